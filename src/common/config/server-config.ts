@@ -1,0 +1,152 @@
+// Turns the server's burp-style server.conf into one typed, frozen ServerConfig.
+// Every unknown key or bad value is a ConfigError naming the file and the line.
+import { existsSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { ConfigError } from '../errors';
+import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
+import { allLines, checkKeys, lastLine, toInteger } from './values';
+
+export type ChunkerName = 'fastcdc' | 'rabin';
+
+export interface ServerConfig {
+  readonly file: string;
+  readonly address: string;
+  readonly port: number;
+  readonly statusAddress: string;
+  readonly statusPort: number;
+  /** Burp's multi-level retention: keep=7 then keep=4 keeps 7 backups, then 4 of every 7th. */
+  readonly keep: readonly number[];
+  readonly keepDays: number | undefined;
+  readonly directory: string;
+  readonly clientsDirectory: string;
+  readonly sslCert: string;
+  readonly sslKey: string;
+  readonly sslCa: string;
+  readonly chunker: ChunkerName;
+  readonly chunkMinSize: number;
+  readonly chunkAvgSize: number;
+  readonly chunkMaxSize: number;
+  readonly compressionLevel: number;
+  readonly maxChildren: number;
+  readonly idleTimeoutSeconds: number;
+  readonly gcGraceSeconds: number;
+}
+
+const singleKeys = [
+  'address', 'port', 'status_address', 'status_port', 'keep_days', 'directory', 'clientconfdir',
+  'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
+  'compression_level', 'max_children', 'idle_timeout', 'gc_grace',
+];
+const repeatableKeys = new Set(['keep']);
+const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
+
+const mebibyte = 1024 * 1024;
+const dayInSeconds = 24 * 3600;
+
+export function loadServerConfig(file: string): ServerConfig {
+  return serverConfigFrom(readConfigFile(path.resolve(file)));
+}
+
+/** For tests and callers holding the text already; ssl files must still exist on disk. */
+export function serverConfigFromText(file: string, text: string): ServerConfig {
+  return serverConfigFrom(parseConfigText(path.resolve(file), text));
+}
+
+function serverConfigFrom(config: ConfigText): ServerConfig {
+  checkKeys(config, knownKeys, repeatableKeys);
+  const { file } = config;
+  const integer = (key: string, fallback: number, min: number, max: number): number => {
+    const entry = lastLine(config, key);
+    return entry === undefined ? fallback : toInteger(file, entry, min, max);
+  };
+  const chunkSizes = readChunkSizes(config);
+  const keepDaysLine = lastLine(config, 'keep_days');
+  const clientsLine = lastLine(config, 'clientconfdir');
+  return Object.freeze({
+    file,
+    address: readAddress(config, 'address'),
+    port: integer('port', 4200, 0, 65535),
+    statusAddress: readAddress(config, 'status_address'),
+    statusPort: integer('status_port', 4201, 0, 65535),
+    keep: readKeep(config),
+    keepDays: keepDaysLine === undefined ? undefined : toInteger(file, keepDaysLine, 1, 100 * 365),
+    directory: resolvePath(file, requiredLine(config, 'directory')),
+    clientsDirectory: clientsLine === undefined
+      ? path.join(path.dirname(file), 'clients')
+      : resolvePath(file, clientsLine),
+    sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
+    sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
+    sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
+    chunker: readChunker(config),
+    ...chunkSizes,
+    compressionLevel: integer('compression_level', 3, 1, 19),
+    maxChildren: integer('max_children', 5, 1, 1000),
+    idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
+    // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
+    gcGraceSeconds: integer('gc_grace', 3600, 0, 365 * dayInSeconds),
+  });
+}
+
+function readAddress(config: ConfigText, key: string): string {
+  const entry = lastLine(config, key);
+  if (entry === undefined) return '127.0.0.1';
+  const isHostName = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(entry.value);
+  if (isIP(entry.value) === 0 && !isHostName) {
+    throw new ConfigError(config.file, entry.line, `${key} must be an IP address or a host name, got "${entry.value}"`);
+  }
+  return entry.value;
+}
+
+function readKeep(config: ConfigText): readonly number[] {
+  const entries = allLines(config, 'keep');
+  if (entries.length === 0) return Object.freeze([7]);
+  return Object.freeze(entries.map((entry) => toInteger(config.file, entry, 1, 100000)));
+}
+
+function readChunker(config: ConfigText): ChunkerName {
+  const entry = lastLine(config, 'chunker');
+  if (entry === undefined) return 'fastcdc';
+  if (entry.value === 'fastcdc' || entry.value === 'rabin') return entry.value;
+  throw new ConfigError(config.file, entry.line, `chunker must be fastcdc or rabin, got "${entry.value}"`);
+}
+
+function readChunkSizes(config: ConfigText): { chunkMinSize: number; chunkAvgSize: number; chunkMaxSize: number } {
+  const { file } = config;
+  const minLine = lastLine(config, 'chunk_min_size');
+  const avgLine = lastLine(config, 'chunk_avg_size');
+  const maxLine = lastLine(config, 'chunk_max_size');
+  const chunkMinSize = minLine === undefined ? 256 * 1024 : toInteger(file, minLine, 64, 64 * mebibyte);
+  const chunkAvgSize = avgLine === undefined ? mebibyte : toInteger(file, avgLine, 64, 64 * mebibyte);
+  const chunkMaxSize = maxLine === undefined ? 4 * mebibyte : toInteger(file, maxLine, 64, 64 * mebibyte);
+  // Both chunkers cut where a hash matches a bit mask, so the average must be a power of two.
+  if ((chunkAvgSize & (chunkAvgSize - 1)) !== 0) {
+    throw new ConfigError(file, avgLine?.line, `chunk_avg_size must be a power of two, got ${chunkAvgSize}`);
+  }
+  if (!(chunkMinSize < chunkAvgSize && chunkAvgSize < chunkMaxSize)) {
+    const blamed = maxLine ?? avgLine ?? minLine;
+    throw new ConfigError(file, blamed?.line,
+      `chunk sizes must satisfy chunk_min_size < chunk_avg_size < chunk_max_size, got ${chunkMinSize} / ${chunkAvgSize} / ${chunkMaxSize}`);
+  }
+  return { chunkMinSize, chunkAvgSize, chunkMaxSize };
+}
+
+function requiredLine(config: ConfigText, key: string): ConfigLine {
+  const entry = lastLine(config, key);
+  if (entry === undefined) throw new ConfigError(config.file, undefined, `${key}= is required`);
+  return entry;
+}
+
+/** Relative paths are relative to the config file's folder, never to the process's cwd. */
+function resolvePath(file: string, entry: ConfigLine): string {
+  if (entry.value === '') throw new ConfigError(file, entry.line, `${entry.key} must not be empty`);
+  if (entry.value.includes('\0')) throw new ConfigError(file, entry.line, `${entry.key} contains a NUL byte`);
+  return path.resolve(path.dirname(file), entry.value);
+}
+
+function existingFile(file: string, entry: ConfigLine): string {
+  const resolved = resolvePath(file, entry);
+  if (!existsSync(resolved)) throw new ConfigError(file, entry.line, `${entry.key}: ${resolved} does not exist`);
+  if (!statSync(resolved).isFile()) throw new ConfigError(file, entry.line, `${entry.key}: ${resolved} is not a regular file`);
+  return resolved;
+}

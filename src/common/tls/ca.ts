@@ -1,0 +1,251 @@
+// The backup CA: creates it, and issues EC P-256 server and client certificates signed by it.
+// Drives the openssl CLI; keys go straight to 0600 files and nothing existing is ever overwritten.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { BackupError, ConfigError, NotFoundError, errorMessage } from '../errors';
+import { isValidClientName } from '../config/client-record';
+
+export interface CertificateAuthorityFiles {
+  readonly caCert: string;
+  readonly caKey: string;
+}
+
+export interface IssuedFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+const dayInMilliseconds = 24 * 3600 * 1000;
+// A certificate that starts "now" fails on a peer whose clock is a little behind.
+const clockSkewMilliseconds = 3600 * 1000;
+const hostNamePattern = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export function caFiles(directory: string): CertificateAuthorityFiles {
+  return { caCert: path.join(directory, 'ca.pem'), caKey: path.join(directory, 'ca.key') };
+}
+
+export async function initCertificateAuthority(
+  directory: string,
+  options: { commonName?: string; days?: number } = {},
+): Promise<CertificateAuthorityFiles> {
+  const commonName = options.commonName ?? 'cpsbackup CA';
+  if (!/^[\x20-\x7e]{1,64}$/.test(commonName) || commonName.trim() !== commonName) {
+    throw new ConfigError(directory, undefined, `CA common name must be 1 to 64 printable ASCII characters, got "${commonName}"`);
+  }
+  const days = checkDays(options.days ?? 3650);
+  const files = caFiles(path.resolve(directory));
+  refuseExisting([files.caCert, files.caKey]);
+  await mkdir(path.dirname(files.caCert), { recursive: true });
+  return withWorkFolder(async (work) => {
+    const key = await generateKey();
+    const keyFile = path.join(work, 'ca.key');
+    await writeFile(keyFile, key, { mode: 0o600 });
+    await writeFile(path.join(work, 'req.cnf'), caRequestConfig);
+    const cert = await openssl(['req', '-new', '-x509', '-config', 'req.cnf', '-key', keyFile,
+      '-subj', subject(commonName), '-days', String(days), '-sha256'], work);
+    await writeOutputs(files.caKey, key, files.caCert, cert);
+    return files;
+  });
+}
+
+export async function issueServerCertificate(
+  directory: string,
+  name: string,
+  options: { hosts?: string[]; days?: number } = {},
+): Promise<IssuedFiles> {
+  if (!hostNamePattern.test(name)) {
+    throw new ConfigError(directory, undefined, `server name must be a DNS name, got "${name}"`);
+  }
+  const alternativeNames = [`DNS:${name}`, 'DNS:localhost', 'IP:127.0.0.1'];
+  for (const host of options.hosts ?? []) {
+    const entry = isIP(host) !== 0 ? `IP:${host}` : hostNamePattern.test(host) ? `DNS:${host}` : undefined;
+    if (entry === undefined) throw new ConfigError(directory, undefined, `host must be a DNS name or an IP address, got "${host}"`);
+    if (!alternativeNames.includes(entry)) alternativeNames.push(entry);
+  }
+  const folder = path.resolve(directory);
+  const notBefore = new Date(Date.now() - clockSkewMilliseconds);
+  const notAfter = new Date(Date.now() + checkDays(options.days ?? 825) * dayInMilliseconds);
+  return issue(folder, name, serverExtensions(alternativeNames), {
+    cert: path.join(folder, 'server.pem'),
+    key: path.join(folder, 'server.key'),
+  }, notBefore, notAfter);
+}
+
+/** notAfter in the past is allowed on purpose: tests need expired certificates. */
+export async function issueClientCertificate(
+  directory: string,
+  commonName: string,
+  options: { days?: number; notAfter?: Date; notBefore?: Date } = {},
+): Promise<IssuedFiles> {
+  if (!isValidClientName(commonName)) {
+    throw new ConfigError(directory, undefined,
+      `"${commonName}" is not a valid client name (letters, digits, '.', '_', '-'; at most 64; no leading '.')`);
+  }
+  const folder = path.resolve(directory);
+  const notBefore = options.notBefore ?? new Date(Date.now() - clockSkewMilliseconds);
+  const notAfter = options.notAfter ?? new Date(Date.now() + checkDays(options.days ?? 825) * dayInMilliseconds);
+  if (!(notBefore.getTime() < notAfter.getTime())) {
+    throw new ConfigError(directory, undefined, 'notBefore must be earlier than notAfter');
+  }
+  await mkdir(path.join(folder, 'clients'), { recursive: true });
+  return issue(folder, commonName, clientExtensions, {
+    cert: path.join(folder, 'clients', `${commonName}.pem`),
+    key: path.join(folder, 'clients', `${commonName}.key`),
+  }, notBefore, notAfter);
+}
+
+async function issue(
+  folder: string,
+  commonName: string,
+  extensions: string,
+  outputs: IssuedFiles,
+  notBefore: Date,
+  notAfter: Date,
+): Promise<IssuedFiles> {
+  const authority = caFiles(folder);
+  if (!existsSync(authority.caCert) || !existsSync(authority.caKey)) {
+    throw new NotFoundError(`no CA in ${folder} (ca.pem and ca.key): run "cpsbackup-ca init --dir ${folder}" first`);
+  }
+  refuseExisting([outputs.cert, outputs.key]);
+  return withWorkFolder(async (work) => {
+    const key = await generateKey();
+    const keyFile = path.join(work, 'leaf.key');
+    await writeFile(keyFile, key, { mode: 0o600 });
+    await writeFile(path.join(work, 'req.cnf'), leafRequestConfig);
+    await openssl(['req', '-new', '-config', 'req.cnf', '-key', keyFile, '-subj', subject(commonName), '-out', 'leaf.csr'], work);
+    // `openssl ca` rather than `x509 -req`: only it sets arbitrary start and end dates in 3.0.
+    // Its database is throw-away: serials are random, and nothing here tracks revocation.
+    await writeFile(path.join(work, 'index.txt'), '');
+    await writeFile(path.join(work, 'ca.cnf'), signingConfig + extensions);
+    await openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', authority.caCert, '-keyfile', authority.caKey,
+      '-in', 'leaf.csr', '-out', 'leaf.pem', '-notext',
+      '-startdate', opensslTime(notBefore), '-enddate', opensslTime(notAfter)], work);
+    const cert = await readFile(path.join(work, 'leaf.pem'), 'utf8');
+    await writeOutputs(outputs.key, key, outputs.cert, cert);
+    return outputs;
+  });
+}
+
+async function generateKey(): Promise<string> {
+  return openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+}
+
+/** Key first, created 0600 and exclusively; if the certificate cannot follow, the key goes too. */
+async function writeOutputs(keyFile: string, key: string, certFile: string, cert: string): Promise<void> {
+  await writeExclusive(keyFile, key, 0o600);
+  try {
+    await writeExclusive(certFile, cert, 0o644);
+  } catch (error) {
+    await unlink(keyFile).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function writeExclusive(file: string, text: string, mode: number): Promise<void> {
+  try {
+    await writeFile(file, text, { flag: 'wx', mode });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new ConfigError(file, undefined, 'already exists; refusing to overwrite');
+    }
+    throw error;
+  }
+}
+
+function refuseExisting(files: string[]): void {
+  for (const file of files) {
+    if (existsSync(file)) throw new ConfigError(file, undefined, 'already exists; refusing to overwrite');
+  }
+}
+
+async function withWorkFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'cpsbackup-ca-'));
+  try {
+    return await work(folder);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+function openssl(args: string[], cwd?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, { cwd, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error === null) return resolve(stdout);
+      const detail = stderr.trim().split('\n').slice(-3).join(' | ') || errorMessage(error);
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'openssl is not installed' : detail;
+      reject(new BackupError('IO', `openssl ${args[0]} failed: ${reason}`));
+    });
+  });
+}
+
+function checkDays(days: number): number {
+  if (!Number.isInteger(days) || days < 1 || days > 100 * 365) {
+    throw new ConfigError('days', undefined, `must be an integer between 1 and 36500, got ${days}`);
+  }
+  return days;
+}
+
+/** openssl's -subj treats '/' and '+' as separators; the backslash escapes them. */
+function subject(commonName: string): string {
+  return `/CN=${commonName.replace(/[\\/+]/g, (character) => `\\${character}`)}`;
+}
+
+/** GeneralizedTime, which `openssl ca` accepts and turns into UTCTime before 2050 as RFC 5280 asks. */
+function opensslTime(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+const caRequestConfig = `[req]
+distinguished_name = dn
+x509_extensions = ca_extensions
+[dn]
+[ca_extensions]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+`;
+
+const leafRequestConfig = `[req]
+distinguished_name = dn
+[dn]
+`;
+
+const signingConfig = `[ca]
+default_ca = issuer
+[issuer]
+database = index.txt
+new_certs_dir = .
+rand_serial = yes
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+x509_extensions = leaf_extensions
+[policy_any]
+commonName = supplied
+`;
+
+const clientExtensions = `[leaf_extensions]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+`;
+
+function serverExtensions(alternativeNames: string[]): string {
+  return `[leaf_extensions]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+subjectAltName = ${alternativeNames.join(',')}
+`;
+}

@@ -165,9 +165,14 @@ export interface Data {
 }
 
 export interface EntryEnd {
-  /** whole-content hash computed by the client */
+  /** whole-content hash computed by the sender */
   sha256: Buffer;
   size: number;
+  /**
+   * Restore only: the server could not produce this entry's content (damaged store); the
+   * client discards what it received for the entry and reports this message.
+   */
+  damage: string;
 }
 
 export interface Commit {
@@ -280,6 +285,8 @@ export interface ShowBatch {
 export interface DeleteRequest {
   backupId: number;
   clientName: string;
+  /** allows deleting the client's newest backup */
+  force: boolean;
 }
 
 export interface DeleteResponse {
@@ -994,7 +1001,7 @@ export const Data: MessageFns<Data> = {
 };
 
 function createBaseEntryEnd(): EntryEnd {
-  return { sha256: Buffer.alloc(0), size: 0 };
+  return { sha256: Buffer.alloc(0), size: 0, damage: "" };
 }
 
 export const EntryEnd: MessageFns<EntryEnd> = {
@@ -1004,6 +1011,9 @@ export const EntryEnd: MessageFns<EntryEnd> = {
     }
     if (message.size !== 0) {
       writer.uint32(16).uint64(message.size);
+    }
+    if (message.damage !== "") {
+      writer.uint32(26).string(message.damage);
     }
     return writer;
   },
@@ -1037,6 +1047,14 @@ export const EntryEnd: MessageFns<EntryEnd> = {
             message.size = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.damage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1053,6 +1071,7 @@ export const EntryEnd: MessageFns<EntryEnd> = {
     return {
       sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      damage: isSet(object.damage) ? globalThis.String(object.damage) : "",
     };
   },
 
@@ -1064,6 +1083,9 @@ export const EntryEnd: MessageFns<EntryEnd> = {
     if (message.size !== 0) {
       obj.size = Math.round(message.size);
     }
+    if (message.damage !== "") {
+      obj.damage = message.damage;
+    }
     return obj;
   },
 
@@ -1074,6 +1096,7 @@ export const EntryEnd: MessageFns<EntryEnd> = {
     const message = createBaseEntryEnd();
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
     message.size = object.size ?? 0;
+    message.damage = object.damage ?? "";
     return message;
   },
 };
@@ -2804,7 +2827,7 @@ export const ShowBatch: MessageFns<ShowBatch> = {
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { backupId: 0, clientName: "" };
+  return { backupId: 0, clientName: "", force: false };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
@@ -2814,6 +2837,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     }
     if (message.clientName !== "") {
       writer.uint32(18).string(message.clientName);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -2847,6 +2873,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.clientName = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2871,6 +2905,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
         : isSet(object.client_name)
         ? globalThis.String(object.client_name)
         : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -2882,6 +2917,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     if (message.clientName !== "") {
       obj.clientName = message.clientName;
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -2892,6 +2930,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     const message = createBaseDeleteRequest();
     message.backupId = object.backupId ?? 0;
     message.clientName = object.clientName ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };

@@ -1,0 +1,112 @@
+// Turns each dump source into the processes to start: one per dump file, each writing to its stdout.
+// The stdout becomes the FIFO, so every kind gets the same exit-status, timeout and kill handling.
+import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { MongoClient } from 'mongodb';
+import { DumpFailedError, errorMessage } from '../../common/errors';
+import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME, collectionFileName } from './dump-names';
+import { isOnPath } from './shell';
+import type { CommandSource, DumpSource, MongodbSource, SqliteSource } from './storage-config';
+import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
+
+export interface DumpPlan {
+  readonly fileName: string;
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** How long the sqlite3 CLI waits for a writer's lock before giving up (a commit rarely takes this long). */
+const SQLITE_BUSY_MILLISECONDS = 60_000;
+
+export async function planDumps(source: DumpSource, partialSince: Date | undefined): Promise<DumpPlan[]> {
+  switch (source.kind) {
+    case 'command':
+      return [planCommand(source, partialSince)];
+    case 'sqlite':
+      return [await planSqlite(source)];
+    case 'mongodb':
+      return planMongodb(source, partialSince);
+  }
+}
+
+/** A source without dump_partial is dumped completely even in a partial backup: complete is always safe. */
+export function isPartialDump(source: DumpSource, partialSince: Date | undefined): boolean {
+  if (partialSince === undefined) return false;
+  if (source.kind === 'command') return source.dumpPartial !== undefined;
+  if (source.kind === 'mongodb') return source.sinceField !== undefined;
+  return false;
+}
+
+function planCommand(source: CommandSource, partialSince: Date | undefined): DumpPlan {
+  const command = isPartialDump(source, partialSince) && source.dumpPartial !== undefined && partialSince !== undefined
+    ? source.dumpPartial.replaceAll('{since}', partialSince.toISOString())
+    : source.dump;
+  return { fileName: COMMAND_DUMP_NAME, file: 'sh', args: ['-c', command] };
+}
+
+/**
+ * The sqlite3 CLI's `.dump` reads the whole database inside one read transaction (a savepoint),
+ * so the SQL text is a consistent snapshot while the application keeps writing, and it streams.
+ * better-sqlite3's backup() needs a seekable target and serialize() holds the database in memory.
+ */
+async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
+  if (!isOnPath('sqlite3')) {
+    throw new DumpFailedError(source.name, 'the sqlite3 command is not installed (Debian package sqlite3)');
+  }
+  try {
+    const info = await stat(source.path);
+    if (!info.isFile()) throw new Error('not a regular file');
+  } catch (error) {
+    // The CLI would silently create an empty database and we would back up nothing.
+    throw new DumpFailedError(source.name, `cannot dump ${source.path}: ${errorMessage(error)}`);
+  }
+  return {
+    fileName: SQLITE_DUMP_NAME,
+    file: 'sqlite3',
+    args: ['-bail', '-cmd', `.timeout ${SQLITE_BUSY_MILLISECONDS}`, source.path, '.dump'],
+  };
+}
+
+async function planMongodb(source: MongodbSource, partialSince: Date | undefined): Promise<DumpPlan[]> {
+  const collections = source.collections.length > 0 ? source.collections : await listCollections(source);
+  const since = isPartialDump(source, partialSince) ? partialSince : undefined;
+  const hasMongodump = isOnPath('mongodump');
+  return collections.map((collection) => {
+    const fileName = collectionFileName(collection);
+    if (hasMongodump) {
+      const args = [`--uri=${source.uri}`, `--db=${source.database}`, `--collection=${collection}`, '--out=-', '--quiet'];
+      if (since !== undefined && source.sinceField !== undefined) {
+        args.push(`--query=${JSON.stringify({ [source.sinceField]: { $gte: { $date: since.toISOString() } } })}`);
+      }
+      return { fileName, file: 'mongodump', args };
+    }
+    const request: MongodbExportRequest = {
+      uri: source.uri,
+      database: source.database,
+      collection,
+      sinceField: since === undefined ? undefined : source.sinceField,
+      since: since?.toISOString(),
+    };
+    // The URI may hold a password: pass it in the environment, not in argv where ps shows it.
+    return {
+      fileName,
+      file: process.execPath,
+      args: [join(__dirname, 'mongodb-export-main.js')],
+      env: { ...process.env, [MONGODB_EXPORT_ENV]: JSON.stringify(request) },
+    };
+  });
+}
+
+async function listCollections(source: MongodbSource): Promise<string[]> {
+  const client = new MongoClient(source.uri, { serverSelectionTimeoutMS: 30_000 });
+  try {
+    await client.connect();
+    const infos = await client.db(source.database).listCollections({ type: 'collection' }, { nameOnly: true }).toArray();
+    return infos.map((info) => info.name).filter((name) => !name.startsWith('system.')).sort();
+  } catch (error) {
+    throw new DumpFailedError(source.name, `cannot list collections of ${source.database}: ${errorMessage(error)}`);
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,177 @@
+// Starts every dump source's dumpers writing into FIFOs under <work>/dumps/<source>/ and collects
+// their exit status: the uploader streams each FIFO as a file, no dump ever lands on disk.
+import { mkdir, rmdir, unlink } from 'node:fs/promises';
+import { Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DumpFailedError } from '../../common/errors';
+import { describeFailure, isSuccess, startProcess, type ProcessOutcome, type RunningProcess } from './child-process';
+import { DUMPS_FOLDER } from './dump-names';
+import { planDumps, type DumpPlan } from './dump-plans';
+import { closeDescriptor, makeFifo, openFifoEnds } from './fifo';
+import type { DumpSource, StorageConfig } from './storage-config';
+import { versionLabels } from './version-labels';
+
+export interface DumpFile {
+  /** Absolute FIFO path: <workDirectory>/dumps/<source>/<name> (e.g. 'dump' or '<collection>.bson'). */
+  readonly path: string;
+  readonly sourceName: string;
+}
+
+export interface DumpRun {
+  /** <workDirectory>/dumps */
+  readonly directory: string;
+  readonly files: readonly DumpFile[];
+  /** 'version.<source>' → first line of version_command output. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The FIFO's content. Always ends, even when the dumper dies before opening the FIFO
+   *  (then the content is empty or truncated and finish() rejects). Once per file. */
+  openDump(file: DumpFile): NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  /** Waits for every dumper; rejects with DumpFailedError (source name, exit code or signal,
+   *  last ~2 KiB of its stderr) if any failed or timed out. Removes the FIFOs. A FIFO never
+   *  opened is closed first, so its dumper fails rather than waiting forever for a reader. */
+  finish(): Promise<void>;
+  /** Kills every dumper still running and removes the FIFOs. Idempotent. */
+  abort(): Promise<void>;
+}
+
+interface RunningDump {
+  readonly file: DumpFile;
+  readonly source: DumpSource;
+  readDescriptor: number | undefined;
+  process: RunningProcess | undefined;
+}
+
+export async function startDumps(
+  config: StorageConfig,
+  workDirectory: string,
+  options: { partialSince?: Date; signal?: AbortSignal } = {},
+): Promise<DumpRun> {
+  options.signal?.throwIfAborted();
+  const directory = join(resolve(workDirectory), DUMPS_FOLDER);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const labels = await versionLabels(config.sources);
+  const planned: { source: DumpSource; plan: DumpPlan }[] = [];
+  for (const source of config.sources) {
+    for (const plan of await planDumps(source, options.partialSince)) planned.push({ source, plan });
+  }
+  const dumps: RunningDump[] = [];
+  try {
+    for (const { source, plan } of planned) {
+      options.signal?.throwIfAborted();
+      dumps.push(await startDump(directory, source, plan));
+    }
+  } catch (error) {
+    await stopAndClean(directory, dumps, true);
+    throw error;
+  }
+  return new FifoDumpRun(directory, dumps, labels, options.signal);
+}
+
+async function startDump(directory: string, source: DumpSource, plan: DumpPlan): Promise<RunningDump> {
+  const sourceDirectory = join(directory, source.name);
+  await mkdir(sourceDirectory, { recursive: true, mode: 0o700 });
+  const path = join(sourceDirectory, plan.fileName);
+  await makeFifo(source.name, path);
+  const dump: RunningDump = { file: Object.freeze({ path, sourceName: source.name }), source, readDescriptor: undefined, process: undefined };
+  let ends;
+  try {
+    ends = await openFifoEnds(path);
+  } catch (error) {
+    await unlink(path).catch(() => undefined);
+    throw error;
+  }
+  dump.readDescriptor = ends.readDescriptor;
+  try {
+    // The child's stdout is the FIFO itself: the dump goes straight to the reader, no copy.
+    dump.process = startProcess(plan.file, plan.args, {
+      stdin: 'ignore',
+      stdout: ends.writeDescriptor,
+      timeoutSeconds: source.timeoutSeconds,
+      env: plan.env,
+    });
+  } finally {
+    // Our copy of the write end must go, or the reader would never see EOF.
+    await closeDescriptor(ends.writeDescriptor);
+  }
+  return dump;
+}
+
+class FifoDumpRun implements DumpRun {
+  readonly files: readonly DumpFile[];
+  private ending: Promise<ProcessOutcome[]> | undefined;
+  private readonly onAbort = (): void => void this.abort();
+
+  constructor(
+    readonly directory: string,
+    private readonly dumps: readonly RunningDump[],
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.files = Object.freeze(dumps.map((dump) => dump.file));
+    this.labels = Object.freeze({ ...labels });
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  openDump(file: DumpFile): NodeJS.ReadableStream & AsyncIterable<Buffer> {
+    const dump = this.dumps.find((candidate) => candidate.file.path === file.path);
+    if (dump === undefined) throw new Error(`${file.path} is not a dump of this run`);
+    if (dump.readDescriptor === undefined) throw new Error(`${file.path} was already opened, or the run has ended`);
+    const descriptor = dump.readDescriptor;
+    dump.readDescriptor = undefined;
+    // A Socket reads the pipe in the event loop (EAGAIN waits for readiness), so a slow dumper
+    // blocks no thread, and pausing the stream stops reading: the dumper blocks on a full pipe.
+    return new Socket({ fd: descriptor, readable: true, writable: false });
+  }
+
+  async finish(): Promise<void> {
+    const outcomes = await this.end(false);
+    const failures = this.dumps
+      .map((dump, index) => ({ dump, outcome: outcomes[index] }))
+      .filter(({ outcome }) => !isSuccess(outcome));
+    if (failures.length === 0) return;
+    const [first, ...others] = failures;
+    const also = others.length === 0 ? '' : ` (also failed: ${[...new Set(others.map(({ dump }) => dump.file.path))].join(', ')})`;
+    throw new DumpFailedError(
+      first.dump.source.name,
+      `${first.dump.file.path}: dumper ${describeFailure(first.outcome, first.dump.source.timeoutSeconds)}${also}`,
+      first.outcome.stderrTail,
+    );
+  }
+
+  async abort(): Promise<void> {
+    await this.end(true);
+  }
+
+  private end(isAbort: boolean): Promise<ProcessOutcome[]> {
+    if (this.ending === undefined) {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.ending = stopAndClean(this.directory, this.dumps, isAbort);
+    } else if (isAbort) {
+      // finish() already waits; an abort during it must still stop the dumpers.
+      for (const dump of this.dumps) dump.process?.kill();
+    }
+    return this.ending;
+  }
+}
+
+async function stopAndClean(directory: string, dumps: readonly RunningDump[], isAbort: boolean): Promise<ProcessOutcome[]> {
+  for (const dump of dumps) {
+    if (isAbort) dump.process?.kill();
+    if (dump.readDescriptor !== undefined) {
+      const descriptor = dump.readDescriptor;
+      dump.readDescriptor = undefined;
+      await closeDescriptor(descriptor);
+    }
+  }
+  const outcomes = await Promise.all(dumps.map((dump) => dump.process?.outcome ?? notStarted()));
+  for (const dump of dumps) await unlink(dump.file.path).catch(() => undefined);
+  for (const sourceDirectory of new Set(dumps.map((dump) => join(directory, dump.source.name)))) {
+    await rmdir(sourceDirectory).catch(() => undefined);
+  }
+  await rmdir(directory).catch(() => undefined);
+  return outcomes;
+}
+
+function notStarted(): Promise<ProcessOutcome> {
+  return Promise.resolve({ code: null, signal: null, isTimedOut: false, isKilled: true, startError: 'not started', stderrTail: '', stdoutHead: '' });
+}

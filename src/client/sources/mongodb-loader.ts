@@ -1,0 +1,80 @@
+// Loads a restored collection dump: mongorestore --drop when installed, else the driver (drop,
+// then insertMany in batches). A partial dump is applied as upserts by _id, always by the driver,
+// since mongorestore can only insert.
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { BSON, MongoClient, MongoServerError, type AnyBulkWriteOperation, type Document } from 'mongodb';
+import { LoadFailedError, errorMessage } from '../../common/errors';
+import { bsonDocuments } from './bson-documents';
+import { collectionOfFileName } from './dump-names';
+import { runLoader } from './run-loader';
+import { isOnPath } from './shell';
+import type { MongodbSource } from './storage-config';
+
+const BATCH_DOCUMENTS = 1000;
+const BATCH_BYTES = 8 * 1024 * 1024;
+/** mongorestore exits 0 even when documents were rejected; its summary line says how many. */
+const FAILED_DOCUMENTS = /(\d+) document\(s\) failed to restore/;
+
+export async function loadMongodbDump(source: MongodbSource, path: string, isPartial: boolean): Promise<void> {
+  const collection = collectionOfFileName(basename(path));
+  if (collection === undefined) throw new LoadFailedError(source.name, `${path} is not named <collection>.bson`);
+  const isUpsert = isPartial && source.sinceField !== undefined;
+  if (!isUpsert && isOnPath('mongorestore')) {
+    const args = [`--uri=${source.uri}`, `--db=${source.database}`, `--collection=${collection}`, '--drop', path];
+    const outcome = await runLoader(source.name, { file: 'mongorestore', args }, source.timeoutSeconds);
+    const failed = FAILED_DOCUMENTS.exec(outcome.stderrTail);
+    if (failed !== null && Number(failed[1]) > 0) {
+      throw new LoadFailedError(source.name, `mongorestore rejected ${failed[1]} document(s) of ${collection}\n${outcome.stderrTail}`);
+    }
+    return;
+  }
+  try {
+    await importNatively(source, collection, path, isUpsert);
+  } catch (error) {
+    if (error instanceof LoadFailedError) throw error;
+    throw new LoadFailedError(source.name, `import of ${collection} failed: ${errorMessage(error)}`);
+  }
+}
+
+async function importNatively(source: MongodbSource, collectionName: string, path: string, isUpsert: boolean): Promise<void> {
+  const client = new MongoClient(source.uri, { serverSelectionTimeoutMS: 30_000 });
+  try {
+    await client.connect();
+    const collection = client.db(source.database).collection(collectionName);
+    if (!isUpsert) await dropIfExists(collection.drop.bind(collection));
+    let batch: Document[] = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      if (isUpsert) {
+        const operations: AnyBulkWriteOperation<Document>[] = batch.map((document) => ({
+          replaceOne: { filter: { _id: document._id }, replacement: document, upsert: true },
+        }));
+        await collection.bulkWrite(operations, { ordered: true });
+      } else {
+        await collection.insertMany(batch, { ordered: true });
+      }
+      batch = [];
+      batchBytes = 0;
+    };
+    // promoteValues false keeps Int32/Int64/Double wrappers, so types survive the round trip.
+    for await (const bytes of bsonDocuments(createReadStream(path))) {
+      batch.push(BSON.deserialize(bytes, { promoteValues: false, promoteBuffers: false }));
+      batchBytes += bytes.length;
+      if (batch.length >= BATCH_DOCUMENTS || batchBytes >= BATCH_BYTES) await flush();
+    }
+    await flush();
+  } finally {
+    await client.close();
+  }
+}
+
+async function dropIfExists(drop: () => Promise<boolean>): Promise<void> {
+  try {
+    await drop();
+  } catch (error) {
+    if (error instanceof MongoServerError && (error.code === 26 || error.codeName === 'NamespaceNotFound')) return;
+    throw error;
+  }
+}

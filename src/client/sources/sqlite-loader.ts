@@ -1,0 +1,69 @@
+// Rebuilds a SQLite database from its restored `.dump` SQL in a temp file beside the target,
+// checks it, then renames it over the target: the target is never seen half-loaded.
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { LoadFailedError } from '../../common/errors';
+import { describeFailure, isSuccess, startProcess } from './child-process';
+import { runLoader } from './run-loader';
+import { isOnPath } from './shell';
+import type { SqliteSource } from './storage-config';
+
+/** `.dump` ends its transaction with this line only when it read everything without error. */
+const COMPLETE_DUMP_END = 'COMMIT;';
+
+export async function loadSqliteDump(source: SqliteSource, path: string): Promise<void> {
+  if (!isOnPath('sqlite3')) throw new LoadFailedError(source.name, 'the sqlite3 command is not installed (Debian package sqlite3)');
+  await checkDumpIsComplete(source.name, path);
+  const temporary = join(dirname(source.path), `.${basename(source.path)}.cpsbackup-load`);
+  await removeDatabaseFiles(temporary);
+  try {
+    await runLoader(source.name, { file: 'sqlite3', args: ['-bail', temporary], stdinPath: path }, source.timeoutSeconds);
+    await checkIntegrity(source.name, temporary, source.timeoutSeconds);
+    await syncFile(temporary);
+    // A -wal or -shm left by the replaced database would be replayed into the new one.
+    await rm(`${source.path}-wal`, { force: true });
+    await rm(`${source.path}-shm`, { force: true });
+    await rm(`${source.path}-journal`, { force: true });
+    await rename(temporary, source.path);
+    await syncFile(dirname(source.path));
+  } catch (error) {
+    await removeDatabaseFiles(temporary);
+    throw error;
+  }
+}
+
+async function checkDumpIsComplete(sourceName: string, path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    const tail = Buffer.alloc(Math.min(size, 64));
+    await file.read(tail, 0, tail.length, size - tail.length);
+    if (!tail.toString('utf8').trimEnd().endsWith(COMPLETE_DUMP_END)) {
+      throw new LoadFailedError(sourceName, `${path} does not end with "${COMPLETE_DUMP_END}": the dump is truncated or recorded errors`);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Run in the sqlite3 process: a big database's check would otherwise stall our event loop. */
+async function checkIntegrity(sourceName: string, path: string, timeoutSeconds: number): Promise<void> {
+  const outcome = await startProcess('sqlite3', ['-bail', path, 'PRAGMA integrity_check;'], { stdin: 'ignore', stdout: 'capture', timeoutSeconds }).outcome;
+  const verdict = outcome.stdoutHead.trim();
+  if (!isSuccess(outcome) || verdict !== 'ok') {
+    throw new LoadFailedError(sourceName, `rebuilt database fails integrity_check: ${verdict || describeFailure(outcome, timeoutSeconds)}\n${outcome.stderrTail}`.trim());
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function removeDatabaseFiles(path: string): Promise<void> {
+  for (const suffix of ['', '-journal', '-wal', '-shm']) await rm(`${path}${suffix}`, { force: true });
+}

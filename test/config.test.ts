@@ -1,0 +1,261 @@
+// Proves the typed configs: defaults, repeated keys, errors naming file:line, path resolution,
+// required ssl files, and the client registry's name and CN rules. Pure parsing, no server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../src/common/errors';
+import { loadServerConfig, serverConfigFromText } from '../src/common/config/server-config';
+import { loadNodeConfig, nodeConfigFromText } from '../src/common/config/node-config';
+import { findClientByCommonName, isValidClientName, loadClientRecords } from '../src/common/config/client-record';
+
+const repositoryRoot = path.resolve(__dirname, '..', '..');
+
+/** A temp tree shaped like etc/: backup/ for configs, ssl/ with placeholder certificate files. */
+function makeTree(t: { after: (fn: () => void) => void }): { root: string; backup: string } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'cpsbackup-config-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const backup = path.join(root, 'backup');
+  mkdirSync(path.join(backup, 'clients'), { recursive: true });
+  mkdirSync(path.join(root, 'ssl', 'clients'), { recursive: true });
+  for (const name of ['ca.pem', 'server.pem', 'server.key', 'clients/node1.pem', 'clients/node1.key']) {
+    writeFileSync(path.join(root, 'ssl', name), 'placeholder\n');
+  }
+  return { root, backup };
+}
+
+const serverSsl = 'ssl_cert = ../ssl/server.pem\nssl_key = ../ssl/server.key\nssl_ca = ../ssl/ca.pem\n';
+const nodeSsl = 'ssl_cert = ../ssl/clients/node1.pem\nssl_key = ../ssl/clients/node1.key\nssl_ca = ../ssl/ca.pem\n';
+
+function configError(line: number | undefined, pattern: RegExp) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    assert.equal(error.line, line);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+test('server config: defaults, relative paths and frozen result', (t) => {
+  const { root, backup } = makeTree(t);
+  const file = path.join(backup, 'server.conf');
+  const config = serverConfigFromText(file, `directory = store\n${serverSsl}`);
+  assert.equal(config.file, file);
+  assert.equal(config.address, '127.0.0.1');
+  assert.equal(config.port, 4200);
+  assert.equal(config.statusAddress, '127.0.0.1');
+  assert.equal(config.statusPort, 4201);
+  assert.deepEqual(config.keep, [7]);
+  assert.equal(config.keepDays, undefined);
+  assert.equal(config.directory, path.join(backup, 'store'));
+  assert.equal(config.clientsDirectory, path.join(backup, 'clients'));
+  assert.equal(config.sslCert, path.join(root, 'ssl', 'server.pem'));
+  assert.equal(config.sslKey, path.join(root, 'ssl', 'server.key'));
+  assert.equal(config.sslCa, path.join(root, 'ssl', 'ca.pem'));
+  assert.equal(config.chunker, 'fastcdc');
+  assert.deepEqual([config.chunkMinSize, config.chunkAvgSize, config.chunkMaxSize], [262144, 1048576, 4194304]);
+  assert.equal(config.compressionLevel, 3);
+  assert.equal(config.maxChildren, 5);
+  assert.equal(config.idleTimeoutSeconds, 300);
+  assert.equal(config.gcGraceSeconds, 3600);
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.keep));
+});
+
+test('server config: every key set, keep repeated in order, port 0 allowed', (t) => {
+  const { backup } = makeTree(t);
+  const config = serverConfigFromText(path.join(backup, 'server.conf'), [
+    'address = 0.0.0.0', 'port = 0', 'status_address = ::1', 'status_port = 0', 'keep = 7', 'keep = 4',
+    'keep_days = 90', 'directory = /srv/store', 'clientconfdir = ../clientconf', 'chunker = rabin',
+    'chunk_min_size = 4096', 'chunk_avg_size = 16384', 'chunk_max_size = 65536', 'compression_level = 19',
+    'max_children = 2', 'idle_timeout = 60', 'gc_grace = 0', serverSsl,
+  ].join('\n'));
+  assert.equal(config.address, '0.0.0.0');
+  assert.equal(config.port, 0);
+  assert.equal(config.statusAddress, '::1');
+  assert.equal(config.statusPort, 0);
+  assert.deepEqual(config.keep, [7, 4]);
+  assert.equal(config.keepDays, 90);
+  assert.equal(config.directory, '/srv/store');
+  assert.equal(config.clientsDirectory, path.join(path.dirname(backup), 'clientconf'));
+  assert.equal(config.chunker, 'rabin');
+  assert.deepEqual([config.chunkMinSize, config.chunkAvgSize, config.chunkMaxSize], [4096, 16384, 65536]);
+  assert.equal(config.compressionLevel, 19);
+  assert.equal(config.maxChildren, 2);
+  assert.equal(config.idleTimeoutSeconds, 60);
+  assert.equal(config.gcGraceSeconds, 0);
+});
+
+test('server config: errors name the file and the line', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'server.conf');
+  const load = (text: string) => () => serverConfigFromText(file, text);
+  assert.throws(load(`directory = s\n${serverSsl}# comment\nkepp = 3\n`), configError(6, /unknown key "kepp"/));
+  assert.throws(load(`directory = s\n${serverSsl}# x\nkepp = 3\n`), (error: Error) => error.message.startsWith(`${file}:6:`));
+  assert.throws(load(`directory = s\nport = 42OO\n${serverSsl}`), configError(2, /port must be an integer/));
+  assert.throws(load(`directory = s\nport = 70000\n${serverSsl}`), configError(2, /between 0 and 65535/));
+  assert.throws(load(`directory = s\nport = 1\nport = 2\n${serverSsl}`), configError(3, /only once/));
+  assert.throws(load(`directory = s\nkeep = 0\n${serverSsl}`), configError(2, /keep must be between/));
+  assert.throws(load(`directory = s\ncompression_level = 22\n${serverSsl}`), configError(2, /compression_level/));
+  assert.throws(load(`directory = s\nchunker = buzhash\n${serverSsl}`), configError(2, /fastcdc or rabin/));
+  assert.throws(load(`directory = s\nchunk_avg_size = 1000000\n${serverSsl}`), configError(2, /power of two/));
+  assert.throws(load(`directory = s\nchunk_min_size = 2097152\n${serverSsl}`), configError(2, /chunk_min_size < chunk_avg_size/));
+  assert.throws(load(`directory = s\naddress = not an address\n${serverSsl}`), configError(2, /IP address or a host name/));
+  assert.throws(load(serverSsl), configError(undefined, /directory= is required/));
+  assert.throws(load(`directory = s\nssl_cert = ../ssl/server.pem\nssl_ca = ../ssl/ca.pem\n`), configError(undefined, /ssl_key= is required/));
+  assert.throws(load('directory = s\nthis line has no equals sign\n'), configError(2, /expected "key = value"/));
+});
+
+test('server config: a missing ssl file is an error on its line', (t) => {
+  const { root, backup } = makeTree(t);
+  rmSync(path.join(root, 'ssl', 'server.key'));
+  assert.throws(() => serverConfigFromText(path.join(backup, 'server.conf'), `directory = s\n${serverSsl}`),
+    configError(3, /ssl_key: .*server\.key does not exist/));
+  assert.throws(() => serverConfigFromText(path.join(backup, 'server.conf'), `directory = s\n${serverSsl}`.replace('server.pem', '')),
+    configError(2, /is not a regular file/));
+});
+
+test('server config: loadServerConfig reads the file, and a missing file is a ConfigError', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'server.conf');
+  assert.throws(() => loadServerConfig(file), configError(undefined, /file not found/));
+  writeFileSync(file, `directory = store\n${serverSsl}`);
+  // A relative config path resolves from the cwd once, then paths inside it from its own folder.
+  const config = loadServerConfig(path.relative(process.cwd(), file));
+  assert.equal(config.file, file);
+  assert.equal(config.directory, path.join(backup, 'store'));
+});
+
+test('node config: defaults, includes resolved, regexes, storage.conf only when present', (t) => {
+  const { root, backup } = makeTree(t);
+  const file = path.join(backup, 'node.conf');
+  const text = `server = backup.example.org\ninclude = /etc\ninclude = data/../app\nexclude_regex = \\.tmp$\n${nodeSsl}`;
+  const config = nodeConfigFromText(file, text);
+  assert.equal(config.server, 'backup.example.org');
+  assert.equal(config.port, 4200);
+  assert.equal(config.serverName, undefined);
+  assert.deepEqual(config.includes, ['/etc', path.join(backup, 'app')]);
+  assert.equal(config.excludeRegex.length, 1);
+  assert.ok(config.excludeRegex[0].test('/etc/a.tmp'));
+  assert.ok(!config.excludeRegex[0].test('/etc/a.tmpx'));
+  assert.equal(config.readAllFifos, false);
+  assert.equal(config.sslCert, path.join(root, 'ssl', 'clients', 'node1.pem'));
+  assert.equal(config.storageConfig, undefined);
+  assert.equal(config.workDirectory, '/var/lib/cpsbackup/work');
+  assert.equal(config.stateDirectory, '/var/lib/cpsbackup/state');
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.includes) && Object.isFrozen(config.excludeRegex));
+
+  writeFileSync(path.join(backup, 'storage.conf'), '');
+  assert.equal(nodeConfigFromText(file, text).storageConfig, path.join(backup, 'storage.conf'));
+});
+
+test('node config: every key set', (t) => {
+  const { root, backup } = makeTree(t);
+  writeFileSync(path.join(root, 'storage-a.conf'), '');
+  const config = nodeConfigFromText(path.join(backup, 'node.conf'), [
+    'server = 10.0.0.5', 'port = 4300', 'server_name = backup.lan', 'read_all_fifos = 1',
+    'storage_conf = ../storage-a.conf', 'work_directory = work', 'state_directory = /srv/state', nodeSsl,
+  ].join('\n'));
+  assert.equal(config.server, '10.0.0.5');
+  assert.equal(config.port, 4300);
+  assert.equal(config.serverName, 'backup.lan');
+  assert.equal(config.readAllFifos, true);
+  assert.equal(config.storageConfig, path.join(root, 'storage-a.conf'));
+  assert.equal(config.workDirectory, path.join(backup, 'work'));
+  assert.equal(config.stateDirectory, '/srv/state');
+  assert.deepEqual(config.includes, []);
+});
+
+test('node config: errors name the file and the line', (t) => {
+  const { backup } = makeTree(t);
+  const load = (text: string) => () => nodeConfigFromText(path.join(backup, 'node.conf'), text);
+  assert.throws(load(nodeSsl), configError(undefined, /server= is required/));
+  assert.throws(load(`server = a\nexclude_regex = ([a-z\n${nodeSsl}`), configError(2, /not a valid regular expression/));
+  assert.throws(load(`server = a\nread_all_fifos = maybe\n${nodeSsl}`), configError(2, /must be 0 or 1/));
+  assert.throws(load(`server = a\nport = 0\n${nodeSsl}`), configError(2, /between 1 and 65535/));
+  assert.throws(load(`server = a b\n${nodeSsl}`), configError(1, /host name or an IP address/));
+  assert.throws(load(`server = a\ninclude =\n${nodeSsl}`), configError(2, /must not be empty/));
+  assert.throws(load(`server = a\nstorage_conf = nowhere.conf\n${nodeSsl}`), configError(2, /nowhere\.conf does not exist/));
+  assert.throws(load(`server = a\n${nodeSsl}keep = 3\n`), configError(5, /unknown key "keep"/));
+  assert.throws(load(`server = a\nssl_cert = ../ssl/missing.pem\nssl_key = ../ssl/clients/node1.key\nssl_ca = ../ssl/ca.pem`),
+    configError(2, /missing\.pem does not exist/));
+});
+
+test('client names: safe alphabet only', () => {
+  for (const name of ['node1', 'a', 'Node-1.prod_eu', 'x'.repeat(64), '1']) assert.ok(isValidClientName(name), name);
+  for (const name of ['', '.hidden', '..', '-x', '_x', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(65), 'a b', 'é', 'a:b']) {
+    assert.ok(!isValidClientName(name), JSON.stringify(name));
+  }
+});
+
+test('client records: loaded by name, found by CN, dot files skipped', (t) => {
+  const { backup } = makeTree(t);
+  const clients = path.join(backup, 'clients');
+  writeFileSync(path.join(clients, 'node1'), 'ssl_peer_cn = node1\nrestore_client = node2, node3\nrestore_client = node2\n');
+  writeFileSync(path.join(clients, 'node2'), 'ssl_peer_cn = node2.example\nkeep = 14\nkeep = 2\nkeep_days = 30\n');
+  writeFileSync(path.join(clients, '.node3.swp'), 'garbage without equals\n');
+  mkdirSync(path.join(clients, '.git'));
+  const records = loadClientRecords(clients);
+  assert.deepEqual([...records.keys()], ['node1', 'node2']);
+  const node1 = records.get('node1');
+  assert.deepEqual(node1, { name: 'node1', sslPeerCn: 'node1', restoreClients: ['node2', 'node3'], keep: undefined, keepDays: undefined });
+  assert.ok(Object.isFrozen(node1) && Object.isFrozen(node1?.restoreClients));
+  assert.deepEqual(records.get('node2'), { name: 'node2', sslPeerCn: 'node2.example', restoreClients: [], keep: [14, 2], keepDays: 30 });
+  assert.equal(findClientByCommonName(records, 'node2.example')?.name, 'node2');
+  assert.equal(findClientByCommonName(records, 'node2'), undefined);
+  assert.equal(findClientByCommonName(records, 'NODE1'), undefined);
+});
+
+test('client records: invalid names, missing CN, shared CN and bad values are errors', (t) => {
+  const { root } = makeTree(t);
+  const folder = (name: string): string => {
+    const clients = path.join(root, name);
+    mkdirSync(clients);
+    return clients;
+  };
+  const badName = folder('bad-name');
+  writeFileSync(path.join(badName, 'node 1'), 'ssl_peer_cn = node1\n');
+  assert.throws(() => loadClientRecords(badName), configError(undefined, /"node 1" is not a valid client name/));
+
+  const backupFile = folder('backup-file');
+  writeFileSync(path.join(backupFile, 'node1~'), 'ssl_peer_cn = node1\n');
+  assert.throws(() => loadClientRecords(backupFile), configError(undefined, /not a valid client name/));
+
+  const missingCn = folder('missing-cn');
+  writeFileSync(path.join(missingCn, 'node1'), 'keep = 3\n');
+  assert.throws(() => loadClientRecords(missingCn), (error: Error) =>
+    error instanceof ConfigError && error.file === path.join(missingCn, 'node1') && /ssl_peer_cn= is required/.test(error.message));
+
+  const sharedCn = folder('shared-cn');
+  writeFileSync(path.join(sharedCn, 'a'), 'ssl_peer_cn = same\n');
+  writeFileSync(path.join(sharedCn, 'b'), '# b\nssl_peer_cn = same\n');
+  assert.throws(() => loadClientRecords(sharedCn), configError(2, /already used by client "a"/));
+
+  const badValues = folder('bad-values');
+  writeFileSync(path.join(badValues, 'node1'), 'ssl_peer_cn = node1\nrestore_client = ../node2\n');
+  assert.throws(() => loadClientRecords(badValues), configError(2, /restore_client: "..\/node2" is not a valid client name/));
+  writeFileSync(path.join(badValues, 'node1'), 'ssl_peer_cn = node1\npassword = secret\n');
+  assert.throws(() => loadClientRecords(badValues), configError(2, /unknown key "password"/));
+
+  const subfolder = folder('subfolder');
+  mkdirSync(path.join(subfolder, 'node1'));
+  assert.throws(() => loadClientRecords(subfolder), configError(undefined, /not a regular file/));
+
+  assert.throws(() => loadClientRecords(path.join(root, 'absent')), configError(undefined, /clients folder not found/));
+});
+
+test('the example configs in etc/backup parse', (t) => {
+  const { root, backup } = makeTree(t);
+  const examples = path.join(repositoryRoot, 'etc', 'backup');
+  copyFileSync(path.join(examples, 'server.conf'), path.join(backup, 'server.conf'));
+  copyFileSync(path.join(examples, 'node.conf'), path.join(backup, 'node.conf'));
+  copyFileSync(path.join(examples, 'clients', 'node1'), path.join(backup, 'clients', 'node1'));
+  const server = loadServerConfig(path.join(backup, 'server.conf'));
+  assert.deepEqual(server.keep, [7, 4]);
+  assert.equal(server.sslCa, path.join(root, 'ssl', 'ca.pem'));
+  const node = loadNodeConfig(path.join(backup, 'node.conf'));
+  assert.equal(node.server, '127.0.0.1');
+  assert.ok(node.excludeRegex[0].test('/etc/x.swp'));
+  const records = loadClientRecords(server.clientsDirectory);
+  assert.equal(findClientByCommonName(records, 'node1')?.name, 'node1');
+});

@@ -1,0 +1,173 @@
+// Turns tool results into the comparison table, the target checks, and the Markdown report.
+// Pure functions of the results, so the report can be tested without running any tool.
+import { scenarioNames, scenarioTitles, type ScenarioName, type ToolResult } from './scenarios';
+
+const mebibyte = 1024 * 1024;
+export const peakRssLimitBytes = 256 * mebibyte;
+
+export interface Row {
+  readonly metric: string;
+  /** Tool name → value; undefined when the tool did not produce it. */
+  readonly values: Readonly<Record<string, number | undefined>>;
+  /** Whether a larger value is better, to read the ratios. */
+  readonly higherIsBetter: boolean;
+}
+
+export type TargetStatus = 'PASS' | 'MISS' | 'N/A';
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly status: TargetStatus;
+}
+
+export function throughputMiBs(result: ToolResult, name: ScenarioName): number | undefined {
+  const scenario = result.scenarios[name];
+  return scenario && scenario.wallSeconds > 0 ? scenario.bytes / mebibyte / scenario.wallSeconds : undefined;
+}
+
+export function peakRss(result: ToolResult, name: ScenarioName, process?: string): number | undefined {
+  const peaks = result.scenarios[name]?.peakRssBytes;
+  if (!peaks) return undefined;
+  const values = process === undefined ? Object.values(peaks) : [peaks[process]].filter((value): value is number => value !== undefined);
+  return values.length > 0 ? Math.max(...values) : undefined;
+}
+
+export function newBytesStored(result: ToolResult): number | undefined {
+  const { B, C } = result.repositoryBytes;
+  return B !== undefined && C !== undefined ? C - B : undefined;
+}
+
+function collect(results: readonly ToolResult[], pick: (result: ToolResult) => number | undefined): Record<string, number | undefined> {
+  return Object.fromEntries(results.map((result) => [result.tool, pick(result)]));
+}
+
+export function buildRows(results: readonly ToolResult[]): Row[] {
+  const rows: Row[] = [];
+  for (const name of scenarioNames) {
+    rows.push({ metric: `${name} wall s`, values: collect(results, (result) => result.scenarios[name]?.wallSeconds), higherIsBetter: false });
+    rows.push({ metric: `${name} MiB/s`, values: collect(results, (result) => throughputMiBs(result, name)), higherIsBetter: true });
+    rows.push({ metric: `${name} peak RSS MiB`, values: collect(results, (result) => scale(peakRss(result, name))), higherIsBetter: false });
+  }
+  rows.push({ metric: 'repo after A MiB', values: collect(results, (result) => scale(result.repositoryBytes.A)), higherIsBetter: false });
+  rows.push({ metric: 'C new bytes MiB', values: collect(results, (result) => scale(newBytesStored(result))), higherIsBetter: false });
+  rows.push({ metric: 'repo after C MiB', values: collect(results, (result) => scale(result.repositoryBytes.C)), higherIsBetter: false });
+  return rows;
+}
+
+function scale(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : bytes / mebibyte;
+}
+
+function ratio(numerator: number | undefined, denominator: number | undefined): number | undefined {
+  return numerator !== undefined && denominator !== undefined && denominator > 0 ? numerator / denominator : undefined;
+}
+
+function format(value: number | undefined, digits = 2): string {
+  if (value === undefined) return '—';
+  return value >= 100 ? value.toFixed(0) : value.toFixed(digits);
+}
+
+/** The lead's targets for cpsbackup, each measured against restic. */
+export function checkTargets(results: readonly ToolResult[]): TargetCheck[] {
+  const ours = results.find((result) => result.tool === 'cpsbackup');
+  const restic = results.find((result) => result.tool === 'restic');
+  const relative = (target: string, mine: number | undefined, theirs: number | undefined, passes: (value: number) => boolean): TargetCheck => {
+    const value = ratio(mine, theirs);
+    if (value === undefined) return { target, measured: 'no data', status: 'N/A' };
+    return { target, measured: `${value.toFixed(2)}× restic`, status: passes(value) ? 'PASS' : 'MISS' };
+  };
+  const checks = [
+    relative('A throughput ≥ 1.5× restic', ours && throughputMiBs(ours, 'A'), restic && throughputMiBs(restic, 'A'), (value) => value >= 1.5),
+    relative('B wall ≤ 0.5× restic', ours?.scenarios.B?.wallSeconds, restic?.scenarios.B?.wallSeconds, (value) => value <= 0.5),
+    relative('C new bytes stored ≤ restic', ours && newBytesStored(ours), restic && newBytesStored(restic), (value) => value <= 1),
+    relative('C repo size ≤ restic', ours?.repositoryBytes.C, restic?.repositoryBytes.C, (value) => value <= 1),
+    relative('D restore throughput ≥ 1.5× restic', ours && throughputMiBs(ours, 'D'), restic && throughputMiBs(restic, 'D'), (value) => value >= 1.5),
+  ];
+  for (const process of ['client', 'server']) {
+    const peaks = scenarioNames.map((name) => (ours ? peakRss(ours, name, process) : undefined)).filter((value): value is number => value !== undefined);
+    const target = `peak RSS ${process} ≤ 256 MiB`;
+    checks.push(
+      peaks.length === 0
+        ? { target, measured: 'no data', status: 'N/A' }
+        : { target, measured: `${format(Math.max(...peaks) / mebibyte, 1)} MiB`, status: Math.max(...peaks) <= peakRssLimitBytes ? 'PASS' : 'MISS' },
+    );
+  }
+  checks.push({
+    target: 'D restore equals the corpus',
+    measured: ours?.restoreVerified === undefined ? 'no data' : ours.restoreVerified ? 'hashes match' : 'differs',
+    status: ours?.restoreVerified === undefined ? 'N/A' : ours.restoreVerified ? 'PASS' : 'MISS',
+  });
+  return checks;
+}
+
+const ourTool = 'cpsbackup';
+const comparedTools = ['restic', 'borg'];
+
+function tableCells(rows: readonly Row[], tools: readonly string[]): string[][] {
+  const header = ['metric', ...tools, ...comparedTools.map((tool) => `${ourTool}/${tool}`)];
+  const body = rows.map((row) => [
+    row.metric,
+    ...tools.map((tool) => format(row.values[tool])),
+    ...comparedTools.map((tool) => {
+      const value = ratio(row.values[ourTool], row.values[tool]);
+      return value === undefined ? '—' : `${value.toFixed(2)}×`;
+    }),
+  ]);
+  return [header, ...body];
+}
+
+export function renderTable(rows: readonly Row[], tools: readonly string[]): string {
+  const cells = tableCells(rows, tools);
+  const widths = cells[0].map((_, column) => Math.max(...cells.map((row) => row[column].length)));
+  return cells.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ')).join('\n');
+}
+
+export function renderTargets(checks: readonly TargetCheck[]): string {
+  const width = Math.max(...checks.map((check) => check.target.length));
+  return checks.map((check) => `${check.status.padEnd(4)}  ${check.target.padEnd(width)}  ${check.measured}`).join('\n');
+}
+
+/** One line per tool that did not run to the end, with why. */
+export function renderProblems(results: readonly ToolResult[]): string[] {
+  return results.flatMap((result) => {
+    if (result.missing !== undefined) return [`${result.tool} is missing: ${result.missing}`];
+    if (result.error !== undefined) return [`${result.tool} failed: ${result.error}`];
+    return [];
+  });
+}
+
+export interface ReportContext {
+  readonly date: string;
+  readonly settings: Readonly<Record<string, string | number>>;
+  readonly notes: readonly string[];
+}
+
+export function renderMarkdown(results: readonly ToolResult[], context: ReportContext): string {
+  const tools = results.map((result) => result.tool);
+  const cells = tableCells(buildRows(results), tools);
+  const markdownTable = [cells[0], cells[0].map((_, column) => (column === 0 ? '---' : '---:')), ...cells.slice(1)].map((row) => `| ${row.join(' | ')} |`).join('\n');
+  const checks = checkTargets(results);
+  const lines = [
+    `# Benchmark ${context.date}`,
+    '',
+    ...Object.entries(context.settings).map(([key, value]) => `- ${key}: ${value}`),
+    '',
+    'Scenarios: ' + scenarioNames.map((name) => `${name} = ${scenarioTitles[name]}`).join('; ') + '.',
+    '',
+    ...results.map((result) => `- ${result.tool}: ${result.version ?? 'not run'}${result.restoreVerified ? ', restore verified' : ''}`),
+    '',
+    markdownTable,
+    '',
+    '## Targets (cpsbackup)',
+    '',
+    '| status | target | measured |',
+    '| --- | --- | --- |',
+    ...checks.map((check) => `| ${check.status} | ${check.target} | ${check.measured} |`),
+    '',
+    ...renderProblems(results).map((line) => `- ${line}`),
+    ...context.notes.map((note) => `- ${note}`),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,144 @@
+// Entry point of `npm run bench`: one corpus, restic, borg and cpsbackup run on it in turn, one table,
+// target checks, and bench/results/<date>.json and .md. Tools missing here are reported, not faked.
+import { cpus, totalmem, release } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { errorMessage } from '../src/common/errors';
+import { generateCorpus, mutateCorpus } from './corpus';
+import { buildRows, checkTargets, renderMarkdown, renderProblems, renderTable, renderTargets } from './report';
+import { newToolResult, runGenerationOne, runGenerationTwo, type ToolResult } from './scenarios';
+import { readSettings, type BenchSettings, type ToolName } from './settings';
+import { BorgRunner } from './tools/borg';
+import { CpsbackupRunner } from './tools/cpsbackup';
+import { ResticRunner } from './tools/restic';
+import type { RunnerContext, ToolRunner } from './tools/runner';
+import { treeManifest, treeSize, warmUp } from './tree';
+
+const mebibyte = 1024 * 1024;
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function makeRunner(name: ToolName, context: RunnerContext, settings: BenchSettings): ToolRunner {
+  switch (name) {
+    case 'restic':
+      return new ResticRunner(context);
+    case 'borg':
+      return new BorgRunner(context, settings.borgEncryption);
+    case 'cpsbackup':
+      return new CpsbackupRunner(context, settings.projectRoot);
+  }
+}
+
+/** A file name from the start time that sorts and never contains a colon. */
+export function resultName(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+async function benchmark(settings: BenchSettings, work: string, runners: ToolRunner[], results: ToolResult[]): Promise<Record<string, unknown>> {
+  const corpusRoot = join(work, 'corpus');
+  const options = { root: corpusRoot, sizeBytes: Math.round(settings.sizeMiB * mebibyte), seed: settings.seed };
+  log(`generating a ${settings.sizeMiB} MiB corpus (seed ${settings.seed}) in ${corpusRoot}`);
+  const corpus = await generateCorpus(options);
+  const generationOne = await treeSize(corpusRoot);
+  log(`corpus: ${generationOne.files} files, ${(generationOne.bytes / mebibyte).toFixed(1)} MiB (${corpus.binaryFiles} binaries, ${corpus.textFiles} text files, ${corpus.dumpRecords} dump records)`);
+
+  for (const [index, runner] of runners.entries()) {
+    const probe = await runner.probe();
+    if ('missing' in probe) {
+      results[index].missing = probe.missing;
+      log(`${runner.name} is missing: ${probe.missing}${runner.name === 'cpsbackup' ? ' — running the other tools only' : ''}`);
+    } else {
+      results[index].version = probe.version;
+      log(`${runner.name} ${probe.version}`);
+    }
+  }
+
+  const warmBytes = await warmUp(corpusRoot);
+  log(`warm-up: read ${(warmBytes / mebibyte).toFixed(1)} MiB of the corpus so every tool starts from a warm page cache (nothing is dropped from the cache)`);
+  for (const [index, runner] of runners.entries()) await runGenerationOne(runner, results[index], generationOne.bytes, log);
+
+  const mutation = await mutateCorpus(options);
+  const generationTwo = await treeSize(corpusRoot);
+  log(
+    `generation 2: ${mutation.filesEdited} files edited, ${mutation.filesAdded} added, ${mutation.filesDeleted} deleted; dump ${mutation.dump.changed} records changed, ${mutation.dump.deleted} deleted, ${mutation.dump.appended} appended`,
+  );
+  // Hashing the whole tree for the restore check also re-warms the page cache for generation 2.
+  const expected = await treeManifest(corpusRoot);
+  log(`warm-up: hashed all ${(generationTwo.bytes / mebibyte).toFixed(1)} MiB of generation 2 (page cache warm again)`);
+  for (const [index, runner] of runners.entries()) {
+    await runGenerationTwo(runner, results[index], generationTwo.bytes, expected, join(work, 'restore', runner.name), log);
+  }
+  return { generationOne, generationTwo, corpus, mutation };
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings(process.env, resolve(__dirname, '..', '..'));
+  const started = new Date();
+  await mkdir(settings.workParent, { recursive: true });
+  const work = await mkdtemp(join(settings.workParent, 'cpsbackup-bench-'));
+  const runners: ToolRunner[] = [];
+  for (const name of settings.tools) {
+    const workDirectory = join(work, name);
+    await mkdir(workDirectory, { recursive: true });
+    runners.push(makeRunner(name, { corpusRoot: join(work, 'corpus'), workDirectory }, settings));
+  }
+  const results = runners.map((runner) => newToolResult(runner.name));
+  const stopRunners = async (): Promise<void> => {
+    for (const runner of runners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
+  };
+  const onInterrupt = (): void => {
+    stopRunners().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
+
+  let corpusFacts: Record<string, unknown>;
+  try {
+    corpusFacts = await benchmark(settings, work, runners, results);
+  } finally {
+    await stopRunners();
+    process.removeListener('SIGINT', onInterrupt);
+    process.removeListener('SIGTERM', onInterrupt);
+    if (settings.keepWork) log(`work folder kept: ${work}`);
+    else await rm(work, { recursive: true, force: true });
+  }
+
+  const tools = results.map((result) => result.tool);
+  log('');
+  log(renderTable(buildRows(results), tools));
+  log('');
+  log(renderTargets(checkTargets(results)));
+  for (const line of renderProblems(results)) log(line);
+
+  const name = resultName(started);
+  const settingsSummary = {
+    'corpus MiB': settings.sizeMiB,
+    seed: settings.seed,
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${release()}, node ${process.version}`,
+    'page cache': 'warm: a full read of the corpus before each generation, nothing dropped',
+    'borg encryption': settings.borgEncryption,
+  };
+  const notes = [
+    'throughput = corpus bytes / wall time (for B as well, so a fast no-change backup shows as high throughput)',
+    'C new bytes = repository disk usage after C minus after B',
+    'peak RSS: GNU time %M for one-shot commands; the cpsbackup server from /proc VmHWM, reset per scenario',
+  ];
+  await mkdir(settings.resultsDirectory, { recursive: true });
+  const document = { date: started.toISOString(), settings: { ...settings, ...settingsSummary }, ...corpusFacts, results, targets: checkTargets(results) };
+  await writeFile(join(settings.resultsDirectory, `${name}.json`), JSON.stringify(document, null, 2) + '\n');
+  await writeFile(join(settings.resultsDirectory, `${name}.md`), renderMarkdown(results, { date: started.toISOString(), settings: settingsSummary, notes }));
+  log(`\nresults: ${join(settings.resultsDirectory, name)}.{json,md}`);
+  return results.some((result) => result.error !== undefined) ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      process.stderr.write(`bench: ${errorMessage(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,98 @@
+// The four benchmark scenarios, run by one tool runner: A first backup, B unchanged backup,
+// C backup of generation 2, D restore of the latest into a fresh folder, verified by hashes.
+import { mkdir, rm } from 'node:fs/promises';
+import { CorruptError } from '../src/common/errors';
+import { compareManifests, treeManifest, treeSize } from './tree';
+import type { StepResult, ToolRunner } from './tools/runner';
+
+export type ScenarioName = 'A' | 'B' | 'C' | 'D';
+export const scenarioNames: readonly ScenarioName[] = ['A', 'B', 'C', 'D'];
+export const scenarioTitles: Readonly<Record<ScenarioName, string>> = {
+  A: 'first backup',
+  B: 'backup, nothing changed',
+  C: 'backup of generation 2',
+  D: 'restore latest',
+};
+
+export interface ScenarioResult {
+  readonly wallSeconds: number;
+  /** Corpus bytes the scenario covers (throughput = bytes / wall). */
+  readonly bytes: number;
+  readonly peakRssBytes: Readonly<Record<string, number>>;
+}
+
+export interface ToolResult {
+  readonly tool: string;
+  version?: string;
+  missing?: string;
+  error?: string;
+  readonly scenarios: Partial<Record<ScenarioName, ScenarioResult>>;
+  /** Repository disk usage after each backup. */
+  readonly repositoryBytes: Partial<Record<'A' | 'B' | 'C', number>>;
+  restoreVerified?: boolean;
+}
+
+export function newToolResult(tool: string): ToolResult {
+  return { tool, scenarios: {}, repositoryBytes: {} };
+}
+
+function scenario(step: StepResult, bytes: number): ScenarioResult {
+  return { wallSeconds: step.wallSeconds, bytes, peakRssBytes: step.peakRssBytes };
+}
+
+async function repositoryBytes(runner: ToolRunner): Promise<number> {
+  return (await treeSize(runner.repositoryPath)).diskBytes;
+}
+
+/** Runs the steps in order; the first failure is recorded and ends this tool's run. */
+async function guarded(result: ToolResult, steps: () => Promise<void>): Promise<void> {
+  if (result.error !== undefined || result.missing !== undefined) return;
+  try {
+    await steps();
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Generation 1: init, then A and B on the same corpus. */
+export async function runGenerationOne(runner: ToolRunner, result: ToolResult, corpusBytes: number, log: (line: string) => void): Promise<void> {
+  await guarded(result, async () => {
+    await runner.init();
+    for (const name of ['A', 'B'] as const) {
+      const step = await runner.backup();
+      result.scenarios[name] = scenario(step, corpusBytes);
+      result.repositoryBytes[name] = await repositoryBytes(runner);
+      log(`${runner.name} ${name} (${scenarioTitles[name]}): ${step.wallSeconds.toFixed(2)} s`);
+    }
+  });
+}
+
+/** Generation 2: C, then D into `restoreTarget`, compared with the expected manifest, then removed. */
+export async function runGenerationTwo(
+  runner: ToolRunner,
+  result: ToolResult,
+  corpusBytes: number,
+  expected: Map<string, string>,
+  restoreTarget: string,
+  log: (line: string) => void,
+): Promise<void> {
+  await guarded(result, async () => {
+    const backup = await runner.backup();
+    result.scenarios.C = scenario(backup, corpusBytes);
+    result.repositoryBytes.C = await repositoryBytes(runner);
+    log(`${runner.name} C (${scenarioTitles.C}): ${backup.wallSeconds.toFixed(2)} s`);
+
+    await rm(restoreTarget, { recursive: true, force: true });
+    await mkdir(restoreTarget, { recursive: true });
+    try {
+      const restore = await runner.restore(restoreTarget);
+      result.scenarios.D = scenario(restore, corpusBytes);
+      log(`${runner.name} D (${scenarioTitles.D}): ${restore.wallSeconds.toFixed(2)} s`);
+      const differences = compareManifests(expected, await treeManifest(restore.restoredRoot));
+      result.restoreVerified = differences.length === 0;
+      if (differences.length > 0) throw new CorruptError(`${runner.name} restore differs from the corpus:\n  ${differences.join('\n  ')}`);
+    } finally {
+      await rm(restoreTarget, { recursive: true, force: true });
+    }
+  });
+}

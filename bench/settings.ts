@@ -1,0 +1,54 @@
+// Reads the benchmark's knobs from the environment (BENCH_*) into one frozen settings object.
+// A bad value is a ConfigError naming the variable, before any work starts.
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../src/common/errors';
+
+export const toolNames = ['restic', 'borg', 'cpsbackup'] as const;
+export type ToolName = (typeof toolNames)[number];
+
+export interface BenchSettings {
+  readonly sizeMiB: number;
+  readonly seed: number;
+  readonly tools: readonly ToolName[];
+  /** Parent of the run's work folder (corpus, repositories, restores). */
+  readonly workParent: string;
+  readonly keepWork: boolean;
+  readonly borgEncryption: string;
+  readonly resultsDirectory: string;
+  readonly projectRoot: string;
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, isInteger: boolean): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (isInteger && !Number.isInteger(value))) {
+    throw new ConfigError(name, undefined, `must be a positive ${isInteger ? 'integer' : 'number'}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): BenchSettings {
+  const tools = (env.BENCH_TOOLS ?? toolNames.join(','))
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  for (const name of tools) {
+    if (!(toolNames as readonly string[]).includes(name)) throw new ConfigError('BENCH_TOOLS', undefined, `unknown tool "${name}" (known: ${toolNames.join(', ')})`);
+  }
+  const encryption = env.BENCH_BORG_ENCRYPTION ?? 'none';
+  if (!['none', 'repokey', 'repokey-blake2', 'authenticated', 'authenticated-blake2'].includes(encryption)) {
+    throw new ConfigError('BENCH_BORG_ENCRYPTION', undefined, `unsupported borg encryption "${encryption}"`);
+  }
+  return Object.freeze({
+    sizeMiB: positiveNumber(env, 'BENCH_SIZE_MIB', 1024, false),
+    seed: positiveNumber(env, 'BENCH_SEED', 1, true),
+    tools: Object.freeze(tools as ToolName[]),
+    workParent: resolve(env.BENCH_WORK_DIR || tmpdir()),
+    keepWork: env.BENCH_KEEP === '1',
+    borgEncryption: encryption,
+    resultsDirectory: resolve(env.BENCH_RESULTS_DIR || join(projectRoot, 'bench', 'results')),
+    projectRoot,
+  });
+}

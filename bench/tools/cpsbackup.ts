@@ -1,0 +1,126 @@
+// Benchmarks cpsbackup through its real CLIs: CA tool, server (long-running, over TLS) and client.
+// The server's peak RSS is read from /proc per scenario (VmHWM, reset through clear_refs).
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { readPeakRss, resetPeakRss, runMeasured, runQuiet } from '../measure';
+import { freePort, startServer, type ServerProcess } from './server-process';
+import { underTarget, type Probe, type RestoreResult, type RunnerContext, type StepResult, type ToolRunner } from './runner';
+
+const clientName = 'bench';
+
+/** The project root: this file runs from dist/bench/tools/. */
+export function defaultProjectRoot(): string {
+  return resolve(__dirname, '..', '..', '..');
+}
+
+export class CpsbackupRunner implements ToolRunner {
+  readonly name = 'cpsbackup';
+  readonly repositoryPath: string;
+  private readonly cliDirectory: string;
+  private server: ServerProcess | undefined;
+  private readonly clientConfig: string;
+
+  constructor(
+    private readonly context: RunnerContext,
+    projectRoot = defaultProjectRoot(),
+  ) {
+    this.cliDirectory = join(projectRoot, 'dist', 'src', 'cli');
+    this.repositoryPath = join(context.workDirectory, 'store');
+    this.clientConfig = join(context.workDirectory, 'client', 'node.conf');
+  }
+
+  private cli(name: string): string {
+    return join(this.cliDirectory, `${name}.js`);
+  }
+
+  async probe(): Promise<Probe> {
+    const missing = ['cpsbackup', 'cpsbackup-server', 'cpsbackup-ca'].filter((name) => !existsSync(this.cli(name)));
+    if (missing.length > 0) return { missing: `not built: ${missing.map((name) => this.cli(name)).join(', ')}` };
+    try {
+      const output = await runQuiet(process.execPath, [this.cli('cpsbackup'), '--version']);
+      return { version: output.trim() || 'unknown' };
+    } catch {
+      return { version: 'unknown (no --version)' };
+    }
+  }
+
+  async init(): Promise<void> {
+    const work = this.context.workDirectory;
+    const ca = join(work, 'ca');
+    const node = process.execPath;
+    await runQuiet(node, [this.cli('cpsbackup-ca'), 'init', '--dir', ca]);
+    await runQuiet(node, [this.cli('cpsbackup-ca'), 'server', '--dir', ca, '--name', 'localhost']);
+    await runQuiet(node, [this.cli('cpsbackup-ca'), 'client', '--dir', ca, clientName]);
+
+    const serverDirectory = join(work, 'server');
+    await mkdir(join(serverDirectory, 'clients'), { recursive: true });
+    await mkdir(this.repositoryPath, { recursive: true });
+    const port = await freePort();
+    const statusPort = await freePort();
+    const serverConfig = join(serverDirectory, 'server.conf');
+    await writeFile(
+      serverConfig,
+      [
+        'address=127.0.0.1',
+        `port=${port}`,
+        `status_port=${statusPort}`,
+        `directory=${this.repositoryPath}`,
+        'keep=100',
+        `ssl_cert=${join(ca, 'server.pem')}`,
+        `ssl_key=${join(ca, 'server.key')}`,
+        `ssl_ca=${join(ca, 'ca.pem')}`,
+        '',
+      ].join('\n'),
+    );
+    await writeFile(join(serverDirectory, 'clients', clientName), `ssl_peer_cn=${clientName}\n`);
+
+    const clientDirectory = join(work, 'client');
+    await mkdir(join(clientDirectory, 'work'), { recursive: true });
+    await mkdir(join(clientDirectory, 'state'), { recursive: true });
+    await writeFile(
+      this.clientConfig,
+      [
+        'server=127.0.0.1',
+        `port=${port}`,
+        'server_name=localhost',
+        `include=${this.context.corpusRoot}`,
+        `ssl_cert=${join(ca, 'clients', `${clientName}.pem`)}`,
+        `ssl_key=${join(ca, 'clients', `${clientName}.key`)}`,
+        `ssl_ca=${join(ca, 'ca.pem')}`,
+        `work_directory=${join(clientDirectory, 'work')}`,
+        `state_directory=${join(clientDirectory, 'state')}`,
+        '',
+      ].join('\n'),
+    );
+    this.server = await startServer(node, [this.cli('cpsbackup-server'), '-c', serverConfig], `listening on 127.0.0.1:${port}`, 60_000, serverDirectory);
+  }
+
+  /** Runs one client command and reports the client's and the server's peak RSS during it. */
+  private async clientStep(args: readonly string[]): Promise<StepResult> {
+    const server = this.server;
+    if (!server) throw new Error('cpsbackup server is not running: init() first');
+    await resetPeakRss(server.pid);
+    const run = await runMeasured(process.execPath, [this.cli('cpsbackup'), '-c', this.clientConfig, ...args]);
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { client: run.peakRssBytes, server: await readPeakRss(server.pid) } };
+  }
+
+  backup(): Promise<StepResult> {
+    return this.clientStep(['-e']);
+  }
+
+  async restore(target: string): Promise<RestoreResult> {
+    const step = await this.clientStep(['-i', '--to', target]);
+    return { ...step, restoredRoot: restoredRootIn(target, this.context.corpusRoot) };
+  }
+
+  async close(): Promise<void> {
+    await this.server?.stop();
+  }
+}
+
+/** The restore layout is not fixed by the CLI contract yet: accept the full path or the bare content. */
+export function restoredRootIn(target: string, corpusRoot: string): string {
+  const full = underTarget(target, corpusRoot);
+  return existsSync(full) ? full : target;
+}

@@ -1,0 +1,62 @@
+// Benchmarks restic with a local repository, its cache kept in the runner's work folder.
+// Compression (--compression auto) needs restic 0.14+ and a version 2 repository.
+import { join } from 'node:path';
+import { runMeasured, runQuiet } from '../measure';
+import { underTarget, type Probe, type RestoreResult, type RunnerContext, type StepResult, type ToolRunner } from './runner';
+
+export function parseResticVersion(output: string): [number, number, number] | undefined {
+  const match = /restic (\d+)\.(\d+)\.(\d+)/.exec(output);
+  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+}
+
+export class ResticRunner implements ToolRunner {
+  readonly name = 'restic';
+  readonly repositoryPath: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private hasCompression = false;
+
+  constructor(private readonly context: RunnerContext) {
+    this.repositoryPath = join(context.workDirectory, 'repository');
+    this.env = {
+      ...process.env,
+      RESTIC_REPOSITORY: this.repositoryPath,
+      RESTIC_PASSWORD: 'benchmark',
+      RESTIC_CACHE_DIR: join(context.workDirectory, 'cache'),
+      HOME: context.workDirectory,
+    };
+  }
+
+  async probe(): Promise<Probe> {
+    try {
+      const output = await runQuiet('restic', ['version'], { env: this.env });
+      const version = parseResticVersion(output);
+      if (!version) return { missing: `unrecognised "restic version" output: ${output.trim()}` };
+      this.hasCompression = version[0] > 0 || version[1] >= 14;
+      return { version: version.join('.') + (this.hasCompression ? '' : ' (no compression: needs 0.14+)') };
+    } catch (error) {
+      return { missing: `restic not runnable: ${(error as Error).message}` };
+    }
+  }
+
+  private compressionArgs(): string[] {
+    return this.hasCompression ? ['--compression', 'auto'] : [];
+  }
+
+  async init(): Promise<void> {
+    await runQuiet('restic', ['init', ...(this.hasCompression ? ['--repository-version', '2'] : [])], { env: this.env });
+  }
+
+  async backup(): Promise<StepResult> {
+    const run = await runMeasured('restic', ['backup', '--quiet', ...this.compressionArgs(), this.context.corpusRoot], { env: this.env });
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { restic: run.peakRssBytes } };
+  }
+
+  async restore(target: string): Promise<RestoreResult> {
+    const run = await runMeasured('restic', ['restore', '--quiet', 'latest', '--target', target], { env: this.env });
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { restic: run.peakRssBytes }, restoredRoot: underTarget(target, this.context.corpusRoot) };
+  }
+
+  async close(): Promise<void> {
+    // restic leaves no process behind.
+  }
+}

@@ -8,7 +8,10 @@ import { Random } from './prng';
 
 /** Average serialized record length, used to turn a byte budget into a record count. */
 export const averageRecordBytes = 230;
-const regionRecords = 64;
+/** Changes cluster in regions of up to 64 records; small dumps get smaller regions so some still change. */
+function regionRecords(records: number): number {
+  return Math.min(64, Math.max(4, Math.floor(records / 1000)));
+}
 const firstNames = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Radia', 'Edsger', 'Frances', 'John'];
 const lastNames = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Thompson', 'Liskov', 'Ritchie', 'Perlman', 'Dijkstra', 'Allen', 'Backus'];
 const tags = ['vip', 'trial', 'churned', 'eu', 'us', 'apac', 'beta', 'legacy', 'partner', 'internal'];
@@ -45,8 +48,9 @@ type Fate = 'same' | 'changed' | 'deleted';
 
 /** Whether generation 2 keeps, changes or deletes a record; changes cluster in dirty regions. */
 function fate(seed: number, index: number, records: number): Fate {
-  const region = Math.floor(index / regionRecords);
-  const regions = Math.ceil(records / regionRecords);
+  const size = regionRecords(records);
+  const region = Math.floor(index / size);
+  const regions = Math.ceil(records / size);
   const isRecent = region >= regions * 0.9;
   if (Random.from(seed, 'region', region).next() >= (isRecent ? 0.05 : 0.0125)) return 'same';
   const roll = Random.from(seed, 'fate', index).next();

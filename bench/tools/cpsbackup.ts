@@ -64,7 +64,9 @@ export class CpsbackupRunner implements ToolRunner {
       [
         'address=127.0.0.1',
         `port=${port}`,
+        'status_address=127.0.0.1',
         `status_port=${statusPort}`,
+        `clientconfdir=${join(serverDirectory, 'clients')}`,
         `directory=${this.repositoryPath}`,
         'keep=100',
         `ssl_cert=${join(ca, 'server.pem')}`,

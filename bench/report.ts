@@ -48,6 +48,11 @@ export function buildRows(results: readonly ToolResult[]): Row[] {
     rows.push({ metric: `${name} wall s`, values: collect(results, (result) => result.scenarios[name]?.wallSeconds), higherIsBetter: false });
     rows.push({ metric: `${name} MiB/s`, values: collect(results, (result) => throughputMiBs(result, name)), higherIsBetter: true });
     rows.push({ metric: `${name} peak RSS MiB`, values: collect(results, (result) => scale(peakRss(result, name))), higherIsBetter: false });
+    // A client/server tool gets one row per process, so neither hides behind the other's peak.
+    const processes = new Set(results.flatMap((result) => Object.keys(result.scenarios[name]?.peakRssBytes ?? {})));
+    for (const process of ['client', 'server'].filter((candidate) => processes.has(candidate))) {
+      rows.push({ metric: `${name} RSS ${process} MiB`, values: collect(results, (result) => scale(peakRss(result, name, process))), higherIsBetter: false });
+    }
   }
   rows.push({ metric: 'repo after A MiB', values: collect(results, (result) => scale(result.repositoryBytes.A)), higherIsBetter: false });
   rows.push({ metric: 'C new bytes MiB', values: collect(results, (result) => scale(newBytesStored(result))), higherIsBetter: false });

@@ -46,11 +46,18 @@ function dumpRecordCount(options: CorpusOptions): number {
 async function copyBinaries(options: CorpusOptions): Promise<{ files: number; bytes: number }> {
   const budget = Math.floor(options.sizeBytes * binaryShare);
   const source = options.binarySource ?? defaultBinarySource;
+  // A per-file cap keeps a few huge libraries from filling the share alone.
+  const largest = Math.max(256 * 1024, Math.floor(budget / 16));
+  // Mesa's drivers are hard links to one file; copying each would hand every tool a free 13× dedup.
+  const seenInodes = new Set<string>();
   let files = 0;
   let bytes = 0;
   for await (const entry of walkTree(source)) {
     if (budget - bytes < 4096) break;
-    if (!entry.stats.isFile() || entry.stats.size > budget - bytes) continue;
+    if (!entry.stats.isFile() || entry.stats.size > Math.min(largest, budget - bytes)) continue;
+    const inode = `${entry.stats.dev}:${entry.stats.ino}`;
+    if (seenInodes.has(inode)) continue;
+    seenInodes.add(inode);
     const target = join(options.root, 'lib', entry.relativePath);
     await mkdir(dirname(target), { recursive: true });
     await copyFile(entry.absolutePath, target);

@@ -1,0 +1,39 @@
+// Runs the whole benchmark (dist/bench/run.js) on a 2 MiB corpus as a real process and checks
+// that it writes the .json and .md results and names cpsbackup as missing when it is not built.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const runScript = resolve(__dirname, '..', 'bench', 'run.js');
+const hasTools = spawnSync('restic', ['version']).status === 0 && spawnSync('borg', ['--version']).status === 0;
+
+test('bench run writes results for restic and borg', { skip: hasTools ? false : 'restic or borg is not installed' }, async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'bench-run-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const results = join(folder, 'results');
+  const run = spawnSync(process.execPath, [runScript], {
+    env: { ...process.env, BENCH_SIZE_MIB: '2', BENCH_TOOLS: 'restic,borg', BENCH_WORK_DIR: folder, BENCH_RESULTS_DIR: results },
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /warm-up: read/);
+  assert.match(run.stdout, /A MiB\/s/);
+  const names = (await readdir(results)).sort();
+  assert.equal(names.length, 2);
+  const json = JSON.parse(await readFile(join(results, names.find((name) => name.endsWith('.json')) ?? ''), 'utf8'));
+  assert.deepEqual(json.results.map((result: { tool: string }) => result.tool), ['restic', 'borg']);
+  assert.ok(json.results.every((result: { restoreVerified?: boolean }) => result.restoreVerified === true));
+  // The run's own work folder is removed unless BENCH_KEEP=1.
+  assert.deepEqual((await readdir(folder)).filter((name) => name.startsWith('cpsbackup-bench-')), []);
+});
+
+test('a bad knob is one clear line and exit 1', () => {
+  const run = spawnSync(process.execPath, [runScript], { env: { ...process.env, BENCH_SIZE_MIB: 'lots' }, encoding: 'utf8' });
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /^bench: BENCH_SIZE_MIB: must be a positive number, got "lots"\n$/);
+  assert.ok(existsSync(runScript));
+});

@@ -99,7 +99,7 @@ async function planMongodb(source: MongodbSource, partialSince: Date | undefined
 }
 
 async function listCollections(source: MongodbSource): Promise<string[]> {
-  const client = new MongoClient(source.uri, { serverSelectionTimeoutMS: 30_000 });
+  const client = new MongoClient(source.uri);
   try {
     await client.connect();
     const infos = await client.db(source.database).listCollections({ type: 'collection' }, { nameOnly: true }).toArray();

@@ -5,7 +5,7 @@ import { BSON, MongoClient, type Document, type Filter } from 'mongodb';
 import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
 
 async function exportCollection(request: MongodbExportRequest): Promise<void> {
-  const client = new MongoClient(request.uri, { serverSelectionTimeoutMS: 30_000 });
+  const client = new MongoClient(request.uri);
   try {
     await client.connect();
     const filter: Filter<Document> = request.sinceField !== undefined && request.since !== undefined
@@ -14,7 +14,7 @@ async function exportCollection(request: MongodbExportRequest): Promise<void> {
     // raw: the server's own bytes, so no type (Int64, Decimal128, ...) is altered by a decode/encode round.
     const cursor = client.db(request.database).collection(request.collection).find(filter, { raw: true, batchSize: 1000 });
     for await (const document of cursor) {
-      const bytes = Buffer.isBuffer(document) ? document : BSON.serialize(document);
+      const bytes = document instanceof Uint8Array ? document : BSON.serialize(document);
       // The cursor fetches the next batch only when we ask: backpressure from the FIFO reaches the server.
       if (!process.stdout.write(bytes)) await once(process.stdout, 'drain');
     }

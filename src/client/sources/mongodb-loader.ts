@@ -38,7 +38,7 @@ export async function loadMongodbDump(source: MongodbSource, path: string, isPar
 }
 
 async function importNatively(source: MongodbSource, collectionName: string, path: string, isUpsert: boolean): Promise<void> {
-  const client = new MongoClient(source.uri, { serverSelectionTimeoutMS: 30_000 });
+  const client = new MongoClient(source.uri);
   try {
     await client.connect();
     const collection = client.db(source.database).collection(collectionName);

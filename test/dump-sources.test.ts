@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError, DumpFailedError } from '../src/common/errors';
 import { startDumps } from '../src/client/sources/dump-run';
 import { dumpSourceOfPath, loadRestoredDumps } from '../src/client/sources/loaders';
-import { storageConfigFromText } from '../src/client/sources/storage-config';
+import { loadStorageConfig, storageConfigFromText } from '../src/client/sources/storage-config';
 
 async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-sources-'));
@@ -242,4 +242,12 @@ test('storage.conf errors name the file and line', () => {
     uri: 'mongodb://h', database: 'd', collections: ['a', 'b'], sinceField: 'updatedAt',
   });
   assert.ok(Object.isFrozen(config.sources[0]));
+});
+
+test('the example etc/backup/storage.conf parses', () => {
+  const config = loadStorageConfig(join(__dirname, '..', '..', 'etc', 'backup', 'storage.conf'));
+  assert.deepEqual(config.sources.map((source) => `${source.name}:${source.kind}`), [
+    'canopsis-postgres:command', 'jira-mariadb:command', 'app-sqlite:sqlite', 'canopsis-mongo:mongodb',
+  ]);
+  assert.throws(() => loadStorageConfig(join(__dirname, 'no-such-storage.conf')), (error: unknown) => error instanceof ConfigError && /file not found/.test(error.message));
 });

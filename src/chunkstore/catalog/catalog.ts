@@ -1,0 +1,267 @@
+// The SQLite catalog (WAL): clients, backups, entries, contents, chunks and packs.
+// Every statement is prepared once; callers get plain records and never hold a cursor open.
+import Database from 'better-sqlite3';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import type { BackupRecord, BackupStats, ChunkLocation, ContentRecord, StoredEntry } from './records';
+import { CorruptError } from '../../common/errors';
+
+const ENTRY_COLUMNS =
+  'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, link_target, content_id';
+
+interface EntryRow {
+  path: string; type: number; mode: number; uid: number; gid: number;
+  mtime_sec: number; mtime_nsec: number; ctime_sec: number; ctime_nsec: number;
+  inode: number; device: number; size: number; link_target: string; content_id: number | null;
+}
+
+interface BackupRow {
+  id: number; client_id: number; client_name: string; number: number; state: 'running' | 'committed';
+  kind: number; hostname: string; started_at: number; finished_at: number | null; files: number;
+  logical_bytes: number; new_bytes: number; stored_bytes: number; labels: string;
+}
+
+function toEntry(row: EntryRow): StoredEntry {
+  return {
+    path: row.path, type: row.type, mode: row.mode, uid: row.uid, gid: row.gid,
+    mtimeSec: row.mtime_sec, mtimeNsec: row.mtime_nsec, ctimeSec: row.ctime_sec, ctimeNsec: row.ctime_nsec,
+    inode: row.inode, device: row.device, size: row.size, linkTarget: row.link_target, contentId: row.content_id,
+  };
+}
+
+function toBackup(row: BackupRow): BackupRecord {
+  return {
+    id: row.id, clientId: row.client_id, clientName: row.client_name, number: row.number, state: row.state,
+    kind: row.kind, hostname: row.hostname, startedAt: row.started_at, finishedAt: row.finished_at,
+    files: row.files, logicalBytes: row.logical_bytes, newBytes: row.new_bytes, storedBytes: row.stored_bytes,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+  };
+}
+
+const BACKUP_SELECT = `SELECT b.*, c.name AS client_name FROM backups b JOIN clients c ON c.id = b.client_id`;
+
+export class Catalog {
+  readonly file: string;
+  private readonly database: Database.Database;
+  private readonly statements;
+
+  constructor(file: string) {
+    this.file = file;
+    this.database = new Database(file);
+    this.database.pragma('journal_mode = WAL');
+    // NORMAL for the bulk of inserts; the commit that makes a backup visible switches to FULL.
+    this.database.pragma('synchronous = NORMAL');
+    this.database.pragma('foreign_keys = ON');
+    this.database.exec(SCHEMA_SQL);
+    const version = this.database.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as
+      | { value: string } | undefined;
+    if (version === undefined) {
+      this.database.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } else if (Number(version.value) > SCHEMA_VERSION) {
+      throw new CorruptError(`${file}: catalog schema version ${version.value} is newer than this server (${SCHEMA_VERSION})`);
+    }
+    const db = this.database;
+    this.statements = {
+      getMeta: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
+      setMeta: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+      clientByName: db.prepare(`SELECT id FROM clients WHERE name = ?`).pluck(),
+      insertClient: db.prepare(`INSERT INTO clients (name) VALUES (?)`),
+      nextBackupNumber: db.prepare(`SELECT COALESCE(MAX(number), 0) + 1 FROM backups WHERE client_id = ?`).pluck(),
+      lastNumberMeta: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
+      insertBackup: db.prepare(
+        `INSERT INTO backups (client_id, number, state, kind, hostname, started_at, labels) VALUES (?, ?, 'running', ?, ?, ?, ?)`),
+      backupById: db.prepare(`${BACKUP_SELECT} WHERE b.id = ?`),
+      backupByNumber: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.number = ?`),
+      committedBackups: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number`),
+      allCommittedBackups: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'committed' ORDER BY c.name, b.number`),
+      runningBackups: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'running'`),
+      latestCommitted: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number DESC LIMIT 1`),
+      commitBackup: db.prepare(
+        `UPDATE backups SET state = 'committed', finished_at = ?, files = ?, logical_bytes = ?, new_bytes = ?, stored_bytes = ?, labels = ? WHERE id = ? AND state = 'running'`),
+      deleteBackupRow: db.prepare(`DELETE FROM backups WHERE id = ?`),
+      deleteEntriesOf: db.prepare(`DELETE FROM entries WHERE backup_id = ?`),
+      insertEntry: db.prepare(`INSERT INTO entries (backup_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      entryAt: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path = ?`),
+      entriesPage: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`),
+      findChunk: db.prepare(
+        `SELECT ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize
+         FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.hash = ?`),
+      insertChunk: db.prepare(`INSERT OR IGNORE INTO chunks (hash, pack_id, offset, stored_size, raw_size) VALUES (?, ?, ?, ?, ?)`),
+      chunkIdByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),
+      findContent: db.prepare(`SELECT id, hash, size FROM contents WHERE hash = ? AND size = ? LIMIT 1`),
+      contentById: db.prepare(`SELECT id, hash, size FROM contents WHERE id = ?`),
+      insertContent: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
+      insertContentChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
+      contentChunksPage: db.prepare(
+        `SELECT cc.seq, ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize
+         FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
+         WHERE cc.content_id = ? AND cc.seq >= ? ORDER BY cc.seq LIMIT ?`),
+      insertPack: db.prepare(`INSERT INTO packs (name, size, is_sealed, created_at) VALUES (?, 0, 0, ?)`),
+      sealPack: db.prepare(`UPDATE packs SET size = ?, is_sealed = 1 WHERE id = ?`),
+    };
+  }
+
+  close(): void {
+    this.database.close();
+  }
+
+  /** Runs fn in one transaction; with isDurable the commit is fsynced before returning. */
+  transaction<T>(fn: () => T, isDurable = false): T {
+    if (!isDurable) return this.database.transaction(fn)();
+    this.database.pragma('synchronous = FULL');
+    try {
+      return this.database.transaction(fn)();
+    } finally {
+      this.database.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /** Raw access for maintenance modules (gc, check) that own their SQL. */
+  get sqlite(): Database.Database {
+    return this.database;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.statements.getMeta.get(key) as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.statements.setMeta.run(key, value);
+  }
+
+  clientId(name: string): number {
+    const existing = this.statements.clientByName.get(name) as number | undefined;
+    if (existing !== undefined) return existing;
+    return Number(this.statements.insertClient.run(name).lastInsertRowid);
+  }
+
+  findClientId(name: string): number | undefined {
+    return this.statements.clientByName.get(name) as number | undefined;
+  }
+
+  /** Numbers are never reused, even after a failed or deleted backup, so an id always means one backup. */
+  createBackup(clientId: number, kind: number, hostname: string, labels: Record<string, string>, startedAt: number): BackupRecord {
+    return this.transaction(() => {
+      const metaKey = `last_number.${clientId}`;
+      const lastUsed = Number(this.statements.lastNumberMeta.get(metaKey) ?? 0);
+      const number = Math.max(lastUsed + 1, this.statements.nextBackupNumber.get(clientId) as number);
+      this.statements.setMeta.run(metaKey, String(number));
+      const id = Number(this.statements.insertBackup.run(clientId, number, kind, hostname, startedAt, JSON.stringify(labels)).lastInsertRowid);
+      return toBackup(this.statements.backupById.get(id) as BackupRow);
+    });
+  }
+
+  backupById(id: number): BackupRecord | undefined {
+    const row = this.statements.backupById.get(id) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  backupByNumber(clientId: number, number: number): BackupRecord | undefined {
+    const row = this.statements.backupByNumber.get(clientId, number) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  committedBackups(clientId: number): BackupRecord[] {
+    return (this.statements.committedBackups.all(clientId) as BackupRow[]).map(toBackup);
+  }
+
+  allCommittedBackups(): BackupRecord[] {
+    return (this.statements.allCommittedBackups.all() as BackupRow[]).map(toBackup);
+  }
+
+  runningBackups(): BackupRecord[] {
+    return (this.statements.runningBackups.all() as BackupRow[]).map(toBackup);
+  }
+
+  latestCommitted(clientId: number): BackupRecord | undefined {
+    const row = this.statements.latestCommitted.get(clientId) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  /** Makes a running backup visible; fsynced (synchronous=FULL) before it returns. */
+  commitBackup(backupId: number, stats: BackupStats, labels: Record<string, string>, finishedAt: number): void {
+    this.transaction(() => {
+      const result = this.statements.commitBackup.run(
+        finishedAt, stats.files, stats.logicalBytes, stats.newBytes, stats.storedBytes, JSON.stringify(labels), backupId);
+      if (result.changes !== 1) throw new CorruptError(`backup row ${backupId} is not running; cannot commit`);
+    }, true);
+  }
+
+  /** Drops a backup and its entries; contents and chunks are left for garbage collection. */
+  deleteBackup(backupId: number): void {
+    this.transaction(() => {
+      this.statements.deleteEntriesOf.run(backupId);
+      this.statements.deleteBackupRow.run(backupId);
+    }, true);
+  }
+
+  insertEntries(backupId: number, entries: readonly StoredEntry[]): void {
+    this.transaction(() => {
+      for (const entry of entries) {
+        this.statements.insertEntry.run(
+          backupId, entry.path, entry.type, entry.mode, entry.uid, entry.gid, entry.mtimeSec, entry.mtimeNsec,
+          entry.ctimeSec, entry.ctimeNsec, entry.inode, entry.device, entry.size, entry.linkTarget, entry.contentId);
+      }
+    });
+  }
+
+  entryAt(backupId: number, path: string): StoredEntry | undefined {
+    const row = this.statements.entryAt.get(backupId, path) as EntryRow | undefined;
+    return row && toEntry(row);
+  }
+
+  /** Entries in path order, a page at a time: no cursor stays open across awaits. */
+  *entries(backupId: number, pageSize = 1000): Generator<StoredEntry> {
+    let after = '';
+    for (;;) {
+      const rows = this.statements.entriesPage.all(backupId, after, pageSize) as EntryRow[];
+      for (const row of rows) yield toEntry(row);
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1].path;
+    }
+  }
+
+  findChunk(hash: Buffer): ChunkLocation | undefined {
+    return this.statements.findChunk.get(hash) as ChunkLocation | undefined;
+  }
+
+  /** Returns the chunk's id; if another session stored the same chunk first, the existing row wins. */
+  insertChunk(hash: Buffer, packId: number, offset: number, storedSize: number, rawSize: number): number {
+    this.statements.insertChunk.run(hash, packId, offset, storedSize, rawSize);
+    return this.statements.chunkIdByHash.get(hash) as number;
+  }
+
+  findContent(hash: Buffer, size: number): ContentRecord | undefined {
+    return this.statements.findContent.get(hash, size) as ContentRecord | undefined;
+  }
+
+  contentById(id: number): ContentRecord | undefined {
+    return this.statements.contentById.get(id) as ContentRecord | undefined;
+  }
+
+  insertContent(hash: Buffer, size: number, chunkIds: readonly number[]): number {
+    return this.transaction(() => {
+      const id = Number(this.statements.insertContent.run(hash, size).lastInsertRowid);
+      chunkIds.forEach((chunkId, seq) => this.statements.insertContentChunk.run(id, seq, chunkId));
+      return id;
+    });
+  }
+
+  /** A content's chunks in order, paged; a chunk whose row is missing yields chunkId null (damage). */
+  *contentChunks(contentId: number, pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
+    let seq = 0;
+    for (;;) {
+      const rows = this.statements.contentChunksPage.all(contentId, seq, pageSize) as (ChunkLocation & { seq: number })[];
+      for (const row of rows) yield row.chunkId === null ? { chunkId: null, seq: row.seq } : row;
+      if (rows.length < pageSize) return;
+      seq = rows[rows.length - 1].seq + 1;
+    }
+  }
+
+  createPack(name: string, createdAt: number): number {
+    return Number(this.statements.insertPack.run(name, createdAt).lastInsertRowid);
+  }
+
+  sealPack(packId: number, size: number): void {
+    this.statements.sealPack.run(size, packId);
+  }
+}

@@ -1,0 +1,77 @@
+// Turns one file's byte stream into a stored content: chunks it, stores only unknown chunks
+// (compressed, verified), and checks the whole-file hash and size the client declared.
+import { createHash, type Hash } from 'node:crypto';
+import type { Chunker } from './chunker/chunker';
+import type { Catalog } from './catalog/catalog';
+import type { PackWriter } from './pack/pack-writer';
+import { type ChunkCodec, sha256 } from './codec';
+import { CorruptError } from '../common/errors';
+
+export interface ContentResult {
+  readonly contentId: number;
+  readonly size: number;
+  readonly newBytes: number;
+  readonly storedBytes: number;
+}
+
+export interface ContentWriterContext {
+  readonly catalog: Catalog;
+  readonly packWriter: PackWriter;
+  readonly codec: ChunkCodec;
+  /** Packs of chunks this session deduplicated against; they must be fsynced before commit. */
+  readonly referencedPacks: Set<number>;
+}
+
+export class ContentWriter {
+  private readonly chunkIds: number[] = [];
+  private readonly wholeHash: Hash = createHash('sha256');
+  private size = 0;
+  private newBytes = 0;
+  private storedBytes = 0;
+
+  constructor(
+    private readonly context: ContentWriterContext,
+    private readonly chunker: Chunker,
+    private readonly label: string,
+  ) {}
+
+  get bytesReceived(): number {
+    return this.size;
+  }
+
+  async write(data: Buffer): Promise<void> {
+    this.wholeHash.update(data);
+    this.size += data.length;
+    for (const chunk of this.chunker.push(data)) await this.storeChunk(chunk);
+  }
+
+  /** Stores the tail and records the content; rejects when hash or size differ from the client's. */
+  async finish(expectedHash: Buffer, expectedSize: number): Promise<ContentResult> {
+    for (const chunk of this.chunker.finish()) await this.storeChunk(chunk);
+    const hash = this.wholeHash.digest();
+    if (this.size !== expectedSize) {
+      throw new CorruptError(`${this.label}: received ${this.size} bytes but the client declared ${expectedSize}`);
+    }
+    if (!hash.equals(expectedHash)) {
+      throw new CorruptError(`${this.label}: content hash differs from the one the client sent`);
+    }
+    const existing = this.context.catalog.findContent(hash, this.size);
+    const contentId = existing?.id ?? this.context.catalog.insertContent(hash, this.size, this.chunkIds);
+    return { contentId, size: this.size, newBytes: this.newBytes, storedBytes: this.storedBytes };
+  }
+
+  private async storeChunk(chunk: Buffer): Promise<void> {
+    const hash = sha256(chunk);
+    const known = this.context.catalog.findChunk(hash);
+    if (known) {
+      this.context.referencedPacks.add(known.packId);
+      this.chunkIds.push(known.chunkId);
+      return;
+    }
+    const encoded = this.context.codec.encode(chunk, hash);
+    const stored = await this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload);
+    this.chunkIds.push(stored.chunkId);
+    this.newBytes += chunk.length;
+    this.storedBytes += stored.storedSize;
+  }
+}

@@ -1,0 +1,121 @@
+// Appends encoded chunks to one session's pack files, rolling to a new pack past a target size.
+// A chunk's catalog row is written only after its bytes are in the file; sync() makes them durable.
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Catalog } from '../catalog/catalog';
+import { encodeRecordHeader, RECORD_HEADER_SIZE, type Codec } from './pack-format';
+import { ensurePackFolder, fsyncFolder, newPackName, packPath } from './pack-files';
+import { DiskFullError } from '../../common/errors';
+
+export interface StoredChunk {
+  readonly chunkId: number;
+  readonly storedSize: number;
+}
+
+interface OpenPack {
+  readonly id: number;
+  readonly path: string;
+  readonly handle: FileHandle;
+  size: number;
+}
+
+export const DEFAULT_PACK_TARGET_SIZE = 64 * 1024 * 1024;
+
+export class PackWriter {
+  private current: OpenPack | undefined;
+  /** Packs that reached the target size: closed for writing, not yet fsynced and sealed. */
+  private readonly full: OpenPack[] = [];
+
+  constructor(
+    private readonly storeDirectory: string,
+    private readonly catalog: Catalog,
+    private readonly targetSize = DEFAULT_PACK_TARGET_SIZE,
+  ) {}
+
+  /** Appends one chunk and records it in the catalog; returns its chunk id. */
+  async append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): Promise<StoredChunk> {
+    const header = encodeRecordHeader({ codec, rawSize, storedSize: payload.length, hash });
+    const { packId, offset } = await this.appendRecord(header, payload);
+    const chunkId = this.catalog.insertChunk(hash, packId, offset, payload.length, rawSize);
+    return { chunkId, storedSize: payload.length };
+  }
+
+  /** Appends an already framed record without touching the catalog (compaction moves chunks with it). */
+  async appendRecord(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
+    const pack = await this.packWithRoom();
+    const offset = pack.size;
+    try {
+      await pack.handle.writev([header, payload], offset);
+    } catch (error) {
+      throw translateWriteError(error, pack.path);
+    }
+    pack.size += RECORD_HEADER_SIZE + payload.length;
+    return { packId: pack.id, offset };
+  }
+
+  /** Makes every byte appended so far durable (file and folder fsync); seals the full packs. */
+  async sync(): Promise<void> {
+    const packs = this.current ? [...this.full, this.current] : [...this.full];
+    for (const pack of packs) {
+      try {
+        await pack.handle.sync();
+        await fsyncFolder(dirname(pack.path));
+      } catch (error) {
+        throw translateWriteError(error, pack.path);
+      }
+    }
+    for (const pack of this.full.splice(0)) {
+      this.catalog.sealPack(pack.id, pack.size);
+      await pack.handle.close();
+    }
+  }
+
+  /** Syncs and seals everything; the writer cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.current) this.full.push(this.current);
+    this.current = undefined;
+    await this.sync();
+  }
+
+  /**
+   * Ends an abandoned session's packs. Its chunks stay usable for dedup, so they are still
+   * fsynced; a pack that cannot be synced loses its chunk rows instead of being trusted.
+   */
+  async discard(): Promise<void> {
+    if (this.current) this.full.push(this.current);
+    this.current = undefined;
+    for (const pack of this.full.splice(0)) {
+      const isSynced = await pack.handle.sync().then(() => true, () => false);
+      if (!isSynced) this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
+      this.catalog.sealPack(pack.id, pack.size);
+      await pack.handle.close().catch(() => undefined);
+    }
+  }
+
+  private async packWithRoom(): Promise<OpenPack> {
+    if (this.current && this.current.size < this.targetSize) return this.current;
+    if (this.current) this.full.push(this.current);
+    this.current = undefined;
+    const name = newPackName();
+    await ensurePackFolder(this.storeDirectory, name);
+    const path = packPath(this.storeDirectory, name);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'wx', 0o600);
+    } catch (error) {
+      throw translateWriteError(error, path);
+    }
+    const id = this.catalog.createPack(name, Date.now());
+    this.current = { id, path, handle, size: 0 };
+    return this.current;
+  }
+}
+
+export function translateWriteError(error: unknown, path: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new DiskFullError(`store is full: cannot write ${path} (${code})`, { cause: error });
+  }
+  return error as Error;
+}

@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d).
+// One clear line per error on stderr; exit codes from exit-codes.ts.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadNodeConfig, type NodeConfig } from '../common/config/node-config';
+import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
+import { loadRestoredDumps, dumpSourceOfPath } from '../client/sources/loaders';
+import { runBackup } from '../client/uploader';
+import { runRestore } from '../client/restorer';
+import { connectToServer } from '../client/connection';
+import { deleteBackup, listBackups, showBackup } from '../client/catalog-calls';
+import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
+import { BackupError, errorMessage } from '../common/errors';
+import { EXIT, exitCodeOf } from './exit-codes';
+import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
+import { ProgressLine } from './progress-line';
+
+const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
+
+interface Options {
+  config: string;
+  export?: boolean;
+  list?: boolean;
+  show?: number;
+  import?: number | true;
+  delete?: number;
+  to?: string;
+  json?: boolean;
+  client?: string;
+  force?: boolean;
+  load: boolean;
+  partial?: boolean;
+}
+
+interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  readonly isInteractive: boolean;
+}
+
+function backupNumber(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
+  return Number(value);
+}
+
+function storageOf(config: NodeConfig): StorageConfig | undefined {
+  return config.storageConfig === undefined ? undefined : loadStorageConfig(config.storageConfig);
+}
+
+async function doExport(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const storage = storageOf(config);
+  const progressLine = new ProgressLine(output.isInteractive, (text) => output.err(text));
+  const result = await runBackup(config, {
+    kind: options.partial ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
+    storage,
+    onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytesRead)} read`, progress.bytesRead),
+  }).finally(() => progressLine.clear());
+  const { summary, progress, durationMs } = result;
+  for (const warning of progress.warnings) output.err(`warning: ${warning}\n`);
+  const dedup = summary.newBytes > 0 ? `${(summary.logicalBytes / summary.newBytes).toFixed(1)}x` : 'all known';
+  output.out(`Backup ${formatBackupId(summary.backupId)} done: ${summary.files} files (${progress.unchangedFiles} unchanged), `
+    + `${formatBytes(summary.logicalBytes)} in total, ${formatBytes(summary.newBytes)} new (${formatBytes(summary.storedBytes)} stored), `
+    + `dedup ${dedup}, ${(durationMs / 1000).toFixed(1)} s\n`);
+  return EXIT.ok;
+}
+
+async function doList(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const client = connectToServer(config);
+  try {
+    const backups = await listBackups(client, `${config.server}:${config.port}`, options.client);
+    if (options.json) output.out(`${JSON.stringify(backups.map(backupJson), null, 2)}\n`);
+    else for (const backup of backups) output.out(`${formatBackupLine(backup)}\n`);
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+async function doShow(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const client = connectToServer(config);
+  try {
+    const entries: Record<string, unknown>[] = [];
+    let summary: BackupSummary | undefined;
+    await showBackup(client, `${config.server}:${config.port}`, options.show!, options.client ?? '', (backup) => {
+      summary = backup;
+      if (options.json) return;
+      const labels = Object.entries(backup.labels).map(([key, value]) => `${key}=${value}`).join(' ');
+      output.out(`${formatBackupLine(backup)}: ${backup.files} files, ${formatBytes(backup.logicalBytes)}${labels ? `; ${labels}` : ''}\n`);
+    }, (entry) => {
+      if (options.json) entries.push(entryJson(entry));
+      else output.out(`${formatEntryLine(entry)}\n`);
+    });
+    if (options.json) output.out(`${JSON.stringify({ backup: summary && backupJson(summary), entries }, null, 2)}\n`);
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const storage = options.load ? storageOf(config) : undefined;
+  const progressLine = new ProgressLine(output.isInteractive, (text) => output.err(text));
+  const result = await runRestore(config, {
+    backupId: options.import === true || options.import === undefined ? 0 : options.import,
+    to: options.to,
+    clientName: options.client,
+    onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+  }).finally(() => progressLine.clear());
+  for (const failure of result.failures) output.err(`error: ${failure}\n`);
+  let loadFailures = 0;
+  if (storage && result.dumpFiles.length > 0) {
+    const dumps = result.dumpFiles.flatMap((file) => {
+      const sourceName = dumpSourceOfPath(storage, config.workDirectory, file.originalPath);
+      return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
+    });
+    const loads = await loadRestoredDumps(storage, dumps, { partial: result.backup.kind === BackupKind.BACKUP_KIND_PARTIAL });
+    for (const load of loads) {
+      if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}\n`);
+      else {
+        loadFailures++;
+        output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
+      }
+    }
+  } else if (result.dumpFiles.length > 0) {
+    output.out(`${result.dumpFiles.length} dump files restored, not loaded${options.load ? ' (no storage.conf)' : ' (--no-load)'}\n`);
+  }
+  output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
+    + `${options.to ? ` into ${options.to}` : ' to the original paths'}${result.failures.length ? `, ${result.failures.length} errors` : ''}\n`);
+  return result.failures.length + loadFailures > 0 ? EXIT.partial : EXIT.ok;
+}
+
+async function doDelete(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const client = connectToServer(config);
+  try {
+    const freed = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true);
+    output.out(`Deleted backup ${formatBackupId(options.delete!)}; ${formatBytes(freed)} freed on the server\n`);
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+function buildProgram(): Command {
+  return new Command('cpsbackup')
+    .description('cpsbackup client: back up this node to the backup server, list, show, restore and delete backups')
+    .option('-c, --config <file>', 'node configuration', DEFAULT_CONFIG)
+    .option('-e, --export', 'back up now')
+    .option('-l, --list', 'list this client\'s backups, oldest first')
+    .option('-s, --show <id>', 'list the files of a backup', backupNumber)
+    .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupNumber))
+    .option('-d, --delete <id>', 'delete a backup', backupNumber)
+    .option('--to <dir>', 'with -i: restore under this folder instead of the original paths')
+    .option('--json', 'with -l and -s: print JSON')
+    .option('--client <name>', 'with -l, -s, -i: another client\'s backups (needs restore_client on the server)')
+    .option('--force', 'with -d: allow deleting the newest backup')
+    .option('--no-load', 'with -i: restore dump files without running their loaders')
+    .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .addHelpText('after', `
+Examples:
+  cpsbackup -c /etc/cpsbackup/node.conf -e          back up now
+  cpsbackup -c node.conf -l                        Backup: 0000003 2026-11-23 14:30:25 (deletable) ...
+  cpsbackup -c node.conf -s 3 --json               the files of backup 3 as JSON
+  cpsbackup -c node.conf -i                        restore the newest backup to the original paths, then load dumps
+  cpsbackup -c node.conf -i 3 --to /tmp/r          restore backup 3 under /tmp/r
+  cpsbackup -c node.conf -d 2                      delete backup 2
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads), 12 refused by the server.`);
+}
+
+export async function main(argv: string[], output: Output = {
+  out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), isInteractive: process.stderr.isTTY === true,
+}): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+    const options = program.opts<Options>();
+    const actions = [options.export, options.list, options.show, options.import, options.delete].filter((value) => value !== undefined);
+    if (actions.length !== 1) {
+      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d (see cpsbackup -h)\n`);
+      return EXIT.usage;
+    }
+    const config = loadNodeConfig(options.config);
+    if (options.export) return await doExport(config, options, output);
+    if (options.list) return await doList(config, options, output);
+    if (options.show !== undefined) return await doShow(config, options, output);
+    if (options.import !== undefined) return await doImport(config, options, output);
+    return await doDelete(config, options, output);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok;
+      output.err(`cpsbackup: ${error.message.replace(/^error: /, '')}\n`);
+      return EXIT.usage;
+    }
+    output.err(`cpsbackup: ${errorMessage(error)}\n`);
+    if (!(error instanceof BackupError)) output.err(`${(error as Error)?.stack ?? ''}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => process.exit(code));
+}

@@ -1,0 +1,28 @@
+// The client's list, show and delete calls, returning plain data for the CLI to print.
+import type { BackupClient, BackupSummary, EntryMeta, ShowBatch } from '../proto/cpsbackup';
+import { fromServiceError } from './remote-error';
+
+export function listBackups(client: BackupClient, address: string, clientName = ''): Promise<BackupSummary[]> {
+  return new Promise((resolve, reject) => {
+    client.list({ clientName }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.backups)));
+  });
+}
+
+/** Streams a backup's summary to onBackup, then its entries to onEntry. */
+export async function showBackup(client: BackupClient, address: string, backupId: number, clientName: string,
+  onBackup: (backup: BackupSummary) => void, onEntry: (entry: EntryMeta) => void): Promise<void> {
+  try {
+    for await (const batch of client.show({ backupId, clientName }) as AsyncIterable<ShowBatch>) {
+      if (batch.backup) onBackup(batch.backup);
+      for (const entry of batch.entries) onEntry(entry);
+    }
+  } catch (error) {
+    throw fromServiceError(error, address);
+  }
+}
+
+export function deleteBackup(client: BackupClient, address: string, backupId: number, isForced: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    client.delete({ backupId, clientName: '', force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.freedBytes)));
+  });
+}

@@ -1,0 +1,21 @@
+// Streams one entry's bytes to the server in bounded Data frames, hashing as they go,
+// then closes the entry with the whole-content hash and size for the server to check.
+import { createHash } from 'node:crypto';
+import type { UploadStream } from './upload-stream';
+
+export const MAX_DATA_FRAME = 1024 * 1024;
+
+export async function sendContent(stream: UploadStream, source: AsyncIterable<Buffer>, onBytes: (count: number) => void): Promise<number> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const piece of source) {
+    hash.update(piece);
+    size += piece.length;
+    for (let offset = 0; offset < piece.length; offset += MAX_DATA_FRAME) {
+      await stream.send({ message: { $case: 'data', value: { chunk: piece.subarray(offset, offset + MAX_DATA_FRAME) } } });
+    }
+    onBytes(piece.length);
+  }
+  await stream.send({ message: { $case: 'entryEnd', value: { sha256: hash.digest(), size, damage: '' } } });
+  return size;
+}

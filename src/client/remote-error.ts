@@ -1,0 +1,26 @@
+// Turns a gRPC error from the server back into the typed error it was there, with the server's message.
+import * as grpc from '@grpc/grpc-js';
+import { AuthError, BackupError, BusyError, CorruptError, DiskFullError, LimitError, NotFoundError, ProtocolError, type ErrorCode } from '../common/errors';
+
+export function fromServiceError(error: unknown, serverAddress: string): Error {
+  if (error instanceof BackupError) return error;
+  const serviceError = error as Partial<grpc.ServiceError>;
+  if (typeof serviceError.code !== 'number') return error as Error;
+  const message = serviceError.details || serviceError.message || 'unknown error';
+  const code = serviceError.metadata?.get('cpsbackup-error-code')[0]?.toString() as ErrorCode | undefined;
+  switch (code) {
+    case 'AUTH': return new AuthError(`server refused: ${message}`);
+    case 'NOT_FOUND': return new NotFoundError(message);
+    case 'CORRUPT': return new CorruptError(message);
+    case 'BUSY': return new BusyError(message);
+    case 'DISK_FULL': return new DiskFullError(message);
+    case 'LIMIT': return new LimitError(message);
+    case 'PROTOCOL': return new ProtocolError(message);
+    default: break;
+  }
+  if (serviceError.code === grpc.status.UNAVAILABLE) {
+    return new BackupError('IO', `cannot reach the backup server at ${serverAddress}: ${message} (is it running, and do the certificates match?)`);
+  }
+  if (serviceError.code === grpc.status.CANCELLED) return new BackupError('INTERRUPTED', 'cancelled');
+  return new BackupError('IO', `server error: ${message}`);
+}

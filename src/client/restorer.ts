@@ -1,0 +1,189 @@
+// `cpsbackup -i`: receives a backup's entries and writes them under the target, each file to a
+// temporary name, checked against its hash, then renamed; folders' times are set last.
+import { randomBytes, createHash, type Hash } from 'node:crypto';
+import { chmod, lchown, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes, lstat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { NodeConfig } from '../common/config/node-config';
+import { EntryType, type BackupSummary, type EntryMeta, type RestoreResponse } from '../proto/cpsbackup';
+import { connectToServer } from './connection';
+import { fromServiceError } from './remote-error';
+import { RestoreTarget } from './restore-target';
+import { CorruptError, ProtocolError, errorMessage } from '../common/errors';
+
+export interface RestoreOptions {
+  readonly backupId: number;       // 0: newest
+  readonly to?: string;            // undefined: original paths
+  readonly clientName?: string;    // another client's backups (restore_client)
+  readonly paths?: readonly string[];
+  readonly onProgress?: (progress: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  files: number;
+  bytes: number;
+}
+
+export interface RestoredEntry {
+  readonly originalPath: string;
+  readonly localPath: string;
+  readonly type: EntryType;
+}
+
+export interface RestoreResult {
+  readonly backup: BackupSummary;
+  readonly progress: RestoreProgress;
+  readonly failures: readonly string[];
+  /** Entries that were FIFOs (dumps): restored as regular files, ready for their loaders. */
+  readonly dumpFiles: readonly RestoredEntry[];
+}
+
+interface OpenFile {
+  readonly meta: EntryMeta;
+  readonly localPath: string;
+  readonly temporaryPath: string;
+  readonly handle: FileHandle;
+  readonly hash: Hash;
+  size: number;
+}
+
+const isRoot = process.getuid?.() === 0;
+
+export async function runRestore(config: NodeConfig, options: RestoreOptions): Promise<RestoreResult> {
+  const client = connectToServer(config);
+  const target = new RestoreTarget(options.to ?? '/');
+  const progress: RestoreProgress = { files: 0, bytes: 0 };
+  const failures: string[] = [];
+  const dumpFiles: RestoredEntry[] = [];
+  const folders: { localPath: string; meta: EntryMeta }[] = [];
+  let backup: BackupSummary | undefined;
+  let current: OpenFile | undefined;
+  try {
+    if (options.to !== undefined) await mkdir(options.to, { recursive: true });
+    const call = client.restore({ backupId: options.backupId, clientName: options.clientName ?? '', paths: [...(options.paths ?? [])] });
+    for await (const response of call as AsyncIterable<RestoreResponse>) {
+      const message = response.message;
+      if (message === undefined) throw new ProtocolError('empty restore message');
+      switch (message.$case) {
+        case 'backup':
+          backup = message.value;
+          break;
+        case 'entry': {
+          if (current) throw new ProtocolError(`entry ${message.value.path} before ${current.meta.path} ended`);
+          current = await startEntry(target, message.value, folders, failures);
+          break;
+        }
+        case 'data':
+          if (!current) break; // content of an entry that was refused: drained, not written
+          await current.handle.write(message.value.chunk);
+          current.hash.update(message.value.chunk);
+          current.size += message.value.chunk.length;
+          progress.bytes += message.value.chunk.length;
+          options.onProgress?.(progress);
+          break;
+        case 'entryEnd': {
+          const file = current;
+          current = undefined;
+          if (!file) break;
+          const error = await finishFile(file, message.value.sha256, message.value.size, message.value.damage);
+          if (error) {
+            failures.push(error);
+          } else {
+            progress.files++;
+            if (file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+              dumpFiles.push({ originalPath: file.meta.path, localPath: file.localPath, type: file.meta.type });
+            }
+          }
+          break;
+        }
+      }
+    }
+    if (current) throw new ProtocolError(`restore stream ended inside ${current.meta.path}`);
+    if (!backup) throw new ProtocolError('the server sent no backup header');
+    // Deepest first, so setting a folder's mtime is not undone by writing its children.
+    for (const folder of folders.reverse()) await applyMetadata(folder.localPath, folder.meta, false).catch((error) => {
+      failures.push(`${folder.localPath}: cannot set metadata (${errorMessage(error)})`);
+    });
+    return { backup, progress, failures, dumpFiles };
+  } catch (error) {
+    throw fromServiceError(error, `${config.server}:${config.port}`);
+  } finally {
+    if (current) {
+      await current.handle.close().catch(() => undefined);
+      await unlink(current.temporaryPath).catch(() => undefined);
+    }
+    client.close();
+  }
+}
+
+async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { localPath: string; meta: EntryMeta }[],
+  failures: string[]): Promise<OpenFile | undefined> {
+  let localPath: string;
+  try {
+    localPath = target.localPath(meta.path);
+    await target.checkParents(localPath);
+    await mkdir(dirname(localPath), { recursive: true });
+  } catch (error) {
+    failures.push(errorMessage(error));
+    return undefined;
+  }
+  try {
+    switch (meta.type) {
+      case EntryType.ENTRY_TYPE_DIRECTORY: {
+        const existing = await lstat(localPath).catch(() => undefined);
+        if (existing?.isSymbolicLink()) await unlink(localPath);
+        await mkdir(localPath, { recursive: true });
+        folders.push({ localPath, meta });
+        return undefined;
+      }
+      case EntryType.ENTRY_TYPE_SYMLINK: {
+        await rm(localPath, { force: true });
+        await symlink(meta.linkTarget, localPath);
+        target.noteCreatedLink(localPath);
+        await applyMetadata(localPath, meta, true);
+        return undefined;
+      }
+      case EntryType.ENTRY_TYPE_FILE:
+      case EntryType.ENTRY_TYPE_FIFO_CONTENT: {
+        const temporaryPath = join(dirname(localPath), `.${basename(localPath)}.cpsbackup-${randomBytes(6).toString('hex')}`);
+        const handle = await open(temporaryPath, 'wx', 0o600);
+        return { meta, localPath, temporaryPath, handle, hash: createHash('sha256'), size: 0 };
+      }
+      default:
+        failures.push(`${meta.path}: unknown entry type ${meta.type}`);
+        return undefined;
+    }
+  } catch (error) {
+    failures.push(`${localPath}: ${errorMessage(error)}`);
+    return undefined;
+  }
+}
+
+/** Returns an error message instead of throwing: one bad file must not stop the others. */
+async function finishFile(file: OpenFile, expectedHash: Buffer, expectedSize: number, damage: string): Promise<string | undefined> {
+  try {
+    await file.handle.close();
+    if (damage) throw new CorruptError(`not restored, the store is damaged: ${damage}`);
+    if (file.size !== expectedSize || !file.hash.digest().equals(expectedHash)) {
+      throw new CorruptError(`received content does not match its hash (${file.size} of ${expectedSize} bytes)`);
+    }
+    const existing = await lstat(file.localPath).catch(() => undefined);
+    if (existing?.isDirectory()) throw new CorruptError(`a folder is in the way`);
+    await rename(file.temporaryPath, file.localPath);
+    await applyMetadata(file.localPath, file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? { ...file.meta, mode: 0o600 } : file.meta, false);
+    return undefined;
+  } catch (error) {
+    await unlink(file.temporaryPath).catch(() => undefined);
+    return `${file.localPath}: ${errorMessage(error)}`;
+  }
+}
+
+async function applyMetadata(localPath: string, meta: EntryMeta, isLink: boolean): Promise<void> {
+  if (isRoot) await lchown(localPath, meta.uid, meta.gid).catch(() => undefined);
+  const mtime = meta.mtimeSec + meta.mtimeNsec / 1e9;
+  if (isLink) {
+    await lutimes(localPath, mtime, mtime);
+    return;
+  }
+  await chmod(localPath, meta.mode);
+  await utimes(localPath, mtime, mtime);
+}

@@ -1,0 +1,65 @@
+// What the server is doing right now and how each client's last backup ended, in memory.
+// Feeds max_children, the one-backup-per-client rule and the status port.
+import { BusyError } from '../common/errors';
+
+export interface RunningUpload {
+  readonly clientName: string;
+  readonly backupNumber: number;
+  readonly startedAt: number;
+  files: number;
+  bytes: number;
+  newBytes: number;
+}
+
+export interface UploadOutcome {
+  readonly clientName: string;
+  readonly backupNumber: number;
+  readonly isSuccess: boolean;
+  readonly at: number;
+  readonly reason?: string;
+}
+
+export class Activity {
+  private readonly running = new Map<string, RunningUpload>();
+  private readonly lastOutcome = new Map<string, UploadOutcome>();
+  private readonly listeners: ((outcome: UploadOutcome) => void)[] = [];
+
+  constructor(private readonly maxChildren: number) {}
+
+  /** Claims a slot for a client's backup; refuses a second one of the same client or past max_children. */
+  claim(clientName: string): void {
+    if (this.running.has(clientName)) {
+      throw new BusyError(`a backup of client "${clientName}" is already running`);
+    }
+    if (this.running.size >= this.maxChildren) {
+      throw new BusyError(`server busy: ${this.running.size} backups running (max_children=${this.maxChildren}); try again later`);
+    }
+    this.running.set(clientName, { clientName, backupNumber: 0, startedAt: Date.now(), files: 0, bytes: 0, newBytes: 0 });
+  }
+
+  progress(clientName: string): RunningUpload | undefined {
+    return this.running.get(clientName);
+  }
+
+  finish(outcome: UploadOutcome): void {
+    this.running.delete(outcome.clientName);
+    this.lastOutcome.set(outcome.clientName, outcome);
+    for (const listener of this.listeners) listener(outcome);
+  }
+
+  release(clientName: string): void {
+    this.running.delete(clientName);
+  }
+
+  runningUploads(): RunningUpload[] {
+    return [...this.running.values()];
+  }
+
+  outcomeOf(clientName: string): UploadOutcome | undefined {
+    return this.lastOutcome.get(clientName);
+  }
+
+  onOutcome(listener: (outcome: UploadOutcome) => void): void {
+    this.listeners.push(listener);
+  }
+}

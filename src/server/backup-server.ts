@@ -1,0 +1,72 @@
+// Starts the gRPC backup server on the configured address with mutual TLS, over an opened store.
+// Returns a handle whose stop() waits for in-flight calls and closes the store.
+import * as grpc from '@grpc/grpc-js';
+import { BackupService, type BackupServer } from '../proto/cpsbackup';
+import type { ServerConfig } from '../common/config/server-config';
+import type { Logger } from '../common/logger';
+import { serverCredentials, maxMessageBytes } from '../common/tls/credentials';
+import { ChunkStore } from '../chunkstore/store';
+import { Activity } from './activity';
+import { Maintenance } from './maintenance';
+import type { ServerContext } from './server-context';
+import { handleUpload } from './upload-handler';
+import { handleRestore } from './restore-handler';
+import { handleDelete, handleList, handleShow } from './catalog-handlers';
+import { handleParent } from './parent-handler';
+
+export interface RunningServer {
+  readonly context: ServerContext;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startBackupServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const store = await ChunkStore.open(config.directory, {
+    chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
+    compressionLevel: config.compressionLevel,
+    configFile: config.file,
+  });
+  const recovery = store.recovery;
+  if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
+    logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);
+  }
+  const maintenance = new Maintenance(store, config, logger);
+  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren), maintenance };
+  const implementation: BackupServer = {
+    upload: (call) => void handleUpload(context, call),
+    parent: (call) => void handleParent(context, call),
+    restore: (call) => void handleRestore(context, call),
+    list: (call, callback) => handleList(context, call, callback),
+    show: (call) => void handleShow(context, call),
+    delete: (call, callback) => void handleDelete(context, call, callback),
+  };
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.keepalive_time_ms': 60_000,
+  });
+  server.addService(BackupService, implementation);
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${config.address}:${config.port}`, serverCredentials(config), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  if (recovery.droppedBackups > 0) maintenance.scheduleGarbageCollection();
+  logger.info(`listening on ${config.address}:${port}`);
+  return {
+    context,
+    port,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+      });
+      await maintenance.idle();
+      await store.close();
+    },
+  };
+}

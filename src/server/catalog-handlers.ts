@@ -1,0 +1,67 @@
+// The List, Show and Delete calls: small reads and one deletion, each scoped to a client the caller may touch.
+import type * as grpc from '@grpc/grpc-js';
+import type { DeleteRequest, DeleteResponse, ListRequest, ListResponse, ShowBatch, ShowRequest } from '../proto/cpsbackup';
+import type { ServerContext } from './server-context';
+import { authenticate, targetClientName } from './auth';
+import { committedBackup, isDeletable } from './backup-lookup';
+import { backupSummaryOf } from './backup-summary';
+import { entryMetaOf } from './entry-convert';
+import { toServiceError } from './grpc-errors';
+import { writeWithBackpressure } from './stream-write';
+import { AuthError } from '../common/errors';
+
+const SHOW_BATCH = 1000;
+
+export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<ListRequest, ListResponse>, callback: grpc.sendUnaryData<ListResponse>): void {
+  try {
+    const caller = authenticate(call, context.config.clientsDirectory);
+    const clientName = targetClientName(caller, call.request.clientName, 'read');
+    const catalog = context.store.catalog;
+    const clientId = catalog.findClientId(clientName);
+    const backups = clientId === undefined ? [] : catalog.committedBackups(clientId);
+    const newest = backups.at(-1);
+    callback(null, { backups: backups.map((backup) => backupSummaryOf(backup, backup !== newest)) });
+  } catch (error) {
+    callback(toServiceError(error, context.logger, 'list'));
+  }
+}
+
+export async function handleShow(context: ServerContext, call: grpc.ServerWritableStream<ShowRequest, ShowBatch>): Promise<void> {
+  try {
+    const caller = authenticate(call, context.config.clientsDirectory);
+    const clientName = targetClientName(caller, call.request.clientName, 'read');
+    const catalog = context.store.catalog;
+    const backup = committedBackup(catalog, clientName, call.request.backupId);
+    let batch: ShowBatch = { backup: backupSummaryOf(backup, isDeletable(catalog, backup)), entries: [] };
+    for (const entry of catalog.entries(backup.id)) {
+      if (call.cancelled) return;
+      batch.entries.push(entryMetaOf(entry));
+      if (batch.entries.length >= SHOW_BATCH) {
+        await writeWithBackpressure(call, batch);
+        batch = { entries: [] };
+      }
+    }
+    await writeWithBackpressure(call, batch);
+    call.end();
+  } catch (error) {
+    call.destroy(toServiceError(error, context.logger, 'show'));
+  }
+}
+
+export async function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<DeleteRequest, DeleteResponse>, callback: grpc.sendUnaryData<DeleteResponse>): Promise<void> {
+  try {
+    const caller = authenticate(call, context.config.clientsDirectory);
+    const clientName = targetClientName(caller, call.request.clientName, 'delete');
+    const catalog = context.store.catalog;
+    const backup = committedBackup(catalog, clientName, call.request.backupId);
+    if (!isDeletable(catalog, backup) && !call.request.force) {
+      throw new AuthError(`backup ${backup.number} is the newest backup of client "${clientName}"; deleting it needs --force`);
+    }
+    catalog.deleteBackup(backup.id);
+    context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`);
+    const report = await context.maintenance.collectGarbage();
+    callback(null, { freedBytes: report.freedBytes });
+  } catch (error) {
+    callback(toServiceError(error, context.logger, 'delete'));
+  }
+}

@@ -1,0 +1,33 @@
+// The one place errors reach the wire: typed errors map to their gRPC status and message,
+// anything else becomes INTERNAL with a generic message while the stack goes to the server log.
+import * as grpc from '@grpc/grpc-js';
+import { BackupError } from '../common/errors';
+import type { Logger } from '../common/logger';
+
+const statusOfCode: Record<string, grpc.status> = {
+  AUTH: grpc.status.PERMISSION_DENIED,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  CORRUPT: grpc.status.DATA_LOSS,
+  PROTOCOL: grpc.status.INVALID_ARGUMENT,
+  BUSY: grpc.status.RESOURCE_EXHAUSTED,
+  DISK_FULL: grpc.status.RESOURCE_EXHAUSTED,
+  LIMIT: grpc.status.RESOURCE_EXHAUSTED,
+  CONFIG: grpc.status.FAILED_PRECONDITION,
+  DUMP_FAILED: grpc.status.ABORTED,
+  INTERRUPTED: grpc.status.CANCELLED,
+};
+
+export function toServiceError(error: unknown, logger: Logger, context: string): grpc.ServiceError {
+  const metadata = new grpc.Metadata();
+  if (error instanceof BackupError) {
+    metadata.set('cpsbackup-error-code', error.code);
+    logger.warn(`${context}: ${error.message}`);
+    return Object.assign(new Error(error.message), {
+      code: statusOfCode[error.code] ?? grpc.status.UNKNOWN, details: error.message, metadata,
+    });
+  }
+  logger.error(`${context}: ${(error as Error)?.stack ?? String(error)}`);
+  return Object.assign(new Error('internal server error (see the server log)'), {
+    code: grpc.status.INTERNAL, details: 'internal server error (see the server log)', metadata,
+  });
+}

@@ -1,0 +1,62 @@
+// Retention after each commit and garbage collection, one run at a time.
+// GC takes the store's exclusive lock, so it waits for running backups and restores to finish.
+import type { ChunkStore } from '../chunkstore/store';
+import type { GarbageReport } from '../chunkstore/gc';
+import type { Logger } from '../common/logger';
+import type { ServerConfig } from '../common/config/server-config';
+import { loadClientRecords } from '../common/config/client-record';
+import { backupsToKeep } from './retention';
+
+export class Maintenance {
+  private gcRun: Promise<GarbageReport> | undefined;
+  /** A run requested while one is in progress: it must see the deletions made meanwhile. */
+  private nextGcRun: Promise<GarbageReport> | undefined;
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly config: ServerConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Deletes the client's backups that retention no longer keeps; returns their numbers. */
+  applyRetention(clientName: string): number[] {
+    const catalog = this.store.catalog;
+    const clientId = catalog.findClientId(clientName);
+    if (clientId === undefined) return [];
+    const record = loadClientRecords(this.config.clientsDirectory).get(clientName);
+    const policy = { keep: record?.keep ?? this.config.keep, keepDays: record?.keepDays ?? this.config.keepDays };
+    const backups = catalog.committedBackups(clientId);
+    const kept = backupsToKeep(backups.map((backup) => ({ number: backup.number, finishedAt: backup.finishedAt ?? backup.startedAt })), policy, Date.now());
+    const dropped = backups.filter((backup) => !kept.has(backup.number));
+    for (const backup of dropped) catalog.deleteBackup(backup.id);
+    if (dropped.length > 0) this.logger.info(`retention for ${clientName}: deleted backups ${dropped.map((b) => b.number).join(', ')}`);
+    return dropped.map((backup) => backup.number);
+  }
+
+  /** Runs GC now, or once more after the one in progress; concurrent callers share the run. */
+  collectGarbage(): Promise<GarbageReport> {
+    if (this.gcRun) {
+      this.nextGcRun ??= this.gcRun.catch(() => undefined).then(() => {
+        this.nextGcRun = undefined;
+        return this.collectGarbage();
+      });
+      return this.nextGcRun;
+    }
+    this.gcRun = this.store.collectGarbage().then((report) => {
+      this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, ${report.freedBytes} bytes freed`);
+      return report;
+    }).finally(() => {
+      this.gcRun = undefined;
+    });
+    return this.gcRun;
+  }
+
+  /** Fire-and-forget GC after a commit; a failure is logged, never lost silently. */
+  scheduleGarbageCollection(): void {
+    this.collectGarbage().catch((error) => this.logger.error(`gc failed: ${(error as Error).stack ?? String(error)}`));
+  }
+
+  async idle(): Promise<void> {
+    while (this.gcRun || this.nextGcRun) await (this.nextGcRun ?? this.gcRun)!.catch(() => undefined);
+  }
+}

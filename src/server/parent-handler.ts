@@ -1,0 +1,40 @@
+// The Parent call: the metadata of the client's newest backup, so the client can skip unchanged files.
+import type * as grpc from '@grpc/grpc-js';
+import type { EntryMeta, ParentBatch, ParentRequest } from '../proto/cpsbackup';
+import type { ServerContext } from './server-context';
+import { authenticate } from './auth';
+import { toServiceError } from './grpc-errors';
+import { writeWithBackpressure } from './stream-write';
+import { entryMetaOf } from './entry-convert';
+import { NotFoundError } from '../common/errors';
+
+const PARENT_BATCH = 2000;
+
+export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
+  try {
+    const caller = authenticate(call, context.config.clientsDirectory);
+    const catalog = context.store.catalog;
+    const clientId = catalog.findClientId(caller.name);
+    const backup = clientId === undefined ? undefined
+      : call.request.backupId === 0 ? catalog.latestCommitted(clientId) : catalog.backupByNumber(clientId, call.request.backupId);
+    if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
+    if (backup === undefined) {
+      call.end();
+      return;
+    }
+    let entries: EntryMeta[] = [];
+    for (const entry of catalog.entries(backup.id)) {
+      if (call.cancelled) return;
+      if (entry.contentId === null) continue;
+      entries.push(entryMetaOf(entry));
+      if (entries.length >= PARENT_BATCH) {
+        await writeWithBackpressure(call, { backupId: backup.number, entries });
+        entries = [];
+      }
+    }
+    await writeWithBackpressure(call, { backupId: backup.number, entries });
+    call.end();
+  } catch (error) {
+    call.destroy(toServiceError(error, context.logger, 'parent'));
+  }
+}

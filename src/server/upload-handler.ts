@@ -1,0 +1,70 @@
+// The Upload call: authenticates, claims a slot, feeds messages to an UploadSession, and
+// abandons the session on any error, cancellation or idle timeout so nothing half-done is visible.
+import type * as grpc from '@grpc/grpc-js';
+import type { UploadRequest, UploadResponse } from '../proto/cpsbackup';
+import type { ServerContext } from './server-context';
+import { authenticate } from './auth';
+import { UploadSession } from './upload-session';
+import { toServiceError } from './grpc-errors';
+import { backupSummaryOf } from './backup-summary';
+import { LimitError, ProtocolError, errorMessage } from '../common/errors';
+import { writeWithBackpressure } from './stream-write';
+
+export async function handleUpload(context: ServerContext, call: grpc.ServerDuplexStream<UploadRequest, UploadResponse>): Promise<void> {
+  let clientName = '?';
+  let session: UploadSession | undefined;
+  let releaseLock: (() => void) | undefined;
+  let isCommitted = false;
+  try {
+    clientName = authenticate(call, context.config.clientsDirectory).name;
+    context.activity.claim(clientName);
+    const progress = context.activity.progress(clientName)!;
+    try {
+      releaseLock = await context.store.lock.acquireShared();
+      session = new UploadSession(context.store, clientName, progress);
+      const iterator = call[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await nextWithin(iterator, context.config.idleTimeoutSeconds * 1000, () => new LimitError(
+          `no data from client "${clientName}" for ${context.config.idleTimeoutSeconds} s; backup abandoned`));
+        if (next.done) break;
+        const committed = await session.handle(next.value as UploadRequest);
+        if (committed) {
+          isCommitted = true;
+          context.activity.finish({ clientName, backupNumber: committed.number, isSuccess: true, at: Date.now() });
+          context.logger.info(`backup ${committed.number} of ${clientName} committed: ${committed.files} files, ${committed.newBytes} new bytes`);
+          await writeWithBackpressure(call, { message: { $case: 'committed', value: backupSummaryOf(committed, false) } });
+          break;
+        }
+        if (session.backupNumber !== undefined && (next.value as UploadRequest).message?.$case === 'begin') {
+          await writeWithBackpressure(call, { message: { $case: 'beginAck', value: { sessionId: session.backupNumber } } });
+        }
+      }
+      if (!isCommitted) throw new ProtocolError(`client "${clientName}" closed the stream before committing; backup discarded`);
+      call.end();
+    } catch (error) {
+      await session?.abandon().catch((abandonError) => context.logger.error(`abandon failed: ${errorMessage(abandonError)}`));
+      if (!isCommitted) context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });
+      throw error;
+    } finally {
+      releaseLock?.();
+    }
+    context.maintenance.applyRetention(clientName);
+    context.maintenance.scheduleGarbageCollection();
+  } catch (error) {
+    if (!isCommitted) call.destroy(toServiceError(error, context.logger, `upload from ${clientName}`));
+    else context.logger.error(`after commit for ${clientName}: ${errorMessage(error)}`);
+  }
+}
+
+/** The next message, or a rejection once the peer has been silent for idleMs (a stalled or stopped client). */
+async function nextWithin<T>(iterator: AsyncIterator<T>, idleMs: number, makeError: () => Error): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      iterator.next(),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(makeError()), idleMs); }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

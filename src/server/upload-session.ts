@@ -1,0 +1,182 @@
+// One backup being received: Begin, entries with their content, then Commit or Abort.
+// Nothing becomes visible before Commit: packs are fsynced first, then one durable catalog transaction.
+import { open } from 'node:fs/promises';
+import type { ChunkStore } from '../chunkstore/store';
+import type { BackupRecord, StoredEntry } from '../chunkstore/catalog/records';
+import { PackWriter } from '../chunkstore/pack/pack-writer';
+import { packPath } from '../chunkstore/pack/pack-files';
+import { ContentWriter, type ContentWriterContext } from '../chunkstore/content-writer';
+import { EntryType, type Begin, type Commit, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
+import { storedEntryOf } from './entry-convert';
+import { entryPathProblem } from '../common/entry-path';
+import { ProtocolError } from '../common/errors';
+import type { RunningUpload } from './activity';
+
+const ENTRY_FLUSH_COUNT = 512;
+
+interface OpenFile {
+  readonly meta: EntryMeta;
+  readonly writer: ContentWriter;
+}
+
+export interface CommittedBackup {
+  readonly backup: BackupRecord;
+}
+
+export class UploadSession {
+  private backup: BackupRecord | undefined;
+  private parentBackupId: number | undefined;
+  private current: OpenFile | undefined;
+  private readonly pendingEntries: StoredEntry[] = [];
+  private readonly seenPaths = new Set<string>();
+  private readonly packWriter: PackWriter;
+  private readonly context: ContentWriterContext;
+  private labels: Record<string, string> = {};
+  private files = 0;
+  private logicalBytes = 0;
+  private newBytes = 0;
+  private storedBytes = 0;
+  private isFinished = false;
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly clientName: string,
+    private readonly progress: RunningUpload,
+  ) {
+    this.packWriter = new PackWriter(store.directory, store.catalog);
+    this.context = { catalog: store.catalog, packWriter: this.packWriter, codec: store.newCodec(), referencedPacks: new Set() };
+  }
+
+  get backupNumber(): number | undefined {
+    return this.backup?.number;
+  }
+
+  /** Handles one message; returns the committed backup when the message was Commit. */
+  async handle(request: UploadRequest): Promise<BackupRecord | undefined> {
+    const message = request.message;
+    if (message === undefined) throw new ProtocolError('empty upload message');
+    if (this.isFinished) throw new ProtocolError(`message "${message.$case}" after the backup ended`);
+    if (message.$case !== 'begin' && this.backup === undefined) throw new ProtocolError('the first message must be Begin');
+    switch (message.$case) {
+      case 'begin': this.begin(message.value); return undefined;
+      case 'entry': await this.entry(message.value.meta, message.value.sameAsParent); return undefined;
+      case 'data': await this.data(message.value.chunk); return undefined;
+      case 'entryEnd': await this.entryEnd(message.value.sha256, message.value.size); return undefined;
+      case 'commit': return this.commit(message.value);
+      case 'abort': throw new ProtocolError(`client aborted the backup: ${message.value.reason}`);
+    }
+  }
+
+  private begin(begin: Begin): void {
+    if (this.backup !== undefined) throw new ProtocolError('Begin sent twice');
+    const catalog = this.store.catalog;
+    const clientId = catalog.clientId(this.clientName);
+    if (begin.parentBackupId !== 0) {
+      const parent = catalog.backupByNumber(clientId, begin.parentBackupId);
+      if (parent === undefined || parent.state !== 'committed') {
+        throw new ProtocolError(`parent backup ${begin.parentBackupId} of client "${this.clientName}" does not exist`);
+      }
+      this.parentBackupId = parent.id;
+    }
+    this.labels = { ...begin.labels, ...(begin.clientVersion ? { 'client.version': begin.clientVersion } : {}) };
+    this.backup = catalog.createBackup(clientId, begin.kind, begin.hostname, this.labels, Date.now());
+    (this.progress as { backupNumber: number }).backupNumber = this.backup.number;
+  }
+
+  private async entry(meta: EntryMeta | undefined, isSameAsParent: boolean): Promise<void> {
+    if (meta === undefined) throw new ProtocolError('entry without metadata');
+    if (this.current !== undefined) throw new ProtocolError(`entry ${meta.path} started before ${this.current.meta.path} ended`);
+    const problem = entryPathProblem(meta.path);
+    if (problem !== undefined) throw new ProtocolError(`refused entry path ${JSON.stringify(meta.path)}: ${problem}`);
+    if (this.seenPaths.has(meta.path)) throw new ProtocolError(`entry ${meta.path} sent twice`);
+    this.seenPaths.add(meta.path);
+    const hasContent = meta.type === EntryType.ENTRY_TYPE_FILE || meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+    if (!hasContent) {
+      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.type !== EntryType.ENTRY_TYPE_SYMLINK) {
+        throw new ProtocolError(`entry ${meta.path} has unknown type ${meta.type}`);
+      }
+      await this.addEntry(storedEntryOf(meta, 0, null));
+      return;
+    }
+    if (isSameAsParent) {
+      const parentEntry = this.parentBackupId === undefined ? undefined : this.store.catalog.entryAt(this.parentBackupId, meta.path);
+      if (parentEntry === undefined || parentEntry.contentId === null) {
+        throw new ProtocolError(`entry ${meta.path} claims to be unchanged but the parent backup has no content for it`);
+      }
+      this.files++;
+      this.logicalBytes += parentEntry.size;
+      await this.addEntry(storedEntryOf(meta, parentEntry.size, parentEntry.contentId));
+      return;
+    }
+    const chunker = this.store.chunkerFactory.create();
+    this.current = { meta, writer: new ContentWriter(this.context, chunker, `${this.clientName}:${meta.path}`) };
+  }
+
+  private async data(chunk: Buffer): Promise<void> {
+    if (this.current === undefined) throw new ProtocolError('data outside a file entry');
+    await this.current.writer.write(chunk);
+    this.progress.bytes += chunk.length;
+  }
+
+  private async entryEnd(hash: Buffer, size: number): Promise<void> {
+    const current = this.current;
+    if (current === undefined) throw new ProtocolError('entry end outside a file entry');
+    this.current = undefined;
+    const result = await current.writer.finish(hash, size);
+    this.files++;
+    this.logicalBytes += result.size;
+    this.newBytes += result.newBytes;
+    this.storedBytes += result.storedBytes;
+    this.progress.newBytes = this.newBytes;
+    await this.addEntry(storedEntryOf(current.meta, result.size, result.contentId));
+  }
+
+  private async addEntry(entry: StoredEntry): Promise<void> {
+    this.pendingEntries.push(entry);
+    this.progress.files++;
+    if (this.pendingEntries.length >= ENTRY_FLUSH_COUNT) this.flushEntries();
+  }
+
+  private flushEntries(): void {
+    if (this.backup === undefined || this.pendingEntries.length === 0) return;
+    this.store.catalog.insertEntries(this.backup.id, this.pendingEntries.splice(0));
+  }
+
+  private async commit(commit: Commit): Promise<BackupRecord> {
+    if (this.current !== undefined) throw new ProtocolError(`commit while ${this.current.meta.path} is still open`);
+    const backup = this.backup!;
+    this.flushEntries();
+    await this.packWriter.close();
+    await this.syncReferencedPacks();
+    const labels = commit.warnings.length > 0 ? { ...this.labels, warnings: commit.warnings.join('\n') } : this.labels;
+    const stats = { files: this.files, logicalBytes: this.logicalBytes, newBytes: this.newBytes, storedBytes: this.storedBytes };
+    this.store.catalog.commitBackup(backup.id, stats, labels, Date.now());
+    this.isFinished = true;
+    return this.store.catalog.backupById(backup.id)!;
+  }
+
+  /** Chunks found by dedup may sit in packs another running session has not synced yet. */
+  private async syncReferencedPacks(): Promise<void> {
+    if (this.context.referencedPacks.size === 0) return;
+    const unsealed = this.store.catalog.sqlite.prepare(`SELECT name FROM packs WHERE id = ? AND is_sealed = 0`).pluck();
+    for (const packId of this.context.referencedPacks) {
+      const name = unsealed.get(packId) as string | undefined;
+      if (name === undefined) continue;
+      const handle = await open(packPath(this.store.directory, name), 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
+  /** Drops everything of an unfinished backup; its chunks become garbage for the next GC. */
+  async abandon(): Promise<void> {
+    if (this.isFinished) return;
+    this.isFinished = true;
+    this.current = undefined;
+    await this.packWriter.discard();
+    if (this.backup !== undefined) this.store.catalog.deleteBackup(this.backup.id);
+  }
+}

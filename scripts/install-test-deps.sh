@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs everything the test suite needs on a fresh Debian machine: databases for the dump
+# tests, Chromium for the dashboard test, and the tools the tests call (openssl, mkfifo, du).
+set -eu
+here=$(dirname "$0")
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if ! command -v openssl >/dev/null 2>&1 || ! command -v time >/dev/null 2>&1 && [ ! -x /usr/bin/time ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl time
+  fi
+fi
+sh "$here/install-databases.sh"
+if [ -f "$here/install-browser.sh" ]; then sh "$here/install-browser.sh"; fi

@@ -4,9 +4,9 @@
 set -eu
 here=$(dirname "$0")
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  if ! command -v openssl >/dev/null 2>&1 || ! command -v time >/dev/null 2>&1 && [ ! -x /usr/bin/time ]; then
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl time
+  if ! command -v openssl >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q openssl time
   fi
 fi
 sh "$here/install-databases.sh"

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// cpsbackup-server: runs the backup server (default), or maintenance on its store (gc).
+// cpsbackup-server: runs the backup server (default), or maintenance on its store (gc, check).
 // Errors are one line on stderr; configuration mistakes exit 2.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadServerConfig } from '../common/config/server-config';
 import { createLogger } from '../common/logger';
 import { startBackupServer } from '../server/backup-server';
 import { ChunkStore } from '../chunkstore/store';
 import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { checkStore, isClean } from '../chunkstore/check';
+import { checkReportLines } from '../chunkstore/check/report-text';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 
@@ -41,6 +43,35 @@ async function runGarbageCollection(configFile: string): Promise<number> {
   return EXIT.ok;
 }
 
+/** Opening takes the store's process lock, so check refuses while a server (or a gc) holds the store. */
+async function runCheck(configFile: string, readDataPercent: number): Promise<number> {
+  const config = loadServerConfig(configFile);
+  const store = await ChunkStore.open(config.directory, {
+    chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
+    compressionLevel: config.compressionLevel,
+    configFile: config.file,
+  });
+  try {
+    const recovery = store.recovery;
+    if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
+      process.stdout.write(`recovered the store first: dropped ${recovery.droppedBackups} unfinished backups, `
+        + `${recovery.droppedChunks} unreadable chunks of unsealed packs, ${recovery.removedOrphanPacks} orphan packs\n`);
+    }
+    const report = await checkStore(store.directory, store.catalog, store.newCodec(), { readDataPercent });
+    for (const line of checkReportLines(report)) process.stdout.write(`${line}\n`);
+    return isClean(report) ? EXIT.ok : EXIT.failure;
+  } finally {
+    await store.close();
+  }
+}
+
+function subsetPercent(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(value);
+  const percent = match ? Number(match[1]) : NaN;
+  if (!(percent > 0 && percent <= 100)) throw new InvalidArgumentError('give a share of chunks between 0 and 100, e.g. 10%.');
+  return percent;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let action: Promise<number> | undefined;
   const program = new Command('cpsbackup-server')
@@ -52,11 +83,24 @@ export async function main(argv: string[]): Promise<number> {
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server
   cpsbackup-server -c etc/backup/server.conf gc       collect garbage now (the server must be stopped;
-                                                       a running server collects after each commit and delete)`)
+                                                       a running server collects after each commit and delete)
+  cpsbackup-server -c etc/backup/server.conf check --read-data
+                                                      verify catalog and packs, decompress and re-hash every chunk
+                                                      (exit 1 and the affected backups and files on damage)`)
     .action(() => { action = runServer(program.opts().config); });
   program.command('gc')
     .description('delete unreferenced chunks and compact packs')
     .action(() => { action = runGarbageCollection(program.opts().config); });
+  program.command('check')
+    .description('verify the catalog against the packs; name damaged chunks and the backups and files they break')
+    .option('--read-data', 'also decompress and re-hash every chunk')
+    .option('--read-data-subset <percent>', 'also decompress and re-hash a random share of chunks, e.g. 10%', subsetPercent)
+    .action((options: { readData?: boolean; readDataSubset?: number }) => {
+      if (options.readData && options.readDataSubset !== undefined) {
+        throw new InvalidArgumentError('choose one of --read-data and --read-data-subset');
+      }
+      action = runCheck(program.opts().config, options.readData ? 100 : options.readDataSubset ?? 0);
+    });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

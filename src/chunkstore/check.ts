@@ -1,0 +1,38 @@
+// `check`: verifies a store's catalog against its pack files and, with read-data, every chunk's bytes.
+// It reports exactly which chunks are damaged and which backups and files that breaks; it repairs nothing.
+import type { Catalog } from './catalog/catalog';
+import type { ChunkCodec } from './codec';
+import { scanPacks } from './check/pack-scan';
+import { scanCatalog } from './check/catalog-scan';
+import { affectedFiles } from './check/affected';
+import type { CheckReport } from './check/report';
+
+export type { CheckReport, ChunkDamage, ContentDamage, AffectedFile, AffectedBackup } from './check/report';
+export { isClean } from './check/report';
+
+export interface CheckOptions {
+  /** Share of chunks decompressed and re-hashed, 0 to 100; 0 checks headers only. */
+  readonly readDataPercent: number;
+  /** Source of randomness for the subset (tests pass a fixed one). */
+  readonly random?: () => number;
+}
+
+export async function checkStore(directory: string, catalog: Catalog, codec: ChunkCodec, options: CheckOptions): Promise<CheckReport> {
+  const random = options.random ?? Math.random;
+  const share = options.readDataPercent / 100;
+  const shouldReadData = share >= 1 ? () => true : share <= 0 ? () => false : () => random() < share;
+  const packs = await scanPacks(directory, catalog, codec, shouldReadData);
+  const rows = scanCatalog(catalog);
+  const affected = affectedFiles(catalog, packs.damagedChunks.map((damage) => damage.chunkId),
+    rows.damagedContents.map((damage) => damage.contentId));
+  const packCount = catalog.sqlite.prepare(`SELECT COUNT(*) FROM packs`).pluck().get() as number;
+  return {
+    counts: { packs: packCount, chunks: packs.chunks, contents: rows.contents, backups: rows.backups, chunksRead: packs.chunksRead },
+    damagedChunks: packs.damagedChunks,
+    damagedContents: rows.damagedContents,
+    affectedFiles: affected.files,
+    affectedBackups: affected.backups,
+    problems: [...packs.problems, ...rows.problems],
+    garbage: rows.garbage,
+  };
+}

@@ -1,0 +1,30 @@
+// The check report as lines for a terminal or a log: damage first, then what it breaks, then a verdict.
+// Long lists are capped so a badly damaged store still prints a readable report.
+import type { CheckReport } from './report';
+import { isClean } from './report';
+
+const LISTED_LINES = 200;
+
+export function checkReportLines(report: CheckReport): string[] {
+  const { counts } = report;
+  const lines = [`checked ${counts.packs} packs, ${counts.chunks} chunks, ${counts.contents} contents, ${counts.backups} backups; `
+    + `${counts.chunksRead} chunks read and re-hashed`];
+  const capped = (items: readonly string[]): string[] =>
+    items.length <= LISTED_LINES ? [...items] : [...items.slice(0, LISTED_LINES), `... and ${items.length - LISTED_LINES} more`];
+  lines.push(...capped(report.problems.map((problem) => `problem: ${problem}`)));
+  lines.push(...capped(report.damagedChunks.map((damage) =>
+    `damaged chunk ${damage.hash} in pack ${damage.packName} at offset ${damage.offset}: ${damage.reason}`)));
+  lines.push(...capped(report.damagedContents.map((damage) => `damaged content ${damage.contentId}: ${damage.reason}`)));
+  lines.push(...capped(report.affectedFiles.map((file) =>
+    `affected file: client ${file.clientName} backup ${String(file.backupNumber).padStart(7, '0')} ${file.path}`)));
+  lines.push(...report.affectedBackups.map((backup) =>
+    `affected backup: client ${backup.clientName} backup ${String(backup.backupNumber).padStart(7, '0')} (${backup.damagedFiles} damaged files)`));
+  if (report.garbage.contents + report.garbage.chunks > 0) {
+    lines.push(`garbage (reclaimed by the next gc, not damage): ${report.garbage.contents} contents, ${report.garbage.chunks} chunks`);
+  }
+  lines.push(isClean(report)
+    ? 'no errors found'
+    : `DAMAGE FOUND: ${report.damagedChunks.length} damaged chunks, ${report.damagedContents.length} damaged contents, `
+      + `${report.affectedFiles.length} affected files in ${report.affectedBackups.length} backups, ${report.problems.length} other problems`);
+  return lines;
+}

@@ -1,0 +1,54 @@
+// What `check` found, as plain data: damaged chunks and contents, the files and backups they
+// break, catalog inconsistencies, and garbage that is harmless until the next GC.
+
+export interface ChunkDamage {
+  readonly chunkId: number;
+  readonly hash: string;
+  readonly packName: string;
+  readonly offset: number;
+  readonly reason: string;
+}
+
+/** A content broken by something other than one of its chunks' bytes (a missing row, a size that does not add up). */
+export interface ContentDamage {
+  readonly contentId: number;
+  readonly reason: string;
+}
+
+export interface AffectedFile {
+  readonly clientName: string;
+  readonly backupNumber: number;
+  readonly path: string;
+  readonly contentId: number;
+}
+
+export interface AffectedBackup {
+  readonly clientName: string;
+  readonly backupNumber: number;
+  readonly damagedFiles: number;
+}
+
+export interface CheckCounts {
+  readonly packs: number;
+  readonly chunks: number;
+  readonly contents: number;
+  readonly backups: number;
+  /** Chunks decompressed and re-hashed (--read-data or its subset). */
+  readonly chunksRead: number;
+}
+
+export interface CheckReport {
+  readonly counts: CheckCounts;
+  readonly damagedChunks: readonly ChunkDamage[];
+  readonly damagedContents: readonly ContentDamage[];
+  readonly affectedFiles: readonly AffectedFile[];
+  readonly affectedBackups: readonly AffectedBackup[];
+  /** Inconsistencies that break no file by themselves but mean the catalog and packs disagree. */
+  readonly problems: readonly string[];
+  /** Unreferenced rows GC will reclaim: normal between a delete or an abandoned backup and the next GC. */
+  readonly garbage: { readonly contents: number; readonly chunks: number };
+}
+
+export function isClean(report: CheckReport): boolean {
+  return report.damagedChunks.length === 0 && report.damagedContents.length === 0 && report.problems.length === 0;
+}

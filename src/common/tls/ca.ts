@@ -91,6 +91,7 @@ export async function issueClientCertificate(
   if (!(notBefore.getTime() < notAfter.getTime())) {
     throw new ConfigError(directory, undefined, 'notBefore must be earlier than notAfter');
   }
+  requireAuthority(folder);
   await mkdir(path.join(folder, 'clients'), { recursive: true });
   return issue(folder, commonName, clientExtensions, {
     cert: path.join(folder, 'clients', `${commonName}.pem`),
@@ -106,10 +107,7 @@ async function issue(
   notBefore: Date,
   notAfter: Date,
 ): Promise<IssuedFiles> {
-  const authority = caFiles(folder);
-  if (!existsSync(authority.caCert) || !existsSync(authority.caKey)) {
-    throw new NotFoundError(`no CA in ${folder} (ca.pem and ca.key): run "cpsbackup-ca init --dir ${folder}" first`);
-  }
+  const authority = requireAuthority(folder);
   refuseExisting([outputs.cert, outputs.key]);
   return withWorkFolder(async (work) => {
     const key = await generateKey();
@@ -128,6 +126,14 @@ async function issue(
     await writeOutputs(outputs.key, key, outputs.cert, cert);
     return outputs;
   });
+}
+
+function requireAuthority(folder: string): CertificateAuthorityFiles {
+  const authority = caFiles(folder);
+  if (!existsSync(authority.caCert) || !existsSync(authority.caKey)) {
+    throw new NotFoundError(`no CA in ${folder} (ca.pem and ca.key): run "cpsbackup-ca init --dir ${folder}" first`);
+  }
+  return authority;
 }
 
 async function generateKey(): Promise<string> {

@@ -1,0 +1,225 @@
+// Proves the CA tool and mutual TLS end to end: certificates made by cpsbackup-ca let a real
+// grpc-js server read the client's CN, and every other client (no cert, foreign CA, expired, TLS 1.2) fails.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { ConfigError, NotFoundError } from '../src/common/errors';
+import { loadServerConfig, type ServerConfig } from '../src/common/config/server-config';
+import { loadNodeConfig, type NodeConfig } from '../src/common/config/node-config';
+import { channelOptions, clientCredentials, serverCredentials } from '../src/common/tls/credentials';
+import { peerCommonName } from '../src/common/tls/peer';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+
+const cliPath = path.resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
+const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
+
+// A trivial unary service whose handler answers with the CN the server verified.
+const whoAmIService: grpc.ServiceDefinition = {
+  whoAmI: {
+    path: '/cpsbackup.test.WhoAmI/WhoAmI',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value: Buffer) => value,
+    requestDeserialize: (bytes: Buffer) => bytes,
+    responseSerialize: (value: Buffer) => value,
+    responseDeserialize: (bytes: Buffer) => bytes,
+    originalName: 'whoAmI',
+  },
+};
+const WhoAmIClient = grpc.makeGenericClientConstructor(whoAmIService, 'WhoAmI');
+
+let root = '';
+let sslFolder = '';
+let server: grpc.Server | undefined;
+let serverConfig: ServerConfig;
+let port = 0;
+
+function writeNodeConfig(name: string, lines: string[]): NodeConfig {
+  const file = path.join(root, 'backup', `${name}.conf`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return loadNodeConfig(file);
+}
+
+function nodeConfigFor(clientName: string, extra: string[] = [], caFolder = sslFolder): NodeConfig {
+  return writeNodeConfig(`node-${clientName}-${extra.length}-${path.basename(caFolder)}`, [
+    'server = 127.0.0.1', `port = ${port}`, ...extra,
+    `ssl_cert = ${path.join(caFolder, 'clients', `${clientName}.pem`)}`,
+    `ssl_key = ${path.join(caFolder, 'clients', `${clientName}.key`)}`,
+    'ssl_ca = ../ssl/ca.pem',
+  ]);
+}
+
+function callWhoAmI(credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): Promise<string> {
+  const client = new WhoAmIClient(`127.0.0.1:${port}`, credentials, options);
+  return new Promise<string>((resolve, reject) => {
+    // The deadline only bounds a hang; nothing asserts on time.
+    client.makeUnaryRequest('/cpsbackup.test.WhoAmI/WhoAmI', (value: Buffer) => value, (bytes: Buffer) => bytes,
+      Buffer.alloc(0), { deadline: Date.now() + 20000 }, (error, response) => {
+        if (error) reject(error);
+        else resolve(response?.toString('utf8') ?? '');
+      });
+  }).finally(() => client.close());
+}
+
+function rejectedAtHandshake(error: unknown): boolean {
+  const code = (error as grpc.ServiceError).code;
+  console.log(`  refused: ${grpc.status[code]}: ${(error as Error).message}`);
+  assert.equal(code, grpc.status.UNAVAILABLE);
+  return true;
+}
+
+before(async () => {
+  if (opensslMissing) return;
+  root = mkdtempSync(path.join(os.tmpdir(), 'cpsbackup-ca-test-'));
+  sslFolder = path.join(root, 'ssl');
+  await initCertificateAuthority(sslFolder, { commonName: 'cpsbackup test CA' });
+  await issueServerCertificate(sslFolder, 'backup.test', { hosts: ['::1'] });
+  await issueClientCertificate(sslFolder, 'node1');
+  await issueClientCertificate(sslFolder, 'expired', {
+    notBefore: new Date(Date.now() - 10 * 24 * 3600 * 1000),
+    notAfter: new Date(Date.now() - 24 * 3600 * 1000),
+  });
+  // Same client name, issued by a CA the server does not trust.
+  await initCertificateAuthority(path.join(root, 'other-ssl'));
+  await issueClientCertificate(path.join(root, 'other-ssl'), 'node1');
+
+  const backup = path.join(root, 'backup');
+  mkdirSync(path.join(backup, 'clients'), { recursive: true });
+  writeFileSync(path.join(backup, 'server.conf'),
+    'port = 0\ndirectory = store\nssl_cert = ../ssl/server.pem\nssl_key = ../ssl/server.key\nssl_ca = ../ssl/ca.pem\n');
+  serverConfig = loadServerConfig(path.join(backup, 'server.conf'));
+
+  const started = new grpc.Server();
+  started.addService(whoAmIService, {
+    whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      callback(null, Buffer.from(peerCommonName(call) ?? '(none)'));
+    },
+  });
+  port = await new Promise<number>((resolve, reject) => {
+    started.bindAsync(`${serverConfig.address}:${serverConfig.port}`, serverCredentials(serverConfig),
+      (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+  });
+  server = started;
+});
+
+after(() => {
+  server?.forceShutdown();
+  if (root !== '') rmSync(root, { recursive: true, force: true });
+});
+
+test('the CA writes keys 0600 and refuses to overwrite or to issue bad names', { skip: opensslMissing }, async () => {
+  for (const key of ['ca.key', 'server.key', 'clients/node1.key']) {
+    assert.equal(statSync(path.join(sslFolder, key)).mode & 0o777, 0o600, key);
+  }
+  const caBefore = readFileSync(path.join(sslFolder, 'ca.pem'));
+  await assert.rejects(initCertificateAuthority(sslFolder), ConfigError);
+  assert.deepEqual(readFileSync(path.join(sslFolder, 'ca.pem')), caBefore);
+  await assert.rejects(issueClientCertificate(sslFolder, 'node1'), /already exists; refusing to overwrite/);
+  await assert.rejects(issueClientCertificate(sslFolder, '../escape'), /not a valid client name/);
+  await assert.rejects(issueServerCertificate(sslFolder, 'bad name'), ConfigError);
+  await assert.rejects(issueClientCertificate(path.join(root, 'no-ca'), 'node1'), NotFoundError);
+  assert.ok(!existsSync(path.join(root, 'no-ca')));
+});
+
+test('a client with a certificate from our CA connects; the server reads its CN', { skip: opensslMissing }, async () => {
+  const config = nodeConfigFor('node1');
+  assert.equal(await callWhoAmI(clientCredentials(config), channelOptions(config)), 'node1');
+});
+
+test('server_name is the name verified on the server certificate', { skip: opensslMissing }, async () => {
+  const named = nodeConfigFor('node1', ['server_name = backup.test']);
+  assert.equal(await callWhoAmI(clientCredentials(named), channelOptions(named)), 'node1');
+  const misnamed = nodeConfigFor('node1', ['server_name = elsewhere.test']);
+  await assert.rejects(callWhoAmI(clientCredentials(misnamed), channelOptions(misnamed)), rejectedAtHandshake);
+});
+
+test('a client without a certificate is refused', { skip: opensslMissing }, async () => {
+  const credentials = grpc.credentials.createSsl(readFileSync(path.join(sslFolder, 'ca.pem')));
+  await assert.rejects(callWhoAmI(credentials), rejectedAtHandshake);
+});
+
+test('a client with a certificate from another CA is refused', { skip: opensslMissing }, async () => {
+  const config = nodeConfigFor('node1', [], path.join(root, 'other-ssl'));
+  await assert.rejects(callWhoAmI(clientCredentials(config), channelOptions(config)), rejectedAtHandshake);
+});
+
+test('a client with an expired certificate is refused', { skip: opensslMissing }, async () => {
+  const config = nodeConfigFor('expired');
+  await assert.rejects(callWhoAmI(clientCredentials(config), channelOptions(config)), rejectedAtHandshake);
+});
+
+interface HandshakeOutcome {
+  readonly protocol: string;
+  /** 'http2' when the server went on to speak HTTP/2, 'closed' when it hung up first. */
+  readonly outcome: 'http2' | 'closed';
+}
+
+/** A raw TLS client, to see what grpc-js hides: the protocol version and when the server hangs up. */
+function tlsHandshake(caFolder: string, clientName: string, maxVersion: tls.SecureVersion = 'TLSv1.3'): Promise<HandshakeOutcome> {
+  return new Promise<HandshakeOutcome>((resolve, reject) => {
+    let protocol = 'none';
+    const socket = tls.connect({
+      host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], maxVersion,
+      ca: readFileSync(path.join(sslFolder, 'ca.pem')),
+      cert: readFileSync(path.join(caFolder, 'clients', `${clientName}.pem`)),
+      key: readFileSync(path.join(caFolder, 'clients', `${clientName}.key`)),
+    }, () => {
+      protocol = socket.getProtocol() ?? 'unknown';
+    });
+    // In TLS 1.3 the server judges the client certificate after the client's side of the
+    // handshake is done: an accepted client then receives HTTP/2 SETTINGS, a refused one is
+    // disconnected (node's server closes without an alert for a certificate it cannot verify).
+    socket.once('data', () => {
+      socket.destroy();
+      resolve({ protocol, outcome: 'http2' });
+    });
+    socket.once('close', () => resolve({ protocol, outcome: 'closed' }));
+    socket.on('error', (error) => {
+      socket.destroy();
+      reject(error);
+    });
+  });
+}
+
+test('the server speaks TLS 1.3 only', { skip: opensslMissing }, async () => {
+  const accepted = await tlsHandshake(sslFolder, 'node1');
+  console.log(`  negotiated: ${accepted.protocol}`);
+  assert.deepEqual(accepted, { protocol: 'TLSv1.3', outcome: 'http2' });
+  await assert.rejects(tlsHandshake(sslFolder, 'node1', 'TLSv1.2'), /protocol version/i);
+});
+
+test('foreign and expired certificates are refused at the TLS layer, before any HTTP/2', { skip: opensslMissing }, async () => {
+  assert.deepEqual(await tlsHandshake(path.join(root, 'other-ssl'), 'node1'), { protocol: 'TLSv1.3', outcome: 'closed' });
+  assert.deepEqual(await tlsHandshake(sslFolder, 'expired'), { protocol: 'TLSv1.3', outcome: 'closed' });
+});
+
+test('cpsbackup-ca CLI: init, server, client, and exit 2 on user errors', { skip: opensslMissing }, () => {
+  const folder = path.join(root, 'cli-ssl');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
+
+  const init = run('init', '--dir', folder);
+  assert.equal(init.status, 0, init.stderr);
+  assert.match(init.stdout, new RegExp(`wrote ${path.join(folder, 'ca.key')}`));
+  const serverRun = run('server', '--dir', folder, '--name', 'backup.lan', '--host', '10.0.0.5');
+  assert.equal(serverRun.status, 0, serverRun.stderr);
+  assert.match(serverRun.stdout, new RegExp(`ssl_cert = ${path.join(folder, 'server.pem')}`));
+  const client = run('client', '--dir', folder, 'node7');
+  assert.equal(client.status, 0, client.stderr);
+  assert.match(client.stdout, /ssl_peer_cn = node7/);
+  assert.match(client.stdout, new RegExp(`ssl_key = ${path.join(folder, 'clients', 'node7.key')}`));
+  const text = spawnSync('openssl', ['x509', '-in', path.join(folder, 'server.pem'), '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+  assert.match(text.stdout, /DNS:backup\.lan, DNS:localhost, IP Address:127\.0\.0\.1, IP Address:10\.0\.0\.5/);
+
+  for (const args of [['init', '--dir', folder], ['client', '--dir', folder, '.hidden'], ['client', 'node8'],
+    ['client', '--dir', path.join(root, 'nowhere'), 'node8'], ['server', '--dir', folder, '--name', 'x', '--days', 'soon'], ['frobnicate']]) {
+    const result = run(...args);
+    assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, /^cpsbackup-ca: /);
+  }
+});

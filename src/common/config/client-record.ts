@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { readConfigFile, type ConfigText } from './parse';
 import { allLines, checkKeys, lastLine, toInteger } from './values';
+import { toDuration } from './server-config';
 
 export interface ClientRecord {
   readonly name: string;
@@ -13,10 +14,12 @@ export interface ClientRecord {
   readonly restoreClients: readonly string[];
   readonly keep: readonly number[] | undefined;
   readonly keepDays: number | undefined;
+  /** Overrides server.conf's warn_after for this client (status port, overdue notification). */
+  readonly warnAfterSeconds?: number;
 }
 
 const repeatableKeys = new Set(['restore_client', 'keep']);
-const knownKeys = new Set(['ssl_peer_cn', 'keep_days', ...repeatableKeys]);
+const knownKeys = new Set(['ssl_peer_cn', 'keep_days', 'warn_after', ...repeatableKeys]);
 
 const clientNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -86,11 +89,13 @@ function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
   }
   const keepLines = allLines(config, 'keep');
   const keepDaysLine = lastLine(config, 'keep_days');
+  const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
     name,
     sslPeerCn: commonNameLine.value,
     restoreClients: Object.freeze(restoreClients),
     keep: keepLines.length === 0 ? undefined : Object.freeze(keepLines.map((entry) => toInteger(file, entry, 1, 100000))),
     keepDays: keepDaysLine === undefined ? undefined : toInteger(file, keepDaysLine, 1, 100 * 365),
+    ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
   });
 }

@@ -1,11 +1,11 @@
 // Turns the server's burp-style server.conf into one typed, frozen ServerConfig.
 // Every unknown key or bad value is a ConfigError naming the file and the line.
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
-import { allLines, checkKeys, lastLine, toInteger } from './values';
+import { allLines, checkKeys, lastLine, toBoolean, toInteger } from './values';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
 
@@ -31,12 +31,24 @@ export interface ServerConfig {
   readonly maxChildren: number;
   readonly idleTimeoutSeconds: number;
   readonly gcGraceSeconds: number;
+  /** Bearer token the status port requires when set (always required with allow_remote_status). */
+  readonly statusToken: string | undefined;
+  readonly allowRemoteStatus: boolean;
+  /** Executable given the notification JSON on stdin (burp's notify_*_script). */
+  readonly notifyScript: string | undefined;
+  /** http(s) URL the notification JSON is POSTed to. */
+  readonly notifyWebhook: string | undefined;
+  /** A client whose last successful backup is older than this is overdue; a client record may override. */
+  readonly warnAfterSeconds: number | undefined;
+  /** A backup whose size or file count differs from the median of the last 10 by more than this share is an anomaly. */
+  readonly anomalyShare: number;
 }
 
 const singleKeys = [
   'address', 'port', 'status_address', 'status_port', 'keep_days', 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout', 'gc_grace',
+  'status_token', 'allow_remote_status', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -63,6 +75,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   const chunkSizes = readChunkSizes(config);
   const keepDaysLine = lastLine(config, 'keep_days');
   const clientsLine = lastLine(config, 'clientconfdir');
+  const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
     file,
     address: readAddress(config, 'address'),
@@ -85,7 +98,87 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
     gcGraceSeconds: integer('gc_grace', 3600, 0, 365 * dayInSeconds),
+    ...readStatusAccess(config),
+    notifyScript: readNotifyScript(config),
+    notifyWebhook: readNotifyWebhook(config),
+    warnAfterSeconds: warnAfterLine === undefined ? undefined : toDuration(file, warnAfterLine),
+    anomalyShare: readAnomalyShare(config),
   });
+}
+
+const durationUnits: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: dayInSeconds, w: 7 * dayInSeconds };
+
+/** `26h`, `90m`, `2s`, `7d`, `1w`, or plain seconds; shared with client records' warn_after. */
+export function toDuration(file: string, entry: ConfigLine): number {
+  const match = /^(\d+)\s*([smhdw]?)$/.exec(entry.value);
+  const seconds = match === null ? NaN : Number(match[1]) * durationUnits[match[2] || 's'];
+  if (!(seconds >= 1 && seconds <= 365 * dayInSeconds)) {
+    throw new ConfigError(file, entry.line, `${entry.key} must be a duration such as 2s, 90m, 26h or 7d (1 s to 365 d), got "${entry.value}"`);
+  }
+  return seconds;
+}
+
+/** Loopback literals and localhost only: any other name may resolve to a public interface. */
+export function isLoopbackAddress(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
+function readStatusAccess(config: ConfigText): { statusToken: string | undefined; allowRemoteStatus: boolean } {
+  const { file } = config;
+  const allowLine = lastLine(config, 'allow_remote_status');
+  const tokenLine = lastLine(config, 'status_token');
+  const addressLine = lastLine(config, 'status_address');
+  const allowRemoteStatus = allowLine === undefined ? false : toBoolean(file, allowLine);
+  // The token travels in an HTTP header, so a short one could be guessed by anyone who can reach the port.
+  if (tokenLine !== undefined && !/^[\x21-\x7e]{16,256}$/.test(tokenLine.value)) {
+    throw new ConfigError(file, tokenLine.line, 'status_token must be 16 to 256 printable characters without spaces');
+  }
+  if (addressLine !== undefined && !isLoopbackAddress(addressLine.value) && !allowRemoteStatus) {
+    throw new ConfigError(file, addressLine.line,
+      `status_address ${addressLine.value} is not a loopback address; set allow_remote_status = 1 and status_token to expose the status port`);
+  }
+  if (allowRemoteStatus && tokenLine === undefined) {
+    throw new ConfigError(file, allowLine?.line, 'allow_remote_status = 1 requires status_token');
+  }
+  return { statusToken: tokenLine?.value, allowRemoteStatus };
+}
+
+function readNotifyScript(config: ConfigText): string | undefined {
+  const entry = lastLine(config, 'notify_script');
+  if (entry === undefined) return undefined;
+  const resolved = existingFile(config.file, entry);
+  try {
+    accessSync(resolved, constants.X_OK);
+  } catch {
+    throw new ConfigError(config.file, entry.line, `notify_script: ${resolved} is not executable`);
+  }
+  return resolved;
+}
+
+function readNotifyWebhook(config: ConfigText): string | undefined {
+  const entry = lastLine(config, 'notify_webhook');
+  if (entry === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(entry.value);
+  } catch {
+    throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${entry.value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${entry.value}"`);
+  }
+  return url.href;
+}
+
+function readAnomalyShare(config: ConfigText): number {
+  const entry = lastLine(config, 'anomaly_share');
+  if (entry === undefined) return 0.5;
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(entry.value);
+  const share = match === null ? NaN : Number(match[1]) / (match[2] === '%' ? 100 : 1);
+  if (!(share > 0 && share <= 100)) {
+    throw new ConfigError(config.file, entry.line, `anomaly_share must be a share such as 0.5 or 50%, got "${entry.value}"`);
+  }
+  return share;
 }
 
 function readAddress(config: ConfigText, key: string): string {

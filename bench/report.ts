@@ -33,6 +33,12 @@ export function peakRss(result: ToolResult, name: ScenarioName, process?: string
   return values.length > 0 ? Math.max(...values) : undefined;
 }
 
+/** CPU seconds of all the step's processes together (client and server for cpsbackup). */
+export function cpuSeconds(result: ToolResult, name: ScenarioName): number | undefined {
+  const seconds = result.scenarios[name]?.cpuSeconds;
+  return seconds ? Object.values(seconds).reduce((sum, value) => sum + value, 0) : undefined;
+}
+
 export function newBytesStored(result: ToolResult): number | undefined {
   const { B, C } = result.repositoryBytes;
   return B !== undefined && C !== undefined ? C - B : undefined;
@@ -46,6 +52,7 @@ export function buildRows(results: readonly ToolResult[]): Row[] {
   const rows: Row[] = [];
   for (const name of scenarioNames) {
     rows.push({ metric: `${name} wall s`, values: collect(results, (result) => result.scenarios[name]?.wallSeconds), higherIsBetter: false });
+    rows.push({ metric: `${name} CPU s`, values: collect(results, (result) => cpuSeconds(result, name)), higherIsBetter: false });
     rows.push({ metric: `${name} MiB/s`, values: collect(results, (result) => throughputMiBs(result, name)), higherIsBetter: true });
     rows.push({ metric: `${name} peak RSS MiB`, values: collect(results, (result) => scale(peakRss(result, name))), higherIsBetter: false });
     // A client/server tool gets one row per process, so neither hides behind the other's peak.

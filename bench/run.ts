@@ -1,6 +1,6 @@
 // Entry point of `npm run bench`: one corpus, restic, borg and cpsbackup run on it in turn, one table,
 // target checks, and bench/results/<date>.json and .md. Tools missing here are reported, not faked.
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../src/common/errors';
@@ -76,6 +76,7 @@ async function benchmark(settings: BenchSettings, work: string, runners: ToolRun
 async function main(): Promise<number> {
   const settings = readSettings(process.env, resolve(__dirname, '..', '..'));
   const started = new Date();
+  const loadBefore = loadavg()[0];
   await mkdir(settings.workParent, { recursive: true });
   const work = await mkdtemp(join(settings.workParent, 'cpsbackup-bench-'));
   const runners: ToolRunner[] = [];
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
   log('');
   log(renderTargets(checkTargets(results)));
   for (const line of renderProblems(results)) log(line);
+  log(`load average (1 min) at start / end: ${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)} on ${cpus().length} cores; wall times are only comparable on a quiet machine`);
 
   const name = resultName(started);
   const settingsSummary = {
@@ -119,8 +121,11 @@ async function main(): Promise<number> {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${release()}, node ${process.version}`,
     'page cache': 'warm: a full read of the corpus before each generation, nothing dropped',
     'borg encryption': settings.borgEncryption,
+    // Other work on the machine inflates wall times; CPU seconds are the steadier comparison.
+    'load average (1 min) at start / end': `${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)}`,
   };
   const notes = [
+    'CPU s = user + system seconds of every process of the step (client + server for cpsbackup)',
     'throughput = corpus bytes / wall time (for B as well, so a fast no-change backup shows as high throughput)',
     'C new bytes = repository disk usage after C minus after B',
     'peak RSS: GNU time %M for one-shot commands; the cpsbackup server from /proc VmHWM, reset per scenario',

@@ -19,6 +19,7 @@ export interface ScenarioResult {
   /** Corpus bytes the scenario covers (throughput = bytes / wall). */
   readonly bytes: number;
   readonly peakRssBytes: Readonly<Record<string, number>>;
+  readonly cpuSeconds: Readonly<Record<string, number>>;
 }
 
 export interface ToolResult {
@@ -37,7 +38,7 @@ export function newToolResult(tool: string): ToolResult {
 }
 
 function scenario(step: StepResult, bytes: number): ScenarioResult {
-  return { wallSeconds: step.wallSeconds, bytes, peakRssBytes: step.peakRssBytes };
+  return { wallSeconds: step.wallSeconds, bytes, peakRssBytes: step.peakRssBytes, cpuSeconds: step.cpuSeconds };
 }
 
 async function repositoryBytes(runner: ToolRunner): Promise<number> {

@@ -9,7 +9,7 @@ const mebibyte = 1024 * 1024;
 
 function result(tool: string, walls: [number, number, number, number], repository: [number, number, number], peaks: Record<string, number>): ToolResult {
   const bytes = 100 * mebibyte;
-  const scenarios = Object.fromEntries(['A', 'B', 'C', 'D'].map((name, index) => [name, { wallSeconds: walls[index], bytes, peakRssBytes: peaks }]));
+  const scenarios = Object.fromEntries(['A', 'B', 'C', 'D'].map((name, index) => [name, { wallSeconds: walls[index], bytes, peakRssBytes: peaks, cpuSeconds: { main: walls[index] } }]));
   return { tool, version: '1', scenarios, repositoryBytes: { A: repository[0], B: repository[1], C: repository[2] }, restoreVerified: true };
 }
 

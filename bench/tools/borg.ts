@@ -47,12 +47,12 @@ export class BorgRunner implements ToolRunner {
   async backup(): Promise<StepResult> {
     this.archives++;
     const run = await runMeasured('borg', ['create', '--compression', 'zstd,3', this.latestArchive(), this.context.corpusRoot], { env: this.env });
-    return { wallSeconds: run.wallSeconds, peakRssBytes: { borg: run.peakRssBytes } };
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { borg: run.peakRssBytes }, cpuSeconds: { borg: run.cpuSeconds } };
   }
 
   async restore(target: string): Promise<RestoreResult> {
     const run = await runMeasured('borg', ['extract', this.latestArchive()], { env: this.env, cwd: target });
-    return { wallSeconds: run.wallSeconds, peakRssBytes: { borg: run.peakRssBytes }, restoredRoot: underTarget(target, this.context.corpusRoot) };
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { borg: run.peakRssBytes }, cpuSeconds: { borg: run.cpuSeconds }, restoredRoot: underTarget(target, this.context.corpusRoot) };
   }
 
   async close(): Promise<void> {

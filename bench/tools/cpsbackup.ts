@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readPeakRss, resetPeakRss, runMeasured, runQuiet } from '../measure';
+import { readCpuSeconds, readPeakRss, resetPeakRss, runMeasured, runQuiet } from '../measure';
 import { freePort, startServer, type ServerProcess } from './server-process';
 import { underTarget, type Probe, type RestoreResult, type RunnerContext, type StepResult, type ToolRunner } from './runner';
 
@@ -103,8 +103,13 @@ export class CpsbackupRunner implements ToolRunner {
     const server = this.server;
     if (!server) throw new Error('cpsbackup server is not running: init() first');
     await resetPeakRss(server.pid);
+    const serverCpuBefore = await readCpuSeconds(server.pid);
     const run = await runMeasured(process.execPath, [this.cli('cpsbackup'), '-c', this.clientConfig, ...args]);
-    return { wallSeconds: run.wallSeconds, peakRssBytes: { client: run.peakRssBytes, server: await readPeakRss(server.pid) } };
+    return {
+      wallSeconds: run.wallSeconds,
+      peakRssBytes: { client: run.peakRssBytes, server: await readPeakRss(server.pid) },
+      cpuSeconds: { client: run.cpuSeconds, server: (await readCpuSeconds(server.pid)) - serverCpuBefore },
+    };
   }
 
   backup(): Promise<StepResult> {

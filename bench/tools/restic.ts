@@ -48,12 +48,12 @@ export class ResticRunner implements ToolRunner {
 
   async backup(): Promise<StepResult> {
     const run = await runMeasured('restic', ['backup', '--quiet', ...this.compressionArgs(), this.context.corpusRoot], { env: this.env });
-    return { wallSeconds: run.wallSeconds, peakRssBytes: { restic: run.peakRssBytes } };
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { restic: run.peakRssBytes }, cpuSeconds: { restic: run.cpuSeconds } };
   }
 
   async restore(target: string): Promise<RestoreResult> {
     const run = await runMeasured('restic', ['restore', '--quiet', 'latest', '--target', target], { env: this.env });
-    return { wallSeconds: run.wallSeconds, peakRssBytes: { restic: run.peakRssBytes }, restoredRoot: underTarget(target, this.context.corpusRoot) };
+    return { wallSeconds: run.wallSeconds, peakRssBytes: { restic: run.peakRssBytes }, cpuSeconds: { restic: run.cpuSeconds }, restoredRoot: underTarget(target, this.context.corpusRoot) };
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,8 @@ export interface StepResult {
   readonly wallSeconds: number;
   /** Peak resident set per process of the step, e.g. { restic } or { client, server }. */
   readonly peakRssBytes: Readonly<Record<string, number>>;
+  /** User + system CPU seconds per process of the step. */
+  readonly cpuSeconds: Readonly<Record<string, number>>;
 }
 
 export interface RestoreResult extends StepResult {

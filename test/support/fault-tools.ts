@@ -1,0 +1,124 @@
+// Helpers the fault, check and hostile suites share: backups and restores through the real CLI,
+// the store's catalog read directly (server stopped) to aim damage, and the check command's verdict.
+import assert from 'node:assert/strict';
+import { open, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Sandbox, CommandResult } from '../../src/demo/sandbox';
+import { snapshotTree, treeDifferences, type TreeEntry } from './trees';
+
+export interface ChunkPlace {
+  readonly hash: string;
+  readonly packName: string;
+  readonly offset: number;
+  readonly storedSize: number;
+}
+
+/** A backup the suite knows the exact content of, to restore and compare later. */
+export interface KnownBackup {
+  readonly number: number;
+  readonly root: string;
+  readonly snapshot: Map<string, TreeEntry>;
+}
+
+export async function backupNow(sandbox: Sandbox, configFile: string, root: string): Promise<KnownBackup> {
+  const snapshot = await snapshotTree(root);
+  const result = await sandbox.runClient(['-c', configFile, '-e']);
+  assert.equal(result.code, 0, `backup failed: ${result.stdout}${result.stderr}`);
+  const match = /Backup (\d+) done/.exec(result.stdout);
+  assert.ok(match, result.stdout);
+  return { number: Number(match[1]), root, snapshot };
+}
+
+export async function listedNumbers(sandbox: Sandbox, configFile: string, extra: readonly string[] = []): Promise<number[]> {
+  const result = await sandbox.runClient(['-c', configFile, '-l', '--json', ...extra]);
+  assert.equal(result.code, 0, `list failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { id: number }[]).map((backup) => backup.id);
+}
+
+/** Restores into a fresh folder and returns the differences from what was backed up (empty: byte for byte). */
+export async function restoreDifferences(sandbox: Sandbox, configFile: string, backup: KnownBackup): Promise<string[]> {
+  const target = await mkdtemp(join(sandbox.root, 'restore-'));
+  try {
+    const result = await sandbox.runClient(['-c', configFile, '-i', String(backup.number), '--to', target]);
+    if (result.code !== 0) return [`restore of backup ${backup.number} exited ${result.code}: ${result.stderr}`];
+    return treeDifferences(backup.snapshot, await snapshotTree(join(target, backup.root)));
+  } finally {
+    await rm(target, { recursive: true, force: true });
+  }
+}
+
+export async function assertRestoresExactly(sandbox: Sandbox, configFile: string, backups: readonly KnownBackup[]): Promise<void> {
+  for (const backup of backups) {
+    assert.deepEqual(await restoreDifferences(sandbox, configFile, backup), [], `backup ${backup.number} does not restore byte for byte`);
+  }
+}
+
+/** Runs `cpsbackup-server check`; the server must be stopped (the check takes the store's process lock). */
+export function runCheck(sandbox: Sandbox, args: readonly string[] = ['--read-data']): Promise<CommandResult> {
+  return sandbox.runServerCommand(['check', ...args]);
+}
+
+export async function assertCheckClean(sandbox: Sandbox): Promise<void> {
+  const result = await runCheck(sandbox);
+  assert.equal(result.code, 0, `check --read-data found damage:\n${result.stdout}${result.stderr}`);
+  assert.match(result.stdout, /no errors found/);
+}
+
+/** Opens the store's catalog read-only; only while no server runs on it. */
+export function withCatalog<T>(sandbox: Sandbox, use: (database: Database.Database) => T): T {
+  const database = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true, fileMustExist: true });
+  try {
+    return use(database);
+  } finally {
+    database.close();
+  }
+}
+
+/** The chunks of the file at path in the given backup, in order. */
+export function chunksOfFile(sandbox: Sandbox, backupNumber: number, path: string): ChunkPlace[] {
+  return withCatalog(sandbox, (database) => database.prepare(
+    `SELECT lower(hex(ch.hash)) AS hash, p.name AS packName, ch.offset, ch.stored_size AS storedSize
+     FROM entries e JOIN backups b ON b.id = e.backup_id JOIN content_chunks cc ON cc.content_id = e.content_id
+     JOIN chunks ch ON ch.id = cc.chunk_id JOIN packs p ON p.id = ch.pack_id
+     WHERE b.number = ? AND e.path = ? ORDER BY cc.seq`).all(backupNumber, path) as ChunkPlace[]);
+}
+
+export function packFile(sandbox: Sandbox, packName: string): string {
+  return join(sandbox.storeDirectory, 'packs', packName.slice(0, 2), `${packName}.pack`);
+}
+
+export async function packFiles(sandbox: Sandbox): Promise<string[]> {
+  const root = join(sandbox.storeDirectory, 'packs');
+  const files: string[] = [];
+  for (const folder of await readdir(root)) {
+    for (const name of await readdir(join(root, folder))) if (name.endsWith('.pack')) files.push(join(root, folder, name));
+  }
+  return files.sort();
+}
+
+export async function flipByte(file: string, offset: number): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    const buffer = Buffer.alloc(1);
+    await handle.read(buffer, 0, 1, offset);
+    buffer[0] ^= 0xff;
+    await handle.write(buffer, 0, 1, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Polls until predicate holds (a state to reach, never a duration to assert); fails after limitMs. */
+export async function waitUntil(predicate: () => Promise<boolean> | boolean, what: string, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function temporaryFolder(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}

@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadNodeConfig, type NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
-import { loadRestoredDumps, dumpSourceOfPath } from '../client/sources/loaders';
+import { isPartial, partialSinceOf, restoreChainAndLoad } from '../client/partial-chain';
 import { runBackup } from '../client/uploader';
 import { runRestore } from '../client/restorer';
 import { connectToServer } from '../client/connection';
@@ -49,10 +49,13 @@ function storageOf(config: NodeConfig): StorageConfig | undefined {
 
 async function doExport(config: NodeConfig, options: Options, output: Output): Promise<number> {
   const storage = storageOf(config);
+  const partialSince = options.partial ? await partialSinceFromServer(config) : undefined;
+  if (partialSince) output.err(`partial backup: dumping changes since ${partialSince.toISOString()}\n`);
   const progressLine = new ProgressLine(output.isInteractive, (text) => output.err(text));
   const result = await runBackup(config, {
     kind: options.partial ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
     storage,
+    partialSince,
     onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytesRead)} read`, progress.bytesRead),
   }).finally(() => progressLine.clear());
   const { summary, progress, durationMs } = result;
@@ -62,6 +65,16 @@ async function doExport(config: NodeConfig, options: Options, output: Output): P
     + `${formatBytes(summary.logicalBytes)} in total, ${formatBytes(summary.newBytes)} new (${formatBytes(summary.storedBytes)} stored), `
     + `dedup ${dedup}, ${(durationMs / 1000).toFixed(1)} s\n`);
   return EXIT.ok;
+}
+
+/** Changes since the newest committed backup of this client (any kind), with an overlap. */
+async function partialSinceFromServer(config: NodeConfig): Promise<Date> {
+  const client = connectToServer(config);
+  try {
+    return partialSinceOf(await listBackups(client, `${config.server}:${config.port}`));
+  } finally {
+    client.close();
+  }
 }
 
 async function doList(config: NodeConfig, options: Options, output: Output): Promise<number> {
@@ -99,34 +112,46 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
 
 async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
   const storage = options.load ? storageOf(config) : undefined;
+  const backupId = options.import === true || options.import === undefined ? 0 : options.import;
   const progressLine = new ProgressLine(output.isInteractive, (text) => output.err(text));
-  const result = await runRestore(config, {
-    backupId: options.import === true || options.import === undefined ? 0 : options.import,
-    to: options.to,
-    clientName: options.client,
-    onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
-  }).finally(() => progressLine.clear());
-  for (const failure of result.failures) output.err(`error: ${failure}\n`);
-  let loadFailures = 0;
-  if (storage && result.dumpFiles.length > 0) {
-    const dumps = result.dumpFiles.flatMap((file) => {
-      const sourceName = dumpSourceOfPath(storage, config.workDirectory, file.originalPath);
-      return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
-    });
-    const loads = await loadRestoredDumps(storage, dumps, { partial: result.backup.kind === BackupKind.BACKUP_KIND_PARTIAL });
-    for (const load of loads) {
-      if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}\n`);
-      else {
-        loadFailures++;
-        output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
-      }
+  const where = options.to ? ` into ${options.to}` : ' to the original paths';
+  if (storage === undefined) {
+    const result = await runRestore(config, {
+      backupId, to: options.to, clientName: options.client,
+      onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+    }).finally(() => progressLine.clear());
+    for (const failure of result.failures) output.err(`error: ${failure}\n`);
+    if (result.dumpFiles.length > 0) {
+      output.out(`${result.dumpFiles.length} dump files restored, not loaded${options.load ? ' (no storage.conf)' : ' (--no-load)'}\n`);
     }
-  } else if (result.dumpFiles.length > 0) {
-    output.out(`${result.dumpFiles.length} dump files restored, not loaded${options.load ? ' (no storage.conf)' : ' (--no-load)'}\n`);
+    output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
+      + `${where}${result.failures.length ? `, ${result.failures.length} errors` : ''}\n`);
+    return result.failures.length > 0 ? EXIT.partial : EXIT.ok;
   }
-  output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
-    + `${options.to ? ` into ${options.to}` : ' to the original paths'}${result.failures.length ? `, ${result.failures.length} errors` : ''}\n`);
-  return result.failures.length + loadFailures > 0 ? EXIT.partial : EXIT.ok;
+  // A partial backup is applied on top of the last complete one and the partials between them.
+  let failures = 0;
+  const chain = await restoreChainAndLoad(config, {
+    backupId, to: options.to, clientName: options.client, storage,
+    onProgress: (backup, progress) => progressLine.update(
+      `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+    onStep: ({ backup, isDumpsOnly, restore, loads }) => {
+      progressLine.clear();
+      for (const failure of restore.failures) output.err(`error: ${failure}\n`);
+      for (const load of loads) {
+        if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
+        else output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
+      }
+      failures += restore.failures.length + loads.filter((load) => !load.ok).length;
+      const kind = isPartial(backup) ? 'partial ' : '';
+      output.out(`Restored ${kind}backup ${formatBackupId(backup.backupId)}${isDumpsOnly ? ' (dumps only)' : ''}: `
+        + `${restore.progress.files} files, ${formatBytes(restore.progress.bytes)}${where}`
+        + `${restore.failures.length ? `, ${restore.failures.length} errors` : ''}\n`);
+    },
+  }).finally(() => progressLine.clear());
+  if (chain.skipped.length > 0) {
+    output.err(`error: not applied after the failure above: backups ${chain.skipped.map((backup) => formatBackupId(backup.backupId)).join(', ')}\n`);
+  }
+  return failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok;
 }
 
 async function doDelete(config: NodeConfig, options: Options, output: Output): Promise<number> {

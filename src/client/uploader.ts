@@ -14,6 +14,7 @@ import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
 import { startDumps, type DumpRun } from './sources/dump-run';
 import { errorMessage } from '../common/errors';
+import { DUMPS_STARTED_LABEL } from './partial-chain';
 
 export const CLIENT_VERSION = '0.1.0';
 
@@ -47,13 +48,15 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   let stream: UploadStream | undefined;
   try {
     const parent = await fetchParentIndex(client).catch((error) => { throw fromServiceError(error, address); });
+    let dumpsStartedAt: string | undefined;
     if (options.storage && options.storage.sources.length > 0) {
+      dumpsStartedAt = new Date().toISOString();
       dumps = await startDumps(options.storage, config.workDirectory, { partialSince: options.partialSince, signal: options.signal });
     }
     stream = new UploadStream(client.upload(), (error) => fromServiceError(error, address));
     await stream.send({ message: { $case: 'begin', value: {
       hostname: hostname(), kind: options.kind, parentBackupId: parent.backupId,
-      labels: { ...(dumps?.labels ?? {}) }, clientVersion: CLIENT_VERSION,
+      labels: { ...(dumps?.labels ?? {}), ...(dumpsStartedAt ? { [DUMPS_STARTED_LABEL]: dumpsStartedAt } : {}) }, clientVersion: CLIENT_VERSION,
     } } });
     const report = (): void => options.onProgress?.(progress);
     const onBytes = (count: number): void => { progress.bytesRead += count; };

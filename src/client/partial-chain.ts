@@ -1,0 +1,129 @@
+// Which backups a partial backup stands on: the `since` of a new partial backup, and the chain
+// (last complete backup, then every later partial up to the chosen one) its restore must apply.
+import type { NodeConfig } from '../common/config/node-config';
+import { NotFoundError } from '../common/errors';
+import { BackupKind, EntryType, type BackupSummary } from '../proto/cpsbackup';
+import { listBackups, showBackup } from './catalog-calls';
+import { connectToServer } from './connection';
+import { runRestore, type RestoreProgress, type RestoreResult } from './restorer';
+import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
+import type { StorageConfig } from './sources/storage-config';
+
+/** Label the uploader puts on every backup with dumps: the client's clock when its dumpers started. */
+export const DUMPS_STARTED_LABEL = 'dumps.started_at';
+
+/** Covers clock differences between this node, its databases and the server, and slow transactions
+ *  that commit rows stamped before the previous dump began. Partial loads are upserts, so rows seen
+ *  twice cost nothing but bytes. */
+export const PARTIAL_OVERLAP_MILLISECONDS = 5 * 60 * 1000;
+
+function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
+  return [...backups].sort((left, right) => left.backupId - right.backupId);
+}
+
+/**
+ * The time a partial backup dumps changes from: when the newest committed backup (complete or
+ * partial) began dumping, minus the overlap. The dump start is the right edge, not the backup's
+ * finish: a dump is a snapshot taken when it starts, so rows changed while it ran are not in it.
+ * The client-clock label is preferred to the server's start time, which comes a little later and
+ * on another clock. Throws NotFoundError when there is no backup to be partial to.
+ */
+export function partialSinceOf(backups: readonly BackupSummary[], overlapMilliseconds = PARTIAL_OVERLAP_MILLISECONDS): Date {
+  const newest = byNumber(backups).at(-1);
+  if (newest === undefined) throw new NotFoundError('no backup yet: a partial backup needs a complete one before it (run cpsbackup -e)');
+  const label = Date.parse(newest.labels[DUMPS_STARTED_LABEL] ?? '');
+  const startedAt = Number.isFinite(label) ? Math.min(label, newest.startedAtMs) : newest.startedAtMs;
+  return new Date(startedAt - overlapMilliseconds);
+}
+
+/**
+ * The backups to restore, in order, for `backupId` (0: the newest): a complete backup alone, or
+ * for a partial one the last complete backup before it followed by every partial after that one
+ * up to and including it. Throws NotFoundError if the id is unknown or no complete backup
+ * precedes the partial (retention removed it).
+ */
+export function restoreChain(backups: readonly BackupSummary[], backupId: number): BackupSummary[] {
+  const ordered = byNumber(backups);
+  const index = backupId === 0 ? ordered.length - 1 : ordered.findIndex((backup) => backup.backupId === backupId);
+  if (index < 0) throw new NotFoundError(backupId === 0 ? 'no backup to restore' : `no backup ${backupId}`);
+  for (let start = index; start >= 0; start--) {
+    if (ordered[start].kind !== BackupKind.BACKUP_KIND_PARTIAL) return ordered.slice(start, index + 1);
+  }
+  throw new NotFoundError(`backup ${ordered[index].backupId} is partial and no complete backup precedes it `
+    + '(removed by retention?): restore it with --no-load to get its dump files only');
+}
+
+export function isPartial(backup: BackupSummary): boolean {
+  return backup.kind === BackupKind.BACKUP_KIND_PARTIAL;
+}
+
+export interface ChainStep {
+  readonly backup: BackupSummary;
+  /** True for the backups before the chosen one: only their dump files were restored. */
+  readonly isDumpsOnly: boolean;
+  readonly restore: RestoreResult;
+  readonly loads: readonly LoadResult[];
+}
+
+export interface ChainRestoreOptions {
+  readonly backupId: number;       // 0: newest
+  readonly to?: string;
+  readonly clientName?: string;
+  readonly storage: StorageConfig;
+  readonly onProgress?: (backup: BackupSummary, progress: RestoreProgress) => void;
+  /** Called as each backup of the chain is done, so a long chain reports as it goes. */
+  readonly onStep?: (step: ChainStep) => void;
+}
+
+export interface ChainRestoreResult {
+  readonly steps: readonly ChainStep[];
+  /** The backups not applied because an earlier step failed to restore or load. */
+  readonly skipped: readonly BackupSummary[];
+}
+
+/**
+ * Restores `backupId` and loads its dumps; for a partial backup first restores and loads the dumps
+ * of every backup its chain needs, in order (complete loaders first, then partial ones: upserts).
+ * Stops at the first step with a failed restore or load: applying later partials on top of a
+ * database that did not load would give a state that never existed. Earlier steps restore only
+ * their dump files (the chosen backup is a full copy of every other file).
+ */
+export async function restoreChainAndLoad(config: NodeConfig, options: ChainRestoreOptions): Promise<ChainRestoreResult> {
+  const address = `${config.server}:${config.port}`;
+  const client = connectToServer(config);
+  let chain: BackupSummary[];
+  const dumpPaths = new Map<number, string[]>();
+  try {
+    chain = restoreChain(await listBackups(client, address, options.clientName), options.backupId);
+    for (const backup of chain.slice(0, -1)) {
+      const paths: string[] = [];
+      await showBackup(client, address, backup.backupId, options.clientName ?? '', () => undefined, (entry) => {
+        if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path);
+      });
+      dumpPaths.set(backup.backupId, paths);
+    }
+  } finally {
+    client.close();
+  }
+  const steps: ChainStep[] = [];
+  for (const [index, backup] of chain.entries()) {
+    const isDumpsOnly = index < chain.length - 1;
+    const paths = dumpPaths.get(backup.backupId);
+    if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change
+    const restore = await runRestore(config, {
+      backupId: backup.backupId, to: options.to, clientName: options.clientName, paths,
+      onProgress: (progress) => options.onProgress?.(backup, progress),
+    });
+    const dumps = restore.dumpFiles.flatMap((file) => {
+      const sourceName = dumpSourceOfPath(options.storage, config.workDirectory, file.originalPath);
+      return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
+    });
+    const loads = await loadRestoredDumps(options.storage, dumps, { partial: isPartial(backup) });
+    const step: ChainStep = { backup, isDumpsOnly, restore, loads };
+    steps.push(step);
+    options.onStep?.(step);
+    const hasFailed = loads.some((load) => !load.ok) || (isDumpsOnly && restore.failures.length > 0);
+    if (hasFailed) return { steps, skipped: chain.slice(index + 1) };
+  }
+  return { steps, skipped: [] };
+}

@@ -4,7 +4,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Chunker } from './chunker/chunker';
 import type { Catalog } from './catalog/catalog';
 import type { PackWriter } from './pack/pack-writer';
-import { type ChunkCodec, sha256 } from './codec';
+import { type EncodedChunk, sha256 } from './codec';
 import { CorruptError } from '../common/errors';
 
 export interface ContentResult {
@@ -17,13 +17,20 @@ export interface ContentResult {
 export interface ContentWriterContext {
   readonly catalog: Catalog;
   readonly packWriter: PackWriter;
-  readonly codec: ChunkCodec;
+  /** Compresses and verifies a chunk, usually on a worker thread. */
+  readonly encode: (raw: Buffer, hash: Buffer) => Promise<EncodedChunk>;
   /** Packs of chunks this session deduplicated against; they must be fsynced before commit. */
   readonly referencedPacks: Set<number>;
+  /** Chunks of this session being encoded or written, by hex hash: a repeat waits for the first copy. */
+  readonly chunksInFlight: Map<string, Promise<number>>;
 }
+
+/** Chunks encoded at once per file: enough to keep the workers busy, bounded in memory (× maxSize). */
+const MAX_CHUNKS_IN_FLIGHT = 6;
 
 export class ContentWriter {
   private readonly chunkIds: number[] = [];
+  private readonly inFlight: Promise<void>[] = [];
   private readonly wholeHash: Hash = createHash('sha256');
   private size = 0;
   private newBytes = 0;
@@ -48,6 +55,7 @@ export class ContentWriter {
   /** Stores the tail and records the content; rejects when hash or size differ from the client's. */
   async finish(expectedHash: Buffer, expectedSize: number): Promise<ContentResult> {
     for (const chunk of this.chunker.finish()) await this.storeChunk(chunk);
+    await Promise.all(this.inFlight.splice(0));
     const hash = this.wholeHash.digest();
     if (this.size !== expectedSize) {
       throw new CorruptError(`${this.label}: received ${this.size} bytes but the client declared ${expectedSize}`);
@@ -62,16 +70,33 @@ export class ContentWriter {
 
   private async storeChunk(chunk: Buffer): Promise<void> {
     const hash = sha256(chunk);
+    const seq = this.chunkIds.length;
+    this.chunkIds.push(0);
     const known = this.context.catalog.findChunk(hash);
     if (known) {
       this.context.referencedPacks.add(known.packId);
-      this.chunkIds.push(known.chunkId);
+      this.chunkIds[seq] = known.chunkId;
       return;
     }
-    const encoded = this.context.codec.encode(chunk, hash);
+    const key = hash.toString('hex');
+    let stored = this.context.chunksInFlight.get(key);
+    if (stored === undefined) {
+      stored = this.encodeAndAppend(chunk, hash);
+      this.context.chunksInFlight.set(key, stored);
+      const forget = (): void => { this.context.chunksInFlight.delete(key); };
+      stored.then(forget, forget);
+    }
+    const recorded = stored.then((chunkId) => { this.chunkIds[seq] = chunkId; });
+    recorded.catch(() => undefined); // awaited below or in finish(); this only silences the early warning
+    this.inFlight.push(recorded);
+    if (this.inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await this.inFlight.shift();
+  }
+
+  private async encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<number> {
+    const encoded = await this.context.encode(chunk, hash);
     const stored = await this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload);
-    this.chunkIds.push(stored.chunkId);
     this.newBytes += chunk.length;
     this.storedBytes += stored.storedSize;
+    return stored.chunkId;
   }
 }

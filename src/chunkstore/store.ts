@@ -3,7 +3,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Catalog } from './catalog/catalog';
-import { ChunkCodec } from './codec';
+import { ChunkCodec, type EncodedChunk } from './codec';
+import { EncoderPool } from './encoder-pool';
+import { availableParallelism } from 'node:os';
 import { loadChunkerFactory } from './chunker/registry';
 import type { ChunkerFactory, ChunkerParams } from './chunker/chunker';
 import { recoverStore, type RecoveryReport } from './recovery';
@@ -17,11 +19,15 @@ export interface StoreOptions {
   readonly compressionLevel: number;
   /** The config file that chose the chunker, named in errors. */
   readonly configFile?: string;
+  /** Worker threads compressing chunks; 0 compresses on the calling thread. Default: one less than the cores (the main thread chunks and hashes), between 1 and 3. */
+  readonly encoderThreads?: number;
 }
 
 export class ChunkStore {
   readonly lock = new StoreLock();
   readonly recovery: RecoveryReport;
+  private readonly encoderPool: EncoderPool | undefined;
+  private readonly localCodec: ChunkCodec;
 
   private constructor(
     readonly directory: string,
@@ -30,8 +36,11 @@ export class ChunkStore {
     readonly compressionLevel: number,
     recovery: RecoveryReport,
     private readonly releaseProcessLock: () => Promise<void>,
+    encoderThreads: number,
   ) {
     this.recovery = recovery;
+    this.localCodec = new ChunkCodec(compressionLevel);
+    this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
   }
 
   static async open(directory: string, options: StoreOptions): Promise<ChunkStore> {
@@ -43,7 +52,8 @@ export class ChunkStore {
       const chunker = ChunkStore.storeChunker(catalog, options);
       const chunkerFactory = await loadChunkerFactory(chunker);
       const recovery = await recoverStore(directory, catalog, new ChunkCodec(options.compressionLevel));
-      return new ChunkStore(directory, catalog, chunkerFactory, options.compressionLevel, recovery, releaseProcessLock);
+      const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
+      return new ChunkStore(directory, catalog, chunkerFactory, options.compressionLevel, recovery, releaseProcessLock, encoderThreads);
     } catch (error) {
       catalog?.close();
       await releaseProcessLock();
@@ -67,6 +77,11 @@ export class ChunkStore {
     return options.chunker;
   }
 
+  /** Compresses and verifies one chunk, on a worker thread when the store has them. */
+  encode(raw: Buffer, hash: Buffer): Promise<EncodedChunk> {
+    return this.encoderPool ? this.encoderPool.encode(raw, hash) : Promise.resolve(this.localCodec.encode(raw, hash));
+  }
+
   newCodec(): ChunkCodec {
     return new ChunkCodec(this.compressionLevel);
   }
@@ -82,6 +97,7 @@ export class ChunkStore {
   }
 
   async close(): Promise<void> {
+    await this.encoderPool?.close();
     this.catalog.close();
     await this.releaseProcessLock();
   }

@@ -44,7 +44,10 @@ export class UploadSession {
     private readonly progress: RunningUpload,
   ) {
     this.packWriter = new PackWriter(store.directory, store.catalog);
-    this.context = { catalog: store.catalog, packWriter: this.packWriter, codec: store.newCodec(), referencedPacks: new Set() };
+    this.context = {
+      catalog: store.catalog, packWriter: this.packWriter, encode: (raw, hash) => store.encode(raw, hash),
+      referencedPacks: new Set(), chunksInFlight: new Map(),
+    };
   }
 
   get backupNumber(): number | undefined {

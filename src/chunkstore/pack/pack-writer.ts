@@ -26,6 +26,7 @@ export class PackWriter {
   private current: OpenPack | undefined;
   /** Packs that reached the target size: closed for writing, not yet fsynced and sealed. */
   private readonly full: OpenPack[] = [];
+  private appendTail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly storeDirectory: string,
@@ -42,7 +43,14 @@ export class PackWriter {
   }
 
   /** Appends an already framed record without touching the catalog (compaction moves chunks with it). */
-  async appendRecord(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
+  appendRecord(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
+    // Appends run one after another: each needs the offset the previous one ends at.
+    const result = this.appendTail.then(() => this.appendNow(header, payload));
+    this.appendTail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async appendNow(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
     const pack = await this.packWithRoom();
     const offset = pack.size;
     try {
@@ -56,6 +64,7 @@ export class PackWriter {
 
   /** Makes every byte appended so far durable (file and folder fsync); seals the full packs. */
   async sync(): Promise<void> {
+    await this.appendTail;
     const packs = this.current ? [...this.full, this.current] : [...this.full];
     for (const pack of packs) {
       try {
@@ -83,6 +92,7 @@ export class PackWriter {
    * fsynced; a pack that cannot be synced loses its chunk rows instead of being trusted.
    */
   async discard(): Promise<void> {
+    await this.appendTail;
     if (this.current) this.full.push(this.current);
     this.current = undefined;
     for (const pack of this.full.splice(0)) {

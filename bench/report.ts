@@ -59,6 +59,7 @@ export function buildRows(results: readonly ToolResult[]): Row[] {
     const processes = new Set(results.flatMap((result) => Object.keys(result.scenarios[name]?.peakRssBytes ?? {})));
     for (const process of ['client', 'server'].filter((candidate) => processes.has(candidate))) {
       rows.push({ metric: `${name} RSS ${process} MiB`, values: collect(results, (result) => scale(peakRss(result, name, process))), higherIsBetter: false });
+      rows.push({ metric: `${name} CPU ${process} s`, values: collect(results, (result) => result.scenarios[name]?.cpuSeconds[process]), higherIsBetter: false });
     }
   }
   rows.push({ metric: 'repo after A MiB', values: collect(results, (result) => scale(result.repositoryBytes.A)), higherIsBetter: false });

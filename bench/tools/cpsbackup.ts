@@ -108,7 +108,8 @@ export class CpsbackupRunner implements ToolRunner {
     return {
       wallSeconds: run.wallSeconds,
       peakRssBytes: { client: run.peakRssBytes, server: await readPeakRss(server.pid) },
-      cpuSeconds: { client: run.cpuSeconds, server: (await readCpuSeconds(server.pid)) - serverCpuBefore },
+      // Ticks are hundredths; rounding drops the float noise of the subtraction.
+      cpuSeconds: { client: run.cpuSeconds, server: Math.round(((await readCpuSeconds(server.pid)) - serverCpuBefore) * 100) / 100 },
     };
   }
 

@@ -11,3 +11,5 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 sh "$here/install-databases.sh"
 if [ -f "$here/install-browser.sh" ]; then sh "$here/install-browser.sh"; fi
+# The bench's own tests run restic and borg on a tiny corpus.
+if [ -f "$here/install-bench-tools.sh" ]; then sh "$here/install-bench-tools.sh"; fi

@@ -58,7 +58,6 @@ test('server config: defaults, relative paths and frozen result', (t) => {
   assert.equal(config.compressionLevel, 3);
   assert.equal(config.maxChildren, 5);
   assert.equal(config.idleTimeoutSeconds, 300);
-  assert.equal(config.gcGraceSeconds, 3600);
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.keep));
 });
 
@@ -68,7 +67,7 @@ test('server config: every key set, keep repeated in order, port 0 allowed', (t)
     'address = 0.0.0.0', 'port = 0', 'status_address = ::1', 'status_port = 0', 'keep = 7', 'keep = 4',
     'keep_days = 90', 'directory = /srv/store', 'clientconfdir = ../clientconf', 'chunker = rabin',
     'chunk_min_size = 4096', 'chunk_avg_size = 16384', 'chunk_max_size = 65536', 'compression_level = 19',
-    'max_children = 2', 'idle_timeout = 60', 'gc_grace = 0', serverSsl,
+    'max_children = 2', 'idle_timeout = 60', serverSsl,
   ].join('\n'));
   assert.equal(config.address, '0.0.0.0');
   assert.equal(config.port, 0);
@@ -83,7 +82,6 @@ test('server config: every key set, keep repeated in order, port 0 allowed', (t)
   assert.equal(config.compressionLevel, 19);
   assert.equal(config.maxChildren, 2);
   assert.equal(config.idleTimeoutSeconds, 60);
-  assert.equal(config.gcGraceSeconds, 0);
 });
 
 test('server config: errors name the file and the line', (t) => {

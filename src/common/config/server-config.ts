@@ -30,7 +30,6 @@ export interface ServerConfig {
   readonly compressionLevel: number;
   readonly maxChildren: number;
   readonly idleTimeoutSeconds: number;
-  readonly gcGraceSeconds: number;
   /** Bearer token the status port requires when set (always required with allow_remote_status). */
   readonly statusToken: string | undefined;
   readonly allowRemoteStatus: boolean;
@@ -47,7 +46,7 @@ export interface ServerConfig {
 const singleKeys = [
   'address', 'port', 'status_address', 'status_port', 'keep_days', 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
-  'compression_level', 'max_children', 'idle_timeout', 'gc_grace',
+  'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
 ];
 const repeatableKeys = new Set(['keep']);
@@ -97,7 +96,6 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     maxChildren: integer('max_children', 5, 1, 1000),
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
-    gcGraceSeconds: integer('gc_grace', 3600, 0, 365 * dayInSeconds),
     ...readStatusAccess(config),
     notifyScript: readNotifyScript(config),
     notifyWebhook: readNotifyWebhook(config),

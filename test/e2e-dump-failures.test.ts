@@ -1,0 +1,110 @@
+// Proves through the real CLI and server that a dumper failing halfway invalidates the backup
+// (named source, stderr tail, nothing listed, earlier backups intact) and that a failed load
+// exits 3 with the loader's stderr and keeps its dump file; --no-load restores dumps only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+
+interface Listed {
+  id: number;
+  kind: string;
+  logicalBytes: number;
+}
+
+async function withSandbox(run: (sandbox: Sandbox) => Promise<void>): Promise<void> {
+  const sandbox = await Sandbox.create();
+  try {
+    await sandbox.startServer();
+    await run(sandbox);
+  } finally {
+    await sandbox.destroy();
+  }
+}
+
+/** Writes storage.conf and node1.conf; the returned runner takes a storage.conf text to switch to. */
+async function configure(sandbox: Sandbox, extraNodeLines: readonly string[] = []): Promise<{
+  cli: (...args: string[]) => Promise<CommandResult>;
+  setStorage: (lines: readonly string[]) => Promise<void>;
+}> {
+  const storage = join(sandbox.root, 'storage.conf');
+  const setStorage = (lines: readonly string[]): Promise<void> => writeFile(storage, `${lines.join('\n')}\n`);
+  await setStorage([]);
+  const config = await sandbox.writeNodeConfig('node1', [`storage_conf = ${storage}`, ...extraNodeLines]);
+  return { cli: (...args) => sandbox.runClient(['-c', config, ...args]), setStorage };
+}
+
+function exited(result: CommandResult, code: number, what: string): CommandResult {
+  assert.equal(result.code, code, `${what} exited ${result.code ?? result.signal}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+async function listed(cli: (...args: string[]) => Promise<CommandResult>): Promise<Listed[]> {
+  return JSON.parse(exited(await cli('-l', '--json'), 0, '-l --json').stdout) as Listed[];
+}
+
+test('a dumper exiting 1 halfway: -e fails naming the source with its stderr, nothing listed, the earlier backup intact', async () => {
+  await withSandbox(async (sandbox) => {
+    const data = join(sandbox.root, 'data');
+    const { cli, setStorage } = await configure(sandbox, [`include = ${data}`]);
+    await mkdir(data);
+    await writeFile(join(data, 'notes.txt'), 'kept across a failed backup\n');
+    await setStorage(['source = good', 'kind = command', `dump = seq 1 200000`, 'load = cat > /dev/null']);
+    exited(await cli('-e'), 0, 'first -e');
+    const before = await listed(cli);
+    assert.equal(before.length, 1);
+
+    // The good source keeps running beside the failing one: the whole backup must still fail.
+    await setStorage([
+      'source = good', 'kind = command', `dump = seq 1 200000`, 'load = cat > /dev/null',
+      'source = broken', 'kind = command', `dump = sh -c 'seq 1 50000; echo "pg_dump: error: connection lost" >&2; exit 1'`, 'load = cat > /dev/null',
+    ]);
+    const failed = await cli('-e');
+    assert.notEqual(failed.code, 0, `a failed dumper must fail the backup\n${failed.stdout}`);
+    assert.match(failed.stderr, /dump source broken: .*exited with code 1/);
+    assert.match(failed.stderr, /pg_dump: error: connection lost/);
+    assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace for a dumper failure');
+    assert.deepEqual((await listed(cli)).map((backup) => backup.id), before.map((backup) => backup.id));
+    const leftovers = await readdir(join(sandbox.root, 'work', 'node1'), { recursive: true });
+    assert.deepEqual(leftovers.filter((name) => name.includes('broken') || name.includes('good')), [], 'no FIFOs left behind');
+
+    const target = join(sandbox.root, 'restored');
+    exited(await cli('-i', String(before[0].id), '--to', target, '--no-load'), 0, '-i of the earlier backup');
+    assert.equal(await readFile(join(target, data, 'notes.txt'), 'utf8'), 'kept across a failed backup\n');
+    const dump = await readFile(join(target, sandbox.root, 'work', 'node1', 'dumps', 'good', 'dump'), 'utf8');
+    assert.equal(dump.split('\n').length, 200001);
+  });
+});
+
+test('a failed load exits 3 with the loader\'s stderr and keeps the dump file; --no-load restores the dump only', async () => {
+  await withSandbox(async (sandbox) => {
+    const { cli, setStorage } = await configure(sandbox);
+    const sink = join(sandbox.root, 'loaded.txt');
+    await setStorage(['source = app', 'kind = command', 'dump = seq 1 1000', `load = sh -c 'echo "loaddata: bad fixture" >&2; exit 4'`]);
+    exited(await cli('-e'), 0, '-e');
+    const dumpPath = join(sandbox.root, 'work', 'node1', 'dumps', 'app', 'dump');
+
+    const failed = exited(await cli('-i'), 3, '-i with a failing loader');
+    assert.match(failed.stderr, /load of app failed/);
+    assert.match(failed.stderr, /exited with code 4/);
+    assert.match(failed.stderr, /loaddata: bad fixture/);
+    assert.equal((await readFile(dumpPath, 'utf8')).split('\n').length, 1001, 'the dump file is kept, whole');
+    const blocked = await cli('-e');
+    assert.notEqual(blocked.code, 0, 'a backup must not replace a kept dump with a FIFO');
+    assert.match(blocked.stderr, /exists and is not a FIFO/);
+    assert.equal((await stat(dumpPath)).isFile(), true);
+
+    // The operator fixes the loader; the kept file would block the next backup's FIFO, so restore over it and load.
+    await setStorage(['source = app', 'kind = command', 'dump = seq 1 1000', `load = cat > ${sink}`]);
+    const noLoad = exited(await cli('-i', '--no-load'), 0, '-i --no-load');
+    assert.match(noLoad.stdout, /1 dump files restored, not loaded \(--no-load\)/);
+    await assert.rejects(stat(sink), { code: 'ENOENT' }, '--no-load runs no loader');
+    assert.equal((await stat(dumpPath)).isFile(), true);
+
+    const loaded = exited(await cli('-i'), 0, '-i with a working loader');
+    assert.match(loaded.stdout, /loaded app from /);
+    assert.equal((await readFile(sink, 'utf8')).split('\n').length, 1001);
+    await assert.rejects(stat(dumpPath), { code: 'ENOENT' }, 'the dump file is deleted once loaded');
+  });
+});

@@ -10,6 +10,8 @@ import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { checkStore, isClean } from '../chunkstore/check';
 import { checkReportLines } from '../chunkstore/check/report-text';
+import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
+import { statusText } from '../server/status/status-text';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 
@@ -17,6 +19,8 @@ async function runServer(configFile: string): Promise<number> {
   const config = loadServerConfig(configFile);
   const logger = createLogger('cpsbackup-server');
   const server = await startBackupServer(config, logger);
+  // Before the listening line, so whoever waits for that line has the status URL already.
+  process.stdout.write(`cpsbackup-server status on ${server.status.url}\n`);
   process.stdout.write(`cpsbackup-server listening on ${config.address}:${server.port}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -24,6 +28,13 @@ async function runServer(configFile: string): Promise<number> {
   });
   logger.info(`${signal}: stopping after running calls end`);
   await server.stop();
+  return EXIT.ok;
+}
+
+async function printStatus(configFile: string, options: { url?: string; json?: boolean }): Promise<number> {
+  const config = loadServerConfig(configFile);
+  const report = await fetchStatus(options.url ?? configuredStatusUrl(config), config.statusToken);
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : statusText(report));
   return EXIT.ok;
 }
 
@@ -86,7 +97,8 @@ Examples:
                                                        a running server collects after each commit and delete)
   cpsbackup-server -c etc/backup/server.conf check --read-data
                                                       verify catalog and packs, decompress and re-hash every chunk
-                                                      (exit 1 and the affected backups and files on damage)`)
+                                                      (exit 1 and the affected backups and files on damage)
+  cpsbackup-server -c etc/backup/server.conf status   summary of the running server's status port (clients, states)`)
     .action(() => { action = runServer(program.opts().config); });
   program.command('gc')
     .description('delete unreferenced chunks and compact packs')
@@ -101,6 +113,11 @@ Examples:
       }
       action = runCheck(program.opts().config, options.readData ? 100 : options.readDataSubset ?? 0);
     });
+  program.command('status')
+    .description("print the running server's status (GET /status on status_address:status_port)")
+    .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201')
+    .option('--json', 'print the JSON as the server returns it')
+    .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

@@ -22,6 +22,8 @@ export interface UploadOutcome {
 export class Activity {
   private readonly running = new Map<string, RunningUpload>();
   private readonly lastOutcome = new Map<string, UploadOutcome>();
+  /** Kept apart from lastOutcome: the status port shows the last failure even after a later success. */
+  private readonly lastFailure = new Map<string, UploadOutcome>();
   private readonly listeners: ((outcome: UploadOutcome) => void)[] = [];
 
   constructor(private readonly maxChildren: number) {}
@@ -44,7 +46,8 @@ export class Activity {
   finish(outcome: UploadOutcome): void {
     this.running.delete(outcome.clientName);
     this.lastOutcome.set(outcome.clientName, outcome);
-    for (const listener of this.listeners) listener(outcome);
+    if (!outcome.isSuccess) this.lastFailure.set(outcome.clientName, outcome);
+    for (const listener of [...this.listeners]) listener(outcome);
   }
 
   release(clientName: string): void {
@@ -59,7 +62,16 @@ export class Activity {
     return this.lastOutcome.get(clientName);
   }
 
-  onOutcome(listener: (outcome: UploadOutcome) => void): void {
+  failureOf(clientName: string): UploadOutcome | undefined {
+    return this.lastFailure.get(clientName);
+  }
+
+  /** Listeners run synchronously inside finish(); returns a function that removes the listener. */
+  onOutcome(listener: (outcome: UploadOutcome) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const index = this.listeners.indexOf(listener);
+      if (index >= 0) this.listeners.splice(index, 1);
+    };
   }
 }

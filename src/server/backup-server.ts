@@ -1,7 +1,8 @@
 // Starts the gRPC backup server on the configured address with mutual TLS, over an opened store.
 // Returns a handle whose stop() waits for in-flight calls and closes the store.
 import * as grpc from '@grpc/grpc-js';
-import { BackupService, type BackupServer } from '../proto/cpsbackup';
+import type { BackupServer } from '../proto/cpsbackup';
+import { FastBackupService } from '../common/wire/fast-service';
 import type { ServerConfig } from '../common/config/server-config';
 import type { Logger } from '../common/logger';
 import { serverCredentials, maxMessageBytes } from '../common/tls/credentials';
@@ -13,14 +14,20 @@ import { handleUpload } from './upload-handler';
 import { handleRestore } from './restore-handler';
 import { handleDelete, handleList, handleShow } from './catalog-handlers';
 import { handleParent } from './parent-handler';
+import { startStatusServer, type RunningStatusServer } from './status/status-server';
+import { Notifier } from './notify/notifier';
+import { NotificationRules } from './notify/notification-rules';
 
 export interface RunningServer {
   readonly context: ServerContext;
   readonly port: number;
+  /** The status port (dashboard, /status, /metrics) started next to gRPC. */
+  readonly status: RunningStatusServer;
   stop(): Promise<void>;
 }
 
 export async function startBackupServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const startedAt = Date.now();
   const store = await ChunkStore.open(config.directory, {
     chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
     compressionLevel: config.compressionLevel,
@@ -45,7 +52,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.keepalive_time_ms': 60_000,
   });
-  server.addService(BackupService, implementation);
+  server.addService(FastBackupService, implementation);
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
@@ -55,17 +62,33 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     await store.close();
     throw error;
   }
+  let status: RunningStatusServer;
+  try {
+    status = await startStatusServer(context, startedAt);
+  } catch (error) {
+    server.forceShutdown();
+    await store.close();
+    throw error;
+  }
+  const notifier = new Notifier({ script: config.notifyScript, webhook: config.notifyWebhook }, logger);
+  const notificationRules = new NotificationRules(context, notifier, startedAt);
+  if (notifier.isConfigured) notificationRules.start();
   if (recovery.droppedBackups > 0) maintenance.scheduleGarbageCollection();
   logger.info(`listening on ${config.address}:${port}`);
   return {
     context,
     port,
+    status,
     async stop() {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.forceShutdown(), 5000);
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
       });
+      // After gRPC: the outcomes of uploads that ended during shutdown are still notified.
+      notificationRules.stop();
+      await status.stop();
       await maintenance.idle();
+      await notifier.idle();
       await store.close();
     },
   };

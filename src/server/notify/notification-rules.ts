@@ -1,0 +1,112 @@
+// When to notify: every backup outcome (success, failure), an anomalous size after a success,
+// and "did not run": a client past its warn_after, checked on a timer, once until it is fine again.
+import { loadClientRecords } from '../../common/config/client-record';
+import { errorMessage } from '../../common/errors';
+import type { UploadOutcome } from '../activity';
+import type { ServerContext } from '../server-context';
+import { anomalyOf } from '../status/anomaly';
+import { overdueSince } from '../status/client-state';
+import { anomalyNotification, failureNotification, overdueNotification, successNotification } from './notification';
+import type { Notifier } from './notifier';
+
+const MIN_CHECK_MS = 250;
+const MAX_CHECK_MS = 60_000;
+
+export class NotificationRules {
+  /** Clients already notified as overdue; in memory, so a restarted server notifies them once more. */
+  private readonly overdueNotified = new Set<string>();
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private isStopped = false;
+
+  constructor(
+    private readonly context: ServerContext,
+    private readonly notifier: Notifier,
+    private readonly serverStartedAt: number,
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.context.activity.onOutcome((outcome) => {
+      // Runs inside the upload handler: a notification problem must never fail a backup.
+      try {
+        this.onOutcome(outcome, Date.now());
+      } catch (error) {
+        this.context.logger.error(`notify: ${errorMessage(error)}`);
+      }
+    });
+    this.scheduleCheck(0);
+  }
+
+  stop(): void {
+    this.isStopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+  }
+
+  onOutcome(outcome: UploadOutcome, now: number): void {
+    const { clientName } = outcome;
+    if (!outcome.isSuccess) {
+      this.notifier.send(failureNotification(clientName, outcome.backupNumber, outcome.reason ?? 'unknown', now));
+      return;
+    }
+    this.overdueNotified.delete(clientName);
+    const catalog = this.context.store.catalog;
+    const clientId = catalog.findClientId(clientName);
+    const backup = clientId === undefined ? undefined : catalog.backupByNumber(clientId, outcome.backupNumber);
+    if (clientId === undefined || backup === undefined) return;
+    const share = this.context.config.anomalyShare;
+    const anomaly = anomalyOf(backup, catalog.committedBackups(clientId), share);
+    this.notifier.send(successNotification(backup, anomaly, now));
+    if (anomaly?.isAnomalous) this.notifier.send(anomalyNotification(backup, anomaly, share, now));
+  }
+
+  /** Notifies each newly overdue client; returns the shortest warn_after seen (for the next check). */
+  checkOverdue(now: number): number | undefined {
+    let records;
+    try {
+      records = loadClientRecords(this.context.config.clientsDirectory);
+    } catch (error) {
+      this.context.logger.warn(`notify: overdue check skipped: ${errorMessage(error)}`);
+      return undefined;
+    }
+    const catalog = this.context.store.catalog;
+    let shortest: number | undefined;
+    for (const record of records.values()) {
+      const warnAfterSeconds = record.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
+      if (warnAfterSeconds === undefined) continue;
+      shortest = Math.min(shortest ?? Infinity, warnAfterSeconds);
+      const clientId = catalog.findClientId(record.name);
+      const last = clientId === undefined ? undefined : catalog.latestCommitted(clientId);
+      const isOverdue = overdueSince({
+        isRunning: false,
+        lastSuccessAt: last === undefined ? undefined : last.finishedAt ?? last.startedAt,
+        lastFailureAt: undefined,
+        warnAfterSeconds,
+        serverStartedAt: this.serverStartedAt,
+      }, now) !== undefined;
+      if (!isOverdue) {
+        this.overdueNotified.delete(record.name);
+      } else if (!this.overdueNotified.has(record.name)) {
+        this.overdueNotified.add(record.name);
+        this.notifier.send(overdueNotification(record.name, last, warnAfterSeconds, now));
+      }
+    }
+    return shortest;
+  }
+
+  /** Checks at a quarter of the shortest warn_after, so an overdue client is noticed within 25% of it. */
+  private scheduleCheck(delayMs: number): void {
+    if (this.isStopped) return;
+    this.timer = setTimeout(() => {
+      let shortest: number | undefined;
+      try {
+        shortest = this.checkOverdue(Date.now());
+      } catch (error) {
+        this.context.logger.error(`notify: overdue check failed: ${errorMessage(error)}`);
+      }
+      const next = shortest === undefined ? MAX_CHECK_MS : (shortest * 1000) / 4;
+      this.scheduleCheck(Math.min(MAX_CHECK_MS, Math.max(MIN_CHECK_MS, next)));
+    }, delayMs);
+    this.timer.unref();
+  }
+}

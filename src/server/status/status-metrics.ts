@@ -1,0 +1,90 @@
+// GET /metrics: the /status figures as Prometheus gauges, labelled per client.
+// One prom-client Registry per status server (never the global default), refilled at each scrape.
+import { Gauge, Registry } from 'prom-client';
+import type { StatusReport } from './status-report';
+import type { ClientState } from './client-state';
+
+const STATES: readonly ClientState[] = ['ok', 'running', 'failed', 'overdue', 'never'];
+
+export class StatusMetrics {
+  readonly registry = new Registry();
+  private readonly gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    const make = <Label extends string>(name: string, help: string, labelNames: readonly Label[] = []) =>
+      new Gauge<Label>({ name: `cpsbackup_${name}`, help, labelNames, registers });
+    this.gauge = {
+      info: make('info', 'Server version (value is always 1)', ['version']),
+      uptime: make('uptime_seconds', 'Seconds since the server started'),
+      diskBytes: make('store_disk_bytes', 'Space the store folder takes on disk (du)'),
+      logicalBytes: make('store_logical_bytes', 'Sum of the logical sizes of all kept backups'),
+      uniqueBytes: make('store_unique_bytes', 'Sum of the raw sizes of all stored chunks (after dedup)'),
+      storedBytes: make('store_stored_bytes', 'Sum of the compressed sizes of all stored chunks'),
+      dedupRatio: make('store_dedup_ratio', 'Logical bytes over unique chunk bytes'),
+      compressionRatio: make('store_compression_ratio', 'Unique chunk bytes over stored (compressed) bytes'),
+      backups: make('store_backups', 'Kept (committed) backups in the store'),
+      chunks: make('store_chunks', 'Chunks in the store'),
+      state: make('client_state', 'Client state: 1 for the current one', ['client', 'state']),
+      backupsKept: make('client_backups_kept', 'Backups kept for the client', ['client']),
+      lastSuccessTime: make('client_last_success_timestamp_seconds', 'End of the last successful backup', ['client']),
+      lastSuccessAge: make('client_last_success_age_seconds', 'Age of the last successful backup', ['client']),
+      lastSuccessId: make('client_last_success_backup_id', 'Number of the last successful backup', ['client']),
+      lastFiles: make('client_last_success_files', 'Files in the last successful backup', ['client']),
+      lastBytes: make('client_last_success_bytes', 'Logical size of the last successful backup', ['client']),
+      lastNewBytes: make('client_last_success_new_bytes', 'New (not deduplicated) bytes of the last successful backup', ['client']),
+      lastDuration: make('client_last_success_duration_seconds', 'Duration of the last successful backup', ['client']),
+      lastFailureTime: make('client_last_failure_timestamp_seconds', 'Time of the last failed backup since the server started', ['client']),
+      overdue: make('client_overdue', '1 if the last successful backup is older than warn_after', ['client']),
+      anomaly: make('client_anomaly', '1 if the last backup strays from the median of the previous ones', ['client']),
+      running: make('client_running', '1 while a backup of the client runs', ['client']),
+      runningFiles: make('client_running_files', 'Entries received so far by the running backup', ['client']),
+      runningBytes: make('client_running_bytes', 'Bytes received so far by the running backup', ['client']),
+      runningRate: make('client_running_rate_bytes_per_second', 'Recent receive rate of the running backup', ['client']),
+    };
+  }
+
+  /** Replaces every value with the report's, so a client gone from the report leaves no stale series. */
+  async render(report: StatusReport): Promise<string> {
+    const g = this.gauge;
+    for (const gauge of Object.values(g)) gauge.reset();
+    g.info.set({ version: report.version }, 1);
+    g.uptime.set(report.uptimeSeconds);
+    g.diskBytes.set(report.store.diskBytes);
+    g.logicalBytes.set(report.store.logicalBytes);
+    g.uniqueBytes.set(report.store.uniqueBytes);
+    g.storedBytes.set(report.store.storedBytes);
+    g.dedupRatio.set(report.store.dedupRatio);
+    g.compressionRatio.set(report.store.compressionRatio);
+    g.backups.set(report.store.backups);
+    g.chunks.set(report.store.chunks);
+    for (const client of report.clients) {
+      const labels = { client: client.name };
+      for (const state of STATES) g.state.set({ client: client.name, state }, client.state === state ? 1 : 0);
+      g.backupsKept.set(labels, client.backupsKept);
+      g.overdue.set(labels, client.isOverdue ? 1 : 0);
+      g.anomaly.set(labels, client.anomaly?.isAnomalous ? 1 : 0);
+      g.running.set(labels, client.running ? 1 : 0);
+      if (client.lastSuccess) {
+        g.lastSuccessTime.set(labels, Date.parse(client.lastSuccess.finishedAt) / 1000);
+        g.lastSuccessAge.set(labels, client.lastSuccess.ageSeconds);
+        g.lastSuccessId.set(labels, client.lastSuccess.id);
+        g.lastFiles.set(labels, client.lastSuccess.files);
+        g.lastBytes.set(labels, client.lastSuccess.bytes);
+        g.lastNewBytes.set(labels, client.lastSuccess.newBytes);
+        g.lastDuration.set(labels, client.lastSuccess.durationSeconds);
+      }
+      if (client.lastFailure) g.lastFailureTime.set(labels, Date.parse(client.lastFailure.at) / 1000);
+      if (client.running) {
+        g.runningFiles.set(labels, client.running.files);
+        g.runningBytes.set(labels, client.running.bytes);
+        g.runningRate.set(labels, client.running.rateBytesPerSecond);
+      }
+    }
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,209 @@
+// Builds what GET /status and GET /history return: store figures, and per client its last
+// success and failure, running upload, backups kept, state and anomaly. Read-only.
+import type { BackupRecord } from '../../chunkstore/catalog/records';
+import { loadClientRecords, type ClientRecord } from '../../common/config/client-record';
+import { errorMessage } from '../../common/errors';
+import { BackupKind } from '../../proto/cpsbackup';
+import type { ServerContext } from '../server-context';
+import { anomalyOf, type Anomaly } from './anomaly';
+import { CatalogFigures, type StoreFigures } from './catalog-figures';
+import { clientStateOf, overdueSince, type ClientState } from './client-state';
+import type { RateTracker } from './rate-tracker';
+import { diskUsage } from './store-usage';
+
+export interface BackupFigures {
+  readonly id: number;
+  readonly kind: 'complete' | 'partial';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly ageSeconds: number;
+  readonly durationSeconds: number;
+  readonly files: number;
+  readonly bytes: number;
+  readonly newBytes: number;
+  readonly storedBytes: number;
+  readonly warnings: readonly string[];
+}
+
+export interface ClientStatus {
+  readonly name: string;
+  readonly state: ClientState;
+  readonly isOverdue: boolean;
+  readonly overdueSince: string | null;
+  readonly warnAfterSeconds: number | null;
+  readonly lastSuccess: BackupFigures | null;
+  readonly lastFailure: { readonly id: number | null; readonly at: string; readonly ageSeconds: number; readonly reason: string } | null;
+  readonly running: {
+    readonly id: number | null;
+    readonly startedAt: string;
+    readonly elapsedSeconds: number;
+    readonly files: number;
+    readonly bytes: number;
+    readonly newBytes: number;
+    readonly rateBytesPerSecond: number;
+  } | null;
+  readonly backupsKept: number;
+  /** The last backup against the median of the ones before it; null until there are enough. */
+  readonly anomaly: (Anomaly & { readonly backupId: number }) | null;
+}
+
+export interface StatusReport {
+  readonly version: string;
+  readonly generatedAt: string;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  readonly store: StoreFigures & { readonly diskBytes: number };
+  readonly clients: readonly ClientStatus[];
+}
+
+export interface HistoryPoint {
+  readonly id: number;
+  readonly kind: 'complete' | 'partial';
+  readonly finishedAt: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly newBytes: number;
+  readonly storedBytes: number;
+  readonly isAnomalous: boolean;
+}
+
+export interface HistoryReport {
+  readonly generatedAt: string;
+  readonly clients: readonly { readonly name: string; readonly backups: readonly HistoryPoint[] }[];
+}
+
+export interface StatusSourceOptions {
+  readonly startedAt: number;
+  readonly version: string;
+  readonly rates: RateTracker;
+}
+
+export class StatusSource {
+  private readonly figures: CatalogFigures;
+
+  constructor(private readonly context: ServerContext, private readonly options: StatusSourceOptions) {
+    this.figures = new CatalogFigures(context.store.catalog);
+  }
+
+  async report(now = Date.now()): Promise<StatusReport> {
+    const diskBytes = await diskUsage(this.context.config.directory);
+    const records = this.clientRecords();
+    const backupsByClient = this.committedByClient();
+    const clients = this.clientNames(records, backupsByClient)
+      .map((name) => this.clientStatus(name, records.get(name), backupsByClient.get(name) ?? [], now));
+    return {
+      version: this.options.version,
+      generatedAt: new Date(now).toISOString(),
+      startedAt: new Date(this.options.startedAt).toISOString(),
+      uptimeSeconds: Math.round((now - this.options.startedAt) / 1000),
+      store: { ...this.figures.storeFigures(), diskBytes },
+      clients,
+    };
+  }
+
+  history(now = Date.now()): HistoryReport {
+    const share = this.context.config.anomalyShare;
+    const clients = [...this.committedByClient()].map(([name, backups]) => ({
+      name,
+      backups: backups.map((backup) => ({
+        id: backup.number,
+        kind: kindName(backup.kind),
+        finishedAt: new Date(backup.finishedAt ?? backup.startedAt).toISOString(),
+        files: backup.files,
+        bytes: backup.logicalBytes,
+        newBytes: backup.newBytes,
+        storedBytes: backup.storedBytes,
+        isAnomalous: anomalyOf(backup, backups, share)?.isAnomalous ?? false,
+      })),
+    }));
+    return { generatedAt: new Date(now).toISOString(), clients };
+  }
+
+  /** A broken client file must not take the status page down: the page shows what it can. */
+  private clientRecords(): Map<string, ClientRecord> {
+    try {
+      return loadClientRecords(this.context.config.clientsDirectory);
+    } catch (error) {
+      this.context.logger.warn(`status: ${errorMessage(error)}`);
+      return new Map();
+    }
+  }
+
+  private committedByClient(): Map<string, BackupRecord[]> {
+    const byClient = new Map<string, BackupRecord[]>();
+    for (const backup of this.context.store.catalog.allCommittedBackups()) {
+      const list = byClient.get(backup.clientName) ?? [];
+      list.push(backup);
+      byClient.set(backup.clientName, list);
+    }
+    return byClient;
+  }
+
+  private clientNames(records: Map<string, ClientRecord>, backupsByClient: Map<string, BackupRecord[]>): string[] {
+    const names = new Set([...records.keys(), ...backupsByClient.keys(), ...this.context.activity.runningUploads().map((upload) => upload.clientName)]);
+    return [...names].sort();
+  }
+
+  private clientStatus(name: string, record: ClientRecord | undefined, backups: BackupRecord[], now: number): ClientStatus {
+    const activity = this.context.activity;
+    const last = backups.at(-1);
+    const failure = activity.failureOf(name);
+    const upload = activity.progress(name);
+    const warnAfterSeconds = record?.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
+    const facts = {
+      isRunning: upload !== undefined,
+      lastSuccessAt: last === undefined ? undefined : last.finishedAt ?? last.startedAt,
+      lastFailureAt: failure?.at,
+      warnAfterSeconds,
+      serverStartedAt: this.options.startedAt,
+    };
+    const overdueAt = overdueSince(facts, now);
+    const anomaly = last === undefined ? undefined : anomalyOf(last, backups, this.context.config.anomalyShare);
+    return {
+      name,
+      state: clientStateOf(facts, now),
+      isOverdue: overdueAt !== undefined,
+      overdueSince: overdueAt === undefined ? null : new Date(overdueAt).toISOString(),
+      warnAfterSeconds: warnAfterSeconds ?? null,
+      lastSuccess: last === undefined ? null : backupFigures(last, now),
+      lastFailure: failure === undefined ? null : {
+        id: failure.backupNumber === 0 ? null : failure.backupNumber,
+        at: new Date(failure.at).toISOString(),
+        ageSeconds: Math.round((now - failure.at) / 1000),
+        reason: failure.reason ?? 'unknown',
+      },
+      running: upload === undefined ? null : {
+        id: upload.backupNumber === 0 ? null : upload.backupNumber,
+        startedAt: new Date(upload.startedAt).toISOString(),
+        elapsedSeconds: Math.round((now - upload.startedAt) / 1000),
+        files: upload.files,
+        bytes: upload.bytes,
+        newBytes: upload.newBytes,
+        rateBytesPerSecond: Math.round(this.options.rates.rateOf(name, now)),
+      },
+      backupsKept: backups.length,
+      anomaly: anomaly === undefined || last === undefined ? null : { ...anomaly, backupId: last.number },
+    };
+  }
+}
+
+export function backupFigures(backup: BackupRecord, now: number): BackupFigures {
+  const finishedAt = backup.finishedAt ?? backup.startedAt;
+  return {
+    id: backup.number,
+    kind: kindName(backup.kind),
+    startedAt: new Date(backup.startedAt).toISOString(),
+    finishedAt: new Date(finishedAt).toISOString(),
+    ageSeconds: Math.round((now - finishedAt) / 1000),
+    durationSeconds: (finishedAt - backup.startedAt) / 1000,
+    files: backup.files,
+    bytes: backup.logicalBytes,
+    newBytes: backup.newBytes,
+    storedBytes: backup.storedBytes,
+    warnings: backup.labels.warnings ? backup.labels.warnings.split('\n') : [],
+  };
+}
+
+function kindName(kind: number): 'complete' | 'partial' {
+  return kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';
+}

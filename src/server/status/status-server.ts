@@ -1,0 +1,106 @@
+// The status port: GET / (dashboard), /status and /history (JSON), /metrics (Prometheus).
+// Plain node:http next to the gRPC server; read-only, so it never takes the store's locks.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isLoopbackAddress } from '../../common/config/server-config';
+import { ConfigError, errorMessage } from '../../common/errors';
+import type { ServerContext } from '../server-context';
+import { DASHBOARD_HTML } from './dashboard-page';
+import { RateTracker } from './rate-tracker';
+import { checkAccess } from './status-access';
+import { StatusMetrics } from './status-metrics';
+import { StatusSource } from './status-report';
+import { readServerVersion } from './server-version';
+
+export interface RunningStatusServer {
+  readonly address: string;
+  readonly port: number;
+  /** http://address:port, with IPv6 literals in brackets. */
+  readonly url: string;
+  readonly source: StatusSource;
+  stop(): Promise<void>;
+}
+
+const DASHBOARD_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
+
+export async function startStatusServer(context: ServerContext, startedAt: number): Promise<RunningStatusServer> {
+  const { config, logger } = context;
+  // server-config refuses this already; checked again here because the status port shows every client.
+  if (!isLoopbackAddress(config.statusAddress) && (!config.allowRemoteStatus || config.statusToken === undefined)) {
+    throw new ConfigError(config.file, undefined, `status_address ${config.statusAddress} is not loopback; it needs allow_remote_status = 1 and status_token`);
+  }
+  const rates = new RateTracker(context.activity);
+  const source = new StatusSource(context, { startedAt, version: readServerVersion(), rates });
+  const metrics = new StatusMetrics();
+
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://status.invalid');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return send(response, 405, 'application/json', JSON.stringify({ error: 'only GET' }), { allow: 'GET, HEAD' });
+    }
+    // The page itself holds no data; it sends the token (from the URL's #token=) with its own requests.
+    const access = checkAccess(request, config.statusToken, url.pathname !== '/');
+    if (!access.isAllowed) {
+      const headers: Record<string, string> = access.status === 401 ? { 'www-authenticate': 'Bearer realm="cpsbackup"' } : {};
+      return send(response, access.status, 'application/json', JSON.stringify({ error: access.message }), headers);
+    }
+    switch (url.pathname) {
+      case '/':
+        return send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML, { 'content-security-policy': DASHBOARD_POLICY });
+      case '/status':
+        return send(response, 200, 'application/json', JSON.stringify(await source.report(), null, 2));
+      case '/history':
+        return send(response, 200, 'application/json', JSON.stringify(source.history(), null, 2));
+      case '/metrics':
+        return send(response, 200, metrics.contentType, await metrics.render(await source.report()));
+      default:
+        return send(response, 404, 'application/json', JSON.stringify({ error: `no such page: ${url.pathname}` }));
+    }
+  };
+
+  const server = createServer((request, response) => {
+    route(request, response).catch((error) => {
+      logger.error(`status ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
+      if (!response.headersSent) send(response, 500, 'application/json', JSON.stringify({ error: errorMessage(error) }));
+      else response.destroy();
+    });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.statusPort, config.statusAddress, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  rates.start();
+  const bound = server.address() as AddressInfo;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  logger.info(`status on http://${host}:${bound.port}`);
+  return {
+    address: bound.address,
+    port: bound.port,
+    url: `http://${host}:${bound.port}`,
+    source,
+    async stop() {
+      rates.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections (a dashboard left open) would hold close() forever.
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}

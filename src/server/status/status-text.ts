@@ -1,0 +1,63 @@
+// The terminal summary of GET /status for `cpsbackup-server status`: store figures, then one
+// aligned line per client with its state, last backup, and what is running or went wrong.
+import type { ClientStatus, StatusReport } from './status-report';
+
+export function statusText(report: StatusReport): string {
+  const store = report.store;
+  const lines = [
+    `cpsbackup-server ${report.version}, up ${formatDuration(report.uptimeSeconds)}`,
+    `store: ${formatBytes(store.diskBytes)} on disk, ${formatBytes(store.logicalBytes)} in ${store.backups} backups, ` +
+      `dedup ${store.dedupRatio.toFixed(2)}x, compression ${store.compressionRatio.toFixed(2)}x`,
+    '',
+  ];
+  if (report.clients.length === 0) return `${[...lines, 'no clients'].join('\n')}\n`;
+  const rows = report.clients.map(clientRow);
+  const header = ['CLIENT', 'STATE', 'LAST BACKUP', 'AGE', 'FILES', 'SIZE', 'NEW', 'KEPT'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row.cells[column].length)));
+  const format = (cells: readonly string[]) => cells.map((cell, column) => (column >= 4 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+  lines.push(format(header));
+  for (const row of rows) {
+    lines.push(format(row.cells));
+    for (const note of row.notes) lines.push(`  ${note}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function clientRow(client: ClientStatus): { cells: string[]; notes: string[] } {
+  const last = client.lastSuccess;
+  const state = client.anomaly?.isAnomalous ? `${client.state} (anomaly)` : client.state;
+  const cells = [
+    client.name, state,
+    last ? `#${last.id} ${last.finishedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}` : 'never',
+    last ? formatDuration(last.ageSeconds) : '-',
+    last ? String(last.files) : '-',
+    last ? formatBytes(last.bytes) : '-',
+    last ? formatBytes(last.newBytes) : '-',
+    String(client.backupsKept),
+  ];
+  const notes: string[] = [];
+  if (client.running) {
+    notes.push(`running: ${client.running.files} files, ${formatBytes(client.running.bytes)} at ${formatBytes(client.running.rateBytesPerSecond)}/s for ${formatDuration(client.running.elapsedSeconds)}`);
+  }
+  if (client.isOverdue) notes.push(`overdue since ${client.overdueSince} (warn_after ${client.warnAfterSeconds} s)`);
+  if (client.lastFailure) notes.push(`last failure ${formatDuration(client.lastFailure.ageSeconds)} ago: ${client.lastFailure.reason.split('\n')[0]}`);
+  if (client.anomaly?.isAnomalous) for (const reason of client.anomaly.reasons) notes.push(`anomaly: ${reason}`);
+  return { cells, notes };
+}
+
+export function formatBytes(value: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let index = 0;
+  while (value >= 1024 && index < units.length - 1) {
+    value /= 1024;
+    index++;
+  }
+  return index === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[index]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}

@@ -29,7 +29,12 @@ export class UploadStream {
 
   async send(request: UploadRequest): Promise<void> {
     if (this.call.write(request)) return;
-    await Promise.race([once(this.call, 'drain'), this.failed]);
+    const controller = new AbortController();
+    try {
+      await Promise.race([once(this.call, 'drain', { signal: controller.signal }), this.failed]);
+    } finally {
+      controller.abort(); // drops the 'drain' listener when the call failed instead
+    }
   }
 
   /** Waits for the server's confirmation after Commit. */

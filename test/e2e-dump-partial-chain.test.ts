@@ -1,0 +1,87 @@
+// Proves through the real CLI how partial backups chain, with command sources that log each load:
+// the `since` sent to dump_partial, the order of loads, a failed link stopping the chain, and the
+// refusals (no backup to be partial to; a partial whose complete backup was deleted).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { DUMPS_STARTED_LABEL, PARTIAL_OVERLAP_MILLISECONDS } from '../src/client/partial-chain';
+
+interface Listed {
+  id: number;
+  kind: string;
+  labels: Record<string, string>;
+}
+
+function exited(result: CommandResult, code: number, what: string): CommandResult {
+  assert.equal(result.code, code, `${what} exited ${result.code ?? result.signal}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+test('partial backups chain: since from the last dump start, loads in order, a failed link stops the chain', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    await sandbox.startServer();
+    const log = join(sandbox.root, 'loads.log');
+    const storage = join(sandbox.root, 'storage.conf');
+    const writeStorage = (load: string): Promise<void> => writeFile(storage, [
+      'source = app', 'kind = command',
+      `dump = echo "complete $(cat ${join(sandbox.root, 'generation')})"`,
+      `load = ${load}`,
+      `dump_partial = echo "changes since {since}, generation $(cat ${join(sandbox.root, 'generation')})"`,
+      `load_partial = sh -c 'cat >> ${log}'`,
+      '',
+    ].join('\n'));
+    await writeStorage(`sh -c 'cat >> ${log}'`);
+    const config = await sandbox.writeNodeConfig('node1', [`storage_conf = ${storage}`]);
+    const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', config, ...args]);
+    const generation = (value: number): Promise<void> => writeFile(join(sandbox.root, 'generation'), `${value}\n`);
+    const listed = async (): Promise<Listed[]> => JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[];
+
+    await generation(1);
+    const refused = await cli('-e', '--partial');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /a partial backup needs a complete one/);
+
+    exited(await cli('-e'), 0, '-e');
+    await generation(2);
+    exited(await cli('-e', '--partial'), 0, 'first -e --partial');
+    await generation(3);
+    exited(await cli('-e', '--partial'), 0, 'second -e --partial');
+    const backups = await listed();
+    assert.deepEqual(backups.map((backup) => backup.kind), ['complete', 'partial', 'partial']);
+    const since = (index: number): string => new Date(Date.parse(backups[index].labels[DUMPS_STARTED_LABEL]) - PARTIAL_OVERLAP_MILLISECONDS).toISOString();
+
+    exited(await cli('-i'), 0, '-i of the newest partial');
+    assert.equal(await readFile(log, 'utf8'), [
+      'complete 1', `changes since ${since(0)}, generation 2`, `changes since ${since(1)}, generation 3`, '',
+    ].join('\n'), 'the complete dump, then each partial in order, each since the dump before it');
+
+    await rm(log);
+    exited(await cli('-i', String(backups[0].id)), 0, '-i of the complete backup');
+    assert.equal(await readFile(log, 'utf8'), 'complete 1\n', 'a complete backup stands alone');
+
+    // A chain link that fails to load: applying later partials on top would build a state that never was.
+    await rm(log);
+    await writeStorage(`sh -c 'echo "restore refused" >&2; exit 5'`);
+    const broken = exited(await cli('-i'), 3, '-i with a failing complete loader');
+    assert.match(broken.stderr, /load of app failed.*\n?.*restore refused/);
+    assert.match(broken.stderr, new RegExp(`not applied after the failure above: backups 0*${backups[1].id}, 0*${backups[2].id}`));
+    await assert.rejects(readFile(log, 'utf8'), { code: 'ENOENT' }, 'no partial was loaded');
+    await rm(join(sandbox.root, 'work', 'node1', 'dumps', 'app', 'dump')); // the kept file, handled by the operator
+
+    // Retention took the complete backup: the partials alone cannot be loaded, but their files can be restored.
+    await writeStorage(`sh -c 'cat >> ${log}'`);
+    exited(await cli('-d', String(backups[0].id)), 0, '-d of the complete backup');
+    const orphan = await cli('-i');
+    assert.notEqual(orphan.code, 0);
+    assert.match(orphan.stderr, /is partial and no complete backup precedes it/);
+    const target = join(sandbox.root, 'restored');
+    exited(await cli('-i', '--no-load', '--to', target), 0, '-i --no-load of the orphan partial');
+    assert.equal(await readFile(join(target, sandbox.root, 'work', 'node1', 'dumps', 'app', 'dump'), 'utf8'),
+      `changes since ${since(1)}, generation 3\n`);
+  } finally {
+    await sandbox.destroy();
+  }
+});

@@ -1,6 +1,7 @@
 // Walks the include folders depth-first in name order, applying exclude_regex to full paths.
 // Yields every directory, file, symlink (and, with read_all_fifos, FIFO) once; other types are reported and skipped.
 import { lstat, opendir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryMetaFromStats } from './entry-meta';
@@ -14,37 +15,51 @@ export interface WalkOptions {
   readonly onWarning: (message: string) => void;
 }
 
+/** lstat calls in flight at once: the thread pool overlaps them, a no-change backup is mostly stat calls. */
+const STAT_BATCH = 32;
+
+type Stated = { readonly path: string; readonly stats: BigIntStats } | { readonly path: string; readonly error: unknown };
+
 export async function* walk(options: WalkOptions): AsyncGenerator<EntryMeta> {
-  const seen = new Set<string>();
-  for (const include of options.includes) {
-    if (seen.has(include)) continue;
-    seen.add(include);
-    yield* walkPath(include, options);
-  }
+  const includes = [...new Set(options.includes)].filter((path) => isWalked(path, options));
+  for (const stated of await statAll(includes)) yield* walkStated(stated, options);
 }
 
-async function* walkPath(path: string, options: WalkOptions): AsyncGenerator<EntryMeta> {
-  if (options.skipPaths.has(path) || options.excludeRegex.some((regex) => regex.test(path))) return;
-  let stats;
-  try {
-    stats = await lstat(path, { bigint: true });
-  } catch (error) {
-    options.onWarning(`${path}: ${describe(error)} (skipped)`);
+function isWalked(path: string, options: WalkOptions): boolean {
+  return !options.skipPaths.has(path) && !options.excludeRegex.some((regex) => regex.test(path));
+}
+
+async function statAll(paths: readonly string[]): Promise<Stated[]> {
+  const results: Stated[] = [];
+  for (let start = 0; start < paths.length; start += STAT_BATCH) {
+    results.push(...await Promise.all(paths.slice(start, start + STAT_BATCH).map((path) =>
+      lstat(path, { bigint: true }).then((stats): Stated => ({ path, stats }), (error): Stated => ({ path, error })))));
+  }
+  return results;
+}
+
+async function* walkStated(stated: Stated, options: WalkOptions): AsyncGenerator<EntryMeta> {
+  const { path } = stated;
+  if ('error' in stated) {
+    options.onWarning(`${path}: ${describe(stated.error)} (skipped)`);
     return;
   }
+  const { stats } = stated;
   if (stats.isDirectory()) {
     yield entryMetaFromStats(path, EntryType.ENTRY_TYPE_DIRECTORY, stats);
     let names: string[];
     try {
-      const directory = await opendir(path);
       names = [];
-      for await (const entry of directory) names.push(entry.name);
+      for await (const entry of await opendir(path)) names.push(entry.name);
     } catch (error) {
       options.onWarning(`${path}: cannot list (${describe(error)}); its content is skipped`);
       return;
     }
     names.sort();
-    for (const name of names) yield* walkPath(path === '/' ? `/${name}` : join(path, name), options);
+    const children = names.map((name) => (path === '/' ? `/${name}` : join(path, name))).filter((child) => isWalked(child, options));
+    for (let start = 0; start < children.length; start += STAT_BATCH) {
+      for (const child of await statAll(children.slice(start, start + STAT_BATCH))) yield* walkStated(child, options);
+    }
   } else if (stats.isFile()) {
     yield entryMetaFromStats(path, EntryType.ENTRY_TYPE_FILE, stats);
   } else if (stats.isSymbolicLink()) {

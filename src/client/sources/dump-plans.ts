@@ -2,7 +2,6 @@
 // The stdout becomes the FIFO, so every kind gets the same exit-status, timeout and kill handling.
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { MongoClient } from 'mongodb';
 import { DumpFailedError, errorMessage } from '../../common/errors';
 import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME, collectionFileName } from './dump-names';
 import { isOnPath } from './shell';
@@ -99,6 +98,8 @@ async function planMongodb(source: MongodbSource, partialSince: Date | undefined
 }
 
 async function listCollections(source: MongodbSource): Promise<string[]> {
+  // Loaded on first use: the driver costs ~0.1 s at start-up, and most nodes have no MongoDB.
+  const { MongoClient } = await import('mongodb');
   const client = new MongoClient(source.uri);
   try {
     await client.connect();

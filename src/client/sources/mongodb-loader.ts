@@ -3,7 +3,8 @@
 // since mongorestore can only insert.
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { BSON, MongoClient, MongoServerError, type AnyBulkWriteOperation, type Document } from 'mongodb';
+// Loaded on first use: the driver costs ~0.1 s at start-up, and most nodes have no MongoDB.
+import type { AnyBulkWriteOperation, Document } from 'mongodb';
 import { LoadFailedError, errorMessage } from '../../common/errors';
 import { bsonDocuments } from './bson-documents';
 import { collectionOfFileName } from './dump-names';
@@ -38,11 +39,12 @@ export async function loadMongodbDump(source: MongodbSource, path: string, isPar
 }
 
 async function importNatively(source: MongodbSource, collectionName: string, path: string, isUpsert: boolean): Promise<void> {
+  const { BSON, MongoClient, MongoServerError } = await import('mongodb');
   const client = new MongoClient(source.uri);
   try {
     await client.connect();
     const collection = client.db(source.database).collection(collectionName);
-    if (!isUpsert) await dropIfExists(collection.drop.bind(collection));
+    if (!isUpsert) await dropIfExists(collection.drop.bind(collection), MongoServerError);
     let batch: Document[] = [];
     let batchBytes = 0;
     const flush = async (): Promise<void> => {
@@ -70,7 +72,7 @@ async function importNatively(source: MongodbSource, collectionName: string, pat
   }
 }
 
-async function dropIfExists(drop: () => Promise<boolean>): Promise<void> {
+async function dropIfExists(drop: () => Promise<boolean>, MongoServerError: typeof import('mongodb').MongoServerError): Promise<void> {
   try {
     await drop();
   } catch (error) {

@@ -8,11 +8,19 @@ import { Socket } from 'node:net';
 
 export const READ_BUFFER_SIZE = 1024 * 1024;
 
-/** Returns undefined when the file vanished since the walk. */
-export async function openFileContent(path: string): Promise<AsyncIterable<Buffer> | undefined> {
+/** Smallest read buffer: a read stream allocates a whole buffer per read, even for a 100-byte file. */
+const MIN_READ_BUFFER_SIZE = 16 * 1024;
+
+/**
+ * Returns undefined when the file vanished since the walk. expectedSize (from the walk) sizes
+ * the read buffer: allocating 1 MiB per small file made garbage collection the client's main cost.
+ */
+export async function openFileContent(path: string, expectedSize: number): Promise<AsyncIterable<Buffer> | undefined> {
   try {
     const handle = await open(path, 'r');
-    return handle.createReadStream({ highWaterMark: READ_BUFFER_SIZE });
+    // +1 so a file read whole in one buffer is known complete without a second full-size buffer.
+    const highWaterMark = Math.min(READ_BUFFER_SIZE, Math.max(MIN_READ_BUFFER_SIZE, expectedSize + 1));
+    return handle.createReadStream({ highWaterMark });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

@@ -110,7 +110,7 @@ async function sendEntry(stream: UploadStream, meta: EntryMeta, parent: EntryMet
     progress.unchangedFiles++;
     return;
   }
-  const content = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await openFifoContent(meta.path) : await openFileContent(meta.path);
+  const content = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await openFifoContent(meta.path) : await openFileContent(meta.path, meta.size);
   if (content === undefined) {
     progress.warnings.push(`${meta.path}: vanished during the backup (skipped)`);
     return;

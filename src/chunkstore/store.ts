@@ -23,6 +23,9 @@ export interface StoreOptions {
   readonly encoderThreads?: number;
 }
 
+/** Chunks smaller than this are compressed on the calling thread (small files are mostly one chunk). */
+const INLINE_ENCODE_BELOW = 64 * 1024;
+
 export class ChunkStore {
   readonly lock = new StoreLock();
   readonly recovery: RecoveryReport;
@@ -79,7 +82,9 @@ export class ChunkStore {
 
   /** Compresses and verifies one chunk, on a worker thread when the store has them. */
   encode(raw: Buffer, hash: Buffer): Promise<EncodedChunk> {
-    return this.encoderPool ? this.encoderPool.encode(raw, hash) : Promise.resolve(this.localCodec.encode(raw, hash));
+    // A small chunk compresses faster here than a round trip to a worker takes.
+    if (!this.encoderPool || raw.length < INLINE_ENCODE_BELOW) return Promise.resolve(this.localCodec.encode(raw, hash));
+    return this.encoderPool.encode(raw, hash);
   }
 
   newCodec(): ChunkCodec {

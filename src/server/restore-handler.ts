@@ -10,6 +10,7 @@ import { entryMetaOf } from './entry-convert';
 import { toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { readChunk } from '../chunkstore/pack/pack-reader';
+import { PackHandles } from '../chunkstore/pack/pack-handles';
 import { CorruptError, errorMessage } from '../common/errors';
 import type { StoredEntry } from '../chunkstore/catalog/records';
 
@@ -28,11 +29,16 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     label += ` backup ${backup.number}`;
     await writeWithBackpressure(call, { message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(catalog, backup)) } });
     const codec = context.store.newCodec();
-    for (const entry of catalog.entries(backup.id)) {
-      if (call.cancelled) return;
-      if (!isSelected(entry.path, call.request.paths)) continue;
-      await writeWithBackpressure(call, { message: { $case: 'entry', value: entryMetaOf(entry) } });
-      if (entry.contentId !== null) await sendContent(context, call, entry, codec);
+    const packs = new PackHandles();
+    try {
+      for (const entry of catalog.entries(backup.id)) {
+        if (call.cancelled) return;
+        if (!isSelected(entry.path, call.request.paths)) continue;
+        await writeWithBackpressure(call, { message: { $case: 'entry', value: entryMetaOf(entry) } });
+        if (entry.contentId !== null) await sendContent(context, call, entry, codec, packs);
+      }
+    } finally {
+      await packs.close();
     }
     call.end();
   } catch (error) {
@@ -43,7 +49,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
 }
 
 async function sendContent(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>,
-  entry: StoredEntry, codec: ReturnType<ServerContext['store']['newCodec']>): Promise<void> {
+  entry: StoredEntry, codec: ReturnType<ServerContext['store']['newCodec']>, packs: PackHandles): Promise<void> {
   const catalog = context.store.catalog;
   const content = catalog.contentById(entry.contentId!);
   let damage = '';
@@ -52,7 +58,7 @@ async function sendContent(context: ServerContext, call: grpc.ServerWritableStre
     if (content === undefined) throw new CorruptError(`content ${entry.contentId} is missing from the catalog`);
     for (const location of catalog.contentChunks(content.id)) {
       if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
-      const raw = await readChunk(context.store.directory, location, codec);
+      const raw = await readChunk(context.store.directory, location, codec, packs);
       size += raw.length;
       for (let offset = 0; offset < raw.length; offset += MAX_DATA_FRAME) {
         await writeWithBackpressure(call, { message: { $case: 'data', value: { chunk: raw.subarray(offset, offset + MAX_DATA_FRAME) } } });

@@ -1,18 +1,20 @@
 // Reads one chunk back from its pack and proves it is the chunk asked for (header and SHA-256).
 // A short read or a hash mismatch is corruption, named with pack and offset; other I/O errors pass through.
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { PackHandles } from './pack-handles';
 import type { ChunkLocation } from '../catalog/records';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from './pack-format';
 import { packPath } from './pack-files';
 import { type ChunkCodec, sha256 } from '../codec';
 import { CorruptError } from '../../common/errors';
 
-export async function readChunk(storeDirectory: string, location: ChunkLocation, codec: ChunkCodec): Promise<Buffer> {
+/** With `handles`, the pack stays open for the next read (the caller closes the cache); without, it is closed here. */
+export async function readChunk(storeDirectory: string, location: ChunkLocation, codec: ChunkCodec, handles?: PackHandles): Promise<Buffer> {
   const path = packPath(storeDirectory, location.packName);
   const where = `chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}`;
-  let handle;
+  let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = handles ? await handles.get(path) : await open(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptError(`${where}: pack file is missing`);
     throw error;
@@ -33,6 +35,6 @@ export async function readChunk(storeDirectory: string, location: ChunkLocation,
     if (error instanceof CorruptError && !error.message.startsWith(where)) throw new CorruptError(`${where}: ${error.message}`);
     throw error;
   } finally {
-    await handle.close();
+    if (!handles) await handle.close();
   }
 }

@@ -31,6 +31,7 @@ const MAX_CHUNKS_IN_FLIGHT = 6;
 export class ContentWriter {
   private readonly chunkIds: number[] = [];
   private readonly inFlight: Promise<void>[] = [];
+  private lastAppend: Promise<unknown> = Promise.resolve();
   private readonly wholeHash: Hash = createHash('sha256');
   private size = 0;
   private newBytes = 0;
@@ -92,10 +93,21 @@ export class ContentWriter {
     if (this.inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await this.inFlight.shift();
   }
 
-  private async encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<number> {
-    const encoded = await this.context.encode(chunk, hash);
-    const stored = await this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload);
-    this.newBytes += chunk.length;
+  private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<number> {
+    // Chunks encode in parallel but are appended in stream order: a file's chunks then lie in
+    // sequence in its pack, which is what restore reads fastest.
+    const encoding = this.context.encode(chunk, hash);
+    const previous = this.lastAppend;
+    const appended = this.appendAfter(previous, encoding, chunk.length, hash);
+    this.lastAppend = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async appendAfter(previous: Promise<unknown>, encoding: Promise<EncodedChunk>, rawSize: number, hash: Buffer): Promise<number> {
+    const encoded = await encoding;
+    await previous;
+    const stored = await this.context.packWriter.append(hash, encoded.codec, rawSize, encoded.payload);
+    this.newBytes += rawSize;
     this.storedBytes += stored.storedSize;
     return stored.chunkId;
   }

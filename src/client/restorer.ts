@@ -1,7 +1,7 @@
 // `cpsbackup -i`: receives a backup's entries and writes them under the target, each file to a
 // temporary name, checked against its hash, then renamed; folders' times are set last.
 import { randomBytes, createHash, type Hash } from 'node:crypto';
-import { chmod, lchown, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes, lstat, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes, lstat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
 import { EntryType, type BackupSummary, type EntryMeta, type RestoreResponse } from '../proto/cpsbackup';
@@ -41,10 +41,17 @@ interface OpenFile {
   readonly meta: EntryMeta;
   readonly localPath: string;
   readonly temporaryPath: string;
-  readonly handle: FileHandle;
+  /** Set once the file is written as it arrives; small files are kept in `pieces` until complete. */
+  handle: FileHandle | undefined;
+  readonly pieces: Buffer[];
   readonly hash: Hash;
   size: number;
 }
+
+/** Files up to this size are written in one call after they arrived whole: far fewer round trips to the disk. */
+const SMALL_FILE_SIZE = 1024 * 1024;
+/** Files being finished (written, renamed, stamped) while the next ones arrive. */
+const FINISHING_AT_ONCE = 16;
 
 const isRoot = process.getuid?.() === 0;
 
@@ -57,6 +64,8 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   const folders: { localPath: string; meta: EntryMeta }[] = [];
   let backup: BackupSummary | undefined;
   let current: OpenFile | undefined;
+  const finishing = new Set<Promise<void>>();
+  const createdFolders = new Set<string>();
   try {
     if (options.to !== undefined) await mkdir(options.to, { recursive: true });
     const call = client.restore({ backupId: options.backupId, clientName: options.clientName ?? '', paths: [...(options.paths ?? [])] });
@@ -69,36 +78,49 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
           break;
         case 'entry': {
           if (current) throw new ProtocolError(`entry ${message.value.path} before ${current.meta.path} ended`);
-          current = await startEntry(target, message.value, folders, failures);
+          current = await startEntry(target, message.value, folders, failures, createdFolders);
           break;
         }
-        case 'data':
+        case 'data': {
           if (!current) break; // content of an entry that was refused: drained, not written
-          await current.handle.write(message.value.chunk);
-          current.hash.update(message.value.chunk);
-          current.size += message.value.chunk.length;
-          progress.bytes += message.value.chunk.length;
+          const chunk = message.value.chunk;
+          current.hash.update(chunk);
+          current.size += chunk.length;
+          if (current.handle === undefined && current.size > SMALL_FILE_SIZE) {
+            // Larger than its metadata said: stream the rest instead of holding it.
+            current.handle = await open(current.temporaryPath, 'wx', 0o600);
+            for (const piece of current.pieces.splice(0)) await current.handle.write(piece);
+          }
+          if (current.handle) await current.handle.write(chunk);
+          else current.pieces.push(chunk);
+          progress.bytes += chunk.length;
           options.onProgress?.(progress);
           break;
+        }
         case 'entryEnd': {
           const file = current;
           current = undefined;
           if (!file) break;
-          const error = await finishFile(file, message.value.sha256, message.value.size, message.value.damage);
-          if (error) {
-            failures.push(error);
-          } else {
+          const { sha256, size, damage } = message.value;
+          const task = finishFile(file, sha256, size, damage).then((error) => {
+            if (error) {
+              failures.push(error);
+              return;
+            }
             progress.files++;
             if (file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
               dumpFiles.push({ originalPath: file.meta.path, localPath: file.localPath, type: file.meta.type });
             }
-          }
+          }).finally(() => finishing.delete(task));
+          finishing.add(task);
+          if (finishing.size >= FINISHING_AT_ONCE) await Promise.race(finishing);
           break;
         }
       }
     }
     if (current) throw new ProtocolError(`restore stream ended inside ${current.meta.path}`);
     if (!backup) throw new ProtocolError('the server sent no backup header');
+    await Promise.all(finishing);
     // Deepest first, so setting a folder's mtime is not undone by writing its children.
     for (const folder of folders.reverse()) await applyMetadata(folder.localPath, folder.meta, false).catch((error) => {
       failures.push(`${folder.localPath}: cannot set metadata (${errorMessage(error)})`);
@@ -107,8 +129,9 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   } catch (error) {
     throw fromServiceError(error, `${config.server}:${config.port}`);
   } finally {
+    await Promise.allSettled(finishing);
     if (current) {
-      await current.handle.close().catch(() => undefined);
+      await current.handle?.close().catch(() => undefined);
       await unlink(current.temporaryPath).catch(() => undefined);
     }
     client.close();
@@ -116,12 +139,16 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
 }
 
 async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { localPath: string; meta: EntryMeta }[],
-  failures: string[]): Promise<OpenFile | undefined> {
+  failures: string[], createdFolders: Set<string>): Promise<OpenFile | undefined> {
   let localPath: string;
   try {
     localPath = target.localPath(meta.path);
     await target.checkParents(localPath);
-    await mkdir(dirname(localPath), { recursive: true });
+    const parent = dirname(localPath);
+    if (!createdFolders.has(parent)) {
+      await mkdir(parent, { recursive: true });
+      createdFolders.add(parent);
+    }
   } catch (error) {
     failures.push(errorMessage(error));
     return undefined;
@@ -132,6 +159,7 @@ async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { loc
         const existing = await lstat(localPath).catch(() => undefined);
         if (existing?.isSymbolicLink()) await unlink(localPath);
         await mkdir(localPath, { recursive: true });
+        createdFolders.add(localPath);
         folders.push({ localPath, meta });
         return undefined;
       }
@@ -145,8 +173,8 @@ async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { loc
       case EntryType.ENTRY_TYPE_FILE:
       case EntryType.ENTRY_TYPE_FIFO_CONTENT: {
         const temporaryPath = join(dirname(localPath), `.${basename(localPath)}.cpsbackup-${randomBytes(6).toString('hex')}`);
-        const handle = await open(temporaryPath, 'wx', 0o600);
-        return { meta, localPath, temporaryPath, handle, hash: createHash('sha256'), size: 0 };
+        const handle = meta.size > SMALL_FILE_SIZE ? await open(temporaryPath, 'wx', 0o600) : undefined;
+        return { meta, localPath, temporaryPath, handle, pieces: [], hash: createHash('sha256'), size: 0 };
       }
       default:
         failures.push(`${meta.path}: unknown entry type ${meta.type}`);
@@ -161,11 +189,12 @@ async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { loc
 /** Returns an error message instead of throwing: one bad file must not stop the others. */
 async function finishFile(file: OpenFile, expectedHash: Buffer, expectedSize: number, damage: string): Promise<string | undefined> {
   try {
-    await file.handle.close();
+    await file.handle?.close();
     if (damage) throw new CorruptError(`not restored, the store is damaged: ${damage}`);
     if (file.size !== expectedSize || !file.hash.digest().equals(expectedHash)) {
       throw new CorruptError(`received content does not match its hash (${file.size} of ${expectedSize} bytes)`);
     }
+    if (!file.handle) await writeFile(file.temporaryPath, Buffer.concat(file.pieces, file.size), { flag: 'wx', mode: 0o600 });
     const existing = await lstat(file.localPath).catch(() => undefined);
     if (existing?.isDirectory()) throw new CorruptError(`a folder is in the way`);
     await rename(file.temporaryPath, file.localPath);

@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
 import { loadClientRecords } from '../common/config/client-record';
 import { backupsToKeep } from './retention';
+import { BackupKind } from '../proto/cpsbackup';
 
 export class Maintenance {
   private gcRun: Promise<GarbageReport> | undefined;
@@ -24,9 +25,15 @@ export class Maintenance {
     const clientId = catalog.findClientId(clientName);
     if (clientId === undefined) return [];
     const record = loadClientRecords(this.config.clientsDirectory).get(clientName);
-    const policy = { keep: record?.keep ?? this.config.keep, keepDays: record?.keepDays ?? this.config.keepDays };
+    const policy = {
+      keep: record?.keep ?? this.config.keep,
+      keepDays: record?.keepDays ?? this.config.keepDays,
+      keepDaysPartial: record?.keepDaysPartial ?? this.config.keepDaysPartial,
+    };
     const backups = catalog.committedBackups(clientId);
-    const kept = backupsToKeep(backups.map((backup) => ({ number: backup.number, finishedAt: backup.finishedAt ?? backup.startedAt })), policy, Date.now());
+    const kept = backupsToKeep(backups.map((backup) => ({
+      number: backup.number, finishedAt: backup.finishedAt ?? backup.startedAt, isPartial: backup.kind === BackupKind.BACKUP_KIND_PARTIAL,
+    })), policy, Date.now());
     const dropped = backups.filter((backup) => !kept.has(backup.number));
     for (const backup of dropped) catalog.deleteBackup(backup.id);
     if (dropped.length > 0) this.logger.info(`retention for ${clientName}: deleted backups ${dropped.map((b) => b.number).join(', ')}`);

@@ -14,12 +14,14 @@ export interface ClientRecord {
   readonly restoreClients: readonly string[];
   readonly keep: readonly number[] | undefined;
   readonly keepDays: number | undefined;
+  /** Overrides server.conf's keep_days_partial for this client. */
+  readonly keepDaysPartial?: number;
   /** Overrides server.conf's warn_after for this client (status port, overdue notification). */
   readonly warnAfterSeconds?: number;
 }
 
 const repeatableKeys = new Set(['restore_client', 'keep']);
-const knownKeys = new Set(['ssl_peer_cn', 'keep_days', 'warn_after', ...repeatableKeys]);
+const knownKeys = new Set(['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after', ...repeatableKeys]);
 
 const clientNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -89,6 +91,7 @@ function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
   }
   const keepLines = allLines(config, 'keep');
   const keepDaysLine = lastLine(config, 'keep_days');
+  const keepDaysPartialLine = lastLine(config, 'keep_days_partial');
   const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
     name,
@@ -96,6 +99,7 @@ function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
     restoreClients: Object.freeze(restoreClients),
     keep: keepLines.length === 0 ? undefined : Object.freeze(keepLines.map((entry) => toInteger(file, entry, 1, 100000))),
     keepDays: keepDaysLine === undefined ? undefined : toInteger(file, keepDaysLine, 1, 100 * 365),
+    ...(keepDaysPartialLine === undefined ? {} : { keepDaysPartial: toInteger(file, keepDaysPartialLine, 1, 100 * 365) }),
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
   });
 }

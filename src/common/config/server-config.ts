@@ -18,6 +18,8 @@ export interface ServerConfig {
   /** Burp's multi-level retention: keep=7 then keep=4 keeps 7 backups, then 4 of every 7th. */
   readonly keep: readonly number[];
   readonly keepDays: number | undefined;
+  /** Partial backups older than this many days are dropped (complete ones follow keep and keep_days). */
+  readonly keepDaysPartial: number | undefined;
   readonly directory: string;
   readonly clientsDirectory: string;
   readonly sslCert: string;
@@ -44,7 +46,7 @@ export interface ServerConfig {
 }
 
 const singleKeys = [
-  'address', 'port', 'status_address', 'status_port', 'keep_days', 'directory', 'clientconfdir',
+  'address', 'port', 'status_address', 'status_port', 'keep_days', 'keep_days_partial', 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
@@ -73,6 +75,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   };
   const chunkSizes = readChunkSizes(config);
   const keepDaysLine = lastLine(config, 'keep_days');
+  const keepDaysPartialLine = lastLine(config, 'keep_days_partial');
   const clientsLine = lastLine(config, 'clientconfdir');
   const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
@@ -83,6 +86,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     statusPort: integer('status_port', 4201, 0, 65535),
     keep: readKeep(config),
     keepDays: keepDaysLine === undefined ? undefined : toInteger(file, keepDaysLine, 1, 100 * 365),
+    keepDaysPartial: keepDaysPartialLine === undefined ? undefined : toInteger(file, keepDaysPartialLine, 1, 100 * 365),
     directory: resolvePath(file, requiredLine(config, 'directory')),
     clientsDirectory: clientsLine === undefined
       ? path.join(path.dirname(file), 'clients')

@@ -46,4 +46,20 @@ export class UploadStream {
   cancel(): void {
     this.call.cancel();
   }
+
+  /**
+   * Sends Abort and half-closes, so the server reads the reason before the call goes away
+   * (a cancel right after the write used to overtake it); cancels if no answer comes in time.
+   */
+  async abort(reason: string, waitMs = 2000): Promise<void> {
+    await this.send({ message: { $case: 'abort', value: { reason } } }).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.call.end();
+      await Promise.race([this.committed.catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, waitMs); })]);
+    } finally {
+      clearTimeout(timer);
+      this.call.cancel();
+    }
+  }
 }

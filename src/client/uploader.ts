@@ -88,10 +88,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   } catch (error) {
     const reason = errorMessage(error);
     await dumps?.abort().catch(() => undefined);
-    if (stream) {
-      await stream.send({ message: { $case: 'abort', value: { reason } } }).catch(() => undefined);
-      stream.cancel();
-    }
+    if (stream) await stream.abort(reason);
     throw error;
   } finally {
     client.close();

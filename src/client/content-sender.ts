@@ -5,7 +5,7 @@ import type { UploadStream } from './upload-stream';
 
 export const MAX_DATA_FRAME = 1024 * 1024;
 
-export async function sendContent(stream: UploadStream, source: AsyncIterable<Buffer>, onBytes: (count: number) => void): Promise<number> {
+export async function sendContent(stream: UploadStream, source: AsyncIterable<Buffer> | Iterable<Buffer>, onBytes: (count: number) => void): Promise<number> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const piece of source) {

@@ -8,7 +8,7 @@ import { fetchParentIndex } from './parent-index';
 import { UploadStream } from './upload-stream';
 import { sendContent } from './content-sender';
 import { openFifoContent, openFileContent } from './open-content';
-import { isUnchanged } from './entry-meta';
+import { prepareEntry, READ_AHEAD_DEPTH, type PreparedEntry } from './read-ahead';
 import { walk } from './walker';
 import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
@@ -74,12 +74,19 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     }
 
     const skipPaths = new Set<string>([config.workDirectory]);
+    const ahead: PreparedEntry[] = [];
     for await (const meta of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
       skipPaths, onWarning: (message) => progress.warnings.push(message),
     })) {
       options.signal?.throwIfAborted();
-      await sendEntry(stream, meta, parent.entries.get(meta.path), progress, onBytes);
+      ahead.push(prepareEntry(meta, parent.entries.get(meta.path)));
+      if (ahead.length < READ_AHEAD_DEPTH) continue;
+      await sendEntry(stream, ahead.shift()!, progress, onBytes);
+      report();
+    }
+    for (const prepared of ahead.splice(0)) {
+      await sendEntry(stream, prepared, progress, onBytes);
       report();
     }
     await stream.send({ message: { $case: 'commit', value: { warnings: progress.warnings.slice(0, 100) } } });
@@ -95,19 +102,23 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   }
 }
 
-async function sendEntry(stream: UploadStream, meta: EntryMeta, parent: EntryMeta | undefined,
+async function sendEntry(stream: UploadStream, prepared: PreparedEntry,
   progress: BackupProgress, onBytes: (count: number) => void): Promise<void> {
+  const { meta } = prepared;
   if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY || meta.type === EntryType.ENTRY_TYPE_SYMLINK) {
     await stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
     return;
   }
-  if (isUnchanged(meta, parent)) {
+  if (prepared.isUnchanged) {
     await stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: true } } });
     progress.files++;
     progress.unchangedFiles++;
     return;
   }
-  const content = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await openFifoContent(meta.path) : await openFileContent(meta.path, meta.size);
+  const readAhead = await prepared.content;
+  const content = readAhead instanceof Buffer ? [readAhead]
+    : readAhead === 'vanished' ? undefined
+    : meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await openFifoContent(meta.path) : await openFileContent(meta.path, meta.size);
   if (content === undefined) {
     progress.warnings.push(`${meta.path}: vanished during the backup (skipped)`);
     return;

@@ -2,7 +2,9 @@
 // Every unknown key or bad value is a ConfigError naming the file and the line.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { Cron } from 'croner';
 import { ConfigError } from '../errors';
+import { isValidClientName } from './client-record';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
 
@@ -21,11 +23,22 @@ export interface NodeConfig {
   readonly storageConfig: string | undefined;
   readonly workDirectory: string;
   readonly stateDirectory: string;
+  /** Cron expressions (5 fields, or 6 with seconds) for `cpsbackup daemon`; undefined: that job is off. */
+  readonly scheduleComplete: string | undefined;
+  readonly schedulePartial: string | undefined;
+  readonly scheduleReceive: string | undefined;
+  /** The client whose backups the receive job loads here (needs restore_client on the server). */
+  readonly receiveClient: string | undefined;
+  /** Shell command run after a receive loaded every dump; success is recorded only after it exits 0. */
+  readonly postprocess: string | undefined;
+  /** The daemon appends its log lines here as well as to stdout/stderr. */
+  readonly logFile: string | undefined;
 }
 
 const singleKeys = [
   'server', 'port', 'server_name', 'read_all_fifos', 'ssl_cert', 'ssl_key', 'ssl_ca',
   'storage_conf', 'work_directory', 'state_directory',
+  'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
 ];
 const repeatableKeys = new Set(['include', 'exclude_regex']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -47,6 +60,9 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
   const readAllFifosLine = lastLine(config, 'read_all_fifos');
   const workLine = lastLine(config, 'work_directory');
   const stateLine = lastLine(config, 'state_directory');
+  const logFileLine = lastLine(config, 'log_file');
+  const postprocessLine = lastLine(config, 'postprocess');
+  const scheduleReceive = readSchedule(config, 'schedule_receive');
   return Object.freeze({
     file,
     server: readHost(file, requiredLine(config, 'server')),
@@ -61,7 +77,43 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     storageConfig: readStorageConfig(config),
     workDirectory: workLine === undefined ? '/var/lib/cpsbackup/work' : resolvePath(file, workLine),
     stateDirectory: stateLine === undefined ? '/var/lib/cpsbackup/state' : resolvePath(file, stateLine),
+    scheduleComplete: readSchedule(config, 'schedule_complete'),
+    schedulePartial: readSchedule(config, 'schedule_partial'),
+    scheduleReceive,
+    receiveClient: readReceiveClient(config, scheduleReceive !== undefined),
+    postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
+    logFile: logFileLine === undefined ? undefined : resolvePath(file, logFileLine),
   });
+}
+
+/** Checked here with the scheduler's own parser, so a typo fails at start with its line, not at 3 a.m. */
+function readSchedule(config: ConfigText, key: string): string | undefined {
+  const entry = lastLine(config, key);
+  if (entry === undefined) return undefined;
+  try {
+    new Cron(entry.value); // without a callback it only parses; nothing is scheduled
+  } catch (error) {
+    throw new ConfigError(config.file, entry.line, `${key} must be a cron expression such as "30 3 * * *" or "*/5 * * * *" `
+      + `(a sixth leading field gives seconds): ${(error as Error).message}`);
+  }
+  return entry.value;
+}
+
+function readReceiveClient(config: ConfigText, isRequired: boolean): string | undefined {
+  const entry = lastLine(config, 'receive_client');
+  if (entry === undefined) {
+    if (isRequired) throw new ConfigError(config.file, lastLine(config, 'schedule_receive')?.line, 'schedule_receive needs receive_client = <the production client\'s name>');
+    return undefined;
+  }
+  if (!isValidClientName(entry.value)) {
+    throw new ConfigError(config.file, entry.line, `receive_client: "${entry.value}" is not a valid client name`);
+  }
+  return entry.value;
+}
+
+function nonEmpty(file: string, entry: ConfigLine): string {
+  if (entry.value.trim() === '') throw new ConfigError(file, entry.line, `${entry.key} must not be empty`);
+  return entry.value;
 }
 
 function readHost(file: string, entry: ConfigLine): string {

@@ -1,0 +1,30 @@
+// The CLI face of the daemon: a log to stdout/stderr and log_file, SIGTERM/SIGINT to stop after
+// the running job (a second one aborts it), exit code 0 after a clean stop.
+import type { NodeConfig } from '../../common/config/node-config';
+import type { StorageConfig } from '../sources/storage-config';
+import { createDaemonLogger } from './daemon-log';
+import { runDaemon } from './daemon';
+
+export async function daemonMain(config: NodeConfig, storage: () => StorageConfig | undefined): Promise<number> {
+  const logger = createDaemonLogger(config.logFile);
+  const stop = new AbortController();
+  const force = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!stop.signal.aborted) {
+      logger.info(`${signal} received: no new jobs; waiting for the running one (send it again to abort it)`);
+      stop.abort();
+    } else {
+      force.abort();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    logger.info(`daemon started (pid ${process.pid}, ${config.file})`);
+    await runDaemon(config, { logger, storage, stopSignal: stop.signal, forceSignal: force.signal });
+    return 0;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,52 @@
+// The jobs node.conf can schedule: a complete backup, a partial backup, and a receive of another
+// client's backups; each logs one summary line and throws on failure.
+import type { NodeConfig } from '../../common/config/node-config';
+import type { Logger } from '../../common/logger';
+import { BackupKind } from '../../proto/cpsbackup';
+import { listBackups } from '../catalog-calls';
+import { connectToServer } from '../connection';
+import { partialSinceOf } from '../partial-chain';
+import { runReceive } from '../receiver/receiver';
+import type { StorageConfig } from '../sources/storage-config';
+import { runBackup } from '../uploader';
+
+export type JobName = 'complete' | 'partial' | 'receive';
+
+export interface JobContext {
+  readonly config: NodeConfig;
+  /** Read at each run, so an edited storage.conf takes effect without a restart. */
+  readonly storage: () => StorageConfig | undefined;
+  readonly logger: Logger;
+}
+
+export async function listOwnBackups(config: NodeConfig): ReturnType<typeof listBackups> {
+  const client = connectToServer(config);
+  try {
+    return await listBackups(client, `${config.server}:${config.port}`);
+  } finally {
+    client.close();
+  }
+}
+
+export async function runJob(name: JobName, context: JobContext, signal: AbortSignal): Promise<void> {
+  const { config, logger } = context;
+  if (name === 'receive') {
+    const result = await runReceive(config, {
+      clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`),
+    });
+    logger.info(result.applied.length === 0
+      ? `receive: nothing new from ${config.receiveClient} (last applied: ${result.previous?.backupId ?? 'none'})`
+      : `receive: applied backups ${result.applied.map(({ backup }) => backup.backupId).join(', ')} from ${config.receiveClient}`);
+    return;
+  }
+  const isPartialRun = name === 'partial';
+  const partialSince = isPartialRun ? partialSinceOf(await listOwnBackups(config)) : undefined;
+  if (partialSince) logger.info(`partial: dumping changes since ${partialSince.toISOString()}`);
+  const { summary, progress } = await runBackup(config, {
+    kind: isPartialRun ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
+    storage: context.storage(), partialSince, signal,
+  });
+  for (const warning of progress.warnings) logger.warn(`${name}: ${warning}`);
+  logger.info(`${name}: backup ${summary.backupId} committed: ${summary.files} files (${progress.unchangedFiles} unchanged), `
+    + `${summary.logicalBytes} bytes, ${summary.newBytes} new`);
+}

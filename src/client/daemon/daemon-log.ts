@@ -1,0 +1,41 @@
+// The daemon's log: ISO-timestamped lines, info to stdout and warnings and errors to stderr,
+// each also appended to node.conf's log_file when one is set.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from '../../common/logger';
+
+export interface LogSinks {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly now?: () => number;
+}
+
+const standardSinks: LogSinks = {
+  out: (line) => process.stdout.write(line),
+  err: (line) => process.stderr.write(line),
+};
+
+/**
+ * Appends synchronously: a daemon logs a few lines per job, and a line written before a SIGKILL
+ * must be in the file. A log file that cannot be written is reported on stderr once per line, and
+ * never stops a backup.
+ */
+export function createDaemonLogger(logFile: string | undefined, sinks: LogSinks = standardSinks): Logger {
+  if (logFile !== undefined) mkdirSync(dirname(logFile), { recursive: true });
+  const now = sinks.now ?? Date.now;
+  const log = (level: string, message: string, sink: (line: string) => void): void => {
+    const line = `${new Date(now()).toISOString()} ${level} ${message}\n`;
+    sink(line);
+    if (logFile === undefined) return;
+    try {
+      appendFileSync(logFile, line);
+    } catch (error) {
+      sinks.err(`${new Date(now()).toISOString()} error cannot write ${logFile}: ${(error as Error).message}\n`);
+    }
+  };
+  return {
+    info: (message) => log('info', message, sinks.out),
+    warn: (message) => log('warn', message, sinks.err),
+    error: (message) => log('error', message, sinks.err),
+  };
+}

@@ -1,0 +1,87 @@
+// `cpsbackup daemon`: schedules node.conf's complete, partial and receive jobs with the Scheduler,
+// runs a complete backup missed while it was down, and stops cleanly when asked.
+import type { NodeConfig } from '../../common/config/node-config';
+import { ConfigError, errorMessage } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { StorageConfig } from '../sources/storage-config';
+import { systemClock, type Clock } from './clock';
+import { cronSchedule, type Schedule } from './cron-schedule';
+import { listOwnBackups, runJob, type JobName } from './daemon-jobs';
+import { isCompleteBackupMissed } from './missed-run';
+import { Scheduler, type ScheduledJob } from './scheduler';
+
+export interface DaemonOptions {
+  readonly logger: Logger;
+  readonly storage: () => StorageConfig | undefined;
+  /** Aborted: schedule nothing more, let the running job finish, then return. */
+  readonly stopSignal: AbortSignal;
+  /** Aborted: abort the running job too (a second SIGTERM). */
+  readonly forceSignal?: AbortSignal;
+  readonly clock?: Clock;
+  /** Runs one job; tests replace it, the CLI keeps the real backups and receives. */
+  readonly runJob?: (name: JobName, signal: AbortSignal) => Promise<void>;
+  /** The server's list of this node's backups, for the missed-run check. */
+  readonly listBackups?: typeof listOwnBackups;
+}
+
+function schedulesOf(config: NodeConfig): [JobName, Schedule][] {
+  const entries: [JobName, string | undefined][] = [
+    ['complete', config.scheduleComplete], ['partial', config.schedulePartial], ['receive', config.scheduleReceive],
+  ];
+  return entries.flatMap(([name, expression]) => (expression === undefined ? [] : [[name, cronSchedule(expression)] as [JobName, Schedule]]));
+}
+
+export async function runDaemon(config: NodeConfig, options: DaemonOptions): Promise<void> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const schedules = schedulesOf(config);
+  if (schedules.length === 0) {
+    throw new ConfigError(config.file, undefined, 'the daemon has nothing to run: set schedule_complete, schedule_partial or schedule_receive');
+  }
+  const run = options.runJob ?? ((name, signal) => runJob(name, { config, storage: options.storage, logger }, signal));
+  const jobs: ScheduledJob[] = schedules.map(([name, schedule]) => ({
+    name, nextAfter: (after) => schedule.nextAfter(after), run: (signal) => run(name, signal),
+  }));
+  const scheduler = new Scheduler(jobs, { clock, logger });
+  const stopped = new Promise<void>((resolve) => {
+    if (options.stopSignal.aborted) resolve();
+    else options.stopSignal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const onForce = (): void => {
+    logger.warn('stopping now: the running job is aborted');
+    void scheduler.stop({ isForced: true });
+  };
+  options.forceSignal?.addEventListener('abort', onForce, { once: true });
+  try {
+    scheduler.start();
+    const now = clock.now();
+    for (const [name, schedule] of schedules) {
+      const next = schedule.nextAfter(now);
+      logger.info(`${name}: scheduled "${schedule.expression}", next run ${next === undefined ? 'never' : new Date(next).toISOString()}`);
+    }
+    const complete = schedules.find(([name]) => name === 'complete');
+    if (complete !== undefined && !options.stopSignal.aborted) await catchUpComplete(config, complete[1], now, scheduler, options);
+    await stopped;
+    logger.info(scheduler.runningJob === undefined ? 'stopping' : `stopping after the running ${scheduler.runningJob} job`);
+    await scheduler.stop({ isForced: options.forceSignal?.aborted === true });
+    logger.info('stopped');
+  } finally {
+    options.forceSignal?.removeEventListener('abort', onForce);
+    await scheduler.stop();
+  }
+}
+
+/** One complete backup now if the last one the server has finished before the schedule last fired. */
+async function catchUpComplete(config: NodeConfig, schedule: Schedule, now: number, scheduler: Scheduler,
+  options: DaemonOptions): Promise<void> {
+  const previousFire = schedule.previousAt(now);
+  try {
+    const backups = await (options.listBackups ?? listOwnBackups)(config);
+    if (isCompleteBackupMissed(backups, previousFire)) {
+      scheduler.runNow('complete', `missed run of ${new Date(previousFire!).toISOString()}: no complete backup since`);
+    }
+  } catch (error) {
+    // The server may be down as well; the next scheduled run will try again.
+    options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(error)}`);
+  }
+}

@@ -1,0 +1,129 @@
+// Runs named jobs at their schedules' fire times, one job at a time, on an injectable clock.
+// A job due while it still runs (or already waits) is skipped and logged, never stacked.
+import type { Logger } from '../../common/logger';
+import { errorMessage } from '../../common/errors';
+import type { Clock } from './clock';
+
+export interface ScheduledJob {
+  readonly name: string;
+  /** The first fire time strictly after `after`, or undefined when the job is never due again. */
+  nextAfter(after: number): number | undefined;
+  /** Rejections are logged; they never stop the scheduler. `signal` aborts only on a forced stop. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface SchedulerOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+interface Running {
+  readonly job: ScheduledJob;
+  readonly startedAt: number;
+  readonly done: Promise<void>;
+}
+
+/**
+ * All jobs share one lane: backups and receives on one node write the same dump folders, so a
+ * job due while another runs waits for it (at most once), and a job due while it runs itself or
+ * already waits is skipped with a warning. Callers may rely on: `stop()` arms nothing more, drops
+ * waiting jobs and resolves when the running one has finished; a job's failure is logged only.
+ */
+export class Scheduler {
+  private readonly timers = new Map<string, unknown>();
+  private readonly waiting: { job: ScheduledJob; reason: string }[] = [];
+  private running: Running | undefined;
+  private isStopped = false;
+  private readonly abortController = new AbortController();
+
+  constructor(private readonly jobs: readonly ScheduledJob[], private readonly options: SchedulerOptions) {
+    const names = new Set(jobs.map((job) => job.name));
+    if (names.size !== jobs.length) throw new Error('scheduled jobs need distinct names');
+  }
+
+  start(): void {
+    for (const job of this.jobs) this.arm(job, this.options.clock.now());
+  }
+
+  /** Runs a job now (or after the running one), outside its schedule: the missed run on start-up. */
+  runNow(name: string, reason: string): void {
+    const job = this.jobs.find((candidate) => candidate.name === name);
+    if (job === undefined) throw new Error(`no scheduled job "${name}"`);
+    this.due(job, reason);
+  }
+
+  get runningJob(): string | undefined {
+    return this.running?.job.name;
+  }
+
+  /** Stops scheduling and waits for the running job; `isForced` also aborts it. */
+  async stop(options: { isForced?: boolean } = {}): Promise<void> {
+    if (!this.isStopped) {
+      this.isStopped = true;
+      for (const handle of this.timers.values()) this.options.clock.clearTimer(handle);
+      this.timers.clear();
+      for (const { job } of this.waiting.splice(0)) this.options.logger.info(`${job.name}: not started, the daemon is stopping`);
+    }
+    if (options.isForced) this.abortController.abort(new Error('the daemon was stopped'));
+    while (this.running) await this.running.done;
+  }
+
+  private arm(job: ScheduledJob, after: number): void {
+    if (this.isStopped) return;
+    const fireAt = job.nextAfter(after);
+    if (fireAt === undefined) {
+      this.options.logger.info(`${job.name}: no fire time left in its schedule`);
+      return;
+    }
+    const wake = (): void => {
+      this.timers.delete(job.name);
+      const now = this.options.clock.now();
+      // Long waits are cut into pieces by the clock: too early means wait again, not run.
+      if (now < fireAt) {
+        this.timers.set(job.name, this.options.clock.setTimer(fireAt - now, wake));
+        return;
+      }
+      // From now, not fireAt: after a suspend or a clock jump the job is due once, not once per missed slot.
+      this.arm(job, Math.max(now, fireAt));
+      this.due(job, `scheduled for ${new Date(fireAt).toISOString()}`);
+    };
+    this.timers.set(job.name, this.options.clock.setTimer(fireAt - this.options.clock.now(), wake));
+  }
+
+  private due(job: ScheduledJob, reason: string): void {
+    if (this.isStopped) return;
+    const { logger } = this.options;
+    if (this.running?.job === job) {
+      logger.warn(`${job.name}: skipped (${reason}): its previous run, started ${new Date(this.running.startedAt).toISOString()}, is still running`);
+      return;
+    }
+    if (this.waiting.some((entry) => entry.job === job)) {
+      logger.warn(`${job.name}: skipped (${reason}): a run is already waiting for ${this.running?.job.name ?? 'its turn'}`);
+      return;
+    }
+    if (this.running) {
+      logger.info(`${job.name}: due (${reason}), waits for ${this.running.job.name} to finish`);
+      this.waiting.push({ job, reason });
+      return;
+    }
+    this.launch(job, reason);
+  }
+
+  private launch(job: ScheduledJob, reason: string): void {
+    const { clock, logger } = this.options;
+    const startedAt = clock.now();
+    logger.info(`${job.name}: started (${reason})`);
+    const done = Promise.resolve()
+      .then(() => job.run(this.abortController.signal))
+      .then(
+        () => logger.info(`${job.name}: finished in ${((clock.now() - startedAt) / 1000).toFixed(1)} s`),
+        (error) => logger.error(`${job.name}: failed after ${((clock.now() - startedAt) / 1000).toFixed(1)} s: ${errorMessage(error)}`),
+      )
+      .finally(() => {
+        this.running = undefined;
+        const next = this.waiting.shift();
+        if (next && !this.isStopped) this.launch(next.job, next.reason);
+      });
+    this.running = { job, startedAt, done };
+  }
+}

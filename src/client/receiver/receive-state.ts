@@ -1,0 +1,74 @@
+// What this receiver last applied from a client, kept in state_directory/receive/<client>.json.
+// Written atomically (temp file, fsync, rename, fsync of the folder): a crash leaves the old or the new state.
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CorruptError } from '../../common/errors';
+
+export interface ReceiveState {
+  readonly client: string;
+  /** The newest backup whose dumps were loaded and post-processed. */
+  readonly backupId: number;
+  readonly kind: 'complete' | 'partial';
+  readonly backupStartedAt: string;
+  readonly appliedAt: string;
+}
+
+/** Receiving this node's own backups (no --client) needs a key no client name can take. */
+export const OWN_BACKUPS_KEY = '.own';
+
+export function receiveFolder(stateDirectory: string): string {
+  return join(stateDirectory, 'receive');
+}
+
+function stateFile(stateDirectory: string, clientKey: string): string {
+  return join(receiveFolder(stateDirectory), `${clientKey}.json`);
+}
+
+/** Undefined when nothing was ever applied; a file that is not a state is an error, not a fresh start. */
+export async function readReceiveState(stateDirectory: string, clientKey: string): Promise<ReceiveState | undefined> {
+  const file = stateFile(stateDirectory, clientKey);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let state: Partial<ReceiveState>;
+  try {
+    state = JSON.parse(text) as Partial<ReceiveState>;
+  } catch {
+    state = {};
+  }
+  // Starting over silently would reload and re-run postprocess on data the operator may have changed.
+  if (!Number.isSafeInteger(state.backupId) || (state.backupId ?? 0) < 1) {
+    throw new CorruptError(`${file} is not a receive state (remove it to receive the newest backup from scratch)`);
+  }
+  return state as ReceiveState;
+}
+
+export async function writeReceiveState(stateDirectory: string, clientKey: string, state: ReceiveState): Promise<void> {
+  const folder = receiveFolder(stateDirectory);
+  await mkdir(folder, { recursive: true });
+  const file = stateFile(stateDirectory, clientKey);
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  const directory = await open(folder, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

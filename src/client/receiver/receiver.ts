@@ -1,0 +1,130 @@
+// `cpsbackup -i --client PROD --if-new`: loads every backup of another client newer than the last
+// one applied here into this node's own databases, runs postprocess, and only then records it.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeConfig } from '../../common/config/node-config';
+import { ConfigError, CorruptError, LoadFailedError } from '../../common/errors';
+import { EntryType, type BackupSummary } from '../../proto/cpsbackup';
+import { listBackups, showBackup } from '../catalog-calls';
+import { connectToServer } from '../connection';
+import { isPartial } from '../partial-chain';
+import { runRestore } from '../restorer';
+import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
+import type { StorageConfig } from '../sources/storage-config';
+import { runPostprocess } from './postprocess';
+import { acquireReceiveLock } from './receive-lock';
+import { planReceive } from './receive-plan';
+import { OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
+
+export interface ReceiveOptions {
+  /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
+  readonly clientName?: string;
+  readonly storage: StorageConfig | undefined;
+  /** Progress for a person or a log, one line per event. */
+  readonly onEvent?: (message: string) => void;
+}
+
+export interface ReceivedBackup {
+  readonly backup: BackupSummary;
+  readonly loads: readonly LoadResult[];
+  /** Dump files of sources this node's storage.conf does not name: not restored. */
+  readonly ignoredDumps: readonly string[];
+}
+
+export interface ReceiveResult {
+  /** The state before this run: what was already applied. */
+  readonly previous: ReceiveState | undefined;
+  /** Empty when nothing newer than `previous` exists. */
+  readonly applied: readonly ReceivedBackup[];
+  readonly state: ReceiveState | undefined;
+}
+
+/**
+ * Idempotent: the state moves only after every load and the postprocess succeeded, so a run that
+ * fails anywhere leaves it unchanged and the next run starts again from the same point (complete
+ * loads replace, partial loads are upserts, so re-applying them is harmless). Throws LoadFailedError
+ * for a failed load or postprocess, CorruptError for dump files that could not be restored.
+ */
+export async function runReceive(config: NodeConfig, options: ReceiveOptions): Promise<ReceiveResult> {
+  const storage = options.storage;
+  if (storage === undefined) {
+    throw new ConfigError(config.file, undefined, 'receiving needs a storage.conf naming this node\'s databases (storage_conf =)');
+  }
+  const clientKey = options.clientName ?? OWN_BACKUPS_KEY;
+  const lock = await acquireReceiveLock(config.stateDirectory, clientKey);
+  try {
+    const previous = await readReceiveState(config.stateDirectory, clientKey);
+    const address = `${config.server}:${config.port}`;
+    const client = connectToServer(config);
+    let plan: BackupSummary[];
+    const dumpPaths = new Map<number, string[]>();
+    try {
+      plan = planReceive(await listBackups(client, address, options.clientName), previous?.backupId);
+      for (const backup of plan) {
+        const paths: string[] = [];
+        await showBackup(client, address, backup.backupId, options.clientName ?? '', () => undefined, (entry) => {
+          if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path);
+        });
+        dumpPaths.set(backup.backupId, paths);
+      }
+    } finally {
+      client.close();
+    }
+    if (plan.length === 0) return { previous, applied: [], state: previous };
+
+    const target = join(config.workDirectory, 'receive', clientKey);
+    const applied: ReceivedBackup[] = [];
+    for (const backup of plan) {
+      applied.push(await receiveOne(config, storage, backup, dumpPaths.get(backup.backupId) ?? [], target, options));
+    }
+    const newest = plan[plan.length - 1];
+    const kind = isPartial(newest) ? 'partial' : 'complete';
+    const clientLabel = options.clientName ?? 'own backups';
+    if (config.postprocess !== undefined) {
+      options.onEvent?.(`running postprocess: ${config.postprocess}`);
+      await runPostprocess(config.postprocess, {
+        client: options.clientName ?? '', backupId: newest.backupId, kind, appliedBackupIds: plan.map((backup) => backup.backupId),
+      });
+    }
+    const state: ReceiveState = {
+      client: clientLabel, backupId: newest.backupId, kind,
+      backupStartedAt: new Date(newest.startedAtMs).toISOString(), appliedAt: new Date().toISOString(),
+    };
+    await writeReceiveState(config.stateDirectory, clientKey, state);
+    await rm(target, { recursive: true, force: true });
+    return { previous, applied, state };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Restores one backup's dump files (only those of sources named here) under `target` and loads them. */
+async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
+  target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
+  const kind = isPartial(backup) ? 'partial' : 'complete';
+  const wanted = dumpPaths.filter((path) => dumpSourceOfPath(storage, config.workDirectory, path) !== undefined);
+  const ignoredDumps = dumpPaths.filter((path) => !wanted.includes(path));
+  for (const path of ignoredDumps) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, no source of that name in ${storage.file}`);
+  // An empty path list would restore the whole backup.
+  if (wanted.length === 0) return { backup, loads: [], ignoredDumps };
+  const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted });
+  if (restore.failures.length > 0) {
+    throw new CorruptError(`backup ${backup.backupId}: dump files not restored: ${restore.failures.join('; ')}`);
+  }
+  const dumps = restore.dumpFiles.flatMap((file) => {
+    const sourceName = dumpSourceOfPath(storage, config.workDirectory, file.originalPath);
+    return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
+  });
+  const loads = await loadRestoredDumps(storage, dumps, { partial: isPartial(backup) });
+  for (const load of loads) {
+    options.onEvent?.(load.ok ? `loaded ${load.sourceName} from ${kind} backup ${backup.backupId}`
+      : `load of ${load.sourceName} from ${kind} backup ${backup.backupId} failed, ${load.path} kept: ${load.error}`);
+  }
+  const failed = loads.filter((load) => !load.ok);
+  // Later partials on top of a database that did not load would build a state that never existed.
+  if (failed.length > 0) {
+    throw new LoadFailedError(failed.map((load) => load.sourceName).join(', '),
+      `backup ${backup.backupId} did not load (${failed.map((load) => load.error).join('; ')}); nothing recorded, the next run retries`);
+  }
+  return { backup, loads, ignoredDumps };
+}

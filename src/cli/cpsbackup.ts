@@ -14,6 +14,8 @@ import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
 import { ProgressLine } from './progress-line';
+import { daemonMain } from '../client/daemon/daemon-command';
+import { receiveIfNew } from '../client/receiver/receive-command';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 
@@ -30,6 +32,8 @@ interface Options {
   force?: boolean;
   load: boolean;
   partial?: boolean;
+  daemon?: boolean;
+  ifNew?: boolean;
 }
 
 interface Output {
@@ -180,6 +184,9 @@ function buildProgram(): Command {
     .option('--force', 'with -d: allow deleting the newest backup')
     .option('--no-load', 'with -i: restore dump files without running their loaders')
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
+    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), then postprocess')
+    .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
+    .argument('[mode]', '"daemon": the same as --daemon')
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `
@@ -190,6 +197,8 @@ Examples:
   cpsbackup -c node.conf -i                        restore the newest backup to the original paths, then load dumps
   cpsbackup -c node.conf -i 3 --to /tmp/r          restore backup 3 under /tmp/r
   cpsbackup -c node.conf -d 2                      delete backup 2
+  cpsbackup daemon -c node.conf                    run schedule_complete / schedule_partial / schedule_receive
+  cpsbackup -c receiver.conf -i --client prod --if-new   load prod's newest backups into this node's databases once
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads), 12 refused by the server.`);
 }
@@ -201,12 +210,24 @@ export async function main(argv: string[], output: Output = {
   try {
     program.parse(argv);
     const options = program.opts<Options>();
-    const actions = [options.export, options.list, options.show, options.import, options.delete].filter((value) => value !== undefined);
+    if (program.args.length > 0 && program.args[0] !== 'daemon') {
+      output.err(`cpsbackup: unknown mode "${program.args[0]}" (the only mode is daemon; see cpsbackup -h)\n`);
+      return EXIT.usage;
+    }
+    const isDaemon = options.daemon === true || program.args[0] === 'daemon';
+    const actions = [options.export, options.list, options.show, options.import, options.delete, isDaemon || undefined]
+      .filter((value) => value !== undefined);
     if (actions.length !== 1) {
-      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d (see cpsbackup -h)\n`);
+      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, daemon (see cpsbackup -h)\n`);
+      return EXIT.usage;
+    }
+    if (options.ifNew && (options.import !== true || options.to !== undefined || !options.load)) {
+      output.err(`cpsbackup: --if-new goes with -i alone (no id, --to or --no-load): it loads every backup not applied yet\n`);
       return EXIT.usage;
     }
     const config = loadNodeConfig(options.config);
+    if (isDaemon) return await daemonMain(config, () => storageOf(config));
+    if (options.ifNew) return await receiveIfNew(config, options.client, storageOf(config), output);
     if (options.export) return await doExport(config, options, output);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);

@@ -1,0 +1,250 @@
+// The daemon's scheduler on an injected clock: jobs start at their cron fire times, a slow job is
+// never overlapped (the skipped runs are logged), jobs wait for each other in one lane, stop() waits
+// for the running job, and a complete backup missed while the daemon was down runs once at start.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../src/client/daemon/clock';
+import { cronSchedule } from '../src/client/daemon/cron-schedule';
+import { runDaemon } from '../src/client/daemon/daemon';
+import { isCompleteBackupMissed } from '../src/client/daemon/missed-run';
+import { Scheduler, type ScheduledJob } from '../src/client/daemon/scheduler';
+import { nodeConfigFromText } from '../src/common/config/node-config';
+import type { Logger } from '../src/common/logger';
+import { BackupKind, type BackupSummary } from '../src/proto/cpsbackup';
+
+/** Timers fire only when the test advances time, in time order, each followed by the promises it started. */
+class ManualClock implements Clock {
+  private timers: { id: number; at: number; callback: () => void }[] = [];
+  private nextId = 1;
+
+  constructor(private time: number) {}
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimer(delayMilliseconds: number, callback: () => void): unknown {
+    const id = this.nextId++;
+    this.timers.push({ id, at: this.time + Math.max(0, delayMilliseconds), callback });
+    return id;
+  }
+
+  clearTimer(handle: unknown): void {
+    this.timers = this.timers.filter((timer) => timer.id !== handle);
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  async advanceTo(iso: string): Promise<void> {
+    const target = Date.parse(iso);
+    for (;;) {
+      await settle();
+      const due = this.timers.filter((timer) => timer.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (due === undefined) break;
+      this.timers = this.timers.filter((timer) => timer !== due);
+      this.time = due.at;
+      due.callback();
+    }
+    this.time = target;
+    await settle();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let round = 0; round < 5; round++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function recordingLogger(clock: Clock): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = (level: string) => (message: string): void => { lines.push(`${new Date(clock.now()).toISOString()} ${level} ${message}`); };
+  return { lines, info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => { resolve = done; });
+  return { promise, resolve };
+}
+
+/** A job on a cron expression that records its start times and, when `hold` is given, runs until released. */
+function cronJob(name: string, expression: string, clock: Clock, runs: { name: string; at: string }[],
+  hold?: () => Promise<void>): ScheduledJob {
+  const schedule = cronSchedule(expression);
+  return {
+    name,
+    nextAfter: (after) => schedule.nextAfter(after),
+    run: async () => {
+      runs.push({ name, at: new Date(clock.now()).toISOString() });
+      await hold?.();
+    },
+  };
+}
+
+test('jobs start at their cron fire times', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T02:50:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  const scheduler = new Scheduler([
+    cronJob('complete', '30 3 * * *', clock, runs),
+    cronJob('partial', '*/15 * * * *', clock, runs),
+  ], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-02T03:31:00Z');
+  const completes = runs.filter((run) => run.name === 'complete').map((run) => run.at);
+  const partials = runs.filter((run) => run.name === 'partial').map((run) => run.at);
+  assert.deepEqual(completes, ['2026-03-01T03:30:00.000Z', '2026-03-02T03:30:00.000Z']);
+  assert.equal(partials.length, 4 * 24 + 3, 'every quarter hour from 03:00 on day one to 03:30 on day two');
+  assert.equal(partials[0], '2026-03-01T03:00:00.000Z');
+  assert.ok(partials.every((at) => /T\d\d:(00|15|30|45):00\.000Z$/.test(at)), 'on the quarter hours only');
+  assert.equal(logger.lines.filter((line) => / warn | error /.test(line)).length, 0, logger.lines.join('\n'));
+  await scheduler.stop();
+  assert.equal(clock.pendingTimers, 0, 'stop disarms every timer');
+});
+
+test('a slow job is never overlapped: runs due meanwhile are skipped and logged, the next on time runs', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  let active = 0;
+  let mostActive = 0;
+  const slow = deferred();
+  let isFirst = true;
+  const scheduler = new Scheduler([cronJob('partial', '*/5 * * * *', clock, runs, async () => {
+    active++;
+    mostActive = Math.max(mostActive, active);
+    if (isFirst) {
+      isFirst = false;
+      await slow.promise; // a dumper that takes 12 minutes
+    }
+    active--;
+  })], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-01T10:17:00Z');
+  slow.resolve();
+  await clock.advanceTo('2026-03-01T10:26:00Z');
+  await scheduler.stop();
+  assert.deepEqual(runs.map((run) => run.at), ['2026-03-01T10:05:00.000Z', '2026-03-01T10:20:00.000Z', '2026-03-01T10:25:00.000Z']);
+  assert.equal(mostActive, 1);
+  const skipped = logger.lines.filter((line) => line.includes('partial: skipped'));
+  assert.equal(skipped.length, 2, logger.lines.join('\n'));
+  assert.match(skipped[0], /^2026-03-01T10:10:00\.000Z warn partial: skipped \(scheduled for 2026-03-01T10:10:00\.000Z\): its previous run, started 2026-03-01T10:05:00\.000Z, is still running$/);
+  assert.match(skipped[1], /^2026-03-01T10:15:00\.000Z warn /);
+  assert.ok(logger.lines.some((line) => line.startsWith('2026-03-01T10:17:00.000Z info partial: finished in 720.0 s')), logger.lines.join('\n'));
+});
+
+test('one lane: a job due while another runs waits for it, once; a failing job is logged and the schedule goes on', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T03:20:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  const partialHold = deferred();
+  let partialRuns = 0;
+  const scheduler = new Scheduler([
+    cronJob('complete', '30 3 * * *', clock, runs),
+    cronJob('partial', '*/5 * * * *', clock, runs, async () => {
+      partialRuns++;
+      if (partialRuns === 1) await partialHold.promise; // the 03:25 partial is still running at 03:30 and 03:35
+      if (partialRuns === 2) throw new Error('dumper exited with code 1');
+    }),
+  ], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-01T03:37:00Z');
+  assert.deepEqual(runs, [{ name: 'partial', at: '2026-03-01T03:25:00.000Z' }], 'the complete backup waits');
+  partialHold.resolve();
+  await clock.advanceTo('2026-03-01T03:41:00Z');
+  await scheduler.stop();
+  assert.deepEqual(runs, [
+    { name: 'partial', at: '2026-03-01T03:25:00.000Z' },
+    { name: 'complete', at: '2026-03-01T03:37:00.000Z' },
+    { name: 'partial', at: '2026-03-01T03:40:00.000Z' },
+  ]);
+  assert.ok(logger.lines.some((line) => /03:30:00\.000Z info complete: due .* waits for partial/.test(line)), logger.lines.join('\n'));
+  assert.ok(logger.lines.some((line) => /03:35:00\.000Z warn partial: skipped/.test(line)), logger.lines.join('\n'));
+  assert.ok(logger.lines.some((line) => /03:40:00\.000Z error partial: failed after 0\.0 s: dumper exited with code 1/.test(line)), logger.lines.join('\n'));
+});
+
+test('stop() schedules nothing more and resolves only when the running job has finished', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  const hold = deferred();
+  const scheduler = new Scheduler([cronJob('complete', '*/5 * * * *', clock, runs, () => hold.promise)], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-01T10:06:00Z');
+  let isStopped = false;
+  const stopping = scheduler.stop().then(() => { isStopped = true; });
+  await clock.advanceTo('2026-03-01T10:30:00Z');
+  assert.equal(isStopped, false, 'still waiting for the running job');
+  hold.resolve();
+  await stopping;
+  assert.deepEqual(runs.map((run) => run.at), ['2026-03-01T10:05:00.000Z'], 'nothing started after stop()');
+  assert.equal(clock.pendingTimers, 0);
+});
+
+function complete(finishedAt: string, kind = BackupKind.BACKUP_KIND_COMPLETE): BackupSummary {
+  const finishedAtMs = Date.parse(finishedAt);
+  return {
+    backupId: 1, startedAtMs: finishedAtMs - 60_000, finishedAtMs, files: 1, logicalBytes: 1, newBytes: 1, storedBytes: 1,
+    kind, labels: {}, deletable: true, hostname: 'prod',
+  };
+}
+
+test('missed run rule: the newest complete backup finished before the last fire time', () => {
+  const lastFire = Date.parse('2026-03-05T03:30:00Z');
+  assert.equal(isCompleteBackupMissed([], lastFire), true, 'never backed up');
+  assert.equal(isCompleteBackupMissed([complete('2026-03-04T03:40:00Z')], lastFire), true);
+  assert.equal(isCompleteBackupMissed([complete('2026-03-05T03:41:00Z')], lastFire), false);
+  assert.equal(isCompleteBackupMissed([complete('2026-03-04T03:40:00Z'), complete('2026-03-05T09:00:00Z', BackupKind.BACKUP_KIND_PARTIAL)], lastFire),
+    true, 'a partial backup does not stand for a complete one');
+  assert.equal(isCompleteBackupMissed([], undefined), false, 'a schedule that never fired missed nothing');
+});
+
+test('the daemon, down for five days, runs the missed complete backup once at start, then on schedule', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-daemon-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  for (const name of ['cert.pem', 'key.pem', 'ca.pem']) writeFileSync(join(folder, name), '');
+  const config = nodeConfigFromText(join(folder, 'node.conf'), [
+    'server = 127.0.0.1', 'ssl_cert = cert.pem', 'ssl_key = key.pem', 'ssl_ca = ca.pem',
+    'schedule_complete = 30 3 * * *', 'schedule_partial = 0 * * * *',
+  ].join('\n'));
+  const clock = new ManualClock(Date.parse('2026-03-10T09:10:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  const stop = new AbortController();
+  const daemon = runDaemon(config, {
+    logger, clock, storage: () => undefined, stopSignal: stop.signal,
+    listBackups: async () => [complete('2026-03-05T03:45:00Z')],
+    runJob: async (name) => { runs.push({ name, at: new Date(clock.now()).toISOString() }); },
+  });
+  await clock.advanceTo('2026-03-11T03:31:00Z');
+  stop.abort();
+  await daemon;
+  const completes = runs.filter((run) => run.name === 'complete').map((run) => run.at);
+  assert.deepEqual(completes, ['2026-03-10T09:10:00.000Z', '2026-03-11T03:30:00.000Z'], 'once at start, not once per missed day');
+  assert.equal(runs.filter((run) => run.name === 'partial').length, 18, 'hourly from 10:00 to 03:00 the next day');
+  assert.ok(logger.lines.some((line) => /complete: started \(missed run of 2026-03-10T03:30:00\.000Z/.test(line)), logger.lines.join('\n'));
+  assert.equal(clock.pendingTimers, 0, 'a stopped daemon leaves no timer');
+
+  // The same start after a backup that covers the last fire time runs nothing until the schedule says so.
+  const quiet: string[] = [];
+  const stopQuiet = new AbortController();
+  const quietClock = new ManualClock(Date.parse('2026-03-10T09:10:00Z'));
+  const second = runDaemon(config, {
+    logger: recordingLogger(quietClock), clock: quietClock, storage: () => undefined, stopSignal: stopQuiet.signal,
+    listBackups: async () => [complete('2026-03-10T03:50:00Z')],
+    runJob: async (name) => { quiet.push(name); },
+  });
+  await quietClock.advanceTo('2026-03-10T09:50:00Z');
+  stopQuiet.abort();
+  await second;
+  assert.deepEqual(quiet, []);
+});

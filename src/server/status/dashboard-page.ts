@@ -25,7 +25,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   .card .value { font-size: 22px; font-weight: 600; margin-top: 2px; }
   h2 { font-size: 16px; margin: 24px 0 10px; }
   table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
-  th, td { text-align: left; padding: 9px 12px; border-bottom: 1px solid var(--line); vertical-align: top; }
+  th, td { text-align: left; padding: 9px 12px; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
+  td.now { white-space: normal; width: 100%; }
   th { background: #f0f4f8; color: var(--muted); font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; }
   td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
   tr:last-child td { border-bottom: none; }
@@ -34,7 +35,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .state-overdue { background: var(--overdue); } .state-never { background: var(--never); }
   .flag { display: inline-block; margin-left: 6px; padding: 1px 7px; border-radius: 4px; background: #fde8e8; color: var(--failed); font-size: 11px; font-weight: 600; }
   .detail { color: var(--muted); font-size: 12px; }
-  .reason { color: var(--failed); font-size: 12px; max-width: 320px; overflow-wrap: anywhere; }
+  .reason { color: var(--failed); font-size: 12px; max-width: 420px; overflow-wrap: anywhere; }
   .progress { width: 120px; height: 6px; background: var(--line); border-radius: 3px; margin-top: 4px; overflow: hidden; }
   .progress div { height: 100%; width: 40%; background: var(--running); animation: slide 1.4s ease-in-out infinite; }
   @keyframes slide { from { transform: translateX(-100%); } to { transform: translateX(300%); } }
@@ -160,7 +161,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       row.appendChild(element('td', 'number', last ? bytes(last.newBytes) : '–'));
       row.appendChild(element('td', 'number', last ? duration(last.durationSeconds) : '–'));
       row.appendChild(element('td', 'number', String(client.backupsKept)));
-      var nowCell = element('td');
+      var nowCell = element('td', 'now');
       if (client.running) {
         nowCell.appendChild(element('div', '', 'backing up: ' + client.running.files + ' files, ' + bytes(client.running.bytes) +
           ' at ' + bytes(client.running.rateBytesPerSecond) + '/s'));
@@ -178,12 +179,16 @@ export const DASHBOARD_HTML = `<!doctype html>
     });
   }
 
-  function niceMaximum(value) {
-    if (value <= 0) return 1;
-    var power = Math.pow(10, Math.floor(Math.log(value) / Math.LN10));
-    var steps = [1, 2, 2.5, 5, 10];
-    for (var i = 0; i < steps.length; i++) if (steps[i] * power >= value) return steps[i] * power;
-    return 10 * power;
+  // Axis steps of 1, 2 or 5 in the unit the labels use (KiB, MiB, ...), so tick labels read round.
+  function axisSteps(maximum) {
+    var unit = 1;
+    while (maximum / unit >= 1024) unit *= 1024;
+    var rough = Math.max(maximum / unit / 4, 1e-9);
+    var power = Math.pow(10, Math.floor(Math.log(rough) / Math.LN10));
+    var step = [1, 2, 5, 10].map(function (factor) { return factor * power; }).filter(function (candidate) { return candidate >= rough; })[0];
+    if (unit === 1) step = Math.max(1, Math.ceil(step));
+    var count = Math.max(1, Math.ceil(maximum / unit / step));
+    return { step: step * unit, count: count };
   }
 
   function drawChart(client) {
@@ -193,16 +198,24 @@ export const DASHBOARD_HTML = `<!doctype html>
     svg.setAttribute('data-client', client.name);
     svg.appendChild(svgElement('title', {})).textContent = 'Backup size and new bytes of ' + client.name;
     var backups = client.backups;
-    var maximum = niceMaximum(Math.max.apply(null, backups.map(function (b) { return Math.max(b.bytes, b.newBytes); }).concat([1])));
+    var axis = axisSteps(Math.max.apply(null, backups.map(function (b) { return Math.max(b.bytes, b.newBytes); }).concat([1])));
+    var maximum = axis.step * axis.count;
     var y = function (value) { return top + plotHeight - (value / maximum) * plotHeight; };
     var slot = plotWidth / Math.max(backups.length, 1);
     var x = function (index) { return left + slot * (index + 0.5); };
-    for (var tick = 0; tick <= 4; tick++) {
-      var value = maximum * tick / 4;
+    for (var tick = 0; tick <= axis.count; tick++) {
+      var value = axis.step * tick;
       svg.appendChild(svgElement('line', { x1: left, x2: width - right, y1: y(value), y2: y(value), stroke: tick === 0 ? '#9aa5b1' : '#e4e7eb', 'stroke-width': 1 }));
       var label = svgElement('text', { x: left - 8, y: y(value) + 4, 'text-anchor': 'end' });
       label.textContent = bytes(value);
       svg.appendChild(label);
+    }
+    // The tinted area first, so it never covers the bars drawn over it.
+    var sizePoints = [];
+    if (backups.length > 0) {
+      sizePoints = backups.map(function (backup, index) { return x(index).toFixed(1) + ',' + y(backup.bytes).toFixed(1); });
+      svg.appendChild(svgElement('polygon', { 'class': 'size-area', points: x(0).toFixed(1) + ',' + y(0) + ' ' + sizePoints.join(' ') + ' ' +
+        x(backups.length - 1).toFixed(1) + ',' + y(0), fill: 'var(--size)', 'fill-opacity': 0.08 }));
     }
     var barWidth = Math.max(2, Math.min(28, slot * 0.5));
     backups.forEach(function (backup, index) {
@@ -212,10 +225,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       svg.appendChild(bar);
     });
     if (backups.length > 0) {
-      var points = backups.map(function (backup, index) { return x(index).toFixed(1) + ',' + y(backup.bytes).toFixed(1); });
-      svg.appendChild(svgElement('polygon', { 'class': 'size-area', points: x(0).toFixed(1) + ',' + y(0) + ' ' + points.join(' ') + ' ' +
-        x(backups.length - 1).toFixed(1) + ',' + y(0), fill: 'var(--size)', 'fill-opacity': 0.08 }));
-      svg.appendChild(svgElement('polyline', { 'class': 'size-line', points: points.join(' '), fill: 'none', stroke: 'var(--size)', 'stroke-width': 2 }));
+      svg.appendChild(svgElement('polyline', { 'class': 'size-line', points: sizePoints.join(' '), fill: 'none', stroke: 'var(--size)', 'stroke-width': 2 }));
     }
     var labelEvery = Math.ceil(backups.length / 8);
     backups.forEach(function (backup, index) {

@@ -241,3 +241,19 @@ test('a non-loopback status address without allow_remote_status stops the server
   await writeFile(sandbox.serverConfigFile, text.replace('status_address = 127.0.0.1', 'status_address = 0.0.0.0'));
   await assert.rejects(sandbox.startServer(), /exited \(2\)[\s\S]*not a loopback address/);
 });
+
+test('allow_remote_status with a token binds every interface and still demands the token', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const text = await readFile(sandbox.serverConfigFile, 'utf8');
+  await writeFile(sandbox.serverConfigFile, `${text.replace('status_address = 127.0.0.1', 'status_address = 0.0.0.0')}allow_remote_status = 1\nstatus_token = ${token}\n`);
+  const server = await sandbox.startServer();
+  const url = statusUrlOf(server.log());
+  assert.match(url, /^http:\/\/0\.0\.0\.0:\d+$/);
+  const local = url.replace('0.0.0.0', '127.0.0.1');
+  assert.equal((await fetch(`${local}/status`)).status, 401);
+  assert.equal(await statusCodeWithHost(local, 'backup.example.com'), 401, 'any Host name, but never without the token');
+  assert.equal((await fetch(`${local}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  const summary = exited(await sandbox.runServerCommand(['status', '--url', local]), 0, 'status with the token').stdout;
+  assert.match(summary, /^node1 +never/m);
+});

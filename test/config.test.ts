@@ -257,3 +257,41 @@ test('the example configs in etc/backup parse', (t) => {
   const records = loadClientRecords(server.clientsDirectory);
   assert.equal(findClientByCommonName(records, 'node1')?.name, 'node1');
 });
+
+test('node config: daemon schedules, receive_client, postprocess and log_file (issue 5)', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'node.conf');
+  const plain = nodeConfigFromText(file, `server = a\n${nodeSsl}`);
+  assert.deepEqual([plain.scheduleComplete, plain.schedulePartial, plain.scheduleReceive, plain.receiveClient, plain.postprocess, plain.logFile],
+    [undefined, undefined, undefined, undefined, undefined, undefined]);
+  const config = nodeConfigFromText(file, [
+    'server = a', 'schedule_complete = 30 3 * * *', 'schedule_partial = */5 * * * *', 'schedule_receive = */10 * * * * *',
+    'receive_client = prod-1', 'postprocess = ./refresh-reports.sh --all', 'log_file = logs/daemon.log', nodeSsl,
+  ].join('\n'));
+  assert.equal(config.scheduleComplete, '30 3 * * *');
+  assert.equal(config.schedulePartial, '*/5 * * * *');
+  assert.equal(config.scheduleReceive, '*/10 * * * * *');
+  assert.equal(config.receiveClient, 'prod-1');
+  assert.equal(config.postprocess, './refresh-reports.sh --all');
+  assert.equal(config.logFile, path.join(backup, 'logs', 'daemon.log'));
+
+  const load = (text: string) => () => nodeConfigFromText(file, text);
+  assert.throws(load(`server = a\nschedule_partial = every 5 minutes\n${nodeSsl}`), configError(2, /schedule_partial must be a cron expression/));
+  assert.throws(load(`server = a\nschedule_complete = 61 3 * * *\n${nodeSsl}`), configError(2, /schedule_complete must be a cron expression/));
+  assert.throws(load(`server = a\nschedule_receive = 0 * * * *\n${nodeSsl}`), configError(2, /schedule_receive needs receive_client/));
+  assert.throws(load(`server = a\nreceive_client = ../prod\n${nodeSsl}`), configError(2, /not a valid client name/));
+  assert.throws(load(`server = a\npostprocess =\n${nodeSsl}`), configError(2, /must not be empty/));
+});
+
+test('server config and client records: keep_days_partial (issue 5)', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'server.conf');
+  assert.equal(serverConfigFromText(file, `directory = store\n${serverSsl}`).keepDaysPartial, undefined);
+  assert.equal(serverConfigFromText(file, `directory = store\nkeep_days = 30\nkeep_days_partial = 2\n${serverSsl}`).keepDaysPartial, 2);
+  assert.throws(() => serverConfigFromText(file, `directory = store\nkeep_days_partial = 0\n${serverSsl}`), configError(2, /keep_days_partial/));
+  const clients = path.join(backup, 'clients');
+  writeFileSync(path.join(clients, 'prod'), 'ssl_peer_cn = prod\nkeep = 7\nkeep_days_partial = 3\n');
+  assert.equal(loadClientRecords(clients).get('prod')?.keepDaysPartial, 3);
+  writeFileSync(path.join(clients, 'prod'), 'ssl_peer_cn = prod\nkeep_days_partial = soon\n');
+  assert.throws(() => loadClientRecords(clients), configError(2, /keep_days_partial/));
+});

@@ -44,7 +44,8 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
     await writeWithBackpressure(call, batch);
     call.end();
   } catch (error) {
-    call.destroy(toServiceError(error, context.logger, 'show'));
+    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
+    call.emit('error', toServiceError(error, context.logger, 'show'));
   }
 }
 

@@ -35,6 +35,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     await writeWithBackpressure(call, { backupId: backup.number, entries });
     call.end();
   } catch (error) {
-    call.destroy(toServiceError(error, context.logger, 'parent'));
+    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
+    call.emit('error', toServiceError(error, context.logger, 'parent'));
   }
 }

@@ -42,7 +42,8 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     }
     call.end();
   } catch (error) {
-    call.destroy(toServiceError(error, context.logger, label));
+    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
+    call.emit('error', toServiceError(error, context.logger, label));
   } finally {
     release?.();
   }

@@ -7,7 +7,7 @@ import { authenticate } from './auth';
 import { UploadSession } from './upload-session';
 import { toServiceError } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
-import { LimitError, ProtocolError, errorMessage } from '../common/errors';
+import { BackupError, LimitError, ProtocolError, errorMessage } from '../common/errors';
 import { writeWithBackpressure } from './stream-write';
 
 export async function handleUpload(context: ServerContext, call: grpc.ServerDuplexStream<UploadRequest, UploadResponse>): Promise<void> {
@@ -41,9 +41,15 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       }
       if (!isCommitted) throw new ProtocolError(`client "${clientName}" closed the stream before committing; backup discarded`);
       call.end();
-    } catch (error) {
+    } catch (caught) {
+      // A client that vanished (killed, network cut) is an interruption, not an internal server error.
+      const error = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE'
+        ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
       await session?.abandon().catch((abandonError) => context.logger.error(`abandon failed: ${errorMessage(abandonError)}`));
-      if (!isCommitted) context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });
+      if (!isCommitted) {
+        if (session?.backupNumber !== undefined) context.logger.warn(`backup ${session.backupNumber} of ${clientName} abandoned: ${errorMessage(error)}`);
+        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });
+      }
       throw error;
     } finally {
       releaseLock?.();

@@ -1,0 +1,107 @@
+// Proves a client killed (SIGKILL) in the middle of a backup leaves no visible backup and no damage:
+// the server logs the backup as abandoned, and the next backup, and the older ones, restore.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Sandbox } from '../src/demo/sandbox';
+import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
+
+const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
+const MEBIBYTE = 1024 * 1024;
+
+async function packBytes(storeDirectory: string): Promise<number> {
+  let total = 0;
+  const visit = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await visit(path);
+      else if (entry.isFile()) total += (await stat(path)).size;
+    }
+  };
+  await visit(storeDirectory);
+  return total;
+}
+
+/** Polls until check() holds; a generous bound only turns a hang into a readable failure. */
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, context?: () => string, limitMs = 60_000): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 100) {
+    if (waited > limitMs) throw new Error(`gave up waiting for ${what}${context ? `\n${context()}` : ''}`);
+    await sleep(100);
+  }
+}
+
+function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  child.kill('SIGKILL');
+  return exited;
+}
+
+test('a client killed mid-backup leaves no backup; the next backup and the older ones restore', async (t) => {
+  const sandbox = await Sandbox.create();
+  let writer: ChildProcess | undefined;
+  let backup: ChildProcess | undefined;
+  t.after(async () => {
+    await stopProcess(backup);
+    await stopProcess(writer);
+    await sandbox.destroy();
+  });
+  const data = join(sandbox.root, 'data');
+  await createSampleTree(data);
+  const server = await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, 'read_all_fifos = 1']);
+  const run = async (args: string[]): Promise<string> => {
+    const result = await sandbox.runClient(['-c', config, ...args]);
+    assert.equal(result.code, 0, `cpsbackup ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
+    return result.stdout;
+  };
+  const listedIds = async (): Promise<number[]> => (JSON.parse(await run(['-l', '--json'])) as { id: number }[]).map((listed) => listed.id);
+
+  await run(['-e']);
+  const first = await snapshotTree(data);
+
+  await t.test('SIGKILL during the upload of an endless stream commits nothing', async () => {
+    // A FIFO whose writer never stops: the backup cannot finish, so the kill surely lands mid-upload.
+    const fifo = join(data, 'endless.fifo');
+    execFileSync('mkfifo', [fifo]);
+    writer = spawn('sh', ['-c', `exec cat /dev/urandom > '${fifo}'`], { stdio: 'ignore' });
+    const storedBefore = await packBytes(sandbox.storeDirectory);
+    try {
+      backup = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-e'], { stdio: 'ignore' });
+      await waitFor('the server to store 16 MiB of the stream',
+        async () => await packBytes(sandbox.storeDirectory) - storedBefore > 16 * MEBIBYTE, server.log);
+      await stopProcess(backup);
+      assert.equal(backup.signalCode, 'SIGKILL');
+      await waitFor('the server to log the abandoned backup', () => /backup 2 of node1 abandoned: client "node1" disconnected/.test(server.log()), server.log);
+    } finally {
+      // The FIFO must go even on failure: a later backup would otherwise block reading it.
+      await stopProcess(writer);
+      await rm(fifo);
+    }
+    assert.doesNotMatch(server.log(), /cpsbackup-server error/);
+    assert.deepEqual(await listedIds(), [1]);
+  });
+
+  await t.test('the next backup works and restores', async () => {
+    assert.match(await run(['-e']), /^Backup 0000003 done/);
+    assert.deepEqual(await listedIds(), [1, 3]);
+    const target = join(sandbox.root, 'restored-3');
+    await run(['-i', '3', '--to', target]);
+    assert.deepEqual(treeDifferences(await snapshotTree(data), await snapshotTree(join(target, data))), []);
+  });
+
+  await t.test('after a server restart the older backup still restores', async () => {
+    await server.stop();
+    const restarted = await sandbox.startServer();
+    const restartedConfig = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    assert.equal(restartedConfig, config);
+    const target = join(sandbox.root, 'restored-1');
+    await run(['-i', '1', '--to', target]);
+    assert.deepEqual(treeDifferences(first, await snapshotTree(join(target, data)), { compareFolderTimes: false }), []);
+    assert.doesNotMatch(restarted.log(), /dropped [1-9]\d* unreadable chunks/);
+  });
+});

@@ -21,8 +21,9 @@ export async function showBackup(client: BackupClient, address: string, backupId
   }
 }
 
-export function deleteBackup(client: BackupClient, address: string, backupId: number, isForced: boolean): Promise<number> {
+/** clientName '' means the caller's own backups; the server refuses any other client's. */
+export function deleteBackup(client: BackupClient, address: string, backupId: number, isForced: boolean, clientName = ''): Promise<number> {
   return new Promise((resolve, reject) => {
-    client.delete({ backupId, clientName: '', force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.freedBytes)));
+    client.delete({ backupId, clientName, force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.freedBytes)));
   });
 }

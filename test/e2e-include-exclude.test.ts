@@ -1,0 +1,79 @@
+// Proves what a backup takes: only the include folders, minus exclude_regex matches; a FIFO's content
+// with read_all_fifos=1 (restored as a regular file), and a warning instead of it with read_all_fifos=0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox } from '../src/demo/sandbox';
+
+interface ShownEntry { path: string; type: string }
+
+function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  child.kill('SIGKILL');
+  return exited;
+}
+
+test('include folders, exclude_regex and read_all_fifos decide what a backup holds', async (t) => {
+  const sandbox = await Sandbox.create();
+  let writer: ChildProcess | undefined;
+  t.after(async () => {
+    await stopProcess(writer);
+    await sandbox.destroy();
+  });
+  const base = join(sandbox.root, 'base');
+  const files = ['a/keep.txt', 'a/skip.tmp', 'a/cache/x.txt', 'a/cached.txt', 'b/keep.txt', 'b/sub/y.tmp', 'c/not-included.txt'];
+  for (const file of files) {
+    await mkdir(join(base, file, '..'), { recursive: true });
+    await writeFile(join(base, file), `content of ${file}\n`);
+  }
+  const fifo = join(base, 'a', 'dump.fifo');
+  execFileSync('mkfifo', [fifo]);
+  await sandbox.startServer();
+  const selection = [`include = ${join(base, 'a')}`, `include = ${join(base, 'b')}`, 'exclude_regex = \\.tmp$', 'exclude_regex = /cache(/|$)'];
+  let readAllFifos = true;
+  const writeConfig = (isReadingFifos: boolean) => sandbox.writeNodeConfig('node1', [...selection, `read_all_fifos = ${isReadingFifos ? 1 : 0}`]);
+  const client = async (args: string[]) => {
+    const result = await sandbox.runClient(['-c', await writeConfig(readAllFifos), ...args]);
+    assert.equal(result.code, 0, `cpsbackup ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
+    return result;
+  };
+  const shownPaths = async (backupId: number): Promise<Map<string, string>> => {
+    const shown = JSON.parse((await client(['-s', String(backupId), '--json'])).stdout) as { entries: ShownEntry[] };
+    return new Map(shown.entries.map((entry) => [entry.path, entry.type]));
+  };
+  const fifoContent = 'first dump line\nsecond dump line\n';
+
+  await t.test('read_all_fifos=1: includes minus excludes, and the FIFO content', async () => {
+    // The writer blocks on open until the backup reads the FIFO, as a dumper would.
+    writer = spawn('sh', ['-c', `printf '${fifoContent.replace(/\n/g, '\\n')}' > '${fifo}'`], { stdio: 'ignore' });
+    await client(['-e']);
+    const paths = await shownPaths(1);
+    assert.deepEqual([...paths.keys()].sort(), [
+      join(base, 'a'), join(base, 'a/cached.txt'), fifo, join(base, 'a/keep.txt'), join(base, 'b'), join(base, 'b/keep.txt'), join(base, 'b/sub'),
+    ].sort());
+    assert.equal(paths.get(fifo), 'dump');
+  });
+
+  await t.test('the FIFO comes back as a regular file with what the writer wrote', async () => {
+    const target = join(sandbox.root, 'restored');
+    await client(['-i', '1', '--to', target]);
+    const restoredFifo = join(target, fifo);
+    assert.ok((await lstat(restoredFifo)).isFile());
+    assert.equal(await readFile(restoredFifo, 'utf8'), fifoContent);
+    assert.equal(await readFile(join(target, base, 'a/keep.txt'), 'utf8'), 'content of a/keep.txt\n');
+    await assert.rejects(lstat(join(target, base, 'a/skip.tmp')), { code: 'ENOENT' });
+    await assert.rejects(lstat(join(target, base, 'c')), { code: 'ENOENT' });
+  });
+
+  await t.test('read_all_fifos=0: the FIFO is skipped with a warning', async () => {
+    readAllFifos = false;
+    const result = await client(['-e']);
+    assert.match(result.stderr, new RegExp(`warning: ${fifo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: FIFO \\(read_all_fifos=0\\) skipped`));
+    const paths = await shownPaths(2);
+    assert.equal(paths.has(fifo), false);
+    assert.equal(paths.has(join(base, 'a/keep.txt')), true);
+  });
+});

@@ -97,6 +97,8 @@ test('the daemon process: seconds-level cron, skips under a slow dumper, SIGTERM
   assert.match(afterSignal, /complete: backup \d+ committed[\s\S]*complete: finished[\s\S]*info stopped/, 'the running backup finished first');
   assert.doesNotMatch(afterSignal, / complete: started /, 'nothing started after SIGTERM');
   const backups = count(output, committed);
+  console.log(`daemon-process: ${backups} backups committed with a 2 s dumper on an every-second schedule, `
+    + `${count(output, /complete: skipped/)} due runs skipped as overlaps`);
   assert.equal(count(output, / complete: started /), backups, 'every run that started committed');
   assert.equal(await listed(), backups, 'every committed backup is listed, nothing else');
   // stdout and stderr are two pipes, so only the set of lines can be compared, not their order.

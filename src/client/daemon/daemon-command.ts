@@ -20,7 +20,6 @@ export async function daemonMain(config: NodeConfig, storage: () => StorageConfi
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    logger.info(`daemon started (pid ${process.pid}, ${config.file})`);
     await runDaemon(config, { logger, storage, stopSignal: stop.signal, forceSignal: force.signal });
     return 0;
   } finally {

@@ -53,6 +53,7 @@ export async function runDaemon(config: NodeConfig, options: DaemonOptions): Pro
   };
   options.forceSignal?.addEventListener('abort', onForce, { once: true });
   try {
+    logger.info(`daemon started (pid ${process.pid}, ${config.file})`);
     scheduler.start();
     const now = clock.now();
     for (const [name, schedule] of schedules) {

@@ -47,13 +47,22 @@ test('daemon schedule_receive: each new backup of prod loaded once, postprocess 
   await writeFile(receiverStorage, ['source = app', 'kind = command', 'dump = true', `load = cat >> ${loaded}`,
     'dump_partial = echo {since}', `load_partial = cat >> ${loaded}`, ''].join('\n'));
   const prodConfig = await sandbox.writeNodeConfig('prod', [`storage_conf = ${prodStorage}`]);
-  const receiverConfig = await sandbox.writeNodeConfig('receiver', [
+  const receiverLines = [
     `storage_conf = ${receiverStorage}`, 'schedule_receive = * * * * * *', 'receive_client = prod',
     `postprocess = echo "$CPSBACKUP_BACKUP_ID" >> ${postprocessLog}`,
-  ]);
+  ];
+  const receiverConfig = await sandbox.writeNodeConfig('receiver', receiverLines);
 
   await writeFile(generation, '1\n');
   ok(await sandbox.runClient(['-c', prodConfig, '-e']), 'prod -e');
+  // A receiver whose storage.conf names no source of prod's dumps refuses rather than record a load that never happened.
+  const misnamedStorage = join(sandbox.root, 'misnamed-storage.conf');
+  await writeFile(misnamedStorage, ['source = reports', 'kind = command', 'dump = true', `load = cat >> ${loaded}`, ''].join('\n'));
+  await sandbox.writeNodeConfig('receiver', [`storage_conf = ${misnamedStorage}`]);
+  const misnamed = await sandbox.runClient(['-c', receiverConfig, '-i', '--client', 'prod', '--if-new']);
+  assert.equal(misnamed.code, 2, misnamed.stderr);
+  assert.match(misnamed.stderr, /no source here matches a dump of backup 1 \(.*dumps\/app\/dump\); sources are matched by name/);
+  await sandbox.writeNodeConfig('receiver', receiverLines);
   daemon = spawn(process.execPath, [CLI, 'daemon', '-c', receiverConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   daemon.stdout!.on('data', (data: Buffer) => { output += data.toString(); });

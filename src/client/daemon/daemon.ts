@@ -78,7 +78,8 @@ async function catchUpComplete(config: NodeConfig, schedule: Schedule, now: numb
   const previousFire = schedule.previousAt(now);
   try {
     const backups = await (options.listBackups ?? listOwnBackups)(config);
-    if (isCompleteBackupMissed(backups, previousFire)) {
+    // A SIGTERM that came while the server answered must not start a backup.
+    if (isCompleteBackupMissed(backups, previousFire) && !options.stopSignal.aborted) {
       scheduler.runNow('complete', `missed run of ${new Date(previousFire!).toISOString()}: no complete backup since`);
     }
   } catch (error) {

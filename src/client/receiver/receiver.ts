@@ -105,6 +105,11 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
   const wanted = dumpPaths.filter((path) => dumpSourceOfPath(storage, config.workDirectory, path) !== undefined);
   const ignoredDumps = dumpPaths.filter((path) => !wanted.includes(path));
   for (const path of ignoredDumps) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, no source of that name in ${storage.file}`);
+  // Dumps, none of them named here: most likely a misnamed source, and recording it as applied would hide that.
+  if (wanted.length === 0 && ignoredDumps.length > 0) {
+    throw new ConfigError(storage.file, undefined, `no source here matches a dump of backup ${backup.backupId} `
+      + `(${ignoredDumps.join(', ')}); sources are matched by name`);
+  }
   // An empty path list would restore the whole backup.
   if (wanted.length === 0) return { backup, loads: [], ignoredDumps };
   const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted });

@@ -52,6 +52,11 @@ test('clients are confined to their own backups; unknown and foreign certificate
     }
     await assert.rejects(deleteAs(node2, 'node1', 1, true), (error: Error) =>
       error instanceof AuthError && /client "node2" may not delete backups of client "node1"/.test(error.message));
+    // Regression: -d ignored --client and deleted the caller's own backup of that number.
+    const viaCli = await run(node2, ['-d', '1', '--client', 'node1', '--force']);
+    assert.equal(viaCli.code, 12, `${viaCli.stdout}${viaCli.stderr}`);
+    assert.match(viaCli.stderr, /may not delete backups of client "node1"/);
+    assert.equal((JSON.parse(await expectOk(node2, ['-l', '--json'])) as unknown[]).length, 1, 'node2 keeps its own backup 1');
     assert.deepEqual((JSON.parse(await expectOk(node1, ['-l', '--json'])) as { id: number }[]).map((backup) => backup.id), [1, 2]);
   });
 

@@ -161,7 +161,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
 async function doDelete(config: NodeConfig, options: Options, output: Output): Promise<number> {
   const client = connectToServer(config);
   try {
-    const freed = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true);
+    const freed = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true, options.client);
     output.out(`Deleted backup ${formatBackupId(options.delete!)}; ${formatBytes(freed)} freed on the server\n`);
     return EXIT.ok;
   } finally {

@@ -52,7 +52,9 @@ export class Sandbox {
     for (const client of this.options.clients ?? ['node1']) await this.addClient(client);
     await writeFile(this.serverConfigFile, [
       'address = 127.0.0.1', 'port = 0', 'status_address = 127.0.0.1', 'status_port = 0',
-      `directory = ${this.storeDirectory}`, `clientconfdir = ${this.clientsDirectory}`, 'keep = 10',
+      `directory = ${this.storeDirectory}`, `clientconfdir = ${this.clientsDirectory}`,
+      // keep repeats (burp's levels), so a default would turn a test's keep=2 into keep=[10,2].
+      ...((this.options.serverLines ?? []).some((line) => /^\s*keep\s*=/.test(line)) ? [] : ['keep = 10']),
       `ssl_cert = ${join(this.sslDirectory, 'server.pem')}`, `ssl_key = ${join(this.sslDirectory, 'server.key')}`,
       `ssl_ca = ${join(this.sslDirectory, 'ca.pem')}`, ...(this.options.serverLines ?? []), '',
     ].join('\n'));

@@ -57,7 +57,8 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     context.maintenance.applyRetention(clientName);
     context.maintenance.scheduleGarbageCollection();
   } catch (error) {
-    if (!isCommitted) call.destroy(toServiceError(error, context.logger, `upload from ${clientName}`));
+    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
+    if (!isCommitted) call.emit('error', toServiceError(error, context.logger, `upload from ${clientName}`));
     else context.logger.error(`after commit for ${clientName}: ${errorMessage(error)}`);
   }
 }

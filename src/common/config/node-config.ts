@@ -1,11 +1,12 @@
 // Turns a backed-up node's burp-style node.conf into one typed, frozen NodeConfig.
 // Every unknown key or bad value is a ConfigError naming the file and the line.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ConfigError } from '../errors';
 import { isValidClientName } from './client-record';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
+import { existingFile, requiredLine, resolvePath } from './paths';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
 
 export interface NodeConfig {
@@ -130,24 +131,4 @@ function readStorageConfig(config: ConfigText): string | undefined {
   if (entry !== undefined) return existingFile(config.file, entry);
   const implicit = path.join(path.dirname(config.file), 'storage.conf');
   return existsSync(implicit) ? implicit : undefined;
-}
-
-function requiredLine(config: ConfigText, key: string): ConfigLine {
-  const entry = lastLine(config, key);
-  if (entry === undefined) throw new ConfigError(config.file, undefined, `${key}= is required`);
-  return entry;
-}
-
-/** Relative paths are relative to the config file's folder, never to the process's cwd. */
-function resolvePath(file: string, entry: ConfigLine): string {
-  if (entry.value === '') throw new ConfigError(file, entry.line, `${entry.key} must not be empty`);
-  if (entry.value.includes('\0')) throw new ConfigError(file, entry.line, `${entry.key} contains a NUL byte`);
-  return path.resolve(path.dirname(file), entry.value);
-}
-
-function existingFile(file: string, entry: ConfigLine): string {
-  const resolved = resolvePath(file, entry);
-  if (!existsSync(resolved)) throw new ConfigError(file, entry.line, `${entry.key}: ${resolved} does not exist`);
-  if (!statSync(resolved).isFile()) throw new ConfigError(file, entry.line, `${entry.key}: ${resolved} is not a regular file`);
-  return resolved;
 }

@@ -1,10 +1,11 @@
 // Turns the server's burp-style server.conf into one typed, frozen ServerConfig.
 // Every unknown key or bad value is a ConfigError naming the file and the line.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
+import { existingFile, requiredLine, resolvePath } from './paths';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger } from './values';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
@@ -224,24 +225,4 @@ function readChunkSizes(config: ConfigText): { chunkMinSize: number; chunkAvgSiz
       `chunk sizes must satisfy chunk_min_size < chunk_avg_size < chunk_max_size, got ${chunkMinSize} / ${chunkAvgSize} / ${chunkMaxSize}`);
   }
   return { chunkMinSize, chunkAvgSize, chunkMaxSize };
-}
-
-function requiredLine(config: ConfigText, key: string): ConfigLine {
-  const entry = lastLine(config, key);
-  if (entry === undefined) throw new ConfigError(config.file, undefined, `${key}= is required`);
-  return entry;
-}
-
-/** Relative paths are relative to the config file's folder, never to the process's cwd. */
-function resolvePath(file: string, entry: ConfigLine): string {
-  if (entry.value === '') throw new ConfigError(file, entry.line, `${entry.key} must not be empty`);
-  if (entry.value.includes('\0')) throw new ConfigError(file, entry.line, `${entry.key} contains a NUL byte`);
-  return path.resolve(path.dirname(file), entry.value);
-}
-
-function existingFile(file: string, entry: ConfigLine): string {
-  const resolved = resolvePath(file, entry);
-  if (!existsSync(resolved)) throw new ConfigError(file, entry.line, `${entry.key}: ${resolved} does not exist`);
-  if (!statSync(resolved).isFile()) throw new ConfigError(file, entry.line, `${entry.key}: ${resolved} is not a regular file`);
-  return resolved;
 }

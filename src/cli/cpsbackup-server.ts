@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadServerConfig } from '../common/config/server-config';
 import { createLogger } from '../common/logger';
 import { startBackupServer } from '../server/backup-server';
-import { ChunkStore } from '../chunkstore/store';
+import { openConfiguredStore } from '../server/open-store';
 import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { checkStore, isClean } from '../chunkstore/check';
@@ -40,11 +40,7 @@ async function printStatus(configFile: string, options: { url?: string; json?: b
 
 async function runGarbageCollection(configFile: string): Promise<number> {
   const config = loadServerConfig(configFile);
-  const store = await ChunkStore.open(config.directory, {
-    chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
-    compressionLevel: config.compressionLevel,
-    configFile: config.file,
-  });
+  const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
     const report = await store.collectGarbage();
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes\n`);
@@ -57,11 +53,7 @@ async function runGarbageCollection(configFile: string): Promise<number> {
 /** Opening takes the store's process lock, so check refuses while a server (or a gc) holds the store. */
 async function runCheck(configFile: string, readDataPercent: number): Promise<number> {
   const config = loadServerConfig(configFile);
-  const store = await ChunkStore.open(config.directory, {
-    chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
-    compressionLevel: config.compressionLevel,
-    configFile: config.file,
-  });
+  const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
     const recovery = store.recovery;
     if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {

@@ -6,7 +6,7 @@ import { FastBackupService } from '../common/wire/fast-service';
 import type { ServerConfig } from '../common/config/server-config';
 import type { Logger } from '../common/logger';
 import { serverCredentials, maxMessageBytes } from '../common/tls/credentials';
-import { ChunkStore } from '../chunkstore/store';
+import { openConfiguredStore } from './open-store';
 import { Activity } from './activity';
 import { Maintenance } from './maintenance';
 import type { ServerContext } from './server-context';
@@ -28,11 +28,7 @@ export interface RunningServer {
 
 export async function startBackupServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const startedAt = Date.now();
-  const store = await ChunkStore.open(config.directory, {
-    chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
-    compressionLevel: config.compressionLevel,
-    configFile: config.file,
-  });
+  const store = await openConfiguredStore(config);
   const recovery = store.recovery;
   if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);

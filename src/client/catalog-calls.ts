@@ -1,5 +1,5 @@
 // The client's list, show and delete calls, returning plain data for the CLI to print.
-import type { BackupClient, BackupSummary, EntryMeta, ShowBatch } from '../proto/cpsbackup';
+import { EntryType, type BackupClient, type BackupSummary, type EntryMeta, type ShowBatch } from '../proto/cpsbackup';
 import { fromServiceError } from './remote-error';
 
 export function listBackups(client: BackupClient, address: string, clientName = ''): Promise<BackupSummary[]> {
@@ -26,4 +26,18 @@ export function deleteBackup(client: BackupClient, address: string, backupId: nu
   return new Promise((resolve, reject) => {
     client.delete({ backupId, clientName, force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.freedBytes)));
   });
+}
+
+/** The dump files (entries that were FIFOs) of each backup, by backup id: what a chain or receive must load. */
+export async function dumpPathsOf(client: BackupClient, address: string, clientName: string,
+  backups: readonly BackupSummary[]): Promise<Map<number, string[]>> {
+  const dumpPaths = new Map<number, string[]>();
+  for (const backup of backups) {
+    const paths: string[] = [];
+    await showBackup(client, address, backup.backupId, clientName, () => undefined, (entry) => {
+      if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path);
+    });
+    dumpPaths.set(backup.backupId, paths);
+  }
+  return dumpPaths;
 }

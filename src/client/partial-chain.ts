@@ -2,8 +2,8 @@
 // (last complete backup, then every later partial up to the chosen one) its restore must apply.
 import type { NodeConfig } from '../common/config/node-config';
 import { NotFoundError } from '../common/errors';
-import { BackupKind, EntryType, type BackupSummary } from '../proto/cpsbackup';
-import { listBackups, showBackup } from './catalog-calls';
+import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
+import { dumpPathsOf, listBackups } from './catalog-calls';
 import { connectToServer } from './connection';
 import { runRestore, type RestoreProgress, type RestoreResult } from './restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
@@ -92,16 +92,10 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   const address = `${config.server}:${config.port}`;
   const client = connectToServer(config);
   let chain: BackupSummary[];
-  const dumpPaths = new Map<number, string[]>();
+  let dumpPaths: Map<number, string[]>;
   try {
     chain = restoreChain(await listBackups(client, address, options.clientName), options.backupId);
-    for (const backup of chain.slice(0, -1)) {
-      const paths: string[] = [];
-      await showBackup(client, address, backup.backupId, options.clientName ?? '', () => undefined, (entry) => {
-        if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path);
-      });
-      dumpPaths.set(backup.backupId, paths);
-    }
+    dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', chain.slice(0, -1));
   } finally {
     client.close();
   }

@@ -4,8 +4,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../common/config/node-config';
 import { ConfigError, CorruptError, LoadFailedError } from '../../common/errors';
-import { EntryType, type BackupSummary } from '../../proto/cpsbackup';
-import { listBackups, showBackup } from '../catalog-calls';
+import type { BackupSummary } from '../../proto/cpsbackup';
+import { dumpPathsOf, listBackups } from '../catalog-calls';
 import { connectToServer } from '../connection';
 import { isPartial } from '../partial-chain';
 import { runRestore } from '../restorer';
@@ -57,16 +57,10 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     const address = `${config.server}:${config.port}`;
     const client = connectToServer(config);
     let plan: BackupSummary[];
-    const dumpPaths = new Map<number, string[]>();
+    let dumpPaths: Map<number, string[]>;
     try {
       plan = planReceive(await listBackups(client, address, options.clientName), previous?.backupId);
-      for (const backup of plan) {
-        const paths: string[] = [];
-        await showBackup(client, address, backup.backupId, options.clientName ?? '', () => undefined, (entry) => {
-          if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path);
-        });
-        dumpPaths.set(backup.backupId, paths);
-      }
+      dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
     } finally {
       client.close();
     }

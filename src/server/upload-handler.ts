@@ -22,7 +22,9 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     try {
       releaseLock = await context.store.lock.acquireShared();
       session = new UploadSession(context.store, clientName, progress);
-      const iterator = call[Symbol.asyncIterator]();
+      // Not call[Symbol.asyncIterator](): it destroys the stream when the client half-closes, and a destroyed
+      // stream can no longer send the status, so a client that ended without Commit waited forever.
+      const iterator = call.iterator({ destroyOnReturn: false }) as AsyncIterator<UploadRequest>;
       for (;;) {
         const next = await nextWithin(iterator, context.config.idleTimeoutSeconds * 1000, () => new LimitError(
           `no data from client "${clientName}" for ${context.config.idleTimeoutSeconds} s; backup abandoned`));

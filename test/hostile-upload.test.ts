@@ -1,0 +1,123 @@
+// Hostile and malformed backup streams crafted with the generated client (issue 7, scenarios 10 and 11):
+// unsafe paths, an oversized frame, messages out of order, a lying size and a stream that stalls are
+// refused or timed out while another client keeps backing up; nothing is listed. A symlink followed by a
+// file "through" it is accepted by the server, so the restorer's own guard must keep it inside --to.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox } from '../src/demo/sandbox';
+import { EntryType, type BackupClient, type UploadRequest } from '../src/proto/cpsbackup';
+import { backupNow, listedNumbers, assertRestoresExactly } from './support/fault-tools';
+import { begin, commit, entryMessage, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
+
+const OPTIONS = { timeout: 120_000 };
+
+async function withSandbox(use: (sandbox: Sandbox, configFile: string, client: BackupClient) => Promise<void>): Promise<void> {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['idle_timeout = 2'] });
+  let client: BackupClient | undefined;
+  try {
+    await sandbox.startServer();
+    const configFile = await sandbox.writeNodeConfig('node1', [`include = ${join(sandbox.root, 'nothing')}`]);
+    client = hostileClient(configFile);
+    await use(sandbox, configFile, client);
+  } finally {
+    client?.close();
+    await sandbox.destroy();
+  }
+}
+
+test('entry paths with "..", ".", relative paths and NUL bytes are refused; nothing is listed', OPTIONS, async () => {
+  await withSandbox(async (sandbox, configFile, client) => {
+    const hostilePaths = ['/data/../etc/passwd', '../../etc/passwd', 'relative/file', '/data/./file', '/data/a\0b', '', '/data//file', '/data/'];
+    for (const path of hostilePaths) {
+      const outcome = await sendUpload(client, [begin, ...fileMessages(path, Buffer.from('owned\n')), commit]);
+      assert.ok(outcome.error, `path ${JSON.stringify(path)} was accepted`);
+      assert.equal(outcome.error.code, grpc.status.INVALID_ARGUMENT, `${JSON.stringify(path)}: ${outcome.error.details}`);
+      assert.match(outcome.error.details, /refused entry path/);
+    }
+    const symlinkOnly = await sendUpload(client, [begin, entryMessage(meta('/data/../x', EntryType.ENTRY_TYPE_SYMLINK, { linkTarget: '/etc' })), commit]);
+    assert.equal(symlinkOnly.error?.code, grpc.status.INVALID_ARGUMENT);
+    assert.deepEqual(await listedNumbers(sandbox, configFile), []);
+  });
+});
+
+test('a symlink out of the tree and a file "through" it: restore --to writes nothing outside and reports the file', OPTIONS, async () => {
+  await withSandbox(async (sandbox, configFile, client) => {
+    const outside = join(sandbox.root, 'outside');
+    await mkdir(outside);
+    const accepted = await sendUpload(client, [
+      begin,
+      entryMessage(meta('/x', EntryType.ENTRY_TYPE_DIRECTORY)),
+      entryMessage(meta('/x/evil', EntryType.ENTRY_TYPE_SYMLINK, { linkTarget: outside })),
+      ...fileMessages('/x/evil/pwned', Buffer.from('written through a link\n')),
+      ...fileMessages('/x/fine.txt', Buffer.from('harmless\n')),
+      commit,
+    ]);
+    assert.equal(accepted.error, undefined, accepted.error?.details);
+    assert.equal(accepted.responses.at(-1)?.message?.$case, 'committed');
+
+    const target = join(sandbox.root, 'target');
+    const result = await sandbox.runClient(['-c', configFile, '-i', '--to', target]);
+    assert.equal(result.code, 3, result.stdout + result.stderr);
+    assert.match(result.stderr, /error: .*pwned.*symlink/);
+    assert.deepEqual(await readdir(outside), [], 'nothing was written through the link');
+    assert.equal((await lstat(join(target, 'x', 'evil'))).isSymbolicLink(), true);
+    assert.equal((await lstat(join(target, 'x', 'fine.txt'))).isFile(), true);
+  });
+});
+
+test('oversized frames, messages out of order and a lying size are refused; nothing is listed', OPTIONS, async () => {
+  await withSandbox(async (sandbox, configFile, client) => {
+    const big = hostileClient(configFile, { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+    try {
+      const oversized = await sendUpload(big, [begin, ...fileMessages('/data/huge', Buffer.alloc(5 * 1024 * 1024, 7)), commit]);
+      assert.equal(oversized.error?.code, grpc.status.RESOURCE_EXHAUSTED, oversized.error?.details);
+    } finally {
+      big.close();
+    }
+    const cases: [string, UploadRequest[], grpc.status, RegExp][] = [
+      ['an entry before Begin', [...fileMessages('/data/a', Buffer.from('a')), commit], grpc.status.INVALID_ARGUMENT, /first message must be Begin/],
+      ['Begin twice', [begin, begin, commit], grpc.status.INVALID_ARGUMENT, /Begin sent twice/],
+      ['data outside a file', [begin, { message: { $case: 'data', value: { chunk: Buffer.from('stray') } } }, commit], grpc.status.INVALID_ARGUMENT, /outside a file/],
+      ['commit inside a file', [begin, ...fileMessages('/data/a', Buffer.from('abc')).slice(0, 2), commit], grpc.status.INVALID_ARGUMENT, /still open/],
+      ['a declared size that differs', [begin, ...withDeclaredSize(fileMessages('/data/a', Buffer.from('abc')), 4), commit], grpc.status.DATA_LOSS, /declared 4/],
+      ['the same path twice', [begin, ...fileMessages('/data/a', Buffer.from('1')), ...fileMessages('/data/a', Buffer.from('2')), commit], grpc.status.INVALID_ARGUMENT, /sent twice/],
+      ['an unchanged claim without a parent', [begin, { message: { $case: 'entry', value: { meta: meta('/data/a', EntryType.ENTRY_TYPE_FILE), sameAsParent: true } } }, commit], grpc.status.INVALID_ARGUMENT, /parent backup has no content/],
+      ['an empty message', [begin, { message: undefined }, commit], grpc.status.INVALID_ARGUMENT, /empty upload message/],
+    ];
+    for (const [what, messages, status, pattern] of cases) {
+      const outcome = await sendUpload(client, messages);
+      assert.equal(outcome.error?.code, status, `${what}: ${outcome.error?.code} ${outcome.error?.details}`);
+      assert.match(outcome.error!.details, pattern, what);
+    }
+    // A stream that ends without Commit is discarded, not committed.
+    const unfinished = await sendUpload(client, [begin, ...fileMessages('/data/a', Buffer.from('abc'))]);
+    assert.ok(unfinished.error, 'a stream without Commit must fail');
+    assert.deepEqual(await listedNumbers(sandbox, configFile), []);
+  });
+});
+
+function withDeclaredSize(messages: UploadRequest[], size: number): UploadRequest[] {
+  const last = messages[messages.length - 1];
+  if (last.message?.$case !== 'entryEnd') throw new Error('fixture: last message must be EntryEnd');
+  return [...messages.slice(0, -1), { message: { $case: 'entryEnd', value: { ...last.message.value, size } } }];
+}
+
+test('a stream that stops mid-file is timed out while another client backs up meanwhile; nothing of it is listed', OPTIONS, async () => {
+  await withSandbox(async (sandbox, configFile, client) => {
+    const stalled = sendUpload(client, [begin, ...fileMessages('/data/a', Buffer.alloc(100_000, 1)).slice(0, 2)], false);
+    const data = join(sandbox.root, 'data2');
+    await mkdir(data);
+    await writeFile(join(data, 'file.txt'), 'served while another stream stalls\n');
+    const node2Config = await sandbox.writeNodeConfig('node2', [`include = ${data}`]);
+    const other = await backupNow(sandbox, node2Config, data);
+    const outcome = await stalled;
+    assert.equal(outcome.error?.code, grpc.status.RESOURCE_EXHAUSTED, outcome.error?.details);
+    assert.match(outcome.error!.details, /no data from client "node1" for 2 s/);
+    assert.deepEqual(await listedNumbers(sandbox, configFile), []);
+    assert.deepEqual(await listedNumbers(sandbox, node2Config), [other.number]);
+    await assertRestoresExactly(sandbox, node2Config, [other]);
+  });
+});

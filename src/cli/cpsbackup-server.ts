@@ -8,6 +8,7 @@ import { startBackupServer } from '../server/backup-server';
 import { openConfiguredStore } from '../server/open-store';
 import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { readPackageVersion } from '../common/package-version';
 import { checkStore, isClean } from '../chunkstore/check';
 import { checkReportLines } from '../chunkstore/check/report-text';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
@@ -80,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('cpsbackup-server')
     .description('cpsbackup backup server')
     .option('-c, --config <file>', 'server configuration', DEFAULT_CONFIG)
+    .version(readPackageVersion())
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `

@@ -12,6 +12,7 @@ import { deleteBackup, listBackups, showBackup } from '../client/catalog-calls';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { readPackageVersion } from '../common/package-version';
 import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
 import { ProgressLine } from './progress-line';
 import { daemonMain } from '../client/daemon/daemon-command';
@@ -187,6 +188,7 @@ function buildProgram(): Command {
     .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), then postprocess')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
     .argument('[mode]', '"daemon": the same as --daemon')
+    .version(readPackageVersion())
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `

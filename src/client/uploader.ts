@@ -14,9 +14,10 @@ import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
 import { startDumps, type DumpRun } from './sources/dump-run';
 import { errorMessage } from '../common/errors';
+import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-chain';
 
-export const CLIENT_VERSION = '0.1.0';
+export const CLIENT_VERSION = readPackageVersion();
 
 export interface BackupProgress {
   files: number;

@@ -10,7 +10,7 @@ import { RateTracker } from './rate-tracker';
 import { checkAccess } from './status-access';
 import { StatusMetrics } from './status-metrics';
 import { StatusSource } from './status-report';
-import { readServerVersion } from './server-version';
+import { readPackageVersion } from '../../common/package-version';
 
 export interface RunningStatusServer {
   readonly address: string;
@@ -30,7 +30,7 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
     throw new ConfigError(config.file, undefined, `status_address ${config.statusAddress} is not loopback; it needs allow_remote_status = 1 and status_token`);
   }
   const rates = new RateTracker(context.activity);
-  const source = new StatusSource(context, { startedAt, version: readServerVersion(), rates });
+  const source = new StatusSource(context, { startedAt, version: readPackageVersion(), rates });
   const metrics = new StatusMetrics();
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

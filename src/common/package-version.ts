@@ -1,9 +1,9 @@
-// The server's version for /status and /metrics: package.json's, found above the compiled file.
+// cpsbackup's version (package.json's), found above the compiled file: for --version, /status and backup labels.
 // Read once at start; "unknown" if the package file is not where an installation puts it.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export function readServerVersion(from: string = __dirname): string {
+export function readPackageVersion(from: string = __dirname): string {
   let folder = from;
   for (;;) {
     const candidate = path.join(folder, 'package.json');

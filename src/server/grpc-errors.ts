@@ -1,7 +1,7 @@
 // The one place errors reach the wire: typed errors map to their gRPC status and message,
 // anything else becomes INTERNAL with a generic message while the stack goes to the server log.
 import * as grpc from '@grpc/grpc-js';
-import { BackupError } from '../common/errors';
+import { BackupError, DiskFullError } from '../common/errors';
 import type { Logger } from '../common/logger';
 
 const statusOfCode: Record<string, grpc.status> = {
@@ -17,7 +17,8 @@ const statusOfCode: Record<string, grpc.status> = {
   INTERRUPTED: grpc.status.CANCELLED,
 };
 
-export function toServiceError(error: unknown, logger: Logger, context: string): grpc.ServiceError {
+export function toServiceError(caught: unknown, logger: Logger, context: string): grpc.ServiceError {
+  const error = diskFullOf(caught);
   const metadata = new grpc.Metadata();
   if (error instanceof BackupError) {
     metadata.set('cpsbackup-error-code', error.code);
@@ -30,4 +31,13 @@ export function toServiceError(error: unknown, logger: Logger, context: string):
   return Object.assign(new Error('internal server error (see the server log)'), {
     code: grpc.status.INTERNAL, details: 'internal server error (see the server log)', metadata,
   });
+}
+
+/** The catalog (SQLITE_FULL) and any file write (ENOSPC) can hit a full disk, not only pack appends. */
+function diskFullOf(error: unknown): unknown {
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') {
+    return new DiskFullError(`store is full: ${(error as Error).message} (${String(code)})`, { cause: error });
+  }
+  return error;
 }

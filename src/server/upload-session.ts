@@ -179,7 +179,10 @@ export class UploadSession {
     if (this.isFinished) return;
     this.isFinished = true;
     this.current = undefined;
-    await this.packWriter.discard();
-    if (this.backup !== undefined) this.store.catalog.deleteBackup(this.backup.id);
+    try {
+      await this.packWriter.discard();
+    } finally {
+      if (this.backup !== undefined) this.store.catalog.deleteBackup(this.backup.id);
+    }
   }
 }

@@ -27,6 +27,8 @@ export class PackWriter {
   /** Packs that reached the target size: closed for writing, not yet fsynced and sealed. */
   private readonly full: OpenPack[] = [];
   private appendTail: Promise<unknown> = Promise.resolve();
+  /** Set by discard(): a late append (a chunk still in flight) must not open a pack nobody seals. */
+  private isEnded = false;
 
   constructor(
     private readonly storeDirectory: string,
@@ -51,6 +53,7 @@ export class PackWriter {
   }
 
   private async appendNow(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
+    if (this.isEnded) throw new Error('pack writer already closed: append refused');
     const pack = await this.packWithRoom();
     const offset = pack.size;
     try {
@@ -92,15 +95,24 @@ export class PackWriter {
    * fsynced; a pack that cannot be synced loses its chunk rows instead of being trusted.
    */
   async discard(): Promise<void> {
+    this.isEnded = true;
     await this.appendTail;
     if (this.current) this.full.push(this.current);
     this.current = undefined;
+    let firstError: unknown;
     for (const pack of this.full.splice(0)) {
-      const isSynced = await pack.handle.sync().then(() => true, () => false);
-      if (!isSynced) this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
-      this.catalog.sealPack(pack.id, pack.size);
-      await pack.handle.close().catch(() => undefined);
+      try {
+        const isSynced = await pack.handle.sync().then(() => true, () => false);
+        if (!isSynced) this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
+        this.catalog.sealPack(pack.id, pack.size);
+      } catch (error) {
+        // The catalog itself may be out of space: the pack stays unsealed and recovery re-reads it on the next start.
+        firstError ??= error;
+      } finally {
+        await pack.handle.close().catch(() => undefined);
+      }
     }
+    if (firstError !== undefined) throw firstError;
   }
 
   private async packWithRoom(): Promise<OpenPack> {
@@ -116,7 +128,14 @@ export class PackWriter {
     } catch (error) {
       throw translateWriteError(error, path);
     }
-    const id = this.catalog.createPack(name, Date.now());
+    let id: number;
+    try {
+      id = this.catalog.createPack(name, Date.now());
+    } catch (error) {
+      // No row, no owner: close the file and leave it to recovery's orphan sweep.
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
     this.current = { id, path, handle, size: 0 };
     return this.current;
   }

@@ -8,7 +8,7 @@ import { EntryType, type BackupSummary, type EntryMeta, type RestoreResponse } f
 import { connectToServer } from './connection';
 import { fromServiceError } from './remote-error';
 import { RestoreTarget } from './restore-target';
-import { CorruptError, ProtocolError, errorMessage } from '../common/errors';
+import { CorruptError, DiskFullError, ProtocolError, errorMessage } from '../common/errors';
 
 export interface RestoreOptions {
   readonly backupId: number;       // 0: newest
@@ -127,6 +127,12 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     });
     return { backup, progress, failures, dumpFiles };
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      // A full target is the user's to fix: one clear line naming the file, no stack trace.
+      throw new DiskFullError(`restore target is full: cannot write ${current?.localPath ?? options.to ?? '/'} (${code}); `
+        + `nothing was left under its final name`, { cause: error });
+    }
     throw fromServiceError(error, `${config.server}:${config.port}`);
   } finally {
     await Promise.allSettled(finishing);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from '../src/demo/sandbox';
 import { EntryType, type BackupClient, type UploadRequest } from '../src/proto/cpsbackup';
@@ -68,7 +68,7 @@ test('a symlink out of the tree and a file "through" it: restore --to writes not
   });
 });
 
-test('oversized frames, messages out of order and a lying size are refused; nothing is listed', OPTIONS, async () => {
+test('oversized frames, messages out of order and a lying size are refused; nothing is listed', OPTIONS, async (t) => {
   await withSandbox(async (sandbox, configFile, client) => {
     const big = hostileClient(configFile, { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
     try {
@@ -96,6 +96,10 @@ test('oversized frames, messages out of order and a lying size are refused; noth
     const unfinished = await sendUpload(client, [begin, ...fileMessages('/data/a', Buffer.from('abc'))]);
     assert.ok(unfinished.error, 'a stream without Commit must fail');
     assert.deepEqual(await listedNumbers(sandbox, configFile), []);
+    // Memory stays bounded: a 5 MiB frame is refused by size, not buffered (same bound as e2e-large-file).
+    const peak = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${sandbox.runningServer!.process.pid}/status`, 'utf8'))?.[1]);
+    t.diagnostic(`server peak RSS after the hostile streams: ${Math.round(peak / 1024)} MiB`);
+    assert.ok(peak < 256 * 1024, `server peak RSS ${peak} kB`);
   });
 });
 

@@ -56,7 +56,10 @@ export function scanCatalog(catalog: Catalog): CatalogScanResult {
   const garbage = {
     contents: database.prepare(
       `SELECT COUNT(*) FROM contents WHERE id NOT IN (SELECT content_id FROM entries WHERE content_id IS NOT NULL)`).pluck().get() as number,
-    chunks: database.prepare(`SELECT COUNT(*) FROM chunks WHERE id NOT IN (SELECT chunk_id FROM content_chunks)`).pluck().get() as number,
+    // What the next gc would sweep: chunks no content of any entry lists (unreferenced contents' chunks included).
+    chunks: database.prepare(
+      `SELECT COUNT(*) FROM chunks WHERE id NOT IN (SELECT chunk_id FROM content_chunks
+         WHERE content_id IN (SELECT content_id FROM entries WHERE content_id IS NOT NULL))`).pluck().get() as number,
   };
   return {
     damagedContents,

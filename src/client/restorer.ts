@@ -1,7 +1,8 @@
 // `cpsbackup -i`: receives a backup's entries and writes them under the target, each file to a
 // temporary name, checked against its hash, then renamed; folders' times are set last.
-import { randomBytes, createHash, type Hash } from 'node:crypto';
-import { chmod, lchown, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes, lstat, writeFile, type FileHandle } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
+import { chmod, lchown, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes, lstat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
 import { EntryType, type BackupSummary, type EntryMeta, type RestoreResponse } from '../proto/cpsbackup';
@@ -54,6 +55,8 @@ const SMALL_FILE_SIZE = 1024 * 1024;
 const FINISHING_AT_ONCE = 16;
 
 const isRoot = process.getuid?.() === 0;
+/** Paths are unique within a backup, so this process's tag makes each temporary name unique. */
+const TEMPORARY_TAG = `${process.pid}-${Date.now().toString(36)}`;
 
 export async function runRestore(config: NodeConfig, options: RestoreOptions): Promise<RestoreResult> {
   const client = connectToServer(config);
@@ -127,6 +130,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     });
     return { backup, progress, failures, dumpFiles };
   } catch (error) {
+    if (error instanceof DiskFullError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       // A full target is the user's to fix: one clear line naming the file, no stack trace.
@@ -178,7 +182,7 @@ async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { loc
       }
       case EntryType.ENTRY_TYPE_FILE:
       case EntryType.ENTRY_TYPE_FIFO_CONTENT: {
-        const temporaryPath = join(dirname(localPath), `.${basename(localPath)}.cpsbackup-${randomBytes(6).toString('hex')}`);
+        const temporaryPath = join(dirname(localPath), `.${basename(localPath)}.cpsbackup-${TEMPORARY_TAG}`);
         const handle = meta.size > SMALL_FILE_SIZE ? await open(temporaryPath, 'wx', 0o600) : undefined;
         return { meta, localPath, temporaryPath, handle, pieces: [], hash: createHash('sha256'), size: 0 };
       }
@@ -192,24 +196,70 @@ async function startEntry(target: RestoreTarget, meta: EntryMeta, folders: { loc
   }
 }
 
-/** Returns an error message instead of throwing: one bad file must not stop the others. */
+/**
+ * Returns an error message instead of throwing: one bad file must not stop the others. A full
+ * disk is the exception: it stops the restore with one clear line naming the file.
+ */
 async function finishFile(file: OpenFile, expectedHash: Buffer, expectedSize: number, damage: string): Promise<string | undefined> {
+  const meta = file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? { ...file.meta, mode: 0o600 } : file.meta;
   try {
-    await file.handle?.close();
     if (damage) throw new CorruptError(`not restored, the store is damaged: ${damage}`);
     if (file.size !== expectedSize || !file.hash.digest().equals(expectedHash)) {
       throw new CorruptError(`received content does not match its hash (${file.size} of ${expectedSize} bytes)`);
     }
-    if (!file.handle) await writeFile(file.temporaryPath, Buffer.concat(file.pieces, file.size), { flag: 'wx', mode: 0o600 });
-    const existing = await lstat(file.localPath).catch(() => undefined);
-    if (existing?.isDirectory()) throw new CorruptError(`a folder is in the way`);
-    await rename(file.temporaryPath, file.localPath);
-    await applyMetadata(file.localPath, file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? { ...file.meta, mode: 0o600 } : file.meta, false);
+    if (file.handle) {
+      await file.handle.close();
+      await renameIntoPlace(file.temporaryPath, file.localPath);
+      await applyMetadata(file.localPath, meta, false);
+    } else {
+      writeSmallFile(file, meta);
+    }
     return undefined;
   } catch (error) {
+    await file.handle?.close().catch(() => undefined);
     await unlink(file.temporaryPath).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new DiskFullError(`restore target is full: cannot write ${file.localPath} (${code}); nothing was left under its final name`, { cause: error });
+    }
     return `${file.localPath}: ${errorMessage(error)}`;
   }
+}
+
+/**
+ * A small file in a handful of synchronous calls on one descriptor: for trees of many small
+ * files, a thread-pool round trip per call cost more than the calls themselves. Metadata is set
+ * before the rename (rename keeps it), so the final name never holds a half-stamped file.
+ */
+function writeSmallFile(file: OpenFile, meta: EntryMeta): void {
+  const descriptor = openSync(file.temporaryPath, 'wx', 0o600);
+  try {
+    for (const piece of file.pieces) writeSync(descriptor, piece);
+    if (isRoot && (meta.uid !== 0 || meta.gid !== 0)) fchownSync(descriptor, meta.uid, meta.gid);
+    fchmodSync(descriptor, meta.mode);
+    const mtime = meta.mtimeSec + meta.mtimeNsec / 1e9;
+    futimesSync(descriptor, mtime, mtime);
+  } finally {
+    closeSync(descriptor);
+  }
+  try {
+    renameSync(file.temporaryPath, file.localPath);
+  } catch (error) {
+    throw describeRenameError(error);
+  }
+}
+
+async function renameIntoPlace(temporaryPath: string, localPath: string): Promise<void> {
+  try {
+    await rename(temporaryPath, localPath);
+  } catch (error) {
+    throw describeRenameError(error);
+  }
+}
+
+function describeRenameError(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' ? new CorruptError('a folder is in the way') : error;
 }
 
 async function applyMetadata(localPath: string, meta: EntryMeta, isLink: boolean): Promise<void> {

@@ -17,6 +17,7 @@ import { handleParent } from './parent-handler';
 import { startStatusServer, type RunningStatusServer } from './status/status-server';
 import { Notifier } from './notify/notifier';
 import { NotificationRules } from './notify/notification-rules';
+import { ScheduledCheck } from './scheduled-check';
 
 export interface RunningServer {
   readonly context: ServerContext;
@@ -58,24 +59,28 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     await store.close();
     throw error;
   }
+  const notifier = new Notifier({ script: config.notifyScript, webhook: config.notifyWebhook }, logger);
+  const scheduledCheck = new ScheduledCheck(context, notifier);
   let status: RunningStatusServer;
   try {
-    status = await startStatusServer(context, startedAt);
+    status = await startStatusServer(context, startedAt, { lastCheck: () => scheduledCheck.lastCheck });
   } catch (error) {
     server.forceShutdown();
     await store.close();
     throw error;
   }
-  const notifier = new Notifier({ script: config.notifyScript, webhook: config.notifyWebhook }, logger);
   const notificationRules = new NotificationRules(context, notifier, startedAt);
   if (notifier.isConfigured) notificationRules.start();
   if (recovery.droppedBackups > 0) maintenance.scheduleGarbageCollection();
+  scheduledCheck.start();
   logger.info(`listening on ${config.address}:${port}`);
   return {
     context,
     port,
     status,
     async stop() {
+      // No new check from here; one in progress holds the store's lock and is awaited before the store closes.
+      const checkStopped = scheduledCheck.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.forceShutdown(), 5000);
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
@@ -84,6 +89,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
       notificationRules.stop();
       await status.stop();
       await maintenance.idle();
+      await checkStopped;
       await notifier.idle();
       await store.close();
     },

@@ -3,6 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { Cron } from 'croner';
 import { ConfigError } from '../errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, requiredLine, resolvePath } from './paths';
@@ -44,6 +45,10 @@ export interface ServerConfig {
   readonly warnAfterSeconds: number | undefined;
   /** A backup whose size or file count differs from the median of the last 10 by more than this share is an anomaly. */
   readonly anomalyShare: number;
+  /** Cron expression (5 fields, or 6 with seconds first) on which the running server checks its store. */
+  readonly checkSchedule: string | undefined;
+  /** Share of chunks the scheduled check decompresses and re-hashes; 0 checks pack headers only. */
+  readonly checkReadDataPercent: number;
 }
 
 const singleKeys = [
@@ -51,6 +56,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
+  'check_schedule', 'check_read_data_percent',
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -106,6 +112,8 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     notifyWebhook: readNotifyWebhook(config),
     warnAfterSeconds: warnAfterLine === undefined ? undefined : toDuration(file, warnAfterLine),
     anomalyShare: readAnomalyShare(config),
+    checkSchedule: readCheckSchedule(config),
+    checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
   });
 }
 
@@ -171,6 +179,23 @@ function readNotifyWebhook(config: ConfigText): string | undefined {
     throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${entry.value}"`);
   }
   return url.href;
+}
+
+function readCheckSchedule(config: ConfigText): string | undefined {
+  const entry = lastLine(config, 'check_schedule');
+  if (entry === undefined) return undefined;
+  const fieldCount = entry.value.split(/\s+/).length;
+  let problem = fieldCount === 5 || fieldCount === 6 ? undefined : `it has ${fieldCount} fields`;
+  try {
+    if (problem === undefined) new Cron(entry.value); // without a callback croner only parses
+  } catch (error) {
+    problem = (error as Error).message;
+  }
+  if (problem !== undefined) {
+    throw new ConfigError(config.file, entry.line, `check_schedule must be a cron expression of 5 fields, or 6 with seconds first, `
+      + `such as "0 4 * * 0": ${problem}`);
+  }
+  return entry.value;
 }
 
 function readAnomalyShare(config: ConfigText): number {

@@ -1,11 +1,15 @@
-// The notification payload (documented in src/server/status/README.md) and its four builders:
-// success, failure, overdue (did not run) and anomaly. Pure: data in, payload out.
+// The notification payload (documented in src/server/status/README.md) and its five builders:
+// success, failure, overdue (did not run), anomaly and check (damage found). Pure: data in, payload out.
 import { hostname } from 'node:os';
 import type { BackupRecord } from '../../chunkstore/catalog/records';
+import type { CheckReport } from '../../chunkstore/check';
 import type { Anomaly } from '../status/anomaly';
 import { backupFigures, type BackupFigures } from '../status/status-report';
 
-export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly';
+export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' | 'check';
+
+/** A check notification lists at most this many affected files in `warnings`; `reason` has the full report. */
+const LISTED_AFFECTED_FILES = 100;
 
 export interface Notification {
   /** Payload format version; a change that removes or renames a field bumps it. */
@@ -77,6 +81,27 @@ export function anomalyNotification(backup: BackupRecord, anomaly: Anomaly, shar
     warnings: anomaly.reasons,
     anomaly: { ...anomaly, share },
     summary: `backup ${backup.number} of ${backup.clientName} is unusual: ${anomaly.reasons.join('; ')}`,
+  };
+}
+
+/**
+ * The scheduled check found damage. It concerns the store, not one client: `client` is '' and the
+ * affected clients are named in the summary; `reason` is the check report as the CLI prints it.
+ */
+export function checkNotification(report: CheckReport, reportLines: readonly string[], now: number): Notification {
+  const clients = [...new Set(report.affectedBackups.map((backup) => backup.clientName))].sort();
+  const files = report.affectedFiles.map((file) => `damaged file: client ${file.clientName} backup ${file.backupNumber} ${file.path}`);
+  const warnings = files.length <= LISTED_AFFECTED_FILES
+    ? files
+    : [...files.slice(0, LISTED_AFFECTED_FILES), `... and ${files.length - LISTED_AFFECTED_FILES} more damaged files`];
+  return {
+    ...base('check', '', now),
+    reason: reportLines.join('\n'),
+    warnings,
+    summary: `store check found damage: ${report.damagedChunks.length} damaged chunks, ${report.damagedContents.length} damaged contents, `
+      + `${report.affectedFiles.length} affected files in ${report.affectedBackups.length} backups`
+      + (clients.length > 0 ? ` of ${clients.join(', ')}` : '')
+      + (report.problems.length > 0 ? `, ${report.problems.length} other problems` : ''),
   };
 }
 

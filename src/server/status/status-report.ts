@@ -5,6 +5,7 @@ import { loadClientRecords, type ClientRecord } from '../../common/config/client
 import { errorMessage } from '../../common/errors';
 import { BackupKind } from '../../proto/cpsbackup';
 import type { ServerContext } from '../server-context';
+import type { LastCheck } from '../scheduled-check';
 import { anomalyOf, type Anomaly } from './anomaly';
 import { CatalogFigures, type StoreFigures } from './catalog-figures';
 import { clientStateOf, overdueSince, type ClientState } from './client-state';
@@ -54,6 +55,8 @@ export interface StatusReport {
   readonly uptimeSeconds: number;
   readonly store: StoreFigures & { readonly diskBytes: number };
   readonly clients: readonly ClientStatus[];
+  /** The latest scheduled check (check_schedule) since the server started; null before the first. Always set by StatusSource. */
+  readonly lastCheck?: LastCheck | null;
 }
 
 export interface HistoryPoint {
@@ -76,6 +79,7 @@ export interface StatusSourceOptions {
   readonly startedAt: number;
   readonly version: string;
   readonly rates: RateTracker;
+  readonly lastCheck?: () => LastCheck | undefined;
 }
 
 export class StatusSource {
@@ -98,6 +102,7 @@ export class StatusSource {
       uptimeSeconds: Math.round((now - this.options.startedAt) / 1000),
       store: { ...this.figures.storeFigures(), diskBytes },
       clients,
+      lastCheck: this.options.lastCheck?.() ?? null,
     };
   }
 

@@ -11,6 +11,7 @@ import { checkAccess } from './status-access';
 import { StatusMetrics } from './status-metrics';
 import { StatusSource } from './status-report';
 import { readPackageVersion } from '../../common/package-version';
+import type { LastCheck } from '../scheduled-check';
 
 export interface RunningStatusServer {
   readonly address: string;
@@ -23,14 +24,19 @@ export interface RunningStatusServer {
 
 const DASHBOARD_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
 
-export async function startStatusServer(context: ServerContext, startedAt: number): Promise<RunningStatusServer> {
+export interface StatusServerOptions {
+  /** The scheduled check's latest result, shown in /status. */
+  readonly lastCheck?: () => LastCheck | undefined;
+}
+
+export async function startStatusServer(context: ServerContext, startedAt: number, options: StatusServerOptions = {}): Promise<RunningStatusServer> {
   const { config, logger } = context;
   // server-config refuses this already; checked again here because the status port shows every client.
   if (!isLoopbackAddress(config.statusAddress) && (!config.allowRemoteStatus || config.statusToken === undefined)) {
     throw new ConfigError(config.file, undefined, `status_address ${config.statusAddress} is not loopback; it needs allow_remote_status = 1 and status_token`);
   }
   const rates = new RateTracker(context.activity);
-  const source = new StatusSource(context, { startedAt, version: readPackageVersion(), rates });
+  const source = new StatusSource(context, { startedAt, version: readPackageVersion(), rates, lastCheck: options.lastCheck });
   const metrics = new StatusMetrics();
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

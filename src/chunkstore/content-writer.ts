@@ -3,6 +3,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Chunker } from './chunker/chunker';
 import type { Catalog } from './catalog/catalog';
+import type { NewChunkRow } from './catalog/records';
 import type { PackWriter } from './pack/pack-writer';
 import { type EncodedChunk, sha256 } from './codec';
 import { CorruptError } from '../common/errors';
@@ -22,14 +23,15 @@ export interface ContentWriterContext {
   /** Packs of chunks this session deduplicated against; they must be fsynced before commit. */
   readonly referencedPacks: Set<number>;
   /** Chunks of this session being encoded or written, by hex hash: a repeat waits for the first copy. */
-  readonly chunksInFlight: Map<string, Promise<number>>;
+  readonly chunksInFlight: Map<string, Promise<NewChunkRow>>;
 }
 
 /** Chunks encoded at once per file: enough to keep the workers busy, bounded in memory (× maxSize). */
 const MAX_CHUNKS_IN_FLIGHT = 6;
 
 export class ContentWriter {
-  private readonly chunkIds: number[] = [];
+  /** Known chunks by id; chunks this file stored first by location (their rows go in at finish). */
+  private readonly chunks: (number | NewChunkRow)[] = [];
   private readonly inFlight: Promise<void>[] = [];
   private lastAppend: Promise<unknown> = Promise.resolve();
   private readonly wholeHash: Hash = createHash('sha256');
@@ -65,18 +67,18 @@ export class ContentWriter {
       throw new CorruptError(`${this.label}: content hash differs from the one the client sent`);
     }
     const existing = this.context.catalog.findContent(hash, this.size);
-    const contentId = existing?.id ?? this.context.catalog.insertContent(hash, this.size, this.chunkIds);
+    const contentId = existing?.id ?? this.context.catalog.insertContentWithChunks(hash, this.size, this.chunks);
     return { contentId, size: this.size, newBytes: this.newBytes, storedBytes: this.storedBytes };
   }
 
   private async storeChunk(chunk: Buffer): Promise<void> {
     const hash = sha256(chunk);
-    const seq = this.chunkIds.length;
-    this.chunkIds.push(0);
+    const seq = this.chunks.length;
+    this.chunks.push(0);
     const known = this.context.catalog.findChunk(hash);
     if (known) {
       this.context.referencedPacks.add(known.packId);
-      this.chunkIds[seq] = known.chunkId;
+      this.chunks[seq] = known.chunkId;
       return;
     }
     const key = hash.toString('hex');
@@ -87,13 +89,13 @@ export class ContentWriter {
       const forget = (): void => { this.context.chunksInFlight.delete(key); };
       stored.then(forget, forget);
     }
-    const recorded = stored.then((chunkId) => { this.chunkIds[seq] = chunkId; });
+    const recorded = stored.then((row) => { this.chunks[seq] = row; });
     recorded.catch(() => undefined); // awaited below or in finish(); this only silences the early warning
     this.inFlight.push(recorded);
     if (this.inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await this.inFlight.shift();
   }
 
-  private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<number> {
+  private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<NewChunkRow> {
     // Chunks encode in parallel but are appended in stream order: a file's chunks then lie in
     // sequence in its pack, which is what restore reads fastest.
     const encoding = this.context.encode(chunk, hash);
@@ -103,12 +105,12 @@ export class ContentWriter {
     return appended;
   }
 
-  private async appendAfter(previous: Promise<unknown>, encoding: Promise<EncodedChunk>, rawSize: number, hash: Buffer): Promise<number> {
+  private async appendAfter(previous: Promise<unknown>, encoding: Promise<EncodedChunk>, rawSize: number, hash: Buffer): Promise<NewChunkRow> {
     const encoded = await encoding;
     await previous;
     const stored = await this.context.packWriter.append(hash, encoded.codec, rawSize, encoded.payload);
     this.newBytes += rawSize;
     this.storedBytes += stored.storedSize;
-    return stored.chunkId;
+    return stored;
   }
 }

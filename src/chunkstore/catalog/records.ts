@@ -57,3 +57,12 @@ export interface ContentRecord {
   readonly hash: Buffer;
   readonly size: number;
 }
+
+/** A chunk written to a pack whose catalog row is not inserted yet (it goes in with its content). */
+export interface NewChunkRow {
+  readonly hash: Buffer;
+  readonly packId: number;
+  readonly offset: number;
+  readonly storedSize: number;
+  readonly rawSize: number;
+}

@@ -4,14 +4,10 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Catalog } from '../catalog/catalog';
+import type { NewChunkRow } from '../catalog/records';
 import { encodeRecordHeader, RECORD_HEADER_SIZE, type Codec } from './pack-format';
 import { ensurePackFolder, fsyncFolder, newPackName, packPath } from './pack-files';
 import { DiskFullError } from '../../common/errors';
-
-export interface StoredChunk {
-  readonly chunkId: number;
-  readonly storedSize: number;
-}
 
 interface OpenPack {
   readonly id: number;
@@ -36,12 +32,11 @@ export class PackWriter {
     private readonly targetSize = DEFAULT_PACK_TARGET_SIZE,
   ) {}
 
-  /** Appends one chunk and records it in the catalog; returns its chunk id. */
-  async append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): Promise<StoredChunk> {
+  /** Appends one chunk; the caller records it in the catalog (with the content that uses it). */
+  async append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): Promise<NewChunkRow> {
     const header = encodeRecordHeader({ codec, rawSize, storedSize: payload.length, hash });
     const { packId, offset } = await this.appendRecord(header, payload);
-    const chunkId = this.catalog.insertChunk(hash, packId, offset, payload.length, rawSize);
-    return { chunkId, storedSize: payload.length };
+    return { hash, packId, offset, storedSize: payload.length, rawSize };
   }
 
   /** Appends an already framed record without touching the catalog (compaction moves chunks with it). */

@@ -105,4 +105,7 @@ test('a scheduled check every second finds a flipped pack byte: /status lastChec
   assert.ok(notice.warnings.some((line) => line.endsWith(join(data, 'first.bin'))), notice.warnings.join('\n'));
   assert.match(notice.reason ?? '', new RegExp(`damaged chunk ${damaged.hash}`));
   assert.match(server.log(), /check: DAMAGE FOUND: 1 damaged chunks/);
+  const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
+  assert.match(metrics, /^cpsbackup_check_last_clean 0$/m);
+  assert.match(metrics, /^cpsbackup_check_last_damaged_chunks 1$/m);
 });

@@ -41,6 +41,10 @@ export class StatusMetrics {
       runningFiles: make('client_running_files', 'Entries received so far by the running backup', ['client']),
       runningBytes: make('client_running_bytes', 'Bytes received so far by the running backup', ['client']),
       runningRate: make('client_running_rate_bytes_per_second', 'Recent receive rate of the running backup', ['client']),
+      checkTime: make('check_last_timestamp_seconds', 'Start of the last scheduled check (check_schedule)'),
+      checkClean: make('check_last_clean', '1 if the last scheduled check found no damage and ran to its end'),
+      checkDamagedChunks: make('check_last_damaged_chunks', 'Damaged chunks the last scheduled check found'),
+      checkAffectedFiles: make('check_last_affected_files', 'Files (per backup) the damage found by the last scheduled check breaks'),
     };
   }
 
@@ -80,6 +84,13 @@ export class StatusMetrics {
         g.runningBytes.set(labels, client.running.bytes);
         g.runningRate.set(labels, client.running.rateBytesPerSecond);
       }
+    }
+    // No series before the first check: an alert on check_last_clean == 0 must not fire on a fresh start.
+    if (report.lastCheck) {
+      g.checkTime.set(Date.parse(report.lastCheck.at) / 1000);
+      g.checkClean.set(report.lastCheck.isClean ? 1 : 0);
+      g.checkDamagedChunks.set(report.lastCheck.damagedChunks);
+      g.checkAffectedFiles.set(report.lastCheck.affectedFiles);
     }
     return this.registry.metrics();
   }

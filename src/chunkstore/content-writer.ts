@@ -8,8 +8,16 @@ import type { PackWriter } from './pack/pack-writer';
 import { type EncodedChunk, sha256 } from './codec';
 import { CorruptError } from '../common/errors';
 
+/** A content recorded in memory until the session's next flush writes it with its entries. */
+export interface PendingContent {
+  readonly hash: Buffer;
+  readonly size: number;
+  readonly chunks: readonly (number | NewChunkRow)[];
+}
+
 export interface ContentResult {
-  readonly contentId: number;
+  /** An existing content's id, or one this session will insert at its next flush. */
+  readonly content: number | PendingContent;
   readonly size: number;
   readonly newBytes: number;
   readonly storedBytes: number;
@@ -22,8 +30,10 @@ export interface ContentWriterContext {
   readonly encode: (raw: Buffer, hash: Buffer) => Promise<EncodedChunk>;
   /** Packs of chunks this session deduplicated against; they must be fsynced before commit. */
   readonly referencedPacks: Set<number>;
-  /** Chunks of this session being encoded or written, by hex hash: a repeat waits for the first copy. */
+  /** Chunks this session stored whose rows are not in the catalog yet, by hex hash: a repeat reuses the first copy. */
   readonly chunksInFlight: Map<string, Promise<NewChunkRow>>;
+  /** Contents not in the catalog yet, by `hash:size`: an identical file later in the session reuses it. */
+  readonly pendingContents: Map<string, PendingContent>;
 }
 
 /** Chunks encoded at once per file: enough to keep the workers busy, bounded in memory (× maxSize). */
@@ -66,9 +76,13 @@ export class ContentWriter {
     if (!hash.equals(expectedHash)) {
       throw new CorruptError(`${this.label}: content hash differs from the one the client sent`);
     }
-    const existing = this.context.catalog.findContent(hash, this.size);
-    const contentId = existing?.id ?? this.context.catalog.insertContentWithChunks(hash, this.size, this.chunks);
-    return { contentId, size: this.size, newBytes: this.newBytes, storedBytes: this.storedBytes };
+    const key = `${hash.toString('hex')}:${this.size}`;
+    let content: number | PendingContent | undefined = this.context.catalog.findContent(hash, this.size)?.id ?? this.context.pendingContents.get(key);
+    if (content === undefined) {
+      content = { hash, size: this.size, chunks: this.chunks };
+      this.context.pendingContents.set(key, content);
+    }
+    return { content, size: this.size, newBytes: this.newBytes, storedBytes: this.storedBytes };
   }
 
   private async storeChunk(chunk: Buffer): Promise<void> {
@@ -86,8 +100,6 @@ export class ContentWriter {
     if (stored === undefined) {
       stored = this.encodeAndAppend(chunk, hash);
       this.context.chunksInFlight.set(key, stored);
-      const forget = (): void => { this.context.chunksInFlight.delete(key); };
-      stored.then(forget, forget);
     }
     const recorded = stored.then((row) => { this.chunks[seq] = row; });
     recorded.catch(() => undefined); // awaited below or in finish(); this only silences the early warning

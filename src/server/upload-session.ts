@@ -5,7 +5,7 @@ import type { ChunkStore } from '../chunkstore/store';
 import type { BackupRecord, StoredEntry } from '../chunkstore/catalog/records';
 import { PackWriter } from '../chunkstore/pack/pack-writer';
 import { packPath } from '../chunkstore/pack/pack-files';
-import { ContentWriter, type ContentWriterContext } from '../chunkstore/content-writer';
+import { ContentWriter, type ContentWriterContext, type PendingContent } from '../chunkstore/content-writer';
 import { EntryType, type Begin, type Commit, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
 import { storedEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
@@ -27,7 +27,8 @@ export class UploadSession {
   private backup: BackupRecord | undefined;
   private parentBackupId: number | undefined;
   private current: OpenFile | undefined;
-  private readonly pendingEntries: StoredEntry[] = [];
+  /** Entries not in the catalog yet, flushed with the contents they need every ENTRY_FLUSH_COUNT entries. */
+  private readonly pendingEntries: { entry: StoredEntry; content: number | PendingContent | null }[] = [];
   private readonly seenPaths = new Set<string>();
   private readonly packWriter: PackWriter;
   private readonly context: ContentWriterContext;
@@ -46,7 +47,7 @@ export class UploadSession {
     this.packWriter = new PackWriter(store.directory, store.catalog);
     this.context = {
       catalog: store.catalog, packWriter: this.packWriter, encode: (raw, hash) => store.encode(raw, hash),
-      referencedPacks: new Set(), chunksInFlight: new Map(),
+      referencedPacks: new Set(), chunksInFlight: new Map(), pendingContents: new Map(),
     };
   }
 
@@ -98,7 +99,7 @@ export class UploadSession {
       if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.type !== EntryType.ENTRY_TYPE_SYMLINK) {
         throw new ProtocolError(`entry ${meta.path} has unknown type ${meta.type}`);
       }
-      await this.addEntry(storedEntryOf(meta, 0, null));
+      await this.addEntry(storedEntryOf(meta, 0, null), null);
       return;
     }
     if (isSameAsParent) {
@@ -108,7 +109,7 @@ export class UploadSession {
       }
       this.files++;
       this.logicalBytes += parentEntry.size;
-      await this.addEntry(storedEntryOf(meta, parentEntry.size, parentEntry.contentId));
+      await this.addEntry(storedEntryOf(meta, parentEntry.size, parentEntry.contentId), parentEntry.contentId);
       return;
     }
     const chunker = this.store.chunkerFactory.create();
@@ -131,18 +132,24 @@ export class UploadSession {
     this.newBytes += result.newBytes;
     this.storedBytes += result.storedBytes;
     this.progress.newBytes = this.newBytes;
-    await this.addEntry(storedEntryOf(current.meta, result.size, result.contentId));
+    await this.addEntry(storedEntryOf(current.meta, result.size, null), result.content);
   }
 
-  private async addEntry(entry: StoredEntry): Promise<void> {
-    this.pendingEntries.push(entry);
+  private async addEntry(entry: StoredEntry, content: number | PendingContent | null): Promise<void> {
+    this.pendingEntries.push({ entry, content });
     this.progress.files++;
     if (this.pendingEntries.length >= ENTRY_FLUSH_COUNT) this.flushEntries();
   }
 
+  /**
+   * One transaction per flush instead of one per file. Called only between files, so every chunk
+   * in chunksInFlight has been appended and belongs to a pending content written here.
+   */
   private flushEntries(): void {
     if (this.backup === undefined || this.pendingEntries.length === 0) return;
-    this.store.catalog.insertEntries(this.backup.id, this.pendingEntries.splice(0));
+    this.store.catalog.insertContentsAndEntries(this.backup.id, this.context.pendingContents.values(), this.pendingEntries.splice(0));
+    this.context.pendingContents.clear();
+    this.context.chunksInFlight.clear();
   }
 
   private async commit(commit: Commit): Promise<BackupRecord> {

@@ -194,6 +194,21 @@ export class Catalog {
     }, true);
   }
 
+  /**
+   * Inserts the contents a session recorded in memory, then its entries, in one transaction;
+   * `contentOf(entry)` gives each entry's content (a pending one gets its id here).
+   */
+  insertContentsAndEntries<Pending extends { readonly hash: Buffer; readonly size: number; readonly chunks: readonly (number | NewChunkRow)[] }>(
+    backupId: number, contents: Iterable<Pending>, entries: readonly { entry: StoredEntry; content: number | Pending | null }[]): void {
+    this.transaction(() => {
+      const ids = new Map<Pending, number>();
+      for (const content of contents) ids.set(content, this.insertContentWithChunks(content.hash, content.size, content.chunks));
+      this.insertEntries(backupId, entries.map(({ entry, content }) => ({
+        ...entry, contentId: content === null ? null : typeof content === 'number' ? content : ids.get(content)!,
+      })));
+    });
+  }
+
   insertEntries(backupId: number, entries: readonly StoredEntry[]): void {
     this.transaction(() => {
       for (const entry of entries) {

@@ -6,6 +6,7 @@ import { PackWriter } from './pack/pack-writer';
 import { packPath } from './pack/pack-files';
 import { RECORD_HEADER_SIZE, encodeRecordHeader } from './pack/pack-format';
 import { readChunk } from './pack/pack-reader';
+import { sealAbandonedPacks } from './recovery';
 import type { ChunkCodec } from './codec';
 import type { ChunkLocation } from './catalog/records';
 import type { Codec } from './pack/pack-format';
@@ -23,6 +24,8 @@ const COMPACT_BELOW_LIVE_SHARE = 0.5;
 
 export async function collectGarbage(directory: string, catalog: Catalog, codec: ChunkCodec): Promise<GarbageReport> {
   const database = catalog.sqlite;
+  // Running alone, so an unsealed pack has no writer left (a session could not seal it on a full disk).
+  await sealAbandonedPacks(directory, catalog, codec);
   const { deletedContents, deletedChunks } = catalog.transaction(() => {
     const contents = database.prepare(
       `DELETE FROM contents WHERE id NOT IN (SELECT content_id FROM entries WHERE content_id IS NOT NULL)`).run().changes;

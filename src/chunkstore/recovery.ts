@@ -19,6 +19,17 @@ export async function recoverStore(directory: string, catalog: Catalog, codec: C
   const running = catalog.runningBackups();
   for (const backup of running) catalog.deleteBackup(backup.id);
 
+  const droppedChunks = await sealAbandonedPacks(directory, catalog, codec);
+  const removedOrphanPacks = await removeOrphanPackFiles(directory, catalog);
+  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks };
+}
+
+/**
+ * Seals packs no writer will finish: after a crash, or (called by GC, which runs alone) after a
+ * session failed to seal them on a full disk. Every chunk in them is re-read and kept only if
+ * intact. Returns the number of chunk rows dropped.
+ */
+export async function sealAbandonedPacks(directory: string, catalog: Catalog, codec: ChunkCodec): Promise<number> {
   let droppedChunks = 0;
   const unsealed = catalog.sqlite.prepare(`SELECT id, name FROM packs WHERE is_sealed = 0`).all() as { id: number; name: string }[];
   const chunksOfPack = catalog.sqlite.prepare(
@@ -28,7 +39,7 @@ export async function recoverStore(directory: string, catalog: Catalog, codec: C
   for (const pack of unsealed) {
     const size = await stat(packPath(directory, pack.name)).then((info) => info.size, () => 0);
     for (const location of chunksOfPack.all(pack.id) as ChunkLocation[]) {
-      // An unsealed pack was being written when the server stopped: trust nothing in it unread.
+      // An unsealed pack was being written when its writer stopped: trust nothing in it unread.
       const isIntact = await readChunk(directory, location, codec).then(() => true, (error) => {
         if (error instanceof CorruptError) return false;
         throw error;
@@ -40,8 +51,7 @@ export async function recoverStore(directory: string, catalog: Catalog, codec: C
     }
     catalog.sealPack(pack.id, size);
   }
-  const removedOrphanPacks = await removeOrphanPackFiles(directory, catalog);
-  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks };
+  return droppedChunks;
 }
 
 /** Pack files with no catalog row come from a crash between creating the file and recording it. */

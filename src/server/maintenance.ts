@@ -5,11 +5,14 @@ import type { GarbageReport } from '../chunkstore/gc';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
 import { loadClientRecords } from '../common/config/client-record';
+import { errorMessage } from '../common/errors';
 import { backupsToKeep } from './retention';
 import { BackupKind } from '../proto/cpsbackup';
 
 export class Maintenance {
   private gcRun: Promise<GarbageReport> | undefined;
+  /** Set when a failed backup left written data unrecorded; the next backup collects it first. */
+  private isGarbagePending = false;
   /** A run requested while one is in progress: it must see the deletions made meanwhile. */
   private nextGcRun: Promise<GarbageReport> | undefined;
 
@@ -56,6 +59,21 @@ export class Maintenance {
       this.gcRun = undefined;
     });
     return this.gcRun;
+  }
+
+  noteGarbage(): void {
+    this.isGarbagePending = true;
+  }
+
+  /** Collects garbage first if a failed backup left some; a failure is logged and retried next time. */
+  async collectPendingGarbage(): Promise<void> {
+    if (!this.isGarbagePending) return;
+    try {
+      await this.collectGarbage();
+      this.isGarbagePending = false;
+    } catch (error) {
+      this.logger.error(`gc before backup failed: ${errorMessage(error)}`);
+    }
   }
 
   /** Fire-and-forget GC after a commit; a failure is logged, never lost silently. */

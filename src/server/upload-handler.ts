@@ -20,6 +20,9 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     context.activity.claim(clientName);
     const progress = context.activity.progress(clientName)!;
     try {
+      // After a backup failed on a full disk its partial packs hold space nothing references: reclaim
+      // it before writing more, or the disk stays full after the operator freed some.
+      await context.maintenance.collectPendingGarbage();
       releaseLock = await context.store.lock.acquireShared();
       session = new UploadSession(context.store, clientName, progress);
       // Not call[Symbol.asyncIterator](): it destroys the stream when the client half-closes, and a destroyed
@@ -47,7 +50,11 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       // A client that vanished (killed, network cut) is an interruption, not an internal server error.
       const error = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE'
         ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
-      await session?.abandon().catch((abandonError) => context.logger.error(`abandon failed: ${errorMessage(abandonError)}`));
+      const hasLeftGarbage = await session?.abandon().catch((abandonError) => {
+        context.logger.error(`abandon failed: ${errorMessage(abandonError)}`);
+        return true;
+      });
+      if (hasLeftGarbage) context.maintenance.noteGarbage();
       if (!isCommitted) {
         if (session?.backupNumber !== undefined) context.logger.warn(`backup ${session.backupNumber} of ${clientName} abandoned: ${errorMessage(error)}`);
         context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });

@@ -182,14 +182,26 @@ export class UploadSession {
   }
 
   /** Drops everything of an unfinished backup; its chunks become garbage for the next GC. */
-  async abandon(): Promise<void> {
-    if (this.isFinished) return;
+  /** Returns true when written chunks could not be recorded (a full disk): their space waits for GC. */
+  async abandon(): Promise<boolean> {
+    if (this.isFinished) return false;
     this.isFinished = true;
     this.current = undefined;
     try {
-      await this.packWriter.discard();
+      // Chunks already written stay usable: a retried backup of the same big file or dump then
+      // sends them again but stores only what is missing. Unused, they are garbage for the next GC.
+      const written = await Promise.allSettled(this.context.chunksInFlight.values());
+      const syncedPacks = await this.packWriter.discard();
+      const reusable = written.flatMap((result) => result.status === 'fulfilled' && syncedPacks.has(result.value.packId) ? [result.value] : []);
+      try {
+        this.store.catalog.insertChunks(reusable);
+      } catch {
+        return reusable.length > 0; // the catalog is out of space too; the packs are plain garbage now
+      }
+      return false;
     } finally {
       if (this.backup !== undefined) this.store.catalog.deleteBackup(this.backup.id);
     }
   }
+
 }

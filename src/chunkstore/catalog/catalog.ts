@@ -245,6 +245,12 @@ export class Catalog {
     return this.statements.chunkIdByHash.get(hash) as number;
   }
 
+  insertChunks(chunks: readonly NewChunkRow[]): void {
+    this.transaction(() => {
+      for (const chunk of chunks) this.insertChunk(chunk.hash, chunk.packId, chunk.offset, chunk.storedSize, chunk.rawSize);
+    });
+  }
+
   findContent(hash: Buffer, size: number): ContentRecord | undefined {
     return this.statements.findContent.get(hash, size) as ContentRecord | undefined;
   }

@@ -89,16 +89,18 @@ export class PackWriter {
    * Ends an abandoned session's packs. Its chunks stay usable for dedup, so they are still
    * fsynced; a pack that cannot be synced loses its chunk rows instead of being trusted.
    */
-  async discard(): Promise<void> {
+  async discard(): Promise<Set<number>> {
     this.isEnded = true;
     await this.appendTail;
     if (this.current) this.full.push(this.current);
     this.current = undefined;
+    const syncedPacks = new Set<number>();
     let firstError: unknown;
     for (const pack of this.full.splice(0)) {
       try {
         const isSynced = await pack.handle.sync().then(() => true, () => false);
-        if (!isSynced) this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
+        if (isSynced) syncedPacks.add(pack.id);
+        else this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
         this.catalog.sealPack(pack.id, pack.size);
       } catch (error) {
         // The catalog itself may be out of space: the pack stays unsealed and recovery re-reads it on the next start.
@@ -108,7 +110,9 @@ export class PackWriter {
       }
     }
     if (firstError !== undefined) throw firstError;
+    return syncedPacks;
   }
+
 
   private async packWithRoom(): Promise<OpenPack> {
     if (this.current && this.current.size < this.targetSize) return this.current;

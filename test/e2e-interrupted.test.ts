@@ -8,7 +8,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from '../src/demo/sandbox';
-import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
+import { createSampleTree, fileSha256, snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
 
 const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const MEBIBYTE = 1024 * 1024;
@@ -104,4 +104,34 @@ test('a client killed mid-backup leaves no backup; the next backup and the older
     assert.deepEqual(treeDifferences(first, await snapshotTree(join(target, data)), { compareFolderTimes: false }), []);
     assert.doesNotMatch(restarted.log(), /dropped [1-9]\d* unreadable chunks/);
   });
+});
+
+// Guards the resumption property: chunks written by a backup that was killed stay usable, so
+// retrying the backup of the same big file stores only what the first attempt had not written.
+test('after a client is killed mid-file, the retried backup stores only what was missing', async (t) => {
+  const sandbox = await Sandbox.create();
+  let backup: ChildProcess | undefined;
+  t.after(async () => {
+    await stopProcess(backup);
+    await sandbox.destroy();
+  });
+  const data = join(sandbox.root, 'data');
+  const bigSize = 96 * MEBIBYTE;
+  await writeDeterministicFile(join(data, 'big.bin'), 'resumable', bigSize);
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const before = await packBytes(sandbox.storeDirectory);
+  backup = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-e'], { stdio: 'ignore' });
+  await waitFor('the first attempt to store 32 MiB', async () => (await packBytes(sandbox.storeDirectory)) - before > 32 * MEBIBYTE);
+  await stopProcess(backup);
+
+  const retry = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(retry.code, 0, retry.stdout + retry.stderr);
+  const [listed] = JSON.parse((await sandbox.runClient(['-c', config, '-l', '--json'])).stdout) as { newBytes: number; logicalBytes: number }[];
+  assert.equal(listed.logicalBytes, bigSize);
+  assert.ok(listed.newBytes < bigSize - 16 * MEBIBYTE, `the retry stored ${listed.newBytes} new bytes of ${bigSize}: the killed attempt's chunks were not reused`);
+  const restored = join(sandbox.root, 'restored');
+  const restore = await sandbox.runClient(['-c', config, '-i', '--to', restored]);
+  assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+  assert.equal(await fileSha256(join(restored, data, 'big.bin')), await fileSha256(join(data, 'big.bin')));
 });

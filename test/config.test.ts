@@ -9,6 +9,7 @@ import { ConfigError } from '../src/common/errors';
 import { loadServerConfig, serverConfigFromText } from '../src/common/config/server-config';
 import { loadNodeConfig, nodeConfigFromText } from '../src/common/config/node-config';
 import { findClientByCommonName, isValidClientName, loadClientRecords } from '../src/common/config/client-record';
+import { configError } from './support/config-errors';
 
 const repositoryRoot = path.resolve(__dirname, '..', '..');
 
@@ -28,14 +29,6 @@ function makeTree(t: { after: (fn: () => void) => void }): { root: string; backu
 const serverSsl = 'ssl_cert = ../ssl/server.pem\nssl_key = ../ssl/server.key\nssl_ca = ../ssl/ca.pem\n';
 const nodeSsl = 'ssl_cert = ../ssl/clients/node1.pem\nssl_key = ../ssl/clients/node1.key\nssl_ca = ../ssl/ca.pem\n';
 
-function configError(line: number | undefined, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    assert.equal(error.line, line);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 test('server config: defaults, relative paths and frozen result', (t) => {
   const { root, backup } = makeTree(t);

@@ -15,27 +15,13 @@ import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
 import { isOnPath } from '../src/client/sources/shell';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { sqliteWriterScript } from './support/sqlite-writer';
 
 const skip = isOnPath('sqlite3') ? undefined : 'the sqlite3 command is not installed (run scripts/install-databases.sh)';
 if (skip !== undefined) console.log(`dump-sqlite skipped: ${skip}`);
 const BATCH_ROWS = 100;
 
-/** Each transaction adds BATCH_ROWS rows and the same number to counter.total: a torn read shows. */
-const WRITER_SCRIPT = `
-const Database = require(process.argv[2]);
-const db = new Database(process.argv[3]);
-db.pragma('busy_timeout = 60000');
-const insert = db.prepare('INSERT INTO entries (payload) VALUES (?)');
-const bump = db.prepare('UPDATE counter SET total = total + ?');
-const batch = db.transaction(() => {
-  for (let i = 0; i < ${BATCH_ROWS}; i++) insert.run('written during the dump ' + Math.random());
-  bump.run(${BATCH_ROWS});
-});
-const pause = new Int32Array(new SharedArrayBuffer(4));
-batch();
-process.stdout.write('ready\\n');
-for (;;) { batch(); Atomics.wait(pause, 0, 0, 1); }
-`;
+const WRITER_SCRIPT = sqliteWriterScript(BATCH_ROWS, 'written during the dump', 1);
 
 function countsOf(path: string): { entries: number; total: number } {
   const database = new Database(path, { readonly: true, fileMustExist: true });

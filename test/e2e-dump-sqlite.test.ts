@@ -9,28 +9,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { isOnPath } from '../src/client/sources/shell';
 import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { sqliteWriterScript } from './support/sqlite-writer';
 
 const skip = isOnPath('sqlite3') ? undefined : 'the sqlite3 command is not installed (run scripts/install-databases.sh)';
 if (skip !== undefined) console.log(`e2e-dump-sqlite skipped: ${skip}`);
 const BATCH_ROWS = 50;
 const INITIAL_ROWS = 200_000;
 
-/** Each transaction adds BATCH_ROWS rows and as much to counter.total: a torn snapshot shows. */
-const WRITER_SCRIPT = `
-const Database = require(process.argv[2]);
-const db = new Database(process.argv[3]);
-db.pragma('busy_timeout = 60000');
-const insert = db.prepare('INSERT INTO entries (payload) VALUES (?)');
-const bump = db.prepare('UPDATE counter SET total = total + ?');
-const batch = db.transaction(() => {
-  for (let i = 0; i < ${BATCH_ROWS}; i++) insert.run('written during the backup ' + Math.random());
-  bump.run(${BATCH_ROWS});
-});
-const pause = new Int32Array(new SharedArrayBuffer(4));
-batch();
-process.stdout.write('ready\\n');
-for (;;) { batch(); Atomics.wait(pause, 0, 0, 2); }
-`;
+const WRITER_SCRIPT = sqliteWriterScript(BATCH_ROWS, 'written during the backup', 2);
 
 function ok(result: CommandResult, what: string): CommandResult {
   assert.equal(result.code, 0, `${what} exited ${result.code ?? result.signal}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../src/common/errors';
 import { isLoopbackAddress, serverConfigFromText } from '../src/common/config/server-config';
 import { loadClientRecords } from '../src/common/config/client-record';
+import { configError } from './support/config-errors';
 
 function makeTree(t: { after: (fn: () => void) => void }): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'cpsbackup-status-config-'));
@@ -19,14 +19,6 @@ function makeTree(t: { after: (fn: () => void) => void }): string {
 const base = 'directory = store\nssl_cert = server.pem\nssl_key = server.key\nssl_ca = ca.pem\n';
 const token = 'a-long-enough-token-123';
 
-function configError(line: number | undefined, pattern: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    assert.equal(error.line, line);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 test('status keys: defaults keep the port local, no token, no notifications', (t) => {
   const root = makeTree(t);

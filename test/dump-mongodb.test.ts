@@ -4,13 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BSON, Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, type Document } from 'mongodb';
 import { CorruptError, DumpFailedError } from '../src/common/errors';
 import { bsonDocuments } from '../src/client/sources/bson-documents';
@@ -18,7 +17,8 @@ import { collectionFileName, collectionOfFileName } from '../src/client/sources/
 import { startDumps } from '../src/client/sources/dump-run';
 import { dumpSourceOfPath, loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
 import { isOnPath } from '../src/client/sources/shell';
-import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { storageConfigFromText } from '../src/client/sources/storage-config';
+import { dumpToFiles } from './support/dump-to-files';
 
 const skip = process.env.MONGODB_URI === undefined && !isOnPath('mongod')
   ? 'no MongoDB here: set MONGODB_URI or put mongod on PATH (MongoDB is not packaged by Debian)'
@@ -73,23 +73,6 @@ async function startMongo(): Promise<Mongo> {
   }
 }
 
-async function backUpAndRestore(config: StorageConfig, work: string, restoreTo: string, partialSince?: Date): Promise<RestoredDump[]> {
-  const run = await startDumps(config, work, { partialSince });
-  try {
-    const restored = await Promise.all(run.files.map(async (file) => {
-      const path = join(restoreTo, relative(work, file.path));
-      await mkdir(dirname(path), { recursive: true });
-      await pipeline(run.openDump(file), createWriteStream(path));
-      assert.equal(dumpSourceOfPath(config, work, file.path), file.sourceName);
-      return { path, sourceName: file.sourceName };
-    }));
-    await run.finish();
-    return restored;
-  } catch (error) {
-    await run.abort();
-    throw error;
-  }
-}
 
 /** Every collection as its documents' exact BSON bytes, sorted by _id: equal means nothing changed. */
 async function snapshot(client: MongoClient, database: string): Promise<Record<string, string[]>> {
@@ -139,13 +122,13 @@ for (const variant of ['tools if installed', 'native driver'] as const) {
         await client.db(database).collection('users.archive').insertMany(Array.from({ length: 50 }, (_, index) => sampleDocument(index, old)));
         const config = storageConfigFromText('storage.conf', `source = mongo\nkind = mongodb\nuri = ${mongo.uri}\ndatabase = ${database}\nsince_field = updatedAt\n`);
 
-        const complete = await backUpAndRestore(config, join(folder, 'work'), join(folder, 'complete'));
+        const complete = await dumpToFiles(config, join(folder, 'work'), join(folder, 'complete'), { onFile: (file) => assert.equal(dumpSourceOfPath(config, join(folder, 'work'), file.path), file.sourceName) });
         assert.deepEqual(complete.map((dump) => relative(join(folder, 'complete', 'dumps', 'mongo'), dump.path)).sort(), ['events.bson', 'users.archive.bson']);
         const since = new Date();
         const events = client.db(database).collection('events');
         await events.updateMany({ small: { $lt: 100 } }, { $set: { ratio: new Double(-1), updatedAt: new Date() } });
         await events.insertMany(Array.from({ length: 200 }, (_, index) => sampleDocument(10_000 + index, new Date())));
-        const partial = await backUpAndRestore(config, join(folder, 'work'), join(folder, 'partial'), since);
+        const partial = await dumpToFiles(config, join(folder, 'work'), join(folder, 'partial'), { partialSince: since, onFile: (file) => assert.equal(dumpSourceOfPath(config, join(folder, 'work'), file.path), file.sourceName) });
         const partialEvents = partial.find((dump) => dump.path.endsWith('events.bson')) as RestoredDump;
         let partialCount = 0;
         for await (const _ of bsonDocuments(createReadStream(partialEvents.path))) partialCount += 1;

@@ -2,39 +2,17 @@
 // (pg_dump -Fc → pg_restore) and partial (rows changed since a time → upserts) end identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { startDumps } from '../src/client/sources/dump-run';
-import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
-import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { join } from 'node:path';
+import { loadRestoredDumps } from '../src/client/sources/loaders';
+import { storageConfigFromText } from '../src/client/sources/storage-config';
 import { POSTGRES_BIN, postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres';
+import { dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
 if (skip !== undefined) console.log(`dump-postgres skipped: ${skip}`);
 
-/** Stands in for the uploader and restorer: streams every FIFO into a file at the same relative path. */
-async function backUpAndRestore(
-  config: StorageConfig, work: string, restoreTo: string, partialSince?: Date, labels: Record<string, string> = {},
-): Promise<RestoredDump[]> {
-  const run = await startDumps(config, work, { partialSince });
-  Object.assign(labels, run.labels);
-  try {
-    const restored = await Promise.all(run.files.map(async (file) => {
-      const path = join(restoreTo, relative(work, file.path));
-      await mkdir(dirname(path), { recursive: true });
-      await pipeline(run.openDump(file), createWriteStream(path));
-      return { path, sourceName: file.sourceName };
-    }));
-    await run.finish();
-    return restored;
-  } catch (error) {
-    await run.abort();
-    throw error;
-  }
-}
 
 async function withPostgres(run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> {
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-dump-pg-'));
@@ -70,7 +48,7 @@ test('pg_dump -Fc through a FIFO, then pg_restore after the database is dropped:
       `version_command = ${POSTGRES_BIN}/psql ${server.connection} -d shop -XAtc 'SHOW server_version'`,
     ].join('\n'));
     const labels: Record<string, string> = {};
-    const restored = await backUpAndRestore(config, join(folder, 'work'), join(folder, 'restore'), undefined, labels);
+    const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'), { labels });
     assert.match(labels['version.shop'], /^15\./);
     assert.ok((await stat(restored[0].path)).size > 100_000);
     await server.psql('postgres', 'DROP DATABASE shop');
@@ -97,12 +75,12 @@ test('a complete then a partial dump (rows changed since), loaded as upserts, eq
       `load_partial = ${psql} -c 'CREATE TEMP TABLE stage (LIKE items)' -c '\\copy stage FROM pstdin' ` +
         `-c 'INSERT INTO items SELECT * FROM stage ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at'`,
     ].join('\n'));
-    const complete = await backUpAndRestore(config, join(folder, 'work'), join(folder, 'complete'));
+    const complete = await dumpToFiles(config, join(folder, 'work'), join(folder, 'complete'));
     const since = new Date();
     await server.psql('shop', `
       UPDATE items SET value = 'v2 ' || id, updated_at = clock_timestamp() WHERE id % 7 = 0;
       INSERT INTO items SELECT n, 'new ' || n, clock_timestamp() FROM generate_series(5001, 5600) AS n;`);
-    const partial = await backUpAndRestore(config, join(folder, 'work'), join(folder, 'partial'), since);
+    const partial = await dumpToFiles(config, join(folder, 'work'), join(folder, 'partial'), { partialSince: since });
     const source = await fingerprint(server, 'items');
     // 714 updated (ids divisible by 7) and 600 inserted rows are what the partial dump must carry.
     assert.equal(await server.psql('shop', `SELECT count(*) FROM items WHERE updated_at >= '${since.toISOString()}'`), '1314');

@@ -4,18 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DumpFailedError } from '../src/common/errors';
 import { startDumps } from '../src/client/sources/dump-run';
-import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
+import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { isOnPath } from '../src/client/sources/shell';
-import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { storageConfigFromText } from '../src/client/sources/storage-config';
 import { sqliteWriterScript } from './support/sqlite-writer';
+import { dumpToFiles } from './support/dump-to-files';
 
 const skip = isOnPath('sqlite3') ? undefined : 'the sqlite3 command is not installed (run scripts/install-databases.sh)';
 if (skip !== undefined) console.log(`dump-sqlite skipped: ${skip}`);
@@ -36,17 +35,6 @@ function countsOf(path: string): { entries: number; total: number } {
   }
 }
 
-async function dumpToFiles(config: StorageConfig, work: string, restoreTo: string): Promise<RestoredDump[]> {
-  const run = await startDumps(config, work);
-  const restored = await Promise.all(run.files.map(async (file) => {
-    const path = join(restoreTo, relative(work, file.path));
-    await mkdir(dirname(path), { recursive: true });
-    await pipeline(run.openDump(file), createWriteStream(path));
-    return { path, sourceName: file.sourceName };
-  }));
-  await run.finish();
-  return restored;
-}
 
 for (const journalMode of ['wal', 'delete']) {
   test(`a SQLite database written to during the dump restores consistent (journal_mode=${journalMode})`, { skip }, async () => {

@@ -15,6 +15,7 @@ import { EXIT, exitCodeOf } from './exit-codes';
 import { readPackageVersion } from '../common/package-version';
 import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
 import { ProgressLine } from './progress-line';
+import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
 
@@ -248,5 +249,6 @@ export async function main(argv: string[], output: Output = {
 }
 
 if (require.main === module) {
+  silenceIpServerNameWarning();
   main(process.argv).then((code) => process.exit(code));
 }

@@ -27,7 +27,7 @@ export interface ContentWriterContext {
   readonly catalog: Catalog;
   readonly packWriter: PackWriter;
   /** Compresses and verifies a chunk, usually on a worker thread. */
-  readonly encode: (raw: Buffer, hash: Buffer) => Promise<EncodedChunk>;
+  readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
   /** Packs of chunks this session deduplicated against; they must be fsynced before commit. */
   readonly referencedPacks: Set<number>;
   /** Chunks this session stored whose rows are not in the catalog yet, by hex hash: a repeat reuses the first copy. */
@@ -110,7 +110,7 @@ export class ContentWriter {
   private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<NewChunkRow> {
     // Chunks encode in parallel but are appended in stream order: a file's chunks then lie in
     // sequence in its pack, which is what restore reads fastest.
-    const encoding = this.context.encode(chunk, hash);
+    const encoding = this.context.encode(chunk);
     const previous = this.lastAppend;
     const appended = this.appendAfter(previous, encoding, chunk.length, hash);
     this.lastAppend = appended.catch(() => undefined);

@@ -32,7 +32,7 @@ export class EncoderPool {
     }
   }
 
-  encode(raw: Buffer, hash: Buffer): Promise<EncodedChunk> {
+  encode(raw: Buffer): Promise<EncodedChunk> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const worker = this.workers[this.nextWorker];
@@ -40,7 +40,7 @@ export class EncoderPool {
     return new Promise<EncodedChunk>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Structured clone copies raw: the caller's buffer may be a view into a larger network frame.
-      worker.postMessage({ id, raw, hash });
+      worker.postMessage({ id, raw });
     });
   }
 

@@ -6,14 +6,13 @@ import { ChunkCodec } from './codec';
 interface EncodeRequest {
   readonly id: number;
   readonly raw: Uint8Array;
-  readonly hash: Uint8Array;
 }
 
 const codec = new ChunkCodec((workerData as { level: number }).level);
 
 parentPort!.on('message', (request: EncodeRequest) => {
   const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
-  const encoded = codec.encode(raw, Buffer.from(request.hash.buffer, request.hash.byteOffset, request.hash.byteLength));
+  const encoded = codec.encode(raw);
   // Copy into a fresh ArrayBuffer we can transfer: zstd's output may share a pool.
   const payload = new Uint8Array(encoded.payload.length);
   payload.set(encoded.payload);

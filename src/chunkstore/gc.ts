@@ -63,7 +63,7 @@ export async function collectGarbage(directory: string, catalog: Catalog, codec:
       for (const location of chunksOfPack.all(pack.id) as ChunkLocation[]) {
         // Re-verify while copying, so compaction never propagates a damaged chunk silently.
         const raw = await readChunk(directory, location, codec);
-        const encoded = codec.encode(raw, location.hash);
+        const encoded = codec.encode(raw);
         const header = encodeRecordHeader({ codec: encoded.codec as Codec, rawSize: raw.length, storedSize: encoded.payload.length, hash: location.hash });
         const { packId, offset } = await writer.appendRecord(header, encoded.payload);
         moves.push({ chunkId: location.chunkId, packId, offset, storedSize: encoded.payload.length });

@@ -81,10 +81,10 @@ export class ChunkStore {
   }
 
   /** Compresses and verifies one chunk, on a worker thread when the store has them. */
-  encode(raw: Buffer, hash: Buffer): Promise<EncodedChunk> {
+  encode(raw: Buffer): Promise<EncodedChunk> {
     // A small chunk compresses faster here than a round trip to a worker takes.
-    if (!this.encoderPool || raw.length < INLINE_ENCODE_BELOW) return Promise.resolve(this.localCodec.encode(raw, hash));
-    return this.encoderPool.encode(raw, hash);
+    if (!this.encoderPool || raw.length < INLINE_ENCODE_BELOW) return Promise.resolve(this.localCodec.encode(raw));
+    return this.encoderPool.encode(raw);
   }
 
   newCodec(): ChunkCodec {

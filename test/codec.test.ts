@@ -1,0 +1,46 @@
+// The chunk codec: zstd only when it helps, and never a compressed form that does not decode to
+// the original bytes (restic #4523: a compressor once returned wrong bytes on decompress).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ChunkCodec } from '../src/chunkstore/codec';
+import { Codec } from '../src/chunkstore/pack/pack-format';
+import { CorruptError } from '../src/common/errors';
+
+test('compressible chunks are stored as zstd and decode back exactly', () => {
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('the same line again and again\n'.repeat(4000));
+  const encoded = codec.encode(raw);
+  assert.equal(encoded.codec, Codec.Zstd);
+  assert.ok(encoded.payload.length < raw.length / 10);
+  assert.deepEqual(codec.decode(encoded.codec, encoded.payload, raw.length), raw);
+});
+
+test('incompressible chunks are stored raw', () => {
+  const codec = new ChunkCodec(3);
+  const raw = randomBytes(64 * 1024);
+  assert.equal(codec.encode(raw).codec, Codec.Raw);
+});
+
+test('a compressed form that does not decode to the original is never used: the chunk is stored raw', () => {
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('abc'.repeat(10_000));
+  // Stands in for a faulty decompressor: one flipped byte in what comes back.
+  const decode = codec.decode.bind(codec);
+  codec.decode = (kind, payload, size) => {
+    const decoded = Buffer.from(decode(kind, payload, size));
+    decoded[decoded.length - 1] ^= 1;
+    return decoded;
+  };
+  const encoded = codec.encode(raw);
+  assert.equal(encoded.codec, Codec.Raw);
+  assert.equal(encoded.payload, raw);
+});
+
+test('a frame that decodes to the wrong size, or not at all, is corruption', () => {
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('xyz'.repeat(5000));
+  const encoded = codec.encode(raw);
+  assert.throws(() => codec.decode(Codec.Zstd, encoded.payload, raw.length + 1), CorruptError);
+  assert.throws(() => codec.decode(Codec.Zstd, Buffer.from('not a zstd frame'), 10), CorruptError);
+});

@@ -5,6 +5,7 @@ import type { ChunkStore } from '../chunkstore/store';
 import type { BackupRecord, StoredEntry } from '../chunkstore/catalog/records';
 import { PackWriter } from '../chunkstore/pack/pack-writer';
 import { packPath } from '../chunkstore/pack/pack-files';
+import { RECORD_HEADER_SIZE } from '../chunkstore/pack/pack-format';
 import { ContentWriter, type ContentWriterContext, type PendingContent } from '../chunkstore/content-writer';
 import { EntryType, type Begin, type Commit, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
 import { storedEntryOf } from './entry-convert';
@@ -46,7 +47,7 @@ export class UploadSession {
   ) {
     this.packWriter = new PackWriter(store.directory, store.catalog);
     this.context = {
-      catalog: store.catalog, packWriter: this.packWriter, encode: (raw, hash) => store.encode(raw, hash),
+      catalog: store.catalog, packWriter: this.packWriter, encode: (raw) => store.encode(raw),
       referencedPacks: new Set(), chunksInFlight: new Map(), pendingContents: new Map(),
     };
   }
@@ -138,15 +139,17 @@ export class UploadSession {
   private async addEntry(entry: StoredEntry, content: number | PendingContent | null): Promise<void> {
     this.pendingEntries.push({ entry, content });
     this.progress.files++;
-    if (this.pendingEntries.length >= ENTRY_FLUSH_COUNT) this.flushEntries();
+    if (this.pendingEntries.length >= ENTRY_FLUSH_COUNT) await this.flushEntries();
   }
 
   /**
    * One transaction per flush instead of one per file. Called only between files, so every chunk
    * in chunksInFlight has been appended and belongs to a pending content written here.
    */
-  private flushEntries(): void {
+  private async flushEntries(): Promise<void> {
     if (this.backup === undefined || this.pendingEntries.length === 0) return;
+    // Catalog rows may only point at bytes already in the pack file: another session can dedup against them at once.
+    await this.packWriter.flush();
     this.store.catalog.insertContentsAndEntries(this.backup.id, this.context.pendingContents.values(), this.pendingEntries.splice(0));
     this.context.pendingContents.clear();
     this.context.chunksInFlight.clear();
@@ -155,7 +158,7 @@ export class UploadSession {
   private async commit(commit: Commit): Promise<BackupRecord> {
     if (this.current !== undefined) throw new ProtocolError(`commit while ${this.current.meta.path} is still open`);
     const backup = this.backup!;
-    this.flushEntries();
+    await this.flushEntries();
     await this.packWriter.close();
     await this.syncReferencedPacks();
     const labels = commit.warnings.length > 0 ? { ...this.labels, warnings: commit.warnings.join('\n') } : this.labels;
@@ -192,7 +195,9 @@ export class UploadSession {
       // sends them again but stores only what is missing. Unused, they are garbage for the next GC.
       const written = await Promise.allSettled(this.context.chunksInFlight.values());
       const syncedPacks = await this.packWriter.discard();
-      const reusable = written.flatMap((result) => result.status === 'fulfilled' && syncedPacks.has(result.value.packId) ? [result.value] : []);
+      // Only chunks whose bytes reached the disk: on a full disk the last gathered ones never did.
+      const reusable = written.flatMap((result) => result.status === 'fulfilled'
+        && result.value.offset + RECORD_HEADER_SIZE + result.value.storedSize <= (syncedPacks.get(result.value.packId) ?? 0) ? [result.value] : []);
       try {
         this.store.catalog.insertChunks(reusable);
       } catch {

@@ -1,5 +1,5 @@
 // Appends encoded chunks to one session's pack files, rolling to a new pack past a target size.
-// A chunk's catalog row is written only after its bytes are in the file; sync() makes them durable.
+// Small records are gathered and written together; flush() puts them in the file, sync() makes them durable.
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -13,10 +13,16 @@ interface OpenPack {
   readonly id: number;
   readonly path: string;
   readonly handle: FileHandle;
+  /** Bytes appended, including those still gathered in `pending`. */
   size: number;
+  /** Bytes actually in the file. */
+  written: number;
+  readonly pending: Buffer[];
 }
 
 export const DEFAULT_PACK_TARGET_SIZE = 64 * 1024 * 1024;
+/** Gathered records are written once they reach this size: a write per small file cost a thread-pool round trip each. */
+const WRITE_GATHER_SIZE = 1024 * 1024;
 
 export class PackWriter {
   private current: OpenPack | undefined;
@@ -51,18 +57,38 @@ export class PackWriter {
     if (this.isEnded) throw new Error('pack writer already closed: append refused');
     const pack = await this.packWithRoom();
     const offset = pack.size;
+    pack.pending.push(header, payload);
+    pack.size += RECORD_HEADER_SIZE + payload.length;
+    if (pack.size - pack.written >= WRITE_GATHER_SIZE) await this.writePending(pack);
+    return { packId: pack.id, offset };
+  }
+
+  /** Writes every gathered record to its file; callers must flush before recording those chunks in the catalog. */
+  flush(): Promise<void> {
+    const done = this.appendTail.then(() => this.writeAllPending());
+    this.appendTail = done.catch(() => undefined);
+    return done;
+  }
+
+  private async writeAllPending(): Promise<void> {
+    for (const pack of this.current ? [...this.full, this.current] : this.full) await this.writePending(pack);
+  }
+
+  private async writePending(pack: OpenPack): Promise<void> {
+    if (pack.pending.length === 0) return;
+    const pieces = pack.pending.splice(0);
+    const end = pack.size;
     try {
-      await pack.handle.writev([header, payload], offset);
+      await pack.handle.writev(pieces, pack.written);
     } catch (error) {
       throw translateWriteError(error, pack.path);
     }
-    pack.size += RECORD_HEADER_SIZE + payload.length;
-    return { packId: pack.id, offset };
+    pack.written = end;
   }
 
   /** Makes every byte appended so far durable (file and folder fsync); seals the full packs. */
   async sync(): Promise<void> {
-    await this.appendTail;
+    await this.flush();
     const packs = this.current ? [...this.full, this.current] : [...this.full];
     for (const pack of packs) {
       try {
@@ -87,21 +113,23 @@ export class PackWriter {
 
   /**
    * Ends an abandoned session's packs. Its chunks stay usable for dedup, so they are still
-   * fsynced; a pack that cannot be synced loses its chunk rows instead of being trusted.
+   * written and fsynced; a pack that cannot be synced loses its chunk rows instead of being
+   * trusted. Returns, per synced pack, how many of its bytes are durable.
    */
-  async discard(): Promise<Set<number>> {
+  async discard(): Promise<Map<number, number>> {
     this.isEnded = true;
     await this.appendTail;
     if (this.current) this.full.push(this.current);
     this.current = undefined;
-    const syncedPacks = new Set<number>();
+    const syncedPacks = new Map<number, number>();
     let firstError: unknown;
     for (const pack of this.full.splice(0)) {
       try {
+        await this.writePending(pack).catch(() => undefined); // on a full disk, what fits nowhere stays out
         const isSynced = await pack.handle.sync().then(() => true, () => false);
-        if (isSynced) syncedPacks.add(pack.id);
+        if (isSynced) syncedPacks.set(pack.id, pack.written);
         else this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
-        this.catalog.sealPack(pack.id, pack.size);
+        this.catalog.sealPack(pack.id, pack.written);
       } catch (error) {
         // The catalog itself may be out of space: the pack stays unsealed and recovery re-reads it on the next start.
         firstError ??= error;
@@ -116,7 +144,10 @@ export class PackWriter {
 
   private async packWithRoom(): Promise<OpenPack> {
     if (this.current && this.current.size < this.targetSize) return this.current;
-    if (this.current) this.full.push(this.current);
+    if (this.current) {
+      await this.writePending(this.current);
+      this.full.push(this.current);
+    }
     this.current = undefined;
     const name = newPackName();
     await ensurePackFolder(this.storeDirectory, name);
@@ -135,7 +166,7 @@ export class PackWriter {
       await handle.close().catch(() => undefined);
       throw error;
     }
-    this.current = { id, path, handle, size: 0 };
+    this.current = { id, path, handle, size: 0, written: 0, pending: [] };
     return this.current;
   }
 }

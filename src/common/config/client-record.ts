@@ -4,7 +4,8 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { readConfigFile, type ConfigText } from './parse';
-import { allLines, checkKeys, lastLine, toInteger } from './values';
+import { readKeepDays, readKeepLevels } from './retention-keys';
+import { allLines, checkKeys, lastLine } from './values';
 import { toDuration } from './server-config';
 
 export interface ClientRecord {
@@ -89,17 +90,15 @@ function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
       if (!restoreClients.includes(other)) restoreClients.push(other);
     }
   }
-  const keepLines = allLines(config, 'keep');
-  const keepDaysLine = lastLine(config, 'keep_days');
-  const keepDaysPartialLine = lastLine(config, 'keep_days_partial');
+  const keepDaysPartial = readKeepDays(config, 'keep_days_partial');
   const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
     name,
     sslPeerCn: commonNameLine.value,
     restoreClients: Object.freeze(restoreClients),
-    keep: keepLines.length === 0 ? undefined : Object.freeze(keepLines.map((entry) => toInteger(file, entry, 1, 100000))),
-    keepDays: keepDaysLine === undefined ? undefined : toInteger(file, keepDaysLine, 1, 100 * 365),
-    ...(keepDaysPartialLine === undefined ? {} : { keepDaysPartial: toInteger(file, keepDaysPartialLine, 1, 100 * 365) }),
+    keep: readKeepLevels(config),
+    keepDays: readKeepDays(config, 'keep_days'),
+    ...(keepDaysPartial === undefined ? {} : { keepDaysPartial }),
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
   });
 }

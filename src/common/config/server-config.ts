@@ -7,7 +7,8 @@ import { Cron } from 'croner';
 import { ConfigError } from '../errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, requiredLine, resolvePath } from './paths';
-import { allLines, checkKeys, lastLine, toBoolean, toInteger } from './values';
+import { readKeepDays, readKeepLevels } from './retention-keys';
+import { checkKeys, lastLine, toBoolean, toInteger } from './values';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
 
@@ -81,8 +82,6 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     return entry === undefined ? fallback : toInteger(file, entry, min, max);
   };
   const chunkSizes = readChunkSizes(config);
-  const keepDaysLine = lastLine(config, 'keep_days');
-  const keepDaysPartialLine = lastLine(config, 'keep_days_partial');
   const clientsLine = lastLine(config, 'clientconfdir');
   const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
@@ -91,9 +90,9 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     port: integer('port', 4200, 0, 65535),
     statusAddress: readAddress(config, 'status_address'),
     statusPort: integer('status_port', 4201, 0, 65535),
-    keep: readKeep(config),
-    keepDays: keepDaysLine === undefined ? undefined : toInteger(file, keepDaysLine, 1, 100 * 365),
-    keepDaysPartial: keepDaysPartialLine === undefined ? undefined : toInteger(file, keepDaysPartialLine, 1, 100 * 365),
+    keep: readKeepLevels(config) ?? Object.freeze([7]),
+    keepDays: readKeepDays(config, 'keep_days'),
+    keepDaysPartial: readKeepDays(config, 'keep_days_partial'),
     directory: resolvePath(file, requiredLine(config, 'directory')),
     clientsDirectory: clientsLine === undefined
       ? path.join(path.dirname(file), 'clients')
@@ -217,12 +216,6 @@ function readAddress(config: ConfigText, key: string): string {
     throw new ConfigError(config.file, entry.line, `${key} must be an IP address or a host name, got "${entry.value}"`);
   }
   return entry.value;
-}
-
-function readKeep(config: ConfigText): readonly number[] {
-  const entries = allLines(config, 'keep');
-  if (entries.length === 0) return Object.freeze([7]);
-  return Object.freeze(entries.map((entry) => toInteger(config.file, entry, 1, 100000)));
 }
 
 function readChunker(config: ConfigText): ChunkerName {

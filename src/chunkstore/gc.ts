@@ -8,7 +8,6 @@ import { RECORD_HEADER_SIZE, encodeRecordHeader } from './pack/pack-format';
 import { readChunk } from './pack/pack-reader';
 import { sealAbandonedPacks } from './recovery';
 import type { ChunkCodec } from './codec';
-import type { ChunkLocation } from './catalog/records';
 import type { Codec } from './pack/pack-format';
 
 export interface GarbageReport {
@@ -42,9 +41,6 @@ export async function collectGarbage(directory: string, catalog: Catalog, codec:
   let rewrittenPacks = 0;
   let freedBytes = 0;
   const deletePackRow = database.prepare(`DELETE FROM packs WHERE id = ?`);
-  const chunksOfPack = database.prepare(
-    `SELECT ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize
-     FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`);
   const moveChunk = database.prepare(`UPDATE chunks SET pack_id = ?, offset = ?, stored_size = ? WHERE id = ?`);
 
   for (const pack of packs) {
@@ -60,7 +56,7 @@ export async function collectGarbage(directory: string, catalog: Catalog, codec:
     const writer = new PackWriter(directory, catalog);
     const moves: { chunkId: number; packId: number; offset: number; storedSize: number }[] = [];
     try {
-      for (const location of chunksOfPack.all(pack.id) as ChunkLocation[]) {
+      for (const location of catalog.chunksOfPack(pack.id)) {
         // Re-verify while copying, so compaction never propagates a damaged chunk silently.
         const raw = await readChunk(directory, location, codec);
         const encoded = codec.encode(raw);

@@ -6,7 +6,6 @@ import type { Catalog } from './catalog/catalog';
 import { packPath } from './pack/pack-files';
 import { readChunk } from './pack/pack-reader';
 import type { ChunkCodec } from './codec';
-import type { ChunkLocation } from './catalog/records';
 import { CorruptError } from '../common/errors';
 
 export interface RecoveryReport {
@@ -32,13 +31,10 @@ export async function recoverStore(directory: string, catalog: Catalog, codec: C
 export async function sealAbandonedPacks(directory: string, catalog: Catalog, codec: ChunkCodec): Promise<number> {
   let droppedChunks = 0;
   const unsealed = catalog.sqlite.prepare(`SELECT id, name FROM packs WHERE is_sealed = 0`).all() as { id: number; name: string }[];
-  const chunksOfPack = catalog.sqlite.prepare(
-    `SELECT ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize
-     FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ?`);
   const deleteChunk = catalog.sqlite.prepare(`DELETE FROM chunks WHERE id = ?`);
   for (const pack of unsealed) {
     const size = await stat(packPath(directory, pack.name)).then((info) => info.size, () => 0);
-    for (const location of chunksOfPack.all(pack.id) as ChunkLocation[]) {
+    for (const location of catalog.chunksOfPack(pack.id)) {
       // An unsealed pack was being written when its writer stopped: trust nothing in it unread.
       const isIntact = await readChunk(directory, location, codec).then(() => true, (error) => {
         if (error instanceof CorruptError) return false;

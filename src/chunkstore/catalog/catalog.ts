@@ -37,6 +37,10 @@ function toBackup(row: BackupRow): BackupRecord {
   };
 }
 
+/** A chunk's location as ChunkLocation names it; the queries add their own FROM and WHERE. */
+const CHUNK_LOCATION_COLUMNS =
+  'ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize';
+
 const BACKUP_SELECT = `SELECT b.*, c.name AS client_name FROM backups b JOIN clients c ON c.id = b.client_id`;
 
 export class Catalog {
@@ -82,9 +86,9 @@ export class Catalog {
       insertEntry: db.prepare(`INSERT INTO entries (backup_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       entryAt: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path = ?`),
       entriesPage: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`),
-      findChunk: db.prepare(
-        `SELECT ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize
-         FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.hash = ?`),
+      findChunk: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.hash = ?`),
+      chunksOfPack: db.prepare(
+        `SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`),
       insertChunk: db.prepare(`INSERT OR IGNORE INTO chunks (hash, pack_id, offset, stored_size, raw_size) VALUES (?, ?, ?, ?, ?)`),
       chunkIdByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),
       findContent: db.prepare(`SELECT id, hash, size FROM contents WHERE hash = ? AND size = ? LIMIT 1`),
@@ -92,7 +96,7 @@ export class Catalog {
       insertContent: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
       insertContentChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
       contentChunksPage: db.prepare(
-        `SELECT cc.seq, ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize
+        `SELECT cc.seq, ${CHUNK_LOCATION_COLUMNS}
          FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
          WHERE cc.content_id = ? AND cc.seq >= ? ORDER BY cc.seq LIMIT ?`),
       insertPack: db.prepare(`INSERT INTO packs (name, size, is_sealed, created_at) VALUES (?, 0, 0, ?)`),
@@ -237,6 +241,11 @@ export class Catalog {
 
   findChunk(hash: Buffer): ChunkLocation | undefined {
     return this.statements.findChunk.get(hash) as ChunkLocation | undefined;
+  }
+
+  /** The chunks recorded in one pack, in file order (for compaction and for re-reading unsealed packs). */
+  chunksOfPack(packId: number): ChunkLocation[] {
+    return this.statements.chunksOfPack.all(packId) as ChunkLocation[];
   }
 
   /** Returns the chunk's id; if another session stored the same chunk first, the existing row wins. */

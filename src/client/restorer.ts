@@ -131,13 +131,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     return { backup, progress, failures, dumpFiles };
   } catch (error) {
     if (error instanceof DiskFullError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      // A full target is the user's to fix: one clear line naming the file, no stack trace.
-      throw new DiskFullError(`restore target is full: cannot write ${current?.localPath ?? options.to ?? '/'} (${code}); `
-        + `nothing was left under its final name`, { cause: error });
-    }
-    throw fromServiceError(error, `${config.server}:${config.port}`);
+    throw targetFullError(error, current?.localPath ?? options.to ?? '/') ?? fromServiceError(error, `${config.server}:${config.port}`);
   } finally {
     await Promise.allSettled(finishing);
     if (current) {
@@ -218,10 +212,8 @@ async function finishFile(file: OpenFile, expectedHash: Buffer, expectedSize: nu
   } catch (error) {
     await file.handle?.close().catch(() => undefined);
     await unlink(file.temporaryPath).catch(() => undefined);
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw new DiskFullError(`restore target is full: cannot write ${file.localPath} (${code}); nothing was left under its final name`, { cause: error });
-    }
+    const full = targetFullError(error, file.localPath);
+    if (full) throw full;
     return `${file.localPath}: ${errorMessage(error)}`;
   }
 }
@@ -260,6 +252,13 @@ async function renameIntoPlace(temporaryPath: string, localPath: string): Promis
 function describeRenameError(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' ? new CorruptError('a folder is in the way') : error;
+}
+
+/** A full target is the user's to fix: one clear line naming the file, no stack trace. */
+function targetFullError(error: unknown, localPath: string): DiskFullError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  return new DiskFullError(`restore target is full: cannot write ${localPath} (${code}); nothing was left under its final name`, { cause: error });
 }
 
 async function applyMetadata(localPath: string, meta: EntryMeta, isLink: boolean): Promise<void> {

@@ -17,6 +17,8 @@ export interface BenchSettings {
   readonly borgEncryption: string;
   readonly resultsDirectory: string;
   readonly projectRoot: string;
+  /** Extra node flags for cpsbackup's server and client, e.g. --cpu-prof (NODE_OPTIONS refuses it). */
+  readonly cpsbackupNodeArgs: readonly string[];
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, isInteger: boolean): number {
@@ -50,5 +52,6 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
     borgEncryption: encryption,
     resultsDirectory: resolve(env.BENCH_RESULTS_DIR || join(projectRoot, 'bench', 'results')),
     projectRoot,
+    cpsbackupNodeArgs: Object.freeze((env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '')),
   });
 }

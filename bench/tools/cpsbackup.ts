@@ -24,6 +24,7 @@ export class CpsbackupRunner implements ToolRunner {
   constructor(
     private readonly context: RunnerContext,
     projectRoot = defaultProjectRoot(),
+    private readonly nodeArgs: readonly string[] = [],
   ) {
     this.cliDirectory = join(projectRoot, 'dist', 'src', 'cli');
     this.repositoryPath = join(context.workDirectory, 'store');
@@ -95,7 +96,7 @@ export class CpsbackupRunner implements ToolRunner {
         '',
       ].join('\n'),
     );
-    this.server = await startServer(node, [this.cli('cpsbackup-server'), '-c', serverConfig], `listening on 127.0.0.1:${port}`, 60_000, serverDirectory);
+    this.server = await startServer(node, [...this.nodeArgs, this.cli('cpsbackup-server'), '-c', serverConfig], `listening on 127.0.0.1:${port}`, 60_000, serverDirectory);
   }
 
   /** Runs one client command and reports the client's and the server's peak RSS during it. */
@@ -104,7 +105,7 @@ export class CpsbackupRunner implements ToolRunner {
     if (!server) throw new Error('cpsbackup server is not running: init() first');
     await resetPeakRss(server.pid);
     const serverCpuBefore = await readCpuSeconds(server.pid);
-    const run = await runMeasured(process.execPath, [this.cli('cpsbackup'), '-c', this.clientConfig, ...args]);
+    const run = await runMeasured(process.execPath, [...this.nodeArgs, this.cli('cpsbackup'), '-c', this.clientConfig, ...args]);
     return {
       wallSeconds: run.wallSeconds,
       peakRssBytes: { client: run.peakRssBytes, server: await readPeakRss(server.pid) },

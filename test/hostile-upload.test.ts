@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from '../src/demo/sandbox';
-import { EntryType, type BackupClient, type UploadRequest } from '../src/proto/cpsbackup';
+import { EntryType, type BackupClient, type BatchedEntry, type UploadRequest } from '../src/proto/cpsbackup';
 import { backupNow, listedNumbers, assertRestoresExactly } from './support/fault-tools';
 import { begin, commit, entryMessage, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
 
@@ -86,6 +86,11 @@ test('oversized frames, messages out of order and a lying size are refused; noth
       ['the same path twice', [begin, ...fileMessages('/data/a', Buffer.from('1')), ...fileMessages('/data/a', Buffer.from('2')), commit], grpc.status.INVALID_ARGUMENT, /sent twice/],
       ['an unchanged claim without a parent', [begin, { message: { $case: 'entry', value: { meta: meta('/data/a', EntryType.ENTRY_TYPE_FILE), sameAsParent: true } } }, commit], grpc.status.INVALID_ARGUMENT, /parent backup has no content/],
       ['an empty message', [begin, { message: undefined }, commit], grpc.status.INVALID_ARGUMENT, /empty upload message/],
+      ['a batched path with ".."', [begin, batch([inline('/data/../etc/x', 'owned')]), commit], grpc.status.INVALID_ARGUMENT, /refused entry path/],
+      ['a batched folder with content', [begin, batch([{ ...inline('/data', 'x'), meta: meta('/data', EntryType.ENTRY_TYPE_DIRECTORY) }]), commit], grpc.status.INVALID_ARGUMENT, /carries content/],
+      ['the same path twice in a batch', [begin, batch([inline('/data/a', '1'), inline('/data/a', '2')]), commit], grpc.status.INVALID_ARGUMENT, /sent twice/],
+      ['a batch inside a streamed file', [begin, ...fileMessages('/data/a', Buffer.from('abc')).slice(0, 2), batch([inline('/data/b', 'b')]), commit], grpc.status.INVALID_ARGUMENT, /started before/],
+      ['a batched unchanged claim without a parent', [begin, batch([{ ...inline('/data/a', ''), sameAsParent: true }]), commit], grpc.status.INVALID_ARGUMENT, /parent backup has no content/],
     ];
     for (const [what, messages, status, pattern] of cases) {
       const outcome = await sendUpload(client, messages);
@@ -102,6 +107,14 @@ test('oversized frames, messages out of order and a lying size are refused; noth
     assert.ok(peak < 256 * 1024, `server peak RSS ${peak} kB`);
   });
 });
+
+function inline(path: string, content: string): BatchedEntry {
+  return { meta: meta(path, EntryType.ENTRY_TYPE_FILE), sameAsParent: false, content: Buffer.from(content), sha256: Buffer.alloc(0) };
+}
+
+function batch(entries: BatchedEntry[]): UploadRequest {
+  return { message: { $case: 'batch', value: { entries } } };
+}
 
 function withDeclaredSize(messages: UploadRequest[], size: number): UploadRequest[] {
   const last = messages[messages.length - 1];

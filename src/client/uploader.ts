@@ -6,9 +6,10 @@ import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../pr
 import { connectToServer } from './connection';
 import { fetchParentIndex } from './parent-index';
 import { UploadStream } from './upload-stream';
+import { EntryBatcher } from './entry-batcher';
 import { sendContent } from './content-sender';
 import { openFifoContent, openFileContent } from './open-content';
-import { prepareEntry, READ_AHEAD_DEPTH, type PreparedEntry } from './read-ahead';
+import { prepareEntry, type PreparedEntry } from './prepared-entry';
 import { walk } from './walker';
 import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
@@ -75,21 +76,16 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     }
 
     const skipPaths = new Set<string>([config.workDirectory]);
-    const ahead: PreparedEntry[] = [];
+    const batcher = new EntryBatcher(stream);
     for await (const meta of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
       skipPaths, onWarning: (message) => progress.warnings.push(message),
     })) {
       options.signal?.throwIfAborted();
-      ahead.push(prepareEntry(meta, parent.entries.get(meta.path)));
-      if (ahead.length < READ_AHEAD_DEPTH) continue;
-      await sendEntry(stream, ahead.shift()!, progress, onBytes);
+      await sendEntry(stream, batcher, prepareEntry(meta, parent.entries.get(meta.path)), progress, onBytes);
       report();
     }
-    for (const prepared of ahead.splice(0)) {
-      await sendEntry(stream, prepared, progress, onBytes);
-      report();
-    }
+    await batcher.flush();
     await stream.send({ message: { $case: 'commit', value: { warnings: progress.warnings.slice(0, 100) } } });
     const summary = await stream.finish();
     return { summary, progress, durationMs: Date.now() - startedAt };
@@ -103,27 +99,36 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   }
 }
 
-async function sendEntry(stream: UploadStream, prepared: PreparedEntry,
+const NO_CONTENT = Buffer.alloc(0);
+
+async function sendEntry(stream: UploadStream, batcher: EntryBatcher, prepared: PreparedEntry,
   progress: BackupProgress, onBytes: (count: number) => void): Promise<void> {
   const { meta } = prepared;
   if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY || meta.type === EntryType.ENTRY_TYPE_SYMLINK) {
-    await stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
+    await batcher.add({ meta, sameAsParent: false, content: NO_CONTENT, sha256: NO_CONTENT });
     return;
   }
   if (prepared.isUnchanged) {
-    await stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: true } } });
+    await batcher.add({ meta, sameAsParent: true, content: NO_CONTENT, sha256: NO_CONTENT });
     progress.files++;
     progress.unchangedFiles++;
     return;
   }
-  const readAhead = await prepared.content;
-  const content = readAhead instanceof Buffer ? [readAhead]
-    : readAhead === 'vanished' ? undefined
+  const smallFile = prepared.content;
+  if (smallFile instanceof Buffer) {
+    await batcher.add({ meta, sameAsParent: false, content: smallFile, sha256: NO_CONTENT });
+    onBytes(smallFile.length);
+    progress.files++;
+    return;
+  }
+  const content = smallFile === 'vanished' ? undefined
     : meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await openFifoContent(meta.path) : await openFileContent(meta.path, meta.size);
   if (content === undefined) {
     progress.warnings.push(`${meta.path}: vanished during the backup (skipped)`);
     return;
   }
+  // A streamed entry's messages must follow the entries gathered before it.
+  await batcher.flush();
   await stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
   await sendContent(stream, content, onBytes);
   progress.files++;

@@ -164,6 +164,30 @@ export interface Data {
   chunk: Buffer;
 }
 
+/**
+ * Many small entries in one message: per-message costs (framing, decoding, a turn of each
+ * side's event loop) were what made trees of small files slow.
+ */
+export interface EntryBatch {
+  entries: BatchedEntry[];
+}
+
+export interface BatchedEntry {
+  meta?:
+    | EntryMeta
+    | undefined;
+  /** Upload only, as in Entry. */
+  sameAsParent: boolean;
+  /**
+   * A regular file's whole content, when it was sent inline: no Data or EntryEnd follow for it.
+   * Upload: every new regular file in a batch is inline (an empty file has empty content); the
+   * server hashes what it received itself. Restore: see sha256.
+   */
+  content: Buffer;
+  /** Restore only: the whole-content hash, which the client checks before the file takes its name. */
+  sha256: Buffer;
+}
+
 export interface EntryEnd {
   /** whole-content hash computed by the sender */
   sha256: Buffer;
@@ -192,6 +216,7 @@ export interface UploadRequest {
     | { $case: "entryEnd"; value: EntryEnd }
     | { $case: "commit"; value: Commit }
     | { $case: "abort"; value: Abort }
+    | { $case: "batch"; value: EntryBatch }
     | undefined;
 }
 
@@ -260,6 +285,7 @@ export interface RestoreResponse {
     | { $case: "entry"; value: EntryMeta }
     | { $case: "data"; value: Data }
     | { $case: "entryEnd"; value: EntryEnd }
+    | { $case: "batch"; value: EntryBatch }
     | undefined;
 }
 
@@ -1000,6 +1026,198 @@ export const Data: MessageFns<Data> = {
   },
 };
 
+function createBaseEntryBatch(): EntryBatch {
+  return { entries: [] };
+}
+
+export const EntryBatch: MessageFns<EntryBatch> = {
+  encode(message: EntryBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      BatchedEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EntryBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntryBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(BatchedEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EntryBatch {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => BatchedEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EntryBatch): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => BatchedEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EntryBatch>, I>>(base?: I): EntryBatch {
+    return EntryBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EntryBatch>, I>>(object: I): EntryBatch {
+    const message = createBaseEntryBatch();
+    message.entries = object.entries?.map((e) => BatchedEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchedEntry(): BatchedEntry {
+  return { meta: undefined, sameAsParent: false, content: Buffer.alloc(0), sha256: Buffer.alloc(0) };
+}
+
+export const BatchedEntry: MessageFns<BatchedEntry> = {
+  encode(message: BatchedEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      EntryMeta.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.sameAsParent !== false) {
+      writer.uint32(16).bool(message.sameAsParent);
+    }
+    if (message.content.length !== 0) {
+      writer.uint32(26).bytes(message.content);
+    }
+    if (message.sha256.length !== 0) {
+      writer.uint32(34).bytes(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchedEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchedEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = EntryMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sameAsParent = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.content = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchedEntry {
+    return {
+      meta: isSet(object.meta) ? EntryMeta.fromJSON(object.meta) : undefined,
+      sameAsParent: isSet(object.sameAsParent)
+        ? globalThis.Boolean(object.sameAsParent)
+        : isSet(object.same_as_parent)
+        ? globalThis.Boolean(object.same_as_parent)
+        : false,
+      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: BatchedEntry): unknown {
+    const obj: any = {};
+    if (message.meta !== undefined) {
+      obj.meta = EntryMeta.toJSON(message.meta);
+    }
+    if (message.sameAsParent !== false) {
+      obj.sameAsParent = message.sameAsParent;
+    }
+    if (message.content.length !== 0) {
+      obj.content = base64FromBytes(message.content);
+    }
+    if (message.sha256.length !== 0) {
+      obj.sha256 = base64FromBytes(message.sha256);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchedEntry>, I>>(base?: I): BatchedEntry {
+    return BatchedEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchedEntry>, I>>(object: I): BatchedEntry {
+    const message = createBaseBatchedEntry();
+    message.meta = (object.meta !== undefined && object.meta !== null) ? EntryMeta.fromPartial(object.meta) : undefined;
+    message.sameAsParent = object.sameAsParent ?? false;
+    message.content = object.content ?? Buffer.alloc(0);
+    message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 function createBaseEntryEnd(): EntryEnd {
   return { sha256: Buffer.alloc(0), size: 0, damage: "" };
 }
@@ -1262,6 +1480,9 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       case "abort":
         Abort.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
+      case "batch":
+        EntryBatch.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1327,6 +1548,14 @@ export const UploadRequest: MessageFns<UploadRequest> = {
             message.message = { $case: "abort", value: Abort.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "batch", value: EntryBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1355,6 +1584,8 @@ export const UploadRequest: MessageFns<UploadRequest> = {
         ? { $case: "commit", value: Commit.fromJSON(object.commit) }
         : isSet(object.abort)
         ? { $case: "abort", value: Abort.fromJSON(object.abort) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: EntryBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -1373,6 +1604,8 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       obj.commit = Commit.toJSON(message.message.value);
     } else if (message.message?.$case === "abort") {
       obj.abort = Abort.toJSON(message.message.value);
+    } else if (message.message?.$case === "batch") {
+      obj.batch = EntryBatch.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1416,6 +1649,12 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       case "abort": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "abort", value: Abort.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "batch": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "batch", value: EntryBatch.fromPartial(object.message.value) };
         }
         break;
       }
@@ -2376,6 +2615,9 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       case "entryEnd":
         EntryEnd.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
+      case "batch":
+        EntryBatch.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2425,6 +2667,14 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
             message.message = { $case: "entryEnd", value: EntryEnd.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "batch", value: EntryBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2449,6 +2699,8 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
         ? { $case: "entryEnd", value: EntryEnd.fromJSON(object.entryEnd) }
         : isSet(object.entry_end)
         ? { $case: "entryEnd", value: EntryEnd.fromJSON(object.entry_end) }
+        : isSet(object.batch)
+        ? { $case: "batch", value: EntryBatch.fromJSON(object.batch) }
         : undefined,
     };
   },
@@ -2463,6 +2715,8 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       obj.data = Data.toJSON(message.message.value);
     } else if (message.message?.$case === "entryEnd") {
       obj.entryEnd = EntryEnd.toJSON(message.message.value);
+    } else if (message.message?.$case === "batch") {
+      obj.batch = EntryBatch.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2494,6 +2748,12 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       case "entryEnd": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "entryEnd", value: EntryEnd.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "batch": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "batch", value: EntryBatch.fromPartial(object.message.value) };
         }
         break;
       }
@@ -3012,7 +3272,7 @@ export type BackupService = typeof BackupService;
 export const BackupService = {
   /**
    * One backup: Begin, then for each entry an Entry (plus Data frames and an
-   * EntryEnd for new file content), then Commit or Abort.
+   * EntryEnd for new file content) or a place in an EntryBatch, then Commit or Abort.
    */
   upload: {
     path: "/cpsbackup.v1.Backup/Upload" as const,
@@ -3075,7 +3335,7 @@ export const BackupService = {
 export interface BackupServer extends UntypedServiceImplementation {
   /**
    * One backup: Begin, then for each entry an Entry (plus Data frames and an
-   * EntryEnd for new file content), then Commit or Abort.
+   * EntryEnd for new file content) or a place in an EntryBatch, then Commit or Abort.
    */
   upload: handleBidiStreamingCall<UploadRequest, UploadResponse>;
   /** The parent backup's entry metadata, so the client can skip unchanged files. */
@@ -3090,7 +3350,7 @@ export interface BackupServer extends UntypedServiceImplementation {
 export interface BackupClient extends Client {
   /**
    * One backup: Begin, then for each entry an Entry (plus Data frames and an
-   * EntryEnd for new file content), then Commit or Abort.
+   * EntryEnd for new file content) or a place in an EntryBatch, then Commit or Abort.
    */
   upload(): ClientDuplexStream<UploadRequest, UploadResponse>;
   upload(options: Partial<CallOptions>): ClientDuplexStream<UploadRequest, UploadResponse>;

@@ -7,7 +7,8 @@ import { PackWriter } from '../chunkstore/pack/pack-writer';
 import { packPath } from '../chunkstore/pack/pack-files';
 import { RECORD_HEADER_SIZE } from '../chunkstore/pack/pack-format';
 import { ContentWriter, type ContentWriterContext, type PendingContent } from '../chunkstore/content-writer';
-import { EntryType, type Begin, type Commit, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
+import { InFlightWork } from '../chunkstore/in-flight';
+import { EntryType, type Begin, type Commit, type EntryBatch, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
 import { storedEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
 import { ProtocolError } from '../common/errors';
@@ -36,8 +37,6 @@ export class UploadSession {
   private labels: Record<string, string> = {};
   private files = 0;
   private logicalBytes = 0;
-  private newBytes = 0;
-  private storedBytes = 0;
   private isFinished = false;
 
   constructor(
@@ -49,6 +48,7 @@ export class UploadSession {
     this.context = {
       catalog: store.catalog, packWriter: this.packWriter, encode: (raw) => store.encode(raw),
       referencedPacks: new Set(), chunksInFlight: new Map(), pendingContents: new Map(),
+      inFlight: new InFlightWork(), stored: { newBytes: 0, storedBytes: 0 },
     };
   }
 
@@ -67,6 +67,7 @@ export class UploadSession {
       case 'entry': await this.entry(message.value.meta, message.value.sameAsParent); return undefined;
       case 'data': await this.data(message.value.chunk); return undefined;
       case 'entryEnd': await this.entryEnd(message.value.sha256, message.value.size); return undefined;
+      case 'batch': await this.batch(message.value); return undefined;
       case 'commit': return this.commit(message.value);
       case 'abort': throw new ProtocolError(`client aborted the backup: ${message.value.reason}`);
     }
@@ -88,7 +89,8 @@ export class UploadSession {
     (this.progress as { backupNumber: number }).backupNumber = this.backup.number;
   }
 
-  private async entry(meta: EntryMeta | undefined, isSameAsParent: boolean): Promise<void> {
+  /** Checks an entry's path and type; returns whether it carries content (a file or a read FIFO). */
+  private admit(meta: EntryMeta | undefined): meta is EntryMeta {
     if (meta === undefined) throw new ProtocolError('entry without metadata');
     if (this.current !== undefined) throw new ProtocolError(`entry ${meta.path} started before ${this.current.meta.path} ended`);
     const problem = entryPathProblem(meta.path);
@@ -96,10 +98,29 @@ export class UploadSession {
     if (this.seenPaths.has(meta.path)) throw new ProtocolError(`entry ${meta.path} sent twice`);
     this.seenPaths.add(meta.path);
     const hasContent = meta.type === EntryType.ENTRY_TYPE_FILE || meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+    if (!hasContent && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.type !== EntryType.ENTRY_TYPE_SYMLINK) {
+      throw new ProtocolError(`entry ${meta.path} has unknown type ${meta.type}`);
+    }
+    return hasContent;
+  }
+
+  private async batch(batch: EntryBatch): Promise<void> {
+    for (const item of batch.entries) {
+      const meta = item.meta;
+      const hasContent = this.admit(meta);
+      if (hasContent && !item.sameAsParent) await this.inlineContent(meta!, item.content);
+      else if (item.content.length > 0) throw new ProtocolError(`entry ${meta!.path} carries content it cannot have`);
+      else await this.entryAfterAdmit(meta!, hasContent, item.sameAsParent);
+    }
+  }
+
+  private async entry(meta: EntryMeta | undefined, isSameAsParent: boolean): Promise<void> {
+    const hasContent = this.admit(meta);
+    await this.entryAfterAdmit(meta!, hasContent, isSameAsParent);
+  }
+
+  private async entryAfterAdmit(meta: EntryMeta, hasContent: boolean, isSameAsParent: boolean): Promise<void> {
     if (!hasContent) {
-      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.type !== EntryType.ENTRY_TYPE_SYMLINK) {
-        throw new ProtocolError(`entry ${meta.path} has unknown type ${meta.type}`);
-      }
       await this.addEntry(storedEntryOf(meta, 0, null), null);
       return;
     }
@@ -117,6 +138,21 @@ export class UploadSession {
     this.current = { meta, writer: new ContentWriter(this.context, chunker, `${this.clientName}:${meta.path}`) };
   }
 
+  /** A small file's whole content sent in a batch; the hash is computed here, not declared by the client. */
+  private async inlineContent(meta: EntryMeta, content: Buffer): Promise<void> {
+    const writer = new ContentWriter(this.context, this.store.chunkerFactory.create(), `${this.clientName}:${meta.path}`);
+    const result = await writer.storeWhole(content);
+    this.progress.bytes += content.length;
+    this.recordContent(result.size);
+    await this.addEntry(storedEntryOf(meta, result.size, null), result.content);
+  }
+
+  private recordContent(size: number): void {
+    this.files++;
+    this.logicalBytes += size;
+    this.progress.newBytes = this.context.stored.newBytes;
+  }
+
   private async data(chunk: Buffer): Promise<void> {
     if (this.current === undefined) throw new ProtocolError('data outside a file entry');
     await this.current.writer.write(chunk);
@@ -128,11 +164,7 @@ export class UploadSession {
     if (current === undefined) throw new ProtocolError('entry end outside a file entry');
     this.current = undefined;
     const result = await current.writer.finish(hash, size);
-    this.files++;
-    this.logicalBytes += result.size;
-    this.newBytes += result.newBytes;
-    this.storedBytes += result.storedBytes;
-    this.progress.newBytes = this.newBytes;
+    this.recordContent(result.size);
     await this.addEntry(storedEntryOf(current.meta, result.size, null), result.content);
   }
 
@@ -144,10 +176,12 @@ export class UploadSession {
 
   /**
    * One transaction per flush instead of one per file. Called only between files, so every chunk
-   * in chunksInFlight has been appended and belongs to a pending content written here.
+   * in chunksInFlight belongs to a pending content written here; draining makes them all appended.
    */
   private async flushEntries(): Promise<void> {
     if (this.backup === undefined || this.pendingEntries.length === 0) return;
+    // Pending contents list their chunks only once every chunk store they started has ended.
+    await this.context.inFlight.drain();
     // Catalog rows may only point at bytes already in the pack file: another session can dedup against them at once.
     await this.packWriter.flush();
     this.store.catalog.insertContentsAndEntries(this.backup.id, this.context.pendingContents.values(), this.pendingEntries.splice(0));
@@ -162,7 +196,7 @@ export class UploadSession {
     await this.packWriter.close();
     await this.syncReferencedPacks();
     const labels = commit.warnings.length > 0 ? { ...this.labels, warnings: commit.warnings.join('\n') } : this.labels;
-    const stats = { files: this.files, logicalBytes: this.logicalBytes, newBytes: this.newBytes, storedBytes: this.storedBytes };
+    const stats = { files: this.files, logicalBytes: this.logicalBytes, ...this.context.stored };
     this.store.catalog.commitBackup(backup.id, stats, labels, Date.now());
     this.isFinished = true;
     return this.store.catalog.backupById(backup.id)!;

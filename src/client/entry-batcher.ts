@@ -1,0 +1,34 @@
+// Gathers small entries (folders, links, unchanged files, small files with their content) into
+// EntryBatch messages: one message per file was what limited trees of many small files.
+import type { BatchedEntry } from '../proto/cpsbackup';
+import type { UploadStream } from './upload-stream';
+
+/** A batch is sent once it holds this many entries... */
+const MAX_BATCH_ENTRIES = 1024;
+/** ...or about this many bytes; with one inline file of up to INLINE_MAX_FILE it stays well under the message limit. */
+const MAX_BATCH_BYTES = 1024 * 1024;
+/** Bytes of an entry's fixed fields, rounded up. */
+const ENTRY_OVERHEAD = 80;
+
+export class EntryBatcher {
+  private entries: BatchedEntry[] = [];
+  private bytes = 0;
+
+  constructor(private readonly stream: UploadStream) {}
+
+  async add(entry: BatchedEntry): Promise<void> {
+    this.entries.push(entry);
+    // Three bytes per UTF-16 unit bounds a path's UTF-8 size without encoding it.
+    this.bytes += entry.content.length + ENTRY_OVERHEAD + 3 * ((entry.meta?.path.length ?? 0) + (entry.meta?.linkTarget.length ?? 0));
+    if (this.entries.length >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
+  }
+
+  /** Sends what is gathered; must run before any message that has to follow these entries. */
+  async flush(): Promise<void> {
+    if (this.entries.length === 0) return;
+    const entries = this.entries;
+    this.entries = [];
+    this.bytes = 0;
+    await this.stream.send({ message: { $case: 'batch', value: { entries } } });
+  }
+}

@@ -1,7 +1,6 @@
 // `cpsbackup -i`: receives a backup's entries and writes them under the target, each file to a
 // temporary name, checked against its hash, then renamed; folders' times are set last.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
 import { chmod, lchown, lutimes, mkdir, open, rename, rm, symlink, unlink, utimes, lstat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
@@ -10,6 +9,7 @@ import { connectToServer } from './connection';
 import { fromServiceError } from './remote-error';
 import { RestoreTarget } from './restore-target';
 import { CorruptError, DiskFullError, ProtocolError, errorMessage } from '../common/errors';
+import { describeRenameError, writeSmallFile } from './write-small-file';
 
 export interface RestoreOptions {
   readonly backupId: number;       // 0: newest
@@ -45,6 +45,7 @@ interface OpenFile {
   /** Set once the file is written as it arrives; small files are kept in `pieces` until complete. */
   handle: FileHandle | undefined;
   readonly pieces: Buffer[];
+  /** Of streamed files only; small ones are hashed by writeSmallFile. */
   readonly hash: Hash;
   size: number;
 }
@@ -69,6 +70,49 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   let current: OpenFile | undefined;
   const finishing = new Set<Promise<void>>();
   const createdFolders = new Set<string>();
+
+  const startFile = async (meta: EntryMeta): Promise<void> => {
+    if (current) throw new ProtocolError(`entry ${meta.path} before ${current.meta.path} ended`);
+    current = await startEntry(target, meta, folders, failures, createdFolders);
+  };
+  const addData = async (chunk: Buffer): Promise<void> => {
+    if (!current) return; // content of an entry that was refused: drained, not written
+    current.size += chunk.length;
+    if (current.handle === undefined && current.size > SMALL_FILE_SIZE) {
+      // Larger than its metadata said: stream the rest instead of holding it.
+      current.handle = await open(current.temporaryPath, 'wx', 0o600);
+      for (const piece of current.pieces.splice(0)) {
+        current.hash.update(piece);
+        await current.handle.write(piece);
+      }
+    }
+    if (current.handle) {
+      current.hash.update(chunk);
+      await current.handle.write(chunk);
+    } else {
+      current.pieces.push(chunk); // hashed by writeSmallFile
+    }
+    progress.bytes += chunk.length;
+    options.onProgress?.(progress);
+  };
+  const endFile = async (sha256: Buffer, size: number, damage: string): Promise<void> => {
+    const file = current;
+    current = undefined;
+    if (!file) return;
+    const task = finishFile(file, sha256, size, damage).then((error) => {
+      if (error) {
+        failures.push(error);
+        return;
+      }
+      progress.files++;
+      if (file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+        dumpFiles.push({ originalPath: file.meta.path, localPath: file.localPath, type: file.meta.type });
+      }
+    }).finally(() => finishing.delete(task));
+    finishing.add(task);
+    if (finishing.size >= FINISHING_AT_ONCE) await Promise.race(finishing);
+  };
+
   try {
     if (options.to !== undefined) await mkdir(options.to, { recursive: true });
     const call = client.restore({ backupId: options.backupId, clientName: options.clientName ?? '', paths: [...(options.paths ?? [])] });
@@ -79,46 +123,25 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
         case 'backup':
           backup = message.value;
           break;
-        case 'entry': {
-          if (current) throw new ProtocolError(`entry ${message.value.path} before ${current.meta.path} ended`);
-          current = await startEntry(target, message.value, folders, failures, createdFolders);
+        case 'entry':
+          await startFile(message.value);
           break;
-        }
-        case 'data': {
-          if (!current) break; // content of an entry that was refused: drained, not written
-          const chunk = message.value.chunk;
-          current.hash.update(chunk);
-          current.size += chunk.length;
-          if (current.handle === undefined && current.size > SMALL_FILE_SIZE) {
-            // Larger than its metadata said: stream the rest instead of holding it.
-            current.handle = await open(current.temporaryPath, 'wx', 0o600);
-            for (const piece of current.pieces.splice(0)) await current.handle.write(piece);
+        case 'data':
+          await addData(message.value.chunk);
+          break;
+        case 'entryEnd':
+          await endFile(message.value.sha256, message.value.size, message.value.damage);
+          break;
+        case 'batch':
+          for (const item of message.value.entries) {
+            if (!item.meta) throw new ProtocolError('batched entry without metadata');
+            await startFile(item.meta);
+            const hasContent = item.meta.type === EntryType.ENTRY_TYPE_FILE || item.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+            if (!hasContent) continue;
+            await addData(item.content);
+            await endFile(item.sha256, item.meta.size, '');
           }
-          if (current.handle) await current.handle.write(chunk);
-          else current.pieces.push(chunk);
-          progress.bytes += chunk.length;
-          options.onProgress?.(progress);
           break;
-        }
-        case 'entryEnd': {
-          const file = current;
-          current = undefined;
-          if (!file) break;
-          const { sha256, size, damage } = message.value;
-          const task = finishFile(file, sha256, size, damage).then((error) => {
-            if (error) {
-              failures.push(error);
-              return;
-            }
-            progress.files++;
-            if (file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
-              dumpFiles.push({ originalPath: file.meta.path, localPath: file.localPath, type: file.meta.type });
-            }
-          }).finally(() => finishing.delete(task));
-          finishing.add(task);
-          if (finishing.size >= FINISHING_AT_ONCE) await Promise.race(finishing);
-          break;
-        }
       }
     }
     if (current) throw new ProtocolError(`restore stream ended inside ${current.meta.path}`);
@@ -198,16 +221,19 @@ async function finishFile(file: OpenFile, expectedHash: Buffer, expectedSize: nu
   const meta = file.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? { ...file.meta, mode: 0o600 } : file.meta;
   try {
     if (damage) throw new CorruptError(`not restored, the store is damaged: ${damage}`);
+    if (!file.handle) {
+      writeSmallFile({
+        temporaryPath: file.temporaryPath, localPath: file.localPath, pieces: file.pieces, expectedHash, expectedSize, mode: meta.mode,
+        owner: isRoot && (meta.uid !== 0 || meta.gid !== 0) ? { uid: meta.uid, gid: meta.gid } : undefined, mtime: meta.mtimeSec + meta.mtimeNsec / 1e9,
+      });
+      return undefined;
+    }
     if (file.size !== expectedSize || !file.hash.digest().equals(expectedHash)) {
       throw new CorruptError(`received content does not match its hash (${file.size} of ${expectedSize} bytes)`);
     }
-    if (file.handle) {
-      await file.handle.close();
-      await renameIntoPlace(file.temporaryPath, file.localPath);
-      await applyMetadata(file.localPath, meta, false);
-    } else {
-      writeSmallFile(file, meta);
-    }
+    await file.handle.close();
+    await renameIntoPlace(file.temporaryPath, file.localPath);
+    await applyMetadata(file.localPath, meta, false);
     return undefined;
   } catch (error) {
     await file.handle?.close().catch(() => undefined);
@@ -218,40 +244,12 @@ async function finishFile(file: OpenFile, expectedHash: Buffer, expectedSize: nu
   }
 }
 
-/**
- * A small file in a handful of synchronous calls on one descriptor: for trees of many small
- * files, a thread-pool round trip per call cost more than the calls themselves. Metadata is set
- * before the rename (rename keeps it), so the final name never holds a half-stamped file.
- */
-function writeSmallFile(file: OpenFile, meta: EntryMeta): void {
-  const descriptor = openSync(file.temporaryPath, 'wx', 0o600);
-  try {
-    for (const piece of file.pieces) writeSync(descriptor, piece);
-    if (isRoot && (meta.uid !== 0 || meta.gid !== 0)) fchownSync(descriptor, meta.uid, meta.gid);
-    fchmodSync(descriptor, meta.mode);
-    const mtime = meta.mtimeSec + meta.mtimeNsec / 1e9;
-    futimesSync(descriptor, mtime, mtime);
-  } finally {
-    closeSync(descriptor);
-  }
-  try {
-    renameSync(file.temporaryPath, file.localPath);
-  } catch (error) {
-    throw describeRenameError(error);
-  }
-}
-
 async function renameIntoPlace(temporaryPath: string, localPath: string): Promise<void> {
   try {
     await rename(temporaryPath, localPath);
   } catch (error) {
     throw describeRenameError(error);
   }
-}
-
-function describeRenameError(error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' ? new CorruptError('a folder is in the way') : error;
 }
 
 /** A full target is the user's to fix: one clear line naming the file, no stack trace. */

@@ -6,7 +6,7 @@ import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../pr
 import { connectToServer } from './connection';
 import { fetchParentIndex } from './parent-index';
 import { UploadStream } from './upload-stream';
-import { EntryBatcher } from './entry-batcher';
+import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendContent } from './content-sender';
 import { openFifoContent, openFileContent } from './open-content';
 import { prepareEntry, type PreparedEntry } from './prepared-entry';
@@ -76,7 +76,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     }
 
     const skipPaths = new Set<string>([config.workDirectory]);
-    const batcher = new EntryBatcher(stream);
+    const batcher = new EntryBatcher((batch) => stream!.send({ message: { $case: 'batch', value: batch } }));
     for await (const meta of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
       skipPaths, onWarning: (message) => progress.warnings.push(message),

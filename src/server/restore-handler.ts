@@ -1,20 +1,20 @@
-// The Restore call: streams a backup's entries in path order with their content, each chunk
-// re-read and verified; a damaged content is reported on its entry and the stream goes on.
+// The Restore call: streams a backup's entries in path order with their content, page by page
+// (restore-page.ts), each chunk re-read and verified.
 import type * as grpc from '@grpc/grpc-js';
 import type { RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
-import { entryMetaOf } from './entry-convert';
 import { toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
-import { readChunk } from '../chunkstore/pack/pack-reader';
 import { PackHandles } from '../chunkstore/pack/pack-handles';
-import { CorruptError, errorMessage } from '../common/errors';
-import type { StoredEntry } from '../chunkstore/catalog/records';
+import { EntryBatcher } from '../common/wire/entry-batcher';
+import { sendRestorePage } from './restore-page';
 
-export const MAX_DATA_FRAME = 1024 * 1024;
+const ENTRY_PAGE_SIZE = 1000;
+/** Contents up to this size come with their chunk list in the page query (and are read in runs). */
+const LISTED_CHUNKS_UP_TO = 16 * 1024 * 1024;
 
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
@@ -28,15 +28,22 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     const backup = committedBackup(catalog, clientName, call.request.backupId);
     label += ` backup ${backup.number}`;
     await writeWithBackpressure(call, { message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(catalog, backup)) } });
-    const codec = context.store.newCodec();
     const packs = new PackHandles();
+    const batcher = new EntryBatcher((batch) => writeWithBackpressure(call, { message: { $case: 'batch', value: batch } }));
+    const pageContext = {
+      call, catalog, storeDirectory: context.store.directory, codec: context.store.newCodec(), packs, batcher, logger: context.logger,
+    };
+    const selected = (path: string): boolean => isSelected(path, call.request.paths);
     try {
-      for (const entry of catalog.entries(backup.id)) {
+      let after = '';
+      for (;;) {
         if (call.cancelled) return;
-        if (!isSelected(entry.path, call.request.paths)) continue;
-        await writeWithBackpressure(call, { message: { $case: 'entry', value: entryMetaOf(entry) } });
-        if (entry.contentId !== null) await sendContent(context, call, entry, codec, packs);
+        const page = catalog.entriesWithContents(backup.id, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
+        if (page.entries.length === 0) break;
+        await sendRestorePage(pageContext, page, selected);
+        after = page.entries[page.entries.length - 1].path;
       }
+      await batcher.flush();
     } finally {
       await packs.close();
     }
@@ -47,35 +54,6 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
   } finally {
     release?.();
   }
-}
-
-async function sendContent(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>,
-  entry: StoredEntry, codec: ReturnType<ServerContext['store']['newCodec']>, packs: PackHandles): Promise<void> {
-  const catalog = context.store.catalog;
-  const content = catalog.contentById(entry.contentId!);
-  let damage = '';
-  let size = 0;
-  try {
-    if (content === undefined) throw new CorruptError(`content ${entry.contentId} is missing from the catalog`);
-    for (const location of catalog.contentChunks(content.id)) {
-      if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
-      const raw = await readChunk(context.store.directory, location, codec, packs);
-      size += raw.length;
-      for (let offset = 0; offset < raw.length; offset += MAX_DATA_FRAME) {
-        await writeWithBackpressure(call, { message: { $case: 'data', value: { chunk: raw.subarray(offset, offset + MAX_DATA_FRAME) } } });
-      }
-    }
-    // Each chunk was verified on read; the whole-content hash is checked by the client, which
-    // must check it anyway, so hashing it here too would only double the CPU per byte.
-    if (size !== content.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${content.size}`);
-  } catch (error) {
-    if (!(error instanceof CorruptError)) throw error;
-    damage = `${entry.path}: ${errorMessage(error)}`;
-    context.logger.error(`damaged content: ${damage}`);
-  }
-  await writeWithBackpressure(call, {
-    message: { $case: 'entryEnd', value: { sha256: content?.hash ?? Buffer.alloc(0), size: content?.size ?? 0, damage } },
-  });
 }
 
 /** No filter selects everything; a filter path selects itself and everything below it. */

@@ -38,6 +38,16 @@ function toBackup(row: BackupRow): BackupRecord {
 }
 
 /** A chunk's location as ChunkLocation names it; the queries add their own FROM and WHERE. */
+export interface ListedContent extends ContentRecord {
+  /** In order; null where the chunk's row is missing; undefined when the content is too big to list. */
+  readonly chunks: readonly (ChunkLocation | null)[] | undefined;
+}
+
+export interface EntriesPage {
+  readonly entries: StoredEntry[];
+  readonly contents: ReadonlyMap<number, ListedContent>;
+}
+
 const CHUNK_LOCATION_COLUMNS =
   'ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize';
 
@@ -86,6 +96,15 @@ export class Catalog {
       insertEntry: db.prepare(`INSERT INTO entries (backup_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       entryAt: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path = ?`),
       entriesPage: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`),
+      contentsOfPathRange: db.prepare(
+        `SELECT id, hash, size FROM contents WHERE id IN
+           (SELECT content_id FROM entries WHERE backup_id = ? AND path > ? AND path <= ? AND content_id IS NOT NULL)`),
+      chunksOfPathRange: db.prepare(
+        `SELECT cc.content_id AS contentId, cc.seq, ${CHUNK_LOCATION_COLUMNS}
+         FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
+         WHERE cc.content_id IN (SELECT e.content_id FROM entries e JOIN contents c ON c.id = e.content_id
+                                 WHERE e.backup_id = ? AND e.path > ? AND e.path <= ? AND c.size <= ?)
+         ORDER BY cc.content_id, cc.seq`),
       findChunk: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.hash = ?`),
       chunksOfPack: db.prepare(
         `SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`),
@@ -237,6 +256,29 @@ export class Catalog {
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1].path;
     }
+  }
+
+  /**
+   * A page of a backup's entries in path order with their contents, in two queries instead of
+   * two per file. Contents up to listChunksUpTo bytes come with their chunk locations (null for
+   * a chunk row that is gone); bigger ones page through contentChunks(), so a page stays small.
+   */
+  entriesWithContents(backupId: number, afterPath: string, pageSize: number, listChunksUpTo: number): EntriesPage {
+    const entries = (this.statements.entriesPage.all(backupId, afterPath, pageSize) as EntryRow[]).map(toEntry);
+    const contents = new Map<number, ListedContent>();
+    if (entries.length === 0) return { entries, contents };
+    const lastPath = entries[entries.length - 1].path;
+    for (const content of this.statements.contentsOfPathRange.all(backupId, afterPath, lastPath) as ContentRecord[]) {
+      contents.set(content.id, { ...content, chunks: content.size <= listChunksUpTo ? [] : undefined });
+    }
+    const rows = this.statements.chunksOfPathRange.all(backupId, afterPath, lastPath, listChunksUpTo) as (ChunkLocation & { contentId: number; seq: number })[];
+    for (const row of rows) {
+      const chunks = contents.get(row.contentId)?.chunks as (ChunkLocation | null)[] | undefined;
+      if (chunks === undefined) continue;
+      // A gap in seq is a lost content_chunks row: the size check after reassembly reports it.
+      chunks.push(row.chunkId === null ? null : row);
+    }
+    return { entries, contents };
   }
 
   findChunk(hash: Buffer): ChunkLocation | undefined {

@@ -11,30 +11,47 @@ import { CorruptError } from '../../common/errors';
 /** With `handles`, the pack stays open for the next read (the caller closes the cache); without, it is closed here. */
 export async function readChunk(storeDirectory: string, location: ChunkLocation, codec: ChunkCodec, handles?: PackHandles): Promise<Buffer> {
   const path = packPath(storeDirectory, location.packName);
-  const where = `chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}`;
   let handle: FileHandle;
   try {
     handle = handles ? await handles.get(path) : await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptError(`${where}: pack file is missing`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptError(`${chunkWhere(location)}: pack file is missing`);
     throw error;
   }
   try {
     const length = RECORD_HEADER_SIZE + location.storedSize;
     const buffer = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(buffer, 0, length, location.offset);
-    if (bytesRead !== length) throw new CorruptError(`${where}: pack is truncated (read ${bytesRead} of ${length} bytes)`);
-    const header = decodeRecordHeader(buffer.subarray(0, RECORD_HEADER_SIZE));
-    if (!header || header.storedSize !== location.storedSize || !header.hash.equals(location.hash)) {
-      throw new CorruptError(`${where}: record header does not match the catalog`);
-    }
-    const raw = codec.decode(header.codec, buffer.subarray(RECORD_HEADER_SIZE), location.rawSize);
-    if (!sha256(raw).equals(location.hash)) throw new CorruptError(`${where}: content does not match its hash`);
-    return raw;
-  } catch (error) {
-    if (error instanceof CorruptError && !error.message.startsWith(where)) throw new CorruptError(`${where}: ${error.message}`);
-    throw error;
+    return verifyRecord(buffer.subarray(0, bytesRead), location, codec);
   } finally {
     if (!handles) await handle.close();
   }
+}
+
+/** Where a chunk lives, for error messages. */
+export function chunkWhere(location: ChunkLocation): string {
+  return `chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}`;
+}
+
+/**
+ * Decodes one record read from a pack (header and payload; shorter when the pack ended early) and
+ * proves it is the chunk the catalog describes. Throws CorruptError naming pack and offset.
+ */
+export function verifyRecord(record: Buffer, location: ChunkLocation, codec: ChunkCodec): Buffer {
+  const where = chunkWhere(location);
+  const length = RECORD_HEADER_SIZE + location.storedSize;
+  if (record.length < length) throw new CorruptError(`${where}: pack is truncated (read ${record.length} of ${length} bytes)`);
+  const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE));
+  if (!header || header.storedSize !== location.storedSize || !header.hash.equals(location.hash)) {
+    throw new CorruptError(`${where}: record header does not match the catalog`);
+  }
+  let raw: Buffer;
+  try {
+    raw = codec.decode(header.codec, record.subarray(RECORD_HEADER_SIZE, length), location.rawSize);
+  } catch (error) {
+    if (error instanceof CorruptError) throw new CorruptError(`${where}: ${error.message}`);
+    throw error;
+  }
+  if (!sha256(raw).equals(location.hash)) throw new CorruptError(`${where}: content does not match its hash`);
+  return raw;
 }

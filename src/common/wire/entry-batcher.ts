@@ -1,11 +1,11 @@
 // Gathers small entries (folders, links, unchanged files, small files with their content) into
-// EntryBatch messages: one message per file was what limited trees of many small files.
-import type { BatchedEntry } from '../proto/cpsbackup';
-import type { UploadStream } from './upload-stream';
+// EntryBatch messages, for upload and restore alike: one message per file was what limited
+// trees of many small files.
+import type { BatchedEntry, EntryBatch } from '../../proto/cpsbackup';
 
 /** A batch is sent once it holds this many entries... */
 const MAX_BATCH_ENTRIES = 1024;
-/** ...or about this many bytes; with one inline file of up to INLINE_MAX_FILE it stays well under the message limit. */
+/** ...or about this many bytes; with one inline file of up to 1 MiB it stays well under the message limit. */
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Bytes of an entry's fixed fields, rounded up. */
 const ENTRY_OVERHEAD = 80;
@@ -14,7 +14,8 @@ export class EntryBatcher {
   private entries: BatchedEntry[] = [];
   private bytes = 0;
 
-  constructor(private readonly stream: UploadStream) {}
+  /** `send` must apply backpressure: add() and flush() wait for it. */
+  constructor(private readonly send: (batch: EntryBatch) => Promise<void>) {}
 
   async add(entry: BatchedEntry): Promise<void> {
     this.entries.push(entry);
@@ -29,6 +30,6 @@ export class EntryBatcher {
     const entries = this.entries;
     this.entries = [];
     this.bytes = 0;
-    await this.stream.send({ message: { $case: 'batch', value: { entries } } });
+    await this.send({ entries });
   }
 }

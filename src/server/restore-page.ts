@@ -1,0 +1,133 @@
+// Sends one page of a backup's entries: folders, links and small files (read in runs, whole)
+// go in EntryBatch messages; bigger files stream as Entry, Data frames and EntryEnd. A damaged
+// content is reported on its entry's EntryEnd and the restore goes on.
+import type * as grpc from '@grpc/grpc-js';
+import type { RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
+import type { EntriesPage, ListedContent } from '../chunkstore/catalog/catalog';
+import type { ChunkLocation, StoredEntry } from '../chunkstore/catalog/records';
+import type { ChunkCodec } from '../chunkstore/codec';
+import type { PackHandles } from '../chunkstore/pack/pack-handles';
+import type { EntryBatcher } from '../common/wire/entry-batcher';
+import type { Logger } from '../common/logger';
+import { ChunkRunReader } from '../chunkstore/pack/chunk-run-reader';
+import { readChunk } from '../chunkstore/pack/pack-reader';
+import { CorruptError, errorMessage } from '../common/errors';
+import { entryMetaOf } from './entry-convert';
+import { writeWithBackpressure } from './stream-write';
+import type { Catalog } from '../chunkstore/catalog/catalog';
+
+export const MAX_DATA_FRAME = 1024 * 1024;
+/** Contents up to this size travel whole inside a batch; bigger ones stream in Data frames. */
+export const INLINE_MAX_CONTENT = 1024 * 1024;
+
+const NOTHING = Buffer.alloc(0);
+
+export interface RestorePageContext {
+  readonly call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>;
+  readonly catalog: Catalog;
+  readonly storeDirectory: string;
+  readonly codec: ChunkCodec;
+  readonly packs: PackHandles;
+  readonly batcher: EntryBatcher;
+  readonly logger: Logger;
+}
+
+/** Where the chunks of one content come from: the page's run reader, or the catalog one by one. */
+type ChunkSource = AsyncIterable<Buffer>;
+
+export async function sendRestorePage(context: RestorePageContext, page: EntriesPage, isSelected: (path: string) => boolean): Promise<void> {
+  const entries = page.entries.filter((entry) => isSelected(entry.path));
+  // Every listed chunk of the page, in the order the entries will ask for them.
+  const locations: ChunkLocation[] = [];
+  const firstChunk = new Map<StoredEntry, number>();
+  for (const entry of entries) {
+    const chunks = entry.contentId === null ? undefined : page.contents.get(entry.contentId)?.chunks;
+    if (chunks === undefined || chunks.includes(null)) continue;
+    firstChunk.set(entry, locations.length);
+    locations.push(...(chunks as ChunkLocation[]));
+  }
+  const reader = new ChunkRunReader(context.storeDirectory, locations, context.codec, context.packs);
+  for (const entry of entries) {
+    if (context.call.cancelled) return;
+    const meta = entryMetaOf(entry);
+    if (entry.contentId === null) {
+      await context.batcher.add({ meta, sameAsParent: false, content: NOTHING, sha256: NOTHING });
+      continue;
+    }
+    const content = page.contents.get(entry.contentId);
+    const start = firstChunk.get(entry);
+    const listed = start === undefined ? undefined : listedChunks(reader, start, content!.chunks!.length);
+    if (content !== undefined && listed !== undefined && content.size <= INLINE_MAX_CONTENT) {
+      const whole: Buffer | CorruptError = await assembleWhole(listed, content).catch((error: unknown) => {
+        if (error instanceof CorruptError) return error;
+        throw error;
+      });
+      if (!(whole instanceof CorruptError)) {
+        await context.batcher.add({ meta, sameAsParent: false, content: whole, sha256: content.hash });
+        continue;
+      }
+      await context.batcher.flush();
+      await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+      await endEntry(context, entry, content, damageOf(entry, whole));
+      continue;
+    }
+    await context.batcher.flush();
+    await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+    await streamContent(context, entry, content, listed);
+  }
+}
+
+async function* listedChunks(reader: ChunkRunReader, start: number, count: number): AsyncGenerator<Buffer> {
+  for (let index = start; index < start + count; index++) yield await reader.chunkAt(index);
+}
+
+async function* catalogChunks(context: RestorePageContext, content: ListedContent): AsyncGenerator<Buffer> {
+  for (const location of context.catalog.contentChunks(content.id)) {
+    if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
+    yield await readChunk(context.storeDirectory, location, context.codec, context.packs);
+  }
+}
+
+async function assembleWhole(chunks: ChunkSource, content: ListedContent): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    pieces.push(chunk);
+    size += chunk.length;
+  }
+  if (size !== content.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${content.size}`);
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
+}
+
+async function streamContent(context: RestorePageContext, entry: StoredEntry, content: ListedContent | undefined, listed: ChunkSource | undefined): Promise<void> {
+  let damage = '';
+  try {
+    if (content === undefined) throw new CorruptError(`content ${entry.contentId} is missing from the catalog`);
+    if (content.chunks?.includes(null)) throw new CorruptError(`chunk ${content.chunks.indexOf(null)} is missing from the catalog`);
+    let size = 0;
+    for await (const raw of listed ?? catalogChunks(context, content)) {
+      size += raw.length;
+      for (let offset = 0; offset < raw.length; offset += MAX_DATA_FRAME) {
+        await writeWithBackpressure(context.call, { message: { $case: 'data', value: { chunk: raw.subarray(offset, offset + MAX_DATA_FRAME) } } });
+      }
+    }
+    // Each chunk was verified on read; the whole-content hash is checked by the client, which
+    // must check it anyway, so hashing it here too would only double the CPU per byte.
+    if (size !== content.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${content.size}`);
+  } catch (error) {
+    if (!(error instanceof CorruptError)) throw error;
+    damage = damageOf(entry, error);
+  }
+  await endEntry(context, entry, content, damage);
+}
+
+function damageOf(entry: StoredEntry, error: CorruptError): string {
+  return `${entry.path}: ${errorMessage(error)}`;
+}
+
+async function endEntry(context: RestorePageContext, entry: StoredEntry, content: ListedContent | undefined, damage: string): Promise<void> {
+  if (damage) context.logger.error(`damaged content: ${damage}`);
+  await writeWithBackpressure(context.call, {
+    message: { $case: 'entryEnd', value: { sha256: content?.hash ?? NOTHING, size: content?.size ?? 0, damage } },
+  });
+}

@@ -44,8 +44,8 @@ export interface ContentWriterContext {
   readonly stored: StoredBytes;
 }
 
-/** Chunks being encoded at once per session: enough to keep the workers busy, bounded in memory (× maxSize). */
-const MAX_CHUNKS_IN_FLIGHT = 8;
+/** Raw bytes being encoded at once per session: enough to keep the workers busy, bounded in memory. */
+const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 const EMPTY_HASH = sha256(Buffer.alloc(0));
 
@@ -122,7 +122,7 @@ export class ContentWriter {
       stored = this.encodeAndAppend(chunk, hash);
       this.context.chunksInFlight.set(key, stored);
     }
-    await this.context.inFlight.add(stored.then((row) => { this.chunks[seq] = row; }), MAX_CHUNKS_IN_FLIGHT);
+    await this.context.inFlight.add(stored.then((row) => { this.chunks[seq] = row; }), chunk.length, MAX_BYTES_IN_FLIGHT);
   }
 
   private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<NewChunkRow> {

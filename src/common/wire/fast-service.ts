@@ -1,31 +1,19 @@
 // The Backup service definition with a fast path for the messages that carry file content.
 // ts-proto's generic encoder copies a Data frame's bytes three times; this writes each frame
-// with one copy, which halves the allocation (and garbage collection) per byte moved.
+// with one copy, which halves the allocation (and garbage collection) per byte moved, and decodes
+// Data and EntryBatch content as views into the received message (batch-codec.ts).
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
-import { BackupService, RestoreResponse, UploadRequest, type BackupClient } from '../../proto/cpsbackup';
+import { BackupService, RestoreResponse, UploadRequest, type BackupClient, type Data, type EntryBatch } from '../../proto/cpsbackup';
+import { FieldReader, decodeBatch, encodeBatchMessage, varintLength, writeVarint } from './batch-codec';
 
 /** In both UploadRequest and RestoreResponse the Data message is field 3 of the oneof. */
-const DATA_FIELD_TAG = (3 << 3) | 2;
+const DATA_FIELD = 3;
+const DATA_FIELD_TAG = (DATA_FIELD << 3) | 2;
 /** In Data, the bytes are field 1. */
 const CHUNK_FIELD_TAG = (1 << 3) | 2;
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(buffer: Buffer, offset: number, value: number): number {
-  while (value >= 0x80) {
-    buffer[offset++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  buffer[offset++] = value;
-  return offset;
-}
+/** EntryBatch is field 7 of UploadRequest's oneof and field 5 of RestoreResponse's. */
+const UPLOAD_BATCH_FIELD = 7;
+const RESTORE_BATCH_FIELD = 5;
 
 /** Encodes `{ data: { chunk } }` exactly as protobuf would, copying the chunk once. */
 export function encodeDataMessage(chunk: Uint8Array): Buffer {
@@ -41,19 +29,64 @@ export function encodeDataMessage(chunk: Uint8Array): Buffer {
   return buffer;
 }
 
+function decodeData(bytes: Buffer): Data {
+  let chunk: Buffer = Buffer.alloc(0);
+  const reader = new FieldReader(bytes);
+  while (!reader.isDone) {
+    const { field, wireType } = reader.tag();
+    if (field === 1 && wireType === 2) chunk = reader.bytes();
+    else reader.skip(wireType);
+  }
+  return { chunk };
+}
+
+/**
+ * A message that is only a Data or only an EntryBatch, decoded without copying content;
+ * undefined for anything else (the generated decoder handles it).
+ */
+function decodeContentMessage(buffer: Buffer, batchField: number): { $case: 'data'; value: Data } | { $case: 'batch'; value: EntryBatch } | undefined {
+  const reader = new FieldReader(buffer);
+  if (reader.isDone) return undefined;
+  const { field, wireType } = reader.tag();
+  if (wireType !== 2 || (field !== DATA_FIELD && field !== batchField)) return undefined;
+  const body = reader.bytes();
+  if (!reader.isDone) return undefined;
+  return field === DATA_FIELD ? { $case: 'data', value: decodeData(body) } : { $case: 'batch', value: decodeBatch(body) };
+}
+
+export function serializeUploadRequest(value: UploadRequest): Buffer {
+  if (value.message?.$case === 'data') return encodeDataMessage(value.message.value.chunk);
+  if (value.message?.$case === 'batch') return encodeBatchMessage((UPLOAD_BATCH_FIELD << 3) | 2, value.message.value);
+  return Buffer.from(UploadRequest.encode(value).finish());
+}
+
+export function deserializeUploadRequest(buffer: Buffer): UploadRequest {
+  const message = decodeContentMessage(buffer, UPLOAD_BATCH_FIELD);
+  return message ? { message } : UploadRequest.decode(buffer);
+}
+
+export function serializeRestoreResponse(value: RestoreResponse): Buffer {
+  if (value.message?.$case === 'data') return encodeDataMessage(value.message.value.chunk);
+  if (value.message?.$case === 'batch') return encodeBatchMessage((RESTORE_BATCH_FIELD << 3) | 2, value.message.value);
+  return Buffer.from(RestoreResponse.encode(value).finish());
+}
+
+export function deserializeRestoreResponse(buffer: Buffer): RestoreResponse {
+  const message = decodeContentMessage(buffer, RESTORE_BATCH_FIELD);
+  return message ? { message } : RestoreResponse.decode(buffer);
+}
+
 export const FastBackupService = {
   ...BackupService,
   upload: {
     ...BackupService.upload,
-    requestSerialize: (value: UploadRequest): Buffer => value.message?.$case === 'data'
-      ? encodeDataMessage(value.message.value.chunk)
-      : Buffer.from(UploadRequest.encode(value).finish()),
+    requestSerialize: serializeUploadRequest,
+    requestDeserialize: deserializeUploadRequest,
   },
   restore: {
     ...BackupService.restore,
-    responseSerialize: (value: RestoreResponse): Buffer => value.message?.$case === 'data'
-      ? encodeDataMessage(value.message.value.chunk)
-      : Buffer.from(RestoreResponse.encode(value).finish()),
+    responseSerialize: serializeRestoreResponse,
+    responseDeserialize: deserializeRestoreResponse,
   },
 } as const;
 

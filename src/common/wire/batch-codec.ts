@@ -1,0 +1,159 @@
+// Hand-written encoding of the messages that carry file content (EntryBatch and Data), for both
+// directions. ts-proto's generic code copies content bytes into a growing buffer when encoding and
+// once more when decoding; here each message is written with one copy of the content, and decoded
+// content is a view into the received message. The bytes are exactly protobuf's (a test compares).
+import { EntryMeta, type BatchedEntry, type EntryBatch } from '../../proto/cpsbackup';
+import { ProtocolError } from '../errors';
+
+const LENGTH_DELIMITED = 2;
+/** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4. */
+const ENTRIES_TAG = (1 << 3) | LENGTH_DELIMITED;
+const META_TAG = (1 << 3) | LENGTH_DELIMITED;
+const SAME_AS_PARENT_TAG = 2 << 3;
+const CONTENT_TAG = (3 << 3) | LENGTH_DELIMITED;
+const SHA256_TAG = (4 << 3) | LENGTH_DELIMITED;
+
+export function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
+}
+
+export function writeVarint(buffer: Buffer, offset: number, value: number): number {
+  while (value >= 0x80) {
+    buffer[offset++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buffer[offset++] = value;
+  return offset;
+}
+
+/** The size of a length-delimited field: tag, length, bytes. Empty bytes are left out, as proto3 does. */
+function bytesFieldLength(length: number): number {
+  return length === 0 ? 0 : 1 + varintLength(length) + length;
+}
+
+/** Encodes `{ <field>: batch }` of a oneof whose tag is `outerTag` (UploadRequest.batch, RestoreResponse.batch). */
+export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer {
+  const metas = batch.entries.map((entry) => (entry.meta ? EntryMeta.encode(entry.meta).finish() : undefined));
+  const entryLengths = batch.entries.map((entry, index) => {
+    const meta = metas[index];
+    return (meta ? 1 + varintLength(meta.length) + meta.length : 0) + (entry.sameAsParent ? 2 : 0)
+      + bytesFieldLength(entry.content.length) + bytesFieldLength(entry.sha256.length);
+  });
+  const batchLength = entryLengths.reduce((sum, length) => sum + 1 + varintLength(length) + length, 0);
+  const buffer = Buffer.allocUnsafe(1 + varintLength(batchLength) + batchLength);
+  let offset = 0;
+  buffer[offset++] = outerTag;
+  offset = writeVarint(buffer, offset, batchLength);
+  batch.entries.forEach((entry, index) => {
+    buffer[offset++] = ENTRIES_TAG;
+    offset = writeVarint(buffer, offset, entryLengths[index]);
+    const meta = metas[index];
+    if (meta) offset = writeBytes(buffer, offset, META_TAG, meta);
+    if (entry.sameAsParent) {
+      buffer[offset++] = SAME_AS_PARENT_TAG;
+      buffer[offset++] = 1;
+    }
+    if (entry.content.length > 0) offset = writeBytes(buffer, offset, CONTENT_TAG, entry.content);
+    if (entry.sha256.length > 0) offset = writeBytes(buffer, offset, SHA256_TAG, entry.sha256);
+  });
+  return buffer;
+}
+
+function writeBytes(buffer: Buffer, offset: number, tag: number, bytes: Uint8Array): number {
+  buffer[offset++] = tag;
+  offset = writeVarint(buffer, offset, bytes.length);
+  buffer.set(bytes, offset);
+  return offset + bytes.length;
+}
+
+/** Reads protobuf fields of buffer[start, end) one at a time, without copying length-delimited ones. */
+export class FieldReader {
+  private offset: number;
+
+  constructor(private readonly buffer: Buffer, start = 0, private readonly end = buffer.length) {
+    this.offset = start;
+  }
+
+  get isDone(): boolean {
+    return this.offset >= this.end;
+  }
+
+  /** The next field's number and wire type. */
+  tag(): { field: number; wireType: number } {
+    const tag = this.varint();
+    return { field: Math.floor(tag / 8), wireType: tag & 7 };
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (this.offset >= this.end) throw new ProtocolError('message ends inside a varint');
+      const byte = this.buffer[this.offset++];
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
+      if (scale > 2 ** 63) throw new ProtocolError('varint longer than 64 bits');
+    }
+  }
+
+  /** A length-delimited field's bytes, as a view into the message. */
+  bytes(): Buffer {
+    const length = this.varint();
+    if (length > this.end - this.offset) throw new ProtocolError('length-delimited field runs past its message');
+    const start = this.offset;
+    this.offset += length;
+    return this.buffer.subarray(start, start + length);
+  }
+
+  /** Skips a field this decoder does not know (a newer sender's), as protobuf does. */
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0: this.varint(); return;
+      case 1: this.advance(8); return;
+      case 2: this.bytes(); return;
+      case 5: this.advance(4); return;
+      default: throw new ProtocolError(`unsupported protobuf wire type ${wireType}`);
+    }
+  }
+
+  private advance(count: number): void {
+    if (count > this.end - this.offset) throw new ProtocolError('fixed-size field runs past its message');
+    this.offset += count;
+  }
+}
+
+const NOTHING = Buffer.alloc(0);
+
+/** Decodes an EntryBatch; content and sha256 are views into `bytes`. */
+export function decodeBatch(bytes: Buffer): EntryBatch {
+  const entries: BatchedEntry[] = [];
+  const reader = new FieldReader(bytes);
+  while (!reader.isDone) {
+    const { field, wireType } = reader.tag();
+    if (field === 1 && wireType === LENGTH_DELIMITED) entries.push(decodeBatchedEntry(reader.bytes()));
+    else reader.skip(wireType);
+  }
+  return { entries };
+}
+
+function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
+  const entry: { meta: EntryMeta | undefined; sameAsParent: boolean; content: Buffer; sha256: Buffer } = {
+    meta: undefined, sameAsParent: false, content: NOTHING, sha256: NOTHING,
+  };
+  const reader = new FieldReader(bytes);
+  while (!reader.isDone) {
+    const { field, wireType } = reader.tag();
+    if (field === 1 && wireType === LENGTH_DELIMITED) entry.meta = EntryMeta.decode(reader.bytes());
+    else if (field === 2 && wireType === 0) entry.sameAsParent = reader.varint() !== 0;
+    else if (field === 3 && wireType === LENGTH_DELIMITED) entry.content = reader.bytes();
+    else if (field === 4 && wireType === LENGTH_DELIMITED) entry.sha256 = reader.bytes();
+    else reader.skip(wireType);
+  }
+  return entry;
+}

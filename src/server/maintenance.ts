@@ -15,6 +15,8 @@ export class Maintenance {
   private isGarbagePending = false;
   /** A run requested while one is in progress: it must see the deletions made meanwhile. */
   private nextGcRun: Promise<GarbageReport> | undefined;
+  /** Backups were deleted (retention, an abandoned upload) since the last GC began: it has work. */
+  private hasDroppedBackups = false;
 
   constructor(
     private readonly store: ChunkStore,
@@ -39,8 +41,25 @@ export class Maintenance {
     })), policy, Date.now());
     const dropped = backups.filter((backup) => !kept.has(backup.number));
     for (const backup of dropped) catalog.deleteBackup(backup.id);
-    if (dropped.length > 0) this.logger.info(`retention for ${clientName}: deleted backups ${dropped.map((b) => b.number).join(', ')}`);
+    if (dropped.length > 0) {
+      this.hasDroppedBackups = true;
+      this.logger.info(`retention for ${clientName}: deleted backups ${dropped.map((b) => b.number).join(', ')}`);
+    }
     return dropped.map((backup) => backup.number);
+  }
+
+  /** An unfinished backup was deleted: its contents are garbage for the next GC. */
+  noteDroppedBackup(): void {
+    this.hasDroppedBackups = true;
+  }
+
+  /**
+   * Retention after a commit, then GC if a backup was deleted since the last one began. GC after
+   * every commit scanned every entry of every backup for nothing on most days.
+   */
+  afterCommit(clientName: string): void {
+    this.applyRetention(clientName);
+    if (this.hasDroppedBackups) this.scheduleGarbageCollection();
   }
 
   /** Runs GC now, or once more after the one in progress; concurrent callers share the run. */
@@ -52,6 +71,7 @@ export class Maintenance {
       });
       return this.nextGcRun;
     }
+    this.hasDroppedBackups = false; // this run sees every deletion made so far
     this.gcRun = this.store.collectGarbage().then((report) => {
       this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, ${report.freedBytes} bytes freed`);
       return report;

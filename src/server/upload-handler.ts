@@ -55,6 +55,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         return true;
       });
       if (hasLeftGarbage) context.maintenance.noteGarbage();
+      if (session?.backupNumber !== undefined) context.maintenance.noteDroppedBackup();
       if (!isCommitted) {
         if (session?.backupNumber !== undefined) context.logger.warn(`backup ${session.backupNumber} of ${clientName} abandoned: ${errorMessage(error)}`);
         context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });
@@ -63,8 +64,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     } finally {
       releaseLock?.();
     }
-    context.maintenance.applyRetention(clientName);
-    context.maintenance.scheduleGarbageCollection();
+    context.maintenance.afterCommit(clientName);
   } catch (error) {
     // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
     if (!isCommitted) call.emit('error', toServiceError(error, context.logger, `upload from ${clientName}`));

@@ -10,6 +10,7 @@ import { ContentWriter, type ContentWriterContext, type PendingContent } from '.
 import { InFlightWork } from '../chunkstore/in-flight';
 import { EntryType, type Begin, type Commit, type EntryBatch, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
 import { storedEntryOf } from './entry-convert';
+import { ParentEntries } from './parent-entries';
 import { entryPathProblem } from '../common/entry-path';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
@@ -27,7 +28,7 @@ export interface CommittedBackup {
 
 export class UploadSession {
   private backup: BackupRecord | undefined;
-  private parentBackupId: number | undefined;
+  private parentEntries: ParentEntries | undefined;
   private current: OpenFile | undefined;
   /** Entries not in the catalog yet, flushed with the contents they need every ENTRY_FLUSH_COUNT entries. */
   private readonly pendingEntries: { entry: StoredEntry; content: number | PendingContent | null }[] = [];
@@ -82,7 +83,7 @@ export class UploadSession {
       if (parent === undefined || parent.state !== 'committed') {
         throw new ProtocolError(`parent backup ${begin.parentBackupId} of client "${this.clientName}" does not exist`);
       }
-      this.parentBackupId = parent.id;
+      this.parentEntries = new ParentEntries(catalog, parent.id);
     }
     this.labels = { ...begin.labels, ...(begin.clientVersion ? { 'client.version': begin.clientVersion } : {}) };
     this.backup = catalog.createBackup(clientId, begin.kind, begin.hostname, this.labels, Date.now());
@@ -125,7 +126,7 @@ export class UploadSession {
       return;
     }
     if (isSameAsParent) {
-      const parentEntry = this.parentBackupId === undefined ? undefined : this.store.catalog.entryAt(this.parentBackupId, meta.path);
+      const parentEntry = this.parentEntries?.get(meta.path);
       if (parentEntry === undefined || parentEntry.contentId === null) {
         throw new ProtocolError(`entry ${meta.path} claims to be unchanged but the parent backup has no content for it`);
       }

@@ -96,6 +96,7 @@ export class Catalog {
       insertEntry: db.prepare(`INSERT INTO entries (backup_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       entryAt: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path = ?`),
       entriesPage: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`),
+      entriesFrom: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path >= ? ORDER BY path LIMIT ?`),
       contentsOfPathRange: db.prepare(
         `SELECT id, hash, size FROM contents WHERE id IN
            (SELECT content_id FROM entries WHERE backup_id = ? AND path > ? AND path <= ? AND content_id IS NOT NULL)`),
@@ -245,6 +246,11 @@ export class Catalog {
   entryAt(backupId: number, path: string): StoredEntry | undefined {
     const row = this.statements.entryAt.get(backupId, path) as EntryRow | undefined;
     return row && toEntry(row);
+  }
+
+  /** Up to `limit` entries in path order from `fromPath` on, that path included. */
+  entriesFrom(backupId: number, fromPath: string, limit: number): StoredEntry[] {
+    return (this.statements.entriesFrom.all(backupId, fromPath, limit) as EntryRow[]).map(toEntry);
   }
 
   /** Entries in path order, a page at a time: no cursor stays open across awaits. */

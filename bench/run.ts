@@ -27,7 +27,7 @@ function makeRunner(name: ToolName, context: RunnerContext, settings: BenchSetti
     case 'borg':
       return new BorgRunner(context, settings.borgEncryption);
     case 'cpsbackup':
-      return new CpsbackupRunner(context, settings.projectRoot, settings.cpsbackupNodeArgs);
+      return new CpsbackupRunner(context, settings.projectRoot, settings.cpsbackupNodeArgs, settings.cpsbackupServerLines);
   }
 }
 

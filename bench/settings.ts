@@ -19,6 +19,8 @@ export interface BenchSettings {
   readonly projectRoot: string;
   /** Extra node flags for cpsbackup's server and client, e.g. --cpu-prof (NODE_OPTIONS refuses it). */
   readonly cpsbackupNodeArgs: readonly string[];
+  /** Extra server.conf lines for cpsbackup, e.g. a chunk size to compare. */
+  readonly cpsbackupServerLines: readonly string[];
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, isInteger: boolean): number {
@@ -53,5 +55,6 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
     resultsDirectory: resolve(env.BENCH_RESULTS_DIR || join(projectRoot, 'bench', 'results')),
     projectRoot,
     cpsbackupNodeArgs: Object.freeze((env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '')),
+    cpsbackupServerLines: Object.freeze((env.BENCH_SERVER_CONF ?? '').split(';').map((line) => line.trim()).filter((line) => line !== '')),
   });
 }

@@ -25,6 +25,7 @@ export class CpsbackupRunner implements ToolRunner {
     private readonly context: RunnerContext,
     projectRoot = defaultProjectRoot(),
     private readonly nodeArgs: readonly string[] = [],
+    private readonly serverLines: readonly string[] = [],
   ) {
     this.cliDirectory = join(projectRoot, 'dist', 'src', 'cli');
     this.repositoryPath = join(context.workDirectory, 'store');
@@ -73,6 +74,7 @@ export class CpsbackupRunner implements ToolRunner {
         `ssl_cert=${join(ca, 'server.pem')}`,
         `ssl_key=${join(ca, 'server.key')}`,
         `ssl_ca=${join(ca, 'ca.pem')}`,
+        ...this.serverLines,
         '',
       ].join('\n'),
     );

@@ -45,7 +45,7 @@ export interface ContentWriterContext {
 }
 
 /** Raw bytes being encoded at once per session: enough to keep the workers busy, bounded in memory. */
-const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+const MAX_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
 const EMPTY_HASH = sha256(Buffer.alloc(0));
 

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { EncodedChunk } from './codec';
 import type { Codec } from './pack/pack-format';
-import type { EncodeReply, EncodeRequest } from './encoder-worker';
+import type { EncodedGroup, EncodeGroup } from './encoder-worker';
 
 /** A group is sent at once when it reaches this many raw bytes, else at the end of the current turn. */
 const GROUP_BYTES = 512 * 1024;
@@ -21,19 +21,23 @@ export class EncoderPool {
   private nextId = 0;
   private nextWorker = 0;
   private failure: Error | undefined;
-  private group: EncodeRequest[] = [];
+  private group: { id: number; raw: Buffer }[] = [];
   private groupBytes = 0;
   private isFlushScheduled = false;
 
   constructor(size: number, compressionLevel: number) {
     for (let index = 0; index < size; index++) {
       const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: compressionLevel } });
-      worker.on('message', (replies: readonly EncodeReply[]) => {
-        for (const reply of replies) {
-          const waiting = this.pending.get(reply.id);
-          this.pending.delete(reply.id);
-          waiting?.resolve({ codec: reply.codec as Codec, payload: Buffer.from(reply.payload.buffer, reply.payload.byteOffset, reply.payload.byteLength) });
-        }
+      worker.on('message', (reply: EncodedGroup) => {
+        const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+        let offset = 0;
+        reply.ids.forEach((id, index) => {
+          const size = reply.sizes[index];
+          const waiting = this.pending.get(id);
+          this.pending.delete(id);
+          waiting?.resolve({ codec: reply.codecs[index] as Codec, payload: bytes.subarray(offset, offset + size) });
+          offset += size;
+        });
       });
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`encoder worker exited with code ${code}`)); });
@@ -63,8 +67,15 @@ export class EncoderPool {
     if (this.group.length === 0) return;
     const worker = this.workers[this.nextWorker];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
-    // Structured clone copies each raw: the caller's buffer may be a view into a larger network frame.
-    worker.postMessage(this.group);
+    // Copied into one buffer the worker then owns: the callers' chunks may be views into network frames.
+    const bytes = new Uint8Array(this.groupBytes);
+    let offset = 0;
+    for (const { raw } of this.group) {
+      bytes.set(raw, offset);
+      offset += raw.length;
+    }
+    const message: EncodeGroup = { ids: this.group.map(({ id }) => id), sizes: this.group.map(({ raw }) => raw.length), bytes };
+    worker.postMessage(message, [bytes.buffer]);
     this.group = [];
     this.groupBytes = 0;
   }

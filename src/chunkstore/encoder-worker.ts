@@ -1,33 +1,44 @@
 // Worker thread body: compresses chunks with zstd and proves each result decodes to the same bytes.
 // Runs off the event loop so chunking, hashing and network I/O keep the main thread busy meanwhile.
-// Requests come in groups (see EncoderPool): one message per small chunk cost more than compressing it.
+// Requests come in groups (see EncoderPool), raw chunks packed back to back in one transferred
+// buffer and results returned the same way: one message and one allocation per group, where one
+// per chunk cost more than compressing small chunks and left memory to a lazy garbage collector.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChunkCodec } from './codec';
 
-export interface EncodeRequest {
-  readonly id: number;
-  readonly raw: Uint8Array;
+export interface EncodeGroup {
+  readonly ids: readonly number[];
+  /** Raw size of each chunk, in the order they lie in `bytes`. */
+  readonly sizes: readonly number[];
+  readonly bytes: Uint8Array;
 }
 
-export interface EncodeReply {
-  readonly id: number;
-  readonly codec: number;
-  readonly payload: Uint8Array;
+export interface EncodedGroup {
+  readonly ids: readonly number[];
+  readonly codecs: readonly number[];
+  readonly sizes: readonly number[];
+  readonly bytes: Uint8Array;
 }
 
 const codec = new ChunkCodec((workerData as { level: number }).level);
 
-parentPort!.on('message', (group: readonly EncodeRequest[]) => {
-  const replies: EncodeReply[] = [];
-  const transfers: ArrayBuffer[] = [];
-  for (const request of group) {
-    const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
-    const encoded = codec.encode(raw);
-    // Copy into a fresh ArrayBuffer we can transfer: zstd's output may share a pool.
-    const payload = new Uint8Array(encoded.payload.length);
-    payload.set(encoded.payload);
-    replies.push({ id: request.id, codec: encoded.codec, payload });
-    transfers.push(payload.buffer);
+parentPort!.on('message', (group: EncodeGroup) => {
+  const input = Buffer.from(group.bytes.buffer, group.bytes.byteOffset, group.bytes.byteLength);
+  const payloads: Buffer[] = [];
+  const codecs: number[] = [];
+  let offset = 0;
+  for (const size of group.sizes) {
+    const encoded = codec.encode(input.subarray(offset, offset + size));
+    payloads.push(encoded.payload);
+    codecs.push(encoded.codec);
+    offset += size;
   }
-  parentPort!.postMessage(replies, transfers);
+  const bytes = new Uint8Array(payloads.reduce((sum, payload) => sum + payload.length, 0));
+  offset = 0;
+  for (const payload of payloads) {
+    bytes.set(payload, offset);
+    offset += payload.length;
+  }
+  const reply: EncodedGroup = { ids: group.ids, codecs, sizes: payloads.map((payload) => payload.length), bytes };
+  parentPort!.postMessage(reply, [bytes.buffer]);
 });

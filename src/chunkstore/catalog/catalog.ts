@@ -65,6 +65,9 @@ export class Catalog {
     // NORMAL for the bulk of inserts; the commit that makes a backup visible switches to FULL.
     this.database.pragma('synchronous = NORMAL');
     this.database.pragma('foreign_keys = ON');
+    // 4 MiB instead of better-sqlite3's 16: the server's memory bound is 256 MiB, and pages that
+    // fall out of this cache are still in the operating system's.
+    this.database.pragma('cache_size = -4096');
     this.database.exec(SCHEMA_SQL);
     const version = this.database.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as
       | { value: string } | undefined;

@@ -55,6 +55,8 @@ export class ContentWriter {
   private lastAppend: Promise<unknown> = Promise.resolve();
   private readonly wholeHash: Hash = createHash('sha256');
   private size = 0;
+  /** A chunk the catalog did not know: then no content in the catalog can hold these bytes. */
+  private hasChunkOutsideCatalog = false;
 
   constructor(
     private readonly context: ContentWriterContext,
@@ -99,7 +101,9 @@ export class ContentWriter {
 
   private record(hash: Buffer): ContentResult {
     const key = `${hash.toString('hex')}:${this.size}`;
-    let content: number | PendingContent | undefined = this.context.catalog.findContent(hash, this.size)?.id ?? this.context.pendingContents.get(key);
+    // A content row exists only with all its chunk rows, so one unknown chunk rules the lookup out.
+    const existing = this.hasChunkOutsideCatalog ? undefined : this.context.catalog.findContent(hash, this.size)?.id;
+    let content: number | PendingContent | undefined = existing ?? this.context.pendingContents.get(key);
     if (content === undefined) {
       content = { hash, size: this.size, chunks: this.chunks };
       this.context.pendingContents.set(key, content);
@@ -116,6 +120,7 @@ export class ContentWriter {
       this.chunks[seq] = known.chunkId;
       return;
     }
+    this.hasChunkOutsideCatalog = true;
     const key = hash.toString('hex');
     let stored = this.context.chunksInFlight.get(key);
     if (stored === undefined) {

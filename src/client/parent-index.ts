@@ -4,15 +4,19 @@ import type { BackupClient, EntryMeta, ParentBatch } from '../proto/cpsbackup';
 export interface ParentIndex {
   readonly backupId: number;
   readonly entries: ReadonlyMap<string, EntryMeta>;
+  /** The server takes EntryBatch messages (servers before them never say so). */
+  readonly acceptsBatches: boolean;
 }
 
 export async function fetchParentIndex(client: BackupClient): Promise<ParentIndex> {
   const entries = new Map<string, EntryMeta>();
   let backupId = 0;
+  let acceptsBatches = false;
   const call = client.parent({ backupId: 0 });
   for await (const batch of call as AsyncIterable<ParentBatch>) {
     backupId = batch.backupId;
+    acceptsBatches ||= batch.acceptsBatches;
     for (const entry of batch.entries) entries.set(entry.path, entry);
   }
-  return { backupId, entries };
+  return { backupId, entries, acceptsBatches };
 }

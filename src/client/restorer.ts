@@ -115,7 +115,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
 
   try {
     if (options.to !== undefined) await mkdir(options.to, { recursive: true });
-    const call = client.restore({ backupId: options.backupId, clientName: options.clientName ?? '', paths: [...(options.paths ?? [])] });
+    const call = client.restore({ backupId: options.backupId, clientName: options.clientName ?? '', paths: [...(options.paths ?? [])], acceptsBatches: true });
     for await (const response of call as AsyncIterable<RestoreResponse>) {
       const message = response.message;
       if (message === undefined) throw new ProtocolError('empty restore message');

@@ -6,7 +6,8 @@ import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../pr
 import { connectToServer } from './connection';
 import { fetchParentIndex } from './parent-index';
 import { UploadStream } from './upload-stream';
-import { EntryBatcher } from '../common/wire/entry-batcher';
+import { EntryBatcher, type EntrySink } from '../common/wire/entry-batcher';
+import { EntryPerMessage } from './entry-per-message';
 import { sendContent } from './content-sender';
 import { openFifoContent, openFileContent } from './open-content';
 import { prepareEntry, type PreparedEntry } from './prepared-entry';
@@ -76,7 +77,8 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     }
 
     const skipPaths = new Set<string>([config.workDirectory]);
-    const batcher = new EntryBatcher((batch) => stream!.send({ message: { $case: 'batch', value: batch } }));
+    const batcher: EntrySink = parent.acceptsBatches
+      ? new EntryBatcher((batch) => stream!.send({ message: { $case: 'batch', value: batch } })) : new EntryPerMessage(stream);
     for await (const meta of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
       skipPaths, onWarning: (message) => progress.warnings.push(message),
@@ -101,7 +103,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
 
 const NO_CONTENT = Buffer.alloc(0);
 
-async function sendEntry(stream: UploadStream, batcher: EntryBatcher, prepared: PreparedEntry,
+async function sendEntry(stream: UploadStream, batcher: EntrySink, prepared: PreparedEntry,
   progress: BackupProgress, onBytes: (count: number) => void): Promise<void> {
   const { meta } = prepared;
   if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY || meta.type === EntryType.ENTRY_TYPE_SYMLINK) {

@@ -264,8 +264,14 @@ export interface ParentRequest {
 }
 
 export interface ParentBatch {
+  /** 0: the client has no backup yet (the batch then lists nothing) */
   backupId: number;
   entries: EntryMeta[];
+  /**
+   * The server takes EntryBatch in Upload; a client talking to an older server (false) sends
+   * Entry, Data and EntryEnd per file instead.
+   */
+  acceptsBatches: boolean;
 }
 
 export interface RestoreRequest {
@@ -275,6 +281,8 @@ export interface RestoreRequest {
   clientName: string;
   /** empty: everything; else these paths and what lies below */
   paths: string[];
+  /** The client reads EntryBatch; an older client (false) gets Entry, Data and EntryEnd per file. */
+  acceptsBatches: boolean;
 }
 
 export interface RestoreResponse {
@@ -2399,7 +2407,7 @@ export const ParentRequest: MessageFns<ParentRequest> = {
 };
 
 function createBaseParentBatch(): ParentBatch {
-  return { backupId: 0, entries: [] };
+  return { backupId: 0, entries: [], acceptsBatches: false };
 }
 
 export const ParentBatch: MessageFns<ParentBatch> = {
@@ -2409,6 +2417,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     }
     for (const v of message.entries) {
       EntryMeta.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(24).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -2442,6 +2453,14 @@ export const ParentBatch: MessageFns<ParentBatch> = {
             message.entries.push(EntryMeta.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2462,6 +2481,11 @@ export const ParentBatch: MessageFns<ParentBatch> = {
         ? globalThis.Number(object.backup_id)
         : 0,
       entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => EntryMeta.fromJSON(e)) : [],
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -2473,6 +2497,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => EntryMeta.toJSON(e));
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -2483,12 +2510,13 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     const message = createBaseParentBatch();
     message.backupId = object.backupId ?? 0;
     message.entries = object.entries?.map((e) => EntryMeta.fromPartial(e)) || [];
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };
 
 function createBaseRestoreRequest(): RestoreRequest {
-  return { backupId: 0, clientName: "", paths: [] };
+  return { backupId: 0, clientName: "", paths: [], acceptsBatches: false };
 }
 
 export const RestoreRequest: MessageFns<RestoreRequest> = {
@@ -2501,6 +2529,9 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     }
     for (const v of message.paths) {
       writer.uint32(26).string(v!);
+    }
+    if (message.acceptsBatches !== false) {
+      writer.uint32(32).bool(message.acceptsBatches);
     }
     return writer;
   },
@@ -2542,6 +2573,14 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
             message.paths.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.acceptsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2567,6 +2606,11 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
         ? globalThis.String(object.client_name)
         : "",
       paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [],
+      acceptsBatches: isSet(object.acceptsBatches)
+        ? globalThis.Boolean(object.acceptsBatches)
+        : isSet(object.accepts_batches)
+        ? globalThis.Boolean(object.accepts_batches)
+        : false,
     };
   },
 
@@ -2581,6 +2625,9 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     if (message.paths?.length) {
       obj.paths = message.paths;
     }
+    if (message.acceptsBatches !== false) {
+      obj.acceptsBatches = message.acceptsBatches;
+    }
     return obj;
   },
 
@@ -2592,6 +2639,7 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     message.backupId = object.backupId ?? 0;
     message.clientName = object.clientName ?? "";
     message.paths = object.paths?.map((e) => e) || [];
+    message.acceptsBatches = object.acceptsBatches ?? false;
     return message;
   },
 };

@@ -19,6 +19,8 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       : call.request.backupId === 0 ? catalog.latestCommitted(clientId) : catalog.backupByNumber(clientId, call.request.backupId);
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {
+      // Still one message: it tells the client this server takes EntryBatch.
+      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true });
       call.end();
       return;
     }
@@ -28,11 +30,11 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       if (entry.contentId === null) continue;
       entries.push(entryMetaOf(entry));
       if (entries.length >= PARENT_BATCH) {
-        await writeWithBackpressure(call, { backupId: backup.number, entries });
+        await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
         entries = [];
       }
     }
-    await writeWithBackpressure(call, { backupId: backup.number, entries });
+    await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
     call.end();
   } catch (error) {
     // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.

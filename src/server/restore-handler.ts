@@ -29,7 +29,8 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     label += ` backup ${backup.number}`;
     await writeWithBackpressure(call, { message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(catalog, backup)) } });
     const packs = new PackHandles();
-    const batcher = new EntryBatcher((batch) => writeWithBackpressure(call, { message: { $case: 'batch', value: batch } }));
+    const batcher = call.request.acceptsBatches
+      ? new EntryBatcher((batch) => writeWithBackpressure(call, { message: { $case: 'batch', value: batch } })) : undefined;
     const pageContext = {
       call, catalog, storeDirectory: context.store.directory, codec: context.store.newCodec(), packs, batcher, logger: context.logger,
     };
@@ -43,7 +44,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
         await sendRestorePage(pageContext, page, selected);
         after = page.entries[page.entries.length - 1].path;
       }
-      await batcher.flush();
+      await batcher?.flush();
     } finally {
       await packs.close();
     }

@@ -2,7 +2,7 @@
 // go in EntryBatch messages; bigger files stream as Entry, Data frames and EntryEnd. A damaged
 // content is reported on its entry's EntryEnd and the restore goes on.
 import type * as grpc from '@grpc/grpc-js';
-import type { RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
+import type { EntryMeta, RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
 import type { EntriesPage, ListedContent } from '../chunkstore/catalog/catalog';
 import type { ChunkLocation, StoredEntry } from '../chunkstore/catalog/records';
 import type { ChunkCodec } from '../chunkstore/codec';
@@ -28,7 +28,8 @@ export interface RestorePageContext {
   readonly storeDirectory: string;
   readonly codec: ChunkCodec;
   readonly packs: PackHandles;
-  readonly batcher: EntryBatcher;
+  /** undefined for a client that predates EntryBatch: every entry then goes as Entry (+ Data + EntryEnd). */
+  readonly batcher: EntryBatcher | undefined;
   readonly logger: Logger;
 }
 
@@ -51,7 +52,7 @@ export async function sendRestorePage(context: RestorePageContext, page: Entries
     if (context.call.cancelled) return;
     const meta = entryMetaOf(entry);
     if (entry.contentId === null) {
-      await context.batcher.add({ meta, sameAsParent: false, content: NOTHING, sha256: NOTHING });
+      await sendWhole(context, entry, meta, undefined);
       continue;
     }
     const content = page.contents.get(entry.contentId);
@@ -63,18 +64,32 @@ export async function sendRestorePage(context: RestorePageContext, page: Entries
         throw error;
       });
       if (!(whole instanceof CorruptError)) {
-        await context.batcher.add({ meta, sameAsParent: false, content: whole, sha256: content.hash });
+        await sendWhole(context, entry, meta, { bytes: whole, content });
         continue;
       }
-      await context.batcher.flush();
+      await context.batcher?.flush();
       await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
       await endEntry(context, entry, content, damageOf(entry, whole));
       continue;
     }
-    await context.batcher.flush();
+    await context.batcher?.flush();
     await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
     await streamContent(context, entry, content, listed);
   }
+}
+
+/** An entry without content, or with its whole content at hand: batched, or as its own messages for an older client. */
+async function sendWhole(context: RestorePageContext, entry: StoredEntry, meta: EntryMeta, whole: { bytes: Buffer; content: ListedContent } | undefined): Promise<void> {
+  if (context.batcher) {
+    await context.batcher.add({ meta, sameAsParent: false, content: whole?.bytes ?? NOTHING, sha256: whole?.content.hash ?? NOTHING });
+    return;
+  }
+  await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+  if (whole === undefined) return;
+  for (let offset = 0; offset < whole.bytes.length; offset += MAX_DATA_FRAME) {
+    await writeWithBackpressure(context.call, { message: { $case: 'data', value: { chunk: whole.bytes.subarray(offset, offset + MAX_DATA_FRAME) } } });
+  }
+  await endEntry(context, entry, whole.content, '');
 }
 
 async function* listedChunks(reader: ChunkRunReader, start: number, count: number): AsyncGenerator<Buffer> {

@@ -10,7 +10,14 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 /** Bytes of an entry's fixed fields, rounded up. */
 const ENTRY_OVERHEAD = 80;
 
-export class EntryBatcher {
+/** Where entries go: gathered into batches, or (for an older peer) one message sequence each. */
+export interface EntrySink {
+  add(entry: BatchedEntry): Promise<void>;
+  /** Sends what is gathered; must run before any message that has to follow these entries. */
+  flush(): Promise<void>;
+}
+
+export class EntryBatcher implements EntrySink {
   private entries: BatchedEntry[] = [];
   private bytes = 0;
 

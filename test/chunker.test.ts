@@ -168,8 +168,8 @@ test('parseChunkerName knows fastcdc and rabin only', () => {
   assert.equal(parseChunkerName(''), undefined);
 });
 
-test('the default chunker is fastcdc 256K/1M/4M', () => {
-  assert.deepEqual({ ...DEFAULT_CHUNKER_PARAMS }, { name: 'fastcdc', minSize: 256 * KIB, avgSize: MIB, maxSize: 4 * MIB });
+test('the default chunker is fastcdc 32K/128K/512K', () => {
+  assert.deepEqual({ ...DEFAULT_CHUNKER_PARAMS }, { name: 'fastcdc', minSize: 32 * KIB, avgSize: 128 * KIB, maxSize: 512 * KIB });
 });
 
 // GOLDEN VALUES. Chunk boundaries decide which chunks dedup against a store written by an
@@ -195,6 +195,13 @@ test('golden: fastcdc default params boundaries on 8 MiB of seeded bytes', async
   const factory = await loadChunkerFactory(DEFAULT_CHUNKER_PARAMS);
   const chunks = chunkWhole(factory.create(), seededBytes(GOLDEN_INPUT_SIZE, GOLDEN_INPUT_SEED));
   assert.deepEqual(lengths(chunks), GOLDEN_FASTCDC_DEFAULT_LENGTHS);
+  assert.equal(sha256(chunks[0]), GOLDEN_FASTCDC_DEFAULT_FIRST_SHA256);
+});
+
+test('golden: fastcdc 256K/1M/4M (the default of stores made by earlier builds) boundaries on 8 MiB of seeded bytes', async () => {
+  const factory = await loadChunkerFactory({ name: 'fastcdc', minSize: 256 * KIB, avgSize: MIB, maxSize: 4 * MIB });
+  const chunks = chunkWhole(factory.create(), seededBytes(GOLDEN_INPUT_SIZE, GOLDEN_INPUT_SEED));
+  assert.deepEqual(lengths(chunks), GOLDEN_FASTCDC_1M_LENGTHS);
 });
 
 test('golden: rabin 64K/256K/1M boundaries on 8 MiB of seeded bytes', async () => {
@@ -212,6 +219,15 @@ const GOLDEN_FASTCDC_LENGTHS = [
 ];
 const GOLDEN_FASTCDC_FIRST_SHA256 = 'db4077f6f20ecc0aed549366056550f4e873d3998a9123c85578196c900bb51b';
 const GOLDEN_FASTCDC_DEFAULT_LENGTHS = [
+  136071, 100198, 79448, 284517, 137310, 136344, 163906, 148183, 155095, 142331,
+  158381, 141567, 139711, 71637, 150289, 174931, 225494, 121217, 131393, 82686,
+  149999, 119909, 165730, 52595, 183512, 267908, 135234, 167114, 268668, 150816,
+  184720, 131406, 172174, 65697, 138531, 80031, 165136, 186739, 124665, 150777,
+  159547, 200296, 87519, 151330, 127264, 196850, 217317, 170754, 109264, 150809,
+  37496, 84230, 116542, 71886, 122366, 160141, 155942, 126985,
+];
+const GOLDEN_FASTCDC_DEFAULT_FIRST_SHA256 = 'd3b228daac3be962b9bef68c4d359854706919fdc11ca461cda0122b3f1c31fc';
+const GOLDEN_FASTCDC_1M_LENGTHS = [
   1793972, 1086737, 1755848, 1154736, 1099505, 1054742, 443068,
 ];
 const GOLDEN_RABIN_LENGTHS = [

@@ -47,7 +47,8 @@ test('server config: defaults, relative paths and frozen result', (t) => {
   assert.equal(config.sslKey, path.join(root, 'ssl', 'server.key'));
   assert.equal(config.sslCa, path.join(root, 'ssl', 'ca.pem'));
   assert.equal(config.chunker, 'fastcdc');
-  assert.deepEqual([config.chunkMinSize, config.chunkAvgSize, config.chunkMaxSize], [262144, 1048576, 4194304]);
+  assert.deepEqual([config.chunkMinSize, config.chunkAvgSize, config.chunkMaxSize], [32768, 131072, 524288]);
+  assert.equal(config.isChunkerSet, false);
   assert.equal(config.compressionLevel, 3);
   assert.equal(config.maxChildren, 5);
   assert.equal(config.idleTimeoutSeconds, 300);

@@ -11,16 +11,33 @@ import type { ChunkerFactory, ChunkerParams } from './chunker/chunker';
 import { recoverStore, type RecoveryReport } from './recovery';
 import { collectGarbage, type GarbageReport } from './gc';
 import { StoreLock } from './store-lock';
-import { ConfigError } from '../common/errors';
+import { ConfigError, CorruptError } from '../common/errors';
 import { acquireProcessLock } from './process-lock';
 
 export interface StoreOptions {
+  /** For a new store; an existing one keeps its own unless isChunkerChosen (then they must match). */
   readonly chunker: ChunkerParams;
+  /** The configuration names a chunker: a store made with another is refused. Default true. */
+  readonly isChunkerChosen?: boolean;
   readonly compressionLevel: number;
   /** The config file that chose the chunker, named in errors. */
   readonly configFile?: string;
   /** Worker threads compressing chunks; 0 compresses on the calling thread. Default: one less than the cores (the main thread chunks and hashes), between 1 and 3. */
   readonly encoderThreads?: number;
+}
+
+function recordedChunker(recorded: string, catalogFile: string): ChunkerParams {
+  let params: Partial<ChunkerParams>;
+  try {
+    params = JSON.parse(recorded) as Partial<ChunkerParams>;
+  } catch {
+    params = {};
+  }
+  const { name, minSize, avgSize, maxSize } = params;
+  if ((name !== 'fastcdc' && name !== 'rabin') || ![minSize, avgSize, maxSize].every((size) => Number.isInteger(size) && (size as number) > 0)) {
+    throw new CorruptError(`${catalogFile}: the recorded chunker ${JSON.stringify(recorded)} is not readable`);
+  }
+  return { name, minSize: minSize!, avgSize: avgSize!, maxSize: maxSize! };
 }
 
 export class ChunkStore {
@@ -69,6 +86,8 @@ export class ChunkStore {
       catalog.setMeta('chunker', wanted);
       return options.chunker;
     }
+    // Built-in defaults may change between versions; a store made with older ones keeps them.
+    if (recorded !== wanted && options.isChunkerChosen === false) return recordedChunker(recorded, catalog.file);
     if (recorded !== wanted) {
       throw new ConfigError(options.configFile ?? catalog.file, undefined,
         `the store was created with chunker ${recorded} but the configuration asks for ${wanted}; ` +

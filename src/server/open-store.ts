@@ -6,6 +6,7 @@ import { ChunkStore } from '../chunkstore/store';
 export function openConfiguredStore(config: ServerConfig, options: { encoderThreads?: number } = {}): Promise<ChunkStore> {
   return ChunkStore.open(config.directory, {
     chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
+    isChunkerChosen: config.isChunkerSet,
     compressionLevel: config.compressionLevel,
     configFile: config.file,
     encoderThreads: options.encoderThreads,

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ConfigError } from '../errors';
+import { DEFAULT_CHUNKER_PARAMS } from '../../chunkstore/chunker/registry';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, requiredLine, resolvePath } from './paths';
 import { readKeepDays, readKeepLevels } from './retention-keys';
@@ -32,6 +33,8 @@ export interface ServerConfig {
   readonly chunkMinSize: number;
   readonly chunkAvgSize: number;
   readonly chunkMaxSize: number;
+  /** server.conf names the chunker or a chunk size; otherwise an existing store keeps the one it was made with. */
+  readonly isChunkerSet: boolean;
   readonly compressionLevel: number;
   readonly maxChildren: number;
   readonly idleTimeoutSeconds: number;
@@ -101,6 +104,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
     chunker: readChunker(config),
+    isChunkerSet: ['chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size'].some((key) => lastLine(config, key) !== undefined),
     ...chunkSizes,
     compressionLevel: integer('compression_level', 3, 1, 19),
     maxChildren: integer('max_children', 5, 1, 1000),
@@ -230,9 +234,10 @@ function readChunkSizes(config: ConfigText): { chunkMinSize: number; chunkAvgSiz
   const minLine = lastLine(config, 'chunk_min_size');
   const avgLine = lastLine(config, 'chunk_avg_size');
   const maxLine = lastLine(config, 'chunk_max_size');
-  const chunkMinSize = minLine === undefined ? 256 * 1024 : toInteger(file, minLine, 64, 64 * mebibyte);
-  const chunkAvgSize = avgLine === undefined ? mebibyte : toInteger(file, avgLine, 64, 64 * mebibyte);
-  const chunkMaxSize = maxLine === undefined ? 4 * mebibyte : toInteger(file, maxLine, 64, 64 * mebibyte);
+  const defaults = DEFAULT_CHUNKER_PARAMS;
+  const chunkMinSize = minLine === undefined ? defaults.minSize : toInteger(file, minLine, 64, 64 * mebibyte);
+  const chunkAvgSize = avgLine === undefined ? defaults.avgSize : toInteger(file, avgLine, 64, 64 * mebibyte);
+  const chunkMaxSize = maxLine === undefined ? defaults.maxSize : toInteger(file, maxLine, 64, 64 * mebibyte);
   // Both chunkers cut where a hash matches a bit mask, so the average must be a power of two.
   if ((chunkAvgSize & (chunkAvgSize - 1)) !== 0) {
     throw new ConfigError(file, avgLine?.line, `chunk_avg_size must be a power of two, got ${chunkAvgSize}`);

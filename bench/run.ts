@@ -55,19 +55,26 @@ async function benchmark(settings: BenchSettings, work: string, runners: ToolRun
     }
   }
 
-  const warmBytes = await warmUp(corpusRoot);
-  log(`warm-up: read ${(warmBytes / mebibyte).toFixed(1)} MiB of the corpus so every tool starts from a warm page cache (nothing is dropped from the cache)`);
-  for (const [index, runner] of runners.entries()) await runGenerationOne(runner, results[index], generationOne.bytes, log);
+  // Warmed right before each tool, not once for all: this machine's memory reclaim (DAMON) pages
+  // out what sat unread for a while, so the tools that ran later used to start half cold.
+  const warm = async (runner: ToolRunner): Promise<void> => {
+    const warmBytes = await warmUp(corpusRoot);
+    log(`warm-up for ${runner.name}: read ${(warmBytes / mebibyte).toFixed(1)} MiB of the corpus (page cache warm, nothing dropped)`);
+  };
+  for (const [index, runner] of runners.entries()) {
+    await warm(runner);
+    await runGenerationOne(runner, results[index], generationOne.bytes, log);
+  }
 
   const mutation = await mutateCorpus(options);
   const generationTwo = await treeSize(corpusRoot);
   log(
     `generation 2: ${mutation.filesEdited} files edited, ${mutation.filesAdded} added, ${mutation.filesDeleted} deleted; dump ${mutation.dump.changed} records changed, ${mutation.dump.deleted} deleted, ${mutation.dump.appended} appended`,
   );
-  // Hashing the whole tree for the restore check also re-warms the page cache for generation 2.
   const expected = await treeManifest(corpusRoot);
-  log(`warm-up: hashed all ${(generationTwo.bytes / mebibyte).toFixed(1)} MiB of generation 2 (page cache warm again)`);
+  log(`hashed all ${(generationTwo.bytes / mebibyte).toFixed(1)} MiB of generation 2 for the restore check`);
   for (const [index, runner] of runners.entries()) {
+    await warm(runner);
     await runGenerationTwo(runner, results[index], generationTwo.bytes, expected, join(work, 'restore', runner.name), log);
   }
   return { generationOne, generationTwo, corpus, mutation };

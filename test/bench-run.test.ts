@@ -20,7 +20,8 @@ test('bench run writes results for restic and borg', { skip: hasTools ? false : 
     encoding: 'utf8',
   });
   assert.equal(run.status, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /warm-up: read/);
+  assert.match(run.stdout, /warm-up for restic: read/);
+  assert.match(run.stdout, /warm-up for borg: read/);
   assert.match(run.stdout, /A MiB\/s/);
   const names = (await readdir(results)).sort();
   assert.equal(names.length, 2);

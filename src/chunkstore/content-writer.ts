@@ -50,10 +50,11 @@ const MAX_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 const EMPTY_HASH = sha256(Buffer.alloc(0));
 
 export class ContentWriter {
-  /** Known chunks by id; chunks this file stored first by location (their rows go in at finish). */
+  /** Known chunks by id; chunks this file stored first by location (their rows go in at the session's flush). */
   private readonly chunks: (number | NewChunkRow)[] = [];
   private lastAppend: Promise<unknown> = Promise.resolve();
-  private readonly wholeHash: Hash = createHash('sha256');
+  /** Streamed contents only (write/finish); a whole one (storeWhole) is hashed through its chunks. */
+  private wholeHash: Hash | undefined;
   private size = 0;
   /** A chunk the catalog did not know: then no content in the catalog can hold these bytes. */
   private hasChunkOutsideCatalog = false;
@@ -69,7 +70,7 @@ export class ContentWriter {
   }
 
   async write(data: Buffer): Promise<void> {
-    this.wholeHash.update(data);
+    (this.wholeHash ??= createHash('sha256')).update(data);
     this.size += data.length;
     for (const chunk of this.chunker.push(data)) await this.storeChunk(chunk, sha256(chunk));
   }
@@ -77,7 +78,7 @@ export class ContentWriter {
   /** Stores the tail and records the content; rejects when hash or size differ from the client's. */
   async finish(expectedHash: Buffer, expectedSize: number): Promise<ContentResult> {
     for (const chunk of this.chunker.finish()) await this.storeChunk(chunk, sha256(chunk));
-    const hash = this.wholeHash.digest();
+    const hash = this.wholeHash?.digest() ?? EMPTY_HASH;
     if (this.size !== expectedSize) {
       throw new CorruptError(`${this.label}: received ${this.size} bytes but the client declared ${expectedSize}`);
     }

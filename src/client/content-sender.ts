@@ -2,8 +2,7 @@
 // then closes the entry with the whole-content hash and size for the server to check.
 import { createHash } from 'node:crypto';
 import type { UploadStream } from './upload-stream';
-
-export const MAX_DATA_FRAME = 1024 * 1024;
+import { MAX_DATA_FRAME } from '../common/wire/fast-service';
 
 export async function sendContent(stream: UploadStream, source: AsyncIterable<Buffer> | Iterable<Buffer>, onBytes: (count: number) => void): Promise<number> {
   const hash = createHash('sha256');

@@ -1,6 +1,7 @@
 // Sends entries to a server that predates EntryBatch: each as an Entry, and a small file's
 // content after it as Data frames and an EntryEnd, as every version of the server accepts.
-import { EntryType, type BatchedEntry } from '../proto/cpsbackup';
+import type { BatchedEntry } from '../proto/cpsbackup';
+import { carriesContent } from '../common/entry-content';
 import type { EntrySink } from '../common/wire/entry-batcher';
 import type { UploadStream } from './upload-stream';
 import { sendContent } from './content-sender';
@@ -12,9 +13,8 @@ export class EntryPerMessage implements EntrySink {
     const meta = entry.meta;
     if (meta === undefined) throw new Error('an entry without metadata cannot be sent');
     await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: entry.sameAsParent } } });
-    const hasContent = meta.type === EntryType.ENTRY_TYPE_FILE || meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
     // The caller counted these bytes when it read them.
-    if (hasContent && !entry.sameAsParent) await sendContent(this.stream, [entry.content], () => undefined);
+    if (carriesContent(meta.type) && !entry.sameAsParent) await sendContent(this.stream, [entry.content], () => undefined);
   }
 
   async flush(): Promise<void> {

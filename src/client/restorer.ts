@@ -10,6 +10,7 @@ import { fromServiceError } from './remote-error';
 import { RestoreTarget } from './restore-target';
 import { CorruptError, DiskFullError, ProtocolError, errorMessage } from '../common/errors';
 import { describeRenameError, writeSmallFile } from './write-small-file';
+import { carriesContent } from '../common/entry-content';
 
 export interface RestoreOptions {
   readonly backupId: number;       // 0: newest
@@ -136,8 +137,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
           for (const item of message.value.entries) {
             if (!item.meta) throw new ProtocolError('batched entry without metadata');
             await startFile(item.meta);
-            const hasContent = item.meta.type === EntryType.ENTRY_TYPE_FILE || item.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
-            if (!hasContent) continue;
+            if (!carriesContent(item.meta.type)) continue;
             await addData(item.content);
             await endFile(item.sha256, item.meta.size, '');
           }

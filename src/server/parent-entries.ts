@@ -15,10 +15,8 @@ export class ParentEntries {
   constructor(private readonly catalog: Catalog, private readonly backupId: number) {}
 
   get(path: string): StoredEntry | undefined {
-    if (this.pageFirst === undefined || path < this.pageFirst || (this.pageLast !== undefined && path > this.pageLast)) {
-      if (this.pageFirst !== undefined && path < this.pageFirst) return this.catalog.entryAt(this.backupId, path);
-      this.readPageFrom(path);
-    }
+    if (this.pageFirst !== undefined && path < this.pageFirst) return this.catalog.entryAt(this.backupId, path);
+    if (this.pageFirst === undefined || (this.pageLast !== undefined && path > this.pageLast)) this.readPageFrom(path);
     // A miss inside the page is checked once more: JavaScript and SQLite order some characters
     // differently, so the page bounds only decide speed, never the answer.
     return this.page.get(path) ?? this.catalog.entryAt(this.backupId, path);

@@ -14,9 +14,9 @@ import { readChunk } from '../chunkstore/pack/pack-reader';
 import { CorruptError, errorMessage } from '../common/errors';
 import { entryMetaOf } from './entry-convert';
 import { writeWithBackpressure } from './stream-write';
+import { MAX_DATA_FRAME } from '../common/wire/fast-service';
 import type { Catalog } from '../chunkstore/catalog/catalog';
 
-export const MAX_DATA_FRAME = 1024 * 1024;
 /** Contents up to this size travel whole inside a batch; bigger ones stream in Data frames. */
 export const INLINE_MAX_CONTENT = 1024 * 1024;
 
@@ -67,13 +67,11 @@ export async function sendRestorePage(context: RestorePageContext, page: Entries
         await sendWhole(context, entry, meta, { bytes: whole, content });
         continue;
       }
-      await context.batcher?.flush();
-      await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+      await startEntry(context, meta);
       await endEntry(context, entry, content, damageOf(entry, whole));
       continue;
     }
-    await context.batcher?.flush();
-    await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+    await startEntry(context, meta);
     await streamContent(context, entry, content, listed);
   }
 }
@@ -84,12 +82,22 @@ async function sendWhole(context: RestorePageContext, entry: StoredEntry, meta: 
     await context.batcher.add({ meta, sameAsParent: false, content: whole?.bytes ?? NOTHING, sha256: whole?.content.hash ?? NOTHING });
     return;
   }
-  await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+  await startEntry(context, meta);
   if (whole === undefined) return;
-  for (let offset = 0; offset < whole.bytes.length; offset += MAX_DATA_FRAME) {
-    await writeWithBackpressure(context.call, { message: { $case: 'data', value: { chunk: whole.bytes.subarray(offset, offset + MAX_DATA_FRAME) } } });
-  }
+  await sendDataFrames(context, whole.bytes);
   await endEntry(context, entry, whole.content, '');
+}
+
+/** An Entry message of its own; whatever was batched before it goes first. */
+async function startEntry(context: RestorePageContext, meta: EntryMeta): Promise<void> {
+  await context.batcher?.flush();
+  await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+}
+
+async function sendDataFrames(context: RestorePageContext, bytes: Buffer): Promise<void> {
+  for (let offset = 0; offset < bytes.length; offset += MAX_DATA_FRAME) {
+    await writeWithBackpressure(context.call, { message: { $case: 'data', value: { chunk: bytes.subarray(offset, offset + MAX_DATA_FRAME) } } });
+  }
 }
 
 async function* listedChunks(reader: ChunkRunReader, start: number, count: number): AsyncGenerator<Buffer> {
@@ -128,9 +136,7 @@ async function streamContent(context: RestorePageContext, entry: StoredEntry, co
       const frame = gathered.length === 1 ? gathered[0] : Buffer.concat(gathered, gatheredBytes);
       gathered = [];
       gatheredBytes = 0;
-      for (let offset = 0; offset < frame.length; offset += MAX_DATA_FRAME) {
-        await writeWithBackpressure(context.call, { message: { $case: 'data', value: { chunk: frame.subarray(offset, offset + MAX_DATA_FRAME) } } });
-      }
+      await sendDataFrames(context, frame);
     };
     for await (const raw of listed ?? catalogChunks(context, content)) {
       size += raw.length;

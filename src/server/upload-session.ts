@@ -12,6 +12,7 @@ import { EntryType, type Begin, type Commit, type EntryBatch, type EntryMeta, ty
 import { storedEntryOf } from './entry-convert';
 import { ParentEntries } from './parent-entries';
 import { entryPathProblem } from '../common/entry-path';
+import { carriesContent } from '../common/entry-content';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
 
@@ -98,7 +99,7 @@ export class UploadSession {
     if (problem !== undefined) throw new ProtocolError(`refused entry path ${JSON.stringify(meta.path)}: ${problem}`);
     if (this.seenPaths.has(meta.path)) throw new ProtocolError(`entry ${meta.path} sent twice`);
     this.seenPaths.add(meta.path);
-    const hasContent = meta.type === EntryType.ENTRY_TYPE_FILE || meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+    const hasContent = carriesContent(meta.type);
     if (!hasContent && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.type !== EntryType.ENTRY_TYPE_SYMLINK) {
       throw new ProtocolError(`entry ${meta.path} has unknown type ${meta.type}`);
     }

@@ -6,6 +6,9 @@ import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptio
 import { BackupService, RestoreResponse, UploadRequest, type BackupClient, type Data, type EntryBatch } from '../../proto/cpsbackup';
 import { FieldReader, decodeBatch, encodeBatchMessage, varintLength, writeVarint } from './batch-codec';
 
+/** The most file content one Data message carries, either way. */
+export const MAX_DATA_FRAME = 1024 * 1024;
+
 /** In both UploadRequest and RestoreResponse the Data message is field 3 of the oneof. */
 const DATA_FIELD = 3;
 const DATA_FIELD_TAG = (DATA_FIELD << 3) | 2;

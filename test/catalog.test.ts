@@ -120,6 +120,8 @@ for (const [name, open] of Object.entries(implementations)) {
       assert.equal(location.packName, 'pack-a');
       assert.notEqual(catalog.insertChunk(sha256('chunk two'), packId, 200, 10, 10), first);
       assert.equal(catalog.findChunk(sha256('never stored')), undefined);
+      assert.deepEqual({ ...catalog.knownChunk(hash) }, { chunkId: first, packId });
+      assert.equal(catalog.knownChunk(sha256('never stored')), undefined);
     });
 
     await t.test('a backup commits once; only committed backups are listed', () => {

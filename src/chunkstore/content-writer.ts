@@ -115,7 +115,7 @@ export class ContentWriter {
   private async storeChunk(chunk: Buffer, hash: Buffer): Promise<void> {
     const seq = this.chunks.length;
     this.chunks.push(0);
-    const known = this.context.catalog.findChunk(hash);
+    const known = this.context.catalog.knownChunk(hash);
     if (known) {
       this.context.referencedPacks.add(known.packId);
       this.chunks[seq] = known.chunkId;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, serializeRestoreResponse, serializeUploadRequest,
+  GatheredData, deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, encodeDataPieces, serializeRestoreResponse, serializeUploadRequest,
 } from '../src/common/wire/fast-service';
 import { BatchedEntry, EntryType, RestoreResponse, UploadRequest, type EntryBatch, type EntryMeta } from '../src/proto/cpsbackup';
 import { varintLength, writeVarint } from '../src/common/wire/batch-codec';
@@ -20,6 +20,20 @@ test('encodeDataMessage writes the same bytes as the generated encoders, at ever
     assert.equal(decoded?.$case, 'data');
     assert.ok(decoded?.$case === 'data' && Buffer.from(decoded.value.chunk).equals(chunk));
   }
+});
+
+test('a GatheredData frame serializes to the same bytes as its pieces joined, and refuses a wrong length', () => {
+  for (const sizes of [[1, 1], [127, 1], [131_072, 131_072, 262_144], [500_000, 548_576], [0, 5, 0]]) {
+    const pieces = sizes.map((size) => randomBytes(size));
+    const joined = Buffer.concat(pieces);
+    const gathered = new GatheredData(pieces, joined.length);
+    assert.ok(Buffer.from(gathered.chunk).equals(joined));
+    const fast = serializeRestoreResponse({ message: { $case: 'data', value: gathered } });
+    assert.deepEqual(fast, Buffer.from(RestoreResponse.encode({ message: { $case: 'data', value: { chunk: joined } } }).finish()), `pieces ${sizes}`);
+    assert.deepEqual(fast, Buffer.from(RestoreResponse.encode({ message: { $case: 'data', value: gathered } }).finish()), `generic encoder, pieces ${sizes}`);
+    assert.deepEqual(serializeUploadRequest({ message: { $case: 'data', value: gathered } }), fast);
+  }
+  assert.throws(() => encodeDataPieces([Buffer.alloc(10), Buffer.alloc(10)], 19), RangeError);
 });
 
 function lengthDelimited(field: number, bytes: Buffer): Buffer {

@@ -14,7 +14,7 @@ import { readChunk } from '../chunkstore/pack/pack-reader';
 import { CorruptError, errorMessage } from '../common/errors';
 import { entryMetaOf } from './entry-convert';
 import { writeWithBackpressure } from './stream-write';
-import { MAX_DATA_FRAME } from '../common/wire/fast-service';
+import { GatheredData, MAX_DATA_FRAME } from '../common/wire/fast-service';
 import type { Catalog } from '../chunkstore/catalog/catalog';
 
 /** Contents up to this size travel whole inside a batch; bigger ones stream in Data frames. */
@@ -129,14 +129,16 @@ async function streamContent(context: RestorePageContext, entry: StoredEntry, co
     if (content.chunks?.includes(null)) throw new CorruptError(`chunk ${content.chunks.indexOf(null)} is missing from the catalog`);
     let size = 0;
     // Chunks go out gathered into frames of up to MAX_DATA_FRAME: a message per 128 KiB chunk
-    // cost more in framing than the copy that joins them.
+    // cost more in framing; the serializer copies the pieces straight into the message.
     let gathered: Buffer[] = [];
     let gatheredBytes = 0;
     const sendGathered = async (): Promise<void> => {
-      const frame = gathered.length === 1 ? gathered[0] : Buffer.concat(gathered, gatheredBytes);
+      const pieces = gathered;
+      const length = gatheredBytes;
       gathered = [];
       gatheredBytes = 0;
-      await sendDataFrames(context, frame);
+      if (pieces.length === 1) await sendDataFrames(context, pieces[0]);
+      else await writeWithBackpressure(context.call, { message: { $case: 'data', value: new GatheredData(pieces, length) } });
     };
     for await (const raw of listed ?? catalogChunks(context, content)) {
       size += raw.length;

@@ -18,18 +18,45 @@ const CHUNK_FIELD_TAG = (1 << 3) | 2;
 const UPLOAD_BATCH_FIELD = 7;
 const RESTORE_BATCH_FIELD = 5;
 
+/**
+ * A Data frame made of several pieces (a file's chunks as they were read): the fast serializer
+ * copies each piece once, straight into the message, instead of joining them first.
+ */
+export class GatheredData implements Data {
+  constructor(readonly pieces: readonly Buffer[], readonly length: number) {}
+
+  /** For an encoder that needs one buffer (the generated one). */
+  get chunk(): Buffer {
+    return Buffer.concat(this.pieces, this.length);
+  }
+}
+
 /** Encodes `{ data: { chunk } }` exactly as protobuf would, copying the chunk once. */
 export function encodeDataMessage(chunk: Uint8Array): Buffer {
-  if (chunk.length === 0) return Buffer.from([DATA_FIELD_TAG, 0]); // proto3 leaves empty bytes out
-  const innerLength = 1 + varintLength(chunk.length) + chunk.length;
+  return encodeDataPieces([chunk], chunk.length);
+}
+
+/** Encodes `{ data: { chunk } }` with chunk = the pieces joined, copying each piece once. */
+export function encodeDataPieces(pieces: readonly Uint8Array[], length: number): Buffer {
+  if (length === 0) return Buffer.from([DATA_FIELD_TAG, 0]); // proto3 leaves empty bytes out
+  const innerLength = 1 + varintLength(length) + length;
   const buffer = Buffer.allocUnsafe(1 + varintLength(innerLength) + innerLength);
   let offset = 0;
   buffer[offset++] = DATA_FIELD_TAG;
   offset = writeVarint(buffer, offset, innerLength);
   buffer[offset++] = CHUNK_FIELD_TAG;
-  offset = writeVarint(buffer, offset, chunk.length);
-  buffer.set(chunk, offset);
+  offset = writeVarint(buffer, offset, length);
+  const contentStart = offset;
+  for (const piece of pieces) {
+    buffer.set(piece, offset);
+    offset += piece.length;
+  }
+  if (offset !== buffer.length) throw new RangeError(`Data pieces hold ${offset - contentStart} bytes, not the ${length} declared`);
   return buffer;
+}
+
+function encodeData(data: Data): Buffer {
+  return data instanceof GatheredData ? encodeDataPieces(data.pieces, data.length) : encodeDataMessage(data.chunk);
 }
 
 function decodeData(bytes: Buffer): Data {
@@ -58,7 +85,7 @@ function decodeContentMessage(buffer: Buffer, batchField: number): { $case: 'dat
 }
 
 export function serializeUploadRequest(value: UploadRequest): Buffer {
-  if (value.message?.$case === 'data') return encodeDataMessage(value.message.value.chunk);
+  if (value.message?.$case === 'data') return encodeData(value.message.value);
   if (value.message?.$case === 'batch') return encodeBatchMessage((UPLOAD_BATCH_FIELD << 3) | 2, value.message.value);
   return Buffer.from(UploadRequest.encode(value).finish());
 }
@@ -69,7 +96,7 @@ export function deserializeUploadRequest(buffer: Buffer): UploadRequest {
 }
 
 export function serializeRestoreResponse(value: RestoreResponse): Buffer {
-  if (value.message?.$case === 'data') return encodeDataMessage(value.message.value.chunk);
+  if (value.message?.$case === 'data') return encodeData(value.message.value);
   if (value.message?.$case === 'batch') return encodeBatchMessage((RESTORE_BATCH_FIELD << 3) | 2, value.message.value);
   return Buffer.from(RestoreResponse.encode(value).finish());
 }

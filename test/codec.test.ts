@@ -44,3 +44,27 @@ test('a frame that decodes to the wrong size, or not at all, is corruption', () 
   assert.throws(() => codec.decode(Codec.Zstd, encoded.payload, raw.length + 1), CorruptError);
   assert.throws(() => codec.decode(Codec.Zstd, Buffer.from('not a zstd frame'), 10), CorruptError);
 });
+
+test('a frame that holds more than the catalog says is corruption, and its own size header is never trusted', () => {
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('abc'.repeat(100_000));
+  const encoded = codec.encode(raw);
+  assert.equal(encoded.codec, Codec.Zstd);
+  assert.throws(() => codec.decode(Codec.Zstd, encoded.payload, 1000), CorruptError);
+});
+
+test('a chunk decodes into a given buffer, zstd and raw alike, and the buffer must be its exact size', () => {
+  const codec = new ChunkCodec(3);
+  const compressible = Buffer.from('0123456789'.repeat(3000));
+  const incompressible = randomBytes(4096);
+  for (const raw of [compressible, incompressible]) {
+    const encoded = codec.encode(raw);
+    const frame = Buffer.alloc(raw.length + 20, 0xee);
+    const target = frame.subarray(10, 10 + raw.length);
+    assert.equal(codec.decode(encoded.codec, encoded.payload, raw.length, target), target);
+    assert.ok(target.equals(raw));
+    assert.ok(frame.subarray(0, 10).every((byte) => byte === 0xee) && frame.subarray(10 + raw.length).every((byte) => byte === 0xee));
+    assert.throws(() => codec.decode(encoded.codec, encoded.payload, raw.length, Buffer.alloc(raw.length - 1)), RangeError);
+  }
+  assert.throws(() => codec.decode(Codec.Raw, Buffer.alloc(10), 11, Buffer.alloc(11)), CorruptError);
+});

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  GatheredData, deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, encodeDataPieces, serializeRestoreResponse, serializeUploadRequest,
+  PreparedData, deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, serializeRestoreResponse, serializeUploadRequest,
 } from '../src/common/wire/fast-service';
 import { BatchedEntry, EntryType, RestoreResponse, UploadRequest, type EntryBatch, type EntryMeta } from '../src/proto/cpsbackup';
 import { varintLength, writeVarint } from '../src/common/wire/batch-codec';
@@ -22,18 +22,19 @@ test('encodeDataMessage writes the same bytes as the generated encoders, at ever
   }
 });
 
-test('a GatheredData frame serializes to the same bytes as its pieces joined, and refuses a wrong length', () => {
-  for (const sizes of [[1, 1], [127, 1], [131_072, 131_072, 262_144], [500_000, 548_576], [0, 5, 0]]) {
-    const pieces = sizes.map((size) => randomBytes(size));
-    const joined = Buffer.concat(pieces);
-    const gathered = new GatheredData(pieces, joined.length);
-    assert.ok(Buffer.from(gathered.chunk).equals(joined));
-    const fast = serializeRestoreResponse({ message: { $case: 'data', value: gathered } });
-    assert.deepEqual(fast, Buffer.from(RestoreResponse.encode({ message: { $case: 'data', value: { chunk: joined } } }).finish()), `pieces ${sizes}`);
-    assert.deepEqual(fast, Buffer.from(RestoreResponse.encode({ message: { $case: 'data', value: gathered } }).finish()), `generic encoder, pieces ${sizes}`);
-    assert.deepEqual(serializeUploadRequest({ message: { $case: 'data', value: gathered } }), fast);
+test('a PreparedData message filled in place serializes to the same bytes as the generated encoder, at every varint boundary', () => {
+  for (const size of [1, 127, 128, 16_383, 16_384, 1_048_576, 2_097_152]) {
+    const chunk = randomBytes(size);
+    const prepared = new PreparedData(size);
+    chunk.copy(prepared.chunk);
+    const expected = Buffer.from(RestoreResponse.encode({ message: { $case: 'data', value: { chunk } } }).finish());
+    const fast = serializeRestoreResponse({ message: { $case: 'data', value: prepared } });
+    assert.deepEqual(fast, expected, `${size} bytes`);
+    assert.equal(fast.buffer, prepared.message.buffer, 'sent as it is, not copied');
+    assert.deepEqual(serializeUploadRequest({ message: { $case: 'data', value: prepared } }), expected);
   }
-  assert.throws(() => encodeDataPieces([Buffer.alloc(10), Buffer.alloc(10)], 19), RangeError);
+  const empty = serializeRestoreResponse({ message: { $case: 'data', value: new PreparedData(0) } });
+  assert.deepEqual(empty, Buffer.from(RestoreResponse.encode({ message: { $case: 'data', value: { chunk: Buffer.alloc(0) } } }).finish()));
 });
 
 function lengthDelimited(field: number, bytes: Buffer): Buffer {

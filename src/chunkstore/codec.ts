@@ -1,7 +1,8 @@
 // Compresses chunks with zstd and proves each result decodes back to the same bytes before it is stored
 // (restic #4523: a compressor once returned wrong bytes on decompress), and decodes with a size bound.
 import { createHash } from 'node:crypto';
-import { Compressor, Decompressor } from 'zstd-napi';
+import { Compressor } from 'zstd-napi';
+import { DCtx } from 'zstd-napi/binding';
 import { Codec } from './pack/pack-format';
 import { CorruptError } from '../common/errors';
 
@@ -17,7 +18,8 @@ export function sha256(data: Buffer): Buffer {
 /** One per session: zstd contexts are reused across chunks for speed. */
 export class ChunkCodec {
   private readonly compressor = new Compressor();
-  private readonly decompressor = new Decompressor();
+  /** The low-level context: it decodes into a buffer we size, so a frame cannot choose its own output size. */
+  private readonly decompressor = new DCtx();
 
   constructor(level: number) {
     this.compressor.setParameters({ compressionLevel: level });
@@ -35,17 +37,30 @@ export class ChunkCodec {
     return { codec: Codec.Zstd, payload: compressed };
   }
 
-  /** expectedRawSize bounds the output: a corrupt or hostile frame cannot expand past it. */
-  decode(codec: Codec, payload: Buffer, expectedRawSize: number): Buffer {
-    if (codec === Codec.Raw) return payload;
-    let raw: Buffer;
+  /**
+   * expectedRawSize bounds the output: a corrupt or hostile frame cannot expand past it (the
+   * output buffer is sized from the catalog, never from the frame's header). With `into` (exactly
+   * expectedRawSize bytes) the chunk is decoded there, which saves restore a copy per byte.
+   */
+  decode(codec: Codec, payload: Buffer, expectedRawSize: number, into?: Buffer): Buffer {
+    if (into !== undefined && into.length !== expectedRawSize) {
+      throw new RangeError(`decode target holds ${into.length} bytes, the chunk ${expectedRawSize}`);
+    }
+    if (codec === Codec.Raw) {
+      if (into === undefined) return payload;
+      if (payload.length !== expectedRawSize) throw new CorruptError(`raw chunk is ${payload.length} bytes, expected ${expectedRawSize}`);
+      payload.copy(into);
+      return into;
+    }
+    const raw = into ?? Buffer.allocUnsafe(expectedRawSize);
+    let decodedSize: number;
     try {
-      raw = this.decompressor.decompress(payload);
+      decodedSize = this.decompressor.decompress(raw, payload);
     } catch (error) {
       throw new CorruptError(`zstd frame does not decode: ${(error as Error).message}`);
     }
-    if (raw.length !== expectedRawSize) {
-      throw new CorruptError(`zstd frame decoded to ${raw.length} bytes, expected ${expectedRawSize}`);
+    if (decodedSize !== expectedRawSize) {
+      throw new CorruptError(`zstd frame decoded to ${decodedSize} bytes, expected ${expectedRawSize}`);
     }
     return raw;
   }

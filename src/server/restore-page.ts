@@ -14,7 +14,7 @@ import { readChunk } from '../chunkstore/pack/pack-reader';
 import { CorruptError, errorMessage } from '../common/errors';
 import { entryMetaOf } from './entry-convert';
 import { writeWithBackpressure } from './stream-write';
-import { GatheredData, MAX_DATA_FRAME } from '../common/wire/fast-service';
+import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 import type { Catalog } from '../chunkstore/catalog/catalog';
 
 /** Contents up to this size travel whole inside a batch; bigger ones stream in Data frames. */
@@ -33,8 +33,14 @@ export interface RestorePageContext {
   readonly logger: Logger;
 }
 
+/** One chunk of a content, read and verified when decoded: into a given buffer of rawSize bytes, or a new one. */
+interface ChunkToDecode {
+  readonly rawSize: number;
+  decode(into?: Buffer): Promise<Buffer>;
+}
+
 /** Where the chunks of one content come from: the page's run reader, or the catalog one by one. */
-type ChunkSource = AsyncIterable<Buffer>;
+type ChunkSource = AsyncIterable<ChunkToDecode>;
 
 export async function sendRestorePage(context: RestorePageContext, page: EntriesPage, isSelected: (path: string) => boolean): Promise<void> {
   const entries = page.entries.filter((entry) => isSelected(entry.path));
@@ -57,7 +63,7 @@ export async function sendRestorePage(context: RestorePageContext, page: Entries
     }
     const content = page.contents.get(entry.contentId);
     const start = firstChunk.get(entry);
-    const listed = start === undefined ? undefined : listedChunks(reader, start, content!.chunks!.length);
+    const listed = start === undefined ? undefined : listedChunks(reader, content!.chunks as ChunkLocation[], start);
     if (content !== undefined && listed !== undefined && content.size <= INLINE_MAX_CONTENT) {
       const whole: Buffer | CorruptError = await assembleWhole(listed, content).catch((error: unknown) => {
         if (error instanceof CorruptError) return error;
@@ -100,14 +106,16 @@ async function sendDataFrames(context: RestorePageContext, bytes: Buffer): Promi
   }
 }
 
-async function* listedChunks(reader: ChunkRunReader, start: number, count: number): AsyncGenerator<Buffer> {
-  for (let index = start; index < start + count; index++) yield await reader.chunkAt(index);
+async function* listedChunks(reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number): AsyncGenerator<ChunkToDecode> {
+  for (let index = start; index < start + locations.length; index++) {
+    yield { rawSize: locations[index - start].rawSize, decode: (into) => reader.chunkAt(index, into) };
+  }
 }
 
-async function* catalogChunks(context: RestorePageContext, content: ListedContent): AsyncGenerator<Buffer> {
+async function* catalogChunks(context: RestorePageContext, content: ListedContent): AsyncGenerator<ChunkToDecode> {
   for (const location of context.catalog.contentChunks(content.id)) {
     if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
-    yield await readChunk(context.storeDirectory, location, context.codec, context.packs);
+    yield { rawSize: location.rawSize, decode: (into) => readChunk(context.storeDirectory, location, context.codec, context.packs, into) };
   }
 }
 
@@ -115,8 +123,9 @@ async function assembleWhole(chunks: ChunkSource, content: ListedContent): Promi
   const pieces: Buffer[] = [];
   let size = 0;
   for await (const chunk of chunks) {
-    pieces.push(chunk);
-    size += chunk.length;
+    const raw = await chunk.decode();
+    pieces.push(raw);
+    size += raw.length;
   }
   if (size !== content.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${content.size}`);
   return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
@@ -128,23 +137,33 @@ async function streamContent(context: RestorePageContext, entry: StoredEntry, co
     if (content === undefined) throw new CorruptError(`content ${entry.contentId} is missing from the catalog`);
     if (content.chunks?.includes(null)) throw new CorruptError(`chunk ${content.chunks.indexOf(null)} is missing from the catalog`);
     let size = 0;
-    // Chunks go out gathered into frames of up to MAX_DATA_FRAME: a message per 128 KiB chunk
-    // cost more in framing; the serializer copies the pieces straight into the message.
-    let gathered: Buffer[] = [];
+    // Chunks go out gathered into frames of up to MAX_DATA_FRAME (a message per 128 KiB chunk cost
+    // more in framing), each decoded straight into its place in the serialized message.
+    let gathered: ChunkToDecode[] = [];
     let gatheredBytes = 0;
     const sendGathered = async (): Promise<void> => {
-      const pieces = gathered;
-      const length = gatheredBytes;
+      const chunks = gathered;
+      const frame = new PreparedData(gatheredBytes);
       gathered = [];
       gatheredBytes = 0;
-      if (pieces.length === 1) await sendDataFrames(context, pieces[0]);
-      else await writeWithBackpressure(context.call, { message: { $case: 'data', value: new GatheredData(pieces, length) } });
+      let offset = 0;
+      for (const chunk of chunks) {
+        await chunk.decode(frame.chunk.subarray(offset, offset + chunk.rawSize));
+        offset += chunk.rawSize;
+      }
+      await writeWithBackpressure(context.call, { message: { $case: 'data', value: frame } });
     };
-    for await (const raw of listed ?? catalogChunks(context, content)) {
-      size += raw.length;
-      if (gatheredBytes > 0 && gatheredBytes + raw.length > MAX_DATA_FRAME) await sendGathered();
-      gathered.push(raw);
-      gatheredBytes += raw.length;
+    for await (const chunk of listed ?? catalogChunks(context, content)) {
+      size += chunk.rawSize;
+      if (chunk.rawSize > MAX_DATA_FRAME) {
+        // A store made with chunks bigger than a frame: decoded alone, sent in frame-sized slices.
+        if (gatheredBytes > 0) await sendGathered();
+        await sendDataFrames(context, await chunk.decode());
+        continue;
+      }
+      if (gatheredBytes + chunk.rawSize > MAX_DATA_FRAME) await sendGathered();
+      gathered.push(chunk);
+      gatheredBytes += chunk.rawSize;
     }
     if (gatheredBytes > 0) await sendGathered();
     // Each chunk was verified on read; the whole-content hash is checked by the client, which

@@ -47,9 +47,9 @@ export class ChunkRunReader {
 
   /**
    * The chunk at `index` in the list, decoded and verified (CorruptError naming pack and offset
-   * otherwise). Asked for in ascending order: runs before the asked one are let go.
+   * otherwise), into `into` when given. Asked for in ascending order: runs before the asked one are let go.
    */
-  async chunkAt(index: number): Promise<Buffer> {
+  async chunkAt(index: number, into?: Buffer): Promise<Buffer> {
     const location = this.locations[index];
     const runIndex = this.runOf[index];
     for (const earlier of this.reads.keys()) if (earlier < runIndex) this.reads.delete(earlier);
@@ -58,7 +58,7 @@ export class ChunkRunReader {
     const run = await bytes;
     if (run === 'missing') throw new CorruptError(`${chunkWhere(location)}: pack file is missing`);
     const start = location.offset - this.runs[runIndex].offset;
-    return verifyRecord(run.subarray(Math.min(start, run.length), Math.min(start + RECORD_HEADER_SIZE + location.storedSize, run.length)), location, this.codec);
+    return verifyRecord(run.subarray(Math.min(start, run.length), Math.min(start + RECORD_HEADER_SIZE + location.storedSize, run.length)), location, this.codec, into);
   }
 
   private read(runIndex: number): Promise<RunBytes> {

@@ -9,7 +9,12 @@ import { type ChunkCodec, sha256 } from '../codec';
 import { CorruptError } from '../../common/errors';
 
 /** With `handles`, the pack stays open for the next read (the caller closes the cache); without, it is closed here. */
-export async function readChunk(storeDirectory: string, location: ChunkLocation, codec: ChunkCodec, handles?: PackHandles): Promise<Buffer> {
+export async function readChunk(storeDirectory: string, location: ChunkLocation, codec: ChunkCodec, handles?: PackHandles, into?: Buffer): Promise<Buffer> {
+  return verifyRecord(await readRecord(storeDirectory, location, handles), location, codec, into);
+}
+
+/** A chunk's record (header and payload) as it lies in its pack, shorter if the pack ends early; not verified. */
+async function readRecord(storeDirectory: string, location: ChunkLocation, handles?: PackHandles): Promise<Buffer> {
   const path = packPath(storeDirectory, location.packName);
   let handle: FileHandle;
   try {
@@ -22,7 +27,7 @@ export async function readChunk(storeDirectory: string, location: ChunkLocation,
     const length = RECORD_HEADER_SIZE + location.storedSize;
     const buffer = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(buffer, 0, length, location.offset);
-    return verifyRecord(buffer.subarray(0, bytesRead), location, codec);
+    return buffer.subarray(0, bytesRead);
   } finally {
     if (!handles) await handle.close();
   }
@@ -36,8 +41,9 @@ export function chunkWhere(location: ChunkLocation): string {
 /**
  * Decodes one record read from a pack (header and payload; shorter when the pack ended early) and
  * proves it is the chunk the catalog describes. Throws CorruptError naming pack and offset.
+ * With `into` (rawSize bytes) the chunk is decoded there; what it holds is undefined after a throw.
  */
-export function verifyRecord(record: Buffer, location: ChunkLocation, codec: ChunkCodec): Buffer {
+export function verifyRecord(record: Buffer, location: ChunkLocation, codec: ChunkCodec, into?: Buffer): Buffer {
   const where = chunkWhere(location);
   const length = RECORD_HEADER_SIZE + location.storedSize;
   if (record.length < length) throw new CorruptError(`${where}: pack is truncated (read ${record.length} of ${length} bytes)`);
@@ -47,7 +53,7 @@ export function verifyRecord(record: Buffer, location: ChunkLocation, codec: Chu
   }
   let raw: Buffer;
   try {
-    raw = codec.decode(header.codec, record.subarray(RECORD_HEADER_SIZE, length), location.rawSize);
+    raw = codec.decode(header.codec, record.subarray(RECORD_HEADER_SIZE, length), location.rawSize, into);
   } catch (error) {
     if (error instanceof CorruptError) throw new CorruptError(`${where}: ${error.message}`);
     throw error;

@@ -19,44 +19,35 @@ const UPLOAD_BATCH_FIELD = 7;
 const RESTORE_BATCH_FIELD = 5;
 
 /**
- * A Data frame made of several pieces (a file's chunks as they were read): the fast serializer
- * copies each piece once, straight into the message, instead of joining them first.
+ * A Data message serialized before its content is filled in: restore decodes chunks straight into
+ * `chunk`, a view into `message`, and the serializer sends `message` as it is (no copy at all).
  */
-export class GatheredData implements Data {
-  constructor(readonly pieces: readonly Buffer[], readonly length: number) {}
+export class PreparedData implements Data {
+  readonly message: Buffer;
+  readonly chunk: Buffer;
 
-  /** For an encoder that needs one buffer (the generated one). */
-  get chunk(): Buffer {
-    return Buffer.concat(this.pieces, this.length);
+  constructor(length: number) {
+    const innerLength = 1 + varintLength(length) + length;
+    this.message = Buffer.allocUnsafe(1 + varintLength(innerLength) + innerLength);
+    let offset = 0;
+    this.message[offset++] = DATA_FIELD_TAG;
+    offset = writeVarint(this.message, offset, innerLength);
+    this.message[offset++] = CHUNK_FIELD_TAG;
+    offset = writeVarint(this.message, offset, length);
+    this.chunk = this.message.subarray(offset);
   }
 }
 
 /** Encodes `{ data: { chunk } }` exactly as protobuf would, copying the chunk once. */
 export function encodeDataMessage(chunk: Uint8Array): Buffer {
-  return encodeDataPieces([chunk], chunk.length);
-}
-
-/** Encodes `{ data: { chunk } }` with chunk = the pieces joined, copying each piece once. */
-export function encodeDataPieces(pieces: readonly Uint8Array[], length: number): Buffer {
-  if (length === 0) return Buffer.from([DATA_FIELD_TAG, 0]); // proto3 leaves empty bytes out
-  const innerLength = 1 + varintLength(length) + length;
-  const buffer = Buffer.allocUnsafe(1 + varintLength(innerLength) + innerLength);
-  let offset = 0;
-  buffer[offset++] = DATA_FIELD_TAG;
-  offset = writeVarint(buffer, offset, innerLength);
-  buffer[offset++] = CHUNK_FIELD_TAG;
-  offset = writeVarint(buffer, offset, length);
-  const contentStart = offset;
-  for (const piece of pieces) {
-    buffer.set(piece, offset);
-    offset += piece.length;
-  }
-  if (offset !== buffer.length) throw new RangeError(`Data pieces hold ${offset - contentStart} bytes, not the ${length} declared`);
-  return buffer;
+  if (chunk.length === 0) return Buffer.from([DATA_FIELD_TAG, 0]); // proto3 leaves empty bytes out
+  const prepared = new PreparedData(chunk.length);
+  prepared.chunk.set(chunk);
+  return prepared.message;
 }
 
 function encodeData(data: Data): Buffer {
-  return data instanceof GatheredData ? encodeDataPieces(data.pieces, data.length) : encodeDataMessage(data.chunk);
+  return data instanceof PreparedData && data.chunk.length > 0 ? data.message : encodeDataMessage(data.chunk);
 }
 
 function decodeData(bytes: Buffer): Data {

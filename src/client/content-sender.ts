@@ -2,12 +2,21 @@
 // then closes the entry with the whole-content hash and size for the server to check.
 import { createHash } from 'node:crypto';
 import type { UploadStream } from './upload-stream';
-import { MAX_DATA_FRAME } from '../common/wire/fast-service';
+import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 
-export async function sendContent(stream: UploadStream, source: AsyncIterable<Buffer> | Iterable<Buffer>, onBytes: (count: number) => void): Promise<number> {
+export async function sendContent(stream: UploadStream, source: AsyncIterable<Buffer | PreparedData> | Iterable<Buffer>,
+  onBytes: (count: number) => void): Promise<number> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const piece of source) {
+    if (piece instanceof PreparedData) {
+      // Already one message, sized to a frame at most: sent as it is.
+      hash.update(piece.chunk);
+      size += piece.chunk.length;
+      await stream.send({ message: { $case: 'data', value: piece } });
+      onBytes(piece.chunk.length);
+      continue;
+    }
     hash.update(piece);
     size += piece.length;
     for (let offset = 0; offset < piece.length; offset += MAX_DATA_FRAME) {

@@ -2,29 +2,56 @@
 // A FIFO is opened non-blocking and read through a net.Socket, so a FIFO without a writer reads as empty
 // instead of blocking a libuv thread forever.
 import { constants, open as openDescriptor } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Socket } from 'node:net';
+import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 
-export const READ_BUFFER_SIZE = 1024 * 1024;
-
-/** Smallest read buffer: a read stream allocates a whole buffer per read, even for a 100-byte file. */
-const MIN_READ_BUFFER_SIZE = 16 * 1024;
+/** A frame's size when a file turns out longer than the walk said: enough to notice growth cheaply. */
+const GROWTH_PROBE_SIZE = 16 * 1024;
 
 /**
- * Returns undefined when the file vanished since the walk. expectedSize (from the walk) sizes
- * the read buffer: allocating 1 MiB per small file made garbage collection the client's main cost.
+ * Returns undefined when the file vanished since the walk. The file is read straight into Data
+ * messages (PreparedData) sized from expectedSize (the walk's): one read buffer per frame, which
+ * the serializer then sends without copying. A file that grew is read on until its end.
  */
-export async function openFileContent(path: string, expectedSize: number): Promise<AsyncIterable<Buffer> | undefined> {
+export async function openFileContent(path: string, expectedSize: number): Promise<AsyncIterable<PreparedData | Buffer> | undefined> {
   try {
-    const handle = await open(path, 'r');
-    // +1 so a file read whole in one buffer is known complete without a second full-size buffer.
-    const highWaterMark = Math.min(READ_BUFFER_SIZE, Math.max(MIN_READ_BUFFER_SIZE, expectedSize + 1));
-    return handle.createReadStream({ highWaterMark });
+    return readFrames(await open(path, 'r'), expectedSize);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+async function* readFrames(handle: FileHandle, expectedSize: number): AsyncGenerator<PreparedData | Buffer> {
+  try {
+    let remaining = expectedSize;
+    for (;;) {
+      const frame = new PreparedData(remaining > 0 ? Math.min(remaining, MAX_DATA_FRAME) : GROWTH_PROBE_SIZE);
+      const filled = await fill(handle, frame.chunk);
+      if (filled === 0) return;
+      if (filled < frame.chunk.length) {
+        yield frame.chunk.subarray(0, filled); // shrank since the walk (or a probe found a little more): copied once
+        return;
+      }
+      yield frame;
+      remaining = Math.max(0, remaining - filled);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads until the buffer is full or the file ends; returns the bytes read. */
+async function fill(handle: FileHandle, buffer: Buffer): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
 }
 
 export async function openFifoContent(path: string): Promise<AsyncIterable<Buffer>> {

@@ -20,6 +20,8 @@ export class ChunkCodec {
   private readonly compressor = new Compressor();
   /** The low-level context: it decodes into a buffer we size, so a frame cannot choose its own output size. */
   private readonly decompressor = new DCtx();
+  /** Where encode() decodes its round trip: one buffer reused, not a fresh one per chunk for the collector. */
+  private roundTripScratch = Buffer.alloc(0);
 
   constructor(level: number) {
     this.compressor.setParameters({ compressionLevel: level });
@@ -28,7 +30,8 @@ export class ChunkCodec {
   encode(raw: Buffer): EncodedChunk {
     const compressed = this.compressor.compress(raw);
     if (compressed.length >= raw.length) return { codec: Codec.Raw, payload: raw };
-    const roundTrip = this.decode(Codec.Zstd, compressed, raw.length);
+    if (this.roundTripScratch.length < raw.length) this.roundTripScratch = Buffer.allocUnsafe(raw.length);
+    const roundTrip = this.decode(Codec.Zstd, compressed, raw.length, this.roundTripScratch.subarray(0, raw.length));
     // Comparing the decoded bytes with the input is as strict as re-hashing them, at a fraction of the cost.
     if (!roundTrip.equals(raw)) {
       // Never store bytes that do not decode to the original; raw storage is always safe.

@@ -9,20 +9,17 @@ export async function sendContent(stream: UploadStream, source: AsyncIterable<Bu
   const hash = createHash('sha256');
   let size = 0;
   for await (const piece of source) {
+    const bytes = piece instanceof PreparedData ? piece.chunk : piece;
+    hash.update(bytes);
+    size += bytes.length;
     if (piece instanceof PreparedData) {
-      // Already one message, sized to a frame at most: sent as it is.
-      hash.update(piece.chunk);
-      size += piece.chunk.length;
-      await stream.send({ message: { $case: 'data', value: piece } });
-      onBytes(piece.chunk.length);
-      continue;
+      await stream.send({ message: { $case: 'data', value: piece } }); // one frame at most, sent as it is
+    } else {
+      for (let offset = 0; offset < piece.length; offset += MAX_DATA_FRAME) {
+        await stream.send({ message: { $case: 'data', value: { chunk: piece.subarray(offset, offset + MAX_DATA_FRAME) } } });
+      }
     }
-    hash.update(piece);
-    size += piece.length;
-    for (let offset = 0; offset < piece.length; offset += MAX_DATA_FRAME) {
-      await stream.send({ message: { $case: 'data', value: { chunk: piece.subarray(offset, offset + MAX_DATA_FRAME) } } });
-    }
-    onBytes(piece.length);
+    onBytes(bytes.length);
   }
   await stream.send({ message: { $case: 'entryEnd', value: { sha256: hash.digest(), size, damage: '' } } });
   return size;

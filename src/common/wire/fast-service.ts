@@ -19,8 +19,8 @@ const UPLOAD_BATCH_FIELD = 7;
 const RESTORE_BATCH_FIELD = 5;
 
 /**
- * A Data message serialized before its content is filled in: restore decodes chunks straight into
- * `chunk`, a view into `message`, and the serializer sends `message` as it is (no copy at all).
+ * A Data message serialized before its content is filled in: restore decodes chunks and backup
+ * reads files straight into `chunk`, a view into `message`, which the serializer sends as it is.
  */
 export class PreparedData implements Data {
   readonly message: Buffer;

@@ -248,3 +248,34 @@ test('the daemon, down for five days, runs the missed complete backup once at st
   await second;
   assert.deepEqual(quiet, []);
 });
+
+test('a scheduled run that fires while the server answers the missed-run check covers the missed run: one run, not a skip warning', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-daemon-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  for (const name of ['cert.pem', 'key.pem', 'ca.pem']) writeFileSync(join(folder, name), '');
+  const config = nodeConfigFromText(join(folder, 'node.conf'), [
+    'server = 127.0.0.1', 'ssl_cert = cert.pem', 'ssl_key = key.pem', 'ssl_ca = ca.pem', 'schedule_complete = 30 3 * * *',
+  ].join('\n'));
+  const clock = new ManualClock(Date.parse('2026-03-10T03:29:59Z'));
+  const logger = recordingLogger(clock);
+  const runs: string[] = [];
+  let answer: (backups: BackupSummary[]) => void = () => undefined;
+  let finishRun: () => void = () => undefined;
+  const stop = new AbortController();
+  const daemon = runDaemon(config, {
+    logger, clock, storage: () => undefined, stopSignal: stop.signal,
+    listBackups: () => new Promise((resolve) => { answer = resolve; }),
+    runJob: (name) => { runs.push(`${name} at ${new Date(clock.now()).toISOString()}`); return new Promise((done) => { finishRun = done; }); },
+  });
+  await clock.advanceTo('2026-03-10T03:30:01Z');
+  answer([complete('2026-03-08T03:45:00Z')]);
+  await clock.advanceTo('2026-03-10T03:30:02Z');
+  finishRun();
+  await clock.advanceTo('2026-03-10T03:31:00Z');
+  stop.abort();
+  await daemon;
+  assert.deepEqual(runs, ['complete at 2026-03-10T03:30:00.000Z']);
+  assert.ok(logger.lines.some((line) => /complete: missed run of 2026-03-09T03:30:00\.000Z: no complete backup since; covered by the run already under way/.test(line)),
+    logger.lines.join('\n'));
+  assert.ok(!logger.lines.some((line) => /skipped/.test(line)), logger.lines.join('\n'));
+});

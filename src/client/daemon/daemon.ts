@@ -79,9 +79,11 @@ async function catchUpComplete(config: NodeConfig, schedule: Schedule, now: numb
   try {
     const backups = await (options.listBackups ?? listOwnBackups)(config);
     // A SIGTERM that came while the server answered must not start a backup.
-    if (isCompleteBackupMissed(backups, previousFire) && !options.stopSignal.aborted) {
-      scheduler.runNow('complete', `missed run of ${new Date(previousFire!).toISOString()}: no complete backup since`);
-    }
+    if (!isCompleteBackupMissed(backups, previousFire) || options.stopSignal.aborted) return;
+    const missed = `missed run of ${new Date(previousFire!).toISOString()}: no complete backup since`;
+    // The schedule may have fired while the server answered: that run, begun after start-up, covers the missed one.
+    if (scheduler.isPending('complete')) options.logger.info(`complete: ${missed}; covered by the run already under way`);
+    else scheduler.runNow('complete', missed);
   } catch (error) {
     // The server may be down as well; the next scheduled run will try again.
     options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(error)}`);

@@ -56,6 +56,11 @@ export class Scheduler {
     return this.running?.job.name;
   }
 
+  /** True while the named job runs or waits for its turn. */
+  isPending(name: string): boolean {
+    return this.running?.job.name === name || this.waiting.some((entry) => entry.job.name === name);
+  }
+
   /** Stops scheduling and waits for the running job; `isForced` also aborts it. */
   async stop(options: { isForced?: boolean } = {}): Promise<void> {
     if (!this.isStopped) {

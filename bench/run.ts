@@ -73,10 +73,12 @@ async function benchmark(settings: BenchSettings, work: string, runners: ToolRun
   );
   const expected = await treeManifest(corpusRoot);
   log(`hashed all ${(generationTwo.bytes / mebibyte).toFixed(1)} MiB of generation 2 for the restore check`);
+  const restores = join(work, 'restore');
   for (const [index, runner] of runners.entries()) {
     await warm(runner);
-    await runGenerationTwo(runner, results[index], generationTwo.bytes, expected, join(work, 'restore', runner.name), log);
+    await runGenerationTwo(runner, results[index], generationTwo.bytes, expected, join(restores, runner.name), log);
   }
+  await rm(restores, { recursive: true, force: true });
   return { generationOne, generationTwo, corpus, mutation };
 }
 

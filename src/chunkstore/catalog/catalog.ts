@@ -48,6 +48,12 @@ export interface EntriesPage {
 const CHUNK_LOCATION_COLUMNS =
   'ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize';
 
+/** A chunksOfPathRange row: content id, seq, then CHUNK_LOCATION_COLUMNS (all null for a lost chunk row). */
+type ChunkOfContentRow = [
+  contentId: number, seq: number, chunkId: number | null, hash: Buffer, packId: number, packName: string,
+  offset: number, storedSize: number, rawSize: number,
+];
+
 const BACKUP_SELECT = `SELECT b.*, c.name AS client_name FROM backups b JOIN clients c ON c.id = b.client_id`;
 
 export class Catalog {
@@ -99,13 +105,13 @@ export class Catalog {
       entriesFrom: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path >= ? ORDER BY path LIMIT ?`).raw(),
       contentsOfPathRange: db.prepare(
         `SELECT id, hash, size FROM contents WHERE id IN
-           (SELECT content_id FROM entries WHERE backup_id = ? AND path > ? AND path <= ? AND content_id IS NOT NULL)`),
+           (SELECT content_id FROM entries WHERE backup_id = ? AND path > ? AND path <= ? AND content_id IS NOT NULL)`).raw(),
       chunksOfPathRange: db.prepare(
         `SELECT cc.content_id AS contentId, cc.seq, ${CHUNK_LOCATION_COLUMNS}
          FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
          WHERE cc.content_id IN (SELECT e.content_id FROM entries e JOIN contents c ON c.id = e.content_id
                                  WHERE e.backup_id = ? AND e.path > ? AND e.path <= ? AND c.size <= ?)
-         ORDER BY cc.content_id, cc.seq`),
+         ORDER BY cc.content_id, cc.seq`).raw(),
       findChunk: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.hash = ?`),
       chunksOfPack: db.prepare(
         `SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`),
@@ -278,15 +284,16 @@ export class Catalog {
     const contents = new Map<number, ListedContent>();
     if (entries.length === 0) return { entries, contents };
     const lastPath = entries[entries.length - 1].path;
-    for (const content of this.statements.contentsOfPathRange.all(backupId, afterPath, lastPath) as ContentRecord[]) {
-      contents.set(content.id, { ...content, chunks: content.size <= listChunksUpTo ? [] : undefined });
+    // Raw rows, in the SELECT's column order: this runs for every page of every restore.
+    for (const [id, hash, size] of this.statements.contentsOfPathRange.all(backupId, afterPath, lastPath) as [number, Buffer, number][]) {
+      contents.set(id, { id, hash, size, chunks: size <= listChunksUpTo ? [] : undefined });
     }
-    const rows = this.statements.chunksOfPathRange.all(backupId, afterPath, lastPath, listChunksUpTo) as (ChunkLocation & { contentId: number; seq: number })[];
-    for (const row of rows) {
-      const chunks = contents.get(row.contentId)?.chunks as (ChunkLocation | null)[] | undefined;
+    const rows = this.statements.chunksOfPathRange.all(backupId, afterPath, lastPath, listChunksUpTo) as ChunkOfContentRow[];
+    for (const [contentId, , chunkId, hash, packId, packName, offset, storedSize, rawSize] of rows) {
+      const chunks = contents.get(contentId)?.chunks as (ChunkLocation | null)[] | undefined;
       if (chunks === undefined) continue;
       // A gap in seq is a lost content_chunks row: the size check after reassembly reports it.
-      chunks.push(row.chunkId === null ? null : row);
+      chunks.push(chunkId === null ? null : { chunkId, hash, packId, packName, offset, storedSize, rawSize });
     }
     return { entries, contents };
   }

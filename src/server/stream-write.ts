@@ -2,19 +2,33 @@
 // so a slow peer slows the sender instead of growing memory.
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { BackupError } from '../common/errors';
 
-export async function writeWithBackpressure<T>(stream: Writable & { write(message: T): boolean }, message: T): Promise<void> {
+/** A grpc-js server stream: besides 'close' it says 'cancelled' when the peer goes away. */
+type ServerStream<T> = Writable & { write(message: T): boolean; readonly cancelled?: boolean };
+
+export async function writeWithBackpressure<T>(stream: ServerStream<T>, message: T): Promise<void> {
   if (stream.write(message)) return;
   if (stream.destroyed) throw new Error('stream closed');
-  // One controller removes both listeners whichever fires first: a long restore waits here
-  // thousands of times, and a leftover 'close' listener per wait would pile up.
+  if (stream.cancelled) throw peerGone();
+  // One controller removes every listener whichever fires first: a long restore waits here
+  // thousands of times, and a leftover listener per wait would pile up.
   const controller = new AbortController();
   try {
     await Promise.race([
       once(stream, 'drain', { signal: controller.signal }),
       once(stream, 'close', { signal: controller.signal }).then(() => { throw new Error('stream closed by the peer'); }),
+      // A peer that vanishes while we wait never drains the buffer, and grpc-js then emits only
+      // 'cancelled': without this the handler waited forever and kept the store's lock (GC and
+      // server shutdown waited with it).
+      once(stream, 'cancelled', { signal: controller.signal }).then(() => { throw peerGone(); }),
     ]);
   } finally {
     controller.abort();
   }
+}
+
+/** A warning in the server log, not an internal error: clients die, get killed and run out of disk. */
+function peerGone(): BackupError {
+  return new BackupError('INTERRUPTED', 'the client cancelled the call or went away');
 }

@@ -120,15 +120,22 @@ async function* catalogChunks(context: RestorePageContext, content: ListedConten
 }
 
 async function assembleWhole(chunks: ChunkSource, content: ListedContent): Promise<Buffer> {
-  const pieces: Buffer[] = [];
+  const listed: ChunkToDecode[] = [];
   let size = 0;
   for await (const chunk of chunks) {
-    const raw = await chunk.decode();
-    pieces.push(raw);
-    size += raw.length;
+    listed.push(chunk);
+    size += chunk.rawSize;
   }
   if (size !== content.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${content.size}`);
-  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
+  if (listed.length === 1) return listed[0].decode();
+  // Each chunk decoded straight into its place (decode checks it fills exactly rawSize bytes): no pieces to concatenate.
+  const whole = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const chunk of listed) {
+    await chunk.decode(whole.subarray(offset, offset + chunk.rawSize));
+    offset += chunk.rawSize;
+  }
+  return whole;
 }
 
 async function streamContent(context: RestorePageContext, entry: StoredEntry, content: ListedContent | undefined, listed: ChunkSource | undefined): Promise<void> {

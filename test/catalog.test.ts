@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -144,3 +145,27 @@ for (const [name, open] of Object.entries(implementations)) {
     });
   });
 }
+
+test('a committed backup leaves the write-ahead log empty: the store holds what it needs, and catalog.db alone is the whole catalog', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-'));
+  const file = join(folder, 'catalog.sqlite');
+  const catalog = new Catalog(file);
+  t.after(async () => {
+    catalog.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+  const backup = catalog.createBackup(catalog.clientId('node1'), 0, 'host', {}, Date.now());
+  catalog.insertEntries(backup.id, Array.from({ length: 5000 }, (_, index) => entry(`/data/file-${index}`)));
+  assert.ok(statSync(`${file}-wal`).size > 0, 'the entries went to the log first');
+  catalog.commitBackup(backup.id, stats, {}, Date.now());
+  assert.equal(statSync(`${file}-wal`).size, 0);
+  const copy = join(folder, 'copy.sqlite');
+  copyFileSync(file, copy);
+  const copied = new Catalog(copy);
+  try {
+    assert.equal(copied.backupById(backup.id)?.state, 'committed');
+    assert.equal([...copied.entries(backup.id)].length, 5000);
+  } finally {
+    copied.close();
+  }
+});

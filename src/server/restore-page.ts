@@ -128,14 +128,18 @@ async function assembleWhole(chunks: ChunkSource, content: ListedContent): Promi
   }
   if (size !== content.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${content.size}`);
   if (listed.length === 1) return listed[0].decode();
-  // Each chunk decoded straight into its place (decode checks it fills exactly rawSize bytes): no pieces to concatenate.
   const whole = Buffer.allocUnsafe(size);
+  await decodeInto(listed, whole);
+  return whole;
+}
+
+/** Decodes the chunks one after another into `target`, each straight into its place (decode checks it fills exactly rawSize bytes). */
+async function decodeInto(chunks: readonly ChunkToDecode[], target: Buffer): Promise<void> {
   let offset = 0;
-  for (const chunk of listed) {
-    await chunk.decode(whole.subarray(offset, offset + chunk.rawSize));
+  for (const chunk of chunks) {
+    await chunk.decode(target.subarray(offset, offset + chunk.rawSize));
     offset += chunk.rawSize;
   }
-  return whole;
 }
 
 async function streamContent(context: RestorePageContext, entry: StoredEntry, content: ListedContent | undefined, listed: ChunkSource | undefined): Promise<void> {
@@ -153,11 +157,7 @@ async function streamContent(context: RestorePageContext, entry: StoredEntry, co
       const frame = new PreparedData(gatheredBytes);
       gathered = [];
       gatheredBytes = 0;
-      let offset = 0;
-      for (const chunk of chunks) {
-        await chunk.decode(frame.chunk.subarray(offset, offset + chunk.rawSize));
-        offset += chunk.rawSize;
-      }
+      await decodeInto(chunks, frame.chunk);
       await writeWithBackpressure(context.call, { message: { $case: 'data', value: frame } });
     };
     for await (const chunk of listed ?? catalogChunks(context, content)) {

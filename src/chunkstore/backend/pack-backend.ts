@@ -1,0 +1,36 @@
+// Where sealed packs (and catalog snapshots) live: a local folder or an object store bucket.
+// The store stages and seals packs itself; a backend only keeps immutable named objects and reads ranges of them.
+
+export interface StoredObject {
+  readonly name: string;
+  readonly size: number;
+}
+
+/**
+ * A pack store. Callers may rely on:
+ * - putPack/putBlob resolve only once the object would survive a crash of this server (local: file
+ *   and folder fsynced; S3: the PUT or multipart upload acknowledged). A rejected put leaves no object.
+ * - Objects are immutable: putting an existing name rejects (S3: `If-None-Match: *`), never overwrites.
+ * - readRange returns exactly `length` bytes or rejects: NotFoundError for a missing object,
+ *   CorruptError for one shorter than asked; transient failures stay I/O errors (never corruption).
+ * - deletePack/deleteBlob are idempotent: a missing object is not an error.
+ * - Every method may be called concurrently.
+ */
+export interface PackBackend {
+  /** For logs and metrics: "local" or "s3". */
+  readonly kind: string;
+  /** Where the objects are, for messages: a folder, or s3://bucket/prefix. */
+  readonly location: string;
+  /** Moves or uploads the sealed pack in stagedFile under name; the staged file is consumed (gone afterwards). */
+  putPack(name: string, stagedFile: string): Promise<void>;
+  readRange(name: string, offset: number, length: number): Promise<Buffer>;
+  listPacks(): AsyncIterable<StoredObject>;
+  deletePack(name: string): Promise<void>;
+  /** Named blobs beside the packs (catalog snapshots); the staged file is left in place. */
+  putBlob(name: string, stagedFile: string): Promise<void>;
+  /** Writes the blob to toFile (created or replaced). */
+  getBlob(name: string, toFile: string): Promise<void>;
+  listBlobs(): AsyncIterable<StoredObject>;
+  deleteBlob(name: string): Promise<void>;
+  close(): Promise<void>;
+}

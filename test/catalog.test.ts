@@ -1,12 +1,13 @@
 // The Catalog's contract, as one shared suite run on a temp file and on ':memory:': backup numbers,
-// entry paging order, idempotent chunk inserts and single commits.
+// entry paging in byte order (names are bytes), idempotent chunk rows, single commits, reference
+// counts kept by commit and delete, a sweep that spares what sessions hold; and the version-1 migration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { copyFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import type { StoredEntry } from '../src/chunkstore/catalog/records';
 import { CorruptError } from '../src/common/errors';
@@ -42,12 +43,13 @@ const implementations: Record<string, () => Promise<OpenedCatalog>> = {
   },
 };
 
-const stats = { files: 0, logicalBytes: 0, newBytes: 0, storedBytes: 0 };
+const stats = { files: 0, logicalBytes: 0, newBytes: 0, storedBytes: 0, unreadableFiles: 0 };
 
-function entry(path: string): StoredEntry {
+function entry(path: Buffer | string, contentId: number | null = null): StoredEntry {
   return {
-    path, type: 1, mode: 0o644, uid: 0, gid: 0, mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0,
-    inode: 1, device: 1, size: 0, linkTarget: '', contentId: null,
+    path: typeof path === 'string' ? Buffer.from(path) : path, type: 1, mode: 0o644, uid: 0, gid: 0, user: 'root', group: 'root',
+    mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0, inode: 1, device: 1, nlink: 1, rdev: 0, size: 0,
+    linkTarget: Buffer.alloc(0), xattrs: [], extents: [], contentId,
   };
 }
 
@@ -55,10 +57,7 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** SQLite's default collation compares UTF-8 bytes, which differs from JavaScript's UTF-16 sort. */
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
+const nothingHeld = { hasContent: () => false, hasChunk: () => false };
 
 for (const [name, open] of Object.entries(implementations)) {
   test(`catalog (${name})`, async (t) => {
@@ -67,105 +66,189 @@ for (const [name, open] of Object.entries(implementations)) {
 
     await t.test('backup numbers increase per client and are never reused after a delete', () => {
       const catalog = opened.catalog;
-      const node1 = catalog.clientId('node1');
-      const node2 = catalog.clientId('node2');
-      assert.equal(catalog.clientId('node1'), node1);
-      const numbers = [1, 2, 3].map(() => catalog.createBackup(node1, 0, 'host', {}, Date.now()).number);
+      const node1 = catalog.clients.idOf('node1');
+      const node2 = catalog.clients.idOf('node2');
+      assert.equal(catalog.clients.idOf('node1'), node1);
+      const numbers = [1, 2, 3].map(() => catalog.backups.create(node1, 0, 'host', {}, Date.now()).number);
       assert.deepEqual(numbers, [1, 2, 3]);
-      assert.equal(catalog.createBackup(node2, 0, 'host', {}, Date.now()).number, 1);
-      const third = catalog.backupByNumber(node1, 3)!;
-      catalog.deleteBackup(third.id);
-      assert.equal(catalog.createBackup(node1, 0, 'host', {}, Date.now()).number, 4);
-      for (const backup of [1, 2, 4]) catalog.deleteBackup(catalog.backupByNumber(node1, backup)!.id);
-      assert.equal(catalog.createBackup(node1, 0, 'host', {}, Date.now()).number, 5);
+      assert.equal(catalog.backups.create(node2, 0, 'host', {}, Date.now()).number, 1);
+      catalog.backups.delete(catalog.backups.byNumber(node1, 3)!.id);
+      assert.equal(catalog.backups.create(node1, 0, 'host', {}, Date.now()).number, 4);
+      for (const backup of [1, 2, 4]) catalog.backups.delete(catalog.backups.byNumber(node1, backup)!.id);
+      assert.equal(catalog.backups.create(node1, 0, 'host', {}, Date.now()).number, 5);
     });
 
     if (opened.reopen) {
       await t.test('numbers stay unique across a reopen', () => {
         const catalog = opened.reopen!();
-        const node1 = catalog.clientId('node1');
-        catalog.deleteBackup(catalog.backupByNumber(node1, 5)!.id);
-        assert.equal(catalog.createBackup(node1, 0, 'host', {}, Date.now()).number, 6);
+        const node1 = catalog.clients.idOf('node1');
+        catalog.backups.delete(catalog.backups.byNumber(node1, 5)!.id);
+        assert.equal(catalog.backups.create(node1, 0, 'host', {}, Date.now()).number, 6);
       });
     }
 
-    await t.test('entries come back in path order across page boundaries', () => {
+    await t.test('entries come back in byte order across page boundaries, any byte but NUL in a name', () => {
       const catalog = opened.catalog;
-      const clientId = catalog.clientId('paging');
-      const backup = catalog.createBackup(clientId, 0, 'host', {}, Date.now());
-      const paths = new Set<string>(['/a', '/a b', '/a/b', '/a-b', '/a\u00e9', '/a\u{1f600}', '/a\uffe0', '/Z', '/a/b/c']);
-      for (let index = 0; index < 2497; index++) paths.add(`/tree/${(index * 7919) % 2497}/file ${index % 13}`);
+      const clientId = catalog.clients.idOf('paging');
+      const backup = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
+      const paths = new Map<string, Buffer>();
+      const add = (path: Buffer): void => { paths.set(path.toString('hex'), path); };
+      for (const text of ['/a', '/a b', '/a/b', '/a-b', '/a\u00e9', '/a\u{1f600}', '/a\uffe0', '/Z', '/a/b/c', '/new\nline']) add(Buffer.from(text));
+      add(Buffer.from([0x2f, 0x62, 0x61, 0x64, 0xff, 0xfe])); // "/bad" and two bytes that are not UTF-8
+      add(Buffer.from([0x2f, 0x80]));
+      add(Buffer.concat([Buffer.from('/'), Buffer.alloc(255, 0x61)]));
+      for (let index = 0; index < 2497; index++) add(Buffer.from(`/tree/${(index * 7919) % 2497}/file ${index % 13}`));
       // Inserted in an order unrelated to the path order, so the query's ORDER BY is what is tested.
-      const shuffled = [...paths].sort((a, b) => Buffer.compare(sha256(a), sha256(b)));
-      catalog.insertEntries(backup.id, shuffled.map(entry));
-      const expected = [...paths].sort(byteOrder);
+      const shuffled = [...paths.values()].sort((a, b) => Buffer.compare(sha256(a.toString('hex')), sha256(b.toString('hex'))));
+      catalog.entries.insert(backup.id, shuffled.map((path) => entry(path)));
+      const expected = [...paths.values()].sort(Buffer.compare).map((path) => path.toString('hex'));
       for (const pageSize of [1000, 7, 1, expected.length, expected.length + 1]) {
-        assert.deepEqual([...catalog.entries(backup.id, pageSize)].map((stored) => stored.path), expected, `page size ${pageSize}`);
+        assert.deepEqual([...catalog.entries.all(backup.id, pageSize)].map((stored) => stored.path.toString('hex')), expected, `page size ${pageSize}`);
       }
-      assert.equal(catalog.entryAt(backup.id, '/a b')?.path, '/a b');
-      const other = catalog.createBackup(clientId, 0, 'host', {}, Date.now());
-      assert.deepEqual([...catalog.entries(other.id)], []);
+      assert.deepEqual(catalog.entries.at(backup.id, Buffer.from([0x2f, 0x80]))?.path, Buffer.from([0x2f, 0x80]));
+      assert.equal(catalog.entries.at(backup.id, Buffer.from('/a\u00e9'))?.path.toString(), '/a\u00e9');
+      const other = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
+      assert.deepEqual([...catalog.entries.all(other.id)], []);
     });
 
-    await t.test('insertChunk is idempotent by hash: the first location wins', () => {
+    await t.test('every field of an entry round-trips: owners by name, devices, xattrs as bytes, sparse extents', () => {
       const catalog = opened.catalog;
-      const packId = catalog.createPack('pack-a', Date.now());
+      const backup = catalog.backups.create(catalog.clients.idOf('fields'), 0, 'host', {}, Date.now());
+      const full: StoredEntry = {
+        ...entry('/dev/sda'), type: 7, mode: 0o6755, uid: 1234, gid: 5678, user: 'alice', group: '', nlink: 3, rdev: 2049,
+        mtimeSec: 1_700_000_000, mtimeNsec: 123_456_789, ctimeSec: 1_700_000_001, ctimeNsec: 999_999_999, inode: 2 ** 40, device: 66306,
+        size: 4 * 2 ** 30, linkTarget: Buffer.from([0x2e, 0x2e, 0xff]),
+        xattrs: [{ name: Buffer.from('user.note'), value: Buffer.from([0, 1, 2, 255]) }, { name: Buffer.from('system.posix_acl_access'), value: Buffer.alloc(0) }],
+        extents: [0, 4096, 2 ** 31, 8192],
+      };
+      catalog.entries.insert(backup.id, [full]);
+      assert.deepEqual(catalog.entries.at(backup.id, full.path), full);
+    });
+
+    await t.test('chunk rows are idempotent by hash: the first location wins', () => {
+      const catalog = opened.catalog;
       const hash = sha256('chunk one');
-      const first = catalog.insertChunk(hash, packId, 0, 100, 200);
-      const second = catalog.insertChunk(hash, packId, 4096, 101, 200);
+      const [first, second] = catalog.transaction(() => {
+        const packA = catalog.packs.insert('pack-a', 4096, Date.now());
+        const packB = catalog.packs.insert('pack-b', 4096, Date.now());
+        return [catalog.chunks.insertRows(packA, [{ hash, offset: 0, storedSize: 100, rawSize: 200 }])[0],
+          catalog.chunks.insertRows(packB, [{ hash, offset: 44, storedSize: 101, rawSize: 200 }])[0]];
+      });
       assert.equal(second, first);
-      const location = catalog.findChunk(hash)!;
+      const location = catalog.chunks.find(hash)!;
       assert.equal(location.chunkId, first);
       assert.equal(location.offset, 0);
-      assert.equal(location.storedSize, 100);
       assert.equal(location.packName, 'pack-a');
-      assert.notEqual(catalog.insertChunk(sha256('chunk two'), packId, 200, 10, 10), first);
-      assert.equal(catalog.findChunk(sha256('never stored')), undefined);
-      assert.deepEqual({ ...catalog.knownChunk(hash) }, { chunkId: first, packId });
-      assert.equal(catalog.knownChunk(sha256('never stored')), undefined);
+      assert.deepEqual({ ...catalog.chunks.known(hash) }, { chunkId: first, rawSize: 200 });
+      assert.equal(catalog.chunks.known(sha256('never stored')), undefined);
     });
 
     await t.test('a backup commits once; only committed backups are listed', () => {
       const catalog = opened.catalog;
-      const clientId = catalog.clientId('committer');
-      const backup = catalog.createBackup(clientId, 0, 'host', { app: '1.2' }, 1000);
-      assert.deepEqual(catalog.committedBackups(clientId), []);
-      assert.equal(catalog.runningBackups().some((running) => running.id === backup.id), true);
-      catalog.commitBackup(backup.id, { ...stats, files: 3 }, { app: '1.2' }, 2000);
-      assert.throws(() => catalog.commitBackup(backup.id, stats, {}, 3000), CorruptError);
-      const committed = catalog.committedBackups(clientId);
+      const clientId = catalog.clients.idOf('committer');
+      const backup = catalog.backups.create(clientId, 0, 'host', { app: '1.2' }, 1000);
+      assert.deepEqual(catalog.backups.committed(clientId), []);
+      assert.equal(catalog.backups.running().some((running) => running.id === backup.id), true);
+      catalog.backups.commit(backup.id, { ...stats, files: 3, unreadableFiles: 2 }, { app: '1.2' }, 2000);
+      assert.throws(() => catalog.backups.commit(backup.id, stats, {}, 3000), CorruptError);
+      const committed = catalog.backups.committed(clientId);
       assert.equal(committed.length, 1);
       assert.equal(committed[0].state, 'committed');
       assert.equal(committed[0].files, 3);
+      assert.equal(committed[0].unreadableFiles, 2);
       assert.equal(committed[0].finishedAt, 2000);
       assert.deepEqual(committed[0].labels, { app: '1.2' });
-      assert.equal(catalog.latestCommitted(clientId)?.id, backup.id);
-      catalog.deleteBackup(backup.id);
-      assert.throws(() => catalog.commitBackup(backup.id, stats, {}, 4000), CorruptError);
+      assert.equal(catalog.backups.latestCommitted(clientId)?.id, backup.id);
+      catalog.backups.delete(backup.id);
+      assert.throws(() => catalog.backups.commit(backup.id, stats, {}, 4000), CorruptError);
+    });
+
+    await t.test('references are counted at commit and released at delete; the sweep takes only what nobody holds', () => {
+      const catalog = opened.catalog;
+      const clientId = catalog.clients.idOf('counted');
+      catalog.garbage.sweep(() => nothingHeld); // what earlier subtests left
+      const [shared, only, spare] = catalog.transaction(() => {
+        const packId = catalog.packs.insert('pack-counted', 1000, Date.now());
+        return catalog.chunks.insertRows(packId, ['shared', 'only', 'spare'].map((text, index) => ({ hash: sha256(`counted ${text}`), offset: index * 100, storedSize: 56, rawSize: 56 })));
+      });
+      const [twice, once] = catalog.transaction(() => [
+        catalog.contents.insertRows(sha256('content twice'), 112, [shared, shared]),
+        catalog.contents.insertRows(sha256('content once'), 112, [shared, only]),
+      ]);
+      const first = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
+      catalog.entries.insert(first.id, [entry('/x', twice), entry('/y', twice), entry('/z', once)]);
+      // Running: nothing counted yet, so only what a session holds keeps it.
+      const held = { hasContent: (id: number) => id === twice || id === once, hasChunk: (id: number) => id === spare };
+      assert.deepEqual({ ...catalog.garbage.sweep(() => held), touchedPacks: undefined }, { deletedContents: 0, deletedChunks: 0, touchedPacks: undefined });
+      catalog.backups.commit(first.id, stats, {}, Date.now());
+      const second = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
+      catalog.entries.insert(second.id, [entry('/x', twice)]);
+      catalog.backups.commit(second.id, stats, {}, Date.now());
+      const swept = catalog.garbage.sweep(() => nothingHeld);
+      assert.equal(swept.deletedContents, 0);
+      assert.equal(swept.deletedChunks, 1, 'the chunk no content lists and no session holds goes');
+      assert.equal(catalog.chunks.known(sha256('counted spare')), undefined);
+      catalog.backups.delete(first.id);
+      assert.equal(catalog.garbage.sweep(() => nothingHeld).deletedContents, 1, '"once" lost its only entry');
+      assert.equal(catalog.chunks.known(sha256('counted only')), undefined);
+      assert.notEqual(catalog.chunks.known(sha256('counted shared')), undefined);
+      catalog.backups.delete(second.id);
+      const last = catalog.garbage.sweep(() => nothingHeld);
+      assert.equal(last.deletedContents, 1);
+      assert.equal(last.deletedChunks, 1);
+      assert.deepEqual(catalog.checks.orphans(), [], 'reference counts match their rows');
     });
   });
 }
 
-test('a committed backup leaves the write-ahead log empty: the store holds what it needs, and catalog.db alone is the whole catalog', async (t) => {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-'));
-  const file = join(folder, 'catalog.sqlite');
+test('a version-1 catalog migrates: text paths become bytes in the same order, references are counted, nothing is lost', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v1-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v1 = new Database(file);
+  v1.exec(VERSION_1_SCHEMA);
+  v1.exec(`INSERT INTO meta VALUES ('schema_version', '1'), ('chunker', '{"name":"fastcdc","minSize":32768,"avgSize":131072,"maxSize":524288}');
+    INSERT INTO clients VALUES (1, 'node1');
+    INSERT INTO backups (id, client_id, number, state, started_at, finished_at, files) VALUES (1, 1, 1, 'committed', 1, 2, 2), (2, 1, 2, 'running', 3, NULL, 0);
+    INSERT INTO packs VALUES (1, 'pack1', 100, 1, 1);
+    INSERT INTO chunks VALUES (1, x'01', 1, 0, 10, 10), (2, x'02', 1, 54, 10, 10);
+    INSERT INTO contents VALUES (1, x'aa', 20);
+    INSERT INTO content_chunks VALUES (1, 0, 1), (1, 1, 2);`);
+  const insert = v1.prepare(`INSERT INTO entries VALUES (?, ?, 1, 420, 0, 0, 1, 0, 1, 0, 1, 1, 20, ?, ?)`);
+  insert.run(1, '/data/caf\u00e9', '', 1);
+  insert.run(1, '/data/a-b', '', 1);
+  insert.run(1, '/data/a/b', 'target \u00e9', null);
+  insert.run(2, '/data/caf\u00e9', '', 1);
+  v1.close();
+
   const catalog = new Catalog(file);
-  t.after(async () => {
-    catalog.close();
-    await rm(folder, { recursive: true, force: true });
-  });
-  const backup = catalog.createBackup(catalog.clientId('node1'), 0, 'host', {}, Date.now());
-  catalog.insertEntries(backup.id, Array.from({ length: 5000 }, (_, index) => entry(`/data/file-${index}`)));
-  assert.ok(statSync(`${file}-wal`).size > 0, 'the entries went to the log first');
-  catalog.commitBackup(backup.id, stats, {}, Date.now());
-  assert.equal(statSync(`${file}-wal`).size, 0);
-  const copy = join(folder, 'copy.sqlite');
-  copyFileSync(file, copy);
-  const copied = new Catalog(copy);
-  try {
-    assert.equal(copied.backupById(backup.id)?.state, 'committed');
-    assert.equal([...copied.entries(backup.id)].length, 5000);
-  } finally {
-    copied.close();
-  }
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), '2');
+  const paths = [...catalog.entries.all(1)].map((stored) => stored.path.toString());
+  assert.deepEqual(paths, ['/data/a-b', '/data/a/b', '/data/caf\u00e9']);
+  assert.equal(catalog.entries.at(1, Buffer.from('/data/a/b'))?.linkTarget.toString(), 'target \u00e9');
+  assert.deepEqual(catalog.checks.orphans(), [], 'reference counts match the version-1 rows (the running backup not counted)');
+  assert.equal(catalog.garbage.sweep(() => nothingHeld).deletedContents, 0);
+  assert.equal(catalog.backups.byId(1)?.isProtected, false);
 });
+
+const VERSION_1_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE backups (id INTEGER PRIMARY KEY, client_id INTEGER NOT NULL REFERENCES clients(id), number INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('running', 'committed')), kind INTEGER NOT NULL DEFAULT 0, hostname TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL, finished_at INTEGER, files INTEGER NOT NULL DEFAULT 0, logical_bytes INTEGER NOT NULL DEFAULT 0,
+  new_bytes INTEGER NOT NULL DEFAULT 0, stored_bytes INTEGER NOT NULL DEFAULT 0, labels TEXT NOT NULL DEFAULT '{}', UNIQUE (client_id, number));
+CREATE TABLE packs (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, size INTEGER NOT NULL DEFAULT 0, is_sealed INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, pack_id INTEGER NOT NULL REFERENCES packs(id), offset INTEGER NOT NULL,
+  stored_size INTEGER NOT NULL, raw_size INTEGER NOT NULL);
+CREATE INDEX chunks_pack ON chunks(pack_id);
+CREATE TABLE contents (id INTEGER PRIMARY KEY, hash BLOB NOT NULL, size INTEGER NOT NULL);
+CREATE INDEX contents_hash ON contents(hash, size);
+CREATE TABLE content_chunks (content_id INTEGER NOT NULL, seq INTEGER NOT NULL, chunk_id INTEGER NOT NULL, PRIMARY KEY (content_id, seq)) WITHOUT ROWID;
+CREATE INDEX content_chunks_chunk ON content_chunks(chunk_id);
+CREATE TABLE entries (backup_id INTEGER NOT NULL, path TEXT NOT NULL, type INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL, mtime_sec INTEGER NOT NULL, mtime_nsec INTEGER NOT NULL, ctime_sec INTEGER NOT NULL, ctime_nsec INTEGER NOT NULL,
+  inode INTEGER NOT NULL, device INTEGER NOT NULL, size INTEGER NOT NULL, link_target TEXT NOT NULL DEFAULT '', content_id INTEGER,
+  PRIMARY KEY (backup_id, path)) WITHOUT ROWID;
+`;

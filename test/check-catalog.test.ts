@@ -28,14 +28,14 @@ test('check names missing chunk and content rows, the files they break, and orph
     let lostContent: number;
     try {
       const contentOf = database.prepare(`SELECT content_id FROM entries WHERE path = ?`).pluck();
-      lostChunkContent = contentOf.get(join(data, 'lost-chunk.bin')) as number;
-      lostContent = contentOf.get(join(data, 'lost-content.bin')) as number;
+      lostChunkContent = contentOf.get(Buffer.from(join(data, 'lost-chunk.bin'))) as number;
+      lostContent = contentOf.get(Buffer.from(join(data, 'lost-content.bin'))) as number;
       database.prepare(`DELETE FROM chunks WHERE id = (SELECT chunk_id FROM content_chunks WHERE content_id = ? AND seq = 1)`).run(lostChunkContent);
       database.prepare(`DELETE FROM contents WHERE id = ?`).run(lostContent);
-      // An entry dropped on its own leaves its content unreferenced: garbage for gc, not damage.
-      database.prepare(`DELETE FROM entries WHERE path = ?`).run(join(data, 'fine.txt'));
+      // An entry dropped behind the catalog's back leaves its content counted once too often: check says so.
+      database.prepare(`DELETE FROM entries WHERE path = ?`).run(Buffer.from(join(data, 'fine.txt')));
       database.prepare(`INSERT INTO entries (backup_id, path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size)
-                        VALUES (999, '/ghost', 2, 493, 0, 0, 0, 0, 0, 0, 0, 0, 0)`).run();
+                        VALUES (999, CAST('/ghost' AS BLOB), 2, 493, 0, 0, 0, 0, 0, 0, 0, 0, 0)`).run();
     } finally {
       database.close();
     }
@@ -53,7 +53,7 @@ test('check names missing chunk and content rows, the files they break, and orph
     ]);
     assert.ok(lines.some((line) => /^problem: orphan rows: entries of missing backups \(ids 999\)$/.test(line)), result.stdout);
     assert.ok(lines.some((line) => /^problem: orphan rows: chunk lists of missing contents/.test(line)), result.stdout);
-    assert.ok(lines.includes('garbage (reclaimed by the next gc, not damage): 1 contents, 1 chunks'), result.stdout);
+    assert.ok(lines.some((line) => /^problem: reference counts of contents do not match their entries \(ids \d+\)$/.test(line)), result.stdout);
     assert.ok(!result.stdout.includes('fine.txt'));
   } finally {
     await sandbox.destroy();

@@ -142,7 +142,7 @@ test('a deleted pack: check names each of its chunks and the files of the backup
     const result = await runCheck(sandbox, ['--read-data']);
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.deepEqual(lines(result.stdout, 'damaged chunk'),
-      chunks.map((chunk) => `damaged chunk ${chunk.hash} in pack ${packName} at offset ${chunk.offset}: pack file is missing`).sort());
+      chunks.map((chunk) => `damaged chunk ${chunk.hash} in pack ${packName} at offset ${chunk.offset}: pack is missing`).sort());
     assert.match(result.stdout, new RegExp(`problem: pack ${packName} is missing`));
     assert.deepEqual(lines(result.stdout, 'affected file'), affectedLines('node1', [[2, join(data, 'third.bin')]]));
     assert.deepEqual(lines(result.stdout, 'affected backup'), ['affected backup: client node1 backup 0000002 (1 damaged files)']);

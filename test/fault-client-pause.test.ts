@@ -4,20 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { stat, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sandbox } from '../src/demo/sandbox';
 import { writeDeterministicFile } from './support/trees';
-import { assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, packFiles, waitUntil } from './support/fault-tools';
+import { assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, waitUntil, writtenPackBytes } from './support/fault-tools';
 
 const MEBIBYTE = 1024 * 1024;
 const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 
-async function storedBytes(sandbox: Sandbox): Promise<number> {
-  let total = 0;
-  for (const file of await packFiles(sandbox)) total += await stat(file).then((info) => info.size, () => 0);
-  return total;
-}
+const storedBytes = writtenPackBytes;
 
 test('a backup paused past the idle timeout while others back up and GC runs: refused, nothing committed, the rest intact', async () => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['idle_timeout = 2', 'keep = 5'] });

@@ -8,16 +8,12 @@ import { join } from 'node:path';
 import { Sandbox } from '../src/demo/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import {
-  assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, packFiles, waitUntil, type KnownBackup,
+  assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, packFiles, waitUntil, writtenPackBytes, type KnownBackup,
 } from './support/fault-tools';
 
 const MEBIBYTE = 1024 * 1024;
 
-async function storedBytes(sandbox: Sandbox): Promise<number> {
-  let total = 0;
-  for (const file of await packFiles(sandbox)) total += await stat(file).then((info) => info.size, () => 0);
-  return total;
-}
+const storedBytes = writtenPackBytes;
 
 /** Restarts the server after a kill; the port changes, so the node config is rewritten. */
 async function restart(sandbox: Sandbox, data: string): Promise<string> {

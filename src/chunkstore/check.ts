@@ -1,5 +1,6 @@
-// `check`: verifies a store's catalog against its pack files and, with read-data, every chunk's bytes.
+// `check`: verifies a store's catalog against its packs and, with read-data, every chunk's bytes.
 // It reports exactly which chunks are damaged and which backups and files that breaks; it repairs nothing.
+import type { PackBackend } from './backend/pack-backend';
 import type { Catalog } from './catalog/catalog';
 import type { ChunkCodec } from './codec';
 import { scanPacks } from './check/pack-scan';
@@ -9,6 +10,7 @@ import type { CheckReport } from './check/report';
 
 export type { CheckReport, ChunkDamage, ContentDamage, AffectedFile, AffectedBackup } from './check/report';
 export { isClean } from './check/report';
+export { checkReportLines } from './check/report-text';
 
 export interface CheckOptions {
   /** Share of chunks decompressed and re-hashed, 0 to 100; 0 checks headers only. */
@@ -17,17 +19,16 @@ export interface CheckOptions {
   readonly random?: () => number;
 }
 
-export async function checkStore(directory: string, catalog: Catalog, codec: ChunkCodec, options: CheckOptions): Promise<CheckReport> {
+export async function checkStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, options: CheckOptions): Promise<CheckReport> {
   const random = options.random ?? Math.random;
   const share = options.readDataPercent / 100;
   const shouldReadData = share >= 1 ? () => true : share <= 0 ? () => false : () => random() < share;
-  const packs = await scanPacks(directory, catalog, codec, shouldReadData);
+  const packs = await scanPacks(catalog, backend, codec, shouldReadData);
   const rows = scanCatalog(catalog);
   const affected = affectedFiles(catalog, packs.damagedChunks.map((damage) => damage.chunkId),
     rows.damagedContents.map((damage) => damage.contentId));
-  const packCount = catalog.sqlite.prepare(`SELECT COUNT(*) FROM packs`).pluck().get() as number;
   return {
-    counts: { packs: packCount, chunks: packs.chunks, contents: rows.contents, backups: rows.backups, chunksRead: packs.chunksRead },
+    counts: { packs: catalog.packs.count(), chunks: packs.chunks, contents: rows.contents, backups: rows.backups, chunksRead: packs.chunksRead },
     damagedChunks: packs.damagedChunks,
     damagedContents: rows.damagedContents,
     affectedFiles: affected.files,

@@ -1,11 +1,13 @@
-// Brings a store back to a consistent state on open, after any crash (borg: uncommitted work is discarded).
-// Running backups are dropped; chunks in packs that were never sealed are re-read and kept only if intact.
-import { readdir, stat, unlink } from 'node:fs/promises';
+// Brings a store back to a consistent state on open, after any crash (borg: uncommitted work is
+// discarded): running backups are dropped, staged packs removed, objects without a catalog row
+// deleted, doomed packs deleted, and packs a version-1 store never sealed re-read and kept only if intact.
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PackBackend } from './backend/pack-backend';
 import type { Catalog } from './catalog/catalog';
-import { packPath } from './pack/pack-files';
-import { readChunk } from './pack/pack-reader';
 import type { ChunkCodec } from './codec';
+import { readChunk } from './pack/pack-reader';
+import type { DoomedPacks } from './gc/doomed-packs';
 import { CorruptError } from '../common/errors';
 
 export interface RecoveryReport {
@@ -14,55 +16,49 @@ export interface RecoveryReport {
   readonly removedOrphanPacks: number;
 }
 
-export async function recoverStore(directory: string, catalog: Catalog, codec: ChunkCodec): Promise<RecoveryReport> {
-  const running = catalog.runningBackups();
-  for (const backup of running) catalog.deleteBackup(backup.id);
-
-  const droppedChunks = await sealAbandonedPacks(directory, catalog, codec);
-  const removedOrphanPacks = await removeOrphanPackFiles(directory, catalog);
+export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
+  doomed: DoomedPacks): Promise<RecoveryReport> {
+  const running = catalog.backups.running();
+  for (const backup of running) catalog.backups.delete(backup.id);
+  for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
+  const droppedChunks = await sealVersionOnePacks(catalog, backend, codec);
+  await doomed.deleteReady();
+  const removedOrphanPacks = await removeOrphanPacks(catalog, backend);
   return { droppedBackups: running.length, droppedChunks, removedOrphanPacks };
 }
 
 /**
- * Seals packs no writer will finish: after a crash, or (called by GC, which runs alone) after a
- * session failed to seal them on a full disk. Every chunk in them is re-read and kept only if
- * intact. Returns the number of chunk rows dropped.
+ * A version-1 store wrote packs in place and recorded chunks before sealing; a pack it was still
+ * writing when it stopped is trusted only chunk by chunk, after reading each back.
  */
-export async function sealAbandonedPacks(directory: string, catalog: Catalog, codec: ChunkCodec): Promise<number> {
+async function sealVersionOnePacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec): Promise<number> {
   let droppedChunks = 0;
-  const unsealed = catalog.sqlite.prepare(`SELECT id, name FROM packs WHERE is_sealed = 0`).all() as { id: number; name: string }[];
-  const deleteChunk = catalog.sqlite.prepare(`DELETE FROM chunks WHERE id = ?`);
-  for (const pack of unsealed) {
-    const size = await stat(packPath(directory, pack.name)).then((info) => info.size, () => 0);
-    for (const location of catalog.chunksOfPack(pack.id)) {
-      // An unsealed pack was being written when its writer stopped: trust nothing in it unread.
-      const isIntact = await readChunk(directory, location, codec).then(() => true, (error) => {
+  for (const pack of catalog.packs.unsealed()) {
+    let size = 0;
+    for await (const stored of backend.listPacks()) if (stored.name === pack.name) size = stored.size;
+    for (const location of catalog.chunks.ofPack(pack.id)) {
+      const isIntact = await readChunk(backend, location, codec).then(() => true, (error) => {
         if (error instanceof CorruptError) return false;
         throw error;
       });
       if (!isIntact) {
-        deleteChunk.run(location.chunkId);
+        catalog.transaction(() => catalog.checks.dropChunkRow(location.chunkId));
         droppedChunks++;
       }
     }
-    catalog.sealPack(pack.id, size);
+    catalog.packs.seal(pack.id, size);
   }
   return droppedChunks;
 }
 
-/** Pack files with no catalog row come from a crash between creating the file and recording it. */
-async function removeOrphanPackFiles(directory: string, catalog: Catalog): Promise<number> {
-  const known = new Set((catalog.sqlite.prepare(`SELECT name FROM packs`).pluck().all() as string[]));
+/** Objects with no catalog row come from a crash between storing a pack and recording it. */
+async function removeOrphanPacks(catalog: Catalog, backend: PackBackend): Promise<number> {
+  const known = new Set(catalog.packs.all().map((pack) => pack.name));
   let removed = 0;
-  const packsRoot = join(directory, 'packs');
-  const folders = await readdir(packsRoot).catch(() => [] as string[]);
-  for (const folder of folders) {
-    for (const file of await readdir(join(packsRoot, folder)).catch(() => [] as string[])) {
-      const name = file.replace(/\.pack$/, '');
-      if (!file.endsWith('.pack') || known.has(name)) continue;
-      await unlink(join(packsRoot, folder, file));
-      removed++;
-    }
+  for await (const stored of backend.listPacks()) {
+    if (known.has(stored.name) || catalog.packs.isDoomed(stored.name)) continue;
+    await backend.deletePack(stored.name);
+    removed++;
   }
   return removed;
 }

@@ -1,18 +1,30 @@
-// The chunk store: a folder with the catalog (catalog.db) and pack files, opened once by the server.
-// Opening recovers from any crash; the chunker a store was created with is recorded and enforced.
+// The chunk store: a catalog (SQLite) and packs in a backend, opened once by the server. It owns
+// its sessions (write sessions for backups, readers for restores), garbage collection and check;
+// callers hand over entries and bytes and never see SQL, pack files or codecs.
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from './catalog/catalog';
+import type { BackupRecord, StoredEntry } from './catalog/records';
 import { ChunkCodec, type EncodedChunk } from './codec';
 import { EncoderPool } from './encoder-pool';
-import { availableParallelism } from 'node:os';
 import { loadChunkerFactory } from './chunker/registry';
 import type { ChunkerFactory, ChunkerParams } from './chunker/chunker';
 import { recoverStore, type RecoveryReport } from './recovery';
-import { collectGarbage, type GarbageReport } from './gc';
-import { StoreLock } from './store-lock';
-import { ConfigError, CorruptError } from '../common/errors';
+import { collectGarbage, type GarbageReport } from './gc/garbage-collector';
+import { DoomedPacks } from './gc/doomed-packs';
+import { OpenSessions } from './session/open-sessions';
+import { BackupSession } from './session/backup-session';
+import { PackWriter } from './pack/pack-writer';
+import { BackupReader } from './read/backup-reader';
+import { ReaderLeases } from './read/reader-leases';
+import type { PackBackend } from './backend/pack-backend';
+import { LocalBackend } from './backend/local-backend';
+import { checkStore, type CheckOptions, type CheckReport } from './check';
+import { SpaceReserve } from './space-reserve';
 import { acquireProcessLock } from './process-lock';
+import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
+import type { Logger } from '../common/logger';
 
 export interface StoreOptions {
   /** For a new store; an existing one keeps its own unless isChunkerChosen (then they must match). */
@@ -22,8 +34,259 @@ export interface StoreOptions {
   readonly compressionLevel: number;
   /** The config file that chose the chunker, named in errors. */
   readonly configFile?: string;
-  /** Worker threads compressing chunks; 0 compresses on the calling thread. Default: one less than the cores (the main thread chunks and hashes), between 1 and 3. */
+  /** Worker threads compressing chunks; 0 compresses on the calling thread. Default: one less than the cores, between 1 and 3. */
   readonly encoderThreads?: number;
+  /** Where sealed packs go; default: the store's own folder. */
+  readonly backend?: PackBackend;
+  readonly logger?: Logger;
+  /** How long chunks an unfinished backup stored stay for its retry; default 24 hours. */
+  readonly resumeHoldSeconds?: number;
+}
+
+export interface BeginOptions {
+  readonly kind: number;
+  readonly hostname: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The client's backup whose entries unchanged files point at; 0 for none. */
+  readonly parentNumber: number;
+}
+
+export interface StoreFigures {
+  readonly backups: number;
+  /** Sum of the kept backups' logical sizes: what restoring every one of them would write. */
+  readonly logicalBytes: number;
+  /** Sum of the chunks' raw sizes: the data after dedup, before compression. */
+  readonly uniqueBytes: number;
+  /** Sum of the chunks' stored sizes: after dedup and compression. */
+  readonly storedBytes: number;
+  readonly chunks: number;
+  readonly packs: number;
+  readonly openSessions: number;
+}
+
+export type { BackupRecord, StoredEntry } from './catalog/records';
+export type { GarbageReport } from './gc/garbage-collector';
+export type { RecoveryReport } from './recovery';
+export type { BackupSession } from './session/backup-session';
+
+const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
+
+export class ChunkStore {
+  private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0 };
+  private readonly sessions = new OpenSessions();
+  private readonly readers: ReaderLeases;
+  private readonly doomed: DoomedPacks;
+  private readonly encoderPool: EncoderPool | undefined;
+  private readonly localCodec: ChunkCodec;
+  private readonly readCodec: ChunkCodec;
+  private readonly reserve: SpaceReserve;
+  /** GC and check run one at a time (never beside each other); backups and restores go on meanwhile. */
+  private maintenanceTail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly directory: string,
+    private readonly catalog: Catalog,
+    private readonly backend: PackBackend,
+    readonly chunkerFactory: ChunkerFactory,
+    readonly compressionLevel: number,
+    private readonly releaseProcessLock: () => Promise<void>,
+    encoderThreads: number,
+    private readonly logger: Logger | undefined,
+    private readonly resumeHoldMs: number,
+  ) {
+    this.localCodec = new ChunkCodec(compressionLevel);
+    this.readCodec = new ChunkCodec(compressionLevel);
+    this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
+    this.readers = new ReaderLeases(() => { void this.doomed.deleteReady(); });
+    this.doomed = new DoomedPacks(catalog, backend, this.readers, logger);
+    this.reserve = new SpaceReserve(directory);
+  }
+
+  /** What opening the store had to clean up after a crash. */
+  get recovery(): RecoveryReport {
+    return this.recoveryReport;
+  }
+
+  static async open(directory: string, options: StoreOptions): Promise<ChunkStore> {
+    await mkdir(join(directory, 'staging'), { recursive: true, mode: 0o700 });
+    const releaseProcessLock = await acquireProcessLock(directory);
+    let catalog: Catalog | undefined;
+    let store: ChunkStore | undefined;
+    try {
+      catalog = new Catalog(join(directory, 'catalog.db'));
+      const chunker = storeChunker(catalog, options);
+      const chunkerFactory = await loadChunkerFactory(chunker);
+      const backend = options.backend ?? new LocalBackend(directory);
+      const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
+      store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
+        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000);
+      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed);
+      await store.reserve.take();
+      return store;
+    } catch (error) {
+      await store?.encoderPool?.close();
+      catalog?.close();
+      await releaseProcessLock();
+      throw error;
+    }
+  }
+
+  get chunker(): ChunkerParams {
+    return this.chunkerFactory.params;
+  }
+
+  private get stagingDirectory(): string {
+    return join(this.directory, 'staging');
+  }
+
+  /** Compresses and verifies one chunk, on a worker thread when the store has them. */
+  private encode(raw: Buffer): Promise<EncodedChunk> {
+    // Small chunks go to the worker too: the pool sends them in groups, and compressing them here
+    // took a fifth of the main thread's time on a tree of small files.
+    if (!this.encoderPool) return Promise.resolve(this.localCodec.encode(raw));
+    return this.encoderPool.encode(raw);
+  }
+
+  // ---- backups and their entries ----
+
+  /** The client's committed backups, oldest first. */
+  listBackups(clientName: string): BackupRecord[] {
+    const clientId = this.catalog.clients.find(clientName);
+    return clientId === undefined ? [] : this.catalog.backups.committed(clientId);
+  }
+
+  /** A committed backup by number, or the newest for 0. */
+  findBackup(clientName: string, number: number): BackupRecord | undefined {
+    const clientId = this.catalog.clients.find(clientName);
+    if (clientId === undefined) return undefined;
+    const backup = number === 0 ? this.catalog.backups.latestCommitted(clientId) : this.catalog.backups.byNumber(clientId, number);
+    return backup?.state === 'committed' ? backup : undefined;
+  }
+
+  /** Every committed backup of every client, by client then number. */
+  allBackups(): BackupRecord[] {
+    return this.catalog.backups.allCommitted();
+  }
+
+  /** Every client that ever started a backup. */
+  knownClients(): string[] {
+    return this.catalog.clients.allNames();
+  }
+
+  /** A backup's entries in path order, read a page at a time. */
+  entries(backup: BackupRecord): Iterable<StoredEntry> {
+    return this.catalog.entries.all(backup.id);
+  }
+
+  /** Drops a committed backup; what only it referenced becomes garbage for the next collection. */
+  deleteBackup(backup: BackupRecord): void {
+    this.catalog.backups.delete(backup.id);
+  }
+
+  setProtected(backup: BackupRecord, isProtected: boolean): void {
+    this.catalog.backups.setProtected(backup.id, isProtected);
+  }
+
+  // ---- sessions ----
+
+  /** Starts a backup of a client; it is visible only once the session commits. */
+  async beginBackup(clientName: string, options: BeginOptions): Promise<BackupSession> {
+    await this.reserve.take();
+    const catalog = this.catalog;
+    let parent: BackupRecord | undefined;
+    let backup: BackupRecord;
+    try {
+      const clientId = catalog.clients.idOf(clientName);
+      if (options.parentNumber !== 0) {
+        parent = catalog.backups.byNumber(clientId, options.parentNumber);
+        if (parent === undefined || parent.state !== 'committed') {
+          throw new NotFoundError(`parent backup ${options.parentNumber} of client "${clientName}" does not exist`);
+        }
+      }
+      backup = catalog.backups.create(clientId, options.kind, options.hostname, options.labels, Date.now());
+    } catch (error) {
+      throw catalogWriteError(error, catalog.file);
+    }
+    const hold = this.sessions.open();
+    const packWriter = new PackWriter(this.stagingDirectory, this.backend, (sealed) => catalog.transaction(() => {
+      const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
+      const ids = catalog.chunks.insertRows(packId, sealed.records);
+      catalog.holds.hold(ids, backup.clientId, backup.id, Date.now() + this.resumeHoldMs);
+      // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
+      for (const id of ids) hold.chunks.add(id);
+      return ids;
+    }));
+    return new BackupSession({
+      catalog, chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
+      onCleanupFailure: async (error) => {
+        if (!(await this.reserve.release())) throw error;
+        this.logger?.warn(`the store's disk is full: gave up the space reserve to record the abandoned backup ${backup.number} of ${clientName}`);
+      },
+    }, backup, parent);
+  }
+
+  /** Reads a committed backup's entries with their contents, for the entries isSelected accepts. */
+  openReader(backup: BackupRecord, isSelected: (path: Buffer) => boolean = () => true): BackupReader {
+    return new BackupReader(this.catalog, this.backend, this.readCodec, this.readers.open(), backup, isSelected);
+  }
+
+  // ---- maintenance ----
+
+  /** Collects garbage beside running backups and restores; allPacks also compacts packs no deletion touched. */
+  collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
+    return this.exclusively(() => collectGarbage({
+      catalog: this.catalog, backend: this.backend, codec: this.readCodec, stagingDirectory: this.stagingDirectory,
+      doomed: this.doomed, protection: this.sessions,
+    }, options.allPacks === true));
+  }
+
+  check(options: CheckOptions): Promise<CheckReport> {
+    return this.exclusively(async () => {
+      const lease = this.readers.open();
+      try {
+        return await checkStore(this.catalog, this.backend, this.readCodec, options);
+      } finally {
+        lease.release();
+      }
+    });
+  }
+
+  figures(): StoreFigures {
+    const backups = this.catalog.backups.totals();
+    const chunks = this.catalog.chunks.totals();
+    return { ...backups, ...chunks, packs: this.catalog.packs.count(), openSessions: this.sessions.count };
+  }
+
+  private exclusively<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.maintenanceTail.then(task, task);
+    this.maintenanceTail = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.maintenanceTail;
+    await this.encoderPool?.close();
+    await this.backend.close();
+    this.catalog.close();
+    await this.releaseProcessLock();
+  }
+}
+
+/** Dedup only works between streams cut by the same chunker, so a store keeps the one it began with. */
+function storeChunker(catalog: Catalog, options: StoreOptions): ChunkerParams {
+  const recorded = catalog.meta.get('chunker');
+  const wanted = JSON.stringify(options.chunker);
+  if (recorded === undefined) {
+    catalog.meta.set('chunker', wanted);
+    return options.chunker;
+  }
+  // Built-in defaults may change between versions; a store made with older ones keeps them.
+  if (recorded !== wanted && options.isChunkerChosen === false) return recordedChunker(recorded, catalog.file);
+  if (recorded !== wanted) {
+    throw new ConfigError(options.configFile ?? catalog.file, undefined,
+      `the store was created with chunker ${recorded} but the configuration asks for ${wanted}; use the store's settings or a new directory`);
+  }
+  return options.chunker;
 }
 
 function recordedChunker(recorded: string, catalogFile: string): ChunkerParams {
@@ -40,87 +303,9 @@ function recordedChunker(recorded: string, catalogFile: string): ChunkerParams {
   return { name, minSize: minSize!, avgSize: avgSize!, maxSize: maxSize! };
 }
 
-export class ChunkStore {
-  readonly lock = new StoreLock();
-  readonly recovery: RecoveryReport;
-  private readonly encoderPool: EncoderPool | undefined;
-  private readonly localCodec: ChunkCodec;
-
-  private constructor(
-    readonly directory: string,
-    readonly catalog: Catalog,
-    readonly chunkerFactory: ChunkerFactory,
-    readonly compressionLevel: number,
-    recovery: RecoveryReport,
-    private readonly releaseProcessLock: () => Promise<void>,
-    encoderThreads: number,
-  ) {
-    this.recovery = recovery;
-    this.localCodec = new ChunkCodec(compressionLevel);
-    this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
-  }
-
-  static async open(directory: string, options: StoreOptions): Promise<ChunkStore> {
-    await mkdir(join(directory, 'packs'), { recursive: true, mode: 0o700 });
-    const releaseProcessLock = await acquireProcessLock(directory);
-    let catalog: Catalog | undefined;
-    try {
-      catalog = new Catalog(join(directory, 'catalog.db'));
-      const chunker = ChunkStore.storeChunker(catalog, options);
-      const chunkerFactory = await loadChunkerFactory(chunker);
-      const recovery = await recoverStore(directory, catalog, new ChunkCodec(options.compressionLevel));
-      const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
-      return new ChunkStore(directory, catalog, chunkerFactory, options.compressionLevel, recovery, releaseProcessLock, encoderThreads);
-    } catch (error) {
-      catalog?.close();
-      await releaseProcessLock();
-      throw error;
-    }
-  }
-
-  /** Dedup only works between streams cut by the same chunker, so a store keeps the one it began with. */
-  private static storeChunker(catalog: Catalog, options: StoreOptions): ChunkerParams {
-    const recorded = catalog.getMeta('chunker');
-    const wanted = JSON.stringify(options.chunker);
-    if (recorded === undefined) {
-      catalog.setMeta('chunker', wanted);
-      return options.chunker;
-    }
-    // Built-in defaults may change between versions; a store made with older ones keeps them.
-    if (recorded !== wanted && options.isChunkerChosen === false) return recordedChunker(recorded, catalog.file);
-    if (recorded !== wanted) {
-      throw new ConfigError(options.configFile ?? catalog.file, undefined,
-        `the store was created with chunker ${recorded} but the configuration asks for ${wanted}; ` +
-        `use the store's settings or a new directory`);
-    }
-    return options.chunker;
-  }
-
-  /** Compresses and verifies one chunk, on a worker thread when the store has them. */
-  encode(raw: Buffer): Promise<EncodedChunk> {
-    // Small chunks go to the worker too: the pool sends them in groups, and compressing them here
-    // took a fifth of the main thread's time on a tree of small files.
-    if (!this.encoderPool) return Promise.resolve(this.localCodec.encode(raw));
-    return this.encoderPool.encode(raw);
-  }
-
-  newCodec(): ChunkCodec {
-    return new ChunkCodec(this.compressionLevel);
-  }
-
-  /** Runs garbage collection alone on the store: waits for running backups and restores first. */
-  async collectGarbage(): Promise<GarbageReport> {
-    const release = await this.lock.acquireExclusive();
-    try {
-      return await collectGarbage(this.directory, this.catalog, this.newCodec());
-    } finally {
-      release();
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.encoderPool?.close();
-    this.catalog.close();
-    await this.releaseProcessLock();
-  }
+/** SQLite out of space is a full store, said the same way as a full pack folder. */
+function catalogWriteError(error: unknown, file: string): unknown {
+  const code = (error as { code?: string }).code;
+  if (code === 'SQLITE_FULL') return new DiskFullError(`store is full: cannot write ${file} (${code})`, { cause: error });
+  return error;
 }

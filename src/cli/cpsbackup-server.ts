@@ -9,8 +9,7 @@ import { openConfiguredStore } from '../server/open-store';
 import { BackupError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { readPackageVersion } from '../common/package-version';
-import { checkStore, isClean } from '../chunkstore/check';
-import { checkReportLines } from '../chunkstore/check/report-text';
+import { checkReportLines, isClean } from '../chunkstore/check';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
 import { statusText } from '../server/status/status-text';
 
@@ -43,7 +42,7 @@ async function runGarbageCollection(configFile: string): Promise<number> {
   const config = loadServerConfig(configFile);
   const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
-    const report = await store.collectGarbage();
+    const report = await store.collectGarbage({ allPacks: true });
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes\n`);
   } finally {
     await store.close();
@@ -61,7 +60,7 @@ async function runCheck(configFile: string, readDataPercent: number): Promise<nu
       process.stdout.write(`recovered the store first: dropped ${recovery.droppedBackups} unfinished backups, `
         + `${recovery.droppedChunks} unreadable chunks of unsealed packs, ${recovery.removedOrphanPacks} orphan packs\n`);
     }
-    const report = await checkStore(store.directory, store.catalog, store.newCodec(), { readDataPercent });
+    const report = await store.check({ readDataPercent });
     for (const line of checkReportLines(report)) process.stdout.write(`${line}\n`);
     return isClean(report) ? EXIT.ok : EXIT.failure;
   } finally {

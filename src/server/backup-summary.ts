@@ -1,5 +1,5 @@
 // Builds the wire's BackupSummary from a catalog record.
-import type { BackupRecord } from '../chunkstore/catalog/records';
+import type { BackupRecord } from '../chunkstore/store';
 import type { BackupSummary } from '../proto/cpsbackup';
 
 export function backupSummaryOf(backup: BackupRecord, deletable: boolean): BackupSummary {

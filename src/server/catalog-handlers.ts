@@ -16,9 +16,7 @@ export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<Li
   try {
     const caller = authenticate(call, context.config.clientsDirectory);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
-    const catalog = context.store.catalog;
-    const clientId = catalog.findClientId(clientName);
-    const backups = clientId === undefined ? [] : catalog.committedBackups(clientId);
+    const backups = context.store.listBackups(clientName);
     const newest = backups.at(-1);
     callback(null, { backups: backups.map((backup) => backupSummaryOf(backup, backup !== newest)) });
   } catch (error) {
@@ -30,10 +28,9 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
   try {
     const caller = authenticate(call, context.config.clientsDirectory);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
-    const catalog = context.store.catalog;
-    const backup = committedBackup(catalog, clientName, call.request.backupId);
-    let batch: ShowBatch = { backup: backupSummaryOf(backup, isDeletable(catalog, backup)), entries: [] };
-    for (const entry of catalog.entries(backup.id)) {
+    const backup = committedBackup(context.store, clientName, call.request.backupId);
+    let batch: ShowBatch = { backup: backupSummaryOf(backup, isDeletable(context.store, backup)), entries: [] };
+    for (const entry of context.store.entries(backup)) {
       if (call.cancelled) return;
       batch.entries.push(entryMetaOf(entry));
       if (batch.entries.length >= SHOW_BATCH) {
@@ -53,12 +50,11 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
   try {
     const caller = authenticate(call, context.config.clientsDirectory);
     const clientName = targetClientName(caller, call.request.clientName, 'delete');
-    const catalog = context.store.catalog;
-    const backup = committedBackup(catalog, clientName, call.request.backupId);
-    if (!isDeletable(catalog, backup) && !call.request.force) {
+    const backup = committedBackup(context.store, clientName, call.request.backupId);
+    if (!isDeletable(context.store, backup) && !call.request.force) {
       throw new AuthError(`backup ${backup.number} is the newest backup of client "${clientName}"; deleting it needs --force`);
     }
-    catalog.deleteBackup(backup.id);
+    context.store.deleteBackup(backup);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`);
     const report = await context.maintenance.collectGarbage();
     callback(null, { freedBytes: report.freedBytes });

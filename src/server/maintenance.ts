@@ -1,18 +1,14 @@
-// Retention after each commit and garbage collection, one run at a time.
-// GC takes the store's exclusive lock, so it waits for running backups and restores to finish.
-import type { ChunkStore } from '../chunkstore/store';
-import type { GarbageReport } from '../chunkstore/gc';
+// Retention after each commit and garbage collection, one run at a time. GC runs beside backups
+// and restores (the store holds what open sessions use), so nobody waits for it and it waits for nobody.
+import type { ChunkStore, GarbageReport } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
 import { loadClientRecords } from '../common/config/client-record';
-import { errorMessage } from '../common/errors';
 import { backupsToKeep } from './retention';
 import { BackupKind } from '../proto/cpsbackup';
 
 export class Maintenance {
   private gcRun: Promise<GarbageReport> | undefined;
-  /** Set when a failed backup left written data unrecorded; the next backup collects it first. */
-  private isGarbagePending = false;
   /** A run requested while one is in progress: it must see the deletions made meanwhile. */
   private nextGcRun: Promise<GarbageReport> | undefined;
   /** Backups were deleted (retention, an abandoned upload) since the last GC began: it has work. */
@@ -26,21 +22,18 @@ export class Maintenance {
 
   /** Deletes the client's backups that retention no longer keeps; returns their numbers. */
   applyRetention(clientName: string): number[] {
-    const catalog = this.store.catalog;
-    const clientId = catalog.findClientId(clientName);
-    if (clientId === undefined) return [];
     const record = loadClientRecords(this.config.clientsDirectory).get(clientName);
     const policy = {
       keep: record?.keep ?? this.config.keep,
       keepDays: record?.keepDays ?? this.config.keepDays,
       keepDaysPartial: record?.keepDaysPartial ?? this.config.keepDaysPartial,
     };
-    const backups = catalog.committedBackups(clientId);
+    const backups = this.store.listBackups(clientName);
     const kept = backupsToKeep(backups.map((backup) => ({
       number: backup.number, finishedAt: backup.finishedAt ?? backup.startedAt, isPartial: backup.kind === BackupKind.BACKUP_KIND_PARTIAL,
     })), policy, Date.now());
     const dropped = backups.filter((backup) => !kept.has(backup.number));
-    for (const backup of dropped) catalog.deleteBackup(backup.id);
+    for (const backup of dropped) this.store.deleteBackup(backup);
     if (dropped.length > 0) {
       this.hasDroppedBackups = true;
       this.logger.info(`retention for ${clientName}: deleted backups ${dropped.map((b) => b.number).join(', ')}`);
@@ -48,18 +41,18 @@ export class Maintenance {
     return dropped.map((backup) => backup.number);
   }
 
-  /** An unfinished backup was deleted: its contents are garbage for the next GC. */
-  noteDroppedBackup(): void {
-    this.hasDroppedBackups = true;
-  }
-
   /**
    * Retention after a commit, then GC if a backup was deleted since the last one began. GC after
-   * every commit scanned every entry of every backup for nothing on most days.
+   * every commit would sweep nothing on most days.
    */
   afterCommit(clientName: string): void {
     this.applyRetention(clientName);
     if (this.hasDroppedBackups) this.scheduleGarbageCollection();
+  }
+
+  /** A backup was deleted by request: its data is garbage for the next collection. */
+  noteDroppedBackup(): void {
+    this.hasDroppedBackups = true;
   }
 
   /** Runs GC now, or once more after the one in progress; concurrent callers share the run. */
@@ -72,8 +65,10 @@ export class Maintenance {
       return this.nextGcRun;
     }
     this.hasDroppedBackups = false; // this run sees every deletion made so far
+    const startedAt = Date.now();
     this.gcRun = this.store.collectGarbage().then((report) => {
-      this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, ${report.freedBytes} bytes freed`);
+      this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, `
+        + `${report.freedBytes} bytes freed in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
       return report;
     }).finally(() => {
       this.gcRun = undefined;
@@ -81,22 +76,7 @@ export class Maintenance {
     return this.gcRun;
   }
 
-  noteGarbage(): void {
-    this.isGarbagePending = true;
-  }
-
-  /** Collects garbage first if a failed backup left some; a failure is logged and retried next time. */
-  async collectPendingGarbage(): Promise<void> {
-    if (!this.isGarbagePending) return;
-    try {
-      await this.collectGarbage();
-      this.isGarbagePending = false;
-    } catch (error) {
-      this.logger.error(`gc before backup failed: ${errorMessage(error)}`);
-    }
-  }
-
-  /** Fire-and-forget GC after a commit; a failure is logged, never lost silently. */
+  /** Fire-and-forget GC; a failure is logged, never lost silently. */
   scheduleGarbageCollection(): void {
     this.collectGarbage().catch((error) => this.logger.error(`gc failed: ${(error as Error).stack ?? String(error)}`));
   }

@@ -13,10 +13,7 @@ const PARENT_BATCH = 2000;
 export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
   try {
     const caller = authenticate(call, context.config.clientsDirectory);
-    const catalog = context.store.catalog;
-    const clientId = catalog.findClientId(caller.name);
-    const backup = clientId === undefined ? undefined
-      : call.request.backupId === 0 ? catalog.latestCommitted(clientId) : catalog.backupByNumber(clientId, call.request.backupId);
+    const backup = context.store.findBackup(caller.name, call.request.backupId);
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {
       // Still one message: it tells the client this server takes EntryBatch.
@@ -25,7 +22,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       return;
     }
     let entries: EntryMeta[] = [];
-    for (const entry of catalog.entries(backup.id)) {
+    for (const entry of context.store.entries(backup)) {
       if (call.cancelled) return;
       if (entry.contentId === null) continue;
       entries.push(entryMetaOf(entry));

@@ -1,8 +1,7 @@
 // server.conf's check_schedule: the running server checks its own store on a cron schedule,
-// alone (exclusive lock, like GC), logs the verdict, keeps the last result for /status, and notifies damage.
+// one at a time beside backups and GC, logs the verdict, keeps the last result for /status, and notifies damage.
 import { Cron } from 'croner';
-import { checkStore, isClean, type CheckReport } from '../chunkstore/check';
-import { checkReportLines } from '../chunkstore/check/report-text';
+import { checkReportLines, isClean, type CheckReport } from '../chunkstore/check';
 import { errorMessage } from '../common/errors';
 import type { ServerContext } from './server-context';
 import { checkNotification } from './notify/notification';
@@ -66,10 +65,9 @@ export class ScheduledCheck {
     const startedAt = Date.now();
     const readDataPercent = config.checkReadDataPercent;
     let result: LastCheck;
-    // Exclusive: a backup appending to a pack or GC rewriting one would look like damage.
-    const release = await store.lock.acquireExclusive();
+    // Beside running backups and restores: the store never lists a chunk before its pack is stored.
     try {
-      const report = await checkStore(store.directory, store.catalog, store.newCodec(), { readDataPercent });
+      const report = await store.check({ readDataPercent });
       result = lastCheckOf(report, startedAt, readDataPercent);
       this.last = result;
       this.report(report, result);
@@ -77,8 +75,6 @@ export class ScheduledCheck {
       result = failedCheck(startedAt, readDataPercent, errorMessage(error));
       this.last = result;
       logger.error(`check failed: ${(error as Error)?.stack ?? String(error)}`);
-    } finally {
-      release();
     }
     return result;
   }

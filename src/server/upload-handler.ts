@@ -13,17 +13,12 @@ import { writeWithBackpressure } from './stream-write';
 export async function handleUpload(context: ServerContext, call: grpc.ServerDuplexStream<UploadRequest, UploadResponse>): Promise<void> {
   let clientName = '?';
   let session: UploadSession | undefined;
-  let releaseLock: (() => void) | undefined;
   let isCommitted = false;
   try {
     clientName = authenticate(call, context.config.clientsDirectory).name;
     context.activity.claim(clientName);
     const progress = context.activity.progress(clientName)!;
     try {
-      // After a backup failed on a full disk its partial packs hold space nothing references: reclaim
-      // it before writing more, or the disk stays full after the operator freed some.
-      await context.maintenance.collectPendingGarbage();
-      releaseLock = await context.store.lock.acquireShared();
       session = new UploadSession(context.store, clientName, progress);
       // Not call[Symbol.asyncIterator](): it destroys the stream when the client half-closes, and a destroyed
       // stream can no longer send the status, so a client that ended without Commit waited forever.
@@ -50,19 +45,14 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       // A client that vanished (killed, network cut) is an interruption, not an internal server error.
       const error = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE'
         ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
-      const hasLeftGarbage = await session?.abandon().catch((abandonError) => {
-        context.logger.error(`abandon failed: ${errorMessage(abandonError)}`);
-        return true;
-      });
-      if (hasLeftGarbage) context.maintenance.noteGarbage();
-      if (session?.backupNumber !== undefined) context.maintenance.noteDroppedBackup();
+      await session?.abandon(caught);
+      // What its stored packs held is garbage now: collected at once, beside whatever else runs.
+      if (session?.backupNumber !== undefined) context.maintenance.scheduleGarbageCollection();
       if (!isCommitted) {
         if (session?.backupNumber !== undefined) context.logger.warn(`backup ${session.backupNumber} of ${clientName} abandoned: ${errorMessage(error)}`);
         context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });
       }
       throw error;
-    } finally {
-      releaseLock?.();
     }
     context.maintenance.afterCommit(clientName);
   } catch (error) {

@@ -1,7 +1,7 @@
 // Helpers the fault, check and hostile suites share: backups and restores through the real CLI,
 // the store's catalog read directly (server stopped) to aim damage, and the check command's verdict.
 import assert from 'node:assert/strict';
-import { open, readdir, mkdtemp, rm } from 'node:fs/promises';
+import { open, readdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -82,7 +82,7 @@ export function chunksOfFile(sandbox: Sandbox, backupNumber: number, path: strin
     `SELECT lower(hex(ch.hash)) AS hash, p.name AS packName, ch.offset, ch.stored_size AS storedSize
      FROM entries e JOIN backups b ON b.id = e.backup_id JOIN content_chunks cc ON cc.content_id = e.content_id
      JOIN chunks ch ON ch.id = cc.chunk_id JOIN packs p ON p.id = ch.pack_id
-     WHERE b.number = ? AND e.path = ? ORDER BY cc.seq`).all(backupNumber, path) as ChunkPlace[]);
+     WHERE b.number = ? AND e.path = ? ORDER BY cc.seq`).all(backupNumber, Buffer.from(path)) as ChunkPlace[]);
 }
 
 export function packFile(sandbox: Sandbox, packName: string): string {
@@ -96,6 +96,15 @@ export async function packFiles(sandbox: Sandbox): Promise<string[]> {
     for (const name of await readdir(join(root, folder))) if (name.endsWith('.pack')) files.push(join(root, folder, name));
   }
   return files.sort();
+}
+
+/** Bytes of pack data the server has written so far: sealed packs and packs still being staged. */
+export async function writtenPackBytes(sandbox: Sandbox): Promise<number> {
+  let total = 0;
+  const staging = join(sandbox.storeDirectory, 'staging');
+  const staged = (await readdir(staging).catch(() => [] as string[])).map((name) => join(staging, name));
+  for (const file of [...await packFiles(sandbox).catch(() => [] as string[]), ...staged]) total += await stat(file).then((info) => info.size, () => 0);
+  return total;
 }
 
 export async function flipByte(file: string, offset: number): Promise<void> {

@@ -11,20 +11,36 @@ export interface ChunkLocation {
   readonly rawSize: number;
 }
 
+export interface Xattr {
+  readonly name: Buffer;
+  readonly value: Buffer;
+}
+
 export interface StoredEntry {
-  readonly path: string;
+  /** Absolute, '/'-separated, as bytes: any byte but NUL in a component, invalid UTF-8 included. */
+  readonly path: Buffer;
   readonly type: number;
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
+  /** The owner's and group's names on the client ('' where the id had none). */
+  readonly user: string;
+  readonly group: string;
   readonly mtimeSec: number;
   readonly mtimeNsec: number;
   readonly ctimeSec: number;
   readonly ctimeNsec: number;
   readonly inode: number;
   readonly device: number;
+  readonly nlink: number;
+  /** Device number of a character or block device. */
+  readonly rdev: number;
+  /** The file's size (sparse files: including holes; the content holds only the data extents). */
   readonly size: number;
-  readonly linkTarget: string;
+  readonly linkTarget: Buffer;
+  readonly xattrs: readonly Xattr[];
+  /** Data extents of a sparse file as offset, length pairs; empty for a dense file. */
+  readonly extents: readonly number[];
   readonly contentId: number | null;
 }
 
@@ -43,6 +59,10 @@ export interface BackupRecord {
   readonly newBytes: number;
   readonly storedBytes: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** Files the client could not read: the backup is kept but incomplete. */
+  readonly unreadableFiles: number;
+  /** Retention and deletion skip a protected backup. */
+  readonly isProtected: boolean;
 }
 
 export interface BackupStats {
@@ -50,6 +70,7 @@ export interface BackupStats {
   readonly logicalBytes: number;
   readonly newBytes: number;
   readonly storedBytes: number;
+  readonly unreadableFiles: number;
 }
 
 export interface ContentRecord {
@@ -58,10 +79,9 @@ export interface ContentRecord {
   readonly size: number;
 }
 
-/** A chunk written to a pack whose catalog row is not inserted yet (it goes in with its content). */
+/** A chunk record written to a sealed pack, before its catalog row exists. */
 export interface NewChunkRow {
   readonly hash: Buffer;
-  readonly packId: number;
   readonly offset: number;
   readonly storedSize: number;
   readonly rawSize: number;

@@ -1,8 +1,13 @@
-// The catalog's SQLite schema and its version; opening an older store migrates it here.
-// Every backup is a virtual full copy: entries of each backup point at shared contents.
+// The catalog's SQLite schema (version 2) and the migration from version 1.
+// Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
+/**
+ * Reference counts make garbage collection a short sweep instead of a scan of every entry:
+ * contents.refs counts entries of committed backups; chunks.refs counts content_chunks rows.
+ * Rows of a running backup are not counted until its commit: the open session protects them.
+ */
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
@@ -26,13 +31,15 @@ CREATE TABLE IF NOT EXISTS backups (
   new_bytes INTEGER NOT NULL DEFAULT 0,
   stored_bytes INTEGER NOT NULL DEFAULT 0,
   labels TEXT NOT NULL DEFAULT '{}',
+  unreadable_files INTEGER NOT NULL DEFAULT 0,
+  is_protected INTEGER NOT NULL DEFAULT 0,
   UNIQUE (client_id, number)
 );
 CREATE TABLE IF NOT EXISTS packs (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   size INTEGER NOT NULL DEFAULT 0,
-  is_sealed INTEGER NOT NULL DEFAULT 0,
+  is_sealed INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -41,13 +48,15 @@ CREATE TABLE IF NOT EXISTS chunks (
   pack_id INTEGER NOT NULL REFERENCES packs(id),
   offset INTEGER NOT NULL,
   stored_size INTEGER NOT NULL,
-  raw_size INTEGER NOT NULL
+  raw_size INTEGER NOT NULL,
+  refs INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_pack ON chunks(pack_id);
 CREATE TABLE IF NOT EXISTS contents (
   id INTEGER PRIMARY KEY,
   hash BLOB NOT NULL,
-  size INTEGER NOT NULL
+  size INTEGER NOT NULL,
+  refs INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS contents_hash ON contents(hash, size);
 CREATE TABLE IF NOT EXISTS content_chunks (
@@ -57,9 +66,11 @@ CREATE TABLE IF NOT EXISTS content_chunks (
   PRIMARY KEY (content_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS content_chunks_chunk ON content_chunks(chunk_id);
+-- Names are bytes (BLOB): any byte but '/' and NUL, compared with memcmp, as the file system has them.
+-- No index on content_id: it cost 40 % of a backup's catalog rows and one more B-tree insert per entry.
 CREATE TABLE IF NOT EXISTS entries (
   backup_id INTEGER NOT NULL,
-  path TEXT NOT NULL,
+  path BLOB NOT NULL,
   type INTEGER NOT NULL,
   mode INTEGER NOT NULL,
   uid INTEGER NOT NULL,
@@ -71,11 +82,75 @@ CREATE TABLE IF NOT EXISTS entries (
   inode INTEGER NOT NULL,
   device INTEGER NOT NULL,
   size INTEGER NOT NULL,
-  link_target TEXT NOT NULL DEFAULT '',
+  link_target BLOB NOT NULL DEFAULT x'',
   content_id INTEGER,
+  user_name TEXT NOT NULL DEFAULT '',
+  group_name TEXT NOT NULL DEFAULT '',
+  nlink INTEGER NOT NULL DEFAULT 1,
+  rdev INTEGER NOT NULL DEFAULT 0,
+  xattrs BLOB,
+  extents BLOB,
   PRIMARY KEY (backup_id, path)
 ) WITHOUT ROWID;
--- No index on entries(content_id): it cost 40 % of a backup's catalog rows on disk and one more
--- B-tree insert per entry, and its readers (GC, check) scan every entry anyway.
-DROP INDEX IF EXISTS entries_content;
+-- Packs whose rows are gone but whose files or objects may still be read by a restore that began
+-- before; deleted once no such reader is left (or at the next start).
+CREATE TABLE IF NOT EXISTS doomed_packs (
+  name TEXT PRIMARY KEY,
+  doomed_at INTEGER NOT NULL
+);
+-- Chunks a backup stored, held for its client for a while whether or not the backup commits: an
+-- interrupted backup's retry then sends and stores only what is missing. A commit drops its holds.
+CREATE TABLE IF NOT EXISTS chunk_holds (
+  chunk_id INTEGER NOT NULL,
+  client_id INTEGER NOT NULL,
+  backup_id INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (chunk_id, backup_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunk_holds_backup ON chunk_holds(backup_id);
+CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
+CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
+`;
+
+/**
+ * Version 1 kept paths and link targets as TEXT, had no reference counts and no fidelity columns.
+ * Each statement is idempotent within the migration's one transaction.
+ */
+export const MIGRATE_1_TO_2_SQL = `
+ALTER TABLE backups ADD COLUMN unreadable_files INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE backups ADD COLUMN is_protected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chunks ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE contents ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE entries_v2 (
+  backup_id INTEGER NOT NULL,
+  path BLOB NOT NULL,
+  type INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL,
+  mtime_sec INTEGER NOT NULL,
+  mtime_nsec INTEGER NOT NULL,
+  ctime_sec INTEGER NOT NULL,
+  ctime_nsec INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  link_target BLOB NOT NULL DEFAULT x'',
+  content_id INTEGER,
+  user_name TEXT NOT NULL DEFAULT '',
+  group_name TEXT NOT NULL DEFAULT '',
+  nlink INTEGER NOT NULL DEFAULT 1,
+  rdev INTEGER NOT NULL DEFAULT 0,
+  xattrs BLOB,
+  extents BLOB,
+  PRIMARY KEY (backup_id, path)
+) WITHOUT ROWID;
+INSERT INTO entries_v2 (backup_id, path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, link_target, content_id)
+  SELECT backup_id, CAST(path AS BLOB), type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size,
+         CAST(link_target AS BLOB), content_id FROM entries;
+DROP TABLE entries;
+ALTER TABLE entries_v2 RENAME TO entries;
+UPDATE contents SET refs = (SELECT COUNT(*) FROM entries e JOIN backups b ON b.id = e.backup_id
+                            WHERE e.content_id = contents.id AND b.state = 'committed');
+UPDATE chunks SET refs = (SELECT COUNT(*) FROM content_chunks cc WHERE cc.chunk_id = chunks.id);
 `;

@@ -1,28 +1,13 @@
 // Walks every chunk row in pack order and proves its record is where the catalog says: the pack
 // exists, the record fits inside it, its header matches; chosen chunks are also decoded and re-hashed.
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
+import type { ChunkRow } from '../catalog/check-queries';
 import type { ChunkCodec } from '../codec';
 import { sha256 } from '../codec';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
-import { packPath } from '../pack/pack-files';
-import { errorMessage } from '../../common/errors';
+import { CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 import type { ChunkDamage } from './report';
-
-interface ChunkRow {
-  id: number;
-  hash: Buffer;
-  pack_id: number;
-  offset: number;
-  stored_size: number;
-  raw_size: number;
-}
-
-interface PackState {
-  readonly name: string;
-  /** undefined: the pack file is missing. */
-  readonly fileSize: number | undefined;
-}
 
 export interface PackScanResult {
   readonly damagedChunks: ChunkDamage[];
@@ -34,90 +19,68 @@ export interface PackScanResult {
 const PAGE_SIZE = 1000;
 
 /** shouldReadData decides per chunk whether its bytes are decoded and re-hashed, not only its header. */
-export async function scanPacks(directory: string, catalog: Catalog, codec: ChunkCodec,
-  shouldReadData: () => boolean): Promise<PackScanResult> {
-  const database = catalog.sqlite;
-  const packs = await packStates(directory, catalog);
+export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, shouldReadData: () => boolean): Promise<PackScanResult> {
   const problems: string[] = [];
-  for (const [, pack] of packs) {
-    if (pack.fileSize === undefined) problems.push(`pack ${pack.name} is missing (${packPath(directory, pack.name)})`);
+  const stored = new Map<string, number>();
+  for await (const object of backend.listPacks()) stored.set(object.name, object.size);
+  const packs = new Map(catalog.packs.all().map((pack) => [pack.id, pack]));
+  for (const pack of packs.values()) {
+    const size = stored.get(pack.name);
+    if (size === undefined) problems.push(`pack ${pack.name} is missing from ${backend.location}`);
+    else if (size < pack.size) problems.push(`pack ${pack.name} is truncated: ${size} bytes stored, ${pack.size} recorded`);
   }
-  const recordedSizes = database.prepare(`SELECT id, name, size FROM packs WHERE is_sealed = 1`).all() as { id: number; name: string; size: number }[];
-  for (const recorded of recordedSizes) {
-    const fileSize = packs.get(recorded.id)?.fileSize;
-    if (fileSize !== undefined && fileSize < recorded.size) {
-      problems.push(`pack ${recorded.name} is truncated: ${fileSize} bytes on disk, ${recorded.size} recorded`);
-    }
+  const recorded = new Set([...packs.values()].map((pack) => pack.name));
+  for (const name of stored.keys()) {
+    if (!recorded.has(name) && !catalog.packs.isDoomed(name)) problems.push(`pack ${name} in ${backend.location} is not in the catalog (an orphan)`);
   }
-  const page = database.prepare(
-    `SELECT id, hash, pack_id, offset, stored_size, raw_size FROM chunks
-     WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`);
   const damagedChunks: ChunkDamage[] = [];
   let chunks = 0;
   let chunksRead = 0;
-  let openPack: { id: number; handle: FileHandle } | undefined;
   let after = [-1, -1, -1];
-  try {
-    for (;;) {
-      const rows = page.all(after[0], after[1], after[2], PAGE_SIZE) as ChunkRow[];
-      for (const row of rows) {
-        chunks++;
-        const pack = packs.get(row.pack_id);
-        const damage = (reason: string): void => {
-          damagedChunks.push({ chunkId: row.id, hash: row.hash.toString('hex'), packName: pack?.name ?? `#${row.pack_id}`, offset: row.offset, reason });
-        };
-        if (pack === undefined) { damage(`its pack row ${row.pack_id} does not exist`); continue; }
-        if (pack.fileSize === undefined) { damage('pack file is missing'); continue; }
-        const end = row.offset + RECORD_HEADER_SIZE + row.stored_size;
-        if (end > pack.fileSize) { damage(`record ends at ${end}, beyond the pack's end (${pack.fileSize} bytes)`); continue; }
-        if (openPack?.id !== row.pack_id) {
-          await openPack?.handle.close();
-          openPack = undefined;
-          openPack = { id: row.pack_id, handle: await open(packPath(directory, pack.name), 'r') };
-        }
-        const isDataRead = shouldReadData();
-        if (isDataRead) chunksRead++;
-        const problem = await recordProblem(openPack.handle, row, isDataRead, codec);
-        if (problem !== undefined) damage(problem);
-      }
-      if (rows.length < PAGE_SIZE) break;
-      const last = rows[rows.length - 1];
-      after = [last.pack_id, last.offset, last.id];
+  for (;;) {
+    const rows = catalog.checks.chunksAfter(after[0], after[1], after[2], PAGE_SIZE);
+    for (const row of rows) {
+      chunks++;
+      const pack = packs.get(row.packId);
+      const damage = (reason: string): void => {
+        damagedChunks.push({ chunkId: row.id, hash: row.hash.toString('hex'), packName: pack?.name ?? `#${row.packId}`, offset: row.offset, reason });
+      };
+      if (pack === undefined) { damage(`its pack row ${row.packId} does not exist`); continue; }
+      const size = stored.get(pack.name);
+      if (size === undefined) { damage('pack is missing'); continue; }
+      const end = row.offset + RECORD_HEADER_SIZE + row.storedSize;
+      if (end > size) { damage(`record ends at ${end}, beyond the pack's end (${size} bytes)`); continue; }
+      const isDataRead = shouldReadData();
+      if (isDataRead) chunksRead++;
+      const problem = await recordProblem(backend, pack.name, row, isDataRead, codec);
+      if (problem !== undefined) damage(problem);
     }
-  } finally {
-    await openPack?.handle.close();
+    if (rows.length < PAGE_SIZE) break;
+    const last = rows[rows.length - 1];
+    after = [last.packId, last.offset, last.id];
   }
   return { damagedChunks, problems, chunks, chunksRead };
 }
 
-async function packStates(directory: string, catalog: Catalog): Promise<Map<number, PackState>> {
-  const rows = catalog.sqlite.prepare(`SELECT id, name FROM packs`).all() as { id: number; name: string }[];
-  const states = new Map<number, PackState>();
-  for (const row of rows) {
-    const fileSize = await stat(packPath(directory, row.name)).then((info) => info.size, (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    states.set(row.id, { name: row.name, fileSize });
+/** Returns why the record is wrong, or undefined; I/O errors other than missing or short objects pass through. */
+async function recordProblem(backend: PackBackend, packName: string, row: ChunkRow, isDataRead: boolean, codec: ChunkCodec): Promise<string | undefined> {
+  const length = isDataRead ? RECORD_HEADER_SIZE + row.storedSize : RECORD_HEADER_SIZE;
+  let buffer: Buffer;
+  try {
+    buffer = await backend.readRange(packName, row.offset, length);
+  } catch (error) {
+    if (error instanceof NotFoundError || error instanceof CorruptError) return errorMessage(error);
+    throw error;
   }
-  return states;
-}
-
-/** Returns why the record is wrong, or undefined; I/O errors other than short reads pass through. */
-async function recordProblem(handle: FileHandle, row: ChunkRow, isDataRead: boolean, codec: ChunkCodec): Promise<string | undefined> {
-  const length = isDataRead ? RECORD_HEADER_SIZE + row.stored_size : RECORD_HEADER_SIZE;
-  const buffer = Buffer.allocUnsafe(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, row.offset);
-  if (bytesRead !== length) return `short read: ${bytesRead} of ${length} bytes`;
   const header = decodeRecordHeader(buffer.subarray(0, RECORD_HEADER_SIZE));
   if (header === undefined) return 'no record header at its offset';
-  if (header.storedSize !== row.stored_size || header.rawSize !== row.raw_size || !header.hash.equals(row.hash)) {
+  if (header.storedSize !== row.storedSize || header.rawSize !== row.rawSize || !header.hash.equals(row.hash)) {
     return 'record header does not match the catalog';
   }
   if (!isDataRead) return undefined;
   let raw: Buffer;
   try {
-    raw = codec.decode(header.codec, buffer.subarray(RECORD_HEADER_SIZE), row.raw_size);
+    raw = codec.decode(header.codec, buffer.subarray(RECORD_HEADER_SIZE), row.rawSize);
   } catch (error) {
     return errorMessage(error);
   }

@@ -18,7 +18,7 @@ export interface ContentDamage {
 export interface AffectedFile {
   readonly clientName: string;
   readonly backupNumber: number;
-  readonly path: string;
+  readonly path: Buffer;
   readonly contentId: number;
 }
 

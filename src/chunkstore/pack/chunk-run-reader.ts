@@ -1,13 +1,12 @@
 // Reads a known list of chunks (a restore page's small files) with one read per run of records
 // that lie back to back in a pack, the next run read while the current one is decoded: small
 // files' chunks were written in sequence, and a read per chunk cost more than the bytes.
+import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
-import { CorruptError } from '../../common/errors';
+import { CorruptError, NotFoundError } from '../../common/errors';
 import { RECORD_HEADER_SIZE } from './pack-format';
-import { packPath } from './pack-files';
-import type { PackHandles } from './pack-handles';
-import { chunkWhere, verifyRecord } from './pack-reader';
+import { chunkWhere, readChunk, verifyRecord } from './pack-reader';
 
 /** A run is read whole; bigger records get a run of their own. */
 const MAX_RUN_BYTES = 4 * 1024 * 1024;
@@ -18,8 +17,8 @@ interface Run {
   length: number;
 }
 
-/** A run's bytes (shorter than asked when the pack ended early), or the pack is gone. */
-type RunBytes = Buffer | 'missing';
+/** A run's bytes, or why they cannot be had (a missing or truncated pack: damage, reported per chunk). */
+type RunBytes = Buffer | { readonly damage: string; readonly isTruncated: boolean };
 
 export class ChunkRunReader {
   private readonly runs: Run[] = [];
@@ -28,10 +27,9 @@ export class ChunkRunReader {
   private readonly reads = new Map<number, Promise<RunBytes>>();
 
   constructor(
-    private readonly storeDirectory: string,
+    private readonly backend: PackBackend,
     private readonly locations: readonly ChunkLocation[],
     private readonly codec: ChunkCodec,
-    private readonly handles: PackHandles,
   ) {
     for (const location of locations) {
       const size = RECORD_HEADER_SIZE + location.storedSize;
@@ -56,35 +54,23 @@ export class ChunkRunReader {
     const bytes = this.read(runIndex);
     if (runIndex + 1 < this.runs.length) this.read(runIndex + 1).catch(() => undefined); // awaited when its turn comes
     const run = await bytes;
-    if (run === 'missing') throw new CorruptError(`${chunkWhere(location)}: pack file is missing`);
+    // A truncated pack damages only the records past its end: read this one alone to know.
+    if ('damage' in run) return run.isTruncated ? readChunk(this.backend, location, this.codec, into) : Promise.reject(new CorruptError(`${chunkWhere(location)}: ${run.damage}`));
     const start = location.offset - this.runs[runIndex].offset;
-    return verifyRecord(run.subarray(Math.min(start, run.length), Math.min(start + RECORD_HEADER_SIZE + location.storedSize, run.length)), location, this.codec, into);
+    return verifyRecord(run.subarray(start, start + RECORD_HEADER_SIZE + location.storedSize), location, this.codec, into);
   }
 
   private read(runIndex: number): Promise<RunBytes> {
     let pending = this.reads.get(runIndex);
     if (pending === undefined) {
-      pending = this.readRun(this.runs[runIndex]);
+      const run = this.runs[runIndex];
+      pending = this.backend.readRange(run.packName, run.offset, run.length).catch((error: unknown): RunBytes => {
+        if (error instanceof NotFoundError) return { damage: 'pack is missing', isTruncated: false };
+        if (error instanceof CorruptError) return { damage: error.message, isTruncated: true };
+        throw error;
+      });
       this.reads.set(runIndex, pending);
     }
     return pending;
-  }
-
-  private async readRun(run: Run): Promise<RunBytes> {
-    let handle;
-    try {
-      handle = await this.handles.get(packPath(this.storeDirectory, run.packName));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-      throw error;
-    }
-    const buffer = Buffer.allocUnsafe(run.length);
-    let filled = 0;
-    while (filled < run.length) {
-      const { bytesRead } = await handle.read(buffer, filled, run.length - filled, run.offset + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, filled);
   }
 }

@@ -1,47 +1,36 @@
-// Reads one chunk back from its pack and proves it is the chunk asked for (header and SHA-256).
-// A short read or a hash mismatch is corruption, named with pack and offset; other I/O errors pass through.
-import { open, type FileHandle } from 'node:fs/promises';
-import type { PackHandles } from './pack-handles';
+// Reads chunk records back through the backend and proves each is the chunk asked for (header and
+// SHA-256). A missing pack, a short read or a hash mismatch is corruption named with pack and
+// offset; other I/O errors pass through as they are.
+import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from './pack-format';
-import { packPath } from './pack-files';
 import { type ChunkCodec, sha256 } from '../codec';
-import { CorruptError } from '../../common/errors';
-
-/** With `handles`, the pack stays open for the next read (the caller closes the cache); without, it is closed here. */
-export async function readChunk(storeDirectory: string, location: ChunkLocation, codec: ChunkCodec, handles?: PackHandles, into?: Buffer): Promise<Buffer> {
-  return verifyRecord(await readRecord(storeDirectory, location, handles), location, codec, into);
-}
-
-/** A chunk's record (header and payload) as it lies in its pack, shorter if the pack ends early; not verified. */
-async function readRecord(storeDirectory: string, location: ChunkLocation, handles?: PackHandles): Promise<Buffer> {
-  const path = packPath(storeDirectory, location.packName);
-  let handle: FileHandle;
-  try {
-    handle = handles ? await handles.get(path) : await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptError(`${chunkWhere(location)}: pack file is missing`);
-    throw error;
-  }
-  try {
-    const length = RECORD_HEADER_SIZE + location.storedSize;
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, location.offset);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    if (!handles) await handle.close();
-  }
-}
+import { CorruptError, NotFoundError } from '../../common/errors';
 
 /** Where a chunk lives, for error messages. */
-export function chunkWhere(location: ChunkLocation): string {
+export function chunkWhere(location: Pick<ChunkLocation, 'hash' | 'packName' | 'offset'>): string {
   return `chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}`;
 }
 
+/** A record's bytes (header and payload) as the backend has them; a missing or short pack is corruption. */
+export async function readRecord(backend: PackBackend, location: ChunkLocation): Promise<Buffer> {
+  try {
+    return await backend.readRange(location.packName, location.offset, RECORD_HEADER_SIZE + location.storedSize);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new CorruptError(`${chunkWhere(location)}: pack is missing`);
+    if (error instanceof CorruptError) throw new CorruptError(`${chunkWhere(location)}: ${error.message}`);
+    throw error;
+  }
+}
+
+export async function readChunk(backend: PackBackend, location: ChunkLocation, codec: ChunkCodec, into?: Buffer): Promise<Buffer> {
+  return verifyRecord(await readRecord(backend, location), location, codec, into);
+}
+
 /**
- * Decodes one record read from a pack (header and payload; shorter when the pack ended early) and
- * proves it is the chunk the catalog describes. Throws CorruptError naming pack and offset.
- * With `into` (rawSize bytes) the chunk is decoded there; what it holds is undefined after a throw.
+ * Decodes one record (header and payload; shorter when the pack ended early) and proves it is the
+ * chunk the catalog describes. Throws CorruptError naming pack and offset. With `into` (rawSize
+ * bytes) the chunk is decoded there; what it holds is undefined after a throw.
  */
 export function verifyRecord(record: Buffer, location: ChunkLocation, codec: ChunkCodec, into?: Buffer): Buffer {
   const where = chunkWhere(location);

@@ -1,180 +1,176 @@
-// Appends encoded chunks to one session's pack files, rolling to a new pack past a target size.
-// Small records are gathered and written together; flush() puts them in the file, sync() makes them durable.
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { Catalog } from '../catalog/catalog';
+// Appends encoded chunks to staged pack files and hands each sealed pack to the backend. A pack
+// is recorded in the catalog only once the backend holds it durably, so every catalog row points
+// at bytes that survive a crash; append() says when its record is written and, later, its chunk id.
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackBackend } from '../backend/pack-backend';
 import type { NewChunkRow } from '../catalog/records';
 import { encodeRecordHeader, RECORD_HEADER_SIZE, type Codec } from './pack-format';
-import { ensurePackFolder, fsyncFolder, newPackName, packPath } from './pack-files';
-import { DiskFullError } from '../../common/errors';
+import { newPackName } from './pack-files';
+import { translateWriteError } from '../backend/write-errors';
 
-interface OpenPack {
-  readonly id: number;
+export interface SealedPack {
+  readonly name: string;
+  readonly size: number;
+  readonly records: readonly NewChunkRow[];
+}
+
+/** Records a stored pack in the catalog (one synchronous transaction); returns each record's chunk id. */
+export type RecordSealedPack = (pack: SealedPack) => readonly number[];
+
+export interface AppendedRecord {
+  /** Settles once the record is in the staged file's buffers: what bounds a writer's memory. */
+  readonly written: Promise<void>;
+  /** Settles once the record's pack is stored and recorded (after sealCurrent() or a full pack). */
+  readonly chunkId: Promise<number>;
+  readonly storedSize: number;
+}
+
+interface Deferred {
+  resolve(id: number): void;
+  reject(error: unknown): void;
+}
+
+interface StagedPack {
+  readonly name: string;
   readonly path: string;
-  readonly handle: FileHandle;
+  readonly handle: Promise<FileHandle>;
   /** Bytes appended, including those still gathered in `pending`. */
   size: number;
   /** Bytes actually in the file. */
   written: number;
   readonly pending: Buffer[];
+  readonly records: NewChunkRow[];
+  readonly waiting: Deferred[];
 }
 
 export const DEFAULT_PACK_TARGET_SIZE = 64 * 1024 * 1024;
 /** Gathered records are written once they reach this size: a write per small file cost a thread-pool round trip each. */
 const WRITE_GATHER_SIZE = 1024 * 1024;
+/** Sealed packs being stored at once; more wait, which bounds the staging folder. */
+const MAX_SEALS_IN_FLIGHT = 2;
 
 export class PackWriter {
-  private current: OpenPack | undefined;
-  /** Packs that reached the target size: closed for writing, not yet fsynced and sealed. */
-  private readonly full: OpenPack[] = [];
+  private current: StagedPack | undefined;
+  private readonly seals = new Set<Promise<void>>();
   private appendTail: Promise<unknown> = Promise.resolve();
-  /** Set by discard(): a late append (a chunk still in flight) must not open a pack nobody seals. */
+  private failure: unknown;
   private isEnded = false;
 
   constructor(
-    private readonly storeDirectory: string,
-    private readonly catalog: Catalog,
+    private readonly stagingDirectory: string,
+    private readonly backend: PackBackend,
+    private readonly recordPack: RecordSealedPack,
     private readonly targetSize = DEFAULT_PACK_TARGET_SIZE,
   ) {}
 
-  /** Appends one chunk; the caller records it in the catalog (with the content that uses it). */
-  async append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): Promise<NewChunkRow> {
+  append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): AppendedRecord {
     const header = encodeRecordHeader({ codec, rawSize, storedSize: payload.length, hash });
-    const { packId, offset } = await this.appendRecord(header, payload);
-    return { hash, packId, offset, storedSize: payload.length, rawSize };
+    return this.appendRecord(header, payload, { hash, rawSize, storedSize: payload.length });
   }
 
-  /** Appends an already framed record without touching the catalog (compaction moves chunks with it). */
-  appendRecord(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
+  /** Appends an already framed record (compaction copies records with it). */
+  appendRecord(header: Buffer, payload: Buffer, row: Omit<NewChunkRow, 'offset'>): AppendedRecord {
+    let deferred!: Deferred;
+    const chunkId = new Promise<number>((resolve, reject) => { deferred = { resolve, reject }; });
+    chunkId.catch(() => undefined); // a caller that only awaits `written` must not see an unhandled rejection
     // Appends run one after another: each needs the offset the previous one ends at.
-    const result = this.appendTail.then(() => this.appendNow(header, payload));
-    this.appendTail = result.catch(() => undefined);
-    return result;
+    const written = this.appendTail.then(() => this.appendNow(header, payload, row, deferred));
+    written.catch((error) => deferred.reject(error));
+    this.appendTail = written.catch(() => undefined);
+    return { written, chunkId, storedSize: payload.length };
   }
 
-  private async appendNow(header: Buffer, payload: Buffer): Promise<{ packId: number; offset: number }> {
-    if (this.isEnded) throw new Error('pack writer already closed: append refused');
-    const pack = await this.packWithRoom();
-    const offset = pack.size;
+  private async appendNow(header: Buffer, payload: Buffer, row: Omit<NewChunkRow, 'offset'>, deferred: Deferred): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.isEnded) throw new Error('pack writer already ended: append refused');
+    const pack = this.current ?? this.startPack();
+    pack.records.push({ ...row, offset: pack.size });
+    pack.waiting.push(deferred);
     pack.pending.push(header, payload);
     pack.size += RECORD_HEADER_SIZE + payload.length;
     if (pack.size - pack.written >= WRITE_GATHER_SIZE) await this.writePending(pack);
-    return { packId: pack.id, offset };
+    if (pack.size >= this.targetSize) await this.seal();
   }
 
-  /** Writes every gathered record to its file; callers must flush before recording those chunks in the catalog. */
-  flush(): Promise<void> {
-    const done = this.appendTail.then(() => this.writeAllPending());
+  /** Seals the open pack (if any) and waits until every sealed pack is stored and recorded. */
+  async sealCurrent(): Promise<void> {
+    const done = this.appendTail.then(() => this.seal());
     this.appendTail = done.catch(() => undefined);
-    return done;
+    await done;
+    while (this.seals.size > 0) await Promise.all(this.seals);
+    if (this.failure !== undefined) throw this.failure;
   }
 
-  private async writeAllPending(): Promise<void> {
-    for (const pack of this.current ? [...this.full, this.current] : this.full) await this.writePending(pack);
+  /**
+   * Ends the writer: the open pack's staged file is removed without being stored (its chunks are
+   * lost to this session, which is abandoning), and seals in flight are waited for.
+   */
+  async discard(): Promise<void> {
+    this.isEnded = true;
+    await this.appendTail;
+    const pack = this.current;
+    this.current = undefined;
+    if (pack) {
+      for (const waiting of pack.waiting) waiting.reject(new Error('backup abandoned before its pack was stored'));
+      await pack.handle.then((handle) => handle.close(), () => undefined).catch(() => undefined);
+      await unlink(pack.path).catch(() => undefined);
+    }
+    await Promise.allSettled([...this.seals]);
   }
 
-  private async writePending(pack: OpenPack): Promise<void> {
+  private startPack(): StagedPack {
+    const name = newPackName();
+    const path = join(this.stagingDirectory, `${name}.pack`);
+    const handle = open(path, 'wx', 0o600);
+    handle.catch(() => undefined); // surfaces at the first write
+    this.current = { name, path, handle, size: 0, written: 0, pending: [], records: [], waiting: [] };
+    return this.current;
+  }
+
+  private async writePending(pack: StagedPack): Promise<void> {
     if (pack.pending.length === 0) return;
     const pieces = pack.pending.splice(0);
     const end = pack.size;
     try {
-      await pack.handle.writev(pieces, pack.written);
+      await (await pack.handle).writev(pieces, pack.written);
     } catch (error) {
       throw translateWriteError(error, pack.path);
     }
     pack.written = end;
   }
 
-  /** Makes every byte appended so far durable (file and folder fsync); seals the full packs. */
-  async sync(): Promise<void> {
-    await this.flush();
-    const packs = this.current ? [...this.full, this.current] : [...this.full];
-    for (const pack of packs) {
-      try {
-        await pack.handle.sync();
-        await fsyncFolder(dirname(pack.path));
-      } catch (error) {
-        throw translateWriteError(error, pack.path);
-      }
-    }
-    for (const pack of this.full.splice(0)) {
-      this.catalog.sealPack(pack.id, pack.size);
-      await pack.handle.close();
-    }
-  }
-
-  /** Syncs and seals everything; the writer cannot be used afterwards. */
-  async close(): Promise<void> {
-    if (this.current) this.full.push(this.current);
+  /** Closes the open pack and starts storing it; waits only when too many seals are in flight. */
+  private async seal(): Promise<void> {
+    const pack = this.current;
+    if (pack === undefined || pack.records.length === 0) return;
     this.current = undefined;
-    await this.sync();
-  }
-
-  /**
-   * Ends an abandoned session's packs. Its chunks stay usable for dedup, so they are still
-   * written and fsynced; a pack that cannot be synced loses its chunk rows instead of being
-   * trusted. Returns, per synced pack, how many of its bytes are durable.
-   */
-  async discard(): Promise<Map<number, number>> {
-    this.isEnded = true;
-    await this.appendTail;
-    if (this.current) this.full.push(this.current);
-    this.current = undefined;
-    const syncedPacks = new Map<number, number>();
-    let firstError: unknown;
-    for (const pack of this.full.splice(0)) {
-      try {
-        await this.writePending(pack).catch(() => undefined); // on a full disk, what fits nowhere stays out
-        const isSynced = await pack.handle.sync().then(() => true, () => false);
-        if (isSynced) syncedPacks.set(pack.id, pack.written);
-        else this.catalog.sqlite.prepare(`DELETE FROM chunks WHERE pack_id = ?`).run(pack.id);
-        this.catalog.sealPack(pack.id, pack.written);
-      } catch (error) {
-        // The catalog itself may be out of space: the pack stays unsealed and recovery re-reads it on the next start.
-        firstError ??= error;
-      } finally {
-        await pack.handle.close().catch(() => undefined);
-      }
-    }
-    if (firstError !== undefined) throw firstError;
-    return syncedPacks;
-  }
-
-
-  private async packWithRoom(): Promise<OpenPack> {
-    if (this.current && this.current.size < this.targetSize) return this.current;
-    if (this.current) {
-      await this.writePending(this.current);
-      this.full.push(this.current);
-    }
-    this.current = undefined;
-    const name = newPackName();
-    await ensurePackFolder(this.storeDirectory, name);
-    const path = packPath(this.storeDirectory, name);
-    let handle: FileHandle;
+    while (this.seals.size >= MAX_SEALS_IN_FLIGHT) await Promise.race(this.seals);
+    let sealing: Promise<void>;
     try {
-      handle = await open(path, 'wx', 0o600);
+      await this.writePending(pack);
+      await (await pack.handle).close();
     } catch (error) {
-      throw translateWriteError(error, path);
-    }
-    let id: number;
-    try {
-      id = this.catalog.createPack(name, Date.now());
-    } catch (error) {
-      // No row, no owner: close the file and leave it to recovery's orphan sweep.
-      await handle.close().catch(() => undefined);
+      this.fail(pack, error);
       throw error;
     }
-    this.current = { id, path, handle, size: 0, written: 0, pending: [] };
-    return this.current;
+    sealing = this.store(pack).finally(() => this.seals.delete(sealing));
+    this.seals.add(sealing);
   }
-}
 
-export function translateWriteError(error: unknown, path: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new DiskFullError(`store is full: cannot write ${path} (${code})`, { cause: error });
+  private async store(pack: StagedPack): Promise<void> {
+    try {
+      await this.backend.putPack(pack.name, pack.path);
+      const ids = this.recordPack({ name: pack.name, size: pack.size, records: pack.records });
+      pack.waiting.forEach((waiting, index) => waiting.resolve(ids[index]));
+    } catch (error) {
+      this.fail(pack, error);
+    }
   }
-  return error as Error;
+
+  private fail(pack: StagedPack, error: unknown): void {
+    this.failure ??= error;
+    for (const waiting of pack.waiting) waiting.reject(error);
+    void unlink(pack.path).catch(() => undefined);
+  }
 }

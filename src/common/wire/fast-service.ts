@@ -9,6 +9,12 @@ import { FieldReader, decodeBatch, encodeBatchMessage, varintLength, writeVarint
 /** The most file content one Data message carries, either way. */
 export const MAX_DATA_FRAME = 1024 * 1024;
 
+/**
+ * A file up to this size travels whole, inline in an EntryBatch, either way; bigger ones stream in
+ * Data frames. One threshold for both sides: the receiver sizes its buffers by it.
+ */
+export const INLINE_MAX_CONTENT = 1024 * 1024;
+
 /** In both UploadRequest and RestoreResponse the Data message is field 3 of the oneof. */
 const DATA_FIELD = 3;
 const DATA_FIELD_TAG = (DATA_FIELD << 3) | 2;

@@ -50,12 +50,11 @@ export class NotificationRules {
       return;
     }
     this.overdueNotified.delete(clientName);
-    const catalog = this.context.store.catalog;
-    const clientId = catalog.findClientId(clientName);
-    const backup = clientId === undefined ? undefined : catalog.backupByNumber(clientId, outcome.backupNumber);
-    if (clientId === undefined || backup === undefined) return;
+    const store = this.context.store;
+    const backup = store.findBackup(clientName, outcome.backupNumber);
+    if (backup === undefined) return;
     const share = this.context.config.anomalyShare;
-    const anomaly = anomalyOf(backup, catalog.committedBackups(clientId), share);
+    const anomaly = anomalyOf(backup, store.listBackups(clientName), share);
     this.notifier.send(successNotification(backup, anomaly, now));
     if (anomaly?.isAnomalous) this.notifier.send(anomalyNotification(backup, anomaly, share, now));
   }
@@ -69,14 +68,13 @@ export class NotificationRules {
       this.context.logger.warn(`notify: overdue check skipped: ${errorMessage(error)}`);
       return undefined;
     }
-    const catalog = this.context.store.catalog;
+    const store = this.context.store;
     let shortest: number | undefined;
     for (const record of records.values()) {
       const warnAfterSeconds = record.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
       if (warnAfterSeconds === undefined) continue;
       shortest = Math.min(shortest ?? Infinity, warnAfterSeconds);
-      const clientId = catalog.findClientId(record.name);
-      const last = clientId === undefined ? undefined : catalog.latestCommitted(clientId);
+      const last = store.findBackup(record.name, 0);
       const isOverdue = overdueSince({
         isRunning: false,
         lastSuccessAt: last === undefined ? undefined : last.finishedAt ?? last.startedAt,

@@ -1,6 +1,6 @@
-// Store-wide figures from the catalog: logical bytes of kept backups, unique chunk bytes before
-// and after compression. Statements are prepared once per instance, as the catalog does.
-import type { Catalog } from '../../chunkstore/catalog/catalog';
+// Store-wide figures: logical bytes of kept backups, unique chunk bytes before and after compression,
+// as ratios the dashboard and /metrics show.
+import type { ChunkStore } from '../../chunkstore/store';
 
 export interface StoreFigures {
   readonly backups: number;
@@ -19,37 +19,25 @@ export interface StoreFigures {
 }
 
 export class CatalogFigures {
-  private readonly backupTotals;
-  private readonly chunkTotals;
-  private readonly packCount;
-  private readonly clientNames;
-
-  constructor(catalog: Catalog) {
-    const sqlite = catalog.sqlite;
-    this.backupTotals = sqlite.prepare(`SELECT COUNT(*) AS backups, COALESCE(SUM(logical_bytes), 0) AS logicalBytes FROM backups WHERE state = 'committed'`);
-    this.chunkTotals = sqlite.prepare(`SELECT COUNT(*) AS chunks, COALESCE(SUM(raw_size), 0) AS uniqueBytes, COALESCE(SUM(stored_size), 0) AS storedBytes FROM chunks`);
-    this.packCount = sqlite.prepare(`SELECT COUNT(*) FROM packs`).pluck();
-    this.clientNames = sqlite.prepare(`SELECT name FROM clients ORDER BY name`).pluck();
-  }
+  constructor(private readonly store: ChunkStore) {}
 
   storeFigures(): StoreFigures {
-    const backups = this.backupTotals.get() as { backups: number; logicalBytes: number };
-    const chunks = this.chunkTotals.get() as { chunks: number; uniqueBytes: number; storedBytes: number };
+    const figures = this.store.figures();
     return {
-      backups: backups.backups,
-      logicalBytes: backups.logicalBytes,
-      uniqueBytes: chunks.uniqueBytes,
-      storedBytes: chunks.storedBytes,
-      chunks: chunks.chunks,
-      packs: this.packCount.get() as number,
-      dedupRatio: ratio(backups.logicalBytes, chunks.uniqueBytes),
-      compressionRatio: ratio(chunks.uniqueBytes, chunks.storedBytes),
+      backups: figures.backups,
+      logicalBytes: figures.logicalBytes,
+      uniqueBytes: figures.uniqueBytes,
+      storedBytes: figures.storedBytes,
+      chunks: figures.chunks,
+      packs: figures.packs,
+      dedupRatio: ratio(figures.logicalBytes, figures.uniqueBytes),
+      compressionRatio: ratio(figures.uniqueBytes, figures.storedBytes),
     };
   }
 
   /** Every client that ever started a backup, including ones whose record was removed since. */
   knownClients(): string[] {
-    return this.clientNames.all() as string[];
+    return this.store.knownClients();
   }
 }
 

@@ -1,6 +1,6 @@
 // Builds what GET /status and GET /history return: store figures, and per client its last
 // success and failure, running upload, backups kept, state and anomaly. Read-only.
-import type { BackupRecord } from '../../chunkstore/catalog/records';
+import type { BackupRecord } from '../../chunkstore/store';
 import { loadClientRecords, type ClientRecord } from '../../common/config/client-record';
 import { errorMessage } from '../../common/errors';
 import { BackupKind } from '../../proto/cpsbackup';
@@ -86,7 +86,7 @@ export class StatusSource {
   private readonly figures: CatalogFigures;
 
   constructor(private readonly context: ServerContext, private readonly options: StatusSourceOptions) {
-    this.figures = new CatalogFigures(context.store.catalog);
+    this.figures = new CatalogFigures(context.store);
   }
 
   async report(now = Date.now()): Promise<StatusReport> {
@@ -136,7 +136,7 @@ export class StatusSource {
 
   private committedByClient(): Map<string, BackupRecord[]> {
     const byClient = new Map<string, BackupRecord[]>();
-    for (const backup of this.context.store.catalog.allCommittedBackups()) {
+    for (const backup of this.context.store.allBackups()) {
       const list = byClient.get(backup.clientName) ?? [];
       list.push(backup);
       byClient.set(backup.clientName, list);

@@ -1,0 +1,147 @@
+// Packs in a local folder: packs/<2 hex>/<name>.pack, blobs in blobs/. A staged pack becomes a
+// pack by fsync, link (which never replaces an existing name) and folder fsync.
+import { link, mkdir, open, readdir, stat, unlink, copyFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackBackend, StoredObject } from './pack-backend';
+import { PackHandles } from '../pack/pack-handles';
+import { CorruptError, NotFoundError } from '../../common/errors';
+import { translateWriteError } from './write-errors';
+
+export class LocalBackend implements PackBackend {
+  readonly kind = 'local';
+  private readonly handles = new PackHandles();
+
+  constructor(readonly directory: string) {}
+
+  get location(): string {
+    return this.directory;
+  }
+
+  private packPath(name: string): string {
+    return join(this.directory, 'packs', name.slice(0, 2), `${name}.pack`);
+  }
+
+  private blobPath(name: string): string {
+    return join(this.directory, 'blobs', name);
+  }
+
+  async putPack(name: string, stagedFile: string): Promise<void> {
+    const path = this.packPath(name);
+    const folder = join(this.directory, 'packs', name.slice(0, 2));
+    try {
+      await fsyncFile(stagedFile);
+      await mkdir(folder, { recursive: true, mode: 0o700 });
+      // link, not rename: rename would silently replace an existing pack of the same name.
+      await link(stagedFile, path);
+      await fsyncFolder(folder);
+    } catch (error) {
+      throw translateWriteError(error, path);
+    }
+    await unlink(stagedFile).catch(() => undefined); // the pack is durable; a leftover staged file is swept at the next start
+  }
+
+  async readRange(name: string, offset: number, length: number): Promise<Buffer> {
+    const path = this.packPath(name);
+    let handle;
+    try {
+      handle = await this.handles.get(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`pack ${name} is missing (${path})`);
+      throw error;
+    }
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled < length) throw new CorruptError(`pack ${name} is truncated: ${length} bytes at offset ${offset} asked, ${filled} there (${path})`);
+    return buffer;
+  }
+
+  async *listPacks(): AsyncIterable<StoredObject> {
+    const root = join(this.directory, 'packs');
+    for (const folder of (await readdir(root).catch(() => [] as string[])).sort()) {
+      for (const file of (await readdir(join(root, folder)).catch(() => [] as string[])).sort()) {
+        if (!file.endsWith('.pack')) continue;
+        const size = await stat(join(root, folder, file)).then((info) => info.size, () => undefined);
+        if (size !== undefined) yield { name: file.slice(0, -'.pack'.length), size };
+      }
+    }
+  }
+
+  async deletePack(name: string): Promise<void> {
+    const path = this.packPath(name);
+    await this.handles.forget(path);
+    await unlink(path).catch(ignoreMissing);
+  }
+
+  async putBlob(name: string, stagedFile: string): Promise<void> {
+    const path = this.blobPath(name);
+    const temporary = `${path}.tmp-${process.pid}`;
+    try {
+      await mkdir(join(this.directory, 'blobs'), { recursive: true, mode: 0o700 });
+      await copyFile(stagedFile, temporary);
+      await fsyncFile(temporary);
+      await link(temporary, path);
+      await fsyncFolder(join(this.directory, 'blobs'));
+    } catch (error) {
+      throw translateWriteError(error, path);
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
+  }
+
+  async getBlob(name: string, toFile: string): Promise<void> {
+    const temporary = `${toFile}.tmp-${process.pid}`;
+    try {
+      await copyFile(this.blobPath(name), temporary);
+      await rename(temporary, toFile);
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`blob ${name} is missing (${this.blobPath(name)})`);
+      throw error;
+    }
+  }
+
+  async *listBlobs(): AsyncIterable<StoredObject> {
+    const folder = join(this.directory, 'blobs');
+    for (const name of (await readdir(folder).catch(() => [] as string[])).sort()) {
+      if (name.includes('.tmp-')) continue;
+      const size = await stat(join(folder, name)).then((info) => info.size, () => undefined);
+      if (size !== undefined) yield { name, size };
+    }
+  }
+
+  async deleteBlob(name: string): Promise<void> {
+    await unlink(this.blobPath(name)).catch(ignoreMissing);
+  }
+
+  async close(): Promise<void> {
+    await this.handles.close();
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Without it a new name can vanish on power loss even though its data was synced. */
+export async function fsyncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
+}

@@ -1,0 +1,129 @@
+// Backups and their life: created running, committed once (counting their references), deleted
+// (releasing them). Numbers are per client and never reused, so an id always means one backup.
+import type { CatalogDatabase } from './database';
+import type { BackupRecord, BackupStats } from './records';
+import type { MetaTable } from './meta-table';
+import { CorruptError } from '../../common/errors';
+
+interface BackupRow {
+  id: number; client_id: number; client_name: string; number: number; state: 'running' | 'committed';
+  kind: number; hostname: string; started_at: number; finished_at: number | null; files: number;
+  logical_bytes: number; new_bytes: number; stored_bytes: number; labels: string;
+  unreadable_files: number; is_protected: number;
+}
+
+function toBackup(row: BackupRow): BackupRecord {
+  return {
+    id: row.id, clientId: row.client_id, clientName: row.client_name, number: row.number, state: row.state,
+    kind: row.kind, hostname: row.hostname, startedAt: row.started_at, finishedAt: row.finished_at,
+    files: row.files, logicalBytes: row.logical_bytes, newBytes: row.new_bytes, storedBytes: row.stored_bytes,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    unreadableFiles: row.unreadable_files, isProtected: row.is_protected !== 0,
+  };
+}
+
+const BACKUP_SELECT = `SELECT b.*, c.name AS client_name FROM backups b JOIN clients c ON c.id = b.client_id`;
+
+export class BackupsTable {
+  private readonly statements;
+
+  constructor(private readonly database: CatalogDatabase, private readonly meta: MetaTable) {
+    const db = database.connection;
+    this.statements = {
+      nextNumber: db.prepare(`SELECT COALESCE(MAX(number), 0) + 1 FROM backups WHERE client_id = ?`).pluck(),
+      insert: db.prepare(`INSERT INTO backups (client_id, number, state, kind, hostname, started_at, labels) VALUES (?, ?, 'running', ?, ?, ?, ?)`),
+      byId: db.prepare(`${BACKUP_SELECT} WHERE b.id = ?`),
+      byNumber: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.number = ?`),
+      committed: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number`),
+      allCommitted: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'committed' ORDER BY c.name, b.number`),
+      running: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'running'`),
+      latestCommitted: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number DESC LIMIT 1`),
+      commit: db.prepare(
+        `UPDATE backups SET state = 'committed', finished_at = ?, files = ?, logical_bytes = ?, new_bytes = ?, stored_bytes = ?,
+           unreadable_files = ?, labels = ? WHERE id = ? AND state = 'running'`),
+      // One statement per backup, not one per entry: a no-change backup of 40,000 files commits in one pass.
+      addReferences: db.prepare(
+        `UPDATE contents SET refs = refs + counted.n
+         FROM (SELECT content_id, COUNT(*) AS n FROM entries WHERE backup_id = ? AND content_id IS NOT NULL GROUP BY content_id) AS counted
+         WHERE contents.id = counted.content_id`),
+      dropReferences: db.prepare(
+        `UPDATE contents SET refs = refs - counted.n
+         FROM (SELECT content_id, COUNT(*) AS n FROM entries WHERE backup_id = ? AND content_id IS NOT NULL GROUP BY content_id) AS counted
+         WHERE contents.id = counted.content_id`),
+      releaseHolds: db.prepare(`DELETE FROM chunk_holds WHERE backup_id = ?`),
+      deleteEntries: db.prepare(`DELETE FROM entries WHERE backup_id = ?`),
+      deleteRow: db.prepare(`DELETE FROM backups WHERE id = ?`),
+      stateOf: db.prepare(`SELECT state FROM backups WHERE id = ?`).pluck(),
+      setProtected: db.prepare(`UPDATE backups SET is_protected = ? WHERE id = ?`),
+      committedCount: db.prepare(`SELECT COUNT(*) AS backups, COALESCE(SUM(logical_bytes), 0) AS logicalBytes FROM backups WHERE state = 'committed'`),
+    };
+  }
+
+  create(clientId: number, kind: number, hostname: string, labels: Readonly<Record<string, string>>, startedAt: number): BackupRecord {
+    return this.database.transaction(() => {
+      // The last number ever used is remembered apart from the rows, so deleting the newest backups never frees their numbers.
+      const metaKey = `last_number.${clientId}`;
+      const lastUsed = Number(this.meta.get(metaKey) ?? 0);
+      const number = Math.max(lastUsed + 1, this.statements.nextNumber.get(clientId) as number);
+      this.meta.set(metaKey, String(number));
+      const id = Number(this.statements.insert.run(clientId, number, kind, hostname, startedAt, JSON.stringify(labels)).lastInsertRowid);
+      return toBackup(this.statements.byId.get(id) as BackupRow);
+    });
+  }
+
+  byId(id: number): BackupRecord | undefined {
+    const row = this.statements.byId.get(id) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  byNumber(clientId: number, number: number): BackupRecord | undefined {
+    const row = this.statements.byNumber.get(clientId, number) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  /** Oldest first. */
+  committed(clientId: number): BackupRecord[] {
+    return (this.statements.committed.all(clientId) as BackupRow[]).map(toBackup);
+  }
+
+  allCommitted(): BackupRecord[] {
+    return (this.statements.allCommitted.all() as BackupRow[]).map(toBackup);
+  }
+
+  running(): BackupRecord[] {
+    return (this.statements.running.all() as BackupRow[]).map(toBackup);
+  }
+
+  latestCommitted(clientId: number): BackupRecord | undefined {
+    const row = this.statements.latestCommitted.get(clientId) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  /** Makes a running backup visible and counts its references, in one durable transaction. */
+  commit(backupId: number, stats: BackupStats, labels: Readonly<Record<string, string>>, finishedAt: number): void {
+    this.database.transaction(() => {
+      const result = this.statements.commit.run(finishedAt, stats.files, stats.logicalBytes, stats.newBytes, stats.storedBytes,
+        stats.unreadableFiles, JSON.stringify(labels), backupId);
+      if (result.changes !== 1) throw new CorruptError(`backup row ${backupId} is not running; cannot commit`);
+      this.statements.addReferences.run(backupId);
+      this.statements.releaseHolds.run(backupId);
+    }, true);
+  }
+
+  /** Drops a backup (running or committed) and its entries, releasing a committed one's references. */
+  delete(backupId: number): void {
+    this.database.transaction(() => {
+      if (this.statements.stateOf.get(backupId) === 'committed') this.statements.dropReferences.run(backupId);
+      this.statements.deleteEntries.run(backupId);
+      this.statements.deleteRow.run(backupId);
+    }, true);
+  }
+
+  setProtected(backupId: number, isProtected: boolean): void {
+    this.statements.setProtected.run(isProtected ? 1 : 0, backupId);
+  }
+
+  totals(): { backups: number; logicalBytes: number } {
+    return this.statements.committedCount.get() as { backups: number; logicalBytes: number };
+  }
+}

@@ -1,0 +1,136 @@
+// What `check` asks of the catalog: broken chunk lists, orphan rows, reference counts that do
+// not match the rows they count, chunks in pack order, and which files damage breaks.
+import type { CatalogDatabase } from './database';
+
+export interface BrokenContent {
+  readonly id: number;
+  readonly size: number;
+  readonly listed: number;
+  readonly expected: number;
+  readonly total: number;
+  readonly missing: number;
+}
+
+export interface ChunkRow {
+  readonly id: number;
+  readonly hash: Buffer;
+  readonly packId: number;
+  readonly offset: number;
+  readonly storedSize: number;
+  readonly rawSize: number;
+}
+
+export interface AffectedRow {
+  readonly clientName: string;
+  readonly backupNumber: number;
+  readonly path: Buffer;
+  readonly contentId: number;
+}
+
+/** Rows listed one by one in a report; past this only their count is given. */
+const LISTED_ROWS = 100;
+
+export class CheckQueries {
+  private readonly statements;
+
+  constructor(private readonly database: CatalogDatabase) {
+    const db = database.connection;
+    this.statements = {
+      missingContents: db.prepare(
+        `SELECT DISTINCT e.content_id FROM entries e LEFT JOIN contents c ON c.id = e.content_id
+         WHERE e.content_id IS NOT NULL AND c.id IS NULL`).pluck(),
+      brokenLists: db.prepare(
+        `SELECT c.id, c.size, COUNT(cc.seq) AS listed, COALESCE(MAX(cc.seq) + 1, 0) AS expected,
+                COALESCE(SUM(ch.raw_size), 0) AS total, SUM(cc.chunk_id IS NOT NULL AND ch.id IS NULL) AS missing
+         FROM contents c LEFT JOIN content_chunks cc ON cc.content_id = c.id LEFT JOIN chunks ch ON ch.id = cc.chunk_id
+         GROUP BY c.id HAVING missing > 0 OR listed != expected OR total != c.size`),
+      contentRefMismatches: db.prepare(
+        `SELECT c.id FROM contents c LEFT JOIN
+           (SELECT e.content_id, COUNT(*) AS n FROM entries e JOIN backups b ON b.id = e.backup_id
+            WHERE b.state = 'committed' AND e.content_id IS NOT NULL GROUP BY e.content_id) counted ON counted.content_id = c.id
+         WHERE c.refs != COALESCE(counted.n, 0) LIMIT ${LISTED_ROWS + 1}`).pluck(),
+      chunkRefMismatches: db.prepare(
+        `SELECT ch.id FROM chunks ch LEFT JOIN
+           (SELECT chunk_id, COUNT(*) AS n FROM content_chunks GROUP BY chunk_id) counted ON counted.chunk_id = ch.id
+         WHERE ch.refs != COALESCE(counted.n, 0) LIMIT ${LISTED_ROWS + 1}`).pluck(),
+      chunkPage: db.prepare(
+        `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks
+         WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`),
+      dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),
+      contentCount: db.prepare(`SELECT COUNT(*) FROM contents`).pluck(),
+      committedCount: db.prepare(`SELECT COUNT(*) FROM backups WHERE state = 'committed'`).pluck(),
+    };
+  }
+
+  missingContents(): number[] {
+    return this.statements.missingContents.all() as number[];
+  }
+
+  brokenContents(): BrokenContent[] {
+    return this.statements.brokenLists.all() as BrokenContent[];
+  }
+
+  /** Orphan rows of each kind, as "what (ids …)" lines. */
+  orphans(): string[] {
+    const queries: [string, string][] = [
+      [`SELECT DISTINCT content_id FROM content_chunks WHERE content_id NOT IN (SELECT id FROM contents)`, 'chunk lists of missing contents'],
+      [`SELECT DISTINCT backup_id FROM entries WHERE backup_id NOT IN (SELECT id FROM backups)`, 'entries of missing backups'],
+      [`SELECT id FROM backups WHERE client_id NOT IN (SELECT id FROM clients)`, 'backups of missing clients'],
+      [`SELECT id FROM packs WHERE is_sealed = 0`, 'unsealed packs left after recovery'],
+    ];
+    const problems: string[] = [];
+    for (const [sql, what] of queries) {
+      const ids = this.database.connection.prepare(`${sql} LIMIT ${LISTED_ROWS + 1}`).pluck().all() as number[];
+      if (ids.length > 0) problems.push(`orphan rows: ${what} (ids ${listed(ids)})`);
+    }
+    const contents = this.statements.contentRefMismatches.all() as number[];
+    if (contents.length > 0) problems.push(`reference counts of contents do not match their entries (ids ${listed(contents)})`);
+    const chunks = this.statements.chunkRefMismatches.all() as number[];
+    if (chunks.length > 0) problems.push(`reference counts of chunks do not match their contents (ids ${listed(chunks)})`);
+    return problems;
+  }
+
+  /** Chunks in pack order after the given position, a page at a time. */
+  chunksAfter(packId: number, offset: number, id: number, limit: number): ChunkRow[] {
+    return this.statements.chunkPage.all(packId, offset, id, limit) as ChunkRow[];
+  }
+
+  /** Recovery only: a chunk of an unsealed version-1 pack that did not read back intact. */
+  dropChunkRow(chunkId: number): void {
+    this.statements.dropChunkRow.run(chunkId);
+  }
+
+  counts(): { contents: number; backups: number } {
+    return { contents: this.statements.contentCount.get() as number, backups: this.statements.committedCount.get() as number };
+  }
+
+  /** Files of committed or running backups whose content is, or lists, something damaged. */
+  affected(damagedChunkIds: readonly number[], damagedContentIds: readonly number[]): AffectedRow[] {
+    const db = this.database.connection;
+    // Temp tables live in the connection's own temp schema: the store's catalog file is not written.
+    db.exec(`CREATE TEMP TABLE IF NOT EXISTS check_damaged_chunks (id INTEGER PRIMARY KEY);
+             CREATE TEMP TABLE IF NOT EXISTS check_damaged_contents (id INTEGER PRIMARY KEY);
+             DELETE FROM check_damaged_chunks; DELETE FROM check_damaged_contents;`);
+    try {
+      this.database.transaction(() => {
+        const addChunk = db.prepare(`INSERT OR IGNORE INTO check_damaged_chunks (id) VALUES (?)`);
+        for (const id of damagedChunkIds) addChunk.run(id);
+        const addContent = db.prepare(`INSERT OR IGNORE INTO check_damaged_contents (id) VALUES (?)`);
+        for (const id of damagedContentIds) addContent.run(id);
+        db.prepare(`INSERT OR IGNORE INTO check_damaged_contents (id)
+          SELECT DISTINCT content_id FROM content_chunks WHERE chunk_id IN (SELECT id FROM check_damaged_chunks)`).run();
+      });
+      return db.prepare(
+        `SELECT c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
+         FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
+         WHERE e.content_id IN (SELECT id FROM check_damaged_contents) AND b.state = 'committed'
+         ORDER BY c.name, b.number, e.path`).all() as AffectedRow[];
+    } finally {
+      db.exec(`DROP TABLE IF EXISTS temp.check_damaged_chunks; DROP TABLE IF EXISTS temp.check_damaged_contents;`);
+    }
+  }
+}
+
+function listed(ids: readonly number[]): string {
+  return `${ids.slice(0, LISTED_ROWS).join(', ')}${ids.length > LISTED_ROWS ? ', ...' : ''}`;
+}

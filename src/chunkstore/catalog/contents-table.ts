@@ -1,0 +1,62 @@
+// Contents: a file's bytes as an ordered list of chunks, shared by every entry with the same bytes.
+// Creating one counts a reference on each of its chunks; entries count theirs at commit.
+import type { CatalogDatabase } from './database';
+import type { ChunkLocation, ContentRecord } from './records';
+
+export const CHUNK_LOCATION_COLUMNS =
+  'ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize';
+
+export class ContentsTable {
+  private readonly statements;
+
+  constructor(private readonly database: CatalogDatabase) {
+    const db = database.connection;
+    this.statements = {
+      find: db.prepare(`SELECT id, hash, size FROM contents WHERE hash = ? AND size = ? LIMIT 1`),
+      byId: db.prepare(`SELECT id, hash, size FROM contents WHERE id = ?`),
+      insert: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
+      insertChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
+      countChunkReference: db.prepare(`UPDATE chunks SET refs = refs + 1 WHERE id = ?`),
+      chunksPage: db.prepare(
+        `SELECT cc.seq, ${CHUNK_LOCATION_COLUMNS}
+         FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
+         WHERE cc.content_id = ? AND cc.seq >= ? ORDER BY cc.seq LIMIT ?`),
+    };
+  }
+
+  find(hash: Buffer, size: number): ContentRecord | undefined {
+    return this.statements.find.get(hash, size) as ContentRecord | undefined;
+  }
+
+  byId(id: number): ContentRecord | undefined {
+    return this.statements.byId.get(id) as ContentRecord | undefined;
+  }
+
+  /**
+   * Inside a caller's transaction only: a nested transaction is a SAVEPOINT, which cost five times
+   * the inserts themselves when a session flushed thousands of small files at once.
+   */
+  insertRows(hash: Buffer, size: number, chunkIds: readonly number[]): number {
+    const id = Number(this.statements.insert.run(hash, size).lastInsertRowid);
+    chunkIds.forEach((chunkId, seq) => {
+      this.statements.insertChunk.run(id, seq, chunkId);
+      this.statements.countChunkReference.run(chunkId);
+    });
+    return id;
+  }
+
+  insert(hash: Buffer, size: number, chunkIds: readonly number[]): number {
+    return this.database.transaction(() => this.insertRows(hash, size, chunkIds));
+  }
+
+  /** A content's chunks in order, paged; a chunk whose row is missing yields chunkId null (damage). */
+  *chunks(contentId: number, pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
+    let seq = 0;
+    for (;;) {
+      const rows = this.statements.chunksPage.all(contentId, seq, pageSize) as (ChunkLocation & { seq: number })[];
+      for (const row of rows) yield row.chunkId === null ? { chunkId: null, seq: row.seq } : row;
+      if (rows.length < pageSize) return;
+      seq = rows[rows.length - 1].seq + 1;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// Opens the catalog's SQLite file (WAL) at the current schema version, migrating older stores,
+// and runs transactions; only the catalog's table modules hold the connection.
+import Database from 'better-sqlite3';
+import { MIGRATE_1_TO_2_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import { CorruptError } from '../../common/errors';
+
+export type Connection = Database.Database;
+
+export class CatalogDatabase {
+  readonly connection: Connection;
+
+  constructor(readonly file: string) {
+    this.connection = new Database(file);
+    try {
+      this.connection.pragma('journal_mode = WAL');
+      // NORMAL for the bulk of inserts; the transactions that make a backup visible or gone switch to FULL.
+      this.connection.pragma('synchronous = NORMAL');
+      this.connection.pragma('foreign_keys = ON');
+      // 4 MiB instead of better-sqlite3's 16: the server's memory bound is 256 MiB, and pages that
+      // fall out of this cache are still in the operating system's.
+      this.connection.pragma('cache_size = -4096');
+      this.migrate();
+    } catch (error) {
+      this.connection.close();
+      throw error;
+    }
+    // A log left by a crash, or by creating the schema, is folded in now rather than at the first backup.
+    this.checkpointLog();
+  }
+
+  private migrate(): void {
+    const hasMeta = this.connection.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
+    const recorded = hasMeta
+      ? (this.connection.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get() as string | undefined)
+      : undefined;
+    const version = recorded === undefined ? undefined : Number(recorded);
+    if (version !== undefined && version > SCHEMA_VERSION) {
+      throw new CorruptError(`${this.file}: catalog schema version ${version} is newer than this server (${SCHEMA_VERSION}); upgrade cpsbackup`);
+    }
+    this.transaction(() => {
+      if (version === 1) this.connection.exec(MIGRATE_1_TO_2_SQL);
+      this.connection.exec(SCHEMA_SQL);
+      this.connection.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
+        ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));
+    }, true);
+  }
+
+  /** Runs fn in one transaction; with isDurable the commit is fsynced (synchronous=FULL) before returning. */
+  transaction<T>(fn: () => T, isDurable = false): T {
+    if (!isDurable || this.connection.inTransaction) return this.connection.transaction(fn)();
+    this.connection.pragma('synchronous = FULL');
+    try {
+      return this.connection.transaction(fn)();
+    } finally {
+      this.connection.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /**
+   * Copies the write-ahead log into the catalog file and empties it. SQLite keeps the WAL at its
+   * largest size (4+ MiB after a backup of 40,000 files) until a later checkpoint restarts it;
+   * emptied after each backup, the store takes only what it holds. It never fails its caller: a
+   * checkpoint that is busy or short of space leaves every page in the log, where SQLite reads it.
+   */
+  checkpointLog(): void {
+    try {
+      this.connection.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // see above: nothing is lost, only the log stays larger until the next checkpoint
+    }
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+}

@@ -1,0 +1,68 @@
+// The sweep of garbage collection: contents no committed entry references and chunks no content
+// lists, minus what open sessions hold. Cheap (partial indexes on refs = 0), so it runs in one
+// short transaction that no session can interleave with.
+import type { CatalogDatabase } from './database';
+
+/** What open sessions hold: rows they reference but have not counted yet (they count at commit). */
+export interface Protection {
+  hasContent(id: number): boolean;
+  hasChunk(id: number): boolean;
+}
+
+export interface SweepResult {
+  readonly deletedContents: number;
+  readonly deletedChunks: number;
+  /** Packs that lost chunks: candidates for deletion or compaction. */
+  readonly touchedPacks: ReadonlySet<number>;
+}
+
+export class GarbageQueries {
+  private readonly statements;
+
+  constructor(private readonly database: CatalogDatabase) {
+    const db = database.connection;
+    this.statements = {
+      unreferencedContents: db.prepare(`SELECT id FROM contents WHERE refs = 0`).pluck(),
+      releaseChunks: db.prepare(
+        `UPDATE chunks SET refs = refs - counted.n
+         FROM (SELECT chunk_id, COUNT(*) AS n FROM content_chunks WHERE content_id = ? GROUP BY chunk_id) AS counted
+         WHERE chunks.id = counted.chunk_id`),
+      deleteContentChunks: db.prepare(`DELETE FROM content_chunks WHERE content_id = ?`),
+      deleteContent: db.prepare(`DELETE FROM contents WHERE id = ? AND refs = 0`),
+      expireHolds: db.prepare(`DELETE FROM chunk_holds WHERE expires_at <= ?`),
+      unreferencedChunks: db.prepare(
+        `SELECT id, pack_id AS packId FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)`),
+      deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0`),
+      counts: db.prepare(`SELECT (SELECT COUNT(*) FROM contents WHERE refs = 0) AS contents,
+        (SELECT COUNT(*) FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)) AS chunks`),
+    };
+  }
+
+  /** One transaction; `protection` is read inside it, so a session's lookups before it count and later ones find rows or none. */
+  sweep(protection: () => Protection, now = Date.now()): SweepResult {
+    return this.database.transaction(() => {
+      this.statements.expireHolds.run(now);
+      const held = protection();
+      let deletedContents = 0;
+      for (const id of this.statements.unreferencedContents.all() as number[]) {
+        if (held.hasContent(id)) continue;
+        this.statements.releaseChunks.run(id);
+        this.statements.deleteContentChunks.run(id);
+        deletedContents += this.statements.deleteContent.run(id).changes;
+      }
+      let deletedChunks = 0;
+      const touchedPacks = new Set<number>();
+      for (const { id, packId } of this.statements.unreferencedChunks.all() as { id: number; packId: number }[]) {
+        if (held.hasChunk(id)) continue;
+        deletedChunks += this.statements.deleteChunk.run(id).changes;
+        touchedPacks.add(packId);
+      }
+      return { deletedContents, deletedChunks, touchedPacks };
+    }, true);
+  }
+
+  /** Unreferenced rows the next sweep may take (unless an open session holds them). */
+  counts(): { contents: number; chunks: number } {
+    return this.statements.counts.get() as { contents: number; chunks: number };
+  }
+}

@@ -1,0 +1,95 @@
+// Packs the backend holds, and packs doomed by garbage collection whose objects wait until no
+// reader that might still use them is left.
+import type { CatalogDatabase } from './database';
+
+export interface PackRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface PackUsage extends PackRecord {
+  /** Bytes of the records that catalog rows still point at. */
+  readonly liveBytes: number;
+}
+
+export class PacksTable {
+  private readonly statements;
+
+  constructor(private readonly database: CatalogDatabase, recordHeaderSize: number) {
+    const db = database.connection;
+    this.statements = {
+      insert: db.prepare(`INSERT INTO packs (name, size, is_sealed, created_at) VALUES (?, ?, 1, ?)`),
+      all: db.prepare(`SELECT id, name, size FROM packs ORDER BY id`),
+      count: db.prepare(`SELECT COUNT(*) FROM packs`).pluck(),
+      unsealed: db.prepare(`SELECT id, name, size FROM packs WHERE is_sealed = 0`),
+      seal: db.prepare(`UPDATE packs SET size = ?, is_sealed = 1 WHERE id = ?`),
+      usage: db.prepare(
+        `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
+         FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id GROUP BY p.id`),
+      usageOf: db.prepare(
+        `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
+         FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id WHERE p.id = ? GROUP BY p.id`),
+      hasChunks: db.prepare(`SELECT 1 FROM chunks WHERE pack_id = ? LIMIT 1`).pluck(),
+      delete: db.prepare(`DELETE FROM packs WHERE id = ?`),
+      doom: db.prepare(`INSERT OR IGNORE INTO doomed_packs (name, doomed_at) VALUES (?, ?)`),
+      doomed: db.prepare(`SELECT name, doomed_at AS doomedAt FROM doomed_packs ORDER BY doomed_at`),
+      forget: db.prepare(`DELETE FROM doomed_packs WHERE name = ?`),
+      isDoomed: db.prepare(`SELECT 1 FROM doomed_packs WHERE name = ?`).pluck(),
+    };
+  }
+
+  /** Inside a caller's transaction: the pack and its chunk rows go in together. */
+  insert(name: string, size: number, createdAt: number): number {
+    return Number(this.statements.insert.run(name, size, createdAt).lastInsertRowid);
+  }
+
+  all(): PackRecord[] {
+    return this.statements.all.all() as PackRecord[];
+  }
+
+  count(): number {
+    return this.statements.count.get() as number;
+  }
+
+  /** Packs a version-1 store was still writing when it stopped. */
+  unsealed(): PackRecord[] {
+    return this.statements.unsealed.all() as PackRecord[];
+  }
+
+  seal(packId: number, size: number): void {
+    this.statements.seal.run(size, packId);
+  }
+
+  usage(): PackUsage[] {
+    return this.statements.usage.all() as PackUsage[];
+  }
+
+  usageOf(packId: number): PackUsage | undefined {
+    return this.statements.usageOf.get(packId) as PackUsage | undefined;
+  }
+
+  /**
+   * Removes a pack's row when no chunk row points into it any more, and dooms its object, in the
+   * caller's transaction. Returns false (and changes nothing) if a chunk still lies there.
+   */
+  doom(packId: number, name: string, at: number): boolean {
+    if (this.statements.hasChunks.get(packId) !== undefined) return false;
+    this.statements.delete.run(packId);
+    this.statements.doom.run(name, at);
+    return true;
+  }
+
+  doomed(): { name: string; doomedAt: number }[] {
+    return this.statements.doomed.all() as { name: string; doomedAt: number }[];
+  }
+
+  isDoomed(name: string): boolean {
+    return this.statements.isDoomed.get(name) !== undefined;
+  }
+
+  /** The doomed pack's object is gone. */
+  forget(name: string): void {
+    this.statements.forget.run(name);
+  }
+}

@@ -1,0 +1,50 @@
+// Deletes the objects of packs GC doomed, once no reader that might still read them is left.
+// A delete that fails (an object store that is down) is retried at the next chance; the doom is
+// recorded in the catalog, so a restart forgets nothing.
+import type { PackBackend } from '../backend/pack-backend';
+import type { Catalog } from '../catalog/catalog';
+import type { ReaderLeases } from '../read/reader-leases';
+import type { Logger } from '../../common/logger';
+import { errorMessage } from '../../common/errors';
+
+export class DoomedPacks {
+  /** The reader epoch each pack was doomed at; packs doomed by an earlier process are safe at once (epoch 0). */
+  private readonly epochs = new Map<string, number>();
+  private deleting: Promise<number> | undefined;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly backend: PackBackend,
+    private readonly readers: ReaderLeases,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** Removes a pack's row (it must hold no chunk rows) and dooms its object; false if chunks still lie there. Synchronous. */
+  doom(packId: number, name: string): boolean {
+    const isDoomed = this.catalog.transaction(() => this.catalog.packs.doom(packId, name, Date.now()), true);
+    if (isDoomed) this.epochs.set(name, this.readers.doom());
+    return isDoomed;
+  }
+
+  /** Deletes every doomed object no reader can still need; returns how many were deleted. Runs once at a time. */
+  deleteReady(): Promise<number> {
+    this.deleting ??= this.deleteNow().finally(() => { this.deleting = undefined; });
+    return this.deleting;
+  }
+
+  private async deleteNow(): Promise<number> {
+    let deleted = 0;
+    for (const { name } of this.catalog.packs.doomed()) {
+      if (!this.readers.isSafeToDelete(this.epochs.get(name) ?? 0)) continue;
+      try {
+        await this.backend.deletePack(name);
+        this.catalog.packs.forget(name);
+        this.epochs.delete(name);
+        deleted++;
+      } catch (error) {
+        this.logger?.warn(`could not delete doomed pack ${name} from ${this.backend.location}, will retry: ${errorMessage(error)}`);
+      }
+    }
+    return deleted;
+  }
+}

@@ -1,0 +1,89 @@
+// The store's read API for one backup: its entries in path order, a page at a time, each with
+// where its content comes from. Hard links within the backup come back as links to the first
+// selected path of their group. Holds a reader lease so GC never deletes a pack under it.
+import type { PackBackend } from '../backend/pack-backend';
+import type { Catalog } from '../catalog/catalog';
+import type { BackupRecord, ChunkLocation, StoredEntry } from '../catalog/records';
+import type { ChunkCodec } from '../codec';
+import { ChunkRunReader } from '../pack/chunk-run-reader';
+import { listedContent, pagedContent, type ContentSource } from './content-source';
+import type { ReaderLease } from './reader-leases';
+
+export interface RestoreItem {
+  readonly entry: StoredEntry;
+  /** Set for an entry with content, unless it is a hard link (hardlinkTo) or its content is damaged (damage). */
+  readonly content?: ContentSource;
+  /** An earlier item of this restore with the same inode: recreate as a link to it, no content follows. */
+  readonly hardlinkTo?: Buffer;
+  /** Why the content cannot be read at all (a catalog row is missing). */
+  readonly damage?: string;
+}
+
+const ENTRY_PAGE_SIZE = 1000;
+/** Contents up to this size come with their chunk list in the page query (and are read in runs). */
+const LISTED_CHUNKS_UP_TO = 16 * 1024 * 1024;
+
+export class BackupReader {
+  /** First restored path of each hard-link group (device:inode) among selected entries. */
+  private readonly linkGroups = new Map<string, Buffer>();
+  private isClosed = false;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly backend: PackBackend,
+    private readonly codec: ChunkCodec,
+    private readonly lease: ReaderLease,
+    readonly backup: BackupRecord,
+    private readonly isSelected: (path: Buffer) => boolean,
+  ) {}
+
+  /** Pages of selected entries in path order. Read each page's contents in order before asking for the next. */
+  async *pages(): AsyncGenerator<RestoreItem[]> {
+    let after: Buffer = Buffer.alloc(0);
+    while (!this.isClosed) {
+      const page = this.catalog.pages.entriesWithContents(this.backup.id, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
+      if (page.entries.length === 0) return;
+      after = page.entries[page.entries.length - 1].path;
+      const entries = page.entries.filter((entry) => this.isSelected(entry.path));
+      if (entries.length === 0) continue;
+      // Every listed chunk of the page, in the order the items will ask for them.
+      const locations: ChunkLocation[] = [];
+      const firstChunk = new Map<StoredEntry, number>();
+      for (const entry of entries) {
+        const chunks = entry.contentId === null ? undefined : page.contents.get(entry.contentId)?.chunks;
+        if (chunks === undefined || chunks.includes(null)) continue;
+        firstChunk.set(entry, locations.length);
+        locations.push(...(chunks as ChunkLocation[]));
+      }
+      const runs = new ChunkRunReader(this.backend, locations, this.codec);
+      yield entries.map((entry): RestoreItem => {
+        if (entry.contentId === null) return { entry };
+        const hardlinkTo = this.linkTarget(entry);
+        if (hardlinkTo !== undefined) return { entry, hardlinkTo };
+        const content = page.contents.get(entry.contentId);
+        if (content === undefined) return { entry, damage: `content ${entry.contentId} is missing from the catalog` };
+        if (content.chunks?.includes(null)) return { entry, damage: `chunk ${content.chunks.indexOf(null)} is missing from the catalog` };
+        const start = firstChunk.get(entry);
+        return {
+          entry,
+          content: start === undefined || content.chunks === undefined
+            ? pagedContent(content.hash, content.size, content.id, this.catalog.contents, this.backend, this.codec)
+            : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start),
+        };
+      });
+    }
+  }
+
+  private linkTarget(entry: StoredEntry): Buffer | undefined {
+    if (entry.nlink <= 1) return undefined;
+    const key = `${entry.device}:${entry.inode}`;
+    const first = this.linkGroups.get(key);
+    if (first === undefined) this.linkGroups.set(key, entry.path);
+    return first;
+  }
+
+  close(): void {
+    this.isClosed = true;
+    this.lease.release();
+  }
+}

@@ -1,0 +1,71 @@
+// Where one content's bytes come from during a restore: chunks decoded and verified one by one,
+// read in runs from the page's chunk list, or paged from the catalog for big contents.
+import type { PackBackend } from '../backend/pack-backend';
+import type { ChunkLocation } from '../catalog/records';
+import type { ContentsTable } from '../catalog/contents-table';
+import type { ChunkCodec } from '../codec';
+import type { ChunkRunReader } from '../pack/chunk-run-reader';
+import { readChunk } from '../pack/pack-reader';
+import { CorruptError } from '../../common/errors';
+
+/** One chunk of a content, decoded and verified on demand: into a given buffer of rawSize bytes, or a new one. */
+export interface ChunkToDecode {
+  readonly rawSize: number;
+  decode(into?: Buffer): Promise<Buffer>;
+}
+
+/**
+ * A stored content. Iterating its chunks or decoding one throws CorruptError (naming pack and
+ * offset) for damage; other errors are I/O errors. The sizes of the chunks add up to `size` unless
+ * the catalog is damaged, which readWhole() reports and a streaming caller must check.
+ */
+export interface ContentSource {
+  readonly hash: Buffer;
+  readonly size: number;
+  chunks(): AsyncIterable<ChunkToDecode>;
+  /** The whole content in one buffer, each chunk decoded straight into its place (for small contents). */
+  readWhole(): Promise<Buffer>;
+}
+
+export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number): ContentSource {
+  return new SourceOf(hash, size, async function* () {
+    for (let index = 0; index < locations.length; index++) {
+      yield { rawSize: locations[index].rawSize, decode: (into?: Buffer) => reader.chunkAt(start + index, into) };
+    }
+  });
+}
+
+export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec): ContentSource {
+  return new SourceOf(hash, size, async function* () {
+    for (const location of contents.chunks(contentId)) {
+      if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
+      yield { rawSize: location.rawSize, decode: (into?: Buffer) => readChunk(backend, location, codec, into) };
+    }
+  });
+}
+
+class SourceOf implements ContentSource {
+  constructor(readonly hash: Buffer, readonly size: number, private readonly iterate: () => AsyncGenerator<ChunkToDecode>) {}
+
+  chunks(): AsyncIterable<ChunkToDecode> {
+    return this.iterate();
+  }
+
+  async readWhole(): Promise<Buffer> {
+    const listed: ChunkToDecode[] = [];
+    let size = 0;
+    for await (const chunk of this.iterate()) {
+      listed.push(chunk);
+      size += chunk.rawSize;
+    }
+    if (size !== this.size) throw new CorruptError(`reassembled content is ${size} bytes, recorded ${this.size}`);
+    if (listed.length === 1) return listed[0].decode();
+    const whole = Buffer.allocUnsafe(size);
+    let offset = 0;
+    for (const chunk of listed) {
+      await chunk.decode(whole.subarray(offset, offset + chunk.rawSize));
+      offset += chunk.rawSize;
+    }
+    return whole;
+  }
+}

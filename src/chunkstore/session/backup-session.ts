@@ -1,0 +1,163 @@
+// The store's write session: one backup being written. The caller hands over entries and content
+// streams; the session decides packing, flush order, durability and the commit, and cleans up
+// after a failure. Nothing is visible before commit(): packs are stored durably first, then one
+// durable catalog transaction makes the backup committed and counts its references.
+import type { Catalog } from '../catalog/catalog';
+import type { BackupRecord, StoredEntry } from '../catalog/records';
+import type { ChunkerFactory } from '../chunker/chunker';
+import type { EncodedChunk } from '../codec';
+import type { PackWriter } from '../pack/pack-writer';
+import { ContentWriter, type ContentWriterContext } from './content-writer';
+import { InFlightWork } from './in-flight';
+import type { OpenSessions, SessionHold } from './open-sessions';
+import { ParentEntries } from './parent-entries';
+import { DiskFullError } from '../../common/errors';
+import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
+
+/** An entry as the caller describes it; the session fills in its content id. */
+export type NewEntry = Omit<StoredEntry, 'contentId'>;
+
+export interface SessionDependencies {
+  readonly catalog: Catalog;
+  readonly chunkerFactory: ChunkerFactory;
+  readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
+  readonly packWriter: PackWriter;
+  readonly sessions: OpenSessions;
+  readonly hold: SessionHold;
+  /** Frees what an abandoned session cannot: called when even deleting its rows fails (a full disk). */
+  readonly onCleanupFailure: (error: unknown) => Promise<void>;
+}
+
+/**
+ * Each flush drains the encoders, seals the open pack and commits one transaction whose random-keyed
+ * hash indexes dirty pages all over the catalog: 512 entries per flush spent a second per GiB of small files.
+ */
+const ENTRY_FLUSH_COUNT = 4096;
+
+export class BackupSession {
+  private readonly context: ContentWriterContext;
+  private readonly parent: ParentEntries | undefined;
+  private pendingEntries: { entry: NewEntry; content: ContentRef | null }[] = [];
+  private files = 0;
+  private logicalBytes = 0;
+  private isFinished = false;
+
+  constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
+    this.context = {
+      catalog: dependencies.catalog, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
+      newChunks: new Map(), pendingContents: new Map(), inFlight: new InFlightWork(), stored: { newBytes: 0, storedBytes: 0 },
+    };
+    this.parent = parent && new ParentEntries(dependencies.catalog.entries, parent.id);
+  }
+
+  get number(): number {
+    return this.backup.number;
+  }
+
+  /** Raw and compressed bytes stored for the first time so far. */
+  get stored(): { readonly newBytes: number; readonly storedBytes: number } {
+    return this.context.stored;
+  }
+
+  /** The parent backup's entry at this path, if it has content; its content is held for this session from now on. */
+  parentContent(path: Buffer): (StoredContentRef & { readonly entry: StoredEntry }) | undefined {
+    const entry = this.parent?.get(path);
+    if (entry === undefined || entry.contentId === null) return undefined;
+    this.dependencies.hold.contents.add(entry.contentId);
+    const size = this.dependencies.catalog.contents.byId(entry.contentId)?.size;
+    if (size === undefined) return undefined;
+    return { id: entry.contentId, size, entry };
+  }
+
+  /** A writer for one content; `label` names it in errors (client and path). */
+  openContent(label: string): ContentWriter {
+    this.assertOpen();
+    return new ContentWriter(this.context, this.dependencies.chunkerFactory.create(), label);
+  }
+
+  async addEntry(entry: NewEntry, content: ContentRef | null): Promise<void> {
+    this.assertOpen();
+    this.pendingEntries.push({ entry, content });
+    if (content !== null) {
+      this.files++;
+      this.logicalBytes += entry.size;
+    }
+    if (this.pendingEntries.length >= ENTRY_FLUSH_COUNT) await this.flush();
+  }
+
+  /**
+   * Writes what is pending: every chunk's record written, every pack stored and recorded (chunk
+   * ids settle), then contents and entries in one transaction. Called between files only.
+   */
+  private async flush(): Promise<void> {
+    if (this.pendingEntries.length === 0 && this.context.pendingContents.size === 0) return;
+    await this.context.inFlight.drain();
+    await this.context.packWriter.sealCurrent();
+    const contents = [...this.context.pendingContents.values()];
+    const chunkIds = await Promise.all(contents.map((content) => Promise.all(content.chunks)));
+    const entries = this.pendingEntries;
+    const { catalog, hold } = this.dependencies;
+    catalog.transaction(() => {
+      contents.forEach((content, index) => {
+        content.id = catalog.contents.insertRows(content.hash, content.size, chunkIds[index]);
+        hold.contents.add(content.id);
+      });
+      catalog.entries.insert(this.backup.id, entries.map(({ entry, content }) => ({ ...entry, contentId: content === null ? null : contentIdOf(content) })));
+    });
+    this.pendingEntries = [];
+    this.context.pendingContents.clear();
+    this.context.newChunks.clear();
+  }
+
+  /** Makes the backup visible; returns it as committed. */
+  async commit(labels: Readonly<Record<string, string>>, unreadableFiles: number): Promise<BackupRecord> {
+    this.assertOpen();
+    await this.flush();
+    const { catalog, sessions, hold } = this.dependencies;
+    const stats = { files: this.files, logicalBytes: this.logicalBytes, ...this.context.stored, unreadableFiles };
+    catalog.backups.commit(this.backup.id, stats, labels, Date.now());
+    this.isFinished = true;
+    sessions.close(hold);
+    catalog.checkpointLog();
+    return catalog.backups.byId(this.backup.id)!;
+  }
+
+  /**
+   * Drops the backup. The chunks it stored stay held for its client (a retry then stores only what
+   * is missing), so the open pack is stored too, unless the failure was a full disk: then its
+   * staged file is removed first, since that is the space the catalog needs to record the
+   * abandonment. Never throws: what cannot be cleaned now is cleaned when the store next opens.
+   */
+  async abandon(cause?: unknown): Promise<void> {
+    if (this.isFinished) return;
+    this.isFinished = true;
+    const { catalog, sessions, hold, packWriter } = this.dependencies;
+    try {
+      await this.context.inFlight.drain().catch(() => undefined);
+      if (!(cause instanceof DiskFullError)) await packWriter.sealCurrent().catch(() => undefined);
+      await packWriter.discard();
+      try {
+        catalog.backups.delete(this.backup.id);
+      } catch (error) {
+        await this.dependencies.onCleanupFailure(error);
+        catalog.backups.delete(this.backup.id);
+      }
+    } catch {
+      // The running row stays; recovery drops it when the store next opens.
+    } finally {
+      sessions.close(hold);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.isFinished) throw new Error(`backup ${this.backup.number} of ${this.backup.clientName} has already ended`);
+  }
+}
+
+function contentIdOf(content: ContentRef): number {
+  if (!isPending(content)) return content.id;
+  if (content.id === undefined) throw new Error('a pending content was not flushed before its entry');
+  return content.id;
+}
+
+export type { ContentRef, PendingContent };

@@ -1,0 +1,4 @@
+// The write session's public face: what a caller of ChunkStore.beginBackup works with.
+export type { BackupSession, NewEntry } from './backup-session';
+export type { ContentWriter } from './content-writer';
+export type { ContentRef } from './content-ref';

@@ -1,0 +1,72 @@
+// Garbage collection beside open sessions and readers, in process: a chunk that lost its last
+// reference while a session deduplicated against it survives the sweep; a pack compacted under a
+// running restore stays readable until that restore ends; what nobody references is reclaimed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { addFile, backupFiles, bytesOf, openStoreFixture, readBackup } from './support/store-fixture';
+
+async function packCount(directory: string): Promise<number> {
+  let count = 0;
+  for (const folder of await readdir(join(directory, 'packs')).catch(() => [] as string[])) count += (await readdir(join(directory, 'packs', folder))).length;
+  return count;
+}
+
+test('a session that deduplicated against a chunk keeps it through a sweep that runs after its last reference was deleted', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const content = await bytesOf('shared', 400_000);
+  const old = await backupFiles(store, 'node1', { '/old/file': content });
+  const session = await store.beginBackup('node2', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(session, '/new/file', content); // every chunk deduplicated against node1's backup
+  store.deleteBackup(old); // the only committed reference is gone...
+  const report = await store.collectGarbage({ allPacks: true }); // ...and GC runs while the session is open
+  assert.equal(report.deletedChunks, 0);
+  const committed = await session.commit({}, 0);
+  assert.equal(committed.newBytes, 0);
+  assert.ok((await readBackup(store, committed)).get('/new/file')?.equals(content));
+  assert.equal((await store.check({ readDataPercent: 100 })).damagedChunks.length, 0);
+});
+
+test('what no backup references is reclaimed, packs are deleted or compacted, and every kept backup still restores', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const keep = await bytesOf('keep', 200_000);
+  const drop = await bytesOf('drop', 800_000);
+  const first = await backupFiles(store, 'node1', { '/a/keep': keep, '/a/drop': drop });
+  const second = await backupFiles(store, 'node1', { '/a/keep': keep });
+  store.deleteBackup(first);
+  const report = await store.collectGarbage();
+  assert.ok(report.deletedChunks > 0);
+  assert.equal(report.rewrittenPacks + report.deletedPacks, 1, 'the mostly dead pack is compacted');
+  assert.ok(report.freedBytes >= 700_000, `freed ${report.freedBytes}`);
+  assert.ok((await readBackup(store, second)).get('/a/keep')?.equals(keep));
+  const checked = await store.check({ readDataPercent: 100 });
+  assert.deepEqual([...checked.problems, ...checked.damagedChunks.map((damage) => damage.reason)], []);
+  assert.equal(checked.garbage.chunks, 0);
+});
+
+test('a pack compacted during a restore is deleted only after that restore ends', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const keep = await bytesOf('keep', 150_000);
+  const first = await backupFiles(store, 'node1', { '/a/keep': keep, '/a/drop': await bytesOf('drop', 900_000) });
+  const second = await backupFiles(store, 'node1', { '/a/keep': keep });
+  const reader = store.openReader(second);
+  const pages = reader.pages();
+  const page = await pages.next(); // locations read: they point into the first backup's pack
+  store.deleteBackup(first);
+  const report = await store.collectGarbage({ allPacks: true });
+  assert.equal(report.rewrittenPacks, 1);
+  const before = await packCount(fixture.directory);
+  const item = (page.value as { entry: unknown; content?: { readWhole(): Promise<Buffer> } }[])[0];
+  assert.ok((await item.content!.readWhole()).equals(keep), 'the old location still reads');
+  reader.close();
+  await store.collectGarbage();
+  assert.equal(await packCount(fixture.directory), before - 1, 'the doomed pack went once its reader ended');
+  assert.ok((await readBackup(store, second)).get('/a/keep')?.equals(keep));
+});

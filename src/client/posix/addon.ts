@@ -117,9 +117,8 @@ export function posixAddonPath(): string {
   return join(root, 'native', 'build', 'Release', 'cpsbackup_posix.node');
 }
 
-/** The loaded addon; require() caches it, so this is cheap after the first call. */
-export function posixAddon(): PosixAddon {
-  const addonPath = posixAddonPath();
+/** The loaded addon; require() caches it, so this is cheap after the first call. addonPath: for tests. */
+export function posixAddon(addonPath = posixAddonPath()): PosixAddon {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(addonPath) as PosixAddon;

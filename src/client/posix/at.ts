@@ -19,6 +19,15 @@ export function openFolderAt(dirfd: number, name: Name): number {
   return openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 }
 
+/**
+ * Opens a folder as a handle for *at calls only (O_PATH): no read permission needed, as when passing
+ * through a 0711 folder; a symlink in the last component fails with ENOTDIR, never followed.
+ */
+export function openFolderHandleAt(dirfd: number, name: Name): number {
+  const { O_PATH, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
+  return openAt(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+}
+
 export function mkdirAt(dirfd: number, name: Name, mode: number): void {
   posixAddon().mkdirat(dirfd, name, mode);
 }

@@ -1,6 +1,6 @@
 // Walks from the held root to an entry's folder: each component is opened with O_NOFOLLOW|O_DIRECTORY
 // (made first with mkdirat when asked), so a symlink anywhere on the way is refused, whoever made it.
-import { mkdirAt, openFolderAt, readlinkAt, statAtIfExists, entryKind } from '../posix/at';
+import { mkdirAt, openFolderHandleAt, readlinkAt, statAtIfExists, entryKind } from '../posix/at';
 import { NotAFolderError, RestoreSystemError, SymlinkInPathError } from './errors';
 import type { FolderCache } from './folder-cache';
 
@@ -70,7 +70,7 @@ export class FolderWalker {
 
   private openChild(parentFd: number, name: Buffer, entry: Located, folder: readonly Buffer[], create: boolean): number | undefined {
     try {
-      return openFolderAt(parentFd, name);
+      return openFolderHandleAt(parentFd, name);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
@@ -83,7 +83,7 @@ export class FolderWalker {
           }
         }
         try {
-          return openFolderAt(parentFd, name);
+          return openFolderHandleAt(parentFd, name);
         } catch (retryError) {
           return this.refuse(parentFd, name, entry, folder, retryError);
         }

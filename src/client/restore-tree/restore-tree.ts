@@ -95,10 +95,10 @@ export class RestoreTree {
   /** A new empty file under a temporary name beside where the entry goes; write, set metadata, commit. */
   createFile(entryPath: Buffer | string): TempFile {
     const entry = this.locate(entryPath);
-    const { O_RDONLY, O_RDWR, O_DIRECTORY, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
+    const { O_PATH, O_RDWR, O_DIRECTORY, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
     return this.inParent(entry, 'create', (folderFd, name) => {
       // The temp file keeps its own fd of this folder: the rename happens where the file was made.
-      const ownFolderFd = openAt(folderFd, '.', O_RDONLY | O_DIRECTORY);
+      const ownFolderFd = openAt(folderFd, '.', O_PATH | O_DIRECTORY);
       try {
         const tempName = this.withTempName((candidate) => openAt(ownFolderFd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
         return new TempFile(tempName.result, ownFolderFd, tempName.name, name, entry.entryPath, this.localPathOf(entry.components), this.owners);
@@ -176,7 +176,8 @@ export class RestoreTree {
     const localPath = this.localPathOf(entry.components);
     let failures;
     if (entry.components.length === 0) {
-      failures = applyMetadata({ fd: this.rootFd }, metadata, this.owners);
+      // The root is held as an O_PATH handle, which fchown/fchmod refuse: "." in it names the same folder.
+      failures = applyMetadata({ dirfd: this.rootFd, name: Buffer.from('.'), isSymlink: false }, metadata, this.owners);
     } else {
       failures = this.inParent(entry, 'set metadata of', (folderFd, name) => {
         const isSymlink = entryKind(statAt(folderFd, name).mode) === 'symlink';

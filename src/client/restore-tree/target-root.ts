@@ -3,13 +3,13 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { closeSync } from 'node:fs';
-import { openFolderAt, posixConstants, readlinkAt, statAtIfExists } from '../posix/at';
+import { openFolderHandleAt, posixConstants, readlinkAt, statAtIfExists } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
 
 export interface TargetRoot {
   /** Canonical absolute path: no symlink, no "." or "..", no trailing "/" (except "/" itself). */
   readonly path: string;
-  /** The root folder, held open; every entry is reached from it. */
+  /** The root folder, held open as an O_PATH handle (no read permission needed); every entry is reached from it. */
   readonly fd: number;
 }
 
@@ -36,14 +36,14 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
 
 function openCanonical(canonical: string): number {
   const components = canonical.split(sep).filter((component) => component.length > 0);
-  let fd = openFolderAt(posixConstants().AT_FDCWD, '/');
+  let fd = openFolderHandleAt(posixConstants().AT_FDCWD, '/');
   let walked = '';
   try {
     for (const component of components) {
       const parent = fd;
       walked += `/${component}`;
       try {
-        fd = openFolderAt(parent, component);
+        fd = openFolderHandleAt(parent, component);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ELOOP' && code !== 'ENOTDIR') throw new RestoreSystemError(Buffer.from('/'), walked, 'open the restore target', error);

@@ -196,9 +196,13 @@ export async function buildFidelityTree(root: string, options: FidelityOptions =
     const empty = folder(rootFd, 'empty');
     closeSync(folder(empty, 'mode-0700', 0o700));
     closeSync(folder(empty, 'mode-0555', 0o555));
-    closeSync(folder(empty, 'mode-0311', 0o311));
-    if (isRoot) closeSync(folder(empty, 'mode-0000', 0o000));
-    else skip('an empty folder with mode 0000', 'only root can read it back to compare');
+    closeSync(folder(empty, 'mode-0500', 0o500));
+    if (isRoot) {
+      closeSync(folder(empty, 'mode-0311', 0o311));
+      closeSync(folder(empty, 'mode-0000', 0o000));
+    } else {
+      skip('empty folders with modes 0311 and 0000', 'without read permission only root can list them to compare');
+    }
     closeSync(empty);
 
     // Special files.

@@ -4,9 +4,10 @@
 set -eu
 here=$(dirname "$0")
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  if ! command -v openssl >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then
+  if ! command -v openssl >/dev/null 2>&1 || [ ! -x /usr/bin/time ] || ! command -v setfattr >/dev/null 2>&1 ||
+    ! command -v setfacl >/dev/null 2>&1; then
     apt-get -o DPkg::Lock::Timeout=600 update -q
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q openssl time
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q openssl time attr acl
   fi
 fi
 sh "$here/install-databases.sh"

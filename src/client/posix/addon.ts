@@ -1,0 +1,128 @@
+// Loads the native POSIX addon (native/, built by `npm run build:native`) and types what it exports.
+// A missing build is one clear error saying how to build it, never a bare MODULE_NOT_FOUND.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BackupError } from '../../common/errors';
+
+/** What fstatat/fstat answer: Numbers where exact below 2^53, BigInts for inode, device and times. */
+export interface PosixStat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  readonly size: number;
+  /** 512-byte blocks allocated, as st_blocks. */
+  readonly blocks: number;
+  readonly blksize: number;
+  readonly ino: bigint;
+  readonly dev: bigint;
+  readonly rdev: bigint;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+
+export type Name = Buffer | string;
+/** Nanoseconds since the epoch; null leaves that time unchanged (UTIME_OMIT). */
+export type TimeNs = bigint | null;
+
+export interface PosixConstants {
+  readonly O_RDONLY: number;
+  readonly O_WRONLY: number;
+  readonly O_RDWR: number;
+  readonly O_CREAT: number;
+  readonly O_EXCL: number;
+  readonly O_TRUNC: number;
+  readonly O_NOFOLLOW: number;
+  readonly O_DIRECTORY: number;
+  readonly O_NONBLOCK: number;
+  readonly O_NOCTTY: number;
+  readonly O_PATH: number;
+  readonly O_CLOEXEC: number;
+  readonly O_NOATIME: number;
+  readonly AT_FDCWD: number;
+  readonly AT_SYMLINK_NOFOLLOW: number;
+  readonly AT_SYMLINK_FOLLOW: number;
+  readonly AT_REMOVEDIR: number;
+  readonly AT_EMPTY_PATH: number;
+  readonly S_IFMT: number;
+  readonly S_IFREG: number;
+  readonly S_IFDIR: number;
+  readonly S_IFLNK: number;
+  readonly S_IFIFO: number;
+  readonly S_IFCHR: number;
+  readonly S_IFBLK: number;
+  readonly S_IFSOCK: number;
+  readonly XATTR_CREATE: number;
+  readonly XATTR_REPLACE: number;
+  readonly RENAME_NOREPLACE: number;
+  readonly RENAME_EXCHANGE: number;
+}
+
+/** The raw functions; errors are Node-style (code, errno, syscall, path with bytes escaped). */
+export interface PosixAddon {
+  readonly constants: PosixConstants;
+  openat(dirfd: number, name: Name, flags: number, mode: number): number;
+  mkdirat(dirfd: number, name: Name, mode: number): void;
+  symlinkat(target: Name, dirfd: number, name: Name): void;
+  readlinkat(dirfd: number, name: Name): Buffer;
+  linkat(oldDirfd: number, oldName: Name, newDirfd: number, newName: Name, flags: number): void;
+  renameat(oldDirfd: number, oldName: Name, newDirfd: number, newName: Name, flags: number): void;
+  unlinkat(dirfd: number, name: Name, flags: number): void;
+  fchownat(dirfd: number, name: Name, uid: number, gid: number, flags: number): void;
+  fchown(fd: number, uid: number, gid: number): void;
+  fchmod(fd: number, mode: number): void;
+  fchmodat(dirfd: number, name: Name, mode: number, flags: number): void;
+  fstatat(dirfd: number, name: Name, flags: number): PosixStat;
+  readdirAt(dirfd: number): Buffer[];
+  dataExtents(fd: number): [number, number][];
+  llistxattr(path: Name): Buffer[];
+  flistxattr(fd: number): Buffer[];
+  lgetxattr(path: Name, name: Name): Buffer;
+  fgetxattr(fd: number, name: Name): Buffer;
+  lsetxattr(path: Name, name: Name, value: Buffer, flags: number): void;
+  fsetxattr(fd: number, name: Name, value: Buffer, flags: number): void;
+  lremovexattr(path: Name, name: Name): void;
+  fremovexattr(fd: number, name: Name): void;
+  utimensat(dirfd: number, name: Name, atime: TimeNs, mtime: TimeNs, flags: number): void;
+  futimens(fd: number, atime: TimeNs, mtime: TimeNs): void;
+  mknodat(dirfd: number, name: Name, mode: number, rdev: bigint | number): void;
+  makedev(major: number, minor: number): bigint;
+  splitDev(rdev: bigint | number): [number, number];
+  userName(uid: number): string | null;
+  groupName(gid: number): string | null;
+  userId(name: Name): number | null;
+  groupId(name: Name): number | null;
+}
+
+/** The addon is not built: says which command builds it. */
+export class PosixAddonMissingError extends BackupError {
+  readonly addonPath: string;
+  constructor(addonPath: string, options?: { cause?: unknown }) {
+    super(
+      'IO',
+      `the native POSIX addon is not built (${addonPath} is missing or does not load): run "npm run build:native" ` +
+        '(or "npm run build") in the cpsbackup folder; it needs python3, make and a C compiler',
+      options,
+    );
+    this.addonPath = addonPath;
+  }
+}
+
+/** dist/src/client/posix → the repository root, where native/build lives (also right from src/ under ts-node). */
+export function posixAddonPath(): string {
+  const fromDist = resolve(__dirname, '..', '..', '..', '..');
+  const fromSource = resolve(__dirname, '..', '..', '..');
+  const root = existsSync(join(fromDist, 'native', 'binding.gyp')) ? fromDist : fromSource;
+  return join(root, 'native', 'build', 'Release', 'cpsbackup_posix.node');
+}
+
+/** The loaded addon; require() caches it, so this is cheap after the first call. addonPath: for tests. */
+export function posixAddon(addonPath = posixAddonPath()): PosixAddon {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(addonPath) as PosixAddon;
+  } catch (error) {
+    throw new PosixAddonMissingError(addonPath, { cause: error });
+  }
+}

@@ -1,0 +1,124 @@
+// The at-family: operations on an entry named by a held directory fd plus one name, so no path is
+// resolved twice and no symlink is followed unless asked. Synchronous: each is one metadata syscall.
+import { type Name, type PosixConstants, type PosixStat, posixAddon } from './addon';
+
+export type { Name, PosixStat } from './addon';
+
+export function posixConstants(): PosixConstants {
+  return posixAddon().constants;
+}
+
+/** openat(2); O_CLOEXEC is always added. mode matters only with O_CREAT. */
+export function openAt(dirfd: number, name: Name, flags: number, mode = 0): number {
+  return posixAddon().openat(dirfd, name, flags, mode);
+}
+
+/** Opens a directory without following a symlink in its last component (ELOOP or ENOTDIR then). */
+export function openFolderAt(dirfd: number, name: Name): number {
+  const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
+  return openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+}
+
+/**
+ * Opens a folder as a handle for *at calls only (O_PATH): no read permission needed, as when passing
+ * through a 0711 folder; a symlink in the last component fails with ENOTDIR, never followed.
+ */
+export function openFolderHandleAt(dirfd: number, name: Name): number {
+  const { O_PATH, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
+  return openAt(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+}
+
+export function mkdirAt(dirfd: number, name: Name, mode: number): void {
+  posixAddon().mkdirat(dirfd, name, mode);
+}
+
+/** Stores target's bytes as the link's content; never resolved. */
+export function symlinkAt(target: Name, dirfd: number, name: Name): void {
+  posixAddon().symlinkat(target, dirfd, name);
+}
+
+export function readlinkAt(dirfd: number, name: Name): Buffer {
+  return posixAddon().readlinkat(dirfd, name);
+}
+
+/** linkat(2) with flags 0: a symlink at the old end is linked itself, never its target. */
+export function linkAt(oldDirfd: number, oldName: Name, newDirfd: number, newName: Name): void {
+  posixAddon().linkat(oldDirfd, oldName, newDirfd, newName, 0);
+}
+
+/** renameat(2), or renameat2(2) when flags (RENAME_NOREPLACE, RENAME_EXCHANGE) are given. */
+export function renameAt(oldDirfd: number, oldName: Name, newDirfd: number, newName: Name, flags = 0): void {
+  posixAddon().renameat(oldDirfd, oldName, newDirfd, newName, flags);
+}
+
+/** unlinkat(2); removeFolder uses AT_REMOVEDIR (the folder must be empty). */
+export function unlinkAt(dirfd: number, name: Name, options: { removeFolder?: boolean } = {}): void {
+  posixAddon().unlinkat(dirfd, name, options.removeFolder === true ? posixConstants().AT_REMOVEDIR : 0);
+}
+
+/** lchown relative to dirfd (AT_SYMLINK_NOFOLLOW): a symlink gets the owner, not its target. -1 keeps an id. */
+export function chownAt(dirfd: number, name: Name, uid: number, gid: number): void {
+  posixAddon().fchownat(dirfd, name, uid, gid, posixConstants().AT_SYMLINK_NOFOLLOW);
+}
+
+export function chownFd(fd: number, uid: number, gid: number): void {
+  posixAddon().fchown(fd, uid, gid);
+}
+
+/** Mode bits incl. setuid/setgid/sticky (07777) on an open fd. */
+export function chmodFd(fd: number, mode: number): void {
+  posixAddon().fchmod(fd, mode);
+}
+
+/** fchmodat with AT_SYMLINK_NOFOLLOW: changes a FIFO or device in place; on a symlink it fails (EOPNOTSUPP). */
+export function chmodAt(dirfd: number, name: Name, mode: number): void {
+  posixAddon().fchmodat(dirfd, name, mode, posixConstants().AT_SYMLINK_NOFOLLOW);
+}
+
+/** lstat relative to dirfd. */
+export function statAt(dirfd: number, name: Name): PosixStat {
+  return posixAddon().fstatat(dirfd, name, posixConstants().AT_SYMLINK_NOFOLLOW);
+}
+
+/** lstat relative to dirfd; undefined when nothing has that name. */
+export function statAtIfExists(dirfd: number, name: Name): PosixStat | undefined {
+  try {
+    return statAt(dirfd, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export function statFd(fd: number): PosixStat {
+  return posixAddon().fstatat(fd, '', posixConstants().AT_EMPTY_PATH);
+}
+
+/** Every name in the folder but "." and "..", as bytes, in directory order. */
+export function readFolderAt(dirfd: number): Buffer[] {
+  return posixAddon().readdirAt(dirfd);
+}
+
+export type EntryKind = 'file' | 'folder' | 'symlink' | 'fifo' | 'char-device' | 'block-device' | 'socket' | 'unknown';
+
+export function entryKind(mode: number): EntryKind {
+  const constants = posixConstants();
+  switch (mode & constants.S_IFMT) {
+    case constants.S_IFREG:
+      return 'file';
+    case constants.S_IFDIR:
+      return 'folder';
+    case constants.S_IFLNK:
+      return 'symlink';
+    case constants.S_IFIFO:
+      return 'fifo';
+    case constants.S_IFCHR:
+      return 'char-device';
+    case constants.S_IFBLK:
+      return 'block-device';
+    case constants.S_IFSOCK:
+      return 'socket';
+    default:
+      return 'unknown';
+  }
+}

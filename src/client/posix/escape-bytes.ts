@@ -1,0 +1,65 @@
+// Shows a name given as bytes so that every name reads one way only: valid UTF-8 text stays readable,
+// while invalid bytes, control characters and the backslash itself become escapes.
+
+/** Code points that would hide or move text on a terminal (line and paragraph separators, bidi controls). */
+function isInvisible(codePoint: number): boolean {
+  return (
+    codePoint < 0x20 ||
+    (codePoint >= 0x7f && codePoint < 0xa0) ||
+    codePoint === 0x2028 ||
+    codePoint === 0x2029 ||
+    (codePoint >= 0x202a && codePoint <= 0x202e) ||
+    (codePoint >= 0x2066 && codePoint <= 0x2069) ||
+    codePoint === 0xfeff
+  );
+}
+
+/** Length of the valid UTF-8 sequence starting at index (1 to 4), or 0 when the byte there starts none. */
+function utf8SequenceLength(bytes: Uint8Array, index: number): number {
+  const first = bytes[index];
+  const continuation = (at: number): boolean => at < bytes.length && (bytes[at] & 0xc0) === 0x80;
+  if (first < 0x80) return 1;
+  if (first >= 0xc2 && first <= 0xdf) return continuation(index + 1) ? 2 : 0;
+  if (first >= 0xe0 && first <= 0xef) {
+    const second = bytes[index + 1];
+    if (!continuation(index + 1) || !continuation(index + 2)) return 0;
+    if (first === 0xe0 && second < 0xa0) return 0; // overlong
+    if (first === 0xed && second >= 0xa0) return 0; // UTF-16 surrogates
+    return 3;
+  }
+  if (first >= 0xf0 && first <= 0xf4) {
+    const second = bytes[index + 1];
+    if (!continuation(index + 1) || !continuation(index + 2) || !continuation(index + 3)) return 0;
+    if (first === 0xf0 && second < 0x90) return 0; // overlong
+    if (first === 0xf4 && second >= 0x90) return 0; // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+const hex = (byte: number): string => `\\x${byte.toString(16).padStart(2, '0')}`;
+
+/**
+ * Escapes bytes for messages and listings: "\\" for a backslash, "\xNN" for every byte of an invalid
+ * sequence or of an invisible character; everything else is the UTF-8 text itself. Injective: two
+ * different byte strings never give the same text.
+ */
+export function escapeBytes(bytes: Uint8Array): string {
+  let text = '';
+  for (let index = 0; index < bytes.length; ) {
+    const length = utf8SequenceLength(bytes, index);
+    if (length === 0) {
+      text += hex(bytes[index]);
+      index += 1;
+      continue;
+    }
+    const sequence = bytes.subarray(index, index + length);
+    const character = Buffer.from(sequence).toString('utf8');
+    const codePoint = character.codePointAt(0) ?? 0;
+    if (codePoint === 0x5c) text += '\\\\';
+    else if (isInvisible(codePoint)) for (const byte of sequence) text += hex(byte);
+    else text += character;
+    index += length;
+  }
+  return text;
+}

@@ -1,0 +1,40 @@
+// Access and modification times to the nanosecond (Node 20's utimes rounds through a double and
+// cannot skip following a symlink). Times are BigInt nanoseconds since the epoch.
+import { posixAddon } from './addon';
+
+export interface EntryTimes {
+  /** Omitted: left as it is (UTIME_OMIT). */
+  readonly atimeNs?: bigint;
+  readonly mtimeNs?: bigint;
+}
+
+const NANOSECONDS_PER_SECOND = 1_000_000_000n;
+
+/** seconds + nanoseconds (0 ≤ nanoseconds < 1e9, seconds may be negative) → BigInt nanoseconds. */
+export function toNanoseconds(seconds: number | bigint, nanoseconds: number): bigint {
+  if (!Number.isInteger(nanoseconds) || nanoseconds < 0 || nanoseconds >= 1e9) {
+    throw new RangeError(`nanoseconds must be an integer in [0, 1e9), got ${nanoseconds}`);
+  }
+  return BigInt(seconds) * NANOSECONDS_PER_SECOND + BigInt(nanoseconds);
+}
+
+/** BigInt nanoseconds → whole seconds (floored) and the non-negative remainder. */
+export function splitNanoseconds(timeNs: bigint): { seconds: bigint; nanoseconds: number } {
+  let seconds = timeNs / NANOSECONDS_PER_SECOND;
+  let remainder = timeNs % NANOSECONDS_PER_SECOND;
+  if (remainder < 0n) {
+    remainder += NANOSECONDS_PER_SECOND;
+    seconds -= 1n;
+  }
+  return { seconds, nanoseconds: Number(remainder) };
+}
+
+/** Sets times of dirfd/name; a symlink there gets its own times (AT_SYMLINK_NOFOLLOW), never its target's. */
+export function setTimesAt(dirfd: number, name: Buffer | string, times: EntryTimes): void {
+  const addon = posixAddon();
+  addon.utimensat(dirfd, name, times.atimeNs ?? null, times.mtimeNs ?? null, addon.constants.AT_SYMLINK_NOFOLLOW);
+}
+
+export function setTimesFd(fd: number, times: EntryTimes): void {
+  posixAddon().futimens(fd, times.atimeNs ?? null, times.mtimeNs ?? null);
+}

@@ -1,0 +1,71 @@
+// Extended attributes as bytes: user.*, security.*, trusted.* and POSIX ACLs (system.posix_acl_access
+// and system.posix_acl_default). Never follows a final symlink; addresses an entry by fd, path or dirfd+name.
+import { type Name, posixAddon } from './addon';
+
+export const ACL_ACCESS = 'system.posix_acl_access';
+export const ACL_DEFAULT = 'system.posix_acl_default';
+
+/**
+ * Which entry: an open fd; a path (the last component is never followed); or a held folder fd plus one
+ * name. The last form goes through /proc/self/fd/<dirfd>/<name>: the kernel's link to the folder we hold
+ * plus a name it does not follow, so a path of any total length stays short and nothing is re-resolved.
+ */
+export type XattrTarget = { readonly fd: number } | { readonly path: Name } | { readonly dirfd: number; readonly name: Name };
+
+export interface Xattr {
+  readonly name: Buffer;
+  readonly value: Buffer;
+}
+
+function pathOf(target: { readonly path: Name } | { readonly dirfd: number; readonly name: Name }): Name {
+  if ('path' in target) return target.path;
+  const name = typeof target.name === 'string' ? Buffer.from(target.name) : target.name;
+  if (target.dirfd === posixAddon().constants.AT_FDCWD) return name;
+  return Buffer.concat([Buffer.from(`/proc/self/fd/${target.dirfd}/`), name]);
+}
+
+export function listXattrs(target: XattrTarget): Buffer[] {
+  const addon = posixAddon();
+  return 'fd' in target ? addon.flistxattr(target.fd) : addon.llistxattr(pathOf(target));
+}
+
+export function getXattr(target: XattrTarget, name: Name): Buffer {
+  const addon = posixAddon();
+  return 'fd' in target ? addon.fgetxattr(target.fd, name) : addon.lgetxattr(pathOf(target), name);
+}
+
+/** flags: 0 (create or replace), XATTR_CREATE or XATTR_REPLACE. */
+export function setXattr(target: XattrTarget, name: Name, value: Buffer, flags = 0): void {
+  const addon = posixAddon();
+  if ('fd' in target) addon.fsetxattr(target.fd, name, value, flags);
+  else addon.lsetxattr(pathOf(target), name, value, flags);
+}
+
+export function removeXattr(target: XattrTarget, name: Name): void {
+  const addon = posixAddon();
+  if ('fd' in target) addon.fremovexattr(target.fd, name);
+  else addon.lremovexattr(pathOf(target), name);
+}
+
+/**
+ * Every attribute with its value, sorted by name bytes. A filesystem without xattr support answers
+ * an empty list (ENOTSUP); an attribute removed between list and read is left out.
+ */
+export function readXattrs(target: XattrTarget): Xattr[] {
+  let names: Buffer[];
+  try {
+    names = listXattrs(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTSUP') return [];
+    throw error;
+  }
+  const result: Xattr[] = [];
+  for (const name of names.sort(Buffer.compare)) {
+    try {
+      result.push({ name, value: getXattr(target, name) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENODATA') throw error;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,90 @@
+// Typed refusals and failures of the restore tree. Each names the entry (as recorded in the backup)
+// and the local path involved, with bytes escaped so a hostile name cannot forge a message.
+import { BackupError } from '../../common/errors';
+import { escapeBytes } from '../posix/escape-bytes';
+
+/** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
+export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM';
+
+export abstract class RestoreTreeError extends BackupError {
+  abstract readonly reason: RestoreTreeReason;
+  readonly entryPath: Buffer;
+  constructor(code: 'CORRUPT' | 'IO', entryPath: Buffer, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.entryPath = entryPath;
+  }
+}
+
+/** The entry's path is not absolute, or has an empty, "." or ".." component, or a NUL byte: hostile or corrupt data. */
+export class UnsafeEntryPathError extends RestoreTreeError {
+  readonly reason = 'UNSAFE_PATH';
+  constructor(entryPath: Buffer, problem: string) {
+    super('CORRUPT', entryPath, `refusing to restore "${escapeBytes(entryPath)}": ${problem}`);
+  }
+}
+
+/** A component on the way to the entry is a symlink: nothing is written through one, whoever made it. */
+export class SymlinkInPathError extends RestoreTreeError {
+  readonly reason = 'SYMLINK_IN_PATH';
+  readonly symlinkPath: string;
+  readonly linkTarget: Buffer | undefined;
+  constructor(entryPath: Buffer, symlinkPath: string, linkTarget: Buffer | undefined) {
+    const target = linkTarget === undefined ? '' : ` (-> "${escapeBytes(linkTarget)}")`;
+    super(
+      'IO',
+      entryPath,
+      `refusing to restore "${escapeBytes(entryPath)}": "${symlinkPath}" is a symlink${target}; nothing is written through a symlink`,
+    );
+    this.symlinkPath = symlinkPath;
+    this.linkTarget = linkTarget;
+  }
+}
+
+/** A component on the way to the entry exists but is not a folder (a file, a FIFO, …). */
+export class NotAFolderError extends RestoreTreeError {
+  readonly reason = 'NOT_A_FOLDER';
+  readonly folderPath: string;
+  constructor(entryPath: Buffer, folderPath: string) {
+    super('IO', entryPath, `cannot restore "${escapeBytes(entryPath)}": "${folderPath}" exists and is not a folder`);
+    this.folderPath = folderPath;
+  }
+}
+
+/** Devices need root (CAP_MKNOD); the restorer reports this as a warning and goes on. */
+export class NeedsRootError extends RestoreTreeError {
+  readonly reason = 'NEEDS_ROOT';
+  constructor(entryPath: Buffer, what: string) {
+    super('IO', entryPath, `cannot restore "${escapeBytes(entryPath)}": creating ${what} needs root`);
+  }
+}
+
+export interface MetadataFailure {
+  /** owner, xattr <name>, mode, times */
+  readonly step: string;
+  readonly error: Error;
+}
+
+/** Some metadata could not be set; every other step was still applied. */
+export class MetadataError extends RestoreTreeError {
+  readonly reason = 'METADATA';
+  readonly failures: readonly MetadataFailure[];
+  constructor(entryPath: Buffer, localPath: string, failures: readonly MetadataFailure[]) {
+    const list = failures.map((failure) => `${failure.step}: ${failure.error.message}`).join('; ');
+    super('IO', entryPath, `restored "${localPath}" without some of its metadata: ${list}`);
+    this.failures = failures;
+  }
+}
+
+/** A system call failed on the entry (EEXIST, ENOSPC, EACCES, …); systemCode keeps the errno name. */
+export class RestoreSystemError extends RestoreTreeError {
+  readonly reason = 'SYSTEM';
+  readonly systemCode: string | undefined;
+  readonly localPath: string;
+  constructor(entryPath: Buffer, localPath: string, operation: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const text = cause instanceof Error ? cause.message : String(cause);
+    super('IO', entryPath, `cannot ${operation} "${localPath}": ${text}`, { cause });
+    this.systemCode = code;
+    this.localPath = localPath;
+  }
+}

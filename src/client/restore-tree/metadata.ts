@@ -1,0 +1,64 @@
+// Applies an entry's metadata in the one order that keeps every part: owner first (chown clears
+// setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times last.
+import { chmodAt, chmodFd, chownAt, chownFd } from '../posix/at';
+import { type Owner, OwnerNames } from '../posix/owners';
+import { setTimesAt, setTimesFd } from '../posix/times';
+import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrs, removeXattr, setXattr } from '../posix/xattrs';
+import type { MetadataFailure } from './errors';
+
+export interface EntryMetadata {
+  /** Recorded ids and names; the name wins when it exists here (tar's rule). */
+  readonly owner?: Owner;
+  /** Permission bits incl. setuid, setgid and sticky (07777). Ignored for symlinks, which have none on Linux. */
+  readonly mode?: number;
+  /**
+   * The entry's complete attribute set (user.*, security.*, trusted.*, system.posix_acl_*). When given,
+   * an ACL the kernel attached on creation from a parent's default ACL but absent here is removed.
+   */
+  readonly xattrs?: readonly { readonly name: Buffer | string; readonly value: Buffer }[];
+  readonly atimeNs?: bigint;
+  readonly mtimeNs?: bigint;
+}
+
+/** An open fd (files, folders), or a name in a held folder (symlinks, FIFOs, devices, sockets). */
+export type MetadataTarget = { readonly fd: number } | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean };
+
+/** Runs every step, collecting failures instead of stopping at the first: one missing xattr must not cost the mtime. */
+export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, owners: OwnerNames): MetadataFailure[] {
+  const failures: MetadataFailure[] = [];
+  const step = (name: string, action: () => void): void => {
+    try {
+      action();
+    } catch (error) {
+      failures.push({ step: name, error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  };
+  const byFd = 'fd' in target;
+  const xattrTarget: XattrTarget = byFd ? { fd: target.fd } : { dirfd: target.dirfd, name: target.name };
+
+  if (metadata.owner !== undefined) {
+    const { uid, gid } = owners.localIds(metadata.owner);
+    step('owner', () => (byFd ? chownFd(target.fd, uid, gid) : chownAt(target.dirfd, target.name, uid, gid)));
+  }
+  if (metadata.xattrs !== undefined) {
+    const wanted = new Set(metadata.xattrs.map((xattr) => Buffer.from(xattr.name).toString('latin1')));
+    for (const inherited of [ACL_ACCESS, ACL_DEFAULT]) {
+      if (wanted.has(inherited)) continue;
+      step(`xattr ${inherited}`, () => {
+        if (listXattrs(xattrTarget).some((name) => name.toString('latin1') === inherited)) removeXattr(xattrTarget, inherited);
+      });
+    }
+    for (const xattr of metadata.xattrs) {
+      step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => setXattr(xattrTarget, xattr.name, xattr.value));
+    }
+  }
+  if (metadata.mode !== undefined && !(!byFd && target.isSymlink)) {
+    const mode = metadata.mode & 0o7777;
+    step('mode', () => (byFd ? chmodFd(target.fd, mode) : chmodAt(target.dirfd, target.name, mode)));
+  }
+  if (metadata.atimeNs !== undefined || metadata.mtimeNs !== undefined) {
+    const times = { atimeNs: metadata.atimeNs, mtimeNs: metadata.mtimeNs };
+    step('times', () => (byFd ? setTimesFd(target.fd, times) : setTimesAt(target.dirfd, target.name, times)));
+  }
+  return failures;
+}

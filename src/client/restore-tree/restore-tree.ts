@@ -1,0 +1,294 @@
+// The symlink-proof restore tree: every entry is reached from the held target folder by opening each
+// component with O_NOFOLLOW|O_DIRECTORY, and every write is relative to a verified folder fd.
+import { randomBytes } from 'node:crypto';
+import { closeSync } from 'node:fs';
+import {
+  type PosixStat,
+  entryKind,
+  linkAt,
+  mkdirAt,
+  openAt,
+  posixConstants,
+  readlinkAt,
+  statAt,
+  statAtIfExists,
+  symlinkAt,
+  unlinkAt,
+} from '../posix/at';
+import { escapeBytes } from '../posix/escape-bytes';
+import { OwnerNames } from '../posix/owners';
+import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
+import { splitEntryPath, toEntryPath } from './entry-path';
+import { MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
+import { FolderCache } from './folder-cache';
+import { type FolderLease, FolderWalker, type Located, folderKey } from './folder-walk';
+import { type EntryMetadata, applyMetadata } from './metadata';
+import { openTargetRoot } from './target-root';
+import { TempFile, renameIntoPlace } from './temp-file';
+
+export interface RestoreTreeOptions {
+  /** Unused folder fds kept open (LRU); default 128, far below any fd limit. */
+  readonly maxCachedFolders?: number;
+  /** Mode of folders this restore creates before their own metadata is set; default 0700 (nobody else enters meanwhile). */
+  readonly newFolderMode?: number;
+}
+
+export interface ReplaceOption {
+  /** Replace an existing non-folder entry atomically (created under a temp name, renamed over it). Default: EEXIST. */
+  readonly replace?: boolean;
+}
+
+export class RestoreTree {
+  private readonly cache: FolderCache;
+  private readonly owners = new OwnerNames();
+  private readonly newFolderMode: number;
+  private readonly walker: FolderWalker;
+  private isClosed = false;
+
+  private constructor(
+    /** Canonical absolute path of the target ("/" for original paths). */
+    readonly rootPath: string,
+    private readonly rootFd: number,
+    options: RestoreTreeOptions,
+  ) {
+    this.cache = new FolderCache(options.maxCachedFolders ?? 128);
+    this.newFolderMode = options.newFolderMode ?? 0o700;
+    this.walker = new FolderWalker(rootFd, this.cache, this.newFolderMode, (components) => this.localPathOf(components));
+  }
+
+  /** target: the --to folder in any spelling (created if missing), or "/" to restore to the original paths. */
+  static async open(target: string, options: RestoreTreeOptions = {}): Promise<RestoreTree> {
+    const root = await openTargetRoot(target);
+    return new RestoreTree(root.path, root.fd, options);
+  }
+
+  /** Folder fds held open now, the root's included. */
+  get openFolderCount(): number {
+    return this.cache.size + 1;
+  }
+
+  /** Where an entry lands, for messages: the canonical root plus the escaped components. */
+  localPath(entryPath: Buffer | string): string {
+    return this.localPathOf(splitEntryPath(entryPath));
+  }
+
+  /** Creates a folder (mode newFolderMode; its own metadata comes after its content). Existing real folders are fine. */
+  makeFolder(entryPath: Buffer | string): { created: boolean } {
+    const entry = this.locate(entryPath);
+    if (entry.components.length === 0) return { created: false };
+    return this.inParent(entry, 'create folder', (folderFd, name) => {
+      try {
+        mkdirAt(folderFd, name, this.newFolderMode);
+        return { created: true };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const stats = statAt(folderFd, name);
+      if (entryKind(stats.mode) === 'symlink') {
+        throw new SymlinkInPathError(entry.entryPath, this.localPathOf(entry.components), readlinkAt(folderFd, name));
+      }
+      if (entryKind(stats.mode) !== 'folder') throw new NotAFolderError(entry.entryPath, this.localPathOf(entry.components));
+      return { created: false };
+    });
+  }
+
+  /** A new empty file under a temporary name beside where the entry goes; write, set metadata, commit. */
+  createFile(entryPath: Buffer | string): TempFile {
+    const entry = this.locate(entryPath);
+    const { O_PATH, O_RDWR, O_DIRECTORY, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
+    return this.inParent(entry, 'create', (folderFd, name) => {
+      // The temp file keeps its own fd of this folder: the rename happens where the file was made.
+      const ownFolderFd = openAt(folderFd, '.', O_PATH | O_DIRECTORY);
+      try {
+        const tempName = this.withTempName((candidate) => openAt(ownFolderFd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
+        return new TempFile(tempName.result, ownFolderFd, tempName.name, name, entry.entryPath, this.localPathOf(entry.components), this.owners);
+      } catch (error) {
+        closeSync(ownFolderFd);
+        throw error;
+      }
+    });
+  }
+
+  /** A symlink holding target's bytes as given; it is never followed by this restore. */
+  makeSymlink(entryPath: Buffer | string, target: Buffer | string, options: ReplaceOption = {}): void {
+    const entry = this.locate(entryPath);
+    this.inParent(entry, 'create symlink', (folderFd, name) => {
+      this.create(folderFd, name, options, (createName) => symlinkAt(target, folderFd, createName));
+    });
+  }
+
+  /** A hard link at entryPath to existingPath; both ends are reached from the root without following symlinks. */
+  makeHardLink(existingPath: Buffer | string, entryPath: Buffer | string, options: ReplaceOption = {}): void {
+    const existing = this.locate(existingPath);
+    const entry = this.locate(entryPath);
+    if (existing.components.length === 0) throw new NotAFolderError(entry.entryPath, `${this.rootPath} (the root cannot be linked)`);
+    const source = this.walker.leaseParent(existing, false);
+    if (source === undefined) {
+      const missing = Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' });
+      throw new RestoreSystemError(entry.entryPath, this.localPathOf(existing.components), 'link to', missing);
+    }
+    try {
+      const sourceName = existing.components[existing.components.length - 1];
+      this.inParent(entry, 'create hard link', (folderFd, name) => {
+        this.create(folderFd, name, options, (createName) => linkAt(source.fd, sourceName, folderFd, createName));
+      });
+    } finally {
+      source.release();
+    }
+  }
+
+  makeFifo(entryPath: Buffer | string, mode = 0o600, options: ReplaceOption = {}): void {
+    const entry = this.locate(entryPath);
+    this.inParent(entry, 'create FIFO', (folderFd, name) => {
+      this.create(folderFd, name, options, (createName) => makeFifoAt(folderFd, createName, mode));
+    });
+  }
+
+  makeSocket(entryPath: Buffer | string, mode = 0o600, options: ReplaceOption = {}): void {
+    const entry = this.locate(entryPath);
+    this.inParent(entry, 'create socket', (folderFd, name) => {
+      this.create(folderFd, name, options, (createName) => makeSocketAt(folderFd, createName, mode));
+    });
+  }
+
+  /** Devices need root: otherwise NeedsRootError, which a restorer reports as a warning. */
+  makeDevice(entryPath: Buffer | string, kind: DeviceKind, rdev: bigint | DeviceNumber, mode = 0o600, options: ReplaceOption = {}): void {
+    const entry = this.locate(entryPath);
+    const what = `a ${kind === 'char' ? 'character' : 'block'} device`;
+    if (process.geteuid?.() !== 0) throw new NeedsRootError(entry.entryPath, what);
+    this.inParent(entry, `create ${what}`, (folderFd, name) => {
+      try {
+        this.create(folderFd, name, options, (createName) => makeDeviceAt(folderFd, createName, kind, rdev, mode));
+      } catch (error) {
+        // Root without CAP_MKNOD (a container, a user namespace) is the same refusal.
+        if ((error as NodeJS.ErrnoException).code === 'EPERM') throw new NeedsRootError(entry.entryPath, what);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Owner, xattrs/ACLs, mode, times of an existing entry of any kind, by name in its verified folder
+   * (never opening it, never following it); "/" is the root folder itself. Set a folder's after its content.
+   */
+  setMetadata(entryPath: Buffer | string, metadata: EntryMetadata): void {
+    const entry = this.locate(entryPath);
+    const localPath = this.localPathOf(entry.components);
+    let failures;
+    if (entry.components.length === 0) {
+      // The root is held as an O_PATH handle, which fchown/fchmod refuse: "." in it names the same folder.
+      failures = applyMetadata({ dirfd: this.rootFd, name: Buffer.from('.'), isSymlink: false }, metadata, this.owners);
+    } else {
+      failures = this.inParent(entry, 'set metadata of', (folderFd, name) => {
+        const isSymlink = entryKind(statAt(folderFd, name).mode) === 'symlink';
+        return applyMetadata({ dirfd: folderFd, name, isSymlink }, metadata, this.owners);
+      });
+    }
+    if (failures.length > 0) throw new MetadataError(entry.entryPath, localPath, failures);
+  }
+
+  /** lstat of the entry; undefined when it (or a folder on the way) does not exist. */
+  stat(entryPath: Buffer | string): PosixStat | undefined {
+    const entry = this.locate(entryPath);
+    if (entry.components.length === 0) return statAt(this.rootFd, '.');
+    const parent = this.walker.leaseParent(entry, false);
+    if (parent === undefined) return undefined;
+    try {
+      return statAtIfExists(parent.fd, entry.components[entry.components.length - 1]);
+    } finally {
+      parent.release();
+    }
+  }
+
+  /** Opens an existing regular file read-only (to compare before overwriting); undefined for anything else. */
+  openExistingFile(entryPath: Buffer | string): number | undefined {
+    const entry = this.locate(entryPath);
+    if (entry.components.length === 0) return undefined;
+    const parent = this.walker.leaseParent(entry, false);
+    if (parent === undefined) return undefined;
+    try {
+      const name = entry.components[entry.components.length - 1];
+      // Checked first so that a device or FIFO is never opened (opening some devices acts on them).
+      const stats = statAtIfExists(parent.fd, name);
+      if (stats === undefined || entryKind(stats.mode) !== 'file') return undefined;
+      const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
+      return openAt(parent.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    } finally {
+      parent.release();
+    }
+  }
+
+  /** Removes a non-folder entry, or an empty folder; false when nothing was there. */
+  remove(entryPath: Buffer | string): boolean {
+    const entry = this.locate(entryPath);
+    if (entry.components.length === 0) throw new NotAFolderError(entry.entryPath, `${this.rootPath} (the root cannot be removed)`);
+    return this.inParent(entry, 'remove', (folderFd, name) => {
+      const stats = statAtIfExists(folderFd, name);
+      if (stats === undefined) return false;
+      const isFolder = entryKind(stats.mode) === 'folder';
+      if (isFolder) this.cache.forgetBelow(folderKey(entry.components));
+      unlinkAt(folderFd, name, { removeFolder: isFolder });
+      return true;
+    });
+  }
+
+  /** Closes every held fd; the tree cannot be used afterwards. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.cache.closeAll();
+    closeSync(this.rootFd);
+  }
+
+  private locate(entryPath: Buffer | string): Located {
+    if (this.isClosed) throw new Error('restore tree is closed');
+    const bytes = toEntryPath(entryPath);
+    return { entryPath: bytes, components: splitEntryPath(bytes) };
+  }
+
+  private localPathOf(components: readonly Buffer[]): string {
+    const below = components.map((component) => escapeBytes(component)).join('/');
+    if (below.length === 0) return this.rootPath;
+    return this.rootPath === '/' ? `/${below}` : `${this.rootPath}/${below}`;
+  }
+
+  /** Runs action with the entry's verified parent folder (created as needed); system errors name the entry. */
+  private inParent<T>(entry: Located, operation: string, action: (folderFd: number, name: Buffer) => T): T {
+    if (entry.components.length === 0) throw new NotAFolderError(entry.entryPath, `${this.rootPath} (the root itself cannot be created)`);
+    const parent = this.walker.leaseParent(entry, true) as FolderLease;
+    try {
+      return action(parent.fd, entry.components[entry.components.length - 1]);
+    } catch (error) {
+      if (error instanceof RestoreTreeError) throw error;
+      throw new RestoreSystemError(entry.entryPath, this.localPathOf(entry.components), operation, error);
+    } finally {
+      parent.release();
+    }
+  }
+
+  /** Creates directly, or under a temp name renamed over the existing entry when replace is asked. */
+  private create(folderFd: number, name: Buffer, options: ReplaceOption, make: (createName: Buffer) => void): void {
+    if (options.replace !== true) {
+      make(name);
+      return;
+    }
+    const temp = this.withTempName((candidate) => make(candidate));
+    try {
+      renameIntoPlace(folderFd, temp.name, name, true);
+    } catch (error) {
+      unlinkAt(folderFd, temp.name);
+      throw error;
+    }
+  }
+
+  private withTempName<T>(make: (candidate: Buffer) => T): { name: Buffer; result: T } {
+    for (let attempt = 0; ; attempt++) {
+      const name = Buffer.from(`.cpsbackup-${randomBytes(8).toString('hex')}.tmp`);
+      try {
+        return { name, result: make(name) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw error;
+      }
+    }
+  }
+}

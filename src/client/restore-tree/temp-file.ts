@@ -1,0 +1,86 @@
+// A file being restored: created under a temporary name (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) in a verified
+// folder, written and given its metadata through its fd, then renamed into place in that same folder.
+import { closeSync } from 'node:fs';
+import { renameAt, statAtIfExists, unlinkAt, posixConstants } from '../posix/at';
+import type { OwnerNames } from '../posix/owners';
+import { MetadataError, RestoreSystemError } from './errors';
+import { type EntryMetadata, applyMetadata } from './metadata';
+
+export class TempFile {
+  private isOpen = true;
+
+  /**
+   * fd: open read-write, for the content (and reading it back to verify). folderFd: the verified folder
+   * the temp name lives in, held by this file alone so the rename happens exactly where it was created.
+   */
+  constructor(
+    readonly fd: number,
+    private readonly folderFd: number,
+    readonly tempName: Buffer,
+    readonly finalName: Buffer,
+    readonly entryPath: Buffer,
+    readonly localPath: string,
+    private readonly owners: OwnerNames,
+  ) {}
+
+  /** Owner, xattrs/ACLs, mode, times through the fd, in that order; throws MetadataError listing what failed. */
+  setMetadata(metadata: EntryMetadata): void {
+    this.checkOpen();
+    const failures = applyMetadata({ fd: this.fd }, metadata, this.owners);
+    if (failures.length > 0) throw new MetadataError(this.entryPath, this.localPath, failures);
+  }
+
+  /**
+   * Renames the temp file to its name and closes it. replace: false (the default) refuses an existing
+   * entry (RENAME_NOREPLACE); true replaces a file, symlink or special file there (never a folder).
+   */
+  commit(options: { replace?: boolean } = {}): void {
+    this.checkOpen();
+    try {
+      renameIntoPlace(this.folderFd, this.tempName, this.finalName, options.replace === true);
+    } catch (error) {
+      throw new RestoreSystemError(this.entryPath, this.localPath, 'put in place', error);
+    }
+    this.closeBoth();
+  }
+
+  /** Removes the temp file and closes it; a second call does nothing. */
+  abort(): void {
+    if (!this.isOpen) return;
+    try {
+      unlinkAt(this.folderFd, this.tempName);
+    } finally {
+      this.closeBoth();
+    }
+  }
+
+  private checkOpen(): void {
+    if (!this.isOpen) throw new Error(`temp file for ${this.localPath} is already committed or aborted`);
+  }
+
+  private closeBoth(): void {
+    this.isOpen = false;
+    closeSync(this.fd);
+    closeSync(this.folderFd);
+  }
+}
+
+/**
+ * renameat2(RENAME_NOREPLACE) where the filesystem has it; where it answers EINVAL (some network
+ * filesystems) an existence check and a plain rename stand in.
+ */
+export function renameIntoPlace(folderFd: number, tempName: Buffer, finalName: Buffer, replace: boolean): void {
+  if (replace) {
+    renameAt(folderFd, tempName, folderFd, finalName);
+    return;
+  }
+  try {
+    renameAt(folderFd, tempName, folderFd, finalName, posixConstants().RENAME_NOREPLACE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+    if (statAtIfExists(folderFd, finalName) !== undefined) {
+      throw Object.assign(new Error('EEXIST: file already exists, renameat'), { code: 'EEXIST' });
+    }
+    renameAt(folderFd, tempName, folderFd, finalName);
+  }
+}

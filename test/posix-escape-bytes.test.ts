@@ -2,7 +2,7 @@
 // and invisible characters and the backslash are escaped, and no two names give the same text.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeBytes } from '../src/client/posix/escape-bytes';
+import { escapeBytes } from '../src/common/escape-bytes';
 
 test('valid text stays readable; invalid bytes, controls and backslashes are escaped', () => {
   const cases: [Buffer, string][] = [

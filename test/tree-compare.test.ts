@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chownAt, openAt, openFolderAt, posixConstants, renameAt, statAt, symlinkAt, unlinkAt } from '../src/client/posix/at';
-import { escapeBytes } from '../src/client/posix/escape-bytes';
+import { escapeBytes } from '../src/common/escape-bytes';
 import { makeDeviceAt } from '../src/client/posix/special-files';
 import { setTimesAt } from '../src/client/posix/times';
 import { ACL_ACCESS, removeXattr } from '../src/client/posix/xattrs';

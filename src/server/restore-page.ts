@@ -10,7 +10,7 @@ import { CorruptError, errorMessage } from '../common/errors';
 import { entryMetaOf } from './entry-convert';
 import { writeWithBackpressure } from './stream-write';
 import { INLINE_MAX_CONTENT, MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
-import { displayPath } from '../common/display-path';
+import { escapeBytes } from '../common/escape-bytes';
 
 const NOTHING = Buffer.alloc(0);
 
@@ -123,7 +123,7 @@ async function streamContent(context: RestorePageContext, entry: StoredEntry, co
 }
 
 function damageOf(entry: StoredEntry, reason: string): string {
-  return `${displayPath(entry.path)}: ${reason}`;
+  return `${escapeBytes(entry.path)}: ${reason}`;
 }
 
 async function endEntry(context: RestorePageContext, entry: StoredEntry, content: ContentSource | undefined, damage: string): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type PosixStat,
 } from '../../src/client/posix/at';
 import { dataExtents } from '../../src/client/posix/data-extents';
-import { escapeBytes } from '../../src/client/posix/escape-bytes';
+import { escapeBytes } from '../../src/common/escape-bytes';
 import { splitDeviceNumber } from '../../src/client/posix/special-files';
 import { ACL_ACCESS, ACL_DEFAULT, type Xattr, readXattrs } from '../../src/client/posix/xattrs';
 

@@ -2,7 +2,7 @@
 // Long lists are capped so a badly damaged store still prints a readable report.
 import type { CheckReport } from './report';
 import { isClean } from './report';
-import { displayPath } from '../../common/display-path';
+import { escapeBytes } from '../../common/escape-bytes';
 
 const LISTED_LINES = 200;
 
@@ -17,7 +17,7 @@ export function checkReportLines(report: CheckReport): string[] {
     `damaged chunk ${damage.hash} in pack ${damage.packName} at offset ${damage.offset}: ${damage.reason}`)));
   lines.push(...capped(report.damagedContents.map((damage) => `damaged content ${damage.contentId}: ${damage.reason}`)));
   lines.push(...capped(report.affectedFiles.map((file) =>
-    `affected file: client ${file.clientName} backup ${String(file.backupNumber).padStart(7, '0')} ${displayPath(file.path)}`)));
+    `affected file: client ${file.clientName} backup ${String(file.backupNumber).padStart(7, '0')} ${escapeBytes(file.path)}`)));
   lines.push(...report.affectedBackups.map((backup) =>
     `affected backup: client ${backup.clientName} backup ${String(backup.backupNumber).padStart(7, '0')} (${backup.damagedFiles} damaged files)`));
   if (report.garbage.contents + report.garbage.chunks > 0) {

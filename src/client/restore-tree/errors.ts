@@ -1,7 +1,7 @@
 // Typed refusals and failures of the restore tree. Each names the entry (as recorded in the backup)
 // and the local path involved, with bytes escaped so a hostile name cannot forge a message.
 import { BackupError } from '../../common/errors';
-import { escapeBytes } from '../posix/escape-bytes';
+import { escapeBytes } from '../../common/escape-bytes';
 
 /** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
 export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM';

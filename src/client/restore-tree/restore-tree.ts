@@ -15,7 +15,7 @@ import {
   symlinkAt,
   unlinkAt,
 } from '../posix/at';
-import { escapeBytes } from '../posix/escape-bytes';
+import { escapeBytes } from '../../common/escape-bytes';
 import { OwnerNames } from '../posix/owners';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';

@@ -194,7 +194,7 @@ function complete(finishedAt: string, kind = BackupKind.BACKUP_KIND_COMPLETE): B
   const finishedAtMs = Date.parse(finishedAt);
   return {
     backupId: 1, startedAtMs: finishedAtMs - 60_000, finishedAtMs, files: 1, logicalBytes: 1, newBytes: 1, storedBytes: 1,
-    kind, labels: {}, deletable: true, hostname: 'prod',
+    kind, labels: {}, deletable: true, unreadableFiles: 0, isProtected: false, hostname: 'prod',
   };
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Sandbox } from '../src/demo/sandbox';
 import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
 
-const ENTRY_LINE = /^(file|dir |link|dump) (\d{4}) +(\d+) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.+?)(?: -> (.*))?$/;
+const ENTRY_LINE = /^(file|dir|link|dump|fifo|char|block|sock) +(\d{4}) \S+ +(\d+) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.+?)(?: -> (.*))?$/;
 
 test('a backup restores byte-identical with metadata, into a folder and to the original paths', async (t) => {
   const sandbox = await Sandbox.create();
@@ -29,7 +29,7 @@ test('a backup restores byte-identical with metadata, into a folder and to the o
   });
 
   await t.test('-l shows the backup in burp form', async () => {
-    assert.match(await run(['-l']), /^Backup: 0000001 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+    assert.match(await run(['-l']), /^Backup: 0000001 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d complete$/m);
   });
 
   await t.test('-s lists every path with its type and size', async () => {

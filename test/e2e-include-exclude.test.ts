@@ -68,12 +68,15 @@ test('include folders, exclude_regex and read_all_fifos decide what a backup hol
     await assert.rejects(lstat(join(target, base, 'c')), { code: 'ENOENT' });
   });
 
-  await t.test('read_all_fifos=0: the FIFO is skipped with a warning', async () => {
+  await t.test('read_all_fifos=0: the FIFO is recorded as a FIFO (not read) and comes back as one', async () => {
     readAllFifos = false;
     const result = await client(['-e']);
-    assert.match(result.stderr, new RegExp(`warning: ${fifo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: FIFO \\(read_all_fifos=0\\) skipped`));
+    assert.equal(result.code, 0, result.stderr);
     const paths = await shownPaths(2);
-    assert.equal(paths.has(fifo), false);
+    assert.equal(paths.get(fifo), 'fifo');
     assert.equal(paths.has(join(base, 'a/keep.txt')), true);
+    const target = join(sandbox.root, 'restored-2');
+    await client(['-i', '2', '--to', target]);
+    assert.ok((await lstat(join(target, fifo))).isFIFO());
   });
 });

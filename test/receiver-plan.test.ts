@@ -16,7 +16,7 @@ import { BackupKind, type BackupSummary } from '../src/proto/cpsbackup';
 function backups(kinds: string, missing: readonly number[] = []): BackupSummary[] {
   return [...kinds].flatMap((kind, index) => (missing.includes(index + 1) ? [] : [{
     backupId: index + 1, startedAtMs: (index + 1) * 1000, finishedAtMs: (index + 1) * 1000 + 500, files: 1,
-    logicalBytes: 1, newBytes: 1, storedBytes: 1, labels: {}, deletable: true, hostname: 'prod',
+    logicalBytes: 1, newBytes: 1, storedBytes: 1, labels: {}, deletable: true, unreadableFiles: 0, isProtected: false, hostname: 'prod',
     kind: kind === 'p' ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
   }]));
 }

@@ -108,7 +108,7 @@ test('keep=2 on a real server; -d frees the space of unique content; the newest 
     const lines = (await run(['-l'])).trim().split('\n');
     assert.equal(lines.length, 2);
     assert.match(lines[0], /^Backup: 0000003 .*\(deletable\)$/);
-    assert.match(lines[1], /^Backup: 0000004 \S+ \S+$/);
+    assert.match(lines[1], /^Backup: 0000004 \S+ \S+ complete$/);
   });
 
   await t.test('the store holds about two backups, not four, once GC after retention is done', async () => {

@@ -49,12 +49,12 @@ test('entries sent one by one (for an older server) commit and restore exactly; 
 
     // An older client does not ask for batches: every file comes as Entry, Data, EntryEnd.
     const responses: RestoreResponse[] = [];
-    for await (const response of backupClient.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: false }) as AsyncIterable<RestoreResponse>) {
+    for await (const response of backupClient.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: false, pathRegex: '', protocolVersion: 0 }) as AsyncIterable<RestoreResponse>) {
       responses.push(response);
     }
     const cases = responses.map((response) => response.message?.$case);
     assert.ok(!cases.includes('batch'), `restore sent ${cases.join(', ')}`);
-    const start = responses.findIndex((response) => response.message?.$case === 'entry' && response.message.value.path === '/data/small.bin');
+    const start = responses.findIndex((response) => response.message?.$case === 'entry' && response.message.value.path.toString() === '/data/small.bin');
     const data = responses.slice(start + 1).filter((response, index, rest) =>
       response.message?.$case === 'data' && rest.slice(0, index).every((earlier) => earlier.message?.$case === 'data'));
     const received = Buffer.concat(data.map((response) => (response.message?.$case === 'data' ? Buffer.from(response.message.value.chunk) : NOTHING)));

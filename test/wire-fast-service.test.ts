@@ -46,8 +46,9 @@ function lengthDelimited(field: number, bytes: Buffer): Buffer {
 
 function sampleBatch(): EntryBatch {
   const meta = (path: string, type: EntryType, size: number): EntryMeta => ({
-    path, type, mode: 0o644, uid: 1000, gid: 1000, mtimeSec: 1_700_000_000, mtimeNsec: 123_456_789, ctimeSec: 1_700_000_001,
-    ctimeNsec: 5, inode: 2 ** 40 + 7, device: 2049, size, linkTarget: type === EntryType.ENTRY_TYPE_SYMLINK ? '../target' : '',
+    path: Buffer.from(path), type, mode: 0o644, uid: 1000, gid: 1000, mtimeSec: 1_700_000_000, mtimeNsec: 123_456_789, ctimeSec: 1_700_000_001,
+    ctimeNsec: 5, inode: 2 ** 40 + 7, device: 2049, size, linkTarget: Buffer.from(type === EntryType.ENTRY_TYPE_SYMLINK ? '../target' : ''),
+    user: 'alice', group: '', nlink: 2, rdev: 0, xattrs: [{ name: Buffer.from('user.x'), value: Buffer.from([0, 255]) }], extents: [], hardlinkTarget: Buffer.alloc(0),
   });
   const empty = Buffer.alloc(0);
   return { entries: [
@@ -75,7 +76,7 @@ test('EntryBatch messages are written with the same bytes as the generated encod
   const chunk = randomBytes(70_000);
   assert.deepEqual(deserializeUploadRequest(encodeDataMessage(chunk)), { message: { $case: 'data', value: { chunk } } });
   assert.deepEqual(deserializeRestoreResponse(encodeDataMessage(Buffer.alloc(0))), { message: { $case: 'data', value: { chunk: Buffer.alloc(0) } } });
-  const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: ['w'] } } };
+  const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: ['w'], unreadableFiles: 3 } } };
   assert.deepEqual(deserializeUploadRequest(serializeUploadRequest(commit)), commit);
 });
 

@@ -16,7 +16,7 @@ import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
 import { PackWriter } from './pack/pack-writer';
-import { BackupReader } from './read/backup-reader';
+import { BackupReader, type ReaderOptions } from './read/backup-reader';
 import { ReaderLeases } from './read/reader-leases';
 import type { PackBackend } from './backend/pack-backend';
 import { LocalBackend } from './backend/local-backend';
@@ -225,9 +225,9 @@ export class ChunkStore {
     }, backup, parent);
   }
 
-  /** Reads a committed backup's entries with their contents, for the entries isSelected accepts. */
-  openReader(backup: BackupRecord, isSelected: (path: Buffer) => boolean = () => true): BackupReader {
-    return new BackupReader(this.catalog, this.backend, this.readCodec, this.readers.open(), backup, isSelected);
+  /** Reads a committed backup's entries with their contents. */
+  openReader(backup: BackupRecord, options: ReaderOptions = {}): BackupReader {
+    return new BackupReader(this.catalog, this.backend, this.readCodec, this.readers.open(), backup, options);
   }
 
   // ---- maintenance ----

@@ -6,7 +6,8 @@ import { loadNodeConfig, type NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
 import { isPartial, partialSinceOf, restoreChainAndLoad } from '../client/partial-chain';
 import { runBackup } from '../client/uploader';
-import { runRestore } from '../client/restorer';
+import { runRestore, type RestoreResult } from '../client/restorer';
+import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-policy';
 import { connectToServer } from '../client/connection';
 import { deleteBackup, listBackups, showBackup } from '../client/catalog-calls';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
@@ -32,7 +33,12 @@ interface Options {
   json?: boolean;
   client?: string;
   force?: boolean;
-  load: boolean;
+  /** undefined: load only when restoring to the original place (no --to). */
+  load?: boolean;
+  overwrite?: OverwritePolicy;
+  regex?: string;
+  include?: string[];
+  strip?: number;
   partial?: boolean;
   daemon?: boolean;
   ifNew?: boolean;
@@ -44,6 +50,15 @@ interface Output {
   readonly isInteractive: boolean;
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function stripCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('give a number of path components, e.g. 2.');
+  return Number(value);
+}
+
 function backupNumber(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
   return Number(value);
@@ -53,7 +68,7 @@ function storageOf(config: NodeConfig): StorageConfig | undefined {
   return config.storageConfig === undefined ? undefined : loadStorageConfig(config.storageConfig);
 }
 
-async function doExport(config: NodeConfig, options: Options, output: Output): Promise<number> {
+async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
   const storage = storageOf(config);
   const partialSince = options.partial ? await partialSinceFromServer(config) : undefined;
   if (partialSince) output.err(`partial backup: dumping changes since ${partialSince.toISOString()}\n`);
@@ -62,15 +77,22 @@ async function doExport(config: NodeConfig, options: Options, output: Output): P
     kind: options.partial ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
     storage,
     partialSince,
+    signal,
     onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytesRead)} read`, progress.bytesRead),
   }).finally(() => progressLine.clear());
   const { summary, progress, durationMs } = result;
   for (const warning of progress.warnings) output.err(`warning: ${warning}\n`);
-  const dedup = summary.newBytes > 0 ? `${(summary.logicalBytes / summary.newBytes).toFixed(1)}x` : 'all known';
-  output.out(`Backup ${formatBackupId(summary.backupId)} done: ${summary.files} files (${progress.unchangedFiles} unchanged), `
-    + `${formatBytes(summary.logicalBytes)} in total, ${formatBytes(summary.newBytes)} new (${formatBytes(summary.storedBytes)} stored), `
-    + `dedup ${dedup}, ${(durationMs / 1000).toFixed(1)} s\n`);
-  return EXIT.ok;
+  const unreadable = progress.unreadable;
+  if (unreadable.length > 0) {
+    output.err(`error: ${unreadable.length} file${unreadable.length === 1 ? '' : 's'} could not be read and ${unreadable.length === 1 ? 'is' : 'are'} not in this backup:\n`);
+    for (const item of unreadable) output.err(`  ${item.path}: ${item.reason}\n`);
+  }
+  const changed = progress.changedWhileRead.length;
+  output.out(`Backup ${formatBackupId(summary.backupId)} ${unreadable.length > 0 ? 'kept, incomplete' : 'done'}: ${summary.files} files `
+    + `(${progress.unchangedFiles} unchanged${changed > 0 ? `, ${changed} changed while being read` : ''}), `
+    + `stored ${formatBytes(summary.newBytes)} new of ${formatBytes(progress.bytesRead)} read (${formatBytes(summary.storedBytes)} after compression); `
+    + `${formatBytes(summary.logicalBytes)} in this backup, ${(durationMs / 1000).toFixed(1)} s\n`);
+  return unreadable.length > 0 ? EXIT.partial : EXIT.ok;
 }
 
 /** Changes since the newest committed backup of this client (any kind), with an overlap. */
@@ -116,32 +138,45 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
   }
 }
 
+/** Prints what a restore could not do as it is in the backup; returns how many such problems. */
+function reportRestoreGaps(result: RestoreResult, output: Output): number {
+  for (const failure of result.failures) output.err(`error: ${failure}\n`);
+  for (const kept of result.keptExisting) output.err(`not replaced: ${kept}\n`);
+  for (const skipped of result.needsRoot) output.err(`skipped: ${skipped}\n`);
+  return result.failures.length + result.keptExisting.length + result.needsRoot.length;
+}
+
 async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
-  const storage = options.load ? storageOf(config) : undefined;
+  // A restore --to a folder never touches live databases unless --load asks for it.
+  const shouldLoad = options.load ?? options.to === undefined;
+  const storage = shouldLoad ? storageOf(config) : undefined;
   const backupId = options.import === true || options.import === undefined ? 0 : options.import;
   const progressLine = new ProgressLine(output.isInteractive, (text) => output.err(text));
   const where = options.to ? ` into ${options.to}` : ' to the original paths';
+  const selection = { paths: options.include, pathRegex: options.regex, strip: options.strip, overwrite: options.overwrite };
   if (storage === undefined) {
     const result = await runRestore(config, {
-      backupId, to: options.to, clientName: options.client,
+      backupId, to: options.to, clientName: options.client, ...selection,
       onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     }).finally(() => progressLine.clear());
-    for (const failure of result.failures) output.err(`error: ${failure}\n`);
+    const gaps = reportRestoreGaps(result, output);
     if (result.dumpFiles.length > 0) {
-      output.out(`${result.dumpFiles.length} dump files restored, not loaded${options.load ? ' (no storage.conf)' : ' (--no-load)'}\n`);
+      const why = options.load === false ? '--no-load' : !shouldLoad ? 'restored --to a folder: add --load to load them into the databases' : 'no storage.conf';
+      output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
     }
     output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
-      + `${where}${result.failures.length ? `, ${result.failures.length} errors` : ''}\n`);
-    return result.failures.length > 0 ? EXIT.partial : EXIT.ok;
+      + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
+    return gaps > 0 ? EXIT.partial : EXIT.ok;
   }
   // A partial backup is applied on top of the last complete one and the partials between them.
   let failures = 0;
   const chain = await restoreChainAndLoad(config, {
-    backupId, to: options.to, clientName: options.client, storage,
+    backupId, to: options.to, clientName: options.client, storage, ...selection,
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     onStep: ({ backup, isDumpsOnly, restore, loads }) => {
       progressLine.clear();
+      failures += reportRestoreGaps(restore, output) - restore.failures.length;
       for (const failure of restore.failures) output.err(`error: ${failure}\n`);
       for (const load of loads) {
         if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
@@ -180,11 +215,17 @@ function buildProgram(): Command {
     .option('-s, --show <id>', 'list the files of a backup', backupNumber)
     .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupNumber))
     .option('-d, --delete <id>', 'delete a backup', backupNumber)
-    .option('--to <dir>', 'with -i: restore under this folder instead of the original paths')
+    .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)')
     .option('--json', 'with -l and -s: print JSON')
     .option('--client <name>', 'with -l, -s, -i: another client\'s backups (needs restore_client on the server)')
     .option('--force', 'with -d: allow deleting the newest backup')
+    .option('--load', 'with -i --to: also load the restored dumps into the databases (the default only for original paths)')
     .option('--no-load', 'with -i: restore dump files without running their loaders')
+    .addOption(new Option('--overwrite [policy]', 'with -i: replace existing entries that differ from the backup: always (the default with no value), if-newer, never (the default without the option)')
+      .choices(OVERWRITE_POLICIES).preset('always'))
+    .option('--include <path>', 'with -i: restore only this path and what lies below it (repeatable)', collect, undefined)
+    .option('-r, --regex <pattern>', 'with -i: restore only paths matching this regular expression (and the folders above them)')
+    .option('--strip <n>', 'with -i --to: drop the first n components of every path', stripCount)
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
     .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), then postprocess')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
@@ -208,7 +249,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (so
 
 export async function main(argv: string[], output: Output = {
   out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), isInteractive: process.stderr.isTTY === true,
-}): Promise<number> {
+}, signal?: AbortSignal): Promise<number> {
   const program = buildProgram();
   try {
     program.parse(argv);
@@ -224,14 +265,14 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, daemon (see cpsbackup -h)\n`);
       return EXIT.usage;
     }
-    if (options.ifNew && (options.import !== true || options.to !== undefined || !options.load)) {
+    if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false)) {
       output.err(`cpsbackup: --if-new goes with -i alone (no id, --to or --no-load): it loads every backup not applied yet\n`);
       return EXIT.usage;
     }
     const config = loadNodeConfig(options.config);
     if (isDaemon) return await daemonMain(config, () => storageOf(config));
     if (options.ifNew) return await receiveIfNew(config, options.client, storageOf(config), output);
-    if (options.export) return await doExport(config, options, output);
+    if (options.export) return await doExport(config, options, output, signal ?? new AbortController().signal);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
     if (options.import !== undefined) return await doImport(config, options, output);
@@ -242,6 +283,10 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: ${error.message.replace(/^error: /, '')}\n`);
       return EXIT.usage;
     }
+    if (signal?.aborted) {
+      output.err('interrupted: nothing was committed\n');
+      return EXIT.interrupted;
+    }
     output.err(`cpsbackup: ${errorMessage(error)}\n`);
     if (!(error instanceof BackupError)) output.err(`${(error as Error)?.stack ?? ''}\n`);
     return exitCodeOf(error);
@@ -250,5 +295,20 @@ export async function main(argv: string[], output: Output = {
 
 if (require.main === module) {
   silenceIpServerNameWarning();
-  main(process.argv).then((code) => process.exit(code));
+  // `cpsbackup -s 3 | head`: the reader went away, which is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  });
+  const interruption = new AbortController();
+  process.on('SIGINT', () => {
+    // A backup stops at its next entry and tells the server to drop it; a second Ctrl-C, or any
+    // other command, stops at once (a restore leaves only .cpsbackup-*.tmp names behind).
+    if (interruption.signal.aborted || !process.argv.some((arg) => arg === '-e' || arg === '--export')) {
+      process.stderr.write('interrupted: nothing was committed\n');
+      process.exit(EXIT.interrupted);
+    }
+    interruption.abort();
+  });
+  main(process.argv, undefined, interruption.signal).then((code) => process.exit(code));
 }

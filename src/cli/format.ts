@@ -1,5 +1,6 @@
 // Text shapes the cpsbackup CLI prints: backup ids, times, sizes, one line per backup or entry.
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
+import { escapeBytes } from '../common/escape-bytes';
 
 export function formatBackupId(id: number): string {
   return String(id).padStart(7, '0');
@@ -23,9 +24,15 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** `Backup: 0000003 2026-11-23 14:30:25 complete (deletable)`, with `incomplete: N unreadable files` and `protected` when so. */
 export function formatBackupLine(backup: BackupSummary): string {
-  const kind = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? ' partial' : '';
-  return `Backup: ${formatBackupId(backup.backupId)} ${formatTime(backup.finishedAtMs || backup.startedAtMs)}${kind}${backup.deletable ? ' (deletable)' : ''}`;
+  const kind = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';
+  const notes = [
+    ...(backup.unreadableFiles > 0 ? [`incomplete: ${backup.unreadableFiles} unreadable file${backup.unreadableFiles === 1 ? '' : 's'}`] : []),
+    ...(backup.isProtected ? ['protected'] : []),
+    ...(backup.deletable ? ['deletable'] : []),
+  ];
+  return `Backup: ${formatBackupId(backup.backupId)} ${formatTime(backup.finishedAtMs || backup.startedAtMs)} ${kind}${notes.length ? ` (${notes.join(', ')})` : ''}`;
 }
 
 const typeNames: Record<number, string> = {
@@ -33,23 +40,36 @@ const typeNames: Record<number, string> = {
   [EntryType.ENTRY_TYPE_DIRECTORY]: 'dir',
   [EntryType.ENTRY_TYPE_SYMLINK]: 'link',
   [EntryType.ENTRY_TYPE_FIFO_CONTENT]: 'dump',
+  [EntryType.ENTRY_TYPE_FIFO]: 'fifo',
+  [EntryType.ENTRY_TYPE_CHAR_DEVICE]: 'char',
+  [EntryType.ENTRY_TYPE_BLOCK_DEVICE]: 'block',
+  [EntryType.ENTRY_TYPE_SOCKET]: 'sock',
 };
 
 export function entryTypeName(type: EntryType): string {
   return typeNames[type] ?? 'unknown';
 }
 
+/** One line per entry; names escaped (escape-bytes.ts) so a newline or an invalid byte can never forge a line. */
 export function formatEntryLine(entry: EntryMeta): string {
   const mode = entry.mode.toString(8).padStart(4, '0');
-  const target = entry.type === EntryType.ENTRY_TYPE_SYMLINK ? ` -> ${entry.linkTarget}` : '';
-  return `${entryTypeName(entry.type).padEnd(4)} ${mode} ${String(entry.size).padStart(12)} ${formatTime(entry.mtimeSec * 1000)} ${entry.path}${target}`;
+  const target = entry.type === EntryType.ENTRY_TYPE_SYMLINK ? ` -> ${escapeBytes(entry.linkTarget)}`
+    : entry.hardlinkTarget.length > 0 ? ` => ${escapeBytes(entry.hardlinkTarget)}` : '';
+  const owner = `${entry.user || entry.uid}:${entry.group || entry.gid}`;
+  return `${entryTypeName(entry.type).padEnd(5)} ${mode} ${owner.padEnd(15)} ${String(entry.size).padStart(12)} ${formatTime(entry.mtimeSec * 1000)} ${escapeBytes(entry.path)}${target}`;
 }
 
+/** path: the escaped text; pathBase64: the exact bytes. */
 export function entryJson(entry: EntryMeta): Record<string, unknown> {
   return {
-    path: entry.path, type: entryTypeName(entry.type), mode: entry.mode.toString(8).padStart(4, '0'), size: entry.size,
-    mtime: new Date(entry.mtimeSec * 1000 + Math.floor(entry.mtimeNsec / 1e6)).toISOString(), uid: entry.uid, gid: entry.gid,
-    ...(entry.type === EntryType.ENTRY_TYPE_SYMLINK ? { linkTarget: entry.linkTarget } : {}),
+    path: escapeBytes(entry.path), pathBase64: entry.path.toString('base64'), type: entryTypeName(entry.type),
+    mode: entry.mode.toString(8).padStart(4, '0'), size: entry.size,
+    mtime: new Date(entry.mtimeSec * 1000 + Math.floor(entry.mtimeNsec / 1e6)).toISOString(), mtimeNs: `${entry.mtimeSec}${String(entry.mtimeNsec).padStart(9, '0')}`,
+    uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group, nlink: entry.nlink,
+    ...(entry.type === EntryType.ENTRY_TYPE_SYMLINK ? { linkTarget: escapeBytes(entry.linkTarget), linkTargetBase64: entry.linkTarget.toString('base64') } : {}),
+    ...(entry.rdev ? { rdev: entry.rdev } : {}),
+    ...(entry.extents.length > 0 ? { sparse: true } : {}),
+    ...(entry.xattrs.length > 0 ? { xattrs: entry.xattrs.map((xattr) => escapeBytes(xattr.name)) } : {}),
   };
 }
 
@@ -59,5 +79,6 @@ export function backupJson(backup: BackupSummary): Record<string, unknown> {
     startedAt: new Date(backup.startedAtMs).toISOString(), finishedAt: backup.finishedAtMs ? new Date(backup.finishedAtMs).toISOString() : null,
     files: backup.files, logicalBytes: backup.logicalBytes, newBytes: backup.newBytes, storedBytes: backup.storedBytes,
     deletable: backup.deletable, hostname: backup.hostname, labels: backup.labels,
+    isComplete: backup.unreadableFiles === 0, unreadableFiles: backup.unreadableFiles, isProtected: backup.isProtected,
   };
 }

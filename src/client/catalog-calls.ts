@@ -35,7 +35,7 @@ export async function dumpPathsOf(client: BackupClient, address: string, clientN
   for (const backup of backups) {
     const paths: string[] = [];
     await showBackup(client, address, backup.backupId, clientName, () => undefined, (entry) => {
-      if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path);
+      if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path.toString('utf8'));
     });
     dumpPaths.set(backup.backupId, paths);
   }

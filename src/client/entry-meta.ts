@@ -1,20 +1,40 @@
-// Builds the wire's EntryMeta from lstat results, and decides whether a file is unchanged since the parent.
-// Times travel as seconds plus nanoseconds: nanoseconds since 1970 do not fit a double.
-import type { BigIntStats } from 'node:fs';
+// Builds the wire's EntryMeta from an lstat (the POSIX layer's, times in nanoseconds), and decides
+// whether a file is unchanged since the parent backup.
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
+import type { EntryKind, PosixStat } from './posix/at';
+import type { OwnerNames } from './posix/owners';
 
 const BILLION = 1_000_000_000n;
+const NOTHING = Buffer.alloc(0);
 
-export function entryMetaFromStats(path: string, type: EntryType, stats: BigIntStats, linkTarget = ''): EntryMeta {
+const TYPE_OF_KIND: Readonly<Record<EntryKind, EntryType | undefined>> = {
+  file: EntryType.ENTRY_TYPE_FILE,
+  folder: EntryType.ENTRY_TYPE_DIRECTORY,
+  symlink: EntryType.ENTRY_TYPE_SYMLINK,
+  fifo: EntryType.ENTRY_TYPE_FIFO,
+  'char-device': EntryType.ENTRY_TYPE_CHAR_DEVICE,
+  'block-device': EntryType.ENTRY_TYPE_BLOCK_DEVICE,
+  socket: EntryType.ENTRY_TYPE_SOCKET,
+  unknown: undefined,
+};
+
+export function entryTypeOf(kind: EntryKind): EntryType | undefined {
+  return TYPE_OF_KIND[kind];
+}
+
+export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixStat, owners: OwnerNames, linkTarget: Buffer = NOTHING): EntryMeta {
+  const isDevice = type === EntryType.ENTRY_TYPE_CHAR_DEVICE || type === EntryType.ENTRY_TYPE_BLOCK_DEVICE;
   return {
     path, type,
-    mode: Number(stats.mode & 0o7777n),
-    uid: Number(stats.uid), gid: Number(stats.gid),
+    mode: stats.mode & 0o7777,
+    uid: stats.uid, gid: stats.gid,
+    user: owners.userName(stats.uid) ?? '', group: owners.groupName(stats.gid) ?? '',
     mtimeSec: Number(stats.mtimeNs / BILLION), mtimeNsec: Number(stats.mtimeNs % BILLION),
     ctimeSec: Number(stats.ctimeNs / BILLION), ctimeNsec: Number(stats.ctimeNs % BILLION),
-    inode: Number(stats.ino), device: Number(stats.dev),
-    size: type === EntryType.ENTRY_TYPE_FILE ? Number(stats.size) : 0,
-    linkTarget,
+    inode: Number(stats.ino), device: Number(stats.dev), nlink: stats.nlink,
+    rdev: isDevice ? Number(stats.rdev) : 0,
+    size: type === EntryType.ENTRY_TYPE_FILE ? stats.size : 0,
+    linkTarget, xattrs: [], extents: [], hardlinkTarget: NOTHING,
   };
 }
 

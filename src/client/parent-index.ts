@@ -3,6 +3,7 @@ import type { BackupClient, EntryMeta, ParentBatch } from '../proto/cpsbackup';
 
 export interface ParentIndex {
   readonly backupId: number;
+  /** By path as a latin1 string (one character per byte). */
   readonly entries: ReadonlyMap<string, EntryMeta>;
   /** The server takes EntryBatch messages (servers before them never say so). */
   readonly acceptsBatches: boolean;
@@ -16,7 +17,7 @@ export async function fetchParentIndex(client: BackupClient): Promise<ParentInde
   for await (const batch of call as AsyncIterable<ParentBatch>) {
     backupId = batch.backupId;
     acceptsBatches ||= batch.acceptsBatches;
-    for (const entry of batch.entries) entries.set(entry.path, entry);
+    for (const entry of batch.entries) entries.set(entry.path.toString('latin1'), entry);
   }
   return { backupId, entries, acceptsBatches };
 }

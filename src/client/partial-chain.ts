@@ -6,6 +6,7 @@ import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { dumpPathsOf, listBackups } from './catalog-calls';
 import { connectToServer } from './connection';
 import { runRestore, type RestoreProgress, type RestoreResult } from './restorer';
+import type { OverwritePolicy } from './overwrite-policy';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
 
@@ -70,6 +71,11 @@ export interface ChainRestoreOptions {
   readonly to?: string;
   readonly clientName?: string;
   readonly storage: StorageConfig;
+  /** The last backup's selection and the overwrite policy (RestoreOptions'). */
+  readonly paths?: readonly string[];
+  readonly pathRegex?: string;
+  readonly strip?: number;
+  readonly overwrite?: OverwritePolicy;
   readonly onProgress?: (backup: BackupSummary, progress: RestoreProgress) => void;
   /** Called as each backup of the chain is done, so a long chain reports as it goes. */
   readonly onStep?: (step: ChainStep) => void;
@@ -104,8 +110,9 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     const isDumpsOnly = index < chain.length - 1;
     const paths = dumpPaths.get(backup.backupId);
     if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change
+    const selection = isDumpsOnly ? {} : { paths: options.paths, pathRegex: options.pathRegex, strip: options.strip };
     const restore = await runRestore(config, {
-      backupId: backup.backupId, to: options.to, clientName: options.clientName, paths,
+      backupId: backup.backupId, to: options.to, clientName: options.clientName, paths, ...selection, overwrite: options.overwrite,
       onProgress: (progress) => options.onProgress?.(backup, progress),
     });
     const dumps = restore.dumpFiles.flatMap((file) => {

@@ -1,6 +1,6 @@
 // Turns a gRPC error from the server back into the typed error it was there, with the server's message.
 import * as grpc from '@grpc/grpc-js';
-import { AuthError, BackupError, BusyError, CorruptError, DiskFullError, LimitError, NotFoundError, ProtocolError, type ErrorCode } from '../common/errors';
+import { AuthError, BackupError, BusyError, CorruptError, DiskFullError, InvalidPatternError, LimitError, NotFoundError, ProtocolError, type ErrorCode } from '../common/errors';
 
 export function fromServiceError(error: unknown, serverAddress: string): Error {
   if (error instanceof BackupError) return error;
@@ -16,6 +16,7 @@ export function fromServiceError(error: unknown, serverAddress: string): Error {
     case 'DISK_FULL': return new DiskFullError(message);
     case 'LIMIT': return new LimitError(message);
     case 'PROTOCOL': return new ProtocolError(message);
+    case 'INVALID_ARGUMENT': return new InvalidPatternError(message);
     default: break;
   }
   if (serviceError.code === grpc.status.UNAVAILABLE) {

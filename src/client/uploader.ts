@@ -1,5 +1,6 @@
 // `cpsbackup -e`: streams dump FIFOs and the include folders to the server as one backup.
 // Dumps go first (their dumpers block until read); any dumper failure aborts the whole backup.
+// Files that cannot be read are reported and counted: the backup is kept but marked incomplete.
 import { hostname } from 'node:os';
 import type { NodeConfig } from '../common/config/node-config';
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
@@ -9,24 +10,18 @@ import { UploadStream } from './upload-stream';
 import { EntryBatcher, type EntrySink } from '../common/wire/entry-batcher';
 import { EntryPerMessage } from './entry-per-message';
 import { sendContent } from './content-sender';
-import { openFifoContent, openFileContent } from './open-content';
-import { prepareEntry, type PreparedEntry } from './prepared-entry';
+import { EntrySender, type SendProgress } from './entry-sender';
 import { walk } from './walker';
 import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
 import { startDumps, type DumpRun } from './sources/dump-run';
-import { errorMessage } from '../common/errors';
+import { BackupError, errorMessage } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-chain';
 
 export const CLIENT_VERSION = readPackageVersion();
 
-export interface BackupProgress {
-  files: number;
-  bytesRead: number;
-  unchangedFiles: number;
-  readonly warnings: string[];
-}
+export type BackupProgress = SendProgress;
 
 export interface BackupOptions {
   readonly kind: BackupKind;
@@ -42,11 +37,14 @@ export interface BackupResult {
   readonly durationMs: number;
 }
 
+/** Warnings and unreadable files sent with the commit are capped; the client prints them all. */
+const MAX_COMMIT_WARNINGS = 100;
+
 export async function runBackup(config: NodeConfig, options: BackupOptions): Promise<BackupResult> {
   const startedAt = Date.now();
   const address = `${config.server}:${config.port}`;
   const client = connectToServer(config);
-  const progress: BackupProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, warnings: [] };
+  const progress: BackupProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, warnings: [], unreadable: [], changedWhileRead: [] };
   let dumps: DumpRun | undefined;
   let stream: UploadStream | undefined;
   try {
@@ -64,31 +62,41 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     const report = (): void => options.onProgress?.(progress);
     const onBytes = (count: number): void => { progress.bytesRead += count; };
 
+    let hasDumps = false;
     if (dumps) {
       for (const file of dumps.files) {
         options.signal?.throwIfAborted();
         await stream.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
         await sendContent(stream, dumps.openDump(file), onBytes);
         progress.files++;
+        hasDumps = true;
         report();
       }
       await dumps.finish();
       dumps = undefined;
     }
 
-    const skipPaths = new Set<string>([config.workDirectory]);
     const batcher: EntrySink = parent.acceptsBatches
       ? new EntryBatcher((batch) => stream!.send({ message: { $case: 'batch', value: batch } })) : new EntryPerMessage(stream);
-    for await (const meta of walk({
+    const sender = new EntrySender(stream, batcher, parent.entries, progress);
+    let walkedEntries = 0;
+    for await (const walked of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
-      skipPaths, onWarning: (message) => progress.warnings.push(message),
+      skipPaths: new Set([config.workDirectory]),
+      onWarning: (message) => progress.warnings.push(message),
+      onUnreadable: (path, reason) => progress.unreadable.push({ path, reason }),
     })) {
       options.signal?.throwIfAborted();
-      await sendEntry(stream, batcher, prepareEntry(meta, parent.entries.get(meta.path)), progress, onBytes);
+      await sender.send(walked);
+      walkedEntries++;
       report();
     }
+    if (walkedEntries === 0 && !hasDumps && progress.unreadable.length > 0) {
+      throw new BackupError('IO', `nothing could be read: ${progress.unreadable.map((item) => `${item.path}: ${item.reason}`).slice(0, 5).join('; ')}`);
+    }
     await batcher.flush();
-    await stream.send({ message: { $case: 'commit', value: { warnings: progress.warnings.slice(0, 100) } } });
+    const warnings = [...progress.unreadable.map((item) => `${item.path}: ${item.reason}`), ...progress.warnings].slice(0, MAX_COMMIT_WARNINGS);
+    await stream.send({ message: { $case: 'commit', value: { warnings, unreadableFiles: progress.unreadable.length } } });
     const summary = await stream.finish();
     return { summary, progress, durationMs: Date.now() - startedAt };
   } catch (error) {
@@ -101,47 +109,14 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   }
 }
 
-const NO_CONTENT = Buffer.alloc(0);
-
-async function sendEntry(stream: UploadStream, batcher: EntrySink, prepared: PreparedEntry,
-  progress: BackupProgress, onBytes: (count: number) => void): Promise<void> {
-  const { meta } = prepared;
-  if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY || meta.type === EntryType.ENTRY_TYPE_SYMLINK) {
-    await batcher.add({ meta, sameAsParent: false, content: NO_CONTENT, sha256: NO_CONTENT });
-    return;
-  }
-  if (prepared.isUnchanged) {
-    await batcher.add({ meta, sameAsParent: true, content: NO_CONTENT, sha256: NO_CONTENT });
-    progress.files++;
-    progress.unchangedFiles++;
-    return;
-  }
-  const smallFile = prepared.content;
-  if (smallFile instanceof Buffer) {
-    await batcher.add({ meta, sameAsParent: false, content: smallFile, sha256: NO_CONTENT });
-    onBytes(smallFile.length);
-    progress.files++;
-    return;
-  }
-  const content = smallFile === 'vanished' ? undefined
-    : meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await openFifoContent(meta.path) : await openFileContent(meta.path, meta.size);
-  if (content === undefined) {
-    progress.warnings.push(`${meta.path}: vanished during the backup (skipped)`);
-    return;
-  }
-  // A streamed entry's messages must follow the entries gathered before it.
-  await batcher.flush();
-  await stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
-  await sendContent(stream, content, onBytes);
-  progress.files++;
-}
+const NOTHING = Buffer.alloc(0);
 
 /** Dump FIFOs carry no useful metadata: they come back as private regular files stamped with the backup time. */
 function dumpEntryMeta(path: string): EntryMeta {
   const now = Date.now();
   return {
-    path, type: EntryType.ENTRY_TYPE_FIFO_CONTENT, mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
-    mtimeSec: Math.floor(now / 1000), mtimeNsec: (now % 1000) * 1_000_000, ctimeSec: 0, ctimeNsec: 0,
-    inode: 0, device: 0, size: 0, linkTarget: '',
+    path: Buffer.from(path), type: EntryType.ENTRY_TYPE_FIFO_CONTENT, mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+    user: '', group: '', mtimeSec: Math.floor(now / 1000), mtimeNsec: (now % 1000) * 1_000_000, ctimeSec: 0, ctimeNsec: 0,
+    inode: 0, device: 0, nlink: 1, rdev: 0, size: 0, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING,
   };
 }

@@ -1,11 +1,25 @@
-// Walks the include folders depth-first in name order, applying exclude_regex to full paths.
-// Yields every directory, file, symlink (and, with read_all_fifos, FIFO) once; other types are reported and skipped.
-import { readlink } from 'node:fs/promises';
-import { lstatSync, readdirSync } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+// Walks the include folders depth-first in byte order of names, applying exclude_regex to full
+// paths, through held folder fds (openat, never following a symlink): names are bytes, paths may be
+// longer than PATH_MAX, and a folder swapped for a symlink mid-walk is not followed. Every entry
+// kind is yielded; what cannot be read is reported, never skipped silently.
+import { closeSync, openSync, constants } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryMetaFromStats } from './entry-meta';
+import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlinkAt, statAt, type PosixStat } from './posix/at';
+import { readXattrs, type Xattr } from './posix/xattrs';
+import { OwnerNames } from './posix/owners';
+import { entryMetaFromStat, entryTypeOf } from './entry-meta';
+import { escapeBytes } from '../common/escape-bytes';
+
+export interface WalkedEntry {
+  readonly meta: EntryMeta;
+  readonly stats: PosixStat;
+  /** The entry's extended attributes and ACLs, read now (never through a symlink). */
+  readXattrs(): Xattr[];
+  /** Opens a file (or, with read_all_fifos, a FIFO: non-blocking) for reading; valid until the walk moves on. */
+  open(): number;
+}
 
 export interface WalkOptions {
   readonly includes: readonly string[];
@@ -14,75 +28,133 @@ export interface WalkOptions {
   /** Paths never walked (e.g. the dump work folder, sent separately). */
   readonly skipPaths: ReadonlySet<string>;
   readonly onWarning: (message: string) => void;
+  /** Something asked for that is not in the backup: a missing include, a folder that cannot be listed, a file that cannot be read. */
+  readonly onUnreadable: (path: string, reason: string) => void;
 }
 
-/** Entries stat'ed, then walked, at a time within one folder. */
-const STAT_BATCH = 256;
+const SLASH = Buffer.from('/');
 
-type Stated = { readonly path: string; readonly stats: BigIntStats } | { readonly path: string; readonly error: unknown };
-
-export async function* walk(options: WalkOptions): AsyncGenerator<EntryMeta> {
-  const includes = [...new Set(options.includes)].filter((path) => isWalked(path, options));
-  for (const stated of await statAll(includes)) yield* walkStated(stated, options);
-}
-
-function isWalked(path: string, options: WalkOptions): boolean {
-  return !options.skipPaths.has(path) && !options.excludeRegex.some((regex) => regex.test(path));
+export async function* walk(options: WalkOptions): AsyncGenerator<WalkedEntry> {
+  const owners = new OwnerNames();
+  for (const include of [...new Set(options.includes)]) {
+    const located = locateInclude(include, options);
+    if (located === undefined) continue;
+    const { parentFd, name, path } = located;
+    try {
+      if (!isWalked(path, options)) continue;
+      let stats: PosixStat;
+      try {
+        stats = statAt(parentFd, name);
+      } catch (error) {
+        options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `cannot be read (${describe(error)})`);
+        continue;
+      }
+      yield* walkEntry(parentFd, name, path, stats, options, owners);
+    } finally {
+      closeSync(parentFd);
+    }
+  }
 }
 
 /**
- * Synchronous lstat: on a local disk with a warm cache it takes a few microseconds, while an
- * asynchronous one costs several times that in thread-pool hand-offs, and a no-change backup is
- * mostly stat calls. The walk is the client's only work at that point, so blocking costs nothing.
+ * The include's parent folder, opened by its real path: the include is recorded where it really is,
+ * so restoring it to its original place never has to pass through a symlink. The include itself is
+ * taken as it is (a symlink include is a symlink).
  */
-async function statAll(paths: readonly string[]): Promise<Stated[]> {
-  return paths.map((path): Stated => {
-    try {
-      return { path, stats: lstatSync(path, { bigint: true }) };
-    } catch (error) {
-      return { path, error };
-    }
-  });
+function locateInclude(include: string, options: WalkOptions): { parentFd: number; name: Buffer; path: Buffer } | undefined {
+  if (include === '/') {
+    return { parentFd: openSync('/', constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from('.'), path: Buffer.from('/') };
+  }
+  let parent: string;
+  try {
+    parent = realpathSync(dirname(include));
+  } catch (error) {
+    options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `its folder cannot be reached (${describe(error)})`);
+    return undefined;
+  }
+  const path = Buffer.from(parent === '/' ? `/${basename(include)}` : `${parent}/${basename(include)}`);
+  if (!path.equals(Buffer.from(include))) options.onWarning(`include ${include} is recorded as ${escapeBytes(path)} (a symlink on the way)`);
+  try {
+    return { parentFd: openSync(parent, constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from(basename(include)), path };
+  } catch (error) {
+    options.onUnreadable(include, `its folder cannot be opened (${describe(error)})`);
+    return undefined;
+  }
 }
 
-async function* walkStated(stated: Stated, options: WalkOptions): AsyncGenerator<EntryMeta> {
-  const { path } = stated;
-  if ('error' in stated) {
-    options.onWarning(`${path}: ${describe(stated.error)} (skipped)`);
+function isWalked(path: Buffer, options: WalkOptions): boolean {
+  if (options.skipPaths.size > 0 && options.skipPaths.has(path.toString('utf8'))) return false;
+  if (options.excludeRegex.length === 0) return true;
+  // Patterns see the path as UTF-8 text (an invalid byte reads as U+FFFD).
+  const text = path.toString('utf8');
+  return !options.excludeRegex.some((regex) => regex.test(text));
+}
+
+async function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixStat, options: WalkOptions,
+  owners: OwnerNames): AsyncGenerator<WalkedEntry> {
+  const kind = entryKind(stats.mode);
+  let type = entryTypeOf(kind);
+  if (type === undefined) {
+    options.onUnreadable(escapeBytes(path), `unknown file type (mode ${stats.mode.toString(8)})`);
     return;
   }
-  const { stats } = stated;
-  if (stats.isDirectory()) {
-    yield entryMetaFromStats(path, EntryType.ENTRY_TYPE_DIRECTORY, stats);
-    let names: string[];
+  if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
+  let linkTarget: Buffer | undefined;
+  if (type === EntryType.ENTRY_TYPE_SYMLINK) {
     try {
-      // Synchronous for the same reason as lstat (statAll): asynchronous listing cost a thread-pool
-      // round trip per 32 names, and the walk left the client idle half of a no-change backup.
-      names = readdirSync(path);
+      linkTarget = readlinkAt(parentFd, name);
     } catch (error) {
-      options.onWarning(`${path}: cannot list (${describe(error)}); its content is skipped`);
+      options.onUnreadable(escapeBytes(path), `cannot read the link (${describe(error)})`);
       return;
     }
-    names.sort();
-    const children = names.map((name) => (path === '/' ? `/${name}` : join(path, name))).filter((child) => isWalked(child, options));
-    for (let start = 0; start < children.length; start += STAT_BATCH) {
-      for (const child of await statAll(children.slice(start, start + STAT_BATCH))) yield* walkStated(child, options);
-    }
-  } else if (stats.isFile()) {
-    yield entryMetaFromStats(path, EntryType.ENTRY_TYPE_FILE, stats);
-  } else if (stats.isSymbolicLink()) {
+  }
+  const meta = entryMetaFromStat(path, type, stats, owners, linkTarget);
+  const xattrTarget = { dirfd: parentFd, name };
+  const isFifo = type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+  yield {
+    meta, stats,
+    readXattrs: () => readXattrs(xattrTarget),
+    open: () => {
+      const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
+      // A FIFO without a writer must not block a thread for ever: opened non-blocking, read as a socket.
+      return openAt(parentFd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | (isFifo ? O_NONBLOCK : 0));
+    },
+  };
+  if (type !== EntryType.ENTRY_TYPE_DIRECTORY) return;
+  let folderFd: number;
+  try {
+    folderFd = name.length === 1 && name[0] === 0x2e ? openAt(parentFd, '.', posixConstants().O_RDONLY | posixConstants().O_DIRECTORY) : openFolderAt(parentFd, name);
+  } catch (error) {
+    options.onUnreadable(escapeBytes(path), `cannot open the folder (${describe(error)}); its content is not in the backup`);
+    return;
+  }
+  try {
+    let names: Buffer[];
     try {
-      yield entryMetaFromStats(path, EntryType.ENTRY_TYPE_SYMLINK, stats, await readlink(path));
+      names = readFolderAt(folderFd);
     } catch (error) {
-      options.onWarning(`${path}: cannot read link (${describe(error)}); skipped`);
+      options.onUnreadable(escapeBytes(path), `cannot list the folder (${describe(error)}); its content is not in the backup`);
+      return;
     }
-  } else if (stats.isFIFO() && options.readAllFifos) {
-    yield entryMetaFromStats(path, EntryType.ENTRY_TYPE_FIFO_CONTENT, stats);
-  } else {
-    options.onWarning(`${path}: ${stats.isFIFO() ? 'FIFO (read_all_fifos=0)' : 'special file'} skipped`);
+    names.sort(Buffer.compare);
+    const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
+    for (const child of names) {
+      const childPath = Buffer.concat([prefix, child]);
+      if (!isWalked(childPath, options)) continue;
+      let childStats: PosixStat;
+      try {
+        childStats = statAt(folderFd, child);
+      } catch (error) {
+        options.onUnreadable(escapeBytes(childPath), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
+        continue;
+      }
+      yield* walkEntry(folderFd, child, childPath, childStats, options, owners);
+    }
+  } finally {
+    closeSync(folderFd);
   }
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? String(error);
 }

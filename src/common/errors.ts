@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'BUSY'
   | 'DISK_FULL'
   | 'LIMIT'
+  | 'INVALID_ARGUMENT'
   | 'INTERRUPTED';
 
 export class BackupError extends Error {
@@ -96,6 +97,13 @@ export class DiskFullError extends BackupError {
 export class LimitError extends BackupError {
   constructor(message: string) {
     super('LIMIT', message);
+  }
+}
+
+/** A pattern (regular expression, path filter) that cannot be used as given. */
+export class InvalidPatternError extends BackupError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
   }
 }
 

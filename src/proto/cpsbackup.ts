@@ -39,6 +39,11 @@ export enum EntryType {
   ENTRY_TYPE_SYMLINK = 3,
   /** ENTRY_TYPE_FIFO_CONTENT - A FIFO whose content was read (read_all_fifos or a dump source): restored as a file. */
   ENTRY_TYPE_FIFO_CONTENT = 4,
+  /** ENTRY_TYPE_FIFO - Special files recorded as such (no content): recreated on restore (devices need root). */
+  ENTRY_TYPE_FIFO = 5,
+  ENTRY_TYPE_CHAR_DEVICE = 6,
+  ENTRY_TYPE_BLOCK_DEVICE = 7,
+  ENTRY_TYPE_SOCKET = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -59,6 +64,18 @@ export function entryTypeFromJSON(object: any): EntryType {
     case 4:
     case "ENTRY_TYPE_FIFO_CONTENT":
       return EntryType.ENTRY_TYPE_FIFO_CONTENT;
+    case 5:
+    case "ENTRY_TYPE_FIFO":
+      return EntryType.ENTRY_TYPE_FIFO;
+    case 6:
+    case "ENTRY_TYPE_CHAR_DEVICE":
+      return EntryType.ENTRY_TYPE_CHAR_DEVICE;
+    case 7:
+    case "ENTRY_TYPE_BLOCK_DEVICE":
+      return EntryType.ENTRY_TYPE_BLOCK_DEVICE;
+    case 8:
+    case "ENTRY_TYPE_SOCKET":
+      return EntryType.ENTRY_TYPE_SOCKET;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -78,6 +95,14 @@ export function entryTypeToJSON(object: EntryType): string {
       return "ENTRY_TYPE_SYMLINK";
     case EntryType.ENTRY_TYPE_FIFO_CONTENT:
       return "ENTRY_TYPE_FIFO_CONTENT";
+    case EntryType.ENTRY_TYPE_FIFO:
+      return "ENTRY_TYPE_FIFO";
+    case EntryType.ENTRY_TYPE_CHAR_DEVICE:
+      return "ENTRY_TYPE_CHAR_DEVICE";
+    case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
+      return "ENTRY_TYPE_BLOCK_DEVICE";
+    case EntryType.ENTRY_TYPE_SOCKET:
+      return "ENTRY_TYPE_SOCKET";
     case EntryType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -117,9 +142,13 @@ export function backupKindToJSON(object: BackupKind): string {
   }
 }
 
+/**
+ * Names are bytes end to end: any byte but NUL in a component (invalid UTF-8, newlines included).
+ * A bytes field is encoded exactly as a string field, so a UTF-8 name reads the same for an older peer.
+ */
 export interface EntryMeta {
   /** absolute path on the client, '/'-separated */
-  path: string;
+  path: Buffer;
   type: EntryType;
   /** permission bits (and setuid/setgid/sticky) */
   mode: number;
@@ -134,7 +163,31 @@ export interface EntryMeta {
   device: number;
   size: number;
   /** symlinks only */
-  linkTarget: string;
+  linkTarget: Buffer;
+  /** the owner's name on the client ('' when the uid has none): restored by name when it exists there */
+  user: string;
+  group: string;
+  /** hard links of the inode when read */
+  nlink: number;
+  /** character and block devices */
+  rdev: number;
+  /** all namespaces the client could read; POSIX ACLs are system.posix_acl_access / _default */
+  xattrs: Xattr[];
+  /**
+   * A sparse file: its data extents as offset, length pairs (the content holds only their bytes, back
+   * to back; size is the whole file's). Empty for a dense file; [size, 0] for a file that is all hole.
+   */
+  extents: number[];
+  /**
+   * Another entry of this backup (upload) or of this restore (restore) with the same inode: the entry
+   * is a hard link to it, and no content travels for it.
+   */
+  hardlinkTarget: Buffer;
+}
+
+export interface Xattr {
+  name: Buffer;
+  value: Buffer;
 }
 
 export interface Begin {
@@ -202,6 +255,8 @@ export interface EntryEnd {
 export interface Commit {
   /** Dump sources' outcome as the client saw it; a failed source makes the client send Abort instead. */
   warnings: string[];
+  /** Files the client could not read (vanished, no permission, I/O error): the backup is kept, marked incomplete. */
+  unreadableFiles: number;
 }
 
 export interface Abort {
@@ -239,6 +294,9 @@ export interface BackupSummary {
   labels: { [key: string]: string };
   deletable: boolean;
   hostname: string;
+  /** > 0: the backup is incomplete (those files are missing from it) */
+  unreadableFiles: number;
+  isProtected: boolean;
 }
 
 export interface BackupSummary_LabelsEntry {
@@ -280,9 +338,19 @@ export interface RestoreRequest {
   /** empty: the caller itself (else needs restore_client) */
   clientName: string;
   /** empty: everything; else these paths and what lies below */
-  paths: string[];
+  paths: Buffer[];
   /** The client reads EntryBatch; an older client (false) gets Entry, Data and EntryEnd per file. */
   acceptsBatches: boolean;
+  /**
+   * Only entries whose path (decoded as UTF-8, invalid bytes as U+FFFD) matches this JavaScript regular
+   * expression, and the folders above them; compiled in linear time or refused (no backreferences or lookaround).
+   */
+  pathRegex: string;
+  /**
+   * 2 for clients that restore hard links, sparse files and special files; 0 for older ones (they get
+   * each link's content again, and a sparse file is refused for them rather than restored without its holes).
+   */
+  protocolVersion: number;
 }
 
 export interface RestoreResponse {
@@ -329,7 +397,7 @@ export interface DeleteResponse {
 
 function createBaseEntryMeta(): EntryMeta {
   return {
-    path: "",
+    path: Buffer.alloc(0),
     type: 0,
     mode: 0,
     uid: 0,
@@ -341,14 +409,21 @@ function createBaseEntryMeta(): EntryMeta {
     inode: 0,
     device: 0,
     size: 0,
-    linkTarget: "",
+    linkTarget: Buffer.alloc(0),
+    user: "",
+    group: "",
+    nlink: 0,
+    rdev: 0,
+    xattrs: [],
+    extents: [],
+    hardlinkTarget: Buffer.alloc(0),
   };
 }
 
 export const EntryMeta: MessageFns<EntryMeta> = {
   encode(message: EntryMeta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.path !== "") {
-      writer.uint32(10).string(message.path);
+    if (message.path.length !== 0) {
+      writer.uint32(10).bytes(message.path);
     }
     if (message.type !== 0) {
       writer.uint32(16).int32(message.type);
@@ -383,8 +458,33 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     if (message.size !== 0) {
       writer.uint32(96).uint64(message.size);
     }
-    if (message.linkTarget !== "") {
-      writer.uint32(106).string(message.linkTarget);
+    if (message.linkTarget.length !== 0) {
+      writer.uint32(106).bytes(message.linkTarget);
+    }
+    if (message.user !== "") {
+      writer.uint32(114).string(message.user);
+    }
+    if (message.group !== "") {
+      writer.uint32(122).string(message.group);
+    }
+    if (message.nlink !== 0) {
+      writer.uint32(128).uint32(message.nlink);
+    }
+    if (message.rdev !== 0) {
+      writer.uint32(136).uint64(message.rdev);
+    }
+    for (const v of message.xattrs) {
+      Xattr.encode(v!, writer.uint32(146).fork()).join();
+    }
+    if (message.extents.length !== 0) {
+      writer.uint32(154).fork();
+      for (const v of message.extents) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.hardlinkTarget.length !== 0) {
+      writer.uint32(162).bytes(message.hardlinkTarget);
     }
     return writer;
   },
@@ -407,7 +507,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
               break;
             }
 
-            message.path = reader.string();
+            message.path = Buffer.from(reader.bytes());
             continue;
           }
           case 2: {
@@ -503,7 +603,73 @@ export const EntryMeta: MessageFns<EntryMeta> = {
               break;
             }
 
-            message.linkTarget = reader.string();
+            message.linkTarget = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.nlink = reader.uint32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.rdev = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.xattrs.push(Xattr.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 19: {
+            if (tag === 152) {
+              message.extents.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 154) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.extents.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.hardlinkTarget = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -520,7 +686,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
 
   fromJSON(object: any): EntryMeta {
     return {
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      path: isSet(object.path) ? Buffer.from(bytesFromBase64(object.path)) : Buffer.alloc(0),
       type: isSet(object.type) ? entryTypeFromJSON(object.type) : 0,
       mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
       uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
@@ -549,17 +715,32 @@ export const EntryMeta: MessageFns<EntryMeta> = {
       device: isSet(object.device) ? globalThis.Number(object.device) : 0,
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
       linkTarget: isSet(object.linkTarget)
-        ? globalThis.String(object.linkTarget)
+        ? Buffer.from(bytesFromBase64(object.linkTarget))
         : isSet(object.link_target)
-        ? globalThis.String(object.link_target)
-        : "",
+        ? Buffer.from(bytesFromBase64(object.link_target))
+        : Buffer.alloc(0),
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      nlink: isSet(object.nlink) ? globalThis.Number(object.nlink) : 0,
+      rdev: isSet(object.rdev) ? globalThis.Number(object.rdev) : 0,
+      xattrs: globalThis.Array.isArray(object?.xattrs)
+        ? object.xattrs.map((e: any) => Xattr.fromJSON(e))
+        : [],
+      extents: globalThis.Array.isArray(object?.extents)
+        ? object.extents.map((e: any) => globalThis.Number(e))
+        : [],
+      hardlinkTarget: isSet(object.hardlinkTarget)
+        ? Buffer.from(bytesFromBase64(object.hardlinkTarget))
+        : isSet(object.hardlink_target)
+        ? Buffer.from(bytesFromBase64(object.hardlink_target))
+        : Buffer.alloc(0),
     };
   },
 
   toJSON(message: EntryMeta): unknown {
     const obj: any = {};
-    if (message.path !== "") {
-      obj.path = message.path;
+    if (message.path.length !== 0) {
+      obj.path = base64FromBytes(message.path);
     }
     if (message.type !== 0) {
       obj.type = entryTypeToJSON(message.type);
@@ -594,8 +775,29 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     if (message.size !== 0) {
       obj.size = Math.round(message.size);
     }
-    if (message.linkTarget !== "") {
-      obj.linkTarget = message.linkTarget;
+    if (message.linkTarget.length !== 0) {
+      obj.linkTarget = base64FromBytes(message.linkTarget);
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.nlink !== 0) {
+      obj.nlink = Math.round(message.nlink);
+    }
+    if (message.rdev !== 0) {
+      obj.rdev = Math.round(message.rdev);
+    }
+    if (message.xattrs?.length) {
+      obj.xattrs = message.xattrs.map((e) => Xattr.toJSON(e));
+    }
+    if (message.extents?.length) {
+      obj.extents = message.extents.map((e) => Math.round(e));
+    }
+    if (message.hardlinkTarget.length !== 0) {
+      obj.hardlinkTarget = base64FromBytes(message.hardlinkTarget);
     }
     return obj;
   },
@@ -605,7 +807,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
   },
   fromPartial<I extends Exact<DeepPartial<EntryMeta>, I>>(object: I): EntryMeta {
     const message = createBaseEntryMeta();
-    message.path = object.path ?? "";
+    message.path = object.path ?? Buffer.alloc(0);
     message.type = object.type ?? 0;
     message.mode = object.mode ?? 0;
     message.uid = object.uid ?? 0;
@@ -617,7 +819,99 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     message.inode = object.inode ?? 0;
     message.device = object.device ?? 0;
     message.size = object.size ?? 0;
-    message.linkTarget = object.linkTarget ?? "";
+    message.linkTarget = object.linkTarget ?? Buffer.alloc(0);
+    message.user = object.user ?? "";
+    message.group = object.group ?? "";
+    message.nlink = object.nlink ?? 0;
+    message.rdev = object.rdev ?? 0;
+    message.xattrs = object.xattrs?.map((e) => Xattr.fromPartial(e)) || [];
+    message.extents = object.extents?.map((e) => e) || [];
+    message.hardlinkTarget = object.hardlinkTarget ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseXattr(): Xattr {
+  return { name: Buffer.alloc(0), value: Buffer.alloc(0) };
+}
+
+export const Xattr: MessageFns<Xattr> = {
+  encode(message: Xattr, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name.length !== 0) {
+      writer.uint32(10).bytes(message.name);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Xattr {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseXattr();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Xattr {
+    return {
+      name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0),
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: Xattr): unknown {
+    const obj: any = {};
+    if (message.name.length !== 0) {
+      obj.name = base64FromBytes(message.name);
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Xattr>, I>>(base?: I): Xattr {
+    return Xattr.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Xattr>, I>>(object: I): Xattr {
+    const message = createBaseXattr();
+    message.name = object.name ?? Buffer.alloc(0);
+    message.value = object.value ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1328,13 +1622,16 @@ export const EntryEnd: MessageFns<EntryEnd> = {
 };
 
 function createBaseCommit(): Commit {
-  return { warnings: [] };
+  return { warnings: [], unreadableFiles: 0 };
 }
 
 export const Commit: MessageFns<Commit> = {
   encode(message: Commit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.warnings) {
       writer.uint32(10).string(v!);
+    }
+    if (message.unreadableFiles !== 0) {
+      writer.uint32(16).uint32(message.unreadableFiles);
     }
     return writer;
   },
@@ -1360,6 +1657,14 @@ export const Commit: MessageFns<Commit> = {
             message.warnings.push(reader.string());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unreadableFiles = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1375,6 +1680,11 @@ export const Commit: MessageFns<Commit> = {
   fromJSON(object: any): Commit {
     return {
       warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      unreadableFiles: isSet(object.unreadableFiles)
+        ? globalThis.Number(object.unreadableFiles)
+        : isSet(object.unreadable_files)
+        ? globalThis.Number(object.unreadable_files)
+        : 0,
     };
   },
 
@@ -1382,6 +1692,9 @@ export const Commit: MessageFns<Commit> = {
     const obj: any = {};
     if (message.warnings?.length) {
       obj.warnings = message.warnings;
+    }
+    if (message.unreadableFiles !== 0) {
+      obj.unreadableFiles = Math.round(message.unreadableFiles);
     }
     return obj;
   },
@@ -1392,6 +1705,7 @@ export const Commit: MessageFns<Commit> = {
   fromPartial<I extends Exact<DeepPartial<Commit>, I>>(object: I): Commit {
     const message = createBaseCommit();
     message.warnings = object.warnings?.map((e) => e) || [];
+    message.unreadableFiles = object.unreadableFiles ?? 0;
     return message;
   },
 };
@@ -1757,6 +2071,8 @@ function createBaseBackupSummary(): BackupSummary {
     labels: {},
     deletable: false,
     hostname: "",
+    unreadableFiles: 0,
+    isProtected: false,
   };
 }
 
@@ -1794,6 +2110,12 @@ export const BackupSummary: MessageFns<BackupSummary> = {
     }
     if (message.hostname !== "") {
       writer.uint32(90).string(message.hostname);
+    }
+    if (message.unreadableFiles !== 0) {
+      writer.uint32(96).uint32(message.unreadableFiles);
+    }
+    if (message.isProtected !== false) {
+      writer.uint32(104).bool(message.isProtected);
     }
     return writer;
   },
@@ -1902,6 +2224,22 @@ export const BackupSummary: MessageFns<BackupSummary> = {
             message.hostname = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.unreadableFiles = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.isProtected = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1964,6 +2302,16 @@ export const BackupSummary: MessageFns<BackupSummary> = {
         : {},
       deletable: isSet(object.deletable) ? globalThis.Boolean(object.deletable) : false,
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      unreadableFiles: isSet(object.unreadableFiles)
+        ? globalThis.Number(object.unreadableFiles)
+        : isSet(object.unreadable_files)
+        ? globalThis.Number(object.unreadable_files)
+        : 0,
+      isProtected: isSet(object.isProtected)
+        ? globalThis.Boolean(object.isProtected)
+        : isSet(object.is_protected)
+        ? globalThis.Boolean(object.is_protected)
+        : false,
     };
   },
 
@@ -2008,6 +2356,12 @@ export const BackupSummary: MessageFns<BackupSummary> = {
     if (message.hostname !== "") {
       obj.hostname = message.hostname;
     }
+    if (message.unreadableFiles !== 0) {
+      obj.unreadableFiles = Math.round(message.unreadableFiles);
+    }
+    if (message.isProtected !== false) {
+      obj.isProtected = message.isProtected;
+    }
     return obj;
   },
 
@@ -2035,6 +2389,8 @@ export const BackupSummary: MessageFns<BackupSummary> = {
     );
     message.deletable = object.deletable ?? false;
     message.hostname = object.hostname ?? "";
+    message.unreadableFiles = object.unreadableFiles ?? 0;
+    message.isProtected = object.isProtected ?? false;
     return message;
   },
 };
@@ -2516,7 +2872,7 @@ export const ParentBatch: MessageFns<ParentBatch> = {
 };
 
 function createBaseRestoreRequest(): RestoreRequest {
-  return { backupId: 0, clientName: "", paths: [], acceptsBatches: false };
+  return { backupId: 0, clientName: "", paths: [], acceptsBatches: false, pathRegex: "", protocolVersion: 0 };
 }
 
 export const RestoreRequest: MessageFns<RestoreRequest> = {
@@ -2528,10 +2884,16 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
       writer.uint32(18).string(message.clientName);
     }
     for (const v of message.paths) {
-      writer.uint32(26).string(v!);
+      writer.uint32(26).bytes(v!);
     }
     if (message.acceptsBatches !== false) {
       writer.uint32(32).bool(message.acceptsBatches);
+    }
+    if (message.pathRegex !== "") {
+      writer.uint32(42).string(message.pathRegex);
+    }
+    if (message.protocolVersion !== 0) {
+      writer.uint32(48).uint32(message.protocolVersion);
     }
     return writer;
   },
@@ -2570,7 +2932,7 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
               break;
             }
 
-            message.paths.push(reader.string());
+            message.paths.push(Buffer.from(reader.bytes()));
             continue;
           }
           case 4: {
@@ -2579,6 +2941,22 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
             }
 
             message.acceptsBatches = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pathRegex = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.protocolVersion = reader.uint32();
             continue;
           }
         }
@@ -2605,12 +2983,24 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
         : isSet(object.client_name)
         ? globalThis.String(object.client_name)
         : "",
-      paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [],
+      paths: globalThis.Array.isArray(object?.paths)
+        ? object.paths.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
       acceptsBatches: isSet(object.acceptsBatches)
         ? globalThis.Boolean(object.acceptsBatches)
         : isSet(object.accepts_batches)
         ? globalThis.Boolean(object.accepts_batches)
         : false,
+      pathRegex: isSet(object.pathRegex)
+        ? globalThis.String(object.pathRegex)
+        : isSet(object.path_regex)
+        ? globalThis.String(object.path_regex)
+        : "",
+      protocolVersion: isSet(object.protocolVersion)
+        ? globalThis.Number(object.protocolVersion)
+        : isSet(object.protocol_version)
+        ? globalThis.Number(object.protocol_version)
+        : 0,
     };
   },
 
@@ -2623,10 +3013,16 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
       obj.clientName = message.clientName;
     }
     if (message.paths?.length) {
-      obj.paths = message.paths;
+      obj.paths = message.paths.map((e) => base64FromBytes(e));
     }
     if (message.acceptsBatches !== false) {
       obj.acceptsBatches = message.acceptsBatches;
+    }
+    if (message.pathRegex !== "") {
+      obj.pathRegex = message.pathRegex;
+    }
+    if (message.protocolVersion !== 0) {
+      obj.protocolVersion = Math.round(message.protocolVersion);
     }
     return obj;
   },
@@ -2640,6 +3036,8 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     message.clientName = object.clientName ?? "";
     message.paths = object.paths?.map((e) => e) || [];
     message.acceptsBatches = object.acceptsBatches ?? false;
+    message.pathRegex = object.pathRegex ?? "";
+    message.protocolVersion = object.protocolVersion ?? 0;
     return message;
   },
 };

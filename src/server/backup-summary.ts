@@ -15,5 +15,7 @@ export function backupSummaryOf(backup: BackupRecord, deletable: boolean): Backu
     labels: { ...backup.labels },
     deletable,
     hostname: backup.hostname,
+    unreadableFiles: backup.unreadableFiles,
+    isProtected: backup.isProtected,
   };
 }

@@ -9,6 +9,8 @@ import { entryMetaOf } from './entry-convert';
 import { toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { AuthError } from '../common/errors';
+import { BackupKind } from '../proto/cpsbackup';
+import type { BackupRecord } from '../chunkstore/store';
 
 const SHOW_BATCH = 1000;
 
@@ -54,11 +56,29 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     if (!isDeletable(context.store, backup) && !call.request.force) {
       throw new AuthError(`backup ${backup.number} is the newest backup of client "${clientName}"; deleting it needs --force`);
     }
-    context.store.deleteBackup(backup);
-    context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`);
+    // Partial backups hold only changes on top of the complete one before them: without it they cannot be loaded.
+    const dependents = dependentPartials(context.store.listBackups(clientName), backup);
+    if (dependents.length > 0 && !call.request.force) {
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" is the base of partial backups ${dependents.map((partial) => partial.number).join(', ')}; `
+        + 'deleting it needs --force, which deletes them too');
+    }
+    for (const doomed of [backup, ...dependents]) context.store.deleteBackup(doomed);
+    context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
+      + `${dependents.length > 0 ? `, with the partial backups on it: ${dependents.map((partial) => partial.number).join(', ')}` : ''}`);
     const report = await context.maintenance.collectGarbage();
     callback(null, { freedBytes: report.freedBytes });
   } catch (error) {
     callback(toServiceError(error, context.logger, 'delete'));
   }
+}
+
+/** The partial backups after a complete one, up to the next complete one: they stand on it. */
+function dependentPartials(backups: readonly BackupRecord[], base: BackupRecord): BackupRecord[] {
+  if (base.kind === BackupKind.BACKUP_KIND_PARTIAL) return [];
+  const dependents: BackupRecord[] = [];
+  for (const later of backups.filter((backup) => backup.number > base.number)) {
+    if (later.kind !== BackupKind.BACKUP_KIND_PARTIAL) break;
+    dependents.push(later);
+  }
+  return dependents;
 }

@@ -2,21 +2,27 @@
 // Kept apart so the two shapes can evolve independently.
 import type { EntryMeta } from '../proto/cpsbackup';
 import type { StoredEntry } from '../chunkstore/store';
+import { ProtocolError } from '../common/errors';
+
+const NOTHING = Buffer.alloc(0);
 
 /** The store's entry for a received EntryMeta; `size` is the file's size as stored. */
 export function newEntryOf(meta: EntryMeta, size: number): Omit<StoredEntry, 'contentId'> {
+  if (meta.extents.length % 2 !== 0) throw new ProtocolError(`entry has an odd number of extent values`);
   return {
-    path: Buffer.from(meta.path, 'utf8'), type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, user: '', group: '',
+    path: meta.path, type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, user: meta.user, group: meta.group,
     mtimeSec: meta.mtimeSec, mtimeNsec: meta.mtimeNsec, ctimeSec: meta.ctimeSec, ctimeNsec: meta.ctimeNsec,
-    inode: meta.inode, device: meta.device, nlink: 1, rdev: 0, size, linkTarget: Buffer.from(meta.linkTarget, 'utf8'),
-    xattrs: [], extents: [],
+    inode: meta.inode, device: meta.device, nlink: meta.nlink || 1, rdev: meta.rdev, size, linkTarget: meta.linkTarget,
+    xattrs: meta.xattrs.map(({ name, value }) => ({ name, value })), extents: meta.extents,
   };
 }
 
-export function entryMetaOf(entry: StoredEntry): EntryMeta {
+/** hardlinkTo: the path of an earlier entry of this restore the entry is a link to. */
+export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta {
   return {
-    path: entry.path.toString('utf8'), type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid,
+    path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group,
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
-    inode: entry.inode, device: entry.device, size: entry.size, linkTarget: entry.linkTarget.toString('utf8'),
+    inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: entry.rdev, size: entry.size, linkTarget: entry.linkTarget,
+    xattrs: entry.xattrs.map(({ name, value }) => ({ name, value })), extents: [...entry.extents], hardlinkTarget: hardlinkTo ?? NOTHING,
   };
 }

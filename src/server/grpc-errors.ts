@@ -15,6 +15,7 @@ const statusOfCode: Record<string, grpc.status> = {
   CONFIG: grpc.status.FAILED_PRECONDITION,
   DUMP_FAILED: grpc.status.ABORTED,
   INTERRUPTED: grpc.status.CANCELLED,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
 };
 
 export function toServiceError(caught: unknown, logger: Logger, context: string): grpc.ServiceError {

@@ -10,6 +10,8 @@ import { toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
+import { RestoreSelection } from './restore-selection';
+import { compileLinearRegex } from '../common/linear-regex';
 
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
@@ -22,12 +24,18 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     await writeWithBackpressure(call, { message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(context.store, backup)) } });
     const batcher = call.request.acceptsBatches
       ? new EntryBatcher((batch) => writeWithBackpressure(call, { message: { $case: 'batch', value: batch } })) : undefined;
-    const filters = call.request.paths.map((path) => Buffer.from(path, 'utf8'));
-    const reader = context.store.openReader(backup, (path) => isSelected(path, filters));
+    const regex = call.request.pathRegex === '' ? undefined : compileLinearRegex(call.request.pathRegex, 'the restore pattern');
+    const selection = new RestoreSelection(call.request.paths, regex);
+    const protocolVersion = call.request.protocolVersion;
+    const reader = context.store.openReader(backup, {
+      isSelected: (entry) => selection.mayBeSelected(entry),
+      // An older client cannot make links: it gets each link's content again.
+      linksHardlinks: protocolVersion >= 2,
+    });
     try {
       for await (const page of reader.pages()) {
         if (call.cancelled) return;
-        await sendRestorePage({ call, batcher, logger: context.logger }, page);
+        await sendRestorePage({ call, batcher, logger: context.logger, protocolVersion }, selection.filter(page));
       }
       await batcher?.flush();
     } finally {
@@ -38,13 +46,4 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
     call.emit('error', toServiceError(error, context.logger, label));
   }
-}
-
-const SLASH = 0x2f;
-
-/** No filter selects everything; a filter path selects itself and everything below it. */
-function isSelected(path: Buffer, filters: readonly Buffer[]): boolean {
-  return filters.length === 0 || filters.some((filter) => path.equals(filter)
-    || (path.length > filter.length && path.subarray(0, filter.length).equals(filter)
-      && (filter[filter.length - 1] === SLASH || path[filter.length] === SLASH)));
 }

@@ -19,21 +19,23 @@ export interface RestorePageContext {
   /** undefined for a client that predates EntryBatch: every entry then goes as Entry (+ Data + EntryEnd). */
   readonly batcher: EntryBatcher | undefined;
   readonly logger: Logger;
+  /** RestoreRequest.protocol_version: below 2 the client cannot write holes back. */
+  readonly protocolVersion: number;
 }
 
 export async function sendRestorePage(context: RestorePageContext, items: readonly RestoreItem[]): Promise<void> {
   for (const item of items) {
     if (context.call.cancelled) return;
     const { entry } = item;
-    const meta = entryMetaOf(entry);
-    if (entry.contentId === null) {
+    const meta = entryMetaOf(entry, item.hardlinkTo);
+    if (entry.contentId === null || item.hardlinkTo !== undefined) {
       await sendWhole(context, meta, undefined);
       continue;
     }
-    if (item.content === undefined) {
-      // A hard link to an earlier item cannot be told to this client: its content goes again.
+    if (item.content === undefined || (entry.extents.length > 0 && context.protocolVersion < 2)) {
+      const reason = item.damage ?? 'a sparse file: restore it with cpsbackup 0.2 or later, which writes its holes back';
       await startEntry(context, meta);
-      await endEntry(context, entry, undefined, damageOf(entry, item.damage ?? 'content cannot be read'));
+      await endEntry(context, entry, undefined, damageOf(entry, reason));
       continue;
     }
     const content = item.content;

@@ -7,7 +7,8 @@ import type { ContentRef, ContentWriter } from '../chunkstore/session';
 import { EntryType, type Begin, type Commit, type EntryBatch, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
-import { carriesContent } from '../common/entry-content';
+import { carriesContent, isKnownEntryType } from '../common/entry-content';
+import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
 
@@ -16,10 +17,19 @@ interface OpenFile {
   readonly writer: ContentWriter;
 }
 
+/** A file with more than one link, kept so a later link to the same inode can point at its content. */
+interface LinkedContent {
+  readonly content: ContentRef;
+  readonly size: number;
+  readonly extents: readonly number[];
+}
+
 export class UploadSession {
   private session: BackupSession | undefined;
   private current: OpenFile | undefined;
+  /** Paths as latin1 strings (one character per byte): a set of byte strings. */
   private readonly seenPaths = new Set<string>();
+  private readonly linkedContents = new Map<string, LinkedContent>();
   private labels: Record<string, string> = {};
   private isFinished = false;
 
@@ -43,7 +53,7 @@ export class UploadSession {
       case 'begin': await this.begin(message.value); return undefined;
       case 'entry': await this.entry(message.value.meta, message.value.sameAsParent); return undefined;
       case 'data': await this.data(message.value.chunk); return undefined;
-      case 'entryEnd': await this.entryEnd(message.value.sha256, message.value.size); return undefined;
+      case 'entryEnd': await this.entryEnd(message.value.sha256, message.value.size, message.value.damage); return undefined;
       case 'batch': await this.batch(message.value); return undefined;
       case 'commit': return this.commit(message.value);
       case 'abort': throw new ProtocolError(`client aborted the backup: ${message.value.reason}`);
@@ -62,15 +72,19 @@ export class UploadSession {
   /** Checks an entry's path and type; returns whether it carries content (a file or a read FIFO). */
   private admit(meta: EntryMeta | undefined): meta is EntryMeta {
     if (meta === undefined) throw new ProtocolError('entry without metadata');
-    if (this.current !== undefined) throw new ProtocolError(`entry ${meta.path} started before ${this.current.meta.path} ended`);
+    const shown = escapeBytes(meta.path.subarray(0, 4096));
+    if (this.current !== undefined) throw new ProtocolError(`entry ${shown} started before ${escapeBytes(this.current.meta.path)} ended`);
     const problem = entryPathProblem(meta.path);
-    if (problem !== undefined) throw new ProtocolError(`refused entry path ${JSON.stringify(meta.path)}: ${problem}`);
-    if (this.seenPaths.has(meta.path)) throw new ProtocolError(`entry ${meta.path} sent twice`);
-    this.seenPaths.add(meta.path);
+    if (problem !== undefined) throw new ProtocolError(`refused entry path ${shown}: ${problem}`);
+    const key = meta.path.toString('latin1');
+    if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown} sent twice`);
+    this.seenPaths.add(key);
+    if (!isKnownEntryType(meta.type)) throw new ProtocolError(`entry ${shown} has unknown type ${meta.type}`);
     const hasContent = carriesContent(meta.type);
-    if (!hasContent && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.type !== EntryType.ENTRY_TYPE_SYMLINK) {
-      throw new ProtocolError(`entry ${meta.path} has unknown type ${meta.type}`);
+    if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE) {
+      throw new ProtocolError(`entry ${shown} is a hard link but not a regular file`);
     }
+    if (meta.extents.length > 0) checkExtents(meta, shown);
     return hasContent;
   }
 
@@ -78,7 +92,7 @@ export class UploadSession {
     for (const item of batch.entries) {
       const meta = item.meta;
       const hasContent = this.admit(meta);
-      if (hasContent && !item.sameAsParent) await this.inlineContent(meta!, item.content);
+      if (hasContent && !item.sameAsParent && meta!.hardlinkTarget.length === 0) await this.inlineContent(meta!, item.content);
       else if (item.content.length > 0) throw new ProtocolError(`entry ${meta!.path} carries content it cannot have`);
       else await this.entryAfterAdmit(meta!, hasContent, item.sameAsParent);
     }
@@ -96,23 +110,32 @@ export class UploadSession {
       this.progress.files++;
       return;
     }
-    if (isSameAsParent) {
-      const parent = session.parentContent(Buffer.from(meta.path, 'utf8'));
-      if (parent === undefined) {
-        throw new ProtocolError(`entry ${meta.path} claims to be unchanged but the parent backup has no content for it`);
+    if (meta.hardlinkTarget.length > 0) {
+      const linked = this.linkedContents.get(meta.hardlinkTarget.toString('latin1'));
+      if (linked === undefined) {
+        throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier file of this backup`);
       }
-      await this.addFile(meta, parent.entry.size, parent);
+      await this.addFile({ ...meta, extents: [...linked.extents] }, linked.size, linked.content);
       return;
     }
-    this.current = { meta, writer: session.openContent(`${this.clientName}:${meta.path}`) };
+    if (isSameAsParent) {
+      const parent = session.parentContent(meta.path);
+      if (parent === undefined) {
+        throw new ProtocolError(`entry ${escapeBytes(meta.path)} claims to be unchanged but the parent backup has no content for it`);
+      }
+      // Unchanged (same ctime): the client read neither its attributes nor its holes again.
+      await this.addFile({ ...meta, xattrs: [...parent.entry.xattrs], extents: [...parent.entry.extents] }, parent.entry.size, parent);
+      return;
+    }
+    this.current = { meta, writer: session.openContent(`${this.clientName}:${escapeBytes(meta.path)}`) };
   }
 
   /** A small file's whole content sent in a batch; the hash is computed here, not declared by the client. */
   private async inlineContent(meta: EntryMeta, content: Buffer): Promise<void> {
-    const writer = this.session!.openContent(`${this.clientName}:${meta.path}`);
+    const writer = this.session!.openContent(`${this.clientName}:${escapeBytes(meta.path)}`);
     const stored = await writer.storeWhole(content);
     this.progress.bytes += content.length;
-    await this.addFile(meta, stored.size, stored);
+    await this.addFile(meta, fileSize(meta, stored.size), stored);
   }
 
   private async data(chunk: Buffer): Promise<void> {
@@ -121,15 +144,20 @@ export class UploadSession {
     this.progress.bytes += chunk.length;
   }
 
-  private async entryEnd(hash: Buffer, size: number): Promise<void> {
+  /** damage: the client could not read the file to its end; the entry is left out (what arrived is garbage). */
+  private async entryEnd(hash: Buffer, size: number, damage: string): Promise<void> {
     const current = this.current;
     if (current === undefined) throw new ProtocolError('entry end outside a file entry');
     this.current = undefined;
+    if (damage !== '') return;
     const stored = await current.writer.finish(hash, size);
-    await this.addFile(current.meta, stored.size, stored);
+    await this.addFile(current.meta, fileSize(current.meta, stored.size), stored);
   }
 
   private async addFile(meta: EntryMeta, size: number, content: ContentRef): Promise<void> {
+    if (meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE) {
+      this.linkedContents.set(meta.path.toString('latin1'), { content, size, extents: meta.extents });
+    }
     await this.session!.addEntry(newEntryOf(meta, size), content);
     this.progress.files++;
     this.progress.newBytes = this.session!.stored.newBytes;
@@ -138,7 +166,7 @@ export class UploadSession {
   private async commit(commit: Commit): Promise<BackupRecord> {
     if (this.current !== undefined) throw new ProtocolError(`commit while ${this.current.meta.path} is still open`);
     const labels = commit.warnings.length > 0 ? { ...this.labels, warnings: commit.warnings.join('\n') } : this.labels;
-    const committed = await this.session!.commit(labels, 0);
+    const committed = await this.session!.commit(labels, commit.unreadableFiles);
     this.isFinished = true;
     return committed;
   }
@@ -148,5 +176,31 @@ export class UploadSession {
     this.isFinished = true;
     this.current = undefined;
     await this.session?.abandon(cause);
+  }
+}
+
+/**
+ * A dense file's size is what arrived (it may have changed since the client's walk); a sparse
+ * file's is the one declared, and its data must be exactly what its extents hold.
+ */
+function fileSize(meta: EntryMeta, contentSize: number): number {
+  if (meta.extents.length === 0) return contentSize;
+  let data = 0;
+  for (let index = 1; index < meta.extents.length; index += 2) data += meta.extents[index];
+  if (data !== contentSize) {
+    throw new ProtocolError(`entry ${escapeBytes(meta.path)}: its extents hold ${data} bytes but ${contentSize} arrived`);
+  }
+  return meta.size;
+}
+
+/** Extents in order, not overlapping, inside the file: what the restorer writes back must fit. */
+function checkExtents(meta: EntryMeta, shown: string): void {
+  if (meta.extents.length % 2 !== 0) throw new ProtocolError(`entry ${shown}: an extent offset without its length`);
+  let end = 0;
+  for (let index = 0; index < meta.extents.length; index += 2) {
+    const offset = meta.extents[index];
+    const length = meta.extents[index + 1];
+    if (offset < end || offset + length > meta.size) throw new ProtocolError(`entry ${shown}: extents out of order or beyond the file's size`);
+    end = offset + length;
   }
 }

@@ -29,18 +29,20 @@ export function sendUpload(client: BackupClient, messages: readonly UploadReques
   });
 }
 
-export function meta(path: string, type: EntryType, extra: Partial<EntryMeta> = {}): EntryMeta {
+export function meta(path: string | Buffer, type: EntryType, extra: Partial<Omit<EntryMeta, 'linkTarget'>> & { linkTarget?: string | Buffer } = {}): EntryMeta {
+  const { linkTarget, ...rest } = extra;
   return {
-    path, type, mode: type === EntryType.ENTRY_TYPE_DIRECTORY ? 0o755 : 0o644, uid: 0, gid: 0, mtimeSec: 1_600_000_000, mtimeNsec: 0,
-    ctimeSec: 1_600_000_000, ctimeNsec: 0, inode: 1, device: 1, size: 0, linkTarget: '', ...extra,
+    path: Buffer.from(path), type, mode: type === EntryType.ENTRY_TYPE_DIRECTORY ? 0o755 : 0o644, uid: 0, gid: 0, mtimeSec: 1_600_000_000, mtimeNsec: 0,
+    ctimeSec: 1_600_000_000, ctimeNsec: 0, inode: 1, device: 1, size: 0, user: '', group: '', nlink: 1, rdev: 0, xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), ...rest,
+    linkTarget: Buffer.from(linkTarget ?? ''),
   };
 }
 
 export const begin: UploadRequest = { message: { $case: 'begin', value: { hostname: 'hostile', kind: 0, parentBackupId: 0, labels: {}, clientVersion: 'test' } } };
-export const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: [] } } };
+export const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: [], unreadableFiles: 0 } } };
 
 /** Entry, Data and EntryEnd for one file with the given content. */
-export function fileMessages(path: string, content: Buffer): UploadRequest[] {
+export function fileMessages(path: string | Buffer, content: Buffer): UploadRequest[] {
   return [
     { message: { $case: 'entry', value: { meta: meta(path, EntryType.ENTRY_TYPE_FILE, { size: content.length }), sameAsParent: false } } },
     { message: { $case: 'data', value: { chunk: content } } },

@@ -19,6 +19,13 @@ export interface RestoreItem {
   readonly damage?: string;
 }
 
+export interface ReaderOptions {
+  /** Entries to read (default: all). Entries it refuses are left out before hard links are grouped. */
+  readonly isSelected?: (entry: StoredEntry) => boolean;
+  /** Hard links come back as links to the first selected path of their group (default true). */
+  readonly linksHardlinks?: boolean;
+}
+
 const ENTRY_PAGE_SIZE = 1000;
 /** Contents up to this size come with their chunk list in the page query (and are read in runs). */
 const LISTED_CHUNKS_UP_TO = 16 * 1024 * 1024;
@@ -34,7 +41,7 @@ export class BackupReader {
     private readonly codec: ChunkCodec,
     private readonly lease: ReaderLease,
     readonly backup: BackupRecord,
-    private readonly isSelected: (path: Buffer) => boolean,
+    private readonly options: ReaderOptions,
   ) {}
 
   /** Pages of selected entries in path order. Read each page's contents in order before asking for the next. */
@@ -44,7 +51,8 @@ export class BackupReader {
       const page = this.catalog.pages.entriesWithContents(this.backup.id, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
       after = page.entries[page.entries.length - 1].path;
-      const entries = page.entries.filter((entry) => this.isSelected(entry.path));
+      const isSelected = this.options.isSelected;
+      const entries = isSelected === undefined ? page.entries : page.entries.filter(isSelected);
       if (entries.length === 0) continue;
       // Every listed chunk of the page, in the order the items will ask for them.
       const locations: ChunkLocation[] = [];
@@ -75,7 +83,7 @@ export class BackupReader {
   }
 
   private linkTarget(entry: StoredEntry): Buffer | undefined {
-    if (entry.nlink <= 1) return undefined;
+    if (entry.nlink <= 1 || this.options.linksHardlinks === false) return undefined;
     const key = `${entry.device}:${entry.inode}`;
     const first = this.linkGroups.get(key);
     if (first === undefined) this.linkGroups.set(key, entry.path);

@@ -200,6 +200,12 @@ export class RestoreTree {
     }
   }
 
+  /** The target of an existing symlink at the entry's place (never followed). */
+  readLink(entryPath: Buffer | string): Buffer {
+    const entry = this.locate(entryPath);
+    return this.inParent(entry, 'read the link', (folderFd, name) => readlinkAt(folderFd, name));
+  }
+
   /** Opens an existing regular file read-only (to compare before overwriting); undefined for anything else. */
   openExistingFile(entryPath: Buffer | string): number | undefined {
     const entry = this.locate(entryPath);

@@ -26,8 +26,13 @@ export class EntryBatcher implements EntrySink {
 
   async add(entry: BatchedEntry): Promise<void> {
     this.entries.push(entry);
-    // Three bytes per UTF-16 unit bounds a path's UTF-8 size without encoding it.
-    this.bytes += entry.content.length + ENTRY_OVERHEAD + 3 * ((entry.meta?.path.length ?? 0) + (entry.meta?.linkTarget.length ?? 0));
+    const meta = entry.meta;
+    this.bytes += entry.content.length + ENTRY_OVERHEAD;
+    if (meta !== undefined) {
+      this.bytes += meta.path.length + meta.linkTarget.length + meta.hardlinkTarget.length + meta.user.length * 3 + meta.group.length * 3
+        + 10 * meta.extents.length;
+      for (const xattr of meta.xattrs) this.bytes += xattr.name.length + xattr.value.length + 8;
+    }
     if (this.entries.length >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
   }
 

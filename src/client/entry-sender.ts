@@ -1,0 +1,143 @@
+// Sends one walked entry the cheapest faithful way: a reference when unchanged since the parent, a
+// hard link to an earlier path of the same inode, metadata alone for folders, links and special
+// files, a small file's content inline in a batch, a big one streamed. A file that cannot be read is
+// reported and left out; one that changed while read is sent as read, with a warning.
+import { Socket } from 'node:net';
+import type { EntryMeta } from '../proto/cpsbackup';
+import { EntryType } from '../proto/cpsbackup';
+import type { EntrySink } from '../common/wire/entry-batcher';
+import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
+import { escapeBytes } from '../common/escape-bytes';
+import type { UploadStream } from './upload-stream';
+import { sendContent, UnreadableContentError } from './content-sender';
+import { isUnchanged } from './entry-meta';
+import { FileContent } from './file-content';
+import { describe, type WalkedEntry } from './walker';
+
+const NOTHING = Buffer.alloc(0);
+
+export interface SendProgress {
+  files: number;
+  bytesRead: number;
+  unchangedFiles: number;
+  readonly warnings: string[];
+  readonly unreadable: { readonly path: string; readonly reason: string }[];
+  readonly changedWhileRead: string[];
+}
+
+export class EntrySender {
+  /** First path sent of each inode with several links (device:inode → path as latin1). */
+  private readonly linkedPaths = new Map<string, Buffer>();
+
+  constructor(
+    private readonly stream: UploadStream,
+    private readonly batcher: EntrySink,
+    private readonly parentEntries: ReadonlyMap<string, EntryMeta>,
+    private readonly progress: SendProgress,
+  ) {}
+
+  async send(walked: WalkedEntry): Promise<void> {
+    const meta = walked.meta;
+    const shown = escapeBytes(meta.path);
+    if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+      const xattrs = this.readXattrs(walked, shown);
+      if (xattrs === undefined) return;
+      await this.batcher.add({ meta: { ...meta, xattrs }, sameAsParent: false, content: NOTHING, sha256: NOTHING });
+      return;
+    }
+    const linkKey = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE ? `${meta.device}:${meta.inode}` : undefined;
+    const firstLink = linkKey === undefined ? undefined : this.linkedPaths.get(linkKey);
+    if (firstLink !== undefined) {
+      await this.batcher.add({ meta: { ...meta, hardlinkTarget: firstLink }, sameAsParent: false, content: NOTHING, sha256: NOTHING });
+      this.progress.files++;
+      return;
+    }
+    if (isUnchanged(meta, this.parentEntries.get(meta.path.toString('latin1')))) {
+      await this.batcher.add({ meta, sameAsParent: true, content: NOTHING, sha256: NOTHING });
+      this.progress.files++;
+      this.progress.unchangedFiles++;
+      if (linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
+      return;
+    }
+    const isSent = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await this.sendFifo(walked, shown) : await this.sendFile(walked, shown);
+    if (isSent && linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
+  }
+
+  private readXattrs(walked: WalkedEntry, shown: string): EntryMeta['xattrs'] | undefined {
+    try {
+      return walked.readXattrs();
+    } catch (error) {
+      this.unreadable(shown, `cannot read its extended attributes (${describe(error)})`);
+      return undefined;
+    }
+  }
+
+  private async sendFile(walked: WalkedEntry, shown: string): Promise<boolean> {
+    let content: FileContent;
+    try {
+      content = FileContent.open(walked.open());
+    } catch (error) {
+      this.unreadable(shown, describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
+      return false;
+    }
+    try {
+      const xattrs = this.readXattrs(walked, shown);
+      if (xattrs === undefined) return false;
+      const meta: EntryMeta = { ...walked.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+      if (content.dataBytes <= INLINE_MAX_CONTENT) {
+        const bytes = content.readWhole();
+        this.noteChanges(content, shown);
+        await this.batcher.add({ meta, sameAsParent: false, content: bytes, sha256: NOTHING });
+        this.progress.bytesRead += bytes.length;
+      } else {
+        // A streamed entry's messages must follow the entries gathered before it.
+        await this.batcher.flush();
+        await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
+        await sendContent(this.stream, content.frames(), (count) => { this.progress.bytesRead += count; });
+        this.noteChanges(content, shown);
+      }
+      this.progress.files++;
+      return true;
+    } catch (error) {
+      const cause = error instanceof UnreadableContentError ? error.reason : error;
+      if (!isReadError(cause)) throw error;
+      // Read inline: nothing was sent. Streamed: the server was told to drop the entry.
+      this.unreadable(shown, `cannot be read (${describe(cause)})`);
+      return false;
+    } finally {
+      content.close();
+    }
+  }
+
+  /** read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty. */
+  private async sendFifo(walked: WalkedEntry, shown: string): Promise<boolean> {
+    let fd: number;
+    try {
+      fd = walked.open();
+    } catch (error) {
+      this.unreadable(shown, `cannot be opened (${describe(error)})`);
+      return false;
+    }
+    const xattrs = this.readXattrs(walked, shown) ?? [];
+    await this.batcher.flush();
+    await this.stream.send({ message: { $case: 'entry', value: { meta: { ...walked.meta, xattrs }, sameAsParent: false } } });
+    await sendContent(this.stream, new Socket({ fd, readable: true, writable: false }), (count) => { this.progress.bytesRead += count; });
+    this.progress.files++;
+    return true;
+  }
+
+  private noteChanges(content: FileContent, shown: string): void {
+    if (!content.hasChanged()) return;
+    this.progress.changedWhileRead.push(shown);
+    this.progress.warnings.push(`${shown}: file changed while being read (stored as read)`);
+  }
+
+  private unreadable(path: string, reason: string): void {
+    this.progress.unreadable.push({ path, reason });
+  }
+}
+
+function isReadError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EIO' || code === 'EACCES' || code === 'EPERM' || code === 'ESTALE' || code === 'ENXIO';
+}

@@ -1,0 +1,94 @@
+// Reads one file's content for a backup through an fd the walker opened: no more than the size seen
+// at open (a file appended to while it is read cannot keep a backup going for ever), only the data
+// of a sparse file (SEEK_DATA/SEEK_HOLE: a 4 GiB file holding 4 KiB is read as 4 KiB), and a check
+// afterwards that the file did not change while it was read.
+import { closeSync, read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { statFd, type PosixStat } from './posix/at';
+import { dataExtents } from './posix/data-extents';
+import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
+
+const readAsync = promisify(read);
+
+export class FileContent {
+  /** Data extents as offset, length pairs; empty for a dense file, [size, 0] for one that is all hole. */
+  readonly extents: number[];
+  /** Bytes the content holds: the whole file, or the sparse file's data. */
+  readonly dataBytes: number;
+  private readonly pieces: readonly { offset: number; length: number }[];
+  private isClosed = false;
+
+  constructor(private readonly fd: number, readonly statAtOpen: PosixStat) {
+    const size = statAtOpen.size;
+    // Fewer blocks than the size needs is the cheap sign of holes; only then are extents asked for.
+    const extents = statAtOpen.blocks * 512 < size ? dataExtents(fd) : [{ offset: 0, length: size }];
+    const isDense = extents.length === 1 && extents[0].offset === 0 && extents[0].length === size;
+    this.pieces = isDense || size === 0 ? [{ offset: 0, length: size }] : extents;
+    this.extents = isDense || size === 0 ? [] : extents.length === 0 ? [size, 0] : extents.flatMap((extent) => [extent.offset, extent.length]);
+    this.dataBytes = this.pieces.reduce((sum, piece) => sum + piece.length, 0);
+  }
+
+  static open(fd: number): FileContent {
+    try {
+      return new FileContent(fd, statFd(fd));
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** The whole content in one buffer (small files): synchronous, a few microseconds for a cached file. */
+  readWhole(): Buffer {
+    const buffer = Buffer.allocUnsafe(this.dataBytes);
+    let filled = 0;
+    for (const piece of this.pieces) {
+      let done = 0;
+      while (done < piece.length) {
+        const bytesRead = readSync(this.fd, buffer, filled, piece.length - done, piece.offset + done);
+        if (bytesRead === 0) return buffer.subarray(0, filled); // shrank while read: what is there
+        done += bytesRead;
+        filled += bytesRead;
+      }
+    }
+    return buffer;
+  }
+
+  /** The content as Data frames of at most MAX_DATA_FRAME bytes, each read straight into its message. */
+  async *frames(): AsyncGenerator<PreparedData | Buffer> {
+    for (const piece of this.pieces) {
+      let done = 0;
+      while (done < piece.length) {
+        const frame = new PreparedData(Math.min(piece.length - done, MAX_DATA_FRAME));
+        const filled = await fill(this.fd, frame.chunk, piece.offset + done);
+        if (filled < frame.chunk.length) {
+          if (filled > 0) yield frame.chunk.subarray(0, filled); // shrank while read
+          return;
+        }
+        yield frame;
+        done += filled;
+      }
+    }
+  }
+
+  /** Whether size, mtime or ctime moved since the file was opened (call after reading it). */
+  hasChanged(): boolean {
+    const now = statFd(this.fd);
+    return now.size !== this.statAtOpen.size || now.mtimeNs !== this.statAtOpen.mtimeNs || now.ctimeNs !== this.statAtOpen.ctimeNs;
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    closeSync(this.fd);
+  }
+}
+
+async function fill(fd: number, buffer: Buffer, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await readAsync(fd, buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}

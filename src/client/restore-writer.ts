@@ -1,0 +1,305 @@
+// Writes restored entries into a RestoreTree: folders (their metadata once their content is in),
+// files through a temporary name checked against the backup's hash before they take their name,
+// sparse files with their holes, hard links, symlinks and special files; an existing entry is kept
+// or replaced by the overwrite policy. One bad entry never stops the others; a full disk does.
+import { createHash } from 'node:crypto';
+import { ftruncateSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { EntryType, type EntryMeta } from '../proto/cpsbackup';
+import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
+import { escapeBytes } from '../common/escape-bytes';
+import { entryKind, type PosixStat } from './posix/at';
+import type { RestoreTree } from './restore-tree/restore-tree';
+import type { TempFile } from './restore-tree/temp-file';
+import type { EntryMetadata } from './restore-tree/metadata';
+import { NeedsRootError } from './restore-tree/errors';
+import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
+import type { ContentEnd, RestoreMessageItem } from './restore-messages';
+import { existingFileHash } from './existing-file';
+
+const writeAsync = promisify(write);
+const SLASH = 0x2f;
+
+export interface RestoreWriterOptions {
+  /** Leading path components dropped from every entry (burp -s, borg --strip-components). */
+  readonly strip: number;
+  readonly overwrite: OverwritePolicy;
+  readonly isRoot: boolean;
+}
+
+export interface RestoreOutcome {
+  files: number;
+  bytes: number;
+  /** Entries asked for that are not restored as they are in the backup: exit 3. */
+  readonly failures: string[];
+  /** Entries left as they were on disk because they differ from the backup (overwrite policy). */
+  readonly keptExisting: string[];
+  /** Entries or attributes that need root here: skipped. */
+  readonly needsRoot: string[];
+  /** Dump files restored (FIFO content): original path and where they landed. */
+  readonly dumpFiles: { readonly originalPath: string; readonly localPath: string }[];
+}
+
+export class RestoreWriter {
+  private readonly folders: { path: Buffer; meta: EntryMeta }[] = [];
+  readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
+
+  constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
+    private readonly onProgress: () => void = () => undefined) {}
+
+  async write(item: RestoreMessageItem): Promise<void> {
+    const meta = item.meta;
+    const path = this.mapped(meta.path);
+    if (path === undefined) return;
+    try {
+      switch (meta.type) {
+        case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta); return;
+        case EntryType.ENTRY_TYPE_FILE:
+        case EntryType.ENTRY_TYPE_FIFO_CONTENT:
+          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+          else await this.file(path, meta, item);
+          return;
+        case EntryType.ENTRY_TYPE_SYMLINK: this.symlink(path, meta); return;
+        case EntryType.ENTRY_TYPE_FIFO:
+        case EntryType.ENTRY_TYPE_SOCKET:
+        case EntryType.ENTRY_TYPE_CHAR_DEVICE:
+        case EntryType.ENTRY_TYPE_BLOCK_DEVICE: this.special(path, meta); return;
+        default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
+      }
+    } catch (error) {
+      this.record(path, error);
+    }
+  }
+
+  /** Folders' metadata, deepest first: writing a folder's content would otherwise undo its mtime. */
+  finish(): void {
+    for (const { path, meta } of this.folders.reverse()) {
+      try {
+        this.tree.setMetadata(path, this.metadataOf(path, meta));
+      } catch (error) {
+        this.record(path, error);
+      }
+    }
+  }
+
+  private mapped(path: Buffer): Buffer | undefined {
+    if (this.options.strip === 0) return path;
+    let cut = 0;
+    for (let dropped = 0; dropped < this.options.strip; dropped++) {
+      cut = path.indexOf(SLASH, cut + 1);
+      if (cut < 0) return undefined; // the entry is one of the stripped folders
+    }
+    return path.subarray(cut);
+  }
+
+  private folder(path: Buffer, meta: EntryMeta): void {
+    const existing = this.tree.stat(path);
+    if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
+      if (this.decide(existing, false, meta) !== 'write') return;
+      this.tree.remove(path);
+    }
+    this.tree.makeFolder(path);
+    this.folders.push({ path, meta });
+  }
+
+  private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
+    const isDump = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+    const existing = this.tree.stat(path);
+    if (existing !== undefined && entryKind(existing.mode) === 'folder') {
+      throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);
+    }
+    const temp = this.tree.createFile(path);
+    let isDone = false;
+    try {
+      const received: Received = item.inline !== undefined ? this.writeInline(temp, meta, item.inline.bytes) : await this.writeStreamed(temp, meta, item);
+      const expected = item.inline !== undefined ? { sha256: item.inline.sha256, size: item.inline.bytes.length, damage: '' } : received.end!;
+      if (expected.damage) throw new CorruptError(`not restored, the store is damaged: ${expected.damage}`);
+      if (received.size !== expected.size || !received.sha256.equals(expected.sha256)) {
+        throw new CorruptError(`received content does not match its hash (${received.size} of ${expected.size} bytes)`);
+      }
+      // Dump files are this tool's own work files: always replaced, never compared.
+      const isIdentical = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && existing.size === meta.size
+        && this.options.overwrite !== 'always' && await this.hasSameContent(path, received.sha256);
+      const decision = existing === undefined || isDump ? 'write' : this.decide(existing, isIdentical, meta);
+      if (decision !== 'write') return;
+      temp.setMetadata(this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
+      temp.commit({ replace: existing !== undefined });
+      isDone = true;
+      this.outcome.files++;
+      if (isDump) {
+        const root = this.tree.rootPath === '/' ? '' : this.tree.rootPath;
+        this.outcome.dumpFiles.push({ originalPath: meta.path.toString('utf8'), localPath: `${root}${path.toString('utf8')}` });
+      }
+    } finally {
+      if (!isDone) temp.abort();
+    }
+  }
+
+  private writeInline(temp: TempFile, meta: EntryMeta, bytes: Buffer): Received {
+    const placements = new ExtentCursor(meta).place(bytes);
+    for (const { data, position } of placements) writeAll(temp.fd, data, position);
+    if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
+    this.outcome.bytes += bytes.length;
+    this.onProgress();
+    return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest() };
+  }
+
+  private async writeStreamed(temp: TempFile, meta: EntryMeta, item: RestoreMessageItem): Promise<Received> {
+    const hash = createHash('sha256');
+    const cursor = new ExtentCursor(meta);
+    let size = 0;
+    const frames = item.stream!.frames();
+    for (;;) {
+      const next = await frames.next();
+      if (next.done) {
+        if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
+        return { size, sha256: hash.digest(), end: next.value };
+      }
+      const chunk = next.value;
+      hash.update(chunk);
+      size += chunk.length;
+      for (const { data, position } of cursor.place(chunk)) await writeAllAsync(temp.fd, data, position);
+      this.outcome.bytes += chunk.length;
+      this.onProgress();
+    }
+  }
+
+  private async hasSameContent(path: Buffer, sha256: Buffer): Promise<boolean> {
+    const fd = this.tree.openExistingFile(path);
+    return fd === undefined ? false : (await existingFileHash(fd)).equals(sha256);
+  }
+
+  private hardLink(path: Buffer, meta: EntryMeta): void {
+    const target = this.mapped(meta.hardlinkTarget);
+    if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
+    const existing = this.tree.stat(path);
+    const linked = this.tree.stat(target);
+    if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
+    if (existing !== undefined && this.decide(existing, false, meta) !== 'write') return;
+    this.tree.makeHardLink(target, path, { replace: existing !== undefined });
+    this.outcome.files++;
+  }
+
+  private symlink(path: Buffer, meta: EntryMeta): void {
+    const existing = this.tree.stat(path);
+    if (existing !== undefined) {
+      const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget);
+      if (this.decide(existing, isIdentical, meta) !== 'write') return;
+    }
+    this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
+    this.tree.setMetadata(path, this.metadataOf(path, meta));
+  }
+
+  private special(path: Buffer, meta: EntryMeta): void {
+    const existing = this.tree.stat(path);
+    const kind = SPECIAL_KINDS[meta.type]!;
+    if (existing !== undefined) {
+      const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev);
+      if (this.decide(existing, isIdentical, meta) !== 'write') return;
+    }
+    const options = { replace: existing !== undefined };
+    if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);
+    else if (kind === 'socket') this.tree.makeSocket(path, 0o600, options);
+    else this.tree.makeDevice(path, kind === 'char-device' ? 'char' : 'block', BigInt(meta.rdev), 0o600, options);
+    this.tree.setMetadata(path, this.metadataOf(path, meta));
+  }
+
+  /** Keeps an existing entry the policy does not let us replace, and says so. */
+  private decide(existing: PosixStat, isIdentical: boolean, meta: EntryMeta): 'write' | 'keep' {
+    const backupMtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
+    const decision = decideOverwrite(this.options.overwrite, isIdentical, existing.mtimeNs, backupMtimeNs);
+    if (decision === 'write') return 'write';
+    if (decision === 'keep-different') {
+      this.outcome.keptExisting.push(`${this.tree.localPath(meta.path)}: exists and differs from the backup; kept (--overwrite replaces it)`);
+    }
+    return 'keep';
+  }
+
+  private metadataOf(path: Buffer, meta: EntryMeta): EntryMetadata {
+    const mtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
+    let xattrs = meta.xattrs;
+    if (!this.options.isRoot) {
+      // Without root only user.* attributes and ACLs can be set; the rest is reported, not faked.
+      xattrs = meta.xattrs.filter((xattr) => /^(user\.|system\.posix_acl_)/.test(xattr.name.toString('latin1')));
+      for (const skipped of meta.xattrs.filter((xattr) => !xattrs.includes(xattr))) {
+        this.outcome.needsRoot.push(`${this.tree.localPath(path)}: extended attribute ${escapeBytes(skipped.name)} needs root`);
+      }
+    }
+    return {
+      // Without root a restore cannot give files away; they stay the restoring user's, as with tar.
+      ...(this.options.isRoot ? { owner: { uid: meta.uid, gid: meta.gid, ...(meta.user ? { user: meta.user } : {}), ...(meta.group ? { group: meta.group } : {}) } } : {}),
+      mode: meta.mode, xattrs, atimeNs: mtimeNs, mtimeNs,
+    };
+  }
+
+  private record(path: Buffer, error: unknown): void {
+    const code = (error as { systemCode?: string; code?: string }).systemCode ?? (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new DiskFullError(`restore target is full: cannot write ${this.tree.localPath(path)} (${code}); nothing was left under its final name`, { cause: error });
+    }
+    if (error instanceof NeedsRootError) {
+      this.outcome.needsRoot.push(errorMessage(error));
+      return;
+    }
+    const message = errorMessage(error);
+    this.outcome.failures.push(message.includes(this.tree.localPath(path)) || message.includes(escapeBytes(path)) ? message : `${this.tree.localPath(path)}: ${message}`);
+  }
+}
+
+/** What arrived for a file: its size and hash as received, and (streamed) what the server said at its end. */
+interface Received {
+  readonly size: number;
+  readonly sha256: Buffer;
+  readonly end?: ContentEnd;
+}
+
+const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {
+  [EntryType.ENTRY_TYPE_FIFO]: 'fifo',
+  [EntryType.ENTRY_TYPE_SOCKET]: 'socket',
+  [EntryType.ENTRY_TYPE_CHAR_DEVICE]: 'char-device',
+  [EntryType.ENTRY_TYPE_BLOCK_DEVICE]: 'block-device',
+};
+
+/** Where each piece of a content goes: back to back for a dense file, at its extents for a sparse one. */
+class ExtentCursor {
+  private readonly extents: { offset: number; length: number }[] = [];
+  private index = 0;
+  private within = 0;
+  private position = 0;
+
+  constructor(meta: EntryMeta) {
+    for (let at = 0; at < meta.extents.length; at += 2) {
+      if (meta.extents[at + 1] > 0) this.extents.push({ offset: meta.extents[at], length: meta.extents[at + 1] });
+    }
+    if (meta.extents.length === 0) this.extents.push({ offset: 0, length: Number.MAX_SAFE_INTEGER });
+  }
+
+  place(chunk: Buffer): { data: Buffer; position: number }[] {
+    const placements: { data: Buffer; position: number }[] = [];
+    let consumed = 0;
+    while (consumed < chunk.length) {
+      const extent = this.extents[this.index];
+      if (extent === undefined) throw new CorruptError(`more data than the file's extents hold`);
+      const length = Math.min(extent.length - this.within, chunk.length - consumed);
+      placements.push({ data: chunk.subarray(consumed, consumed + length), position: extent.offset + this.within });
+      consumed += length;
+      this.within += length;
+      this.position += length;
+      if (this.within === extent.length) {
+        this.index++;
+        this.within = 0;
+      }
+    }
+    return placements;
+  }
+}
+
+function writeAll(fd: number, data: Buffer, position: number): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
+async function writeAllAsync(fd: number, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) done += (await writeAsync(fd, data, done, data.length - done, position + done)).bytesWritten;
+}

@@ -87,7 +87,7 @@ wait_osd_up() {
   until timeout 10 ceph --conf "$conf" osd dump 2>/dev/null | grep -q '^osd\.0 up'; do
     tries=$((tries + 1))
     if [ $tries -ge 120 ]; then fail "osd.0 not up after 120 tries"; fi
-    if ! is_running "$dir" ceph-osd osd.0; then fail "ceph-osd exited"; fi
+    if has_exited "$dir" ceph-osd osd.0 $tries; then fail "ceph-osd exited"; fi
     sleep 0.5
   done
 }
@@ -99,7 +99,7 @@ wait_rgw_http() {
   until timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$rgw_port && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && head -n 1 <&3" 2>/dev/null | grep -q '^HTTP/'; do
     tries=$((tries + 1))
     if [ $tries -ge 240 ]; then fail "radosgw does not answer HTTP on 127.0.0.1:$rgw_port"; fi
-    if ! is_running "$dir" radosgw client.rgw.gw; then fail "radosgw exited"; fi
+    if has_exited "$dir" radosgw client.rgw.gw $tries; then fail "radosgw exited"; fi
     sleep 0.25
   done
 }
@@ -119,7 +119,7 @@ fi
 
 if ! is_running "$dir" ceph-mon mon.a; then
   log "starting ceph-mon on 127.0.0.1:$mon_port"
-  timeout 60 ceph-mon --conf "$conf" -i a || fail "ceph-mon did not start"
+  start_daemon "$dir" ceph-mon mon.a timeout 60 ceph-mon --conf "$conf" -i a || fail "ceph-mon did not start"
 fi
 
 if [ $is_new -eq 1 ]; then
@@ -131,14 +131,14 @@ if [ $is_new -eq 1 ]; then
 fi
 if ! is_running "$dir" ceph-osd osd.0; then
   log "starting ceph-osd 0"
-  timeout 60 ceph-osd --conf "$conf" -i 0 || fail "ceph-osd did not start"
+  start_daemon "$dir" ceph-osd osd.0 timeout 60 ceph-osd --conf "$conf" -i 0 || fail "ceph-osd did not start"
 fi
 wait_osd_up
 
 if ! is_running "$dir" radosgw client.rgw.gw; then
   log "starting radosgw on 127.0.0.1:$rgw_port"
   # Without `ms mon client mode = crc` (in ceph.conf) radosgw would hang here for ever.
-  timeout 60 radosgw --conf "$conf" -n client.rgw.gw || fail "radosgw did not start"
+  start_daemon "$dir" radosgw client.rgw.gw timeout 60 radosgw --conf "$conf" -n client.rgw.gw || fail "radosgw did not start"
 fi
 wait_rgw_http
 

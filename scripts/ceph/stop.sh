@@ -16,7 +16,8 @@ here=$(dirname "$(realpath "$0")")
 # shellcheck source=scripts/ceph/daemons.sh
 . "$here/daemons.sh"
 
-# The gateway first, the monitor last: an OSD or a gateway without a monitor waits for it.
+# One at a time, the gateway first, the monitor last (about 2 s each): a gateway whose OSD is going
+# away hangs in its own shutdown, and an OSD whose monitor is gone waits for it.
 stop_daemon "$dir" radosgw client.rgw.gw
 stop_daemon "$dir" ceph-osd osd.0
 stop_daemon "$dir" ceph-mon mon.a

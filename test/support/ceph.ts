@@ -108,7 +108,9 @@ export async function startCeph(): Promise<CephCluster> {
 function daemonPid(folder: string, name: string, program: string): number | undefined {
   try {
     const pid = Number(readFileSync(join(folder, 'run', `${name}.pid`), 'utf8').trim());
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === program ? pid : undefined;
+    // A zombie (killed, not yet reaped by init) is gone for our purposes.
+    const state = /\) (\w) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === program && state !== 'Z' ? pid : undefined;
   } catch {
     return undefined;
   }

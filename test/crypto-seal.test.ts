@@ -3,7 +3,6 @@
 // refused with the right typed error (CorruptError vs WrongKeyError), never returned as data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,15 +14,8 @@ import { assertStoreKey, StoreKey, WrongKeyError } from '../src/chunkstore/crypt
 import { RecordSealer, SEALED_RECORD_OVERHEAD } from '../src/chunkstore/crypto/record-seal';
 import { OpenStream, SealStream } from '../src/chunkstore/crypto/file-seal';
 import { openSealedFile, sealFile } from '../src/chunkstore/crypto/sealed-file';
+import { testBytes as bytes } from './support/test-bytes';
 
-/** Deterministic bytes: SHA-256 in counter mode over a seed. */
-function bytes(seed: string, size: number): Buffer {
-  const out = Buffer.alloc(size);
-  for (let block = 0, at = 0; at < size; block++) {
-    at += createHash('sha256').update(`${seed}:${block}`).digest().copy(out, at);
-  }
-  return out;
-}
 
 const keyA = new StoreKey(bytes('key a', 32), 'key file a');
 const keyB = new StoreKey(bytes('key b', 32), 'key file b');

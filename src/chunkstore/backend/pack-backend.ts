@@ -10,7 +10,10 @@ export interface StoredObject {
 /**
  * A pack store. Callers may rely on:
  * - putPack/putBlob resolve only once the object would survive a crash of this server (local: file
- *   and folder fsynced; S3: the PUT or multipart upload acknowledged). A rejected put leaves no object.
+ *   and folder fsynced; S3: the PUT or multipart upload acknowledged). A rejected put leaves no object,
+ *   with one exception no remote store can avoid: when the connection died before the service's answer
+ *   and every retry failed, the object may have landed. So never reuse a rejected name; check and GC
+ *   find such an object as an orphan.
  * - Objects are immutable: putting an existing name rejects with ObjectExistsError (S3: `If-None-Match: *`)
  *   and leaves the existing object as it was; nothing is ever overwritten.
  * - readRange returns exactly `length` bytes or rejects: NotFoundError for a missing object,

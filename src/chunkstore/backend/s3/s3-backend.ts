@@ -138,8 +138,9 @@ export class S3Backend implements PackBackend {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.clientParts.destroy();
+    return Promise.resolve();
   }
 
   private async put(key: string, name: string, stagedFile: string): Promise<void> {

@@ -60,7 +60,20 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/**
+ * One retry on new ports and a new folder: a port found free can be taken by someone else before the
+ * monitor or the gateway binds it (tests of other files run alongside).
+ */
 export async function startCeph(): Promise<CephCluster> {
+  try {
+    return await startCephOnce();
+  } catch (error) {
+    process.stderr.write(`Ceph start failed once, retrying on other ports: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}\n`);
+    return startCephOnce();
+  }
+}
+
+async function startCephOnce(): Promise<CephCluster> {
   // Admin socket paths are limited to 107 bytes: a short folder right under /tmp, whatever TMPDIR says.
   const folder = await mkdtemp('/tmp/cph-');
   const monPort = await freePort();

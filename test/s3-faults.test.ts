@@ -104,6 +104,33 @@ describe('S3Backend faults on Ceph RGW', { skip }, () => {
     }
   });
 
+  test('a gateway that stops answering (SIGSTOP) fails the request at the socket timeout, retried; thawed, it serves again', async () => {
+    const retries: S3Event[] = [];
+    const backend = await S3Backend.open(optionsFor('frozen/', {
+      socketTimeoutMs: 1500, retryPolicy: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 },
+      onEvent: (event) => retries.push(event),
+    }));
+    const name = newName();
+    const content = testBytes('frozen', 100_000);
+    try {
+      await backend.putPack(name, await stage(staging.folder, content));
+      cluster.freezeGateway();
+      try {
+        await assert.rejects(backend.readRange(name, 0, 1000), (error: unknown) => {
+          assert.ok(error instanceof S3RequestError, String(error));
+          assert.match(error.message, new RegExp(`^s3 get s3://${bucket}/frozen/packs/${name.slice(0, 2)}/${name}: no answer from http://127\\.0\\.0\\.1:\\d+ .*after 2 attempts`));
+          return true;
+        });
+      } finally {
+        cluster.thawGateway();
+      }
+      assert.equal(retries.filter((event) => event.type === 'retry').length, 1);
+      assert.deepEqual(await backend.readRange(name, 0, content.length), content);
+    } finally {
+      await backend.close();
+    }
+  });
+
   test('an answer lost after the service stored the object: the retry recognises our own object, never a foreign one', async () => {
     const gatewayPort = Number(new URL(cluster.endpoint).port);
     const proxy = await startCuttingProxy(gatewayPort);

@@ -22,6 +22,9 @@ export interface CephCluster {
   gatewayPid(): number | undefined;
   /** SIGKILLs radosgw and waits until the process is gone. */
   killGateway(): Promise<void>;
+  /** SIGSTOP / SIGCONT radosgw: a gateway that accepts connections and never answers. */
+  freezeGateway(): void;
+  thawGateway(): void;
   /** Starts radosgw again (on the same port) and waits until it answers HTTP. */
   startGateway(): Promise<void>;
   stop(): Promise<void>;
@@ -78,13 +81,13 @@ async function startCephOnce(): Promise<CephCluster> {
   const folder = await mkdtemp('/tmp/cph-');
   const monPort = await freePort();
   const gatewayPort = await freePort();
-  const start = (): Promise<unknown> => execFileAsync(join(scripts, 'start.sh'), [folder, String(monPort), String(gatewayPort)], {
+  const start = (): Promise<unknown> => execFileAsync('bash', [join(scripts, 'start.sh'), folder, String(monPort), String(gatewayPort)], {
     env: { ...process.env, CEPH_OWNER_PID: String(process.pid) },
     timeout: 300_000,
     killSignal: 'SIGKILL',
   });
   const stop = async (): Promise<void> => {
-    await execFileAsync(join(scripts, 'stop.sh'), [folder], { timeout: 120_000 }).catch(() => undefined);
+    await execFileAsync('bash', [join(scripts, 'stop.sh'), folder], { timeout: 120_000 }).catch(() => undefined);
     await rm(folder, { recursive: true, force: true });
   };
   try {
@@ -110,6 +113,14 @@ async function startCephOnce(): Promise<CephCluster> {
       if (pid === undefined) return;
       process.kill(pid, 'SIGKILL');
       while (daemonPid(folder, 'client.rgw.gw', 'radosgw') === pid) await new Promise((done) => setTimeout(done, 50));
+    },
+    freezeGateway: () => {
+      const pid = gatewayPid();
+      if (pid !== undefined) process.kill(pid, 'SIGSTOP');
+    },
+    thawGateway: () => {
+      const pid = gatewayPid();
+      if (pid !== undefined) process.kill(pid, 'SIGCONT');
     },
     startGateway: async () => {
       await start();

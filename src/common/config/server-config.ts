@@ -9,6 +9,7 @@ import { DEFAULT_CHUNKER_PARAMS } from '../../chunkstore/chunker/registry';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, requiredLine, resolvePath } from './paths';
 import { readKeepDays, readKeepLevels } from './retention-keys';
+import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
@@ -53,6 +54,8 @@ export interface ServerConfig {
   readonly checkSchedule: string | undefined;
   /** Share of chunks the scheduled check decompresses and re-hashes; 0 checks pack headers only. */
   readonly checkReadDataPercent: number;
+  /** Where packs live (local folder or S3 bucket), the encryption key file, staging and cache bounds. */
+  readonly storage: StorageSettings;
 }
 
 const singleKeys = [
@@ -60,7 +63,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent',
+  'check_schedule', 'check_read_data_percent', ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -117,6 +120,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     anomalyShare: readAnomalyShare(config),
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
+    storage: readStorageKeys(config),
   });
 }
 

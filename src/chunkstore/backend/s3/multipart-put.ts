@@ -1,0 +1,120 @@
+// A multipart upload of a big staged file: parts streamed from disk with Content-MD5, a few in flight,
+// each retried on its own; aborted on any failure; the result HEADed (RGW 16 completes with an empty
+// ETag) and checked against the size and the multipart ETag we expect.
+import { createReadStream } from 'node:fs';
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { errorMessage } from '../../../common/errors';
+import { failureFacts, S3RequestError } from './s3-errors';
+import { md5OfFileRange, multipartEtag } from './file-digest';
+import { headObject, isSameObject } from './object-head';
+import { MAX_PARTS, MIN_PART_SIZE } from './s3-options';
+import type { S3Event, S3Requester } from './s3-requester';
+import type { PutOutcome } from './single-put';
+import { runPool } from './run-pool';
+
+export interface MultipartSettings {
+  readonly partSize: number;
+  readonly partConcurrency: number;
+  readonly onEvent: ((event: S3Event) => void) | undefined;
+}
+
+/** Grows the part size when a file would need more than S3's 10,000 parts. */
+export function partSizeFor(size: number, wanted: number): number {
+  const needed = Math.ceil(size / MAX_PARTS);
+  return Math.max(wanted, MIN_PART_SIZE, Math.ceil(needed / MIN_PART_SIZE) * MIN_PART_SIZE);
+}
+
+export async function putMultipart(requester: S3Requester, key: string, file: string, size: number, settings: MultipartSettings): Promise<PutOutcome> {
+  // Neither S3's CreateMultipartUpload nor RGW 16's Complete honours If-None-Match (RGW overwrote an
+  // existing object in our probe), so the existence check is ours: before the upload and right before
+  // completing it. If-None-Match is still sent on Complete for the services that do honour it.
+  if (await headObject(requester, key) !== undefined) return 'exists';
+  const { bucket, client } = requester;
+  const created = await requester.run('create-upload', key, () => client.send(new CreateMultipartUploadCommand({
+    Bucket: bucket, Key: key, ContentType: 'application/octet-stream',
+  })));
+  const uploadId = created.UploadId;
+  if (uploadId === undefined) throw new Error(`s3 create-upload s3://${bucket}/${key}: the service returned no upload id`);
+
+  const partSize = partSizeFor(size, settings.partSize);
+  const partCount = Math.max(1, Math.ceil(size / partSize));
+  const digests: Buffer[] = new Array<Buffer>(partCount);
+  const etags: string[] = new Array<string>(partCount);
+  const expectedEtag = (): string => multipartEtag(digests);
+  let isAmbiguous = false;
+  try {
+    await runPool(partCount, settings.partConcurrency, async (index) => {
+      const start = index * partSize;
+      const length = Math.min(partSize, size - start);
+      const md5 = await md5OfFileRange(file, start, length);
+      const answer = await requester.run('upload-part', key, async () => {
+        const body = length > 0 ? createReadStream(file, { start, end: start + length - 1, highWaterMark: 1024 * 1024 }) : undefined;
+        try {
+          return await client.send(new UploadPartCommand({
+            Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: index + 1,
+            Body: body ?? Buffer.alloc(0), ContentLength: length, ContentMD5: md5.toString('base64'),
+          }));
+        } finally {
+          body?.destroy();
+        }
+      }, () => length);
+      digests[index] = md5;
+      etags[index] = answer.ETag ?? `"${md5.toString('hex')}"`;
+      settings.onEvent?.({ type: 'part-uploaded', key, partNumber: index + 1, partCount });
+    });
+    if (await headObject(requester, key) !== undefined) {
+      await abortQuietly(requester, key, uploadId, settings);
+      return 'exists';
+    }
+    await requester.run('complete-upload', key, async () => {
+      try {
+        await client.send(new CompleteMultipartUploadCommand({
+          Bucket: bucket, Key: key, UploadId: uploadId, IfNoneMatch: '*',
+          MultipartUpload: { Parts: etags.map((etag, index) => ({ PartNumber: index + 1, ETag: etag })) },
+        }));
+      } catch (error) {
+        if (failureFacts(error).isTransient) isAmbiguous = true;
+        throw error;
+      }
+    });
+  } catch (error) {
+    // A Complete whose answer was lost may have completed: then the upload is gone (404 NoSuchUpload) and the object is ours.
+    const isGoneUpload = error instanceof S3RequestError && error.status === 404 && error.operation === 'complete-upload';
+    if (!(isGoneUpload && isAmbiguous && await isSameObject(requester, key, size, expectedEtag()))) {
+      await abortQuietly(requester, key, uploadId, settings);
+      if (error instanceof S3RequestError && error.status === 412 && error.operation === 'complete-upload') return 'exists';
+      throw error;
+    }
+  }
+  await confirmUpload(requester, key, size, expectedEtag());
+  return 'created';
+}
+
+/** The object must now be exactly our bytes; if not, it is removed (we created it) and the put fails. */
+async function confirmUpload(requester: S3Requester, key: string, size: number, expectedEtag: string): Promise<void> {
+  const head = await headObject(requester, key);
+  // Some services (KMS-encrypted AWS buckets) return ETags that are not MD5-based; size is then all we check.
+  const isEtagComparable = head !== undefined && /^[0-9a-f]{32}-\d+$/.test(head.etag);
+  if (head !== undefined && head.size === size && (!isEtagComparable || head.etag === expectedEtag)) return;
+  const found = head === undefined ? 'no object' : `${head.size} bytes, ETag ${head.etag || '(none)'}`;
+  if (head !== undefined) {
+    await requester.run('delete', key, () => requester.client.send(new DeleteObjectCommand({ Bucket: requester.bucket, Key: key })))
+      .catch(() => undefined);
+  }
+  throw new S3RequestError({ operation: 'complete-upload', bucket: requester.bucket, key, endpoint: requester.settings.endpoint },
+    { status: undefined, code: 'UploadMismatch', isTransient: false }, 1,
+    `after the upload the service holds ${found}, expected ${size} bytes, ETag ${expectedEtag}`);
+}
+
+/** Best effort: a failed abort leaves an incomplete upload (no object), which abortIncompleteUploads clears later. */
+async function abortQuietly(requester: S3Requester, key: string, uploadId: string, settings: MultipartSettings): Promise<void> {
+  try {
+    await requester.run('abort-upload', key, () => requester.client.send(new AbortMultipartUploadCommand({
+      Bucket: requester.bucket, Key: key, UploadId: uploadId,
+    })));
+  } catch (error) {
+    settings.onEvent?.({ type: 'abort-failed', key, reason: errorMessage(error) });
+  }
+}

@@ -242,7 +242,8 @@ export class RestoreWriter {
       return;
     }
     const message = errorMessage(error);
-    this.outcome.failures.push(message.includes(this.tree.localPath(path)) || message.includes(escapeBytes(path)) ? message : `${this.tree.localPath(path)}: ${message}`);
+    const localPath = this.tree.localPath(path);
+    this.outcome.failures.push(message.includes(localPath) ? message : `${localPath}: ${message}`);
   }
 }
 

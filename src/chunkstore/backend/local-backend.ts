@@ -2,7 +2,7 @@
 // pack by fsync, link (which never replaces an existing name) and folder fsync.
 import { link, mkdir, open, readdir, stat, unlink, copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PackBackend, StoredObject } from './pack-backend';
+import { ObjectExistsError, type PackBackend, type StoredObject } from './pack-backend';
 import { PackHandles } from '../pack/pack-handles';
 import { CorruptError, NotFoundError } from '../../common/errors';
 import { translateWriteError } from './write-errors';
@@ -35,6 +35,7 @@ export class LocalBackend implements PackBackend {
       await link(stagedFile, path);
       await fsyncFolder(folder);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(name, this.directory);
       throw translateWriteError(error, path);
     }
     await unlink(stagedFile).catch(() => undefined); // the pack is durable; a leftover staged file is swept at the next start
@@ -87,6 +88,7 @@ export class LocalBackend implements PackBackend {
       await link(temporary, path);
       await fsyncFolder(join(this.directory, 'blobs'));
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(name, this.directory);
       throw translateWriteError(error, path);
     } finally {
       await unlink(temporary).catch(() => undefined);

@@ -71,16 +71,13 @@ test('partial backups chain: since from the last dump start, loads in order, a f
     await assert.rejects(readFile(log, 'utf8'), { code: 'ENOENT' }, 'no partial was loaded');
     await rm(join(sandbox.root, 'work', 'node1', 'dumps', 'app', 'dump')); // the kept file, handled by the operator
 
-    // Retention took the complete backup: the partials alone cannot be loaded, but their files can be restored.
-    await writeStorage(`sh -c 'cat >> ${log}'`);
-    exited(await cli('-d', String(backups[0].id)), 0, '-d of the complete backup');
-    const orphan = await cli('-i');
-    assert.notEqual(orphan.code, 0);
-    assert.match(orphan.stderr, /is partial and no complete backup precedes it/);
-    const target = join(sandbox.root, 'restored');
-    exited(await cli('-i', '--no-load', '--to', target), 0, '-i --no-load of the orphan partial');
-    assert.equal(await readFile(join(target, sandbox.root, 'work', 'node1', 'dumps', 'app', 'dump'), 'utf8'),
-      `changes since ${since(1)}, generation 3\n`);
+    // The complete backup the partials stand on cannot be deleted on its own: without it they cannot be loaded.
+    const baseRefusal = await cli('-d', String(backups[0].id));
+    assert.equal(baseRefusal.code, 12, baseRefusal.stderr);
+    assert.match(baseRefusal.stderr, new RegExp(`is the base of partial backups ${backups[1].id}, ${backups[2].id}; deleting it needs --force`));
+    exited(await cli('-d', String(backups[0].id), '--force'), 0, '-d --force of the complete backup');
+    const afterDelete = exited(await cli('-l'), 0, '-l after the forced delete');
+    assert.equal(afterDelete.stdout, '', 'the partials went with their base');
   } finally {
     await sandbox.destroy();
   }

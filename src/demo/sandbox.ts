@@ -154,7 +154,8 @@ export function runNode(script: string, args: readonly string[], timeoutMs: numb
     child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
     child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': after exit the pipes may still hold output not read yet.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolveResult({ code, signal, stdout, stderr });
     });

@@ -34,15 +34,24 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
   const database = loadTarget(source, options.loadInto);
   const connection = await dialectOf(source.kind).connect(source, options.workDirectory ?? dirname(files.data), fail);
   try {
-    if (!(await connection.databaseExists(database))) {
-      if (header.backup !== 'complete') {
-        throw fail(`database ${database} does not exist: a partial dump applies on top of its complete backup, load that first`);
-      }
+    const tables = header.tables.map((table) => table.table);
+    let existing: string[] = [];
+    if (await connection.databaseExists(database)) {
+      existing = await connection.existingTables(database, tables);
+    } else if (header.backup === 'complete') {
       await connection.createDatabase(database, header);
     }
+    const missing = tables.filter((table) => !existing.includes(table));
+    if (header.backup === 'partial' && missing.length > 0) {
+      throw fail(`${database} has no table ${missing.join(', ')}: a partial dump applies on top of its complete backup's load`);
+    }
+    if (header.backup === 'complete' && existing.length > 0 && missing.length > 0) {
+      throw fail(`${database} has tables ${existing.join(', ')} but not ${missing.join(', ')}: a complete load either creates every `
+        + 'table (none exists) or replaces the rows of every one; create the missing ones, or drop the others to take the dumped definitions');
+    }
     const events = readDataEvents(source.name, files.data, source.kind);
-    await runLoadScript(source.name, connection.loader(database), connection.loadScript(header, events, files.schema),
-      source.timeoutSeconds, database);
+    const plan = { schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0 };
+    await runLoadScript(source.name, connection.loader(database), connection.loadScript(header, events, plan), source.timeoutSeconds, database);
   } finally {
     await connection.remove();
   }

@@ -34,10 +34,12 @@ export const mariadbDialect: DatabaseDialect = {
         return sql === undefined ? new Map() : parseMarks(await query(source.database, sql, 'reading the since_field marks'));
       },
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
+        // No DROP TABLE: applied only where none of the dumped tables exists, it must fail rather than drop another.
+        const tables = source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)];
         return {
           file: environment.dump,
-          args: [...environment.optionArgs, '--no-data', '--single-transaction', '--skip-comments', '--no-tablespaces',
-            '--default-character-set=utf8mb4', source.database, '--tables', ...plans.map((plan) => plan.table.name)],
+          args: [...environment.optionArgs, '--no-data', '--skip-add-drop-table', '--single-transaction', '--skip-comments',
+            '--no-tablespaces', '--default-character-set=utf8mb4', source.database, ...tables],
           env: process.env,
         };
       },
@@ -48,6 +50,11 @@ export const mariadbDialect: DatabaseDialect = {
         const answer = await query(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${quoteLiteral(database)};`,
           `looking for database ${database}`);
         return answer.trim() === '1';
+      },
+      async existingTables(database: string, tables: readonly string[]) {
+        const answer = await query(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
+          + `AND TABLE_NAME IN (${tables.map(quoteLiteral).join(', ')});`, `looking for the tables in ${database}`);
+        return answer.split('\n').filter((name) => name !== '');
       },
       async createDatabase(database, header) {
         const charset = header.charset === undefined ? '' : ` CHARACTER SET ${header.charset}${header.collation === undefined ? '' : ` COLLATE ${header.collation}`}`;

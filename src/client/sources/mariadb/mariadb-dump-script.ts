@@ -44,8 +44,11 @@ function sinceCondition(plan: TablePlan, mark: string, overlap: number): string 
 }
 
 export function mariadbDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
+  // The server drops a client that does not read for net_write_timeout (60 s by default): a slow upload would.
+  const waitSeconds = Math.min(source.timeoutSeconds, 31_536_000);
   const lines = [
     DUMP_SQL_MODE + SESSION_SETTINGS,
+    `SET SESSION net_write_timeout = ${waitSeconds};`,
     'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;',
     'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;',
     `SELECT ${quoteLiteral(dataLine(header))};`,

@@ -1,13 +1,13 @@
-// The script the mariadb client reads to load a restored data.sql. Complete: the dumped schema
-// (mariadb-dump drops and recreates the tables), then every table's rows in order, batched into
-// multi-row INSERTs inside one transaction. Partial: every table into a temporary stage, then
-// deletes (children first) and upserts by primary key (parents first), all in one transaction.
-// MariaDB commits DDL at once: a complete load that fails leaves the recreated tables empty.
+// The script the mariadb client reads to load a restored data.sql. Complete: the dumped schema when
+// none of the tables exists (else their rows are deleted, children first), then every table's rows
+// in order, batched into multi-row INSERTs, in one transaction. Partial: every table into a
+// temporary stage, then deletes (children first) and upserts by primary key (parents first), all
+// in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
-import { STEP_MARKER } from '../tables/dialect';
+import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
 /** Well below every server's max_allowed_packet default (4 MiB on MySQL 5.7, 16 MiB on MariaDB). */
@@ -56,19 +56,19 @@ class InsertBatch {
   }
 }
 
-export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, schemaPath: string | undefined): AsyncGenerator<string | Buffer> {
+export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
   const isComplete = header.backup === 'complete';
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
-  if (isComplete) {
-    if (schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
+  if (isComplete && plan.createsTables) {
+    if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
     yield step('schema');
-    yield* createReadStream(schemaPath as string);
+    yield* createReadStream(plan.schemaPath as string);
     yield '\n';
   }
   yield `${LOAD_SQL_MODE}${SESSION_SETTINGS}SET SESSION foreign_key_checks = 1;\nSET SESSION unique_checks = 1;\n`;
-  if (isComplete) {
+  if (isComplete && plan.createsTables) {
     for (const table of header.tables) {
       for (const column of table.excludedColumns) {
         // Not in the dump: the recreated table lets it be NULL. DDL, so before the transaction (it would commit it).
@@ -79,6 +79,11 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     }
   }
   yield 'START TRANSACTION;\n';
+  if (isComplete && !plan.createsTables && header.tables.length > 0) {
+    // The tables exist: their definitions stay, their rows go (DELETE, not TRUNCATE: it would commit).
+    yield step('delete rows');
+    for (const table of [...header.tables].reverse()) yield `DELETE FROM ${quoteIdentifier(table.table)};\n`;
+  }
   const sections: SectionHeader[] = [];
   let batch: InsertBatch | undefined;
   let current: SectionHeader | undefined;

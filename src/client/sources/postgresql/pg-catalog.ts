@@ -4,12 +4,15 @@ import type { ColumnInfo, DatabaseCatalog, TableInfo, ValueClass } from '../tabl
 import type { TablePlan } from '../tables/table-plan';
 import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 
-/** Ordinary tables only: partitions come with their parent's rows, views and foreign tables hold none. */
+/**
+ * Ordinary and partitioned tables (partitions are their parent's rows); views and foreign tables
+ * hold no rows of their own.
+ */
 export function catalogQuery(schema: string): string {
   return `SELECT json_build_object(
   'schemaExists', EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ${quoteLiteral(schema)}),
   'tables', coalesce((SELECT json_agg(t ORDER BY t.name) FROM (
-    SELECT c.relname AS name,
+    SELECT c.relname AS name, c.relkind = 'p' AS "isPartitioned",
       (SELECT coalesce(json_agg(json_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
           'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull,
@@ -24,7 +27,7 @@ export function catalogQuery(schema: string): string {
       (SELECT coalesce(json_agg(DISTINCT f.relname), '[]') FROM pg_constraint r JOIN pg_class f ON f.oid = r.confrelid
         WHERE r.conrelid = c.oid AND r.contype = 'f' AND f.relnamespace = c.relnamespace AND f.oid <> c.oid) AS parents
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind = 'r' AND NOT c.relispartition) t), '[]'))`;
+    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('r', 'p') AND NOT c.relispartition) t), '[]'))`;
 }
 
 interface RawColumn {
@@ -38,6 +41,7 @@ interface RawColumn {
 
 interface RawTable {
   name: string;
+  isPartitioned: boolean;
   columns: RawColumn[];
   primaryKey: string[];
   parents: string[];
@@ -61,6 +65,7 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     primaryKey: table.primaryKey,
     parents: table.parents,
     sequences: table.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])),
+    isPartitioned: table.isPartitioned,
   }));
   return { tables };
 }

@@ -5,10 +5,11 @@ import type { DataHeader } from '../tables/data-format';
 import { SEQUENCE_LINE } from '../tables/data-format';
 import type { DatabaseSource } from '../storage-config';
 import type { TablePlan } from '../tables/table-plan';
-import { columnList, qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
+import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
 
 export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
   const lines = [
+    SESSION_TIMEOUTS,
     // Read only and repeatable read: what pg_dump does; writers are never blocked, every COPY sees one snapshot.
     'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;',
     `SELECT ${quoteLiteral(dataLine(header))};`,

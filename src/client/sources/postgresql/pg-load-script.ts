@@ -1,13 +1,15 @@
 // The psql script that loads a restored data.sql, streamed into psql's stdin inside one transaction
-// (so a failure anywhere leaves the database as it was). Complete: replace the tables with the
-// dumped schema, then COPY each table in order. Partial: COPY every table into a temp stage, then
-// delete (children first) and upsert by primary key (parents first).
+// (so a failure anywhere leaves the database as it was). Complete: create the tables from the
+// dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order.
+// Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
+// key (parents first).
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../tables/data-format';
-import { STEP_MARKER } from '../tables/dialect';
-import { columnList, qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
+import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
+import { byteLines } from '../tables/byte-lines';
+import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
 
@@ -25,21 +27,23 @@ function keyMatch(left: string, right: string, keys: readonly string[], rightKey
   return keys.map((key, index) => `${left}.${quoteIdentifier(key)} = ${right}.${quoteIdentifier(rightKeys[index])}`).join(' AND ');
 }
 
-export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, schemaPath: string | undefined): AsyncGenerator<string | Buffer> {
+export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
   const schema = header.schema ?? 'public';
   const tableName = (table: string): string => qualifiedName(schema, table);
   const isComplete = header.backup === 'complete';
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
-  yield 'SET client_min_messages = warning;\nSET standard_conforming_strings = on;\nBEGIN;\n';
-  if (isComplete) {
-    if (schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
+  yield `SET client_min_messages = warning;\nSET standard_conforming_strings = on;\n${SESSION_TIMEOUTS}\nBEGIN;\n`;
+  if (isComplete && plan.createsTables) {
+    if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
     yield step('schema');
     yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
-    if (header.tables.length > 0) yield `DROP TABLE IF EXISTS ${header.tables.map((table) => tableName(table.table)).join(', ')};\n`;
-    yield* createReadStream(schemaPath as string);
-    yield '\n';
+    yield* schemaScript(plan.schemaPath as string, schema);
+  } else if (isComplete && header.tables.length > 0) {
+    // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).
+    yield step('truncate');
+    yield `TRUNCATE ${header.tables.map((table) => tableName(table.table)).join(', ')};\n`;
   }
   const sections: SectionHeader[] = [];
   const sequences: SequenceValue[] = [];
@@ -69,8 +73,8 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
       yield step(`table ${section.table} (rows)`);
       if (isComplete) {
         const summary = header.tables.find((table) => table.table === section.table);
-        for (const column of summary?.excludedColumns ?? []) {
-          // Excluded columns are not in the dump: the recreated table lets them be NULL.
+        for (const column of plan.createsTables ? summary?.excludedColumns ?? [] : []) {
+          // Excluded columns are not in the dump: the table created here lets them be NULL.
           if (!column.isNullable) yield `ALTER TABLE ${tableName(section.table)} ALTER COLUMN ${quoteIdentifier(column.name)} DROP NOT NULL;\n`;
         }
         yield `COPY ${tableName(section.table)} (${columns}) FROM stdin;\n`;
@@ -100,6 +104,25 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   }
   yield step('commit');
   yield 'COMMIT;\n';
+}
+
+/**
+ * schema.sql as pg_dump wrote it, but for its `CREATE SCHEMA name;` (pg_dump -n writes it even for
+ * public, which every database has): IF NOT EXISTS, so the schema may already be there. Only the
+ * first such line, which pg_dump puts before any function body that could hold the same text.
+ */
+async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffer | string> {
+  const createSchema = new Set([`CREATE SCHEMA ${schema};`, `CREATE SCHEMA ${quoteIdentifier(schema)};`]);
+  let isRewritten = false;
+  for await (const line of byteLines(createReadStream(path))) {
+    if (!isRewritten && line.length < 200 && createSchema.has(line.toString('utf8'))) {
+      isRewritten = true;
+      yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
+      continue;
+    }
+    yield line;
+    yield '\n';
+  }
 }
 
 /** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. */

@@ -17,3 +17,9 @@ export function qualifiedName(schema: string, table: string): string {
 export function columnList(columns: readonly string[]): string {
   return columns.map(quoteIdentifier).join(', ');
 }
+
+/**
+ * As pg_dump does: a dump waits on its reader (the FIFO is full while the upload is slow), and a
+ * load may run long, so the server's timeouts for statements, locks and idle transactions are off.
+ */
+export const SESSION_TIMEOUTS = 'SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;';

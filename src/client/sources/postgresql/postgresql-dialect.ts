@@ -33,7 +33,8 @@ export const postgresqlDialect: DatabaseDialect = {
       },
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
         // Exact names in pg_dump's pattern syntax; --strict-names fails if one vanished since the catalog was read.
-        const patterns = plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]);
+        const patterns = source.tables.length === 0 ? ['-n', quoteIdentifier(source.schema)]
+          : plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]);
         return {
           file: pgDump,
           args: ['--schema-only', '--no-owner', '--no-privileges', '--strict-names', ...patterns],
@@ -50,6 +51,12 @@ export const postgresqlDialect: DatabaseDialect = {
         const answer = await query(MAINTENANCE_DATABASE, `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(database)};`,
           `looking for database ${database}`);
         return answer.trim() === '1';
+      },
+      async existingTables(database: string, tables: readonly string[]) {
+        const names = tables.map(quoteLiteral).join(', ');
+        const answer = await query(database, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace `
+          + `WHERE n.nspname = ${quoteLiteral(source.schema)} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
+        return answer.split('\n').filter((name) => name !== '');
       },
       async createDatabase(database: string) {
         // Outside the load's transaction: CREATE DATABASE cannot run inside one.

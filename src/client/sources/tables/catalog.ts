@@ -25,6 +25,8 @@ export interface TableInfo {
   readonly parents: readonly string[];
   /** PostgreSQL: sequences owned by its columns (serial, identity), as quoted qualified names. */
   readonly sequences: readonly string[];
+  /** PostgreSQL: a partitioned table, whose rows live in its partitions (not dumped by this source). */
+  readonly isPartitioned?: boolean;
 }
 
 export interface DatabaseCatalog {

@@ -151,7 +151,7 @@ test('password_file: psql and pg_dump get it from a 0600 PGPASSFILE, never argv;
     } finally {
       await run.abort();
     }
-    assert.deepEqual(await readdir(join(work, 'credentials')), [], 'removed once the dumpers finished');
+    assert.deepEqual(await readdir(work), [], 'credentials removed once the dumpers finished');
     const restored = await dumpToFiles(config, work, join(folder, 'restore'));
     assert.deepEqual((await loadRestoredDumps(config, restored, loadInto('shop_copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok']);
     assert.equal(await fingerprint(server, 'shop_copy', 't'), await fingerprint(server, 'shop', 't'));

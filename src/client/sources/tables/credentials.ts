@@ -1,6 +1,6 @@
 // Secrets for the database tools: read from the operator's password_file, handed over in a 0600
 // file inside a 0700 folder of the work directory (PGPASSFILE, --defaults-extra-file), never argv.
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../../common/errors';
 
@@ -29,7 +29,10 @@ export async function makePrivateFolder(baseDirectory: string): Promise<PrivateF
       }
       return file;
     },
-    remove: () => rm(path, { recursive: true, force: true }),
+    remove: async () => {
+      await rm(path, { recursive: true, force: true });
+      await rmdir(parent).catch(() => undefined); // only when no other run's folder is left
+    },
   };
 }
 

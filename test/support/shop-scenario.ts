@@ -76,6 +76,8 @@ export async function runShopScenario(shop: ShopDatabase): Promise<void> {
 
     // 3. The chain (complete, partial, partial) loaded into a second database: equal but for the secret; shop untouched.
     const sourceBefore = [...await checksums('shop'), await withSecret()];
+    assert.match(exited(await cli('-i', '--no-load', '--load-into', 'x'), 2, '--load-into with --no-load').stderr, /--load-into goes with -i \(and not with --no-load\)/);
+    assert.match(exited(await cli('-i', '--load-into', 'files=x'), 2, '--load-into of an unknown source').stderr, /no postgresql or mariadb source "files"/);
     const loaded = exited(await cli('-i', '--load-into', 'shop_copy'), 0, '-i --load-into shop_copy');
     assert.equal((loaded.stdout.match(/^loaded shop from /gm) ?? []).length, 4, 'schema.sql and data.sql, then one data.sql per partial');
     assert.deepEqual(await checksums('shop_copy'), await checksums('shop'), 'every table equal (customers without password_hash)');

@@ -248,6 +248,7 @@ test('the example etc/backup/storage.conf parses', () => {
   const config = loadStorageConfig(join(__dirname, '..', '..', 'etc', 'backup', 'storage.conf'));
   assert.deepEqual(config.sources.map((source) => `${source.name}:${source.kind}`), [
     'canopsis-postgres:command', 'jira-mariadb:command', 'app-sqlite:sqlite', 'canopsis-mongo:mongodb',
+    'shop-postgres:postgresql', 'crm-mariadb:mariadb',
   ]);
   assert.throws(() => loadStorageConfig(join(__dirname, 'no-such-storage.conf')), (error: unknown) => error instanceof ConfigError && /file not found/.test(error.message));
 });

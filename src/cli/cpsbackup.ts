@@ -11,7 +11,7 @@ import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-po
 import { connectToServer } from '../client/connection';
 import { deleteBackup, listBackups, showBackup } from '../client/catalog-calls';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
-import { BackupError, errorMessage } from '../common/errors';
+import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { readPackageVersion } from '../common/package-version';
 import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
@@ -19,6 +19,7 @@ import { ProgressLine } from './progress-line';
 import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
+import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 
@@ -42,6 +43,7 @@ interface Options {
   partial?: boolean;
   daemon?: boolean;
   ifNew?: boolean;
+  loadInto?: string[];
 }
 
 interface Output {
@@ -66,6 +68,12 @@ function backupNumber(value: string): number {
 
 function storageOf(config: NodeConfig): StorageConfig | undefined {
   return config.storageConfig === undefined ? undefined : loadStorageConfig(config.storageConfig);
+}
+
+function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig | undefined): LoadInto | undefined {
+  if (options.loadInto === undefined) return undefined;
+  if (storage === undefined) throw new ConfigError(config.file, undefined, '--load-into needs storage_conf = (the database sources to load)');
+  return parseLoadInto(options.loadInto, storage);
 }
 
 async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
@@ -148,7 +156,7 @@ function reportRestoreGaps(result: RestoreResult, output: Output): number {
 
 async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
   // A restore --to a folder never touches live databases unless --load asks for it.
-  const shouldLoad = options.load ?? options.to === undefined;
+  const shouldLoad = options.load ?? (options.to === undefined || options.loadInto !== undefined);
   const storage = shouldLoad ? storageOf(config) : undefined;
   const backupId = options.import === true || options.import === undefined ? 0 : options.import;
   const progressLine = new ProgressLine(output.isInteractive, (text) => output.err(text));
@@ -171,7 +179,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
   // A partial backup is applied on top of the last complete one and the partials between them.
   let failures = 0;
   const chain = await restoreChainAndLoad(config, {
-    backupId, to: options.to, clientName: options.client, storage, ...selection,
+    backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage),
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     onStep: ({ backup, isDumpsOnly, restore, loads }) => {
@@ -226,6 +234,8 @@ function buildProgram(): Command {
     .option('--include <path>', 'with -i: restore only this path and what lies below it (repeatable)', collect, undefined)
     .option('-r, --regex <pattern>', 'with -i: restore only paths matching this regular expression (and the folders above them)')
     .option('--strip <n>', 'with -i --to: drop the first n components of every path', stripCount)
+    .option('--load-into <[source=]database>', 'with -i: restore only the postgresql/mariadb dumps and load them into this database (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value])
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
     .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), then postprocess')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
@@ -240,6 +250,7 @@ Examples:
   cpsbackup -c node.conf -s 3 --json               the files of backup 3 as JSON
   cpsbackup -c node.conf -i                        restore the newest backup to the original paths, then load dumps
   cpsbackup -c node.conf -i 3 --to /tmp/r          restore backup 3 under /tmp/r
+  cpsbackup -c node.conf -i --load-into shop_test  load the newest postgresql/mariadb dumps into database shop_test
   cpsbackup -c node.conf -d 2                      delete backup 2
   cpsbackup daemon -c node.conf                    run schedule_complete / schedule_partial / schedule_receive
   cpsbackup -c receiver.conf -i --client prod --if-new   load prod's newest backups into this node's databases once
@@ -269,9 +280,16 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: --if-new goes with -i alone (no id, --to or --no-load): it loads every backup not applied yet\n`);
       return EXIT.usage;
     }
+    if (options.loadInto !== undefined && (options.import === undefined || options.load === false)) {
+      output.err(`cpsbackup: --load-into goes with -i (and not with --no-load)\n`);
+      return EXIT.usage;
+    }
     const config = loadNodeConfig(options.config);
     if (isDaemon) return await daemonMain(config, () => storageOf(config));
-    if (options.ifNew) return await receiveIfNew(config, options.client, storageOf(config), output);
+    if (options.ifNew) {
+      const storage = storageOf(config);
+      return await receiveIfNew(config, options.client, storage, output, loadIntoOf(config, options, storage));
+    }
     if (options.export) return await doExport(config, options, output, signal ?? new AbortController().signal);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);

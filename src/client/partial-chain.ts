@@ -9,6 +9,8 @@ import { runRestore, type RestoreProgress, type RestoreResult } from './restorer
 import type { OverwritePolicy } from './overwrite-policy';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
+import { PartialBase } from './sources/partial-base';
+import { loadIntoFor, type LoadInto } from './sources/load-into';
 
 /** Label the uploader puts on every backup with dumps: the client's clock when its dumpers started. */
 export const DUMPS_STARTED_LABEL = 'dumps.started_at';
@@ -27,14 +29,15 @@ function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
  * partial) began dumping, minus the overlap. The dump start is the right edge, not the backup's
  * finish: a dump is a snapshot taken when it starts, so rows changed while it ran are not in it.
  * The client-clock label is preferred to the server's start time, which comes a little later and
- * on another clock. Throws NotFoundError when there is no backup to be partial to.
+ * on another clock. It carries that backup's labels too: database sources take each table's mark
+ * from them rather than a time. Throws NotFoundError when there is no backup to be partial to.
  */
-export function partialSinceOf(backups: readonly BackupSummary[], overlapMilliseconds = PARTIAL_OVERLAP_MILLISECONDS): Date {
+export function partialSinceOf(backups: readonly BackupSummary[], overlapMilliseconds = PARTIAL_OVERLAP_MILLISECONDS): PartialBase {
   const newest = byNumber(backups).at(-1);
   if (newest === undefined) throw new NotFoundError('no backup yet: a partial backup needs a complete one before it (run cpsbackup -e)');
   const label = Date.parse(newest.labels[DUMPS_STARTED_LABEL] ?? '');
   const startedAt = Number.isFinite(label) ? Math.min(label, newest.startedAtMs) : newest.startedAtMs;
-  return new Date(startedAt - overlapMilliseconds);
+  return new PartialBase(startedAt - overlapMilliseconds, { ...newest.labels });
 }
 
 /**
@@ -60,7 +63,7 @@ export function isPartial(backup: BackupSummary): boolean {
 
 export interface ChainStep {
   readonly backup: BackupSummary;
-  /** True for the backups before the chosen one: only their dump files were restored. */
+  /** Only dump files were restored: the backups before the chosen one, and every backup with loadInto. */
   readonly isDumpsOnly: boolean;
   readonly restore: RestoreResult;
   readonly loads: readonly LoadResult[];
@@ -76,6 +79,8 @@ export interface ChainRestoreOptions {
   readonly pathRegex?: string;
   readonly strip?: number;
   readonly overwrite?: OverwritePolicy;
+  /** Restore and load only the dumps of the database sources it names, into the databases it names. */
+  readonly loadInto?: LoadInto;
   readonly onProgress?: (backup: BackupSummary, progress: RestoreProgress) => void;
   /** Called as each backup of the chain is done, so a long chain reports as it goes. */
   readonly onStep?: (step: ChainStep) => void;
@@ -92,7 +97,8 @@ export interface ChainRestoreResult {
  * of every backup its chain needs, in order (complete loaders first, then partial ones: upserts).
  * Stops at the first step with a failed restore or load: applying later partials on top of a
  * database that did not load would give a state that never existed. Earlier steps restore only
- * their dump files (the chosen backup is a full copy of every other file).
+ * their dump files (the chosen backup is a full copy of every other file). With loadInto every
+ * step restores only the dumps it loads: a staging load leaves every other file alone.
  */
 export async function restoreChainAndLoad(config: NodeConfig, options: ChainRestoreOptions): Promise<ChainRestoreResult> {
   const address = `${config.server}:${config.port}`;
@@ -101,13 +107,14 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   let dumpPaths: Map<number, string[]>;
   try {
     chain = restoreChain(await listBackups(client, address, options.clientName), options.backupId);
-    dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', chain.slice(0, -1));
+    dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', options.loadInto === undefined ? chain.slice(0, -1) : chain);
   } finally {
     client.close();
   }
+  if (options.loadInto !== undefined) dumpPaths = loadedDumpPaths(config, options.storage, options.loadInto, chain, dumpPaths);
   const steps: ChainStep[] = [];
   for (const [index, backup] of chain.entries()) {
-    const isDumpsOnly = index < chain.length - 1;
+    const isDumpsOnly = index < chain.length - 1 || options.loadInto !== undefined;
     const paths = dumpPaths.get(backup.backupId);
     if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change
     const selection = isDumpsOnly ? {} : { paths: options.paths, pathRegex: options.pathRegex, strip: options.strip };
@@ -119,7 +126,9 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       const sourceName = dumpSourceOfPath(options.storage, config.workDirectory, file.originalPath);
       return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
     });
-    const loads = await loadRestoredDumps(options.storage, dumps, { partial: isPartial(backup) });
+    const loads = await loadRestoredDumps(options.storage, dumps, {
+      partial: isPartial(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
+    });
     const step: ChainStep = { backup, isDumpsOnly, restore, loads };
     steps.push(step);
     options.onStep?.(step);
@@ -127,4 +136,20 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     if (hasFailed) return { steps, skipped: chain.slice(index + 1) };
   }
   return { steps, skipped: [] };
+}
+
+/** Each backup's dumps of the sources loadInto covers; NotFoundError if the chosen backup has none. */
+function loadedDumpPaths(config: NodeConfig, storage: StorageConfig, loadInto: LoadInto, chain: readonly BackupSummary[],
+  dumpPaths: ReadonlyMap<number, string[]>): Map<number, string[]> {
+  const isLoaded = (path: string): boolean => {
+    const source = storage.sources.find((candidate) => candidate.name === dumpSourceOfPath(storage, config.workDirectory, path));
+    return source !== undefined && loadIntoFor(loadInto, source) !== undefined;
+  };
+  const loaded = new Map([...dumpPaths].map(([backupId, paths]) => [backupId, paths.filter(isLoaded)]));
+  const chosen = chain[chain.length - 1];
+  if ((loaded.get(chosen.backupId) ?? []).length === 0) {
+    throw new NotFoundError(`backup ${chosen.backupId} holds no dump of a postgresql or mariadb source that --load-into covers `
+      + `(sources are matched by name with ${storage.file})`);
+  }
+  return loaded;
 }

@@ -2,7 +2,7 @@
 // own temp folder; as root it runs as the `postgres` system user, since initdb refuses root.
 import { execFile, type ExecFileOptions } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,7 +46,12 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** Roles other than postgres must log in with a password (scram-sha-256); postgres stays trusted. */
+  readonly passwordAuth?: boolean;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const user = serverUser();
   if (user === undefined) throw new Error('no user to run PostgreSQL as');
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-pg-'));
@@ -56,6 +61,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   try {
     await chown(folder, user.uid, user.gid);
     await execFileAsync(join(POSTGRES_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], asServer);
+    if (options.passwordAuth) {
+      const hba = join(data, 'pg_hba.conf');
+      await writeFile(hba, 'local all postgres trust\nlocal all all scram-sha-256\n');
+      await chown(hba, user.uid, user.gid);
+    }
     const serverOptions = `-c listen_addresses='' -c unix_socket_directories=${folder} -p ${PORT} -c fsync=off`;
     await execFileAsync(join(POSTGRES_BIN, 'pg_ctl'), ['-D', data, '-l', join(folder, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start'], asServer);
     isStarted = true;

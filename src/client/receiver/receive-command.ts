@@ -2,6 +2,7 @@
 // line each; errors are thrown for the CLI's one error line and exit code.
 import type { NodeConfig } from '../../common/config/node-config';
 import type { StorageConfig } from '../sources/storage-config';
+import type { LoadInto } from '../sources/load-into';
 import { runReceive } from './receiver';
 
 export interface ReceiveOutput {
@@ -11,8 +12,8 @@ export interface ReceiveOutput {
 
 /** Returns 0 (also when nothing was new); failures throw (LoadFailedError → exit 3). */
 export async function receiveIfNew(config: NodeConfig, clientName: string | undefined, storage: StorageConfig | undefined,
-  output: ReceiveOutput): Promise<number> {
-  const result = await runReceive(config, { clientName, storage, onEvent: (message) => output.err(`${message}\n`) });
+  output: ReceiveOutput, loadInto?: LoadInto): Promise<number> {
+  const result = await runReceive(config, { clientName, storage, loadInto, onEvent: (message) => output.err(`${message}\n`) });
   const from = clientName === undefined ? '' : ` of ${clientName}`;
   if (result.applied.length === 0) {
     output.out(result.previous === undefined

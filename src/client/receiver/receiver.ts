@@ -10,7 +10,8 @@ import { connectToServer } from '../connection';
 import { isPartial } from '../partial-chain';
 import { runRestore } from '../restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
-import type { StorageConfig } from '../sources/storage-config';
+import type { DumpSource, StorageConfig } from '../sources/storage-config';
+import { loadIntoFor, type LoadInto } from '../sources/load-into';
 import { runPostprocess } from './postprocess';
 import { acquireReceiveLock } from './receive-lock';
 import { planReceive } from './receive-plan';
@@ -20,6 +21,8 @@ export interface ReceiveOptions {
   /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
   readonly clientName?: string;
   readonly storage: StorageConfig | undefined;
+  /** Only the database sources it names are loaded, into the databases it names (storage.conf's load_into otherwise). */
+  readonly loadInto?: LoadInto;
   /** Progress for a person or a log, one line per event. */
   readonly onEvent?: (message: string) => void;
 }
@@ -96,9 +99,17 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
   const kind = isPartial(backup) ? 'partial' : 'complete';
-  const wanted = dumpPaths.filter((path) => dumpSourceOfPath(storage, config.workDirectory, path) !== undefined);
+  const sourceOf = (path: string): DumpSource | undefined => storage.sources.find((source) => source.name === dumpSourceOfPath(storage, config.workDirectory, path));
+  const isCovered = (path: string): boolean => {
+    const source = sourceOf(path);
+    return source !== undefined && (options.loadInto === undefined || loadIntoFor(options.loadInto, source) !== undefined);
+  };
+  const wanted = dumpPaths.filter(isCovered);
   const ignoredDumps = dumpPaths.filter((path) => !wanted.includes(path));
-  for (const path of ignoredDumps) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, no source of that name in ${storage.file}`);
+  for (const path of ignoredDumps) {
+    options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, ${sourceOf(path) === undefined
+      ? `no source of that name in ${storage.file}` : 'not named by --load-into'}`);
+  }
   // Dumps, none of them named here: most likely a misnamed source, and recording it as applied would hide that.
   if (wanted.length === 0 && ignoredDumps.length > 0) {
     throw new ConfigError(storage.file, undefined, `no source here matches a dump of backup ${backup.backupId} `
@@ -114,7 +125,9 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
     const sourceName = dumpSourceOfPath(storage, config.workDirectory, file.originalPath);
     return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
   });
-  const loads = await loadRestoredDumps(storage, dumps, { partial: isPartial(backup) });
+  const loads = await loadRestoredDumps(storage, dumps, {
+    partial: isPartial(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
+  });
   for (const load of loads) {
     options.onEvent?.(load.ok ? `loaded ${load.sourceName} from ${kind} backup ${backup.backupId}`
       : `load of ${load.sourceName} from ${kind} backup ${backup.backupId} failed, ${load.path} kept: ${load.error}`);

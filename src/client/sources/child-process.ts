@@ -10,35 +10,44 @@ export interface ProcessOutcome {
   readonly isKilled: boolean;
   /** Set when the process could not be started at all. */
   readonly startError?: string;
+  /** Set when a 'collect' output grew past its limit and the process was stopped. */
+  readonly overflow?: string;
   readonly stderrTail: string;
-  /** Only when stdout was 'capture': its first bytes (a version label is the first line). */
+  /** stdout 'capture': its first bytes (a version label is the first line); 'collect': all of it. */
   readonly stdoutHead: string;
+  /** Only when stdout was 'tail': its last bytes (a loader's progress markers). */
+  readonly stdoutTail: string;
 }
 
 export interface RunningProcess {
   readonly outcome: Promise<ProcessOutcome>;
+  /** The child's stdin when started with stdin 'pipe'; the caller writes it and ends it. */
+  readonly stdin: NodeJS.WritableStream | undefined;
   /** Stops the whole process group: SIGTERM, then SIGKILL after a grace period. Idempotent. */
   kill(): void;
 }
 
 export interface ProcessOptions {
-  readonly stdin: 'ignore' | number;
-  readonly stdout: 'ignore' | 'capture' | number;
+  readonly stdin: 'ignore' | 'pipe' | number;
+  /** 'capture' keeps the first bytes, 'collect' all (a query's answer, up to 64 MiB), 'tail' the last ones. */
+  readonly stdout: 'ignore' | 'capture' | 'collect' | 'tail' | number;
   readonly timeoutSeconds: number;
   readonly env?: NodeJS.ProcessEnv;
 }
 
 const KILL_GRACE_MILLISECONDS = 5000;
 const HEAD_BYTES = 4096;
+const COLLECT_BYTES = 64 * 1024 * 1024;
 
 export function isSuccess(outcome: ProcessOutcome): boolean {
-  return outcome.code === 0 && !outcome.isTimedOut && !outcome.isKilled && outcome.startError === undefined;
+  return outcome.code === 0 && !outcome.isTimedOut && !outcome.isKilled && outcome.startError === undefined && outcome.overflow === undefined;
 }
 
 /** One line a person can read: "exited with code 1", "killed by SIGTERM", "timed out after 5 s". */
 export function describeFailure(outcome: ProcessOutcome, timeoutSeconds: number): string {
   if (outcome.startError !== undefined) return `could not start: ${outcome.startError}`;
   if (outcome.isTimedOut) return `timed out after ${timeoutSeconds} s and was killed`;
+  if (outcome.overflow !== undefined) return `was stopped: ${outcome.overflow}`;
   if (outcome.isKilled) return 'was stopped (backup aborted)';
   if (outcome.signal !== null) return `killed by ${outcome.signal}`;
   return `exited with code ${outcome.code}`;
@@ -46,14 +55,16 @@ export function describeFailure(outcome: ProcessOutcome, timeoutSeconds: number)
 
 export function startProcess(file: string, args: readonly string[], options: ProcessOptions): RunningProcess {
   const stderr = new OutputTail();
+  const stdoutTail = new OutputTail();
   const stdoutChunks: Buffer[] = [];
   let stdoutSize = 0;
   let isTimedOut = false;
   let isKilled = false;
   let hasExited = false;
+  let overflow: string | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   const child = spawn(file, args, {
-    stdio: [options.stdin, options.stdout === 'capture' ? 'pipe' : options.stdout, 'pipe'],
+    stdio: [options.stdin, typeof options.stdout === 'number' || options.stdout === 'ignore' ? options.stdout : 'pipe', 'pipe'],
     detached: true,
     env: options.env ?? process.env,
   });
@@ -76,7 +87,20 @@ export function startProcess(file: string, args: readonly string[], options: Pro
   }, options.timeoutSeconds * 1000);
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
   child.stdout?.on('data', (chunk: Buffer) => {
-    if (stdoutSize >= HEAD_BYTES) return;
+    if (options.stdout === 'tail') {
+      stdoutTail.push(chunk);
+      return;
+    }
+    const limit = options.stdout === 'collect' ? COLLECT_BYTES : HEAD_BYTES;
+    if (stdoutSize >= limit) {
+      // A query answer cut short would be read as a smaller one: fail the process instead.
+      if (options.stdout === 'collect' && overflow === undefined) {
+        overflow = `its output passed ${COLLECT_BYTES} bytes`;
+        isKilled = true;
+        stop();
+      }
+      return;
+    }
     stdoutChunks.push(chunk);
     stdoutSize += chunk.length;
   });
@@ -84,7 +108,9 @@ export function startProcess(file: string, args: readonly string[], options: Pro
     const finish = (code: number | null, signal: NodeJS.Signals | null, startError?: string): void => {
       clearTimeout(deadline);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
-      resolve({ code, signal, isTimedOut, isKilled, startError, stderrTail: stderr.text(), stdoutHead: Buffer.concat(stdoutChunks).subarray(0, HEAD_BYTES).toString('utf8') });
+      resolve({ code, signal, isTimedOut, isKilled: isKilled && overflow === undefined, startError, overflow, stderrTail: stderr.text(),
+        stdoutHead: Buffer.concat(stdoutChunks).subarray(0, options.stdout === 'collect' ? COLLECT_BYTES : HEAD_BYTES).toString('utf8'),
+        stdoutTail: stdoutTail.text() });
     };
     child.once('error', (error) => {
       hasExited = true;
@@ -97,8 +123,11 @@ export function startProcess(file: string, args: readonly string[], options: Pro
     });
     child.once('close', (code, signal) => finish(code, signal));
   });
+  // A child that exits early leaves its stdin broken (EPIPE): never an uncaught error, the outcome tells why.
+  child.stdin?.on('error', () => undefined);
   return {
     outcome,
+    stdin: child.stdin ?? undefined,
     kill: () => {
       if (hasExited) return;
       isKilled = true;

@@ -7,34 +7,46 @@ import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME, collectionFileName } from './dump-
 import { isOnPath } from './shell';
 import type { CommandSource, DumpSource, MongodbSource, SqliteSource } from './storage-config';
 import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
+import { planDatabaseDumps, type SourcePlan } from './database-dump-plan';
 
 export interface DumpPlan {
   readonly fileName: string;
   readonly file: string;
   readonly args: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Written to the dumper's stdin (a script: it stays out of argv and ps). */
+  readonly input?: string;
 }
+
+export type { SourcePlan } from './database-dump-plan';
 
 /** How long the sqlite3 CLI waits for a writer's lock before giving up (a commit rarely takes this long). */
 const SQLITE_BUSY_MILLISECONDS = 60_000;
 
-export async function planDumps(source: DumpSource, partialSince: Date | undefined): Promise<DumpPlan[]> {
+/** `workDirectory` holds the credential files of database sources while their dumpers run. */
+export async function planDumps(source: DumpSource, partialSince: Date | undefined, workDirectory: string): Promise<SourcePlan> {
   switch (source.kind) {
     case 'command':
-      return [planCommand(source, partialSince)];
+      return { plans: [planCommand(source, partialSince)], labels: {} };
     case 'sqlite':
-      return [await planSqlite(source)];
+      return { plans: [await planSqlite(source)], labels: {} };
     case 'mongodb':
-      return planMongodb(source, partialSince);
+      return { plans: await planMongodb(source, partialSince), labels: {} };
+    case 'postgresql':
+    case 'mariadb':
+      return planDatabaseDumps(source, partialSince, workDirectory);
   }
 }
 
-/** A source without dump_partial is dumped completely even in a partial backup: complete is always safe. */
+/**
+ * A source without dump_partial is dumped completely even in a partial backup: complete is always
+ * safe. Database sources always dump partially then (tables without since_field whole, mirrored).
+ */
 export function isPartialDump(source: DumpSource, partialSince: Date | undefined): boolean {
   if (partialSince === undefined) return false;
   if (source.kind === 'command') return source.dumpPartial !== undefined;
   if (source.kind === 'mongodb') return source.sinceField !== undefined;
-  return false;
+  return source.kind === 'postgresql' || source.kind === 'mariadb';
 }
 
 function planCommand(source: CommandSource, partialSince: Date | undefined): DumpPlan {

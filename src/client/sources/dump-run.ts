@@ -3,7 +3,7 @@
 import { mkdir, rmdir, unlink } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DumpFailedError } from '../../common/errors';
+import { DumpFailedError, errorMessage } from '../../common/errors';
 import { describeFailure, isSuccess, startProcess, type ProcessOutcome, type RunningProcess } from './child-process';
 import { DUMPS_FOLDER } from './dump-names';
 import { planDumps, type DumpPlan } from './dump-plans';
@@ -51,20 +51,24 @@ export async function startDumps(
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const labels = await versionLabels(config.sources);
   const planned: { source: DumpSource; plan: DumpPlan }[] = [];
-  for (const source of config.sources) {
-    for (const plan of await planDumps(source, options.partialSince)) planned.push({ source, plan });
-  }
+  const cleanups: (() => Promise<void>)[] = [];
   const dumps: RunningDump[] = [];
   try {
+    for (const source of config.sources) {
+      const sourcePlan = await planDumps(source, options.partialSince, workDirectory);
+      if (sourcePlan.cleanup !== undefined) cleanups.push(sourcePlan.cleanup);
+      Object.assign(labels, sourcePlan.labels);
+      for (const plan of sourcePlan.plans) planned.push({ source, plan });
+    }
     for (const { source, plan } of planned) {
       options.signal?.throwIfAborted();
       dumps.push(await startDump(directory, source, plan));
     }
   } catch (error) {
-    await stopAndClean(directory, dumps, true);
+    await stopAndClean(directory, dumps, true, cleanups);
     throw error;
   }
-  return new FifoDumpRun(directory, dumps, labels, options.signal);
+  return new FifoDumpRun(directory, dumps, labels, cleanups, options.signal);
 }
 
 async function startDump(directory: string, source: DumpSource, plan: DumpPlan): Promise<RunningDump> {
@@ -84,11 +88,13 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
   try {
     // The child's stdout is the FIFO itself: the dump goes straight to the reader, no copy.
     dump.process = startProcess(plan.file, plan.args, {
-      stdin: 'ignore',
+      stdin: plan.input === undefined ? 'ignore' : 'pipe',
       stdout: ends.writeDescriptor,
       timeoutSeconds: source.timeoutSeconds,
       env: plan.env,
     });
+    // The script is small; the child reads it as it goes. A child that dies early fails the run anyway.
+    if (plan.input !== undefined) dump.process.stdin?.end(plan.input);
   } finally {
     // Our copy of the write end must go, or the reader would never see EOF.
     await closeDescriptor(ends.writeDescriptor);
@@ -105,6 +111,7 @@ class FifoDumpRun implements DumpRun {
     readonly directory: string,
     private readonly dumps: readonly RunningDump[],
     readonly labels: Readonly<Record<string, string>>,
+    private readonly cleanups: readonly (() => Promise<void>)[],
     private readonly signal: AbortSignal | undefined,
   ) {
     this.files = Object.freeze(dumps.map((dump) => dump.file));
@@ -145,7 +152,7 @@ class FifoDumpRun implements DumpRun {
   private end(isAbort: boolean): Promise<ProcessOutcome[]> {
     if (this.ending === undefined) {
       this.signal?.removeEventListener('abort', this.onAbort);
-      this.ending = stopAndClean(this.directory, this.dumps, isAbort);
+      this.ending = stopAndClean(this.directory, this.dumps, isAbort, this.cleanups);
     } else if (isAbort) {
       // finish() already waits; an abort during it must still stop the dumpers.
       for (const dump of this.dumps) dump.process?.kill();
@@ -154,7 +161,8 @@ class FifoDumpRun implements DumpRun {
   }
 }
 
-async function stopAndClean(directory: string, dumps: readonly RunningDump[], isAbort: boolean): Promise<ProcessOutcome[]> {
+async function stopAndClean(directory: string, dumps: readonly RunningDump[], isAbort: boolean,
+  cleanups: readonly (() => Promise<void>)[]): Promise<ProcessOutcome[]> {
   for (const dump of dumps) {
     if (isAbort) dump.process?.kill();
     if (dump.readDescriptor !== undefined) {
@@ -169,9 +177,13 @@ async function stopAndClean(directory: string, dumps: readonly RunningDump[], is
     await rmdir(sourceDirectory).catch(() => undefined);
   }
   await rmdir(directory).catch(() => undefined);
+  // Credential files go once no dumper can still be reading them.
+  for (const cleanup of cleanups) {
+    await cleanup().catch((error: unknown) => process.emitWarning(`cannot remove a credential folder: ${errorMessage(error)}`));
+  }
   return outcomes;
 }
 
 function notStarted(): Promise<ProcessOutcome> {
-  return Promise.resolve({ code: null, signal: null, isTimedOut: false, isKilled: true, startError: 'not started', stderrTail: '', stdoutHead: '' });
+  return Promise.resolve({ code: null, signal: null, isTimedOut: false, isKilled: true, startError: 'not started', stderrTail: '', stdoutHead: '', stdoutTail: '' });
 }

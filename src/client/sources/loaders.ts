@@ -7,7 +7,10 @@ import { loadCommandDump } from './command-loader';
 import { DUMPS_FOLDER, isDumpFileName } from './dump-names';
 import { loadMongodbDump } from './mongodb-loader';
 import { loadSqliteDump } from './sqlite-loader';
-import type { DumpSource, StorageConfig } from './storage-config';
+import { isDatabaseSource, type DumpSource, type StorageConfig } from './storage-config';
+import { loadDatabaseDump } from './database-loader';
+import { loadIntoFor, type LoadInto } from './load-into';
+import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';
 
 /** Where a dump file was restored. */
 export interface RestoredDump {
@@ -22,36 +25,73 @@ export interface LoadResult {
   readonly error?: string;
 }
 
+export interface LoadOptions {
+  /** The backup holds partial dumps, so sources with a partial loader use it (database dumps say so themselves). */
+  readonly partial?: boolean;
+  /** Load only the database sources it covers, into the databases it names; any other dump is kept, not loaded. */
+  readonly loadInto?: LoadInto;
+  /** This node's work folder: database loads keep their credential files there. */
+  readonly workDirectory?: string;
+}
+
 /**
  * Runs each source's loader on its restored files in order; deletes a file after its load
  * succeeded; keeps it and reports stderr on failure. One failure does not stop the others.
- * `partial`: the backup holds partial dumps, so sources with a partial loader use it.
+ * A database source's schema.sql and data.sql load together, as one load reported for each file.
  */
-export async function loadRestoredDumps(
-  config: StorageConfig,
-  dumps: readonly RestoredDump[],
-  options: { partial?: boolean } = {},
-): Promise<LoadResult[]> {
+export async function loadRestoredDumps(config: StorageConfig, dumps: readonly RestoredDump[], options: LoadOptions = {}): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
+  const groups = new Map<string, RestoredDump[]>();
   for (const dump of dumps) {
-    const source = config.sources.find((candidate) => candidate.name === dump.sourceName);
+    const key = `${dump.sourceName}\0${dirname(dump.path)}`;
+    groups.set(key, [...(groups.get(key) ?? []), dump]);
+  }
+  for (const group of groups.values()) {
+    const sourceName = group[0].sourceName;
+    const source = config.sources.find((candidate) => candidate.name === sourceName);
+    const fail = (error: string): void => {
+      for (const dump of group) results.push({ sourceName, path: dump.path, ok: false, error });
+    };
     if (source === undefined) {
-      results.push({ sourceName: dump.sourceName, path: dump.path, ok: false, error: `no source "${dump.sourceName}" in ${config.file}; file kept` });
+      fail(`no source "${sourceName}" in ${config.file}; file kept`);
       continue;
     }
-    try {
-      await loadOne(source, dump.path, options.partial === true);
-      await unlink(dump.path);
-      await rmdir(dirname(dump.path)).catch(() => undefined); // only if that was the source's last file
-      results.push({ sourceName: source.name, path: dump.path, ok: true });
-    } catch (error) {
-      results.push({ sourceName: source.name, path: dump.path, ok: false, error: errorMessage(error) });
+    const loadInto = options.loadInto === undefined ? undefined : loadIntoFor(options.loadInto, source);
+    if (options.loadInto !== undefined && loadInto === undefined) {
+      fail('not loaded: --load-into does not name this source; file kept');
+      continue;
+    }
+    if (isDatabaseSource(source)) {
+      const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
+      try {
+        await loadDatabaseDump(source, { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME) },
+          { loadInto, workDirectory: options.workDirectory });
+        for (const dump of group) await removeLoaded(dump.path);
+        for (const dump of group) results.push({ sourceName, path: dump.path, ok: true });
+      } catch (error) {
+        fail(errorMessage(error));
+      }
+      continue;
+    }
+    for (const dump of group) {
+      try {
+        await loadOne(source, dump.path, options.partial === true);
+        await removeLoaded(dump.path);
+        results.push({ sourceName, path: dump.path, ok: true });
+      } catch (error) {
+        results.push({ sourceName, path: dump.path, ok: false, error: errorMessage(error) });
+      }
     }
   }
   return results;
 }
 
-function loadOne(source: DumpSource, path: string, isPartial: boolean): Promise<void> {
+async function removeLoaded(path: string): Promise<void> {
+  await unlink(path);
+  await rmdir(dirname(path)).catch(() => undefined); // only if that was the source's last file
+}
+
+function loadOne(source: Exclude<DumpSource, { kind: 'postgresql' | 'mariadb' }>, path: string, isPartial: boolean): Promise<void> {
   switch (source.kind) {
     case 'command':
       return loadCommandDump(source, path, isPartial);

@@ -3,8 +3,9 @@
 import { ConfigError } from '../../common/errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from '../../common/config/parse';
 import { toInteger } from '../../common/config/values';
+import { DATABASE_KEYS, DATABASE_REPEATABLE_KEYS, databaseSettingsOf, type DatabaseSettings } from './database-config';
 
-export type SourceKind = 'command' | 'sqlite' | 'mongodb';
+export type SourceKind = 'command' | 'sqlite' | 'mongodb' | 'postgresql' | 'mariadb';
 
 interface SourceBase {
   readonly name: string;
@@ -41,7 +42,16 @@ export interface MongodbSource extends SourceBase {
   readonly sinceField?: string;
 }
 
-export type DumpSource = CommandSource | SqliteSource | MongodbSource;
+/** Tables of a PostgreSQL or MariaDB/MySQL database, dumped by the source itself (see database-config.ts). */
+export interface DatabaseSource extends SourceBase, DatabaseSettings {
+  readonly kind: 'postgresql' | 'mariadb';
+}
+
+export type DumpSource = CommandSource | SqliteSource | MongodbSource | DatabaseSource;
+
+export function isDatabaseSource(source: DumpSource): source is DatabaseSource {
+  return source.kind === 'postgresql' || source.kind === 'mariadb';
+}
 
 export interface StorageConfig {
   readonly file: string;
@@ -55,8 +65,11 @@ const KIND_KEYS: Readonly<Record<SourceKind, readonly string[]>> = {
   command: ['dump', 'load', 'dump_partial', 'load_partial'],
   sqlite: ['path'],
   mongodb: ['uri', 'database', 'collection', 'since_field'],
+  postgresql: DATABASE_KEYS,
+  mariadb: DATABASE_KEYS,
 };
-const REPEATABLE_KEYS = new Set(['collection']);
+const KIND_NAMES = 'command, sqlite, mongodb, postgresql or mariadb';
+const REPEATABLE_KEYS = new Set(['collection', ...DATABASE_REPEATABLE_KEYS]);
 const ALL_KEYS = new Set([...COMMON_KEYS, ...Object.values(KIND_KEYS).flat()]);
 
 export function loadStorageConfig(file: string): StorageConfig {
@@ -98,17 +111,19 @@ function storageConfigOf(config: ConfigText): StorageConfig {
 function sourceOf(file: string, header: ConfigLine, lines: readonly ConfigLine[]): DumpSource {
   const single = new Map<string, ConfigLine>();
   for (const entry of lines) {
-    if (single.has(entry.key) && !REPEATABLE_KEYS.has(entry.key)) {
+    // since_field holds one field for mongodb, but one table.column per line for databases.
+    const isRepeatable = REPEATABLE_KEYS.has(entry.key) && (entry.key !== 'since_field' || kindOf(lines) !== 'mongodb');
+    if (single.has(entry.key) && !isRepeatable) {
       throw new ConfigError(file, entry.line, `"${entry.key}" may appear only once per source`);
     }
     single.set(entry.key, entry);
   }
   const kindLine = single.get('kind');
   if (kindLine === undefined) {
-    throw new ConfigError(file, header.line, `source "${header.value}" has no "kind =" (command, sqlite or mongodb)`);
+    throw new ConfigError(file, header.line, `source "${header.value}" has no "kind =" (${KIND_NAMES})`);
   }
   if (!(kindLine.value in KIND_KEYS)) {
-    throw new ConfigError(file, kindLine.line, `kind must be command, sqlite or mongodb, got "${kindLine.value}"`);
+    throw new ConfigError(file, kindLine.line, `kind must be ${KIND_NAMES}, got "${kindLine.value}"`);
   }
   const kind = kindLine.value as SourceKind;
   for (const entry of lines) {
@@ -169,5 +184,12 @@ function sourceOf(file: string, header: ConfigLine, lines: readonly ConfigLine[]
         sinceField: optional('since_field'),
       };
     }
+    case 'postgresql':
+    case 'mariadb':
+      return { ...base, kind, ...databaseSettingsOf(file, kind, header, lines) };
   }
+}
+
+function kindOf(lines: readonly ConfigLine[]): string | undefined {
+  return lines.find((entry) => entry.key === 'kind')?.value;
 }

@@ -1,0 +1,58 @@
+// Loads a postgresql or mariadb source's restored schema.sql and data.sql into its database (or
+// load_into / --load-into), creating the database for a complete dump; one client, one script.
+import { dirname } from 'node:path';
+import { LoadFailedError } from '../../common/errors';
+import { dialectOf } from './database-dialects';
+import type { DatabaseSource } from './storage-config';
+import { readDataEvents, readDataHeader } from './tables/data-reader';
+import type { FailureFactory } from './tables/dialect';
+import { runLoadScript } from './tables/run-load-script';
+
+export interface DatabaseDumpFiles {
+  readonly schema?: string;
+  readonly data?: string;
+}
+
+export interface DatabaseLoadOptions {
+  /** Load into this database instead of the source's load_into or database. */
+  readonly loadInto?: string;
+  /** Where the credential files go while the client runs; default: beside data.sql. */
+  readonly workDirectory?: string;
+}
+
+/** The database a load writes to; the source's own `database` is never touched when another is named. */
+export function loadTarget(source: DatabaseSource, loadInto: string | undefined): string {
+  return loadInto ?? source.loadInto ?? source.database;
+}
+
+export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDumpFiles, options: DatabaseLoadOptions = {}): Promise<void> {
+  const fail: FailureFactory = (message, stderrTail = '') => new LoadFailedError(source.name, stderrTail === '' ? message : `${message}\n${stderrTail}`);
+  if (files.data === undefined) throw fail('no data.sql was restored for this source (schema.sql alone loads nothing)');
+  const header = await readDataHeader(source.name, files.data);
+  if (header.kind !== source.kind) throw fail(`${files.data} is a ${header.kind} dump, but source ${source.name} is of kind ${source.kind}`);
+  if (header.backup === 'complete' && files.schema === undefined) throw fail(`${files.data} is a complete dump: its schema.sql must be restored beside it`);
+  const database = loadTarget(source, options.loadInto);
+  const connection = await dialectOf(source.kind).connect(source, options.workDirectory ?? dirname(files.data), fail);
+  try {
+    const tables = header.tables.map((table) => table.table);
+    let existing: string[] = [];
+    if (await connection.databaseExists(database)) {
+      existing = await connection.existingTables(database, tables);
+    } else if (header.backup === 'complete') {
+      await connection.createDatabase(database, header);
+    }
+    const missing = tables.filter((table) => !existing.includes(table));
+    if (header.backup === 'partial' && missing.length > 0) {
+      throw fail(`${database} has no table ${missing.join(', ')}: a partial dump applies on top of its complete backup's load`);
+    }
+    if (header.backup === 'complete' && existing.length > 0 && missing.length > 0) {
+      throw fail(`${database} has tables ${existing.join(', ')} but not ${missing.join(', ')}: a complete load either creates every `
+        + 'table (none exists) or replaces the rows of every one; create the missing ones, or drop the others to take the dumped definitions');
+    }
+    const events = readDataEvents(source.name, files.data, source.kind);
+    const plan = { schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0 };
+    await runLoadScript(source.name, connection.loader(database), connection.loadScript(header, events, plan), source.timeoutSeconds, database);
+  } finally {
+    await connection.remove();
+  }
+}

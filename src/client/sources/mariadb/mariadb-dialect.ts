@@ -1,0 +1,70 @@
+// MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog and
+// marks and writes data.sql (one consistent snapshot), mariadb-dump --no-data writes schema.sql,
+// the mariadb client loads.
+import type { DatabaseSource } from '../storage-config';
+import { dataHeaderOf } from '../tables/data-headers';
+import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
+import type { TablePlan } from '../tables/table-plan';
+import { runQuery, type ToolCommand } from '../tables/tool-command';
+import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-catalog';
+import { mariadbEnvironment } from './mariadb-connection';
+import { mariadbDataDumpScript } from './mariadb-dump-script';
+import { mariadbLoadScript } from './mariadb-load-script';
+import { quoteIdentifier, quoteLiteral } from './mariadb-sql';
+
+/** --raw: values exactly as the server rendered them; --quick: rows streamed, not held in memory. */
+const QUERY_FLAGS = ['--batch', '--skip-column-names', '--raw', '--quick', '--default-character-set=utf8mb4'];
+
+export const mariadbDialect: DatabaseDialect = {
+  async connect(source: DatabaseSource, baseDirectory: string, fail: FailureFactory): Promise<DialectConnection> {
+    const environment = await mariadbEnvironment(source, baseDirectory, fail);
+    const client = (database: string | undefined, flags: readonly string[]): ToolCommand => ({
+      file: environment.client,
+      args: [...environment.optionArgs, ...flags, ...(database === undefined ? [] : [`--database=${database}`])],
+      env: process.env,
+    });
+    const query = (database: string | undefined, sql: string, what: string): Promise<string> =>
+      runQuery({ ...client(database, QUERY_FLAGS), input: sql }, source.timeoutSeconds, what, fail);
+    return {
+      async readCatalog() {
+        return parseCatalog(await query(source.database, catalogQuery(source.database), `reading the tables of ${source.database}`));
+      },
+      async readMarks(plans: readonly TablePlan[]) {
+        const sql = marksQuery(plans);
+        return sql === undefined ? new Map() : parseMarks(await query(source.database, sql, 'reading the since_field marks'));
+      },
+      schemaDump(plans: readonly TablePlan[]): ToolCommand {
+        // No DROP TABLE: applied only where none of the dumped tables exists, it must fail rather than drop another.
+        const tables = source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)];
+        return {
+          file: environment.dump,
+          args: [...environment.optionArgs, '--no-data', '--skip-add-drop-table', '--single-transaction', '--skip-comments',
+            '--no-tablespaces', '--default-character-set=utf8mb4', source.database, ...tables],
+          env: process.env,
+        };
+      },
+      dataDump(catalog, plans, backup) {
+        return { ...client(source.database, QUERY_FLAGS), input: mariadbDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup)) };
+      },
+      async databaseExists(database: string) {
+        const answer = await query(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${quoteLiteral(database)};`,
+          `looking for database ${database}`);
+        return answer.trim() === '1';
+      },
+      async existingTables(database: string, tables: readonly string[]) {
+        const answer = await query(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
+          + `AND TABLE_NAME IN (${tables.map(quoteLiteral).join(', ')});`, `looking for the tables in ${database}`);
+        return answer.split('\n').filter((name) => name !== '');
+      },
+      async createDatabase(database, header) {
+        const charset = header.charset === undefined ? '' : ` CHARACTER SET ${header.charset}${header.collation === undefined ? '' : ` COLLATE ${header.collation}`}`;
+        await query(undefined, `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${charset};`, `creating database ${database}`);
+      },
+      loader(database: string): ToolCommand {
+        return client(database, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4']);
+      },
+      loadScript: mariadbLoadScript,
+      remove: () => environment.remove(),
+    };
+  },
+};

@@ -1,0 +1,68 @@
+// The script the mariadb client runs to write data.sql: one REPEATABLE READ transaction started
+// WITH CONSISTENT SNAPSHOT (InnoDB: every table seen at one instant), each table as a header line
+// and one `INSERT ... VALUES (...);` line per row, rendered by the server and streamed (--quick).
+import type { ColumnInfo } from '../tables/catalog';
+import { dataLine, endLine, sectionHeaderOf, tableLine } from '../tables/data-headers';
+import type { DataHeader } from '../tables/data-format';
+import type { TablePlan } from '../tables/table-plan';
+import type { DatabaseSource } from '../storage-config';
+import { DUMP_SQL_MODE, insertPrefix, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
+
+/**
+ * A column's value as SQL literal text, on one line: text through QUOTE() with newlines and
+ * carriage returns escaped (QUOTE leaves them raw), binary as hex, FLOAT widened to DOUBLE (its
+ * shortest text would lose digits), BIT as a number, NULL as the word NULL.
+ */
+export function renderValue(column: ColumnInfo): string {
+  const name = quoteIdentifier(column.name);
+  switch (column.valueClass) {
+    case 'integer':
+    case 'decimal':
+    case 'double':
+      return `IFNULL(CAST(${name} AS CHAR), 'NULL')`;
+    case 'float':
+      return `IFNULL(CAST(${name} + 0e0 AS CHAR), 'NULL')`;
+    case 'bit':
+      return `IFNULL(CAST(CAST(${name} AS UNSIGNED) AS CHAR), 'NULL')`;
+    case 'binary':
+      return `IF(${name} IS NULL, 'NULL', CONCAT('X''', HEX(${name}), ''''))`;
+    default:
+      return `REPLACE(REPLACE(QUOTE(${name}), '\\n', '\\\\n'), '\\r', '\\\\r')`;
+  }
+}
+
+function sinceCondition(plan: TablePlan, mark: string, overlap: number): string {
+  const column = quoteIdentifier((plan.sinceColumn as ColumnInfo).name);
+  switch ((plan.sinceColumn as ColumnInfo).valueClass) {
+    case 'time':
+      return `${column} >= CAST(${quoteLiteral(mark)} AS DATETIME(6)) - INTERVAL ${overlap} SECOND`;
+    case 'integer':
+      return `${column} >= CAST(${quoteLiteral(mark)} AS DECIMAL(65,0)) - ${overlap}`;
+    default:
+      return `${column} >= CAST(${quoteLiteral(mark)} AS DECIMAL(65,30)) - ${overlap}`;
+  }
+}
+
+export function mariadbDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
+  // The server drops a client that does not read for net_write_timeout (60 s by default): a slow upload would.
+  const waitSeconds = Math.min(source.timeoutSeconds, 31_536_000);
+  const lines = [
+    DUMP_SQL_MODE + SESSION_SETTINGS,
+    `SET SESSION net_write_timeout = ${waitSeconds};`,
+    'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;',
+    'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;',
+    `SELECT ${quoteLiteral(dataLine(header))};`,
+  ];
+  for (const plan of plans) {
+    const section = sectionHeaderOf(source, plan);
+    lines.push(`SELECT ${quoteLiteral(tableLine(section))};`);
+    const values = plan.columns.map(renderValue).join(", ',', ");
+    const where = section.since === undefined ? '' : ` WHERE ${sinceCondition(plan, section.since.mark, section.since.overlap)}`;
+    // By primary key: the same rows come out in the same order each time (dedup), parents before children in one table.
+    const order = plan.table.primaryKey.length === 0 ? '' : ` ORDER BY ${plan.table.primaryKey.map(quoteIdentifier).join(', ')}`;
+    lines.push(`SELECT CONCAT(${quoteLiteral(`${insertPrefix(plan.table.name, section.columns)}(`)}, ${values}, ');') `
+      + `FROM ${quoteIdentifier(plan.table.name)}${where}${order};`);
+  }
+  lines.push(`SELECT ${quoteLiteral(endLine(plans.length))};`, 'COMMIT;', '');
+  return lines.join('\n');
+}

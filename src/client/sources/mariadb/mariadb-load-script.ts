@@ -1,0 +1,170 @@
+// The script the mariadb client reads to load a restored data.sql. Complete: the dumped schema when
+// none of the tables exists (else their rows are deleted, children first), then every table's rows
+// in order, batched into multi-row INSERTs, in one transaction. Partial: every table into a
+// temporary stage, then deletes (children first) and upserts by primary key (parents first), all
+// in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
+import { createReadStream } from 'node:fs';
+import { LoadFailedError } from '../../../common/errors';
+import type { DataEvent } from '../tables/data-reader';
+import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
+import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
+import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
+
+/** Well below every server's max_allowed_packet default (4 MiB on MySQL 5.7, 16 MiB on MariaDB). */
+const STATEMENT_BYTES = 1024 * 1024;
+
+function step(text: string): string {
+  return `SELECT ${quoteLiteral(`${STEP_MARKER}${text}`)};\n`;
+}
+
+function softDeleteTest(alias: string, softDelete: SoftDelete): string {
+  const column = `${alias}.${quoteIdentifier(softDelete.column)}`;
+  if (softDelete.when === 'true') return `${column} IS TRUE`;
+  return softDelete.when === 'nonzero' ? `${column} <> 0` : `${column} IS NOT NULL`;
+}
+
+function keyMatch(left: string, right: string, keys: readonly string[], rightKeys = keys): string {
+  return keys.map((key, index) => `${left}.${quoteIdentifier(key)} = ${right}.${quoteIdentifier(rightKeys[index])}`).join(' AND ');
+}
+
+/** Groups a section's row tuples into INSERT statements of about STATEMENT_BYTES. */
+class InsertBatch {
+  private parts: Buffer[] = [];
+  private length = 0;
+  private readonly prefix: Buffer;
+
+  constructor(private readonly statement: string, section: SectionHeader, private readonly fail: (line: number, message: string) => never) {
+    this.prefix = Buffer.from(insertPrefix(section.table, section.columns), 'utf8');
+  }
+
+  /** The tuple `(...)` of a row line `INSERT INTO ... VALUES (...);`, checked against the section's header. */
+  add(bytes: Buffer, line: number): Buffer | undefined {
+    if (bytes.length < this.prefix.length + 3 || !bytes.subarray(0, this.prefix.length).equals(this.prefix) || bytes[bytes.length - 1] !== 0x3b) {
+      this.fail(line, 'a row that does not belong to the table above');
+    }
+    this.parts.push(Buffer.from(this.parts.length === 0 ? this.statement : ',\n'), bytes.subarray(this.prefix.length, bytes.length - 1));
+    this.length += bytes.length;
+    return this.length >= STATEMENT_BYTES ? this.flush() : undefined;
+  }
+
+  flush(): Buffer | undefined {
+    if (this.parts.length === 0) return undefined;
+    const statement = Buffer.concat([...this.parts, Buffer.from(';\n')]);
+    this.parts = [];
+    this.length = 0;
+    return statement;
+  }
+}
+
+export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
+  const isComplete = header.backup === 'complete';
+  const fail = (message: string): never => {
+    throw new LoadFailedError(header.source, message);
+  };
+  if (isComplete && plan.createsTables) {
+    if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
+    yield step('schema');
+    yield* createReadStream(plan.schemaPath as string);
+    yield '\n';
+  }
+  yield `${LOAD_SQL_MODE}${SESSION_SETTINGS}SET SESSION foreign_key_checks = 1;\nSET SESSION unique_checks = 1;\n`;
+  if (isComplete && plan.createsTables) {
+    for (const table of header.tables) {
+      for (const column of table.excludedColumns) {
+        // Not in the dump: the recreated table lets it be NULL. DDL, so before the transaction (it would commit it).
+        if (!column.isNullable && column.definition !== undefined) {
+          yield `ALTER TABLE ${quoteIdentifier(table.table)} MODIFY ${quoteIdentifier(column.name)} ${column.definition} NULL;\n`;
+        }
+      }
+    }
+  }
+  yield 'START TRANSACTION;\n';
+  if (isComplete && !plan.createsTables && header.tables.length > 0) {
+    // The tables exist: their definitions stay, their rows go (DELETE, not TRUNCATE: it would commit).
+    yield step('delete rows');
+    for (const table of [...header.tables].reverse()) yield `DELETE FROM ${quoteIdentifier(table.table)};\n`;
+  }
+  const sections: SectionHeader[] = [];
+  let batch: InsertBatch | undefined;
+  let current: SectionHeader | undefined;
+  let hasEnded = false;
+  const stageOf = (section: SectionHeader): string => quoteIdentifier(`cpsbackup_stage_${sections.indexOf(section) + 1}`);
+  const closeSection = function* (): Generator<string | Buffer> {
+    const last = batch?.flush();
+    if (last !== undefined) yield last;
+    if (isComplete && current?.softDelete !== undefined) {
+      yield `DELETE FROM ${quoteIdentifier(current.table)} WHERE ${softDeleteTest(quoteIdentifier(current.table), current.softDelete)};\n`;
+    }
+    batch = undefined;
+    current = undefined;
+  };
+  for await (const event of events) {
+    if (event.type === 'row') {
+      if (batch === undefined) fail(`data.sql:${event.line}: a row before any table header`);
+      const statement = (batch as InsertBatch).add(event.bytes, event.line);
+      if (statement !== undefined) yield statement;
+      continue;
+    }
+    yield* closeSection();
+    if (event.type === 'table') {
+      const section = event.section;
+      sections.push(section);
+      current = section;
+      const columns = columnList(section.columns);
+      yield step(`table ${section.table} (rows)`);
+      const target = isComplete ? quoteIdentifier(section.table) : stageOf(section);
+      if (!isComplete) yield `CREATE TEMPORARY TABLE ${target} AS SELECT ${columns} FROM ${quoteIdentifier(section.table)} LIMIT 0;\n`;
+      batch = new InsertBatch(`INSERT INTO ${target} (${columns}) VALUES\n`, section, (line, message) => fail(`data.sql:${line}: ${message}`));
+    } else if (event.type === 'sequence') {
+      fail('a sequence line in a MariaDB dump');
+    } else {
+      if (event.end.tables !== sections.length) fail(`data.sql ends after ${sections.length} tables, its end line says ${event.end.tables}`);
+      hasEnded = true;
+    }
+  }
+  if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
+  if (!isComplete) {
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, stageOf);
+    for (const section of sections) yield* upsert(section, stageOf);
+  }
+  yield step('commit');
+  yield 'COMMIT;\n';
+}
+
+function* deletes(section: SectionHeader, sections: readonly SectionHeader[], stageOf: (section: SectionHeader) => string): Generator<string> {
+  const target = quoteIdentifier(section.table);
+  const statements: string[] = [];
+  for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
+    const column = (tombstone.tombstoneFor as { column: string }).column;
+    statements.push(`DELETE d FROM ${target} AS d JOIN ${stageOf(tombstone)} AS k ON ${keyMatch('d', 'k', section.primaryKey, [column])};`);
+  }
+  if (section.rows === 'all') {
+    statements.push(section.primaryKey.length > 0
+      ? `DELETE d FROM ${target} AS d WHERE NOT EXISTS (SELECT 1 FROM ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)});`
+      : `DELETE FROM ${target};`);
+  }
+  if (section.softDelete !== undefined) {
+    statements.push(`DELETE d FROM ${target} AS d JOIN ${stageOf(section)} AS k ON ${keyMatch('d', 'k', section.primaryKey)} `
+      + `WHERE ${softDeleteTest('k', section.softDelete)};`);
+  }
+  if (statements.length === 0) return;
+  yield step(`table ${section.table} (deletes)`);
+  for (const statement of statements) yield `${statement}\n`;
+}
+
+function* upsert(section: SectionHeader, stageOf: (section: SectionHeader) => string): Generator<string> {
+  const columns = columnList(section.columns);
+  const filter = section.softDelete === undefined ? '' : ` WHERE (${softDeleteTest('k', section.softDelete)}) IS NOT TRUE`;
+  const order = section.primaryKey.length === 0 ? '' : ` ORDER BY ${section.primaryKey.map((key) => `k.${quoteIdentifier(key)}`).join(', ')}`;
+  const insert = `INSERT INTO ${quoteIdentifier(section.table)} (${columns}) SELECT ${columns} FROM ${stageOf(section)} AS k${filter}${order}`;
+  yield step(`table ${section.table} (upsert)`);
+  if (section.primaryKey.length === 0) {
+    yield `${insert};\n`;
+    return;
+  }
+  const updated = section.columns.filter((column) => !section.primaryKey.includes(column));
+  // A row that exists takes the dump's values; with nothing but key columns, re-setting the key changes nothing.
+  const assignments = (updated.length === 0 ? [section.primaryKey[0]] : updated)
+    .map((column) => `${quoteIdentifier(column)} = VALUES(${quoteIdentifier(column)})`).join(', ');
+  yield `${insert} ON DUPLICATE KEY UPDATE ${assignments};\n`;
+}

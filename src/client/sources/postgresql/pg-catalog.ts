@@ -1,0 +1,90 @@
+// Reads a schema's tables from pg_catalog as one JSON answer (columns, primary keys, foreign-key
+// parents, owned sequences), and each since_field's largest value as JSON lines.
+import type { ColumnInfo, DatabaseCatalog, TableInfo, ValueClass } from '../tables/catalog';
+import type { TablePlan } from '../tables/table-plan';
+import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
+
+/**
+ * Ordinary and partitioned tables (partitions are their parent's rows); views and foreign tables
+ * hold no rows of their own.
+ */
+export function catalogQuery(schema: string): string {
+  return `SELECT json_build_object(
+  'schemaExists', EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ${quoteLiteral(schema)}),
+  'tables', coalesce((SELECT json_agg(t ORDER BY t.name) FROM (
+    SELECT c.relname AS name, c.relkind = 'p' AS "isPartitioned",
+      (SELECT coalesce(json_agg(json_build_object(
+          'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
+          'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull,
+          'sequence', pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)) ORDER BY a.attnum), '[]')
+        FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+        JOIN pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+      (SELECT coalesce(json_agg(a.attname ORDER BY k.position), '[]') FROM pg_constraint p
+        CROSS JOIN LATERAL unnest(p.conkey) WITH ORDINALITY AS k(attnum, position)
+        JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
+        WHERE p.conrelid = c.oid AND p.contype = 'p') AS "primaryKey",
+      (SELECT coalesce(json_agg(DISTINCT f.relname), '[]') FROM pg_constraint r JOIN pg_class f ON f.oid = r.confrelid
+        WHERE r.conrelid = c.oid AND r.contype = 'f' AND f.relnamespace = c.relnamespace AND f.oid <> c.oid) AS parents
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('r', 'p') AND NOT c.relispartition) t), '[]'))`;
+}
+
+interface RawColumn {
+  name: string;
+  type: string;
+  baseType: string;
+  isGenerated: boolean;
+  isNullable: boolean;
+  sequence: string | null;
+}
+
+interface RawTable {
+  name: string;
+  isPartitioned: boolean;
+  columns: RawColumn[];
+  primaryKey: string[];
+  parents: string[];
+}
+
+const CLASSES: Readonly<Record<string, ValueClass>> = {
+  timestamp: 'time', timestamptz: 'time', date: 'time', int2: 'integer', int4: 'integer', int8: 'integer',
+  numeric: 'decimal', float4: 'float', float8: 'double', bool: 'boolean', bytea: 'binary',
+};
+
+/** Undefined when the schema does not exist. */
+export function parseCatalog(answer: string): DatabaseCatalog | undefined {
+  const parsed = JSON.parse(answer) as { schemaExists: boolean; tables: RawTable[] };
+  if (!parsed.schemaExists) return undefined;
+  const tables: TableInfo[] = parsed.tables.map((table) => ({
+    name: table.name,
+    columns: table.columns.map((column): ColumnInfo => ({
+      name: column.name, type: column.type, valueClass: CLASSES[column.baseType] ?? 'text',
+      isGenerated: column.isGenerated, isNullable: column.isNullable,
+    })),
+    primaryKey: table.primaryKey,
+    parents: table.parents,
+    sequences: table.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])),
+    isPartitioned: table.isPartitioned,
+  }));
+  return { tables };
+}
+
+/** One JSON line per table with a since_field: {"table": ..., "mark": largest value as text, or null}. */
+export function marksQuery(schema: string, plans: readonly TablePlan[]): string | undefined {
+  const selects = plans.flatMap((plan) => (plan.sinceColumn === undefined ? [] : [
+    `SELECT json_build_object('table', ${quoteLiteral(plan.table.name)}, 'mark', `
+    + `(SELECT to_json(max(${quoteIdentifier(plan.sinceColumn.name)})) #>> '{}' FROM ${qualifiedName(schema, plan.table.name)}))::text`,
+  ]));
+  return selects.length === 0 ? undefined : `${selects.join('\nUNION ALL\n')};\n`;
+}
+
+export function parseMarks(answer: string): Map<string, string> {
+  const marks = new Map<string, string>();
+  for (const line of answer.split('\n')) {
+    if (line.trim() === '') continue;
+    const { table, mark } = JSON.parse(line) as { table: string; mark: string | null };
+    if (mark !== null) marks.set(table, mark);
+  }
+  return marks;
+}

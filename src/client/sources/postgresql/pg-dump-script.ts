@@ -1,0 +1,34 @@
+// The psql script that writes data.sql: one REPEATABLE READ, READ ONLY transaction (one snapshot
+// for every table), each table as a header line, a COPY line, COPY's text rows and `\.`.
+import { dataLine, endLine, sectionHeaderOf, tableLine } from '../tables/data-headers';
+import type { DataHeader } from '../tables/data-format';
+import { SEQUENCE_LINE } from '../tables/data-format';
+import type { DatabaseSource } from '../storage-config';
+import type { TablePlan } from '../tables/table-plan';
+import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
+
+export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
+  const lines = [
+    SESSION_TIMEOUTS,
+    // Read only and repeatable read: what pg_dump does; writers are never blocked, every COPY sees one snapshot.
+    'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;',
+    `SELECT ${quoteLiteral(dataLine(header))};`,
+  ];
+  for (const plan of plans) {
+    const section = sectionHeaderOf(source, plan);
+    const table = qualifiedName(source.schema, plan.table.name);
+    const columns = columnList(section.columns);
+    lines.push(`SELECT ${quoteLiteral(`${tableLine(section)}\nCOPY ${table} (${columns}) FROM stdin;`)};`);
+    const where = section.since === undefined || plan.sinceColumn === undefined ? '' : ` WHERE ${quoteIdentifier(section.since.column)} >= `
+      + `${quoteLiteral(section.since.mark)}::${plan.sinceColumn.type} - ${plan.sinceColumn.valueClass === 'time'
+        ? `interval '${section.since.overlap} seconds'` : String(section.since.overlap)}`;
+    lines.push(`COPY (SELECT ${columns} FROM ${table}${where}) TO STDOUT;`);
+    lines.push(`SELECT '\\.';`);
+  }
+  for (const sequence of plans.flatMap((plan) => plan.table.sequences)) {
+    lines.push(`SELECT ${quoteLiteral(SEQUENCE_LINE)} || json_build_object('name', ${quoteLiteral(sequence)}, `
+      + `'lastValue', last_value::text, 'isCalled', is_called)::text FROM ${sequence};`);
+  }
+  lines.push(`SELECT ${quoteLiteral(endLine(plans.length))};`, 'COMMIT;', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,164 @@
+// The psql script that loads a restored data.sql, streamed into psql's stdin inside one transaction
+// (so a failure anywhere leaves the database as it was). Complete: create the tables from the
+// dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order.
+// Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
+// key (parents first).
+import { createReadStream } from 'node:fs';
+import { LoadFailedError } from '../../../common/errors';
+import type { DataEvent } from '../tables/data-reader';
+import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../tables/data-format';
+import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
+import { byteLines } from '../tables/byte-lines';
+import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
+
+const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
+
+function step(text: string): string {
+  return `\\echo '${STEP_MARKER}${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'\n`;
+}
+
+function softDeleteTest(alias: string, softDelete: SoftDelete): string {
+  const column = `${alias}.${quoteIdentifier(softDelete.column)}`;
+  if (softDelete.when === 'true') return `${column} IS TRUE`;
+  return softDelete.when === 'nonzero' ? `${column} <> 0` : `${column} IS NOT NULL`;
+}
+
+function keyMatch(left: string, right: string, keys: readonly string[], rightKeys = keys): string {
+  return keys.map((key, index) => `${left}.${quoteIdentifier(key)} = ${right}.${quoteIdentifier(rightKeys[index])}`).join(' AND ');
+}
+
+export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
+  const schema = header.schema ?? 'public';
+  const tableName = (table: string): string => qualifiedName(schema, table);
+  const isComplete = header.backup === 'complete';
+  const fail = (message: string): never => {
+    throw new LoadFailedError(header.source, message);
+  };
+  yield `SET client_min_messages = warning;\nSET standard_conforming_strings = on;\n${SESSION_TIMEOUTS}\nBEGIN;\n`;
+  if (isComplete && plan.createsTables) {
+    if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
+    yield step('schema');
+    yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
+    yield* schemaScript(plan.schemaPath as string, schema);
+  } else if (isComplete && header.tables.length > 0) {
+    // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).
+    yield step('truncate');
+    yield `TRUNCATE ${header.tables.map((table) => tableName(table.table)).join(', ')};\n`;
+  }
+  const sections: SectionHeader[] = [];
+  const sequences: SequenceValue[] = [];
+  let current: SectionHeader | undefined;
+  let hasEnded = false;
+  const stageOf = (section: SectionHeader): string => quoteIdentifier(`cpsbackup_stage_${sections.indexOf(section) + 1}`);
+  const closeSection = function* (): Generator<string> {
+    if (current === undefined) return;
+    yield '\\.\n';
+    if (isComplete && current.softDelete !== undefined) {
+      yield `DELETE FROM ${tableName(current.table)} AS d WHERE ${softDeleteTest('d', current.softDelete)};\n`;
+    }
+    current = undefined;
+  };
+  for await (const event of events) {
+    if (event.type === 'row') {
+      yield event.bytes;
+      yield '\n';
+      continue;
+    }
+    yield* closeSection();
+    if (event.type === 'table') {
+      const section = event.section;
+      sections.push(section);
+      current = section;
+      const columns = columnList(section.columns);
+      yield step(`table ${section.table} (rows)`);
+      if (isComplete) {
+        const summary = header.tables.find((table) => table.table === section.table);
+        for (const column of plan.createsTables ? summary?.excludedColumns ?? [] : []) {
+          // Excluded columns are not in the dump: the table created here lets them be NULL.
+          if (!column.isNullable) yield `ALTER TABLE ${tableName(section.table)} ALTER COLUMN ${quoteIdentifier(column.name)} DROP NOT NULL;\n`;
+        }
+        yield `COPY ${tableName(section.table)} (${columns}) FROM stdin;\n`;
+      } else {
+        yield `CREATE TEMP TABLE ${stageOf(section)} ON COMMIT DROP AS SELECT ${columns} FROM ${tableName(section.table)} WITH NO DATA;\n`;
+        yield `COPY ${stageOf(section)} (${columns}) FROM stdin;\n`;
+      }
+    } else if (event.type === 'sequence') {
+      if (!SEQUENCE_NAME.test(event.value.name) || !/^-?\d+$/.test(event.value.lastValue)) fail(`bad sequence line ${JSON.stringify(event.value)}`);
+      sequences.push(event.value);
+    } else {
+      if (event.end.tables !== sections.length) fail(`data.sql ends after ${sections.length} tables, its end line says ${event.end.tables}`);
+      hasEnded = true;
+    }
+  }
+  if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
+  if (!isComplete) {
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf);
+    for (const section of sections) yield* upsert(section, tableName, stageOf);
+  }
+  if (sequences.length > 0) yield step('sequences');
+  for (const sequence of sequences) {
+    const value = `${sequence.lastValue}, ${sequence.isCalled ? 'true' : 'false'}`;
+    // A partial never moves a sequence back: the copy may have handed out values of its own.
+    yield isComplete ? `SELECT pg_catalog.setval(${quoteLiteral(sequence.name)}, ${value});\n`
+      : `SELECT pg_catalog.setval(${quoteLiteral(sequence.name)}, ${value}) FROM ${sequence.name} WHERE last_value < ${sequence.lastValue};\n`;
+  }
+  yield step('commit');
+  yield 'COMMIT;\n';
+}
+
+/**
+ * schema.sql as pg_dump wrote it, but for its `CREATE SCHEMA name;` (pg_dump -n writes it even for
+ * public, which every database has): IF NOT EXISTS, so the schema may already be there. Only the
+ * first such line, which pg_dump puts before any function body that could hold the same text.
+ */
+async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffer | string> {
+  const createSchema = new Set([`CREATE SCHEMA ${schema};`, `CREATE SCHEMA ${quoteIdentifier(schema)};`]);
+  let isRewritten = false;
+  for await (const line of byteLines(createReadStream(path))) {
+    if (!isRewritten && line.length < 200 && createSchema.has(line.toString('utf8'))) {
+      isRewritten = true;
+      yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
+      continue;
+    }
+    yield line;
+    yield '\n';
+  }
+}
+
+/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. */
+function* deletes(section: SectionHeader, sections: readonly SectionHeader[], tableName: (table: string) => string,
+  stageOf: (section: SectionHeader) => string): Generator<string> {
+  const target = tableName(section.table);
+  const statements: string[] = [];
+  for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
+    const column = (tombstone.tombstoneFor as { column: string }).column;
+    statements.push(`DELETE FROM ${target} AS d USING ${stageOf(tombstone)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey, [column])};`);
+  }
+  if (section.rows === 'all') {
+    statements.push(section.primaryKey.length > 0
+      ? `DELETE FROM ${target} AS d WHERE NOT EXISTS (SELECT 1 FROM ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)});`
+      : `DELETE FROM ${target};`);
+  }
+  if (section.softDelete !== undefined) {
+    statements.push(`DELETE FROM ${target} AS d USING ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)} `
+      + `AND ${softDeleteTest('k', section.softDelete)};`);
+  }
+  if (statements.length === 0) return;
+  yield step(`table ${section.table} (deletes)`);
+  for (const statement of statements) yield `${statement}\n`;
+}
+
+function* upsert(section: SectionHeader, tableName: (table: string) => string, stageOf: (section: SectionHeader) => string): Generator<string> {
+  const columns = columnList(section.columns);
+  const filter = section.softDelete === undefined ? '' : ` WHERE (${softDeleteTest('k', section.softDelete)}) IS NOT TRUE`;
+  const insert = `INSERT INTO ${tableName(section.table)} (${columns}) OVERRIDING SYSTEM VALUE SELECT ${columns} FROM ${stageOf(section)} AS k${filter}`;
+  yield step(`table ${section.table} (upsert)`);
+  if (section.primaryKey.length === 0) {
+    yield `${insert};\n`;
+    return;
+  }
+  const updated = section.columns.filter((column) => !section.primaryKey.includes(column));
+  const action = updated.length === 0 ? 'DO NOTHING'
+    : `DO UPDATE SET ${updated.map((column) => `${quoteIdentifier(column)} = EXCLUDED.${quoteIdentifier(column)}`).join(', ')}`;
+  yield `${insert} ON CONFLICT (${columnList(section.primaryKey)}) ${action};\n`;
+}

@@ -1,0 +1,25 @@
+// Quoting for PostgreSQL text we generate: identifiers always double-quoted (exact case, any
+// character), literals with standard_conforming_strings on (which every session here sets).
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function quoteLiteral(text: string): string {
+  if (text.includes('\0')) throw new Error('a PostgreSQL literal cannot hold a NUL character');
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+export function qualifiedName(schema: string, table: string): string {
+  return `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
+}
+
+export function columnList(columns: readonly string[]): string {
+  return columns.map(quoteIdentifier).join(', ');
+}
+
+/**
+ * As pg_dump does: a dump waits on its reader (the FIFO is full while the upload is slow), and a
+ * load may run long, so the server's timeouts for statements, locks and idle transactions are off.
+ */
+export const SESSION_TIMEOUTS = 'SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;';

@@ -1,0 +1,72 @@
+// PostgreSQL for the shared dump and load code: psql reads the catalog and marks and writes
+// data.sql (COPY in one snapshot), pg_dump --schema-only writes schema.sql, psql loads.
+import type { DatabaseSource } from '../storage-config';
+import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
+import type { TablePlan } from '../tables/table-plan';
+import { runQuery, type ToolCommand } from '../tables/tool-command';
+import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './pg-catalog';
+import { pgEnvironment } from './pg-connection';
+import { pgDataDumpScript } from './pg-dump-script';
+import { pgLoadScript } from './pg-load-script';
+import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
+import { dataHeaderOf } from '../tables/data-headers';
+
+/** The database psql connects to for CREATE DATABASE; every cluster has it. */
+const MAINTENANCE_DATABASE = 'postgres';
+const QUERY_FLAGS = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'];
+
+export const postgresqlDialect: DatabaseDialect = {
+  async connect(source: DatabaseSource, baseDirectory: string, fail: FailureFactory): Promise<DialectConnection> {
+    const environment = await pgEnvironment(source, baseDirectory, fail);
+    const { psql, pgDump } = environment.tools;
+    const query = (database: string, sql: string, what: string): Promise<string> =>
+      runQuery({ file: psql, args: [...QUERY_FLAGS, '-f', '-'], env: environment.env(database), input: sql }, source.timeoutSeconds, what, fail);
+    return {
+      async readCatalog() {
+        const catalog = parseCatalog(await query(source.database, catalogQuery(source.schema), `reading the tables of ${source.database}`));
+        if (catalog === undefined) throw fail(`${source.file}:${source.line}: database ${source.database} has no schema ${source.schema}`);
+        return catalog;
+      },
+      async readMarks(plans: readonly TablePlan[]) {
+        const sql = marksQuery(source.schema, plans);
+        return sql === undefined ? new Map() : parseMarks(await query(source.database, sql, 'reading the since_field marks'));
+      },
+      schemaDump(plans: readonly TablePlan[]): ToolCommand {
+        // Exact names in pg_dump's pattern syntax; --strict-names fails if one vanished since the catalog was read.
+        const patterns = source.tables.length === 0 ? ['-n', quoteIdentifier(source.schema)]
+          : plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]);
+        return {
+          file: pgDump,
+          args: ['--schema-only', '--no-owner', '--no-privileges', '--strict-names', ...patterns],
+          env: environment.env(source.database),
+        };
+      },
+      dataDump(catalog, plans, backup) {
+        return {
+          file: psql, args: [...QUERY_FLAGS, '-f', '-'], env: environment.env(source.database),
+          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup)),
+        };
+      },
+      async databaseExists(database: string) {
+        const answer = await query(MAINTENANCE_DATABASE, `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(database)};`,
+          `looking for database ${database}`);
+        return answer.trim() === '1';
+      },
+      async existingTables(database: string, tables: readonly string[]) {
+        const names = tables.map(quoteLiteral).join(', ');
+        const answer = await query(database, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace `
+          + `WHERE n.nspname = ${quoteLiteral(source.schema)} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
+        return answer.split('\n').filter((name) => name !== '');
+      },
+      async createDatabase(database: string) {
+        // Outside the load's transaction: CREATE DATABASE cannot run inside one.
+        await query(MAINTENANCE_DATABASE, `CREATE DATABASE ${quoteIdentifier(database)};`, `creating database ${database}`);
+      },
+      loader(database: string): ToolCommand {
+        return { file: psql, args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], env: environment.env(database) };
+      },
+      loadScript: pgLoadScript,
+      remove: () => environment.remove(),
+    };
+  },
+};

@@ -1,0 +1,37 @@
+// What a database's catalog says about the tables a source may dump, in one shape for both
+// PostgreSQL and MariaDB: columns and their kinds of value, primary keys, foreign-key parents.
+
+/** How a column's values are written and compared; decides since_field checks and MariaDB's rendering. */
+export type ValueClass = 'time' | 'integer' | 'decimal' | 'float' | 'double' | 'binary' | 'bit' | 'boolean' | 'text';
+
+export interface ColumnInfo {
+  readonly name: string;
+  /** As the server spells it (format_type / COLUMN_TYPE), used in casts and messages. */
+  readonly type: string;
+  readonly valueClass: ValueClass;
+  /** Computed by the server (GENERATED ... STORED / VIRTUAL): never dumped, never loaded. */
+  readonly isGenerated: boolean;
+  readonly isNullable: boolean;
+  /** MariaDB: the column's type with charset and collation, to re-declare it NULL after exclusion. */
+  readonly definition?: string;
+}
+
+export interface TableInfo {
+  readonly name: string;
+  readonly columns: readonly ColumnInfo[];
+  /** Empty when the table has none. */
+  readonly primaryKey: readonly string[];
+  /** Tables this one references by foreign key, itself excluded. */
+  readonly parents: readonly string[];
+  /** PostgreSQL: sequences owned by its columns (serial, identity), as quoted qualified names. */
+  readonly sequences: readonly string[];
+  /** PostgreSQL: a partitioned table, whose rows live in its partitions (not dumped by this source). */
+  readonly isPartitioned?: boolean;
+}
+
+export interface DatabaseCatalog {
+  readonly tables: readonly TableInfo[];
+  /** MariaDB: the database's default character set and collation, for CREATE DATABASE on load. */
+  readonly charset?: string;
+  readonly collation?: string;
+}

@@ -1,0 +1,51 @@
+// What the shared dump and load code needs from PostgreSQL and MariaDB, by role: read the catalog
+// and marks, plan the dumpers, create the target database, build the loader and its script.
+import type { BackupError } from '../../../common/errors';
+import type { DatabaseSource } from '../storage-config';
+import type { DatabaseCatalog } from './catalog';
+import type { DataEvent } from './data-reader';
+import type { BackupKindName, DataHeader } from './data-format';
+import type { TablePlan } from './table-plan';
+import type { ToolCommand } from './tool-command';
+
+/** Builds the error of the current side: DumpFailedError while dumping, LoadFailedError while loading. */
+export type FailureFactory = (message: string, stderrTail?: string) => BackupError;
+
+/** How a load treats the target: create the tables from schema.sql, or keep them and replace or update rows. */
+export interface LoadPlan {
+  /** Complete dumps: the dumped schema, applied only when none of the dumped tables exist. */
+  readonly schemaPath?: string;
+  readonly createsTables: boolean;
+}
+
+/** One source's connection settings made usable by its tools; remove() deletes the credential files. */
+export interface DialectConnection {
+  readCatalog(): Promise<DatabaseCatalog>;
+  /** Largest since_field value per table (tables with one), read before the dump's snapshot is taken. */
+  readMarks(plans: readonly TablePlan[]): Promise<Map<string, string>>;
+  /**
+   * Writes schema.sql to stdout (complete backups): with `tables =` those tables' definitions, else
+   * every definition of the schema / database (types, functions, views; excluded tables, empty), so
+   * an empty database gets all the tables need. Never a DROP: a load must not destroy what it did not dump.
+   */
+  schemaDump(plans: readonly TablePlan[]): ToolCommand;
+  /** Writes data.sql to stdout: every table in one snapshot, in load order. */
+  dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
+  databaseExists(database: string): Promise<boolean>;
+  /** Which of `tables` the target database (and schema) holds. */
+  existingTables(database: string, tables: readonly string[]): Promise<string[]>;
+  createDatabase(database: string, header: DataHeader): Promise<void>;
+  /** The client that reads the load script on stdin, connected to `database`, echoing step markers. */
+  loader(database: string): ToolCommand;
+  /** The load script: for a complete dump the schema or emptied tables, then rows; for a partial one stage, delete, upsert. */
+  loadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer>;
+  remove(): Promise<void>;
+}
+
+export interface DatabaseDialect {
+  /** Checks the tools are installed and writes the credential files under baseDirectory. */
+  connect(source: DatabaseSource, baseDirectory: string, fail: FailureFactory): Promise<DialectConnection>;
+}
+
+/** Printed by the loader before each step, so a failure names the table it was loading. */
+export const STEP_MARKER = 'cpsbackup-step ';

@@ -1,0 +1,124 @@
+// Decides, from storage.conf and the catalog, which tables and columns a dump holds, in which
+// order, and which rows a partial takes; every mistake is a DumpFailedError naming the line.
+import { DumpFailedError } from '../../../common/errors';
+import type { ColumnReference, NamedReference } from '../database-config';
+import type { DatabaseSource } from '../storage-config';
+import type { ColumnInfo, DatabaseCatalog, TableInfo } from './catalog';
+import { loadOrder } from './load-order';
+import { markOf } from './marks';
+import type { SoftDelete } from './data-format';
+
+export interface TablePlan {
+  readonly table: TableInfo;
+  /** Dumped columns, in the table's order: neither excluded nor generated. */
+  readonly columns: readonly ColumnInfo[];
+  readonly excludedColumns: readonly ColumnInfo[];
+  /** The configured since_field: its mark is recorded by every backup, complete or partial. */
+  readonly sinceColumn?: ColumnInfo;
+  /** Partial backups only: dump rows with sinceColumn at or past this mark minus the overlap. */
+  readonly sinceMark?: string;
+  readonly tombstoneFor?: { readonly table: string; readonly column: string };
+  readonly softDelete?: SoftDelete;
+}
+
+export interface TablePlanOptions {
+  readonly isPartial: boolean;
+  /** Labels of the backup a partial follows (its marks); undefined: every table is dumped whole. */
+  readonly baseLabels?: Readonly<Record<string, string>>;
+}
+
+const SINCE_CLASSES = new Set(['time', 'integer', 'decimal']);
+
+/** The tables to dump, in load order. */
+export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, options: TablePlanOptions): TablePlan[] {
+  const fail = (line: number, message: string): never => {
+    throw new DumpFailedError(source.name, `${source.file}:${line}: ${message}`);
+  };
+  const where = source.kind === 'postgresql' ? `schema ${source.schema} of database ${source.database}` : `database ${source.database}`;
+  const byName = new Map(catalog.tables.map((table) => [table.name, table]));
+  const known = (reference: NamedReference, key: string): TableInfo =>
+    byName.get(reference.name) ?? fail(reference.line, `${key}: no table ${reference.name} in ${where}`);
+  const columnOf = (table: TableInfo, reference: ColumnReference, key: string): ColumnInfo =>
+    table.columns.find((column) => column.name === reference.column)
+      ?? fail(reference.line, `${key}: table ${table.name} has no column ${reference.column}`);
+
+  const excludedTables = new Set(source.excludeTables.map((reference) => known(reference, 'exclude_tables').name));
+  const chosen = source.tables.length > 0 ? source.tables.map((reference) => known(reference, 'tables')) : catalog.tables;
+  const tables = chosen.filter((table) => !excludedTables.has(table.name));
+  for (const table of tables.filter((candidate) => candidate.isPartitioned)) {
+    const line = source.tables.find((reference) => reference.name === table.name)?.line ?? source.line;
+    fail(line, `table ${table.name} is partitioned: its rows are not dumped by kind ${source.kind} yet; `
+      + 'add it to exclude_tables (a complete load then recreates it empty) or back it up with a command source');
+  }
+  const dumped = new Map(tables.map((table) => [table.name, table]));
+  const dumpedTable = (reference: ColumnReference | NamedReference, key: string): TableInfo => {
+    const name = 'table' in reference ? reference.table : reference.name;
+    const table = byName.get(name) ?? fail(reference.line, `${key}: no table ${name} in ${where}`);
+    return dumped.get(name) ?? fail(reference.line, `${key}: table ${table.name} is not dumped (tables / exclude_tables)`);
+  };
+
+  // A misspelt exclusion would dump the very column it was meant to keep out: every one must match.
+  const excluded = new Map<string, Set<string>>();
+  for (const reference of source.excludeColumns) {
+    const table = byName.get(reference.table) ?? fail(reference.line, `exclude_columns: no table ${reference.table} in ${where}`);
+    columnOf(table, reference, 'exclude_columns');
+    if (table.primaryKey.includes(reference.column)) {
+      fail(reference.line, `exclude_columns: ${reference.table}.${reference.column} is part of the primary key; rows could not be loaded without it`);
+    }
+    excluded.set(table.name, (excluded.get(table.name) ?? new Set()).add(reference.column));
+  }
+
+  const since = new Map<string, ColumnInfo>();
+  for (const reference of source.sinceFields) {
+    const table = dumpedTable(reference, 'since_field');
+    const column = columnOf(table, reference, 'since_field');
+    if (!SINCE_CLASSES.has(column.valueClass)) {
+      fail(reference.line, `since_field: ${table.name}.${column.name} is ${column.type}; it must be a timestamp, a date or an increasing number`);
+    }
+    if (excluded.get(table.name)?.has(column.name)) fail(reference.line, `since_field: ${table.name}.${column.name} is excluded by exclude_columns`);
+    if (table.primaryKey.length === 0) {
+      fail(reference.line, `since_field: table ${table.name} has no primary key; a partial load could not upsert its rows`);
+    }
+    since.set(table.name, column);
+  }
+
+  const tombstones = new Map<string, { table: string; column: string }>();
+  const softDeletes = new Map<string, SoftDelete>();
+  for (const { table: targetName, from } of source.deletesFrom) {
+    const target = dumpedTable({ name: targetName, line: from.line }, 'deletes_from');
+    const tombstone = dumpedTable(from, 'deletes_from');
+    const column = columnOf(tombstone, from, 'deletes_from');
+    if (excluded.get(tombstone.name)?.has(column.name)) fail(from.line, `deletes_from: ${tombstone.name}.${column.name} is excluded by exclude_columns`);
+    if (tombstone.name === target.name) {
+      if (target.primaryKey.length === 0) fail(from.line, `deletes_from: table ${target.name} has no primary key`);
+      const when = column.valueClass === 'boolean' ? 'true' : column.valueClass === 'integer' ? 'nonzero' : 'set';
+      softDeletes.set(target.name, { column: column.name, when });
+      continue;
+    }
+    if (target.primaryKey.length !== 1) {
+      fail(from.line, `deletes_from: table ${target.name} needs a one-column primary key for ${tombstone.name}.${column.name} to name its rows`);
+    }
+    if (tombstones.has(tombstone.name)) fail(from.line, `deletes_from: ${tombstone.name} is already the tombstone table of ${tombstones.get(tombstone.name)?.table}`);
+    tombstones.set(tombstone.name, { table: target.name, column: column.name });
+  }
+
+  const order = source.order.map((reference) => dumpedTable(reference, 'order').name);
+  return loadOrder(tables, order).map((name) => {
+    const table = dumped.get(name) as TableInfo;
+    const skipped = excluded.get(name) ?? new Set<string>();
+    const columns = table.columns.filter((column) => !column.isGenerated && !skipped.has(column.name));
+    if (columns.length === 0) throw new DumpFailedError(source.name, `table ${name} has no column left to dump (all excluded or generated)`);
+    const sinceColumn = since.get(name);
+    const sinceMark = options.isPartial && sinceColumn !== undefined
+      ? markOf(options.baseLabels, source.name, name, sinceColumn.name, sinceColumn.valueClass === 'time') : undefined;
+    return {
+      table,
+      columns,
+      excludedColumns: table.columns.filter((column) => skipped.has(column.name)),
+      sinceColumn,
+      sinceMark,
+      tombstoneFor: tombstones.get(name),
+      softDelete: softDeletes.get(name),
+    };
+  });
+}

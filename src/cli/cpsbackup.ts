@@ -133,7 +133,9 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
     await showBackup(client, `${config.server}:${config.port}`, options.show!, options.client ?? '', (backup) => {
       summary = backup;
       if (options.json) return;
-      const labels = Object.entries(backup.labels).map(([key, value]) => `${key}=${value}`).join(' ');
+      // Warnings are paths and messages: listed by count here (--json has them), never a raw newline.
+      const labels = Object.entries(backup.labels).map(([key, value]) => (key === 'warnings'
+        ? `warnings=${value.split('\n').length}` : `${key}=${JSON.stringify(value).slice(1, -1)}`)).join(' ');
       output.out(`${formatBackupLine(backup)}: ${backup.files} files, ${formatBytes(backup.logicalBytes)}${labels ? `; ${labels}` : ''}\n`);
     }, (entry) => {
       if (options.json) entries.push(entryJson(entry));

@@ -14,6 +14,7 @@ export function exitCodeOf(error: unknown): number {
   if (!(error instanceof BackupError)) return EXIT.failure;
   switch (error.code) {
     case 'CONFIG': return EXIT.usage;
+    case 'INVALID_ARGUMENT': return EXIT.usage;
     case 'AUTH': return EXIT.auth;
     case 'INTERRUPTED': return EXIT.interrupted;
     case 'LOAD_FAILED': return EXIT.partial;

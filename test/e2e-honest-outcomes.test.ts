@@ -1,0 +1,137 @@
+// Every gap is loud: a file or folder that cannot be read, or an include that does not exist, makes
+// -e exit 3 with the list (the backup kept, marked incomplete in -l and --json); nothing readable at
+// all is exit 1 with nothing listed; a file growing while it is read cannot keep a backup going and is
+// reported; Ctrl-C is one line and exit 130 with nothing committed; a closed pipe ends quietly; the
+// summary says what was stored of what was read; a mistyped mode is a usage error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { writeDeterministicFile } from './support/trees';
+import { waitUntil, writtenPackBytes } from './support/fault-tools';
+
+const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
+const MEBIBYTE = 1024 * 1024;
+const isRoot = process.geteuid?.() === 0;
+
+/** The client as root without the capability to bypass file permissions: a 000 file is then unreadable for real. */
+function runWithoutDacOverride(args: readonly string[]): Promise<CommandResult> {
+  return new Promise((resolveResult) => {
+    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, CLIENT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
+    child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
+    child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr }));
+  });
+}
+
+test('what cannot be read is listed, the backup kept and marked incomplete, and -e exits 3', { skip: isRoot ? false : 'needs root to drop the permission bypass for real' }, async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(join(data, 'closed'), { recursive: true });
+  await writeFile(join(data, 'fine.txt'), 'fine\n');
+  await writeFile(join(data, 'secret.txt'), 'no one may read this\n');
+  await writeFile(join(data, 'closed', 'inside.txt'), 'behind a closed folder\n');
+  await chmod(join(data, 'secret.txt'), 0o000);
+  await chmod(join(data, 'closed'), 0o000);
+  const missing = join(sandbox.root, 'not-there');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `include = ${missing}`]);
+
+  const result = await runWithoutDacOverride(['-c', config, '-e']);
+  assert.equal(result.code, 3, result.stdout + result.stderr);
+  assert.match(result.stderr, /error: 3 files could not be read and are not in this backup:/);
+  assert.match(result.stderr, new RegExp(`${join(data, 'secret.txt')}: cannot be read \\(EACCES\\)`));
+  assert.match(result.stderr, new RegExp(`${join(data, 'closed')}: cannot (open|list) the folder \\(EACCES\\)`));
+  assert.match(result.stderr, new RegExp(`${missing}: the include does not exist`));
+  assert.match(result.stdout, /^Backup 0000001 kept, incomplete: /);
+  const list = await sandbox.runClient(['-c', config, '-l']);
+  assert.match(list.stdout, /^Backup: 0000001 \S+ \S+ complete \(incomplete: 3 unreadable files\)$/m);
+  const [listed] = JSON.parse((await sandbox.runClient(['-c', config, '-l', '--json'])).stdout) as { isComplete: boolean; unreadableFiles: number }[];
+  assert.deepEqual({ isComplete: listed.isComplete, unreadableFiles: listed.unreadableFiles }, { isComplete: false, unreadableFiles: 3 });
+  const [header, ...entries] = (await sandbox.runClient(['-c', config, '-s', '1'])).stdout.trimEnd().split('\n');
+  assert.match(header, /warnings=3/);
+  assert.ok(entries.some((line) => line.endsWith('/fine.txt')));
+  assert.ok(!entries.some((line) => line.includes('secret.txt')));
+});
+
+test('nothing readable at all: exit 1 and no backup', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${join(sandbox.root, 'gone')}`, `include = ${join(sandbox.root, 'gone too')}`]);
+  const result = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(result.stderr, /nothing could be read: .*gone: the include does not exist/);
+  assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout, '');
+});
+
+test('a file appended to while it is read: the backup ends, keeps what was there at open, and says so', async (t) => {
+  const sandbox = await Sandbox.create();
+  const data = join(sandbox.root, 'data');
+  const log = join(data, 'growing.log');
+  await writeDeterministicFile(log, 'growing', 64 * MEBIBYTE);
+  let isWriting = true;
+  const writer = (async () => {
+    const block = Buffer.alloc(MEBIBYTE, 0x61);
+    while (isWriting) await appendFile(log, block);
+  })();
+  t.after(async () => {
+    isWriting = false;
+    await writer;
+    await sandbox.destroy();
+  });
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const result = await sandbox.runClient(['-c', config, '-e'], { timeoutMs: 300_000 });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stderr, /growing\.log: file changed while being read \(stored as read\)/);
+  assert.match(result.stdout, /\(0 unchanged, 1 changed while being read\)/);
+});
+
+test('Ctrl-C during a backup: one line, exit 130, nothing committed', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  for (let index = 0; index < 6; index++) await writeDeterministicFile(join(data, `big-${index}.bin`), `big ${index}`, 48 * MEBIBYTE);
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const child = spawn(process.execPath, [CLIENT, '-c', config, '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
+  await waitUntil(async () => (await writtenPackBytes(sandbox)) > 8 * MEBIBYTE, 'the backup to be under way');
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.equal(stderr.trim(), 'interrupted: nothing was committed');
+  assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout, '');
+});
+
+test('-s piped into head ends quietly; the summary speaks plainly; a mistyped mode is a usage error', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  for (let index = 0; index < 3000; index++) await writeFile(join(data, `file-${index}.txt`), `content ${index}\n`);
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const backup = await sandbox.runClient(['-c', config, '-e']);
+  assert.match(backup.stdout, /^Backup 0000001 done: 3000 files \(0 unchanged\), stored [\d.]+ KiB new of [\d.]+ KiB read \([\d.]+ KiB after compression\); [\d.]+ KiB in this backup, [\d.]+ s$/m);
+  const piped = await new Promise<CommandResult>((resolveResult) => {
+    const child = spawn('sh', ['-c', `"${process.execPath}" "${CLIENT}" -c "${config}" -s 1 | head -n 1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr }));
+  });
+  assert.equal(piped.stderr, '', 'no EPIPE stack trace');
+  assert.match(piped.stdout, /^Backup: 0000001 /);
+  const mistyped = await sandbox.runClient(['-c', config, 'deamon']);
+  assert.equal(mistyped.code, 2);
+  assert.match(mistyped.stderr, /unknown mode "deamon"/);
+});

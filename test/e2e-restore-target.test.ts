@@ -1,0 +1,81 @@
+// Restore never writes outside its target, through the real CLI: the target spelled DIR, DIR/, DIR/.,
+// x/../DIR or ./DIR/, with a symlink planted inside it at several depths pointing out, and restores to
+// the original paths after an ancestor of the include was replaced by a symlink: nothing lands
+// elsewhere, what was refused is named, and the exit code is 3.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+
+const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
+
+function runIn(cwd: string, args: readonly string[]): Promise<CommandResult> {
+  return new Promise((resolveResult) => {
+    const child = spawn(process.execPath, [CLIENT, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
+    child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
+    child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr }));
+  });
+}
+
+test('a symlink planted in the target at any depth, whatever the target\'s spelling: nothing is written outside', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(join(data, 'sub', 'deeper'), { recursive: true });
+  await writeFile(join(data, 'top.txt'), 'top\n');
+  await writeFile(join(data, 'sub', 'mid.txt'), 'mid\n');
+  await writeFile(join(data, 'sub', 'deeper', 'low.txt'), 'low\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  assert.equal((await sandbox.runClient(['-c', config, '-e'])).code, 0);
+
+  const outside = join(sandbox.root, 'outside');
+  await mkdir(outside);
+  const components = data.split('/').filter(Boolean);
+  // Depth 1: the first component of the backed-up path; depth n: the data folder itself; deeper: inside it.
+  const trapDepths = [1, components.length, components.length + 1, components.length + 2];
+  const spellings = (name: string): string[] => [name, `${name}/`, `${name}/.`, `x/../${name}`, `./${name}/`];
+  await mkdir(join(sandbox.root, 'x'), { recursive: true });
+  let round = 0;
+  for (const depth of trapDepths) {
+    for (const spellingOf of spellings('TARGET').map((form) => (name: string) => form.replace('TARGET', name))) {
+      // A fresh target per attempt, each with its trap: a relative spelling is resolved from the sandbox.
+      const name = `target-${round++}`;
+      const spelling = spellingOf(name);
+      const target = join(sandbox.root, name);
+      const trapComponents = [...components, 'sub', 'deeper'].slice(0, depth);
+      await mkdir(join(target, ...trapComponents.slice(0, -1)), { recursive: true });
+      await symlink(outside, join(target, ...trapComponents));
+      const result = await runIn(sandbox.root, ['-c', config, '-i', '--to', spelling]);
+      assert.equal(result.code, 3, `${spelling} (trap at depth ${depth}):\n${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, /is a symlink .*nothing is written through a symlink/, spelling);
+      assert.deepEqual(await readdir(outside), [], `${spelling} (trap at depth ${depth}) wrote through the symlink`);
+    }
+  }
+});
+
+test('original paths: an ancestor of the include replaced by a symlink is refused, not followed', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const include = join(sandbox.root, 'a', 'p', 'src');
+  await mkdir(include, { recursive: true });
+  await writeFile(join(include, 'file.txt'), 'original place\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${include}`]);
+  assert.equal((await sandbox.runClient(['-c', config, '-e'])).code, 0);
+
+  const elsewhere = join(sandbox.root, 'elsewhere');
+  await mkdir(elsewhere);
+  await rename(join(sandbox.root, 'a', 'p'), join(sandbox.root, 'a', 'p.moved'));
+  await symlink(elsewhere, join(sandbox.root, 'a', 'p'));
+  const result = await sandbox.runClient(['-c', config, '-i']);
+  assert.equal(result.code, 3, result.stdout + result.stderr);
+  assert.match(result.stderr, new RegExp(`${join(sandbox.root, 'a', 'p')}" is a symlink`));
+  assert.deepEqual(await readdir(elsewhere), [], 'nothing landed where the symlink points');
+  await rm(join(sandbox.root, 'a', 'p'));
+});

@@ -109,7 +109,7 @@ test('oversized frames, messages out of order and a lying size are refused; noth
 });
 
 function inline(path: string, content: string): BatchedEntry {
-  return { meta: meta(path, EntryType.ENTRY_TYPE_FILE), sameAsParent: false, content: Buffer.from(content), sha256: Buffer.alloc(0) };
+  return { meta: meta(path, EntryType.ENTRY_TYPE_FILE), sameAsParent: false, content: Buffer.from(content), sha256: Buffer.alloc(0), chunks: [], chunkHashes: Buffer.alloc(0) };
 }
 
 function batch(entries: BatchedEntry[]): UploadRequest {

@@ -29,10 +29,10 @@ test('entries sent one by one (for an older server) commit and restore exactly; 
     const sent: UploadRequest[] = [];
     const recorder = { send: async (request: UploadRequest) => { sent.push(request); } } as unknown as UploadStream;
     const perMessage = new EntryPerMessage(recorder);
-    await perMessage.add({ meta: meta('/data', EntryType.ENTRY_TYPE_DIRECTORY), sameAsParent: false, content: NOTHING, sha256: NOTHING });
-    await perMessage.add({ meta: meta('/data/small.bin', EntryType.ENTRY_TYPE_FILE, { size: small.length }), sameAsParent: false, content: small, sha256: NOTHING });
-    await perMessage.add({ meta: meta('/data/empty', EntryType.ENTRY_TYPE_FILE), sameAsParent: false, content: NOTHING, sha256: NOTHING });
-    await perMessage.add({ meta: meta('/data/hello.txt', EntryType.ENTRY_TYPE_FILE, { size: text.length }), sameAsParent: false, content: text, sha256: NOTHING });
+    await perMessage.add({ meta: meta('/data', EntryType.ENTRY_TYPE_DIRECTORY), sameAsParent: false, content: NOTHING, sha256: NOTHING, chunks: [], chunkHashes: Buffer.alloc(0) });
+    await perMessage.add({ meta: meta('/data/small.bin', EntryType.ENTRY_TYPE_FILE, { size: small.length }), sameAsParent: false, content: small, sha256: NOTHING, chunks: [], chunkHashes: Buffer.alloc(0) });
+    await perMessage.add({ meta: meta('/data/empty', EntryType.ENTRY_TYPE_FILE), sameAsParent: false, content: NOTHING, sha256: NOTHING, chunks: [], chunkHashes: Buffer.alloc(0) });
+    await perMessage.add({ meta: meta('/data/hello.txt', EntryType.ENTRY_TYPE_FILE, { size: text.length }), sameAsParent: false, content: text, sha256: NOTHING, chunks: [], chunkHashes: Buffer.alloc(0) });
     await perMessage.flush();
     assert.ok(sent.every((request) => request.message?.$case !== 'batch'), 'no batch is sent to an older server');
     assert.deepEqual(sent.map((request) => request.message?.$case),

@@ -52,13 +52,13 @@ function sampleBatch(): EntryBatch {
   });
   const empty = Buffer.alloc(0);
   return { entries: [
-    { meta: meta('/data', EntryType.ENTRY_TYPE_DIRECTORY, 0), sameAsParent: false, content: empty, sha256: empty },
-    { meta: meta('/data/unchanged.bin', EntryType.ENTRY_TYPE_FILE, 5), sameAsParent: true, content: empty, sha256: empty },
-    { meta: meta('/data/empty', EntryType.ENTRY_TYPE_FILE, 0), sameAsParent: false, content: empty, sha256: empty },
-    { meta: meta('/data/ünïcode ✓.txt', EntryType.ENTRY_TYPE_FILE, 300), sameAsParent: false, content: randomBytes(300), sha256: randomBytes(32) },
-    { meta: meta('/data/link', EntryType.ENTRY_TYPE_SYMLINK, 0), sameAsParent: false, content: empty, sha256: empty },
-    { meta: meta('/data/big', EntryType.ENTRY_TYPE_FILE, 1_048_576), sameAsParent: false, content: randomBytes(1_048_576), sha256: randomBytes(32) },
-    { meta: undefined, sameAsParent: false, content: randomBytes(3), sha256: empty },
+    { meta: meta('/data', EntryType.ENTRY_TYPE_DIRECTORY, 0), sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: meta('/data/unchanged.bin', EntryType.ENTRY_TYPE_FILE, 5), sameAsParent: true, content: empty, sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: meta('/data/empty', EntryType.ENTRY_TYPE_FILE, 0), sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: meta('/data/ünïcode ✓.txt', EntryType.ENTRY_TYPE_FILE, 300), sameAsParent: false, content: randomBytes(300), sha256: randomBytes(32), chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: meta('/data/link', EntryType.ENTRY_TYPE_SYMLINK, 0), sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: meta('/data/big', EntryType.ENTRY_TYPE_FILE, 1_048_576), sameAsParent: false, content: randomBytes(1_048_576), sha256: randomBytes(32), chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: undefined, sameAsParent: false, content: randomBytes(3), sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
   ] };
 }
 

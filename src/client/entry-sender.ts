@@ -6,6 +6,7 @@ import { Socket } from 'node:net';
 import type { EntryMeta } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
 import type { EntrySink } from '../common/wire/entry-batcher';
+import { batchedEntry } from '../common/wire/batched-entry';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
 import type { UploadStream } from './upload-stream';
@@ -14,7 +15,6 @@ import { isUnchanged } from './entry-meta';
 import { FileContent } from './file-content';
 import { describe, type WalkedEntry } from './walker';
 
-const NOTHING = Buffer.alloc(0);
 
 export interface SendProgress {
   files: number;
@@ -42,18 +42,18 @@ export class EntrySender {
     if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
       const xattrs = this.readXattrs(walked, shown);
       if (xattrs === undefined) return;
-      await this.batcher.add({ meta: { ...meta, xattrs }, sameAsParent: false, content: NOTHING, sha256: NOTHING });
+      await this.batcher.add(batchedEntry({ ...meta, xattrs }));
       return;
     }
     const linkKey = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE ? `${meta.device}:${meta.inode}` : undefined;
     const firstLink = linkKey === undefined ? undefined : this.linkedPaths.get(linkKey);
     if (firstLink !== undefined) {
-      await this.batcher.add({ meta: { ...meta, hardlinkTarget: firstLink }, sameAsParent: false, content: NOTHING, sha256: NOTHING });
+      await this.batcher.add(batchedEntry({ ...meta, hardlinkTarget: firstLink }));
       this.progress.files++;
       return;
     }
     if (isUnchanged(meta, this.parentEntries.get(meta.path.toString('latin1')))) {
-      await this.batcher.add({ meta, sameAsParent: true, content: NOTHING, sha256: NOTHING });
+      await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
       this.progress.files++;
       this.progress.unchangedFiles++;
       if (linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
@@ -87,7 +87,7 @@ export class EntrySender {
       if (content.dataBytes <= INLINE_MAX_CONTENT) {
         const bytes = content.readWhole();
         this.noteChanges(content, shown);
-        await this.batcher.add({ meta, sameAsParent: false, content: bytes, sha256: NOTHING });
+        await this.batcher.add(batchedEntry(meta, { content: bytes }));
         this.progress.bytesRead += bytes.length;
       } else {
         // A streamed entry's messages must follow the entries gathered before it.

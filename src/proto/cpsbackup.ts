@@ -237,8 +237,66 @@ export interface BatchedEntry {
    * server hashes what it received itself. Restore: see sha256.
    */
   content: Buffer;
-  /** Restore only: the whole-content hash, which the client checks before the file takes its name. */
+  /**
+   * Restore only: the content's hash, which the client checks before the file takes its name: for a
+   * protocol-2 client the hash of its chunks' hashes (content-hash.ts), for an older one of its bytes.
+   */
   sha256: Buffer;
+  /** Restore, protocol 2: the content as stored chunks, which the client decodes and checks one by one. */
+  chunks: EncodedChunk[];
+  /**
+   * Upload, chunks on the client: the file's content is these chunks (32-byte hashes, in order), each
+   * one the client holds in the store already or sent in this backup; preceded by ChunkList messages
+   * when the list is longer than a message holds.
+   */
+  chunkHashes: Buffer;
+}
+
+/** A chunk as stored: compressed (codec 1, zstd) or not (codec 0, raw), with the SHA-256 of its raw bytes. */
+export interface EncodedChunk {
+  hash: Buffer;
+  rawSize: number;
+  codec: number;
+  payload: Buffer;
+}
+
+/**
+ * Chunks either way: upload, the ones the server asked for (it decodes and re-hashes each and refuses
+ * a mismatch); restore, a streamed entry's content in order.
+ */
+export interface ChunkBatch {
+  chunks: EncodedChunk[];
+}
+
+/**
+ * Which of these chunks must the client send? Answered only from the client's own backups and recent
+ * interrupted ones, never from other clients' data.
+ */
+export interface ChunkQuery {
+  queryId: number;
+  /** 32-byte SHA-256 hashes back to back */
+  hashes: Buffer;
+}
+
+export interface ChunkAnswer {
+  queryId: number;
+  /** bit i (byte i / 8, bit i % 8 from the lowest) set: send chunk i of the query */
+  missing: Buffer;
+}
+
+/** The first part of the next file's chunk list, when the whole list does not fit in its entry. */
+export interface ChunkList {
+  hashes: Buffer;
+}
+
+/** How a client that chunks its own data must cut and compress it: the store's own settings. */
+export interface Chunking {
+  /** "fastcdc" or "rabin" */
+  chunker: string;
+  minSize: number;
+  avgSize: number;
+  maxSize: number;
+  compressionLevel: number;
 }
 
 export interface EntryEnd {
@@ -272,11 +330,16 @@ export interface UploadRequest {
     | { $case: "commit"; value: Commit }
     | { $case: "abort"; value: Abort }
     | { $case: "batch"; value: EntryBatch }
+    | { $case: "query"; value: ChunkQuery }
+    | { $case: "chunks"; value: ChunkBatch }
+    | { $case: "chunkList"; value: ChunkList }
     | undefined;
 }
 
 export interface BeginAck {
   sessionId: number;
+  /** Set by servers that take chunks cut by the client (an older one never does: then send bytes). */
+  chunking?: Chunking | undefined;
 }
 
 export interface BackupSummary {
@@ -310,10 +373,12 @@ export interface EntryAck {
 }
 
 export interface UploadResponse {
-  message?: { $case: "beginAck"; value: BeginAck } | { $case: "progress"; value: EntryAck } | {
-    $case: "committed";
-    value: BackupSummary;
-  } | undefined;
+  message?:
+    | { $case: "beginAck"; value: BeginAck }
+    | { $case: "progress"; value: EntryAck }
+    | { $case: "committed"; value: BackupSummary }
+    | { $case: "answer"; value: ChunkAnswer }
+    | undefined;
 }
 
 export interface ParentRequest {
@@ -362,6 +427,9 @@ export interface RestoreResponse {
     | { $case: "data"; value: Data }
     | { $case: "entryEnd"; value: EntryEnd }
     | { $case: "batch"; value: EntryBatch }
+    | //
+    /** protocol 2: a streamed entry's content as stored chunks (instead of Data) */
+    { $case: "chunks"; value: ChunkBatch }
     | undefined;
 }
 
@@ -1400,7 +1468,14 @@ export const EntryBatch: MessageFns<EntryBatch> = {
 };
 
 function createBaseBatchedEntry(): BatchedEntry {
-  return { meta: undefined, sameAsParent: false, content: Buffer.alloc(0), sha256: Buffer.alloc(0) };
+  return {
+    meta: undefined,
+    sameAsParent: false,
+    content: Buffer.alloc(0),
+    sha256: Buffer.alloc(0),
+    chunks: [],
+    chunkHashes: Buffer.alloc(0),
+  };
 }
 
 export const BatchedEntry: MessageFns<BatchedEntry> = {
@@ -1416,6 +1491,12 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
     }
     if (message.sha256.length !== 0) {
       writer.uint32(34).bytes(message.sha256);
+    }
+    for (const v of message.chunks) {
+      EncodedChunk.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.chunkHashes.length !== 0) {
+      writer.uint32(50).bytes(message.chunkHashes);
     }
     return writer;
   },
@@ -1465,6 +1546,22 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
             message.sha256 = Buffer.from(reader.bytes());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.chunks.push(EncodedChunk.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.chunkHashes = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1487,6 +1584,12 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
         : false,
       content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
       sha256: isSet(object.sha256) ? Buffer.from(bytesFromBase64(object.sha256)) : Buffer.alloc(0),
+      chunks: globalThis.Array.isArray(object?.chunks) ? object.chunks.map((e: any) => EncodedChunk.fromJSON(e)) : [],
+      chunkHashes: isSet(object.chunkHashes)
+        ? Buffer.from(bytesFromBase64(object.chunkHashes))
+        : isSet(object.chunk_hashes)
+        ? Buffer.from(bytesFromBase64(object.chunk_hashes))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1504,6 +1607,12 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
     if (message.sha256.length !== 0) {
       obj.sha256 = base64FromBytes(message.sha256);
     }
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => EncodedChunk.toJSON(e));
+    }
+    if (message.chunkHashes.length !== 0) {
+      obj.chunkHashes = base64FromBytes(message.chunkHashes);
+    }
     return obj;
   },
 
@@ -1516,6 +1625,592 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
     message.sameAsParent = object.sameAsParent ?? false;
     message.content = object.content ?? Buffer.alloc(0);
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
+    message.chunks = object.chunks?.map((e) => EncodedChunk.fromPartial(e)) || [];
+    message.chunkHashes = object.chunkHashes ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseEncodedChunk(): EncodedChunk {
+  return { hash: Buffer.alloc(0), rawSize: 0, codec: 0, payload: Buffer.alloc(0) };
+}
+
+export const EncodedChunk: MessageFns<EncodedChunk> = {
+  encode(message: EncodedChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hash.length !== 0) {
+      writer.uint32(10).bytes(message.hash);
+    }
+    if (message.rawSize !== 0) {
+      writer.uint32(16).uint32(message.rawSize);
+    }
+    if (message.codec !== 0) {
+      writer.uint32(24).uint32(message.codec);
+    }
+    if (message.payload.length !== 0) {
+      writer.uint32(34).bytes(message.payload);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EncodedChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEncodedChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rawSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.codec = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.payload = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EncodedChunk {
+    return {
+      hash: isSet(object.hash) ? Buffer.from(bytesFromBase64(object.hash)) : Buffer.alloc(0),
+      rawSize: isSet(object.rawSize)
+        ? globalThis.Number(object.rawSize)
+        : isSet(object.raw_size)
+        ? globalThis.Number(object.raw_size)
+        : 0,
+      codec: isSet(object.codec) ? globalThis.Number(object.codec) : 0,
+      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: EncodedChunk): unknown {
+    const obj: any = {};
+    if (message.hash.length !== 0) {
+      obj.hash = base64FromBytes(message.hash);
+    }
+    if (message.rawSize !== 0) {
+      obj.rawSize = Math.round(message.rawSize);
+    }
+    if (message.codec !== 0) {
+      obj.codec = Math.round(message.codec);
+    }
+    if (message.payload.length !== 0) {
+      obj.payload = base64FromBytes(message.payload);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EncodedChunk>, I>>(base?: I): EncodedChunk {
+    return EncodedChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EncodedChunk>, I>>(object: I): EncodedChunk {
+    const message = createBaseEncodedChunk();
+    message.hash = object.hash ?? Buffer.alloc(0);
+    message.rawSize = object.rawSize ?? 0;
+    message.codec = object.codec ?? 0;
+    message.payload = object.payload ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseChunkBatch(): ChunkBatch {
+  return { chunks: [] };
+}
+
+export const ChunkBatch: MessageFns<ChunkBatch> = {
+  encode(message: ChunkBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunks) {
+      EncodedChunk.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunks.push(EncodedChunk.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChunkBatch {
+    return {
+      chunks: globalThis.Array.isArray(object?.chunks) ? object.chunks.map((e: any) => EncodedChunk.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ChunkBatch): unknown {
+    const obj: any = {};
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => EncodedChunk.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChunkBatch>, I>>(base?: I): ChunkBatch {
+    return ChunkBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChunkBatch>, I>>(object: I): ChunkBatch {
+    const message = createBaseChunkBatch();
+    message.chunks = object.chunks?.map((e) => EncodedChunk.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseChunkQuery(): ChunkQuery {
+  return { queryId: 0, hashes: Buffer.alloc(0) };
+}
+
+export const ChunkQuery: MessageFns<ChunkQuery> = {
+  encode(message: ChunkQuery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryId !== 0) {
+      writer.uint32(8).uint64(message.queryId);
+    }
+    if (message.hashes.length !== 0) {
+      writer.uint32(18).bytes(message.hashes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkQuery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkQuery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.queryId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hashes = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChunkQuery {
+    return {
+      queryId: isSet(object.queryId)
+        ? globalThis.Number(object.queryId)
+        : isSet(object.query_id)
+        ? globalThis.Number(object.query_id)
+        : 0,
+      hashes: isSet(object.hashes) ? Buffer.from(bytesFromBase64(object.hashes)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ChunkQuery): unknown {
+    const obj: any = {};
+    if (message.queryId !== 0) {
+      obj.queryId = Math.round(message.queryId);
+    }
+    if (message.hashes.length !== 0) {
+      obj.hashes = base64FromBytes(message.hashes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChunkQuery>, I>>(base?: I): ChunkQuery {
+    return ChunkQuery.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChunkQuery>, I>>(object: I): ChunkQuery {
+    const message = createBaseChunkQuery();
+    message.queryId = object.queryId ?? 0;
+    message.hashes = object.hashes ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseChunkAnswer(): ChunkAnswer {
+  return { queryId: 0, missing: Buffer.alloc(0) };
+}
+
+export const ChunkAnswer: MessageFns<ChunkAnswer> = {
+  encode(message: ChunkAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryId !== 0) {
+      writer.uint32(8).uint64(message.queryId);
+    }
+    if (message.missing.length !== 0) {
+      writer.uint32(18).bytes(message.missing);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkAnswer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkAnswer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.queryId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.missing = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChunkAnswer {
+    return {
+      queryId: isSet(object.queryId)
+        ? globalThis.Number(object.queryId)
+        : isSet(object.query_id)
+        ? globalThis.Number(object.query_id)
+        : 0,
+      missing: isSet(object.missing) ? Buffer.from(bytesFromBase64(object.missing)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ChunkAnswer): unknown {
+    const obj: any = {};
+    if (message.queryId !== 0) {
+      obj.queryId = Math.round(message.queryId);
+    }
+    if (message.missing.length !== 0) {
+      obj.missing = base64FromBytes(message.missing);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChunkAnswer>, I>>(base?: I): ChunkAnswer {
+    return ChunkAnswer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChunkAnswer>, I>>(object: I): ChunkAnswer {
+    const message = createBaseChunkAnswer();
+    message.queryId = object.queryId ?? 0;
+    message.missing = object.missing ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseChunkList(): ChunkList {
+  return { hashes: Buffer.alloc(0) };
+}
+
+export const ChunkList: MessageFns<ChunkList> = {
+  encode(message: ChunkList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hashes.length !== 0) {
+      writer.uint32(10).bytes(message.hashes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChunkList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunkList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hashes = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChunkList {
+    return { hashes: isSet(object.hashes) ? Buffer.from(bytesFromBase64(object.hashes)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ChunkList): unknown {
+    const obj: any = {};
+    if (message.hashes.length !== 0) {
+      obj.hashes = base64FromBytes(message.hashes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChunkList>, I>>(base?: I): ChunkList {
+    return ChunkList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChunkList>, I>>(object: I): ChunkList {
+    const message = createBaseChunkList();
+    message.hashes = object.hashes ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseChunking(): Chunking {
+  return { chunker: "", minSize: 0, avgSize: 0, maxSize: 0, compressionLevel: 0 };
+}
+
+export const Chunking: MessageFns<Chunking> = {
+  encode(message: Chunking, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunker !== "") {
+      writer.uint32(10).string(message.chunker);
+    }
+    if (message.minSize !== 0) {
+      writer.uint32(16).uint32(message.minSize);
+    }
+    if (message.avgSize !== 0) {
+      writer.uint32(24).uint32(message.avgSize);
+    }
+    if (message.maxSize !== 0) {
+      writer.uint32(32).uint32(message.maxSize);
+    }
+    if (message.compressionLevel !== 0) {
+      writer.uint32(40).int32(message.compressionLevel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Chunking {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChunking();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunker = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.minSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.avgSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.compressionLevel = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Chunking {
+    return {
+      chunker: isSet(object.chunker) ? globalThis.String(object.chunker) : "",
+      minSize: isSet(object.minSize)
+        ? globalThis.Number(object.minSize)
+        : isSet(object.min_size)
+        ? globalThis.Number(object.min_size)
+        : 0,
+      avgSize: isSet(object.avgSize)
+        ? globalThis.Number(object.avgSize)
+        : isSet(object.avg_size)
+        ? globalThis.Number(object.avg_size)
+        : 0,
+      maxSize: isSet(object.maxSize)
+        ? globalThis.Number(object.maxSize)
+        : isSet(object.max_size)
+        ? globalThis.Number(object.max_size)
+        : 0,
+      compressionLevel: isSet(object.compressionLevel)
+        ? globalThis.Number(object.compressionLevel)
+        : isSet(object.compression_level)
+        ? globalThis.Number(object.compression_level)
+        : 0,
+    };
+  },
+
+  toJSON(message: Chunking): unknown {
+    const obj: any = {};
+    if (message.chunker !== "") {
+      obj.chunker = message.chunker;
+    }
+    if (message.minSize !== 0) {
+      obj.minSize = Math.round(message.minSize);
+    }
+    if (message.avgSize !== 0) {
+      obj.avgSize = Math.round(message.avgSize);
+    }
+    if (message.maxSize !== 0) {
+      obj.maxSize = Math.round(message.maxSize);
+    }
+    if (message.compressionLevel !== 0) {
+      obj.compressionLevel = Math.round(message.compressionLevel);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Chunking>, I>>(base?: I): Chunking {
+    return Chunking.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Chunking>, I>>(object: I): Chunking {
+    const message = createBaseChunking();
+    message.chunker = object.chunker ?? "";
+    message.minSize = object.minSize ?? 0;
+    message.avgSize = object.avgSize ?? 0;
+    message.maxSize = object.maxSize ?? 0;
+    message.compressionLevel = object.compressionLevel ?? 0;
     return message;
   },
 };
@@ -1805,6 +2500,15 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       case "batch":
         EntryBatch.encode(message.message.value, writer.uint32(58).fork()).join();
         break;
+      case "query":
+        ChunkQuery.encode(message.message.value, writer.uint32(66).fork()).join();
+        break;
+      case "chunks":
+        ChunkBatch.encode(message.message.value, writer.uint32(74).fork()).join();
+        break;
+      case "chunkList":
+        ChunkList.encode(message.message.value, writer.uint32(82).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1878,6 +2582,30 @@ export const UploadRequest: MessageFns<UploadRequest> = {
             message.message = { $case: "batch", value: EntryBatch.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "query", value: ChunkQuery.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = { $case: "chunks", value: ChunkBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.message = { $case: "chunkList", value: ChunkList.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1908,6 +2636,14 @@ export const UploadRequest: MessageFns<UploadRequest> = {
         ? { $case: "abort", value: Abort.fromJSON(object.abort) }
         : isSet(object.batch)
         ? { $case: "batch", value: EntryBatch.fromJSON(object.batch) }
+        : isSet(object.query)
+        ? { $case: "query", value: ChunkQuery.fromJSON(object.query) }
+        : isSet(object.chunks)
+        ? { $case: "chunks", value: ChunkBatch.fromJSON(object.chunks) }
+        : isSet(object.chunkList)
+        ? { $case: "chunkList", value: ChunkList.fromJSON(object.chunkList) }
+        : isSet(object.chunk_list)
+        ? { $case: "chunkList", value: ChunkList.fromJSON(object.chunk_list) }
         : undefined,
     };
   },
@@ -1928,6 +2664,12 @@ export const UploadRequest: MessageFns<UploadRequest> = {
       obj.abort = Abort.toJSON(message.message.value);
     } else if (message.message?.$case === "batch") {
       obj.batch = EntryBatch.toJSON(message.message.value);
+    } else if (message.message?.$case === "query") {
+      obj.query = ChunkQuery.toJSON(message.message.value);
+    } else if (message.message?.$case === "chunks") {
+      obj.chunks = ChunkBatch.toJSON(message.message.value);
+    } else if (message.message?.$case === "chunkList") {
+      obj.chunkList = ChunkList.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1980,19 +2722,40 @@ export const UploadRequest: MessageFns<UploadRequest> = {
         }
         break;
       }
+      case "query": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "query", value: ChunkQuery.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "chunks": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "chunks", value: ChunkBatch.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "chunkList": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "chunkList", value: ChunkList.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseBeginAck(): BeginAck {
-  return { sessionId: 0 };
+  return { sessionId: 0, chunking: undefined };
 }
 
 export const BeginAck: MessageFns<BeginAck> = {
   encode(message: BeginAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.sessionId !== 0) {
       writer.uint32(8).uint64(message.sessionId);
+    }
+    if (message.chunking !== undefined) {
+      Chunking.encode(message.chunking, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -2018,6 +2781,14 @@ export const BeginAck: MessageFns<BeginAck> = {
             message.sessionId = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.chunking = Chunking.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2037,6 +2808,7 @@ export const BeginAck: MessageFns<BeginAck> = {
         : isSet(object.session_id)
         ? globalThis.Number(object.session_id)
         : 0,
+      chunking: isSet(object.chunking) ? Chunking.fromJSON(object.chunking) : undefined,
     };
   },
 
@@ -2044,6 +2816,9 @@ export const BeginAck: MessageFns<BeginAck> = {
     const obj: any = {};
     if (message.sessionId !== 0) {
       obj.sessionId = Math.round(message.sessionId);
+    }
+    if (message.chunking !== undefined) {
+      obj.chunking = Chunking.toJSON(message.chunking);
     }
     return obj;
   },
@@ -2054,6 +2829,9 @@ export const BeginAck: MessageFns<BeginAck> = {
   fromPartial<I extends Exact<DeepPartial<BeginAck>, I>>(object: I): BeginAck {
     const message = createBaseBeginAck();
     message.sessionId = object.sessionId ?? 0;
+    message.chunking = (object.chunking !== undefined && object.chunking !== null)
+      ? Chunking.fromPartial(object.chunking)
+      : undefined;
     return message;
   },
 };
@@ -2581,6 +3359,9 @@ export const UploadResponse: MessageFns<UploadResponse> = {
       case "committed":
         BackupSummary.encode(message.message.value, writer.uint32(26).fork()).join();
         break;
+      case "answer":
+        ChunkAnswer.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2622,6 +3403,14 @@ export const UploadResponse: MessageFns<UploadResponse> = {
             message.message = { $case: "committed", value: BackupSummary.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "answer", value: ChunkAnswer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2644,6 +3433,8 @@ export const UploadResponse: MessageFns<UploadResponse> = {
         ? { $case: "progress", value: EntryAck.fromJSON(object.progress) }
         : isSet(object.committed)
         ? { $case: "committed", value: BackupSummary.fromJSON(object.committed) }
+        : isSet(object.answer)
+        ? { $case: "answer", value: ChunkAnswer.fromJSON(object.answer) }
         : undefined,
     };
   },
@@ -2656,6 +3447,8 @@ export const UploadResponse: MessageFns<UploadResponse> = {
       obj.progress = EntryAck.toJSON(message.message.value);
     } else if (message.message?.$case === "committed") {
       obj.committed = BackupSummary.toJSON(message.message.value);
+    } else if (message.message?.$case === "answer") {
+      obj.answer = ChunkAnswer.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2681,6 +3474,12 @@ export const UploadResponse: MessageFns<UploadResponse> = {
       case "committed": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "committed", value: BackupSummary.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "answer": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "answer", value: ChunkAnswer.fromPartial(object.message.value) };
         }
         break;
       }
@@ -3064,6 +3863,9 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       case "batch":
         EntryBatch.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "chunks":
+        ChunkBatch.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3121,6 +3923,14 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
             message.message = { $case: "batch", value: EntryBatch.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "chunks", value: ChunkBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3147,6 +3957,8 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
         ? { $case: "entryEnd", value: EntryEnd.fromJSON(object.entry_end) }
         : isSet(object.batch)
         ? { $case: "batch", value: EntryBatch.fromJSON(object.batch) }
+        : isSet(object.chunks)
+        ? { $case: "chunks", value: ChunkBatch.fromJSON(object.chunks) }
         : undefined,
     };
   },
@@ -3163,6 +3975,8 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       obj.entryEnd = EntryEnd.toJSON(message.message.value);
     } else if (message.message?.$case === "batch") {
       obj.batch = EntryBatch.toJSON(message.message.value);
+    } else if (message.message?.$case === "chunks") {
+      obj.chunks = ChunkBatch.toJSON(message.message.value);
     }
     return obj;
   },
@@ -3200,6 +4014,12 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       case "batch": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "batch", value: EntryBatch.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "chunks": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "chunks", value: ChunkBatch.fromPartial(object.message.value) };
         }
         break;
       }

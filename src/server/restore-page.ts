@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EntryMeta, RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
 import type { ContentSource, RestoreItem, StoredEntry } from '../chunkstore/read';
 import type { EntryBatcher } from '../common/wire/entry-batcher';
+import { batchedEntry } from '../common/wire/batched-entry';
 import type { Logger } from '../common/logger';
 import { CorruptError, errorMessage } from '../common/errors';
 import { entryMetaOf } from './entry-convert';
@@ -60,7 +61,7 @@ export async function sendRestorePage(context: RestorePageContext, items: readon
 /** An entry without content, or with its whole content at hand: batched, or as its own messages for an older client. */
 async function sendWhole(context: RestorePageContext, meta: EntryMeta, whole: { bytes: Buffer; hash: Buffer } | undefined): Promise<void> {
   if (context.batcher) {
-    await context.batcher.add({ meta, sameAsParent: false, content: whole?.bytes ?? NOTHING, sha256: whole?.hash ?? NOTHING });
+    await context.batcher.add(batchedEntry(meta, { content: whole?.bytes, sha256: whole?.hash }));
     return;
   }
   await startEntry(context, meta);

@@ -9,6 +9,7 @@ import { ContentsTable } from './contents-table';
 import { ChunksTable } from './chunks-table';
 import { PacksTable } from './packs-table';
 import { HoldsTable } from './holds-table';
+import { ClientChunksTable } from './client-chunks-table';
 import { GarbageQueries } from './garbage-queries';
 import { PageQueries } from './page-queries';
 import { CheckQueries } from './check-queries';
@@ -23,6 +24,7 @@ export class Catalog {
   readonly chunks: ChunksTable;
   readonly packs: PacksTable;
   readonly holds: HoldsTable;
+  readonly clientChunks: ClientChunksTable;
   readonly garbage: GarbageQueries;
   readonly pages: PageQueries;
   readonly checks: CheckQueries;
@@ -39,6 +41,7 @@ export class Catalog {
       this.chunks = new ChunksTable(this.database);
       this.packs = new PacksTable(this.database, RECORD_HEADER_SIZE);
       this.holds = new HoldsTable(this.database.connection);
+      this.clientChunks = new ClientChunksTable(this.database.connection);
       this.garbage = new GarbageQueries(this.database);
       this.pages = new PageQueries(this.database);
       this.checks = new CheckQueries(this.database);

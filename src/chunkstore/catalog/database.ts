@@ -3,8 +3,24 @@
 import Database from 'better-sqlite3';
 import { MIGRATE_1_TO_2_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { CorruptError } from '../../common/errors';
+import { contentHashOf } from '../../common/content-hash';
 
 export type Connection = Database.Database;
+
+/**
+ * Version 1 named a content by the SHA-256 of its bytes; version 2 by that of its chunk hashes
+ * (content-hash.ts). A content whose chunk rows are gone keeps its old hash: check reports it.
+ */
+function rehashContents(connection: Connection): void {
+  const chunkHashes = connection.prepare(
+    `SELECT ch.hash FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id WHERE cc.content_id = ? ORDER BY cc.seq`).pluck();
+  const update = connection.prepare(`UPDATE contents SET hash = ? WHERE id = ?`);
+  for (const id of connection.prepare(`SELECT id FROM contents`).pluck().all() as number[]) {
+    const hashes = chunkHashes.all(id) as (Buffer | null)[];
+    if (hashes.some((hash) => hash === null)) continue;
+    update.run(contentHashOf(hashes as Buffer[]), id);
+  }
+}
 
 export class CatalogDatabase {
   readonly connection: Connection;
@@ -38,7 +54,10 @@ export class CatalogDatabase {
       throw new CorruptError(`${this.file}: catalog schema version ${version} is newer than this server (${SCHEMA_VERSION}); upgrade cpsbackup`);
     }
     this.transaction(() => {
-      if (version === 1) this.connection.exec(MIGRATE_1_TO_2_SQL);
+      if (version === 1) {
+        this.connection.exec(MIGRATE_1_TO_2_SQL);
+        rehashContents(this.connection);
+      }
       this.connection.exec(SCHEMA_SQL);
       this.connection.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
         ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));

@@ -32,7 +32,8 @@ export class GarbageQueries {
       expireHolds: db.prepare(`DELETE FROM chunk_holds WHERE expires_at <= ?`),
       unreferencedChunks: db.prepare(
         `SELECT id, pack_id AS packId FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)`),
-      deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0`),
+      deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0 RETURNING hash`).pluck(),
+      forgetChunk: db.prepare(`DELETE FROM client_chunks WHERE hash = ?`),
       counts: db.prepare(`SELECT (SELECT COUNT(*) FROM contents WHERE refs = 0) AS contents,
         (SELECT COUNT(*) FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)) AS chunks`),
     };
@@ -54,7 +55,11 @@ export class GarbageQueries {
       const touchedPacks = new Set<number>();
       for (const { id, packId } of this.statements.unreferencedChunks.all() as { id: number; packId: number }[]) {
         if (held.hasChunk(id)) continue;
-        deletedChunks += this.statements.deleteChunk.run(id).changes;
+        const hash = this.statements.deleteChunk.get(id) as Buffer | undefined;
+        if (hash === undefined) continue;
+        // No client may be told "the store has it" for a chunk that is gone.
+        this.statements.forgetChunk.run(hash);
+        deletedChunks++;
         touchedPacks.add(packId);
       }
       return { deletedContents, deletedChunks, touchedPacks };

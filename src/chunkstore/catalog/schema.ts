@@ -4,6 +4,10 @@
 export const SCHEMA_VERSION = 2;
 
 /**
+ * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
+ * compute it from a chunk list a client sends without reading a byte, and two contents with the
+ * same hash hold the same chunks, so a client can never make another's file dedup against a lie.
+ *
  * Reference counts make garbage collection a short sweep instead of a scan of every entry:
  * contents.refs counts entries of committed backups; chunks.refs counts content_chunks rows.
  * Rows of a running backup are not counted until its commit: the open session protects them.
@@ -108,6 +112,15 @@ CREATE TABLE IF NOT EXISTS chunk_holds (
   PRIMARY KEY (chunk_id, backup_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunk_holds_backup ON chunk_holds(backup_id);
+-- Which chunks each client has stored or referenced, by hash: a client is told "the store has it"
+-- only from its own rows (no oracle on other clients' data), and the lookup never touches the global
+-- index, so its timing says nothing either. Rows go when their chunk is swept.
+CREATE TABLE IF NOT EXISTS client_chunks (
+  client_id INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (client_id, hash)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS client_chunks_hash ON client_chunks(hash);
 CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
 `;
@@ -153,4 +166,12 @@ ALTER TABLE entries_v2 RENAME TO entries;
 UPDATE contents SET refs = (SELECT COUNT(*) FROM entries e JOIN backups b ON b.id = e.backup_id
                             WHERE e.content_id = contents.id AND b.state = 'committed');
 UPDATE chunks SET refs = (SELECT COUNT(*) FROM content_chunks cc WHERE cc.chunk_id = chunks.id);
+CREATE TABLE IF NOT EXISTS client_chunks (
+  client_id INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (client_id, hash)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO client_chunks (client_id, hash)
+  SELECT DISTINCT b.client_id, ch.hash FROM entries e JOIN backups b ON b.id = e.backup_id
+    JOIN content_chunks cc ON cc.content_id = e.content_id JOIN chunks ch ON ch.id = cc.chunk_id;
 `;

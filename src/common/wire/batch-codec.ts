@@ -2,16 +2,24 @@
 // directions. ts-proto's generic code copies content bytes into a growing buffer when encoding and
 // once more when decoding; here each message is written with one copy of the content, and decoded
 // content is a view into the received message. The bytes are exactly protobuf's (a test compares).
-import { EntryMeta, type BatchedEntry, type EntryBatch } from '../../proto/cpsbackup';
+import { EntryMeta, type BatchedEntry, type ChunkBatch, type EncodedChunk, type EntryBatch } from '../../proto/cpsbackup';
 import { ProtocolError } from '../errors';
 
 const LENGTH_DELIMITED = 2;
-/** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4. */
+/** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4, chunks = 5, chunk_hashes = 6. */
 const ENTRIES_TAG = (1 << 3) | LENGTH_DELIMITED;
 const META_TAG = (1 << 3) | LENGTH_DELIMITED;
 const SAME_AS_PARENT_TAG = 2 << 3;
 const CONTENT_TAG = (3 << 3) | LENGTH_DELIMITED;
 const SHA256_TAG = (4 << 3) | LENGTH_DELIMITED;
+const CHUNKS_TAG = (5 << 3) | LENGTH_DELIMITED;
+const CHUNK_HASHES_TAG = (6 << 3) | LENGTH_DELIMITED;
+/** EncodedChunk: hash = 1, raw_size = 2, codec = 3, payload = 4; ChunkBatch.chunks = 1. */
+const CHUNK_HASH_TAG = (1 << 3) | LENGTH_DELIMITED;
+const RAW_SIZE_TAG = 2 << 3;
+const CODEC_TAG = 3 << 3;
+const PAYLOAD_TAG = (4 << 3) | LENGTH_DELIMITED;
+const BATCH_CHUNKS_TAG = (1 << 3) | LENGTH_DELIMITED;
 
 export function varintLength(value: number): number {
   let length = 1;
@@ -36,13 +44,49 @@ function bytesFieldLength(length: number): number {
   return length === 0 ? 0 : 1 + varintLength(length) + length;
 }
 
+function encodedChunkLength(chunk: EncodedChunk): number {
+  return bytesFieldLength(chunk.hash.length) + (chunk.rawSize ? 1 + varintLength(chunk.rawSize) : 0)
+    + (chunk.codec ? 1 + varintLength(chunk.codec) : 0) + bytesFieldLength(chunk.payload.length);
+}
+
+function writeEncodedChunk(buffer: Buffer, offset: number, tag: number, chunk: EncodedChunk, length: number): number {
+  buffer[offset++] = tag;
+  offset = writeVarint(buffer, offset, length);
+  if (chunk.hash.length > 0) offset = writeBytes(buffer, offset, CHUNK_HASH_TAG, chunk.hash);
+  if (chunk.rawSize) {
+    buffer[offset++] = RAW_SIZE_TAG;
+    offset = writeVarint(buffer, offset, chunk.rawSize);
+  }
+  if (chunk.codec) {
+    buffer[offset++] = CODEC_TAG;
+    offset = writeVarint(buffer, offset, chunk.codec);
+  }
+  if (chunk.payload.length > 0) offset = writeBytes(buffer, offset, PAYLOAD_TAG, chunk.payload);
+  return offset;
+}
+
+/** Encodes `{ <field>: chunkBatch }` (UploadRequest.chunks, RestoreResponse.chunks) with one copy of each payload. */
+export function encodeChunkBatchMessage(outerTag: number, batch: ChunkBatch): Buffer {
+  const lengths = batch.chunks.map(encodedChunkLength);
+  const batchLength = lengths.reduce((sum, length) => sum + 1 + varintLength(length) + length, 0);
+  const buffer = Buffer.allocUnsafe(1 + varintLength(batchLength) + batchLength);
+  let offset = 0;
+  buffer[offset++] = outerTag;
+  offset = writeVarint(buffer, offset, batchLength);
+  batch.chunks.forEach((chunk, index) => { offset = writeEncodedChunk(buffer, offset, BATCH_CHUNKS_TAG, chunk, lengths[index]); });
+  return buffer;
+}
+
 /** Encodes `{ <field>: batch }` of a oneof whose tag is `outerTag` (UploadRequest.batch, RestoreResponse.batch). */
 export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer {
   const metas = batch.entries.map((entry) => (entry.meta ? EntryMeta.encode(entry.meta).finish() : undefined));
+  const chunkLengths = batch.entries.map((entry) => entry.chunks.map(encodedChunkLength));
   const entryLengths = batch.entries.map((entry, index) => {
     const meta = metas[index];
     return (meta ? 1 + varintLength(meta.length) + meta.length : 0) + (entry.sameAsParent ? 2 : 0)
-      + bytesFieldLength(entry.content.length) + bytesFieldLength(entry.sha256.length);
+      + bytesFieldLength(entry.content.length) + bytesFieldLength(entry.sha256.length)
+      + chunkLengths[index].reduce((sum, length) => sum + 1 + varintLength(length) + length, 0)
+      + bytesFieldLength(entry.chunkHashes.length);
   });
   const batchLength = entryLengths.reduce((sum, length) => sum + 1 + varintLength(length) + length, 0);
   const buffer = Buffer.allocUnsafe(1 + varintLength(batchLength) + batchLength);
@@ -60,6 +104,8 @@ export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer 
     }
     if (entry.content.length > 0) offset = writeBytes(buffer, offset, CONTENT_TAG, entry.content);
     if (entry.sha256.length > 0) offset = writeBytes(buffer, offset, SHA256_TAG, entry.sha256);
+    entry.chunks.forEach((chunk, chunkIndex) => { offset = writeEncodedChunk(buffer, offset, CHUNKS_TAG, chunk, chunkLengths[index][chunkIndex]); });
+    if (entry.chunkHashes.length > 0) offset = writeBytes(buffer, offset, CHUNK_HASHES_TAG, entry.chunkHashes);
   });
   return buffer;
 }
@@ -143,9 +189,7 @@ export function decodeBatch(bytes: Buffer): EntryBatch {
 }
 
 function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
-  const entry: { meta: EntryMeta | undefined; sameAsParent: boolean; content: Buffer; sha256: Buffer } = {
-    meta: undefined, sameAsParent: false, content: NOTHING, sha256: NOTHING,
-  };
+  const entry: BatchedEntry = { meta: undefined, sameAsParent: false, content: NOTHING, sha256: NOTHING, chunks: [], chunkHashes: NOTHING };
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
@@ -153,7 +197,36 @@ function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
     else if (field === 2 && wireType === 0) entry.sameAsParent = reader.varint() !== 0;
     else if (field === 3 && wireType === LENGTH_DELIMITED) entry.content = reader.bytes();
     else if (field === 4 && wireType === LENGTH_DELIMITED) entry.sha256 = reader.bytes();
+    else if (field === 5 && wireType === LENGTH_DELIMITED) entry.chunks.push(decodeEncodedChunk(reader.bytes()));
+    else if (field === 6 && wireType === LENGTH_DELIMITED) entry.chunkHashes = reader.bytes();
     else reader.skip(wireType);
   }
   return entry;
+}
+
+/** An EncodedChunk whose hash and payload are views into `bytes`. */
+function decodeEncodedChunk(bytes: Buffer): EncodedChunk {
+  const chunk: EncodedChunk = { hash: NOTHING, rawSize: 0, codec: 0, payload: NOTHING };
+  const reader = new FieldReader(bytes);
+  while (!reader.isDone) {
+    const { field, wireType } = reader.tag();
+    if (field === 1 && wireType === LENGTH_DELIMITED) chunk.hash = reader.bytes();
+    else if (field === 2 && wireType === 0) chunk.rawSize = reader.varint();
+    else if (field === 3 && wireType === 0) chunk.codec = reader.varint();
+    else if (field === 4 && wireType === LENGTH_DELIMITED) chunk.payload = reader.bytes();
+    else reader.skip(wireType);
+  }
+  return chunk;
+}
+
+/** Decodes a ChunkBatch; hashes and payloads are views into `bytes`. */
+export function decodeChunkBatch(bytes: Buffer): ChunkBatch {
+  const chunks: EncodedChunk[] = [];
+  const reader = new FieldReader(bytes);
+  while (!reader.isDone) {
+    const { field, wireType } = reader.tag();
+    if (field === 1 && wireType === LENGTH_DELIMITED) chunks.push(decodeEncodedChunk(reader.bytes()));
+    else reader.skip(wireType);
+  }
+  return { chunks };
 }

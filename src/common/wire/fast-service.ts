@@ -3,8 +3,8 @@
 // with one copy, which halves the allocation (and garbage collection) per byte moved, and decodes
 // Data and EntryBatch content as views into the received message (batch-codec.ts).
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
-import { BackupService, RestoreResponse, UploadRequest, type BackupClient, type Data, type EntryBatch } from '../../proto/cpsbackup';
-import { FieldReader, decodeBatch, encodeBatchMessage, varintLength, writeVarint } from './batch-codec';
+import { BackupService, RestoreResponse, UploadRequest, type BackupClient, type ChunkBatch, type Data, type EntryBatch } from '../../proto/cpsbackup';
+import { FieldReader, decodeBatch, decodeChunkBatch, encodeBatchMessage, encodeChunkBatchMessage, varintLength, writeVarint } from './batch-codec';
 
 /** The most file content one Data message carries, either way. */
 export const MAX_DATA_FRAME = 1024 * 1024;
@@ -20,9 +20,11 @@ const DATA_FIELD = 3;
 const DATA_FIELD_TAG = (DATA_FIELD << 3) | 2;
 /** In Data, the bytes are field 1. */
 const CHUNK_FIELD_TAG = (1 << 3) | 2;
-/** EntryBatch is field 7 of UploadRequest's oneof and field 5 of RestoreResponse's. */
+/** EntryBatch is field 7 of UploadRequest's oneof and field 5 of RestoreResponse's; ChunkBatch 9 and 6. */
 const UPLOAD_BATCH_FIELD = 7;
 const RESTORE_BATCH_FIELD = 5;
+const UPLOAD_CHUNKS_FIELD = 9;
+const RESTORE_CHUNKS_FIELD = 6;
 
 /**
  * A Data message serialized before its content is filled in: restore decodes chunks and backup
@@ -67,40 +69,45 @@ function decodeData(bytes: Buffer): Data {
   return { chunk };
 }
 
+type ContentMessage = { $case: 'data'; value: Data } | { $case: 'batch'; value: EntryBatch } | { $case: 'chunks'; value: ChunkBatch };
+
 /**
- * A message that is only a Data or only an EntryBatch, decoded without copying content;
+ * A message that is only a Data, an EntryBatch or a ChunkBatch, decoded without copying content;
  * undefined for anything else (the generated decoder handles it).
  */
-function decodeContentMessage(buffer: Buffer, batchField: number): { $case: 'data'; value: Data } | { $case: 'batch'; value: EntryBatch } | undefined {
+function decodeContentMessage(buffer: Buffer, batchField: number, chunksField: number): ContentMessage | undefined {
   const reader = new FieldReader(buffer);
   if (reader.isDone) return undefined;
   const { field, wireType } = reader.tag();
-  if (wireType !== 2 || (field !== DATA_FIELD && field !== batchField)) return undefined;
+  if (wireType !== 2 || (field !== DATA_FIELD && field !== batchField && field !== chunksField)) return undefined;
   const body = reader.bytes();
   if (!reader.isDone) return undefined;
-  return field === DATA_FIELD ? { $case: 'data', value: decodeData(body) } : { $case: 'batch', value: decodeBatch(body) };
+  if (field === DATA_FIELD) return { $case: 'data', value: decodeData(body) };
+  return field === batchField ? { $case: 'batch', value: decodeBatch(body) } : { $case: 'chunks', value: decodeChunkBatch(body) };
 }
 
 export function serializeUploadRequest(value: UploadRequest): Buffer {
   if (value.message?.$case === 'data') return encodeData(value.message.value);
   if (value.message?.$case === 'batch') return encodeBatchMessage((UPLOAD_BATCH_FIELD << 3) | 2, value.message.value);
+  if (value.message?.$case === 'chunks') return encodeChunkBatchMessage((UPLOAD_CHUNKS_FIELD << 3) | 2, value.message.value);
   return Buffer.from(UploadRequest.encode(value).finish());
 }
 
 export function deserializeUploadRequest(buffer: Buffer): UploadRequest {
-  const message = decodeContentMessage(buffer, UPLOAD_BATCH_FIELD);
-  return message ? { message } : UploadRequest.decode(buffer);
+  const message = decodeContentMessage(buffer, UPLOAD_BATCH_FIELD, UPLOAD_CHUNKS_FIELD);
+  return message ? { message } as UploadRequest : UploadRequest.decode(buffer);
 }
 
 export function serializeRestoreResponse(value: RestoreResponse): Buffer {
   if (value.message?.$case === 'data') return encodeData(value.message.value);
   if (value.message?.$case === 'batch') return encodeBatchMessage((RESTORE_BATCH_FIELD << 3) | 2, value.message.value);
+  if (value.message?.$case === 'chunks') return encodeChunkBatchMessage((RESTORE_CHUNKS_FIELD << 3) | 2, value.message.value);
   return Buffer.from(RestoreResponse.encode(value).finish());
 }
 
 export function deserializeRestoreResponse(buffer: Buffer): RestoreResponse {
-  const message = decodeContentMessage(buffer, RESTORE_BATCH_FIELD);
-  return message ? { message } : RestoreResponse.decode(buffer);
+  const message = decodeContentMessage(buffer, RESTORE_BATCH_FIELD, RESTORE_CHUNKS_FIELD);
+  return message ? { message } as RestoreResponse : RestoreResponse.decode(buffer);
 }
 
 export const FastBackupService = {

@@ -1,0 +1,23 @@
+// A content's identity: the SHA-256 of its chunks' SHA-256 hashes, in order. Computable from a chunk
+// list without the bytes (the server checks each chunk against its own hash when it arrives), so a
+// client that lies about a file cannot make another client's identical file point at wrong chunks.
+import { createHash, type Hash } from 'node:crypto';
+
+export class ContentHasher {
+  private readonly hash: Hash = createHash('sha256');
+
+  /** Adds the next chunk's 32-byte hash. */
+  add(chunkHash: Uint8Array): void {
+    this.hash.update(chunkHash);
+  }
+
+  digest(): Buffer {
+    return this.hash.digest();
+  }
+}
+
+export function contentHashOf(chunkHashes: Iterable<Uint8Array>): Buffer {
+  const hasher = new ContentHasher();
+  for (const chunkHash of chunkHashes) hasher.add(chunkHash);
+  return hasher.digest();
+}

@@ -14,7 +14,7 @@ const SHOW_BATCH = 1000;
 
 export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<ListRequest, ListResponse>, callback: grpc.sendUnaryData<ListResponse>): void {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const catalog = context.store.catalog;
     const clientId = catalog.findClientId(clientName);
@@ -28,7 +28,7 @@ export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<Li
 
 export async function handleShow(context: ServerContext, call: grpc.ServerWritableStream<ShowRequest, ShowBatch>): Promise<void> {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const catalog = context.store.catalog;
     const backup = committedBackup(catalog, clientName, call.request.backupId);
@@ -51,7 +51,7 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
 
 export async function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<DeleteRequest, DeleteResponse>, callback: grpc.sendUnaryData<DeleteResponse>): Promise<void> {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'delete');
     const catalog = context.store.catalog;
     const backup = committedBackup(catalog, clientName, call.request.backupId);

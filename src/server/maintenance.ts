@@ -4,7 +4,7 @@ import type { ChunkStore } from '../chunkstore/store';
 import type { GarbageReport } from '../chunkstore/gc';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
-import { loadClientRecords } from '../common/config/client-record';
+import type { ClientRegistrySource } from './clients/live-client-registry';
 import { errorMessage } from '../common/errors';
 import { backupsToKeep } from './retention';
 import { BackupKind } from '../proto/cpsbackup';
@@ -22,6 +22,7 @@ export class Maintenance {
     private readonly store: ChunkStore,
     private readonly config: ServerConfig,
     private readonly logger: Logger,
+    private readonly clients: ClientRegistrySource,
   ) {}
 
   /** Deletes the client's backups that retention no longer keeps; returns their numbers. */
@@ -29,7 +30,13 @@ export class Maintenance {
     const catalog = this.store.catalog;
     const clientId = catalog.findClientId(clientName);
     if (clientId === undefined) return [];
-    const record = loadClientRecords(this.config.clientsDirectory).get(clientName);
+    const registry = this.clients.current;
+    // A refused record's keep= is unknown: the server's defaults could delete what the client's own rules keep.
+    if (registry.isRefused(clientName)) {
+      this.logger.warn(`retention for ${clientName} skipped: its client record is refused (see the log of the last load or SIGHUP)`);
+      return [];
+    }
+    const record = registry.byName(clientName);
     const policy = {
       keep: record?.keep ?? this.config.keep,
       keepDays: record?.keepDays ?? this.config.keepDays,

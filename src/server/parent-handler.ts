@@ -12,7 +12,7 @@ const PARENT_BATCH = 2000;
 
 export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const catalog = context.store.catalog;
     const clientId = catalog.findClientId(caller.name);
     const backup = clientId === undefined ? undefined

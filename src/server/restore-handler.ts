@@ -20,7 +20,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
   let label = 'restore';
   let release: (() => void) | undefined;
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     label = `restore by ${caller.name} of ${clientName}`;
     release = await context.store.lock.acquireShared();

@@ -1,6 +1,5 @@
 // When to notify: every backup outcome (success, failure), an anomalous size after a success,
 // and "did not run": a client past its warn_after, checked on a timer, once until it is fine again.
-import { loadClientRecords } from '../../common/config/client-record';
 import { errorMessage } from '../../common/errors';
 import type { UploadOutcome } from '../activity';
 import type { ServerContext } from '../server-context';
@@ -62,13 +61,7 @@ export class NotificationRules {
 
   /** Notifies each newly overdue client; returns the shortest warn_after seen (for the next check). */
   checkOverdue(now: number): number | undefined {
-    let records;
-    try {
-      records = loadClientRecords(this.context.config.clientsDirectory);
-    } catch (error) {
-      this.context.logger.warn(`notify: overdue check skipped: ${errorMessage(error)}`);
-      return undefined;
-    }
+    const records = this.context.clients.current.records;
     const catalog = this.context.store.catalog;
     let shortest: number | undefined;
     for (const record of records.values()) {

@@ -17,7 +17,8 @@ export function logTargetProblem(file: string): string | undefined {
   try {
     stats = statSync(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `${shownPath(file)} ${describeErrno(file, error).problem}`;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${shownPath(file)} ${describeErrno(file, error).problem}`;
     // Absent: created at the first line, in a folder that must be (or become) a folder.
     return folderProblem(path.dirname(file));
   }

@@ -76,7 +76,8 @@ export function folderProblem(folder: string): string | undefined {
       break;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return `${shownPath(existing)} ${describeErrno(existing, error).problem}`;
+      // ENOTDIR: a file stands where a folder should; walking up names it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${shownPath(existing)} ${describeErrno(existing, error).problem}`;
       existing = path.dirname(existing);
     }
   }

@@ -92,8 +92,8 @@ export class ProtocolError extends BackupError {
 }
 
 export class BusyError extends BackupError {
-  constructor(message: string) {
-    super('BUSY', message);
+  constructor(message: string, logDetail?: string) {
+    super('BUSY', message, { logDetail });
   }
 }
 

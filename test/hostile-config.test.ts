@@ -302,3 +302,24 @@ test('the daemon whose log file becomes a FIFO while it runs keeps running and s
   assert.equal(code, 0, output);
   await rm(logFile);
 });
+
+test('a port already taken (gRPC or status) is exit 2 naming server.conf, without a stack', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1'] });
+  t.after(() => sandbox.destroy());
+  const blocker = createServer();
+  await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+  t.after(() => new Promise<void>((done) => blocker.close(() => done())));
+  const taken = (blocker.address() as { port: number }).port;
+  const good = (await readFile(sandbox.serverConfigFile, 'utf8')).split('\n');
+  const problems: (string | undefined)[] = [];
+  for (const key of ['port', 'status_port']) {
+    const file = join(sandbox.root, `server-taken-${key}.conf`);
+    await writeFile(file, withKey(good, key, String(taken)).lines.join('\n'));
+    const result = await runNode(SERVER, ['-c', file], NO_HANG_MS);
+    const last = result.stderr.trim().split('\n').at(-1) ?? '';
+    if (result.code !== 2) problems.push(`${key}: exit ${result.code ?? result.signal}, not 2\n${result.stderr}`);
+    else if (/^\s+at /m.test(result.stderr)) problems.push(`${key}: a stack trace\n${result.stderr}`);
+    else if (!last.startsWith(`cpsbackup-server: ${file}: `) || !last.includes(`${taken}: cannot listen (EADDRINUSE)`)) problems.push(`${key}: ${last}`);
+  }
+  assertNoProblems(problems.length === 0 ? [undefined] : problems);
+});

@@ -43,7 +43,7 @@ async function runServer(configFile: string): Promise<number> {
   try {
     const config = loadConfig(configFile);
     for (const warning of config.warnings) logger.warn(warning);
-    server = await startBackupServer(config, logger);
+    server = await startBackupServer(config, logger).catch((error: unknown) => { throw listenErrorOf(config, error); });
     // Before the listening line, so whoever waits for that line has the status URL already.
     process.stdout.write(`cpsbackup-server status on ${server.status.url}\n`);
     process.stdout.write(`cpsbackup-server listening on ${config.address}:${server.port}\n`);
@@ -94,6 +94,13 @@ async function runCheck(configFile: string, readDataPercent: number): Promise<nu
   } finally {
     await store.close();
   }
+}
+
+/** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
+function listenErrorOf(config: ServerConfig, error: unknown): unknown {
+  const code = /No address added[\s\S]*\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(errorMessage(error))?.[1];
+  if (code === undefined) return error;
+  return new ConfigError(config.file, undefined, `address ${shown(config.address)}, port ${config.port}: cannot listen (${code})`);
 }
 
 /** A command line that names nothing this program does. */

@@ -129,3 +129,22 @@ test('bad client records beside working clients: each refuses only itself, clien
     }
   });
 });
+
+test('a server with no valid client record starts, says so loudly, and refuses everyone until a record and SIGHUP', async (t) => {
+  const sandbox = await Sandbox.create({ clients: [] });
+  t.after(() => sandbox.destroy());
+  await issueClientCertificate(sandbox.sslDirectory, 'node1');
+  await writeFile(join(sandbox.clientsDirectory, 'node1.bak'), 'ssl_peer_cn = node1\n');
+  const server = await sandbox.startServer();
+  assert.match(server.log(), /error clients loaded from .*: NO valid client record; every client is refused until one is added \(then send SIGHUP\)/);
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'file.txt'), 'first\n');
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const refused = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(refused.code, 12, refused.stderr);
+  await writeFile(join(sandbox.clientsDirectory, 'node1'), 'ssl_peer_cn = node1\n');
+  await reload(server);
+  const backup = await backupNow(sandbox, config, data);
+  await assertRestoresExactly(sandbox, config, [backup]);
+});

@@ -220,7 +220,7 @@ test('node.conf: every kind of bad file, folder or value is exit 2 with one line
   assertNoProblems(problems);
 });
 
-test('includes that do not exist or cannot exist (64 KiB) are warned once at load, cut, and the other work goes on', async (t) => {
+test('includes that do not exist or cannot exist (64 KiB) are warned once when a backup starts, cut; listing does not look at them', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1'] });
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
@@ -231,13 +231,18 @@ test('includes that do not exist or cannot exist (64 KiB) are warned once at loa
   const lines = (await readFile(config, 'utf8')).split('\n');
   const goneLine = lines.findIndex((line) => line.includes('gone')) + 1;
   const longLine = lines.findIndex((line) => line.includes(LONG)) + 1;
-  const listed = await sandbox.runClient(['-c', config, '-l']);
-  assert.equal(listed.code, 0, listed.stderr.slice(0, 2000));
-  const warnings = listed.stderr.split('\n').filter((line) => line !== '');
-  assert.equal(warnings.length, 2, listed.stderr.slice(0, 2000));
+  const backup = await sandbox.runClient(['-c', config, '-e']);
+  // 0 today; the fidelity issue (12) makes a missing include exit 3. Either way the backup is made.
+  assert.ok(backup.code === 0 || backup.code === 3, backup.stderr.slice(0, 2000));
+  assert.match(backup.stdout, /Backup \d+ done/);
+  const warnings = backup.stderr.split('\n').filter((line) => line.startsWith(`cpsbackup: warning: ${config}:`));
+  assert.equal(warnings.length, 2, backup.stderr.slice(0, 2000));
   assert.equal(warnings[0], `cpsbackup: warning: ${config}:${goneLine}: include ${join(sandbox.root, 'gone')} does not exist: nothing will be backed up for it`);
   assert.match(warnings[1], new RegExp(`^cpsbackup: warning: ${config}:${longLine}: include /tmp/x+… is 65541 bytes long; a path has at most 4095: it cannot exist`));
   assert.ok(warnings[1].length < 600, 'the 64 KiB path is cut');
+  const listed = await sandbox.runClient(['-c', config, '-l']);
+  assert.equal(listed.code, 0, listed.stderr.slice(0, 2000));
+  assert.equal(listed.stderr, '', 'listing backups says nothing about includes');
 });
 
 test('mistyped commands and extra arguments: exit 2 with a usage line, nothing started or written', async (t) => {

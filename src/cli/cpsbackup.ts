@@ -2,7 +2,7 @@
 // cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d).
 // One clear line per error on stderr; exit codes from exit-codes.ts.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadNodeConfig, type NodeConfig } from '../common/config/node-config';
+import { includeWarnings, loadNodeConfig, type NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
 import { isPartial, partialSinceOf, restoreChainAndLoad } from '../client/partial-chain';
 import { runBackup } from '../client/uploader';
@@ -245,8 +245,9 @@ export async function main(argv: string[], output: Output = {
       return EXIT.usage;
     }
     const config = loadConfig(options.config);
-    // Once per run (once per daemon start): an include that does not exist, a certificate about to be refused.
-    for (const warning of config.warnings) output.err(`cpsbackup: warning: ${warning}\n`);
+    // Once per run (once per daemon start): a certificate peers will refuse; for backups, an include that does not exist.
+    const isBackup = options.export === true || isDaemon;
+    for (const warning of [...config.warnings, ...(isBackup ? includeWarnings(config) : [])]) output.err(`cpsbackup: warning: ${warning}\n`);
     if (isDaemon) return await daemonMain(config, () => storageOf(config));
     if (options.ifNew) return await receiveIfNew(config, options.client, storageOf(config), output);
     if (options.export) return await doExport(config, options, output);

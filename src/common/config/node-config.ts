@@ -20,6 +20,8 @@ export interface NodeConfig {
   /** TLS name to verify when it differs from `server` (e.g. connecting by IP to a named certificate). */
   readonly serverName: string | undefined;
   readonly includes: readonly string[];
+  /** The line of each include, in the same order, for includeWarnings' messages. */
+  readonly includeLines: readonly number[];
   readonly excludeRegex: readonly RegExp[];
   readonly readAllFifos: boolean;
   readonly sslCert: string;
@@ -39,8 +41,8 @@ export interface NodeConfig {
   /** The daemon appends its log lines here as well as to stdout/stderr. */
   readonly logFile: string | undefined;
   /**
-   * Doubts found at load that do not stop the program, each "file:line: …" (an include that does
-   * not exist, a certificate about to be refused); the CLI prints them once.
+   * Doubts about the files this configuration names that do not stop the program, each
+   * "file:line: …" (a certificate peers will refuse); the CLI prints them once per run.
    */
   readonly warnings: readonly string[];
 }
@@ -62,7 +64,7 @@ export function loadNodeConfig(file: string): NodeConfig {
     key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
     ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
   });
-  return Object.freeze({ ...config, warnings: Object.freeze([...config.warnings, ...tlsWarnings]) });
+  return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
 }
 
 /** For tests and callers holding the text already; ssl files must exist on disk but their contents are not read. */
@@ -81,13 +83,14 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
   const logFileLine = lastLine(config, 'log_file');
   const postprocessLine = lastLine(config, 'postprocess');
   const scheduleReceive = readSchedule(config, 'schedule_receive');
-  const includes = readIncludes(config);
+  const includes = allLines(config, 'include');
   return Object.freeze({
     file,
     server: readHost(file, requiredLine(config, 'server')),
     port: portLine === undefined ? 4200 : toInteger(file, portLine, 1, 65535),
     serverName: serverNameLine === undefined ? undefined : readHost(file, serverNameLine),
-    includes: Object.freeze(includes.map((include) => include.path)),
+    includes: Object.freeze(includes.map((entry) => resolvePath(file, entry))),
+    includeLines: Object.freeze(includes.map((entry) => entry.line)),
     excludeRegex: Object.freeze(allLines(config, 'exclude_regex').map((entry) => toRegExp(file, entry))),
     readAllFifos: readAllFifosLine === undefined ? false : toBoolean(file, readAllFifosLine),
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
@@ -102,26 +105,26 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     receiveClient: readReceiveClient(config, scheduleReceive !== undefined),
     postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
     logFile: logFileLine === undefined ? undefined : readLogFile(file, logFileLine),
-    warnings: Object.freeze(includes.flatMap((include) => (include.warning === undefined ? [] : [include.warning]))),
+    warnings: Object.freeze([]),
   });
 }
 
 /**
  * An include that is missing or cannot exist (longer than the system allows) is not a reason to
- * refuse the whole configuration (the other includes still deserve a backup), but it is said at
- * once, not discovered at restore time.
+ * refuse the whole configuration (the other includes still deserve a backup), but it is said when
+ * a backup or the daemon starts, not discovered at restore time. Not at load: listing or
+ * restoring must not depend on the included folders (a dead mount would block them).
  */
-function readIncludes(config: ConfigText): { path: string; warning: string | undefined }[] {
-  return allLines(config, 'include').map((entry) => {
-    const resolved = resolvePath(config.file, entry);
-    const at = `${shownPath(config.file)}:${entry.line}: include ${shownPath(resolved)}`;
-    const lengthProblem = pathLengthProblem(resolved);
-    if (lengthProblem !== undefined) return { path: resolved, warning: `${at} ${lengthProblem}: it cannot exist, so nothing will be backed up for it` };
+export function includeWarnings(config: NodeConfig): string[] {
+  return config.includes.flatMap((include, index) => {
+    const at = `${shownPath(config.file)}:${config.includeLines[index]}: include ${shownPath(include)}`;
+    const lengthProblem = pathLengthProblem(include);
+    if (lengthProblem !== undefined) return [`${at} ${lengthProblem}: it cannot exist, so nothing will be backed up for it`];
     try {
-      lstatSync(resolved);
-      return { path: resolved, warning: undefined };
+      lstatSync(include);
+      return [];
     } catch (error) {
-      return { path: resolved, warning: `${at} ${describeErrno(resolved, error).problem}: nothing will be backed up for it` };
+      return [`${at} ${describeErrno(include, error).problem}: nothing will be backed up for it`];
     }
   });
 }

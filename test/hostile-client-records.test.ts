@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult, type SandboxServer } from '../src/demo/sandbox';
 import { issueClientCertificate } from '../src/common/tls/ca';
@@ -147,4 +147,29 @@ test('a server with no valid client record starts, says so loudly, and refuses e
   await reload(server);
   const backup = await backupNow(sandbox, config, data);
   await assertRestoresExactly(sandbox, config, [backup]);
+});
+
+test('a client whose record an edit broke does not go quiet: refused, it becomes overdue and is notified', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1'] });
+  t.after(() => sandbox.destroy());
+  const notifications = join(sandbox.root, 'notifications.jsonl');
+  const script = join(sandbox.root, 'notify.sh');
+  await writeFile(script, `#!/bin/sh\ncat >> ${notifications}\necho >> ${notifications}\n`, { mode: 0o755 });
+  await sandbox.rewriteServerConfig(['keep = 10', 'warn_after = 2s', `notify_script = ${script}`]);
+  const server = await sandbox.startServer();
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'file.txt'), 'node1\n');
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  await backupNow(sandbox, config, data);
+  await writeFile(join(sandbox.clientsDirectory, 'node1'), 'ssl_peer_cn = node1\nkeep_dayz = 3\n');
+  await reload(server);
+  const refused = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(refused.code, 12, refused.stderr);
+  const overdue = async (): Promise<boolean> => {
+    const text = await readFile(notifications, 'utf8').catch(() => '');
+    return text.split('\n').some((line) => line !== '' && (JSON.parse(line) as { outcome: string; client: string }).outcome === 'overdue'
+      && (JSON.parse(line) as { client: string }).client === 'node1');
+  };
+  await waitUntil(overdue, 'an overdue notification for node1', 30_000);
 });

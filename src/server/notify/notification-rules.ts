@@ -61,10 +61,15 @@ export class NotificationRules {
 
   /** Notifies each newly overdue client; returns the shortest warn_after seen (for the next check). */
   checkOverdue(now: number): number | undefined {
-    const records = this.context.clients.current.records;
+    const registry = this.context.clients.current;
     const catalog = this.context.store.catalog;
+    // A client whose record an edit broke is refused at every backup: with the server's warn_after
+    // it still becomes overdue, instead of going quiet (only those that have backed up before).
+    const refusedClients = registry.refused
+      .filter((refused) => registry.byName(refused.name) === undefined && catalog.findClientId(refused.name) !== undefined)
+      .map((refused) => ({ name: refused.name, warnAfterSeconds: undefined }));
     let shortest: number | undefined;
-    for (const record of records.values()) {
+    for (const record of [...registry.records.values(), ...refusedClients]) {
       const warnAfterSeconds = record.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
       if (warnAfterSeconds === undefined) continue;
       shortest = Math.min(shortest ?? Infinity, warnAfterSeconds);

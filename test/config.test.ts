@@ -2,14 +2,28 @@
 // required ssl files, and the client registry's name and CN rules. Pure parsing, no server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../src/common/errors';
 import { loadServerConfig, serverConfigFromText } from '../src/common/config/server-config';
 import { loadNodeConfig, nodeConfigFromText } from '../src/common/config/node-config';
-import { findClientByCommonName, isValidClientName, loadClientRecords } from '../src/common/config/client-record';
+import { isValidClientName } from '../src/common/config/client-record';
+import { loadClientRegistry } from '../src/server/clients/load-client-registry';
+import type { ClientRegistry } from '../src/server/clients/client-registry';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
 import { configError } from './support/config-errors';
+
+function registryOf(clientsDirectory: string): ClientRegistry {
+  return loadClientRegistry({ file: path.join(clientsDirectory, '..', 'server.conf'), clientsDirectory, clientsDirectoryLine: undefined });
+}
+
+/** Accepted client by certificate CN, or undefined. */
+function byCommonName(registry: ClientRegistry, commonName: string): string | undefined {
+  const lookup = registry.lookup(commonName);
+  return lookup.isAccepted ? lookup.record.name : undefined;
+}
 
 const repositoryRoot = path.resolve(__dirname, '..', '..');
 
@@ -24,6 +38,17 @@ function makeTree(t: { after: (fn: () => void) => void }): { root: string; backu
     writeFileSync(path.join(root, 'ssl', name), 'placeholder\n');
   }
   return { root, backup };
+}
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+/** Replaces makeTree's placeholders with a real CA, server and node1 certificates (openssl). */
+async function issueRealCertificates(root: string): Promise<void> {
+  const ssl = path.join(root, 'ssl');
+  for (const name of ['ca.pem', 'server.pem', 'server.key', 'clients/node1.pem', 'clients/node1.key']) rmSync(path.join(ssl, name));
+  await initCertificateAuthority(ssl);
+  await issueServerCertificate(ssl, 'localhost');
+  await issueClientCertificate(ssl, 'node1');
 }
 
 const serverSsl = 'ssl_cert = ../ssl/server.pem\nssl_key = ../ssl/server.key\nssl_ca = ../ssl/ca.pem\n';
@@ -104,14 +129,17 @@ test('server config: a missing ssl file is an error on its line', (t) => {
   assert.throws(() => serverConfigFromText(path.join(backup, 'server.conf'), `directory = s\n${serverSsl}`),
     configError(3, /ssl_key: .*server\.key does not exist/));
   assert.throws(() => serverConfigFromText(path.join(backup, 'server.conf'), `directory = s\n${serverSsl}`.replace('server.pem', '')),
-    configError(2, /is not a regular file/));
+    configError(2, /is a folder, not a regular file/));
 });
 
-test('server config: loadServerConfig reads the file, and a missing file is a ConfigError', (t) => {
-  const { backup } = makeTree(t);
+test('server config: loadServerConfig reads the file, and a missing file is a ConfigError', { skip: !hasOpenssl }, async (t) => {
+  const { root, backup } = makeTree(t);
   const file = path.join(backup, 'server.conf');
   assert.throws(() => loadServerConfig(file), configError(undefined, /file not found/));
   writeFileSync(file, `directory = store\n${serverSsl}`);
+  // The file-based loader also reads the certificates: placeholders are refused on their line.
+  assert.throws(() => loadServerConfig(file), configError(2, /ssl_cert: .*server\.pem is not a PEM certificate/));
+  await issueRealCertificates(root);
   // A relative config path resolves from the cwd once, then paths inside it from its own folder.
   const config = loadServerConfig(path.relative(process.cwd(), file));
   assert.equal(config.file, file);
@@ -187,57 +215,56 @@ test('client records: loaded by name, found by CN, dot files skipped', (t) => {
   writeFileSync(path.join(clients, 'node2'), 'ssl_peer_cn = node2.example\nkeep = 14\nkeep = 2\nkeep_days = 30\n');
   writeFileSync(path.join(clients, '.node3.swp'), 'garbage without equals\n');
   mkdirSync(path.join(clients, '.git'));
-  const records = loadClientRecords(clients);
-  assert.deepEqual([...records.keys()], ['node1', 'node2']);
-  const node1 = records.get('node1');
-  assert.deepEqual(node1, { name: 'node1', sslPeerCn: 'node1', restoreClients: ['node2', 'node3'], keep: undefined, keepDays: undefined });
+  const registry = registryOf(clients);
+  assert.deepEqual(registry.clientNames, ['node1', 'node2']);
+  assert.deepEqual(registry.refused, []);
+  const node1 = registry.byName('node1');
+  assert.deepEqual(node1, { name: 'node1', file: path.join(clients, 'node1'), sslPeerCn: 'node1', restoreClients: ['node2', 'node3'], keep: undefined, keepDays: undefined });
   assert.ok(Object.isFrozen(node1) && Object.isFrozen(node1?.restoreClients));
-  assert.deepEqual(records.get('node2'), { name: 'node2', sslPeerCn: 'node2.example', restoreClients: [], keep: [14, 2], keepDays: 30 });
-  assert.equal(findClientByCommonName(records, 'node2.example')?.name, 'node2');
-  assert.equal(findClientByCommonName(records, 'node2'), undefined);
-  assert.equal(findClientByCommonName(records, 'NODE1'), undefined);
+  assert.deepEqual(registry.byName('node2'), { name: 'node2', file: path.join(clients, 'node2'), sslPeerCn: 'node2.example', restoreClients: [], keep: [14, 2], keepDays: 30 });
+  assert.equal(byCommonName(registry, 'node2.example'), 'node2');
+  assert.equal(byCommonName(registry, 'node2'), undefined);
+  assert.equal(byCommonName(registry, 'NODE1'), undefined);
 });
 
-test('client records: invalid names, missing CN, shared CN and bad values are errors', (t) => {
+test('client records: an invalid name, a missing CN, a shared CN or a bad value refuses that record only', (t) => {
   const { root } = makeTree(t);
-  const folder = (name: string): string => {
-    const clients = path.join(root, name);
-    mkdirSync(clients);
-    return clients;
-  };
-  const badName = folder('bad-name');
-  writeFileSync(path.join(badName, 'node 1'), 'ssl_peer_cn = node1\n');
-  assert.throws(() => loadClientRecords(badName), configError(undefined, /"node 1" is not a valid client name/));
+  const clients = path.join(root, 'clients-mixed');
+  mkdirSync(clients);
+  const write = (name: string, text: string): void => writeFileSync(path.join(clients, name), text);
+  write('good', 'ssl_peer_cn = good\n');
+  write('node 1', 'ssl_peer_cn = node1\n');
+  write('missing-cn', 'keep = 3\n');
+  write('a', 'ssl_peer_cn = same\n');
+  write('b', '# b\nssl_peer_cn = same\n');
+  write('bad-restore', 'ssl_peer_cn = bad-restore\nrestore_client = ../node2\n');
+  write('password', 'ssl_peer_cn = password\npassword = secret\n');
+  mkdirSync(path.join(clients, 'subfolder'));
+  const registry = registryOf(clients);
+  assert.deepEqual(registry.clientNames, ['good']);
+  const refused = new Map(registry.refused.map((record) => [record.name, record]));
+  assert.deepEqual([...refused.keys()].sort(), ['a', 'b', 'bad-restore', 'missing-cn', 'node 1', 'password', 'subfolder']);
+  assert.match(refused.get('node 1')!.problem, /"node 1" is not a valid client name/);
+  assert.match(refused.get('missing-cn')!.problem, /ssl_peer_cn= is required/);
+  assert.match(refused.get('a')!.problem, /ssl_peer_cn "same" is also claimed by .*clients-mixed\/b/);
+  assert.match(refused.get('b')!.problem, /ssl_peer_cn "same" is also claimed by .*clients-mixed\/a/);
+  assert.deepEqual([refused.get('bad-restore')!.line, refused.get('password')!.line], [2, 2]);
+  assert.match(refused.get('bad-restore')!.problem, /restore_client: "..\/node2" is not a valid client name/);
+  assert.match(refused.get('password')!.problem, /unknown key "password"/);
+  assert.match(refused.get('subfolder')!.problem, /is a folder, not a regular file/);
+  for (const commonName of ['same', 'node1', 'bad-restore', 'password']) {
+    const lookup = registry.lookup(commonName);
+    assert.ok(!lookup.isAccepted, commonName);
+    assert.match(lookup.why, /refused record/, commonName);
+  }
+  assert.ok(registry.isRefused('bad-restore') && !registry.isRefused('good'));
 
-  const backupFile = folder('backup-file');
-  writeFileSync(path.join(backupFile, 'node1~'), 'ssl_peer_cn = node1\n');
-  assert.throws(() => loadClientRecords(backupFile), configError(undefined, /not a valid client name/));
-
-  const missingCn = folder('missing-cn');
-  writeFileSync(path.join(missingCn, 'node1'), 'keep = 3\n');
-  assert.throws(() => loadClientRecords(missingCn), (error: Error) =>
-    error instanceof ConfigError && error.file === path.join(missingCn, 'node1') && /ssl_peer_cn= is required/.test(error.message));
-
-  const sharedCn = folder('shared-cn');
-  writeFileSync(path.join(sharedCn, 'a'), 'ssl_peer_cn = same\n');
-  writeFileSync(path.join(sharedCn, 'b'), '# b\nssl_peer_cn = same\n');
-  assert.throws(() => loadClientRecords(sharedCn), configError(2, /already used by client "a"/));
-
-  const badValues = folder('bad-values');
-  writeFileSync(path.join(badValues, 'node1'), 'ssl_peer_cn = node1\nrestore_client = ../node2\n');
-  assert.throws(() => loadClientRecords(badValues), configError(2, /restore_client: "..\/node2" is not a valid client name/));
-  writeFileSync(path.join(badValues, 'node1'), 'ssl_peer_cn = node1\npassword = secret\n');
-  assert.throws(() => loadClientRecords(badValues), configError(2, /unknown key "password"/));
-
-  const subfolder = folder('subfolder');
-  mkdirSync(path.join(subfolder, 'node1'));
-  assert.throws(() => loadClientRecords(subfolder), configError(undefined, /not a regular file/));
-
-  assert.throws(() => loadClientRecords(path.join(root, 'absent')), configError(undefined, /clients folder not found/));
+  assert.throws(() => registryOf(path.join(root, 'absent')), configError(undefined, /clientconfdir: .*absent does not exist/));
 });
 
-test('the example configs in etc/backup parse', (t) => {
+test('the example configs in etc/backup parse, with real certificates', { skip: !hasOpenssl }, async (t) => {
   const { root, backup } = makeTree(t);
+  await issueRealCertificates(root);
   const examples = path.join(repositoryRoot, 'etc', 'backup');
   copyFileSync(path.join(examples, 'server.conf'), path.join(backup, 'server.conf'));
   copyFileSync(path.join(examples, 'node.conf'), path.join(backup, 'node.conf'));
@@ -245,11 +272,11 @@ test('the example configs in etc/backup parse', (t) => {
   const server = loadServerConfig(path.join(backup, 'server.conf'));
   assert.deepEqual(server.keep, [7, 4]);
   assert.equal(server.sslCa, path.join(root, 'ssl', 'ca.pem'));
+  assert.deepEqual(server.warnings, []);
   const node = loadNodeConfig(path.join(backup, 'node.conf'));
   assert.equal(node.server, '127.0.0.1');
   assert.ok(node.excludeRegex[0].test('/etc/x.swp'));
-  const records = loadClientRecords(server.clientsDirectory);
-  assert.equal(findClientByCommonName(records, 'node1')?.name, 'node1');
+  assert.equal(byCommonName(registryOf(server.clientsDirectory), 'node1'), 'node1');
 });
 
 test('node config: daemon schedules, receive_client, postprocess and log_file (issue 5)', (t) => {
@@ -285,7 +312,9 @@ test('server config and client records: keep_days_partial (issue 5)', (t) => {
   assert.throws(() => serverConfigFromText(file, `directory = store\nkeep_days_partial = 0\n${serverSsl}`), configError(2, /keep_days_partial/));
   const clients = path.join(backup, 'clients');
   writeFileSync(path.join(clients, 'prod'), 'ssl_peer_cn = prod\nkeep = 7\nkeep_days_partial = 3\n');
-  assert.equal(loadClientRecords(clients).get('prod')?.keepDaysPartial, 3);
+  assert.equal(registryOf(clients).byName('prod')?.keepDaysPartial, 3);
   writeFileSync(path.join(clients, 'prod'), 'ssl_peer_cn = prod\nkeep_days_partial = soon\n');
-  assert.throws(() => loadClientRecords(clients), configError(2, /keep_days_partial/));
+  const refused = registryOf(clients).refused;
+  assert.deepEqual(refused.map((record) => [record.name, record.line]), [['prod', 2]]);
+  assert.match(refused[0].problem, /keep_days_partial/);
 });

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { isLoopbackAddress, serverConfigFromText } from '../src/common/config/server-config';
-import { loadClientRecords } from '../src/common/config/client-record';
+import { loadClientRegistry } from '../src/server/clients/load-client-registry';
 import { configError } from './support/config-errors';
 
 function makeTree(t: { after: (fn: () => void) => void }): string {
@@ -96,9 +96,13 @@ test('client records: warn_after overrides the global one, in the same duration 
   mkdirSync(clients);
   writeFileSync(path.join(clients, 'node1'), 'ssl_peer_cn = node1\nwarn_after = 2d\n');
   writeFileSync(path.join(clients, 'node2'), 'ssl_peer_cn = node2\n');
-  const records = loadClientRecords(clients);
-  assert.equal(records.get('node1')?.warnAfterSeconds, 2 * 86400);
-  assert.equal(records.get('node2')?.warnAfterSeconds, undefined);
+  const load = () => loadClientRegistry({ file: path.join(root, 'server.conf'), clientsDirectory: clients, clientsDirectoryLine: undefined });
+  const records = load();
+  assert.equal(records.byName('node1')?.warnAfterSeconds, 2 * 86400);
+  assert.equal(records.byName('node2')?.warnAfterSeconds, undefined);
   writeFileSync(path.join(clients, 'node2'), 'ssl_peer_cn = node2\n\nwarn_after = never\n');
-  assert.throws(() => loadClientRecords(clients), configError(3, /duration/));
+  const refused = load().refused;
+  assert.deepEqual(refused.map((record) => [record.name, record.line]), [['node2', 3]]);
+  assert.match(refused[0].problem, /duration/);
+  assert.deepEqual(load().clientNames, ['node1'], 'the other record stays accepted');
 });

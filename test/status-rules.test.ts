@@ -68,7 +68,7 @@ test('status text: one aligned row per client and notes for running, overdue, fa
       {
         name: 'node1', state: 'running', isOverdue: false, overdueSince: null, warnAfterSeconds: null,
         lastSuccess: { id: 3, kind: 'complete', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z', ageSeconds: 60,
-          durationSeconds: 5, files: 12, bytes: 1048576, newBytes: 1024, storedBytes: 512, warnings: [] },
+          durationSeconds: 5, files: 12, bytes: 1048576, newBytes: 1024, storedBytes: 512, warnings: [], warningCount: 0 },
         lastFailure: { id: 2, at: '2026-01-01T00:00:00.000Z', ageSeconds: 300, reason: 'client aborted the backup: dump source db: exited with code 3' },
         running: { id: 4, startedAt: '2026-01-01T00:01:00.000Z', elapsedSeconds: 4, files: 2, bytes: 2097152, newBytes: 0, rateBytesPerSecond: 524288 },
         backupsKept: 3,

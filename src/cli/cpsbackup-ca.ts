@@ -34,6 +34,7 @@ function buildProgram(out: Output, err: Output): Command {
     });
 
   program.command('init')
+    .allowExcessArguments(false)
     .description('create ca.pem and ca.key (0600) in the folder; refuses to overwrite')
     .requiredOption('--dir <folder>', 'certificate folder, e.g. etc/ssl')
     .option('--cn <name>', 'CA common name', 'cpsbackup CA')
@@ -45,6 +46,7 @@ function buildProgram(out: Output, err: Output): Command {
     });
 
   program.command('server')
+    .allowExcessArguments(false)
     .description('issue server.pem and server.key for the backup server')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
     .requiredOption('--name <dns-name>', 'server DNS name (also gets DNS:localhost and IP:127.0.0.1)')
@@ -58,6 +60,7 @@ function buildProgram(out: Output, err: Output): Command {
     });
 
   program.command('client')
+    .allowExcessArguments(false)
     .description('issue clients/NAME.pem and clients/NAME.key for a backed-up node')
     .argument('<name>', 'client name, also the certificate CN')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')

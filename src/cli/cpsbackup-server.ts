@@ -2,11 +2,12 @@
 // cpsbackup-server: runs the backup server (default), or maintenance on its store (gc, check).
 // Errors are one line on stderr; configuration mistakes exit 2.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadServerConfig } from '../common/config/server-config';
+import { loadServerConfig, type ServerConfig } from '../common/config/server-config';
+import { shown } from '../common/config/display';
 import { createLogger } from '../common/logger';
 import { startBackupServer } from '../server/backup-server';
 import { openConfiguredStore } from '../server/open-store';
-import { BackupError, errorMessage } from '../common/errors';
+import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
@@ -14,32 +15,58 @@ import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch'
 import { statusText } from '../server/status/status-text';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
+const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json]]';
+
+/**
+ * Whatever goes wrong while reading the configuration is a configuration error: one line naming
+ * the file, exit 2, never a stack (a parser's unexpected throw included).
+ */
+function loadConfig(configFile: string): ServerConfig {
+  try {
+    return loadServerConfig(configFile);
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new ConfigError(configFile, undefined, `cannot be loaded: ${errorMessage(error)}`);
+  }
+}
 
 async function runServer(configFile: string): Promise<number> {
-  const config = loadServerConfig(configFile);
   const logger = createLogger('cpsbackup-server');
-  const server = await startBackupServer(config, logger);
-  // Before the listening line, so whoever waits for that line has the status URL already.
-  process.stdout.write(`cpsbackup-server status on ${server.status.url}\n`);
-  process.stdout.write(`cpsbackup-server listening on ${config.address}:${server.port}\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  logger.info(`${signal}: stopping after running calls end`);
-  await server.stop();
-  return EXIT.ok;
+  let server: Awaited<ReturnType<typeof startBackupServer>> | undefined;
+  // From the start, so a SIGHUP while starting does not kill the process (its default action).
+  const onHangup = (): void => {
+    if (server === undefined) logger.warn('SIGHUP while starting: ignored (the clients folder is being read now)');
+    else server.context.clients.reload();
+  };
+  process.on('SIGHUP', onHangup);
+  try {
+    const config = loadConfig(configFile);
+    for (const warning of config.warnings) logger.warn(warning);
+    server = await startBackupServer(config, logger).catch((error: unknown) => { throw listenErrorOf(config, error); });
+    // Before the listening line, so whoever waits for that line has the status URL already.
+    process.stdout.write(`cpsbackup-server status on ${server.status.url}\n`);
+    process.stdout.write(`cpsbackup-server listening on ${config.address}:${server.port}\n`);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    logger.info(`${signal}: stopping after running calls end`);
+    await server.stop();
+    return EXIT.ok;
+  } finally {
+    process.off('SIGHUP', onHangup);
+  }
 }
 
 async function printStatus(configFile: string, options: { url?: string; json?: boolean }): Promise<number> {
-  const config = loadServerConfig(configFile);
+  const config = loadConfig(configFile);
   const report = await fetchStatus(options.url ?? configuredStatusUrl(config), config.statusToken);
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : statusText(report));
   return EXIT.ok;
 }
 
 async function runGarbageCollection(configFile: string): Promise<number> {
-  const config = loadServerConfig(configFile);
+  const config = loadConfig(configFile);
   const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
     const report = await store.collectGarbage({ allPacks: true });
@@ -52,7 +79,7 @@ async function runGarbageCollection(configFile: string): Promise<number> {
 
 /** Opening takes the store's process lock, so check refuses while a server (or a gc) holds the store. */
 async function runCheck(configFile: string, readDataPercent: number): Promise<number> {
-  const config = loadServerConfig(configFile);
+  const config = loadConfig(configFile);
   const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
     const recovery = store.recovery;
@@ -67,6 +94,16 @@ async function runCheck(configFile: string, readDataPercent: number): Promise<nu
     await store.close();
   }
 }
+
+/** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
+function listenErrorOf(config: ServerConfig, error: unknown): unknown {
+  const code = /No address added[\s\S]*\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(errorMessage(error))?.[1];
+  if (code === undefined) return error;
+  return new ConfigError(config.file, undefined, `address ${shown(config.address)}, port ${config.port}: cannot listen (${code})`);
+}
+
+/** A command line that names nothing this program does. */
+class UsageError extends Error {}
 
 function subsetPercent(value: string): number {
   const match = /^(\d+(?:\.\d+)?)%?$/.exec(value);
@@ -84,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `
+Signals: SIGHUP rereads the clients folder (clientconfdir); SIGTERM and SIGINT stop after running calls.
+
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server
   cpsbackup-server -c etc/backup/server.conf gc       collect garbage now (the server must be stopped;
@@ -92,14 +131,20 @@ Examples:
                                                       verify catalog and packs, decompress and re-hash every chunk
                                                       (exit 1 and the affected backups and files on damage)
   cpsbackup-server -c etc/backup/server.conf status   summary of the running server's status port (clients, states)`)
-    .action(() => { action = runServer(program.opts().config); });
+    .action(() => {
+      // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
+      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status)`);
+      action = runServer(program.opts().config);
+    });
   program.command('gc')
     .description('delete unreferenced chunks and compact packs')
+    .allowExcessArguments(false)
     .action(() => { action = runGarbageCollection(program.opts().config); });
   program.command('check')
     .description('verify the catalog against the packs; name damaged chunks and the backups and files they break')
     .option('--read-data', 'also decompress and re-hash every chunk')
     .option('--read-data-subset <percent>', 'also decompress and re-hash a random share of chunks, e.g. 10%', subsetPercent)
+    .allowExcessArguments(false)
     .action((options: { readData?: boolean; readDataSubset?: number }) => {
       if (options.readData && options.readDataSubset !== undefined) {
         throw new InvalidArgumentError('choose one of --read-data and --read-data-subset');
@@ -110,14 +155,15 @@ Examples:
     .description("print the running server's status (GET /status on status_address:status_port)")
     .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201')
     .option('--json', 'print the JSON as the server returns it')
+    .allowExcessArguments(false)
     .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return EXIT.ok;
-      process.stderr.write(`cpsbackup-server: ${error.message.replace(/^error: /, '')}\n`);
+    if (error instanceof CommanderError || error instanceof UsageError) {
+      if (error instanceof CommanderError && error.exitCode === 0) return EXIT.ok;
+      process.stderr.write(`cpsbackup-server: ${shown(error.message.replace(/^error: /, ''), 300)}\n${USAGE}\n`);
       return EXIT.usage;
     }
     process.stderr.write(`cpsbackup-server: ${errorMessage(error)}\n`);

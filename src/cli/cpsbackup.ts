@@ -2,7 +2,7 @@
 // cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d).
 // One clear line per error on stderr; exit codes from exit-codes.ts.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadNodeConfig, type NodeConfig } from '../common/config/node-config';
+import { includeWarnings, loadNodeConfig, type NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
 import { isPartial, partialSinceOf, restoreChainAndLoad } from '../client/partial-chain';
 import { runBackup } from '../client/uploader';
@@ -12,6 +12,7 @@ import { connectToServer } from '../client/connection';
 import { deleteBackup, listBackups, showBackup } from '../client/catalog-calls';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
+import { shown } from '../common/config/display';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { readPackageVersion } from '../common/package-version';
 import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
@@ -22,6 +23,20 @@ import { receiveIfNew } from '../client/receiver/receive-command';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
+const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | daemon) [options]; see cpsbackup -h';
+
+/**
+ * Whatever goes wrong while reading the configuration is a configuration error: one line naming
+ * the file, exit 2, never a stack (a parser's unexpected throw included).
+ */
+function loadConfig(configFile: string): NodeConfig {
+  try {
+    return loadNodeConfig(configFile);
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new ConfigError(configFile, undefined, `cannot be loaded: ${errorMessage(error)}`);
+  }
+}
 
 interface Options {
   config: string;
@@ -242,6 +257,7 @@ function buildProgram(): Command {
     .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), then postprocess')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
     .argument('[mode]', '"daemon": the same as --daemon')
+    .allowExcessArguments(false)
     .version(readPackageVersion())
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
@@ -268,14 +284,14 @@ export async function main(argv: string[], output: Output = {
     program.parse(argv);
     const options = program.opts<Options>();
     if (program.args.length > 0 && program.args[0] !== 'daemon') {
-      output.err(`cpsbackup: unknown mode "${program.args[0]}" (the only mode is daemon; see cpsbackup -h)\n`);
+      output.err(`cpsbackup: unknown mode "${shown(program.args[0])}" (the only mode is daemon)\n${USAGE}\n`);
       return EXIT.usage;
     }
     const isDaemon = options.daemon === true || program.args[0] === 'daemon';
     const actions = [options.export, options.list, options.show, options.import, options.delete, isDaemon || undefined]
       .filter((value) => value !== undefined);
     if (actions.length !== 1) {
-      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, daemon (see cpsbackup -h)\n`);
+      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, daemon\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false)) {
@@ -286,7 +302,10 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: --load-into goes with -i (and not with --no-load)\n`);
       return EXIT.usage;
     }
-    const config = loadNodeConfig(options.config);
+    const config = loadConfig(options.config);
+    // Once per run (once per daemon start): a certificate peers will refuse; for backups, an include that does not exist.
+    const isBackup = options.export === true || isDaemon;
+    for (const warning of [...config.warnings, ...(isBackup ? includeWarnings(config) : [])]) output.err(`cpsbackup: warning: ${warning}\n`);
     if (isDaemon) return await daemonMain(config, () => storageOf(config));
     if (options.ifNew) {
       const storage = storageOf(config);
@@ -300,7 +319,7 @@ export async function main(argv: string[], output: Output = {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok;
-      output.err(`cpsbackup: ${error.message.replace(/^error: /, '')}\n`);
+      output.err(`cpsbackup: ${shown(error.message.replace(/^error: /, ''), 300)}\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (signal?.aborted) {

@@ -1,5 +1,6 @@
 // Typed errors shared by client, server and CLI.
 // Each carries a stable code and context so the CLI maps it to one line and an exit code.
+import { shown, shownPath } from './config/display';
 
 export type ErrorCode =
   | 'CONFIG'
@@ -18,9 +19,12 @@ export type ErrorCode =
 
 export class BackupError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** What only the server's log may show (a path, the key to set); never sent to a client. */
+  readonly logDetail: string | undefined;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; logDetail?: string }) {
     super(message, options);
     this.code = code;
+    this.logDetail = options?.logDetail;
     this.name = new.target.name;
   }
 }
@@ -29,17 +33,23 @@ export class BackupError extends Error {
 export class ConfigError extends BackupError {
   readonly file: string;
   readonly line: number | undefined;
+  /** The message without "file:line: ". */
+  readonly problem: string;
   constructor(file: string, line: number | undefined, message: string) {
-    super('CONFIG', line === undefined ? `${file}: ${message}` : `${file}:${line}: ${message}`);
+    // One line, whatever the values quoted in it: a config error is printed as exactly one line.
+    const oneLine = shown(message, 2000);
+    super('CONFIG', line === undefined ? `${shownPath(file)}: ${oneLine}` : `${shownPath(file)}:${line}: ${oneLine}`);
     this.file = file;
     this.line = line;
+    this.problem = oneLine;
   }
 }
 
 /** A peer is not who it must be: unknown certificate CN, unregistered client, foreign backup. */
 export class AuthError extends BackupError {
-  constructor(message: string) {
-    super('AUTH', message);
+  /** `logDetail` goes to the server's log only: the client learns that it was refused, not the server's configuration. */
+  constructor(message: string, logDetail?: string) {
+    super('AUTH', message, { logDetail });
   }
 }
 
@@ -83,8 +93,8 @@ export class ProtocolError extends BackupError {
 }
 
 export class BusyError extends BackupError {
-  constructor(message: string) {
-    super('BUSY', message);
+  constructor(message: string, logDetail?: string) {
+    super('BUSY', message, { logDetail });
   }
 }
 

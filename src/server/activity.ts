@@ -34,7 +34,9 @@ export class Activity {
       throw new BusyError(`a backup of client "${clientName}" is already running`);
     }
     if (this.running.size >= this.maxChildren) {
-      throw new BusyError(`server busy: ${this.running.size} backups running (max_children=${this.maxChildren}); try again later`);
+      // How many, and the key that limits them, are the server's business: its log has them.
+      throw new BusyError('server busy: too many backups running; try again later',
+        `${this.running.size} backups running, max_children = ${this.maxChildren}`);
     }
     this.running.set(clientName, { clientName, backupNumber: 0, startedAt: Date.now(), files: 0, bytes: 0, newBytes: 0 });
   }

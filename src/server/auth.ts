@@ -1,23 +1,26 @@
-// Who is calling, and whose backups they may touch: the verified certificate's CN must match a
-// registered client's ssl_peer_cn; another client's backups need that client in restore_client.
+// Who is calling, and whose backups they may touch: the verified certificate's CN must match an
+// accepted client record; another client's backups need that client in restore_client.
+// Refusals tell the client only that it was refused; the reason (files, keys) goes to the server log.
 import type * as grpc from '@grpc/grpc-js';
-import { loadClientRecords, findClientByCommonName, type ClientRecord } from '../common/config/client-record';
+import type { ClientRecord } from '../common/config/client-record';
+import { shown, shownPath } from '../common/config/display';
 import { peerCommonName } from '../common/tls/peer';
 import { AuthError } from '../common/errors';
+import type { ClientRegistrySource } from './clients/live-client-registry';
 
 export type AuthenticatedCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>;
 
-/** The clients folder is read on each call, so registering a client needs no restart (as burp). */
-export function authenticate(call: AuthenticatedCall, clientsDirectory: string): ClientRecord {
+/** Reads the registry once: a SIGHUP during the call does not change who the caller is. */
+export function authenticate(call: AuthenticatedCall, clients: ClientRegistrySource): ClientRecord {
   const commonName = peerCommonName(call);
   if (commonName === undefined) {
-    throw new AuthError(`peer ${call.getPeer()} presented no usable client certificate`);
+    throw new AuthError('no usable client certificate', `peer ${call.getPeer()} presented no usable client certificate`);
   }
-  const client = findClientByCommonName(loadClientRecords(clientsDirectory), commonName);
-  if (client === undefined) {
-    throw new AuthError(`certificate CN "${commonName}" is not a registered client (no file in ${clientsDirectory} with ssl_peer_cn=${commonName})`);
+  const lookup = clients.current.lookup(commonName);
+  if (!lookup.isAccepted) {
+    throw new AuthError(`certificate CN "${shown(commonName)}" is not accepted by this server (the reason is in the server's log)`, lookup.why);
   }
-  return client;
+  return lookup.record;
 }
 
 export type Access = 'read' | 'delete';
@@ -26,7 +29,9 @@ export type Access = 'read' | 'delete';
 export function targetClientName(caller: ClientRecord, requested: string, access: Access): string {
   if (requested === '' || requested === caller.name) return caller.name;
   if (access === 'read' && caller.restoreClients.includes(requested)) return requested;
-  throw new AuthError(access === 'read'
-    ? `client "${caller.name}" may not read backups of client "${requested}" (the server needs restore_client=${requested} in the clients file of "${caller.name}")`
-    : `client "${caller.name}" may not delete backups of client "${requested}"`);
+  if (access === 'read') {
+    throw new AuthError(`client "${caller.name}" may not read backups of client "${shown(requested)}"`,
+      `to allow it, add restore_client = ${shown(requested)} to ${shownPath(caller.file)} and send SIGHUP to the server`);
+  }
+  throw new AuthError(`client "${caller.name}" may not delete backups of client "${shown(requested)}"`);
 }

@@ -18,6 +18,7 @@ import { startStatusServer, type RunningStatusServer } from './status/status-ser
 import { Notifier } from './notify/notifier';
 import { NotificationRules } from './notify/notification-rules';
 import { ScheduledCheck } from './scheduled-check';
+import { LiveClientRegistry } from './clients/live-client-registry';
 
 export interface RunningServer {
   readonly context: ServerContext;
@@ -29,13 +30,15 @@ export interface RunningServer {
 
 export async function startBackupServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const startedAt = Date.now();
+  // Before the store: an unusable clients folder stops the start with nothing opened.
+  const clients = LiveClientRegistry.load(config, logger);
   const store = await openConfiguredStore(config);
   const recovery = store.recovery;
   if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);
   }
-  const maintenance = new Maintenance(store, config, logger);
-  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren), maintenance };
+  const maintenance = new Maintenance(store, config, logger, clients);
+  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren), maintenance, clients };
   const implementation: BackupServer = {
     upload: (call) => void handleUpload(context, call),
     parent: (call) => void handleParent(context, call),

@@ -16,7 +16,7 @@ const SHOW_BATCH = 1000;
 
 export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<ListRequest, ListResponse>, callback: grpc.sendUnaryData<ListResponse>): void {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backups = context.store.listBackups(clientName);
     const newest = backups.at(-1);
@@ -28,7 +28,7 @@ export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<Li
 
 export async function handleShow(context: ServerContext, call: grpc.ServerWritableStream<ShowRequest, ShowBatch>): Promise<void> {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     let batch: ShowBatch = { backup: backupSummaryOf(backup, isDeletable(context.store, backup)), entries: [] };
@@ -50,7 +50,7 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
 
 export async function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<DeleteRequest, DeleteResponse>, callback: grpc.sendUnaryData<DeleteResponse>): Promise<void> {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'delete');
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     if (!isDeletable(context.store, backup) && !call.request.force) {

@@ -1,5 +1,6 @@
 // The one place errors reach the wire: typed errors map to their gRPC status and message,
 // anything else becomes INTERNAL with a generic message while the stack goes to the server log.
+// What names the server's configuration (an error's logDetail, a ConfigError) stays in the log.
 import * as grpc from '@grpc/grpc-js';
 import { BackupError, DiskFullError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -23,15 +24,23 @@ export function toServiceError(caught: unknown, logger: Logger, context: string)
   const metadata = new grpc.Metadata();
   if (error instanceof BackupError) {
     metadata.set('cpsbackup-error-code', error.code);
-    logger.warn(`${context}: ${error.message}`);
-    return Object.assign(new Error(error.message), {
-      code: statusOfCode[error.code] ?? grpc.status.UNKNOWN, details: error.message, metadata,
+    logger.warn(`${context}: ${error.message}${error.logDetail === undefined ? '' : ` (${error.logDetail})`}`);
+    const message = wireMessageOf(error);
+    return Object.assign(new Error(message), {
+      code: statusOfCode[error.code] ?? grpc.status.UNKNOWN, details: message, metadata,
     });
   }
   logger.error(`${context}: ${(error as Error)?.stack ?? String(error)}`);
   return Object.assign(new Error('internal server error (see the server log)'), {
     code: grpc.status.INTERNAL, details: 'internal server error (see the server log)', metadata,
   });
+}
+
+/** Configuration and disk errors name the server's files (its config, its packs): the client hears what happened, not where. */
+function wireMessageOf(error: BackupError): string {
+  if (error.code === 'CONFIG') return 'the server has a configuration problem (see the server log)';
+  if (error.code === 'DISK_FULL') return 'store is full on the server (see the server log)';
+  return error.message;
 }
 
 /** The catalog (SQLITE_FULL) and any file write (ENOSPC) can hit a full disk, not only pack appends. */

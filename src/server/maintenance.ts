@@ -3,7 +3,7 @@
 import type { ChunkStore, GarbageReport } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
-import { loadClientRecords } from '../common/config/client-record';
+import type { ClientRegistrySource } from './clients/live-client-registry';
 import { backupsToKeep } from './retention';
 import { BackupKind } from '../proto/cpsbackup';
 
@@ -18,11 +18,18 @@ export class Maintenance {
     private readonly store: ChunkStore,
     private readonly config: ServerConfig,
     private readonly logger: Logger,
+    private readonly clients: ClientRegistrySource,
   ) {}
 
   /** Deletes the client's backups that retention no longer keeps; returns their numbers. */
   applyRetention(clientName: string): number[] {
-    const record = loadClientRecords(this.config.clientsDirectory).get(clientName);
+    const registry = this.clients.current;
+    // A refused record's keep= is unknown: the server's defaults could delete what the client's own rules keep.
+    if (registry.isRefused(clientName)) {
+      this.logger.warn(`retention for ${clientName} skipped: its client record is refused (see the log of the last load or SIGHUP)`);
+      return [];
+    }
+    const record = registry.byName(clientName);
     const policy = {
       keep: record?.keep ?? this.config.keep,
       keepDays: record?.keepDays ?? this.config.keepDays,

@@ -12,7 +12,7 @@ const PARENT_BATCH = 2000;
 
 export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const backup = context.store.findBackup(caller.name, call.request.backupId);
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {

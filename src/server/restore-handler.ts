@@ -16,7 +16,7 @@ import { compileLinearRegex } from '../common/linear-regex';
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
   try {
-    const caller = authenticate(call, context.config.clientsDirectory);
+    const caller = authenticate(call, context.clients);
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     label = `restore by ${caller.name} of ${clientName}`;
     const backup = committedBackup(context.store, clientName, call.request.backupId);

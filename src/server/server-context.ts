@@ -4,6 +4,7 @@ import type { ServerConfig } from '../common/config/server-config';
 import type { Logger } from '../common/logger';
 import type { Activity } from './activity';
 import type { Maintenance } from './maintenance';
+import type { LiveClientRegistry } from './clients/live-client-registry';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -11,4 +12,6 @@ export interface ServerContext {
   readonly logger: Logger;
   readonly activity: Activity;
   readonly maintenance: Maintenance;
+  /** The accepted client records; `.current` is replaced on SIGHUP (`.reload()`). */
+  readonly clients: LiveClientRegistry;
 }

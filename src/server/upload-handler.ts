@@ -15,7 +15,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
   let session: UploadSession | undefined;
   let isCommitted = false;
   try {
-    clientName = authenticate(call, context.config.clientsDirectory).name;
+    clientName = authenticate(call, context.clients).name;
     context.activity.claim(clientName);
     const progress = context.activity.progress(clientName)!;
     try {

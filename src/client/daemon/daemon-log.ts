@@ -1,7 +1,8 @@
 // The daemon's log: ISO-timestamped lines, info to stdout and warnings and errors to stderr,
 // each also appended to node.conf's log_file when one is set.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { appendLogLine } from '../../common/log-target';
 import type { Logger } from '../../common/logger';
 
 export interface LogSinks {
@@ -28,7 +29,8 @@ export function createDaemonLogger(logFile: string | undefined, sinks: LogSinks 
     sink(line);
     if (logFile === undefined) return;
     try {
-      appendFileSync(logFile, line);
+      // Never blocks: a FIFO put in the log file's place is refused, not waited on.
+      appendLogLine(logFile, line);
     } catch (error) {
       sinks.err(`${new Date(now()).toISOString()} error cannot write ${logFile}: ${(error as Error).message}\n`);
     }

@@ -1,15 +1,16 @@
-// Reads the server's registry of clients: one burp-style file per client in clientconfdir.
-// A client is known by its file name, and authenticated by the certificate CN the file names.
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+// One client's record on the server: a burp-style file in clientconfdir named after the client,
+// naming the certificate CN that authenticates it and what it may do. Pure: text in, record out.
 import { ConfigError } from '../errors';
-import { readConfigFile, type ConfigText } from './parse';
+import { shown } from './display';
+import type { ConfigText } from './parse';
 import { readKeepDays, readKeepLevels } from './retention-keys';
 import { allLines, checkKeys, lastLine } from './values';
 import { toDuration } from './server-config';
 
 export interface ClientRecord {
   readonly name: string;
+  /** The record's file on the server; for the server's log only, never for a client. */
+  readonly file: string;
   readonly sslPeerCn: string;
   /** Other clients whose backups this one may list and restore (burp's restore_client). */
   readonly restoreClients: readonly string[];
@@ -21,8 +22,14 @@ export interface ClientRecord {
   readonly warnAfterSeconds?: number;
 }
 
+/**
+ * Every key a record may hold. Adding one (issue 16's client_can_delete and friends): list it
+ * here, give ClientRecord its field, read it in clientRecordFrom with the readers of values.ts.
+ * A key not listed makes the record invalid, so a typo never silently grants or drops a right.
+ */
+const singleKeys = ['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after'] as const;
 const repeatableKeys = new Set(['restore_client', 'keep']);
-const knownKeys = new Set(['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after', ...repeatableKeys]);
+const knownKeys = new Set<string>([...singleKeys, ...repeatableKeys]);
 
 const clientNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -31,50 +38,8 @@ export function isValidClientName(name: string): boolean {
   return clientNamePattern.test(name);
 }
 
-export function loadClientRecords(clientsDirectory: string): Map<string, ClientRecord> {
-  const folder = path.resolve(clientsDirectory);
-  let names: string[];
-  try {
-    names = readdirSync(folder).sort();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(folder, undefined, code === 'ENOENT' ? 'clients folder not found' : `cannot read clients folder (${code})`);
-  }
-  const records = new Map<string, ClientRecord>();
-  const namesByCommonName = new Map<string, string>();
-  for (const name of names) {
-    // Dot files are editor swap files, .git and the like: not clients, and not mistakes either.
-    if (name.startsWith('.')) continue;
-    const file = path.join(folder, name);
-    if (!isValidClientName(name)) {
-      throw new ConfigError(file, undefined, `"${name}" is not a valid client name (letters, digits, '.', '_', '-'; at most 64)`);
-    }
-    if (!statSync(file).isFile()) throw new ConfigError(file, undefined, 'not a regular file');
-    const config = readConfigFile(file);
-    const record = clientRecordFrom(name, config);
-    // Two clients sharing a CN would let one certificate act as either client.
-    const previous = namesByCommonName.get(record.sslPeerCn);
-    if (previous !== undefined) {
-      throw new ConfigError(file, lastLine(config, 'ssl_peer_cn')?.line,
-        `ssl_peer_cn "${record.sslPeerCn}" is already used by client "${previous}"`);
-    }
-    namesByCommonName.set(record.sslPeerCn, name);
-    records.set(name, record);
-  }
-  return records;
-}
-
-export function findClientByCommonName(
-  records: ReadonlyMap<string, ClientRecord>,
-  commonName: string,
-): ClientRecord | undefined {
-  for (const record of records.values()) {
-    if (record.sslPeerCn === commonName) return record;
-  }
-  return undefined;
-}
-
-function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
+/** The record in `config` (a file named `name`); a ConfigError names the file and the line of the first problem. */
+export function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
   checkKeys(config, knownKeys, repeatableKeys);
   const { file } = config;
   const commonNameLine = lastLine(config, 'ssl_peer_cn');
@@ -85,7 +50,7 @@ function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
     // burp accepts a comma-separated list as well as repeated lines.
     for (const other of entry.value.split(',').map((part) => part.trim())) {
       if (!isValidClientName(other)) {
-        throw new ConfigError(file, entry.line, `restore_client: "${other}" is not a valid client name`);
+        throw new ConfigError(file, entry.line, `restore_client: "${shown(other)}" is not a valid client name`);
       }
       if (!restoreClients.includes(other)) restoreClients.push(other);
     }
@@ -94,6 +59,7 @@ function clientRecordFrom(name: string, config: ConfigText): ClientRecord {
   const warnAfterLine = lastLine(config, 'warn_after');
   return Object.freeze({
     name,
+    file,
     sslPeerCn: commonNameLine.value,
     restoreClients: Object.freeze(restoreClients),
     keep: readKeepLevels(config),

@@ -1,12 +1,16 @@
 // Turns a backed-up node's burp-style node.conf into one typed, frozen NodeConfig.
 // Every unknown key or bad value is a ConfigError naming the file and the line.
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ConfigError } from '../errors';
+import { logTargetProblem } from '../log-target';
+import { checkTlsFiles } from '../tls/tls-files';
 import { isValidClientName } from './client-record';
+import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
-import { existingFile, requiredLine, resolvePath } from './paths';
+import { boundedPath, existingFile, folderPath, pathLengthProblem, requiredLine, resolvePath } from './paths';
+import { describeErrno, kindOf } from './regular-file';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
 
 export interface NodeConfig {
@@ -16,6 +20,8 @@ export interface NodeConfig {
   /** TLS name to verify when it differs from `server` (e.g. connecting by IP to a named certificate). */
   readonly serverName: string | undefined;
   readonly includes: readonly string[];
+  /** The line of each include, in the same order, for includeWarnings' messages. */
+  readonly includeLines: readonly number[];
   readonly excludeRegex: readonly RegExp[];
   readonly readAllFifos: boolean;
   readonly sslCert: string;
@@ -34,6 +40,11 @@ export interface NodeConfig {
   readonly postprocess: string | undefined;
   /** The daemon appends its log lines here as well as to stdout/stderr. */
   readonly logFile: string | undefined;
+  /**
+   * Doubts about the files this configuration names that do not stop the program, each
+   * "file:line: …" (a certificate peers will refuse); the CLI prints them once per run.
+   */
+  readonly warnings: readonly string[];
 }
 
 const singleKeys = [
@@ -44,11 +55,19 @@ const singleKeys = [
 const repeatableKeys = new Set(['include', 'exclude_regex']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 
+/** Reads node.conf, and checks the contents of the certificate, key and CA it names. */
 export function loadNodeConfig(file: string): NodeConfig {
-  return nodeConfigFrom(readConfigFile(path.resolve(file)));
+  const text = readConfigFile(path.resolve(file));
+  const config = nodeConfigFrom(text);
+  const tlsWarnings = checkTlsFiles(config.file, {
+    cert: { entry: requiredLine(text, 'ssl_cert'), path: config.sslCert },
+    key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
+    ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
+  });
+  return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
 }
 
-/** For tests and callers holding the text already; ssl files must still exist on disk. */
+/** For tests and callers holding the text already; ssl files must exist on disk but their contents are not read. */
 export function nodeConfigFromText(file: string, text: string): NodeConfig {
   return nodeConfigFrom(parseConfigText(path.resolve(file), text));
 }
@@ -64,27 +83,58 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
   const logFileLine = lastLine(config, 'log_file');
   const postprocessLine = lastLine(config, 'postprocess');
   const scheduleReceive = readSchedule(config, 'schedule_receive');
+  const includes = allLines(config, 'include');
   return Object.freeze({
     file,
     server: readHost(file, requiredLine(config, 'server')),
     port: portLine === undefined ? 4200 : toInteger(file, portLine, 1, 65535),
     serverName: serverNameLine === undefined ? undefined : readHost(file, serverNameLine),
-    includes: Object.freeze(allLines(config, 'include').map((entry) => resolvePath(file, entry))),
+    includes: Object.freeze(includes.map((entry) => resolvePath(file, entry))),
+    includeLines: Object.freeze(includes.map((entry) => entry.line)),
     excludeRegex: Object.freeze(allLines(config, 'exclude_regex').map((entry) => toRegExp(file, entry))),
     readAllFifos: readAllFifosLine === undefined ? false : toBoolean(file, readAllFifosLine),
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
     storageConfig: readStorageConfig(config),
-    workDirectory: workLine === undefined ? '/var/lib/cpsbackup/work' : resolvePath(file, workLine),
-    stateDirectory: stateLine === undefined ? '/var/lib/cpsbackup/state' : resolvePath(file, stateLine),
+    workDirectory: workLine === undefined ? '/var/lib/cpsbackup/work' : folderPath(file, workLine),
+    stateDirectory: stateLine === undefined ? '/var/lib/cpsbackup/state' : folderPath(file, stateLine),
     scheduleComplete: readSchedule(config, 'schedule_complete'),
     schedulePartial: readSchedule(config, 'schedule_partial'),
     scheduleReceive,
     receiveClient: readReceiveClient(config, scheduleReceive !== undefined),
     postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
-    logFile: logFileLine === undefined ? undefined : resolvePath(file, logFileLine),
+    logFile: logFileLine === undefined ? undefined : readLogFile(file, logFileLine),
+    warnings: Object.freeze([]),
   });
+}
+
+/**
+ * An include that is missing or cannot exist (longer than the system allows) is not a reason to
+ * refuse the whole configuration (the other includes still deserve a backup), but it is said when
+ * a backup or the daemon starts, not discovered at restore time. Not at load: listing or
+ * restoring must not depend on the included folders (a dead mount would block them).
+ */
+export function includeWarnings(config: NodeConfig): string[] {
+  return config.includes.flatMap((include, index) => {
+    const at = `${shownPath(config.file)}:${config.includeLines[index]}: include ${shownPath(include)}`;
+    const lengthProblem = pathLengthProblem(include);
+    if (lengthProblem !== undefined) return [`${at} ${lengthProblem}: it cannot exist, so nothing will be backed up for it`];
+    try {
+      lstatSync(include);
+      return [];
+    } catch (error) {
+      return [`${at} ${describeErrno(include, error).problem}: nothing will be backed up for it`];
+    }
+  });
+}
+
+/** A FIFO as log file made the daemon block on its first line, deaf to SIGTERM. */
+function readLogFile(file: string, entry: ConfigLine): string {
+  const resolved = boundedPath(file, entry);
+  const problem = logTargetProblem(resolved);
+  if (problem !== undefined) throw new ConfigError(file, entry.line, `log_file: ${problem}`);
+  return resolved;
 }
 
 /** Checked here with the scheduler's own parser, so a typo fails at start with its line, not at 3 a.m. */
@@ -95,7 +145,7 @@ function readSchedule(config: ConfigText, key: string): string | undefined {
     new Cron(entry.value); // without a callback it only parses; nothing is scheduled
   } catch (error) {
     throw new ConfigError(config.file, entry.line, `${key} must be a cron expression such as "30 3 * * *" or "*/5 * * * *" `
-      + `(a sixth leading field gives seconds): ${(error as Error).message}`);
+      + `(a sixth leading field gives seconds): ${shown((error as Error).message)}`);
   }
   return entry.value;
 }
@@ -107,7 +157,7 @@ function readReceiveClient(config: ConfigText, isRequired: boolean): string | un
     return undefined;
   }
   if (!isValidClientName(entry.value)) {
-    throw new ConfigError(config.file, entry.line, `receive_client: "${entry.value}" is not a valid client name`);
+    throw new ConfigError(config.file, entry.line, `receive_client: "${shown(entry.value)}" is not a valid client name`);
   }
   return entry.value;
 }
@@ -120,7 +170,7 @@ function nonEmpty(file: string, entry: ConfigLine): string {
 function readHost(file: string, entry: ConfigLine): string {
   // Host names, IPv4 and IPv6 literals; nothing that could smuggle a port, a path or a space.
   if (!/^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$/.test(entry.value)) {
-    throw new ConfigError(file, entry.line, `${entry.key} must be a host name or an IP address, got "${entry.value}"`);
+    throw new ConfigError(file, entry.line, `${entry.key} must be a host name or an IP address, got "${shown(entry.value)}"`);
   }
   return entry.value;
 }
@@ -130,5 +180,8 @@ function readStorageConfig(config: ConfigText): string | undefined {
   const entry = lastLine(config, 'storage_conf');
   if (entry !== undefined) return existingFile(config.file, entry);
   const implicit = path.join(path.dirname(config.file), 'storage.conf');
-  return existsSync(implicit) ? implicit : undefined;
+  if (!existsSync(implicit)) return undefined;
+  const kind = kindOf(statSync(implicit));
+  if (kind !== undefined) throw new ConfigError(implicit, undefined, `is ${kind}, not a regular file (the storage.conf beside ${shownPath(config.file)})`);
+  return implicit;
 }

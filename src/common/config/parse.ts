@@ -1,7 +1,8 @@
 // Reads burp-style configuration files: `key = value` lines, `#` comments, repeatable keys.
 // Keeps each line's number so every later validation error can name file and line.
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
+import { shown } from './display';
+import { FileProblem, readRegularFile } from './regular-file';
 
 export interface ConfigLine {
   readonly key: string;
@@ -22,25 +23,25 @@ export function parseConfigText(file: string, text: string): ConfigText {
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const equals = trimmed.indexOf('=');
     if (equals <= 0) {
-      throw new ConfigError(file, index + 1, `expected "key = value", got "${trimmed}"`);
+      throw new ConfigError(file, index + 1, `expected "key = value", got "${shown(trimmed)}"`);
     }
     const key = trimmed.slice(0, equals).trim();
     if (!/^[a-z][a-z0-9_.-]*$/.test(key)) {
-      throw new ConfigError(file, index + 1, `bad key "${key}"`);
+      throw new ConfigError(file, index + 1, `bad key "${shown(key)}"`);
     }
     lines.push({ key, value: trimmed.slice(equals + 1).trim(), line: index + 1 });
   });
   return { file, lines };
 }
 
-/** Config files are small operator-written text, so reading them whole is fine. */
+/** Config files are small operator-written text; a FIFO, device or folder given instead is refused unread. */
 export function readConfigFile(file: string): ConfigText {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file).toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, undefined, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`);
+    if (!(error instanceof FileProblem)) throw error;
+    throw new ConfigError(file, undefined, error.code === 'ENOENT' && !error.problem.includes('symlink') ? 'file not found' : error.problem);
   }
   return parseConfigText(file, text);
 }

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { Cron } from 'croner';
 import { ConfigError } from '../errors';
 import { DEFAULT_CHUNKER_PARAMS } from '../../chunkstore/chunker/registry';
+import { checkTlsFiles } from '../tls/tls-files';
+import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
-import { existingFile, requiredLine, resolvePath } from './paths';
+import { existingFile, folderPath, folderProblem, requiredLine } from './paths';
 import { readKeepDays, readKeepLevels } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
@@ -27,6 +29,8 @@ export interface ServerConfig {
   readonly keepDaysPartial: number | undefined;
   readonly directory: string;
   readonly clientsDirectory: string;
+  /** The clientconfdir line (undefined: the default clients/ beside server.conf), for messages at start and reload. */
+  readonly clientsDirectoryLine: number | undefined;
   readonly sslCert: string;
   readonly sslKey: string;
   readonly sslCa: string;
@@ -42,6 +46,8 @@ export interface ServerConfig {
   /** Bearer token the status port requires when set (always required with allow_remote_status). */
   readonly statusToken: string | undefined;
   readonly allowRemoteStatus: boolean;
+  /** Without a token, the status port shows paths and messages only with status_details = 1 (else counts, states, sizes). */
+  readonly statusDetails: boolean;
   /** Executable given the notification JSON on stdin (burp's notify_*_script). */
   readonly notifyScript: string | undefined;
   /** http(s) URL the notification JSON is POSTed to. */
@@ -56,13 +62,15 @@ export interface ServerConfig {
   readonly checkReadDataPercent: number;
   /** Where packs live (local folder or S3 bucket), the encryption key file, staging and cache bounds. */
   readonly storage: StorageSettings;
+  /** Doubts found at load that do not stop the server, each "file:line: …"; logged once at start. */
+  readonly warnings: readonly string[];
 }
 
 const singleKeys = [
   'address', 'port', 'status_address', 'status_port', 'keep_days', 'keep_days_partial', 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
-  'status_token', 'allow_remote_status', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
+  'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
   'check_schedule', 'check_read_data_percent', ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
@@ -71,11 +79,19 @@ const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 const mebibyte = 1024 * 1024;
 const dayInSeconds = 24 * 3600;
 
+/** Reads server.conf, and checks the contents of the certificate, key and CA it names. */
 export function loadServerConfig(file: string): ServerConfig {
-  return serverConfigFrom(readConfigFile(path.resolve(file)));
+  const text = readConfigFile(path.resolve(file));
+  const config = serverConfigFrom(text);
+  const tlsWarnings = checkTlsFiles(config.file, {
+    cert: { entry: requiredLine(text, 'ssl_cert'), path: config.sslCert },
+    key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
+    ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
+  });
+  return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
 }
 
-/** For tests and callers holding the text already; ssl files must still exist on disk. */
+/** For tests and callers holding the text already; ssl files must exist on disk but their contents are not read. */
 export function serverConfigFromText(file: string, text: string): ServerConfig {
   return serverConfigFrom(parseConfigText(path.resolve(file), text));
 }
@@ -99,10 +115,9 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     keep: readKeepLevels(config) ?? Object.freeze([7]),
     keepDays: readKeepDays(config, 'keep_days'),
     keepDaysPartial: readKeepDays(config, 'keep_days_partial'),
-    directory: resolvePath(file, requiredLine(config, 'directory')),
-    clientsDirectory: clientsLine === undefined
-      ? path.join(path.dirname(file), 'clients')
-      : resolvePath(file, clientsLine),
+    directory: folderPath(file, requiredLine(config, 'directory')),
+    clientsDirectory: readClientsDirectory(config),
+    clientsDirectoryLine: clientsLine?.line,
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
@@ -121,7 +136,18 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
     storage: readStorageKeys(config),
+    warnings: Object.freeze([]),
   });
+}
+
+/** Whether it exists is checked when the server loads the clients (start, SIGHUP); what it is, here. */
+function readClientsDirectory(config: ConfigText): string {
+  const entry = lastLine(config, 'clientconfdir');
+  if (entry !== undefined) return folderPath(config.file, entry);
+  const implicit = path.join(path.dirname(config.file), 'clients');
+  const problem = folderProblem(implicit);
+  if (problem !== undefined) throw new ConfigError(config.file, undefined, `clientconfdir (default: clients beside this file): ${problem}`);
+  return implicit;
 }
 
 const durationUnits: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: dayInSeconds, w: 7 * dayInSeconds };
@@ -131,7 +157,7 @@ export function toDuration(file: string, entry: ConfigLine): number {
   const match = /^(\d+)\s*([smhdw]?)$/.exec(entry.value);
   const seconds = match === null ? NaN : Number(match[1]) * durationUnits[match[2] || 's'];
   if (!(seconds >= 1 && seconds <= 365 * dayInSeconds)) {
-    throw new ConfigError(file, entry.line, `${entry.key} must be a duration such as 2s, 90m, 26h or 7d (1 s to 365 d), got "${entry.value}"`);
+    throw new ConfigError(file, entry.line, `${entry.key} must be a duration such as 2s, 90m, 26h or 7d (1 s to 365 d), got "${shown(entry.value)}"`);
   }
   return seconds;
 }
@@ -141,9 +167,10 @@ export function isLoopbackAddress(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
-function readStatusAccess(config: ConfigText): { statusToken: string | undefined; allowRemoteStatus: boolean } {
+function readStatusAccess(config: ConfigText): { statusToken: string | undefined; allowRemoteStatus: boolean; statusDetails: boolean } {
   const { file } = config;
   const allowLine = lastLine(config, 'allow_remote_status');
+  const detailsLine = lastLine(config, 'status_details');
   const tokenLine = lastLine(config, 'status_token');
   const addressLine = lastLine(config, 'status_address');
   const allowRemoteStatus = allowLine === undefined ? false : toBoolean(file, allowLine);
@@ -153,12 +180,13 @@ function readStatusAccess(config: ConfigText): { statusToken: string | undefined
   }
   if (addressLine !== undefined && !isLoopbackAddress(addressLine.value) && !allowRemoteStatus) {
     throw new ConfigError(file, addressLine.line,
-      `status_address ${addressLine.value} is not a loopback address; set allow_remote_status = 1 and status_token to expose the status port`);
+      `status_address ${shown(addressLine.value)} is not a loopback address; set allow_remote_status = 1 and status_token to expose the status port`);
   }
   if (allowRemoteStatus && tokenLine === undefined) {
     throw new ConfigError(file, allowLine?.line, 'allow_remote_status = 1 requires status_token');
   }
-  return { statusToken: tokenLine?.value, allowRemoteStatus };
+  const statusDetails = detailsLine === undefined ? false : toBoolean(file, detailsLine);
+  return { statusToken: tokenLine?.value, allowRemoteStatus, statusDetails };
 }
 
 function readNotifyScript(config: ConfigText): string | undefined {
@@ -168,7 +196,7 @@ function readNotifyScript(config: ConfigText): string | undefined {
   try {
     accessSync(resolved, constants.X_OK);
   } catch {
-    throw new ConfigError(config.file, entry.line, `notify_script: ${resolved} is not executable`);
+    throw new ConfigError(config.file, entry.line, `notify_script: ${shownPath(resolved)} is not executable`);
   }
   return resolved;
 }
@@ -180,10 +208,10 @@ function readNotifyWebhook(config: ConfigText): string | undefined {
   try {
     url = new URL(entry.value);
   } catch {
-    throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${entry.value}"`);
+    throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${shown(entry.value)}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${entry.value}"`);
+    throw new ConfigError(config.file, entry.line, `notify_webhook must be an http or https URL, got "${shown(entry.value)}"`);
   }
   return url.href;
 }
@@ -211,7 +239,7 @@ function readAnomalyShare(config: ConfigText): number {
   const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(entry.value);
   const share = match === null ? NaN : Number(match[1]) / (match[2] === '%' ? 100 : 1);
   if (!(share > 0 && share <= 100)) {
-    throw new ConfigError(config.file, entry.line, `anomaly_share must be a share such as 0.5 or 50%, got "${entry.value}"`);
+    throw new ConfigError(config.file, entry.line, `anomaly_share must be a share such as 0.5 or 50%, got "${shown(entry.value)}"`);
   }
   return share;
 }
@@ -221,7 +249,7 @@ function readAddress(config: ConfigText, key: string): string {
   if (entry === undefined) return '127.0.0.1';
   const isHostName = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/.test(entry.value);
   if (isIP(entry.value) === 0 && !isHostName) {
-    throw new ConfigError(config.file, entry.line, `${key} must be an IP address or a host name, got "${entry.value}"`);
+    throw new ConfigError(config.file, entry.line, `${key} must be an IP address or a host name, got "${shown(entry.value)}"`);
   }
   return entry.value;
 }
@@ -230,7 +258,7 @@ function readChunker(config: ConfigText): ChunkerName {
   const entry = lastLine(config, 'chunker');
   if (entry === undefined) return 'fastcdc';
   if (entry.value === 'fastcdc' || entry.value === 'rabin') return entry.value;
-  throw new ConfigError(config.file, entry.line, `chunker must be fastcdc or rabin, got "${entry.value}"`);
+  throw new ConfigError(config.file, entry.line, `chunker must be fastcdc or rabin, got "${shown(entry.value)}"`);
 }
 
 function readChunkSizes(config: ConfigText): { chunkMinSize: number; chunkAvgSize: number; chunkMaxSize: number } {

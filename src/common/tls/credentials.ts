@@ -1,12 +1,13 @@
 // Builds grpc-js credentials for mutual TLS 1.3 from the server's and the node's configs.
 // The server refuses any peer without a certificate signed by our CA, at the handshake.
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
 import type { SecureServerOptions } from 'node:http2';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ConfigError } from '../errors';
 import type { NodeConfig } from '../config/node-config';
 import type { ServerConfig } from '../config/server-config';
+import { shownPath } from '../config/display';
+import { FileProblem, readRegularFile } from '../config/regular-file';
 
 /** gRPC messages are bounded; data frames are sized well below this. */
 export const maxMessageBytes = 4 * 1024 * 1024;
@@ -62,11 +63,12 @@ export function channelOptions(config: NodeConfig): grpc.ChannelOptions {
   return options;
 }
 
-/** Certificates and keys are a few KiB, so reading them whole is fine. */
+/** Certificates and keys are a few KiB; read like any configured file, so a FIFO there never blocks. */
 function readPem(configFile: string, file: string): Buffer {
   try {
-    return readFileSync(file);
+    return readRegularFile(file);
   } catch (error) {
-    throw new ConfigError(configFile, undefined, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    if (!(error instanceof FileProblem)) throw error;
+    throw new ConfigError(configFile, undefined, `${shownPath(file)} ${error.problem}`);
   }
 }

@@ -1,6 +1,5 @@
 // When to notify: every backup outcome (success, failure), an anomalous size after a success,
 // and "did not run": a client past its warn_after, checked on a timer, once until it is fine again.
-import { loadClientRecords } from '../../common/config/client-record';
 import { errorMessage } from '../../common/errors';
 import type { UploadOutcome } from '../activity';
 import type { ServerContext } from '../server-context';
@@ -61,16 +60,15 @@ export class NotificationRules {
 
   /** Notifies each newly overdue client; returns the shortest warn_after seen (for the next check). */
   checkOverdue(now: number): number | undefined {
-    let records;
-    try {
-      records = loadClientRecords(this.context.config.clientsDirectory);
-    } catch (error) {
-      this.context.logger.warn(`notify: overdue check skipped: ${errorMessage(error)}`);
-      return undefined;
-    }
+    const registry = this.context.clients.current;
     const store = this.context.store;
+    // A client whose record an edit broke is refused at every backup: with the server's warn_after
+    // it still becomes overdue, instead of going quiet (only those that have backed up before).
+    const refusedClients = registry.refused
+      .filter((refused) => registry.byName(refused.name) === undefined && store.findBackup(refused.name, 0) !== undefined)
+      .map((refused) => ({ name: refused.name, warnAfterSeconds: undefined }));
     let shortest: number | undefined;
-    for (const record of records.values()) {
+    for (const record of [...registry.records.values(), ...refusedClients]) {
       const warnAfterSeconds = record.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
       if (warnAfterSeconds === undefined) continue;
       shortest = Math.min(shortest ?? Infinity, warnAfterSeconds);

@@ -171,7 +171,8 @@ export const DASHBOARD_HTML = `<!doctype html>
       }
       if (client.isOverdue) nowCell.appendChild(element('div', 'detail', 'overdue since ' + new Date(client.overdueSince).toLocaleString()));
       if (client.lastFailure) {
-        nowCell.appendChild(element('div', 'reason', 'failed ' + duration(client.lastFailure.ageSeconds) + ' ago: ' + client.lastFailure.reason));
+        nowCell.appendChild(element('div', 'reason', 'failed ' + duration(client.lastFailure.ageSeconds) + ' ago' +
+          (client.lastFailure.reason === null ? ' (the reason needs the status token)' : ': ' + client.lastFailure.reason)));
       }
       if (!nowCell.firstChild) nowCell.appendChild(element('span', 'detail', '–'));
       row.appendChild(nowCell);

@@ -1,8 +1,7 @@
 // Builds what GET /status and GET /history return: store figures, and per client its last
 // success and failure, running upload, backups kept, state and anomaly. Read-only.
 import type { BackupRecord } from '../../chunkstore/store';
-import { loadClientRecords, type ClientRecord } from '../../common/config/client-record';
-import { errorMessage } from '../../common/errors';
+import type { ClientRecord } from '../../common/config/client-record';
 import { BackupKind } from '../../proto/cpsbackup';
 import type { ServerContext } from '../server-context';
 import type { LastCheck } from '../scheduled-check';
@@ -23,7 +22,9 @@ export interface BackupFigures {
   readonly bytes: number;
   readonly newBytes: number;
   readonly storedBytes: number;
+  /** The client's warnings (file paths among them): empty without details (status-details.ts); warningCount always counts them. */
   readonly warnings: readonly string[];
+  readonly warningCount: number;
 }
 
 export interface ClientStatus {
@@ -33,7 +34,8 @@ export interface ClientStatus {
   readonly overdueSince: string | null;
   readonly warnAfterSeconds: number | null;
   readonly lastSuccess: BackupFigures | null;
-  readonly lastFailure: { readonly id: number | null; readonly at: string; readonly ageSeconds: number; readonly reason: string } | null;
+  /** reason is null without details: a failure's message can name files on the client or the server. */
+  readonly lastFailure: { readonly id: number | null; readonly at: string; readonly ageSeconds: number; readonly reason: string | null } | null;
   readonly running: {
     readonly id: number | null;
     readonly startedAt: string;
@@ -57,6 +59,8 @@ export interface StatusReport {
   readonly clients: readonly ClientStatus[];
   /** The latest scheduled check (check_schedule) since the server started; null before the first. Always set by StatusSource. */
   readonly lastCheck?: LastCheck | null;
+  /** True when paths and messages were left out (no status token, status_details = 0): counts, states and sizes only. */
+  readonly detailsHidden?: boolean;
 }
 
 export interface HistoryPoint {
@@ -124,14 +128,9 @@ export class StatusSource {
     return { generatedAt: new Date(now).toISOString(), clients };
   }
 
-  /** A broken client file must not take the status page down: the page shows what it can. */
-  private clientRecords(): Map<string, ClientRecord> {
-    try {
-      return loadClientRecords(this.context.config.clientsDirectory);
-    } catch (error) {
-      this.context.logger.warn(`status: ${errorMessage(error)}`);
-      return new Map();
-    }
+  /** The accepted records; a refused one's client still appears when it has backups or runs. */
+  private clientRecords(): ReadonlyMap<string, ClientRecord> {
+    return this.context.clients.current.records;
   }
 
   private committedByClient(): Map<string, BackupRecord[]> {
@@ -144,7 +143,7 @@ export class StatusSource {
     return byClient;
   }
 
-  private clientNames(records: Map<string, ClientRecord>, backupsByClient: Map<string, BackupRecord[]>): string[] {
+  private clientNames(records: ReadonlyMap<string, ClientRecord>, backupsByClient: Map<string, BackupRecord[]>): string[] {
     const names = new Set([...records.keys(), ...backupsByClient.keys(), ...this.context.activity.runningUploads().map((upload) => upload.clientName)]);
     return [...names].sort();
   }
@@ -194,6 +193,7 @@ export class StatusSource {
 
 export function backupFigures(backup: BackupRecord, now: number): BackupFigures {
   const finishedAt = backup.finishedAt ?? backup.startedAt;
+  const warnings = backup.labels.warnings ? backup.labels.warnings.split('\n') : [];
   return {
     id: backup.number,
     kind: kindName(backup.kind),
@@ -205,7 +205,8 @@ export function backupFigures(backup: BackupRecord, now: number): BackupFigures 
     bytes: backup.logicalBytes,
     newBytes: backup.newBytes,
     storedBytes: backup.storedBytes,
-    warnings: backup.labels.warnings ? backup.labels.warnings.split('\n') : [],
+    warnings,
+    warningCount: warnings.length,
   };
 }
 

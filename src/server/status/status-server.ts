@@ -3,11 +3,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackAddress } from '../../common/config/server-config';
-import { ConfigError, errorMessage } from '../../common/errors';
+import { ConfigError } from '../../common/errors';
 import type { ServerContext } from '../server-context';
 import { DASHBOARD_HTML } from './dashboard-page';
 import { RateTracker } from './rate-tracker';
 import { checkAccess } from './status-access';
+import { withoutDetails } from './status-details';
+import { shown } from '../../common/config/display';
 import { StatusMetrics } from './status-metrics';
 import { StatusSource } from './status-report';
 import { readPackageVersion } from '../../common/package-version';
@@ -45,38 +47,44 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
       return send(response, 405, 'application/json', JSON.stringify({ error: 'only GET' }), { allow: 'GET, HEAD' });
     }
     // The page itself holds no data; it sends the token (from the URL's #token=) with its own requests.
-    const access = checkAccess(request, config.statusToken, url.pathname !== '/');
+    const access = checkAccess(request, config, url.pathname !== '/');
     if (!access.isAllowed) {
       const headers: Record<string, string> = access.status === 401 ? { 'www-authenticate': 'Bearer realm="cpsbackup"' } : {};
       return send(response, access.status, 'application/json', JSON.stringify({ error: access.message }), headers);
     }
+    const report = async () => (access.showsDetails ? source.report() : withoutDetails(await source.report()));
     switch (url.pathname) {
       case '/':
         return send(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML, { 'content-security-policy': DASHBOARD_POLICY });
       case '/status':
-        return send(response, 200, 'application/json', JSON.stringify(await source.report(), null, 2));
+        return send(response, 200, 'application/json', JSON.stringify(await report(), null, 2));
       case '/history':
         return send(response, 200, 'application/json', JSON.stringify(source.history(), null, 2));
       case '/metrics':
-        return send(response, 200, metrics.contentType, await metrics.render(await source.report()));
+        return send(response, 200, metrics.contentType, await metrics.render(await report()));
       default:
-        return send(response, 404, 'application/json', JSON.stringify({ error: `no such page: ${url.pathname}` }));
+        return send(response, 404, 'application/json', JSON.stringify({ error: `no such page: ${shown(url.pathname)}` }));
     }
   };
 
   const server = createServer((request, response) => {
     route(request, response).catch((error) => {
-      logger.error(`status ${request.method} ${request.url}: ${(error as Error)?.stack ?? String(error)}`);
-      if (!response.headersSent) send(response, 500, 'application/json', JSON.stringify({ error: errorMessage(error) }));
+      logger.error(`status ${request.method} ${shown(request.url ?? '')}: ${(error as Error)?.stack ?? String(error)}`);
+      // The message may name the store's files: the reader learns only where to look.
+      if (!response.headersSent) send(response, 500, 'application/json', JSON.stringify({ error: 'internal error (see the server log)' }));
       else response.destroy();
     });
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    // A taken port or an address not on this host is the configuration's fault: one line, exit 2.
+    const refuse = (error: NodeJS.ErrnoException): void => reject(error.code === 'EADDRINUSE' || error.code === 'EADDRNOTAVAIL' || error.code === 'EACCES'
+      ? new ConfigError(config.file, undefined, `status_address ${shown(config.statusAddress)}, status_port ${config.statusPort}: cannot listen (${error.code})`)
+      : error);
+    server.once('error', refuse);
     server.listen(config.statusPort, config.statusAddress, () => {
-      server.off('error', reject);
+      server.off('error', refuse);
       resolve();
     });
   });

@@ -40,7 +40,14 @@ function clientRow(client: ClientStatus): { cells: string[]; notes: string[] } {
     notes.push(`running: ${client.running.files} files, ${formatBytes(client.running.bytes)} at ${formatBytes(client.running.rateBytesPerSecond)}/s for ${formatDuration(client.running.elapsedSeconds)}`);
   }
   if (client.isOverdue) notes.push(`overdue since ${client.overdueSince} (warn_after ${client.warnAfterSeconds} s)`);
-  if (client.lastFailure) notes.push(`last failure ${formatDuration(client.lastFailure.ageSeconds)} ago: ${client.lastFailure.reason.split('\n')[0]}`);
+  if (client.lastFailure) {
+    const reason = client.lastFailure.reason === null ? '(the reason needs status_token or status_details = 1)' : client.lastFailure.reason.split('\n')[0];
+    notes.push(`last failure ${formatDuration(client.lastFailure.ageSeconds)} ago: ${reason}`);
+  }
+  if (client.lastSuccess && client.lastSuccess.warningCount > 0) {
+    const first = client.lastSuccess.warnings[0];
+    notes.push(`${client.lastSuccess.warningCount} warning(s) in #${client.lastSuccess.id}${first === undefined ? '' : `, the first: ${first}`}`);
+  }
   if (client.anomaly?.isAnomalous) for (const reason of client.anomaly.reasons) notes.push(`anomaly: ${reason}`);
   return { cells, notes };
 }

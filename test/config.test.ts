@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../src/common/errors';
 import { loadServerConfig, serverConfigFromText } from '../src/common/config/server-config';
 import { loadNodeConfig, nodeConfigFromText } from '../src/common/config/node-config';
 import { isValidClientName } from '../src/common/config/client-record';

@@ -29,7 +29,7 @@ test('unchanged files are references only, a changed file is the only new conten
 
   await t.test('a second backup of the unchanged tree reads and stores nothing new', async () => {
     // "(N unchanged)" with N = every file means the client sent references only and read no content.
-    assert.match(await run(['-e']), new RegExp(`^Backup 0000002 done: ${fileCount} files \\(${fileCount} unchanged\\), stored 0 B new of 0 B read \\(0 B after compression\\)`));
+    assert.match(await run(['-e']), new RegExp(`^Backup 0000002 done: ${fileCount} files \\(${fileCount} unchanged\\), stored 0 B new of 0 B read \\(0 B after compression, sent 0 B\\)`));
     const [backup1, backup2] = await listed();
     assert.equal(backup2.newBytes, 0);
     assert.equal(backup2.storedBytes, 0);

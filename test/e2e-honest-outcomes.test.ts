@@ -120,7 +120,7 @@ test('-s piped into head ends quietly; the summary speaks plainly; a mistyped mo
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   const backup = await sandbox.runClient(['-c', config, '-e']);
-  assert.match(backup.stdout, /^Backup 0000001 done: 3000 files \(0 unchanged\), stored [\d.]+ KiB new of [\d.]+ KiB read \([\d.]+ KiB after compression\); [\d.]+ KiB in this backup, [\d.]+ s$/m);
+  assert.match(backup.stdout, /^Backup 0000001 done: 3000 files \(0 unchanged\), stored [\d.]+ KiB new of [\d.]+ KiB read \([\d.]+ KiB after compression, sent [\d.]+ KiB\); [\d.]+ KiB in this backup, [\d.]+ s$/m);
   const piped = await new Promise<CommandResult>((resolveResult) => {
     const child = spawn('sh', ['-c', `"${process.execPath}" "${CLIENT}" -c "${config}" -s 1 | head -n 1`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -4,7 +4,6 @@
 // show counts, states and sizes only; the token, or the opt-in, gives the paths and messages back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type SandboxServer } from '../src/demo/sandbox';
@@ -37,7 +36,6 @@ test('the status port without a token shows counts, states and sizes; the token 
   const data = join(sandbox.root, 'data');
   await mkdir(data);
   await writeFile(join(data, 'notes.txt'), 'kept\n');
-  execFileSync('mkfifo', [join(data, SECRET_FIFO)]);
   const storage = join(sandbox.root, 'failing-storage.conf'); // not storage.conf: node.conf would find that one beside it
   await writeFile(storage, ['source = main', 'kind = command', `dump = sh -c 'echo "cannot open ${SECRET_REASON}" >&2; exit 3'`, 'load = cat > /dev/null', ''].join('\n'));
 
@@ -46,10 +44,11 @@ test('the status port without a token shows counts, states and sizes; the token 
     await sandbox.runningServer?.stop();
     await sandbox.rewriteServerConfig(lines);
     const server = await sandbox.startServer();
-    const good = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    // An include that does not exist: the backup is kept (incomplete) and its warning names the path.
+    const good = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `include = ${join(data, SECRET_FIFO)}`]);
     const ok = await sandbox.runClient(['-c', good, '-e']);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stderr, new RegExp(`${SECRET_FIFO}: FIFO \\(read_all_fifos=0\\) skipped`), 'the client itself is told');
+    assert.equal(ok.code, 3, ok.stderr);
+    assert.match(ok.stderr, new RegExp(`${SECRET_FIFO}: the include does not exist`), 'the client itself is told');
     const failing = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `storage_conf = ${storage}`]);
     const failed = await sandbox.runClient(['-c', failing, '-e']);
     assert.notEqual(failed.code, 0, 'the dump fails the backup');

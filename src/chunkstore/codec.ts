@@ -23,13 +23,18 @@ export class ChunkCodec {
   /** Where encode() decodes its round trip: one buffer reused, not a fresh one per chunk for the collector. */
   private roundTripScratch = Buffer.alloc(0);
 
-  constructor(level: number) {
+  /**
+   * isRoundTripChecked: decode every result again before trusting it (the store does); a client that
+   * sends chunks leaves that to the server, which decodes and re-hashes each one anyway.
+   */
+  constructor(level: number, private readonly isRoundTripChecked = true) {
     this.compressor.setParameters({ compressionLevel: level });
   }
 
   encode(raw: Buffer): EncodedChunk {
     const compressed = this.compressor.compress(raw);
     if (compressed.length >= raw.length) return { codec: Codec.Raw, payload: raw };
+    if (!this.isRoundTripChecked) return { codec: Codec.Zstd, payload: compressed };
     if (this.roundTripScratch.length < raw.length) this.roundTripScratch = Buffer.allocUnsafe(raw.length);
     const roundTrip = this.decode(Codec.Zstd, compressed, raw.length, this.roundTripScratch.subarray(0, raw.length));
     // Comparing the decoded bytes with the input is as strict as re-hashing them, at a fraction of the cost.

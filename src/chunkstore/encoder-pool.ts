@@ -25,9 +25,10 @@ export class EncoderPool {
   private groupBytes = 0;
   private isFlushScheduled = false;
 
-  constructor(size: number, compressionLevel: number) {
+  /** isRoundTripChecked: see ChunkCodec. */
+  constructor(size: number, compressionLevel: number, isRoundTripChecked = true) {
     for (let index = 0; index < size; index++) {
-      const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: compressionLevel } });
+      const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: compressionLevel, isRoundTripChecked } });
       worker.on('message', (reply: EncodedGroup) => {
         const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
         let offset = 0;

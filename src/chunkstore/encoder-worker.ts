@@ -20,7 +20,8 @@ export interface EncodedGroup {
   readonly bytes: Uint8Array;
 }
 
-const codec = new ChunkCodec((workerData as { level: number }).level);
+const { level, isRoundTripChecked } = workerData as { level: number; isRoundTripChecked: boolean };
+const codec = new ChunkCodec(level, isRoundTripChecked);
 
 parentPort!.on('message', (group: EncodeGroup) => {
   const input = Buffer.from(group.bytes.buffer, group.bytes.byteOffset, group.bytes.byteLength);

@@ -211,13 +211,15 @@ export class ChunkStore {
     const packWriter = new PackWriter(this.stagingDirectory, this.backend, (sealed) => catalog.transaction(() => {
       const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
       const ids = catalog.chunks.insertRows(packId, sealed.records);
+      // Kept for a retry of this client's backup if this one fails, and known to the client from now on.
       catalog.holds.hold(ids, backup.clientId, backup.id, Date.now() + this.resumeHoldMs);
+      catalog.clientChunks.add(backup.clientId, sealed.records.map((record) => record.hash));
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;
     }));
     return new BackupSession({
-      catalog, chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
+      catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
       onCleanupFailure: async (error) => {
         if (!(await this.reserve.release())) throw error;
         this.logger?.warn(`the store's disk is full: gave up the space reserve to record the abandoned backup ${backup.number} of ${clientName}`);

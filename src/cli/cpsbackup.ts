@@ -113,7 +113,8 @@ async function doExport(config: NodeConfig, options: Options, output: Output, si
   const changed = progress.changedWhileRead.length;
   output.out(`Backup ${formatBackupId(summary.backupId)} ${unreadable.length > 0 ? 'kept, incomplete' : 'done'}: ${summary.files} files `
     + `(${progress.unchangedFiles} unchanged${changed > 0 ? `, ${changed} changed while being read` : ''}), `
-    + `stored ${formatBytes(summary.newBytes)} new of ${formatBytes(progress.bytesRead)} read (${formatBytes(summary.storedBytes)} after compression); `
+    + `stored ${formatBytes(summary.newBytes)} new of ${formatBytes(progress.bytesRead)} read (${formatBytes(summary.storedBytes)} after compression, `
+    + `sent ${formatBytes(progress.sentBytes)}); `
     + `${formatBytes(summary.logicalBytes)} in this backup, ${(durationMs / 1000).toFixed(1)} s\n`);
   return unreadable.length > 0 ? EXIT.partial : EXIT.ok;
 }

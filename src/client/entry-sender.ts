@@ -14,6 +14,7 @@ import { sendContent, UnreadableContentError } from './content-sender';
 import { isUnchanged } from './entry-meta';
 import { FileContent } from './file-content';
 import { describe, type WalkedEntry } from './walker';
+import type { ChunkUploader } from './chunking/chunk-uploader';
 
 
 export interface SendProgress {
@@ -23,17 +24,21 @@ export interface SendProgress {
   readonly warnings: string[];
   readonly unreadable: { readonly path: string; readonly reason: string }[];
   readonly changedWhileRead: string[];
+  /** File content that crossed the wire: compressed chunks the server lacked, or every byte read when the server chunks. */
+  sentBytes: number;
 }
 
 export class EntrySender {
   /** First path sent of each inode with several links (device:inode → path as latin1). */
   private readonly linkedPaths = new Map<string, Buffer>();
 
+  /** chunks: set when this client cuts chunks itself; then batcher is that uploader too. */
   constructor(
     private readonly stream: UploadStream,
     private readonly batcher: EntrySink,
     private readonly parentEntries: ReadonlyMap<string, EntryMeta>,
     private readonly progress: SendProgress,
+    private readonly chunks?: ChunkUploader,
   ) {}
 
   async send(walked: WalkedEntry): Promise<void> {
@@ -84,7 +89,11 @@ export class EntrySender {
       const xattrs = this.readXattrs(walked, shown);
       if (xattrs === undefined) return false;
       const meta: EntryMeta = { ...walked.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
-      if (content.dataBytes <= INLINE_MAX_CONTENT) {
+      if (this.chunks) {
+        // Small files in one synchronous read; big ones frame by frame as they are cut.
+        this.progress.bytesRead += await this.chunks.sendFile(meta, content.dataBytes <= INLINE_MAX_CONTENT ? [content.readWhole()] : content.frames());
+        this.noteChanges(content, shown);
+      } else if (content.dataBytes <= INLINE_MAX_CONTENT) {
         const bytes = content.readWhole();
         this.noteChanges(content, shown);
         await this.batcher.add(batchedEntry(meta, { content: bytes }));
@@ -119,9 +128,14 @@ export class EntrySender {
       return false;
     }
     const xattrs = this.readXattrs(walked, shown) ?? [];
-    await this.batcher.flush();
-    await this.stream.send({ message: { $case: 'entry', value: { meta: { ...walked.meta, xattrs }, sameAsParent: false } } });
-    await sendContent(this.stream, new Socket({ fd, readable: true, writable: false }), (count) => { this.progress.bytesRead += count; });
+    const socket = new Socket({ fd, readable: true, writable: false });
+    if (this.chunks) {
+      this.progress.bytesRead += await this.chunks.sendFile({ ...walked.meta, xattrs }, socket);
+    } else {
+      await this.batcher.flush();
+      await this.stream.send({ message: { $case: 'entry', value: { meta: { ...walked.meta, xattrs }, sameAsParent: false } } });
+      await sendContent(this.stream, socket, (count) => { this.progress.bytesRead += count; });
+    }
     this.progress.files++;
     return true;
   }

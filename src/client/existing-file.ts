@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 const readAsync = promisify(read);
 const BLOCK = 1024 * 1024;
 
-/** Closes fd. */
-export async function existingFileHash(fd: number): Promise<Buffer> {
+/** Closes fd unless keepOpen. */
+export async function existingFileHash(fd: number, keepOpen = false): Promise<Buffer> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(BLOCK);
   try {
@@ -19,7 +19,7 @@ export async function existingFileHash(fd: number): Promise<Buffer> {
       position += bytesRead;
     }
   } finally {
-    closeSync(fd);
+    if (!keepOpen) closeSync(fd);
   }
   return hash.digest();
 }

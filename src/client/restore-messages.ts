@@ -1,7 +1,7 @@
 // Turns the Restore call's message stream into whole items: the backup's summary first, then each
 // entry with its content, either inline (from a batch, hash checked by the reader) or as a stream
 // of Data frames ending with the sender's hash, size and any damage the server found.
-import type { BackupSummary, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
+import type { BackupSummary, EncodedChunk, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
 import { carriesContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
@@ -13,12 +13,15 @@ export interface ContentEnd {
   readonly damage: string;
 }
 
+/** Content arrives as bytes (from a server older than protocol 2; sha256 is then the bytes' hash) or as stored chunks. */
+export type ContentPiece = Buffer | readonly EncodedChunk[];
+
 export interface RestoreMessageItem {
   readonly meta: EntryMeta;
   /** A whole content that came inline, with its hash; undefined for streamed content or none. */
-  readonly inline?: { readonly bytes: Buffer; readonly sha256: Buffer };
-  /** Streamed content: its frames, then its end; must be read to the end (or drained) before the next item. */
-  readonly stream?: { frames(): AsyncGenerator<Buffer, ContentEnd> };
+  readonly inline?: { readonly content: ContentPiece; readonly sha256: Buffer };
+  /** Streamed content: its pieces, then its end; must be read to the end (or drained) before the next item. */
+  readonly stream?: { frames(): AsyncGenerator<ContentPiece, ContentEnd> };
 }
 
 export async function* restoreMessageItems(responses: AsyncIterable<RestoreResponse>, onBackup: (backup: BackupSummary) => void):
@@ -39,7 +42,8 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         for (const item of message.value.entries) {
           if (!item.meta) throw new ProtocolError('batched entry without metadata');
           const hasContent = carriesContent(item.meta.type) && item.meta.hardlinkTarget.length === 0;
-          yield hasContent ? { meta: item.meta, inline: { bytes: item.content, sha256: item.sha256 } } : { meta: item.meta };
+          const content = item.chunks.length > 0 ? item.chunks : item.content;
+          yield hasContent ? { meta: item.meta, inline: { content, sha256: item.sha256 } } : { meta: item.meta };
         }
         break;
       case 'entry': {
@@ -50,13 +54,14 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         }
         let isRead = false;
         let end: ContentEnd | undefined;
-        const frames = async function* (): AsyncGenerator<Buffer, ContentEnd> {
+        const frames = async function* (): AsyncGenerator<ContentPiece, ContentEnd> {
           isRead = true;
           for (;;) {
             const frame = await iterator.next();
             if (frame.done) throw new ProtocolError(`restore stream ended inside ${escapeBytes(meta.path)}`);
             const inner = frame.value.message;
             if (inner?.$case === 'data') yield inner.value.chunk;
+            else if (inner?.$case === 'chunks') yield inner.value.chunks;
             else if (inner?.$case === 'entryEnd') {
               end = inner.value;
               return end;

@@ -2,7 +2,6 @@
 // files through a temporary name checked against the backup's hash before they take their name,
 // sparse files with their holes, hard links, symlinks and special files; an existing entry is kept
 // or replaced by the overwrite policy. One bad entry never stops the others; a full disk does.
-import { createHash } from 'node:crypto';
 import { ftruncateSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
@@ -14,7 +13,9 @@ import type { TempFile } from './restore-tree/temp-file';
 import type { EntryMetadata } from './restore-tree/metadata';
 import { NeedsRootError } from './restore-tree/errors';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
-import type { ContentEnd, RestoreMessageItem } from './restore-messages';
+import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
+import { ContentCheck } from './content-check';
+import { ChunkCodec } from '../chunkstore/codec';
 import { existingFileHash } from './existing-file';
 
 const writeAsync = promisify(write);
@@ -42,6 +43,8 @@ export interface RestoreOutcome {
 
 export class RestoreWriter {
   private readonly folders: { path: Buffer; meta: EntryMeta }[] = [];
+  /** One decoder for every file: zstd contexts are reused across chunks. */
+  private readonly codec = new ChunkCodec(3);
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
 
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
@@ -111,15 +114,16 @@ export class RestoreWriter {
     const temp = this.tree.createFile(path);
     let isDone = false;
     try {
-      const received: Received = item.inline !== undefined ? this.writeInline(temp, meta, item.inline.bytes) : await this.writeStreamed(temp, meta, item);
-      const expected = item.inline !== undefined ? { sha256: item.inline.sha256, size: item.inline.bytes.length, damage: '' } : received.end!;
+      const check = new ContentCheck(this.codec);
+      const end = item.inline !== undefined ? this.writeInline(temp, meta, item.inline.content, check) : await this.writeStreamed(temp, meta, item, check);
+      const expected = end ?? { sha256: item.inline!.sha256, size: check.size, damage: '' };
       if (expected.damage) throw new CorruptError(`not restored, the store is damaged: ${expected.damage}`);
-      if (received.size !== expected.size || !received.sha256.equals(expected.sha256)) {
-        throw new CorruptError(`received content does not match its hash (${received.size} of ${expected.size} bytes)`);
+      if (!check.matches(expected.sha256, expected.size)) {
+        throw new CorruptError(`received content does not match its hash (${check.size} of ${expected.size} bytes)`);
       }
       // Dump files are this tool's own work files: always replaced, never compared.
       const isIdentical = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && existing.size === meta.size
-        && this.options.overwrite !== 'always' && await this.hasSameContent(path, received.sha256);
+        && this.options.overwrite !== 'always' && await this.hasSameContent(path, temp);
       const decision = existing === undefined || isDump ? 'write' : this.decide(existing, isIdentical, meta);
       if (decision !== 'write') return;
       temp.setMetadata(this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
@@ -135,38 +139,41 @@ export class RestoreWriter {
     }
   }
 
-  private writeInline(temp: TempFile, meta: EntryMeta, bytes: Buffer): Received {
-    const placements = new ExtentCursor(meta).place(bytes);
-    for (const { data, position } of placements) writeAll(temp.fd, data, position);
+  /** Synchronous: a small file is decoded, checked and written in a few microseconds. */
+  private writeInline(temp: TempFile, meta: EntryMeta, content: ContentPiece, check: ContentCheck): undefined {
+    const cursor = new ExtentCursor(meta);
+    for (const bytes of check.bytesOf(content)) {
+      for (const { data, position } of cursor.place(bytes)) writeAll(temp.fd, data, position);
+      this.outcome.bytes += bytes.length;
+    }
     if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
-    this.outcome.bytes += bytes.length;
     this.onProgress();
-    return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest() };
+    return undefined;
   }
 
-  private async writeStreamed(temp: TempFile, meta: EntryMeta, item: RestoreMessageItem): Promise<Received> {
-    const hash = createHash('sha256');
+  private async writeStreamed(temp: TempFile, meta: EntryMeta, item: RestoreMessageItem, check: ContentCheck): Promise<ContentEnd> {
     const cursor = new ExtentCursor(meta);
-    let size = 0;
     const frames = item.stream!.frames();
     for (;;) {
       const next = await frames.next();
       if (next.done) {
         if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
-        return { size, sha256: hash.digest(), end: next.value };
+        return next.value;
       }
-      const chunk = next.value;
-      hash.update(chunk);
-      size += chunk.length;
-      for (const { data, position } of cursor.place(chunk)) await writeAllAsync(temp.fd, data, position);
-      this.outcome.bytes += chunk.length;
+      for (const bytes of check.bytesOf(next.value)) {
+        for (const { data, position } of cursor.place(bytes)) await writeAllAsync(temp.fd, data, position);
+        this.outcome.bytes += bytes.length;
+      }
       this.onProgress();
     }
   }
 
-  private async hasSameContent(path: Buffer, sha256: Buffer): Promise<boolean> {
+  /** Whether the file already there holds exactly what was just written to the temporary file. */
+  private async hasSameContent(path: Buffer, temp: TempFile): Promise<boolean> {
     const fd = this.tree.openExistingFile(path);
-    return fd === undefined ? false : (await existingFileHash(fd)).equals(sha256);
+    if (fd === undefined) return false;
+    const [existing, restored] = await Promise.all([existingFileHash(fd), existingFileHash(temp.fd, true)]);
+    return existing.equals(restored);
   }
 
   private hardLink(path: Buffer, meta: EntryMeta): void {
@@ -245,13 +252,6 @@ export class RestoreWriter {
     const localPath = this.tree.localPath(path);
     this.outcome.failures.push(message.includes(localPath) ? message : `${localPath}: ${message}`);
   }
-}
-
-/** What arrived for a file: its size and hash as received, and (streamed) what the server said at its end. */
-interface Received {
-  readonly size: number;
-  readonly sha256: Buffer;
-  readonly end?: ContentEnd;
 }
 
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {

@@ -2,20 +2,48 @@
 // error (or its commit summary) no matter whether the client is writing or waiting at that moment.
 import { once } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
-import type { BackupSummary, UploadRequest, UploadResponse } from '../proto/cpsbackup';
+import type { BackupSummary, BeginAck, ChunkAnswer, UploadRequest, UploadResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
+import { RateLimiter } from './chunking/rate-limiter';
+
+/** Bytes of file content a message carries (what ratelimit counts). */
+function contentBytesOf(request: UploadRequest): number {
+  const message = request.message;
+  switch (message?.$case) {
+    case 'data': return message.value.chunk.length;
+    case 'chunks': return message.value.chunks.reduce((sum, chunk) => sum + chunk.payload.length, 0);
+    case 'batch': return message.value.entries.reduce((sum, entry) => sum + entry.content.length, 0);
+    default: return 0;
+  }
+}
 
 export class UploadStream {
-  private readonly failed: Promise<never>;
+  /** Rejects once the call fails (the server's error, or the connection's). */
+  readonly failed: Promise<never>;
   readonly committed: Promise<BackupSummary>;
+  /** The server's answer to Begin: how to cut chunks, when it takes them from the client. */
+  readonly begun: Promise<BeginAck>;
+  /** Where ChunkAnswer messages go (set by the chunk uploader). */
+  onAnswer: (answer: ChunkAnswer) => void = () => undefined;
 
-  constructor(private readonly call: grpc.ClientDuplexStream<UploadRequest, UploadResponse>, translate: (error: unknown) => Error) {
+  private readonly limiter: RateLimiter | undefined;
+
+  /** rateLimitBytesPerSecond: node.conf's ratelimit, applied to the messages that carry content. */
+  constructor(private readonly call: grpc.ClientDuplexStream<UploadRequest, UploadResponse>, translate: (error: unknown) => Error,
+    rateLimitBytesPerSecond?: number) {
+    this.limiter = rateLimitBytesPerSecond === undefined ? undefined : new RateLimiter(rateLimitBytesPerSecond);
     let rejectFailed: (error: Error) => void = () => undefined;
     this.failed = new Promise<never>((_, reject) => { rejectFailed = reject; });
     this.failed.catch(() => undefined);
+    let resolveBegun: (ack: BeginAck) => void = () => undefined;
+    this.begun = Promise.race([new Promise<BeginAck>((resolve) => { resolveBegun = resolve; }), this.failed]);
+    this.begun.catch(() => undefined);
     this.committed = new Promise<BackupSummary>((resolve, reject) => {
       call.on('data', (response: UploadResponse) => {
-        if (response.message?.$case === 'committed') resolve(response.message.value);
+        const message = response.message;
+        if (message?.$case === 'committed') resolve(message.value);
+        else if (message?.$case === 'beginAck') resolveBegun(message.value);
+        else if (message?.$case === 'answer') this.onAnswer(message.value);
       });
       call.on('error', (error) => {
         const translated = translate(error);
@@ -28,6 +56,7 @@ export class UploadStream {
   }
 
   async send(request: UploadRequest): Promise<void> {
+    if (this.limiter) await this.limiter.take(contentBytesOf(request));
     if (this.call.write(request)) return;
     const controller = new AbortController();
     try {

@@ -1,7 +1,8 @@
 // `cpsbackup -e`: streams dump FIFOs and the include folders to the server as one backup.
 // Dumps go first (their dumpers block until read); any dumper failure aborts the whole backup.
 // Files that cannot be read are reported and counted: the backup is kept but marked incomplete.
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
+import { ChunkUploader } from './chunking/chunk-uploader';
 import type { NodeConfig } from '../common/config/node-config';
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
@@ -44,9 +45,10 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   const startedAt = Date.now();
   const address = `${config.server}:${config.port}`;
   const client = connectToServer(config);
-  const progress: BackupProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, warnings: [], unreadable: [], changedWhileRead: [] };
+  const progress: BackupProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, warnings: [], unreadable: [], changedWhileRead: [], sentBytes: 0 };
   let dumps: DumpRun | undefined;
   let stream: UploadStream | undefined;
+  let chunks: ChunkUploader | undefined;
   try {
     const parent = await fetchParentIndex(client).catch((error) => { throw fromServiceError(error, address); });
     let dumpsStartedAt: string | undefined;
@@ -54,20 +56,30 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       dumpsStartedAt = new Date().toISOString();
       dumps = await startDumps(options.storage, config.workDirectory, { partialSince: options.partialSince, signal: options.signal });
     }
-    stream = new UploadStream(client.upload(), (error) => fromServiceError(error, address));
+    stream = new UploadStream(client.upload(), (error) => fromServiceError(error, address), config.rateLimitBytesPerSecond);
     await stream.send({ message: { $case: 'begin', value: {
       hostname: hostname(), kind: options.kind, parentBackupId: parent.backupId,
       labels: { ...(dumps?.labels ?? {}), ...(dumpsStartedAt ? { [DUMPS_STARTED_LABEL]: dumpsStartedAt } : {}) }, clientVersion: CLIENT_VERSION,
     } } });
     const report = (): void => options.onProgress?.(progress);
     const onBytes = (count: number): void => { progress.bytesRead += count; };
+    const ack = await stream.begun;
+    const batcher: EntrySink = parent.acceptsBatches
+      ? new EntryBatcher((batch) => stream!.send({ message: { $case: 'batch', value: batch } })) : new EntryPerMessage(stream);
+    // Chunks cut here when the server takes them (it says how to cut them), else bytes for the server to cut.
+    chunks = config.chunking === 'client' && ack.chunking !== undefined
+      ? await ChunkUploader.create(stream, batcher, ack.chunking, Math.max(1, Math.min(availableParallelism() - 1, 3))) : undefined;
 
     let hasDumps = false;
     if (dumps) {
       for (const file of dumps.files) {
         options.signal?.throwIfAborted();
-        await stream.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
-        await sendContent(stream, dumps.openDump(file), onBytes);
+        if (chunks) {
+          onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dumps.openDump(file)));
+        } else {
+          await stream.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
+          await sendContent(stream, dumps.openDump(file), onBytes);
+        }
         progress.files++;
         hasDumps = true;
         report();
@@ -76,9 +88,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       dumps = undefined;
     }
 
-    const batcher: EntrySink = parent.acceptsBatches
-      ? new EntryBatcher((batch) => stream!.send({ message: { $case: 'batch', value: batch } })) : new EntryPerMessage(stream);
-    const sender = new EntrySender(stream, batcher, parent.entries, progress);
+    const sender = new EntrySender(stream, chunks ?? batcher, parent.entries, progress, chunks);
     let walkedEntries = 0;
     for await (const walked of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
@@ -94,10 +104,11 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     if (walkedEntries === 0 && !hasDumps && progress.unreadable.length > 0) {
       throw new BackupError('IO', `nothing could be read: ${progress.unreadable.map((item) => `${item.path}: ${item.reason}`).slice(0, 5).join('; ')}`);
     }
-    await batcher.flush();
+    await (chunks ?? batcher).flush();
     const warnings = [...progress.unreadable.map((item) => `${item.path}: ${item.reason}`), ...progress.warnings].slice(0, MAX_COMMIT_WARNINGS);
     await stream.send({ message: { $case: 'commit', value: { warnings, unreadableFiles: progress.unreadable.length } } });
     const summary = await stream.finish();
+    progress.sentBytes = chunks ? chunks.sent.encodedBytes : progress.bytesRead;
     return { summary, progress, durationMs: Date.now() - startedAt };
   } catch (error) {
     const reason = errorMessage(error);
@@ -105,6 +116,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     if (stream) await stream.abort(reason);
     throw error;
   } finally {
+    await chunks?.close();
     client.close();
   }
 }

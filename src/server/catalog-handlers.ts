@@ -6,7 +6,7 @@ import { authenticate, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { entryMetaOf } from './entry-convert';
-import { toServiceError } from './grpc-errors';
+import { failStreamingCall, toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { AuthError } from '../common/errors';
 import { BackupKind } from '../proto/cpsbackup';
@@ -43,8 +43,7 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
     await writeWithBackpressure(call, batch);
     call.end();
   } catch (error) {
-    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
-    call.emit('error', toServiceError(error, context.logger, 'show'));
+    failStreamingCall(call, error, context.logger, 'show');
   }
 }
 

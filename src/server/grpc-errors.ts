@@ -51,3 +51,11 @@ function diskFullOf(error: unknown): unknown {
   }
   return error;
 }
+
+/**
+ * Ends a streaming call with the error's status. Not destroy(): grpc-js 1.14 sends the status only
+ * from end() or an 'error' event, so a destroyed stream leaves the client waiting for ever.
+ */
+export function failStreamingCall(call: { emit(event: 'error', error: grpc.ServiceError): boolean }, error: unknown, logger: Logger, context: string): void {
+  call.emit('error', toServiceError(error, logger, context));
+}

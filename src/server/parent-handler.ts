@@ -3,7 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EntryMeta, ParentBatch, ParentRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate } from './auth';
-import { toServiceError } from './grpc-errors';
+import { failStreamingCall } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { entryMetaOf } from './entry-convert';
 import { NotFoundError } from '../common/errors';
@@ -34,7 +34,6 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
     call.end();
   } catch (error) {
-    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
-    call.emit('error', toServiceError(error, context.logger, 'parent'));
+    failStreamingCall(call, error, context.logger, 'parent');
   }
 }

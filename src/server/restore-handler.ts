@@ -6,7 +6,7 @@ import type { ServerContext } from './server-context';
 import { authenticate, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
-import { toServiceError } from './grpc-errors';
+import { failStreamingCall } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
@@ -43,7 +43,6 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     }
     call.end();
   } catch (error) {
-    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
-    call.emit('error', toServiceError(error, context.logger, label));
+    failStreamingCall(call, error, context.logger, label);
   }
 }

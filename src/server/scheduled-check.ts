@@ -6,22 +6,9 @@ import { errorMessage } from '../common/errors';
 import type { ServerContext } from './server-context';
 import { checkNotification } from './notify/notification';
 import type { Notifier } from './notify/notifier';
+import type { LastCheck } from './check-result';
 
-/** What /status shows of the latest scheduled check. */
-export interface LastCheck {
-  readonly at: string;
-  readonly durationSeconds: number;
-  readonly isClean: boolean;
-  readonly damagedChunks: number;
-  readonly damagedContents: number;
-  readonly affectedFiles: number;
-  readonly affectedBackups: number;
-  readonly problems: number;
-  readonly chunksRead: number;
-  readonly readDataPercent: number;
-  /** Set when the check itself could not run (an I/O error, say): isClean is then false. */
-  readonly error: string | null;
-}
+export type { LastCheck } from './check-result';
 
 export class ScheduledCheck {
   private job: Cron | undefined;

@@ -5,7 +5,7 @@ import type { UploadRequest, UploadResponse } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate } from './auth';
 import { UploadSession } from './upload-session';
-import { toServiceError } from './grpc-errors';
+import { failStreamingCall } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
 import { BackupError, LimitError, ProtocolError, errorMessage } from '../common/errors';
 import { writeWithBackpressure } from './stream-write';
@@ -19,7 +19,8 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     context.activity.claim(clientName);
     const progress = context.activity.progress(clientName)!;
     try {
-      session = new UploadSession(context.store, clientName, progress);
+      session = new UploadSession(context.store, clientName, progress,
+        (response) => writeWithBackpressure(call, { message: response }));
       // Not call[Symbol.asyncIterator](): it destroys the stream when the client half-closes, and a destroyed
       // stream can no longer send the status, so a client that ended without Commit waited forever.
       const iterator = call.iterator({ destroyOnReturn: false }) as AsyncIterator<UploadRequest>;
@@ -36,7 +37,12 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
           break;
         }
         if (session.backupNumber !== undefined && (next.value as UploadRequest).message?.$case === 'begin') {
-          await writeWithBackpressure(call, { message: { $case: 'beginAck', value: { sessionId: session.backupNumber } } });
+          // The store's chunker and compression: a client that chunks its own data must cut it the same way.
+          const { name, minSize, avgSize, maxSize } = context.store.chunker;
+          await writeWithBackpressure(call, { message: { $case: 'beginAck', value: {
+            sessionId: session.backupNumber,
+            chunking: { chunker: name, minSize, avgSize, maxSize, compressionLevel: context.store.compressionLevel },
+          } } });
         }
       }
       if (!isCommitted) throw new ProtocolError(`client "${clientName}" closed the stream before committing; backup discarded`);
@@ -56,8 +62,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     }
     context.maintenance.afterCommit(clientName);
   } catch (error) {
-    // Not destroy(): grpc-js 1.14 sends the status only from end(), so a destroyed stream leaves the client waiting forever.
-    if (!isCommitted) call.emit('error', toServiceError(error, context.logger, `upload from ${clientName}`));
+    if (!isCommitted) failStreamingCall(call, error, context.logger, `upload from ${clientName}`);
     else context.logger.error(`after commit for ${clientName}: ${errorMessage(error)}`);
   }
 }

@@ -4,13 +4,16 @@
 import type { BackupSession, ChunkStore } from '../chunkstore/store';
 import type { BackupRecord } from '../chunkstore/store';
 import type { ContentRef, ContentWriter } from '../chunkstore/session';
-import { EntryType, type Begin, type Commit, type EntryBatch, type EntryMeta, type UploadRequest } from '../proto/cpsbackup';
+import { EntryType, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
 import { carriesContent, isKnownEntryType } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
+
+/** 64 parts of 16 Ki hashes: 1 Mi chunks, a file of 128 TiB at the default sizes. */
+const MAX_CHUNK_LIST_PARTS = 64;
 
 interface OpenFile {
   readonly meta: EntryMeta;
@@ -33,10 +36,15 @@ export class UploadSession {
   private labels: Record<string, string> = {};
   private isFinished = false;
 
+  /** Chunk lists sent ahead of the file entry they belong to (ChunkList messages). */
+  private pendingChunkList: Buffer[] = [];
+
+  /** respond: sends a message back on the call (answers to chunk queries), with backpressure. */
   constructor(
     private readonly store: ChunkStore,
     private readonly clientName: string,
     private readonly progress: RunningUpload,
+    private readonly respond: (response: NonNullable<UploadResponse['message']>) => Promise<void>,
   ) {}
 
   get backupNumber(): number | undefined {
@@ -55,6 +63,12 @@ export class UploadSession {
       case 'data': await this.data(message.value.chunk); return undefined;
       case 'entryEnd': await this.entryEnd(message.value.sha256, message.value.size, message.value.damage); return undefined;
       case 'batch': await this.batch(message.value); return undefined;
+      case 'query': await this.answer(message.value.queryId, message.value.hashes); return undefined;
+      case 'chunks': await this.chunks(message.value.chunks); return undefined;
+      case 'chunkList':
+        this.pendingChunkList.push(Buffer.from(message.value.hashes));
+        if (this.pendingChunkList.length > MAX_CHUNK_LIST_PARTS) throw new ProtocolError('a chunk list longer than any file');
+        return undefined;
       case 'commit': return this.commit(message.value);
       case 'abort': throw new ProtocolError(`client aborted the backup: ${message.value.reason}`);
     }
@@ -92,7 +106,8 @@ export class UploadSession {
     for (const item of batch.entries) {
       const meta = item.meta;
       const hasContent = this.admit(meta);
-      if (hasContent && !item.sameAsParent && meta!.hardlinkTarget.length === 0) await this.inlineContent(meta!, item.content);
+      if (hasContent && item.chunkHashes.length > 0 || this.pendingChunkList.length > 0) await this.chunkedContent(meta!, hasContent, item.chunkHashes);
+      else if (hasContent && !item.sameAsParent && meta!.hardlinkTarget.length === 0) await this.inlineContent(meta!, item.content);
       else if (item.content.length > 0) throw new ProtocolError(`entry ${meta!.path} carries content it cannot have`);
       else await this.entryAfterAdmit(meta!, hasContent, item.sameAsParent);
     }
@@ -128,6 +143,28 @@ export class UploadSession {
       return;
     }
     this.current = { meta, writer: session.openContent(`${this.clientName}:${escapeBytes(meta.path)}`) };
+  }
+
+  /** Which of a client's chunks the store must receive: answered from this client's own knowledge only. */
+  private async answer(queryId: number, hashes: Buffer): Promise<void> {
+    await this.respond({ $case: 'answer', value: { queryId, missing: this.session!.missingChunks(hashes) } });
+  }
+
+  private async chunks(chunks: readonly EncodedChunk[]): Promise<void> {
+    for (const chunk of chunks) {
+      await this.session!.receiveChunk(chunk);
+      this.progress.bytes += chunk.rawSize;
+    }
+    this.progress.newBytes = this.session!.stored.newBytes;
+  }
+
+  /** A file (or read FIFO) described by its chunks, all of them sent in this backup or held by this client. */
+  private async chunkedContent(meta: EntryMeta, hasContent: boolean, lastHashes: Buffer): Promise<void> {
+    if (!hasContent || meta.hardlinkTarget.length > 0) throw new ProtocolError(`entry ${escapeBytes(meta.path)} has a chunk list but cannot have content`);
+    const hashes = this.pendingChunkList.length === 0 ? lastHashes : Buffer.concat([...this.pendingChunkList, lastHashes]);
+    this.pendingChunkList = [];
+    const content = this.session!.chunkedContent(hashes, `${this.clientName}:${escapeBytes(meta.path)}`);
+    await this.addFile(meta, fileSize(meta, content.size), content);
   }
 
   /** A small file's whole content sent in a batch; the hash is computed here, not declared by the client. */

@@ -12,7 +12,7 @@ export interface KnownChunk {
 export class ChunksTable {
   private readonly statements;
 
-  constructor(private readonly database: CatalogDatabase) {
+  constructor(database: CatalogDatabase) {
     const db = database.connection;
     this.statements = {
       known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize FROM chunks WHERE hash = ?`),

@@ -7,14 +7,16 @@ export class ClientChunksTable {
 
   constructor(connection: Connection) {
     this.statements = {
-      has: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
+      known: connection.prepare(
+        `SELECT c.id AS chunkId, c.raw_size AS rawSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
+         WHERE cc.client_id = ? AND cc.hash = ?`),
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash) VALUES (?, ?)`),
     };
   }
 
-  /** Whether the client has stored or referenced the chunk (answered from its own rows only). */
-  has(clientId: number, hash: Buffer): boolean {
-    return this.statements.has.get(clientId, hash) !== undefined;
+  /** The chunk, if this client has stored or referenced it (its own rows are looked at first, and only then the chunk's). */
+  known(clientId: number, hash: Buffer): { readonly chunkId: number; readonly rawSize: number } | undefined {
+    return this.statements.known.get(clientId, hash) as { chunkId: number; rawSize: number } | undefined;
   }
 
   /** Inside the caller's transaction. */

@@ -16,7 +16,7 @@ export interface PackUsage extends PackRecord {
 export class PacksTable {
   private readonly statements;
 
-  constructor(private readonly database: CatalogDatabase, recordHeaderSize: number) {
+  constructor(database: CatalogDatabase, recordHeaderSize: number) {
     const db = database.connection;
     this.statements = {
       insert: db.prepare(`INSERT INTO packs (name, size, is_sealed, created_at) VALUES (?, ?, 1, ?)`),

@@ -6,21 +6,8 @@ import { createFastCdcFactory } from './fastcdc';
 import { parseChunkerName as parseName, validateChunkerParams } from './params';
 import { loadRabinFactory } from './rabin';
 
-const KIB = 1024;
-const MIB = 1024 * KIB;
-
-/**
- * FastCDC: about 10x faster than rabin-wasm here (see bench/chunker-micro.ts) with the same dedup.
- * 128 KiB on average: on the benchmark's second generation (1 % of a dump's records changed) it
- * stores 14.6 MiB where 1 MiB chunks (the default before) stored 39.6, for under 1 s more on a
- * 1 GiB first backup (bench/README.md, "Chunk sizes"). Stores made with 1 MiB keep it.
- */
-export const DEFAULT_CHUNKER_PARAMS: ChunkerParams = Object.freeze({
-  name: 'fastcdc',
-  minSize: 32 * KIB,
-  avgSize: 128 * KIB,
-  maxSize: 512 * KIB,
-});
+/** The product's default, defined beside the configuration that may override it (common/chunker-defaults.ts). */
+export { DEFAULT_CHUNKER_PARAMS } from '../../common/chunker-defaults';
 
 /** 'fastcdc' or 'rabin' (case and surrounding spaces ignored); undefined for anything else. */
 export function parseChunkerName(value: string): ChunkerName | undefined {

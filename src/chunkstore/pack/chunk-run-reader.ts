@@ -6,7 +6,7 @@ import type { ChunkLocation } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
 import { CorruptError, NotFoundError } from '../../common/errors';
 import { RECORD_HEADER_SIZE } from './pack-format';
-import { chunkWhere, readChunk, verifyRecord } from './pack-reader';
+import { checkRecord, chunkWhere, readChunk, readRecord, verifyRecord, type StoredRecord } from './pack-reader';
 
 /** A run is read whole; bigger records get a run of their own. */
 const MAX_RUN_BYTES = 4 * 1024 * 1024;
@@ -49,15 +49,32 @@ export class ChunkRunReader {
    */
   async chunkAt(index: number, into?: Buffer): Promise<Buffer> {
     const location = this.locations[index];
+    const record = await this.recordBytesAt(index);
+    return record === undefined ? readChunk(this.backend, location, this.codec, into) : verifyRecord(record, location, this.codec, into);
+  }
+
+  /** The chunk at `index` as stored (header checked, not decoded): for a client that decodes and verifies it itself. */
+  async storedAt(index: number): Promise<StoredRecord> {
+    const location = this.locations[index];
+    const record = await this.recordBytesAt(index);
+    return checkRecord(record ?? await readRecord(this.backend, location), location);
+  }
+
+  /** The record's bytes from its run; undefined when its pack is truncated (the record is then read alone, to tell). */
+  private async recordBytesAt(index: number): Promise<Buffer | undefined> {
+    const location = this.locations[index];
     const runIndex = this.runOf[index];
     for (const earlier of this.reads.keys()) if (earlier < runIndex) this.reads.delete(earlier);
     const bytes = this.read(runIndex);
     if (runIndex + 1 < this.runs.length) this.read(runIndex + 1).catch(() => undefined); // awaited when its turn comes
     const run = await bytes;
     // A truncated pack damages only the records past its end: read this one alone to know.
-    if ('damage' in run) return run.isTruncated ? readChunk(this.backend, location, this.codec, into) : Promise.reject(new CorruptError(`${chunkWhere(location)}: ${run.damage}`));
+    if ('damage' in run) {
+      if (run.isTruncated) return undefined;
+      throw new CorruptError(`${chunkWhere(location)}: ${run.damage}`);
+    }
     const start = location.offset - this.runs[runIndex].offset;
-    return verifyRecord(run.subarray(start, start + RECORD_HEADER_SIZE + location.storedSize), location, this.codec, into);
+    return run.subarray(start, start + RECORD_HEADER_SIZE + location.storedSize);
   }
 
   private read(runIndex: number): Promise<RunBytes> {

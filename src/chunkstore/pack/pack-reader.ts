@@ -3,7 +3,7 @@
 // offset; other I/O errors pass through as they are.
 import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
-import { decodeRecordHeader, RECORD_HEADER_SIZE } from './pack-format';
+import { Codec, decodeRecordHeader, RECORD_HEADER_SIZE } from './pack-format';
 import { type ChunkCodec, sha256 } from '../codec';
 import { CorruptError, NotFoundError } from '../../common/errors';
 
@@ -27,6 +27,25 @@ export async function readChunk(backend: PackBackend, location: ChunkLocation, c
   return verifyRecord(await readRecord(backend, location), location, codec, into);
 }
 
+/** A stored chunk as it lies in its pack: what a restore can hand on without decoding it. */
+export interface StoredRecord {
+  readonly codec: Codec;
+  /** A view into the record read. */
+  readonly payload: Buffer;
+}
+
+/** Proves a record's header is the chunk the catalog describes (not its bytes); throws CorruptError naming pack and offset. */
+export function checkRecord(record: Buffer, location: ChunkLocation): StoredRecord {
+  const where = chunkWhere(location);
+  const length = RECORD_HEADER_SIZE + location.storedSize;
+  if (record.length < length) throw new CorruptError(`${where}: pack is truncated (read ${record.length} of ${length} bytes)`);
+  const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE));
+  if (!header || header.storedSize !== location.storedSize || header.rawSize !== location.rawSize || !header.hash.equals(location.hash)) {
+    throw new CorruptError(`${where}: record header does not match the catalog`);
+  }
+  return { codec: header.codec, payload: record.subarray(RECORD_HEADER_SIZE, length) };
+}
+
 /**
  * Decodes one record (header and payload; shorter when the pack ended early) and proves it is the
  * chunk the catalog describes. Throws CorruptError naming pack and offset. With `into` (rawSize
@@ -34,15 +53,10 @@ export async function readChunk(backend: PackBackend, location: ChunkLocation, c
  */
 export function verifyRecord(record: Buffer, location: ChunkLocation, codec: ChunkCodec, into?: Buffer): Buffer {
   const where = chunkWhere(location);
-  const length = RECORD_HEADER_SIZE + location.storedSize;
-  if (record.length < length) throw new CorruptError(`${where}: pack is truncated (read ${record.length} of ${length} bytes)`);
-  const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE));
-  if (!header || header.storedSize !== location.storedSize || !header.hash.equals(location.hash)) {
-    throw new CorruptError(`${where}: record header does not match the catalog`);
-  }
+  const stored = checkRecord(record, location);
   let raw: Buffer;
   try {
-    raw = codec.decode(header.codec, record.subarray(RECORD_HEADER_SIZE, length), location.rawSize, into);
+    raw = codec.decode(stored.codec, stored.payload, location.rawSize, into);
   } catch (error) {
     if (error instanceof CorruptError) throw new CorruptError(`${where}: ${error.message}`);
     throw error;

@@ -5,13 +5,16 @@ import type { ChunkLocation } from '../catalog/records';
 import type { ContentsTable } from '../catalog/contents-table';
 import type { ChunkCodec } from '../codec';
 import type { ChunkRunReader } from '../pack/chunk-run-reader';
-import { readChunk } from '../pack/pack-reader';
+import { checkRecord, readChunk, readRecord, type StoredRecord } from '../pack/pack-reader';
 import { CorruptError } from '../../common/errors';
 
-/** One chunk of a content, decoded and verified on demand: into a given buffer of rawSize bytes, or a new one. */
+/** One chunk of a content: decoded and verified on demand (into a given buffer of rawSize bytes, or a new one), or handed on as stored. */
 export interface ChunkToDecode {
+  readonly hash: Buffer;
   readonly rawSize: number;
   decode(into?: Buffer): Promise<Buffer>;
+  /** As stored (its record header checked): for a reader that decodes and verifies it itself. */
+  stored(): Promise<StoredRecord>;
 }
 
 /**
@@ -30,7 +33,11 @@ export interface ContentSource {
 export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number): ContentSource {
   return new SourceOf(hash, size, async function* () {
     for (let index = 0; index < locations.length; index++) {
-      yield { rawSize: locations[index].rawSize, decode: (into?: Buffer) => reader.chunkAt(start + index, into) };
+      const location = locations[index];
+      yield {
+        hash: location.hash, rawSize: location.rawSize,
+        decode: (into?: Buffer) => reader.chunkAt(start + index, into), stored: () => reader.storedAt(start + index),
+      };
     }
   });
 }
@@ -39,7 +46,11 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, cont
   return new SourceOf(hash, size, async function* () {
     for (const location of contents.chunks(contentId)) {
       if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
-      yield { rawSize: location.rawSize, decode: (into?: Buffer) => readChunk(backend, location, codec, into) };
+      yield {
+        hash: location.hash, rawSize: location.rawSize,
+        decode: (into?: Buffer) => readChunk(backend, location, codec, into),
+        stored: async () => checkRecord(await readRecord(backend, location), location),
+      };
     }
   });
 }

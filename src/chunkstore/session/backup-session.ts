@@ -8,6 +8,8 @@ import type { ChunkerFactory } from '../chunker/chunker';
 import type { EncodedChunk } from '../codec';
 import type { PackWriter } from '../pack/pack-writer';
 import { ContentWriter, type ContentWriterContext } from './content-writer';
+import { ChunkIntake, type ReceivedChunk } from './chunk-intake';
+import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
@@ -19,6 +21,8 @@ export type NewEntry = Omit<StoredEntry, 'contentId'>;
 
 export interface SessionDependencies {
   readonly catalog: Catalog;
+  /** Decodes chunks a client sent, to verify them. */
+  readonly codec: ChunkCodec;
   readonly chunkerFactory: ChunkerFactory;
   readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
   readonly packWriter: PackWriter;
@@ -45,9 +49,31 @@ export class BackupSession {
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
       catalog: dependencies.catalog, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
-      newChunks: new Map(), pendingContents: new Map(), inFlight: new InFlightWork(), stored: { newBytes: 0, storedBytes: 0 },
+      newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
+      stored: { newBytes: 0, storedBytes: 0 },
     };
     this.parent = parent && new ParentEntries(dependencies.catalog.entries, parent.id);
+    this.intake = new ChunkIntake(this.context, dependencies.packWriter, dependencies.codec, backup.clientId, dependencies.chunkerFactory.params.maxSize);
+  }
+
+  private readonly intake: ChunkIntake;
+
+  /** Client-side chunking: a bitmap of the chunks (32-byte hashes) the client must send. */
+  missingChunks(hashes: Buffer): Buffer {
+    this.assertOpen();
+    return this.intake.missing(hashes);
+  }
+
+  /** Client-side chunking: a chunk the client sent, verified before it is stored. */
+  receiveChunk(chunk: ReceivedChunk): Promise<void> {
+    this.assertOpen();
+    return this.intake.receive(chunk);
+  }
+
+  /** Client-side chunking: the content a chunk list describes; `label` names the file in errors. */
+  chunkedContent(hashes: Buffer, label: string): ContentRef {
+    this.assertOpen();
+    return this.intake.content(hashes, label);
   }
 
   get number(): number {
@@ -90,14 +116,17 @@ export class BackupSession {
    * ids settle), then contents and entries in one transaction. Called between files only.
    */
   private async flush(): Promise<void> {
-    if (this.pendingEntries.length === 0 && this.context.pendingContents.size === 0) return;
+    if (this.pendingEntries.length === 0 && this.context.pendingContents.size === 0 && this.context.clientHashes.size === 0) return;
     await this.context.inFlight.drain();
     await this.context.packWriter.sealCurrent();
     const contents = [...this.context.pendingContents.values()];
     const chunkIds = await Promise.all(contents.map((content) => Promise.all(content.chunks)));
     const entries = this.pendingEntries;
     const { catalog, hold } = this.dependencies;
+    const clientHashes = [...this.context.clientHashes.values()];
     catalog.transaction(() => {
+      // What this client has stored or used is what it may later be told the store has.
+      catalog.clientChunks.add(this.backup.clientId, clientHashes);
       contents.forEach((content, index) => {
         content.id = catalog.contents.insertRows(content.hash, content.size, chunkIds[index]);
         hold.contents.add(content.id);
@@ -107,6 +136,7 @@ export class BackupSession {
     this.pendingEntries = [];
     this.context.pendingContents.clear();
     this.context.newChunks.clear();
+    this.context.clientHashes.clear();
   }
 
   /** Makes the backup visible; returns it as committed. */

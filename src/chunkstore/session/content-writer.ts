@@ -1,11 +1,13 @@
-// Turns one file's byte stream into a content: chunks it, stores only chunks the store lacks
-// (compressed, verified), and checks the whole-file hash and size the client declared.
+// Turns one file's byte stream into a content when the server chunks (a client that sends bytes):
+// chunks it, stores only chunks the store lacks (compressed, verified), checks the whole-stream hash
+// and size the client declared, and names the content by its chunks' hashes (content-hash.ts).
 import { createHash, type Hash } from 'node:crypto';
 import type { Chunker } from '../chunker/chunker';
 import type { Catalog } from '../catalog/catalog';
 import type { PackWriter } from '../pack/pack-writer';
 import { type EncodedChunk, sha256 } from '../codec';
 import { CorruptError } from '../../common/errors';
+import { ContentHasher } from '../../common/content-hash';
 import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
@@ -16,6 +18,12 @@ export interface StoredBytes {
   storedBytes: number;
 }
 
+/** A chunk this session stored: its id settles once its pack is stored and recorded. */
+export interface NewChunk {
+  readonly chunkId: Promise<number>;
+  readonly rawSize: number;
+}
+
 export interface ContentWriterContext {
   readonly catalog: Catalog;
   readonly packWriter: PackWriter;
@@ -23,9 +31,11 @@ export interface ContentWriterContext {
   readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
   readonly hold: SessionHold;
   /** Chunks this session appended whose rows are not known to the catalog yet, by hex hash: a repeat reuses the first copy. */
-  readonly newChunks: Map<string, Promise<number>>;
+  readonly newChunks: Map<string, NewChunk>;
   /** Contents not in the catalog yet, by `hash:size`: an identical file later in the session reuses it. */
   readonly pendingContents: Map<string, PendingContent>;
+  /** Hashes of chunks this session stored or used, recorded as the client's own at the next flush. */
+  readonly clientHashes: Map<string, Buffer>;
   readonly inFlight: InFlightWork;
   readonly stored: StoredBytes;
 }
@@ -37,6 +47,7 @@ const EMPTY_HASH = sha256(Buffer.alloc(0));
 
 export class ContentWriter {
   private readonly chunks: (number | Promise<number>)[] = [];
+  private readonly contentHash = new ContentHasher();
   private lastAppend: Promise<unknown> = Promise.resolve();
   /** Streamed contents only (write/finish); a whole one (storeWhole) is hashed through its chunks. */
   private wholeHash: Hash | undefined;
@@ -67,25 +78,22 @@ export class ContentWriter {
     if (this.size !== expectedSize) {
       throw new CorruptError(`${this.label}: received ${this.size} bytes but the client declared ${expectedSize}`);
     }
+    // The stream's own hash guards the transport; the content is named by its chunks.
     if (!hash.equals(expectedHash)) {
       throw new CorruptError(`${this.label}: content hash differs from the one the client sent`);
     }
-    return this.record(hash);
+    return this.record();
   }
 
-  /**
-   * Stores a whole content received in one piece (a small file sent inline). Most are one chunk,
-   * whose hash is then the content's hash too: one SHA-256 pass instead of two.
-   */
+  /** Stores a whole content received in one piece (a small file sent inline): no stream hash to check. */
   async storeWhole(content: Buffer): Promise<ContentRef> {
     this.size = content.length;
-    const pieces = [...this.chunker.push(content), ...this.chunker.finish()];
-    const hashes = pieces.map((piece) => sha256(piece));
-    for (let index = 0; index < pieces.length; index++) await this.storeChunk(pieces[index], hashes[index]);
-    return this.record(pieces.length === 0 ? EMPTY_HASH : pieces.length === 1 ? hashes[0] : sha256(content));
+    for (const piece of [...this.chunker.push(content), ...this.chunker.finish()]) await this.storeChunk(piece, sha256(piece));
+    return this.record();
   }
 
-  private record(hash: Buffer): ContentRef {
+  private record(): ContentRef {
+    const hash = this.contentHash.digest();
     const key = `${hash.toString('hex')}:${this.size}`;
     // A content row exists only with all its chunk rows, so one new chunk rules the lookup out.
     const existing = this.hasNewChunk ? undefined : this.context.catalog.contents.find(hash, this.size);
@@ -102,6 +110,9 @@ export class ContentWriter {
   }
 
   private async storeChunk(chunk: Buffer, hash: Buffer): Promise<void> {
+    this.contentHash.add(hash);
+    const key = hash.toString('hex');
+    this.context.clientHashes.set(key, hash);
     const known = this.context.catalog.chunks.known(hash);
     if (known) {
       // Held in the same turn as the lookup: a sweep cannot fall between them.
@@ -110,16 +121,15 @@ export class ContentWriter {
       return;
     }
     this.hasNewChunk = true;
-    const key = hash.toString('hex');
-    let chunkId = this.context.newChunks.get(key);
-    if (chunkId !== undefined) {
-      this.chunks.push(chunkId);
+    const stored = this.context.newChunks.get(key);
+    if (stored !== undefined) {
+      this.chunks.push(stored.chunkId);
       return;
     }
     const appended = this.encodeAndAppend(chunk, hash);
-    chunkId = appended.then((record) => record.chunkId);
+    const chunkId = appended.then((record) => record.chunkId);
     chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first
-    this.context.newChunks.set(key, chunkId);
+    this.context.newChunks.set(key, { chunkId, rawSize: chunk.length });
     this.chunks.push(chunkId);
     await this.context.inFlight.add(appended.then((record) => record.written), chunk.length, MAX_BYTES_IN_FLIGHT);
   }

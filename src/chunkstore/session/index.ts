@@ -2,3 +2,4 @@
 export type { BackupSession, NewEntry } from './backup-session';
 export type { ContentWriter } from './content-writer';
 export type { ContentRef } from './content-ref';
+export type { ReceivedChunk } from './chunk-intake';

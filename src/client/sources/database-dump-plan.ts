@@ -2,7 +2,7 @@
 // records each since_field's mark as a label, then schema.sql (complete only) and data.sql.
 import { DumpFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
-import type { DumpPlan } from './dump-plans';
+import type { DumpPlan } from './dump-plan';
 import { baseLabelsOf } from './partial-base';
 import type { DatabaseSource } from './storage-config';
 import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';

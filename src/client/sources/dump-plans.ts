@@ -8,15 +8,9 @@ import { isOnPath } from './shell';
 import type { CommandSource, DumpSource, MongodbSource, SqliteSource } from './storage-config';
 import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
 import { planDatabaseDumps, type SourcePlan } from './database-dump-plan';
+import type { DumpPlan } from './dump-plan';
 
-export interface DumpPlan {
-  readonly fileName: string;
-  readonly file: string;
-  readonly args: readonly string[];
-  readonly env?: NodeJS.ProcessEnv;
-  /** Written to the dumper's stdin (a script: it stays out of argv and ps). */
-  readonly input?: string;
-}
+export type { DumpPlan } from './dump-plan';
 
 export type { SourcePlan } from './database-dump-plan';
 

@@ -24,6 +24,13 @@ export interface NodeConfig {
   readonly includeLines: readonly number[];
   readonly excludeRegex: readonly RegExp[];
   readonly readAllFifos: boolean;
+  /**
+   * Who cuts, hashes and compresses file content: `client` (the default; only chunks the server lacks
+   * cross the wire) or `server` (the client streams bytes: for a node too weak to compress).
+   */
+  readonly chunking: 'client' | 'server';
+  /** Upload bandwidth cap in bytes per second (burp's ratelimit, given in Mbit/s); undefined: none. */
+  readonly rateLimitBytesPerSecond: number | undefined;
   readonly sslCert: string;
   readonly sslKey: string;
   readonly sslCa: string;
@@ -48,7 +55,7 @@ export interface NodeConfig {
 }
 
 const singleKeys = [
-  'server', 'port', 'server_name', 'read_all_fifos', 'ssl_cert', 'ssl_key', 'ssl_ca',
+  'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'ssl_cert', 'ssl_key', 'ssl_ca',
   'storage_conf', 'work_directory', 'state_directory',
   'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
 ];
@@ -93,6 +100,8 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     includeLines: Object.freeze(includes.map((entry) => entry.line)),
     excludeRegex: Object.freeze(allLines(config, 'exclude_regex').map((entry) => toRegExp(file, entry))),
     readAllFifos: readAllFifosLine === undefined ? false : toBoolean(file, readAllFifosLine),
+    chunking: readChunking(config),
+    rateLimitBytesPerSecond: readRateLimit(config),
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
@@ -184,4 +193,22 @@ function readStorageConfig(config: ConfigText): string | undefined {
   const kind = kindOf(statSync(implicit));
   if (kind !== undefined) throw new ConfigError(implicit, undefined, `is ${kind}, not a regular file (the storage.conf beside ${shownPath(config.file)})`);
   return implicit;
+}
+
+function readChunking(config: ConfigText): 'client' | 'server' {
+  const entry = lastLine(config, 'chunking');
+  if (entry === undefined) return 'client';
+  if (entry.value === 'client' || entry.value === 'server') return entry.value;
+  throw new ConfigError(config.file, entry.line, `chunking must be client or server, got "${entry.value.slice(0, 80)}"`);
+}
+
+/** burp's ratelimit: megabits per second, a fraction allowed (0.5 is 500 kbit/s). */
+function readRateLimit(config: ConfigText): number | undefined {
+  const entry = lastLine(config, 'ratelimit');
+  if (entry === undefined) return undefined;
+  const megabits = /^\d+(\.\d+)?$/.test(entry.value) ? Number(entry.value) : NaN;
+  if (!(megabits >= 0.01 && megabits <= 100_000)) {
+    throw new ConfigError(config.file, entry.line, `ratelimit must be megabits per second between 0.01 and 100000, got "${entry.value.slice(0, 80)}"`);
+  }
+  return Math.round(megabits * 1_000_000 / 8);
 }

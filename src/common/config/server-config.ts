@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { ConfigError } from '../errors';
-import { DEFAULT_CHUNKER_PARAMS } from '../../chunkstore/chunker/registry';
+import { DEFAULT_CHUNKER_PARAMS } from '../chunker-defaults';
 import { checkTlsFiles } from '../tls/tls-files';
 import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';

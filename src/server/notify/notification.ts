@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { BackupRecord } from '../../chunkstore/store';
 import type { CheckReport } from '../../chunkstore/check';
 import type { Anomaly } from '../status/anomaly';
-import { backupFigures, type BackupFigures } from '../status/status-report';
+import { backupFigures, type BackupFigures } from '../status/backup-figures';
 
 export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' | 'check';
 

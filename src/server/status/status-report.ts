@@ -2,30 +2,14 @@
 // success and failure, running upload, backups kept, state and anomaly. Read-only.
 import type { BackupRecord } from '../../chunkstore/store';
 import type { ClientRecord } from '../../common/config/client-record';
-import { BackupKind } from '../../proto/cpsbackup';
 import type { ServerContext } from '../server-context';
-import type { LastCheck } from '../scheduled-check';
+import type { LastCheck } from '../check-result';
+import { backupFigures, kindName, type BackupFigures } from './backup-figures';
 import { anomalyOf, type Anomaly } from './anomaly';
 import { CatalogFigures, type StoreFigures } from './catalog-figures';
 import { clientStateOf, overdueSince, type ClientState } from './client-state';
 import type { RateTracker } from './rate-tracker';
 import { diskUsage } from './store-usage';
-
-export interface BackupFigures {
-  readonly id: number;
-  readonly kind: 'complete' | 'partial';
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly ageSeconds: number;
-  readonly durationSeconds: number;
-  readonly files: number;
-  readonly bytes: number;
-  readonly newBytes: number;
-  readonly storedBytes: number;
-  /** The client's warnings (file paths among them): empty without details (status-details.ts); warningCount always counts them. */
-  readonly warnings: readonly string[];
-  readonly warningCount: number;
-}
 
 export interface ClientStatus {
   readonly name: string;
@@ -191,25 +175,3 @@ export class StatusSource {
   }
 }
 
-export function backupFigures(backup: BackupRecord, now: number): BackupFigures {
-  const finishedAt = backup.finishedAt ?? backup.startedAt;
-  const warnings = backup.labels.warnings ? backup.labels.warnings.split('\n') : [];
-  return {
-    id: backup.number,
-    kind: kindName(backup.kind),
-    startedAt: new Date(backup.startedAt).toISOString(),
-    finishedAt: new Date(finishedAt).toISOString(),
-    ageSeconds: Math.round((now - finishedAt) / 1000),
-    durationSeconds: (finishedAt - backup.startedAt) / 1000,
-    files: backup.files,
-    bytes: backup.logicalBytes,
-    newBytes: backup.newBytes,
-    storedBytes: backup.storedBytes,
-    warnings,
-    warningCount: warnings.length,
-  };
-}
-
-function kindName(kind: number): 'complete' | 'partial' {
-  return kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';
-}

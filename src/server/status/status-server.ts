@@ -13,7 +13,7 @@ import { shown } from '../../common/config/display';
 import { StatusMetrics } from './status-metrics';
 import { StatusSource } from './status-report';
 import { readPackageVersion } from '../../common/package-version';
-import type { LastCheck } from '../scheduled-check';
+import type { LastCheck } from '../check-result';
 
 export interface RunningStatusServer {
   readonly address: string;

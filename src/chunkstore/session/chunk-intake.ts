@@ -1,0 +1,126 @@
+// Chunks a client cut, hashed and compressed itself: which ones the store must receive (answered
+// only from this client's own knowledge, never from other clients' data), each received chunk
+// decoded and re-hashed before it is appended (a lying client cannot poison the store), and a file
+// described as a chunk list resolved to a content — accepted only if every chunk is one this
+// client holds or sent in this backup.
+import type { ChunkCodec } from '../codec';
+import { sha256 } from '../codec';
+import { Codec } from '../pack/pack-format';
+import type { PackWriter } from '../pack/pack-writer';
+import { ProtocolError } from '../../common/errors';
+import { contentHashOf } from '../../common/content-hash';
+import type { ContentWriterContext } from './content-writer';
+import type { ContentRef } from './content-ref';
+
+const HASH_SIZE = 32;
+/** Raw bytes being verified and appended at once: bounded, the workers (or this thread) kept busy. */
+const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+
+export interface ReceivedChunk {
+  readonly hash: Buffer;
+  readonly rawSize: number;
+  readonly codec: number;
+  readonly payload: Buffer;
+}
+
+export class ChunkIntake {
+  /** Chunks this client was told the store has: held for the session, by hex hash. */
+  private readonly answered = new Map<string, { readonly chunkId: number; readonly rawSize: number }>();
+
+  constructor(
+    private readonly context: ContentWriterContext,
+    private readonly packWriter: PackWriter,
+    private readonly codec: ChunkCodec,
+    private readonly clientId: number,
+    private readonly maxChunkSize: number,
+  ) {}
+
+  /** A bitmap of the hashes (32 bytes each) the client must send: bit i set = chunk i is missing. */
+  missing(hashes: Buffer): Buffer {
+    if (hashes.length % HASH_SIZE !== 0) throw new ProtocolError(`a chunk query of ${hashes.length} bytes is not a list of 32-byte hashes`);
+    const count = hashes.length / HASH_SIZE;
+    const bitmap = Buffer.alloc(Math.ceil(count / 8));
+    for (let index = 0; index < count; index++) {
+      const hash = hashes.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE);
+      const key = hash.toString('hex');
+      if (this.context.newChunks.has(key) || this.answered.has(key)) continue;
+      // From this client's own rows only: the answer (and its timing) says nothing about other clients.
+      const known = this.context.catalog.clientChunks.known(this.clientId, hash);
+      if (known !== undefined) {
+        // Held in the same turn as the answer: a sweep cannot take it before the file that uses it arrives.
+        this.context.hold.chunks.add(known.chunkId);
+        this.answered.set(key, known);
+        continue;
+      }
+      bitmap[index >> 3] |= 1 << (index & 7);
+    }
+    return bitmap;
+  }
+
+  /** Verifies a chunk (decoded within its declared size, re-hashed) and appends it; refuses a mismatch. */
+  async receive(chunk: ReceivedChunk): Promise<void> {
+    const key = chunk.hash.toString('hex');
+    if (chunk.hash.length !== HASH_SIZE) throw new ProtocolError('a chunk whose hash is not 32 bytes');
+    if (!(chunk.rawSize > 0 && chunk.rawSize <= this.maxChunkSize)) {
+      throw new ProtocolError(`chunk ${key} declares ${chunk.rawSize} bytes; chunks are 1 to ${this.maxChunkSize} bytes`);
+    }
+    if (chunk.codec !== Codec.Raw && chunk.codec !== Codec.Zstd) throw new ProtocolError(`chunk ${key} has unknown codec ${chunk.codec}`);
+    if (this.context.newChunks.has(key) || this.answered.has(key)) return; // sent twice: the first copy serves
+    let raw: Buffer;
+    try {
+      // The output is sized by the declared size, never by the frame: a zstd bomb cannot grow past it.
+      raw = this.codec.decode(chunk.codec, chunk.payload, chunk.rawSize);
+    } catch (error) {
+      throw new ProtocolError(`chunk ${key} does not decode to its declared ${chunk.rawSize} bytes: refused (${(error as Error).message})`);
+    }
+    if (!sha256(raw).equals(chunk.hash)) throw new ProtocolError(`chunk ${key} does not match its hash: refused`);
+    this.context.clientHashes.set(key, chunk.hash);
+    // Another client's copy: the client had to send it (it may not learn that the store has it), but it is stored once.
+    const existing = this.context.catalog.chunks.known(chunk.hash);
+    if (existing !== undefined) {
+      this.context.hold.chunks.add(existing.chunkId);
+      this.answered.set(key, existing);
+      return;
+    }
+    const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
+    record.chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first
+    this.context.newChunks.set(key, { chunkId: record.chunkId, rawSize: chunk.rawSize });
+    this.context.stored.newBytes += chunk.rawSize;
+    this.context.stored.storedBytes += record.storedSize;
+    await this.context.inFlight.add(record.written, chunk.rawSize, MAX_BYTES_IN_FLIGHT);
+  }
+
+  /** The content a chunk list describes (32-byte hashes in order), each chunk held or sent by this client. */
+  content(hashes: Buffer, label: string): ContentRef {
+    if (hashes.length % HASH_SIZE !== 0) throw new ProtocolError(`${label}: its chunk list is not a list of 32-byte hashes`);
+    const chunks: (number | Promise<number>)[] = [];
+    const chunkHashes: Buffer[] = [];
+    let size = 0;
+    for (let offset = 0; offset < hashes.length; offset += HASH_SIZE) {
+      const hash = hashes.subarray(offset, offset + HASH_SIZE);
+      const key = hash.toString('hex');
+      const stored = this.context.newChunks.get(key);
+      const known = stored === undefined ? this.answered.get(key) : undefined;
+      if (stored === undefined && known === undefined) {
+        // Asking for a chunk by hash alone would let a client read data it never had.
+        throw new ProtocolError(`${label}: chunk ${key} was neither sent in this backup nor is it one this client holds`);
+      }
+      chunks.push(stored?.chunkId ?? known!.chunkId);
+      chunkHashes.push(hash);
+      size += stored?.rawSize ?? known!.rawSize;
+    }
+    const contentHash = contentHashOf(chunkHashes);
+    const existing = this.context.catalog.contents.find(contentHash, size);
+    if (existing !== undefined) {
+      this.context.hold.contents.add(existing.id);
+      return { id: existing.id, size };
+    }
+    const pendingKey = `${contentHash.toString('hex')}:${size}`;
+    let pending = this.context.pendingContents.get(pendingKey);
+    if (pending === undefined) {
+      pending = { hash: contentHash, size, chunks };
+      this.context.pendingContents.set(pendingKey, pending);
+    }
+    return pending;
+  }
+}

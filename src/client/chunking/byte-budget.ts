@@ -1,0 +1,34 @@
+// Bytes a pipeline may hold at once: take() waits while the budget is spent, release() gives back.
+// What bounds the client's memory while chunks wait for the server's answer and for compression.
+
+export class ByteBudget {
+  private available: number;
+  private readonly waiting: { bytes: number; resolve: () => void }[] = [];
+
+  constructor(private readonly limit: number) {
+    this.available = limit;
+  }
+
+  /** Resolves once `bytes` are available (at once when the budget is empty: one item may exceed it). */
+  take(bytes: number): Promise<void> {
+    if (this.waiting.length === 0 && (this.available >= bytes || this.available === this.limit)) {
+      this.available -= bytes;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push({ bytes, resolve }));
+  }
+
+  /** Lets every waiter go (the pipeline failed: they must see the failure, not wait for ever). */
+  abandon(): void {
+    for (const waiter of this.waiting.splice(0)) waiter.resolve();
+  }
+
+  release(bytes: number): void {
+    this.available += bytes;
+    while (this.waiting.length > 0 && (this.available >= this.waiting[0].bytes || this.available === this.limit)) {
+      const next = this.waiting.shift()!;
+      this.available -= next.bytes;
+      next.resolve();
+    }
+  }
+}

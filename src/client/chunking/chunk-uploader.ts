@@ -1,0 +1,186 @@
+// Client-side chunking: a file's content is cut with the store's own chunker, each chunk hashed and
+// the server asked which chunks it lacks for this client; only those go, compressed on worker
+// threads. The file's entry (its chunk list) goes once each of its chunks is sent or known. Every
+// message leaves in order (entries after the chunks they need, hard links after their first path).
+import { createHash } from 'node:crypto';
+import type { ChunkAnswer, Chunking, EncodedChunk, EntryMeta, BatchedEntry } from '../../proto/cpsbackup';
+import type { ChunkerFactory } from '../../chunkstore/chunker/chunker';
+import { loadChunkerFactory } from '../../chunkstore/chunker/registry';
+import { EncoderPool } from '../../chunkstore/encoder-pool';
+import { ChunkCodec } from '../../chunkstore/codec';
+import { batchedEntry } from '../../common/wire/batched-entry';
+import type { EntrySink } from '../../common/wire/entry-batcher';
+import { MAX_DATA_FRAME, PreparedData } from '../../common/wire/fast-service';
+import { ProtocolError } from '../../common/errors';
+import type { UploadStream } from '../upload-stream';
+import { ByteBudget } from './byte-budget';
+
+/** Raw bytes held at once between cutting and sending (waiting for answers, compressing). */
+const MAX_BYTES_PENDING = 48 * 1024 * 1024;
+/** A query goes when it holds this many hashes or this many raw bytes (or its file ends). */
+const QUERY_HASHES = 1024;
+const QUERY_BYTES = 8 * 1024 * 1024;
+/** Hashes of one chunk list per message; longer lists go ahead in ChunkList messages. */
+const LIST_HASHES_PER_MESSAGE = 16 * 1024;
+const HASH_SIZE = 32;
+
+interface PendingQuery {
+  readonly hashes: Buffer[];
+  readonly chunks: Buffer[];
+  bytes: number;
+}
+
+export class ChunkUploader implements EntrySink {
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  /** Hashes (latin1) asked about or sent in this backup: each chunk is asked about once. */
+  private readonly seen = new Set<string>();
+  private query: PendingQuery = { hashes: [], chunks: [], bytes: 0 };
+  private nextQueryId = 1;
+  private readonly answers = new Map<number, (missing: Buffer) => void>();
+  private readonly budget = new ByteBudget(MAX_BYTES_PENDING);
+  private readonly encoder: EncoderPool | undefined;
+  private readonly localCodec: ChunkCodec;
+  /** Raw and compressed bytes of the chunks sent. */
+  readonly sent = { chunks: 0, rawBytes: 0, encodedBytes: 0 };
+
+  private constructor(
+    private readonly stream: UploadStream,
+    private readonly batcher: EntrySink,
+    private readonly chunkerFactory: ChunkerFactory,
+    compressionLevel: number,
+    encoderThreads: number,
+  ) {
+    // The server decodes and re-hashes every chunk it receives: checking the round trip here too would only double the work.
+    this.encoder = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel, false) : undefined;
+    this.localCodec = new ChunkCodec(compressionLevel, false);
+    stream.onAnswer = (answer) => this.answered(answer);
+  }
+
+  static async create(stream: UploadStream, batcher: EntrySink, chunking: Chunking, encoderThreads: number): Promise<ChunkUploader> {
+    if (chunking.chunker !== 'fastcdc' && chunking.chunker !== 'rabin') throw new ProtocolError(`the server asks for an unknown chunker "${chunking.chunker}"`);
+    const factory = await loadChunkerFactory({ name: chunking.chunker, minSize: chunking.minSize, avgSize: chunking.avgSize, maxSize: chunking.maxSize });
+    return new ChunkUploader(stream, batcher, factory, chunking.compressionLevel, encoderThreads);
+  }
+
+  /** Cuts and hashes a file's content as it is read; returns the bytes read. The entry leaves once its chunks have. */
+  async sendFile(meta: EntryMeta, content: AsyncIterable<Buffer | PreparedData> | Iterable<Buffer>): Promise<number> {
+    this.throwIfFailed();
+    const chunker = this.chunkerFactory.create();
+    const hashes: Buffer[] = [];
+    let size = 0;
+    for await (const piece of content) {
+      const bytes = piece instanceof PreparedData ? piece.chunk : piece;
+      size += bytes.length;
+      for (const chunk of chunker.push(bytes)) await this.addChunk(chunk, hashes);
+    }
+    for (const chunk of chunker.finish()) await this.addChunk(chunk, hashes);
+    // The file's last chunks are asked about now: its entry must not wait for the next file.
+    this.sendQuery();
+    const list = Buffer.concat(hashes);
+    this.ordered(async () => {
+      let start = 0;
+      if (list.length > LIST_HASHES_PER_MESSAGE * HASH_SIZE) {
+        await this.batcher.flush();
+        for (; list.length - start > LIST_HASHES_PER_MESSAGE * HASH_SIZE; start += LIST_HASHES_PER_MESSAGE * HASH_SIZE) {
+          await this.stream.send({ message: { $case: 'chunkList', value: { hashes: list.subarray(start, start + LIST_HASHES_PER_MESSAGE * HASH_SIZE) } } });
+        }
+      }
+      await this.batcher.add(batchedEntry(meta, { chunkHashes: list.subarray(start) }));
+    });
+    return size;
+  }
+
+  /** An entry without content (or a reference, a hard link): after everything queued before it. */
+  async add(entry: BatchedEntry): Promise<void> {
+    this.throwIfFailed();
+    this.ordered(() => this.batcher.add(entry));
+  }
+
+  /** Sends everything queued and waits for it. */
+  async flush(): Promise<void> {
+    this.sendQuery();
+    this.ordered(() => this.batcher.flush());
+    await this.tail;
+    this.throwIfFailed();
+  }
+
+  async close(): Promise<void> {
+    await this.encoder?.close();
+  }
+
+  private async addChunk(chunk: Buffer, hashes: Buffer[]): Promise<void> {
+    const hash = createHash('sha256').update(chunk).digest();
+    hashes.push(hash);
+    const key = hash.toString('latin1');
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    await this.budget.take(chunk.length);
+    this.throwIfFailed();
+    this.query.hashes.push(hash);
+    this.query.chunks.push(chunk);
+    this.query.bytes += chunk.length;
+    if (this.query.hashes.length >= QUERY_HASHES || this.query.bytes >= QUERY_BYTES) this.sendQuery();
+  }
+
+  /** Asks about the gathered hashes; the chunks the answer names are compressed as soon as it comes. */
+  private sendQuery(): void {
+    const { hashes, chunks, bytes } = this.query;
+    if (hashes.length === 0) return;
+    this.query = { hashes: [], chunks: [], bytes: 0 };
+    const queryId = this.nextQueryId++;
+    const encoded = new Promise<EncodedChunk[]>((resolve, reject) => {
+      this.answers.set(queryId, (missing) => {
+        const wanted = chunks.flatMap((chunk, index) => ((missing[index >> 3] >> (index & 7)) & 1 ? [{ chunk, hash: hashes[index] }] : []));
+        Promise.all(wanted.map(async ({ chunk, hash }) => {
+          const result = this.encoder ? await this.encoder.encode(chunk) : this.localCodec.encode(chunk);
+          return { hash, rawSize: chunk.length, codec: result.codec, payload: result.payload };
+        })).then(resolve, reject);
+      });
+    });
+    encoded.catch(() => undefined); // awaited in order below
+    this.stream.send({ message: { $case: 'query', value: { queryId, hashes: Buffer.concat(hashes) } } }).catch((error) => this.fail(error));
+    this.ordered(async () => {
+      let batch: EncodedChunk[] = [];
+      let batchBytes = 0;
+      for (const chunk of await Promise.race([encoded, this.stream.failed])) {
+        if (batchBytes + chunk.payload.length > MAX_DATA_FRAME && batch.length > 0) {
+          await this.stream.send({ message: { $case: 'chunks', value: { chunks: batch } } });
+          batch = [];
+          batchBytes = 0;
+        }
+        batch.push(chunk);
+        batchBytes += chunk.payload.length;
+        this.sent.chunks++;
+        this.sent.rawBytes += chunk.rawSize;
+        this.sent.encodedBytes += chunk.payload.length;
+      }
+      if (batch.length > 0) await this.stream.send({ message: { $case: 'chunks', value: { chunks: batch } } });
+      this.budget.release(bytes);
+    });
+  }
+
+  private answered(answer: ChunkAnswer): void {
+    const resolve = this.answers.get(answer.queryId);
+    if (resolve === undefined) {
+      this.fail(new ProtocolError(`the server answered query ${answer.queryId}, which was not asked`));
+      return;
+    }
+    this.answers.delete(answer.queryId);
+    resolve(answer.missing);
+  }
+
+  /** Queues a step after every step queued before it; the first failure stops the rest. */
+  private ordered(step: () => Promise<void>): void {
+    this.tail = this.tail.then(() => (this.failure === undefined ? step() : undefined)).catch((error) => this.fail(error));
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.budget.abandon();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

@@ -99,7 +99,7 @@ async function main(): Promise<number> {
     for (const runner of runners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
   };
   const onInterrupt = (): void => {
-    stopRunners().finally(() => process.exit(130));
+    void stopRunners().finally(() => process.exit(130));
   };
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);

@@ -101,5 +101,8 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
+  }, (error: unknown) => {
+    process.stderr.write(`cpsbackup-ca: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 1;
   });
 }

@@ -9,6 +9,7 @@ import { startBackupServer } from '../server/backup-server';
 import { openConfiguredStore } from '../server/open-store';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { exitWith } from './exit-with';
 import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
@@ -173,5 +174,5 @@ Examples:
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code));
+  exitWith(main(process.argv), 'cpsbackup-server');
 }

@@ -14,6 +14,7 @@ import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { shown } from '../common/config/display';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { exitWith } from './exit-with';
 import { readPackageVersion } from '../common/package-version';
 import { backupJson, entryJson, formatBackupId, formatBackupLine, formatBytes, formatEntryLine } from './format';
 import { ProgressLine } from './progress-line';
@@ -350,5 +351,5 @@ if (require.main === module) {
     }
     interruption.abort();
   });
-  main(process.argv, undefined, interruption.signal).then((code) => process.exit(code));
+  exitWith(main(process.argv, undefined, interruption.signal), 'cpsbackup');
 }

@@ -120,7 +120,6 @@ export function posixAddonPath(): string {
 /** The loaded addon; require() caches it, so this is cheap after the first call. addonPath: for tests. */
 export function posixAddon(addonPath = posixAddonPath()): PosixAddon {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(addonPath) as PosixAddon;
   } catch (error) {
     throw new PosixAddonMissingError(addonPath, { cause: error });

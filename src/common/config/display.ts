@@ -9,7 +9,6 @@ export const SHOWN_PATH_LENGTH = 240;
 export function shown(value: string, limit = SHOWN_VALUE_LENGTH): string {
   const cut = [...value.slice(0, limit * 2)].slice(0, limit).join('');
   const isCut = cut.length < value.length;
-  // eslint-disable-next-line no-control-regex
   const escaped = cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return isCut ? `${escaped}…` : escaped;
 }

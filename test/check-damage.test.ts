@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import { writeDeterministicFile, snapshotTree, treeDifferences } from './support/trees';
 import {

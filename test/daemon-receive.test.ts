@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 
 const CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { initCertificateAuthority, issueClientCertificate } from '../src/common/tls/ca';
 import { loadNodeConfig } from '../src/common/config/node-config';
 import { connectToServer } from '../src/client/connection';

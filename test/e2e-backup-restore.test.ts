@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
 
 const ENTRY_LINE = /^(file|dir|link|dump|fifo|char|block|sock) +(\d{4}) \S+ +(\d+) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.+?)(?: -> (.*))?$/;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { createSampleTree, snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
 
 interface ListedBackup { id: number; files: number; logicalBytes: number; newBytes: number; storedBytes: number }

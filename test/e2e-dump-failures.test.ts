@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 
 interface Listed {
   id: number;

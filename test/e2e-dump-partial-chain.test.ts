@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 import { DUMPS_STARTED_LABEL, PARTIAL_OVERLAP_MILLISECONDS } from '../src/client/partial-chain';
 
 interface Listed {

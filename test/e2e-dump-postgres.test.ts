@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 import { POSTGRES_BIN, postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres';
 
 const skip = postgresSkipReason();

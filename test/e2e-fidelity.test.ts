@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { buildFidelityTree } from './support/fidelity-tree';
 import { compareTrees, formatDifferences } from './support/tree-compare';
 import { removeTree } from './support/remove-tree';

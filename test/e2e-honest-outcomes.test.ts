@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import { waitUntil, writtenPackBytes } from './support/fault-tools';
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { createSampleTree, fileSha256, snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
 
 const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { fileSha256, writeDeterministicFile } from './support/trees';
 import { peakRssOf, runNodeMeasured } from './support/rss';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 
 async function setUp(t: { after(fn: () => Promise<void>): void }, extraLines: string[] = []): Promise<{ sandbox: Sandbox; data: string; run: (args: string[]) => Promise<{ code: number | null; stdout: string; stderr: string }> }> {
   const sandbox = await Sandbox.create();

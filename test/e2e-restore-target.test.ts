@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 
 const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 

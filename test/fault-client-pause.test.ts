@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import { assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, waitUntil, writtenPackBytes } from './support/fault-tools';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sandbox, runNode } from '../src/demo/sandbox';
+import { Sandbox, runNode } from './support/sandbox';
 
 const CLI = resolve(__dirname, '..', 'src', 'cli');
 

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync, rmdirSync } from 'node:fs';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import { assertCheckClean, assertRestoresExactly, backupNow, listedNumbers } from './support/fault-tools';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import {
   assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, packFiles, waitUntil, writtenPackBytes, type KnownBackup,

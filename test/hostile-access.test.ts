@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import type { BackupClient, RestoreResponse, ShowBatch } from '../src/proto/cpsbackup';
 import { assertRestoresExactly, backupNow, listedNumbers } from './support/fault-tools';
 import { hostileClient } from './support/hostile-client';

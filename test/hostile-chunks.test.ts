@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { EntryType, type BackupClient, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
 import { batchedEntry } from '../src/common/wire/batched-entry';
 import { writeDeterministicFile } from './support/trees';

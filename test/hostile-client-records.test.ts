@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult, type SandboxServer } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult, type SandboxServer } from './support/sandbox';
 import { issueClientCertificate } from '../src/common/tls/ca';
 import { assertRestoresExactly, backupNow, waitUntil, type KnownBackup } from './support/fault-tools';
 

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Sandbox, runNode, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, runNode, type CommandResult } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
 
 const CLI = resolve(__dirname, '..', 'src', 'cli');

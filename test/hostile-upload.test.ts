@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { EntryType, type BackupClient, type BatchedEntry, type UploadRequest } from '../src/proto/cpsbackup';
 import { backupNow, listedNumbers, assertRestoresExactly } from './support/fault-tools';
 import { begin, commit, entryMessage, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { loadNodeConfig, type NodeConfig } from '../src/common/config/node-config';
 import { runBackup } from '../src/client/uploader';
 import { runRestore } from '../src/client/restorer';

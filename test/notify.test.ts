@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 import type { Notification } from '../src/server/notify/notification';
 
 interface Receivers {

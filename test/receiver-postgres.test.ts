@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult } from '../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 import { POSTGRES_BIN, postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres';
 
 const skip = postgresSkipReason();

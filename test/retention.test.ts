@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backupsToKeep, type RetentionCandidate, type RetentionPolicy } from '../src/server/retention';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 
 const execFileAsync = promisify(execFile);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sandbox, runNode } from '../src/demo/sandbox';
+import { Sandbox, runNode } from './support/sandbox';
 import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import type { LastCheck } from '../src/server/scheduled-check';
 import type { Notification } from '../src/server/notify/notification';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type SandboxServer } from '../src/demo/sandbox';
+import { Sandbox, type SandboxServer } from './support/sandbox';
 import type { StatusReport } from '../src/server/status/status-report';
 
 const TOKEN = 'status-privacy-token-0123456789';

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Sandbox } from '../src/demo/sandbox';
+import { Sandbox } from './support/sandbox';
 import { EntryType, type RestoreResponse, type UploadRequest } from '../src/proto/cpsbackup';
 import { EntryPerMessage } from '../src/client/entry-per-message';
 import type { UploadStream } from '../src/client/upload-stream';

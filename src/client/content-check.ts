@@ -36,10 +36,10 @@ export class ContentCheck {
     try {
       raw = this.codec.decode(chunk.codec, chunk.payload, chunk.rawSize);
     } catch (error) {
-      throw new CorruptError(`chunk ${chunk.hash.toString('hex')} does not decode: ${(error as Error).message}`);
+      throw new CorruptError(`not restored, the store's copy is damaged: chunk ${chunk.hash.toString('hex')} does not decode (${(error as Error).message})`);
     }
     if (!createHash('sha256').update(raw).digest().equals(chunk.hash)) {
-      throw new CorruptError(`chunk ${chunk.hash.toString('hex')} does not match its hash`);
+      throw new CorruptError(`not restored, the store's copy is damaged: chunk ${chunk.hash.toString('hex')} does not match its hash`);
     }
     this.chunkHashes.add(chunk.hash);
     this.size += raw.length;

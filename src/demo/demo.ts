@@ -1,11 +1,13 @@
-// `npm run demo`: the whole product on one machine in a minute — CA and certificates, a server on
-// 127.0.0.1, a backup of a generated folder, list, show, restore into a temp folder, byte-for-byte check.
-import { mkdir, symlink, writeFile, chmod } from 'node:fs/promises';
+// `npm run demo`: the whole product on one machine in a minute, through the commands a user runs —
+// a CA and certificates (cpsbackup-ca), a server on 127.0.0.1 (cpsbackup-server), a backup, list,
+// show and restore (cpsbackup), and a byte-for-byte check of the restored tree.
+import { mkdir, mkdtemp, rm, symlink, writeFile, chmod } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { Sandbox } from './sandbox';
 import { compareTrees } from './tree-compare';
+import { runCommand, startServer } from './demo-commands';
 
 function step(text: string): void {
   process.stdout.write(`\n== ${text}\n`);
@@ -37,32 +39,47 @@ async function makeSampleFolder(root: string): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const sandbox = await Sandbox.create({ clients: ['demo-node'] });
+  const root = await mkdtemp(join(tmpdir(), 'cpsbackup-demo-'));
+  const ssl = join(root, 'ssl');
+  const clients = join(root, 'clients');
+  const serverConf = join(root, 'server.conf');
+  const nodeConf = join(root, 'node.conf');
+  const sample = join(root, 'sample');
+  let stopServer: (() => Promise<void>) | undefined;
   try {
-    step(`sandbox in ${sandbox.root}: CA, server and client certificates made with cpsbackup-ca's library`);
-    const sample = join(sandbox.root, 'sample');
+    step(`everything lives in ${root}`);
     await makeSampleFolder(sample);
-    process.stdout.write(`sample folder: ${sample}\n`);
+    step('a CA, the server\'s certificate and one client\'s (cpsbackup-ca)');
+    await runCommand('cpsbackup-ca', ['init', '--dir', ssl]);
+    await runCommand('cpsbackup-ca', ['server', '--dir', ssl, '--name', 'localhost']);
+    await runCommand('cpsbackup-ca', ['client', '--dir', ssl, 'demo-node']);
 
-    const server = await sandbox.startServer();
-    step(`server listening on 127.0.0.1:${server.port} (mutual TLS 1.3), store in ${sandbox.storeDirectory}`);
-    const config = await sandbox.writeNodeConfig('demo-node', [`include = ${sample}`]);
+    step('the server on 127.0.0.1, its store in store/, the client registered in clients/');
+    await mkdir(clients);
+    await writeFile(join(clients, 'demo-node'), 'ssl_peer_cn = demo-node\n');
+    await writeFile(serverConf, [
+      'address = 127.0.0.1', 'port = 0', 'status_address = 127.0.0.1', 'status_port = 0',
+      `directory = ${join(root, 'store')}`, `clientconfdir = ${clients}`, 'keep = 7',
+      `ssl_cert = ${join(ssl, 'server.pem')}`, `ssl_key = ${join(ssl, 'server.key')}`, `ssl_ca = ${join(ssl, 'ca.pem')}`, '',
+    ].join('\n'));
+    const server = await startServer(serverConf);
+    stopServer = server.stop;
+    await writeFile(nodeConf, [
+      'server = 127.0.0.1', `port = ${server.port}`, 'server_name = localhost', `include = ${sample}`,
+      `ssl_cert = ${join(ssl, 'clients', 'demo-node.pem')}`, `ssl_key = ${join(ssl, 'clients', 'demo-node.key')}`, `ssl_ca = ${join(ssl, 'ca.pem')}`,
+      `work_directory = ${join(root, 'work')}`, `state_directory = ${join(root, 'state')}`, '',
+    ].join('\n'));
 
-    const run = async (title: string, args: string[]): Promise<void> => {
-      step(`${title}: cpsbackup -c ${config} ${args.join(' ')}`);
-      const result = await sandbox.runClient(['-c', config, ...args]);
-      process.stdout.write(result.stdout);
-      if (result.stderr) process.stdout.write(result.stderr);
-      if (result.code !== 0) throw new Error(`cpsbackup ${args.join(' ')} exited ${result.code ?? result.signal}`);
-    };
-    await run('first backup', ['-e']);
-    await run('second backup, nothing changed', ['-e']);
-    await run('list', ['-l']);
-    await run('show backup 2', ['-s', '2']);
-    const target = join(sandbox.root, 'restored');
-    await run('restore the newest backup into a temp folder', ['-i', '--to', target]);
+    step('a first backup, a second with nothing changed, the list, one backup\'s files');
+    await runCommand('cpsbackup', ['-c', nodeConf, '-e']);
+    await runCommand('cpsbackup', ['-c', nodeConf, '-e']);
+    await runCommand('cpsbackup', ['-c', nodeConf, '-l']);
+    await runCommand('cpsbackup', ['-c', nodeConf, '-s', '2']);
+    step('restore the newest backup into a folder of its own');
+    const target = join(root, 'restored');
+    await runCommand('cpsbackup', ['-c', nodeConf, '-i', '--to', target]);
 
-    step('verify: restored tree equals the sample byte for byte (content, modes, symlinks, empty folders)');
+    step('verify: the restored tree equals the sample byte for byte (content, modes, symlinks, empty folders)');
     const differences = await compareTrees(sample, join(target, sample));
     if (differences.length > 0) {
       process.stdout.write(`${differences.join('\n')}\nDEMO FAILED\n`);
@@ -70,10 +87,12 @@ async function main(): Promise<number> {
     }
     process.stdout.write('identical\n');
     await server.stop();
+    stopServer = undefined;
     step('server stopped; demo OK');
     return 0;
   } finally {
-    await sandbox.destroy();
+    await stopServer?.();
+    await rm(root, { recursive: true, force: true });
   }
 }
 

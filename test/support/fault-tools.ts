@@ -5,7 +5,7 @@ import { open, readdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Sandbox, CommandResult } from '../../src/demo/sandbox';
+import type { Sandbox, CommandResult } from './sandbox';
 import { snapshotTree, treeDifferences, type TreeEntry } from './trees';
 
 export interface ChunkPlace {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult } from '../../src/demo/sandbox';
+import { Sandbox, type CommandResult } from './sandbox';
 import { sectionRows } from './dump-tables';
 import { SHOP_TABLES, type ShopDatabase } from './shop-tables';
 

@@ -1,12 +1,12 @@
 // A self-contained cpsbackup installation in one folder: CA and certificates, server.conf, client
-// records and node configs, and the server as a real child process. Used by the demo and the tests.
+// records and node configs, and the server as a real child process, for the end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../common/tls/ca';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../../src/common/tls/ca';
 
-const DIST_CLI = resolve(__dirname, '..', 'cli');
+const DIST_CLI = resolve(__dirname, '..', '..', 'src', 'cli');
 
 export interface CommandResult {
   readonly code: number | null;

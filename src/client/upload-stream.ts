@@ -20,6 +20,10 @@ function contentBytesOf(request: UploadRequest): number {
 export class UploadStream {
   /** Rejects once the call fails (the server's error, or the connection's). */
   readonly failed: Promise<never>;
+  /** The same failure, once it happened: checked synchronously (a race against `failed` per send would keep every send's result alive). */
+  private failure: Error | undefined;
+  /** Called once when the call fails. */
+  onFailure: (error: Error) => void = () => undefined;
   readonly committed: Promise<BackupSummary>;
   /** The server's answer to Begin: how to cut chunks, when it takes them from the client. */
   readonly begun: Promise<BeginAck>;
@@ -47,8 +51,10 @@ export class UploadStream {
       });
       call.on('error', (error) => {
         const translated = translate(error);
+        this.failure ??= translated;
         rejectFailed(translated);
         reject(translated);
+        this.onFailure(translated);
       });
       call.on('end', () => reject(new ProtocolError('the server ended the backup without confirming it')));
     });
@@ -57,13 +63,10 @@ export class UploadStream {
 
   async send(request: UploadRequest): Promise<void> {
     if (this.limiter) await this.limiter.take(contentBytesOf(request));
+    if (this.failure) throw this.failure;
     if (this.call.write(request)) return;
-    const controller = new AbortController();
-    try {
-      await Promise.race([once(this.call, 'drain', { signal: controller.signal }), this.failed]);
-    } finally {
-      controller.abort(); // drops the 'drain' listener when the call failed instead
-    }
+    // once() rejects on the call's 'error' event too, so a call that fails while we wait ends the wait.
+    await once(this.call, 'drain').catch(() => { throw this.failure ?? new ProtocolError('the upload call failed'); });
   }
 
   /** Waits for the server's confirmation after Commit. */

@@ -57,8 +57,13 @@ export class ChunkIntake {
     return bitmap;
   }
 
-  /** Verifies a chunk (decoded within its declared size, re-hashed) and appends it; refuses a mismatch. */
-  async receive(chunk: ReceivedChunk): Promise<void> {
+  /**
+   * Verifies a chunk (decoded within its declared size, re-hashed) and appends it; refuses a mismatch.
+   * The chunk's fields may be views into a received message: only the payload is kept (until its pack
+   * is written), never the hash, which would hold the whole message for the rest of the backup.
+   */
+  async receive(received: ReceivedChunk): Promise<void> {
+    const chunk = { ...received, hash: Buffer.from(received.hash) };
     const key = chunk.hash.toString('hex');
     if (chunk.hash.length !== HASH_SIZE) throw new ProtocolError('a chunk whose hash is not 32 bytes');
     if (!(chunk.rawSize > 0 && chunk.rawSize <= this.maxChunkSize)) {

@@ -18,6 +18,11 @@ export class ByteBudget {
     return new Promise((resolve) => this.waiting.push({ bytes, resolve }));
   }
 
+  /** Whether take(bytes) would resolve at once. */
+  canTake(bytes: number): boolean {
+    return this.waiting.length === 0 && (this.available >= bytes || this.available === this.limit);
+  }
+
   /** Lets every waiter go (the pipeline failed: they must see the failure, not wait for ever). */
   abandon(): void {
     for (const waiter of this.waiting.splice(0)) waiter.resolve();

@@ -15,11 +15,15 @@ import { ProtocolError } from '../../common/errors';
 import type { UploadStream } from '../upload-stream';
 import { ByteBudget } from './byte-budget';
 
-/** Raw bytes held at once between cutting and sending (waiting for answers, compressing). */
-const MAX_BYTES_PENDING = 48 * 1024 * 1024;
-/** A query goes when it holds this many hashes or this many raw bytes (or its file ends). */
-const QUERY_HASHES = 1024;
-const QUERY_BYTES = 8 * 1024 * 1024;
+/**
+ * Raw bytes held at once between cutting and sending (waiting for answers, compressing): each one
+ * costs more than itself in memory (the read frame it lies in, its encoded copy, the message), so
+ * this stays small; a few queries in flight are enough to keep the link and the workers busy.
+ */
+const MAX_BYTES_PENDING = 16 * 1024 * 1024;
+/** A query goes when it holds this many hashes or this many raw bytes (or its file ends, or the budget is spent). */
+const QUERY_HASHES = 512;
+const QUERY_BYTES = 4 * 1024 * 1024;
 /** Hashes of one chunk list per message; longer lists go ahead in ChunkList messages. */
 const LIST_HASHES_PER_MESSAGE = 16 * 1024;
 const HASH_SIZE = 32;
@@ -37,7 +41,7 @@ export class ChunkUploader implements EntrySink {
   private readonly seen = new Set<string>();
   private query: PendingQuery = { hashes: [], chunks: [], bytes: 0 };
   private nextQueryId = 1;
-  private readonly answers = new Map<number, (missing: Buffer) => void>();
+  private readonly answers = new Map<number, { resolve(missing: Buffer): void; reject(error: unknown): void }>();
   private readonly budget = new ByteBudget(MAX_BYTES_PENDING);
   private readonly encoder: EncoderPool | undefined;
   private readonly localCodec: ChunkCodec;
@@ -55,6 +59,7 @@ export class ChunkUploader implements EntrySink {
     this.encoder = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel, false) : undefined;
     this.localCodec = new ChunkCodec(compressionLevel, false);
     stream.onAnswer = (answer) => this.answered(answer);
+    stream.onFailure = (error) => this.fail(error);
   }
 
   static async create(stream: UploadStream, batcher: EntrySink, chunking: Chunking, encoderThreads: number): Promise<ChunkUploader> {
@@ -115,6 +120,8 @@ export class ChunkUploader implements EntrySink {
     const key = hash.toString('latin1');
     if (this.seen.has(key)) return;
     this.seen.add(key);
+    // The budget frees only as queries are answered: the one being gathered must go before waiting.
+    if (!this.budget.canTake(chunk.length)) this.sendQuery();
     await this.budget.take(chunk.length);
     this.throwIfFailed();
     this.query.hashes.push(hash);
@@ -130,12 +137,15 @@ export class ChunkUploader implements EntrySink {
     this.query = { hashes: [], chunks: [], bytes: 0 };
     const queryId = this.nextQueryId++;
     const encoded = new Promise<EncodedChunk[]>((resolve, reject) => {
-      this.answers.set(queryId, (missing) => {
-        const wanted = chunks.flatMap((chunk, index) => ((missing[index >> 3] >> (index & 7)) & 1 ? [{ chunk, hash: hashes[index] }] : []));
-        Promise.all(wanted.map(async ({ chunk, hash }) => {
-          const result = this.encoder ? await this.encoder.encode(chunk) : this.localCodec.encode(chunk);
-          return { hash, rawSize: chunk.length, codec: result.codec, payload: result.payload };
-        })).then(resolve, reject);
+      this.answers.set(queryId, {
+        resolve: (missing) => {
+          const wanted = chunks.flatMap((chunk, index) => ((missing[index >> 3] >> (index & 7)) & 1 ? [{ chunk, hash: hashes[index] }] : []));
+          Promise.all(wanted.map(async ({ chunk, hash }) => {
+            const result = this.encoder ? await this.encoder.encode(chunk) : this.localCodec.encode(chunk);
+            return { hash, rawSize: chunk.length, codec: result.codec, payload: result.payload };
+          })).then(resolve, reject);
+        },
+        reject,
       });
     });
     encoded.catch(() => undefined); // awaited in order below
@@ -143,7 +153,7 @@ export class ChunkUploader implements EntrySink {
     this.ordered(async () => {
       let batch: EncodedChunk[] = [];
       let batchBytes = 0;
-      for (const chunk of await Promise.race([encoded, this.stream.failed])) {
+      for (const chunk of await encoded) {
         if (batchBytes + chunk.payload.length > MAX_DATA_FRAME && batch.length > 0) {
           await this.stream.send({ message: { $case: 'chunks', value: { chunks: batch } } });
           batch = [];
@@ -161,13 +171,13 @@ export class ChunkUploader implements EntrySink {
   }
 
   private answered(answer: ChunkAnswer): void {
-    const resolve = this.answers.get(answer.queryId);
-    if (resolve === undefined) {
+    const waiting = this.answers.get(answer.queryId);
+    if (waiting === undefined) {
       this.fail(new ProtocolError(`the server answered query ${answer.queryId}, which was not asked`));
       return;
     }
     this.answers.delete(answer.queryId);
-    resolve(answer.missing);
+    waiting.resolve(answer.missing);
   }
 
   /** Queues a step after every step queued before it; the first failure stops the rest. */
@@ -178,6 +188,9 @@ export class ChunkUploader implements EntrySink {
   private fail(error: unknown): void {
     this.failure ??= error;
     this.budget.abandon();
+    // Answers that will never come: the steps waiting for them end with the failure.
+    for (const waiting of this.answers.values()) waiting.reject(error);
+    this.answers.clear();
   }
 
   private throwIfFailed(): void {

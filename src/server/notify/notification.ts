@@ -1,7 +1,7 @@
 // The notification payload (documented in src/server/status/README.md) and its five builders:
 // success, failure, overdue (did not run), anomaly and check (damage found). Pure: data in, payload out.
 import { hostname } from 'node:os';
-import type { BackupRecord } from '../../chunkstore/catalog/records';
+import type { BackupRecord } from '../../chunkstore/store';
 import type { CheckReport } from '../../chunkstore/check';
 import type { Anomaly } from '../status/anomaly';
 import { backupFigures, type BackupFigures } from '../status/status-report';

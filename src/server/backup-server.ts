@@ -29,7 +29,7 @@ export interface RunningServer {
 
 export async function startBackupServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const startedAt = Date.now();
-  const store = await openConfiguredStore(config);
+  const store = await openConfiguredStore(config, { logger });
   const recovery = store.recovery;
   if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);

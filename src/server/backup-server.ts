@@ -82,7 +82,12 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.
       const checkStopped = scheduledCheck.stop();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        // Not waiting for tryShutdown's callback after forcing: when a client died while its call waited on
+        // backpressure, grpc-js never saw the session close and the callback never came (the server hung on SIGTERM).
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 5000);
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
       });
       // After gRPC: the outcomes of uploads that ended during shutdown are still notified.

@@ -4,41 +4,16 @@
 // no partial file under its final name. Skipped, with the reason, where mounting a tmpfs is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync, rmdirSync } from 'node:fs';
 import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
+import { mountTmpfs as mount, tmpfsRefusal, unmountTmpfs as unmount } from './support/tmpfs';
 import { assertCheckClean, assertRestoresExactly, backupNow, listedNumbers } from './support/fault-tools';
 
 const MEBIBYTE = 1024 * 1024;
 
-function mount(folder: string, size: string): void {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', folder], { stdio: 'pipe' });
-}
-
-function unmount(folder: string): void {
-  execFileSync('umount', [folder], { stdio: 'pipe' });
-}
-
-/** Whether this machine lets us mount a tmpfs (root in a container may still be refused). */
-function mountRefusal(): string | undefined {
-  const probe = mkdtempSync(join(tmpdir(), 'cpsbackup-mount-probe-'));
-  try {
-    mount(probe, '1m');
-    unmount(probe);
-    return undefined;
-  } catch (error) {
-    return `cannot mount a tmpfs here (${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}); `
-      + 'a disk-full test needs a real small filesystem';
-  } finally {
-    rmdirSync(probe);
-  }
-}
-
-const refusal = mountRefusal();
+const refusal = tmpfsRefusal();
 if (refusal) process.stdout.write(`# skipping disk-full tests: ${refusal}\n`);
 
 test('a store on a full disk: clear "store is full", earlier backups intact, next backup works once space is freed; a full restore target leaves no partial file',

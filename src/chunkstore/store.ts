@@ -80,6 +80,8 @@ export class ChunkStore {
   private readonly localCodec: ChunkCodec;
   private readonly readCodec: ChunkCodec;
   private readonly reserve: SpaceReserve;
+  /** Packs a GC run could not finish with (see GarbageCollectorDependencies.unfinishedPacks). */
+  private readonly unfinishedPacks = new Set<number>();
   /** GC and check run one at a time (never beside each other); backups and restores go on meanwhile. */
   private maintenanceTail: Promise<unknown> = Promise.resolve();
 
@@ -238,7 +240,7 @@ export class ChunkStore {
   collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
     return this.exclusively(() => collectGarbage({
       catalog: this.catalog, backend: this.backend, codec: this.readCodec, stagingDirectory: this.stagingDirectory,
-      doomed: this.doomed, protection: this.sessions,
+      doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
     }, options.allPacks === true));
   }
 

@@ -32,7 +32,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   const startedAt = Date.now();
   // Before the store: an unusable clients folder stops the start with nothing opened.
   const clients = LiveClientRegistry.load(config, logger);
-  const store = await openConfiguredStore(config);
+  const store = await openConfiguredStore(config, { logger });
   const recovery = store.recovery;
   if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);
@@ -85,7 +85,12 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.
       const checkStopped = scheduledCheck.stop();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), 5000);
+        // Not waiting for tryShutdown's callback after forcing: when a client died while its call waited on
+        // backpressure, grpc-js never saw the session close and the callback never came (the server hung on SIGTERM).
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 5000);
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
       });
       // After gRPC: the outcomes of uploads that ended during shutdown are still notified.

@@ -8,7 +8,7 @@ import { backupSummaryOf } from './backup-summary';
 import { entryMetaOf } from './entry-convert';
 import { failStreamingCall, toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
-import { AuthError } from '../common/errors';
+import { AuthError, errorMessage } from '../common/errors';
 import { BackupKind } from '../proto/cpsbackup';
 import type { BackupRecord } from '../chunkstore/store';
 
@@ -64,8 +64,13 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     for (const doomed of [backup, ...dependents]) context.store.deleteBackup(doomed);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
       + `${dependents.length > 0 ? `, with the partial backups on it: ${dependents.map((partial) => partial.number).join(', ')}` : ''}`);
-    const report = await context.maintenance.collectGarbage();
-    callback(null, { freedBytes: report.freedBytes });
+    // The deletion is made and final: a GC that fails now (a full disk) is logged and retried by a later run,
+    // and must not tell the caller that the deletion failed.
+    const report = await context.maintenance.collectGarbage().catch((error: unknown) => {
+      context.logger.error(`gc after deleting backup ${backup.number} of ${clientName} failed: ${errorMessage(error)}`);
+      return undefined;
+    });
+    callback(null, { freedBytes: report?.freedBytes ?? 0 });
   } catch (error) {
     callback(toServiceError(error, context.logger, 'delete'));
   }

@@ -9,7 +9,7 @@ type ServerStream<T> = Writable & { write(message: T): boolean; readonly cancell
 
 export async function writeWithBackpressure<T>(stream: ServerStream<T>, message: T): Promise<void> {
   if (stream.write(message)) return;
-  if (stream.destroyed) throw new Error('stream closed');
+  if (stream.destroyed) throw peerGone();
   if (stream.cancelled) throw peerGone();
   // One controller removes every listener whichever fires first: a long restore waits here
   // thousands of times, and a leftover listener per wait would pile up.
@@ -17,7 +17,7 @@ export async function writeWithBackpressure<T>(stream: ServerStream<T>, message:
   try {
     await Promise.race([
       once(stream, 'drain', { signal: controller.signal }),
-      once(stream, 'close', { signal: controller.signal }).then(() => { throw new Error('stream closed by the peer'); }),
+      once(stream, 'close', { signal: controller.signal }).then(() => { throw peerGone(); }),
       // A peer that vanishes while we wait never drains the buffer, and grpc-js then emits only
       // 'cancelled': without this the handler waited forever and kept the store's lock (GC and
       // server shutdown waited with it).

@@ -98,6 +98,16 @@ export async function packFiles(sandbox: Sandbox): Promise<string[]> {
   return files.sort();
 }
 
+/** Sealed pack files and their sizes, by path: two of these taken apart tell which packs GC deleted in between. */
+export async function packSizes(sandbox: Sandbox): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const file of await packFiles(sandbox).catch(() => [] as string[])) {
+    const size = await stat(file).then((info) => info.size, () => undefined);
+    if (size !== undefined) sizes.set(file, size);
+  }
+  return sizes;
+}
+
 /** Bytes of pack data the server has written so far: sealed packs and packs still being staged. */
 export async function writtenPackBytes(sandbox: Sandbox): Promise<number> {
   let total = 0;

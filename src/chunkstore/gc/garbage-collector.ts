@@ -23,6 +23,11 @@ export interface GarbageCollectorDependencies {
   readonly stagingDirectory: string;
   readonly doomed: DoomedPacks;
   readonly protection: Protection;
+  /**
+   * Packs a sweep touched that no run has dealt with yet (a compaction failed, on a full disk say):
+   * the next run looks at them again, since no later sweep will touch them.
+   */
+  readonly unfinishedPacks: Set<number>;
 }
 
 /** A pack whose live share is below this is rewritten; an empty one is deleted outright. */
@@ -30,26 +35,41 @@ const COMPACT_BELOW_LIVE_SHARE = 0.5;
 
 /** allPacks: look at every pack (the `gc` command), not only the ones this sweep touched. */
 export async function collectGarbage(dependencies: GarbageCollectorDependencies, allPacks: boolean): Promise<GarbageReport> {
-  const { catalog, doomed } = dependencies;
+  const { catalog, doomed, unfinishedPacks } = dependencies;
   const swept = catalog.garbage.sweep(() => dependencies.protection);
-  const usages = allPacks ? catalog.packs.usage()
-    : [...swept.touchedPacks].flatMap((packId) => catalog.packs.usageOf(packId) ?? []);
+  for (const packId of swept.touchedPacks) unfinishedPacks.add(packId);
+  const usages = allPacks ? catalog.packs.usage() : [...unfinishedPacks].flatMap((packId) => catalog.packs.usageOf(packId) ?? []);
+  const known = new Set(usages.map((usage) => usage.id));
+  for (const packId of unfinishedPacks) if (!known.has(packId)) unfinishedPacks.delete(packId);
   let deletedPacks = 0;
   let rewrittenPacks = 0;
   let freedBytes = 0;
-  for (const usage of usages) {
-    if (usage.liveBytes === 0) {
-      if (doomed.doom(usage.id, usage.name)) {
-        deletedPacks++;
-        freedBytes += usage.size;
-      }
-      continue;
+  // Delete before writing: dead packs go first, so a compaction on a nearly full disk finds the space they held.
+  for (const usage of usages.filter((candidate) => candidate.liveBytes === 0)) {
+    if (doomed.doom(usage.id, usage.name)) {
+      deletedPacks++;
+      freedBytes += usage.size;
+      unfinishedPacks.delete(usage.id);
     }
-    if (usage.liveBytes / Math.max(usage.size, 1) >= COMPACT_BELOW_LIVE_SHARE) continue;
-    const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed);
-    rewrittenPacks++;
-    freedBytes += compacted.freedBytes;
   }
   await doomed.deleteReady();
+  let failure: unknown;
+  for (const usage of usages.filter((candidate) => candidate.liveBytes > 0)) {
+    if (usage.liveBytes / Math.max(usage.size, 1) >= COMPACT_BELOW_LIVE_SHARE) {
+      unfinishedPacks.delete(usage.id);
+      continue;
+    }
+    try {
+      const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed);
+      unfinishedPacks.delete(usage.id);
+      rewrittenPacks++;
+      freedBytes += compacted.freedBytes;
+    } catch (error) {
+      // The pack stays as it was, in unfinishedPacks; one that cannot be rewritten does not stop the others.
+      failure ??= error;
+    }
+  }
+  await doomed.deleteReady();
+  if (failure !== undefined) throw failure;
   return { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes };
 }

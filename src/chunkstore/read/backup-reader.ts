@@ -8,6 +8,7 @@ import type { ChunkCodec } from '../codec';
 import { ChunkRunReader } from '../pack/chunk-run-reader';
 import { listedContent, pagedContent, type ContentSource } from './content-source';
 import type { ReaderLease } from './reader-leases';
+import { NotFoundError } from '../../common/errors';
 
 export interface RestoreItem {
   readonly entry: StoredEntry;
@@ -48,6 +49,9 @@ export class BackupReader {
   async *pages(): AsyncGenerator<RestoreItem[]> {
     let after: Buffer = Buffer.alloc(0);
     while (!this.isClosed) {
+      // Checked before every page, in the same turn as its query: a backup deleted meanwhile would otherwise read as
+      // one that ends here (a restore reporting success with files missing), and a reused row id as another backup.
+      this.assertStillCommitted();
       const page = this.catalog.pages.entriesWithContents(this.backup.id, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
       after = page.entries[page.entries.length - 1].path;
@@ -79,6 +83,13 @@ export class BackupReader {
             : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start),
         };
       });
+    }
+  }
+
+  private assertStillCommitted(): void {
+    const current = this.catalog.backups.byId(this.backup.id);
+    if (current?.state !== 'committed' || current.clientId !== this.backup.clientId || current.number !== this.backup.number) {
+      throw new NotFoundError(`backup ${this.backup.number} of client "${this.backup.clientName}" was deleted while it was being read`);
     }
   }
 

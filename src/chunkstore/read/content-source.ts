@@ -6,7 +6,7 @@ import type { ContentsTable } from '../catalog/contents-table';
 import type { ChunkCodec } from '../codec';
 import type { ChunkRunReader } from '../pack/chunk-run-reader';
 import { checkRecord, readChunk, readRecord, type StoredRecord } from '../pack/pack-reader';
-import { CorruptError } from '../../common/errors';
+import { CorruptError, NotFoundError } from '../../common/errors';
 
 /** One chunk of a content: decoded and verified on demand (into a given buffer of rawSize bytes, or a new one), or handed on as stored. */
 export interface ChunkToDecode {
@@ -44,13 +44,21 @@ export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader
 
 export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec): ContentSource {
   return new SourceOf(hash, size, async function* () {
+    let listed = 0;
     for (const location of contents.chunks(contentId)) {
       if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
+      listed += location.rawSize;
       yield {
         hash: location.hash, rawSize: location.rawSize,
         decode: (into?: Buffer) => readChunk(backend, location, codec, into),
         stored: async () => checkRecord(await readRecord(backend, location), location),
       };
+    }
+    // The list is read a page at a time: GC dropping the content after its last backup was deleted cuts it short,
+    // which is no damage to the store.
+    const current = contents.byId(contentId);
+    if (listed < size && (current === undefined || !current.hash.equals(hash) || current.size !== size)) {
+      throw new NotFoundError(`content ${contentId} was deleted while it was being read (its backup was deleted)`);
     }
   });
 }

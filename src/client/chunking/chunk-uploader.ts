@@ -24,6 +24,8 @@ const MAX_BYTES_PENDING = 16 * 1024 * 1024;
 /** A query goes when it holds this many hashes or this many raw bytes (or its file ends, or the budget is spent). */
 const QUERY_HASHES = 512;
 const QUERY_BYTES = 4 * 1024 * 1024;
+/** ...or when no chunk has joined it for this long: a dump that trickles in must not wait for a full query. */
+const QUERY_IDLE_MS = 100;
 /** Hashes of one chunk list per message; longer lists go ahead in ChunkList messages. */
 const LIST_HASHES_PER_MESSAGE = 16 * 1024;
 const HASH_SIZE = 32;
@@ -41,6 +43,7 @@ export class ChunkUploader implements EntrySink {
   private readonly seen = new Set<string>();
   private query: PendingQuery = { hashes: [], chunks: [], bytes: 0 };
   private nextQueryId = 1;
+  private queryTimer: NodeJS.Timeout | undefined;
   private readonly answers = new Map<number, { resolve(missing: Buffer): void; reject(error: unknown): void }>();
   private readonly budget = new ByteBudget(MAX_BYTES_PENDING);
   private readonly encoder: EncoderPool | undefined;
@@ -111,6 +114,7 @@ export class ChunkUploader implements EntrySink {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.queryTimer);
     await this.encoder?.close();
   }
 
@@ -127,11 +131,18 @@ export class ChunkUploader implements EntrySink {
     this.query.hashes.push(hash);
     this.query.chunks.push(chunk);
     this.query.bytes += chunk.length;
-    if (this.query.hashes.length >= QUERY_HASHES || this.query.bytes >= QUERY_BYTES) this.sendQuery();
+    if (this.query.hashes.length >= QUERY_HASHES || this.query.bytes >= QUERY_BYTES) {
+      this.sendQuery();
+      return;
+    }
+    clearTimeout(this.queryTimer);
+    this.queryTimer = setTimeout(() => this.sendQuery(), QUERY_IDLE_MS);
   }
 
   /** Asks about the gathered hashes; the chunks the answer names are compressed as soon as it comes. */
   private sendQuery(): void {
+    clearTimeout(this.queryTimer);
+    this.queryTimer = undefined;
     const { hashes, chunks, bytes } = this.query;
     if (hashes.length === 0) return;
     this.query = { hashes: [], chunks: [], bytes: 0 };

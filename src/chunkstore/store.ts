@@ -22,6 +22,7 @@ import type { PackBackend } from './backend/pack-backend';
 import { LocalBackend } from './backend/local-backend';
 import { checkStore, type CheckOptions, type CheckReport } from './check';
 import { SpaceReserve } from './space-reserve';
+import type { RemovedFile } from './catalog/repair-queries';
 import { acquireProcessLock } from './process-lock';
 import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -68,6 +69,7 @@ export type { BackupRecord, StoredEntry } from './catalog/records';
 export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
+export type { RemovedFile } from './catalog/repair-queries';
 
 const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
 
@@ -244,15 +246,35 @@ export class ChunkStore {
     }, options.allPacks === true));
   }
 
+  /**
+   * Verifies the store. Chunks found damaged are marked so: no backup deduplicates against them from
+   * then on, and the next backup holding the same bytes stores them again, which heals every file
+   * that uses them.
+   */
   check(options: CheckOptions): Promise<CheckReport> {
     return this.exclusively(async () => {
       const lease = this.readers.open();
       try {
-        return await checkStore(this.catalog, this.backend, this.readCodec, options);
+        const report = await checkStore(this.catalog, this.backend, this.readCodec, options);
+        if (report.damagedChunks.length > 0) this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
+        return report;
       } finally {
         lease.release();
       }
     });
+  }
+
+  /**
+   * check --repair: files whose content holds a chunk marked damaged (none of the backups since could
+   * heal it) are taken out of their backups, which are then marked incomplete; returns what is gone.
+   */
+  repair(): Promise<RemovedFile[]> {
+    return this.exclusively(async () => this.catalog.repairs.removeLostFiles());
+  }
+
+  /** Contents holding a damaged chunk: a client must not be told such a file is unchanged, so it sends it again. */
+  damagedContents(): ReadonlySet<number> {
+    return this.catalog.contents.damagedIds();
   }
 
   figures(): StoreFigures {

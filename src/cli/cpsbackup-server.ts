@@ -9,6 +9,7 @@ import { startBackupServer } from '../server/backup-server';
 import { openConfiguredStore } from '../server/open-store';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { escapeBytes } from '../common/escape-bytes';
 import { exitWith } from './exit-with';
 import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
@@ -79,7 +80,7 @@ async function runGarbageCollection(configFile: string): Promise<number> {
 }
 
 /** Opening takes the store's process lock, so check refuses while a server (or a gc) holds the store. */
-async function runCheck(configFile: string, readDataPercent: number): Promise<number> {
+async function runCheck(configFile: string, readDataPercent: number, isRepair: boolean): Promise<number> {
   const config = loadConfig(configFile);
   const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
@@ -90,6 +91,19 @@ async function runCheck(configFile: string, readDataPercent: number): Promise<nu
     }
     const report = await store.check({ readDataPercent });
     for (const line of checkReportLines(report)) process.stdout.write(`${line}\n`);
+    if (!isClean(report) && report.damagedChunks.length > 0 && !isRepair) {
+      process.stdout.write('the damaged chunks are marked: the next backup holding the same data stores it again and heals every file using it; '
+        + 'check --repair takes the files nothing can heal out of their backups\n');
+    }
+    if (isRepair) {
+      const removed = await store.repair();
+      for (const file of removed) {
+        process.stdout.write(`removed: client ${file.clientName} backup ${String(file.backupNumber).padStart(7, '0')} ${escapeBytes(file.path)} (its content is lost)\n`);
+      }
+      process.stdout.write(removed.length === 0 ? 'repair: no file had to be removed\n'
+        : `repair: ${removed.length} files removed from their backups, which are now marked incomplete\n`);
+      if (removed.length > 0) return EXIT.partial;
+    }
     return isClean(report) ? EXIT.ok : EXIT.failure;
   } finally {
     await store.close();
@@ -145,12 +159,13 @@ Examples:
     .description('verify the catalog against the packs; name damaged chunks and the backups and files they break')
     .option('--read-data', 'also decompress and re-hash every chunk')
     .option('--read-data-subset <percent>', 'also decompress and re-hash a random share of chunks, e.g. 10%', subsetPercent)
+    .option('--repair', 'take the files whose content is lost (a damaged chunk no later backup healed) out of their backups, and name them')
     .allowExcessArguments(false)
-    .action((options: { readData?: boolean; readDataSubset?: number }) => {
+    .action((options: { readData?: boolean; readDataSubset?: number; repair?: boolean }) => {
       if (options.readData && options.readDataSubset !== undefined) {
         throw new InvalidArgumentError('choose one of --read-data and --read-data-subset');
       }
-      action = runCheck(program.opts().config, options.readData ? 100 : options.readDataSubset ?? 0);
+      action = runCheck(program.opts().config, options.readData ? 100 : options.readDataSubset ?? 0, options.repair === true);
     });
   program.command('status')
     .description("print the running server's status (GET /status on status_address:status_port)")

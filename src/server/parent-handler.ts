@@ -22,9 +22,11 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       return;
     }
     let entries: EntryMeta[] = [];
+    // A file whose stored content is damaged is left out: the client then sends it again, which heals it.
+    const damaged = context.store.damagedContents();
     for (const entry of context.store.entries(backup)) {
       if (call.cancelled) return;
-      if (entry.contentId === null) continue;
+      if (entry.contentId === null || damaged.has(entry.contentId)) continue;
       entries.push(entryMetaOf(entry));
       if (entries.length >= PARENT_BATCH) {
         await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });

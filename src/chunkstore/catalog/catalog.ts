@@ -13,6 +13,7 @@ import { ClientChunksTable } from './client-chunks-table';
 import { GarbageQueries } from './garbage-queries';
 import { PageQueries } from './page-queries';
 import { CheckQueries } from './check-queries';
+import { RepairQueries } from './repair-queries';
 import { RECORD_HEADER_SIZE } from '../pack/pack-format';
 
 export class Catalog {
@@ -28,6 +29,7 @@ export class Catalog {
   readonly garbage: GarbageQueries;
   readonly pages: PageQueries;
   readonly checks: CheckQueries;
+  readonly repairs: RepairQueries;
   private readonly database: CatalogDatabase;
 
   constructor(readonly file: string) {
@@ -45,6 +47,7 @@ export class Catalog {
       this.garbage = new GarbageQueries(this.database);
       this.pages = new PageQueries(this.database);
       this.checks = new CheckQueries(this.database);
+      this.repairs = new RepairQueries(this.database);
     } catch (error) {
       this.database.close();
       throw error;

@@ -12,11 +12,18 @@ export interface KnownChunk {
 export class ChunksTable {
   private readonly statements;
 
-  constructor(database: CatalogDatabase) {
+  constructor(private readonly database: CatalogDatabase) {
     const db = database.connection;
     this.statements = {
-      known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize FROM chunks WHERE hash = ?`),
-      insert: db.prepare(`INSERT OR IGNORE INTO chunks (hash, pack_id, offset, stored_size, raw_size) VALUES (?, ?, ?, ?, ?)`),
+      known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize FROM chunks WHERE hash = ? AND is_damaged = 0`),
+      // A damaged row takes the new copy's place (the chunk is healed, its id and references unchanged);
+      // a sound one stays where it is and the new copy is dead space.
+      insert: db.prepare(
+        `INSERT INTO chunks (hash, pack_id, offset, stored_size, raw_size) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(hash) DO UPDATE SET pack_id = excluded.pack_id, offset = excluded.offset, stored_size = excluded.stored_size,
+           is_damaged = 0 WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size`),
+      markDamaged: db.prepare(`UPDATE chunks SET is_damaged = 1 WHERE id = ?`),
+      damagedCount: db.prepare(`SELECT COUNT(*) FROM chunks WHERE is_damaged = 1`).pluck(),
       idByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),
       ofPack: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`),
       find: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.hash = ?`),
@@ -40,9 +47,18 @@ export class ChunksTable {
    */
   insertRows(packId: number, rows: readonly NewChunkRow[]): number[] {
     return rows.map((row) => {
-      const result = this.statements.insert.run(row.hash, packId, row.offset, row.storedSize, row.rawSize);
-      return result.changes === 1 ? Number(result.lastInsertRowid) : this.statements.idByHash.get(row.hash) as number;
+      this.statements.insert.run(row.hash, packId, row.offset, row.storedSize, row.rawSize);
+      return this.statements.idByHash.get(row.hash) as number;
     });
+  }
+
+  /** check --read-data found these chunks do not read back: no session deduplicates against them from now on. */
+  markDamaged(chunkIds: readonly number[]): void {
+    this.database.transaction(() => { for (const id of chunkIds) this.statements.markDamaged.run(id); }, true);
+  }
+
+  damagedCount(): number {
+    return this.statements.damagedCount.get() as number;
   }
 
   /** The chunks recorded in one pack, in file order. */

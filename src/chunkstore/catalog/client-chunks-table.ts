@@ -9,7 +9,7 @@ export class ClientChunksTable {
     this.statements = {
       known: connection.prepare(
         `SELECT c.id AS chunkId, c.raw_size AS rawSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
-         WHERE cc.client_id = ? AND cc.hash = ?`),
+         WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash) VALUES (?, ?)`),
     };
   }

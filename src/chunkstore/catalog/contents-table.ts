@@ -12,7 +12,13 @@ export class ContentsTable {
   constructor(private readonly database: CatalogDatabase) {
     const db = database.connection;
     this.statements = {
-      find: db.prepare(`SELECT id, hash, size FROM contents WHERE hash = ? AND size = ? LIMIT 1`),
+      // A content with a damaged chunk is never reused: the file is stored again, which heals the chunk.
+      find: db.prepare(
+        `SELECT id, hash, size FROM contents c WHERE hash = ? AND size = ? AND NOT EXISTS
+           (SELECT 1 FROM content_chunks cc JOIN chunks ch ON ch.id = cc.chunk_id WHERE cc.content_id = c.id AND ch.is_damaged = 1)
+         LIMIT 1`),
+      damaged: db.prepare(
+        `SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1`).pluck(),
       byId: db.prepare(`SELECT id, hash, size FROM contents WHERE id = ?`),
       insert: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
       insertChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
@@ -26,6 +32,11 @@ export class ContentsTable {
 
   find(hash: Buffer, size: number): ContentRecord | undefined {
     return this.statements.find.get(hash, size) as ContentRecord | undefined;
+  }
+
+  /** Contents holding a damaged chunk (cheap: few chunks are ever damaged, and those are indexed). */
+  damagedIds(): Set<number> {
+    return new Set(this.statements.damaged.all() as number[]);
   }
 
   byId(id: number): ContentRecord | undefined {

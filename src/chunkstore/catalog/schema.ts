@@ -53,7 +53,10 @@ CREATE TABLE IF NOT EXISTS chunks (
   offset INTEGER NOT NULL,
   stored_size INTEGER NOT NULL,
   raw_size INTEGER NOT NULL,
-  refs INTEGER NOT NULL DEFAULT 0
+  refs INTEGER NOT NULL DEFAULT 0,
+  -- Set by check --read-data: the stored copy does not read back. Never deduplicated against; the
+  -- next backup holding the same bytes stores them again and the row moves to that copy (healed).
+  is_damaged INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_pack ON chunks(pack_id);
 CREATE TABLE IF NOT EXISTS contents (
@@ -123,6 +126,7 @@ CREATE TABLE IF NOT EXISTS client_chunks (
 CREATE INDEX IF NOT EXISTS client_chunks_hash ON client_chunks(hash);
 CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
+CREATE INDEX IF NOT EXISTS chunks_damaged ON chunks(id) WHERE is_damaged = 1;
 `;
 
 /**
@@ -133,6 +137,7 @@ export const MIGRATE_1_TO_2_SQL = `
 ALTER TABLE backups ADD COLUMN unreadable_files INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE backups ADD COLUMN is_protected INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE chunks ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chunks ADD COLUMN is_damaged INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE contents ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE entries_v2 (
   backup_id INTEGER NOT NULL,

@@ -57,6 +57,7 @@ export class BackupSession {
   }
 
   private readonly intake: ChunkIntake;
+  private damagedContents: ReadonlySet<number> | undefined;
 
   /** Client-side chunking: a bitmap of the chunks (32-byte hashes) the client must send. */
   missingChunks(hashes: Buffer): Buffer {
@@ -89,6 +90,8 @@ export class BackupSession {
   parentContent(path: Buffer): (StoredContentRef & { readonly entry: StoredEntry }) | undefined {
     const entry = this.parent?.get(path);
     if (entry === undefined || entry.contentId === null) return undefined;
+    // A damaged content is not carried forward: the client must send the file again (and heal it).
+    if ((this.damagedContents ??= this.dependencies.catalog.contents.damagedIds()).has(entry.contentId)) return undefined;
     this.dependencies.hold.contents.add(entry.contentId);
     const size = this.dependencies.catalog.contents.byId(entry.contentId)?.size;
     if (size === undefined) return undefined;

@@ -1,0 +1,43 @@
+// check --repair: files whose content can no longer be read (a damaged chunk no backup could heal)
+// are taken out of their backups, which are marked incomplete by as many files; what is gone is
+// returned so the operator is told exactly which files of which backups were lost.
+import type { CatalogDatabase } from './database';
+
+export interface RemovedFile {
+  readonly clientName: string;
+  readonly backupNumber: number;
+  readonly path: Buffer;
+}
+
+export class RepairQueries {
+  private readonly statements;
+
+  constructor(private readonly database: CatalogDatabase) {
+    const db = database.connection;
+    this.statements = {
+      lostFiles: db.prepare(
+        `SELECT e.backup_id AS backupId, b.state, c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
+         FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
+         WHERE e.content_id IN (SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
+         ORDER BY c.name, b.number, e.path`),
+      deleteEntry: db.prepare(`DELETE FROM entries WHERE backup_id = ? AND path = ?`),
+      releaseContent: db.prepare(`UPDATE contents SET refs = refs - 1 WHERE id = ?`),
+      markIncomplete: db.prepare(`UPDATE backups SET unreadable_files = unreadable_files + 1, files = files - 1 WHERE id = ?`),
+    };
+  }
+
+  /** Removes every entry whose content holds a damaged chunk, in one transaction; returns them. */
+  removeLostFiles(): RemovedFile[] {
+    return this.database.transaction(() => {
+      const rows = this.statements.lostFiles.all() as
+        { backupId: number; state: string; clientName: string; backupNumber: number; path: Buffer; contentId: number }[];
+      for (const row of rows) {
+        this.statements.deleteEntry.run(row.backupId, row.path);
+        // Only committed backups counted their references (a running one is its session's).
+        if (row.state === 'committed') this.statements.releaseContent.run(row.contentId);
+        this.statements.markIncomplete.run(row.backupId);
+      }
+      return rows.map(({ clientName, backupNumber, path }) => ({ clientName, backupNumber, path }));
+    }, true);
+  }
+}

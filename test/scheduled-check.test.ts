@@ -52,7 +52,7 @@ async function notifications(file: string): Promise<Notification[]> {
   return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Notification);
 }
 
-test('a scheduled check every second finds a flipped pack byte: /status lastCheck, one notification, backups still run', async (t) => {
+test('a scheduled check every second finds a flipped pack byte: /status lastCheck, one notification, backups still run and heal it', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());
   const notified = join(sandbox.root, 'notified.jsonl');
@@ -86,6 +86,9 @@ test('a scheduled check every second finds a flipped pack byte: /status lastChec
   await waitUntil(async () => (await lastCheckOf(statusUrl))?.isClean === false, 'lastCheck reports the damage');
   const found = (await lastCheckOf(statusUrl))!;
   assert.deepEqual([found.damagedChunks, found.affectedFiles, found.error], [1, 1, null], JSON.stringify(found));
+  const damagedMetrics = await (await fetch(`${statusUrl}/metrics`)).text();
+  assert.match(damagedMetrics, /^cpsbackup_check_last_clean 0$/m);
+  assert.match(damagedMetrics, /^cpsbackup_check_last_damaged_chunks 1$/m);
 
   // Checks keep running every second; the same damage must not be notified again.
   const foundAt = Date.parse(found.at);
@@ -105,7 +108,11 @@ test('a scheduled check every second finds a flipped pack byte: /status lastChec
   assert.ok(notice.warnings.some((line) => line.endsWith(join(data, 'first.bin'))), notice.warnings.join('\n'));
   assert.match(notice.reason ?? '', new RegExp(`damaged chunk ${damaged.hash}`));
   assert.match(server.log(), /check: DAMAGE FOUND: 1 damaged chunks/);
+  // The second backup held the damaged chunk's bytes again: it stored them anew (self-healing), so the
+  // checks after it are clean (e2e-self-healing restores the healed backups byte for byte).
+  const healed = (await lastCheckOf(statusUrl))!;
+  assert.deepEqual([healed.isClean, healed.damagedChunks], [true, 0], JSON.stringify(healed));
   const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
-  assert.match(metrics, /^cpsbackup_check_last_clean 0$/m);
-  assert.match(metrics, /^cpsbackup_check_last_damaged_chunks 1$/m);
+  assert.match(metrics, /^cpsbackup_check_last_clean 1$/m);
+  assert.match(metrics, /^cpsbackup_check_last_damaged_chunks 0$/m);
 });

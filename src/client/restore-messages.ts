@@ -27,9 +27,22 @@ export interface RestoreMessageItem {
 export async function* restoreMessageItems(responses: AsyncIterable<RestoreResponse>, onBackup: (backup: BackupSummary) => void):
   AsyncGenerator<RestoreMessageItem> {
   const iterator = responses[Symbol.asyncIterator]();
+  // The call's failure (the server's status) surfaces in whichever read meets it, often one inside a
+  // file, where the writer takes it for that file's failure. Kept here, it ends the restore with the
+  // server's own message instead of a later read finding the finished stream.
+  let callError: { readonly error: unknown } | undefined;
+  const nextResponse = async (): Promise<IteratorResult<RestoreResponse>> => {
+    if (callError !== undefined) throw callError.error;
+    try {
+      return await iterator.next();
+    } catch (error) {
+      callError = { error };
+      throw error;
+    }
+  };
   let hasBackup = false;
   for (;;) {
-    const next = await iterator.next();
+    const next = await nextResponse();
     if (next.done) break;
     const message = next.value.message;
     if (message === undefined) throw new ProtocolError('empty restore message');
@@ -57,7 +70,7 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         const frames = async function* (): AsyncGenerator<ContentPiece, ContentEnd> {
           isRead = true;
           for (;;) {
-            const frame = await iterator.next();
+            const frame = await nextResponse();
             if (frame.done) throw new ProtocolError(`restore stream ended inside ${escapeBytes(meta.path)}`);
             const inner = frame.value.message;
             if (inner?.$case === 'data') yield inner.value.chunk;

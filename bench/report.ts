@@ -3,7 +3,12 @@
 import { scenarioNames, scenarioTitles, type ScenarioName, type ToolResult } from './scenarios';
 
 const mebibyte = 1024 * 1024;
+const gibibyte = 1024 * mebibyte;
 export const peakRssLimitBytes = 256 * mebibyte;
+/** Server CPU per GiB of a first backup when the server chunked, hashed and compressed everything (bench/results/2026-12-02T02-08-02Z). */
+export const serverSideChunkingCpuPerGiB = 18.46;
+/** Wire bytes of C may exceed the new bytes stored by this factor (file list, queries, TLS). */
+export const wireOverNewBytesLimit = 1.3;
 
 export interface Row {
   readonly metric: string;
@@ -44,6 +49,12 @@ export function newBytesStored(result: ToolResult): number | undefined {
   return B !== undefined && C !== undefined ? C - B : undefined;
 }
 
+/** Bytes each way on the wire in a scenario, when a proxy counted them. */
+export function wireBytes(result: ToolResult, name: ScenarioName): number | undefined {
+  const wire = result.scenarios[name]?.wireBytes;
+  return wire === undefined ? undefined : wire.sent + wire.received;
+}
+
 function collect(results: readonly ToolResult[], pick: (result: ToolResult) => number | undefined): Record<string, number | undefined> {
   return Object.fromEntries(results.map((result) => [result.tool, pick(result)]));
 }
@@ -60,6 +71,10 @@ export function buildRows(results: readonly ToolResult[]): Row[] {
     for (const process of ['client', 'server'].filter((candidate) => processes.has(candidate))) {
       rows.push({ metric: `${name} RSS ${process} MiB`, values: collect(results, (result) => scale(peakRss(result, name, process))), higherIsBetter: false });
       rows.push({ metric: `${name} CPU ${process} s`, values: collect(results, (result) => result.scenarios[name]?.cpuSeconds[process]), higherIsBetter: false });
+    }
+    if (results.some((result) => result.scenarios[name]?.wireBytes !== undefined)) {
+      rows.push({ metric: `${name} wire sent MiB`, values: collect(results, (result) => scale(result.scenarios[name]?.wireBytes?.sent)), higherIsBetter: false });
+      rows.push({ metric: `${name} wire received MiB`, values: collect(results, (result) => scale(result.scenarios[name]?.wireBytes?.received)), higherIsBetter: false });
     }
   }
   rows.push({ metric: 'repo after A MiB', values: collect(results, (result) => scale(result.repositoryBytes.A)), higherIsBetter: false });
@@ -97,6 +112,19 @@ export function checkTargets(results: readonly ToolResult[]): TargetCheck[] {
     relative('C repo size ≤ restic', ours?.repositoryBytes.C, restic?.repositoryBytes.C, (value) => value <= 1),
     relative('D restore throughput ≥ 1.5× restic', ours && throughputMiBs(ours, 'D'), restic && throughputMiBs(restic, 'D'), (value) => value >= 1.5),
   ];
+  const serverCpu = ours?.scenarios.A?.cpuSeconds.server;
+  const serverCpuPerGiB = serverCpu !== undefined && ours?.scenarios.A ? serverCpu / (ours.scenarios.A.bytes / gibibyte) : undefined;
+  const cpuLimit = serverSideChunkingCpuPerGiB / 3;
+  checks.push(serverCpuPerGiB === undefined
+    ? { target: `A server CPU ≤ ${cpuLimit.toFixed(2)} s/GiB (⅓ of server-side chunking)`, measured: 'no data', status: 'N/A' }
+    : { target: `A server CPU ≤ ${cpuLimit.toFixed(2)} s/GiB (⅓ of server-side chunking)`, measured: `${serverCpuPerGiB.toFixed(2)} s/GiB`, status: serverCpuPerGiB <= cpuLimit ? 'PASS' : 'MISS' });
+  const counted = results.find((result) => result.tool === 'cpsbackup-wire');
+  const wireOfC = counted && wireBytes(counted, 'C');
+  const wireRatio = ratio(wireOfC, counted && newBytesStored(counted));
+  const wireTarget = `C wire bytes ≤ ${wireOverNewBytesLimit}× new bytes stored`;
+  checks.push(wireRatio === undefined
+    ? { target: wireTarget, measured: 'no data', status: 'N/A' }
+    : { target: wireTarget, measured: `${wireRatio.toFixed(2)}× (${format(scale(wireOfC))} MiB)`, status: wireRatio <= wireOverNewBytesLimit ? 'PASS' : 'MISS' });
   for (const process of ['client', 'server']) {
     const peaks = scenarioNames.map((name) => (ours ? peakRss(ours, name, process) : undefined)).filter((value): value is number => value !== undefined);
     const target = `peak RSS ${process} ≤ 256 MiB`;

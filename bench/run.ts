@@ -5,8 +5,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../src/common/errors';
 import { generateCorpus, mutateCorpus } from './corpus';
+import { generateManyFiles } from './corpus-many';
 import { buildRows, checkTargets, renderMarkdown, renderProblems, renderTable, renderTargets } from './report';
-import { newToolResult, runGenerationOne, runGenerationTwo, type ToolResult } from './scenarios';
+import { newToolResult, runGenerationOne, runGenerationTwo, runManyFiles, type ToolResult } from './scenarios';
 import { readSettings, type BenchSettings, type ToolName } from './settings';
 import { BorgRunner } from './tools/borg';
 import { CpsbackupRunner } from './tools/cpsbackup';
@@ -27,7 +28,11 @@ function makeRunner(name: ToolName, context: RunnerContext, settings: BenchSetti
     case 'borg':
       return new BorgRunner(context, settings.borgEncryption);
     case 'cpsbackup':
-      return new CpsbackupRunner(context, settings.projectRoot, settings.cpsbackupNodeArgs, settings.cpsbackupServerLines);
+    case 'cpsbackup-wire':
+      return new CpsbackupRunner(context, {
+        name, projectRoot: settings.projectRoot, nodeArgs: settings.cpsbackupNodeArgs, serverLines: settings.cpsbackupServerLines,
+        chunking: settings.cpsbackupChunking, countWire: name === 'cpsbackup-wire',
+      });
   }
 }
 
@@ -82,6 +87,38 @@ async function benchmark(settings: BenchSettings, work: string, runners: ToolRun
   return { generationOne, generationTwo, corpus, mutation };
 }
 
+/**
+ * E and F: a corpus of many small files and one large file, a fresh repository per tool (for
+ * cpsbackup a fresh server process, which serves the backup and then the restore). The counted-wire
+ * run adds nothing here and is left out.
+ */
+async function benchmarkManyFiles(settings: BenchSettings, work: string, results: ToolResult[], started: ToolRunner[]): Promise<Record<string, unknown>> {
+  const corpusRoot = join(work, 'many');
+  log(`generating ${settings.manyFiles} small files and a ${settings.manyLargeMiB} MiB file in ${corpusRoot}`);
+  await generateManyFiles({ root: corpusRoot, smallFiles: settings.manyFiles, largeFileBytes: settings.manyLargeMiB * mebibyte, seed: settings.seed });
+  const size = await treeSize(corpusRoot);
+  const expected = await treeManifest(corpusRoot);
+  const restores = join(work, 'restore-many');
+  for (const result of results) {
+    if (result.tool === 'cpsbackup-wire' || result.missing !== undefined) continue;
+    const workDirectory = join(work, `${result.tool}-many`);
+    await mkdir(workDirectory, { recursive: true });
+    const runner = makeRunner(result.tool as ToolName, { corpusRoot, workDirectory }, settings);
+    started.push(runner);
+    const warmBytes = await warmUp(corpusRoot);
+    log(`warm-up for ${runner.name}: read ${(warmBytes / mebibyte).toFixed(1)} MiB of the many-files corpus`);
+    // A failure here is this scenario's, not the tool's A–D record.
+    const scenarioResult = newToolResult(result.tool);
+    await runManyFiles(runner, scenarioResult, size.bytes, expected, join(restores, runner.name), log);
+    Object.assign(result.scenarios, scenarioResult.scenarios);
+    if (scenarioResult.error !== undefined) result.error = `${result.error === undefined ? '' : `${result.error}; `}E/F: ${scenarioResult.error}`;
+    await runner.close();
+    await rm(workDirectory, { recursive: true, force: true });
+  }
+  await rm(restores, { recursive: true, force: true });
+  return { manyFiles: { files: size.files, bytes: size.bytes } };
+}
+
 async function main(): Promise<number> {
   const settings = readSettings(process.env, resolve(__dirname, '..', '..'));
   const started = new Date();
@@ -107,6 +144,8 @@ async function main(): Promise<number> {
   let corpusFacts: Record<string, unknown>;
   try {
     corpusFacts = await benchmark(settings, work, runners, results);
+    await stopRunners();
+    if (settings.manyFiles > 0) Object.assign(corpusFacts, await benchmarkManyFiles(settings, work, results, runners));
   } finally {
     await stopRunners();
     process.removeListener('SIGINT', onInterrupt);
@@ -137,6 +176,8 @@ async function main(): Promise<number> {
     'CPU s = user + system seconds of every process of the step (client + server for cpsbackup)',
     'throughput = corpus bytes / wall time (for B as well, so a fast no-change backup shows as high throughput)',
     'C new bytes = repository disk usage after C minus after B',
+    `E/F: ${settings.manyFiles} small files (100 B to 4 KiB) and one ${settings.manyLargeMiB} MiB file, a fresh repository; F restores E`,
+    'wire bytes: cpsbackup-wire runs cpsbackup on its own store with the client behind a byte-counting TCP proxy (TLS included)',
     'peak RSS: GNU time %M for one-shot commands; the cpsbackup server from /proc VmHWM, reset per scenario',
   ];
   await mkdir(settings.resultsDirectory, { recursive: true });

@@ -1,18 +1,22 @@
-// The four benchmark scenarios, run by one tool runner: A first backup, B unchanged backup,
-// C backup of generation 2, D restore of the latest into a fresh folder, verified by hashes.
+// The benchmark scenarios, run by one tool runner: A first backup, B unchanged backup, C backup of
+// generation 2, D restore of the latest into a fresh folder, verified by hashes; then, on a corpus
+// of many small files and one large one, E its first backup and F its restore (memory at scale).
 import { mkdir } from 'node:fs/promises';
 import { CorruptError } from '../src/common/errors';
 import { runQuiet } from './measure';
 import { compareManifests, treeManifest, treeSize } from './tree';
 import type { StepResult, ToolRunner } from './tools/runner';
+import type { WireBytes } from './tools/byte-counting-proxy';
 
-export type ScenarioName = 'A' | 'B' | 'C' | 'D';
-export const scenarioNames: readonly ScenarioName[] = ['A', 'B', 'C', 'D'];
+export type ScenarioName = 'A' | 'B' | 'C' | 'D' | 'E' | 'F';
+export const scenarioNames: readonly ScenarioName[] = ['A', 'B', 'C', 'D', 'E', 'F'];
 export const scenarioTitles: Readonly<Record<ScenarioName, string>> = {
   A: 'first backup',
   B: 'backup, nothing changed',
   C: 'backup of generation 2',
   D: 'restore latest',
+  E: 'first backup of many small files and one large file',
+  F: 'restore of E',
 };
 
 export interface ScenarioResult {
@@ -21,6 +25,7 @@ export interface ScenarioResult {
   readonly bytes: number;
   readonly peakRssBytes: Readonly<Record<string, number>>;
   readonly cpuSeconds: Readonly<Record<string, number>>;
+  readonly wireBytes?: WireBytes;
 }
 
 export interface ToolResult {
@@ -39,7 +44,10 @@ export function newToolResult(tool: string): ToolResult {
 }
 
 function scenario(step: StepResult, bytes: number): ScenarioResult {
-  return { wallSeconds: step.wallSeconds, bytes, peakRssBytes: step.peakRssBytes, cpuSeconds: step.cpuSeconds };
+  return {
+    wallSeconds: step.wallSeconds, bytes, peakRssBytes: step.peakRssBytes, cpuSeconds: step.cpuSeconds,
+    ...(step.wireBytes === undefined ? {} : { wireBytes: step.wireBytes }),
+  };
 }
 
 async function repositoryBytes(runner: ToolRunner): Promise<number> {
@@ -109,5 +117,34 @@ export async function runGenerationTwo(
     const differences = compareManifests(expected, await treeManifest(restore.restoredRoot));
     result.restoreVerified = differences.length === 0;
     if (differences.length > 0) throw new CorruptError(`${runner.name} restore differs from the corpus:\n  ${differences.join('\n  ')}`);
+  });
+}
+
+/**
+ * E and F on their own corpus and a fresh repository: a first backup, then a restore into
+ * `restoreTarget` compared with the corpus. The same runner (for cpsbackup, one server process)
+ * serves both, so F's peaks include whatever E left in the server.
+ */
+export async function runManyFiles(
+  runner: ToolRunner,
+  result: ToolResult,
+  corpusBytes: number,
+  expected: Map<string, string>,
+  restoreTarget: string,
+  log: (line: string) => void,
+): Promise<void> {
+  await guarded(result, async () => {
+    await runner.init();
+    await settle();
+    const backup = await runner.backup();
+    result.scenarios.E = scenario(backup, corpusBytes);
+    log(`${runner.name} E (${scenarioTitles.E}): ${backup.wallSeconds.toFixed(2)} s`);
+    await mkdir(restoreTarget, { recursive: true });
+    await settle();
+    const restore = await runner.restore(restoreTarget);
+    result.scenarios.F = scenario(restore, corpusBytes);
+    log(`${runner.name} F (${scenarioTitles.F}): ${restore.wallSeconds.toFixed(2)} s`);
+    const differences = compareManifests(expected, await treeManifest(restore.restoredRoot));
+    if (differences.length > 0) throw new CorruptError(`${runner.name} restore of the many-files corpus differs:\n  ${differences.join('\n  ')}`);
   });
 }

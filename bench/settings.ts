@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../src/common/errors';
 
-export const toolNames = ['restic', 'borg', 'cpsbackup'] as const;
+// cpsbackup-wire: cpsbackup again on its own store, through a proxy that counts the bytes on the
+// wire (kept apart so the proxy's cost never shows in cpsbackup's own times).
+export const toolNames = ['restic', 'borg', 'cpsbackup', 'cpsbackup-wire'] as const;
 export type ToolName = (typeof toolNames)[number];
 
 export interface BenchSettings {
@@ -21,6 +23,11 @@ export interface BenchSettings {
   readonly cpsbackupNodeArgs: readonly string[];
   /** Extra server.conf lines for cpsbackup, e.g. a chunk size to compare. */
   readonly cpsbackupServerLines: readonly string[];
+  /** node.conf `chunking` for cpsbackup; undefined keeps the client's default. */
+  readonly cpsbackupChunking: 'client' | 'server' | undefined;
+  /** Small files of the E/F corpus; 0 skips E and F. */
+  readonly manyFiles: number;
+  readonly manyLargeMiB: number;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, isInteger: boolean): number {
@@ -30,6 +37,14 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   if (!Number.isFinite(value) || value <= 0 || (isInteger && !Number.isInteger(value))) {
     throw new ConfigError(name, undefined, `must be a positive ${isInteger ? 'integer' : 'number'}, got "${raw}"`);
   }
+  return value;
+}
+
+function count(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(name, undefined, `must be a whole number ≥ 0, got "${raw}"`);
   return value;
 }
 
@@ -45,6 +60,8 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
   if (!['none', 'repokey', 'repokey-blake2', 'authenticated', 'authenticated-blake2'].includes(encryption)) {
     throw new ConfigError('BENCH_BORG_ENCRYPTION', undefined, `unsupported borg encryption "${encryption}"`);
   }
+  const chunking = env.BENCH_CHUNKING ?? '';
+  if (!['', 'client', 'server'].includes(chunking)) throw new ConfigError('BENCH_CHUNKING', undefined, `must be client or server, got "${chunking}"`);
   return Object.freeze({
     sizeMiB: positiveNumber(env, 'BENCH_SIZE_MIB', 1024, false),
     seed: positiveNumber(env, 'BENCH_SEED', 1, true),
@@ -56,5 +73,8 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
     projectRoot,
     cpsbackupNodeArgs: Object.freeze((env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '')),
     cpsbackupServerLines: Object.freeze((env.BENCH_SERVER_CONF ?? '').split(';').map((line) => line.trim()).filter((line) => line !== '')),
+    cpsbackupChunking: chunking === '' ? undefined : chunking as 'client' | 'server',
+    manyFiles: count(env, 'BENCH_MANY_FILES', 100_000),
+    manyLargeMiB: count(env, 'BENCH_MANY_LARGE_MIB', 1024),
   });
 }

@@ -25,6 +25,9 @@ test('targets pass and miss against restic', () => {
   assert.equal(checks['D restore throughput ≥ 1.5× restic'], 'MISS');
   assert.equal(checks['peak RSS client ≤ 256 MiB'], 'PASS');
   assert.equal(checks['peak RSS server ≤ 256 MiB'], 'MISS');
+  // No server CPU and no counted run: those targets say so rather than guess.
+  assert.equal(checks['A server CPU ≤ 6.15 s/GiB (⅓ of server-side chunking)'], 'N/A');
+  assert.equal(checks['C wire bytes ≤ 1.3× new bytes stored'], 'N/A');
   assert.equal(newBytesStored(ours), 8 * mebibyte);
 
   const rows = buildRows([restic, borg, ours]);
@@ -40,4 +43,28 @@ test('without cpsbackup every target is N/A and the report says it is missing', 
   assert.ok(checkTargets([restic, missing]).every((check) => check.status === 'N/A'));
   const markdown = renderMarkdown([restic, missing], { date: 'today', settings: {}, notes: [] });
   assert.match(markdown, /cpsbackup is missing: not built/);
+});
+
+test('server CPU per GiB and wire bytes against new bytes stored', () => {
+  const bytes = 512 * mebibyte;
+  const step = (server: number, sent: number) => ({
+    wallSeconds: 1, bytes, peakRssBytes: { client: mebibyte, server: mebibyte }, cpuSeconds: { client: 1, server },
+    wireBytes: { sent, received: mebibyte },
+  });
+  const ours: ToolResult = { tool: 'cpsbackup', scenarios: { A: step(3, 0) }, repositoryBytes: {} };
+  const counted: ToolResult = {
+    tool: 'cpsbackup-wire', scenarios: { A: step(3, 0), C: step(1, 11 * mebibyte) },
+    repositoryBytes: { A: 50 * mebibyte, B: 50 * mebibyte, C: 60 * mebibyte },
+  };
+  const checks = new Map(checkTargets([ours, counted]).map((check) => [check.target, check]));
+  assert.equal(checks.get('A server CPU ≤ 6.15 s/GiB (⅓ of server-side chunking)')?.measured, '6.00 s/GiB');
+  assert.equal(checks.get('A server CPU ≤ 6.15 s/GiB (⅓ of server-side chunking)')?.status, 'PASS');
+  // 11 MiB sent + 1 MiB received for 10 MiB stored: 1.2×.
+  assert.equal(checks.get('C wire bytes ≤ 1.3× new bytes stored')?.measured, '1.20× (12.00 MiB)');
+  assert.equal(checks.get('C wire bytes ≤ 1.3× new bytes stored')?.status, 'PASS');
+  const rows = buildRows([ours, counted]);
+  assert.equal(rows.find((row) => row.metric === 'C wire sent MiB')?.values['cpsbackup-wire'], 11);
+
+  const slower: ToolResult = { ...ours, scenarios: { A: step(4, 0) } };
+  assert.equal(checkTargets([slower]).find((check) => check.target.startsWith('A server CPU'))?.status, 'MISS');
 });

@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCorpus, mutateCorpus } from '../bench/corpus';
-import { newToolResult, runGenerationOne, runGenerationTwo } from '../bench/scenarios';
+import { newToolResult, runGenerationOne, runGenerationTwo, runManyFiles } from '../bench/scenarios';
+import { generateManyFiles } from '../bench/corpus-many';
 import { BorgRunner } from '../bench/tools/borg';
 import { CpsbackupRunner } from '../bench/tools/cpsbackup';
 import { ResticRunner } from '../bench/tools/restic';
@@ -18,6 +19,8 @@ const makers: Record<string, (context: RunnerContext) => ToolRunner> = {
   restic: (context) => new ResticRunner(context),
   borg: (context) => new BorgRunner(context),
   cpsbackup: (context) => new CpsbackupRunner(context),
+  'cpsbackup-wire': (context) => new CpsbackupRunner(context, { name: 'cpsbackup-wire', countWire: true }),
+  'cpsbackup-server-chunking': (context) => new CpsbackupRunner(context, { name: 'cpsbackup-server-chunking', chunking: 'server' }),
 };
 
 for (const [name, make] of Object.entries(makers)) {
@@ -56,5 +59,35 @@ for (const [name, make] of Object.entries(makers)) {
     }
     const { A, B, C } = result.repositoryBytes;
     assert.ok(A !== undefined && B !== undefined && C !== undefined && A > 0 && C > B);
+    if (name === 'cpsbackup-wire') {
+      const wire = result.scenarios.A?.wireBytes;
+      // The first backup sends the compressed corpus; the unchanged one far less.
+      assert.ok(wire !== undefined && wire.sent >= sizeBytes / 8, `A wire ${JSON.stringify(wire)} for a ${sizeBytes} byte corpus`);
+      assert.ok((result.scenarios.B?.wireBytes?.sent ?? Infinity) < wire.sent / 4);
+      assert.ok((result.scenarios.D?.wireBytes?.received ?? 0) > 0);
+    }
   });
 }
+
+test('the many-files scenarios E and F back up and restore a tree of small files and a large file', async (t) => {
+  const status = await new CpsbackupRunner({ corpusRoot: '/nonexistent', workDirectory: '/nonexistent' }).probe();
+  if ('missing' in status) {
+    t.skip(status.missing);
+    return;
+  }
+  const folder = await mkdtemp(join(tmpdir(), 'bench-many-'));
+  const root = join(folder, 'many');
+  await mkdir(join(folder, 'work'));
+  const runner = new CpsbackupRunner({ corpusRoot: root, workDirectory: join(folder, 'work') });
+  t.after(async () => {
+    await runner.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+  await generateManyFiles({ root, smallFiles: 250, largeFileBytes: 3 * 1024 * 1024 + 5, seed: 2 });
+  const expected = await treeManifest(root);
+  assert.equal([...expected.values()].filter((value) => value.startsWith('file:')).length, 251);
+  const result = newToolResult('cpsbackup');
+  await runManyFiles(runner, result, (await treeSize(root)).bytes, expected, join(folder, 'restore'), () => undefined);
+  assert.equal(result.error, undefined);
+  assert.deepEqual(Object.keys(result.scenarios).sort(), ['E', 'F']);
+});

@@ -1,13 +1,29 @@
 // Benchmarks cpsbackup through its real CLIs: CA tool, server (long-running, over TLS) and client.
-// The server's peak RSS is read from /proc per scenario (VmHWM, reset through clear_refs).
+// The server's peak RSS is read from /proc per scenario (VmHWM, reset through clear_refs). With
+// countWire, the client reaches the server through a proxy that counts the bytes each way.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readCpuSeconds, readPeakRss, resetPeakRss, runMeasured, runQuiet } from '../measure';
 import { freePort, startServer, type ServerProcess } from './server-process';
+import { ByteCountingProxy } from './byte-counting-proxy';
 import { underTarget, type Probe, type RestoreResult, type RunnerContext, type StepResult, type ToolRunner } from './runner';
 
 const clientName = 'bench';
+
+export interface CpsbackupOptions {
+  /** The column this runner's results go under (e.g. `cpsbackup-wire` for the counted run). */
+  readonly name?: string;
+  readonly projectRoot?: string;
+  /** Extra node flags for the server and the client. */
+  readonly nodeArgs?: readonly string[];
+  /** Extra server.conf lines. */
+  readonly serverLines?: readonly string[];
+  /** node.conf `chunking`; unset keeps the client's default. */
+  readonly chunking?: 'client' | 'server';
+  /** Route the client through a byte-counting proxy and report the bytes on the wire per step. */
+  readonly countWire?: boolean;
+}
 
 /** The project root: this file runs from dist/bench/tools/. */
 export function defaultProjectRoot(): string {
@@ -15,19 +31,18 @@ export function defaultProjectRoot(): string {
 }
 
 export class CpsbackupRunner implements ToolRunner {
-  readonly name = 'cpsbackup';
+  readonly name: string;
   readonly repositoryPath: string;
   private readonly cliDirectory: string;
   private server: ServerProcess | undefined;
+  private proxy: ByteCountingProxy | undefined;
   private readonly clientConfig: string;
+  private readonly nodeArgs: readonly string[];
 
-  constructor(
-    private readonly context: RunnerContext,
-    projectRoot = defaultProjectRoot(),
-    private readonly nodeArgs: readonly string[] = [],
-    private readonly serverLines: readonly string[] = [],
-  ) {
-    this.cliDirectory = join(projectRoot, 'dist', 'src', 'cli');
+  constructor(private readonly context: RunnerContext, private readonly options: CpsbackupOptions = {}) {
+    this.name = options.name ?? 'cpsbackup';
+    this.nodeArgs = options.nodeArgs ?? [];
+    this.cliDirectory = join(options.projectRoot ?? defaultProjectRoot(), 'dist', 'src', 'cli');
     this.repositoryPath = join(context.workDirectory, 'store');
     this.clientConfig = join(context.workDirectory, 'client', 'node.conf');
   }
@@ -74,11 +89,14 @@ export class CpsbackupRunner implements ToolRunner {
         `ssl_cert=${join(ca, 'server.pem')}`,
         `ssl_key=${join(ca, 'server.key')}`,
         `ssl_ca=${join(ca, 'ca.pem')}`,
-        ...this.serverLines,
+        ...(this.options.serverLines ?? []),
         '',
       ].join('\n'),
     );
     await writeFile(join(serverDirectory, 'clients', clientName), `ssl_peer_cn=${clientName}\n`);
+
+    this.server = await startServer(node, [...this.nodeArgs, this.cli('cpsbackup-server'), '-c', serverConfig], `listening on 127.0.0.1:${port}`, 60_000, serverDirectory);
+    if (this.options.countWire === true) this.proxy = await ByteCountingProxy.start(port);
 
     const clientDirectory = join(work, 'client');
     await mkdir(join(clientDirectory, 'work'), { recursive: true });
@@ -87,7 +105,7 @@ export class CpsbackupRunner implements ToolRunner {
       this.clientConfig,
       [
         'server=127.0.0.1',
-        `port=${port}`,
+        `port=${this.proxy?.port ?? port}`,
         'server_name=localhost',
         `include=${this.context.corpusRoot}`,
         `ssl_cert=${join(ca, 'clients', `${clientName}.pem`)}`,
@@ -95,10 +113,10 @@ export class CpsbackupRunner implements ToolRunner {
         `ssl_ca=${join(ca, 'ca.pem')}`,
         `work_directory=${join(clientDirectory, 'work')}`,
         `state_directory=${join(clientDirectory, 'state')}`,
+        ...(this.options.chunking === undefined ? [] : [`chunking=${this.options.chunking}`]),
         '',
       ].join('\n'),
     );
-    this.server = await startServer(node, [...this.nodeArgs, this.cli('cpsbackup-server'), '-c', serverConfig], `listening on 127.0.0.1:${port}`, 60_000, serverDirectory);
   }
 
   /** Runs one client command and reports the client's and the server's peak RSS during it. */
@@ -107,8 +125,10 @@ export class CpsbackupRunner implements ToolRunner {
     if (!server) throw new Error('cpsbackup server is not running: init() first');
     await resetPeakRss(server.pid);
     const serverCpuBefore = await readCpuSeconds(server.pid);
+    this.proxy?.take();
     const run = await runMeasured(process.execPath, [...this.nodeArgs, this.cli('cpsbackup'), '-c', this.clientConfig, ...args]);
     return {
+      ...(this.proxy === undefined ? {} : { wireBytes: this.proxy.take() }),
       wallSeconds: run.wallSeconds,
       peakRssBytes: { client: run.peakRssBytes, server: await readPeakRss(server.pid) },
       // Ticks are hundredths; rounding drops the float noise of the subtraction.
@@ -126,6 +146,8 @@ export class CpsbackupRunner implements ToolRunner {
   }
 
   async close(): Promise<void> {
+    await this.proxy?.stop();
+    this.proxy = undefined;
     await this.server?.stop();
   }
 }

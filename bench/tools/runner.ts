@@ -1,6 +1,7 @@
 // The role every benchmarked backup tool plays: init a repository, back up one folder, restore the latest.
 // Callers rely on: backups always cover the same corpus root; restore writes into an empty target.
 import { join } from 'node:path';
+import type { WireBytes } from './byte-counting-proxy';
 
 export interface StepResult {
   readonly wallSeconds: number;
@@ -8,6 +9,8 @@ export interface StepResult {
   readonly peakRssBytes: Readonly<Record<string, number>>;
   /** User + system CPU seconds per process of the step. */
   readonly cpuSeconds: Readonly<Record<string, number>>;
+  /** Bytes each way between client and server, when a proxy counted them. */
+  readonly wireBytes?: WireBytes;
 }
 
 export interface RestoreResult extends StepResult {

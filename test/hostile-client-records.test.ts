@@ -9,17 +9,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox, type CommandResult, type SandboxServer } from './support/sandbox';
+import { Sandbox, type CommandResult } from './support/sandbox';
 import { issueClientCertificate } from '../src/common/tls/ca';
-import { assertRestoresExactly, backupNow, waitUntil, type KnownBackup } from './support/fault-tools';
+import { assertRestoresExactly, backupNow, reloadClients as reload, waitUntil, type KnownBackup } from './support/fault-tools';
 
-/** Sends SIGHUP and waits for the server's verdict on the reload (it logs one either way). */
-async function reload(server: SandboxServer): Promise<void> {
-  const verdicts = (): number => (server.log().match(/clients (reloaded from|not reloaded)/g) ?? []).length;
-  const before = verdicts();
-  server.process.kill('SIGHUP');
-  await waitUntil(() => verdicts() > before, 'the reload\'s log line');
-}
 
 test('bad client records beside working clients: each refuses only itself, clients see no server path, SIGHUP reloads', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });

@@ -5,10 +5,12 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackBackend } from './backend/pack-backend';
 import type { Catalog } from './catalog/catalog';
+import type { BackupRecord } from './catalog/records';
 import type { ChunkCodec } from './codec';
 import { readChunk } from './pack/pack-reader';
 import type { DoomedPacks } from './gc/doomed-packs';
 import { CorruptError } from '../common/errors';
+import type { Logger } from '../common/logger';
 
 export interface RecoveryReport {
   readonly droppedBackups: number;
@@ -17,14 +19,29 @@ export interface RecoveryReport {
 }
 
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
-  doomed: DoomedPacks): Promise<RecoveryReport> {
+  doomed: DoomedPacks, logger?: Logger): Promise<RecoveryReport> {
   const running = catalog.backups.running();
-  for (const backup of running) catalog.backups.delete(backup.id);
+  for (const backup of running) dropUnfinished(catalog, backup, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
   const droppedChunks = await sealVersionOnePacks(catalog, backend, codec);
   await doomed.deleteReady();
   const removedOrphanPacks = await removeOrphanPacks(catalog, backend);
   return { droppedBackups: running.length, droppedChunks, removedOrphanPacks };
+}
+
+/**
+ * A running row is never listed nor restored, and its chunks stay held, so one that a full disk
+ * leaves no room to drop can wait for the next open: the store opens, and check, listings and
+ * restores of every committed backup work on the full disk.
+ */
+function dropUnfinished(catalog: Catalog, backup: BackupRecord, logger: Logger | undefined): void {
+  try {
+    catalog.backups.deleteRunning(backup.id);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'SQLITE_FULL') throw error;
+    logger?.warn(`the store's disk is full: the unfinished backup ${backup.number} of ${backup.clientName} stays until `
+      + 'the store opens with free space (it is not listed and holds nothing committed)');
+  }
 }
 
 /**

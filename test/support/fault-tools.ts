@@ -5,7 +5,7 @@ import { open, readdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Sandbox, CommandResult } from './sandbox';
+import type { Sandbox, CommandResult, SandboxServer } from './sandbox';
 import { snapshotTree, treeDifferences, type TreeEntry } from './trees';
 
 export interface ChunkPlace {
@@ -136,6 +136,14 @@ export async function waitUntil(predicate: () => Promise<boolean> | boolean, wha
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Sends SIGHUP and waits for the server's verdict on rereading its client records (it logs one either way). */
+export async function reloadClients(server: SandboxServer): Promise<void> {
+  const verdicts = (): number => (server.log().match(/clients (reloaded from|not reloaded)/g) ?? []).length;
+  const before = verdicts();
+  server.process.kill('SIGHUP');
+  await waitUntil(() => verdicts() > before, 'the reload\'s log line');
 }
 
 export async function temporaryFolder(prefix: string): Promise<string> {

@@ -52,6 +52,9 @@ export class BackupsTable {
          WHERE contents.id = counted.content_id`),
       releaseHolds: db.prepare(`DELETE FROM chunk_holds WHERE backup_id = ?`),
       deleteEntries: db.prepare(`DELETE FROM entries WHERE backup_id = ?`),
+      deleteSomeEntries: db.prepare(
+        `DELETE FROM entries WHERE backup_id = ? AND path IN (SELECT path FROM entries WHERE backup_id = ? LIMIT ?)`),
+      deleteRunningRow: db.prepare(`DELETE FROM backups WHERE id = ? AND state = 'running'`),
       deleteRow: db.prepare(`DELETE FROM backups WHERE id = ?`),
       stateOf: db.prepare(`SELECT state FROM backups WHERE id = ?`).pluck(),
       setProtected: db.prepare(`UPDATE backups SET is_protected = ? WHERE id = ?`),
@@ -107,6 +110,24 @@ export class BackupsTable {
       if (result.changes !== 1) throw new CorruptError(`backup row ${backupId} is not running; cannot commit`);
       this.statements.addReferences.run(backupId);
       this.statements.releaseHolds.run(backupId);
+    }, true);
+  }
+
+  /**
+   * Drops a running (never committed) backup a few thousand entries at a time, emptying the
+   * write-ahead log after each step. One transaction over all its rows needs log space in
+   * proportion to them, which a full disk does not have; steps need a bounded few hundred KiB.
+   * Nothing references a running backup's entries, so a crash between steps loses nothing: the
+   * row stays running and the next open goes on where this stopped.
+   */
+  deleteRunning(backupId: number, entriesPerStep = 2000): void {
+    for (;;) {
+      const removed = this.database.transaction(() => this.statements.deleteSomeEntries.run(backupId, backupId, entriesPerStep).changes);
+      this.database.checkpointLog();
+      if (removed < entriesPerStep) break;
+    }
+    this.database.transaction(() => {
+      if (this.statements.deleteRunningRow.run(backupId).changes !== 1) throw new CorruptError(`backup row ${backupId} is not running; cannot drop it as unfinished`);
     }, true);
   }
 

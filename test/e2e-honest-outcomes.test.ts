@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
@@ -57,6 +57,12 @@ test('what cannot be read is listed, the backup kept and marked incomplete, and 
   assert.match(header, /warnings=3/);
   assert.ok(entries.some((line) => line.endsWith('/fine.txt')));
   assert.ok(!entries.some((line) => line.includes('secret.txt')));
+  // Its restore gives back what it holds, and says that it is not all that was there.
+  const target = join(sandbox.root, 'restored');
+  const restored = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+  assert.equal(restored.code, 3, restored.stdout + restored.stderr);
+  assert.match(restored.stderr, /^warning: backup 0000001 is incomplete: 3 files were not saved in it /m);
+  assert.equal(await readFile(join(target, data, 'fine.txt'), 'utf8'), 'fine\n');
 });
 
 test('nothing readable at all: exit 1 and no backup', async (t) => {

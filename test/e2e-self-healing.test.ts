@@ -142,9 +142,9 @@ test('check --repair takes a file nothing could heal out of its backup, names it
     const backups = JSON.parse(listed.stdout) as { id: number; isComplete: boolean; unreadableFiles: number }[];
     assert.deepEqual(backups.map(({ id, isComplete, unreadableFiles }) => ({ id, isComplete, unreadableFiles })),
       [{ id: 1, isComplete: false, unreadableFiles: 1 }, { id: 2, isComplete: true, unreadableFiles: 0 }]);
-    // What is left of backup 1 restores exactly; first.bin is simply no longer in it.
+    // What is left of backup 1 restores exactly; first.bin is no longer in it, so that restore warns and exits 3.
     const withoutLost = new Map([...first.snapshot].filter(([path]) => path !== 'first.bin'));
-    await assertRestoresExactly(sandbox, configFile, [{ ...first, snapshot: withoutLost }, second]);
+    await assertRestoresExactly(sandbox, configFile, [{ ...first, snapshot: withoutLost, isIncomplete: true }, second]);
     await sandbox.runningServer!.stop();
 
     const collected = await sandbox.runServerCommand(['gc']);

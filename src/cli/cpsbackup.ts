@@ -173,6 +173,18 @@ function reportRestoreGaps(result: RestoreResult, output: Output): number {
   return result.failures.length + result.keptExisting.length + result.needsRoot.length;
 }
 
+/**
+ * A backup kept incomplete (files unreadable when it was made, or taken out by check --repair)
+ * restores all it holds, but not all that was there: exit 0 would claim otherwise. Returns 1 or 0.
+ */
+function reportIncompleteBackup(backup: BackupSummary, output: Output): number {
+  if (backup.unreadableFiles === 0) return 0;
+  const files = backup.unreadableFiles === 1 ? '1 file was' : `${backup.unreadableFiles} files were`;
+  output.err(`warning: backup ${formatBackupId(backup.backupId)} is incomplete: ${files} not saved in it `
+    + '(unreadable when it was made, or removed by check --repair); no restore of it can bring them back\n');
+  return 1;
+}
+
 async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
   // A restore --to a folder never touches live databases unless --load asks for it.
   const shouldLoad = options.load ?? (options.to === undefined || options.loadInto !== undefined);
@@ -186,7 +198,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
       backupId, to: options.to, clientName: options.client, ...selection,
       onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     }).finally(() => progressLine.clear());
-    const gaps = reportRestoreGaps(result, output);
+    const gaps = reportRestoreGaps(result, output) + reportIncompleteBackup(result.backup, output);
     if (result.dumpFiles.length > 0) {
       const why = options.load === false ? '--no-load' : !shouldLoad ? 'restored --to a folder: add --load to load them into the databases' : 'no storage.conf';
       output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
@@ -203,7 +215,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     onStep: ({ backup, isDumpsOnly, restore, loads }) => {
       progressLine.clear();
-      failures += reportRestoreGaps(restore, output) - restore.failures.length;
+      failures += reportRestoreGaps(restore, output) - restore.failures.length + reportIncompleteBackup(backup, output);
       for (const failure of restore.failures) output.err(`error: ${failure}\n`);
       for (const load of loads) {
         if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);

@@ -20,6 +20,8 @@ export interface KnownBackup {
   readonly number: number;
   readonly root: string;
   readonly snapshot: Map<string, TreeEntry>;
+  /** Marked incomplete (unreadable files, check --repair): its restore warns and exits 3. */
+  readonly isIncomplete?: boolean;
 }
 
 export async function backupNow(sandbox: Sandbox, configFile: string, root: string): Promise<KnownBackup> {
@@ -42,7 +44,11 @@ export async function restoreDifferences(sandbox: Sandbox, configFile: string, b
   const target = await mkdtemp(join(sandbox.root, 'restore-'));
   try {
     const result = await sandbox.runClient(['-c', configFile, '-i', String(backup.number), '--to', target]);
-    if (result.code !== 0) return [`restore of backup ${backup.number} exited ${result.code}: ${result.stderr}`];
+    const expectedCode = backup.isIncomplete === true ? 3 : 0;
+    if (result.code !== expectedCode) return [`restore of backup ${backup.number} exited ${result.code}, not ${expectedCode}: ${result.stderr}`];
+    if (backup.isIncomplete === true && !/^warning: backup \d+ is incomplete: /m.test(result.stderr)) {
+      return [`restore of incomplete backup ${backup.number} did not warn: ${result.stderr}`];
+    }
     return treeDifferences(backup.snapshot, await snapshotTree(join(target, backup.root)));
   } finally {
     await rm(target, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { shown } from '../common/config/display';
 import { createLogger } from '../common/logger';
 import { startBackupServer } from '../server/backup-server';
 import { openConfiguredStore } from '../server/open-store';
-import { BackupError, ConfigError, errorMessage } from '../common/errors';
+import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
 import { exitWith } from './exit-with';
@@ -17,7 +17,8 @@ import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch'
 import { statusText } from '../server/status/status-text';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
-const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json]]';
+const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
+  + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT]]';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -110,6 +111,27 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
   }
 }
 
+/** Like gc and check, on the stopped server's store (opening takes its process lock). */
+async function runProtect(configFile: string, clientName: string, backupNumber: number, isProtected: boolean): Promise<number> {
+  const config = loadConfig(configFile);
+  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  try {
+    const backup = store.findBackup(clientName, backupNumber);
+    if (backup === undefined) throw new NotFoundError(`client "${shown(clientName)}" has no backup ${backupNumber}`);
+    store.setProtected(backup, isProtected);
+    process.stdout.write(`backup ${String(backupNumber).padStart(7, '0')} of ${clientName} ${isProtected
+      ? 'protected: retention and -d skip it' : 'unprotected: the next retention may delete it'}\n`);
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+function positiveNumber(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
+  return Number(value);
+}
+
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
 function listenErrorOf(config: ServerConfig, error: unknown): unknown {
   const code = /No address added[\s\S]*\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(errorMessage(error))?.[1];
@@ -145,10 +167,14 @@ Examples:
   cpsbackup-server -c etc/backup/server.conf check --read-data
                                                       verify catalog and packs, decompress and re-hash every chunk
                                                       (exit 1 and the affected backups and files on damage)
-  cpsbackup-server -c etc/backup/server.conf status   summary of the running server's status port (clients, states)`)
+  cpsbackup-server -c etc/backup/server.conf status   summary of the running server's status port (clients, states)
+  cpsbackup-server -c etc/backup/server.conf protect node1 12
+                                                      retention and -d skip backup 12 of node1 (unprotect undoes it;
+                                                       the server must be stopped, as for gc; a running server takes
+                                                       cpsbackup --protect / --unprotect from the client)`)
     .action(() => {
       // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
-      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status)`);
+      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention)`);
       action = runServer(program.opts().config);
     });
   program.command('gc')
@@ -173,6 +199,17 @@ Examples:
     .option('--json', 'print the JSON as the server returns it')
     .allowExcessArguments(false)
     .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });
+  for (const isProtected of [true, false]) {
+    program.command(isProtected ? 'protect' : 'unprotect')
+      .description(isProtected ? 'protect a backup: retention and delete skip it (with the server stopped)'
+        : 'take the protection off a backup; the next retention may delete it (with the server stopped)')
+      .argument('<client>', 'the client name (its file in clientconfdir)')
+      .argument('<id>', 'the backup number, e.g. 12 or 0000012', positiveNumber)
+      .allowExcessArguments(false)
+      .action((clientName: string, backupNumber: number) => {
+        action = runProtect(program.opts().config, clientName, backupNumber, isProtected);
+      });
+  }
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

@@ -39,7 +39,8 @@ export class Maintenance {
     const kept = backupsToKeep(backups.map((backup) => ({
       number: backup.number, finishedAt: backup.finishedAt ?? backup.startedAt, isPartial: backup.kind === BackupKind.BACKUP_KIND_PARTIAL,
     })), policy, Date.now());
-    const dropped = backups.filter((backup) => !kept.has(backup.number));
+    // A protected backup stays whatever the rules say (PBS's "protected", kopia's pins).
+    const dropped = backups.filter((backup) => !kept.has(backup.number) && !backup.isProtected);
     for (const backup of dropped) this.store.deleteBackup(backup);
     if (dropped.length > 0) {
       this.hasDroppedBackups = true;

@@ -15,6 +15,9 @@ import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
 import { statusText } from '../server/status/status-text';
+import { loadClientRegistry } from '../server/clients/load-client-registry';
+import { locationOf } from '../server/clients/client-registry';
+import { runRetention } from '../server/retention/retention-run';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
@@ -127,6 +130,28 @@ async function runProtect(configFile: string, clientName: string, backupNumber: 
   }
 }
 
+/** Like gc: on the stopped server's store; the running server applies the same rules after every commit. */
+async function runRetentionCommand(configFile: string, clientName: string | undefined, isDryRun: boolean): Promise<number> {
+  const config = loadConfig(configFile);
+  const registry = loadClientRegistry(config);
+  for (const refused of registry.refused) process.stderr.write(`cpsbackup-server: warning: ${locationOf(refused)}: ${refused.problem}\n`);
+  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  try {
+    if (isDryRun) process.stdout.write('dry run: nothing is deleted\n');
+    const write = (line: string): void => { process.stdout.write(`${line}\n`); };
+    const removed = runRetention(store, config, registry, { clientName, isDryRun, now: Date.now(), write });
+    if (isDryRun) {
+      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} would be removed\n`);
+    } else {
+      const report = removed > 0 ? await store.collectGarbage() : undefined;
+      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} removed; ${report?.freedBytes ?? 0} bytes freed\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
 function positiveNumber(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
   return Number(value);
@@ -171,7 +196,10 @@ Examples:
   cpsbackup-server -c etc/backup/server.conf protect node1 12
                                                       retention and -d skip backup 12 of node1 (unprotect undoes it;
                                                        the server must be stopped, as for gc; a running server takes
-                                                       cpsbackup --protect / --unprotect from the client)`)
+                                                       cpsbackup --protect / --unprotect from the client)
+  cpsbackup-server -c etc/backup/server.conf retention --dry-run node1
+                                                      each backup of node1: kept (and by which rule: keep, keep_daily …)
+                                                       or removed; without --dry-run the removed ones are deleted`)
     .action(() => {
       // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
       if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention)`);
@@ -210,6 +238,15 @@ Examples:
         action = runProtect(program.opts().config, clientName, backupNumber, isProtected);
       });
   }
+  program.command('retention')
+    .description('apply retention now to every client (or one), printing each backup kept or removed and the rule that keeps it '
+      + '(with the server stopped)')
+    .option('--dry-run', 'print the decisions only; delete nothing')
+    .argument('[client]', 'only this client')
+    .allowExcessArguments(false)
+    .action((clientName: string | undefined, options: { dryRun?: boolean }) => {
+      action = runRetentionCommand(program.opts().config, clientName, options.dryRun === true);
+    });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

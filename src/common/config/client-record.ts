@@ -3,7 +3,7 @@
 import { ConfigError } from '../errors';
 import { shown } from './display';
 import type { ConfigText } from './parse';
-import { readKeepDays, readKeepLevels } from './retention-keys';
+import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { allLines, checkKeys, lastLine, toBoolean } from './values';
 import { toDuration } from './server-config';
 
@@ -15,6 +15,8 @@ export interface ClientRecord {
   /** Other clients whose backups this one may list and restore (burp's restore_client). */
   readonly restoreClients: readonly string[];
   readonly keep: readonly number[] | undefined;
+  /** keep_last … keep_within; with keep, they replace server.conf's rules as a whole when either is set. */
+  readonly calendar: CalendarRules | undefined;
   readonly keepDays: number | undefined;
   /** Overrides server.conf's keep_days_partial for this client. */
   readonly keepDaysPartial?: number;
@@ -49,7 +51,7 @@ export const RIGHT_KEYS: Readonly<Record<keyof ClientRights, string>> = Object.f
  * here, give ClientRecord its field, read it in clientRecordFrom with the readers of values.ts.
  * A key not listed makes the record invalid, so a typo never silently grants or drops a right.
  */
-const singleKeys = ['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after', ...Object.values(RIGHT_KEYS)] as const;
+const singleKeys = ['ssl_peer_cn', ...RETENTION_SINGLE_KEYS, 'warn_after', ...Object.values(RIGHT_KEYS)];
 const repeatableKeys = new Set(['restore_client', 'keep']);
 const knownKeys = new Set<string>([...singleKeys, ...repeatableKeys]);
 
@@ -85,6 +87,7 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
     sslPeerCn: commonNameLine.value,
     restoreClients: Object.freeze(restoreClients),
     keep: readKeepLevels(config),
+    calendar: readCalendarRules(config),
     keepDays: readKeepDays(config, 'keep_days'),
     ...(keepDaysPartial === undefined ? {} : { keepDaysPartial }),
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),

@@ -3,12 +3,15 @@
 // refused those calls with PERMISSION_DENIED naming the right, while its daemon's scheduled backups still go.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { join, resolve as resolvePath } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import { loadNodeConfig } from '../src/common/config/node-config';
 import { runBackup } from '../src/client/uploader';
 import { BackupKind } from '../src/proto/cpsbackup';
+
+const CLI = resolvePath(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 
 test('client_can_* rights are enforced by the server and named in every refusal', async (t) => {
   const sandbox = await Sandbox.create({ clients: [] });
@@ -59,6 +62,24 @@ test('client_can_* rights are enforced by the server and named in every refusal'
     await expectRefused(locked, ['-i', '1', '--to', join(sandbox.root, 'locked-restore')], 'client_can_restore');
     // Deleting was not taken away: the record's other rights stay at their default 1.
     await expectOk(locked, ['-d', '1', '--force']);
+  });
+
+  await t.test('the real daemon backs up on its schedule without client_can_force_backup', async () => {
+    const scheduled = await sandbox.writeNodeConfig('locked', [`include = ${data}`, 'schedule_complete = * * * * * *']);
+    const daemon = spawn(process.execPath, [CLI, 'daemon', '-c', scheduled], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    daemon.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    daemon.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 60_000; // guards against a hang only
+      while (!/complete: backup \d+ committed/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.match(output, /complete: backup \d+ committed/);
+      assert.doesNotMatch(output, /client_can_force_backup/);
+    } finally {
+      daemon.kill('SIGTERM');
+      await exited;
+    }
   });
 
   await t.test('a right that is not 0 or 1 refuses the record, naming its line', async () => {

@@ -87,6 +87,25 @@ for (const [name, open] of Object.entries(implementations)) {
       });
     }
 
+    await t.test('complete backups get gapless ordinals at commit: failed attempts, partials and deletions take none', () => {
+      const catalog = opened.catalog;
+      const clientId = catalog.clients.idOf('ordinals');
+      const commitNew = (kind: number): { number: number; ordinal: number | null } => {
+        const backup = catalog.backups.create(clientId, kind, 'host', {}, Date.now());
+        catalog.backups.commit(backup.id, stats, {}, Date.now());
+        const committed = catalog.backups.byId(backup.id)!;
+        return { number: committed.number, ordinal: committed.completeOrdinal };
+      };
+      assert.deepEqual(commitNew(0), { number: 1, ordinal: 1 });
+      const failed = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
+      catalog.backups.delete(failed.id); // abandoned before commit: its number is used up
+      assert.deepEqual(commitNew(1), { number: 3, ordinal: null }, 'a partial backup has no ordinal');
+      const second = commitNew(0);
+      assert.deepEqual(second, { number: 4, ordinal: 2 });
+      catalog.backups.delete(catalog.backups.byNumber(clientId, 4)!.id);
+      assert.deepEqual(commitNew(0), { number: 5, ordinal: 3 }, 'a deleted complete backup keeps its place');
+    });
+
     await t.test('entries come back in byte order across page boundaries, any byte but NUL in a name', () => {
       const catalog = opened.catalog;
       const clientId = catalog.clients.idOf('paging');
@@ -223,13 +242,39 @@ test('a version-1 catalog migrates: text paths become bytes in the same order, r
 
   const catalog = new Catalog(file);
   t.after(() => catalog.close());
-  assert.equal(catalog.meta.get('schema_version'), '2');
+  assert.equal(catalog.meta.get('schema_version'), '3');
   const paths = [...catalog.entries.all(1)].map((stored) => stored.path.toString());
   assert.deepEqual(paths, ['/data/a-b', '/data/a/b', '/data/caf\u00e9']);
   assert.equal(catalog.entries.at(1, Buffer.from('/data/a/b'))?.linkTarget.toString(), 'target \u00e9');
   assert.deepEqual(catalog.checks.orphans(), [], 'reference counts match the version-1 rows (the running backup not counted)');
   assert.equal(catalog.garbage.sweep(() => nothingHeld).deletedContents, 0);
   assert.equal(catalog.backups.byId(1)?.isProtected, false);
+});
+
+test('a version-2 catalog migrates: committed complete backups take their number as ordinal, later ones count on', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v2-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v2 = new Catalog(file);
+  const clientId = v2.clients.idOf('node1');
+  for (const kind of [0, 1, 0]) {
+    const backup = v2.backups.create(clientId, kind, 'host', {}, 1);
+    v2.backups.commit(backup.id, stats, {}, 2);
+  }
+  v2.close();
+  // Back to what version 2 had: no column, version 2 recorded.
+  const raw = new Database(file);
+  raw.exec(`ALTER TABLE backups DROP COLUMN complete_ordinal; DELETE FROM meta WHERE key LIKE 'last_complete_ordinal.%';
+    UPDATE meta SET value = '2' WHERE key = 'schema_version'`);
+  raw.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), '3');
+  assert.deepEqual(catalog.backups.committed(clientId).map((backup) => backup.completeOrdinal), [1, null, 3]);
+  const next = catalog.backups.create(clientId, 0, 'host', {}, 3);
+  catalog.backups.commit(next.id, stats, {}, 4);
+  assert.equal(catalog.backups.byId(next.id)?.completeOrdinal, 4);
 });
 
 const VERSION_1_SCHEMA = `

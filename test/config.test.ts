@@ -218,9 +218,11 @@ test('client records: loaded by name, found by CN, dot files skipped', (t) => {
   assert.deepEqual(registry.clientNames, ['node1', 'node2']);
   assert.deepEqual(registry.refused, []);
   const node1 = registry.byName('node1');
-  assert.deepEqual(node1, { name: 'node1', file: path.join(clients, 'node1'), sslPeerCn: 'node1', restoreClients: ['node2', 'node3'], keep: undefined, keepDays: undefined });
+  assert.deepEqual(node1, { name: 'node1', file: path.join(clients, 'node1'), sslPeerCn: 'node1', restoreClients: ['node2', 'node3'], keep: undefined, keepDays: undefined,
+    calendar: undefined, rights: { canDelete: true, canList: true, canRestore: true, canForceBackup: true } });
   assert.ok(Object.isFrozen(node1) && Object.isFrozen(node1?.restoreClients));
-  assert.deepEqual(registry.byName('node2'), { name: 'node2', file: path.join(clients, 'node2'), sslPeerCn: 'node2.example', restoreClients: [], keep: [14, 2], keepDays: 30 });
+  assert.deepEqual(registry.byName('node2'), { name: 'node2', file: path.join(clients, 'node2'), sslPeerCn: 'node2.example', restoreClients: [], keep: [14, 2], keepDays: 30,
+    calendar: undefined, rights: { canDelete: true, canList: true, canRestore: true, canForceBackup: true } });
   assert.equal(byCommonName(registry, 'node2.example'), 'node2');
   assert.equal(byCommonName(registry, 'node2'), undefined);
   assert.equal(byCommonName(registry, 'NODE1'), undefined);
@@ -316,4 +318,18 @@ test('server config and client records: keep_days_partial (issue 5)', (t) => {
   const refused = registryOf(clients).refused;
   assert.deepEqual(refused.map((record) => [record.name, record.line]), [['prod', 2]]);
   assert.match(refused[0].problem, /keep_days_partial/);
+});
+
+test('retention keys (issue 16): calendar rules alone drop the default keep = 7; bad values name their line', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'server.conf');
+  const calendarOnly = serverConfigFromText(file, `directory = store\nkeep_daily = 7\nkeep_within = 1y6m\n${serverSsl}`);
+  assert.deepEqual(calendarOnly.keep, []);
+  assert.deepEqual(calendarOnly.calendar, { daily: 7, within: { years: 1, months: 6, days: 0, hours: 0, text: '1y6m' } });
+  const both = serverConfigFromText(file, `directory = store\nkeep = 7\nkeep_weekly = 4\n${serverSsl}`);
+  assert.deepEqual([both.keep, both.calendar], [[7], { weekly: 4 }]);
+  assert.throws(() => serverConfigFromText(file, `directory = store\nkeep_within = 30 days\n${serverSsl}`),
+    (error: Error) => /server\.conf:2: keep_within must be a span such as 30d/.test(error.message));
+  assert.throws(() => serverConfigFromText(file, `directory = store\nkeep_daily = 0\n${serverSsl}`),
+    (error: Error) => /server\.conf:2: keep_daily must be between 1 and/.test(error.message));
 });

@@ -2,7 +2,7 @@
 // after keep_days_partial days or as soon as the complete backup they stand on is gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backupsToKeep, type RetentionCandidate } from '../src/server/retention';
+import { backupsToKeep, type RetentionCandidate } from '../src/server/retention/retention-decisions';
 
 const DAY = 24 * 3600 * 1000;
 const now = 100 * DAY;

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backupsToKeep, type RetentionCandidate, type RetentionPolicy } from '../src/server/retention';
+import { backupsToKeep, type RetentionCandidate, type RetentionPolicy } from '../src/server/retention/retention-decisions';
 import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 

@@ -7,7 +7,7 @@ import { shown } from '../common/config/display';
 import { createLogger } from '../common/logger';
 import { startBackupServer } from '../server/backup-server';
 import { openConfiguredStore } from '../server/open-store';
-import { BackupError, ConfigError, errorMessage } from '../common/errors';
+import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
 import { exitWith } from './exit-with';
@@ -15,9 +15,13 @@ import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
 import { statusText } from '../server/status/status-text';
+import { loadClientRegistry } from '../server/clients/load-client-registry';
+import { locationOf } from '../server/clients/client-registry';
+import { runRetention } from '../server/retention/retention-run';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
-const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json]]';
+const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
+  + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT]]';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -110,6 +114,49 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
   }
 }
 
+/** Like gc and check, on the stopped server's store (opening takes its process lock). */
+async function runProtect(configFile: string, clientName: string, backupNumber: number, isProtected: boolean): Promise<number> {
+  const config = loadConfig(configFile);
+  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  try {
+    const backup = store.findBackup(clientName, backupNumber);
+    if (backup === undefined) throw new NotFoundError(`client "${shown(clientName)}" has no backup ${backupNumber}`);
+    store.setProtected(backup, isProtected);
+    process.stdout.write(`backup ${String(backupNumber).padStart(7, '0')} of ${clientName} ${isProtected
+      ? 'protected: retention and -d skip it' : 'unprotected: the next retention may delete it'}\n`);
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Like gc: on the stopped server's store; the running server applies the same rules after every commit. */
+async function runRetentionCommand(configFile: string, clientName: string | undefined, isDryRun: boolean): Promise<number> {
+  const config = loadConfig(configFile);
+  const registry = loadClientRegistry(config);
+  for (const refused of registry.refused) process.stderr.write(`cpsbackup-server: warning: ${locationOf(refused)}: ${refused.problem}\n`);
+  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  try {
+    if (isDryRun) process.stdout.write('dry run: nothing is deleted\n');
+    const write = (line: string): void => { process.stdout.write(`${line}\n`); };
+    const removed = runRetention(store, config, registry, { clientName, isDryRun, now: Date.now(), write });
+    if (isDryRun) {
+      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} would be removed\n`);
+    } else {
+      const report = removed > 0 ? await store.collectGarbage() : undefined;
+      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} removed; ${report?.freedBytes ?? 0} bytes freed\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+function positiveNumber(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
+  return Number(value);
+}
+
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
 function listenErrorOf(config: ServerConfig, error: unknown): unknown {
   const code = /No address added[\s\S]*\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(errorMessage(error))?.[1];
@@ -145,10 +192,17 @@ Examples:
   cpsbackup-server -c etc/backup/server.conf check --read-data
                                                       verify catalog and packs, decompress and re-hash every chunk
                                                       (exit 1 and the affected backups and files on damage)
-  cpsbackup-server -c etc/backup/server.conf status   summary of the running server's status port (clients, states)`)
+  cpsbackup-server -c etc/backup/server.conf status   summary of the running server's status port (clients, states)
+  cpsbackup-server -c etc/backup/server.conf protect node1 12
+                                                      retention and -d skip backup 12 of node1 (unprotect undoes it;
+                                                       the server must be stopped, as for gc; a running server takes
+                                                       cpsbackup --protect / --unprotect from the client)
+  cpsbackup-server -c etc/backup/server.conf retention --dry-run node1
+                                                      each backup of node1: kept (and by which rule: keep, keep_daily …)
+                                                       or removed; without --dry-run the removed ones are deleted`)
     .action(() => {
       // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
-      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status)`);
+      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention)`);
       action = runServer(program.opts().config);
     });
   program.command('gc')
@@ -173,6 +227,26 @@ Examples:
     .option('--json', 'print the JSON as the server returns it')
     .allowExcessArguments(false)
     .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });
+  for (const isProtected of [true, false]) {
+    program.command(isProtected ? 'protect' : 'unprotect')
+      .description(isProtected ? 'protect a backup: retention and delete skip it (with the server stopped)'
+        : 'take the protection off a backup; the next retention may delete it (with the server stopped)')
+      .argument('<client>', 'the client name (its file in clientconfdir)')
+      .argument('<id>', 'the backup number, e.g. 12 or 0000012', positiveNumber)
+      .allowExcessArguments(false)
+      .action((clientName: string, backupNumber: number) => {
+        action = runProtect(program.opts().config, clientName, backupNumber, isProtected);
+      });
+  }
+  program.command('retention')
+    .description('apply retention now to every client (or one), printing each backup kept or removed and the rule that keeps it '
+      + '(with the server stopped)')
+    .option('--dry-run', 'print the decisions only; delete nothing')
+    .argument('[client]', 'only this client')
+    .allowExcessArguments(false)
+    .action((clientName: string | undefined, options: { dryRun?: boolean }) => {
+      action = runRetentionCommand(program.opts().config, clientName, options.dryRun === true);
+    });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

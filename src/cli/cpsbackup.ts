@@ -9,7 +9,7 @@ import { runBackup } from '../client/uploader';
 import { runRestore, type RestoreResult } from '../client/restorer';
 import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-policy';
 import { connectToServer } from '../client/connection';
-import { deleteBackup, listBackups, showBackup } from '../client/catalog-calls';
+import { deleteBackup, listBackups, protectBackup, showBackup } from '../client/catalog-calls';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { shown } from '../common/config/display';
@@ -24,7 +24,7 @@ import { receiveIfNew } from '../client/receiver/receive-command';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
-const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | daemon) [options]; see cpsbackup -h';
+const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | daemon) [options]; see cpsbackup -h';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -46,6 +46,8 @@ interface Options {
   show?: number;
   import?: number | true;
   delete?: number;
+  protect?: number;
+  unprotect?: number;
   to?: string;
   json?: boolean;
   client?: string;
@@ -245,6 +247,17 @@ async function doDelete(config: NodeConfig, options: Options, output: Output): P
   }
 }
 
+async function doProtect(config: NodeConfig, backupId: number, isProtected: boolean, output: Output): Promise<number> {
+  const client = connectToServer(config);
+  try {
+    const backup = await protectBackup(client, `${config.server}:${config.port}`, backupId, isProtected);
+    output.out(`${formatBackupLine(backup)}\n`);
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
 function buildProgram(): Command {
   return new Command('cpsbackup')
     .description('cpsbackup client: back up this node to the backup server, list, show, restore and delete backups')
@@ -253,7 +266,9 @@ function buildProgram(): Command {
     .option('-l, --list', 'list this client\'s backups, oldest first')
     .option('-s, --show <id>', 'list the files of a backup', backupNumber)
     .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupNumber))
-    .option('-d, --delete <id>', 'delete a backup', backupNumber)
+    .option('-d, --delete <id>', 'delete a backup (refused for a protected one)', backupNumber)
+    .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect', backupNumber)
+    .option('--unprotect <id>', 'take the protection off; the next retention may delete it (needs client_can_delete)', backupNumber)
     .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)')
     .option('--json', 'with -l and -s: print JSON')
     .option('--client <name>', 'with -l, -s, -i: another client\'s backups (needs restore_client on the server)')
@@ -284,8 +299,12 @@ Examples:
   cpsbackup -c node.conf -i 3 --to /tmp/r          restore backup 3 under /tmp/r
   cpsbackup -c node.conf -i --load-into shop_test  load the newest postgresql/mariadb dumps into database shop_test
   cpsbackup -c node.conf -d 2                      delete backup 2
+  cpsbackup -c node.conf --protect 3               keep backup 3 whatever retention says (--unprotect 3 undoes it)
   cpsbackup daemon -c node.conf                    run schedule_complete / schedule_partial / schedule_receive
   cpsbackup -c receiver.conf -i --client prod --if-new   load prod's newest backups into this node's databases once
+
+Rights: the server's record of this client may withhold client_can_delete, client_can_list, client_can_restore or
+client_can_force_backup (-e outside the daemon's schedule); a refused call names the right and exits 12.
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads), 12 refused by the server.`);
 }
@@ -302,10 +321,11 @@ export async function main(argv: string[], output: Output = {
       return EXIT.usage;
     }
     const isDaemon = options.daemon === true || program.args[0] === 'daemon';
-    const actions = [options.export, options.list, options.show, options.import, options.delete, isDaemon || undefined]
+    const actions = [options.export, options.list, options.show, options.import, options.delete, options.protect, options.unprotect,
+      isDaemon || undefined]
       .filter((value) => value !== undefined);
     if (actions.length !== 1) {
-      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, daemon\n${USAGE}\n`);
+      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, --protect, --unprotect, daemon\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false)) {
@@ -329,6 +349,8 @@ export async function main(argv: string[], output: Output = {
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
     if (options.import !== undefined) return await doImport(config, options, output);
+    if (options.protect !== undefined) return await doProtect(config, options.protect, true, output);
+    if (options.unprotect !== undefined) return await doProtect(config, options.unprotect, false, output);
     return await doDelete(config, options, output);
   } catch (error) {
     if (error instanceof CommanderError) {

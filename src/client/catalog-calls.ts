@@ -28,6 +28,13 @@ export function deleteBackup(client: BackupClient, address: string, backupId: nu
   });
 }
 
+/** Marks a backup protected or not; returns its summary as it is now. */
+export function protectBackup(client: BackupClient, address: string, backupId: number, isProtected: boolean): Promise<BackupSummary> {
+  return new Promise((resolve, reject) => {
+    client.protect({ backupId, clientName: '', isProtected }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response)));
+  });
+}
+
 /** The dump files (entries that were FIFOs) of each backup, by backup id: what a chain or receive must load. */
 export async function dumpPathsOf(client: BackupClient, address: string, clientName: string,
   backups: readonly BackupSummary[]): Promise<Map<number, string[]>> {

@@ -30,6 +30,8 @@ export interface BackupOptions {
   readonly partialSince?: Date;
   readonly onProgress?: (progress: BackupProgress) => void;
   readonly signal?: AbortSignal;
+  /** The daemon's scheduled run (burp's timed backup); a client without client_can_force_backup may only send these. */
+  readonly isScheduled?: boolean;
 }
 
 export interface BackupResult {
@@ -60,6 +62,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     await stream.send({ message: { $case: 'begin', value: {
       hostname: hostname(), kind: options.kind, parentBackupId: parent.backupId,
       labels: { ...(dumps?.labels ?? {}), ...(dumpsStartedAt ? { [DUMPS_STARTED_LABEL]: dumpsStartedAt } : {}) }, clientVersion: CLIENT_VERSION,
+      isScheduled: options.isScheduled === true,
     } } });
     const report = (): void => options.onProgress?.(progress);
     const onBytes = (count: number): void => { progress.bytesRead += count; };

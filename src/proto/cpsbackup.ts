@@ -198,6 +198,11 @@ export interface Begin {
   /** e.g. application versions per dump source */
   labels: { [key: string]: string };
   clientVersion: string;
+  /**
+   * Started by the client's daemon on its schedule (burp's timed backup); false for `cpsbackup -e`,
+   * which a record with client_can_force_backup = 0 refuses.
+   */
+  isScheduled: boolean;
 }
 
 export interface Begin_LabelsEntry {
@@ -461,6 +466,14 @@ export interface DeleteRequest {
 
 export interface DeleteResponse {
   freedBytes: number;
+}
+
+export interface ProtectRequest {
+  backupId: number;
+  /** empty: the caller itself (another client is always refused) */
+  clientName: string;
+  /** false: unprotect (needs client_can_delete) */
+  isProtected: boolean;
 }
 
 function createBaseEntryMeta(): EntryMeta {
@@ -985,7 +998,7 @@ export const Xattr: MessageFns<Xattr> = {
 };
 
 function createBaseBegin(): Begin {
-  return { hostname: "", kind: 0, parentBackupId: 0, labels: {}, clientVersion: "" };
+  return { hostname: "", kind: 0, parentBackupId: 0, labels: {}, clientVersion: "", isScheduled: false };
 }
 
 export const Begin: MessageFns<Begin> = {
@@ -1004,6 +1017,9 @@ export const Begin: MessageFns<Begin> = {
     });
     if (message.clientVersion !== "") {
       writer.uint32(42).string(message.clientVersion);
+    }
+    if (message.isScheduled !== false) {
+      writer.uint32(48).bool(message.isScheduled);
     }
     return writer;
   },
@@ -1064,6 +1080,14 @@ export const Begin: MessageFns<Begin> = {
             message.clientVersion = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.isScheduled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1104,6 +1128,11 @@ export const Begin: MessageFns<Begin> = {
         : isSet(object.client_version)
         ? globalThis.String(object.client_version)
         : "",
+      isScheduled: isSet(object.isScheduled)
+        ? globalThis.Boolean(object.isScheduled)
+        : isSet(object.is_scheduled)
+        ? globalThis.Boolean(object.is_scheduled)
+        : false,
     };
   },
 
@@ -1130,6 +1159,9 @@ export const Begin: MessageFns<Begin> = {
     if (message.clientVersion !== "") {
       obj.clientVersion = message.clientVersion;
     }
+    if (message.isScheduled !== false) {
+      obj.isScheduled = message.isScheduled;
+    }
     return obj;
   },
 
@@ -1151,6 +1183,7 @@ export const Begin: MessageFns<Begin> = {
       {},
     );
     message.clientVersion = object.clientVersion ?? "";
+    message.isScheduled = object.isScheduled ?? false;
     return message;
   },
 };
@@ -4534,6 +4567,119 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
   },
 };
 
+function createBaseProtectRequest(): ProtectRequest {
+  return { backupId: 0, clientName: "", isProtected: false };
+}
+
+export const ProtectRequest: MessageFns<ProtectRequest> = {
+  encode(message: ProtectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.backupId !== 0) {
+      writer.uint32(8).uint64(message.backupId);
+    }
+    if (message.clientName !== "") {
+      writer.uint32(18).string(message.clientName);
+    }
+    if (message.isProtected !== false) {
+      writer.uint32(24).bool(message.isProtected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProtectRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProtectRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.backupId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isProtected = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProtectRequest {
+    return {
+      backupId: isSet(object.backupId)
+        ? globalThis.Number(object.backupId)
+        : isSet(object.backup_id)
+        ? globalThis.Number(object.backup_id)
+        : 0,
+      clientName: isSet(object.clientName)
+        ? globalThis.String(object.clientName)
+        : isSet(object.client_name)
+        ? globalThis.String(object.client_name)
+        : "",
+      isProtected: isSet(object.isProtected)
+        ? globalThis.Boolean(object.isProtected)
+        : isSet(object.is_protected)
+        ? globalThis.Boolean(object.is_protected)
+        : false,
+    };
+  },
+
+  toJSON(message: ProtectRequest): unknown {
+    const obj: any = {};
+    if (message.backupId !== 0) {
+      obj.backupId = Math.round(message.backupId);
+    }
+    if (message.clientName !== "") {
+      obj.clientName = message.clientName;
+    }
+    if (message.isProtected !== false) {
+      obj.isProtected = message.isProtected;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProtectRequest>, I>>(base?: I): ProtectRequest {
+    return ProtectRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProtectRequest>, I>>(object: I): ProtectRequest {
+    const message = createBaseProtectRequest();
+    message.backupId = object.backupId ?? 0;
+    message.clientName = object.clientName ?? "";
+    message.isProtected = object.isProtected ?? false;
+    return message;
+  },
+};
+
 export type BackupService = typeof BackupService;
 export const BackupService = {
   /**
@@ -4596,6 +4742,16 @@ export const BackupService = {
     responseSerialize: (value: DeleteResponse): Buffer => Buffer.from(DeleteResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteResponse => DeleteResponse.decode(value),
   },
+  /** Marks a backup protected (retention and Delete skip it) or takes the mark off. */
+  protect: {
+    path: "/cpsbackup.v1.Backup/Protect" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProtectRequest): Buffer => Buffer.from(ProtectRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProtectRequest => ProtectRequest.decode(value),
+    responseSerialize: (value: BackupSummary): Buffer => Buffer.from(BackupSummary.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BackupSummary => BackupSummary.decode(value),
+  },
 } as const;
 
 export interface BackupServer extends UntypedServiceImplementation {
@@ -4611,6 +4767,8 @@ export interface BackupServer extends UntypedServiceImplementation {
   list: handleUnaryCall<ListRequest, ListResponse>;
   show: handleServerStreamingCall<ShowRequest, ShowBatch>;
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
+  /** Marks a backup protected (retention and Delete skip it) or takes the mark off. */
+  protect: handleUnaryCall<ProtectRequest, BackupSummary>;
 }
 
 export interface BackupClient extends Client {
@@ -4663,6 +4821,22 @@ export interface BackupClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteResponse) => void,
+  ): ClientUnaryCall;
+  /** Marks a backup protected (retention and Delete skip it) or takes the mark off. */
+  protect(
+    request: ProtectRequest,
+    callback: (error: ServiceError | null, response: BackupSummary) => void,
+  ): ClientUnaryCall;
+  protect(
+    request: ProtectRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BackupSummary) => void,
+  ): ClientUnaryCall;
+  protect(
+    request: ProtectRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BackupSummary) => void,
   ): ClientUnaryCall;
 }
 

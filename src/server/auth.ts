@@ -2,7 +2,7 @@
 // accepted client record; another client's backups need that client in restore_client.
 // Refusals tell the client only that it was refused; the reason (files, keys) goes to the server log.
 import type * as grpc from '@grpc/grpc-js';
-import type { ClientRecord } from '../common/config/client-record';
+import { RIGHT_KEYS, type ClientRecord, type ClientRights } from '../common/config/client-record';
 import { shown, shownPath } from '../common/config/display';
 import { peerCommonName } from '../common/tls/peer';
 import { AuthError } from '../common/errors';
@@ -34,4 +34,21 @@ export function targetClientName(caller: ClientRecord, requested: string, access
       `to allow it, add restore_client = ${shown(requested)} to ${shownPath(caller.file)} and send SIGHUP to the server`);
   }
   throw new AuthError(`client "${caller.name}" may not delete backups of client "${shown(requested)}"`);
+}
+
+const RIGHT_ACTIONS: Readonly<Record<keyof ClientRights, string>> = {
+  canDelete: 'delete backups or unprotect one',
+  canList: 'list backups or show their files',
+  canRestore: 'restore backups',
+  canForceBackup: 'start a backup outside its schedule (cpsbackup -e); only the daemon\'s scheduled backups are accepted',
+};
+
+/**
+ * Refuses a call the caller's record does not allow, naming the right it lacks: the key is burp's,
+ * known to the client's operator, and says nothing about the server's files.
+ */
+export function requireRight(caller: ClientRecord, right: keyof ClientRights): void {
+  if (caller.rights[right]) return;
+  throw new AuthError(`client "${caller.name}" may not ${RIGHT_ACTIONS[right]}: ${RIGHT_KEYS[right]} = 0 in its record on the server`,
+    `set ${RIGHT_KEYS[right]} = 1 in ${shownPath(caller.file)} and send SIGHUP to allow it`);
 }

@@ -12,7 +12,7 @@ import { Maintenance } from './maintenance';
 import type { ServerContext } from './server-context';
 import { handleUpload } from './upload-handler';
 import { handleRestore } from './restore-handler';
-import { handleDelete, handleList, handleShow } from './catalog-handlers';
+import { handleDelete, handleList, handleProtect, handleShow } from './catalog-handlers';
 import { handleParent } from './parent-handler';
 import { startStatusServer, type RunningStatusServer } from './status/status-server';
 import { Notifier } from './notify/notifier';
@@ -46,6 +46,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     list: (call, callback) => handleList(context, call, callback),
     show: (call) => void handleShow(context, call),
     delete: (call, callback) => void handleDelete(context, call, callback),
+    protect: (call, callback) => handleProtect(context, call, callback),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,

@@ -13,7 +13,8 @@ export function backupSummaryOf(backup: BackupRecord, deletable: boolean): Backu
     storedBytes: backup.storedBytes,
     kind: backup.kind,
     labels: { ...backup.labels },
-    deletable,
+    // A protected backup is refused by Delete, so it is never offered as deletable.
+    deletable: deletable && !backup.isProtected,
     hostname: backup.hostname,
     unreadableFiles: backup.unreadableFiles,
     isProtected: backup.isProtected,

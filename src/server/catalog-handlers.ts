@@ -1,8 +1,8 @@
 // The List, Show and Delete calls: small reads and one deletion, each scoped to a client the caller may touch.
 import type * as grpc from '@grpc/grpc-js';
-import type { DeleteRequest, DeleteResponse, ListRequest, ListResponse, ShowBatch, ShowRequest } from '../proto/cpsbackup';
+import type { BackupSummary, DeleteRequest, DeleteResponse, ListRequest, ListResponse, ProtectRequest, ShowBatch, ShowRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
-import { authenticate, targetClientName } from './auth';
+import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { entryMetaOf } from './entry-convert';
@@ -17,6 +17,7 @@ const SHOW_BATCH = 1000;
 export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<ListRequest, ListResponse>, callback: grpc.sendUnaryData<ListResponse>): void {
   try {
     const caller = authenticate(call, context.clients);
+    requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backups = context.store.listBackups(clientName);
     const newest = backups.at(-1);
@@ -29,6 +30,7 @@ export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<Li
 export async function handleShow(context: ServerContext, call: grpc.ServerWritableStream<ShowRequest, ShowBatch>): Promise<void> {
   try {
     const caller = authenticate(call, context.clients);
+    requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     let batch: ShowBatch = { backup: backupSummaryOf(backup, isDeletable(context.store, backup)), entries: [] };
@@ -50,8 +52,14 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
 export async function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<DeleteRequest, DeleteResponse>, callback: grpc.sendUnaryData<DeleteResponse>): Promise<void> {
   try {
     const caller = authenticate(call, context.clients);
+    requireRight(caller, 'canDelete');
     const clientName = targetClientName(caller, call.request.clientName, 'delete');
     const backup = committedBackup(context.store, clientName, call.request.backupId);
+    // Before --force is considered: a protected backup is kept until someone unprotects it, on purpose.
+    if (backup.isProtected) {
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" is protected; unprotect it first `
+        + `(cpsbackup --unprotect ${backup.number}, or cpsbackup-server unprotect ${clientName} ${backup.number})`);
+    }
     if (!isDeletable(context.store, backup) && !call.request.force) {
       throw new AuthError(`backup ${backup.number} is the newest backup of client "${clientName}"; deleting it needs --force`);
     }
@@ -60,6 +68,11 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     if (dependents.length > 0 && !call.request.force) {
       throw new AuthError(`backup ${backup.number} of client "${clientName}" is the base of partial backups ${dependents.map((partial) => partial.number).join(', ')}; `
         + 'deleting it needs --force, which deletes them too');
+    }
+    const protectedDependents = dependents.filter((partial) => partial.isProtected);
+    if (protectedDependents.length > 0) {
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" is the base of protected partial backups `
+        + `${protectedDependents.map((partial) => partial.number).join(', ')}; unprotect them first`);
     }
     for (const doomed of [backup, ...dependents]) context.store.deleteBackup(doomed);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
@@ -73,6 +86,22 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     callback(null, { freedBytes: report?.freedBytes ?? 0 });
   } catch (error) {
     callback(toServiceError(error, context.logger, 'delete'));
+  }
+}
+
+/** Protecting needs no right beyond being the client; unprotecting needs client_can_delete (it lets retention delete). */
+export function handleProtect(context: ServerContext, call: grpc.ServerUnaryCall<ProtectRequest, BackupSummary>, callback: grpc.sendUnaryData<BackupSummary>): void {
+  try {
+    const caller = authenticate(call, context.clients);
+    if (!call.request.isProtected) requireRight(caller, 'canDelete');
+    const clientName = targetClientName(caller, call.request.clientName, 'delete');
+    const backup = committedBackup(context.store, clientName, call.request.backupId);
+    context.store.setProtected(backup, call.request.isProtected);
+    context.logger.info(`backup ${backup.number} of ${clientName} ${call.request.isProtected ? 'protected' : 'unprotected'} by request`);
+    const updated = committedBackup(context.store, clientName, backup.number);
+    callback(null, backupSummaryOf(updated, isDeletable(context.store, updated)));
+  } catch (error) {
+    callback(toServiceError(error, context.logger, 'protect'));
   }
 }
 

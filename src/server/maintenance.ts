@@ -4,8 +4,7 @@ import type { ChunkStore, GarbageReport } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
 import type { ClientRegistrySource } from './clients/live-client-registry';
-import { backupsToKeep } from './retention';
-import { BackupKind } from '../proto/cpsbackup';
+import { planClientRetention, retentionPolicyFor } from './retention/client-retention';
 
 export class Maintenance {
   private gcRun: Promise<GarbageReport> | undefined;
@@ -29,17 +28,9 @@ export class Maintenance {
       this.logger.warn(`retention for ${clientName} skipped: its client record is refused (see the log of the last load or SIGHUP)`);
       return [];
     }
-    const record = registry.byName(clientName);
-    const policy = {
-      keep: record?.keep ?? this.config.keep,
-      keepDays: record?.keepDays ?? this.config.keepDays,
-      keepDaysPartial: record?.keepDaysPartial ?? this.config.keepDaysPartial,
-    };
-    const backups = this.store.listBackups(clientName);
-    const kept = backupsToKeep(backups.map((backup) => ({
-      number: backup.number, finishedAt: backup.finishedAt ?? backup.startedAt, isPartial: backup.kind === BackupKind.BACKUP_KIND_PARTIAL,
-    })), policy, Date.now());
-    const dropped = backups.filter((backup) => !kept.has(backup.number));
+    const policy = retentionPolicyFor(this.config, registry.byName(clientName));
+    const dropped = planClientRetention(this.store, clientName, policy, Date.now())
+      .filter(({ decision }) => !decision.isKept).map(({ backup }) => backup);
     for (const backup of dropped) this.store.deleteBackup(backup);
     if (dropped.length > 0) {
       this.hasDroppedBackups = true;

@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
-import { authenticate, targetClientName } from './auth';
+import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { failStreamingCall } from './grpc-errors';
@@ -17,6 +17,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
   let label = 'restore';
   try {
     const caller = authenticate(call, context.clients);
+    requireRight(caller, 'canRestore');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     label = `restore by ${caller.name} of ${clientName}`;
     const backup = committedBackup(context.store, clientName, call.request.backupId);

@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { UploadRequest, UploadResponse } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
-import { authenticate } from './auth';
+import { authenticate, requireRight } from './auth';
 import { UploadSession } from './upload-session';
 import { failStreamingCall } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
@@ -15,7 +15,8 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
   let session: UploadSession | undefined;
   let isCommitted = false;
   try {
-    clientName = authenticate(call, context.clients).name;
+    const caller = authenticate(call, context.clients);
+    clientName = caller.name;
     context.activity.claim(clientName);
     const progress = context.activity.progress(clientName)!;
     try {
@@ -28,6 +29,9 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         const next = await nextWithin(iterator, context.config.idleTimeoutSeconds * 1000, () => new LimitError(
           `no data from client "${clientName}" for ${context.config.idleTimeoutSeconds} s; backup abandoned`));
         if (next.done) break;
+        const request = next.value as UploadRequest;
+        // The daemon's scheduled runs are burp's timed backups; anything else is a forced one.
+        if (request.message?.$case === 'begin' && !request.message.value.isScheduled) requireRight(caller, 'canForceBackup');
         const committed = await session.handle(next.value as UploadRequest);
         if (committed) {
           isCommitted = true;

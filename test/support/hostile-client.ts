@@ -38,7 +38,7 @@ export function meta(path: string | Buffer, type: EntryType, extra: Partial<Omit
   };
 }
 
-export const begin: UploadRequest = { message: { $case: 'begin', value: { hostname: 'hostile', kind: 0, parentBackupId: 0, labels: {}, clientVersion: 'test' } } };
+export const begin: UploadRequest = { message: { $case: 'begin', value: { hostname: 'hostile', kind: 0, parentBackupId: 0, labels: {}, clientVersion: 'test', isScheduled: false } } };
 export const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: [], unreadableFiles: 0 } } };
 
 /** Entry, Data and EntryEnd for one file with the given content. */

@@ -9,7 +9,7 @@ interface BackupRow {
   id: number; client_id: number; client_name: string; number: number; state: 'running' | 'committed';
   kind: number; hostname: string; started_at: number; finished_at: number | null; files: number;
   logical_bytes: number; new_bytes: number; stored_bytes: number; labels: string;
-  unreadable_files: number; is_protected: number;
+  unreadable_files: number; is_protected: number; complete_ordinal: number | null;
 }
 
 function toBackup(row: BackupRow): BackupRecord {
@@ -18,9 +18,12 @@ function toBackup(row: BackupRow): BackupRecord {
     kind: row.kind, hostname: row.hostname, startedAt: row.started_at, finishedAt: row.finished_at,
     files: row.files, logicalBytes: row.logical_bytes, newBytes: row.new_bytes, storedBytes: row.stored_bytes,
     labels: JSON.parse(row.labels) as Record<string, string>,
-    unreadableFiles: row.unreadable_files, isProtected: row.is_protected !== 0,
+    unreadableFiles: row.unreadable_files, isProtected: row.is_protected !== 0, completeOrdinal: row.complete_ordinal,
   };
 }
+
+/** BackupKind.BACKUP_KIND_COMPLETE on the wire; the catalog stores the kind as given. */
+const COMPLETE_KIND = 0;
 
 const BACKUP_SELECT = `SELECT b.*, c.name AS client_name FROM backups b JOIN clients c ON c.id = b.client_id`;
 
@@ -57,6 +60,9 @@ export class BackupsTable {
       deleteRunningRow: db.prepare(`DELETE FROM backups WHERE id = ? AND state = 'running'`),
       deleteRow: db.prepare(`DELETE FROM backups WHERE id = ?`),
       stateOf: db.prepare(`SELECT state FROM backups WHERE id = ?`).pluck(),
+      kindOf: db.prepare(`SELECT client_id AS clientId, kind FROM backups WHERE id = ?`),
+      lastOrdinal: db.prepare(`SELECT COALESCE(MAX(complete_ordinal), 0) FROM backups WHERE client_id = ?`).pluck(),
+      setOrdinal: db.prepare(`UPDATE backups SET complete_ordinal = ? WHERE id = ?`),
       setProtected: db.prepare(`UPDATE backups SET is_protected = ? WHERE id = ?`),
       committedCount: db.prepare(`SELECT COUNT(*) AS backups, COALESCE(SUM(logical_bytes), 0) AS logicalBytes FROM backups WHERE state = 'committed'`),
     };
@@ -108,6 +114,14 @@ export class BackupsTable {
       const result = this.statements.commit.run(finishedAt, stats.files, stats.logicalBytes, stats.newBytes, stats.storedBytes,
         stats.unreadableFiles, JSON.stringify(labels), backupId);
       if (result.changes !== 1) throw new CorruptError(`backup row ${backupId} is not running; cannot commit`);
+      const { clientId, kind } = this.statements.kindOf.get(backupId) as { clientId: number; kind: number };
+      if (kind === COMPLETE_KIND) {
+        // Remembered apart from the rows, as numbers are: deleting the newest complete backup frees no ordinal.
+        const metaKey = `last_complete_ordinal.${clientId}`;
+        const ordinal = Math.max(Number(this.meta.get(metaKey) ?? 0), this.statements.lastOrdinal.get(clientId) as number) + 1;
+        this.meta.set(metaKey, String(ordinal));
+        this.statements.setOrdinal.run(ordinal, backupId);
+      }
       this.statements.addReferences.run(backupId);
       this.statements.releaseHolds.run(backupId);
     }, true);

@@ -63,6 +63,8 @@ export interface BackupRecord {
   readonly unreadableFiles: number;
   /** Retention and deletion skip a protected backup. */
   readonly isProtected: boolean;
+  /** Place among the client's committed complete backups, no gaps (burp's keep levels count these); null for others. */
+  readonly completeOrdinal: number | null;
 }
 
 export interface BackupStats {

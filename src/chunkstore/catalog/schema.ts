@@ -1,7 +1,7 @@
-// The catalog's SQLite schema (version 2) and the migration from version 1.
+// The catalog's SQLite schema (version 3) and the migrations from versions 1 and 2.
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS backups (
   labels TEXT NOT NULL DEFAULT '{}',
   unreadable_files INTEGER NOT NULL DEFAULT 0,
   is_protected INTEGER NOT NULL DEFAULT 0,
+  -- Place among the client's committed complete backups (1, 2, 3 … with no gap for a failed attempt
+  -- or a partial backup), set at commit: burp's keep levels count these, not backup numbers.
+  complete_ordinal INTEGER,
   UNIQUE (client_id, number)
 );
 CREATE TABLE IF NOT EXISTS packs (
@@ -179,4 +182,13 @@ CREATE TABLE IF NOT EXISTS client_chunks (
 INSERT OR IGNORE INTO client_chunks (client_id, hash)
   SELECT DISTINCT b.client_id, ch.hash FROM entries e JOIN backups b ON b.id = e.backup_id
     JOIN content_chunks cc ON cc.content_id = e.content_id JOIN chunks ch ON ch.id = cc.chunk_id;
+`;
+
+/**
+ * Version 2 had no complete_ordinal. Existing complete backups take their number as ordinal: the
+ * levels they were kept by stay as they were, and backups committed from now on count on from there.
+ */
+export const MIGRATE_2_TO_3_SQL = `
+ALTER TABLE backups ADD COLUMN complete_ordinal INTEGER;
+UPDATE backups SET complete_ordinal = number WHERE state = 'committed' AND kind = 0;
 `;

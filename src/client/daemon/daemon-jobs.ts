@@ -44,7 +44,7 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
   if (partialSince) logger.info(`partial: dumping changes since ${partialSince.toISOString()}`);
   const { summary, progress } = await runBackup(config, {
     kind: isPartialRun ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
-    storage: context.storage(), partialSince, signal,
+    storage: context.storage(), partialSince, signal, isScheduled: true,
   });
   for (const warning of progress.warnings) logger.warn(`${name}: ${warning}`);
   logger.info(`${name}: backup ${summary.backupId} committed: ${summary.files} files (${progress.unchangedFiles} unchanged), `

@@ -3,8 +3,8 @@
 import { ConfigError } from '../errors';
 import { shown } from './display';
 import type { ConfigText } from './parse';
-import { readKeepDays, readKeepLevels } from './retention-keys';
-import { allLines, checkKeys, lastLine } from './values';
+import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
+import { allLines, checkKeys, lastLine, toBoolean } from './values';
 import { toDuration } from './server-config';
 
 export interface ClientRecord {
@@ -15,19 +15,43 @@ export interface ClientRecord {
   /** Other clients whose backups this one may list and restore (burp's restore_client). */
   readonly restoreClients: readonly string[];
   readonly keep: readonly number[] | undefined;
+  /** keep_last … keep_within; with keep, they replace server.conf's rules as a whole when either is set. */
+  readonly calendar: CalendarRules | undefined;
   readonly keepDays: number | undefined;
   /** Overrides server.conf's keep_days_partial for this client. */
   readonly keepDaysPartial?: number;
   /** Overrides server.conf's warn_after for this client (status port, overdue notification). */
   readonly warnAfterSeconds?: number;
+  /** What the client may ask of the server (burp's client_can_* keys, each 1 unless the record says 0). */
+  readonly rights: ClientRights;
 }
+
+/**
+ * burp's names. canDelete = false makes the client append-only: a stolen node cannot erase its own
+ * history (server retention still runs). canForceBackup = false accepts only the daemon's scheduled
+ * backups, not `cpsbackup -e` (burp: `-a t` timed backups, not `-a b`).
+ */
+export interface ClientRights {
+  readonly canDelete: boolean;
+  readonly canList: boolean;
+  readonly canRestore: boolean;
+  readonly canForceBackup: boolean;
+}
+
+/** The record key naming each right: what a refusal tells the client it lacks. */
+export const RIGHT_KEYS: Readonly<Record<keyof ClientRights, string>> = Object.freeze({
+  canDelete: 'client_can_delete',
+  canList: 'client_can_list',
+  canRestore: 'client_can_restore',
+  canForceBackup: 'client_can_force_backup',
+});
 
 /**
  * Every key a record may hold. Adding one (issue 16's client_can_delete and friends): list it
  * here, give ClientRecord its field, read it in clientRecordFrom with the readers of values.ts.
  * A key not listed makes the record invalid, so a typo never silently grants or drops a right.
  */
-const singleKeys = ['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after'] as const;
+const singleKeys = ['ssl_peer_cn', ...RETENTION_SINGLE_KEYS, 'warn_after', ...Object.values(RIGHT_KEYS)];
 const repeatableKeys = new Set(['restore_client', 'keep']);
 const knownKeys = new Set<string>([...singleKeys, ...repeatableKeys]);
 
@@ -63,8 +87,23 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
     sslPeerCn: commonNameLine.value,
     restoreClients: Object.freeze(restoreClients),
     keep: readKeepLevels(config),
+    calendar: readCalendarRules(config),
     keepDays: readKeepDays(config, 'keep_days'),
     ...(keepDaysPartial === undefined ? {} : { keepDaysPartial }),
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
+    rights: readRights(config),
+  });
+}
+
+function readRights(config: ConfigText): ClientRights {
+  const right = (key: string): boolean => {
+    const entry = lastLine(config, key);
+    return entry === undefined ? true : toBoolean(config.file, entry);
+  };
+  return Object.freeze({
+    canDelete: right(RIGHT_KEYS.canDelete),
+    canList: right(RIGHT_KEYS.canList),
+    canRestore: right(RIGHT_KEYS.canRestore),
+    canForceBackup: right(RIGHT_KEYS.canForceBackup),
   });
 }

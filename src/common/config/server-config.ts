@@ -10,7 +10,7 @@ import { checkTlsFiles } from '../tls/tls-files';
 import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, folderPath, folderProblem, requiredLine } from './paths';
-import { readKeepDays, readKeepLevels } from './retention-keys';
+import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
 
@@ -22,8 +22,13 @@ export interface ServerConfig {
   readonly port: number;
   readonly statusAddress: string;
   readonly statusPort: number;
-  /** Burp's multi-level retention: keep=7 then keep=4 keeps 7 backups, then 4 of every 7th. */
+  /**
+   * Burp's multi-level retention: keep=7 then keep=4 keeps 7 backups, then 4 of every 7th. Empty
+   * when only calendar rules are set; [7] when no rule at all is.
+   */
   readonly keep: readonly number[];
+  /** restic's keep_last … keep_yearly, keep_within; a backup either kind of rule keeps is kept. */
+  readonly calendar: CalendarRules;
   readonly keepDays: number | undefined;
   /** Partial backups older than this many days are dropped (complete ones follow keep and keep_days). */
   readonly keepDaysPartial: number | undefined;
@@ -67,7 +72,7 @@ export interface ServerConfig {
 }
 
 const singleKeys = [
-  'address', 'port', 'status_address', 'status_port', 'keep_days', 'keep_days_partial', 'directory', 'clientconfdir',
+  'address', 'port', 'status_address', 'status_port', ...RETENTION_SINGLE_KEYS, 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
@@ -112,7 +117,9 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     port: integer('port', 4200, 0, 65535),
     statusAddress: readAddress(config, 'status_address'),
     statusPort: integer('status_port', 4201, 0, 65535),
-    keep: readKeepLevels(config) ?? Object.freeze([7]),
+    // burp's default keep = 7 only when no rule is given: with calendar rules alone it would add 7 more.
+    keep: readKeepLevels(config) ?? Object.freeze(readCalendarRules(config) === undefined ? [7] : []),
+    calendar: readCalendarRules(config) ?? Object.freeze({}),
     keepDays: readKeepDays(config, 'keep_days'),
     keepDaysPartial: readKeepDays(config, 'keep_days_partial'),
     directory: folderPath(file, requiredLine(config, 'directory')),

@@ -1,0 +1,114 @@
+// Which backups retention keeps and why, as a pure function of the client's backups and rules:
+// the one function behind the server's retention after each commit and `retention [--dry-run]`.
+import type { CalendarRules } from '../../common/config/retention-keys';
+import { burpLevelReasons } from './burp-levels';
+import { calendarReasons } from './calendar-rules';
+
+export interface RetentionCandidate {
+  readonly number: number;
+  readonly finishedAt: number;
+  /** A partial backup holds only changes on top of the complete backup before it. */
+  readonly isPartial?: boolean;
+  /** Place among the client's committed complete backups (burp-levels.ts); the number when absent. */
+  readonly completeOrdinal?: number;
+  /** Kept whatever the rules say, with the complete backup it stands on when it is partial. */
+  readonly isProtected?: boolean;
+}
+
+export interface RetentionPolicy {
+  /** burp's levels. They count complete backups only: partials come every few minutes and would push them out. */
+  readonly keep: readonly number[];
+  /** restic's keep_last … keep_within, over complete backups too. */
+  readonly calendar?: CalendarRules;
+  /** Backups of either kind older than this many days are dropped, except the newest one: a cap over every rule. */
+  readonly keepDays?: number;
+  /** Partial backups older than this many days are dropped, except the newest backup. */
+  readonly keepDaysPartial?: number;
+}
+
+export interface RetentionDecision {
+  readonly number: number;
+  readonly isKept: boolean;
+  /** What keeps it (every rule that does), or why it goes. */
+  readonly reasons: readonly string[];
+}
+
+const DAY_MILLISECONDS = 24 * 3600 * 1000;
+
+/**
+ * One decision per backup, oldest first. A complete backup is kept when any rule keeps it (the newest
+ * complete one, a keep level, a calendar rule: their union), unless keep_days caps it; a protected
+ * backup is always kept. A partial backup is kept while it is young enough and the complete backup it
+ * stands on (the nearest complete one before it) is kept: without that base it cannot be loaded. The
+ * newest backup is kept whatever its age, unless it is such an orphan partial.
+ */
+export function retentionDecisions(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: number): RetentionDecision[] {
+  const oldestFirst = [...candidates].sort((a, b) => a.number - b.number);
+  const completes = oldestFirst.filter((backup) => !backup.isPartial);
+  const reasons = new Map<number, string[]>(oldestFirst.map((backup) => [backup.number, []]));
+  const why = (number: number, reason: string): void => { reasons.get(number)!.push(reason); };
+  const newestComplete = completes.at(-1);
+  if (newestComplete !== undefined) why(newestComplete.number, 'newest complete backup');
+  for (const [number, levelReasons] of burpLevelReasons(completes.map((backup) => ({
+    number: backup.number, ordinal: backup.completeOrdinal ?? backup.number,
+  })), policy.keep)) levelReasons.forEach((reason) => why(number, reason));
+  for (const [number, calendar] of calendarReasons(completes.map((backup) => ({ number: backup.number, time: backup.finishedAt })),
+    policy.calendar ?? {})) calendar.forEach((reason) => why(number, reason));
+  const removals = new Map<number, string>();
+  if (policy.keepDays !== undefined) {
+    const oldestAllowed = now - policy.keepDays * DAY_MILLISECONDS;
+    for (const backup of completes) {
+      if (backup === newestComplete || backup.finishedAt >= oldestAllowed || reasons.get(backup.number)!.length === 0) continue;
+      reasons.set(backup.number, []);
+      removals.set(backup.number, `older than keep_days = ${policy.keepDays}`);
+    }
+  }
+  markProtected(oldestFirst, why);
+  decidePartials(oldestFirst, policy, now, reasons, removals);
+  return oldestFirst.map((backup) => {
+    const kept = reasons.get(backup.number)!;
+    if (kept.length > 0) return { number: backup.number, isKept: true, reasons: kept };
+    return { number: backup.number, isKept: false, reasons: [removals.get(backup.number) ?? 'no rule keeps it'] };
+  });
+}
+
+/** The numbers retentionDecisions keeps. */
+export function backupsToKeep(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: number): Set<number> {
+  return new Set(retentionDecisions(candidates, policy, now).filter((decision) => decision.isKept).map((decision) => decision.number));
+}
+
+/** A protected partial needs its base: protecting it protects the complete backup it stands on. */
+function markProtected(oldestFirst: readonly RetentionCandidate[], why: (number: number, reason: string) => void): void {
+  let base: RetentionCandidate | undefined;
+  for (const backup of oldestFirst) {
+    if (backup.isProtected) why(backup.number, 'protected');
+    if (!backup.isPartial) base = backup;
+    else if (backup.isProtected && base !== undefined) why(base.number, `base of protected partial backup ${backup.number}`);
+  }
+}
+
+function decidePartials(oldestFirst: readonly RetentionCandidate[], policy: RetentionPolicy, now: number,
+  reasons: Map<number, string[]>, removals: Map<number, string>): void {
+  const newestNumber = oldestFirst.at(-1)?.number;
+  const ageLimits = [policy.keepDays, policy.keepDaysPartial].filter((days): days is number => days !== undefined);
+  const oldestPartialAllowed = ageLimits.length === 0 ? -Infinity : now - Math.min(...ageLimits) * DAY_MILLISECONDS;
+  let base: RetentionCandidate | undefined;
+  for (const backup of oldestFirst) {
+    if (!backup.isPartial) {
+      base = backup;
+      continue;
+    }
+    if (backup.isProtected) continue;
+    if (base === undefined || reasons.get(base.number)!.length === 0) {
+      removals.set(backup.number, base === undefined ? 'partial with no complete backup before it' : `partial on complete backup ${base.number}, which goes`);
+      continue;
+    }
+    if (backup.number === newestNumber) addReason(reasons, backup.number, 'newest backup');
+    else if (backup.finishedAt >= oldestPartialAllowed) addReason(reasons, backup.number, `partial on kept complete backup ${base.number}`);
+    else removals.set(backup.number, `partial older than keep_days${policy.keepDaysPartial !== undefined ? '_partial' : ''}`);
+  }
+}
+
+function addReason(reasons: Map<number, string[]>, number: number, reason: string): void {
+  reasons.get(number)!.push(reason);
+}

@@ -1,0 +1,155 @@
+// Retention rules as pure functions (issue 16): restic's calendar rules (keep_last … keep_yearly,
+// keep_within), burp's keep levels over complete-backup ordinals (failed attempts leave gaps in the
+// numbers, never in the levels), their union, keep_days as a cap, and protection.
+// Periods are the local time zone's: this file runs in UTC so its dates mean what they say.
+process.env.TZ = 'UTC';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { calendarReasons } from '../src/server/retention/calendar-rules';
+import { burpLevelReasons } from '../src/server/retention/burp-levels';
+import { retentionDecisions, type RetentionCandidate, type RetentionPolicy } from '../src/server/retention/retention-decisions';
+import { parseCalendarSpan } from '../src/common/config/retention-keys';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+/** Backups numbered 1, 2, … at the given UTC times. */
+function dated(times: readonly string[]): { number: number; time: number }[] {
+  return times.map((time, index) => ({ number: index + 1, time: Date.parse(`${time}Z`) }));
+}
+
+function keptNumbers(reasons: Map<number, string[]>): number[] {
+  return [...reasons.keys()].sort((a, b) => a - b);
+}
+
+function span(text: string) {
+  const parsed = parseCalendarSpan(text);
+  assert.ok(parsed, text);
+  return parsed;
+}
+
+test('keep_daily keeps the newest backup of each of the last N days, and the oldest while counts are left', () => {
+  const backups = dated(['2026-03-01T08:00', '2026-03-01T20:00', '2026-03-02T08:00', '2026-03-02T20:00', '2026-03-03T01:00', '2026-03-03T23:59']);
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { daily: 2 })), [4, 6]);
+  const reasons = calendarReasons(backups, { daily: 3 });
+  assert.deepEqual(keptNumbers(reasons), [2, 4, 6]);
+  assert.deepEqual(reasons.get(6), ['keep_daily (2026-03-03)']);
+  // restic: with counts left after the last period, the very oldest backup is kept as well.
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { daily: 10 })), [1, 2, 4, 6]);
+});
+
+test('keep_hourly, keep_monthly and keep_yearly bucket by hour, month and year', () => {
+  const hours = dated(['2026-03-01T08:10', '2026-03-01T08:50', '2026-03-01T09:05', '2026-03-01T09:55']);
+  assert.deepEqual(keptNumbers(calendarReasons(hours, { hourly: 2 })), [2, 4]);
+  const months = dated(['2025-11-30T12:00', '2025-12-01T12:00', '2025-12-31T12:00', '2026-01-15T12:00', '2026-02-01T00:00']);
+  assert.deepEqual(keptNumbers(calendarReasons(months, { monthly: 3 })), [3, 4, 5]);
+  assert.deepEqual(keptNumbers(calendarReasons(months, { yearly: 1 })), [5]);
+  assert.deepEqual(keptNumbers(calendarReasons(months, { yearly: 2 })), [3, 5]);
+});
+
+test('keep_weekly uses ISO weeks: 3 January 2021 is in 2020-W53, 4 January starts 2021-W01', () => {
+  const backups = dated(['2020-12-27T12:00', '2020-12-28T12:00', '2021-01-03T12:00', '2021-01-04T12:00', '2021-01-10T12:00']);
+  const reasons = calendarReasons(backups, { weekly: 3 });
+  assert.deepEqual(keptNumbers(reasons), [1, 3, 5]);
+  assert.deepEqual(reasons.get(3), ['keep_weekly (2020-W53)']);
+  assert.deepEqual(reasons.get(5), ['keep_weekly (2021-W01)']);
+});
+
+test('keep_last keeps the newest N; keep_within counts back from the newest backup, not from now', () => {
+  const backups = dated(['2026-01-01T00:00', '2026-01-20T00:00', '2026-01-31T00:00', '2026-02-10T00:00', '2026-03-01T00:00']);
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { last: 2 })), [4, 5]);
+  const within = calendarReasons(backups, { within: span('30d') });
+  assert.deepEqual(keptNumbers(within), [3, 4, 5], '30 days before 1 March 2026 is 30 January');
+  assert.deepEqual(within.get(5), ['keep_within = 30d']);
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { within: span('1m') })), [4, 5], 'one calendar month before 1 March is 1 February');
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { within: span('1m1d') })), [4, 5], 'strictly after the limit: 31 January is not');
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { within: span('1m2d') })), [3, 4, 5]);
+  assert.deepEqual(keptNumbers(calendarReasons(backups, { within: span('1y') })), [1, 2, 3, 4, 5]);
+});
+
+test('keep_within spans parse as restic writes them and refuse the rest', () => {
+  assert.deepEqual(parseCalendarSpan('1y6m2d3h'), { years: 1, months: 6, days: 2, hours: 3, text: '1y6m2d3h' });
+  for (const bad of ['', '0d', '30', 'd', '3d1y', '1w', '-1d']) assert.equal(parseCalendarSpan(bad), undefined, bad);
+});
+
+/** One complete backup a day for `days` days; every `failEvery`th attempt fails and uses up a number. */
+function dailyWithFailures(days: number, failEvery: number): { number: number; ordinal: number }[] {
+  const committed: { number: number; ordinal: number }[] = [];
+  let number = 0;
+  for (let day = 1; committed.length < days; day++) {
+    number++;
+    if (number % failEvery === 0) continue; // the failed attempt: a number, no backup
+    committed.push({ number, ordinal: committed.length + 1 });
+  }
+  return committed;
+}
+
+/** Runs keep levels after each commit, as the server does, deleting what they do not keep. */
+function keptByLevelsOverTime(history: readonly { number: number; ordinal: number }[], keep: readonly number[],
+  count: (backup: { number: number; ordinal: number }) => number): { number: number; ordinal: number }[] {
+  let existing: { number: number; ordinal: number }[] = [];
+  for (const backup of history) {
+    existing = [...existing, backup];
+    const reasons = burpLevelReasons(existing.map((item) => ({ number: item.number, ordinal: count(item) })), keep);
+    existing = existing.filter((item) => reasons.has(item.number) || item === backup);
+  }
+  return existing;
+}
+
+test('keep = 7 / keep = 4 counts committed complete backups: failed attempts do not leave a week without a backup', () => {
+  const history = dailyWithFailures(40, 5);
+  assert.ok(history.at(-1)!.number > 40, 'the failures used up numbers');
+  const newestOrdinal = history.at(-1)!.ordinal;
+  const kept = keptByLevelsOverTime(history, [7, 4], (backup) => backup.ordinal);
+  const positions = kept.map((backup) => newestOrdinal - backup.ordinal + 1).sort((a, b) => a - b);
+  assert.deepEqual(positions.filter((position) => position <= 7), [1, 2, 3, 4, 5, 6, 7]);
+  for (const [from, to] of [[8, 14], [15, 21], [22, 28]]) {
+    assert.equal(positions.filter((position) => position >= from && position <= to).length, 1, `one backup kept in positions ${from}–${to}: ${positions}`);
+  }
+  assert.ok(positions.every((position) => position <= 28), `nothing older than position 28: ${positions}`);
+
+  // The same history counted by backup number (the old rule): some week of positions keeps nothing.
+  const byNumber = keptByLevelsOverTime(history, [7, 4], (backup) => backup.number);
+  const numberPositions = byNumber.map((backup) => newestOrdinal - backup.ordinal + 1);
+  const emptyWeeks = [[8, 14], [15, 21], [22, 28]].filter(([from, to]) => !numberPositions.some((position) => position >= from && position <= to));
+  assert.ok(emptyWeeks.length > 0, `counting numbers with gaps left every week covered (${numberPositions}); the test proves nothing`);
+});
+
+function candidates(list: readonly Partial<RetentionCandidate>[]): RetentionCandidate[] {
+  return list.map((item, index) => ({ number: index + 1, finishedAt: 0, completeOrdinal: index + 1, ...item }));
+}
+
+function decided(list: RetentionCandidate[], policy: RetentionPolicy, now = 0): Record<number, string> {
+  return Object.fromEntries(retentionDecisions(list, policy, now).map((decision) => [decision.number,
+    `${decision.isKept ? 'kept' : 'removed'}: ${decision.reasons.join('; ')}`]));
+}
+
+test('keep levels and calendar rules together keep the union, each reason named', () => {
+  const base = Date.parse('2026-03-10T12:00Z');
+  const list = candidates(Array.from({ length: 10 }, (_, index) => ({ finishedAt: base - (9 - index) * DAY })));
+  // Backup n finished on n March 2026; 1 and 8 March are Sundays.
+  const decisions = decided(list, { keep: [2], calendar: { weekly: 3 } });
+  assert.deepEqual(Object.entries(decisions).filter(([, text]) => text.startsWith('kept')).map(([number]) => Number(number)), [1, 8, 9, 10]);
+  assert.equal(decisions[10], 'kept: newest complete backup; keep = 2 (newest 2); keep_weekly (2026-W11)');
+  assert.equal(decisions[9], 'kept: keep = 2 (newest 2)');
+  assert.equal(decisions[8], 'kept: keep_weekly (2026-W10)');
+  assert.equal(decisions[1], 'kept: keep_weekly (2026-W09)');
+  assert.equal(decisions[5], 'removed: no rule keeps it');
+});
+
+test('keep_days caps every rule but the newest; a protected backup outlives all rules, and its partials\' base with it', () => {
+  const now = Date.parse('2026-03-10T12:00Z');
+  const list = candidates([
+    { finishedAt: now - 20 * DAY, isProtected: true },
+    { finishedAt: now - 10 * DAY },
+    { finishedAt: now - 9 * DAY },
+    { finishedAt: now - 8.9 * DAY, isPartial: true, isProtected: true, completeOrdinal: undefined },
+    { finishedAt: now - 1 * DAY },
+  ]);
+  const decisions = decided(list, { keep: [10], keepDays: 5 }, now);
+  assert.equal(decisions[1], 'kept: protected');
+  assert.equal(decisions[2], 'removed: older than keep_days = 5');
+  assert.equal(decisions[3], 'kept: base of protected partial backup 4');
+  assert.equal(decisions[4], 'kept: protected');
+  assert.equal(decisions[5], 'kept: newest complete backup; keep = 10 (newest 10)');
+});

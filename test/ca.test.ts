@@ -11,7 +11,9 @@ import tls from 'node:tls';
 import { ConfigError, NotFoundError } from '../src/common/errors';
 import { loadServerConfig, type ServerConfig } from '../src/common/config/server-config';
 import { loadNodeConfig, type NodeConfig } from '../src/common/config/node-config';
-import { channelOptions, clientCredentials, serverCredentials } from '../src/common/tls/credentials';
+import { channelOptions, clientCredentials } from '../src/common/tls/credentials';
+import { listenWithMutualTls, type MutualTlsListener } from '../src/server/transport/mutual-tls-listener';
+import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
 
@@ -36,6 +38,7 @@ const WhoAmIClient = grpc.makeGenericClientConstructor(whoAmIService, 'WhoAmI');
 let root = '';
 let sslFolder = '';
 let server: grpc.Server | undefined;
+let listener: MutualTlsListener | undefined;
 let serverConfig: ServerConfig;
 let port = 0;
 
@@ -100,14 +103,14 @@ before(async () => {
       callback(null, Buffer.from(peerCommonName(call) ?? '(none)'));
     },
   });
-  port = await new Promise<number>((resolve, reject) => {
-    started.bindAsync(`${serverConfig.address}:${serverConfig.port}`, serverCredentials(serverConfig),
-      (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
-  });
+  // The server's own listener: node:tls verifies, grpc-js gets only verified connections.
+  listener = await listenWithMutualTls(started, serverConfig, silentLogger);
+  port = listener.port;
   server = started;
 });
 
 after(() => {
+  listener?.close();
   server?.forceShutdown();
   if (root !== '') rmSync(root, { recursive: true, force: true });
 });

@@ -37,8 +37,8 @@ async function runServer(configFile: string): Promise<number> {
   let server: Awaited<ReturnType<typeof startBackupServer>> | undefined;
   // From the start, so a SIGHUP while starting does not kill the process (its default action).
   const onHangup = (): void => {
-    if (server === undefined) logger.warn('SIGHUP while starting: ignored (the clients folder is being read now)');
-    else server.context.clients.reload();
+    if (server === undefined) logger.warn('SIGHUP while starting: ignored (the clients folder and revocation list are being read now)');
+    else server.reload();
   };
   process.on('SIGHUP', onHangup);
   try {
@@ -112,7 +112,8 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
 
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
 function listenErrorOf(config: ServerConfig, error: unknown): unknown {
-  const code = /No address added[\s\S]*\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(errorMessage(error))?.[1];
+  const errno = (error as NodeJS.ErrnoException).code;
+  const code = errno === 'EADDRINUSE' || errno === 'EADDRNOTAVAIL' || errno === 'EACCES' ? errno : undefined;
   if (code === undefined) return error;
   return new ConfigError(config.file, undefined, `address ${shown(config.address)}, port ${config.port}: cannot listen (${code})`);
 }
@@ -136,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `
-Signals: SIGHUP rereads the clients folder (clientconfdir); SIGTERM and SIGINT stop after running calls.
+Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl); SIGTERM and SIGINT stop after running calls.
 
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server

@@ -9,7 +9,7 @@ import { DEFAULT_CHUNKER_PARAMS } from '../chunker-defaults';
 import { checkTlsFiles } from '../tls/tls-files';
 import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
-import { existingFile, folderPath, folderProblem, requiredLine } from './paths';
+import { existingFile, folderPath, folderProblem, requiredLine, resolvePath } from './paths';
 import { readKeepDays, readKeepLevels } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
@@ -34,6 +34,10 @@ export interface ServerConfig {
   readonly sslCert: string;
   readonly sslKey: string;
   readonly sslCa: string;
+  /** The CA's revocation list: ssl_crl, else crl.pem beside ssl_ca (where cpsbackup-ca writes it); reread on SIGHUP. */
+  readonly sslCrl: string;
+  /** ssl_crl was given, so the file must exist; the default file is used only when present. */
+  readonly isSslCrlRequired: boolean;
   readonly chunker: ChunkerName;
   readonly chunkMinSize: number;
   readonly chunkAvgSize: number;
@@ -71,7 +75,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -121,6 +125,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
+    ...readRevocationList(config),
     chunker: readChunker(config),
     isChunkerSet: ['chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size'].some((key) => lastLine(config, key) !== undefined),
     ...chunkSizes,
@@ -138,6 +143,13 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     storage: readStorageKeys(config),
     warnings: Object.freeze([]),
   });
+}
+
+/** Explicit: must exist now. Default: crl.pem beside ssl_ca, which may appear later (the first revoke, then SIGHUP). */
+function readRevocationList(config: ConfigText): { sslCrl: string; isSslCrlRequired: boolean } {
+  const entry = lastLine(config, 'ssl_crl');
+  if (entry !== undefined) return { sslCrl: existingFile(config.file, entry), isSslCrlRequired: true };
+  return { sslCrl: path.join(path.dirname(resolvePath(config.file, requiredLine(config, 'ssl_ca'))), 'crl.pem'), isSslCrlRequired: false };
 }
 
 /** Whether it exists is checked when the server loads the clients (start, SIGHUP); what it is, here. */

@@ -1,0 +1,113 @@
+// Accepts the server's TLS 1.3 connections itself and hands only verified ones to grpc-js.
+// Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
+import * as grpc from '@grpc/grpc-js';
+import { once } from 'node:events';
+import tls from 'node:tls';
+import { shown } from '../../common/config/display';
+import { errorMessage } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
+import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
+
+const handshakeTimeoutMilliseconds = 10_000;
+
+export interface MutualTlsSettings extends RevocationSettings {
+  readonly address: string;
+  readonly port: number;
+  readonly sslCert: string;
+  readonly sslKey: string;
+}
+
+export interface MutualTlsListener {
+  readonly port: number;
+  /** Rereads the revocation list for the next handshakes; false (the previous list kept, the reason logged) when unusable. */
+  reloadRevocations(): boolean;
+  /** Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given. */
+  close(): void;
+}
+
+/**
+ * grpc-js's own TLS server drops a certificate that fails verification without a trace, and takes its
+ * secure context once. Here node:tls verifies (CA, dates, revocation list); a connection that fails is
+ * destroyed right after the handshake, before any HTTP/2 frame is read, and logged with the certificate's
+ * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
+ */
+export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
+  const identity = serverIdentity(settings);
+  let revocations = readRevocationList(settings, identity.ca);
+  logger.info(describeRevocationList(settings, revocations));
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  let isClosed = false;
+  const tlsServer = tls.createServer({
+    ...contextOptions(identity, revocations),
+    requestCert: true,
+    // Judged below, from socket.authorized, so that a refusal can be logged with the certificate it refused.
+    rejectUnauthorized: false,
+    ALPNProtocols: ['h2'],
+    // Node's default is 120 s; a handshake in flight at shutdown keeps the process up this long at most.
+    handshakeTimeout: handshakeTimeoutMilliseconds,
+  });
+  tlsServer.on('connection', (socket: tls.TLSSocket) => {
+    // A peer that resets mid-handshake is reported through 'tlsClientError'; this only keeps it from crashing.
+    socket.on('error', () => undefined);
+  });
+  tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+    if (isClosed) {
+      socket.destroy();
+      return;
+    }
+    if (!socket.authorized) {
+      logger.warn(refusalMessage(socket));
+      socket.destroy();
+      return;
+    }
+    injector.injectConnection(socket);
+  });
+  // A failed handshake (no TLS 1.3, garbage, a scanner) is the peer's problem and would flood the log; like grpc-js, say nothing.
+  tlsServer.on('tlsClientError', () => undefined);
+  tlsServer.on('error', (error) => logger.error(`TLS listener on ${settings.address}: ${errorMessage(error)}`));
+  tlsServer.listen(settings.port, settings.address);
+  await Promise.race([once(tlsServer, 'listening'), once(tlsServer, 'error').then(([error]) => { throw error; })]);
+  const address = tlsServer.address();
+  const port = typeof address === 'object' && address !== null ? address.port : settings.port;
+  return {
+    port,
+    reloadRevocations(): boolean {
+      let next: RevocationList;
+      try {
+        next = readRevocationList(settings, identity.ca);
+        tlsServer.setSecureContext(contextOptions(identity, next));
+      } catch (error) {
+        logger.error(`revocation list not reloaded, the previous one stays in force: ${errorMessage(error)}`);
+        return false;
+      }
+      revocations = next;
+      logger.info(`reloaded: ${describeRevocationList(settings, revocations)} (connections open before stay open)`);
+      return true;
+    },
+    close(): void {
+      isClosed = true;
+      tlsServer.close();
+      injector.destroy();
+    },
+  };
+}
+
+function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
+  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations }) };
+}
+
+function refusalMessage(socket: tls.TLSSocket): string {
+  const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  const certificate = socket.getPeerCertificate();
+  // Node gives an empty object when the peer sent no certificate.
+  if (certificate === null || Object.keys(certificate).length === 0) return `refused a connection from ${from}: no client certificate`;
+  const commonName = typeof certificate.subject?.CN === 'string' ? `"${shown(certificate.subject.CN)}"` : '(no CN)';
+  const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
+  const reason = String(socket.authorizationError);
+  if (reason === 'CERT_REVOKED') return `refused a connection from ${from}: client ${commonName}${serial}: certificate revoked`;
+  const hint = reason === 'UNABLE_TO_GET_CRL' || reason === 'CRL_HAS_EXPIRED' || reason === 'CRL_SIGNATURE_FAILURE'
+    ? ' (the revocation list is not from ssl_ca\'s CA, or has expired: rewrite it with cpsbackup-ca crl, then SIGHUP)'
+    : '';
+  return `refused a connection from ${from}: client ${commonName}${serial}: certificate not accepted (${reason})${hint}`;
+}

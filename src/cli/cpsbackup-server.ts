@@ -14,6 +14,7 @@ import { exitWith } from './exit-with';
 import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
+import { trustedCa } from '../common/tls/credentials';
 import { statusText } from '../server/status/status-text';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
@@ -62,7 +63,9 @@ async function runServer(configFile: string): Promise<number> {
 
 async function printStatus(configFile: string, options: { url?: string; json?: boolean }): Promise<number> {
   const config = loadConfig(configFile);
-  const report = await fetchStatus(options.url ?? configuredStatusUrl(config), config.statusToken);
+  const url = options.url ?? configuredStatusUrl(config);
+  const ca = url.startsWith('https:') ? trustedCa(config) : undefined;
+  const report = await fetchStatus(url, { token: config.statusToken, ca });
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : statusText(report));
   return EXIT.ok;
 }
@@ -170,7 +173,7 @@ Examples:
     });
   program.command('status')
     .description("print the running server's status (GET /status on status_address:status_port)")
-    .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201')
+    .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201 (https://… with status_ssl = 1: the certificate must chain to ssl_ca)')
     .option('--json', 'print the JSON as the server returns it')
     .allowExcessArguments(false)
     .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });

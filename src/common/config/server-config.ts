@@ -52,6 +52,8 @@ export interface ServerConfig {
   readonly allowRemoteStatus: boolean;
   /** Without a token, the status port shows paths and messages only with status_details = 1 (else counts, states, sizes). */
   readonly statusDetails: boolean;
+  /** status_ssl = 1: the status port speaks HTTPS with ssl_cert / ssl_key (clients trust ssl_ca); plain HTTP is refused. */
+  readonly statusSsl: boolean;
   /** Executable given the notification JSON on stdin (burp's notify_*_script). */
   readonly notifyScript: string | undefined;
   /** http(s) URL the notification JSON is POSTed to. */
@@ -75,7 +77,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', 'ssl_crl', ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -110,6 +112,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   const chunkSizes = readChunkSizes(config);
   const clientsLine = lastLine(config, 'clientconfdir');
   const warnAfterLine = lastLine(config, 'warn_after');
+  const statusSslLine = lastLine(config, 'status_ssl');
   return Object.freeze({
     file,
     address: readAddress(config, 'address'),
@@ -134,6 +137,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
     ...readStatusAccess(config),
+    statusSsl: statusSslLine === undefined ? false : toBoolean(file, statusSslLine),
     notifyScript: readNotifyScript(config),
     notifyWebhook: readNotifyWebhook(config),
     warnAfterSeconds: warnAfterLine === undefined ? undefined : toDuration(file, warnAfterLine),

@@ -21,6 +21,11 @@ export function serverIdentity(config: { file: string; sslCa: string; sslCert: s
   return { ca: readPem(config.file, config.sslCa), cert: readPem(config.file, config.sslCert), key: readPem(config.file, config.sslKey) };
 }
 
+/** ssl_ca alone: what a client of the server's HTTPS status port trusts (it may not read the key). */
+export function trustedCa(config: { file: string; sslCa: string }): Buffer {
+  return readPem(config.file, config.sslCa);
+}
+
 export function clientCredentials(config: NodeConfig): grpc.ChannelCredentials {
   const context = createSecureContext({
     ca: readPem(config.file, config.sslCa),

@@ -1,7 +1,7 @@
 // Accepts the server's TLS 1.3 connections itself and hands only verified ones to grpc-js.
 // Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
 import * as grpc from '@grpc/grpc-js';
-import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { shown } from '../../common/config/display';
 import { errorMessage } from '../../common/errors';
@@ -47,7 +47,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     // Node's default is 120 s; a handshake in flight at shutdown keeps the process up this long at most.
     handshakeTimeout: handshakeTimeoutMilliseconds,
   });
-  tlsServer.on('connection', (socket: tls.TLSSocket) => {
+  tlsServer.on('connection', (socket: Socket) => {
     // A peer that resets mid-handshake is reported through 'tlsClientError'; this only keeps it from crashing.
     socket.on('error', () => undefined);
   });
@@ -65,9 +65,16 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   });
   // A failed handshake (no TLS 1.3, garbage, a scanner) is the peer's problem and would flood the log; like grpc-js, say nothing.
   tlsServer.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    // A taken port at start is the caller's to report (cpsbackup-server: exit 2 naming address and port).
+    tlsServer.once('error', reject);
+    tlsServer.listen(settings.port, settings.address, () => {
+      tlsServer.off('error', reject);
+      resolve();
+    });
+  });
+  // Later errors (out of file descriptors while accepting) must not crash the server; connections come back when they pass.
   tlsServer.on('error', (error) => logger.error(`TLS listener on ${settings.address}: ${errorMessage(error)}`));
-  tlsServer.listen(settings.port, settings.address);
-  await Promise.race([once(tlsServer, 'listening'), once(tlsServer, 'error').then(([error]) => { throw error; })]);
   const address = tlsServer.address();
   const port = typeof address === 'object' && address !== null ? address.port : settings.port;
   return {

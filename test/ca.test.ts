@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { listenWithMutualTls, type MutualTlsListener } from '../src/server/trans
 import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
+import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
 
 const cliPath = path.resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -225,4 +228,24 @@ test('cpsbackup-ca CLI: init, server, client, and exit 2 on user errors', { skip
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, /^cpsbackup-ca: /);
   }
+});
+
+test('revoke: crl.pem names the serial, the name can be issued again with a new serial', { skip: opensslMissing }, async () => {
+  const folder = path.join(root, 'revoke-ssl');
+  await initCertificateAuthority(folder);
+  const first = await issueClientCertificate(folder, 'node9');
+  const firstSerial = normalSerial(new X509Certificate(readFileSync(first.cert)).serialNumber);
+  const revoked = await revokeClientCertificate(folder, 'node9');
+  assert.equal(normalSerial(revoked.serial), firstSerial);
+  assert.ok(!existsSync(first.cert) && !existsSync(first.key), 'the name is free, the revoked key gone');
+  assert.ok(existsSync(revoked.movedTo));
+  const listed = crlContents(readFileSync(revoked.crl));
+  assert.deepEqual([...listed.revokedSerials], [firstSerial]);
+  assert.ok(listed.nextUpdate !== undefined && listed.nextUpdate.getTime() > Date.now() + 3000 * 24 * 3600 * 1000);
+  const second = await issueClientCertificate(folder, 'node9');
+  const secondSerial = normalSerial(new X509Certificate(readFileSync(second.cert)).serialNumber);
+  assert.notEqual(secondSerial, firstSerial);
+  await revokeClientCertificate(folder, 'node9');
+  assert.deepEqual([...crlContents(readFileSync(revoked.crl)).revokedSerials].sort(), [firstSerial, secondSerial].sort());
+  await assert.rejects(revokeClientCertificate(folder, 'node9'), NotFoundError);
 });

@@ -1,11 +1,13 @@
 // Proves certificate revocation through the real CLIs: `cpsbackup-ca revoke` writes crl.pem beside ca.pem,
 // a SIGHUP makes the running server refuse the revoked certificate at the TLS handshake (logged with its
-// client's name), other clients go on, a certificate re-issued for the same name works, and a bad list never
+// client's name) and close its connection already open, other clients go on, a certificate re-issued for the same name works, and a bad list never
 // replaces a good one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type SandboxServer } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
@@ -75,7 +77,18 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
 
   await t.test('before SIGHUP the running server still accepts it; after, it is refused at the handshake and named in the log', async () => {
     await expectOk(revokedNode2, ['-l']);
-    await sighup(server, /reloaded: revocation list .*crl\.pem in force/);
+    // A connection node2 opened before the reload (an HTTP/2 session, as a channel holds it): the reload closes it.
+    const session = http2.connect(`https://127.0.0.1:${server.port}`, {
+      servername: 'localhost', ca: await readFile(join(sandbox.sslDirectory, 'ca.pem')),
+      cert: await readFile(join(node2Copy, 'node2.pem')), key: await readFile(join(node2Copy, 'node2.key')),
+    });
+    session.on('error', () => undefined);
+    let isClosed = false;
+    session.once('close', () => { isClosed = true; });
+    await once(session, 'remoteSettings');
+    await sighup(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked, valid until 20\d\d-/);
+    await waitUntil(() => isClosed, 'the server to close node2\'s open connection');
+    assert.match(server.log(), /closing the open connection from 127\.0\.0\.1:\d+: client "node2" \(serial [0-9A-F]+\): certificate revoked/);
     await expectRevokedRefusal(server);
     // Refused before any call: the server never saw a call from node2 after the reload.
     assert.doesNotMatch(server.log().split(/reloaded: revocation list/).pop() ?? '', /certificate CN "node2"/);

@@ -7,6 +7,7 @@ import { shown } from '../../common/config/display';
 import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
+import { normalSerial } from './crl-contents';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
 
 const handshakeTimeoutMilliseconds = 10_000;
@@ -20,7 +21,10 @@ export interface MutualTlsSettings extends RevocationSettings {
 
 export interface MutualTlsListener {
   readonly port: number;
-  /** Rereads the revocation list for the next handshakes; false (the previous list kept, the reason logged) when unusable. */
+  /**
+   * Rereads the revocation list for the next handshakes and closes open connections it revokes; false
+   * (the previous list kept, the reason logged) when unusable.
+   */
   reloadRevocations(): boolean;
   /** Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given. */
   close(): void;
@@ -35,7 +39,9 @@ export interface MutualTlsListener {
 export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
   const identity = serverIdentity(settings);
   let revocations = readRevocationList(settings, identity.ca);
-  logger.info(describeRevocationList(settings, revocations));
+  logRevocations(logger, describeRevocationList(settings, revocations), '');
+  // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
+  const open = new Map<tls.TLSSocket, string>();
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let isClosed = false;
   const tlsServer = tls.createServer({
@@ -61,6 +67,8 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       socket.destroy();
       return;
     }
+    open.set(socket, normalSerial(socket.getPeerCertificate().serialNumber));
+    socket.once('close', () => open.delete(socket));
     injector.injectConnection(socket);
   });
   // A failed handshake (no TLS 1.3, garbage, a scanner) is the peer's problem and would flood the log; like grpc-js, say nothing.
@@ -89,7 +97,13 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
         return false;
       }
       revocations = next;
-      logger.info(`reloaded: ${describeRevocationList(settings, revocations)} (connections open before stay open)`);
+      logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
+      for (const [socket, serial] of open) {
+        if (revocations?.contents.revokedSerials.has(serial) !== true) continue;
+        // The handshake passed before the revocation: without this, an open channel would go on for hours.
+        logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
+        socket.destroy();
+      }
       return true;
     },
     close(): void {
@@ -101,15 +115,29 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
 }
 
 function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
-  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations }) };
+  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations.pem }) };
+}
+
+function logRevocations(logger: Logger, described: { text: string; isExpired: boolean }, prefix: string): void {
+  if (described.isExpired) logger.error(`${prefix}${described.text}`);
+  else logger.info(`${prefix}${described.text}`);
+}
+
+function peerOf(socket: tls.TLSSocket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+function commonNameOf(socket: tls.TLSSocket): string {
+  const commonName = socket.getPeerCertificate().subject?.CN;
+  return typeof commonName === 'string' ? `"${shown(commonName)}"` : '(no CN)';
 }
 
 function refusalMessage(socket: tls.TLSSocket): string {
-  const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  const from = peerOf(socket);
   const certificate = socket.getPeerCertificate();
   // Node gives an empty object when the peer sent no certificate.
   if (certificate === null || Object.keys(certificate).length === 0) return `refused a connection from ${from}: no client certificate`;
-  const commonName = typeof certificate.subject?.CN === 'string' ? `"${shown(certificate.subject.CN)}"` : '(no CN)';
+  const commonName = commonNameOf(socket);
   const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
   const reason = String(socket.authorizationError);
   if (reason === 'CERT_REVOKED') return `refused a connection from ${from}: client ${commonName}${serial}: certificate revoked`;

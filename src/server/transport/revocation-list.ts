@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { shownPath } from '../../common/config/display';
 import { FileProblem, readRegularFile } from '../../common/config/regular-file';
 import { ConfigError, errorMessage } from '../../common/errors';
+import { crlContents, type CrlContents } from './crl-contents';
 
 export interface RevocationSettings {
   readonly file: string;
@@ -12,8 +13,8 @@ export interface RevocationSettings {
   readonly isSslCrlRequired: boolean;
 }
 
-/** PEM bytes for node:tls's `crl` option; undefined when there is no list (the default file is absent). */
-export type RevocationList = Buffer | undefined;
+/** PEM bytes for node:tls's `crl` option and what they say; undefined when there is no list (the default file is absent). */
+export type RevocationList = { readonly pem: Buffer; readonly contents: CrlContents } | undefined;
 
 const CRL_BLOCK = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/;
 
@@ -37,11 +38,20 @@ export function readRevocationList(settings: RevocationSettings, ca: Buffer): Re
   } catch (error) {
     throw new ConfigError(settings.file, undefined, `ssl_crl: ${shownPath(settings.sslCrl)} cannot be used: ${errorMessage(error)}`);
   }
-  return pem;
+  try {
+    return { pem, contents: crlContents(pem) };
+  } catch (error) {
+    throw new ConfigError(settings.file, undefined, `ssl_crl: ${shownPath(settings.sslCrl)} cannot be read: ${errorMessage(error)}`);
+  }
 }
 
-/** One line for the server's log at start and on reload. */
-export function describeRevocationList(settings: RevocationSettings, list: RevocationList): string {
-  if (list === undefined) return `no revocation list: ${shownPath(settings.sslCrl)} does not exist (cpsbackup-ca revoke writes it)`;
-  return `revocation list ${shownPath(settings.sslCrl)} in force`;
+/** One line for the server's log at start and on reload; isExpired: OpenSSL will refuse every client. */
+export function describeRevocationList(settings: RevocationSettings, list: RevocationList, now = Date.now()): { text: string; isExpired: boolean } {
+  if (list === undefined) return { text: `no revocation list: ${shownPath(settings.sslCrl)} does not exist (cpsbackup-ca revoke writes it)`, isExpired: false };
+  const { revokedSerials, nextUpdate } = list.contents;
+  const isExpired = nextUpdate !== undefined && nextUpdate.getTime() < now;
+  const validity = nextUpdate === undefined ? '' : isExpired
+    ? `; it EXPIRED on ${nextUpdate.toISOString()}, so every client is refused: rewrite it with cpsbackup-ca crl, then SIGHUP`
+    : `, valid until ${nextUpdate.toISOString()}`;
+  return { text: `revocation list ${shownPath(settings.sslCrl)} in force: ${revokedSerials.size} revoked${validity}`, isExpired };
 }

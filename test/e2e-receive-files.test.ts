@@ -23,6 +23,7 @@ async function allPaths(root: string): Promise<string[]> {
 test('receive_files: prod\'s include folder comes back under receive_to byte-identical, with -i\'s overwrite rules', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['prod'] });
   await sandbox.addClient('replica', ['restore_client = prod']);
+  await sandbox.addClient('mirror', ['restore_client = prod']);
   t.after(() => sandbox.destroy());
   await sandbox.startServer();
   const media = join(sandbox.root, 'prod', 'srv', 'media');
@@ -94,6 +95,17 @@ test('receive_files: prod\'s include folder comes back under receive_to byte-ide
     assert.doesNotMatch(result.stderr, /run\.sh/);
     assert.equal(await readFile(older, 'utf8'), '#!/bin/sh\necho prod\n');
     assert.equal(await readFile(newer, 'utf8'), 'newer here\n');
+  });
+
+  await t.test('a files-only receiver (no storage.conf) restores the files and leaves the dumps on the server', async () => {
+    const mirrorTo = join(sandbox.root, 'mirror-files');
+    const mirror = await sandbox.writeNodeConfig('mirror', ['receive_files = 1', `receive_to = ${mirrorTo}`]);
+    const result = expectCode(await sandbox.runClient(['-c', mirror, '-i', '--client', 'prod', '--if-new']), 0, 'mirror receive');
+    assert.match(result.stderr, /dumps not loaded \(no storage\.conf\)/);
+    assert.match(result.stdout, /: 0 dumps loaded, \d+ files restored under .*mirror-files;/);
+    assert.deepEqual(treeDifferences(await snapshotTree(media), await snapshotTree(join(mirrorTo, media))), []);
+    const outside = (await allPaths(mirrorTo)).filter((path) => !`/${path}`.startsWith(media) && !media.startsWith(`/${path}/`));
+    assert.deepEqual(outside, []);
   });
 
   await t.test('receive_to without receive_files, or receive_files without receive_to, is a configuration error', async () => {

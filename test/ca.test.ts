@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -248,4 +249,33 @@ test('revoke: crl.pem names the serial, the name can be issued again with a new 
   await revokeClientCertificate(folder, 'node9');
   assert.deepEqual([...crlContents(readFileSync(revoked.crl)).revokedSerials].sort(), [firstSerial, secondSerial].sort());
   await assert.rejects(revokeClientCertificate(folder, 'node9'), NotFoundError);
+});
+
+test('address = localhost listens on every address the name resolves to, on one port', { skip: opensslMissing }, async () => {
+  const file = path.join(root, 'backup', 'server-localhost.conf');
+  writeFileSync(file, 'address = localhost\nport = 0\ndirectory = store\nssl_cert = ../ssl/server.pem\nssl_key = ../ssl/server.key\nssl_ca = ../ssl/ca.pem\n');
+  const named = new grpc.Server();
+  named.addService(whoAmIService, {
+    whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(peerCommonName(call) ?? '(none)')),
+  });
+  const namedListener = await listenWithMutualTls(named, loadServerConfig(file), silentLogger);
+  try {
+    const resolved = await lookup('localhost', { all: true });
+    for (const { address } of resolved) {
+      const host = address.includes(':') ? `[${address}]` : address;
+      const config = writeNodeConfig(`localhost-${address.replace(/[^0-9a-f]/gi, '-')}`, [
+        `server = ${address}`, `port = ${namedListener.port}`, 'server_name = localhost',
+        `ssl_cert = ${path.join(sslFolder, 'clients', 'node1.pem')}`, `ssl_key = ${path.join(sslFolder, 'clients', 'node1.key')}`, 'ssl_ca = ../ssl/ca.pem',
+      ]);
+      const client = new WhoAmIClient(`${host}:${namedListener.port}`, clientCredentials(config), channelOptions(config));
+      const answer = await new Promise<string>((resolve, reject) => {
+        client.makeUnaryRequest('/cpsbackup.test.WhoAmI/WhoAmI', (value: Buffer) => value, (bytes: Buffer) => bytes, Buffer.alloc(0),
+          { deadline: Date.now() + 20000 }, (error, response) => (error ? reject(error) : resolve(response?.toString('utf8') ?? '')));
+      }).finally(() => client.close());
+      assert.equal(answer, 'node1', `through ${address}`);
+    }
+  } finally {
+    namedListener.close();
+    named.forceShutdown();
+  }
 });

@@ -116,7 +116,7 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
 function listenErrorOf(config: ServerConfig, error: unknown): unknown {
   const errno = (error as NodeJS.ErrnoException).code;
-  const code = errno === 'EADDRINUSE' || errno === 'EADDRNOTAVAIL' || errno === 'EACCES' ? errno : undefined;
+  const code = errno === 'EADDRINUSE' || errno === 'EADDRNOTAVAIL' || errno === 'EACCES' || errno === 'ENOTFOUND' ? errno : undefined;
   if (code === undefined) return error;
   return new ConfigError(config.file, undefined, `address ${shown(config.address)}, port ${config.port}: cannot listen (${code})`);
 }

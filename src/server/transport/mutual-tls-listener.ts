@@ -1,7 +1,8 @@
 // Accepts the server's TLS 1.3 connections itself and hands only verified ones to grpc-js.
 // Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
 import * as grpc from '@grpc/grpc-js';
-import type { Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { shown } from '../../common/config/display';
 import { errorMessage } from '../../common/errors';
@@ -44,20 +45,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   const open = new Map<tls.TLSSocket, string>();
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   let isClosed = false;
-  const tlsServer = tls.createServer({
-    ...contextOptions(identity, revocations),
-    requestCert: true,
-    // Judged below, from socket.authorized, so that a refusal can be logged with the certificate it refused.
-    rejectUnauthorized: false,
-    ALPNProtocols: ['h2'],
-    // Node's default is 120 s; a handshake in flight at shutdown keeps the process up this long at most.
-    handshakeTimeout: handshakeTimeoutMilliseconds,
-  });
-  tlsServer.on('connection', (socket: Socket) => {
-    // A peer that resets mid-handshake is reported through 'tlsClientError'; this only keeps it from crashing.
-    socket.on('error', () => undefined);
-  });
-  tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+  const accept = (socket: tls.TLSSocket): void => {
     if (isClosed) {
       socket.destroy();
       return;
@@ -70,28 +58,37 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     open.set(socket, normalSerial(socket.getPeerCertificate().serialNumber));
     socket.once('close', () => open.delete(socket));
     injector.injectConnection(socket);
-  });
-  // A failed handshake (no TLS 1.3, garbage, a scanner) is the peer's problem and would flood the log; like grpc-js, say nothing.
-  tlsServer.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    // A taken port at start is the caller's to report (cpsbackup-server: exit 2 naming address and port).
-    tlsServer.once('error', reject);
-    tlsServer.listen(settings.port, settings.address, () => {
-      tlsServer.off('error', reject);
-      resolve();
-    });
-  });
-  // Later errors (out of file descriptors while accepting) must not crash the server; connections come back when they pass.
-  tlsServer.on('error', (error) => logger.error(`TLS listener on ${settings.address}: ${errorMessage(error)}`));
-  const address = tlsServer.address();
-  const port = typeof address === 'object' && address !== null ? address.port : settings.port;
+  };
+  const tlsServers: tls.Server[] = [];
+  let port = settings.port;
+  const failures: string[] = [];
+  let firstError: unknown;
+  // Like grpc-js's bindAsync: every address the name resolves to, on one port (the first one's when port = 0).
+  for (const address of await addressesOf(settings.address)) {
+    const tlsServer = createTlsServer(contextOptions(identity, revocations), accept);
+    try {
+      await listen(tlsServer, port, address);
+    } catch (error) {
+      failures.push(`${address}: ${errorMessage(error)}`);
+      firstError ??= error;
+      continue;
+    }
+    // Later errors (out of file descriptors while accepting) must not crash the server; connections come back when they pass.
+    tlsServer.on('error', (error) => logger.error(`TLS listener on ${address}: ${errorMessage(error)}`));
+    const bound = tlsServer.address();
+    if (port === 0 && typeof bound === 'object' && bound !== null) port = bound.port;
+    tlsServers.push(tlsServer);
+  }
+  // A taken port at start is the caller's to report (cpsbackup-server: exit 2 naming address and port).
+  if (tlsServers.length === 0) throw firstError;
+  for (const failure of failures) logger.warn(`not listening on ${failure}`);
   return {
     port,
     reloadRevocations(): boolean {
       let next: RevocationList;
       try {
         next = readRevocationList(settings, identity.ca);
-        tlsServer.setSecureContext(contextOptions(identity, next));
+        for (const tlsServer of tlsServers) tlsServer.setSecureContext(contextOptions(identity, next));
       } catch (error) {
         logger.error(`revocation list not reloaded, the previous one stays in force: ${errorMessage(error)}`);
         return false;
@@ -108,10 +105,46 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     },
     close(): void {
       isClosed = true;
-      tlsServer.close();
+      for (const tlsServer of tlsServers) tlsServer.close();
       injector.destroy();
     },
   };
+}
+
+function createTlsServer(context: tls.SecureContextOptions, accept: (socket: tls.TLSSocket) => void): tls.Server {
+  const tlsServer = tls.createServer({
+    ...context,
+    requestCert: true,
+    // Judged in accept(), from socket.authorized, so that a refusal can be logged with the certificate it refused.
+    rejectUnauthorized: false,
+    ALPNProtocols: ['h2'],
+    // Node's default is 120 s; a handshake in flight at shutdown keeps the process up this long at most.
+    handshakeTimeout: handshakeTimeoutMilliseconds,
+  });
+  tlsServer.on('connection', (socket: Socket) => {
+    // A peer that resets mid-handshake is reported through 'tlsClientError'; this only keeps it from crashing.
+    socket.on('error', () => undefined);
+  });
+  tlsServer.on('secureConnection', accept);
+  // A failed handshake (no TLS 1.3, garbage, a scanner) is the peer's problem and would flood the log; like grpc-js, say nothing.
+  tlsServer.on('tlsClientError', () => undefined);
+  return tlsServer;
+}
+
+function listen(tlsServer: tls.Server, port: number, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    tlsServer.once('error', reject);
+    tlsServer.listen(port, address, () => {
+      tlsServer.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function addressesOf(address: string): Promise<string[]> {
+  if (isIP(address) !== 0) return [address];
+  const found = await lookup(address, { all: true });
+  return [...new Set(found.map((entry) => entry.address))];
 }
 
 function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {

@@ -4,6 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,9 +13,13 @@ import tls from 'node:tls';
 import { ConfigError, NotFoundError } from '../src/common/errors';
 import { loadServerConfig, type ServerConfig } from '../src/common/config/server-config';
 import { loadNodeConfig, type NodeConfig } from '../src/common/config/node-config';
-import { channelOptions, clientCredentials, serverCredentials } from '../src/common/tls/credentials';
+import { channelOptions, clientCredentials } from '../src/common/tls/credentials';
+import { listenWithMutualTls, type MutualTlsListener } from '../src/server/transport/mutual-tls-listener';
+import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
+import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
 
 const cliPath = path.resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -36,6 +42,7 @@ const WhoAmIClient = grpc.makeGenericClientConstructor(whoAmIService, 'WhoAmI');
 let root = '';
 let sslFolder = '';
 let server: grpc.Server | undefined;
+let listener: MutualTlsListener | undefined;
 let serverConfig: ServerConfig;
 let port = 0;
 
@@ -100,14 +107,14 @@ before(async () => {
       callback(null, Buffer.from(peerCommonName(call) ?? '(none)'));
     },
   });
-  port = await new Promise<number>((resolve, reject) => {
-    started.bindAsync(`${serverConfig.address}:${serverConfig.port}`, serverCredentials(serverConfig),
-      (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
-  });
+  // The server's own listener: node:tls verifies, grpc-js gets only verified connections.
+  listener = await listenWithMutualTls(started, serverConfig, silentLogger);
+  port = listener.port;
   server = started;
 });
 
 after(() => {
+  listener?.close();
   server?.forceShutdown();
   if (root !== '') rmSync(root, { recursive: true, force: true });
 });
@@ -221,5 +228,54 @@ test('cpsbackup-ca CLI: init, server, client, and exit 2 on user errors', { skip
     assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.match(result.stderr, /^cpsbackup-ca: /);
+  }
+});
+
+test('revoke: crl.pem names the serial, the name can be issued again with a new serial', { skip: opensslMissing }, async () => {
+  const folder = path.join(root, 'revoke-ssl');
+  await initCertificateAuthority(folder);
+  const first = await issueClientCertificate(folder, 'node9');
+  const firstSerial = normalSerial(new X509Certificate(readFileSync(first.cert)).serialNumber);
+  const revoked = await revokeClientCertificate(folder, 'node9');
+  assert.equal(normalSerial(revoked.serial), firstSerial);
+  assert.ok(!existsSync(first.cert) && !existsSync(first.key), 'the name is free, the revoked key gone');
+  assert.ok(existsSync(revoked.movedTo));
+  const listed = crlContents(readFileSync(revoked.crl));
+  assert.deepEqual([...listed.revokedSerials], [firstSerial]);
+  assert.ok(listed.nextUpdate !== undefined && listed.nextUpdate.getTime() > Date.now() + 3000 * 24 * 3600 * 1000);
+  const second = await issueClientCertificate(folder, 'node9');
+  const secondSerial = normalSerial(new X509Certificate(readFileSync(second.cert)).serialNumber);
+  assert.notEqual(secondSerial, firstSerial);
+  await revokeClientCertificate(folder, 'node9');
+  assert.deepEqual([...crlContents(readFileSync(revoked.crl)).revokedSerials].sort(), [firstSerial, secondSerial].sort());
+  await assert.rejects(revokeClientCertificate(folder, 'node9'), NotFoundError);
+});
+
+test('address = localhost listens on every address the name resolves to, on one port', { skip: opensslMissing }, async () => {
+  const file = path.join(root, 'backup', 'server-localhost.conf');
+  writeFileSync(file, 'address = localhost\nport = 0\ndirectory = store\nssl_cert = ../ssl/server.pem\nssl_key = ../ssl/server.key\nssl_ca = ../ssl/ca.pem\n');
+  const named = new grpc.Server();
+  named.addService(whoAmIService, {
+    whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(peerCommonName(call) ?? '(none)')),
+  });
+  const namedListener = await listenWithMutualTls(named, loadServerConfig(file), silentLogger);
+  try {
+    const resolved = await lookup('localhost', { all: true });
+    for (const { address } of resolved) {
+      const host = address.includes(':') ? `[${address}]` : address;
+      const config = writeNodeConfig(`localhost-${address.replace(/[^0-9a-f]/gi, '-')}`, [
+        `server = ${address}`, `port = ${namedListener.port}`, 'server_name = localhost',
+        `ssl_cert = ${path.join(sslFolder, 'clients', 'node1.pem')}`, `ssl_key = ${path.join(sslFolder, 'clients', 'node1.key')}`, 'ssl_ca = ../ssl/ca.pem',
+      ]);
+      const client = new WhoAmIClient(`${host}:${namedListener.port}`, clientCredentials(config), channelOptions(config));
+      const answer = await new Promise<string>((resolve, reject) => {
+        client.makeUnaryRequest('/cpsbackup.test.WhoAmI/WhoAmI', (value: Buffer) => value, (bytes: Buffer) => bytes, Buffer.alloc(0),
+          { deadline: Date.now() + 20000 }, (error, response) => (error ? reject(error) : resolve(response?.toString('utf8') ?? '')));
+      }).finally(() => client.close());
+      assert.equal(answer, 'node1', `through ${address}`);
+    }
+  } finally {
+    namedListener.close();
+    named.forceShutdown();
   }
 });

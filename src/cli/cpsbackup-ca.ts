@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
 import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../common/tls/ca';
+import { revokeClientCertificate, revokedSerials, writeRevocationList } from '../common/tls/ca-revoke';
 
 const exitUsage = 2;
 const exitFailure = 1;
@@ -70,6 +71,29 @@ function buildProgram(out: Output, err: Output): Command {
       out.write(`wrote ${files.cert}\nwrote ${files.key}\nnode.conf on ${name}:\n` +
         `  ssl_cert = ${files.cert}\n  ssl_key = ${files.key}\n  ssl_ca = ${caFiles(path.resolve(options.dir)).caCert}\n` +
         `on the server, file <clientconfdir>/${name}:\n  ssl_peer_cn = ${name}\n`);
+    });
+
+  program.command('revoke')
+    .allowExcessArguments(false)
+    .description('revoke clients/NAME.pem and rewrite crl.pem; the server refuses it from its next start or SIGHUP')
+    .argument('<name>', 'client name (the certificate CN)')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .action(async (name: string, options: { dir: string }) => {
+      const revoked = await revokeClientCertificate(options.dir, name);
+      const count = (await revokedSerials(options.dir)).length;
+      out.write(`revoked ${name} (serial ${revoked.serial}); its certificate moved to ${revoked.movedTo}, its key deleted\n` +
+        `wrote ${revoked.crl} (${count} revoked)\n` +
+        `on the server: copy it to the ssl_crl path of server.conf (default: crl.pem beside ssl_ca), then send SIGHUP\n` +
+        `a new certificate for ${name}: cpsbackup-ca client --dir ${options.dir} ${name}\n`);
+    });
+
+  program.command('crl')
+    .allowExcessArguments(false)
+    .description('rewrite crl.pem from the revocations so far (renews its validity; none yet: an empty list)')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .action(async (options: { dir: string }) => {
+      const crl = await writeRevocationList(options.dir);
+      out.write(`wrote ${crl} (${(await revokedSerials(options.dir)).length} revoked, valid 3650 days)\nserver.conf:\n  ssl_crl = ${crl}\n`);
     });
   return program;
 }

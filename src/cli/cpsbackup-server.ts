@@ -14,6 +14,7 @@ import { exitWith } from './exit-with';
 import { readPackageVersion } from '../common/package-version';
 import { checkReportLines, isClean } from '../chunkstore/check';
 import { configuredStatusUrl, fetchStatus } from '../server/status/status-fetch';
+import { trustedCa } from '../common/tls/credentials';
 import { statusText } from '../server/status/status-text';
 import { loadClientRegistry } from '../server/clients/load-client-registry';
 import { locationOf } from '../server/clients/client-registry';
@@ -41,8 +42,8 @@ async function runServer(configFile: string): Promise<number> {
   let server: Awaited<ReturnType<typeof startBackupServer>> | undefined;
   // From the start, so a SIGHUP while starting does not kill the process (its default action).
   const onHangup = (): void => {
-    if (server === undefined) logger.warn('SIGHUP while starting: ignored (the clients folder is being read now)');
-    else server.context.clients.reload();
+    if (server === undefined) logger.warn('SIGHUP while starting: ignored (the clients folder and revocation list are being read now)');
+    else server.reload();
   };
   process.on('SIGHUP', onHangup);
   try {
@@ -66,7 +67,9 @@ async function runServer(configFile: string): Promise<number> {
 
 async function printStatus(configFile: string, options: { url?: string; json?: boolean }): Promise<number> {
   const config = loadConfig(configFile);
-  const report = await fetchStatus(options.url ?? configuredStatusUrl(config), config.statusToken);
+  const url = options.url ?? configuredStatusUrl(config);
+  const ca = url.startsWith('https:') ? trustedCa(config) : undefined;
+  const report = await fetchStatus(url, { token: config.statusToken, ca });
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : statusText(report));
   return EXIT.ok;
 }
@@ -159,7 +162,8 @@ function positiveNumber(value: string): number {
 
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
 function listenErrorOf(config: ServerConfig, error: unknown): unknown {
-  const code = /No address added[\s\S]*\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(errorMessage(error))?.[1];
+  const errno = (error as NodeJS.ErrnoException).code;
+  const code = errno === 'EADDRINUSE' || errno === 'EADDRNOTAVAIL' || errno === 'EACCES' || errno === 'ENOTFOUND' ? errno : undefined;
   if (code === undefined) return error;
   return new ConfigError(config.file, undefined, `address ${shown(config.address)}, port ${config.port}: cannot listen (${code})`);
 }
@@ -183,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `
-Signals: SIGHUP rereads the clients folder (clientconfdir); SIGTERM and SIGINT stop after running calls.
+Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl); SIGTERM and SIGINT stop after running calls.
 
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server
@@ -223,7 +227,7 @@ Examples:
     });
   program.command('status')
     .description("print the running server's status (GET /status on status_address:status_port)")
-    .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201')
+    .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201 (https://… with status_ssl = 1: the certificate must chain to ssl_ca)')
     .option('--json', 'print the JSON as the server returns it')
     .allowExcessArguments(false)
     .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });

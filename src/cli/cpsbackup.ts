@@ -283,7 +283,7 @@ function buildProgram(): Command {
     .option('--load-into <[source=]database>', 'with -i: restore only the postgresql/mariadb dumps and load them into this database (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value])
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
-    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), then postprocess')
+    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), and with receive_files = 1 restore its files under receive_to (--overwrite applies), then postprocess')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
     .argument('[mode]', '"daemon": the same as --daemon')
     .allowExcessArguments(false)
@@ -343,7 +343,7 @@ export async function main(argv: string[], output: Output = {
     if (isDaemon) return await daemonMain(config, () => storageOf(config));
     if (options.ifNew) {
       const storage = storageOf(config);
-      return await receiveIfNew(config, options.client, storage, output, loadIntoOf(config, options, storage));
+      return await receiveIfNew(config, options.client, storage, output, loadIntoOf(config, options, storage), options.overwrite);
     }
     if (options.export) return await doExport(config, options, output, signal ?? new AbortController().signal);
     if (options.list) return await doList(config, options, output);

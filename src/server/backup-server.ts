@@ -5,7 +5,7 @@ import type { BackupServer } from '../proto/cpsbackup';
 import { FastBackupService } from '../common/wire/fast-service';
 import type { ServerConfig } from '../common/config/server-config';
 import type { Logger } from '../common/logger';
-import { serverCredentials, maxMessageBytes } from '../common/tls/credentials';
+import { maxMessageBytes } from '../common/tls/credentials';
 import { openConfiguredStore } from './open-store';
 import { Activity } from './activity';
 import { Maintenance } from './maintenance';
@@ -19,12 +19,15 @@ import { Notifier } from './notify/notifier';
 import { NotificationRules } from './notify/notification-rules';
 import { ScheduledCheck } from './scheduled-check';
 import { LiveClientRegistry } from './clients/live-client-registry';
+import { listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
 
 export interface RunningServer {
   readonly context: ServerContext;
   readonly port: number;
   /** The status port (dashboard, /status, /metrics) started next to gRPC. */
   readonly status: RunningStatusServer;
+  /** SIGHUP: rereads the clients folder and the revocation list; each keeps its previous state when unreadable. */
+  reload(): void;
   stop(): Promise<void>;
 }
 
@@ -54,11 +57,9 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     'grpc.keepalive_time_ms': 60_000,
   });
   server.addService(FastBackupService, implementation);
-  let port: number;
+  let listener: MutualTlsListener;
   try {
-    port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${config.address}:${config.port}`, serverCredentials(config), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
-    });
+    listener = await listenWithMutualTls(server, config, logger);
   } catch (error) {
     await store.close();
     throw error;
@@ -69,6 +70,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   try {
     status = await startStatusServer(context, startedAt, { lastCheck: () => scheduledCheck.lastCheck });
   } catch (error) {
+    listener.close();
     server.forceShutdown();
     await store.close();
     throw error;
@@ -77,14 +79,20 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   if (notifier.isConfigured) notificationRules.start();
   if (recovery.droppedBackups > 0) maintenance.scheduleGarbageCollection();
   scheduledCheck.start();
+  const port = listener.port;
   logger.info(`listening on ${config.address}:${port}`);
   return {
     context,
     port,
     status,
+    reload() {
+      clients.reload();
+      listener.reloadRevocations();
+    },
     async stop() {
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.
       const checkStopped = scheduledCheck.stop();
+      listener.close();
       await new Promise<void>((resolve) => {
         // Not waiting for tryShutdown's callback after forcing: when a client died while its call waited on
         // backpressure, grpc-js never saw the session close and the callback never came (the server hung on SIGTERM).

@@ -34,6 +34,9 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
     const result = await runReceive(config, {
       clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`),
     });
+    // The daemon has no exit code to give: what the overwrite policy kept is a warning in the log.
+    for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
+    for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
     logger.info(result.applied.length === 0
       ? `receive: nothing new from ${config.receiveClient} (last applied: ${result.previous?.backupId ?? 'none'})`
       : `receive: applied backups ${result.applied.map(({ backup }) => backup.backupId).join(', ')} from ${config.receiveClient}`);

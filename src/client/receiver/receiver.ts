@@ -12,7 +12,9 @@ import { runRestore } from '../restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
 import type { DumpSource, StorageConfig } from '../sources/storage-config';
 import { loadIntoFor, type LoadInto } from '../sources/load-into';
+import type { OverwritePolicy } from '../overwrite-policy';
 import { runPostprocess } from './postprocess';
+import { receiveFiles, type FilesReceived } from './receive-files';
 import { acquireReceiveLock } from './receive-lock';
 import { planReceive } from './receive-plan';
 import { OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
@@ -23,6 +25,8 @@ export interface ReceiveOptions {
   readonly storage: StorageConfig | undefined;
   /** Only the database sources it names are loaded, into the databases it names (storage.conf's load_into otherwise). */
   readonly loadInto?: LoadInto;
+  /** Overrides node.conf's receive_overwrite for the sender's files (receive_files = 1), as -i --overwrite. */
+  readonly overwrite?: OverwritePolicy;
   /** Progress for a person or a log, one line per event. */
   readonly onEvent?: (message: string) => void;
 }
@@ -40,6 +44,8 @@ export interface ReceiveResult {
   /** Empty when nothing newer than `previous` exists. */
   readonly applied: readonly ReceivedBackup[];
   readonly state: ReceiveState | undefined;
+  /** With receive_files = 1, the newest applied backup's files restored under receive_to. */
+  readonly files?: FilesReceived;
 }
 
 /**
@@ -50,8 +56,9 @@ export interface ReceiveResult {
  */
 export async function runReceive(config: NodeConfig, options: ReceiveOptions): Promise<ReceiveResult> {
   const storage = options.storage;
-  if (storage === undefined) {
-    throw new ConfigError(config.file, undefined, 'receiving needs a storage.conf naming this node\'s databases (storage_conf =)');
+  // A files-only receiver (receive_files = 1) needs no databases; dumps then stay on the server.
+  if (storage === undefined && config.receiveFiles === undefined) {
+    throw new ConfigError(config.file, undefined, 'receiving needs a storage.conf naming this node\'s databases (storage_conf =), or receive_files = 1');
   }
   const clientKey = options.clientName ?? OWN_BACKUPS_KEY;
   const lock = await acquireReceiveLock(config.stateDirectory, clientKey);
@@ -72,9 +79,20 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     const target = join(config.workDirectory, 'receive', clientKey);
     const applied: ReceivedBackup[] = [];
     for (const backup of plan) {
-      applied.push(await receiveOne(config, storage, backup, dumpPaths.get(backup.backupId) ?? [], target, options));
+      const dumps = dumpPaths.get(backup.backupId) ?? [];
+      if (storage !== undefined) applied.push(await receiveOne(config, storage, backup, dumps, target, options));
+      else {
+        if (dumps.length > 0) options.onEvent?.(`backup ${backup.backupId}: ${dumps.length} dumps not loaded (no storage.conf)`);
+        applied.push({ backup, loads: [], ignoredDumps: dumps });
+      }
     }
     const newest = plan[plan.length - 1];
+    let files: FilesReceived | undefined;
+    // After the databases, before postprocess: a replica's postprocess may need both.
+    if (config.receiveFiles !== undefined) {
+      files = await receiveFiles(config, config.receiveFiles, newest, options.clientName, options.overwrite);
+      options.onEvent?.(`backup ${newest.backupId}: ${files.files} files restored under ${files.to} (overwrite: ${files.overwrite})`);
+    }
     const kind = isPartial(newest) ? 'partial' : 'complete';
     const clientLabel = options.clientName ?? 'own backups';
     if (config.postprocess !== undefined) {
@@ -89,7 +107,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     };
     await writeReceiveState(config.stateDirectory, clientKey, state);
     await rm(target, { recursive: true, force: true });
-    return { previous, applied, state };
+    return { previous, applied, state, files };
   } finally {
     await lock.release();
   }

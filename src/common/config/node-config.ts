@@ -10,6 +10,7 @@ import { isValidClientName } from './client-record';
 import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { boundedPath, existingFile, folderPath, pathLengthProblem, requiredLine, resolvePath } from './paths';
+import { readReceiveFiles, RECEIVE_FILES_KEYS, type ReceiveFilesSettings } from './receive-keys';
 import { describeErrno, kindOf } from './regular-file';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
 
@@ -45,6 +46,8 @@ export interface NodeConfig {
   readonly receiveClient: string | undefined;
   /** Shell command run after a receive loaded every dump; success is recorded only after it exits 0. */
   readonly postprocess: string | undefined;
+  /** receive_files = 1: a receive also restores the sender's files under receive_to (receive-keys.ts). */
+  readonly receiveFiles: ReceiveFilesSettings | undefined;
   /** The daemon appends its log lines here as well as to stdout/stderr. */
   readonly logFile: string | undefined;
   /**
@@ -58,6 +61,7 @@ const singleKeys = [
   'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'ssl_cert', 'ssl_key', 'ssl_ca',
   'storage_conf', 'work_directory', 'state_directory',
   'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
+  ...RECEIVE_FILES_KEYS,
 ];
 const repeatableKeys = new Set(['include', 'exclude_regex']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -113,6 +117,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     scheduleReceive,
     receiveClient: readReceiveClient(config, scheduleReceive !== undefined),
     postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
+    receiveFiles: readReceiveFiles(config),
     logFile: logFileLine === undefined ? undefined : readLogFile(file, logFileLine),
     warnings: Object.freeze([]),
   });

@@ -9,7 +9,7 @@ import { DEFAULT_CHUNKER_PARAMS } from '../chunker-defaults';
 import { checkTlsFiles } from '../tls/tls-files';
 import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
-import { existingFile, folderPath, folderProblem, requiredLine } from './paths';
+import { existingFile, folderPath, folderProblem, requiredLine, resolvePath } from './paths';
 import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
@@ -39,6 +39,10 @@ export interface ServerConfig {
   readonly sslCert: string;
   readonly sslKey: string;
   readonly sslCa: string;
+  /** The CA's revocation list: ssl_crl, else crl.pem beside ssl_ca (where cpsbackup-ca writes it); reread on SIGHUP. */
+  readonly sslCrl: string;
+  /** ssl_crl was given, so the file must exist; the default file is used only when present. */
+  readonly isSslCrlRequired: boolean;
   readonly chunker: ChunkerName;
   readonly chunkMinSize: number;
   readonly chunkAvgSize: number;
@@ -53,6 +57,8 @@ export interface ServerConfig {
   readonly allowRemoteStatus: boolean;
   /** Without a token, the status port shows paths and messages only with status_details = 1 (else counts, states, sizes). */
   readonly statusDetails: boolean;
+  /** status_ssl = 1: the status port speaks HTTPS with ssl_cert / ssl_key (clients trust ssl_ca); plain HTTP is refused. */
+  readonly statusSsl: boolean;
   /** Executable given the notification JSON on stdin (burp's notify_*_script). */
   readonly notifyScript: string | undefined;
   /** http(s) URL the notification JSON is POSTed to. */
@@ -76,7 +82,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -111,6 +117,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   const chunkSizes = readChunkSizes(config);
   const clientsLine = lastLine(config, 'clientconfdir');
   const warnAfterLine = lastLine(config, 'warn_after');
+  const statusSslLine = lastLine(config, 'status_ssl');
   return Object.freeze({
     file,
     address: readAddress(config, 'address'),
@@ -128,6 +135,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
+    ...readRevocationList(config),
     chunker: readChunker(config),
     isChunkerSet: ['chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size'].some((key) => lastLine(config, key) !== undefined),
     ...chunkSizes,
@@ -136,6 +144,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
     ...readStatusAccess(config),
+    statusSsl: statusSslLine === undefined ? false : toBoolean(file, statusSslLine),
     notifyScript: readNotifyScript(config),
     notifyWebhook: readNotifyWebhook(config),
     warnAfterSeconds: warnAfterLine === undefined ? undefined : toDuration(file, warnAfterLine),
@@ -145,6 +154,13 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     storage: readStorageKeys(config),
     warnings: Object.freeze([]),
   });
+}
+
+/** Explicit: must exist now. Default: crl.pem beside ssl_ca, which may appear later (the first revoke, then SIGHUP). */
+function readRevocationList(config: ConfigText): { sslCrl: string; isSslCrlRequired: boolean } {
+  const entry = lastLine(config, 'ssl_crl');
+  if (entry !== undefined) return { sslCrl: existingFile(config.file, entry), isSslCrlRequired: true };
+  return { sslCrl: path.join(path.dirname(resolvePath(config.file, requiredLine(config, 'ssl_ca'))), 'crl.pem'), isSslCrlRequired: false };
 }
 
 /** Whether it exists is checked when the server loads the clients (start, SIGHUP); what it is, here. */

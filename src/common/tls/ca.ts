@@ -116,7 +116,7 @@ async function issue(
     await writeFile(path.join(work, 'req.cnf'), leafRequestConfig);
     await openssl(['req', '-new', '-config', 'req.cnf', '-key', keyFile, '-subj', subject(commonName), '-out', 'leaf.csr'], work);
     // `openssl ca` rather than `x509 -req`: only it sets arbitrary start and end dates in 3.0.
-    // Its database is throw-away: serials are random, and nothing here tracks revocation.
+    // Its database is throw-away: serials are random; revocation keeps its own (ca-revoke.ts).
     await writeFile(path.join(work, 'index.txt'), '');
     await writeFile(path.join(work, 'ca.cnf'), signingConfig + extensions);
     await openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', authority.caCert, '-keyfile', authority.caKey,
@@ -128,7 +128,7 @@ async function issue(
   });
 }
 
-function requireAuthority(folder: string): CertificateAuthorityFiles {
+export function requireAuthority(folder: string): CertificateAuthorityFiles {
   const authority = caFiles(folder);
   if (!existsSync(authority.caCert) || !existsSync(authority.caKey)) {
     throw new NotFoundError(`no CA in ${folder} (ca.pem and ca.key): run "cpsbackup-ca init --dir ${folder}" first`);
@@ -168,7 +168,7 @@ function refuseExisting(files: string[]): void {
   }
 }
 
-async function withWorkFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {
+export async function withWorkFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {
   const folder = await mkdtemp(path.join(os.tmpdir(), 'cpsbackup-ca-'));
   try {
     return await work(folder);
@@ -177,7 +177,7 @@ async function withWorkFolder<T>(work: (folder: string) => Promise<T>): Promise<
   }
 }
 
-function openssl(args: string[], cwd?: string): Promise<string> {
+export function openssl(args: string[], cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('openssl', args, { cwd, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error === null) return resolve(stdout);

@@ -1,42 +1,29 @@
 // Builds grpc-js credentials for mutual TLS 1.3 from the server's and the node's configs.
-// The server refuses any peer without a certificate signed by our CA, at the handshake.
+// The server's side (the handshake, the revocation list) is src/server/transport/mutual-tls-listener.ts.
 import * as grpc from '@grpc/grpc-js';
-import type { SecureServerOptions } from 'node:http2';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors';
 import type { NodeConfig } from '../config/node-config';
-import type { ServerConfig } from '../config/server-config';
 import { shownPath } from '../config/display';
 import { FileProblem, readRegularFile } from '../config/regular-file';
 
 /** gRPC messages are bounded; data frames are sized well below this. */
 export const maxMessageBytes = 4 * 1024 * 1024;
 
-/**
- * grpc-js 1.14's createSsl(ca, pairs, true) takes no minimum TLS version, so it would accept
- * TLS 1.2. Its public ServerCredentials constructor takes the http2 server options directly,
- * which lets us pin TLS 1.3 and require a verified client certificate in one place.
- */
-class MutualTls13ServerCredentials extends grpc.ServerCredentials {
-  private readonly fingerprint: string;
-  constructor(serverOptions: SecureServerOptions, contextOptions: SecureContextOptions, fingerprint: string) {
-    super(serverOptions, contextOptions);
-    this.fingerprint = fingerprint;
-  }
-  _equals(other: grpc.ServerCredentials): boolean {
-    return other instanceof MutualTls13ServerCredentials && other.fingerprint === this.fingerprint;
-  }
+export interface ServerIdentity {
+  readonly ca: Buffer;
+  readonly cert: Buffer;
+  readonly key: Buffer;
 }
 
-export function serverCredentials(config: ServerConfig): grpc.ServerCredentials {
-  const ca = readPem(config.file, config.sslCa);
-  const cert = readPem(config.file, config.sslCert);
-  const key = readPem(config.file, config.sslKey);
-  return new MutualTls13ServerCredentials(
-    { requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' },
-    { ca, cert, key, minVersion: 'TLSv1.3' },
-    [config.sslCa, config.sslCert, config.sslKey].join('\0'),
-  );
+/** The server's certificate, key and the CA its clients' certificates must chain to (src/server/transport uses them). */
+export function serverIdentity(config: { file: string; sslCa: string; sslCert: string; sslKey: string }): ServerIdentity {
+  return { ca: readPem(config.file, config.sslCa), cert: readPem(config.file, config.sslCert), key: readPem(config.file, config.sslKey) };
+}
+
+/** ssl_ca alone: what a client of the server's HTTPS status port trusts (it may not read the key). */
+export function trustedCa(config: { file: string; sslCa: string }): Buffer {
+  return readPem(config.file, config.sslCa);
 }
 
 export function clientCredentials(config: NodeConfig): grpc.ChannelCredentials {

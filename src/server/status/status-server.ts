@@ -1,6 +1,8 @@
 // The status port: GET / (dashboard), /status and /history (JSON), /metrics (Prometheus).
-// Plain node:http next to the gRPC server; read-only, so it never takes the store's locks.
+// node:http next to the gRPC server, or node:https with the server's certificate (status_ssl = 1);
+// read-only, so it never takes the store's locks.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackAddress } from '../../common/config/server-config';
 import { ConfigError } from '../../common/errors';
@@ -14,11 +16,12 @@ import { StatusMetrics } from './status-metrics';
 import { StatusSource } from './status-report';
 import { readPackageVersion } from '../../common/package-version';
 import type { LastCheck } from '../check-result';
+import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
 
 export interface RunningStatusServer {
   readonly address: string;
   readonly port: number;
-  /** http://address:port, with IPv6 literals in brackets. */
+  /** http://address:port (https:// with status_ssl = 1), with IPv6 literals in brackets. */
   readonly url: string;
   readonly source: StatusSource;
   stop(): Promise<void>;
@@ -67,14 +70,20 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
     }
   };
 
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
     route(request, response).catch((error) => {
       logger.error(`status ${request.method} ${shown(request.url ?? '')}: ${(error as Error)?.stack ?? String(error)}`);
       // The message may name the store's files: the reader learns only where to look.
       if (!response.headersSent) send(response, 500, 'application/json', JSON.stringify({ error: 'internal error (see the server log)' }));
       else response.destroy();
     });
-  });
+  };
+  // The gRPC port's certificate, so a remote dashboard trusting ssl_ca's CA needs no proxy. No client
+  // certificate is asked for: browsers and Prometheus have none; status_token is the access rule.
+  // A plain-HTTP request then fails its TLS handshake and gets no answer.
+  const server = config.statusSsl
+    ? createSecureServer({ ...pickCertificate(serverIdentity(config)), minVersion: 'TLSv1.2' }, handle)
+    : createServer(handle);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -91,11 +100,12 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
   rates.start();
   const bound = server.address() as AddressInfo;
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  logger.info(`status on http://${host}:${bound.port}`);
+  const url = `${config.statusSsl ? 'https' : 'http'}://${host}:${bound.port}`;
+  logger.info(`status on ${url}`);
   return {
     address: bound.address,
     port: bound.port,
-    url: `http://${host}:${bound.port}`,
+    url,
     source,
     async stop() {
       rates.stop();
@@ -106,6 +116,10 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
       });
     },
   };
+}
+
+function pickCertificate(identity: ServerIdentity): { cert: Buffer; key: Buffer } {
+  return { cert: identity.cert, key: identity.key };
 }
 
 function send(response: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {

@@ -1,0 +1,49 @@
+// receive_files = 1: after the dumps are loaded, the sender's files (every entry of its newest
+// backup but the dumps) are restored under receive_to, at their original paths, with -i's overwrite rules.
+import type { NodeConfig } from '../../common/config/node-config';
+import type { ReceiveFilesSettings } from '../../common/config/receive-keys';
+import { CorruptError } from '../../common/errors';
+import { EntryType, type BackupSummary } from '../../proto/cpsbackup';
+import { showBackup } from '../catalog-calls';
+import { connectToServer } from '../connection';
+import type { OverwritePolicy } from '../overwrite-policy';
+import { runRestore, type RestoreResult } from '../restorer';
+import { rootsWithout } from './file-roots';
+
+export interface FilesReceived {
+  readonly to: string;
+  readonly overwrite: OverwritePolicy;
+  readonly files: number;
+  readonly bytes: number;
+  /** Existing entries that differ and that the policy kept, and entries skipped for lack of root: reported (exit 3). */
+  readonly keptExisting: readonly string[];
+  readonly needsRoot: readonly string[];
+}
+
+/**
+ * Only the newest backup matters: each backup holds every file. Throws CorruptError when entries could
+ * not be restored (a damaged chunk, a symlink on the way), so the receive is not recorded and is retried;
+ * entries kept by the overwrite policy are a choice, returned for the report, not a failure.
+ */
+export async function receiveFiles(config: NodeConfig, settings: ReceiveFilesSettings, backup: BackupSummary,
+  clientName: string | undefined, overwrite: OverwritePolicy = settings.overwrite): Promise<FilesReceived> {
+  const entries: Buffer[] = [];
+  const dumps: Buffer[] = [];
+  const client = connectToServer(config);
+  try {
+    await showBackup(client, `${config.server}:${config.port}`, backup.backupId, clientName ?? '', () => undefined, (entry) => {
+      (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? dumps : entries).push(entry.path);
+    });
+  } finally {
+    client.close();
+  }
+  const roots = rootsWithout(entries, dumps);
+  const empty = { to: settings.to, overwrite, files: 0, bytes: 0, keptExisting: [], needsRoot: [] };
+  // No paths would mean the whole backup, dumps included.
+  if (roots.length === 0) return empty;
+  const result: RestoreResult = await runRestore(config, { backupId: backup.backupId, to: settings.to, clientName, paths: roots, overwrite });
+  if (result.failures.length > 0) {
+    throw new CorruptError(`backup ${backup.backupId}: files not restored under ${settings.to}: ${result.failures.join('; ')}`);
+  }
+  return { ...empty, files: result.progress.files, bytes: result.progress.bytes, keptExisting: result.keptExisting, needsRoot: result.needsRoot };
+}

@@ -1,0 +1,181 @@
+// Accepts the server's TLS 1.3 connections itself and hands only verified ones to grpc-js.
+// Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
+import * as grpc from '@grpc/grpc-js';
+import { lookup } from 'node:dns/promises';
+import { isIP, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { shown } from '../../common/config/display';
+import { errorMessage } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
+import { normalSerial } from './crl-contents';
+import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
+
+const handshakeTimeoutMilliseconds = 10_000;
+
+export interface MutualTlsSettings extends RevocationSettings {
+  readonly address: string;
+  readonly port: number;
+  readonly sslCert: string;
+  readonly sslKey: string;
+}
+
+export interface MutualTlsListener {
+  readonly port: number;
+  /**
+   * Rereads the revocation list for the next handshakes and closes open connections it revokes; false
+   * (the previous list kept, the reason logged) when unusable.
+   */
+  reloadRevocations(): boolean;
+  /** Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given. */
+  close(): void;
+}
+
+/**
+ * grpc-js's own TLS server drops a certificate that fails verification without a trace, and takes its
+ * secure context once. Here node:tls verifies (CA, dates, revocation list); a connection that fails is
+ * destroyed right after the handshake, before any HTTP/2 frame is read, and logged with the certificate's
+ * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
+ */
+export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
+  const identity = serverIdentity(settings);
+  let revocations = readRevocationList(settings, identity.ca);
+  logRevocations(logger, describeRevocationList(settings, revocations), '');
+  // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
+  const open = new Map<tls.TLSSocket, string>();
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  let isClosed = false;
+  const accept = (socket: tls.TLSSocket): void => {
+    if (isClosed) {
+      socket.destroy();
+      return;
+    }
+    if (!socket.authorized) {
+      logger.warn(refusalMessage(socket));
+      socket.destroy();
+      return;
+    }
+    open.set(socket, normalSerial(socket.getPeerCertificate().serialNumber));
+    socket.once('close', () => open.delete(socket));
+    injector.injectConnection(socket);
+  };
+  const tlsServers: tls.Server[] = [];
+  let port = settings.port;
+  const failures: string[] = [];
+  let firstError: unknown;
+  // Like grpc-js's bindAsync: every address the name resolves to, on one port (the first one's when port = 0).
+  for (const address of await addressesOf(settings.address)) {
+    const tlsServer = createTlsServer(contextOptions(identity, revocations), accept);
+    try {
+      await listen(tlsServer, port, address);
+    } catch (error) {
+      failures.push(`${address}: ${errorMessage(error)}`);
+      firstError ??= error;
+      continue;
+    }
+    // Later errors (out of file descriptors while accepting) must not crash the server; connections come back when they pass.
+    tlsServer.on('error', (error) => logger.error(`TLS listener on ${address}: ${errorMessage(error)}`));
+    const bound = tlsServer.address();
+    if (port === 0 && typeof bound === 'object' && bound !== null) port = bound.port;
+    tlsServers.push(tlsServer);
+  }
+  // A taken port at start is the caller's to report (cpsbackup-server: exit 2 naming address and port).
+  if (tlsServers.length === 0) throw firstError;
+  for (const failure of failures) logger.warn(`not listening on ${failure}`);
+  return {
+    port,
+    reloadRevocations(): boolean {
+      let next: RevocationList;
+      try {
+        next = readRevocationList(settings, identity.ca);
+        for (const tlsServer of tlsServers) tlsServer.setSecureContext(contextOptions(identity, next));
+      } catch (error) {
+        logger.error(`revocation list not reloaded, the previous one stays in force: ${errorMessage(error)}`);
+        return false;
+      }
+      revocations = next;
+      logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
+      for (const [socket, serial] of open) {
+        if (revocations?.contents.revokedSerials.has(serial) !== true) continue;
+        // The handshake passed before the revocation: without this, an open channel would go on for hours.
+        logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
+        socket.destroy();
+      }
+      return true;
+    },
+    close(): void {
+      isClosed = true;
+      for (const tlsServer of tlsServers) tlsServer.close();
+      injector.destroy();
+    },
+  };
+}
+
+function createTlsServer(context: tls.SecureContextOptions, accept: (socket: tls.TLSSocket) => void): tls.Server {
+  const tlsServer = tls.createServer({
+    ...context,
+    requestCert: true,
+    // Judged in accept(), from socket.authorized, so that a refusal can be logged with the certificate it refused.
+    rejectUnauthorized: false,
+    ALPNProtocols: ['h2'],
+    // Node's default is 120 s; a handshake in flight at shutdown keeps the process up this long at most.
+    handshakeTimeout: handshakeTimeoutMilliseconds,
+  });
+  tlsServer.on('connection', (socket: Socket) => {
+    // A peer that resets mid-handshake is reported through 'tlsClientError'; this only keeps it from crashing.
+    socket.on('error', () => undefined);
+  });
+  tlsServer.on('secureConnection', accept);
+  // A failed handshake (no TLS 1.3, garbage, a scanner) is the peer's problem and would flood the log; like grpc-js, say nothing.
+  tlsServer.on('tlsClientError', () => undefined);
+  return tlsServer;
+}
+
+function listen(tlsServer: tls.Server, port: number, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    tlsServer.once('error', reject);
+    tlsServer.listen(port, address, () => {
+      tlsServer.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function addressesOf(address: string): Promise<string[]> {
+  if (isIP(address) !== 0) return [address];
+  const found = await lookup(address, { all: true });
+  return [...new Set(found.map((entry) => entry.address))];
+}
+
+function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
+  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations.pem }) };
+}
+
+function logRevocations(logger: Logger, described: { text: string; isExpired: boolean }, prefix: string): void {
+  if (described.isExpired) logger.error(`${prefix}${described.text}`);
+  else logger.info(`${prefix}${described.text}`);
+}
+
+function peerOf(socket: tls.TLSSocket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+function commonNameOf(socket: tls.TLSSocket): string {
+  const commonName = socket.getPeerCertificate().subject?.CN;
+  return typeof commonName === 'string' ? `"${shown(commonName)}"` : '(no CN)';
+}
+
+function refusalMessage(socket: tls.TLSSocket): string {
+  const from = peerOf(socket);
+  const certificate = socket.getPeerCertificate();
+  // Node gives an empty object when the peer sent no certificate.
+  if (certificate === null || Object.keys(certificate).length === 0) return `refused a connection from ${from}: no client certificate`;
+  const commonName = commonNameOf(socket);
+  const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
+  const reason = String(socket.authorizationError);
+  if (reason === 'CERT_REVOKED') return `refused a connection from ${from}: client ${commonName}${serial}: certificate revoked`;
+  const hint = reason === 'UNABLE_TO_GET_CRL' || reason === 'CRL_HAS_EXPIRED' || reason === 'CRL_SIGNATURE_FAILURE'
+    ? ' (the revocation list is not from ssl_ca\'s CA, or has expired: rewrite it with cpsbackup-ca crl, then SIGHUP)'
+    : '';
+  return `refused a connection from ${from}: client ${commonName}${serial}: certificate not accepted (${reason})${hint}`;
+}

@@ -317,3 +317,21 @@ test('server config and client records: keep_days_partial (issue 5)', (t) => {
   assert.deepEqual(refused.map((record) => [record.name, record.line]), [['prod', 2]]);
   assert.match(refused[0].problem, /keep_days_partial/);
 });
+
+test('quota keys: hard_quota / soft_quota in client records, min_free in server.conf, sizes with units', (t) => {
+  const { backup } = makeTree(t);
+  const clients = path.join(backup, 'clients');
+  writeFileSync(path.join(clients, 'node1'), 'ssl_peer_cn = node1\nsoft_quota = 8G\nhard_quota = 10G\n');
+  writeFileSync(path.join(clients, 'upside'), 'ssl_peer_cn = upside\nhard_quota = 1G\nsoft_quota = 2G\n');
+  writeFileSync(path.join(clients, 'nonsense'), 'ssl_peer_cn = nonsense\nhard_quota = lots\n');
+  const registry = registryOf(clients);
+  assert.deepEqual([registry.byName('node1')?.softQuotaBytes, registry.byName('node1')?.hardQuotaBytes], [8 * 2 ** 30, 10 * 2 ** 30]);
+  const refused = new Map(registry.refused.map((record) => [record.name, record]));
+  assert.equal(refused.get('upside')!.line, 3);
+  assert.match(refused.get('upside')!.problem, /soft_quota \(2G\) must not be above hard_quota \(1G\)/);
+  assert.match(refused.get('nonsense')!.problem, /hard_quota must be a size such as 512M or 2G/);
+  const file = path.join(backup, 'server.conf');
+  assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}`).minFreeBytes, undefined);
+  assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}min_free = 1.5G\n`).minFreeBytes, 1.5 * 2 ** 30);
+  assert.throws(() => serverConfigFromText(file, `directory = s\n${serverSsl}min_free = -1\n`), configError(5, /min_free must be a size/));
+});

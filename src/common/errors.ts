@@ -105,8 +105,8 @@ export class DiskFullError extends BackupError {
 }
 
 export class LimitError extends BackupError {
-  constructor(message: string) {
-    super('LIMIT', message);
+  constructor(message: string, logDetail?: string) {
+    super('LIMIT', message, { logDetail });
   }
 }
 

@@ -11,7 +11,7 @@ import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, folderPath, folderProblem, requiredLine } from './paths';
 import { readKeepDays, readKeepLevels } from './retention-keys';
-import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
+import { readStorageKeys, STORAGE_KEYS, toByteSize, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
@@ -62,6 +62,8 @@ export interface ServerConfig {
   readonly checkReadDataPercent: number;
   /** Where packs live (local folder or S3 bucket), the encryption key file, staging and cache bounds. */
   readonly storage: StorageSettings;
+  /** burp's min_free: with less free space than this on the store's disk, backups are refused at their start. */
+  readonly minFreeBytes: number | undefined;
   /** Doubts found at load that do not stop the server, each "file:line: …"; logged once at start. */
   readonly warnings: readonly string[];
 }
@@ -71,7 +73,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'min_free', ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -136,6 +138,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
     storage: readStorageKeys(config),
+    minFreeBytes: readMinFree(config),
     warnings: Object.freeze([]),
   });
 }
@@ -187,6 +190,11 @@ function readStatusAccess(config: ConfigText): { statusToken: string | undefined
   }
   const statusDetails = detailsLine === undefined ? false : toBoolean(file, detailsLine);
   return { statusToken: tokenLine?.value, allowRemoteStatus, statusDetails };
+}
+
+function readMinFree(config: ConfigText): number | undefined {
+  const entry = lastLine(config, 'min_free');
+  return entry === undefined ? undefined : toByteSize(config.file, entry, 0);
 }
 
 function readNotifyScript(config: ConfigText): string | undefined {

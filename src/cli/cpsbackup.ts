@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d).
+// cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d),
+// compare two backups (--diff) and search them (--find).
 // One clear line per error on stderr; exit codes from exit-codes.ts.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { includeWarnings, loadNodeConfig, type NodeConfig } from '../common/config/node-config';
@@ -22,9 +23,10 @@ import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
+import { doDiff, doFind } from './browse-commands';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
-const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | daemon) [options]; see cpsbackup -h';
+const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -60,6 +62,8 @@ interface Options {
   daemon?: boolean;
   ifNew?: boolean;
   loadInto?: string[];
+  diff?: number[];
+  find?: string;
 }
 
 interface Output {
@@ -243,8 +247,11 @@ function buildProgram(): Command {
     .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupNumber))
     .option('-d, --delete <id>', 'delete a backup', backupNumber)
     .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)')
-    .option('--json', 'with -l and -s: print JSON')
-    .option('--client <name>', 'with -l, -s, -i: another client\'s backups (needs restore_client on the server)')
+    .option('--diff <ids...>', 'compare two backups A B: entries added, removed and changed (with sizes and what changed), in path order', (value: string, previous: number[] = []) => [...previous, backupNumber(value)])
+    .option('--find <pattern>', 'which backups hold a path matching this glob (on the escaped path: * ? [..] within a name, ** across folders; '
+      + 'without "/" it matches the last name), with size and mtime')
+    .option('--json', 'with -l, -s, --diff, --find: print JSON (names escaped, and their bytes in base64)')
+    .option('--client <name>', 'with -l, -s, -i, --diff, --find: another client\'s backups (needs restore_client on the server)')
     .option('--force', 'with -d: allow deleting the newest backup')
     .option('--load', 'with -i --to: also load the restored dumps into the databases (the default only for original paths)')
     .option('--no-load', 'with -i: restore dump files without running their loaders')
@@ -272,6 +279,8 @@ Examples:
   cpsbackup -c node.conf -i 3 --to /tmp/r          restore backup 3 under /tmp/r
   cpsbackup -c node.conf -i --load-into shop_test  load the newest postgresql/mariadb dumps into database shop_test
   cpsbackup -c node.conf -d 2                      delete backup 2
+  cpsbackup -c node.conf --diff 3 5                what changed from backup 3 to backup 5 (+ added, - removed, M changed)
+  cpsbackup -c node.conf --find '*.conf'           every backup's entries named *.conf; '/etc/**' for everything under /etc
   cpsbackup daemon -c node.conf                    run schedule_complete / schedule_partial / schedule_receive
   cpsbackup -c receiver.conf -i --client prod --if-new   load prod's newest backups into this node's databases once
 
@@ -290,10 +299,14 @@ export async function main(argv: string[], output: Output = {
       return EXIT.usage;
     }
     const isDaemon = options.daemon === true || program.args[0] === 'daemon';
-    const actions = [options.export, options.list, options.show, options.import, options.delete, isDaemon || undefined]
+    const actions = [options.export, options.list, options.show, options.import, options.delete, options.diff, options.find, isDaemon || undefined]
       .filter((value) => value !== undefined);
     if (actions.length !== 1) {
-      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, daemon\n${USAGE}\n`);
+      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, --diff, --find, daemon\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    if (options.diff !== undefined && options.diff.length !== 2) {
+      output.err(`cpsbackup: --diff takes two backup ids, the older first (e.g. --diff 3 5)\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false)) {
@@ -317,6 +330,14 @@ export async function main(argv: string[], output: Output = {
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
     if (options.import !== undefined) return await doImport(config, options, output);
+    if (options.diff !== undefined) {
+      await doDiff(config, options.diff[0], options.diff[1], options.client, options.json === true, output);
+      return EXIT.ok;
+    }
+    if (options.find !== undefined) {
+      await doFind(config, options.find, options.client, options.json === true, output);
+      return EXIT.ok;
+    }
     return await doDelete(config, options, output);
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -335,3 +335,21 @@ test('quota keys: hard_quota / soft_quota in client records, min_free in server.
   assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}min_free = 1.5G\n`).minFreeBytes, 1.5 * 2 ** 30);
   assert.throws(() => serverConfigFromText(file, `directory = s\n${serverSsl}min_free = -1\n`), configError(5, /min_free must be a size/));
 });
+
+test('node config: backup_script_pre / _post and restore_script_post with their repeatable _arg lines', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'node.conf');
+  writeFileSync(path.join(backup, 'freeze.sh'), '#!/bin/sh\n', { mode: 0o755 });
+  writeFileSync(path.join(backup, 'plain.txt'), 'not a program\n', { mode: 0o644 });
+  const config = nodeConfigFromText(file, `server = a\n${nodeSsl}backup_script_pre = freeze.sh\nbackup_script_pre_arg = -q\n`
+    + 'backup_script_pre_arg = two words\nbackup_script_post = freeze.sh\nrestore_script_post = freeze.sh\n');
+  assert.deepEqual(config.scripts.backupPre, { path: path.join(backup, 'freeze.sh'), args: ['-q', 'two words'] });
+  assert.deepEqual(config.scripts.backupPost, { path: path.join(backup, 'freeze.sh'), args: [] });
+  assert.deepEqual(config.scripts.restorePost, { path: path.join(backup, 'freeze.sh'), args: [] });
+  assert.deepEqual(nodeConfigFromText(file, `server = a\n${nodeSsl}`).scripts, { backupPre: undefined, backupPost: undefined, restorePost: undefined });
+  const load = (text: string) => () => nodeConfigFromText(file, `server = a\n${nodeSsl}${text}`);
+  assert.throws(load('backup_script_post = plain.txt\n'), configError(5, /backup_script_post: .*plain\.txt is not executable/));
+  assert.throws(load('backup_script_pre = missing.sh\n'), configError(5, /missing\.sh does not exist/));
+  assert.throws(load('restore_script_post_arg = x\n'), configError(5, /restore_script_post_arg is set but restore_script_post is not/));
+  assert.throws(load('backup_script_pre = freeze.sh\nbackup_script_pre = freeze.sh\n'), configError(6, /only once/));
+});

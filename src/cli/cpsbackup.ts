@@ -24,6 +24,7 @@ import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 import { doDiff, doFind } from './browse-commands';
+import { withScripts } from '../client/hooks/with-scripts';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -96,7 +97,15 @@ function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig
   return parseLoadInto(options.loadInto, storage);
 }
 
-async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
+/** backup_script_pre before, backup_script_post after (told the outcome, failures included). */
+async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
+  const { backupPre, backupPost } = config.scripts;
+  const result = await withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
+    () => doExport(config, options, output, signal), (problem) => output.err(`error: ${problem}\n`));
+  return result.exitCode;
+}
+
+async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<{ backupId: number; exitCode: number }> {
   const storage = storageOf(config);
   const partialSince = options.partial ? await partialSinceFromServer(config) : undefined;
   if (partialSince) output.err(`partial backup: dumping changes since ${partialSince.toISOString()}\n`);
@@ -121,7 +130,7 @@ async function doExport(config: NodeConfig, options: Options, output: Output, si
     + `stored ${formatBytes(summary.newBytes)} new of ${formatBytes(progress.bytesRead)} read (${formatBytes(summary.storedBytes)} after compression, `
     + `sent ${formatBytes(progress.sentBytes)}); `
     + `${formatBytes(summary.logicalBytes)} in this backup, ${(durationMs / 1000).toFixed(1)} s\n`);
-  return unreadable.length > 0 ? EXIT.partial : EXIT.ok;
+  return { backupId: summary.backupId, exitCode: unreadable.length > 0 ? EXIT.partial : EXIT.ok };
 }
 
 /** Changes since the newest committed backup of this client (any kind), with an overlap. */
@@ -177,7 +186,15 @@ function reportRestoreGaps(result: RestoreResult, output: Output): number {
   return result.failures.length + result.keptExisting.length + result.needsRoot.length;
 }
 
-async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
+/** restore_script_post after the restore (told the outcome and the backup, failures included). */
+async function doImportWithScripts(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const result = await withScripts({
+    action: 'restore', configFile: config.file, post: config.scripts.restorePost, environment: { CPSBACKUP_RESTORE_TO: options.to ?? '/' },
+  }, () => doImport(config, options, output), (problem) => output.err(`error: ${problem}\n`));
+  return result.exitCode;
+}
+
+async function doImport(config: NodeConfig, options: Options, output: Output): Promise<{ backupId: number; exitCode: number }> {
   // A restore --to a folder never touches live databases unless --load asks for it.
   const shouldLoad = options.load ?? (options.to === undefined || options.loadInto !== undefined);
   const storage = shouldLoad ? storageOf(config) : undefined;
@@ -197,16 +214,18 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
     }
     output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
       + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
-    return gaps > 0 ? EXIT.partial : EXIT.ok;
+    return { backupId: result.backup.backupId, exitCode: gaps > 0 ? EXIT.partial : EXIT.ok };
   }
   // A partial backup is applied on top of the last complete one and the partials between them.
   let failures = 0;
+  let lastRestored = 0;
   const chain = await restoreChainAndLoad(config, {
     backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage),
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     onStep: ({ backup, isDumpsOnly, restore, loads }) => {
       progressLine.clear();
+      lastRestored = backup.backupId;
       failures += reportRestoreGaps(restore, output) - restore.failures.length;
       for (const failure of restore.failures) output.err(`error: ${failure}\n`);
       for (const load of loads) {
@@ -223,7 +242,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
   if (chain.skipped.length > 0) {
     output.err(`error: not applied after the failure above: backups ${chain.skipped.map((backup) => formatBackupId(backup.backupId)).join(', ')}\n`);
   }
-  return failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok;
+  return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
 }
 
 async function doDelete(config: NodeConfig, options: Options, output: Output): Promise<number> {
@@ -284,7 +303,11 @@ Examples:
   cpsbackup daemon -c node.conf                    run schedule_complete / schedule_partial / schedule_receive
   cpsbackup -c receiver.conf -i --client prod --if-new   load prod's newest backups into this node's databases once
 
-Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads), 12 refused by the server.`);
+Scripts (node.conf, burp's keys): backup_script_pre runs before -e (non-zero: the backup fails, nothing is
+sent); backup_script_post after every -e and restore_script_post after every -i, failures included, with
+"post <0|1 failed> <backup id>" and CPSBACKUP_OUTCOME, CPSBACKUP_BACKUP_ID, CPSBACKUP_ERROR; *_arg lines add arguments.
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server.`);
 }
 
 export async function main(argv: string[], output: Output = {
@@ -326,10 +349,10 @@ export async function main(argv: string[], output: Output = {
       const storage = storageOf(config);
       return await receiveIfNew(config, options.client, storage, output, loadIntoOf(config, options, storage));
     }
-    if (options.export) return await doExport(config, options, output, signal ?? new AbortController().signal);
+    if (options.export) return await doExportWithScripts(config, options, output, signal ?? new AbortController().signal);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
-    if (options.import !== undefined) return await doImport(config, options, output);
+    if (options.import !== undefined) return await doImportWithScripts(config, options, output);
     if (options.diff !== undefined) {
       await doDiff(config, options.diff[0], options.diff[1], options.client, options.json === true, output);
       return EXIT.ok;

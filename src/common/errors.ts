@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'DUMP_FAILED'
   | 'LOAD_FAILED'
+  | 'SCRIPT_FAILED'
   | 'IO'
   | 'PROTOCOL'
   | 'BUSY'
@@ -83,6 +84,13 @@ export class LoadFailedError extends BackupError {
   constructor(source: string, message: string) {
     super('LOAD_FAILED', `load ${source}: ${message}`);
     this.source = source;
+  }
+}
+
+/** A backup_script_pre (or another hook script) failed; names the script and shows its stderr. */
+export class ScriptFailedError extends BackupError {
+  constructor(message: string) {
+    super('SCRIPT_FAILED', message);
   }
 }
 

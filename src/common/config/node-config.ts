@@ -12,6 +12,7 @@ import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } fro
 import { boundedPath, existingFile, folderPath, pathLengthProblem, requiredLine, resolvePath } from './paths';
 import { describeErrno, kindOf } from './regular-file';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
+import { readScriptKeys, SCRIPT_ARG_KEYS, SCRIPT_KEYS, type ScriptSettings } from './script-keys';
 
 export interface NodeConfig {
   readonly file: string;
@@ -47,6 +48,8 @@ export interface NodeConfig {
   readonly postprocess: string | undefined;
   /** The daemon appends its log lines here as well as to stdout/stderr. */
   readonly logFile: string | undefined;
+  /** backup_script_pre / backup_script_post / restore_script_post with their arguments (script-keys.ts). */
+  readonly scripts: ScriptSettings;
   /**
    * Doubts about the files this configuration names that do not stop the program, each
    * "file:line: …" (a certificate peers will refuse); the CLI prints them once per run.
@@ -57,9 +60,9 @@ export interface NodeConfig {
 const singleKeys = [
   'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'ssl_cert', 'ssl_key', 'ssl_ca',
   'storage_conf', 'work_directory', 'state_directory',
-  'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
+  'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file', ...SCRIPT_KEYS,
 ];
-const repeatableKeys = new Set(['include', 'exclude_regex']);
+const repeatableKeys = new Set(['include', 'exclude_regex', ...SCRIPT_ARG_KEYS]);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 
 /** Reads node.conf, and checks the contents of the certificate, key and CA it names. */
@@ -114,6 +117,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     receiveClient: readReceiveClient(config, scheduleReceive !== undefined),
     postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
     logFile: logFileLine === undefined ? undefined : readLogFile(file, logFileLine),
+    scripts: readScriptKeys(config),
     warnings: Object.freeze([]),
   });
 }

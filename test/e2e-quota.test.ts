@@ -135,3 +135,33 @@ test('a store disk below min_free refuses backups before writing anything, and n
   const config2 = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   exited(await sandbox.runClient(['-c', config2, '-e']), 0, 'backup with min_free = 1M');
 });
+
+test('a chunk two clients hold counts half for each; what only one holds counts whole', async (t) => {
+  const sandbox = await Sandbox.create({ clients: [] });
+  t.after(() => sandbox.destroy());
+  const notify = await notifyScript(sandbox.root);
+  // soft_quota = 1 byte: each client's first backup sends one quota notification carrying its usage.
+  await sandbox.addClient('node1', ['soft_quota = 1']);
+  await sandbox.addClient('node2', ['soft_quota = 1']);
+  await sandbox.rewriteServerConfig(['keep = 10', notify.line]);
+  await sandbox.startServer();
+  const shared = randomBytes(96 * 1024);
+  const usageAfterBackup = async (client: string, own: number, count: number): Promise<NonNullable<Notification['quota']>> => {
+    const data = join(sandbox.root, `data-${client}`);
+    await mkdir(data);
+    await writeFile(join(data, 'shared.bin'), shared);
+    await writeFile(join(data, 'own.bin'), randomBytes(own));
+    const config = await sandbox.writeNodeConfig(client, [`include = ${data}`]);
+    exited(await sandbox.runClient(['-c', config, '-e']), 0, `backup of ${client}`);
+    const quota = (await notify.calls(count)).filter((n) => n.outcome === 'quota' && n.client === client);
+    assert.equal(quota.length, 1);
+    return quota[0].quota!;
+  };
+  const first = await usageAfterBackup('node1', 10 * 1024, 2);
+  assert.equal(first.sharedBytes, 0);
+  assert.ok(first.ownBytes >= 106 * 1024 && first.ownBytes < 107 * 1024, `node1 alone: ${first.ownBytes}`);
+  const second = await usageAfterBackup('node2', 20 * 1024, 4);
+  assert.ok(second.ownBytes >= 20 * 1024 && second.ownBytes < 21 * 1024, `node2's own: ${second.ownBytes}`);
+  assert.ok(second.sharedBytes >= 48 * 1024 && second.sharedBytes < 49 * 1024, `half of the shared 96 KiB: ${second.sharedBytes}`);
+  assert.equal(second.usageBytes, second.ownBytes + second.sharedBytes);
+});

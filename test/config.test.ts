@@ -13,6 +13,7 @@ import { loadClientRegistry } from '../src/server/clients/load-client-registry';
 import type { ClientRegistry } from '../src/server/clients/client-registry';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
 import { configError } from './support/config-errors';
+import { effectiveQuotas } from '../src/server/quota/quota-rules';
 
 function registryOf(clientsDirectory: string): ClientRegistry {
   return loadClientRegistry({ file: path.join(clientsDirectory, '..', 'server.conf'), clientsDirectory, clientsDirectoryLine: undefined });
@@ -334,6 +335,13 @@ test('quota keys: hard_quota / soft_quota in client records, min_free in server.
   assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}`).minFreeBytes, undefined);
   assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}min_free = 1.5G\n`).minFreeBytes, 1.5 * 2 ** 30);
   assert.throws(() => serverConfigFromText(file, `directory = s\n${serverSsl}min_free = -1\n`), configError(5, /min_free must be a size/));
+  // server.conf's quotas are every client's, unless a record sets its own; 0 in a record means none.
+  const server = serverConfigFromText(file, `directory = s\n${serverSsl}hard_quota = 20G\nsoft_quota = 15G\n`).quotas;
+  assert.deepEqual(server, { hardQuotaBytes: 20 * 2 ** 30, softQuotaBytes: 15 * 2 ** 30 });
+  assert.deepEqual(effectiveQuotas(undefined, server), server);
+  assert.deepEqual(effectiveQuotas(registry.byName('node1'), server), { hardQuotaBytes: 10 * 2 ** 30, softQuotaBytes: 8 * 2 ** 30 });
+  assert.deepEqual(effectiveQuotas({ hardQuotaBytes: 0 }, server), { softQuotaBytes: 15 * 2 ** 30 });
+  assert.deepEqual(effectiveQuotas(undefined, {}), {});
 });
 
 test('node config: backup_script_pre / _post and restore_script_post with their repeatable _arg lines', (t) => {

@@ -50,9 +50,10 @@ test('soft_quota notifies once per crossing; hard_quota refuses the next backup 
   const sandbox = await Sandbox.create({ clients: [] });
   t.after(() => sandbox.destroy());
   const notify = await notifyScript(sandbox.root);
-  await sandbox.addClient('node1', ['soft_quota = 100K', 'hard_quota = 300K']);
+  // soft_quota from server.conf (every client's), hard_quota from the client's record.
+  await sandbox.addClient('node1', ['hard_quota = 300K']);
   // anomaly_share 100 (10000 %): these growing backups are meant, not anomalies to report.
-  await sandbox.rewriteServerConfig(['keep = 10', 'anomaly_share = 100', notify.line]);
+  await sandbox.rewriteServerConfig(['keep = 10', 'anomaly_share = 100', 'soft_quota = 100K', 'hard_quota = 1G', notify.line]);
   const server = await sandbox.startServer();
   const data = join(sandbox.root, 'data');
   await mkdir(data);

@@ -139,8 +139,8 @@ export async function main(argv: string[]): Promise<number> {
 Signals: SIGHUP rereads the clients folder (clientconfdir); SIGTERM and SIGINT stop after running calls.
 
 Space: a backup is refused at its start when the store's disk has less free than min_free
-(server.conf, e.g. min_free = 5G) or its client uses its hard_quota (client record, e.g.
-hard_quota = 10G); soft_quota (client record) sends one "quota" notification per crossing.
+(server.conf, e.g. min_free = 5G) or its client uses its hard_quota (server.conf for every
+client, or the client's record, e.g. hard_quota = 10G); soft_quota sends one "quota" notification per crossing.
 
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server

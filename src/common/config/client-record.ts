@@ -6,7 +6,7 @@ import type { ConfigText } from './parse';
 import { readKeepDays, readKeepLevels } from './retention-keys';
 import { allLines, checkKeys, lastLine } from './values';
 import { toDuration } from './server-config';
-import { toByteSize } from './storage-keys';
+import { QUOTA_KEYS, readQuotaKeys } from './quota-keys';
 
 export interface ClientRecord {
   readonly name: string;
@@ -21,9 +21,9 @@ export interface ClientRecord {
   readonly keepDaysPartial?: number;
   /** Overrides server.conf's warn_after for this client (status port, overdue notification). */
   readonly warnAfterSeconds?: number;
-  /** burp's hard_quota: at or above this usage (see src/server/quota) the next backup is refused at its start. */
+  /** burp's hard_quota, overriding server.conf's (0: none): at or above this usage the next backup is refused at its start. */
   readonly hardQuotaBytes?: number;
-  /** burp's soft_quota: crossing it sends one `quota` notification; backups go on. */
+  /** burp's soft_quota, overriding server.conf's (0: none): crossing it sends one `quota` notification. */
   readonly softQuotaBytes?: number;
 }
 
@@ -32,7 +32,7 @@ export interface ClientRecord {
  * here, give ClientRecord its field, read it in clientRecordFrom with the readers of values.ts.
  * A key not listed makes the record invalid, so a typo never silently grants or drops a right.
  */
-const singleKeys = ['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after', 'hard_quota', 'soft_quota'] as const;
+const singleKeys = ['ssl_peer_cn', 'keep_days', 'keep_days_partial', 'warn_after', ...QUOTA_KEYS];
 const repeatableKeys = new Set(['restore_client', 'keep']);
 const knownKeys = new Set<string>([...singleKeys, ...repeatableKeys]);
 
@@ -62,7 +62,7 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
   }
   const keepDaysPartial = readKeepDays(config, 'keep_days_partial');
   const warnAfterLine = lastLine(config, 'warn_after');
-  const quotas = readQuotas(config);
+  const quotas = readQuotaKeys(config);
   return Object.freeze({
     name,
     file,
@@ -74,19 +74,4 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
     ...quotas,
   });
-}
-
-/** Sizes such as 10G; a soft quota above the hard one could never warn before the refusal, so it is refused. */
-function readQuotas(config: ConfigText): { hardQuotaBytes?: number; softQuotaBytes?: number } {
-  const hardLine = lastLine(config, 'hard_quota');
-  const softLine = lastLine(config, 'soft_quota');
-  const hardQuotaBytes = hardLine === undefined ? undefined : toByteSize(config.file, hardLine, 1);
-  const softQuotaBytes = softLine === undefined ? undefined : toByteSize(config.file, softLine, 1);
-  if (hardQuotaBytes !== undefined && softQuotaBytes !== undefined && softQuotaBytes > hardQuotaBytes) {
-    throw new ConfigError(config.file, softLine!.line, `soft_quota (${softLine!.value}) must not be above hard_quota (${hardLine!.value})`);
-  }
-  return {
-    ...(hardQuotaBytes === undefined ? {} : { hardQuotaBytes }),
-    ...(softQuotaBytes === undefined ? {} : { softQuotaBytes }),
-  };
 }

@@ -13,6 +13,7 @@ import { existingFile, folderPath, folderProblem, requiredLine } from './paths';
 import { readKeepDays, readKeepLevels } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, toByteSize, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
+import { QUOTA_KEYS, readQuotaKeys, type QuotaSettings } from './quota-keys';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
 
@@ -64,6 +65,8 @@ export interface ServerConfig {
   readonly storage: StorageSettings;
   /** burp's min_free: with less free space than this on the store's disk, backups are refused at their start. */
   readonly minFreeBytes: number | undefined;
+  /** Every client's hard_quota / soft_quota unless its record sets its own (quota-keys.ts). */
+  readonly quotas: QuotaSettings;
   /** Doubts found at load that do not stop the server, each "file:line: …"; logged once at start. */
   readonly warnings: readonly string[];
 }
@@ -73,7 +76,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', 'min_free', ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'min_free', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -139,6 +142,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
     storage: readStorageKeys(config),
     minFreeBytes: readMinFree(config),
+    quotas: Object.freeze(readQuotaKeys(config)),
     warnings: Object.freeze([]),
   });
 }

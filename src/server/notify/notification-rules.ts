@@ -7,7 +7,7 @@ import type { ServerContext } from '../server-context';
 import { anomalyOf } from '../status/anomaly';
 import { overdueSince } from '../status/client-state';
 import { anomalyNotification, failureNotification, overdueNotification, quotaNotification, successNotification } from './notification';
-import { isOverSoftQuota } from '../quota/quota-rules';
+import { effectiveQuotas, isOverSoftQuota } from '../quota/quota-rules';
 import type { Notifier } from './notifier';
 
 const MIN_CHECK_MS = 250;
@@ -65,21 +65,21 @@ export class NotificationRules {
 
   /** One notification per crossing of soft_quota, not one per backup while above it. */
   private checkSoftQuota(clientName: string, backupNumber: number, now: number): void {
-    const record = this.context.clients.current.byName(clientName);
-    if (record?.softQuotaBytes === undefined) {
+    const quotas = effectiveQuotas(this.context.clients.current.byName(clientName), this.context.config.quotas);
+    if (quotas.softQuotaBytes === undefined) {
       this.softQuotaNotified.delete(clientName);
       return;
     }
     const usage = this.context.store.clientUsage(clientName);
-    if (!isOverSoftQuota(usage.bytes, record)) {
+    if (!isOverSoftQuota(usage.bytes, quotas)) {
       this.softQuotaNotified.delete(clientName);
       return;
     }
-    if (this.softQuotaNotified.get(clientName) === record.softQuotaBytes) return;
-    this.softQuotaNotified.set(clientName, record.softQuotaBytes);
+    if (this.softQuotaNotified.get(clientName) === quotas.softQuotaBytes) return;
+    this.softQuotaNotified.set(clientName, quotas.softQuotaBytes);
     this.notifier.send(quotaNotification(clientName, backupNumber, {
       usageBytes: usage.bytes, ownBytes: usage.ownBytes, sharedBytes: usage.sharedBytes,
-      softQuotaBytes: record.softQuotaBytes, hardQuotaBytes: record.hardQuotaBytes ?? null,
+      softQuotaBytes: quotas.softQuotaBytes, hardQuotaBytes: quotas.hardQuotaBytes ?? null,
     }, now));
   }
 

@@ -3,7 +3,7 @@
 import { LimitError } from '../../common/errors';
 import type { ServerContext } from '../server-context';
 import { freeBytesOf } from './free-space';
-import { hardQuotaRefusal, minFreeShortage } from './quota-rules';
+import { effectiveQuotas, hardQuotaRefusal, minFreeShortage } from './quota-rules';
 
 export async function admitBackup(context: ServerContext, clientName: string): Promise<void> {
   const { config, store } = context;
@@ -14,8 +14,8 @@ export async function admitBackup(context: ServerContext, clientName: string): P
       throw new LimitError(`backup of client "${clientName}" refused: the server's store is low on free space (see the server log)`, shortage);
     }
   }
-  const record = context.clients.current.byName(clientName);
-  if (record?.hardQuotaBytes === undefined) return;
-  const refusal = hardQuotaRefusal(clientName, store.clientUsage(clientName).bytes, record);
+  const quotas = effectiveQuotas(context.clients.current.byName(clientName), config.quotas);
+  if (quotas.hardQuotaBytes === undefined) return;
+  const refusal = hardQuotaRefusal(clientName, store.clientUsage(clientName).bytes, quotas);
   if (refusal !== undefined) throw new LimitError(refusal);
 }

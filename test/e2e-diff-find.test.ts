@@ -3,6 +3,7 @@
 // newlines (escaped in text, exact bytes in --json), sizes and mtimes as the file system has them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -148,4 +149,34 @@ test('--diff and --find answer from the catalog what the trees hold, names as by
   assert.match(missing.stderr, /client "node1" has no backup 9/);
   assert.match(exited(await cli('--diff', '1'), 2, '--diff 1').stderr, /--diff takes two backup ids/);
   assert.match(exited(await cli('--find', ''), 2, '--find ""').stderr, /--find needs a pattern/);
+});
+
+// Regression: process.exit() dropped what was still queued for a pipe, so `-s ID --json | jq` (and
+// --diff/--find --json) got the first 64 KiB and broken JSON when the reader was slower than us.
+test('long --json outputs reach a slow pipe whole (-s, --diff, --find)', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'first.txt'), 'one\n');
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  exited(await sandbox.runClient(['-c', config, '-e']), 0, 'backup 1');
+  const count = 400;
+  for (let index = 0; index < count; index++) await writeFile(join(data, `a-rather-long-file-name-to-make-the-output-big-${index}.txt`), `${index}\n`);
+  exited(await sandbox.runClient(['-c', config, '-e']), 0, 'backup 2');
+  // The reader starts a second late: by then the pipe is full and the rest waits in the CLI.
+  const throughSlowPipe = (...args: string[]): string => {
+    const cli = join(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
+    const quoted = [process.execPath, cli, '-c', config, ...args].map((arg) => `'${arg}'`).join(' ');
+    return execFileSync('sh', ['-c', `${quoted} | { sleep 1; cat; }`], { maxBuffer: 64 * 1024 * 1024 }).toString();
+  };
+  const show = throughSlowPipe('-s', '2', '--json');
+  assert.ok(show.length > 2 * 65536, `output of ${show.length} bytes`);
+  assert.equal((JSON.parse(show) as { entries: unknown[] }).entries.length, count + 2);
+  const diff = throughSlowPipe('--diff', '1', '2', '--json');
+  assert.ok(diff.length > 2 * 65536, `output of ${diff.length} bytes`);
+  assert.equal((JSON.parse(diff) as JsonDifference[]).filter((difference) => difference.change === 'added').length, count);
+  const find = throughSlowPipe('--find', 'a-rather-*', '--json');
+  assert.equal((JSON.parse(find) as JsonMatch[]).length, count);
 });

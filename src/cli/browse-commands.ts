@@ -9,6 +9,8 @@ import { entryJson, entryTypeName, formatBackupId, formatBytes, formatTime } fro
 
 export interface TextSink {
   out(text: string): void;
+  /** Resolves once what was written is taken by the reader (stdout's 'drain'); absent: nothing to wait for. */
+  drained?(): Promise<void>;
 }
 
 const kindNames: Record<number, 'added' | 'removed' | 'changed'> = {
@@ -46,9 +48,10 @@ export async function doDiff(config: NodeConfig, fromBackupId: number, toBackupI
   const json = isJson ? new JsonArrayWriter(output) : undefined;
   const totals = { added: { count: 0, bytes: 0 }, removed: { count: 0, bytes: 0 }, changed: { count: 0, bytes: 0 } };
   try {
-    await diffBackups(client, `${config.server}:${config.port}`, fromBackupId, toBackupId, clientName ?? '', (difference) => {
+    await diffBackups(client, `${config.server}:${config.port}`, fromBackupId, toBackupId, clientName ?? '', async (difference) => {
       const kind = kindNames[difference.kind];
       if (kind === undefined) return;
+      await output.drained?.();
       const entry = (difference.after ?? difference.before)!;
       totals[kind].count++;
       totals[kind].bytes += kind === 'changed' ? difference.after!.size - difference.before!.size : entry.size;
@@ -84,8 +87,9 @@ export async function doFind(config: NodeConfig, pattern: string, clientName: st
   const backups = new Set<number>();
   let matches = 0;
   try {
-    await findEntries(client, `${config.server}:${config.port}`, pattern, clientName ?? '', ({ backupId, entry }) => {
+    await findEntries(client, `${config.server}:${config.port}`, pattern, clientName ?? '', async ({ backupId, entry }) => {
       if (entry === undefined) return;
+      await output.drained?.();
       matches++;
       backups.add(backupId);
       if (json === undefined) output.out(`${findLine(backupId, entry)}\n`);

@@ -71,6 +71,12 @@ interface Output {
   out(text: string): void;
   err(text: string): void;
   readonly isInteractive: boolean;
+  /** For long outputs (--diff, --find): resolves when stdout can take more. */
+  drained?(): Promise<void>;
+}
+
+function stdoutDrained(): Promise<void> {
+  return process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', () => resolve())) : Promise.resolve();
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -312,6 +318,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (so
 
 export async function main(argv: string[], output: Output = {
   out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), isInteractive: process.stderr.isTTY === true,
+  drained: stdoutDrained,
 }, signal?: AbortSignal): Promise<number> {
   const program = buildProgram();
   try {

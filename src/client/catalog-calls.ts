@@ -44,10 +44,11 @@ export async function dumpPathsOf(client: BackupClient, address: string, clientN
 
 /** Streams the differences between two backups (path order) to onDifference. */
 export async function diffBackups(client: BackupClient, address: string, fromBackupId: number, toBackupId: number, clientName: string,
-  onDifference: (difference: DiffEntry) => void): Promise<void> {
+  onDifference: (difference: DiffEntry) => void | Promise<void>): Promise<void> {
   try {
+    // Awaited: a slow reader of our output slows the stream down instead of filling our memory.
     for await (const batch of client.diff({ fromBackupId, toBackupId, clientName }) as AsyncIterable<DiffBatch>) {
-      for (const difference of batch.entries) onDifference(difference);
+      for (const difference of batch.entries) await onDifference(difference);
     }
   } catch (error) {
     throw fromServiceError(error, address);
@@ -56,10 +57,10 @@ export async function diffBackups(client: BackupClient, address: string, fromBac
 
 /** Streams the entries of the client's backups whose escaped path matches the glob (backup by backup, path order). */
 export async function findEntries(client: BackupClient, address: string, pattern: string, clientName: string,
-  onMatch: (match: FindMatch) => void): Promise<void> {
+  onMatch: (match: FindMatch) => void | Promise<void>): Promise<void> {
   try {
     for await (const batch of client.find({ pattern, clientName }) as AsyncIterable<FindBatch>) {
-      for (const match of batch.matches) onMatch(match);
+      for (const match of batch.matches) await onMatch(match);
     }
   } catch (error) {
     throw fromServiceError(error, address);

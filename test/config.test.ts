@@ -13,6 +13,7 @@ import { loadClientRegistry } from '../src/server/clients/load-client-registry';
 import type { ClientRegistry } from '../src/server/clients/client-registry';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
 import { configError } from './support/config-errors';
+import { effectiveQuotas } from '../src/server/quota/quota-rules';
 
 function registryOf(clientsDirectory: string): ClientRegistry {
   return loadClientRegistry({ file: path.join(clientsDirectory, '..', 'server.conf'), clientsDirectory, clientsDirectoryLine: undefined });
@@ -332,4 +333,47 @@ test('retention keys (issue 16): calendar rules alone drop the default keep = 7;
     (error: Error) => /server\.conf:2: keep_within must be a span such as 30d/.test(error.message));
   assert.throws(() => serverConfigFromText(file, `directory = store\nkeep_daily = 0\n${serverSsl}`),
     (error: Error) => /server\.conf:2: keep_daily must be between 1 and/.test(error.message));
+});
+
+test('quota keys: hard_quota / soft_quota in client records, min_free in server.conf, sizes with units', (t) => {
+  const { backup } = makeTree(t);
+  const clients = path.join(backup, 'clients');
+  writeFileSync(path.join(clients, 'node1'), 'ssl_peer_cn = node1\nsoft_quota = 8G\nhard_quota = 10G\n');
+  writeFileSync(path.join(clients, 'upside'), 'ssl_peer_cn = upside\nhard_quota = 1G\nsoft_quota = 2G\n');
+  writeFileSync(path.join(clients, 'nonsense'), 'ssl_peer_cn = nonsense\nhard_quota = lots\n');
+  const registry = registryOf(clients);
+  assert.deepEqual([registry.byName('node1')?.softQuotaBytes, registry.byName('node1')?.hardQuotaBytes], [8 * 2 ** 30, 10 * 2 ** 30]);
+  const refused = new Map(registry.refused.map((record) => [record.name, record]));
+  assert.equal(refused.get('upside')!.line, 3);
+  assert.match(refused.get('upside')!.problem, /soft_quota \(2G\) must not be above hard_quota \(1G\)/);
+  assert.match(refused.get('nonsense')!.problem, /hard_quota must be a size such as 512M or 2G/);
+  const file = path.join(backup, 'server.conf');
+  assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}`).minFreeBytes, undefined);
+  assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}min_free = 1.5G\n`).minFreeBytes, 1.5 * 2 ** 30);
+  assert.throws(() => serverConfigFromText(file, `directory = s\n${serverSsl}min_free = -1\n`), configError(5, /min_free must be a size/));
+  // server.conf's quotas are every client's, unless a record sets its own; 0 in a record means none.
+  const server = serverConfigFromText(file, `directory = s\n${serverSsl}hard_quota = 20G\nsoft_quota = 15G\n`).quotas;
+  assert.deepEqual(server, { hardQuotaBytes: 20 * 2 ** 30, softQuotaBytes: 15 * 2 ** 30 });
+  assert.deepEqual(effectiveQuotas(undefined, server), server);
+  assert.deepEqual(effectiveQuotas(registry.byName('node1'), server), { hardQuotaBytes: 10 * 2 ** 30, softQuotaBytes: 8 * 2 ** 30 });
+  assert.deepEqual(effectiveQuotas({ hardQuotaBytes: 0 }, server), { softQuotaBytes: 15 * 2 ** 30 });
+  assert.deepEqual(effectiveQuotas(undefined, {}), {});
+});
+
+test('node config: backup_script_pre / _post and restore_script_post with their repeatable _arg lines', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'node.conf');
+  writeFileSync(path.join(backup, 'freeze.sh'), '#!/bin/sh\n', { mode: 0o755 });
+  writeFileSync(path.join(backup, 'plain.txt'), 'not a program\n', { mode: 0o644 });
+  const config = nodeConfigFromText(file, `server = a\n${nodeSsl}backup_script_pre = freeze.sh\nbackup_script_pre_arg = -q\n`
+    + 'backup_script_pre_arg = two words\nbackup_script_post = freeze.sh\nrestore_script_post = freeze.sh\n');
+  assert.deepEqual(config.scripts.backupPre, { path: path.join(backup, 'freeze.sh'), args: ['-q', 'two words'] });
+  assert.deepEqual(config.scripts.backupPost, { path: path.join(backup, 'freeze.sh'), args: [] });
+  assert.deepEqual(config.scripts.restorePost, { path: path.join(backup, 'freeze.sh'), args: [] });
+  assert.deepEqual(nodeConfigFromText(file, `server = a\n${nodeSsl}`).scripts, { backupPre: undefined, backupPost: undefined, restorePost: undefined });
+  const load = (text: string) => () => nodeConfigFromText(file, `server = a\n${nodeSsl}${text}`);
+  assert.throws(load('backup_script_post = plain.txt\n'), configError(5, /backup_script_post: .*plain\.txt is not executable/));
+  assert.throws(load('backup_script_pre = missing.sh\n'), configError(5, /missing\.sh does not exist/));
+  assert.throws(load('restore_script_post_arg = x\n'), configError(5, /restore_script_post_arg is set but restore_script_post is not/));
+  assert.throws(load('backup_script_pre = freeze.sh\nbackup_script_pre = freeze.sh\n'), configError(6, /only once/));
 });

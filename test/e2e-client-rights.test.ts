@@ -59,6 +59,8 @@ test('client_can_* rights are enforced by the server and named in every refusal'
     assert.equal(summary.backupId, 1);
     await expectRefused(locked, ['-l'], 'client_can_list');
     await expectRefused(locked, ['-s', '1'], 'client_can_list');
+    await expectRefused(locked, ['--diff', '1', '1'], 'client_can_list');
+    await expectRefused(locked, ['--find', '*'], 'client_can_list');
     await expectRefused(locked, ['-i', '1', '--to', join(sandbox.root, 'locked-restore')], 'client_can_restore');
     // Deleting was not taken away: the record's other rights stay at their default 1.
     await expectOk(locked, ['-d', '1', '--force']);

@@ -1,5 +1,5 @@
 // A client reaching for another client's backups (issue 7, scenario 9), with requests crafted from the
-// generated client code: list, show, restore and delete of node2's backup by node1 are all refused,
+// generated client code: list, show, diff, find, restore and delete of node2's backup by node1 are all refused,
 // and node2's backup stays listed and restorable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import type { BackupClient, RestoreResponse, ShowBatch } from '../src/proto/cpsbackup';
+import type { BackupClient, DiffBatch, FindBatch, RestoreResponse, ShowBatch } from '../src/proto/cpsbackup';
 import { assertRestoresExactly, backupNow, listedNumbers } from './support/fault-tools';
 import { hostileClient } from './support/hostile-client';
 
@@ -29,7 +29,7 @@ function assertRefused(error: grpc.ServiceError | undefined, status: grpc.status
   assert.equal(error.code, status, `${what}: ${error.code} ${error.details}`);
 }
 
-test('client node1 cannot list, show, restore or delete client node2\'s backup', async () => {
+test('client node1 cannot list, show, diff, find, restore or delete client node2\'s backup', async () => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
   let client: BackupClient | undefined;
   try {
@@ -48,6 +48,16 @@ test('client node1 cannot list, show, restore or delete client node2\'s backup',
     assertRefused(await streamError(own.show(foreign) as AsyncIterable<ShowBatch>), grpc.status.PERMISSION_DENIED, 'show');
     assertRefused(await streamError(own.restore({ ...foreign, paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2 }) as AsyncIterable<RestoreResponse>), grpc.status.PERMISSION_DENIED, 'restore');
     assertRefused(await unary((callback) => own.delete({ ...foreign, force: true }, callback)), grpc.status.PERMISSION_DENIED, 'delete');
+    // Diff and Find name paths: the same rule as show.
+    assertRefused(await streamError(own.diff({ fromBackupId: backup.number, toBackupId: backup.number, clientName: 'node2' }) as AsyncIterable<DiffBatch>),
+      grpc.status.PERMISSION_DENIED, 'diff');
+    assertRefused(await streamError(own.find({ pattern: '**', clientName: 'node2' }) as AsyncIterable<FindBatch>), grpc.status.PERMISSION_DENIED, 'find');
+    // Its own (empty) history: nothing of node2's comes back.
+    const found: FindBatch[] = [];
+    for await (const batch of own.find({ pattern: '**', clientName: '' }) as AsyncIterable<FindBatch>) found.push(batch);
+    assert.deepEqual(found.flatMap((batch) => batch.matches), []);
+    assertRefused(await streamError(own.diff({ fromBackupId: backup.number, toBackupId: backup.number, clientName: '' }) as AsyncIterable<DiffBatch>),
+      grpc.status.NOT_FOUND, 'diff by number');
     // By number alone the id means node1's own backup, of which there is none.
     assertRefused(await unary((callback) => own.delete({ backupId: backup.number, clientName: '', force: true }, callback)), grpc.status.NOT_FOUND, 'delete by number');
     assertRefused(await streamError(own.restore({ backupId: backup.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2 }) as AsyncIterable<RestoreResponse>), grpc.status.NOT_FOUND, 'restore by number');

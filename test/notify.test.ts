@@ -71,7 +71,7 @@ async function delivered(receivers: Receivers, count: number): Promise<Notificat
   throw new Error(`expected ${count} notifications, got ${(await receivers.scriptCalls()).length} (script) and ${receivers.webhookCalls().length} (webhook)`);
 }
 
-const payloadKeys = ['anomaly', 'at', 'backup', 'backupId', 'client', 'lastSuccessAt', 'outcome', 'reason', 'server', 'summary', 'version', 'warnAfterSeconds', 'warnings'];
+const payloadKeys = ['anomaly', 'at', 'backup', 'backupId', 'client', 'lastSuccessAt', 'outcome', 'quota', 'reason', 'server', 'summary', 'version', 'warnAfterSeconds', 'warnings'];
 
 function assertShape(notification: Notification): void {
   assert.deepEqual(Object.keys(notification).sort(), payloadKeys);

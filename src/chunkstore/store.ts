@@ -23,6 +23,7 @@ import { LocalBackend } from './backend/local-backend';
 import { checkStore, type CheckOptions, type CheckReport } from './check';
 import { SpaceReserve } from './space-reserve';
 import type { RemovedFile } from './catalog/repair-queries';
+import type { ClientUsage } from './catalog/usage-queries';
 import { acquireProcessLock } from './process-lock';
 import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -70,6 +71,7 @@ export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
+export type { ClientUsage } from './catalog/usage-queries';
 
 const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
 
@@ -275,6 +277,12 @@ export class ChunkStore {
   /** Contents holding a damaged chunk: a client must not be told such a file is unchanged, so it sends it again. */
   damagedContents(): ReadonlySet<number> {
     return this.catalog.contents.damagedIds();
+  }
+
+  /** What the client's data takes in the store, the rule quotas use (usage-queries.ts); zero for a client never seen. */
+  clientUsage(clientName: string): ClientUsage {
+    const clientId = this.catalog.clients.find(clientName);
+    return clientId === undefined ? { bytes: 0, ownBytes: 0, sharedBytes: 0, chunks: 0 } : this.catalog.usage.clientUsage(clientId);
   }
 
   figures(): StoreFigures {

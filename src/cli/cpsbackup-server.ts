@@ -189,6 +189,10 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText('after', `
 Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl); SIGTERM and SIGINT stop after running calls.
 
+Space: a backup is refused at its start when the store's disk has less free than min_free
+(server.conf, e.g. min_free = 5G) or its client uses its hard_quota (server.conf for every
+client, or the client's record, e.g. hard_quota = 10G); soft_quota sends one "quota" notification per crossing.
+
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server
   cpsbackup-server -c etc/backup/server.conf gc       collect garbage now (the server must be stopped;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d).
+// cpsbackup: the node's command — back up (-e), list (-l), show (-s), restore (-i), delete (-d),
+// compare two backups (--diff) and search them (--find).
 // One clear line per error on stderr; exit codes from exit-codes.ts.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { includeWarnings, loadNodeConfig, type NodeConfig } from '../common/config/node-config';
@@ -22,9 +23,11 @@ import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
+import { doDiff, doFind } from './browse-commands';
+import { withScripts } from '../client/hooks/with-scripts';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
-const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | daemon) [options]; see cpsbackup -h';
+const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -62,12 +65,20 @@ interface Options {
   daemon?: boolean;
   ifNew?: boolean;
   loadInto?: string[];
+  diff?: number[];
+  find?: string;
 }
 
 interface Output {
   out(text: string): void;
   err(text: string): void;
   readonly isInteractive: boolean;
+  /** For long outputs (--diff, --find): resolves when stdout can take more. */
+  drained?(): Promise<void>;
+}
+
+function stdoutDrained(): Promise<void> {
+  return process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', () => resolve())) : Promise.resolve();
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -94,7 +105,15 @@ function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig
   return parseLoadInto(options.loadInto, storage);
 }
 
-async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
+/** backup_script_pre before, backup_script_post after (told the outcome, failures included). */
+async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
+  const { backupPre, backupPost } = config.scripts;
+  const result = await withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
+    () => doExport(config, options, output, signal), (problem) => output.err(`error: ${problem}\n`));
+  return result.exitCode;
+}
+
+async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<{ backupId: number; exitCode: number }> {
   const storage = storageOf(config);
   const partialSince = options.partial ? await partialSinceFromServer(config) : undefined;
   if (partialSince) output.err(`partial backup: dumping changes since ${partialSince.toISOString()}\n`);
@@ -119,7 +138,7 @@ async function doExport(config: NodeConfig, options: Options, output: Output, si
     + `stored ${formatBytes(summary.newBytes)} new of ${formatBytes(progress.bytesRead)} read (${formatBytes(summary.storedBytes)} after compression, `
     + `sent ${formatBytes(progress.sentBytes)}); `
     + `${formatBytes(summary.logicalBytes)} in this backup, ${(durationMs / 1000).toFixed(1)} s\n`);
-  return unreadable.length > 0 ? EXIT.partial : EXIT.ok;
+  return { backupId: summary.backupId, exitCode: unreadable.length > 0 ? EXIT.partial : EXIT.ok };
 }
 
 /** Changes since the newest committed backup of this client (any kind), with an overlap. */
@@ -187,7 +206,15 @@ function reportIncompleteBackup(backup: BackupSummary, output: Output): number {
   return 1;
 }
 
-async function doImport(config: NodeConfig, options: Options, output: Output): Promise<number> {
+/** restore_script_post after the restore (told the outcome and the backup, failures included). */
+async function doImportWithScripts(config: NodeConfig, options: Options, output: Output): Promise<number> {
+  const result = await withScripts({
+    action: 'restore', configFile: config.file, post: config.scripts.restorePost, environment: { CPSBACKUP_RESTORE_TO: options.to ?? '/' },
+  }, () => doImport(config, options, output), (problem) => output.err(`error: ${problem}\n`));
+  return result.exitCode;
+}
+
+async function doImport(config: NodeConfig, options: Options, output: Output): Promise<{ backupId: number; exitCode: number }> {
   // A restore --to a folder never touches live databases unless --load asks for it.
   const shouldLoad = options.load ?? (options.to === undefined || options.loadInto !== undefined);
   const storage = shouldLoad ? storageOf(config) : undefined;
@@ -200,23 +227,26 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
       backupId, to: options.to, clientName: options.client, ...selection,
       onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     }).finally(() => progressLine.clear());
-    const gaps = reportRestoreGaps(result, output) + reportIncompleteBackup(result.backup, output);
+    const gaps = reportRestoreGaps(result, output);
+    const isIncomplete = reportIncompleteBackup(result.backup, output) > 0;
     if (result.dumpFiles.length > 0) {
       const why = options.load === false ? '--no-load' : !shouldLoad ? 'restored --to a folder: add --load to load them into the databases' : 'no storage.conf';
       output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
     }
     output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
       + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
-    return gaps > 0 ? EXIT.partial : EXIT.ok;
+    return { backupId: result.backup.backupId, exitCode: gaps > 0 || isIncomplete ? EXIT.partial : EXIT.ok };
   }
   // A partial backup is applied on top of the last complete one and the partials between them.
   let failures = 0;
+  let lastRestored = 0;
   const chain = await restoreChainAndLoad(config, {
     backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage),
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     onStep: ({ backup, isDumpsOnly, restore, loads }) => {
       progressLine.clear();
+      lastRestored = backup.backupId;
       failures += reportRestoreGaps(restore, output) - restore.failures.length + reportIncompleteBackup(backup, output);
       for (const failure of restore.failures) output.err(`error: ${failure}\n`);
       for (const load of loads) {
@@ -233,7 +263,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
   if (chain.skipped.length > 0) {
     output.err(`error: not applied after the failure above: backups ${chain.skipped.map((backup) => formatBackupId(backup.backupId)).join(', ')}\n`);
   }
-  return failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok;
+  return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
 }
 
 async function doDelete(config: NodeConfig, options: Options, output: Output): Promise<number> {
@@ -270,8 +300,11 @@ function buildProgram(): Command {
     .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect', backupNumber)
     .option('--unprotect <id>', 'take the protection off; the next retention may delete it (needs client_can_delete)', backupNumber)
     .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)')
-    .option('--json', 'with -l and -s: print JSON')
-    .option('--client <name>', 'with -l, -s, -i: another client\'s backups (needs restore_client on the server)')
+    .option('--diff <ids...>', 'compare two backups A B: entries added, removed and changed (with sizes and what changed), in path order', (value: string, previous: number[] = []) => [...previous, backupNumber(value)])
+    .option('--find <pattern>', 'which backups hold a path matching this glob (on the escaped path: * ? [..] within a name, ** across folders; '
+      + 'without "/" it matches the last name), with size and mtime')
+    .option('--json', 'with -l, -s, --diff, --find: print JSON (names escaped, and their bytes in base64)')
+    .option('--client <name>', 'with -l, -s, -i, --diff, --find: another client\'s backups (needs restore_client on the server)')
     .option('--force', 'with -d: allow deleting the newest backup')
     .option('--load', 'with -i --to: also load the restored dumps into the databases (the default only for original paths)')
     .option('--no-load', 'with -i: restore dump files without running their loaders')
@@ -300,17 +333,24 @@ Examples:
   cpsbackup -c node.conf -i --load-into shop_test  load the newest postgresql/mariadb dumps into database shop_test
   cpsbackup -c node.conf -d 2                      delete backup 2
   cpsbackup -c node.conf --protect 3               keep backup 3 whatever retention says (--unprotect 3 undoes it)
+  cpsbackup -c node.conf --diff 3 5                what changed from backup 3 to backup 5 (+ added, - removed, M changed)
+  cpsbackup -c node.conf --find '*.conf'           every backup's entries named *.conf; '/etc/**' for everything under /etc
   cpsbackup daemon -c node.conf                    run schedule_complete / schedule_partial / schedule_receive
   cpsbackup -c receiver.conf -i --client prod --if-new   load prod's newest backups into this node's databases once
 
 Rights: the server's record of this client may withhold client_can_delete, client_can_list, client_can_restore or
 client_can_force_backup (-e outside the daemon's schedule); a refused call names the right and exits 12.
 
-Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads), 12 refused by the server.`);
+Scripts (node.conf, burp's keys): backup_script_pre runs before -e (non-zero: the backup fails, nothing is
+sent); backup_script_post after every -e and restore_script_post after every -i, failures included, with
+"post <0|1 failed> <backup id>" and CPSBACKUP_OUTCOME, CPSBACKUP_BACKUP_ID, CPSBACKUP_ERROR; *_arg lines add arguments.
+
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server.`);
 }
 
 export async function main(argv: string[], output: Output = {
   out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), isInteractive: process.stderr.isTTY === true,
+  drained: stdoutDrained,
 }, signal?: AbortSignal): Promise<number> {
   const program = buildProgram();
   try {
@@ -322,10 +362,14 @@ export async function main(argv: string[], output: Output = {
     }
     const isDaemon = options.daemon === true || program.args[0] === 'daemon';
     const actions = [options.export, options.list, options.show, options.import, options.delete, options.protect, options.unprotect,
-      isDaemon || undefined]
+      options.diff, options.find, isDaemon || undefined]
       .filter((value) => value !== undefined);
     if (actions.length !== 1) {
-      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, --protect, --unprotect, daemon\n${USAGE}\n`);
+      output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, --protect, --unprotect, --diff, --find, daemon\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    if (options.diff !== undefined && options.diff.length !== 2) {
+      output.err(`cpsbackup: --diff takes two backup ids, the older first (e.g. --diff 3 5)\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false)) {
@@ -345,10 +389,18 @@ export async function main(argv: string[], output: Output = {
       const storage = storageOf(config);
       return await receiveIfNew(config, options.client, storage, output, loadIntoOf(config, options, storage), options.overwrite);
     }
-    if (options.export) return await doExport(config, options, output, signal ?? new AbortController().signal);
+    if (options.export) return await doExportWithScripts(config, options, output, signal ?? new AbortController().signal);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
-    if (options.import !== undefined) return await doImport(config, options, output);
+    if (options.import !== undefined) return await doImportWithScripts(config, options, output);
+    if (options.diff !== undefined) {
+      await doDiff(config, options.diff[0], options.diff[1], options.client, options.json === true, output);
+      return EXIT.ok;
+    }
+    if (options.find !== undefined) {
+      await doFind(config, options.find, options.client, options.json === true, output);
+      return EXIT.ok;
+    }
     if (options.protect !== undefined) return await doProtect(config, options.protect, true, output);
     if (options.unprotect !== undefined) return await doProtect(config, options.unprotect, false, output);
     return await doDelete(config, options, output);

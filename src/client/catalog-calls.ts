@@ -1,5 +1,5 @@
-// The client's list, show and delete calls, returning plain data for the CLI to print.
-import { EntryType, type BackupClient, type BackupSummary, type EntryMeta, type ShowBatch } from '../proto/cpsbackup';
+// The client's list, show, delete, diff and find calls, returning plain data for the CLI to print.
+import { EntryType, type BackupClient, type BackupSummary, type DiffBatch, type DiffEntry, type EntryMeta, type FindBatch, type FindMatch, type ShowBatch } from '../proto/cpsbackup';
 import { fromServiceError } from './remote-error';
 
 export function listBackups(client: BackupClient, address: string, clientName = ''): Promise<BackupSummary[]> {
@@ -47,4 +47,29 @@ export async function dumpPathsOf(client: BackupClient, address: string, clientN
     dumpPaths.set(backup.backupId, paths);
   }
   return dumpPaths;
+}
+
+/** Streams the differences between two backups (path order) to onDifference. */
+export async function diffBackups(client: BackupClient, address: string, fromBackupId: number, toBackupId: number, clientName: string,
+  onDifference: (difference: DiffEntry) => void | Promise<void>): Promise<void> {
+  try {
+    // Awaited: a slow reader of our output slows the stream down instead of filling our memory.
+    for await (const batch of client.diff({ fromBackupId, toBackupId, clientName }) as AsyncIterable<DiffBatch>) {
+      for (const difference of batch.entries) await onDifference(difference);
+    }
+  } catch (error) {
+    throw fromServiceError(error, address);
+  }
+}
+
+/** Streams the entries of the client's backups whose escaped path matches the glob (backup by backup, path order). */
+export async function findEntries(client: BackupClient, address: string, pattern: string, clientName: string,
+  onMatch: (match: FindMatch) => void | Promise<void>): Promise<void> {
+  try {
+    for await (const batch of client.find({ pattern, clientName }) as AsyncIterable<FindBatch>) {
+      for (const match of batch.matches) await onMatch(match);
+    }
+  } catch (error) {
+    throw fromServiceError(error, address);
+  }
 }

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CORRUPT'
   | 'DUMP_FAILED'
   | 'LOAD_FAILED'
+  | 'SCRIPT_FAILED'
   | 'IO'
   | 'PROTOCOL'
   | 'BUSY'
@@ -86,6 +87,13 @@ export class LoadFailedError extends BackupError {
   }
 }
 
+/** A backup_script_pre (or another hook script) failed; names the script and shows its stderr. */
+export class ScriptFailedError extends BackupError {
+  constructor(message: string) {
+    super('SCRIPT_FAILED', message);
+  }
+}
+
 export class ProtocolError extends BackupError {
   constructor(message: string) {
     super('PROTOCOL', message);
@@ -105,8 +113,8 @@ export class DiskFullError extends BackupError {
 }
 
 export class LimitError extends BackupError {
-  constructor(message: string) {
-    super('LIMIT', message);
+  constructor(message: string, logDetail?: string) {
+    super('LIMIT', message, { logDetail });
   }
 }
 

@@ -142,6 +142,54 @@ export function backupKindToJSON(object: BackupKind): string {
   }
 }
 
+export enum DiffKind {
+  DIFF_KIND_UNSPECIFIED = 0,
+  /** DIFF_KIND_ADDED - only in the second backup: `after` is set */
+  DIFF_KIND_ADDED = 1,
+  /** DIFF_KIND_REMOVED - only in the first backup: `before` is set */
+  DIFF_KIND_REMOVED = 2,
+  /** DIFF_KIND_CHANGED - in both, different: both are set, `changes` says what differs */
+  DIFF_KIND_CHANGED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function diffKindFromJSON(object: any): DiffKind {
+  switch (object) {
+    case 0:
+    case "DIFF_KIND_UNSPECIFIED":
+      return DiffKind.DIFF_KIND_UNSPECIFIED;
+    case 1:
+    case "DIFF_KIND_ADDED":
+      return DiffKind.DIFF_KIND_ADDED;
+    case 2:
+    case "DIFF_KIND_REMOVED":
+      return DiffKind.DIFF_KIND_REMOVED;
+    case 3:
+    case "DIFF_KIND_CHANGED":
+      return DiffKind.DIFF_KIND_CHANGED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DiffKind.UNRECOGNIZED;
+  }
+}
+
+export function diffKindToJSON(object: DiffKind): string {
+  switch (object) {
+    case DiffKind.DIFF_KIND_UNSPECIFIED:
+      return "DIFF_KIND_UNSPECIFIED";
+    case DiffKind.DIFF_KIND_ADDED:
+      return "DIFF_KIND_ADDED";
+    case DiffKind.DIFF_KIND_REMOVED:
+      return "DIFF_KIND_REMOVED";
+    case DiffKind.DIFF_KIND_CHANGED:
+      return "DIFF_KIND_CHANGED";
+    case DiffKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * Names are bytes end to end: any byte but NUL in a component (invalid UTF-8, newlines included).
  * A bytes field is encoded exactly as a string field, so a UTF-8 name reads the same for an older peer.
@@ -474,6 +522,42 @@ export interface ProtectRequest {
   clientName: string;
   /** false: unprotect (needs client_can_delete) */
   isProtected: boolean;
+}
+
+export interface DiffRequest {
+  fromBackupId: number;
+  toBackupId: number;
+  /** '' for the caller's own backups; another needs restore_client */
+  clientName: string;
+}
+
+export interface DiffEntry {
+  kind: DiffKind;
+  before?: EntryMeta | undefined;
+  after?:
+    | EntryMeta
+    | undefined;
+  /** For CHANGED: any of "type", "content", "size", "mode", "owner", "mtime", "link", "xattrs". */
+  changes: string[];
+}
+
+export interface DiffBatch {
+  entries: DiffEntry[];
+}
+
+export interface FindRequest {
+  /** a glob on the escaped path (README "Finding files") */
+  pattern: string;
+  clientName: string;
+}
+
+export interface FindMatch {
+  backupId: number;
+  entry?: EntryMeta | undefined;
+}
+
+export interface FindBatch {
+  matches: FindMatch[];
 }
 
 function createBaseEntryMeta(): EntryMeta {
@@ -4680,6 +4764,558 @@ export const ProtectRequest: MessageFns<ProtectRequest> = {
   },
 };
 
+function createBaseDiffRequest(): DiffRequest {
+  return { fromBackupId: 0, toBackupId: 0, clientName: "" };
+}
+
+export const DiffRequest: MessageFns<DiffRequest> = {
+  encode(message: DiffRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromBackupId !== 0) {
+      writer.uint32(8).uint64(message.fromBackupId);
+    }
+    if (message.toBackupId !== 0) {
+      writer.uint32(16).uint64(message.toBackupId);
+    }
+    if (message.clientName !== "") {
+      writer.uint32(26).string(message.clientName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromBackupId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toBackupId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffRequest {
+    return {
+      fromBackupId: isSet(object.fromBackupId)
+        ? globalThis.Number(object.fromBackupId)
+        : isSet(object.from_backup_id)
+        ? globalThis.Number(object.from_backup_id)
+        : 0,
+      toBackupId: isSet(object.toBackupId)
+        ? globalThis.Number(object.toBackupId)
+        : isSet(object.to_backup_id)
+        ? globalThis.Number(object.to_backup_id)
+        : 0,
+      clientName: isSet(object.clientName)
+        ? globalThis.String(object.clientName)
+        : isSet(object.client_name)
+        ? globalThis.String(object.client_name)
+        : "",
+    };
+  },
+
+  toJSON(message: DiffRequest): unknown {
+    const obj: any = {};
+    if (message.fromBackupId !== 0) {
+      obj.fromBackupId = Math.round(message.fromBackupId);
+    }
+    if (message.toBackupId !== 0) {
+      obj.toBackupId = Math.round(message.toBackupId);
+    }
+    if (message.clientName !== "") {
+      obj.clientName = message.clientName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffRequest>, I>>(base?: I): DiffRequest {
+    return DiffRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffRequest>, I>>(object: I): DiffRequest {
+    const message = createBaseDiffRequest();
+    message.fromBackupId = object.fromBackupId ?? 0;
+    message.toBackupId = object.toBackupId ?? 0;
+    message.clientName = object.clientName ?? "";
+    return message;
+  },
+};
+
+function createBaseDiffEntry(): DiffEntry {
+  return { kind: 0, before: undefined, after: undefined, changes: [] };
+}
+
+export const DiffEntry: MessageFns<DiffEntry> = {
+  encode(message: DiffEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.before !== undefined) {
+      EntryMeta.encode(message.before, writer.uint32(18).fork()).join();
+    }
+    if (message.after !== undefined) {
+      EntryMeta.encode(message.after, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.changes) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.before = EntryMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.after = EntryMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.changes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffEntry {
+    return {
+      kind: isSet(object.kind) ? diffKindFromJSON(object.kind) : 0,
+      before: isSet(object.before) ? EntryMeta.fromJSON(object.before) : undefined,
+      after: isSet(object.after) ? EntryMeta.fromJSON(object.after) : undefined,
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DiffEntry): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = diffKindToJSON(message.kind);
+    }
+    if (message.before !== undefined) {
+      obj.before = EntryMeta.toJSON(message.before);
+    }
+    if (message.after !== undefined) {
+      obj.after = EntryMeta.toJSON(message.after);
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffEntry>, I>>(base?: I): DiffEntry {
+    return DiffEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffEntry>, I>>(object: I): DiffEntry {
+    const message = createBaseDiffEntry();
+    message.kind = object.kind ?? 0;
+    message.before = (object.before !== undefined && object.before !== null)
+      ? EntryMeta.fromPartial(object.before)
+      : undefined;
+    message.after = (object.after !== undefined && object.after !== null)
+      ? EntryMeta.fromPartial(object.after)
+      : undefined;
+    message.changes = object.changes?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDiffBatch(): DiffBatch {
+  return { entries: [] };
+}
+
+export const DiffBatch: MessageFns<DiffBatch> = {
+  encode(message: DiffBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      DiffEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(DiffEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffBatch {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => DiffEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DiffBatch): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => DiffEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffBatch>, I>>(base?: I): DiffBatch {
+    return DiffBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffBatch>, I>>(object: I): DiffBatch {
+    const message = createBaseDiffBatch();
+    message.entries = object.entries?.map((e) => DiffEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFindRequest(): FindRequest {
+  return { pattern: "", clientName: "" };
+}
+
+export const FindRequest: MessageFns<FindRequest> = {
+  encode(message: FindRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pattern !== "") {
+      writer.uint32(10).string(message.pattern);
+    }
+    if (message.clientName !== "") {
+      writer.uint32(18).string(message.clientName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pattern = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindRequest {
+    return {
+      pattern: isSet(object.pattern) ? globalThis.String(object.pattern) : "",
+      clientName: isSet(object.clientName)
+        ? globalThis.String(object.clientName)
+        : isSet(object.client_name)
+        ? globalThis.String(object.client_name)
+        : "",
+    };
+  },
+
+  toJSON(message: FindRequest): unknown {
+    const obj: any = {};
+    if (message.pattern !== "") {
+      obj.pattern = message.pattern;
+    }
+    if (message.clientName !== "") {
+      obj.clientName = message.clientName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindRequest>, I>>(base?: I): FindRequest {
+    return FindRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindRequest>, I>>(object: I): FindRequest {
+    const message = createBaseFindRequest();
+    message.pattern = object.pattern ?? "";
+    message.clientName = object.clientName ?? "";
+    return message;
+  },
+};
+
+function createBaseFindMatch(): FindMatch {
+  return { backupId: 0, entry: undefined };
+}
+
+export const FindMatch: MessageFns<FindMatch> = {
+  encode(message: FindMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.backupId !== 0) {
+      writer.uint32(8).uint64(message.backupId);
+    }
+    if (message.entry !== undefined) {
+      EntryMeta.encode(message.entry, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.backupId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entry = EntryMeta.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindMatch {
+    return {
+      backupId: isSet(object.backupId)
+        ? globalThis.Number(object.backupId)
+        : isSet(object.backup_id)
+        ? globalThis.Number(object.backup_id)
+        : 0,
+      entry: isSet(object.entry) ? EntryMeta.fromJSON(object.entry) : undefined,
+    };
+  },
+
+  toJSON(message: FindMatch): unknown {
+    const obj: any = {};
+    if (message.backupId !== 0) {
+      obj.backupId = Math.round(message.backupId);
+    }
+    if (message.entry !== undefined) {
+      obj.entry = EntryMeta.toJSON(message.entry);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindMatch>, I>>(base?: I): FindMatch {
+    return FindMatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindMatch>, I>>(object: I): FindMatch {
+    const message = createBaseFindMatch();
+    message.backupId = object.backupId ?? 0;
+    message.entry = (object.entry !== undefined && object.entry !== null)
+      ? EntryMeta.fromPartial(object.entry)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFindBatch(): FindBatch {
+  return { matches: [] };
+}
+
+export const FindBatch: MessageFns<FindBatch> = {
+  encode(message: FindBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.matches) {
+      FindMatch.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.matches.push(FindMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindBatch {
+    return {
+      matches: globalThis.Array.isArray(object?.matches) ? object.matches.map((e: any) => FindMatch.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: FindBatch): unknown {
+    const obj: any = {};
+    if (message.matches?.length) {
+      obj.matches = message.matches.map((e) => FindMatch.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FindBatch>, I>>(base?: I): FindBatch {
+    return FindBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FindBatch>, I>>(object: I): FindBatch {
+    const message = createBaseFindBatch();
+    message.matches = object.matches?.map((e) => FindMatch.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type BackupService = typeof BackupService;
 export const BackupService = {
   /**
@@ -4752,6 +5388,26 @@ export const BackupService = {
     responseSerialize: (value: BackupSummary): Buffer => Buffer.from(BackupSummary.encode(value).finish()),
     responseDeserialize: (value: Buffer): BackupSummary => BackupSummary.decode(value),
   },
+  /** What changed between two backups of a client (added, removed, changed), in path order. */
+  diff: {
+    path: "/cpsbackup.v1.Backup/Diff" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DiffRequest): Buffer => Buffer.from(DiffRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiffRequest => DiffRequest.decode(value),
+    responseSerialize: (value: DiffBatch): Buffer => Buffer.from(DiffBatch.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiffBatch => DiffBatch.decode(value),
+  },
+  /** Entries of a client's backups whose escaped path matches a glob, backup after backup. */
+  find: {
+    path: "/cpsbackup.v1.Backup/Find" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: FindRequest): Buffer => Buffer.from(FindRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindRequest => FindRequest.decode(value),
+    responseSerialize: (value: FindBatch): Buffer => Buffer.from(FindBatch.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindBatch => FindBatch.decode(value),
+  },
 } as const;
 
 export interface BackupServer extends UntypedServiceImplementation {
@@ -4769,6 +5425,10 @@ export interface BackupServer extends UntypedServiceImplementation {
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
   /** Marks a backup protected (retention and Delete skip it) or takes the mark off. */
   protect: handleUnaryCall<ProtectRequest, BackupSummary>;
+  /** What changed between two backups of a client (added, removed, changed), in path order. */
+  diff: handleServerStreamingCall<DiffRequest, DiffBatch>;
+  /** Entries of a client's backups whose escaped path matches a glob, backup after backup. */
+  find: handleServerStreamingCall<FindRequest, FindBatch>;
 }
 
 export interface BackupClient extends Client {
@@ -4838,6 +5498,12 @@ export interface BackupClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BackupSummary) => void,
   ): ClientUnaryCall;
+  /** What changed between two backups of a client (added, removed, changed), in path order. */
+  diff(request: DiffRequest, options?: Partial<CallOptions>): ClientReadableStream<DiffBatch>;
+  diff(request: DiffRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<DiffBatch>;
+  /** Entries of a client's backups whose escaped path matches a glob, backup after backup. */
+  find(request: FindRequest, options?: Partial<CallOptions>): ClientReadableStream<FindBatch>;
+  find(request: FindRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<FindBatch>;
 }
 
 export const BackupClient = makeGenericClientConstructor(BackupService, "cpsbackup.v1.Backup") as unknown as {

@@ -38,7 +38,7 @@ export function targetClientName(caller: ClientRecord, requested: string, access
 
 const RIGHT_ACTIONS: Readonly<Record<keyof ClientRights, string>> = {
   canDelete: 'delete backups or unprotect one',
-  canList: 'list backups or show their files',
+  canList: 'list backups, show, diff or find their files',
   canRestore: 'restore backups',
   canForceBackup: 'start a backup outside its schedule (cpsbackup -e); only the daemon\'s scheduled backups are accepted',
 };

@@ -14,6 +14,8 @@ import { handleUpload } from './upload-handler';
 import { handleRestore } from './restore-handler';
 import { handleDelete, handleList, handleProtect, handleShow } from './catalog-handlers';
 import { handleParent } from './parent-handler';
+import { handleDiff } from './browse/diff-handler';
+import { handleFind } from './browse/find-handler';
 import { startStatusServer, type RunningStatusServer } from './status/status-server';
 import { Notifier } from './notify/notifier';
 import { NotificationRules } from './notify/notification-rules';
@@ -50,6 +52,8 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     show: (call) => void handleShow(context, call),
     delete: (call, callback) => void handleDelete(context, call, callback),
     protect: (call, callback) => handleProtect(context, call, callback),
+    diff: (call) => void handleDiff(context, call),
+    find: (call) => void handleFind(context, call),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,

@@ -9,6 +9,7 @@ import { failStreamingCall } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
 import { BackupError, LimitError, ProtocolError, errorMessage } from '../common/errors';
 import { writeWithBackpressure } from './stream-write';
+import { admitBackup } from './quota/admission';
 
 export async function handleUpload(context: ServerContext, call: grpc.ServerDuplexStream<UploadRequest, UploadResponse>): Promise<void> {
   let clientName = '?';
@@ -20,6 +21,8 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     context.activity.claim(clientName);
     const progress = context.activity.progress(clientName)!;
     try {
+      // Before the session: a refused backup leaves no row, no pack, nothing to abandon.
+      await admitBackup(context, clientName);
       session = new UploadSession(context.store, clientName, progress,
         (response) => writeWithBackpressure(call, { message: response }));
       // Not call[Symbol.asyncIterator](): it destroys the stream when the client half-closes, and a destroyed
@@ -60,7 +63,10 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       if (session?.backupNumber !== undefined) context.maintenance.scheduleGarbageCollection();
       if (!isCommitted) {
         if (session?.backupNumber !== undefined) context.logger.warn(`backup ${session.backupNumber} of ${clientName} abandoned: ${errorMessage(error)}`);
-        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: errorMessage(error) });
+        // The operator's reason (notification, status details) carries what only the log may show.
+        const logDetail = error instanceof BackupError ? error.logDetail : undefined;
+        const reason = `${errorMessage(error)}${logDetail === undefined ? '' : ` (${logDetail})`}`;
+        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason });
       }
       throw error;
     }

@@ -14,6 +14,7 @@ import { GarbageQueries } from './garbage-queries';
 import { PageQueries } from './page-queries';
 import { CheckQueries } from './check-queries';
 import { RepairQueries } from './repair-queries';
+import { UsageQueries } from './usage-queries';
 import { RECORD_HEADER_SIZE } from '../pack/pack-format';
 
 export class Catalog {
@@ -30,6 +31,7 @@ export class Catalog {
   readonly pages: PageQueries;
   readonly checks: CheckQueries;
   readonly repairs: RepairQueries;
+  readonly usage: UsageQueries;
   private readonly database: CatalogDatabase;
 
   constructor(readonly file: string) {
@@ -48,6 +50,7 @@ export class Catalog {
       this.pages = new PageQueries(this.database);
       this.checks = new CheckQueries(this.database);
       this.repairs = new RepairQueries(this.database);
+      this.usage = new UsageQueries(this.database);
     } catch (error) {
       this.database.close();
       throw error;

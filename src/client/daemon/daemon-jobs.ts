@@ -9,6 +9,7 @@ import { partialSinceOf } from '../partial-chain';
 import { runReceive } from '../receiver/receiver';
 import type { StorageConfig } from '../sources/storage-config';
 import { runBackup } from '../uploader';
+import { withScripts } from '../hooks/with-scripts';
 
 export type JobName = 'complete' | 'partial' | 'receive';
 
@@ -42,14 +43,18 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
       : `receive: applied backups ${result.applied.map(({ backup }) => backup.backupId).join(', ')} from ${config.receiveClient}`);
     return;
   }
-  const isPartialRun = name === 'partial';
-  const partialSince = isPartialRun ? partialSinceOf(await listOwnBackups(config)) : undefined;
-  if (partialSince) logger.info(`partial: dumping changes since ${partialSince.toISOString()}`);
-  const { summary, progress } = await runBackup(config, {
-    kind: isPartialRun ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
-    storage: context.storage(), partialSince, signal, isScheduled: true,
-  });
-  for (const warning of progress.warnings) logger.warn(`${name}: ${warning}`);
-  logger.info(`${name}: backup ${summary.backupId} committed: ${summary.files} files (${progress.unchangedFiles} unchanged), `
-    + `${summary.logicalBytes} bytes, ${summary.newBytes} new`);
+  // The same scripts as `cpsbackup -e`: a failing pre script fails the job; the post script runs after every outcome.
+  await withScripts({ action: 'backup', configFile: config.file, pre: config.scripts.backupPre, post: config.scripts.backupPost }, async () => {
+    const isPartialRun = name === 'partial';
+    const partialSince = isPartialRun ? partialSinceOf(await listOwnBackups(config)) : undefined;
+    if (partialSince) logger.info(`partial: dumping changes since ${partialSince.toISOString()}`);
+    const { summary, progress } = await runBackup(config, {
+      kind: isPartialRun ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
+      storage: context.storage(), partialSince, signal, isScheduled: true,
+    });
+    for (const warning of progress.warnings) logger.warn(`${name}: ${warning}`);
+    logger.info(`${name}: backup ${summary.backupId} committed: ${summary.files} files (${progress.unchangedFiles} unchanged), `
+      + `${summary.logicalBytes} bytes, ${summary.newBytes} new`);
+    return { backupId: summary.backupId, exitCode: progress.unreadable.length > 0 ? 3 : 0 };
+  }, (problem) => logger.error(`${name}: ${problem}`));
 }

@@ -6,6 +6,7 @@ import type { ConfigText } from './parse';
 import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { allLines, checkKeys, lastLine, toBoolean } from './values';
 import { toDuration } from './server-config';
+import { QUOTA_KEYS, readQuotaKeys } from './quota-keys';
 
 export interface ClientRecord {
   readonly name: string;
@@ -24,6 +25,10 @@ export interface ClientRecord {
   readonly warnAfterSeconds?: number;
   /** What the client may ask of the server (burp's client_can_* keys, each 1 unless the record says 0). */
   readonly rights: ClientRights;
+  /** burp's hard_quota, overriding server.conf's (0: none): at or above this usage the next backup is refused at its start. */
+  readonly hardQuotaBytes?: number;
+  /** burp's soft_quota, overriding server.conf's (0: none): crossing it sends one `quota` notification. */
+  readonly softQuotaBytes?: number;
 }
 
 /**
@@ -51,7 +56,7 @@ export const RIGHT_KEYS: Readonly<Record<keyof ClientRights, string>> = Object.f
  * here, give ClientRecord its field, read it in clientRecordFrom with the readers of values.ts.
  * A key not listed makes the record invalid, so a typo never silently grants or drops a right.
  */
-const singleKeys = ['ssl_peer_cn', ...RETENTION_SINGLE_KEYS, 'warn_after', ...Object.values(RIGHT_KEYS)];
+const singleKeys = ['ssl_peer_cn', ...RETENTION_SINGLE_KEYS, 'warn_after', ...Object.values(RIGHT_KEYS), ...QUOTA_KEYS];
 const repeatableKeys = new Set(['restore_client', 'keep']);
 const knownKeys = new Set<string>([...singleKeys, ...repeatableKeys]);
 
@@ -81,6 +86,7 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
   }
   const keepDaysPartial = readKeepDays(config, 'keep_days_partial');
   const warnAfterLine = lastLine(config, 'warn_after');
+  const quotas = readQuotaKeys(config);
   return Object.freeze({
     name,
     file,
@@ -91,6 +97,7 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
     keepDays: readKeepDays(config, 'keep_days'),
     ...(keepDaysPartial === undefined ? {} : { keepDaysPartial }),
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
+    ...quotas,
     rights: readRights(config),
   });
 }

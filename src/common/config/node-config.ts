@@ -13,6 +13,7 @@ import { boundedPath, existingFile, folderPath, pathLengthProblem, requiredLine,
 import { readReceiveFiles, RECEIVE_FILES_KEYS, type ReceiveFilesSettings } from './receive-keys';
 import { describeErrno, kindOf } from './regular-file';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
+import { readScriptKeys, SCRIPT_ARG_KEYS, SCRIPT_KEYS, type ScriptSettings } from './script-keys';
 
 export interface NodeConfig {
   readonly file: string;
@@ -50,6 +51,8 @@ export interface NodeConfig {
   readonly receiveFiles: ReceiveFilesSettings | undefined;
   /** The daemon appends its log lines here as well as to stdout/stderr. */
   readonly logFile: string | undefined;
+  /** backup_script_pre / backup_script_post / restore_script_post with their arguments (script-keys.ts). */
+  readonly scripts: ScriptSettings;
   /**
    * Doubts about the files this configuration names that do not stop the program, each
    * "file:line: …" (a certificate peers will refuse); the CLI prints them once per run.
@@ -61,9 +64,9 @@ const singleKeys = [
   'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'ssl_cert', 'ssl_key', 'ssl_ca',
   'storage_conf', 'work_directory', 'state_directory',
   'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
-  ...RECEIVE_FILES_KEYS,
+  ...RECEIVE_FILES_KEYS, ...SCRIPT_KEYS,
 ];
-const repeatableKeys = new Set(['include', 'exclude_regex']);
+const repeatableKeys = new Set(['include', 'exclude_regex', ...SCRIPT_ARG_KEYS]);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 
 /** Reads node.conf, and checks the contents of the certificate, key and CA it names. */
@@ -119,6 +122,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
     receiveFiles: readReceiveFiles(config),
     logFile: logFileLine === undefined ? undefined : readLogFile(file, logFileLine),
+    scripts: readScriptKeys(config),
     warnings: Object.freeze([]),
   });
 }

@@ -11,8 +11,9 @@ import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, folderPath, folderProblem, requiredLine, resolvePath } from './paths';
 import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
-import { readStorageKeys, STORAGE_KEYS, type StorageSettings } from './storage-keys';
+import { readStorageKeys, STORAGE_KEYS, toByteSize, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
+import { QUOTA_KEYS, readQuotaKeys, type QuotaSettings } from './quota-keys';
 
 export type ChunkerName = 'fastcdc' | 'rabin';
 
@@ -73,6 +74,10 @@ export interface ServerConfig {
   readonly checkReadDataPercent: number;
   /** Where packs live (local folder or S3 bucket), the encryption key file, staging and cache bounds. */
   readonly storage: StorageSettings;
+  /** burp's min_free: with less free space than this on the store's disk, backups are refused at their start. */
+  readonly minFreeBytes: number | undefined;
+  /** Every client's hard_quota / soft_quota unless its record sets its own (quota-keys.ts). */
+  readonly quotas: QuotaSettings;
   /** Doubts found at load that do not stop the server, each "file:line: …"; logged once at start. */
   readonly warnings: readonly string[];
 }
@@ -82,7 +87,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'min_free', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -152,6 +157,8 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
     storage: readStorageKeys(config),
+    minFreeBytes: readMinFree(config),
+    quotas: Object.freeze(readQuotaKeys(config)),
     warnings: Object.freeze([]),
   });
 }
@@ -210,6 +217,11 @@ function readStatusAccess(config: ConfigText): { statusToken: string | undefined
   }
   const statusDetails = detailsLine === undefined ? false : toBoolean(file, detailsLine);
   return { statusToken: tokenLine?.value, allowRemoteStatus, statusDetails };
+}
+
+function readMinFree(config: ConfigText): number | undefined {
+  const entry = lastLine(config, 'min_free');
+  return entry === undefined ? undefined : toByteSize(config.file, entry, 0);
 }
 
 function readNotifyScript(config: ConfigText): string | undefined {

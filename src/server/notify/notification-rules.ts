@@ -1,11 +1,13 @@
 // When to notify: every backup outcome (success, failure), an anomalous size after a success,
-// and "did not run": a client past its warn_after, checked on a timer, once until it is fine again.
+// and "did not run": a client past its warn_after, checked on a timer, once until it is fine again;
+// and a client's usage above its soft_quota after a backup, once until it is below again.
 import { errorMessage } from '../../common/errors';
 import type { UploadOutcome } from '../activity';
 import type { ServerContext } from '../server-context';
 import { anomalyOf } from '../status/anomaly';
 import { overdueSince } from '../status/client-state';
-import { anomalyNotification, failureNotification, overdueNotification, successNotification } from './notification';
+import { anomalyNotification, failureNotification, overdueNotification, quotaNotification, successNotification } from './notification';
+import { effectiveQuotas, isOverSoftQuota } from '../quota/quota-rules';
 import type { Notifier } from './notifier';
 
 const MIN_CHECK_MS = 250;
@@ -14,6 +16,8 @@ const MAX_CHECK_MS = 60_000;
 export class NotificationRules {
   /** Clients already notified as overdue; in memory, so a restarted server notifies them once more. */
   private readonly overdueNotified = new Set<string>();
+  /** Clients notified as above soft_quota, with the quota they crossed (a changed quota is crossed anew); in memory, as above. */
+  private readonly softQuotaNotified = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private isStopped = false;
@@ -56,6 +60,27 @@ export class NotificationRules {
     const anomaly = anomalyOf(backup, store.listBackups(clientName), share);
     this.notifier.send(successNotification(backup, anomaly, now));
     if (anomaly?.isAnomalous) this.notifier.send(anomalyNotification(backup, anomaly, share, now));
+    this.checkSoftQuota(clientName, backup.number, now);
+  }
+
+  /** One notification per crossing of soft_quota, not one per backup while above it. */
+  private checkSoftQuota(clientName: string, backupNumber: number, now: number): void {
+    const quotas = effectiveQuotas(this.context.clients.current.byName(clientName), this.context.config.quotas);
+    if (quotas.softQuotaBytes === undefined) {
+      this.softQuotaNotified.delete(clientName);
+      return;
+    }
+    const usage = this.context.store.clientUsage(clientName);
+    if (!isOverSoftQuota(usage.bytes, quotas)) {
+      this.softQuotaNotified.delete(clientName);
+      return;
+    }
+    if (this.softQuotaNotified.get(clientName) === quotas.softQuotaBytes) return;
+    this.softQuotaNotified.set(clientName, quotas.softQuotaBytes);
+    this.notifier.send(quotaNotification(clientName, backupNumber, {
+      usageBytes: usage.bytes, ownBytes: usage.ownBytes, sharedBytes: usage.sharedBytes,
+      softQuotaBytes: quotas.softQuotaBytes, hardQuotaBytes: quotas.hardQuotaBytes ?? null,
+    }, now));
   }
 
   /** Notifies each newly overdue client; returns the shortest warn_after seen (for the next check). */

@@ -1,12 +1,22 @@
 // The notification payload (documented in src/server/status/README.md) and its five builders:
-// success, failure, overdue (did not run), anomaly and check (damage found). Pure: data in, payload out.
+// success, failure, overdue (did not run), anomaly, check (damage found) and quota (soft_quota crossed).
+// Pure: data in, payload out.
 import { hostname } from 'node:os';
 import type { BackupRecord } from '../../chunkstore/store';
 import type { CheckReport } from '../../chunkstore/check';
 import type { Anomaly } from '../status/anomaly';
 import { backupFigures, type BackupFigures } from '../status/backup-figures';
 
-export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' | 'check';
+export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' | 'check' | 'quota';
+
+/** A client's usage against its quotas (the `quota` outcome). */
+export interface QuotaFigures {
+  readonly usageBytes: number;
+  readonly ownBytes: number;
+  readonly sharedBytes: number;
+  readonly softQuotaBytes: number;
+  readonly hardQuotaBytes: number | null;
+}
 
 /** A check notification lists at most this many affected files in `warnings`; `reason` has the full report. */
 const LISTED_AFFECTED_FILES = 100;
@@ -27,12 +37,13 @@ export interface Notification {
   readonly lastSuccessAt: string | null;
   readonly warnAfterSeconds: number | null;
   readonly anomaly: (Anomaly & { readonly share: number }) | null;
+  readonly quota: QuotaFigures | null;
 }
 
 function base(outcome: NotificationOutcome, client: string, now: number): Omit<Notification, 'summary'> {
   return {
     version: 1, outcome, client, backupId: null, at: new Date(now).toISOString(), server: hostname(),
-    warnings: [], backup: null, reason: null, lastSuccessAt: null, warnAfterSeconds: null, anomaly: null,
+    warnings: [], backup: null, reason: null, lastSuccessAt: null, warnAfterSeconds: null, anomaly: null, quota: null,
   };
 }
 
@@ -102,6 +113,17 @@ export function checkNotification(report: CheckReport, reportLines: readonly str
       + `${report.affectedFiles.length} affected files in ${report.affectedBackups.length} backups`
       + (clients.length > 0 ? ` of ${clients.join(', ')}` : '')
       + (report.problems.length > 0 ? `, ${report.problems.length} other problems` : ''),
+  };
+}
+
+/** The client's usage went above its soft_quota with this backup (sent once per crossing). */
+export function quotaNotification(client: string, backupNumber: number, quota: QuotaFigures, now: number): Notification {
+  return {
+    ...base('quota', client, now),
+    backupId: backupNumber,
+    quota,
+    summary: `${client} uses ${formatBytes(quota.usageBytes)} of the store, above its soft_quota of ${formatBytes(quota.softQuotaBytes)}`
+      + (quota.hardQuotaBytes === null ? '' : `; backups are refused from its hard_quota of ${formatBytes(quota.hardQuotaBytes)}`),
   };
 }
 

@@ -1,0 +1,42 @@
+// The Diff call: what changed between two backups of one client, streamed in batches with backpressure.
+import type * as grpc from '@grpc/grpc-js';
+import { DiffKind, type DiffBatch, type DiffRequest } from '../../proto/cpsbackup';
+import type { ServerContext } from '../server-context';
+import { authenticate, requireRight, targetClientName } from '../auth';
+import { committedBackup } from '../backup-lookup';
+import { entryMetaOf } from '../entry-convert';
+import { failStreamingCall } from '../grpc-errors';
+import { writeWithBackpressure } from '../stream-write';
+import { diffEntries } from './backup-diff';
+
+const DIFF_BATCH = 1000;
+
+const kindOnWire = { added: DiffKind.DIFF_KIND_ADDED, removed: DiffKind.DIFF_KIND_REMOVED, changed: DiffKind.DIFF_KIND_CHANGED } as const;
+
+export async function handleDiff(context: ServerContext, call: grpc.ServerWritableStream<DiffRequest, DiffBatch>): Promise<void> {
+  try {
+    const caller = authenticate(call, context.clients);
+    requireRight(caller, 'canList');
+    const clientName = targetClientName(caller, call.request.clientName, 'read');
+    const before = committedBackup(context.store, clientName, call.request.fromBackupId);
+    const after = committedBackup(context.store, clientName, call.request.toBackupId);
+    let batch: DiffBatch = { entries: [] };
+    for (const difference of diffEntries(context.store.entries(before), context.store.entries(after))) {
+      if (call.cancelled) return;
+      batch.entries.push({
+        kind: kindOnWire[difference.kind],
+        before: difference.before === undefined ? undefined : entryMetaOf(difference.before),
+        after: difference.after === undefined ? undefined : entryMetaOf(difference.after),
+        changes: [...difference.changes],
+      });
+      if (batch.entries.length >= DIFF_BATCH) {
+        await writeWithBackpressure(call, batch);
+        batch = { entries: [] };
+      }
+    }
+    if (batch.entries.length > 0) await writeWithBackpressure(call, batch);
+    call.end();
+  } catch (error) {
+    failStreamingCall(call, error, context.logger, 'diff');
+  }
+}

@@ -4,6 +4,7 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
 import type { ContentsTable } from '../catalog/contents-table';
 import type { ChunkCodec } from '../codec';
+import type { RecordFraming } from '../pack/record-framing';
 import type { ChunkRunReader } from '../pack/chunk-run-reader';
 import { checkRecord, readChunk, readRecord, type StoredRecord } from '../pack/pack-reader';
 import { CorruptError, NotFoundError } from '../../common/errors';
@@ -42,7 +43,8 @@ export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader
   });
 }
 
-export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec): ContentSource {
+export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec,
+  framing: RecordFraming): ContentSource {
   return new SourceOf(hash, size, async function* () {
     let listed = 0;
     for (const location of contents.chunks(contentId)) {
@@ -50,8 +52,8 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, cont
       listed += location.rawSize;
       yield {
         hash: location.hash, rawSize: location.rawSize,
-        decode: (into?: Buffer) => readChunk(backend, location, codec, into),
-        stored: async () => checkRecord(await readRecord(backend, location), location),
+        decode: (into?: Buffer) => readChunk(backend, location, codec, into, framing),
+        stored: async () => checkRecord(await readRecord(backend, location, framing), location),
       };
     }
     // The list is read a page at a time: GC dropping the content after its last backup was deleted cuts it short,

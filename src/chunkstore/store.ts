@@ -82,6 +82,12 @@ export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
 export type { SnapshotFigures } from './snapshot/catalog-snapshots';
+// What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
+export { S3Backend } from './backend/s3/s3-backend';
+export { loadS3Credentials } from './backend/s3/credentials';
+export { LATENCY_BOUNDS_SECONDS, type S3Stats } from './backend/s3/s3-metrics';
+export { loadKeyFile } from './crypto/key-file';
+export type { StoreKey } from './crypto/store-key';
 
 const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
 const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;

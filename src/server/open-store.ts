@@ -3,11 +3,7 @@
 // no encoder threads: they never compress new chunks in bulk.
 import type { ServerConfig } from '../common/config/server-config';
 import type { S3StorageSettings } from '../common/config/storage-keys';
-import { ChunkStore } from '../chunkstore/store';
-import { S3Backend } from '../chunkstore/backend/s3/s3-backend';
-import { loadS3Credentials } from '../chunkstore/backend/s3/credentials';
-import { loadKeyFile } from '../chunkstore/crypto/key-file';
-import type { StoreKey } from '../chunkstore/crypto/store-key';
+import { ChunkStore, loadKeyFile, loadS3Credentials, S3Backend, type StoreKey } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
 
 export async function openConfiguredStore(config: ServerConfig, options: { encoderThreads?: number; logger?: Logger } = {}): Promise<ChunkStore> {

@@ -86,6 +86,7 @@ export type { SnapshotFigures } from './snapshot/catalog-snapshots';
 export { S3Backend } from './backend/s3/s3-backend';
 export { loadS3Credentials } from './backend/s3/credentials';
 export { LATENCY_BOUNDS_SECONDS, type S3Stats } from './backend/s3/s3-metrics';
+export { S3AuthError, S3RequestError } from './backend/s3/s3-errors';
 export { loadKeyFile } from './crypto/key-file';
 export type { StoreKey } from './crypto/store-key';
 

@@ -43,6 +43,8 @@ export class CatalogSnapshots {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private isPending = false;
+  /** An urgent request (after gc) came while a snapshot was running: the next one must not wait for the interval. */
+  private isUrgent = false;
   private isClosed = false;
   private figures: Omit<SnapshotFigures, 'isPending'> = { taken: 0, failed: 0, lastGeneration: 0, lastAt: 0, lastBytes: 0, lastError: undefined };
 
@@ -52,8 +54,9 @@ export class CatalogSnapshots {
   request(isUrgent = false): void {
     if (this.isClosed) return;
     this.isPending = true;
-    if (this.running !== undefined) return; // the run re-checks isPending when it ends
-    const wait = isUrgent ? 0 : Math.max(0, this.figures.lastAt + this.settings.minIntervalMs - Date.now());
+    if (isUrgent) this.isUrgent = true;
+    if (this.running !== undefined) return; // the run re-checks isPending (and isUrgent) when it ends
+    const wait = this.isUrgent ? 0 : Math.max(0, this.figures.lastAt + this.settings.minIntervalMs - Date.now());
     if (wait === 0) {
       this.startRun();
       return;
@@ -80,6 +83,7 @@ export class CatalogSnapshots {
   private startRun(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.isUrgent = false;
     this.running = this.takeLogged().finally(() => {
       this.running = undefined;
       if (this.isPending && !this.isClosed) this.request();

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Sandbox } from './support/sandbox';
@@ -150,6 +150,13 @@ describe('the store in a Ceph RGW bucket, through the real CLIs', { skip }, () =
       assert.deepEqual(packKeys, catalogPacks, 'the bucket holds exactly the packs the catalog names');
       assert.ok(gonePacks.some((pack) => !packKeys.includes(packKey(prefix, pack))), 'a pack of the deleted backup left the bucket');
       await assertCheckClean(sandbox);
+      // The snapshot in the bucket already knows what gc moved and deleted: a recover now misses no pack.
+      await rename(sandbox.storeDirectory, `${sandbox.storeDirectory}.kept`);
+      const recovered = await sandbox.runServerCommand(['recover']);
+      assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
+      assert.doesNotMatch(recovered.stdout, /missing/);
+      await rm(sandbox.storeDirectory, { recursive: true, force: true });
+      await rename(`${sandbox.storeDirectory}.kept`, sandbox.storeDirectory);
 
       // An object deleted behind the server's back: check names the file it breaks.
       const lost = chunksOfFile(sandbox, second.number, join(data, 'kept.bin'))[0].packName;

@@ -125,7 +125,10 @@ export class ChunkStore {
     this.readCodec = new ChunkCodec(compressionLevel);
     this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
     this.readers = new ReaderLeases(() => { void this.doomed.deleteReady(); });
-    this.doomed = new DoomedPacks(catalog, backend, this.readers, logger);
+    this.doomed = new DoomedPacks(catalog, backend, this.readers, logger, {
+      onDoomed: () => this.snapshots?.markChanged(),
+      beforeDelete: async () => { await this.snapshots?.flush(); },
+    });
     this.reserve = new SpaceReserve(directory);
   }
 

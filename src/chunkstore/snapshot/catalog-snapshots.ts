@@ -67,6 +67,21 @@ export class CatalogSnapshots {
     }, wait);
   }
 
+  /** The catalog changed in a way that must reach the bucket before some deletion; flush() then saves it. */
+  markChanged(): void {
+    this.isPending = true;
+  }
+
+  /** Resolves once a snapshot holding every change so far is in the bucket; rejects if it could not be stored. */
+  async flush(): Promise<void> {
+    await this.running;
+    if (!this.isPending) return;
+    const failed = this.figures.failed;
+    if (this.running === undefined) this.startRun();
+    await this.running;
+    if (this.figures.failed > failed) throw new Error(`catalog snapshot failed: ${this.figures.lastError ?? 'unknown error'}`);
+  }
+
   get status(): SnapshotFigures {
     return { ...this.figures, isPending: this.isPending };
   }

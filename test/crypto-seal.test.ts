@@ -88,7 +88,8 @@ test('sealed records: round trip at every size, a fresh nonce each time, fixed o
     const sealed = sealer.seal('0a1b2c', 4096, plain);
     assert.equal(sealed.length, size + SEALED_RECORD_OVERHEAD);
     assert.deepEqual(sealer.open('0a1b2c', 4096, sealed), plain);
-    if (size > 0) assert.equal(sealed.includes(plain.subarray(0, Math.min(size, 16))), false, 'no plaintext in the sealed bytes');
+    // 16 bytes at least: a shorter needle turns up in random ciphertext by chance (1 byte: about one run in seven).
+    if (size >= 16) assert.equal(sealed.includes(plain.subarray(0, 16)), false, 'no plaintext in the sealed bytes');
   }
   const plain = bytes('same', 100);
   assert.notDeepEqual(sealer.seal('p', 0, plain), sealer.seal('p', 0, plain));

@@ -36,15 +36,15 @@ test('storage = s3: every key read into one frozen object, with defaults', (t) =
   const minimal = serverConfigFromText(serverConf, `${base}storage = s3\ns3_bucket = backups\nencryption_key_file = /etc/cpsbackup/store.key\n`).storage;
   assert.deepEqual(minimal, {
     kind: 's3', endpoint: undefined, bucket: 'backups', prefix: '', region: 'us-east-1', credentialsFile: undefined,
-    encryptionKeyFile: '/etc/cpsbackup/store.key', stagingMaxBytes: 2 * 1024 ** 3, cacheBytes: 1024 ** 3,
+    encryptionKeyFile: '/etc/cpsbackup/store.key', stagingMaxBytes: 2 * 1024 ** 3, cacheBytes: 1024 ** 3, snapshotIntervalSeconds: 120,
   });
   const full = serverConfigFromText(serverConf, `${base}storage = s3\ns3_endpoint = http://127.0.0.1:7480/\ns3_bucket = site.backups-1\n`
     + 's3_prefix = /fleet/a/\ns3_region = eu-west-3\ns3_credentials_file = s3.credentials\nencryption_key_file = store.key\n'
-    + 's3_staging_max = 512M\ns3_cache_size = 0\n').storage;
+    + 's3_staging_max = 512M\ns3_cache_size = 0\ncatalog_snapshot_interval = 0\n').storage;
   assert.deepEqual(full, {
     kind: 's3', endpoint: 'http://127.0.0.1:7480', bucket: 'site.backups-1', prefix: 'fleet/a/', region: 'eu-west-3',
     credentialsFile: path.join(etc, 's3.credentials'), encryptionKeyFile: path.join(etc, 'store.key'),
-    stagingMaxBytes: 512 * 1024 ** 2, cacheBytes: 0,
+    stagingMaxBytes: 512 * 1024 ** 2, cacheBytes: 0, snapshotIntervalSeconds: 0,
   });
   assert.ok(Object.isFrozen(full));
   const sizes = serverConfigFromText(serverConf, `${base}storage = s3\ns3_bucket = abc\nencryption_key_file = k\ns3_staging_max = 1.5GiB\ns3_cache_size = 65536\n`).storage;
@@ -58,6 +58,8 @@ test('storage: bad values are ConfigErrors naming file and line, never quoting a
   const line = base.split('\n').length + 3; // the first line after s3()'s own three
   assert.throws(() => serverConfigFromText(serverConf, `${base}storage = gcs\n`), configError(5, /storage must be local or s3, got "gcs"/));
   assert.throws(() => serverConfigFromText(serverConf, `${base}s3_bucket = backups\n`), configError(5, /s3_bucket is set but storage is local/));
+  assert.throws(() => serverConfigFromText(serverConf, `${base}catalog_snapshot_interval = 60\n`), configError(5, /catalog_snapshot_interval is set but storage is local/));
+  assert.throws(() => serverConfigFromText(serverConf, s3('catalog_snapshot_interval = soon\n')), configError(line, /catalog_snapshot_interval/));
   assert.throws(() => serverConfigFromText(serverConf, `${base}storage = s3\nencryption_key_file = k\n`), configError(5, /needs s3_bucket/));
   assert.throws(() => serverConfigFromText(serverConf, `${base}storage = s3\ns3_bucket = backups\n`), configError(5, /needs encryption_key_file/));
   assert.throws(() => serverConfigFromText(serverConf, `${base}storage = s3\nencryption_key_file = k\ns3_bucket = Backups_1\n`),

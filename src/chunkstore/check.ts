@@ -3,6 +3,7 @@
 import type { PackBackend } from './backend/pack-backend';
 import type { Catalog } from './catalog/catalog';
 import type { ChunkCodec } from './codec';
+import type { RecordFraming } from './pack/record-framing';
 import { scanPacks } from './check/pack-scan';
 import { scanCatalog } from './check/catalog-scan';
 import { affectedFiles } from './check/affected';
@@ -19,11 +20,11 @@ export interface CheckOptions {
   readonly random?: () => number;
 }
 
-export async function checkStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, options: CheckOptions): Promise<CheckReport> {
+export async function checkStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, framing: RecordFraming, options: CheckOptions): Promise<CheckReport> {
   const random = options.random ?? Math.random;
   const share = options.readDataPercent / 100;
   const shouldReadData = share >= 1 ? () => true : share <= 0 ? () => false : () => random() < share;
-  const packs = await scanPacks(catalog, backend, codec, shouldReadData);
+  const packs = await scanPacks(catalog, backend, codec, framing, shouldReadData);
   const rows = scanCatalog(catalog);
   const affected = affectedFiles(catalog, packs.damagedChunks.map((damage) => damage.chunkId),
     rows.damagedContents.map((damage) => damage.contentId));

@@ -7,6 +7,7 @@ import type { PackBackend } from './backend/pack-backend';
 import type { Catalog } from './catalog/catalog';
 import type { BackupRecord } from './catalog/records';
 import type { ChunkCodec } from './codec';
+import type { RecordFraming } from './pack/record-framing';
 import { readChunk } from './pack/pack-reader';
 import type { DoomedPacks } from './gc/doomed-packs';
 import { CorruptError } from '../common/errors';
@@ -19,11 +20,11 @@ export interface RecoveryReport {
 }
 
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
-  doomed: DoomedPacks, logger?: Logger): Promise<RecoveryReport> {
+  doomed: DoomedPacks, framing: RecordFraming, logger?: Logger): Promise<RecoveryReport> {
   const running = catalog.backups.running();
   for (const backup of running) dropUnfinished(catalog, backup, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
-  const droppedChunks = await sealVersionOnePacks(catalog, backend, codec);
+  const droppedChunks = await sealVersionOnePacks(catalog, backend, codec, framing);
   await doomed.deleteReady();
   const removedOrphanPacks = await removeOrphanPacks(catalog, backend);
   return { droppedBackups: running.length, droppedChunks, removedOrphanPacks };
@@ -48,13 +49,13 @@ function dropUnfinished(catalog: Catalog, backup: BackupRecord, logger: Logger |
  * A version-1 store wrote packs in place and recorded chunks before sealing; a pack it was still
  * writing when it stopped is trusted only chunk by chunk, after reading each back.
  */
-async function sealVersionOnePacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec): Promise<number> {
+async function sealVersionOnePacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, framing: RecordFraming): Promise<number> {
   let droppedChunks = 0;
   for (const pack of catalog.packs.unsealed()) {
     let size = 0;
     for await (const stored of backend.listPacks()) if (stored.name === pack.name) size = stored.size;
     for (const location of catalog.chunks.ofPack(pack.id)) {
-      const isIntact = await readChunk(backend, location, codec).then(() => true, (error) => {
+      const isIntact = await readChunk(backend, location, codec, undefined, framing).then(() => true, (error) => {
         if (error instanceof CorruptError) return false;
         throw error;
       });

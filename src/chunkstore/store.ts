@@ -25,6 +25,11 @@ import { SpaceReserve } from './space-reserve';
 import type { RemovedFile } from './catalog/repair-queries';
 import type { ClientUsage } from './catalog/usage-queries';
 import { acquireProcessLock } from './process-lock';
+import { PLAIN_FRAMING, type RecordFraming } from './pack/record-framing';
+import { SEALED_FRAMING_OVERHEAD, SealedFraming } from './crypto/sealed-framing';
+import type { StoreKey } from './crypto/store-key';
+import { establishIdentity } from './store-identity';
+import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
 import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
 
@@ -40,6 +45,10 @@ export interface StoreOptions {
   readonly encoderThreads?: number;
   /** Where sealed packs go; default: the store's own folder. */
   readonly backend?: PackBackend;
+  /** Seals every pack record (and catalog snapshots) with this key; required to open a store made with one. */
+  readonly encryptionKey?: StoreKey;
+  /** Least seconds between two catalog snapshots to a bucket; 0: after every change. Default 120. */
+  readonly snapshotIntervalSeconds?: number;
   readonly logger?: Logger;
   /** How long chunks an unfinished backup stored stay for its retry; default 24 hours. */
   readonly resumeHoldSeconds?: number;
@@ -63,6 +72,8 @@ export interface StoreFigures {
   readonly storedBytes: number;
   readonly chunks: number;
   readonly packs: number;
+  /** Bytes of the packs as stored in the backend. */
+  readonly packBytes: number;
   readonly openSessions: number;
 }
 
@@ -72,8 +83,17 @@ export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
 export type { ClientUsage } from './catalog/usage-queries';
+export type { SnapshotFigures } from './snapshot/catalog-snapshots';
+// What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
+export { S3Backend } from './backend/s3/s3-backend';
+export { loadS3Credentials } from './backend/s3/credentials';
+export { LATENCY_BOUNDS_SECONDS, type S3Stats } from './backend/s3/s3-metrics';
+export { S3AuthError, S3RequestError } from './backend/s3/s3-errors';
+export { loadKeyFile } from './crypto/key-file';
+export type { StoreKey } from './crypto/store-key';
 
 const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
+const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 
 export class ChunkStore {
   private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0 };
@@ -88,6 +108,8 @@ export class ChunkStore {
   private readonly unfinishedPacks = new Set<number>();
   /** GC and check run one at a time (never beside each other); backups and restores go on meanwhile. */
   private maintenanceTail: Promise<unknown> = Promise.resolve();
+  /** Catalog snapshots to the bucket; only for a store whose packs leave the server. */
+  private snapshots: CatalogSnapshots | undefined;
 
   private constructor(
     readonly directory: string,
@@ -99,12 +121,16 @@ export class ChunkStore {
     encoderThreads: number,
     private readonly logger: Logger | undefined,
     private readonly resumeHoldMs: number,
+    private readonly framing: RecordFraming,
   ) {
     this.localCodec = new ChunkCodec(compressionLevel);
     this.readCodec = new ChunkCodec(compressionLevel);
     this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
     this.readers = new ReaderLeases(() => { void this.doomed.deleteReady(); });
-    this.doomed = new DoomedPacks(catalog, backend, this.readers, logger);
+    this.doomed = new DoomedPacks(catalog, backend, this.readers, logger, {
+      onDoomed: () => this.snapshots?.markChanged(),
+      beforeDelete: async () => { await this.snapshots?.flush(); },
+    });
     this.reserve = new SpaceReserve(directory);
   }
 
@@ -119,14 +145,26 @@ export class ChunkStore {
     let catalog: Catalog | undefined;
     let store: ChunkStore | undefined;
     try {
-      catalog = new Catalog(join(directory, 'catalog.db'));
+      const key = options.encryptionKey;
+      catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD);
+      const backend = options.backend ?? new LocalBackend(directory);
+      // Before anything reads a pack: the wrong key, or a bucket holding another store, stops here.
+      const identity = await establishIdentity({
+        catalog, backend, key, stagingDirectory: join(directory, 'staging'), configFile: options.configFile ?? catalog.file,
+      });
+      const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);
       const chunkerFactory = await loadChunkerFactory(chunker);
-      const backend = options.backend ?? new LocalBackend(directory);
       const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
-        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000);
-      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, options.logger);
+        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing);
+      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
+      if (key !== undefined && backend.kind !== 'local') {
+        store.snapshots = new CatalogSnapshots({
+          catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger,
+          minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
+        });
+      }
       await store.reserve.take();
       return store;
     } catch (error) {
@@ -187,6 +225,7 @@ export class ChunkStore {
   /** Drops a committed backup; what only it referenced becomes garbage for the next collection. */
   deleteBackup(backup: BackupRecord): void {
     this.catalog.backups.delete(backup.id);
+    this.snapshots?.request();
   }
 
   setProtected(backup: BackupRecord, isProtected: boolean): void {
@@ -223,9 +262,10 @@ export class ChunkStore {
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;
-    }));
+    }), this.framing);
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
+      onCommitted: () => this.snapshots?.request(),
       onCleanupFailure: async (error) => {
         if (!(await this.reserve.release())) throw error;
         this.logger?.warn(`the store's disk is full: gave up the space reserve to record the abandoned backup ${backup.number} of ${clientName}`);
@@ -235,17 +275,22 @@ export class ChunkStore {
 
   /** Reads a committed backup's entries with their contents. */
   openReader(backup: BackupRecord, options: ReaderOptions = {}): BackupReader {
-    return new BackupReader(this.catalog, this.backend, this.readCodec, this.readers.open(), backup, options);
+    return new BackupReader(this.catalog, this.backend, this.readCodec, this.framing, this.readers.open(), backup, options);
   }
 
   // ---- maintenance ----
 
   /** Collects garbage beside running backups and restores; allPacks also compacts packs no deletion touched. */
   collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
-    return this.exclusively(() => collectGarbage({
-      catalog: this.catalog, backend: this.backend, codec: this.readCodec, stagingDirectory: this.stagingDirectory,
-      doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
-    }, options.allPacks === true));
+    return this.exclusively(async () => {
+      const report = await collectGarbage({
+        catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory,
+        doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
+      }, options.allPacks === true);
+      // At once, not after the interval: a snapshot older than a compaction names packs GC deletes.
+      if (report.deletedChunks + report.rewrittenPacks + report.deletedPacks > 0) this.snapshots?.request(true);
+      return report;
+    });
   }
 
   /**
@@ -257,7 +302,7 @@ export class ChunkStore {
     return this.exclusively(async () => {
       const lease = this.readers.open();
       try {
-        const report = await checkStore(this.catalog, this.backend, this.readCodec, options);
+        const report = await checkStore(this.catalog, this.backend, this.readCodec, this.framing, options);
         if (report.damagedChunks.length > 0) this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
         return report;
       } finally {
@@ -271,7 +316,11 @@ export class ChunkStore {
    * heal it) are taken out of their backups, which are then marked incomplete; returns what is gone.
    */
   repair(): Promise<RemovedFile[]> {
-    return this.exclusively(async () => this.catalog.repairs.removeLostFiles());
+    return this.exclusively(async () => {
+      const removed = this.catalog.repairs.removeLostFiles();
+      if (removed.length > 0) this.snapshots?.request();
+      return removed;
+    });
   }
 
   /** Contents holding a damaged chunk: a client must not be told such a file is unchanged, so it sends it again. */
@@ -288,7 +337,17 @@ export class ChunkStore {
   figures(): StoreFigures {
     const backups = this.catalog.backups.totals();
     const chunks = this.catalog.chunks.totals();
-    return { ...backups, ...chunks, packs: this.catalog.packs.count(), openSessions: this.sessions.count };
+    return { ...backups, ...chunks, packs: this.catalog.packs.count(), packBytes: this.catalog.packs.totalSize(), openSessions: this.sessions.count };
+  }
+
+  /** Catalog snapshots to the bucket, or undefined for a store that keeps its packs on this server. */
+  get snapshotStatus(): SnapshotFigures | undefined {
+    return this.snapshots?.status;
+  }
+
+  /** Where the packs are, for the status port's figures (an S3Backend has request metrics). */
+  get packBackend(): PackBackend {
+    return this.backend;
   }
 
   private exclusively<T>(task: () => Promise<T>): Promise<T> {
@@ -299,6 +358,7 @@ export class ChunkStore {
 
   async close(): Promise<void> {
     await this.maintenanceTail;
+    await this.snapshots?.close();
     await this.encoderPool?.close();
     await this.backend.close();
     this.catalog.close();

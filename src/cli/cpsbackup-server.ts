@@ -6,7 +6,9 @@ import { loadServerConfig, type ServerConfig } from '../common/config/server-con
 import { shown } from '../common/config/display';
 import { createLogger } from '../common/logger';
 import { startBackupServer } from '../server/backup-server';
-import { openConfiguredStore } from '../server/open-store';
+import { loadConfiguredKey, openBucket, openConfiguredStore } from '../server/open-store';
+import { createKeyFile } from '../chunkstore/crypto/key-file';
+import { recoverCatalog } from '../chunkstore/snapshot/recover-catalog';
 import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
@@ -22,7 +24,7 @@ import { runRetention } from '../server/retention/retention-run';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
-  + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT]]';
+  + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT] | init-key FILE | recover]';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -160,6 +162,37 @@ function positiveNumber(value: string): number {
   return Number(value);
 }
 
+/** Never over an existing file: a new key would make everything sealed with the old one unreadable. */
+async function initKey(file: string): Promise<number> {
+  const key = await createKeyFile(file);
+  process.stdout.write(`created key file ${file} (mode 0600, key id ${key.keyIdHex}); keep a copy away from this server: without it no backup can be read\n`);
+  return EXIT.ok;
+}
+
+/** Rebuilds this server's catalog from the newest snapshot in its bucket; exit 3 when packs it names are gone. */
+async function runRecover(configFile: string): Promise<number> {
+  const config = loadConfig(configFile);
+  const storage = config.storage;
+  if (storage.kind !== 's3') throw new ConfigError(config.file, undefined, 'recover rebuilds the catalog from a bucket: it needs storage = s3');
+  const key = await loadConfiguredKey(config);
+  const backend = await openBucket(storage, undefined, false);
+  try {
+    const recovered = await recoverCatalog(config.directory, backend, key!);
+    for (const skipped of recovered.skipped) process.stdout.write(`skipped: ${skipped}\n`);
+    process.stdout.write(`recovered the catalog from snapshot generation ${recovered.generation} in ${backend.location}: `
+      + `${recovered.clients} clients, ${recovered.backups} backups, ${recovered.packs} packs\n`);
+    for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
+    if (recovered.missingPacks.length > 0) {
+      process.stdout.write(`${recovered.missingPacks.length} packs are missing: run \`cpsbackup-server check\` to name the backups and files they break\n`);
+      return EXIT.partial;
+    }
+    process.stdout.write('every pack the catalog references is in the bucket; backups committed after this snapshot are not in it\n');
+    return EXIT.ok;
+  } finally {
+    await backend.close();
+  }
+}
+
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */
 function listenErrorOf(config: ServerConfig, error: unknown): unknown {
   const errno = (error as NodeJS.ErrnoException).code;
@@ -207,10 +240,15 @@ Examples:
                                                        cpsbackup --protect / --unprotect from the client)
   cpsbackup-server -c etc/backup/server.conf retention --dry-run node1
                                                       each backup of node1: kept (and by which rule: keep, keep_daily …)
-                                                       or removed; without --dry-run the removed ones are deleted`)
+                                                       or removed; without --dry-run the removed ones are deleted
+  cpsbackup-server init-key /etc/cpsbackup/store.key  create the store's encryption key (mode 0600, never overwritten);
+                                                       name it in server.conf as encryption_key_file
+  cpsbackup-server -c etc/backup/server.conf recover  new machine, empty store folder: fetch the newest catalog snapshot
+                                                       from the bucket (storage = s3), check every pack it references
+                                                       (exit 3 and the missing ones named), install it`)
     .action(() => {
       // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
-      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention)`);
+      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention, init-key, recover)`);
       action = runServer(program.opts().config);
     });
   program.command('gc')
@@ -255,6 +293,14 @@ Examples:
     .action((clientName: string | undefined, options: { dryRun?: boolean }) => {
       action = runRetentionCommand(program.opts().config, clientName, options.dryRun === true);
     });
+  program.command('init-key <file>')
+    .description('create a new store encryption key file (mode 0600; an existing file is never overwritten)')
+    .allowExcessArguments(false)
+    .action((file: string) => { action = initKey(file); });
+  program.command('recover')
+    .description('rebuild the catalog of an empty store folder from the newest catalog snapshot in the bucket')
+    .allowExcessArguments(false)
+    .action(() => { action = runRecover(program.opts().config); });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BackupError, DiskFullError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { S3AuthError, S3RequestError } from '../chunkstore/store';
 
 const statusOfCode: Record<string, grpc.status> = {
   AUTH: grpc.status.PERMISSION_DENIED,
@@ -22,6 +23,14 @@ const statusOfCode: Record<string, grpc.status> = {
 export function toServiceError(caught: unknown, logger: Logger, context: string): grpc.ServiceError {
   const error = diskFullOf(caught);
   const metadata = new grpc.Metadata();
+  if (error instanceof S3RequestError || error instanceof S3AuthError) {
+    // The bucket, its keys and its endpoint are the server's business; the client hears that the store is down,
+    // never an AUTH code that it would take for its own certificate being refused.
+    logger.warn(`${context}: ${error.message}`);
+    const message = `the server's object store failed (${error.operation}); the backup or restore was not done (see the server log)`;
+    metadata.set('cpsbackup-error-code', 'IO');
+    return Object.assign(new Error(message), { code: grpc.status.ABORTED, details: message, metadata });
+  }
   if (error instanceof BackupError) {
     metadata.set('cpsbackup-error-code', error.code);
     logger.warn(`${context}: ${error.message}${error.logDetail === undefined ? '' : ` (${error.logDetail})`}`);

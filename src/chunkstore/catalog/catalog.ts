@@ -34,7 +34,8 @@ export class Catalog {
   readonly usage: UsageQueries;
   private readonly database: CatalogDatabase;
 
-  constructor(readonly file: string) {
+  /** recordOverhead: bytes a record takes in its pack beyond its payload (RecordFraming.overhead). */
+  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE) {
     this.database = new CatalogDatabase(file);
     try {
       this.meta = new MetaTable(this.database.connection);
@@ -43,7 +44,7 @@ export class Catalog {
       this.entries = new EntriesTable(this.database);
       this.contents = new ContentsTable(this.database);
       this.chunks = new ChunksTable(this.database);
-      this.packs = new PacksTable(this.database, RECORD_HEADER_SIZE);
+      this.packs = new PacksTable(this.database, recordOverhead);
       this.holds = new HoldsTable(this.database.connection);
       this.clientChunks = new ClientChunksTable(this.database.connection);
       this.garbage = new GarbageQueries(this.database);
@@ -60,6 +61,14 @@ export class Catalog {
   /** Runs fn in one transaction; with isDurable the commit is fsynced before returning. */
   transaction<T>(fn: () => T, isDurable = false): T {
     return this.database.transaction(fn, isDurable);
+  }
+
+  /**
+   * A consistent copy of the whole catalog in file, taken by SQLite's online backup while the store
+   * goes on (writes made meanwhile through this connection are carried into the copy).
+   */
+  async copyTo(file: string): Promise<void> {
+    await this.database.connection.backup(file);
   }
 
   checkpointLog(): void {

@@ -22,6 +22,7 @@ export class PacksTable {
       insert: db.prepare(`INSERT INTO packs (name, size, is_sealed, created_at) VALUES (?, ?, 1, ?)`),
       all: db.prepare(`SELECT id, name, size FROM packs ORDER BY id`),
       count: db.prepare(`SELECT COUNT(*) FROM packs`).pluck(),
+      totalSize: db.prepare(`SELECT COALESCE(SUM(size), 0) FROM packs`).pluck(),
       unsealed: db.prepare(`SELECT id, name, size FROM packs WHERE is_sealed = 0`),
       seal: db.prepare(`UPDATE packs SET size = ?, is_sealed = 1 WHERE id = ?`),
       usage: db.prepare(
@@ -50,6 +51,11 @@ export class PacksTable {
 
   count(): number {
     return this.statements.count.get() as number;
+  }
+
+  /** Bytes of every pack as stored (sealed records included): what the backend holds. */
+  totalSize(): number {
+    return this.statements.totalSize.get() as number;
   }
 
   /** Packs a version-1 store was still writing when it stopped. */

@@ -6,7 +6,9 @@ import type { ChunkRow } from '../catalog/check-queries';
 import type { ChunkCodec } from '../codec';
 import { sha256 } from '../codec';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
+import type { RecordFraming } from '../pack/record-framing';
 import { CorruptError, NotFoundError, errorMessage } from '../../common/errors';
+import { WrongKeyError } from '../crypto/store-key';
 import type { ChunkDamage } from './report';
 
 export interface PackScanResult {
@@ -19,7 +21,8 @@ export interface PackScanResult {
 const PAGE_SIZE = 1000;
 
 /** shouldReadData decides per chunk whether its bytes are decoded and re-hashed, not only its header. */
-export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, shouldReadData: () => boolean): Promise<PackScanResult> {
+export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, framing: RecordFraming,
+  shouldReadData: () => boolean): Promise<PackScanResult> {
   const problems: string[] = [];
   const stored = new Map<string, number>();
   for await (const object of backend.listPacks()) stored.set(object.name, object.size);
@@ -48,11 +51,11 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
       if (pack === undefined) { damage(`its pack row ${row.packId} does not exist`); continue; }
       const size = stored.get(pack.name);
       if (size === undefined) { damage('pack is missing'); continue; }
-      const end = row.offset + RECORD_HEADER_SIZE + row.storedSize;
+      const end = row.offset + framing.overhead + row.storedSize;
       if (end > size) { damage(`record ends at ${end}, beyond the pack's end (${size} bytes)`); continue; }
       const isDataRead = shouldReadData();
       if (isDataRead) chunksRead++;
-      const problem = await recordProblem(backend, pack.name, row, isDataRead, codec);
+      const problem = await recordProblem(backend, framing, pack.name, row, isDataRead, codec);
       if (problem !== undefined) damage(problem);
     }
     if (rows.length < PAGE_SIZE) break;
@@ -63,13 +66,16 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
 }
 
 /** Returns why the record is wrong, or undefined; I/O errors other than missing or short objects pass through. */
-async function recordProblem(backend: PackBackend, packName: string, row: ChunkRow, isDataRead: boolean, codec: ChunkCodec): Promise<string | undefined> {
-  const length = isDataRead ? RECORD_HEADER_SIZE + row.storedSize : RECORD_HEADER_SIZE;
+async function recordProblem(backend: PackBackend, framing: RecordFraming, packName: string, row: ChunkRow, isDataRead: boolean,
+  codec: ChunkCodec): Promise<string | undefined> {
+  // A sealed record authenticates only whole: its header alone cannot be trusted.
+  const isWholeRead = isDataRead || !framing.isHeaderReadableAlone;
   let buffer: Buffer;
   try {
-    buffer = await backend.readRange(packName, row.offset, length);
+    const stored = await backend.readRange(packName, row.offset, isWholeRead ? framing.overhead + row.storedSize : RECORD_HEADER_SIZE);
+    buffer = isWholeRead ? framing.unframe(packName, row.offset, stored) : stored;
   } catch (error) {
-    if (error instanceof NotFoundError || error instanceof CorruptError) return errorMessage(error);
+    if (error instanceof NotFoundError || error instanceof CorruptError || error instanceof WrongKeyError) return errorMessage(error);
     throw error;
   }
   const header = decodeRecordHeader(buffer.subarray(0, RECORD_HEADER_SIZE));

@@ -8,6 +8,7 @@ import type { ChunkCodec } from '../codec';
 import { PackWriter } from '../pack/pack-writer';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
 import { readRecord, verifyRecord } from '../pack/pack-reader';
+import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
 
 export interface CompactionResult {
@@ -15,7 +16,7 @@ export interface CompactionResult {
 }
 
 export async function compactPack(pack: PackRecord, catalog: Catalog, backend: PackBackend, codec: ChunkCodec,
-  stagingDirectory: string, doomed: DoomedPacks): Promise<CompactionResult> {
+  stagingDirectory: string, doomed: DoomedPacks, framing: RecordFraming): Promise<CompactionResult> {
   const locations = catalog.chunks.ofPack(pack.id);
   const chunkIds = new Map(locations.map((location) => [location.hash.toString('hex'), location.chunkId]));
   // The copies may fill more than one new pack: each moves its own chunks when it is stored.
@@ -26,18 +27,18 @@ export async function compactPack(pack: PackRecord, catalog: Catalog, backend: P
       catalog.chunks.move(chunkId, pack.id, packId, record.offset, record.storedSize);
       return chunkId;
     });
-  }, true));
+  }, true), framing);
   let liveBytes = 0;
   try {
     for (const location of locations) {
       // Verified while copying, so compaction never carries a damaged chunk on silently.
-      const record = await readRecord(backend, location);
+      const record = await readRecord(backend, location, framing);
       verifyRecord(record, location, codec);
       const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;
       const appended = writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
         { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize });
       await appended.written;
-      liveBytes += RECORD_HEADER_SIZE + location.storedSize;
+      liveBytes += framing.overhead + location.storedSize;
     }
     await writer.sealCurrent();
   } catch (error) {

@@ -7,6 +7,17 @@ import type { ReaderLeases } from '../read/reader-leases';
 import type { Logger } from '../../common/logger';
 import { errorMessage } from '../../common/errors';
 
+export interface DoomHooks {
+  /** A pack left the catalog. */
+  readonly onDoomed?: () => void;
+  /**
+   * Before the first object of a round is deleted: a store that snapshots its catalog to the bucket saves
+   * one that no longer names the doomed packs, or a recovered catalog would name deleted packs (their
+   * chunks moved by compaction). A rejection keeps every doomed object for the next round.
+   */
+  readonly beforeDelete?: () => Promise<void>;
+}
+
 export class DoomedPacks {
   /** The reader epoch each pack was doomed at; packs doomed by an earlier process are safe at once (epoch 0). */
   private readonly epochs = new Map<string, number>();
@@ -17,12 +28,16 @@ export class DoomedPacks {
     private readonly backend: PackBackend,
     private readonly readers: ReaderLeases,
     private readonly logger: Logger | undefined,
+    private readonly hooks: DoomHooks = {},
   ) {}
 
   /** Removes a pack's row (it must hold no chunk rows) and dooms its object; false if chunks still lie there. Synchronous. */
   doom(packId: number, name: string): boolean {
     const isDoomed = this.catalog.transaction(() => this.catalog.packs.doom(packId, name, Date.now()), true);
-    if (isDoomed) this.epochs.set(name, this.readers.doom());
+    if (isDoomed) {
+      this.epochs.set(name, this.readers.doom());
+      this.hooks.onDoomed?.();
+    }
     return isDoomed;
   }
 
@@ -34,9 +49,14 @@ export class DoomedPacks {
 
   private async deleteNow(): Promise<number> {
     let deleted = 0;
+    let isCatalogSaved = false;
     for (const { name } of this.catalog.packs.doomed()) {
       if (!this.readers.isSafeToDelete(this.epochs.get(name) ?? 0)) continue;
       try {
+        if (!isCatalogSaved && this.hooks.beforeDelete) {
+          await this.hooks.beforeDelete();
+          isCatalogSaved = true;
+        }
         await this.backend.deletePack(name);
         this.catalog.packs.forget(name);
         this.epochs.delete(name);

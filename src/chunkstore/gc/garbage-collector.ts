@@ -5,6 +5,7 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { Protection } from '../catalog/garbage-queries';
 import type { ChunkCodec } from '../codec';
+import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
 import { compactPack } from './compaction';
 
@@ -20,6 +21,7 @@ export interface GarbageCollectorDependencies {
   readonly catalog: Catalog;
   readonly backend: PackBackend;
   readonly codec: ChunkCodec;
+  readonly framing: RecordFraming;
   readonly stagingDirectory: string;
   readonly doomed: DoomedPacks;
   readonly protection: Protection;
@@ -60,7 +62,7 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
       continue;
     }
     try {
-      const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed);
+      const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed, dependencies.framing);
       unfinishedPacks.delete(usage.id);
       rewrittenPacks++;
       freedBytes += compacted.freedBytes;

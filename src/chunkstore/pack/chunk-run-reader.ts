@@ -5,8 +5,8 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
 import { CorruptError, NotFoundError } from '../../common/errors';
-import { RECORD_HEADER_SIZE } from './pack-format';
-import { checkRecord, chunkWhere, readChunk, readRecord, verifyRecord, type StoredRecord } from './pack-reader';
+import { checkRecord, chunkWhere, readChunk, readRecord, unframeRecord, verifyRecord, type StoredRecord } from './pack-reader';
+import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 
 /** A run is read whole; bigger records get a run of their own. */
 const MAX_RUN_BYTES = 4 * 1024 * 1024;
@@ -30,9 +30,10 @@ export class ChunkRunReader {
     private readonly backend: PackBackend,
     private readonly locations: readonly ChunkLocation[],
     private readonly codec: ChunkCodec,
+    private readonly framing: RecordFraming = PLAIN_FRAMING,
   ) {
     for (const location of locations) {
-      const size = RECORD_HEADER_SIZE + location.storedSize;
+      const size = framing.overhead + location.storedSize;
       const last = this.runs[this.runs.length - 1];
       if (last && last.packName === location.packName && last.offset + last.length === location.offset && last.length + size <= MAX_RUN_BYTES) {
         last.length += size;
@@ -50,17 +51,17 @@ export class ChunkRunReader {
   async chunkAt(index: number, into?: Buffer): Promise<Buffer> {
     const location = this.locations[index];
     const record = await this.recordBytesAt(index);
-    return record === undefined ? readChunk(this.backend, location, this.codec, into) : verifyRecord(record, location, this.codec, into);
+    return record === undefined ? readChunk(this.backend, location, this.codec, into, this.framing) : verifyRecord(record, location, this.codec, into);
   }
 
   /** The chunk at `index` as stored (header checked, not decoded): for a client that decodes and verifies it itself. */
   async storedAt(index: number): Promise<StoredRecord> {
     const location = this.locations[index];
     const record = await this.recordBytesAt(index);
-    return checkRecord(record ?? await readRecord(this.backend, location), location);
+    return checkRecord(record ?? await readRecord(this.backend, location, this.framing), location);
   }
 
-  /** The record's bytes from its run; undefined when its pack is truncated (the record is then read alone, to tell). */
+  /** The record's header and payload from its run; undefined when its pack is truncated (the record is then read alone, to tell). */
   private async recordBytesAt(index: number): Promise<Buffer | undefined> {
     const location = this.locations[index];
     const runIndex = this.runOf[index];
@@ -74,7 +75,7 @@ export class ChunkRunReader {
       throw new CorruptError(`${chunkWhere(location)}: ${run.damage}`);
     }
     const start = location.offset - this.runs[runIndex].offset;
-    return run.subarray(start, start + RECORD_HEADER_SIZE + location.storedSize);
+    return unframeRecord(this.framing, location, run.subarray(start, start + this.framing.overhead + location.storedSize));
   }
 
   private read(runIndex: number): Promise<RunBytes> {

@@ -4,6 +4,7 @@
 import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
 import { Codec, decodeRecordHeader, RECORD_HEADER_SIZE } from './pack-format';
+import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 import { type ChunkCodec, sha256 } from '../codec';
 import { CorruptError, NotFoundError } from '../../common/errors';
 
@@ -12,19 +13,32 @@ export function chunkWhere(location: Pick<ChunkLocation, 'hash' | 'packName' | '
   return `chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}`;
 }
 
-/** A record's bytes (header and payload) as the backend has them; a missing or short pack is corruption. */
-export async function readRecord(backend: PackBackend, location: ChunkLocation): Promise<Buffer> {
+/** A record's header and payload, read through the backend and unframed; a missing or short pack is corruption. */
+export async function readRecord(backend: PackBackend, location: ChunkLocation, framing: RecordFraming = PLAIN_FRAMING): Promise<Buffer> {
+  let stored: Buffer;
   try {
-    return await backend.readRange(location.packName, location.offset, RECORD_HEADER_SIZE + location.storedSize);
+    stored = await backend.readRange(location.packName, location.offset, framing.overhead + location.storedSize);
   } catch (error) {
     if (error instanceof NotFoundError) throw new CorruptError(`${chunkWhere(location)}: pack is missing`);
     if (error instanceof CorruptError) throw new CorruptError(`${chunkWhere(location)}: ${error.message}`);
     throw error;
   }
+  return unframeRecord(framing, location, stored);
 }
 
-export async function readChunk(backend: PackBackend, location: ChunkLocation, codec: ChunkCodec, into?: Buffer): Promise<Buffer> {
-  return verifyRecord(await readRecord(backend, location), location, codec, into);
+/** A sealed record that does not open is corruption named with its chunk (a wrong key stays WrongKeyError). */
+export function unframeRecord(framing: RecordFraming, location: ChunkLocation, stored: Buffer): Buffer {
+  try {
+    return framing.unframe(location.packName, location.offset, stored);
+  } catch (error) {
+    if (error instanceof CorruptError) throw new CorruptError(`${chunkWhere(location)}: ${error.message}`);
+    throw error;
+  }
+}
+
+export async function readChunk(backend: PackBackend, location: ChunkLocation, codec: ChunkCodec, into?: Buffer,
+  framing: RecordFraming = PLAIN_FRAMING): Promise<Buffer> {
+  return verifyRecord(await readRecord(backend, location, framing), location, codec, into);
 }
 
 /** A stored chunk as it lies in its pack: what a restore can hand on without decoding it. */

@@ -5,7 +5,8 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackBackend } from '../backend/pack-backend';
 import type { NewChunkRow } from '../catalog/records';
-import { encodeRecordHeader, RECORD_HEADER_SIZE, type Codec } from './pack-format';
+import { encodeRecordHeader, type Codec } from './pack-format';
+import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 import { newPackName } from './pack-files';
 import { translateWriteError } from '../backend/write-errors';
 
@@ -61,6 +62,7 @@ export class PackWriter {
     private readonly stagingDirectory: string,
     private readonly backend: PackBackend,
     private readonly recordPack: RecordSealedPack,
+    private readonly framing: RecordFraming = PLAIN_FRAMING,
     private readonly targetSize = DEFAULT_PACK_TARGET_SIZE,
   ) {}
 
@@ -69,7 +71,7 @@ export class PackWriter {
     return this.appendRecord(header, payload, { hash, rawSize, storedSize: payload.length });
   }
 
-  /** Appends an already framed record (compaction copies records with it). */
+  /** Appends a record whose header is already encoded (compaction copies records with it); framed here at its new offset. */
   appendRecord(header: Buffer, payload: Buffer, row: Omit<NewChunkRow, 'offset'>): AppendedRecord {
     let deferred!: Deferred;
     const chunkId = new Promise<number>((resolve, reject) => { deferred = { resolve, reject }; });
@@ -87,8 +89,9 @@ export class PackWriter {
     const pack = this.current ?? this.startPack();
     pack.records.push({ ...row, offset: pack.size });
     pack.waiting.push(deferred);
-    pack.pending.push(header, payload);
-    pack.size += RECORD_HEADER_SIZE + payload.length;
+    // Framed at the offset it lands on: a sealed record is bound to its pack and place.
+    pack.pending.push(...this.framing.frame(pack.name, pack.size, header, payload));
+    pack.size += this.framing.overhead + payload.length;
     if (pack.size - pack.written >= WRITE_GATHER_SIZE) await this.writePending(pack);
     if (pack.size >= this.targetSize) await this.seal();
   }

@@ -5,6 +5,7 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { BackupRecord, ChunkLocation, StoredEntry } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
+import type { RecordFraming } from '../pack/record-framing';
 import { ChunkRunReader } from '../pack/chunk-run-reader';
 import { listedContent, pagedContent, type ContentSource } from './content-source';
 import type { ReaderLease } from './reader-leases';
@@ -40,6 +41,7 @@ export class BackupReader {
     private readonly catalog: Catalog,
     private readonly backend: PackBackend,
     private readonly codec: ChunkCodec,
+    private readonly framing: RecordFraming,
     private readonly lease: ReaderLease,
     readonly backup: BackupRecord,
     private readonly options: ReaderOptions,
@@ -67,7 +69,7 @@ export class BackupReader {
         firstChunk.set(entry, locations.length);
         locations.push(...(chunks as ChunkLocation[]));
       }
-      const runs = new ChunkRunReader(this.backend, locations, this.codec);
+      const runs = new ChunkRunReader(this.backend, locations, this.codec, this.framing);
       yield entries.map((entry): RestoreItem => {
         if (entry.contentId === null) return { entry };
         const hardlinkTo = this.linkTarget(entry);
@@ -79,7 +81,7 @@ export class BackupReader {
         return {
           entry,
           content: start === undefined || content.chunks === undefined
-            ? pagedContent(content.hash, content.size, content.id, this.catalog.contents, this.backend, this.codec)
+            ? pagedContent(content.hash, content.size, content.id, this.catalog.contents, this.backend, this.codec, this.framing)
             : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start),
         };
       });

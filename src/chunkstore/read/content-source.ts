@@ -4,8 +4,9 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { ChunkLocation } from '../catalog/records';
 import type { ContentsTable } from '../catalog/contents-table';
 import type { ChunkCodec } from '../codec';
+import type { RecordFraming } from '../pack/record-framing';
 import type { ChunkRunReader } from '../pack/chunk-run-reader';
-import { checkRecord, readChunk, readRecord, type StoredRecord } from '../pack/pack-reader';
+import { checkRecord, readChunk, readRecord, verifyRecord, type StoredRecord } from '../pack/pack-reader';
 import { CorruptError, NotFoundError } from '../../common/errors';
 
 /** One chunk of a content: decoded and verified on demand (into a given buffer of rawSize bytes, or a new one), or handed on as stored. */
@@ -42,16 +43,49 @@ export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader
   });
 }
 
-export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec): ContentSource {
+/**
+ * Records read ahead of the one being decoded when packs are remote: a Range GET per chunk, one after
+ * another, restored a 256 MiB file from Ceph RGW at 8 MiB/s. Bounds memory to this many records.
+ */
+const REMOTE_READ_AHEAD = 8;
+
+export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec,
+  framing: RecordFraming): ContentSource {
+  // A local pack is read from the page cache; only a remote one gains from reads in flight.
+  const readAhead = backend.kind === 'local' ? 0 : REMOTE_READ_AHEAD;
   return new SourceOf(hash, size, async function* () {
     let listed = 0;
-    for (const location of contents.chunks(contentId)) {
-      if (location.chunkId === null) throw new CorruptError(`chunk ${location.seq} is missing from the catalog`);
+    const ahead: ({ location: ChunkLocation; record?: Promise<Buffer> } | { location: { chunkId: null; seq: number } })[] = [];
+    const locations = contents.chunks(contentId)[Symbol.iterator]();
+    let isListEnded = false;
+    const fill = (): void => {
+      while (!isListEnded && ahead.length <= readAhead) {
+        const next = locations.next();
+        if (next.done === true) {
+          isListEnded = true;
+          return;
+        }
+        const location = next.value;
+        if (location.chunkId === null || readAhead === 0) {
+          ahead.push({ location } as (typeof ahead)[number]);
+          continue;
+        }
+        const record = readRecord(backend, location, framing);
+        record.catch(() => undefined); // awaited when its turn comes; a reader that stops early leaves it unread
+        ahead.push({ location, record });
+      }
+    };
+    for (fill(); ahead.length > 0; fill()) {
+      const next = ahead.shift()!;
+      if (next.location.chunkId === null) throw new CorruptError(`chunk ${next.location.seq} is missing from the catalog`);
+      const { location, record } = next as { location: ChunkLocation; record?: Promise<Buffer> };
       listed += location.rawSize;
+      const bytes = (): Promise<Buffer> => record ?? readRecord(backend, location, framing);
       yield {
         hash: location.hash, rawSize: location.rawSize,
-        decode: (into?: Buffer) => readChunk(backend, location, codec, into),
-        stored: async () => checkRecord(await readRecord(backend, location), location),
+        decode: async (into?: Buffer) => (record === undefined
+          ? readChunk(backend, location, codec, into, framing) : verifyRecord(await bytes(), location, codec, into)),
+        stored: async () => checkRecord(await bytes(), location),
       };
     }
     // The list is read a page at a time: GC dropping the content after its last backup was deleted cuts it short,

@@ -30,6 +30,8 @@ export interface SessionDependencies {
   readonly hold: SessionHold;
   /** Frees what an abandoned session cannot: called when even deleting its rows fails (a full disk). */
   readonly onCleanupFailure: (error: unknown) => Promise<void>;
+  /** The backup became visible (the store then snapshots its catalog to the bucket, if it has one). */
+  readonly onCommitted?: () => void;
 }
 
 /**
@@ -152,6 +154,7 @@ export class BackupSession {
     this.isFinished = true;
     sessions.close(hold);
     catalog.checkpointLog();
+    this.dependencies.onCommitted?.();
     return catalog.backups.byId(this.backup.id)!;
   }
 

@@ -3,11 +3,11 @@
 import { ConfigError } from '../errors';
 import type { ConfigLine, ConfigText } from './parse';
 import { resolvePath } from './paths';
-import { lastLine } from './values';
+import { lastLine, toInteger } from './values';
 
 export const STORAGE_KEYS: readonly string[] = Object.freeze([
   'storage', 's3_endpoint', 's3_bucket', 's3_prefix', 's3_region', 's3_credentials_file', 'encryption_key_file',
-  's3_staging_max', 's3_cache_size',
+  's3_staging_max', 's3_cache_size', 'catalog_snapshot_interval',
 ]);
 
 export interface LocalStorageSettings {
@@ -32,6 +32,8 @@ export interface S3StorageSettings {
   readonly stagingMaxBytes: number;
   /** Recently read packs kept locally (LRU); 0 turns the cache off. */
   readonly cacheBytes: number;
+  /** Least seconds between two catalog snapshots to the bucket (0: after every commit). */
+  readonly snapshotIntervalSeconds: number;
 }
 
 export type StorageSettings = LocalStorageSettings | S3StorageSettings;
@@ -63,7 +65,11 @@ export function readStorageKeys(config: ConfigText): StorageSettings {
   if (kind === 'local') {
     // A bucket setting under local storage is a half-made switch; say so rather than ignore it.
     const stray = STORAGE_KEYS.filter((key) => key.startsWith('s3_')).map((key) => lastLine(config, key)).find((entry) => entry !== undefined);
-    if (stray !== undefined) throw new ConfigError(file, stray.line, `${stray.key} is set but storage is local; add storage = s3 to use a bucket`);
+    const snapshotLine = lastLine(config, 'catalog_snapshot_interval');
+    if (stray !== undefined || snapshotLine !== undefined) {
+      const line = stray ?? snapshotLine!;
+      throw new ConfigError(file, line.line, `${line.key} is set but storage is local; add storage = s3 to use a bucket`);
+    }
     return Object.freeze({ kind, encryptionKeyFile });
   }
   const bucketLine = lastLine(config, 's3_bucket');
@@ -75,6 +81,7 @@ export function readStorageKeys(config: ConfigText): StorageSettings {
   const credentialsLine = lastLine(config, 's3_credentials_file');
   const stagingLine = lastLine(config, 's3_staging_max');
   const cacheLine = lastLine(config, 's3_cache_size');
+  const snapshotIntervalLine = lastLine(config, 'catalog_snapshot_interval');
   return Object.freeze({
     kind,
     endpoint: readEndpoint(file, lastLine(config, 's3_endpoint')),
@@ -86,6 +93,7 @@ export function readStorageKeys(config: ConfigText): StorageSettings {
     // Two full packs (64 MiB each) must fit, or uploads could never overlap with sealing the next.
     stagingMaxBytes: stagingLine === undefined ? 2048 * mebibyte : toByteSize(file, stagingLine, 128 * mebibyte),
     cacheBytes: cacheLine === undefined ? 1024 * mebibyte : toByteSize(file, cacheLine, 0),
+    snapshotIntervalSeconds: snapshotIntervalLine === undefined ? 120 : toInteger(file, snapshotIntervalLine, 0, 86_400),
   });
 }
 

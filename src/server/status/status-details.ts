@@ -17,5 +17,10 @@ export function withoutDetails(report: StatusReport): StatusReport {
     })),
     lastCheck: report.lastCheck === undefined || report.lastCheck === null ? report.lastCheck
       : { ...report.lastCheck, error: report.lastCheck.error === null ? null : HIDDEN_CHECK_ERROR },
+    objectStore: report.objectStore === undefined || report.objectStore === null ? report.objectStore
+      : {
+        ...report.objectStore, location: null,
+        snapshots: report.objectStore.snapshots === null ? null : { ...report.objectStore.snapshots, lastError: report.objectStore.snapshots.lastError === undefined ? undefined : 'hidden (needs the status token or status_details = 1)' },
+      },
   };
 }

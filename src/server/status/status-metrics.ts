@@ -3,6 +3,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { StatusReport } from './status-report';
 import type { ClientState } from './client-state';
+import type { ObjectStoreStatus } from './object-store-status';
 
 const STATES: readonly ClientState[] = ['ok', 'running', 'failed', 'overdue', 'never'];
 
@@ -45,6 +46,20 @@ export class StatusMetrics {
       checkClean: make('check_last_clean', '1 if the last scheduled check found no damage and ran to its end'),
       checkDamagedChunks: make('check_last_damaged_chunks', 'Damaged chunks the last scheduled check found'),
       checkAffectedFiles: make('check_last_affected_files', 'Files (per backup) the damage found by the last scheduled check breaks'),
+      s3Objects: make('s3_objects', 'Pack objects the catalog has in the bucket'),
+      s3Bytes: make('s3_bytes', 'Bytes of the pack objects the catalog has in the bucket'),
+      s3Requests: make('s3_requests', 'S3 requests since the server started (each attempt)', ['operation']),
+      s3Errors: make('s3_request_errors', 'S3 requests that failed, transient or not', ['operation']),
+      s3Retries: make('s3_request_retries', 'S3 requests repeated after a transient failure', ['operation']),
+      s3TransferBytes: make('s3_transfer_bytes', 'Payload bytes sent (puts, parts) or received (gets)', ['operation']),
+      s3LatencySum: make('s3_request_duration_seconds_sum', 'Total time of S3 requests', ['operation']),
+      s3LatencyCount: make('s3_request_duration_seconds_count', 'S3 requests timed', ['operation']),
+      s3LatencyBucket: make('s3_request_duration_seconds_bucket', 'S3 requests that took at most le seconds (cumulative)', ['operation', 'le']),
+      snapshotTime: make('catalog_snapshot_last_timestamp_seconds', 'When the last catalog snapshot reached the bucket'),
+      snapshotGeneration: make('catalog_snapshot_last_generation', 'Generation of the last catalog snapshot'),
+      snapshotBytes: make('catalog_snapshot_last_bytes', 'Size of the last catalog snapshot (compressed, sealed)'),
+      snapshotFailures: make('catalog_snapshot_failures', 'Catalog snapshots that failed since the server started'),
+      snapshotPending: make('catalog_snapshot_pending', '1 while catalog changes wait for a snapshot (what a lost server would lose)'),
     };
   }
 
@@ -92,7 +107,34 @@ export class StatusMetrics {
       g.checkDamagedChunks.set(report.lastCheck.damagedChunks);
       g.checkAffectedFiles.set(report.lastCheck.affectedFiles);
     }
+    if (report.objectStore) this.renderObjectStore(report.objectStore);
     return this.registry.metrics();
+  }
+
+  private renderObjectStore(objectStore: ObjectStoreStatus): void {
+    const g = this.gauge;
+    g.s3Objects.set(objectStore.objects);
+    g.s3Bytes.set(objectStore.bytes);
+    for (const [operation, stats] of Object.entries(objectStore.operations)) {
+      const labels = { operation };
+      g.s3Requests.set(labels, stats.requests);
+      g.s3Errors.set(labels, stats.errors);
+      g.s3Retries.set(labels, stats.retries);
+      g.s3TransferBytes.set(labels, stats.bytes);
+      g.s3LatencySum.set(labels, stats.latencySecondsSum);
+      g.s3LatencyCount.set(labels, stats.requests);
+      objectStore.latencyBoundsSeconds.forEach((bound, index) => g.s3LatencyBucket.set({ operation, le: String(bound) }, stats.latencyBuckets[index]));
+      g.s3LatencyBucket.set({ operation, le: '+Inf' }, stats.requests);
+    }
+    const snapshots = objectStore.snapshots;
+    if (snapshots === null) return;
+    if (snapshots.lastAt !== null) {
+      g.snapshotTime.set(Date.parse(snapshots.lastAt) / 1000);
+      g.snapshotGeneration.set(snapshots.lastGeneration);
+      g.snapshotBytes.set(snapshots.lastBytes);
+    }
+    g.snapshotFailures.set(snapshots.failed);
+    g.snapshotPending.set(snapshots.isPending ? 1 : 0);
   }
 
   get contentType(): string {

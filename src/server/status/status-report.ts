@@ -10,6 +10,7 @@ import { CatalogFigures, type StoreFigures } from './catalog-figures';
 import { clientStateOf, overdueSince, type ClientState } from './client-state';
 import type { RateTracker } from './rate-tracker';
 import { diskUsage } from './store-usage';
+import { objectStoreStatus, type ObjectStoreStatus } from './object-store-status';
 
 export interface ClientStatus {
   readonly name: string;
@@ -43,6 +44,8 @@ export interface StatusReport {
   readonly clients: readonly ClientStatus[];
   /** The latest scheduled check (check_schedule) since the server started; null before the first. Always set by StatusSource. */
   readonly lastCheck?: LastCheck | null;
+  /** The S3 bucket: objects, bytes, requests per operation, catalog snapshots; null for a local store. Always set by StatusSource. */
+  readonly objectStore?: ObjectStoreStatus | null;
   /** True when paths and messages were left out (no status token, status_details = 0): counts, states and sizes only. */
   readonly detailsHidden?: boolean;
 }
@@ -91,6 +94,7 @@ export class StatusSource {
       store: { ...this.figures.storeFigures(), diskBytes },
       clients,
       lastCheck: this.options.lastCheck?.() ?? null,
+      objectStore: objectStoreStatus(this.context.store),
     };
   }
 

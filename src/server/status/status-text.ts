@@ -1,6 +1,7 @@
 // The terminal summary of GET /status for `cpsbackup-server status`: store figures, then one
 // aligned line per client with its state, last backup, and what is running or went wrong.
 import type { ClientStatus, StatusReport } from './status-report';
+import type { ObjectStoreStatus } from './object-store-status';
 
 export function statusText(report: StatusReport): string {
   const store = report.store;
@@ -8,6 +9,7 @@ export function statusText(report: StatusReport): string {
     `cpsbackup-server ${report.version}, up ${formatDuration(report.uptimeSeconds)}`,
     `store: ${formatBytes(store.diskBytes)} on disk, ${formatBytes(store.logicalBytes)} in ${store.backups} backups, ` +
       `dedup ${store.dedupRatio.toFixed(2)}x, compression ${store.compressionRatio.toFixed(2)}x`,
+    ...(report.objectStore ? objectStoreLines(report.objectStore) : []),
     '',
   ];
   if (report.clients.length === 0) return `${[...lines, 'no clients'].join('\n')}\n`;
@@ -21,6 +23,22 @@ export function statusText(report: StatusReport): string {
     for (const note of row.notes) lines.push(`  ${note}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function objectStoreLines(objectStore: ObjectStoreStatus): string[] {
+  const used = Object.entries(objectStore.operations).filter(([, stats]) => stats.requests > 0);
+  const requests = used.map(([operation, stats]) => {
+    const average = stats.requests > 0 ? Math.round((stats.latencySecondsSum / stats.requests) * 1000) : 0;
+    return `${operation} ${stats.requests}${stats.errors > 0 ? ` (${stats.errors} failed)` : ''} ~${average} ms`;
+  });
+  const snapshots = objectStore.snapshots;
+  const snapshotText = snapshots === null ? 'no catalog snapshots'
+    : `${snapshots.lastAt === null ? 'no catalog snapshot yet' : `catalog snapshot ${snapshots.lastGeneration} at ${snapshots.lastAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`}`
+      + `${snapshots.isPending ? ', changes waiting for the next' : ''}${snapshots.failed > 0 ? `, ${snapshots.failed} failed` : ''}`;
+  return [
+    `${objectStore.kind} ${objectStore.location ?? '(bucket hidden)'}: ${objectStore.objects} pack objects, ${formatBytes(objectStore.bytes)}; ${snapshotText}`,
+    `requests since start: ${requests.length === 0 ? 'none' : requests.join(', ')}`,
+  ];
 }
 
 function clientRow(client: ClientStatus): { cells: string[]; notes: string[] } {

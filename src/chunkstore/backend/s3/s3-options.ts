@@ -95,6 +95,9 @@ export function createS3Client(options: ResolvedS3Options, credentials: S3Creden
     warn: (...content: unknown[]) => logger?.warn(`s3 client: ${content.map(String).join(' ')}`),
     error: (...content: unknown[]) => logger?.error(`s3 client: ${content.map(String).join(' ')}`),
   };
+  // The SDK warns on stderr, once per process, that its releases after January 2027 need Node 22: it says
+  // nothing about this process, and it broke the one-line errors of every command (gc, check, recover).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client({
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint, forcePathStyle: true }),
     region: options.region,

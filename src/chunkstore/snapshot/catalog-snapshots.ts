@@ -1,0 +1,165 @@
+// Sends consistent, compressed and sealed copies of the catalog to the bucket, so a server whose disk is
+// lost can be rebuilt from the bucket alone (`recover`). Asked for after every commit, delete and GC, but
+// taken at most once per interval under load; the newest few generations are kept.
+import { randomBytes } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ObjectExistsError, type PackBackend } from '../backend/pack-backend';
+import type { Catalog } from '../catalog/catalog';
+import { sealFile } from '../crypto/sealed-file';
+import type { StoreKey } from '../crypto/store-key';
+import { generationOf, snapshotName } from './snapshot-names';
+import { errorMessage } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+
+export const SNAPSHOTS_KEPT = 3;
+
+export interface SnapshotSettings {
+  readonly catalog: Catalog;
+  readonly backend: PackBackend;
+  readonly key: StoreKey;
+  readonly storeId: string;
+  readonly stagingDirectory: string;
+  /** Least time between two snapshots; requests within it are gathered into one at its end. */
+  readonly minIntervalMs: number;
+  readonly logger?: Logger;
+}
+
+export interface SnapshotFigures {
+  readonly taken: number;
+  readonly failed: number;
+  /** Newest generation this server put in the bucket; 0 before the first. */
+  readonly lastGeneration: number;
+  /** When it was taken (ms since the epoch); 0 before the first. */
+  readonly lastAt: number;
+  readonly lastBytes: number;
+  readonly lastError: string | undefined;
+  /** Something changed in the catalog since the last snapshot: the part a lost server would lose. */
+  readonly isPending: boolean;
+}
+
+export class CatalogSnapshots {
+  private generation: number | undefined;
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private isPending = false;
+  /** An urgent request (after gc) came while a snapshot was running: the next one must not wait for the interval. */
+  private isUrgent = false;
+  private isClosed = false;
+  private figures: Omit<SnapshotFigures, 'isPending'> = { taken: 0, failed: 0, lastGeneration: 0, lastAt: 0, lastBytes: 0, lastError: undefined };
+
+  constructor(private readonly settings: SnapshotSettings) {}
+
+  /** The catalog changed: a snapshot follows now, or at the end of the interval since the last one. */
+  request(isUrgent = false): void {
+    if (this.isClosed) return;
+    this.isPending = true;
+    if (isUrgent) this.isUrgent = true;
+    if (this.running !== undefined) return; // the run re-checks isPending (and isUrgent) when it ends
+    const wait = this.isUrgent ? 0 : Math.max(0, this.figures.lastAt + this.settings.minIntervalMs - Date.now());
+    if (wait === 0) {
+      this.startRun();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      if (this.running === undefined && this.isPending) this.startRun();
+    }, wait);
+  }
+
+  /** The catalog changed in a way that must reach the bucket before some deletion; flush() then saves it. */
+  markChanged(): void {
+    this.isPending = true;
+  }
+
+  /** Resolves once a snapshot holding every change so far is in the bucket; rejects if it could not be stored. */
+  async flush(): Promise<void> {
+    await this.running;
+    if (!this.isPending) return;
+    const failed = this.figures.failed;
+    if (this.running === undefined) this.startRun();
+    await this.running;
+    if (this.figures.failed > failed) throw new Error(`catalog snapshot failed: ${this.figures.lastError ?? 'unknown error'}`);
+  }
+
+  get status(): SnapshotFigures {
+    return { ...this.figures, isPending: this.isPending };
+  }
+
+  /** Takes the last snapshot if changes are waiting for one (a stopping server leaves nothing behind), then stops. */
+  async close(): Promise<void> {
+    this.isClosed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+    if (this.isPending) await this.takeLogged();
+  }
+
+  private startRun(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.isUrgent = false;
+    this.running = this.takeLogged().finally(() => {
+      this.running = undefined;
+      if (this.isPending && !this.isClosed) this.request();
+    });
+  }
+
+  /** A failed snapshot fails no backup: it is logged, counted, and the next change tries again. */
+  private async takeLogged(): Promise<void> {
+    this.isPending = false;
+    try {
+      await this.take();
+    } catch (error) {
+      this.isPending = true;
+      this.figures = { ...this.figures, failed: this.figures.failed + 1, lastError: errorMessage(error) };
+      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (the next change tries again): ${errorMessage(error)}`);
+    }
+  }
+
+  private async take(): Promise<void> {
+    const { catalog, backend, key, storeId, stagingDirectory } = this.settings;
+    const base = join(stagingDirectory, `snapshot-${randomBytes(6).toString('hex')}`);
+    try {
+      await catalog.copyTo(`${base}.db`);
+      for (let attempt = 0; ; attempt++) {
+        const generation = (this.generation ?? await this.newestGeneration()) + 1;
+        const name = snapshotName(generation);
+        // Sealed under its own name: an old generation cannot be passed off as a newer one.
+        await sealFile(key, { storeId, name }, `${base}.db`, `${base}.sealed`);
+        try {
+          await backend.putBlob(name, `${base}.sealed`);
+        } catch (error) {
+          // Another server on the same bucket (or a lost answer) took the name: look again, once.
+          if (!(error instanceof ObjectExistsError) || attempt > 0) throw error;
+          this.generation = undefined;
+          continue;
+        }
+        this.generation = generation;
+        const { size } = await stat(`${base}.sealed`);
+        this.figures = { ...this.figures, taken: this.figures.taken + 1, lastGeneration: generation, lastAt: Date.now(), lastBytes: size, lastError: undefined };
+        break;
+      }
+      await this.prune();
+    } finally {
+      await Promise.all(['.db', '.db-journal', '.db-wal', '.db-shm', '.sealed'].map((suffix) => rm(`${base}${suffix}`, { force: true })));
+    }
+  }
+
+  private async newestGeneration(): Promise<number> {
+    let newest = 0;
+    for await (const blob of this.settings.backend.listBlobs()) newest = Math.max(newest, generationOf(blob.name) ?? 0);
+    return newest;
+  }
+
+  /** Older generations go once a newer one is stored; a failed delete is retried at the next snapshot. */
+  private async prune(): Promise<void> {
+    const generations: number[] = [];
+    for await (const blob of this.settings.backend.listBlobs()) {
+      const generation = generationOf(blob.name);
+      if (generation !== undefined) generations.push(generation);
+    }
+    generations.sort((a, b) => b - a);
+    for (const old of generations.slice(SNAPSHOTS_KEPT)) await this.settings.backend.deleteBlob(snapshotName(old));
+  }
+}

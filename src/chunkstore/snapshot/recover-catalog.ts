@@ -1,0 +1,84 @@
+// `recover`: rebuilds a lost server's catalog from its bucket. The newest catalog snapshot is fetched,
+// opened with the key (wrong key: refused before anything is written), checked against the bucket's
+// packs, and installed as the store's catalog; a generation that does not open gives way to the one before.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackBackend } from '../backend/pack-backend';
+import { Catalog } from '../catalog/catalog';
+import { openSealedFile } from '../crypto/sealed-file';
+import { SEALED_FRAMING_OVERHEAD } from '../crypto/sealed-framing';
+import { assertStoreKey, WrongKeyError, type StoreKey } from '../crypto/store-key';
+import { readIdentity } from '../store-identity';
+import { generationOf, snapshotName } from './snapshot-names';
+import { ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
+
+export interface RecoveredCatalog {
+  readonly generation: number;
+  readonly clients: number;
+  readonly backups: number;
+  readonly packs: number;
+  /** Packs the catalog references that the bucket no longer holds: their chunks are lost. */
+  readonly missingPacks: readonly string[];
+  /** Newer generations that did not open, with why. */
+  readonly skipped: readonly string[];
+}
+
+export async function recoverCatalog(directory: string, backend: PackBackend, key: StoreKey): Promise<RecoveredCatalog> {
+  const catalogFile = join(directory, 'catalog.db');
+  if (existsSync(catalogFile)) {
+    throw new ConfigError(catalogFile, undefined, 'a catalog is already here; recover only rebuilds a store folder that has none (move it away first)');
+  }
+  const staging = join(directory, 'staging');
+  await mkdir(staging, { recursive: true, mode: 0o700 });
+  const identity = await readIdentity(backend, staging);
+  if (identity === undefined) throw new NotFoundError(`${backend.location} holds no cpsbackup store: nothing to recover (check s3_bucket and s3_prefix)`);
+  if (identity.keyId === undefined) throw new CorruptError(`${backend.location}: the store identity names no key; only an encrypted store has snapshots`);
+  assertStoreKey(key, identity.keyId, `the store in ${backend.location}`);
+  const generations: number[] = [];
+  for await (const blob of backend.listBlobs()) {
+    const generation = generationOf(blob.name);
+    if (generation !== undefined) generations.push(generation);
+  }
+  if (generations.length === 0) throw new NotFoundError(`${backend.location} holds no catalog snapshot: nothing to recover`);
+  generations.sort((a, b) => b - a);
+  const skipped: string[] = [];
+  for (const generation of generations) {
+    const name = snapshotName(generation);
+    const base = join(staging, `recover-${randomBytes(6).toString('hex')}`);
+    try {
+      await backend.getBlob(name, `${base}.sealed`);
+      await openSealedFile(key, { storeId: identity.storeId, name }, `${base}.sealed`, `${base}.db`);
+      const figures = await inspect(`${base}.db`, backend, identity.storeId);
+      await rename(`${base}.db`, catalogFile);
+      return { generation, ...figures, skipped };
+    } catch (error) {
+      // The key was proven above: a snapshot that does not open is damaged or cut, so an older one is tried.
+      if (error instanceof WrongKeyError || !(error instanceof CorruptError || error instanceof NotFoundError)) throw error;
+      skipped.push(`${name}: ${errorMessage(error)}`);
+    } finally {
+      await Promise.all(['.sealed', '.db', '.db-wal', '.db-shm'].map((suffix) => rm(`${base}${suffix}`, { force: true })));
+    }
+  }
+  throw new CorruptError(`no catalog snapshot in ${backend.location} could be opened: ${skipped.join('; ')}`);
+}
+
+async function inspect(file: string, backend: PackBackend, storeId: string): Promise<Omit<RecoveredCatalog, 'generation' | 'skipped'>> {
+  const catalog = new Catalog(file, SEALED_FRAMING_OVERHEAD);
+  try {
+    const recordedId = catalog.meta.get('store_id');
+    if (recordedId !== storeId) throw new CorruptError(`the snapshot belongs to store ${recordedId ?? '(none)'}, not to ${storeId}`);
+    const stored = new Set<string>();
+    for await (const pack of backend.listPacks()) stored.add(pack.name);
+    const packs = catalog.packs.all();
+    return {
+      clients: catalog.clients.allNames().length,
+      backups: catalog.backups.totals().backups,
+      packs: packs.length,
+      missingPacks: packs.filter((pack) => !stored.has(pack.name)).map((pack) => pack.name).sort(),
+    };
+  } finally {
+    catalog.close();
+  }
+}

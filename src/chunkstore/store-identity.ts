@@ -1,0 +1,116 @@
+// Which store a catalog and a bucket belong to, and with which key: a random store id and the key id,
+// kept in the catalog's meta and, for a store that leaves the server, in a small plain blob beside the
+// packs, so `recover` learns both from the bucket alone and a wrong key is named before any read.
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackBackend } from './backend/pack-backend';
+import type { Catalog } from './catalog/catalog';
+import { assertStoreKey, type StoreKey } from './crypto/store-key';
+import { ConfigError, CorruptError, NotFoundError } from '../common/errors';
+
+export const IDENTITY_BLOB = 'store-identity.json';
+const IDENTITY_FORMAT = 'cpsbackup-store-v1';
+/** What the catalog records for a store whose packs are not sealed. */
+const UNENCRYPTED = 'none';
+
+export interface StoreIdentity {
+  readonly storeId: string;
+  /** Hex key id, or undefined for an unencrypted store. */
+  readonly keyId: string | undefined;
+}
+
+interface IdentityContext {
+  readonly catalog: Catalog;
+  readonly backend: PackBackend;
+  readonly key: StoreKey | undefined;
+  readonly stagingDirectory: string;
+  /** The file that chose the key (server.conf), named in errors. */
+  readonly configFile: string;
+}
+
+/** The store's identity, made on first open; refuses the wrong key, a missing key, and a bucket holding another store. */
+export async function establishIdentity(context: IdentityContext): Promise<StoreIdentity> {
+  const { catalog, backend, key, configFile } = context;
+  const storeId = catalog.meta.get('store_id');
+  if (storeId === undefined) return createIdentity(context);
+  const recordedKey = catalog.meta.get('encryption_key_id') ?? UNENCRYPTED;
+  if (recordedKey === UNENCRYPTED && key !== undefined) {
+    throw new ConfigError(configFile, undefined, `the store in ${backend.location} was made unencrypted; encryption_key_file can only be set for a new store`);
+  }
+  if (recordedKey !== UNENCRYPTED && key === undefined) {
+    throw new ConfigError(configFile, undefined, `the store in ${backend.location} is encrypted (key ${recordedKey}); set encryption_key_file to its key file`);
+  }
+  if (key !== undefined) assertStoreKey(key, recordedKey, `the store in ${backend.location}`);
+  const identity = { storeId, keyId: key?.keyIdHex };
+  if (backend.kind !== 'local') {
+    const stored = await readIdentity(backend, context.stagingDirectory);
+    if (stored === undefined) {
+      throw new ConfigError(configFile, undefined, `${backend.location} holds no cpsbackup store (no ${IDENTITY_BLOB}), but this server's catalog `
+        + `${catalog.file} belongs to store ${storeId}: wrong s3_bucket or s3_prefix?`);
+    }
+    if (stored.storeId !== storeId) {
+      throw new ConfigError(configFile, undefined, `${backend.location} holds store ${stored.storeId}, but this server's catalog ${catalog.file} `
+        + `belongs to store ${storeId}: wrong s3_bucket or s3_prefix?`);
+    }
+  }
+  return identity;
+}
+
+async function createIdentity(context: IdentityContext): Promise<StoreIdentity> {
+  const { catalog, backend, key, configFile } = context;
+  const hasData = catalog.packs.count() > 0 || catalog.backups.totals().backups > 0;
+  if (hasData && key !== undefined) {
+    throw new ConfigError(configFile, undefined, `the store in ${backend.location} holds unencrypted packs; encryption_key_file can only be set for a new store`);
+  }
+  if (!hasData && backend.kind !== 'local') {
+    // A new catalog over a bucket that already holds a store would take its packs for orphans and delete them.
+    const stored = await readIdentity(backend, context.stagingDirectory);
+    const hasPacks = await hasAny(backend.listPacks());
+    if (stored !== undefined || hasPacks) {
+      throw new ConfigError(configFile, undefined, `${backend.location} already holds a cpsbackup store${stored ? ` (${stored.storeId})` : ''} `
+        + `but ${catalog.file} is new: run \`cpsbackup-server recover\` to rebuild the catalog from the bucket, or use another s3_prefix`);
+    }
+  }
+  const identity: StoreIdentity = { storeId: randomBytes(16).toString('hex'), keyId: key?.keyIdHex };
+  if (backend.kind !== 'local') await writeIdentity(backend, identity, context.stagingDirectory);
+  catalog.transaction(() => {
+    catalog.meta.set('store_id', identity.storeId);
+    catalog.meta.set('encryption_key_id', identity.keyId ?? UNENCRYPTED);
+  }, true);
+  return identity;
+}
+
+async function hasAny(objects: AsyncIterable<unknown>): Promise<boolean> {
+  for await (const object of objects) return object !== undefined;
+  return false;
+}
+
+/** The identity a bucket holds, or undefined when it holds none. */
+export async function readIdentity(backend: PackBackend, stagingDirectory: string): Promise<StoreIdentity | undefined> {
+  const file = join(stagingDirectory, `${IDENTITY_BLOB}.${randomBytes(6).toString('hex')}`);
+  try {
+    await backend.getBlob(IDENTITY_BLOB, file);
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { format?: unknown; storeId?: unknown; keyId?: unknown };
+    if (parsed.format !== IDENTITY_FORMAT || typeof parsed.storeId !== 'string' || !(parsed.keyId === null || typeof parsed.keyId === 'string')) {
+      throw new CorruptError(`${backend.location}: ${IDENTITY_BLOB} is not a cpsbackup store identity`);
+    }
+    return { storeId: parsed.storeId, keyId: parsed.keyId ?? undefined };
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    if (error instanceof SyntaxError) throw new CorruptError(`${backend.location}: ${IDENTITY_BLOB} is not valid JSON`);
+    throw error;
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+async function writeIdentity(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string): Promise<void> {
+  const file = join(stagingDirectory, `${IDENTITY_BLOB}.${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(file, `${JSON.stringify({ format: IDENTITY_FORMAT, storeId: identity.storeId, keyId: identity.keyId ?? null })}\n`, { mode: 0o600 });
+    await backend.putBlob(IDENTITY_BLOB, file);
+  } finally {
+    await rm(file, { force: true });
+  }
+}

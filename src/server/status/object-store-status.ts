@@ -1,0 +1,34 @@
+// The object store as /status and /metrics show it: where the packs are, how many objects and bytes
+// the catalog has there, the S3 requests by operation (count, errors, retries, bytes, latency), and
+// the catalog snapshots a lost server would be rebuilt from.
+import { LATENCY_BOUNDS_SECONDS, S3Backend, type ChunkStore, type S3Stats, type SnapshotFigures } from '../../chunkstore/store';
+
+export interface ObjectStoreStatus {
+  readonly kind: string;
+  /** s3://bucket/prefix; left out without status details (it names the bucket). */
+  readonly location: string | null;
+  /** Pack objects the catalog knows in the bucket, and their bytes. */
+  readonly objects: number;
+  readonly bytes: number;
+  /** Since the server started, per operation; latency buckets are cumulative, bounds in latencyBoundsSeconds. */
+  readonly operations: S3Stats;
+  readonly latencyBoundsSeconds: readonly number[];
+  readonly snapshots: (Omit<SnapshotFigures, 'lastAt'> & { readonly lastAt: string | null }) | null;
+}
+
+/** null for a store that keeps its packs in its local folder. */
+export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
+  const backend = store.packBackend;
+  if (!(backend instanceof S3Backend)) return null;
+  const figures = store.figures();
+  const snapshots = store.snapshotStatus;
+  return {
+    kind: backend.kind,
+    location: backend.location,
+    objects: figures.packs,
+    bytes: figures.packBytes,
+    operations: backend.stats(),
+    latencyBoundsSeconds: LATENCY_BOUNDS_SECONDS,
+    snapshots: snapshots === undefined ? null : { ...snapshots, lastAt: snapshots.lastAt === 0 ? null : new Date(snapshots.lastAt).toISOString() },
+  };
+}

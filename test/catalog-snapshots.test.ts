@@ -1,0 +1,103 @@
+// Catalog snapshots and recover, in process on a folder backend: requests under load are gathered into
+// one snapshot per interval, a stopping store takes the last one, old generations are pruned, and recover
+// takes the newest generation that opens (a damaged newest one gives way to the one before).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Catalog } from '../src/chunkstore/catalog/catalog';
+import { LocalBackend } from '../src/chunkstore/backend/local-backend';
+import { StoreKey } from '../src/chunkstore/crypto/store-key';
+import { SEALED_FRAMING_OVERHEAD } from '../src/chunkstore/crypto/sealed-framing';
+import { CatalogSnapshots, SNAPSHOTS_KEPT } from '../src/chunkstore/snapshot/catalog-snapshots';
+import { recoverCatalog } from '../src/chunkstore/snapshot/recover-catalog';
+import { IDENTITY_BLOB } from '../src/chunkstore/store-identity';
+
+async function setUp(t: { after(fn: () => Promise<void>): void }) {
+  const root = await mkdtemp(join(tmpdir(), 'cpsbackup-snapshots-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const server = join(root, 'server');
+  const staging = join(server, 'staging');
+  await mkdir(staging, { recursive: true });
+  const catalog = new Catalog(join(server, 'catalog.db'), SEALED_FRAMING_OVERHEAD);
+  const storeId = randomBytes(16).toString('hex');
+  const key = new StoreKey(randomBytes(32), 'key file test.key');
+  catalog.meta.set('store_id', storeId);
+  catalog.meta.set('encryption_key_id', key.keyIdHex);
+  // The bucket stands in as a folder: the same PackBackend contract.
+  const bucket = new LocalBackend(join(root, 'bucket'));
+  const identity = join(root, 'identity.json');
+  await writeFile(identity, JSON.stringify({ format: 'cpsbackup-store-v1', storeId, keyId: key.keyIdHex }));
+  await bucket.putBlob(IDENTITY_BLOB, identity);
+  return { root, catalog, bucket, key, storeId, staging };
+}
+
+async function snapshotNames(bucket: LocalBackend): Promise<string[]> {
+  const names: string[] = [];
+  for await (const blob of bucket.listBlobs()) if (blob.name.startsWith('catalog-')) names.push(blob.name);
+  return names.sort();
+}
+
+test('requests within the interval make one snapshot; closing takes the last; old generations are pruned', async (t) => {
+  const { catalog, bucket, key, storeId, staging } = await setUp(t);
+  const snapshots = new CatalogSnapshots({ catalog, backend: bucket, key, storeId, stagingDirectory: staging, minIntervalMs: 3_600_000 });
+  for (let index = 0; index < 5; index++) {
+    catalog.meta.set(`change.${index}`, 'x');
+    snapshots.request();
+  }
+  // The first request starts one at once; the other four wait for the interval (an hour here).
+  while (snapshots.status.taken === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(snapshots.status.taken, 1);
+  assert.equal(snapshots.status.isPending, true);
+  // Urgent requests (gc) do not wait: each one, one after another, adds a generation.
+  for (let index = 0; index < 4; index++) {
+    snapshots.request(true);
+    while (snapshots.status.taken < index + 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  catalog.meta.set('last-change', 'y');
+  snapshots.request();
+  await snapshots.close();
+  assert.equal(snapshots.status.taken, 6);
+  assert.equal(snapshots.status.isPending, false);
+  assert.deepEqual(await snapshotNames(bucket), ['catalog-000000000004.snapshot', 'catalog-000000000005.snapshot', 'catalog-000000000006.snapshot']);
+  assert.equal(SNAPSHOTS_KEPT, 3);
+  assert.deepEqual((await readdir(staging)).filter((name) => name.startsWith('snapshot-')), [], 'no staged copy left behind');
+  catalog.close();
+});
+
+test('recover installs the newest snapshot that opens; a damaged newest one gives way to the one before', async (t) => {
+  const { root, catalog, bucket, key, storeId, staging } = await setUp(t);
+  const snapshots = new CatalogSnapshots({ catalog, backend: bucket, key, storeId, stagingDirectory: staging, minIntervalMs: 0 });
+  catalog.meta.set('generation-mark', 'one');
+  snapshots.request();
+  await snapshots.close();
+  catalog.meta.set('generation-mark', 'two');
+  const second = new CatalogSnapshots({ catalog, backend: bucket, key, storeId, stagingDirectory: staging, minIntervalMs: 0 });
+  second.request();
+  await second.close();
+  catalog.close();
+  assert.deepEqual(await snapshotNames(bucket), ['catalog-000000000001.snapshot', 'catalog-000000000002.snapshot']);
+
+  const newServer = join(root, 'new-server');
+  const recovered = await recoverCatalog(newServer, bucket, key);
+  assert.equal(recovered.generation, 2);
+  assert.deepEqual(recovered.missingPacks, []);
+  const installed = new Catalog(join(newServer, 'catalog.db'), SEALED_FRAMING_OVERHEAD);
+  assert.equal(installed.meta.get('generation-mark'), 'two');
+  installed.close();
+
+  // One flipped byte in the newest generation: it is skipped, named, and the one before is installed.
+  const handle = await open(join(root, 'bucket', 'blobs', 'catalog-000000000002.snapshot'), 'r+');
+  await handle.write(Buffer.from([0x5a]), 0, 1, 200);
+  await handle.close();
+  const otherServer = join(root, 'other-server');
+  const fallback = await recoverCatalog(otherServer, bucket, key);
+  assert.equal(fallback.generation, 1);
+  assert.match(fallback.skipped.join('\n'), /catalog-000000000002\.snapshot: .*fails authentication/);
+  const older = new Catalog(join(otherServer, 'catalog.db'), SEALED_FRAMING_OVERHEAD);
+  assert.equal(older.meta.get('generation-mark'), 'one');
+  older.close();
+  await assert.rejects(recoverCatalog(otherServer, bucket, key), /a catalog is already here/);
+});

@@ -9,6 +9,8 @@ const MAX_BATCH_ENTRIES = 1024;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Bytes of an entry's fixed fields, rounded up. */
 const ENTRY_OVERHEAD = 80;
+/** Bytes of a stored chunk's fixed fields and framing, rounded up. */
+const CHUNK_OVERHEAD = 16;
 
 /** Where entries go: gathered into batches, or (for an older peer) one message sequence each. */
 export interface EntrySink {
@@ -27,7 +29,10 @@ export class EntryBatcher implements EntrySink {
   async add(entry: BatchedEntry): Promise<void> {
     this.entries.push(entry);
     const meta = entry.meta;
-    this.bytes += entry.content.length + ENTRY_OVERHEAD;
+    // Every byte the message will carry counts: a restore's small files travel as stored chunks, not as
+    // content, and uncounted they let 1,024 of them past the 4 MiB message limit (the restore failed).
+    this.bytes += entry.content.length + entry.sha256.length + entry.chunkHashes.length + ENTRY_OVERHEAD;
+    for (const chunk of entry.chunks) this.bytes += chunk.payload.length + chunk.hash.length + CHUNK_OVERHEAD;
     if (meta !== undefined) {
       this.bytes += meta.path.length + meta.linkTarget.length + meta.hardlinkTarget.length + meta.user.length * 3 + meta.group.length * 3
         + 10 * meta.extents.length;

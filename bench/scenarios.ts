@@ -109,12 +109,7 @@ export async function runGenerationTwo(
     result.repositoryBytes.C = await repositoryBytes(runner);
     log(`${runner.name} C (${scenarioTitles.C}): ${backup.wallSeconds.toFixed(2)} s`);
 
-    await mkdir(restoreTarget, { recursive: true });
-    await settle();
-    const restore = await runner.restore(restoreTarget);
-    result.scenarios.D = scenario(restore, corpusBytes);
-    log(`${runner.name} D (${scenarioTitles.D}): ${restore.wallSeconds.toFixed(2)} s`);
-    const differences = compareManifests(expected, await treeManifest(restore.restoredRoot));
+    const differences = await restoreAndCompare(runner, result, 'D', corpusBytes, expected, restoreTarget, log);
     result.restoreVerified = differences.length === 0;
     if (differences.length > 0) throw new CorruptError(`${runner.name} restore differs from the corpus:\n  ${differences.join('\n  ')}`);
   });
@@ -139,12 +134,18 @@ export async function runManyFiles(
     const backup = await runner.backup();
     result.scenarios.E = scenario(backup, corpusBytes);
     log(`${runner.name} E (${scenarioTitles.E}): ${backup.wallSeconds.toFixed(2)} s`);
-    await mkdir(restoreTarget, { recursive: true });
-    await settle();
-    const restore = await runner.restore(restoreTarget);
-    result.scenarios.F = scenario(restore, corpusBytes);
-    log(`${runner.name} F (${scenarioTitles.F}): ${restore.wallSeconds.toFixed(2)} s`);
-    const differences = compareManifests(expected, await treeManifest(restore.restoredRoot));
+    const differences = await restoreAndCompare(runner, result, 'F', corpusBytes, expected, restoreTarget, log);
     if (differences.length > 0) throw new CorruptError(`${runner.name} restore of the many-files corpus differs:\n  ${differences.join('\n  ')}`);
   });
+}
+
+/** A measured restore into a fresh folder, then the differences between what came back and the corpus. */
+async function restoreAndCompare(runner: ToolRunner, result: ToolResult, name: 'D' | 'F', corpusBytes: number,
+  expected: Map<string, string>, restoreTarget: string, log: (line: string) => void): Promise<string[]> {
+  await mkdir(restoreTarget, { recursive: true });
+  await settle();
+  const restore = await runner.restore(restoreTarget);
+  result.scenarios[name] = scenario(restore, corpusBytes);
+  log(`${runner.name} ${name} (${scenarioTitles[name]}): ${restore.wallSeconds.toFixed(2)} s`);
+  return compareManifests(expected, await treeManifest(restore.restoredRoot));
 }

@@ -12,6 +12,7 @@ import { Sandbox } from './support/sandbox';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { bucketKeys, deleteObject, downloadBucket, packKey } from './support/bucket-objects';
 import { writeDeterministicFile } from './support/trees';
+import { grepExitCode } from './support/grep';
 import {
   assertCheckClean, assertRestoresExactly, backupNow, chunksOfFile, listedNumbers, runCheck, waitUntil, withCatalog,
 } from './support/fault-tools';
@@ -29,15 +30,6 @@ function s3Lines(cluster: CephCluster, root: string, prefix: string, keyFile = j
     'storage = s3', `s3_endpoint = ${cluster.endpoint}`, `s3_bucket = ${BUCKET}`, `s3_prefix = ${prefix}`,
     `s3_credentials_file = ${cluster.credentialsFile}`, `encryption_key_file = ${keyFile}`, 'catalog_snapshot_interval = 0', ...CHUNK_LINES,
   ];
-}
-
-async function grepExitCode(pattern: string, folder: string): Promise<number> {
-  try {
-    await execFileAsync('grep', ['-r', '-a', '-l', '-F', pattern, folder]);
-    return 0;
-  } catch (error) {
-    return (error as { code?: number }).code ?? -1;
-  }
 }
 
 function statusUrlOf(server: { log(): string }): string {

@@ -4,11 +4,9 @@
 // refused with a clear error.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { loadS3Credentials } from '../src/chunkstore/backend/s3/credentials';
 import { S3Backend } from '../src/chunkstore/backend/s3/s3-backend';
@@ -18,8 +16,8 @@ import { openSealedFile, sealFile } from '../src/chunkstore/crypto/sealed-file';
 import { StoreKey, WrongKeyError } from '../src/chunkstore/crypto/store-key';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { newName, stagingFolderFor } from './support/pack-backend-suite';
+import { grepExitCode } from './support/grep';
 
-const execFileAsync = promisify(execFile);
 const skip = cephSkipReason();
 const bucket = 'cpsbackup-sealed';
 const canary = 'CANARY-payroll-2026-confidential';
@@ -29,16 +27,6 @@ function recordPlaintext(index: number): { plaintext: Buffer; hash: Buffer } {
   const content = Buffer.from(`/srv/finance/${canary}-${index}.xlsx\n`.repeat(20 + (index % 40) * 10));
   const hash = createHash('sha256').update(content).digest();
   return { plaintext: Buffer.concat([hash, content]), hash };
-}
-
-/** Exit code of grep -r: 0 when something matched, 1 when nothing did. */
-async function grepExitCode(pattern: string, folder: string): Promise<number> {
-  try {
-    await execFileAsync('grep', ['-r', '-a', '-l', '-F', pattern, folder]);
-    return 0;
-  } catch (error) {
-    return (error as { code?: number }).code ?? -1;
-  }
 }
 
 describe('an encrypted store in a Ceph RGW bucket', { skip }, () => {

@@ -16,13 +16,14 @@ test('bench run writes results for restic and borg', { skip: hasTools ? false : 
   t.after(() => rm(folder, { recursive: true, force: true }));
   const results = join(folder, 'results');
   const run = spawnSync(process.execPath, [runScript], {
-    env: { ...process.env, BENCH_SIZE_MIB: '2', BENCH_TOOLS: 'restic,borg', BENCH_WORK_DIR: folder, BENCH_RESULTS_DIR: results },
+    env: { ...process.env, BENCH_SIZE_MIB: '2', BENCH_TOOLS: 'restic,borg', BENCH_MANY_FILES: '200', BENCH_MANY_LARGE_MIB: '1', BENCH_WORK_DIR: folder, BENCH_RESULTS_DIR: results },
     encoding: 'utf8',
   });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /warm-up for restic: read/);
   assert.match(run.stdout, /warm-up for borg: read/);
   assert.match(run.stdout, /A MiB\/s/);
+  assert.match(run.stdout, /restic F \(restore of E\)/, 'E and F ran on their small corpus');
   const names = (await readdir(results)).sort();
   assert.equal(names.length, 2);
   const json = JSON.parse(await readFile(join(results, names.find((name) => name.endsWith('.json')) ?? ''), 'utf8'));

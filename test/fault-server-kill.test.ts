@@ -15,10 +15,14 @@ const MEBIBYTE = 1024 * 1024;
 
 const storedBytes = writtenPackBytes;
 
+// 24 Mbit/s: a 24 MiB file takes about 8 s, so a kill after 20 MiB still lands mid-backup with
+// a second to spare; unthrottled, a loaded machine let the whole backup commit before the kill.
+const RATE_LIMIT = 'ratelimit = 24';
+
 /** Restarts the server after a kill; the port changes, so the node config is rewritten. */
-async function restart(sandbox: Sandbox, data: string): Promise<string> {
+async function restart(sandbox: Sandbox, data: string, nodeLines: readonly string[] = []): Promise<string> {
   await sandbox.startServer();
-  return sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  return sandbox.writeNodeConfig('node1', [`include = ${data}`, ...nodeLines]);
 }
 
 test('SIGKILL of the server mid-backup, at several moments: earlier backups intact, the interrupted one absent, the next succeeds', async () => {
@@ -27,7 +31,7 @@ test('SIGKILL of the server mid-backup, at several moments: earlier backups inta
   try {
     await writeDeterministicFile(join(data, 'base.bin'), 'base', 3 * MEBIBYTE);
     await sandbox.startServer();
-    let configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    let configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`, RATE_LIMIT]);
     const committed: KnownBackup[] = [await backupNow(sandbox, configFile, data)];
     // How much of the big file's new data reaches the packs before the kill: from the first byte to nearly all.
     const killAfterBytes = [0, 3 * MEBIBYTE, 10 * MEBIBYTE, 20 * MEBIBYTE];
@@ -41,7 +45,7 @@ test('SIGKILL of the server mid-backup, at several moments: earlier backups inta
       const interrupted = await client;
       assert.notEqual(interrupted.code, 0, `round ${round}: the backup cannot succeed without its server`);
 
-      configFile = await restart(sandbox, data);
+      configFile = await restart(sandbox, data, [RATE_LIMIT]);
       assert.deepEqual(await listedNumbers(sandbox, configFile), committed.map((backup) => backup.number),
         `round ${round}: only backups committed before the kill are listed`);
       await assertRestoresExactly(sandbox, configFile, committed.slice(-1));

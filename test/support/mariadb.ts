@@ -2,7 +2,7 @@
 // no TCP; root may run it with --user=root. Stopped and deleted by stop().
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,12 +46,17 @@ export async function startMariadb(): Promise<MariadbServer> {
     }
     await rm(folder, { recursive: true, force: true });
   };
+  // A temporary folder of its own: with the default /tmp, a bootstrap beside other servers and tests
+  // once failed deleting its own temp table ("Error on delete of '/tmp/#sql-temptable-…'").
+  const temporary = join(folder, 'tmp');
   try {
+    await mkdir(temporary);
     await execFileAsync(TOOLS.installDb, [
       `--datadir=${data}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve',
+      `--tmpdir=${temporary}`,
     ]);
     server = spawn(TOOLS.server, [
-      '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, '--skip-networking', ...user,
+      '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, '--skip-networking', ...user, `--tmpdir=${temporary}`,
       `--pid-file=${join(folder, 'mysqld.pid')}`, `--log-error=${join(folder, 'error.log')}`,
       '--innodb-buffer-pool-size=32M', '--innodb-flush-log-at-trx-commit=0'
     ], { stdio: 'ignore' });

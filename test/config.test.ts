@@ -377,3 +377,11 @@ test('node config: backup_script_pre / _post and restore_script_post with their 
   assert.throws(load('restore_script_post_arg = x\n'), configError(5, /restore_script_post_arg is set but restore_script_post is not/));
   assert.throws(load('backup_script_pre = freeze.sh\nbackup_script_pre = freeze.sh\n'), configError(6, /only once/));
 });
+
+test('resume_hold: how long an interrupted backup\'s chunks stay held for its retry (default 24h); a bad value names its line', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'server.conf');
+  assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}`).resumeHoldSeconds, 24 * 3600);
+  assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}resume_hold = 90m\n`).resumeHoldSeconds, 90 * 60);
+  assert.throws(() => serverConfigFromText(file, `directory = s\n${serverSsl}resume_hold = soon\n`), configError(5, /resume_hold must be a duration/));
+});

@@ -21,6 +21,7 @@ export async function openConfiguredStore(config: ServerConfig, options: { encod
       backend,
       encryptionKey,
       snapshotIntervalSeconds: storage.kind === 's3' ? storage.snapshotIntervalSeconds : undefined,
+      resumeHoldSeconds: config.resumeHoldSeconds,
     });
   } catch (error) {
     await backend?.close();

@@ -72,6 +72,8 @@ export interface ServerConfig {
   readonly checkSchedule: string | undefined;
   /** Share of chunks the scheduled check decompresses and re-hashes; 0 checks pack headers only. */
   readonly checkReadDataPercent: number;
+  /** Chunks an interrupted backup stored stay held this long for its retry, which then sends only what is missing. */
+  readonly resumeHoldSeconds: number;
   /** Where packs live (local folder or S3 bucket), the encryption key file, staging and cache bounds. */
   readonly storage: StorageSettings;
   /** burp's min_free: with less free space than this on the store's disk, backups are refused at their start. */
@@ -87,7 +89,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'min_free', ...QUOTA_KEYS, ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'min_free', 'resume_hold', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -122,6 +124,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   const chunkSizes = readChunkSizes(config);
   const clientsLine = lastLine(config, 'clientconfdir');
   const warnAfterLine = lastLine(config, 'warn_after');
+  const resumeHoldLine = lastLine(config, 'resume_hold');
   const statusSslLine = lastLine(config, 'status_ssl');
   return Object.freeze({
     file,
@@ -156,6 +159,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     anomalyShare: readAnomalyShare(config),
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
+    resumeHoldSeconds: resumeHoldLine === undefined ? 24 * 3600 : toDuration(file, resumeHoldLine),
     storage: readStorageKeys(config),
     minFreeBytes: readMinFree(config),
     quotas: Object.freeze(readQuotaKeys(config)),

@@ -2,7 +2,21 @@
 // itself; one that escapes anyway is a bug, said once on stderr with its stack, and exit 1.
 
 export function exitWith(result: Promise<number>, program: string): void {
-  result.then((code) => exitAfterFlush(code), (error: unknown) => {
+  let isSettled = false;
+  // Node ends a process whose event loop is empty with code 0, even while main() still awaits
+  // something nothing can settle any more (an unreferenced worker's answer, a lost callback): a
+  // backup or restore would then "succeed" without finishing. That is a bug, and it exits 1.
+  const onDrained = (): void => {
+    if (isSettled) return;
+    process.stderr.write(`${program}: internal error: the work stopped before it finished (nothing left could complete it); it did not complete\n`);
+    process.exit(1);
+  };
+  process.on('beforeExit', onDrained);
+  result.then((code) => {
+    isSettled = true;
+    exitAfterFlush(code);
+  }, (error: unknown) => {
+    isSettled = true;
     process.stderr.write(`${program}: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
     exitAfterFlush(1);
   });

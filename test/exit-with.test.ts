@@ -1,0 +1,33 @@
+// A CLI whose main() still waits when nothing is left to wake it must not end with exit 0: Node
+// would, and a backup or restore would then "succeed" without finishing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const EXIT_WITH = resolve(__dirname, '..', 'src', 'cli', 'exit-with.js');
+
+function runMain(body: string): { status: number | null; stderr: string } {
+  const script = `require(${JSON.stringify(EXIT_WITH)}).exitWith((async () => { ${body} })(), 'probe');`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stderr: result.stderr };
+}
+
+test('main() awaiting a promise nothing can settle exits 1 with an internal error, not 0', () => {
+  const drained = runMain('await new Promise(() => undefined); return 0;');
+  assert.equal(drained.status, 1);
+  assert.match(drained.stderr, /probe: internal error: the work stopped before it finished/);
+});
+
+test('main() awaiting an unreferenced timer (a worker-like wait) exits 1, not 0', () => {
+  const drained = runMain('await new Promise((resolve) => setTimeout(resolve, 60_000).unref()); return 0;');
+  assert.equal(drained.status, 1);
+});
+
+test('main() that finishes exits with its own code; one that throws exits 1', () => {
+  assert.equal(runMain('await new Promise((resolve) => setTimeout(resolve, 10)); return 3;').status, 3);
+  assert.equal(runMain('return 0;').status, 0);
+  const thrown = runMain('throw new Error("boom");');
+  assert.equal(thrown.status, 1);
+  assert.match(thrown.stderr, /probe: internal error: Error: boom/);
+});

@@ -6,7 +6,7 @@ import type { EncodedChunk } from '../proto/cpsbackup';
 import { ChunkCodec } from '../chunkstore/codec';
 import { ContentHasher } from '../common/content-hash';
 import { CorruptError } from '../common/errors';
-import type { ContentPiece } from './restore-messages';
+import type { ContentPiece, DecodingChunks } from './restore-messages';
 
 /** Decoding only: the level is never used. */
 const DECODER_LEVEL = 3;
@@ -19,8 +19,21 @@ export class ContentCheck {
 
   constructor(private readonly codec: ChunkCodec = new ChunkCodec(DECODER_LEVEL)) {}
 
+  /** As bytesOf, for a piece whose chunks may be decoding on a worker thread (checked there). */
+  async bytesOfPiece(piece: ContentPiece): Promise<readonly Buffer[]> {
+    if (!isDecoding(piece)) return this.bytesOf(piece);
+    const decoded = await piece.decoded;
+    this.hasChunks = true;
+    return decoded.map((result, index) => {
+      if (result instanceof Error) throw result;
+      this.chunkHashes.add(piece.chunks[index].hash);
+      this.size += result.length;
+      return result;
+    });
+  }
+
   /** The raw bytes of a piece, each chunk decoded and checked (CorruptError naming the chunk otherwise). */
-  bytesOf(piece: ContentPiece): Buffer[] {
+  bytesOf(piece: Buffer | readonly EncodedChunk[]): Buffer[] {
     if (Array.isArray(piece)) {
       this.hasChunks = true;
       return (piece as readonly EncodedChunk[]).map((chunk) => this.decode(chunk));
@@ -52,4 +65,9 @@ export class ContentCheck {
     const hash = this.hasChunks ? this.chunkHashes.digest() : (this.bytesHash ?? createHash('sha256')).digest();
     return hash.equals(expectedHash);
   }
+}
+
+function isDecoding(piece: ContentPiece): piece is DecodingChunks {
+  // Bytes may come as a plain Uint8Array from the message decoder, not only as a Buffer.
+  return !(piece instanceof Uint8Array) && !Array.isArray(piece);
 }

@@ -1,10 +1,11 @@
 // Turns the Restore call's message stream into whole items: the backup's summary first, then each
 // entry with its content, either inline (from a batch, hash checked by the reader) or as a stream
 // of Data frames ending with the sender's hash, size and any damage the server found.
-import type { BackupSummary, EncodedChunk, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
+import type { BackupSummary, EncodedChunk, EntryBatch, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
 import { carriesContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
+import type { ChunkDecoderPool, DecodedChunk } from './restore-decoding/chunk-decoder-pool';
 
 export interface ContentEnd {
   readonly sha256: Buffer;
@@ -13,8 +14,17 @@ export interface ContentEnd {
   readonly damage: string;
 }
 
-/** Content arrives as bytes (from a server older than protocol 2; sha256 is then the bytes' hash) or as stored chunks. */
-export type ContentPiece = Buffer | readonly EncodedChunk[];
+/**
+ * Content arrives as bytes (from a server older than protocol 2; sha256 is then the bytes' hash) or as
+ * stored chunks, which may already be decoding on a worker thread.
+ */
+export type ContentPiece = Buffer | readonly EncodedChunk[] | DecodingChunks;
+
+/** Stored chunks being decoded and checked off the main thread: `decoded` has one result per chunk. */
+export interface DecodingChunks {
+  readonly chunks: readonly EncodedChunk[];
+  readonly decoded: Promise<readonly DecodedChunk[]>;
+}
 
 export interface RestoreMessageItem {
   readonly meta: EntryMeta;
@@ -24,13 +34,20 @@ export interface RestoreMessageItem {
   readonly stream?: { frames(): AsyncGenerator<ContentPiece, ContentEnd> };
 }
 
-export async function* restoreMessageItems(responses: AsyncIterable<RestoreResponse>, onBackup: (backup: BackupSummary) => void):
-  AsyncGenerator<RestoreMessageItem> {
+/**
+ * decoder: decodes stored chunks on worker threads. A batch's chunks go to it as the batch arrives,
+ * and the next message is read ahead while a batch's files are written, so the next batch decodes
+ * meanwhile; without it the writer decodes on its own thread.
+ */
+export async function* restoreMessageItems(responses: AsyncIterable<RestoreResponse>, onBackup: (backup: BackupSummary) => void,
+  decoder?: ChunkDecoderPool): AsyncGenerator<RestoreMessageItem> {
   const iterator = responses[Symbol.asyncIterator]();
   // The call's failure (the server's status) surfaces in whichever read meets it, often one inside a
   // file, where the writer takes it for that file's failure. Kept here, it ends the restore with the
   // server's own message instead of a later read finding the finished stream.
   let callError: { readonly error: unknown } | undefined;
+  /** A message read ahead (a batch already decoding), or the failure met reading it. */
+  let ahead: { readonly next: IteratorResult<RestoreResponse>; readonly items?: RestoreMessageItem[] } | undefined;
   const nextResponse = async (): Promise<IteratorResult<RestoreResponse>> => {
     if (callError !== undefined) throw callError.error;
     try {
@@ -40,9 +57,26 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
       throw error;
     }
   };
+  const readAhead = async (): Promise<void> => {
+    let next: IteratorResult<RestoreResponse>;
+    try {
+      next = await nextResponse();
+    } catch {
+      return; // kept in callError: the next read meets it, after this batch's files are written
+    }
+    const message = next.done ? undefined : next.value.message;
+    ahead = { next, items: message?.$case === 'batch' ? batchItems(message.value, decoder) : undefined };
+  };
   let hasBackup = false;
   for (;;) {
-    const next = await nextResponse();
+    let next: IteratorResult<RestoreResponse>;
+    let items: RestoreMessageItem[] | undefined;
+    if (ahead !== undefined) {
+      ({ next, items } = ahead);
+      ahead = undefined;
+    } else {
+      next = await nextResponse();
+    }
     if (next.done) break;
     const message = next.value.message;
     if (message === undefined) throw new ProtocolError('empty restore message');
@@ -51,14 +85,12 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         hasBackup = true;
         onBackup(message.value);
         break;
-      case 'batch':
-        for (const item of message.value.entries) {
-          if (!item.meta) throw new ProtocolError('batched entry without metadata');
-          const hasContent = carriesContent(item.meta.type) && item.meta.hardlinkTarget.length === 0;
-          const content = item.chunks.length > 0 ? item.chunks : item.content;
-          yield hasContent ? { meta: item.meta, inline: { content, sha256: item.sha256 } } : { meta: item.meta };
-        }
+      case 'batch': {
+        const batch = items ?? batchItems(message.value, decoder);
+        if (decoder !== undefined) await readAhead();
+        yield* batch;
         break;
+      }
       case 'entry': {
         const meta = message.value;
         if (!carriesContent(meta.type) || meta.hardlinkTarget.length > 0) {
@@ -67,24 +99,35 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         }
         let isRead = false;
         let end: ContentEnd | undefined;
-        const frames = async function* (): AsyncGenerator<ContentPiece, ContentEnd> {
+        // With a decoder, each frame is yielded only once the next one is read and decoding: the
+        // worker decodes frame k+1 while frame k is written.
+        const frames = async function* (isDecoded = true): AsyncGenerator<ContentPiece, ContentEnd> {
           isRead = true;
+          let waiting: ContentPiece | undefined;
           for (;;) {
             const frame = await nextResponse();
             if (frame.done) throw new ProtocolError(`restore stream ended inside ${escapeBytes(meta.path)}`);
             const inner = frame.value.message;
-            if (inner?.$case === 'data') yield inner.value.chunk;
-            else if (inner?.$case === 'chunks') yield inner.value.chunks;
+            let piece: ContentPiece;
+            if (inner?.$case === 'data') piece = inner.value.chunk;
+            else if (inner?.$case === 'chunks') piece = isDecoded ? decodingPiece(inner.value.chunks, decoder) : inner.value.chunks;
             else if (inner?.$case === 'entryEnd') {
+              if (waiting !== undefined) yield waiting;
               end = inner.value;
               return end;
             } else throw new ProtocolError(`unexpected ${inner?.$case ?? 'empty'} message inside ${escapeBytes(meta.path)}`);
+            if (decoder === undefined) {
+              yield piece;
+              continue;
+            }
+            if (waiting !== undefined) yield waiting;
+            waiting = piece;
           }
         };
-        const stream = { frames };
+        const stream = { frames: () => frames() };
         yield { meta, stream };
         // The consumer refused the entry, or stopped reading it (a failed write): the rest is skipped here.
-        if (!isRead || end === undefined) for await (const frame of frames()) void frame;
+        if (!isRead || end === undefined) for await (const frame of frames(false)) void frame;
         break;
       }
       default:
@@ -92,4 +135,32 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
     }
   }
   if (!hasBackup) throw new ProtocolError('the server sent no backup header');
+}
+
+function decodingPiece(chunks: readonly EncodedChunk[], decoder: ChunkDecoderPool | undefined): ContentPiece {
+  if (decoder === undefined || chunks.length === 0) return chunks;
+  const decoded = decoder.decode(chunks);
+  decoded.catch(() => undefined); // awaited by the writer, if it writes this frame
+  return { chunks, decoded };
+}
+
+/** A batch's entries; with a decoder, all their stored chunks start decoding at once, in one request. */
+function batchItems(batch: EntryBatch, decoder: ChunkDecoderPool | undefined): RestoreMessageItem[] {
+  // Thrown when the batch is read, before any of its entries is written: a malformed batch is refused whole.
+  if (batch.entries.some((item) => !item.meta)) throw new ProtocolError('batched entry without metadata');
+  const decoding = decoder?.decode(batch.entries.flatMap((item) => item.chunks));
+  let first = 0;
+  return batch.entries.map((item) => {
+    const meta = item.meta!;
+    const hasContent = carriesContent(meta.type) && meta.hardlinkTarget.length === 0;
+    const start = first;
+    first += item.chunks.length;
+    if (!hasContent) return { meta };
+    if (item.chunks.length === 0 || decoding === undefined) {
+      return { meta, inline: { content: item.chunks.length > 0 ? item.chunks : item.content, sha256: item.sha256 } };
+    }
+    const decoded = decoding.then((all) => all.slice(start, start + item.chunks.length));
+    decoded.catch(() => undefined); // awaited by the writer, if it writes this entry
+    return { meta, inline: { content: { chunks: item.chunks, decoded }, sha256: item.sha256 } };
+  });
 }

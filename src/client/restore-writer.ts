@@ -115,7 +115,7 @@ export class RestoreWriter {
     let isDone = false;
     try {
       const check = new ContentCheck(this.codec);
-      const end = item.inline !== undefined ? this.writeInline(temp, meta, item.inline.content, check) : await this.writeStreamed(temp, meta, item, check);
+      const end = item.inline !== undefined ? await this.writeInline(temp, meta, item.inline.content, check) : await this.writeStreamed(temp, meta, item, check);
       const expected = end ?? { sha256: item.inline!.sha256, size: check.size, damage: '' };
       if (expected.damage) throw new CorruptError(`not restored, the store is damaged: ${expected.damage}`);
       if (!check.matches(expected.sha256, expected.size)) {
@@ -139,10 +139,10 @@ export class RestoreWriter {
     }
   }
 
-  /** Synchronous: a small file is decoded, checked and written in a few microseconds. */
-  private writeInline(temp: TempFile, meta: EntryMeta, content: ContentPiece, check: ContentCheck): undefined {
+  /** A small file: written synchronously once its chunks are decoded (usually ahead, on a worker thread). */
+  private async writeInline(temp: TempFile, meta: EntryMeta, content: ContentPiece, check: ContentCheck): Promise<undefined> {
     const cursor = new ExtentCursor(meta);
-    for (const bytes of check.bytesOf(content)) {
+    for (const bytes of await check.bytesOfPiece(content)) {
       for (const { data, position } of cursor.place(bytes)) writeAll(temp.fd, data, position);
       this.outcome.bytes += bytes.length;
     }
@@ -160,7 +160,7 @@ export class RestoreWriter {
         if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
         return next.value;
       }
-      for (const bytes of check.bytesOf(next.value)) {
+      for (const bytes of await check.bytesOfPiece(next.value)) {
         for (const { data, position } of cursor.place(bytes)) await writeAllAsync(temp.fd, data, position);
         this.outcome.bytes += bytes.length;
       }

@@ -6,6 +6,7 @@ import { connectToServer } from './connection';
 import { fromServiceError } from './remote-error';
 import { RestoreTree } from './restore-tree/restore-tree';
 import { restoreMessageItems } from './restore-messages';
+import { ChunkDecoderPool } from './restore-decoding/chunk-decoder-pool';
 import { RestoreWriter, type RestoreOutcome } from './restore-writer';
 import type { OverwritePolicy } from './overwrite-policy';
 import { DiskFullError, ProtocolError } from '../common/errors';
@@ -61,12 +62,15 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0,
   }, () => options.onProgress?.(progressOf(writer.outcome)));
   let backup: BackupSummary | undefined;
+  // One thread decodes and checks chunks while this one writes files: more would compete with the
+  // writes (and, on a small machine, with the server) for the same cores.
+  const decoder = new ChunkDecoderPool(1);
   try {
     const call = client.restore({
       backupId: options.backupId, clientName: options.clientName ?? '', acceptsBatches: true, protocolVersion: PROTOCOL_VERSION,
       paths: (options.paths ?? []).map((path) => (typeof path === 'string' ? Buffer.from(path) : path)), pathRegex: options.pathRegex ?? '',
     });
-    for await (const item of restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; })) {
+    for await (const item of restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder)) {
       await writer.write(item);
     }
     writer.finish();
@@ -77,6 +81,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   } finally {
     tree.close();
     client.close();
+    await decoder.close();
   }
 }
 

@@ -19,9 +19,14 @@ export class TempFile {
     readonly tempName: Buffer,
     readonly finalName: Buffer,
     readonly entryPath: Buffer,
-    readonly localPath: string,
+    /** Built only for a message: escaping every restored file's path cost more than its rename. */
+    private readonly localPathOf: () => string,
     private readonly owners: OwnerNames,
   ) {}
+
+  get localPath(): string {
+    return this.localPathOf();
+  }
 
   /** Owner, xattrs/ACLs, mode, times through the fd, in that order; throws MetadataError listing what failed. */
   setMetadata(metadata: EntryMetadata): void {

@@ -70,6 +70,6 @@ test('a session refuses to go on after it ended', async (t) => {
   t.after(() => fixture.destroy());
   const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
   await session.commit({}, 0);
-  assert.throws(() => session.openContent('/late'), /has already ended/);
+  assert.throws(() => session.openContent(() => '/late'), /has already ended/);
   await assert.rejects(fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 7 }), /parent backup 7 of client "node1" does not exist/);
 });

@@ -43,7 +43,8 @@ export class EntrySender {
 
   async send(walked: WalkedEntry): Promise<void> {
     const meta = walked.meta;
-    const shown = escapeBytes(meta.path);
+    // Escaped only for a message: done for every entry, it cost more than many of the checks.
+    const shown = (): string => escapeBytes(meta.path);
     if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
       const xattrs = this.readXattrs(walked, shown);
       if (xattrs === undefined) return;
@@ -68,7 +69,7 @@ export class EntrySender {
     if (isSent && linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
   }
 
-  private readXattrs(walked: WalkedEntry, shown: string): EntryMeta['xattrs'] | undefined {
+  private readXattrs(walked: WalkedEntry, shown: () => string): EntryMeta['xattrs'] | undefined {
     try {
       return walked.readXattrs();
     } catch (error) {
@@ -77,7 +78,7 @@ export class EntrySender {
     }
   }
 
-  private async sendFile(walked: WalkedEntry, shown: string): Promise<boolean> {
+  private async sendFile(walked: WalkedEntry, shown: () => string): Promise<boolean> {
     let content: FileContent;
     try {
       content = FileContent.open(walked.open());
@@ -119,7 +120,7 @@ export class EntrySender {
   }
 
   /** read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty. */
-  private async sendFifo(walked: WalkedEntry, shown: string): Promise<boolean> {
+  private async sendFifo(walked: WalkedEntry, shown: () => string): Promise<boolean> {
     let fd: number;
     try {
       fd = walked.open();
@@ -140,14 +141,14 @@ export class EntrySender {
     return true;
   }
 
-  private noteChanges(content: FileContent, shown: string): void {
+  private noteChanges(content: FileContent, shown: () => string): void {
     if (!content.hasChanged()) return;
-    this.progress.changedWhileRead.push(shown);
-    this.progress.warnings.push(`${shown}: file changed while being read (stored as read)`);
+    this.progress.changedWhileRead.push(shown());
+    this.progress.warnings.push(`${shown()}: file changed while being read (stored as read)`);
   }
 
-  private unreadable(path: string, reason: string): void {
-    this.progress.unreadable.push({ path, reason });
+  private unreadable(path: () => string, reason: string): void {
+    this.progress.unreadable.push({ path: path(), reason });
   }
 }
 

@@ -86,19 +86,20 @@ export class UploadSession {
   /** Checks an entry's path and type; returns whether it carries content (a file or a read FIFO). */
   private admit(meta: EntryMeta | undefined): meta is EntryMeta {
     if (meta === undefined) throw new ProtocolError('entry without metadata');
-    const shown = escapeBytes(meta.path.subarray(0, 4096));
-    if (this.current !== undefined) throw new ProtocolError(`entry ${shown} started before ${escapeBytes(this.current.meta.path)} ended`);
+    // Escaped only for a message: done for every entry, it cost more than the checks themselves.
+    const shown = (): string => escapeBytes(meta.path.subarray(0, 4096));
+    if (this.current !== undefined) throw new ProtocolError(`entry ${shown()} started before ${escapeBytes(this.current.meta.path)} ended`);
     const problem = entryPathProblem(meta.path);
-    if (problem !== undefined) throw new ProtocolError(`refused entry path ${shown}: ${problem}`);
+    if (problem !== undefined) throw new ProtocolError(`refused entry path ${shown()}: ${problem}`);
     const key = meta.path.toString('latin1');
-    if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown} sent twice`);
+    if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown()} sent twice`);
     this.seenPaths.add(key);
-    if (!isKnownEntryType(meta.type)) throw new ProtocolError(`entry ${shown} has unknown type ${meta.type}`);
+    if (!isKnownEntryType(meta.type)) throw new ProtocolError(`entry ${shown()} has unknown type ${meta.type}`);
     const hasContent = carriesContent(meta.type);
     if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE) {
-      throw new ProtocolError(`entry ${shown} is a hard link but not a regular file`);
+      throw new ProtocolError(`entry ${shown()} is a hard link but not a regular file`);
     }
-    if (meta.extents.length > 0) checkExtents(meta, shown);
+    if (meta.extents.length > 0) checkExtents(meta, shown());
     return hasContent;
   }
 
@@ -142,7 +143,7 @@ export class UploadSession {
       await this.addFile({ ...meta, xattrs: [...parent.entry.xattrs], extents: [...parent.entry.extents] }, parent.entry.size, parent);
       return;
     }
-    this.current = { meta, writer: session.openContent(`${this.clientName}:${escapeBytes(meta.path)}`) };
+    this.current = { meta, writer: session.openContent(() => `${this.clientName}:${escapeBytes(meta.path)}`) };
   }
 
   /** Which of a client's chunks the store must receive: answered from this client's own knowledge only. */
@@ -163,13 +164,13 @@ export class UploadSession {
     if (!hasContent || meta.hardlinkTarget.length > 0) throw new ProtocolError(`entry ${escapeBytes(meta.path)} has a chunk list but cannot have content`);
     const hashes = this.pendingChunkList.length === 0 ? lastHashes : Buffer.concat([...this.pendingChunkList, lastHashes]);
     this.pendingChunkList = [];
-    const content = this.session!.chunkedContent(hashes, `${this.clientName}:${escapeBytes(meta.path)}`);
+    const content = this.session!.chunkedContent(hashes, () => `${this.clientName}:${escapeBytes(meta.path)}`);
     await this.addFile(meta, fileSize(meta, content.size), content);
   }
 
   /** A small file's whole content sent in a batch; the hash is computed here, not declared by the client. */
   private async inlineContent(meta: EntryMeta, content: Buffer): Promise<void> {
-    const writer = this.session!.openContent(`${this.clientName}:${escapeBytes(meta.path)}`);
+    const writer = this.session!.openContent(() => `${this.clientName}:${escapeBytes(meta.path)}`);
     const stored = await writer.storeWhole(content);
     this.progress.bytes += content.length;
     await this.addFile(meta, fileSize(meta, stored.size), stored);

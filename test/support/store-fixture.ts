@@ -53,7 +53,7 @@ export async function bytesOf(seed: string, size: number): Promise<Buffer> {
 
 /** Streams content into a session as the protocol would: in 64 KiB pieces, then finish with its hash. */
 export async function addFile(session: BackupSession, path: string, content: Buffer): Promise<void> {
-  const writer = session.openContent(path);
+  const writer = session.openContent(() => path);
   for (let offset = 0; offset < content.length; offset += 65536) await writer.write(content.subarray(offset, offset + 65536));
   const stored = await writer.finish(createHash('sha256').update(content).digest(), content.length);
   await session.addEntry(fileEntry(path, content.length), stored);

@@ -7,6 +7,18 @@ import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entr
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
   + 'link_target, content_id, user_name, group_name, nlink, rdev, xattrs, extents';
 
+const ENTRY_COLUMNS_OF_E = ENTRY_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
+
+/** An entry with its content's stored size (null for an entry without content, or whose content row is gone). */
+export interface EntryWithContentSize {
+  readonly entry: StoredEntry;
+  readonly contentSize: number | null;
+}
+
+function withContentSize(row: [...EntryRow, number | null]): EntryWithContentSize {
+  return { entry: toEntry(row.slice(0, -1) as EntryRow), contentSize: row[row.length - 1] as number | null };
+}
+
 /** An entries row as better-sqlite3's raw mode returns it, in ENTRY_COLUMNS order: named rows cost three times as much to read. */
 export type EntryRow = [
   path: Buffer, type: number, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number,
@@ -33,6 +45,13 @@ export class EntriesTable {
       at: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path = ?`).raw(),
       page: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
       from: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path >= ? ORDER BY path LIMIT ?`).raw(),
+      // The content's size comes with the entry: a lookup per unchanged file cost a backup of 40,000 unchanged files a second.
+      fromWithContentSize: db.prepare(
+        `SELECT ${ENTRY_COLUMNS_OF_E}, c.size FROM entries e LEFT JOIN contents c ON c.id = e.content_id
+         WHERE e.backup_id = ? AND e.path >= ? ORDER BY e.path LIMIT ?`).raw(),
+      atWithContentSize: db.prepare(
+        `SELECT ${ENTRY_COLUMNS_OF_E}, c.size FROM entries e LEFT JOIN contents c ON c.id = e.content_id
+         WHERE e.backup_id = ? AND e.path = ?`).raw(),
       count: db.prepare(`SELECT COUNT(*) FROM entries WHERE backup_id = ?`).pluck(),
     };
   }
@@ -57,6 +76,16 @@ export class EntriesTable {
   /** Up to `limit` entries in path order from `fromPath` on, that path included. */
   from(backupId: number, fromPath: Buffer, limit: number): StoredEntry[] {
     return (this.statements.from.all(backupId, fromPath, limit) as EntryRow[]).map(toEntry);
+  }
+
+  /** As from(), each entry with its content's size. */
+  fromWithContentSize(backupId: number, fromPath: Buffer, limit: number): EntryWithContentSize[] {
+    return (this.statements.fromWithContentSize.all(backupId, fromPath, limit) as [...EntryRow, number | null][]).map(withContentSize);
+  }
+
+  atWithContentSize(backupId: number, path: Buffer): EntryWithContentSize | undefined {
+    const row = this.statements.atWithContentSize.get(backupId, path) as [...EntryRow, number | null] | undefined;
+    return row && withContentSize(row);
   }
 
   /** Up to `limit` entries in path order after `afterPath`. */

@@ -18,6 +18,11 @@ export interface SweepResult {
 
 export class GarbageQueries {
   private readonly statements;
+  /**
+   * Content rows deleted by sweeps since the catalog was opened: a reader that looked contents up
+   * before a sweep checks them again only if this moved (see ParentEntries).
+   */
+  private deletedContentCount = 0;
 
   constructor(private readonly database: CatalogDatabase) {
     const db = database.connection;
@@ -62,8 +67,13 @@ export class GarbageQueries {
         deletedChunks++;
         touchedPacks.add(packId);
       }
+      this.deletedContentCount += deletedContents;
       return { deletedContents, deletedChunks, touchedPacks };
     }, true);
+  }
+
+  get contentsDeleted(): number {
+    return this.deletedContentCount;
   }
 
   /** Unreferenced rows the next sweep may take (unless an open session holds them). */

@@ -54,7 +54,7 @@ export class BackupSession {
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };
-    this.parent = parent && new ParentEntries(dependencies.catalog.entries, parent.id);
+    this.parent = parent && new ParentEntries(dependencies.catalog, parent.id);
     this.intake = new ChunkIntake(this.context, dependencies.packWriter, dependencies.codec, backup.clientId, dependencies.chunkerFactory.params.maxSize);
   }
 
@@ -74,7 +74,7 @@ export class BackupSession {
   }
 
   /** Client-side chunking: the content a chunk list describes; `label` names the file in errors. */
-  chunkedContent(hashes: Buffer, label: string): ContentRef {
+  chunkedContent(hashes: Buffer, label: () => string): ContentRef {
     this.assertOpen();
     return this.intake.content(hashes, label);
   }
@@ -90,18 +90,21 @@ export class BackupSession {
 
   /** The parent backup's entry at this path, if it has content; its content is held for this session from now on. */
   parentContent(path: Buffer): (StoredContentRef & { readonly entry: StoredEntry }) | undefined {
-    const entry = this.parent?.get(path);
-    if (entry === undefined || entry.contentId === null) return undefined;
+    const found = this.parent?.get(path);
+    if (found === undefined) return undefined;
+    const { entry, contentSize, contentsDeletedBefore } = found;
+    if (entry.contentId === null || contentSize === null) return undefined;
+    const { catalog, hold } = this.dependencies;
     // A damaged content is not carried forward: the client must send the file again (and heal it).
-    if ((this.damagedContents ??= this.dependencies.catalog.contents.damagedIds()).has(entry.contentId)) return undefined;
-    this.dependencies.hold.contents.add(entry.contentId);
-    const size = this.dependencies.catalog.contents.byId(entry.contentId)?.size;
-    if (size === undefined) return undefined;
-    return { id: entry.contentId, size, entry };
+    if ((this.damagedContents ??= catalog.contents.damagedIds()).has(entry.contentId)) return undefined;
+    hold.contents.add(entry.contentId);
+    // Read with its entry ahead of time: a sweep since then (the parent deleted meanwhile) may have taken it.
+    if (catalog.garbage.contentsDeleted !== contentsDeletedBefore && catalog.contents.byId(entry.contentId) === undefined) return undefined;
+    return { id: entry.contentId, size: contentSize, entry };
   }
 
   /** A writer for one content; `label` names it in errors (client and path). */
-  openContent(label: string): ContentWriter {
+  openContent(label: () => string): ContentWriter {
     this.assertOpen();
     return new ContentWriter(this.context, this.dependencies.chunkerFactory.create(), label);
   }

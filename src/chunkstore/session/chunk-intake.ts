@@ -96,8 +96,8 @@ export class ChunkIntake {
   }
 
   /** The content a chunk list describes (32-byte hashes in order), each chunk held or sent by this client. */
-  content(hashes: Buffer, label: string): ContentRef {
-    if (hashes.length % HASH_SIZE !== 0) throw new ProtocolError(`${label}: its chunk list is not a list of 32-byte hashes`);
+  content(hashes: Buffer, label: () => string): ContentRef {
+    if (hashes.length % HASH_SIZE !== 0) throw new ProtocolError(`${label()}: its chunk list is not a list of 32-byte hashes`);
     const chunks: (number | Promise<number>)[] = [];
     const chunkHashes: Buffer[] = [];
     let size = 0;
@@ -108,7 +108,7 @@ export class ChunkIntake {
       const known = stored === undefined ? this.answered.get(key) : undefined;
       if (stored === undefined && known === undefined) {
         // Asking for a chunk by hash alone would let a client read data it never had.
-        throw new ProtocolError(`${label}: chunk ${key} was neither sent in this backup nor is it one this client holds`);
+        throw new ProtocolError(`${label()}: chunk ${key} was neither sent in this backup nor is it one this client holds`);
       }
       chunks.push(stored?.chunkId ?? known!.chunkId);
       chunkHashes.push(hash);

@@ -58,7 +58,8 @@ export class ContentWriter {
   constructor(
     private readonly context: ContentWriterContext,
     private readonly chunker: Chunker,
-    private readonly label: string,
+    /** Names the content in errors (client and path); built only for a message. */
+    private readonly label: () => string,
   ) {}
 
   get bytesReceived(): number {
@@ -76,11 +77,11 @@ export class ContentWriter {
     for (const chunk of this.chunker.finish()) await this.storeChunk(chunk, sha256(chunk));
     const hash = this.wholeHash?.digest() ?? EMPTY_HASH;
     if (this.size !== expectedSize) {
-      throw new CorruptError(`${this.label}: received ${this.size} bytes but the client declared ${expectedSize}`);
+      throw new CorruptError(`${this.label()}: received ${this.size} bytes but the client declared ${expectedSize}`);
     }
     // The stream's own hash guards the transport; the content is named by its chunks.
     if (!hash.equals(expectedHash)) {
-      throw new CorruptError(`${this.label}: content hash differs from the one the client sent`);
+      throw new CorruptError(`${this.label()}: content hash differs from the one the client sent`);
     }
     return this.record();
   }

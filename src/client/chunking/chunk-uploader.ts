@@ -34,6 +34,12 @@ interface PendingQuery {
   readonly hashes: Buffer[];
   readonly chunks: Buffer[];
   bytes: number;
+  /** Steps (entries) that must leave after this query's chunks: queued once the query goes. */
+  readonly followers: (() => Promise<void>)[];
+}
+
+function emptyQuery(): PendingQuery {
+  return { hashes: [], chunks: [], bytes: 0, followers: [] };
 }
 
 export class ChunkUploader implements EntrySink {
@@ -41,7 +47,7 @@ export class ChunkUploader implements EntrySink {
   private failure: unknown;
   /** Hashes (latin1) asked about or sent in this backup: each chunk is asked about once. */
   private readonly seen = new Set<string>();
-  private query: PendingQuery = { hashes: [], chunks: [], bytes: 0 };
+  private query: PendingQuery = emptyQuery();
   private nextQueryId = 1;
   private queryTimer: NodeJS.Timeout | undefined;
   private readonly answers = new Map<number, { resolve(missing: Buffer): void; reject(error: unknown): void }>();
@@ -83,10 +89,10 @@ export class ChunkUploader implements EntrySink {
       for (const chunk of chunker.push(bytes)) await this.addChunk(chunk, hashes);
     }
     for (const chunk of chunker.finish()) await this.addChunk(chunk, hashes);
-    // The file's last chunks are asked about now: its entry must not wait for the next file.
-    this.sendQuery();
     const list = Buffer.concat(hashes);
-    this.ordered(async () => {
+    // The query gathers the chunks of many small files (one query, answer and chunks message per
+    // file cost both processes more than the files' bytes); each entry leaves after its chunks.
+    this.afterPendingChunks(async () => {
       let start = 0;
       if (list.length > LIST_HASHES_PER_MESSAGE * HASH_SIZE) {
         await this.batcher.flush();
@@ -102,7 +108,7 @@ export class ChunkUploader implements EntrySink {
   /** An entry without content (or a reference, a hard link): after everything queued before it. */
   async add(entry: BatchedEntry): Promise<void> {
     this.throwIfFailed();
-    this.ordered(() => this.batcher.add(entry));
+    this.afterPendingChunks(() => this.batcher.add(entry));
   }
 
   /** Sends everything queued and waits for it. */
@@ -116,6 +122,12 @@ export class ChunkUploader implements EntrySink {
   async close(): Promise<void> {
     clearTimeout(this.queryTimer);
     await this.encoder?.close();
+  }
+
+  /** Queues a step after the chunks gathered so far: at once if none wait, else when their query goes. */
+  private afterPendingChunks(step: () => Promise<void>): void {
+    if (this.query.hashes.length === 0) this.ordered(step);
+    else this.query.followers.push(step);
   }
 
   private async addChunk(chunk: Buffer, hashes: Buffer[]): Promise<void> {
@@ -143,9 +155,9 @@ export class ChunkUploader implements EntrySink {
   private sendQuery(): void {
     clearTimeout(this.queryTimer);
     this.queryTimer = undefined;
-    const { hashes, chunks, bytes } = this.query;
+    const { hashes, chunks, bytes, followers } = this.query;
     if (hashes.length === 0) return;
-    this.query = { hashes: [], chunks: [], bytes: 0 };
+    this.query = emptyQuery();
     const queryId = this.nextQueryId++;
     const encoded = new Promise<EncodedChunk[]>((resolve, reject) => {
       this.answers.set(queryId, {
@@ -179,6 +191,7 @@ export class ChunkUploader implements EntrySink {
       if (batch.length > 0) await this.stream.send({ message: { $case: 'chunks', value: { chunks: batch } } });
       this.budget.release(bytes);
     });
+    for (const follower of followers) this.ordered(follower);
   }
 
   private answered(answer: ChunkAnswer): void {

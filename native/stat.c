@@ -51,6 +51,48 @@ static napi_value js_fstatat(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* fstatatInto(dirfd, name, flags, out: BigInt64Array(13)): fstatat's answer as 64-bit integers in the order
+ * mode, uid, gid, nlink, size, blocks, blksize, ino, dev, rdev, atimeNs, mtimeNs, ctimeNs (ino, dev and rdev
+ * as their unsigned bit patterns). Building a 13-property object here cost three times the syscall; the
+ * caller builds it in JavaScript, where the object's shape is known. */
+static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  int32_t dirfd, flags;
+  if (!get_int32(env, argv[0], "dirfd", &dirfd) || !get_int32(env, argv[2], "flags", &flags)) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 13) {
+    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of 13 elements");
+    return NULL;
+  }
+  name_arg name;
+  if (!get_name(env, argv[1], "name", &name)) return NULL;
+  struct stat st;
+  if (fstatat(dirfd, name.bytes, &st, flags) != 0) {
+    throw_errno(env, errno, "fstatat", name.bytes, name.length);
+    free_name(&name);
+    return NULL;
+  }
+  free_name(&name);
+  int64_t *out = (int64_t *)data;
+  out[0] = (int64_t)st.st_mode;
+  out[1] = (int64_t)st.st_uid;
+  out[2] = (int64_t)st.st_gid;
+  out[3] = (int64_t)st.st_nlink;
+  out[4] = (int64_t)st.st_size;
+  out[5] = (int64_t)st.st_blocks;
+  out[6] = (int64_t)st.st_blksize;
+  out[7] = (int64_t)(uint64_t)st.st_ino;
+  out[8] = (int64_t)(uint64_t)st.st_dev;
+  out[9] = (int64_t)(uint64_t)st.st_rdev;
+  out[10] = (int64_t)st.st_atim.tv_sec * 1000000000LL + (int64_t)st.st_atim.tv_nsec;
+  out[11] = (int64_t)st.st_mtim.tv_sec * 1000000000LL + (int64_t)st.st_mtim.tv_nsec;
+  out[12] = (int64_t)st.st_ctim.tv_sec * 1000000000LL + (int64_t)st.st_ctim.tv_nsec;
+  return NULL;
+}
+
 /* readdirAt(dirfd) -> Buffer[] of every name but "." and "..", in directory order. The fd is
  * duplicated because closedir closes what fdopendir took; the shared offset is rewound first. */
 static napi_value js_readdir_at(napi_env env, napi_callback_info info) {
@@ -95,5 +137,6 @@ static napi_value js_readdir_at(napi_env env, napi_callback_info info) {
 }
 
 bool register_stat(napi_env env, napi_value exports) {
-  return export_function(env, exports, "fstatat", js_fstatat) && export_function(env, exports, "readdirAt", js_readdir_at);
+  return export_function(env, exports, "fstatat", js_fstatat) && export_function(env, exports, "fstatatInto", js_fstatat_into) &&
+         export_function(env, exports, "readdirAt", js_readdir_at);
 }

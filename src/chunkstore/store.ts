@@ -15,7 +15,8 @@ import { collectGarbage, type GarbageReport } from './gc/garbage-collector';
 import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
-import { PackWriter } from './pack/pack-writer';
+import { DEFAULT_PACK_TARGET_SIZE, PackWriter } from './pack/pack-writer';
+import { StagingBudget, type StagingFigures } from './pack/staging-budget';
 import { BackupReader, type ReaderOptions } from './read/backup-reader';
 import { ReaderLeases } from './read/reader-leases';
 import type { PackBackend } from './backend/pack-backend';
@@ -52,6 +53,13 @@ export interface StoreOptions {
   readonly logger?: Logger;
   /** How long chunks an unfinished backup stored stay for its retry; default 24 hours. */
   readonly resumeHoldSeconds?: number;
+  /** A pack is sealed (and uploaded) once it reaches this size; default 64 MiB. */
+  readonly packSize?: number;
+  /**
+   * The most the staging folder may hold (packs being filled or waiting for upload, catalog snapshots);
+   * writers wait for uploads beyond it. Default: unbounded (a local store moves its packs, it never uploads).
+   */
+  readonly stagingMaxBytes?: number;
 }
 
 export interface BeginOptions {
@@ -84,6 +92,7 @@ export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
 export type { ClientUsage } from './catalog/usage-queries';
 export type { SnapshotFigures } from './snapshot/catalog-snapshots';
+export type { StagingFigures } from './pack/staging-budget';
 // What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
 export { S3Backend } from './backend/s3/s3-backend';
 export { loadS3Credentials } from './backend/s3/credentials';
@@ -122,6 +131,7 @@ export class ChunkStore {
     private readonly logger: Logger | undefined,
     private readonly resumeHoldMs: number,
     private readonly framing: RecordFraming,
+    private readonly packing: { readonly budget: StagingBudget; readonly targetSize: number },
   ) {
     this.localCodec = new ChunkCodec(compressionLevel);
     this.readCodec = new ChunkCodec(compressionLevel);
@@ -157,11 +167,12 @@ export class ChunkStore {
       const chunkerFactory = await loadChunkerFactory(chunker);
       const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
-        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing);
+        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing,
+        { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
       if (key !== undefined && backend.kind !== 'local') {
         store.snapshots = new CatalogSnapshots({
-          catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger,
+          catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
           minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
         });
       }
@@ -262,7 +273,7 @@ export class ChunkStore {
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;
-    }), this.framing);
+    }), { framing: this.framing, ...this.packing });
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
       onCommitted: () => this.snapshots?.request(),
@@ -284,7 +295,7 @@ export class ChunkStore {
   collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
     return this.exclusively(async () => {
       const report = await collectGarbage({
-        catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory,
+        catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
         doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
       }, options.allPacks === true);
       // At once, not after the interval: a snapshot older than a compaction names packs GC deletes.
@@ -343,6 +354,11 @@ export class ChunkStore {
   /** Catalog snapshots to the bucket, or undefined for a store that keeps its packs on this server. */
   get snapshotStatus(): SnapshotFigures | undefined {
     return this.snapshots?.status;
+  }
+
+  /** The staging folder: bytes staged now, the most ever staged, the bound, and how often writers waited for room. */
+  get stagingStatus(): StagingFigures {
+    return this.packing.budget.figures;
   }
 
   /** Where the packs are, for the status port's figures (an S3Backend has request metrics). */

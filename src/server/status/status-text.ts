@@ -38,7 +38,14 @@ function objectStoreLines(objectStore: ObjectStoreStatus): string[] {
   return [
     `${objectStore.kind} ${objectStore.location ?? '(bucket hidden)'}: ${objectStore.objects} pack objects, ${formatBytes(objectStore.bytes)}; ${snapshotText}`,
     `requests since start: ${requests.length === 0 ? 'none' : requests.join(', ')}`,
+    stagingLine(objectStore.staging),
   ];
+}
+
+function stagingLine(staging: ObjectStoreStatus['staging']): string {
+  const limit = staging.limitBytes === null ? 'unbounded' : `of ${formatBytes(staging.limitBytes)}`;
+  return `staging folder: ${formatBytes(staging.bytes)} ${limit}, at most ${formatBytes(staging.maxBytes)} since start`
+    + `${staging.waits > 0 ? `, backups waited ${staging.waits} times for uploads` : ''}`;
 }
 
 function clientRow(client: ClientStatus): { cells: string[]; notes: string[] } {

@@ -17,6 +17,8 @@ import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
 import { DEFAULT_PACK_TARGET_SIZE, PackWriter } from './pack/pack-writer';
 import { StagingBudget, type StagingFigures } from './pack/staging-budget';
+import { PackCache, type PackCacheFigures } from './cache/pack-cache';
+import { CachedBackend } from './cache/cached-backend';
 import { BackupReader, type ReaderOptions } from './read/backup-reader';
 import { ReaderLeases } from './read/reader-leases';
 import type { PackBackend } from './backend/pack-backend';
@@ -60,6 +62,11 @@ export interface StoreOptions {
    * writers wait for uploads beyond it. Default: unbounded (a local store moves its packs, it never uploads).
    */
   readonly stagingMaxBytes?: number;
+  /**
+   * Bytes of recently read pack ranges kept under directory/cache (LRU) for restores and GC compaction;
+   * 0 or absent: no cache (a local store reads its own folder).
+   */
+  readonly cacheBytes?: number;
 }
 
 export interface BeginOptions {
@@ -93,6 +100,7 @@ export type { RemovedFile } from './catalog/repair-queries';
 export type { ClientUsage } from './catalog/usage-queries';
 export type { SnapshotFigures } from './snapshot/catalog-snapshots';
 export type { StagingFigures } from './pack/staging-budget';
+export type { PackCacheFigures } from './cache/pack-cache';
 // What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
 export { S3Backend } from './backend/s3/s3-backend';
 export { loadS3Credentials } from './backend/s3/credentials';
@@ -157,11 +165,12 @@ export class ChunkStore {
     try {
       const key = options.encryptionKey;
       catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD);
-      const backend = options.backend ?? new LocalBackend(directory);
+      const bucket = options.backend ?? new LocalBackend(directory);
       // Before anything reads a pack: the wrong key, or a bucket holding another store, stops here.
       const identity = await establishIdentity({
-        catalog, backend, key, stagingDirectory: join(directory, 'staging'), configFile: options.configFile ?? catalog.file,
+        catalog, backend: bucket, key, stagingDirectory: join(directory, 'staging'), configFile: options.configFile ?? catalog.file,
       });
+      const backend = await cachedReads(bucket, directory, catalog, options);
       const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);
       const chunkerFactory = await loadChunkerFactory(chunker);
@@ -313,7 +322,9 @@ export class ChunkStore {
     return this.exclusively(async () => {
       const lease = this.readers.open();
       try {
-        const report = await checkStore(this.catalog, this.backend, this.readCodec, this.framing, options);
+        // The bucket itself, never the read cache: a check must see what a lost server would recover from (as
+        // restic's check, which reads through a fresh temporary cache for the same reason).
+        const report = await checkStore(this.catalog, this.packBackend, this.readCodec, this.framing, options);
         if (report.damagedChunks.length > 0) this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
         return report;
       } finally {
@@ -363,7 +374,12 @@ export class ChunkStore {
 
   /** Where the packs are, for the status port's figures (an S3Backend has request metrics). */
   get packBackend(): PackBackend {
-    return this.backend;
+    return this.backend instanceof CachedBackend ? this.backend.inner : this.backend;
+  }
+
+  /** The local read cache (s3_cache_size): hits, misses, bytes, evictions; undefined when there is none. */
+  get cacheStatus(): PackCacheFigures | undefined {
+    return this.backend instanceof CachedBackend ? this.backend.cache.figures : undefined;
   }
 
   private exclusively<T>(task: () => Promise<T>): Promise<T> {
@@ -380,6 +396,15 @@ export class ChunkStore {
     this.catalog.close();
     await this.releaseProcessLock();
   }
+}
+
+/** The backend with a read cache in front when the options ask for one. */
+async function cachedReads(backend: PackBackend, directory: string, catalog: Catalog, options: StoreOptions): Promise<PackBackend> {
+  const cacheBytes = options.cacheBytes ?? 0;
+  if (cacheBytes <= 0) return backend;
+  const knownPacks = new Set(catalog.packs.all().map((pack) => pack.name));
+  const cache = await PackCache.open(join(directory, 'cache'), cacheBytes, (name) => knownPacks.has(name), options.logger);
+  return new CachedBackend(backend, cache);
 }
 
 /** Dedup only works between streams cut by the same chunker, so a store keeps the one it began with. */

@@ -24,6 +24,7 @@ export async function openConfiguredStore(config: ServerConfig, options: { encod
       resumeHoldSeconds: config.resumeHoldSeconds,
       packSize: storage.packSizeBytes,
       stagingMaxBytes: storage.kind === 's3' ? storage.stagingMaxBytes : undefined,
+      cacheBytes: storage.kind === 's3' ? storage.cacheBytes : undefined,
     });
   } catch (error) {
     await backend?.close();

@@ -39,6 +39,10 @@ function objectStoreLines(objectStore: ObjectStoreStatus): string[] {
     `${objectStore.kind} ${objectStore.location ?? '(bucket hidden)'}: ${objectStore.objects} pack objects, ${formatBytes(objectStore.bytes)}; ${snapshotText}`,
     `requests since start: ${requests.length === 0 ? 'none' : requests.join(', ')}`,
     stagingLine(objectStore.staging),
+    objectStore.cache === null ? 'read cache: off (s3_cache_size = 0)'
+      : `read cache: ${formatBytes(objectStore.cache.bytes)} of ${formatBytes(objectStore.cache.limitBytes)}, `
+        + `${objectStore.cache.hits} hits, ${objectStore.cache.misses} misses, ${objectStore.cache.evictions} evicted`
+        + `${objectStore.cache.discarded > 0 ? `, ${objectStore.cache.discarded} damaged files discarded` : ''}`,
   ];
 }
 

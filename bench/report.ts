@@ -142,16 +142,18 @@ export function checkTargets(results: readonly ToolResult[]): TargetCheck[] {
   return checks;
 }
 
-const ourTool = 'cpsbackup';
-const comparedTools = ['restic', 'borg'];
+/** Ratio columns, [ours, theirs]: always against restic and borg; the bucket pairs only when a bucket run is in the table. */
+const comparedPairs: readonly (readonly [string, string])[] = [['cpsbackup', 'restic'], ['cpsbackup', 'borg']];
+const bucketPairs: readonly (readonly [string, string])[] = [['cpsbackup-s3', 'restic-s3'], ['cpsbackup-s3', 'cpsbackup']];
 
 function tableCells(rows: readonly Row[], tools: readonly string[]): string[][] {
-  const header = ['metric', ...tools, ...comparedTools.map((tool) => `${ourTool}/${tool}`)];
+  const pairs = [...comparedPairs, ...bucketPairs.filter(([ours]) => tools.includes(ours))];
+  const header = ['metric', ...tools, ...pairs.map(([ours, theirs]) => `${ours}/${theirs}`)];
   const body = rows.map((row) => [
     row.metric,
     ...tools.map((tool) => format(row.values[tool])),
-    ...comparedTools.map((tool) => {
-      const value = ratio(row.values[ourTool], row.values[tool]);
+    ...pairs.map(([ours, theirs]) => {
+      const value = ratio(row.values[ours], row.values[theirs]);
       return value === undefined ? '—' : `${value.toFixed(2)}×`;
     }),
   ]);

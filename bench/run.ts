@@ -8,7 +8,9 @@ import { generateCorpus, mutateCorpus } from './corpus';
 import { generateManyFiles } from './corpus-many';
 import { buildRows, checkTargets, renderMarkdown, renderProblems, renderTable, renderTargets } from './report';
 import { newToolResult, runGenerationOne, runGenerationTwo, runManyFiles, type ToolResult } from './scenarios';
-import { readSettings, type BenchSettings, type ToolName } from './settings';
+import { isBucketTool, readSettings, type BenchSettings, type ToolName } from './settings';
+import { startCeph, type CephCluster } from '../test/support/ceph';
+import type { BucketTarget } from './tools/bucket-bytes';
 import { BorgRunner } from './tools/borg';
 import { CpsbackupRunner } from './tools/cpsbackup';
 import { ResticRunner } from './tools/restic';
@@ -21,10 +23,23 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-function makeRunner(name: ToolName, context: RunnerContext, settings: BenchSettings): ToolRunner {
+/** The tool's own bucket on the run's gateway: restic and cpsbackup never share one. */
+function bucketOf(cluster: CephCluster | undefined, name: ToolName): BucketTarget {
+  if (cluster === undefined) throw new Error(`${name} needs the Ceph gateway (BENCH_STORE=s3)`);
+  return { endpoint: cluster.endpoint, bucket: `bench-${name}`, credentials: cluster.credentials, credentialsFile: cluster.credentialsFile };
+}
+
+function makeRunner(name: ToolName, context: RunnerContext, settings: BenchSettings, cluster?: CephCluster): ToolRunner {
   switch (name) {
     case 'restic':
       return new ResticRunner(context);
+    case 'restic-s3':
+      return new ResticRunner(context, bucketOf(cluster, name));
+    case 'cpsbackup-s3':
+      return new CpsbackupRunner(context, {
+        name, projectRoot: settings.projectRoot, nodeArgs: settings.cpsbackupNodeArgs, serverLines: settings.cpsbackupServerLines,
+        chunking: settings.cpsbackupChunking, bucket: bucketOf(cluster, name),
+      });
     case 'borg':
       return new BorgRunner(context, settings.borgEncryption);
     case 'cpsbackup':
@@ -100,7 +115,8 @@ async function benchmarkManyFiles(settings: BenchSettings, work: string, results
   const expected = await treeManifest(corpusRoot);
   const restores = join(work, 'restore-many');
   for (const result of results) {
-    if (result.tool === 'cpsbackup-wire' || result.missing !== undefined) continue;
+    // The bucket runs cover A to D: E/F measure memory at scale, which the store's place does not change.
+    if (result.tool === 'cpsbackup-wire' || isBucketTool(result.tool) || result.missing !== undefined) continue;
     const workDirectory = join(work, `${result.tool}-many`);
     await mkdir(workDirectory, { recursive: true });
     const runner = makeRunner(result.tool as ToolName, { corpusRoot, workDirectory }, settings);
@@ -125,18 +141,25 @@ async function main(): Promise<number> {
   const loadBefore = loadavg()[0];
   await mkdir(settings.workParent, { recursive: true });
   const work = await mkdtemp(join(settings.workParent, 'cpsbackup-bench-'));
+  // One throwaway single-node Ceph with its RADOS Gateway for every -s3 tool, stopped (by PID) at the end.
+  let cluster: CephCluster | undefined;
+  if (settings.store === 's3') {
+    log('starting a single-node Ceph RGW for the bucket runs (test/support/ceph.ts)');
+    cluster = await startCeph();
+    log(`Ceph RGW at ${cluster.endpoint}`);
+  }
   const runners: ToolRunner[] = [];
   for (const name of settings.tools) {
     const workDirectory = join(work, name);
     await mkdir(workDirectory, { recursive: true });
-    runners.push(makeRunner(name, { corpusRoot: join(work, 'corpus'), workDirectory }, settings));
+    runners.push(makeRunner(name, { corpusRoot: join(work, 'corpus'), workDirectory }, settings, cluster));
   }
   const results = runners.map((runner) => newToolResult(runner.name));
   const stopRunners = async (): Promise<void> => {
     for (const runner of runners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
   };
   const onInterrupt = (): void => {
-    void stopRunners().finally(() => process.exit(130));
+    void stopRunners().then(() => cluster?.stop()).finally(() => process.exit(130));
   };
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
@@ -145,9 +168,13 @@ async function main(): Promise<number> {
   try {
     corpusFacts = await benchmark(settings, work, runners, results);
     await stopRunners();
+    // The gateway's daemons take CPU and memory even idle; E/F do not use it.
+    await cluster?.stop();
+    cluster = undefined;
     if (settings.manyFiles > 0) Object.assign(corpusFacts, await benchmarkManyFiles(settings, work, results, runners));
   } finally {
     await stopRunners();
+    await cluster?.stop();
     process.removeListener('SIGINT', onInterrupt);
     process.removeListener('SIGTERM', onInterrupt);
     if (settings.keepWork) log(`work folder kept: ${work}`);
@@ -169,6 +196,7 @@ async function main(): Promise<number> {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${release()}, node ${process.version}`,
     'page cache': 'warm: a full read of the corpus before each generation, nothing dropped',
     'borg encryption': settings.borgEncryption,
+    store: settings.store === 's3' ? 'local folders, and for restic-s3 / cpsbackup-s3 a single-node Ceph 16 RGW on loopback (bluestore on a file), a bucket each' : 'local folders',
     // Other work on the machine inflates wall times; CPU seconds are the steadier comparison.
     'load average (1 min) at start / end': `${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)}`,
   };
@@ -177,6 +205,7 @@ async function main(): Promise<number> {
     'throughput = corpus bytes / wall time (for B as well, so a fast no-change backup shows as high throughput)',
     'C new bytes = repository disk usage after C minus after B',
     `E/F: ${settings.manyFiles} small files (100 B to 4 KiB) and one ${settings.manyLargeMiB} MiB file, a fresh repository; F restores E`,
+    'restic-s3 / cpsbackup-s3 (BENCH_STORE=s3): repository in a bucket of the same RGW; repo rows are the bucket\'s object bytes; E/F not run for them',
     'wire bytes: cpsbackup-wire runs cpsbackup on its own store with the client behind a byte-counting TCP proxy (TLS included)',
     'peak RSS: GNU time %M for one-shot commands; the cpsbackup server from /proc VmHWM, reset per scenario',
   ];

@@ -51,6 +51,7 @@ function scenario(step: StepResult, bytes: number): ScenarioResult {
 }
 
 async function repositoryBytes(runner: ToolRunner): Promise<number> {
+  if (runner.repositoryBytes !== undefined) return runner.repositoryBytes();
   return (await treeSize(runner.repositoryPath)).diskBytes;
 }
 

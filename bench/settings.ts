@@ -6,13 +6,24 @@ import { ConfigError } from '../src/common/errors';
 
 // cpsbackup-wire: cpsbackup again on its own store, through a proxy that counts the bytes on the
 // wire (kept apart so the proxy's cost never shows in cpsbackup's own times).
-export const toolNames = ['restic', 'borg', 'cpsbackup', 'cpsbackup-wire'] as const;
+// restic-s3, cpsbackup-s3: the same tools with their repository in a bucket of a throwaway Ceph RGW
+// (BENCH_STORE=s3 starts it), each in its own bucket; A to D only.
+export const toolNames = ['restic', 'borg', 'cpsbackup', 'cpsbackup-wire', 'restic-s3', 'cpsbackup-s3'] as const;
 export type ToolName = (typeof toolNames)[number];
+const localToolNames: readonly ToolName[] = ['restic', 'borg', 'cpsbackup', 'cpsbackup-wire'];
+/** BENCH_STORE=s3 without BENCH_TOOLS: the local-folder runs and the RGW runs side by side, in one run. */
+const s3ToolNames: readonly ToolName[] = ['restic', 'cpsbackup', 'restic-s3', 'cpsbackup-s3'];
+
+export function isBucketTool(name: string): boolean {
+  return name.endsWith('-s3');
+}
 
 export interface BenchSettings {
   readonly sizeMiB: number;
   readonly seed: number;
   readonly tools: readonly ToolName[];
+  /** s3: start a single-node Ceph RGW for the -s3 tools (BENCH_STORE=s3); local: no bucket. */
+  readonly store: 'local' | 's3';
   /** Parent of the run's work folder (corpus, repositories, restores). */
   readonly workParent: string;
   readonly keepWork: boolean;
@@ -49,12 +60,15 @@ function count(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): BenchSettings {
-  const tools = (env.BENCH_TOOLS ?? toolNames.join(','))
+  const store = env.BENCH_STORE ?? '';
+  if (!['', 'local', 's3'].includes(store)) throw new ConfigError('BENCH_STORE', undefined, `must be local or s3, got "${store}"`);
+  const tools = (env.BENCH_TOOLS ?? (store === 's3' ? s3ToolNames : localToolNames).join(','))
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
   for (const name of tools) {
     if (!(toolNames as readonly string[]).includes(name)) throw new ConfigError('BENCH_TOOLS', undefined, `unknown tool "${name}" (known: ${toolNames.join(', ')})`);
+    if (isBucketTool(name) && store !== 's3') throw new ConfigError('BENCH_TOOLS', undefined, `${name} needs BENCH_STORE=s3 (it starts the Ceph RGW)`);
   }
   const encryption = env.BENCH_BORG_ENCRYPTION ?? 'none';
   if (!['none', 'repokey', 'repokey-blake2', 'authenticated', 'authenticated-blake2'].includes(encryption)) {
@@ -66,6 +80,7 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
     sizeMiB: positiveNumber(env, 'BENCH_SIZE_MIB', 1024, false),
     seed: positiveNumber(env, 'BENCH_SEED', 1, true),
     tools: Object.freeze(tools as ToolName[]),
+    store: store === 's3' ? 's3' : 'local',
     workParent: resolve(env.BENCH_WORK_DIR || tmpdir()),
     keepWork: env.BENCH_KEEP === '1',
     borgEncryption: encryption,

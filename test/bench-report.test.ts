@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRows, checkTargets, newBytesStored, renderMarkdown, renderTable } from '../bench/report';
 import type { ToolResult } from '../bench/scenarios';
+import { readSettings } from '../bench/settings';
 
 const mebibyte = 1024 * 1024;
 
@@ -67,4 +68,27 @@ test('server CPU per GiB and wire bytes against new bytes stored', () => {
 
   const slower: ToolResult = { ...ours, scenarios: { A: step(4, 0) } };
   assert.equal(checkTargets([slower]).find((check) => check.target.startsWith('A server CPU'))?.status, 'MISS');
+});
+
+test('BENCH_STORE=s3: the bucket runs get their own ratio columns, against restic-s3 and against the local cpsbackup', () => {
+  const restic = result('restic', [10, 2, 3, 8], [60 * mebibyte, 60 * mebibyte, 70 * mebibyte], { restic: 80 * mebibyte });
+  const ours = result('cpsbackup', [5, 1.5, 2, 6], [58 * mebibyte, 58 * mebibyte, 66 * mebibyte], { client: 100 * mebibyte });
+  const resticS3 = result('restic-s3', [12, 2, 4, 10], [60 * mebibyte, 60 * mebibyte, 70 * mebibyte], { restic: 80 * mebibyte });
+  const oursS3 = result('cpsbackup-s3', [6, 2, 3, 12], [50 * mebibyte, 50 * mebibyte, 56 * mebibyte], { client: 100 * mebibyte });
+  const tools = ['restic', 'cpsbackup', 'restic-s3', 'cpsbackup-s3'];
+  const table = renderTable(buildRows([restic, ours, resticS3, oursS3]), tools);
+  assert.match(table.split('\n')[0], /cpsbackup\/restic\s+cpsbackup\/borg\s+cpsbackup-s3\/restic-s3\s+cpsbackup-s3\/cpsbackup$/);
+  // D wall: 12 s on the bucket against restic-s3's 10 and the local run's 6.
+  assert.match(table, /D wall s\s+8\.00\s+6\.00\s+10\.00\s+12\.00\s+0\.75×\s+—\s+1\.20×\s+2\.00×/);
+  // Without a bucket run the table keeps its usual columns.
+  assert.doesNotMatch(renderTable(buildRows([restic, ours]), ['restic', 'cpsbackup']), /cpsbackup-s3/);
+});
+
+test('the -s3 tools need BENCH_STORE=s3, which runs them beside the local ones by default', () => {
+  assert.throws(() => readSettings({ BENCH_TOOLS: 'restic-s3' }, '/project'), /BENCH_TOOLS: restic-s3 needs BENCH_STORE=s3/);
+  assert.throws(() => readSettings({ BENCH_STORE: 'minio' }, '/project'), /BENCH_STORE: must be local or s3, got "minio"/);
+  const settings = readSettings({ BENCH_STORE: 's3' }, '/project');
+  assert.equal(settings.store, 's3');
+  assert.deepEqual(settings.tools, ['restic', 'cpsbackup', 'restic-s3', 'cpsbackup-s3']);
+  assert.deepEqual(readSettings({}, '/project').tools, ['restic', 'borg', 'cpsbackup', 'cpsbackup-wire']);
 });

@@ -25,9 +25,9 @@ function makeTree(t: { after: (fn: () => void) => void }): { etc: string; server
 
 test('storage: local by default, with an optional key file', (t) => {
   const { etc, serverConf, base } = makeTree(t);
-  assert.deepEqual(serverConfigFromText(serverConf, base).storage, { kind: 'local', encryptionKeyFile: undefined });
+  assert.deepEqual(serverConfigFromText(serverConf, base).storage, { kind: 'local', packSizeBytes: 64 * 1024 ** 2, encryptionKeyFile: undefined });
   const config = serverConfigFromText(serverConf, `${base}storage = local\nencryption_key_file = keys/store.key\n`);
-  assert.deepEqual(config.storage, { kind: 'local', encryptionKeyFile: path.join(etc, 'keys', 'store.key') });
+  assert.deepEqual(config.storage, { kind: 'local', packSizeBytes: 64 * 1024 ** 2, encryptionKeyFile: path.join(etc, 'keys', 'store.key') });
   assert.ok(Object.isFrozen(config.storage));
 });
 
@@ -35,14 +35,14 @@ test('storage = s3: every key read into one frozen object, with defaults', (t) =
   const { etc, serverConf, base } = makeTree(t);
   const minimal = serverConfigFromText(serverConf, `${base}storage = s3\ns3_bucket = backups\nencryption_key_file = /etc/cpsbackup/store.key\n`).storage;
   assert.deepEqual(minimal, {
-    kind: 's3', endpoint: undefined, bucket: 'backups', prefix: '', region: 'us-east-1', credentialsFile: undefined,
+    kind: 's3', packSizeBytes: 64 * 1024 ** 2, endpoint: undefined, bucket: 'backups', prefix: '', region: 'us-east-1', credentialsFile: undefined,
     encryptionKeyFile: '/etc/cpsbackup/store.key', stagingMaxBytes: 2 * 1024 ** 3, cacheBytes: 1024 ** 3, snapshotIntervalSeconds: 120,
   });
   const full = serverConfigFromText(serverConf, `${base}storage = s3\ns3_endpoint = http://127.0.0.1:7480/\ns3_bucket = site.backups-1\n`
     + 's3_prefix = /fleet/a/\ns3_region = eu-west-3\ns3_credentials_file = s3.credentials\nencryption_key_file = store.key\n'
-    + 's3_staging_max = 512M\ns3_cache_size = 0\ncatalog_snapshot_interval = 0\n').storage;
+    + 's3_staging_max = 512M\ns3_cache_size = 0\ncatalog_snapshot_interval = 0\npack_size = 8M\n').storage;
   assert.deepEqual(full, {
-    kind: 's3', endpoint: 'http://127.0.0.1:7480', bucket: 'site.backups-1', prefix: 'fleet/a/', region: 'eu-west-3',
+    kind: 's3', packSizeBytes: 8 * 1024 ** 2, endpoint: 'http://127.0.0.1:7480', bucket: 'site.backups-1', prefix: 'fleet/a/', region: 'eu-west-3',
     credentialsFile: path.join(etc, 's3.credentials'), encryptionKeyFile: path.join(etc, 'store.key'),
     stagingMaxBytes: 512 * 1024 ** 2, cacheBytes: 0, snapshotIntervalSeconds: 0,
   });
@@ -73,7 +73,13 @@ test('storage: bad values are ConfigErrors naming file and line, never quoting a
   });
   assert.throws(() => serverConfigFromText(serverConf, s3('s3_prefix = a/../b\n')), configError(line, /s3_prefix must be folder names/));
   assert.throws(() => serverConfigFromText(serverConf, s3('s3_region = US East\n')), configError(line, /s3_region/));
-  assert.throws(() => serverConfigFromText(serverConf, s3('s3_staging_max = 64M\n')), configError(line, /at least 128 MiB/));
+  // s3_staging_max below one pack is refused (not clamped), naming the line and what one pack takes.
+  assert.throws(() => serverConfigFromText(serverConf, s3('s3_staging_max = 64M\n')),
+    configError(line, /s3_staging_max = 64M is smaller than one pack: .*pack_size \+ chunk_max_size \+ 64 KiB = 64\.56 MiB/));
+  assert.throws(() => serverConfigFromText(serverConf, s3('pack_size = 4M\ns3_staging_max = 4M\n')), configError(line + 1, /smaller than one pack/));
+  assert.equal(serverConfigFromText(serverConf, s3('pack_size = 4M\ns3_staging_max = 5M\n')).storage.kind, 's3');
+  assert.throws(() => serverConfigFromText(serverConf, s3('pack_size = 128M\n')), configError(line, /pack_size must be at most 64 MiB/));
+  assert.throws(() => serverConfigFromText(serverConf, s3('pack_size = 100K\n')), configError(line, /pack_size must be a size .*at least 1 MiB/));
   assert.throws(() => serverConfigFromText(serverConf, s3('s3_cache_size = lots\n')), configError(line, /s3_cache_size must be a size/));
   assert.throws(() => serverConfigFromText(serverConf, s3('s3_bucket = again\n')), configError(line, /may appear only once/));
 });

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { readCpuSeconds, readPeakRss, resetPeakRss, runMeasured, runQuiet } from '../measure';
 import { freePort, startServer, type ServerProcess } from './server-process';
 import { ByteCountingProxy } from './byte-counting-proxy';
+import { bucketBytes, type BucketTarget } from './bucket-bytes';
 import { underTarget, type Probe, type RestoreResult, type RunnerContext, type StepResult, type ToolRunner } from './runner';
 
 const clientName = 'bench';
@@ -23,6 +24,8 @@ export interface CpsbackupOptions {
   readonly chunking?: 'client' | 'server';
   /** Route the client through a byte-counting proxy and report the bytes on the wire per step. */
   readonly countWire?: boolean;
+  /** Keep the store in this bucket (storage = s3, a key made by init-key); the size is then the bucket's. */
+  readonly bucket?: BucketTarget;
 }
 
 /** The project root: this file runs from dist/bench/tools/. */
@@ -38,9 +41,12 @@ export class CpsbackupRunner implements ToolRunner {
   private proxy: ByteCountingProxy | undefined;
   private readonly clientConfig: string;
   private readonly nodeArgs: readonly string[];
+  readonly repositoryBytes?: () => Promise<number>;
 
   constructor(private readonly context: RunnerContext, private readonly options: CpsbackupOptions = {}) {
     this.name = options.name ?? 'cpsbackup';
+    const bucket = options.bucket;
+    if (bucket !== undefined) this.repositoryBytes = () => bucketBytes(bucket);
     this.nodeArgs = options.nodeArgs ?? [];
     this.cliDirectory = join(options.projectRoot ?? defaultProjectRoot(), 'dist', 'src', 'cli');
     this.repositoryPath = join(context.workDirectory, 'store');
@@ -76,6 +82,13 @@ export class CpsbackupRunner implements ToolRunner {
     const port = await freePort();
     const statusPort = await freePort();
     const serverConfig = join(serverDirectory, 'server.conf');
+    const bucket = this.options.bucket;
+    const keyFile = join(serverDirectory, 'store.key');
+    if (bucket !== undefined) await runQuiet(node, [this.cli('cpsbackup-server'), 'init-key', keyFile]);
+    const bucketLines = bucket === undefined ? [] : [
+      'storage=s3', `s3_endpoint=${bucket.endpoint}`, `s3_bucket=${bucket.bucket}`, `s3_credentials_file=${bucket.credentialsFile}`,
+      `encryption_key_file=${keyFile}`,
+    ];
     await writeFile(
       serverConfig,
       [
@@ -89,6 +102,7 @@ export class CpsbackupRunner implements ToolRunner {
         `ssl_cert=${join(ca, 'server.pem')}`,
         `ssl_key=${join(ca, 'server.key')}`,
         `ssl_ca=${join(ca, 'ca.pem')}`,
+        ...bucketLines,
         ...(this.options.serverLines ?? []),
         '',
       ].join('\n'),

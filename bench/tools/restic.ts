@@ -1,7 +1,8 @@
-// Benchmarks restic with a local repository, its cache kept in the runner's work folder.
-// Compression (--compression auto) needs restic 0.14+ and a version 2 repository.
+// Benchmarks restic with a local repository (or, given a bucket, its s3 backend), its cache kept in the
+// runner's work folder. Compression (--compression auto) needs restic 0.14+ and a version 2 repository.
 import { join } from 'node:path';
 import { runMeasured, runQuiet } from '../measure';
+import { bucketBytes, type BucketTarget } from './bucket-bytes';
 import { underTarget, type Probe, type RestoreResult, type RunnerContext, type StepResult, type ToolRunner } from './runner';
 
 export function parseResticVersion(output: string): [number, number, number] | undefined {
@@ -10,16 +11,21 @@ export function parseResticVersion(output: string): [number, number, number] | u
 }
 
 export class ResticRunner implements ToolRunner {
-  readonly name = 'restic';
+  readonly name: string;
   readonly repositoryPath: string;
+  readonly repositoryBytes?: () => Promise<number>;
   private readonly env: NodeJS.ProcessEnv;
   private hasCompression = false;
 
-  constructor(private readonly context: RunnerContext) {
+  constructor(private readonly context: RunnerContext, bucket?: BucketTarget) {
+    this.name = bucket === undefined ? 'restic' : 'restic-s3';
+    if (bucket !== undefined) this.repositoryBytes = () => bucketBytes(bucket);
     this.repositoryPath = join(context.workDirectory, 'repository');
     this.env = {
       ...process.env,
-      RESTIC_REPOSITORY: this.repositoryPath,
+      // s3:<endpoint>/<bucket>: restic's s3 backend (minio-go), path-style, on the same gateway as cpsbackup-s3.
+      RESTIC_REPOSITORY: bucket === undefined ? this.repositoryPath : `s3:${bucket.endpoint}/${bucket.bucket}`,
+      ...(bucket === undefined ? {} : { AWS_ACCESS_KEY_ID: bucket.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: bucket.credentials.secretAccessKey }),
       RESTIC_PASSWORD: 'benchmark',
       RESTIC_CACHE_DIR: join(context.workDirectory, 'cache'),
       HOME: context.workDirectory,

@@ -29,6 +29,8 @@ export interface ToolRunner {
   restore(target: string): Promise<RestoreResult>;
   /** Folder whose disk usage is the repository size. */
   readonly repositoryPath: string;
+  /** The repository size when it is not a local folder (a bucket); repositoryPath is du'd otherwise. */
+  repositoryBytes?(): Promise<number>;
   /** Stops anything the runner started; safe to call more than once. */
   close(): Promise<void>;
 }

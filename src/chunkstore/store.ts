@@ -15,7 +15,10 @@ import { collectGarbage, type GarbageReport } from './gc/garbage-collector';
 import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
-import { PackWriter } from './pack/pack-writer';
+import { DEFAULT_PACK_TARGET_SIZE, PackWriter } from './pack/pack-writer';
+import { StagingBudget, type StagingFigures } from './pack/staging-budget';
+import { PackCache, type PackCacheFigures } from './cache/pack-cache';
+import { CachedBackend } from './cache/cached-backend';
 import { BackupReader, type ReaderOptions } from './read/backup-reader';
 import { ReaderLeases } from './read/reader-leases';
 import type { PackBackend } from './backend/pack-backend';
@@ -52,6 +55,18 @@ export interface StoreOptions {
   readonly logger?: Logger;
   /** How long chunks an unfinished backup stored stay for its retry; default 24 hours. */
   readonly resumeHoldSeconds?: number;
+  /** A pack is sealed (and uploaded) once it reaches this size; default 64 MiB. */
+  readonly packSize?: number;
+  /**
+   * The most the staging folder may hold (packs being filled or waiting for upload, catalog snapshots);
+   * writers wait for uploads beyond it. Default: unbounded (a local store moves its packs, it never uploads).
+   */
+  readonly stagingMaxBytes?: number;
+  /**
+   * Bytes of recently read pack ranges kept under directory/cache (LRU) for restores and GC compaction;
+   * 0 or absent: no cache (a local store reads its own folder).
+   */
+  readonly cacheBytes?: number;
 }
 
 export interface BeginOptions {
@@ -84,6 +99,8 @@ export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
 export type { ClientUsage } from './catalog/usage-queries';
 export type { SnapshotFigures } from './snapshot/catalog-snapshots';
+export type { StagingFigures } from './pack/staging-budget';
+export type { PackCacheFigures } from './cache/pack-cache';
 // What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
 export { S3Backend } from './backend/s3/s3-backend';
 export { loadS3Credentials } from './backend/s3/credentials';
@@ -122,6 +139,7 @@ export class ChunkStore {
     private readonly logger: Logger | undefined,
     private readonly resumeHoldMs: number,
     private readonly framing: RecordFraming,
+    private readonly packing: { readonly budget: StagingBudget; readonly targetSize: number },
   ) {
     this.localCodec = new ChunkCodec(compressionLevel);
     this.readCodec = new ChunkCodec(compressionLevel);
@@ -147,21 +165,23 @@ export class ChunkStore {
     try {
       const key = options.encryptionKey;
       catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD);
-      const backend = options.backend ?? new LocalBackend(directory);
+      const bucket = options.backend ?? new LocalBackend(directory);
       // Before anything reads a pack: the wrong key, or a bucket holding another store, stops here.
       const identity = await establishIdentity({
-        catalog, backend, key, stagingDirectory: join(directory, 'staging'), configFile: options.configFile ?? catalog.file,
+        catalog, backend: bucket, key, stagingDirectory: join(directory, 'staging'), configFile: options.configFile ?? catalog.file,
       });
+      const backend = await cachedReads(bucket, directory, catalog, options);
       const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);
       const chunkerFactory = await loadChunkerFactory(chunker);
       const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
-        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing);
+        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing,
+        { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
       if (key !== undefined && backend.kind !== 'local') {
         store.snapshots = new CatalogSnapshots({
-          catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger,
+          catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
           minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
         });
       }
@@ -262,7 +282,7 @@ export class ChunkStore {
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;
-    }), this.framing);
+    }), { framing: this.framing, ...this.packing });
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
       onCommitted: () => this.snapshots?.request(),
@@ -284,7 +304,7 @@ export class ChunkStore {
   collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
     return this.exclusively(async () => {
       const report = await collectGarbage({
-        catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory,
+        catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
         doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
       }, options.allPacks === true);
       // At once, not after the interval: a snapshot older than a compaction names packs GC deletes.
@@ -302,7 +322,9 @@ export class ChunkStore {
     return this.exclusively(async () => {
       const lease = this.readers.open();
       try {
-        const report = await checkStore(this.catalog, this.backend, this.readCodec, this.framing, options);
+        // The bucket itself, never the read cache: a check must see what a lost server would recover from (as
+        // restic's check, which reads through a fresh temporary cache for the same reason).
+        const report = await checkStore(this.catalog, this.packBackend, this.readCodec, this.framing, options);
         if (report.damagedChunks.length > 0) this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
         return report;
       } finally {
@@ -345,9 +367,19 @@ export class ChunkStore {
     return this.snapshots?.status;
   }
 
+  /** The staging folder: bytes staged now, the most ever staged, the bound, and how often writers waited for room. */
+  get stagingStatus(): StagingFigures {
+    return this.packing.budget.figures;
+  }
+
   /** Where the packs are, for the status port's figures (an S3Backend has request metrics). */
   get packBackend(): PackBackend {
-    return this.backend;
+    return this.backend instanceof CachedBackend ? this.backend.inner : this.backend;
+  }
+
+  /** The local read cache (s3_cache_size): hits, misses, bytes, evictions; undefined when there is none. */
+  get cacheStatus(): PackCacheFigures | undefined {
+    return this.backend instanceof CachedBackend ? this.backend.cache.figures : undefined;
   }
 
   private exclusively<T>(task: () => Promise<T>): Promise<T> {
@@ -364,6 +396,15 @@ export class ChunkStore {
     this.catalog.close();
     await this.releaseProcessLock();
   }
+}
+
+/** The backend with a read cache in front when the options ask for one. */
+async function cachedReads(backend: PackBackend, directory: string, catalog: Catalog, options: StoreOptions): Promise<PackBackend> {
+  const cacheBytes = options.cacheBytes ?? 0;
+  if (cacheBytes <= 0) return backend;
+  const knownPacks = new Set(catalog.packs.all().map((pack) => pack.name));
+  const cache = await PackCache.open(join(directory, 'cache'), cacheBytes, (name) => knownPacks.has(name), options.logger);
+  return new CachedBackend(backend, cache);
 }
 
 /** Dedup only works between streams cut by the same chunker, so a store keeps the one it began with. */

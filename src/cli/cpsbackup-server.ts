@@ -226,6 +226,13 @@ Space: a backup is refused at its start when the store's disk has less free than
 (server.conf, e.g. min_free = 5G) or its client uses its hard_quota (server.conf for every
 client, or the client's record, e.g. hard_quota = 10G); soft_quota sends one "quota" notification per crossing.
 
+Object storage (storage = s3): packs are staged under directory/staging until uploaded. s3_staging_max
+(default 2G) bounds that folder: when it is full, backups wait for uploads (logged once per wait, never an
+error); a bound smaller than one pack (pack_size + chunk_max_size + 64K) is refused at start. pack_size
+(default 64M, 1M to 64M) is the size at which a pack is sealed and uploaded. s3_cache_size (default 1G,
+0 turns it off) bounds a local LRU cache (directory/cache) of pack ranges read by restores and gc; each file is
+checked against its SHA-256 when read and a damaged one is read again from the bucket. check always reads the bucket.
+
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server
   cpsbackup-server -c etc/backup/server.conf gc       collect garbage now (the server must be stopped;

@@ -22,6 +22,9 @@ export async function openConfiguredStore(config: ServerConfig, options: { encod
       encryptionKey,
       snapshotIntervalSeconds: storage.kind === 's3' ? storage.snapshotIntervalSeconds : undefined,
       resumeHoldSeconds: config.resumeHoldSeconds,
+      packSize: storage.packSizeBytes,
+      stagingMaxBytes: storage.kind === 's3' ? storage.stagingMaxBytes : undefined,
+      cacheBytes: storage.kind === 's3' ? storage.cacheBytes : undefined,
     });
   } catch (error) {
     await backend?.close();

@@ -5,7 +5,7 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { PackRecord } from '../catalog/packs-table';
 import type { ChunkCodec } from '../codec';
-import { PackWriter } from '../pack/pack-writer';
+import { PackWriter, type PackWriterOptions } from '../pack/pack-writer';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
 import { readRecord, verifyRecord } from '../pack/pack-reader';
 import type { RecordFraming } from '../pack/record-framing';
@@ -16,7 +16,7 @@ export interface CompactionResult {
 }
 
 export async function compactPack(pack: PackRecord, catalog: Catalog, backend: PackBackend, codec: ChunkCodec,
-  stagingDirectory: string, doomed: DoomedPacks, framing: RecordFraming): Promise<CompactionResult> {
+  stagingDirectory: string, doomed: DoomedPacks, framing: RecordFraming, packWriting: Omit<PackWriterOptions, 'framing'> = {}): Promise<CompactionResult> {
   const locations = catalog.chunks.ofPack(pack.id);
   const chunkIds = new Map(locations.map((location) => [location.hash.toString('hex'), location.chunkId]));
   // The copies may fill more than one new pack: each moves its own chunks when it is stored.
@@ -27,7 +27,7 @@ export async function compactPack(pack: PackRecord, catalog: Catalog, backend: P
       catalog.chunks.move(chunkId, pack.id, packId, record.offset, record.storedSize);
       return chunkId;
     });
-  }, true), framing);
+  }, true), { ...packWriting, framing });
   let liveBytes = 0;
   try {
     for (const location of locations) {

@@ -5,6 +5,7 @@ import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { Protection } from '../catalog/garbage-queries';
 import type { ChunkCodec } from '../codec';
+import type { PackWriterOptions } from '../pack/pack-writer';
 import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
 import { compactPack } from './compaction';
@@ -23,6 +24,8 @@ export interface GarbageCollectorDependencies {
   readonly codec: ChunkCodec;
   readonly framing: RecordFraming;
   readonly stagingDirectory: string;
+  /** The store's pack size and staging bound, which compaction's new packs obey like a backup's. */
+  readonly packWriting: Omit<PackWriterOptions, 'framing'>;
   readonly doomed: DoomedPacks;
   readonly protection: Protection;
   /**
@@ -62,7 +65,7 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
       continue;
     }
     try {
-      const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed, dependencies.framing);
+      const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed, dependencies.framing, dependencies.packWriting);
       unfinishedPacks.delete(usage.id);
       rewrittenPacks++;
       freedBytes += compacted.freedBytes;

@@ -9,6 +9,7 @@ import { encodeRecordHeader, type Codec } from './pack-format';
 import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 import { newPackName } from './pack-files';
 import { translateWriteError } from '../backend/write-errors';
+import { StagingBudget, type StagingHolder } from './staging-budget';
 
 export interface SealedPack {
   readonly name: string;
@@ -40,6 +41,8 @@ interface StagedPack {
   size: number;
   /** Bytes actually in the file. */
   written: number;
+  /** Bytes this pack holds in the staging budget (its size once every append got room). */
+  reserved: number;
   readonly pending: Buffer[];
   readonly records: NewChunkRow[];
   readonly waiting: Deferred[];
@@ -48,23 +51,47 @@ interface StagedPack {
 export const DEFAULT_PACK_TARGET_SIZE = 64 * 1024 * 1024;
 /** Gathered records are written once they reach this size: a write per small file cost a thread-pool round trip each. */
 const WRITE_GATHER_SIZE = 1024 * 1024;
-/** Sealed packs being stored at once; more wait, which bounds the staging folder. */
+/**
+ * Sealed packs being stored at once per writer; more wait. The staging folder as a whole is bounded by the
+ * store's StagingBudget (s3_staging_max), shared by every writer and by catalog snapshots.
+ */
 const MAX_SEALS_IN_FLIGHT = 2;
 
-export class PackWriter {
+export interface PackWriterOptions {
+  readonly framing?: RecordFraming;
+  /** A pack is sealed once it reaches this size (server.conf pack_size). */
+  readonly targetSize?: number;
+  /** The store-wide bound on staged bytes; default: unbounded. */
+  readonly budget?: StagingBudget;
+}
+
+export class PackWriter implements StagingHolder {
   private current: StagedPack | undefined;
   private readonly seals = new Set<Promise<void>>();
   private appendTail: Promise<unknown> = Promise.resolve();
   private failure: unknown;
   private isEnded = false;
+  private readonly framing: RecordFraming;
+  private readonly targetSize: number;
+  private readonly budget: StagingBudget;
 
   constructor(
     private readonly stagingDirectory: string,
     private readonly backend: PackBackend,
     private readonly recordPack: RecordSealedPack,
-    private readonly framing: RecordFraming = PLAIN_FRAMING,
-    private readonly targetSize = DEFAULT_PACK_TARGET_SIZE,
-  ) {}
+    options: PackWriterOptions = {},
+  ) {
+    this.framing = options.framing ?? PLAIN_FRAMING;
+    this.targetSize = options.targetSize ?? DEFAULT_PACK_TARGET_SIZE;
+    this.budget = options.budget ?? new StagingBudget(undefined);
+  }
+
+  /** Asked by the budget when every staged byte sits in open packs: seal ours after the append under way. */
+  sealSoon(): void {
+    const done = this.appendTail.then(() => (this.isEnded || this.failure !== undefined ? undefined : this.seal()));
+    this.appendTail = done.catch(() => undefined);
+    done.catch(() => undefined); // a failure is kept in this.failure and surfaces at the next append or seal
+  }
 
   append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): AppendedRecord {
     const header = encodeRecordHeader({ codec, rawSize, storedSize: payload.length, hash });
@@ -86,12 +113,24 @@ export class PackWriter {
   private async appendNow(header: Buffer, payload: Buffer, row: Omit<NewChunkRow, 'offset'>, deferred: Deferred): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (this.isEnded) throw new Error('pack writer already ended: append refused');
+    const recordSize = this.framing.overhead + payload.length;
+    // Room first: a full staging folder holds this writer (and through it the client) until uploads free some.
+    await this.budget.reserve(recordSize, async () => {
+      if (this.current === undefined || this.current.records.length === 0) return false;
+      await this.seal();
+      return true;
+    });
+    if (this.failure !== undefined || this.isEnded) {
+      this.budget.release(recordSize);
+      throw this.failure ?? new Error('pack writer already ended: append refused');
+    }
     const pack = this.current ?? this.startPack();
+    pack.reserved += recordSize;
     pack.records.push({ ...row, offset: pack.size });
     pack.waiting.push(deferred);
     // Framed at the offset it lands on: a sealed record is bound to its pack and place.
     pack.pending.push(...this.framing.frame(pack.name, pack.size, header, payload));
-    pack.size += this.framing.overhead + payload.length;
+    pack.size += recordSize;
     if (pack.size - pack.written >= WRITE_GATHER_SIZE) await this.writePending(pack);
     if (pack.size >= this.targetSize) await this.seal();
   }
@@ -118,6 +157,8 @@ export class PackWriter {
       for (const waiting of pack.waiting) waiting.reject(new Error('backup abandoned before its pack was stored'));
       await pack.handle.then((handle) => handle.close(), () => undefined).catch(() => undefined);
       await unlink(pack.path).catch(() => undefined);
+      this.budget.release(pack.reserved);
+      this.budget.removeHolder(this);
     }
     await Promise.allSettled([...this.seals]);
   }
@@ -127,7 +168,8 @@ export class PackWriter {
     const path = join(this.stagingDirectory, `${name}.pack`);
     const handle = open(path, 'wx', 0o600);
     handle.catch(() => undefined); // surfaces at the first write
-    this.current = { name, path, handle, size: 0, written: 0, pending: [], records: [], waiting: [] };
+    this.current = { name, path, handle, size: 0, written: 0, reserved: 0, pending: [], records: [], waiting: [] };
+    this.budget.addHolder(this);
     return this.current;
   }
 
@@ -148,6 +190,10 @@ export class PackWriter {
     const pack = this.current;
     if (pack === undefined || pack.records.length === 0) return;
     this.current = undefined;
+    this.budget.removeHolder(this);
+    // Handed to its upload from here: its bytes come back without anyone's action, waiters need not seal more.
+    this.budget.startDraining(pack.reserved);
+    this.budget.notify();
     while (this.seals.size >= MAX_SEALS_IN_FLIGHT) await Promise.race(this.seals);
     let sealing: Promise<void>;
     try {
@@ -164,6 +210,8 @@ export class PackWriter {
   private async store(pack: StagedPack): Promise<void> {
     try {
       await this.backend.putPack(pack.name, pack.path);
+      // The staged file is consumed (uploaded and removed, or moved into the store's folder).
+      this.releaseSealed(pack);
       const ids = this.recordPack({ name: pack.name, size: pack.size, records: pack.records });
       pack.waiting.forEach((waiting, index) => waiting.resolve(ids[index]));
     } catch (error) {
@@ -174,6 +222,13 @@ export class PackWriter {
   private fail(pack: StagedPack, error: unknown): void {
     this.failure ??= error;
     for (const waiting of pack.waiting) waiting.reject(error);
-    void unlink(pack.path).catch(() => undefined);
+    void unlink(pack.path).catch(() => undefined).finally(() => this.releaseSealed(pack));
+  }
+
+  /** Gives a sealed pack's staging bytes back, once (a pack that failed after its upload is not released twice). */
+  private releaseSealed(pack: StagedPack): void {
+    const bytes = pack.reserved;
+    pack.reserved = 0;
+    if (bytes > 0) this.budget.release(bytes, true);
   }
 }

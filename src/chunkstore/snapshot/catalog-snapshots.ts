@@ -8,6 +8,7 @@ import { ObjectExistsError, type PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import { sealFile } from '../crypto/sealed-file';
 import type { StoreKey } from '../crypto/store-key';
+import type { StagingBudget } from '../pack/staging-budget';
 import { generationOf, snapshotName } from './snapshot-names';
 import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
@@ -20,6 +21,8 @@ export interface SnapshotSettings {
   readonly key: StoreKey;
   readonly storeId: string;
   readonly stagingDirectory: string;
+  /** The staging folder's bound, shared with the pack writers; default: unbounded. */
+  readonly budget?: StagingBudget;
   /** Least time between two snapshots; requests within it are gathered into one at its end. */
   readonly minIntervalMs: number;
   readonly logger?: Logger;
@@ -120,6 +123,9 @@ export class CatalogSnapshots {
   private async take(): Promise<void> {
     const { catalog, backend, key, storeId, stagingDirectory } = this.settings;
     const base = join(stagingDirectory, `snapshot-${randomBytes(6).toString('hex')}`);
+    // The copy and its sealed twin sit in the staging folder together; the catalog's size bounds each.
+    const staged = 2 * await catalogBytes(catalog.file);
+    await this.settings.budget?.reserve(staged);
     try {
       await catalog.copyTo(`${base}.db`);
       for (let attempt = 0; ; attempt++) {
@@ -143,6 +149,7 @@ export class CatalogSnapshots {
       await this.prune();
     } finally {
       await Promise.all(['.db', '.db-journal', '.db-wal', '.db-shm', '.sealed'].map((suffix) => rm(`${base}${suffix}`, { force: true })));
+      this.settings.budget?.release(staged);
     }
   }
 
@@ -162,4 +169,10 @@ export class CatalogSnapshots {
     generations.sort((a, b) => b - a);
     for (const old of generations.slice(SNAPSHOTS_KEPT)) await this.settings.backend.deleteBlob(snapshotName(old));
   }
+}
+
+/** The catalog with its write-ahead log: at most what a copy of it takes. */
+async function catalogBytes(file: string): Promise<number> {
+  const sizes = await Promise.all([file, `${file}-wal`].map((part) => stat(part).then((found) => found.size, () => 0)));
+  return sizes[0] + sizes[1];
 }

@@ -160,7 +160,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
     resumeHoldSeconds: resumeHoldLine === undefined ? 24 * 3600 : toDuration(file, resumeHoldLine),
-    storage: readStorageKeys(config),
+    storage: readStorageKeys(config, chunkSizes.chunkMaxSize),
     minFreeBytes: readMinFree(config),
     quotas: Object.freeze(readQuotaKeys(config)),
     warnings: Object.freeze([]),

@@ -7,17 +7,21 @@ import { lastLine, toInteger } from './values';
 
 export const STORAGE_KEYS: readonly string[] = Object.freeze([
   'storage', 's3_endpoint', 's3_bucket', 's3_prefix', 's3_region', 's3_credentials_file', 'encryption_key_file',
-  's3_staging_max', 's3_cache_size', 'catalog_snapshot_interval',
+  's3_staging_max', 's3_cache_size', 'catalog_snapshot_interval', 'pack_size',
 ]);
 
 export interface LocalStorageSettings {
   readonly kind: 'local';
+  /** A pack is sealed once it reaches this size (pack_size; default 64 MiB). */
+  readonly packSizeBytes: number;
   /** Packs sealed on disk too when set; a local store may stay unencrypted. */
   readonly encryptionKeyFile: string | undefined;
 }
 
 export interface S3StorageSettings {
   readonly kind: 's3';
+  /** A pack is sealed (and uploaded) once it reaches this size (pack_size; default 64 MiB). */
+  readonly packSizeBytes: number;
   /** http(s)://host[:port]; undefined means AWS S3 itself. */
   readonly endpoint: string | undefined;
   readonly bucket: string;
@@ -39,6 +43,11 @@ export interface S3StorageSettings {
 export type StorageSettings = LocalStorageSettings | S3StorageSettings;
 
 const mebibyte = 1024 * 1024;
+export const DEFAULT_PACK_SIZE = 64 * mebibyte;
+/** Bigger packs would cross the S3 backend's 100 MiB multipart threshold and lose the atomic conditional PUT. */
+const MAX_PACK_SIZE = 64 * mebibyte;
+/** A pack overshoots its size by at most one record: a chunk, its header and framing, and zstd's worst-case growth. */
+const RECORD_SLACK = 64 * 1024;
 const sizeUnits: Readonly<Record<string, number>> = { '': 1, k: 1024, m: mebibyte, g: 1024 * mebibyte, t: 1024 * 1024 * mebibyte };
 
 /** "512M", "2G", "1.5GiB", "1048576": binary units, as du and the README speak them. */
@@ -52,11 +61,21 @@ export function toByteSize(file: string, entry: ConfigLine, min: number): number
 }
 
 function formatSize(bytes: number): string {
-  return bytes >= mebibyte ? `${bytes / mebibyte} MiB` : `${bytes} bytes`;
+  return bytes >= mebibyte ? `${Number((bytes / mebibyte).toFixed(2))} MiB` : `${bytes} bytes`;
 }
 
-export function readStorageKeys(config: ConfigText): StorageSettings {
+/**
+ * chunkMaxSize: the chunker's largest chunk, which a pack may overshoot its size by. The staging folder must
+ * hold one whole pack (pack_size + chunk_max_size), or a backup could never seal one: a smaller
+ * s3_staging_max is refused here rather than clamped, since a silent clamp hides a wrong disk plan.
+ */
+export function readStorageKeys(config: ConfigText, chunkMaxSize: number): StorageSettings {
   const { file } = config;
+  const packSizeLine = lastLine(config, 'pack_size');
+  const packSizeBytes = packSizeLine === undefined ? DEFAULT_PACK_SIZE : toByteSize(file, packSizeLine, mebibyte);
+  if (packSizeLine !== undefined && packSizeBytes > MAX_PACK_SIZE) {
+    throw new ConfigError(file, packSizeLine.line, `pack_size must be at most ${formatSize(MAX_PACK_SIZE)}, got "${packSizeLine.value}"`);
+  }
   const kindLine = lastLine(config, 'storage');
   const kind = kindLine?.value ?? 'local';
   if (kind !== 'local' && kind !== 's3') throw new ConfigError(file, kindLine?.line, `storage must be local or s3, got "${kind}"`);
@@ -70,7 +89,7 @@ export function readStorageKeys(config: ConfigText): StorageSettings {
       const line = stray ?? snapshotLine!;
       throw new ConfigError(file, line.line, `${line.key} is set but storage is local; add storage = s3 to use a bucket`);
     }
-    return Object.freeze({ kind, encryptionKeyFile });
+    return Object.freeze({ kind, packSizeBytes, encryptionKeyFile });
   }
   const bucketLine = lastLine(config, 's3_bucket');
   if (bucketLine === undefined) throw new ConfigError(file, kindLine?.line, 'storage = s3 needs s3_bucket');
@@ -82,16 +101,24 @@ export function readStorageKeys(config: ConfigText): StorageSettings {
   const stagingLine = lastLine(config, 's3_staging_max');
   const cacheLine = lastLine(config, 's3_cache_size');
   const snapshotIntervalLine = lastLine(config, 'catalog_snapshot_interval');
+  const onePack = packSizeBytes + chunkMaxSize + RECORD_SLACK;
+  const stagingMaxBytes = stagingLine === undefined ? 2048 * mebibyte : toByteSize(file, stagingLine, 0);
+  if (stagingMaxBytes < onePack) {
+    const where = stagingLine === undefined ? 'the default s3_staging_max (2 GiB)' : `s3_staging_max = ${stagingLine.value}`;
+    throw new ConfigError(file, stagingLine?.line ?? packSizeLine?.line,
+      `${where} is smaller than one pack: the staging folder must hold at least pack_size + chunk_max_size + 64 KiB `
+      + `= ${formatSize(onePack)}; raise s3_staging_max or lower pack_size`);
+  }
   return Object.freeze({
     kind,
+    packSizeBytes,
     endpoint: readEndpoint(file, lastLine(config, 's3_endpoint')),
     bucket: readBucket(file, bucketLine),
     prefix: readPrefix(file, lastLine(config, 's3_prefix')),
     region: readRegion(file, lastLine(config, 's3_region')),
     credentialsFile: credentialsLine === undefined ? undefined : resolvePath(file, credentialsLine),
     encryptionKeyFile,
-    // Two full packs (64 MiB each) must fit, or uploads could never overlap with sealing the next.
-    stagingMaxBytes: stagingLine === undefined ? 2048 * mebibyte : toByteSize(file, stagingLine, 128 * mebibyte),
+    stagingMaxBytes,
     cacheBytes: cacheLine === undefined ? 1024 * mebibyte : toByteSize(file, cacheLine, 0),
     snapshotIntervalSeconds: snapshotIntervalLine === undefined ? 120 : toInteger(file, snapshotIntervalLine, 0, 86_400),
   });

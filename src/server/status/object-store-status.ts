@@ -1,7 +1,9 @@
 // The object store as /status and /metrics show it: where the packs are, how many objects and bytes
 // the catalog has there, the S3 requests by operation (count, errors, retries, bytes, latency), and
 // the catalog snapshots a lost server would be rebuilt from.
-import { LATENCY_BOUNDS_SECONDS, S3Backend, type ChunkStore, type S3Stats, type SnapshotFigures } from '../../chunkstore/store';
+import {
+  LATENCY_BOUNDS_SECONDS, S3Backend, type ChunkStore, type S3Stats, type SnapshotFigures, type StagingFigures, type PackCacheFigures,
+} from '../../chunkstore/store';
 
 export interface ObjectStoreStatus {
   readonly kind: string;
@@ -14,6 +16,10 @@ export interface ObjectStoreStatus {
   readonly operations: S3Stats;
   readonly latencyBoundsSeconds: readonly number[];
   readonly snapshots: (Omit<SnapshotFigures, 'lastAt'> & { readonly lastAt: string | null }) | null;
+  /** The local staging folder (s3_staging_max): bytes now, the most since start, the bound, waits for room. */
+  readonly staging: StagingFigures;
+  /** The local read cache (s3_cache_size); null when it is off (s3_cache_size = 0). */
+  readonly cache: PackCacheFigures | null;
 }
 
 /** null for a store that keeps its packs in its local folder. */
@@ -30,5 +36,7 @@ export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
     operations: backend.stats(),
     latencyBoundsSeconds: LATENCY_BOUNDS_SECONDS,
     snapshots: snapshots === undefined ? null : { ...snapshots, lastAt: snapshots.lastAt === 0 ? null : new Date(snapshots.lastAt).toISOString() },
+    staging: store.stagingStatus,
+    cache: store.cacheStatus ?? null,
   };
 }

@@ -55,6 +55,17 @@ export class StatusMetrics {
       s3LatencySum: make('s3_request_duration_seconds_sum', 'Total time of S3 requests', ['operation']),
       s3LatencyCount: make('s3_request_duration_seconds_count', 'S3 requests timed', ['operation']),
       s3LatencyBucket: make('s3_request_duration_seconds_bucket', 'S3 requests that took at most le seconds (cumulative)', ['operation', 'le']),
+      stagingBytes: make('s3_staging_bytes', 'Bytes in the staging folder now (packs being filled or waiting for upload, catalog snapshots)'),
+      stagingMaxBytes: make('s3_staging_max_bytes', 'The most bytes the staging folder held at once since the server started'),
+      stagingLimitBytes: make('s3_staging_limit_bytes', 'The staging folder bound (s3_staging_max)'),
+      cacheHits: make('s3_cache_hits', 'Pack range reads served from the local read cache since the server started'),
+      cacheHitBytes: make('s3_cache_hit_bytes', 'Bytes served from the local read cache since the server started'),
+      cacheMisses: make('s3_cache_misses', 'Pack range reads the local read cache could not serve (read from the bucket)'),
+      cacheBytes: make('s3_cache_bytes', 'Bytes the local read cache files take now'),
+      cacheLimitBytes: make('s3_cache_limit_bytes', 'The local read cache bound (s3_cache_size)'),
+      cacheEvictions: make('s3_cache_evictions', 'Cache files removed to make room (least recently used first)'),
+      cacheDiscarded: make('s3_cache_discarded', 'Cache files found damaged, removed and read again from the bucket'),
+      stagingWaits: make('s3_staging_waits', 'Times a backup or compaction waited for uploads to free staging room since the server started'),
       snapshotTime: make('catalog_snapshot_last_timestamp_seconds', 'When the last catalog snapshot reached the bucket'),
       snapshotGeneration: make('catalog_snapshot_last_generation', 'Generation of the last catalog snapshot'),
       snapshotBytes: make('catalog_snapshot_last_bytes', 'Size of the last catalog snapshot (compressed, sealed)'),
@@ -125,6 +136,20 @@ export class StatusMetrics {
       g.s3LatencyCount.set(labels, stats.requests);
       objectStore.latencyBoundsSeconds.forEach((bound, index) => g.s3LatencyBucket.set({ operation, le: String(bound) }, stats.latencyBuckets[index]));
       g.s3LatencyBucket.set({ operation, le: '+Inf' }, stats.requests);
+    }
+    g.stagingBytes.set(objectStore.staging.bytes);
+    g.stagingMaxBytes.set(objectStore.staging.maxBytes);
+    if (objectStore.staging.limitBytes !== null) g.stagingLimitBytes.set(objectStore.staging.limitBytes);
+    g.stagingWaits.set(objectStore.staging.waits);
+    const cache = objectStore.cache;
+    if (cache !== null) {
+      g.cacheHits.set(cache.hits);
+      g.cacheHitBytes.set(cache.hitBytes);
+      g.cacheMisses.set(cache.misses);
+      g.cacheBytes.set(cache.bytes);
+      g.cacheLimitBytes.set(cache.limitBytes);
+      g.cacheEvictions.set(cache.evictions);
+      g.cacheDiscarded.set(cache.discarded);
     }
     const snapshots = objectStore.snapshots;
     if (snapshots === null) return;

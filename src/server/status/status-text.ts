@@ -38,7 +38,18 @@ function objectStoreLines(objectStore: ObjectStoreStatus): string[] {
   return [
     `${objectStore.kind} ${objectStore.location ?? '(bucket hidden)'}: ${objectStore.objects} pack objects, ${formatBytes(objectStore.bytes)}; ${snapshotText}`,
     `requests since start: ${requests.length === 0 ? 'none' : requests.join(', ')}`,
+    stagingLine(objectStore.staging),
+    objectStore.cache === null ? 'read cache: off (s3_cache_size = 0)'
+      : `read cache: ${formatBytes(objectStore.cache.bytes)} of ${formatBytes(objectStore.cache.limitBytes)}, `
+        + `${objectStore.cache.hits} hits, ${objectStore.cache.misses} misses, ${objectStore.cache.evictions} evicted`
+        + `${objectStore.cache.discarded > 0 ? `, ${objectStore.cache.discarded} damaged files discarded` : ''}`,
   ];
+}
+
+function stagingLine(staging: ObjectStoreStatus['staging']): string {
+  const limit = staging.limitBytes === null ? 'unbounded' : `of ${formatBytes(staging.limitBytes)}`;
+  return `staging folder: ${formatBytes(staging.bytes)} ${limit}, at most ${formatBytes(staging.maxBytes)} since start`
+    + `${staging.waits > 0 ? `, backups waited ${staging.waits} times for uploads` : ''}`;
 }
 
 function clientRow(client: ClientStatus): { cells: string[]; notes: string[] } {

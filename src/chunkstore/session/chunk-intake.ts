@@ -27,13 +27,22 @@ export class ChunkIntake {
   /** Chunks this client was told the store has: held for the session, by hex hash. */
   private readonly answered = new Map<string, { readonly chunkId: number; readonly rawSize: number }>();
 
+  /**
+   * A client that held no chunk when the session began knows only what this session stored or was
+   * told (both in memory): its first backup skips a catalog lookup per chunk. Its own answers only,
+   * so nothing about other clients shows in them or in their timing.
+   */
+  private readonly holdsNoChunks: boolean;
+
   constructor(
     private readonly context: ContentWriterContext,
     private readonly packWriter: PackWriter,
     private readonly codec: ChunkCodec,
     private readonly clientId: number,
     private readonly maxChunkSize: number,
-  ) {}
+  ) {
+    this.holdsNoChunks = !context.catalog.clientChunks.hasAny(clientId);
+  }
 
   /** A bitmap of the hashes (32 bytes each) the client must send: bit i set = chunk i is missing. */
   missing(hashes: Buffer): Buffer {
@@ -45,7 +54,7 @@ export class ChunkIntake {
       const key = hash.toString('hex');
       if (this.context.newChunks.has(key) || this.answered.has(key)) continue;
       // From this client's own rows only: the answer (and its timing) says nothing about other clients.
-      const known = this.context.catalog.clientChunks.known(this.clientId, hash);
+      const known = this.holdsNoChunks ? undefined : this.context.catalog.clientChunks.known(this.clientId, hash);
       if (known !== undefined) {
         // Held in the same turn as the answer: a sweep cannot take it before the file that uses it arrives.
         this.context.hold.chunks.add(known.chunkId);
@@ -95,17 +104,32 @@ export class ChunkIntake {
     await this.context.inFlight.add(record.written, chunk.rawSize, MAX_BYTES_IN_FLIGHT);
   }
 
+  /**
+   * A chunk this session stored before its last flush (which forgets them, for memory): entries may
+   * arrive long after their chunks (a query gathers many files), so one may still name it. Its pack is
+   * sealed by now, so it is this client's own and held by the session: the rule missing() answers by.
+   */
+  private heldSinceFlush(hash: Buffer, key: string): { readonly chunkId: number; readonly rawSize: number } | undefined {
+    const known = this.context.catalog.clientChunks.known(this.clientId, hash);
+    if (known === undefined) return undefined;
+    this.context.hold.chunks.add(known.chunkId);
+    this.answered.set(key, known);
+    return known;
+  }
+
   /** The content a chunk list describes (32-byte hashes in order), each chunk held or sent by this client. */
   content(hashes: Buffer, label: () => string): ContentRef {
     if (hashes.length % HASH_SIZE !== 0) throw new ProtocolError(`${label()}: its chunk list is not a list of 32-byte hashes`);
     const chunks: (number | Promise<number>)[] = [];
     const chunkHashes: Buffer[] = [];
     let size = 0;
+    let hasNewChunk = false;
     for (let offset = 0; offset < hashes.length; offset += HASH_SIZE) {
       const hash = hashes.subarray(offset, offset + HASH_SIZE);
       const key = hash.toString('hex');
       const stored = this.context.newChunks.get(key);
-      const known = stored === undefined ? this.answered.get(key) : undefined;
+      hasNewChunk ||= stored !== undefined;
+      const known = stored === undefined ? this.answered.get(key) ?? this.heldSinceFlush(hash, key) : undefined;
       if (stored === undefined && known === undefined) {
         // Asking for a chunk by hash alone would let a client read data it never had.
         throw new ProtocolError(`${label()}: chunk ${key} was neither sent in this backup nor is it one this client holds`);
@@ -115,7 +139,9 @@ export class ChunkIntake {
       size += stored?.rawSize ?? known!.rawSize;
     }
     const contentHash = contentHashOf(chunkHashes);
-    const existing = this.context.catalog.contents.find(contentHash, size);
+    // A content holding a chunk this session stored first cannot be in the catalog yet (at most another
+    // session's copy is being committed, and a second row for the same bytes is only a few bytes).
+    const existing = hasNewChunk ? undefined : this.context.catalog.contents.find(contentHash, size);
     if (existing !== undefined) {
       this.context.hold.contents.add(existing.id);
       return { id: existing.id, size };

@@ -22,6 +22,7 @@ import { ProgressLine } from './progress-line';
 import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
+import { incompleteBackupWarning } from '../client/incomplete-backup';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 import { doDiff, doFind } from './browse-commands';
 import { withScripts } from '../client/hooks/with-scripts';
@@ -199,10 +200,9 @@ function reportRestoreGaps(result: RestoreResult, output: Output): number {
  * restores all it holds, but not all that was there: exit 0 would claim otherwise. Returns 1 or 0.
  */
 function reportIncompleteBackup(backup: BackupSummary, output: Output): number {
-  if (backup.unreadableFiles === 0) return 0;
-  const files = backup.unreadableFiles === 1 ? '1 file was' : `${backup.unreadableFiles} files were`;
-  output.err(`warning: backup ${formatBackupId(backup.backupId)} is incomplete: ${files} not saved in it `
-    + '(unreadable when it was made, or removed by check --repair); no restore of it can bring them back\n');
+  const warning = incompleteBackupWarning(backup);
+  if (warning === undefined) return 0;
+  output.err(`warning: ${warning}\n`);
   return 1;
 }
 
@@ -316,7 +316,7 @@ function buildProgram(): Command {
     .option('--load-into <[source=]database>', 'with -i: restore only the postgresql/mariadb dumps and load them into this database (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value])
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
-    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), and with receive_files = 1 restore its files under receive_to (--overwrite applies), then postprocess')
+    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), and with receive_files = 1 restore its files under receive_to (--overwrite applies), then postprocess; exit 3 while the newest backup applied is incomplete')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
     .argument('[mode]', '"daemon": the same as --daemon')
     .allowExcessArguments(false)

@@ -4,13 +4,12 @@
 // finds nothing newer; the daemon logs a warning and keeps running; a clean backup after it exits 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { canDropPermissionBypass, Sandbox, type CommandResult } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
+import { startClient, type BackgroundClient } from './support/background-client';
 
-const CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const WARNING = /^warning: backup 0000001 is incomplete: 1 file was not saved in it \(unreadable when it was made, or removed by check --repair\)/m;
 
 function expectCode(result: CommandResult, code: number, what: string): CommandResult {
@@ -24,9 +23,9 @@ test('a receiver warns about an incomplete backup and exits 3 until a complete o
   const sandbox = await Sandbox.create({ clients: ['prod'] });
   await sandbox.addClient('replica', ['restore_client = prod']);
   await sandbox.addClient('mirror', ['restore_client = prod']);
-  let daemon: ReturnType<typeof spawn> | undefined;
+  let daemon: BackgroundClient | undefined;
   t.after(async () => {
-    if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    await daemon?.stop();
     await sandbox.destroy();
   });
   await sandbox.startServer();
@@ -58,15 +57,14 @@ test('a receiver warns about an incomplete backup and exits 3 until a complete o
   await t.test('the daemon\'s receive job logs the warning and keeps running', async () => {
     const mirror = await sandbox.writeNodeConfig('mirror', ['receive_files = 1', `receive_to = ${join(sandbox.root, 'mirror-files')}`,
       'schedule_receive = * * * * * *', 'receive_client = prod']);
-    daemon = spawn(process.execPath, [CLI, 'daemon', '-c', mirror], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    daemon.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    daemon.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    const exited = new Promise<number | null>((done) => daemon!.once('exit', (code) => done(code)));
-    await waitUntil(() => / warn receive: nothing new from prod \(last applied: 1, incomplete: 1\)/.test(output),
+    const running = startClient(['daemon', '-c', mirror]);
+    daemon = running;
+    await waitUntil(() => / warn receive: nothing new from prod \(last applied: 1, incomplete: 1\)/.test(running.output()),
       'the daemon\'s run after the one that applied backup 1', 90_000);
-    daemon.kill('SIGTERM');
-    assert.equal(await exited, 0, output);
+    running.child.kill('SIGTERM');
+    const { code } = await running.result;
+    const output = running.output();
+    assert.equal(code, 0, output);
     assert.match(output, / warn receive: backup 0000001 is incomplete: 1 file was not saved in it /);
     assert.match(output, / warn receive: applied backups 1 from prod \(incomplete: 1\)$/m);
     assert.doesNotMatch(output, / error /, output);

@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type SandboxServer } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
 import { writeDeterministicFile } from './support/trees';
+import { startClient } from './support/background-client';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -122,6 +123,21 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     await sandbox.writeNodeConfig('node2', [`include = ${data}`]);
     await expectRevokedRefusal(server);
     await expectOk(await sandbox.writeNodeConfig('node1', [`include = ${data}`]), ['-l']);
+  });
+
+  await t.test('the daemon of a revoked client logs the refusal, not a server that is down, and keeps running', async () => {
+    const daemonConfig = join(sandbox.root, 'node2-revoked-daemon.conf');
+    await writeFile(daemonConfig, `${await readFile(revokedNode2, 'utf8')}schedule_complete = * * * * * *\n`);
+    const daemon = startClient(['daemon', '-c', daemonConfig]);
+    t.after(() => daemon.stop());
+    const refused = /the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\)/;
+    await waitUntil(() => new RegExp(` error complete: failed after [\\d.]+ s: ${refused.source}`).test(daemon.output()),
+      'a scheduled backup to fail on the refused certificate');
+    assert.match(daemon.output(), new RegExp(` warn complete: cannot check for a missed run: ${refused.source}`));
+    daemon.child.kill('SIGTERM');
+    const { code } = await daemon.result;
+    assert.equal(code, 0, daemon.output());
+    assert.doesNotMatch(daemon.output(), /cannot reach/);
   });
 
   await t.test('with the server stopped, the revoked client and a valid one both read "cannot reach the backup server", exit 1', async () => {

@@ -89,6 +89,6 @@ async function catchUpComplete(config: NodeConfig, schedule: Schedule, now: numb
     else scheduler.runNow('complete', missed);
   } catch (error) {
     // The server may be down as well; the next scheduled run will try again.
-    options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(error)}`);
+    options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(await explainConnectionFailure(error, config))}`);
   }
 }

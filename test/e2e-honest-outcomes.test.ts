@@ -8,27 +8,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Sandbox, type CommandResult } from './support/sandbox';
+import { canDropPermissionBypass, Sandbox, type CommandResult } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import { waitUntil, writtenPackBytes } from './support/fault-tools';
 
 const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const MEBIBYTE = 1024 * 1024;
-const isRoot = process.geteuid?.() === 0;
 
-/** The client as root without the capability to bypass file permissions: a 000 file is then unreadable for real. */
-function runWithoutDacOverride(args: readonly string[]): Promise<CommandResult> {
-  return new Promise((resolveResult) => {
-    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, CLIENT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });
-    child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
-    child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr }));
-  });
-}
-
-test('what cannot be read is listed, the backup kept and marked incomplete, and -e exits 3', { skip: isRoot ? false : 'needs root to drop the permission bypass for real' }, async (t) => {
+test('what cannot be read is listed, the backup kept and marked incomplete, and -e exits 3', { skip: canDropPermissionBypass ? false : 'needs root to drop the permission bypass for real' }, async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
@@ -42,7 +29,7 @@ test('what cannot be read is listed, the backup kept and marked incomplete, and 
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `include = ${missing}`]);
 
-  const result = await runWithoutDacOverride(['-c', config, '-e']);
+  const result = await sandbox.runClient(['-c', config, '-e'], { isWithoutPermissionBypass: true });
   assert.equal(result.code, 3, result.stdout + result.stderr);
   assert.match(result.stderr, /error: 3 files could not be read and are not in this backup:/);
   assert.match(result.stderr, new RegExp(`${join(data, 'secret.txt')}: cannot be read \\(EACCES\\)`));

@@ -1,7 +1,8 @@
 // Proves certificate revocation through the real CLIs: `cpsbackup-ca revoke` writes crl.pem beside ca.pem,
 // a SIGHUP makes the running server refuse the revoked certificate at the TLS handshake (logged with its
 // client's name) and close its connection already open, other clients go on, a certificate re-issued for the same name works, and a bad list never
-// replaces a good one.
+// replaces a good one. The revoked client is told its certificate was refused (exit 12), not that the server is down;
+// with the server stopped, it reads "cannot reach".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type SandboxServer } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
 import { writeDeterministicFile } from './support/trees';
+import { startClient } from './support/background-client';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -56,8 +58,9 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     const refusals = (): number => (target.log().match(/client "node2" \(serial [0-9A-F]+\): certificate revoked/g) ?? []).length;
     const before = refusals();
     const result = await run(revokedNode2, ['-l']);
-    console.log(`  revoked client: exit ${result.code}: ${result.stderr.trim().split('\n').pop()}`);
-    assert.notEqual(result.code, 0);
+    // Not "cannot reach the server": the operator of node2 must ask for a new certificate, not restart a server.
+    assert.equal(result.code, 12, `${result.stdout}${result.stderr}`);
+    assert.match(result.stderr, /^cpsbackup: the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\): ask the server's operator for a new one$/m);
     assert.equal(result.stdout, '', 'a revoked client learns nothing');
     assert.ok(refusals() > before, `the server logs the refusal with the client's name:\n${target.log()}`);
   };
@@ -122,8 +125,33 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     await expectOk(await sandbox.writeNodeConfig('node1', [`include = ${data}`]), ['-l']);
   });
 
-  await t.test('ssl_crl naming a missing file stops the start with file:line', async () => {
+  await t.test('the daemon of a revoked client logs the refusal, not a server that is down, and keeps running', async () => {
+    const daemonConfig = join(sandbox.root, 'node2-revoked-daemon.conf');
+    await writeFile(daemonConfig, `${await readFile(revokedNode2, 'utf8')}schedule_complete = * * * * * *\n`);
+    const daemon = startClient(['daemon', '-c', daemonConfig]);
+    t.after(() => daemon.stop());
+    const refused = /the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\)/;
+    await waitUntil(() => new RegExp(` error complete: failed after [\\d.]+ s: ${refused.source}`).test(daemon.output()),
+      'a scheduled backup to fail on the refused certificate');
+    assert.match(daemon.output(), new RegExp(` warn complete: cannot check for a missed run: ${refused.source}`));
+    daemon.child.kill('SIGTERM');
+    const { code } = await daemon.result;
+    assert.equal(code, 0, daemon.output());
+    assert.doesNotMatch(daemon.output(), /cannot reach/);
+  });
+
+  await t.test('with the server stopped, the revoked client and a valid one both read "cannot reach the backup server", exit 1', async () => {
+    const node1Config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
     await server.stop();
+    for (const config of [revokedNode2, node1Config]) {
+      const result = await run(config, ['-l']);
+      assert.equal(result.code, 1, `${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, /^cpsbackup: cannot reach the backup server at 127\.0\.0\.1:\d+: .*ECONNREFUSED/m);
+      assert.doesNotMatch(result.stderr, /refused this client's certificate/);
+    }
+  });
+
+  await t.test('ssl_crl naming a missing file stops the start with file:line', async () => {
     await sandbox.rewriteServerConfig([`ssl_crl = ${join(sandbox.root, 'missing-crl.pem')}`]);
     const result = await sandbox.runServerCommand([]);
     assert.equal(result.code, 2, `${result.stdout}${result.stderr}`);

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sandbox } from './support/sandbox';
+import type { Sandbox } from './support/sandbox';
 import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import { writeDeterministicFile } from './support/trees';
 import {
-  assertCheckClean, assertRestoresExactly, backupNow, chunksOfFile, flipByte, packFile, runCheck, withCatalog,
+  assertCheckClean, assertRestoresExactly, backupNow, chunksOfFile, flipByte, packFile, runCheck, setUpFirstBackup, withCatalog,
 } from './support/fault-tools';
 
 const MEBIBYTE = 1024 * 1024;
@@ -33,16 +33,10 @@ function damagedChunkCount(sandbox: Sandbox): number {
 
 for (const chunking of ['server', 'client'] as const) {
   test(`${chunking}-side chunking: a flipped byte is marked by check and healed by the next backup of the unchanged file`, async () => {
-    const sandbox = await Sandbox.create({ serverLines: SERVER_LINES });
+    const { sandbox, data, nodeLines, configFile, first } = await setUpFirstBackup({
+      serverLines: SERVER_LINES, nodeLines: [`chunking = ${chunking}`], writeData,
+    });
     try {
-      const data = join(sandbox.root, 'data');
-      await writeData(data);
-      await sandbox.startServer();
-      const nodeLines = [`include = ${data}`, `chunking = ${chunking}`];
-      const configFile = await sandbox.writeNodeConfig('node1', nodeLines);
-      const first = await backupNow(sandbox, configFile, data);
-      await sandbox.runningServer!.stop();
-
       const victim = chunksOfFile(sandbox, first.number, join(data, 'first.bin'))[1];
       await flipByte(packFile(sandbox, victim.packName), victim.offset + RECORD_HEADER_SIZE + Math.floor(victim.storedSize / 2));
       const found = await runCheck(sandbox, ['--read-data']);
@@ -79,16 +73,8 @@ for (const chunking of ['server', 'client'] as const) {
 }
 
 test('a deleted pack: every chunk of it is marked, the next backup stores them all again, gc then deletes the lost pack\'s row', async () => {
-  const sandbox = await Sandbox.create({ serverLines: SERVER_LINES });
+  const { sandbox, data, nodeLines, configFile, first } = await setUpFirstBackup({ serverLines: SERVER_LINES, writeData });
   try {
-    const data = join(sandbox.root, 'data');
-    await writeData(data);
-    const nodeLines = [`include = ${data}`];
-    await sandbox.startServer();
-    const configFile = await sandbox.writeNodeConfig('node1', nodeLines);
-    const first = await backupNow(sandbox, configFile, data);
-    await sandbox.runningServer!.stop();
-
     const lost = chunksOfFile(sandbox, first.number, join(data, 'first.bin'))[0].packName;
     await unlink(packFile(sandbox, lost));
     const found = await runCheck(sandbox, []);
@@ -111,16 +97,8 @@ test('a deleted pack: every chunk of it is marked, the next backup stores them a
 });
 
 test('check --repair takes a file nothing could heal out of its backup, names it, and marks the backup incomplete', async () => {
-  const sandbox = await Sandbox.create({ serverLines: SERVER_LINES });
+  const { sandbox, data, nodeLines, configFile, first } = await setUpFirstBackup({ serverLines: SERVER_LINES, writeData });
   try {
-    const data = join(sandbox.root, 'data');
-    await writeData(data);
-    const nodeLines = [`include = ${data}`];
-    await sandbox.startServer();
-    const configFile = await sandbox.writeNodeConfig('node1', nodeLines);
-    const first = await backupNow(sandbox, configFile, data);
-    await sandbox.runningServer!.stop();
-
     const victim = chunksOfFile(sandbox, first.number, join(data, 'first.bin'))[1];
     await flipByte(packFile(sandbox, victim.packName), victim.offset + RECORD_HEADER_SIZE + Math.floor(victim.storedSize / 2));
     assert.equal((await runCheck(sandbox, ['--read-data'])).code, 1);

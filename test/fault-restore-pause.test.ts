@@ -1,15 +1,33 @@
 // Proves a paused restore and GC get along (RELIABILITY.md, issue 14): paused (SIGSTOP) while GC compacts the pack it
 // reads, it finishes byte for byte; paused while its own backup is deleted and collected, it finishes or says so, never short.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
 import { snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
-import { assertCheckClean, backupNow, packSizes, waitUntil, type KnownBackup } from './support/fault-tools';
+import { assertCheckClean, backupNow, packSizes, setUpFirstBackup, waitUntil, type FirstBackup, type KnownBackup } from './support/fault-tools';
 import { startClient, type BackgroundClient } from './support/background-client';
 
 const MEBIBYTE = 1024 * 1024;
+// About 2,500 chunks in 40 MiB: a file's chunk list is read in pages while it streams.
+const SMALL_CHUNKS = ['chunk_min_size = 4096', 'chunk_avg_size = 16384', 'chunk_max_size = 65536'];
+
+interface PausedSetUp extends FirstBackup {
+  /** Stops the restore pausedRestore started, if any, at the end of the test. */
+  readonly restoring: { stop(): Promise<unknown> };
+}
+
+/** The first backup, the server kept running; the test's end stops a paused restore left running, then destroys the sandbox. */
+async function setUpPaused(t: TestContext, writeData: (data: string) => Promise<void>, serverLines?: readonly string[]): Promise<PausedSetUp> {
+  const setUp = await setUpFirstBackup({ serverLines, writeData, isServerKept: true });
+  const restoring: { stop(): Promise<unknown> } = { stop: async () => undefined };
+  t.after(async () => {
+    await restoring.stop();
+    await setUp.sandbox.destroy();
+  });
+  return { ...setUp, restoring };
+}
 
 /** Bytes of every regular file under folder (a restore's temporary files included). */
 async function bytesUnder(folder: string): Promise<number> {
@@ -44,22 +62,14 @@ async function pausedRestore(config: string, backup: KnownBackup, target: string
 }
 
 test('a restore paused while a delete and GC compact the pack it reads finishes byte for byte once resumed', async (t) => {
-  // Small chunks: the file has about 2,500, so its chunk list is read in pages while it streams, some after the move.
-  const sandbox = await Sandbox.create({ serverLines: ['chunk_min_size = 4096', 'chunk_avg_size = 16384', 'chunk_max_size = 65536'] });
-  const restoring: { stop(): Promise<unknown> } = { stop: async () => undefined };
-  t.after(async () => {
-    await restoring.stop();
-    await sandbox.destroy();
-  });
-  const data = join(sandbox.root, 'data');
-  // 40 MiB the next backup drops, then 40 MiB it keeps: the first 64 MiB pack holds 24 MiB of the kept file (37 % live
-  // once the first backup goes, so it is compacted), the second the rest. Restoring 40 MiB outlasts what the client
-  // and the sockets buffer ahead of a paused restore (about 20 MiB here), so the server is still reading when paused.
-  await writeDeterministicFile(join(data, 'a-drop.bin'), 'drop', 40 * MEBIBYTE);
-  await writeDeterministicFile(join(data, 'b-keep.bin'), 'keep', 40 * MEBIBYTE);
-  const server = await sandbox.startServer();
-  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
-  const first = await backupNow(sandbox, config, data);
+  // Small chunks: the file's chunk list is read in pages while it streams, some after the move.
+  const { sandbox, data, server, configFile: config, first, restoring } = await setUpPaused(t, async (folder) => {
+    // 40 MiB the next backup drops, then 40 MiB it keeps: the first 64 MiB pack holds 24 MiB of the kept file (37 % live
+    // once the first backup goes, so it is compacted), the second the rest. Restoring 40 MiB outlasts what the client
+    // and the sockets buffer ahead of a paused restore (about 20 MiB here), so the server is still reading when paused.
+    await writeDeterministicFile(join(folder, 'a-drop.bin'), 'drop', 40 * MEBIBYTE);
+    await writeDeterministicFile(join(folder, 'b-keep.bin'), 'keep', 40 * MEBIBYTE);
+  }, SMALL_CHUNKS);
   const firstPacks = [...(await packSizes(sandbox)).keys()];
   await unlink(join(data, 'a-drop.bin'));
   const second = await backupNow(sandbox, config, data);
@@ -91,19 +101,11 @@ test('a restore paused while a delete and GC compact the pack it reads finishes 
 // Regression: the content of a big file is listed a page of chunks at a time; GC dropping it after its backup was
 // deleted cut the list short, and the restore reported "the store is damaged: reassembled content is … bytes".
 test('a restore paused mid-file while its own backup is deleted and collected finishes or says the backup was deleted', async (t) => {
-  const sandbox = await Sandbox.create({ serverLines: ['chunk_min_size = 4096', 'chunk_avg_size = 16384', 'chunk_max_size = 65536'] });
-  const restoring: { stop(): Promise<unknown> } = { stop: async () => undefined };
-  t.after(async () => {
-    await restoring.stop();
-    await sandbox.destroy();
-  });
-  const data = join(sandbox.root, 'data');
-  // 40 MiB in 16 KiB chunks: its chunk list takes 5 pages, of which the paused restore has read only the first.
-  await writeDeterministicFile(join(data, 'b-keep.bin'), 'keep', 40 * MEBIBYTE);
-  await writeDeterministicFile(join(data, 'c-after.bin'), 'after', MEBIBYTE);
-  const server = await sandbox.startServer();
-  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
-  const only = await backupNow(sandbox, config, data);
+  const { sandbox, server, configFile: config, first: only, restoring } = await setUpPaused(t, async (folder) => {
+    // 40 MiB in 16 KiB chunks: its chunk list takes 5 pages, of which the paused restore has read only the first.
+    await writeDeterministicFile(join(folder, 'b-keep.bin'), 'keep', 40 * MEBIBYTE);
+    await writeDeterministicFile(join(folder, 'c-after.bin'), 'after', MEBIBYTE);
+  }, SMALL_CHUNKS);
 
   const target = join(sandbox.root, 'restored');
   const client = await pausedRestore(config, only, target, 2 * MEBIBYTE, restoring);
@@ -121,19 +123,11 @@ test('a restore paused mid-file while its own backup is deleted and collected fi
 // Regression: entries are read 1,000 at a time, and a backup deleted meanwhile read as one that ended there: a restore
 // said "Restored backup 0000001: 6999 files" and exited 0, with 3,001 of 10,000 files missing.
 test('a restore paused while its own backup is deleted never ends early as if complete', async (t) => {
-  const sandbox = await Sandbox.create();
-  const restoring: { stop(): Promise<unknown> } = { stop: async () => undefined };
-  t.after(async () => {
-    await restoring.stop();
-    await sandbox.destroy();
-  });
-  const data = join(sandbox.root, 'data');
   // A 48 MiB file first, which an older backup shares (so GC leaves its content alone), then 2,500 small files: the
   // restore is paused early in the big file, long before the server reads the second and third pages of entries.
-  await writeDeterministicFile(join(data, 'a-big.bin'), 'big', 48 * MEBIBYTE);
-  const server = await sandbox.startServer();
-  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
-  await backupNow(sandbox, config, data);
+  const { sandbox, data, server, configFile: config, restoring } = await setUpPaused(t, async (folder) => {
+    await writeDeterministicFile(join(folder, 'a-big.bin'), 'big', 48 * MEBIBYTE);
+  });
   for (let index = 0; index < 2500; index++) {
     await writeDeterministicFile(join(data, `f-${String(index).padStart(5, '0')}.bin`), `file-${index}`, 4096);
   }

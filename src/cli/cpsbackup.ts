@@ -10,6 +10,7 @@ import { runBackup } from '../client/uploader';
 import { runRestore, type RestoreResult } from '../client/restorer';
 import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-policy';
 import { connectToServer } from '../client/connection';
+import { explainConnectionFailure } from '../client/certificate-refusal';
 import { deleteBackup, listBackups, protectBackup, showBackup } from '../client/catalog-calls';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
@@ -22,6 +23,7 @@ import { ProgressLine } from './progress-line';
 import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { daemonMain } from '../client/daemon/daemon-command';
 import { receiveIfNew } from '../client/receiver/receive-command';
+import { incompleteBackupWarning } from '../client/incomplete-backup';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 import { doDiff, doFind } from './browse-commands';
 import { withScripts } from '../client/hooks/with-scripts';
@@ -199,10 +201,9 @@ function reportRestoreGaps(result: RestoreResult, output: Output): number {
  * restores all it holds, but not all that was there: exit 0 would claim otherwise. Returns 1 or 0.
  */
 function reportIncompleteBackup(backup: BackupSummary, output: Output): number {
-  if (backup.unreadableFiles === 0) return 0;
-  const files = backup.unreadableFiles === 1 ? '1 file was' : `${backup.unreadableFiles} files were`;
-  output.err(`warning: backup ${formatBackupId(backup.backupId)} is incomplete: ${files} not saved in it `
-    + '(unreadable when it was made, or removed by check --repair); no restore of it can bring them back\n');
+  const warning = incompleteBackupWarning(backup);
+  if (warning === undefined) return 0;
+  output.err(`warning: ${warning}\n`);
   return 1;
 }
 
@@ -316,7 +317,7 @@ function buildProgram(): Command {
     .option('--load-into <[source=]database>', 'with -i: restore only the postgresql/mariadb dumps and load them into this database (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value])
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
-    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), and with receive_files = 1 restore its files under receive_to (--overwrite applies), then postprocess')
+    .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), and with receive_files = 1 restore its files under receive_to (--overwrite applies), then postprocess; exit 3 while the newest backup applied is incomplete')
     .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
     .argument('[mode]', '"daemon": the same as --daemon')
     .allowExcessArguments(false)
@@ -345,7 +346,8 @@ Scripts (node.conf, burp's keys): backup_script_pre runs before -e (non-zero: th
 sent); backup_script_post after every -e and restore_script_post after every -i, failures included, with
 "post <0|1 failed> <backup id>" and CPSBACKUP_OUTCOME, CPSBACKUP_BACKUP_ID, CPSBACKUP_ERROR; *_arg lines add arguments.
 
-Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server.`);
+Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server
+(a right, or this client's certificate: revoked, expired or from another CA; a server that is down is exit 1, "cannot reach").`);
 }
 
 export async function main(argv: string[], output: Output = {
@@ -353,6 +355,8 @@ export async function main(argv: string[], output: Output = {
   drained: stdoutDrained,
 }, signal?: AbortSignal): Promise<number> {
   const program = buildProgram();
+  // For telling a refused certificate from a server that is down, once the error is caught.
+  let loadedConfig: NodeConfig | undefined;
   try {
     program.parse(argv);
     const options = program.opts<Options>();
@@ -381,6 +385,7 @@ export async function main(argv: string[], output: Output = {
       return EXIT.usage;
     }
     const config = loadConfig(options.config);
+    loadedConfig = config;
     // Once per run (once per daemon start): a certificate peers will refuse; for backups, an include that does not exist.
     const isBackup = options.export === true || isDaemon;
     for (const warning of [...config.warnings, ...(isBackup ? includeWarnings(config) : [])]) output.err(`cpsbackup: warning: ${warning}\n`);
@@ -414,9 +419,10 @@ export async function main(argv: string[], output: Output = {
       output.err('interrupted: nothing was committed\n');
       return EXIT.interrupted;
     }
-    output.err(`cpsbackup: ${errorMessage(error)}\n`);
-    if (!(error instanceof BackupError)) output.err(`${(error as Error)?.stack ?? ''}\n`);
-    return exitCodeOf(error);
+    const explained = loadedConfig === undefined ? error : await explainConnectionFailure(error, loadedConfig);
+    output.err(`cpsbackup: ${errorMessage(explained)}\n`);
+    if (!(explained instanceof BackupError)) output.err(`${(explained as Error)?.stack ?? ''}\n`);
+    return exitCodeOf(explained);
   }
 }
 

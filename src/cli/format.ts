@@ -1,10 +1,9 @@
 // Text shapes the cpsbackup CLI prints: backup ids, times, sizes, one line per backup or entry.
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
 import { escapeBytes } from '../common/escape-bytes';
+import { formatBackupId } from '../common/backup-id';
 
-export function formatBackupId(id: number): string {
-  return String(id).padStart(7, '0');
-}
+export { formatBackupId } from '../common/backup-id';
 
 /** Local time as burp prints it: 2026-11-23 14:30:25. */
 export function formatTime(milliseconds: number): string {

@@ -2,6 +2,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { AuthError, BackupError, BusyError, CorruptError, DiskFullError, InvalidPatternError, LimitError, NotFoundError, ProtocolError, type ErrorCode } from '../common/errors';
 
+/**
+ * grpc-js says UNAVAILABLE alike for a server that is down and for one that refused this client's
+ * certificate at the handshake; explainConnectionFailure (certificate-refusal.ts) tells them apart.
+ */
+export class ServerUnreachableError extends BackupError {
+  constructor(readonly serverAddress: string, readonly detail: string) {
+    super('IO', `cannot reach the backup server at ${serverAddress}: ${detail} (is it running, and do the certificates match?)`);
+  }
+}
+
 export function fromServiceError(error: unknown, serverAddress: string): Error {
   if (error instanceof BackupError) return error;
   const serviceError = error as Partial<grpc.ServiceError>;
@@ -19,9 +29,7 @@ export function fromServiceError(error: unknown, serverAddress: string): Error {
     case 'INVALID_ARGUMENT': return new InvalidPatternError(message);
     default: break;
   }
-  if (serviceError.code === grpc.status.UNAVAILABLE) {
-    return new BackupError('IO', `cannot reach the backup server at ${serverAddress}: ${message} (is it running, and do the certificates match?)`);
-  }
+  if (serviceError.code === grpc.status.UNAVAILABLE) return new ServerUnreachableError(serverAddress, message);
   if (serviceError.code === grpc.status.CANCELLED) return new BackupError('INTERRUPTED', 'cancelled');
   return new BackupError('IO', `server error: ${message}`);
 }

@@ -11,6 +11,8 @@ export interface BackgroundClient {
   /** Settles when the process exits, with what it printed. */
   readonly result: Promise<CommandResult>;
   isRunning(): boolean;
+  /** What it has printed so far, stdout and stderr as they came: for waiting on a daemon's log line. */
+  output(): string;
   /** Resumes it if paused and kills it (SIGKILL) if still running; waits for its exit. */
   stop(): Promise<CommandResult>;
 }
@@ -19,8 +21,9 @@ export function startClient(args: readonly string[]): BackgroundClient {
   const child = spawn(process.execPath, [CLIENT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (data: Buffer) => { stdout += data.toString(); });
-  child.stderr!.on('data', (data: Buffer) => { stderr += data.toString(); });
+  let output = '';
+  child.stdout!.on('data', (data: Buffer) => { stdout += data.toString(); output += data.toString(); });
+  child.stderr!.on('data', (data: Buffer) => { stderr += data.toString(); output += data.toString(); });
   const result = new Promise<CommandResult>((resolveResult) => {
     child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr }));
   });
@@ -29,6 +32,7 @@ export function startClient(args: readonly string[]): BackgroundClient {
     child,
     result,
     isRunning,
+    output: () => output,
     async stop() {
       if (isRunning()) {
         child.kill('SIGCONT');

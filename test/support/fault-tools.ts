@@ -5,7 +5,7 @@ import { open, readdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Sandbox, CommandResult, SandboxServer } from './sandbox';
+import { Sandbox, type CommandResult, type SandboxServer } from './sandbox';
 import { snapshotTree, treeDifferences, type TreeEntry } from './trees';
 
 export interface ChunkPlace {
@@ -31,6 +31,46 @@ export async function backupNow(sandbox: Sandbox, configFile: string, root: stri
   const match = /Backup (\d+) done/.exec(result.stdout);
   assert.ok(match, result.stdout);
   return { number: Number(match[1]), root, snapshot };
+}
+
+/** A sandbox whose node1 has made one backup of `data`, as most fault tests begin. */
+export interface FirstBackup {
+  readonly sandbox: Sandbox;
+  /** <sandbox>/data, node1's include. */
+  readonly data: string;
+  /** node1's config lines: to write it again after a restart (a new port). */
+  readonly nodeLines: readonly string[];
+  readonly configFile: string;
+  readonly server: SandboxServer;
+  readonly first: KnownBackup;
+}
+
+/**
+ * Creates a sandbox (server.conf with `serverLines`), fills `data` with `writeData`, starts the server,
+ * writes node1's config (`include = data` and `nodeLines`) and backs up once; the server is then stopped
+ * unless `isServerKept` (check, and damage aimed through the catalog, need it stopped). The caller destroys
+ * the sandbox; when the set-up itself fails, it is destroyed here.
+ */
+export async function setUpFirstBackup(options: {
+  readonly serverLines?: readonly string[];
+  readonly nodeLines?: readonly string[];
+  readonly writeData: (data: string) => Promise<void>;
+  readonly isServerKept?: boolean;
+}): Promise<FirstBackup> {
+  const sandbox = await Sandbox.create({ serverLines: options.serverLines });
+  try {
+    const data = join(sandbox.root, 'data');
+    await options.writeData(data);
+    const server = await sandbox.startServer();
+    const nodeLines = [`include = ${data}`, ...(options.nodeLines ?? [])];
+    const configFile = await sandbox.writeNodeConfig('node1', nodeLines);
+    const first = await backupNow(sandbox, configFile, data);
+    if (options.isServerKept !== true) await server.stop();
+    return { sandbox, data, nodeLines, configFile, server, first };
+  } catch (error) {
+    await sandbox.destroy();
+    throw error;
+  }
 }
 
 export async function listedNumbers(sandbox: Sandbox, configFile: string, extra: readonly string[] = []): Promise<number[]> {

@@ -131,9 +131,13 @@ export class Sandbox {
     return this.server;
   }
 
-  /** Runs the cpsbackup CLI as a real process. */
-  runClient(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CommandResult> {
-    return runNode(join(DIST_CLI, 'cpsbackup.js'), args, options.timeoutMs ?? 120_000);
+  /**
+   * Runs the cpsbackup CLI as a real process. `isWithoutPermissionBypass`: as root without the capability
+   * to bypass file permissions (setpriv), so a 000 file is unreadable for real; see canDropPermissionBypass.
+   */
+  runClient(args: readonly string[], options: { timeoutMs?: number; isWithoutPermissionBypass?: boolean } = {}): Promise<CommandResult> {
+    const launcher = options.isWithoutPermissionBypass ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [];
+    return runNode(join(DIST_CLI, 'cpsbackup.js'), args, options.timeoutMs ?? 120_000, launcher);
   }
 
   runServerCommand(args: readonly string[]): Promise<CommandResult> {
@@ -146,9 +150,14 @@ export class Sandbox {
   }
 }
 
-export function runNode(script: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+/** Dropping the permission bypass needs root; a test relying on an unreadable file skips otherwise. */
+export const canDropPermissionBypass = process.geteuid?.() === 0;
+
+/** `launcher`: a command (and its arguments) that runs node, e.g. setpriv. */
+export function runNode(script: string, args: readonly string[], timeoutMs: number, launcher: readonly string[] = []): Promise<CommandResult> {
   return new Promise((resolveResult) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [...launcher, process.execPath, script, ...args];
+    const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (data: Buffer) => { stdout += data.toString(); });

@@ -6,7 +6,9 @@ import { BackupKind } from '../../proto/cpsbackup';
 import { listBackups } from '../catalog-calls';
 import { connectToServer } from '../connection';
 import { partialSinceOf } from '../partial-chain';
+import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from '../receiver/receiver';
+import { incompleteBackupsOf } from '../receiver/receive-incomplete';
 import type { StorageConfig } from '../sources/storage-config';
 import { runBackup } from '../uploader';
 import { withScripts } from '../hooks/with-scripts';
@@ -31,18 +33,7 @@ export async function listOwnBackups(config: NodeConfig): ReturnType<typeof list
 
 export async function runJob(name: JobName, context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
-  if (name === 'receive') {
-    const result = await runReceive(config, {
-      clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`),
-    });
-    // The daemon has no exit code to give: what the overwrite policy kept is a warning in the log.
-    for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
-    for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
-    logger.info(result.applied.length === 0
-      ? `receive: nothing new from ${config.receiveClient} (last applied: ${result.previous?.backupId ?? 'none'})`
-      : `receive: applied backups ${result.applied.map(({ backup }) => backup.backupId).join(', ')} from ${config.receiveClient}`);
-    return;
-  }
+  if (name === 'receive') return runReceiveJob(context);
   // The same scripts as `cpsbackup -e`: a failing pre script fails the job; the post script runs after every outcome.
   await withScripts({ action: 'backup', configFile: config.file, pre: config.scripts.backupPre, post: config.scripts.backupPost }, async () => {
     const isPartialRun = name === 'partial';
@@ -57,4 +48,23 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
       + `${summary.logicalBytes} bytes, ${summary.newBytes} new`);
     return { backupId: summary.backupId, exitCode: progress.unreadable.length > 0 ? 3 : 0 };
   }, (problem) => logger.error(`${name}: ${problem}`));
+}
+
+/** The daemon has no exit code to give: what -i --if-new would exit 3 for is a warning in the log, and the daemon goes on. */
+async function runReceiveJob(context: JobContext): Promise<void> {
+  const { config, logger } = context;
+  const result = await runReceive(config, {
+    clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`),
+  });
+  for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
+  for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
+  const incomplete = incompleteBackupsOf(result);
+  for (const backup of incomplete) logger.warn(`receive: ${incompleteBackupWarning(backup)}`);
+  const incompleteNote = incomplete.length > 0 ? `incomplete: ${incomplete.map((backup) => backup.backupId).join(', ')}` : undefined;
+  const summary = result.applied.length === 0
+    ? `receive: nothing new from ${config.receiveClient} (last applied: ${result.previous?.backupId ?? 'none'}${incompleteNote ? `, ${incompleteNote}` : ''})`
+    : `receive: applied backups ${result.applied.map(({ backup }) => backup.backupId).join(', ')} from ${config.receiveClient}`
+      + `${incompleteNote ? ` (${incompleteNote})` : ''}`;
+  if (incompleteNote === undefined) logger.info(summary);
+  else logger.warn(summary);
 }

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock';
 import { cronSchedule, type Schedule } from './cron-schedule';
 import { listOwnBackups, runJob, type JobName } from './daemon-jobs';
 import { isCompleteBackupMissed } from './missed-run';
+import { explainConnectionFailure } from '../certificate-refusal';
 import { Scheduler, type ScheduledJob } from './scheduler';
 
 export interface DaemonOptions {
@@ -38,7 +39,9 @@ export async function runDaemon(config: NodeConfig, options: DaemonOptions): Pro
   if (schedules.length === 0) {
     throw new ConfigError(config.file, undefined, 'the daemon has nothing to run: set schedule_complete, schedule_partial or schedule_receive');
   }
-  const run = options.runJob ?? ((name, signal) => runJob(name, { config, storage: options.storage, logger }, signal));
+  // A refused certificate is logged as such, not as a server that is down: the operator must act.
+  const run = options.runJob ?? ((name, signal) => runJob(name, { config, storage: options.storage, logger }, signal)
+    .catch(async (error: unknown) => { throw await explainConnectionFailure(error, config); }));
   const jobs: ScheduledJob[] = schedules.map(([name, schedule]) => ({
     name, nextAfter: (after) => schedule.nextAfter(after), run: (signal) => run(name, signal),
   }));
@@ -86,6 +89,6 @@ async function catchUpComplete(config: NodeConfig, schedule: Schedule, now: numb
     else scheduler.runNow('complete', missed);
   } catch (error) {
     // The server may be down as well; the next scheduled run will try again.
-    options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(error)}`);
+    options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(await explainConnectionFailure(error, config))}`);
   }
 }

@@ -4,7 +4,9 @@ import type { NodeConfig } from '../../common/config/node-config';
 import type { StorageConfig } from '../sources/storage-config';
 import type { LoadInto } from '../sources/load-into';
 import type { OverwritePolicy } from '../overwrite-policy';
+import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from './receiver';
+import { incompleteBackupsOf } from './receive-incomplete';
 
 export interface ReceiveOutput {
   out(text: string): void;
@@ -13,17 +15,20 @@ export interface ReceiveOutput {
 
 /**
  * Returns 0 (also when nothing was new), 3 when receive_files kept existing files that differ (the overwrite
- * policy) or skipped what needs root, each listed as -i lists them; failures throw (LoadFailedError → exit 3).
+ * policy) or skipped what needs root, each listed as -i lists them, or when the backup applied (now or, with
+ * nothing new, last time) is incomplete, warned as -i warns; failures throw (LoadFailedError → exit 3).
  */
 export async function receiveIfNew(config: NodeConfig, clientName: string | undefined, storage: StorageConfig | undefined,
   output: ReceiveOutput, loadInto?: LoadInto, overwrite?: OverwritePolicy): Promise<number> {
   const result = await runReceive(config, { clientName, storage, loadInto, overwrite, onEvent: (message) => output.err(`${message}\n`) });
   const from = clientName === undefined ? '' : ` of ${clientName}`;
+  const incomplete = incompleteBackupsOf(result);
+  for (const backup of incomplete) output.err(`warning: ${incompleteBackupWarning(backup)}\n`);
   if (result.applied.length === 0) {
     output.out(result.previous === undefined
       ? `Nothing new: no backup${from} to receive yet\n`
-      : `Nothing new: backup ${result.previous.backupId}${from} (${result.previous.kind}) is already applied\n`);
-    return 0;
+      : `Nothing new: backup ${result.previous.backupId}${from} (${result.previous.kind}${incomplete.length > 0 ? ', incomplete' : ''}) is already applied\n`);
+    return incomplete.length > 0 ? 3 : 0;
   }
   const ids = result.applied.map(({ backup }) => backup.backupId).join(', ');
   const loads = result.applied.reduce((count, { loads }) => count + loads.length, 0);
@@ -34,6 +39,7 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   const filesText = files === undefined ? '' : `, ${files.files} files restored under ${files.to}`
     + `${gaps > 0 ? ` (${gaps} entries not restored as they are in the backup, see above)` : ''}`;
   output.out(`Received backup${result.applied.length > 1 ? 's' : ''} ${ids}${from}: ${loads} dumps loaded${filesText}`
-    + `${config.postprocess !== undefined ? ', postprocess done' : ''}; backup ${result.state?.backupId} recorded as applied\n`);
-  return gaps > 0 ? 3 : 0;
+    + `${config.postprocess !== undefined ? ', postprocess done' : ''}; backup ${result.state?.backupId} recorded as applied`
+    + `${incomplete.length > 0 ? ` (incomplete: ${incomplete.map((backup) => backup.backupId).join(', ')}, see the warning above)` : ''}\n`);
+  return gaps > 0 || incomplete.length > 0 ? 3 : 0;
 }

@@ -41,6 +41,8 @@ export interface ReceivedBackup {
 export interface ReceiveResult {
   /** The state before this run: what was already applied. */
   readonly previous: ReceiveState | undefined;
+  /** The backup `previous` names as the server lists it now (check --repair may have marked it incomplete since). */
+  readonly lastApplied?: BackupSummary;
   /** Empty when nothing newer than `previous` exists. */
   readonly applied: readonly ReceivedBackup[];
   readonly state: ReceiveState | undefined;
@@ -68,13 +70,16 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     const client = connectToServer(config);
     let plan: BackupSummary[];
     let dumpPaths: Map<number, string[]>;
+    let lastApplied: BackupSummary | undefined;
     try {
-      plan = planReceive(await listBackups(client, address, options.clientName), previous?.backupId);
+      const backups = await listBackups(client, address, options.clientName);
+      lastApplied = backups.find((backup) => backup.backupId === previous?.backupId);
+      plan = planReceive(backups, previous?.backupId);
       dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
     } finally {
       client.close();
     }
-    if (plan.length === 0) return { previous, applied: [], state: previous };
+    if (plan.length === 0) return { previous, lastApplied, applied: [], state: previous };
 
     const target = join(config.workDirectory, 'receive', clientKey);
     const applied: ReceivedBackup[] = [];
@@ -107,7 +112,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     };
     await writeReceiveState(config.stateDirectory, clientKey, state);
     await rm(target, { recursive: true, force: true });
-    return { previous, applied, state, files };
+    return { previous, lastApplied, applied, state, files };
   } finally {
     await lock.release();
   }

@@ -1,7 +1,7 @@
 // Builds grpc-js credentials for mutual TLS 1.3 from the server's and the node's configs.
 // The server's side (the handshake, the revocation list) is src/server/transport/mutual-tls-listener.ts.
 import * as grpc from '@grpc/grpc-js';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { ConfigError } from '../errors';
 import type { NodeConfig } from '../config/node-config';
 import { shownPath } from '../config/display';
@@ -26,14 +26,18 @@ export function trustedCa(config: { file: string; sslCa: string }): Buffer {
   return readPem(config.file, config.sslCa);
 }
 
-export function clientCredentials(config: NodeConfig): grpc.ChannelCredentials {
-  const context = createSecureContext({
+/** The node's side of mutual TLS 1.3: its certificate and key, and the CA the server's certificate must chain to. */
+export function clientSecureContext(config: NodeConfig): SecureContext {
+  return createSecureContext({
     ca: readPem(config.file, config.sslCa),
     cert: readPem(config.file, config.sslCert),
     key: readPem(config.file, config.sslKey),
     minVersion: 'TLSv1.3',
   });
-  return grpc.credentials.createFromSecureContext(context);
+}
+
+export function clientCredentials(config: NodeConfig): grpc.ChannelCredentials {
+  return grpc.credentials.createFromSecureContext(clientSecureContext(config));
 }
 
 const FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;

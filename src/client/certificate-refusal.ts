@@ -1,0 +1,59 @@
+// Tells a server that refused this node's certificate (revoked, expired, another CA) from one that is
+// down: grpc-js reports both as UNAVAILABLE ("Failed to connect", "read ECONNRESET"), so one handshake of our own decides.
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+import { AuthError } from '../common/errors';
+import type { NodeConfig } from '../common/config/node-config';
+import { clientSecureContext } from '../common/tls/credentials';
+import { ServerUnreachableError } from './remote-error';
+
+/** Long enough for a loaded server to answer a handshake; only paid after a connection already failed. */
+const PROBE_TIMEOUT_MILLISECONDS = 5_000;
+
+/** HTTP/2's client preface and an empty SETTINGS frame: a server that accepted us answers with its SETTINGS. */
+const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
+
+/**
+ * - 'refused': our TLS 1.3 handshake completed (the server proved a certificate of our CA), then the server
+ *   closed the connection or sent an alert before a byte of HTTP/2: what the server's listener does with a
+ *   client certificate that fails verification (src/server/transport/mutual-tls-listener.ts).
+ * - 'accepted': the server answered HTTP/2; 'unknown': no connection, a handshake that failed, or no answer.
+ */
+export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown';
+
+export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_TIMEOUT_MILLISECONDS): Promise<HandshakeVerdict> {
+  return new Promise((resolve) => {
+    let isHandshakeDone = false;
+    const socket = tls.connect({
+      host: config.server, port: config.port, secureContext: clientSecureContext(config), ALPNProtocols: ['h2'],
+      // Node refuses an IP address as a TLS server name; the certificate is then checked against the address, as grpc-js does.
+      servername: config.serverName ?? (isIP(config.server) === 0 ? config.server : undefined),
+    });
+    const finish = (verdict: HandshakeVerdict): void => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+      resolve(verdict);
+    };
+    const timer = setTimeout(() => finish('unknown'), timeoutMilliseconds);
+    socket.once('secureConnect', () => {
+      isHandshakeDone = true;
+      socket.write(HTTP2_PREFACE);
+    });
+    socket.once('data', () => finish('accepted'));
+    socket.once('error', () => finish(isHandshakeDone ? 'refused' : 'unknown'));
+    socket.once('close', () => finish(isHandshakeDone ? 'refused' : 'unknown'));
+  });
+}
+
+/**
+ * A ServerUnreachableError becomes an AuthError (exit 12) when the server is up and refuses this node's
+ * certificate; anything else, and a server that is down or cannot be judged, is returned as it was.
+ */
+export async function explainConnectionFailure(error: unknown, config: NodeConfig): Promise<unknown> {
+  if (!(error instanceof ServerUnreachableError)) return error;
+  if (await probeHandshake(config) !== 'refused') return error;
+  return new AuthError(`the server at ${error.serverAddress} refused this client's certificate ${config.sslCert} `
+    + '(revoked, expired or signed by another CA): ask the server\'s operator for a new one');
+}

@@ -96,6 +96,23 @@ test('one flipped byte: check --read-data names the chunk and every file holding
   }
 });
 
+test('a flipped byte in the last chunk of a streamed file fails that file only; the files after it restore', async () => {
+  // The restorer reads a streamed file's next frame before it writes the current one; a failure on the
+  // last frame once made it read past the entry's end and abort the whole restore (exit 1).
+  const fixture = await twoBackups();
+  const { sandbox, data } = fixture;
+  try {
+    const chunks = chunksOfFile(sandbox, 1, join(data, 'first.bin'));
+    const victim = chunks[chunks.length - 1];
+    await flipByte(packFile(sandbox, victim.packName), victim.offset + RECORD_HEADER_SIZE + Math.floor(victim.storedSize / 2));
+    await sandbox.startServer();
+    await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    for (const backup of fixture.backups) await assertRestoreRefuses(fixture, backup, ['first.bin']);
+  } finally {
+    await sandbox.destroy();
+  }
+});
+
 test('a truncated pack: check names the chunks past its end and their files; restore refuses only those', async () => {
   const fixture = await twoBackups();
   const { sandbox, data } = fixture;

@@ -112,8 +112,9 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
             if (inner?.$case === 'data') piece = inner.value.chunk;
             else if (inner?.$case === 'chunks') piece = isDecoded ? decodingPiece(inner.value.chunks, decoder) : inner.value.chunks;
             else if (inner?.$case === 'entryEnd') {
-              if (waiting !== undefined) yield waiting;
+              // Known before the last frame goes: a writer that fails on it must not drain past the entry's end.
               end = inner.value;
+              if (waiting !== undefined) yield waiting;
               return end;
             } else throw new ProtocolError(`unexpected ${inner?.$case ?? 'empty'} message inside ${escapeBytes(meta.path)}`);
             if (decoder === undefined) {

@@ -62,10 +62,11 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0,
   }, () => options.onProgress?.(progressOf(writer.outcome)));
   let backup: BackupSummary | undefined;
-  // One thread decodes and checks chunks while this one writes files: more would compete with the
-  // writes (and, on a small machine, with the server) for the same cores.
-  const decoder = new ChunkDecoderPool(1);
+  let decoder: ChunkDecoderPool | undefined;
   try {
+    // One thread decodes and checks chunks while this one writes files: more would compete with the
+    // writes (and, on a small machine, with the server) for the same cores.
+    decoder = new ChunkDecoderPool(1);
     const call = client.restore({
       backupId: options.backupId, clientName: options.clientName ?? '', acceptsBatches: true, protocolVersion: PROTOCOL_VERSION,
       paths: (options.paths ?? []).map((path) => (typeof path === 'string' ? Buffer.from(path) : path)), pathRegex: options.pathRegex ?? '',
@@ -81,7 +82,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   } finally {
     tree.close();
     client.close();
-    await decoder.close();
+    await decoder?.close();
   }
 }
 

@@ -28,6 +28,12 @@ const QUERY_BYTES = 4 * 1024 * 1024;
 const QUERY_IDLE_MS = 100;
 /** Hashes of one chunk list per message; longer lists go ahead in ChunkList messages. */
 const LIST_HASHES_PER_MESSAGE = 16 * 1024;
+/**
+ * Entries waiting for a query to go, and steps queued to leave: bounded, so a walk of many unchanged
+ * files (which never waits on its own) waits for the wire instead of piling entries up in memory.
+ */
+const MAX_FOLLOWERS = 4096;
+const MAX_QUEUED_STEPS = 8192;
 const HASH_SIZE = 32;
 
 interface PendingQuery {
@@ -49,6 +55,7 @@ export class ChunkUploader implements EntrySink {
   private readonly seen = new Set<string>();
   private query: PendingQuery = emptyQuery();
   private nextQueryId = 1;
+  private queuedSteps = 0;
   private queryTimer: NodeJS.Timeout | undefined;
   private readonly answers = new Map<number, { resolve(missing: Buffer): void; reject(error: unknown): void }>();
   private readonly budget = new ByteBudget(MAX_BYTES_PENDING);
@@ -79,6 +86,7 @@ export class ChunkUploader implements EntrySink {
 
   /** Cuts and hashes a file's content as it is read; returns the bytes read. The entry leaves once its chunks have. */
   async sendFile(meta: EntryMeta, content: AsyncIterable<Buffer | PreparedData> | Iterable<Buffer>): Promise<number> {
+    await this.keepQueueShort();
     this.throwIfFailed();
     const chunker = this.chunkerFactory.create();
     const hashes: Buffer[] = [];
@@ -107,6 +115,7 @@ export class ChunkUploader implements EntrySink {
 
   /** An entry without content (or a reference, a hard link): after everything queued before it. */
   async add(entry: BatchedEntry): Promise<void> {
+    await this.keepQueueShort();
     this.throwIfFailed();
     this.afterPendingChunks(() => this.batcher.add(entry));
   }
@@ -206,7 +215,14 @@ export class ChunkUploader implements EntrySink {
 
   /** Queues a step after every step queued before it; the first failure stops the rest. */
   private ordered(step: () => Promise<void>): void {
-    this.tail = this.tail.then(() => (this.failure === undefined ? step() : undefined)).catch((error) => this.fail(error));
+    this.queuedSteps++;
+    this.tail = this.tail.then(() => (this.failure === undefined ? step() : undefined)).catch((error) => this.fail(error))
+      .then(() => { this.queuedSteps--; });
+  }
+
+  private async keepQueueShort(): Promise<void> {
+    if (this.query.followers.length >= MAX_FOLLOWERS) this.sendQuery();
+    if (this.queuedSteps >= MAX_QUEUED_STEPS) await this.tail;
   }
 
   private fail(error: unknown): void {

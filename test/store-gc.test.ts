@@ -70,3 +70,22 @@ test('a pack compacted during a restore is deleted only after that restore ends'
   assert.equal(await packCount(fixture.directory), before - 1, 'the doomed pack went once its reader ended');
   assert.ok((await readBackup(store, second)).get('/a/keep')?.equals(keep));
 });
+
+test('a parent entry read ahead whose content a sweep deleted is not reused, even when its id is given to new bytes', async (t) => {
+  // The session reads the parent's entries a page ahead. If the parent is deleted and swept meanwhile,
+  // SQLite hands the freed content id to the next new content: an unchanged file must not take it.
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const first = await bytesOf('first', 50_000);
+  const last = await bytesOf('last', 60_000);
+  const parent = await backupFiles(store, 'node1', { '/a': first, '/b': last });
+  const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: parent.number });
+  assert.ok(session.parentContent(Buffer.from('/a')), 'the page with /a and /b is read and /a is held');
+  store.deleteBackup(parent);
+  await store.collectGarbage({ allPacks: true }); // takes /b's content: nothing holds it yet
+  const other = await bytesOf('other', 60_000); // same size as /b's content, other bytes
+  await backupFiles(store, 'node2', { '/x': other }); // its content takes the freed (highest) id
+  assert.equal(session.parentContent(Buffer.from('/b')), undefined, "/b's content is gone; its id now names other bytes");
+  await session.abandon(new Error('test done'));
+});

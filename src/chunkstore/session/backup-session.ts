@@ -92,14 +92,18 @@ export class BackupSession {
   parentContent(path: Buffer): (StoredContentRef & { readonly entry: StoredEntry }) | undefined {
     const found = this.parent?.get(path);
     if (found === undefined) return undefined;
-    const { entry, contentSize, contentsDeletedBefore } = found;
-    if (entry.contentId === null || contentSize === null) return undefined;
+    const { entry, contentSize, contentHash, contentsDeletedBefore } = found;
+    if (entry.contentId === null || contentSize === null || contentHash === null) return undefined;
     const { catalog, hold } = this.dependencies;
     // A damaged content is not carried forward: the client must send the file again (and heal it).
     if ((this.damagedContents ??= catalog.contents.damagedIds()).has(entry.contentId)) return undefined;
     hold.contents.add(entry.contentId);
-    // Read with its entry ahead of time: a sweep since then (the parent deleted meanwhile) may have taken it.
-    if (catalog.garbage.contentsDeleted !== contentsDeletedBefore && catalog.contents.byId(entry.contentId) === undefined) return undefined;
+    // Read with its entry ahead of time: a sweep since then (the parent deleted meanwhile) may have taken
+    // it, and SQLite may have given its id to a new content since, so the row must still hold the same bytes.
+    if (catalog.garbage.contentsDeleted !== contentsDeletedBefore) {
+      const current = catalog.contents.byId(entry.contentId);
+      if (current === undefined || current.size !== contentSize || !current.hash.equals(contentHash)) return undefined;
+    }
     return { id: entry.contentId, size: contentSize, entry };
   }
 

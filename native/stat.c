@@ -9,48 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void set_value(napi_env env, napi_value object, const char *key, napi_value value) {
-  napi_set_named_property(env, object, key, value);
-}
-
-static napi_value timespec_ns(napi_env env, struct timespec time) {
-  return make_int64_bigint(env, (int64_t)time.tv_sec * 1000000000LL + (int64_t)time.tv_nsec);
-}
-
-/* fstatat(dirfd, name, flags) -> { mode, uid, gid, nlink, size, blocks, blksize, ino, dev, rdev, atimeNs, mtimeNs, ctimeNs }.
- * mode, uid, gid, nlink, size, blocks are Numbers (exact below 2^53); ino, dev, rdev and times are BigInts. */
-static napi_value js_fstatat(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
-  int32_t dirfd, flags;
-  name_arg name;
-  if (!get_int32(env, argv[0], "dirfd", &dirfd) || !get_int32(env, argv[2], "flags", &flags) ||
-      !get_name(env, argv[1], "name", &name)) return NULL;
-  struct stat st;
-  if (fstatat(dirfd, name.bytes, &st, flags) != 0) {
-    throw_errno(env, errno, "fstatat", name.bytes, name.length);
-    free_name(&name);
-    return NULL;
-  }
-  free_name(&name);
-  napi_value result;
-  napi_create_object(env, &result);
-  set_value(env, result, "mode", make_double(env, (double)st.st_mode));
-  set_value(env, result, "uid", make_double(env, (double)st.st_uid));
-  set_value(env, result, "gid", make_double(env, (double)st.st_gid));
-  set_value(env, result, "nlink", make_double(env, (double)st.st_nlink));
-  set_value(env, result, "size", make_double(env, (double)st.st_size));
-  set_value(env, result, "blocks", make_double(env, (double)st.st_blocks));
-  set_value(env, result, "blksize", make_double(env, (double)st.st_blksize));
-  set_value(env, result, "ino", make_uint64_bigint(env, (uint64_t)st.st_ino));
-  set_value(env, result, "dev", make_uint64_bigint(env, (uint64_t)st.st_dev));
-  set_value(env, result, "rdev", make_uint64_bigint(env, (uint64_t)st.st_rdev));
-  set_value(env, result, "atimeNs", timespec_ns(env, st.st_atim));
-  set_value(env, result, "mtimeNs", timespec_ns(env, st.st_mtim));
-  set_value(env, result, "ctimeNs", timespec_ns(env, st.st_ctim));
-  return result;
-}
-
 /* fstatatInto(dirfd, name, flags, out: BigInt64Array(13)): fstatat's answer as 64-bit integers in the order
  * mode, uid, gid, nlink, size, blocks, blksize, ino, dev, rdev, atimeNs, mtimeNs, ctimeNs (ino, dev and rdev
  * as their unsigned bit patterns). Building a 13-property object here cost three times the syscall; the
@@ -137,6 +95,5 @@ static napi_value js_readdir_at(napi_env env, napi_callback_info info) {
 }
 
 bool register_stat(napi_env env, napi_value exports) {
-  return export_function(env, exports, "fstatat", js_fstatat) && export_function(env, exports, "fstatatInto", js_fstatat_into) &&
-         export_function(env, exports, "readdirAt", js_readdir_at);
+  return export_function(env, exports, "fstatatInto", js_fstatat_into) && export_function(env, exports, "readdirAt", js_readdir_at);
 }

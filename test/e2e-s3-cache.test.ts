@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { testBytes } from './support/test-bytes';
-import { writeDeterministicFile } from './support/trees';
+import { folderBytes, writeDeterministicFile } from './support/trees';
 import { assertRestoresExactly, backupNow, flipByte, type KnownBackup } from './support/fault-tools';
 
 const skip = cephSkipReason();
@@ -49,11 +49,6 @@ async function readFigures(sandbox: Sandbox): Promise<{ gets: number; cache: Cac
   };
 }
 
-async function folderBytes(folder: string): Promise<number> {
-  let total = 0;
-  for (const name of await readdir(folder).catch(() => [] as string[])) total += await stat(join(folder, name)).then((found) => found.size, () => 0);
-  return total;
-}
 
 describe('s3_cache_size: the local read cache of pack ranges on a Ceph RGW bucket', { skip }, () => {
   let cluster: CephCluster;

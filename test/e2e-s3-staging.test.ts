@@ -4,12 +4,11 @@
 // once; the backup restores byte for byte.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { startClient } from './support/background-client';
-import { writeDeterministicFile } from './support/trees';
+import { folderBytes, writeDeterministicFile } from './support/trees';
 import { assertRestoresExactly, waitUntil } from './support/fault-tools';
 import { snapshotTree } from './support/trees';
 
@@ -29,14 +28,6 @@ function metricValue(metrics: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** Bytes of the files in the staging folder right now (files may vanish while we look). */
-async function stagedBytes(folder: string): Promise<number> {
-  let total = 0;
-  for (const name of await readdir(folder).catch(() => [] as string[])) {
-    total += await stat(join(folder, name)).then((found) => found.size, () => 0);
-  }
-  return total;
-}
 
 describe('s3_staging_max bounds the staging folder on a Ceph RGW bucket', { skip }, () => {
   let cluster: CephCluster;
@@ -74,7 +65,7 @@ describe('s3_staging_max bounds the staging folder on a Ceph RGW bucket', { skip
       const stagingFolder = join(sandbox.storeDirectory, 'staging');
       const sampler = (async () => {
         while (sampling) {
-          mostSeen = Math.max(mostSeen, await stagedBytes(stagingFolder));
+          mostSeen = Math.max(mostSeen, await folderBytes(stagingFolder));
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       })();

@@ -82,6 +82,8 @@ export class EncoderPool {
   }
 
   async close(): Promise<void> {
+    // Referenced while they stop: a caller awaiting only their exit must keep the process alive until it comes.
+    for (const worker of this.workers) worker.ref();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
     this.fail(new Error('encoder pool closed'));
   }

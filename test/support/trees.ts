@@ -2,7 +2,7 @@
 // stream, a sample tree with every entry kind the product must restore, and a tree snapshot to compare.
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, opendir, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, opendir, readdir, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +32,13 @@ export function deterministicBytes(seed: string, size: number, blockSize = MEBIB
 export async function writeDeterministicFile(path: string, seed: string, size: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await pipeline(deterministicBytes(seed, size), createWriteStream(path));
+}
+
+/** Bytes of the files directly in a folder (0 for a missing folder; a file gone meanwhile counts 0). */
+export async function folderBytes(folder: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(folder).catch(() => [] as string[])) total += await stat(join(folder, name)).then((found) => found.size, () => 0);
+  return total;
 }
 
 export async function fileSha256(path: string): Promise<string> {

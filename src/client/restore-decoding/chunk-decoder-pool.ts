@@ -19,8 +19,6 @@ interface Waiting {
 export class ChunkDecoderPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<number, Waiting>();
-  /** The worker each waiting request went to. */
-  private readonly pendingPerWorker = new Map<number, Worker>();
   private nextGroupId = 0;
   private nextWorker = 0;
   private failure: Error | undefined;
@@ -31,9 +29,8 @@ export class ChunkDecoderPool {
       worker.on('message', (reply: DecodedGroup) => this.settle(reply));
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`chunk decoder worker exited with code ${code}`)); });
-      // Referenced only while a request waits: the restore may await nothing but the worker's answer
-      // (the call has ended), and an idle worker must not keep the process alive.
-      worker.unref();
+      // Kept referenced (the restore closes the pool when it ends): a restore may await nothing but a
+      // worker's answer, and Node ends a process whose only handles are unreferenced.
       this.workers.push(worker);
     }
   }
@@ -62,8 +59,6 @@ export class ChunkDecoderPool {
     };
     const worker = this.workers[this.nextWorker];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
-    this.pendingPerWorker.set(groupId, worker);
-    worker.ref();
     worker.postMessage(group, [payloads.buffer, hashes.buffer]);
     return result;
   }
@@ -75,7 +70,6 @@ export class ChunkDecoderPool {
 
   private settle(reply: DecodedGroup): void {
     const waiting = this.waiting.get(reply.groupId);
-    this.release(reply.groupId);
     if (waiting === undefined) return;
     this.waiting.delete(reply.groupId);
     const raw = Buffer.from(reply.raw.buffer, reply.raw.byteOffset, reply.raw.byteLength);
@@ -92,13 +86,6 @@ export class ChunkDecoderPool {
       decoded[index] = new CorruptError(`not restored, the store's copy is damaged: chunk ${waiting.chunks[index].hash.toString('hex')} ${reason}`);
     }
     waiting.resolve(decoded);
-  }
-
-  /** Unreferences the worker that answered once it has no other request waiting. */
-  private release(groupId: number): void {
-    const worker = this.pendingPerWorker.get(groupId);
-    this.pendingPerWorker.delete(groupId);
-    if (worker !== undefined && ![...this.pendingPerWorker.values()].includes(worker)) worker.unref();
   }
 
   private fail(error: Error): void {

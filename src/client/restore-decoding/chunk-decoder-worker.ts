@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { ChunkCodec } from '../../chunkstore/codec';
-import type { Codec } from '../../chunkstore/pack/pack-format';
 
 export interface DecodeGroup {
   readonly groupId: number;
@@ -44,7 +43,7 @@ parentPort!.on('message', (group: DecodeGroup) => {
     payloadOffset += payload.length;
     rawOffset += into.length;
     try {
-      codec.decode(group.codecs[index] as Codec, payload, into.length, into);
+      codec.decode(group.codecs[index] as Parameters<ChunkCodec['decode']>[0], payload, into.length, into);
     } catch (error) {
       failures.push({ index, reason: `does not decode (${(error as Error).message})` });
       continue;

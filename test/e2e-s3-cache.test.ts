@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
+import { metricValue, statusUrlOf } from './support/status-metrics';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { testBytes } from './support/test-bytes';
 import { folderBytes, writeDeterministicFile } from './support/trees';
@@ -25,17 +26,6 @@ interface CacheStatus {
   readonly discarded: number;
 }
 
-function statusUrlOf(log: string): string {
-  const match = /cpsbackup-server status on (\S+)/.exec(log);
-  assert.ok(match, log);
-  return match[1].replace(/\/$/, '');
-}
-
-function metricValue(metrics: string, series: string): number | undefined {
-  const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 /** The running server's S3 GET count and cache figures, from /metrics (what an operator's Prometheus sees). */
 async function readFigures(sandbox: Sandbox): Promise<{ gets: number; cache: CacheStatus | undefined }> {
   const metrics = await (await fetch(`${statusUrlOf(sandbox.runningServer!.log())}/metrics`)).text();
@@ -48,7 +38,6 @@ async function readFigures(sandbox: Sandbox): Promise<{ gets: number; cache: Cac
     cache: { hits, misses: value('misses'), bytes: value('bytes'), limitBytes: value('limit_bytes'), evictions: value('evictions'), discarded: value('discarded') },
   };
 }
-
 
 describe('s3_cache_size: the local read cache of pack ranges on a Ceph RGW bucket', { skip }, () => {
   let cluster: CephCluster;

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
+import { metricValue, statusUrlOf } from './support/status-metrics';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { startClient } from './support/background-client';
 import { folderBytes, writeDeterministicFile } from './support/trees';
@@ -16,18 +17,6 @@ const skip = cephSkipReason();
 const MEBIBYTE = 1024 * 1024;
 const BUCKET = 'cpsbackup-staging';
 const STAGING_MAX = 10 * MEBIBYTE;
-
-function statusUrlOf(log: string): string {
-  const match = /cpsbackup-server status on (\S+)/.exec(log);
-  assert.ok(match, log);
-  return match[1].replace(/\/$/, '');
-}
-
-function metricValue(metrics: string, series: string): number | undefined {
-  const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 
 describe('s3_staging_max bounds the staging folder on a Ceph RGW bucket', { skip }, () => {
   let cluster: CephCluster;

@@ -16,9 +16,9 @@ export interface ContentEnd {
 
 /**
  * Content arrives as bytes (from a server older than protocol 2; sha256 is then the bytes' hash) or as
- * stored chunks, which may already be decoding on a worker thread.
+ * stored chunks, decoding on a worker thread from the moment their message arrived.
  */
-export type ContentPiece = Buffer | readonly EncodedChunk[] | DecodingChunks;
+export type ContentPiece = Buffer | DecodingChunks;
 
 /** Stored chunks being decoded and checked off the main thread: `decoded` has one result per chunk. */
 export interface DecodingChunks {
@@ -35,12 +35,12 @@ export interface RestoreMessageItem {
 }
 
 /**
- * decoder: decodes stored chunks on worker threads. A batch's chunks go to it as the batch arrives,
- * and the next message is read ahead while a batch's files are written, so the next batch decodes
- * meanwhile; without it the writer decodes on its own thread.
+ * decoder: decodes and checks stored chunks on worker threads. A batch's chunks go to it as the batch
+ * arrives, and the next message is read ahead while a batch's files are written, so the next batch
+ * decodes meanwhile.
  */
 export async function* restoreMessageItems(responses: AsyncIterable<RestoreResponse>, onBackup: (backup: BackupSummary) => void,
-  decoder?: ChunkDecoderPool): AsyncGenerator<RestoreMessageItem> {
+  decoder: ChunkDecoderPool): AsyncGenerator<RestoreMessageItem> {
   const iterator = responses[Symbol.asyncIterator]();
   // The call's failure (the server's status) surfaces in whichever read meets it, often one inside a
   // file, where the writer takes it for that file's failure. Kept here, it ends the restore with the
@@ -87,7 +87,7 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         break;
       case 'batch': {
         const batch = items ?? batchItems(message.value, decoder);
-        if (decoder !== undefined) await readAhead();
+        await readAhead();
         yield* batch;
         break;
       }
@@ -99,28 +99,26 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         }
         let isRead = false;
         let end: ContentEnd | undefined;
-        // With a decoder, each frame is yielded only once the next one is read and decoding: the
-        // worker decodes frame k+1 while frame k is written.
-        const frames = async function* (isDecoded = true): AsyncGenerator<ContentPiece, ContentEnd> {
+        // Each frame is yielded only once the next one is read and decoding: the worker decodes frame
+        // k+1 while frame k is written. Skipping (isSkipped) reads to the entry's end, decoding nothing.
+        const frames = async function* (isSkipped = false): AsyncGenerator<ContentPiece, ContentEnd> {
           isRead = true;
           let waiting: ContentPiece | undefined;
           for (;;) {
             const frame = await nextResponse();
             if (frame.done) throw new ProtocolError(`restore stream ended inside ${escapeBytes(meta.path)}`);
             const inner = frame.value.message;
-            let piece: ContentPiece;
-            if (inner?.$case === 'data') piece = inner.value.chunk;
-            else if (inner?.$case === 'chunks') piece = isDecoded ? decodingPiece(inner.value.chunks, decoder) : inner.value.chunks;
-            else if (inner?.$case === 'entryEnd') {
+            if (inner?.$case === 'entryEnd') {
               // Known before the last frame goes: a writer that fails on it must not drain past the entry's end.
               end = inner.value;
               if (waiting !== undefined) yield waiting;
               return end;
-            } else throw new ProtocolError(`unexpected ${inner?.$case ?? 'empty'} message inside ${escapeBytes(meta.path)}`);
-            if (decoder === undefined) {
-              yield piece;
-              continue;
             }
+            if (inner?.$case !== 'data' && inner?.$case !== 'chunks') {
+              throw new ProtocolError(`unexpected ${inner?.$case ?? 'empty'} message inside ${escapeBytes(meta.path)}`);
+            }
+            if (isSkipped) continue;
+            const piece = inner.$case === 'data' ? inner.value.chunk : decodingPiece(inner.value.chunks, decoder);
             if (waiting !== undefined) yield waiting;
             waiting = piece;
           }
@@ -128,7 +126,7 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
         const stream = { frames: () => frames() };
         yield { meta, stream };
         // The consumer refused the entry, or stopped reading it (a failed write): the rest is skipped here.
-        if (!isRead || end === undefined) for await (const frame of frames(false)) void frame;
+        if (!isRead || end === undefined) for await (const frame of frames(true)) void frame;
         break;
       }
       default:
@@ -138,18 +136,17 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
   if (!hasBackup) throw new ProtocolError('the server sent no backup header');
 }
 
-function decodingPiece(chunks: readonly EncodedChunk[], decoder: ChunkDecoderPool | undefined): ContentPiece {
-  if (decoder === undefined || chunks.length === 0) return chunks;
+function decodingPiece(chunks: readonly EncodedChunk[], decoder: ChunkDecoderPool): DecodingChunks {
   const decoded = decoder.decode(chunks);
   decoded.catch(() => undefined); // awaited by the writer, if it writes this frame
   return { chunks, decoded };
 }
 
-/** A batch's entries; with a decoder, all their stored chunks start decoding at once, in one request. */
-function batchItems(batch: EntryBatch, decoder: ChunkDecoderPool | undefined): RestoreMessageItem[] {
+/** A batch's entries; all their stored chunks start decoding at once, in one request. */
+function batchItems(batch: EntryBatch, decoder: ChunkDecoderPool): RestoreMessageItem[] {
   // Thrown when the batch is read, before any of its entries is written: a malformed batch is refused whole.
   if (batch.entries.some((item) => !item.meta)) throw new ProtocolError('batched entry without metadata');
-  const decoding = decoder?.decode(batch.entries.flatMap((item) => item.chunks));
+  const decoding = decoder.decode(batch.entries.flatMap((item) => item.chunks));
   let first = 0;
   return batch.entries.map((item) => {
     const meta = item.meta!;
@@ -157,9 +154,7 @@ function batchItems(batch: EntryBatch, decoder: ChunkDecoderPool | undefined): R
     const start = first;
     first += item.chunks.length;
     if (!hasContent) return { meta };
-    if (item.chunks.length === 0 || decoding === undefined) {
-      return { meta, inline: { content: item.chunks.length > 0 ? item.chunks : item.content, sha256: item.sha256 } };
-    }
+    if (item.chunks.length === 0) return { meta, inline: { content: item.content, sha256: item.sha256 } };
     const decoded = decoding.then((all) => all.slice(start, start + item.chunks.length));
     decoded.catch(() => undefined); // awaited by the writer, if it writes this entry
     return { meta, inline: { content: { chunks: item.chunks, decoded }, sha256: item.sha256 } };

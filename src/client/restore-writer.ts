@@ -15,7 +15,6 @@ import { NeedsRootError } from './restore-tree/errors';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
-import { ChunkCodec } from '../chunkstore/codec';
 import { existingFileHash } from './existing-file';
 
 const writeAsync = promisify(write);
@@ -43,8 +42,6 @@ export interface RestoreOutcome {
 
 export class RestoreWriter {
   private readonly folders: { path: Buffer; meta: EntryMeta }[] = [];
-  /** One decoder for every file: zstd contexts are reused across chunks. */
-  private readonly codec = new ChunkCodec(3);
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
 
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
@@ -114,7 +111,7 @@ export class RestoreWriter {
     const temp = this.tree.createFile(path);
     let isDone = false;
     try {
-      const check = new ContentCheck(this.codec);
+      const check = new ContentCheck();
       const end = item.inline !== undefined ? await this.writeInline(temp, meta, item.inline.content, check) : await this.writeStreamed(temp, meta, item, check);
       const expected = end ?? { sha256: item.inline!.sha256, size: check.size, damage: '' };
       if (expected.damage) throw new CorruptError(`not restored, the store is damaged: ${expected.damage}`);

@@ -69,7 +69,8 @@ export class EncoderPool {
     const worker = this.workers[this.nextWorker];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
     // Copied into one buffer the worker then owns: the callers' chunks may be views into network frames.
-    const bytes = new Uint8Array(this.groupBytes);
+    // Not zero-filled (every byte is written below) and not from the shared pool, so it can be transferred.
+    const bytes = Buffer.allocUnsafeSlow(this.groupBytes);
     let offset = 0;
     for (const { raw } of this.group) {
       bytes.set(raw, offset);

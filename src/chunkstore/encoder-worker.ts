@@ -34,7 +34,7 @@ parentPort!.on('message', (group: EncodeGroup) => {
     codecs.push(encoded.codec);
     offset += size;
   }
-  const bytes = new Uint8Array(payloads.reduce((sum, payload) => sum + payload.length, 0));
+  const bytes = Buffer.allocUnsafeSlow(payloads.reduce((sum, payload) => sum + payload.length, 0)); // filled below; transferable
   offset = 0;
   for (const payload of payloads) {
     bytes.set(payload, offset);

@@ -152,10 +152,8 @@ export class UploadSession {
   }
 
   private async chunks(chunks: readonly EncodedChunk[]): Promise<void> {
-    for (const chunk of chunks) {
-      await this.session!.receiveChunk(chunk);
-      this.progress.bytes += chunk.rawSize;
-    }
+    await this.session!.receiveChunks(chunks);
+    for (const chunk of chunks) this.progress.bytes += chunk.rawSize;
     this.progress.newBytes = this.session!.stored.newBytes;
   }
 

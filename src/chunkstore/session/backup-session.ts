@@ -67,10 +67,10 @@ export class BackupSession {
     return this.intake.missing(hashes);
   }
 
-  /** Client-side chunking: a chunk the client sent, verified before it is stored. */
-  receiveChunk(chunk: ReceivedChunk): Promise<void> {
+  /** Client-side chunking: the chunks of one message the client sent, each verified before it is stored. */
+  receiveChunks(chunks: readonly ReceivedChunk[]): Promise<void> {
     this.assertOpen();
-    return this.intake.receive(chunk);
+    return this.intake.receive(chunks);
   }
 
   /** Client-side chunking: the content a chunk list describes; `label` names the file in errors. */

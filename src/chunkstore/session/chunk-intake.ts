@@ -49,6 +49,12 @@ export class ChunkIntake {
     if (hashes.length % HASH_SIZE !== 0) throw new ProtocolError(`a chunk query of ${hashes.length} bytes is not a list of 32-byte hashes`);
     const count = hashes.length / HASH_SIZE;
     const bitmap = Buffer.alloc(Math.ceil(count / 8));
+    // One read transaction for the query's lookups (see receive()).
+    this.context.catalog.transaction(() => this.markMissing(hashes, count, bitmap));
+    return bitmap;
+  }
+
+  private markMissing(hashes: Buffer, count: number, bitmap: Buffer): void {
     for (let index = 0; index < count; index++) {
       const hash = hashes.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE);
       const key = hash.toString('hex');
@@ -63,15 +69,28 @@ export class ChunkIntake {
       }
       bitmap[index >> 3] |= 1 << (index & 7);
     }
-    return bitmap;
   }
 
   /**
-   * Verifies a chunk (decoded within its declared size, re-hashed) and appends it; refuses a mismatch.
-   * The chunk's fields may be views into a received message: only the payload is kept (until its pack
-   * is written), never the hash, which would hold the whole message for the rest of the backup.
+   * Verifies the chunks of one message (each decoded within its declared size, re-hashed) and appends
+   * them; refuses a mismatch. The catalog lookups of the message share one read transaction: in WAL
+   * mode each lookup on its own opened and closed a read transaction, which cost more than the lookup.
    */
-  async receive(received: ReceivedChunk): Promise<void> {
+  async receive(received: readonly ReceivedChunk[]): Promise<void> {
+    const verified = received.map((chunk) => this.verified(chunk));
+    // Looked up, held and appended in one synchronous turn: no sweep can fall between a lookup and its hold.
+    const appended = this.context.catalog.transaction(() => verified.map((chunk) => (chunk === undefined ? undefined : this.store(chunk))));
+    for (const record of appended) {
+      if (record !== undefined) await this.context.inFlight.add(record.written, record.rawSize, MAX_BYTES_IN_FLIGHT);
+    }
+  }
+
+  /**
+   * The chunk if it must be stored, its hash copied: the fields may be views into a received message,
+   * and only the payload is kept (until its pack is written), never a view that would hold the whole
+   * message for the rest of the backup. Undefined for a chunk this session already has.
+   */
+  private verified(received: ReceivedChunk): ReceivedChunk | undefined {
     const chunk = { ...received, hash: Buffer.from(received.hash) };
     const key = chunk.hash.toString('hex');
     if (chunk.hash.length !== HASH_SIZE) throw new ProtocolError('a chunk whose hash is not 32 bytes');
@@ -79,7 +98,7 @@ export class ChunkIntake {
       throw new ProtocolError(`chunk ${key} declares ${chunk.rawSize} bytes; chunks are 1 to ${this.maxChunkSize} bytes`);
     }
     if (chunk.codec !== Codec.Raw && chunk.codec !== Codec.Zstd) throw new ProtocolError(`chunk ${key} has unknown codec ${chunk.codec}`);
-    if (this.context.newChunks.has(key) || this.answered.has(key)) return; // sent twice: the first copy serves
+    if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined; // sent twice: the first copy serves
     let raw: Buffer;
     try {
       // The output is sized by the declared size, never by the frame: a zstd bomb cannot grow past it.
@@ -88,20 +107,27 @@ export class ChunkIntake {
       throw new ProtocolError(`chunk ${key} does not decode to its declared ${chunk.rawSize} bytes: refused (${(error as Error).message})`);
     }
     if (!sha256(raw).equals(chunk.hash)) throw new ProtocolError(`chunk ${key} does not match its hash: refused`);
+    return chunk;
+  }
+
+  /** Appends a verified chunk, unless the store holds it already or it came twice in one message. */
+  private store(chunk: ReceivedChunk): { written: Promise<void>; rawSize: number } | undefined {
+    const key = chunk.hash.toString('hex');
+    if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined;
     this.context.clientHashes.set(key, chunk.hash);
     // Another client's copy: the client had to send it (it may not learn that the store has it), but it is stored once.
     const existing = this.context.catalog.chunks.known(chunk.hash);
     if (existing !== undefined) {
       this.context.hold.chunks.add(existing.chunkId);
       this.answered.set(key, existing);
-      return;
+      return undefined;
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
     record.chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first
     this.context.newChunks.set(key, { chunkId: record.chunkId, rawSize: chunk.rawSize });
     this.context.stored.newBytes += chunk.rawSize;
     this.context.stored.storedBytes += record.storedSize;
-    await this.context.inFlight.add(record.written, chunk.rawSize, MAX_BYTES_IN_FLIGHT);
+    return { written: record.written, rawSize: chunk.rawSize };
   }
 
   /**

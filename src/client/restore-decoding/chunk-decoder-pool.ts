@@ -45,7 +45,7 @@ export class ChunkDecoderPool {
     const groupId = this.nextGroupId++;
     const result = new Promise<DecodedChunk[]>((resolve, reject) => this.waiting.set(groupId, { chunks, resolve, reject }));
     // Copied into buffers the worker then owns: the chunks are views into received messages.
-    const payloads = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.payload.length, 0));
+    const payloads = Buffer.allocUnsafeSlow(chunks.reduce((sum, chunk) => sum + chunk.payload.length, 0)); // filled below; transferable
     const hashes = new Uint8Array(chunks.length * 32);
     let offset = 0;
     chunks.forEach((chunk, index) => {

@@ -32,20 +32,21 @@ const codec = new ChunkCodec(DECODER_LEVEL);
 parentPort!.on('message', (group: DecodeGroup) => {
   const payloads = Buffer.from(group.payloads.buffer, group.payloads.byteOffset, group.payloads.byteLength);
   const hashes = Buffer.from(group.hashes.buffer, group.hashes.byteOffset, group.hashes.byteLength);
-  const raw = new Uint8Array(group.rawSizes.reduce((sum, size) => sum + size, 0));
-  const rawBuffer = Buffer.from(raw.buffer);
+  // Not zero-filled: each chunk's bytes are decoded into it, and a chunk that fails is zeroed below.
+  const raw = Buffer.allocUnsafeSlow(group.rawSizes.reduce((sum, size) => sum + size, 0));
   const failures: { index: number; reason: string }[] = [];
   let payloadOffset = 0;
   let rawOffset = 0;
   for (let index = 0; index < group.codecs.length; index++) {
     const payload = payloads.subarray(payloadOffset, payloadOffset + group.payloadSizes[index]);
-    const into = rawBuffer.subarray(rawOffset, rawOffset + group.rawSizes[index]);
+    const into = raw.subarray(rawOffset, rawOffset + group.rawSizes[index]);
     payloadOffset += payload.length;
     rawOffset += into.length;
     try {
       codec.decode(group.codecs[index] as Parameters<ChunkCodec['decode']>[0], payload, into.length, into);
     } catch (error) {
       failures.push({ index, reason: `does not decode (${(error as Error).message})` });
+      into.fill(0);
       continue;
     }
     if (!createHash('sha256').update(into).digest().equals(hashes.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE))) {

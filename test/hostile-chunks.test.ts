@@ -123,6 +123,17 @@ test('a chunk that does not match its hash, and a chunk list naming a chunk neve
   assert.equal(bombed.error?.code, grpc.status.INVALID_ARGUMENT);
   assert.match(bombed.error!.details, /does not decode/);
 
+  // A raw chunk whose declared size is not its length, either way: the size would go into the chunk's
+  // catalog row, which every client that later sends the same bytes is deduplicated against.
+  for (const rawSize of [1, raw.length - 1, raw.length + 1]) {
+    const misdeclared = { hash: sha256(raw), rawSize, codec: 0, payload: raw };
+    const entry = batchedEntry(meta('/misdeclared.bin', EntryType.ENTRY_TYPE_FILE, { size: rawSize }), { chunkHashes: sha256(raw) });
+    const misread = await sendUpload(client, [begin, { message: { $case: 'chunks', value: { chunks: [misdeclared] } } },
+      { message: { $case: 'batch', value: { entries: [entry] } } }, commit]);
+    assert.equal(misread.error?.code, grpc.status.INVALID_ARGUMENT, `raw chunk of ${raw.length} bytes declared as ${rawSize}: ${misread.error?.details}`);
+    assert.match(misread.error!.details, /declares \d+ bytes and carries \d+: refused/);
+  }
+
   const file = meta('/stolen.bin', EntryType.ENTRY_TYPE_FILE, { size: 1 });
   const theft: UploadRequest = { message: { $case: 'batch', value: { entries: [batchedEntry(file, { chunkHashes: stolen })] } } };
   const refused = await sendUpload(client, [begin, theft, commit]);

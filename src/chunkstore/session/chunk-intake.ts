@@ -26,6 +26,8 @@ export interface ReceivedChunk {
 export class ChunkIntake {
   /** Chunks this client was told the store has: held for the session, by hex hash. */
   private readonly answered = new Map<string, { readonly chunkId: number; readonly rawSize: number }>();
+  /** Where received chunks are decoded to be hashed (maxChunkSize bytes once the first one comes). */
+  private scratch = Buffer.alloc(0);
 
   /**
    * A client that held no chunk when the session began knows only what this session stored or was
@@ -99,15 +101,26 @@ export class ChunkIntake {
     }
     if (chunk.codec !== Codec.Raw && chunk.codec !== Codec.Zstd) throw new ProtocolError(`chunk ${key} has unknown codec ${chunk.codec}`);
     if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined; // sent twice: the first copy serves
+    // The declared size goes into the chunk's catalog row, which later senders of the same bytes (any
+    // client) are deduplicated against: a raw chunk must carry exactly it, as a zstd one must decode to it.
+    if (chunk.codec === Codec.Raw && chunk.payload.length !== chunk.rawSize) {
+      throw new ProtocolError(`chunk ${key} declares ${chunk.rawSize} bytes and carries ${chunk.payload.length}: refused`);
+    }
     let raw: Buffer;
     try {
       // The output is sized by the declared size, never by the frame: a zstd bomb cannot grow past it.
-      raw = this.codec.decode(chunk.codec, chunk.payload, chunk.rawSize);
+      // Decoded only to be hashed: into one reused buffer, not a fresh one per chunk for the collector to chase.
+      raw = chunk.codec === Codec.Raw ? chunk.payload : this.codec.decode(chunk.codec, chunk.payload, chunk.rawSize, this.scratchOf(chunk.rawSize));
     } catch (error) {
       throw new ProtocolError(`chunk ${key} does not decode to its declared ${chunk.rawSize} bytes: refused (${(error as Error).message})`);
     }
     if (!sha256(raw).equals(chunk.hash)) throw new ProtocolError(`chunk ${key} does not match its hash: refused`);
     return chunk;
+  }
+
+  private scratchOf(size: number): Buffer {
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(this.maxChunkSize);
+    return this.scratch.subarray(0, size);
   }
 
   /** Appends a verified chunk, unless the store holds it already or it came twice in one message. */

@@ -19,6 +19,7 @@ import { startDumps, type DumpRun } from './sources/dump-run';
 import { BackupError, errorMessage } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-chain';
+import { LoopYield } from './loop-yield';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -93,6 +94,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
 
     const sender = new EntrySender(stream, chunks ?? batcher, parent.entries, progress, chunks);
     let walkedEntries = 0;
+    const loop = new LoopYield();
     for await (const walked of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
       skipPaths: new Set([config.workDirectory]),
@@ -103,6 +105,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       await sender.send(walked);
       walkedEntries++;
       report();
+      await loop.turn();
     }
     if (walkedEntries === 0 && !hasDumps && progress.unreadable.length > 0) {
       throw new BackupError('IO', `nothing could be read: ${progress.unreadable.map((item) => `${item.path}: ${item.reason}`).slice(0, 5).join('; ')}`);

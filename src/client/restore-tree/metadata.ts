@@ -42,11 +42,12 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   }
   if (metadata.xattrs !== undefined) {
     const wanted = new Set(metadata.xattrs.map((xattr) => Buffer.from(xattr.name).toString('latin1')));
-    for (const inherited of [ACL_ACCESS, ACL_DEFAULT]) {
-      if (wanted.has(inherited)) continue;
-      step(`xattr ${inherited}`, () => {
-        if (listXattrs(xattrTarget).some((name) => name.toString('latin1') === inherited)) removeXattr(xattrTarget, inherited);
-      });
+    const unwanted = [ACL_ACCESS, ACL_DEFAULT].filter((acl) => !wanted.has(acl));
+    // One listing for both ACLs: it is a system call per restored file.
+    let present: ReadonlySet<string> | undefined;
+    if (unwanted.length > 0) step('xattr list', () => { present = new Set(listXattrs(xattrTarget).map((name) => name.toString('latin1'))); });
+    for (const inherited of unwanted) {
+      if (present?.has(inherited) === true) step(`xattr ${inherited}`, () => removeXattr(xattrTarget, inherited));
     }
     for (const xattr of metadata.xattrs) {
       step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => setXattr(xattrTarget, xattr.name, xattr.value));

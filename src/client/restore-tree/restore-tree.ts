@@ -7,6 +7,7 @@ import {
   entryKind,
   linkAt,
   mkdirAt,
+  duplicateFd,
   openAt,
   posixConstants,
   readlinkAt,
@@ -97,10 +98,10 @@ export class RestoreTree {
   /** A new empty file under a temporary name beside where the entry goes; write, set metadata, commit. */
   createFile(entryPath: Buffer | string): TempFile {
     const entry = this.locate(entryPath);
-    const { O_PATH, O_RDWR, O_DIRECTORY, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
+    const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
     return this.inParent(entry, 'create', (folderFd, name) => {
       // The temp file keeps its own fd of this folder: the rename happens where the file was made.
-      const ownFolderFd = openAt(folderFd, '.', O_PATH | O_DIRECTORY);
+      const ownFolderFd = duplicateFd(folderFd);
       try {
         const tempName = this.withTempName((candidate) => openAt(ownFolderFd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
         return new TempFile(tempName.result, ownFolderFd, tempName.name, name, entry.entryPath, () => this.localPathOf(entry.components), this.owners);

@@ -11,7 +11,7 @@ import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
-import { isUnchanged } from './entry-meta';
+import { isUnchanged, type ParentFile } from './entry-meta';
 import { FileContent } from './file-content';
 import { describe, type WalkedEntry } from './walker';
 import type { ChunkUploader } from './chunking/chunk-uploader';
@@ -36,7 +36,7 @@ export class EntrySender {
   constructor(
     private readonly stream: UploadStream,
     private readonly batcher: EntrySink,
-    private readonly parentEntries: ReadonlyMap<string, EntryMeta>,
+    private readonly parentEntries: ReadonlyMap<string, ParentFile>,
     private readonly progress: SendProgress,
     private readonly chunks?: ChunkUploader,
   ) {}

@@ -437,6 +437,12 @@ export interface UploadResponse {
 export interface ParentRequest {
   /** 0: the client's latest committed backup */
   backupId: number;
+  /**
+   * Only what tells an unchanged file (path, type, mode, size, times, inode): the client that asks
+   * reads nothing else, and full entries cost both sides more than the rest of a no-change backup.
+   * An older server ignores it and sends full entries, which such a client reads the same way.
+   */
+  unchangedCheckOnly: boolean;
 }
 
 export interface ParentBatch {
@@ -3606,13 +3612,16 @@ export const UploadResponse: MessageFns<UploadResponse> = {
 };
 
 function createBaseParentRequest(): ParentRequest {
-  return { backupId: 0 };
+  return { backupId: 0, unchangedCheckOnly: false };
 }
 
 export const ParentRequest: MessageFns<ParentRequest> = {
   encode(message: ParentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.backupId !== 0) {
       writer.uint32(8).uint64(message.backupId);
+    }
+    if (message.unchangedCheckOnly !== false) {
+      writer.uint32(16).bool(message.unchangedCheckOnly);
     }
     return writer;
   },
@@ -3638,6 +3647,14 @@ export const ParentRequest: MessageFns<ParentRequest> = {
             message.backupId = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unchangedCheckOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3657,6 +3674,11 @@ export const ParentRequest: MessageFns<ParentRequest> = {
         : isSet(object.backup_id)
         ? globalThis.Number(object.backup_id)
         : 0,
+      unchangedCheckOnly: isSet(object.unchangedCheckOnly)
+        ? globalThis.Boolean(object.unchangedCheckOnly)
+        : isSet(object.unchanged_check_only)
+        ? globalThis.Boolean(object.unchanged_check_only)
+        : false,
     };
   },
 
@@ -3664,6 +3686,9 @@ export const ParentRequest: MessageFns<ParentRequest> = {
     const obj: any = {};
     if (message.backupId !== 0) {
       obj.backupId = Math.round(message.backupId);
+    }
+    if (message.unchangedCheckOnly !== false) {
+      obj.unchangedCheckOnly = message.unchangedCheckOnly;
     }
     return obj;
   },
@@ -3674,6 +3699,7 @@ export const ParentRequest: MessageFns<ParentRequest> = {
   fromPartial<I extends Exact<DeepPartial<ParentRequest>, I>>(object: I): ParentRequest {
     const message = createBaseParentRequest();
     message.backupId = object.backupId ?? 0;
+    message.unchangedCheckOnly = object.unchangedCheckOnly ?? false;
     return message;
   },
 };

@@ -26,3 +26,12 @@ export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta 
     xattrs: entry.xattrs.map(({ name, value }) => ({ name, value })), extents: [...entry.extents], hardlinkTarget: hardlinkTo ?? NOTHING,
   };
 }
+
+/** What a client needs to tell an unchanged file (ParentRequest.unchanged_check_only); every other field is empty. */
+export function unchangedCheckMetaOf(entry: StoredEntry): EntryMeta {
+  return {
+    path: entry.path, type: entry.type, mode: entry.mode, uid: 0, gid: 0, user: '', group: '',
+    mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
+    inode: entry.inode, device: 0, nlink: 0, rdev: 0, size: entry.size, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING,
+  };
+}

@@ -5,7 +5,7 @@ import type { ServerContext } from './server-context';
 import { authenticate } from './auth';
 import { failStreamingCall } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
-import { entryMetaOf } from './entry-convert';
+import { entryMetaOf, unchangedCheckMetaOf } from './entry-convert';
 import { NotFoundError } from '../common/errors';
 
 const PARENT_BATCH = 2000;
@@ -22,12 +22,13 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       return;
     }
     let entries: EntryMeta[] = [];
+    const metaOf = call.request.unchangedCheckOnly ? unchangedCheckMetaOf : entryMetaOf;
     // A file whose stored content is damaged is left out: the client then sends it again, which heals it.
     const damaged = context.store.damagedContents();
     for (const entry of context.store.entries(backup)) {
       if (call.cancelled) return;
       if (entry.contentId === null || damaged.has(entry.contentId)) continue;
-      entries.push(entryMetaOf(entry));
+      entries.push(metaOf(entry));
       if (entries.length >= PARENT_BATCH) {
         await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
         entries = [];

@@ -1,0 +1,57 @@
+// The parent index a backup starts from: asked for the unchanged check only, the server sends each
+// file's path, type, mode, size, times and inode and nothing else (owners, xattrs, extents, link
+// targets stay home); asked as an older client asks, the full entries. Either way the next backup
+// sends an unchanged file as a reference only, and a changed one again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackupClient, EntryMeta, ParentBatch } from '../src/proto/cpsbackup';
+import { Sandbox } from './support/sandbox';
+import { backupNow } from './support/fault-tools';
+import { hostileClient } from './support/hostile-client';
+
+async function parentEntries(client: BackupClient, unchangedCheckOnly: boolean): Promise<Map<string, EntryMeta>> {
+  const entries = new Map<string, EntryMeta>();
+  for await (const batch of client.parent({ backupId: 0, unchangedCheckOnly }) as AsyncIterable<ParentBatch>) {
+    for (const entry of batch.entries) entries.set(entry.path.toString(), entry);
+  }
+  return entries;
+}
+
+test('the parent index for the unchanged check carries only what the check reads; a full one stays available', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1'] });
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(data, { recursive: true });
+  const file = join(data, 'kept.txt');
+  await writeFile(file, 'the same bytes every night\n');
+  execFileSync('setfattr', ['-n', 'user.origin', '-v', 'nightly', file]);
+  await writeFile(join(data, 'edited.txt'), 'first version\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  await backupNow(sandbox, config, data);
+
+  const client = hostileClient(config);
+  t.after(() => client.close());
+  const path = [...(await parentEntries(client, false)).keys()].find((key) => key.endsWith('/kept.txt'))!;
+  const full = (await parentEntries(client, false)).get(path)!;
+  const lean = (await parentEntries(client, true)).get(path)!;
+  const stats = await stat(file, { bigint: true });
+  assert.deepEqual(full.xattrs.map((xattr) => xattr.name.toString()), ['user.origin'], 'a full entry keeps its xattrs');
+  assert.notEqual(full.user, '', 'a full entry names its owner');
+  assert.deepEqual(
+    { type: lean.type, mode: lean.mode, size: lean.size, inode: lean.inode, mtimeSec: lean.mtimeSec, mtimeNsec: lean.mtimeNsec, ctimeSec: lean.ctimeSec, ctimeNsec: lean.ctimeNsec },
+    { type: full.type, mode: full.mode, size: full.size, inode: full.inode, mtimeSec: full.mtimeSec, mtimeNsec: full.mtimeNsec, ctimeSec: full.ctimeSec, ctimeNsec: full.ctimeNsec },
+  );
+  assert.equal(lean.inode, Number(stats.ino));
+  assert.deepEqual([lean.xattrs, lean.extents, lean.user, lean.group, lean.linkTarget.length, lean.uid], [[], [], '', '', 0, 0], 'nothing else travels');
+
+  await writeFile(join(data, 'edited.txt'), 'second version, longer\n');
+  const second = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  const summary = /(\d+) unchanged/.exec(second.stdout);
+  assert.ok(summary, `the summary counts unchanged files: ${second.stdout}`);
+  assert.equal(Number(summary[1]), 1, `kept.txt went as a reference, edited.txt was sent again: ${second.stdout}`);
+});

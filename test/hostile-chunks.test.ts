@@ -15,6 +15,8 @@ import { batchedEntry } from '../src/common/wire/batched-entry';
 import { writeDeterministicFile } from './support/trees';
 import { backupNow, listedNumbers } from './support/fault-tools';
 import { begin, commit, hostileClient, meta, sendUpload } from './support/hostile-client';
+import { ChunkCodec } from '../src/chunkstore/codec';
+import { Compressor } from 'zstd-napi';
 
 const MEBIBYTE = 1024 * 1024;
 
@@ -140,4 +142,53 @@ test('a chunk that does not match its hash, and a chunk list naming a chunk neve
   assert.equal(refused.error?.code, grpc.status.INVALID_ARGUMENT);
   assert.match(refused.error!.details, /was neither sent in this backup nor is it one this client holds/);
   assert.deepEqual(await listedNumbers(sandbox, config2), []);
+});
+
+// Regression: a zstd chunk was checked only for what it decodes to, so its payload could carry anything
+// zstd skips (a skippable frame) or be cut into many frames. The payload is what the shared chunk row
+// stores and counts: every client later deduplicated against it pays that stored size in its quota, and
+// every restore of those bytes reads it.
+test('a zstd chunk padded with a skippable frame, split into two frames, or no smaller than its bytes is refused; one frame is stored', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const config2 = await sandbox.writeNodeConfig('node2', [`include = ${join(sandbox.root, 'nothing')}`]);
+  const client = hostileClient(config2);
+  t.after(() => client.close());
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('compressible text, '.repeat(4000));
+  const frame = codec.encode(raw).payload;
+  assert.ok(frame.length < raw.length / 10, 'the sample compresses');
+  const skippable = Buffer.alloc(8 + 1024 * 1024);
+  skippable.writeUInt32LE(0x184d2a50, 0);
+  skippable.writeUInt32LE(1024 * 1024, 4);
+  const half = raw.length / 2;
+  const random = randomBytes(40_000);
+  const uploadOf = (bytes: Buffer, payload: Buffer, path: string): UploadRequest[] => [begin,
+    { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: 1, payload }] } } },
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
+    commit];
+  const hostile = [
+    { name: 'a skippable frame before the frame', bytes: raw, payload: Buffer.concat([skippable, frame]) },
+    { name: 'a skippable frame after the frame', bytes: raw, payload: Buffer.concat([frame, skippable]) },
+    { name: 'two frames', bytes: raw, payload: Buffer.concat([codec.encode(raw.subarray(0, half)).payload, codec.encode(raw.subarray(half)).payload]) },
+    { name: 'a frame larger than its bytes', bytes: random, payload: new Compressor().compress(random) },
+  ];
+  for (const { name, bytes, payload } of hostile) {
+    const outcome = await sendUpload(client, uploadOf(bytes, payload, '/padded.bin'));
+    assert.equal(outcome.error?.code, grpc.status.INVALID_ARGUMENT, `${name}: ${outcome.error?.details ?? 'committed'}`);
+    assert.match(outcome.error!.details, /refused/, name);
+  }
+  assert.deepEqual(await listedNumbers(sandbox, config2), []);
+  const honest = await sendUpload(client, uploadOf(raw, frame, '/honest.bin'));
+  assert.equal(honest.error, undefined, honest.error?.details);
+  await sandbox.runningServer!.stop();
+  const { default: Database } = await import('better-sqlite3');
+  const database = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true });
+  try {
+    assert.deepEqual(database.prepare(`SELECT raw_size AS rawSize, stored_size AS storedSize FROM chunks`).all(),
+      [{ rawSize: raw.length, storedSize: frame.length }]);
+  } finally {
+    database.close();
+  }
 });

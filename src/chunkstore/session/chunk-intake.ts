@@ -4,7 +4,7 @@
 // described as a chunk list resolved to a content — accepted only if every chunk is one this
 // client holds or sent in this backup.
 import type { ChunkCodec } from '../codec';
-import { sha256 } from '../codec';
+import { sha256, zstdPayloadProblem } from '../codec';
 import { Codec } from '../pack/pack-format';
 import type { PackWriter } from '../pack/pack-writer';
 import { ProtocolError } from '../../common/errors';
@@ -115,6 +115,9 @@ export class ChunkIntake {
       throw new ProtocolError(`chunk ${key} does not decode to its declared ${chunk.rawSize} bytes: refused (${(error as Error).message})`);
     }
     if (!sha256(raw).equals(chunk.hash)) throw new ProtocolError(`chunk ${key} does not match its hash: refused`);
+    // The payload is stored as sent and counted in that row too: one zstd frame as this store writes it, no padding.
+    const payloadProblem = chunk.codec === Codec.Zstd ? zstdPayloadProblem(chunk.payload, chunk.rawSize) : undefined;
+    if (payloadProblem !== undefined) throw new ProtocolError(`chunk ${key}: ${payloadProblem}: refused`);
     return chunk;
   }
 

@@ -14,7 +14,7 @@ import { EntryType, type BackupClient, type UploadRequest, type UploadResponse }
 import { batchedEntry } from '../src/common/wire/batched-entry';
 import { writeDeterministicFile } from './support/trees';
 import { backupNow, listedNumbers } from './support/fault-tools';
-import { begin, commit, hostileClient, meta, sendUpload } from './support/hostile-client';
+import { begin, commit, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
 import { ChunkCodec } from '../src/chunkstore/codec';
 import { Compressor } from 'zstd-napi';
 
@@ -190,5 +190,49 @@ test('a zstd chunk padded with a skippable frame, split into two frames, or no s
       [{ rawSize: raw.length, storedSize: frame.length }]);
   } finally {
     database.close();
+  }
+});
+
+// Regression: a backup's new bytes counted only bytes new to the whole store, so a client that sent a
+// file another client had stored read "0 new bytes" in its commit summary and its list: the
+// confirmation-of-a-file oracle that the chunk answers were built to close.
+test('a backup\'s new bytes are the same for bytes another client stored as for bytes nobody has, whichever way they came', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
+  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
+  t.after(() => { client1.close(); client2.close(); });
+  const chunkUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin,
+    { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: 0, payload: bytes }] } } },
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
+    commit];
+  const inlineUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin,
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { content: bytes })] } } },
+    commit];
+  const streamUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin, ...fileMessages(path, bytes), commit];
+  const summaryOf = async (client: BackupClient, messages: UploadRequest[]): Promise<{ newBytes: number; storedBytes: number }> => {
+    const outcome = await sendUpload(client, messages);
+    assert.equal(outcome.error, undefined, outcome.error?.details);
+    const committed = outcome.responses.find((response) => response.message?.$case === 'committed');
+    const { newBytes, storedBytes } = (committed!.message as { value: { newBytes: number; storedBytes: number } }).value;
+    return { newBytes, storedBytes };
+  };
+  const ways = [
+    { name: 'chunks cut by the client', upload: chunkUpload, size: 40_000 },
+    { name: 'a small file sent inline', upload: inlineUpload, size: 30_000 },
+    { name: 'a file streamed for the server to chunk', upload: streamUpload, size: 3 * MEBIBYTE },
+  ];
+  for (const { name, upload, size } of ways) {
+    const held = randomBytes(size);
+    assert.deepEqual(await summaryOf(client1, upload(held, '/held.bin')), { newBytes: size, storedBytes: size }, `${name}: node1 stores its bytes`);
+    const heldByOther = await summaryOf(client2, upload(held, '/copy.bin'));
+    const heldByNobody = await summaryOf(client2, upload(randomBytes(size), '/fresh.bin'));
+    assert.deepEqual(heldByOther, heldByNobody, `${name}: node2 sending node1's bytes reads ${JSON.stringify(heldByOther)}, new bytes ${JSON.stringify(heldByNobody)}`);
+    assert.deepEqual(heldByOther, { newBytes: size, storedBytes: size }, name);
+    // Its own bytes again are not new: dedup against the client's own backups is what the figure shows.
+    assert.deepEqual(await summaryOf(client2, upload(held, '/again.bin')), { newBytes: 0, storedBytes: 0 }, `${name}: node2 sends the bytes again`);
   }
 });

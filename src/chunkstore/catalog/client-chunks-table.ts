@@ -12,12 +12,18 @@ export class ClientChunksTable {
          WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash) VALUES (?, ?)`),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
+      holds: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
     };
   }
 
   /** The chunk, if this client has stored or referenced it (its own rows are looked at first, and only then the chunk's). */
   known(clientId: number, hash: Buffer): { readonly chunkId: number; readonly rawSize: number } | undefined {
     return this.statements.known.get(clientId, hash) as { chunkId: number; rawSize: number } | undefined;
+  }
+
+  /** Whether this client has stored or referenced this chunk (the row may be another client's copy). */
+  holds(clientId: number, hash: Buffer): boolean {
+    return this.statements.holds.get(clientId, hash) !== undefined;
   }
 
   /** Whether this client holds any chunk at all (a new client's first backup need not look each one up). */

@@ -50,7 +50,7 @@ export class BackupSession {
 
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
-      catalog: dependencies.catalog, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
+      catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };

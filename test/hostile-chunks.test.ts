@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { EntryType, type BackupClient, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
@@ -235,4 +235,19 @@ test('a backup\'s new bytes are the same for bytes another client stored as for 
     // Its own bytes again are not new: dedup against the client's own backups is what the figure shows.
     assert.deepEqual(await summaryOf(client2, upload(held, '/again.bin')), { newBytes: 0, storedBytes: 0 }, `${name}: node2 sends the bytes again`);
   }
+  // The real client, which cuts and compresses chunks itself: node2 reads in its list what node1 read.
+  const log = Buffer.from(Array.from({ length: 40_000 }, (_, index) => `line ${index} of a log that compresses well\n`).join(''));
+  const lastListed = async (client: string): Promise<{ newBytes: number; storedBytes: number }> => {
+    const data = join(sandbox.root, `data-${client}`);
+    await mkdir(data);
+    await writeFile(join(data, 'app.log'), log);
+    const config = await sandbox.writeNodeConfig(client, [`include = ${data}`]);
+    await backupNow(sandbox, config, data);
+    const listed = JSON.parse((await sandbox.runClient(['-c', config, '-l', '--json'])).stdout) as { newBytes: number; storedBytes: number }[];
+    const { newBytes, storedBytes } = listed[listed.length - 1];
+    return { newBytes, storedBytes };
+  };
+  const first = await lastListed('node1');
+  assert.ok(first.newBytes === log.length && first.storedBytes < log.length / 4, `node1: ${JSON.stringify(first)} for ${log.length} bytes`);
+  assert.deepEqual(await lastListed('node2'), first);
 });

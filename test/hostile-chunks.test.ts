@@ -9,8 +9,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from './support/sandbox';
-import { EntryType, type BackupClient, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
+import { EntryType, type BackupClient, type EncodedChunk, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
 import { batchedEntry } from '../src/common/wire/batched-entry';
 import { writeDeterministicFile } from './support/trees';
 import { backupNow, listedNumbers } from './support/fault-tools';
@@ -250,4 +251,46 @@ test('a backup\'s new bytes are the same for bytes another client stored as for 
   const first = await lastListed('node1');
   assert.ok(first.newBytes === log.length && first.storedBytes < log.length / 4, `node1: ${JSON.stringify(first)} for ${log.length} bytes`);
   assert.deepEqual(await lastListed('node2'), first);
+});
+
+// Regression: a chunk another client had stored became known to a client that sent it in a backup it
+// then abandoned (once the session had flushed), and stayed known: no hold keeps such a chunk for a
+// retry, and the sweep forgets a chunk for everyone only once nobody references it. So after the hold
+// of its own chunks expired, "held" in an answer told the client that some other client still has the bytes.
+test('a chunk another client stored is not known to a client that only sent it in an abandoned backup', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.rewriteServerConfig(['resume_hold = 1s']);
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
+  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
+  t.after(() => { client1.close(); client2.close(); });
+  const guessed = randomBytes(40_000);
+  const nobodys = randomBytes(40_000);
+  const chunkOf = (bytes: Buffer): EncodedChunk => ({ hash: sha256(bytes), rawSize: bytes.length, codec: 0, payload: bytes });
+  const abort: UploadRequest = { message: { $case: 'abort', value: { reason: 'probe' } } };
+  const stored = await sendUpload(client1, [begin, { message: { $case: 'chunks', value: { chunks: [chunkOf(guessed)] } } },
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta('/guessed.bin', EntryType.ENTRY_TYPE_FILE, { size: guessed.length }), { chunkHashes: sha256(guessed) })] } } },
+    commit]);
+  assert.equal(stored.error, undefined, stored.error?.details);
+  // Enough entries for the session to flush what it used into the catalog before the abort.
+  const folders = Array.from({ length: 4200 }, (_, index) => batchedEntry(meta(`/folder${index}`, EntryType.ENTRY_TYPE_DIRECTORY), {}));
+  const abandoned = await sendUpload(client2, [begin, { message: { $case: 'chunks', value: { chunks: [chunkOf(guessed), chunkOf(nobodys)] } } },
+    { message: { $case: 'batch', value: { entries: folders } } }, abort]);
+  assert.match(abandoned.error?.details ?? '', /client aborted the backup: probe/);
+  const missingBits = async (): Promise<number> => {
+    const outcome = await sendUpload(client2, [begin, { message: { $case: 'query', value: { queryId: 1, hashes: Buffer.concat([sha256(guessed), sha256(nobodys)]) } } }, abort]);
+    const answer = outcome.responses.find((response) => response.message?.$case === 'answer');
+    return (answer!.message as { value: { missing: Buffer } }).value.missing[0];
+  };
+  // The chunk node2 alone stored is held for its retry, then swept (each probe's abandonment starts a collection).
+  let bits = await missingBits();
+  for (let probe = 0; probe < 60 && (bits & 0b10) === 0; probe++) {
+    await sleep(500);
+    bits = await missingBits();
+  }
+  assert.equal(bits & 0b10, 0b10, 'node2\'s own chunk was swept once its hold expired');
+  assert.equal(bits & 0b01, 0b01, 'the chunk node1 stored must be "missing" for node2 too, as it is for bytes nobody has');
 });

@@ -13,6 +13,7 @@ export class ClientChunksTable {
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash) VALUES (?, ?)`),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
       holds: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
+      forget: connection.prepare(`DELETE FROM client_chunks WHERE client_id = ? AND hash = ?`),
     };
   }
 
@@ -29,6 +30,11 @@ export class ClientChunksTable {
   /** Whether this client holds any chunk at all (a new client's first backup need not look each one up). */
   hasAny(clientId: number): boolean {
     return this.statements.any.get(clientId) !== undefined;
+  }
+
+  /** Inside the caller's transaction. */
+  forget(clientId: number, hashes: Iterable<Buffer>): void {
+    for (const hash of hashes) this.statements.forget.run(clientId, hash);
   }
 
   /** Inside the caller's transaction. */

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ChunkCodec } from '../src/chunkstore/codec';
+import { ChunkCodec, zstdPayloadProblem } from '../src/chunkstore/codec';
 import { Codec } from '../src/chunkstore/pack/pack-format';
 import { CorruptError } from '../src/common/errors';
 
@@ -67,4 +67,25 @@ test('a chunk decodes into a given buffer, zstd and raw alike, and the buffer mu
     assert.throws(() => codec.decode(encoded.codec, encoded.payload, raw.length, Buffer.alloc(raw.length - 1)), RangeError);
   }
   assert.throws(() => codec.decode(Codec.Raw, Buffer.alloc(10), 11, Buffer.alloc(11)), CorruptError);
+});
+
+test('a zstd payload from elsewhere is accepted only as what encode() writes: one frame, smaller than its bytes', () => {
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('the same line again and again\n'.repeat(4000));
+  const frame = codec.encode(raw).payload;
+  assert.equal(zstdPayloadProblem(frame, raw.length), undefined);
+  const skippable = Buffer.alloc(16);
+  skippable.writeUInt32LE(0x184d2a50, 0);
+  skippable.writeUInt32LE(8, 4);
+  const half = raw.length / 2;
+  const twoFrames = Buffer.concat([codec.encode(raw.subarray(0, half)).payload, codec.encode(raw.subarray(half)).payload]);
+  const problems = {
+    skippableFirst: zstdPayloadProblem(Buffer.concat([skippable, frame]), raw.length),
+    skippableAfter: zstdPayloadProblem(Buffer.concat([frame, skippable]), raw.length),
+    twoFrames: zstdPayloadProblem(twoFrames, raw.length),
+    truncated: zstdPayloadProblem(frame.subarray(0, frame.length - 1), raw.length),
+    notSmaller: zstdPayloadProblem(frame, frame.length),
+    empty: zstdPayloadProblem(Buffer.alloc(0), raw.length),
+  };
+  for (const [name, problem] of Object.entries(problems)) assert.ok(problem !== undefined, `${name} is accepted`);
 });

@@ -7,14 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from './support/sandbox';
-import { EntryType, type BackupClient, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
+import { EntryType, type BackupClient, type EncodedChunk, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
 import { batchedEntry } from '../src/common/wire/batched-entry';
 import { writeDeterministicFile } from './support/trees';
 import { backupNow, listedNumbers } from './support/fault-tools';
-import { begin, commit, hostileClient, meta, sendUpload } from './support/hostile-client';
+import { begin, commit, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
+import { ChunkCodec } from '../src/chunkstore/codec';
+import { Compressor } from 'zstd-napi';
 
 const MEBIBYTE = 1024 * 1024;
 
@@ -140,4 +143,154 @@ test('a chunk that does not match its hash, and a chunk list naming a chunk neve
   assert.equal(refused.error?.code, grpc.status.INVALID_ARGUMENT);
   assert.match(refused.error!.details, /was neither sent in this backup nor is it one this client holds/);
   assert.deepEqual(await listedNumbers(sandbox, config2), []);
+});
+
+// Regression: a zstd chunk was checked only for what it decodes to, so its payload could carry anything
+// zstd skips (a skippable frame) or be cut into many frames. The payload is what the shared chunk row
+// stores and counts: every client later deduplicated against it pays that stored size in its quota, and
+// every restore of those bytes reads it.
+test('a zstd chunk padded with a skippable frame, split into two frames, or no smaller than its bytes is refused; one frame is stored', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const config2 = await sandbox.writeNodeConfig('node2', [`include = ${join(sandbox.root, 'nothing')}`]);
+  const client = hostileClient(config2);
+  t.after(() => client.close());
+  const codec = new ChunkCodec(3);
+  const raw = Buffer.from('compressible text, '.repeat(4000));
+  const frame = codec.encode(raw).payload;
+  assert.ok(frame.length < raw.length / 10, 'the sample compresses');
+  const skippable = Buffer.alloc(8 + 1024 * 1024);
+  skippable.writeUInt32LE(0x184d2a50, 0);
+  skippable.writeUInt32LE(1024 * 1024, 4);
+  const half = raw.length / 2;
+  const random = randomBytes(40_000);
+  const uploadOf = (bytes: Buffer, payload: Buffer, path: string): UploadRequest[] => [begin,
+    { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: 1, payload }] } } },
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
+    commit];
+  const hostile = [
+    { name: 'a skippable frame before the frame', bytes: raw, payload: Buffer.concat([skippable, frame]) },
+    { name: 'a skippable frame after the frame', bytes: raw, payload: Buffer.concat([frame, skippable]) },
+    { name: 'two frames', bytes: raw, payload: Buffer.concat([codec.encode(raw.subarray(0, half)).payload, codec.encode(raw.subarray(half)).payload]) },
+    { name: 'a frame larger than its bytes', bytes: random, payload: new Compressor().compress(random) },
+  ];
+  for (const { name, bytes, payload } of hostile) {
+    const outcome = await sendUpload(client, uploadOf(bytes, payload, '/padded.bin'));
+    assert.equal(outcome.error?.code, grpc.status.INVALID_ARGUMENT, `${name}: ${outcome.error?.details ?? 'committed'}`);
+    assert.match(outcome.error!.details, /refused/, name);
+  }
+  assert.deepEqual(await listedNumbers(sandbox, config2), []);
+  const honest = await sendUpload(client, uploadOf(raw, frame, '/honest.bin'));
+  assert.equal(honest.error, undefined, honest.error?.details);
+  await sandbox.runningServer!.stop();
+  const { default: Database } = await import('better-sqlite3');
+  const database = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true });
+  try {
+    assert.deepEqual(database.prepare(`SELECT raw_size AS rawSize, stored_size AS storedSize FROM chunks`).all(),
+      [{ rawSize: raw.length, storedSize: frame.length }]);
+  } finally {
+    database.close();
+  }
+});
+
+// Regression: a backup's new bytes counted only bytes new to the whole store, so a client that sent a
+// file another client had stored read "0 new bytes" in its commit summary and its list: the
+// confirmation-of-a-file oracle that the chunk answers were built to close.
+test('a backup\'s new bytes are the same for bytes another client stored as for bytes nobody has, whichever way they came', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
+  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
+  t.after(() => { client1.close(); client2.close(); });
+  const chunkUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin,
+    { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: 0, payload: bytes }] } } },
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
+    commit];
+  const inlineUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin,
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { content: bytes })] } } },
+    commit];
+  const streamUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin, ...fileMessages(path, bytes), commit];
+  const summaryOf = async (client: BackupClient, messages: UploadRequest[]): Promise<{ newBytes: number; storedBytes: number }> => {
+    const outcome = await sendUpload(client, messages);
+    assert.equal(outcome.error, undefined, outcome.error?.details);
+    const committed = outcome.responses.find((response) => response.message?.$case === 'committed');
+    const { newBytes, storedBytes } = (committed!.message as { value: { newBytes: number; storedBytes: number } }).value;
+    return { newBytes, storedBytes };
+  };
+  const ways = [
+    { name: 'chunks cut by the client', upload: chunkUpload, size: 40_000 },
+    { name: 'a small file sent inline', upload: inlineUpload, size: 30_000 },
+    { name: 'a file streamed for the server to chunk', upload: streamUpload, size: 3 * MEBIBYTE },
+  ];
+  for (const { name, upload, size } of ways) {
+    const held = randomBytes(size);
+    assert.deepEqual(await summaryOf(client1, upload(held, '/held.bin')), { newBytes: size, storedBytes: size }, `${name}: node1 stores its bytes`);
+    const heldByOther = await summaryOf(client2, upload(held, '/copy.bin'));
+    const heldByNobody = await summaryOf(client2, upload(randomBytes(size), '/fresh.bin'));
+    assert.deepEqual(heldByOther, heldByNobody, `${name}: node2 sending node1's bytes reads ${JSON.stringify(heldByOther)}, new bytes ${JSON.stringify(heldByNobody)}`);
+    assert.deepEqual(heldByOther, { newBytes: size, storedBytes: size }, name);
+    // Its own bytes again are not new: dedup against the client's own backups is what the figure shows.
+    assert.deepEqual(await summaryOf(client2, upload(held, '/again.bin')), { newBytes: 0, storedBytes: 0 }, `${name}: node2 sends the bytes again`);
+  }
+  // The real client, which cuts and compresses chunks itself: node2 reads in its list what node1 read.
+  const log = Buffer.from(Array.from({ length: 40_000 }, (_, index) => `line ${index} of a log that compresses well\n`).join(''));
+  const lastListed = async (client: string): Promise<{ newBytes: number; storedBytes: number }> => {
+    const data = join(sandbox.root, `data-${client}`);
+    await mkdir(data);
+    await writeFile(join(data, 'app.log'), log);
+    const config = await sandbox.writeNodeConfig(client, [`include = ${data}`]);
+    await backupNow(sandbox, config, data);
+    const listed = JSON.parse((await sandbox.runClient(['-c', config, '-l', '--json'])).stdout) as { newBytes: number; storedBytes: number }[];
+    const { newBytes, storedBytes } = listed[listed.length - 1];
+    return { newBytes, storedBytes };
+  };
+  const first = await lastListed('node1');
+  assert.ok(first.newBytes === log.length && first.storedBytes < log.length / 4, `node1: ${JSON.stringify(first)} for ${log.length} bytes`);
+  assert.deepEqual(await lastListed('node2'), first);
+});
+
+// Regression: a chunk another client had stored became known to a client that sent it in a backup it
+// then abandoned (once the session had flushed), and stayed known: no hold keeps such a chunk for a
+// retry, and the sweep forgets a chunk for everyone only once nobody references it. So after the hold
+// of its own chunks expired, "held" in an answer told the client that some other client still has the bytes.
+test('a chunk another client stored is not known to a client that only sent it in an abandoned backup', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.rewriteServerConfig(['resume_hold = 1s']);
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
+  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
+  t.after(() => { client1.close(); client2.close(); });
+  const guessed = randomBytes(40_000);
+  const nobodys = randomBytes(40_000);
+  const chunkOf = (bytes: Buffer): EncodedChunk => ({ hash: sha256(bytes), rawSize: bytes.length, codec: 0, payload: bytes });
+  const abort: UploadRequest = { message: { $case: 'abort', value: { reason: 'probe' } } };
+  const stored = await sendUpload(client1, [begin, { message: { $case: 'chunks', value: { chunks: [chunkOf(guessed)] } } },
+    { message: { $case: 'batch', value: { entries: [batchedEntry(meta('/guessed.bin', EntryType.ENTRY_TYPE_FILE, { size: guessed.length }), { chunkHashes: sha256(guessed) })] } } },
+    commit]);
+  assert.equal(stored.error, undefined, stored.error?.details);
+  // Enough entries for the session to flush what it used into the catalog before the abort.
+  const folders = Array.from({ length: 4200 }, (_, index) => batchedEntry(meta(`/folder${index}`, EntryType.ENTRY_TYPE_DIRECTORY), {}));
+  const abandoned = await sendUpload(client2, [begin, { message: { $case: 'chunks', value: { chunks: [chunkOf(guessed), chunkOf(nobodys)] } } },
+    { message: { $case: 'batch', value: { entries: folders } } }, abort]);
+  assert.match(abandoned.error?.details ?? '', /client aborted the backup: probe/);
+  const missingBits = async (): Promise<number> => {
+    const outcome = await sendUpload(client2, [begin, { message: { $case: 'query', value: { queryId: 1, hashes: Buffer.concat([sha256(guessed), sha256(nobodys)]) } } }, abort]);
+    const answer = outcome.responses.find((response) => response.message?.$case === 'answer');
+    return (answer!.message as { value: { missing: Buffer } }).value.missing[0];
+  };
+  // The chunk node2 alone stored is held for its retry, then swept (each probe's abandonment starts a collection).
+  let bits = await missingBits();
+  for (let probe = 0; probe < 60 && (bits & 0b10) === 0; probe++) {
+    await sleep(500);
+    bits = await missingBits();
+  }
+  assert.equal(bits & 0b10, 0b10, 'node2\'s own chunk was swept once its hold expired');
+  assert.equal(bits & 0b01, 0b01, 'the chunk node1 stored must be "missing" for node2 too, as it is for bytes nobody has');
 });

@@ -2,7 +2,7 @@
 // (restic #4523: a compressor once returned wrong bytes on decompress), and decodes with a size bound.
 import { createHash } from 'node:crypto';
 import { Compressor } from 'zstd-napi';
-import { DCtx } from 'zstd-napi/binding';
+import { DCtx, MAGICNUMBER, findFrameCompressedSize } from 'zstd-napi/binding';
 import { Codec } from './pack/pack-format';
 import { CorruptError } from '../common/errors';
 
@@ -72,4 +72,22 @@ export class ChunkCodec {
     }
     return raw;
   }
+}
+
+/**
+ * Why a zstd payload another party compressed is not one this store would write, or undefined: the
+ * payload becomes the chunk's stored bytes, shared by every client deduplicated against it, and a
+ * decoder skips what a frame may be padded with (skippable frames) or cut into (more frames). So it
+ * must be exactly one zstd frame, smaller than its raw bytes (ChunkCodec.encode stores raw otherwise).
+ */
+export function zstdPayloadProblem(payload: Buffer, rawSize: number): string | undefined {
+  if (payload.length >= rawSize) return `its zstd payload of ${payload.length} bytes is no smaller than its ${rawSize} raw bytes`;
+  if (payload.length < 4 || payload.readUInt32LE(0) !== MAGICNUMBER) return 'its payload does not start with a zstd frame';
+  let frameSize: number;
+  try {
+    frameSize = findFrameCompressedSize(payload);
+  } catch (error) {
+    return `its zstd frame is malformed (${(error as Error).message})`;
+  }
+  return frameSize === payload.length ? undefined : `its payload holds ${payload.length - frameSize} bytes after its zstd frame`;
 }

@@ -402,9 +402,9 @@ export interface BackupSummary {
   files: number;
   /** sum of all file sizes in this virtual full copy */
   logicalBytes: number;
-  /** raw bytes of chunks stored for the first time */
+  /** raw bytes of chunks the client did not hold before (whoever else stored them) */
   newBytes: number;
-  /** compressed bytes of those new chunks */
+  /** stored (compressed) bytes of those chunks */
   storedBytes: number;
   kind: BackupKind;
   labels: { [key: string]: string };

@@ -7,6 +7,7 @@ import { CHUNK_LOCATION_COLUMNS } from './contents-table';
 export interface KnownChunk {
   readonly chunkId: number;
   readonly rawSize: number;
+  readonly storedSize: number;
 }
 
 export class ChunksTable {
@@ -15,7 +16,7 @@ export class ChunksTable {
   constructor(private readonly database: CatalogDatabase) {
     const db = database.connection;
     this.statements = {
-      known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize FROM chunks WHERE hash = ? AND is_damaged = 0`),
+      known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize, stored_size AS storedSize FROM chunks WHERE hash = ? AND is_damaged = 0`),
       // A damaged row takes the new copy's place (the chunk is healed, its id and references unchanged);
       // a sound one stays where it is and the new copy is dead space.
       insert: db.prepare(
@@ -32,7 +33,7 @@ export class ChunksTable {
     };
   }
 
-  /** The dedup lookup, once per chunk: id and size only. */
+  /** The dedup lookup, once per chunk: id and sizes only. */
   known(hash: Buffer): KnownChunk | undefined {
     return this.statements.known.get(hash) as KnownChunk | undefined;
   }

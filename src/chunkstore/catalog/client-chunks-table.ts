@@ -12,6 +12,8 @@ export class ClientChunksTable {
          WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash) VALUES (?, ?)`),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
+      holds: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
+      forget: connection.prepare(`DELETE FROM client_chunks WHERE client_id = ? AND hash = ?`),
     };
   }
 
@@ -20,9 +22,19 @@ export class ClientChunksTable {
     return this.statements.known.get(clientId, hash) as { chunkId: number; rawSize: number } | undefined;
   }
 
+  /** Whether this client has stored or referenced this chunk (the row may be another client's copy). */
+  holds(clientId: number, hash: Buffer): boolean {
+    return this.statements.holds.get(clientId, hash) !== undefined;
+  }
+
   /** Whether this client holds any chunk at all (a new client's first backup need not look each one up). */
   hasAny(clientId: number): boolean {
     return this.statements.any.get(clientId) !== undefined;
+  }
+
+  /** Inside the caller's transaction. */
+  forget(clientId: number, hashes: Iterable<Buffer>): void {
+    for (const hash of hashes) this.statements.forget.run(clientId, hash);
   }
 
   /** Inside the caller's transaction. */

@@ -13,6 +13,7 @@ import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
+import { HashList } from './hash-list';
 import { DiskFullError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 
@@ -50,8 +51,8 @@ export class BackupSession {
 
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
-      catalog: dependencies.catalog, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
-      newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
+      catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
+      newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), learnedChunks: new HashList(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };
     this.parent = parent && new ParentEntries(dependencies.catalog, parent.id);
@@ -174,22 +175,36 @@ export class BackupSession {
   async abandon(cause?: unknown): Promise<void> {
     if (this.isFinished) return;
     this.isFinished = true;
-    const { catalog, sessions, hold, packWriter } = this.dependencies;
+    const { sessions, hold, packWriter } = this.dependencies;
     try {
       await this.context.inFlight.drain().catch(() => undefined);
       if (!(cause instanceof DiskFullError)) await packWriter.sealCurrent().catch(() => undefined);
       await packWriter.discard();
       try {
-        catalog.backups.delete(this.backup.id);
+        this.dropRows();
       } catch (error) {
         await this.dependencies.onCleanupFailure(error);
-        catalog.backups.delete(this.backup.id);
+        this.dropRows();
       }
     } catch {
       // The running row stays; recovery drops it when the store next opens.
     } finally {
       sessions.close(hold);
     }
+  }
+
+  /**
+   * The backup's rows, and what its client learned of through it alone: a chunk another client stored
+   * stays known to this one only through a committed backup. Kept, it outlived the session (no hold
+   * keeps it, and the sweep forgets a chunk only once nobody references it), so "held" in a later
+   * answer told the client that some other client still has those bytes.
+   */
+  private dropRows(): void {
+    const { catalog } = this.dependencies;
+    catalog.transaction(() => {
+      catalog.clientChunks.forget(this.backup.clientId, this.context.learnedChunks);
+      catalog.backups.delete(this.backup.id);
+    }, true);
   }
 
   private assertOpen(): void {

@@ -4,13 +4,14 @@
 // described as a chunk list resolved to a content — accepted only if every chunk is one this
 // client holds or sent in this backup.
 import type { ChunkCodec } from '../codec';
-import { sha256 } from '../codec';
+import { sha256, zstdPayloadProblem } from '../codec';
 import { Codec } from '../pack/pack-format';
 import type { PackWriter } from '../pack/pack-writer';
 import { ProtocolError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { ContentWriterContext } from './content-writer';
 import type { ContentRef } from './content-ref';
+import { countChunkNewToClient } from './new-bytes';
 
 const HASH_SIZE = 32;
 /** Raw bytes being verified and appended at once: bounded, the workers (or this thread) kept busy. */
@@ -115,6 +116,9 @@ export class ChunkIntake {
       throw new ProtocolError(`chunk ${key} does not decode to its declared ${chunk.rawSize} bytes: refused (${(error as Error).message})`);
     }
     if (!sha256(raw).equals(chunk.hash)) throw new ProtocolError(`chunk ${key} does not match its hash: refused`);
+    // The payload is stored as sent and counted in that row too: one zstd frame as this store writes it, no padding.
+    const payloadProblem = chunk.codec === Codec.Zstd ? zstdPayloadProblem(chunk.payload, chunk.rawSize) : undefined;
+    if (payloadProblem !== undefined) throw new ProtocolError(`chunk ${key}: ${payloadProblem}: refused`);
     return chunk;
   }
 
@@ -127,12 +131,15 @@ export class ChunkIntake {
   private store(chunk: ReceivedChunk): { written: Promise<void>; rawSize: number } | undefined {
     const key = chunk.hash.toString('hex');
     if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined;
+    const isFirstUse = !this.context.clientHashes.has(key);
     this.context.clientHashes.set(key, chunk.hash);
     // Another client's copy: the client had to send it (it may not learn that the store has it), but it is stored once.
     const existing = this.context.catalog.chunks.known(chunk.hash);
     if (existing !== undefined) {
       this.context.hold.chunks.add(existing.chunkId);
       this.answered.set(key, existing);
+      // Nor from its backup's new bytes.
+      countChunkNewToClient(this.context, chunk.hash, existing, isFirstUse);
       return undefined;
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);

@@ -11,6 +11,8 @@ import { ContentHasher } from '../../common/content-hash';
 import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
+import { countChunkNewToClient } from './new-bytes';
+import type { HashList } from './hash-list';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
 export interface StoredBytes {
@@ -26,6 +28,8 @@ export interface NewChunk {
 
 export interface ContentWriterContext {
   readonly catalog: Catalog;
+  /** The backup's client: what it held before the session decides what its backup reports as new. */
+  readonly clientId: number;
   readonly packWriter: PackWriter;
   /** Compresses and verifies a chunk, usually on a worker thread. */
   readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
@@ -36,6 +40,8 @@ export interface ContentWriterContext {
   readonly pendingContents: Map<string, PendingContent>;
   /** Hashes of chunks this session stored or used, recorded as the client's own at the next flush. */
   readonly clientHashes: Map<string, Buffer>;
+  /** Chunks other clients stored that this client did not hold before the session (new-bytes.ts). */
+  readonly learnedChunks: HashList;
   readonly inFlight: InFlightWork;
   readonly stored: StoredBytes;
 }
@@ -113,12 +119,14 @@ export class ContentWriter {
   private async storeChunk(chunk: Buffer, hash: Buffer): Promise<void> {
     this.contentHash.add(hash);
     const key = hash.toString('hex');
+    const isFirstUse = !this.context.clientHashes.has(key);
     this.context.clientHashes.set(key, hash);
     const known = this.context.catalog.chunks.known(hash);
     if (known) {
       // Held in the same turn as the lookup: a sweep cannot fall between them.
       this.context.hold.chunks.add(known.chunkId);
       this.chunks.push(known.chunkId);
+      countChunkNewToClient(this.context, hash, known, isFirstUse);
       return;
     }
     this.hasNewChunk = true;

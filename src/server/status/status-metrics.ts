@@ -33,7 +33,7 @@ export class StatusMetrics {
       lastSuccessId: make('client_last_success_backup_id', 'Number of the last successful backup', ['client']),
       lastFiles: make('client_last_success_files', 'Files in the last successful backup', ['client']),
       lastBytes: make('client_last_success_bytes', 'Logical size of the last successful backup', ['client']),
-      lastNewBytes: make('client_last_success_new_bytes', 'New (not deduplicated) bytes of the last successful backup', ['client']),
+      lastNewBytes: make('client_last_success_new_bytes', 'Bytes of the last successful backup that its client did not hold before (new to it, whoever else stored them)', ['client']),
       lastDuration: make('client_last_success_duration_seconds', 'Duration of the last successful backup', ['client']),
       lastFailureTime: make('client_last_failure_timestamp_seconds', 'Time of the last failed backup since the server started', ['client']),
       overdue: make('client_overdue', '1 if the last successful backup is older than warn_after', ['client']),

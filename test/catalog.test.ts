@@ -158,7 +158,7 @@ for (const [name, open] of Object.entries(implementations)) {
       assert.equal(location.chunkId, first);
       assert.equal(location.offset, 0);
       assert.equal(location.packName, 'pack-a');
-      assert.deepEqual({ ...catalog.chunks.known(hash) }, { chunkId: first, rawSize: 200 });
+      assert.deepEqual({ ...catalog.chunks.known(hash) }, { chunkId: first, rawSize: 200, storedSize: 100 });
       assert.equal(catalog.chunks.known(sha256('never stored')), undefined);
     });
 

@@ -3,7 +3,7 @@
 // client never sent nor holds is refused (dedup is not a way to read another client's data); and the
 // answer to "which of these must I send" is the same for chunks another client holds as for chunks
 // nobody has — in content, and in timing.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -34,6 +34,20 @@ async function storedChunkHashes(sandbox: Sandbox): Promise<Buffer[]> {
   } finally {
     database.close();
   }
+}
+
+/** A running server and crafted-upload clients for node1 and node2, both backing up nothing; stopped after the test. */
+async function twoClients(t: TestContext, serverLines: string[] = []): Promise<{ sandbox: Sandbox; client1: BackupClient; client2: BackupClient }> {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  if (serverLines.length > 0) await sandbox.rewriteServerConfig(serverLines);
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
+  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
+  t.after(() => { client1.close(); client2.close(); });
+  return { sandbox, client1, client2 };
 }
 
 /** An upload call kept open: messages written one by one, answers read as they come. */
@@ -198,14 +212,7 @@ test('a zstd chunk padded with a skippable frame, split into two frames, or no s
 // file another client had stored read "0 new bytes" in its commit summary and its list: the
 // confirmation-of-a-file oracle that the chunk answers were built to close.
 test('a backup\'s new bytes are the same for bytes another client stored as for bytes nobody has, whichever way they came', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
-  t.after(() => sandbox.destroy());
-  await sandbox.startServer();
-  const nothing = join(sandbox.root, 'nothing');
-  await mkdir(nothing);
-  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
-  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
-  t.after(() => { client1.close(); client2.close(); });
+  const { sandbox, client1, client2 } = await twoClients(t);
   const chunkUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin,
     { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: 0, payload: bytes }] } } },
     { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
@@ -258,15 +265,7 @@ test('a backup\'s new bytes are the same for bytes another client stored as for 
 // retry, and the sweep forgets a chunk for everyone only once nobody references it. So after the hold
 // of its own chunks expired, "held" in an answer told the client that some other client still has the bytes.
 test('a chunk another client stored is not known to a client that only sent it in an abandoned backup', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
-  t.after(() => sandbox.destroy());
-  await sandbox.rewriteServerConfig(['resume_hold = 1s']);
-  await sandbox.startServer();
-  const nothing = join(sandbox.root, 'nothing');
-  await mkdir(nothing);
-  const client1 = hostileClient(await sandbox.writeNodeConfig('node1', [`include = ${nothing}`]));
-  const client2 = hostileClient(await sandbox.writeNodeConfig('node2', [`include = ${nothing}`]));
-  t.after(() => { client1.close(); client2.close(); });
+  const { client1, client2 } = await twoClients(t, ['resume_hold = 1s']);
   const guessed = randomBytes(40_000);
   const nobodys = randomBytes(40_000);
   const chunkOf = (bytes: Buffer): EncodedChunk => ({ hash: sha256(bytes), rawSize: bytes.length, codec: 0, payload: bytes });

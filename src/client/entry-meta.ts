@@ -38,10 +38,10 @@ export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixSta
   };
 }
 
-/** The same rule as restic and burp: size, mtime, ctime, inode and mode all equal means unchanged. */
 /** What the server sends of each parent entry when asked for the unchanged check only (all isUnchanged reads). */
 export type ParentFile = Pick<EntryMeta, 'type' | 'mode' | 'size' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode'>;
 
+/** The same rule as restic and burp: size, mtime, ctime, inode and mode all equal means unchanged. */
 export function isUnchanged(current: EntryMeta, parent: ParentFile | undefined): boolean {
   return parent !== undefined
     && current.type === EntryType.ENTRY_TYPE_FILE && parent.type === EntryType.ENTRY_TYPE_FILE

@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import {
+  duplicateFd,
   type PosixStat,
   entryKind,
   linkAt,
   mkdirAt,
-  duplicateFd,
   openAt,
   posixConstants,
   readlinkAt,

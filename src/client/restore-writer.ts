@@ -42,6 +42,13 @@ export interface RestoreOutcome {
 
 export class RestoreWriter {
   private readonly folders: { path: Buffer; meta: EntryMeta }[] = [];
+  /**
+   * Folders this restore made (latin1 keys): made 0700 and holding only what this restore put there, so
+   * an entry in one needs no look for something already in its place (an lstat per file, 5 % of a
+   * restore's main thread). Should something be there anyway, the final rename refuses to replace it
+   * (RENAME_NOREPLACE, or EEXIST from the create) and the entry is reported, never overwritten.
+   */
+  private readonly madeFolders = new Set<string>();
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
 
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
@@ -82,6 +89,13 @@ export class RestoreWriter {
     }
   }
 
+  /** lstat of what is at path now; nothing can be in a folder this restore made. */
+  private existingAt(path: Buffer): PosixStat | undefined {
+    const parent = path.subarray(0, path.lastIndexOf(SLASH));
+    if (parent.length > 0 && this.madeFolders.has(parent.toString('latin1'))) return undefined;
+    return this.tree.stat(path);
+  }
+
   private mapped(path: Buffer): Buffer | undefined {
     if (this.options.strip === 0) return path;
     let cut = 0;
@@ -93,18 +107,18 @@ export class RestoreWriter {
   }
 
   private folder(path: Buffer, meta: EntryMeta): void {
-    const existing = this.tree.stat(path);
+    const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
       if (this.decide(existing, false, meta) !== 'write') return;
       this.tree.remove(path);
     }
-    this.tree.makeFolder(path);
+    if (this.tree.makeFolder(path).created) this.madeFolders.add(path.toString('latin1'));
     this.folders.push({ path, meta });
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
     const isDump = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
-    const existing = this.tree.stat(path);
+    const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) === 'folder') {
       throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);
     }
@@ -176,7 +190,7 @@ export class RestoreWriter {
   private hardLink(path: Buffer, meta: EntryMeta): void {
     const target = this.mapped(meta.hardlinkTarget);
     if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
-    const existing = this.tree.stat(path);
+    const existing = this.existingAt(path);
     const linked = this.tree.stat(target);
     if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
     if (existing !== undefined && this.decide(existing, false, meta) !== 'write') return;
@@ -185,7 +199,7 @@ export class RestoreWriter {
   }
 
   private symlink(path: Buffer, meta: EntryMeta): void {
-    const existing = this.tree.stat(path);
+    const existing = this.existingAt(path);
     if (existing !== undefined) {
       const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget);
       if (this.decide(existing, isIdentical, meta) !== 'write') return;
@@ -195,7 +209,7 @@ export class RestoreWriter {
   }
 
   private special(path: Buffer, meta: EntryMeta): void {
-    const existing = this.tree.stat(path);
+    const existing = this.existingAt(path);
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
       const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev);

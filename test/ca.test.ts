@@ -10,11 +10,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import http2 from 'node:http2';
 import { ConfigError, NotFoundError } from '../src/common/errors';
 import { loadServerConfig, type ServerConfig } from '../src/common/config/server-config';
 import { loadNodeConfig, type NodeConfig } from '../src/common/config/node-config';
 import { channelOptions, clientCredentials } from '../src/common/tls/credentials';
 import { listenWithMutualTls, type MutualTlsListener } from '../src/server/transport/mutual-tls-listener';
+import { RECEIVE_WINDOW_BYTES } from '../src/server/transport/receive-window';
 import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
@@ -198,6 +200,34 @@ test('the server speaks TLS 1.3 only', { skip: opensslMissing }, async () => {
   console.log(`  negotiated: ${accepted.protocol}`);
   assert.deepEqual(accepted, { protocol: 'TLSv1.3', outcome: 'http2' });
   await assert.rejects(tlsHandshake(sslFolder, 'node1', 'TLSv1.2'), /protocol version/i);
+});
+
+test('the server opens a 2 MiB HTTP/2 receive window per connection and per stream (not the 64 KiB default)', { skip: opensslMissing }, async () => {
+  // A 64 KiB window let an upload move only 64 KiB per turn of the server's busy event loop.
+  const session = http2.connect(`https://127.0.0.1:${port}`, {
+    createConnection: () => tls.connect({
+      host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'],
+      ca: readFileSync(path.join(sslFolder, 'ca.pem')),
+      cert: readFileSync(path.join(sslFolder, 'clients', 'node1.pem')),
+      key: readFileSync(path.join(sslFolder, 'clients', 'node1.key')),
+    }),
+  });
+  try {
+    // Node's first SETTINGS carry the defaults; the widened ones follow at once, the connection's
+    // WINDOW_UPDATE on the server's next write: ping until both are here (bounded, not timed).
+    await new Promise<void>((resolve, reject) => {
+      session.once('error', reject);
+      session.once('connect', resolve);
+    });
+    for (let round = 0; round < 200 && session.state.remoteWindowSize !== RECEIVE_WINDOW_BYTES; round++) {
+      await new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(session.remoteSettings.initialWindowSize, RECEIVE_WINDOW_BYTES);
+    assert.equal(session.state.remoteWindowSize, RECEIVE_WINDOW_BYTES);
+  } finally {
+    session.destroy();
+  }
 });
 
 test('foreign and expired certificates are refused at the TLS layer, before any HTTP/2', { skip: opensslMissing }, async () => {

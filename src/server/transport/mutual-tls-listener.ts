@@ -9,6 +9,7 @@ import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
 import { normalSerial } from './crl-contents';
+import { http2ServersOf, widenReceiveWindows } from './receive-window';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
 
 const handshakeTimeoutMilliseconds = 10_000;
@@ -43,7 +44,11 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   logRevocations(logger, describeRevocationList(settings, revocations), '');
   // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
   const open = new Map<tls.TLSSocket, string>();
+  const serversBefore = http2ServersOf(server);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  if (!widenReceiveWindows(server, serversBefore)) {
+    logger.warn('could not widen the HTTP/2 receive window (this grpc-js keeps its servers elsewhere): uploads run at 64 KiB per turn of the event loop');
+  }
   let isClosed = false;
   const accept = (socket: tls.TLSSocket): void => {
     if (isClosed) {

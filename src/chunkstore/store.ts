@@ -178,6 +178,7 @@ export class ChunkStore {
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
         encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing,
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
+      forgetStaleClientChunksOnce(catalog, options.logger);
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
       if (key !== undefined && backend.kind !== 'local') {
         store.snapshots = new CatalogSnapshots({
@@ -242,9 +243,16 @@ export class ChunkStore {
     return this.catalog.entries.all(backup.id);
   }
 
-  /** Drops a committed backup; what only it referenced becomes garbage for the next collection. */
+  /**
+   * Drops a committed backup; what only it referenced becomes garbage for the next collection, and
+   * what only it referenced among its client's backups is no longer that client's own (see
+   * ClientChunksTable.forgetUnreferenced), in the same transaction.
+   */
   deleteBackup(backup: BackupRecord): void {
-    this.catalog.backups.delete(backup.id);
+    this.catalog.transaction(() => {
+      this.catalog.backups.delete(backup.id);
+      this.catalog.clientChunks.forgetUnreferenced(backup.clientId);
+    }, true);
     this.snapshots?.request();
   }
 
@@ -443,4 +451,17 @@ function catalogWriteError(error: unknown, file: string): unknown {
   const code = (error as { code?: string }).code;
   if (code === 'SQLITE_FULL') return new DiskFullError(`store is full: cannot write ${file} (${code})`, { cause: error });
   return error;
+}
+
+/** Set once a catalog's client knowledge was pruned of deleted backups (deletions did not forget before). */
+const CLIENT_CHUNKS_PRUNED_KEY = 'client_chunks_pruned';
+
+function forgetStaleClientChunksOnce(catalog: Catalog, logger: Logger | undefined): void {
+  if (catalog.meta.get(CLIENT_CHUNKS_PRUNED_KEY) === '1') return;
+  const forgotten = catalog.transaction(() => {
+    const count = catalog.clientChunks.forgetUnreferencedOfAll();
+    catalog.meta.set(CLIENT_CHUNKS_PRUNED_KEY, '1');
+    return count;
+  }, true);
+  if (forgotten > 0) logger?.info(`forgot ${forgotten} chunks that clients knew only through backups deleted earlier`);
 }

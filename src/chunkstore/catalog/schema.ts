@@ -120,7 +120,8 @@ CREATE TABLE IF NOT EXISTS chunk_holds (
 CREATE INDEX IF NOT EXISTS chunk_holds_backup ON chunk_holds(backup_id);
 -- Which chunks each client has stored or referenced, by hash: a client is told "the store has it"
 -- only from its own rows (no oracle on other clients' data), and the lookup never touches the global
--- index, so its timing says nothing either. Rows go when their chunk is swept.
+-- index, so its timing says nothing either. Rows go when their chunk is swept, and when the client's
+-- last backup referencing the chunk is deleted.
 CREATE TABLE IF NOT EXISTS client_chunks (
   client_id INTEGER NOT NULL,
   hash BLOB NOT NULL,

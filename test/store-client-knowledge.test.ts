@@ -1,0 +1,104 @@
+// What a client may hear "the store has it" about: only chunks its own backups (or its held retries)
+// still reference. A deleted backup takes that knowledge with it, even while another client keeps
+// the same bytes stored; otherwise the answer would tell the client that someone else still has them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Catalog } from '../src/chunkstore/catalog/catalog';
+import type { ChunkStore } from '../src/chunkstore/store';
+import type { BackupSession } from '../src/chunkstore/session';
+import { addFile, backupFiles, bytesOf, openStoreFixture } from './support/store-fixture';
+
+/** The 32-byte hashes of the chunks the store's chunker cuts `content` into, back to back. */
+function chunkHashes(store: ChunkStore, content: Buffer): Buffer {
+  const chunker = store.chunkerFactory.create();
+  const chunks = [...chunker.push(content), ...chunker.finish()];
+  return Buffer.concat(chunks.map((chunk) => createHash('sha256').update(chunk).digest()));
+}
+
+/** How many of the content's chunks the server would ask `client` to send (a fresh session, abandoned after the question). */
+async function missingCount(store: ChunkStore, client: string, content: Buffer): Promise<{ missing: number; of: number }> {
+  const hashes = chunkHashes(store, content);
+  const session: BackupSession = await store.beginBackup(client, { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  try {
+    const bitmap = session.missingChunks(hashes);
+    const of = hashes.length / 32;
+    let missing = 0;
+    for (let index = 0; index < of; index++) if ((bitmap[index >> 3] & (1 << (index & 7))) !== 0) missing++;
+    return { missing, of };
+  } finally {
+    await session.abandon(new Error('only asked'));
+  }
+}
+
+test('a client that deleted its backup is told to send those chunks again, though another client still stores them', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('shared', 300_000);
+  const mine = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
+  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const before = await missingCount(fixture.store, 'node1', shared);
+  assert.ok(before.of > 3, `several chunks (${before.of})`);
+  assert.equal(before.missing, 0, 'node1 holds them through its backup');
+
+  fixture.store.deleteBackup(mine);
+  const after = await missingCount(fixture.store, 'node1', shared);
+  assert.equal(after.missing, after.of, 'every chunk must be sent: node1 holds none of them any more');
+  // Its figures say the same: the bytes are new to node1, though the store keeps one copy.
+  const again = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
+  assert.equal(again.newBytes, shared.length);
+  assert.equal((await fixture.store.check({ readDataPercent: 100 })).problems.length, 0);
+});
+
+test('a chunk another backup of the same client references, or one held for its retry, stays known after a deletion', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const kept = await bytesOf('kept', 200_000);
+  const dropped = await bytesOf('dropped', 200_000);
+  const retried = await bytesOf('retried', 200_000);
+  const first = await backupFiles(fixture.store, 'node1', { '/a': kept, '/b': dropped });
+  const second = await backupFiles(fixture.store, 'node1', { '/a': kept });
+  // A failed attempt: what it stored stays held for its retry, and known to node1.
+  const failed = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(failed, '/c', retried);
+  await failed.abandon(new Error('client went away'));
+
+  fixture.store.deleteBackup(first);
+  assert.equal((await missingCount(fixture.store, 'node1', kept)).missing, 0, 'still in backup 2');
+  assert.equal((await missingCount(fixture.store, 'node1', retried)).missing, 0, 'held for the retry');
+  const gone = await missingCount(fixture.store, 'node1', dropped);
+  assert.equal(gone.missing, gone.of, 'only the deleted backup had it');
+
+  fixture.store.deleteBackup(second);
+  const none = await missingCount(fixture.store, 'node1', kept);
+  assert.equal(none.missing, none.of);
+  assert.equal((await missingCount(fixture.store, 'node1', retried)).missing, 0, 'the hold outlives the deletions');
+});
+
+test('a catalog whose deletions did not forget is pruned once when the store opens', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('stale', 300_000);
+  const mine = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
+  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const hashes = chunkHashes(fixture.store, shared);
+  fixture.store.deleteBackup(mine);
+  await fixture.store.close();
+
+  // As an older server left it: node1's rows for the deleted backup still there, the store never pruned.
+  const catalog = new Catalog(join(fixture.directory, 'catalog.db'));
+  try {
+    const node1 = catalog.clients.find('node1')!;
+    catalog.transaction(() => {
+      catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => hashes.subarray(index * 32, index * 32 + 32)));
+      catalog.meta.set('client_chunks_pruned', '0');
+    });
+  } finally {
+    catalog.close();
+  }
+  await fixture.reopen();
+  const after = await missingCount(fixture.store, 'node1', shared);
+  assert.equal(after.missing, after.of);
+  assert.equal((await missingCount(fixture.store, 'node2', shared)).missing, 0, "node2's own rows stay");
+});

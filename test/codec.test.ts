@@ -67,6 +67,10 @@ test('a chunk decodes into a given buffer, zstd and raw alike, and the buffer mu
     assert.throws(() => codec.decode(encoded.codec, encoded.payload, raw.length, Buffer.alloc(raw.length - 1)), RangeError);
   }
   assert.throws(() => codec.decode(Codec.Raw, Buffer.alloc(10), 11, Buffer.alloc(11)), CorruptError);
+  // Without a target too: shorter or longer than the catalog says is damage, named as such.
+  assert.throws(() => codec.decode(Codec.Raw, Buffer.alloc(10), 11), /raw chunk is 10 bytes, expected 11/);
+  assert.throws(() => codec.decode(Codec.Raw, Buffer.alloc(12), 11), CorruptError);
+  assert.equal(codec.decode(Codec.Raw, Buffer.alloc(11, 7), 11).length, 11);
 });
 
 test('a zstd payload from elsewhere is accepted only as what encode() writes: one frame, smaller than its bytes', () => {

@@ -55,8 +55,9 @@ export class ChunkCodec {
       throw new RangeError(`decode target holds ${into.length} bytes, the chunk ${expectedRawSize}`);
     }
     if (codec === Codec.Raw) {
-      if (into === undefined) return payload;
+      // Either way: a raw chunk whose length differs from its row is as damaged as a frame that decodes short.
       if (payload.length !== expectedRawSize) throw new CorruptError(`raw chunk is ${payload.length} bytes, expected ${expectedRawSize}`);
+      if (into === undefined) return payload;
       payload.copy(into);
       return into;
     }

@@ -10,6 +10,7 @@ import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
 import { normalSerial } from './crl-contents';
 import { http2ServersOf, widenReceiveWindows } from './receive-window';
+import { RefusalLog } from './refusal-log';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
 
 const handshakeTimeoutMilliseconds = 10_000;
@@ -50,13 +51,15 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     logger.warn('could not widen the HTTP/2 receive window (this grpc-js keeps its servers elsewhere): uploads run at 64 KiB per turn of the event loop');
   }
   let isClosed = false;
+  const refusals = new RefusalLog(logger);
   const accept = (socket: tls.TLSSocket): void => {
     if (isClosed) {
       socket.destroy();
       return;
     }
     if (!socket.authorized) {
-      logger.warn(refusalMessage(socket));
+      const refusal = refusalOf(socket);
+      refusals.refused(socket.remoteAddress ?? '?', refusal.kind, refusal.message);
       socket.destroy();
       return;
     }
@@ -110,6 +113,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     },
     close(): void {
       isClosed = true;
+      refusals.close();
       for (const tlsServer of tlsServers) tlsServer.close();
       injector.destroy();
     },
@@ -170,17 +174,22 @@ function commonNameOf(socket: tls.TLSSocket): string {
   return typeof commonName === 'string' ? `"${shown(commonName)}"` : '(no CN)';
 }
 
-function refusalMessage(socket: tls.TLSSocket): string {
-  const from = peerOf(socket);
+/** Why a connection was refused: `kind` without the peer's port (what RefusalLog counts repeats of), and the log line. */
+function refusalOf(socket: tls.TLSSocket): { readonly kind: string; readonly message: string } {
   const certificate = socket.getPeerCertificate();
+  let kind: string;
   // Node gives an empty object when the peer sent no certificate.
-  if (certificate === null || Object.keys(certificate).length === 0) return `refused a connection from ${from}: no client certificate`;
-  const commonName = commonNameOf(socket);
-  const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
-  const reason = String(socket.authorizationError);
-  if (reason === 'CERT_REVOKED') return `refused a connection from ${from}: client ${commonName}${serial}: certificate revoked`;
-  const hint = reason === 'UNABLE_TO_GET_CRL' || reason === 'CRL_HAS_EXPIRED' || reason === 'CRL_SIGNATURE_FAILURE'
-    ? ' (the revocation list is not from ssl_ca\'s CA, or has expired: rewrite it with cpsbackup-ca crl, then SIGHUP)'
-    : '';
-  return `refused a connection from ${from}: client ${commonName}${serial}: certificate not accepted (${reason})${hint}`;
+  if (certificate === null || Object.keys(certificate).length === 0) kind = 'no client certificate';
+  else {
+    const commonName = commonNameOf(socket);
+    const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
+    const reason = String(socket.authorizationError);
+    const hint = reason === 'UNABLE_TO_GET_CRL' || reason === 'CRL_HAS_EXPIRED' || reason === 'CRL_SIGNATURE_FAILURE'
+      ? ' (the revocation list is not from ssl_ca\'s CA, or has expired: rewrite it with cpsbackup-ca crl, then SIGHUP)'
+      : '';
+    kind = reason === 'CERT_REVOKED'
+      ? `client ${commonName}${serial}: certificate revoked`
+      : `client ${commonName}${serial}: certificate not accepted (${reason})${hint}`;
+  }
+  return { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}` };
 }

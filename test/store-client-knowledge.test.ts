@@ -42,7 +42,7 @@ test('a client that deleted its backup is told to send those chunks again, thoug
   assert.ok(before.of > 3, `several chunks (${before.of})`);
   assert.equal(before.missing, 0, 'node1 holds them through its backup');
 
-  fixture.store.deleteBackup(mine);
+  fixture.store.deleteBackups([mine]);
   const after = await missingCount(fixture.store, 'node1', shared);
   assert.equal(after.missing, after.of, 'every chunk must be sent: node1 holds none of them any more');
   // Its figures say the same: the bytes are new to node1, though the store keeps one copy.
@@ -64,13 +64,13 @@ test('a chunk another backup of the same client references, or one held for its 
   await addFile(failed, '/c', retried);
   await failed.abandon(new Error('client went away'));
 
-  fixture.store.deleteBackup(first);
+  fixture.store.deleteBackups([first]);
   assert.equal((await missingCount(fixture.store, 'node1', kept)).missing, 0, 'still in backup 2');
   assert.equal((await missingCount(fixture.store, 'node1', retried)).missing, 0, 'held for the retry');
   const gone = await missingCount(fixture.store, 'node1', dropped);
   assert.equal(gone.missing, gone.of, 'only the deleted backup had it');
 
-  fixture.store.deleteBackup(second);
+  fixture.store.deleteBackups([second]);
   const none = await missingCount(fixture.store, 'node1', kept);
   assert.equal(none.missing, none.of);
   assert.equal((await missingCount(fixture.store, 'node1', retried)).missing, 0, 'the hold outlives the deletions');
@@ -83,7 +83,7 @@ test('a catalog whose deletions did not forget is pruned once when the store ope
   const mine = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
   await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
   const hashes = chunkHashes(fixture.store, shared);
-  fixture.store.deleteBackup(mine);
+  fixture.store.deleteBackups([mine]);
   await fixture.store.close();
 
   // As an older server left it: node1's rows for the deleted backup still there, the store never pruned.
@@ -101,4 +101,21 @@ test('a catalog whose deletions did not forget is pruned once when the store ope
   const after = await missingCount(fixture.store, 'node1', shared);
   assert.equal(after.missing, after.of);
   assert.equal((await missingCount(fixture.store, 'node2', shared)).missing, 0, "node2's own rows stay");
+});
+
+test('backups of two clients deleted in one call: each client forgets what only its deleted backups had', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const [one, two, shared] = await Promise.all([bytesOf('one', 200_000), bytesOf('two', 200_000), bytesOf('both', 200_000)]);
+  const node1First = await backupFiles(fixture.store, 'node1', { '/one': one });
+  const node1Second = await backupFiles(fixture.store, 'node1', { '/two': two, '/shared': shared });
+  const node2Only = await backupFiles(fixture.store, 'node2', { '/shared': shared });
+  const keeper = await backupFiles(fixture.store, 'node3', { '/one': one, '/two': two, '/shared': shared });
+  fixture.store.deleteBackups([node1First, node1Second, node2Only]);
+  for (const [client, content] of [['node1', one], ['node1', two], ['node1', shared], ['node2', shared]] as const) {
+    const asked = await missingCount(fixture.store, client, content);
+    assert.equal(asked.missing, asked.of, `${client} must send them again`);
+  }
+  assert.equal((await missingCount(fixture.store, 'node3', shared)).missing, 0);
+  assert.deepEqual(fixture.store.listBackups('node3').map((backup) => backup.number), [keeper.number]);
 });

@@ -37,7 +37,7 @@ test('an encrypted store: packs hold no plaintext, backups read back, GC compact
     }
     assert.deepEqual(await readBackup(fixture.store, first), new Map([['big.bin', big], ['gone.bin', gone], ['notes.txt', text]]));
 
-    fixture.store.deleteBackup(first);
+    fixture.store.deleteBackups([first]);
     const collected = await fixture.store.collectGarbage({ allPacks: true });
     // big.bin's records move to a new pack: opened at their old place, sealed again at the new one.
     assert.ok(collected.deletedChunks > 0 && collected.rewrittenPacks === 1, JSON.stringify(collected));

@@ -21,7 +21,7 @@ test('a session that deduplicated against a chunk keeps it through a sweep that 
   const old = await backupFiles(store, 'node1', { '/old/file': content });
   const session = await store.beginBackup('node2', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
   await addFile(session, '/new/file', content); // every chunk deduplicated against node1's backup
-  store.deleteBackup(old); // the only committed reference is gone...
+  store.deleteBackups([old]); // the only committed reference is gone...
   const report = await store.collectGarbage({ allPacks: true }); // ...and GC runs while the session is open
   assert.equal(report.deletedChunks, 0);
   const committed = await session.commit({}, 0);
@@ -38,7 +38,7 @@ test('what no backup references is reclaimed, packs are deleted or compacted, an
   const drop = await bytesOf('drop', 800_000);
   const first = await backupFiles(store, 'node1', { '/a/keep': keep, '/a/drop': drop });
   const second = await backupFiles(store, 'node1', { '/a/keep': keep });
-  store.deleteBackup(first);
+  store.deleteBackups([first]);
   const report = await store.collectGarbage();
   assert.ok(report.deletedChunks > 0);
   assert.equal(report.rewrittenPacks + report.deletedPacks, 1, 'the mostly dead pack is compacted');
@@ -59,7 +59,7 @@ test('a pack compacted during a restore is deleted only after that restore ends'
   const reader = store.openReader(second);
   const pages = reader.pages();
   const page = await pages.next(); // locations read: they point into the first backup's pack
-  store.deleteBackup(first);
+  store.deleteBackups([first]);
   const report = await store.collectGarbage({ allPacks: true });
   assert.equal(report.rewrittenPacks, 1);
   const before = await packCount(fixture.directory);
@@ -82,7 +82,7 @@ test('a parent entry read ahead whose content a sweep deleted is not reused, eve
   const parent = await backupFiles(store, 'node1', { '/a': first, '/b': last });
   const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: parent.number });
   assert.ok(session.parentContent(Buffer.from('/a')), 'the page with /a and /b is read and /a is held');
-  store.deleteBackup(parent);
+  store.deleteBackups([parent]);
   await store.collectGarbage({ allPacks: true }); // takes /b's content: nothing holds it yet
   const other = await bytesOf('other', 60_000); // same size as /b's content, other bytes
   await backupFiles(store, 'node2', { '/x': other }); // its content takes the freed (highest) id

@@ -244,14 +244,16 @@ export class ChunkStore {
   }
 
   /**
-   * Drops a committed backup; what only it referenced becomes garbage for the next collection, and
-   * what only it referenced among its client's backups is no longer that client's own (see
-   * ClientChunksTable.forgetUnreferenced), in the same transaction.
+   * Drops committed backups in one transaction; what only they referenced becomes garbage for the
+   * next collection, and what only they referenced among their client's backups is no longer that
+   * client's own (ClientChunksTable.forgetUnreferenced, once per client: it reads all of the
+   * client's remaining entries, so a retention run that drops many backups pays it once).
    */
-  deleteBackup(backup: BackupRecord): void {
+  deleteBackups(backups: readonly BackupRecord[]): void {
+    if (backups.length === 0) return;
     this.catalog.transaction(() => {
-      this.catalog.backups.delete(backup.id);
-      this.catalog.clientChunks.forgetUnreferenced(backup.clientId);
+      for (const backup of backups) this.catalog.backups.delete(backup.id);
+      for (const clientId of new Set(backups.map((backup) => backup.clientId))) this.catalog.clientChunks.forgetUnreferenced(clientId);
     }, true);
     this.snapshots?.request();
   }

@@ -74,7 +74,7 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
       throw new AuthError(`backup ${backup.number} of client "${clientName}" is the base of protected partial backups `
         + `${protectedDependents.map((partial) => partial.number).join(', ')}; unprotect them first`);
     }
-    for (const doomed of [backup, ...dependents]) context.store.deleteBackup(doomed);
+    context.store.deleteBackups([backup, ...dependents]);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
       + `${dependents.length > 0 ? `, with the partial backups on it: ${dependents.map((partial) => partial.number).join(', ')}` : ''}`);
     // The deletion is made and final: a GC that fails now (a full disk) is logged and retried by a later run,

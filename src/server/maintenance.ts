@@ -31,7 +31,7 @@ export class Maintenance {
     const policy = retentionPolicyFor(this.config, registry.byName(clientName));
     const dropped = planClientRetention(this.store, clientName, policy, Date.now())
       .filter(({ decision }) => !decision.isKept).map(({ backup }) => backup);
-    for (const backup of dropped) this.store.deleteBackup(backup);
+    this.store.deleteBackups(dropped);
     if (dropped.length > 0) {
       this.hasDroppedBackups = true;
       this.logger.info(`retention for ${clientName}: deleted backups ${dropped.map((b) => b.number).join(', ')}`);

@@ -32,7 +32,7 @@ export function runRetention(store: ChunkStore, config: ServerConfig, registry: 
     const plan = planClientRetention(store, clientName, retentionPolicyFor(config, registry.byName(clientName)), options.now);
     for (const item of plan) options.write(decisionLine(clientName, item));
     const doomed = plan.filter(({ decision }) => !decision.isKept);
-    if (!options.isDryRun) for (const { backup } of doomed) store.deleteBackup(backup);
+    if (!options.isDryRun) store.deleteBackups(doomed.map(({ backup }) => backup));
     removed += doomed.length;
   }
   return removed;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import type { ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
-import { addFile, backupFiles, bytesOf, openStoreFixture } from './support/store-fixture';
+import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture, readBackup } from './support/store-fixture';
 
 /** The 32-byte hashes of the chunks the store's chunker cuts `content` into, back to back. */
 function chunkHashes(store: ChunkStore, content: Buffer): Buffer {
@@ -118,4 +118,72 @@ test('backups of two clients deleted in one call: each client forgets what only 
   }
   assert.equal((await missingCount(fixture.store, 'node3', shared)).missing, 0);
   assert.deepEqual(fixture.store.listBackups('node3').map((backup) => backup.number), [keeper.number]);
+});
+
+/** A running backup of node1 that used `shared` and flushed its entries (more than a flush's worth after it). */
+async function runningBackupUsing(store: ChunkStore, shared: Buffer): Promise<BackupSession> {
+  const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(session, '/data/shared.bin', shared);
+  for (let index = 0; index < 4200; index++) await addFile(session, `/data/many/${index}`, Buffer.from(`file ${index}\n`));
+  return session;
+}
+
+test('a running backup keeps its chunks known across a deletion; abandoned, it takes that knowledge with it', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('shared', 300_000);
+  const first = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
+  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const running = await runningBackupUsing(fixture.store, shared);
+  fixture.store.deleteBackups([first]);
+  await running.abandon(new Error('client went away'));
+  const asked = await missingCount(fixture.store, 'node1', shared);
+  assert.equal(asked.missing, asked.of, 'only the abandoned backup referenced them');
+});
+
+test('a backup left running by a crash: recovery drops it and what its client knew only through it', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('shared', 300_000);
+  const first = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
+  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  await runningBackupUsing(fixture.store, shared);
+  fixture.store.deleteBackups([first]);
+  // The process dies here: no commit, no abandon. Closing the store stands in for the restart.
+  const reopened = await fixture.reopen();
+  assert.equal(reopened.recovery.droppedBackups, 1);
+  const asked = await missingCount(reopened, 'node1', shared);
+  assert.equal(asked.missing, asked.of);
+});
+
+test('when the hold of a failed backup expires, its client forgets the chunks another client keeps stored', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('shared', 300_000);
+  const failed = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(failed, '/data/shared.bin', shared);
+  await failed.abandon(new Error('client went away'));
+  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  await fixture.store.collectGarbage({ allPacks: true });
+  const asked = await missingCount(fixture.store, 'node1', shared);
+  assert.equal(asked.missing, asked.of, 'the retry hold is over; node2 keeps the bytes stored');
+  assert.equal((await missingCount(fixture.store, 'node2', shared)).missing, 0);
+});
+
+test('a chunk list naming chunks the client was told it holds makes them its own again, even after a deletion in between', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('shared', 300_000);
+  const first = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
+  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const hashes = chunkHashes(fixture.store, shared);
+  const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.ok(session.missingChunks(hashes).every((byte) => byte === 0), 'node1 holds every chunk');
+  fixture.store.deleteBackups([first]); // between the answer and the file that uses it
+  const content = session.chunkedContent(hashes, () => '/data/shared.bin');
+  await session.addEntry(fileEntry('/data/shared.bin', shared.length), content);
+  const second = await session.commit({}, 0);
+  assert.equal(second.files, 1);
+  assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'its committed backup references them');
+  assert.ok((await readBackup(fixture.store, second)).get('/data/shared.bin')?.equals(shared));
 });

@@ -178,8 +178,9 @@ export class ChunkStore {
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
         encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing,
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
-      forgetStaleClientChunksOnce(catalog, options.logger);
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
+      // After recovery: the unfinished backups it dropped no longer count as references.
+      forgetStaleClientChunksOnce(catalog, options.logger);
       if (key !== undefined && backend.kind !== 'local') {
         store.snapshots = new CatalogSnapshots({
           catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
@@ -460,10 +461,18 @@ const CLIENT_CHUNKS_PRUNED_KEY = 'client_chunks_pruned';
 
 function forgetStaleClientChunksOnce(catalog: Catalog, logger: Logger | undefined): void {
   if (catalog.meta.get(CLIENT_CHUNKS_PRUNED_KEY) === '1') return;
-  const forgotten = catalog.transaction(() => {
-    const count = catalog.clientChunks.forgetUnreferencedOfAll();
-    catalog.meta.set(CLIENT_CHUNKS_PRUNED_KEY, '1');
-    return count;
-  }, true);
+  let forgotten: number;
+  try {
+    forgotten = catalog.transaction(() => {
+      const count = catalog.clientChunks.forgetUnreferencedOfAll();
+      catalog.meta.set(CLIENT_CHUNKS_PRUNED_KEY, '1');
+      return count;
+    }, true);
+  } catch (error) {
+    // Like recovery on a full disk: the store still opens (restores must work), and the next open tries again.
+    if ((error as { code?: unknown }).code !== 'SQLITE_FULL') throw error;
+    logger?.warn('the store\'s disk is full: clients\' knowledge of chunks from deleted backups is pruned when the store next opens with free space');
+    return;
+  }
   if (forgotten > 0) logger?.info(`forgot ${forgotten} chunks that clients knew only through backups deleted earlier`);
 }

@@ -15,15 +15,15 @@ export class ClientChunksTable {
       clientsWithRows: connection.prepare(`SELECT DISTINCT client_id FROM client_chunks`).pluck(),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
       holds: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
-      forget: connection.prepare(`DELETE FROM client_chunks WHERE client_id = ? AND hash = ?`),
       // Every backup of the client counts, running ones too (their flushed entries), and so do its held
-      // chunks (a failed backup's, for the retry; a running one's sealed packs): what is still its own.
+      // chunks: a failed backup's while its hold for the retry lasts, a running one's (its sealed packs) always.
       forgetUnreferenced: connection.prepare(
         `DELETE FROM client_chunks WHERE client_id = @client AND hash NOT IN (
            SELECT ch.hash FROM chunks ch WHERE ch.id IN (
              SELECT cc.chunk_id FROM content_chunks cc WHERE cc.content_id IN (
                SELECT e.content_id FROM backups b JOIN entries e ON e.backup_id = b.id WHERE b.client_id = @client AND e.content_id IS NOT NULL)
-             UNION SELECT h.chunk_id FROM chunk_holds h WHERE h.client_id = @client))`),
+             UNION SELECT h.chunk_id FROM chunk_holds h WHERE h.client_id = @client
+               AND (h.expires_at > @now OR EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running'))))`),
     };
   }
 
@@ -42,18 +42,13 @@ export class ClientChunksTable {
     return this.statements.any.get(clientId) !== undefined;
   }
 
-  /** Inside the caller's transaction. */
-  forget(clientId: number, hashes: Iterable<Buffer>): void {
-    for (const hash of hashes) this.statements.forget.run(clientId, hash);
-  }
-
   /**
    * Forgets what none of the client's backups or held chunks references any more; inside the
    * transaction that deleted a backup. Kept, a row would answer "the store has it" for bytes the
    * client gave up, which tells it that another client still holds them; returns the rows forgotten.
    */
-  forgetUnreferenced(clientId: number): number {
-    return this.statements.forgetUnreferenced.run({ client: clientId }).changes;
+  forgetUnreferenced(clientId: number, now = Date.now()): number {
+    return this.statements.forgetUnreferenced.run({ client: clientId, now }).changes;
   }
 
   /** forgetUnreferenced for every client (once, for a catalog written before deletions forgot); inside the caller's transaction. */

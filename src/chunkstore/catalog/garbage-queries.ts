@@ -14,6 +14,8 @@ export interface SweepResult {
   readonly deletedChunks: number;
   /** Packs that lost chunks: candidates for deletion or compaction. */
   readonly touchedPacks: ReadonlySet<number>;
+  /** Clients whose held chunks (a failed backup's, kept for its retry) were let go: what they knew only through them goes too. */
+  readonly clientsWithExpiredHolds: ReadonlySet<number>;
 }
 
 export class GarbageQueries {
@@ -34,7 +36,7 @@ export class GarbageQueries {
          WHERE chunks.id = counted.chunk_id`),
       deleteContentChunks: db.prepare(`DELETE FROM content_chunks WHERE content_id = ?`),
       deleteContent: db.prepare(`DELETE FROM contents WHERE id = ? AND refs = 0`),
-      expireHolds: db.prepare(`DELETE FROM chunk_holds WHERE expires_at <= ?`),
+      expireHolds: db.prepare(`DELETE FROM chunk_holds WHERE expires_at <= ? RETURNING client_id`).pluck(),
       unreferencedChunks: db.prepare(
         `SELECT id, pack_id AS packId FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)`),
       deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0 RETURNING hash`).pluck(),
@@ -47,7 +49,7 @@ export class GarbageQueries {
   /** One transaction; `protection` is read inside it, so a session's lookups before it count and later ones find rows or none. */
   sweep(protection: () => Protection, now = Date.now()): SweepResult {
     return this.database.transaction(() => {
-      this.statements.expireHolds.run(now);
+      const clientsWithExpiredHolds = new Set(this.statements.expireHolds.all(now) as number[]);
       const held = protection();
       let deletedContents = 0;
       for (const id of this.statements.unreferencedContents.all() as number[]) {
@@ -68,7 +70,7 @@ export class GarbageQueries {
         touchedPacks.add(packId);
       }
       this.deletedContentCount += deletedContents;
-      return { deletedContents, deletedChunks, touchedPacks };
+      return { deletedContents, deletedChunks, touchedPacks, clientsWithExpiredHolds };
     }, true);
   }
 

@@ -13,7 +13,6 @@ import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
-import { HashList } from './hash-list';
 import { DiskFullError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 
@@ -52,7 +51,7 @@ export class BackupSession {
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
       catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
-      newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), learnedChunks: new HashList(), inFlight: new InFlightWork(),
+      newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };
     this.parent = parent && new ParentEntries(dependencies.catalog, parent.id);
@@ -194,16 +193,17 @@ export class BackupSession {
   }
 
   /**
-   * The backup's rows, and what its client learned of through it alone: a chunk another client stored
-   * stays known to this one only through a committed backup. Kept, it outlived the session (no hold
-   * keeps it, and the sweep forgets a chunk only once nobody references it), so "held" in a later
-   * answer told the client that some other client still has those bytes.
+   * The backup's rows, and what its client knew through it alone: a chunk another client stored stays
+   * known to this one only through a committed backup, or one still running. Kept, it outlived the
+   * session (no hold keeps it, and the sweep forgets a chunk only once nobody references it), so "held"
+   * in a later answer told the client that some other client still has those bytes. What this session
+   * stored itself stays known through its held retry (chunk_holds).
    */
   private dropRows(): void {
     const { catalog } = this.dependencies;
     catalog.transaction(() => {
-      catalog.clientChunks.forget(this.backup.clientId, this.context.learnedChunks);
       catalog.backups.delete(this.backup.id);
+      catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
     }, true);
   }
 

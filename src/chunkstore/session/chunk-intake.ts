@@ -182,6 +182,9 @@ export class ChunkIntake {
       }
       chunks.push(stored?.chunkId ?? known!.chunkId);
       chunkHashes.push(hash);
+      // Recorded as the client's own at the next flush, with the entry that uses it: a deletion since the
+      // answer may have made the client forget it (ClientChunksTable.forgetUnreferenced). A copy: `hashes` is a message.
+      if (!this.context.clientHashes.has(key)) this.context.clientHashes.set(key, Buffer.from(hash));
       size += stored?.rawSize ?? known!.rawSize;
     }
     const contentHash = contentHashOf(chunkHashes);

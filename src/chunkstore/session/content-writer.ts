@@ -12,7 +12,6 @@ import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
 import { countChunkNewToClient } from './new-bytes';
-import type { HashList } from './hash-list';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
 export interface StoredBytes {
@@ -40,8 +39,6 @@ export interface ContentWriterContext {
   readonly pendingContents: Map<string, PendingContent>;
   /** Hashes of chunks this session stored or used, recorded as the client's own at the next flush. */
   readonly clientHashes: Map<string, Buffer>;
-  /** Chunks other clients stored that this client did not hold before the session (new-bytes.ts). */
-  readonly learnedChunks: HashList;
   readonly inFlight: InFlightWork;
   readonly stored: StoredBytes;
 }

@@ -88,7 +88,10 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     tlsServers.push(tlsServer);
   }
   // A taken port at start is the caller's to report (cpsbackup-server: exit 2 naming address and port).
-  if (tlsServers.length === 0) throw firstError;
+  if (tlsServers.length === 0) {
+    refusals.close();
+    throw firstError;
+  }
   for (const failure of failures) logger.warn(`not listening on ${failure}`);
   return {
     port,

@@ -17,6 +17,8 @@ export const REFUSALS_LOGGED_PER_INTERVAL = 10;
 export const LINES_PER_INTERVAL = 100;
 /** Kinds tracked at once; beyond this the oldest are dropped, their counts moved to the overall count. */
 const MAX_TRACKED = 1000;
+/** Distinct addresses an overall summary counts (beyond, it says "N+"). */
+const MAX_ADDRESSES_COUNTED = 100_000;
 
 interface Tracked {
   readonly address: string;
@@ -27,6 +29,8 @@ interface Tracked {
   logged: number;
   /** Counted, not logged yet. */
   repeats: number;
+  /** When the last counted one came: the span a summary line names. */
+  lastAt: number;
 }
 
 export class RefusalLog {
@@ -38,10 +42,12 @@ export class RefusalLog {
   /** Refusals only counted because the overall budget was spent (or their kind was dropped). */
   private overflow = 0;
   private readonly overflowAddresses = new Set<string>();
+  private overflowLastAt = 0;
 
   constructor(private readonly logger: Logger, private readonly intervalMs = REFUSAL_SUMMARY_INTERVAL_MS, private readonly now: () => number = Date.now) {
     this.windowStart = now();
-    this.timer = setInterval(() => this.summarize(false), intervalMs);
+    // A quarter of the interval: a summary comes at most that late after its interval ended.
+    this.timer = setInterval(() => this.summarize(false), Math.max(1, Math.floor(intervalMs / 4)));
     this.timer.unref();
   }
 
@@ -55,19 +61,20 @@ export class RefusalLog {
     const key = `${address} ${kind}`;
     let seen = this.tracked.get(key);
     if (seen !== undefined && now - seen.loggedAt >= this.intervalMs) {
-      this.flush(seen, now);
+      this.flush(seen);
       this.tracked.delete(key);
       seen = undefined;
     }
     if (seen === undefined) {
-      seen = { address, firstMessage: message, loggedAt: now, logged: 0, repeats: 0 };
+      seen = { address, firstMessage: message, loggedAt: now, logged: 0, repeats: 0, lastAt: now };
       this.tracked.set(key, seen);
       if (this.tracked.size > MAX_TRACKED) this.dropOldest();
     }
     if (seen.logged >= REFUSALS_LOGGED_PER_INTERVAL) {
       seen.repeats++;
+      seen.lastAt = now;
     } else if (this.linesInWindow >= LINES_PER_INTERVAL) {
-      this.count(address, 1);
+      this.count(address, 1, now);
     } else {
       seen.logged++;
       this.write(message);
@@ -79,7 +86,7 @@ export class RefusalLog {
     const now = this.now();
     for (const [key, seen] of this.tracked) {
       if (!all && now - seen.loggedAt < this.intervalMs) continue;
-      this.flush(seen, now);
+      this.flush(seen);
       this.tracked.delete(key);
     }
     if (all || now - this.windowStart >= this.intervalMs) this.summarizeOverflow(now);
@@ -95,24 +102,25 @@ export class RefusalLog {
     this.logger.warn(line);
   }
 
-  private count(address: string, refusals: number): void {
+  private count(address: string, refusals: number, at: number): void {
     this.overflow += refusals;
-    if (this.overflowAddresses.size < 100_000) this.overflowAddresses.add(address);
+    this.overflowLastAt = Math.max(this.overflowLastAt, at);
+    if (this.overflowAddresses.size < MAX_ADDRESSES_COUNTED) this.overflowAddresses.add(address);
   }
 
   private dropOldest(): void {
     const [oldestKey, oldest] = this.tracked.entries().next().value as [string, Tracked];
     this.tracked.delete(oldestKey);
-    if (oldest.repeats > 0) this.count(oldest.address, oldest.repeats);
+    if (oldest.repeats > 0) this.count(oldest.address, oldest.repeats, oldest.lastAt);
   }
 
   /** One line for a kind's repeats, if the overall budget allows it; else they join the overall count. */
-  private flush(seen: Tracked, now: number): void {
+  private flush(seen: Tracked): void {
     if (seen.repeats === 0) return;
     if (this.linesInWindow >= LINES_PER_INTERVAL) {
-      this.count(seen.address, seen.repeats);
+      this.count(seen.address, seen.repeats, seen.lastAt);
     } else {
-      const seconds = Math.max(1, Math.round((now - seen.loggedAt) / 1000));
+      const seconds = Math.max(1, Math.ceil((seen.lastAt - seen.loggedAt) / 1000));
       this.write(`${seen.repeats} more refused connections like this one within ${seconds} s: ${seen.firstMessage}`);
     }
     seen.repeats = 0;
@@ -120,11 +128,12 @@ export class RefusalLog {
 
   private summarizeOverflow(now: number): void {
     if (this.overflow > 0) {
-      const seconds = Math.max(1, Math.round((now - this.windowStart) / 1000));
+      const seconds = Math.max(1, Math.ceil((this.overflowLastAt - this.windowStart) / 1000));
       const addresses = this.overflowAddresses.size;
-      this.logger.warn(`${this.overflow} more refused connections from ${addresses}${addresses >= 100_000 ? '+' : ''} address${addresses === 1 ? '' : 'es'} within ${seconds} s, not logged one by one (at most ${LINES_PER_INTERVAL} lines per ${Math.round(this.intervalMs / 1000)} s)`);
+      this.logger.warn(`${this.overflow} more refused connections from ${addresses}${addresses >= MAX_ADDRESSES_COUNTED ? '+' : ''} address${addresses === 1 ? '' : 'es'} within ${seconds} s, not logged one by one (at most ${LINES_PER_INTERVAL} lines per ${Math.round(this.intervalMs / 1000)} s)`);
     }
     this.overflow = 0;
+    this.overflowLastAt = 0;
     this.overflowAddresses.clear();
     this.linesInWindow = 0;
     this.windowStart = now;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
-import type { ChunkStore } from '../src/chunkstore/store';
+import type { BackupRecord, ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
 import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture, readBackup } from './support/store-fixture';
 
@@ -32,12 +32,18 @@ async function missingCount(store: ChunkStore, client: string, content: Buffer):
   }
 }
 
+/** The same bytes backed up by node1 (returned, to delete) and by node2 (which keeps them stored). */
+async function storedByTwoClients(store: ChunkStore, seed = 'shared'): Promise<{ shared: Buffer; node1Backup: BackupRecord }> {
+  const shared = await bytesOf(seed, 300_000);
+  const node1Backup = await backupFiles(store, 'node1', { '/data/shared.bin': shared });
+  await backupFiles(store, 'node2', { '/other/shared.bin': shared });
+  return { shared, node1Backup };
+}
+
 test('a client that deleted its backup is told to send those chunks again, though another client still stores them', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const shared = await bytesOf('shared', 300_000);
-  const mine = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
-  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const { shared, node1Backup: mine } = await storedByTwoClients(fixture.store);
   const before = await missingCount(fixture.store, 'node1', shared);
   assert.ok(before.of > 3, `several chunks (${before.of})`);
   assert.equal(before.missing, 0, 'node1 holds them through its backup');
@@ -79,9 +85,7 @@ test('a chunk another backup of the same client references, or one held for its 
 test('a catalog whose deletions did not forget is pruned once when the store opens', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const shared = await bytesOf('stale', 300_000);
-  const mine = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
-  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const { shared, node1Backup: mine } = await storedByTwoClients(fixture.store, 'stale');
   const hashes = chunkHashes(fixture.store, shared);
   fixture.store.deleteBackups([mine]);
   await fixture.store.close();
@@ -131,9 +135,7 @@ async function runningBackupUsing(store: ChunkStore, shared: Buffer): Promise<Ba
 test('a running backup keeps its chunks known across a deletion; abandoned, it takes that knowledge with it', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const shared = await bytesOf('shared', 300_000);
-  const first = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
-  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
   const running = await runningBackupUsing(fixture.store, shared);
   fixture.store.deleteBackups([first]);
   await running.abandon(new Error('client went away'));
@@ -144,9 +146,7 @@ test('a running backup keeps its chunks known across a deletion; abandoned, it t
 test('a backup left running by a crash: recovery drops it and what its client knew only through it', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const shared = await bytesOf('shared', 300_000);
-  const first = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
-  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
   await runningBackupUsing(fixture.store, shared);
   fixture.store.deleteBackups([first]);
   // The process dies here: no commit, no abandon. Closing the store stands in for the restart.
@@ -173,9 +173,7 @@ test('when the hold of a failed backup expires, its client forgets the chunks an
 test('a chunk list naming chunks the client was told it holds makes them its own again, even after a deletion in between', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const shared = await bytesOf('shared', 300_000);
-  const first = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
-  await backupFiles(fixture.store, 'node2', { '/other/shared.bin': shared });
+  const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
   const hashes = chunkHashes(fixture.store, shared);
   const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
   assert.ok(session.missingChunks(hashes).every((byte) => byte === 0), 'node1 holds every chunk');

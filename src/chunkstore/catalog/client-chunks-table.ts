@@ -1,6 +1,6 @@
 // Per-client knowledge of chunks, keyed by hash: what a client is allowed to hear "the store has it"
 // about. Rows are added when a client's session stores or references a chunk, removed with the chunk,
-// and removed when the last of the client's own backups (or held retries) referencing it is deleted.
+// and removed when the last of the client's own backups or held retries referencing it goes.
 import type { Connection } from './database';
 
 export class ClientChunksTable {
@@ -44,8 +44,9 @@ export class ClientChunksTable {
 
   /**
    * Forgets what none of the client's backups or held chunks references any more; inside the
-   * transaction that deleted a backup. Kept, a row would answer "the store has it" for bytes the
-   * client gave up, which tells it that another client still holds them; returns the rows forgotten.
+   * transaction that deleted a backup (committed, abandoned or left by a crash), or right after its
+   * holds expired. Kept, a row would answer "the store has it" for bytes the client gave up, which
+   * tells it that another client still holds them; returns the rows forgotten.
    */
   forgetUnreferenced(clientId: number, now = Date.now()): number {
     return this.statements.forgetUnreferenced.run({ client: clientId, now }).changes;

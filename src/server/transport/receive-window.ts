@@ -15,7 +15,7 @@ import type * as grpc from '@grpc/grpc-js';
 /** Two of the client's 1 MiB data frames in flight per stream and per connection. */
 export const RECEIVE_WINDOW_BYTES = 2 * 1024 * 1024;
 
-/** What this module reads of grpc-js's Server: private, so checked at run time (see takeNewHttp2Servers). */
+/** What this module reads of grpc-js's Server: private, so checked at run time (see http2ServersOf). */
 interface Http2ServersHolder {
   readonly http2Servers?: unknown;
 }

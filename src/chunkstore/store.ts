@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from './catalog/catalog';
-import type { BackupRecord, StoredEntry } from './catalog/records';
+import type { BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 import { ChunkCodec, type EncodedChunk } from './codec';
 import { EncoderPool } from './encoder-pool';
 import { loadChunkerFactory } from './chunker/registry';
@@ -92,7 +92,7 @@ export interface StoreFigures {
   readonly openSessions: number;
 }
 
-export type { BackupRecord, StoredEntry } from './catalog/records';
+export type { BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
@@ -242,6 +242,11 @@ export class ChunkStore {
   /** A backup's entries in path order, read a page at a time. */
   entries(backup: BackupRecord): Iterable<StoredEntry> {
     return this.catalog.entries.all(backup.id);
+  }
+
+  /** A backup's entries as far as an unchanged-file check needs them, in path order. */
+  unchangedCheckEntries(backup: BackupRecord): Iterable<UnchangedCheckEntry> {
+    return this.catalog.entries.unchangedCheck(backup.id);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Converts between the wire's EntryMeta and the store's entries.
 // Kept apart so the two shapes can evolve independently.
 import type { EntryMeta } from '../proto/cpsbackup';
-import type { StoredEntry } from '../chunkstore/store';
+import type { StoredEntry, UnchangedCheckEntry } from '../chunkstore/store';
 import { ProtocolError } from '../common/errors';
 
 const NOTHING = Buffer.alloc(0);
@@ -28,7 +28,7 @@ export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta 
 }
 
 /** What a client needs to tell an unchanged file (ParentRequest.unchanged_check_only); every other field is empty. */
-export function unchangedCheckMetaOf(entry: StoredEntry): EntryMeta {
+export function unchangedCheckMetaOf(entry: UnchangedCheckEntry): EntryMeta {
   return {
     path: entry.path, type: entry.type, mode: entry.mode, uid: 0, gid: 0, user: '', group: '',
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,

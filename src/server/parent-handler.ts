@@ -22,13 +22,14 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       return;
     }
     let entries: EntryMeta[] = [];
-    const metaOf = call.request.unchangedCheckOnly ? unchangedCheckMetaOf : entryMetaOf;
-    // A file whose stored content is damaged is left out: the client then sends it again, which heals it.
-    const damaged = context.store.damagedContents();
-    for (const entry of context.store.entries(backup)) {
+    const { store } = context;
+    const damaged = store.damagedContents();
+    const metas = call.request.unchangedCheckOnly
+      ? withSoundContent(store.unchangedCheckEntries(backup), damaged, unchangedCheckMetaOf)
+      : withSoundContent(store.entries(backup), damaged, (entry) => entryMetaOf(entry));
+    for (const meta of metas) {
       if (call.cancelled) return;
-      if (entry.contentId === null || damaged.has(entry.contentId)) continue;
-      entries.push(metaOf(entry));
+      entries.push(meta);
       if (entries.length >= PARENT_BATCH) {
         await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
         entries = [];
@@ -39,4 +40,14 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'parent');
   }
+}
+
+/**
+ * The entries a client may take a file as unchanged by: with content, and not a damaged one (the
+ * client then sends that file again, which heals it).
+ */
+function* withSoundContent<T extends { readonly contentId: number | null }>(
+  entries: Iterable<T>, damaged: ReadonlySet<number>, metaOf: (entry: T) => EntryMeta,
+): Generator<EntryMeta> {
+  for (const entry of entries) if (entry.contentId !== null && !damaged.has(entry.contentId)) yield metaOf(entry);
 }

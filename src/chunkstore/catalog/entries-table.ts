@@ -1,7 +1,7 @@
 // A backup's entries, by path (bytes, in memcmp order): inserted in batches by a write session,
 // read back a page at a time so no cursor stays open across awaits.
 import type { CatalogDatabase } from './database';
-import type { StoredEntry } from './records';
+import type { StoredEntry, UnchangedCheckEntry } from './records';
 import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entry-fields';
 
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
@@ -29,6 +29,11 @@ export type EntryRow = [
   user: string, group: string, nlink: number, rdev: number, xattrs: Buffer | null, extents: Buffer | null,
 ];
 
+type UnchangedCheckRow = [
+  path: Buffer, type: number, mode: number, mtimeSec: number, mtimeNsec: number, ctimeSec: number, ctimeNsec: number,
+  inode: number, size: number, contentId: number | null,
+];
+
 export function toEntry(row: EntryRow): StoredEntry {
   const [path, type, mode, uid, gid, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, device, size, linkTarget, contentId,
     user, group, nlink, rdev, xattrs, extents] = row;
@@ -54,6 +59,9 @@ export class EntriesTable {
       atWithContentSize: db.prepare(
         `SELECT ${ENTRY_COLUMNS_OF_E}, c.size, c.hash FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path = ?`).raw(),
+      unchangedCheck: db.prepare(
+        `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id FROM entries
+         WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
       count: db.prepare(`SELECT COUNT(*) FROM entries WHERE backup_id = ?`).pluck(),
     };
   }
@@ -98,6 +106,19 @@ export class EntriesTable {
       yield* entries;
       if (entries.length < pageSize) return;
       after = entries[entries.length - 1].path;
+    }
+  }
+
+  /** Every entry's unchanged-check fields in path order, a page at a time: a fifth of the cost of whole entries. */
+  *unchangedCheck(backupId: number, pageSize = 2000): Generator<UnchangedCheckEntry> {
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const rows = this.statements.unchangedCheck.all(backupId, after, pageSize) as UnchangedCheckRow[];
+      for (const [path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId] of rows) {
+        yield { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId };
+      }
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1][0];
     }
   }
 

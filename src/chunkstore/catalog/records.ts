@@ -44,6 +44,10 @@ export interface StoredEntry {
   readonly contentId: number | null;
 }
 
+/** What tells an unchanged file (the Parent call's answer): read without names, attributes or extents. */
+export type UnchangedCheckEntry = Pick<StoredEntry,
+  'path' | 'type' | 'mode' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode' | 'size' | 'contentId'>;
+
 export interface BackupRecord {
   readonly id: number;
   readonly clientId: number;

@@ -2,8 +2,9 @@
 // directions. ts-proto's generic code copies content bytes into a growing buffer when encoding and
 // once more when decoding; here each message is written with one copy of the content, and decoded
 // content is a view into the received message. The bytes are exactly protobuf's (a test compares).
-import { EntryMeta, type BatchedEntry, type ChunkBatch, type EncodedChunk, type EntryBatch } from '../../proto/cpsbackup';
+import type { BatchedEntry, ChunkBatch, EncodedChunk, EntryBatch } from '../../proto/cpsbackup';
 import { ProtocolError } from '../errors';
+import { decodeEntryMeta, sizeEntryMeta, writeEntryMeta } from './entry-meta-codec';
 
 const LENGTH_DELIMITED = 2;
 /** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4, chunks = 5, chunk_hashes = 6. */
@@ -79,7 +80,7 @@ export function encodeChunkBatchMessage(outerTag: number, batch: ChunkBatch): Bu
 
 /** Encodes `{ <field>: batch }` of a oneof whose tag is `outerTag` (UploadRequest.batch, RestoreResponse.batch). */
 export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer {
-  const metas = batch.entries.map((entry) => (entry.meta ? EntryMeta.encode(entry.meta).finish() : undefined));
+  const metas = batch.entries.map((entry) => (entry.meta ? sizeEntryMeta(entry.meta) : undefined));
   const chunkLengths = batch.entries.map((entry) => entry.chunks.map(encodedChunkLength));
   const entryLengths = batch.entries.map((entry, index) => {
     const meta = metas[index];
@@ -97,7 +98,11 @@ export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer 
     buffer[offset++] = ENTRIES_TAG;
     offset = writeVarint(buffer, offset, entryLengths[index]);
     const meta = metas[index];
-    if (meta) offset = writeBytes(buffer, offset, META_TAG, meta);
+    if (meta) {
+      buffer[offset++] = META_TAG;
+      offset = writeVarint(buffer, offset, meta.length);
+      offset = writeEntryMeta(buffer, offset, meta);
+    }
     if (entry.sameAsParent) {
       buffer[offset++] = SAME_AS_PARENT_TAG;
       buffer[offset++] = 1;
@@ -193,7 +198,10 @@ function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
-    if (field === 1 && wireType === LENGTH_DELIMITED) entry.meta = EntryMeta.decode(reader.bytes());
+    if (field === 1 && wireType === LENGTH_DELIMITED) {
+      const meta = reader.bytes();
+      entry.meta = decodeEntryMeta(meta);
+    }
     else if (field === 2 && wireType === 0) entry.sameAsParent = reader.varint() !== 0;
     else if (field === 3 && wireType === LENGTH_DELIMITED) entry.content = reader.bytes();
     else if (field === 4 && wireType === LENGTH_DELIMITED) entry.sha256 = reader.bytes();

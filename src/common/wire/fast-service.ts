@@ -4,6 +4,7 @@
 // Data and EntryBatch content as views into the received message (batch-codec.ts).
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { BackupService, RestoreResponse, UploadRequest, type BackupClient, type ChunkBatch, type Data, type EntryBatch } from '../../proto/cpsbackup';
+import { deserializeParentBatch, serializeParentBatch } from './parent-batch-codec';
 import { FieldReader, decodeBatch, decodeChunkBatch, encodeBatchMessage, encodeChunkBatchMessage, varintLength, writeVarint } from './batch-codec';
 
 /** The most file content one Data message carries, either way. */
@@ -116,6 +117,11 @@ export const FastBackupService = {
     ...BackupService.upload,
     requestSerialize: serializeUploadRequest,
     requestDeserialize: deserializeUploadRequest,
+  },
+  parent: {
+    ...BackupService.parent,
+    responseSerialize: serializeParentBatch,
+    responseDeserialize: deserializeParentBatch,
   },
   restore: {
     ...BackupService.restore,

@@ -1,0 +1,105 @@
+// Guards the hand-written EntryMeta codec: its bytes must equal what ts-proto writes and its decoding
+// what ts-proto reads, for every field at its edges (negative times, 2^53 - 1, empty and unicode
+// strings, names that are not UTF-8), or an entry's metadata would arrive altered.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { decodeEntryMeta, encodeEntryMeta } from '../src/common/wire/entry-meta-codec';
+import { deserializeParentBatch, serializeParentBatch } from '../src/common/wire/parent-batch-codec';
+import { EntryMeta, EntryType, ParentBatch } from '../src/proto/cpsbackup';
+import { ProtocolError } from '../src/common/errors';
+
+function pick<T>(values: readonly T[], index: number): T {
+  return values[index % values.length];
+}
+
+const UINT32 = [0, 1, 127, 128, 0o100644, 65_534, 2 ** 31, 2 ** 32 - 1];
+const UINT64 = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER];
+const INT64 = [0, 1, -1, 127, -128, 1_700_000_000, -1_700_000_000, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+const STRINGS = ['', 'alice', 'ünïcode ✓', '𝄞 beyond the BMP', 'x'.repeat(200)];
+const BYTES = [Buffer.alloc(0), Buffer.from('/data/a'), Buffer.from([0, 0xff, 0x80, 0x2f]), randomBytes(300)];
+
+function sample(index: number): EntryMeta {
+  return {
+    path: pick(BYTES, index), type: pick([0, EntryType.ENTRY_TYPE_FILE, EntryType.ENTRY_TYPE_DIRECTORY, EntryType.ENTRY_TYPE_SYMLINK], index),
+    mode: pick(UINT32, index), uid: pick(UINT32, index + 1), gid: pick(UINT32, index + 2),
+    mtimeSec: pick(INT64, index), mtimeNsec: pick([0, 1, 999_999_999], index), ctimeSec: pick(INT64, index + 3), ctimeNsec: pick([0, 5, 123_456_789], index),
+    inode: pick(UINT64, index), device: pick(UINT64, index + 1), size: pick(UINT64, index + 2),
+    linkTarget: pick(BYTES, index + 1), user: pick(STRINGS, index), group: pick(STRINGS, index + 1), nlink: pick(UINT32, index + 3),
+    rdev: pick(UINT64, index + 3),
+    xattrs: index % 3 === 0 ? [] : [{ name: Buffer.from('user.x'), value: pick(BYTES, index) }, { name: Buffer.from('system.posix_acl_access'), value: Buffer.alloc(0) }],
+    extents: index % 4 === 0 ? [] : [0, pick(UINT64, index), pick(UINT64, index + 5), 0],
+    hardlinkTarget: pick(BYTES, index + 2),
+  };
+}
+
+test('encodeEntryMeta writes the bytes ts-proto writes, for every field at its edges', () => {
+  for (let index = 0; index < 500; index++) {
+    const meta = sample(index);
+    assert.deepEqual(encodeEntryMeta(meta), Buffer.from(EntryMeta.encode(meta).finish()), `sample ${index}`);
+  }
+});
+
+test('decodeEntryMeta reads what ts-proto reads, inside a larger buffer too', () => {
+  for (let index = 0; index < 500; index++) {
+    const bytes = Buffer.from(EntryMeta.encode(sample(index)).finish());
+    const expected = EntryMeta.decode(bytes);
+    assert.deepEqual(decodeEntryMeta(bytes), expected, `sample ${index}`);
+    const framed = Buffer.concat([randomBytes(7), bytes, randomBytes(5)]);
+    assert.deepEqual(decodeEntryMeta(framed, 7, 7 + bytes.length), expected, `sample ${index}, framed`);
+  }
+});
+
+test('decodeEntryMeta copies bytes: the entry does not pin or share the message it came in', () => {
+  const bytes = encodeEntryMeta(sample(1));
+  const decoded = decodeEntryMeta(bytes);
+  bytes.fill(0);
+  assert.deepEqual(decoded.path, sample(1).path);
+});
+
+test('decodeEntryMeta skips unknown fields and reads unpacked extents, as protobuf does', () => {
+  const meta = sample(5);
+  const known = encodeEntryMeta(meta);
+  // field 30 varint, field 31 fixed64, field 32 length-delimited, field 33 fixed32
+  const unknown = Buffer.from([0xf0, 0x01, 0x96, 0x01, 0xf9, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x82, 0x02, 2, 9, 9, 0x8d, 0x02, 1, 2, 3, 4]);
+  const withUnknown = Buffer.concat([unknown, known, unknown]);
+  assert.deepEqual(decodeEntryMeta(withUnknown), EntryMeta.decode(withUnknown));
+  const unpacked = Buffer.from([0x98, 0x01, 0x05, 0x98, 0x01, 0x80, 0x01]); // extents = 5, extents = 128, one varint each
+  assert.deepEqual(decodeEntryMeta(unpacked).extents, [5, 128]);
+  assert.deepEqual(decodeEntryMeta(unpacked), EntryMeta.decode(unpacked));
+});
+
+test('decodeEntryMeta refuses what cannot be an entry with a ProtocolError, never a wrong number', () => {
+  const tooBig = Buffer.from([0x60, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]); // size = 2^53
+  assert.throws(() => decodeEntryMeta(tooBig), (error: unknown) => error instanceof ProtocolError && /size is larger than 2\^53/.test(error.message));
+  assert.throws(() => EntryMeta.decode(tooBig), 'ts-proto refuses it too');
+  const tooSmall = Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0xf0, 0xff, 0x01]); // mtime = -2^53
+  assert.throws(() => decodeEntryMeta(tooSmall), (error: unknown) => error instanceof ProtocolError && /mtime is -2\^53 or smaller/.test(error.message));
+  const full = encodeEntryMeta(sample(3));
+  for (let cut = 1; cut < full.length; cut++) {
+    let decoded: EntryMeta | undefined;
+    try {
+      decoded = decodeEntryMeta(full, 0, cut);
+    } catch (error) {
+      assert.ok(error instanceof ProtocolError, `cut at ${cut}: ${String(error)}`);
+      continue;
+    }
+    // A cut between two fields is a shorter valid message: it must read as ts-proto reads it.
+    assert.deepEqual(decoded, EntryMeta.decode(full.subarray(0, cut)), `cut at ${cut}`);
+  }
+  assert.throws(() => decodeEntryMeta(Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), ProtocolError);
+});
+
+test('ParentBatch: the hand-written codec writes and reads what ts-proto does, empty or full', () => {
+  const batches: ParentBatch[] = [
+    { backupId: 0, entries: [], acceptsBatches: true },
+    { backupId: 0, entries: [], acceptsBatches: false },
+    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true },
+    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false },
+  ];
+  for (const batch of batches) {
+    const expected = Buffer.from(ParentBatch.encode(batch).finish());
+    assert.deepEqual(serializeParentBatch(batch), expected, `backup ${batch.backupId}, ${batch.entries.length} entries`);
+    assert.deepEqual(deserializeParentBatch(expected), ParentBatch.decode(expected));
+  }
+});

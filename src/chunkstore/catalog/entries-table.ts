@@ -7,19 +7,25 @@ import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entr
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
   + 'link_target, content_id, user_name, group_name, nlink, rdev, xattrs, extents';
 
-const ENTRY_COLUMNS_OF_E = ENTRY_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ');
+/**
+ * What a new backup takes over from its parent for an unchanged file: the rest of the entry comes from
+ * the client's walk. Reading whole rows cost a no-change backup of 20,000 files a tenth of a second.
+ */
+export type CarriedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'extents' | 'contentId'>;
 
-/** An entry with its content's hash and size (null for an entry without content, or whose content row is gone). */
+/** A parent entry's carried fields with its content's hash and size (null for an entry without content, or whose content row is gone). */
 export interface EntryWithContentSize {
-  readonly entry: StoredEntry;
+  readonly entry: CarriedFields;
   readonly contentSize: number | null;
   readonly contentHash: Buffer | null;
 }
 
-type RowWithContent = [...EntryRow, number | null, Buffer | null];
+const CARRIED_COLUMNS = 'e.path, e.size, e.content_id, e.xattrs, e.extents, c.size, c.hash';
 
-function withContentSize(row: RowWithContent): EntryWithContentSize {
-  return { entry: toEntry(row.slice(0, -2) as EntryRow), contentSize: row[row.length - 2] as number | null, contentHash: row[row.length - 1] as Buffer | null };
+type CarriedRow = [path: Buffer, size: number, contentId: number | null, xattrs: Buffer | null, extents: Buffer | null, contentSize: number | null, contentHash: Buffer | null];
+
+function withContentSize([path, size, contentId, xattrs, extents, contentSize, contentHash]: CarriedRow): EntryWithContentSize {
+  return { entry: { path, size, contentId, xattrs: decodeXattrs(xattrs), extents: decodeExtents(extents) }, contentSize, contentHash };
 }
 
 /** An entries row as better-sqlite3's raw mode returns it, in ENTRY_COLUMNS order: named rows cost three times as much to read. */
@@ -54,10 +60,10 @@ export class EntriesTable {
       page: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
       // The content's size comes with the entry: a lookup per unchanged file cost a backup of 40,000 unchanged files a second.
       fromWithContentSize: db.prepare(
-        `SELECT ${ENTRY_COLUMNS_OF_E}, c.size, c.hash FROM entries e LEFT JOIN contents c ON c.id = e.content_id
+        `SELECT ${CARRIED_COLUMNS} FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path >= ? ORDER BY e.path LIMIT ?`).raw(),
       atWithContentSize: db.prepare(
-        `SELECT ${ENTRY_COLUMNS_OF_E}, c.size, c.hash FROM entries e LEFT JOIN contents c ON c.id = e.content_id
+        `SELECT ${CARRIED_COLUMNS} FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path = ?`).raw(),
       unchangedCheck: db.prepare(
         `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id FROM entries
@@ -85,11 +91,11 @@ export class EntriesTable {
 
   /** Up to `limit` entries in path order from `fromPath` on (that path included), each with its content's size and hash. */
   fromWithContentSize(backupId: number, fromPath: Buffer, limit: number): EntryWithContentSize[] {
-    return (this.statements.fromWithContentSize.all(backupId, fromPath, limit) as RowWithContent[]).map(withContentSize);
+    return (this.statements.fromWithContentSize.all(backupId, fromPath, limit) as CarriedRow[]).map(withContentSize);
   }
 
   atWithContentSize(backupId: number, path: Buffer): EntryWithContentSize | undefined {
-    const row = this.statements.atWithContentSize.get(backupId, path) as RowWithContent | undefined;
+    const row = this.statements.atWithContentSize.get(backupId, path) as CarriedRow | undefined;
     return row && withContentSize(row);
   }
 

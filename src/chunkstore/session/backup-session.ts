@@ -13,6 +13,7 @@ import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
+import type { CarriedFields } from '../catalog/entries-table';
 import { DiskFullError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 
@@ -89,7 +90,7 @@ export class BackupSession {
   }
 
   /** The parent backup's entry at this path, if it has content; its content is held for this session from now on. */
-  parentContent(path: Buffer): (StoredContentRef & { readonly entry: StoredEntry }) | undefined {
+  parentContent(path: Buffer): (StoredContentRef & { readonly entry: CarriedFields }) | undefined {
     const found = this.parent?.get(path);
     if (found === undefined) return undefined;
     const { entry, contentSize, contentHash, contentsDeletedBefore } = found;

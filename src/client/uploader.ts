@@ -95,7 +95,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     const sender = new EntrySender(stream, chunks ?? batcher, parent.entries, progress, chunks);
     let walkedEntries = 0;
     const loop = new LoopYield();
-    for await (const walked of walk({
+    for (const walked of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
       skipPaths: new Set([config.workDirectory]),
       onWarning: (message) => progress.warnings.push(message),

@@ -28,7 +28,10 @@ export interface RunningServer {
   readonly port: number;
   /** The status port (dashboard, /status, /metrics) started next to gRPC. */
   readonly status: RunningStatusServer;
-  /** SIGHUP: rereads the clients folder and the revocation list; each keeps its previous state when unreadable. */
+  /**
+   * SIGHUP: rereads the clients folder, and the TLS files (certificate, key, CA, revocation list) for the
+   * next handshakes on both ports; each keeps its previous state when unusable.
+   */
   reload(): void;
   stop(): Promise<void>;
 }
@@ -91,7 +94,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     status,
     reload() {
       clients.reload();
-      listener.reloadRevocations();
+      if (listener.reload()) status.reloadCertificate();
     },
     async stop() {
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.

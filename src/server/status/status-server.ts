@@ -4,8 +4,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { isLoopbackAddress } from '../../common/config/server-config';
-import { ConfigError } from '../../common/errors';
+import { ConfigError, errorMessage } from '../../common/errors';
 import type { ServerContext } from '../server-context';
 import { DASHBOARD_HTML } from './dashboard-page';
 import { RateTracker } from './rate-tracker';
@@ -24,6 +25,8 @@ export interface RunningStatusServer {
   /** http://address:port (https:// with status_ssl = 1), with IPv6 literals in brackets. */
   readonly url: string;
   readonly source: StatusSource;
+  /** SIGHUP, with status_ssl = 1: the certificate and key files read again for the next handshakes. */
+  reloadCertificate(): void;
   stop(): Promise<void>;
 }
 
@@ -81,9 +84,9 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
   // The gRPC port's certificate, so a remote dashboard trusting ssl_ca's CA needs no proxy. No client
   // certificate is asked for: browsers and Prometheus have none; status_token is the access rule.
   // A plain-HTTP request then fails its TLS handshake and gets no answer.
-  const server = config.statusSsl
-    ? createSecureServer({ ...pickCertificate(serverIdentity(config)), minVersion: 'TLSv1.2' }, handle)
-    : createServer(handle);
+  const secureOptions = (): SecureContextOptions => ({ ...pickCertificate(serverIdentity(config)), minVersion: 'TLSv1.2' });
+  const secureServer = config.statusSsl ? createSecureServer(secureOptions(), handle) : undefined;
+  const server = secureServer ?? createServer(handle);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -107,6 +110,14 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
     port: bound.port,
     url,
     source,
+    reloadCertificate() {
+      if (secureServer === undefined) return;
+      try {
+        secureServer.setSecureContext(secureOptions());
+      } catch (error) {
+        logger.error(`status port certificate not reloaded, the previous one stays in force: ${errorMessage(error)}`);
+      }
+    },
     async stop() {
       rates.stop();
       await new Promise<void>((resolve) => {

@@ -2,10 +2,11 @@
 // Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
 import * as grpc from '@grpc/grpc-js';
 import { lookup } from 'node:dns/promises';
+import { X509Certificate } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
-import { shown } from '../../common/config/display';
-import { errorMessage } from '../../common/errors';
+import { shown, shownPath } from '../../common/config/display';
+import { ConfigError, errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
 import { normalSerial } from './crl-contents';
@@ -25,10 +26,11 @@ export interface MutualTlsSettings extends RevocationSettings {
 export interface MutualTlsListener {
   readonly port: number;
   /**
-   * Rereads the revocation list for the next handshakes and closes open connections it revokes; false
-   * (the previous list kept, the reason logged) when unusable.
+   * Rereads the server's certificate, key and CA and the revocation list for the next handshakes, and
+   * closes open connections the list revokes; false (everything previous kept, the reason logged) when
+   * any of them is unusable.
    */
-  reloadRevocations(): boolean;
+  reload(): boolean;
   /** Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given. */
   close(): void;
 }
@@ -40,7 +42,7 @@ export interface MutualTlsListener {
  * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
  */
 export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
-  const identity = serverIdentity(settings);
+  let identity = serverIdentity(settings);
   let revocations = readRevocationList(settings, identity.ca);
   logRevocations(logger, describeRevocationList(settings, revocations), '');
   // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
@@ -95,15 +97,24 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   for (const failure of failures) logger.warn(`not listening on ${failure}`);
   return {
     port,
-    reloadRevocations(): boolean {
+    reload(): boolean {
+      let nextIdentity: ServerIdentity;
       let next: RevocationList;
       try {
-        next = readRevocationList(settings, identity.ca);
-        for (const tlsServer of tlsServers) tlsServer.setSecureContext(contextOptions(identity, next));
+        nextIdentity = serverIdentity(settings);
+        next = readRevocationList(settings, nextIdentity.ca);
+        const options = contextOptions(nextIdentity, next);
+        // All or nothing: a key that does not match its certificate is refused here, before any listener takes it.
+        usableContext(settings, options);
+        checkServerCertificate(settings, nextIdentity);
+        for (const tlsServer of tlsServers) tlsServer.setSecureContext(options);
       } catch (error) {
-        logger.error(`revocation list not reloaded, the previous one stays in force: ${errorMessage(error)}`);
+        logger.error(`TLS settings not reloaded, the previous certificate, key, CA and revocation list stay in force: ${errorMessage(error)}`);
         return false;
       }
+      if (!nextIdentity.cert.equals(identity.cert)) logger.info(`reloaded: ${describeServerCertificate(settings, nextIdentity)}`);
+      if (!nextIdentity.ca.equals(identity.ca)) logger.warn(`reloaded: a different CA (${shownPath(settings.sslCa)}): clients whose certificates it did not sign are refused from now on`);
+      identity = nextIdentity;
       revocations = next;
       logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
       for (const [socket, serial] of open) {
@@ -161,6 +172,32 @@ async function addressesOf(address: string): Promise<string[]> {
 
 function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
   return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations.pem }) };
+}
+
+function usableContext(settings: MutualTlsSettings, options: tls.SecureContextOptions): void {
+  try {
+    tls.createSecureContext(options);
+  } catch (error) {
+    throw new ConfigError(settings.file, undefined,
+      `ssl_cert ${shownPath(settings.sslCert)} and ssl_key ${shownPath(settings.sslKey)} do not make a usable pair (${errorMessage(error)})`);
+  }
+}
+
+/** A renewed certificate must be in force and not expired: the nodes would refuse it on every backup. */
+function checkServerCertificate(settings: MutualTlsSettings, identity: ServerIdentity): void {
+  const certificate = new X509Certificate(identity.cert);
+  const now = Date.now();
+  if (Date.parse(certificate.validTo) <= now) {
+    throw new ConfigError(settings.file, undefined, `ssl_cert: ${shownPath(settings.sslCert)} expired on ${new Date(certificate.validTo).toISOString()}`);
+  }
+  if (Date.parse(certificate.validFrom) > now) {
+    throw new ConfigError(settings.file, undefined, `ssl_cert: ${shownPath(settings.sslCert)} is not valid before ${new Date(certificate.validFrom).toISOString()}`);
+  }
+}
+
+function describeServerCertificate(settings: MutualTlsSettings, identity: ServerIdentity): string {
+  const certificate = new X509Certificate(identity.cert);
+  return `server certificate ${shownPath(settings.sslCert)} (serial ${normalSerial(certificate.serialNumber)}, valid until ${new Date(certificate.validTo).toISOString()})`;
 }
 
 function logRevocations(logger: Logger, described: { text: string; isExpired: boolean }, prefix: string): void {

@@ -1,0 +1,96 @@
+// A server certificate renewed while the server runs: SIGHUP puts it in force on the gRPC port and the
+// status port for the next handshakes, and a renewal that cannot work (files missing, a key that is not
+// the certificate's, an expired certificate) changes nothing and says why. Before, only a restart read
+// the certificate, so a renewal meant stopping every node's backups.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { Sandbox, type SandboxServer } from './support/sandbox';
+import { waitUntil } from './support/fault-tools';
+import { issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+import { normalSerial } from '../src/server/transport/crl-contents';
+
+const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
+
+test('SIGHUP puts a renewed server certificate in force on both ports; an unusable one leaves the previous in force', { skip: opensslMissing }, async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1'], serverLines: ['status_ssl = 1'] });
+  t.after(() => sandbox.destroy());
+  const ssl = sandbox.sslDirectory;
+  const server = await sandbox.startServer();
+  const statusPort = Number(/status on https:\/\/127\.0\.0\.1:(\d+)/.exec(server.log())?.[1]);
+  assert.ok(statusPort > 0, server.log());
+  const node1 = await sandbox.writeNodeConfig('node1', []);
+  const ca = await readFile(join(ssl, 'ca.pem'));
+  const clientCert = await readFile(join(ssl, 'clients', 'node1.pem'));
+  const clientKey = await readFile(join(ssl, 'clients', 'node1.key'));
+
+  /** The serial of the certificate a new TLS connection to `port` is shown (node1's certificate offered, as a node does). */
+  const serialOn = (port: number): Promise<string> => new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca, cert: clientCert, key: clientKey }, () => {
+      const serial = normalSerial(socket.getPeerCertificate().serialNumber);
+      socket.destroy();
+      resolve(serial);
+    });
+    socket.on('error', reject);
+  });
+  const serialOfFile = async (): Promise<string> => normalSerial(new X509Certificate(await readFile(join(ssl, 'server.pem'))).serialNumber);
+  const sighup = async (target: SandboxServer, pattern: RegExp): Promise<void> => {
+    const count = (): number => (target.log().match(new RegExp(pattern.source, 'g')) ?? []).length;
+    const before = count();
+    target.process.kill('SIGHUP');
+    await waitUntil(() => count() > before, `the server to log ${pattern.source}`);
+  };
+  const expectListWorks = async (): Promise<void> => {
+    const result = await sandbox.runClient(['-c', node1, '-l']);
+    assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
+  };
+  const expectInForce = async (serial: string): Promise<void> => {
+    assert.equal(await serialOn(server.port), serial, 'gRPC port');
+    assert.equal(await serialOn(statusPort), serial, 'status port');
+    await expectListWorks();
+  };
+
+  const first = await serialOfFile();
+  await expectInForce(first);
+
+  await t.test('a renewed certificate is in force from the SIGHUP on, on both ports', async () => {
+    await rename(join(ssl, 'server.pem'), join(ssl, 'server.pem.old'));
+    await rename(join(ssl, 'server.key'), join(ssl, 'server.key.old'));
+    await issueServerCertificate(ssl, 'localhost');
+    const renewed = await serialOfFile();
+    assert.notEqual(renewed, first);
+    await sighup(server, new RegExp(`reloaded: server certificate .*server\\.pem \\(serial ${renewed}, valid until 20\\d\\d-`));
+    await expectInForce(renewed);
+  });
+
+  const renewed = await serialOfFile();
+  const unusable: { name: string; damage: () => Promise<void>; reason: RegExp }[] = [
+    { name: 'a key that is not the certificate\'s', damage: () => copyFile(join(ssl, 'clients', 'node1.key'), join(ssl, 'server.key')), reason: /ssl_cert \S+server\.pem and ssl_key \S+server\.key do not make a usable pair \(.*key values mismatch/ },
+    {
+      name: 'an expired certificate',
+      damage: async () => {
+        await issueClientCertificate(ssl, 'expired', { notBefore: new Date(Date.now() - 3 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+        await copyFile(join(ssl, 'clients', 'expired.pem'), join(ssl, 'server.pem'));
+        await copyFile(join(ssl, 'clients', 'expired.key'), join(ssl, 'server.key'));
+      },
+      reason: /server\.pem expired on 20\d\d-/,
+    },
+    { name: 'a missing certificate file', damage: () => rename(join(ssl, 'server.pem'), join(ssl, 'server.pem.gone')), reason: /server\.pem/ },
+  ];
+  for (const { name, damage, reason } of unusable) {
+    await t.test(`${name}: the previous certificate stays in force and the log says why`, async () => {
+      const good = { pem: await readFile(join(ssl, 'server.pem')), key: await readFile(join(ssl, 'server.key')) };
+      await damage();
+      await sighup(server, /TLS settings not reloaded, the previous certificate, key, CA and revocation list stay in force: /);
+      const line = server.log().split('\n').filter((text) => text.includes('TLS settings not reloaded')).pop() ?? '';
+      assert.match(line, reason);
+      await expectInForce(renewed);
+      await writeFile(join(ssl, 'server.pem'), good.pem);
+      await writeFile(join(ssl, 'server.key'), good.key);
+    });
+  }
+});

@@ -1,23 +1,25 @@
 // A server certificate renewed while the server runs: SIGHUP puts it in force on the gRPC port and the
 // status port for the next handshakes, and a renewal that cannot work (files missing, a key that is not
-// the certificate's, an expired certificate) changes nothing and says why. Before, only a restart read
-// the certificate, so a renewal meant stopping every node's backups.
+// the certificate's, an expired certificate, a damaged CA, a new CA with the old CA's revocation list)
+// changes nothing and says why, while a revocation in the same SIGHUP still takes effect. Before, only a
+// restart read the certificate, so a renewal meant stopping every node's backups.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { Sandbox, type SandboxServer } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
-import { issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
 import { normalSerial } from '../src/server/transport/crl-contents';
 
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
 
 test('SIGHUP puts a renewed server certificate in force on both ports; an unusable one leaves the previous in force', { skip: opensslMissing }, async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1'], serverLines: ['status_ssl = 1'] });
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['status_ssl = 1'] });
   t.after(() => sandbox.destroy());
   const ssl = sandbox.sslDirectory;
   const server = await sandbox.startServer();
@@ -81,16 +83,58 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
     },
     { name: 'a missing certificate file', damage: () => rename(join(ssl, 'server.pem'), join(ssl, 'server.pem.gone')), reason: /server\.pem/ },
   ];
+  const damagedCa = async (): Promise<void> => {
+    await writeFile(join(ssl, 'ca.pem'), (await readFile(join(ssl, 'ca.pem'))).subarray(0, 300));
+  };
+  unusable.push({ name: 'a damaged CA file', damage: damagedCa, reason: /ssl_ca: \S+ca\.pem holds no PEM certificate/ });
   for (const { name, damage, reason } of unusable) {
     await t.test(`${name}: the previous certificate stays in force and the log says why`, async () => {
-      const good = { pem: await readFile(join(ssl, 'server.pem')), key: await readFile(join(ssl, 'server.key')) };
+      const good = { pem: await readFile(join(ssl, 'server.pem')), key: await readFile(join(ssl, 'server.key')), ca: await readFile(join(ssl, 'ca.pem')) };
       await damage();
-      await sighup(server, /TLS settings not reloaded, the previous certificate, key, CA and revocation list stay in force: /);
-      const line = server.log().split('\n').filter((text) => text.includes('TLS settings not reloaded')).pop() ?? '';
+      await sighup(server, /server certificate, key and CA not reloaded, the previous ones stay in force: /);
+      const line = server.log().split('\n').filter((text) => text.includes('server certificate, key and CA not reloaded')).pop() ?? '';
       assert.match(line, reason);
-      await expectInForce(renewed);
+      assert.equal(await serialOn(server.port), renewed, 'gRPC port');
+      assert.equal(await serialOn(statusPort), renewed, 'status port');
+      // Put back before the node runs: it reads the same ca.pem.
       await writeFile(join(ssl, 'server.pem'), good.pem);
       await writeFile(join(ssl, 'server.key'), good.key);
+      await writeFile(join(ssl, 'ca.pem'), good.ca);
+      await expectListWorks();
     });
   }
+
+  const node2 = await sandbox.writeNodeConfig('node2', []);
+  await t.test('a revocation takes effect on the SIGHUP even when the renewal beside it cannot', async () => {
+    await rename(join(ssl, 'server.key'), join(ssl, 'server.key.aside'));
+    // node2 keeps its copy (revoke moves the CA folder's aside and deletes the key), as a real node does.
+    const node2Files = ['node2.pem', 'node2.key'].map((file) => join(ssl, 'clients', file));
+    const copies = await Promise.all(node2Files.map((file) => readFile(file)));
+    await revokeClientCertificate(ssl, 'node2');
+    await Promise.all(node2Files.map((file, index) => writeFile(file, copies[index])));
+    await sighup(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked/);
+    assert.match(server.log(), /server certificate, key and CA not reloaded, the previous ones stay in force: .*server\.key/);
+    const refused = await sandbox.runClient(['-c', node2, '-l']);
+    assert.equal(refused.code, 12, `${refused.stdout}${refused.stderr}`);
+    await rename(join(ssl, 'server.key.aside'), join(ssl, 'server.key'));
+    await expectInForce(renewed);
+  });
+
+  await t.test("a new CA with the previous CA's revocation list is not taken: every client would be refused", async () => {
+    const otherCa = join(sandbox.root, 'other-ca');
+    const saved = join(sandbox.root, 'saved-ssl');
+    await initCertificateAuthority(otherCa);
+    await issueServerCertificate(otherCa, 'localhost');
+    await mkdir(saved);
+    for (const file of ['ca.pem', 'server.pem', 'server.key']) {
+      await copyFile(join(ssl, file), join(saved, `${file}.in-force`));
+      await copyFile(join(otherCa, file), join(ssl, file));
+    }
+    await sighup(server, /the new CA of \S+ca\.pem is not taken either: it needs a revocation list of its own/);
+    assert.match(server.log(), /revocation list not reloaded, the previous one stays in force: .*crl\.pem was not issued by the CA of ssl_ca/);
+    assert.equal(await serialOn(server.port), renewed, 'gRPC port');
+    assert.equal(await serialOn(statusPort), renewed, 'status port');
+    for (const file of ['ca.pem', 'server.pem', 'server.key']) await copyFile(join(saved, `${file}.in-force`), join(ssl, file));
+    await expectListWorks();
+  });
 });

@@ -1,13 +1,16 @@
 // Guards the hand-written EntryMeta codec: its bytes must equal what ts-proto writes and its decoding
 // what ts-proto reads, for every field at its edges (negative times, 2^53 - 1, empty and unicode
-// strings, names that are not UTF-8), or an entry's metadata would arrive altered.
+// strings, names that are not UTF-8), and a value a field cannot hold must be refused as ts-proto
+// refuses it, or an entry's metadata would arrive altered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { decodeEntryMeta, encodeEntryMeta } from '../src/common/wire/entry-meta-codec';
+import { testBytes } from './support/test-bytes';
+import { decodeEntryMeta } from '../src/common/wire/entry-meta-reader';
+import { encodeEntryMeta } from '../src/common/wire/entry-meta-writer';
 import { deserializeParentBatch, serializeParentBatch } from '../src/common/wire/parent-batch-codec';
 import { EntryMeta, EntryType, ParentBatch } from '../src/proto/cpsbackup';
 import { ProtocolError } from '../src/common/errors';
+import { FieldReader } from '../src/common/wire/batch-codec';
 
 function pick<T>(values: readonly T[], index: number): T {
   return values[index % values.length];
@@ -17,7 +20,7 @@ const UINT32 = [0, 1, 127, 128, 0o100644, 65_534, 2 ** 31, 2 ** 32 - 1];
 const UINT64 = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER];
 const INT64 = [0, 1, -1, 127, -128, 1_700_000_000, -1_700_000_000, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
 const STRINGS = ['', 'alice', 'ünïcode ✓', '𝄞 beyond the BMP', 'x'.repeat(200)];
-const BYTES = [Buffer.alloc(0), Buffer.from('/data/a'), Buffer.from([0, 0xff, 0x80, 0x2f]), randomBytes(300)];
+const BYTES = [Buffer.alloc(0), Buffer.from('/data/a'), Buffer.from([0, 0xff, 0x80, 0x2f]), testBytes('entry-meta', 300)];
 
 function sample(index: number): EntryMeta {
   return {
@@ -45,7 +48,7 @@ test('decodeEntryMeta reads what ts-proto reads, inside a larger buffer too', ()
     const bytes = Buffer.from(EntryMeta.encode(sample(index)).finish());
     const expected = EntryMeta.decode(bytes);
     assert.deepEqual(decodeEntryMeta(bytes), expected, `sample ${index}`);
-    const framed = Buffer.concat([randomBytes(7), bytes, randomBytes(5)]);
+    const framed = Buffer.concat([testBytes(`before ${index}`, 7), bytes, testBytes(`after ${index}`, 5)]);
     assert.deepEqual(decodeEntryMeta(framed, 7, 7 + bytes.length), expected, `sample ${index}, framed`);
   }
 });
@@ -102,4 +105,31 @@ test('ParentBatch: the hand-written codec writes and reads what ts-proto does, e
     assert.deepEqual(serializeParentBatch(batch), expected, `backup ${batch.backupId}, ${batch.entries.length} entries`);
     assert.deepEqual(deserializeParentBatch(expected), ParentBatch.decode(expected));
   }
+});
+
+test('encodeEntryMeta refuses a value its field cannot hold, as ts-proto does, instead of writing another value', () => {
+  const bad: [keyof EntryMeta, number][] = [
+    ['mtimeNsec', -500_000_000], ['ctimeNsec', 2 ** 32], ['mode', -1], ['uid', 2 ** 32], ['gid', 1.5], ['nlink', Number.NaN],
+    ['size', -1], ['inode', 2 ** 53], ['device', 0.5], ['rdev', Number.POSITIVE_INFINITY],
+    ['mtimeSec', 2 ** 53], ['ctimeSec', -(2 ** 53)], ['mtimeSec', 1.25], ['type', 2 ** 31],
+  ];
+  for (const [field, value] of bad) {
+    const meta = { ...sample(1), [field]: value };
+    assert.throws(() => encodeEntryMeta(meta), (error: unknown) => error instanceof ProtocolError && error.message.includes(`${field} ${value} is not`), `${field} = ${value}`);
+    // ±2^53 ts-proto writes, but no decoder takes back (both refuse it there): refused here already.
+    if (Math.abs(value) !== 2 ** 53) assert.throws(() => EntryMeta.encode(meta).finish(), `ts-proto refuses ${field} = ${value} too`);
+    else assert.throws(() => EntryMeta.decode(EntryMeta.encode(meta).finish()), `ts-proto cannot read ${field} = ${value} back`);
+  }
+  assert.throws(() => encodeEntryMeta({ ...sample(1), extents: [0, -1] }), /an extent -1 is not/);
+});
+
+test('a field number 0 and a varint past 2^53 are refused, not read as something else', () => {
+  const withZeroTag = Buffer.from([0x00, 0x00, 0x60, 0x05]);
+  assert.throws(() => decodeEntryMeta(withZeroTag), ProtocolError);
+  // ParentBatch.backup_id = 2^53: a double would round it (the generated decoder refuses it).
+  const backupId = Buffer.from([0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
+  assert.throws(() => ParentBatch.decode(backupId));
+  assert.throws(() => deserializeParentBatch(backupId), (error: unknown) => error instanceof ProtocolError && /larger than 2\^53 - 1/.test(error.message));
+  const reader = new FieldReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+  assert.equal(reader.varint(), Number.MAX_SAFE_INTEGER, '2^53 - 1 itself is read');
 });

@@ -3,8 +3,8 @@
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import type { EntryKind, PosixStat } from './posix/at';
 import type { OwnerNames } from './posix/owners';
+import { splitNanoseconds } from './posix/times';
 
-const BILLION = 1_000_000_000n;
 const NOTHING = Buffer.alloc(0);
 
 const TYPE_OF_KIND: Readonly<Record<EntryKind, EntryType | undefined>> = {
@@ -24,13 +24,16 @@ export function entryTypeOf(kind: EntryKind): EntryType | undefined {
 
 export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixStat, owners: OwnerNames, linkTarget: Buffer = NOTHING): EntryMeta {
   const isDevice = type === EntryType.ENTRY_TYPE_CHAR_DEVICE || type === EntryType.ENTRY_TYPE_BLOCK_DEVICE;
+  // Floored, as struct timespec holds a time: before 1970, -1.5 s is -2 s + 500,000,000 ns. Truncated
+  // (-1 s, -500,000,000 ns), the nanoseconds were negative: the wire refused them (a uint32).
+  const mtime = splitNanoseconds(stats.mtimeNs);
+  const ctime = splitNanoseconds(stats.ctimeNs);
   return {
     path, type,
     mode: stats.mode & 0o7777,
     uid: stats.uid, gid: stats.gid,
     user: owners.userName(stats.uid) ?? '', group: owners.groupName(stats.gid) ?? '',
-    mtimeSec: Number(stats.mtimeNs / BILLION), mtimeNsec: Number(stats.mtimeNs % BILLION),
-    ctimeSec: Number(stats.ctimeNs / BILLION), ctimeNsec: Number(stats.ctimeNs % BILLION),
+    mtimeSec: Number(mtime.seconds), mtimeNsec: mtime.nanoseconds, ctimeSec: Number(ctime.seconds), ctimeNsec: ctime.nanoseconds,
     inode: Number(stats.ino), device: Number(stats.dev), nlink: stats.nlink,
     rdev: isDevice ? Number(stats.rdev) : 0,
     size: type === EntryType.ENTRY_TYPE_FILE ? stats.size : 0,
@@ -50,3 +53,4 @@ export function isUnchanged(current: EntryMeta, parent: ParentFile | undefined):
     && current.ctimeSec === parent.ctimeSec && current.ctimeNsec === parent.ctimeNsec
     && current.inode === parent.inode && current.mode === parent.mode;
 }
+

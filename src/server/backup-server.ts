@@ -94,7 +94,8 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     status,
     reload() {
       clients.reload();
-      if (listener.reload()) status.reloadCertificate();
+      listener.reload();
+      status.useIdentity(listener.identity);
     },
     async stop() {
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.

@@ -269,7 +269,10 @@ async function bindUnixSocket(path: string, skip: (part: string, reason: string)
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** Distinct times with nanoseconds (2021 onwards, never a whole second), set depth first. */
+/**
+ * Distinct times with nanoseconds (never a whole second), set depth first: 2021 onwards, and every
+ * fifth entry before 1970, whose seconds are negative and nanoseconds not (struct timespec's floor).
+ */
 function setTreeTimes(folderFd: number, counter: { next: number }): void {
   for (const name of readFolderAt(folderFd).sort(Buffer.compare)) {
     const stats = statAt(folderFd, name);
@@ -282,7 +285,9 @@ function setTreeTimes(folderFd: number, counter: { next: number }): void {
       }
     }
     counter.next += 1;
-    const mtimeNs = 1_614_834_367_000_000_000n + BigInt(counter.next) * 3_600_123_456_789n + 1n;
+    const mtimeNs = counter.next % 5 === 0
+      ? -1_500_000_000n - BigInt(counter.next) * 86_400_123_456_789n
+      : 1_614_834_367_000_000_000n + BigInt(counter.next) * 3_600_123_456_789n + 1n;
     setTimesAt(folderFd, name, { atimeNs: mtimeNs + 5n, mtimeNs });
   }
 }

@@ -3,7 +3,7 @@
 // after a failure. Nothing is visible before commit(): packs are stored durably first, then one
 // durable catalog transaction makes the backup committed and counts its references.
 import type { Catalog } from '../catalog/catalog';
-import type { BackupRecord, StoredEntry } from '../catalog/records';
+import type { BackupRecord, CarriedFields, StoredEntry } from '../catalog/records';
 import type { ChunkerFactory } from '../chunker/chunker';
 import type { EncodedChunk } from '../codec';
 import type { PackWriter } from '../pack/pack-writer';
@@ -13,7 +13,6 @@ import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
-import type { CarriedFields } from '../catalog/entries-table';
 import { DiskFullError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 

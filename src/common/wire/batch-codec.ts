@@ -4,7 +4,11 @@
 // content is a view into the received message. The bytes are exactly protobuf's (a test compares).
 import type { BatchedEntry, ChunkBatch, EncodedChunk, EntryBatch } from '../../proto/cpsbackup';
 import { ProtocolError } from '../errors';
-import { decodeEntryMeta, sizeEntryMeta, writeEntryMeta } from './entry-meta-codec';
+import { decodeEntryMeta } from './entry-meta-reader';
+import { checkWritten, sizeEntryMeta, writeEntryMeta } from './entry-meta-writer';
+import { varintLength, writeVarint } from './varint';
+
+export { varintLength, writeVarint };
 
 const LENGTH_DELIMITED = 2;
 /** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4, chunks = 5, chunk_hashes = 6. */
@@ -21,24 +25,6 @@ const RAW_SIZE_TAG = 2 << 3;
 const CODEC_TAG = 3 << 3;
 const PAYLOAD_TAG = (4 << 3) | LENGTH_DELIMITED;
 const BATCH_CHUNKS_TAG = (1 << 3) | LENGTH_DELIMITED;
-
-export function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-export function writeVarint(buffer: Buffer, offset: number, value: number): number {
-  while (value >= 0x80) {
-    buffer[offset++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  buffer[offset++] = value;
-  return offset;
-}
 
 /** The size of a length-delimited field: tag, length, bytes. Empty bytes are left out, as proto3 does. */
 function bytesFieldLength(length: number): number {
@@ -101,7 +87,9 @@ export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer 
     if (meta) {
       buffer[offset++] = META_TAG;
       offset = writeVarint(buffer, offset, meta.length);
+      const start = offset;
       offset = writeEntryMeta(buffer, offset, meta);
+      checkWritten(meta, offset - start);
     }
     if (entry.sameAsParent) {
       buffer[offset++] = SAME_AS_PARENT_TAG;
@@ -147,7 +135,11 @@ export class FieldReader {
       if (this.offset >= this.end) throw new ProtocolError('message ends inside a varint');
       const byte = this.buffer[this.offset++];
       value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
+      if (byte < 0x80) {
+        // Past 2^53 a double rounds: a size or id would silently become another one.
+        if (value > Number.MAX_SAFE_INTEGER) throw new ProtocolError('varint larger than 2^53 - 1');
+        return value;
+      }
       scale *= 128;
       if (scale > 2 ** 63) throw new ProtocolError('varint longer than 64 bits');
     }
@@ -198,10 +190,7 @@ function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
-    if (field === 1 && wireType === LENGTH_DELIMITED) {
-      const meta = reader.bytes();
-      entry.meta = decodeEntryMeta(meta);
-    }
+    if (field === 1 && wireType === LENGTH_DELIMITED) entry.meta = decodeEntryMeta(reader.bytes());
     else if (field === 2 && wireType === 0) entry.sameAsParent = reader.varint() !== 0;
     else if (field === 3 && wireType === LENGTH_DELIMITED) entry.content = reader.bytes();
     else if (field === 4 && wireType === LENGTH_DELIMITED) entry.sha256 = reader.bytes();

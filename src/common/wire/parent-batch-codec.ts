@@ -2,8 +2,10 @@
 // hand-written EntryMeta codec. The generated code spent more on the parent index of 20,000 unchanged
 // files than the client spent walking them.
 import type { EntryMeta, ParentBatch } from '../../proto/cpsbackup';
-import { FieldReader, varintLength, writeVarint } from './batch-codec';
-import { decodeEntryMeta, sizeEntryMeta, writeEntryMeta } from './entry-meta-codec';
+import { FieldReader } from './batch-codec';
+import { varintLength, writeVarint } from './varint';
+import { decodeEntryMeta } from './entry-meta-reader';
+import { checkWritten, sizeEntryMeta, writeEntryMeta } from './entry-meta-writer';
 
 /** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3. */
 const BACKUP_ID_TAG = 1 << 3;
@@ -24,7 +26,9 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
   for (const entry of sized) {
     buffer[offset++] = ENTRIES_TAG;
     offset = writeVarint(buffer, offset, entry.length);
+    const start = offset;
     offset = writeEntryMeta(buffer, offset, entry);
+    checkWritten(entry, offset - start);
   }
   if (batch.acceptsBatches) {
     buffer[offset++] = ACCEPTS_BATCHES_TAG;

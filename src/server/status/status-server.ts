@@ -25,8 +25,8 @@ export interface RunningStatusServer {
   /** http://address:port (https:// with status_ssl = 1), with IPv6 literals in brackets. */
   readonly url: string;
   readonly source: StatusSource;
-  /** SIGHUP, with status_ssl = 1: the certificate and key files read again for the next handshakes. */
-  reloadCertificate(): void;
+  /** SIGHUP, with status_ssl = 1: the certificate the gRPC port has checked and put in force, for the next handshakes. */
+  useIdentity(identity: ServerIdentity): void;
   stop(): Promise<void>;
 }
 
@@ -84,8 +84,8 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
   // The gRPC port's certificate, so a remote dashboard trusting ssl_ca's CA needs no proxy. No client
   // certificate is asked for: browsers and Prometheus have none; status_token is the access rule.
   // A plain-HTTP request then fails its TLS handshake and gets no answer.
-  const secureOptions = (): SecureContextOptions => ({ ...pickCertificate(serverIdentity(config)), minVersion: 'TLSv1.2' });
-  const secureServer = config.statusSsl ? createSecureServer(secureOptions(), handle) : undefined;
+  const secureOptions = (identity: ServerIdentity): SecureContextOptions => ({ ...pickCertificate(identity), minVersion: 'TLSv1.2' });
+  const secureServer = config.statusSsl ? createSecureServer(secureOptions(serverIdentity(config)), handle) : undefined;
   const server = secureServer ?? createServer(handle);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -110,10 +110,10 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
     port: bound.port,
     url,
     source,
-    reloadCertificate() {
+    useIdentity(identity: ServerIdentity) {
       if (secureServer === undefined) return;
       try {
-        secureServer.setSecureContext(secureOptions());
+        secureServer.setSecureContext(secureOptions(identity));
       } catch (error) {
         logger.error(`status port certificate not reloaded, the previous one stays in force: ${errorMessage(error)}`);
       }

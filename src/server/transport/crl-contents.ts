@@ -6,12 +6,24 @@ const SEQUENCE = 0x30;
 const INTEGER = 0x02;
 const UTC_TIME = 0x17;
 const GENERALIZED_TIME = 0x18;
+const BIT_STRING = 0x03;
+const OBJECT_IDENTIFIER = 0x06;
 
 export interface CrlContents {
   /** Upper-case hex without leading zeros, as normalSerial() gives it. */
   readonly revokedSerials: ReadonlySet<string>;
   /** The earliest nextUpdate of the lists in the file; undefined when none sets one. */
   readonly nextUpdate: Date | undefined;
+  /** Each list of the file as signed: what a CA's key must verify (listSignedBy). */
+  readonly signedLists: readonly SignedList[];
+}
+
+export interface SignedList {
+  /** tbsCertList, header included: the signed bytes. */
+  readonly signed: Buffer;
+  /** The signature algorithm's OID, as the hex of its DER content. */
+  readonly algorithm: string;
+  readonly signature: Buffer;
 }
 
 /** Node prints serials as hex; openssl's database pads them. One spelling for comparing. */
@@ -22,26 +34,33 @@ export function normalSerial(hex: string): string {
 /** Throws an Error saying what is malformed; every CRL block of the file counts. */
 export function crlContents(pem: Buffer): CrlContents {
   const revokedSerials = new Set<string>();
+  const signedLists: SignedList[] = [];
   let nextUpdate: Date | undefined;
   for (const [, base64] of pem.toString('latin1').matchAll(CRL_BLOCKS)) {
     const list = readOne(Buffer.from(base64.replace(/\s+/g, ''), 'base64'));
+    signedLists.push(list.signedList);
     for (const serial of list.serials) revokedSerials.add(serial);
     if (list.nextUpdate !== undefined && (nextUpdate === undefined || list.nextUpdate < nextUpdate)) nextUpdate = list.nextUpdate;
   }
-  return { revokedSerials, nextUpdate };
+  return { revokedSerials, nextUpdate, signedLists };
 }
 
 interface Element {
   readonly tag: number;
   readonly value: Buffer;
+  /** Tag, length and value. */
+  readonly raw: Buffer;
 }
 
 /** CertificateList ::= SEQUENCE { tbsCertList SEQUENCE { [version], signature, issuer, thisUpdate, [nextUpdate], [revokedCertificates], [0] extensions }, … } */
-function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined } {
+function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined; signedList: SignedList } {
   const [certificateList] = elements(der);
   if (certificateList?.tag !== SEQUENCE) throw new Error('not a DER certificate list');
-  const [tbs] = elements(certificateList.value);
+  const [tbs, algorithm, signature] = elements(certificateList.value);
   if (tbs?.tag !== SEQUENCE) throw new Error('no tbsCertList');
+  const [oid] = algorithm?.tag === SEQUENCE ? elements(algorithm.value) : [];
+  if (oid?.tag !== OBJECT_IDENTIFIER || signature?.tag !== BIT_STRING || signature.value.length < 2) throw new Error('no signature');
+  const signedList = { signed: tbs.raw, algorithm: oid.value.toString('hex'), signature: signature.value.subarray(1) };
   const fields = elements(tbs.value);
   let index = fields[0]?.tag === INTEGER ? 1 : 0; // version
   index += 2; // signature algorithm, issuer
@@ -60,7 +79,7 @@ function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined
       serials.push(normalSerial(serial.value.toString('hex')));
     }
   }
-  return { serials, nextUpdate };
+  return { serials, nextUpdate, signedList };
 }
 
 function isTime(tag: number | undefined): boolean {
@@ -82,6 +101,7 @@ function elements(bytes: Buffer): Element[] {
   const found: Element[] = [];
   let offset = 0;
   while (offset < bytes.length) {
+    const start = offset;
     if (offset + 2 > bytes.length) throw new Error('truncated DER');
     const tag = bytes[offset];
     let length = bytes[offset + 1];
@@ -93,7 +113,7 @@ function elements(bytes: Buffer): Element[] {
       offset += lengthBytes;
     }
     if (offset + length > bytes.length) throw new Error('truncated DER');
-    found.push({ tag, value: bytes.subarray(offset, offset + length) });
+    found.push({ tag, value: bytes.subarray(offset, offset + length), raw: bytes.subarray(start, offset + length) });
     offset += length;
   }
   return found;

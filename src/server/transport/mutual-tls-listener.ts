@@ -2,16 +2,16 @@
 // Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
 import * as grpc from '@grpc/grpc-js';
 import { lookup } from 'node:dns/promises';
-import { X509Certificate } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { shown, shownPath } from '../../common/config/display';
-import { ConfigError, errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
 import { normalSerial } from './crl-contents';
 import { http2ServersOf, widenReceiveWindows } from './receive-window';
 import { RefusalLog } from './refusal-log';
+import { checkListIssuer, checkServerIdentity, describeServerCertificate } from './tls-files-check';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
 
 const handshakeTimeoutMilliseconds = 10_000;
@@ -26,11 +26,13 @@ export interface MutualTlsSettings extends RevocationSettings {
 export interface MutualTlsListener {
   readonly port: number;
   /**
-   * Rereads the server's certificate, key and CA and the revocation list for the next handshakes, and
-   * closes open connections the list revokes; false (everything previous kept, the reason logged) when
-   * any of them is unusable.
+   * Rereads the server's certificate, key and CA, and the revocation list, for the next handshakes, and
+   * closes open connections the list revokes. Each part that is unusable keeps its previous state (the
+   * reason logged); false when any part was kept.
    */
   reload(): boolean;
+  /** The certificate, key and CA in force (the status port serves the same certificate). */
+  readonly identity: ServerIdentity;
   /** Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given. */
   close(): void;
 }
@@ -97,33 +99,57 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   for (const failure of failures) logger.warn(`not listening on ${failure}`);
   return {
     port,
+    get identity(): ServerIdentity {
+      return identity;
+    },
     reload(): boolean {
-      let nextIdentity: ServerIdentity;
-      let next: RevocationList;
+      // Certificate, key and CA go together; the revocation list is applied even when they cannot be:
+      // a revocation must never wait for a renewal to be fixed.
+      let nextIdentity = identity;
+      let isIdentityReloaded = true;
       try {
-        nextIdentity = serverIdentity(settings);
+        const candidate = serverIdentity(settings);
+        checkServerIdentity(settings, candidate);
+        nextIdentity = candidate;
+      } catch (error) {
+        isIdentityReloaded = false;
+        logger.error(`server certificate, key and CA not reloaded, the previous ones stay in force: ${errorMessage(error)}`);
+      }
+      let next = revocations;
+      let isListReloaded = true;
+      try {
         next = readRevocationList(settings, nextIdentity.ca);
+        checkListIssuer(settings, next, nextIdentity.ca);
+      } catch (error) {
+        isListReloaded = false;
+        next = revocations;
+        logger.error(`revocation list not reloaded, the previous one stays in force: ${errorMessage(error)}`);
+        if (!nextIdentity.ca.equals(identity.ca)) {
+          // The previous list is the previous CA's: with the new CA it would refuse every client.
+          logger.error(`the new CA of ${shownPath(settings.sslCa)} is not taken either: it needs a revocation list of its own`);
+          nextIdentity = identity;
+          isIdentityReloaded = false;
+        }
+      }
+      try {
         const options = contextOptions(nextIdentity, next);
-        // All or nothing: a key that does not match its certificate is refused here, before any listener takes it.
-        usableContext(settings, options);
-        checkServerCertificate(settings, nextIdentity);
         for (const tlsServer of tlsServers) tlsServer.setSecureContext(options);
       } catch (error) {
-        logger.error(`TLS settings not reloaded, the previous certificate, key, CA and revocation list stay in force: ${errorMessage(error)}`);
+        logger.error(`TLS settings not reloaded, the previous ones stay in force: ${errorMessage(error)}`);
         return false;
       }
       if (!nextIdentity.cert.equals(identity.cert)) logger.info(`reloaded: ${describeServerCertificate(settings, nextIdentity)}`);
       if (!nextIdentity.ca.equals(identity.ca)) logger.warn(`reloaded: a different CA (${shownPath(settings.sslCa)}): clients whose certificates it did not sign are refused from now on`);
       identity = nextIdentity;
       revocations = next;
-      logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
+      if (isListReloaded) logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
       for (const [socket, serial] of open) {
         if (revocations?.contents.revokedSerials.has(serial) !== true) continue;
         // The handshake passed before the revocation: without this, an open channel would go on for hours.
         logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
         socket.destroy();
       }
-      return true;
+      return isIdentityReloaded && isListReloaded;
     },
     close(): void {
       isClosed = true;
@@ -172,32 +198,6 @@ async function addressesOf(address: string): Promise<string[]> {
 
 function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
   return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations.pem }) };
-}
-
-function usableContext(settings: MutualTlsSettings, options: tls.SecureContextOptions): void {
-  try {
-    tls.createSecureContext(options);
-  } catch (error) {
-    throw new ConfigError(settings.file, undefined,
-      `ssl_cert ${shownPath(settings.sslCert)} and ssl_key ${shownPath(settings.sslKey)} do not make a usable pair (${errorMessage(error)})`);
-  }
-}
-
-/** A renewed certificate must be in force and not expired: the nodes would refuse it on every backup. */
-function checkServerCertificate(settings: MutualTlsSettings, identity: ServerIdentity): void {
-  const certificate = new X509Certificate(identity.cert);
-  const now = Date.now();
-  if (Date.parse(certificate.validTo) <= now) {
-    throw new ConfigError(settings.file, undefined, `ssl_cert: ${shownPath(settings.sslCert)} expired on ${new Date(certificate.validTo).toISOString()}`);
-  }
-  if (Date.parse(certificate.validFrom) > now) {
-    throw new ConfigError(settings.file, undefined, `ssl_cert: ${shownPath(settings.sslCert)} is not valid before ${new Date(certificate.validFrom).toISOString()}`);
-  }
-}
-
-function describeServerCertificate(settings: MutualTlsSettings, identity: ServerIdentity): string {
-  const certificate = new X509Certificate(identity.cert);
-  return `server certificate ${shownPath(settings.sslCert)} (serial ${normalSerial(certificate.serialNumber)}, valid until ${new Date(certificate.validTo).toISOString()})`;
 }
 
 function logRevocations(logger: Logger, described: { text: string; isExpired: boolean }, prefix: string): void {

@@ -5,7 +5,7 @@
 import type { BatchedEntry, ChunkBatch, EncodedChunk, EntryBatch } from '../../proto/cpsbackup';
 import { ProtocolError } from '../errors';
 import { decodeEntryMeta } from './entry-meta-reader';
-import { checkWritten, sizeEntryMeta, writeEntryMeta } from './entry-meta-writer';
+import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 import { varintLength, writeVarint } from './varint';
 
 export { varintLength, writeVarint };
@@ -84,13 +84,7 @@ export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer 
     buffer[offset++] = ENTRIES_TAG;
     offset = writeVarint(buffer, offset, entryLengths[index]);
     const meta = metas[index];
-    if (meta) {
-      buffer[offset++] = META_TAG;
-      offset = writeVarint(buffer, offset, meta.length);
-      const start = offset;
-      offset = writeEntryMeta(buffer, offset, meta);
-      checkWritten(meta, offset - start);
-    }
+    if (meta) offset = writeEntryMetaField(buffer, offset, META_TAG, meta);
     if (entry.sameAsParent) {
       buffer[offset++] = SAME_AS_PARENT_TAG;
       buffer[offset++] = 1;

@@ -194,3 +194,12 @@ export function encodeEntryMeta(meta: EntryMeta): Buffer {
 export function checkWritten(sized: SizedEntryMeta, written: number): void {
   if (written !== sized.length) throw new ProtocolError(`entry ${escapeBytes(sized.meta.path)}: wrote ${written} bytes of metadata, sized ${sized.length}`);
 }
+
+/** The entry as a length-delimited field of an enclosing message (one-byte tag): tag, length, fields. */
+export function writeEntryMetaField(buffer: Buffer, offset: number, tag: number, sized: SizedEntryMeta): number {
+  buffer[offset++] = tag;
+  offset = writeUnsigned(buffer, offset, sized.length);
+  const end = writeEntryMeta(buffer, offset, sized);
+  checkWritten(sized, end - offset);
+  return end;
+}

@@ -5,7 +5,7 @@ import type { EntryMeta, ParentBatch } from '../../proto/cpsbackup';
 import { FieldReader } from './batch-codec';
 import { varintLength, writeVarint } from './varint';
 import { decodeEntryMeta } from './entry-meta-reader';
-import { checkWritten, sizeEntryMeta, writeEntryMeta } from './entry-meta-writer';
+import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 
 /** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3. */
 const BACKUP_ID_TAG = 1 << 3;
@@ -23,13 +23,7 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
     buffer[offset++] = BACKUP_ID_TAG;
     offset = writeVarint(buffer, offset, batch.backupId);
   }
-  for (const entry of sized) {
-    buffer[offset++] = ENTRIES_TAG;
-    offset = writeVarint(buffer, offset, entry.length);
-    const start = offset;
-    offset = writeEntryMeta(buffer, offset, entry);
-    checkWritten(entry, offset - start);
-  }
+  for (const entry of sized) offset = writeEntryMetaField(buffer, offset, ENTRIES_TAG, entry);
   if (batch.acceptsBatches) {
     buffer[offset++] = ACCEPTS_BATCHES_TAG;
     buffer[offset++] = 1;

@@ -7,7 +7,7 @@ import {
   PreparedData, deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, serializeRestoreResponse, serializeUploadRequest,
 } from '../src/common/wire/fast-service';
 import { BatchedEntry, EntryType, RestoreResponse, UploadRequest, type EntryBatch, type EntryMeta } from '../src/proto/cpsbackup';
-import { varintLength, writeVarint } from '../src/common/wire/batch-codec';
+import { varintLength, writeVarint } from '../src/common/wire/varint';
 import { ProtocolError } from '../src/common/errors';
 
 test('encodeDataMessage writes the same bytes as the generated encoders, at every varint boundary', () => {

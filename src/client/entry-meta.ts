@@ -53,4 +53,3 @@ export function isUnchanged(current: EntryMeta, parent: ParentFile | undefined):
     && current.ctimeSec === parent.ctimeSec && current.ctimeNsec === parent.ctimeNsec
     && current.inode === parent.inode && current.mode === parent.mode;
 }
-

@@ -26,7 +26,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     const damaged = store.damagedContents();
     const metas = call.request.unchangedCheckOnly
       ? withSoundContent(store.unchangedCheckEntries(backup), damaged, unchangedCheckMetaOf)
-      : withSoundContent(store.entries(backup), damaged, (entry) => entryMetaOf(entry));
+      : withSoundContent(store.entries(backup), damaged, entryMetaOf);
     for (const meta of metas) {
       if (call.cancelled) return;
       entries.push(meta);

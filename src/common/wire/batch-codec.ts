@@ -8,8 +8,6 @@ import { decodeEntryMeta } from './entry-meta-reader';
 import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 import { varintLength, writeVarint } from './varint';
 
-export { varintLength, writeVarint };
-
 const LENGTH_DELIMITED = 2;
 /** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4, chunks = 5, chunk_hashes = 6. */
 const ENTRIES_TAG = (1 << 3) | LENGTH_DELIMITED;

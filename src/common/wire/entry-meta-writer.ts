@@ -191,7 +191,7 @@ export function encodeEntryMeta(meta: EntryMeta): Buffer {
 }
 
 /** A writer and its sizing disagreeing would send a message the peer cannot frame: caught here, never sent. */
-export function checkWritten(sized: SizedEntryMeta, written: number): void {
+function checkWritten(sized: SizedEntryMeta, written: number): void {
   if (written !== sized.length) throw new ProtocolError(`entry ${escapeBytes(sized.meta.path)}: wrote ${written} bytes of metadata, sized ${sized.length}`);
 }
 

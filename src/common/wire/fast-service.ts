@@ -5,7 +5,8 @@
 import { makeGenericClientConstructor, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { BackupService, RestoreResponse, UploadRequest, type BackupClient, type ChunkBatch, type Data, type EntryBatch } from '../../proto/cpsbackup';
 import { deserializeParentBatch, serializeParentBatch } from './parent-batch-codec';
-import { FieldReader, decodeBatch, decodeChunkBatch, encodeBatchMessage, encodeChunkBatchMessage, varintLength, writeVarint } from './batch-codec';
+import { FieldReader, decodeBatch, decodeChunkBatch, encodeBatchMessage, encodeChunkBatchMessage } from './batch-codec';
+import { varintLength, writeVarint } from './varint';
 
 /** The most file content one Data message carries, either way. */
 export const MAX_DATA_FRAME = 1024 * 1024;

@@ -10,8 +10,8 @@ import { X509Certificate } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { Sandbox, type SandboxServer } from './support/sandbox';
-import { waitUntil } from './support/fault-tools';
+import { Sandbox } from './support/sandbox';
+import { sighupAndWaitFor } from './support/fault-tools';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
 import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
 import { normalSerial } from '../src/server/transport/crl-contents';
@@ -40,12 +40,6 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
     socket.on('error', reject);
   });
   const serialOfFile = async (): Promise<string> => normalSerial(new X509Certificate(await readFile(join(ssl, 'server.pem'))).serialNumber);
-  const sighup = async (target: SandboxServer, pattern: RegExp): Promise<void> => {
-    const count = (): number => (target.log().match(new RegExp(pattern.source, 'g')) ?? []).length;
-    const before = count();
-    target.process.kill('SIGHUP');
-    await waitUntil(() => count() > before, `the server to log ${pattern.source}`);
-  };
   const expectListWorks = async (): Promise<void> => {
     const result = await sandbox.runClient(['-c', node1, '-l']);
     assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
@@ -65,7 +59,7 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
     await issueServerCertificate(ssl, 'localhost');
     const renewed = await serialOfFile();
     assert.notEqual(renewed, first);
-    await sighup(server, new RegExp(`reloaded: server certificate .*server\\.pem \\(serial ${renewed}, valid until 20\\d\\d-`));
+    await sighupAndWaitFor(server, new RegExp(`reloaded: server certificate .*server\\.pem \\(serial ${renewed}, valid until 20\\d\\d-`));
     await expectInForce(renewed);
   });
 
@@ -91,7 +85,7 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
     await t.test(`${name}: the previous certificate stays in force and the log says why`, async () => {
       const good = { pem: await readFile(join(ssl, 'server.pem')), key: await readFile(join(ssl, 'server.key')), ca: await readFile(join(ssl, 'ca.pem')) };
       await damage();
-      await sighup(server, /server certificate, key and CA not reloaded, the previous ones stay in force: /);
+      await sighupAndWaitFor(server, /server certificate, key and CA not reloaded, the previous ones stay in force: /);
       const line = server.log().split('\n').filter((text) => text.includes('server certificate, key and CA not reloaded')).pop() ?? '';
       assert.match(line, reason);
       assert.equal(await serialOn(server.port), renewed, 'gRPC port');
@@ -112,7 +106,7 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
     const copies = await Promise.all(node2Files.map((file) => readFile(file)));
     await revokeClientCertificate(ssl, 'node2');
     await Promise.all(node2Files.map((file, index) => writeFile(file, copies[index])));
-    await sighup(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked/);
+    await sighupAndWaitFor(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked/);
     assert.match(server.log(), /server certificate, key and CA not reloaded, the previous ones stay in force: .*server\.key/);
     const refused = await sandbox.runClient(['-c', node2, '-l']);
     assert.equal(refused.code, 12, `${refused.stdout}${refused.stderr}`);
@@ -130,7 +124,7 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
       await copyFile(join(ssl, file), join(saved, `${file}.in-force`));
       await copyFile(join(otherCa, file), join(ssl, file));
     }
-    await sighup(server, /the new CA of \S+ca\.pem is not taken either: it needs a revocation list of its own/);
+    await sighupAndWaitFor(server, /the new CA of \S+ca\.pem is not taken either: it needs a revocation list of its own/);
     assert.match(server.log(), /revocation list not reloaded, the previous one stays in force: .*crl\.pem was not issued by the CA of ssl_ca/);
     assert.equal(await serialOn(server.port), renewed, 'gRPC port');
     assert.equal(await serialOn(statusPort), renewed, 'status port');

@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type SandboxServer } from './support/sandbox';
-import { waitUntil } from './support/fault-tools';
+import { sighupAndWaitFor, waitUntil } from './support/fault-tools';
 import { writeDeterministicFile } from './support/trees';
 import { startClient } from './support/background-client';
 
@@ -48,12 +48,6 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     return result.stdout;
   };
   const ca = (args: string[]) => runNode(caCli, args, 60_000);
-  const sighup = async (target: SandboxServer, pattern: RegExp): Promise<void> => {
-    const count = (): number => (target.log().match(new RegExp(pattern.source, 'g')) ?? []).length;
-    const before = count();
-    target.process.kill('SIGHUP');
-    await waitUntil(() => count() > before, `the server to log ${pattern.source}`);
-  };
   const expectRevokedRefusal = async (target: SandboxServer): Promise<void> => {
     const refusals = (): number => (target.log().match(/client "node2" \(serial [0-9A-F]+\): certificate revoked/g) ?? []).length;
     const before = refusals();
@@ -89,7 +83,7 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     let isClosed = false;
     session.once('close', () => { isClosed = true; });
     await once(session, 'remoteSettings');
-    await sighup(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked, valid until 20\d\d-/);
+    await sighupAndWaitFor(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked, valid until 20\d\d-/);
     await waitUntil(() => isClosed, 'the server to close node2\'s open connection');
     assert.match(server.log(), /closing the open connection from 127\.0\.0\.1:\d+: client "node2" \(serial [0-9A-F]+\): certificate revoked/);
     await expectRevokedRefusal(server);
@@ -107,7 +101,7 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
 
   await t.test('an unusable list on SIGHUP keeps the one in force', async () => {
     await writeFile(join(sandbox.sslDirectory, 'crl.pem'), 'not a list\n');
-    await sighup(server, /revocation list not reloaded, the previous one stays in force: .*holds no PEM revocation list/);
+    await sighupAndWaitFor(server, /revocation list not reloaded, the previous one stays in force: .*holds no PEM revocation list/);
     await expectRevokedRefusal(server);
     await expectOk(node2, ['-l']);
     const rewritten = await ca(['crl', '--dir', sandbox.sslDirectory]);

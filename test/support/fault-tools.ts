@@ -184,6 +184,14 @@ export async function waitUntil(predicate: () => Promise<boolean> | boolean, wha
   }
 }
 
+/** Sends the server SIGHUP and waits until its log holds one more line matching pattern than before. */
+export async function sighupAndWaitFor(server: SandboxServer, pattern: RegExp): Promise<void> {
+  const count = (): number => (server.log().match(new RegExp(pattern.source, 'g')) ?? []).length;
+  const before = count();
+  server.process.kill('SIGHUP');
+  await waitUntil(() => count() > before, `the server to log ${pattern.source}`);
+}
+
 /** Sends SIGHUP and waits for the server's verdict on rereading its client records (it logs one either way). */
 export async function reloadClients(server: SandboxServer): Promise<void> {
   const verdicts = (): number => (server.log().match(/clients (reloaded from|not reloaded)/g) ?? []).length;

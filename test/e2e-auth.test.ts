@@ -11,7 +11,7 @@ import { connectToServer } from '../src/client/connection';
 import { deleteBackup } from '../src/client/catalog-calls';
 import { AuthError } from '../src/common/errors';
 import { snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
-import { waitUntil } from './support/fault-tools';
+import { sighupAndWaitFor } from './support/fault-tools';
 
 test('clients are confined to their own backups; unknown and foreign certificates are refused', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
@@ -66,10 +66,7 @@ test('clients are confined to their own backups; unknown and foreign certificate
   await t.test('with restore_client = node1, node2 lists and restores node1\'s backups but still cannot delete them', async () => {
     // Client records are reread on SIGHUP: no restart needed.
     await writeFile(join(sandbox.clientsDirectory, 'node2'), 'ssl_peer_cn = node2\nrestore_client = node1\n');
-    const reloads = (): number => (server.log().match(/clients reloaded from/g) ?? []).length;
-    const before = reloads();
-    server.process.kill('SIGHUP');
-    await waitUntil(() => reloads() > before, 'the clients reload');
+    await sighupAndWaitFor(server, /clients reloaded from/);
     assert.match(await expectOk(node2, ['-l', '--client', 'node1']), /^Backup: 0000001 .*\nBackup: 0000002 /);
     assert.match(await expectOk(node2, ['-s', '1', '--client', 'node1']), /file\.bin/);
     const target = join(sandbox.root, 'restored-by-node2');

@@ -199,28 +199,11 @@ static napi_value js_fchmodat(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* fcntl(F_DUPFD_CLOEXEC): a second fd for the same open folder, without a path lookup. */
-static napi_value js_dupfd(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
-  int32_t fd;
-  if (!get_int32(env, argv[0], "fd", &fd)) return NULL;
-  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) {
-    throw_errno(env, errno, "fcntl(F_DUPFD_CLOEXEC)", NULL, 0);
-    return NULL;
-  }
-  napi_value result;
-  napi_create_int32(env, copy, &result);
-  return result;
-}
-
 bool register_at(napi_env env, napi_value exports) {
   return export_function(env, exports, "openat", js_openat) && export_function(env, exports, "mkdirat", js_mkdirat) &&
          export_function(env, exports, "symlinkat", js_symlinkat) &&
          export_function(env, exports, "readlinkat", js_readlinkat) && export_function(env, exports, "linkat", js_linkat) &&
          export_function(env, exports, "renameat", js_renameat) && export_function(env, exports, "unlinkat", js_unlinkat) &&
          export_function(env, exports, "fchownat", js_fchownat) && export_function(env, exports, "fchown", js_fchown) &&
-         export_function(env, exports, "fchmod", js_fchmod) && export_function(env, exports, "fchmodat", js_fchmodat) &&
-         export_function(env, exports, "dupfd", js_dupfd);
+         export_function(env, exports, "fchmod", js_fchmod) && export_function(env, exports, "fchmodat", js_fchmodat);
 }

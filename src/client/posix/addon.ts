@@ -73,7 +73,6 @@ export interface PosixAddon {
   fchown(fd: number, uid: number, gid: number): void;
   fchmod(fd: number, mode: number): void;
   fchmodat(dirfd: number, name: Name, mode: number, flags: number): void;
-  dupfd(fd: number): number;
   /** fstatat's fields as 64-bit integers into out (13 elements): see native/stat.c. */
   fstatatInto(dirfd: number, name: Name, flags: number, out: BigInt64Array): void;
   readdirAt(dirfd: number): Buffer[];

@@ -13,11 +13,6 @@ export function openAt(dirfd: number, name: Name, flags: number, mode = 0): numb
   return posixAddon().openat(dirfd, name, flags, mode);
 }
 
-/** A second fd for what fd has open (close-on-exec): the same folder, with no path looked up again. */
-export function duplicateFd(fd: number): number {
-  return posixAddon().dupfd(fd);
-}
-
 /** Opens a directory without following a symlink in its last component (ELOOP or ENOTDIR then). */
 export function openFolderAt(dirfd: number, name: Name): number {
   const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = posixConstants();

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import {
-  duplicateFd,
   type PosixStat,
   entryKind,
   linkAt,
@@ -98,18 +97,20 @@ export class RestoreTree {
   /** A new empty file under a temporary name beside where the entry goes; write, set metadata, commit. */
   createFile(entryPath: Buffer | string): TempFile {
     const entry = this.locate(entryPath);
+    if (entry.components.length === 0) throw new NotAFolderError(entry.entryPath, `${this.rootPath} (the root itself cannot be created)`);
     const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
-    return this.inParent(entry, 'create', (folderFd, name) => {
-      // The temp file keeps its own fd of this folder: the rename happens where the file was made.
-      const ownFolderFd = duplicateFd(folderFd);
-      try {
-        const tempName = this.withTempName((candidate) => openAt(ownFolderFd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
-        return new TempFile(tempName.result, ownFolderFd, tempName.name, name, entry.entryPath, () => this.localPathOf(entry.components), this.owners);
-      } catch (error) {
-        closeSync(ownFolderFd);
-        throw error;
-      }
-    });
+    // The temp file keeps the lease of its folder until it is committed or aborted: the rename happens
+    // where the file was made, and a leased fd is never closed by the cache (a dup per file cost more).
+    const folder = this.walker.leaseParent(entry, true) as FolderLease;
+    try {
+      const tempName = this.withTempName((candidate) => openAt(folder.fd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
+      const name = entry.components[entry.components.length - 1];
+      return new TempFile(tempName.result, folder, tempName.name, name, entry.entryPath, () => this.localPathOf(entry.components), this.owners);
+    } catch (error) {
+      folder.release();
+      if (error instanceof RestoreTreeError) throw error;
+      throw new RestoreSystemError(entry.entryPath, this.localPathOf(entry.components), 'create', error);
+    }
   }
 
   /** A symlink holding target's bytes as given; it is never followed by this restore. */

@@ -3,6 +3,7 @@
 import { closeSync } from 'node:fs';
 import { renameAt, statAtIfExists, unlinkAt, posixConstants } from '../posix/at';
 import type { OwnerNames } from '../posix/owners';
+import type { FolderLease } from './folder-walk';
 import { MetadataError, RestoreSystemError } from './errors';
 import { type EntryMetadata, applyMetadata } from './metadata';
 
@@ -10,12 +11,13 @@ export class TempFile {
   private isOpen = true;
 
   /**
-   * fd: open read-write, for the content (and reading it back to verify). folderFd: the verified folder
-   * the temp name lives in, held by this file alone so the rename happens exactly where it was created.
+   * fd: open read-write, for the content (and reading it back to verify). folder: the lease of the
+   * verified folder the temp name lives in, held until commit or abort so the rename happens exactly
+   * where the file was created.
    */
   constructor(
     readonly fd: number,
-    private readonly folderFd: number,
+    private readonly folder: FolderLease,
     readonly tempName: Buffer,
     readonly finalName: Buffer,
     readonly entryPath: Buffer,
@@ -42,7 +44,7 @@ export class TempFile {
   commit(options: { replace?: boolean } = {}): void {
     this.checkOpen();
     try {
-      renameIntoPlace(this.folderFd, this.tempName, this.finalName, options.replace === true);
+      renameIntoPlace(this.folder.fd, this.tempName, this.finalName, options.replace === true);
     } catch (error) {
       throw new RestoreSystemError(this.entryPath, this.localPath, 'put in place', error);
     }
@@ -53,7 +55,7 @@ export class TempFile {
   abort(): void {
     if (!this.isOpen) return;
     try {
-      unlinkAt(this.folderFd, this.tempName);
+      unlinkAt(this.folder.fd, this.tempName);
     } finally {
       this.closeBoth();
     }
@@ -65,8 +67,11 @@ export class TempFile {
 
   private closeBoth(): void {
     this.isOpen = false;
-    closeSync(this.fd);
-    closeSync(this.folderFd);
+    try {
+      closeSync(this.fd);
+    } finally {
+      this.folder.release();
+    }
   }
 }
 

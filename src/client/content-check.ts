@@ -14,22 +14,29 @@ export class ContentCheck {
   /**
    * The raw bytes of a piece. Stored chunks were decoded and checked against their hashes on a
    * worker thread (chunk-decoder-worker.ts); one that failed throws its CorruptError, naming it.
+   * The caller writes the bytes, then calls release (also when a write fails), and uses them no more.
    */
-  async bytesOfPiece(piece: ContentPiece): Promise<readonly Buffer[]> {
+  async bytesOfPiece(piece: ContentPiece): Promise<{ readonly bytes: readonly Buffer[]; readonly release: () => void }> {
     // Bytes may come as a plain Uint8Array from the message decoder, not only as a Buffer.
     if (piece instanceof Uint8Array) {
       (this.bytesHash ??= createHash('sha256')).update(piece);
       this.size += piece.length;
-      return [piece];
+      return { bytes: [piece], release: () => undefined };
     }
-    const decoded = await piece.decoded;
+    const { results, release } = await piece.decoded;
     this.hasChunks = true;
-    return decoded.map((result, index) => {
-      if (result instanceof Error) throw result;
-      this.chunkHashes.add(piece.chunks[index].hash);
-      this.size += result.length;
-      return result;
-    });
+    try {
+      const bytes = results.map((result, index) => {
+        if (result instanceof Error) throw result;
+        this.chunkHashes.add(piece.chunks[index].hash);
+        this.size += result.length;
+        return result;
+      });
+      return { bytes, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** Whether what arrived is the content the server named (its hash and size). */

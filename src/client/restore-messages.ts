@@ -1,7 +1,7 @@
 // Turns the Restore call's message stream into whole items: the backup's summary first, then each
 // entry with its content, either inline (from a batch, hash checked by the reader) or as a stream
 // of Data frames ending with the sender's hash, size and any damage the server found.
-import type { BackupSummary, EncodedChunk, EntryBatch, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
+import type { BackupSummary, BatchedEntry, EncodedChunk, EntryBatch, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
 import { carriesContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
@@ -23,7 +23,13 @@ export type ContentPiece = Buffer | DecodingChunks;
 /** Stored chunks being decoded and checked off the main thread: `decoded` has one result per chunk. */
 export interface DecodingChunks {
   readonly chunks: readonly EncodedChunk[];
-  readonly decoded: Promise<readonly DecodedChunk[]>;
+  readonly decoded: Promise<DecodedPiece>;
+}
+
+export interface DecodedPiece {
+  readonly results: readonly DecodedChunk[];
+  /** Called once every write of these bytes has completed: their buffer is then used again (see ChunkDecoderPool). */
+  readonly release: () => void;
 }
 
 export interface RestoreMessageItem {
@@ -137,25 +143,32 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
 }
 
 function decodingPiece(chunks: readonly EncodedChunk[], decoder: ChunkDecoderPool): DecodingChunks {
-  const decoded = decoder.decode(chunks);
+  const decoded = decoder.decode(chunks).then(({ results, releases }) => ({ results, release: releases[0] }));
   decoded.catch(() => undefined); // awaited by the writer, if it writes this frame
   return { chunks, decoded };
 }
 
 /** A batch's entries; all their stored chunks start decoding at once, in one request. */
+function hasContent(meta: EntryMeta): boolean {
+  return carriesContent(meta.type) && meta.hardlinkTarget.length === 0;
+}
+
 function batchItems(batch: EntryBatch, decoder: ChunkDecoderPool): RestoreMessageItem[] {
   // Thrown when the batch is read, before any of its entries is written: a malformed batch is refused whole.
   if (batch.entries.some((item) => !item.meta)) throw new ProtocolError('batched entry without metadata');
-  const decoding = decoder.decode(batch.entries.flatMap((item) => item.chunks));
+  const writesChunks = (item: BatchedEntry): boolean => hasContent(item.meta!) && item.chunks.length > 0;
+  // Each entry that writes chunks is a user of the group's bytes, with a release of its own.
+  const decoding = decoder.decode(batch.entries.flatMap((item) => item.chunks), batch.entries.filter(writesChunks).length);
   let first = 0;
+  let user = 0;
   return batch.entries.map((item) => {
     const meta = item.meta!;
-    const hasContent = carriesContent(meta.type) && meta.hardlinkTarget.length === 0;
     const start = first;
     first += item.chunks.length;
-    if (!hasContent) return { meta };
+    if (!hasContent(meta)) return { meta };
     if (item.chunks.length === 0) return { meta, inline: { content: item.content, sha256: item.sha256 } };
-    const decoded = decoding.then((all) => all.slice(start, start + item.chunks.length));
+    const userIndex = user++;
+    const decoded = decoding.then(({ results, releases }) => ({ results: results.slice(start, start + item.chunks.length), release: releases[userIndex] }));
     decoded.catch(() => undefined); // awaited by the writer, if it writes this entry
     return { meta, inline: { content: { chunks: item.chunks, decoded }, sha256: item.sha256 } };
   });

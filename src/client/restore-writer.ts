@@ -153,9 +153,14 @@ export class RestoreWriter {
   /** A small file: written synchronously once its chunks are decoded (usually ahead, on a worker thread). */
   private async writeInline(temp: TempFile, meta: EntryMeta, content: ContentPiece, check: ContentCheck): Promise<undefined> {
     const cursor = new ExtentCursor(meta);
-    for (const bytes of await check.bytesOfPiece(content)) {
-      for (const { data, position } of cursor.place(bytes)) writeAll(temp.fd, data, position);
-      this.outcome.bytes += bytes.length;
+    const piece = await check.bytesOfPiece(content);
+    try {
+      for (const bytes of piece.bytes) {
+        for (const { data, position } of cursor.place(bytes)) writeAll(temp.fd, data, position);
+        this.outcome.bytes += bytes.length;
+      }
+    } finally {
+      piece.release();
     }
     if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
     this.onProgress();
@@ -171,9 +176,14 @@ export class RestoreWriter {
         if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
         return next.value;
       }
-      for (const bytes of await check.bytesOfPiece(next.value)) {
-        for (const { data, position } of cursor.place(bytes)) await writeAllAsync(temp.fd, data, position);
-        this.outcome.bytes += bytes.length;
+      const piece = await check.bytesOfPiece(next.value);
+      try {
+        for (const bytes of piece.bytes) {
+          for (const { data, position } of cursor.place(bytes)) await writeAllAsync(temp.fd, data, position);
+          this.outcome.bytes += bytes.length;
+        }
+      } finally {
+        piece.release();
       }
       this.onProgress();
     }

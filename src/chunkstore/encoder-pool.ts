@@ -25,10 +25,21 @@ export class EncoderPool {
   private groupBytes = 0;
   private isFlushScheduled = false;
 
-  /** isRoundTripChecked: see ChunkCodec. */
-  constructor(size: number, compressionLevel: number, isRoundTripChecked = true) {
-    for (let index = 0; index < size; index++) {
-      const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: compressionLevel, isRoundTripChecked } });
+  /**
+   * isRoundTripChecked: see ChunkCodec. The workers start with the first chunk: a server whose
+   * clients all cut their own chunks never encodes one, and each idle worker (a V8 isolate) held
+   * about 10 MiB of its memory.
+   */
+  constructor(private readonly workerCount: number, private readonly compressionLevel: number, private readonly isRoundTripChecked = true) {}
+
+  /** Threads running now: none until the first chunk. */
+  get startedWorkers(): number {
+    return this.workers.length;
+  }
+
+  private startWorkers(): void {
+    for (let index = 0; index < this.workerCount; index++) {
+      const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: this.compressionLevel, isRoundTripChecked: this.isRoundTripChecked } });
       worker.on('message', (reply: EncodedGroup) => {
         const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
         let offset = 0;
@@ -66,6 +77,13 @@ export class EncoderPool {
 
   private sendGroup(): void {
     if (this.group.length === 0) return;
+    if (this.failure) {
+      // Closed (or failed) since these were asked for: their promises are rejected already; no worker starts now.
+      this.group = [];
+      this.groupBytes = 0;
+      return;
+    }
+    if (this.workers.length === 0) this.startWorkers();
     const worker = this.workers[this.nextWorker];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
     // Copied into one buffer the worker then owns: the callers' chunks may be views into network frames.
@@ -83,10 +101,11 @@ export class EncoderPool {
   }
 
   async close(): Promise<void> {
+    // Failed first: a terminated worker exits with code 1, which is no failure to report.
+    this.fail(new Error('encoder pool closed'));
     // Referenced while they stop: a caller awaiting only their exit must keep the process alive until it comes.
     for (const worker of this.workers) worker.ref();
     await Promise.all(this.workers.map((worker) => worker.terminate()));
-    this.fail(new Error('encoder pool closed'));
   }
 
   private fail(error: Error): void {

@@ -12,6 +12,11 @@ export class ServerUnreachableError extends BackupError {
   }
 }
 
+const LOCAL_CODEC_FAILURES = [
+  { prefix: 'Request message serialization failure: ', meaning: 'this client could not encode a message to the server' },
+  { prefix: 'Response message parsing error: ', meaning: 'this client could not read a message from the server' },
+];
+
 export function fromServiceError(error: unknown, serverAddress: string): Error {
   if (error instanceof BackupError) return error;
   const serviceError = error as Partial<grpc.ServiceError>;
@@ -29,6 +34,10 @@ export function fromServiceError(error: unknown, serverAddress: string): Error {
     case 'INVALID_ARGUMENT': return new InvalidPatternError(message);
     default: break;
   }
+  // grpc-js's own statuses for a message this process could not encode or decode: raised here, not by
+  // the server, so "server error" would send the operator to the wrong machine's log.
+  const local = LOCAL_CODEC_FAILURES.find(({ prefix }) => message.startsWith(prefix));
+  if (local !== undefined) return new ProtocolError(`${local.meaning}: ${message.slice(local.prefix.length)}`);
   if (serviceError.code === grpc.status.UNAVAILABLE) return new ServerUnreachableError(serverAddress, message);
   if (serviceError.code === grpc.status.CANCELLED) return new BackupError('INTERRUPTED', 'cancelled');
   return new BackupError('IO', `server error: ${message}`);

@@ -151,4 +151,28 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     assert.equal(result.code, 2, `${result.stdout}${result.stderr}`);
     assert.match(result.stderr, /server\.conf:10: ssl_crl: .*missing-crl\.pem does not exist/);
   });
+
+  await t.test("another CA's revocation list, or a key that is not the certificate's, stops the start: it would refuse every client", async () => {
+    // The checks a SIGHUP makes, at start: before, such a server started and then refused every node.
+    const otherCa = join(sandbox.root, 'other-ca');
+    assert.equal((await ca(['init', '--dir', otherCa])).code, 0);
+    assert.equal((await ca(['crl', '--dir', otherCa])).code, 0);
+    await sandbox.rewriteServerConfig([`ssl_crl = ${join(otherCa, 'crl.pem')}`]);
+    const foreignList = await sandbox.runServerCommand([]);
+    assert.equal(foreignList.code, 2, `${foreignList.stdout}${foreignList.stderr}`);
+    assert.match(foreignList.stderr, /ssl_crl: \S+other-ca\/crl\.pem was not issued by the CA of ssl_ca \S+ca\.pem: write it anew with cpsbackup-ca crl/);
+
+    assert.equal((await ca(['server', '--dir', otherCa, '--name', 'localhost'])).code, 0);
+    await sandbox.rewriteServerConfig([`ssl_crl = ${join(sandbox.sslDirectory, 'crl.pem')}`]);
+    const keyFile = join(sandbox.sslDirectory, 'server.key');
+    const ownKey = await readFile(keyFile);
+    await copyFile(join(otherCa, 'server.key'), keyFile);
+    try {
+      const foreignKey = await sandbox.runServerCommand([]);
+      assert.equal(foreignKey.code, 2, `${foreignKey.stdout}${foreignKey.stderr}`);
+      assert.match(foreignKey.stderr, /server\.conf:\d+: ssl_key: \S+server\.key is not the private key of the certificate in ssl_cert/);
+    } finally {
+      await writeFile(keyFile, ownKey, { mode: 0o600 });
+    }
+  });
 });

@@ -44,8 +44,12 @@ export interface MutualTlsListener {
  * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
  */
 export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
+  // The checks a reload makes, at start too: a server whose certificate the nodes refuse, or whose
+  // revocation list is another CA's (OpenSSL then refuses every client), must not start as if serving.
   let identity = serverIdentity(settings);
+  checkServerIdentity(settings, identity);
   let revocations = readRevocationList(settings, identity.ca);
+  checkListIssuer(settings, revocations, identity.ca);
   logRevocations(logger, describeRevocationList(settings, revocations), '');
   // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
   const open = new Map<tls.TLSSocket, string>();

@@ -83,7 +83,18 @@ export class EncoderPool {
       this.groupBytes = 0;
       return;
     }
-    if (this.workers.length === 0) this.startWorkers();
+    if (this.workers.length === 0) {
+      try {
+        this.startWorkers();
+      } catch (error) {
+        // No thread to be had (a process or task limit): this backup fails with the reason; nothing hangs.
+        this.fail(error as Error);
+        for (const worker of this.workers) void worker.terminate();
+        this.group = [];
+        this.groupBytes = 0;
+        return;
+      }
+    }
     const worker = this.workers[this.nextWorker];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
     // Copied into one buffer the worker then owns: the callers' chunks may be views into network frames.

@@ -21,7 +21,7 @@ import { Notifier } from './notify/notifier';
 import { NotificationRules } from './notify/notification-rules';
 import { ScheduledCheck } from './scheduled-check';
 import { LiveClientRegistry } from './clients/live-client-registry';
-import { listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
+import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
 
 export interface RunningServer {
   readonly context: ServerContext;
@@ -40,6 +40,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   const startedAt = Date.now();
   // Before the store: an unusable clients folder stops the start with nothing opened.
   const clients = LiveClientRegistry.load(config, logger);
+  checkRevocationListAtStart(config);
   const store = await openConfiguredStore(config, { logger });
   const recovery = store.recovery;
   if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {

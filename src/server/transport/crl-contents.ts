@@ -8,6 +8,8 @@ const UTC_TIME = 0x17;
 const GENERALIZED_TIME = 0x18;
 const BIT_STRING = 0x03;
 const OBJECT_IDENTIFIER = 0x06;
+/** [0] EXPLICIT, constructed: a certificate's version. */
+const EXPLICIT_VERSION = 0xa0;
 
 export interface CrlContents {
   /** Upper-case hex without leading zeros, as normalSerial() gives it. */
@@ -24,6 +26,8 @@ export interface SignedList {
   /** The signature algorithm's OID, as the hex of its DER content. */
   readonly algorithm: string;
   readonly signature: Buffer;
+  /** The list's issuer Name as DER: OpenSSL picks a CA's list by it. */
+  readonly issuer: Buffer;
 }
 
 /** Node prints serials as hex; openssl's database pads them. One spelling for comparing. */
@@ -60,9 +64,10 @@ function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined
   if (tbs?.tag !== SEQUENCE) throw new Error('no tbsCertList');
   const [oid] = algorithm?.tag === SEQUENCE ? elements(algorithm.value) : [];
   if (oid?.tag !== OBJECT_IDENTIFIER || signature?.tag !== BIT_STRING || signature.value.length < 2) throw new Error('no signature');
-  const signedList = { signed: tbs.raw, algorithm: oid.value.toString('hex'), signature: signature.value.subarray(1) };
   const fields = elements(tbs.value);
   let index = fields[0]?.tag === INTEGER ? 1 : 0; // version
+  if (fields[index + 1]?.tag !== SEQUENCE) throw new Error('no issuer');
+  const signedList = { signed: tbs.raw, algorithm: oid.value.toString('hex'), signature: signature.value.subarray(1), issuer: fields[index + 1].raw };
   index += 2; // signature algorithm, issuer
   if (!isTime(fields[index]?.tag)) throw new Error('no thisUpdate');
   index += 1;
@@ -80,6 +85,18 @@ function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined
     }
   }
   return { serials, nextUpdate, signedList };
+}
+
+/** A certificate's subject Name as DER (Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version, serial, signature, issuer, validity, subject, … } }). */
+export function subjectNameOf(certificateDer: Buffer): Buffer {
+  const [certificate] = elements(certificateDer);
+  if (certificate?.tag !== SEQUENCE) throw new Error('not a DER certificate');
+  const [tbs] = elements(certificate.value);
+  if (tbs?.tag !== SEQUENCE) throw new Error('no tbsCertificate');
+  const fields = elements(tbs.value);
+  const subject = fields[fields[0]?.tag === EXPLICIT_VERSION ? 5 : 4];
+  if (subject?.tag !== SEQUENCE) throw new Error('no subject');
+  return subject.raw;
 }
 
 function isTime(tag: number | undefined): boolean {

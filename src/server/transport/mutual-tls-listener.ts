@@ -38,16 +38,23 @@ export interface MutualTlsListener {
 }
 
 /**
+ * The revocation list checked as a reload checks it, for the start, before the store is opened: with
+ * another CA's list OpenSSL refuses every client, so such a server must not start as if serving. (The
+ * certificate's dates and issuer are warnings at start, from the configuration's own check.)
+ */
+export function checkRevocationListAtStart(settings: MutualTlsSettings): void {
+  const { ca } = serverIdentity(settings);
+  checkListIssuer(settings, readRevocationList(settings, ca), ca);
+}
+
+/**
  * grpc-js's own TLS server drops a certificate that fails verification without a trace, and takes its
  * secure context once. Here node:tls verifies (CA, dates, revocation list); a connection that fails is
  * destroyed right after the handshake, before any HTTP/2 frame is read, and logged with the certificate's
  * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
  */
 export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
-  // The checks a reload makes, at start too: a server whose certificate the nodes refuse, or whose
-  // revocation list is another CA's (OpenSSL then refuses every client), must not start as if serving.
   let identity = serverIdentity(settings);
-  checkServerIdentity(settings, identity);
   let revocations = readRevocationList(settings, identity.ca);
   checkListIssuer(settings, revocations, identity.ca);
   logRevocations(logger, describeRevocationList(settings, revocations), '');
@@ -201,7 +208,7 @@ async function addressesOf(address: string): Promise<string[]> {
 }
 
 function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
-  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: revocations.pem }) };
+  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: [...revocations.pem] }) };
 }
 
 function logRevocations(logger: Logger, described: { text: string; isExpired: boolean }, prefix: string): void {

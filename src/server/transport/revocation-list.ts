@@ -13,10 +13,15 @@ export interface RevocationSettings {
   readonly isSslCrlRequired: boolean;
 }
 
-/** PEM bytes for node:tls's `crl` option and what they say; undefined when there is no list (the default file is absent). */
-export type RevocationList = { readonly pem: Buffer; readonly contents: CrlContents } | undefined;
+/**
+ * The file's lists, one PEM block each, for node:tls's `crl` option (which reads only the first list of
+ * one buffer: the others in the file were silently not in force), and what they say; undefined when there
+ * is no list (the default file is absent).
+ */
+export type RevocationList = { readonly pem: readonly string[]; readonly contents: CrlContents } | undefined;
 
 const CRL_BLOCK = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/;
+const CRL_BLOCKS = new RegExp(CRL_BLOCK.source, 'g');
 
 /** Throws a ConfigError naming server.conf and the list when the list exists (or is required) and cannot be used. */
 export function readRevocationList(settings: RevocationSettings, ca: Buffer): RevocationList {
@@ -28,18 +33,19 @@ export function readRevocationList(settings: RevocationSettings, ca: Buffer): Re
     const problem = error instanceof FileProblem ? error.problem : errorMessage(error);
     throw new ConfigError(settings.file, undefined, `ssl_crl: ${shownPath(settings.sslCrl)} ${problem}`);
   }
-  if (!CRL_BLOCK.test(pem.toString('latin1'))) {
+  const lists = pem.toString('latin1').match(CRL_BLOCKS) ?? [];
+  if (lists.length === 0) {
     throw new ConfigError(settings.file, undefined,
       `ssl_crl: ${shownPath(settings.sslCrl)} holds no PEM revocation list (-----BEGIN X509 CRL-----); write one with cpsbackup-ca crl`);
   }
   try {
     // OpenSSL parses it here, as the listener will: a damaged list is caught before it replaces a good one.
-    createSecureContext({ ca, crl: pem });
+    createSecureContext({ ca, crl: lists });
   } catch (error) {
     throw new ConfigError(settings.file, undefined, `ssl_crl: ${shownPath(settings.sslCrl)} cannot be used: ${errorMessage(error)}`);
   }
   try {
-    return { pem, contents: crlContents(pem) };
+    return { pem: lists, contents: crlContents(pem) };
   } catch (error) {
     throw new ConfigError(settings.file, undefined, `ssl_crl: ${shownPath(settings.sslCrl)} cannot be read: ${errorMessage(error)}`);
   }

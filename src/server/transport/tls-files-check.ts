@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { shownPath } from '../../common/config/display';
 import { ConfigError, errorMessage } from '../../common/errors';
 import type { ServerIdentity } from '../../common/tls/credentials';
-import { normalSerial } from './crl-contents';
+import { normalSerial, subjectNameOf } from './crl-contents';
 import type { RevocationList } from './revocation-list';
 
 export interface TlsFileSettings {
@@ -51,10 +51,16 @@ export function checkServerIdentity(settings: TlsFileSettings, identity: ServerI
   if (Date.parse(certificate.validFrom) > now) {
     throw new ConfigError(settings.file, undefined, `ssl_cert: ${shownPath(settings.sslCert)} is not valid before ${new Date(certificate.validFrom).toISOString()}`);
   }
-  if (!cas.some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey))) {
+  // Intermediates sent after the certificate in ssl_cert count too: the nodes get the whole chain.
+  const issuers = [...cas, ...certificatesAfterTheFirst(identity.cert)];
+  if (!issuers.some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey))) {
     throw new ConfigError(settings.file, undefined,
       `ssl_cert: ${shownPath(settings.sslCert)} was not issued by the CA of ssl_ca ${shownPath(settings.sslCa)}: the nodes would refuse it`);
   }
+}
+
+function certificatesAfterTheFirst(pem: Buffer): X509Certificate[] {
+  return (pem.toString('latin1').match(CERTIFICATE_BLOCKS) ?? []).slice(1).map((block) => new X509Certificate(block));
 }
 
 /** Signature algorithms by OID (hex of the DER content) and the hash each signs with; Ed25519 hashes nothing. */
@@ -65,21 +71,28 @@ const HASH_OF_ALGORITHM: Readonly<Record<string, string | null>> = {
 };
 
 /**
- * A revocation list must be signed by a CA of ssl_ca: another CA's list makes OpenSSL refuse every
- * client. Names do not tell (cpsbackup-ca gives every CA the same one): the signature is checked. A
- * list signed with an algorithm not known here is left to OpenSSL.
+ * A revocation list must be one OpenSSL can use for ssl_ca's CAs: it picks a CA's list by the issuer's
+ * name and, finding none, or one whose signature fails, refuses every client that CA issued. Names do
+ * not tell the lists apart (cpsbackup-ca gives every CA the same one), so each list naming a CA of
+ * ssl_ca must verify with the key of one of them, and at least one list must name one. Lists of other
+ * CAs (another name) in the same file are left alone, as OpenSSL leaves them. A list signed with an
+ * algorithm not known here is left to OpenSSL.
  */
 export function checkListIssuer(settings: TlsFileSettings, list: RevocationList, ca: Buffer): void {
   if (list === undefined) return;
-  const keys = caCertificates(settings, ca).map((certificate) => certificate.publicKey);
-  for (const { signed, algorithm, signature } of list.contents.signedLists) {
+  const authorities = caCertificates(settings, ca).map((certificate) => ({ name: subjectNameOf(certificate.raw), key: certificate.publicKey }));
+  const refuse = (problem: string): ConfigError => new ConfigError(settings.file, undefined,
+    `ssl_crl: ${shownPath(settings.sslCrl)} ${problem} the CA of ssl_ca ${shownPath(settings.sslCa)}: write it anew with cpsbackup-ca crl`);
+  let isAnyListOfTheseCas = false;
+  for (const { signed, algorithm, signature, issuer } of list.contents.signedLists) {
+    const namesakes = authorities.filter((authority) => authority.name.equals(issuer));
+    if (namesakes.length === 0) continue;
+    isAnyListOfTheseCas = true;
     const hash = HASH_OF_ALGORITHM[algorithm];
     if (hash === undefined) continue;
-    if (!keys.some((key) => isSignedBy(hash, signed, key, signature))) {
-      throw new ConfigError(settings.file, undefined,
-        `ssl_crl: ${shownPath(settings.sslCrl)} was not issued by the CA of ssl_ca ${shownPath(settings.sslCa)}: write it anew with cpsbackup-ca crl`);
-    }
+    if (!namesakes.some(({ key }) => isSignedBy(hash, signed, key, signature))) throw refuse('was not issued by');
   }
+  if (!isAnyListOfTheseCas) throw refuse('holds no list of');
 }
 
 function isSignedBy(hash: string | null, signed: Buffer, key: KeyObject, signature: Buffer): boolean {

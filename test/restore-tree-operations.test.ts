@@ -253,3 +253,25 @@ test('folder fds are cached in a bounded LRU: thousands of folders, few open fds
   }
   assert.ok(openFds() <= baseline - 1, 'close() releases every fd, the root included');
 });
+
+test('an open temp file keeps its folder: eviction and close() wait for its commit or abort', async () => {
+  const tree = await openTree('leased', { maxCachedFolders: 2 });
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+  const baseline = openFds();
+  const held = tree.createFile('/held/kept.txt');
+  writeSync(held.fd, 'kept');
+  // Many other folders pass through the cache of two while the temp file is open.
+  for (let index = 0; index < 50; index++) tree.makeFifo(`/other-${index}/fifo`);
+  held.commit();
+  assert.equal(await readFile(join(tree.rootPath, 'held', 'kept.txt'), 'utf8'), 'kept');
+  const aborted = tree.createFile('/late/gone.txt');
+  const committed = tree.createFile('/late/there.txt');
+  writeSync(committed.fd, 'there');
+  tree.close();
+  // The tree is closed, the temp files' folder is not: both still end where they were made.
+  aborted.abort();
+  committed.commit();
+  assert.deepEqual(await readdir(join(tree.rootPath, 'late')), ['there.txt']);
+  assert.equal(await readFile(join(tree.rootPath, 'late', 'there.txt'), 'utf8'), 'there');
+  assert.ok(openFds() <= baseline - 1, `every fd is closed at the last release (open ${openFds()}, baseline ${baseline})`);
+});

@@ -148,11 +148,12 @@ function decodingPiece(chunks: readonly EncodedChunk[], decoder: ChunkDecoderPoo
   return { chunks, decoded };
 }
 
-/** A batch's entries; all their stored chunks start decoding at once, in one request. */
+/** Whether an entry's bytes are written (a file or dump, not a hard link to one already restored). */
 function hasContent(meta: EntryMeta): boolean {
   return carriesContent(meta.type) && meta.hardlinkTarget.length === 0;
 }
 
+/** A batch's entries; all their stored chunks start decoding at once, in one request. */
 function batchItems(batch: EntryBatch, decoder: ChunkDecoderPool): RestoreMessageItem[] {
   // Thrown when the batch is read, before any of its entries is written: a malformed batch is refused whole.
   if (batch.entries.some((item) => !item.meta)) throw new ProtocolError('batched entry without metadata');

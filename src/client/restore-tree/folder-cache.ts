@@ -10,6 +10,7 @@ interface CachedFolder {
 
 export class FolderCache {
   private readonly folders = new Map<string, CachedFolder>();
+  private isClosed = false;
 
   /** capacity: how many fds may stay open while unused; leased ones may briefly exceed it. */
   constructor(readonly capacity: number) {
@@ -58,15 +59,17 @@ export class FolderCache {
     }
   }
 
+  /** Closes every unleased fd now and each leased one at its last release (a temp file still open in it). */
   closeAll(): void {
-    for (const folder of this.folders.values()) closeSync(folder.fd);
-    this.folders.clear();
+    this.isClosed = true;
+    this.evict();
   }
 
   private evict(): void {
-    if (this.folders.size <= this.capacity) return;
+    const capacity = this.isClosed ? 0 : this.capacity;
+    if (this.folders.size <= capacity) return;
     for (const [key, folder] of this.folders) {
-      if (this.folders.size <= this.capacity) break;
+      if (this.folders.size <= capacity) break;
       if (folder.leases > 0) continue;
       this.folders.delete(key);
       closeSync(folder.fd);

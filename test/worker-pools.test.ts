@@ -104,3 +104,14 @@ test('the encoder pool starts its threads with the first chunk, and a pool never
     clearInterval(keepAlive);
   }
 });
+
+test('chunks asked for in the turn the encoder pool closes are refused, and no thread starts for them', async () => {
+  const pool = new EncoderPool(2, 3);
+  const asked = [pool.encode(rawOf(8, 0)), pool.encode(rawOf(8, 1))];
+  const closed = pool.close();
+  for (const result of asked) await assert.rejects(result, /encoder pool closed/);
+  await closed;
+  // The group's flush was already scheduled when close() came: it must find the pool closed, not start workers.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(pool.startedWorkers, 0);
+});

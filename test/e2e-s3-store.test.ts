@@ -86,6 +86,9 @@ describe('the store in a Ceph RGW bucket, through the real CLIs', { skip }, () =
 
       // The bucket in /metrics, /status and `status`: objects, bytes, requests and latency per operation, snapshots.
       const statusUrl = statusUrlOf(server);
+      // The commit does not wait for the catalog snapshot that follows it (it is uploaded after): wait for it to be in the bucket.
+      await waitUntil(async () => (metricValue(await (await fetch(`${statusUrl}/metrics`)).text(), 'cpsbackup_catalog_snapshot_last_generation') ?? 0) >= 1,
+        'the first catalog snapshot to reach the bucket', 30_000);
       const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
       assert.ok(metricValue(metrics, 'cpsbackup_s3_objects')! >= 1, metrics);
       assert.ok(metricValue(metrics, 'cpsbackup_s3_bytes')! > 3 * MEBIBYTE, metrics);

@@ -20,8 +20,7 @@ export interface RevocationSettings {
  */
 export type RevocationList = { readonly pem: readonly string[]; readonly contents: CrlContents } | undefined;
 
-const CRL_BLOCK = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/;
-const CRL_BLOCKS = new RegExp(CRL_BLOCK.source, 'g');
+const CRL_BLOCKS = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
 
 /** Throws a ConfigError naming server.conf and the list when the list exists (or is required) and cannot be used. */
 export function readRevocationList(settings: RevocationSettings, ca: Buffer): RevocationList {

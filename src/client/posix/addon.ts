@@ -94,6 +94,8 @@ export interface PosixAddon {
   groupName(gid: number): string | null;
   userId(name: Name): number | null;
   groupId(name: Name): number | null;
+  /** FastCDC's gear-hash scan (native/gear.c): see src/chunkstore/chunker/fastcdc.ts. */
+  gearFindCut(data: Buffer, from: number, end: number, mask: number, hashState: Int32Array, gear: Readonly<Int32Array>): number;
 }
 
 /** The addon is not built: says which command builds it. */

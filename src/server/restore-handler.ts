@@ -7,7 +7,7 @@ import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { failStreamingCall } from './grpc-errors';
-import { writeWithBackpressure } from './stream-write';
+import { peerGoneError, writeWithBackpressure } from './stream-write';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
 import { RestoreSelection } from './restore-selection';
@@ -35,7 +35,8 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     });
     try {
       for await (const page of reader.pages()) {
-        if (call.cancelled) return;
+        // Thrown, not returned: the server log must say a restore was cut short, wherever the client left it.
+        if (call.cancelled) throw peerGoneError();
         await sendRestorePage({ call, batcher, logger: context.logger, protocolVersion }, selection.filter(page));
       }
       await batcher?.flush();

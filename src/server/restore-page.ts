@@ -12,7 +12,7 @@ import { batchedEntry } from '../common/wire/batched-entry';
 import { CorruptError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryMetaOf } from './entry-convert';
-import { writeWithBackpressure } from './stream-write';
+import { peerGoneError, writeWithBackpressure } from './stream-write';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { storedChunksOf, streamStoredContent } from './restore-stored-content';
 import { decodedWholeOf, streamDecodedContent } from './restore-decoded-content';
@@ -30,7 +30,7 @@ export interface RestorePageContext {
 
 export async function sendRestorePage(context: RestorePageContext, items: readonly RestoreItem[]): Promise<void> {
   for (const item of items) {
-    if (context.call.cancelled) return;
+    if (context.call.cancelled) throw peerGoneError();
     const { entry } = item;
     const meta = entryMetaOf(entry, item.hardlinkTo);
     if (entry.contentId === null || item.hardlinkTo !== undefined) {

@@ -85,6 +85,18 @@ bool get_int64(napi_env env, napi_value value, const char *what, int64_t *out) {
   return false;
 }
 
+bool get_typed_array(napi_env env, napi_value value, napi_typedarray_type type, const char *what, const char *expected,
+                     void **data, size_t *length) {
+  bool is_typed_array = false;
+  napi_typedarray_type actual;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
+      napi_get_typedarray_info(env, value, &actual, length, data, NULL, NULL) != napi_ok || actual != type) {
+    throw_bad_argument(env, what, expected);
+    return false;
+  }
+  return true;
+}
+
 bool get_name(napi_env env, napi_value value, const char *what, name_arg *out) {
   out->bytes = NULL;
   out->length = 0;

@@ -32,6 +32,9 @@ bool get_int32(napi_env env, napi_value value, const char *what, int32_t *out);
 bool get_uint32(napi_env env, napi_value value, const char *what, uint32_t *out);
 bool get_int64(napi_env env, napi_value value, const char *what, int64_t *out);
 bool get_name(napi_env env, napi_value value, const char *what, name_arg *out);
+/* A TypedArray of the given kind (a Buffer is a napi_uint8_array): its elements and their count. */
+bool get_typed_array(napi_env env, napi_value value, napi_typedarray_type type, const char *what, const char *expected,
+                     void **data, size_t *length);
 void free_name(name_arg *name);
 bool is_nullish(napi_env env, napi_value value);
 

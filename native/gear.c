@@ -3,22 +3,6 @@
  * every boundary, and with it dedup against existing stores, stays byte for byte the same. */
 #include "common.h"
 
-#include <stdio.h>
-
-static bool get_typed_array(napi_env env, napi_value value, napi_typedarray_type expected, const char *what,
-                            void **data, size_t *length) {
-  bool is_typed_array = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
-      napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) != napi_ok || type != expected) {
-    char message[128];
-    snprintf(message, sizeof message, "%s must be %s", what, expected == napi_uint8_array ? "a Buffer" : "an Int32Array");
-    throw_type_error(env, message);
-    return false;
-  }
-  return true;
-}
-
 /* gearFindCut(data, from, end, mask, state, gear) -> the index just after the first byte of
  * data[from..end) where (hash & mask) == 0, or -1. The hash starts from state[0] and is left there,
  * so a scan can go on in the next buffer; gear is the 256-entry table. */
@@ -29,11 +13,11 @@ static napi_value js_gear_find_cut(napi_env env, napi_callback_info info) {
   size_t data_length, state_length, gear_length;
   uint32_t from, end;
   int32_t mask;
-  if (!get_typed_array(env, argv[0], napi_uint8_array, "data", &data_pointer, &data_length) ||
+  if (!get_typed_array(env, argv[0], napi_uint8_array, "data", "a Buffer", &data_pointer, &data_length) ||
       !get_uint32(env, argv[1], "from", &from) || !get_uint32(env, argv[2], "end", &end) ||
       !get_int32(env, argv[3], "mask", &mask) ||
-      !get_typed_array(env, argv[4], napi_int32_array, "state", &state_pointer, &state_length) ||
-      !get_typed_array(env, argv[5], napi_int32_array, "gear", &gear_pointer, &gear_length)) {
+      !get_typed_array(env, argv[4], napi_int32_array, "state", "an Int32Array", &state_pointer, &state_length) ||
+      !get_typed_array(env, argv[5], napi_int32_array, "gear", "an Int32Array", &gear_pointer, &gear_length)) {
     return NULL;
   }
   if (from > end || end > data_length) {

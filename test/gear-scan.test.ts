@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { posixAddon } from '../src/client/posix/addon';
 import { GEAR_TABLE } from '../src/chunkstore/chunker/gear';
+import { highBitsMask } from '../src/chunkstore/chunker/fastcdc';
 import { fillSeeded } from '../src/chunkstore/chunker/prng';
 
 /** The loop as it was in TypeScript (fastcdc.ts before the native scan), kept here as the reference. */
@@ -21,10 +22,6 @@ function referenceFindCut(data: Buffer, from: number, end: number, mask: number,
   }
   hashState[0] = hash;
   return -1;
-}
-
-function highBitsMask(bitCount: number): number {
-  return bitCount <= 0 ? 0 : (~0 << (32 - bitCount)) | 0;
 }
 
 const { gearFindCut } = posixAddon();

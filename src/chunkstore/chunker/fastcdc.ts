@@ -14,7 +14,7 @@ const NORMALIZATION_LEVEL = 2;
  * A mask of the `bitCount` highest bits of the 32-bit hash. High bits depend on the last 32
  * bytes, low bits only on the last few, so high bits give a real sliding window.
  */
-function highBitsMask(bitCount: number): number {
+export function highBitsMask(bitCount: number): number {
   return bitCount <= 0 ? 0 : (~0 << (32 - bitCount)) | 0;
 }
 

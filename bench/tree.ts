@@ -1,5 +1,5 @@
 // Walks folder trees for the benchmark: content manifests to verify restores, sizes, du, warm-up reads.
-// Files are streamed through hashes, never read whole, because the corpus can be gigabytes.
+// Files over 1 MiB are streamed through hashes, never read whole, because the corpus can be gigabytes.
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';

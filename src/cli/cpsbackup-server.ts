@@ -21,6 +21,7 @@ import { statusText } from '../server/status/status-text';
 import { loadClientRegistry } from '../server/clients/load-client-registry';
 import { locationOf } from '../server/clients/client-registry';
 import { runRetention } from '../server/retention/retention-run';
+import { limitHeapGrowth } from '../common/heap-growth';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
@@ -324,5 +325,6 @@ Examples:
 }
 
 if (require.main === module) {
+  limitHeapGrowth();
   exitWith(main(process.argv), 'cpsbackup-server');
 }

@@ -17,13 +17,15 @@ import { ByteBudget } from './byte-budget';
 
 /**
  * Raw bytes held at once between cutting and sending (waiting for answers, compressing): each one
- * costs more than itself in memory (the read frame it lies in, its encoded copy, the message), so
- * this stays small; a few queries in flight are enough to keep the link and the workers busy.
+ * costs several times itself in memory (the read frame it lies in, its copy to the worker, its
+ * encoded copy, the message, and all of them again as garbage until V8 collects it). Bench E (a
+ * 1 GiB file): the client peaked at 272-296 MiB with 16 MiB here, 259 with 8, 220-227 with 4, at
+ * the same speed, since queries of a quarter of it keep four in flight.
  */
-const MAX_BYTES_PENDING = 16 * 1024 * 1024;
+const MAX_BYTES_PENDING = 4 * 1024 * 1024;
 /** A query goes when it holds this many hashes or this many raw bytes (or its file ends, or the budget is spent). */
 const QUERY_HASHES = 512;
-const QUERY_BYTES = 4 * 1024 * 1024;
+const QUERY_BYTES = MAX_BYTES_PENDING / 4;
 /** ...or when no chunk has joined it for this long: a dump that trickles in must not wait for a full query. */
 const QUERY_IDLE_MS = 100;
 /** Hashes of one chunk list per message; longer lists go ahead in ChunkList messages. */

@@ -6,7 +6,14 @@ import type { BackupSummary, BeginAck, ChunkAnswer, UploadRequest, UploadRespons
 import { ProtocolError } from '../common/errors';
 import { RateLimiter } from './chunking/rate-limiter';
 
-/** Bytes of file content a message carries (what ratelimit counts). */
+/**
+ * Content bytes sent but not yet handed to HTTP/2 before send() waits. grpc-js asks a writer to wait
+ * only once 16 messages are queued, whatever their size: 16 chunk messages of up to 1 MiB each, held
+ * with their serialized copies (the same bound as the server's restore, server/stream-write.ts).
+ */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+
+/** Bytes of file content a message carries (what ratelimit and the bound above count). */
 function contentBytesOf(request: UploadRequest): number {
   const message = request.message;
   switch (message?.$case) {
@@ -31,6 +38,10 @@ export class UploadStream {
   onAnswer: (answer: ChunkAnswer) => void = () => undefined;
 
   private readonly limiter: RateLimiter | undefined;
+  private unsentBytes = 0;
+  /** Sends waiting for content to go (a query is sent while chunks wait): woken when a message went, or the call failed or ended. */
+  private waiting: (() => void)[] = [];
+  private hasEnded = false;
 
   /** rateLimitBytesPerSecond: node.conf's ratelimit, applied to the messages that carry content. */
   constructor(private readonly call: grpc.ClientDuplexStream<UploadRequest, UploadResponse>, translate: (error: unknown) => Error,
@@ -55,18 +66,41 @@ export class UploadStream {
         rejectFailed(translated);
         reject(translated);
         this.onFailure(translated);
+        this.wakeAll();
       });
-      call.on('end', () => reject(new ProtocolError('the server ended the backup without confirming it')));
+      call.on('end', () => {
+        this.hasEnded = true;
+        this.wakeAll();
+        reject(new ProtocolError('the server ended the backup without confirming it'));
+      });
     });
     this.committed.catch(() => undefined);
   }
 
   async send(request: UploadRequest): Promise<void> {
-    if (this.limiter) await this.limiter.take(contentBytesOf(request));
+    const bytes = contentBytesOf(request);
+    if (this.limiter) await this.limiter.take(bytes);
     if (this.failure) throw this.failure;
-    if (this.call.write(request)) return;
+    this.unsentBytes += bytes;
+    const isAccepted = this.call.write(request, () => {
+      this.unsentBytes -= bytes;
+      this.wakeAll();
+    });
     // once() rejects on the call's 'error' event too, so a call that fails while we wait ends the wait.
-    await once(this.call, 'drain').catch(() => { throw this.failure ?? new ProtocolError('the upload call failed'); });
+    if (!isAccepted) await once(this.call, 'drain').catch(() => { throw this.failure ?? new ProtocolError('the upload call failed'); });
+    // Only content waits for content: queries, entries and the commit go by grpc-js's own count.
+    while (bytes > 0 && this.unsentBytes > MAX_UNSENT_BYTES) {
+      // grpc-js never calls back for a write of a failed call: the error and end handlers wake this too.
+      if (this.failure) throw this.failure;
+      if (this.hasEnded) throw new ProtocolError('the server ended the backup without confirming it');
+      await new Promise<void>((resolve) => { this.waiting.push(resolve); });
+    }
+  }
+
+  private wakeAll(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
   }
 
   /** Waits for the server's confirmation after Commit. */

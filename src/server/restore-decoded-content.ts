@@ -1,12 +1,11 @@
 // A content as bytes, for a client older than protocol 2: each chunk decoded and verified here, and the
 // hash of the whole file computed on the way, since such a client checks that rather than chunks.
 import { createHash } from 'node:crypto';
-import type * as grpc from '@grpc/grpc-js';
-import type { RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
+import type { RestoreResponse } from '../proto/cpsbackup';
 import type { ChunkToDecode, ContentSource } from '../chunkstore/read';
 import { CorruptError, errorMessage } from '../common/errors';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
-import { writeWithBackpressure } from './stream-write';
+import type { ByteBoundedWriter } from './stream-write';
 
 /** A small content whole, with the hash of its bytes; throws CorruptError for damage. */
 export async function decodedWholeOf(content: ContentSource): Promise<{ bytes: Buffer; sha256: Buffer }> {
@@ -15,7 +14,7 @@ export async function decodedWholeOf(content: ContentSource): Promise<{ bytes: B
 }
 
 /** Streams a content's bytes in Data frames; returns the whole file's hash, or the damage that cut it short. */
-export async function streamDecodedContent(call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>,
+export async function streamDecodedContent(output: ByteBoundedWriter<RestoreResponse>,
   content: ContentSource): Promise<{ sha256: Buffer; damage?: string }> {
   const hash = createHash('sha256');
   let size = 0;
@@ -34,7 +33,7 @@ export async function streamDecodedContent(call: grpc.ServerWritableStream<Resto
       offset += chunk.rawSize;
     }
     hash.update(frame.chunk);
-    await writeWithBackpressure(call, { message: { $case: 'data', value: frame } });
+    await output.write({ message: { $case: 'data', value: frame } });
   };
   try {
     for await (const chunk of content.chunks()) {
@@ -45,7 +44,7 @@ export async function streamDecodedContent(call: grpc.ServerWritableStream<Resto
         const bytes = await chunk.decode();
         hash.update(bytes);
         for (let offset = 0; offset < bytes.length; offset += MAX_DATA_FRAME) {
-          await writeWithBackpressure(call, { message: { $case: 'data', value: { chunk: bytes.subarray(offset, offset + MAX_DATA_FRAME) } } });
+          await output.write({ message: { $case: 'data', value: { chunk: bytes.subarray(offset, offset + MAX_DATA_FRAME) } } });
         }
         continue;
       }

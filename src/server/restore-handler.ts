@@ -7,11 +7,15 @@ import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { failStreamingCall } from './grpc-errors';
-import { peerGoneError, writeWithBackpressure } from './stream-write';
+import { ByteBoundedWriter, peerGoneError } from './stream-write';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
 import { RestoreSelection } from './restore-selection';
 import { compileLinearRegex } from '../common/linear-regex';
+import { contentBytesOf } from './restore-content-bytes';
+
+/** Content bytes a restore lets wait in grpc-js's queue (see ByteBoundedWriter): a few messages' worth. */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
@@ -22,9 +26,10 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     label = `restore by ${caller.name} of ${clientName}`;
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     label += ` backup ${backup.number}`;
-    await writeWithBackpressure(call, { message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(context.store, backup)) } });
+    const output = new ByteBoundedWriter(call, contentBytesOf, MAX_UNSENT_BYTES);
+    await output.write({ message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(context.store, backup)) } });
     const batcher = call.request.acceptsBatches
-      ? new EntryBatcher((batch) => writeWithBackpressure(call, { message: { $case: 'batch', value: batch } })) : undefined;
+      ? new EntryBatcher((batch) => output.write({ message: { $case: 'batch', value: batch } })) : undefined;
     const regex = call.request.pathRegex === '' ? undefined : compileLinearRegex(call.request.pathRegex, 'the restore pattern');
     const selection = new RestoreSelection(call.request.paths, regex);
     const protocolVersion = call.request.protocolVersion;
@@ -37,7 +42,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
       for await (const page of reader.pages()) {
         // Thrown, not returned: the server log must say a restore was cut short, wherever the client left it.
         if (call.cancelled) throw peerGoneError();
-        await sendRestorePage({ call, batcher, logger: context.logger, protocolVersion }, selection.filter(page));
+        await sendRestorePage({ call, output, batcher, logger: context.logger, protocolVersion }, selection.filter(page));
       }
       await batcher?.flush();
     } finally {

@@ -12,7 +12,7 @@ import { batchedEntry } from '../common/wire/batched-entry';
 import { CorruptError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryMetaOf } from './entry-convert';
-import { peerGoneError, writeWithBackpressure } from './stream-write';
+import { peerGoneError, type ByteBoundedWriter } from './stream-write';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { storedChunksOf, streamStoredContent } from './restore-stored-content';
 import { decodedWholeOf, streamDecodedContent } from './restore-decoded-content';
@@ -21,6 +21,8 @@ const NOTHING = Buffer.alloc(0);
 
 export interface RestorePageContext {
   readonly call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>;
+  /** Where every message of the call goes, with backpressure by bytes. */
+  readonly output: ByteBoundedWriter<RestoreResponse>;
   /** undefined for a client that predates EntryBatch: every entry then goes as Entry (+ Data + EntryEnd). */
   readonly batcher: EntryBatcher | undefined;
   readonly logger: Logger;
@@ -58,7 +60,7 @@ export async function sendRestorePage(context: RestorePageContext, items: readon
       }
     }
     await startEntry(context, meta);
-    const sent = isStored ? await streamStoredContent(context.call, content) : await streamDecodedContent(context.call, content);
+    const sent = isStored ? await streamStoredContent(context.output, content) : await streamDecodedContent(context.output, content);
     await endEntry(context, sent.sha256, content.size, sent.damage === undefined ? '' : damageOf(entry, sent.damage));
   }
 }
@@ -76,7 +78,7 @@ async function sendBatched(context: RestorePageContext, meta: EntryMeta,
 /** An Entry message of its own; whatever was batched before it goes first. */
 async function startEntry(context: RestorePageContext, meta: EntryMeta): Promise<void> {
   await context.batcher?.flush();
-  await writeWithBackpressure(context.call, { message: { $case: 'entry', value: meta } });
+  await context.output.write({ message: { $case: 'entry', value: meta } });
 }
 
 function damageOf(entry: StoredEntry, reason: string): string {
@@ -85,5 +87,5 @@ function damageOf(entry: StoredEntry, reason: string): string {
 
 async function endEntry(context: RestorePageContext, sha256: Buffer, size: number, damage: string): Promise<void> {
   if (damage) context.logger.error(`damaged content: ${damage}`);
-  await writeWithBackpressure(context.call, { message: { $case: 'entryEnd', value: { sha256, size, damage } } });
+  await context.output.write({ message: { $case: 'entryEnd', value: { sha256, size, damage } } });
 }

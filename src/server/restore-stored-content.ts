@@ -1,11 +1,10 @@
 // A content as its stored chunks, for a protocol-2 client that decodes and checks each one itself:
 // the server reads and checks record headers only, and the client's hash checks cover every byte.
-import type * as grpc from '@grpc/grpc-js';
-import type { EncodedChunk, RestoreRequest, RestoreResponse } from '../proto/cpsbackup';
+import type { EncodedChunk, RestoreResponse } from '../proto/cpsbackup';
 import type { ContentSource } from '../chunkstore/read';
 import { CorruptError, errorMessage } from '../common/errors';
 import { MAX_DATA_FRAME } from '../common/wire/fast-service';
-import { writeWithBackpressure } from './stream-write';
+import type { ByteBoundedWriter } from './stream-write';
 
 /** A small content's chunks in one list (it goes inline in a batch); throws CorruptError for damage. */
 export async function storedChunksOf(content: ContentSource): Promise<EncodedChunk[]> {
@@ -24,7 +23,7 @@ export async function storedChunksOf(content: ContentSource): Promise<EncodedChu
  * Streams a content's chunks in ChunkBatch messages of about MAX_DATA_FRAME payload bytes. Returns
  * the content hash for EntryEnd, or the damage that cut it short (the client drops what it got).
  */
-export async function streamStoredContent(call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>,
+export async function streamStoredContent(output: ByteBoundedWriter<RestoreResponse>,
   content: ContentSource): Promise<{ sha256: Buffer; damage?: string }> {
   let batch: EncodedChunk[] = [];
   let batchBytes = 0;
@@ -33,7 +32,7 @@ export async function streamStoredContent(call: grpc.ServerWritableStream<Restor
     const chunks = batch;
     batch = [];
     batchBytes = 0;
-    await writeWithBackpressure(call, { message: { $case: 'chunks', value: { chunks } } });
+    await output.write({ message: { $case: 'chunks', value: { chunks } } });
   };
   try {
     for await (const chunk of content.chunks()) {

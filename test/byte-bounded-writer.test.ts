@@ -1,0 +1,91 @@
+// ByteBoundedWriter (server/stream-write.ts): a restore's messages wait while more than the bound of
+// content is queued, not only once grpc-js's 16 messages are; and a peer that goes away ends the wait.
+// A real objectMode Writable stands for the call: its sink flushes when the test says so.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { setImmediate as turn } from 'node:timers/promises';
+import { ByteBoundedWriter } from '../src/server/stream-write';
+import { BackupError } from '../src/common/errors';
+
+interface Message { readonly bytes: number }
+
+/** An objectMode stream with grpc-js's buffer of 16 messages whose writes complete only when flushOne() runs. */
+function slowStream(): { stream: Writable & { cancelled?: boolean }; flushOne(): void; received: number[] } {
+  const waiting: (() => void)[] = [];
+  const received: number[] = [];
+  const stream = new Writable({
+    objectMode: true,
+    highWaterMark: 16,
+    write(message: Message, _encoding, callback) {
+      received.push(message.bytes);
+      waiting.push(() => callback());
+    },
+  });
+  return { stream, flushOne: () => waiting.shift()?.(), received };
+}
+
+test('a write waits while more than the bound of content is unflushed, and goes on as messages flush', { timeout: 10_000 }, async () => {
+  const { stream, flushOne } = slowStream();
+  const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
+  await writer.write({ bytes: 2 });
+  await writer.write({ bytes: 2 });
+  let isDone = false;
+  const third = writer.write({ bytes: 2 }).then(() => { isDone = true; });
+  await turn();
+  assert.equal(isDone, false, 'six bytes queued against a bound of four: the third write must wait');
+  flushOne(); // the first message: four bytes left unflushed, within the bound
+  await third;
+  assert.equal(isDone, true);
+});
+
+test('messages that carry no content are bounded only by the stream\'s own count', { timeout: 10_000 }, async () => {
+  const { stream } = slowStream();
+  const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
+  for (let index = 0; index < 15; index++) await writer.write({ bytes: 0 });
+});
+
+test('one message bigger than the bound goes alone: the next write waits for it', { timeout: 10_000 }, async () => {
+  const { stream, flushOne, received } = slowStream();
+  const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
+  let isDone = false;
+  const big = writer.write({ bytes: 10 }).then(() => { isDone = true; });
+  await turn();
+  assert.equal(isDone, false);
+  assert.deepEqual(received, [10]);
+  flushOne();
+  await big;
+  await writer.write({ bytes: 1 });
+  assert.deepEqual(received, [10, 1]);
+});
+
+test('a peer that goes away while a write waits ends it with an interruption, not a hang', { timeout: 10_000 }, async () => {
+  for (const leave of ['close', 'cancelled'] as const) {
+    const { stream } = slowStream();
+    const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
+    const waiting = writer.write({ bytes: 8 });
+    await turn();
+    if (leave === 'close') stream.destroy();
+    else stream.emit('cancelled');
+    await assert.rejects(waiting, (error: unknown) => error instanceof BackupError && error.code === 'INTERRUPTED', leave);
+    assert.equal(stream.listenerCount('cancelled'), 0, `${leave}: the wait left a listener behind`);
+  }
+});
+
+test('a write to a stream already destroyed fails at once', { timeout: 10_000 }, async () => {
+  const { stream } = slowStream();
+  stream.on('error', () => undefined);
+  stream.destroy();
+  const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
+  await assert.rejects(writer.write({ bytes: 1 }), (error: unknown) => error instanceof BackupError && error.code === 'INTERRUPTED');
+});
+
+test('a message without content does not wait for content to go', { timeout: 10_000 }, async () => {
+  const { stream, received } = slowStream();
+  const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
+  const big = writer.write({ bytes: 10 });
+  big.catch(() => undefined);
+  await writer.write({ bytes: 0 });
+  assert.deepEqual(received, [10], 'the second message is queued behind the first, its write returned');
+});

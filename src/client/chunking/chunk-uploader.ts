@@ -19,8 +19,10 @@ import { ByteBudget } from './byte-budget';
  * Raw bytes held at once between cutting and sending (waiting for answers, compressing): each one
  * costs several times itself in memory (the read frame it lies in, its copy to the worker, its
  * encoded copy, the message, and all of them again as garbage until V8 collects it). Bench E (a
- * 1 GiB file): the client peaked at 272-296 MiB with 16 MiB here, 259 with 8, 220-227 with 4, at
- * the same speed, since queries of a quarter of it keep four in flight.
+ * 1 GiB file): the client peaked at 272-296 MiB with 16 MiB here, 251-259 with 8, 216-227 with 4,
+ * E's wall unchanged; queries of a quarter of it keep four in flight (one at a time made E 17 %
+ * slower). The price: bench A (512 MiB, first backup) takes 0.7-1 s (about 10 %) longer than with
+ * 16 MiB, its client peaking at 192-199 MiB instead of 220-236 (the note of issue 18).
  */
 const MAX_BYTES_PENDING = 4 * 1024 * 1024;
 /** A query goes when it holds this many hashes or this many raw bytes (or its file ends, or the budget is spent). */

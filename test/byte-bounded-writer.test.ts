@@ -1,4 +1,4 @@
-// ByteBoundedWriter (server/stream-write.ts): a restore's messages wait while more than the bound of
+// ByteBoundedWriter (server/byte-bounded-writer.ts): a restore's messages wait while more than the bound of
 // content is queued, not only once grpc-js's 16 messages are; and a peer that goes away ends the wait.
 // A real objectMode Writable stands for the call: its sink flushes when the test says so.
 
@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { setImmediate as turn } from 'node:timers/promises';
-import { ByteBoundedWriter } from '../src/server/stream-write';
+import { ByteBoundedWriter } from '../src/server/byte-bounded-writer';
+import { restoreContentBytes } from '../src/server/restore-content-bytes';
+import type { RestoreResponse } from '../src/proto/cpsbackup';
 import { BackupError } from '../src/common/errors';
 
 interface Message { readonly bytes: number }
@@ -38,12 +40,6 @@ test('a write waits while more than the bound of content is unflushed, and goes 
   flushOne(); // the first message: four bytes left unflushed, within the bound
   await third;
   assert.equal(isDone, true);
-});
-
-test('messages that carry no content are bounded only by the stream\'s own count', { timeout: 10_000 }, async () => {
-  const { stream } = slowStream();
-  const writer = new ByteBoundedWriter<Message>(stream, (message) => message.bytes, 4);
-  for (let index = 0; index < 15; index++) await writer.write({ bytes: 0 });
 });
 
 test('one message bigger than the bound goes alone: the next write waits for it', { timeout: 10_000 }, async () => {
@@ -88,4 +84,16 @@ test('a message without content does not wait for content to go', { timeout: 10_
   big.catch(() => undefined);
   await writer.write({ bytes: 0 });
   assert.deepEqual(received, [10], 'the second message is queued behind the first, its write returned');
+});
+
+test('a restore message counts the content it carries: chunks, bytes, inline contents, nothing else', () => {
+  const chunk = (bytes: number) => ({ hash: Buffer.alloc(32), rawSize: bytes * 2, codec: 1, payload: Buffer.alloc(bytes) });
+  const entry = (content: number, chunks: number[]) => ({ content: Buffer.alloc(content), chunks: chunks.map(chunk), sha256: Buffer.alloc(32), chunkHashes: Buffer.alloc(64) });
+  const cases: [RestoreResponse, number][] = [
+    [{ message: { $case: 'chunks', value: { chunks: [chunk(100), chunk(28)] } } }, 128],
+    [{ message: { $case: 'data', value: { chunk: Buffer.alloc(77) } } }, 77],
+    [{ message: { $case: 'batch', value: { entries: [entry(10, [5, 6]), entry(0, []), entry(3, [])] } } } as RestoreResponse, 24],
+    [{ message: { $case: 'entryEnd', value: { sha256: Buffer.alloc(32), size: 1000, damage: '' } } }, 0],
+  ];
+  for (const [response, bytes] of cases) assert.equal(restoreContentBytes(response), bytes, response.message?.$case);
 });

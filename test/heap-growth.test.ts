@@ -1,19 +1,20 @@
-// Proves the heap growth bound the server sets at start (common/heap-growth.ts) takes effect after
-// start: a child process keeps a live set and makes garbage that outlives young collections, and
-// its old generation stays near twice what lives; with the growth V8 picks itself it passed 180 MiB
-// here. And a factor an operator gives on node's command line is left alone.
+// Proves the heap growth factor the server sets at start (server/heap-growth.ts) takes effect after
+// start: a child process keeps a live set and makes garbage that outlives young collections, and its
+// old generation stays near twice what lives; with the growth V8 picks itself it passed 180 MiB here.
+// And a factor an operator gives on node's command line is left alone.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const moduleFile = join(__dirname, '..', 'src', 'common', 'heap-growth.js');
+const moduleFile = join(__dirname, '..', 'src', 'server', 'heap-growth.js');
+const BOUND_MIB = 140;
 
 /** About 30 MiB live, and 800 rounds of garbage each held for 20 rounds (so it is promoted, then dies). */
 const churn = `
 const v8 = require('node:v8');
-require(${JSON.stringify(moduleFile)}).limitHeapGrowth();
+require(${JSON.stringify(moduleFile)}).setHeapGrowthFactor();
 const live = [];
 for (let i = 0; i < 200000; i++) live.push({ a: i, b: 'live-' + i, c: [i, i + 1] });
 const recent = [];
@@ -35,12 +36,21 @@ function maxOldSpaceMiB(nodeFlags: string[]): number {
   return mebibytes;
 }
 
-test('the old generation stays within about twice its live size once the bound is set', () => {
-  const mebibytes = maxOldSpaceMiB([]);
-  assert.ok(mebibytes <= 140, `old space reached ${mebibytes} MiB (about 100 with the bound, over 180 without)`);
+test('the old generation stays within about twice its live size once the factor is set', (context) => {
+  // The control: V8's own factor (a 0 on the command line is "unset" to V8, and makes the module keep
+  // out). It depends on V8's speed estimates; on a machine where it stays low the test proves nothing.
+  const unbounded = maxOldSpaceMiB(['--heap-growing-percent=0']);
+  if (unbounded <= BOUND_MIB) {
+    context.skip(`V8's own growth stayed at ${unbounded} MiB here, within the bound: the factor cannot be told from it`);
+    return;
+  }
+  const bounded = maxOldSpaceMiB([]);
+  assert.ok(bounded <= BOUND_MIB, `old space reached ${bounded} MiB with the factor set (${unbounded} without)`);
 });
 
-test('a growth factor given on the command line wins over the bound', () => {
-  const mebibytes = maxOldSpaceMiB(['--heap-growing-percent=300']);
-  assert.ok(mebibytes > 140, `old space peaked at ${mebibytes} MiB: the bound overrode the command line's factor of 4`);
+test('a growth factor given on the command line wins, in either spelling', () => {
+  for (const flag of ['--heap-growing-percent=300', '--heap_growing_percent=300']) {
+    const mebibytes = maxOldSpaceMiB([flag]);
+    assert.ok(mebibytes > BOUND_MIB, `${flag}: old space peaked at ${mebibytes} MiB: the module overrode the command line's factor of 4`);
+  }
 });

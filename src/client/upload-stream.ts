@@ -5,16 +5,10 @@ import type * as grpc from '@grpc/grpc-js';
 import type { BackupSummary, BeginAck, ChunkAnswer, UploadRequest, UploadResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
 import { RateLimiter } from './chunking/rate-limiter';
+import { MAX_UNSENT_CONTENT } from '../common/wire/fast-service';
 
-/**
- * Content bytes sent but not yet handed to HTTP/2 before send() waits. grpc-js asks a writer to wait
- * only once 16 messages are queued, whatever their size: 16 chunk messages of up to 1 MiB each, held
- * with their serialized copies (the same bound as the server's restore, server/stream-write.ts).
- */
-const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
-
-/** Bytes of file content a message carries (what ratelimit and the bound above count). */
-function contentBytesOf(request: UploadRequest): number {
+/** Bytes of file content a message carries (what ratelimit and MAX_UNSENT_CONTENT count). */
+function uploadContentBytes(request: UploadRequest): number {
   const message = request.message;
   switch (message?.$case) {
     case 'data': return message.value.chunk.length;
@@ -78,7 +72,7 @@ export class UploadStream {
   }
 
   async send(request: UploadRequest): Promise<void> {
-    const bytes = contentBytesOf(request);
+    const bytes = uploadContentBytes(request);
     if (this.limiter) await this.limiter.take(bytes);
     if (this.failure) throw this.failure;
     this.unsentBytes += bytes;
@@ -88,8 +82,12 @@ export class UploadStream {
     });
     // once() rejects on the call's 'error' event too, so a call that fails while we wait ends the wait.
     if (!isAccepted) await once(this.call, 'drain').catch(() => { throw this.failure ?? new ProtocolError('the upload call failed'); });
-    // Only content waits for content: queries, entries and the commit go by grpc-js's own count.
-    while (bytes > 0 && this.unsentBytes > MAX_UNSENT_BYTES) {
+    // grpc-js alone waits only at 16 queued messages of any size: 16 chunk messages of up to 1 MiB.
+    // Content also waits while more than MAX_UNSENT_CONTENT of it is not called back: handed to
+    // HTTP/2, or for a call's first mebibyte to grpc-js's retry buffer (which keeps a copy until the
+    // call commits to its first attempt), so up to about one mebibyte more. Queries, entries and the
+    // commit go by grpc-js's own count.
+    while (bytes > 0 && this.unsentBytes > MAX_UNSENT_CONTENT) {
       // grpc-js never calls back for a write of a failed call: the error and end handlers wake this too.
       if (this.failure) throw this.failure;
       if (this.hasEnded) throw new ProtocolError('the server ended the backup without confirming it');

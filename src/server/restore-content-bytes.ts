@@ -1,9 +1,9 @@
 // What a restore message carries of file content, for ByteBoundedWriter: its chunks, bytes and
-// inline contents. Entries, ends and summaries count as nothing; grpc-js's own count of 16
-// messages bounds those.
+// inline contents. Entries, ends, summaries and the metadata in batches count as nothing; grpc-js's
+// own count of 16 messages bounds those.
 import type { RestoreResponse } from '../proto/cpsbackup';
 
-export function contentBytesOf(response: RestoreResponse): number {
+export function restoreContentBytes(response: RestoreResponse): number {
   const message = response.message;
   switch (message?.$case) {
     case 'data': return message.value.chunk.length;

@@ -5,7 +5,7 @@ import type { RestoreResponse } from '../proto/cpsbackup';
 import type { ChunkToDecode, ContentSource } from '../chunkstore/read';
 import { CorruptError, errorMessage } from '../common/errors';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
-import type { ByteBoundedWriter } from './stream-write';
+import type { ByteBoundedWriter } from './byte-bounded-writer';
 
 /** A small content whole, with the hash of its bytes; throws CorruptError for damage. */
 export async function decodedWholeOf(content: ContentSource): Promise<{ bytes: Buffer; sha256: Buffer }> {

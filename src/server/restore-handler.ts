@@ -7,15 +7,14 @@ import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { failStreamingCall } from './grpc-errors';
-import { ByteBoundedWriter, peerGoneError } from './stream-write';
+import { peerGoneError } from './stream-write';
+import { ByteBoundedWriter } from './byte-bounded-writer';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
 import { RestoreSelection } from './restore-selection';
 import { compileLinearRegex } from '../common/linear-regex';
-import { contentBytesOf } from './restore-content-bytes';
-
-/** Content bytes a restore lets wait in grpc-js's queue (see ByteBoundedWriter): a few messages' worth. */
-const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+import { restoreContentBytes } from './restore-content-bytes';
+import { MAX_UNSENT_CONTENT } from '../common/wire/fast-service';
 
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
@@ -26,7 +25,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     label = `restore by ${caller.name} of ${clientName}`;
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     label += ` backup ${backup.number}`;
-    const output = new ByteBoundedWriter(call, contentBytesOf, MAX_UNSENT_BYTES);
+    const output = new ByteBoundedWriter(call, restoreContentBytes, MAX_UNSENT_CONTENT);
     await output.write({ message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(context.store, backup)) } });
     const batcher = call.request.acceptsBatches
       ? new EntryBatcher((batch) => output.write({ message: { $case: 'batch', value: batch } })) : undefined;

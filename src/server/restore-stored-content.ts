@@ -4,7 +4,7 @@ import type { EncodedChunk, RestoreResponse } from '../proto/cpsbackup';
 import type { ContentSource } from '../chunkstore/read';
 import { CorruptError, errorMessage } from '../common/errors';
 import { MAX_DATA_FRAME } from '../common/wire/fast-service';
-import type { ByteBoundedWriter } from './stream-write';
+import type { ByteBoundedWriter } from './byte-bounded-writer';
 
 /** A small content's chunks in one list (it goes inline in a batch); throws CorruptError for damage. */
 export async function storedChunksOf(content: ContentSource): Promise<EncodedChunk[]> {

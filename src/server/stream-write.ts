@@ -1,49 +1,16 @@
 // Writes messages to a grpc-js stream and waits when its buffer is full, so a slow peer slows the
-// sender instead of growing memory: by message count (writeWithBackpressure) or, for calls whose
-// messages run to a mebibyte each, by bytes (ByteBoundedWriter).
+// sender instead of growing memory (for calls whose messages carry content, see byte-bounded-writer.ts).
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { BackupError } from '../common/errors';
 
 /** A grpc-js server stream: besides 'close' it says 'cancelled' when the peer goes away. */
-type ServerStream<T> = Writable & { write(message: T, callback?: () => void): boolean; readonly cancelled?: boolean };
+export type ServerStream<T> = Writable & { write(message: T, callback?: () => void): boolean; readonly cancelled?: boolean };
 
 export async function writeWithBackpressure<T>(stream: ServerStream<T>, message: T): Promise<void> {
   if (stream.write(message)) return;
   if (stream.destroyed || stream.cancelled) throw peerGoneError();
   await unlessPeerGoes(stream, (signal) => once(stream, 'drain', { signal }));
-}
-
-/**
- * grpc-js asks a writer to wait only once 16 messages are queued, whatever their size: for a restore,
- * 16 messages of up to 1 MiB of chunks each, held with their serialized copies until sent. This
- * writer also makes a message with content wait while more than `maxBytes` of content (as `sizeOf`
- * counts it) is not yet handed to HTTP/2; one message bigger than that goes alone.
- */
-export class ByteBoundedWriter<T> {
-  private unflushedBytes = 0;
-  /** Writes waiting for content to go, woken each time a message went. */
-  private waiting: (() => void)[] = [];
-
-  constructor(private readonly stream: ServerStream<T>, private readonly sizeOf: (message: T) => number, private readonly maxBytes: number) {}
-
-  async write(message: T): Promise<void> {
-    const bytes = this.sizeOf(message);
-    this.unflushedBytes += bytes;
-    const isAccepted = this.stream.write(message, () => {
-      this.unflushedBytes -= bytes;
-      const waiting = this.waiting;
-      this.waiting = [];
-      for (const wake of waiting) wake();
-    });
-    if (this.stream.destroyed || this.stream.cancelled) throw peerGoneError();
-    if (!isAccepted) await unlessPeerGoes(this.stream, (signal) => once(this.stream, 'drain', { signal }));
-    // Only content waits for content: entries and ends go by grpc-js's own count.
-    while (bytes > 0 && this.unflushedBytes > this.maxBytes) {
-      // grpc-js never calls back for a message of a cancelled call: the wait ends with the call too.
-      await unlessPeerGoes(this.stream, () => new Promise<void>((resolve) => { this.waiting.push(resolve); }));
-    }
-  }
 }
 
 /**
@@ -53,7 +20,7 @@ export class ByteBoundedWriter<T> {
  * One controller removes every listener whichever fires first: a long restore waits here thousands
  * of times, and a leftover listener per wait would pile up.
  */
-async function unlessPeerGoes(stream: Writable, until: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+export async function unlessPeerGoes(stream: Writable, until: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
   const controller = new AbortController();
   try {
     await Promise.race([

@@ -22,7 +22,9 @@ import { ByteBudget } from './byte-budget';
  * 1 GiB file): the client peaked at 272-296 MiB with 16 MiB here, 251-259 with 8, 216-227 with 4,
  * E's wall unchanged; queries of a quarter of it keep four in flight (one at a time made E 17 %
  * slower). The price: bench A (512 MiB, first backup) takes 0.7-1 s (about 10 %) longer than with
- * 16 MiB, its client peaking at 192-199 MiB instead of 220-236 (the note of issue 18).
+ * 16 MiB, its client peaking at 192-199 MiB instead of 220-236 (the note of issue 18). A store cut
+ * with chunks bigger than this (chunk_max_size over 4 MiB) gets them one at a time: the budget lets
+ * a bigger chunk through only when it holds nothing else.
  */
 const MAX_BYTES_PENDING = 4 * 1024 * 1024;
 /** A query goes when it holds this many hashes or this many raw bytes (or its file ends, or the budget is spent). */

@@ -12,6 +12,12 @@ import { varintLength, writeVarint } from './varint';
 export const MAX_DATA_FRAME = 1024 * 1024;
 
 /**
+ * File content a sender lets wait unsent in grpc-js before it waits itself, either way (restore on the
+ * server, upload on the client): grpc-js alone waits only at 16 queued messages of any size.
+ */
+export const MAX_UNSENT_CONTENT = 4 * 1024 * 1024;
+
+/**
  * A file up to this size travels whole, inline in an EntryBatch, either way; bigger ones stream in
  * Data frames. One threshold for both sides: the receiver sizes its buffers by it.
  */

@@ -6,6 +6,7 @@ import type { BackupSummary, BeginAck, ChunkAnswer, UploadRequest, UploadRespons
 import { ProtocolError } from '../common/errors';
 import { RateLimiter } from './chunking/rate-limiter';
 import { MAX_UNSENT_CONTENT } from '../common/wire/fast-service';
+import { UnsentContent } from '../common/wire/unsent-content';
 
 /** Bytes of file content a message carries (what ratelimit and MAX_UNSENT_CONTENT count). */
 function uploadContentBytes(request: UploadRequest): number {
@@ -32,9 +33,8 @@ export class UploadStream {
   onAnswer: (answer: ChunkAnswer) => void = () => undefined;
 
   private readonly limiter: RateLimiter | undefined;
-  private unsentBytes = 0;
-  /** Sends waiting for content to go (a query is sent while chunks wait): woken when a message went, or the call failed or ended. */
-  private waiting: (() => void)[] = [];
+  /** Content written and not yet called back; several sends may wait on it (a query is sent while chunks wait). */
+  private readonly unsent = new UnsentContent();
   private hasEnded = false;
 
   /** rateLimitBytesPerSecond: node.conf's ratelimit, applied to the messages that carry content. */
@@ -60,11 +60,11 @@ export class UploadStream {
         rejectFailed(translated);
         reject(translated);
         this.onFailure(translated);
-        this.wakeAll();
+        this.unsent.wakeAll();
       });
       call.on('end', () => {
         this.hasEnded = true;
-        this.wakeAll();
+        this.unsent.wakeAll();
         reject(new ProtocolError('the server ended the backup without confirming it'));
       });
     });
@@ -75,11 +75,7 @@ export class UploadStream {
     const bytes = uploadContentBytes(request);
     if (this.limiter) await this.limiter.take(bytes);
     if (this.failure) throw this.failure;
-    this.unsentBytes += bytes;
-    const isAccepted = this.call.write(request, () => {
-      this.unsentBytes -= bytes;
-      this.wakeAll();
-    });
+    const isAccepted = this.call.write(request, this.unsent.written(bytes));
     // once() rejects on the call's 'error' event too, so a call that fails while we wait ends the wait.
     if (!isAccepted) await once(this.call, 'drain').catch(() => { throw this.failure ?? new ProtocolError('the upload call failed'); });
     // grpc-js alone waits only at 16 queued messages of any size: 16 chunk messages of up to 1 MiB.
@@ -87,18 +83,12 @@ export class UploadStream {
     // HTTP/2, or for a call's first mebibyte to grpc-js's retry buffer (which keeps a copy until the
     // call commits to its first attempt), so up to about one mebibyte more. Queries, entries and the
     // commit go by grpc-js's own count.
-    while (bytes > 0 && this.unsentBytes > MAX_UNSENT_CONTENT) {
+    while (bytes > 0 && this.unsent.isOver(MAX_UNSENT_CONTENT)) {
       // grpc-js never calls back for a write of a failed call: the error and end handlers wake this too.
       if (this.failure) throw this.failure;
       if (this.hasEnded) throw new ProtocolError('the server ended the backup without confirming it');
-      await new Promise<void>((resolve) => { this.waiting.push(resolve); });
+      await this.unsent.nextChange();
     }
-  }
-
-  private wakeAll(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const wake of waiting) wake();
   }
 
   /** Waits for the server's confirmation after Commit. */

@@ -56,7 +56,7 @@ export function resultName(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
-async function benchmark(settings: BenchSettings, work: string, runners: ToolRunner[], results: ToolResult[]): Promise<Record<string, unknown>> {
+async function benchmark(settings: BenchSettings, work: string, restoreParent: string, runners: ToolRunner[], results: ToolResult[]): Promise<Record<string, unknown>> {
   const corpusRoot = join(work, 'corpus');
   const options = { root: corpusRoot, sizeBytes: Math.round(settings.sizeMiB * mebibyte), seed: settings.seed };
   log(`generating a ${settings.sizeMiB} MiB corpus (seed ${settings.seed}) in ${corpusRoot}`);
@@ -93,7 +93,7 @@ async function benchmark(settings: BenchSettings, work: string, runners: ToolRun
   );
   const expected = await treeManifest(corpusRoot);
   log(`hashed all ${(generationTwo.bytes / mebibyte).toFixed(1)} MiB of generation 2 for the restore check`);
-  const restores = join(work, 'restore');
+  const restores = join(restoreParent, 'restore');
   for (const [index, runner] of runners.entries()) {
     await warm(runner);
     await runGenerationTwo(runner, results[index], generationTwo.bytes, expected, join(restores, runner.name), log);
@@ -107,13 +107,13 @@ async function benchmark(settings: BenchSettings, work: string, runners: ToolRun
  * cpsbackup a fresh server process, which serves the backup and then the restore). The counted-wire
  * run adds nothing here and is left out.
  */
-async function benchmarkManyFiles(settings: BenchSettings, work: string, results: ToolResult[], started: ToolRunner[]): Promise<Record<string, unknown>> {
+async function benchmarkManyFiles(settings: BenchSettings, work: string, restoreParent: string, results: ToolResult[], started: ToolRunner[]): Promise<Record<string, unknown>> {
   const corpusRoot = join(work, 'many');
   log(`generating ${settings.manyFiles} small files and a ${settings.manyLargeMiB} MiB file in ${corpusRoot}`);
   await generateManyFiles({ root: corpusRoot, smallFiles: settings.manyFiles, largeFileBytes: settings.manyLargeMiB * mebibyte, seed: settings.seed });
   const size = await treeSize(corpusRoot);
   const expected = await treeManifest(corpusRoot);
-  const restores = join(work, 'restore-many');
+  const restores = join(restoreParent, 'restore-many');
   for (const result of results) {
     // The bucket runs cover A to D: E/F measure memory at scale, which the store's place does not change.
     if (result.tool === 'cpsbackup-wire' || isBucketTool(result.tool) || result.missing !== undefined) continue;
@@ -141,6 +141,7 @@ async function main(): Promise<number> {
   const loadBefore = loadavg()[0];
   await mkdir(settings.workParent, { recursive: true });
   const work = await mkdtemp(join(settings.workParent, 'cpsbackup-bench-'));
+  const restoreParent = settings.restoreParent === undefined ? work : await mkdtemp(join(settings.restoreParent, 'cpsbackup-bench-restores-'));
   // One throwaway single-node Ceph with its RADOS Gateway for every -s3 tool, stopped (by PID) at the end.
   let cluster: CephCluster | undefined;
   if (settings.store === 's3') {
@@ -166,12 +167,12 @@ async function main(): Promise<number> {
 
   let corpusFacts: Record<string, unknown>;
   try {
-    corpusFacts = await benchmark(settings, work, runners, results);
+    corpusFacts = await benchmark(settings, work, restoreParent, runners, results);
     await stopRunners();
     // The gateway's daemons take CPU and memory even idle; E/F do not use it.
     await cluster?.stop();
     cluster = undefined;
-    if (settings.manyFiles > 0) Object.assign(corpusFacts, await benchmarkManyFiles(settings, work, results, runners));
+    if (settings.manyFiles > 0) Object.assign(corpusFacts, await benchmarkManyFiles(settings, work, restoreParent, results, runners));
   } finally {
     await stopRunners();
     await cluster?.stop();
@@ -179,6 +180,7 @@ async function main(): Promise<number> {
     process.removeListener('SIGTERM', onInterrupt);
     if (settings.keepWork) log(`work folder kept: ${work}`);
     else await rm(work, { recursive: true, force: true });
+    if (restoreParent !== work) await rm(restoreParent, { recursive: true, force: true });
   }
 
   const tools = results.map((result) => result.tool);
@@ -196,6 +198,7 @@ async function main(): Promise<number> {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Linux ${release()}, node ${process.version}`,
     'page cache': 'warm: a full read of the corpus before each generation, nothing dropped',
     'borg encryption': settings.borgEncryption,
+    restores: settings.restoreParent === undefined ? 'in the work folder' : `under ${settings.restoreParent} (BENCH_RESTORE_DIR)`,
     store: settings.store === 's3' ? 'local folders, and for restic-s3 / cpsbackup-s3 a single-node Ceph 16 RGW on loopback (bluestore on a file), a bucket each' : 'local folders',
     // Other work on the machine inflates wall times; CPU seconds are the steadier comparison.
     'load average (1 min) at start / end': `${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)}`,

@@ -26,6 +26,12 @@ export interface BenchSettings {
   readonly store: 'local' | 's3';
   /** Parent of the run's work folder (corpus, repositories, restores). */
   readonly workParent: string;
+  /**
+   * Parent of the restores of D and F; undefined puts them in the work folder. A tmpfs (/dev/shm) takes
+   * the filesystem out of the restore figures: on ext4 without a journal, creating files soon after many
+   * were deleted walks the recently freed inodes (recently_deleted in perf) and can double a restore.
+   */
+  readonly restoreParent: string | undefined;
   readonly keepWork: boolean;
   readonly borgEncryption: string;
   readonly resultsDirectory: string;
@@ -82,6 +88,7 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
     tools: Object.freeze(tools as ToolName[]),
     store: store === 's3' ? 's3' : 'local',
     workParent: resolve(env.BENCH_WORK_DIR || tmpdir()),
+    restoreParent: env.BENCH_RESTORE_DIR ? resolve(env.BENCH_RESTORE_DIR) : undefined,
     keepWork: env.BENCH_KEEP === '1',
     borgEncryption: encryption,
     resultsDirectory: resolve(env.BENCH_RESULTS_DIR || join(projectRoot, 'bench', 'results')),

@@ -92,3 +92,9 @@ test('the -s3 tools need BENCH_STORE=s3, which runs them beside the local ones b
   assert.deepEqual(settings.tools, ['restic', 'cpsbackup', 'restic-s3', 'cpsbackup-s3']);
   assert.deepEqual(readSettings({}, '/project').tools, ['restic', 'borg', 'cpsbackup', 'cpsbackup-wire']);
 });
+
+test('BENCH_RESTORE_DIR moves the restores; unset, they stay in the work folder', () => {
+  assert.equal(readSettings({}, '/project').restoreParent, undefined);
+  assert.equal(readSettings({ BENCH_RESTORE_DIR: '' }, '/project').restoreParent, undefined);
+  assert.equal(readSettings({ BENCH_RESTORE_DIR: '/dev/shm/x/../y' }, '/project').restoreParent, '/dev/shm/y');
+});

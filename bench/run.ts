@@ -141,6 +141,7 @@ async function main(): Promise<number> {
   const loadBefore = loadavg()[0];
   await mkdir(settings.workParent, { recursive: true });
   const work = await mkdtemp(join(settings.workParent, 'cpsbackup-bench-'));
+  if (settings.restoreParent !== undefined) await mkdir(settings.restoreParent, { recursive: true });
   const restoreParent = settings.restoreParent === undefined ? work : await mkdtemp(join(settings.restoreParent, 'cpsbackup-bench-restores-'));
   // One throwaway single-node Ceph with its RADOS Gateway for every -s3 tool, stopped (by PID) at the end.
   let cluster: CephCluster | undefined;

@@ -24,12 +24,12 @@ export interface BenchSettings {
   readonly tools: readonly ToolName[];
   /** s3: start a single-node Ceph RGW for the -s3 tools (BENCH_STORE=s3); local: no bucket. */
   readonly store: 'local' | 's3';
-  /** Parent of the run's work folder (corpus, repositories, restores). */
+  /** Parent of the run's work folder (corpus, repositories, and the restores unless restoreParent is set). */
   readonly workParent: string;
   /**
    * Parent of the restores of D and F; undefined puts them in the work folder. A tmpfs (/dev/shm) takes
-   * the filesystem out of the restore figures: on ext4 without a journal, creating files soon after many
-   * were deleted walks the recently freed inodes (recently_deleted in perf) and can double a restore.
+   * the filesystem out of the restore figures: on this machine's ext4, creating files soon after many were
+   * deleted walks the recently freed inodes (recently_deleted in perf) and made a restore up to 3.7× slower.
    */
   readonly restoreParent: string | undefined;
   readonly keepWork: boolean;

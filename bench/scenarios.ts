@@ -147,6 +147,6 @@ async function restoreAndCompare(runner: ToolRunner, result: ToolResult, name: '
   await settle();
   const restore = await runner.restore(restoreTarget);
   result.scenarios[name] = scenario(restore, corpusBytes);
-  log(`${runner.name} ${name} (${scenarioTitles[name]}): ${restore.wallSeconds.toFixed(2)} s`);
+  log(`${runner.name} ${name} (${scenarioTitles[name]}) into ${restoreTarget}: ${restore.wallSeconds.toFixed(2)} s`);
   return compareManifests(expected, await treeManifest(restore.restoredRoot));
 }

@@ -35,7 +35,11 @@ export class UploadStream {
   private readonly limiter: RateLimiter | undefined;
   /** Content written and not yet called back; several sends may wait on it (a query is sent while chunks wait). */
   private readonly unsent = new UnsentContent();
-  private hasEnded = false;
+  /**
+   * Set once the server has ended the call: the error of the confirmation, were it still awaited, and of
+   * a send still waiting on unsent content (after a confirmed commit nothing sends).
+   */
+  private endedError: ProtocolError | undefined;
 
   /** rateLimitBytesPerSecond: node.conf's ratelimit, applied to the messages that carry content. */
   constructor(private readonly call: grpc.ClientDuplexStream<UploadRequest, UploadResponse>, translate: (error: unknown) => Error,
@@ -63,9 +67,9 @@ export class UploadStream {
         this.unsent.wakeAll();
       });
       call.on('end', () => {
-        this.hasEnded = true;
+        this.endedError = new ProtocolError('the server ended the backup without confirming it');
         this.unsent.wakeAll();
-        reject(new ProtocolError('the server ended the backup without confirming it'));
+        reject(this.endedError);
       });
     });
     this.committed.catch(() => undefined);
@@ -86,7 +90,7 @@ export class UploadStream {
     while (bytes > 0 && this.unsent.isOver(MAX_UNSENT_CONTENT)) {
       // grpc-js never calls back for a write of a failed call: the error and end handlers wake this too.
       if (this.failure) throw this.failure;
-      if (this.hasEnded) throw new ProtocolError('the server ended the backup without confirming it');
+      if (this.endedError) throw this.endedError;
       await this.unsent.nextChange();
     }
   }

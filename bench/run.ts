@@ -135,14 +135,18 @@ async function benchmarkManyFiles(settings: BenchSettings, work: string, restore
   return { manyFiles: { files: size.files, bytes: size.bytes } };
 }
 
+/** A new folder of this run's own under `parent`, which is made if missing. */
+async function freshFolderIn(parent: string, prefix: string): Promise<string> {
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, prefix));
+}
+
 async function main(): Promise<number> {
   const settings = readSettings(process.env, resolve(__dirname, '..', '..'));
   const started = new Date();
   const loadBefore = loadavg()[0];
-  await mkdir(settings.workParent, { recursive: true });
-  const work = await mkdtemp(join(settings.workParent, 'cpsbackup-bench-'));
-  if (settings.restoreParent !== undefined) await mkdir(settings.restoreParent, { recursive: true });
-  const restoreParent = settings.restoreParent === undefined ? work : await mkdtemp(join(settings.restoreParent, 'cpsbackup-bench-restores-'));
+  const work = await freshFolderIn(settings.workParent, 'cpsbackup-bench-');
+  const restoreParent = settings.restoreParent === undefined ? work : await freshFolderIn(settings.restoreParent, 'cpsbackup-bench-restores-');
   // One throwaway single-node Ceph with its RADOS Gateway for every -s3 tool, stopped (by PID) at the end.
   let cluster: CephCluster | undefined;
   if (settings.store === 's3') {

@@ -1,7 +1,8 @@
 // The parent index a backup starts from: asked for the unchanged check only, the server sends each
-// file's path, type, mode, size, times and inode and nothing else (owners, xattrs, extents, link
-// targets stay home); asked as an older client asks, the full entries. Either way the next backup
-// sends an unchanged file as a reference only, and a changed one again.
+// file's path, type, mode, size, times and inode, and what a carried file must match besides (owner
+// ids and names, device, link count), and nothing else (xattrs, extents, link targets stay home);
+// asked as an older client asks, the full entries. Either way the next backup sends an unchanged
+// file without its content, and a changed one again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,7 +21,7 @@ async function parentEntries(client: BackupClient, unchangedCheckOnly: boolean):
   return entries;
 }
 
-test('the parent index for the unchanged check carries only what the check reads; a full one stays available', async (t) => {
+test('the parent index for the unchanged check carries only what the checks read; a full one stays available', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1'] });
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
@@ -41,12 +42,12 @@ test('the parent index for the unchanged check carries only what the check reads
   const stats = await stat(file, { bigint: true });
   assert.deepEqual(full.xattrs.map((xattr) => xattr.name.toString()), ['user.origin'], 'a full entry keeps its xattrs');
   assert.notEqual(full.user, '', 'a full entry names its owner');
-  assert.deepEqual(
-    { type: lean.type, mode: lean.mode, size: lean.size, inode: lean.inode, mtimeSec: lean.mtimeSec, mtimeNsec: lean.mtimeNsec, ctimeSec: lean.ctimeSec, ctimeNsec: lean.ctimeNsec },
-    { type: full.type, mode: full.mode, size: full.size, inode: full.inode, mtimeSec: full.mtimeSec, mtimeNsec: full.mtimeNsec, ctimeSec: full.ctimeSec, ctimeNsec: full.ctimeNsec },
-  );
+  const checked = ({ type, mode, size, inode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, uid, gid, user, group, device, nlink }: EntryMeta): object => (
+    { type, mode, size, inode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, uid, gid, user, group, device, nlink });
+  assert.deepEqual(checked(lean), checked(full));
   assert.equal(lean.inode, Number(stats.ino));
-  assert.deepEqual([lean.xattrs, lean.extents, lean.user, lean.group, lean.linkTarget.length, lean.uid], [[], [], '', '', 0, 0], 'nothing else travels');
+  assert.equal(lean.device, Number(stats.dev));
+  assert.deepEqual([lean.xattrs, lean.extents, lean.linkTarget.length, lean.rdev], [[], [], 0, 0], 'nothing else travels');
 
   await writeFile(join(data, 'edited.txt'), 'second version, longer\n');
   const second = await sandbox.runClient(['-c', config, '-e']);

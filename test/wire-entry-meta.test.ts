@@ -95,10 +95,11 @@ test('decodeEntryMeta refuses what cannot be an entry with a ProtocolError, neve
 
 test('ParentBatch: the hand-written codec writes and reads what ts-proto does, empty or full', () => {
   const batches: ParentBatch[] = [
-    { backupId: 0, entries: [], acceptsBatches: true },
-    { backupId: 0, entries: [], acceptsBatches: false },
-    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true },
-    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false },
+    { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true },
+    { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false },
+    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true },
+    { backupId: 301, entries: [sample(3)], acceptsBatches: true, acceptsCarriedRuns: false },
+    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false, acceptsCarriedRuns: false },
   ];
   for (const batch of batches) {
     const expected = Buffer.from(ParentBatch.encode(batch).finish());

@@ -59,6 +59,11 @@ function sampleBatch(): EntryBatch {
     { meta: meta('/data/link', EntryType.ENTRY_TYPE_SYMLINK, 0), sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
     { meta: meta('/data/big', EntryType.ENTRY_TYPE_FILE, 1_048_576), sameAsParent: false, content: randomBytes(1_048_576), sha256: randomBytes(32), chunks: [], chunkHashes: Buffer.alloc(0) },
     { meta: undefined, sameAsParent: false, content: randomBytes(3), sha256: empty, chunks: [], chunkHashes: Buffer.alloc(0) },
+    { meta: undefined, sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: empty,
+      carried: { firstPath: Buffer.from('/data/a'), lastPath: Buffer.from([0x2f, 0x64, 0xff, 0x00, 0x80]), count: 20_000 } },
+    { meta: undefined, sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: empty, carried: { firstPath: empty, lastPath: empty, count: 0 } },
+    { meta: undefined, sameAsParent: false, content: empty, sha256: empty, chunks: [], chunkHashes: empty,
+      carried: { firstPath: Buffer.from('/x'), lastPath: Buffer.from('/x'), count: 2 ** 32 - 1 } },
   ] };
 }
 

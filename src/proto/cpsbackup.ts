@@ -303,6 +303,24 @@ export interface BatchedEntry {
    * when the list is longer than a message holds.
    */
   chunkHashes: Buffer;
+  /**
+   * Upload only, without meta, to a server that said accepts_carried_runs: entries the parent backup
+   * holds unchanged, taken over as its rows are. See CarriedRun.
+   */
+  carried?: CarriedRun | undefined;
+}
+
+/**
+ * A run of files the parent backup holds exactly as they are now: every field the entry would carry
+ * (type, mode, owner ids and names, times, inode, device, link count 1, size) equals the parent's, so
+ * the server copies the parent's rows instead of receiving one entry per file. The run is every
+ * parent entry with sound content (what the Parent call lists) whose path lies from first_path to
+ * last_path, both included, in path order; count says how many: a different number refuses the backup.
+ */
+export interface CarriedRun {
+  firstPath: Buffer;
+  lastPath: Buffer;
+  count: number;
 }
 
 /** A chunk as stored: compressed (codec 1, zstd) or not (codec 0, raw), with the SHA-256 of its raw bytes. */
@@ -438,7 +456,8 @@ export interface ParentRequest {
   /** 0: the client's latest committed backup */
   backupId: number;
   /**
-   * Only what tells an unchanged file (path, type, mode, size, times, inode): the client that asks
+   * Only what tells an unchanged file (path, type, mode, size, times, inode; from a server that
+   * accepts carried runs also owner ids and names, device and link count): the client that asks
    * reads nothing else, and full entries cost both sides more than the rest of a no-change backup.
    * An older server ignores it and sends full entries, which such a client reads the same way.
    */
@@ -454,6 +473,11 @@ export interface ParentBatch {
    * Entry, Data and EntryEnd per file instead.
    */
   acceptsBatches: boolean;
+  /**
+   * The server takes CarriedRun in EntryBatch, and the entries below carry the owner ids and names,
+   * device and link count too (the fields a carried file must match); false: an older server.
+   */
+  acceptsCarriedRuns: boolean;
 }
 
 export interface RestoreRequest {
@@ -1598,6 +1622,7 @@ function createBaseBatchedEntry(): BatchedEntry {
     sha256: Buffer.alloc(0),
     chunks: [],
     chunkHashes: Buffer.alloc(0),
+    carried: undefined,
   };
 }
 
@@ -1620,6 +1645,9 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
     }
     if (message.chunkHashes.length !== 0) {
       writer.uint32(50).bytes(message.chunkHashes);
+    }
+    if (message.carried !== undefined) {
+      CarriedRun.encode(message.carried, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1685,6 +1713,14 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
             message.chunkHashes = Buffer.from(reader.bytes());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.carried = CarriedRun.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1713,6 +1749,7 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
         : isSet(object.chunk_hashes)
         ? Buffer.from(bytesFromBase64(object.chunk_hashes))
         : Buffer.alloc(0),
+      carried: isSet(object.carried) ? CarriedRun.fromJSON(object.carried) : undefined,
     };
   },
 
@@ -1736,6 +1773,9 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
     if (message.chunkHashes.length !== 0) {
       obj.chunkHashes = base64FromBytes(message.chunkHashes);
     }
+    if (message.carried !== undefined) {
+      obj.carried = CarriedRun.toJSON(message.carried);
+    }
     return obj;
   },
 
@@ -1750,6 +1790,118 @@ export const BatchedEntry: MessageFns<BatchedEntry> = {
     message.sha256 = object.sha256 ?? Buffer.alloc(0);
     message.chunks = object.chunks?.map((e) => EncodedChunk.fromPartial(e)) || [];
     message.chunkHashes = object.chunkHashes ?? Buffer.alloc(0);
+    message.carried = (object.carried !== undefined && object.carried !== null)
+      ? CarriedRun.fromPartial(object.carried)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCarriedRun(): CarriedRun {
+  return { firstPath: Buffer.alloc(0), lastPath: Buffer.alloc(0), count: 0 };
+}
+
+export const CarriedRun: MessageFns<CarriedRun> = {
+  encode(message: CarriedRun, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.firstPath.length !== 0) {
+      writer.uint32(10).bytes(message.firstPath);
+    }
+    if (message.lastPath.length !== 0) {
+      writer.uint32(18).bytes(message.lastPath);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CarriedRun {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCarriedRun();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.firstPath = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.lastPath = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CarriedRun {
+    return {
+      firstPath: isSet(object.firstPath)
+        ? Buffer.from(bytesFromBase64(object.firstPath))
+        : isSet(object.first_path)
+        ? Buffer.from(bytesFromBase64(object.first_path))
+        : Buffer.alloc(0),
+      lastPath: isSet(object.lastPath)
+        ? Buffer.from(bytesFromBase64(object.lastPath))
+        : isSet(object.last_path)
+        ? Buffer.from(bytesFromBase64(object.last_path))
+        : Buffer.alloc(0),
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: CarriedRun): unknown {
+    const obj: any = {};
+    if (message.firstPath.length !== 0) {
+      obj.firstPath = base64FromBytes(message.firstPath);
+    }
+    if (message.lastPath.length !== 0) {
+      obj.lastPath = base64FromBytes(message.lastPath);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CarriedRun>, I>>(base?: I): CarriedRun {
+    return CarriedRun.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CarriedRun>, I>>(object: I): CarriedRun {
+    const message = createBaseCarriedRun();
+    message.firstPath = object.firstPath ?? Buffer.alloc(0);
+    message.lastPath = object.lastPath ?? Buffer.alloc(0);
+    message.count = object.count ?? 0;
     return message;
   },
 };
@@ -3705,7 +3857,7 @@ export const ParentRequest: MessageFns<ParentRequest> = {
 };
 
 function createBaseParentBatch(): ParentBatch {
-  return { backupId: 0, entries: [], acceptsBatches: false };
+  return { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false };
 }
 
 export const ParentBatch: MessageFns<ParentBatch> = {
@@ -3718,6 +3870,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     }
     if (message.acceptsBatches !== false) {
       writer.uint32(24).bool(message.acceptsBatches);
+    }
+    if (message.acceptsCarriedRuns !== false) {
+      writer.uint32(32).bool(message.acceptsCarriedRuns);
     }
     return writer;
   },
@@ -3759,6 +3914,14 @@ export const ParentBatch: MessageFns<ParentBatch> = {
             message.acceptsBatches = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.acceptsCarriedRuns = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3784,6 +3947,11 @@ export const ParentBatch: MessageFns<ParentBatch> = {
         : isSet(object.accepts_batches)
         ? globalThis.Boolean(object.accepts_batches)
         : false,
+      acceptsCarriedRuns: isSet(object.acceptsCarriedRuns)
+        ? globalThis.Boolean(object.acceptsCarriedRuns)
+        : isSet(object.accepts_carried_runs)
+        ? globalThis.Boolean(object.accepts_carried_runs)
+        : false,
     };
   },
 
@@ -3798,6 +3966,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     if (message.acceptsBatches !== false) {
       obj.acceptsBatches = message.acceptsBatches;
     }
+    if (message.acceptsCarriedRuns !== false) {
+      obj.acceptsCarriedRuns = message.acceptsCarriedRuns;
+    }
     return obj;
   },
 
@@ -3809,6 +3980,7 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     message.backupId = object.backupId ?? 0;
     message.entries = object.entries?.map((e) => EntryMeta.fromPartial(e)) || [];
     message.acceptsBatches = object.acceptsBatches ?? false;
+    message.acceptsCarriedRuns = object.acceptsCarriedRuns ?? false;
     return message;
   },
 };

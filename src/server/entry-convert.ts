@@ -27,11 +27,14 @@ export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta 
   };
 }
 
-/** What a client needs to tell an unchanged file (ParentRequest.unchanged_check_only); every other field is empty. */
+/**
+ * What a client needs to tell an unchanged file, and whether it may carry it over as the parent holds it
+ * (ParentRequest.unchanged_check_only); every other field is empty.
+ */
 export function unchangedCheckMetaOf(entry: UnchangedCheckEntry): EntryMeta {
   return {
-    path: entry.path, type: entry.type, mode: entry.mode, uid: 0, gid: 0, user: '', group: '',
+    path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group,
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
-    inode: entry.inode, device: 0, nlink: 0, rdev: 0, size: entry.size, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING,
+    inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: 0, size: entry.size, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING,
   };
 }

@@ -17,7 +17,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {
       // Still one message: it tells the client this server takes EntryBatch.
-      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true });
+      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true });
       call.end();
       return;
     }
@@ -31,11 +31,11 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       if (call.cancelled) return;
       entries.push(meta);
       if (entries.length >= PARENT_BATCH) {
-        await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
+        await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true });
         entries = [];
       }
     }
-    await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true });
+    await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true });
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'parent');

@@ -4,13 +4,14 @@
 import type { BackupSession, ChunkStore } from '../chunkstore/store';
 import type { BackupRecord } from '../chunkstore/store';
 import type { ContentRef, ContentWriter } from '../chunkstore/session';
-import { EntryType, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
+import { EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
 import { carriesContent, isKnownEntryType } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
+import { MAX_CARRIED_RUN } from '../common/wire/carried-run';
 
 /** 64 parts of 16 Ki hashes: 1 Mi chunks, a file of 128 TiB at the default sizes. */
 const MAX_CHUNK_LIST_PARTS = 64;
@@ -105,6 +106,10 @@ export class UploadSession {
 
   private async batch(batch: EntryBatch): Promise<void> {
     for (const item of batch.entries) {
+      if (item.carried !== undefined) {
+        this.carriedRun(item);
+        continue;
+      }
       const meta = item.meta;
       const hasContent = this.admit(meta);
       if (hasContent && item.chunkHashes.length > 0 || this.pendingChunkList.length > 0) await this.chunkedContent(meta!, hasContent, item.chunkHashes);
@@ -112,6 +117,26 @@ export class UploadSession {
       else if (item.content.length > 0) throw new ProtocolError(`entry ${meta!.path} carries content it cannot have`);
       else await this.entryAfterAdmit(meta!, hasContent, item.sameAsParent);
     }
+  }
+
+  /** Files the parent holds exactly as they are now, copied from its rows: the run is all or nothing. */
+  private carriedRun(item: BatchedEntry): void {
+    const run = item.carried!;
+    const shown = (path: Buffer): string => escapeBytes(path.subarray(0, 4096));
+    const label = (): string => `${this.clientName}: carried run ${shown(run.firstPath)} to ${shown(run.lastPath)}`;
+    if (item.meta !== undefined || item.sameAsParent || item.content.length > 0 || item.sha256.length > 0 || item.chunks.length > 0 || item.chunkHashes.length > 0) {
+      throw new ProtocolError(`${label()} carries an entry's fields too`);
+    }
+    if (this.current !== undefined) throw new ProtocolError(`${label()} sent before ${escapeBytes(this.current.meta.path)} ended`);
+    if (this.pendingChunkList.length > 0) throw new ProtocolError(`${label()} sent after a chunk list, which must precede its file`);
+    if (run.count === 0 || Buffer.compare(run.firstPath, run.lastPath) > 0) throw new ProtocolError(`${label()} is empty`);
+    if (run.count > MAX_CARRIED_RUN) throw new ProtocolError(`${label()} claims ${run.count} files, more than a run holds (${MAX_CARRIED_RUN})`);
+    this.session!.carryFromParent(run.firstPath, run.lastPath, run.count, (path) => {
+      const key = path.toString('latin1');
+      if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown(path)} sent twice (once in a carried run)`);
+      this.seenPaths.add(key);
+    }, label);
+    this.progress.files += run.count;
   }
 
   private async entry(meta: EntryMeta | undefined, isSameAsParent: boolean): Promise<void> {

@@ -22,6 +22,9 @@ function withContentSize([path, size, contentId, xattrs, extents, contentSize, c
   return { entry: { path, size, contentId, xattrs: decodeXattrs(xattrs), extents: decodeExtents(extents) }, contentSize, contentHash };
 }
 
+/** An entry a carried run copied: its path, content and size. */
+export type CopiedEntryRow = [path: Buffer, contentId: number, size: number];
+
 /** An entries row as better-sqlite3's raw mode returns it, in ENTRY_COLUMNS order: named rows cost three times as much to read. */
 export type EntryRow = [
   path: Buffer, type: number, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number,
@@ -31,7 +34,7 @@ export type EntryRow = [
 
 type UnchangedCheckRow = [
   path: Buffer, type: number, mode: number, mtimeSec: number, mtimeNsec: number, ctimeSec: number, ctimeNsec: number,
-  inode: number, size: number, contentId: number | null,
+  inode: number, size: number, contentId: number | null, uid: number, gid: number, user: string, group: string, device: number, nlink: number,
 ];
 
 export function toEntry(row: EntryRow): StoredEntry {
@@ -60,9 +63,18 @@ export class EntriesTable {
         `SELECT ${CARRIED_COLUMNS} FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path = ?`).raw(),
       unchangedCheck: db.prepare(
-        `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id FROM entries
-         WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
+        `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id, uid, gid, user_name, group_name, device, nlink
+         FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
       count: db.prepare(`SELECT COUNT(*) FROM entries WHERE backup_id = ?`).pluck(),
+      // The rows the Parent call lists (with content, none of it damaged) in a path range, copied in SQLite:
+      // a no-change backup of 20,000 files spent a third of a second of server CPU on one insert per file.
+      copySoundRange: db.prepare(
+        `INSERT INTO entries (backup_id, ${ENTRY_COLUMNS})
+         SELECT ?, ${ENTRY_COLUMNS} FROM entries
+         WHERE backup_id = ? AND path >= ? AND path <= ? AND content_id IS NOT NULL
+           AND content_id NOT IN (SELECT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
+         ORDER BY path LIMIT ?
+         RETURNING path, content_id, size`).raw(),
     };
   }
 
@@ -106,8 +118,16 @@ export class EntriesTable {
   /** Every entry's unchanged-check fields in path order, a page at a time: a fifth of the cost of whole entries. */
   unchangedCheck(backupId: number, pageSize = 2000): Generator<UnchangedCheckEntry> {
     return inPathOrder((afterPath, limit) => (this.statements.unchangedCheck.all(backupId, afterPath, limit) as UnchangedCheckRow[])
-      .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId]) => (
-        { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId })), pageSize);
+      .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink]) => (
+        { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink })), pageSize);
+  }
+
+  /**
+   * Copies `fromBackupId`'s entries with sound content whose paths lie from `first` to `last` (both
+   * included), at most `limit` of them, into `toBackupId`; returns what was copied. Inside a caller's transaction.
+   */
+  copySoundRange(fromBackupId: number, toBackupId: number, first: Buffer, last: Buffer, limit: number): CopiedEntryRow[] {
+    return this.statements.copySoundRange.all(toBackupId, fromBackupId, first, last, limit) as CopiedEntryRow[];
   }
 
   count(backupId: number): number {

@@ -52,7 +52,8 @@ export type CarriedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'exte
 
 /** What tells an unchanged file (the Parent call's answer): read without names, attributes or extents. */
 export type UnchangedCheckEntry = Pick<StoredEntry,
-  'path' | 'type' | 'mode' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode' | 'size' | 'contentId'>;
+  'path' | 'type' | 'mode' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode' | 'size' | 'contentId'
+  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink'>;
 
 export interface BackupRecord {
   readonly id: number;

@@ -13,7 +13,7 @@ import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
-import { DiskFullError } from '../../common/errors';
+import { DiskFullError, ProtocolError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 
 /** An entry as the caller describes it; the session fills in its content id. */
@@ -105,6 +105,37 @@ export class BackupSession {
       if (current === undefined || current.size !== contentSize || !current.hash.equals(contentHash)) return undefined;
     }
     return { id: entry.contentId, size: contentSize, entry };
+  }
+
+  /**
+   * A carried run: the parent's entries with sound content from `first` to `last` (path order, both
+   * included) become this backup's as the parent holds them, copied inside the catalog, their contents
+   * held from now on. `admit` sees each path first (the caller refuses one sent twice). A number other
+   * than `count` means the parent is not what the client compared against (an entry deleted, a content
+   * found damaged since): the run is refused and nothing of it stays. Returns the files' bytes.
+   */
+  carryFromParent(first: Buffer, last: Buffer, count: number, admit: (path: Buffer) => void, label: () => string): number {
+    this.assertOpen();
+    if (this.parent === undefined) throw new ProtocolError(`${label()}: a carried run, but this backup has no parent`);
+    const { catalog, hold } = this.dependencies;
+    const parentId = this.parent.backupId;
+    let bytes = 0;
+    catalog.transaction(() => {
+      // One more than claimed tells a longer range from the claimed one without copying all of it.
+      const rows = copyOrRefuse(() => catalog.entries.copySoundRange(parentId, this.backup.id, first, last, count + 1), label);
+      if (rows.length !== count) {
+        const held = rows.length > count ? `more than ${count}` : `${rows.length}`;
+        throw new ProtocolError(`${label()}: a carried run of ${count} files, but the parent backup holds ${held} sound ones there (it changed since the client read it)`);
+      }
+      for (const [path, contentId, size] of rows) {
+        admit(path);
+        hold.contents.add(contentId);
+        bytes += size;
+      }
+    });
+    this.files += count;
+    this.logicalBytes += bytes;
+    return bytes;
   }
 
   /** A writer for one content; `label` names it in errors (client and path). */
@@ -209,6 +240,16 @@ export class BackupSession {
 
   private assertOpen(): void {
     if (this.isFinished) throw new Error(`backup ${this.backup.number} of ${this.backup.clientName} has already ended`);
+  }
+}
+
+/** A path this backup already holds (written before, or in an earlier run) is the client's mistake, not the store's. */
+function copyOrRefuse<T>(copy: () => T, label: () => string): T {
+  try {
+    return copy();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ProtocolError(`${label()}: a path in it was sent twice`);
+    throw error;
   }
 }
 

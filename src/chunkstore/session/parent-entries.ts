@@ -17,7 +17,7 @@ export class ParentEntries {
   /** The page's last path; undefined once the page reaches the end of the backup. */
   private pageLast: Buffer | undefined;
 
-  constructor(private readonly catalog: Catalog, private readonly backupId: number) {}
+  constructor(private readonly catalog: Catalog, readonly backupId: number) {}
 
   get(path: Buffer): ParentEntry | undefined {
     // Buffer.compare is SQLite's BLOB order (memcmp), so the page bounds are exact.

@@ -2,14 +2,14 @@
 // directions. ts-proto's generic code copies content bytes into a growing buffer when encoding and
 // once more when decoding; here each message is written with one copy of the content, and decoded
 // content is a view into the received message. The bytes are exactly protobuf's (a test compares).
-import type { BatchedEntry, ChunkBatch, EncodedChunk, EntryBatch } from '../../proto/cpsbackup';
+import type { BatchedEntry, CarriedRun, ChunkBatch, EncodedChunk, EntryBatch } from '../../proto/cpsbackup';
 import { ProtocolError } from '../errors';
 import { decodeEntryMeta } from './entry-meta-reader';
 import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 import { varintLength, writeVarint } from './varint';
 
 const LENGTH_DELIMITED = 2;
-/** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4, chunks = 5, chunk_hashes = 6. */
+/** EntryBatch.entries = 1; BatchedEntry: meta = 1, same_as_parent = 2, content = 3, sha256 = 4, chunks = 5, chunk_hashes = 6, carried = 7. */
 const ENTRIES_TAG = (1 << 3) | LENGTH_DELIMITED;
 const META_TAG = (1 << 3) | LENGTH_DELIMITED;
 const SAME_AS_PARENT_TAG = 2 << 3;
@@ -17,6 +17,11 @@ const CONTENT_TAG = (3 << 3) | LENGTH_DELIMITED;
 const SHA256_TAG = (4 << 3) | LENGTH_DELIMITED;
 const CHUNKS_TAG = (5 << 3) | LENGTH_DELIMITED;
 const CHUNK_HASHES_TAG = (6 << 3) | LENGTH_DELIMITED;
+const CARRIED_TAG = (7 << 3) | LENGTH_DELIMITED;
+/** CarriedRun: first_path = 1, last_path = 2, count = 3. */
+const FIRST_PATH_TAG = (1 << 3) | LENGTH_DELIMITED;
+const LAST_PATH_TAG = (2 << 3) | LENGTH_DELIMITED;
+const COUNT_TAG = 3 << 3;
 /** EncodedChunk: hash = 1, raw_size = 2, codec = 3, payload = 4; ChunkBatch.chunks = 1. */
 const CHUNK_HASH_TAG = (1 << 3) | LENGTH_DELIMITED;
 const RAW_SIZE_TAG = 2 << 3;
@@ -29,9 +34,30 @@ function bytesFieldLength(length: number): number {
   return length === 0 ? 0 : 1 + varintLength(length) + length;
 }
 
+/** The size of a set message field (kept even when empty, as protobuf does); undefined: not set. */
+function lengthDelimitedLength(length: number | undefined): number {
+  return length === undefined ? 0 : 1 + varintLength(length) + length;
+}
+
 function encodedChunkLength(chunk: EncodedChunk): number {
   return bytesFieldLength(chunk.hash.length) + (chunk.rawSize ? 1 + varintLength(chunk.rawSize) : 0)
     + (chunk.codec ? 1 + varintLength(chunk.codec) : 0) + bytesFieldLength(chunk.payload.length);
+}
+
+function carriedRunLength(run: CarriedRun): number {
+  return bytesFieldLength(run.firstPath.length) + bytesFieldLength(run.lastPath.length) + (run.count ? 1 + varintLength(run.count) : 0);
+}
+
+function writeCarriedRun(buffer: Buffer, offset: number, run: CarriedRun, length: number): number {
+  buffer[offset++] = CARRIED_TAG;
+  offset = writeVarint(buffer, offset, length);
+  if (run.firstPath.length > 0) offset = writeBytes(buffer, offset, FIRST_PATH_TAG, run.firstPath);
+  if (run.lastPath.length > 0) offset = writeBytes(buffer, offset, LAST_PATH_TAG, run.lastPath);
+  if (run.count) {
+    buffer[offset++] = COUNT_TAG;
+    offset = writeVarint(buffer, offset, run.count);
+  }
+  return offset;
 }
 
 function writeEncodedChunk(buffer: Buffer, offset: number, tag: number, chunk: EncodedChunk, length: number): number {
@@ -66,12 +92,13 @@ export function encodeChunkBatchMessage(outerTag: number, batch: ChunkBatch): Bu
 export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer {
   const metas = batch.entries.map((entry) => (entry.meta ? sizeEntryMeta(entry.meta) : undefined));
   const chunkLengths = batch.entries.map((entry) => entry.chunks.map(encodedChunkLength));
+  const carriedLengths = batch.entries.map((entry) => (entry.carried ? carriedRunLength(entry.carried) : undefined));
   const entryLengths = batch.entries.map((entry, index) => {
     const meta = metas[index];
     return (meta ? 1 + varintLength(meta.length) + meta.length : 0) + (entry.sameAsParent ? 2 : 0)
       + bytesFieldLength(entry.content.length) + bytesFieldLength(entry.sha256.length)
       + chunkLengths[index].reduce((sum, length) => sum + 1 + varintLength(length) + length, 0)
-      + bytesFieldLength(entry.chunkHashes.length);
+      + bytesFieldLength(entry.chunkHashes.length) + lengthDelimitedLength(carriedLengths[index]);
   });
   const batchLength = entryLengths.reduce((sum, length) => sum + 1 + varintLength(length) + length, 0);
   const buffer = Buffer.allocUnsafe(1 + varintLength(batchLength) + batchLength);
@@ -91,6 +118,8 @@ export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer 
     if (entry.sha256.length > 0) offset = writeBytes(buffer, offset, SHA256_TAG, entry.sha256);
     entry.chunks.forEach((chunk, chunkIndex) => { offset = writeEncodedChunk(buffer, offset, CHUNKS_TAG, chunk, chunkLengths[index][chunkIndex]); });
     if (entry.chunkHashes.length > 0) offset = writeBytes(buffer, offset, CHUNK_HASHES_TAG, entry.chunkHashes);
+    const carriedLength = carriedLengths[index];
+    if (entry.carried && carriedLength !== undefined) offset = writeCarriedRun(buffer, offset, entry.carried, carriedLength);
   });
   return buffer;
 }
@@ -178,7 +207,7 @@ export function decodeBatch(bytes: Buffer): EntryBatch {
 }
 
 function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
-  const entry: BatchedEntry = { meta: undefined, sameAsParent: false, content: NOTHING, sha256: NOTHING, chunks: [], chunkHashes: NOTHING };
+  const entry: BatchedEntry = { meta: undefined, sameAsParent: false, content: NOTHING, sha256: NOTHING, chunks: [], chunkHashes: NOTHING, carried: undefined };
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
@@ -188,9 +217,24 @@ function decodeBatchedEntry(bytes: Buffer): BatchedEntry {
     else if (field === 4 && wireType === LENGTH_DELIMITED) entry.sha256 = reader.bytes();
     else if (field === 5 && wireType === LENGTH_DELIMITED) entry.chunks.push(decodeEncodedChunk(reader.bytes()));
     else if (field === 6 && wireType === LENGTH_DELIMITED) entry.chunkHashes = reader.bytes();
+    else if (field === 7 && wireType === LENGTH_DELIMITED) entry.carried = decodeCarriedRun(reader.bytes());
     else reader.skip(wireType);
   }
   return entry;
+}
+
+/** A CarriedRun whose paths are views into `bytes`. */
+function decodeCarriedRun(bytes: Buffer): CarriedRun {
+  const run: CarriedRun = { firstPath: NOTHING, lastPath: NOTHING, count: 0 };
+  const reader = new FieldReader(bytes);
+  while (!reader.isDone) {
+    const { field, wireType } = reader.tag();
+    if (field === 1 && wireType === LENGTH_DELIMITED) run.firstPath = reader.bytes();
+    else if (field === 2 && wireType === LENGTH_DELIMITED) run.lastPath = reader.bytes();
+    else if (field === 3 && wireType === 0) run.count = reader.varint();
+    else reader.skip(wireType);
+  }
+  return run;
 }
 
 /** An EncodedChunk whose hash and payload are views into `bytes`. */

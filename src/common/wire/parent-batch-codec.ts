@@ -1,22 +1,24 @@
 // ParentBatch written and read by hand (the Parent call's answer): its entries go through the
 // hand-written EntryMeta codec. The generated code spent more on the parent index of 20,000 unchanged
 // files than the client spent walking them.
-import type { EntryMeta, ParentBatch } from '../../proto/cpsbackup';
+import type { ParentBatch } from '../../proto/cpsbackup';
 import { FieldReader } from './batch-codec';
 import { varintLength, writeVarint } from './varint';
 import { decodeEntryMeta } from './entry-meta-reader';
 import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 
-/** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3. */
+/** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3, accepts_carried_runs = 4. */
 const BACKUP_ID_TAG = 1 << 3;
 const ENTRIES_TAG = (2 << 3) | 2;
 const ACCEPTS_BATCHES_TAG = 3 << 3;
+const ACCEPTS_CARRIED_RUNS_TAG = 4 << 3;
 
 export function serializeParentBatch(batch: ParentBatch): Buffer {
   const sized = batch.entries.map(sizeEntryMeta);
   let length = batch.backupId === 0 ? 0 : 1 + varintLength(batch.backupId);
   for (const entry of sized) length += 1 + varintLength(entry.length) + entry.length;
   if (batch.acceptsBatches) length += 2;
+  if (batch.acceptsCarriedRuns) length += 2;
   const buffer = Buffer.allocUnsafe(length);
   let offset = 0;
   if (batch.backupId !== 0) {
@@ -28,17 +30,22 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
     buffer[offset++] = ACCEPTS_BATCHES_TAG;
     buffer[offset++] = 1;
   }
+  if (batch.acceptsCarriedRuns) {
+    buffer[offset++] = ACCEPTS_CARRIED_RUNS_TAG;
+    buffer[offset++] = 1;
+  }
   return buffer;
 }
 
 export function deserializeParentBatch(bytes: Buffer): ParentBatch {
-  const batch: { backupId: number; entries: EntryMeta[]; acceptsBatches: boolean } = { backupId: 0, entries: [], acceptsBatches: false };
+  const batch: ParentBatch = { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false };
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
     if (field === 1 && wireType === 0) batch.backupId = reader.varint();
     else if (field === 2 && wireType === 2) batch.entries.push(decodeEntryMeta(reader.bytes()));
     else if (field === 3 && wireType === 0) batch.acceptsBatches = reader.varint() !== 0;
+    else if (field === 4 && wireType === 0) batch.acceptsCarriedRuns = reader.varint() !== 0;
     else reader.skip(wireType);
   }
   return batch;

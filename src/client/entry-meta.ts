@@ -41,8 +41,25 @@ export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixSta
   };
 }
 
-/** What the server sends of each parent entry when asked for the unchanged check only (all isUnchanged reads). */
-export type ParentFile = Pick<EntryMeta, 'type' | 'mode' | 'size' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode'>;
+/**
+ * What the server sends of each parent entry when asked for the unchanged check only: what isUnchanged
+ * reads, and (from a server that accepts carried runs) what isCarriable reads.
+ */
+export type ParentFile = Pick<EntryMeta, 'type' | 'mode' | 'size' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode'
+  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink'>;
+
+/**
+ * An unchanged file whose every other stored field equals the parent's too, so the parent's row is
+ * this file's entry as it would be sent (its attributes and holes come from the parent either way).
+ * The owner names and the device can change with no change to the file (a renamed user, a device
+ * numbered anew at boot). One link only: a later link to the same inode names its first path as its
+ * target, and the server finds that target only among the entries it received.
+ */
+export function isCarriable(current: EntryMeta, parent: ParentFile): boolean {
+  return current.nlink === 1 && parent.nlink === 1
+    && current.uid === parent.uid && current.gid === parent.gid && current.user === parent.user && current.group === parent.group
+    && current.device === parent.device;
+}
 
 /** The same rule as restic and burp: size, mtime, ctime, inode and mode all equal means unchanged. */
 export function isUnchanged(current: EntryMeta, parent: ParentFile | undefined): boolean {

@@ -3,7 +3,7 @@
 // files, a small file's content inline in a batch, a big one streamed. A file that cannot be read is
 // reported and left out; one that changed while read is sent as read, with a warning.
 import { Socket } from 'node:net';
-import type { EntryMeta } from '../proto/cpsbackup';
+import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
 import type { EntrySink } from '../common/wire/entry-batcher';
 import { batchedEntry } from '../common/wire/batched-entry';
@@ -11,7 +11,9 @@ import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
-import { isUnchanged, type ParentFile } from './entry-meta';
+import { isCarriable, isUnchanged } from './entry-meta';
+import { NOT_YET, type ParentIndex } from './parent-index';
+import { CarriedRuns } from './carried-runs';
 import { FileContent } from './file-content';
 import { describe, type WalkedEntry } from './walker';
 import type { ChunkUploader } from './chunking/chunk-uploader';
@@ -21,6 +23,8 @@ export interface SendProgress {
   files: number;
   bytesRead: number;
   unchangedFiles: number;
+  /** Unchanged files in carried runs: the server copied their parent's entries, none of them crossed the wire. */
+  carriedFiles: number;
   readonly warnings: string[];
   readonly unreadable: { readonly path: string; readonly reason: string }[];
   readonly changedWhileRead: string[];
@@ -31,15 +35,19 @@ export interface SendProgress {
 export class EntrySender {
   /** First path sent of each inode with several links (device:inode → path as latin1). */
   private readonly linkedPaths = new Map<string, Buffer>();
+  /** Set when the server copies runs of unchanged files from the parent. */
+  private readonly carriedRuns: CarriedRuns | undefined;
 
   /** chunks: set when this client cuts chunks itself; then batcher is that uploader too. */
   constructor(
     private readonly stream: UploadStream,
     private readonly batcher: EntrySink,
-    private readonly parentEntries: ReadonlyMap<string, ParentFile>,
+    private readonly parent: ParentIndex,
     private readonly progress: SendProgress,
     private readonly chunks?: ChunkUploader,
-  ) {}
+  ) {
+    this.carriedRuns = parent.acceptsCarriedRuns ? new CarriedRuns() : undefined;
+  }
 
   async send(walked: WalkedEntry): Promise<void> {
     const meta = walked.meta;
@@ -58,8 +66,15 @@ export class EntrySender {
       this.progress.files++;
       return;
     }
-    if (isUnchanged(meta, this.parentEntries.get(meta.path.toString('latin1')))) {
-      await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
+    const known = this.parent.lookup(meta.path);
+    const parentFile = known === NOT_YET ? await this.parent.get(meta.path) : known;
+    if (isUnchanged(meta, parentFile)) {
+      if (this.carriedRuns !== undefined && isCarriable(meta, parentFile!)) {
+        await this.sendCarried(this.carriedRuns.add(meta.path, parentFile!.rank));
+        this.progress.carriedFiles++;
+      } else {
+        await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
+      }
       this.progress.files++;
       this.progress.unchangedFiles++;
       if (linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
@@ -67,6 +82,15 @@ export class EntrySender {
     }
     const isSent = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await this.sendFifo(walked, shown) : await this.sendFile(walked, shown);
     if (isSent && linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
+  }
+
+  /** Sends the carried run still gathering; call after the last entry. */
+  async finish(): Promise<void> {
+    await this.sendCarried(this.carriedRuns?.close());
+  }
+
+  private async sendCarried(run: CarriedRun | undefined): Promise<void> {
+    if (run !== undefined) await this.batcher.add({ ...batchedEntry(undefined), carried: run });
   }
 
   private readXattrs(walked: WalkedEntry, shown: () => string): EntryMeta['xattrs'] | undefined {

@@ -1,24 +1,109 @@
-// Fetches the metadata of the client's newest backup: what lets an unchanged file travel as a reference only.
+// The metadata of the client's newest backup, read while the walk goes on: what lets an unchanged
+// file travel as a reference only, or, in a run of such files, not travel at all. The server sends it
+// in path order, so a path is settled once the index has reached it; the walk waits only when it is
+// ahead. Read whole before the walk, the index of 20,000 files took a third of a no-change backup.
 import type { BackupClient, ParentBatch } from '../proto/cpsbackup';
 import type { ParentFile } from './entry-meta';
+import { ProtocolError } from '../common/errors';
 
-export interface ParentIndex {
-  readonly backupId: number;
+/** A parent file and its place in the parent's path order (0 for the first path the server sent). */
+export type RankedParentFile = ParentFile & { readonly rank: number };
+
+/** What lookup() answers for a path the index has not reached yet. */
+export const NOT_YET = Symbol('not yet');
+
+export class ParentIndex {
   /** By path as a latin1 string (one character per byte). */
-  readonly entries: ReadonlyMap<string, ParentFile>;
-  /** The server takes EntryBatch messages (servers before them never say so). */
-  readonly acceptsBatches: boolean;
-}
+  private readonly entries = new Map<string, RankedParentFile>();
+  /** The last path received: every path up to it is settled. */
+  private reached: Buffer | undefined;
+  private isComplete = false;
+  private failure: unknown;
+  private isClosed = false;
+  private waiters: (() => void)[] = [];
+  private cancel: () => void = () => undefined;
 
-export async function fetchParentIndex(client: BackupClient): Promise<ParentIndex> {
-  const entries = new Map<string, ParentFile>();
-  let backupId = 0;
-  let acceptsBatches = false;
-  const call = client.parent({ backupId: 0, unchangedCheckOnly: true });
-  for await (const batch of call as AsyncIterable<ParentBatch>) {
-    backupId = batch.backupId;
-    acceptsBatches ||= batch.acceptsBatches;
-    for (const entry of batch.entries) entries.set(entry.path.toString('latin1'), entry);
+  private constructor(
+    readonly backupId: number,
+    /** The server takes EntryBatch messages (servers before them never say so). */
+    readonly acceptsBatches: boolean,
+    /** The server takes carried runs, and sends the fields a carried file must match. */
+    readonly acceptsCarriedRuns: boolean,
+  ) {}
+
+  /**
+   * Starts reading the index; returns once the first batch has said which backup it is. `toError`
+   * turns a failed call into the error the backup reports.
+   */
+  static async open(client: BackupClient, toError: (error: unknown) => unknown): Promise<ParentIndex> {
+    const call = client.parent({ backupId: 0, unchangedCheckOnly: true });
+    const batches = (call as AsyncIterable<ParentBatch>)[Symbol.asyncIterator]();
+    const first = await batches.next().catch((error: unknown) => { throw toError(error); });
+    const batch: ParentBatch | undefined = first.done === true ? undefined : first.value;
+    const index = new ParentIndex(batch?.backupId ?? 0, batch?.acceptsBatches === true,
+      batch?.acceptsCarriedRuns === true && batch.acceptsBatches);
+    if (batch === undefined) {
+      index.isComplete = true;
+      return index;
+    }
+    index.add(batch);
+    index.cancel = () => call.cancel();
+    void index.readRest(batches, toError);
+    return index;
   }
-  return { backupId, entries, acceptsBatches };
+
+  /** The parent's file at this path, undefined if it has none, NOT_YET if the index has not reached it. */
+  lookup(path: Buffer): RankedParentFile | undefined | typeof NOT_YET {
+    if (this.failure !== undefined) throw this.failure;
+    if (!this.isComplete && (this.reached === undefined || Buffer.compare(path, this.reached) > 0)) return NOT_YET;
+    return this.entries.get(path.toString('latin1'));
+  }
+
+  /** The parent's file at this path (undefined if it has none), once the index has reached it. */
+  async get(path: Buffer): Promise<RankedParentFile | undefined> {
+    for (;;) {
+      const found = this.lookup(path);
+      if (found !== NOT_YET) return found;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Stops reading: after the walk, the rest of the index (files deleted since) answers nothing. */
+  close(): void {
+    this.isClosed = true;
+    if (!this.isComplete) this.cancel();
+  }
+
+  private add(batch: ParentBatch): void {
+    for (const entry of batch.entries) {
+      // Ranks and "reached" mean something only in path order; carried runs rest on the ranks.
+      if (this.reached !== undefined && Buffer.compare(this.reached, entry.path) >= 0) {
+        throw new ProtocolError('the server sent the parent backup\'s entries out of path order');
+      }
+      this.reached = entry.path;
+      this.entries.set(entry.path.toString('latin1'), Object.assign(entry, { rank: this.entries.size }));
+    }
+  }
+
+  private async readRest(batches: AsyncIterator<ParentBatch>, toError: (error: unknown) => unknown): Promise<void> {
+    try {
+      for (;;) {
+        const next = await batches.next();
+        if (next.done === true) break;
+        this.add(next.value);
+        this.wakeWaiters();
+      }
+      this.isComplete = true;
+    } catch (error) {
+      if (!this.isClosed) this.failure = error instanceof ProtocolError ? error : toError(error);
+      this.cancel();
+    }
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
 }

@@ -6,7 +6,7 @@ import { ChunkUploader } from './chunking/chunk-uploader';
 import type { NodeConfig } from '../common/config/node-config';
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
-import { fetchParentIndex } from './parent-index';
+import { ParentIndex } from './parent-index';
 import { UploadStream } from './upload-stream';
 import { EntryBatcher, type EntrySink } from '../common/wire/entry-batcher';
 import { EntryPerMessage } from './entry-per-message';
@@ -19,7 +19,7 @@ import { startDumps, type DumpRun } from './sources/dump-run';
 import { BackupError, errorMessage } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-chain';
-import { LoopYield } from './loop-yield';
+import { LoopYield } from '../common/loop-yield';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -48,12 +48,12 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   const startedAt = Date.now();
   const address = `${config.server}:${config.port}`;
   const client = connectToServer(config);
-  const progress: BackupProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, warnings: [], unreadable: [], changedWhileRead: [], sentBytes: 0 };
+  const progress: BackupProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, carriedFiles: 0, warnings: [], unreadable: [], changedWhileRead: [], sentBytes: 0 };
   let dumps: DumpRun | undefined;
   let stream: UploadStream | undefined;
   let chunks: ChunkUploader | undefined;
   try {
-    const parent = await fetchParentIndex(client).catch((error) => { throw fromServiceError(error, address); });
+    const parent = await ParentIndex.open(client, (error) => fromServiceError(error, address));
     let dumpsStartedAt: string | undefined;
     if (options.storage && options.storage.sources.length > 0) {
       dumpsStartedAt = new Date().toISOString();
@@ -92,7 +92,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       dumps = undefined;
     }
 
-    const sender = new EntrySender(stream, chunks ?? batcher, parent.entries, progress, chunks);
+    const sender = new EntrySender(stream, chunks ?? batcher, parent, progress, chunks);
     let walkedEntries = 0;
     const loop = new LoopYield();
     for (const walked of walk({
@@ -107,6 +107,8 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       report();
       await loop.turn();
     }
+    await sender.finish();
+    parent.close();
     if (walkedEntries === 0 && !hasDumps && progress.unreadable.length > 0) {
       throw new BackupError('IO', `nothing could be read: ${progress.unreadable.map((item) => `${item.path}: ${item.reason}`).slice(0, 5).join('; ')}`);
     }

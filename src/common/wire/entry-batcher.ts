@@ -38,7 +38,9 @@ export class EntryBatcher implements EntrySink {
         + 10 * meta.extents.length;
       for (const xattr of meta.xattrs) this.bytes += xattr.name.length + xattr.value.length + 8;
     }
-    if (this.entries.length >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
+    // A carried run leaves at once: the server copies its rows (thousands of files) while the walk goes
+    // on; held for a full batch, the runs of a no-change backup all waited for its end.
+    if (entry.carried !== undefined || this.entries.length >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
   }
 
   /** Sends what is gathered; must run before any message that has to follow these entries. */

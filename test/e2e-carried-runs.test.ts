@@ -1,0 +1,150 @@
+// Carried runs: files the parent holds exactly as they are now are not sent one by one; the server
+// copies the parent's rows. The next backup must hold the very entries the parent held for them
+// (every field), the changed, deleted and new files as they are now, and restore byte for byte; a
+// run the parent does not match, or one that repeats a path, refuses the whole backup.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { link, mkdir, open, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runBackup } from '../src/client/uploader';
+import { runRestore } from '../src/client/restorer';
+import { BackupKind, EntryType, type BackupClient, type BatchedEntry, type EntryMeta, type ParentBatch, type UploadRequest } from '../src/proto/cpsbackup';
+import type { NodeConfig } from '../src/common/config/node-config';
+import { MAX_CARRIED_RUN } from '../src/common/wire/carried-run';
+import { startInProcessServer, type InProcessServer } from './support/in-process-server';
+import { hostileClient, meta, sendUpload } from './support/hostile-client';
+import { snapshotTree, treeDifferences } from './support/trees';
+
+async function entriesOf(client: BackupClient, backupId: number): Promise<Map<string, EntryMeta>> {
+  const entries = new Map<string, EntryMeta>();
+  for await (const batch of client.parent({ backupId, unchangedCheckOnly: false }) as AsyncIterable<ParentBatch>) {
+    for (const entry of batch.entries) entries.set(entry.path.toString('latin1'), entry);
+  }
+  return entries;
+}
+
+async function writeTree(data: string): Promise<void> {
+  // "a.txt" and "a-b.txt" sort before "a/..." by bytes but are walked after it: runs must span both orders.
+  await mkdir(join(data, 'a'), { recursive: true });
+  for (let index = 0; index < 40; index++) await writeFile(join(data, 'a', `f${String(index).padStart(3, '0')}`), `file ${index}\n`.repeat(index + 1));
+  await writeFile(join(data, 'a.txt'), 'beside the folder\n');
+  await writeFile(join(data, 'a-b.txt'), 'also beside it\n');
+  await mkdir(join(data, 'b', 'c', 'd'), { recursive: true });
+  await writeFile(join(data, 'b', 'c', 'd', 'deep.txt'), 'deep\n');
+  await writeFile(join(data, 'empty'), '');
+  const sparse = await open(join(data, 'sparse'), 'w');
+  await sparse.write(Buffer.alloc(4096, 9), 0, 4096, 512 * 1024);
+  await sparse.truncate(1024 * 1024);
+  await sparse.close();
+  await writeFile(join(data, 'linked-1'), 'two names\n');
+  await link(join(data, 'linked-1'), join(data, 'linked-2'));
+  await symlink('a.txt', join(data, 'to-a'));
+}
+
+async function assertRestores(harness: InProcessServer, config: NodeConfig, data: string, backupId: number): Promise<void> {
+  const target = join(harness.sandbox.root, `restored-${backupId}`);
+  const restored = await runRestore(config, { backupId, to: target });
+  assert.deepEqual(restored.failures, []);
+  assert.deepEqual(treeDifferences(await snapshotTree(data), await snapshotTree(join(target, data))), [], `backup ${backupId} restores byte for byte`);
+  await rm(target, { recursive: true, force: true });
+}
+
+test('unchanged files travel as carried runs; the new backup holds the parent\'s very entries for them and restores exactly', async (t) => {
+  const harness = await startInProcessServer(['node1']);
+  t.after(() => harness.stop());
+  const data = join(harness.sandbox.root, 'data');
+  await writeTree(data);
+  for (const [chunking, edited, deleted] of [['client', 'f010', 'f020'], ['server', 'f011', 'f021']] as const) {
+    const config = await harness.nodeConfig('node1', [`include = ${data}`, `chunking = ${chunking}`]);
+    const client = hostileClient(join(harness.sandbox.root, 'node1.conf'));
+    try {
+      const first = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+      // The first round has no parent; the second round's first backup has the first round's last.
+      const firstCarried = first.progress.carriedFiles;
+      assert.equal(firstCarried, chunking === 'client' ? 0 : 44, `${chunking}: carried in the first backup`);
+      const before = await entriesOf(client, first.summary.backupId);
+
+      await writeFile(join(data, 'a', edited), 'edited\n');
+      await rm(join(data, 'a', deleted));
+      await writeFile(join(data, 'a', `${deleted}-new`), 'new\n');
+      const second = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+      // 40 + a.txt, a-b.txt, deep.txt, empty, sparse, less the edited and the deleted file; the hard
+      // links go as before (an unchanged reference and a link), never in a run.
+      assert.equal(second.progress.carriedFiles, 43, `${chunking}: carried files`);
+      assert.equal(second.progress.unchangedFiles, 44, `${chunking}: unchanged files`);
+      assert.equal(second.summary.files, first.summary.files, `${chunking}: one deleted, one added`);
+      const after = await entriesOf(client, second.summary.backupId);
+      for (const [path, entry] of before) {
+        if (path.endsWith(`/${edited}`) || path.endsWith(`/${deleted}`) || entry.type === EntryType.ENTRY_TYPE_DIRECTORY) continue;
+        assert.deepEqual(after.get(path), entry, `${chunking}: ${path} is held as the parent held it`);
+      }
+      assert.ok(![...after.keys()].some((path) => path.endsWith(`/a/${deleted}`)), 'the deleted file is not carried');
+      assert.equal(after.get(Buffer.from(join(data, 'a', edited)).toString('latin1'))?.size, 'edited\n'.length);
+      assert.ok(after.has(Buffer.from(join(data, 'a', `${deleted}-new`)).toString('latin1')));
+      await assertRestores(harness, config, data, second.summary.backupId);
+
+      const third = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+      assert.equal(third.progress.carriedFiles, 45, `${chunking}: nothing changed, every one-link file carried`);
+      await assertRestores(harness, config, data, third.summary.backupId);
+      await writeFile(join(data, 'a', 'f000'), 'the next round starts from a change\n');
+    } finally {
+      client.close();
+    }
+  }
+});
+
+test('a carried run the parent does not match, or that repeats a path, refuses the backup; nothing is listed', async (t) => {
+  const harness = await startInProcessServer(['node1']);
+  t.after(() => harness.stop());
+  const data = join(harness.sandbox.root, 'data');
+  await mkdir(data, { recursive: true });
+  for (const name of ['a', 'b', 'c', 'd']) await writeFile(join(data, name), name);
+  const config = await harness.nodeConfig('node1', [`include = ${data}`]);
+  const first = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+  const client = hostileClient(join(harness.sandbox.root, 'node1.conf'));
+  t.after(() => client.close());
+
+  const path = (name: string): Buffer => Buffer.from(join(data, name));
+  const run = (firstPath: Buffer, lastPath: Buffer, count: number, fields: Partial<BatchedEntry> = {}): BatchedEntry => ({
+    meta: undefined, sameAsParent: false, content: Buffer.alloc(0), sha256: Buffer.alloc(0), chunks: [], chunkHashes: Buffer.alloc(0),
+    carried: { firstPath, lastPath, count }, ...fields,
+  });
+  const file = (name: string): BatchedEntry => ({
+    meta: meta(path(name), EntryType.ENTRY_TYPE_FILE, { size: 1 }), sameAsParent: false, content: Buffer.from('x'), sha256: Buffer.alloc(0), chunks: [], chunkHashes: Buffer.alloc(0),
+  });
+  const batch = (entries: BatchedEntry[]): UploadRequest => ({ message: { $case: 'batch', value: { entries } } });
+  const beginWith = (parentBackupId: number): UploadRequest => (
+    { message: { $case: 'begin', value: { hostname: 'hostile', kind: 0, parentBackupId, labels: {}, clientVersion: 'test', isScheduled: false } } });
+  const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: [], unreadableFiles: 0 } } };
+  const parent = first.summary.backupId;
+
+  const cases: [string, UploadRequest[], RegExp][] = [
+    ['a run without a parent', [beginWith(0), batch([run(path('a'), path('d'), 4)]), commit], /has no parent/],
+    ['fewer files than the parent holds there', [beginWith(parent), batch([run(path('a'), path('d'), 3)]), commit], /holds more than 3/],
+    ['more files than the parent holds there', [beginWith(parent), batch([run(path('a'), path('d'), 5)]), commit], /holds 4 sound ones/],
+    ['a range the parent has nothing in', [beginWith(parent), batch([run(path('x'), path('z'), 1)]), commit], /holds 0 sound ones/],
+    ['a run with an entry\'s fields', [beginWith(parent), batch([run(path('a'), path('b'), 2, { sameAsParent: true })]), commit], /carries an entry's fields/],
+    ['an empty run', [beginWith(parent), batch([run(path('a'), path('b'), 0)]), commit], /is empty/],
+    ['a run backwards', [beginWith(parent), batch([run(path('b'), path('a'), 2)]), commit], /is empty/],
+    ['a run longer than a run holds', [beginWith(parent), batch([run(path('a'), path('d'), MAX_CARRIED_RUN + 1)]), commit], /more than a run holds/],
+    ['a path sent, then carried', [beginWith(parent), batch([file('b'), run(path('a'), path('d'), 4)]), commit], /sent twice \(once in a carried run\)/],
+    ['a path carried, then sent', [beginWith(parent), batch([run(path('a'), path('d'), 4), file('c')]), commit], /sent twice/],
+    ['a path carried twice', [beginWith(parent), batch([run(path('a'), path('b'), 2), run(path('b'), path('c'), 2)]), commit], /sent twice/],
+  ];
+  for (const [what, messages, pattern] of cases) {
+    const outcome = await sendUpload(client, messages);
+    assert.equal(outcome.error?.code, grpc.status.INVALID_ARGUMENT, `${what}: ${outcome.error?.code} ${outcome.error?.details}`);
+    assert.match(outcome.error!.details, pattern, what);
+  }
+  const accepted = await sendUpload(client, [beginWith(parent), batch([run(path('a'), path('d'), 4)]), commit]);
+  assert.equal(accepted.error, undefined, 'the exact run is taken');
+  const listed = harness.server.context.store.listBackups('node1').map((backup) => backup.number);
+  assert.equal(listed.length, 2, `only the first backup and the exact run are listed: ${listed.join(', ')}`);
+  assert.equal(listed[0], parent);
+  const [held, carried] = [await entriesOf(client, parent), await entriesOf(client, listed[1])];
+  for (const name of ['a', 'b', 'c', 'd']) {
+    const key = path(name).toString('latin1');
+    assert.deepEqual(carried.get(key), held.get(key), `${name} is held as the parent held it`);
+  }
+});

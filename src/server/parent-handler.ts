@@ -7,8 +7,10 @@ import { failStreamingCall } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { entryMetaOf, unchangedCheckMetaOf } from './entry-convert';
 import { NotFoundError } from '../common/errors';
+import { LoopYield } from '../common/loop-yield';
 
-const PARENT_BATCH = 2000;
+/** Small enough that the client's walk starts on the first batch while the rest is read. */
+const PARENT_BATCH = 500;
 
 export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
   try {
@@ -27,12 +29,16 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     const metas = call.request.unchangedCheckOnly
       ? withSoundContent(store.unchangedCheckEntries(backup), damaged, unchangedCheckMetaOf)
       : withSoundContent(store.entries(backup), damaged, entryMetaOf);
+    // Rows are read and written without waiting for I/O while the client keeps up: without a turn of the
+    // event loop now and then, no batch left before the last was made, and the client's Begin waited too.
+    const loop = new LoopYield();
     for (const meta of metas) {
       if (call.cancelled) return;
       entries.push(meta);
       if (entries.length >= PARENT_BATCH) {
         await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true });
         entries = [];
+        await loop.turn();
       }
     }
     await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true });

@@ -13,15 +13,28 @@ import { BackupKind, EntryType, type BackupClient, type BatchedEntry, type Entry
 import type { NodeConfig } from '../src/common/config/node-config';
 import { MAX_CARRIED_RUN } from '../src/common/wire/carried-run';
 import { startInProcessServer, type InProcessServer } from './support/in-process-server';
-import { hostileClient, meta, sendUpload } from './support/hostile-client';
+import { fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
 import { snapshotTree, treeDifferences } from './support/trees';
+import Database from 'better-sqlite3';
 
 async function entriesOf(client: BackupClient, backupId: number): Promise<Map<string, EntryMeta>> {
   const entries = new Map<string, EntryMeta>();
-  for await (const batch of client.parent({ backupId, unchangedCheckOnly: false }) as AsyncIterable<ParentBatch>) {
+  for await (const batch of client.parent({ backupId, unchangedCheckOnly: false, marksDamaged: false }) as AsyncIterable<ParentBatch>) {
     for (const entry of batch.entries) entries.set(entry.path.toString('latin1'), entry);
   }
   return entries;
+}
+
+/** The unchanged-check listing as a client that marks damaged entries reads it: paths, and those marked. */
+async function markedListing(client: BackupClient, marksDamaged: boolean): Promise<{ paths: string[]; damaged: string[] }> {
+  const listing = { paths: [] as string[], damaged: [] as string[] };
+  for await (const batch of client.parent({ backupId: 0, unchangedCheckOnly: true, marksDamaged }) as AsyncIterable<ParentBatch>) {
+    batch.entries.forEach((entry, index) => {
+      listing.paths.push(entry.path.toString());
+      if (batch.damaged.includes(index)) listing.damaged.push(entry.path.toString());
+    });
+  }
+  return listing;
 }
 
 async function writeTree(data: string): Promise<void> {
@@ -94,6 +107,47 @@ test('unchanged files travel as carried runs; the new backup holds the parent\'s
   }
 });
 
+test('a file whose stored content is damaged splits the runs around it and is sent again, which heals it', async (t) => {
+  const harness = await startInProcessServer(['node1']);
+  t.after(() => harness.stop());
+  const data = join(harness.sandbox.root, 'data');
+  await mkdir(data, { recursive: true });
+  for (const name of ['a', 'b', 'c', 'd']) await writeFile(join(data, name), `${name} has bytes of its own\n`);
+  const config = await harness.nodeConfig('node1', [`include = ${data}`]);
+  const first = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+  const client = hostileClient(join(harness.sandbox.root, 'node1.conf'));
+  t.after(() => client.close());
+  const damagedFile = join(data, 'b');
+  const catalog = new Database(join(harness.sandbox.storeDirectory, 'catalog.db'));
+  try {
+    const marked = catalog.prepare(
+      `UPDATE chunks SET is_damaged = 1 WHERE id IN (SELECT cc.chunk_id FROM entries e JOIN content_chunks cc ON cc.content_id = e.content_id WHERE e.path = ?)`)
+      .run(Buffer.from(damagedFile)).changes;
+    assert.equal(marked, 1, 'b\'s one chunk marked damaged');
+  } finally {
+    catalog.close();
+  }
+  assert.deepEqual(await markedListing(client, true), { paths: ['a', 'b', 'c', 'd'].map((name) => join(data, name)), damaged: [damagedFile] });
+  assert.deepEqual(await markedListing(client, false), { paths: ['a', 'c', 'd'].map((name) => join(data, name)), damaged: [] }, 'an older client is not told of it');
+
+  const second = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+  assert.equal(second.progress.carriedFiles, 3, 'a, c and d carried, in two runs around b');
+  assert.equal(second.progress.unchangedFiles, 3, 'b is sent again');
+  assert.ok(second.summary.newBytes > 0 || second.progress.sentBytes > 0, 'b\'s bytes crossed the wire');
+  const healed = new Database(join(harness.sandbox.storeDirectory, 'catalog.db'), { readonly: true });
+  try {
+    assert.equal((healed.prepare('SELECT COUNT(*) FROM chunks WHERE is_damaged = 1').pluck().get() as number), 0, 'sending b again healed its chunk');
+  } finally {
+    healed.close();
+  }
+  const [held, carried] = [await entriesOf(client, first.summary.backupId), await entriesOf(client, second.summary.backupId)];
+  for (const name of ['a', 'c', 'd']) {
+    const key = Buffer.from(join(data, name)).toString('latin1');
+    assert.deepEqual(carried.get(key), held.get(key), `${name} is held as the parent held it`);
+  }
+  await assertRestores(harness, config, data, second.summary.backupId);
+});
+
 test('a carried run the parent does not match, or that repeats a path, refuses the backup; nothing is listed', async (t) => {
   const harness = await startInProcessServer(['node1']);
   t.after(() => harness.stop());
@@ -131,6 +185,8 @@ test('a carried run the parent does not match, or that repeats a path, refuses t
     ['a path sent, then carried', [beginWith(parent), batch([file('b'), run(path('a'), path('d'), 4)]), commit], /sent twice \(once in a carried run\)/],
     ['a path carried, then sent', [beginWith(parent), batch([run(path('a'), path('d'), 4), file('c')]), commit], /sent twice/],
     ['a path carried twice', [beginWith(parent), batch([run(path('a'), path('b'), 2), run(path('b'), path('c'), 2)]), commit], /sent twice/],
+    ['a run inside a streamed file', [beginWith(parent), ...fileMessages(path('e'), Buffer.from('abc')).slice(0, 2), batch([run(path('a'), path('d'), 4)]), commit], /sent before .* ended/],
+    ['a run after a chunk list', [beginWith(parent), { message: { $case: 'chunkList', value: { hashes: Buffer.alloc(32) } } }, batch([run(path('a'), path('d'), 4)]), commit], /after a chunk list/],
   ];
   for (const [what, messages, pattern] of cases) {
     const outcome = await sendUpload(client, messages);
@@ -139,12 +195,17 @@ test('a carried run the parent does not match, or that repeats a path, refuses t
   }
   const accepted = await sendUpload(client, [beginWith(parent), batch([run(path('a'), path('d'), 4)]), commit]);
   assert.equal(accepted.error, undefined, 'the exact run is taken');
+  const split = await sendUpload(client, [beginWith(parent), batch([run(path('a'), path('b'), 2), run(path('c'), path('c'), 1)]), batch([run(path('d'), path('d'), 1)]), commit]);
+  assert.equal(split.error, undefined, 'several runs, in one batch or more, are taken');
   const listed = harness.server.context.store.listBackups('node1').map((backup) => backup.number);
-  assert.equal(listed.length, 2, `only the first backup and the exact run are listed: ${listed.join(', ')}`);
+  assert.equal(listed.length, 3, `only the first backup and the two exact uploads are listed: ${listed.join(', ')}`);
   assert.equal(listed[0], parent);
-  const [held, carried] = [await entriesOf(client, parent), await entriesOf(client, listed[1])];
-  for (const name of ['a', 'b', 'c', 'd']) {
-    const key = path(name).toString('latin1');
-    assert.deepEqual(carried.get(key), held.get(key), `${name} is held as the parent held it`);
+  const held = await entriesOf(client, parent);
+  for (const number of listed.slice(1)) {
+    const carried = await entriesOf(client, number);
+    for (const name of ['a', 'b', 'c', 'd']) {
+      const key = path(name).toString('latin1');
+      assert.deepEqual(carried.get(key), held.get(key), `${name} is held in backup ${number} as the parent held it`);
+    }
   }
 });

@@ -15,7 +15,7 @@ import { hostileClient } from './support/hostile-client';
 
 async function parentEntries(client: BackupClient, unchangedCheckOnly: boolean): Promise<Map<string, EntryMeta>> {
   const entries = new Map<string, EntryMeta>();
-  for await (const batch of client.parent({ backupId: 0, unchangedCheckOnly }) as AsyncIterable<ParentBatch>) {
+  for await (const batch of client.parent({ backupId: 0, unchangedCheckOnly, marksDamaged: false }) as AsyncIterable<ParentBatch>) {
     for (const entry of batch.entries) entries.set(entry.path.toString(), entry);
   }
   return entries;

@@ -95,17 +95,22 @@ test('decodeEntryMeta refuses what cannot be an entry with a ProtocolError, neve
 
 test('ParentBatch: the hand-written codec writes and reads what ts-proto does, empty or full', () => {
   const batches: ParentBatch[] = [
-    { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true },
-    { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false },
-    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true },
-    { backupId: 301, entries: [sample(3)], acceptsBatches: true, acceptsCarriedRuns: false },
-    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false, acceptsCarriedRuns: false },
+    { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] },
+    { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] },
+    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] },
+    { backupId: 302, entries: Array.from({ length: 200 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true, damaged: [0, 1, 127, 128, 199] },
+    { backupId: 301, entries: [sample(3)], acceptsBatches: true, acceptsCarriedRuns: false, damaged: [0] },
+    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] },
   ];
   for (const batch of batches) {
     const expected = Buffer.from(ParentBatch.encode(batch).finish());
     assert.deepEqual(serializeParentBatch(batch), expected, `backup ${batch.backupId}, ${batch.entries.length} entries`);
     assert.deepEqual(deserializeParentBatch(expected), ParentBatch.decode(expected));
   }
+  // Unpacked, as an older writer may send a repeated number: read the same.
+  const unpacked = Buffer.from([5 << 3, 3, 5 << 3, 200, 1]);
+  assert.deepEqual(deserializeParentBatch(unpacked).damaged, [3, 200]);
+  assert.deepEqual(ParentBatch.decode(unpacked).damaged, [3, 200]);
 });
 
 test('encodeEntryMeta refuses a value its field cannot hold, as ts-proto does, instead of writing another value', () => {

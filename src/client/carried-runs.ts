@@ -17,7 +17,8 @@ export class CarriedRuns {
 
   /** Adds an unchanged file at its parent rank; returns the run it closed, if the file could not join it. */
   add(path: Buffer, rank: number): CarriedRun | undefined {
-    // Ranks are distinct, so count + 1 of them within a stretch of count + 1 ranks fill it.
+    // The run's ranks fill its stretch; one more joins only next to it (a path walked twice repeats a
+    // rank inside the stretch, which never joins: the server then refuses the path sent twice).
     const joins = this.count > 0 && this.count < this.maxRun
       && Math.max(this.lastRank, rank) - Math.min(this.firstRank, rank) === this.count;
     if (joins) {

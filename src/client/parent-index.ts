@@ -17,6 +17,8 @@ export class ParentIndex {
   private readonly entries = new Map<string, RankedParentFile>();
   /** The last path received: every path up to it is settled. */
   private reached: Buffer | undefined;
+  /** Entries received, damaged ones included: the next one's rank. */
+  private received = 0;
   private isComplete = false;
   private failure: unknown;
   private isClosed = false;
@@ -36,18 +38,23 @@ export class ParentIndex {
    * turns a failed call into the error the backup reports.
    */
   static async open(client: BackupClient, toError: (error: unknown) => unknown): Promise<ParentIndex> {
-    const call = client.parent({ backupId: 0, unchangedCheckOnly: true });
+    const call = client.parent({ backupId: 0, unchangedCheckOnly: true, marksDamaged: true });
     const batches = (call as AsyncIterable<ParentBatch>)[Symbol.asyncIterator]();
     const first = await batches.next().catch((error: unknown) => { throw toError(error); });
     const batch: ParentBatch | undefined = first.done === true ? undefined : first.value;
     const index = new ParentIndex(batch?.backupId ?? 0, batch?.acceptsBatches === true,
       batch?.acceptsCarriedRuns === true && batch.acceptsBatches);
+    index.cancel = () => call.cancel();
     if (batch === undefined) {
       index.isComplete = true;
       return index;
     }
-    index.add(batch);
-    index.cancel = () => call.cancel();
+    try {
+      index.add(batch);
+    } catch (error) {
+      call.cancel();
+      throw error;
+    }
     void index.readRest(batches, toError);
     return index;
   }
@@ -55,6 +62,7 @@ export class ParentIndex {
   /** The parent's file at this path, undefined if it has none, NOT_YET if the index has not reached it. */
   lookup(path: Buffer): RankedParentFile | undefined | typeof NOT_YET {
     if (this.failure !== undefined) throw this.failure;
+    if (this.isClosed) throw new Error('the parent index was read after it was closed');
     if (!this.isComplete && (this.reached === undefined || Buffer.compare(path, this.reached) > 0)) return NOT_YET;
     return this.entries.get(path.toString('latin1'));
   }
@@ -68,21 +76,26 @@ export class ParentIndex {
     }
   }
 
-  /** Stops reading: after the walk, the rest of the index (files deleted since) answers nothing. */
+  /** Stops reading (after the walk the rest of the index, files deleted since, answers nothing; after a failure nothing is asked). */
   close(): void {
+    if (this.isClosed) return;
     this.isClosed = true;
     if (!this.isComplete) this.cancel();
+    this.wakeWaiters();
   }
 
   private add(batch: ParentBatch): void {
-    for (const entry of batch.entries) {
+    const damaged = new Set(batch.damaged);
+    batch.entries.forEach((entry, index) => {
       // Ranks and "reached" mean something only in path order; carried runs rest on the ranks.
       if (this.reached !== undefined && Buffer.compare(this.reached, entry.path) >= 0) {
         throw new ProtocolError('the server sent the parent backup\'s entries out of path order');
       }
       this.reached = entry.path;
-      this.entries.set(entry.path.toString('latin1'), Object.assign(entry, { rank: this.entries.size }));
-    }
+      const rank = this.received++;
+      // A damaged one takes its rank, so no run spans it, but is not the parent's file: it is sent again.
+      if (!damaged.has(index)) this.entries.set(entry.path.toString('latin1'), Object.assign(entry, { rank }));
+    });
   }
 
   private async readRest(batches: AsyncIterator<ParentBatch>, toError: (error: unknown) => unknown): Promise<void> {

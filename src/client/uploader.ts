@@ -52,8 +52,9 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   let dumps: DumpRun | undefined;
   let stream: UploadStream | undefined;
   let chunks: ChunkUploader | undefined;
+  let parent: ParentIndex | undefined;
   try {
-    const parent = await ParentIndex.open(client, (error) => fromServiceError(error, address));
+    parent = await ParentIndex.open(client, (error) => fromServiceError(error, address));
     let dumpsStartedAt: string | undefined;
     if (options.storage && options.storage.sources.length > 0) {
       dumpsStartedAt = new Date().toISOString();
@@ -124,6 +125,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     if (stream) await stream.abort(reason);
     throw error;
   } finally {
+    parent?.close();
     await chunks?.close();
     client.close();
   }

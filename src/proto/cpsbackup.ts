@@ -462,6 +462,12 @@ export interface ParentRequest {
    * An older server ignores it and sends full entries, which such a client reads the same way.
    */
   unchangedCheckOnly: boolean;
+  /**
+   * List entries whose content is damaged too, each named in ParentBatch.damaged: the client sends
+   * such a file again (which heals it) and counts it in the parent's path order, so no carried run
+   * spans it. An older client (false) gets them left out, as before.
+   */
+  marksDamaged: boolean;
 }
 
 export interface ParentBatch {
@@ -478,6 +484,8 @@ export interface ParentBatch {
    * device and link count too (the fields a carried file must match); false: an older server.
    */
   acceptsCarriedRuns: boolean;
+  /** With marks_damaged: the indexes (in this batch's entries) of those whose content is damaged. */
+  damaged: number[];
 }
 
 export interface RestoreRequest {
@@ -3764,7 +3772,7 @@ export const UploadResponse: MessageFns<UploadResponse> = {
 };
 
 function createBaseParentRequest(): ParentRequest {
-  return { backupId: 0, unchangedCheckOnly: false };
+  return { backupId: 0, unchangedCheckOnly: false, marksDamaged: false };
 }
 
 export const ParentRequest: MessageFns<ParentRequest> = {
@@ -3774,6 +3782,9 @@ export const ParentRequest: MessageFns<ParentRequest> = {
     }
     if (message.unchangedCheckOnly !== false) {
       writer.uint32(16).bool(message.unchangedCheckOnly);
+    }
+    if (message.marksDamaged !== false) {
+      writer.uint32(24).bool(message.marksDamaged);
     }
     return writer;
   },
@@ -3807,6 +3818,14 @@ export const ParentRequest: MessageFns<ParentRequest> = {
             message.unchangedCheckOnly = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.marksDamaged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3831,6 +3850,11 @@ export const ParentRequest: MessageFns<ParentRequest> = {
         : isSet(object.unchanged_check_only)
         ? globalThis.Boolean(object.unchanged_check_only)
         : false,
+      marksDamaged: isSet(object.marksDamaged)
+        ? globalThis.Boolean(object.marksDamaged)
+        : isSet(object.marks_damaged)
+        ? globalThis.Boolean(object.marks_damaged)
+        : false,
     };
   },
 
@@ -3842,6 +3866,9 @@ export const ParentRequest: MessageFns<ParentRequest> = {
     if (message.unchangedCheckOnly !== false) {
       obj.unchangedCheckOnly = message.unchangedCheckOnly;
     }
+    if (message.marksDamaged !== false) {
+      obj.marksDamaged = message.marksDamaged;
+    }
     return obj;
   },
 
@@ -3852,12 +3879,13 @@ export const ParentRequest: MessageFns<ParentRequest> = {
     const message = createBaseParentRequest();
     message.backupId = object.backupId ?? 0;
     message.unchangedCheckOnly = object.unchangedCheckOnly ?? false;
+    message.marksDamaged = object.marksDamaged ?? false;
     return message;
   },
 };
 
 function createBaseParentBatch(): ParentBatch {
-  return { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false };
+  return { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] };
 }
 
 export const ParentBatch: MessageFns<ParentBatch> = {
@@ -3873,6 +3901,13 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     }
     if (message.acceptsCarriedRuns !== false) {
       writer.uint32(32).bool(message.acceptsCarriedRuns);
+    }
+    if (message.damaged.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.damaged) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -3922,6 +3957,24 @@ export const ParentBatch: MessageFns<ParentBatch> = {
             message.acceptsCarriedRuns = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag === 40) {
+              message.damaged.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.damaged.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3952,6 +4005,7 @@ export const ParentBatch: MessageFns<ParentBatch> = {
         : isSet(object.accepts_carried_runs)
         ? globalThis.Boolean(object.accepts_carried_runs)
         : false,
+      damaged: globalThis.Array.isArray(object?.damaged) ? object.damaged.map((e: any) => globalThis.Number(e)) : [],
     };
   },
 
@@ -3969,6 +4023,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     if (message.acceptsCarriedRuns !== false) {
       obj.acceptsCarriedRuns = message.acceptsCarriedRuns;
     }
+    if (message.damaged?.length) {
+      obj.damaged = message.damaged.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -3981,6 +4038,7 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     message.entries = object.entries?.map((e) => EntryMeta.fromPartial(e)) || [];
     message.acceptsBatches = object.acceptsBatches ?? false;
     message.acceptsCarriedRuns = object.acceptsCarriedRuns ?? false;
+    message.damaged = object.damaged?.map((e) => e) || [];
     return message;
   },
 };

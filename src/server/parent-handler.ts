@@ -19,29 +19,36 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {
       // Still one message: it tells the client this server takes EntryBatch.
-      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true });
+      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] });
       call.end();
       return;
     }
     let entries: EntryMeta[] = [];
+    let damagedIndexes: number[] = [];
     const { store } = context;
     const damaged = store.damagedContents();
+    const isMarking = call.request.marksDamaged;
     const metas = call.request.unchangedCheckOnly
-      ? withSoundContent(store.unchangedCheckEntries(backup), damaged, unchangedCheckMetaOf)
-      : withSoundContent(store.entries(backup), damaged, entryMetaOf);
+      ? withContent(store.unchangedCheckEntries(backup), damaged, isMarking, unchangedCheckMetaOf)
+      : withContent(store.entries(backup), damaged, isMarking, entryMetaOf);
     // Rows are read and written without waiting for I/O while the client keeps up: without a turn of the
     // event loop now and then, no batch left before the last was made, and the client's Begin waited too.
     const loop = new LoopYield();
-    for (const meta of metas) {
+    const send = (): Promise<void> => writeWithBackpressure(call, {
+      backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true, damaged: damagedIndexes,
+    });
+    for (const { meta, isDamaged } of metas) {
       if (call.cancelled) return;
+      if (isDamaged) damagedIndexes.push(entries.length);
       entries.push(meta);
       if (entries.length >= PARENT_BATCH) {
-        await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true });
+        await send();
         entries = [];
+        damagedIndexes = [];
         await loop.turn();
       }
     }
-    await writeWithBackpressure(call, { backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true });
+    await send();
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'parent');
@@ -49,11 +56,16 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
 }
 
 /**
- * The entries a client may take a file as unchanged by: with content, and not a damaged one (the
- * client then sends that file again, which heals it).
+ * The entries with content. One whose content is damaged is left out, so the client sends that file
+ * again (which heals it), or, for a client that marks them, listed as damaged: it then also knows
+ * that no carried run may span it.
  */
-function* withSoundContent<T extends { readonly contentId: number | null }>(
-  entries: Iterable<T>, damaged: ReadonlySet<number>, metaOf: (entry: T) => EntryMeta,
-): Generator<EntryMeta> {
-  for (const entry of entries) if (entry.contentId !== null && !damaged.has(entry.contentId)) yield metaOf(entry);
+function* withContent<T extends { readonly contentId: number | null }>(
+  entries: Iterable<T>, damaged: ReadonlySet<number>, isMarking: boolean, metaOf: (entry: T) => EntryMeta,
+): Generator<{ meta: EntryMeta; isDamaged: boolean }> {
+  for (const entry of entries) {
+    if (entry.contentId === null) continue;
+    const isDamaged = damaged.has(entry.contentId);
+    if (!isDamaged || isMarking) yield { meta: metaOf(entry), isDamaged };
+  }
 }

@@ -12,6 +12,7 @@ import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
 import { MAX_CARRIED_RUN } from '../common/wire/carried-run';
+import { LoopYield } from '../common/loop-yield';
 
 /** 64 parts of 16 Ki hashes: 1 Mi chunks, a file of 128 TiB at the default sizes. */
 const MAX_CHUNK_LIST_PARTS = 64;
@@ -36,6 +37,7 @@ export class UploadSession {
   private readonly linkedContents = new Map<string, LinkedContent>();
   private labels: Record<string, string> = {};
   private isFinished = false;
+  private readonly loop = new LoopYield();
 
   /** Chunk lists sent ahead of the file entry they belong to (ChunkList messages). */
   private pendingChunkList: Buffer[] = [];
@@ -108,6 +110,8 @@ export class UploadSession {
     for (const item of batch.entries) {
       if (item.carried !== undefined) {
         this.carriedRun(item);
+        // A run copies up to 4,096 rows at once, and a batch may hold many: other calls get their turn.
+        await this.loop.turn();
         continue;
       }
       const meta = item.meta;
@@ -131,7 +135,11 @@ export class UploadSession {
     if (this.pendingChunkList.length > 0) throw new ProtocolError(`${label()} sent after a chunk list, which must precede its file`);
     if (run.count === 0 || Buffer.compare(run.firstPath, run.lastPath) > 0) throw new ProtocolError(`${label()} is empty`);
     if (run.count > MAX_CARRIED_RUN) throw new ProtocolError(`${label()} claims ${run.count} files, more than a run holds (${MAX_CARRIED_RUN})`);
-    this.session!.carryFromParent(run.firstPath, run.lastPath, run.count, (path) => {
+    const fileType = EntryType.ENTRY_TYPE_FILE;
+    this.session!.carryFromParent({ first: run.firstPath, last: run.lastPath, count: run.count, fileType }, (path) => {
+      // Checked as a received path is: a path stored under older rules is not carried on for ever.
+      const problem = entryPathProblem(path);
+      if (problem !== undefined) throw new ProtocolError(`${label()}: refused entry path ${shown(path)}: ${problem}`);
       const key = path.toString('latin1');
       if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown(path)} sent twice (once in a carried run)`);
       this.seenPaths.add(key);

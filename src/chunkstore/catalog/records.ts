@@ -48,7 +48,7 @@ export interface StoredEntry {
  * What a new backup takes over from its parent for an unchanged file: the rest of the entry comes from
  * the client's walk. Reading whole rows cost a no-change backup of 20,000 files a tenth of a second.
  */
-export type CarriedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'extents' | 'contentId'>;
+export type ReferencedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'extents' | 'contentId'>;
 
 /** What tells an unchanged file (the Parent call's answer): read without names, attributes or extents. */
 export type UnchangedCheckEntry = Pick<StoredEntry,

@@ -3,7 +3,7 @@
 // after a failure. Nothing is visible before commit(): packs are stored durably first, then one
 // durable catalog transaction makes the backup committed and counts its references.
 import type { Catalog } from '../catalog/catalog';
-import type { BackupRecord, CarriedFields, StoredEntry } from '../catalog/records';
+import type { BackupRecord, ReferencedFields, StoredEntry } from '../catalog/records';
 import type { ChunkerFactory } from '../chunker/chunker';
 import type { EncodedChunk } from '../codec';
 import type { PackWriter } from '../pack/pack-writer';
@@ -89,7 +89,7 @@ export class BackupSession {
   }
 
   /** The parent backup's entry at this path, if it has content; its content is held for this session from now on. */
-  parentContent(path: Buffer): (StoredContentRef & { readonly entry: CarriedFields }) | undefined {
+  parentContent(path: Buffer): (StoredContentRef & { readonly entry: ReferencedFields }) | undefined {
     const found = this.parent?.get(path);
     if (found === undefined) return undefined;
     const { entry, contentSize, contentHash, contentsDeletedBefore } = found;
@@ -108,24 +108,26 @@ export class BackupSession {
   }
 
   /**
-   * A carried run: the parent's entries with sound content from `first` to `last` (path order, both
-   * included) become this backup's as the parent holds them, copied inside the catalog, their contents
-   * held from now on. `admit` sees each path first (the caller refuses one sent twice). A number other
-   * than `count` means the parent is not what the client compared against (an entry deleted, a content
-   * found damaged since): the run is refused and nothing of it stays. Returns the files' bytes.
+   * A carried run: the parent's regular files (entry type `run.fileType`) of one link with sound
+   * content from `run.first` to `run.last` (path order, both included) become this backup's as the
+   * parent holds them, copied inside the catalog, their contents held from now on. `admit` sees each
+   * path first (the caller refuses one sent twice, or one it would not take). A committed backup's rows
+   * never change or grow, so they can only have become fewer since the client read them (deleted,
+   * found damaged): a number other than `run.count` refuses the run, and nothing of it stays.
    */
-  carryFromParent(first: Buffer, last: Buffer, count: number, admit: (path: Buffer) => void, label: () => string): number {
+  carryFromParent(run: { first: Buffer; last: Buffer; count: number; fileType: number }, admit: (path: Buffer) => void, label: () => string): void {
     this.assertOpen();
     if (this.parent === undefined) throw new ProtocolError(`${label()}: a carried run, but this backup has no parent`);
     const { catalog, hold } = this.dependencies;
     const parentId = this.parent.backupId;
+    const { count } = run;
     let bytes = 0;
     catalog.transaction(() => {
       // One more than claimed tells a longer range from the claimed one without copying all of it.
-      const rows = copyOrRefuse(() => catalog.entries.copySoundRange(parentId, this.backup.id, first, last, count + 1), label);
+      const rows = copyOrRefuse(() => catalog.entries.copySoundRange(parentId, this.backup.id, run, count + 1), label);
       if (rows.length !== count) {
         const held = rows.length > count ? `more than ${count}` : `${rows.length}`;
-        throw new ProtocolError(`${label()}: a carried run of ${count} files, but the parent backup holds ${held} sound ones there (it changed since the client read it)`);
+        throw new ProtocolError(`${label()}: a carried run of ${count} files, but the parent backup holds ${held} sound ones there (it changed since the client read it; run the backup again)`);
       }
       for (const [path, contentId, size] of rows) {
         admit(path);
@@ -135,7 +137,6 @@ export class BackupSession {
     });
     this.files += count;
     this.logicalBytes += bytes;
-    return bytes;
   }
 
   /** A writer for one content; `label` names it in errors (client and path). */

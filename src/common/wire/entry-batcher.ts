@@ -22,6 +22,8 @@ export interface EntrySink {
 export class EntryBatcher implements EntrySink {
   private entries: BatchedEntry[] = [];
   private bytes = 0;
+  /** Files the gathered entries stand for (a carried run stands for many). */
+  private files = 0;
 
   /** `send` must apply backpressure: add() and flush() wait for it. */
   constructor(private readonly send: (batch: EntryBatch) => Promise<void>) {}
@@ -38,9 +40,16 @@ export class EntryBatcher implements EntrySink {
         + 10 * meta.extents.length;
       for (const xattr of meta.xattrs) this.bytes += xattr.name.length + xattr.value.length + 8;
     }
-    // A carried run leaves at once: the server copies its rows (thousands of files) while the walk goes
-    // on; held for a full batch, the runs of a no-change backup all waited for its end.
-    if (entry.carried !== undefined || this.entries.length >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
+    // A carried run counts as the files it stands for: a long one leaves at once, so the server copies
+    // while the walk goes on (held for 1,024 entries, the runs of a no-change backup all waited for its
+    // end), and short ones gather as entries do.
+    if (entry.carried !== undefined) {
+      this.files += entry.carried.count;
+      this.bytes += entry.carried.firstPath.length + entry.carried.lastPath.length;
+    } else {
+      this.files++;
+    }
+    if (this.files >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
   }
 
   /** Sends what is gathered; must run before any message that has to follow these entries. */
@@ -49,6 +58,7 @@ export class EntryBatcher implements EntrySink {
     const entries = this.entries;
     this.entries = [];
     this.bytes = 0;
+    this.files = 0;
     await this.send({ entries });
   }
 }

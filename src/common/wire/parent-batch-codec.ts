@@ -3,15 +3,17 @@
 // files than the client spent walking them.
 import type { ParentBatch } from '../../proto/cpsbackup';
 import { FieldReader } from './batch-codec';
+import { ProtocolError } from '../errors';
 import { varintLength, writeVarint } from './varint';
 import { decodeEntryMeta } from './entry-meta-reader';
 import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 
-/** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3, accepts_carried_runs = 4. */
+/** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3, accepts_carried_runs = 4, damaged = 5 (packed). */
 const BACKUP_ID_TAG = 1 << 3;
 const ENTRIES_TAG = (2 << 3) | 2;
 const ACCEPTS_BATCHES_TAG = 3 << 3;
 const ACCEPTS_CARRIED_RUNS_TAG = 4 << 3;
+const DAMAGED_TAG = (5 << 3) | 2;
 
 export function serializeParentBatch(batch: ParentBatch): Buffer {
   const sized = batch.entries.map(sizeEntryMeta);
@@ -19,6 +21,8 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
   for (const entry of sized) length += 1 + varintLength(entry.length) + entry.length;
   if (batch.acceptsBatches) length += 2;
   if (batch.acceptsCarriedRuns) length += 2;
+  const damagedLength = batch.damaged.reduce((sum, index) => sum + varintLength(index), 0);
+  if (damagedLength > 0) length += 1 + varintLength(damagedLength) + damagedLength;
   const buffer = Buffer.allocUnsafe(length);
   let offset = 0;
   if (batch.backupId !== 0) {
@@ -34,11 +38,16 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
     buffer[offset++] = ACCEPTS_CARRIED_RUNS_TAG;
     buffer[offset++] = 1;
   }
+  if (damagedLength > 0) {
+    buffer[offset++] = DAMAGED_TAG;
+    offset = writeVarint(buffer, offset, damagedLength);
+    for (const index of batch.damaged) offset = writeVarint(buffer, offset, index);
+  }
   return buffer;
 }
 
 export function deserializeParentBatch(bytes: Buffer): ParentBatch {
-  const batch: ParentBatch = { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false };
+  const batch: ParentBatch = { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] };
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
@@ -46,7 +55,18 @@ export function deserializeParentBatch(bytes: Buffer): ParentBatch {
     else if (field === 2 && wireType === 2) batch.entries.push(decodeEntryMeta(reader.bytes()));
     else if (field === 3 && wireType === 0) batch.acceptsBatches = reader.varint() !== 0;
     else if (field === 4 && wireType === 0) batch.acceptsCarriedRuns = reader.varint() !== 0;
+    else if (field === 5 && wireType === 0) batch.damaged.push(uint32(reader.varint()));
+    else if (field === 5 && wireType === 2) {
+      // Packed, as proto3 writes it; a reader must take the unpacked form too.
+      const packed = new FieldReader(reader.bytes());
+      while (!packed.isDone) batch.damaged.push(uint32(packed.varint()));
+    }
     else reader.skip(wireType);
   }
   return batch;
+}
+
+function uint32(value: number): number {
+  if (value > 0xffffffff) throw new ProtocolError(`a damaged entry's index ${value} does not fit in 32 bits`);
+  return value;
 }

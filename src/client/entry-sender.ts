@@ -1,4 +1,5 @@
-// Sends one walked entry the cheapest faithful way: a reference when unchanged since the parent, a
+// Sends one walked entry the cheapest faithful way: nothing of its own when the parent holds it
+// exactly as it is (it joins a carried run), a reference when only its content is unchanged, a
 // hard link to an earlier path of the same inode, metadata alone for folders, links and special
 // files, a small file's content inline in a batch, a big one streamed. A file that cannot be read is
 // reported and left out; one that changed while read is sent as read, with a warning.

@@ -1,0 +1,126 @@
+// The parent index as the walk reads it while it streams in: a path is answered only once the index
+// has reached it, damaged entries take a rank but are not the parent's file, an index out of order or
+// one that fails midway is an error, and closing it stops the call and wakes whoever waits.
+// The Parent call here is a scripted stream of batches handed to the real ParentIndex.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EntryType, type BackupClient, type EntryMeta, type ParentBatch } from '../src/proto/cpsbackup';
+import { NOT_YET, ParentIndex } from '../src/client/parent-index';
+import { meta } from './support/hostile-client';
+
+/** A Parent call whose batches the test releases one at a time, or fails. */
+class ScriptedCall {
+  cancelled = false;
+  private readonly queue: (ParentBatch | Error | 'end')[] = [];
+  private waiting: (() => void) | undefined;
+
+  push(item: ParentBatch | Error | 'end'): void {
+    this.queue.push(item);
+    this.waiting?.();
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.push(new Error('cancelled'));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ParentBatch> {
+    for (;;) {
+      while (this.queue.length === 0) await new Promise<void>((resolve) => { this.waiting = resolve; });
+      const item = this.queue.shift()!;
+      if (item === 'end') return;
+      if (item instanceof Error) throw item;
+      yield item;
+    }
+  }
+
+  client(): BackupClient {
+    return { parent: () => this } as unknown as BackupClient;
+  }
+}
+
+const file = (path: string): EntryMeta => meta(path, EntryType.ENTRY_TYPE_FILE, { size: 1 });
+const batch = (paths: string[], damaged: number[] = []): ParentBatch => (
+  { backupId: 7, entries: paths.map(file), acceptsBatches: true, acceptsCarriedRuns: true, damaged });
+const toError = (error: unknown): unknown => new Error(`mapped: ${(error as Error).message}`);
+const rankOf = (index: ParentIndex, path: string): number | undefined | typeof NOT_YET => {
+  const found = index.lookup(Buffer.from(path));
+  return found === NOT_YET ? NOT_YET : found?.rank;
+};
+
+test('a path is answered once the index has reached it; damaged entries take a rank but are not the parent\'s', async () => {
+  const call = new ScriptedCall();
+  call.push(batch(['/d/a', '/d/b'], [1]));
+  const index = await ParentIndex.open(call.client(), toError);
+  assert.equal(index.backupId, 7);
+  assert.ok(index.acceptsCarriedRuns);
+  assert.equal(rankOf(index, '/d/a'), 0);
+  assert.equal(rankOf(index, '/d/b'), undefined, 'damaged: sent again');
+  assert.equal(rankOf(index, '/d/a.txt'), undefined, 'before the last path reached: settled, absent');
+  assert.equal(rankOf(index, '/d/c'), NOT_YET);
+  const waiting = index.get(Buffer.from('/d/c'));
+  call.push(batch(['/d/c', '/d/e']));
+  assert.equal((await waiting)?.rank, 2, 'the damaged /d/b kept rank 1');
+  assert.equal(rankOf(index, '/d/z'), NOT_YET, 'beyond the last path received: not yet');
+  call.push('end');
+  assert.equal(await index.get(Buffer.from('/d/z')), undefined, 'once complete, a path beyond is absent');
+  index.close();
+  assert.equal(call.cancelled, false, 'a complete index has no call left to cancel');
+});
+
+test('an index out of path order is refused, in the first batch or a later one', async () => {
+  const first = new ScriptedCall();
+  first.push(batch(['/d/b', '/d/a']));
+  await assert.rejects(ParentIndex.open(first.client(), toError), /out of path order/);
+  assert.ok(first.cancelled, 'the call is cancelled');
+
+  const later = new ScriptedCall();
+  later.push(batch(['/d/a', '/d/c']));
+  const index = await ParentIndex.open(later.client(), toError);
+  later.push(batch(['/d/c']));
+  await assert.rejects(index.get(Buffer.from('/d/x')), /out of path order/);
+  assert.ok(later.cancelled);
+});
+
+test('a call that fails midway fails the lookups it has not answered yet, with the mapped error', async () => {
+  const call = new ScriptedCall();
+  call.push(batch(['/d/a']));
+  const index = await ParentIndex.open(call.client(), toError);
+  const waiting = index.get(Buffer.from('/d/b'));
+  call.push(new Error('connection reset'));
+  await assert.rejects(waiting, /mapped: connection reset/);
+  assert.throws(() => index.lookup(Buffer.from('/d/a')), /mapped: connection reset/);
+});
+
+test('closing stops the call and wakes a waiting lookup, which then fails instead of waiting for ever', async () => {
+  const call = new ScriptedCall();
+  call.push(batch(['/d/a']));
+  const index = await ParentIndex.open(call.client(), toError);
+  const waiting = index.get(Buffer.from('/d/b'));
+  index.close();
+  assert.ok(call.cancelled);
+  await assert.rejects(waiting, /after it was closed/);
+  index.close();
+});
+
+test('an older server and a client without backups: no carried runs, an empty index', async () => {
+  const older = new ScriptedCall();
+  older.push({ ...batch(['/d/a']), acceptsCarriedRuns: false });
+  older.push('end');
+  const fromOlder = await ParentIndex.open(older.client(), toError);
+  assert.equal(fromOlder.acceptsCarriedRuns, false);
+  assert.equal(rankOf(fromOlder, '/d/a'), 0, 'its entries still answer the unchanged check');
+
+  const noBatches = new ScriptedCall();
+  noBatches.push({ backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] });
+  noBatches.push('end');
+  const empty = await ParentIndex.open(noBatches.client(), toError);
+  assert.equal(empty.backupId, 0);
+  assert.equal(await empty.get(Buffer.from('/anything')), undefined);
+
+  const nothing = new ScriptedCall();
+  nothing.push('end');
+  const none = await ParentIndex.open(nothing.client(), toError);
+  assert.deepEqual([none.backupId, none.acceptsBatches, none.acceptsCarriedRuns], [0, false, false]);
+  assert.equal(none.lookup(Buffer.from('/d/a')), undefined);
+});

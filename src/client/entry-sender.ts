@@ -91,7 +91,7 @@ export class EntrySender {
   }
 
   private async sendCarried(run: CarriedRun | undefined): Promise<void> {
-    if (run !== undefined) await this.batcher.add({ ...batchedEntry(undefined), carried: run });
+    if (run !== undefined) await this.batcher.add(batchedEntry(undefined, { carried: run }));
   }
 
   private readXattrs(walked: WalkedEntry, shown: () => string): EntryMeta['xattrs'] | undefined {

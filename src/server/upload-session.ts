@@ -92,11 +92,7 @@ export class UploadSession {
     // Escaped only for a message: done for every entry, it cost more than the checks themselves.
     const shown = (): string => escapeBytes(meta.path.subarray(0, 4096));
     if (this.current !== undefined) throw new ProtocolError(`entry ${shown()} started before ${escapeBytes(this.current.meta.path)} ended`);
-    const problem = entryPathProblem(meta.path);
-    if (problem !== undefined) throw new ProtocolError(`refused entry path ${shown()}: ${problem}`);
-    const key = meta.path.toString('latin1');
-    if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown()} sent twice`);
-    this.seenPaths.add(key);
+    this.admitPath(meta.path, shown, false);
     if (!isKnownEntryType(meta.type)) throw new ProtocolError(`entry ${shown()} has unknown type ${meta.type}`);
     const hasContent = carriesContent(meta.type);
     if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE) {
@@ -104,6 +100,15 @@ export class UploadSession {
     }
     if (meta.extents.length > 0) checkExtents(meta, shown());
     return hasContent;
+  }
+
+  /** Refuses a path no entry may have, or one this backup already holds; `isCarried`: a path a carried run copied. */
+  private admitPath(path: Buffer, shown: () => string, isCarried: boolean): void {
+    const problem = entryPathProblem(path);
+    if (problem !== undefined) throw new ProtocolError(`refused entry path ${shown()}${isCarried ? ' in a carried run' : ''}: ${problem}`);
+    const key = path.toString('latin1');
+    if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown()} sent twice${isCarried ? ' (once in a carried run)' : ''}`);
+    this.seenPaths.add(key);
   }
 
   private async batch(batch: EntryBatch): Promise<void> {
@@ -136,14 +141,9 @@ export class UploadSession {
     if (run.count === 0 || Buffer.compare(run.firstPath, run.lastPath) > 0) throw new ProtocolError(`${label()} is empty`);
     if (run.count > MAX_CARRIED_RUN) throw new ProtocolError(`${label()} claims ${run.count} files, more than a run holds (${MAX_CARRIED_RUN})`);
     const fileType = EntryType.ENTRY_TYPE_FILE;
-    this.session!.carryFromParent({ first: run.firstPath, last: run.lastPath, count: run.count, fileType }, (path) => {
-      // Checked as a received path is: a path stored under older rules is not carried on for ever.
-      const problem = entryPathProblem(path);
-      if (problem !== undefined) throw new ProtocolError(`${label()}: refused entry path ${shown(path)}: ${problem}`);
-      const key = path.toString('latin1');
-      if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown(path)} sent twice (once in a carried run)`);
-      this.seenPaths.add(key);
-    }, label);
+    // Checked as a received path is: a path stored under older rules is not carried on for ever.
+    this.session!.carryFromParent({ first: run.firstPath, last: run.lastPath, count: run.count, fileType },
+      (path) => this.admitPath(path, () => shown(path), true), label);
     this.progress.files += run.count;
   }
 

@@ -6,6 +6,10 @@ import type { ChunkLocation, ContentRecord } from './records';
 export const CHUNK_LOCATION_COLUMNS =
   'ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize';
 
+/** The contents holding a damaged chunk: cheap, since few chunks are ever damaged and those are indexed. */
+export const DAMAGED_CONTENT_IDS =
+  'SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1';
+
 export class ContentsTable {
   private readonly statements;
 
@@ -17,8 +21,7 @@ export class ContentsTable {
         `SELECT id, hash, size FROM contents c WHERE hash = ? AND size = ? AND NOT EXISTS
            (SELECT 1 FROM content_chunks cc JOIN chunks ch ON ch.id = cc.chunk_id WHERE cc.content_id = c.id AND ch.is_damaged = 1)
          LIMIT 1`),
-      damaged: db.prepare(
-        `SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1`).pluck(),
+      damaged: db.prepare(DAMAGED_CONTENT_IDS).pluck(),
       byId: db.prepare(`SELECT id, hash, size FROM contents WHERE id = ?`),
       insert: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
       insertChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),

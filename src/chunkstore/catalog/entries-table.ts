@@ -3,6 +3,7 @@
 import type { CatalogDatabase } from './database';
 import type { ReferencedFields, StoredEntry, UnchangedCheckEntry } from './records';
 import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entry-fields';
+import { DAMAGED_CONTENT_IDS } from './contents-table';
 
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
   + 'link_target, content_id, user_name, group_name, nlink, rdev, xattrs, extents';
@@ -73,7 +74,7 @@ export class EntriesTable {
          SELECT ?, ${ENTRY_COLUMNS} FROM entries e
          WHERE e.backup_id = ? AND e.path >= ? AND e.path <= ? AND e.type = ? AND e.nlink = 1
            AND EXISTS (SELECT 1 FROM contents c WHERE c.id = e.content_id)
-           AND e.content_id NOT IN (SELECT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
+           AND e.content_id NOT IN (${DAMAGED_CONTENT_IDS})
          ORDER BY e.path LIMIT ?
          RETURNING path, content_id, size`).raw(),
     };

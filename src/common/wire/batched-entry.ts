@@ -7,6 +7,6 @@ const NO_CHUNKS: readonly EncodedChunk[] = Object.freeze([]);
 export function batchedEntry(meta: EntryMeta | undefined, fields: Partial<Omit<BatchedEntry, 'meta'>> = {}): BatchedEntry {
   return {
     meta, sameAsParent: fields.sameAsParent ?? false, content: fields.content ?? NOTHING, sha256: fields.sha256 ?? NOTHING,
-    chunks: fields.chunks ?? (NO_CHUNKS as EncodedChunk[]), chunkHashes: fields.chunkHashes ?? NOTHING,
+    chunks: fields.chunks ?? (NO_CHUNKS as EncodedChunk[]), chunkHashes: fields.chunkHashes ?? NOTHING, carried: fields.carried,
   };
 }

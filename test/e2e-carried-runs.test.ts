@@ -154,6 +154,9 @@ test('a carried run the parent does not match, or that repeats a path, refuses t
   const data = join(harness.sandbox.root, 'data');
   await mkdir(data, { recursive: true });
   for (const name of ['a', 'b', 'c', 'd']) await writeFile(join(data, name), name);
+  // Two names of one inode after d: a run never copies a file of more than one link.
+  await writeFile(join(data, 'e'), 'linked');
+  await link(join(data, 'e'), join(data, 'f'));
   const config = await harness.nodeConfig('node1', [`include = ${data}`]);
   const first = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
   const client = hostileClient(join(harness.sandbox.root, 'node1.conf'));
@@ -185,6 +188,7 @@ test('a carried run the parent does not match, or that repeats a path, refuses t
     ['a path sent, then carried', [beginWith(parent), batch([file('b'), run(path('a'), path('d'), 4)]), commit], /sent twice \(once in a carried run\)/],
     ['a path carried, then sent', [beginWith(parent), batch([run(path('a'), path('d'), 4), file('c')]), commit], /sent twice/],
     ['a path carried twice', [beginWith(parent), batch([run(path('a'), path('b'), 2), run(path('b'), path('c'), 2)]), commit], /sent twice/],
+    ['a run over files with two links', [beginWith(parent), batch([run(path('d'), path('f'), 3)]), commit], /holds 1 sound ones/],
     ['a run inside a streamed file', [beginWith(parent), ...fileMessages(path('e'), Buffer.from('abc')).slice(0, 2), batch([run(path('a'), path('d'), 4)]), commit], /sent before .* ended/],
     ['a run after a chunk list', [beginWith(parent), { message: { $case: 'chunkList', value: { hashes: Buffer.alloc(32) } } }, batch([run(path('a'), path('d'), 4)]), commit], /after a chunk list/],
   ];

@@ -55,7 +55,7 @@ export class EntrySender {
     // Escaped only for a message: done for every entry, it cost more than many of the checks.
     const shown = (): string => escapeBytes(meta.path);
     if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
-      const xattrs = this.readXattrs(walked, shown);
+      const xattrs = this.readXattrs(() => walked.readXattrs(), shown);
       if (xattrs === undefined) return;
       await this.batcher.add(batchedEntry({ ...meta, xattrs }));
       return;
@@ -94,9 +94,9 @@ export class EntrySender {
     if (run !== undefined) await this.batcher.add(batchedEntry(undefined, { carried: run }));
   }
 
-  private readXattrs(walked: WalkedEntry, shown: () => string): EntryMeta['xattrs'] | undefined {
+  private readXattrs(read: () => EntryMeta['xattrs'], shown: () => string): EntryMeta['xattrs'] | undefined {
     try {
-      return walked.readXattrs();
+      return read();
     } catch (error) {
       this.unreadable(shown, `cannot read its extended attributes (${describe(error)})`);
       return undefined;
@@ -112,7 +112,7 @@ export class EntrySender {
       return false;
     }
     try {
-      const xattrs = this.readXattrs(walked, shown);
+      const xattrs = this.readXattrs(() => content.readXattrs(), shown);
       if (xattrs === undefined) return false;
       const meta: EntryMeta = { ...walked.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
       if (this.chunks) {
@@ -153,7 +153,7 @@ export class EntrySender {
       this.unreadable(shown, `cannot be opened (${describe(error)})`);
       return false;
     }
-    const xattrs = this.readXattrs(walked, shown) ?? [];
+    const xattrs = this.readXattrs(() => walked.readXattrs(), shown) ?? [];
     const socket = new Socket({ fd, readable: true, writable: false });
     if (this.chunks) {
       this.progress.bytesRead += await this.chunks.sendFile({ ...walked.meta, xattrs }, socket);

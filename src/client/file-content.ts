@@ -6,6 +6,7 @@ import { closeSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { statFd, type PosixStat } from './posix/at';
 import { dataExtents } from './posix/data-extents';
+import { readXattrs, type Xattr } from './posix/xattrs';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 
 const readAsync = promisify(read);
@@ -74,6 +75,14 @@ export class FileContent {
   hasChanged(): boolean {
     const now = statFd(this.fd);
     return now.size !== this.statAtOpen.size || now.mtimeNs !== this.statAtOpen.mtimeNs || now.ctimeNs !== this.statAtOpen.ctimeNs;
+  }
+
+  /**
+   * The attributes of the inode being read, through its fd: the walker's way (a name under the held
+   * folder, through /proc/self/fd) cost 5.2 µs a file here, the fd 0.6.
+   */
+  readXattrs(): Xattr[] {
+    return readXattrs({ fd: this.fd });
   }
 
   close(): void {

@@ -63,6 +63,11 @@ export class ChunkUploader implements EntrySink {
   private nextQueryId = 1;
   private queuedSteps = 0;
   private queryTimer: NodeJS.Timeout | undefined;
+  /**
+   * When a chunk last joined the query being gathered. The idle timer is armed once per query and
+   * looks at this when it fires: re-arming it for every chunk cost 4 % of the main thread on small files.
+   */
+  private lastJoinedAt = 0;
   private readonly answers = new Map<number, { resolve(missing: Buffer): void; reject(error: unknown): void }>();
   private readonly budget = new ByteBudget(MAX_BYTES_PENDING);
   private readonly encoder: EncoderPool | undefined;
@@ -162,8 +167,16 @@ export class ChunkUploader implements EntrySink {
       this.sendQuery();
       return;
     }
-    clearTimeout(this.queryTimer);
-    this.queryTimer = setTimeout(() => this.sendQuery(), QUERY_IDLE_MS);
+    this.lastJoinedAt = performance.now();
+    this.queryTimer ??= setTimeout(() => this.whenQueryIdle(), QUERY_IDLE_MS);
+  }
+
+  /** Sends the query once no chunk has joined it for QUERY_IDLE_MS; else looks again when that time is up. */
+  private whenQueryIdle(): void {
+    this.queryTimer = undefined;
+    const idleFor = performance.now() - this.lastJoinedAt;
+    if (idleFor >= QUERY_IDLE_MS) this.sendQuery();
+    else this.queryTimer = setTimeout(() => this.whenQueryIdle(), QUERY_IDLE_MS - idleFor);
   }
 
   /** Asks about the gathered hashes; the chunks the answer names are compressed as soon as it comes. */

@@ -21,7 +21,7 @@ import { statusText } from '../server/status/status-text';
 import { loadClientRegistry } from '../server/clients/load-client-registry';
 import { locationOf } from '../server/clients/client-registry';
 import { runRetention } from '../server/retention/retention-run';
-import { setHeapGrowthFactor } from '../server/heap-growth';
+import { keepHeapHeadroom } from '../common/heap-headroom';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
@@ -325,6 +325,6 @@ Examples:
 }
 
 if (require.main === module) {
-  setHeapGrowthFactor();
+  keepHeapHeadroom();
   exitWith(main(process.argv), 'cpsbackup-server');
 }

@@ -27,6 +27,7 @@ import { incompleteBackupWarning } from '../client/incomplete-backup';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 import { doDiff, doFind } from './browse-commands';
 import { withScripts } from '../client/hooks/with-scripts';
+import { keepHeapHeadroom } from '../common/heap-headroom';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -427,6 +428,7 @@ export async function main(argv: string[], output: Output = {
 }
 
 if (require.main === module) {
+  keepHeapHeadroom();
   silenceIpServerNameWarning();
   // `cpsbackup -s 3 | head`: the reader went away, which is not an error worth a stack trace.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

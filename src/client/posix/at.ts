@@ -75,9 +75,17 @@ export function chmodAt(dirfd: number, name: Name, mode: number): void {
   posixAddon().fchmodat(dirfd, name, mode, posixConstants().AT_SYMLINK_NOFOLLOW);
 }
 
+/**
+ * Where fstatat's answer lands, read back before the call returns: one for the thread, as a fresh
+ * 104-byte array per call (outside V8's heap, an ArrayBuffer for the collector to track) cost 5.3 µs a
+ * stat here against 3.4, and a backup makes three stats of each file it reads (at the walk, at open,
+ * after reading). Synchronous use only, so no two calls can share it.
+ */
+const statAnswer = new BigInt64Array(13);
+
 /** fstatat(2), the answer's object built here (see fstatatInto in native/stat.c: three times faster). */
 function fstatat(dirfd: number, name: Name, flags: number): PosixStat {
-  const out = new BigInt64Array(13);
+  const out = statAnswer;
   posixAddon().fstatatInto(dirfd, name, flags, out);
   return {
     mode: Number(out[0]), uid: Number(out[1]), gid: Number(out[2]), nlink: Number(out[3]), size: Number(out[4]),

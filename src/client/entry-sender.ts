@@ -2,7 +2,9 @@
 // exactly as it is (it joins a carried run), a reference when only its content is unchanged, a
 // hard link to an earlier path of the same inode, metadata alone for folders, links and special
 // files, a small file's content inline in a batch, a big one streamed. A file that cannot be read is
-// reported and left out; one that changed while read is sent as read, with a warning.
+// reported and left out; one that changed while read is sent as read, with a warning; one whose name
+// was given to another file since the walk is sent as that file, with a warning, or left out and
+// reported when it is no regular file any more.
 import { Socket } from 'node:net';
 import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
@@ -16,6 +18,7 @@ import { isCarriable, isUnchanged } from './entry-meta';
 import { NOT_YET, type ParentIndex } from './parent-index';
 import { CarriedRuns } from './carried-runs';
 import { FileContent } from './file-content';
+import { openedFile } from './replaced-file';
 import { describe, type WalkedEntry } from './walker';
 import type { ChunkUploader } from './chunking/chunk-uploader';
 
@@ -103,6 +106,7 @@ export class EntrySender {
     }
   }
 
+  /** Whether the walked inode was sent: a later link to it may then name this path. */
   private async sendFile(walked: WalkedEntry, shown: () => string): Promise<boolean> {
     let content: FileContent;
     try {
@@ -112,9 +116,17 @@ export class EntrySender {
       return false;
     }
     try {
+      const opened = openedFile(walked.stats, content.statAtOpen);
+      if (opened.kind === 'unreadable') {
+        this.unreadable(shown, opened.reason);
+        return false;
+      }
       const xattrs = this.readXattrs(() => content.readXattrs(), shown);
       if (xattrs === undefined) return false;
-      const meta: EntryMeta = { ...walked.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+      const isReplaced = opened.kind === 'replaced';
+      const walkedMeta = isReplaced ? walked.metaFrom(content.statAtOpen) : walked.meta;
+      const meta: EntryMeta = { ...walkedMeta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+      if (isReplaced) this.progress.warnings.push(`${shown()}: replaced by another file during the backup (the new one stored)`);
       if (this.chunks) {
         // Small files in one synchronous read; big ones frame by frame as they are cut.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.dataBytes <= INLINE_MAX_CONTENT ? [content.readWhole()] : content.frames());
@@ -132,7 +144,8 @@ export class EntrySender {
         this.noteChanges(content, shown);
       }
       this.progress.files++;
-      return true;
+      // Another inode than the walk's: a later path linked to the walked one must not name this one.
+      return !isReplaced;
     } catch (error) {
       const cause = error instanceof UnreadableContentError ? error.reason : error;
       if (!isReadError(cause)) throw error;

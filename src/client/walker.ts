@@ -19,8 +19,14 @@ export interface WalkedEntry {
   readonly stats: PosixStat;
   /** The entry's extended attributes and ACLs, read now (never through a symlink). */
   readXattrs(): Xattr[];
-  /** Opens a file (or, with read_all_fifos, a FIFO: non-blocking) for reading; valid until the walk moves on. */
+  /**
+   * Opens a file (or, with read_all_fifos, a FIFO) for reading, non-blocking: the name may have been
+   * given to a FIFO since the walk's lstat, whose open would otherwise wait for a writer for ever.
+   * Valid until the walk moves on.
+   */
   open(): number;
+  /** This entry's metadata as another stat of the same name gives it (the inode opened, when it is not the one walked). */
+  metaFrom(stats: PosixStat): EntryMeta;
 }
 
 export interface WalkOptions {
@@ -112,15 +118,17 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   }
   const meta = entryMetaFromStat(path, type, stats, owners, linkTarget);
   const xattrTarget = { dirfd: parentFd, name };
-  const isFifo = type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+  const entryType = type;
   yield {
     meta, stats,
     readXattrs: () => readXattrs(xattrTarget),
     open: () => {
       const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
-      // A FIFO without a writer must not block a thread for ever: opened non-blocking, read as a socket.
-      return openAt(parentFd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | (isFifo ? O_NONBLOCK : 0));
+      // A FIFO without a writer must not block a thread for ever: a read_all_fifos FIFO is read as a socket;
+      // a regular file's reads ignore the flag.
+      return openAt(parentFd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
     },
+    metaFrom: (other) => entryMetaFromStat(path, entryType, other, owners, linkTarget),
   };
   if (type !== EntryType.ENTRY_TYPE_DIRECTORY) return;
   let folderFd: number;

@@ -13,8 +13,11 @@ import { growingPercentFor, HEADROOM_BYTES } from '../src/common/heap-headroom';
 const moduleFile = join(__dirname, '..', 'src', 'common', 'heap-headroom.js');
 const MIB = 1024 * 1024;
 
-/** liveCount small objects kept; 800 rounds of garbage, each held for 20 rounds; prints the old space's peak and the full collections. */
-function churn(liveCount: number): string {
+/**
+ * liveCount small objects kept; rounds of batchSize garbage objects, each batch held for 20 rounds;
+ * prints the old space's peak and the full collections.
+ */
+function churn(liveCount: number, batchSize: number, rounds: number): string {
   return `
 const v8 = require('node:v8');
 const { PerformanceObserver, constants } = require('node:perf_hooks');
@@ -29,9 +32,9 @@ new PerformanceObserver((list) => {
   for (let i = 0; i < ${liveCount}; i++) live.push({ a: i, b: 'live-' + i, c: [i, i + 1] });
   const recent = [];
   let maxOld = 0;
-  for (let round = 0; round < 800; round++) {
+  for (let round = 0; round < ${rounds}; round++) {
     const batch = [];
-    for (let i = 0; i < 5000; i++) batch.push({ x: round, y: i, z: [round, i] });
+    for (let i = 0; i < ${batchSize}; i++) batch.push({ x: round, y: i, z: [round, i] });
     recent.push(batch);
     if (recent.length > 20) recent.shift();
     await turn();
@@ -42,8 +45,8 @@ new PerformanceObserver((list) => {
 `;
 }
 
-function run(nodeFlags: string[], liveCount: number): { oldMiB: number; majors: number } {
-  const output = execFileSync(process.execPath, [...nodeFlags, '-e', churn(liveCount)], { encoding: 'utf8' });
+function run(nodeFlags: string[], liveCount: number, batchSize = 5000, rounds = 800): { oldMiB: number; majors: number } {
+  const output = execFileSync(process.execPath, [...nodeFlags, '-e', churn(liveCount, batchSize, rounds)], { encoding: 'utf8' });
   const [oldMiB, majors, kept] = output.split(' ').map(Number);
   assert.equal(kept, liveCount);
   return { oldMiB, majors };
@@ -73,13 +76,32 @@ test('the old generation stays bounded where V8 own factor lets it grow', (conte
   assert.ok(bounded.oldMiB <= unbounded.oldMiB * 0.8, `old space reached ${bounded.oldMiB} MiB with the rule, ${unbounded.oldMiB} without`);
 });
 
-test('a small live set gets room for garbage: fewer full collections than a factor of 2 gives', () => {
-  // About 6 MiB live: the rule's 4 against the 2 the server used to fix.
-  const liveCount = 40_000;
-  const twice = run(['--heap-growing-percent=100'], liveCount);
-  const ruled = run([], liveCount);
-  assert.ok(ruled.majors < twice.majors, `${ruled.majors} full collections with the rule, ${twice.majors} with a factor of 2`);
-  assert.ok(ruled.oldMiB <= 4 * 16 + 32, `old space reached ${ruled.oldMiB} MiB`);
+test('after each full collection the factor follows what survived it: the headroom over a small heap, twice a big one', () => {
+  const script = `
+const { setTimeout: sleep } = require('node:timers/promises');
+const headroom = require(${JSON.stringify(moduleFile)}).keepHeapHeadroom();
+const percents = [headroom.percent];
+async function collected() {
+  gc();
+  await sleep(50); // the gc entry reaches the observer after the collection
+  percents.push(headroom.percent);
+}
+(async () => {
+  await collected();
+  // On globalThis: a local that is never read again is no root to the collector.
+  globalThis.live = [];
+  for (let i = 0; i < 1500000; i++) globalThis.live.push({ a: i, b: [i] }); // about 80 MiB that survive
+  await collected();
+  globalThis.live = undefined;
+  await collected();
+  process.stdout.write(JSON.stringify(percents));
+})();
+`;
+  const [atStart, small, big, smallAgain] = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })) as number[];
+  assert.equal(atStart, 100, 'twice the survivors until a full collection has said what survives');
+  assert.ok(small > 200 && small <= 300, `a few MiB live: ${small} %`);
+  assert.equal(big, 100, 'about 80 MiB live: twice it');
+  assert.ok(smallAgain > 200, `after the live set went: ${smallAgain} %`);
 });
 
 test('a growth factor given on the command line wins, in either spelling', () => {

@@ -34,13 +34,19 @@ function isGivenOn(execArgv: readonly string[]): boolean {
   return execArgv.some((argument) => argument.split('=')[0].replaceAll('_', '-') === FLAG);
 }
 
+export interface HeapHeadroom {
+  /** The growth percent set now; undefined when node's command line gave its own. */
+  readonly percent: number | undefined;
+  stop(): void;
+}
+
 /**
  * Keeps the growth factor at growingPercentFor(what survived the last full collection) for the rest
- * of this process, unless node was started with the flag (an operator's choice wins). Returns what
- * stops it (tests); the observer does not keep the process alive.
+ * of this process, unless node was started with the flag (an operator's choice wins). The observer
+ * does not keep the process alive.
  */
-export function keepHeapHeadroom(execArgv: readonly string[] = process.execArgv): () => void {
-  if (isGivenOn(execArgv)) return () => undefined;
+export function keepHeapHeadroom(execArgv: readonly string[] = process.execArgv): HeapHeadroom {
+  if (isGivenOn(execArgv)) return { percent: undefined, stop: () => undefined };
   // Twice, until a full collection has said what survives: a process's first MiB are no measure.
   let percent = MIN_PERCENT;
   setFlagsFromString(`${FLAG}=${percent}`);
@@ -55,5 +61,10 @@ export function keepHeapHeadroom(execArgv: readonly string[] = process.execArgv)
     if (list.getEntries().some((entry) => (entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) follow();
   });
   observer.observe({ entryTypes: ['gc'] });
-  return () => observer.disconnect();
+  return {
+    get percent() {
+      return percent;
+    },
+    stop: () => observer.disconnect(),
+  };
 }

@@ -1,6 +1,7 @@
-// A name the walk saw as a regular file, given to something else before it is opened: the open never
-// waits (a FIFO without a writer), anything but a regular file is left unread and reported, and another
-// regular file is described by its own stat, not by the one the walk saw.
+// A name the walk saw as a regular file (or a FIFO read with read_all_fifos), given to something else
+// before it is opened: the open never waits (a FIFO without a writer), an entry of another kind is left
+// unread and reported, and another entry of the same kind is described by its own stat, not by the
+// one the walk saw.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -40,6 +41,10 @@ test('the opened inode against the walked one: the same file, another file, or n
   assert.deepEqual(reasons, [
     'was replaced by a folder during the backup', 'was replaced by a symbolic link during the backup', 'was replaced by a FIFO during the backup',
   ]);
+  // A FIFO read for its content: a regular file in its place is not read as a socket.
+  const walkedFifo = statAt(folderFd, 'fifo');
+  assert.deepEqual(openedFile(walkedFifo, statAt(folderFd, 'file')), { kind: 'unreadable', reason: 'was replaced by a regular file during the backup' });
+  assert.deepEqual(openedFile(walkedFifo, statAt(folderFd, 'fifo')), { kind: 'same' });
   // A regular file's fd opened non-blocking reads as any other.
   const fd = openSync(join(root, 'file'), constants.O_RDONLY | constants.O_NONBLOCK);
   t.after(() => closeSync(fd));
@@ -48,21 +53,23 @@ test('the opened inode against the walked one: the same file, another file, or n
 });
 
 /** Walks `root`, and before each named file is opened renames `replacement` over it; prints what was opened. */
-function walkWithSwap(root: string, victim: string, replacement: string): string {
+function walkWithSwap(root: string, victim: string, replacement: string, readAllFifos = false): string {
   const script = `
 const { renameSync } = require('node:fs');
 const { walk } = require(${JSON.stringify(walkerModule)});
 const { FileContent } = require(${JSON.stringify(fileContentModule)});
 const { openedFile } = require(${JSON.stringify(replacedModule)});
 const seen = [];
-for (const entry of walk({ includes: [${JSON.stringify(root)}], excludeRegex: [], readAllFifos: false, skipPaths: new Set(),
+for (const entry of walk({ includes: [${JSON.stringify(root)}], excludeRegex: [], readAllFifos: ${readAllFifos}, skipPaths: new Set(),
   onWarning: () => {}, onUnreadable: (path, reason) => seen.push('unreadable ' + reason) })) {
   if (!entry.meta.path.toString().endsWith('/' + ${JSON.stringify(victim)})) continue;
   renameSync(${JSON.stringify(replacement)}, ${JSON.stringify(join(root, victim))});
   const content = FileContent.open(entry.open());
   const opened = openedFile(entry.stats, content.statAtOpen);
   const meta = opened.kind === 'replaced' ? entry.metaFrom(content.statAtOpen) : entry.meta;
-  seen.push(opened.kind + ' ' + (opened.kind === 'unreadable' ? opened.reason : meta.inode === Number(content.statAtOpen.ino) && meta.size === content.statAtOpen.size && meta.mode === (content.statAtOpen.mode & 0o7777)));
+  const isOwnStat = meta.inode === Number(content.statAtOpen.ino) && meta.mode === (content.statAtOpen.mode & 0o7777)
+    && (meta.type !== 1 || meta.size === content.statAtOpen.size);
+  seen.push(opened.kind + ' ' + (opened.kind === 'unreadable' ? opened.reason : isOwnStat));
   content.close();
 }
 process.stdout.write(seen.join('\\n'));
@@ -87,4 +94,17 @@ test('another regular file renamed over a walked file: described by its own stat
   writeFileSync(join(data, 'victim'), 'the walked content\n', { mode: 0o644 });
   writeFileSync(join(root, 'new'), 'a longer content saved over it by an editor\n', { mode: 0o600 });
   assert.equal(walkWithSwap(data, 'victim', join(root, 'new')), 'replaced true');
+});
+
+test('a read_all_fifos FIFO with a regular file renamed over it is left unread; another FIFO is described by its own stat', (t) => {
+  const root = scratch(t);
+  const data = join(root, 'data');
+  mkdirSync(data);
+  execFileSync('mkfifo', [join(data, 'pipe')]);
+  writeFileSync(join(root, 'file'), 'not a pipe\n');
+  assert.equal(walkWithSwap(data, 'pipe', join(root, 'file'), true), 'unreadable was replaced by a regular file during the backup');
+  rmSync(join(data, 'pipe'));
+  execFileSync('mkfifo', [join(data, 'pipe')]);
+  execFileSync('mkfifo', ['-m', '600', join(root, 'other-pipe')]);
+  assert.equal(walkWithSwap(data, 'pipe', join(root, 'other-pipe'), true), 'replaced true');
 });

@@ -5,6 +5,7 @@
 // reported and left out; one that changed while read is sent as read, with a warning; one whose name
 // was given to another file since the walk is sent as that file, with a warning, or left out and
 // reported when it is no regular file any more.
+import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
@@ -20,6 +21,7 @@ import { CarriedRuns } from './carried-runs';
 import { FileContent } from './file-content';
 import { openedFile } from './replaced-file';
 import { describe, type WalkedEntry } from './walker';
+import { statFd, type PosixStat } from './posix/at';
 import type { ChunkUploader } from './chunking/chunk-uploader';
 
 
@@ -116,17 +118,12 @@ export class EntrySender {
       return false;
     }
     try {
-      const opened = openedFile(walked.stats, content.statAtOpen);
-      if (opened.kind === 'unreadable') {
-        this.unreadable(shown, opened.reason);
-        return false;
-      }
+      const described = this.describeOpened(walked, content.statAtOpen, shown);
+      if (described === undefined) return false;
       const xattrs = this.readXattrs(() => content.readXattrs(), shown);
       if (xattrs === undefined) return false;
-      const isReplaced = opened.kind === 'replaced';
-      const walkedMeta = isReplaced ? walked.metaFrom(content.statAtOpen) : walked.meta;
-      const meta: EntryMeta = { ...walkedMeta, size: content.statAtOpen.size, xattrs, extents: content.extents };
-      if (isReplaced) this.progress.warnings.push(`${shown()}: replaced by another file during the backup (the new one stored)`);
+      const isReplaced = described.isReplaced;
+      const meta: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
       if (this.chunks) {
         // Small files in one synchronous read; big ones frame by frame as they are cut.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.dataBytes <= INLINE_MAX_CONTENT ? [content.readWhole()] : content.frames());
@@ -166,17 +163,44 @@ export class EntrySender {
       this.unreadable(shown, `cannot be opened (${describe(error)})`);
       return false;
     }
+    let described: { meta: EntryMeta; isReplaced: boolean } | undefined;
+    try {
+      described = this.describeOpened(walked, statFd(fd), shown);
+    } catch (error) {
+      this.unreadable(shown, `cannot be read (${describe(error)})`);
+    }
+    if (described === undefined) {
+      closeSync(fd);
+      return false;
+    }
     const xattrs = this.readXattrs(() => walked.readXattrs(), shown) ?? [];
+    const meta: EntryMeta = { ...described.meta, xattrs };
     const socket = new Socket({ fd, readable: true, writable: false });
     if (this.chunks) {
-      this.progress.bytesRead += await this.chunks.sendFile({ ...walked.meta, xattrs }, socket);
+      this.progress.bytesRead += await this.chunks.sendFile(meta, socket);
     } else {
       await this.batcher.flush();
-      await this.stream.send({ message: { $case: 'entry', value: { meta: { ...walked.meta, xattrs }, sameAsParent: false } } });
+      await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
       await sendContent(this.stream, socket, (count) => { this.progress.bytesRead += count; });
     }
     this.progress.files++;
     return true;
+  }
+
+  /**
+   * The metadata of the inode opened: the walk's, or its own when the name was given to another entry
+   * of the same kind since (with a warning); undefined, reported, when it is of another kind now.
+   */
+  private describeOpened(walked: WalkedEntry, opened: PosixStat, shown: () => string): { meta: EntryMeta; isReplaced: boolean } | undefined {
+    const found = openedFile(walked.stats, opened);
+    if (found.kind === 'unreadable') {
+      this.unreadable(shown, found.reason);
+      return undefined;
+    }
+    if (found.kind === 'same') return { meta: walked.meta, isReplaced: false };
+    const what = walked.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? 'FIFO' : 'file';
+    this.progress.warnings.push(`${shown()}: replaced by another ${what} during the backup (the new one stored)`);
+    return { meta: walked.metaFrom(opened), isReplaced: true };
   }
 
   private noteChanges(content: FileContent, shown: () => string): void {

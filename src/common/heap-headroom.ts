@@ -3,13 +3,13 @@
 // V8 picks a factor of 1.1 to 4 over the survivors from its own speed estimates, and starts marking
 // again once less than a young generation's worth (about 16 MiB) is left below that limit. With the
 // few MiB our processes keep alive, that is almost at once: a first backup of 20,000 small files made
-// 48-58 full collections in the client (9 MiB live) and 15 in the server (12 MiB live), their marking
-// threads a fifth of each process's CPU. The other end: left to V8, the server's old generation grew
+// 48-58 full collections in the client (9 MiB live) and 15 in the server (12 MiB live), the server's
+// collections about a quarter of its CPU. The other end: left to V8, the server's old generation grew
 // to 85-114 MiB of garbage over 15 MiB live during a restore of 100,000 files, its RSS past 256 MiB.
 //
 // So the room above the survivors is fixed in bytes, not as a factor: HEADROOM_BYTES over a small
 // heap, twice the survivors over a big one. V8 reads the factor at every full collection; it is set
-// again after each from what survived it (bench A: 15-20 % less CPU in each process, the note of issue 18).
+// again after each from what survived it (bench A: 6-9 % less CPU in each process, the note of issue 18).
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
@@ -48,14 +48,14 @@ export interface HeapHeadroom {
 export function keepHeapHeadroom(execArgv: readonly string[] = process.execArgv): HeapHeadroom {
   if (isGivenOn(execArgv)) return { percent: undefined, stop: () => undefined };
   // Twice, until a full collection has said what survives: a process's first MiB are no measure.
-  let percent = MIN_PERCENT;
-  setFlagsFromString(`${FLAG}=${percent}`);
-  const follow = (): void => {
-    const wanted = growingPercentFor(getHeapStatistics().used_heap_size);
+  let percent = 0;
+  const setPercent = (wanted: number): void => {
     if (wanted === percent) return;
     percent = wanted;
     setFlagsFromString(`${FLAG}=${percent}`);
   };
+  setPercent(MIN_PERCENT);
+  const follow = (): void => setPercent(growingPercentFor(getHeapStatistics().used_heap_size));
   const observer = new PerformanceObserver((list) => {
     // Reported after the collection, so the heap's size then is what survived it (and a little since).
     if (list.getEntries().some((entry) => (entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) follow();

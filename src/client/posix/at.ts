@@ -78,7 +78,7 @@ export function chmodAt(dirfd: number, name: Name, mode: number): void {
 /**
  * Where fstatat's answer lands, read back before the call returns: one for the thread, as a fresh
  * 104-byte array per call (outside V8's heap, an ArrayBuffer for the collector to track) cost 5.3 µs a
- * stat here against 3.4, and a backup makes three stats of each file it reads (at the walk, at open,
+ * stat here against 2.5, and a backup makes three stats of each file it reads (at the walk, at open,
  * after reading). Synchronous use only, so no two calls can share it.
  */
 const statAnswer = new BigInt64Array(13);

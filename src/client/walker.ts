@@ -8,8 +8,8 @@ import { closeSync, openSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlinkAt, statAt, type PosixStat } from './posix/at';
-import { readXattrs, type Xattr } from './posix/xattrs';
+import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlinkAt, statAt, statFd, type Name, type PosixStat } from './posix/at';
+import { readXattrs, type Xattr, type XattrTarget } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { escapeBytes } from '../common/escape-bytes';
@@ -116,29 +116,26 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       return;
     }
   }
-  const meta = entryMetaFromStat(path, type, stats, owners, linkTarget);
-  const xattrTarget = { dirfd: parentFd, name };
-  const entryType = type;
-  yield {
-    meta, stats,
-    readXattrs: () => readXattrs(xattrTarget),
-    open: () => {
-      const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
-      // A FIFO without a writer must not block a thread for ever: a read_all_fifos FIFO is read as a socket;
-      // a regular file's reads ignore the flag.
-      return openAt(parentFd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-    },
-    metaFrom: (other) => entryMetaFromStat(path, entryType, other, owners, linkTarget),
-  };
-  if (type !== EntryType.ENTRY_TYPE_DIRECTORY) return;
+  if (type !== EntryType.ENTRY_TYPE_DIRECTORY) {
+    yield walkedEntry(parentFd, name, path, type, stats, owners, linkTarget, { dirfd: parentFd, name });
+    return;
+  }
   let folderFd: number;
   try {
     folderFd = name.length === 1 && name[0] === 0x2e ? openAt(parentFd, '.', posixConstants().O_RDONLY | posixConstants().O_DIRECTORY) : openFolderAt(parentFd, name);
   } catch (error) {
+    // Recorded as walked (its owner and mode are worth restoring); only its content is missing.
+    yield walkedEntry(parentFd, name, path, type, stats, owners, linkTarget, { dirfd: parentFd, name });
     options.onUnreadable(escapeBytes(path), `cannot open the folder (${describe(error)}); its content is not in the backup`);
     return;
   }
   try {
+    // The folder listed is the one opened: when another folder took the name since the lstat, its own
+    // owner, mode, times and xattrs are recorded with the content read from it, never the first one's.
+    const opened = statFd(folderFd);
+    const isReplaced = opened.ino !== stats.ino || opened.dev !== stats.dev;
+    if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup (the new one stored)`);
+    yield walkedEntry(parentFd, name, path, type, isReplaced ? opened : stats, owners, linkTarget, { fd: folderFd });
     let names: Buffer[];
     try {
       names = readFolderAt(folderFd);
@@ -163,6 +160,22 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   } finally {
     closeSync(folderFd);
   }
+}
+
+/** xattrTarget: where the entry's xattrs are read (a folder by the fd its content is listed from). */
+function walkedEntry(parentFd: number, name: Name, path: Buffer, type: EntryType, stats: PosixStat, owners: OwnerNames,
+  linkTarget: Buffer | undefined, xattrTarget: XattrTarget): WalkedEntry {
+  return {
+    meta: entryMetaFromStat(path, type, stats, owners, linkTarget), stats,
+    readXattrs: () => readXattrs(xattrTarget),
+    open: () => {
+      const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
+      // A FIFO without a writer must not block a thread for ever: a read_all_fifos FIFO is read as a socket;
+      // a regular file's reads ignore the flag.
+      return openAt(parentFd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    },
+    metaFrom: (other) => entryMetaFromStat(path, type, other, owners, linkTarget),
+  };
 }
 
 export function describe(error: unknown): string {

@@ -55,7 +55,28 @@ export class EntrySender {
     this.carriedRuns = parent.acceptsCarriedRuns ? new CarriedRuns() : undefined;
   }
 
-  async send(walked: WalkedEntry): Promise<void> {
+  /**
+   * Sends one walked entry; undefined when nothing had to wait. Most files of a no-change backup join
+   * the carried run being gathered: for them no promise is made, as one or two per file were a sixth of
+   * what a no-change backup of 20,000 files allocated.
+   */
+  send(walked: WalkedEntry): Promise<void> | undefined {
+    const meta = walked.meta;
+    // Files of one link only: a later link names its first path, which must be recorded below.
+    if (this.carriedRuns !== undefined && meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink === 1) {
+      const parentFile = this.parent.lookup(meta.path);
+      if (parentFile !== NOT_YET && isUnchanged(meta, parentFile) && isCarriable(meta, parentFile!)) {
+        const closed = this.carriedRuns.add(meta.path, parentFile!.rank);
+        this.progress.carriedFiles++;
+        this.progress.files++;
+        this.progress.unchangedFiles++;
+        return closed === undefined ? undefined : this.sendCarried(closed);
+      }
+    }
+    return this.sendEntry(walked);
+  }
+
+  private async sendEntry(walked: WalkedEntry): Promise<void> {
     const meta = walked.meta;
     // Escaped only for a message: done for every entry, it cost more than many of the checks.
     const shown = (): string => escapeBytes(meta.path);

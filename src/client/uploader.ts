@@ -103,10 +103,13 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       onUnreadable: (path, reason) => progress.unreadable.push({ path, reason }),
     })) {
       options.signal?.throwIfAborted();
-      await sender.send(walked);
+      // Awaited only when something waits: most unchanged files make no promise at all.
+      const sending = sender.send(walked);
+      if (sending !== undefined) await sending;
       walkedEntries++;
       report();
-      await loop.turn();
+      const turn = loop.turn();
+      if (turn !== undefined) await turn;
     }
     await sender.finish();
     parent.close();

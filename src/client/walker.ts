@@ -9,24 +9,51 @@ import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlinkAt, statAt, statFd, type Name, type PosixStat } from './posix/at';
-import { readXattrs, type Xattr, type XattrTarget } from './posix/xattrs';
+import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { escapeBytes } from '../common/escape-bytes';
 
-export interface WalkedEntry {
+/**
+ * One entry the walk reached. A class, not an object of closures: a walk makes one per entry, and four
+ * closures each were an eighth of what a no-change backup of 20,000 files allocated.
+ */
+export class WalkedEntry {
   readonly meta: EntryMeta;
-  readonly stats: PosixStat;
+
+  constructor(
+    private readonly parentFd: number,
+    private readonly name: Name,
+    private readonly type: EntryType,
+    readonly stats: PosixStat,
+    private readonly owners: OwnerNames,
+    private readonly linkTarget: Buffer | undefined,
+    path: Buffer,
+    /** A folder's fd its content is listed from: its xattrs are read there, not by name. */
+    private readonly folderFd?: number,
+  ) {
+    this.meta = entryMetaFromStat(path, type, stats, owners, linkTarget);
+  }
+
   /** The entry's extended attributes and ACLs, read now (never through a symlink). */
-  readXattrs(): Xattr[];
+  readXattrs(): Xattr[] {
+    return readXattrs(this.folderFd !== undefined ? { fd: this.folderFd } : { dirfd: this.parentFd, name: this.name });
+  }
+
   /**
    * Opens a file (or, with read_all_fifos, a FIFO) for reading, non-blocking: the name may have been
-   * given to a FIFO since the walk's lstat, whose open would otherwise wait for a writer for ever.
-   * Valid until the walk moves on.
+   * given to a FIFO since the walk's lstat, whose open would otherwise wait for a writer for ever (a
+   * regular file's reads ignore the flag). Valid until the walk moves on.
    */
-  open(): number;
+  open(): number {
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
+    return openAt(this.parentFd, this.name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  }
+
   /** This entry's metadata as another stat of the same name gives it (the inode opened, when it is not the one walked). */
-  metaFrom(stats: PosixStat): EntryMeta;
+  metaFrom(stats: PosixStat): EntryMeta {
+    return entryMetaFromStat(this.meta.path, this.type, stats, this.owners, this.linkTarget);
+  }
 }
 
 export interface WalkOptions {
@@ -117,7 +144,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     }
   }
   if (type !== EntryType.ENTRY_TYPE_DIRECTORY) {
-    yield walkedEntry(parentFd, name, path, type, stats, owners, linkTarget, { dirfd: parentFd, name });
+    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
     return;
   }
   let folderFd: number;
@@ -125,7 +152,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     folderFd = name.length === 1 && name[0] === 0x2e ? openAt(parentFd, '.', posixConstants().O_RDONLY | posixConstants().O_DIRECTORY) : openFolderAt(parentFd, name);
   } catch (error) {
     // Recorded as walked (its owner and mode are worth restoring); only its content is missing.
-    yield walkedEntry(parentFd, name, path, type, stats, owners, linkTarget, { dirfd: parentFd, name });
+    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
     options.onUnreadable(escapeBytes(path), `cannot open the folder (${describe(error)}); its content is not in the backup`);
     return;
   }
@@ -135,7 +162,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     const opened = statFd(folderFd);
     const isReplaced = opened.ino !== stats.ino || opened.dev !== stats.dev;
     if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup (the new one stored)`);
-    yield walkedEntry(parentFd, name, path, type, isReplaced ? opened : stats, owners, linkTarget, { fd: folderFd });
+    yield new WalkedEntry(parentFd, name, type, isReplaced ? opened : stats, owners, linkTarget, path, folderFd);
     let names: Buffer[];
     try {
       names = readFolderAt(folderFd);
@@ -160,22 +187,6 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   } finally {
     closeSync(folderFd);
   }
-}
-
-/** xattrTarget: where the entry's xattrs are read (a folder by the fd its content is listed from). */
-function walkedEntry(parentFd: number, name: Name, path: Buffer, type: EntryType, stats: PosixStat, owners: OwnerNames,
-  linkTarget: Buffer | undefined, xattrTarget: XattrTarget): WalkedEntry {
-  return {
-    meta: entryMetaFromStat(path, type, stats, owners, linkTarget), stats,
-    readXattrs: () => readXattrs(xattrTarget),
-    open: () => {
-      const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
-      // A FIFO without a writer must not block a thread for ever: a read_all_fifos FIFO is read as a socket;
-      // a regular file's reads ignore the flag.
-      return openAt(parentFd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-    },
-    metaFrom: (other) => entryMetaFromStat(path, type, other, owners, linkTarget),
-  };
 }
 
 export function describe(error: unknown): string {

@@ -90,9 +90,14 @@ function fstatat(dirfd: number, name: Name, flags: number): PosixStat {
   return {
     mode: Number(out[0]), uid: Number(out[1]), gid: Number(out[2]), nlink: Number(out[3]), size: Number(out[4]),
     blocks: Number(out[5]), blksize: Number(out[6]),
-    ino: BigInt.asUintN(64, out[7]), dev: BigInt.asUintN(64, out[8]), rdev: BigInt.asUintN(64, out[9]),
+    ino: unsigned64(out[7]), dev: unsigned64(out[8]), rdev: unsigned64(out[9]),
     atimeNs: out[10], mtimeNs: out[11], ctimeNs: out[12],
   };
+}
+
+/** An unsigned 64-bit field read from a signed array: converted only when its top bit is set (each conversion is another BigInt to collect). */
+function unsigned64(value: bigint): bigint {
+  return value < 0n ? BigInt.asUintN(64, value) : value;
 }
 
 /** lstat relative to dirfd. */

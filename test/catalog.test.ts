@@ -119,7 +119,7 @@ for (const [name, open] of Object.entries(implementations)) {
       for (let index = 0; index < 2497; index++) add(Buffer.from(`/tree/${(index * 7919) % 2497}/file ${index % 13}`));
       // Inserted in an order unrelated to the path order, so the query's ORDER BY is what is tested.
       const shuffled = [...paths.values()].sort((a, b) => Buffer.compare(sha256(a.toString('hex')), sha256(b.toString('hex'))));
-      catalog.entries.insert(backup.id, shuffled.map((path) => entry(path)));
+      catalog.entries.insert(backup.id, shuffled.map((path) => entry(path)), shuffled.map(() => null));
       const expected = [...paths.values()].sort(Buffer.compare).map((path) => path.toString('hex'));
       for (const pageSize of [1000, 7, 1, expected.length, expected.length + 1]) {
         assert.deepEqual([...catalog.entries.all(backup.id, pageSize)].map((stored) => stored.path.toString('hex')), expected, `page size ${pageSize}`);
@@ -140,7 +140,7 @@ for (const [name, open] of Object.entries(implementations)) {
         xattrs: [{ name: Buffer.from('user.note'), value: Buffer.from([0, 1, 2, 255]) }, { name: Buffer.from('system.posix_acl_access'), value: Buffer.alloc(0) }],
         extents: [0, 4096, 2 ** 31, 8192],
       };
-      catalog.entries.insert(backup.id, [full]);
+      catalog.entries.insert(backup.id, [full], [full.contentId]);
       assert.deepEqual(catalog.entries.at(backup.id, full.path), full);
     });
 
@@ -195,13 +195,13 @@ for (const [name, open] of Object.entries(implementations)) {
         catalog.contents.insertRows(sha256('content once'), 112, [shared, only]),
       ]);
       const first = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
-      catalog.entries.insert(first.id, [entry('/x', twice), entry('/y', twice), entry('/z', once)]);
+      catalog.entries.insert(first.id, [entry('/x'), entry('/y'), entry('/z')], [twice, twice, once]);
       // Running: nothing counted yet, so only what a session holds keeps it.
       const held = { hasContent: (id: number) => id === twice || id === once, hasChunk: (id: number) => id === spare };
       assert.deepEqual({ ...catalog.garbage.sweep(() => held), touchedPacks: undefined, clientsWithExpiredHolds: undefined }, { deletedContents: 0, deletedChunks: 0, touchedPacks: undefined, clientsWithExpiredHolds: undefined });
       catalog.backups.commit(first.id, stats, {}, Date.now());
       const second = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
-      catalog.entries.insert(second.id, [entry('/x', twice)]);
+      catalog.entries.insert(second.id, [entry('/x')], [twice]);
       catalog.backups.commit(second.id, stats, {}, Date.now());
       const swept = catalog.garbage.sweep(() => nothingHeld);
       assert.equal(swept.deletedContents, 0);

@@ -80,13 +80,19 @@ export class EntriesTable {
     };
   }
 
-  /** Inside a caller's transaction, or in one of its own. */
-  insert(backupId: number, entries: readonly StoredEntry[]): void {
+  /**
+   * Inside a caller's transaction, or in one of its own. contentIds[i] is entries[i]'s content: a write
+   * session learns them at its flush, and a copy of each entry with its id was a sixteenth of what a
+   * first backup allocated on the server.
+   */
+  insert(backupId: number, entries: readonly Omit<StoredEntry, 'contentId'>[], contentIds: readonly (number | null)[]): void {
+    if (contentIds.length !== entries.length) throw new RangeError(`${entries.length} entries with ${contentIds.length} content ids`);
     this.database.transaction(() => {
-      for (const entry of entries) {
+      for (let index = 0; index < entries.length; index++) {
+        const entry = entries[index];
         this.statements.insert.run(
           backupId, entry.path, entry.type, entry.mode, entry.uid, entry.gid, entry.mtimeSec, entry.mtimeNsec,
-          entry.ctimeSec, entry.ctimeNsec, entry.inode, entry.device, entry.size, entry.linkTarget, entry.contentId,
+          entry.ctimeSec, entry.ctimeNsec, entry.inode, entry.device, entry.size, entry.linkTarget, contentIds[index],
           entry.user, entry.group, entry.nlink, entry.rdev, encodeXattrs(entry.xattrs), encodeExtents(entry.extents));
       }
     });

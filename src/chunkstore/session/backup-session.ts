@@ -175,7 +175,7 @@ export class BackupSession {
         content.id = catalog.contents.insertRows(content.hash, content.size, chunkIds[index]);
         hold.contents.add(content.id);
       });
-      catalog.entries.insert(this.backup.id, entries.map(({ entry, content }) => ({ ...entry, contentId: content === null ? null : contentIdOf(content) })));
+      catalog.entries.insert(this.backup.id, entries.map(({ entry }) => entry), entries.map(({ content }) => (content === null ? null : contentIdOf(content))));
     });
     this.pendingEntries = [];
     this.context.pendingContents.clear();

@@ -1,6 +1,5 @@
 // Compresses chunks with zstd and proves each result decodes back to the same bytes before it is stored
 // (restic #4523: a compressor once returned wrong bytes on decompress), and decodes with a size bound.
-import { createHash } from 'node:crypto';
 import { Compressor } from 'zstd-napi';
 import { DCtx, MAGICNUMBER, findFrameCompressedSize } from 'zstd-napi/binding';
 import { Codec } from './pack/pack-format';
@@ -11,9 +10,7 @@ export interface EncodedChunk {
   readonly payload: Buffer;
 }
 
-export function sha256(data: Buffer): Buffer {
-  return createHash('sha256').update(data).digest();
-}
+export { sha256 } from '../common/sha256';
 
 /** One per session: zstd contexts are reused across chunks for speed. */
 export class ChunkCodec {

@@ -2,6 +2,7 @@
 // list without the bytes (the server checks each chunk against its own hash when it arrives), so a
 // client that lies about a file cannot make another client's identical file point at wrong chunks.
 import { createHash, type Hash } from 'node:crypto';
+import { sha256 } from './sha256';
 
 export class ContentHasher {
   private readonly hash: Hash = createHash('sha256');
@@ -16,7 +17,9 @@ export class ContentHasher {
   }
 }
 
-export function contentHashOf(chunkHashes: Iterable<Uint8Array>): Buffer {
+export function contentHashOf(chunkHashes: readonly Uint8Array[]): Buffer {
+  // Most files are one chunk: one hash of its hash, without a Hash object.
+  if (chunkHashes.length === 1) return sha256(chunkHashes[0]);
   const hasher = new ContentHasher();
   for (const chunkHash of chunkHashes) hasher.add(chunkHash);
   return hasher.digest();

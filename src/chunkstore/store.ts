@@ -35,6 +35,8 @@ import { establishIdentity } from './store-identity';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
 import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { S3Backend } from './backend/s3/s3-backend';
+import type { S3BackendOptions } from './backend/s3/s3-options';
 
 export interface StoreOptions {
   /** For a new store; an existing one keeps its own unless isChunkerChosen (then they must match). */
@@ -102,12 +104,21 @@ export type { SnapshotFigures } from './snapshot/catalog-snapshots';
 export type { StagingFigures } from './pack/staging-budget';
 export type { PackCacheFigures } from './cache/pack-cache';
 // What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
-export { S3Backend } from './backend/s3/s3-backend';
+export type { S3Backend } from './backend/s3/s3-backend';
 export { loadS3Credentials } from './backend/s3/credentials';
 export { LATENCY_BOUNDS_SECONDS, type S3Stats } from './backend/s3/s3-metrics';
 export { S3AuthError, S3RequestError } from './backend/s3/s3-errors';
 export { loadKeyFile } from './crypto/key-file';
 export type { StoreKey } from './crypto/store-key';
+
+/**
+ * S3Backend.open, its module loaded on first use: the S3 SDK behind it costs a server ~0.1 s at
+ * start-up, which a store in a local folder never needs.
+ */
+export async function openS3Backend(options: S3BackendOptions & { readonly createBucket?: boolean }): Promise<S3Backend> {
+  const { S3Backend } = await import('./backend/s3/s3-backend');
+  return S3Backend.open(options);
+}
 
 const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
 const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;

@@ -1,5 +1,5 @@
-// Which backups a partial backup stands on: the `since` of a new partial backup, and the chain
-// (last complete backup, then every later partial up to the chosen one) its restore must apply.
+// Which backups a partial backup stands on: the chain (last complete backup, then every later
+// partial up to the chosen one) its restore must apply. The `since` of a new one: partial-since.ts.
 import type { NodeConfig } from '../common/config/node-config';
 import { NotFoundError } from '../common/errors';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
@@ -9,35 +9,10 @@ import { runRestore, type RestoreProgress, type RestoreResult } from './restorer
 import type { OverwritePolicy } from './overwrite-policy';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
-import { PartialBase } from './sources/partial-base';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
-
-/** Label the uploader puts on every backup with dumps: the client's clock when its dumpers started. */
-export const DUMPS_STARTED_LABEL = 'dumps.started_at';
-
-/** Covers clock differences between this node, its databases and the server, and slow transactions
- *  that commit rows stamped before the previous dump began. Partial loads are upserts, so rows seen
- *  twice cost nothing but bytes. */
-export const PARTIAL_OVERLAP_MILLISECONDS = 5 * 60 * 1000;
 
 function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
   return [...backups].sort((left, right) => left.backupId - right.backupId);
-}
-
-/**
- * The time a partial backup dumps changes from: when the newest committed backup (complete or
- * partial) began dumping, minus the overlap. The dump start is the right edge, not the backup's
- * finish: a dump is a snapshot taken when it starts, so rows changed while it ran are not in it.
- * The client-clock label is preferred to the server's start time, which comes a little later and
- * on another clock. It carries that backup's labels too: database sources take each table's mark
- * from them rather than a time. Throws NotFoundError when there is no backup to be partial to.
- */
-export function partialSinceOf(backups: readonly BackupSummary[], overlapMilliseconds = PARTIAL_OVERLAP_MILLISECONDS): PartialBase {
-  const newest = byNumber(backups).at(-1);
-  if (newest === undefined) throw new NotFoundError('no backup yet: a partial backup needs a complete one before it (run cpsbackup -e)');
-  const label = Date.parse(newest.labels[DUMPS_STARTED_LABEL] ?? '');
-  const startedAt = Number.isFinite(label) ? Math.min(label, newest.startedAtMs) : newest.startedAtMs;
-  return new PartialBase(startedAt - overlapMilliseconds, { ...newest.labels });
 }
 
 /**

@@ -18,7 +18,7 @@ import type { StorageConfig } from './sources/storage-config';
 import { startDumps, type DumpRun } from './sources/dump-run';
 import { BackupError, errorMessage } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
-import { DUMPS_STARTED_LABEL } from './partial-chain';
+import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
 
 export const CLIENT_VERSION = readPackageVersion();

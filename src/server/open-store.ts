@@ -3,7 +3,7 @@
 // no encoder threads: they never compress new chunks in bulk.
 import type { ServerConfig } from '../common/config/server-config';
 import type { S3StorageSettings } from '../common/config/storage-keys';
-import { ChunkStore, loadKeyFile, loadS3Credentials, S3Backend, type StoreKey } from '../chunkstore/store';
+import { ChunkStore, loadKeyFile, loadS3Credentials, openS3Backend, type S3Backend, type StoreKey } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
 
 export async function openConfiguredStore(config: ServerConfig, options: { encoderThreads?: number; logger?: Logger } = {}): Promise<ChunkStore> {
@@ -44,7 +44,7 @@ export function loadConfiguredKey(config: ServerConfig): Promise<StoreKey | unde
  * a new store on a wrong bucket name is caught by the store identity check, not by a refusal here.
  */
 export function openBucket(storage: S3StorageSettings, logger: Logger | undefined, isCreateAllowed = true): Promise<S3Backend> {
-  return S3Backend.open({
+  return openS3Backend({
     endpoint: storage.endpoint,
     bucket: storage.bucket,
     prefix: storage.prefix,

@@ -5,7 +5,7 @@ import type { Logger } from '../../common/logger';
 import { BackupKind } from '../../proto/cpsbackup';
 import { listBackups } from '../catalog-calls';
 import { connectToServer } from '../connection';
-import { partialSinceOf } from '../partial-chain';
+import { partialSinceOf } from '../partial-since';
 import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from '../receiver/receiver';
 import { incompleteBackupsOf } from '../receiver/receive-incomplete';

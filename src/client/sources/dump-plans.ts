@@ -7,7 +7,7 @@ import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME, collectionFileName } from './dump-
 import { isOnPath } from './shell';
 import type { CommandSource, DumpSource, MongodbSource, SqliteSource } from './storage-config';
 import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
-import { planDatabaseDumps, type SourcePlan } from './database-dump-plan';
+import type { SourcePlan } from './database-dump-plan';
 import type { DumpPlan } from './dump-plan';
 
 export type { DumpPlan } from './dump-plan';
@@ -27,8 +27,12 @@ export async function planDumps(source: DumpSource, partialSince: Date | undefin
     case 'mongodb':
       return { plans: await planMongodb(source, partialSince), labels: {} };
     case 'postgresql':
-    case 'mariadb':
+    case 'mariadb': {
+      // Loaded on first use, like the MongoDB driver below: the PostgreSQL and MariaDB dialects are
+      // two dozen modules that a backup without database sources never needs.
+      const { planDatabaseDumps } = await import('./database-dump-plan');
       return planDatabaseDumps(source, partialSince, workDirectory);
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // the catalog has there, the S3 requests by operation (count, errors, retries, bytes, latency), and
 // the catalog snapshots a lost server would be rebuilt from.
 import {
-  LATENCY_BOUNDS_SECONDS, S3Backend, type ChunkStore, type S3Stats, type SnapshotFigures, type StagingFigures, type PackCacheFigures,
+  LATENCY_BOUNDS_SECONDS, type ChunkStore, type S3Backend, type S3Stats, type SnapshotFigures, type StagingFigures, type PackCacheFigures,
 } from '../../chunkstore/store';
 
 export interface ObjectStoreStatus {
@@ -25,7 +25,7 @@ export interface ObjectStoreStatus {
 /** null for a store that keeps its packs in its local folder. */
 export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
   const backend = store.packBackend;
-  if (!(backend instanceof S3Backend)) return null;
+  if (!isBucket(backend)) return null;
   const figures = store.figures();
   const snapshots = store.snapshotStatus;
   return {
@@ -39,4 +39,9 @@ export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
     staging: store.stagingStatus,
     cache: store.cacheStatus ?? null,
   };
+}
+
+/** By kind, not instanceof: the class would load the S3 SDK into every server, local stores' too. */
+function isBucket(backend: ChunkStore['packBackend']): backend is S3Backend {
+  return backend.kind === 's3';
 }

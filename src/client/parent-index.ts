@@ -2,7 +2,7 @@
 // file travel as a reference only, or, in a run of such files, not travel at all. The server sends it
 // in path order, so a path is settled once the index has reached it; the walk waits only when it is
 // ahead. Read whole before the walk, the index of 20,000 files took a third of a no-change backup.
-import type { BackupClient, ParentBatch } from '../proto/cpsbackup';
+import type { BackupClient, EntryMeta, ParentBatch } from '../proto/cpsbackup';
 import type { ParentFile } from './entry-meta';
 import { ProtocolError } from '../common/errors';
 
@@ -15,6 +15,8 @@ export const NOT_YET = Symbol('not yet');
 export class ParentIndex {
   /** By path as a latin1 string (one character per byte). */
   private readonly entries = new Map<string, RankedParentFile>();
+  /** Each owner name once, however many files it owns. */
+  private readonly ownerNames = new Map<string, string>();
   /** The last path received: every path up to it is settled. */
   private reached: Buffer | undefined;
   /** Entries received, damaged ones included: the next one's rank. */
@@ -94,8 +96,28 @@ export class ParentIndex {
       this.reached = entry.path;
       const rank = this.received++;
       // A damaged one takes its rank, so no run spans it, but is not the parent's file: it is sent again.
-      if (!damaged.has(index)) this.entries.set(entry.path.toString('latin1'), Object.assign(entry, { rank }));
+      if (!damaged.has(index)) this.entries.set(entry.path.toString('latin1'), this.rankedFile(entry, rank));
     });
+  }
+
+  /**
+   * Only what the unchanged check reads, owner names shared: the index lives through the whole walk, and
+   * keeping each decoded entry whole (its path, empty lists and names) made the collector copy twice as
+   * much at every young-generation collection.
+   */
+  private rankedFile(entry: EntryMeta, rank: number): RankedParentFile {
+    return {
+      type: entry.type, mode: entry.mode, size: entry.size, mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec,
+      ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec, inode: entry.inode, uid: entry.uid, gid: entry.gid,
+      user: this.ownerName(entry.user), group: this.ownerName(entry.group), device: entry.device, nlink: entry.nlink, rank,
+    };
+  }
+
+  private ownerName(name: string): string {
+    const known = this.ownerNames.get(name);
+    if (known !== undefined) return known;
+    this.ownerNames.set(name, name);
+    return name;
   }
 
   private async readRest(batches: AsyncIterator<ParentBatch>, toError: (error: unknown) => unknown): Promise<void> {

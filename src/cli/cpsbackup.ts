@@ -105,6 +105,9 @@ function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig
 async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
   const { backupPre, backupPost } = config.scripts;
   const { withScripts } = await import('../client/hooks/with-scripts');
+  // Loaded before the pre script (a database freeze, a snapshot) runs: a broken install fails here,
+  // with nothing started, rather than after it; doExport then finds them loaded.
+  await Promise.all([import('../client/uploader'), import('../proto/cpsbackup'), import('./progress-line'), import('./format')]);
   const result = await withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
     () => doExport(config, options, output, signal), (problem) => output.err(`error: ${problem}\n`));
   return result.exitCode;
@@ -310,8 +313,13 @@ async function doProtect(config: NodeConfig, backupId: number, isProtected: bool
 
 /** A refused certificate told from a server that is down; the module loads grpc, so only once a command failed. */
 async function explainFailure(error: unknown, config: NodeConfig): Promise<unknown> {
-  const { explainConnectionFailure } = await import('../client/certificate-refusal');
-  return explainConnectionFailure(error, config);
+  let explain: typeof import('../client/certificate-refusal').explainConnectionFailure;
+  try {
+    ({ explainConnectionFailure: explain } = await import('../client/certificate-refusal'));
+  } catch {
+    return error; // a module that will not load must not hide the failure being reported
+  }
+  return explain(error, config);
 }
 
 function buildProgram(): Command {

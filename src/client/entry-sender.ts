@@ -57,8 +57,8 @@ export class EntrySender {
 
   /**
    * Sends one walked entry; undefined when nothing had to wait. Most files of a no-change backup join
-   * the carried run being gathered: for them no promise is made, as one or two per file were a sixth of
-   * what a no-change backup of 20,000 files allocated.
+   * the carried run being gathered: for them no promise is made (send's promises were 17 of the 122 MB
+   * a no-change backup of 20,572 files allocated).
    */
   send(walked: WalkedEntry): Promise<void> | undefined {
     const meta = walked.meta;

@@ -102,8 +102,8 @@ export class ParentIndex {
 
   /**
    * Only what the unchanged check reads, owner names shared: the index lives through the whole walk, and
-   * keeping each decoded entry whole (its path, empty lists and names) made the collector copy twice as
-   * much at every young-generation collection.
+   * keeping each decoded entry whole (its path, empty lists and names) made every young-generation
+   * collection copy it: a no-change backup of 20,572 files spent 112 ms in the collector, now 99.
    */
   private rankedFile(entry: EntryMeta, rank: number): RankedParentFile {
     return {

@@ -103,7 +103,8 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       onUnreadable: (path, reason) => progress.unreadable.push({ path, reason }),
     })) {
       options.signal?.throwIfAborted();
-      // Awaited only when something waits: most unchanged files make no promise at all.
+      // Awaited only when something waits: an unchanged file of one link joining a carried run (from a
+      // server that takes them) makes no promise at all.
       const sending = sender.send(walked);
       if (sending !== undefined) await sending;
       walkedEntries++;

@@ -15,8 +15,9 @@ import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { escapeBytes } from '../common/escape-bytes';
 
 /**
- * One entry the walk reached. A class, not an object of closures: a walk makes one per entry, and four
- * closures each were an eighth of what a no-change backup of 20,000 files allocated.
+ * One entry the walk reached, usable until the walk moves on (a folder's fd is closed then, and its
+ * number soon given to another open). A class, not an object of closures: a walk makes one per entry,
+ * and their four closures each were 14 of the 122 MB a no-change backup of 20,572 files allocated.
  */
 export class WalkedEntry {
   readonly meta: EntryMeta;
@@ -159,9 +160,18 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   try {
     // The folder listed is the one opened: when another folder took the name since the lstat, its own
     // owner, mode, times and xattrs are recorded with the content read from it, never the first one's.
-    const opened = statFd(folderFd);
+    let opened: PosixStat;
+    try {
+      opened = statFd(folderFd);
+    } catch (error) {
+      // A failing network or FUSE file system: the folder as walked, its content reported missing, the walk goes on.
+      yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
+      options.onUnreadable(escapeBytes(path), `cannot read the folder (${describe(error)}); its content is not in the backup`);
+      return;
+    }
     const isReplaced = opened.ino !== stats.ino || opened.dev !== stats.dev;
-    if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup (the new one stored)`);
+    // An automount point not yet mounted looks the same: its lstat is the mount point, its open mounts it.
+    if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup, or a file system was mounted on it (the new one stored)`);
     yield new WalkedEntry(parentFd, name, type, isReplaced ? opened : stats, owners, linkTarget, path, folderFd);
     let names: Buffer[];
     try {

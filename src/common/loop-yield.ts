@@ -1,6 +1,6 @@
 // Gives the event loop a turn during long stretches of work that never waits for I/O. A walk of
-// unchanged files (cached stat calls, entries queued without backpressure) runs as one chain of
-// resolved promises: until it ended, no message reached the socket and no answer was read, so the
+// unchanged files (cached stat calls, entries queued without backpressure) runs without ever letting
+// the event loop turn: until it ended, no message reached the socket and no answer was read, so the
 // server sat idle through the walk and the client through the server's work after it. The server
 // needs the same between the batches of a parent index and between carried runs.
 import { performance } from 'node:perf_hooks';

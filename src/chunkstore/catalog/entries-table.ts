@@ -85,7 +85,7 @@ export class EntriesTable {
    * session learns them at its flush, and a copy of each entry with its id was a sixteenth of what a
    * first backup allocated on the server.
    */
-  insert(backupId: number, entries: readonly Omit<StoredEntry, 'contentId'>[], contentIds: readonly (number | null)[]): void {
+  insert(backupId: number, entries: readonly (Omit<StoredEntry, 'contentId'> & { readonly contentId?: never })[], contentIds: readonly (number | null)[]): void {
     if (contentIds.length !== entries.length) throw new RangeError(`${entries.length} entries with ${contentIds.length} content ids`);
     this.database.transaction(() => {
       for (let index = 0; index < entries.length; index++) {

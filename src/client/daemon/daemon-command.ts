@@ -7,6 +7,9 @@ import { runDaemon } from './daemon';
 
 export async function daemonMain(config: NodeConfig, storage: () => StorageConfig | undefined): Promise<number> {
   const logger = createDaemonLogger(config.logFile);
+  // A backup loads the database dump plans on first use; a daemon loads them now, so a job at night
+  // never meets files an in-place upgrade replaced since it started, nor a module missing since.
+  await import('../sources/database-dump-plan');
   const stop = new AbortController();
   const force = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -43,5 +43,6 @@ export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
 
 /** By kind, not instanceof: the class would load the S3 SDK into every server, local stores' too. */
 function isBucket(backend: ChunkStore['packBackend']): backend is S3Backend {
-  return backend.kind === 's3';
+  // A wrapper copying its inner backend's kind (a cache) is no bucket to ask for stats.
+  return backend.kind === 's3' && typeof (backend as Partial<S3Backend>).stats === 'function';
 }

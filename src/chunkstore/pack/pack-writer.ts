@@ -116,8 +116,8 @@ export class PackWriter implements StagingHolder {
     const { chunkId, deferred } = pendingChunkId();
     // Appends run one after another: each needs the offset the previous one ends at.
     const written = this.appendTail.then(() => this.appendNow(header, payload, row, deferred));
-    written.catch((error) => deferred.reject(error));
-    this.appendTail = written.catch(() => undefined);
+    // The chain goes on after a failure (kept in this.failure), and the record's id never comes.
+    this.appendTail = written.catch((error: unknown) => deferred.reject(error));
     return { written, chunkId, storedSize: payload.length };
   }
 
@@ -126,11 +126,14 @@ export class PackWriter implements StagingHolder {
     if (this.isEnded) throw new Error('pack writer already ended: append refused');
     const recordSize = this.framing.overhead + payload.length;
     // Room first: a full staging folder holds this writer (and through it the client) until uploads free some.
-    await this.budget.reserve(recordSize, async () => {
-      if (this.current === undefined || this.current.records.length === 0) return false;
-      await this.seal();
-      return true;
-    });
+    // Taken at once when there is room (nearly always): no promise or closure per record then.
+    if (!this.budget.tryReserve(recordSize)) {
+      await this.budget.reserve(recordSize, async () => {
+        if (this.current === undefined || this.current.records.length === 0) return false;
+        await this.seal();
+        return true;
+      });
+    }
     if (this.failure !== undefined || this.isEnded) {
       this.budget.release(recordSize);
       throw this.failure ?? new Error('pack writer already ended: append refused');

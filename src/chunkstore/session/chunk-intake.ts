@@ -84,7 +84,8 @@ export class ChunkIntake {
     // Looked up, held and appended in one synchronous turn: no sweep can fall between a lookup and its hold.
     const appended = this.context.catalog.transaction(() => verified.map((chunk) => (chunk === undefined ? undefined : this.store(chunk))));
     for (const record of appended) {
-      if (record !== undefined) await this.context.inFlight.add(record.written, record.rawSize, MAX_BYTES_IN_FLIGHT);
+      const held = record === undefined ? undefined : this.context.inFlight.add(record.written, record.rawSize, MAX_BYTES_IN_FLIGHT);
+      if (held !== undefined) await held;
     }
   }
 

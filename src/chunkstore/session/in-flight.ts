@@ -4,11 +4,19 @@ export class InFlightWork {
   private readonly pending: { readonly work: Promise<unknown>; readonly bytes: number }[] = [];
   private bytes = 0;
 
-  /** Adds work holding `bytes`; while more than `limitBytes` are held waits for the oldest, which bounds memory. */
-  async add(work: Promise<unknown>, bytes: number, limitBytes: number): Promise<void> {
+  /**
+   * Adds work holding `bytes`; while more than `limitBytes` are held waits for the oldest, which bounds
+   * memory. Undefined when nothing must be waited for: called per chunk, and a promise each was a
+   * collector's load on the server.
+   */
+  add(work: Promise<unknown>, bytes: number, limitBytes: number): Promise<void> | undefined {
     work.catch(() => undefined); // awaited below or by drain(); this only avoids an early unhandled warning
     this.pending.push({ work, bytes });
     this.bytes += bytes;
+    return this.bytes > limitBytes ? this.takeUntil(limitBytes) : undefined;
+  }
+
+  private async takeUntil(limitBytes: number): Promise<void> {
     while (this.bytes > limitBytes) await this.takeOldest();
   }
 

@@ -16,7 +16,7 @@ import { escapeBytes } from '../common/escape-bytes';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
 import { isCarriable, isUnchanged } from './entry-meta';
-import { NOT_YET, type ParentIndex } from './parent-index';
+import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index';
 import { CarriedRuns } from './carried-runs';
 import { FileContent } from './file-content';
 import { openedFile } from './replaced-file';
@@ -62,18 +62,27 @@ export class EntrySender {
    */
   send(walked: WalkedEntry): Promise<void> | undefined {
     const meta = walked.meta;
-    // Files of one link only: a later link names its first path, which must be recorded below.
-    if (this.carriedRuns !== undefined && meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink === 1) {
+    // Files of one link only (a later link names its first path, recorded in sendEntry), and only once
+    // the index has reached them.
+    if (meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink === 1) {
       const parentFile = this.parent.lookup(meta.path);
-      if (parentFile !== NOT_YET && isUnchanged(meta, parentFile) && isCarriable(meta, parentFile!)) {
-        const closed = this.carriedRuns.add(meta.path, parentFile!.rank);
-        this.progress.carriedFiles++;
-        this.progress.files++;
-        this.progress.unchangedFiles++;
-        return closed === undefined ? undefined : this.sendCarried(closed);
-      }
+      const joined = parentFile === NOT_YET ? false : this.joinCarriedRun(meta, parentFile);
+      if (joined !== false) return joined;
     }
     return this.sendEntry(walked);
+  }
+
+  /**
+   * An unchanged file the parent holds exactly as it is joins the carried run being gathered, counted
+   * here; false when it cannot. The promise: the run it closed, being sent.
+   */
+  private joinCarriedRun(meta: EntryMeta, parentFile: RankedParentFile | undefined): Promise<void> | undefined | false {
+    if (this.carriedRuns === undefined || !isUnchanged(meta, parentFile) || !isCarriable(meta, parentFile!)) return false;
+    const closed = this.carriedRuns.add(meta.path, parentFile!.rank);
+    this.progress.carriedFiles++;
+    this.progress.files++;
+    this.progress.unchangedFiles++;
+    return closed === undefined ? undefined : this.sendCarried(closed);
   }
 
   private async sendEntry(walked: WalkedEntry): Promise<void> {
@@ -95,13 +104,13 @@ export class EntrySender {
     }
     const known = this.parent.lookup(meta.path);
     const parentFile = known === NOT_YET ? await this.parent.get(meta.path) : known;
+    const joined = this.joinCarriedRun(meta, parentFile);
+    if (joined !== false) {
+      await joined;
+      return;
+    }
     if (isUnchanged(meta, parentFile)) {
-      if (this.carriedRuns !== undefined && isCarriable(meta, parentFile!)) {
-        await this.sendCarried(this.carriedRuns.add(meta.path, parentFile!.rank));
-        this.progress.carriedFiles++;
-      } else {
-        await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
-      }
+      await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
       this.progress.files++;
       this.progress.unchangedFiles++;
       if (linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);

@@ -12,6 +12,7 @@ import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlink
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
+import { openedFile } from './replaced-file';
 import { escapeBytes } from '../common/escape-bytes';
 
 /**
@@ -148,28 +149,24 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
     return;
   }
-  let folderFd: number;
+  let folderFd: number | undefined;
+  let opened: PosixStat;
   try {
     folderFd = name.length === 1 && name[0] === 0x2e ? openAt(parentFd, '.', posixConstants().O_RDONLY | posixConstants().O_DIRECTORY) : openFolderAt(parentFd, name);
+    opened = statFd(folderFd);
   } catch (error) {
-    // Recorded as walked (its owner and mode are worth restoring); only its content is missing.
+    // An fstat fails on a failing network or FUSE file system. Either way the folder is recorded as
+    // walked (its owner and mode are worth restoring), its content reported missing, the walk goes on.
+    const step = folderFd === undefined ? 'open' : 'read';
+    if (folderFd !== undefined) closeSync(folderFd);
     yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
-    options.onUnreadable(escapeBytes(path), `cannot open the folder (${describe(error)}); its content is not in the backup`);
+    options.onUnreadable(escapeBytes(path), `cannot ${step} the folder (${describe(error)}); its content is not in the backup`);
     return;
   }
   try {
     // The folder listed is the one opened: when another folder took the name since the lstat, its own
     // owner, mode, times and xattrs are recorded with the content read from it, never the first one's.
-    let opened: PosixStat;
-    try {
-      opened = statFd(folderFd);
-    } catch (error) {
-      // A failing network or FUSE file system: the folder as walked, its content reported missing, the walk goes on.
-      yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
-      options.onUnreadable(escapeBytes(path), `cannot read the folder (${describe(error)}); its content is not in the backup`);
-      return;
-    }
-    const isReplaced = opened.ino !== stats.ino || opened.dev !== stats.dev;
+    const isReplaced = openedFile(stats, opened).kind === 'replaced';
     // An automount point not yet mounted looks the same: its lstat is the mount point, its open mounts it.
     if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup, or a file system was mounted on it (the new one stored)`);
     yield new WalkedEntry(parentFd, name, type, isReplaced ? opened : stats, owners, linkTarget, path, folderFd);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
+import { SCHEMA_VERSION } from '../src/chunkstore/catalog/schema';
 import type { StoredEntry } from '../src/chunkstore/catalog/records';
 import { CorruptError } from '../src/common/errors';
 
@@ -244,7 +245,7 @@ test('a version-1 catalog migrates: text paths become bytes in the same order, r
 
   const catalog = new Catalog(file);
   t.after(() => catalog.close());
-  assert.equal(catalog.meta.get('schema_version'), '3');
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
   const paths = [...catalog.entries.all(1)].map((stored) => stored.path.toString());
   assert.deepEqual(paths, ['/data/a-b', '/data/a/b', '/data/caf\u00e9']);
   assert.equal(catalog.entries.at(1, Buffer.from('/data/a/b'))?.linkTarget.toString(), 'target \u00e9');
@@ -272,11 +273,45 @@ test('a version-2 catalog migrates: committed complete backups take their number
 
   const catalog = new Catalog(file);
   t.after(() => catalog.close());
-  assert.equal(catalog.meta.get('schema_version'), '3');
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
   assert.deepEqual(catalog.backups.committed(clientId).map((backup) => backup.completeOrdinal), [1, null, 3]);
   const next = catalog.backups.create(clientId, 0, 'host', {}, 3);
   catalog.backups.commit(next.id, stats, {}, 4);
   assert.equal(catalog.backups.byId(next.id)?.completeOrdinal, 4);
+});
+
+test('a version-3 catalog migrates: each client\'s committed entries are counted per content, and its knowledge is pruned once more', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v3-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v3 = new Catalog(file);
+  const [node1, node2] = [v3.clients.idOf('node1'), v3.clients.idOf('node2')];
+  const [a, b] = v3.transaction(() => {
+    const packId = v3.packs.insert('pack-v3', 1000, 1);
+    const [x, y] = v3.chunks.insertRows(packId, ['x', 'y'].map((text, index) => ({ hash: sha256(`v3 ${text}`), offset: index * 100, storedSize: 56, rawSize: 56 })));
+    return [v3.contents.insertRows(sha256('v3 a'), 112, [x, y]), v3.contents.insertRows(sha256('v3 b'), 56, [y])];
+  });
+  for (const [clientId, contents] of [[node1, [a, a, b]], [node1, [a]], [node2, [b]]] as const) {
+    const backup = v3.backups.create(clientId, 0, 'host', {}, 1);
+    v3.entries.insert(backup.id, contents.map((_, index) => entry(`/f${index}`)), [...contents]);
+    v3.backups.commit(backup.id, stats, {}, 2);
+  }
+  const running = v3.backups.create(node2, 0, 'host', {}, 3);
+  v3.entries.insert(running.id, [entry('/r')], [a]);
+  v3.close();
+  const raw = new Database(file);
+  raw.exec(`DROP TABLE client_contents; UPDATE meta SET value = '3' WHERE key = 'schema_version';
+    INSERT OR REPLACE INTO meta (key, value) VALUES ('client_chunks_pruned', '1')`);
+  raw.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  assert.deepEqual(catalog.checks.orphans(), [], 'the counts match the committed entries (the running backup not counted)');
+  const counted = new Database(file, { readonly: true });
+  t.after(() => counted.close());
+  assert.deepEqual(counted.prepare('SELECT client_id, content_id, refs FROM client_contents ORDER BY 1, 2').raw().all(), [[node1, a, 3], [node1, b, 1], [node2, b, 1]]);
+  assert.equal(catalog.meta.get('client_chunks_pruned'), undefined, 'the store prunes clients\' knowledge at its next open');
 });
 
 const VERSION_1_SCHEMA = `

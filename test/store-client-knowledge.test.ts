@@ -138,6 +138,7 @@ test('a running backup keeps its chunks known across a deletion; abandoned, it t
   const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
   const running = await runningBackupUsing(fixture.store, shared);
   fixture.store.deleteBackups([first]);
+  assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'the running backup references them');
   await running.abandon(new Error('client went away'));
   const asked = await missingCount(fixture.store, 'node1', shared);
   assert.equal(asked.missing, asked.of, 'only the abandoned backup referenced them');
@@ -184,4 +185,21 @@ test('a chunk list naming chunks the client was told it holds makes them its own
   assert.equal(second.files, 1);
   assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'its committed backup references them');
   assert.ok((await readBackup(fixture.store, second)).get('/data/shared.bin')?.equals(shared));
+});
+
+test('a failed backup\'s held chunks survive another client\'s commit: a backup id is never given twice', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const retried = await bytesOf('retried', 200_000);
+  const failed = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(failed, '/data/retried.bin', retried);
+  await failed.abandon(new Error('client went away'));
+  // SQLite gives a new row the deleted newest row's id; that backup's commit released node1's holds.
+  const other = await backupFiles(fixture.store, 'node2', { '/other.bin': await bytesOf('other', 100_000) });
+  assert.notEqual(other.id, failed.backup.id);
+  await fixture.store.collectGarbage({ allPacks: true });
+  assert.equal((await missingCount(fixture.store, 'node1', retried)).missing, 0, 'still held for the retry');
+  await fixture.reopen();
+  const afterReopen = await backupFiles(fixture.store, 'node3', { '/third.bin': await bytesOf('third', 50_000) });
+  assert.ok(afterReopen.id > other.id, 'ids go on after a reopen too');
 });

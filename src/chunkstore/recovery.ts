@@ -38,8 +38,9 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
 function dropUnfinished(catalog: Catalog, backup: BackupRecord, logger: Logger | undefined): void {
   try {
     catalog.backups.deleteRunning(backup.id);
-    // As an abandoned session does (BackupSession.dropRows): what the client knew only through it goes with it.
-    catalog.transaction(() => catalog.clientChunks.forgetUnreferenced(backup.clientId), true);
+    // As an abandoned session does (BackupSession.dropRows): what the client knew only through it goes with
+    // it. Its entries went in steps, the candidates they made with them, so all of the client's rows are read.
+    catalog.transaction(() => catalog.clientChunks.forgetAllUnreferenced(backup.clientId), true);
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'SQLITE_FULL') throw error;
     logger?.warn(`the store's disk is full: the unfinished backup ${backup.number} of ${backup.clientName} stays until `

@@ -263,8 +263,8 @@ export class ChunkStore {
   /**
    * Drops committed backups in one transaction; what only they referenced becomes garbage for the
    * next collection, and what only they referenced among their client's backups is no longer that
-   * client's own (ClientChunksTable.forgetUnreferenced, once per client: it reads all of the
-   * client's remaining entries, so a retention run that drops many backups pays it once).
+   * client's own (ClientChunksTable.forgetUnreferenced, once per client, over the candidates
+   * their deletions noted: it reads the deleted backups' rows, not the client's remaining ones).
    */
   deleteBackups(backups: readonly BackupRecord[]): void {
     if (backups.length === 0) return;

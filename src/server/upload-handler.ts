@@ -70,9 +70,9 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       }
       throw error;
     }
-    // The client has its answer before retention runs: a deletion reads all of the client's remaining
-    // entries (ClientChunksTable.forgetUnreferenced), 0.55 s for 100 kept backups of 20,572 files here,
-    // and synchronously after end() it delayed the reply that long.
+    // The client has its answer before retention runs: a deletion of 20,572 files' entries takes ~60 ms
+    // here (0.6 s before deletions stopped reading all of the client's remaining entries), and
+    // synchronously after end() it delayed the reply that long.
     await new Promise<void>((resolve) => setImmediate(resolve));
     context.maintenance.afterCommit(clientName);
   } catch (error) {

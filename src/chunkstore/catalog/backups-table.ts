@@ -3,6 +3,7 @@
 import type { CatalogDatabase } from './database';
 import type { BackupRecord, BackupStats } from './records';
 import type { MetaTable } from './meta-table';
+import type { ClientChunksTable } from './client-chunks-table';
 import { CorruptError } from '../../common/errors';
 
 interface BackupRow {
@@ -25,16 +26,20 @@ function toBackup(row: BackupRow): BackupRecord {
 /** BackupKind.BACKUP_KIND_COMPLETE on the wire; the catalog stores the kind as given. */
 const COMPLETE_KIND = 0;
 
+/** The meta key of the last backup id ever given. */
+const LAST_ID_KEY = 'last_backup_id';
+
 const BACKUP_SELECT = `SELECT b.*, c.name AS client_name FROM backups b JOIN clients c ON c.id = b.client_id`;
 
 export class BackupsTable {
   private readonly statements;
 
-  constructor(private readonly database: CatalogDatabase, private readonly meta: MetaTable) {
+  constructor(private readonly database: CatalogDatabase, private readonly meta: MetaTable, private readonly clientChunks: ClientChunksTable) {
     const db = database.connection;
     this.statements = {
       nextNumber: db.prepare(`SELECT COALESCE(MAX(number), 0) + 1 FROM backups WHERE client_id = ?`).pluck(),
-      insert: db.prepare(`INSERT INTO backups (client_id, number, state, kind, hostname, started_at, labels) VALUES (?, ?, 'running', ?, ?, ?, ?)`),
+      insert: db.prepare(`INSERT INTO backups (id, client_id, number, state, kind, hostname, started_at, labels) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)`),
+      lastIdInUse: db.prepare(`SELECT MAX(COALESCE((SELECT MAX(id) FROM backups), 0), COALESCE((SELECT MAX(backup_id) FROM chunk_holds), 0))`).pluck(),
       byId: db.prepare(`${BACKUP_SELECT} WHERE b.id = ?`),
       byNumber: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.number = ?`),
       committed: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number`),
@@ -75,7 +80,11 @@ export class BackupsTable {
       const lastUsed = Number(this.meta.get(metaKey) ?? 0);
       const number = Math.max(lastUsed + 1, this.statements.nextNumber.get(clientId) as number);
       this.meta.set(metaKey, String(number));
-      const id = Number(this.statements.insert.run(clientId, number, kind, hostname, startedAt, JSON.stringify(labels)).lastInsertRowid);
+      // Ids are never reused either: a failed backup's held chunks name its id after its row is gone,
+      // and a later backup with the same id (SQLite would give the deleted newest one's) released them at its commit.
+      const id = Math.max(Number(this.meta.get(LAST_ID_KEY) ?? 0), this.statements.lastIdInUse.get() as number) + 1;
+      this.meta.set(LAST_ID_KEY, String(id));
+      this.statements.insert.run(id, clientId, number, kind, hostname, startedAt, JSON.stringify(labels));
       return toBackup(this.statements.byId.get(id) as BackupRow);
     });
   }
@@ -123,7 +132,10 @@ export class BackupsTable {
         this.statements.setOrdinal.run(ordinal, backupId);
       }
       this.statements.addReferences.run(backupId);
+      this.clientChunks.countCommitted(clientId, backupId);
       this.statements.releaseHolds.run(backupId);
+      // A chunk the backup stored and no entry of it names (a file that failed after its chunks went) was known through its hold alone.
+      this.clientChunks.forgetUnreferenced(clientId);
     }, true);
   }
 
@@ -145,10 +157,17 @@ export class BackupsTable {
     }, true);
   }
 
-  /** Drops a backup (running or committed) and its entries, releasing a committed one's references. */
+  /**
+   * Drops a backup (running or committed) and its entries, releasing a committed one's references;
+   * what its client may no longer reference becomes a candidate for ClientChunksTable.forgetUnreferenced,
+   * which the caller runs in the same transaction.
+   */
   delete(backupId: number): void {
     this.database.transaction(() => {
-      if (this.statements.stateOf.get(backupId) === 'committed') this.statements.dropReferences.run(backupId);
+      const owner = this.statements.kindOf.get(backupId) as { clientId: number } | undefined;
+      const wasCommitted = this.statements.stateOf.get(backupId) === 'committed';
+      if (wasCommitted) this.statements.dropReferences.run(backupId);
+      if (owner !== undefined) this.clientChunks.releaseBackup(owner.clientId, backupId, wasCommitted);
       this.statements.deleteEntries.run(backupId);
       this.statements.deleteRow.run(backupId);
     }, true);

@@ -40,17 +40,17 @@ export class Catalog {
     try {
       this.meta = new MetaTable(this.database.connection);
       this.clients = new ClientsTable(this.database.connection);
-      this.backups = new BackupsTable(this.database, this.meta);
+      this.clientChunks = new ClientChunksTable(this.database.connection);
+      this.backups = new BackupsTable(this.database, this.meta, this.clientChunks);
       this.entries = new EntriesTable(this.database);
       this.contents = new ContentsTable(this.database);
       this.chunks = new ChunksTable(this.database);
       this.packs = new PacksTable(this.database, recordOverhead);
       this.holds = new HoldsTable(this.database.connection);
-      this.clientChunks = new ClientChunksTable(this.database.connection);
-      this.garbage = new GarbageQueries(this.database);
+      this.garbage = new GarbageQueries(this.database, this.clientChunks);
       this.pages = new PageQueries(this.database);
-      this.checks = new CheckQueries(this.database);
-      this.repairs = new RepairQueries(this.database);
+      this.checks = new CheckQueries(this.database, this.clientChunks);
+      this.repairs = new RepairQueries(this.database, this.clientChunks);
       this.usage = new UsageQueries(this.database);
     } catch (error) {
       this.database.close();

@@ -1,6 +1,7 @@
 // What `check` asks of the catalog: broken chunk lists, orphan rows, reference counts that do
 // not match the rows they count, chunks in pack order, and which files damage breaks.
 import type { CatalogDatabase } from './database';
+import type { ClientChunksTable } from './client-chunks-table';
 
 export interface BrokenContent {
   readonly id: number;
@@ -33,7 +34,7 @@ const LISTED_ROWS = 100;
 export class CheckQueries {
   private readonly statements;
 
-  constructor(private readonly database: CatalogDatabase) {
+  constructor(private readonly database: CatalogDatabase, private readonly clientChunks: ClientChunksTable) {
     const db = database.connection;
     this.statements = {
       missingContents: db.prepare(
@@ -49,6 +50,15 @@ export class CheckQueries {
            (SELECT e.content_id, COUNT(*) AS n FROM entries e JOIN backups b ON b.id = e.backup_id
             WHERE b.state = 'committed' AND e.content_id IS NOT NULL GROUP BY e.content_id) counted ON counted.content_id = c.id
          WHERE c.refs != COALESCE(counted.n, 0) LIMIT ${LISTED_ROWS + 1}`).pluck(),
+      clientContentMismatches: db.prepare(
+        `WITH counted AS MATERIALIZED (
+           SELECT b.client_id, e.content_id, COUNT(*) AS n FROM entries e JOIN backups b ON b.id = e.backup_id
+           WHERE b.state = 'committed' AND e.content_id IS NOT NULL GROUP BY b.client_id, e.content_id)
+         SELECT c.content_id FROM counted c LEFT JOIN client_contents k ON k.client_id = c.client_id AND k.content_id = c.content_id
+           WHERE k.refs IS NOT c.n
+         UNION SELECT k.content_id FROM client_contents k
+           WHERE NOT EXISTS (SELECT 1 FROM counted c WHERE c.client_id = k.client_id AND c.content_id = k.content_id)
+         LIMIT ${LISTED_ROWS + 1}`).pluck(),
       chunkRefMismatches: db.prepare(
         `SELECT ch.id FROM chunks ch LEFT JOIN
            (SELECT chunk_id, COUNT(*) AS n FROM content_chunks GROUP BY chunk_id) counted ON counted.chunk_id = ch.id
@@ -87,6 +97,10 @@ export class CheckQueries {
     if (contents.length > 0) problems.push(`reference counts of contents do not match their entries (ids ${listed(contents)})`);
     const chunks = this.statements.chunkRefMismatches.all() as number[];
     if (chunks.length > 0) problems.push(`reference counts of chunks do not match their contents (ids ${listed(chunks)})`);
+    const clientContents = this.statements.clientContentMismatches.all() as number[];
+    if (clientContents.length > 0) problems.push(`per-client reference counts of contents do not match their entries (content ids ${listed(clientContents)})`);
+    const stale = [...this.clientChunks.unreferencedByClient()].map(([clientId, rows]) => `client ${clientId}: ${rows}`);
+    if (stale.length > 0) problems.push(`clients are told the store holds chunks none of their backups or holds references (${listed(stale)})`);
     return problems;
   }
 
@@ -131,6 +145,6 @@ export class CheckQueries {
   }
 }
 
-function listed(ids: readonly number[]): string {
+function listed(ids: readonly (number | string)[]): string {
   return `${ids.slice(0, LISTED_ROWS).join(', ')}${ids.length > LISTED_ROWS ? ', ...' : ''}`;
 }

@@ -2,6 +2,7 @@
 // lists, minus what open sessions hold. Cheap (partial indexes on refs = 0), so it runs in one
 // short transaction that no session can interleave with.
 import type { CatalogDatabase } from './database';
+import type { ClientChunksTable } from './client-chunks-table';
 
 /** What open sessions hold: rows they reference but have not counted yet (they count at commit). */
 export interface Protection {
@@ -26,7 +27,7 @@ export class GarbageQueries {
    */
   private deletedContentCount = 0;
 
-  constructor(private readonly database: CatalogDatabase) {
+  constructor(private readonly database: CatalogDatabase, private readonly clientChunks: ClientChunksTable) {
     const db = database.connection;
     this.statements = {
       unreferencedContents: db.prepare(`SELECT id FROM contents WHERE refs = 0`).pluck(),
@@ -49,6 +50,7 @@ export class GarbageQueries {
   /** One transaction; `protection` is read inside it, so a session's lookups before it count and later ones find rows or none. */
   sweep(protection: () => Protection, now = Date.now()): SweepResult {
     return this.database.transaction(() => {
+      this.clientChunks.noteExpiringHolds(now);
       const clientsWithExpiredHolds = new Set(this.statements.expireHolds.all(now) as number[]);
       const held = protection();
       let deletedContents = 0;

@@ -2,6 +2,7 @@
 // are taken out of their backups, which are marked incomplete by as many files; what is gone is
 // returned so the operator is told exactly which files of which backups were lost.
 import type { CatalogDatabase } from './database';
+import type { ClientChunksTable } from './client-chunks-table';
 
 export interface RemovedFile {
   readonly clientName: string;
@@ -12,11 +13,11 @@ export interface RemovedFile {
 export class RepairQueries {
   private readonly statements;
 
-  constructor(private readonly database: CatalogDatabase) {
+  constructor(private readonly database: CatalogDatabase, private readonly clientChunks: ClientChunksTable) {
     const db = database.connection;
     this.statements = {
       lostFiles: db.prepare(
-        `SELECT e.backup_id AS backupId, b.state, c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
+        `SELECT e.backup_id AS backupId, b.client_id AS clientId, b.state, c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
          FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
          WHERE e.content_id IN (SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
          ORDER BY c.name, b.number, e.path`),
@@ -30,13 +31,15 @@ export class RepairQueries {
   removeLostFiles(): RemovedFile[] {
     return this.database.transaction(() => {
       const rows = this.statements.lostFiles.all() as
-        { backupId: number; state: string; clientName: string; backupNumber: number; path: Buffer; contentId: number }[];
+        { backupId: number; clientId: number; state: string; clientName: string; backupNumber: number; path: Buffer; contentId: number }[];
       for (const row of rows) {
+        this.clientChunks.releaseEntry(row.clientId, row.contentId, row.state === 'committed');
         this.statements.deleteEntry.run(row.backupId, row.path);
         // Only committed backups counted their references (a running one is its session's).
         if (row.state === 'committed') this.statements.releaseContent.run(row.contentId);
         this.statements.markIncomplete.run(row.backupId);
       }
+      for (const clientId of new Set(rows.map((row) => row.clientId))) this.clientChunks.forgetUnreferenced(clientId);
       return rows.map(({ clientName, backupNumber, path }) => ({ clientName, backupNumber, path }));
     }, true);
   }

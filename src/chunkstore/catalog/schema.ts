@@ -1,7 +1,7 @@
-// The catalog's SQLite schema (version 3) and the migrations from versions 1 and 2.
+// The catalog's SQLite schema (version 4) and the migrations from versions 1, 2 and 3.
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -128,6 +128,17 @@ CREATE TABLE IF NOT EXISTS client_chunks (
   PRIMARY KEY (client_id, hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS client_chunks_hash ON client_chunks(hash);
+-- How many of each client's committed entries name each content (rows with refs 0 are deleted): a
+-- deletion learns which chunks its client may no longer reference from the deleted backup's rows
+-- alone, instead of reading all of the client's entries (ClientChunksTable.forgetUnreferenced).
+CREATE TABLE IF NOT EXISTS client_contents (
+  client_id INTEGER NOT NULL,
+  content_id INTEGER NOT NULL,
+  refs INTEGER NOT NULL,
+  PRIMARY KEY (client_id, content_id)
+) WITHOUT ROWID;
+-- Empty but for the moment between a deletion's count going to 0 and its rows going.
+CREATE INDEX IF NOT EXISTS client_contents_released ON client_contents(client_id, content_id) WHERE refs <= 0;
 CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_damaged ON chunks(id) WHERE is_damaged = 1;
@@ -192,4 +203,17 @@ INSERT OR IGNORE INTO client_chunks (client_id, hash)
 export const MIGRATE_2_TO_3_SQL = `
 ALTER TABLE backups ADD COLUMN complete_ordinal INTEGER;
 UPDATE backups SET complete_ordinal = number WHERE state = 'committed' AND kind = 0;
+`;
+
+/**
+ * Version 3 had no client_contents; run after SCHEMA_SQL has created it. Its clients' knowledge is
+ * pruned once more at the next open (the store's forgetStaleClientChunksOnce): a backup id could be
+ * reused then, and a later backup's commit released another's held chunks, leaving rows no deletion
+ * forgets now that deletions look at their own candidates only.
+ */
+export const MIGRATE_3_TO_4_SQL = `
+DELETE FROM meta WHERE key = 'client_chunks_pruned';
+INSERT INTO client_contents (client_id, content_id, refs)
+  SELECT b.client_id, e.content_id, COUNT(*) FROM entries e JOIN backups b ON b.id = e.backup_id
+  WHERE b.state = 'committed' AND e.content_id IS NOT NULL GROUP BY b.client_id, e.content_id;
 `;

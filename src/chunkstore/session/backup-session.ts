@@ -167,7 +167,10 @@ export class BackupSession {
     const chunkIds = await Promise.all(contents.map((content) => Promise.all(content.chunks)));
     const entries = this.pendingEntries;
     const { catalog, hold } = this.dependencies;
-    const clientHashes = [...this.context.clientHashes.values()];
+    // A chunk this session stored became the client's when its pack was recorded (and its hold keeps
+    // it so); only chunks it used from the store's earlier contents are added here.
+    const clientHashes: Buffer[] = [];
+    for (const [key, hash] of this.context.clientHashes) if (!this.context.newChunks.has(key)) clientHashes.push(hash);
     catalog.transaction(() => {
       // What this client has stored or used is what it may later be told the store has.
       catalog.clientChunks.add(this.backup.clientId, clientHashes);

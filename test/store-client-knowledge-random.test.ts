@@ -1,13 +1,16 @@
 // Deletions, commits, abandoned attempts and expired holds forget a client's chunks by looking at
 // candidates only (ClientChunksTable); this drives random sequences of them over three clients that
-// share bytes and, after every step, compares the client's knowledge with a scan of all its rows:
-// nothing known that no backup or hold of the client references, and nothing referenced forgotten.
+// share bytes (files streamed, or chunked by the client and sent or named, some never finished;
+// flushes and collections inside sessions) and, after every step, compares the client's knowledge
+// with a scan of all its rows: nothing known that no backup or hold of the client references, and
+// nothing referenced forgotten.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { BackupRecord, ChunkStore } from '../src/chunkstore/store';
+import { Codec } from '../src/chunkstore/pack/pack-format';
 import { addFile, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
 
 const CLIENTS = ['node1', 'node2', 'node3'] as const;
@@ -30,17 +33,23 @@ const FORGOTTEN_BUT_REFERENCED = `
   SELECT COUNT(*) FROM (
     SELECT b.client_id, ch.hash FROM backups b JOIN entries e ON e.backup_id = b.id
       JOIN content_chunks cc ON cc.content_id = e.content_id JOIN chunks ch ON ch.id = cc.chunk_id
-    UNION SELECT h.client_id, ch.hash FROM chunk_holds h JOIN chunks ch ON ch.id = h.chunk_id WHERE h.expires_at > ?
+    UNION SELECT h.client_id, ch.hash FROM chunk_holds h JOIN chunks ch ON ch.id = h.chunk_id
+      WHERE h.expires_at > ? OR EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running')
   ) referenced WHERE NOT EXISTS (SELECT 1 FROM client_chunks k WHERE k.client_id = referenced.client_id AND k.hash = referenced.hash)`;
 
-function hashesOf(store: ChunkStore, content: Buffer): Buffer {
+function chunksOf(store: ChunkStore, content: Buffer): Buffer[] {
   const chunker = store.chunkerFactory.create();
-  return Buffer.concat([...chunker.push(content), ...chunker.finish()].map((chunk) => createHash('sha256').update(chunk).digest()));
+  return [...chunker.push(content), ...chunker.finish()].map((chunk) => Buffer.from(chunk));
+}
+
+function hashOf(chunk: Buffer): Buffer {
+  return createHash('sha256').update(chunk).digest();
 }
 
 async function runSequence(seed: number, resumeHoldSeconds: number): Promise<void> {
   const random = randomFrom(seed);
-  const fixture = await openStoreFixture({ resumeHoldSeconds });
+  // Two entries a flush: sessions flush between their files, so rows go in before the session ends.
+  const fixture = await openStoreFixture({ resumeHoldSeconds, entriesPerFlush: 2 });
   const reader = new Database(join(fixture.directory, 'catalog.db'), { readonly: true });
   try {
     // Pieces of ~3 chunks each; files of one or two pieces, so contents share chunks in several ways.
@@ -48,6 +57,10 @@ async function runSequence(seed: number, resumeHoldSeconds: number): Promise<voi
     const fileOf = (): Buffer => (random(3) === 0 ? Buffer.concat([pieces[random(8)], pieces[random(8)]]) : pieces[random(8)]);
     const committed: BackupRecord[] = [];
     const store = fixture.store;
+    const assertExact = async (label: string): Promise<void> => {
+      assert.deepEqual((await store.check({ readDataPercent: 0 })).problems, [], label);
+      assert.equal(reader.prepare(FORGOTTEN_BUT_REFERENCED).pluck().get(Date.now()), 0, `${label}: a referenced chunk was forgotten`);
+    };
     for (let step = 0; step < STEPS; step++) {
       const client = CLIENTS[random(CLIENTS.length)];
       const operation = random(10);
@@ -57,13 +70,20 @@ async function runSequence(seed: number, resumeHoldSeconds: number): Promise<voi
         const files = 1 + random(4);
         for (let index = 0; index < files; index++) {
           const content = fileOf();
-          const hashes = hashesOf(store, content);
-          const missing = session.missingChunks(hashes);
-          if (random(2) === 0 && missing.every((byte) => byte === 0)) {
-            // The protocol's other path: a chunk list of what the server said this client holds.
-            await session.addEntry(fileEntry(`/f${index}`, content.length), session.chunkedContent(hashes, () => `/f${index}`));
-          } else {
+          if (random(2) === 0) {
             await addFile(session, `/f${index}`, content);
+          } else {
+            // Client-side chunking: what the server lacks is sent, and the file may fail before its chunk list.
+            const chunks = chunksOf(store, content);
+            const hashes = Buffer.concat(chunks.map(hashOf));
+            const missing = session.missingChunks(hashes);
+            await session.receiveChunks(chunks.filter((_, chunk) => (missing[chunk >> 3] & (1 << (chunk & 7))) !== 0)
+              .map((chunk) => ({ hash: hashOf(chunk), rawSize: chunk.length, codec: Codec.Raw, payload: chunk })));
+            if (random(4) !== 0) await session.addEntry(fileEntry(`/f${index}`, content.length), session.chunkedContent(hashes, () => `/f${index}`));
+          }
+          if (random(4) === 0) {
+            await store.collectGarbage({ allPacks: false });
+            await assertExact(`seed ${seed}, hold ${resumeHoldSeconds} s, step ${step}, a collection during ${client}'s backup`);
           }
         }
         if (operation <= 2) {
@@ -81,9 +101,7 @@ async function runSequence(seed: number, resumeHoldSeconds: number): Promise<voi
         await store.collectGarbage({ allPacks: random(2) === 0 });
         done = 'collected garbage';
       }
-      const label = `seed ${seed}, hold ${resumeHoldSeconds} s, step ${step} (${done})`;
-      assert.deepEqual((await store.check({ readDataPercent: 0 })).problems, [], label);
-      assert.equal(reader.prepare(FORGOTTEN_BUT_REFERENCED).pluck().get(Date.now()), 0, `${label}: a referenced chunk was forgotten`);
+      await assertExact(`seed ${seed}, hold ${resumeHoldSeconds} s, step ${step} (${done})`);
     }
   } finally {
     reader.close();

@@ -132,20 +132,35 @@ async function runningBackupUsing(store: ChunkStore, shared: Buffer): Promise<Ba
   return session;
 }
 
-test('a running backup keeps its chunks known across a deletion; abandoned, it takes that knowledge with it', async (t) => {
+test('a running backup keeps its chunks known across a deletion; abandoned, it keeps them for its retry, then they are forgotten', async (t) => {
+  // Holds that end at once: a running backup's last until it ends, an abandoned one's go at the next collection.
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
+  const running = await runningBackupUsing(fixture.store, shared);
+  fixture.store.deleteBackups([first]);
+  await fixture.store.collectGarbage({ allPacks: true });
+  assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'the running backup references and holds them');
+  await running.abandon(new Error('client went away'));
+  await fixture.store.collectGarbage({ allPacks: true });
+  const asked = await missingCount(fixture.store, 'node1', shared);
+  assert.equal(asked.missing, asked.of, 'only the abandoned backup referenced them, and its hold is over');
+});
+
+test('an abandoned backup\'s client is not asked again, while its hold lasts, for chunks it sent that another client stored', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
   const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
   const running = await runningBackupUsing(fixture.store, shared);
   fixture.store.deleteBackups([first]);
-  assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'the running backup references them');
   await running.abandon(new Error('client went away'));
-  const asked = await missingCount(fixture.store, 'node1', shared);
-  assert.equal(asked.missing, asked.of, 'only the abandoned backup referenced them');
+  await fixture.store.collectGarbage({ allPacks: true });
+  assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'held for the retry: the client sent those bytes itself');
+  assert.deepEqual((await fixture.store.check({ readDataPercent: 0 })).problems, []);
 });
 
 test('a backup left running by a crash: recovery drops it and what its client knew only through it', async (t) => {
-  const fixture = await openStoreFixture();
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
   t.after(() => fixture.destroy());
   const { shared, node1Backup: first } = await storedByTwoClients(fixture.store);
   await runningBackupUsing(fixture.store, shared);
@@ -202,4 +217,29 @@ test('a failed backup\'s held chunks survive another client\'s commit: a backup 
   await fixture.reopen();
   const afterReopen = await backupFiles(fixture.store, 'node3', { '/third.bin': await bytesOf('third', 50_000) });
   assert.ok(afterReopen.id > other.id, 'ids go on after a reopen too');
+});
+
+test('check reports rows a client knows that nothing of it references, and check --repair forgets them', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const { shared, node1Backup: mine } = await storedByTwoClients(fixture.store, 'stale again');
+  const hashes = chunkHashes(fixture.store, shared);
+  fixture.store.deleteBackups([mine]);
+  await fixture.store.close();
+  // As no path should leave it: node1's rows back, the once-only prune already done.
+  const catalog = new Catalog(join(fixture.directory, 'catalog.db'));
+  try {
+    const node1 = catalog.clients.find('node1')!;
+    catalog.transaction(() => catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => hashes.subarray(index * 32, index * 32 + 32))));
+  } finally {
+    catalog.close();
+  }
+  const store = await fixture.reopen();
+  const problems = (await store.check({ readDataPercent: 0 })).problems;
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /clients are told the store holds chunks none of their backups or holds references \(client \d+: \d+\)/);
+  assert.equal(await store.forgetStaleKnowledge(), hashes.length / 32);
+  assert.deepEqual((await store.check({ readDataPercent: 0 })).problems, []);
+  const asked = await missingCount(store, 'node1', shared);
+  assert.equal(asked.missing, asked.of);
 });

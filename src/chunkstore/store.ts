@@ -69,6 +69,8 @@ export interface StoreOptions {
    * 0 or absent: no cache (a local store reads its own folder).
    */
   readonly cacheBytes?: number;
+  /** Entries a backup session gathers before writing them (and its contents) in one transaction; default 4096. Tests lower it. */
+  readonly entriesPerFlush?: number;
 }
 
 export interface BeginOptions {
@@ -149,6 +151,7 @@ export class ChunkStore {
     encoderThreads: number,
     private readonly logger: Logger | undefined,
     private readonly resumeHoldMs: number,
+    private readonly entriesPerFlush: number | undefined,
     private readonly framing: RecordFraming,
     private readonly packing: { readonly budget: StagingBudget; readonly targetSize: number },
   ) {
@@ -187,7 +190,7 @@ export class ChunkStore {
       const chunkerFactory = await loadChunkerFactory(chunker);
       const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
-        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, framing,
+        encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, options.entriesPerFlush, framing,
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
       // After recovery: the unfinished backups it dropped no longer count as references.
@@ -312,6 +315,7 @@ export class ChunkStore {
     }), { framing: this.framing, ...this.packing });
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
+      resumeHoldMs: this.resumeHoldMs, entriesPerFlush: this.entriesPerFlush,
       onCommitted: () => this.snapshots?.request(),
       onCleanupFailure: async (error) => {
         if (!(await this.reserve.release())) throw error;
@@ -370,6 +374,14 @@ export class ChunkStore {
       if (removed.length > 0) this.snapshots?.request();
       return removed;
     });
+  }
+
+  /**
+   * check --repair: forgets what clients are told they hold that none of their backups or holds
+   * references (check reports it; nothing should leave it), reading all of every client's entries.
+   */
+  forgetStaleKnowledge(): Promise<number> {
+    return this.exclusively(async () => this.catalog.transaction(() => this.catalog.clientChunks.forgetUnreferencedOfAll(), true));
   }
 
   /** Contents holding a damaged chunk: a client must not be told such a file is unchanged, so it sends it again. */

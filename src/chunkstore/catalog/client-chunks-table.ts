@@ -24,8 +24,7 @@ export class ClientChunksTable {
 
   constructor(connection: Connection) {
     // In the connection's own temp schema: never written to the catalog file, and empty after a
-    // crash, which loses nothing a deletion's transaction had not already forgotten (the candidates
-    // are noted and forgotten in one transaction, except after expired holds; see GarbageQueries).
+    // crash, which loses nothing: candidates are noted and forgotten in one transaction.
     connection.exec(`CREATE TEMP TABLE IF NOT EXISTS forget_candidates (
       client_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL, PRIMARY KEY (client_id, chunk_id)) WITHOUT ROWID`);
     this.statements = {
@@ -41,10 +40,11 @@ export class ClientChunksTable {
         `INSERT INTO client_contents (client_id, content_id, refs)
            SELECT @client, content_id, COUNT(*) FROM entries WHERE backup_id = @backup AND content_id IS NOT NULL GROUP BY content_id
          ON CONFLICT (client_id, content_id) DO UPDATE SET refs = refs + excluded.refs`),
+      // An upsert, not UPDATE … FROM: that reads all of the client's rows; this probes the key once per content of the backup.
       uncountBackup: connection.prepare(
-        `UPDATE client_contents SET refs = refs - counted.n
-         FROM (SELECT content_id, COUNT(*) AS n FROM entries WHERE backup_id = @backup AND content_id IS NOT NULL GROUP BY content_id) AS counted
-         WHERE client_contents.client_id = @client AND client_contents.content_id = counted.content_id`),
+        `INSERT INTO client_contents (client_id, content_id, refs)
+           SELECT @client, content_id, -COUNT(*) FROM entries WHERE backup_id = @backup AND content_id IS NOT NULL GROUP BY content_id
+         ON CONFLICT (client_id, content_id) DO UPDATE SET refs = refs + excluded.refs`),
       noteUncounted: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id)
            SELECT @client, cc.chunk_id FROM client_contents k INDEXED BY client_contents_released JOIN content_chunks cc ON cc.content_id = k.content_id
@@ -57,7 +57,8 @@ export class ClientChunksTable {
       noteHeldChunks: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE backup_id = ?`),
       noteExpiringHolds: connection.prepare(
-        `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE expires_at <= ?`),
+        `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE expires_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = chunk_holds.backup_id AND r.state = 'running')`),
       uncountEntry: connection.prepare(`UPDATE client_contents SET refs = refs - 1 WHERE client_id = ? AND content_id = ? RETURNING refs`).pluck(),
       noteContentChunks: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT ?, chunk_id FROM content_chunks WHERE content_id = ?`),
@@ -138,15 +139,15 @@ export class ClientChunksTable {
     this.statements.noteContentChunks.run(clientId, contentId);
   }
 
-  /** Holds the sweep is about to expire; forgotten by forgetUnreferenced for each client the sweep names. */
+  /** Holds the sweep is about to expire (a running backup's never do); the sweep then forgets, in its transaction. */
   noteExpiringHolds(now: number): void {
     this.statements.noteExpiringHolds.run(now);
   }
 
   /**
    * Forgets, among the client's candidates, what none of its backups or held chunks references any
-   * more; inside the transaction that made them candidates (a deletion, a commit), or right after
-   * its holds expired. Kept, a row would answer "the store has it" for bytes the client gave up,
+   * more; inside the transaction that made them candidates (a deletion, a commit, a sweep, a
+   * repair). Kept, a row would answer "the store has it" for bytes the client gave up,
    * which tells it that another client still holds them; returns the rows forgotten.
    */
   forgetUnreferenced(clientId: number, now = Date.now()): number {

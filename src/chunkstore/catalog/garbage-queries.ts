@@ -15,7 +15,7 @@ export interface SweepResult {
   readonly deletedChunks: number;
   /** Packs that lost chunks: candidates for deletion or compaction. */
   readonly touchedPacks: ReadonlySet<number>;
-  /** Clients whose held chunks (a failed backup's, kept for its retry) were let go: what they knew only through them goes too. */
+  /** Clients whose held chunks (a failed backup's, kept for its retry) were let go: what they knew only through them went too. */
   readonly clientsWithExpiredHolds: ReadonlySet<number>;
 }
 
@@ -37,7 +37,10 @@ export class GarbageQueries {
          WHERE chunks.id = counted.chunk_id`),
       deleteContentChunks: db.prepare(`DELETE FROM content_chunks WHERE content_id = ?`),
       deleteContent: db.prepare(`DELETE FROM contents WHERE id = ? AND refs = 0`),
-      expireHolds: db.prepare(`DELETE FROM chunk_holds WHERE expires_at <= ? RETURNING client_id`).pluck(),
+      // A running backup's holds stay whatever their time: its chunks are the client's own until it ends.
+      expireHolds: db.prepare(
+        `DELETE FROM chunk_holds WHERE expires_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = chunk_holds.backup_id AND r.state = 'running') RETURNING client_id`).pluck(),
       unreferencedChunks: db.prepare(
         `SELECT id, pack_id AS packId FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)`),
       deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0 RETURNING hash`).pluck(),
@@ -52,6 +55,8 @@ export class GarbageQueries {
     return this.database.transaction(() => {
       this.clientChunks.noteExpiringHolds(now);
       const clientsWithExpiredHolds = new Set(this.statements.expireHolds.all(now) as number[]);
+      // In this transaction: the candidates live in a temp table that a crash would empty.
+      for (const clientId of clientsWithExpiredHolds) this.clientChunks.forgetUnreferenced(clientId, now);
       const held = protection();
       let deletedContents = 0;
       for (const id of this.statements.unreferencedContents.all() as number[]) {

@@ -42,9 +42,6 @@ const COMPACT_BELOW_LIVE_SHARE = 0.5;
 export async function collectGarbage(dependencies: GarbageCollectorDependencies, allPacks: boolean): Promise<GarbageReport> {
   const { catalog, doomed, unfinishedPacks } = dependencies;
   const swept = catalog.garbage.sweep(() => dependencies.protection);
-  if (swept.clientsWithExpiredHolds.size > 0) {
-    catalog.transaction(() => { for (const clientId of swept.clientsWithExpiredHolds) catalog.clientChunks.forgetUnreferenced(clientId); }, true);
-  }
   for (const packId of swept.touchedPacks) unfinishedPacks.add(packId);
   const usages = allPacks ? catalog.packs.usage() : [...unfinishedPacks].flatMap((packId) => catalog.packs.usageOf(packId) ?? []);
   const known = new Set(usages.map((usage) => usage.id));

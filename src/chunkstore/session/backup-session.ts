@@ -28,6 +28,10 @@ export interface SessionDependencies {
   readonly packWriter: PackWriter;
   readonly sessions: OpenSessions;
   readonly hold: SessionHold;
+  /** How long what the session stored or used stays held for a retry (chunk_holds) after it fails. */
+  readonly resumeHoldMs: number;
+  /** Entries gathered before a flush writes them; default ENTRY_FLUSH_COUNT (tests lower it). */
+  readonly entriesPerFlush?: number;
   /** Frees what an abandoned session cannot: called when even deleting its rows fails (a full disk). */
   readonly onCleanupFailure: (error: unknown) => Promise<void>;
   /** The backup became visible (the store then snapshots its catalog to the bucket, if it has one). */
@@ -152,7 +156,7 @@ export class BackupSession {
       this.files++;
       this.logicalBytes += entry.size;
     }
-    if (this.pendingEntries.length >= ENTRY_FLUSH_COUNT) await this.flush();
+    if (this.pendingEntries.length >= (this.dependencies.entriesPerFlush ?? ENTRY_FLUSH_COUNT)) await this.flush();
   }
 
   /**
@@ -167,13 +171,20 @@ export class BackupSession {
     const chunkIds = await Promise.all(contents.map((content) => Promise.all(content.chunks)));
     const entries = this.pendingEntries;
     const { catalog, hold } = this.dependencies;
-    // A chunk this session stored became the client's when its pack was recorded (and its hold keeps
-    // it so); only chunks it used from the store's earlier contents are added here.
-    const clientHashes: Buffer[] = [];
-    for (const [key, hash] of this.context.clientHashes) if (!this.context.newChunks.has(key)) clientHashes.push(hash);
+    // A chunk this session stored became the client's, held by this backup, when its pack was recorded.
+    // One it used from the store becomes so here, held too: a chunk sent or named before the file that
+    // uses it, which never comes (the file failed, the backup was abandoned), is then forgotten when the
+    // hold goes (released at the commit, expired after an abandon), as one named by no entry must be.
+    const used: { hashes: Buffer[]; chunkIds: number[] } = { hashes: [], chunkIds: [] };
+    for (const chunk of this.context.clientHashes.values()) {
+      if (chunk.chunkId === undefined) continue;
+      used.hashes.push(chunk.hash);
+      used.chunkIds.push(chunk.chunkId);
+    }
     catalog.transaction(() => {
       // What this client has stored or used is what it may later be told the store has.
-      catalog.clientChunks.add(this.backup.clientId, clientHashes);
+      catalog.clientChunks.add(this.backup.clientId, used.hashes);
+      catalog.holds.hold(used.chunkIds, this.backup.clientId, this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       contents.forEach((content, index) => {
         content.id = catalog.contents.insertRows(content.hash, content.size, chunkIds[index]);
         hold.contents.add(content.id);

@@ -133,9 +133,9 @@ export class ChunkIntake {
     const key = chunk.hash.toString('hex');
     if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined;
     const isFirstUse = !this.context.clientHashes.has(key);
-    this.context.clientHashes.set(key, chunk.hash);
     // Another client's copy: the client had to send it (it may not learn that the store has it), but it is stored once.
     const existing = this.context.catalog.chunks.known(chunk.hash);
+    this.context.clientHashes.set(key, { hash: chunk.hash, chunkId: existing?.chunkId });
     if (existing !== undefined) {
       this.context.hold.chunks.add(existing.chunkId);
       this.answered.set(key, existing);
@@ -185,7 +185,7 @@ export class ChunkIntake {
       chunkHashes.push(hash);
       // Recorded as the client's own at the next flush, with the entry that uses it: a deletion since the
       // answer may have made the client forget it (ClientChunksTable.forgetUnreferenced). A copy: `hashes` is a message.
-      if (!this.context.clientHashes.has(key)) this.context.clientHashes.set(key, Buffer.from(hash));
+      if (!this.context.clientHashes.has(key)) this.context.clientHashes.set(key, { hash: Buffer.from(hash), chunkId: stored === undefined ? known!.chunkId : undefined });
       size += stored?.rawSize ?? known!.rawSize;
     }
     const contentHash = contentHashOf(chunkHashes);

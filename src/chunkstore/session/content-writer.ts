@@ -37,10 +37,19 @@ export interface ContentWriterContext {
   readonly newChunks: Map<string, NewChunk>;
   /** Contents not in the catalog yet, by `hash:size`: an identical file later in the session reuses it. */
   readonly pendingContents: Map<string, PendingContent>;
-  /** Hashes of chunks this session stored or used, recorded as the client's own at the next flush. */
-  readonly clientHashes: Map<string, Buffer>;
+  /**
+   * Chunks this session stored or used since its last flush, by hex hash: the client's own from the
+   * flush on (those it stored from their packs' records already). A key here also means "counted".
+   */
+  readonly clientHashes: Map<string, UsedChunk>;
   readonly inFlight: InFlightWork;
   readonly stored: StoredBytes;
+}
+
+/** A chunk a session used: chunkId undefined for one the session stored itself (its id settles with its pack). */
+export interface UsedChunk {
+  readonly hash: Buffer;
+  readonly chunkId: number | undefined;
 }
 
 /** Raw bytes being encoded at once per session: enough to keep the workers busy, bounded in memory. */
@@ -117,8 +126,8 @@ export class ContentWriter {
     this.contentHash.add(hash);
     const key = hash.toString('hex');
     const isFirstUse = !this.context.clientHashes.has(key);
-    this.context.clientHashes.set(key, hash);
     const known = this.context.catalog.chunks.known(hash);
+    this.context.clientHashes.set(key, { hash, chunkId: known?.chunkId });
     if (known) {
       // Held in the same turn as the lookup: a sweep cannot fall between them.
       this.context.hold.chunks.add(known.chunkId);

@@ -1,0 +1,104 @@
+// Measures what retention costs the server's thread when it deletes a client's oldest backup: the
+// deletion and ClientChunksTable.forgetUnreferenced (by candidates), against the scan of all of the
+// client's remaining entries that forgetting used to be (forgetAllUnreferenced, in the same run).
+// A synthetic catalog (rows only, no packs): one client, every file its own one-chunk content, a
+// share of the files changed each night as retention sees them.
+// Usage: node dist/bench/retention-delete.js [backups] [filesPerBackup] [changedPerNight]
+//        (defaults 100, 20572, 200: the bench corpus's file count, 2 million entries)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Catalog } from '../src/chunkstore/catalog/catalog';
+import type { StoredEntry } from '../src/chunkstore/catalog/records';
+
+const DELETIONS = 3;
+
+function hashOf(label: string): Buffer {
+  return createHash('sha256').update(label).digest();
+}
+
+function entryOf(index: number): Omit<StoredEntry, 'contentId'> {
+  return {
+    path: Buffer.from(`/data/folder-${index % 200}/file-${index}`), type: 1, mode: 0o644, uid: 0, gid: 0, user: 'root', group: 'root',
+    mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0, inode: index, device: 1, nlink: 1, rdev: 0, size: 100,
+    linkTarget: Buffer.alloc(0), xattrs: [], extents: [],
+  };
+}
+
+function millisecondsOf(work: () => void): number {
+  const begin = process.hrtime.bigint();
+  work();
+  return Number(process.hrtime.bigint() - begin) / 1e6;
+}
+
+/** A one-chunk content for file `index` as of `night`, known to the client as its session would record it. */
+function newContent(catalog: Catalog, clientId: number, index: number, night: number): number {
+  return catalog.transaction(() => {
+    const hash = hashOf(`chunk ${index} night ${night}`);
+    const packId = catalog.packs.insert(`pack-${index}-${night}`, 100, 0);
+    const [chunkId] = catalog.chunks.insertRows(packId, [{ hash, offset: 0, storedSize: 60, rawSize: 100 }]);
+    catalog.clientChunks.add(clientId, [hash]);
+    return catalog.contents.insertRows(hashOf(`content ${index} night ${night}`), 100, [chunkId]);
+  });
+}
+
+function main(): void {
+  const backups = Number(process.argv[2] ?? 100);
+  const files = Number(process.argv[3] ?? 20_572);
+  const changedPerNight = Number(process.argv[4] ?? 200);
+  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-retention-bench-'));
+  try {
+    const catalog = new Catalog(join(folder, 'catalog.db'));
+    const clientId = catalog.clients.idOf('node1');
+    const stats = { files, logicalBytes: files * 100, newBytes: 0, storedBytes: 0, unreadableFiles: 0 };
+    const entries = Array.from({ length: files }, (_, index) => entryOf(index));
+    const contentIds = Array.from({ length: files }, (_, index) => newContent(catalog, clientId, index, 0));
+    const started = Date.now();
+    const commits: number[] = [];
+    for (let night = 0; night < backups; night++) {
+      for (let changed = 0; changed < (night === 0 ? 0 : changedPerNight); changed++) {
+        const index = (night * changedPerNight + changed) % files;
+        contentIds[index] = newContent(catalog, clientId, index, night);
+      }
+      const backup = catalog.backups.create(clientId, 0, 'bench', {}, night);
+      catalog.transaction(() => catalog.entries.insert(backup.id, entries, contentIds));
+      commits.push(millisecondsOf(() => catalog.backups.commit(backup.id, stats, {}, night + 1)));
+    }
+    console.log(`catalog filled in ${((Date.now() - started) / 1000).toFixed(1)} s: ${backups} backups of ${files} files, `
+      + `${changedPerNight} changed a night (${(backups * files / 1e6).toFixed(2)} million entries)`);
+    const lastCommits = commits.slice(-10).sort((a, b) => a - b);
+    console.log(`commit of a backup: median ${lastCommits[5].toFixed(1)} ms over the last 10`);
+    for (let deletion = 0; deletion < DELETIONS; deletion++) {
+      const oldest = catalog.backups.committed(clientId)[0];
+      // The old way first, on the same rows, rolled back: delete, then scan all of the client's entries.
+      let scanned = 0;
+      const scan = millisecondsOf(() => {
+        try {
+          catalog.transaction(() => {
+            catalog.backups.delete(oldest.id);
+            scanned = catalog.clientChunks.forgetAllUnreferenced(clientId);
+            throw new RolledBack();
+          });
+        } catch (error) {
+          if (!(error instanceof RolledBack)) throw error;
+        }
+      });
+      let forgotten = 0;
+      const counted = millisecondsOf(() => catalog.transaction(() => {
+        catalog.backups.delete(oldest.id);
+        forgotten = catalog.clientChunks.forgetUnreferenced(clientId);
+      }, true));
+      if (forgotten !== scanned) throw new Error(`backup ${oldest.number}: ${forgotten} rows forgotten by candidates, ${scanned} by the scan`);
+      console.log(`delete backup ${oldest.number}: ${counted.toFixed(1)} ms by candidates, ${scan.toFixed(1)} ms with the full scan `
+        + `(${(scan / counted).toFixed(1)}x), ${forgotten} chunks forgotten`);
+    }
+    catalog.close();
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+class RolledBack extends Error {}
+
+main();

@@ -7,11 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { BackupRecord, ChunkStore } from '../src/chunkstore/store';
-import { Codec } from '../src/chunkstore/pack/pack-format';
+import type { BackupRecord } from '../src/chunkstore/store';
 import { addFile, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
+import { chunksOf, hashOf, isMissing, rawChunks } from './support/client-knowledge';
 
 const CLIENTS = ['node1', 'node2', 'node3'] as const;
 const STEPS = 70;
@@ -37,15 +36,6 @@ const FORGOTTEN_BUT_REFERENCED = `
       WHERE h.expires_at > ? OR EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running')
   ) referenced WHERE NOT EXISTS (SELECT 1 FROM client_chunks k WHERE k.client_id = referenced.client_id AND k.hash = referenced.hash)`;
 
-function chunksOf(store: ChunkStore, content: Buffer): Buffer[] {
-  const chunker = store.chunkerFactory.create();
-  return [...chunker.push(content), ...chunker.finish()].map((chunk) => Buffer.from(chunk));
-}
-
-function hashOf(chunk: Buffer): Buffer {
-  return createHash('sha256').update(chunk).digest();
-}
-
 async function runSequence(seed: number, resumeHoldSeconds: number): Promise<void> {
   const random = randomFrom(seed);
   // Two entries a flush: sessions flush between their files, so rows go in before the session ends.
@@ -58,7 +48,8 @@ async function runSequence(seed: number, resumeHoldSeconds: number): Promise<voi
     const committed: BackupRecord[] = [];
     const store = fixture.store;
     const assertExact = async (label: string): Promise<void> => {
-      assert.deepEqual((await store.check({ readDataPercent: 0 })).problems, [], label);
+      const { problems, staleKnowledge } = await store.check({ readDataPercent: 0 });
+      assert.deepEqual({ problems, staleKnowledge }, { problems: [], staleKnowledge: [] }, label);
       assert.equal(reader.prepare(FORGOTTEN_BUT_REFERENCED).pluck().get(Date.now()), 0, `${label}: a referenced chunk was forgotten`);
     };
     for (let step = 0; step < STEPS; step++) {
@@ -77,8 +68,7 @@ async function runSequence(seed: number, resumeHoldSeconds: number): Promise<voi
             const chunks = chunksOf(store, content);
             const hashes = Buffer.concat(chunks.map(hashOf));
             const missing = session.missingChunks(hashes);
-            await session.receiveChunks(chunks.filter((_, chunk) => (missing[chunk >> 3] & (1 << (chunk & 7))) !== 0)
-              .map((chunk) => ({ hash: hashOf(chunk), rawSize: chunk.length, codec: Codec.Raw, payload: chunk })));
+            await session.receiveChunks(rawChunks(chunks.filter((_, index) => isMissing(missing, index))));
             if (random(4) !== 0) await session.addEntry(fileEntry(`/f${index}`, content.length), session.chunkedContent(hashes, () => `/f${index}`));
           }
           if (random(4) === 0) {

@@ -4,47 +4,29 @@
 // deletion forgets exactly what nothing references; and a running backup's holds never expire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
-import { Codec } from '../src/chunkstore/pack/pack-format';
 import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
-
-function chunksOf(store: ChunkStore, content: Buffer): Buffer[] {
-  const chunker = store.chunkerFactory.create();
-  return [...chunker.push(content), ...chunker.finish()].map((chunk) => Buffer.from(chunk));
-}
-
-function hashOf(chunk: Buffer): Buffer {
-  return createHash('sha256').update(chunk).digest();
-}
-
-async function missingOf(store: ChunkStore, client: string, content: Buffer): Promise<{ missing: number; of: number }> {
-  const hashes = Buffer.concat(chunksOf(store, content).map(hashOf));
-  const session = await store.beginBackup(client, { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-  try {
-    const bitmap = session.missingChunks(hashes);
-    const of = hashes.length / 32;
-    let missing = 0;
-    for (let index = 0; index < of; index++) if ((bitmap[index >> 3] & (1 << (index & 7))) !== 0) missing++;
-    return { missing, of };
-  } finally {
-    await session.abandon(new Error('only asked'));
-  }
-}
+import { chunkHashes, chunksOf, isMissing, missingCount, rawChunks } from './support/client-knowledge';
 
 /** Client-side chunking: node1 sends `content`'s chunks raw (as a client must, not knowing them), then a few other files flush. */
 async function sentThenFlushed(store: ChunkStore, content: Buffer): Promise<BackupSession> {
   const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-  await session.receiveChunks(chunksOf(store, content).map((chunk) => ({ hash: hashOf(chunk), rawSize: chunk.length, codec: Codec.Raw, payload: chunk })));
+  await session.receiveChunks(rawChunks(chunksOf(store, content)));
   for (let index = 0; index < 3; index++) await addFile(session, `/other/${index}`, Buffer.from(`other file ${index}\n`));
   return session;
 }
 
 async function assertCheckClean(store: ChunkStore): Promise<void> {
-  assert.deepEqual((await store.check({ readDataPercent: 0 })).problems, []);
+  const { problems, staleKnowledge } = await store.check({ readDataPercent: 0 });
+  assert.deepEqual({ problems, staleKnowledge }, { problems: [], staleKnowledge: [] });
 }
 
+// Regression: a chunk the store already had, sent before the file that uses it, became the client's
+// own at the next flush with nothing of the client keeping it, and no deletion or expiry ever named it
+// (79b2958): after an abandon, or a commit without that file, "held" told the client that another client has it.
 test('chunks a client sent for a file that never came are forgotten when its abandoned backup\'s hold ends', async (t) => {
   const fixture = await openStoreFixture({ resumeHoldSeconds: 0, entriesPerFlush: 1 });
   t.after(() => fixture.destroy());
@@ -54,7 +36,7 @@ test('chunks a client sent for a file that never came are forgotten when its aba
   await assertCheckClean(fixture.store);
   await session.abandon(new Error('client went away'));
   await fixture.store.collectGarbage({ allPacks: true });
-  const asked = await missingOf(fixture.store, 'node1', shared);
+  const asked = await missingCount(fixture.store, 'node1', shared);
   assert.equal(asked.missing, asked.of, 'node1 holds none of them: only node2 does');
   await assertCheckClean(fixture.store);
 });
@@ -66,25 +48,66 @@ test('chunks a client sent for a file that never came are forgotten when its bac
   await backupFiles(fixture.store, 'node2', { '/shared.bin': shared });
   const session = await sentThenFlushed(fixture.store, shared);
   await session.commit({}, 1);
-  const asked = await missingOf(fixture.store, 'node1', shared);
+  const asked = await missingCount(fixture.store, 'node1', shared);
   assert.equal(asked.missing, asked.of, 'no entry of node1 names them');
   await assertCheckClean(fixture.store);
 });
 
+// Regression: the sweep expired a running backup's holds; the chunks it had stored were then forgotten
+// before the chunk list naming them came, and the session refused its own chunks.
 test('a backup running past its hold time keeps its chunks known: a collection meanwhile expires no hold of a running backup', async (t) => {
   const fixture = await openStoreFixture({ resumeHoldSeconds: 0, entriesPerFlush: 1, packSize: 64 * 1024 });
   t.after(() => fixture.destroy());
   const content = await bytesOf('a long backup', 400_000);
-  const chunks = chunksOf(fixture.store, content);
   const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-  const hashes = Buffer.concat(chunks.map(hashOf));
-  assert.equal(session.missingChunks(hashes).some((byte) => byte !== 0), true);
-  await session.receiveChunks(chunks.map((chunk) => ({ hash: hashOf(chunk), rawSize: chunk.length, codec: Codec.Raw, payload: chunk })));
+  const hashes = chunkHashes(fixture.store, content);
+  assert.ok(isMissing(session.missingChunks(hashes), 0));
+  await session.receiveChunks(rawChunks(chunksOf(fixture.store, content)));
   // Enough other files to flush and seal packs, so the chunks are recorded and held; then a collection.
   for (let index = 0; index < 3; index++) await addFile(session, `/other/${index}`, await bytesOf(`other ${index}`, 70_000));
   await fixture.store.collectGarbage({ allPacks: true });
   await session.addEntry(fileEntry('/long.bin', content.length), session.chunkedContent(hashes, () => '/long.bin'));
   await session.commit({}, 4);
-  assert.equal((await missingOf(fixture.store, 'node1', content)).missing, 0, 'its committed backup references them');
+  assert.equal((await missingCount(fixture.store, 'node1', content)).missing, 0, 'its committed backup references them');
+  await assertCheckClean(fixture.store);
+});
+
+// Regression: a backup that ran longer than resume_hold failed with holds already past their time,
+// so its retry found nothing held (and, until the next collection, its client was still told "held").
+test('a failed backup\'s holds last resume_hold from its failure, however long it ran', async (t) => {
+  const fixture = await openStoreFixture({ entriesPerFlush: 1 });
+  t.after(() => fixture.destroy());
+  const content = await bytesOf('a backup that ran for days', 200_000);
+  const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(session, '/days.bin', content);
+  // As if the session had run past its hold time: every hold it took is due.
+  const catalog = new Database(join(fixture.directory, 'catalog.db'));
+  try {
+    assert.ok(catalog.prepare('UPDATE chunk_holds SET expires_at = 1').run().changes > 0);
+  } finally {
+    catalog.close();
+  }
+  await fixture.store.collectGarbage({ allPacks: true });
+  await session.abandon(new Error('client went away'));
+  await fixture.store.collectGarbage({ allPacks: true });
+  assert.equal((await missingCount(fixture.store, 'node1', content)).missing, 0, 'held for the retry from the failure on');
+  await assertCheckClean(fixture.store);
+});
+
+test('chunks of a streamed file that failed mid-way are forgotten when its abandoned backup\'s hold ends', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, entriesPerFlush: 1 });
+  t.after(() => fixture.destroy());
+  const shared = await bytesOf('streamed, never finished', 200_000);
+  await backupFiles(fixture.store, 'node2', { '/shared.bin': shared });
+  const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  const writer = session.openContent(() => '/data/failed.bin');
+  // Server-side chunking: the chunks cut so far are known to the store (node2's); the file's read then fails.
+  await writer.write(shared.subarray(0, 150_000));
+  for (let index = 0; index < 3; index++) await addFile(session, `/other/${index}`, Buffer.from(`other file ${index}\n`));
+  await assertCheckClean(fixture.store);
+  await session.abandon(new Error('client went away'));
+  await fixture.store.collectGarbage({ allPacks: true });
+  const asked = await missingCount(fixture.store, 'node1', shared);
+  assert.equal(asked.missing, asked.of, 'node1 holds none of them: only node2 does');
   await assertCheckClean(fixture.store);
 });

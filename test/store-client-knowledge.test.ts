@@ -4,33 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import type { BackupRecord, ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
+import { checkReportLines, isClean } from '../src/chunkstore/check';
 import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture, readBackup } from './support/store-fixture';
-
-/** The 32-byte hashes of the chunks the store's chunker cuts `content` into, back to back. */
-function chunkHashes(store: ChunkStore, content: Buffer): Buffer {
-  const chunker = store.chunkerFactory.create();
-  const chunks = [...chunker.push(content), ...chunker.finish()];
-  return Buffer.concat(chunks.map((chunk) => createHash('sha256').update(chunk).digest()));
-}
-
-/** How many of the content's chunks the server would ask `client` to send (a fresh session, abandoned after the question). */
-async function missingCount(store: ChunkStore, client: string, content: Buffer): Promise<{ missing: number; of: number }> {
-  const hashes = chunkHashes(store, content);
-  const session: BackupSession = await store.beginBackup(client, { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-  try {
-    const bitmap = session.missingChunks(hashes);
-    const of = hashes.length / 32;
-    let missing = 0;
-    for (let index = 0; index < of; index++) if ((bitmap[index >> 3] & (1 << (index & 7))) !== 0) missing++;
-    return { missing, of };
-  } finally {
-    await session.abandon(new Error('only asked'));
-  }
-}
+import { chunkHashes, missingCount } from './support/client-knowledge';
 
 /** The same bytes backed up by node1 (returned, to delete) and by node2 (which keeps them stored). */
 async function storedByTwoClients(store: ChunkStore, seed = 'shared'): Promise<{ shared: Buffer; node1Backup: BackupRecord }> {
@@ -54,7 +33,7 @@ test('a client that deleted its backup is told to send those chunks again, thoug
   // Its figures say the same: the bytes are new to node1, though the store keeps one copy.
   const again = await backupFiles(fixture.store, 'node1', { '/data/shared.bin': shared });
   assert.equal(again.newBytes, shared.length);
-  assert.equal((await fixture.store.check({ readDataPercent: 100 })).problems.length, 0);
+  assert.ok(isClean(await fixture.store.check({ readDataPercent: 100 })));
 });
 
 test('a chunk another backup of the same client references, or one held for its retry, stays known after a deletion', async (t) => {
@@ -132,7 +111,7 @@ async function runningBackupUsing(store: ChunkStore, shared: Buffer): Promise<Ba
   return session;
 }
 
-test('a running backup keeps its chunks known across a deletion; abandoned, it keeps them for its retry, then they are forgotten', async (t) => {
+test('a running backup keeps its chunks known across a deletion; abandoned, with its hold over, they are forgotten', async (t) => {
   // Holds that end at once: a running backup's last until it ends, an abandoned one's go at the next collection.
   const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
   t.after(() => fixture.destroy());
@@ -156,7 +135,7 @@ test('an abandoned backup\'s client is not asked again, while its hold lasts, fo
   await running.abandon(new Error('client went away'));
   await fixture.store.collectGarbage({ allPacks: true });
   assert.equal((await missingCount(fixture.store, 'node1', shared)).missing, 0, 'held for the retry: the client sent those bytes itself');
-  assert.deepEqual((await fixture.store.check({ readDataPercent: 0 })).problems, []);
+  assert.ok(isClean(await fixture.store.check({ readDataPercent: 0 })));
 });
 
 test('a backup left running by a crash: recovery drops it and what its client knew only through it', async (t) => {
@@ -235,11 +214,12 @@ test('check reports rows a client knows that nothing of it references, and check
     catalog.close();
   }
   const store = await fixture.reopen();
-  const problems = (await store.check({ readDataPercent: 0 })).problems;
-  assert.equal(problems.length, 1);
-  assert.match(problems[0], /clients are told the store holds chunks none of their backups or holds references \(client \d+: \d+\)/);
+  const report = await store.check({ readDataPercent: 0 });
+  assert.deepEqual({ problems: report.problems, staleKnowledge: report.staleKnowledge }, { problems: [], staleKnowledge: [{ clientName: 'node1', chunks: hashes.length / 32 }] });
+  assert.ok(checkReportLines(report).includes(
+    `problem: client node1 is told the store holds ${hashes.length / 32} chunks none of its backups or holds references (check --repair forgets them)`));
   assert.equal(await store.forgetStaleKnowledge(), hashes.length / 32);
-  assert.deepEqual((await store.check({ readDataPercent: 0 })).problems, []);
+  assert.ok(isClean(await store.check({ readDataPercent: 0 })));
   const asked = await missingCount(store, 'node1', shared);
   assert.equal(asked.missing, asked.of);
 });

@@ -35,6 +35,7 @@ export async function checkStore(catalog: Catalog, backend: PackBackend, codec: 
     affectedFiles: affected.files,
     affectedBackups: affected.backups,
     problems: [...packs.problems, ...rows.problems],
+    staleKnowledge: rows.staleKnowledge,
     garbage: rows.garbage,
   };
 }

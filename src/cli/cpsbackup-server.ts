@@ -113,9 +113,11 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
       }
       process.stdout.write(removed.length === 0 ? 'repair: no file had to be removed\n'
         : `repair: ${removed.length} files removed from their backups, which are now marked incomplete\n`);
-      const forgotten = await store.forgetStaleKnowledge();
+      const forgotten = report.staleKnowledge.length > 0 ? await store.forgetStaleKnowledge() : 0;
       if (forgotten > 0) process.stdout.write(`repair: clients forgot ${forgotten} chunks none of their backups or holds references\n`);
       if (removed.length > 0) return EXIT.partial;
+      // What the repair forgot is no longer a problem; anything else check found still is.
+      return isClean({ ...report, staleKnowledge: [] }) ? EXIT.ok : EXIT.failure;
     }
     return isClean(report) ? EXIT.ok : EXIT.failure;
   } finally {

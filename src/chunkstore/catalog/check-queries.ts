@@ -67,6 +67,7 @@ export class CheckQueries {
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks
          WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`),
       dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),
+      clientName: db.prepare(`SELECT name FROM clients WHERE id = ?`).pluck(),
       contentCount: db.prepare(`SELECT COUNT(*) FROM contents`).pluck(),
       committedCount: db.prepare(`SELECT COUNT(*) FROM backups WHERE state = 'committed'`).pluck(),
     };
@@ -99,9 +100,12 @@ export class CheckQueries {
     if (chunks.length > 0) problems.push(`reference counts of chunks do not match their contents (ids ${listed(chunks)})`);
     const clientContents = this.statements.clientContentMismatches.all() as number[];
     if (clientContents.length > 0) problems.push(`per-client reference counts of contents do not match their entries (content ids ${listed(clientContents)})`);
-    const stale = [...this.clientChunks.unreferencedByClient()].map(([clientId, rows]) => `client ${clientId}: ${rows}`);
-    if (stale.length > 0) problems.push(`clients are told the store holds chunks none of their backups or holds references (${listed(stale)})`);
     return problems;
+  }
+
+  /** Per client, the chunks it is told the store holds that none of its backups or holds references. */
+  staleKnowledge(): { clientName: string; chunks: number }[] {
+    return [...this.clientChunks.unreferencedByClient()].map(([clientId, chunks]) => ({ clientName: this.statements.clientName.get(clientId) as string, chunks }));
   }
 
   /** Chunks in pack order after the given position, a page at a time. */
@@ -145,6 +149,6 @@ export class CheckQueries {
   }
 }
 
-function listed(ids: readonly (number | string)[]): string {
+function listed(ids: readonly number[]): string {
   return `${ids.slice(0, LISTED_ROWS).join(', ')}${ids.length > LISTED_ROWS ? ', ...' : ''}`;
 }

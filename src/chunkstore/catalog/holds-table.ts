@@ -1,6 +1,7 @@
-// Holds on chunks an unfinished backup stored, so that a retry within the hold's time reuses them.
-// Written with the pack's chunk rows, dropped when the backup commits (its entries reference them
-// then), and expired by the sweep.
+// Holds on chunks an unfinished backup stored, sent or used, so that a retry within the hold's time
+// reuses them. Written with the pack's chunk rows (stored) and at each flush (sent or used), dropped
+// when the backup commits (its entries reference them then), and expired by the sweep once the
+// backup is no longer running.
 import type { Connection } from './database';
 
 export class HoldsTable {
@@ -9,11 +10,17 @@ export class HoldsTable {
   constructor(connection: Connection) {
     this.statements = {
       insert: connection.prepare(`INSERT OR IGNORE INTO chunk_holds (chunk_id, client_id, backup_id, expires_at) VALUES (?, ?, ?, ?)`),
+      extend: connection.prepare(`UPDATE chunk_holds SET expires_at = MAX(expires_at, ?) WHERE backup_id = ?`),
     };
   }
 
   /** Inside the caller's transaction (the one that records the chunks). */
   hold(chunkIds: readonly number[], clientId: number, backupId: number, expiresAt: number): void {
     for (const chunkId of chunkIds) this.statements.insert.run(chunkId, clientId, backupId, expiresAt);
+  }
+
+  /** A backup failed: its holds last until expiresAt at least, so its retry's window starts now, whatever it ran for. */
+  extendForRetry(backupId: number, expiresAt: number): void {
+    this.statements.extend.run(expiresAt, backupId);
   }
 }

@@ -108,8 +108,9 @@ CREATE TABLE IF NOT EXISTS doomed_packs (
   name TEXT PRIMARY KEY,
   doomed_at INTEGER NOT NULL
 );
--- Chunks a backup stored, held for its client for a while whether or not the backup commits: an
--- interrupted backup's retry then sends and stores only what is missing. A commit drops its holds.
+-- Chunks a backup stored, sent or used, held for its client while it runs and for a while after it
+-- fails: an interrupted backup's retry then sends and stores only what is missing, and every chunk a
+-- session made its client's own is kept by an entry or a hold. A commit drops its holds.
 CREATE TABLE IF NOT EXISTS chunk_holds (
   chunk_id INTEGER NOT NULL,
   client_id INTEGER NOT NULL,

@@ -1,11 +1,12 @@
 // Proves the catalog agrees with itself: every file's content exists, every content's chunk list
 // is complete and adds up to its size, reference counts match, and no row hangs off a parent that is gone.
 import type { Catalog } from '../catalog/catalog';
-import type { ContentDamage } from './report';
+import type { ContentDamage, StaleKnowledge } from './report';
 
 export interface CatalogScanResult {
   readonly damagedContents: ContentDamage[];
   readonly problems: string[];
+  readonly staleKnowledge: StaleKnowledge[];
   readonly garbage: { contents: number; chunks: number };
   readonly contents: number;
   readonly backups: number;
@@ -23,5 +24,7 @@ export function scanCatalog(catalog: Catalog): CatalogScanResult {
     damagedContents.push({ contentId: content.id, reason });
   }
   const counts = catalog.checks.counts();
-  return { damagedContents, problems: catalog.checks.orphans(), garbage: catalog.garbage.counts(), ...counts };
+  return {
+    damagedContents, problems: catalog.checks.orphans(), staleKnowledge: catalog.checks.staleKnowledge(), garbage: catalog.garbage.counts(), ...counts,
+  };
 }

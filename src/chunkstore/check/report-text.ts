@@ -13,6 +13,8 @@ export function checkReportLines(report: CheckReport): string[] {
   const capped = (items: readonly string[]): string[] =>
     items.length <= LISTED_LINES ? [...items] : [...items.slice(0, LISTED_LINES), `... and ${items.length - LISTED_LINES} more`];
   lines.push(...capped(report.problems.map((problem) => `problem: ${problem}`)));
+  lines.push(...capped(report.staleKnowledge.map(({ clientName, chunks }) =>
+    `problem: client ${clientName} is told the store holds ${chunks} chunks none of its backups or holds references (check --repair forgets them)`)));
   lines.push(...capped(report.damagedChunks.map((damage) =>
     `damaged chunk ${damage.hash} in pack ${damage.packName} at offset ${damage.offset}: ${damage.reason}`)));
   lines.push(...capped(report.damagedContents.map((damage) => `damaged content ${damage.contentId}: ${damage.reason}`)));
@@ -26,6 +28,6 @@ export function checkReportLines(report: CheckReport): string[] {
   lines.push(isClean(report)
     ? 'no errors found'
     : `DAMAGE FOUND: ${report.damagedChunks.length} damaged chunks, ${report.damagedContents.length} damaged contents, `
-      + `${report.affectedFiles.length} affected files in ${report.affectedBackups.length} backups, ${report.problems.length} other problems`);
+      + `${report.affectedFiles.length} affected files in ${report.affectedBackups.length} backups, ${report.problems.length + report.staleKnowledge.length} other problems`);
   return lines;
 }

@@ -37,6 +37,12 @@ export interface CheckCounts {
   readonly chunksRead: number;
 }
 
+/** Chunks a client is told the store holds for it that none of its backups or holds references (none should be). */
+export interface StaleKnowledge {
+  readonly clientName: string;
+  readonly chunks: number;
+}
+
 export interface CheckReport {
   readonly counts: CheckCounts;
   readonly damagedChunks: readonly ChunkDamage[];
@@ -45,10 +51,13 @@ export interface CheckReport {
   readonly affectedBackups: readonly AffectedBackup[];
   /** Inconsistencies that break no file by themselves but mean the catalog and packs disagree. */
   readonly problems: readonly string[];
+  /** Not damage, but an answer "held" that would tell a client another one stores those bytes; check --repair forgets them. */
+  readonly staleKnowledge: readonly StaleKnowledge[];
   /** Unreferenced rows GC will reclaim: normal between a delete or an abandoned backup and the next GC. */
   readonly garbage: { readonly contents: number; readonly chunks: number };
 }
 
 export function isClean(report: CheckReport): boolean {
-  return report.damagedChunks.length === 0 && report.damagedContents.length === 0 && report.problems.length === 0;
+  return report.damagedChunks.length === 0 && report.damagedContents.length === 0 && report.problems.length === 0
+    && report.staleKnowledge.length === 0;
 }

@@ -239,15 +239,16 @@ export class BackupSession {
   }
 
   /**
-   * The backup's rows, and what its client knew through it alone: a chunk another client stored stays
-   * known to this one only through a committed backup, or one still running. Kept, it outlived the
-   * session (no hold keeps it, and the sweep forgets a chunk only once nobody references it), so "held"
-   * in a later answer told the client that some other client still has those bytes. What this session
-   * stored itself stays known through its held retry (chunk_holds).
+   * The backup's rows, and what its client knew through them alone. What the session stored, sent or
+   * used stays known through its holds (chunk_holds), kept for the retry from now on, and is
+   * forgotten when they expire. A chunk another client stored, known only through this backup's
+   * entries, goes now: kept with nothing of this client's keeping it, "held" in a later answer would
+   * tell the client that some other client still has those bytes.
    */
   private dropRows(): void {
     const { catalog } = this.dependencies;
     catalog.transaction(() => {
+      catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       catalog.backups.delete(this.backup.id);
       catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
     }, true);

@@ -8,7 +8,7 @@ import { Catalog } from '../src/chunkstore/catalog/catalog';
 import type { BackupRecord, ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
 import { checkReportLines, isClean } from '../src/chunkstore/check';
-import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture, readBackup } from './support/store-fixture';
+import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture, readBackup, type StoreFixture } from './support/store-fixture';
 import { chunkHashes, missingCount } from './support/client-knowledge';
 
 /** The same bytes backed up by node1 (returned, to delete) and by node2 (which keeps them stored). */
@@ -17,6 +17,28 @@ async function storedByTwoClients(store: ChunkStore, seed = 'shared'): Promise<{
   const node1Backup = await backupFiles(store, 'node1', { '/data/shared.bin': shared });
   await backupFiles(store, 'node2', { '/other/shared.bin': shared });
   return { shared, node1Backup };
+}
+
+/**
+ * node1's backup of bytes node2 also stores is deleted, then, with the store closed, node1's rows for
+ * them are written back: what an older server left, or (notPruned false) what no path should leave.
+ */
+async function staleRowsOfNode1(fixture: StoreFixture, seed: string, notPruned: boolean): Promise<{ shared: Buffer; hashes: Buffer }> {
+  const { shared, node1Backup: mine } = await storedByTwoClients(fixture.store, seed);
+  const hashes = chunkHashes(fixture.store, shared);
+  fixture.store.deleteBackups([mine]);
+  await fixture.store.close();
+  const catalog = new Catalog(join(fixture.directory, 'catalog.db'));
+  try {
+    const node1 = catalog.clients.find('node1')!;
+    catalog.transaction(() => {
+      catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => hashes.subarray(index * 32, index * 32 + 32)));
+      if (notPruned) catalog.meta.set('client_chunks_pruned', '0');
+    });
+  } finally {
+    catalog.close();
+  }
+  return { shared, hashes };
 }
 
 test('a client that deleted its backup is told to send those chunks again, though another client still stores them', async (t) => {
@@ -64,22 +86,8 @@ test('a chunk another backup of the same client references, or one held for its 
 test('a catalog whose deletions did not forget is pruned once when the store opens', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const { shared, node1Backup: mine } = await storedByTwoClients(fixture.store, 'stale');
-  const hashes = chunkHashes(fixture.store, shared);
-  fixture.store.deleteBackups([mine]);
-  await fixture.store.close();
-
   // As an older server left it: node1's rows for the deleted backup still there, the store never pruned.
-  const catalog = new Catalog(join(fixture.directory, 'catalog.db'));
-  try {
-    const node1 = catalog.clients.find('node1')!;
-    catalog.transaction(() => {
-      catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => hashes.subarray(index * 32, index * 32 + 32)));
-      catalog.meta.set('client_chunks_pruned', '0');
-    });
-  } finally {
-    catalog.close();
-  }
+  const { shared } = await staleRowsOfNode1(fixture, 'stale', true);
   await fixture.reopen();
   const after = await missingCount(fixture.store, 'node1', shared);
   assert.equal(after.missing, after.of);
@@ -201,18 +209,8 @@ test('a failed backup\'s held chunks survive another client\'s commit: a backup 
 test('check reports rows a client knows that nothing of it references, and check --repair forgets them', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  const { shared, node1Backup: mine } = await storedByTwoClients(fixture.store, 'stale again');
-  const hashes = chunkHashes(fixture.store, shared);
-  fixture.store.deleteBackups([mine]);
-  await fixture.store.close();
   // As no path should leave it: node1's rows back, the once-only prune already done.
-  const catalog = new Catalog(join(fixture.directory, 'catalog.db'));
-  try {
-    const node1 = catalog.clients.find('node1')!;
-    catalog.transaction(() => catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => hashes.subarray(index * 32, index * 32 + 32))));
-  } finally {
-    catalog.close();
-  }
+  const { shared, hashes } = await staleRowsOfNode1(fixture, 'stale again', false);
   const store = await fixture.reopen();
   const report = await store.check({ readDataPercent: 0 });
   assert.deepEqual({ problems: report.problems, staleKnowledge: report.staleKnowledge }, { problems: [], staleKnowledge: [{ clientName: 'node1', chunks: hashes.length / 32 }] });

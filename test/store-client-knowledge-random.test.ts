@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BackupRecord } from '../src/chunkstore/store';
 import { addFile, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
-import { chunksOf, hashOf, isMissing, rawChunks } from './support/client-knowledge';
+import { assertCheckClean, chunksOf, hashOf, isMissing, rawChunks } from './support/client-knowledge';
 
 const CLIENTS = ['node1', 'node2', 'node3'] as const;
 const STEPS = 70;
@@ -48,8 +48,7 @@ async function runSequence(seed: number, resumeHoldSeconds: number): Promise<voi
     const committed: BackupRecord[] = [];
     const store = fixture.store;
     const assertExact = async (label: string): Promise<void> => {
-      const { problems, staleKnowledge } = await store.check({ readDataPercent: 0 });
-      assert.deepEqual({ problems, staleKnowledge }, { problems: [], staleKnowledge: [] }, label);
+      await assertCheckClean(store, label);
       assert.equal(reader.prepare(FORGOTTEN_BUT_REFERENCED).pluck().get(Date.now()), 0, `${label}: a referenced chunk was forgotten`);
     };
     for (let step = 0; step < STEPS; step++) {

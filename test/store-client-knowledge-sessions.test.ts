@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
 import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
-import { chunkHashes, chunksOf, isMissing, missingCount, rawChunks } from './support/client-knowledge';
+import { assertCheckClean, chunkHashes, chunksOf, isMissing, missingCount, rawChunks } from './support/client-knowledge';
 
 /** Client-side chunking: node1 sends `content`'s chunks raw (as a client must, not knowing them), then a few other files flush. */
 async function sentThenFlushed(store: ChunkStore, content: Buffer): Promise<BackupSession> {
@@ -26,11 +26,6 @@ async function assertForgottenOnceAbandoned(store: ChunkStore, session: BackupSe
   const asked = await missingCount(store, 'node1', content);
   assert.equal(asked.missing, asked.of, 'node1 holds none of them: only node2 does');
   await assertCheckClean(store);
-}
-
-async function assertCheckClean(store: ChunkStore): Promise<void> {
-  const { problems, staleKnowledge } = await store.check({ readDataPercent: 0 });
-  assert.deepEqual({ problems, staleKnowledge }, { problems: [], staleKnowledge: [] });
 }
 
 // Regression: a chunk the store already had, sent before the file that uses it, became the client's

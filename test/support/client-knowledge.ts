@@ -1,5 +1,6 @@
 // What a store tells a client it holds, asked as the protocol asks: the chunks the store's chunker
 // cuts a content into, their hashes, and how many of them a fresh session would ask the client to send.
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ChunkStore } from '../../src/chunkstore/store';
 import type { ReceivedChunk } from '../../src/chunkstore/session/chunk-intake';
@@ -43,4 +44,10 @@ export async function missingCount(store: ChunkStore, client: string, content: B
   } finally {
     await session.abandon(new Error('only asked'));
   }
+}
+
+/** check finds no problem and no client told it holds what nothing of it references. */
+export async function assertCheckClean(store: ChunkStore, label?: string): Promise<void> {
+  const { problems, staleKnowledge } = await store.check({ readDataPercent: 0 });
+  assert.deepEqual({ problems, staleKnowledge }, { problems: [], staleKnowledge: [] }, label);
 }

@@ -8,6 +8,7 @@
 // chunk away from a client notes it as a candidate (temp.forget_candidates); forgetUnreferenced then
 // looks at the candidates alone. The whole-client scan stays for recovery and for `check`.
 import type { Connection } from './database';
+import { liveHold } from './holds-table';
 
 /**
  * Chunk ids the client still references, read from all of its entries rather than from the counts:
@@ -16,8 +17,7 @@ import type { Connection } from './database';
 const REFERENCED_BY_CLIENT = `
   SELECT cc.chunk_id FROM content_chunks cc WHERE cc.content_id IN (
     SELECT e.content_id FROM backups b JOIN entries e ON e.backup_id = b.id WHERE b.client_id = @client AND e.content_id IS NOT NULL)
-  UNION SELECT h.chunk_id FROM chunk_holds h WHERE h.client_id = @client
-    AND (h.expires_at > @now OR EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running'))`;
+  UNION SELECT h.chunk_id FROM chunk_holds h WHERE h.client_id = @client AND ${liveHold('h')}`;
 
 export class ClientChunksTable {
   private readonly statements;
@@ -57,8 +57,7 @@ export class ClientChunksTable {
       noteHeldChunks: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE backup_id = ?`),
       noteExpiringHolds: connection.prepare(
-        `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE expires_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = chunk_holds.backup_id AND r.state = 'running')`),
+        `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE NOT ${liveHold('chunk_holds')}`),
       uncountEntry: connection.prepare(`UPDATE client_contents SET refs = refs - 1 WHERE client_id = ? AND content_id = ? RETURNING refs`).pluck(),
       noteContentChunks: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT ?, chunk_id FROM content_chunks WHERE content_id = ?`),
@@ -75,8 +74,7 @@ export class ClientChunksTable {
            WHERE f.client_id = @client
              AND NOT EXISTS (SELECT 1 FROM content_chunks cc JOIN client_contents k ON k.client_id = @client AND k.content_id = cc.content_id
                              WHERE cc.chunk_id = f.chunk_id)
-             AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = f.chunk_id AND h.client_id = @client
-                             AND (h.expires_at > @now OR EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running'))))`),
+             AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = f.chunk_id AND h.client_id = @client AND ${liveHold('h')}))`),
       clearCandidates: connection.prepare(`DELETE FROM temp.forget_candidates WHERE client_id = ?`),
       forgetAllUnreferenced: connection.prepare(
         `DELETE FROM client_chunks WHERE client_id = @client AND hash NOT IN (
@@ -141,7 +139,7 @@ export class ClientChunksTable {
 
   /** Holds the sweep is about to expire (a running backup's never do); the sweep then forgets, in its transaction. */
   noteExpiringHolds(now: number): void {
-    this.statements.noteExpiringHolds.run(now);
+    this.statements.noteExpiringHolds.run({ now });
   }
 
   /**

@@ -3,6 +3,7 @@
 // short transaction that no session can interleave with.
 import type { CatalogDatabase } from './database';
 import type { ClientChunksTable } from './client-chunks-table';
+import { liveHold } from './holds-table';
 
 /** What open sessions hold: rows they reference but have not counted yet (they count at commit). */
 export interface Protection {
@@ -15,8 +16,6 @@ export interface SweepResult {
   readonly deletedChunks: number;
   /** Packs that lost chunks: candidates for deletion or compaction. */
   readonly touchedPacks: ReadonlySet<number>;
-  /** Clients whose held chunks (a failed backup's, kept for its retry) were let go: what they knew only through them went too. */
-  readonly clientsWithExpiredHolds: ReadonlySet<number>;
 }
 
 export class GarbageQueries {
@@ -38,9 +37,7 @@ export class GarbageQueries {
       deleteContentChunks: db.prepare(`DELETE FROM content_chunks WHERE content_id = ?`),
       deleteContent: db.prepare(`DELETE FROM contents WHERE id = ? AND refs = 0`),
       // A running backup's holds stay whatever their time: its chunks are the client's own until it ends.
-      expireHolds: db.prepare(
-        `DELETE FROM chunk_holds WHERE expires_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = chunk_holds.backup_id AND r.state = 'running') RETURNING client_id`).pluck(),
+      expireHolds: db.prepare(`DELETE FROM chunk_holds WHERE NOT ${liveHold('chunk_holds')} RETURNING client_id`).pluck(),
       unreferencedChunks: db.prepare(
         `SELECT id, pack_id AS packId FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)`),
       deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0 RETURNING hash`).pluck(),
@@ -54,8 +51,9 @@ export class GarbageQueries {
   sweep(protection: () => Protection, now = Date.now()): SweepResult {
     return this.database.transaction(() => {
       this.clientChunks.noteExpiringHolds(now);
-      const clientsWithExpiredHolds = new Set(this.statements.expireHolds.all(now) as number[]);
-      // In this transaction: the candidates live in a temp table that a crash would empty.
+      const clientsWithExpiredHolds = new Set(this.statements.expireHolds.all({ now }) as number[]);
+      // What clients knew only through the expired holds goes too, in this transaction: the candidates
+      // live in a temp table that a crash would empty.
       for (const clientId of clientsWithExpiredHolds) this.clientChunks.forgetUnreferenced(clientId, now);
       const held = protection();
       let deletedContents = 0;
@@ -77,7 +75,7 @@ export class GarbageQueries {
         touchedPacks.add(packId);
       }
       this.deletedContentCount += deletedContents;
-      return { deletedContents, deletedChunks, touchedPacks, clientsWithExpiredHolds };
+      return { deletedContents, deletedChunks, touchedPacks };
     }, true);
   }
 

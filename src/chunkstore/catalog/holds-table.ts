@@ -4,6 +4,14 @@
 // backup is no longer running.
 import type { Connection } from './database';
 
+/**
+ * SQL, true while the hold row `alias` keeps its chunk at @now: until it expires, and whatever its time
+ * while its backup runs. Every query that expires holds or asks what a client still holds uses this one rule.
+ */
+export function liveHold(alias: string): string {
+  return `(${alias}.expires_at > @now OR EXISTS (SELECT 1 FROM backups r WHERE r.id = ${alias}.backup_id AND r.state = 'running'))`;
+}
+
 export class HoldsTable {
   private readonly statements;
 

@@ -1,9 +1,13 @@
 // The worker pools: the restore's decoder hands a group's raw bytes back to be reused only once every
 // user of them has released them (a buffer reused early would put other bytes in a restored file),
-// and the encoder starts its threads only when a chunk first needs them.
+// and the encoder starts its threads only when a chunk first needs them, keeps a process alive while
+// it owes an answer and no longer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ChunkCodec } from '../src/chunkstore/codec';
 import { EncoderPool } from '../src/chunkstore/encoder-pool';
 import { CorruptError } from '../src/common/errors';
@@ -114,4 +118,19 @@ test('chunks asked for in the turn the encoder pool closes are refused, and no t
   // The group's flush was already scheduled when close() came: it must find the pool closed, not start workers.
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(pool.startedWorkers, 0);
+});
+
+test('a process awaiting nothing but the encoder pool lives until the answer comes, and an idle pool keeps no process alive', async () => {
+  // A backup whose call the server had just failed ("store is full") awaited only chunks being
+  // compressed; with the workers unreferenced Node ended the process, and the CLI said "internal error".
+  // Closing the pool is left out on purpose: once idle it must not hold the process.
+  const script = `
+    const { EncoderPool } = require(${JSON.stringify(join(__dirname, '../src/chunkstore/encoder-pool.js'))});
+    const pool = new EncoderPool(1, 19);
+    const raw = Buffer.alloc(4 * 1024 * 1024);
+    for (let index = 0; index < raw.length; index += 4) raw.writeUInt32LE((index * 2654435761) >>> 0, index);
+    pool.encode(raw).then((encoded) => process.stdout.write('encoded ' + encoded.payload.length + '\\n'));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { timeout: 60_000 });
+  assert.match(stdout, /^encoded \d+\n$/);
 });

@@ -17,6 +17,8 @@ interface Pending {
 
 export class EncoderPool {
   private readonly workers: Worker[] = [];
+  /** Groups sent to each worker and not answered yet: a worker is referenced exactly while it owes one. */
+  private readonly groupsInFlight: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private nextWorker = 0;
@@ -40,7 +42,9 @@ export class EncoderPool {
   private startWorkers(): void {
     for (let index = 0; index < this.workerCount; index++) {
       const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: this.compressionLevel, isRoundTripChecked: this.isRoundTripChecked } });
+      const workerIndex = index;
       worker.on('message', (reply: EncodedGroup) => {
+        if (--this.groupsInFlight[workerIndex] === 0) worker.unref();
         const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
         let offset = 0;
         reply.ids.forEach((id, index) => {
@@ -53,8 +57,13 @@ export class EncoderPool {
       });
       worker.on('error', (error) => this.fail(error));
       worker.on('exit', (code) => { if (code !== 0) this.fail(new Error(`encoder worker exited with code ${code}`)); });
+      // Unreferenced while idle, so an idle pool keeps no process alive; referenced while it owes an
+      // answer: a caller may await nothing but that answer (a backup whose call the server has just
+      // failed, waiting on the chunks it was compressing), and Node ends a process whose only
+      // handles are unreferenced, which the CLI reports as an internal error.
       worker.unref();
       this.workers.push(worker);
+      this.groupsInFlight.push(0);
     }
   }
 
@@ -95,8 +104,10 @@ export class EncoderPool {
         return;
       }
     }
-    const worker = this.workers[this.nextWorker];
+    const workerIndex = this.nextWorker;
+    const worker = this.workers[workerIndex];
     this.nextWorker = (this.nextWorker + 1) % this.workers.length;
+    if (this.groupsInFlight[workerIndex]++ === 0) worker.ref();
     // Copied into one buffer the worker then owns: the callers' chunks may be views into network frames.
     // Not zero-filled (every byte is written below) and not from the shared pool, so it can be transferred.
     const bytes = Buffer.allocUnsafeSlow(this.groupBytes);

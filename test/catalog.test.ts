@@ -284,7 +284,9 @@ test('a version-3 catalog migrates: each client\'s committed entries are counted
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v3-'));
   t.after(() => rm(folder, { recursive: true, force: true }));
   const file = join(folder, 'catalog.db');
-  const v3 = new Catalog(file);
+  const loggedAtCreation: string[] = [];
+  const v3 = new Catalog(file, undefined, { info: (line) => loggedAtCreation.push(line), warn: () => undefined, error: () => undefined });
+  assert.deepEqual(loggedAtCreation, [], 'a new catalog is no upgrade');
   const [node1, node2] = [v3.clients.idOf('node1'), v3.clients.idOf('node2')];
   const [a, b] = v3.transaction(() => {
     const packId = v3.packs.insert('pack-v3', 1000, 1);
@@ -304,9 +306,14 @@ test('a version-3 catalog migrates: each client\'s committed entries are counted
     INSERT OR REPLACE INTO meta (key, value) VALUES ('client_chunks_pruned', '1')`);
   raw.close();
 
-  const catalog = new Catalog(file);
+  const logged: string[] = [];
+  const catalog = new Catalog(file, undefined, { info: (line) => logged.push(line), warn: (line) => logged.push(line), error: (line) => logged.push(line) });
   t.after(() => catalog.close());
   assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  // The operator learns why the first start after the upgrade is slow, before it is, and what it took.
+  assert.equal(logged.length, 2, logged.join('\n'));
+  assert.match(logged[0], new RegExp(`catalog\\.db: upgrading the catalog from schema 3 to ${SCHEMA_VERSION}; a large catalog takes a while`));
+  assert.match(logged[1], new RegExp(`catalog\\.db: catalog upgraded to schema ${SCHEMA_VERSION} in \\d+\\.\\d s$`));
   assert.deepEqual(catalog.checks.orphans(), [], 'the counts match the committed entries (the running backup not counted)');
   const counted = new Database(file, { readonly: true });
   t.after(() => counted.close());

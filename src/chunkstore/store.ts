@@ -178,7 +178,7 @@ export class ChunkStore {
     let store: ChunkStore | undefined;
     try {
       const key = options.encryptionKey;
-      catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD);
+      catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD, options.logger);
       const bucket = options.backend ?? new LocalBackend(directory);
       // Before anything reads a pack: the wrong key, or a bucket holding another store, stops here.
       const identity = await establishIdentity({

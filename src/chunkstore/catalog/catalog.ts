@@ -16,6 +16,7 @@ import { CheckQueries } from './check-queries';
 import { RepairQueries } from './repair-queries';
 import { UsageQueries } from './usage-queries';
 import { RECORD_HEADER_SIZE } from '../pack/pack-format';
+import type { Logger } from '../../common/logger';
 
 export class Catalog {
   readonly meta: MetaTable;
@@ -34,9 +35,9 @@ export class Catalog {
   readonly usage: UsageQueries;
   private readonly database: CatalogDatabase;
 
-  /** recordOverhead: bytes a record takes in its pack beyond its payload (RecordFraming.overhead). */
-  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE) {
-    this.database = new CatalogDatabase(file);
+  /** recordOverhead: bytes a record takes in its pack beyond its payload (RecordFraming.overhead); logger: told of a schema upgrade. */
+  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE, logger?: Logger) {
+    this.database = new CatalogDatabase(file, logger);
     try {
       this.meta = new MetaTable(this.database.connection);
       this.clients = new ClientsTable(this.database.connection);

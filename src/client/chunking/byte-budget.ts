@@ -4,6 +4,8 @@
 export class ByteBudget {
   private available: number;
   private readonly waiting: { bytes: number; resolve: () => void }[] = [];
+  /** Abandoned: every take resolves at once, now and later (nothing will release what is held). */
+  private isAbandoned = false;
 
   constructor(private readonly limit: number) {
     this.available = limit;
@@ -11,6 +13,7 @@ export class ByteBudget {
 
   /** Resolves once `bytes` are available (at once when the budget is empty: one item may exceed it). */
   take(bytes: number): Promise<void> {
+    if (this.isAbandoned) return Promise.resolve();
     if (this.waiting.length === 0 && (this.available >= bytes || this.available === this.limit)) {
       this.available -= bytes;
       return Promise.resolve();
@@ -20,11 +23,16 @@ export class ByteBudget {
 
   /** Whether take(bytes) would resolve at once. */
   canTake(bytes: number): boolean {
-    return this.waiting.length === 0 && (this.available >= bytes || this.available === this.limit);
+    return this.isAbandoned || this.waiting.length === 0 && (this.available >= bytes || this.available === this.limit);
   }
 
-  /** Lets every waiter go (the pipeline failed: they must see the failure, not wait for ever). */
+  /**
+   * Lets every waiter go, and every later taker (the pipeline failed: they must see the failure, not
+   * wait for ever). A take after the failure once waited for a release that never came, with nothing
+   * else left to run, and the CLI ended with "internal error: the work stopped before it finished".
+   */
   abandon(): void {
+    this.isAbandoned = true;
     for (const waiter of this.waiting.splice(0)) waiter.resolve();
   }
 

@@ -20,7 +20,8 @@ import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index
 import { CarriedRuns } from './carried-runs';
 import { FileContent } from './file-content';
 import { openedFile } from './replaced-file';
-import { describe, type WalkedEntry } from './walker';
+import { describe, EntryChangedError, type WalkedEntry } from './walker';
+import { readXattrs } from './posix/xattrs';
 import { statFd, type PosixStat } from './posix/at';
 import type { ChunkUploader } from './chunking/chunk-uploader';
 
@@ -133,7 +134,7 @@ export class EntrySender {
     try {
       return read();
     } catch (error) {
-      this.unreadable(shown, `cannot read its extended attributes (${describe(error)})`);
+      this.unreadable(shown, error instanceof EntryChangedError ? error.reason : `cannot read its extended attributes (${describe(error)})`);
       return undefined;
     }
   }
@@ -203,7 +204,12 @@ export class EntrySender {
       closeSync(fd);
       return false;
     }
-    const xattrs = this.readXattrs(() => walked.readXattrs(), shown) ?? [];
+    // From the FIFO opened, as its metadata: by name they could be another entry's by now.
+    const xattrs = this.readXattrs(() => readXattrs({ fd }), shown);
+    if (xattrs === undefined) {
+      closeSync(fd);
+      return false;
+    }
     const meta: EntryMeta = { ...described.meta, xattrs };
     const socket = new Socket({ fd, readable: true, writable: false });
     if (this.chunks) {

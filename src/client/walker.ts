@@ -8,12 +8,20 @@ import { closeSync, openSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlinkAt, statAt, statFd, type Name, type PosixStat } from './posix/at';
+import { entryKind, openAt, openFolderAt, posixConstants, readFolderAt, readlinkAt, statAt, statAtIfExists, statFd, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { escapeBytes } from '../common/escape-bytes';
+
+/** An entry read by name that is no longer the one walked: its reason says how; the entry is not in the backup. */
+export class EntryChangedError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'EntryChangedError';
+  }
+}
 
 /**
  * One entry the walk reached, usable until the walk moves on (a folder's fd is closed then, and its
@@ -37,9 +45,27 @@ export class WalkedEntry {
     this.meta = entryMetaFromStat(path, type, stats, owners, linkTarget);
   }
 
-  /** The entry's extended attributes and ACLs, read now (never through a symlink). */
+  /**
+   * The entry's extended attributes and ACLs, read now (never through a symlink). An entry with no fd
+   * (a symlink, device, socket, FIFO, or a folder that cannot be opened) is read by name, and the name
+   * may have gone to another entry since the walk's lstat (or its link target read): that one's
+   * attributes would be recorded with this one's owner, mode, times and target. An lstat after the read
+   * must find the inode walked, unchanged since (its ctime), else EntryChangedError.
+   */
   readXattrs(): Xattr[] {
-    return readXattrs(this.folderFd !== undefined ? { fd: this.folderFd } : { dirfd: this.parentFd, name: this.name });
+    if (this.folderFd !== undefined) return readXattrs({ fd: this.folderFd });
+    let xattrs: Xattr[];
+    try {
+      xattrs = readXattrs({ dirfd: this.parentFd, name: this.name });
+    } catch (error) {
+      if (describe(error) === 'ENOENT') throw new EntryChangedError('vanished during the backup');
+      throw error;
+    }
+    const now = statAtIfExists(this.parentFd, this.name);
+    if (now === undefined) throw new EntryChangedError('vanished during the backup');
+    if (now.ino !== this.stats.ino || now.dev !== this.stats.dev) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
+    if (now.ctimeNs !== this.stats.ctimeNs) throw new EntryChangedError('changed while it was read; not in this backup');
+    return xattrs;
   }
 
   /**

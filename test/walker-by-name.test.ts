@@ -1,0 +1,75 @@
+// Entries the walk cannot hold open (symlinks, FIFOs it does not read, devices, sockets, folders that
+// cannot be opened) have their attributes read by name, after their lstat: a name given to another
+// entry in between must not lend that entry's attributes (or link target) to this one's owner, mode
+// and times. The walked entry refuses, saying how it changed; an untouched one reads as before.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EntryChangedError, walk } from '../src/client/walker';
+
+/** Longer than a coarse kernel clock tick: a change after it shows in the ctime. */
+const TICK_MS = 20;
+
+function makeTree(t: { after(fn: () => void): void }): string {
+  const root = mkdtempSync(join(tmpdir(), 'cpsbackup-walk-by-name-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  symlinkSync('target-a', join(root, 'link'));
+  execFileSync('mkfifo', [join(root, 'pipe')]);
+  return root;
+}
+
+/** Walks root; before each named entry's attributes are read, `change` may alter it. */
+async function walkWith(root: string, change: (name: string) => void): Promise<Map<string, unknown>> {
+  await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+  const outcomes = new Map<string, unknown>();
+  for (const entry of walk({
+    includes: [root], excludeRegex: [], readAllFifos: false, skipPaths: new Set(),
+    onWarning: (message) => assert.fail(message), onUnreadable: (path, reason) => assert.fail(`${path}: ${reason}`),
+  })) {
+    const name = entry.meta.path.toString().slice(root.length + 1);
+    change(name);
+    try {
+      outcomes.set(name, entry.readXattrs());
+    } catch (error) {
+      outcomes.set(name, error);
+    }
+  }
+  assert.deepEqual([...outcomes.keys()], ['', 'link', 'pipe']);
+  return outcomes;
+}
+
+function assertRefused(outcome: unknown, reason: RegExp): void {
+  assert.ok(outcome instanceof EntryChangedError, `refused, not read: ${String(outcome)}`);
+  assert.match(outcome.reason, reason);
+}
+
+test('an untouched symlink and FIFO read their attributes by name as before', async (t) => {
+  const outcomes = await walkWith(makeTree(t), () => undefined);
+  for (const [name, outcome] of outcomes) assert.ok(Array.isArray(outcome), `${name || 'the root'}: ${String(outcome)}`);
+});
+
+test('a symlink replaced by another and a FIFO removed after the lstat are refused, not recorded with the new entry\'s attributes', async (t) => {
+  const root = makeTree(t);
+  const outcomes = await walkWith(root, (name) => {
+    if (name === 'link') {
+      unlinkSync(join(root, 'link'));
+      symlinkSync('target-b', join(root, 'link'));
+    }
+    if (name === 'pipe') unlinkSync(join(root, 'pipe'));
+  });
+  // A file system may give the new link the freed inode number: its ctime still tells them apart.
+  assertRefused(outcomes.get('link'), /^(replaced by another entry|changed) while it was read; not in this backup$/);
+  assertRefused(outcomes.get('pipe'), /^vanished during the backup$/);
+});
+
+test('a FIFO whose mode changed after the lstat is refused: its recorded mode and its attributes would be of two moments', async (t) => {
+  const root = makeTree(t);
+  const outcomes = await walkWith(root, (name) => {
+    if (name === 'pipe') chmodSync(join(root, 'pipe'), 0o600);
+  });
+  assertRefused(outcomes.get('pipe'), /^changed while it was read; not in this backup$/);
+  assert.ok(Array.isArray(outcomes.get('link')));
+});

@@ -26,6 +26,8 @@ export class EncoderPool {
   private group: { id: number; raw: Buffer }[] = [];
   private groupBytes = 0;
   private isFlushScheduled = false;
+  /** Set by close(): from then on each worker stays referenced until its exit comes. */
+  private isClosing = false;
 
   /**
    * isRoundTripChecked: see ChunkCodec. The workers start with the first chunk: a server whose
@@ -44,7 +46,10 @@ export class EncoderPool {
       const worker = new Worker(join(__dirname, 'encoder-worker.js'), { workerData: { level: this.compressionLevel, isRoundTripChecked: this.isRoundTripChecked } });
       const workerIndex = index;
       worker.on('message', (reply: EncodedGroup) => {
-        if (--this.groupsInFlight[workerIndex] === 0) worker.unref();
+        // Not while closing: Node delivers a stopping worker's last replies from inside its exit
+        // handling, and an unref there undid the reference close() holds until the exit (in a full
+        // suite a Ctrl-C'd backup then ended as an internal error, its workers' exits still owed).
+        if (--this.groupsInFlight[workerIndex] === 0 && !this.isClosing) worker.unref();
         const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
         let offset = 0;
         reply.ids.forEach((id, index) => {
@@ -125,6 +130,7 @@ export class EncoderPool {
   async close(): Promise<void> {
     // Failed first: a terminated worker exits with code 1, which is no failure to report.
     this.fail(new Error('encoder pool closed'));
+    this.isClosing = true;
     // Referenced while they stop: a caller awaiting only their exit must keep the process alive until it comes.
     for (const worker of this.workers) worker.ref();
     await Promise.all(this.workers.map((worker) => worker.terminate()));

@@ -63,7 +63,7 @@ for (;;) renameAt(AT_FDCWD, ${JSON.stringify(join(root, 'a'))}, AT_FDCWD, ${JSON
       includes: [root], excludeRegex: [], readAllFifos: false, skipPaths: new Set(),
       onWarning: (message) => warnings.push(message), onUnreadable: (path, reason) => assert.fail(`${path}: ${reason}`),
     })) {
-      const xattr = hasXattrs ? entry.readXattrs().find((item) => item.name.toString() === 'user.mode')?.value.toString() : undefined;
+      const xattr = hasXattrs ? entry.readAttributes().xattrs.find((item) => item.name.toString() === 'user.mode')?.value.toString() : undefined;
       entries.push({ path: entry.meta.path.toString(), mode: entry.meta.mode & 0o7777, xattr });
     }
     for (const name of ['a', 'b']) {

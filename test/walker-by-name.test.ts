@@ -1,20 +1,22 @@
 // Entries the walk cannot hold open (symlinks, FIFOs it does not read, devices, sockets, folders that
 // cannot be opened) have their attributes read by name, after their lstat: a name given to another
 // entry in between must not lend that entry's attributes (or link target) to this one's owner, mode
-// and times. The walked entry refuses, saying how it changed; an untouched one reads as before.
+// and times. The walked entry refuses, saying how it changed; the same entry changed meanwhile (a FIFO
+// written to, a chmod) is recorded as it is after the read; an untouched one reads as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, lchownSync, lstatSync, mkdtempSync, realpathSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EntryChangedError, walk } from '../src/client/walker';
+import { EntryChangedError, walk, type WalkedAttributes } from '../src/client/walker';
 
 /** Longer than a coarse kernel clock tick: a change after it shows in the ctime. */
 const TICK_MS = 20;
 
 function makeTree(t: { after(fn: () => void): void }): string {
-  const root = mkdtempSync(join(tmpdir(), 'cpsbackup-walk-by-name-'));
+  // Its real path: the walk records an include where it really is.
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'cpsbackup-walk-by-name-')));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   symlinkSync('target-a', join(root, 'link'));
   execFileSync('mkfifo', [join(root, 'pipe')]);
@@ -32,7 +34,7 @@ async function walkWith(root: string, change: (name: string) => void): Promise<M
     const name = entry.meta.path.toString().slice(root.length + 1);
     change(name);
     try {
-      outcomes.set(name, entry.readXattrs());
+      outcomes.set(name, entry.readAttributes());
     } catch (error) {
       outcomes.set(name, error);
     }
@@ -42,13 +44,21 @@ async function walkWith(root: string, change: (name: string) => void): Promise<M
 }
 
 function assertRefused(outcome: unknown, reason: RegExp): void {
-  assert.ok(outcome instanceof EntryChangedError, `refused, not read: ${String(outcome)}`);
-  assert.match(outcome.reason, reason);
+  assert.ok(outcome instanceof EntryChangedError, `refused, not read: ${JSON.stringify(outcome)}`);
+  assert.match(outcome.message, reason);
+}
+
+function assertRead(outcome: unknown, hasChanged: boolean): WalkedAttributes {
+  assert.ok(outcome !== undefined && !(outcome instanceof Error), `read: ${String(outcome)}`);
+  const attributes = outcome as WalkedAttributes;
+  assert.ok(Array.isArray(attributes.xattrs));
+  assert.equal(attributes.hasChanged, hasChanged);
+  return attributes;
 }
 
 test('an untouched symlink and FIFO read their attributes by name as before', async (t) => {
   const outcomes = await walkWith(makeTree(t), () => undefined);
-  for (const [name, outcome] of outcomes) assert.ok(Array.isArray(outcome), `${name || 'the root'}: ${String(outcome)}`);
+  for (const outcome of outcomes.values()) assertRead(outcome, false);
 });
 
 test('a symlink replaced by another and a FIFO removed after the lstat are refused, not recorded with the new entry\'s attributes', async (t) => {
@@ -65,11 +75,22 @@ test('a symlink replaced by another and a FIFO removed after the lstat are refus
   assertRefused(outcomes.get('pipe'), /^vanished during the backup$/);
 });
 
-test('a FIFO whose mode changed after the lstat is refused: its recorded mode and its attributes would be of two moments', async (t) => {
+test('a FIFO whose mode changed after the lstat is recorded with the mode it has after its attributes were read', async (t) => {
   const root = makeTree(t);
   const outcomes = await walkWith(root, (name) => {
     if (name === 'pipe') chmodSync(join(root, 'pipe'), 0o600);
   });
-  assertRefused(outcomes.get('pipe'), /^changed while it was read; not in this backup$/);
-  assert.ok(Array.isArray(outcomes.get('link')));
+  assert.equal(assertRead(outcomes.get('pipe'), true).meta.mode & 0o7777, 0o600);
+  assertRead(outcomes.get('link'), false);
+});
+
+test('a symlink changed after the lstat is refused: a new link may have the freed inode number, and the target read was the old one\'s', async (t) => {
+  const root = makeTree(t);
+  const outcomes = await walkWith(root, (name) => {
+    if (name === 'link') {
+      const { uid, gid } = lstatSync(join(root, 'link'));
+      lchownSync(join(root, 'link'), uid, gid);
+    }
+  });
+  assertRefused(outcomes.get('link'), /^changed while it was read; not in this backup$/);
 });

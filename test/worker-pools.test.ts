@@ -126,8 +126,8 @@ test('a process awaiting nothing but the encoder pool lives until the answer com
   // Closing the pool is left out on purpose: once idle it must not hold the process.
   const script = `
     const { EncoderPool } = require(${JSON.stringify(join(__dirname, '../src/chunkstore/encoder-pool.js'))});
-    const pool = new EncoderPool(1, 19);
-    const raw = Buffer.alloc(4 * 1024 * 1024);
+    const pool = new EncoderPool(1, 1);
+    const raw = Buffer.alloc(1024 * 1024);
     for (let index = 0; index < raw.length; index += 4) raw.writeUInt32LE((index * 2654435761) >>> 0, index);
     pool.encode(raw).then((encoded) => process.stdout.write('encoded ' + encoded.payload.length + '\\n'));
   `;

@@ -17,7 +17,7 @@ interface Pending {
 
 export class EncoderPool {
   private readonly workers: Worker[] = [];
-  /** Groups sent to each worker and not answered yet: a worker is referenced exactly while it owes one. */
+  /** Groups sent to each worker and not answered yet: a worker is referenced while it owes one (and from close() until it stops). */
   private readonly groupsInFlight: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;

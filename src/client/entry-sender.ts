@@ -91,9 +91,10 @@ export class EntrySender {
     // Escaped only for a message: done for every entry, it cost more than many of the checks.
     const shown = (): string => escapeBytes(meta.path);
     if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
-      const xattrs = this.readXattrs(() => walked.readXattrs(), shown);
-      if (xattrs === undefined) return;
-      await this.batcher.add(batchedEntry({ ...meta, xattrs }));
+      const attributes = this.orReported(() => walked.readAttributes(), shown);
+      if (attributes === undefined) return;
+      if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
+      await this.batcher.add(batchedEntry({ ...attributes.meta, xattrs: attributes.xattrs }));
       return;
     }
     const linkKey = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE ? `${meta.device}:${meta.inode}` : undefined;
@@ -130,11 +131,12 @@ export class EntrySender {
     if (run !== undefined) await this.batcher.add(batchedEntry(undefined, { carried: run }));
   }
 
-  private readXattrs(read: () => EntryMeta['xattrs'], shown: () => string): EntryMeta['xattrs'] | undefined {
+  /** What read() gives (the xattrs, or more), or undefined with the entry reported unreadable. */
+  private orReported<T>(read: () => T, shown: () => string): T | undefined {
     try {
       return read();
     } catch (error) {
-      this.unreadable(shown, error instanceof EntryChangedError ? error.reason : `cannot read its extended attributes (${describe(error)})`);
+      this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its extended attributes (${describe(error)})`);
       return undefined;
     }
   }
@@ -151,7 +153,7 @@ export class EntrySender {
     try {
       const described = this.describeOpened(walked, content.statAtOpen, shown);
       if (described === undefined) return false;
-      const xattrs = this.readXattrs(() => content.readXattrs(), shown);
+      const xattrs = this.orReported(() => content.readXattrs(), shown);
       if (xattrs === undefined) return false;
       const isReplaced = described.isReplaced;
       const meta: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
@@ -205,7 +207,7 @@ export class EntrySender {
       return false;
     }
     // From the FIFO opened, as its metadata: by name they could be another entry's by now.
-    const xattrs = this.readXattrs(() => readXattrs({ fd }), shown);
+    const xattrs = this.orReported(() => readXattrs({ fd }), shown);
     if (xattrs === undefined) {
       closeSync(fd);
       return false;

@@ -15,12 +15,19 @@ import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { escapeBytes } from '../common/escape-bytes';
 
-/** An entry read by name that is no longer the one walked: its reason says how; the entry is not in the backup. */
+/** An entry read by name that is no longer the one walked: its message says how; the entry is not in the backup. */
 export class EntryChangedError extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
+  constructor(message: string) {
+    super(message);
     this.name = 'EntryChangedError';
   }
+}
+
+export interface WalkedAttributes {
+  readonly meta: EntryMeta;
+  readonly xattrs: Xattr[];
+  /** The entry changed between the walk's lstat and this read: meta is from a later lstat. */
+  readonly hasChanged: boolean;
 }
 
 /**
@@ -46,14 +53,16 @@ export class WalkedEntry {
   }
 
   /**
-   * The entry's extended attributes and ACLs, read now (never through a symlink). An entry with no fd
-   * (a symlink, device, socket, FIFO, or a folder that cannot be opened) is read by name, and the name
-   * may have gone to another entry since the walk's lstat (or its link target read): that one's
-   * attributes would be recorded with this one's owner, mode, times and target. An lstat after the read
-   * must find the inode walked, unchanged since (its ctime), else EntryChangedError.
+   * The entry's extended attributes and ACLs, read now (never through a symlink), with its metadata as
+   * of that read. An entry with no fd (a symlink, device, socket, FIFO not read, or a folder that cannot
+   * be opened) is read by name, and the name may have gone to another entry since the walk's lstat (or
+   * its link target read): that one's attributes would be recorded with this one's owner, mode, times
+   * and target. An lstat after the read must find the inode walked, else EntryChangedError. The same
+   * inode changed since (a FIFO written to, a chmod) is recorded as that lstat found it: hasChanged;
+   * but not a symlink (see below).
    */
-  readXattrs(): Xattr[] {
-    if (this.folderFd !== undefined) return readXattrs({ fd: this.folderFd });
+  readAttributes(): WalkedAttributes {
+    if (this.folderFd !== undefined) return { meta: this.meta, xattrs: readXattrs({ fd: this.folderFd }), hasChanged: false };
     let xattrs: Xattr[];
     try {
       xattrs = readXattrs({ dirfd: this.parentFd, name: this.name });
@@ -64,8 +73,11 @@ export class WalkedEntry {
     const now = statAtIfExists(this.parentFd, this.name);
     if (now === undefined) throw new EntryChangedError('vanished during the backup');
     if (now.ino !== this.stats.ino || now.dev !== this.stats.dev) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
-    if (now.ctimeNs !== this.stats.ctimeNs) throw new EntryChangedError('changed while it was read; not in this backup');
-    return xattrs;
+    if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, hasChanged: false };
+    // A symlink is never written to: a new ctime may be a new link that got the freed inode number,
+    // and its target (read at the walk) could be the old one's.
+    if (this.type === EntryType.ENTRY_TYPE_SYMLINK) throw new EntryChangedError('changed while it was read; not in this backup');
+    return { meta: this.metaFrom(now), xattrs, hasChanged: true };
   }
 
   /**

@@ -10,6 +10,10 @@ import { chmodSync, lchownSync, lstatSync, mkdtempSync, realpathSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryChangedError, walk, type WalkedAttributes } from '../src/client/walker';
+import { EntrySender, type SendProgress } from '../src/client/entry-sender';
+import type { ParentIndex } from '../src/client/parent-index';
+import type { UploadStream } from '../src/client/upload-stream';
+import type { BatchedEntry } from '../src/proto/cpsbackup';
 
 /** Longer than a coarse kernel clock tick: a change after it shows in the ctime. */
 const TICK_MS = 20;
@@ -93,4 +97,32 @@ test('a symlink changed after the lstat is refused: a new link may have the free
     }
   });
   assertRefused(outcomes.get('link'), /^changed while it was read; not in this backup$/);
+});
+
+test('a backup lists a replaced symlink as not in it, and warns of a FIFO changed while read, stored as it was then', async (t) => {
+  const root = makeTree(t);
+  await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+  const progress: SendProgress = { files: 0, bytesRead: 0, unchangedFiles: 0, carriedFiles: 0, warnings: [], unreadable: [], changedWhileRead: [], sentBytes: 0 };
+  const sent: BatchedEntry[] = [];
+  // No file is walked here: the sender needs neither the upload stream nor the parent's files.
+  const sender = new EntrySender(undefined as unknown as UploadStream, { add: async (entry) => { sent.push(entry); }, flush: async () => undefined },
+    { acceptsCarriedRuns: false } as unknown as ParentIndex, progress);
+  for (const entry of walk({
+    includes: [root], excludeRegex: [], readAllFifos: false, skipPaths: new Set(),
+    onWarning: (message) => assert.fail(message), onUnreadable: (path, reason) => assert.fail(`${path}: ${reason}`),
+  })) {
+    const name = entry.meta.path.toString().slice(root.length + 1);
+    if (name === 'link') {
+      unlinkSync(join(root, 'link'));
+      symlinkSync('target-b', join(root, 'link'));
+    }
+    if (name === 'pipe') chmodSync(join(root, 'pipe'), 0o600);
+    await sender.send(entry);
+  }
+  assert.equal(progress.unreadable.length, 1);
+  assert.equal(progress.unreadable[0].path, join(root, 'link'));
+  assert.match(progress.unreadable[0].reason, /^(replaced by another entry|changed) while it was read; not in this backup$/);
+  assert.deepEqual(progress.warnings, [`${join(root, 'pipe')}: changed while it was read (stored as it was then)`]);
+  assert.deepEqual(sent.map((item) => item.meta?.path.toString()), [root, join(root, 'pipe')]);
+  assert.equal(sent[1].meta!.mode & 0o7777, 0o600);
 });

@@ -202,13 +202,9 @@ export class EntrySender {
     } catch (error) {
       this.unreadable(shown, `cannot be read (${describe(error)})`);
     }
-    if (described === undefined) {
-      closeSync(fd);
-      return false;
-    }
     // From the FIFO opened, as its metadata: by name they could be another entry's by now.
-    const xattrs = this.orReported(() => readXattrs({ fd }), shown);
-    if (xattrs === undefined) {
+    const xattrs = described === undefined ? undefined : this.orReported(() => readXattrs({ fd }), shown);
+    if (described === undefined || xattrs === undefined) {
       closeSync(fd);
       return false;
     }

@@ -58,19 +58,18 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       // A client that vanished (killed, network cut) is an interruption, not an internal server error.
       const error = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE'
         ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
+      const droppedNumber = isCommitted ? undefined : session?.backupNumber;
       // Said before the cleanup, which seals the open pack and syncs it and the catalog: on a slow disk
       // that takes a while, and the log must tell a cleanup in progress from a disconnect not noticed.
-      if (!isCommitted && session?.backupNumber !== undefined) {
-        context.logger.info(`backup ${session.backupNumber} of ${clientName} stopped (${errorMessage(error)}); dropping it`);
-      }
+      if (droppedNumber !== undefined) context.logger.info(`backup ${droppedNumber} of ${clientName} stopped (${errorMessage(error)}); dropping it`);
       const cleanupStartedAt = performance.now();
       await session?.abandon(caught);
       const cleanupSeconds = (performance.now() - cleanupStartedAt) / 1000;
       // What its stored packs held is garbage now: collected at once, beside whatever else runs.
       if (session?.backupNumber !== undefined) context.maintenance.scheduleGarbageCollection();
       if (!isCommitted) {
-        if (session?.backupNumber !== undefined) {
-          context.logger.warn(`backup ${session.backupNumber} of ${clientName} abandoned: ${errorMessage(error)}${cleanupSeconds >= 1 ? ` (dropping it took ${cleanupSeconds.toFixed(1)} s)` : ''}`);
+        if (droppedNumber !== undefined) {
+          context.logger.warn(`backup ${droppedNumber} of ${clientName} abandoned: ${errorMessage(error)}${cleanupSeconds >= 1 ? ` (dropping it took ${cleanupSeconds.toFixed(1)} s)` : ''}`);
         }
         // The operator's reason (notification, status details) carries what only the log may show.
         const logDetail = error instanceof BackupError ? error.logDetail : undefined;

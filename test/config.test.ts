@@ -163,6 +163,7 @@ test('node config: defaults, includes resolved, regexes, storage.conf only when 
   assert.equal(config.storageConfig, undefined);
   assert.equal(config.workDirectory, '/var/lib/cpsbackup/work');
   assert.equal(config.stateDirectory, '/var/lib/cpsbackup/state');
+  assert.equal(config.networkTimeoutSeconds, 300);
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.includes) && Object.isFrozen(config.excludeRegex));
 
   writeFileSync(path.join(backup, 'storage.conf'), '');
@@ -174,8 +175,9 @@ test('node config: every key set', (t) => {
   writeFileSync(path.join(root, 'storage-a.conf'), '');
   const config = nodeConfigFromText(path.join(backup, 'node.conf'), [
     'server = 10.0.0.5', 'port = 4300', 'server_name = backup.lan', 'read_all_fifos = 1',
-    'storage_conf = ../storage-a.conf', 'work_directory = work', 'state_directory = /srv/state', nodeSsl,
+    'storage_conf = ../storage-a.conf', 'work_directory = work', 'state_directory = /srv/state', 'network_timeout = 45', nodeSsl,
   ].join('\n'));
+  assert.equal(config.networkTimeoutSeconds, 45);
   assert.equal(config.server, '10.0.0.5');
   assert.equal(config.port, 4300);
   assert.equal(config.serverName, 'backup.lan');
@@ -193,6 +195,8 @@ test('node config: errors name the file and the line', (t) => {
   assert.throws(load(`server = a\nexclude_regex = ([a-z\n${nodeSsl}`), configError(2, /not a valid regular expression/));
   assert.throws(load(`server = a\nread_all_fifos = maybe\n${nodeSsl}`), configError(2, /must be 0 or 1/));
   assert.throws(load(`server = a\nport = 0\n${nodeSsl}`), configError(2, /between 1 and 65535/));
+  assert.throws(load(`server = a\nnetwork_timeout = 3\n${nodeSsl}`), configError(2, /network_timeout must be between 4 and 86400/));
+  assert.throws(load(`server = a\nnetwork_timeout = 5m\n${nodeSsl}`), configError(2, /network_timeout must be an integer/));
   assert.throws(load(`server = a b\n${nodeSsl}`), configError(1, /host name or an IP address/));
   assert.throws(load(`server = a\ninclude =\n${nodeSsl}`), configError(2, /must not be empty/));
   assert.throws(load(`server = a\nstorage_conf = nowhere.conf\n${nodeSsl}`), configError(2, /nowhere\.conf does not exist/));

@@ -52,7 +52,7 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
  * certificate; anything else, and a server that is down or cannot be judged, is returned as it was.
  */
 export async function explainConnectionFailure(error: unknown, config: NodeConfig): Promise<unknown> {
-  if (!(error instanceof ServerUnreachableError)) return error;
+  if (!(error instanceof ServerUnreachableError) || !error.mayBeCertificateRefusal) return error;
   if (await probeHandshake(config) !== 'refused') return error;
   return new AuthError(`the server at ${error.serverAddress} refused this client's certificate ${config.sslCert} `
     + '(revoked, expired or signed by another CA): ask the server\'s operator for a new one');

@@ -1,4 +1,5 @@
 // Opens the mutually authenticated gRPC channel to the backup server from node.conf.
+import * as grpc from '@grpc/grpc-js';
 import type { BackupClient } from '../proto/cpsbackup';
 import { FastBackupClient } from '../common/wire/fast-service';
 import type { NodeConfig } from '../common/config/node-config';
@@ -6,5 +7,27 @@ import { channelOptions, clientCredentials } from '../common/tls/credentials';
 
 export function connectToServer(config: NodeConfig): BackupClient {
   const host = config.server.includes(':') && !config.server.startsWith('[') ? `[${config.server}]` : config.server;
-  return new FastBackupClient(`${host}:${config.port}`, clientCredentials(config), channelOptions(config));
+  const client = new FastBackupClient(`${host}:${config.port}`, clientCredentials(config), channelOptions(config));
+  closeWhenConnectingTooLong(client, config.networkTimeoutSeconds * 1000);
+  return client;
+}
+
+/**
+ * grpc-js gives a connection attempt no time limit: a server that accepts the TCP connection and then
+ * answers nothing (a frozen process, a full backlog behind a dead host) kept every call waiting for ever.
+ * After network_timeout spent connecting without a break, the channel is closed, which fails the calls
+ * waiting for it ("Channel closed before call started", worded for the user in remote-error.ts). A server
+ * that refuses or is down leaves CONNECTING within moments, and its calls fail as they always did.
+ */
+function closeWhenConnectingTooLong(client: grpc.Client, milliseconds: number): void {
+  const channel = client.getChannel();
+  let timer: NodeJS.Timeout | undefined;
+  const follow = (state: grpc.connectivityState): void => {
+    clearTimeout(timer);
+    if (state === grpc.connectivityState.SHUTDOWN) return;
+    // Unreferenced: a call waiting for the connection keeps the process alive; nothing else should.
+    if (state === grpc.connectivityState.CONNECTING) timer = setTimeout(() => client.close(), milliseconds).unref();
+    channel.watchConnectivityState(state, Infinity, () => follow(channel.getConnectivityState(false)));
+  };
+  follow(channel.getConnectivityState(false));
 }

@@ -8,9 +8,36 @@ import { AuthError, BackupError, BusyError, CorruptError, DiskFullError, Invalid
  */
 export class ServerUnreachableError extends BackupError {
   constructor(readonly serverAddress: string, readonly detail: string) {
-    super('IO', `cannot reach the backup server at ${serverAddress}: ${detail} (is it running, and do the certificates match?)`);
+    super('IO', unreachableMessage(serverAddress, detail));
+  }
+
+  /**
+   * False once the server had answered HTTP/2 (a connection dropped mid-call) or never finished the
+   * handshake (closed after network_timeout): a certificate refusal ends neither way, and probing a
+   * frozen server would only add the probe's own timeout.
+   */
+  get mayBeCertificateRefusal(): boolean {
+    return this.detail !== CONNECTION_DROPPED && this.detail !== CLOSED_CONNECTING;
   }
 }
+
+/** grpc-js's words for a connection lost mid-call, a keepalive ping unanswered among the causes. */
+const CONNECTION_DROPPED = 'Connection dropped';
+/** grpc-js's words for the calls of a channel closed while connecting: connection.ts closes one that connects too long. */
+const CLOSED_CONNECTING = 'Channel closed before call started';
+
+function unreachableMessage(serverAddress: string, detail: string): string {
+  if (detail === CONNECTION_DROPPED) {
+    return `the connection to the backup server at ${serverAddress} dropped: the server stopped, the network failed, `
+      + 'or the server answered nothing, not even a ping, for network_timeout (node.conf)';
+  }
+  if (detail === CLOSED_CONNECTING) {
+    return `the backup server at ${serverAddress} took the connection but answered nothing for network_timeout (node.conf): `
+      + 'is it frozen or overloaded?';
+  }
+  return `cannot reach the backup server at ${serverAddress}: ${detail} (is it running, and do the certificates match?)`;
+}
+
 
 const LOCAL_CODEC_FAILURES = [
   { prefix: 'Request message serialization failure: ', meaning: 'this client could not encode a message to the server' },

@@ -33,6 +33,11 @@ export interface NodeConfig {
   readonly chunking: 'client' | 'server';
   /** Upload bandwidth cap in bytes per second (burp's ratelimit, given in Mbit/s); undefined: none. */
   readonly rateLimitBytesPerSecond: number | undefined;
+  /**
+   * burp's network_timeout: a server that answers nothing, not even an HTTP/2 ping, for this long (seconds)
+   * fails the run, where a frozen server or a vanished host (no reset ever comes) held the client for ever.
+   */
+  readonly networkTimeoutSeconds: number;
   readonly sslCert: string;
   readonly sslKey: string;
   readonly sslCa: string;
@@ -61,13 +66,19 @@ export interface NodeConfig {
 }
 
 const singleKeys = [
-  'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'ssl_cert', 'ssl_key', 'ssl_ca',
+  'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'network_timeout', 'ssl_cert', 'ssl_key', 'ssl_ca',
   'storage_conf', 'work_directory', 'state_directory',
   'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
   ...RECEIVE_FILES_KEYS, ...SCRIPT_KEYS,
 ];
 const repeatableKeys = new Set(['include', 'exclude_regex', ...SCRIPT_ARG_KEYS]);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
+
+/**
+ * burp's default is 7200 s. Five minutes, the server's idle_timeout: a client that waits longer for a
+ * server that answers nothing is a stuck nightly job, and the server's own pings are answered in milliseconds.
+ */
+const DEFAULT_NETWORK_TIMEOUT_SECONDS = 300;
 
 /** Reads node.conf, and checks the contents of the certificate, key and CA it names. */
 export function loadNodeConfig(file: string): NodeConfig {
@@ -90,6 +101,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
   checkKeys(config, knownKeys, repeatableKeys);
   const { file } = config;
   const portLine = lastLine(config, 'port');
+  const networkTimeoutLine = lastLine(config, 'network_timeout');
   const serverNameLine = lastLine(config, 'server_name');
   const readAllFifosLine = lastLine(config, 'read_all_fifos');
   const workLine = lastLine(config, 'work_directory');
@@ -109,6 +121,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     readAllFifos: readAllFifosLine === undefined ? false : toBoolean(file, readAllFifosLine),
     chunking: readChunking(config),
     rateLimitBytesPerSecond: readRateLimit(config),
+    networkTimeoutSeconds: networkTimeoutLine === undefined ? DEFAULT_NETWORK_TIMEOUT_SECONDS : toInteger(file, networkTimeoutLine, 4, 86_400),
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),

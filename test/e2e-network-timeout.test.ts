@@ -1,0 +1,120 @@
+// A server that answers nothing (SIGSTOP: the kernel keeps its connections and its listening socket open,
+// as with a frozen process or a host gone without a reset) fails the client after node.conf's
+// network_timeout, with the reason, mid-call and before the connection is even made; it used to wait for ever.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Sandbox, type SandboxServer } from './support/sandbox';
+import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
+
+const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
+const MEBIBYTE = 1024 * 1024;
+/** The smallest node.conf takes: a ping after 2 s of silence, 2 s to answer it. */
+const NETWORK_TIMEOUT_SECONDS = 4;
+/** A hang shows as a failure here, not as the whole suite's timeout; no run comes near it. */
+const HANG_LIMIT_MILLISECONDS = 90_000;
+
+async function packBytes(storeDirectory: string): Promise<number> {
+  let total = 0;
+  const visit = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await visit(path);
+      else if (entry.isFile()) total += (await stat(path)).size;
+    }
+  };
+  await visit(storeDirectory);
+  return total;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, context: () => string): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 100) {
+    if (waited > HANG_LIMIT_MILLISECONDS) throw new Error(`gave up waiting for ${what}\n${context()}`);
+    await sleep(100);
+  }
+}
+
+interface Ended { readonly code: number | null; readonly stderr: string }
+
+function ended(child: ChildProcess): Promise<Ended> {
+  let stderr = '';
+  child.stderr!.on('data', (data: Buffer) => { stderr += data.toString(); });
+  return new Promise((resolveEnd) => child.once('exit', (code) => resolveEnd({ code, stderr })));
+}
+
+/** Thaws first: a stopped process keeps a SIGTERM pending, and the sandbox would wait on it for ever. */
+async function thawAndStop(server: SandboxServer | undefined): Promise<void> {
+  server?.process.kill('SIGCONT');
+  await server?.stop();
+}
+
+test('a server that stops answering fails the client after network_timeout, mid-backup and at connection; thawed, it serves again', async (t) => {
+  const sandbox = await Sandbox.create();
+  let writer: ChildProcess | undefined;
+  let backup: ChildProcess | undefined;
+  t.after(async () => {
+    backup?.kill('SIGKILL');
+    writer?.kill('SIGKILL');
+    await thawAndStop(sandbox.runningServer);
+    await sandbox.destroy();
+  });
+  const data = join(sandbox.root, 'data');
+  await createSampleTree(data);
+  const server = await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, 'read_all_fifos = 1', `network_timeout = ${NETWORK_TIMEOUT_SECONDS}`]);
+  const first = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(first.code, 0, first.stderr);
+
+  await t.test('frozen mid-backup: the backup fails with the reason, and nothing of it is committed', async () => {
+    // A FIFO whose writer never stops: the upload is surely running when the server freezes.
+    const fifo = join(data, 'endless.fifo');
+    execFileSync('mkfifo', [fifo]);
+    writer = spawn('sh', ['-c', `exec cat /dev/urandom > '${fifo}'`], { stdio: 'ignore' });
+    let result: Ended | undefined;
+    try {
+      const storedBefore = await packBytes(sandbox.storeDirectory);
+      backup = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const end = ended(backup);
+      await waitFor('the server to store 4 MiB of the stream', async () => await packBytes(sandbox.storeDirectory) - storedBefore > 4 * MEBIBYTE, server.log);
+      server.process.kill('SIGSTOP');
+      result = await Promise.race([end, sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
+    } finally {
+      server.process.kill('SIGCONT');
+      writer.kill('SIGKILL');
+      await rm(fifo);
+    }
+    assert.ok(result !== undefined, 'the backup still waited for the frozen server');
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /connection to the backup server at 127\.0\.0\.1:\d+ dropped: .*answered nothing, not even a ping, for network_timeout/);
+    // Thawed, the server finds the client gone (the socket's reset, or its own ping) and drops the backup.
+    await waitFor('the server to drop the backup', () => /backup 2 of node1 abandoned/.test(server.log()), server.log);
+    const listed = await sandbox.runClient(['-c', config, '-l', '--json']);
+    assert.deepEqual((JSON.parse(listed.stdout) as { id: number }[]).map((listedBackup) => listedBackup.id), [1]);
+  });
+
+  await t.test('frozen before the connection: -l fails with the reason instead of waiting for the handshake for ever', async () => {
+    server.process.kill('SIGSTOP');
+    try {
+      const listing = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-l'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const result = await Promise.race([ended(listing), sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
+      if (result === undefined) listing.kill('SIGKILL');
+      assert.ok(result !== undefined, '-l still waited for the frozen server');
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /backup server at 127\.0\.0\.1:\d+ took the connection but answered nothing for network_timeout/);
+    } finally {
+      server.process.kill('SIGCONT');
+    }
+  });
+
+  await t.test('thawed, the server takes the next backup, which restores', async () => {
+    const next = await sandbox.runClient(['-c', config, '-e']);
+    assert.equal(next.code, 0, next.stderr);
+    const target = join(sandbox.root, 'restored');
+    const restored = await sandbox.runClient(['-c', config, '-i', '--to', target]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(treeDifferences(await snapshotTree(data), await snapshotTree(join(target, data))), []);
+  });
+});

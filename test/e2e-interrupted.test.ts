@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from './support/sandbox';
@@ -74,6 +74,17 @@ test('a client killed mid-backup leaves no backup; the next backup and the older
       backup = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-e'], { stdio: 'ignore' });
       await waitFor('the server to store 16 MiB of the stream',
         async () => await packBytes(sandbox.storeDirectory) - storedBefore > 16 * MEBIBYTE, server.log);
+      // One backup per client at a time, refused with what the operator needs: which one runs, since when,
+      // and that a killed one goes soon. Another include: a second reader of the FIFO would take its bytes.
+      const other = join(sandbox.root, 'other');
+      await mkdir(other);
+      await writeFile(join(other, 'a'), 'a');
+      const otherConfig = join(sandbox.root, 'node1-other.conf');
+      await writeFile(otherConfig, (await readFile(config, 'utf8')).replace(`include = ${data}\n`, `include = ${other}\n`));
+      const refused = await sandbox.runClient(['-c', otherConfig, '-e']);
+      assert.equal(refused.code, 1, `${refused.stdout}${refused.stderr}`);
+      assert.match(refused.stderr,
+        /a backup of client "node1" is already running \(backup 2, started \d+ s ago\); one whose client was killed or cut off is dropped within about 35 s/);
       await stopProcess(backup);
       assert.equal(backup.signalCode, 'SIGKILL');
       await waitFor('the server to log the abandoned backup', () => /backup 2 of node1 abandoned: client "node1" disconnected/.test(server.log()), server.log);

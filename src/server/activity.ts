@@ -30,8 +30,13 @@ export class Activity {
 
   /** Claims a slot for a client's backup; refuses a second one of the same client or past max_children. */
   claim(clientName: string): void {
-    if (this.running.has(clientName)) {
-      throw new BusyError(`a backup of client "${clientName}" is already running`);
+    const running = this.running.get(clientName);
+    if (running !== undefined) {
+      const which = running.backupNumber === 0 ? '' : `backup ${running.backupNumber}, `;
+      const seconds = Math.max(0, Math.round((Date.now() - running.startedAt) / 1000));
+      // Said because the usual cause is a client killed a moment ago: the server's pings find it soon (backup-server.ts).
+      throw new BusyError(`a backup of client "${clientName}" is already running (${which}started ${seconds} s ago); `
+        + 'one whose client was killed or cut off is dropped within about 35 s');
     }
     if (this.running.size >= this.maxChildren) {
       // How many, and the key that limits them, are the server's business: its log has them.

@@ -77,6 +77,7 @@ test('server config: defaults, relative paths and frozen result', (t) => {
   assert.equal(config.compressionLevel, 3);
   assert.equal(config.maxChildren, 5);
   assert.equal(config.idleTimeoutSeconds, 300);
+  assert.equal(config.networkTimeoutSeconds, 60);
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.keep));
 });
 
@@ -86,7 +87,7 @@ test('server config: every key set, keep repeated in order, port 0 allowed', (t)
     'address = 0.0.0.0', 'port = 0', 'status_address = ::1', 'status_port = 0', 'keep = 7', 'keep = 4',
     'keep_days = 90', 'directory = /srv/store', 'clientconfdir = ../clientconf', 'chunker = rabin',
     'chunk_min_size = 4096', 'chunk_avg_size = 16384', 'chunk_max_size = 65536', 'compression_level = 19',
-    'max_children = 2', 'idle_timeout = 60', serverSsl,
+    'max_children = 2', 'idle_timeout = 60', 'network_timeout = 90', serverSsl,
   ].join('\n'));
   assert.equal(config.address, '0.0.0.0');
   assert.equal(config.port, 0);
@@ -101,6 +102,7 @@ test('server config: every key set, keep repeated in order, port 0 allowed', (t)
   assert.equal(config.compressionLevel, 19);
   assert.equal(config.maxChildren, 2);
   assert.equal(config.idleTimeoutSeconds, 60);
+  assert.equal(config.networkTimeoutSeconds, 90);
 });
 
 test('server config: errors name the file and the line', (t) => {
@@ -114,6 +116,7 @@ test('server config: errors name the file and the line', (t) => {
   assert.throws(load(`directory = s\nport = 1\nport = 2\n${serverSsl}`), configError(3, /only once/));
   assert.throws(load(`directory = s\nkeep = 0\n${serverSsl}`), configError(2, /keep must be between/));
   assert.throws(load(`directory = s\ncompression_level = 22\n${serverSsl}`), configError(2, /compression_level/));
+  assert.throws(load(`directory = s\nnetwork_timeout = 2\n${serverSsl}`), configError(2, /network_timeout must be between 4 and 86400/));
   assert.throws(load(`directory = s\nchunker = buzhash\n${serverSsl}`), configError(2, /fastcdc or rabin/));
   assert.throws(load(`directory = s\nchunk_avg_size = 1000000\n${serverSsl}`), configError(2, /power of two/));
   assert.throws(load(`directory = s\nchunk_min_size = 2097152\n${serverSsl}`), configError(2, /chunk_min_size < chunk_avg_size/));

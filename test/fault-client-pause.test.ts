@@ -16,9 +16,14 @@ const MEBIBYTE = 1024 * 1024;
 const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 
 const storedBytes = writtenPackBytes;
+/**
+ * A stopped client answers no ping: with server.conf's default network_timeout a pause past it drops the
+ * backup whatever idle_timeout says. These tests are about idle_timeout and GC, so pings wait long.
+ */
+const PATIENT_PINGS = 'network_timeout = 3600';
 
 test('a backup paused past the idle timeout while others back up and GC runs: refused, nothing committed, the rest intact', async () => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['idle_timeout = 2', 'keep = 5'] });
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['idle_timeout = 2', 'keep = 5', PATIENT_PINGS] });
   try {
     const data1 = join(sandbox.root, 'data1');
     const data2 = join(sandbox.root, 'data2');
@@ -66,7 +71,7 @@ test('a backup paused past the idle timeout while others back up and GC runs: re
 });
 
 test('a backup paused while GC drops the last committed reference to chunks it deduplicated against commits intact once resumed', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['idle_timeout = 300', 'keep = 5'] });
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['idle_timeout = 300', 'keep = 5', PATIENT_PINGS] });
   const paused: { stop(): Promise<unknown> } = { stop: async () => undefined };
   t.after(async () => {
     await paused.stop();

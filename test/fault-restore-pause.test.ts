@@ -20,7 +20,9 @@ interface PausedSetUp extends FirstBackup {
 
 /** The first backup, the server kept running; the test's end stops a paused restore left running, then destroys the sandbox. */
 async function setUpPaused(t: TestContext, writeData: (data: string) => Promise<void>, serverLines?: readonly string[]): Promise<PausedSetUp> {
-  const setUp = await setUpFirstBackup({ serverLines, writeData, isServerKept: true });
+  // A stopped restore answers no ping: past the server's network_timeout its call would be closed, and these
+  // tests are about GC beside a paused reader, so pings wait long.
+  const setUp = await setUpFirstBackup({ serverLines: [...serverLines ?? [], 'network_timeout = 3600'], writeData, isServerKept: true });
   const restoring: { stop(): Promise<unknown> } = { stop: async () => undefined };
   t.after(async () => {
     await restoring.stop();

@@ -13,11 +13,13 @@ export function connectToServer(config: NodeConfig): BackupClient {
 }
 
 /**
- * grpc-js gives a connection attempt no time limit: a server that accepts the TCP connection and then
- * answers nothing (a frozen process, a full backlog behind a dead host) kept every call waiting for ever.
- * After network_timeout spent connecting without a break, the channel is closed, which fails the calls
- * waiting for it ("Channel closed before call started", worded for the user in remote-error.ts). A server
- * that refuses or is down leaves CONNECTING within moments, and its calls fail as they always did.
+ * grpc-js gives a connection attempt no time limit of its own: a server that accepts the TCP connection
+ * and then answers nothing (a frozen process) kept every call waiting for the TLS handshake for ever.
+ * After network_timeout spent connecting without a break (name lookup, TCP connect, handshake), the
+ * channel is closed, which fails the calls waiting for it ("Channel closed before call started", worded
+ * for the user in remote-error.ts). A refused connection or handshake leaves CONNECTING at once, and its
+ * calls fail as they always did; a host that drops packets used to fail at the kernel's connect timeout
+ * (about 127 s), and still does when network_timeout is longer.
  */
 function closeWhenConnectingTooLong(client: grpc.Client, milliseconds: number): void {
   const channel = client.getChannel();

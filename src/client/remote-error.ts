@@ -12,12 +12,12 @@ export class ServerUnreachableError extends BackupError {
   }
 
   /**
-   * False once the server had answered HTTP/2 (a connection dropped mid-call) or never finished the
-   * handshake (closed after network_timeout): a certificate refusal ends neither way, and probing a
-   * frozen server would only add the probe's own timeout.
+   * False for a channel closed after network_timeout spent connecting: a server that refuses a
+   * certificate does so at once, and probing one that answers nothing would only add the probe's own
+   * timeout. A connection dropped mid-call is probed: the server closes those of a certificate it revoked.
    */
   get mayBeCertificateRefusal(): boolean {
-    return this.detail !== CONNECTION_DROPPED && this.detail !== CLOSED_CONNECTING;
+    return this.detail !== CLOSED_CONNECTING;
   }
 }
 
@@ -32,8 +32,8 @@ function unreachableMessage(serverAddress: string, detail: string): string {
       + 'or the server answered nothing, not even a ping, for network_timeout (node.conf)';
   }
   if (detail === CLOSED_CONNECTING) {
-    return `the backup server at ${serverAddress} took the connection but answered nothing for network_timeout (node.conf): `
-      + 'is it frozen or overloaded?';
+    return `no connection to the backup server at ${serverAddress} within network_timeout (node.conf): `
+      + 'its host is down or unreachable, or the server is frozen or overloaded';
   }
   return `cannot reach the backup server at ${serverAddress}: ${detail} (is it running, and do the certificates match?)`;
 }

@@ -26,7 +26,11 @@ export class Activity {
   private readonly lastFailure = new Map<string, UploadOutcome>();
   private readonly listeners: ((outcome: UploadOutcome) => void)[] = [];
 
-  constructor(private readonly maxChildren: number) {}
+  constructor(
+    private readonly maxChildren: number,
+    /** server.conf's network_timeout: how soon a backup whose client was killed is dropped, for the refusal's message. */
+    private readonly networkTimeoutSeconds: number,
+  ) {}
 
   /** Claims a slot for a client's backup; refuses a second one of the same client or past max_children. */
   claim(clientName: string): void {
@@ -36,7 +40,7 @@ export class Activity {
       const seconds = Math.max(0, Math.round((Date.now() - running.startedAt) / 1000));
       // Said because the usual cause is a client killed a moment ago: the server's pings find it soon (backup-server.ts).
       throw new BusyError(`a backup of client "${clientName}" is already running (${which}started ${seconds} s ago); `
-        + 'one whose client was killed or cut off is dropped within about 35 s');
+        + `one whose client was killed or cut off is dropped within network_timeout (${this.networkTimeoutSeconds} s)`);
     }
     if (this.running.size >= this.maxChildren) {
       // How many, and the key that limits them, are the server's business: its log has them.

@@ -23,10 +23,6 @@ import { ScheduledCheck } from './scheduled-check';
 import { LiveClientRegistry } from './clients/live-client-registry';
 import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
 
-/** How often the server pings each client connection, and how long it waits for the answer (see the options below). */
-const keepalivePingMilliseconds = 15_000;
-const keepaliveAnswerMilliseconds = 20_000;
-
 export interface RunningServer {
   readonly context: ServerContext;
   readonly port: number;
@@ -51,7 +47,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);
   }
   const maintenance = new Maintenance(store, config, logger, clients);
-  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren), maintenance, clients };
+  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren, config.networkTimeoutSeconds), maintenance, clients };
   const implementation: BackupServer = {
     upload: (call) => void handleUpload(context, call),
     parent: (call) => void handleParent(context, call),
@@ -66,14 +62,15 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    // A ping every 15 s; a connection that does not answer one in 20 s is closed. On Node 20 a client killed
+    // network_timeout: a ping every half of it, the other half to answer it. On Node 20 a client killed
     // mid-call can leave its session wedged: no socket close, no stream close, and the ping's own write gets no
     // error (seen 2 runs in 22 of e2e-interrupted; most likely nodejs/node#55804, a write to a broken TLS socket
     // that never completes while the session reads nothing until it does). The ping's timeout is what ends such
-    // a session. With 60 s between pings the killed client's backup held its slot for 80 s, and its next -e was
-    // refused as "already running" meanwhile.
-    'grpc.keepalive_time_ms': keepalivePingMilliseconds,
-    'grpc.keepalive_timeout_ms': keepaliveAnswerMilliseconds,
+    // a session. With the 60 s pings of before, the killed client's backup held its slot for 80 s, and its next
+    // -e was refused as "already running" meanwhile. Not shorter by default: a ping's answer waits behind what
+    // the client has already queued on its socket (up to ~4 MiB: 30 s at 1 Mbit/s).
+    'grpc.keepalive_time_ms': config.networkTimeoutSeconds * 500,
+    'grpc.keepalive_timeout_ms': config.networkTimeoutSeconds * 500,
   });
   server.addService(FastBackupService, implementation);
   let listener: MutualTlsListener;

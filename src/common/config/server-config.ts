@@ -53,6 +53,11 @@ export interface ServerConfig {
   readonly compressionLevel: number;
   readonly maxChildren: number;
   readonly idleTimeoutSeconds: number;
+  /**
+   * burp's network_timeout, server side: a client connection that answers nothing, not even an HTTP/2 ping,
+   * for this long (seconds) is closed, and the backup it carried dropped (backup-server.ts says why it matters).
+   */
+  readonly networkTimeoutSeconds: number;
   /** Bearer token the status port requires when set (always required with allow_remote_status). */
   readonly statusToken: string | undefined;
   readonly allowRemoteStatus: boolean;
@@ -87,7 +92,7 @@ export interface ServerConfig {
 const singleKeys = [
   'address', 'port', 'status_address', 'status_port', ...RETENTION_SINGLE_KEYS, 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
-  'compression_level', 'max_children', 'idle_timeout',
+  'compression_level', 'max_children', 'idle_timeout', 'network_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
   'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'min_free', 'resume_hold', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
@@ -150,6 +155,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     compressionLevel: integer('compression_level', 3, 1, 19),
     maxChildren: integer('max_children', 5, 1, 1000),
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
+    networkTimeoutSeconds: integer('network_timeout', 60, 4, dayInSeconds),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
     ...readStatusAccess(config),
     statusSsl: statusSslLine === undefined ? false : toBoolean(file, statusSslLine),

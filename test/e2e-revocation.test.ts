@@ -1,17 +1,17 @@
 // Proves certificate revocation through the real CLIs: `cpsbackup-ca revoke` writes crl.pem beside ca.pem,
 // a SIGHUP makes the running server refuse the revoked certificate at the TLS handshake (logged with its
-// client's name) and close its connection already open, other clients go on, a certificate re-issued for the same name works, and a bad list never
+// client's name) and close its connection already open (a backup running on it exits 12 with the reason), other clients go on, a certificate re-issued for the same name works, and a bad list never
 // replaces a good one. The revoked client is told its certificate was refused (exit 12), not that the server is down;
 // with the server stopped, it reads "cannot reach".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type SandboxServer } from './support/sandbox';
-import { sighupAndWaitFor, waitUntil } from './support/fault-tools';
+import { sighupAndWaitFor, waitUntil, writtenPackBytes } from './support/fault-tools';
 import { writeDeterministicFile } from './support/trees';
 import { startClient } from './support/background-client';
 
@@ -83,9 +83,26 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     let isClosed = false;
     session.once('close', () => { isClosed = true; });
     await once(session, 'remoteSettings');
+    // And a backup of node2 running through the reload, on a stream that never ends: cut off mid-call, it is told why.
+    const stream = join(sandbox.root, 'node2-stream');
+    await mkdir(stream);
+    const fifo = join(stream, 'endless.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `exec cat /dev/urandom > '${fifo}'`], { stdio: 'ignore' });
+    t.after(() => { writer.kill('SIGKILL'); });
+    const streaming = join(sandbox.root, 'node2-revoked-streaming.conf');
+    await writeFile(streaming, (await readFile(revokedNode2, 'utf8')).replace(`include = ${data}\n`, `include = ${stream}\nread_all_fifos = 1\n`));
+    const storedBefore = await writtenPackBytes(sandbox);
+    const midCall = startClient(['-c', streaming, '-e']);
+    t.after(() => midCall.stop());
+    await waitUntil(async () => (await writtenPackBytes(sandbox)) > storedBefore + 2 * 1024 * 1024, 'node2\'s streaming backup to be under way');
     await sighupAndWaitFor(server, /reloaded: revocation list .*crl\.pem in force: 1 revoked, valid until 20\d\d-/);
     await waitUntil(() => isClosed, 'the server to close node2\'s open connection');
     assert.match(server.log(), /closing the open connection from 127\.0\.0\.1:\d+: client "node2" \(serial [0-9A-F]+\): certificate revoked/);
+    const cut = await midCall.result;
+    writer.kill('SIGKILL');
+    assert.equal(cut.code, 12, `${cut.stdout}${cut.stderr}`);
+    assert.match(cut.stderr, /^cpsbackup: the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\)/m);
     await expectRevokedRefusal(server);
     // Refused before any call: the server never saw a call from node2 after the reload.
     assert.doesNotMatch(server.log().split(/reloaded: revocation list/).pop() ?? '', /certificate CN "node2"/);

@@ -2,7 +2,6 @@
 // the server asked which chunks it lacks for this client; only those go, compressed on worker
 // threads. The file's entry (its chunk list) goes once each of its chunks is sent or known. Every
 // message leaves in order (entries after the chunks they need, hard links after their first path).
-import { createHash } from 'node:crypto';
 import type { ChunkAnswer, Chunking, EncodedChunk, EntryMeta, BatchedEntry } from '../../proto/cpsbackup';
 import type { ChunkerFactory } from '../../chunkstore/chunker/chunker';
 import { loadChunkerFactory } from '../../chunkstore/chunker/registry';
@@ -12,6 +11,7 @@ import { batchedEntry } from '../../common/wire/batched-entry';
 import type { EntrySink } from '../../common/wire/entry-batcher';
 import { MAX_DATA_FRAME, PreparedData } from '../../common/wire/fast-service';
 import { ProtocolError } from '../../common/errors';
+import { sha256 } from '../../common/sha256';
 import type { UploadStream } from '../upload-stream';
 import { ByteBudget } from './byte-budget';
 
@@ -151,7 +151,7 @@ export class ChunkUploader implements EntrySink {
   }
 
   private async addChunk(chunk: Buffer, hashes: Buffer[]): Promise<void> {
-    const hash = createHash('sha256').update(chunk).digest();
+    const hash = sha256(chunk);
     hashes.push(hash);
     const key = hash.toString('latin1');
     if (this.seen.has(key)) return;

@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox, type SandboxServer } from './support/sandbox';
 import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
+import { writtenPackBytes } from './support/fault-tools';
 
 const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const MEBIBYTE = 1024 * 1024;
@@ -19,19 +20,6 @@ const MEBIBYTE = 1024 * 1024;
 const NETWORK_TIMEOUT_SECONDS = 8;
 /** A hang shows as a failure here, not as the whole suite's timeout; no run comes near it. */
 const HANG_LIMIT_MILLISECONDS = 90_000;
-
-async function packBytes(storeDirectory: string): Promise<number> {
-  let total = 0;
-  const visit = async (folder: string): Promise<void> => {
-    for (const entry of await readdir(folder, { withFileTypes: true }).catch(() => [])) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) await visit(path);
-      else if (entry.isFile()) total += (await stat(path)).size;
-    }
-  };
-  await visit(storeDirectory);
-  return total;
-}
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, context: () => string): Promise<void> {
   for (let waited = 0; !(await check()); waited += 100) {
@@ -85,10 +73,10 @@ test('a server that stops answering fails the client after network_timeout, mid-
     writer = spawn('sh', ['-c', `exec cat /dev/urandom > '${fifo}'`], { stdio: 'ignore' });
     let result: Ended | undefined;
     try {
-      const storedBefore = await packBytes(sandbox.storeDirectory);
+      const storedBefore = await writtenPackBytes(sandbox);
       backup = spawn(process.execPath, [CLIENT_CLI, '-c', impatient, '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
       const end = ended(backup);
-      await waitFor('the server to store 4 MiB of the stream', async () => await packBytes(sandbox.storeDirectory) - storedBefore > 4 * MEBIBYTE, server.log);
+      await waitFor('the server to store 4 MiB of the stream', async () => await writtenPackBytes(sandbox) - storedBefore > 4 * MEBIBYTE, server.log);
       server.process.kill('SIGSTOP');
       result = await Promise.race([end, sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
     } finally {

@@ -31,3 +31,23 @@ test("the server's own errors keep their type, and an untyped one is the server'
   assert.equal(internal.message, 'server error: internal server error (see the server log)');
   assert.ok(fromServiceError(status(grpc.status.UNAVAILABLE, 'No connection established'), 'server:1') instanceof ServerUnreachableError);
 });
+
+test('a connection lost mid-call and one never made within network_timeout are said as such; only the first is probed for a refused certificate', () => {
+  // grpc-js's words: a transport dropped under running calls (a ping unanswered among the causes), and the
+  // calls of a channel closed while connecting (connection.ts closes one after network_timeout).
+  const dropped = fromServiceError(status(grpc.status.UNAVAILABLE, 'Connection dropped'), 'backup.lan:4200');
+  assert.ok(dropped instanceof ServerUnreachableError);
+  assert.equal(dropped.message, 'the connection to the backup server at backup.lan:4200 dropped: the server stopped, the network failed, '
+    + 'or the server answered nothing, not even a ping, for network_timeout (node.conf)');
+  // The server closes the connections of a certificate it revokes: such a drop may be a refusal.
+  assert.equal(dropped.mayBeCertificateRefusal, true);
+  const neverMade = fromServiceError(status(grpc.status.UNAVAILABLE, 'Channel closed before call started'), 'backup.lan:4200');
+  assert.ok(neverMade instanceof ServerUnreachableError);
+  assert.equal(neverMade.message, 'no connection to the backup server at backup.lan:4200 within network_timeout (node.conf): '
+    + 'its host is down or unreachable, or the server is frozen or overloaded');
+  assert.equal(neverMade.mayBeCertificateRefusal, false);
+  const refusedAtConnect = fromServiceError(status(grpc.status.UNAVAILABLE, 'read ECONNRESET'), 'backup.lan:4200');
+  assert.ok(refusedAtConnect instanceof ServerUnreachableError);
+  assert.match(refusedAtConnect.message, /^cannot reach the backup server at backup\.lan:4200: read ECONNRESET \(is it running, and do the certificates match\?\)$/);
+  assert.equal(refusedAtConnect.mayBeCertificateRefusal, true);
+});

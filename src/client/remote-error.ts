@@ -38,7 +38,6 @@ function unreachableMessage(serverAddress: string, detail: string): string {
   return `cannot reach the backup server at ${serverAddress}: ${detail} (is it running, and do the certificates match?)`;
 }
 
-
 const LOCAL_CODEC_FAILURES = [
   { prefix: 'Request message serialization failure: ', meaning: 'this client could not encode a message to the server' },
   { prefix: 'Response message parsing error: ', meaning: 'this client could not read a message from the server' },

@@ -76,7 +76,7 @@ const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 
 /**
  * burp's default is 7200 s. Five minutes, the server's idle_timeout: a client that waits longer for a
- * server that answers nothing is a stuck nightly job, and the server's own pings are answered in milliseconds.
+ * server that answers nothing is a stuck nightly job, and a healthy server answers a ping in milliseconds.
  */
 const DEFAULT_NETWORK_TIMEOUT_SECONDS = 300;
 

@@ -49,7 +49,7 @@ export function channelOptions(config: NodeConfig): grpc.ChannelOptions {
     // HTTP/2's default 64 KiB window let the server send a restore only as fast as this
     // process's event loop acknowledged it; while it wrote files, the server waited.
     'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
-    // network_timeout: a ping after half of it without an answer, the other half to answer it. A frozen server
+    // network_timeout: a ping every half of it, the other half to answer it. A frozen server
     // or a host gone without a reset leaves the TCP connection open and silent, and a call waiting to read
     // from it waited for ever (a daemon's nightly job among them). Only while a call runs.
     'grpc.keepalive_time_ms': config.networkTimeoutSeconds * 500,

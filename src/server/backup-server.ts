@@ -67,8 +67,8 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     // error (seen 2 runs in 22 of e2e-interrupted; most likely nodejs/node#55804, a write to a broken TLS socket
     // that never completes while the session reads nothing until it does). The ping's timeout is what ends such
     // a session. With the 60 s pings of before, the killed client's backup held its slot for 80 s, and its next
-    // -e was refused as "already running" meanwhile. Not shorter by default: a ping's answer waits behind what
-    // the client has already queued on its socket (up to ~4 MiB: 30 s at 1 Mbit/s).
+    // -e was refused as "already running" meanwhile. Not shorter by default: a ping's answer waits behind the
+    // upload already in flight, up to the 2 MiB receive window (receive-window.ts): 17 s at 1 Mbit/s.
     'grpc.keepalive_time_ms': config.networkTimeoutSeconds * 500,
     'grpc.keepalive_timeout_ms': config.networkTimeoutSeconds * 500,
   });

@@ -22,6 +22,7 @@ import { NotificationRules } from './notify/notification-rules';
 import { ScheduledCheck } from './scheduled-check';
 import { LiveClientRegistry } from './clients/live-client-registry';
 import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
+import { networkTimeoutPings } from '../common/network-timeout';
 
 export interface RunningServer {
   readonly context: ServerContext;
@@ -62,15 +63,14 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
-    // network_timeout: a ping every half of it, the other half to answer it. On Node 20 a client killed
-    // mid-call can leave its session wedged: no socket close, no stream close, and the ping's own write gets no
-    // error (seen 2 runs in 22 of e2e-interrupted; most likely nodejs/node#55804, a write to a broken TLS socket
-    // that never completes while the session reads nothing until it does). The ping's timeout is what ends such
-    // a session. With the 60 s pings of before, the killed client's backup held its slot for 80 s, and its next
-    // -e was refused as "already running" meanwhile. Not shorter by default: a ping's answer waits behind the
-    // upload already in flight, up to the 2 MiB receive window (receive-window.ts): 17 s at 1 Mbit/s.
-    'grpc.keepalive_time_ms': config.networkTimeoutSeconds * 500,
-    'grpc.keepalive_timeout_ms': config.networkTimeoutSeconds * 500,
+    // network_timeout's pings (network-timeout.ts). On Node 20 a client killed mid-call can leave its session
+    // wedged: no socket close, no stream close, and the ping's own write gets no error (seen 2 runs in 22 of
+    // e2e-interrupted; most likely nodejs/node#55804, a write to a broken TLS socket that never completes while
+    // the session reads nothing until it does). The ping's timeout is what ends such a session. With the 60 s
+    // pings of before, the killed client's backup held its slot for 80 s, and its next -e was refused as
+    // "already running" meanwhile. Not shorter by default: a ping's answer waits behind the upload already in
+    // flight, up to the 2 MiB receive window (receive-window.ts): 17 s at 1 Mbit/s.
+    ...networkTimeoutPings(config.networkTimeoutSeconds),
   });
   server.addService(FastBackupService, implementation);
   let listener: MutualTlsListener;

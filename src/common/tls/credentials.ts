@@ -6,6 +6,7 @@ import { ConfigError } from '../errors';
 import type { NodeConfig } from '../config/node-config';
 import { shownPath } from '../config/display';
 import { FileProblem, readRegularFile } from '../config/regular-file';
+import { networkTimeoutPings } from '../network-timeout';
 
 /** gRPC messages are bounded; data frames are sized well below this. */
 export const maxMessageBytes = 4 * 1024 * 1024;
@@ -49,11 +50,9 @@ export function channelOptions(config: NodeConfig): grpc.ChannelOptions {
     // HTTP/2's default 64 KiB window let the server send a restore only as fast as this
     // process's event loop acknowledged it; while it wrote files, the server waited.
     'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
-    // network_timeout: a ping every half of it, the other half to answer it. A frozen server
-    // or a host gone without a reset leaves the TCP connection open and silent, and a call waiting to read
-    // from it waited for ever (a daemon's nightly job among them). Only while a call runs.
-    'grpc.keepalive_time_ms': config.networkTimeoutSeconds * 500,
-    'grpc.keepalive_timeout_ms': config.networkTimeoutSeconds * 500,
+    // A frozen server or a host gone without a reset leaves the TCP connection open and silent, and a call
+    // waiting to read from it waited for ever (a daemon's nightly job among them). Pings only while a call runs.
+    ...networkTimeoutPings(config.networkTimeoutSeconds),
   };
   if (config.serverName !== undefined) options['grpc.ssl_target_name_override'] = config.serverName;
   return options;

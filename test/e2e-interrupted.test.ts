@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from './support/sandbox';
 import { createSampleTree, fileSha256, snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
+import { waitUntil } from './support/fault-tools';
 
 const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const MEBIBYTE = 1024 * 1024;
@@ -24,14 +24,6 @@ async function packBytes(storeDirectory: string): Promise<number> {
   };
   await visit(storeDirectory);
   return total;
-}
-
-/** Polls until check() holds; a generous bound only turns a hang into a readable failure. */
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, context?: () => string, limitMs = 60_000): Promise<void> {
-  for (let waited = 0; !(await check()); waited += 100) {
-    if (waited > limitMs) throw new Error(`gave up waiting for ${what}${context ? `\n${context()}` : ''}`);
-    await sleep(100);
-  }
 }
 
 function stopProcess(child: ChildProcess | undefined): Promise<void> {
@@ -74,8 +66,8 @@ test('a client killed mid-backup leaves no backup; the next backup and the older
     const storedBefore = await packBytes(sandbox.storeDirectory);
     try {
       backup = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-e'], { stdio: 'ignore' });
-      await waitFor('the server to store 16 MiB of the stream',
-        async () => await packBytes(sandbox.storeDirectory) - storedBefore > 16 * MEBIBYTE, server.log);
+      await waitUntil(async () => await packBytes(sandbox.storeDirectory) - storedBefore > 16 * MEBIBYTE,
+        'the server to store 16 MiB of the stream', 60_000, server.log);
       // One backup per client at a time, refused with what the operator needs: which one runs, since when,
       // and that a killed one goes soon. Another include: a second reader of the FIFO would take its bytes.
       const other = join(sandbox.root, 'other');
@@ -89,7 +81,7 @@ test('a client killed mid-backup leaves no backup; the next backup and the older
         /a backup of client "node1" is already running \(backup 2, started \d+ s ago\); one whose client was killed or cut off is dropped within network_timeout \(20 s\)/);
       await stopProcess(backup);
       assert.equal(backup.signalCode, 'SIGKILL');
-      await waitFor('the server to log the abandoned backup', () => /backup 2 of node1 abandoned: client "node1" disconnected/.test(server.log()), server.log);
+      await waitUntil(() => /backup 2 of node1 abandoned: client "node1" disconnected/.test(server.log()), 'the server to log the abandoned backup', 60_000, server.log);
       // Said before the cleanup too: a log that stops there shows a slow cleanup, not a disconnect missed.
       assert.match(server.log(), /backup 2 of node1 stopped \(client "node1" disconnected before committing\); dropping it\n(.*\n)*.*backup 2 of node1 abandoned/);
     } finally {
@@ -137,10 +129,10 @@ test('after a client is killed mid-file, the retried backup stores only what was
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   const before = await packBytes(sandbox.storeDirectory);
   backup = spawn(process.execPath, [CLIENT_CLI, '-c', config, '-e'], { stdio: 'ignore' });
-  await waitFor('the first attempt to store 32 MiB', async () => (await packBytes(sandbox.storeDirectory)) - before > 32 * MEBIBYTE);
+  await waitUntil(async () => (await packBytes(sandbox.storeDirectory)) - before > 32 * MEBIBYTE, 'the first attempt to store 32 MiB');
   await stopProcess(backup);
   // Until the server has dropped the killed attempt, a retry is refused as "already running".
-  await waitFor('the server to drop the killed attempt', () => /backup 1 of node1 abandoned/.test(server.log()), server.log);
+  await waitUntil(() => /backup 1 of node1 abandoned/.test(server.log()), 'the server to drop the killed attempt', 60_000, server.log);
 
   const retry = await sandbox.runClient(['-c', config, '-e']);
   assert.equal(retry.code, 0, retry.stdout + retry.stderr);

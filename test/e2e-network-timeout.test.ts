@@ -5,13 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sandbox, type SandboxServer } from './support/sandbox';
+import { Sandbox, type CommandResult, type SandboxServer } from './support/sandbox';
+import { startClient, type BackgroundClient } from './support/background-client';
 import { createSampleTree, snapshotTree, treeDifferences } from './support/trees';
-import { writtenPackBytes } from './support/fault-tools';
+import { waitUntil, writtenPackBytes } from './support/fault-tools';
 
-const CLIENT_CLI = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const MEBIBYTE = 1024 * 1024;
 /**
  * For the runs against the frozen server only: a ping every 4 s, 4 s to answer it. The healthy runs keep
@@ -20,21 +20,6 @@ const MEBIBYTE = 1024 * 1024;
 const NETWORK_TIMEOUT_SECONDS = 8;
 /** A hang shows as a failure here, not as the whole suite's timeout; no run comes near it. */
 const HANG_LIMIT_MILLISECONDS = 90_000;
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, context: () => string): Promise<void> {
-  for (let waited = 0; !(await check()); waited += 100) {
-    if (waited > HANG_LIMIT_MILLISECONDS) throw new Error(`gave up waiting for ${what}\n${context()}`);
-    await sleep(100);
-  }
-}
-
-interface Ended { readonly code: number | null; readonly stderr: string }
-
-function ended(child: ChildProcess): Promise<Ended> {
-  let stderr = '';
-  child.stderr!.on('data', (data: Buffer) => { stderr += data.toString(); });
-  return new Promise((resolveEnd) => child.once('exit', (code) => resolveEnd({ code, stderr })));
-}
 
 /** Thaws first: a stopped process keeps a SIGTERM pending, and the sandbox would wait on it for ever. */
 async function thawAndStop(server: SandboxServer | undefined): Promise<void> {
@@ -46,9 +31,9 @@ test('a server that stops answering fails the client after network_timeout, mid-
   // The server's own network_timeout bounds how long it takes, thawed, to drop the backup whose client gave up.
   const sandbox = await Sandbox.create({ serverLines: ['network_timeout = 20'] });
   let writer: ChildProcess | undefined;
-  let backup: ChildProcess | undefined;
+  let backup: BackgroundClient | undefined;
   t.after(async () => {
-    backup?.kill('SIGKILL');
+    await backup?.stop();
     writer?.kill('SIGKILL');
     await thawAndStop(sandbox.runningServer);
     await sandbox.destroy();
@@ -71,17 +56,17 @@ test('a server that stops answering fails the client after network_timeout, mid-
     const fifo = join(data, 'endless.fifo');
     execFileSync('mkfifo', [fifo]);
     writer = spawn('sh', ['-c', `exec cat /dev/urandom > '${fifo}'`], { stdio: 'ignore' });
-    let result: Ended | undefined;
+    let result: CommandResult | undefined;
     try {
       const storedBefore = await writtenPackBytes(sandbox);
-      backup = spawn(process.execPath, [CLIENT_CLI, '-c', impatient, '-e'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      const end = ended(backup);
-      await waitFor('the server to store 4 MiB of the stream', async () => await writtenPackBytes(sandbox) - storedBefore > 4 * MEBIBYTE, server.log);
+      backup = startClient(['-c', impatient, '-e']);
+      await waitUntil(async () => await writtenPackBytes(sandbox) - storedBefore > 4 * MEBIBYTE, 'the server to store 4 MiB of the stream',
+        HANG_LIMIT_MILLISECONDS, server.log);
       server.process.kill('SIGSTOP');
-      result = await Promise.race([end, sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
+      result = await Promise.race([backup.result, sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
     } finally {
       // A backup still waiting would hold node1's slot, and the later subtests would only say "already running".
-      if (result === undefined) backup?.kill('SIGKILL');
+      if (result === undefined) await backup?.stop();
       server.process.kill('SIGCONT');
       writer.kill('SIGKILL');
       await rm(fifo, { force: true });
@@ -90,7 +75,7 @@ test('a server that stops answering fails the client after network_timeout, mid-
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /connection to the backup server at 127\.0\.0\.1:\d+ dropped: .*answered nothing, not even a ping, for network_timeout/);
     // Thawed, the server finds the client gone (the socket's reset, or its own ping) and drops the backup.
-    await waitFor('the server to drop the backup', () => /backup 2 of node1 abandoned/.test(server.log()), server.log);
+    await waitUntil(() => /backup 2 of node1 abandoned/.test(server.log()), 'the server to drop the backup', HANG_LIMIT_MILLISECONDS, server.log);
     const listed = await sandbox.runClient(['-c', config, '-l', '--json']);
     assert.deepEqual((JSON.parse(listed.stdout) as { id: number }[]).map((listedBackup) => listedBackup.id), [1]);
   });
@@ -98,9 +83,9 @@ test('a server that stops answering fails the client after network_timeout, mid-
   await t.test('frozen before the connection: -l fails with the reason instead of waiting for the handshake for ever', async () => {
     server.process.kill('SIGSTOP');
     try {
-      const listing = spawn(process.execPath, [CLIENT_CLI, '-c', impatient, '-l'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      const result = await Promise.race([ended(listing), sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
-      if (result === undefined) listing.kill('SIGKILL');
+      const listing = startClient(['-c', impatient, '-l']);
+      const result = await Promise.race([listing.result, sleep(HANG_LIMIT_MILLISECONDS, undefined, { ref: false })]);
+      if (result === undefined) await listing.stop();
       assert.ok(result !== undefined, '-l still waited for the frozen server');
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /no connection to the backup server at 127\.0\.0\.1:\d+ within network_timeout \(node\.conf\): its host is down or unreachable, or the server is frozen/);

@@ -176,10 +176,10 @@ export async function flipByte(file: string, offset: number): Promise<void> {
 }
 
 /** Polls until predicate holds (a state to reach, never a duration to assert); fails after limitMs. */
-export async function waitUntil(predicate: () => Promise<boolean> | boolean, what: string, limitMs = 60_000): Promise<void> {
+export async function waitUntil(predicate: () => Promise<boolean> | boolean, what: string, limitMs = 60_000, context?: () => string): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}${context === undefined ? '' : `\n${context()}`}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

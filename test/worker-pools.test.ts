@@ -12,6 +12,7 @@ import { ChunkCodec } from '../src/chunkstore/codec';
 import { EncoderPool } from '../src/chunkstore/encoder-pool';
 import { CorruptError } from '../src/common/errors';
 import { ChunkDecoderPool } from '../src/client/restore-decoding/chunk-decoder-pool';
+import { adjacentRuns } from '../src/client/restore-decoding/adjacent-runs';
 import type { EncodedChunk } from '../src/proto/cpsbackup';
 
 const codec = new ChunkCodec(3);
@@ -52,6 +53,29 @@ test('decoded bytes stay intact until every user has released them; then the buf
       reused.results.forEach((result, index) => assert.deepEqual(result, raws[index], `group ${group} chunk ${index}`));
       reused.releases[0]();
     }
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a group\'s decoded chunks join into one write; chunks of other groups, or out of order, stay apart', async () => {
+  const pool = new ChunkDecoderPool(1);
+  try {
+    const raws = [0, 1, 2, 3].map((index) => rawOf(20, index, 50_000 + index));
+    const decoded = await pool.decode(raws.map(storedChunk));
+    const other = await pool.decode([rawOf(21, 0)].map(storedChunk));
+    const views = decoded.results as Buffer[];
+    const joined = adjacentRuns(views);
+    assert.equal(joined.length, 1);
+    assert.deepEqual(joined[0], Buffer.concat(raws));
+    // A file's chunks 1 and 3 only (the chunk between them is another file's): two writes.
+    assert.deepEqual(adjacentRuns([views[1], views[3]]), [raws[1], raws[3]]);
+    assert.equal(adjacentRuns([views[1], views[0]]).length, 2);
+    const across = adjacentRuns([views[2], views[3], other.results[0] as Buffer]);
+    assert.deepEqual(across, [Buffer.concat([raws[2], raws[3]]), rawOf(21, 0)]);
+    assert.deepEqual(adjacentRuns([]), []);
+    decoded.releases[0]();
+    other.releases[0]();
   } finally {
     await pool.close();
   }

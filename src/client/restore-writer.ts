@@ -16,6 +16,7 @@ import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
 import { existingFileHash } from './existing-file';
+import { adjacentRuns } from './restore-decoding/adjacent-runs';
 
 const writeAsync = promisify(write);
 const SLASH = 0x2f;
@@ -155,7 +156,7 @@ export class RestoreWriter {
     const cursor = new ExtentCursor(meta);
     const piece = await check.bytesOfPiece(content);
     try {
-      for (const bytes of piece.bytes) {
+      for (const bytes of adjacentRuns(piece.bytes)) {
         for (const { data, position } of cursor.place(bytes)) writeAll(temp.fd, data, position);
         this.outcome.bytes += bytes.length;
       }
@@ -178,7 +179,7 @@ export class RestoreWriter {
       }
       const piece = await check.bytesOfPiece(next.value);
       try {
-        for (const bytes of piece.bytes) {
+        for (const bytes of adjacentRuns(piece.bytes)) {
           for (const { data, position } of cursor.place(bytes)) await writeAllAsync(temp.fd, data, position);
           this.outcome.bytes += bytes.length;
         }

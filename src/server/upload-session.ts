@@ -22,11 +22,17 @@ interface OpenFile {
   readonly writer: ContentWriter;
 }
 
-/** A file with more than one link, kept so a later link to the same inode can point at its content. */
+/**
+ * A file with more than one link, kept so a later link to the same inode can point at its content. Its
+ * xattrs too: the client reads an inode's attributes through the first name it walks, and a restore
+ * writes the content through the first name in path order, which may be a later link ("d.1/f" sorts
+ * before "d/f", walked after it).
+ */
 interface LinkedContent {
   readonly content: ContentRef;
   readonly size: number;
   readonly extents: readonly number[];
+  readonly xattrs: EntryMeta['xattrs'];
 }
 
 export class UploadSession {
@@ -164,7 +170,7 @@ export class UploadSession {
       if (linked === undefined) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier file of this backup`);
       }
-      await this.addFile({ ...meta, extents: [...linked.extents] }, linked.size, linked.content);
+      await this.addFile({ ...meta, xattrs: [...linked.xattrs], extents: [...linked.extents] }, linked.size, linked.content);
       return;
     }
     if (isSameAsParent) {
@@ -225,7 +231,7 @@ export class UploadSession {
 
   private async addFile(meta: EntryMeta, size: number, content: ContentRef): Promise<void> {
     if (meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE) {
-      this.linkedContents.set(meta.path.toString('latin1'), { content, size, extents: meta.extents });
+      this.linkedContents.set(meta.path.toString('latin1'), { content, size, extents: meta.extents, xattrs: meta.xattrs });
     }
     await this.session!.addEntry(newEntryOf(meta, size), content);
     this.progress.files++;

@@ -156,6 +156,17 @@ export async function buildFidelityTree(root: string, options: FidelityOptions =
     linkAt(links, 'member-1', deeper, 'member-3');
     closeSync(deeper);
     closeSync(across);
+    // Walk order and path order disagree: "d/f" is walked first, "d.1/f" sorts first and is the name a
+    // restore writes the content through; it must carry the inode's attributes all the same.
+    const split = folder(links, 'split');
+    const walkedFirst = folder(split, 'd');
+    const sortedFirst = folder(split, 'd.1');
+    file(walkedFirst, 'f', 'attributes on a linked inode\n');
+    setXattr({ dirfd: walkedFirst, name: 'f' }, 'user.linked', Buffer.from('read through the other name'));
+    linkAt(walkedFirst, 'f', sortedFirst, 'f');
+    closeSync(sortedFirst);
+    closeSync(walkedFirst);
+    closeSync(split);
     closeSync(links);
 
     // Names as bytes.

@@ -12,14 +12,17 @@ import type { RestoreTree } from './restore-tree/restore-tree';
 import type { TempFile } from './restore-tree/temp-file';
 import type { EntryMetadata } from './restore-tree/metadata';
 import { NeedsRootError } from './restore-tree/errors';
+import type { Owner } from './posix/owners';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
 import { existingFileHash } from './existing-file';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
+import { metadataDifference } from './metadata-difference';
 
 const writeAsync = promisify(write);
 const SLASH = 0x2f;
+const SET_ID_BITS = 0o6000;
 
 export interface RestoreWriterOptions {
   /** Leading path components dropped from every entry (burp -s, borg --strip-components). */
@@ -50,6 +53,11 @@ export class RestoreWriter {
    * (RENAME_NOREPLACE, or EEXIST from the create) and the entry is reported, never overwritten.
    */
   private readonly madeFolders = new Set<string>();
+  /**
+   * Files (latin1 keys) whose place holds something other than the backup's content: kept by the
+   * policy or failed. A later hard link to one must not become a name for whatever is there.
+   */
+  private readonly unrestoredFiles = new Set<string>();
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
 
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
@@ -58,7 +66,13 @@ export class RestoreWriter {
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
     const path = this.mapped(meta.path);
-    if (path === undefined) return;
+    if (path === undefined) {
+      // The stripped folders go by design; anything else there would be lost without a word.
+      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY) {
+        this.outcome.failures.push(`${escapeBytes(meta.path)}: not restored: it lies within the leading components that --strip ${this.options.strip} drops`);
+      }
+      return;
+    }
     try {
       switch (meta.type) {
         case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta); return;
@@ -75,6 +89,7 @@ export class RestoreWriter {
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
     } catch (error) {
+      if (meta.type === EntryType.ENTRY_TYPE_FILE) this.unrestoredFiles.add(path.toString('latin1'));
       this.record(path, error);
     }
   }
@@ -110,11 +125,25 @@ export class RestoreWriter {
   private folder(path: Buffer, meta: EntryMeta): void {
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
-      if (this.decide(existing, false, meta) !== 'write') return;
+      if (this.decide(path, existing, false, meta) !== 'write') return;
       this.tree.remove(path);
     }
-    if (this.tree.makeFolder(path).created) this.madeFolders.add(path.toString('latin1'));
-    this.folders.push({ path, meta });
+    if (this.tree.makeFolder(path).created) {
+      this.madeFolders.add(path.toString('latin1'));
+      this.folders.push({ path, meta });
+      return;
+    }
+    // The backup's "/" restored --to a folder: that folder is the one asked for, made or chosen for this restore.
+    if (path.length === 1 && path[0] === SLASH && this.tree.rootPath !== '/') {
+      this.folders.push({ path, meta });
+      return;
+    }
+    // A folder that was there keeps its mode, owner and attributes unless the policy replaces them:
+    // restoring one file below /srv must not reset /srv. Its mtime moves with what is written into it.
+    const folder = this.tree.stat(path);
+    if (folder === undefined) return;
+    const difference = this.options.overwrite === 'always' ? 'any' : this.differenceOf(folder, meta, false);
+    if (difference !== undefined && this.decide(path, folder, false, meta, difference) === 'write') this.folders.push({ path, meta });
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
@@ -134,10 +163,16 @@ export class RestoreWriter {
         throw new CorruptError(`received content does not match its hash (${check.size} of ${expected.size} bytes)`);
       }
       // Dump files are this tool's own work files: always replaced, never compared.
-      const isIdentical = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && existing.size === meta.size
+      const isFileThere = !isDump && existing !== undefined && entryKind(existing.mode) === 'file';
+      const difference = isFileThere && this.options.overwrite !== 'always' ? this.differenceOf(existing, meta, true) : undefined;
+      const isIdentical = isFileThere && difference === undefined && existing.size === meta.size
         && this.options.overwrite !== 'always' && await this.hasSameContent(path, temp);
-      const decision = existing === undefined || isDump ? 'write' : this.decide(existing, isIdentical, meta);
-      if (decision !== 'write') return;
+      const decision = existing === undefined || isDump ? 'write'
+        : this.decide(path, existing, isIdentical, meta, existing.size === meta.size ? difference : undefined);
+      if (decision !== 'write') {
+        if (!isIdentical) this.unrestoredFiles.add(path.toString('latin1'));
+        return;
+      }
       temp.setMetadata(this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
       temp.commit({ replace: existing !== undefined });
       isDone = true;
@@ -194,17 +229,23 @@ export class RestoreWriter {
   private async hasSameContent(path: Buffer, temp: TempFile): Promise<boolean> {
     const fd = this.tree.openExistingFile(path);
     if (fd === undefined) return false;
-    const [existing, restored] = await Promise.all([existingFileHash(fd), existingFileHash(temp.fd, true)]);
-    return existing.equals(restored);
+    // Both settle before either error goes on: the caller closes temp.fd, which the other read may still use.
+    const [existing, restored] = await Promise.allSettled([existingFileHash(fd), existingFileHash(temp.fd, true)]);
+    if (existing.status === 'rejected') throw existing.reason;
+    if (restored.status === 'rejected') throw restored.reason;
+    return existing.value.equals(restored.value);
   }
 
   private hardLink(path: Buffer, meta: EntryMeta): void {
     const target = this.mapped(meta.hardlinkTarget);
     if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
+    if (this.unrestoredFiles.has(target.toString('latin1'))) {
+      throw new CorruptError(`not linked: its hard link target ${this.tree.localPath(target)} is not the backup's (kept or failed, see above)`);
+    }
     const existing = this.existingAt(path);
     const linked = this.tree.stat(target);
     if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
-    if (existing !== undefined && this.decide(existing, false, meta) !== 'write') return;
+    if (existing !== undefined && this.decide(path, existing, false, meta) !== 'write') return;
     this.tree.makeHardLink(target, path, { replace: existing !== undefined });
     this.outcome.files++;
   }
@@ -212,8 +253,9 @@ export class RestoreWriter {
   private symlink(path: Buffer, meta: EntryMeta): void {
     const existing = this.existingAt(path);
     if (existing !== undefined) {
-      const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget);
-      if (this.decide(existing, isIdentical, meta) !== 'write') return;
+      const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget)
+        && this.differenceOf(existing, meta, true, false) === undefined;
+      if (this.decide(path, existing, isIdentical, meta) !== 'write') return;
     }
     this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
     this.tree.setMetadata(path, this.metadataOf(path, meta));
@@ -223,8 +265,9 @@ export class RestoreWriter {
     const existing = this.existingAt(path);
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
-      const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev);
-      if (this.decide(existing, isIdentical, meta) !== 'write') return;
+      const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev)
+        && this.differenceOf(existing, meta, true) === undefined;
+      if (this.decide(path, existing, isIdentical, meta) !== 'write') return;
     }
     const options = { replace: existing !== undefined };
     if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);
@@ -233,19 +276,35 @@ export class RestoreWriter {
     this.tree.setMetadata(path, this.metadataOf(path, meta));
   }
 
-  /** Keeps an existing entry the policy does not let us replace, and says so. */
-  private decide(existing: PosixStat, isIdentical: boolean, meta: EntryMeta): 'write' | 'keep' {
+  /**
+   * Keeps an existing entry the policy does not let us replace, and says so. difference: what differs
+   * besides the content, named in the message when the content is not known to differ.
+   */
+  private decide(path: Buffer, existing: PosixStat, isIdentical: boolean, meta: EntryMeta, difference?: string): 'write' | 'keep' {
     const backupMtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
     const decision = decideOverwrite(this.options.overwrite, isIdentical, existing.mtimeNs, backupMtimeNs);
     if (decision === 'write') return 'write';
     if (decision === 'keep-different') {
-      this.outcome.keptExisting.push(`${this.tree.localPath(meta.path)}: exists and differs from the backup; kept (--overwrite replaces it)`);
+      const how = difference === undefined || difference === 'any' ? '' : ` (${difference})`;
+      this.outcome.keptExisting.push(`${this.tree.localPath(path)}: exists and differs from the backup${how}; kept (--overwrite replaces it)`);
     }
     return 'keep';
   }
 
+  /** What differs from the backup's entry besides content: mode, the owner where a restore gives owners, the mtime. */
+  private differenceOf(existing: PosixStat, meta: EntryMeta, comparesMtime: boolean, comparesMode = true): string | undefined {
+    const owner = this.options.isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
+    return metadataDifference(existing, meta, { mode: comparesMode, owner, mtime: comparesMtime });
+  }
+
   private metadataOf(path: Buffer, meta: EntryMeta): EntryMetadata {
     const mtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
+    let mode = meta.mode;
+    if (!this.options.isRoot && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && (mode & SET_ID_BITS) !== 0) {
+      // Without root the file stays the restoring user's: a set-user-ID bit would run it as that user.
+      mode &= ~SET_ID_BITS;
+      this.outcome.needsRoot.push(`${this.tree.localPath(path)}: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`);
+    }
     let xattrs = meta.xattrs;
     if (!this.options.isRoot) {
       // Without root only user.* attributes and ACLs can be set; the rest is reported, not faked.
@@ -256,8 +315,8 @@ export class RestoreWriter {
     }
     return {
       // Without root a restore cannot give files away; they stay the restoring user's, as with tar.
-      ...(this.options.isRoot ? { owner: { uid: meta.uid, gid: meta.gid, ...(meta.user ? { user: meta.user } : {}), ...(meta.group ? { group: meta.group } : {}) } } : {}),
-      mode: meta.mode, xattrs, atimeNs: mtimeNs, mtimeNs,
+      ...(this.options.isRoot ? { owner: ownerOf(meta) } : {}),
+      mode, xattrs, atimeNs: mtimeNs, mtimeNs,
     };
   }
 
@@ -274,6 +333,11 @@ export class RestoreWriter {
     const localPath = this.tree.localPath(path);
     this.outcome.failures.push(message.includes(localPath) ? message : `${localPath}: ${message}`);
   }
+}
+
+/** The owner as the backup recorded it: ids, and names where the source machine had them. */
+function ownerOf(meta: EntryMeta): Owner {
+  return { uid: meta.uid, gid: meta.gid, ...(meta.user ? { user: meta.user } : {}), ...(meta.group ? { group: meta.group } : {}) };
 }
 
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {

@@ -16,7 +16,7 @@ import {
   unlinkAt,
 } from '../posix/at';
 import { escapeBytes } from '../../common/escape-bytes';
-import { OwnerNames } from '../posix/owners';
+import { type Owner, OwnerNames } from '../posix/owners';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
 import { MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
@@ -67,6 +67,11 @@ export class RestoreTree {
   /** Folder fds held open now, the root's included. */
   get openFolderCount(): number {
     return this.cache.size + 1;
+  }
+
+  /** The ids a restore gives an owner here (the recorded name when it exists on this machine, else the id). */
+  localOwner(owner: Owner): { uid: number; gid: number } {
+    return this.owners.localIds(owner);
   }
 
   /** Where an entry lands, for messages: the canonical root plus the escaped components. */

@@ -1,0 +1,144 @@
+// What a restore does where something is already there, and what it says: a folder that exists keeps
+// its own mode unless --overwrite (restoring one file below /srv must not reset /srv); an entry with the
+// backup's content but another mode or mtime is not passed by as identical; a hard link is never made
+// to a file the restore kept or failed; --strip reports the files it drops; without root a file's
+// set-user-ID bit is cleared and reported. Entries go straight to the writer, as the server sends them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, realpath, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EntryMeta, EntryType } from '../src/proto/cpsbackup';
+import { RestoreTree } from '../src/client/restore-tree/restore-tree';
+import { RestoreWriter, type RestoreWriterOptions } from '../src/client/restore-writer';
+import type { RestoreMessageItem } from '../src/client/restore-messages';
+import type { OverwritePolicy } from '../src/client/overwrite-policy';
+import { removeTree } from './support/remove-tree';
+
+const BACKUP_MTIME_SEC = 1_700_000_000;
+const isRoot = process.geteuid?.() === 0;
+
+function meta(path: string, fields: Partial<EntryMeta>): EntryMeta {
+  return EntryMeta.fromPartial({
+    path: Buffer.from(path), uid: process.getuid!(), gid: process.getgid!(), mtimeSec: BACKUP_MTIME_SEC, nlink: 1, ...fields,
+  });
+}
+
+function folderItem(path: string, mode = 0o755): RestoreMessageItem {
+  return { meta: meta(path, { type: EntryType.ENTRY_TYPE_DIRECTORY, mode: 0o040000 | mode }) };
+}
+
+function fileItem(path: string, content: string, fields: Partial<EntryMeta> = {}, sha256?: Buffer): RestoreMessageItem {
+  const bytes = Buffer.from(content);
+  return {
+    meta: meta(path, { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, size: bytes.length, ...fields }),
+    inline: { content: bytes, sha256: sha256 ?? createHash('sha256').update(bytes).digest() },
+  };
+}
+
+function linkItem(path: string, target: string, size: number): RestoreMessageItem {
+  return { meta: meta(path, { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, size, nlink: 2, hardlinkTarget: Buffer.from(target) }) };
+}
+
+async function restore(t: { after(fn: () => void): void }, prepare: (target: string) => Promise<void>, items: RestoreMessageItem[],
+  options: Partial<RestoreWriterOptions> & { overwrite?: OverwritePolicy } = {}): Promise<{ target: string; writer: RestoreWriter }> {
+  const target = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-restore-existing-')));
+  t.after(() => removeTree(target));
+  await prepare(target);
+  const tree = await RestoreTree.open(target);
+  try {
+    const writer = new RestoreWriter(tree, { strip: 0, overwrite: 'never', isRoot, ...options });
+    for (const item of items) await writer.write(item);
+    writer.finish();
+    return { target, writer };
+  } finally {
+    tree.close();
+  }
+}
+
+async function modeOf(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o7777;
+}
+
+test('a folder already there keeps its mode unless --overwrite, and a different one is reported', async (t) => {
+  const makeSrv = async (target: string): Promise<void> => {
+    await mkdir(join(target, 'srv'));
+    await chmod(join(target, 'srv'), 0o750);
+  };
+  const items = [folderItem('/srv', 0o755), fileItem('/srv/a.txt', 'asked for\n')];
+  const kept = await restore(t, makeSrv, items);
+  assert.equal(await modeOf(join(kept.target, 'srv')), 0o750, 'the live folder was changed');
+  assert.equal(await readFile(join(kept.target, 'srv', 'a.txt'), 'utf8'), 'asked for\n');
+  assert.deepEqual(kept.writer.outcome.keptExisting,
+    [`${kept.target}/srv: exists and differs from the backup (mode 0750 where the backup has 0755); kept (--overwrite replaces it)`]);
+
+  const same = await restore(t, async (target) => { await mkdir(join(target, 'srv')); await chmod(join(target, 'srv'), 0o755); }, items);
+  assert.deepEqual(same.writer.outcome.keptExisting, [], 'a folder like the backup\'s is no conflict');
+
+  const replaced = await restore(t, makeSrv, items, { overwrite: 'always' });
+  assert.equal(await modeOf(join(replaced.target, 'srv')), 0o755);
+  assert.deepEqual(replaced.writer.outcome.keptExisting, []);
+});
+
+test('a file with the backup\'s content but another mode or mtime is not identical: kept and reported, or replaced', async (t) => {
+  const chmodded = async (target: string): Promise<void> => {
+    await writeFile(join(target, 'same.txt'), 'same bytes\n', { mode: 0o600 });
+    await chmod(join(target, 'same.txt'), 0o600);
+    await utimes(join(target, 'same.txt'), BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+  };
+  const item = fileItem('/same.txt', 'same bytes\n');
+  const kept = await restore(t, chmodded, [item]);
+  assert.equal(await modeOf(join(kept.target, 'same.txt')), 0o600);
+  assert.deepEqual(kept.writer.outcome.keptExisting,
+    [`${kept.target}/same.txt: exists and differs from the backup (mode 0600 where the backup has 0644); kept (--overwrite replaces it)`]);
+
+  const touched = await restore(t, async (target) => {
+    await writeFile(join(target, 'same.txt'), 'same bytes\n');
+    await chmod(join(target, 'same.txt'), 0o644);
+  }, [item]);
+  assert.match(touched.writer.outcome.keptExisting.join('\n'), /same\.txt: exists and differs from the backup \(modification time\)/);
+
+  const identical = await restore(t, async (target) => {
+    await chmodded(target);
+    await chmod(join(target, 'same.txt'), 0o644);
+  }, [item]);
+  assert.deepEqual(identical.writer.outcome.keptExisting, [], 'the same bytes, mode and mtime are the backup\'s entry');
+
+  const replaced = await restore(t, chmodded, [item], { overwrite: 'always' });
+  assert.equal(await modeOf(join(replaced.target, 'same.txt')), 0o644);
+  assert.deepEqual(replaced.writer.outcome.keptExisting, []);
+});
+
+test('a hard link is not made to a file the restore kept or failed; a link to one it wrote is', async (t) => {
+  const liveA = async (target: string): Promise<void> => writeFile(join(target, 'a'), 'live data, changed since the backup\n');
+  const kept = await restore(t, liveA, [fileItem('/a', 'backup\n', { nlink: 2 }), linkItem('/b', '/a', 7)]);
+  await assert.rejects(stat(join(kept.target, 'b')), { code: 'ENOENT' }, 'b became a name for the live file');
+  assert.equal(await readFile(join(kept.target, 'a'), 'utf8'), 'live data, changed since the backup\n');
+  assert.match(kept.writer.outcome.failures.join('\n'), new RegExp(`${kept.target}/b: not linked: its hard link target ${kept.target}/a is not the backup's`));
+
+  const damaged = await restore(t, async () => undefined,
+    [fileItem('/a', 'backup\n', { nlink: 2 }, createHash('sha256').update('other').digest()), linkItem('/b', '/a', 7)]);
+  await assert.rejects(stat(join(damaged.target, 'b')), { code: 'ENOENT' });
+  assert.equal(damaged.writer.outcome.failures.length, 2, damaged.writer.outcome.failures.join('\n'));
+
+  const written = await restore(t, async () => undefined, [fileItem('/a', 'backup\n', { nlink: 2 }), linkItem('/b', '/a', 7)]);
+  assert.equal((await stat(join(written.target, 'b'))).ino, (await stat(join(written.target, 'a'))).ino);
+  assert.deepEqual(written.writer.outcome.failures, []);
+});
+
+test('--strip reports a file within the stripped components; the stripped folders go without a word', async (t) => {
+  const { target, writer } = await restore(t, async () => undefined,
+    [folderItem('/top'), fileItem('/README', 'at the top\n'), fileItem('/top/kept.txt', 'below\n')], { strip: 1 });
+  assert.equal(await readFile(join(target, 'kept.txt'), 'utf8'), 'below\n');
+  assert.deepEqual(writer.outcome.failures, ['/README: not restored: it lies within the leading components that --strip 1 drops']);
+});
+
+test('without root a file\'s set-user-ID and set-group-ID bits are cleared and reported; a folder\'s set-group-ID stays', async (t) => {
+  const { target, writer } = await restore(t, async () => undefined,
+    [folderItem('/shared', 0o2775), fileItem('/shared/tool', '#!/bin/sh\n', { mode: 0o106755 })], { isRoot: false });
+  assert.equal(await modeOf(join(target, 'shared', 'tool')), 0o755);
+  assert.equal(await modeOf(join(target, 'shared')) & 0o2000, 0o2000);
+  assert.deepEqual(writer.outcome.needsRoot,
+    [`${target}/shared/tool: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`]);
+});

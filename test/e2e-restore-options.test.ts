@@ -16,6 +16,7 @@ async function setUp(t: { after(fn: () => Promise<void>): void }, extraLines: st
   await writeFile(join(data, 'etc', 'app', 'app.conf'), 'listen = 8080\n');
   await writeFile(join(data, 'etc', 'app', 'notes.txt'), 'notes\n');
   await writeFile(join(data, 'var', 'log', 'app.log'), 'started\n');
+  await writeFile(join(data, 'README'), 'what lies here\n');
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, ...extraLines]);
   const run = (args: string[]) => sandbox.runClient(['-c', config, ...args]);
@@ -56,6 +57,22 @@ test('--include, -r and --strip restore exactly the part asked for, with its fol
   assert.deepEqual((await readdir(join(included, data))).sort(), ['etc']);
   assert.deepEqual((await readdir(join(included, data, 'etc', 'app'))).sort(), ['app.conf', 'notes.txt']);
 
+  // Every spelling of a path names it; one the backup does not hold, or a pattern that matches nothing, is exit 3.
+  const slashed = join(sandbox.root, 'slashed');
+  const spelled = await run(['-i', '--to', slashed, '--include', `${data}//etc/./app/`]);
+  assert.equal(spelled.code, 0, spelled.stderr);
+  assert.deepEqual((await readdir(join(slashed, data, 'etc', 'app'))).sort(), ['app.conf', 'notes.txt']);
+  const missing = await run(['-i', '--to', join(sandbox.root, 'missing'), '--include', join(data, 'etc'), '--include', join(data, 'ect')]);
+  assert.equal(missing.code, 3, missing.stderr);
+  assert.match(missing.stderr, new RegExp(`${join(data, 'ect')}: not in backup 0000001 \\(nothing at or below this path`));
+  assert.doesNotMatch(missing.stderr, new RegExp(`${join(data, 'etc')}:`));
+  const relative = await run(['-i', '--to', join(sandbox.root, 'relative'), '--include', 'etc']);
+  assert.equal(relative.code, 2, relative.stderr);
+  assert.match(relative.stderr, /give the absolute path as the backup holds it/);
+  const nothing = await run(['-i', '--to', join(sandbox.root, 'nothing'), '-r', '\\.nope$']);
+  assert.equal(nothing.code, 3, nothing.stderr);
+  assert.match(nothing.stderr, /-r "\\\\.nope\$": no path in backup 0000001 matches it/);
+
   const matched = join(sandbox.root, 'matched');
   assert.equal((await run(['-i', '--to', matched, '-r', '\\.conf$'])).code, 0);
   assert.deepEqual(await readdir(join(matched, data, 'etc', 'app')), ['app.conf']);
@@ -70,8 +87,13 @@ test('--include, -r and --strip restore exactly the part asked for, with its fol
   const stripped = join(sandbox.root, 'stripped');
   const depth = data.split('/').length - 1; // the components of data itself
   assert.equal((await run(['-i', '--to', stripped, '--strip', String(depth)])).code, 0);
-  assert.deepEqual((await readdir(stripped)).sort(), ['etc', 'var']);
+  assert.deepEqual((await readdir(stripped)).sort(), ['README', 'etc', 'var']);
   assert.equal(await readFile(join(stripped, 'etc', 'app', 'app.conf'), 'utf8'), 'listen = 8080\n');
+  // One more component strips data/README's own folder level: the file is reported, not lost without a word.
+  const deeper = await run(['-i', '--to', join(sandbox.root, 'deeper'), '--strip', String(depth + 1)]);
+  assert.equal(deeper.code, 3, deeper.stderr);
+  assert.match(deeper.stderr, new RegExp(`${join(data, 'README')}: not restored: it lies within the leading components that --strip ${depth + 1} drops`));
+  assert.equal(await readFile(join(sandbox.root, 'deeper', 'app', 'app.conf'), 'utf8'), 'listen = 8080\n');
   const noTarget = await run(['-i', '--strip', '1']);
   assert.equal(noTarget.code, 1);
   assert.match(noTarget.stderr, /--strip needs --to/);

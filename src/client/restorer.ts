@@ -10,6 +10,7 @@ import { ChunkDecoderPool } from './restore-decoding/chunk-decoder-pool';
 import { RestoreWriter, type RestoreOutcome } from './restore-writer';
 import type { OverwritePolicy } from './overwrite-policy';
 import { DiskFullError, ProtocolError } from '../common/errors';
+import { SelectionCheck } from './selection-check';
 
 /** The protocol this restorer speaks: it writes hard links, holes and special files back. */
 const PROTOCOL_VERSION = 2;
@@ -57,30 +58,34 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     throw new ProtocolError('--strip needs --to: stripped paths have no original place');
   }
   const client = connectToServer(config);
-  const tree = await RestoreTree.open(options.to ?? '/');
-  const writer = new RestoreWriter(tree, {
-    strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0,
-  }, () => options.onProgress?.(progressOf(writer.outcome)));
+  let tree: RestoreTree | undefined;
   let backup: BackupSummary | undefined;
   let decoder: ChunkDecoderPool | undefined;
   try {
+    tree = await RestoreTree.open(options.to ?? '/');
+    const writer: RestoreWriter = new RestoreWriter(tree, {
+      strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0,
+    }, () => options.onProgress?.(progressOf(writer.outcome)));
+    const selection = new SelectionCheck(options.paths ?? [], options.pathRegex ?? '');
     // One thread decodes and checks chunks while this one writes files: more would compete with the
     // writes (and, on a small machine, with the server) for the same cores.
     decoder = new ChunkDecoderPool(1);
     const call = client.restore({
       backupId: options.backupId, clientName: options.clientName ?? '', acceptsBatches: true, protocolVersion: PROTOCOL_VERSION,
-      paths: (options.paths ?? []).map((path) => (typeof path === 'string' ? Buffer.from(path) : path)), pathRegex: options.pathRegex ?? '',
+      paths: selection.paths, pathRegex: options.pathRegex ?? '',
     });
     for await (const item of restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder)) {
+      selection.saw(item.meta.path);
       await writer.write(item);
     }
     writer.finish();
+    writer.outcome.failures.push(...selection.unmatched(backup!.backupId));
     return resultOf(backup!, writer.outcome);
   } catch (error) {
     if (error instanceof DiskFullError) throw error;
     throw fromServiceError(error, `${config.server}:${config.port}`);
   } finally {
-    tree.close();
+    tree?.close();
     client.close();
     await decoder?.close();
   }

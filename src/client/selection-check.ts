@@ -1,0 +1,36 @@
+// What a restore of part of a backup (--include paths, a -r pattern) asked for and found nothing of:
+// a path spelled otherwise than the backup holds it, a typo, a pattern that matches nothing. Reported
+// (exit 3), never a restore of 0 files that exits 0 as if all asked for were back.
+import { escapeBytes } from '../common/escape-bytes';
+import { formatBackupId } from '../common/backup-id';
+import { isBelowPath } from '../common/path-below';
+
+export class SelectionCheck {
+  readonly paths: Buffer[];
+  /** Latin1 keys of the paths nothing has matched yet. */
+  private readonly waiting = new Map<string, Buffer>();
+  private entries = 0;
+
+  constructor(paths: readonly (string | Buffer)[], private readonly pathRegex: string) {
+    this.paths = paths.map((path) => (typeof path === 'string' ? Buffer.from(path) : path));
+    for (const path of this.paths) this.waiting.set(path.toString('latin1'), path);
+  }
+
+  /** An entry the server sent: the entry a path names, something below it, or a folder above a match. */
+  saw(path: Buffer): void {
+    this.entries++;
+    if (this.waiting.size === 0) return;
+    for (const [key, asked] of this.waiting) {
+      if (path.equals(asked) || isBelowPath(path, asked)) this.waiting.delete(key);
+    }
+  }
+
+  /** One message per path or pattern that matched nothing in the backup. */
+  unmatched(backupId: number): string[] {
+    const backup = `backup ${formatBackupId(backupId)}`;
+    const messages = [...this.waiting.values()].map((path) => `${escapeBytes(path)}: not in ${backup} (nothing at or below this path; --include takes the path as -s lists it)`);
+    // Folders above a match are sent only with it: no entry at all means the pattern matched nothing.
+    if (this.pathRegex !== '' && this.entries === 0) messages.push(`-r ${JSON.stringify(this.pathRegex)}: no path in ${backup} matches it`);
+    return messages;
+  }
+}

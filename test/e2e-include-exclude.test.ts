@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 
@@ -79,4 +79,34 @@ test('include folders, exclude_regex and read_all_fifos decide what a backup hol
     await client(['-i', '2', '--to', target]);
     assert.ok((await lstat(join(target, fifo))).isFIFO());
   });
+});
+
+test('an include inside another is walked once; an include exclude_regex matches is reported; a symlink include is named', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const base = join(sandbox.root, 'nested');
+  for (const file of ['x/w.txt', 'x/y/z.txt', 'x/y/deeper/v.txt']) {
+    await mkdir(join(base, file, '..'), { recursive: true });
+    await writeFile(join(base, file), `content of ${file}\n`);
+  }
+  await symlink('x/y', join(base, 'link'));
+  await sandbox.startServer();
+  const run = async (lines: string[], args: string[]) => sandbox.runClient(['-c', await sandbox.writeNodeConfig('node1', lines), ...args]);
+
+  // /x and /x/y (also spelled x/./y/): the server refused the backup for the paths sent twice.
+  const nestedLines = [`include = ${join(base, 'x')}`, `include = ${join(base, 'x', 'y')}`, `include = ${base}/x/./y/`];
+  const nested = await run(nestedLines, ['-e']);
+  assert.equal(nested.code, 0, nested.stdout + nested.stderr);
+  const shown = JSON.parse((await run(nestedLines, ['-s', '1', '--json'])).stdout) as { entries: ShownEntry[] };
+  const paths = shown.entries.map((entry) => entry.path);
+  assert.deepEqual([...paths].sort(), ['x', 'x/w.txt', 'x/y', 'x/y/deeper', 'x/y/deeper/v.txt', 'x/y/z.txt'].map((path) => join(base, path)).sort());
+
+  // The include is named explicitly and a pattern excludes it: reported (exit 3), never dropped without a word.
+  const excluded = await run([`include = ${join(base, 'x')}`, 'exclude_regex = /y(/|$)', `include = ${join(base, 'x', 'y')}`], ['-e']);
+  assert.equal(excluded.code, 3, excluded.stdout + excluded.stderr);
+  assert.match(excluded.stderr, new RegExp(`${join(base, 'x', 'y')}.*not backed up: exclude_regex /y\\(/\\|\\$\\) matches the include itself`));
+
+  const linked = await run([`include = ${join(base, 'link')}`], ['-e']);
+  assert.equal(linked.code, 0, linked.stderr);
+  assert.match(linked.stderr, new RegExp(`include ${join(base, 'link')} is a symlink \\(to x/y\\): the link is backed up, not what it points to`));
 });

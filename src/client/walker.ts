@@ -109,13 +109,34 @@ export interface WalkOptions {
 
 const SLASH = Buffer.from('/');
 
+/** The walk's own state beside the options: the recorded path (latin1) of every include. */
+interface WalkState extends WalkOptions {
+  readonly includeRoots: ReadonlySet<string>;
+}
+
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const owners = new OwnerNames();
-  for (const include of [...new Set(options.includes)]) {
+  const includes = [...new Set(options.includes)];
+  // An include inside another one (/etc and /etc/ssl, or two spellings of one folder) is walked once,
+  // as its own include: walked again below the outer one, its entries went twice and the server
+  // refused the backup. Where it cannot be resolved it is reported in its turn below.
+  const recorded = includes.map(recordedPathOf).filter((path): path is Buffer => path !== undefined);
+  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))) };
+  const walked = new Set<string>();
+  for (const include of includes) {
     const located = locateInclude(include, options);
     if (located === undefined) continue;
     const { parentFd, name, path } = located;
     try {
+      const key = path.toString('latin1');
+      if (walked.has(key)) continue;
+      walked.add(key);
+      const excluding = excludingPattern(path, options);
+      if (excluding !== undefined) {
+        // As configured: RegExp.source writes each "/" as "\/".
+        options.onUnreadable(include, `not backed up: exclude_regex ${excluding.source.replaceAll('\\/', '/')} matches the include itself`);
+        continue;
+      }
       if (!isWalked(path, options)) continue;
       let stats: PosixStat;
       try {
@@ -124,10 +145,21 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
         options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `cannot be read (${describe(error)})`);
         continue;
       }
-      yield* walkEntry(parentFd, name, path, stats, options, owners);
+      yield* walkEntry(parentFd, name, path, stats, state, owners);
     } finally {
       closeSync(parentFd);
     }
+  }
+}
+
+/** Where an include is recorded (its folder's real path and its own name), or undefined when that cannot be told yet. */
+function recordedPathOf(include: string): Buffer | undefined {
+  if (include === '/') return Buffer.from('/');
+  try {
+    const parent = realpathSync(dirname(include));
+    return Buffer.from(parent === '/' ? `/${basename(include)}` : `${parent}/${basename(include)}`);
+  } catch {
+    return undefined;
   }
 }
 
@@ -159,13 +191,18 @@ function locateInclude(include: string, options: WalkOptions): { parentFd: numbe
 
 function isWalked(path: Buffer, options: WalkOptions): boolean {
   if (options.skipPaths.size > 0 && options.skipPaths.has(path.toString('utf8'))) return false;
-  if (options.excludeRegex.length === 0) return true;
-  // Patterns see the path as UTF-8 text (an invalid byte reads as U+FFFD).
-  const text = path.toString('utf8');
-  return !options.excludeRegex.some((regex) => regex.test(text));
+  return excludingPattern(path, options) === undefined;
 }
 
-function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixStat, options: WalkOptions,
+/** The first exclude_regex matching the path, if any. */
+function excludingPattern(path: Buffer, options: WalkOptions): RegExp | undefined {
+  if (options.excludeRegex.length === 0) return undefined;
+  // Patterns see the path as UTF-8 text (an invalid byte reads as U+FFFD).
+  const text = path.toString('utf8');
+  return options.excludeRegex.find((regex) => regex.test(text));
+}
+
+function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixStat, options: WalkState,
   owners: OwnerNames): Generator<WalkedEntry> {
   const kind = entryKind(stats.mode);
   let type = entryTypeOf(kind);
@@ -220,6 +257,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     for (const child of names) {
       const childPath = Buffer.concat([prefix, child]);
       if (!isWalked(childPath, options)) continue;
+      if (options.includeRoots.size > 1 && options.includeRoots.has(childPath.toString('latin1'))) continue; // walked as its own include
       let childStats: PosixStat;
       try {
         childStats = statAt(folderFd, child);

@@ -59,6 +59,18 @@ test('a dumper writing some bytes then exiting 1: reading ends, finish names the
   });
 });
 
+test('a pipeline whose dumper fails fails the run, though its last command exits 0 (pg_dump | gzip)', async () => {
+  await withFolder(async (folder) => {
+    const config = configOf(`source = piped\nkind = command\ndump = sh -c 'echo partial; echo "pg_dump: error: password authentication failed" >&2; exit 2' | gzip\nload = cat\n`);
+    const run = await startDumps(config, folder);
+    await readAll(run.openDump(run.files[0]));
+    const error = await run.finish().then(() => undefined, (caught: unknown) => caught);
+    assert.ok(error instanceof DumpFailedError, `the failed dumper was hidden by gzip's exit 0: ${String(error)}`);
+    assert.match(error.message, /exited with code 2/);
+    assert.match(error.stderrTail, /password authentication failed/);
+  });
+});
+
 test('a dumper that exits before ever writing: reading ends empty, finish rejects', async () => {
   await withFolder(async (folder) => {
     const config = configOf(`source = gone\nkind = command\ndump = exit 3\nload = cat\n`);
@@ -178,8 +190,9 @@ test('loaders: success deletes the file, failure keeps it with stderr, {file} pa
       'source = good', 'kind = command', 'dump = true', `load = cat > '${output}'`,
       'source = bad', 'kind = command', 'dump = true', "load = echo 'ERROR: relation missing' >&2; exit 2",
       'source = named', 'kind = command', 'dump = true', `load = cp {file} '${output}.named'`,
+      'source = piped', 'kind = command', 'dump = true', `load = sh -c 'cat > /dev/null; echo "psql: error: connection refused" >&2; exit 6' | cat`,
     ].join('\n'));
-    const paths = ['good', 'bad', 'named s'].map((name) => join(folder, 'dumps', name, 'dump'));
+    const paths = ['good', 'bad', 'named s', 'piped'].map((name) => join(folder, 'dumps', name, 'dump'));
     for (const path of paths) {
       await mkdir(join(path, '..'), { recursive: true });
       await writeFile(path, `content of ${path}`);
@@ -189,8 +202,10 @@ test('loaders: success deletes the file, failure keeps it with stderr, {file} pa
       { path: paths[1], sourceName: 'bad' },
       { path: paths[2], sourceName: 'named' },
       { path: paths[2], sourceName: 'missing' },
+      { path: paths[3], sourceName: 'piped' },
     ]);
-    assert.deepEqual(results.map((result) => result.ok), [true, false, true, false]);
+    assert.deepEqual(results.map((result) => result.ok), [true, false, true, false, false]);
+    assert.match(results[4].error ?? '', /code 6[\s\S]*connection refused/, 'the failed loader was hidden by the pipeline\'s last command');
     assert.match(results[1].error ?? '', /code 2[\s\S]*relation missing/);
     assert.equal(await readFile(output, 'utf8'), `content of ${paths[0]}`);
     assert.equal(await readFile(`${output}.named`, 'utf8'), `content of ${paths[2]}`);

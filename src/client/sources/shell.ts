@@ -1,4 +1,5 @@
-// Small shell helpers for dumpers and loaders: quoting a value into `sh -c` text, finding a tool.
+// Small shell helpers for dumpers and loaders: running a configured command, quoting a value into
+// its text, finding a tool.
 // Tools are optional (mongodump, sqlite3), so their presence is checked on PATH, not assumed.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -18,4 +19,13 @@ export function isOnPath(tool: string, searchPath = process.env.PATH ?? ''): boo
       return false;
     }
   });
+}
+
+/**
+ * How a configured dump or load command runs: bash with pipefail where bash is installed, so that
+ * `pg_dump shop | gzip` fails when pg_dump does. Under sh (dash on Debian, which has no pipefail)
+ * gzip's exit 0 stood for the pipeline, and an empty dump was stored as a good one. sh -c elsewhere.
+ */
+export function shellCommand(command: string): { file: string; args: string[] } {
+  return isOnPath('bash') ? { file: 'bash', args: ['-o', 'pipefail', '-c', command] } : { file: 'sh', args: ['-c', command] };
 }

@@ -210,12 +210,18 @@ export class EntrySender {
     }
     const meta: EntryMeta = { ...described.meta, xattrs };
     const socket = new Socket({ fd, readable: true, writable: false });
-    if (this.chunks) {
-      this.progress.bytesRead += await this.chunks.sendFile(meta, socket);
-    } else {
-      await this.batcher.flush();
-      await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
-      await sendContent(this.stream, socket, (count) => { this.progress.bytesRead += count; });
+    try {
+      if (this.chunks) {
+        this.progress.bytesRead += await this.chunks.sendFile(meta, socket);
+      } else {
+        await this.batcher.flush();
+        await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
+        await sendContent(this.stream, socket, (count) => { this.progress.bytesRead += count; });
+      }
+    } catch (error) {
+      // A failed upload stops before reading it to its end (or at all): the daemon must not keep its fd.
+      socket.destroy();
+      throw error;
     }
     this.progress.files++;
     return true;

@@ -79,11 +79,17 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     if (dumps) {
       for (const file of dumps.files) {
         options.signal?.throwIfAborted();
-        if (chunks) {
-          onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dumps.openDump(file)));
-        } else {
-          await stream.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
-          await sendContent(stream, dumps.openDump(file), onBytes);
+        const dump = dumps.openDump(file);
+        try {
+          if (chunks) {
+            onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dump));
+          } else {
+            await stream.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
+            await sendContent(stream, dump, onBytes);
+          }
+        } catch (error) {
+          dump.destroy(); // its FIFO's fd: the daemon lives on after a failed backup
+          throw error;
         }
         progress.files++;
         hasDumps = true;

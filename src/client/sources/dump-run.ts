@@ -25,7 +25,7 @@ export interface DumpRun {
   readonly labels: Readonly<Record<string, string>>;
   /** The FIFO's content. Always ends, even when the dumper dies before opening the FIFO
    *  (then the content is empty or truncated and finish() rejects). Once per file. */
-  openDump(file: DumpFile): NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  openDump(file: DumpFile): Socket;
   /** Waits for every dumper; rejects with DumpFailedError (source name, exit code or signal,
    *  last ~2 KiB of its stderr) if any failed or timed out. Removes the FIFOs. A FIFO never
    *  opened is closed first, so its dumper fails rather than waiting forever for a reader. */
@@ -119,7 +119,7 @@ class FifoDumpRun implements DumpRun {
     signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  openDump(file: DumpFile): NodeJS.ReadableStream & AsyncIterable<Buffer> {
+  openDump(file: DumpFile): Socket {
     const dump = this.dumps.find((candidate) => candidate.file.path === file.path);
     if (dump === undefined) throw new Error(`${file.path} is not a dump of this run`);
     if (dump.readDescriptor === undefined) throw new Error(`${file.path} was already opened, or the run has ended`);

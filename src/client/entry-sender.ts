@@ -18,7 +18,7 @@ import { sendContent, UnreadableContentError } from './content-sender';
 import { isCarriable, isUnchanged } from './entry-meta';
 import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index';
 import { CarriedRuns } from './carried-runs';
-import { FileContent } from './file-content';
+import { FileContent, ShrankWhileReadError } from './file-content';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
@@ -178,6 +178,10 @@ export class EntrySender {
       return !isReplaced;
     } catch (error) {
       const cause = error instanceof UnreadableContentError ? error.reason : error;
+      if (cause instanceof ShrankWhileReadError) {
+        this.unreadable(shown, cause.message);
+        return false;
+      }
       if (!isReadError(cause)) throw error;
       // Read inline: nothing was sent. Streamed: the server was told to drop the entry.
       this.unreadable(shown, `cannot be read (${describe(cause)})`);

@@ -11,6 +11,17 @@ import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 
 const readAsync = promisify(read);
 
+/**
+ * A sparse file cut shorter while it was read. Its entry declares the data extents seen at open, which
+ * the content must fill: it is reported as not in this backup, where it made the server refuse the
+ * whole backup. (A dense file that shrinks is stored as read, with a warning.)
+ */
+export class ShrankWhileReadError extends Error {
+  constructor() {
+    super('it shrank while it was read (a sparse file is stored whole or not at all)');
+  }
+}
+
 export class FileContent {
   /** Data extents as offset, length pairs; empty for a dense file, [size, 0] for one that is all hole. */
   readonly extents: number[];
@@ -46,7 +57,7 @@ export class FileContent {
       let done = 0;
       while (done < piece.length) {
         const bytesRead = readSync(this.fd, buffer, filled, piece.length - done, piece.offset + done);
-        if (bytesRead === 0) return buffer.subarray(0, filled); // shrank while read: what is there
+        if (bytesRead === 0) return this.shortened(buffer.subarray(0, filled));
         done += bytesRead;
         filled += bytesRead;
       }
@@ -62,6 +73,7 @@ export class FileContent {
         const frame = new PreparedData(Math.min(piece.length - done, MAX_DATA_FRAME));
         const filled = await fill(this.fd, frame.chunk, piece.offset + done);
         if (filled < frame.chunk.length) {
+          if (this.extents.length > 0) throw new ShrankWhileReadError();
           if (filled > 0) yield frame.chunk.subarray(0, filled); // shrank while read
           return;
         }
@@ -69,6 +81,12 @@ export class FileContent {
         done += filled;
       }
     }
+  }
+
+  /** What there is of a file that shrank while it was read: stored as such, unless it is sparse. */
+  private shortened(content: Buffer): Buffer {
+    if (this.extents.length > 0) throw new ShrankWhileReadError();
+    return content;
   }
 
   /** Whether size, mtime or ctime moved since the file was opened (call after reading it). */

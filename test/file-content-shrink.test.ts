@@ -1,0 +1,55 @@
+// A file cut shorter while a backup reads it: a dense one is stored as read (a warning follows from
+// its changed stat), a sparse one is refused as unreadable, since its entry declares the data extents
+// seen at open and a shorter content made the server refuse the whole backup.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileContent, ShrankWhileReadError } from '../src/client/file-content';
+
+const MIB = 1024 * 1024;
+
+/** A file of `size` bytes holding `data` bytes at each offset, holes between: its path and an fd for FileContent. */
+function fileWith(t: { after(fn: () => void): void }, size: number, offsets: readonly number[], data: number): { path: string; fd: number } {
+  const root = mkdtempSync(join(tmpdir(), 'cpsbackup-shrink-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const path = join(root, 'file');
+  const writer = openSync(path, 'w');
+  for (const offset of offsets) writeSync(writer, Buffer.alloc(data, 0x61), 0, data, offset);
+  ftruncateSync(writer, size);
+  closeSync(writer);
+  return { path, fd: openSync(path, 'r') };
+}
+
+async function readFrames(content: FileContent): Promise<number> {
+  let bytes = 0;
+  for await (const frame of content.frames()) bytes += 'chunk' in frame ? frame.chunk.length : frame.length;
+  return bytes;
+}
+
+test('a sparse file that shrinks while it is read is refused, whole or framed; a dense one is read as it is now', async (t) => {
+  const smallFile = fileWith(t, 16 * MIB, [0, 8 * MIB], 64 * 1024);
+  const small = FileContent.open(smallFile.fd);
+  t.after(() => small.close());
+  if (small.extents.length === 0) {
+    t.skip(`${tmpdir()} keeps no holes: nothing sparse to test`);
+    return;
+  }
+  truncateSync(smallFile.path, MIB);
+  assert.throws(() => small.readWhole(), ShrankWhileReadError);
+
+  const bigFile = fileWith(t, 16 * MIB, [0, 8 * MIB], 2 * MIB);
+  const big = FileContent.open(bigFile.fd);
+  t.after(() => big.close());
+  assert.ok(big.dataBytes > MIB, 'read as frames');
+  truncateSync(bigFile.path, MIB);
+  await assert.rejects(readFrames(big), ShrankWhileReadError);
+
+  const denseFile = fileWith(t, 4 * MIB, [0], 4 * MIB);
+  const dense = FileContent.open(denseFile.fd);
+  t.after(() => dense.close());
+  assert.deepEqual(dense.extents, []);
+  truncateSync(denseFile.path, MIB);
+  assert.equal(await readFrames(dense), MIB);
+});

@@ -11,6 +11,8 @@ import { deserializeParentBatch, serializeParentBatch } from '../src/common/wire
 import { EntryMeta, EntryType, ParentBatch } from '../src/proto/cpsbackup';
 import { ProtocolError } from '../src/common/errors';
 import { FieldReader } from '../src/common/wire/batch-codec';
+import { entryMetaFromStat, safeInteger } from '../src/client/entry-meta';
+import { OwnerNames } from '../src/client/posix/owners';
 
 function pick<T>(values: readonly T[], index: number): T {
   return values[index % values.length];
@@ -138,4 +140,21 @@ test('a field number 0 and a varint past 2^53 are refused, not read as something
   assert.throws(() => deserializeParentBatch(backupId), (error: unknown) => error instanceof ProtocolError && /larger than 2\^53 - 1/.test(error.message));
   const reader = new FieldReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]));
   assert.equal(reader.varint(), Number.MAX_SAFE_INTEGER, '2^53 - 1 itself is read');
+});
+
+test('an inode or device number past 2^53 is folded into 53 bits, the same each time, and crosses the wire; smaller ones are exact', () => {
+  const huge = 2n ** 63n + 12_345n;
+  const folded = safeInteger(huge);
+  assert.ok(Number.isSafeInteger(folded) && folded >= 0, String(folded));
+  assert.equal(safeInteger(huge), folded);
+  assert.notEqual(safeInteger(huge + 1n), folded);
+  assert.equal(safeInteger(BigInt(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER);
+  assert.equal(safeInteger(1_234_567n), 1_234_567);
+  const stats = {
+    mode: 0o100644, uid: 0, gid: 0, nlink: 2, size: 5, blocks: 8, blksize: 4096, ino: huge, dev: 2n ** 60n, rdev: 0n,
+    atimeNs: 0n, mtimeNs: 1_700_000_000_000_000_000n, ctimeNs: 1_700_000_000_000_000_000n,
+  };
+  const meta = entryMetaFromStat(Buffer.from('/data/f'), EntryType.ENTRY_TYPE_FILE, stats, new OwnerNames());
+  assert.deepEqual(decodeEntryMeta(encodeEntryMeta(meta)), meta);
+  assert.deepEqual(EntryMeta.decode(EntryMeta.encode(meta).finish()).inode, folded);
 });

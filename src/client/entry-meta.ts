@@ -34,11 +34,24 @@ export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixSta
     uid: stats.uid, gid: stats.gid,
     user: owners.userName(stats.uid) ?? '', group: owners.groupName(stats.gid) ?? '',
     mtimeSec: Number(mtime.seconds), mtimeNsec: mtime.nanoseconds, ctimeSec: Number(ctime.seconds), ctimeNsec: ctime.nanoseconds,
-    inode: Number(stats.ino), device: Number(stats.dev), nlink: stats.nlink,
+    inode: safeInteger(stats.ino), device: safeInteger(stats.dev), nlink: stats.nlink,
     rdev: isDevice ? Number(stats.rdev) : 0,
     size: type === EntryType.ENTRY_TYPE_FILE ? stats.size : 0,
     linkTarget, xattrs: [], extents: [], hardlinkTarget: NOTHING,
   };
+}
+
+const SAFE_BITS = 53n;
+const SAFE_MASK = (1n << SAFE_BITS) - 1n;
+
+/**
+ * An inode or device number as the wire and catalog hold it: exact up to 2^53 - 1, above that (hashed
+ * inode numbers: mergerfs, overlayfs with xino) folded into 53 bits, the same way every backup, where
+ * the server refused the whole backup. It only serves the unchanged check, beside size, mtime and ctime;
+ * hard links are told apart by the exact numbers (EntrySender).
+ */
+export function safeInteger(value: bigint): number {
+  return value <= SAFE_MASK ? Number(value) : Number((value ^ (value >> SAFE_BITS)) & SAFE_MASK);
 }
 
 /**

@@ -4,7 +4,7 @@
 // no partial file under its final name. Skipped, with the reason, where mounting a tmpfs is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
@@ -60,6 +60,8 @@ test('a store on a full disk: clear "store is full", earlier backups intact, nex
       const names = await readdir(restoredFolder).catch(() => [] as string[]);
       assert.ok(!names.includes('big.bin'), 'no partial big.bin under its final name');
       assert.deepEqual(names.filter((name) => name.includes('cpsbackup-')), [], 'no temporary file left behind');
+      // The folders the failed restore made have their own mode, not the 0700 they are made with: a rerun keeps what it finds.
+      assert.equal((await stat(restoredFolder)).mode & 0o7777, (await stat(data)).mode & 0o7777);
 
       await server.stop();
       await assertCheckClean(sandbox);

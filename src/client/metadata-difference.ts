@@ -23,10 +23,24 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
   if (owner !== undefined && (existing.uid !== owner.uid || existing.gid !== owner.gid)) {
     differences.push(`owner ${existing.uid}:${existing.gid} where the backup has ${owner.uid}:${owner.gid}`);
   }
-  if (compared.mtime && existing.mtimeNs !== BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec)) {
+  if (compared.mtime && !isSameTime(existing.mtimeNs, BigInt(meta.mtimeSec) * NANOSECONDS + BigInt(meta.mtimeNsec))) {
     differences.push('modification time');
   }
   return differences.length === 0 ? undefined : differences.join(', ');
+}
+
+const NANOSECONDS = 1_000_000_000n;
+/** FAT keeps modification times to 2 s. */
+const COARSEST_TICK = 2n * NANOSECONDS;
+
+/**
+ * The same time as far as the target can keep one: where it holds whole seconds (FAT, some network
+ * file systems) a second restore must not find every file changed for want of the nanoseconds.
+ */
+function isSameTime(existingNs: bigint, backupNs: bigint): boolean {
+  if (existingNs === backupNs) return true;
+  const gap = existingNs > backupNs ? existingNs - backupNs : backupNs - existingNs;
+  return existingNs % NANOSECONDS === 0n && gap < COARSEST_TICK;
 }
 
 function octal(mode: number): string {

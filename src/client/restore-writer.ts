@@ -2,8 +2,7 @@
 // files through a temporary name checked against the backup's hash before they take their name,
 // sparse files with their holes, hard links, symlinks and special files; an existing entry is kept
 // or replaced by the overwrite policy. One bad entry never stops the others; a full disk does.
-import { ftruncateSync, write, writeSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { ftruncateSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
@@ -12,17 +11,15 @@ import type { RestoreTree } from './restore-tree/restore-tree';
 import type { TempFile } from './restore-tree/temp-file';
 import type { EntryMetadata } from './restore-tree/metadata';
 import { NeedsRootError } from './restore-tree/errors';
-import type { Owner } from './posix/owners';
-import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
+import type { OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
 import { existingFileHash } from './existing-file';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
-import { metadataDifference } from './metadata-difference';
+import { ExistingEntries, ownerOf } from './existing-entries';
+import { ExtentCursor, writeAll, writeAllAsync } from './extent-cursor';
 
-const writeAsync = promisify(write);
 const SLASH = 0x2f;
-const SET_ID_BITS = 0o6000;
 
 export interface RestoreWriterOptions {
   /** Leading path components dropped from every entry (burp -s, borg --strip-components). */
@@ -54,14 +51,18 @@ export class RestoreWriter {
    */
   private readonly madeFolders = new Set<string>();
   /**
-   * Files (latin1 keys) whose place holds something other than the backup's content: kept by the
-   * policy or failed. A later hard link to one must not become a name for whatever is there.
+   * Files (latin1 keys) whose place holds something other than the backup's content, kept by the
+   * policy or failed: a later hard link to one must not become a name for whatever is there.
    */
-  private readonly unrestoredFiles = new Set<string>();
+  private readonly keptFiles = new Set<string>();
+  private readonly failedFiles = new Set<string>();
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
+  private readonly existing: ExistingEntries;
 
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
-    private readonly onProgress: () => void = () => undefined) {}
+    private readonly onProgress: () => void = () => undefined) {
+    this.existing = new ExistingEntries(tree, options, this.outcome.keptExisting);
+  }
 
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
@@ -89,12 +90,16 @@ export class RestoreWriter {
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
     } catch (error) {
-      if (meta.type === EntryType.ENTRY_TYPE_FILE) this.unrestoredFiles.add(path.toString('latin1'));
+      if (meta.type === EntryType.ENTRY_TYPE_FILE) this.failedFiles.add(path.toString('latin1'));
       this.record(path, error);
     }
   }
 
-  /** Folders' metadata, deepest first: writing a folder's content would otherwise undo its mtime. */
+  /**
+   * Folders' metadata, deepest first: writing a folder's content would otherwise undo its mtime. Also
+   * after a failed restore: a folder it made is 0700 and the restoring user's until then, and a rerun
+   * would find it there and keep it.
+   */
   finish(): void {
     for (const { path, meta } of this.folders.reverse()) {
       try {
@@ -125,25 +130,18 @@ export class RestoreWriter {
   private folder(path: Buffer, meta: EntryMeta): void {
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
-      if (this.decide(path, existing, false, meta) !== 'write') return;
+      if (this.existing.decide(path, existing, false, meta) !== 'write') return;
       this.tree.remove(path);
     }
-    if (this.tree.makeFolder(path).created) {
+    // The backup's "/" restored --to a folder this restore made is that folder's metadata.
+    const isMadeRoot = path.length === 1 && path[0] === SLASH && this.tree.isRootMade;
+    if (this.tree.makeFolder(path).created || isMadeRoot) {
       this.madeFolders.add(path.toString('latin1'));
       this.folders.push({ path, meta });
       return;
     }
-    // The backup's "/" restored --to a folder: that folder is the one asked for, made or chosen for this restore.
-    if (path.length === 1 && path[0] === SLASH && this.tree.rootPath !== '/') {
-      this.folders.push({ path, meta });
-      return;
-    }
-    // A folder that was there keeps its mode, owner and attributes unless the policy replaces them:
-    // restoring one file below /srv must not reset /srv. Its mtime moves with what is written into it.
     const folder = this.tree.stat(path);
-    if (folder === undefined) return;
-    const difference = this.options.overwrite === 'always' ? 'any' : this.differenceOf(folder, meta, false);
-    if (difference !== undefined && this.decide(path, folder, false, meta, difference) === 'write') this.folders.push({ path, meta });
+    if (folder !== undefined && this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta });
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
@@ -164,13 +162,13 @@ export class RestoreWriter {
       }
       // Dump files are this tool's own work files: always replaced, never compared.
       const isFileThere = !isDump && existing !== undefined && entryKind(existing.mode) === 'file';
-      const difference = isFileThere && this.options.overwrite !== 'always' ? this.differenceOf(existing, meta, true) : undefined;
+      const difference = isFileThere && this.options.overwrite !== 'always' ? this.existing.differenceOf(existing, meta, { mtime: true }) : undefined;
       const isIdentical = isFileThere && difference === undefined && existing.size === meta.size
         && this.options.overwrite !== 'always' && await this.hasSameContent(path, temp);
       const decision = existing === undefined || isDump ? 'write'
-        : this.decide(path, existing, isIdentical, meta, existing.size === meta.size ? difference : undefined);
+        : this.existing.decide(path, existing, isIdentical, meta, existing.size === meta.size ? difference : undefined);
       if (decision !== 'write') {
-        if (!isIdentical) this.unrestoredFiles.add(path.toString('latin1'));
+        if (!isIdentical) this.keptFiles.add(path.toString('latin1'));
         return;
       }
       temp.setMetadata(this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
@@ -239,13 +237,18 @@ export class RestoreWriter {
   private hardLink(path: Buffer, meta: EntryMeta): void {
     const target = this.mapped(meta.hardlinkTarget);
     if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
-    if (this.unrestoredFiles.has(target.toString('latin1'))) {
-      throw new CorruptError(`not linked: its hard link target ${this.tree.localPath(target)} is not the backup's (kept or failed, see above)`);
-    }
     const existing = this.existingAt(path);
     const linked = this.tree.stat(target);
     if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
-    if (existing !== undefined && this.decide(path, existing, false, meta) !== 'write') return;
+    const targetKey = target.toString('latin1');
+    if (this.failedFiles.has(targetKey)) {
+      throw new CorruptError(`not linked: its hard link target ${this.tree.localPath(target)} was not restored (see above)`);
+    }
+    if (this.keptFiles.has(targetKey)) {
+      this.outcome.keptExisting.push(`${this.tree.localPath(path)}: not linked to ${this.tree.localPath(target)}, which was kept as it is (--overwrite replaces both)`);
+      return;
+    }
+    if (existing !== undefined && this.existing.decide(path, existing, false, meta) !== 'write') return;
     this.tree.makeHardLink(target, path, { replace: existing !== undefined });
     this.outcome.files++;
   }
@@ -254,8 +257,8 @@ export class RestoreWriter {
     const existing = this.existingAt(path);
     if (existing !== undefined) {
       const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget)
-        && this.differenceOf(existing, meta, true, false) === undefined;
-      if (this.decide(path, existing, isIdentical, meta) !== 'write') return;
+        && this.existing.differenceOf(existing, meta, { mtime: true, mode: false }) === undefined;
+      if (this.existing.decide(path, existing, isIdentical, meta) !== 'write') return;
     }
     this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
     this.tree.setMetadata(path, this.metadataOf(path, meta));
@@ -266,8 +269,8 @@ export class RestoreWriter {
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
       const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev)
-        && this.differenceOf(existing, meta, true) === undefined;
-      if (this.decide(path, existing, isIdentical, meta) !== 'write') return;
+        && this.existing.differenceOf(existing, meta, { mtime: true }) === undefined;
+      if (this.existing.decide(path, existing, isIdentical, meta) !== 'write') return;
     }
     const options = { replace: existing !== undefined };
     if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);
@@ -276,33 +279,10 @@ export class RestoreWriter {
     this.tree.setMetadata(path, this.metadataOf(path, meta));
   }
 
-  /**
-   * Keeps an existing entry the policy does not let us replace, and says so. difference: what differs
-   * besides the content, named in the message when the content is not known to differ.
-   */
-  private decide(path: Buffer, existing: PosixStat, isIdentical: boolean, meta: EntryMeta, difference?: string): 'write' | 'keep' {
-    const backupMtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
-    const decision = decideOverwrite(this.options.overwrite, isIdentical, existing.mtimeNs, backupMtimeNs);
-    if (decision === 'write') return 'write';
-    if (decision === 'keep-different') {
-      const how = difference === undefined || difference === 'any' ? '' : ` (${difference})`;
-      this.outcome.keptExisting.push(`${this.tree.localPath(path)}: exists and differs from the backup${how}; kept (--overwrite replaces it)`);
-    }
-    return 'keep';
-  }
-
-  /** What differs from the backup's entry besides content: mode, the owner where a restore gives owners, the mtime. */
-  private differenceOf(existing: PosixStat, meta: EntryMeta, comparesMtime: boolean, comparesMode = true): string | undefined {
-    const owner = this.options.isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
-    return metadataDifference(existing, meta, { mode: comparesMode, owner, mtime: comparesMtime });
-  }
-
   private metadataOf(path: Buffer, meta: EntryMeta): EntryMetadata {
     const mtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
-    let mode = meta.mode;
-    if (!this.options.isRoot && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && (mode & SET_ID_BITS) !== 0) {
-      // Without root the file stays the restoring user's: a set-user-ID bit would run it as that user.
-      mode &= ~SET_ID_BITS;
+    const mode = this.existing.modeGiven(meta);
+    if (mode !== meta.mode) {
       this.outcome.needsRoot.push(`${this.tree.localPath(path)}: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`);
     }
     let xattrs = meta.xattrs;
@@ -335,58 +315,9 @@ export class RestoreWriter {
   }
 }
 
-/** The owner as the backup recorded it: ids, and names where the source machine had them. */
-function ownerOf(meta: EntryMeta): Owner {
-  return { uid: meta.uid, gid: meta.gid, ...(meta.user ? { user: meta.user } : {}), ...(meta.group ? { group: meta.group } : {}) };
-}
-
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {
   [EntryType.ENTRY_TYPE_FIFO]: 'fifo',
   [EntryType.ENTRY_TYPE_SOCKET]: 'socket',
   [EntryType.ENTRY_TYPE_CHAR_DEVICE]: 'char-device',
   [EntryType.ENTRY_TYPE_BLOCK_DEVICE]: 'block-device',
 };
-
-/** Where each piece of a content goes: back to back for a dense file, at its extents for a sparse one. */
-class ExtentCursor {
-  private readonly extents: { offset: number; length: number }[] = [];
-  private index = 0;
-  private within = 0;
-  private position = 0;
-
-  constructor(meta: EntryMeta) {
-    for (let at = 0; at < meta.extents.length; at += 2) {
-      if (meta.extents[at + 1] > 0) this.extents.push({ offset: meta.extents[at], length: meta.extents[at + 1] });
-    }
-    if (meta.extents.length === 0) this.extents.push({ offset: 0, length: Number.MAX_SAFE_INTEGER });
-  }
-
-  place(chunk: Buffer): { data: Buffer; position: number }[] {
-    const placements: { data: Buffer; position: number }[] = [];
-    let consumed = 0;
-    while (consumed < chunk.length) {
-      const extent = this.extents[this.index];
-      if (extent === undefined) throw new CorruptError(`more data than the file's extents hold`);
-      const length = Math.min(extent.length - this.within, chunk.length - consumed);
-      placements.push({ data: chunk.subarray(consumed, consumed + length), position: extent.offset + this.within });
-      consumed += length;
-      this.within += length;
-      this.position += length;
-      if (this.within === extent.length) {
-        this.index++;
-        this.within = 0;
-      }
-    }
-    return placements;
-  }
-}
-
-function writeAll(fd: number, data: Buffer, position: number): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
-}
-
-async function writeAllAsync(fd: number, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) done += (await writeAsync(fd, data, done, data.length - done, position + done)).bytesWritten;
-}

@@ -61,11 +61,13 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   let tree: RestoreTree | undefined;
   let backup: BackupSummary | undefined;
   let decoder: ChunkDecoderPool | undefined;
+  let writer: RestoreWriter | undefined;
   try {
     tree = await RestoreTree.open(options.to ?? '/');
-    const writer: RestoreWriter = new RestoreWriter(tree, {
+    const restoring: RestoreWriter = new RestoreWriter(tree, {
       strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0,
-    }, () => options.onProgress?.(progressOf(writer.outcome)));
+    }, () => options.onProgress?.(progressOf(restoring.outcome)));
+    writer = restoring;
     const selection = new SelectionCheck(options.paths ?? [], options.pathRegex ?? '');
     // One thread decodes and checks chunks while this one writes files: more would compete with the
     // writes (and, on a small machine, with the server) for the same cores.
@@ -76,12 +78,19 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     });
     for await (const item of restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder)) {
       selection.saw(item.meta.path);
-      await writer.write(item);
+      await restoring.write(item);
     }
-    writer.finish();
-    writer.outcome.failures.push(...selection.unmatched(backup!.backupId));
-    return resultOf(backup!, writer.outcome);
+    writer = undefined; // finished here: a failure of finish() itself must not run it again below
+    restoring.finish();
+    restoring.outcome.failures.push(...selection.unmatched(backup!.backupId));
+    return resultOf(backup!, restoring.outcome);
   } catch (error) {
+    // The folders made so far get their metadata all the same: left 0700, a rerun would keep them so.
+    try {
+      writer?.finish();
+    } catch {
+      // the failure being reported matters more (a full disk fails this too)
+    }
     if (error instanceof DiskFullError) throw error;
     throw fromServiceError(error, `${config.server}:${config.port}`);
   } finally {

@@ -51,6 +51,8 @@ export class RestoreTree {
     /** Canonical absolute path of the target ("/" for original paths). */
     readonly rootPath: string,
     private readonly rootFd: number,
+    /** The target folder did not exist: this restore made it (a backup's "/" then gives it its metadata). */
+    readonly isRootMade: boolean,
     options: RestoreTreeOptions,
   ) {
     this.cache = new FolderCache(options.maxCachedFolders ?? 128);
@@ -61,7 +63,7 @@ export class RestoreTree {
   /** target: the --to folder in any spelling (created if missing), or "/" to restore to the original paths. */
   static async open(target: string, options: RestoreTreeOptions = {}): Promise<RestoreTree> {
     const root = await openTargetRoot(target);
-    return new RestoreTree(root.path, root.fd, options);
+    return new RestoreTree(root.path, root.fd, root.isMade, options);
   }
 
   /** Folder fds held open now, the root's included. */

@@ -11,6 +11,8 @@ export interface TargetRoot {
   readonly path: string;
   /** The root folder, held open as an O_PATH handle (no read permission needed); every entry is reached from it. */
   readonly fd: number;
+  /** Created by this call: it did not exist. */
+  readonly isMade: boolean;
 }
 
 /**
@@ -25,13 +27,14 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
     throw new RestoreSystemError(Buffer.from('/'), '', 'restore to', new Error('the restore target is an empty path'));
   }
   const absolute = resolve(spelled);
+  let made: string | undefined;
   try {
-    await mkdir(absolute, { recursive: true, mode: 0o700 });
+    made = await mkdir(absolute, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', error);
   }
   const canonical = await realpath(absolute);
-  return { path: canonical, fd: openCanonical(canonical) };
+  return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined };
 }
 
 function openCanonical(canonical: string): number {

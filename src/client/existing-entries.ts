@@ -1,0 +1,66 @@
+// What a restore does where an entry is already in place: whether it is the backup's entry (its
+// content aside: the mode the restore would give, the owner where owners are given, the mtime), and
+// whether the overwrite policy lets the restore replace it. What it keeps is listed (exit 3).
+import { type EntryMeta, EntryType } from '../proto/cpsbackup';
+import type { PosixStat } from './posix/at';
+import type { Owner } from './posix/owners';
+import type { RestoreTree } from './restore-tree/restore-tree';
+import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
+import { metadataDifference } from './metadata-difference';
+
+const SET_ID_BITS = 0o6000;
+
+export class ExistingEntries {
+  constructor(
+    private readonly tree: RestoreTree,
+    private readonly options: { readonly overwrite: OverwritePolicy; readonly isRoot: boolean },
+    /** Where what is kept is listed. */
+    private readonly kept: string[],
+  ) {}
+
+  /**
+   * The mode the restore gives: without root the entry stays the restoring user's, so a file loses its
+   * set-user-ID and set-group-ID bits (they would run it as that user). A folder keeps them.
+   */
+  modeGiven(meta: EntryMeta): number {
+    const isCleared = !this.options.isRoot && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY;
+    return isCleared ? meta.mode & ~SET_ID_BITS : meta.mode;
+  }
+
+  /** What differs from what the restore would make, besides content, named for a message; undefined when nothing does. */
+  differenceOf(existing: PosixStat, meta: EntryMeta, compared: { readonly mtime: boolean; readonly mode?: boolean }): string | undefined {
+    const owner = this.options.isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
+    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) }, { mode: compared.mode ?? true, owner, mtime: compared.mtime });
+  }
+
+  /**
+   * Whether the policy lets the restore replace what is there; what it keeps (not identical) is listed.
+   * difference: what differs besides content, named in the message when the content is not known to differ.
+   */
+  decide(path: Buffer, existing: PosixStat, isIdentical: boolean, meta: EntryMeta, difference?: string): 'write' | 'keep' {
+    const backupMtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
+    const decision = decideOverwrite(this.options.overwrite, isIdentical, existing.mtimeNs, backupMtimeNs);
+    if (decision === 'write') return 'write';
+    if (decision === 'keep-different') {
+      const how = difference === undefined ? '' : ` (${difference})`;
+      this.kept.push(`${this.tree.localPath(path)}: exists and differs from the backup${how}; kept (--overwrite replaces it)`);
+    }
+    return 'keep';
+  }
+
+  /**
+   * Whether a folder already there takes the backup's metadata: restoring one file below /srv must
+   * not reset /srv. Only --overwrite (or if-newer, for an older folder) replaces a mode or owner that
+   * differs, and one kept is listed. Its mtime moves with what is written into it, so it is not compared.
+   */
+  replacesFolder(path: Buffer, folder: PosixStat, meta: EntryMeta): boolean {
+    if (this.options.overwrite === 'always') return true;
+    const difference = this.differenceOf(folder, meta, { mtime: false });
+    return difference !== undefined && this.decide(path, folder, false, meta, difference) === 'write';
+  }
+}
+
+/** The owner as the backup recorded it: ids, and names where the source machine had them. */
+export function ownerOf(meta: EntryMeta): Owner {
+  return { uid: meta.uid, gid: meta.gid, ...(meta.user ? { user: meta.user } : {}), ...(meta.group ? { group: meta.group } : {}) };
+}

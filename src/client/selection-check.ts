@@ -5,6 +5,10 @@ import { escapeBytes } from '../common/escape-bytes';
 import { formatBackupId } from '../common/backup-id';
 import { isBelowPath } from '../common/path-below';
 
+const SLASH = 0x2f;
+/** Up to this many paths, each entry is compared with each; beyond, its folders are looked up. */
+const FEW_PATHS = 8;
+
 export class SelectionCheck {
   readonly paths: Buffer[];
   /** Latin1 keys of the paths nothing has matched yet. */
@@ -20,15 +24,24 @@ export class SelectionCheck {
   saw(path: Buffer): void {
     this.entries++;
     if (this.waiting.size === 0) return;
-    for (const [key, asked] of this.waiting) {
-      if (path.equals(asked) || isBelowPath(path, asked)) this.waiting.delete(key);
+    if (this.waiting.size <= FEW_PATHS) {
+      for (const [key, asked] of this.waiting) {
+        if (path.equals(asked) || isBelowPath(path, asked)) this.waiting.delete(key);
+      }
+      return;
+    }
+    // Many paths (a receiver's roots): the entry's own path and each folder above it, looked up.
+    this.waiting.delete('/');
+    for (let end = path.length; end > 0; end = path.lastIndexOf(SLASH, end - 1)) {
+      this.waiting.delete(path.toString('latin1', 0, end));
     }
   }
 
   /** One message per path or pattern that matched nothing in the backup. */
   unmatched(backupId: number): string[] {
     const backup = `backup ${formatBackupId(backupId)}`;
-    const messages = [...this.waiting.values()].map((path) => `${escapeBytes(path)}: not in ${backup} (nothing at or below this path; --include takes the path as -s lists it)`);
+    const what = this.pathRegex === '' ? 'nothing at or below this path' : `nothing at or below this path matches -r ${JSON.stringify(this.pathRegex)}`;
+    const messages = [...this.waiting.values()].map((path) => `${escapeBytes(path)}: not in ${backup} (${what}; --include takes the path as -s lists it)`);
     // Folders above a match are sent only with it: no entry at all means the pattern matched nothing.
     if (this.pathRegex !== '' && this.entries === 0) messages.push(`-r ${JSON.stringify(this.pathRegex)}: no path in ${backup} matches it`);
     return messages;

@@ -142,7 +142,7 @@ test('a field number 0 and a varint past 2^53 are refused, not read as something
   assert.equal(reader.varint(), Number.MAX_SAFE_INTEGER, '2^53 - 1 itself is read');
 });
 
-test('an inode or device number past 2^53 is folded into 53 bits, the same each time, and crosses the wire; smaller ones are exact', () => {
+test('an inode or device number past 2^53 is hashed into 53 bits, the same each time, and crosses the wire; smaller ones are exact', () => {
   const huge = 2n ** 63n + 12_345n;
   const folded = safeInteger(huge);
   assert.ok(Number.isSafeInteger(folded) && folded >= 0, String(folded));
@@ -150,6 +150,10 @@ test('an inode or device number past 2^53 is folded into 53 bits, the same each 
   assert.notEqual(safeInteger(huge + 1n), folded);
   assert.equal(safeInteger(BigInt(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER);
   assert.equal(safeInteger(1_234_567n), 1_234_567);
+  // overlayfs with xino: a layer number in the high bits, the inode in the low ones; no two may meet.
+  const layered = new Set<number>();
+  for (let layer = 1n; layer <= 4n; layer++) for (let inode = 0n; inode < 2048n; inode++) layered.add(safeInteger((layer << 60n) | inode));
+  assert.equal(layered.size, 4 * 2048);
   const stats = {
     mode: 0o100644, uid: 0, gid: 0, nlink: 2, size: 5, blocks: 8, blksize: 4096, ino: huge, dev: 2n ** 60n, rdev: 0n,
     atimeNs: 0n, mtimeNs: 1_700_000_000_000_000_000n, ctimeNs: 1_700_000_000_000_000_000n,

@@ -1,5 +1,6 @@
 // Builds the wire's EntryMeta from an lstat (the POSIX layer's, times in nanoseconds), and decides
 // whether a file is unchanged since the parent backup.
+import { createHash } from 'node:crypto';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import type { EntryKind, PosixStat } from './posix/at';
 import type { OwnerNames } from './posix/owners';
@@ -41,17 +42,21 @@ export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixSta
   };
 }
 
-const SAFE_BITS = 53n;
-const SAFE_MASK = (1n << SAFE_BITS) - 1n;
+const SAFE_MASK = (1n << 53n) - 1n;
 
 /**
  * An inode or device number as the wire and catalog hold it: exact up to 2^53 - 1, above that (hashed
- * inode numbers: mergerfs, overlayfs with xino) folded into 53 bits, the same way every backup, where
- * the server refused the whole backup. It only serves the unchanged check, beside size, mtime and ctime;
- * hard links are told apart by the exact numbers (EntrySender).
+ * inode numbers: mergerfs, overlayfs with xino) hashed into 53 bits, the same way every backup, where
+ * the server refused the whole backup. A hash, not a fold of the high bits onto the low ones: overlayfs
+ * puts a layer number in the high bits, and a fold made its layers' inodes meet. The stored number
+ * serves the unchanged check (beside size, mtime and ctime) and the restore's link groups (beside the
+ * content); the backup tells hard links apart by the exact numbers (EntrySender).
  */
 export function safeInteger(value: bigint): number {
-  return value <= SAFE_MASK ? Number(value) : Number((value ^ (value >> SAFE_BITS)) & SAFE_MASK);
+  if (value <= SAFE_MASK) return Number(value);
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, value));
+  return Number(createHash('sha256').update(bytes).digest().readBigUInt64BE(0) & SAFE_MASK);
 }
 
 /**

@@ -97,7 +97,9 @@ export class BackupReader {
 
   private linkTarget(entry: StoredEntry): Buffer | undefined {
     if (entry.nlink <= 1 || this.options.linksHardlinks === false) return undefined;
-    const key = `${entry.device}:${entry.inode}`;
+    // The content too: inode numbers past 2^53 are stored folded (the client's safeInteger), and two
+    // files whose folded numbers met must not become one; true links share their content.
+    const key = `${entry.device}:${entry.inode}:${entry.contentId}`;
     const first = this.linkGroups.get(key);
     if (first === undefined) this.linkGroups.set(key, entry.path);
     return first;

@@ -15,6 +15,7 @@ import { MAX_CARRIED_RUN } from '../src/common/wire/carried-run';
 import { startInProcessServer, type InProcessServer } from './support/in-process-server';
 import { fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
 import { snapshotTree, treeDifferences } from './support/trees';
+import { pastRacyWindow } from './support/racy-window';
 import Database from 'better-sqlite3';
 
 async function entriesOf(client: BackupClient, backupId: number): Promise<Map<string, EntryMeta>> {
@@ -72,6 +73,7 @@ test('unchanged files travel as carried runs; the new backup holds the parent\'s
     const config = await harness.nodeConfig('node1', [`include = ${data}`, `chunking = ${chunking}`]);
     const client = hostileClient(join(harness.sandbox.root, 'node1.conf'));
     try {
+      await pastRacyWindow();
       const first = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
       // The first round has no parent; the second round's first backup has the first round's last.
       const firstCarried = first.progress.carriedFiles;
@@ -81,6 +83,7 @@ test('unchanged files travel as carried runs; the new backup holds the parent\'s
       await writeFile(join(data, 'a', edited), 'edited\n');
       await rm(join(data, 'a', deleted));
       await writeFile(join(data, 'a', `${deleted}-new`), 'new\n');
+      await pastRacyWindow();
       const second = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
       // 40 + a.txt, a-b.txt, deep.txt, empty, sparse, less the edited and the deleted file; the hard
       // links go as before (an unchanged reference and a link), never in a run.
@@ -114,6 +117,7 @@ test('a file whose stored content is damaged splits the runs around it and is se
   await mkdir(data, { recursive: true });
   for (const name of ['a', 'b', 'c', 'd']) await writeFile(join(data, name), `${name} has bytes of its own\n`);
   const config = await harness.nodeConfig('node1', [`include = ${data}`]);
+  await pastRacyWindow();
   const first = await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE });
   const client = hostileClient(join(harness.sandbox.root, 'node1.conf'));
   t.after(() => client.close());

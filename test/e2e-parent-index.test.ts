@@ -12,6 +12,7 @@ import type { BackupClient, EntryMeta, ParentBatch } from '../src/proto/cpsbacku
 import { Sandbox } from './support/sandbox';
 import { backupNow } from './support/fault-tools';
 import { hostileClient } from './support/hostile-client';
+import { pastRacyWindow } from './support/racy-window';
 
 async function parentEntries(client: BackupClient, unchangedCheckOnly: boolean): Promise<Map<string, EntryMeta>> {
   const entries = new Map<string, EntryMeta>();
@@ -32,6 +33,7 @@ test('the parent index for the unchanged check carries only what the checks read
   await writeFile(join(data, 'edited.txt'), 'first version\n');
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  await pastRacyWindow();
   await backupNow(sandbox, config, data);
 
   const client = hostileClient(config);
@@ -55,4 +57,28 @@ test('the parent index for the unchanged check carries only what the checks read
   const summary = /(\d+) unchanged/.exec(second.stdout);
   assert.ok(summary, `the summary counts unchanged files: ${second.stdout}`);
   assert.equal(Number(summary[1]), 1, `kept.txt went as a reference, edited.txt was sent again: ${second.stdout}`);
+});
+
+test('a file changed just before it was read is read again by the next backup; once settled it goes as a reference', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1'] });
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(data, { recursive: true });
+  await writeFile(join(data, 'settled.txt'), 'written well before\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  await pastRacyWindow();
+  // Changed in the same instant as the read: a write in the same timestamp tick after it would not show.
+  await writeFile(join(data, 'fresh.txt'), 'written just now\n');
+  const unchangedIn = async (): Promise<number> => {
+    const run = await sandbox.runClient(['-c', config, '-e']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const counted = /(\d+) unchanged/.exec(run.stdout);
+    return counted === null ? 0 : Number(counted[1]);
+  };
+  await unchangedIn();
+  assert.equal(await unchangedIn(), 1, 'fresh.txt is read again, settled.txt is not');
+  await pastRacyWindow();
+  assert.equal(await unchangedIn(), 1, 'read again while settled: recorded as it is now');
+  assert.equal(await unchangedIn(), 2, 'then both go as references');
 });

@@ -60,6 +60,16 @@ export function safeInteger(value: bigint): number {
 }
 
 /**
+ * The metadata of a file read just after a change (FileContent.isRecentlyChanged): its ctime recorded
+ * one nanosecond off, so the next backup's unchanged check never matches it and reads the file again.
+ * A second write in the same timestamp tick would otherwise leave its stat as it was, and every later
+ * backup would carry the content read before it. The ctime cannot be restored; only this check reads it.
+ */
+export function withRacyCtime(meta: EntryMeta): EntryMeta {
+  return { ...meta, ctimeNsec: meta.ctimeNsec ^ 1 };
+}
+
+/**
  * What the server sends of each parent entry when asked for the unchanged check only: what isUnchanged
  * reads, and (from a server that accepts carried runs) what isCarriable reads.
  */

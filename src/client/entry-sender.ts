@@ -15,7 +15,7 @@ import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
-import { isCarriable, isUnchanged } from './entry-meta';
+import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
 import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index';
 import { CarriedRuns } from './carried-runs';
 import { FileContent, ShrankWhileReadError } from './file-content';
@@ -157,7 +157,8 @@ export class EntrySender {
       const xattrs = this.orReported(() => content.readXattrs(), shown);
       if (xattrs === undefined) return false;
       const isReplaced = described.isReplaced;
-      const meta: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+      const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+      const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
       if (this.chunks) {
         // Small files in one synchronous read; big ones frame by frame as they are cut.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.dataBytes <= INLINE_MAX_CONTENT ? [content.readWhole()] : content.frames());

@@ -12,6 +12,13 @@ import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 const readAsync = promisify(read);
 
 /**
+ * A file changed this recently before it was opened may change again within the same timestamp
+ * tick (1-10 ms on kernels with coarse timestamps) after it is read, leaving size, mtime and ctime as
+ * they were: git's "racy clean". One second covers any tick.
+ */
+const RACY_WINDOW_NS = 1_000_000_000n;
+
+/**
  * A sparse file cut shorter while it was read. Its entry declares the data extents seen at open, which
  * the content must fill: it is reported as not in this backup, where it made the server refuse the
  * whole backup. (A dense file that shrinks is stored as read, with a warning.)
@@ -27,10 +34,13 @@ export class FileContent {
   readonly extents: number[];
   /** Bytes the content holds: the whole file, or the sparse file's data. */
   readonly dataBytes: number;
+  /** Its ctime lies within RACY_WINDOW_NS of its opening: a later write may not show in its stat. */
+  readonly isRecentlyChanged: boolean;
   private readonly pieces: readonly { offset: number; length: number }[];
   private isClosed = false;
 
   constructor(private readonly fd: number, readonly statAtOpen: PosixStat) {
+    this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     const size = statAtOpen.size;
     // Fewer blocks than the size needs is the cheap sign of holes; only then are extents asked for.
     const extents = statAtOpen.blocks * 512 < size ? dataExtents(fd) : [{ offset: 0, length: size }];

@@ -144,10 +144,10 @@ test('a field number 0 and a varint past 2^53 are refused, not read as something
 
 test('an inode or device number past 2^53 is hashed into 53 bits, the same each time, and crosses the wire; smaller ones are exact', () => {
   const huge = 2n ** 63n + 12_345n;
-  const folded = safeInteger(huge);
-  assert.ok(Number.isSafeInteger(folded) && folded >= 0, String(folded));
-  assert.equal(safeInteger(huge), folded);
-  assert.notEqual(safeInteger(huge + 1n), folded);
+  const hashed = safeInteger(huge);
+  assert.ok(Number.isSafeInteger(hashed) && hashed >= 0, String(hashed));
+  assert.equal(safeInteger(huge), hashed);
+  assert.notEqual(safeInteger(huge + 1n), hashed);
   assert.equal(safeInteger(BigInt(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER);
   assert.equal(safeInteger(1_234_567n), 1_234_567);
   // overlayfs with xino: a layer number in the high bits, the inode in the low ones; no two may meet.
@@ -160,5 +160,5 @@ test('an inode or device number past 2^53 is hashed into 53 bits, the same each 
   };
   const meta = entryMetaFromStat(Buffer.from('/data/f'), EntryType.ENTRY_TYPE_FILE, stats, new OwnerNames());
   assert.deepEqual(decodeEntryMeta(encodeEntryMeta(meta)), meta);
-  assert.deepEqual(EntryMeta.decode(EntryMeta.encode(meta).finish()).inode, folded);
+  assert.deepEqual(EntryMeta.decode(EntryMeta.encode(meta).finish()).inode, hashed);
 });

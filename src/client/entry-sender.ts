@@ -97,7 +97,7 @@ export class EntrySender {
       await this.batcher.add(batchedEntry({ ...attributes.meta, xattrs: attributes.xattrs }));
       return;
     }
-    // The exact numbers: meta's are folded into 53 bits above 2^53 (safeInteger), where two inodes could meet.
+    // The exact numbers: meta's are hashed into 53 bits above 2^53 (safeInteger), where two inodes could meet.
     const linkKey = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE ? `${walked.stats.dev}:${walked.stats.ino}` : undefined;
     const firstLink = linkKey === undefined ? undefined : this.linkedPaths.get(linkKey);
     if (firstLink !== undefined) {

@@ -6,7 +6,7 @@ import type { PosixStat } from './posix/at';
 import type { Owner } from './posix/owners';
 import type { RestoreTree } from './restore-tree/restore-tree';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
-import { metadataDifference } from './metadata-difference';
+import { metadataDifference, mtimeNsOf } from './metadata-difference';
 
 const SET_ID_BITS = 0o6000;
 
@@ -38,8 +38,7 @@ export class ExistingEntries {
    * difference: what differs besides content, named in the message when the content is not known to differ.
    */
   decide(path: Buffer, existing: PosixStat, isIdentical: boolean, meta: EntryMeta, difference?: string): 'write' | 'keep' {
-    const backupMtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
-    const decision = decideOverwrite(this.options.overwrite, isIdentical, existing.mtimeNs, backupMtimeNs);
+    const decision = decideOverwrite(this.options.overwrite, isIdentical, existing.mtimeNs, mtimeNsOf(meta));
     if (decision === 'write') return 'write';
     if (decision === 'keep-different') {
       const how = difference === undefined ? '' : ` (${difference})`;

@@ -83,8 +83,8 @@ export class FileContent {
         const frame = new PreparedData(Math.min(piece.length - done, MAX_DATA_FRAME));
         const filled = await fill(this.fd, frame.chunk, piece.offset + done);
         if (filled < frame.chunk.length) {
-          if (this.extents.length > 0) throw new ShrankWhileReadError();
-          if (filled > 0) yield frame.chunk.subarray(0, filled); // shrank while read
+          const rest = this.shortened(frame.chunk.subarray(0, filled));
+          if (rest.length > 0) yield rest;
           return;
         }
         yield frame;

@@ -23,13 +23,19 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
   if (owner !== undefined && (existing.uid !== owner.uid || existing.gid !== owner.gid)) {
     differences.push(`owner ${existing.uid}:${existing.gid} where the backup has ${owner.uid}:${owner.gid}`);
   }
-  if (compared.mtime && !isSameTime(existing.mtimeNs, BigInt(meta.mtimeSec) * NANOSECONDS + BigInt(meta.mtimeNsec))) {
+  if (compared.mtime && !isSameTime(existing.mtimeNs, mtimeNsOf(meta))) {
     differences.push('modification time');
   }
   return differences.length === 0 ? undefined : differences.join(', ');
 }
 
 const NANOSECONDS = 1_000_000_000n;
+
+/** The backup's mtime of an entry, in nanoseconds as a stat gives it. */
+export function mtimeNsOf(meta: EntryMeta): bigint {
+  return BigInt(meta.mtimeSec) * NANOSECONDS + BigInt(meta.mtimeNsec);
+}
+
 /** FAT keeps modification times to 2 s. */
 const COARSEST_TICK = 2n * NANOSECONDS;
 

@@ -17,6 +17,7 @@ import { ContentCheck } from './content-check';
 import { existingFileHash } from './existing-file';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
 import { ExistingEntries, ownerOf } from './existing-entries';
+import { mtimeNsOf } from './metadata-difference';
 import { ExtentCursor, writeAll, writeAllAsync } from './extent-cursor';
 
 const SLASH = 0x2f;
@@ -98,10 +99,10 @@ export class RestoreWriter {
   /**
    * Folders' metadata, deepest first: writing a folder's content would otherwise undo its mtime. Also
    * after a failed restore: a folder it made is 0700 and the restoring user's until then, and a rerun
-   * would find it there and keep it.
+   * would find it there and keep it. A second call does nothing.
    */
   finish(): void {
-    for (const { path, meta } of this.folders.reverse()) {
+    for (const { path, meta } of this.folders.splice(0).reverse()) {
       try {
         this.tree.setMetadata(path, this.metadataOf(path, meta));
       } catch (error) {
@@ -161,10 +162,9 @@ export class RestoreWriter {
         throw new CorruptError(`received content does not match its hash (${check.size} of ${expected.size} bytes)`);
       }
       // Dump files are this tool's own work files: always replaced, never compared.
-      const isFileThere = !isDump && existing !== undefined && entryKind(existing.mode) === 'file';
-      const difference = isFileThere && this.options.overwrite !== 'always' ? this.existing.differenceOf(existing, meta, { mtime: true }) : undefined;
-      const isIdentical = isFileThere && difference === undefined && existing.size === meta.size
-        && this.options.overwrite !== 'always' && await this.hasSameContent(path, temp);
+      const isCompared = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && this.options.overwrite !== 'always';
+      const difference = isCompared ? this.existing.differenceOf(existing, meta, { mtime: true }) : undefined;
+      const isIdentical = isCompared && difference === undefined && existing.size === meta.size && await this.hasSameContent(path, temp);
       const decision = existing === undefined || isDump ? 'write'
         : this.existing.decide(path, existing, isIdentical, meta, existing.size === meta.size ? difference : undefined);
       if (decision !== 'write') {
@@ -280,7 +280,7 @@ export class RestoreWriter {
   }
 
   private metadataOf(path: Buffer, meta: EntryMeta): EntryMetadata {
-    const mtimeNs = BigInt(meta.mtimeSec) * 1_000_000_000n + BigInt(meta.mtimeNsec);
+    const mtimeNs = mtimeNsOf(meta);
     const mode = this.existing.modeGiven(meta);
     if (mode !== meta.mode) {
       this.outcome.needsRoot.push(`${this.tree.localPath(path)}: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`);

@@ -80,7 +80,6 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
       selection.saw(item.meta.path);
       await restoring.write(item);
     }
-    writer = undefined; // finished here: a failure of finish() itself must not run it again below
     restoring.finish();
     restoring.outcome.failures.push(...selection.unmatched(backup!.backupId));
     return resultOf(backup!, restoring.outcome);

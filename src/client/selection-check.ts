@@ -3,11 +3,8 @@
 // (exit 3), never a restore of 0 files that exits 0 as if all asked for were back.
 import { escapeBytes } from '../common/escape-bytes';
 import { formatBackupId } from '../common/backup-id';
-import { isBelowPath } from '../common/path-below';
 
 const SLASH = 0x2f;
-/** Up to this many paths, each entry is compared with each; beyond, its folders are looked up. */
-const FEW_PATHS = 8;
 
 export class SelectionCheck {
   readonly paths: Buffer[];
@@ -20,18 +17,15 @@ export class SelectionCheck {
     for (const path of this.paths) this.waiting.set(path.toString('latin1'), path);
   }
 
-  /** An entry the server sent: the entry a path names, something below it, or a folder above a match. */
+  /**
+   * An entry the server sent: the entry a path names, something below it, or a folder above a match.
+   * A path is matched by the entry itself or one of the folders above it, looked up: a receiver asks
+   * for many paths, and once all are matched an entry costs nothing.
+   */
   saw(path: Buffer): void {
     this.entries++;
     if (this.waiting.size === 0) return;
-    if (this.waiting.size <= FEW_PATHS) {
-      for (const [key, asked] of this.waiting) {
-        if (path.equals(asked) || isBelowPath(path, asked)) this.waiting.delete(key);
-      }
-      return;
-    }
-    // Many paths (a receiver's roots): the entry's own path and each folder above it, looked up.
-    this.waiting.delete('/');
+    this.waiting.delete('/'); // "/" holds everything
     for (let end = path.length; end > 0; end = path.lastIndexOf(SLASH, end - 1)) {
       this.waiting.delete(path.toString('latin1', 0, end));
     }

@@ -152,15 +152,19 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   }
 }
 
-/** Where an include is recorded (its folder's real path and its own name), or undefined when that cannot be told yet. */
+/** Where an include is recorded, or undefined when that cannot be told yet (locateInclude reports why). */
 function recordedPathOf(include: string): Buffer | undefined {
   if (include === '/') return Buffer.from('/');
   try {
-    const parent = realpathSync(dirname(include));
-    return Buffer.from(parent === '/' ? `/${basename(include)}` : `${parent}/${basename(include)}`);
+    return recordedPathIn(realpathSync(dirname(include)), include);
   } catch {
     return undefined;
   }
+}
+
+/** An include's recorded path: its folder's real path, then its own name. */
+function recordedPathIn(parent: string, include: string): Buffer {
+  return Buffer.from(parent === '/' ? `/${basename(include)}` : `${parent}/${basename(include)}`);
 }
 
 /**
@@ -179,7 +183,7 @@ function locateInclude(include: string, options: WalkOptions): { parentFd: numbe
     options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `its folder cannot be reached (${describe(error)})`);
     return undefined;
   }
-  const path = Buffer.from(parent === '/' ? `/${basename(include)}` : `${parent}/${basename(include)}`);
+  const path = recordedPathIn(parent, include);
   if (!path.equals(Buffer.from(include))) options.onWarning(`include ${include} is recorded as ${escapeBytes(path)} (a symlink on the way)`);
   try {
     return { parentFd: openSync(parent, constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from(basename(include)), path };

@@ -3,7 +3,8 @@
 // back with their own metadata. Folders are held back until something below them is sent.
 import type { RestoreItem, StoredEntry } from '../chunkstore/read';
 import { EntryType } from '../proto/cpsbackup';
-import { isBelowPath } from '../common/path-below';
+
+const SLASH = 0x2f;
 
 export class RestoreSelection {
   /** Folders not sent yet, outermost first: each an ancestor of the one after it. */
@@ -26,7 +27,7 @@ export class RestoreSelection {
     const selected: RestoreItem[] = [];
     for (const item of items) {
       const path = item.entry.path;
-      while (this.pendingFolders.length > 0 && !isBelowPath(path, this.pendingFolders[this.pendingFolders.length - 1].entry.path)) {
+      while (this.pendingFolders.length > 0 && !isBelow(path, this.pendingFolders[this.pendingFolders.length - 1].entry.path)) {
         this.pendingFolders.pop();
       }
       if (this.matches(path)) {
@@ -40,7 +41,13 @@ export class RestoreSelection {
   }
 
   private matches(path: Buffer): boolean {
-    if (this.paths.length > 0 && !this.paths.some((filter) => path.equals(filter) || isBelowPath(path, filter))) return false;
+    if (this.paths.length > 0 && !this.paths.some((filter) => path.equals(filter) || isBelow(path, filter))) return false;
     return this.regex === undefined || this.regex.test(path.toString('utf8'));
   }
+}
+
+/** Whether path lies below folder ("/" holds everything). */
+function isBelow(path: Buffer, folder: Buffer): boolean {
+  if (folder.length === 1 && folder[0] === SLASH) return path.length > 1;
+  return path.length > folder.length && path[folder.length] === SLASH && path.subarray(0, folder.length).equals(folder);
 }

@@ -97,8 +97,8 @@ export class BackupReader {
 
   private linkTarget(entry: StoredEntry): Buffer | undefined {
     if (entry.nlink <= 1 || this.options.linksHardlinks === false) return undefined;
-    // The content too: inode numbers past 2^53 are stored folded (the client's safeInteger), and two
-    // files whose folded numbers met must not become one; true links share their content.
+    // The content too: inode numbers past 2^53 are stored hashed into 53 bits (the client's safeInteger), and two
+    // files whose stored numbers met must not become one; true links share their content.
     const key = `${entry.device}:${entry.inode}:${entry.contentId}`;
     const first = this.linkGroups.get(key);
     if (first === undefined) this.linkGroups.set(key, entry.path);

@@ -1,6 +1,6 @@
 // What a restore does where something is already there, and what it says: a folder that exists keeps
 // its own mode unless --overwrite (restoring one file below /srv must not reset /srv); an entry with the
-// backup's content but another mode or mtime is not passed by as identical; a hard link is never made
+// backup's content but another mode, mtime, ACL or extended attribute is not passed by as identical; a hard link is never made
 // to a file the restore kept or failed; --strip reports the files it drops; without root a file's
 // set-user-ID bit is cleared and reported. Entries go straight to the writer, as the server sends them.
 import { test } from 'node:test';
@@ -14,6 +14,7 @@ import { RestoreTree } from '../src/client/restore-tree/restore-tree';
 import { RestoreWriter, type RestoreWriterOptions } from '../src/client/restore-writer';
 import type { RestoreMessageItem } from '../src/client/restore-messages';
 import type { OverwritePolicy } from '../src/client/overwrite-policy';
+import { readXattrs, setXattr } from '../src/client/posix/xattrs';
 import { removeTree } from './support/remove-tree';
 
 const BACKUP_MTIME_SEC = 1_700_000_000;
@@ -35,6 +36,24 @@ function fileItem(path: string, content: string, fields: Partial<EntryMeta> = {}
     meta: meta(path, { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, size: bytes.length, ...fields }),
     inline: { content: bytes, sha256: sha256 ?? createHash('sha256').update(bytes).digest() },
   };
+}
+
+/** A version-2 ACL blob giving user 1234 read access; its mask and the other entries leave mode 0644 (or 0755's group and other bits r) as they are. */
+function readerAcl(): Buffer {
+  const UNDEFINED_ID = 0xffffffff;
+  const entries = [[0x01, 6, UNDEFINED_ID], [0x02, 4, 1234], [0x04, 4, UNDEFINED_ID], [0x10, 4, UNDEFINED_ID], [0x20, 4, UNDEFINED_ID]];
+  const acl = Buffer.alloc(4 + entries.length * 8);
+  acl.writeUInt32LE(2, 0);
+  entries.forEach(([tag, permissions, id], index) => {
+    acl.writeUInt16LE(tag, 4 + index * 8);
+    acl.writeUInt16LE(permissions, 6 + index * 8);
+    acl.writeUInt32LE(id, 8 + index * 8);
+  });
+  return acl;
+}
+
+function xattrNames(path: string): string[] {
+  return readXattrs({ path }).map((xattr) => xattr.name.toString('latin1'));
 }
 
 function linkItem(path: string, target: string, size: number): RestoreMessageItem {
@@ -108,6 +127,57 @@ test('a file with the backup\'s content but another mode or mtime is not identic
   const replaced = await restore(t, chmodded, [item], { overwrite: 'always' });
   assert.equal(await modeOf(join(replaced.target, 'same.txt')), 0o644);
   assert.deepEqual(replaced.writer.outcome.keptExisting, []);
+});
+
+test('a file with the backup\'s content, mode and mtime but other ACLs or extended attributes is not identical', async (t) => {
+  const sameFileWith = (xattrs: [string, Buffer][]) => async (target: string): Promise<void> => {
+    const path = join(target, 'same.txt');
+    await writeFile(path, 'same bytes\n');
+    await chmod(path, 0o644);
+    for (const [name, value] of xattrs) setXattr({ path }, name, value);
+    await utimes(path, BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+  };
+  const item = fileItem('/same.txt', 'same bytes\n', { xattrs: [{ name: Buffer.from('user.tag'), value: Buffer.from('backup') }] });
+  const keptBecause = async (xattrs: [string, Buffer][], reason: string): Promise<void> => {
+    const { target, writer } = await restore(t, sameFileWith(xattrs), [item]);
+    assert.deepEqual(writer.outcome.keptExisting,
+      [`${target}/same.txt: exists and differs from the backup (${reason}); kept (--overwrite replaces it)`]);
+    assert.deepEqual(readXattrs({ path: join(target, 'same.txt') }).map((xattr) => [xattr.name.toString(), xattr.value]), xattrs,
+      'the live file was changed');
+  };
+  await keptBecause([['user.extra', Buffer.from('live')], ['user.tag', Buffer.from('backup')]], 'extended attribute user.extra is not in the backup');
+  await keptBecause([], 'extended attribute user.tag is missing');
+  await keptBecause([['user.tag', Buffer.from('changed')]], 'extended attribute user.tag has another value');
+  await keptBecause([['system.posix_acl_access', readerAcl()], ['user.tag', Buffer.from('backup')]], 'ACL is not in the backup');
+
+  const identical = await restore(t, sameFileWith([['user.tag', Buffer.from('backup')]]), [item]);
+  assert.deepEqual(identical.writer.outcome.keptExisting, [], 'the same bytes, mode, mtime and attributes are the backup\'s entry');
+
+  const replaced = await restore(t, sameFileWith([['system.posix_acl_access', readerAcl()], ['user.extra', Buffer.from('live')]]), [item],
+    { overwrite: 'always' });
+  assert.deepEqual(xattrNames(join(replaced.target, 'same.txt')), ['user.tag']);
+  assert.deepEqual(replaced.writer.outcome.keptExisting, []);
+});
+
+test('a folder already there with other ACLs or attributes keeps them unless --overwrite, which makes them the backup\'s', async (t) => {
+  const liveSrv = async (target: string): Promise<void> => {
+    const path = join(target, 'srv');
+    await mkdir(path);
+    await chmod(path, 0o755);
+    setXattr({ path }, 'system.posix_acl_default', readerAcl());
+    setXattr({ path }, 'user.extra', Buffer.from('live'));
+  };
+  const items = [{ meta: meta('/srv', { type: EntryType.ENTRY_TYPE_DIRECTORY, mode: 0o040755,
+    xattrs: [{ name: Buffer.from('user.tag'), value: Buffer.from('backup') }] }) }];
+  const kept = await restore(t, liveSrv, items);
+  assert.deepEqual(kept.writer.outcome.keptExisting, [`${kept.target}/srv: exists and differs from the backup (default ACL is not in the backup, `
+    + 'extended attribute user.extra is not in the backup, extended attribute user.tag is missing); kept (--overwrite replaces it)']);
+  assert.deepEqual(xattrNames(join(kept.target, 'srv')), ['system.posix_acl_default', 'user.extra']);
+
+  const replaced = await restore(t, liveSrv, items, { overwrite: 'always' });
+  assert.deepEqual(replaced.writer.outcome.keptExisting, []);
+  assert.deepEqual(replaced.writer.outcome.failures, []);
+  assert.deepEqual(xattrNames(join(replaced.target, 'srv')), ['user.tag'], 'the live folder\'s own attributes outlived --overwrite');
 });
 
 test('a hard link is not made to a file the restore kept or failed; a link to one it wrote is', async (t) => {

@@ -1,12 +1,13 @@
 // What a restore does where an entry is already in place: whether it is the backup's entry (its
-// content aside: the mode the restore would give, the owner where owners are given, the mtime), and
-// whether the overwrite policy lets the restore replace it. What it keeps is listed (exit 3).
-import { type EntryMeta, EntryType } from '../proto/cpsbackup';
+// content aside: the mode the restore would give, the owner where owners are given, the mtime, the
+// ACLs and extended attributes it would set), and whether the overwrite policy lets the restore
+// replace it. What it keeps is listed (exit 3).
+import { type EntryMeta, EntryType, type Xattr } from '../proto/cpsbackup';
 import type { PosixStat } from './posix/at';
 import type { Owner } from './posix/owners';
 import type { RestoreTree } from './restore-tree/restore-tree';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
-import { metadataDifference, mtimeNsOf } from './metadata-difference';
+import { isRestoredXattr, metadataDifference, mtimeNsOf } from './metadata-difference';
 
 const SET_ID_BITS = 0o6000;
 
@@ -27,10 +28,20 @@ export class ExistingEntries {
     return isCleared ? meta.mode & ~SET_ID_BITS : meta.mode;
   }
 
-  /** What differs from what the restore would make, besides content, named for a message; undefined when nothing does. */
-  differenceOf(existing: PosixStat, meta: EntryMeta, compared: { readonly mtime: boolean; readonly mode?: boolean }): string | undefined {
-    const owner = this.options.isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
-    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) }, { mode: compared.mode ?? true, owner, mtime: compared.mtime });
+  /**
+   * The attributes the restore sets: without root only user.* and the ACLs can be (the writer reports
+   * the rest as needing root).
+   */
+  xattrsGiven(meta: EntryMeta): Xattr[] {
+    return this.options.isRoot ? meta.xattrs : meta.xattrs.filter((xattr) => isRestoredXattr(xattr.name, false));
+  }
+
+  /** What differs at path from what the restore would make, besides content, named for a message; undefined when nothing does. */
+  differenceOf(path: Buffer, existing: PosixStat, meta: EntryMeta, compared: { readonly mtime: boolean; readonly mode?: boolean }): string | undefined {
+    const isRoot = this.options.isRoot;
+    const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
+    const xattrs = { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };
+    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) }, { mode: compared.mode ?? true, owner, mtime: compared.mtime, xattrs });
   }
 
   /**
@@ -49,12 +60,12 @@ export class ExistingEntries {
 
   /**
    * Whether a folder already there takes the backup's metadata: restoring one file below /srv must
-   * not reset /srv. Only --overwrite (or if-newer, for an older folder) replaces a mode or owner that
-   * differs, and one kept is listed. Its mtime moves with what is written into it, so it is not compared.
+   * not reset /srv. Only --overwrite (or if-newer, for an older folder) replaces a mode, owner, ACL
+   * or attribute that differs, and one kept is listed. Its mtime moves with what is written into it, so it is not compared.
    */
   replacesFolder(path: Buffer, folder: PosixStat, meta: EntryMeta): boolean {
     if (this.options.overwrite === 'always') return true;
-    const difference = this.differenceOf(folder, meta, { mtime: false });
+    const difference = this.differenceOf(path, folder, meta, { mtime: false });
     return difference !== undefined && this.decide(path, folder, false, meta, difference) === 'write';
   }
 }

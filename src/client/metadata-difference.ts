@@ -1,8 +1,11 @@
 // What differs between an entry already on disk and the backup's copy of it, besides its content.
-// Same bytes with another mode, owner or mtime is not the backup's entry: the overwrite policy
-// decides (and `never` reports it) instead of the restore passing it by as already there.
+// Same bytes with another mode, owner, mtime, ACL or extended attribute is not the backup's entry:
+// the overwrite policy decides (and `never` reports it) instead of the restore passing it by as
+// already there.
 import type { EntryMeta } from '../proto/cpsbackup';
 import type { PosixStat } from './posix/at';
+import type { Xattr } from './posix/xattrs';
+import { escapeBytes } from '../common/escape-bytes';
 
 export interface ComparedAttributes {
   /** Symlinks have no mode of their own on Linux. */
@@ -11,6 +14,11 @@ export interface ComparedAttributes {
   readonly owner?: { readonly uid: number; readonly gid: number };
   /** A folder's mtime moves with every entry written into it, so it is not compared. */
   readonly mtime: boolean;
+  /**
+   * The attributes on disk and the ones the restore gives (see restoredXattrs), read only when the
+   * rest is equal: a listing is a system call or more per entry.
+   */
+  readonly xattrs?: { readonly existing: () => readonly Xattr[]; readonly given: readonly Xattr[]; readonly isRoot: boolean };
 }
 
 /** The attributes that differ, for a message ("mode 0644 where the backup has 0600"), or undefined when none does. */
@@ -26,7 +34,52 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
   if (compared.mtime && !isSameTime(existing.mtimeNs, mtimeNsOf(meta))) {
     differences.push('modification time');
   }
+  if (differences.length === 0 && compared.xattrs !== undefined) {
+    const { existing, given, isRoot } = compared.xattrs;
+    differences.push(...xattrDifferences(existing(), given, isRoot));
+  }
   return differences.length === 0 ? undefined : differences.join(', ');
+}
+
+/**
+ * Whether an attribute on disk is one the restore makes the backup's: without root only user.* and
+ * the ACLs can be set at all. With root also trusted.* and security.*, but not an SELinux label the
+ * backup has none of: the target's policy gives every file one, and a backup from a machine without
+ * SELinux would otherwise find every entry different. A capability (security.capability) is
+ * compared: it grants privileges. Other system.* names (an NFSv4 ACL) are the file system's own.
+ */
+export function isRestoredXattr(name: Buffer, isRoot: boolean): boolean {
+  const text = name.toString('latin1');
+  if (text.startsWith('user.') || text.startsWith('system.posix_acl_')) return true;
+  return isRoot && (text.startsWith('trusted.') || (text.startsWith('security.') && text !== 'security.selinux'));
+}
+
+/** Each attribute that differs, named: one on disk the backup lacks, one the backup has that is missing or holds another value. */
+function xattrDifferences(existing: readonly Xattr[], given: readonly Xattr[], isRoot: boolean): string[] {
+  const givenByName = new Map(given.map((xattr) => [xattr.name.toString('latin1'), xattr.value]));
+  const differences: string[] = [];
+  const seen = new Set<string>();
+  for (const xattr of existing) {
+    const key = xattr.name.toString('latin1');
+    const value = givenByName.get(key);
+    if (value !== undefined) {
+      seen.add(key);
+      if (!value.equals(xattr.value)) differences.push(`${attributeName(xattr.name)} has another value`);
+    } else if (isRestoredXattr(xattr.name, isRoot)) {
+      differences.push(`${attributeName(xattr.name)} is not in the backup`);
+    }
+  }
+  for (const xattr of given) {
+    if (!seen.has(xattr.name.toString('latin1'))) differences.push(`${attributeName(xattr.name)} is missing`);
+  }
+  return differences;
+}
+
+function attributeName(name: Buffer): string {
+  const text = name.toString('latin1');
+  if (text === 'system.posix_acl_access') return 'ACL';
+  if (text === 'system.posix_acl_default') return 'default ACL';
+  return `extended attribute ${escapeBytes(name)}`;
 }
 
 const NANOSECONDS = 1_000_000_000n;

@@ -17,7 +17,7 @@ import { ContentCheck } from './content-check';
 import { existingFileHash } from './existing-file';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
 import { ExistingEntries, ownerOf } from './existing-entries';
-import { mtimeNsOf } from './metadata-difference';
+import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor, writeAll, writeAllAsync } from './extent-cursor';
 
 const SLASH = 0x2f;
@@ -43,7 +43,8 @@ export interface RestoreOutcome {
 }
 
 export class RestoreWriter {
-  private readonly folders: { path: Buffer; meta: EntryMeta }[] = [];
+  /** isExisting: a folder that was there, whose own attributes the backup's replace. */
+  private readonly folders: { path: Buffer; meta: EntryMeta; isExisting: boolean }[] = [];
   /**
    * Folders this restore made (latin1 keys): made 0700 and holding only what this restore put there, so
    * an entry in one needs no look for something already in its place (an lstat per file, 5 % of a
@@ -102,9 +103,10 @@ export class RestoreWriter {
    * would find it there and keep it. A second call does nothing.
    */
   finish(): void {
-    for (const { path, meta } of this.folders.splice(0).reverse()) {
+    for (const { path, meta, isExisting } of this.folders.splice(0).reverse()) {
       try {
-        this.tree.setMetadata(path, this.metadataOf(path, meta));
+        const replaced = isExisting ? { replacesXattr: (name: Buffer) => isRestoredXattr(name, this.options.isRoot) } : {};
+        this.tree.setMetadata(path, { ...this.metadataOf(path, meta), ...replaced });
       } catch (error) {
         this.record(path, error);
       }
@@ -138,11 +140,11 @@ export class RestoreWriter {
     const isMadeRoot = path.length === 1 && path[0] === SLASH && this.tree.isRootMade;
     if (this.tree.makeFolder(path).created || isMadeRoot) {
       this.madeFolders.add(path.toString('latin1'));
-      this.folders.push({ path, meta });
+      this.folders.push({ path, meta, isExisting: false });
       return;
     }
     const folder = this.tree.stat(path);
-    if (folder !== undefined && this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta });
+    if (folder !== undefined && this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta, isExisting: true });
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
@@ -163,7 +165,7 @@ export class RestoreWriter {
       }
       // Dump files are this tool's own work files: always replaced, never compared.
       const isCompared = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && this.options.overwrite !== 'always';
-      const difference = isCompared ? this.existing.differenceOf(existing, meta, { mtime: true }) : undefined;
+      const difference = isCompared ? this.existing.differenceOf(path, existing, meta, { mtime: true }) : undefined;
       const isIdentical = isCompared && difference === undefined && existing.size === meta.size && await this.hasSameContent(path, temp);
       const decision = existing === undefined || isDump ? 'write'
         : this.existing.decide(path, existing, isIdentical, meta, existing.size === meta.size ? difference : undefined);
@@ -257,7 +259,7 @@ export class RestoreWriter {
     const existing = this.existingAt(path);
     if (existing !== undefined) {
       const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget)
-        && this.existing.differenceOf(existing, meta, { mtime: true, mode: false }) === undefined;
+        && this.existing.differenceOf(path, existing, meta, { mtime: true, mode: false }) === undefined;
       if (this.existing.decide(path, existing, isIdentical, meta) !== 'write') return;
     }
     this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
@@ -269,7 +271,7 @@ export class RestoreWriter {
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
       const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev)
-        && this.existing.differenceOf(existing, meta, { mtime: true }) === undefined;
+        && this.existing.differenceOf(path, existing, meta, { mtime: true }) === undefined;
       if (this.existing.decide(path, existing, isIdentical, meta) !== 'write') return;
     }
     const options = { replace: existing !== undefined };
@@ -285,13 +287,10 @@ export class RestoreWriter {
     if (mode !== meta.mode) {
       this.outcome.needsRoot.push(`${this.tree.localPath(path)}: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`);
     }
-    let xattrs = meta.xattrs;
-    if (!this.options.isRoot) {
-      // Without root only user.* attributes and ACLs can be set; the rest is reported, not faked.
-      xattrs = meta.xattrs.filter((xattr) => /^(user\.|system\.posix_acl_)/.test(xattr.name.toString('latin1')));
-      for (const skipped of meta.xattrs.filter((xattr) => !xattrs.includes(xattr))) {
-        this.outcome.needsRoot.push(`${this.tree.localPath(path)}: extended attribute ${escapeBytes(skipped.name)} needs root`);
-      }
+    // Without root only user.* attributes and ACLs can be set; the rest is reported, not faked.
+    const xattrs = this.existing.xattrsGiven(meta);
+    for (const skipped of meta.xattrs.filter((xattr) => !xattrs.includes(xattr))) {
+      this.outcome.needsRoot.push(`${this.tree.localPath(path)}: extended attribute ${escapeBytes(skipped.name)} needs root`);
     }
     return {
       // Without root a restore cannot give files away; they stay the restoring user's, as with tar.

@@ -16,9 +16,18 @@ export interface EntryMetadata {
    * an ACL the kernel attached on creation from a parent's default ACL but absent here is removed.
    */
   readonly xattrs?: readonly { readonly name: Buffer | string; readonly value: Buffer }[];
+  /**
+   * For an entry that was already there (a folder whose metadata an overwrite replaces): which of its
+   * own attributes the backup's set replaces, removed when the backup lacks them. Without it only an
+   * inherited ACL is removed.
+   */
+  readonly replacesXattr?: (name: Buffer) => boolean;
   readonly atimeNs?: bigint;
   readonly mtimeNs?: bigint;
 }
+
+/** What the kernel may attach to a new entry from its folder's default ACL. */
+const INHERITED_ACLS: ReadonlySet<string> = new Set([ACL_ACCESS, ACL_DEFAULT]);
 
 /** An open fd (files, folders), or a name in a held folder (symlinks, FIFOs, devices, sockets). */
 export type MetadataTarget = { readonly fd: number } | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean };
@@ -42,12 +51,15 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   }
   if (metadata.xattrs !== undefined) {
     const wanted = new Set(metadata.xattrs.map((xattr) => Buffer.from(xattr.name).toString('latin1')));
-    const unwanted = [ACL_ACCESS, ACL_DEFAULT].filter((acl) => !wanted.has(acl));
-    // One listing for both ACLs: it is a system call per restored file.
-    let present: ReadonlySet<string> | undefined;
-    if (unwanted.length > 0) step('xattr list', () => { present = new Set(listXattrs(xattrTarget).map((name) => name.toString('latin1'))); });
-    for (const inherited of unwanted) {
-      if (present?.has(inherited) === true) step(`xattr ${inherited}`, () => removeXattr(xattrTarget, inherited));
+    const replaces = metadata.replacesXattr ?? ((name: Buffer) => INHERITED_ACLS.has(name.toString('latin1')));
+    // Listed only when something could be unwanted: it is a system call per restored file.
+    let present: Buffer[] = [];
+    if (metadata.replacesXattr !== undefined || [...INHERITED_ACLS].some((acl) => !wanted.has(acl))) {
+      step('xattr list', () => { present = listXattrs(xattrTarget); });
+    }
+    for (const name of present) {
+      const key = name.toString('latin1');
+      if (!wanted.has(key) && replaces(name)) step(`xattr ${key}`, () => removeXattr(xattrTarget, name));
     }
     for (const xattr of metadata.xattrs) {
       step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => setXattr(xattrTarget, xattr.name, xattr.value));

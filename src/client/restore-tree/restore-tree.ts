@@ -17,6 +17,7 @@ import {
 } from '../posix/at';
 import { escapeBytes } from '../../common/escape-bytes';
 import { type Owner, OwnerNames } from '../posix/owners';
+import { type Xattr, readXattrs } from '../posix/xattrs';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
 import { MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
@@ -214,6 +215,13 @@ export class RestoreTree {
   readLink(entryPath: Buffer | string): Buffer {
     const entry = this.locate(entryPath);
     return this.inParent(entry, 'read the link', (folderFd, name) => readlinkAt(folderFd, name));
+  }
+
+  /** The extended attributes and ACLs of an existing entry, sorted by name (never following it; none where the file system has none). */
+  readXattrs(entryPath: Buffer | string): Xattr[] {
+    const entry = this.locate(entryPath);
+    if (entry.components.length === 0) return readXattrs({ dirfd: this.rootFd, name: '.' });
+    return this.inParent(entry, 'read the extended attributes of', (folderFd, name) => readXattrs({ dirfd: folderFd, name }));
   }
 
   /** Opens an existing regular file read-only (to compare before overwriting); undefined for anything else. */

@@ -76,6 +76,18 @@ test('a pipeline whose dumper fails fails the run, though its last command exits
   });
 });
 
+test('a dumper that leaves its writer running in the background fails the run: the writer is killed, the dump cut short', async () => {
+  await withFolder(async (folder) => {
+    const config = configOf(`source = backgrounded\nkind = command\ndump = printf 'early\\n'; (sleep 0.5; printf 'late\\n') &\nload = cat\n`);
+    const run = await startDumps(config, folder);
+    const content = await readAll(run.openDump(run.files[0]));
+    assert.equal(content.toString(), 'early\n', 'the writer was killed when its shell exited');
+    const error = await run.finish().then(() => undefined, (caught: unknown) => caught);
+    assert.ok(error instanceof DumpFailedError, `a dump cut short counted as a success: ${String(error)}`);
+    assert.match(error.message, /exited, but processes it started were still running .*; they were killed/);
+  });
+});
+
 test('a dumper that exits before ever writing: reading ends empty, finish rejects', async () => {
   await withFolder(async (folder) => {
     const config = configOf(`source = gone\nkind = command\ndump = exit 3\nload = cat\n`);

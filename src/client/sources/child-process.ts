@@ -12,6 +12,11 @@ export interface ProcessOutcome {
   readonly startError?: string;
   /** Set when a 'collect' output grew past its limit and the process was stopped. */
   readonly overflow?: string;
+  /**
+   * Set when processes it started were still running when it exited (`pg_dump db > out &` without a
+   * `wait`): they are killed then, so whatever they were writing may be cut short.
+   */
+  readonly leftovers?: string;
   readonly stderrTail: string;
   /** stdout 'capture': its first bytes (a version label is the first line); 'collect': all of it. */
   readonly stdoutHead: string;
@@ -40,7 +45,8 @@ const HEAD_BYTES = 4096;
 const COLLECT_BYTES = 64 * 1024 * 1024;
 
 export function isSuccess(outcome: ProcessOutcome): boolean {
-  return outcome.code === 0 && !outcome.isTimedOut && !outcome.isKilled && outcome.startError === undefined && outcome.overflow === undefined;
+  return outcome.code === 0 && !outcome.isTimedOut && !outcome.isKilled && outcome.startError === undefined && outcome.overflow === undefined
+    && outcome.leftovers === undefined;
 }
 
 /** One line a person can read: "exited with code 1", "killed by SIGTERM", "timed out after 5 s". */
@@ -50,6 +56,7 @@ export function describeFailure(outcome: ProcessOutcome, timeoutSeconds: number)
   if (outcome.overflow !== undefined) return `was stopped: ${outcome.overflow}`;
   if (outcome.isKilled) return 'was stopped (backup aborted)';
   if (outcome.signal !== null) return `killed by ${outcome.signal}`;
+  if (outcome.code === 0 && outcome.leftovers !== undefined) return `exited, but ${outcome.leftovers}`;
   return `exited with code ${outcome.code}`;
 }
 
@@ -62,18 +69,22 @@ export function startProcess(file: string, args: readonly string[], options: Pro
   let isKilled = false;
   let hasExited = false;
   let overflow: string | undefined;
+  let leftovers: string | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   const child = spawn(file, args, {
     stdio: [options.stdin, typeof options.stdout === 'number' || options.stdout === 'ignore' ? options.stdout : 'pipe', 'pipe'],
     detached: true,
     env: options.env ?? process.env,
   });
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (child.pid === undefined) return;
+  /** Whether the signal reached anyone: false when the whole group is gone (ESRCH). Signal 0 only asks. */
+  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
+    if (child.pid === undefined) return false;
     try {
       process.kill(-child.pid, signal);
+      return true;
     } catch {
       // ESRCH: the group is already gone, which is what we wanted.
+      return false;
     }
   };
   const stop = (): void => {
@@ -108,7 +119,8 @@ export function startProcess(file: string, args: readonly string[], options: Pro
     const finish = (code: number | null, signal: NodeJS.Signals | null, startError?: string): void => {
       clearTimeout(deadline);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
-      resolve({ code, signal, isTimedOut, isKilled: isKilled && overflow === undefined, startError, overflow, stderrTail: stderr.text(),
+      resolve({ code, signal, isTimedOut, isKilled: isKilled && overflow === undefined, startError, overflow,
+        ...(leftovers === undefined ? {} : { leftovers }), stderrTail: stderr.text(),
         stdoutHead: Buffer.concat(stdoutChunks).subarray(0, options.stdout === 'collect' ? COLLECT_BYTES : HEAD_BYTES).toString('utf8'),
         stdoutTail: stdoutTail.text() });
     };
@@ -118,7 +130,12 @@ export function startProcess(file: string, args: readonly string[], options: Pro
     });
     child.once('exit', () => {
       hasExited = true;
-      // Leftovers of the group (a backgrounded writer) would hold the FIFO open and the reader would never see EOF.
+      // Leftovers of the group (a backgrounded writer) would hold the FIFO open and the reader would
+      // never see EOF; killed, what they wrote is cut short, so their command has not succeeded.
+      // A daemon a command starts (gpg-agent) leaves the group with setsid and is not seen here.
+      if (signalGroup(0) && !isKilled && !isTimedOut) {
+        leftovers = 'processes it started were still running (a command sent to the background without a wait?); they were killed';
+      }
       signalGroup('SIGKILL');
     });
     child.once('close', (code, signal) => finish(code, signal));

@@ -17,8 +17,11 @@ export class ParentIndex {
   private readonly entries = new Map<string, RankedParentFile>();
   /** Each owner name once, however many files it owns. */
   private readonly ownerNames = new Map<string, string>();
-  /** The last path received: every path up to it is settled. */
-  private reached: Buffer | undefined;
+  /**
+   * The last path received, as latin1 like the keys: every path up to it is settled. Strings of
+   * one-byte characters compare as their bytes do, and the key is made anyway.
+   */
+  private reached: string | undefined;
   /** Entries received, damaged ones included: the next one's rank. */
   private received = 0;
   private isComplete = false;
@@ -65,8 +68,9 @@ export class ParentIndex {
   lookup(path: Buffer): RankedParentFile | undefined | typeof NOT_YET {
     if (this.failure !== undefined) throw this.failure;
     if (this.isClosed) throw new Error('the parent index was read after it was closed');
-    if (!this.isComplete && (this.reached === undefined || Buffer.compare(path, this.reached) > 0)) return NOT_YET;
-    return this.entries.get(path.toString('latin1'));
+    const key = path.toString('latin1');
+    if (!this.isComplete && (this.reached === undefined || key > this.reached)) return NOT_YET;
+    return this.entries.get(key);
   }
 
   /** The parent's file at this path (undefined if it has none), once the index has reached it. */
@@ -89,14 +93,15 @@ export class ParentIndex {
   private add(batch: ParentBatch): void {
     const damaged = new Set(batch.damaged);
     batch.entries.forEach((entry, index) => {
+      const key = entry.path.toString('latin1');
       // Ranks and "reached" mean something only in path order; carried runs rest on the ranks.
-      if (this.reached !== undefined && Buffer.compare(this.reached, entry.path) >= 0) {
+      if (this.reached !== undefined && this.reached >= key) {
         throw new ProtocolError('the server sent the parent backup\'s entries out of path order');
       }
-      this.reached = entry.path;
+      this.reached = key;
       const rank = this.received++;
       // A damaged one takes its rank, so no run spans it, but is not the parent's file: it is sent again.
-      if (!damaged.has(index)) this.entries.set(entry.path.toString('latin1'), this.rankedFile(entry, rank));
+      if (!damaged.has(index)) this.entries.set(key, this.rankedFile(entry, rank));
     });
   }
 

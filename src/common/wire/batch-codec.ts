@@ -168,11 +168,22 @@ export class FieldReader {
 
   /** A length-delimited field's bytes, as a view into the message. */
   bytes(): Buffer {
+    const start = this.span();
+    return this.buffer.subarray(start, this.offset);
+  }
+
+  /** A length-delimited field: its bytes are buffer[returned start, offset after the call). */
+  span(): number {
     const length = this.varint();
     if (length > this.end - this.offset) throw new ProtocolError('length-delimited field runs past its message');
     const start = this.offset;
     this.offset += length;
-    return this.buffer.subarray(start, start + length);
+    return start;
+  }
+
+  /** Where the next field starts: after span(), the end of the field just read. */
+  get position(): number {
+    return this.offset;
   }
 
   /** Skips a field this decoder does not know (a newer sender's), as protobuf does. */

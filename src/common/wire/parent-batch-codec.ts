@@ -46,13 +46,20 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
   return buffer;
 }
 
+/**
+ * Its entries' bytes fields (paths) are views into `bytes`: the parent index keeps only what the
+ * unchanged check reads, as its own values, and drops each entry as it is read.
+ */
 export function deserializeParentBatch(bytes: Buffer): ParentBatch {
   const batch: ParentBatch = { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] };
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
     if (field === 1 && wireType === 0) batch.backupId = reader.varint();
-    else if (field === 2 && wireType === 2) batch.entries.push(decodeEntryMeta(reader.bytes()));
+    else if (field === 2 && wireType === 2) {
+      const start = reader.span();
+      batch.entries.push(decodeEntryMeta(bytes, start, reader.position, true));
+    }
     else if (field === 3 && wireType === 0) batch.acceptsBatches = reader.varint() !== 0;
     else if (field === 4 && wireType === 0) batch.acceptsCarriedRuns = reader.varint() !== 0;
     else if (field === 5 && wireType === 0) batch.damaged.push(uint32(reader.varint()));

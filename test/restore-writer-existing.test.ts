@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, link, mkdir, mkdtemp, readFile, realpath, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readFile, readlink, realpath, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryMeta, EntryType } from '../src/proto/cpsbackup';
@@ -178,6 +179,42 @@ test('a folder already there with other ACLs or attributes keeps them unless --o
   assert.deepEqual(replaced.writer.outcome.keptExisting, []);
   assert.deepEqual(replaced.writer.outcome.failures, []);
   assert.deepEqual(xattrNames(join(replaced.target, 'srv')), ['user.tag'], 'the live folder\'s own attributes outlived --overwrite');
+});
+
+test('a symlink or FIFO already there is the backup\'s only with the same target or kind, mode and mtime', async (t) => {
+  const link = { meta: meta('/link', { type: EntryType.ENTRY_TYPE_SYMLINK, mode: 0o120777, linkTarget: Buffer.from('target-in-backup') }) };
+  const fifo = { meta: meta('/fifo', { type: EntryType.ENTRY_TYPE_FIFO, mode: 0o010640 }) };
+  const liveEntries = (linkTarget: string, fifoMode: number) => async (target: string): Promise<void> => {
+    await symlink(linkTarget, join(target, 'link'));
+    await lutimes(join(target, 'link'), BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+    execFileSync('mkfifo', ['-m', fifoMode.toString(8), join(target, 'fifo')]);
+    await utimes(join(target, 'fifo'), BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+  };
+  const identical = await restore(t, liveEntries('target-in-backup', 0o640), [link, fifo]);
+  assert.deepEqual(identical.writer.outcome.keptExisting, [], 'the backup\'s own symlink and FIFO are no conflict');
+  assert.deepEqual(identical.writer.outcome.failures, []);
+
+  const different = await restore(t, liveEntries('live-target', 0o600), [link, fifo]);
+  assert.deepEqual(different.writer.outcome.keptExisting, [
+    `${different.target}/link: exists and differs from the backup (another link target); kept (--overwrite replaces it)`,
+    `${different.target}/fifo: exists and differs from the backup (mode 0600 where the backup has 0640); kept (--overwrite replaces it)`,
+  ]);
+  assert.equal(await readlink(join(different.target, 'link')), 'live-target');
+  assert.equal((await lstat(join(different.target, 'fifo'))).mode & 0o7777, 0o600);
+
+  const otherKind = await restore(t, async (target) => {
+    await writeFile(join(target, 'link'), 'a file\n');
+    await mkdir(join(target, 'fifo'));
+  }, [link, fifo]);
+  assert.deepEqual(otherKind.writer.outcome.keptExisting, [
+    `${otherKind.target}/link: exists and differs from the backup (a file where the backup has a symlink); kept (--overwrite replaces it)`,
+    `${otherKind.target}/fifo: exists and differs from the backup (a folder where the backup has a fifo); kept (--overwrite replaces it)`,
+  ]);
+
+  const replaced = await restore(t, liveEntries('live-target', 0o600), [link, fifo], { overwrite: 'always' });
+  assert.equal(await readlink(join(replaced.target, 'link')), 'target-in-backup');
+  assert.equal((await lstat(join(replaced.target, 'fifo'))).mode & 0o7777, 0o640);
+  assert.deepEqual(replaced.writer.outcome.failures, []);
 });
 
 test('a hard link is not made to a file the restore kept or failed; a link to one it wrote is', async (t) => {

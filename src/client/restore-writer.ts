@@ -258,9 +258,10 @@ export class RestoreWriter {
   private symlink(path: Buffer, meta: EntryMeta): void {
     const existing = this.existingAt(path);
     if (existing !== undefined) {
-      const isIdentical = entryKind(existing.mode) === 'symlink' && this.tree.readLink(path).equals(meta.linkTarget)
-        && this.existing.differenceOf(path, existing, meta, { mtime: true, mode: false }) === undefined;
-      if (this.existing.decide(path, existing, isIdentical, meta) !== 'write') return;
+      const difference = entryKind(existing.mode) !== 'symlink' ? `a ${entryKind(existing.mode)} where the backup has a symlink`
+        : !this.tree.readLink(path).equals(meta.linkTarget) ? 'another link target'
+          : this.existing.differenceOf(path, existing, meta, { mtime: true, mode: false });
+      if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') return;
     }
     this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
     this.tree.setMetadata(path, this.metadataOf(path, meta));
@@ -270,9 +271,10 @@ export class RestoreWriter {
     const existing = this.existingAt(path);
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
-      const isIdentical = entryKind(existing.mode) === kind && (kind === 'fifo' || kind === 'socket' || Number(existing.rdev) === meta.rdev)
-        && this.existing.differenceOf(path, existing, meta, { mtime: true }) === undefined;
-      if (this.existing.decide(path, existing, isIdentical, meta) !== 'write') return;
+      const difference = entryKind(existing.mode) !== kind ? `a ${entryKind(existing.mode)} where the backup has a ${kind}`
+        : kind !== 'fifo' && kind !== 'socket' && Number(existing.rdev) !== meta.rdev ? 'another device number'
+          : this.existing.differenceOf(path, existing, meta, { mtime: true });
+      if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') return;
     }
     const options = { replace: existing !== undefined };
     if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);

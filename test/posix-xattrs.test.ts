@@ -2,13 +2,13 @@
 // /proc/self/fd, so long paths work), no symlink followed, ACLs visible as system.posix_acl_* values.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { mkdtemp, realpath, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { mkdirAt, openAt, openFolderAt, posixConstants } from '../src/client/posix/at';
-import { ACL_ACCESS, getXattr, listXattrs, readXattrs, removeXattr, setXattr } from '../src/client/posix/xattrs';
+import { ACL_ACCESS, getXattr, isXattrUnsupported, listXattrs, readXattrs, removeXattr, setXattr } from '../src/client/posix/xattrs';
 import { removeTree } from './support/remove-tree';
 
 let workspace: string;
@@ -92,4 +92,18 @@ test('POSIX ACLs are the system.posix_acl_access attribute and copy as bytes', (
   const text = execFileSync('getfacl', ['-cn', copy]).toString();
   assert.match(text, /user:1234:r-x/);
   assert.match(text, /group:2345:rw-/);
+});
+
+test('a file system without attributes is told apart by the error the addon really gives (EOPNOTSUPP, errno 95 on Linux)', () => {
+  // procfs takes no attributes: its errno is the one a FUSE file system without them (sshfs) or NFSv3 gives.
+  const fd = openSync('/proc/self/status', 'r');
+  try {
+    assert.throws(() => getXattr({ fd }, 'user.any'), (error: unknown) => isXattrUnsupported(error));
+    assert.throws(() => setXattr({ path: '/proc/self/status' }, 'user.any', Buffer.from('x')), (error: unknown) => isXattrUnsupported(error));
+    assert.deepEqual(readXattrs({ fd }), []);
+  } finally {
+    closeSync(fd);
+  }
+  assert.equal(isXattrUnsupported(Object.assign(new Error('x'), { code: 'ENOTSUP' })), true);
+  assert.equal(isXattrUnsupported(Object.assign(new Error('x'), { code: 'EACCES' })), false);
 });

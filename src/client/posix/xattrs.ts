@@ -48,17 +48,31 @@ export function removeXattr(target: XattrTarget, name: Name): void {
 }
 
 /**
- * Every attribute with its value, sorted by name bytes. A filesystem without xattr support answers
- * an empty list (ENOTSUP); an attribute removed between list and read is left out.
+ * Whether an attribute call failed because the file system has no attributes at all (a FUSE file
+ * system that does not implement them, sshfs; NFSv3): errno 95, which glibc names EOPNOTSUPP on Linux
+ * (ENOTSUP is the same number, never the name the addon gives; both are taken).
  */
-export function readXattrs(target: XattrTarget): Xattr[] {
-  let names: Buffer[];
+export function isXattrUnsupported(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EOPNOTSUPP' || code === 'ENOTSUP';
+}
+
+/** The attribute names, none where the file system has no attributes. */
+export function listXattrsIfSupported(target: XattrTarget): Buffer[] {
   try {
-    names = listXattrs(target);
+    return listXattrs(target);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOTSUP') return [];
+    if (isXattrUnsupported(error)) return [];
     throw error;
   }
+}
+
+/**
+ * Every attribute with its value, sorted by name bytes. A filesystem without xattr support answers
+ * an empty list; an attribute removed between list and read is left out.
+ */
+export function readXattrs(target: XattrTarget): Xattr[] {
+  const names = listXattrsIfSupported(target);
   const result: Xattr[] = [];
   for (const name of names.sort(Buffer.compare)) {
     try {

@@ -3,7 +3,7 @@
 import { chmodAt, chmodFd, chownAt, chownFd } from '../posix/at';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { setTimesAt, setTimesFd } from '../posix/times';
-import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrs, removeXattr, setXattr } from '../posix/xattrs';
+import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
 import type { MetadataFailure } from './errors';
 
 export interface EntryMetadata {
@@ -55,7 +55,8 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     // Listed only when something could be unwanted: it is a system call per restored file.
     let present: Buffer[] = [];
     if (metadata.replacesXattr !== undefined || [...INHERITED_ACLS].some((acl) => !wanted.has(acl))) {
-      step('xattr list', () => { present = listXattrs(xattrTarget); });
+      // A target with no attributes at all has none to remove; one it cannot set still fails below.
+      step('xattr list', () => { present = listXattrsIfSupported(xattrTarget); });
     }
     for (const name of present) {
       const key = name.toString('latin1');

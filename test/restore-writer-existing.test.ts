@@ -16,6 +16,8 @@ import { RestoreWriter, type RestoreWriterOptions } from '../src/client/restore-
 import type { RestoreMessageItem } from '../src/client/restore-messages';
 import type { OverwritePolicy } from '../src/client/overwrite-policy';
 import { readXattrs, setXattr } from '../src/client/posix/xattrs';
+import { isRestoredXattr, metadataDifference } from '../src/client/metadata-difference';
+import type { PosixStat } from '../src/client/posix/at';
 import { removeTree } from './support/remove-tree';
 
 const BACKUP_MTIME_SEC = 1_700_000_000;
@@ -285,4 +287,22 @@ test('coarse timestamps: a target that keeps whole seconds holds the backup\'s m
     await utimes(join(target, 'f'), BACKUP_MTIME_SEC + 5, BACKUP_MTIME_SEC + 5);
   }, [item]);
   assert.match(later.writer.outcome.keptExisting.join('\n'), /modification time/);
+});
+
+test('attributes the target gives or cannot take are not compared; a capability is', () => {
+  const names = ['user.a', 'system.posix_acl_access', 'trusted.t', 'security.capability', 'security.selinux', 'security.ima',
+    'security.evm', 'security.apparmor', 'security.SMACK64', 'system.nfs4_acl'];
+  assert.deepEqual(names.filter((name) => isRestoredXattr(Buffer.from(name), true)),
+    ['user.a', 'system.posix_acl_access', 'trusted.t', 'security.capability']);
+  assert.deepEqual(names.filter((name) => isRestoredXattr(Buffer.from(name), false)), ['user.a', 'system.posix_acl_access']);
+
+  const onDisk = { mode: 0o100644, uid: 0, gid: 0, mtimeNs: BigInt(BACKUP_MTIME_SEC) * 1_000_000_000n } as PosixStat;
+  const xattr = (name: string, value: string): { name: Buffer; value: Buffer } => ({ name: Buffer.from(name), value: Buffer.from(value) });
+  const backup = meta('/f', { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, uid: 0, gid: 0 });
+  const compare = (existing: { name: Buffer; value: Buffer }[], given: { name: Buffer; value: Buffer }[]): string | undefined =>
+    metadataDifference(onDisk, backup, { mode: true, mtime: true, xattrs: { existing: () => existing, given, isRoot: true } });
+  // Backed up from NFSv4 on another machine with IMA, restored as root onto ext4 here with SELinux.
+  assert.equal(compare([xattr('security.selinux', 'system_u:object_r:var_t:s0'), xattr('security.ima', 'here')],
+    [xattr('security.ima', 'there'), xattr('system.nfs4_acl', 'acl')]), undefined);
+  assert.equal(compare([xattr('security.capability', 'cap_net_raw')], []), 'extended attribute security.capability is not in the backup');
 });

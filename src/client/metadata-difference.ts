@@ -42,36 +42,42 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
 }
 
 /**
- * Whether an attribute on disk is one the restore makes the backup's: without root only user.* and
- * the ACLs can be set at all. With root also trusted.* and security.*, but not an SELinux label the
- * backup has none of: the target's policy gives every file one, and a backup from a machine without
- * SELinux would otherwise find every entry different. A capability (security.capability) is
- * compared: it grants privileges. Other system.* names (an NFSv4 ACL) are the file system's own.
+ * Labels a security module or the kernel gives each entry on the target: SELinux, Smack and AppArmor
+ * labels by the target's policy, IMA's hash and EVM's HMAC (a key of the machine's own). A backup
+ * from another machine, or none, would otherwise make every entry differ; they are neither compared
+ * nor removed (a new file still gets the backup's).
+ */
+function isGivenByTarget(name: string): boolean {
+  return name === 'security.selinux' || name === 'security.apparmor' || name === 'security.ima' || name === 'security.evm'
+    || name.startsWith('security.SMACK64');
+}
+
+/**
+ * Whether an attribute is one the restore makes the backup's, compared on both sides and removed
+ * from a folder --overwrite replaces: without root only user.* and the ACLs can be set at all; with
+ * root also trusted.* and security.* but those the target gives (isGivenByTarget). A capability
+ * (security.capability) is compared: it grants privileges. Other system.* names (an NFSv4 ACL) are
+ * the file system's own.
  */
 export function isRestoredXattr(name: Buffer, isRoot: boolean): boolean {
   const text = name.toString('latin1');
   if (text.startsWith('user.') || text.startsWith('system.posix_acl_')) return true;
-  return isRoot && (text.startsWith('trusted.') || (text.startsWith('security.') && text !== 'security.selinux'));
+  return isRoot && (text.startsWith('trusted.') || (text.startsWith('security.') && !isGivenByTarget(text)));
 }
 
-/** Each attribute that differs, named: one on disk the backup lacks, one the backup has that is missing or holds another value. */
+/** Each compared attribute that differs, named: one on disk the backup lacks, one the backup has that is missing or holds another value. */
 function xattrDifferences(existing: readonly Xattr[], given: readonly Xattr[], isRoot: boolean): string[] {
-  const givenByName = new Map(given.map((xattr) => [xattr.name.toString('latin1'), xattr.value]));
+  const isCompared = (xattr: Xattr): boolean => isRestoredXattr(xattr.name, isRoot);
+  const givenByName = new Map(given.filter(isCompared).map((xattr) => [xattr.name.toString('latin1'), xattr]));
   const differences: string[] = [];
-  const seen = new Set<string>();
-  for (const xattr of existing) {
+  for (const xattr of existing.filter(isCompared)) {
     const key = xattr.name.toString('latin1');
-    const value = givenByName.get(key);
-    if (value !== undefined) {
-      seen.add(key);
-      if (!value.equals(xattr.value)) differences.push(`${attributeName(xattr.name)} has another value`);
-    } else if (isRestoredXattr(xattr.name, isRoot)) {
-      differences.push(`${attributeName(xattr.name)} is not in the backup`);
-    }
+    const backups = givenByName.get(key);
+    givenByName.delete(key);
+    if (backups === undefined) differences.push(`${attributeName(xattr.name)} is not in the backup`);
+    else if (!backups.value.equals(xattr.value)) differences.push(`${attributeName(xattr.name)} has another value`);
   }
-  for (const xattr of given) {
-    if (!seen.has(xattr.name.toString('latin1'))) differences.push(`${attributeName(xattr.name)} is missing`);
-  }
+  for (const missing of givenByName.values()) differences.push(`${attributeName(missing.name)} is missing`);
   return differences;
 }
 

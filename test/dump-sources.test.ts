@@ -78,13 +78,29 @@ test('a pipeline whose dumper fails fails the run, though its last command exits
 
 test('a dumper that leaves its writer running in the background fails the run: the writer is killed, the dump cut short', async () => {
   await withFolder(async (folder) => {
-    const config = configOf(`source = backgrounded\nkind = command\ndump = printf 'early\\n'; (sleep 0.5; printf 'late\\n') &\nload = cat\n`);
+    const config = configOf(`source = backgrounded\nkind = command\ndump = printf 'early\\n'; (sleep 30; printf 'late\\n') &\nload = cat\n`);
     const run = await startDumps(config, folder);
     const content = await readAll(run.openDump(run.files[0]));
     assert.equal(content.toString(), 'early\n', 'the writer was killed when its shell exited');
     const error = await run.finish().then(() => undefined, (caught: unknown) => caught);
     assert.ok(error instanceof DumpFailedError, `a dump cut short counted as a success: ${String(error)}`);
     assert.match(error.message, /exited, but processes it started were still running .*; they were killed/);
+  });
+});
+
+test('a dumper whose helpers end just after it, or stay only as zombies, succeeds', async () => {
+  await withFolder(async (folder) => {
+    // As OpenSSH leaves its ProxyCommand (ssh -J) to end after it; and a helper whose parent left the
+    // group with setsid and never reaps it (a zombie, as under a container's PID 1 that reaps nothing).
+    const config = configOf([
+      'source = helper', 'kind = command', "dump = printf 'all\\n'; (sleep 0.3) &", 'load = cat',
+      'source = zombie', 'kind = command',
+      "dump = printf 'all\\n'; perl -MPOSIX -e 'if (fork) { POSIX::setsid(); sleep 5 } else { exit 0 }' >/dev/null 2>&1 &", 'load = cat',
+    ].join('\n'));
+    const run = await startDumps(config, folder);
+    const contents = await Promise.all(run.files.map((file) => readAll(run.openDump(file))));
+    assert.deepEqual(contents.map(String), ['all\n', 'all\n']);
+    await run.finish();
   });
 });
 

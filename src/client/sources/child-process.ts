@@ -1,6 +1,7 @@
 // Runs one dumper or loader as its own process group with a deadline and a bounded stderr tail.
 // A group, so a timeout or abort also stops what `sh -c` started (pg_dump | gzip, mongodump).
 import { spawn } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
 import { OutputTail } from './output-tail';
 
 export interface ProcessOutcome {
@@ -38,9 +39,21 @@ export interface ProcessOptions {
   readonly stdout: 'ignore' | 'capture' | 'collect' | 'tail' | number;
   readonly timeoutSeconds: number;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Its work is what it writes (a dump into a FIFO, a load): processes of its group still running a
+   * moment after it exits are killed then (they would hold the FIFO open), which cuts that work
+   * short, so they fail it. Otherwise (a hook, a query) they are killed as before, and it stands.
+   */
+  readonly failsOnLeftovers?: boolean;
 }
 
 const KILL_GRACE_MILLISECONDS = 5000;
+/**
+ * How long processes of the group may take to end after the command itself: OpenSSH signals its
+ * ProxyCommand (ssh -J) at exit without waiting for it, and a pipeline's member can be just exiting.
+ */
+const LEFTOVER_GRACE_MILLISECONDS = 2000;
+const LEFTOVER_POLL_MILLISECONDS = 50;
 const HEAD_BYTES = 4096;
 const COLLECT_BYTES = 64 * 1024 * 1024;
 
@@ -128,18 +141,34 @@ export function startProcess(file: string, args: readonly string[], options: Pro
       hasExited = true;
       finish(null, null, error.message);
     });
+    let groupEnded: Promise<void> = Promise.resolve();
     child.once('exit', () => {
       hasExited = true;
-      // Leftovers of the group (a backgrounded writer) would hold the FIFO open and the reader would
-      // never see EOF; killed, what they wrote is cut short, so their command has not succeeded.
-      // A daemon a command starts (gpg-agent) leaves the group with setsid and is not seen here.
-      if (signalGroup(0) && !isKilled && !isTimedOut) {
-        leftovers = 'processes it started were still running (a command sent to the background without a wait?); they were killed';
-      }
-      signalGroup('SIGKILL');
+      groupEnded = endGroup();
     });
-    child.once('close', (code, signal) => finish(code, signal));
+    // Leftovers may hold none of our pipes (`… 2>/dev/null &`): the outcome waits for the group's end too.
+    child.once('close', (code, signal) => void groupEnded.then(() => finish(code, signal)));
   });
+  /**
+   * Leftovers of the group (a backgrounded writer) would hold the FIFO open and the reader would never
+   * see EOF, so they are killed. With failsOnLeftovers, live ones still there after a grace period
+   * fail the command: what they wrote is cut short. Zombies are not counted (nobody may reap them:
+   * node as PID 1 in a container). A daemon a command starts (ssh -f, gpg-agent) leaves the group with
+   * setsid and is neither seen nor killed.
+   */
+  const endGroup = async (): Promise<void> => {
+    if (options.failsOnLeftovers === true && child.pid !== undefined && !isKilled && !isTimedOut) {
+      const deadline = Date.now() + LEFTOVER_GRACE_MILLISECONDS;
+      while (signalGroup(0) && await hasLiveMember(child.pid)) {
+        if (Date.now() >= deadline) {
+          leftovers = 'processes it started were still running (a command sent to the background without a wait?); they were killed';
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, LEFTOVER_POLL_MILLISECONDS));
+      }
+    }
+    signalGroup('SIGKILL');
+  };
   // A child that exits early leaves its stdin broken (EPIPE): never an uncaught error, the outcome tells why.
   child.stdin?.on('error', () => undefined);
   return {
@@ -151,4 +180,27 @@ export function startProcess(file: string, args: readonly string[], options: Pro
       stop();
     },
   };
+}
+
+/** Whether a process of the group is alive (not a zombie), by /proc; a process that ends while it is read is not. */
+async function hasLiveMember(groupId: number): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return true; // no /proc: the kill(0) that found the group is all there is to go on
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so fields count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === groupId && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
 }

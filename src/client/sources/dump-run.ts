@@ -92,6 +92,7 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
       stdout: ends.writeDescriptor,
       timeoutSeconds: source.timeoutSeconds,
       env: plan.env,
+      failsOnLeftovers: true,
     });
     // The script is small; the child reads it as it goes. A child that dies early fails the run anyway.
     if (plan.input !== undefined) dump.process.stdin?.end(plan.input);

@@ -19,7 +19,7 @@ export async function runLoader(sourceName: string, command: LoaderCommand, time
   const stdin = command.stdinPath === undefined ? 'ignore' : await openAsync(command.stdinPath, constants.O_RDONLY);
   let outcome: ProcessOutcome;
   try {
-    outcome = await startProcess(command.file, command.args, { stdin, stdout: 'ignore', timeoutSeconds }).outcome;
+    outcome = await startProcess(command.file, command.args, { stdin, stdout: 'ignore', timeoutSeconds, failsOnLeftovers: true }).outcome;
   } finally {
     if (stdin !== 'ignore') await closeAsync(stdin);
   }

@@ -1,11 +1,12 @@
 // The parent index as the walk reads it while it streams in: a path is answered only once the index
 // has reached it, damaged entries take a rank but are not the parent's file, an index out of order or
 // one that fails midway is an error, and closing it stops the call and wakes whoever waits.
-// The Parent call here is a scripted stream of batches handed to the real ParentIndex.
+// The Parent call here is a scripted stream of batches, serialized as the server writes them, handed to the real ParentIndex.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EntryType, type BackupClient, type EntryMeta, type ParentBatch } from '../src/proto/cpsbackup';
 import { NOT_YET, ParentIndex } from '../src/client/parent-index';
+import { serializeParentBatch } from '../src/common/wire/parent-batch-codec';
 import { meta } from './support/hostile-client';
 
 /** A Parent call whose batches the test releases one at a time, or fails. */
@@ -34,8 +35,17 @@ class ScriptedCall {
     }
   }
 
+  /** The batches go through the wire as the server writes them and the decoder the index asks for. */
   client(): BackupClient {
-    return { parent: () => this } as unknown as BackupClient;
+    const makeServerStreamRequest = (_method: string, _serialize: unknown, deserialize: (bytes: Buffer) => unknown): AsyncIterable<unknown> => {
+      const batches = this[Symbol.asyncIterator]();
+      return Object.assign({
+        async *[Symbol.asyncIterator](): AsyncGenerator<unknown> {
+          for await (const batch of { [Symbol.asyncIterator]: () => batches }) yield deserialize(serializeParentBatch(batch));
+        },
+      }, { cancel: () => this.cancel() });
+    };
+    return { makeServerStreamRequest } as unknown as BackupClient;
   }
 }
 

@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testBytes } from './support/test-bytes';
-import { decodeEntryMeta } from '../src/common/wire/entry-meta-reader';
+import { decodeEntryMeta, decodeParentIndexEntry } from '../src/common/wire/entry-meta-reader';
 import { encodeEntryMeta } from '../src/common/wire/entry-meta-writer';
-import { deserializeParentBatch, serializeParentBatch } from '../src/common/wire/parent-batch-codec';
+import { deserializeParentBatch, deserializeParentIndexBatch, serializeParentBatch } from '../src/common/wire/parent-batch-codec';
 import { EntryMeta, EntryType, ParentBatch } from '../src/proto/cpsbackup';
 import { ProtocolError } from '../src/common/errors';
 import { FieldReader } from '../src/common/wire/batch-codec';
@@ -113,6 +113,28 @@ test('ParentBatch: the hand-written codec writes and reads what ts-proto does, e
   const unpacked = Buffer.from([5 << 3, 3, 5 << 3, 200, 1]);
   assert.deepEqual(deserializeParentBatch(unpacked).damaged, [3, 200]);
   assert.deepEqual(ParentBatch.decode(unpacked).damaged, [3, 200]);
+});
+
+test('the parent index\'s reader keeps exactly what ts-proto reads of the fields it keeps, the path as latin1', () => {
+  const kept = (meta: EntryMeta): Record<string, unknown> => ({
+    key: meta.path.toString('latin1'), type: meta.type, mode: meta.mode, size: meta.size, mtimeSec: meta.mtimeSec, mtimeNsec: meta.mtimeNsec,
+    ctimeSec: meta.ctimeSec, ctimeNsec: meta.ctimeNsec, inode: meta.inode, uid: meta.uid, gid: meta.gid, user: meta.user, group: meta.group,
+    device: meta.device, nlink: meta.nlink, rank: 0,
+  });
+  for (let index = 0; index < 500; index++) {
+    const bytes = Buffer.from(EntryMeta.encode(sample(index)).finish());
+    const framed = Buffer.concat([testBytes(`before ${index}`, 7), bytes, testBytes(`after ${index}`, 5)]);
+    assert.deepEqual(decodeParentIndexEntry(framed, 7, 7 + bytes.length), kept(EntryMeta.decode(bytes)), `sample ${index}`);
+  }
+  const batch: ParentBatch = { backupId: 302, entries: Array.from({ length: 200 }, (_, index) => sample(index)), acceptsBatches: true,
+    acceptsCarriedRuns: true, damaged: [0, 127, 199] };
+  const read = deserializeParentIndexBatch(serializeParentBatch(batch));
+  assert.deepEqual({ ...read, entries: read.entries.length }, { ...batch, entries: 200 });
+  assert.deepEqual(read.entries, batch.entries.map(kept));
+  // A value a kept field cannot hold is refused, as decodeEntryMeta refuses it.
+  const tooLarge = Buffer.from([0x50, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]); // inode (field 10) = 2^63 - 1
+  assert.throws(() => decodeParentIndexEntry(tooLarge, 0, tooLarge.length), (error: unknown) => error instanceof ProtocolError && /inode/.test(error.message));
+  assert.throws(() => decodeEntryMeta(tooLarge), ProtocolError);
 });
 
 test('encodeEntryMeta refuses a value its field cannot hold, as ts-proto does, instead of writing another value', () => {

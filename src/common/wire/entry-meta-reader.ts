@@ -15,7 +15,7 @@ class MetaReader {
   private low = 0;
   private high = 0;
 
-  constructor(private readonly buffer: Buffer, private offset: number, private readonly end: number, private readonly copiesBytes = true) {}
+  constructor(private readonly buffer: Buffer, private offset: number, private readonly end: number) {}
 
   get isDone(): boolean {
     return this.offset >= this.end;
@@ -85,20 +85,21 @@ class MetaReader {
     return start;
   }
 
-  /**
-   * A copy unless asked for views: an entry may outlive its message by long (a restore keeps folders
-   * to the end), and a view would pin the whole batch.
-   */
+  /** A copy: an entry may outlive its message by long (a restore keeps folders to the end), and a view would pin the whole batch. */
   bytes(): Buffer {
     const start = this.span();
-    if (start === this.offset) return EMPTY;
-    const view = this.buffer.subarray(start, this.offset);
-    return this.copiesBytes ? Buffer.from(view) : view;
+    return start === this.offset ? EMPTY : Buffer.from(this.buffer.subarray(start, this.offset));
   }
 
   string(): string {
     const start = this.span();
     return this.buffer.toString('utf8', start, this.offset);
+  }
+
+  /** Bytes as a string of one character per byte: a Map key that compares as the bytes do. */
+  latin1(): string {
+    const start = this.span();
+    return this.buffer.toString('latin1', start, this.offset);
   }
 
   skip(wireType: number): void {
@@ -119,7 +120,7 @@ class MetaReader {
   /** A nested message's reader, for [start, end) just read by span(). */
   nested(): MetaReader {
     const start = this.span();
-    return new MetaReader(this.buffer, start, this.offset, this.copiesBytes);
+    return new MetaReader(this.buffer, start, this.offset);
   }
 }
 
@@ -134,17 +135,13 @@ function readXattr(reader: MetaReader): Xattr {
   return xattr;
 }
 
-/**
- * Decodes buffer[start, end) as an EntryMeta, as ts-proto's EntryMeta.decode does (bytes copied,
- * unknown fields skipped). asViews: its bytes fields are views into buffer instead, for an entry read
- * once and dropped (a copy of each path was a tenth of reading the parent index).
- */
-export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length, asViews = false): EntryMeta {
+/** Decodes buffer[start, end) as an EntryMeta, as ts-proto's EntryMeta.decode does (bytes copied, unknown fields skipped). */
+export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length): EntryMeta {
   const meta: EntryMeta = {
     path: EMPTY, type: 0, mode: 0, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, device: 0, size: 0,
     linkTarget: EMPTY, user: '', group: '', nlink: 0, rdev: 0, xattrs: [], extents: [], hardlinkTarget: EMPTY,
   };
-  const reader = new MetaReader(buffer, start, end, !asViews);
+  const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
     const tag = reader.tag();
     const field = Math.floor(tag / 8);
@@ -184,4 +181,71 @@ export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length, 
     reader.skip(wireType);
   }
   return meta;
+}
+
+/**
+ * What the parent index keeps of an entry: the fields the unchanged check and a carried run compare,
+ * and the path as a latin1 key. rank is the entry's place in the parent's path order, which only the
+ * reader of the whole index knows (0 here).
+ */
+export interface ParentIndexEntry {
+  readonly key: string;
+  readonly type: number;
+  readonly mode: number;
+  readonly size: number;
+  readonly mtimeSec: number;
+  readonly mtimeNsec: number;
+  readonly ctimeSec: number;
+  readonly ctimeNsec: number;
+  readonly inode: number;
+  readonly uid: number;
+  readonly gid: number;
+  user: string;
+  group: string;
+  readonly device: number;
+  readonly nlink: number;
+  rank: number;
+}
+
+/**
+ * Decodes buffer[start, end) as an EntryMeta, keeping only what ParentIndexEntry holds: one object
+ * per entry and no copy of its path, where decodeEntryMeta made an EntryMeta (two arrays, a copied
+ * path) that the index then copied again. The fields it keeps are read and checked as there; the
+ * others are skipped as protobuf skips unknown ones.
+ */
+export function decodeParentIndexEntry(buffer: Buffer, start: number, end: number): ParentIndexEntry {
+  let key = '';
+  let type = 0, mode = 0, uid = 0, gid = 0, mtimeSec = 0, mtimeNsec = 0, ctimeSec = 0, ctimeNsec = 0;
+  let inode = 0, device = 0, size = 0, nlink = 0;
+  let user = '', group = '';
+  const reader = new MetaReader(buffer, start, end);
+  while (!reader.isDone) {
+    const tag = reader.tag();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (wireType === 0) {
+      switch (field) {
+        case Field.type: type = reader.int32(); continue;
+        case Field.mode: mode = reader.uint32(); continue;
+        case Field.uid: uid = reader.uint32(); continue;
+        case Field.gid: gid = reader.uint32(); continue;
+        case Field.mtimeSec: mtimeSec = reader.int64('mtime'); continue;
+        case Field.mtimeNsec: mtimeNsec = reader.uint32(); continue;
+        case Field.ctimeSec: ctimeSec = reader.int64('ctime'); continue;
+        case Field.ctimeNsec: ctimeNsec = reader.uint32(); continue;
+        case Field.inode: inode = reader.uint64('inode'); continue;
+        case Field.device: device = reader.uint64('device'); continue;
+        case Field.size: size = reader.uint64('size'); continue;
+        case Field.nlink: nlink = reader.uint32(); continue;
+      }
+    } else if (wireType === LENGTH_DELIMITED) {
+      switch (field) {
+        case Field.path: key = reader.latin1(); continue;
+        case Field.user: user = reader.string(); continue;
+        case Field.group: group = reader.string(); continue;
+      }
+    }
+    reader.skip(wireType);
+  }
+  return { key, type, mode, size, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, uid, gid, user, group, device, nlink, rank: 0 };
 }

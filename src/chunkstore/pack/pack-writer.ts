@@ -192,7 +192,7 @@ export class PackWriter implements StagingHolder {
     const pieces = pack.pending.splice(0);
     const end = pack.size;
     try {
-      await (await pack.handle).writev(pieces, pack.written);
+      await writevAll(await pack.handle, pieces, pack.written);
     } catch (error) {
       throw translateWriteError(error, pack.path);
     }
@@ -212,7 +212,11 @@ export class PackWriter implements StagingHolder {
     let sealing: Promise<void>;
     try {
       await this.writePending(pack);
-      await (await pack.handle).close();
+      const handle = await pack.handle;
+      // Every record's offset in the catalog lies within pack.size: a shorter file must never be stored.
+      const { size } = await handle.stat();
+      if (size !== pack.size) throw new Error(`staged pack ${pack.path} holds ${size} bytes, ${pack.size} were written to it`);
+      await handle.close();
     } catch (error) {
       this.fail(pack, error);
       throw error;
@@ -245,4 +249,31 @@ export class PackWriter implements StagingHolder {
     pack.reserved = 0;
     if (bytes > 0) this.budget.release(bytes, true);
   }
+}
+
+/**
+ * Writes every byte of pieces at position, or throws. One writev can write less and say nothing:
+ * libuv writes its buffers in turn and, when a later write fails (ENOSPC, EDQUOT), returns the count
+ * written so far without the error. Taken as whole, the pack was stored and recorded short, with
+ * catalog offsets past its end. The rest is written again, and a full disk then fails that write.
+ */
+export async function writevAll(handle: Pick<FileHandle, 'writev'>, pieces: readonly Buffer[], position: number): Promise<void> {
+  let rest = [...pieces];
+  let at = position;
+  while (rest.length > 0) {
+    const total = rest.reduce((sum, piece) => sum + piece.length, 0);
+    const { bytesWritten } = await handle.writev(rest, at);
+    if (bytesWritten === total) return;
+    if (bytesWritten <= 0) throw new Error(`writev wrote nothing of ${total} bytes at ${at}`);
+    at += bytesWritten;
+    rest = remainderAfter(rest, bytesWritten);
+  }
+}
+
+/** The pieces left once count bytes of them are written: the first one cut where the write stopped. */
+function remainderAfter(pieces: readonly Buffer[], count: number): Buffer[] {
+  let skipped = count;
+  let index = 0;
+  while (skipped >= pieces[index].length) skipped -= pieces[index++].length;
+  return [pieces[index].subarray(skipped), ...pieces.slice(index + 1)];
 }

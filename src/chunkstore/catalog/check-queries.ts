@@ -66,6 +66,8 @@ export class CheckQueries {
       chunkPage: db.prepare(
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks
          WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`),
+      chunkRow: db.prepare(
+        `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks WHERE id = ?`),
       dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),
       clientName: db.prepare(`SELECT name FROM clients WHERE id = ?`).pluck(),
       contentCount: db.prepare(`SELECT COUNT(*) FROM contents`).pluck(),
@@ -111,6 +113,11 @@ export class CheckQueries {
   /** Chunks in pack order after the given position, a page at a time. */
   chunksAfter(packId: number, offset: number, id: number, limit: number): ChunkRow[] {
     return this.statements.chunkPage.all(packId, offset, id, limit) as ChunkRow[];
+  }
+
+  /** A chunk's row as it is now; undefined once it is gone. */
+  chunkRow(chunkId: number): ChunkRow | undefined {
+    return this.statements.chunkRow.get(chunkId) as ChunkRow | undefined;
   }
 
   /** Recovery only: a chunk of an unsealed version-1 pack that did not read back intact. */

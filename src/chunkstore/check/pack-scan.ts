@@ -20,21 +20,39 @@ export interface PackScanResult {
 
 const PAGE_SIZE = 1000;
 
-/** shouldReadData decides per chunk whether its bytes are decoded and re-hashed, not only its header. */
+/**
+ * shouldReadData decides per chunk whether its bytes are decoded and re-hashed, not only its header.
+ * Backups, GC and compaction may run meanwhile (a check with read-data takes hours): only the packs
+ * recorded when it began are checked, and anything found wrong is looked up again before it is
+ * reported, since a chunk moved or a pack removed since it was read is no damage. A chunk marked
+ * damaged stays so: a false mark would make clients send files again and --repair drop them.
+ */
 export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, framing: RecordFraming,
   shouldReadData: () => boolean): Promise<PackScanResult> {
   const problems: string[] = [];
+  // Recorded first, listed second: a pack is stored before it is recorded, so each pack of this
+  // snapshot was in the store before the listing began (unless a sweep removed it since).
+  const packs = new Map(catalog.packs.all().map((pack) => [pack.id, pack]));
+  const lastPackId = Math.max(0, ...packs.keys());
   const stored = new Map<string, number>();
   for await (const object of backend.listPacks()) stored.set(object.name, object.size);
-  const packs = new Map(catalog.packs.all().map((pack) => [pack.id, pack]));
+  // The catalog's packs now, read again once per page of chunks at most (only when something looks wrong).
+  let recordedNow: Set<string> | undefined;
+  const isStillRecorded = (name: string): boolean => {
+    recordedNow ??= new Set(catalog.packs.all().map((pack) => pack.name));
+    return recordedNow.has(name) && !catalog.packs.isDoomed(name);
+  };
   for (const pack of packs.values()) {
     const size = stored.get(pack.name);
-    if (size === undefined) problems.push(`pack ${pack.name} is missing from ${backend.location}`);
-    else if (size < pack.size) problems.push(`pack ${pack.name} is truncated: ${size} bytes stored, ${pack.size} recorded`);
+    if (size === undefined) {
+      if (isStillRecorded(pack.name)) problems.push(`pack ${pack.name} is missing from ${backend.location}`);
+    } else if (size < pack.size) problems.push(`pack ${pack.name} is truncated: ${size} bytes stored, ${pack.size} recorded`);
   }
   const recorded = new Set([...packs.values()].map((pack) => pack.name));
   for (const name of stored.keys()) {
-    if (!recorded.has(name) && !catalog.packs.isDoomed(name)) problems.push(`pack ${name} in ${backend.location} is not in the catalog (an orphan)`);
+    // Stored and recorded since the snapshot, by a backup still running then: not an orphan.
+    if (recorded.has(name) || catalog.packs.isDoomed(name) || isStillRecorded(name)) continue;
+    problems.push(`pack ${name} in ${backend.location} is not in the catalog (an orphan)`);
   }
   const damagedChunks: ChunkDamage[] = [];
   let chunks = 0;
@@ -42,10 +60,17 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
   let after = [-1, -1, -1];
   for (;;) {
     const rows = catalog.checks.chunksAfter(after[0], after[1], after[2], PAGE_SIZE);
+    recordedNow = undefined;
     for (const row of rows) {
+      // Recorded after the check began, or moved there by a compaction: the next check reads it.
+      if (row.packId > lastPackId) continue;
       chunks++;
       const pack = packs.get(row.packId);
       const damage = (reason: string): void => {
+        const now = catalog.checks.chunkRow(row.id);
+        // Moved (compaction) or dropped (GC) since its row was read: its old place proves nothing.
+        if (now === undefined || now.packId !== row.packId || now.offset !== row.offset) return;
+        if (pack !== undefined && !isStillRecorded(pack.name)) return;
         damagedChunks.push({ chunkId: row.id, hash: row.hash.toString('hex'), packName: pack?.name ?? `#${row.packId}`, offset: row.offset, reason });
       };
       if (pack === undefined) { damage(`its pack row ${row.packId} does not exist`); continue; }

@@ -3,7 +3,7 @@
 // refusals (no backup to be partial to; a partial whose complete backup was deleted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
 import { DUMPS_STARTED_LABEL, PARTIAL_OVERLAP_MILLISECONDS } from '../src/client/partial-since';
@@ -78,6 +78,46 @@ test('partial backups chain: since from the last dump start, loads in order, a f
     exited(await cli('-d', String(backups[0].id), '--force'), 0, '-d --force of the complete backup');
     const afterDelete = exited(await cli('-l'), 0, '-l after the forced delete');
     assert.equal(afterDelete.stdout, '', 'the partials went with their base');
+  } finally {
+    await sandbox.destroy();
+  }
+});
+
+test('-i --include or -r of a partial backup loads only the dumps the selection covers, of every backup of the chain', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    await sandbox.startServer();
+    const data = join(sandbox.root, 'data');
+    await mkdir(data);
+    await writeFile(join(data, 'settings.txt'), 'app settings\n');
+    const logOf = (source: string): string => join(sandbox.root, `${source}.log`);
+    const storage = join(sandbox.root, 'storage.conf');
+    await writeFile(storage, ['app', 'other'].flatMap((source) => [
+      `source = ${source}`, 'kind = command',
+      `dump = echo "${source} complete"`, `load = sh -c 'cat >> ${logOf(source)}'`,
+      `dump_partial = echo "${source} since {since}"`, `load_partial = sh -c 'cat >> ${logOf(source)}'`,
+    ]).join('\n') + '\n');
+    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `storage_conf = ${storage}`]);
+    const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', config, ...args]);
+    exited(await cli('-e'), 0, '-e');
+    exited(await cli('-e', '--partial'), 0, 'first -e --partial');
+    exited(await cli('-e', '--partial'), 0, 'second -e --partial');
+    const loaded = async (source: string): Promise<string[]> => {
+      const text = await readFile(logOf(source), 'utf8').catch(() => '');
+      await rm(logOf(source), { force: true });
+      return text.split('\n').filter((line) => line !== '').map((line) => line.replace(/since .*/, 'since'));
+    };
+
+    exited(await cli('-i', '--include', join(data, 'settings.txt')), 0, '-i --include of a file');
+    assert.deepEqual([await loaded('app'), await loaded('other')], [[], []], 'a file asked for loaded every earlier dump into the live databases');
+
+    const appDumps = join(sandbox.root, 'work', 'node1', 'dumps', 'app');
+    exited(await cli('-i', '--include', appDumps), 0, '-i --include of one source\'s dumps');
+    assert.deepEqual(await loaded('app'), ['app complete', 'app since', 'app since']);
+    assert.deepEqual(await loaded('other'), [], 'the other source was taken back to an earlier backup');
+
+    exited(await cli('-i', '-r', '/dumps/other/'), 0, '-i -r of the other source\'s dumps');
+    assert.deepEqual([await loaded('app'), await loaded('other')], [[], ['other complete', 'other since', 'other since']]);
   } finally {
     await sandbox.destroy();
   }

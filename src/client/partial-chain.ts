@@ -10,6 +10,7 @@ import type { OverwritePolicy } from './overwrite-policy';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
+import { compileLinearRegex } from '../common/linear-regex';
 
 function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
   return [...backups].sort((left, right) => left.backupId - right.backupId);
@@ -87,6 +88,11 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     client.close();
   }
   if (options.loadInto !== undefined) dumpPaths = loadedDumpPaths(config, options.storage, options.loadInto, chain, dumpPaths);
+  dumpPaths = selectedDumpPaths(options, dumpPaths);
+  const chosen = chain[chain.length - 1];
+  if (options.loadInto !== undefined && (dumpPaths.get(chosen.backupId) ?? []).length === 0) {
+    throw new NotFoundError(`backup ${chosen.backupId} holds no dump that both --load-into and the --include or -r selection cover`);
+  }
   const steps: ChainStep[] = [];
   for (const [index, backup] of chain.entries()) {
     const isDumpsOnly = index < chain.length - 1 || options.loadInto !== undefined;
@@ -111,6 +117,22 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     if (hasFailed) return { steps, skipped: chain.slice(index + 1) };
   }
   return { steps, skipped: [] };
+}
+
+/**
+ * With --include or -r, the earlier backups' dumps the selection covers, by the same rule the server
+ * applies to the chosen one (a path at or below an include, and matching the pattern): restoring
+ * /srv/app from a partial backup must not load every earlier dump into the live databases, and
+ * restoring one source's dump must not take the others back to an earlier backup's state.
+ */
+function selectedDumpPaths(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<number, string[]>): Map<number, string[]> {
+  const includes = options.paths ?? [];
+  const regex = options.pathRegex === undefined || options.pathRegex === '' ? undefined : compileLinearRegex(options.pathRegex, 'the restore pattern');
+  if (includes.length === 0 && regex === undefined) return new Map(dumpPaths);
+  const isSelected = (path: string): boolean =>
+    (includes.length === 0 || includes.some((include) => include === '/' || path === include || path.startsWith(`${include}/`)))
+    && (regex === undefined || regex.test(path));
+  return new Map([...dumpPaths].map(([backupId, paths]) => [backupId, paths.filter(isSelected)]));
 }
 
 /** Each backup's dumps of the sources loadInto covers; NotFoundError if the chosen backup has none. */

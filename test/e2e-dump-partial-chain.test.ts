@@ -122,3 +122,37 @@ test('-i --include or -r of a partial backup loads only the dumps the selection 
     await sandbox.destroy();
   }
 });
+
+test('a partial dump is loaded by load_partial only, as recorded when it was dumped, whatever storage.conf says now', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    await sandbox.startServer();
+    const log = join(sandbox.root, 'loads.log');
+    const storage = join(sandbox.root, 'storage.conf');
+    const plain = ['source = plain', 'kind = command', 'dump = echo "plain whole"', `load = sh -c 'sed "s/^/plain load: /" >> ${log}'`];
+    await writeFile(storage, [
+      'source = app', 'kind = command', 'dump = echo "app whole"', `load = sh -c 'sed "s/^/app load: /" >> ${log}'`,
+      'dump_partial = echo "app changes {since}" | cut -d" " -f1-2', `load_partial = sh -c 'sed "s/^/app load_partial: /" >> ${log}'`, ...plain, '',
+    ].join('\n'));
+    const config = await sandbox.writeNodeConfig('node1', [`storage_conf = ${storage}`]);
+    const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', config, ...args]);
+    exited(await cli('-e'), 0, '-e');
+    exited(await cli('-e', '--partial'), 0, '-e --partial');
+    const labels = (JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[]).map((backup) => backup.labels['dumps.partial_sources']);
+    assert.deepEqual(labels, [undefined, 'app'], 'plain has no dump_partial: dumped whole in the partial backup too');
+
+    exited(await cli('-i'), 0, '-i as configured when dumped');
+    assert.equal(await readFile(log, 'utf8'), 'app load: app whole\nplain load: plain whole\napp load_partial: app changes\nplain load: plain whole\n');
+    await rm(log);
+
+    // storage.conf changed since (or a receiver's, which has no reason to name load_partial): app's
+    // partial dump is not given to `load`, which would take it for the whole database.
+    await writeFile(storage, ['source = app', 'kind = command', 'dump = echo "app whole"', `load = sh -c 'sed "s/^/app load: /" >> ${log}'`, ...plain, ''].join('\n'));
+    const refused = exited(await cli('-i'), 3, '-i without load_partial');
+    assert.match(refused.stderr, /load of app failed[\s\S]*holds only the changes since the backup before it, and storage.conf has no load_partial/);
+    assert.equal(await readFile(log, 'utf8'), 'app load: app whole\nplain load: plain whole\nplain load: plain whole\n',
+      'the partial dump went to load (each source of a backup loads on its own)');
+  } finally {
+    await sandbox.destroy();
+  }
+});

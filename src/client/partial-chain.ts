@@ -11,6 +11,7 @@ import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/
 import type { StorageConfig } from './sources/storage-config';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
+import { partialDumpsOf } from './sources/partial-dumps';
 
 function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
   return [...backups].sort((left, right) => left.backupId - right.backupId);
@@ -108,7 +109,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
     });
     const loads = await loadRestoredDumps(options.storage, dumps, {
-      partial: isPartial(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
+      partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
     });
     const step: ChainStep = { backup, isDumpsOnly, restore, loads };
     steps.push(step);

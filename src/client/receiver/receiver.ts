@@ -12,6 +12,7 @@ import { runRestore } from '../restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
 import type { DumpSource, StorageConfig } from '../sources/storage-config';
 import { loadIntoFor, type LoadInto } from '../sources/load-into';
+import { partialDumpsOf } from '../sources/partial-dumps';
 import type { OverwritePolicy } from '../overwrite-policy';
 import { runPostprocess } from './postprocess';
 import { receiveFiles, type FilesReceived } from './receive-files';
@@ -149,7 +150,7 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
     return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
   });
   const loads = await loadRestoredDumps(storage, dumps, {
-    partial: isPartial(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
+    partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
   });
   for (const load of loads) {
     options.onEvent?.(load.ok ? `loaded ${load.sourceName} from ${kind} backup ${backup.backupId}`

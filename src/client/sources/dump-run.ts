@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { DumpFailedError, errorMessage } from '../../common/errors';
 import { describeFailure, isSuccess, startProcess, type ProcessOutcome, type RunningProcess } from './child-process';
 import { DUMPS_FOLDER } from './dump-names';
-import { planDumps, type DumpPlan } from './dump-plans';
+import { isPartialDump, planDumps, type DumpPlan } from './dump-plans';
+import { partialSourcesLabel } from './partial-dumps';
 import { closeDescriptor, makeFifo, openFifoEnds } from './fifo';
 import type { DumpSource, StorageConfig } from './storage-config';
 import { versionLabels } from './version-labels';
@@ -54,6 +55,9 @@ export async function startDumps(
   const cleanups: (() => Promise<void>)[] = [];
   const dumps: RunningDump[] = [];
   try {
+    if (options.partialSince !== undefined) {
+      Object.assign(labels, partialSourcesLabel(config.sources.filter((source) => isPartialDump(source, options.partialSince)).map((source) => source.name)));
+    }
     for (const source of config.sources) {
       const sourcePlan = await planDumps(source, options.partialSince, workDirectory);
       if (sourcePlan.cleanup !== undefined) cleanups.push(sourcePlan.cleanup);

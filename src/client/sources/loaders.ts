@@ -4,6 +4,7 @@ import { rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { errorMessage } from '../../common/errors';
 import { loadCommandDump } from './command-loader';
+import type { DumpKind } from './dump-kind';
 import { DUMPS_FOLDER, isDumpFileName } from './dump-names';
 import { loadMongodbDump } from './mongodb-loader';
 import { loadSqliteDump } from './sqlite-loader';
@@ -26,8 +27,12 @@ export interface LoadResult {
 }
 
 export interface LoadOptions {
-  /** The backup holds partial dumps, so sources with a partial loader use it (database dumps say so themselves). */
-  readonly partial?: boolean;
+  /**
+   * Which dumps are partial (database dumps say so themselves): the source names the backup recorded
+   * (partialDumpsOf), or true for a partial backup made before it recorded them, whose sources with
+   * a partial loader use it.
+   */
+  readonly partial?: boolean | ReadonlySet<string>;
   /** Load only the database sources it covers, into the databases it names; any other dump is kept, not loaded. */
   readonly loadInto?: LoadInto;
   /** This node's work folder: database loads keep their credential files there. */
@@ -75,7 +80,7 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
     }
     for (const dump of group) {
       try {
-        await loadOne(source, dump.path, options.partial === true);
+        await loadOne(source, dump.path, dumpKindOf(source.name, options.partial));
         await removeLoaded(dump.path);
         results.push({ sourceName, path: dump.path, ok: true });
       } catch (error) {
@@ -91,14 +96,21 @@ async function removeLoaded(path: string): Promise<void> {
   await rmdir(dirname(path)).catch(() => undefined); // only if that was the source's last file
 }
 
-function loadOne(source: Exclude<DumpSource, { kind: 'postgresql' | 'mariadb' }>, path: string, isPartial: boolean): Promise<void> {
+/** 'partial' or 'whole' as recorded at dump time; 'as-configured' for a partial backup that did not record it. */
+function dumpKindOf(sourceName: string, partial: LoadOptions['partial']): DumpKind {
+  if (partial === undefined || partial === false) return 'whole';
+  if (partial === true) return 'as-configured';
+  return partial.has(sourceName) ? 'partial' : 'whole';
+}
+
+function loadOne(source: Exclude<DumpSource, { kind: 'postgresql' | 'mariadb' }>, path: string, kind: DumpKind): Promise<void> {
   switch (source.kind) {
     case 'command':
-      return loadCommandDump(source, path, isPartial);
+      return loadCommandDump(source, path, kind);
     case 'sqlite':
       return loadSqliteDump(source, path);
     case 'mongodb':
-      return loadMongodbDump(source, path, isPartial);
+      return loadMongodbDump(source, path, kind);
   }
 }
 

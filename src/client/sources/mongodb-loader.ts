@@ -11,16 +11,21 @@ import { collectionOfFileName } from './dump-names';
 import { runLoader } from './run-loader';
 import { isOnPath } from './shell';
 import type { MongodbSource } from './storage-config';
+import type { DumpKind } from './dump-kind';
 
 const BATCH_DOCUMENTS = 1000;
 const BATCH_BYTES = 8 * 1024 * 1024;
 /** mongorestore exits 0 even when documents were rejected; its summary line says how many. */
 const FAILED_DOCUMENTS = /(\d+) document\(s\) failed to restore/;
 
-export async function loadMongodbDump(source: MongodbSource, path: string, isPartial: boolean): Promise<void> {
+/**
+ * A partial dump (recorded so when dumped) is always applied as upserts by _id, whatever this node's
+ * since_field: mongorestore --drop would leave only its recent documents.
+ */
+export async function loadMongodbDump(source: MongodbSource, path: string, kind: DumpKind): Promise<void> {
   const collection = collectionOfFileName(basename(path));
   if (collection === undefined) throw new LoadFailedError(source.name, `${path} is not named <collection>.bson`);
-  const isUpsert = isPartial && source.sinceField !== undefined;
+  const isUpsert = kind === 'partial' || (kind === 'as-configured' && source.sinceField !== undefined);
   if (!isUpsert && isOnPath('mongorestore')) {
     const args = [`--uri=${source.uri}`, `--db=${source.database}`, `--collection=${collection}`, '--drop', path];
     const outcome = await runLoader(source.name, { file: 'mongorestore', args }, source.timeoutSeconds);

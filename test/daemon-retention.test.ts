@@ -2,7 +2,7 @@
 // after keep_days_partial days or as soon as the complete backup they stand on is gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backupsToKeep, type RetentionCandidate } from '../src/server/retention/retention-decisions';
+import { backupsToKeep, retentionDecisions, type RetentionCandidate } from '../src/server/retention/retention-decisions';
 
 const DAY = 24 * 3600 * 1000;
 const now = 100 * DAY;
@@ -22,11 +22,16 @@ test('keep counts complete backups only: partials every few minutes do not push 
   assert.deepEqual(kept(backups, { keep: [3] }), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
 
-test('keep_days_partial drops older partials, keeps complete ones, and never the newest backup', () => {
+test('keep_days_partial drops older partials, keeps complete ones, and never the newest backup nor a kept partial\'s earlier links', () => {
   const backups = history([['C', 5], ['p', 4], ['p', 3], ['C', 2.5], ['p', 2.2], ['p', 1.5], ['p', 0.5]]);
-  assert.deepEqual(kept(backups, { keep: [10], keepDaysPartial: 2 }), [1, 4, 6, 7]);
+  // 5 is past the limit, but 6 and 7 hold only the changes since it: without 5 they would load without its changes.
+  assert.deepEqual(kept(backups, { keep: [10], keepDaysPartial: 2 }), [1, 4, 5, 6, 7]);
+  const decisions = retentionDecisions(backups, { keep: [10], keepDaysPartial: 2 }, now);
+  assert.deepEqual(decisions.find((decision) => decision.number === 5)?.reasons, ['earlier link of kept partial backup 7']);
   const stale = history([['C', 9], ['p', 8], ['p', 7]]);
-  assert.deepEqual(kept(stale, { keep: [10], keepDaysPartial: 2 }), [1, 3], 'the newest backup outlives its age limit');
+  assert.deepEqual(kept(stale, { keep: [10], keepDaysPartial: 2 }), [1, 2, 3], 'the newest backup outlives its age limit, and keeps its chain');
+  const protectedOne = history([['C', 9], ['p', 8], ['p', 7], ['C', 1]]).map((backup) => (backup.number === 3 ? { ...backup, isProtected: true } : backup));
+  assert.deepEqual(kept(protectedOne, { keep: [1], keepDaysPartial: 2 }), [1, 2, 3, 4], 'a protected partial keeps its base and its earlier links');
 });
 
 test('keep_days applies to both kinds; keep_days_partial can only be shorter in effect', () => {

@@ -118,6 +118,14 @@ test('-i --include or -r of a partial backup loads only the dumps the selection 
 
     exited(await cli('-i', '-r', '/dumps/other/'), 0, '-i -r of the other source\'s dumps');
     assert.deepEqual([await loaded('app'), await loaded('other')], [[], ['other complete', 'other since', 'other since']]);
+
+    // A middle partial cannot go alone: the one after it holds only the changes since it.
+    const numbers = (JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[]).map((backup) => backup.id);
+    const refusal = await cli('-d', String(numbers[1]));
+    assert.equal(refusal.code, 12, refusal.stdout + refusal.stderr);
+    assert.match(refusal.stderr, new RegExp(`is a link the later partial backups ${numbers[2]} stand on; deleting it needs --force`));
+    exited(await cli('-d', String(numbers[1]), '--force'), 0, '-d --force of the middle partial');
+    assert.deepEqual((JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[]).map((backup) => backup.id), [numbers[0]]);
   } finally {
     await sandbox.destroy();
   }
@@ -138,8 +146,10 @@ test('a partial dump is loaded by load_partial only, as recorded when it was dum
     const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', config, ...args]);
     exited(await cli('-e'), 0, '-e');
     exited(await cli('-e', '--partial'), 0, '-e --partial');
-    const labels = (JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[]).map((backup) => backup.labels['dumps.partial_sources']);
-    assert.deepEqual(labels, [undefined, 'app'], 'plain has no dump_partial: dumped whole in the partial backup too');
+    const listed = JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[];
+    assert.deepEqual(listed.map((backup) => backup.labels['dumps.partial_sources']), [undefined, 'app'],
+      'plain has no dump_partial: dumped whole in the partial backup too');
+    assert.deepEqual(listed.map((backup) => backup.labels['dumps.partial_of']), [undefined, String(listed[0].id)], 'the backup it continues');
 
     exited(await cli('-i'), 0, '-i as configured when dumped');
     assert.equal(await readFile(log, 'utf8'), 'app load: app whole\nplain load: plain whole\napp load_partial: app changes\nplain load: plain whole\n');

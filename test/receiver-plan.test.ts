@@ -81,3 +81,17 @@ test('lock: one receive per client; another client is independent; a dead owner\
   await taken.release();
   assert.deepEqual(readdirSync(receiveFolder(folder)), []);
 });
+
+test('plan: a partial whose recorded predecessor is gone breaks the chain loudly; one never committed is no gap', () => {
+  // Each partial records the backup whose dump start its `since` came from (dumps.partial_of).
+  const linked = (kinds: string, missing: readonly number[]): BackupSummary[] => {
+    const listed = backups(kinds, missing);
+    return listed.map((backup, index) => (backup.kind === BackupKind.BACKUP_KIND_PARTIAL
+      ? { ...backup, labels: { 'dumps.partial_of': String(listed[index - 1].backupId) } } : backup));
+  };
+  assert.deepEqual(ids(planReceive(linked('Cppp', []), undefined)), [1, 2, 3, 4]);
+  assert.deepEqual(ids(planReceive(linked('Cppp', [3]), undefined)), [1, 2, 4], 'backup 3 never committed: 4 continues 2');
+  const broken = linked('Cppp', []).filter((backup) => backup.backupId !== 3); // 3 committed, then deleted
+  assert.throws(() => planReceive(broken, undefined),
+    (error: unknown) => error instanceof NotFoundError && /partial backup 4 holds the changes since backup 3, which is gone/.test(error.message));
+});

@@ -11,7 +11,7 @@ import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/
 import type { StorageConfig } from './sources/storage-config';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
-import { partialDumpsOf } from './sources/partial-dumps';
+import { partialDumpsOf, partialOf } from './sources/partial-dumps';
 
 function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
   return [...backups].sort((left, right) => left.backupId - right.backupId);
@@ -28,10 +28,26 @@ export function restoreChain(backups: readonly BackupSummary[], backupId: number
   const index = backupId === 0 ? ordered.length - 1 : ordered.findIndex((backup) => backup.backupId === backupId);
   if (index < 0) throw new NotFoundError(backupId === 0 ? 'no backup to restore' : `no backup ${backupId}`);
   for (let start = index; start >= 0; start--) {
-    if (ordered[start].kind !== BackupKind.BACKUP_KIND_PARTIAL) return ordered.slice(start, index + 1);
+    if (ordered[start].kind !== BackupKind.BACKUP_KIND_PARTIAL) return unbroken(ordered.slice(start, index + 1));
   }
   throw new NotFoundError(`backup ${ordered[index].backupId} is partial and no complete backup precedes it `
     + '(removed by retention?): restore it with --no-load to get its dump files only');
+}
+
+/**
+ * The chain, once each partial that recorded the backup it continues follows that one: a link gone
+ * (deleted, or dropped by an older server's retention) would load the later partials without its
+ * changes, a state that never existed.
+ */
+function unbroken(chain: BackupSummary[]): BackupSummary[] {
+  for (let index = 1; index < chain.length; index++) {
+    const follows = partialOf(chain[index]);
+    if (follows === undefined || follows === chain[index - 1].backupId) continue;
+    throw new NotFoundError(`partial backup ${chain[index].backupId} holds the changes since backup ${follows}, which is gone: loaded on `
+      + `backup ${chain[index - 1].backupId} it would miss what changed in between; restore backup ${chain[index - 1].backupId}, `
+      + 'or a complete backup, or this one with --no-load to get its dump files only');
+  }
+  return chain;
 }
 
 export function isPartial(backup: BackupSummary): boolean {

@@ -25,5 +25,5 @@ export function partialSinceOf(backups: readonly BackupSummary[], overlapMillise
   if (newest === undefined) throw new NotFoundError('no backup yet: a partial backup needs a complete one before it (run cpsbackup -e)');
   const label = Date.parse(newest.labels[DUMPS_STARTED_LABEL] ?? '');
   const startedAt = Number.isFinite(label) ? Math.min(label, newest.startedAtMs) : newest.startedAtMs;
-  return new PartialBase(startedAt - overlapMilliseconds, { ...newest.labels });
+  return new PartialBase(startedAt - overlapMilliseconds, { ...newest.labels }, newest.backupId);
 }

@@ -63,16 +63,19 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     if (!isDeletable(context.store, backup) && !call.request.force) {
       throw new AuthError(`backup ${backup.number} is the newest backup of client "${clientName}"; deleting it needs --force`);
     }
-    // Partial backups hold only changes on top of the complete one before them: without it they cannot be loaded.
+    // Partial backups hold only changes on top of every backup of their chain before them: without
+    // one of those they cannot be loaded (a middle partial gone, the next one misses its changes).
     const dependents = dependentPartials(context.store.listBackups(clientName), backup);
+    const relation = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? 'is a link the later partial backups' : 'is the base of partial backups';
+    const standOn = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? ' stand on' : '';
     if (dependents.length > 0 && !call.request.force) {
-      throw new AuthError(`backup ${backup.number} of client "${clientName}" is the base of partial backups ${dependents.map((partial) => partial.number).join(', ')}; `
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" ${relation} ${dependents.map((partial) => partial.number).join(', ')}${standOn}; `
         + 'deleting it needs --force, which deletes them too');
     }
     const protectedDependents = dependents.filter((partial) => partial.isProtected);
     if (protectedDependents.length > 0) {
-      throw new AuthError(`backup ${backup.number} of client "${clientName}" is the base of protected partial backups `
-        + `${protectedDependents.map((partial) => partial.number).join(', ')}; unprotect them first`);
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" ${relation.replace('partial', 'protected partial')} `
+        + `${protectedDependents.map((partial) => partial.number).join(', ')}${standOn}; unprotect them first`);
     }
     context.store.deleteBackups([backup, ...dependents]);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
@@ -105,9 +108,8 @@ export function handleProtect(context: ServerContext, call: grpc.ServerUnaryCall
   }
 }
 
-/** The partial backups after a complete one, up to the next complete one: they stand on it. */
+/** The partial backups after a backup, up to the next complete one: they stand on it. */
 function dependentPartials(backups: readonly BackupRecord[], base: BackupRecord): BackupRecord[] {
-  if (base.kind === BackupKind.BACKUP_KIND_PARTIAL) return [];
   const dependents: BackupRecord[] = [];
   for (const later of backups.filter((backup) => backup.number > base.number)) {
     if (later.kind !== BackupKind.BACKUP_KIND_PARTIAL) break;

@@ -7,7 +7,8 @@ import { DumpFailedError, errorMessage } from '../../common/errors';
 import { describeFailure, isSuccess, startProcess, type ProcessOutcome, type RunningProcess } from './child-process';
 import { DUMPS_FOLDER } from './dump-names';
 import { isPartialDump, planDumps, type DumpPlan } from './dump-plans';
-import { partialSourcesLabel } from './partial-dumps';
+import { partialLabels } from './partial-dumps';
+import { PartialBase } from './partial-base';
 import { closeDescriptor, makeFifo, openFifoEnds } from './fifo';
 import type { DumpSource, StorageConfig } from './storage-config';
 import { versionLabels } from './version-labels';
@@ -56,7 +57,9 @@ export async function startDumps(
   const dumps: RunningDump[] = [];
   try {
     if (options.partialSince !== undefined) {
-      Object.assign(labels, partialSourcesLabel(config.sources.filter((source) => isPartialDump(source, options.partialSince)).map((source) => source.name)));
+      const partialSources = config.sources.filter((source) => isPartialDump(source, options.partialSince)).map((source) => source.name);
+      const follows = options.partialSince instanceof PartialBase ? options.partialSince.followsBackupId : 0;
+      Object.assign(labels, partialLabels(partialSources, follows));
     }
     for (const source of config.sources) {
       const sourcePlan = await planDumps(source, options.partialSince, workDirectory);

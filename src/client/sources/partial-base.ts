@@ -6,7 +6,8 @@
  * `partialSince` to startDumps); database sources read `labels`, the others only the time.
  */
 export class PartialBase extends Date {
-  constructor(time: number, readonly labels: Readonly<Record<string, string>>) {
+  /** followsBackupId: the backup whose dump start this is, which the partial backup continues (0: not known). */
+  constructor(time: number, readonly labels: Readonly<Record<string, string>>, readonly followsBackupId = 0) {
     super(time);
   }
 }

@@ -8,9 +8,18 @@ import { BackupKind } from '../../proto/cpsbackup';
 
 /** The sources a partial backup dumped partially, comma-separated (source names hold no comma); none: empty. */
 export const PARTIAL_SOURCES_LABEL = 'dumps.partial_sources';
+/** The backup a partial backup continues: its dumps hold the changes since that one's dumps began. */
+export const PARTIAL_OF_LABEL = 'dumps.partial_of';
 
-export function partialSourcesLabel(partialSourceNames: readonly string[]): Record<string, string> {
-  return { [PARTIAL_SOURCES_LABEL]: partialSourceNames.join(',') };
+/** followsBackupId: 0 when not known (a partial since given as a plain time). */
+export function partialLabels(partialSourceNames: readonly string[], followsBackupId: number): Record<string, string> {
+  return { [PARTIAL_SOURCES_LABEL]: partialSourceNames.join(','), ...(followsBackupId > 0 ? { [PARTIAL_OF_LABEL]: String(followsBackupId) } : {}) };
+}
+
+/** The backup a partial backup continues, as recorded; undefined for a complete one or one made before the label. */
+export function partialOf(backup: BackupSummary): number | undefined {
+  const recorded = Number(backup.labels[PARTIAL_OF_LABEL]);
+  return backup.kind === BackupKind.BACKUP_KIND_PARTIAL && Number.isSafeInteger(recorded) && recorded > 0 ? recorded : undefined;
 }
 
 /**

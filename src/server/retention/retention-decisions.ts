@@ -107,6 +107,28 @@ function decidePartials(oldestFirst: readonly RetentionCandidate[], policy: Rete
     else if (backup.finishedAt >= oldestPartialAllowed) addReason(reasons, backup.number, `partial on kept complete backup ${base.number}`);
     else removals.set(backup.number, `partial older than keep_days${policy.keepDaysPartial !== undefined ? '_partial' : ''}`);
   }
+  keepEarlierLinks(oldestFirst, reasons, removals);
+}
+
+/**
+ * A kept partial holds only the changes since the backup before it: every earlier partial of its
+ * chain is kept with it, whatever its age. Dropping an old link and keeping a newer one made a chain
+ * that loads without the dropped link's changes, and says nothing.
+ */
+function keepEarlierLinks(oldestFirst: readonly RetentionCandidate[], reasons: Map<number, string[]>, removals: Map<number, string>): void {
+  let keptLater: number | undefined;
+  for (const backup of [...oldestFirst].reverse()) {
+    if (!backup.isPartial) {
+      keptLater = undefined;
+      continue;
+    }
+    const isKept = reasons.get(backup.number)!.length > 0;
+    if (isKept) keptLater ??= backup.number;
+    else if (keptLater !== undefined) {
+      removals.delete(backup.number);
+      addReason(reasons, backup.number, `earlier link of kept partial backup ${keptLater}`);
+    }
+  }
 }
 
 function addReason(reasons: Map<number, string[]>, number: number, reason: string): void {

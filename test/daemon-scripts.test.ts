@@ -38,3 +38,21 @@ test('daemon jobs: a failing pre script fails the job; the post script hears eve
     ['post 1 0 reserved4 reserved5 failure', 'post 0 1 reserved4 reserved5 success']);
   assert.ok(lines.some((line) => /complete: backup 1 committed/.test(line)), lines.join(''));
 });
+
+test('daemon jobs: a backup kept incomplete logs each entry it left out and says INCOMPLETE at error level, not "committed" alone', async (t) => {
+  const fixture = await startInProcessServer();
+  t.after(() => fixture.stop());
+  const data = join(fixture.sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'a.txt'), 'daemon data\n');
+  const missing = join(fixture.sandbox.root, 'not-there');
+  const config = await fixture.nodeConfig('node1', [`include = ${data}`, `include = ${missing}`]);
+  const lines: string[] = [];
+  await runJob('complete', { config, storage: () => undefined, logger: createLogger('daemon', (line) => { lines.push(line); }) },
+    new AbortController().signal);
+  const errors = lines.filter((line) => / error /.test(line));
+  assert.equal(errors.length, 2, lines.join(''));
+  assert.match(errors[0], new RegExp(`complete: not in backup 1: ${missing}: the include does not exist`));
+  assert.match(errors[1], /complete: backup 1 committed INCOMPLETE: 1 entry could not be read/);
+  assert.ok(!lines.some((line) => / info .*committed/.test(line)), lines.join(''));
+});

@@ -44,8 +44,13 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
       storage: context.storage(), partialSince, signal, isScheduled: true,
     });
     for (const warning of progress.warnings) logger.warn(`${name}: ${warning}`);
-    logger.info(`${name}: backup ${summary.backupId} committed: ${summary.files} files (${progress.unchangedFiles} unchanged), `
-      + `${summary.logicalBytes} bytes, ${summary.newBytes} new`);
+    // What -e lists and exits 3 for: not in the backup, so the log says so at the level that gets read.
+    for (const item of progress.unreadable) logger.error(`${name}: not in backup ${summary.backupId}: ${item.path}: ${item.reason}`);
+    const counts = `${summary.files} files (${progress.unchangedFiles} unchanged), ${summary.logicalBytes} bytes, ${summary.newBytes} new`;
+    if (progress.unreadable.length > 0) {
+      logger.error(`${name}: backup ${summary.backupId} committed INCOMPLETE: ${progress.unreadable.length} `
+        + `entr${progress.unreadable.length === 1 ? 'y' : 'ies'} could not be read (above); ${counts}`);
+    } else logger.info(`${name}: backup ${summary.backupId} committed: ${counts}`);
     return { backupId: summary.backupId, exitCode: progress.unreadable.length > 0 ? 3 : 0 };
   }, (problem) => logger.error(`${name}: ${problem}`));
 }

@@ -162,6 +162,14 @@ test('a partial dump is loaded by load_partial only, as recorded when it was dum
     assert.match(refused.stderr, /load of app failed[\s\S]*holds only the changes since the backup before it, and storage.conf has no load_partial/);
     assert.equal(await readFile(log, 'utf8'), 'app load: app whole\nplain load: plain whole\nplain load: plain whole\n',
       'the partial dump went to load (each source of a backup loads on its own)');
+    await rm(log);
+    await rm(join(sandbox.root, 'work', 'node1', 'dumps'), { recursive: true, force: true }); // the kept files
+
+    // A source storage.conf no longer names: its dump is kept and reported, not left unloaded without a word.
+    await writeFile(storage, [...plain, ''].join('\n'));
+    const unnamed = exited(await cli('-i'), 3, '-i with a source storage.conf does not name');
+    assert.match(unnamed.stderr, /load of app failed[\s\S]*no source "app" in .*storage\.conf; file kept/);
+    assert.equal(await readFile(log, 'utf8'), 'plain load: plain whole\n', 'the chain stops after the step that failed');
   } finally {
     await sandbox.destroy();
   }

@@ -7,7 +7,7 @@ import { dumpPathsOf, listBackups } from './catalog-calls';
 import { connectToServer } from './connection';
 import { runRestore, type RestoreProgress, type RestoreResult } from './restorer';
 import type { OverwritePolicy } from './overwrite-policy';
-import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from './sources/loaders';
+import { dumpSourceOfPath, loadRestoredDumps, unclaimedDumpSourceName, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
@@ -120,10 +120,12 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       backupId: backup.backupId, to: options.to, clientName: options.clientName, paths, ...selection, overwrite: options.overwrite,
       onProgress: (progress) => options.onProgress?.(backup, progress),
     });
-    const dumps = restore.dumpFiles.flatMap((file) => {
-      const sourceName = dumpSourceOfPath(options.storage, config.workDirectory, file.originalPath);
-      return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
-    });
+    // A dump of a source storage.conf does not name (renamed since, another node's) goes to the
+    // loaders too, which keep it and say so: dropped here, it was left unloaded with exit 0.
+    const dumps = restore.dumpFiles.map((file) => ({
+      path: file.localPath,
+      sourceName: dumpSourceOfPath(options.storage, config.workDirectory, file.originalPath) ?? unclaimedDumpSourceName(options.storage, file.originalPath),
+    }));
     const loads = await loadRestoredDumps(options.storage, dumps, {
       partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
     });

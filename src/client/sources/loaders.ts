@@ -128,3 +128,15 @@ export function dumpSourceOfPath(config: StorageConfig, workDirectory: string, o
   const source = config.sources.find((candidate) => candidate.name === sourceName);
   return source !== undefined && isDumpFileName(source, basename(path)) ? source.name : undefined;
 }
+
+/**
+ * The name a dump no configured source claims goes to the loaders under, so they keep it and say so:
+ * the source its path names (<anything>/dumps/<source>/<file>) when storage.conf has none of that
+ * name, else a name that says the file is none of that source's dump files.
+ */
+export function unclaimedDumpSourceName(config: StorageConfig, originalPath: string): string {
+  const path = resolve(originalPath);
+  const named = basename(dirname(dirname(path))) === DUMPS_FOLDER ? basename(dirname(path)) : undefined;
+  if (named !== undefined && !config.sources.some((source) => source.name === named)) return named;
+  return `${named ?? 'none'}: ${basename(path)} is none of its dump files`;
+}

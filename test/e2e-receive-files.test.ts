@@ -99,8 +99,9 @@ test('receive_files: prod\'s include folder comes back under receive_to byte-ide
 
   await t.test('a files-only receiver (no storage.conf) restores the files and leaves the dumps on the server', async () => {
     const mirrorTo = join(sandbox.root, 'mirror-files');
-    const mirror = await sandbox.writeNodeConfig('mirror', ['receive_files = 1', `receive_to = ${mirrorTo}`]);
-    const result = expectCode(await sandbox.runClient(['-c', mirror, '-i', '--client', 'prod', '--if-new']), 0, 'mirror receive');
+    // No --client: node.conf's receive_client (the client the daemon's receive job follows) is the one.
+    const mirror = await sandbox.writeNodeConfig('mirror', ['receive_files = 1', `receive_to = ${mirrorTo}`, 'receive_client = prod']);
+    const result = expectCode(await sandbox.runClient(['-c', mirror, '-i', '--if-new']), 0, 'mirror receive');
     assert.match(result.stderr, /dumps not loaded \(no storage\.conf\)/);
     assert.match(result.stdout, /: 0 dumps loaded, \d+ files restored under .*mirror-files;/);
     assert.deepEqual(treeDifferences(await snapshotTree(media), await snapshotTree(join(mirrorTo, media))), []);

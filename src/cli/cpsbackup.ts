@@ -437,7 +437,9 @@ export async function main(argv: string[], output: Output = {
     if (options.ifNew) {
       const { receiveIfNew } = await import('../client/receiver/receive-command');
       const storage = storageOf(config);
-      return await receiveIfNew(config, options.client, storage, output, loadIntoOf(config, options, storage), options.overwrite);
+      // The client the daemon's scheduled receive follows, unless --client names another: without it a
+      // receiver said "nothing new" of its own backups while production had new ones.
+      return await receiveIfNew(config, options.client ?? config.receiveClient, storage, output, loadIntoOf(config, options, storage), options.overwrite);
     }
     if (options.export) return await doExportWithScripts(config, options, output, signal ?? new AbortController().signal);
     if (options.list) return await doList(config, options, output);

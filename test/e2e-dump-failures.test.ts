@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
+import { startClient } from './support/background-client';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 interface Listed {
   id: number;
@@ -108,3 +110,60 @@ test('a failed load exits 3 with the loader\'s stderr and keeps the dump file; -
     await assert.rejects(stat(dumpPath), { code: 'ENOENT' }, 'the dump file is deleted once loaded');
   });
 });
+
+test('Ctrl-C during -i stops the running loader (a process group Ctrl-C does not reach) and says what stays', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    await sandbox.startServer();
+    const started = join(sandbox.root, 'loader-started');
+    const loaded = join(sandbox.root, 'loaded');
+    const storage = join(sandbox.root, 'storage.conf');
+    await writeFile(storage, ['source = slow', 'kind = command', 'dump = echo rows',
+      `load = sh -c 'echo $$ > ${started}; sleep 30; cat > ${loaded}'`, ''].join('\n'));
+    const config = await sandbox.writeNodeConfig('node1', [`storage_conf = ${storage}`]);
+    const backup = await sandbox.runClient(['-c', config, '-e']);
+    assert.equal(backup.code, 0, backup.stderr);
+    const restore = startClient(['-c', config, '-i']);
+    let loaderPid = 0;
+    try {
+      for (let waited = 0; loaderPid === 0; waited += 50) {
+        assert.ok(waited < 20_000, `the loader never started:\n${restore.output()}`);
+        await sleep(50);
+        loaderPid = Number(await readFile(started, 'utf8').catch(() => '0')) || 0;
+      }
+      restore.child.kill('SIGINT');
+      const result = await restore.result;
+      assert.equal(result.code, 130, result.stdout + result.stderr);
+      assert.match(result.stderr, /interrupted: the restore stopped \(1 loader or script process sent SIGTERM\); what was restored or loaded before stays/);
+      let isGone = false;
+      for (let waited = 0; !isGone && waited < 5000; waited += 50) {
+        await sleep(50);
+        try {
+          process.kill(loaderPid, 0);
+        } catch {
+          isGone = true;
+        }
+      }
+      assert.ok(isGone, 'the loader went on running after cpsbackup exited');
+      await assert.rejects(stat(loaded), { code: 'ENOENT' });
+    } finally {
+      await restore.stop();
+      await stopGroupOf(loaderPid);
+    }
+  } finally {
+    await sandbox.destroy();
+  }
+});
+
+/** Kills the process group a process belongs to, if it still runs (what a failing test would leave). */
+async function stopGroupOf(pid: number): Promise<void> {
+  if (pid === 0) return;
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => undefined);
+  if (stat === undefined) return;
+  const groupId = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  try {
+    process.kill(-groupId, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
+}

@@ -21,6 +21,7 @@ import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { incompleteBackupWarning } from '../client/incomplete-backup';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 import { keepHeapHeadroom } from '../common/heap-headroom';
+import { stopRunningProcesses } from '../client/sources/child-process';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -488,7 +489,14 @@ if (require.main === module) {
     // A backup stops at its next entry and tells the server to drop it; a second Ctrl-C, or any
     // other command, stops at once (a restore leaves only .cpsbackup-*.tmp names behind).
     if (interruption.signal.aborted || !process.argv.some((arg) => arg === '-e' || arg === '--export')) {
-      process.stderr.write('interrupted: nothing was committed\n');
+      // Loaders and scripts run as process groups of their own, which Ctrl-C does not reach: a
+      // loader left running would go on writing into the database after we said we stopped.
+      const stopped = stopRunningProcesses();
+      const isRestore = process.argv.some((arg) => arg === '-i' || arg === '--import');
+      process.stderr.write(isRestore
+        ? `interrupted: the restore stopped${stopped > 0 ? ` (${stopped} loader or script process${stopped === 1 ? '' : 'es'} sent SIGTERM)` : ''}; `
+          + 'what was restored or loaded before stays\n'
+        : 'interrupted: nothing was committed\n');
       process.exit(EXIT.interrupted);
     }
     interruption.abort();

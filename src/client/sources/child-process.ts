@@ -73,6 +73,20 @@ export function describeFailure(outcome: ProcessOutcome, timeoutSeconds: number)
   return `exited with code ${outcome.code}`;
 }
 
+/**
+ * The process groups started here and still running, each by its stop function. Process-wide on
+ * purpose: each runs as a group of its own (so a timeout stops all of it), which the terminal's
+ * Ctrl-C does not reach, and only the process's signal handler knows it was interrupted.
+ */
+const runningGroups = new Set<() => void>();
+
+/** Sends SIGTERM to every group still running (a loader writing into a database, a hook); returns how many. */
+export function stopRunningProcesses(): number {
+  const count = runningGroups.size;
+  for (const stop of [...runningGroups]) stop();
+  return count;
+}
+
 export function startProcess(file: string, args: readonly string[], options: ProcessOptions): RunningProcess {
   const stderr = new OutputTail();
   const stdoutTail = new OutputTail();
@@ -105,6 +119,11 @@ export function startProcess(file: string, args: readonly string[], options: Pro
     signalGroup('SIGTERM');
     graceTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MILLISECONDS);
   };
+  const stopOnInterrupt = (): void => {
+    isKilled = true;
+    signalGroup('SIGTERM');
+  };
+  if (child.pid !== undefined) runningGroups.add(stopOnInterrupt);
   const deadline = setTimeout(() => {
     isTimedOut = true;
     stop();
@@ -139,11 +158,13 @@ export function startProcess(file: string, args: readonly string[], options: Pro
     };
     child.once('error', (error) => {
       hasExited = true;
+      runningGroups.delete(stopOnInterrupt);
       finish(null, null, error.message);
     });
     let groupEnded: Promise<void> = Promise.resolve();
     child.once('exit', () => {
       hasExited = true;
+      runningGroups.delete(stopOnInterrupt);
       groupEnded = endGroup();
     });
     // Leftovers may hold none of our pipes (`… 2>/dev/null &`): the outcome waits for the group's end too.

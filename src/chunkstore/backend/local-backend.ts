@@ -61,12 +61,17 @@ export class LocalBackend implements PackBackend {
     return buffer;
   }
 
+  /**
+   * Only what is not there is skipped (no packs yet, a pack deleted while listed, a stray file where a
+   * folder goes): a listing that failed otherwise (EIO, EMFILE) must fail the check, not make every
+   * pack it missed "missing" and their chunks damaged.
+   */
   async *listPacks(): AsyncIterable<StoredObject> {
     const root = join(this.directory, 'packs');
-    for (const folder of (await readdir(root).catch(() => [] as string[])).sort()) {
-      for (const file of (await readdir(join(root, folder)).catch(() => [] as string[])).sort()) {
+    for (const folder of (await readdir(root).catch(orNone<string[]>([], 'ENOENT'))).sort()) {
+      for (const file of (await readdir(join(root, folder)).catch(orNone<string[]>([], 'ENOENT', 'ENOTDIR'))).sort()) {
         if (!file.endsWith('.pack')) continue;
-        const size = await stat(join(root, folder, file)).then((info) => info.size, () => undefined);
+        const size = await stat(join(root, folder, file)).then((info) => info.size, orNone(undefined, 'ENOENT'));
         if (size !== undefined) yield { name: file.slice(0, -'.pack'.length), size };
       }
     }
@@ -146,4 +151,12 @@ export async function fsyncFolder(folder: string): Promise<void> {
 
 function ignoreMissing(error: NodeJS.ErrnoException): void {
   if (error.code !== 'ENOENT') throw error;
+}
+
+/** A rejection handler: `value` for the given error codes, the error again for any other. */
+function orNone<T>(value: T, ...codes: string[]): (error: unknown) => T {
+  return (error: unknown) => {
+    if (codes.includes((error as NodeJS.ErrnoException).code ?? '')) return value;
+    throw error;
+  };
 }

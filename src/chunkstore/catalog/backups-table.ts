@@ -173,8 +173,9 @@ export class BackupsTable {
     }, true);
   }
 
+  /** Durable before it returns: a protection acknowledged and then lost to a power cut would let retention delete the backup. */
   setProtected(backupId: number, isProtected: boolean): void {
-    this.statements.setProtected.run(isProtected ? 1 : 0, backupId);
+    this.database.transaction(() => this.statements.setProtected.run(isProtected ? 1 : 0, backupId), true);
   }
 
   totals(): { backups: number; logicalBytes: number } {

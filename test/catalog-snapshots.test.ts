@@ -101,3 +101,24 @@ test('recover installs the newest snapshot that opens; a damaged newest one give
   older.close();
   await assert.rejects(recoverCatalog(otherServer, bucket, key), /a catalog is already here/);
 });
+
+test('a snapshot that fails is tried again an interval later, not at once over and over', { timeout: 20_000 }, async (t) => {
+  const { catalog, bucket, key, storeId, staging } = await setUp(t);
+  let attempts = 0;
+  const refusing = Object.create(bucket) as LocalBackend;
+  refusing.putBlob = async () => {
+    attempts++;
+    throw new Error('403 QuotaExceeded');
+  };
+  const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 400 });
+  catalog.meta.set('change', 'x');
+  snapshots.request();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(attempts, 1, 'retried within the interval');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(attempts, 2, 'tried again once the interval passed');
+  assert.equal(snapshots.status.failed, 2);
+  assert.match(snapshots.status.lastError ?? '', /QuotaExceeded/);
+  await snapshots.close().catch(() => undefined);
+  catalog.close();
+});

@@ -49,6 +49,8 @@ export class CatalogSnapshots {
   /** An urgent request (after gc) came while a snapshot was running: the next one must not wait for the interval. */
   private isUrgent = false;
   private isClosed = false;
+  /** When the last snapshot began, taken or failed: a failed one is tried again an interval later, not at once. */
+  private lastTriedAt = 0;
   private figures: Omit<SnapshotFigures, 'isPending'> = { taken: 0, failed: 0, lastGeneration: 0, lastAt: 0, lastBytes: 0, lastError: undefined };
 
   constructor(private readonly settings: SnapshotSettings) {}
@@ -59,7 +61,9 @@ export class CatalogSnapshots {
     this.isPending = true;
     if (isUrgent) this.isUrgent = true;
     if (this.running !== undefined) return; // the run re-checks isPending (and isUrgent) when it ends
-    const wait = this.isUrgent ? 0 : Math.max(0, this.figures.lastAt + this.settings.minIntervalMs - Date.now());
+    // From the last attempt, not the last success: after a failure that will not pass (a quota, a refused
+    // key) the whole catalog was copied and sealed again at once, over and over.
+    const wait = this.isUrgent ? 0 : Math.max(0, Math.max(this.figures.lastAt, this.lastTriedAt) + this.settings.minIntervalMs - Date.now());
     if (wait === 0) {
       this.startRun();
       return;
@@ -108,9 +112,10 @@ export class CatalogSnapshots {
     });
   }
 
-  /** A failed snapshot fails no backup: it is logged, counted, and the next change tries again. */
+  /** A failed snapshot fails no backup: it is logged, counted, and tried again an interval after it began. */
   private async takeLogged(): Promise<void> {
     this.isPending = false;
+    this.lastTriedAt = Date.now();
     try {
       await this.take();
     } catch (error) {

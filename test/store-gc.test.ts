@@ -3,7 +3,7 @@
 // running restore stays readable until that restore ends; what nobody references is reclaimed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addFile, backupFiles, bytesOf, openStoreFixture, readBackup } from './support/store-fixture';
 
@@ -88,4 +88,33 @@ test('a parent entry read ahead whose content a sweep deleted is not reused, eve
   await backupFiles(store, 'node2', { '/x': other }); // its content takes the freed (highest) id
   assert.equal(session.parentContent(Buffer.from('/b')), undefined, "/b's content is gone; its id now names other bytes");
   await session.abandon(new Error('test done'));
+});
+
+test('a pack to compact whose live chunk is damaged is left as it is, the chunk marked damaged; gc does not fail on it run after run', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const keep = await bytesOf('keep', 200_000);
+  const first = await backupFiles(store, 'node1', { '/a/keep': keep, '/a/drop': await bytesOf('drop', 800_000) });
+  await backupFiles(store, 'node1', { '/a/keep': keep });
+  // One byte of the kept file's first chunk flipped in its pack (the record's payload, past its header).
+  const packs = join(fixture.directory, 'packs');
+  const [folder] = await readdir(packs);
+  const [pack] = await readdir(join(packs, folder));
+  const handle = await open(join(packs, folder, pack), 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, 200);
+    byte[0] ^= 0xff;
+    await handle.write(byte, 0, 1, 200);
+  } finally {
+    await handle.close();
+  }
+  store.deleteBackups([first]);
+  const report = await store.collectGarbage();
+  assert.equal(report.damagedPacks, 1);
+  assert.equal(report.rewrittenPacks, 0);
+  assert.equal(store.damagedContents().size, 1, 'the file using the damaged chunk is known to be damaged');
+  const again = await store.collectGarbage({ allPacks: true });
+  assert.equal(again.damagedPacks, 1, 'gc --all looks at it again, and fails no more than before');
 });

@@ -81,7 +81,8 @@ async function runGarbageCollection(configFile: string): Promise<number> {
   const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
     const report = await store.collectGarbage({ allPacks: true });
-    process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes\n`);
+    process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes`
+      + `${report.damagedPacks > 0 ? `; ${report.damagedPacks} packs not rewritten: a live chunk in each is damaged (marked; run check)` : ''}\n`);
   } finally {
     await store.close();
   }

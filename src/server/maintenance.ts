@@ -67,6 +67,10 @@ export class Maintenance {
     this.gcRun = this.store.collectGarbage().then((report) => {
       this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, `
         + `${report.freedBytes} bytes freed in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+      if (report.damagedPacks > 0) {
+        this.logger.error(`gc: ${report.damagedPacks} pack${report.damagedPacks === 1 ? '' : 's'} not rewritten: a live chunk in it is damaged `
+          + '(marked so; run check to see which files it breaks)');
+      }
       return report;
     }).finally(() => {
       this.gcRun = undefined;

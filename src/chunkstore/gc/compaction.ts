@@ -10,9 +10,18 @@ import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
 import { readRecord, verifyRecord } from '../pack/pack-reader';
 import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
+import { CorruptError } from '../../common/errors';
 
 export interface CompactionResult {
   readonly freedBytes: number;
+}
+
+/** A live chunk of the pack does not read back intact: the pack cannot be rewritten without carrying it on. */
+export class DamagedChunkError extends CorruptError {
+  constructor(readonly chunkId: number, message: string) {
+    super(message);
+    this.name = 'DamagedChunkError';
+  }
 }
 
 export async function compactPack(pack: PackRecord, catalog: Catalog, backend: PackBackend, codec: ChunkCodec,
@@ -32,8 +41,14 @@ export async function compactPack(pack: PackRecord, catalog: Catalog, backend: P
   try {
     for (const location of locations) {
       // Verified while copying, so compaction never carries a damaged chunk on silently.
-      const record = await readRecord(backend, location, framing);
-      verifyRecord(record, location, codec);
+      let record: Buffer;
+      try {
+        record = await readRecord(backend, location, framing);
+        verifyRecord(record, location, codec);
+      } catch (error) {
+        if (error instanceof CorruptError) throw new DamagedChunkError(location.chunkId, error.message);
+        throw error;
+      }
       const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;
       const appended = writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
         { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize });

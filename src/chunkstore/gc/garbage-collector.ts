@@ -8,7 +8,7 @@ import type { ChunkCodec } from '../codec';
 import type { PackWriterOptions } from '../pack/pack-writer';
 import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
-import { compactPack } from './compaction';
+import { compactPack, DamagedChunkError } from './compaction';
 
 export interface GarbageReport {
   readonly deletedContents: number;
@@ -16,6 +16,8 @@ export interface GarbageReport {
   readonly deletedPacks: number;
   readonly rewrittenPacks: number;
   readonly freedBytes: number;
+  /** Packs left as they are because a live chunk in them is damaged (now marked so: the next backup of its bytes stores them again). */
+  readonly damagedPacks: number;
 }
 
 export interface GarbageCollectorDependencies {
@@ -48,6 +50,7 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
   for (const packId of unfinishedPacks) if (!known.has(packId)) unfinishedPacks.delete(packId);
   let deletedPacks = 0;
   let rewrittenPacks = 0;
+  let damagedPacks = 0;
   let freedBytes = 0;
   // Delete before writing: dead packs go first, so a compaction on a nearly full disk finds the space they held.
   for (const usage of usages.filter((candidate) => candidate.liveBytes === 0)) {
@@ -70,11 +73,19 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
       rewrittenPacks++;
       freedBytes += compacted.freedBytes;
     } catch (error) {
+      if (error instanceof DamagedChunkError) {
+        // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
+        // again. The chunk is marked damaged (as check marks it), and the pack stays until gc --all.
+        catalog.transaction(() => catalog.chunks.markDamaged([error.chunkId]), true);
+        unfinishedPacks.delete(usage.id);
+        damagedPacks++;
+        continue;
+      }
       // The pack stays as it was, in unfinishedPacks; one that cannot be rewritten does not stop the others.
       failure ??= error;
     }
   }
   await doomed.deleteReady();
   if (failure !== undefined) throw failure;
-  return { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes };
+  return { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks };
 }

@@ -62,6 +62,12 @@ test('daemon schedule_receive: each new backup of prod loaded once, postprocess 
   const misnamed = await sandbox.runClient(['-c', receiverConfig, '-i', '--client', 'prod', '--if-new']);
   assert.equal(misnamed.code, 2, misnamed.stderr);
   assert.match(misnamed.stderr, /no source here matches a dump of backup 1 \(.*dumps\/app\/dump\); sources are matched by name/);
+  // What --if-new cannot honour (it loads whole backups) is refused, not silently ignored.
+  for (const extra of [['--include', '/srv'], ['-r', 'x'], ['--strip', '1'], ['--load']]) {
+    const refused = await sandbox.runClient(['-c', receiverConfig, '-i', '--client', 'prod', '--if-new', ...extra]);
+    assert.equal(refused.code, 2, `${extra.join(' ')}: ${refused.stderr}`);
+    assert.match(refused.stderr, /--if-new goes with -i alone/);
+  }
   await sandbox.writeNodeConfig('receiver', receiverLines);
   daemon = spawn(process.execPath, [CLI, 'daemon', '-c', receiverConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

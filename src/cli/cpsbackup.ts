@@ -273,7 +273,6 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
       progressLine.clear();
       lastRestored = backup.backupId;
       failures += reportRestoreGaps(restore, output) - restore.failures.length + reportIncompleteBackup(backup, output);
-      for (const failure of restore.failures) output.err(`error: ${failure}\n`);
       for (const load of loads) {
         if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
         else output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
@@ -417,8 +416,9 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: --diff takes two backup ids, the older first (e.g. --diff 3 5)\n${USAGE}\n`);
       return EXIT.usage;
     }
-    if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false)) {
-      output.err(`cpsbackup: --if-new goes with -i alone (no id, --to or --no-load): it loads every backup not applied yet\n`);
+    const hasSelection = options.include !== undefined || options.regex !== undefined || options.strip !== undefined;
+    if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false || options.load === true || hasSelection)) {
+      output.err('cpsbackup: --if-new goes with -i alone (no id, --to, --load, --no-load, --include, -r or --strip): it loads every backup not applied yet\n');
       return EXIT.usage;
     }
     if (options.loadInto !== undefined && (options.import === undefined || options.load === false)) {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -301,4 +301,18 @@ test('the example etc/backup/storage.conf parses', () => {
     'shop-postgres:postgresql', 'crm-mariadb:mariadb',
   ]);
   assert.throws(() => loadStorageConfig(join(__dirname, 'no-such-storage.conf')), (error: unknown) => error instanceof ConfigError && /file not found/.test(error.message));
+});
+
+test('a dump file restored under a running backup\'s FIFO name outlives that backup\'s end', async () => {
+  await withFolder(async (folder) => {
+    const config = configOf(`source = app\nkind = command\ndump = printf 'rows'\nload = cat\n`);
+    const run = await startDumps(config, folder);
+    const fifo = run.files[0].path;
+    assert.equal((await readAll(run.openDump(run.files[0]))).toString(), 'rows');
+    // A restore beside it (-i, a receive) puts the dump it restores under the same name, to be loaded.
+    await writeFile(`${fifo}.restored`, 'restored rows');
+    await rename(`${fifo}.restored`, fifo);
+    await run.finish();
+    assert.equal(await readFile(fifo, 'utf8'), 'restored rows', 'the backup removed the restored dump at its end');
+  });
 });

@@ -1,6 +1,6 @@
 // Starts every dump source's dumpers writing into FIFOs under <work>/dumps/<source>/ and collects
 // their exit status: the uploader streams each FIFO as a file, no dump ever lands on disk.
-import { mkdir, rmdir, unlink } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DumpFailedError, errorMessage } from '../../common/errors';
@@ -9,7 +9,7 @@ import { DUMPS_FOLDER } from './dump-names';
 import { isPartialDump, planDumps, type DumpPlan } from './dump-plans';
 import { partialLabels } from './partial-dumps';
 import { PartialBase } from './partial-base';
-import { closeDescriptor, makeFifo, openFifoEnds } from './fifo';
+import { closeDescriptor, makeFifo, openFifoEnds, removeFifo, type FifoIdentity } from './fifo';
 import type { DumpSource, StorageConfig } from './storage-config';
 import { versionLabels } from './version-labels';
 
@@ -39,6 +39,7 @@ export interface DumpRun {
 interface RunningDump {
   readonly file: DumpFile;
   readonly source: DumpSource;
+  readonly fifo: FifoIdentity;
   readDescriptor: number | undefined;
   process: RunningProcess | undefined;
 }
@@ -82,13 +83,13 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
   const sourceDirectory = join(directory, source.name);
   await mkdir(sourceDirectory, { recursive: true, mode: 0o700 });
   const path = join(sourceDirectory, plan.fileName);
-  await makeFifo(source.name, path);
-  const dump: RunningDump = { file: Object.freeze({ path, sourceName: source.name }), source, readDescriptor: undefined, process: undefined };
+  const fifo = await makeFifo(source.name, path);
+  const dump: RunningDump = { file: Object.freeze({ path, sourceName: source.name }), source, fifo, readDescriptor: undefined, process: undefined };
   let ends;
   try {
     ends = await openFifoEnds(path);
   } catch (error) {
-    await unlink(path).catch(() => undefined);
+    await removeFifo(path, fifo);
     throw error;
   }
   dump.readDescriptor = ends.readDescriptor;
@@ -180,7 +181,7 @@ async function stopAndClean(directory: string, dumps: readonly RunningDump[], is
     }
   }
   const outcomes = await Promise.all(dumps.map((dump) => dump.process?.outcome ?? notStarted()));
-  for (const dump of dumps) await unlink(dump.file.path).catch(() => undefined);
+  for (const dump of dumps) await removeFifo(dump.file.path, dump.fifo);
   for (const sourceDirectory of new Set(dumps.map((dump) => join(directory, dump.source.name)))) {
     await rmdir(sourceDirectory).catch(() => undefined);
   }

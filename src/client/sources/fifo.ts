@@ -22,7 +22,7 @@ export interface FifoEnds {
  * Node has no mkfifo, coreutils has. Refuses to replace a regular file: that is a restored dump
  * whose load failed, kept on purpose, and a backup must not destroy it.
  */
-export async function makeFifo(sourceName: string, path: string): Promise<void> {
+export async function makeFifo(sourceName: string, path: string): Promise<FifoIdentity> {
   const existing = await lstat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
@@ -33,6 +33,24 @@ export async function makeFifo(sourceName: string, path: string): Promise<void> 
     throw new DumpFailedError(sourceName, `${path} exists and is not a FIFO (a restored dump not loaded yet?); load or move it first`);
   }
   await execFileAsync('mkfifo', ['-m', '600', '--', path]);
+  const made = await lstat(path);
+  return { device: made.dev, inode: made.ino };
+}
+
+/** The FIFO a run made: what it removes at its end is that one, never what took its name since. */
+export interface FifoIdentity {
+  readonly device: number;
+  readonly inode: number;
+}
+
+/**
+ * Removes the FIFO if its name still holds it. A restore running beside the backup (-i, a receive)
+ * puts a dump file under the same name, and a kept dump whose load failed is the only copy of it.
+ */
+export async function removeFifo(path: string, identity: FifoIdentity): Promise<void> {
+  const current = await lstat(path).catch(() => undefined);
+  if (current === undefined || current.dev !== identity.device || current.ino !== identity.inode) return;
+  await unlink(path).catch(() => undefined);
 }
 
 export async function openFifoEnds(path: string): Promise<FifoEnds> {

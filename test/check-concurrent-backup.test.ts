@@ -3,6 +3,8 @@
 // A false mark is for good: clients would send those files again and check --repair would drop them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { backupFiles, bytesOf, openStoreFixture, readBackup } from './support/store-fixture';
 
 test('packs recorded while a check lists the store or reads its chunks are neither missing nor damaged', async (t) => {
@@ -37,4 +39,33 @@ test('packs recorded while a check lists the store or reads its chunks are neith
   const again = await store.check({ readDataPercent: 100 });
   assert.deepEqual([again.problems, again.damagedChunks], [[], []]);
   assert.equal((await readBackup(store, first)).get('/a.bin')?.length, 300_000);
+});
+
+test('a backup running while a check marks a chunk damaged does not carry the damaged file forward as unchanged', async (t) => {
+  const fixture = await openStoreFixture();
+  t.after(() => fixture.destroy());
+  const { store } = fixture;
+  await backupFiles(store, 'node1', { '/a.bin': await bytesOf('a', 100_000), '/b.bin': await bytesOf('b', 100_000) });
+  const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 1 });
+  try {
+    assert.notEqual(session.parentContent(Buffer.from('/b.bin')), undefined, 'b is sound: it goes as a reference');
+    // The first record of the pack is a.bin's first chunk: one byte of its payload flipped, then a check finds it.
+    const packs = join(fixture.directory, 'packs');
+    const [folder] = await readdir(packs);
+    const [pack] = await readdir(join(packs, folder));
+    const handle = await open(join(packs, folder, pack), 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, 200);
+      byte[0] ^= 0xff;
+      await handle.write(byte, 0, 1, 200);
+    } finally {
+      await handle.close();
+    }
+    const report = await store.check({ readDataPercent: 100 });
+    assert.equal(report.damagedChunks.length, 1);
+    assert.equal(session.parentContent(Buffer.from('/a.bin')), undefined, 'the damaged file was carried forward: the client would not send it again');
+  } finally {
+    await session.abandon();
+  }
 });

@@ -53,9 +53,18 @@ export class ChunksTable {
     });
   }
 
+  /** Counts the calls of markDamaged in this process: what a session's copy of the damaged contents is checked against. */
+  private damageMarks = 0;
+
   /** check --read-data found these chunks do not read back: no session deduplicates against them from now on. */
   markDamaged(chunkIds: readonly number[]): void {
     this.database.transaction(() => { for (const id of chunkIds) this.statements.markDamaged.run(id); }, true);
+    this.damageMarks++;
+  }
+
+  /** Changes whenever chunks are marked damaged (only this process writes the catalog: its lock). */
+  get damageGeneration(): number {
+    return this.damageMarks;
   }
 
   damagedCount(): number {

@@ -63,7 +63,8 @@ export class BackupSession {
   }
 
   private readonly intake: ChunkIntake;
-  private damagedContents: ReadonlySet<number> | undefined;
+  /** The damaged contents as read at damageGeneration: read again once a check (or gc) marks more. */
+  private damagedContents: { readonly ids: ReadonlySet<number>; readonly generation: number } | undefined;
 
   /** Client-side chunking: a bitmap of the chunks (32-byte hashes) the client must send. */
   missingChunks(hashes: Buffer): Buffer {
@@ -100,7 +101,10 @@ export class BackupSession {
     if (entry.contentId === null || contentSize === null || contentHash === null) return undefined;
     const { catalog, hold } = this.dependencies;
     // A damaged content is not carried forward: the client must send the file again (and heal it).
-    if ((this.damagedContents ??= catalog.contents.damagedIds()).has(entry.contentId)) return undefined;
+    // Read again when chunks were marked since: a check may end while a long backup runs.
+    const generation = catalog.chunks.damageGeneration;
+    if (this.damagedContents?.generation !== generation) this.damagedContents = { ids: catalog.contents.damagedIds(), generation };
+    if (this.damagedContents.ids.has(entry.contentId)) return undefined;
     hold.contents.add(entry.contentId);
     // Read with its entry ahead of time: a sweep since then (the parent deleted meanwhile) may have taken
     // it, and SQLite may have given its id to a new content since, so the row must still hold the same bytes.

@@ -169,7 +169,9 @@ test('a partial dump is loaded by load_partial only, as recorded when it was dum
     await writeFile(storage, [...plain, ''].join('\n'));
     const unnamed = exited(await cli('-i'), 3, '-i with a source storage.conf does not name');
     assert.match(unnamed.stderr, /load of app failed[\s\S]*no source "app" in .*storage\.conf; file kept/);
-    assert.equal(await readFile(log, 'utf8'), 'plain load: plain whole\n', 'the chain stops after the step that failed');
+    assert.equal(await readFile(log, 'utf8'), 'plain load: plain whole\nplain load: plain whole\n',
+      'a dump no source loads stops no later backup of the chain: none stands on it here');
+    assert.equal(unnamed.stderr.match(/no source "app"/g)?.length, 2, unnamed.stderr);
   } finally {
     await sandbox.destroy();
   }

@@ -94,4 +94,10 @@ test('plan: a partial whose recorded predecessor is gone breaks the chain loudly
   const broken = linked('Cppp', []).filter((backup) => backup.backupId !== 3); // 3 committed, then deleted
   assert.throws(() => planReceive(broken, undefined),
     (error: unknown) => error instanceof NotFoundError && /partial backup 4 holds the changes since backup 3, which is gone/.test(error.message));
+  // A receiver that applied 4 already needs only 5: the gap before 4 changes nothing now.
+  const afterGap = linked('Cpppp', []).filter((backup) => backup.backupId !== 3);
+  assert.deepEqual(ids(planReceive(afterGap, 4)), [5]);
+  // A partial that continues an earlier backup (a complete one committed while it started) covers more: loadable.
+  const overlapping = backups('CpCp').map((backup) => (backup.backupId === 4 ? { ...backup, labels: { 'dumps.partial_of': '2' } } : backup));
+  assert.deepEqual(ids(planReceive(overlapping, undefined)), [3, 4]);
 });

@@ -28,21 +28,22 @@ export function restoreChain(backups: readonly BackupSummary[], backupId: number
   const index = backupId === 0 ? ordered.length - 1 : ordered.findIndex((backup) => backup.backupId === backupId);
   if (index < 0) throw new NotFoundError(backupId === 0 ? 'no backup to restore' : `no backup ${backupId}`);
   for (let start = index; start >= 0; start--) {
-    if (ordered[start].kind !== BackupKind.BACKUP_KIND_PARTIAL) return unbroken(ordered.slice(start, index + 1));
+    if (ordered[start].kind !== BackupKind.BACKUP_KIND_PARTIAL) return ordered.slice(start, index + 1);
   }
   throw new NotFoundError(`backup ${ordered[index].backupId} is partial and no complete backup precedes it `
     + '(removed by retention?): restore it with --no-load to get its dump files only');
 }
 
 /**
- * The chain, once each partial that recorded the backup it continues follows that one: a link gone
- * (deleted, or dropped by an older server's retention) would load the later partials without its
- * changes, a state that never existed.
+ * The backups to load in turn, once each partial among them (after the first) holds the changes since
+ * the backup before it or earlier: one that continues a later backup, gone from the list (deleted, or
+ * dropped by an older server's retention), would be loaded without that link's changes, a state that
+ * never existed. One continuing an earlier backup (a complete one committed while it started) covers more.
  */
-function unbroken(chain: BackupSummary[]): BackupSummary[] {
+export function unbroken(chain: BackupSummary[]): BackupSummary[] {
   for (let index = 1; index < chain.length; index++) {
     const follows = partialOf(chain[index]);
-    if (follows === undefined || follows === chain[index - 1].backupId) continue;
+    if (follows === undefined || follows <= chain[index - 1].backupId) continue;
     throw new NotFoundError(`partial backup ${chain[index].backupId} holds the changes since backup ${follows}, which is gone: loaded on `
       + `backup ${chain[index - 1].backupId} it would miss what changed in between; restore backup ${chain[index - 1].backupId}, `
       + 'or a complete backup, or this one with --no-load to get its dump files only');
@@ -99,7 +100,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   let chain: BackupSummary[];
   let dumpPaths: Map<number, string[]>;
   try {
-    chain = restoreChain(await listBackups(client, address, options.clientName), options.backupId);
+    chain = unbroken(restoreChain(await listBackups(client, address, options.clientName), options.backupId));
     dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', options.loadInto === undefined ? chain.slice(0, -1) : chain);
   } finally {
     client.close();
@@ -132,7 +133,8 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     const step: ChainStep = { backup, isDumpsOnly, restore, loads };
     steps.push(step);
     options.onStep?.(step);
-    const hasFailed = loads.some((load) => !load.ok) || (isDumpsOnly && restore.failures.length > 0);
+    // A dump no source here loads is reported and kept, but later backups do not stand on it: the chain goes on.
+    const hasFailed = loads.some((load) => !load.ok && load.isUnclaimed !== true) || (isDumpsOnly && restore.failures.length > 0);
     if (hasFailed) return { steps, skipped: chain.slice(index + 1) };
   }
   return { steps, skipped: [] };

@@ -1,7 +1,7 @@
 // Which backups a receiver must load to catch up with a client, from the server's list and the
 // last backup it applied: nothing, the partials since, or the whole chain from a complete backup.
 import type { BackupSummary } from '../../proto/cpsbackup';
-import { restoreChain } from '../partial-chain';
+import { restoreChain, unbroken } from '../partial-chain';
 
 /**
  * Returns the backups to load, oldest first; empty when nothing newer than `lastAppliedId` exists.
@@ -15,10 +15,14 @@ import { restoreChain } from '../partial-chain';
  */
 export function planReceive(backups: readonly BackupSummary[], lastAppliedId: number | undefined): BackupSummary[] {
   if (backups.length === 0) return [];
-  const newest = Math.max(...backups.map((backup) => backup.backupId));
+  const newest = backups.reduce((highest, backup) => Math.max(highest, backup.backupId), 0);
   if (lastAppliedId !== undefined && newest <= lastAppliedId) return [];
   const chain = restoreChain(backups, 0);
-  if (lastAppliedId === undefined || chain[0].backupId > lastAppliedId) return chain;
-  const isLastAppliedListed = chain.some((backup) => backup.backupId === lastAppliedId);
-  return isLastAppliedListed ? chain.filter((backup) => backup.backupId > lastAppliedId) : chain;
+  if (lastAppliedId === undefined || chain[0].backupId > lastAppliedId) return unbroken(chain);
+  const lastApplied = chain.find((backup) => backup.backupId === lastAppliedId);
+  if (lastApplied === undefined) return unbroken(chain);
+  // Only the links still to load, from the last applied one: a gap before it changes nothing now.
+  const plan = chain.filter((backup) => backup.backupId > lastAppliedId);
+  unbroken([lastApplied, ...plan]);
+  return plan;
 }

@@ -24,6 +24,8 @@ export interface LoadResult {
   readonly path: string;
   readonly ok: boolean;
   readonly error?: string;
+  /** Not loaded because no source here loads it (none of that name, or --load-into leaves it out): kept, nothing run. */
+  readonly isUnclaimed?: boolean;
 }
 
 export interface LoadOptions {
@@ -54,16 +56,16 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
   for (const group of groups.values()) {
     const sourceName = group[0].sourceName;
     const source = config.sources.find((candidate) => candidate.name === sourceName);
-    const fail = (error: string): void => {
-      for (const dump of group) results.push({ sourceName, path: dump.path, ok: false, error });
+    const fail = (error: string, isUnclaimed = false): void => {
+      for (const dump of group) results.push({ sourceName, path: dump.path, ok: false, error, ...(isUnclaimed ? { isUnclaimed } : {}) });
     };
     if (source === undefined) {
-      fail(`no source "${sourceName}" in ${config.file}; file kept`);
+      fail(`no source "${sourceName}" in ${config.file}; file kept`, true);
       continue;
     }
     const loadInto = options.loadInto === undefined ? undefined : loadIntoFor(options.loadInto, source);
     if (options.loadInto !== undefined && loadInto === undefined) {
-      fail('not loaded: --load-into does not name this source; file kept');
+      fail('not loaded: --load-into does not name this source; file kept', true);
       continue;
     }
     if (isDatabaseSource(source)) {

@@ -37,6 +37,7 @@ export class PacksTable {
       doomed: db.prepare(`SELECT name, doomed_at AS doomedAt FROM doomed_packs ORDER BY doomed_at`),
       forget: db.prepare(`DELETE FROM doomed_packs WHERE name = ?`),
       isDoomed: db.prepare(`SELECT 1 FROM doomed_packs WHERE name = ?`).pluck(),
+      isRecorded: db.prepare(`SELECT 1 FROM packs WHERE name = ?`).pluck(),
     };
   }
 
@@ -92,6 +93,11 @@ export class PacksTable {
 
   isDoomed(name: string): boolean {
     return this.statements.isDoomed.get(name) !== undefined;
+  }
+
+  /** Whether the catalog holds a pack of this name now. */
+  isRecorded(name: string): boolean {
+    return this.statements.isRecorded.get(name) !== undefined;
   }
 
   /** The doomed pack's object is gone. */

@@ -33,15 +33,12 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
   // Recorded first, listed second: a pack is stored before it is recorded, so each pack of this
   // snapshot was in the store before the listing began (unless a sweep removed it since).
   const packs = new Map(catalog.packs.all().map((pack) => [pack.id, pack]));
-  const lastPackId = Math.max(0, ...packs.keys());
+  let lastPackId = 0;
+  for (const id of packs.keys()) lastPackId = Math.max(lastPackId, id);
   const stored = new Map<string, number>();
   for await (const object of backend.listPacks()) stored.set(object.name, object.size);
-  // The catalog's packs now, read again once per page of chunks at most (only when something looks wrong).
-  let recordedNow: Set<string> | undefined;
-  const isStillRecorded = (name: string): boolean => {
-    recordedNow ??= new Set(catalog.packs.all().map((pack) => pack.name));
-    return recordedNow.has(name) && !catalog.packs.isDoomed(name);
-  };
+  // Asked only when something looks wrong: one lookup of the pack as the catalog holds it now.
+  const isStillRecorded = (name: string): boolean => catalog.packs.isRecorded(name) && !catalog.packs.isDoomed(name);
   for (const pack of packs.values()) {
     const size = stored.get(pack.name);
     if (size === undefined) {
@@ -60,7 +57,6 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
   let after = [-1, -1, -1];
   for (;;) {
     const rows = catalog.checks.chunksAfter(after[0], after[1], after[2], PAGE_SIZE);
-    recordedNow = undefined;
     for (const row of rows) {
       // Recorded after the check began, or moved there by a compaction: the next check reads it.
       if (row.packId > lastPackId) continue;

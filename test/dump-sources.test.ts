@@ -88,7 +88,11 @@ test('a dumper that leaves its writer running in the background fails the run: t
   });
 });
 
-test('a dumper whose helpers end just after it, or stay only as zombies, succeeds', async () => {
+test('a dumper whose helpers end just after it, or stay only as zombies, succeeds', async (t) => {
+  if (!isOnPath('perl')) {
+    t.skip('perl is not installed: the zombie is made by a perl that forks and leaves the group');
+    return;
+  }
   await withFolder(async (folder) => {
     // As OpenSSH leaves its ProxyCommand (ssh -J) to end after it; and a helper whose parent left the
     // group with setsid and never reaps it (a zombie, as under a container's PID 1 that reaps nothing).

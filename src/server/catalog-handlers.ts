@@ -66,16 +66,18 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     // Partial backups hold only changes on top of every backup of their chain before them: without
     // one of those they cannot be loaded (a middle partial gone, the next one misses its changes).
     const dependents = dependentPartials(context.store.listBackups(clientName), backup);
-    const relation = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? 'is a link the later partial backups' : 'is the base of partial backups';
-    const standOn = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? ' stand on' : '';
+    const isPartialBase = backup.kind === BackupKind.BACKUP_KIND_PARTIAL;
+    const standingOn = (partials: readonly BackupRecord[], which: string): string => {
+      const numbers = partials.map((partial) => partial.number).join(', ');
+      return isPartialBase ? `is a link the later ${which}backups ${numbers} stand on` : `is the base of ${which}backups ${numbers}`;
+    };
     if (dependents.length > 0 && !call.request.force) {
-      throw new AuthError(`backup ${backup.number} of client "${clientName}" ${relation} ${dependents.map((partial) => partial.number).join(', ')}${standOn}; `
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" ${standingOn(dependents, 'partial ')}; `
         + 'deleting it needs --force, which deletes them too');
     }
     const protectedDependents = dependents.filter((partial) => partial.isProtected);
     if (protectedDependents.length > 0) {
-      throw new AuthError(`backup ${backup.number} of client "${clientName}" ${relation.replace('partial', 'protected partial')} `
-        + `${protectedDependents.map((partial) => partial.number).join(', ')}${standOn}; unprotect them first`);
+      throw new AuthError(`backup ${backup.number} of client "${clientName}" ${standingOn(protectedDependents, 'protected partial ')}; unprotect them first`);
     }
     context.store.deleteBackups([backup, ...dependents]);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`

@@ -75,8 +75,9 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
     } catch (error) {
       if (error instanceof DamagedChunkError) {
         // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
-        // again. The chunk is marked damaged (as check marks it), and the pack stays until gc --all.
-        catalog.transaction(() => catalog.chunks.markDamaged([error.chunkId]), true);
+        // again. The chunk is marked damaged (as check marks it; check finds any other), and the pack
+        // is left as it is: only gc --all looks at it again.
+        catalog.chunks.markDamaged([error.chunkId]);
         unfinishedPacks.delete(usage.id);
         damagedPacks++;
         continue;

@@ -218,6 +218,8 @@ export class PackWriter implements StagingHolder {
       if (size !== pack.size) throw new Error(`staged pack ${pack.path} holds ${size} bytes, ${pack.size} were written to it`);
       await handle.close();
     } catch (error) {
+      // The handle too: a failed seal left its fd open for the rest of the process.
+      await pack.handle.then((handle) => handle.close(), () => undefined).catch(() => undefined);
       this.fail(pack, error);
       throw error;
     }

@@ -121,7 +121,7 @@ export class CatalogSnapshots {
     } catch (error) {
       this.isPending = true;
       this.figures = { ...this.figures, failed: this.figures.failed + 1, lastError: errorMessage(error) };
-      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (the next change tries again): ${errorMessage(error)}`);
+      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (tried again ${Math.round(this.settings.minIntervalMs / 1000)} s after this one began): ${errorMessage(error)}`);
     }
   }
 

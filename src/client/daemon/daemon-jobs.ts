@@ -15,6 +15,9 @@ import { withScripts } from '../hooks/with-scripts';
 
 export type JobName = 'complete' | 'partial' | 'receive';
 
+/** Entries left out of a backup that the log names one by one: a denied tree of 50,000 files must not flood it at every run. */
+const UNREADABLE_LOGGED = 100;
+
 export interface JobContext {
   readonly config: NodeConfig;
   /** Read at each run, so an edited storage.conf takes effect without a restart. */
@@ -45,7 +48,10 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
     });
     for (const warning of progress.warnings) logger.warn(`${name}: ${warning}`);
     // What -e lists and exits 3 for: not in the backup, so the log says so at the level that gets read.
-    for (const item of progress.unreadable) logger.error(`${name}: not in backup ${summary.backupId}: ${item.path}: ${item.reason}`);
+    for (const item of progress.unreadable.slice(0, UNREADABLE_LOGGED)) logger.error(`${name}: not in backup ${summary.backupId}: ${item.path}: ${item.reason}`);
+    if (progress.unreadable.length > UNREADABLE_LOGGED) {
+      logger.error(`${name}: … and ${progress.unreadable.length - UNREADABLE_LOGGED} more not in backup ${summary.backupId} (cpsbackup -e lists them all)`);
+    }
     const counts = `${summary.files} files (${progress.unchangedFiles} unchanged), ${summary.logicalBytes} bytes, ${summary.newBytes} new`;
     if (progress.unreadable.length > 0) {
       logger.error(`${name}: backup ${summary.backupId} committed INCOMPLETE: ${progress.unreadable.length} `

@@ -3,9 +3,7 @@
 // A false mark is for good: clients would send those files again and check --repair would drop them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { backupFiles, bytesOf, openStoreFixture, readBackup } from './support/store-fixture';
+import { backupFiles, bytesOf, flipByteOfFirstPack, openStoreFixture, readBackup } from './support/store-fixture';
 
 test('packs recorded while a check lists the store or reads its chunks are neither missing nor damaged', async (t) => {
   const fixture = await openStoreFixture();
@@ -50,18 +48,7 @@ test('a backup running while a check marks a chunk damaged does not carry the da
   try {
     assert.notEqual(session.parentContent(Buffer.from('/b.bin')), undefined, 'b is sound: it goes as a reference');
     // The first record of the pack is a.bin's first chunk: one byte of its payload flipped, then a check finds it.
-    const packs = join(fixture.directory, 'packs');
-    const [folder] = await readdir(packs);
-    const [pack] = await readdir(join(packs, folder));
-    const handle = await open(join(packs, folder, pack), 'r+');
-    try {
-      const byte = Buffer.alloc(1);
-      await handle.read(byte, 0, 1, 200);
-      byte[0] ^= 0xff;
-      await handle.write(byte, 0, 1, 200);
-    } finally {
-      await handle.close();
-    }
+    await flipByteOfFirstPack(fixture.directory, 200);
     const report = await store.check({ readDataPercent: 100 });
     assert.equal(report.damagedChunks.length, 1);
     assert.equal(session.parentContent(Buffer.from('/a.bin')), undefined, 'the damaged file was carried forward: the client would not send it again');

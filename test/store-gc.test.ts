@@ -3,9 +3,9 @@
 // running restore stays readable until that restore ends; what nobody references is reclaimed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addFile, backupFiles, bytesOf, openStoreFixture, readBackup } from './support/store-fixture';
+import { addFile, backupFiles, bytesOf, flipByteOfFirstPack, openStoreFixture, readBackup } from './support/store-fixture';
 
 async function packCount(directory: string): Promise<number> {
   let count = 0;
@@ -98,18 +98,7 @@ test('a pack to compact whose live chunk is damaged is left as it is, the chunk 
   const first = await backupFiles(store, 'node1', { '/a/keep': keep, '/a/drop': await bytesOf('drop', 800_000) });
   await backupFiles(store, 'node1', { '/a/keep': keep });
   // One byte of the kept file's first chunk flipped in its pack (the record's payload, past its header).
-  const packs = join(fixture.directory, 'packs');
-  const [folder] = await readdir(packs);
-  const [pack] = await readdir(join(packs, folder));
-  const handle = await open(join(packs, folder, pack), 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, 200);
-    byte[0] ^= 0xff;
-    await handle.write(byte, 0, 1, 200);
-  } finally {
-    await handle.close();
-  }
+  await flipByteOfFirstPack(fixture.directory, 200);
   store.deleteBackups([first]);
   const report = await store.collectGarbage();
   assert.equal(report.damagedPacks, 1);

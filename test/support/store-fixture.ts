@@ -1,7 +1,7 @@
 // An in-process chunk store in a temp folder, and helpers that write and read backups through the
 // store's own sessions: the write path and GC tested without spawning a server.
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkStore, type BackupRecord, type StoreOptions } from '../../src/chunkstore/store';
@@ -80,4 +80,20 @@ export async function readBackup(store: ChunkStore, backup: BackupRecord): Promi
     reader.close();
   }
   return files;
+}
+
+/** Flips one byte of the first pack of a local store (at `offset`: past the first record's header, in its payload). */
+export async function flipByteOfFirstPack(storeDirectory: string, offset: number): Promise<void> {
+  const packs = join(storeDirectory, 'packs');
+  const [folder] = (await readdir(packs)).sort();
+  const [pack] = (await readdir(join(packs, folder))).sort();
+  const handle = await open(join(packs, folder, pack), 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, offset);
+    byte[0] ^= 0xff;
+    await handle.write(byte, 0, 1, offset);
+  } finally {
+    await handle.close();
+  }
 }

@@ -135,6 +135,28 @@ function readXattr(reader: MetaReader): Xattr {
   return xattr;
 }
 
+/** The varint fields both decoders keep: what a stat gives and the unchanged check compares. */
+type StatFields = Pick<EntryMeta, 'type' | 'mode' | 'uid' | 'gid' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode' | 'device' | 'size' | 'nlink'>;
+
+/** Reads a varint field of StatFields into `into`; false (nothing read) for any other field. */
+function readStatField(reader: MetaReader, field: number, into: StatFields): boolean {
+  switch (field) {
+    case Field.type: into.type = reader.int32(); return true;
+    case Field.mode: into.mode = reader.uint32(); return true;
+    case Field.uid: into.uid = reader.uint32(); return true;
+    case Field.gid: into.gid = reader.uint32(); return true;
+    case Field.mtimeSec: into.mtimeSec = reader.int64('mtime'); return true;
+    case Field.mtimeNsec: into.mtimeNsec = reader.uint32(); return true;
+    case Field.ctimeSec: into.ctimeSec = reader.int64('ctime'); return true;
+    case Field.ctimeNsec: into.ctimeNsec = reader.uint32(); return true;
+    case Field.inode: into.inode = reader.uint64('inode'); return true;
+    case Field.device: into.device = reader.uint64('device'); return true;
+    case Field.size: into.size = reader.uint64('size'); return true;
+    case Field.nlink: into.nlink = reader.uint32(); return true;
+    default: return false;
+  }
+}
+
 /** Decodes buffer[start, end) as an EntryMeta, as ts-proto's EntryMeta.decode does (bytes copied, unknown fields skipped). */
 export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length): EntryMeta {
   const meta: EntryMeta = {
@@ -147,19 +169,8 @@ export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length):
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (wireType === 0) {
+      if (readStatField(reader, field, meta)) continue;
       switch (field) {
-        case Field.type: meta.type = reader.int32(); continue;
-        case Field.mode: meta.mode = reader.uint32(); continue;
-        case Field.uid: meta.uid = reader.uint32(); continue;
-        case Field.gid: meta.gid = reader.uint32(); continue;
-        case Field.mtimeSec: meta.mtimeSec = reader.int64('mtime'); continue;
-        case Field.mtimeNsec: meta.mtimeNsec = reader.uint32(); continue;
-        case Field.ctimeSec: meta.ctimeSec = reader.int64('ctime'); continue;
-        case Field.ctimeNsec: meta.ctimeNsec = reader.uint32(); continue;
-        case Field.inode: meta.inode = reader.uint64('inode'); continue;
-        case Field.device: meta.device = reader.uint64('device'); continue;
-        case Field.size: meta.size = reader.uint64('size'); continue;
-        case Field.nlink: meta.nlink = reader.uint32(); continue;
         case Field.rdev: meta.rdev = reader.uint64('rdev'); continue;
         case Field.extents: meta.extents.push(reader.uint64('an extent')); continue;
       }
@@ -214,38 +225,24 @@ export interface ParentIndexEntry {
  * others are skipped as protobuf skips unknown ones.
  */
 export function decodeParentIndexEntry(buffer: Buffer, start: number, end: number): ParentIndexEntry {
-  let key = '';
-  let type = 0, mode = 0, uid = 0, gid = 0, mtimeSec = 0, mtimeNsec = 0, ctimeSec = 0, ctimeNsec = 0;
-  let inode = 0, device = 0, size = 0, nlink = 0;
-  let user = '', group = '';
+  const entry = {
+    key: '', type: 0, mode: 0, size: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, uid: 0, gid: 0,
+    user: '', group: '', device: 0, nlink: 0, rank: 0,
+  };
   const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
     const tag = reader.tag();
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
-    if (wireType === 0) {
+    if (wireType === 0 && readStatField(reader, field, entry)) continue;
+    if (wireType === LENGTH_DELIMITED) {
       switch (field) {
-        case Field.type: type = reader.int32(); continue;
-        case Field.mode: mode = reader.uint32(); continue;
-        case Field.uid: uid = reader.uint32(); continue;
-        case Field.gid: gid = reader.uint32(); continue;
-        case Field.mtimeSec: mtimeSec = reader.int64('mtime'); continue;
-        case Field.mtimeNsec: mtimeNsec = reader.uint32(); continue;
-        case Field.ctimeSec: ctimeSec = reader.int64('ctime'); continue;
-        case Field.ctimeNsec: ctimeNsec = reader.uint32(); continue;
-        case Field.inode: inode = reader.uint64('inode'); continue;
-        case Field.device: device = reader.uint64('device'); continue;
-        case Field.size: size = reader.uint64('size'); continue;
-        case Field.nlink: nlink = reader.uint32(); continue;
-      }
-    } else if (wireType === LENGTH_DELIMITED) {
-      switch (field) {
-        case Field.path: key = reader.latin1(); continue;
-        case Field.user: user = reader.string(); continue;
-        case Field.group: group = reader.string(); continue;
+        case Field.path: entry.key = reader.latin1(); continue;
+        case Field.user: entry.user = reader.string(); continue;
+        case Field.group: entry.group = reader.string(); continue;
       }
     }
     reader.skip(wireType);
   }
-  return { key, type, mode, size, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, uid, gid, user, group, device, nlink, rank: 0 };
+  return entry;
 }

@@ -1,13 +1,14 @@
 // An in-process chunk store in a temp folder, and helpers that write and read backups through the
 // store's own sessions: the write path and GC tested without spawning a server.
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkStore, type BackupRecord, type StoreOptions } from '../../src/chunkstore/store';
 import type { BackupSession } from '../../src/chunkstore/session';
 import type { StoredEntry } from '../../src/chunkstore/read';
 import { deterministicBytes } from './trees';
+import { flipByte } from './fault-tools';
 
 export const SMALL_CHUNKS = { name: 'fastcdc', minSize: 4096, avgSize: 16384, maxSize: 65536 } as const;
 
@@ -87,13 +88,5 @@ export async function flipByteOfFirstPack(storeDirectory: string, offset: number
   const packs = join(storeDirectory, 'packs');
   const [folder] = (await readdir(packs)).sort();
   const [pack] = (await readdir(join(packs, folder))).sort();
-  const handle = await open(join(packs, folder, pack), 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, offset);
-    byte[0] ^= 0xff;
-    await handle.write(byte, 0, 1, offset);
-  } finally {
-    await handle.close();
-  }
+  await flipByte(join(packs, folder, pack), offset);
 }

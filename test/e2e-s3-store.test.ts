@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Sandbox } from './support/sandbox';
+import { Sandbox, runNode, type CommandResult } from './support/sandbox';
 import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
 import { bucketKeys, deleteObject, downloadBucket, packKey } from './support/bucket-objects';
 import { writeDeterministicFile } from './support/trees';
@@ -21,6 +21,7 @@ const execFileAsync = promisify(execFile);
 const skip = cephSkipReason();
 const MEBIBYTE = 1024 * 1024;
 const BUCKET = 'cpsbackup-e2e';
+const SERVER_CLI = join(__dirname, '..', 'src', 'cli', 'cpsbackup-server.js');
 const CANARY_NAME = 'CANARY-board-minutes-e2e.txt';
 const CANARY_TEXT = 'CANARY-CONTENT the merger closes on friday; tell nobody\n';
 const CHUNK_LINES = ['chunk_min_size = 16384', 'chunk_avg_size = 65536', 'chunk_max_size = 262144'];
@@ -222,6 +223,56 @@ describe('the store in a Ceph RGW bucket, through the real CLIs', { skip }, () =
       const partial = await sandbox.runServerCommand(['recover']);
       assert.equal(partial.code, 3, partial.stdout + partial.stderr);
       assert.ok(partial.stdout.includes(`missing: pack ${lost} is referenced by the catalog but not in the bucket`), partial.stdout);
+    } finally {
+      await sandbox.destroy();
+    }
+  });
+
+  test('one server per bucket: a recover drill beside the live server is warned, its server refused, and nothing of the live one deleted', async () => {
+    const sandbox = await Sandbox.create();
+    const prefix = 'lease/';
+    try {
+      await initKey(sandbox, join(sandbox.root, 'store.key'));
+      await sandbox.rewriteServerConfig(s3Lines(cluster, sandbox.root, prefix));
+      const data = join(sandbox.root, 'data');
+      await writeDeterministicFile(join(data, 'first.bin'), 'lease-first', MEBIBYTE);
+      const live = await sandbox.startServer();
+      const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+      await backupNow(sandbox, config, data);
+
+      // The drill: a second store folder on another machine, same server.conf but for its folder.
+      const drillFolder = join(sandbox.root, 'drill-store');
+      const drillConfig = join(sandbox.root, 'drill.conf');
+      const liveLines = (await readFile(sandbox.serverConfigFile, 'utf8')).split('\n');
+      await writeFile(drillConfig, liveLines.map((line) => (line.startsWith('directory = ') ? `directory = ${drillFolder}` : line)).join('\n'));
+      const drill = (args: string[]): Promise<CommandResult> => runNode(SERVER_CLI, ['-c', drillConfig, ...args], 60_000);
+      const holder = `pid ${live.process.pid}, store folder ${sandbox.storeDirectory}`;
+      const recovered = await drill(['recover']);
+      assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
+      assert.match(recovered.stdout, /warning: s3:\/\/cpsbackup-e2e\/lease\/ is in use by another cpsbackup server \(host /);
+      assert.ok(recovered.stdout.includes(holder), recovered.stdout);
+      assert.match(recovered.stdout, /this catalog opens only once that server stopped/);
+
+      // The live server goes on: these packs are newer than the drill's catalog, orphans to it.
+      await writeDeterministicFile(join(data, 'second.bin'), 'lease-second', MEBIBYTE);
+      await backupNow(sandbox, config, data);
+      const packsBefore = await bucketKeys(cluster, BUCKET, `${prefix}packs/`);
+      const blobsBefore = (await bucketKeys(cluster, BUCKET, `${prefix}blobs/`)).filter((key) => !key.includes('/lease-'));
+      for (const args of [['check'], ['gc'], []]) {
+        const refused = await drill(args);
+        assert.equal(refused.code, 1, `${args.join(' ') || 'the drill server'}: ${refused.stdout}${refused.stderr}`);
+        assert.match(refused.stderr, /is in use by another cpsbackup server/);
+        assert.ok(refused.stderr.includes(holder), refused.stderr);
+      }
+      assert.deepEqual(await bucketKeys(cluster, BUCKET, `${prefix}packs/`), packsBefore, 'the drill deleted none of the live server\'s packs');
+      assert.deepEqual((await bucketKeys(cluster, BUCKET, `${prefix}blobs/`)).filter((key) => !key.includes('/lease-')), blobsBefore,
+        'nor any of its catalog snapshots');
+
+      // A server stopped releases its lease: it (or, now, the drill) opens at once.
+      await live.stop();
+      assert.deepEqual((await bucketKeys(cluster, BUCKET, `${prefix}blobs/`)).filter((key) => key.includes('/lease-')), []);
+      await sandbox.startServer();
+      assert.deepEqual(await listedNumbers(sandbox, await sandbox.writeNodeConfig('node1', [`include = ${data}`])), [1, 2]);
     } finally {
       await sandbox.destroy();
     }

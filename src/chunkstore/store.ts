@@ -32,8 +32,9 @@ import { PLAIN_FRAMING, type RecordFraming } from './pack/record-framing';
 import { SEALED_FRAMING_OVERHEAD, SealedFraming } from './crypto/sealed-framing';
 import type { StoreKey } from './crypto/store-key';
 import { establishIdentity } from './store-identity';
+import { BucketLease } from './lease/bucket-lease';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
-import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
+import { ConfigError, CorruptError, DiskFullError, NotFoundError, errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { S3Backend } from './backend/s3/s3-backend';
 import type { S3BackendOptions } from './backend/s3/s3-options';
@@ -140,6 +141,8 @@ export class ChunkStore {
   private maintenanceTail: Promise<unknown> = Promise.resolve();
   /** Catalog snapshots to the bucket; only for a store whose packs leave the server. */
   private snapshots: CatalogSnapshots | undefined;
+  /** Only for a store whose packs leave the server: the bucket is this server's alone while it holds this. */
+  private bucketLease: BucketLease | undefined;
 
   private constructor(
     readonly directory: string,
@@ -176,6 +179,7 @@ export class ChunkStore {
     const releaseProcessLock = await acquireProcessLock(directory);
     let catalog: Catalog | undefined;
     let store: ChunkStore | undefined;
+    let lease: BucketLease | undefined;
     try {
       const key = options.encryptionKey;
       catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD, options.logger);
@@ -184,6 +188,11 @@ export class ChunkStore {
       const identity = await establishIdentity({
         catalog, backend: bucket, key, stagingDirectory: join(directory, 'staging'), configFile: options.configFile ?? catalog.file,
       });
+      // Before recovery, which deletes what the catalog does not know: in a bucket another server
+      // writes to, that is the other server's newest packs.
+      if (bucket.kind !== 'local') {
+        lease = await BucketLease.take({ backend: bucket, directory, stagingDirectory: join(directory, 'staging'), logger: options.logger });
+      }
       const backend = await cachedReads(bucket, directory, catalog, options);
       const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);
@@ -192,6 +201,7 @@ export class ChunkStore {
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
         encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, options.entriesPerFlush, framing,
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
+      store.bucketLease = lease;
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
       // After recovery: the unfinished backups it dropped no longer count as references.
       forgetStaleClientChunksOnce(catalog, options.logger);
@@ -199,12 +209,14 @@ export class ChunkStore {
         store.snapshots = new CatalogSnapshots({
           catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
           minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
+          assertWritable: () => lease?.assertHeld(),
         });
       }
       await store.reserve.take();
       return store;
     } catch (error) {
       await store?.encoderPool?.close();
+      await lease?.release().catch(() => undefined);
       catalog?.close();
       await releaseProcessLock();
       throw error;
@@ -286,6 +298,7 @@ export class ChunkStore {
 
   /** Starts a backup of a client; it is visible only once the session commits. */
   async beginBackup(clientName: string, options: BeginOptions): Promise<BackupSession> {
+    this.bucketLease?.assertHeld();
     await this.reserve.take();
     const catalog = this.catalog;
     let parent: BackupRecord | undefined;
@@ -334,6 +347,7 @@ export class ChunkStore {
   /** Collects garbage beside running backups and restores; allPacks also compacts packs no deletion touched. */
   collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
     return this.exclusively(async () => {
+      this.bucketLease?.assertHeld();
       const report = await collectGarbage({
         catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
         doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
@@ -431,6 +445,9 @@ export class ChunkStore {
     await this.maintenanceTail;
     await this.snapshots?.close();
     await this.encoderPool?.close();
+    // After the last snapshot: the lease covers every write.
+    await this.bucketLease?.release().catch((error) => this.logger?.warn(
+      `could not release the lease on ${this.backend.location}: ${errorMessage(error)} (the next start of this store folder removes it)`));
     await this.backend.close();
     this.catalog.close();
     await this.releaseProcessLock();

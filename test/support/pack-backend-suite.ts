@@ -32,7 +32,12 @@ export async function stage(folder: string, content: Buffer): Promise<string> {
   return file;
 }
 
-export async function collect(objects: AsyncIterable<StoredObject>): Promise<StoredObject[]> {
+/** Names and sizes of what a listing yields, by name (modification times: collectWithTimes). */
+export async function collect(objects: AsyncIterable<StoredObject>): Promise<{ name: string; size: number }[]> {
+  return (await collectWithTimes(objects)).map(({ name, size }) => ({ name, size }));
+}
+
+export async function collectWithTimes(objects: AsyncIterable<StoredObject>): Promise<StoredObject[]> {
   const all: StoredObject[] = [];
   for await (const object of objects) all.push(object);
   return all.sort((left, right) => left.name.localeCompare(right.name));
@@ -104,7 +109,7 @@ export function packBackendSuite(label: string, open: () => Promise<BackendUnder
 
   withBackend('listPacks returns every pack across listing pages', async ({ backend, stagingFolder }) => {
     const count = options.manyObjects ?? 1100;
-    const expected: StoredObject[] = [];
+    const expected: { name: string; size: number }[] = [];
     await inParallel(count, 16, async (index) => {
       const name = newName();
       const size = index % 7;
@@ -165,6 +170,21 @@ export function packBackendSuite(label: string, open: () => Promise<BackendUnder
     await backend.deleteBlob('catalog-000001');
     await backend.deleteBlob('catalog-000001');
     assert.deepEqual((await collect(backend.listBlobs())).map((object) => object.name), ['config']);
+  });
+
+  withBackend('listings carry each object\'s modification time, by the store\'s clock', async ({ backend, stagingFolder }) => {
+    const before = Date.now();
+    const name = newName();
+    await backend.putPack(name, await stage(stagingFolder, testBytes('timed', 100)));
+    await backend.putBlob('timed', await stage(stagingFolder, testBytes('timed blob', 10)));
+    const after = Date.now();
+    const listed = [...await collectWithTimes(backend.listPacks()), ...await collectWithTimes(backend.listBlobs())];
+    assert.deepEqual(listed.map((object) => object.name), [name, 'timed']);
+    for (const object of listed) {
+      // The store's clock is this machine's here; S3 gives whole seconds.
+      const time = object.modifiedAt.getTime();
+      assert.ok(time >= before - 2000 && time <= after + 2000, `${object.name}: ${object.modifiedAt.toISOString()} not within the put (${before}..${after})`);
+    }
   });
 }
 

@@ -71,8 +71,8 @@ export class LocalBackend implements PackBackend {
     for (const folder of (await readdir(root).catch(orNone<string[]>([], 'ENOENT'))).sort()) {
       for (const file of (await readdir(join(root, folder)).catch(orNone<string[]>([], 'ENOENT', 'ENOTDIR'))).sort()) {
         if (!file.endsWith('.pack')) continue;
-        const size = await stat(join(root, folder, file)).then((info) => info.size, orNone(undefined, 'ENOENT'));
-        if (size !== undefined) yield { name: file.slice(0, -'.pack'.length), size };
+        const info = await stat(join(root, folder, file)).catch(orNone(undefined, 'ENOENT'));
+        if (info !== undefined) yield { name: file.slice(0, -'.pack'.length), size: info.size, modifiedAt: info.mtime };
       }
     }
   }
@@ -116,8 +116,8 @@ export class LocalBackend implements PackBackend {
     const folder = join(this.directory, 'blobs');
     for (const name of (await readdir(folder).catch(() => [] as string[])).sort()) {
       if (name.includes('.tmp-')) continue;
-      const size = await stat(join(folder, name)).then((info) => info.size, () => undefined);
-      if (size !== undefined) yield { name, size };
+      const info = await stat(join(folder, name)).catch(() => undefined);
+      if (info !== undefined) yield { name, size: info.size, modifiedAt: info.mtime };
     }
   }
 

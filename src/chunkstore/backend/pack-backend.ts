@@ -5,6 +5,8 @@ import { BackupError } from '../../common/errors';
 export interface StoredObject {
   readonly name: string;
   readonly size: number;
+  /** By the store's own clock (file system or object service), so two servers compare times without trusting each other's clocks. */
+  readonly modifiedAt: Date;
 }
 
 /**

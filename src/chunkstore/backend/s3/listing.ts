@@ -6,6 +6,7 @@ import type { S3Requester } from './s3-requester';
 export interface ListedKey {
   readonly key: string;
   readonly size: number;
+  readonly modifiedAt: Date;
 }
 
 export async function* listKeys(requester: S3Requester, prefix: string, pageSize = 1000): AsyncGenerator<ListedKey> {
@@ -16,7 +17,7 @@ export async function* listKeys(requester: S3Requester, prefix: string, pageSize
       Bucket: requester.bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: token,
     })));
     for (const object of page.Contents ?? []) {
-      if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0 };
+      if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
     }
     continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
   } while (continuationToken !== undefined);

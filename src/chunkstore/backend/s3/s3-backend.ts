@@ -80,7 +80,7 @@ export class S3Backend implements PackBackend {
   async *listPacks(): AsyncIterable<StoredObject> {
     for await (const listed of listKeys(this.requester, this.keys.packsPrefix)) {
       const name = this.keys.packNameOf(listed.key);
-      if (name !== undefined) yield { name, size: listed.size };
+      if (name !== undefined) yield { name, size: listed.size, modifiedAt: listed.modifiedAt };
     }
   }
 
@@ -99,7 +99,7 @@ export class S3Backend implements PackBackend {
   async *listBlobs(): AsyncIterable<StoredObject> {
     for await (const listed of listKeys(this.requester, this.keys.blobsPrefix)) {
       const name = this.keys.blobNameOf(listed.key);
-      if (name !== undefined) yield { name, size: listed.size };
+      if (name !== undefined) yield { name, size: listed.size, modifiedAt: listed.modifiedAt };
     }
   }
 

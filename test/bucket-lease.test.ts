@@ -1,0 +1,139 @@
+// One server writes to a bucket at a time (src/chunkstore/lease): a second store folder is refused
+// while the first renews its lease, takes the bucket over once that lease went stale, and the
+// server whose lease was taken over stops writing. Run on the local backend, whose blobs' times can
+// be set back; e2e-s3-store runs the same refusal against a real Ceph bucket.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalBackend } from '../src/chunkstore/backend/local-backend';
+import { BucketLease, LEASE_STALE_MS } from '../src/chunkstore/lease/bucket-lease';
+import { BusyError } from '../src/common/errors';
+import type { Logger } from '../src/common/logger';
+
+interface Bucket {
+  readonly backend: LocalBackend;
+  /** A store folder of its own (owner id, staging), as each server has. */
+  folder(name: string): Promise<{ directory: string; stagingDirectory: string }>;
+  leaseBlobs(): Promise<string[]>;
+  /** Sets a blob's modification time back, as if its owner had stopped renewing that long ago. */
+  age(blob: string, ms: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+async function makeBucket(): Promise<Bucket> {
+  const root = await mkdtemp(join(tmpdir(), 'cpsbackup-lease-'));
+  const backend = new LocalBackend(join(root, 'bucket'));
+  return {
+    backend,
+    folder: async (name) => {
+      const directory = join(root, name);
+      await mkdir(join(directory, 'staging'), { recursive: true });
+      return { directory, stagingDirectory: join(directory, 'staging') };
+    },
+    leaseBlobs: async () => (await readdir(join(root, 'bucket', 'blobs')).catch(() => [] as string[])).filter((name) => name.startsWith('lease-')).sort(),
+    age: async (blob, ms) => {
+      const then = new Date(Date.now() - ms);
+      await utimes(join(root, 'bucket', 'blobs', blob), then, then);
+    },
+    dispose: async () => {
+      await backend.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (line) => lines.push(`info ${line}`), warn: (line) => lines.push(`warn ${line}`), error: (line) => lines.push(`error ${line}`) };
+}
+
+test('a second server is refused while the first holds the lease, named by host, pid and folder; it may open once the first released it', async () => {
+  const bucket = await makeBucket();
+  try {
+    const live = await bucket.folder('live');
+    const drill = await bucket.folder('drill');
+    const first = await BucketLease.take({ backend: bucket.backend, ...live });
+    const held = await bucket.leaseBlobs();
+    assert.equal(held.length, 1);
+    await assert.rejects(BucketLease.take({ backend: bucket.backend, ...drill }), (error: unknown) => {
+      assert.ok(error instanceof BusyError, String(error));
+      assert.match(error.message, /is in use by another cpsbackup server/);
+      assert.ok(error.message.includes(`host ${hostname()}, pid ${process.pid}, store folder ${live.directory}`), error.message);
+      assert.ok(error.message.includes(held[0]), 'the blob to delete by hand is named');
+      return true;
+    });
+    assert.deepEqual(await bucket.leaseBlobs(), held, 'the refused server left no lease, and the live one is untouched');
+    first.assertHeld();
+
+    await first.release();
+    assert.deepEqual(await bucket.leaseBlobs(), []);
+    const second = await BucketLease.take({ backend: bucket.backend, ...drill });
+    await second.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('a renewal replaces the lease blob; a folder whose process died takes its own lease back at once', async () => {
+  const bucket = await makeBucket();
+  try {
+    const live = await bucket.folder('live');
+    const crashed = await BucketLease.take({ backend: bucket.backend, ...live });
+    const [firstBlob] = await bucket.leaseBlobs();
+    await crashed.renew();
+    const [renewed] = await bucket.leaseBlobs();
+    assert.notEqual(renewed, firstBlob);
+    assert.equal((await bucket.leaseBlobs()).length, 1, 'the renewal deleted the blob before it');
+
+    // The same folder opened again without a release (the process was killed): its lease is its own, not another server's.
+    const restarted = await BucketLease.take({ backend: bucket.backend, ...live });
+    const after = await bucket.leaseBlobs();
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0], renewed);
+    await restarted.release();
+    await crashed.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('a lease not renewed for the stale period is taken over with a warning; its server then stops writing and removes its lease', async () => {
+  const bucket = await makeBucket();
+  try {
+    const gone = await bucket.folder('gone');
+    const next = await bucket.folder('next');
+    const cutOff = await BucketLease.take({ backend: bucket.backend, ...gone });
+    const [goneBlob] = await bucket.leaseBlobs();
+
+    // Just inside the stale period: still refused.
+    await bucket.age(goneBlob, LEASE_STALE_MS - 60_000);
+    await assert.rejects(BucketLease.take({ backend: bucket.backend, ...next }), BusyError);
+
+    await bucket.age(goneBlob, LEASE_STALE_MS + 60_000);
+    const logger = recordingLogger();
+    const taker = await BucketLease.take({ backend: bucket.backend, ...next, logger });
+    assert.ok(logger.lines.some((line) => /^warn removed a stale lease on .*, not renewed for 31 minutes: host .*store folder .*gone/.test(line)), logger.lines.join('\n'));
+    const takerBlobs = await bucket.leaseBlobs();
+    assert.equal(takerBlobs.length, 1);
+    assert.ok(!takerBlobs.includes(goneBlob), 'the stale lease was removed');
+
+    // The cut-off server comes back: its renewal finds the bucket taken and it stops.
+    const cutOffAgain = await BucketLease.take({ backend: bucket.backend, ...gone }).catch((error: unknown) => error);
+    assert.ok(cutOffAgain instanceof BusyError, 'a restart of the cut-off folder is refused too');
+    cutOff.assertHeld();
+    await cutOff.renew();
+    assert.throws(() => cutOff.assertHeld(), (error: unknown) => error instanceof BusyError && /went unrenewed too long and was taken over/.test(error.message));
+    assert.deepEqual(await bucket.leaseBlobs(), takerBlobs, 'the cut-off server removed its lease, the new holder\'s is kept');
+    await cutOff.renew();
+    assert.deepEqual(await bucket.leaseBlobs(), takerBlobs, 'and renews no more');
+
+    await taker.renew();
+    taker.assertHeld();
+    await taker.release();
+    await cutOff.release();
+  } finally {
+    await bucket.dispose();
+  }
+});

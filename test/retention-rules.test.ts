@@ -153,3 +153,37 @@ test('keep_days caps every rule but the newest; a protected backup outlives all 
   assert.equal(decisions[4], 'kept: protected');
   assert.equal(decisions[5], 'kept: newest complete backup; keep = 10 (newest 10)');
 });
+
+test('incomplete backups never push out the newest backup that holds every file; a whole backup after them lets it go', () => {
+  // A file unreadable night after night from backup 3 on: keep = 2 alone would leave only incomplete copies.
+  const policy: RetentionPolicy = { keep: [2] };
+  let existing: RetentionCandidate[] = [];
+  const keptAfter = (number: number, isIncomplete: boolean): number[] => {
+    existing = [...existing, { number, finishedAt: number * DAY, isIncomplete }];
+    const decisions = retentionDecisions(existing, policy, number * DAY);
+    existing = existing.filter((backup) => decisions.find((decision) => decision.number === backup.number)!.isKept);
+    return existing.map((backup) => backup.number);
+  };
+  assert.deepEqual(keptAfter(1, false), [1]);
+  assert.deepEqual(keptAfter(2, false), [1, 2]);
+  for (let number = 3; number <= 9; number++) keptAfter(number, true);
+  assert.deepEqual(existing.map((backup) => backup.number), [2, 8, 9]);
+  const reasons = retentionDecisions(existing, policy, 9 * DAY).find((decision) => decision.number === 2)!.reasons;
+  assert.deepEqual(reasons, ['newest backup with every file (the complete backups after it are incomplete)']);
+  assert.deepEqual(keptAfter(10, false), [9, 10], 'once a backup holds every file again, the old whole copy goes by the rules');
+});
+
+test('the newest backup with every file outlives keep_days, as the newest backup does; every backup incomplete adds nothing', () => {
+  const backups: RetentionCandidate[] = [
+    { number: 1, finishedAt: 1 * DAY }, { number: 2, finishedAt: 50 * DAY, isIncomplete: true }, { number: 3, finishedAt: 60 * DAY, isIncomplete: true },
+  ];
+  const decisions = retentionDecisions(backups, { keep: [2], keepDays: 30 }, 61 * DAY);
+  assert.deepEqual(decisions.map((decision) => decision.isKept), [true, true, true]);
+  const allIncomplete = backups.map((backup) => ({ ...backup, isIncomplete: true }));
+  assert.deepEqual(retentionDecisions(allIncomplete, { keep: [2] }, 61 * DAY).map((decision) => decision.isKept), [false, true, true]);
+  // Partials are not "complete backups": an incomplete complete backup followed by partials still keeps the whole one.
+  const withPartials: RetentionCandidate[] = [
+    { number: 1, finishedAt: DAY }, { number: 2, finishedAt: 2 * DAY, isIncomplete: true }, { number: 3, finishedAt: 3 * DAY, isPartial: true },
+  ];
+  assert.deepEqual(retentionDecisions(withPartials, { keep: [1] }, 3 * DAY).map((decision) => decision.isKept), [true, true, true]);
+});

@@ -35,6 +35,7 @@ export function planClientRetention(store: ChunkStore, clientName: string, polic
     isPartial: backup.kind === BackupKind.BACKUP_KIND_PARTIAL,
     completeOrdinal: backup.completeOrdinal ?? undefined,
     isProtected: backup.isProtected,
+    isIncomplete: backup.unreadableFiles > 0,
   })), policy, now).map((decision) => [decision.number, decision]));
   return backups.map((backup) => ({ backup, decision: decisions.get(backup.number)! }));
 }

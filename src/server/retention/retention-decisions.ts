@@ -13,6 +13,8 @@ export interface RetentionCandidate {
   readonly completeOrdinal?: number;
   /** Kept whatever the rules say, with the complete backup it stands on when it is partial. */
   readonly isProtected?: boolean;
+  /** Files of it could not be read when it was made (or check --repair took them out). */
+  readonly isIncomplete?: boolean;
 }
 
 export interface RetentionPolicy {
@@ -40,7 +42,9 @@ const DAY_MILLISECONDS = 24 * 3600 * 1000;
  * complete one, a keep level, a calendar rule: their union), unless keep_days caps it; a protected
  * backup is always kept. A partial backup is kept while it is young enough and the complete backup it
  * stands on (the nearest complete one before it) is kept: without that base it cannot be loaded. The
- * newest backup is kept whatever its age, unless it is such an orphan partial.
+ * newest backup is kept whatever its age, unless it is such an orphan partial. While the newest
+ * complete backups are incomplete (a file unreadable night after night), the newest one that holds
+ * every file is kept too: counting the incomplete ones alone would push out the last whole copy.
  */
 export function retentionDecisions(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: number): RetentionDecision[] {
   const oldestFirst = [...candidates].sort((a, b) => a.number - b.number);
@@ -49,6 +53,8 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   const why = (number: number, reason: string): void => { reasons.get(number)!.push(reason); };
   const newestComplete = completes.at(-1);
   if (newestComplete !== undefined) why(newestComplete.number, 'newest complete backup');
+  const newestWhole = newestComplete?.isIncomplete === true ? newestWithEveryFile(completes) : undefined;
+  if (newestWhole !== undefined) why(newestWhole.number, 'newest backup with every file (the complete backups after it are incomplete)');
   for (const [number, levelReasons] of burpLevelReasons(completes.map((backup) => ({
     number: backup.number, ordinal: backup.completeOrdinal ?? backup.number,
   })), policy.keep)) levelReasons.forEach((reason) => why(number, reason));
@@ -58,7 +64,7 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   if (policy.keepDays !== undefined) {
     const oldestAllowed = now - policy.keepDays * DAY_MILLISECONDS;
     for (const backup of completes) {
-      if (backup === newestComplete || backup.finishedAt >= oldestAllowed || reasons.get(backup.number)!.length === 0) continue;
+      if (backup === newestComplete || backup === newestWhole || backup.finishedAt >= oldestAllowed || reasons.get(backup.number)!.length === 0) continue;
       reasons.set(backup.number, []);
       removals.set(backup.number, `older than keep_days = ${policy.keepDays}`);
     }
@@ -70,6 +76,11 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
     if (kept.length > 0) return { number: backup.number, isKept: true, reasons: kept };
     return { number: backup.number, isKept: false, reasons: [removals.get(backup.number) ?? 'no rule keeps it'] };
   });
+}
+
+function newestWithEveryFile(completes: readonly RetentionCandidate[]): RetentionCandidate | undefined {
+  for (let index = completes.length - 1; index >= 0; index--) if (completes[index].isIncomplete !== true) return completes[index];
+  return undefined;
 }
 
 /** The numbers retentionDecisions keeps. */

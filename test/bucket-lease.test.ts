@@ -137,3 +137,24 @@ test('a lease not renewed for the stale period is taken over with a warning; its
     await bucket.dispose();
   }
 });
+
+test('breakOthers removes the other folders\' leases, naming each, and keeps the caller\'s own', async () => {
+  const bucket = await makeBucket();
+  try {
+    const lost = await bucket.folder('lost');
+    const here = await bucket.folder('here');
+    const lostLease = await BucketLease.take({ backend: bucket.backend, ...lost });
+    assert.deepEqual(await BucketLease.breakOthers({ backend: bucket.backend, ...lost }), [], 'a folder never breaks its own lease');
+    const removed = await BucketLease.breakOthers({ backend: bucket.backend, ...here });
+    assert.equal(removed.length, 1);
+    assert.match(removed[0], new RegExp(`^host .*, pid ${process.pid}, store folder ${lost.directory}, running since .*, renewed 0\\.\\d minutes ago$`));
+    assert.deepEqual(await bucket.leaseBlobs(), []);
+    const taken = await BucketLease.take({ backend: bucket.backend, ...here });
+    await lostLease.renew();
+    assert.throws(() => lostLease.assertHeld(), BusyError, 'a server whose lease was broken while it ran stops writing');
+    await taken.release();
+    await lostLease.release();
+  } finally {
+    await bucket.dispose();
+  }
+});

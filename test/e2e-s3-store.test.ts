@@ -268,11 +268,26 @@ describe('the store in a Ceph RGW bucket, through the real CLIs', { skip }, () =
       assert.deepEqual((await bucketKeys(cluster, BUCKET, `${prefix}blobs/`)).filter((key) => !key.includes('/lease-')), blobsBefore,
         'nor any of its catalog snapshots');
 
-      // A server stopped releases its lease: it (or, now, the drill) opens at once.
-      await live.stop();
-      assert.deepEqual((await bucketKeys(cluster, BUCKET, `${prefix}blobs/`)).filter((key) => key.includes('/lease-')), []);
-      await sandbox.startServer();
+      const leaseKeys = async (): Promise<string[]> => (await bucketKeys(cluster, BUCKET, `${prefix}blobs/`)).filter((key) => key.includes('/lease-'));
+      // Killed, the live server leaves its lease; its own folder takes it back at once.
+      await live.stop('SIGKILL');
+      assert.equal((await leaseKeys()).length, 1);
+      const restarted = await sandbox.startServer();
       assert.deepEqual(await listedNumbers(sandbox, await sandbox.writeNodeConfig('node1', [`include = ${data}`])), [1, 2]);
+      // Stopped, it releases the lease.
+      await restarted.stop();
+      assert.deepEqual(await leaseKeys(), []);
+
+      // The live machine lost for good while holding the lease: break-lease, run where the server will go on, frees the bucket now.
+      const lost = await sandbox.startServer();
+      await lost.stop('SIGKILL');
+      assert.equal((await drill(['check'])).code, 1);
+      const broken = await drill(['break-lease']);
+      assert.equal(broken.code, 0, broken.stdout + broken.stderr);
+      assert.ok(broken.stdout.includes(`removed the lease of host `) && broken.stdout.includes(`pid ${lost.process.pid}, store folder ${sandbox.storeDirectory}`), broken.stdout);
+      assert.deepEqual(await leaseKeys(), []);
+      const again = await drill(['break-lease']);
+      assert.match(again.stdout, /no other server holds a lease on s3:\/\/cpsbackup-e2e\/lease\//);
     } finally {
       await sandbox.destroy();
     }

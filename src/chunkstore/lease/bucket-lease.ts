@@ -78,6 +78,24 @@ export class BucketLease {
     return lease;
   }
 
+  /**
+   * Deletes every other store folder's lease: for an operator who knows their server is gone (its
+   * machine lost) and will not wait for the lease to expire. Returns who held each, with its age by
+   * this machine's clock.
+   */
+  static async breakOthers(settings: Pick<LeaseSettings, 'backend' | 'directory' | 'stagingDirectory'>): Promise<string[]> {
+    const { backend, stagingDirectory } = settings;
+    const ownerId = await leaseOwnerOf(settings.directory);
+    const removed: string[] = [];
+    for (const lease of await listLeases(backend)) {
+      if (lease.ownerId === ownerId) continue;
+      const age = minutes(Math.max(0, Date.now() - lease.modifiedAt.getTime()));
+      removed.push(`${await describeHolder(backend, stagingDirectory, lease)}, renewed ${age} minutes ago`);
+      await backend.deleteBlob(lease.name);
+    }
+    return removed;
+  }
+
   /** Throws once another server has taken the bucket over (this one's lease went stale): nothing more may be written. */
   assertHeld(): void {
     if (this.lostBecause !== undefined) throw new BusyError(this.lostBecause);

@@ -13,6 +13,7 @@ import { isCompleteBackupMissed } from '../src/client/daemon/missed-run';
 import { Scheduler, type ScheduledJob } from '../src/client/daemon/scheduler';
 import { nodeConfigFromText } from '../src/common/config/node-config';
 import type { Logger } from '../src/common/logger';
+import { ConfigError } from '../src/common/errors';
 import { BackupKind, type BackupSummary } from '../src/proto/cpsbackup';
 
 /** Timers fire only when the test advances time, in time order, each followed by the promises it started. */
@@ -278,4 +279,80 @@ test('a scheduled run that fires while the server answers the missed-run check c
   assert.ok(logger.lines.some((line) => /complete: missed run of 2026-03-09T03:30:00\.000Z: no complete backup since; covered by the run already under way/.test(line)),
     logger.lines.join('\n'));
   assert.ok(!logger.lines.some((line) => /skipped/.test(line)), logger.lines.join('\n'));
+});
+
+test('a failed run is retried after 5, 15 and 30 minutes, then hourly, until its next scheduled run comes first; a success or the schedule starts over', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T03:00:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  let failuresLeft = 5;
+  const nightly = { ...cronJob('complete', '30 3 * * *', clock, runs, async () => {
+    if (failuresLeft-- > 0) throw new Error('connection refused');
+  }), retryDelays: [5 * 60_000, 15 * 60_000, 30 * 60_000, 60 * 60_000] };
+  const scheduler = new Scheduler([nightly], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-01T08:00:00Z');
+  assert.deepEqual(runs.map((run) => run.at), [
+    '2026-03-01T03:30:00.000Z', '2026-03-01T03:35:00.000Z', '2026-03-01T03:50:00.000Z', '2026-03-01T04:20:00.000Z',
+    '2026-03-01T05:20:00.000Z', '2026-03-01T06:20:00.000Z',
+  ], 'five failures, then the sixth run works and nothing more runs before the schedule');
+  assert.ok(logger.lines.some((line) => line.includes('warn complete: retried at 2026-03-01T03:35:00.000Z (failed 1 time in a row)')), logger.lines.join('\n'));
+  assert.ok(logger.lines.some((line) => line.includes('info complete: finished')), logger.lines.join('\n'));
+
+  // The next night fails too: the waits start again from 5 minutes.
+  failuresLeft = 1;
+  await clock.advanceTo('2026-03-02T04:00:00Z');
+  assert.deepEqual(runs.slice(6).map((run) => run.at), ['2026-03-02T03:30:00.000Z', '2026-03-02T03:35:00.000Z']);
+  await scheduler.stop();
+  assert.equal(clock.pendingTimers, 0, 'stop disarms retries as well');
+});
+
+test('a retry never runs into the next scheduled run; a job whose failure is not retryable waits for the schedule', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  const failing = (name: string, expression: string, isRetryable: boolean): ScheduledJob => ({
+    ...cronJob(name, expression, clock, runs, async () => { throw new Error(`${name} failed`); }),
+    retryDelays: [5 * 60_000], isRetryable: () => isRetryable,
+  });
+  const scheduler = new Scheduler([failing('partial', '*/10 * * * *', true), failing('receive', '0 11 * * *', false)], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-01T11:01:00Z');
+  const partials = runs.filter((run) => run.name === 'partial').map((run) => run.at.slice(11, 16));
+  // Every ten minutes, a retry five minutes after each failure: 10:10, 10:15, 10:20, 10:25 …
+  assert.deepEqual(partials, ['10:10', '10:15', '10:20', '10:25', '10:30', '10:35', '10:40', '10:45', '10:50', '10:55', '11:00']);
+  assert.deepEqual(runs.filter((run) => run.name === 'receive').map((run) => run.at.slice(11, 16)), ['11:00']);
+  assert.ok(!logger.lines.some((line) => /receive: retried/.test(line)), logger.lines.join('\n'));
+  await scheduler.stop();
+  assert.equal(clock.pendingTimers, 0);
+});
+
+test('the daemon retries a failed complete backup (server down at 03:30), but not a config error', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-daemon-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  for (const name of ['cert.pem', 'key.pem', 'ca.pem']) writeFileSync(join(folder, name), '');
+  const config = nodeConfigFromText(join(folder, 'node.conf'), [
+    'server = 127.0.0.1', 'ssl_cert = cert.pem', 'ssl_key = key.pem', 'ssl_ca = ca.pem', 'schedule_complete = 30 3 * * *',
+  ].join('\n'));
+  for (const [failure, expected] of [
+    [new Error('14 UNAVAILABLE: No connection established'), ['03:30', '03:35', '03:50']],
+    [new ConfigError(join(folder, 'storage.conf'), 3, 'unknown key "dump_comand"'), ['03:30']],
+  ] as const) {
+    const clock = new ManualClock(Date.parse('2026-03-10T03:00:00Z'));
+    const runs: string[] = [];
+    const stop = new AbortController();
+    const daemon = runDaemon(config, {
+      logger: recordingLogger(clock), clock, storage: () => undefined, stopSignal: stop.signal,
+      listBackups: async () => [complete('2026-03-10T02:00:00Z')],
+      runJob: async () => {
+        runs.push(new Date(clock.now()).toISOString().slice(11, 16));
+        if (runs.length <= 2 || failure instanceof ConfigError) throw failure;
+      },
+    });
+    await clock.advanceTo('2026-03-10T06:00:00Z');
+    stop.abort();
+    await daemon;
+    assert.deepEqual(runs, expected, String(failure));
+    assert.equal(clock.pendingTimers, 0);
+  }
 });

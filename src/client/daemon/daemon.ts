@@ -11,6 +11,10 @@ import { isCompleteBackupMissed } from './missed-run';
 import { explainConnectionFailure } from '../certificate-refusal';
 import { Scheduler, type ScheduledJob } from './scheduler';
 
+const MINUTE = 60_000;
+/** After a failed run: 5, 15 and 30 minutes, then hourly, while the next scheduled run is further off. */
+const RETRY_DELAYS = [5 * MINUTE, 15 * MINUTE, 30 * MINUTE, 60 * MINUTE];
+
 export interface DaemonOptions {
   readonly logger: Logger;
   readonly storage: () => StorageConfig | undefined;
@@ -44,6 +48,7 @@ export async function runDaemon(config: NodeConfig, options: DaemonOptions): Pro
     .catch(async (error: unknown) => { throw await explainConnectionFailure(error, config); }));
   const jobs: ScheduledJob[] = schedules.map(([name, schedule]) => ({
     name, nextAfter: (after) => schedule.nextAfter(after), run: (signal) => run(name, signal),
+    retryDelays: RETRY_DELAYS, isRetryable: (error) => !(error instanceof ConfigError),
   }));
   const scheduler = new Scheduler(jobs, { clock, logger });
   const stopped = new Promise<void>((resolve) => {

@@ -10,6 +10,13 @@ export interface ScheduledJob {
   nextAfter(after: number): number | undefined;
   /** Rejections are logged; they never stop the scheduler. `signal` aborts only on a forced stop. */
   run(signal: AbortSignal): Promise<void>;
+  /**
+   * After a failed run, the waits before each retry (the last one repeats); a retry that would
+   * start at or after the next fire time is left to that run. None: a failure waits for the schedule.
+   */
+  readonly retryDelays?: readonly number[];
+  /** Whether a failure is worth a retry (a broken config is not); default: every failure. */
+  isRetryable?(error: unknown): boolean;
 }
 
 export interface SchedulerOptions {
@@ -31,6 +38,9 @@ interface Running {
  */
 export class Scheduler {
   private readonly timers = new Map<string, unknown>();
+  private readonly retryTimers = new Map<string, unknown>();
+  /** Failed runs in a row, by job; a success or the next scheduled fire time starts again from the first delay. */
+  private readonly failures = new Map<string, number>();
   private readonly waiting: { job: ScheduledJob; reason: string }[] = [];
   private running: Running | undefined;
   private isStopped = false;
@@ -65,8 +75,9 @@ export class Scheduler {
   async stop(options: { isForced?: boolean } = {}): Promise<void> {
     if (!this.isStopped) {
       this.isStopped = true;
-      for (const handle of this.timers.values()) this.options.clock.clearTimer(handle);
+      for (const handle of [...this.timers.values(), ...this.retryTimers.values()]) this.options.clock.clearTimer(handle);
       this.timers.clear();
+      this.retryTimers.clear();
       for (const { job } of this.waiting.splice(0)) this.options.logger.info(`${job.name}: not started, the daemon is stopping`);
     }
     if (options.isForced) this.abortController.abort(new Error('the daemon was stopped'));
@@ -90,6 +101,7 @@ export class Scheduler {
       }
       // From now, not fireAt: after a suspend or a clock jump the job is due once, not once per missed slot.
       this.arm(job, Math.max(now, fireAt));
+      this.failures.delete(job.name);
       this.due(job, `scheduled for ${new Date(fireAt).toISOString()}`);
     };
     this.timers.set(job.name, this.options.clock.setTimer(fireAt - this.options.clock.now(), wake));
@@ -98,6 +110,8 @@ export class Scheduler {
   private due(job: ScheduledJob, reason: string): void {
     if (this.isStopped) return;
     const { logger } = this.options;
+    // Whatever brings the job round (its schedule, a missed run) replaces a retry still waiting.
+    this.clearRetry(job);
     if (this.running?.job === job) {
       logger.warn(`${job.name}: skipped (${reason}): its previous run, started ${new Date(this.running.startedAt).toISOString()}, is still running`);
       return;
@@ -121,8 +135,14 @@ export class Scheduler {
     const done = Promise.resolve()
       .then(() => job.run(this.abortController.signal))
       .then(
-        () => logger.info(`${job.name}: finished in ${((clock.now() - startedAt) / 1000).toFixed(1)} s`),
-        (error) => logger.error(`${job.name}: failed after ${((clock.now() - startedAt) / 1000).toFixed(1)} s: ${errorMessage(error)}`),
+        () => {
+          logger.info(`${job.name}: finished in ${((clock.now() - startedAt) / 1000).toFixed(1)} s`);
+          this.failures.delete(job.name);
+        },
+        (error) => {
+          logger.error(`${job.name}: failed after ${((clock.now() - startedAt) / 1000).toFixed(1)} s: ${errorMessage(error)}`);
+          this.armRetry(job, error);
+        },
       )
       .finally(() => {
         this.running = undefined;
@@ -130,5 +150,37 @@ export class Scheduler {
         if (next && !this.isStopped) this.launch(next.job, next.reason);
       });
     this.running = { job, startedAt, done };
+  }
+
+  /**
+   * A nightly backup that failed on a server restart or a dump that lost its database for a minute
+   * would otherwise wait a whole day: it is tried again after a short wait, then longer ones, until
+   * its next scheduled run comes first.
+   */
+  private armRetry(job: ScheduledJob, error: unknown): void {
+    const delays = job.retryDelays ?? [];
+    if (this.isStopped || delays.length === 0 || job.isRetryable?.(error) === false) return;
+    const { clock, logger } = this.options;
+    const failures = (this.failures.get(job.name) ?? 0) + 1;
+    this.failures.set(job.name, failures);
+    const now = clock.now();
+    const retryAt = now + delays[Math.min(failures, delays.length) - 1];
+    const nextFire = job.nextAfter(now);
+    if (nextFire !== undefined && retryAt >= nextFire) {
+      logger.info(`${job.name}: not retried: its next scheduled run, at ${new Date(nextFire).toISOString()}, comes first`);
+      return;
+    }
+    logger.warn(`${job.name}: retried at ${new Date(retryAt).toISOString()} (failed ${failures} time${failures === 1 ? '' : 's'} in a row)`);
+    this.retryTimers.set(job.name, clock.setTimer(retryAt - now, () => {
+      this.retryTimers.delete(job.name);
+      this.due(job, `retry ${failures} after a failed run`);
+    }));
+  }
+
+  private clearRetry(job: ScheduledJob): void {
+    const handle = this.retryTimers.get(job.name);
+    if (handle === undefined) return;
+    this.options.clock.clearTimer(handle);
+    this.retryTimers.delete(job.name);
   }
 }

@@ -3,7 +3,7 @@
 // restore exactly the part asked for (with its folders); -i --to never runs loaders unless --load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 
@@ -117,4 +117,13 @@ test('-i --to never runs loaders unless --load; to the original place it does', 
   const loaded = await cli(['-i', '--to', join(sandbox.root, 'elsewhere-2'), '--load']);
   assert.equal(loaded.code, 0, loaded.stdout + loaded.stderr);
   assert.equal(await readFile(marker, 'utf8'), 'rows\n');
+  // A node.conf without storage_conf (nor one beside it) cannot load what -i is asked to load: the dumps come back as files, exit 3.
+  await rename(storage, `${storage}.away`);
+  const bare = await sandbox.writeNodeConfig('node1', [`include = ${join(sandbox.root, 'data')}`]);
+  const unloaded = await sandbox.runClient(['-c', bare, '-i', '--to', join(sandbox.root, 'elsewhere-3'), '--load']);
+  assert.equal(unloaded.code, 3, unloaded.stdout + unloaded.stderr);
+  assert.match(unloaded.stderr, new RegExp(`error: 1 dump files restored, not loaded: ${bare} names no storage_conf and has no storage.conf beside it .*--no-load`));
+  const asFiles = await sandbox.runClient(['-c', bare, '-i', '--to', join(sandbox.root, 'elsewhere-4'), '--no-load']);
+  assert.equal(asFiles.code, 0, asFiles.stdout + asFiles.stderr);
+  assert.match(asFiles.stdout, /1 dump files restored, not loaded \(--no-load\)/);
 });

@@ -253,13 +253,18 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
     }).finally(() => progressLine.clear());
     const gaps = reportRestoreGaps(result, output);
     const isIncomplete = reportIncompleteBackup(result.backup, output) > 0;
-    if (result.dumpFiles.length > 0) {
-      const why = options.load === false ? '--no-load' : !shouldLoad ? 'restored --to a folder: add --load to load them into the databases' : 'no storage.conf';
+    // Loading was asked for (in place, or --load) but nothing says where: the databases were not reloaded, so not exit 0.
+    const isLoadLeftUndone = shouldLoad && result.dumpFiles.length > 0;
+    if (isLoadLeftUndone) {
+      output.err(`error: ${result.dumpFiles.length} dump files restored, not loaded: ${config.file} names no storage_conf and has no storage.conf `
+        + 'beside it (the database sources to load them into); give it one, or restore with --no-load to take the dump files alone\n');
+    } else if (result.dumpFiles.length > 0) {
+      const why = options.load === false ? '--no-load' : 'restored --to a folder: add --load to load them into the databases';
       output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
     }
     output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
       + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
-    return { backupId: result.backup.backupId, exitCode: gaps > 0 || isIncomplete ? EXIT.partial : EXIT.ok };
+    return { backupId: result.backup.backupId, exitCode: gaps > 0 || isIncomplete || isLoadLeftUndone ? EXIT.partial : EXIT.ok };
   }
   // A partial backup is applied on top of the last complete one and the partials between them.
   const { isPartial, restoreChainAndLoad } = await import('../client/partial-chain');

@@ -388,7 +388,8 @@ Rights: the server's record of this client may withhold client_can_delete, clien
 client_can_force_backup (-e outside the daemon's schedule); a refused call names the right and exits 12.
 
 Scripts (node.conf, burp's keys): backup_script_pre runs before -e (non-zero: the backup fails, nothing is
-sent); backup_script_post after every -e and restore_script_post after every -i, failures included, with
+sent); backup_script_post after every -e and restore_script_post after every -i (a receiver's --if-new runs
+node.conf's postprocess instead), failures included, with
 "post <0|1 failed> <backup id>" and CPSBACKUP_OUTCOME, CPSBACKUP_BACKUP_ID, CPSBACKUP_ERROR; *_arg lines add arguments.
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server

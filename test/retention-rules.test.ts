@@ -173,12 +173,14 @@ test('incomplete backups never push out the newest backup that holds every file;
   assert.deepEqual(keptAfter(10, false), [9, 10], 'once a backup holds every file again, the old whole copy goes by the rules');
 });
 
-test('the newest backup with every file outlives keep_days, as the newest backup does; every backup incomplete adds nothing', () => {
+test('keep_days caps the newest backup with every file as it caps every rule; every backup incomplete adds nothing', () => {
   const backups: RetentionCandidate[] = [
     { number: 1, finishedAt: 1 * DAY }, { number: 2, finishedAt: 50 * DAY, isIncomplete: true }, { number: 3, finishedAt: 60 * DAY, isIncomplete: true },
   ];
-  const decisions = retentionDecisions(backups, { keep: [2], keepDays: 30 }, 61 * DAY);
-  assert.deepEqual(decisions.map((decision) => decision.isKept), [true, true, true]);
+  assert.deepEqual(retentionDecisions(backups, { keep: [2], keepDays: 90 }, 61 * DAY).map((decision) => decision.isKept), [true, true, true]);
+  const capped = retentionDecisions(backups, { keep: [2], keepDays: 30 }, 61 * DAY);
+  assert.deepEqual(capped.map((decision) => decision.isKept), [false, true, true]);
+  assert.deepEqual(capped[0].reasons, ['older than keep_days = 30']);
   const allIncomplete = backups.map((backup) => ({ ...backup, isIncomplete: true }));
   assert.deepEqual(retentionDecisions(allIncomplete, { keep: [2] }, 61 * DAY).map((decision) => decision.isKept), [false, true, true]);
   // Partials are not "complete backups": an incomplete complete backup followed by partials still keeps the whole one.

@@ -45,6 +45,8 @@ const DAY_MILLISECONDS = 24 * 3600 * 1000;
  * newest backup is kept whatever its age, unless it is such an orphan partial. While the newest
  * complete backups are incomplete (a file unreadable night after night), the newest one that holds
  * every file is kept too: counting the incomplete ones alone would push out the last whole copy.
+ * keep_days caps that rule as every other: it is often a legal limit, and on a host where some
+ * file vanishes during every backup the last whole copy may be months old.
  */
 export function retentionDecisions(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: number): RetentionDecision[] {
   const oldestFirst = [...candidates].sort((a, b) => a.number - b.number);
@@ -64,7 +66,7 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   if (policy.keepDays !== undefined) {
     const oldestAllowed = now - policy.keepDays * DAY_MILLISECONDS;
     for (const backup of completes) {
-      if (backup === newestComplete || backup === newestWhole || backup.finishedAt >= oldestAllowed || reasons.get(backup.number)!.length === 0) continue;
+      if (backup === newestComplete || backup.finishedAt >= oldestAllowed || reasons.get(backup.number)!.length === 0) continue;
       reasons.set(backup.number, []);
       removals.set(backup.number, `older than keep_days = ${policy.keepDays}`);
     }

@@ -91,3 +91,46 @@ test('daemon schedule_receive: each new backup of prod loaded once, postprocess 
   assert.match(output, /receive: applied backups 1 from prod/);
   assert.doesNotMatch(output, / error /, output);
 });
+
+test('daemon: a second SIGTERM aborts a receive job whose loader hangs: the loader group is stopped, nothing is recorded, the next run loads again', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['prod'] });
+  await sandbox.addClient('receiver', ['restore_client = prod']);
+  let daemon: ReturnType<typeof spawn> | undefined;
+  t.after(async () => {
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    await sandbox.destroy();
+  });
+  await sandbox.startServer();
+  const prodStorage = join(sandbox.root, 'prod-storage.conf');
+  await writeFile(prodStorage, ['source = app', 'kind = command', 'dump = echo rows', 'load = cat > /dev/null', ''].join('\n'));
+  const prodConfig = await sandbox.writeNodeConfig('prod', [`storage_conf = ${prodStorage}`]);
+  ok(await sandbox.runClient(['-c', prodConfig, '-e']), 'prod -e');
+  const loaderPid = join(sandbox.root, 'loader.pid');
+  const receiverStorage = join(sandbox.root, 'receiver-storage.conf');
+  // A loader stuck on a locked table: it never ends by itself.
+  await writeFile(receiverStorage, ['source = app', 'kind = command', 'dump = true', `load = echo $$ > ${loaderPid}; cat > /dev/null; sleep 600`, ''].join('\n'));
+  const receiverConfig = await sandbox.writeNodeConfig('receiver', [
+    `storage_conf = ${receiverStorage}`, 'schedule_receive = * * * * * *', 'receive_client = prod',
+  ]);
+  daemon = spawn(process.execPath, [CLI, 'daemon', '-c', receiverConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  daemon.stdout!.on('data', (data: Buffer) => { output += data.toString(); });
+  daemon.stderr!.on('data', (data: Buffer) => { output += data.toString(); });
+  const exited = new Promise<number | null>((done) => daemon!.once('exit', (code) => done(code)));
+  let pid = 0;
+  for (const deadline = Date.now() + 90_000; pid === 0; await sleep(100)) {
+    if (Date.now() > deadline) throw new Error(`the loader never started:\n${output}`);
+    pid = Number((await readFile(loaderPid, 'utf8').catch(() => '')).trim()) || 0;
+  }
+  daemon.kill('SIGTERM');
+  await waitFor('the first SIGTERM logged', () => /waiting for the running one/.test(output), () => output);
+  daemon.kill('SIGTERM');
+  assert.equal(await exited, 0, output);
+  assert.match(output, /sent SIGTERM to 1 running command \(loader, postprocess or script\) of the aborted job/);
+  assert.throws(() => process.kill(-pid, 0), { code: 'ESRCH' }, 'no process of the loader\'s group is left');
+  assert.doesNotMatch(output, /receive: applied backups/);
+  // Nothing was recorded as applied: a receive now (with a loader that works) loads backup 1.
+  await writeFile(receiverStorage, ['source = app', 'kind = command', 'dump = true', 'load = cat > /dev/null', ''].join('\n'));
+  const again = ok(await sandbox.runClient(['-c', receiverConfig, '-i', '--if-new']), 'receive after the abort');
+  assert.match(again.stdout, /Received backup 1 of prod: 1 dumps loaded/);
+});

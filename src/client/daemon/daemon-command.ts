@@ -2,6 +2,7 @@
 // the running job (a second one aborts it), exit code 0 after a clean stop.
 import type { NodeConfig } from '../../common/config/node-config';
 import type { StorageConfig } from '../sources/storage-config';
+import { stopRunningProcesses } from '../sources/child-process';
 import { createDaemonLogger } from './daemon-log';
 import { runDaemon } from './daemon';
 
@@ -18,6 +19,9 @@ export async function daemonMain(config: NodeConfig, storage: () => StorageConfi
       stop.abort();
     } else {
       force.abort();
+      // A loader, postprocess or hook knows nothing of the abort: its process group is stopped as -i's Ctrl-C stops it.
+      const stopped = stopRunningProcesses();
+      if (stopped > 0) logger.warn(`sent SIGTERM to ${stopped} running command${stopped === 1 ? '' : 's'} (loader, postprocess or script) of the aborted job`);
     }
   };
   process.on('SIGTERM', onSignal);

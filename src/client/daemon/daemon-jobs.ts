@@ -36,7 +36,7 @@ export async function listOwnBackups(config: NodeConfig): ReturnType<typeof list
 
 export async function runJob(name: JobName, context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
-  if (name === 'receive') return runReceiveJob(context);
+  if (name === 'receive') return runReceiveJob(context, signal);
   // The same scripts as `cpsbackup -e`: a failing pre script fails the job; the post script runs after every outcome.
   await withScripts({ action: 'backup', configFile: config.file, pre: config.scripts.backupPre, post: config.scripts.backupPost }, async () => {
     const isPartialRun = name === 'partial';
@@ -62,10 +62,10 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
 }
 
 /** The daemon has no exit code to give: what -i --if-new would exit 3 for is a warning in the log, and the daemon goes on. */
-async function runReceiveJob(context: JobContext): Promise<void> {
+async function runReceiveJob(context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
   const result = await runReceive(config, {
-    clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`),
+    clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`), signal,
   });
   for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
   for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);

@@ -30,6 +30,8 @@ export interface ReceiveOptions {
   readonly overwrite?: OverwritePolicy;
   /** Progress for a person or a log, one line per event. */
   readonly onEvent?: (message: string) => void;
+  /** Aborted (the daemon stopped by force): nothing more is started, nothing recorded. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReceivedBackup {
@@ -85,6 +87,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     const target = join(config.workDirectory, 'receive', clientKey);
     const applied: ReceivedBackup[] = [];
     for (const backup of plan) {
+      options.signal?.throwIfAborted();
       const dumps = dumpPaths.get(backup.backupId) ?? [];
       if (storage !== undefined) applied.push(await receiveOne(config, storage, backup, dumps, target, options));
       else {
@@ -96,11 +99,13 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     let files: FilesReceived | undefined;
     // After the databases, before postprocess: a replica's postprocess may need both.
     if (config.receiveFiles !== undefined) {
+      options.signal?.throwIfAborted();
       files = await receiveFiles(config, config.receiveFiles, newest, options.clientName, options.overwrite);
       options.onEvent?.(`backup ${newest.backupId}: ${files.files} files restored under ${files.to} (overwrite: ${files.overwrite})`);
     }
     const kind = isPartial(newest) ? 'partial' : 'complete';
     const clientLabel = options.clientName ?? 'own backups';
+    options.signal?.throwIfAborted();
     if (config.postprocess !== undefined) {
       options.onEvent?.(`running postprocess: ${config.postprocess}`);
       await runPostprocess(config.postprocess, {
@@ -111,6 +116,8 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
       client: clientLabel, backupId: newest.backupId, kind,
       backupStartedAt: new Date(newest.startedAtMs).toISOString(), appliedAt: new Date().toISOString(),
     };
+    // A postprocess stopped by force may have exited 0 on its SIGTERM: it did not finish.
+    options.signal?.throwIfAborted();
     await writeReceiveState(config.stateDirectory, clientKey, state);
     await rm(target, { recursive: true, force: true });
     return { previous, lastApplied, applied, state, files };
@@ -150,7 +157,7 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
     return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
   });
   const loads = await loadRestoredDumps(storage, dumps, {
-    partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
+    partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,
   });
   for (const load of loads) {
     options.onEvent?.(load.ok ? `loaded ${load.sourceName} from ${kind} backup ${backup.backupId}`

@@ -39,6 +39,8 @@ export interface LoadOptions {
   readonly loadInto?: LoadInto;
   /** This node's work folder: database loads keep their credential files there. */
   readonly workDirectory?: string;
+  /** Aborted (a daemon stopped by force): loads not yet started are not started; their files are kept. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -63,6 +65,10 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
       fail(`no source "${sourceName}" in ${config.file}; file kept`, true);
       continue;
     }
+    if (options.signal?.aborted) {
+      fail('not loaded: stopped before its turn; file kept');
+      continue;
+    }
     const loadInto = options.loadInto === undefined ? undefined : loadIntoFor(options.loadInto, source);
     if (options.loadInto !== undefined && loadInto === undefined) {
       fail('not loaded: --load-into does not name this source; file kept', true);
@@ -81,6 +87,10 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
       continue;
     }
     for (const dump of group) {
+      if (options.signal?.aborted) {
+        results.push({ sourceName, path: dump.path, ok: false, error: 'not loaded: stopped before its turn; file kept' });
+        continue;
+      }
       try {
         await loadOne(source, dump.path, dumpKindOf(source.name, options.partial));
         await removeLoaded(dump.path);

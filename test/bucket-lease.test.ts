@@ -4,11 +4,17 @@
 // be set back; e2e-s3-store runs the same refusal against a real Ceph bucket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBackend } from '../src/chunkstore/backend/local-backend';
 import { BucketLease, LEASE_STALE_MS } from '../src/chunkstore/lease/bucket-lease';
+import { leaseName, writeLease } from '../src/chunkstore/lease/lease-blobs';
+import { leaseOwnerOf } from '../src/chunkstore/lease/lease-owner';
+import { ObjectExistsError } from '../src/chunkstore/backend/pack-backend';
+import { StoreKey } from '../src/chunkstore/crypto/store-key';
 import { BusyError } from '../src/common/errors';
 import type { Logger } from '../src/common/logger';
 
@@ -17,6 +23,7 @@ interface Bucket {
   /** A store folder of its own (owner id, staging), as each server has. */
   folder(name: string): Promise<{ directory: string; stagingDirectory: string }>;
   leaseBlobs(): Promise<string[]>;
+  blobFile(name: string): string;
   /** Sets a blob's modification time back, as if its owner had stopped renewing that long ago. */
   age(blob: string, ms: number): Promise<void>;
   dispose(): Promise<void>;
@@ -32,6 +39,7 @@ async function makeBucket(): Promise<Bucket> {
       await mkdir(join(directory, 'staging'), { recursive: true });
       return { directory, stagingDirectory: join(directory, 'staging') };
     },
+    blobFile: (name) => join(root, 'bucket', 'blobs', name),
     leaseBlobs: async () => (await readdir(join(root, 'bucket', 'blobs')).catch(() => [] as string[])).filter((name) => name.startsWith('lease-')).sort(),
     age: async (blob, ms) => {
       const then = new Date(Date.now() - ms);
@@ -124,7 +132,8 @@ test('a lease not renewed for the stale period is taken over with a warning; its
     assert.ok(cutOffAgain instanceof BusyError, 'a restart of the cut-off folder is refused too');
     cutOff.assertHeld();
     await cutOff.renew();
-    assert.throws(() => cutOff.assertHeld(), (error: unknown) => error instanceof BusyError && /went unrenewed too long and was taken over/.test(error.message));
+    assert.throws(() => cutOff.assertHeld(), (error: unknown) => error instanceof BusyError
+      && /lease on .* was removed \(found stale by another server, or by break-lease\): .* is in use by another cpsbackup server .*store folder .*next/.test(error.message));
     assert.deepEqual(await bucket.leaseBlobs(), takerBlobs, 'the cut-off server removed its lease, the new holder\'s is kept');
     await cutOff.renew();
     assert.deepEqual(await bucket.leaseBlobs(), takerBlobs, 'and renews no more');
@@ -154,6 +163,128 @@ test('breakOthers removes the other folders\' leases, naming each, and keeps the
     assert.throws(() => lostLease.assertHeld(), BusyError, 'a server whose lease was broken while it ran stops writing');
     await taken.release();
     await lostLease.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('the holder keeps the bucket when another folder\'s lease merely appears (a server refused at its start writes one before it looks)', async () => {
+  const bucket = await makeBucket();
+  try {
+    const live = await bucket.folder('live');
+    const logger = recordingLogger();
+    const holder = await BucketLease.take({ backend: bucket.backend, ...live, logger });
+    const newcomer = { ownerId: 'ab'.repeat(16), host: 'spare', pid: 4242, directory: '/srv/drill', startedAt: new Date().toISOString() };
+    const transient = await writeLease(bucket.backend, live.stagingDirectory, newcomer, 1, undefined);
+    await holder.renew();
+    holder.assertHeld();
+    assert.ok(logger.lines.some((line) => /^warn another store folder's lease is in .*: host spare, pid 4242, store folder \/srv\/drill.*this server keeps the bucket/.test(line)),
+      logger.lines.join('\n'));
+    assert.ok((await bucket.leaseBlobs()).includes(transient), 'the holder never deletes a live lease of another folder');
+    await bucket.backend.deleteBlob(transient);
+    await holder.release();
+    assert.deepEqual(await bucket.leaseBlobs(), []);
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('a renewal whose put landed but failed is not retried under the same name; the next one cleans up', async () => {
+  const bucket = await makeBucket();
+  try {
+    const live = await bucket.folder('live');
+    const holder = await BucketLease.take({ backend: bucket.backend, ...live });
+    const [first] = await bucket.leaseBlobs();
+    const ownerId = await leaseOwnerOf(live.directory);
+    // Lease 2 is in the bucket already, as when the answer to its PUT was lost: the renewal meets it.
+    await writeLease(bucket.backend, live.stagingDirectory, { ownerId, host: 'h', pid: 1, directory: live.directory, startedAt: '' }, 2, undefined);
+    await assert.rejects(holder.renew(), ObjectExistsError);
+    await holder.renew();
+    assert.deepEqual(await bucket.leaseBlobs(), [leaseName(ownerId, 3)], `${first} and lease 2 were removed once lease 3 was seen`);
+    holder.assertHeld();
+    await holder.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('nothing may be written once the lease went unrenewed for half the stale period; a renewal that goes through clears it', async () => {
+  const bucket = await makeBucket();
+  try {
+    const live = await bucket.folder('live');
+    const holder = await BucketLease.take({ backend: bucket.backend, ...live, staleMs: 400, renewMs: 3_600_000 });
+    holder.assertHeld();
+    await sleep(250);
+    assert.throws(() => holder.assertHeld(), (error: unknown) => error instanceof BusyError && /has not been renewed for .* minutes \(is the bucket reachable\?\)/.test(error.message));
+    await holder.renew();
+    holder.assertHeld();
+    await holder.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('a copied store folder is another owner: it never takes the original\'s lease for its own', async () => {
+  const bucket = await makeBucket();
+  try {
+    const original = await bucket.folder('original');
+    const copy = await bucket.folder('copy');
+    const holder = await BucketLease.take({ backend: bucket.backend, ...original });
+    await copyFile(join(original.directory, 'lease-owner'), join(copy.directory, 'lease-owner'));
+    assert.notEqual(await leaseOwnerOf(copy.directory), await leaseOwnerOf(original.directory));
+    await assert.rejects(BucketLease.take({ backend: bucket.backend, ...copy }), BusyError);
+    holder.assertHeld();
+    await holder.renew();
+    holder.assertHeld();
+    await holder.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('in an encrypted store the lease record is sealed: the bucket shows no host or folder, the refusal still names them', async () => {
+  const bucket = await makeBucket();
+  try {
+    const seal = { key: new StoreKey(randomBytes(32), 'key file test.key'), storeId: 'cd'.repeat(16) };
+    const live = await bucket.folder('live-folder-name');
+    const drill = await bucket.folder('drill');
+    const holder = await BucketLease.take({ backend: bucket.backend, ...live, seal });
+    const [blob] = await bucket.leaseBlobs();
+    const stored = await readFile(bucket.blobFile(blob));
+    assert.ok(!stored.includes('live-folder-name') && !stored.includes(hostname()), 'no folder or host name in the bucket');
+    await assert.rejects(BucketLease.take({ backend: bucket.backend, ...drill, seal }), (error: unknown) =>
+      error instanceof BusyError && error.message.includes(`host ${hostname()}, pid ${process.pid}, store folder ${live.directory}`));
+    assert.deepEqual(await BucketLease.liveHolders({ backend: bucket.backend, stagingDirectory: drill.stagingDirectory, seal }).then((holders) => holders.length), 1);
+    await holder.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('LeaseGuardedBackend: every put and delete asks the lease first; reads and listings do not', async () => {
+  const bucket = await makeBucket();
+  try {
+    const { LeaseGuardedBackend } = await import('../src/chunkstore/lease/lease-guarded-backend');
+    const folder = await bucket.folder('store');
+    let isHeld = true;
+    const guarded = new LeaseGuardedBackend(bucket.backend, () => {
+      if (!isHeld) throw new BusyError('lease lost');
+    });
+    const staged = join(folder.stagingDirectory, 'staged');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(staged, 'pack bytes');
+    await guarded.putPack('aa11', staged);
+    await writeFile(staged, 'blob bytes');
+    await guarded.putBlob('note', staged);
+    isHeld = false;
+    assert.deepEqual(await guarded.readRange('aa11', 0, 4), Buffer.from('pack'));
+    await writeFile(staged, 'more');
+    for (const write of [() => guarded.putPack('bb22', staged), () => guarded.deletePack('aa11'), () => guarded.putBlob('other', staged), () => guarded.deleteBlob('note')]) {
+      await assert.rejects(write(), /lease lost/);
+    }
+    const packs: string[] = [];
+    for await (const pack of guarded.listPacks()) packs.push(pack.name);
+    assert.deepEqual(packs, ['aa11'], 'nothing was written or deleted');
   } finally {
     await bucket.dispose();
   }

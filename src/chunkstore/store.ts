@@ -33,8 +33,9 @@ import { SEALED_FRAMING_OVERHEAD, SealedFraming } from './crypto/sealed-framing'
 import type { StoreKey } from './crypto/store-key';
 import { establishIdentity } from './store-identity';
 import { BucketLease } from './lease/bucket-lease';
+import { LeaseGuardedBackend } from './lease/lease-guarded-backend';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
-import { ConfigError, CorruptError, DiskFullError, NotFoundError, errorMessage } from '../common/errors';
+import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { S3Backend } from './backend/s3/s3-backend';
 import type { S3BackendOptions } from './backend/s3/s3-options';
@@ -143,6 +144,8 @@ export class ChunkStore {
   private snapshots: CatalogSnapshots | undefined;
   /** Only for a store whose packs leave the server: the bucket is this server's alone while it holds this. */
   private bucketLease: BucketLease | undefined;
+  /** The backend as opened, without the read cache or the lease's guard: for status figures and check. */
+  private bucket: PackBackend | undefined;
 
   private constructor(
     readonly directory: string,
@@ -191,9 +194,14 @@ export class ChunkStore {
       // Before recovery, which deletes what the catalog does not know: in a bucket another server
       // writes to, that is the other server's newest packs.
       if (bucket.kind !== 'local') {
-        lease = await BucketLease.take({ backend: bucket, directory, stagingDirectory: join(directory, 'staging'), logger: options.logger });
+        lease = await BucketLease.take({
+          backend: bucket, directory, stagingDirectory: join(directory, 'staging'), logger: options.logger,
+          seal: key === undefined ? undefined : { key, storeId: identity.storeId },
+        });
       }
-      const backend = await cachedReads(bucket, directory, catalog, options);
+      const heldLease = lease;
+      const writable = heldLease === undefined ? bucket : new LeaseGuardedBackend(bucket, () => heldLease.assertHeld());
+      const backend = await cachedReads(writable, directory, catalog, options);
       const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);
       const chunkerFactory = await loadChunkerFactory(chunker);
@@ -202,6 +210,7 @@ export class ChunkStore {
         encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, options.entriesPerFlush, framing,
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
       store.bucketLease = lease;
+      store.bucket = bucket;
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
       // After recovery: the unfinished backups it dropped no longer count as references.
       forgetStaleClientChunksOnce(catalog, options.logger);
@@ -209,7 +218,6 @@ export class ChunkStore {
         store.snapshots = new CatalogSnapshots({
           catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
           minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
-          assertWritable: () => lease?.assertHeld(),
         });
       }
       await store.reserve.take();
@@ -330,6 +338,8 @@ export class ChunkStore {
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
       resumeHoldMs: this.resumeHoldMs, entriesPerFlush: this.entriesPerFlush,
       onCommitted: () => this.snapshots?.request(),
+      // Its packs went up while the lease was held; a backup committed after the bucket changed hands would name packs the new holder deletes.
+      beforeCommit: () => this.bucketLease?.assertHeld(),
       onCleanupFailure: async (error) => {
         if (!(await this.reserve.release())) throw error;
         this.logger?.warn(`the store's disk is full: gave up the space reserve to record the abandoned backup ${backup.number} of ${clientName}`);
@@ -427,7 +437,7 @@ export class ChunkStore {
 
   /** Where the packs are, for the status port's figures (an S3Backend has request metrics). */
   get packBackend(): PackBackend {
-    return this.backend instanceof CachedBackend ? this.backend.inner : this.backend;
+    return this.bucket ?? this.backend;
   }
 
   /** The local read cache (s3_cache_size): hits, misses, bytes, evictions; undefined when there is none. */
@@ -446,8 +456,7 @@ export class ChunkStore {
     await this.snapshots?.close();
     await this.encoderPool?.close();
     // After the last snapshot: the lease covers every write.
-    await this.bucketLease?.release().catch((error) => this.logger?.warn(
-      `could not release the lease on ${this.backend.location}: ${errorMessage(error)} (the next start of this store folder removes it)`));
+    await this.bucketLease?.release();
     await this.backend.close();
     this.catalog.close();
     await this.releaseProcessLock();

@@ -10,9 +10,11 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { ServerConfig } from '../common/config/server-config';
 import type { RunningServer } from '../server/backup-server';
 import type { PackBackend } from '../chunkstore/backend/pack-backend';
+import type { LeaseSeal } from '../chunkstore/lease/lease-blobs';
+import type { StoreKey } from '../chunkstore/crypto/store-key';
 import { shown } from '../common/config/display';
 import { createLogger } from '../common/logger';
-import { BackupError, BusyError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
+import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
 import { exitWith } from './exit-with';
@@ -201,12 +203,12 @@ async function runRecover(configFile: string): Promise<number> {
       + `${recovered.clients} clients, ${recovered.backups} backups, ${recovered.packs} packs\n`);
     for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
     if (recovered.missingPacks.length > 0) {
-      await warnOfLiveServer(config, backend);
+      await warnOfLiveServer(config, backend, key);
       process.stdout.write(`${recovered.missingPacks.length} packs are missing: run \`cpsbackup-server check\` to name the backups and files they break\n`);
       return EXIT.partial;
     }
     process.stdout.write('every pack the catalog references is in the bucket; backups committed after this snapshot are not in it\n');
-    await warnOfLiveServer(config, backend);
+    await warnOfLiveServer(config, backend, key);
     return EXIT.ok;
   } finally {
     await backend.close();
@@ -217,12 +219,15 @@ async function runRecover(configFile: string): Promise<number> {
 async function runBreakLease(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
   if (config.storage.kind !== 's3') throw new ConfigError(config.file, undefined, 'break-lease removes leases on a bucket: it needs storage = s3');
-  const { openBucket } = await import('../server/open-store');
+  const { loadConfiguredKey, openBucket } = await import('../server/open-store');
   const { BucketLease } = await import('../chunkstore/lease/bucket-lease');
+  const key = await loadConfiguredKey(config);
   const backend = await openBucket(config.storage, undefined, false);
   try {
     await mkdir(join(config.directory, 'staging'), { recursive: true, mode: 0o700 });
-    const removed = await BucketLease.breakOthers({ backend, directory: config.directory, stagingDirectory: join(config.directory, 'staging') });
+    const removed = await BucketLease.breakOthers({
+      backend, directory: config.directory, stagingDirectory: join(config.directory, 'staging'), seal: await leaseSealOf(config, backend, key),
+    });
     for (const holder of removed) process.stdout.write(`removed the lease of ${holder}\n`);
     process.stdout.write(removed.length === 0 ? `no other server holds a lease on ${backend.location}\n`
       : `${backend.location} is free; if that server still runs, stop it before starting this one: two servers on one bucket delete each other's packs\n`);
@@ -234,17 +239,27 @@ async function runBreakLease(configFile: string): Promise<number> {
 
 /**
  * recover only reads the bucket, so it runs beside a live server; but the catalog it made must not be
- * opened until that server stopped. Taking the lease for a moment tells which case this is.
+ * opened until that server stopped. Its lease tells which case this is; looking never fails recover.
  */
-async function warnOfLiveServer(config: ServerConfig, backend: PackBackend): Promise<void> {
+async function warnOfLiveServer(config: ServerConfig, backend: PackBackend, key: StoreKey | undefined): Promise<void> {
   const { BucketLease } = await import('../chunkstore/lease/bucket-lease');
   try {
-    const lease = await BucketLease.take({ backend, directory: config.directory, stagingDirectory: join(config.directory, 'staging') });
-    await lease.release();
+    const holders = await BucketLease.liveHolders({ backend, stagingDirectory: join(config.directory, 'staging'), seal: await leaseSealOf(config, backend, key) });
+    if (holders.length === 0) return;
+    process.stdout.write(`warning: ${backend.location} is in use by another cpsbackup server (${holders.join('; ')}); this catalog opens only `
+      + 'once that server stopped (or its lease expired, or `cpsbackup-server break-lease` removed it). Two servers on one bucket delete each '
+      + 'other\'s packs: a drill belongs on a copy of the bucket\n');
   } catch (error) {
-    if (!(error instanceof BusyError)) throw error;
-    process.stdout.write(`warning: ${error.message}\nthis catalog opens only once that server stopped (or its lease expired)\n`);
+    process.stdout.write(`warning: could not look for another server's lease on ${backend.location}: ${errorMessage(error)}\n`);
   }
+}
+
+/** The key and store id lease records are sealed with, when the store is encrypted. */
+async function leaseSealOf(config: ServerConfig, backend: PackBackend, key: StoreKey | undefined): Promise<LeaseSeal | undefined> {
+  if (key === undefined) return undefined;
+  const { readIdentity } = await import('../chunkstore/store-identity');
+  const identity = await readIdentity(backend, join(config.directory, 'staging'));
+  return identity === undefined ? undefined : { key, storeId: identity.storeId };
 }
 
 /** grpc-js reports a taken port as "No address added … [listen EADDRINUSE …]": the configuration's fault, one line. */

@@ -5,9 +5,15 @@
 // lock files: a small blob renewed every few minutes. A store that finds another owner's lease
 // renewed within the stale period refuses to open. Ages are measured by the bucket's own clock (the
 // blobs' modification times, against the lease just written), so the machines' clocks need not agree.
+//
+// The holder never yields to a lease that merely appears (a second server writes one before it looks,
+// and removes it when refused): it counts the bucket lost only when its own lease is gone, which only
+// a server that found it stale, or `break-lease`, does. And it writes nothing once it could not renew
+// for half the stale period, since by the end of it another server may take the bucket.
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { PackBackend } from '../backend/pack-backend';
-import { describeHolder, leaseName, listLeases, writeLease, type LeaseHolder, type ListedLease } from './lease-blobs';
+import { describeHolder, leaseName, listLeases, writeLease, type LeaseHolder, type LeaseSeal, type ListedLease } from './lease-blobs';
 import { leaseOwnerOf } from './lease-owner';
 import { BusyError, errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
@@ -21,6 +27,8 @@ export interface LeaseSettings {
   /** The store folder: keeps the owner id, and is named to whoever is refused. */
   readonly directory: string;
   readonly stagingDirectory: string;
+  /** The store's key: lease records are sealed like everything else in an encrypted bucket. */
+  readonly seal?: LeaseSeal;
   readonly logger?: Logger;
   /** Tests shorten these. */
   readonly renewMs?: number;
@@ -33,6 +41,8 @@ interface AgedLease extends ListedLease {
 }
 
 interface Survey {
+  /** This owner's leases as listed. */
+  readonly own: ListedLease[];
   /** Other owners renewing within the stale period: the newest lease of each. */
   readonly live: AgedLease[];
   /** Every lease of the other owners that stopped renewing. */
@@ -43,16 +53,25 @@ export class BucketLease {
   private timer: NodeJS.Timeout | undefined;
   private renewal: Promise<void> | undefined;
   private lostBecause: string | undefined;
+  /** Never reused, even when a put failed: its answer may have been lost after the object landed. */
+  private lastSequence: number;
+  /** The newest lease of ours seen in a listing: while it is there, nobody took the bucket over. */
+  private confirmed: string;
+  /** performance.now() of the last renewal seen through. */
+  private confirmedAt = performance.now();
 
   private constructor(
     private readonly settings: LeaseSettings,
     private readonly holder: LeaseHolder,
-    private sequence: number,
-  ) {}
+    sequence: number,
+  ) {
+    this.lastSequence = sequence;
+    this.confirmed = leaseName(holder.ownerId, sequence);
+  }
 
   /** Takes the bucket's lease or throws BusyError naming the server that holds it. */
   static async take(settings: LeaseSettings): Promise<BucketLease> {
-    const { backend, directory } = settings;
+    const { backend, directory, logger } = settings;
     const ownerId = await leaseOwnerOf(directory);
     const own = (await listLeases(backend)).filter((lease) => lease.ownerId === ownerId);
     // Left by this folder's earlier process, which is gone: the folder's process lock is ours now.
@@ -60,17 +79,19 @@ export class BucketLease {
     const sequence = own.reduce((highest, lease) => Math.max(highest, lease.sequence), 0) + 1;
     const holder: LeaseHolder = { ownerId, host: hostname(), pid: process.pid, directory, startedAt: new Date().toISOString() };
     const lease = new BucketLease(settings, holder, sequence);
-    await writeLease(backend, settings.stagingDirectory, holder, sequence);
     try {
+      await writeLease(backend, settings.stagingDirectory, holder, sequence, settings.seal);
       const survey = await lease.survey();
       if (survey.live.length > 0) throw new BusyError(await lease.inUseMessage(survey.live));
       for (const stale of survey.stale) {
-        settings.logger?.warn(`removed a stale lease on ${backend.location}, not renewed for ${minutes(stale.ageMs)} minutes: `
-          + `${await describeHolder(backend, settings.stagingDirectory, stale)} (a server that stopped without releasing it)`);
+        logger?.warn(`removed a stale lease on ${backend.location}, not renewed for ${minutes(stale.ageMs)} minutes: `
+          + `${await lease.describe(stale)} (a server that stopped without releasing it)`);
         await backend.deleteBlob(stale.name);
       }
     } catch (error) {
-      await backend.deleteBlob(leaseName(ownerId, sequence)).catch(() => undefined);
+      // Left behind, it would keep others out for the stale period; the holder ignores it (see renew).
+      await backend.deleteBlob(leaseName(ownerId, sequence)).catch((deleteError: unknown) => logger?.warn(
+        `could not remove the lease ${leaseName(ownerId, sequence)} from ${backend.location}: ${errorMessage(deleteError)}`));
       throw error;
     }
     lease.timer = setInterval(() => lease.renewInBackground(), settings.renewMs ?? LEASE_RENEW_MS);
@@ -79,53 +100,91 @@ export class BucketLease {
   }
 
   /**
+   * The other owners' leases renewed within the stale period by this machine's clock, described;
+   * only lists and reads (for `recover`, which must not write to a bucket it only inspects).
+   */
+  static async liveHolders(settings: Pick<LeaseSettings, 'backend' | 'stagingDirectory' | 'seal' | 'staleMs'>): Promise<string[]> {
+    const staleMs = settings.staleMs ?? LEASE_STALE_MS;
+    const holders: string[] = [];
+    for (const lease of await listLeases(settings.backend)) {
+      const ageMs = Date.now() - lease.modifiedAt.getTime();
+      if (ageMs >= staleMs) continue;
+      holders.push(`${await describeHolder(settings.backend, settings.stagingDirectory, lease, settings.seal)}, renewed ${minutes(Math.max(0, ageMs))} minutes ago`);
+    }
+    return holders;
+  }
+
+  /**
    * Deletes every other store folder's lease: for an operator who knows their server is gone (its
    * machine lost) and will not wait for the lease to expire. Returns who held each, with its age by
    * this machine's clock.
    */
-  static async breakOthers(settings: Pick<LeaseSettings, 'backend' | 'directory' | 'stagingDirectory'>): Promise<string[]> {
+  static async breakOthers(settings: Pick<LeaseSettings, 'backend' | 'directory' | 'stagingDirectory' | 'seal'>): Promise<string[]> {
     const { backend, stagingDirectory } = settings;
     const ownerId = await leaseOwnerOf(settings.directory);
     const removed: string[] = [];
     for (const lease of await listLeases(backend)) {
       if (lease.ownerId === ownerId) continue;
       const age = minutes(Math.max(0, Date.now() - lease.modifiedAt.getTime()));
-      removed.push(`${await describeHolder(backend, stagingDirectory, lease)}, renewed ${age} minutes ago`);
+      removed.push(`${await describeHolder(backend, stagingDirectory, lease, settings.seal)}, renewed ${age} minutes ago`);
       await backend.deleteBlob(lease.name);
     }
     return removed;
   }
 
-  /** Throws once another server has taken the bucket over (this one's lease went stale): nothing more may be written. */
+  /**
+   * Throws while this server may not write to the bucket: its lease was taken over, or it has not
+   * been renewed for half the stale period (a partition, a paused process), after which another
+   * server could take it. The second clears with the next renewal that goes through.
+   */
   assertHeld(): void {
     if (this.lostBecause !== undefined) throw new BusyError(this.lostBecause);
+    const unrenewedMs = performance.now() - this.confirmedAt;
+    if (unrenewedMs > (this.settings.staleMs ?? LEASE_STALE_MS) / 2) {
+      throw new BusyError(`this server's lease on ${this.settings.backend.location} has not been renewed for ${minutes(unrenewedMs)} `
+        + 'minutes (is the bucket reachable?); nothing is written to it until a renewal goes through');
+    }
   }
 
-  /**
-   * Stores the next lease blob, checks nobody else took the bucket over, and deletes the one before.
-   * A server that finds its bucket taken over stops renewing and removes its lease at once, so the
-   * server now holding the bucket does not take it for a second live one.
-   */
+  /** Stores the next lease blob, checks this server still holds the bucket, and deletes the ones before. */
   async renew(): Promise<void> {
     if (this.lostBecause !== undefined) return;
-    const { backend, stagingDirectory } = this.settings;
-    const previous = this.sequence;
-    await writeLease(backend, stagingDirectory, this.holder, previous + 1);
-    this.sequence = previous + 1;
+    const { backend, stagingDirectory, logger } = this.settings;
+    const sequence = ++this.lastSequence;
+    await writeLease(backend, stagingDirectory, this.holder, sequence, this.settings.seal);
     const survey = await this.survey();
-    if (survey.live.length > 0) {
-      this.lostBecause = `this server's lease on ${backend.location} went unrenewed too long and was taken over: ${await this.inUseMessage(survey.live)}`;
+    if (!survey.own.some((lease) => lease.name === this.confirmed)) {
+      this.lostBecause = `this server's lease on ${backend.location} was removed (found stale by another server, or by break-lease)`
+        + `${survey.live.length > 0 ? `: ${await this.inUseMessage(survey.live)}` : ''}`;
       clearInterval(this.timer);
-      await backend.deleteBlob(leaseName(this.holder.ownerId, this.sequence));
-      this.settings.logger?.error(`${this.lostBecause}; this server writes nothing more to the bucket: restart it once the other one stopped`);
+      await this.deleteOwn(survey.own);
+      logger?.error(`${this.lostBecause}; this server writes nothing more to the bucket: restart it once the other one stopped`);
+      return;
     }
-    await backend.deleteBlob(leaseName(this.holder.ownerId, previous));
+    const newest = survey.own.reduce((best, lease) => (lease.sequence > best.sequence ? lease : best));
+    this.confirmed = newest.name;
+    this.confirmedAt = performance.now();
+    await this.deleteOwn(survey.own.filter((lease) => lease.sequence < newest.sequence));
+    for (const other of survey.live) {
+      logger?.warn(`another store folder's lease is in ${backend.location}: ${await this.describe(other)}; this server keeps the bucket `
+        + '(a server refused at its start leaves one for a moment)');
+    }
   }
 
+  /** Stops renewing and removes this owner's leases; never throws. */
   async release(): Promise<void> {
     clearInterval(this.timer);
     await this.renewal;
-    await this.settings.backend.deleteBlob(leaseName(this.holder.ownerId, this.sequence));
+    const { backend, logger } = this.settings;
+    try {
+      await this.deleteOwn((await listLeases(backend)).filter((lease) => lease.ownerId === this.holder.ownerId));
+    } catch (error) {
+      logger?.warn(`could not release the lease on ${backend.location}: ${errorMessage(error)} (the next start of this store folder removes it)`);
+    }
+  }
+
+  private async deleteOwn(leases: readonly ListedLease[]): Promise<void> {
+    for (const lease of leases) await this.settings.backend.deleteBlob(lease.name);
   }
 
   private renewInBackground(): void {
@@ -140,10 +199,11 @@ export class BucketLease {
 
   private async survey(): Promise<Survey> {
     const leases = await listLeases(this.settings.backend);
-    const ownName = leaseName(this.holder.ownerId, this.sequence);
-    const own = leases.find((lease) => lease.name === ownName);
-    if (own === undefined) throw new BusyError(`the lease ${ownName} just stored in ${this.settings.backend.location} is not listed there`);
-    const now = own.modifiedAt.getTime();
+    const own = leases.filter((lease) => lease.ownerId === this.holder.ownerId);
+    const written = leaseName(this.holder.ownerId, this.lastSequence);
+    const reference = own.find((lease) => lease.name === written);
+    if (reference === undefined) throw new BusyError(`the lease ${written} just stored in ${this.settings.backend.location} is not listed there`);
+    const now = reference.modifiedAt.getTime();
     const newestOfOwner = new Map<string, ListedLease>();
     for (const lease of leases) {
       if (lease.ownerId === this.holder.ownerId) continue;
@@ -158,16 +218,20 @@ export class BucketLease {
       if (ageMs < staleMs) live.push({ ...lease, ageMs });
       else stale.push(...leases.filter((other) => other.ownerId === lease.ownerId).map((other) => ({ ...other, ageMs })));
     }
-    return { live, stale };
+    return { own, live, stale };
+  }
+
+  private describe(lease: ListedLease): Promise<string> {
+    return describeHolder(this.settings.backend, this.settings.stagingDirectory, lease, this.settings.seal);
   }
 
   private async inUseMessage(live: readonly ListedLease[]): Promise<string> {
-    const { backend, stagingDirectory } = this.settings;
-    const holders = await Promise.all(live.map((lease) => describeHolder(backend, stagingDirectory, lease)));
+    const { backend } = this.settings;
+    const holders = await Promise.all(live.map((lease) => this.describe(lease)));
     return `${backend.location} is in use by another cpsbackup server (${holders.join('; ')}). Two servers on one bucket delete each `
-      + 'other\'s packs and catalog snapshots: stop that one first (a `recover` drill belongs in another bucket or s3_prefix). '
+      + 'other\'s packs and catalog snapshots: stop that one first (a `recover` drill belongs on a copy of the bucket). '
       + `A server that died without stopping leaves a lease that expires ${minutes(this.settings.staleMs ?? LEASE_STALE_MS)} minutes `
-      + `after its last renewal (${live.map((lease) => lease.name).join(', ')} under blobs/)`;
+      + `after its last renewal, or that \`cpsbackup-server break-lease\` removes (${live.map((lease) => lease.name).join(', ')} under blobs/)`;
   }
 }
 

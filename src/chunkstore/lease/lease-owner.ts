@@ -1,26 +1,65 @@
 // A store folder's lease owner id: random, made once, kept in the folder and never in the catalog.
 // A catalog rebuilt by `recover` is the old server's, so an id kept there would let a drill's
-// server pass for the live one; a new folder is a new owner.
+// server pass for the live one. The id is bound to the host and to the folder itself (its real
+// path, device and inode): a copied folder (rsync, a cloned VM, a shared mount seen from another
+// host) gets an id of its own, and so never takes the original's lease for its own.
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, realpath, rename, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { CorruptError } from '../../common/errors';
 
 const OWNER_FILE = 'lease-owner';
 
+interface OwnerRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly directory: string;
+  readonly device: number;
+  readonly inode: number;
+}
+
+/** The folder's owner id; the folder's process lock must be held (no other process makes the file meanwhile). */
 export async function leaseOwnerOf(directory: string): Promise<string> {
   const file = join(directory, OWNER_FILE);
-  const existing = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const here = await describeFolder(directory);
+  const recorded = await readRecord(file);
+  if (recorded !== undefined && recorded.host === here.host && recorded.directory === here.directory
+    && recorded.device === here.device && recorded.inode === here.inode) return recorded.id;
+  const record: OwnerRecord = { id: randomBytes(16).toString('hex'), ...here };
+  await writeDurably(file, `${JSON.stringify(record)}\n`);
+  return record.id;
+}
+
+async function describeFolder(directory: string): Promise<Omit<OwnerRecord, 'id'>> {
+  const real = await realpath(directory);
+  const info = await stat(real);
+  return { host: hostname(), directory: real, device: info.dev, inode: info.ino };
+}
+
+/** Undefined for a missing, empty or unreadable record (a crash while it was first written): a new id is made. */
+async function readRecord(file: string): Promise<OwnerRecord | undefined> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
-  if (existing !== undefined) {
-    const id = existing.trim();
-    if (!/^[0-9a-f]{32}$/.test(id)) throw new CorruptError(`${file} does not hold a lease owner id (32 hex digits); remove it to make a new one`);
-    return id;
+  if (text === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<OwnerRecord>;
+    if (typeof parsed.id !== 'string' || !/^[0-9a-f]{32}$/.test(parsed.id)) return undefined;
+    return parsed as OwnerRecord;
+  } catch {
+    return undefined;
   }
-  const id = randomBytes(16).toString('hex');
-  // The store folder's process lock is held: no other process makes this file at the same time.
-  await writeFile(file, `${id}\n`, { mode: 0o600, flag: 'wx' });
-  return id;
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const temporary = `${file}.tmp-${process.pid}`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
 }

@@ -36,6 +36,8 @@ export interface SessionDependencies {
   readonly onCleanupFailure: (error: unknown) => Promise<void>;
   /** The backup became visible (the store then snapshots its catalog to the bucket, if it has one). */
   readonly onCommitted?: () => void;
+  /** Throws when the backup may not be committed (the store lost its bucket's lease). */
+  readonly beforeCommit?: () => void;
 }
 
 /**
@@ -207,6 +209,7 @@ export class BackupSession {
     await this.flush();
     const { catalog, sessions, hold } = this.dependencies;
     const stats = { files: this.files, logicalBytes: this.logicalBytes, ...this.context.stored, unreadableFiles };
+    this.dependencies.beforeCommit?.();
     catalog.backups.commit(this.backup.id, stats, labels, Date.now());
     this.isFinished = true;
     sessions.close(hold);

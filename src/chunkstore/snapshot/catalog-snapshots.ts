@@ -26,8 +26,6 @@ export interface SnapshotSettings {
   /** Least time between two snapshots; requests within it are gathered into one at its end. */
   readonly minIntervalMs: number;
   readonly logger?: Logger;
-  /** Throws when this server may no longer write to the bucket (BucketLease.assertHeld). */
-  readonly assertWritable?: () => void;
 }
 
 export interface SnapshotFigures {
@@ -129,7 +127,6 @@ export class CatalogSnapshots {
 
   private async take(): Promise<void> {
     const { catalog, backend, key, storeId, stagingDirectory } = this.settings;
-    this.settings.assertWritable?.();
     const base = join(stagingDirectory, `snapshot-${randomBytes(6).toString('hex')}`);
     // The copy and its sealed twin sit in the staging folder together; the catalog's size bounds each.
     const staged = 2 * await catalogBytes(catalog.file);

@@ -135,6 +135,9 @@ test('a lease not renewed for the stale period is taken over with a warning; its
     assert.throws(() => cutOff.assertHeld(), (error: unknown) => error instanceof BusyError
       && /lease on .* was removed \(found stale by another server, or by break-lease\): .* is in use by another cpsbackup server .*store folder .*next/.test(error.message));
     assert.deepEqual(await bucket.leaseBlobs(), takerBlobs, 'the cut-off server removed its lease, the new holder\'s is kept');
+    assert.equal(cutOff.status.isHeld, false, 'the status port says so');
+    assert.match(cutOff.status.problem ?? '', /was removed/);
+    assert.equal(taker.status.isHeld, true);
     await cutOff.renew();
     assert.deepEqual(await bucket.leaseBlobs(), takerBlobs, 'and renews no more');
 

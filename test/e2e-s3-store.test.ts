@@ -247,6 +247,8 @@ describe('the store in a Ceph RGW bucket, through the real CLIs', { skip }, () =
       await writeFile(drillConfig, liveLines.map((line) => (line.startsWith('directory = ') ? `directory = ${drillFolder}` : line)).join('\n'));
       const drill = (args: string[]): Promise<CommandResult> => runNode(SERVER_CLI, ['-c', drillConfig, ...args], 60_000);
       const holder = `pid ${live.process.pid}, store folder ${sandbox.storeDirectory}`;
+      const liveStatus = statusUrlOf(live);
+      assert.equal(metricValue(await (await fetch(`${liveStatus}/metrics`)).text(), 'cpsbackup_s3_lease_held'), 1);
       const recovered = await drill(['recover']);
       assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
       assert.match(recovered.stdout, /warning: s3:\/\/cpsbackup-e2e\/lease\/ is in use by another cpsbackup server \(host /);

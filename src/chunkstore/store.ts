@@ -32,7 +32,7 @@ import { PLAIN_FRAMING, type RecordFraming } from './pack/record-framing';
 import { SEALED_FRAMING_OVERHEAD, SealedFraming } from './crypto/sealed-framing';
 import type { StoreKey } from './crypto/store-key';
 import { establishIdentity } from './store-identity';
-import { BucketLease } from './lease/bucket-lease';
+import { BucketLease, type LeaseStatus } from './lease/bucket-lease';
 import { LeaseGuardedBackend } from './lease/lease-guarded-backend';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
 import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
@@ -109,6 +109,7 @@ export type { StagingFigures } from './pack/staging-budget';
 export type { PackCacheFigures } from './cache/pack-cache';
 // What a server needs to open a store on a bucket with its key, without reaching into the backend's folders.
 export type { S3Backend } from './backend/s3/s3-backend';
+export type { LeaseStatus } from './lease/bucket-lease';
 export { loadS3Credentials } from './backend/s3/credentials';
 export { LATENCY_BOUNDS_SECONDS, type S3Stats } from './backend/s3/s3-metrics';
 export { S3AuthError, S3RequestError } from './backend/s3/s3-errors';
@@ -438,6 +439,11 @@ export class ChunkStore {
   /** Where the packs are, for the status port's figures (an S3Backend has request metrics). */
   get packBackend(): PackBackend {
     return this.bucket ?? this.backend;
+  }
+
+  /** The bucket lease (one server per bucket); undefined for a local store. */
+  get leaseStatus(): LeaseStatus | undefined {
+    return this.bucketLease?.status;
   }
 
   /** The local read cache (s3_cache_size): hits, misses, bytes, evictions; undefined when there is none. */

@@ -35,6 +35,13 @@ export interface LeaseSettings {
   readonly staleMs?: number;
 }
 
+export interface LeaseStatus {
+  readonly isHeld: boolean;
+  /** Why nothing is written to the bucket now; null while the lease is held. */
+  readonly problem: string | null;
+  readonly lastRenewedAt: string;
+}
+
 interface AgedLease extends ListedLease {
   /** Since the owner's newest renewal, by the bucket's clock. */
   readonly ageMs: number;
@@ -59,6 +66,8 @@ export class BucketLease {
   private confirmed: string;
   /** performance.now() of the last renewal seen through. */
   private confirmedAt = performance.now();
+  /** The same moment by the wall clock, for the status port. */
+  private confirmedWallAt = Date.now();
 
   private constructor(
     private readonly settings: LeaseSettings,
@@ -146,6 +155,17 @@ export class BucketLease {
     }
   }
 
+  /** For /status and /metrics: whether this server may write to its bucket, and if not, why. */
+  get status(): LeaseStatus {
+    let problem: string | null = null;
+    try {
+      this.assertHeld();
+    } catch (error) {
+      problem = errorMessage(error);
+    }
+    return { isHeld: problem === null, problem, lastRenewedAt: new Date(this.confirmedWallAt).toISOString() };
+  }
+
   /** Stores the next lease blob, checks this server still holds the bucket, and deletes the ones before. */
   async renew(): Promise<void> {
     if (this.lostBecause !== undefined) return;
@@ -164,6 +184,7 @@ export class BucketLease {
     const newest = survey.own.reduce((best, lease) => (lease.sequence > best.sequence ? lease : best));
     this.confirmed = newest.name;
     this.confirmedAt = performance.now();
+    this.confirmedWallAt = Date.now();
     await this.deleteOwn(survey.own.filter((lease) => lease.sequence < newest.sequence));
     for (const other of survey.live) {
       logger?.warn(`another store folder's lease is in ${backend.location}: ${await this.describe(other)}; this server keeps the bucket `

@@ -2,7 +2,7 @@
 // the catalog has there, the S3 requests by operation (count, errors, retries, bytes, latency), and
 // the catalog snapshots a lost server would be rebuilt from.
 import {
-  LATENCY_BOUNDS_SECONDS, type ChunkStore, type S3Backend, type S3Stats, type SnapshotFigures, type StagingFigures, type PackCacheFigures,
+  LATENCY_BOUNDS_SECONDS, type ChunkStore, type S3Backend, type S3Stats, type SnapshotFigures, type StagingFigures, type PackCacheFigures, type LeaseStatus,
 } from '../../chunkstore/store';
 
 export interface ObjectStoreStatus {
@@ -20,6 +20,8 @@ export interface ObjectStoreStatus {
   readonly staging: StagingFigures;
   /** The local read cache (s3_cache_size); null when it is off (s3_cache_size = 0). */
   readonly cache: PackCacheFigures | null;
+  /** One server per bucket: false while this server may not write to it (the problem says why). */
+  readonly lease: LeaseStatus | null;
 }
 
 /** null for a store that keeps its packs in its local folder. */
@@ -38,6 +40,7 @@ export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
     snapshots: snapshots === undefined ? null : { ...snapshots, lastAt: snapshots.lastAt === 0 ? null : new Date(snapshots.lastAt).toISOString() },
     staging: store.stagingStatus,
     cache: store.cacheStatus ?? null,
+    lease: store.leaseStatus ?? null,
   };
 }
 

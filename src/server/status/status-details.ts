@@ -21,6 +21,9 @@ export function withoutDetails(report: StatusReport): StatusReport {
       : {
         ...report.objectStore, location: null,
         snapshots: report.objectStore.snapshots === null ? null : { ...report.objectStore.snapshots, lastError: report.objectStore.snapshots.lastError === undefined ? undefined : 'hidden (needs the status token or status_details = 1)' },
+        // The problem names the bucket and the other server's host and folder.
+        lease: report.objectStore.lease === null ? null
+          : { ...report.objectStore.lease, problem: report.objectStore.lease.problem === null ? null : 'hidden (needs the status token or status_details = 1)' },
       },
   };
 }

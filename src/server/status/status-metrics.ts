@@ -71,6 +71,7 @@ export class StatusMetrics {
       snapshotBytes: make('catalog_snapshot_last_bytes', 'Size of the last catalog snapshot (compressed, sealed)'),
       snapshotFailures: make('catalog_snapshot_failures', 'Catalog snapshots that failed since the server started'),
       snapshotPending: make('catalog_snapshot_pending', '1 while catalog changes wait for a snapshot (what a lost server would lose)'),
+      leaseHeld: make('s3_lease_held', '1 while this server holds its bucket\'s lease and may write to it; 0: nothing is written (see /status objectStore.lease.problem)'),
     };
   }
 
@@ -151,6 +152,7 @@ export class StatusMetrics {
       g.cacheEvictions.set(cache.evictions);
       g.cacheDiscarded.set(cache.discarded);
     }
+    if (objectStore.lease !== null) g.leaseHeld.set(objectStore.lease.isHeld ? 1 : 0);
     const snapshots = objectStore.snapshots;
     if (snapshots === null) return;
     if (snapshots.lastAt !== null) {

@@ -1,6 +1,6 @@
 // Sends one walked entry the cheapest faithful way: nothing of its own when the parent holds it
 // exactly as it is (it joins a carried run), a reference when only its content is unchanged, a
-// hard link to an earlier path of the same inode, metadata alone for folders, links and special
+// hard link to an earlier path of the same inode as it was then, metadata alone for folders, links and special
 // files, a small file's content inline in a batch, a big one streamed. A file that cannot be read is
 // reported and left out; one that changed while read is sent as read, with a warning; one whose name
 // was given to another file since the walk is sent as that file, with a warning, or left out and
@@ -18,6 +18,7 @@ import { sendContent, UnreadableContentError } from './content-sender';
 import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
 import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index';
 import { CarriedRuns } from './carried-runs';
+import { LinkedInodes } from './linked-inodes';
 import { FileContent, ShrankWhileReadError } from './file-content';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
@@ -40,8 +41,8 @@ export interface SendProgress {
 }
 
 export class EntrySender {
-  /** First path sent of each inode with several links (device:inode → path as latin1). */
-  private readonly linkedPaths = new Map<string, Buffer>();
+  /** First path sent of each inode with several links, and what that inode was when sent. */
+  private readonly linkedInodes = new LinkedInodes();
   /** Set when the server copies runs of unchanged files from the parent. */
   private readonly carriedRuns: CarriedRuns | undefined;
 
@@ -97,11 +98,10 @@ export class EntrySender {
       await this.batcher.add(batchedEntry({ ...attributes.meta, xattrs: attributes.xattrs }));
       return;
     }
-    // The exact numbers: meta's are hashed into 53 bits above 2^53 (safeInteger), where two inodes could meet.
-    const linkKey = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE ? `${walked.stats.dev}:${walked.stats.ino}` : undefined;
-    const firstLink = linkKey === undefined ? undefined : this.linkedPaths.get(linkKey);
-    if (firstLink !== undefined) {
-      await this.batcher.add(batchedEntry({ ...meta, hardlinkTarget: firstLink }));
+    const isLinked = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE;
+    const laterLink = isLinked ? this.linkedInodes.laterLink(walked.stats, meta) : undefined;
+    if (laterLink !== undefined) {
+      await this.batcher.add(batchedEntry(laterLink));
       this.progress.files++;
       return;
     }
@@ -116,11 +116,15 @@ export class EntrySender {
       await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
       this.progress.files++;
       this.progress.unchangedFiles++;
-      if (linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
+      if (isLinked) this.linkedInodes.remember(walked.stats, meta, false);
       return;
     }
-    const isSent = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? await this.sendFifo(walked, shown) : await this.sendFile(walked, shown);
-    if (isSent && linkKey !== undefined) this.linkedPaths.set(linkKey, meta.path);
+    if (meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+      await this.sendFifo(walked, shown);
+      return;
+    }
+    const sent = await this.sendFile(walked, shown);
+    if (sent !== undefined && isLinked) this.linkedInodes.remember(walked.stats, sent.read, sent.isRacy);
   }
 
   /** Sends the carried run still gathering; call after the last entry. */
@@ -142,20 +146,24 @@ export class EntrySender {
     }
   }
 
-  /** Whether the walked inode was sent: a later link to it may then name this path. */
-  private async sendFile(walked: WalkedEntry, shown: () => string): Promise<boolean> {
+  /**
+   * The walked inode's entry as read (its ctime not offset yet) once sent, and whether it went with a
+   * racy ctime: a later link to it may then name this path. Undefined when it was not sent, or another
+   * inode than the walked one was.
+   */
+  private async sendFile(walked: WalkedEntry, shown: () => string): Promise<{ read: EntryMeta; isRacy: boolean } | undefined> {
     let content: FileContent;
     try {
       content = FileContent.open(walked.open());
     } catch (error) {
       this.unreadable(shown, describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
-      return false;
+      return undefined;
     }
     try {
       const described = this.describeOpened(walked, content.statAtOpen, shown);
-      if (described === undefined) return false;
+      if (described === undefined) return undefined;
       const xattrs = this.orReported(() => content.readXattrs(), shown);
-      if (xattrs === undefined) return false;
+      if (xattrs === undefined) return undefined;
       const isReplaced = described.isReplaced;
       const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
       const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
@@ -177,30 +185,30 @@ export class EntrySender {
       }
       this.progress.files++;
       // Another inode than the walk's: a later path linked to the walked one must not name this one.
-      return !isReplaced;
+      return isReplaced ? undefined : { read, isRacy: content.isRecentlyChanged };
     } catch (error) {
       const cause = error instanceof UnreadableContentError ? error.reason : error;
       if (cause instanceof ShrankWhileReadError) {
         this.unreadable(shown, cause.message);
-        return false;
+        return undefined;
       }
       if (!isReadError(cause)) throw error;
       // Read inline: nothing was sent. Streamed: the server was told to drop the entry.
       this.unreadable(shown, `cannot be read (${describe(cause)})`);
-      return false;
+      return undefined;
     } finally {
       content.close();
     }
   }
 
   /** read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty. */
-  private async sendFifo(walked: WalkedEntry, shown: () => string): Promise<boolean> {
+  private async sendFifo(walked: WalkedEntry, shown: () => string): Promise<void> {
     let fd: number;
     try {
       fd = walked.open();
     } catch (error) {
       this.unreadable(shown, `cannot be opened (${describe(error)})`);
-      return false;
+      return;
     }
     let described: { meta: EntryMeta; isReplaced: boolean } | undefined;
     try {
@@ -212,7 +220,7 @@ export class EntrySender {
     const xattrs = described === undefined ? undefined : this.orReported(() => readXattrs({ fd }), shown);
     if (described === undefined || xattrs === undefined) {
       closeSync(fd);
-      return false;
+      return;
     }
     const meta: EntryMeta = { ...described.meta, xattrs };
     const socket = new Socket({ fd, readable: true, writable: false });
@@ -230,7 +238,6 @@ export class EntrySender {
       throw error;
     }
     this.progress.files++;
-    return true;
   }
 
   /**

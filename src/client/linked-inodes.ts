@@ -1,0 +1,56 @@
+// The first path sent of each inode with several links, with the size, mtime and ctime it was sent
+// with: a later link names that path only while its own lstat still shows them. Matched by inode number
+// alone, a number freed during a long backup and given to new hard-linked files (cp -al, rsnapshot's
+// rotation) made the new file a link to the old path, never read, restored with the old content.
+import type { EntryMeta } from '../proto/cpsbackup';
+import { withRacyCtime } from './entry-meta';
+import type { PosixStat } from './posix/at';
+
+/** A first link as sent: its path, and what its inode was when its content was read (or found unchanged). */
+interface FirstLink {
+  readonly path: Buffer;
+  readonly size: number;
+  readonly mtimeSec: number;
+  readonly mtimeNsec: number;
+  /** The ctime as read, before any racy offset. */
+  readonly ctimeSec: number;
+  readonly ctimeNsec: number;
+  /** Sent with withRacyCtime: a later link is sent so too, or the next backup's unchanged check trusts it alone. */
+  readonly isRacy: boolean;
+}
+
+export class LinkedInodes {
+  /** By device:inode, the exact numbers (EntryMeta's are hashed into 53 bits above 2^53, where two inodes could meet). */
+  private readonly firstLinks = new Map<string, FirstLink>();
+
+  /**
+   * Records `sent` as the first link of the inode walked as `stats`: `sent` as read, its ctime not yet
+   * offset; `isRacy` when the entry went with withRacyCtime. A later first link of the same number replaces it.
+   */
+  remember(stats: PosixStat, sent: EntryMeta, isRacy: boolean): void {
+    this.firstLinks.set(keyOf(stats), {
+      path: sent.path, size: sent.size, mtimeSec: sent.mtimeSec, mtimeNsec: sent.mtimeNsec, ctimeSec: sent.ctimeSec, ctimeNsec: sent.ctimeNsec, isRacy,
+    });
+  }
+
+  /**
+   * A later link's entry: `meta` naming the first path as its hardlinkTarget, with the first one's racy
+   * ctime if it had one. Undefined when its inode has no first link yet, or when its size, mtime or ctime
+   * differ from the first link's: then it is another file (or the same one written since) and is read.
+   */
+  laterLink(stats: PosixStat, meta: EntryMeta): EntryMeta | undefined {
+    const first = this.firstLinks.get(keyOf(stats));
+    if (first === undefined || !isSameAsRead(first, meta)) return undefined;
+    const linked: EntryMeta = { ...meta, hardlinkTarget: first.path };
+    return first.isRacy ? withRacyCtime(linked) : linked;
+  }
+}
+
+function keyOf(stats: PosixStat): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
+function isSameAsRead(first: FirstLink, meta: EntryMeta): boolean {
+  return meta.size === first.size && meta.mtimeSec === first.mtimeSec && meta.mtimeNsec === first.mtimeNsec
+    && meta.ctimeSec === first.ctimeSec && meta.ctimeNsec === first.ctimeNsec;
+}

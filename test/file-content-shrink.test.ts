@@ -1,12 +1,15 @@
 // A file cut shorter while a backup reads it: a dense one is stored as read (a warning follows from
 // its changed stat), a sparse one is refused as unreadable, since its entry declares the data extents
-// seen at open and a shorter content made the server refuse the whole backup.
+// seen at open and a shorter content made the server refuse the whole backup. A sparse file that grows
+// between its stat and the extents' lookup declares only the extents within the size seen at open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileContent, ShrankWhileReadError } from '../src/client/file-content';
+import { extentsWithin } from '../src/client/posix/data-extents';
+import { statFd } from '../src/client/posix/at';
 
 const MIB = 1024 * 1024;
 
@@ -52,4 +55,35 @@ test('a sparse file that shrinks while it is read is refused, whole or framed; a
   assert.deepEqual(dense.extents, []);
   truncateSync(denseFile.path, MIB);
   assert.equal(await readFrames(dense), MIB);
+});
+
+// Regression: the addon clamps extents to its own (later) fstat; a sparse file grown between that and
+// the stat the entry declares gave extents past the declared size, and the server refused the backup.
+test('extentsWithin drops the extents at or past the size and cuts the one across it', () => {
+  const extents = [{ offset: 0, length: 10 }, { offset: 20, length: 10 }, { offset: 40, length: 5 }];
+  assert.deepEqual(extentsWithin(extents, 50), extents);
+  assert.deepEqual(extentsWithin(extents, 25), [{ offset: 0, length: 10 }, { offset: 20, length: 5 }]);
+  assert.deepEqual(extentsWithin(extents, 20), [{ offset: 0, length: 10 }]);
+  assert.deepEqual(extentsWithin(extents, 15), [{ offset: 0, length: 10 }]);
+  assert.deepEqual(extentsWithin([{ offset: 8, length: 4 }], 8), []);
+});
+
+test('a sparse file grown after the stat its entry declares: its extents end within that size, its data fills them', async (t) => {
+  const grownFile = fileWith(t, 16 * MIB, [0, 16 * MIB - 4096], 4096);
+  const declared = statFd(grownFile.fd);
+  // Data right after the old end (it lengthens the last extent) and far past it (a new extent).
+  const writer = openSync(grownFile.path, 'r+');
+  writeSync(writer, Buffer.alloc(8192, 0x62), 0, 8192, 16 * MIB);
+  writeSync(writer, Buffer.alloc(4096, 0x63), 0, 4096, 32 * MIB);
+  closeSync(writer);
+  const grown = new FileContent(grownFile.fd, declared);
+  t.after(() => grown.close());
+  if (grown.extents.length === 0) {
+    t.skip(`${tmpdir()} keeps no holes: nothing sparse to test`);
+    return;
+  }
+  assert.deepEqual(grown.extents, [0, 4096, 16 * MIB - 4096, 4096]);
+  assert.equal(grown.dataBytes, 8192);
+  assert.ok(grown.readWhole().equals(Buffer.alloc(8192, 0x61)));
+  assert.equal(await readFrames(grown), 8192);
 });

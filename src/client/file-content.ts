@@ -5,7 +5,7 @@
 import { closeSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { statFd, type PosixStat } from './posix/at';
-import { dataExtents } from './posix/data-extents';
+import { dataExtents, extentsWithin } from './posix/data-extents';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 
@@ -43,7 +43,8 @@ export class FileContent {
     this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     const size = statAtOpen.size;
     // Fewer blocks than the size needs is the cheap sign of holes; only then are extents asked for.
-    const extents = statAtOpen.blocks * 512 < size ? dataExtents(fd) : [{ offset: 0, length: size }];
+    // Within the size declared: the file may have grown since statAtOpen.
+    const extents = statAtOpen.blocks * 512 < size ? extentsWithin(dataExtents(fd), size) : [{ offset: 0, length: size }];
     const isDense = extents.length === 1 && extents[0].offset === 0 && extents[0].length === size;
     this.pieces = isDense || size === 0 ? [{ offset: 0, length: size }] : extents;
     this.extents = isDense || size === 0 ? [] : extents.length === 0 ? [size, 0] : extents.flatMap((extent) => [extent.offset, extent.length]);

@@ -2,15 +2,20 @@
 // -e exit 3 with the list (the backup kept, marked incomplete in -l and --json); nothing readable at
 // all is exit 1 with nothing listed; a file growing while it is read cannot keep a backup going and is
 // reported; Ctrl-C is one line and exit 130 with nothing committed; a closed pipe ends quietly; the
-// summary says what was stored of what was read; a mistyped mode is a usage error.
+// summary says what was stored of what was read; a mistyped mode is a usage error. A path longer than a
+// backup entry may have is listed as not in the backup, where the server refused the whole backup.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canDropPermissionBypass, Sandbox, type CommandResult } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
 import { waitUntil, writtenPackBytes } from './support/fault-tools';
+import { removeTree } from './support/remove-tree';
+import { mkdirAt, openAt, openFolderAt, posixConstants, readFolderAt } from '../src/client/posix/at';
+import { MAX_ENTRY_PATH_BYTES } from '../src/common/entry-path';
 
 const CLIENT = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup.js');
 const MEBIBYTE = 1024 * 1024;
@@ -50,6 +55,86 @@ test('what cannot be read is listed, the backup kept and marked incomplete, and 
   assert.equal(restored.code, 3, restored.stdout + restored.stderr);
   assert.match(restored.stderr, /^warning: backup 0000001 is incomplete: 3 files were not saved in it /m);
   assert.equal(await readFile(join(target, data, 'fine.txt'), 'utf8'), 'fine\n');
+});
+
+/** What `read` finds in the folder reached from `root` through `names`, one component at a time (past PATH_MAX). */
+function inFolder<T>(root: string, names: readonly Buffer[], read: (folderFd: number) => T): T {
+  let fd = openFolderAt(posixConstants().AT_FDCWD, root);
+  try {
+    for (const name of names) {
+      const next = openFolderAt(fd, name);
+      closeSync(fd);
+      fd = next;
+    }
+    return read(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeFileAt(folderFd: number, name: string, content: string): void {
+  const { O_WRONLY, O_CREAT, O_EXCL } = posixConstants();
+  const fd = openAt(folderFd, name, O_WRONLY | O_CREAT | O_EXCL, 0o644);
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFileAt(folderFd: number, name: string): string {
+  const fd = openAt(folderFd, name, posixConstants().O_RDONLY);
+  try {
+    const buffer = Buffer.alloc(4096);
+    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// Regression: the walker sent a path longer than the protocol's limit, and the server refused the whole backup.
+test('a folder whose path is longer than a backup entry may have is listed as not in it; the rest is kept and restored', async (t) => {
+  const sandbox = await Sandbox.create();
+  const data = join(sandbox.root, 'data');
+  const target = join(sandbox.root, 'restored');
+  t.after(async () => {
+    removeTree(data);
+    removeTree(target);
+    await sandbox.destroy();
+  });
+  await mkdir(data);
+  await writeFile(join(data, 'top.txt'), 'near the top\n');
+  // 255-byte names down to the first folder whose path is over the limit.
+  const name = Buffer.from('n'.repeat(255));
+  const levels = Math.floor((MAX_ENTRY_PATH_BYTES - data.length) / (name.length + 1)) + 1;
+  const chain = Array.from({ length: levels }, () => name);
+  let folderFd = openFolderAt(posixConstants().AT_FDCWD, data);
+  for (let depth = 1; depth <= levels; depth++) {
+    mkdirAt(folderFd, name, 0o755);
+    const next = openFolderAt(folderFd, name);
+    closeSync(folderFd);
+    folderFd = next;
+    // Two levels above the refused folder a file's path is within the limit; in the refused one nothing is.
+    if (depth === levels - 2) writeFileAt(folderFd, 'kept.txt', 'deep but within the limit\n');
+    if (depth === levels) writeFileAt(folderFd, 'lost.txt', 'under a path too long\n');
+  }
+  closeSync(folderFd);
+  const refused = `${data}/${chain.map((component) => component.toString()).join('/')}`;
+  assert.ok(refused.length > MAX_ENTRY_PATH_BYTES && refused.length - name.length - 1 <= MAX_ENTRY_PATH_BYTES);
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+
+  const result = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(result.code, 3, result.stdout + result.stderr.slice(0, 2000));
+  assert.match(result.stderr, /error: 1 file could not be read and is not in this backup:\n/);
+  assert.ok(result.stderr.includes(`  ${refused}: cannot be backed up: path longer than ${MAX_ENTRY_PATH_BYTES} bytes`), result.stderr.slice(0, 2000));
+  assert.match(result.stdout, /^Backup 0000001 kept, incomplete: /);
+
+  const restored = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+  assert.equal(restored.code, 3, restored.stdout + restored.stderr.slice(0, 2000));
+  assert.equal(await readFile(join(target, data, 'top.txt'), 'utf8'), 'near the top\n');
+  assert.equal(inFolder(join(target, data), chain.slice(0, levels - 2), (fd) => readFileAt(fd, 'kept.txt')), 'deep but within the limit\n');
+  assert.deepEqual(inFolder(join(target, data), chain.slice(0, levels - 1), readFolderAt), [], 'the refused folder is not restored');
 });
 
 test('nothing readable at all: exit 1 and no backup', async (t) => {

@@ -1,9 +1,10 @@
 // Walks the include folders depth-first in byte order of names, applying exclude_regex to full
 // paths, through held folder fds (openat, never following a symlink): names are bytes, paths may be
-// longer than PATH_MAX, and a folder swapped for a symlink mid-walk is not followed. Every entry
-// kind is yielded; what cannot be read is reported, never skipped silently. A synchronous generator: the
-// caller awaits between entries, and an async one cost a promise per entry at each folder level (a
-// fifth of the walk's time on 20,000 files).
+// longer than PATH_MAX (up to the protocol's limit; a longer one is reported), and a folder swapped
+// for a symlink mid-walk is not followed. Every entry kind is yielded; what cannot be read is
+// reported, never skipped silently. A synchronous generator: the caller awaits between entries, and
+// an async one cost a promise per entry at each folder level (a fifth of the walk's time on 20,000
+// files).
 import { closeSync, openSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { escapeBytes } from '../common/escape-bytes';
+import { entryPathProblem } from '../common/entry-path';
 
 /** An entry read by name that is no longer the one walked: its message says how; the entry is not in the backup. */
 export class EntryChangedError extends Error {
@@ -138,6 +140,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
         continue;
       }
       if (!isWalked(path, options)) continue;
+      if (isRefusedPath(path, options)) continue;
       let stats: PosixStat;
       try {
         stats = statAt(parentFd, name);
@@ -196,6 +199,18 @@ function locateInclude(include: string, options: WalkOptions): { parentFd: numbe
 function isWalked(path: Buffer, options: WalkOptions): boolean {
   if (options.skipPaths.size > 0 && options.skipPaths.has(path.toString('utf8'))) return false;
   return excludingPattern(path, options) === undefined;
+}
+
+/**
+ * A path no backup entry may have (longer than the protocol allows, or a name longer than 255 bytes,
+ * as on a file system that stores names as UTF-16): reported, and nothing under it walked. Sent, it
+ * made the server refuse the whole backup.
+ */
+function isRefusedPath(path: Buffer, options: WalkOptions): boolean {
+  const problem = entryPathProblem(path);
+  if (problem === undefined) return false;
+  options.onUnreadable(escapeBytes(path), `cannot be backed up: ${problem}, beyond what a backup entry may have (nothing under it is in the backup either)`);
+  return true;
 }
 
 /** The first exclude_regex matching the path, if any. */
@@ -262,6 +277,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       const childPath = Buffer.concat([prefix, child]);
       if (!isWalked(childPath, options)) continue;
       if (options.includeRoots.size > 1 && options.includeRoots.has(childPath.toString('latin1'))) continue; // walked as its own include
+      if (isRefusedPath(childPath, options)) continue;
       let childStats: PosixStat;
       try {
         childStats = statAt(folderFd, child);

@@ -3,11 +3,12 @@
 // all is exit 1 with nothing listed; a file growing while it is read cannot keep a backup going and is
 // reported; Ctrl-C is one line and exit 130 with nothing committed; a closed pipe ends quietly; the
 // summary says what was stored of what was read; a mistyped mode is a usage error. A path longer than a
-// backup entry may have is listed as not in the backup, where the server refused the whole backup.
+// backup entry may have is listed as not in the backup, where the server refused the whole backup;
+// so is a file whose read fails with any errno (EINVAL of sysfs here), which ended the whole backup.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canDropPermissionBypass, Sandbox, type CommandResult } from './support/sandbox';
@@ -135,6 +136,60 @@ test('a folder whose path is longer than a backup entry may have is listed as no
   assert.equal(await readFile(join(target, data, 'top.txt'), 'utf8'), 'near the top\n');
   assert.equal(inFolder(join(target, data), chain.slice(0, levels - 2), (fd) => readFileAt(fd, 'kept.txt')), 'deep but within the limit\n');
   assert.deepEqual(inFolder(join(target, data), chain.slice(0, levels - 1), readFolderAt), [], 'the refused folder is not restored');
+});
+
+/**
+ * A sysfs attribute whose read fails with EINVAL (a network device with no link speed), by its real
+ * path; undefined where there is none.
+ */
+function fileFailingWithEinval(): string | undefined {
+  let path: string;
+  try {
+    path = `${realpathSync('/sys/class/net/lo')}/speed`;
+  } catch {
+    return undefined;
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    readSync(fd, Buffer.alloc(4096), 0, 4096, 0);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EINVAL' ? path : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// Regression: only EIO, EACCES, EPERM, ESTALE and ENXIO counted as a file that cannot be read; any
+// other errno of a read (ETIMEDOUT of NFS, ENOTCONN of sshfs, EINVAL of sysfs) ended the whole backup.
+test('a file whose read fails with EINVAL is listed as not in the backup; the rest is kept and restored', async (t) => {
+  const failing = fileFailingWithEinval();
+  if (failing === undefined) {
+    t.skip('no sysfs attribute here whose read fails with EINVAL');
+    return;
+  }
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'fine.txt'), 'fine\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `include = ${failing}`]);
+
+  const result = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(result.code, 3, result.stdout + result.stderr);
+  assert.match(result.stderr, /error: 1 file could not be read and is not in this backup:\n/);
+  assert.ok(result.stderr.includes(`  ${failing}: cannot be read (EINVAL)\n`), result.stderr);
+  assert.match(result.stdout, /^Backup 0000001 kept, incomplete: /);
+  const target = join(sandbox.root, 'restored');
+  const restored = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+  assert.equal(restored.code, 3, restored.stdout + restored.stderr);
+  assert.equal(await readFile(join(target, data, 'fine.txt'), 'utf8'), 'fine\n');
 });
 
 test('nothing readable at all: exit 1 and no backup', async (t) => {

@@ -19,7 +19,7 @@ import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
 import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index';
 import { CarriedRuns } from './carried-runs';
 import { LinkedInodes } from './linked-inodes';
-import { FileContent, ShrankWhileReadError } from './file-content';
+import { FileContent, FileReadError, ShrankWhileReadError } from './file-content';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
@@ -192,7 +192,8 @@ export class EntrySender {
         this.unreadable(shown, cause.message);
         return undefined;
       }
-      if (!isReadError(cause)) throw error;
+      // Any other error is the upload's (the stream, the server): it ends the backup.
+      if (!(cause instanceof FileReadError)) throw error;
       // Read inline: nothing was sent. Streamed: the server was told to drop the entry.
       this.unreadable(shown, `cannot be read (${describe(cause)})`);
       return undefined;
@@ -265,9 +266,4 @@ export class EntrySender {
   private unreadable(path: () => string, reason: string): void {
     this.progress.unreadable.push({ path: path(), reason });
   }
-}
-
-function isReadError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EIO' || code === 'EACCES' || code === 'EPERM' || code === 'ESTALE' || code === 'ENXIO';
 }

@@ -29,6 +29,19 @@ export class ShrankWhileReadError extends Error {
   }
 }
 
+/**
+ * A read or fstat of the file failed, whatever its errno: EIO of a failing disk, ETIMEDOUT of an NFS
+ * soft mount, ENOTCONN of a dead sshfs, EINTR of FUSE, EINVAL of a sysfs attribute. That file is not
+ * in the backup and the backup goes on; only a short list of codes was, and any other ended the whole
+ * backup. Only errors of the file's own reads are wrapped: the upload's must still end the backup.
+ */
+export class FileReadError extends Error {
+  constructor(readonly code: string, options: { cause: unknown }) {
+    super(`the file cannot be read (${code})`, options);
+    this.name = 'FileReadError';
+  }
+}
+
 export class FileContent {
   /** Data extents as offset, length pairs; empty for a dense file, [size, 0] for one that is all hole. */
   readonly extents: number[];
@@ -67,7 +80,7 @@ export class FileContent {
     for (const piece of this.pieces) {
       let done = 0;
       while (done < piece.length) {
-        const bytesRead = readSync(this.fd, buffer, filled, piece.length - done, piece.offset + done);
+        const bytesRead = asFileReadError(() => readSync(this.fd, buffer, filled, piece.length - done, piece.offset + done));
         if (bytesRead === 0) return this.shortened(buffer.subarray(0, filled));
         done += bytesRead;
         filled += bytesRead;
@@ -102,7 +115,7 @@ export class FileContent {
 
   /** Whether size, mtime or ctime moved since the file was opened (call after reading it). */
   hasChanged(): boolean {
-    const now = statFd(this.fd);
+    const now = asFileReadError(() => statFd(this.fd));
     return now.size !== this.statAtOpen.size || now.mtimeNs !== this.statAtOpen.mtimeNs || now.ctimeNs !== this.statAtOpen.ctimeNs;
   }
 
@@ -124,9 +137,28 @@ export class FileContent {
 async function fill(fd: number, buffer: Buffer, position: number): Promise<number> {
   let filled = 0;
   while (filled < buffer.length) {
-    const { bytesRead } = await readAsync(fd, buffer, filled, buffer.length - filled, position + filled);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await readAsync(fd, buffer, filled, buffer.length - filled, position + filled));
+    } catch (error) {
+      throw fileReadErrorOr(error);
+    }
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
   return filled;
+}
+
+function asFileReadError<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw fileReadErrorOr(error);
+  }
+}
+
+/** An errno as a FileReadError; anything else (Node's own ERR_ codes: a bug here) as it is. */
+function fileReadErrorOr(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && !code.startsWith('ERR_') ? new FileReadError(code, { cause: error }) : error;
 }

@@ -83,6 +83,9 @@ test('a file changed just before it was read is read again by the next backup; o
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   assert.equal(await unchangedIn(config), 1, 'fresh.txt is read again, settled.txt is not');
   await pastRacyWindow();
-  assert.equal(await unchangedIn(config), 1, 'read again while settled: recorded as it is now');
-  assert.equal(await unchangedIn(config), 2, 'then both go as references');
+  // Backup 2 read fresh.txt still inside the racy window (it is read once more now) or, on a loaded
+  // machine, already past it (it goes as a reference now): either is right; what must follow is not.
+  const third = await unchangedIn(config);
+  assert.ok(third === 1 || third === 2, `backup 3: ${third} unchanged`);
+  assert.equal(await unchangedIn(config), 2, 'once settled and read, both go as references');
 });

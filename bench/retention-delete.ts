@@ -87,7 +87,7 @@ function main(): void {
       let forgotten = 0;
       const counted = millisecondsOf(() => catalog.transaction(() => {
         catalog.backups.delete(oldest.id);
-        forgotten = catalog.clientChunks.forgetUnreferenced(clientId);
+        forgotten = catalog.clientChunks.forgetUnreferenced(clientId).chunks;
       }, true));
       if (forgotten !== scanned) throw new Error(`backup ${oldest.number}: ${forgotten} rows forgotten by candidates, ${scanned} by the scan`);
       console.log(`delete backup ${oldest.number}: ${counted.toFixed(1)} ms by candidates, ${scan.toFixed(1)} ms with the full scan `

@@ -293,3 +293,40 @@ test('a chunk another client stored is not known to a client that only sent it i
   assert.equal(bits & 0b10, 0b10, 'node2\'s own chunk was swept once its hold expired');
   assert.equal(bits & 0b01, 0b01, 'the chunk node1 stored must be "missing" for node2 too, as it is for bytes nobody has');
 });
+
+// Regression: the Delete reply said how many bytes the collection after it freed in the whole store. A
+// client that backed up guessed bytes and deleted that backup read 0 when another client held them and
+// the pack's size when nobody did (and other clients' deletions in the same figure). It now says how
+// much of the client's own data no backup of it references any more, before compression: the stored
+// size is that of whoever stored the chunk first, which would tell the same thing.
+test('deleting a backup reports the same figure for bytes another client holds as for bytes nobody has', async (t) => {
+  const { client1, client2 } = await twoClients(t);
+  const compressible = (seed: string): Buffer => Buffer.from(`${seed}: `.padEnd(40, '.').repeat(1000));
+  const codec = new ChunkCodec(3);
+  const upload = (client: BackupClient, bytes: Buffer, codecNumber: number): Promise<void> => {
+    const payload = codecNumber === 0 ? bytes : codec.encode(bytes).payload;
+    return sendUpload(client, [begin,
+      { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: codecNumber, payload }] } } },
+      { message: { $case: 'batch', value: { entries: [batchedEntry(meta('/guess.bin', EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
+      commit]).then((outcome) => assert.equal(outcome.error, undefined, outcome.error?.details));
+  };
+  const deleteNewest = (client: BackupClient): Promise<number> => new Promise((resolve, reject) => {
+    client.list({ clientName: '' }, (listError, listed) => {
+      if (listError) return reject(listError);
+      const newest = listed.backups.at(-1)!.backupId;
+      client.delete({ backupId: newest, clientName: '', force: true }, (error, response) => (error ? reject(error) : resolve(response.unreferencedBytes)));
+    });
+  });
+  const held = compressible('held by node1');
+  const nobodys = compressible('held by nobody');
+  assert.equal(held.length, nobodys.length);
+  assert.ok(codec.encode(held).payload.length < held.length / 4, 'the sample compresses');
+  // node1 stores the bytes compressed; node2 guesses them and sends them raw, as it does bytes nobody has.
+  await upload(client1, held, 1);
+  await upload(client2, held, 0);
+  const afterGuess = await deleteNewest(client2);
+  await upload(client2, nobodys, 0);
+  const afterFresh = await deleteNewest(client2);
+  assert.equal(afterGuess, afterFresh, `node2 read ${afterGuess} bytes for node1's bytes and ${afterFresh} for bytes nobody has`);
+  assert.equal(afterGuess, held.length, 'the raw bytes of the client\'s own data it no longer references');
+});

@@ -124,7 +124,7 @@ test('keep=2 on a real server; -d frees the space of unique content; the newest 
 
   await t.test('-d of an old backup removes it and frees its unique content', async () => {
     const before = await diskUsage(sandbox.storeDirectory);
-    assert.match(await run(['-d', '3']), /^Deleted backup 0000003; [\d.]+ MiB freed/);
+    assert.match(await run(['-d', '3']), /^Deleted backup 0000003; [\d.]+ MiB of this client's data \(uncompressed\) no longer referenced$/m);
     assert.deepEqual(await listedIds(), [4]);
     const after = await diskUsage(sandbox.storeDirectory);
     assert.ok(before - after >= fileSize * 0.9, `deleting backup 3 freed ${before - after} bytes of ${before}`);

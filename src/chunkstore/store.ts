@@ -289,14 +289,20 @@ export class ChunkStore {
    * next collection, and what only they referenced among their client's backups is no longer that
    * client's own (ClientChunksTable.forgetUnreferenced, once per client, over the candidates
    * their deletions noted: it reads the deleted backups' rows, not the client's remaining ones).
+   * Returns the raw bytes of those chunks: what the deletion released of its clients' own data. What
+   * it frees in the store depends on other clients (and on the next collection), so a client is never
+   * told that.
    */
-  deleteBackups(backups: readonly BackupRecord[]): void {
-    if (backups.length === 0) return;
-    this.catalog.transaction(() => {
+  deleteBackups(backups: readonly BackupRecord[]): number {
+    if (backups.length === 0) return 0;
+    const released = this.catalog.transaction(() => {
       for (const backup of backups) this.catalog.backups.delete(backup.id);
-      for (const clientId of new Set(backups.map((backup) => backup.clientId))) this.catalog.clientChunks.forgetUnreferenced(clientId);
+      let rawBytes = 0;
+      for (const clientId of new Set(backups.map((backup) => backup.clientId))) rawBytes += this.catalog.clientChunks.forgetUnreferenced(clientId).rawBytes;
+      return rawBytes;
     }, true);
     this.snapshots?.request();
+    return released;
   }
 
   setProtected(backup: BackupRecord, isProtected: boolean): void {

@@ -301,8 +301,9 @@ async function doDelete(config: NodeConfig, options: Options, output: Output): P
   const { formatBackupId, formatBytes } = await import('./format');
   const client = connectToServer(config);
   try {
-    const freed = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true, options.client);
-    output.out(`Deleted backup ${formatBackupId(options.delete!)}; ${formatBytes(freed)} freed on the server\n`);
+    const unreferenced = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true, options.client);
+    // What the server frees is not said: it depends on other clients' data, which a client must not learn.
+    output.out(`Deleted backup ${formatBackupId(options.delete!)}; ${formatBytes(unreferenced)} of this client's data (uncompressed) no longer referenced\n`);
     return EXIT.ok;
   } finally {
     client.close();

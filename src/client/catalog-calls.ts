@@ -21,10 +21,13 @@ export async function showBackup(client: BackupClient, address: string, backupId
   }
 }
 
-/** clientName '' means the caller's own backups; the server refuses any other client's. */
+/**
+ * clientName '' means the caller's own backups; the server refuses any other client's. Resolves to the
+ * raw bytes of the client's data no backup of it references any more (not what the server frees).
+ */
 export function deleteBackup(client: BackupClient, address: string, backupId: number, isForced: boolean, clientName = ''): Promise<number> {
   return new Promise((resolve, reject) => {
-    client.delete({ backupId, clientName, force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.freedBytes)));
+    client.delete({ backupId, clientName, force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.unreferencedBytes)));
   });
 }
 

@@ -551,7 +551,11 @@ export interface DeleteRequest {
 }
 
 export interface DeleteResponse {
-  freedBytes: number;
+  /**
+   * Raw bytes of the client's data that none of its backups references any more. Never what the
+   * store frees: that depends on whether other clients hold the same bytes.
+   */
+  unreferencedBytes: number;
 }
 
 export interface ProtectRequest {
@@ -4835,13 +4839,13 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
 };
 
 function createBaseDeleteResponse(): DeleteResponse {
-  return { freedBytes: 0 };
+  return { unreferencedBytes: 0 };
 }
 
 export const DeleteResponse: MessageFns<DeleteResponse> = {
   encode(message: DeleteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.freedBytes !== 0) {
-      writer.uint32(8).uint64(message.freedBytes);
+    if (message.unreferencedBytes !== 0) {
+      writer.uint32(8).uint64(message.unreferencedBytes);
     }
     return writer;
   },
@@ -4864,7 +4868,7 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
               break;
             }
 
-            message.freedBytes = longToNumber(reader.uint64());
+            message.unreferencedBytes = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -4881,18 +4885,18 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
 
   fromJSON(object: any): DeleteResponse {
     return {
-      freedBytes: isSet(object.freedBytes)
-        ? globalThis.Number(object.freedBytes)
-        : isSet(object.freed_bytes)
-        ? globalThis.Number(object.freed_bytes)
+      unreferencedBytes: isSet(object.unreferencedBytes)
+        ? globalThis.Number(object.unreferencedBytes)
+        : isSet(object.unreferenced_bytes)
+        ? globalThis.Number(object.unreferenced_bytes)
         : 0,
     };
   },
 
   toJSON(message: DeleteResponse): unknown {
     const obj: any = {};
-    if (message.freedBytes !== 0) {
-      obj.freedBytes = Math.round(message.freedBytes);
+    if (message.unreferencedBytes !== 0) {
+      obj.unreferencedBytes = Math.round(message.unreferencedBytes);
     }
     return obj;
   },
@@ -4902,7 +4906,7 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DeleteResponse>, I>>(object: I): DeleteResponse {
     const message = createBaseDeleteResponse();
-    message.freedBytes = object.freedBytes ?? 0;
+    message.unreferencedBytes = object.unreferencedBytes ?? 0;
     return message;
   },
 };

@@ -79,16 +79,17 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     if (protectedDependents.length > 0) {
       throw new AuthError(`backup ${backup.number} of client "${clientName}" ${standingOn(protectedDependents, 'protected partial ')}; unprotect them first`);
     }
-    context.store.deleteBackups([backup, ...dependents]);
+    const unreferencedBytes = context.store.deleteBackups([backup, ...dependents]);
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
-      + `${dependents.length > 0 ? `, with the partial backups on it: ${dependents.map((partial) => partial.number).join(', ')}` : ''}`);
+      + `${dependents.length > 0 ? `, with the partial backups on it: ${dependents.map((partial) => partial.number).join(', ')}` : ''}`
+      + `; ${unreferencedBytes} bytes of its data no longer referenced`);
     // The deletion is made and final: a GC that fails now (a full disk) is logged and retried by a later run,
-    // and must not tell the caller that the deletion failed.
-    const report = await context.maintenance.collectGarbage().catch((error: unknown) => {
+    // and must not tell the caller that the deletion failed. What it frees goes to the log only (maintenance.ts):
+    // it is store-wide, so it would tell the caller whether other clients hold the same bytes, and what they deleted.
+    await context.maintenance.collectGarbage().catch((error: unknown) => {
       context.logger.error(`gc after deleting backup ${backup.number} of ${clientName} failed: ${errorMessage(error)}`);
-      return undefined;
     });
-    callback(null, { freedBytes: report?.freedBytes ?? 0 });
+    callback(null, { unreferencedBytes });
   } catch (error) {
     callback(toServiceError(error, context.logger, 'delete'));
   }

@@ -19,6 +19,15 @@ const REFERENCED_BY_CLIENT = `
     SELECT e.content_id FROM backups b JOIN entries e ON e.backup_id = b.id WHERE b.client_id = @client AND e.content_id IS NOT NULL)
   UNION SELECT h.chunk_id FROM chunk_holds h WHERE h.client_id = @client AND ${liveHold('h')}`;
 
+/**
+ * Chunks a client stopped referencing. Raw sizes, not stored ones: a chunk's stored size is that of
+ * whichever client stored it first (compressed or not), which would tell this client who that was.
+ */
+export interface ForgottenChunks {
+  readonly chunks: number;
+  readonly rawBytes: number;
+}
+
 export class ClientChunksTable {
   private readonly statements;
 
@@ -74,7 +83,8 @@ export class ClientChunksTable {
            WHERE f.client_id = @client
              AND NOT EXISTS (SELECT 1 FROM content_chunks cc JOIN client_contents k ON k.client_id = @client AND k.content_id = cc.content_id
                              WHERE cc.chunk_id = f.chunk_id)
-             AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = f.chunk_id AND h.client_id = @client AND ${liveHold('h')}))`),
+             AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = f.chunk_id AND h.client_id = @client AND ${liveHold('h')}))
+         RETURNING (SELECT raw_size FROM chunks WHERE chunks.hash = client_chunks.hash)`).pluck(),
       clearCandidates: connection.prepare(`DELETE FROM temp.forget_candidates WHERE client_id = ?`),
       forgetAllUnreferenced: connection.prepare(
         `DELETE FROM client_chunks WHERE client_id = @client AND hash NOT IN (
@@ -146,16 +156,17 @@ export class ClientChunksTable {
    * Forgets, among the client's candidates, what none of its backups or held chunks references any
    * more; inside the transaction that made them candidates (a deletion, a commit, a sweep, a
    * repair). Kept, a row would answer "the store has it" for bytes the client gave up,
-   * which tells it that another client still holds them; returns the rows forgotten.
+   * which tells it that another client still holds them. Returns what was forgotten: a figure of
+   * the client's own data alone, whoever else stores the same bytes.
    */
-  forgetUnreferenced(clientId: number, now = Date.now()): number {
-    if (this.statements.hasCandidates.get(clientId) === undefined) return 0;
+  forgetUnreferenced(clientId: number, now = Date.now()): ForgottenChunks {
+    if (this.statements.hasCandidates.get(clientId) === undefined) return { chunks: 0, rawBytes: 0 };
     for (const backupId of this.statements.runningBackups.all(clientId) as number[]) {
       this.statements.keepRunningBackupChunks.run({ client: clientId, backup: backupId });
     }
-    const forgotten = this.statements.forgetCandidates.run({ client: clientId, now }).changes;
+    const rawSizes = this.statements.forgetCandidates.all({ client: clientId, now }) as number[];
     this.statements.clearCandidates.run(clientId);
-    return forgotten;
+    return { chunks: rawSizes.length, rawBytes: rawSizes.reduce((sum, size) => sum + size, 0) };
   }
 
   /** forgetUnreferenced over all of the client's rows, not candidates (recovery: a crash lost the candidates). */

@@ -330,3 +330,42 @@ test('deleting a backup reports the same figure for bytes another client holds a
   assert.equal(afterGuess, afterFresh, `node2 read ${afterGuess} bytes for node1's bytes and ${afterFresh} for bytes nobody has`);
   assert.equal(afterGuess, held.length, 'the raw bytes of the client\'s own data it no longer references');
 });
+
+// Regression: a backup's stored bytes counted, for a chunk another client had stored, that client's
+// stored size. A client that sent compressible bytes raw read their compressed size when another
+// client had stored them compressed, and their raw size when nobody had; a server-chunked file read
+// the first uploader's encoding instead of the server's. Its own copy is what counts now.
+test('a backup\'s stored bytes are those of its own copy, however another client stored the same bytes', async (t) => {
+  const { client1, client2 } = await twoClients(t);
+  const codec = new ChunkCodec(3);
+  const compressible = (seed: string): Buffer => Buffer.from(`${seed}: `.padEnd(40, '.').repeat(750));
+  const entryOf = (bytes: Buffer, path: string, content: { chunkHashes: Buffer } | { content: Buffer }): UploadRequest =>
+    ({ message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), content)] } } });
+  const chunked = (bytes: Buffer, codecNumber: number): UploadRequest[] => [begin,
+    { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: codecNumber, payload: codecNumber === 0 ? bytes : codec.encode(bytes).payload }] } } },
+    entryOf(bytes, '/chunked.bin', { chunkHashes: sha256(bytes) }), commit];
+  const inline = (bytes: Buffer): UploadRequest[] => [begin, entryOf(bytes, '/inline.bin', { content: bytes }), commit];
+  const storedBytesOf = async (client: BackupClient, messages: UploadRequest[]): Promise<{ newBytes: number; storedBytes: number }> => {
+    const outcome = await sendUpload(client, messages);
+    assert.equal(outcome.error, undefined, outcome.error?.details);
+    const committed = outcome.responses.find((response) => response.message?.$case === 'committed');
+    const { newBytes, storedBytes } = (committed!.message as { value: { newBytes: number; storedBytes: number } }).value;
+    return { newBytes, storedBytes };
+  };
+  // What node2's backup would read had nobody stored the bytes: its payload as sent, or the server's
+  // own encoding (compression_level 3, as `codec`). Bytes nobody has, sent the same way, prove the yardstick.
+  const ways = [
+    { name: 'node1 stored them compressed, node2 sends them raw', first: (bytes: Buffer) => chunked(bytes, 1), second: (bytes: Buffer) => chunked(bytes, 0),
+      ownCopy: (bytes: Buffer) => bytes.length },
+    { name: 'node1 stored them raw, node2 sends them for the server to chunk', first: (bytes: Buffer) => chunked(bytes, 0), second: inline,
+      ownCopy: (bytes: Buffer) => codec.encode(bytes).payload.length },
+  ];
+  for (const [index, { name, first, second, ownCopy }] of ways.entries()) {
+    const held = compressible(`held ${index}`);
+    const nobodys = compressible(`nobody's ${index}`);
+    assert.ok(codec.encode(held).payload.length < held.length / 4, 'the sample compresses');
+    await storedBytesOf(client1, first(held));
+    assert.deepEqual(await storedBytesOf(client2, second(nobodys)), { newBytes: nobodys.length, storedBytes: ownCopy(nobodys) }, `${name}: bytes nobody has`);
+    assert.deepEqual(await storedBytesOf(client2, second(held)), { newBytes: held.length, storedBytes: ownCopy(held) }, `${name}: node1's bytes`);
+  }
+});

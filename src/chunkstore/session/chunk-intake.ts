@@ -11,7 +11,7 @@ import { ProtocolError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { ContentWriterContext } from './content-writer';
 import type { ContentRef } from './content-ref';
-import { countChunkNewToClient } from './new-bytes';
+import { isChunkNewToClient } from './new-bytes';
 
 const HASH_SIZE = 32;
 /** Raw bytes being verified and appended at once: bounded, the workers (or this thread) kept busy. */
@@ -139,8 +139,11 @@ export class ChunkIntake {
     if (existing !== undefined) {
       this.context.hold.chunks.add(existing.chunkId);
       this.answered.set(key, existing);
-      // Nor from its backup's new bytes.
-      countChunkNewToClient(this.context, chunk.hash, existing, isFirstUse);
+      // Nor from its backup's new bytes, nor from what they take: its own copy is the payload it sent.
+      if (isChunkNewToClient(this.context, chunk.hash, isFirstUse)) {
+        this.context.stored.newBytes += chunk.rawSize;
+        this.context.stored.storedBytes += chunk.payload.length;
+      }
       return undefined;
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);

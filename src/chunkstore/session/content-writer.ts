@@ -11,7 +11,7 @@ import { ContentHasher } from '../../common/content-hash';
 import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
-import { countChunkNewToClient } from './new-bytes';
+import { isChunkNewToClient } from './new-bytes';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
 export interface StoredBytes {
@@ -132,7 +132,7 @@ export class ContentWriter {
       // Held in the same turn as the lookup: a sweep cannot fall between them.
       this.context.hold.chunks.add(known.chunkId);
       this.chunks.push(known.chunkId);
-      countChunkNewToClient(this.context, hash, known, isFirstUse);
+      if (isChunkNewToClient(this.context, hash, isFirstUse)) await this.countOwnCopy(chunk);
       return;
     }
     this.hasNewChunk = true;
@@ -147,6 +147,17 @@ export class ContentWriter {
     this.context.newChunks.set(key, { chunkId, rawSize: chunk.length });
     this.chunks.push(chunkId);
     await this.context.inFlight.add(appended.then((record) => record.written), chunk.length, MAX_BYTES_IN_FLIGHT);
+  }
+
+  /**
+   * Counts a chunk the store has from another client as this backup's new bytes, stored as this store
+   * would encode it now: the row's stored size is the first uploader's encoding (raw, another level).
+   * Counted before the next flush, which drains the work in flight.
+   */
+  private async countOwnCopy(chunk: Buffer): Promise<void> {
+    this.context.stored.newBytes += chunk.length;
+    const counted = this.context.encode(chunk).then((encoded) => { this.context.stored.storedBytes += encoded.payload.length; });
+    await this.context.inFlight.add(counted, chunk.length, MAX_BYTES_IN_FLIGHT);
   }
 
   private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<{ written: Promise<void>; chunkId: Promise<number> }> {

@@ -61,7 +61,8 @@ export class BackupSession {
       stored: { newBytes: 0, storedBytes: 0 },
     };
     this.parent = parent && new ParentEntries(dependencies.catalog, parent.id);
-    this.intake = new ChunkIntake(this.context, dependencies.packWriter, dependencies.codec, backup.clientId, dependencies.chunkerFactory.params.maxSize);
+    this.intake = new ChunkIntake(this.context, dependencies.packWriter, dependencies.codec, backup.clientId, backup.clientName,
+      dependencies.chunkerFactory.params.maxSize);
   }
 
   private readonly intake: ChunkIntake;

@@ -7,7 +7,7 @@ import type { ChunkCodec } from '../codec';
 import { sha256, zstdPayloadProblem } from '../codec';
 import { Codec } from '../pack/pack-format';
 import type { PackWriter } from '../pack/pack-writer';
-import { ProtocolError } from '../../common/errors';
+import { LimitError, ProtocolError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { ContentWriterContext } from './content-writer';
 import type { ContentRef } from './content-ref';
@@ -16,6 +16,18 @@ import { isChunkNewToClient } from './new-bytes';
 const HASH_SIZE = 32;
 /** Raw bytes being verified and appended at once: bounded, the workers (or this thread) kept busy. */
 const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+const MEBIBYTE = 1024 * 1024;
+
+/**
+ * The most raw bytes the chunks of one message may declare. A message is verified (every chunk
+ * decoded and hashed) in one synchronous turn of the server's only thread, and a zstd frame of a
+ * 512 KiB run of zeros is some 30 bytes: without a bound, one 4 MiB message is 25 GiB of work. The
+ * client sends a query's chunks, which stop at a query's byte bound plus one chunk (1 MiB now, 8 MiB
+ * in the first versions): this is comfortably above either, and a turn stays in tens of milliseconds.
+ */
+export function maxRawBytesPerMessage(maxChunkSize: number): number {
+  return 16 * MEBIBYTE + 2 * maxChunkSize;
+}
 
 export interface ReceivedChunk {
   readonly hash: Buffer;
@@ -42,6 +54,8 @@ export class ChunkIntake {
     private readonly packWriter: PackWriter,
     private readonly codec: ChunkCodec,
     private readonly clientId: number,
+    /** Names the client in the refusal of a message over the bound. */
+    private readonly clientName: string,
     private readonly maxChunkSize: number,
   ) {
     this.holdsNoChunks = !context.catalog.clientChunks.hasAny(clientId);
@@ -80,7 +94,18 @@ export class ChunkIntake {
    * mode each lookup on its own opened and closed a read transaction, which cost more than the lookup.
    */
   async receive(received: readonly ReceivedChunk[]): Promise<void> {
-    const verified = received.map((chunk) => this.verified(chunk));
+    const limit = maxRawBytesPerMessage(this.maxChunkSize);
+    let declared = 0;
+    // A chunk declaring more than a chunk may hold is refused on its own, below, with what it declares.
+    for (const chunk of received) declared += Math.min(chunk.rawSize, this.maxChunkSize);
+    if (declared > limit) {
+      const total = received.reduce((sum, chunk) => sum + chunk.rawSize, 0);
+      throw new LimitError(`client "${this.clientName}" sent ${received.length} chunks declaring ${total} bytes in one message; `
+        + `the limit is ${limit} bytes (${(limit / MEBIBYTE).toFixed(1)} MiB) per message: refused`);
+    }
+    // A chunk sent twice in one message is verified once: decoding is the work the bound above limits.
+    const inMessage = new Set<string>();
+    const verified = received.map((chunk) => this.verified(chunk, inMessage));
     // Looked up, held and appended in one synchronous turn: no sweep can fall between a lookup and its hold.
     const appended = this.context.catalog.transaction(() => verified.map((chunk) => (chunk === undefined ? undefined : this.store(chunk))));
     for (const record of appended) {
@@ -94,7 +119,7 @@ export class ChunkIntake {
    * and only the payload is kept (until its pack is written), never a view that would hold the whole
    * message for the rest of the backup. Undefined for a chunk this session already has.
    */
-  private verified(received: ReceivedChunk): ReceivedChunk | undefined {
+  private verified(received: ReceivedChunk, inMessage: Set<string>): ReceivedChunk | undefined {
     const chunk = { ...received, hash: Buffer.from(received.hash) };
     const key = chunk.hash.toString('hex');
     if (chunk.hash.length !== HASH_SIZE) throw new ProtocolError('a chunk whose hash is not 32 bytes');
@@ -102,7 +127,9 @@ export class ChunkIntake {
       throw new ProtocolError(`chunk ${key} declares ${chunk.rawSize} bytes; chunks are 1 to ${this.maxChunkSize} bytes`);
     }
     if (chunk.codec !== Codec.Raw && chunk.codec !== Codec.Zstd) throw new ProtocolError(`chunk ${key} has unknown codec ${chunk.codec}`);
-    if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined; // sent twice: the first copy serves
+    // Sent twice, in an earlier message or in this one: the first copy serves.
+    if (this.context.newChunks.has(key) || this.answered.has(key) || inMessage.has(key)) return undefined;
+    inMessage.add(key);
     // The declared size goes into the chunk's catalog row, which later senders of the same bytes (any
     // client) are deduplicated against: a raw chunk must carry exactly it, as a zstd one must decode to it.
     if (chunk.codec === Codec.Raw && chunk.payload.length !== chunk.rawSize) {

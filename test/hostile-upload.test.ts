@@ -2,13 +2,18 @@
 // unsafe paths, an oversized frame, messages out of order, a lying size and a stream that stalls are
 // refused or timed out while another client keeps backing up; nothing is listed. A symlink followed by a
 // file "through" it is accepted by the server, so the restorer's own guard must keep it inside --to.
+// Entries carrying more extents, attributes or link target than a file can have are refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import { EntryType, type BackupClient, type BatchedEntry, type UploadRequest } from '../src/proto/cpsbackup';
+import { EntryType, type BackupClient, type BatchedEntry, type EntryMeta, type UploadRequest, type Xattr } from '../src/proto/cpsbackup';
+import { batchedEntry } from '../src/common/wire/batched-entry';
+import { MAX_EXTENTS, MAX_LINK_TARGET_BYTES, MAX_XATTR_VALUE_BYTES } from '../src/server/entry-limits';
+import { peakRssOf } from './support/rss';
 import { backupNow, listedNumbers, assertRestoresExactly } from './support/fault-tools';
 import { begin, commit, entryMessage, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
 
@@ -136,5 +141,49 @@ test('a stream that stops mid-file is timed out while another client backs up me
     assert.deepEqual(await listedNumbers(sandbox, configFile), []);
     assert.deepEqual(await listedNumbers(sandbox, node2Config), [other.number]);
     await assertRestoresExactly(sandbox, node2Config, [other]);
+  });
+});
+
+// Regression: extents, extended attributes and link targets were taken at any size, and a hard link's
+// entry copied its first path's extents: one file entry of a million tiny extents, then many link
+// entries to it (a few dozen bytes each), filled the heap before the session's flush at 4,096 entries.
+// Beyond what a file can have (Linux's limits, or one message) they are refused on receipt; a link
+// shares its first path's arrays, and a session flushes by its entries' memory as well as their count.
+test('extents, attributes and link targets beyond what a file can have are refused; a thousand links to a sparse file stay small', OPTIONS, async (t) => {
+  await withSandbox(async (sandbox, configFile, client) => {
+    const { FILE, SYMLINK, DIRECTORY } = { FILE: EntryType.ENTRY_TYPE_FILE, SYMLINK: EntryType.ENTRY_TYPE_SYMLINK, DIRECTORY: EntryType.ENTRY_TYPE_DIRECTORY };
+    const xattr = (name: Buffer | string, value: Buffer): Xattr => ({ name: Buffer.from(name), value });
+    const refusals: [string, EntryMeta, RegExp][] = [
+      ['more extents than a message of an honest client holds', meta('/data/sparse', FILE, { extents: new Array<number>(2 * MAX_EXTENTS + 2).fill(0) }), /\d+ extents, more than the \d+ a file can have/],
+      ['a symlink target longer than any path', meta('/data/link', SYMLINK, { linkTarget: Buffer.alloc(MAX_LINK_TARGET_BYTES + 1, 0x61) }), /a link target of \d+ bytes/],
+      ['a hard link target longer than any path', meta('/data/hard', FILE, { nlink: 2, hardlinkTarget: Buffer.alloc(MAX_LINK_TARGET_BYTES + 1, 0x61) }), /a hard link target of \d+ bytes/],
+      ['an attribute value over 64 KiB', meta('/data/dir', DIRECTORY, { xattrs: [xattr('user.big', Buffer.alloc(MAX_XATTR_VALUE_BYTES + 1))] }), /an extended attribute value of \d+ bytes/],
+      ['an attribute without a name', meta('/data/dir', DIRECTORY, { xattrs: [xattr('', Buffer.alloc(1))] }), /an extended attribute name of 0 bytes/],
+      ['attribute names beyond what listxattr returns', meta('/data/dir', DIRECTORY, {
+        xattrs: Array.from({ length: 300 }, (_, index) => xattr(`user.${String(index).padStart(250, '0')}`, Buffer.alloc(0))) }), /extended attribute names of \d+ bytes in all/],
+    ];
+    for (const [what, entryMeta, pattern] of refusals) {
+      const outcome = await sendUpload(client, [begin, entryMessage(entryMeta), commit]);
+      assert.equal(outcome.error?.code, grpc.status.INVALID_ARGUMENT, `${what}: ${outcome.error?.details ?? 'accepted'}`);
+      assert.match(outcome.error!.details, pattern, what);
+      assert.match(outcome.error!.details, /: refused$/, what);
+    }
+    assert.deepEqual(await listedNumbers(sandbox, configFile), []);
+
+    // Within the bounds: a file of 50,000 (empty) extents, then 1,000 hard links to it, 250 to a message.
+    const server = sandbox.runningServer!.process.pid!;
+    const before = peakRssOf(server);
+    const sparse = meta('/data/sparse', FILE, { nlink: 2, extents: new Array<number>(100_000).fill(0) });
+    const empty = createHash('sha256').digest();
+    const links = Array.from({ length: 4 }, (_, part) => batch(Array.from({ length: 250 }, (_, index) =>
+      batchedEntry(meta(`/data/link${part * 250 + index}`, FILE, { nlink: 2, hardlinkTarget: Buffer.from('/data/sparse') })))));
+    const accepted = await sendUpload(client, [begin, entryMessage(sparse),
+      { message: { $case: 'entryEnd', value: { sha256: empty, size: 0, damage: '' } } }, ...links, commit]);
+    assert.equal(accepted.error, undefined, accepted.error?.details);
+    const grown = peakRssOf(server) - before;
+    t.diagnostic(`server peak RSS grew by ${Math.round(grown / 1024 / 1024)} MiB for 1,000 links to a file of 50,000 extents`);
+    // A copy of the extents per link was 800 KB each: 800 MB before the flush.
+    assert.ok(grown < 200 * 1024 * 1024, `server peak RSS grew by ${grown} bytes`);
+    assert.equal((await listedNumbers(sandbox, configFile)).length, 1);
   });
 });

@@ -13,7 +13,8 @@ export function newEntryOf(meta: EntryMeta, size: number): Omit<StoredEntry, 'co
     path: meta.path, type: meta.type, mode: meta.mode, uid: meta.uid, gid: meta.gid, user: meta.user, group: meta.group,
     mtimeSec: meta.mtimeSec, mtimeNsec: meta.mtimeNsec, ctimeSec: meta.ctimeSec, ctimeNsec: meta.ctimeNsec,
     inode: meta.inode, device: meta.device, nlink: meta.nlink || 1, rdev: meta.rdev, size, linkTarget: meta.linkTarget,
-    xattrs: meta.xattrs.map(({ name, value }) => ({ name, value })), extents: meta.extents,
+    // The received arrays, not copies: a hard link's entry shares its first path's (upload-session.ts).
+    xattrs: meta.xattrs, extents: meta.extents,
   };
 }
 

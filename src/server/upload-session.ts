@@ -12,6 +12,7 @@ import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
 import { MAX_CARRIED_RUN } from '../common/wire/carried-run';
+import { checkEntryLimits } from './entry-limits';
 import { LoopYield } from '../common/loop-yield';
 
 /** 64 parts of 16 Ki hashes: 1 Mi chunks, a file of 128 TiB at the default sizes. */
@@ -31,7 +32,7 @@ interface OpenFile {
 interface LinkedContent {
   readonly content: ContentRef;
   readonly size: number;
-  readonly extents: readonly number[];
+  readonly extents: EntryMeta['extents'];
   readonly xattrs: EntryMeta['xattrs'];
 }
 
@@ -104,6 +105,7 @@ export class UploadSession {
     if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE) {
       throw new ProtocolError(`entry ${shown()} is a hard link but not a regular file`);
     }
+    checkEntryLimits(meta, shown);
     if (meta.extents.length > 0) checkExtents(meta, shown());
     return hasContent;
   }
@@ -170,7 +172,9 @@ export class UploadSession {
       if (linked === undefined) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier file of this backup`);
       }
-      await this.addFile({ ...meta, xattrs: [...linked.xattrs], extents: [...linked.extents] }, linked.size, linked.content);
+      // The first path's arrays themselves, never changed once received: a copy per link let one entry
+      // of a million extents and many links to it fill the heap before the session's next flush.
+      await this.addFile({ ...meta, xattrs: linked.xattrs, extents: linked.extents }, linked.size, linked.content);
       return;
     }
     if (isSameAsParent) {

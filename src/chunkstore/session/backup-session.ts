@@ -13,6 +13,7 @@ import type { ChunkCodec } from '../codec';
 import { InFlightWork } from './in-flight';
 import type { OpenSessions, SessionHold } from './open-sessions';
 import { ParentEntries } from './parent-entries';
+import { entryWeight } from './entry-weight';
 import { DiskFullError, ProtocolError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 
@@ -45,11 +46,14 @@ export interface SessionDependencies {
  * hash indexes dirty pages all over the catalog: 512 entries per flush spent a second per GiB of small files.
  */
 const ENTRY_FLUSH_COUNT = 4096;
+/** ...or once the entries gathered hold about this much memory (entry-weight.ts). */
+const ENTRY_FLUSH_BYTES = 64 * 1024 * 1024;
 
 export class BackupSession {
   private readonly context: ContentWriterContext;
   private readonly parent: ParentEntries | undefined;
   private pendingEntries: { entry: NewEntry; content: ContentRef | null }[] = [];
+  private pendingWeight = 0;
   private files = 0;
   private logicalBytes = 0;
   private isFinished = false;
@@ -159,11 +163,12 @@ export class BackupSession {
   async addEntry(entry: NewEntry, content: ContentRef | null): Promise<void> {
     this.assertOpen();
     this.pendingEntries.push({ entry, content });
+    this.pendingWeight += entryWeight(entry);
     if (content !== null) {
       this.files++;
       this.logicalBytes += entry.size;
     }
-    if (this.pendingEntries.length >= (this.dependencies.entriesPerFlush ?? ENTRY_FLUSH_COUNT)) await this.flush();
+    if (this.pendingEntries.length >= (this.dependencies.entriesPerFlush ?? ENTRY_FLUSH_COUNT) || this.pendingWeight >= ENTRY_FLUSH_BYTES) await this.flush();
   }
 
   /**
@@ -199,6 +204,7 @@ export class BackupSession {
       catalog.entries.insert(this.backup.id, entries.map(({ entry }) => entry), entries.map(({ content }) => (content === null ? null : contentIdOf(content))));
     });
     this.pendingEntries = [];
+    this.pendingWeight = 0;
     this.context.pendingContents.clear();
     this.context.newChunks.clear();
     this.context.clientHashes.clear();

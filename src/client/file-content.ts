@@ -5,9 +5,10 @@
 import { closeSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { statFd, type PosixStat } from './posix/at';
-import { dataExtents, extentsWithin } from './posix/data-extents';
+import { boundedExtents, dataExtents, extentsWithin } from './posix/data-extents';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
+import { MAX_EXTENTS } from '../common/entry-limits';
 
 const readAsync = promisify(read);
 
@@ -56,8 +57,13 @@ export class FileContent {
     this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     const size = statAtOpen.size;
     // Fewer blocks than the size needs is the cheap sign of holes; only then are extents asked for.
-    // Within the size declared: the file may have grown since statAtOpen.
-    const extents = statAtOpen.blocks * 512 < size ? extentsWithin(dataExtents(fd), size) : [{ offset: 0, length: size }];
+    // Within the size declared: the file may have grown since statAtOpen. At most MAX_EXTENTS: a 10 GB
+    // table punched every 16 KiB has 650,000, whose list alone was more than one message may carry,
+    // and the whole backup failed. Past that the smallest holes are read (as zeros) and sent as data:
+    // the restored content is exact, only those holes come back allocated.
+    const extents = statAtOpen.blocks * 512 < size
+      ? boundedExtents(extentsWithin(dataExtents(fd), size), MAX_EXTENTS)
+      : [{ offset: 0, length: size }];
     const isDense = extents.length === 1 && extents[0].offset === 0 && extents[0].length === size;
     this.pieces = isDense || size === 0 ? [{ offset: 0, length: size }] : extents;
     this.extents = isDense || size === 0 ? [] : extents.length === 0 ? [size, 0] : extents.flatMap((extent) => [extent.offset, extent.length]);

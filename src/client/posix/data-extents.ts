@@ -1,5 +1,6 @@
 // Where a file's data is, by lseek(SEEK_DATA/SEEK_HOLE): a backup reads only these ranges of a sparse
 // file, a restore writes only them. A filesystem without hole support reports one extent for the file.
+// Also the pure steps that shape the extents a backup entry declares: cut to its size, bounded in count.
 import { posixAddon } from './addon';
 
 export interface DataExtent {
@@ -26,6 +27,42 @@ export function extentsWithin(extents: readonly DataExtent[], size: number): Dat
     within.push(extent.offset + extent.length > size ? { offset: extent.offset, length: size - extent.offset } : extent);
   }
   return within;
+}
+
+/**
+ * The extents with the smallest holes between them filled, until at most `maxExtents` remain (all of
+ * them when they are that few already). A filled hole becomes data: read, it gives zeros, which are
+ * sent and stored (dedup makes them cheap) and restored as written zeros. The content stays exact;
+ * only those small holes come back allocated. Of holes of equal size, the first ones are filled.
+ */
+export function boundedExtents(extents: readonly DataExtent[], maxExtents: number): readonly DataExtent[] {
+  if (!(Number.isInteger(maxExtents) && maxExtents >= 1)) throw new RangeError(`at most ${maxExtents} extents: not a positive integer`);
+  const toFill = extents.length - maxExtents;
+  if (toFill <= 0) return extents;
+  const holes = new Float64Array(extents.length - 1);
+  for (let index = 1; index < extents.length; index++) {
+    const previous = extents[index - 1];
+    holes[index - 1] = extents[index].offset - (previous.offset + previous.length);
+  }
+  // The toFill-th smallest hole: every smaller one is filled, and as many of those equal to it as still needed.
+  const largestFilled = holes.slice().sort()[toFill - 1];
+  let equalToFill = toFill - holes.reduce((count, hole) => (hole < largestFilled ? count + 1 : count), 0);
+  const bounded: DataExtent[] = [];
+  let offset = extents[0].offset;
+  let end = offset + extents[0].length;
+  for (let index = 1; index < extents.length; index++) {
+    const hole = holes[index - 1];
+    const extent = extents[index];
+    const isFilled = hole < largestFilled || (hole === largestFilled && equalToFill > 0);
+    if (isFilled && hole === largestFilled) equalToFill--;
+    if (!isFilled) {
+      bounded.push({ offset, length: end - offset });
+      offset = extent.offset;
+    }
+    end = extent.offset + extent.length;
+  }
+  bounded.push({ offset, length: end - offset });
+  return bounded;
 }
 
 /** Bytes of data the extents hold (the rest of the size is holes). */

@@ -1,10 +1,11 @@
 // Sends one walked entry the cheapest faithful way: nothing of its own when the parent holds it
 // exactly as it is (it joins a carried run), a reference when only its content is unchanged, a
 // hard link to an earlier path of the same inode as it was then, metadata alone for folders, links and special
-// files, a small file's content inline in a batch, a big one streamed. A file that cannot be read is
-// reported and left out; one that changed while read is sent as read, with a warning; one whose name
-// was given to another file since the walk is sent as that file, with a warning, or left out and
-// reported when it is no regular file any more.
+// files, a small file's content inline in a batch, a big one streamed. A file that cannot be read, or
+// whose metadata (its xattrs) is more than one backup entry can carry, is reported and left out; one
+// that changed while read is sent as read, with a warning; one whose name was given to another file
+// since the walk is sent as that file, with a warning, or left out and reported when it is no regular
+// file any more.
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
@@ -13,6 +14,7 @@ import type { EntrySink } from '../common/wire/entry-batcher';
 import { batchedEntry } from '../common/wire/batched-entry';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
+import { entryMetadataProblem } from '../common/entry-limits';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
 import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
@@ -94,8 +96,10 @@ export class EntrySender {
     if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
       const attributes = this.orReported(() => walked.readAttributes(), shown);
       if (attributes === undefined) return;
+      const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
+      if (this.isTooBig(withXattrs, shown)) return;
       if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
-      await this.batcher.add(batchedEntry({ ...attributes.meta, xattrs: attributes.xattrs }));
+      await this.batcher.add(batchedEntry(withXattrs));
       return;
     }
     const isLinked = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE;
@@ -167,6 +171,8 @@ export class EntrySender {
       const isReplaced = described.isReplaced;
       const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
       const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
+      // Before its content is read: nothing of it has been sent yet.
+      if (this.isTooBig(meta, shown)) return undefined;
       if (this.chunks) {
         // Small files in one synchronous read; big ones frame by frame as they are cut.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.dataBytes <= INLINE_MAX_CONTENT ? [content.readWhole()] : content.frames());
@@ -224,6 +230,10 @@ export class EntrySender {
       return;
     }
     const meta: EntryMeta = { ...described.meta, xattrs };
+    if (this.isTooBig(meta, shown)) {
+      closeSync(fd);
+      return;
+    }
     const socket = new Socket({ fd, readable: true, writable: false });
     try {
       if (this.chunks) {
@@ -255,6 +265,17 @@ export class EntrySender {
     const what = walked.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? 'FIFO' : 'file';
     this.progress.warnings.push(`${shown()}: replaced by another ${what} during the backup (the new one stored)`);
     return { meta: walked.metaFrom(opened), isReplaced: true };
+  }
+
+  /**
+   * Whether the entry's metadata (its xattrs, in practice) is more than one message can carry; then it
+   * is reported and not sent. Sent, it failed the whole backup at the message limit.
+   */
+  private isTooBig(meta: EntryMeta, shown: () => string): boolean {
+    const problem = entryMetadataProblem(meta);
+    if (problem === undefined) return false;
+    this.unreadable(shown, `cannot be backed up: ${problem}`);
+    return true;
   }
 
   private noteChanges(content: FileContent, shown: () => string): void {

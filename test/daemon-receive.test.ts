@@ -96,8 +96,17 @@ test('daemon: a second SIGTERM aborts a receive job whose loader hangs: the load
   const sandbox = await Sandbox.create({ clients: ['prod'] });
   await sandbox.addClient('receiver', ['restore_client = prod']);
   let daemon: ReturnType<typeof spawn> | undefined;
+  let pid = 0;
   t.after(async () => {
     if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+    // Without the fix the loader's group outlives the daemon: this test stops what it started.
+    if (pid > 0) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone already, as it should be
+      }
+    }
     await sandbox.destroy();
   });
   await sandbox.startServer();
@@ -117,7 +126,6 @@ test('daemon: a second SIGTERM aborts a receive job whose loader hangs: the load
   daemon.stdout!.on('data', (data: Buffer) => { output += data.toString(); });
   daemon.stderr!.on('data', (data: Buffer) => { output += data.toString(); });
   const exited = new Promise<number | null>((done) => daemon!.once('exit', (code) => done(code)));
-  let pid = 0;
   for (const deadline = Date.now() + 90_000; pid === 0; await sleep(100)) {
     if (Date.now() > deadline) throw new Error(`the loader never started:\n${output}`);
     pid = Number((await readFile(loaderPid, 'utf8').catch(() => '')).trim()) || 0;

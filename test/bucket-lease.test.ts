@@ -292,3 +292,58 @@ test('LeaseGuardedBackend: every put and delete asks the lease first; reads and 
     await bucket.dispose();
   }
 });
+
+test('a holder unrenewed for the stale period gives up when another lease is there, and keeps the bucket when none is', async () => {
+  const bucket = await makeBucket();
+  try {
+    const live = await bucket.folder('live');
+    const alone = await BucketLease.take({ backend: bucket.backend, ...live });
+    const [first] = await bucket.leaseBlobs();
+    // A bucket outage longer than the stale period, and nobody else: the server goes on once it is back.
+    await bucket.age(first, LEASE_STALE_MS + 60_000);
+    await alone.renew();
+    alone.assertHeld();
+
+    const [renewed] = await bucket.leaseBlobs();
+    await bucket.age(renewed, LEASE_STALE_MS + 60_000);
+    // A newcomer found it stale and is removing its leases: it writes its own lease first.
+    const newcomer = { ownerId: 'ef'.repeat(16), host: 'spare', pid: 7, directory: '/srv/new', startedAt: new Date().toISOString() };
+    const newcomerLease = await writeLease(bucket.backend, live.stagingDirectory, newcomer, 1, undefined);
+    await alone.renew();
+    assert.throws(() => alone.assertHeld(), (error: unknown) => error instanceof BusyError && /went unrenewed for the stale period/.test(error.message));
+    assert.deepEqual(await bucket.leaseBlobs(), [newcomerLease], 'it removed its leases, the newcomer\'s is kept');
+    await alone.release();
+  } finally {
+    await bucket.dispose();
+  }
+});
+
+test('a holder renewing while a newcomer removes its stale lease: exactly one of them goes on', async () => {
+  const bucket = await makeBucket();
+  try {
+    const holderFolder = await bucket.folder('holder');
+    const newcomerFolder = await bucket.folder('newcomer');
+    const holder = await BucketLease.take({ backend: bucket.backend, ...holderFolder, renewMs: 3_600_000 });
+    const [stale] = await bucket.leaseBlobs();
+    await bucket.age(stale, LEASE_STALE_MS + 60_000);
+    // The holder renews while the newcomer deletes the stale lease it listed.
+    const deleteBlob = bucket.backend.deleteBlob.bind(bucket.backend);
+    bucket.backend.deleteBlob = async (name: string) => {
+      if (name === stale) {
+        bucket.backend.deleteBlob = deleteBlob;
+        await holder.renew();
+      }
+      return deleteBlob(name);
+    };
+    const newcomer = await BucketLease.take({ backend: bucket.backend, ...newcomerFolder });
+    bucket.backend.deleteBlob = deleteBlob;
+    // The holder saw the newcomer's lease beside its own stale one and gave up; it had not, the newcomer's second look would have refused.
+    assert.throws(() => holder.assertHeld(), BusyError);
+    newcomer.assertHeld();
+    assert.equal((await bucket.leaseBlobs()).length, 1);
+    await newcomer.release();
+    await holder.release();
+  } finally {
+    await bucket.dispose();
+  }
+});

@@ -278,8 +278,21 @@ export class EntrySender {
     return true;
   }
 
+  /**
+   * After the content was read, and for a chunked or streamed file sent: a failing fstat now (ESTALE on
+   * NFS) must not list as missing a file the server has. It cannot be told unchanged, so it counts as changed.
+   */
   private noteChanges(content: FileContent, shown: () => string): void {
-    if (!content.hasChanged()) return;
+    let hasChanged: boolean;
+    try {
+      hasChanged = content.hasChanged();
+    } catch (error) {
+      if (!(error instanceof FileReadError)) throw error;
+      this.progress.changedWhileRead.push(shown());
+      this.progress.warnings.push(`${shown()}: could not check whether it changed while being read (${error.code}); stored as read`);
+      return;
+    }
+    if (!hasChanged) return;
     this.progress.changedWhileRead.push(shown());
     this.progress.warnings.push(`${shown()}: file changed while being read (stored as read)`);
   }

@@ -97,6 +97,11 @@ export class BucketLease {
           + `${await lease.describe(stale)} (a server that stopped without releasing it)`);
         await backend.deleteBlob(stale.name);
       }
+      // Its server may have come back and renewed meanwhile, under a name not listed above: then it keeps the bucket.
+      if (survey.stale.length > 0) {
+        const again = await lease.survey();
+        if (again.live.length > 0) throw new BusyError(await lease.inUseMessage(again.live));
+      }
     } catch (error) {
       // Left behind, it would keep others out for the stale period; the holder ignores it (see renew).
       await backend.deleteBlob(leaseName(ownerId, sequence)).catch((deleteError: unknown) => logger?.warn(
@@ -171,11 +176,22 @@ export class BucketLease {
     if (this.lostBecause !== undefined) return;
     const { backend, stagingDirectory, logger } = this.settings;
     const sequence = ++this.lastSequence;
+    // Others age the lease from when the put lands: the deadline counts from before it, never later.
+    const startedAt = performance.now();
+    const startedWallAt = Date.now();
     await writeLease(backend, stagingDirectory, this.holder, sequence, this.settings.seal);
     const survey = await this.survey();
-    if (!survey.own.some((lease) => lease.name === this.confirmed)) {
-      this.lostBecause = `this server's lease on ${backend.location} was removed (found stale by another server, or by break-lease)`
-        + `${survey.live.length > 0 ? `: ${await this.inUseMessage(survey.live)}` : ''}`;
+    const confirmed = survey.own.find((lease) => lease.name === this.confirmed);
+    const written = survey.own.find((lease) => lease.name === leaseName(this.holder.ownerId, sequence))!;
+    // Unrenewed for the stale period by the bucket's clock, with another server's lease in the bucket:
+    // that server may have taken the bucket while this one's leases were being removed (the lease just
+    // written then outlives the removal), so this one gives up. The newcomer looks again before it
+    // writes, and gives up too if it sees this lease: at most one of them goes on.
+    const isStale = confirmed !== undefined && survey.live.length > 0
+      && written.modifiedAt.getTime() - confirmed.modifiedAt.getTime() >= (this.settings.staleMs ?? LEASE_STALE_MS);
+    if (confirmed === undefined || isStale) {
+      this.lostBecause = `this server's lease on ${backend.location} ${isStale ? 'went unrenewed for the stale period' : 'was removed'} `
+        + `(found stale by another server, or by break-lease)${survey.live.length > 0 ? `: ${await this.inUseMessage(survey.live)}` : ''}`;
       clearInterval(this.timer);
       await this.deleteOwn(survey.own);
       logger?.error(`${this.lostBecause}; this server writes nothing more to the bucket: restart it once the other one stopped`);
@@ -183,8 +199,8 @@ export class BucketLease {
     }
     const newest = survey.own.reduce((best, lease) => (lease.sequence > best.sequence ? lease : best));
     this.confirmed = newest.name;
-    this.confirmedAt = performance.now();
-    this.confirmedWallAt = Date.now();
+    this.confirmedAt = startedAt;
+    this.confirmedWallAt = startedWallAt;
     await this.deleteOwn(survey.own.filter((lease) => lease.sequence < newest.sequence));
     for (const other of survey.live) {
       logger?.warn(`another store folder's lease is in ${backend.location}: ${await this.describe(other)}; this server keeps the bucket `

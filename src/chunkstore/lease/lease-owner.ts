@@ -1,20 +1,20 @@
 // A store folder's lease owner id: random, made once, kept in the folder and never in the catalog.
 // A catalog rebuilt by `recover` is the old server's, so an id kept there would let a drill's
-// server pass for the live one. The id is bound to the host and to the folder itself (its real
-// path, device and inode): a copied folder (rsync, a cloned VM, a shared mount seen from another
-// host) gets an id of its own, and so never takes the original's lease for its own.
+// server pass for the live one. The id is bound to the folder itself (its real path and inode): a
+// copied folder (rsync, a restore to another path or disk) gets an id of its own, and so never takes
+// the original's lease for its own. Not to the host name or the device number: a container's host
+// name and a device number may change across a restart, and a server restarted after a crash would
+// then find its own lease another's and wait out the stale period. (A clone of the whole disk keeps
+// path and inode: a clone must not run beside its original.)
 import { randomBytes } from 'node:crypto';
 import { open, readFile, realpath, rename, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 const OWNER_FILE = 'lease-owner';
 
 interface OwnerRecord {
   readonly id: string;
-  readonly host: string;
   readonly directory: string;
-  readonly device: number;
   readonly inode: number;
 }
 
@@ -23,8 +23,7 @@ export async function leaseOwnerOf(directory: string): Promise<string> {
   const file = join(directory, OWNER_FILE);
   const here = await describeFolder(directory);
   const recorded = await readRecord(file);
-  if (recorded !== undefined && recorded.host === here.host && recorded.directory === here.directory
-    && recorded.device === here.device && recorded.inode === here.inode) return recorded.id;
+  if (recorded !== undefined && recorded.directory === here.directory && recorded.inode === here.inode) return recorded.id;
   const record: OwnerRecord = { id: randomBytes(16).toString('hex'), ...here };
   await writeDurably(file, `${JSON.stringify(record)}\n`);
   return record.id;
@@ -33,7 +32,7 @@ export async function leaseOwnerOf(directory: string): Promise<string> {
 async function describeFolder(directory: string): Promise<Omit<OwnerRecord, 'id'>> {
   const real = await realpath(directory);
   const info = await stat(real);
-  return { host: hostname(), directory: real, device: info.dev, inode: info.ino };
+  return { directory: real, inode: info.ino };
 }
 
 /** Undefined for a missing, empty or unreadable record (a crash while it was first written): a new id is made. */

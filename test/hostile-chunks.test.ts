@@ -64,6 +64,16 @@ function openUpload(client: BackupClient): { call: grpc.ClientDuplexStream<Uploa
   return { call, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiters.push(resolve))) };
 }
 
+
+/** Sends an upload that must commit; returns the new and stored bytes its commit reports. */
+async function committedBytesOf(client: BackupClient, messages: UploadRequest[]): Promise<{ newBytes: number; storedBytes: number }> {
+  const outcome = await sendUpload(client, messages);
+  assert.equal(outcome.error, undefined, outcome.error?.details);
+  const committed = outcome.responses.find((response) => response.message?.$case === 'committed');
+  const { newBytes, storedBytes } = (committed!.message as { value: { newBytes: number; storedBytes: number } }).value;
+  return { newBytes, storedBytes };
+}
+
 test('a client asking about another client\'s chunks hears what it hears about chunks nobody has, no faster and no slower', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
   t.after(() => sandbox.destroy());
@@ -221,13 +231,6 @@ test('a backup\'s new bytes are the same for bytes another client stored as for 
     { message: { $case: 'batch', value: { entries: [batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { content: bytes })] } } },
     commit];
   const streamUpload = (bytes: Buffer, path: string): UploadRequest[] => [begin, ...fileMessages(path, bytes), commit];
-  const summaryOf = async (client: BackupClient, messages: UploadRequest[]): Promise<{ newBytes: number; storedBytes: number }> => {
-    const outcome = await sendUpload(client, messages);
-    assert.equal(outcome.error, undefined, outcome.error?.details);
-    const committed = outcome.responses.find((response) => response.message?.$case === 'committed');
-    const { newBytes, storedBytes } = (committed!.message as { value: { newBytes: number; storedBytes: number } }).value;
-    return { newBytes, storedBytes };
-  };
   const ways = [
     { name: 'chunks cut by the client', upload: chunkUpload, size: 40_000 },
     { name: 'a small file sent inline', upload: inlineUpload, size: 30_000 },
@@ -235,13 +238,13 @@ test('a backup\'s new bytes are the same for bytes another client stored as for 
   ];
   for (const { name, upload, size } of ways) {
     const held = randomBytes(size);
-    assert.deepEqual(await summaryOf(client1, upload(held, '/held.bin')), { newBytes: size, storedBytes: size }, `${name}: node1 stores its bytes`);
-    const heldByOther = await summaryOf(client2, upload(held, '/copy.bin'));
-    const heldByNobody = await summaryOf(client2, upload(randomBytes(size), '/fresh.bin'));
+    assert.deepEqual(await committedBytesOf(client1, upload(held, '/held.bin')), { newBytes: size, storedBytes: size }, `${name}: node1 stores its bytes`);
+    const heldByOther = await committedBytesOf(client2, upload(held, '/copy.bin'));
+    const heldByNobody = await committedBytesOf(client2, upload(randomBytes(size), '/fresh.bin'));
     assert.deepEqual(heldByOther, heldByNobody, `${name}: node2 sending node1's bytes reads ${JSON.stringify(heldByOther)}, new bytes ${JSON.stringify(heldByNobody)}`);
     assert.deepEqual(heldByOther, { newBytes: size, storedBytes: size }, name);
     // Its own bytes again are not new: dedup against the client's own backups is what the figure shows.
-    assert.deepEqual(await summaryOf(client2, upload(held, '/again.bin')), { newBytes: 0, storedBytes: 0 }, `${name}: node2 sends the bytes again`);
+    assert.deepEqual(await committedBytesOf(client2, upload(held, '/again.bin')), { newBytes: 0, storedBytes: 0 }, `${name}: node2 sends the bytes again`);
   }
   // The real client, which cuts and compresses chunks itself: node2 reads in its list what node1 read.
   const log = Buffer.from(Array.from({ length: 40_000 }, (_, index) => `line ${index} of a log that compresses well\n`).join(''));
@@ -345,13 +348,6 @@ test('a backup\'s stored bytes are those of its own copy, however another client
     { message: { $case: 'chunks', value: { chunks: [{ hash: sha256(bytes), rawSize: bytes.length, codec: codecNumber, payload: codecNumber === 0 ? bytes : codec.encode(bytes).payload }] } } },
     entryOf(bytes, '/chunked.bin', { chunkHashes: sha256(bytes) }), commit];
   const inline = (bytes: Buffer): UploadRequest[] => [begin, entryOf(bytes, '/inline.bin', { content: bytes }), commit];
-  const storedBytesOf = async (client: BackupClient, messages: UploadRequest[]): Promise<{ newBytes: number; storedBytes: number }> => {
-    const outcome = await sendUpload(client, messages);
-    assert.equal(outcome.error, undefined, outcome.error?.details);
-    const committed = outcome.responses.find((response) => response.message?.$case === 'committed');
-    const { newBytes, storedBytes } = (committed!.message as { value: { newBytes: number; storedBytes: number } }).value;
-    return { newBytes, storedBytes };
-  };
   // What node2's backup would read had nobody stored the bytes: its payload as sent, or the server's
   // own encoding (compression_level 3, as `codec`). Bytes nobody has, sent the same way, prove the yardstick.
   const ways = [
@@ -364,8 +360,8 @@ test('a backup\'s stored bytes are those of its own copy, however another client
     const held = compressible(`held ${index}`);
     const nobodys = compressible(`nobody's ${index}`);
     assert.ok(codec.encode(held).payload.length < held.length / 4, 'the sample compresses');
-    await storedBytesOf(client1, first(held));
-    assert.deepEqual(await storedBytesOf(client2, second(nobodys)), { newBytes: nobodys.length, storedBytes: ownCopy(nobodys) }, `${name}: bytes nobody has`);
-    assert.deepEqual(await storedBytesOf(client2, second(held)), { newBytes: held.length, storedBytes: ownCopy(held) }, `${name}: node1's bytes`);
+    await committedBytesOf(client1, first(held));
+    assert.deepEqual(await committedBytesOf(client2, second(nobodys)), { newBytes: nobodys.length, storedBytes: ownCopy(nobodys) }, `${name}: bytes nobody has`);
+    assert.deepEqual(await committedBytesOf(client2, second(held)), { newBytes: held.length, storedBytes: ownCopy(held) }, `${name}: node1's bytes`);
   }
 });

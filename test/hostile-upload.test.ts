@@ -96,6 +96,9 @@ test('oversized frames, messages out of order and a lying size are refused; noth
       ['the same path twice in a batch', [begin, batch([inline('/data/a', '1'), inline('/data/a', '2')]), commit], grpc.status.INVALID_ARGUMENT, /sent twice/],
       ['a batch inside a streamed file', [begin, ...fileMessages('/data/a', Buffer.from('abc')).slice(0, 2), batch([inline('/data/b', 'b')]), commit], grpc.status.INVALID_ARGUMENT, /started before/],
       ['a batched unchanged claim without a parent', [begin, batch([{ ...inline('/data/a', ''), sameAsParent: true }]), commit], grpc.status.INVALID_ARGUMENT, /parent backup has no content/],
+      // Counted in hashes, not messages: 64 parts of 4 MiB were 8 Mi hashes held for one file.
+      ['a chunk list part of more hashes than one holds', [begin, chunkList(16 * 1024 + 1), commit], grpc.status.INVALID_ARGUMENT, /at most 16384 go in one/],
+      ['a chunk list longer than any file', [begin, ...Array.from({ length: 66 }, () => chunkList(16 * 1024)), commit], grpc.status.INVALID_ARGUMENT, /longer than any file \(more than 1064960 chunks\)/],
     ];
     for (const [what, messages, status, pattern] of cases) {
       const outcome = await sendUpload(client, messages);
@@ -115,6 +118,10 @@ test('oversized frames, messages out of order and a lying size are refused; noth
 
 function inline(path: string, content: string): BatchedEntry {
   return { meta: meta(path, EntryType.ENTRY_TYPE_FILE), sameAsParent: false, content: Buffer.from(content), sha256: Buffer.alloc(0), chunks: [], chunkHashes: Buffer.alloc(0) };
+}
+
+function chunkList(hashes: number): UploadRequest {
+  return { message: { $case: 'chunkList', value: { hashes: Buffer.alloc(hashes * 32, 1) } } };
 }
 
 function batch(entries: BatchedEntry[]): UploadRequest {

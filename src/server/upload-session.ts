@@ -15,8 +15,14 @@ import { MAX_CARRIED_RUN } from '../common/wire/carried-run';
 import { checkEntryLimits } from './entry-limits';
 import { LoopYield } from '../common/loop-yield';
 
-/** 64 parts of 16 Ki hashes: 1 Mi chunks, a file of 128 TiB at the default sizes. */
-const MAX_CHUNK_LIST_PARTS = 64;
+const HASH_SIZE = 32;
+/** What the client puts in one ChunkList message (chunk-uploader.ts LIST_HASHES_PER_MESSAGE). */
+const MAX_HASHES_PER_PART = 16 * 1024;
+/**
+ * 64 parts and the entry's own list: about 1 Mi chunks, a file of 128 TiB at the default sizes. Counted
+ * in hashes, not messages: a part is a message of up to 4 MiB, and 64 of them held 8 Mi hashes.
+ */
+const MAX_CHUNK_LIST_HASHES = 65 * MAX_HASHES_PER_PART;
 
 interface OpenFile {
   readonly meta: EntryMeta;
@@ -48,6 +54,7 @@ export class UploadSession {
 
   /** Chunk lists sent ahead of the file entry they belong to (ChunkList messages). */
   private pendingChunkList: Buffer[] = [];
+  private pendingChunkListBytes = 0;
 
   /** respond: sends a message back on the call (answers to chunk queries), with backpressure. */
   constructor(
@@ -76,8 +83,7 @@ export class UploadSession {
       case 'query': await this.answer(message.value.queryId, message.value.hashes); return undefined;
       case 'chunks': await this.chunks(message.value.chunks); return undefined;
       case 'chunkList':
-        this.pendingChunkList.push(Buffer.from(message.value.hashes));
-        if (this.pendingChunkList.length > MAX_CHUNK_LIST_PARTS) throw new ProtocolError('a chunk list longer than any file');
+        this.addChunkListPart(message.value.hashes);
         return undefined;
       case 'commit': return this.commit(message.value);
       case 'abort': throw new ProtocolError(`client aborted the backup: ${message.value.reason}`);
@@ -201,10 +207,26 @@ export class UploadSession {
   }
 
   /** A file (or read FIFO) described by its chunks, all of them sent in this backup or held by this client. */
+  /** A part of the next entry's chunk list; refused beyond what any file has, before it is kept. */
+  private addChunkListPart(hashes: Buffer): void {
+    if (hashes.length > MAX_HASHES_PER_PART * HASH_SIZE) {
+      throw new ProtocolError(`a chunk list part of ${Math.floor(hashes.length / HASH_SIZE)} hashes; at most ${MAX_HASHES_PER_PART} go in one`);
+    }
+    this.pendingChunkListBytes += hashes.length;
+    if (this.pendingChunkListBytes > MAX_CHUNK_LIST_HASHES * HASH_SIZE) {
+      throw new ProtocolError(`a chunk list longer than any file (more than ${MAX_CHUNK_LIST_HASHES} chunks)`);
+    }
+    this.pendingChunkList.push(Buffer.from(hashes));
+  }
+
   private async chunkedContent(meta: EntryMeta, hasContent: boolean, lastHashes: Buffer): Promise<void> {
     if (!hasContent || meta.hardlinkTarget.length > 0) throw new ProtocolError(`entry ${escapeBytes(meta.path)} has a chunk list but cannot have content`);
+    if (this.pendingChunkListBytes + lastHashes.length > MAX_CHUNK_LIST_HASHES * HASH_SIZE) {
+      throw new ProtocolError(`entry ${escapeBytes(meta.path.subarray(0, 4096))} has a chunk list longer than any file (more than ${MAX_CHUNK_LIST_HASHES} chunks)`);
+    }
     const hashes = this.pendingChunkList.length === 0 ? lastHashes : Buffer.concat([...this.pendingChunkList, lastHashes]);
     this.pendingChunkList = [];
+    this.pendingChunkListBytes = 0;
     const content = this.session!.chunkedContent(hashes, () => `${this.clientName}:${escapeBytes(meta.path)}`);
     await this.addFile(meta, fileSize(meta, content.size), content);
   }

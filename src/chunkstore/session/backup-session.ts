@@ -54,6 +54,8 @@ export class BackupSession {
   private readonly parent: ParentEntries | undefined;
   private pendingEntries: { entry: NewEntry; content: ContentRef | null }[] = [];
   private pendingWeight = 0;
+  /** Contents already counted in pendingWeight since the last flush. */
+  private readonly weighedContents = new Set<ContentRef>();
   private files = 0;
   private logicalBytes = 0;
   private isFinished = false;
@@ -163,7 +165,10 @@ export class BackupSession {
   async addEntry(entry: NewEntry, content: ContentRef | null): Promise<void> {
     this.assertOpen();
     this.pendingEntries.push({ entry, content });
-    this.pendingWeight += entryWeight(entry);
+    // A content recorded in this session counts once, with its first entry: a hard link shares it.
+    const isNewContent = content !== null && isPending(content) && content.id === undefined && !this.weighedContents.has(content);
+    if (isNewContent) this.weighedContents.add(content);
+    this.pendingWeight += entryWeight(entry, isNewContent ? content.chunks.length : 0);
     if (content !== null) {
       this.files++;
       this.logicalBytes += entry.size;
@@ -205,6 +210,7 @@ export class BackupSession {
     });
     this.pendingEntries = [];
     this.pendingWeight = 0;
+    this.weighedContents.clear();
     this.context.pendingContents.clear();
     this.context.newChunks.clear();
     this.context.clientHashes.clear();

@@ -5,7 +5,8 @@
 // links looks the same to the sender (same device and inode, another size, mtime and ctime).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkSync, lstatSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { linkSync, lstatSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -74,4 +75,17 @@ test('a later link of the inode as it was read names the first path, with the fi
   // later link must carry the same offset, or a next backup walking it alone trusts what was read here.
   assert.equal(first.ctimeNsec, Number(ctimeNs % 1_000_000_000n) ^ 1, 'the first link was sent with a racy ctime');
   assert.deepEqual([later.meta!.ctimeSec, later.meta!.ctimeNsec], [first.ctimeSec, first.ctimeNsec]);
+});
+
+// Regression: a later link of a FIFO or symlink was sent as an inode of its own and restored as one.
+test('a later link of a FIFO or symlink names its first path', async (t) => {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'cpsbackup-special-links-')));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  linkSync(join(root, 'fifo'), join(root, 'fifo.link'));
+  symlinkSync('old target', join(root, 'symlink'));
+  linkSync(join(root, 'symlink'), join(root, 'symlink.link'));
+  const { sent } = await sendWalk(root, async () => undefined);
+  assert.equal(sent.get('fifo.link')!.meta!.hardlinkTarget.toString(), join(root, 'fifo'));
+  assert.equal(sent.get('symlink.link')!.meta!.hardlinkTarget.toString(), join(root, 'symlink'));
 });

@@ -15,6 +15,7 @@ import { batchedEntry } from '../common/wire/batched-entry';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryMetadataProblem } from '../common/entry-limits';
+import { isLinkedWithoutContent } from '../common/entry-content';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
 import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
@@ -94,12 +95,7 @@ export class EntrySender {
     // Escaped only for a message: done for every entry, it cost more than many of the checks.
     const shown = (): string => escapeBytes(meta.path);
     if (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_FIFO_CONTENT) {
-      const attributes = this.orReported(() => walked.readAttributes(), shown);
-      if (attributes === undefined) return;
-      const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
-      if (this.isTooBig(withXattrs, shown)) return;
-      if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
-      await this.batcher.add(batchedEntry(withXattrs));
+      await this.sendWithoutContent(walked, shown);
       return;
     }
     const isLinked = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE;
@@ -129,6 +125,26 @@ export class EntrySender {
     }
     const sent = await this.sendFile(walked, shown);
     if (sent !== undefined && isLinked) this.linkedInodes.remember(walked.stats, sent.read, sent.isRacy);
+  }
+
+  /**
+   * A folder, symlink or special file: metadata alone. A later link of a symlink or special file names
+   * its first path, its attributes not read again: the server gives it the first path's.
+   */
+  private async sendWithoutContent(walked: WalkedEntry, shown: () => string): Promise<void> {
+    const isLinked = walked.meta.nlink > 1 && isLinkedWithoutContent(walked.meta.type);
+    const laterLink = isLinked ? this.linkedInodes.laterLink(walked.stats, walked.meta) : undefined;
+    if (laterLink !== undefined) {
+      await this.batcher.add(batchedEntry(laterLink));
+      return;
+    }
+    const attributes = this.orReported(() => walked.readAttributes(), shown);
+    if (attributes === undefined) return;
+    const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
+    if (this.isTooBig(withXattrs, shown)) return;
+    if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
+    await this.batcher.add(batchedEntry(withXattrs));
+    if (isLinked) this.linkedInodes.remember(walked.stats, attributes.meta, false);
   }
 
   /** Sends the carried run still gathering; call after the last entry. */

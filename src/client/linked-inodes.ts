@@ -2,6 +2,7 @@
 // with: a later link names that path only while its own lstat still shows them. Matched by inode number
 // alone, a number freed during a long backup and given to new hard-linked files (cp -al, rsnapshot's
 // rotation) made the new file a link to the old path, never read, restored with the old content.
+// Symlinks and special files are linked the same way; their type, mode, rdev and link target must match too.
 import type { EntryMeta } from '../proto/cpsbackup';
 import { withRacyCtime } from './entry-meta';
 import type { PosixStat } from './posix/at';
@@ -9,6 +10,10 @@ import type { PosixStat } from './posix/at';
 /** A first link as sent: its path, and what its inode was when its content was read (or found unchanged). */
 interface FirstLink {
   readonly path: Buffer;
+  readonly type: EntryMeta['type'];
+  readonly mode: number;
+  readonly rdev: number;
+  readonly linkTarget: Buffer;
   readonly size: number;
   readonly mtimeSec: number;
   readonly mtimeNsec: number;
@@ -29,14 +34,15 @@ export class LinkedInodes {
    */
   remember(stats: PosixStat, sent: EntryMeta, isRacy: boolean): void {
     this.firstLinks.set(keyOf(stats), {
-      path: sent.path, size: sent.size, mtimeSec: sent.mtimeSec, mtimeNsec: sent.mtimeNsec, ctimeSec: sent.ctimeSec, ctimeNsec: sent.ctimeNsec, isRacy,
+      path: sent.path, type: sent.type, mode: sent.mode, rdev: sent.rdev, linkTarget: sent.linkTarget, size: sent.size, mtimeSec: sent.mtimeSec, mtimeNsec: sent.mtimeNsec, ctimeSec: sent.ctimeSec, ctimeNsec: sent.ctimeNsec, isRacy,
     });
   }
 
   /**
    * A later link's entry: `meta` naming the first path as its hardlinkTarget, with the first one's racy
-   * ctime if it had one. Undefined when its inode has no first link yet, or when its size, mtime or ctime
-   * differ from the first link's: then it is another file (or the same one written since) and is read.
+   * ctime if it had one. Undefined when its inode has no first link yet, or when its type, mode, rdev, link
+   * target, size, mtime or ctime differ from the first link's: then it is another inode (or the same one
+   * changed since) and is sent on its own.
    */
   laterLink(stats: PosixStat, meta: EntryMeta): EntryMeta | undefined {
     const first = this.firstLinks.get(keyOf(stats));
@@ -51,6 +57,7 @@ function keyOf(stats: PosixStat): string {
 }
 
 function isSameAsRead(first: FirstLink, meta: EntryMeta): boolean {
-  return meta.size === first.size && meta.mtimeSec === first.mtimeSec && meta.mtimeNsec === first.mtimeNsec
+  return meta.type === first.type && meta.mode === first.mode && meta.rdev === first.rdev && meta.linkTarget.equals(first.linkTarget)
+    && meta.size === first.size && meta.mtimeSec === first.mtimeSec && meta.mtimeNsec === first.mtimeNsec
     && meta.ctimeSec === first.ctimeSec && meta.ctimeNsec === first.ctimeNsec;
 }

@@ -53,11 +53,13 @@ export class RestoreWriter {
    */
   private readonly madeFolders = new Set<string>();
   /**
-   * Files (latin1 keys) whose place holds something other than the backup's content, kept by the
-   * policy or failed: a later hard link to one must not become a name for whatever is there.
+   * Files, symlinks and special files (latin1 keys) whose place holds something other than the backup's
+   * entry, kept by the policy or failed: a later hard link to one must not become a name for whatever is there.
    */
   private readonly keptFiles = new Set<string>();
   private readonly failedFiles = new Set<string>();
+  /** Devices (latin1 keys) not made for want of root: a later link to one needs root too, and is no failure. */
+  private readonly needsRootFiles = new Set<string>();
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
   private readonly existing: ExistingEntries;
 
@@ -84,15 +86,23 @@ export class RestoreWriter {
           if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
           else await this.file(path, meta, item);
           return;
-        case EntryType.ENTRY_TYPE_SYMLINK: this.symlink(path, meta); return;
+        case EntryType.ENTRY_TYPE_SYMLINK:
+          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+          else this.symlink(path, meta);
+          return;
         case EntryType.ENTRY_TYPE_FIFO:
         case EntryType.ENTRY_TYPE_SOCKET:
         case EntryType.ENTRY_TYPE_CHAR_DEVICE:
-        case EntryType.ENTRY_TYPE_BLOCK_DEVICE: this.special(path, meta); return;
+        case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
+          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+          else this.special(path, meta);
+          return;
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
     } catch (error) {
-      if (meta.type === EntryType.ENTRY_TYPE_FILE) this.failedFiles.add(path.toString('latin1'));
+      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY) {
+        (error instanceof NeedsRootError ? this.needsRootFiles : this.failedFiles).add(path.toString('latin1'));
+      }
       this.record(path, error);
     }
   }
@@ -243,6 +253,7 @@ export class RestoreWriter {
     const linked = this.tree.stat(target);
     if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
     const targetKey = target.toString('latin1');
+    if (this.needsRootFiles.has(targetKey)) throw new NeedsRootError(path, `a link to the device ${this.tree.localPath(target)}`);
     if (this.failedFiles.has(targetKey)) {
       throw new CorruptError(`not linked: its hard link target ${this.tree.localPath(target)} was not restored (see above)`);
     }
@@ -261,7 +272,10 @@ export class RestoreWriter {
       const difference = entryKind(existing.mode) !== 'symlink' ? `a ${entryKind(existing.mode)} where the backup has a symlink`
         : !this.tree.readLink(path).equals(meta.linkTarget) ? 'another link target'
           : this.existing.differenceOf(path, existing, meta, { mtime: true, mode: false });
-      if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') return;
+      if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') {
+        if (difference !== undefined) this.keptFiles.add(path.toString('latin1'));
+        return;
+      }
     }
     this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
     this.tree.setMetadata(path, this.metadataOf(path, meta));
@@ -274,7 +288,10 @@ export class RestoreWriter {
       const difference = entryKind(existing.mode) !== kind ? `a ${entryKind(existing.mode)} where the backup has a ${kind}`
         : kind !== 'fifo' && kind !== 'socket' && Number(existing.rdev) !== meta.rdev ? 'another device number'
           : this.existing.differenceOf(path, existing, meta, { mtime: true });
-      if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') return;
+      if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') {
+        if (difference !== undefined) this.keptFiles.add(path.toString('latin1'));
+        return;
+      }
     }
     const options = { replace: existing !== undefined };
     if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);

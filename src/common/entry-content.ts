@@ -1,5 +1,5 @@
 // Which entry types carry content: a regular file, or a FIFO whose bytes were read (dumps,
-// read_all_fifos). Folders, links and special files carry metadata only.
+// read_all_fifos). Folders, links and special files carry metadata only, and may still be hard links.
 import { EntryType } from '../proto/cpsbackup';
 
 export function carriesContent(type: EntryType): boolean {
@@ -14,3 +14,16 @@ const KNOWN_TYPES = new Set<EntryType>([
 export function isKnownEntryType(type: EntryType): boolean {
   return KNOWN_TYPES.has(type);
 }
+
+/**
+ * Types whose hard links are kept though they have no content (symlinks and special files): a later link
+ * names its first path, as a file's does, and is restored as a link to it.
+ */
+export function isLinkedWithoutContent(type: EntryType): boolean {
+  return LINKED_WITHOUT_CONTENT.has(type);
+}
+
+const LINKED_WITHOUT_CONTENT = new Set<EntryType>([
+  EntryType.ENTRY_TYPE_SYMLINK, EntryType.ENTRY_TYPE_FIFO, EntryType.ENTRY_TYPE_SOCKET,
+  EntryType.ENTRY_TYPE_CHAR_DEVICE, EntryType.ENTRY_TYPE_BLOCK_DEVICE,
+]);

@@ -7,7 +7,7 @@ import type { ContentRef, ContentWriter } from '../chunkstore/session';
 import { EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
-import { carriesContent, isKnownEntryType } from '../common/entry-content';
+import { carriesContent, isKnownEntryType, isLinkedWithoutContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
@@ -42,12 +42,20 @@ interface LinkedContent {
   readonly xattrs: EntryMeta['xattrs'];
 }
 
+/** A symlink or special file with more than one link: a later link must be of its type, and takes its xattrs. */
+interface LinkedWithoutContent {
+  readonly type: EntryType;
+  readonly xattrs: EntryMeta['xattrs'];
+}
+
 export class UploadSession {
   private session: BackupSession | undefined;
   private current: OpenFile | undefined;
   /** Paths as latin1 strings (one character per byte): a set of byte strings. */
   private readonly seenPaths = new Set<string>();
   private readonly linkedContents = new Map<string, LinkedContent>();
+  /** Symlinks and special files with more than one link, by path (latin1): what a later link to one takes. */
+  private readonly linkedWithoutContent = new Map<string, LinkedWithoutContent>();
   private labels: Record<string, string> = {};
   private isFinished = false;
   private readonly loop = new LoopYield();
@@ -108,8 +116,8 @@ export class UploadSession {
     this.admitPath(meta.path, shown, false);
     if (!isKnownEntryType(meta.type)) throw new ProtocolError(`entry ${shown()} has unknown type ${meta.type}`);
     const hasContent = carriesContent(meta.type);
-    if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE) {
-      throw new ProtocolError(`entry ${shown()} is a hard link but not a regular file`);
+    if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE && !isLinkedWithoutContent(meta.type)) {
+      throw new ProtocolError(`entry ${shown()} is a hard link but neither a regular file, a symlink nor a special file`);
     }
     checkEntryLimits(meta, shown);
     if (meta.extents.length > 0) checkExtents(meta, shown());
@@ -169,8 +177,7 @@ export class UploadSession {
   private async entryAfterAdmit(meta: EntryMeta, hasContent: boolean, isSameAsParent: boolean): Promise<void> {
     const session = this.session!;
     if (!hasContent) {
-      await session.addEntry(newEntryOf(meta, 0), null);
-      this.progress.files++;
+      await this.addWithoutContent(meta);
       return;
     }
     if (meta.hardlinkTarget.length > 0) {
@@ -193,6 +200,27 @@ export class UploadSession {
       return;
     }
     this.current = { meta, writer: session.openContent(() => `${this.clientName}:${escapeBytes(meta.path)}`) };
+  }
+
+  /**
+   * A folder, symlink or special file. A later link names an earlier symlink or special file of its type in
+   * this backup, and takes its xattrs: the client read them through the first path only. The catalog
+   * keeps no link, only what a restore groups by (device, inode, type, rdev, ctime, link target).
+   */
+  private async addWithoutContent(meta: EntryMeta): Promise<void> {
+    let stored = meta;
+    if (meta.hardlinkTarget.length > 0) {
+      const first = this.linkedWithoutContent.get(meta.hardlinkTarget.toString('latin1'));
+      if (first === undefined || first.type !== meta.type) {
+        throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier entry of its type in this backup`);
+      }
+      stored = { ...meta, xattrs: first.xattrs };
+    }
+    if (meta.nlink > 1 && isLinkedWithoutContent(meta.type)) {
+      this.linkedWithoutContent.set(meta.path.toString('latin1'), { type: meta.type, xattrs: stored.xattrs });
+    }
+    await this.session!.addEntry(newEntryOf(stored, 0), null);
+    this.progress.files++;
   }
 
   /** Which of a client's chunks the store must receive: answered from this client's own knowledge only. */

@@ -1,6 +1,6 @@
 // The store's read API for one backup: its entries in path order, a page at a time, each with
-// where its content comes from. Hard links within the backup come back as links to the first
-// selected path of their group. Holds a reader lease so GC never deletes a pack under it.
+// where its content comes from. Hard links within the backup (files, symlinks, special files) come
+// back as links to the first selected path of their group. Holds a reader lease so GC never deletes a pack under it.
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { BackupRecord, ChunkLocation, StoredEntry } from '../catalog/records';
@@ -10,6 +10,7 @@ import { ChunkRunReader } from '../pack/chunk-run-reader';
 import { listedContent, pagedContent, type ContentSource } from './content-source';
 import type { ReaderLease } from './reader-leases';
 import { NotFoundError } from '../../common/errors';
+import { isLinkedWithoutContent } from '../../common/entry-content';
 
 export interface RestoreItem {
   readonly entry: StoredEntry;
@@ -71,8 +72,8 @@ export class BackupReader {
       }
       const runs = new ChunkRunReader(this.backend, locations, this.codec, this.framing);
       yield entries.map((entry): RestoreItem => {
-        if (entry.contentId === null) return { entry };
         const hardlinkTo = this.linkTarget(entry);
+        if (entry.contentId === null) return hardlinkTo === undefined ? { entry } : { entry, hardlinkTo };
         if (hardlinkTo !== undefined) return { entry, hardlinkTo };
         const content = page.contents.get(entry.contentId);
         if (content === undefined) return { entry, damage: `content ${entry.contentId} is missing from the catalog` };
@@ -97,9 +98,8 @@ export class BackupReader {
 
   private linkTarget(entry: StoredEntry): Buffer | undefined {
     if (entry.nlink <= 1 || this.options.linksHardlinks === false) return undefined;
-    // The content too: inode numbers past 2^53 are stored hashed into 53 bits (the client's safeInteger), and two
-    // files whose stored numbers met must not become one; true links share their content.
-    const key = `${entry.device}:${entry.inode}:${entry.contentId}`;
+    const key = linkGroupKey(entry);
+    if (key === undefined) return undefined;
     const first = this.linkGroups.get(key);
     if (first === undefined) this.linkGroups.set(key, entry.path);
     return first;
@@ -109,4 +109,17 @@ export class BackupReader {
     this.isClosed = true;
     this.lease.release();
   }
+}
+
+/**
+ * The hard-link group of an entry with several links, or undefined for a folder (or an entry without
+ * content of a type that has some). Inode numbers past 2^53 are stored hashed into 53 bits (the client's
+ * safeInteger), and two inodes whose stored numbers met must not become one: true links of a file share
+ * its content; of a symlink or special file its type, rdev, ctime and link target (the catalog keeps no
+ * link of its own, so backups of older clients regroup the same way).
+ */
+function linkGroupKey(entry: StoredEntry): string | undefined {
+  if (entry.contentId !== null) return `${entry.device}:${entry.inode}:${entry.contentId}`;
+  if (!isLinkedWithoutContent(entry.type)) return undefined;
+  return `${entry.device}:${entry.inode}:t${entry.type}:${entry.rdev}:${entry.ctimeSec}.${entry.ctimeNsec}:${entry.linkTarget.toString('latin1')}`;
 }

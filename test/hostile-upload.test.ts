@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { EntryType, type BackupClient, type BatchedEntry, type EntryMeta, type UploadRequest, type Xattr } from '../src/proto/cpsbackup';
 import { batchedEntry } from '../src/common/wire/batched-entry';
-import { MAX_EXTENTS, MAX_LINK_TARGET_BYTES, MAX_XATTR_VALUE_BYTES } from '../src/server/entry-limits';
+import { MAX_RECEIVED_EXTENTS, MAX_LINK_TARGET_BYTES, MAX_XATTR_VALUE_BYTES } from '../src/server/entry-limits';
 import { peakRssOf } from './support/rss';
 import { backupNow, listedNumbers, assertRestoresExactly } from './support/fault-tools';
 import { begin, commit, entryMessage, fileMessages, hostileClient, meta, sendUpload } from './support/hostile-client';
@@ -161,7 +161,7 @@ test('extents, attributes and link targets beyond what a file can have are refus
     const { FILE, SYMLINK, DIRECTORY } = { FILE: EntryType.ENTRY_TYPE_FILE, SYMLINK: EntryType.ENTRY_TYPE_SYMLINK, DIRECTORY: EntryType.ENTRY_TYPE_DIRECTORY };
     const xattr = (name: Buffer | string, value: Buffer): Xattr => ({ name: Buffer.from(name), value });
     const refusals: [string, EntryMeta, RegExp][] = [
-      ['more extents than a message of an honest client holds', meta('/data/sparse', FILE, { extents: new Array<number>(2 * MAX_EXTENTS + 2).fill(0) }), /\d+ extents, more than the \d+ a file can have/],
+      ['more extents than a message of an honest client holds', meta('/data/sparse', FILE, { extents: new Array<number>(2 * MAX_RECEIVED_EXTENTS + 2).fill(0) }), /\d+ extents, more than the \d+ a file can have/],
       ['a symlink target longer than any path', meta('/data/link', SYMLINK, { linkTarget: Buffer.alloc(MAX_LINK_TARGET_BYTES + 1, 0x61) }), /a link target of \d+ bytes/],
       ['a hard link target longer than any path', meta('/data/hard', FILE, { nlink: 2, hardlinkTarget: Buffer.alloc(MAX_LINK_TARGET_BYTES + 1, 0x61) }), /a hard link target of \d+ bytes/],
       ['an attribute value over 64 KiB', meta('/data/dir', DIRECTORY, { xattrs: [xattr('user.big', Buffer.alloc(MAX_XATTR_VALUE_BYTES + 1))] }), /an extended attribute value of \d+ bytes/],

@@ -11,8 +11,10 @@ import { maxMessageBytes } from '../common/tls/credentials';
  * An entry travels whole in one message. A sparse file's extents come from SEEK_DATA/SEEK_HOLE, whose
  * granularity is a block (512 bytes at least): after the first, each extent starts at 1024 or beyond
  * and holds 512 bytes or more, two varints of 2 bytes at least. So no message holds more than this.
+ * Far above what this project's client sends (common/entry-limits.ts MAX_EXTENTS): older and other
+ * clients may send every extent.
  */
-export const MAX_EXTENTS = maxMessageBytes / 4;
+export const MAX_RECEIVED_EXTENTS = maxMessageBytes / 4;
 /** Linux's XATTR_NAME_MAX, XATTR_SIZE_MAX and XATTR_LIST_MAX (all names, each with its NUL). */
 export const MAX_XATTR_NAME_BYTES = 255;
 export const MAX_XATTR_VALUE_BYTES = 64 * 1024;
@@ -27,7 +29,7 @@ export function checkEntryLimits(meta: EntryMeta, shown: () => string): void {
   const refuse = (what: string): never => {
     throw new ProtocolError(`entry ${shown()}: ${what}: refused`);
   };
-  if (meta.extents.length > 2 * MAX_EXTENTS) refuse(`${meta.extents.length / 2} extents, more than the ${MAX_EXTENTS} a file can have`);
+  if (meta.extents.length > 2 * MAX_RECEIVED_EXTENTS) refuse(`${meta.extents.length / 2} extents, more than the ${MAX_RECEIVED_EXTENTS} a file can have`);
   if (meta.linkTarget.length > MAX_LINK_TARGET_BYTES) refuse(`a link target of ${meta.linkTarget.length} bytes, more than ${MAX_LINK_TARGET_BYTES}`);
   if (meta.hardlinkTarget.length > MAX_ENTRY_PATH_BYTES) refuse(`a hard link target of ${meta.hardlinkTarget.length} bytes, more than ${MAX_ENTRY_PATH_BYTES}`);
   let namesBytes = 0;

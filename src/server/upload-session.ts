@@ -12,17 +12,11 @@ import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
 import { MAX_CARRIED_RUN } from '../common/wire/carried-run';
+import { CHUNK_HASH_SIZE, CHUNK_LIST_HASHES_PER_MESSAGE, MAX_CHUNK_LIST_HASHES } from '../common/wire/chunk-list';
 import { checkEntryLimits } from './entry-limits';
 import { LoopYield } from '../common/loop-yield';
 
-const HASH_SIZE = 32;
-/** What the client puts in one ChunkList message (chunk-uploader.ts LIST_HASHES_PER_MESSAGE). */
-const MAX_HASHES_PER_PART = 16 * 1024;
-/**
- * 64 parts and the entry's own list: about 1 Mi chunks, a file of 128 TiB at the default sizes. Counted
- * in hashes, not messages: a part is a message of up to 4 MiB, and 64 of them held 8 Mi hashes.
- */
-const MAX_CHUNK_LIST_HASHES = 65 * MAX_HASHES_PER_PART;
+
 
 interface OpenFile {
   readonly meta: EntryMeta;
@@ -235,13 +229,16 @@ export class UploadSession {
   }
 
   /** A file (or read FIFO) described by its chunks, all of them sent in this backup or held by this client. */
-  /** A part of the next entry's chunk list; refused beyond what any file has, before it is kept. */
+  /**
+   * A part of the next entry's chunk list; refused beyond what any file has, before it is kept. Counted
+   * in hashes, not messages: a part is a message of up to 4 MiB, and 64 of them held 8 Mi hashes.
+   */
   private addChunkListPart(hashes: Buffer): void {
-    if (hashes.length > MAX_HASHES_PER_PART * HASH_SIZE) {
-      throw new ProtocolError(`a chunk list part of ${Math.floor(hashes.length / HASH_SIZE)} hashes; at most ${MAX_HASHES_PER_PART} go in one`);
+    if (hashes.length > CHUNK_LIST_HASHES_PER_MESSAGE * CHUNK_HASH_SIZE) {
+      throw new ProtocolError(`a chunk list part of ${Math.floor(hashes.length / CHUNK_HASH_SIZE)} hashes; at most ${CHUNK_LIST_HASHES_PER_MESSAGE} go in one`);
     }
     this.pendingChunkListBytes += hashes.length;
-    if (this.pendingChunkListBytes > MAX_CHUNK_LIST_HASHES * HASH_SIZE) {
+    if (this.pendingChunkListBytes > MAX_CHUNK_LIST_HASHES * CHUNK_HASH_SIZE) {
       throw new ProtocolError(`a chunk list longer than any file (more than ${MAX_CHUNK_LIST_HASHES} chunks)`);
     }
     this.pendingChunkList.push(Buffer.from(hashes));
@@ -249,7 +246,7 @@ export class UploadSession {
 
   private async chunkedContent(meta: EntryMeta, hasContent: boolean, lastHashes: Buffer): Promise<void> {
     if (!hasContent || meta.hardlinkTarget.length > 0) throw new ProtocolError(`entry ${escapeBytes(meta.path)} has a chunk list but cannot have content`);
-    if (this.pendingChunkListBytes + lastHashes.length > MAX_CHUNK_LIST_HASHES * HASH_SIZE) {
+    if (this.pendingChunkListBytes + lastHashes.length > MAX_CHUNK_LIST_HASHES * CHUNK_HASH_SIZE) {
       throw new ProtocolError(`entry ${escapeBytes(meta.path.subarray(0, 4096))} has a chunk list longer than any file (more than ${MAX_CHUNK_LIST_HASHES} chunks)`);
     }
     const hashes = this.pendingChunkList.length === 0 ? lastHashes : Buffer.concat([...this.pendingChunkList, lastHashes]);

@@ -14,6 +14,7 @@ import { ProtocolError } from '../../common/errors';
 import { sha256 } from '../../common/sha256';
 import type { UploadStream } from '../upload-stream';
 import { ByteBudget } from './byte-budget';
+import { CHUNK_HASH_SIZE, CHUNK_LIST_HASHES_PER_MESSAGE } from '../../common/wire/chunk-list';
 
 /**
  * Raw bytes held at once between cutting and sending (waiting for answers, compressing): each one
@@ -32,15 +33,12 @@ const QUERY_HASHES = 512;
 const QUERY_BYTES = MAX_BYTES_PENDING / 4;
 /** ...or when no chunk has joined it for this long: a dump that trickles in must not wait for a full query. */
 const QUERY_IDLE_MS = 100;
-/** Hashes of one chunk list per message; longer lists go ahead in ChunkList messages. */
-const LIST_HASHES_PER_MESSAGE = 16 * 1024;
 /**
  * Entries waiting for a query to go, and steps queued to leave: bounded, so a walk of many unchanged
  * files (which never waits on its own) waits for the wire instead of piling entries up in memory.
  */
 const MAX_FOLLOWERS = 4096;
 const MAX_QUEUED_STEPS = 8192;
-const HASH_SIZE = 32;
 
 interface PendingQuery {
   readonly hashes: Buffer[];
@@ -113,10 +111,10 @@ export class ChunkUploader implements EntrySink {
     // file cost both processes more than the files' bytes); each entry leaves after its chunks.
     this.afterPendingChunks(async () => {
       let start = 0;
-      if (list.length > LIST_HASHES_PER_MESSAGE * HASH_SIZE) {
+      if (list.length > CHUNK_LIST_HASHES_PER_MESSAGE * CHUNK_HASH_SIZE) {
         await this.batcher.flush();
-        for (; list.length - start > LIST_HASHES_PER_MESSAGE * HASH_SIZE; start += LIST_HASHES_PER_MESSAGE * HASH_SIZE) {
-          await this.stream.send({ message: { $case: 'chunkList', value: { hashes: list.subarray(start, start + LIST_HASHES_PER_MESSAGE * HASH_SIZE) } } });
+        for (; list.length - start > CHUNK_LIST_HASHES_PER_MESSAGE * CHUNK_HASH_SIZE; start += CHUNK_LIST_HASHES_PER_MESSAGE * CHUNK_HASH_SIZE) {
+          await this.stream.send({ message: { $case: 'chunkList', value: { hashes: list.subarray(start, start + CHUNK_LIST_HASHES_PER_MESSAGE * CHUNK_HASH_SIZE) } } });
         }
       }
       await this.batcher.add(batchedEntry(meta, { chunkHashes: list.subarray(start) }));

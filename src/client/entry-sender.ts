@@ -15,7 +15,6 @@ import { batchedEntry } from '../common/wire/batched-entry';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryMetadataProblem } from '../common/entry-limits';
-import { isLinkedWithoutContent } from '../common/entry-content';
 import type { UploadStream } from './upload-stream';
 import { sendContent, UnreadableContentError } from './content-sender';
 import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
@@ -98,8 +97,7 @@ export class EntrySender {
       await this.sendWithoutContent(walked, shown);
       return;
     }
-    const isLinked = meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE;
-    const laterLink = isLinked ? this.linkedInodes.laterLink(walked.stats, meta) : undefined;
+    const laterLink = this.linkedInodes.laterLink(walked.stats, meta);
     if (laterLink !== undefined) {
       await this.batcher.add(batchedEntry(laterLink));
       this.progress.files++;
@@ -116,7 +114,7 @@ export class EntrySender {
       await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
       this.progress.files++;
       this.progress.unchangedFiles++;
-      if (isLinked) this.linkedInodes.remember(walked.stats, meta, false);
+      this.linkedInodes.remember(walked.stats, meta, false);
       return;
     }
     if (meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
@@ -124,7 +122,7 @@ export class EntrySender {
       return;
     }
     const sent = await this.sendFile(walked, shown);
-    if (sent !== undefined && isLinked) this.linkedInodes.remember(walked.stats, sent.read, sent.isRacy);
+    if (sent !== undefined) this.linkedInodes.remember(walked.stats, sent.read, sent.isRacy);
   }
 
   /**
@@ -132,8 +130,7 @@ export class EntrySender {
    * its first path, its attributes not read again: the server gives it the first path's.
    */
   private async sendWithoutContent(walked: WalkedEntry, shown: () => string): Promise<void> {
-    const isLinked = walked.meta.nlink > 1 && isLinkedWithoutContent(walked.meta.type);
-    const laterLink = isLinked ? this.linkedInodes.laterLink(walked.stats, walked.meta) : undefined;
+    const laterLink = this.linkedInodes.laterLink(walked.stats, walked.meta);
     if (laterLink !== undefined) {
       await this.batcher.add(batchedEntry(laterLink));
       return;
@@ -144,7 +141,7 @@ export class EntrySender {
     if (this.isTooBig(withXattrs, shown)) return;
     if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
     await this.batcher.add(batchedEntry(withXattrs));
-    if (isLinked) this.linkedInodes.remember(walked.stats, attributes.meta, false);
+    this.linkedInodes.remember(walked.stats, attributes.meta, false);
   }
 
   /** Sends the carried run still gathering; call after the last entry. */

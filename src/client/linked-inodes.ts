@@ -3,7 +3,8 @@
 // alone, a number freed during a long backup and given to new hard-linked files (cp -al, rsnapshot's
 // rotation) made the new file a link to the old path, never read, restored with the old content.
 // Symlinks and special files are linked the same way; their type, mode, rdev and link target must match too.
-import type { EntryMeta } from '../proto/cpsbackup';
+import { EntryType, type EntryMeta } from '../proto/cpsbackup';
+import { isLinkedWithoutContent } from '../common/entry-content';
 import { withRacyCtime } from './entry-meta';
 import type { PosixStat } from './posix/at';
 
@@ -29,10 +30,12 @@ export class LinkedInodes {
   private readonly firstLinks = new Map<string, FirstLink>();
 
   /**
-   * Records `sent` as the first link of the inode walked as `stats`: `sent` as read, its ctime not yet
-   * offset; `isRacy` when the entry went with withRacyCtime. A later first link of the same number replaces it.
+   * Records `sent` as the first link of the inode walked as `stats` (when it has several links): `sent` as
+   * read, its ctime not yet offset; `isRacy` when the entry went with withRacyCtime. A later first link of
+   * the same number replaces it.
    */
   remember(stats: PosixStat, sent: EntryMeta, isRacy: boolean): void {
+    if (!isLinkable(sent)) return;
     this.firstLinks.set(keyOf(stats), {
       path: sent.path, type: sent.type, mode: sent.mode, rdev: sent.rdev, linkTarget: sent.linkTarget, size: sent.size, mtimeSec: sent.mtimeSec, mtimeNsec: sent.mtimeNsec, ctimeSec: sent.ctimeSec, ctimeNsec: sent.ctimeNsec, isRacy,
     });
@@ -40,16 +43,22 @@ export class LinkedInodes {
 
   /**
    * A later link's entry: `meta` naming the first path as its hardlinkTarget, with the first one's racy
-   * ctime if it had one. Undefined when its inode has no first link yet, or when its type, mode, rdev, link
-   * target, size, mtime or ctime differ from the first link's: then it is another inode (or the same one
-   * changed since) and is sent on its own.
+   * ctime if it had one. Undefined for an entry of one link, when its inode has no first link yet, or
+   * when its type, mode, rdev, link target, size, mtime or ctime differ from the first link's: then it is
+   * another inode (or the same one changed since) and is sent on its own.
    */
   laterLink(stats: PosixStat, meta: EntryMeta): EntryMeta | undefined {
+    if (!isLinkable(meta)) return undefined;
     const first = this.firstLinks.get(keyOf(stats));
     if (first === undefined || !isSameAsRead(first, meta)) return undefined;
     const linked: EntryMeta = { ...meta, hardlinkTarget: first.path };
     return first.isRacy ? withRacyCtime(linked) : linked;
   }
+}
+
+/** An entry with several links of a kind kept as links: a file, symlink or special file (a read FIFO's dump is not). */
+function isLinkable(meta: EntryMeta): boolean {
+  return meta.nlink > 1 && (meta.type === EntryType.ENTRY_TYPE_FILE || isLinkedWithoutContent(meta.type));
 }
 
 function keyOf(stats: PosixStat): string {

@@ -50,6 +50,8 @@ interface AgedLease extends ListedLease {
 interface Survey {
   /** This owner's leases as listed. */
   readonly own: ListedLease[];
+  /** The lease this owner wrote last: its listed time is "now" by the bucket's clock. */
+  readonly written: ListedLease;
   /** Other owners renewing within the stale period: the newest lease of each. */
   readonly live: AgedLease[];
   /** Every lease of the other owners that stopped renewing. */
@@ -68,6 +70,7 @@ export class BucketLease {
   private confirmedAt = performance.now();
   /** The same moment by the wall clock, for the status port. */
   private confirmedWallAt = Date.now();
+  private readonly staleMs: number;
 
   private constructor(
     private readonly settings: LeaseSettings,
@@ -76,6 +79,7 @@ export class BucketLease {
   ) {
     this.lastSequence = sequence;
     this.confirmed = leaseName(holder.ownerId, sequence);
+    this.staleMs = settings.staleMs ?? LEASE_STALE_MS;
   }
 
   /** Takes the bucket's lease or throws BusyError naming the server that holds it. */
@@ -121,9 +125,7 @@ export class BucketLease {
     const staleMs = settings.staleMs ?? LEASE_STALE_MS;
     const holders: string[] = [];
     for (const lease of await listLeases(settings.backend)) {
-      const ageMs = Date.now() - lease.modifiedAt.getTime();
-      if (ageMs >= staleMs) continue;
-      holders.push(`${await describeHolder(settings.backend, settings.stagingDirectory, lease, settings.seal)}, renewed ${minutes(Math.max(0, ageMs))} minutes ago`);
+      if (Date.now() - lease.modifiedAt.getTime() < staleMs) holders.push(await describedWithLocalAge(settings, lease));
     }
     return holders;
   }
@@ -134,14 +136,12 @@ export class BucketLease {
    * this machine's clock.
    */
   static async breakOthers(settings: Pick<LeaseSettings, 'backend' | 'directory' | 'stagingDirectory' | 'seal'>): Promise<string[]> {
-    const { backend, stagingDirectory } = settings;
     const ownerId = await leaseOwnerOf(settings.directory);
     const removed: string[] = [];
-    for (const lease of await listLeases(backend)) {
+    for (const lease of await listLeases(settings.backend)) {
       if (lease.ownerId === ownerId) continue;
-      const age = minutes(Math.max(0, Date.now() - lease.modifiedAt.getTime()));
-      removed.push(`${await describeHolder(backend, stagingDirectory, lease, settings.seal)}, renewed ${age} minutes ago`);
-      await backend.deleteBlob(lease.name);
+      removed.push(await describedWithLocalAge(settings, lease));
+      await settings.backend.deleteBlob(lease.name);
     }
     return removed;
   }
@@ -154,7 +154,7 @@ export class BucketLease {
   assertHeld(): void {
     if (this.lostBecause !== undefined) throw new BusyError(this.lostBecause);
     const unrenewedMs = performance.now() - this.confirmedAt;
-    if (unrenewedMs > (this.settings.staleMs ?? LEASE_STALE_MS) / 2) {
+    if (unrenewedMs > this.staleMs / 2) {
       throw new BusyError(`this server's lease on ${this.settings.backend.location} has not been renewed for ${minutes(unrenewedMs)} `
         + 'minutes (is the bucket reachable?); nothing is written to it until a renewal goes through');
     }
@@ -182,13 +182,12 @@ export class BucketLease {
     await writeLease(backend, stagingDirectory, this.holder, sequence, this.settings.seal);
     const survey = await this.survey();
     const confirmed = survey.own.find((lease) => lease.name === this.confirmed);
-    const written = survey.own.find((lease) => lease.name === leaseName(this.holder.ownerId, sequence))!;
     // Unrenewed for the stale period by the bucket's clock, with another server's lease in the bucket:
     // that server may have taken the bucket while this one's leases were being removed (the lease just
     // written then outlives the removal), so this one gives up. The newcomer looks again before it
     // writes, and gives up too if it sees this lease: at most one of them goes on.
     const isStale = confirmed !== undefined && survey.live.length > 0
-      && written.modifiedAt.getTime() - confirmed.modifiedAt.getTime() >= (this.settings.staleMs ?? LEASE_STALE_MS);
+      && survey.written.modifiedAt.getTime() - confirmed.modifiedAt.getTime() >= this.staleMs;
     if (confirmed === undefined || isStale) {
       this.lostBecause = `this server's lease on ${backend.location} ${isStale ? 'went unrenewed for the stale period' : 'was removed'} `
         + `(found stale by another server, or by break-lease)${survey.live.length > 0 ? `: ${await this.inUseMessage(survey.live)}` : ''}`;
@@ -237,25 +236,24 @@ export class BucketLease {
   private async survey(): Promise<Survey> {
     const leases = await listLeases(this.settings.backend);
     const own = leases.filter((lease) => lease.ownerId === this.holder.ownerId);
-    const written = leaseName(this.holder.ownerId, this.lastSequence);
-    const reference = own.find((lease) => lease.name === written);
-    if (reference === undefined) throw new BusyError(`the lease ${written} just stored in ${this.settings.backend.location} is not listed there`);
-    const now = reference.modifiedAt.getTime();
+    const writtenName = leaseName(this.holder.ownerId, this.lastSequence);
+    const written = own.find((lease) => lease.name === writtenName);
+    if (written === undefined) throw new BusyError(`the lease ${writtenName} just stored in ${this.settings.backend.location} is not listed there`);
+    const now = written.modifiedAt.getTime();
     const newestOfOwner = new Map<string, ListedLease>();
     for (const lease of leases) {
       if (lease.ownerId === this.holder.ownerId) continue;
       const known = newestOfOwner.get(lease.ownerId);
       if (known === undefined || known.modifiedAt < lease.modifiedAt) newestOfOwner.set(lease.ownerId, lease);
     }
-    const staleMs = this.settings.staleMs ?? LEASE_STALE_MS;
     const live: AgedLease[] = [];
     const stale: AgedLease[] = [];
     for (const lease of newestOfOwner.values()) {
       const ageMs = now - lease.modifiedAt.getTime();
-      if (ageMs < staleMs) live.push({ ...lease, ageMs });
+      if (ageMs < this.staleMs) live.push({ ...lease, ageMs });
       else stale.push(...leases.filter((other) => other.ownerId === lease.ownerId).map((other) => ({ ...other, ageMs })));
     }
-    return { own, live, stale };
+    return { own, written, live, stale };
   }
 
   private describe(lease: ListedLease): Promise<string> {
@@ -267,9 +265,15 @@ export class BucketLease {
     const holders = await Promise.all(live.map((lease) => this.describe(lease)));
     return `${backend.location} is in use by another cpsbackup server (${holders.join('; ')}). Two servers on one bucket delete each `
       + 'other\'s packs and catalog snapshots: stop that one first (a `recover` drill belongs on a copy of the bucket). '
-      + `A server that died without stopping leaves a lease that expires ${minutes(this.settings.staleMs ?? LEASE_STALE_MS)} minutes `
+      + `A server that died without stopping leaves a lease that expires ${minutes(this.staleMs)} minutes `
       + `after its last renewal, or that \`cpsbackup-server break-lease\` removes (${live.map((lease) => lease.name).join(', ')} under blobs/)`;
   }
+}
+
+/** Who holds a lease, and how long ago it was renewed by this machine's clock (for commands that write no lease to compare with). */
+async function describedWithLocalAge(settings: Pick<LeaseSettings, 'backend' | 'stagingDirectory' | 'seal'>, lease: ListedLease): Promise<string> {
+  const ageMs = Math.max(0, Date.now() - lease.modifiedAt.getTime());
+  return `${await describeHolder(settings.backend, settings.stagingDirectory, lease, settings.seal)}, renewed ${minutes(ageMs)} minutes ago`;
 }
 
 function minutes(ms: number): string {

@@ -2,9 +2,8 @@
 // kept in the catalog's meta and, for a store that leaves the server, in a small plain blob beside the
 // packs, so `recover` learns both from the bucket alone and a wrong key is named before any read.
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { PackBackend } from './backend/pack-backend';
+import { getJsonBlob, putJsonBlob } from './json-blob';
 import type { Catalog } from './catalog/catalog';
 import { assertStoreKey, type StoreKey } from './crypto/store-key';
 import { ConfigError, CorruptError, NotFoundError } from '../common/errors';
@@ -88,10 +87,8 @@ async function hasAny(objects: AsyncIterable<unknown>): Promise<boolean> {
 
 /** The identity a bucket holds, or undefined when it holds none. */
 export async function readIdentity(backend: PackBackend, stagingDirectory: string): Promise<StoreIdentity | undefined> {
-  const file = join(stagingDirectory, `${IDENTITY_BLOB}.${randomBytes(6).toString('hex')}`);
   try {
-    await backend.getBlob(IDENTITY_BLOB, file);
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as { format?: unknown; storeId?: unknown; keyId?: unknown };
+    const parsed = await getJsonBlob(backend, stagingDirectory, IDENTITY_BLOB) as { format?: unknown; storeId?: unknown; keyId?: unknown };
     if (parsed.format !== IDENTITY_FORMAT || typeof parsed.storeId !== 'string' || !(parsed.keyId === null || typeof parsed.keyId === 'string')) {
       throw new CorruptError(`${backend.location}: ${IDENTITY_BLOB} is not a cpsbackup store identity`);
     }
@@ -100,17 +97,9 @@ export async function readIdentity(backend: PackBackend, stagingDirectory: strin
     if (error instanceof NotFoundError) return undefined;
     if (error instanceof SyntaxError) throw new CorruptError(`${backend.location}: ${IDENTITY_BLOB} is not valid JSON`);
     throw error;
-  } finally {
-    await rm(file, { force: true });
   }
 }
 
-async function writeIdentity(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string): Promise<void> {
-  const file = join(stagingDirectory, `${IDENTITY_BLOB}.${randomBytes(6).toString('hex')}`);
-  try {
-    await writeFile(file, `${JSON.stringify({ format: IDENTITY_FORMAT, storeId: identity.storeId, keyId: identity.keyId ?? null })}\n`, { mode: 0o600 });
-    await backend.putBlob(IDENTITY_BLOB, file);
-  } finally {
-    await rm(file, { force: true });
-  }
+function writeIdentity(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string): Promise<void> {
+  return putJsonBlob(backend, stagingDirectory, IDENTITY_BLOB, { format: IDENTITY_FORMAT, storeId: identity.storeId, keyId: identity.keyId ?? null });
 }

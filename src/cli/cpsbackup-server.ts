@@ -10,7 +10,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { ServerConfig } from '../common/config/server-config';
 import type { RunningServer } from '../server/backup-server';
 import type { PackBackend } from '../chunkstore/backend/pack-backend';
-import type { LeaseSeal } from '../chunkstore/lease/lease-blobs';
+import type { BlobSeal } from '../chunkstore/json-blob';
 import type { StoreKey } from '../chunkstore/crypto/store-key';
 import { shown } from '../common/config/display';
 import { createLogger } from '../common/logger';
@@ -255,7 +255,7 @@ async function warnOfLiveServer(config: ServerConfig, backend: PackBackend, key:
 }
 
 /** The key and store id lease records are sealed with, when the store is encrypted. */
-async function leaseSealOf(config: ServerConfig, backend: PackBackend, key: StoreKey | undefined): Promise<LeaseSeal | undefined> {
+async function leaseSealOf(config: ServerConfig, backend: PackBackend, key: StoreKey | undefined): Promise<BlobSeal | undefined> {
   if (key === undefined) return undefined;
   const { readIdentity } = await import('../chunkstore/store-identity');
   const identity = await readIdentity(backend, join(config.directory, 'staging'));

@@ -13,7 +13,8 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { PackBackend } from '../backend/pack-backend';
-import { describeHolder, leaseName, listLeases, writeLease, type LeaseHolder, type LeaseSeal, type ListedLease } from './lease-blobs';
+import { describeHolder, leaseName, listLeases, writeLease, type LeaseHolder, type ListedLease } from './lease-blobs';
+import type { BlobSeal } from '../json-blob';
 import { leaseOwnerOf } from './lease-owner';
 import { BusyError, errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
@@ -28,7 +29,7 @@ export interface LeaseSettings {
   readonly directory: string;
   readonly stagingDirectory: string;
   /** The store's key: lease records are sealed like everything else in an encrypted bucket. */
-  readonly seal?: LeaseSeal;
+  readonly seal?: BlobSeal;
   readonly logger?: Logger;
   /** Tests shorten these. */
   readonly renewMs?: number;

@@ -2,12 +2,8 @@
 // store's key when it has one (the record names a host and a folder, and an encrypted bucket shows
 // nothing but counts, sizes and times). Objects are immutable, so a renewal stores the next sequence
 // and then deletes the ones before.
-import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { PackBackend, StoredObject } from '../backend/pack-backend';
-import { openSealedFile, sealFile } from '../crypto/sealed-file';
-import type { StoreKey } from '../crypto/store-key';
+import { getJsonBlob, putJsonBlob, type BlobSeal } from '../json-blob';
 import { errorMessage } from '../../common/errors';
 
 const LEASE_FORMAT = 'cpsbackup-lease-v1';
@@ -30,11 +26,6 @@ export interface ListedLease {
   readonly modifiedAt: Date;
 }
 
-/** The store's key and id, for a store whose records are sealed. */
-export interface LeaseSeal {
-  readonly key: StoreKey;
-  readonly storeId: string;
-}
 
 export function leaseName(ownerId: string, sequence: number): string {
   return `lease-${ownerId}-${String(sequence).padStart(10, '0')}`;
@@ -56,31 +47,19 @@ function parseListed(blob: StoredObject): ListedLease | undefined {
 }
 
 export async function writeLease(backend: PackBackend, stagingDirectory: string, holder: LeaseHolder, sequence: number,
-  seal: LeaseSeal | undefined): Promise<string> {
+  seal: BlobSeal | undefined): Promise<string> {
   const name = leaseName(holder.ownerId, sequence);
-  const base = join(stagingDirectory, `${name}.${randomBytes(6).toString('hex')}`);
-  try {
-    await writeFile(`${base}.json`, `${JSON.stringify({ format: LEASE_FORMAT, ...holder })}\n`, { mode: 0o600 });
-    if (seal !== undefined) await sealFile(seal.key, { storeId: seal.storeId, name }, `${base}.json`, `${base}.sealed`);
-    await backend.putBlob(name, seal === undefined ? `${base}.json` : `${base}.sealed`);
-    return name;
-  } finally {
-    await Promise.all([rm(`${base}.json`, { force: true }), rm(`${base}.sealed`, { force: true })]);
-  }
+  await putJsonBlob(backend, stagingDirectory, name, { format: LEASE_FORMAT, ...holder }, seal);
+  return name;
 }
 
 /** "host H, pid P, store folder D, running since S", or why the record could not be read (it may be gone by now). */
-export async function describeHolder(backend: PackBackend, stagingDirectory: string, lease: ListedLease, seal: LeaseSeal | undefined): Promise<string> {
-  const base = join(stagingDirectory, `${lease.name}.${randomBytes(6).toString('hex')}`);
+export async function describeHolder(backend: PackBackend, stagingDirectory: string, lease: ListedLease, seal: BlobSeal | undefined): Promise<string> {
   try {
-    await backend.getBlob(lease.name, `${base}.fetched`);
-    if (seal !== undefined) await openSealedFile(seal.key, { storeId: seal.storeId, name: lease.name }, `${base}.fetched`, `${base}.json`);
-    const record = JSON.parse(await readFile(seal === undefined ? `${base}.fetched` : `${base}.json`, 'utf8')) as Partial<LeaseHolder> & { format?: unknown };
+    const record = await getJsonBlob(backend, stagingDirectory, lease.name, seal) as Partial<LeaseHolder> & { format?: unknown };
     if (record.format !== LEASE_FORMAT) return `lease ${lease.name} (not a cpsbackup lease record)`;
     return `host ${String(record.host)}, pid ${String(record.pid)}, store folder ${String(record.directory)}, running since ${String(record.startedAt)}`;
   } catch (error) {
     return `lease ${lease.name} (unreadable: ${errorMessage(error)})`;
-  } finally {
-    await Promise.all([rm(`${base}.fetched`, { force: true }), rm(`${base}.json`, { force: true })]);
   }
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/xattr.h>
 
 static bool set_constant(napi_env env, napi_value object, const char *name, int64_t value) {
@@ -39,6 +40,8 @@ bool register_constants(napi_env env, napi_value exports) {
       {"XATTR_REPLACE", XATTR_REPLACE},
       {"RENAME_NOREPLACE", RENAME_NOREPLACE},
       {"RENAME_EXCHANGE", RENAME_EXCHANGE},
+      {"LOCK_EX", LOCK_EX},         {"LOCK_NB", LOCK_NB},
+      {"LOCK_UN", LOCK_UN},
   };
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
     if (!set_constant(env, constants, table[i].name, table[i].value)) return false;
@@ -49,7 +52,7 @@ bool register_constants(napi_env env, napi_value exports) {
 NAPI_MODULE_INIT() {
   if (!register_at(env, exports) || !register_stat(env, exports) || !register_extents(env, exports) ||
       !register_xattrs(env, exports) || !register_times(env, exports) || !register_special(env, exports) ||
-      !register_users(env, exports) || !register_gear(env, exports) || !register_constants(env, exports)) {
+      !register_users(env, exports) || !register_gear(env, exports) || !register_lock(env, exports) || !register_constants(env, exports)) {
     napi_throw_error(env, NULL, "cpsbackup posix addon: registration failed");
     return NULL;
   }

@@ -1,70 +1,81 @@
-// A lock file holding its owner's PID, created exclusively; one left by a dead process
-// (SIGKILL, power loss) is taken over instead of blocking forever.
-import { randomBytes } from 'node:crypto';
-import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { BusyError } from './errors';
+// A lock file held with flock(2), holding its owner's PID for messages only. The kernel lets go of
+// the lock when its holder dies (SIGKILL, power loss), so no process ever judges a lock stale: when
+// that was judged by the PID in the file, two processes that found the same dead owner's file could
+// both remove it and both go on holding the lock (the second removed the one the first had just made).
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { posixAddon } from '../client/posix/addon';
+import { BackupError, BusyError } from './errors';
 
-/** link() refused by the file system itself (exFAT, vfat, some CIFS and FUSE mounts): it has no hard links. */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+/** Tries when each lock taken was on a file its releasing holder had just removed from the name. */
+const ATTEMPTS = 16;
 
-/** Creates the lock file holding our PID, or fails with EEXIST: whole at once where hard links exist. */
-async function createLock(file: string, written: string): Promise<void> {
+/** flock refused by the file system itself (some FUSE and network mounts). */
+const NO_LOCKS = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
+
+/** The PID its holder wrote, when the file names one. */
+function ownerOf(fd: number): number | undefined {
+  const buffer = Buffer.alloc(32);
+  const length = readSync(fd, buffer, 0, buffer.length, 0);
+  const owner = Number(buffer.subarray(0, length).toString('latin1').trim());
+  return Number.isSafeInteger(owner) && owner > 0 ? owner : undefined;
+}
+
+/** Whether `file` still names the open file `fd`: a holder removes the name before it lets go. */
+function isNamedBy(fd: number, file: string): boolean {
+  const held = fstatSync(fd);
   try {
-    await link(written, file);
+    const named = statSync(file);
+    return named.ino === held.ino && named.dev === held.dev;
   } catch (error) {
-    if (!NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
-    // Created, then written: the brief empty lock is read as a live owner's (see below), not a dead one's.
-    const handle = await open(file, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${process.pid}\n`);
-    } finally {
-      await handle.close();
-    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Whether the file changed in the last 10 s: a lock's creator writes its PID within microseconds. */
-async function isRecent(file: string): Promise<boolean> {
-  const modified = await stat(file).then((info) => info.mtimeMs, () => 0);
-  return Date.now() - modified < 10_000;
-}
-
-/** Returns the release function; throws BusyError with describeOwner's text while a live process holds it. */
+/**
+ * Returns the release function; throws BusyError with describeOwner's text while another process
+ * (or another call in this one) holds it. The lock lasts while its descriptor is open: O_CLOEXEC
+ * (libuv's default) keeps it from children, which would otherwise hold it past this process.
+ */
 export async function acquirePidLock(file: string, describeOwner: (pid: number) => string): Promise<() => Promise<void>> {
-  // Written whole under a name of our own, then linked to the lock's name (which fails if it exists):
-  // a lock created empty and written after left a moment in which another process read no owner,
-  // took it for a dead one's and removed it, and both went on holding the lock.
-  const written = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(written, `${process.pid}\n`, { mode: 0o600 });
-  try {
-    for (let attempt = 0; attempt < 2; attempt++) {
+  const addon = posixAddon();
+  const { LOCK_EX, LOCK_NB } = addon.constants;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    let isHeld = false;
+    try {
       try {
-        await createLock(file, written);
-        return async () => { await unlink(file).catch(() => undefined); };
+        addon.flock(fd, LOCK_EX | LOCK_NB);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const text = (await readFile(file, 'utf8').catch(() => undefined))?.trim();
-        // Empty: being written this instant (a file system without hard links), unless it has been so
-        // for long (its writer died in between): then it is a dead owner's like any other.
-        if (text === '' && await isRecent(file)) throw new BusyError(`cannot take the lock ${file}: another process is taking it`);
-        const owner = Number(text);
-        if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
-          throw new BusyError(describeOwner(owner));
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          const owner = ownerOf(fd);
+          throw new BusyError(owner === undefined ? `cannot take the lock ${file}: another process holds it` : describeOwner(owner));
         }
-        await unlink(file).catch(() => undefined); // stale: its owner died without cleaning up
+        if (NO_LOCKS.has(code)) {
+          throw new BackupError('IO', `cannot lock ${file}: its file system does not support locks (${code}); put it on a local file system`, { cause: error });
+        }
+        throw error;
       }
+      // Taken on a file its holder had removed from the name as it let go: not the lock; try the name again.
+      if (!isNamedBy(fd, file)) continue;
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${process.pid}\n`, 0);
+      isHeld = true;
+      return async () => {
+        // The name goes first, while still held: whoever opened this file meanwhile sees it is no longer
+        // the lock (isNamedBy) once it gets it, instead of two processes holding two files of one name.
+        try {
+          unlinkSync(file);
+        } catch {
+          // Left in place (a read-only folder, say): harmless, the lock itself ends with the close.
+        } finally {
+          closeSync(fd);
+        }
+      };
+    } finally {
+      if (!isHeld) closeSync(fd);
     }
-  } finally {
-    await unlink(written).catch(() => undefined);
   }
-  throw new BusyError(`cannot take the lock ${file}`);
+  throw new BusyError(`cannot take the lock ${file}: it was taken and released ${ATTEMPTS} times while this process tried`);
 }

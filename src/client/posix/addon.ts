@@ -57,6 +57,9 @@ export interface PosixConstants {
   readonly XATTR_REPLACE: number;
   readonly RENAME_NOREPLACE: number;
   readonly RENAME_EXCHANGE: number;
+  readonly LOCK_EX: number;
+  readonly LOCK_NB: number;
+  readonly LOCK_UN: number;
 }
 
 /** The raw functions; errors are Node-style (code, errno, syscall, path with bytes escaped). */
@@ -94,6 +97,8 @@ export interface PosixAddon {
   groupName(gid: number): string | null;
   userId(name: Name): number | null;
   groupId(name: Name): number | null;
+  /** flock(2) on an open file: see native/lock.c and src/common/pid-lock.ts. */
+  flock(fd: number, operation: number): void;
   /** FastCDC's gear-hash scan (native/gear.c): see src/chunkstore/chunker/fastcdc.ts. */
   gearFindCut(data: Buffer, from: number, end: number, mask: number, hashState: Int32Array, gear: Readonly<Int32Array>): number;
 }

@@ -22,6 +22,7 @@ import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index
 import { CarriedRuns } from './carried-runs';
 import { LinkedInodes } from './linked-inodes';
 import { FileContent, FileReadError, ShrankWhileReadError } from './file-content';
+import { fifoContent } from './fifo-content';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
@@ -221,7 +222,10 @@ export class EntrySender {
     }
   }
 
-  /** read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty. */
+  /**
+   * read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty. A read
+   * that fails lists the FIFO as not in the backup, as a regular file's does; it ended the whole backup.
+   */
   private async sendFifo(walked: WalkedEntry, shown: () => string): Promise<void> {
     let fd: number;
     try {
@@ -250,16 +254,22 @@ export class EntrySender {
     const socket = new Socket({ fd, readable: true, writable: false });
     try {
       if (this.chunks) {
-        this.progress.bytesRead += await this.chunks.sendFile(meta, socket);
+        // Chunks cut before a failed read may go; the entry naming them never does.
+        this.progress.bytesRead += await this.chunks.sendFile(meta, fifoContent(socket));
       } else {
         await this.batcher.flush();
         await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
-        await sendContent(this.stream, socket, (count) => { this.progress.bytesRead += count; });
+        await sendContent(this.stream, fifoContent(socket), (count) => { this.progress.bytesRead += count; });
       }
     } catch (error) {
-      // A failed upload stops before reading it to its end (or at all): the daemon must not keep its fd.
+      // Stopped before its end (or its start): the daemon must not keep its fd.
       socket.destroy();
-      throw error;
+      const cause = error instanceof UnreadableContentError ? error.reason : error;
+      // Any other error is the upload's: it ends the backup.
+      if (!(cause instanceof FileReadError)) throw error;
+      // Streamed: the server was told to drop the entry. As a regular file's failed read: listed, the backup goes on.
+      this.unreadable(shown, `cannot be read (${cause.code})`);
+      return;
     }
     this.progress.files++;
   }

@@ -164,7 +164,7 @@ function asFileReadError<T>(call: () => T): T {
 }
 
 /** An errno as a FileReadError; anything else (Node's own ERR_ codes: a bug here) as it is. */
-function fileReadErrorOr(error: unknown): unknown {
+export function fileReadErrorOr(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   return typeof code === 'string' && !code.startsWith('ERR_') ? new FileReadError(code, { cause: error }) : error;
 }

@@ -134,9 +134,13 @@ export class Sandbox {
   /**
    * Runs the cpsbackup CLI as a real process. `isWithoutPermissionBypass`: as root without the capability
    * to bypass file permissions (setpriv), so a 000 file is unreadable for real; see canDropPermissionBypass.
+   * `preload`: a library the client runs with (LD_PRELOAD), to make a system call fail for real.
    */
-  runClient(args: readonly string[], options: { timeoutMs?: number; isWithoutPermissionBypass?: boolean } = {}): Promise<CommandResult> {
-    const launcher = options.isWithoutPermissionBypass ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [];
+  runClient(args: readonly string[], options: { timeoutMs?: number; isWithoutPermissionBypass?: boolean; preload?: string } = {}): Promise<CommandResult> {
+    const launcher = [
+      ...(options.preload === undefined ? [] : ['env', `LD_PRELOAD=${options.preload}`]),
+      ...(options.isWithoutPermissionBypass ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : []),
+    ];
     return runNode(join(DIST_CLI, 'cpsbackup.js'), args, options.timeoutMs ?? 120_000, launcher);
   }
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { linkSync, lstatSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,7 +47,9 @@ async function sendWalk(root: string, afterSent: (name: string) => Promise<void>
   return { sent, progress };
 }
 
-test('a later link whose inode is no longer the one read under the first path is read as its own file, not linked to it', async (t) => {
+// Regression too: the later link of an inode changed during the backup was stored on its own silently,
+// and restored unlinked from the first path with exit 0. It must say so, naming both paths.
+test('a later link whose inode is no longer the one read under the first path is read as its own file, not linked to it, with a warning', async (t) => {
   const root = linkedPair(t);
   const { sent, progress } = await sendWalk(root, async (name) => {
     if (name !== 'first') return;
@@ -56,11 +58,31 @@ test('a later link whose inode is no longer the one read under the first path is
     writeFileSync(join(root, 'later'), 'new content, longer\n');
   });
   assert.deepEqual(progress.unreadable, []);
+  // "first" still names that inode: it is the same file, changed, and the link between the two is lost.
+  assert.deepEqual(progress.warnings, [
+    `${join(root, 'later')} was not kept as a hard link of ${join(root, 'first')}: the file changed during the backup (each path stored as it was read)`,
+  ]);
   assert.equal(sent.get('first')!.content.toString(), 'old content\n');
   const later = sent.get('later')!;
   assert.equal(later.meta!.hardlinkTarget.length, 0, `linked to ${later.meta!.hardlinkTarget.toString()}`);
   assert.equal(later.content.toString(), 'new content, longer\n');
   assert.equal(later.meta!.size, 'new content, longer\n'.length);
+});
+
+test('a later link of an inode number that the first path no longer names is read as its own file, without a warning', async (t) => {
+  const root = linkedPair(t);
+  const { sent, progress } = await sendWalk(root, async (name) => {
+    if (name !== 'first') return;
+    await sleep(TICK_MS);
+    writeFileSync(join(root, 'later'), 'new content, longer\n');
+    // "first" is another file now: no link between the two paths is there to keep (a reused number).
+    writeFileSync(join(root, 'first.new'), 'replaced\n');
+    renameSync(join(root, 'first.new'), join(root, 'first'));
+  });
+  assert.deepEqual(progress.unreadable, []);
+  assert.deepEqual(progress.warnings, []);
+  assert.equal(sent.get('later')!.meta!.hardlinkTarget.length, 0);
+  assert.equal(sent.get('later')!.content.toString(), 'new content, longer\n');
 });
 
 test('a later link of the inode as it was read names the first path, with the first one\'s racy ctime', async (t) => {

@@ -1,11 +1,11 @@
 // Sends one walked entry the cheapest faithful way: nothing of its own when the parent holds it
-// exactly as it is (it joins a carried run), a reference when only its content is unchanged, a
-// hard link to an earlier path of the same inode as it was then, metadata alone for folders, links and special
-// files, a small file's content inline in a batch, a big one streamed. A file that cannot be read, or
-// whose metadata (its xattrs) is more than one backup entry can carry, is reported and left out; one
-// that changed while read is sent as read, with a warning; one whose name was given to another file
-// since the walk is sent as that file, with a warning, or left out and reported when it is no regular
-// file any more.
+// exactly as it is (it joins a carried run), a reference when only its content is unchanged, a hard
+// link to an earlier path of the same inode as it was then (else on its own, with a warning when a link
+// is lost), metadata alone for folders, links and special files, a small file's content inline in a
+// batch, a big one streamed. A file that cannot be read, or whose metadata (its xattrs) is more than one
+// backup entry can carry, is reported and left out; one that changed while read is sent as read, with
+// a warning; one whose name was given to another file since the walk is sent as that file, with a
+// warning, or left out and reported when it is no regular file any more.
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
@@ -21,6 +21,7 @@ import { isCarriable, isUnchanged, withRacyCtime } from './entry-meta';
 import { NOT_YET, type ParentIndex, type RankedParentFile } from './parent-index';
 import { CarriedRuns } from './carried-runs';
 import { LinkedInodes } from './linked-inodes';
+import { lostHardLinkWarning } from './lost-hard-link';
 import { FileContent, FileReadError, ShrankWhileReadError } from './file-content';
 import { fifoContent } from './fifo-content';
 import { openedFile } from './replaced-file';
@@ -99,11 +100,12 @@ export class EntrySender {
       return;
     }
     const laterLink = this.linkedInodes.laterLink(walked.stats, meta);
-    if (laterLink !== undefined) {
-      await this.batcher.add(batchedEntry(laterLink));
+    if (laterLink?.kind === 'link') {
+      await this.batcher.add(batchedEntry(laterLink.meta));
       this.progress.files++;
       return;
     }
+    if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
     const known = this.parent.lookup(meta.path);
     const parentFile = known === NOT_YET ? await this.parent.get(meta.path) : known;
     const joined = this.joinCarriedRun(meta, parentFile);
@@ -132,10 +134,11 @@ export class EntrySender {
    */
   private async sendWithoutContent(walked: WalkedEntry, shown: () => string): Promise<void> {
     const laterLink = this.linkedInodes.laterLink(walked.stats, walked.meta);
-    if (laterLink !== undefined) {
-      await this.batcher.add(batchedEntry(laterLink));
+    if (laterLink?.kind === 'link') {
+      await this.batcher.add(batchedEntry(laterLink.meta));
       return;
     }
+    if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
     const attributes = this.orReported(() => walked.readAttributes(), shown);
     if (attributes === undefined) return;
     const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
@@ -318,6 +321,15 @@ export class EntrySender {
     if (!hasChanged) return;
     this.progress.changedWhileRead.push(shown());
     this.progress.warnings.push(`${shown()}: file changed while being read (stored as read)`);
+  }
+
+  /**
+   * A later link sent on its own, its inode changed since its first path was sent: said when the first
+   * path still names that inode, a hard link the restore will not give back (see lost-hard-link.ts).
+   */
+  private warnIfLinkLost(walked: WalkedEntry, firstPath: Buffer): void {
+    const warning = lostHardLinkWarning(walked.meta.path, firstPath, walked.stats);
+    if (warning !== undefined) this.progress.warnings.push(warning);
   }
 
   private unreadable(path: () => string, reason: string): void {

@@ -42,19 +42,25 @@ export class LinkedInodes {
   }
 
   /**
-   * A later link's entry: `meta` naming the first path as its hardlinkTarget, with the first one's racy
-   * ctime if it had one. Undefined for an entry of one link, when its inode has no first link yet, or
-   * when its type, mode, rdev, link target, size, mtime or ctime differ from the first link's: then it is
-   * another inode (or the same one changed since) and is sent on its own.
+   * What a later link of the inode walked as `stats` is: 'link', `meta` naming the first path as its
+   * hardlinkTarget (with the first one's racy ctime if it had one); 'changed' when its type, mode, rdev,
+   * link target, size, mtime or ctime differ from the first link's: another inode under a reused number,
+   * or the same one changed since, sent on its own either way. Undefined for an entry of one link, or
+   * when its inode has no first link yet.
    */
-  laterLink(stats: PosixStat, meta: EntryMeta): EntryMeta | undefined {
+  laterLink(stats: PosixStat, meta: EntryMeta): LaterLink | undefined {
     if (!isLinkable(meta)) return undefined;
     const first = this.firstLinks.get(keyOf(stats));
-    if (first === undefined || !isSameAsRead(first, meta)) return undefined;
+    if (first === undefined) return undefined;
+    if (!isSameAsRead(first, meta)) return { kind: 'changed', firstPath: first.path };
     const linked: EntryMeta = { ...meta, hardlinkTarget: first.path };
-    return first.isRacy ? withRacyCtime(linked) : linked;
+    return { kind: 'link', meta: first.isRacy ? withRacyCtime(linked) : linked };
   }
 }
+
+export type LaterLink =
+  | { readonly kind: 'link'; readonly meta: EntryMeta }
+  | { readonly kind: 'changed'; readonly firstPath: Buffer };
 
 /** An entry with several links of a kind kept as links: a file, symlink or special file (a read FIFO's dump is not). */
 function isLinkable(meta: EntryMeta): boolean {

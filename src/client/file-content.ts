@@ -43,6 +43,24 @@ export class FileReadError extends Error {
   }
 }
 
+/**
+ * Above this size every file's extents are asked for, whatever its blocks. Regression: a sparse file
+ * whose blocks cover its size all the same (blocks preallocated past its end by fallocate --keep-size, an
+ * xattr block, extent tree blocks) was read whole and came back without its holes. Asking cost 6-12 µs a
+ * file here (fstat, SEEK_DATA and SEEK_HOLE through the addon: bench/hole-check-micro.ts), about what
+ * opening and reading a small file costs, and it is a round trip on NFS 4.2: paid only where reading the
+ * file costs far more (2-5 % of reading a 96 KiB one, before hashing it). A smaller file with holes so
+ * hidden comes back with them written as zeros: its content exact, at most this much more allocated.
+ * Ranges preallocated but never written read as holes (SEEK_HOLE does not tell them apart), and come back
+ * as holes, as they did already in a file with fewer blocks than its size.
+ */
+const ALWAYS_ASK_EXTENTS_ABOVE = 64 * 1024;
+
+/** Whether a file may have holes: certainly when its blocks are fewer than its size needs, possibly when big. */
+function mayHaveHoles(stat: PosixStat): boolean {
+  return stat.blocks * 512 < stat.size || stat.size > ALWAYS_ASK_EXTENTS_ABOVE;
+}
+
 export class FileContent {
   /** Data extents as offset, length pairs; empty for a dense file, [size, 0] for one that is all hole. */
   readonly extents: number[];
@@ -56,12 +74,11 @@ export class FileContent {
   constructor(private readonly fd: number, readonly statAtOpen: PosixStat) {
     this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     const size = statAtOpen.size;
-    // Fewer blocks than the size needs is the cheap sign of holes; only then are extents asked for.
     // Within the size declared: the file may have grown since statAtOpen. At most MAX_EXTENTS: a 10 GB
     // table punched every 16 KiB has 650,000, whose list alone was more than one message may carry,
     // and the whole backup failed. Past that the smallest holes are read (as zeros) and sent as data:
     // the restored content is exact, only those holes come back allocated.
-    const extents = statAtOpen.blocks * 512 < size
+    const extents = mayHaveHoles(statAtOpen)
       ? boundedExtents(extentsWithin(dataExtents(fd), size), MAX_EXTENTS)
       : [{ offset: 0, length: size }];
     const isDense = extents.length === 1 && extents[0].offset === 0 && extents[0].length === size;

@@ -7,7 +7,6 @@
 // a warning; one whose name was given to another file since the walk is sent as that file, with a
 // warning, or left out and reported when it is no regular file any more.
 import { closeSync } from 'node:fs';
-import { Socket } from 'node:net';
 import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
 import type { EntrySink } from '../common/wire/entry-batcher';
@@ -23,7 +22,7 @@ import { CarriedRuns } from './carried-runs';
 import { LinkedInodes } from './linked-inodes';
 import { lostHardLinkWarning } from './lost-hard-link';
 import { FileContent, FileReadError, ShrankWhileReadError } from './file-content';
-import { fifoContent } from './fifo-content';
+import { FifoContent } from './fifo-content';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
@@ -254,19 +253,19 @@ export class EntrySender {
       closeSync(fd);
       return;
     }
-    const socket = new Socket({ fd, readable: true, writable: false });
+    const content = new FifoContent(fd);
     try {
       if (this.chunks) {
         // Chunks cut before a failed read may go; the entry naming them never does.
-        this.progress.bytesRead += await this.chunks.sendFile(meta, fifoContent(socket));
+        this.progress.bytesRead += await this.chunks.sendFile(meta, content.pieces());
       } else {
         await this.batcher.flush();
         await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
-        await sendContent(this.stream, fifoContent(socket), (count) => { this.progress.bytesRead += count; });
+        await sendContent(this.stream, content.pieces(), (count) => { this.progress.bytesRead += count; });
       }
     } catch (error) {
       // Stopped before its end (or its start): the daemon must not keep its fd.
-      socket.destroy();
+      content.destroy();
       const cause = error instanceof UnreadableContentError ? error.reason : error;
       // Any other error is the upload's: it ends the backup.
       if (!(cause instanceof FileReadError)) throw error;

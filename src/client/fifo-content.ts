@@ -1,13 +1,61 @@
-// A read FIFO's content (read_all_fifos) as its socket gives it, with a failed read told apart from a
-// failed upload: an errno of the reads is a FileReadError (that FIFO is not in the backup, the backup
-// goes on), as a regular file's is; anything else, and every error of the upload, ends the backup.
-import type { Socket } from 'node:net';
+// A read FIFO's content (read_all_fifos): whatever a writer puts in until it closes the FIFO, and none
+// at all when no writer has it open. A failed read is told apart from a failed upload: an errno of the
+// reads is a FileReadError (that FIFO is not in the backup, the backup goes on), as a regular file's is;
+// anything else, and every error of the upload, ends the backup.
+import { closeSync, readSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { fileReadErrorOr } from './file-content';
 
-export async function* fifoContent(socket: Socket): AsyncGenerator<Buffer> {
-  try {
-    for await (const piece of socket) yield piece as Buffer;
-  } catch (error) {
-    throw fileReadErrorOr(error);
+/** What the first read takes at most; later reads are the socket's. */
+const FIRST_READ_BYTES = 64 * 1024;
+
+export class FifoContent {
+  private socket: Socket | undefined;
+  private isClosed = false;
+
+  /** fd: the FIFO opened for reading, non-blocking; this closes it (at its end, or destroy()). */
+  constructor(private readonly fd: number) {}
+
+  async *pieces(): AsyncGenerator<Buffer> {
+    try {
+      // One read before the socket's: Linux tells epoll nothing of a FIFO opened with no writer until a
+      // writer has come (fifo_open: "suppress EPOLLHUP until we have seen a writer"), so the socket waited
+      // for ever on a FIFO nobody writes, and with it the whole backup. read() says 0 at once: no writer.
+      const first = this.firstRead();
+      if (first === undefined) {
+        this.close();
+        return;
+      }
+      if (first.length > 0) yield first;
+      // A writer has it open (a writer seen): its close ends the socket's reads as it should.
+      this.socket = new Socket({ fd: this.fd, readable: true, writable: false });
+      for await (const piece of this.socket) yield piece as Buffer;
+    } catch (error) {
+      throw fileReadErrorOr(error);
+    }
+  }
+
+  /** Stops reading and closes the FIFO (a failed upload, or a read error): the daemon must not keep its fd. */
+  destroy(): void {
+    if (this.socket !== undefined) this.socket.destroy();
+    else this.close();
+  }
+
+  /** The bytes a writer has put in so far (maybe none); undefined when no writer has the FIFO open. */
+  private firstRead(): Buffer | undefined {
+    const buffer = Buffer.allocUnsafe(FIRST_READ_BYTES);
+    try {
+      const length = readSync(this.fd, buffer, 0, buffer.length, null);
+      return length === 0 ? undefined : buffer.subarray(0, length);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return Buffer.alloc(0);
+      throw error;
+    }
+  }
+
+  private close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    closeSync(this.fd);
   }
 }

@@ -1,0 +1,39 @@
+// Regression: with read_all_fifos = 1, a FIFO that no process had open for writing kept the backup
+// waiting for ever (Linux tells epoll of no hang-up until a writer has come). It must read as empty at
+// once, while a FIFO whose writer is slow to write is still read to the writer's close.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox } from './support/sandbox';
+
+for (const chunking of ['client', 'server'] as const) {
+  test(`a FIFO nobody writes to reads as empty; a slow writer is read to its close (chunking = ${chunking})`, async (t) => {
+    const sandbox = await Sandbox.create();
+    let writer: ChildProcess | undefined;
+    t.after(async () => {
+      writer?.kill('SIGKILL');
+      await sandbox.destroy();
+    });
+    const data = join(sandbox.root, 'data');
+    await mkdir(data);
+    const unwritten = join(data, 'a-unwritten.fifo');
+    const slow = join(data, 'b-slow.fifo');
+    execFileSync('mkfifo', [unwritten, slow]);
+    // Opens at once (blocked until the backup reads), writes nothing for a while, then writes and closes.
+    writer = spawn('sh', ['-c', 'exec 3> "$1"; sleep 1; printf "late line\\n" >&3; exec 3>&-', 'writer', slow], { stdio: 'ignore' });
+    await sandbox.startServer();
+    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, 'read_all_fifos = 1', `chunking = ${chunking}`]);
+
+    const backup = await sandbox.runClient(['-c', config, '-e'], { timeoutMs: 60_000 });
+    assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+
+    const target = join(sandbox.root, 'restored');
+    const restore = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+    assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+    assert.ok((await lstat(join(target, unwritten))).isFile());
+    assert.equal(await readFile(join(target, unwritten), 'utf8'), '');
+    assert.equal(await readFile(join(target, slow), 'utf8'), 'late line\n');
+  });
+}

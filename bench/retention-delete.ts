@@ -38,7 +38,7 @@ function newContent(catalog: Catalog, clientId: number, index: number, night: nu
     const hash = hashOf(`chunk ${index} night ${night}`);
     const packId = catalog.packs.insert(`pack-${index}-${night}`, 100, 0);
     const [chunkId] = catalog.chunks.insertRows(packId, [{ hash, offset: 0, storedSize: 60, rawSize: 100 }]);
-    catalog.clientChunks.add(clientId, [hash]);
+    catalog.clientChunks.add(clientId, [{ hash, storedSize: 60 }]);
     return catalog.contents.insertRows(hashOf(`content ${index} night ${night}`), 100, [chunkId]);
   });
 }

@@ -268,7 +268,7 @@ test('a version-2 catalog migrates: committed complete backups take their number
   // Back to what version 2 had: no column, version 2 recorded.
   const raw = new Database(file);
   raw.exec(`ALTER TABLE backups DROP COLUMN complete_ordinal; DELETE FROM meta WHERE key LIKE 'last_complete_ordinal.%';
-    UPDATE meta SET value = '2' WHERE key = 'schema_version'`);
+    ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '2' WHERE key = 'schema_version'`);
   raw.close();
 
   const catalog = new Catalog(file);
@@ -302,7 +302,7 @@ test('a version-3 catalog migrates: each client\'s committed entries are counted
   v3.entries.insert(running.id, [entry('/r')], [a]);
   v3.close();
   const raw = new Database(file);
-  raw.exec(`DROP TABLE client_contents; UPDATE meta SET value = '3' WHERE key = 'schema_version';
+  raw.exec(`DROP TABLE client_contents; ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '3' WHERE key = 'schema_version';
     INSERT OR REPLACE INTO meta (key, value) VALUES ('client_chunks_pruned', '1')`);
   raw.close();
 
@@ -319,6 +319,33 @@ test('a version-3 catalog migrates: each client\'s committed entries are counted
   t.after(() => counted.close());
   assert.deepEqual(counted.prepare('SELECT client_id, content_id, refs FROM client_contents ORDER BY 1, 2').raw().all(), [[node1, a, 3], [node1, b, 1], [node2, b, 1]]);
   assert.equal(catalog.meta.get('client_chunks_pruned'), undefined, 'the store prunes clients\' knowledge at its next open');
+});
+
+test('a version-4 catalog migrates: each client is charged the chunk\'s stored size for every chunk it holds, shared or not', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v4-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v4 = new Catalog(file);
+  const [node1, node2] = [v4.clients.idOf('node1'), v4.clients.idOf('node2')];
+  const [shared, own] = [sha256('v4 shared'), sha256('v4 own')];
+  v4.transaction(() => {
+    const packId = v4.packs.insert('pack-v4', 1000, 1);
+    v4.chunks.insertRows(packId, [{ hash: shared, offset: 0, storedSize: 300, rawSize: 900 }, { hash: own, offset: 400, storedSize: 70, rawSize: 70 }]);
+  });
+  v4.close();
+  const raw = new Database(file);
+  raw.exec(`ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
+  const add = raw.prepare(`INSERT INTO client_chunks (client_id, hash) VALUES (?, ?)`);
+  for (const [clientId, hash] of [[node1, shared], [node1, own], [node2, shared]] as const) add.run(clientId, hash);
+  raw.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  // Version 4 charged node1 300 / 2 + 70 and node2 150: the share told each that the other holds the chunk.
+  assert.deepEqual(catalog.usage.clientUsage(node1), { bytes: 370, chunks: 2 });
+  assert.deepEqual(catalog.usage.clientUsage(node2), { bytes: 300, chunks: 1 });
+  assert.deepEqual(catalog.usage.sharing(node1, catalog.usage.clientUsage(node1)), { ownBytes: 70, sharedBytes: 300 });
 });
 
 const VERSION_1_SCHEMA = `

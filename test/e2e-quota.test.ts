@@ -98,7 +98,7 @@ test('soft_quota notifies once per crossing; hard_quota refuses the next backup 
   assert.match(calls[4].reason!, /hard_quota/);
   assert.match(server.log(), /upload from node1: backup of client "node1" refused: it uses/);
 
-  // Deleting backups brings usage down (after the server's GC) and backups go again.
+  // Deleting backups brings usage down at once (the client's rows for what only they used go with them), and backups go again.
   exited(await cli('-d', '3', '--force'), 0, '-d 3');
   exited(await cli('-e'), 0, 'backup after freeing space');
 });
@@ -137,7 +137,7 @@ test('a store disk below min_free refuses backups before writing anything, and n
   exited(await sandbox.runClient(['-c', config2, '-e']), 0, 'backup with min_free = 1M');
 });
 
-test('a chunk two clients hold counts half for each; what only one holds counts whole', async (t) => {
+test('a chunk two clients hold counts whole for each; the notification tells the operator how much of it others hold too', async (t) => {
   const sandbox = await Sandbox.create({ clients: [] });
   t.after(() => sandbox.destroy());
   const notify = await notifyScript(sandbox.root);
@@ -160,9 +160,12 @@ test('a chunk two clients hold counts half for each; what only one holds counts 
   };
   const first = await usageAfterBackup('node1', 10 * 1024, 2);
   assert.equal(first.sharedBytes, 0);
-  assert.ok(first.ownBytes >= 106 * 1024 && first.ownBytes < 107 * 1024, `node1 alone: ${first.ownBytes}`);
+  assert.ok(first.usageBytes >= 106 * 1024 && first.usageBytes < 107 * 1024, `node1 alone: ${first.usageBytes}`);
+  assert.equal(first.ownBytes, first.usageBytes);
   const second = await usageAfterBackup('node2', 20 * 1024, 4);
+  // Its own copy of the shared 96 KiB, whole: what it would be charged had node1 never had them.
+  assert.ok(second.usageBytes >= 116 * 1024 && second.usageBytes < 117 * 1024, `node2: ${second.usageBytes}`);
   assert.ok(second.ownBytes >= 20 * 1024 && second.ownBytes < 21 * 1024, `node2's own: ${second.ownBytes}`);
-  assert.ok(second.sharedBytes >= 48 * 1024 && second.sharedBytes < 49 * 1024, `half of the shared 96 KiB: ${second.sharedBytes}`);
+  assert.ok(second.sharedBytes >= 96 * 1024 && second.sharedBytes < 97 * 1024, `the shared 96 KiB, whole: ${second.sharedBytes}`);
   assert.equal(second.usageBytes, second.ownBytes + second.sharedBytes);
 });

@@ -32,7 +32,7 @@ async function staleRowsOfNode1(fixture: StoreFixture, seed: string, notPruned: 
   try {
     const node1 = catalog.clients.find('node1')!;
     catalog.transaction(() => {
-      catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => hashes.subarray(index * 32, index * 32 + 32)));
+      catalog.clientChunks.add(node1, Array.from({ length: hashes.length / 32 }, (_, index) => ({ hash: hashes.subarray(index * 32, index * 32 + 32), storedSize: 0 })));
       if (notPruned) catalog.meta.set('client_chunks_pruned', '0');
     });
   } finally {

@@ -26,7 +26,7 @@ import { LocalBackend } from './backend/local-backend';
 import { checkStore, type CheckOptions, type CheckReport } from './check';
 import { SpaceReserve } from './space-reserve';
 import type { RemovedFile } from './catalog/repair-queries';
-import type { ClientUsage } from './catalog/usage-queries';
+import type { ClientUsage, UsageSharing } from './catalog/usage-queries';
 import { acquireProcessLock } from './process-lock';
 import { PLAIN_FRAMING, type RecordFraming } from './pack/record-framing';
 import { SEALED_FRAMING_OVERHEAD, SealedFraming } from './crypto/sealed-framing';
@@ -103,7 +103,7 @@ export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
-export type { ClientUsage } from './catalog/usage-queries';
+export type { ClientUsage, UsageSharing } from './catalog/usage-queries';
 export type { SnapshotFigures } from './snapshot/catalog-snapshots';
 export type { StagingFigures } from './pack/staging-budget';
 export type { PackCacheFigures } from './cache/pack-cache';
@@ -336,7 +336,7 @@ export class ChunkStore {
       const ids = catalog.chunks.insertRows(packId, sealed.records);
       // Kept for a retry of this client's backup if this one fails, and known to the client from now on.
       catalog.holds.hold(ids, backup.clientId, backup.id, Date.now() + this.resumeHoldMs);
-      catalog.clientChunks.add(backup.clientId, sealed.records.map((record) => record.hash));
+      catalog.clientChunks.add(backup.clientId, sealed.records);
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;
@@ -423,7 +423,13 @@ export class ChunkStore {
   /** What the client's data takes in the store, the rule quotas use (usage-queries.ts); zero for a client never seen. */
   clientUsage(clientName: string): ClientUsage {
     const clientId = this.catalog.clients.find(clientName);
-    return clientId === undefined ? { bytes: 0, ownBytes: 0, sharedBytes: 0, chunks: 0 } : this.catalog.usage.clientUsage(clientId);
+    return clientId === undefined ? { bytes: 0, chunks: 0 } : this.catalog.usage.clientUsage(clientId);
+  }
+
+  /** For the operator only: how much of a usage lies in chunks other clients hold too (UsageSharing). */
+  usageSharing(clientName: string, usage: ClientUsage): UsageSharing {
+    const clientId = this.catalog.clients.find(clientName);
+    return clientId === undefined ? { ownBytes: usage.bytes, sharedBytes: 0 } : this.catalog.usage.sharing(clientId, usage);
   }
 
   figures(): StoreFigures {

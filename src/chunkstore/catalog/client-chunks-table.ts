@@ -28,6 +28,24 @@ export interface ForgottenChunks {
   readonly rawBytes: number;
 }
 
+/** A chunk a client has stored or referenced, as its own rows know it. */
+export interface ClientChunk {
+  readonly chunkId: number;
+  readonly rawSize: number;
+  /** What the client's own copy takes stored (see OwnCopy). */
+  readonly storedSize: number;
+}
+
+/**
+ * A chunk and what the client's own copy of it takes stored: the payload it sent, or what the store's
+ * encoding of the bytes it sent takes. Never the chunk row's size when another client stored the
+ * bytes first: that is the other client's encoding, which would tell this one who stored them how.
+ */
+export interface OwnCopy {
+  readonly hash: Buffer;
+  readonly storedSize: number;
+}
+
 export class ClientChunksTable {
   private readonly statements;
 
@@ -38,12 +56,13 @@ export class ClientChunksTable {
       client_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL, PRIMARY KEY (client_id, chunk_id)) WITHOUT ROWID`);
     this.statements = {
       known: connection.prepare(
-        `SELECT c.id AS chunkId, c.raw_size AS rawSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
+        `SELECT c.id AS chunkId, c.raw_size AS rawSize, cc.stored_size AS storedSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
          WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
-      add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash) VALUES (?, ?)`),
+      // A row the client has keeps its size: the copy it was first charged for.
+      add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash, stored_size) VALUES (?, ?, ?)`),
       clientsWithRows: connection.prepare(`SELECT DISTINCT client_id FROM client_chunks`).pluck(),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
-      holds: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
+      heldSize: connection.prepare(`SELECT stored_size FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
       // One statement per backup, as contents.refs is counted (BackupsTable.addReferences).
       countBackup: connection.prepare(
         `INSERT INTO client_contents (client_id, content_id, refs)
@@ -95,14 +114,17 @@ export class ClientChunksTable {
     };
   }
 
-  /** The chunk, if this client has stored or referenced it (its own rows are looked at first, and only then the chunk's). */
-  known(clientId: number, hash: Buffer): { readonly chunkId: number; readonly rawSize: number } | undefined {
-    return this.statements.known.get(clientId, hash) as { chunkId: number; rawSize: number } | undefined;
+  /**
+   * The chunk, if this client has stored or referenced it (its own rows are looked at first, and only
+   * then the chunk's); storedSize is the client's own copy's, not the stored row's.
+   */
+  known(clientId: number, hash: Buffer): ClientChunk | undefined {
+    return this.statements.known.get(clientId, hash) as ClientChunk | undefined;
   }
 
-  /** Whether this client has stored or referenced this chunk (the row may be another client's copy). */
-  holds(clientId: number, hash: Buffer): boolean {
-    return this.statements.holds.get(clientId, hash) !== undefined;
+  /** What this client's own copy of the chunk takes, if it has stored or referenced it; undefined if not. */
+  heldSize(clientId: number, hash: Buffer): number | undefined {
+    return this.statements.heldSize.get(clientId, hash) as number | undefined;
   }
 
   /** Whether this client holds any chunk at all (a new client's first backup need not look each one up). */
@@ -110,9 +132,9 @@ export class ClientChunksTable {
     return this.statements.any.get(clientId) !== undefined;
   }
 
-  /** Inside the caller's transaction. */
-  add(clientId: number, hashes: Iterable<Buffer>): void {
-    for (const hash of hashes) this.statements.add.run(clientId, hash);
+  /** Inside the caller's transaction; a chunk the client has already keeps the size it had. */
+  add(clientId: number, chunks: Iterable<OwnCopy>): void {
+    for (const chunk of chunks) this.statements.add.run(clientId, chunk.hash, chunk.storedSize);
   }
 
   /** A backup commits: its entries count as the client's; its holds, about to go, make their chunks candidates. Inside the commit's transaction. */

@@ -1,7 +1,7 @@
 // Opens the catalog's SQLite file (WAL) at the current schema version, migrating older stores,
 // and runs transactions; only the catalog's table modules hold the connection.
 import Database from 'better-sqlite3';
-import { MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import { MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, MIGRATE_4_TO_5_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { CorruptError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { Logger } from '../../common/logger';
@@ -59,7 +59,8 @@ export class CatalogDatabase {
     // whose start takes that long should say why, and how long it took.
     const isUpgrade = version !== undefined && version < SCHEMA_VERSION;
     const startedAt = performance.now();
-    // From version 3 only the count runs; an older one also rewrites its contents or backups first.
+    // From version 3 the count runs (then version 5's copy of a stored size per client chunk, one
+    // index probe each); an older one also rewrites its contents or backups first.
     const rate = version === 3 ? ' (about 1 s per 1.5 million backed-up files)' : '';
     if (isUpgrade) this.logger?.info(`${this.file}: upgrading the catalog from schema ${version} to ${SCHEMA_VERSION}; a large catalog takes a while${rate}`);
     this.transaction(() => {
@@ -70,6 +71,7 @@ export class CatalogDatabase {
       if (version !== undefined && version < 3) this.connection.exec(MIGRATE_2_TO_3_SQL);
       this.connection.exec(SCHEMA_SQL);
       if (version !== undefined && version < 4) this.connection.exec(MIGRATE_3_TO_4_SQL);
+      if (version !== undefined && version < 5) this.connection.exec(MIGRATE_4_TO_5_SQL);
       this.connection.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
         ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));
     }, true);

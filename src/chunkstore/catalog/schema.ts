@@ -1,7 +1,7 @@
-// The catalog's SQLite schema (version 4) and the migrations from versions 1, 2 and 3.
+// The catalog's SQLite schema (version 5) and the migrations from versions 1, 2, 3 and 4.
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -122,10 +122,13 @@ CREATE INDEX IF NOT EXISTS chunk_holds_backup ON chunk_holds(backup_id);
 -- Which chunks each client has stored or referenced, by hash: a client is told "the store has it"
 -- only from its own rows (no oracle on other clients' data), and the lookup never touches the global
 -- index, so its timing says nothing either. Rows go when their chunk is swept, and when the client's
--- last backup referencing the chunk is deleted.
+-- last backup referencing the chunk is deleted. stored_size is what this client's own copy takes
+-- (the payload it sent, or the store's encoding of the bytes it sent to be chunked), whoever stored
+-- the chunk first: its quota usage is the sum, which no other client's data can change.
 CREATE TABLE IF NOT EXISTS client_chunks (
   client_id INTEGER NOT NULL,
   hash BLOB NOT NULL,
+  stored_size INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (client_id, hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS client_chunks_hash ON client_chunks(hash);
@@ -217,4 +220,14 @@ DELETE FROM meta WHERE key = 'client_chunks_pruned';
 INSERT INTO client_contents (client_id, content_id, refs)
   SELECT b.client_id, e.content_id, COUNT(*) FROM entries e JOIN backups b ON b.id = e.backup_id
   WHERE b.state = 'committed' AND e.content_id IS NOT NULL GROUP BY b.client_id, e.content_id;
+`;
+
+/**
+ * Version 4 charged a client's quota a share of each chunk (its stored size over the number of
+ * clients holding it), which told the client whether others hold the same bytes. Its rows take the
+ * chunk's stored size: the size of the copy the store has, the best known of the client's own.
+ */
+export const MIGRATE_4_TO_5_SQL = `
+ALTER TABLE client_chunks ADD COLUMN stored_size INTEGER NOT NULL DEFAULT 0;
+UPDATE client_chunks SET stored_size = COALESCE((SELECT ch.stored_size FROM chunks ch WHERE ch.hash = client_chunks.hash), 0);
 `;

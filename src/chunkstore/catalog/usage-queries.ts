@@ -1,15 +1,23 @@
-// What one client's data takes in the store, for quotas: every chunk the client has stored or
-// referenced (client_chunks), its whole stored size when no other client has it, else an equal share.
+// What one client's data takes in the store, for quotas: its own copy of every chunk it has stored
+// or referenced (client_chunks.stored_size), whoever else holds the same bytes.
 import type { CatalogDatabase } from './database';
 
 export interface ClientUsage {
-  /** ownBytes + sharedBytes, rounded: what quotas compare. */
+  /** What quotas compare: the stored size of the client's own copy of each of its chunks. */
   readonly bytes: number;
-  /** Stored (compressed) sizes of the chunks only this client has. */
-  readonly ownBytes: number;
-  /** Its share of chunks other clients have too: stored size / number of clients having it. */
-  readonly sharedBytes: number;
   readonly chunks: number;
+}
+
+/**
+ * The operator's view of a usage (the quota notification): how much of it lies in chunks other
+ * clients hold too. Each of them is charged its own copy, so the usages of all clients can add up to
+ * more than the store holds. Never told to a client, nor compared with a quota: it depends on others.
+ */
+export interface UsageSharing {
+  /** Of ClientUsage.bytes: in chunks only this client holds. */
+  readonly ownBytes: number;
+  /** Of ClientUsage.bytes: in chunks other clients hold too. */
+  readonly sharedBytes: number;
 }
 
 export class UsageQueries {
@@ -18,20 +26,23 @@ export class UsageQueries {
   constructor(database: CatalogDatabase) {
     const db = database.connection;
     this.statements = {
-      // One pass over this client's rows (primary key), one index probe each for the chunk and its
-      // holders: the cost follows the client's distinct chunks, not its backups or files.
-      usage: db.prepare(
-        `SELECT COUNT(*) AS chunks,
-                COALESCE(SUM(CASE WHEN holders = 1 THEN stored_size ELSE 0 END), 0) AS ownBytes,
-                COALESCE(SUM(CASE WHEN holders > 1 THEN stored_size * 1.0 / holders ELSE 0 END), 0) AS sharedBytes
-         FROM (SELECT ch.stored_size, (SELECT COUNT(*) FROM client_chunks other WHERE other.hash = mine.hash) AS holders
-               FROM client_chunks mine JOIN chunks ch ON ch.hash = mine.hash WHERE mine.client_id = ?)`),
+      // The client's own rows by their primary key, nothing else: the cost follows the client's distinct
+      // chunks (not its backups or files), and neither the figure nor its time depends on other clients.
+      usage: db.prepare(`SELECT COUNT(*) AS chunks, COALESCE(SUM(stored_size), 0) AS bytes FROM client_chunks WHERE client_id = ?`),
+      // One index probe per chunk of the client for another holder.
+      shared: db.prepare(
+        `SELECT COALESCE(SUM(mine.stored_size), 0) FROM client_chunks mine
+         WHERE mine.client_id = @client AND EXISTS (SELECT 1 FROM client_chunks other WHERE other.hash = mine.hash AND other.client_id <> @client)`).pluck(),
     };
   }
 
   clientUsage(clientId: number): ClientUsage {
-    const row = this.statements.usage.get(clientId) as { chunks: number; ownBytes: number; sharedBytes: number };
-    const sharedBytes = Math.round(row.sharedBytes);
-    return { bytes: row.ownBytes + sharedBytes, ownBytes: row.ownBytes, sharedBytes, chunks: row.chunks };
+    return this.statements.usage.get(clientId) as ClientUsage;
+  }
+
+  /** Splits a usage by whether other clients hold the same chunks: for the operator only (see UsageSharing). */
+  sharing(clientId: number, usage: ClientUsage): UsageSharing {
+    const sharedBytes = this.statements.shared.get({ client: clientId }) as number;
+    return { ownBytes: usage.bytes - sharedBytes, sharedBytes };
   }
 }

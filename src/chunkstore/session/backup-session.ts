@@ -3,6 +3,7 @@
 // after a failure. Nothing is visible before commit(): packs are stored durably first, then one
 // durable catalog transaction makes the backup committed and counts its references.
 import type { Catalog } from '../catalog/catalog';
+import type { OwnCopy } from '../catalog/client-chunks-table';
 import type { BackupRecord, ReferencedFields, StoredEntry } from '../catalog/records';
 import type { ChunkerFactory } from '../chunker/chunker';
 import type { EncodedChunk } from '../codec';
@@ -192,15 +193,15 @@ export class BackupSession {
     // One it used from the store becomes so here, held too: a chunk sent or named before the file that
     // uses it, which never comes (the file failed, the backup was abandoned), is then forgotten when the
     // hold goes (released at the commit, expired after an abandon), as one named by no entry must be.
-    const used: { hashes: Buffer[]; chunkIds: number[] } = { hashes: [], chunkIds: [] };
+    const used: { copies: OwnCopy[]; chunkIds: number[] } = { copies: [], chunkIds: [] };
     for (const chunk of this.context.clientHashes.values()) {
       if (chunk.chunkId === undefined) continue;
-      used.hashes.push(chunk.hash);
+      used.copies.push({ hash: chunk.hash, storedSize: chunk.storedSize });
       used.chunkIds.push(chunk.chunkId);
     }
     catalog.transaction(() => {
-      // What this client has stored or used is what it may later be told the store has.
-      catalog.clientChunks.add(this.backup.clientId, used.hashes);
+      // What this client has stored or used is what it may later be told the store has, and what its quota is charged.
+      catalog.clientChunks.add(this.backup.clientId, used.copies);
       catalog.holds.hold(used.chunkIds, this.backup.clientId, this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       contents.forEach((content, index) => {
         content.id = catalog.contents.insertRows(content.hash, content.size, chunkIds[index]);

@@ -11,7 +11,8 @@ import { LimitError, ProtocolError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { ContentWriterContext } from './content-writer';
 import type { ContentRef } from './content-ref';
-import { isChunkNewToClient } from './new-bytes';
+import { heldCopySize, useChunk } from './new-bytes';
+import type { ClientChunk } from '../catalog/client-chunks-table';
 
 const HASH_SIZE = 32;
 /** Raw bytes being verified and appended at once: bounded, the workers (or this thread) kept busy. */
@@ -37,8 +38,8 @@ export interface ReceivedChunk {
 }
 
 export class ChunkIntake {
-  /** Chunks this client was told the store has: held for the session, by hex hash. */
-  private readonly answered = new Map<string, { readonly chunkId: number; readonly rawSize: number }>();
+  /** Chunks this client was told the store has, with what its own copy takes: held for the session, by hex hash. */
+  private readonly answered = new Map<string, ClientChunk>();
   /** Where received chunks are decoded to be hashed (maxChunkSize bytes once the first one comes). */
   private scratch = Buffer.alloc(0);
 
@@ -159,18 +160,20 @@ export class ChunkIntake {
   private store(chunk: ReceivedChunk): { written: Promise<void>; rawSize: number } | undefined {
     const key = chunk.hash.toString('hex');
     if (this.context.newChunks.has(key) || this.answered.has(key)) return undefined;
-    const isFirstUse = !this.context.clientHashes.has(key);
     // Another client's copy: the client had to send it (it may not learn that the store has it), but it is stored once.
     const existing = this.context.catalog.chunks.known(chunk.hash);
-    this.context.clientHashes.set(key, { hash: chunk.hash, chunkId: existing?.chunkId });
+    const { used, isFirstUse } = useChunk(this.context, chunk.hash, key, existing?.chunkId);
     if (existing !== undefined) {
       this.context.hold.chunks.add(existing.chunkId);
-      this.answered.set(key, existing);
-      // Nor from its backup's new bytes, nor from what they take: its own copy is the payload it sent.
-      if (isChunkNewToClient(this.context, chunk.hash, isFirstUse)) {
+      // Nor from its backup's new bytes, nor from what they take, nor from its quota: its own copy is
+      // the payload it sent, unless it held the chunk before (a copy it was charged for then).
+      const heldSize = isFirstUse ? heldCopySize(this.context, chunk.hash) : used.storedSize;
+      if (heldSize === undefined) {
         this.context.stored.newBytes += chunk.rawSize;
         this.context.stored.storedBytes += chunk.payload.length;
       }
+      used.storedSize = heldSize ?? chunk.payload.length;
+      this.answered.set(key, { chunkId: existing.chunkId, rawSize: existing.rawSize, storedSize: used.storedSize });
       return undefined;
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
@@ -186,7 +189,7 @@ export class ChunkIntake {
    * arrive long after their chunks (a query gathers many files), so one may still name it. Its pack is
    * sealed by now, so it is this client's own and held by the session: the rule missing() answers by.
    */
-  private heldSinceFlush(hash: Buffer, key: string): { readonly chunkId: number; readonly rawSize: number } | undefined {
+  private heldSinceFlush(hash: Buffer, key: string): ClientChunk | undefined {
     const known = this.context.catalog.clientChunks.known(this.clientId, hash);
     if (known === undefined) return undefined;
     this.context.hold.chunks.add(known.chunkId);
@@ -213,9 +216,12 @@ export class ChunkIntake {
       }
       chunks.push(stored?.chunkId ?? known!.chunkId);
       chunkHashes.push(hash);
-      // Recorded as the client's own at the next flush, with the entry that uses it: a deletion since the
-      // answer may have made the client forget it (ClientChunksTable.forgetUnreferenced). A copy: `hashes` is a message.
-      if (!this.context.clientHashes.has(key)) this.context.clientHashes.set(key, { hash: Buffer.from(hash), chunkId: stored === undefined ? known!.chunkId : undefined });
+      // Recorded as the client's own at the next flush, with the entry that uses it and the size of its
+      // copy: a deletion since the answer may have made the client forget it (ClientChunksTable.forgetUnreferenced).
+      // A copy: `hashes` is a message.
+      if (!this.context.clientHashes.has(key)) {
+        this.context.clientHashes.set(key, { hash: Buffer.from(hash), chunkId: stored === undefined ? known!.chunkId : undefined, storedSize: known?.storedSize ?? 0 });
+      }
       size += stored?.rawSize ?? known!.rawSize;
     }
     const contentHash = contentHashOf(chunkHashes);

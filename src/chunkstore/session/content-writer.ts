@@ -11,7 +11,7 @@ import { ContentHasher } from '../../common/content-hash';
 import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
-import { isChunkNewToClient } from './new-bytes';
+import { heldCopySize, useChunk } from './new-bytes';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
 export interface StoredBytes {
@@ -49,7 +49,13 @@ export interface ContentWriterContext {
 /** A chunk a session used: chunkId undefined for one the session stored itself (its id settles with its pack). */
 export interface UsedChunk {
   readonly hash: Buffer;
-  readonly chunkId: number | undefined;
+  chunkId: number | undefined;
+  /**
+   * What the client's own copy takes stored, which its quota is charged (client_chunks.stored_size):
+   * its existing row's, the payload it sent, or the store's encoding of its bytes. Set by the flush
+   * at the latest (a chunk being encoded sets it then, and the flush drains the encoders first).
+   */
+  storedSize: number;
 }
 
 /** Raw bytes being encoded at once per session: enough to keep the workers busy, bounded in memory. */
@@ -125,14 +131,16 @@ export class ContentWriter {
   private async storeChunk(chunk: Buffer, hash: Buffer): Promise<void> {
     this.contentHash.add(hash);
     const key = hash.toString('hex');
-    const isFirstUse = !this.context.clientHashes.has(key);
     const known = this.context.catalog.chunks.known(hash);
-    this.context.clientHashes.set(key, { hash, chunkId: known?.chunkId });
+    const { used, isFirstUse } = useChunk(this.context, hash, key, known?.chunkId);
     if (known) {
       // Held in the same turn as the lookup: a sweep cannot fall between them.
       this.context.hold.chunks.add(known.chunkId);
       this.chunks.push(known.chunkId);
-      if (isChunkNewToClient(this.context, hash, isFirstUse)) await this.countOwnCopy(chunk);
+      if (!isFirstUse) return;
+      const heldSize = heldCopySize(this.context, hash);
+      if (heldSize === undefined) await this.countOwnCopy(chunk, used);
+      else used.storedSize = heldSize;
       return;
     }
     this.hasNewChunk = true;
@@ -141,7 +149,7 @@ export class ContentWriter {
       this.chunks.push(stored.chunkId);
       return;
     }
-    const appended = this.encodeAndAppend(chunk, hash);
+    const appended = this.encodeAndAppend(chunk, hash, used);
     const chunkId = appended.then((record) => record.chunkId);
     chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first
     this.context.newChunks.set(key, { chunkId, rawSize: chunk.length });
@@ -152,15 +160,19 @@ export class ContentWriter {
   /**
    * Counts a chunk the store has from another client as this backup's new bytes, stored as this store
    * would encode it now: the row's stored size is the first uploader's encoding (raw, another level).
-   * Counted before the next flush, which drains the work in flight.
+   * The same size is what the client's quota is charged for it. Counted before the next flush, which
+   * drains the work in flight.
    */
-  private async countOwnCopy(chunk: Buffer): Promise<void> {
+  private async countOwnCopy(chunk: Buffer, used: UsedChunk): Promise<void> {
     this.context.stored.newBytes += chunk.length;
-    const counted = this.context.encode(chunk).then((encoded) => { this.context.stored.storedBytes += encoded.payload.length; });
+    const counted = this.context.encode(chunk).then((encoded) => {
+      this.context.stored.storedBytes += encoded.payload.length;
+      used.storedSize = encoded.payload.length;
+    });
     await this.context.inFlight.add(counted, chunk.length, MAX_BYTES_IN_FLIGHT);
   }
 
-  private encodeAndAppend(chunk: Buffer, hash: Buffer): Promise<{ written: Promise<void>; chunkId: Promise<number> }> {
+  private encodeAndAppend(chunk: Buffer, hash: Buffer, used: UsedChunk): Promise<{ written: Promise<void>; chunkId: Promise<number> }> {
     // Chunks encode in parallel but are appended in stream order: a file's chunks then lie in
     // sequence in its pack, which is what restore reads fastest.
     const encoding = this.context.encode(chunk);
@@ -171,6 +183,7 @@ export class ContentWriter {
       const record = this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload);
       this.context.stored.newBytes += chunk.length;
       this.context.stored.storedBytes += record.storedSize;
+      used.storedSize = record.storedSize;
       return record;
     })();
     // The pack writer keeps appends in call order; awaiting the previous call is all the ordering needed.

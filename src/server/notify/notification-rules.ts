@@ -77,8 +77,10 @@ export class NotificationRules {
     }
     if (this.softQuotaNotified.get(clientName) === quotas.softQuotaBytes) return;
     this.softQuotaNotified.set(clientName, quotas.softQuotaBytes);
+    // The split is the operator's (it depends on other clients' data); the quota compares usage alone.
+    const { ownBytes, sharedBytes } = this.context.store.usageSharing(clientName, usage);
     this.notifier.send(quotaNotification(clientName, backupNumber, {
-      usageBytes: usage.bytes, ownBytes: usage.ownBytes, sharedBytes: usage.sharedBytes,
+      usageBytes: usage.bytes, ownBytes, sharedBytes,
       softQuotaBytes: quotas.softQuotaBytes, hardQuotaBytes: quotas.hardQuotaBytes ?? null,
     }, now));
   }

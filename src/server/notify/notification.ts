@@ -11,8 +11,11 @@ export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' 
 
 /** A client's usage against its quotas (the `quota` outcome). */
 export interface QuotaFigures {
+  /** What the quotas compare: the client's own copy of every chunk it holds. */
   readonly usageBytes: number;
+  /** Of usageBytes, in chunks only this client holds (the operator's view: it depends on other clients). */
   readonly ownBytes: number;
+  /** Of usageBytes, in chunks other clients hold too, each of them charged its own copy. */
   readonly sharedBytes: number;
   readonly softQuotaBytes: number;
   readonly hardQuotaBytes: number | null;

@@ -9,7 +9,7 @@ import { Sandbox } from './support/sandbox';
 import { snapshotTree, writeDeterministicFile } from './support/trees';
 import { startClient } from './support/background-client';
 import {
-  assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, waitUntil, writtenPackBytes, type KnownBackup,
+  assertCheckClean, assertRestoresExactly, backupNow, listedNumbers, waitForLog, waitUntil, writtenPackBytes, type KnownBackup,
 } from './support/fault-tools';
 
 const MEBIBYTE = 1024 * 1024;
@@ -102,7 +102,8 @@ test('a backup paused while GC drops the last committed reference to chunks it d
   const deletion = await sandbox.runClient(['-c', config2, '-d', String(early.number)]);
   assert.equal(deletion.code, 0, deletion.stderr);
   // The sweep ran while node1 was stopped and took old.bin's chunks, but not the shared ones node1's session holds.
-  assert.match(server.log(), / gc: [1-9]\d* chunks/, 'GC swept garbage while the backup was paused');
+  // It runs after the deletion's reply: waited for, with node1 still stopped.
+  await waitForLog(server, / gc: [1-9]\d* chunks/, 'GC to sweep garbage while the backup is paused');
   assert.ok(client.isRunning(), 'the backup was still paused when GC ran');
 
   client.child.kill('SIGCONT');

@@ -6,7 +6,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
 import { snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
-import { assertCheckClean, backupNow, packSizes, setUpFirstBackup, waitUntil, type FirstBackup, type KnownBackup } from './support/fault-tools';
+import { assertCheckClean, backupNow, packSizes, setUpFirstBackup, waitForLog, waitUntil, type FirstBackup, type KnownBackup } from './support/fault-tools';
 import { startClient, type BackgroundClient } from './support/background-client';
 
 const MEBIBYTE = 1024 * 1024;
@@ -81,7 +81,8 @@ test('a restore paused while a delete and GC compact the pack it reads finishes 
   const writtenAtPause = await bytesUnder(target);
   const deletion = await sandbox.runClient(['-c', config, '-d', String(first.number)]);
   assert.equal(deletion.code, 0, deletion.stderr);
-  assert.match(server.log(), / gc: .* 1 rewritten/, 'GC compacted the pack the restore reads');
+  // GC runs after the deletion's reply: waited for, with the restore still paused.
+  await waitForLog(server, / gc: .* 1 rewritten/, 'GC to compact the pack the restore reads');
   const present = await packSizes(sandbox);
   assert.deepEqual(firstPacks.filter((pack) => !present.has(pack)), [],
     'the compacted pack stays while a restore that began before it was doomed may read it');
@@ -113,7 +114,7 @@ test('a restore paused mid-file while its own backup is deleted and collected fi
   const client = await pausedRestore(config, only, target, 2 * MEBIBYTE, restoring);
   const deletion = await sandbox.runClient(['-c', config, '-d', String(only.number), '--force']);
   assert.equal(deletion.code, 0, deletion.stderr);
-  assert.match(server.log(), / gc: [1-9]\d* chunks/, 'GC dropped the deleted backup\'s chunks while the restore was paused');
+  await waitForLog(server, / gc: [1-9]\d* chunks/, 'GC to drop the deleted backup\'s chunks while the restore is paused');
   client.child.kill('SIGCONT');
   const result = await client.result;
   t.diagnostic(`restore exited ${result.code}: ${result.stdout}${result.stderr}`);

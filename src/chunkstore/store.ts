@@ -375,6 +375,12 @@ export class ChunkStore {
     });
   }
 
+  /** Whether a collection would find rows to sweep now (unreferenced contents, or chunks neither referenced nor held). */
+  hasGarbage(): boolean {
+    const counts = this.catalog.garbage.counts();
+    return counts.contents + counts.chunks > 0;
+  }
+
   /**
    * Verifies the store. Chunks found damaged are marked so: no backup deduplicates against them from
    * then on, and the next backup holding the same bytes stores them again, which heals every file

@@ -55,7 +55,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     restore: (call) => void handleRestore(context, call),
     list: (call, callback) => handleList(context, call, callback),
     show: (call) => void handleShow(context, call),
-    delete: (call, callback) => void handleDelete(context, call, callback),
+    delete: (call, callback) => handleDelete(context, call, callback),
     protect: (call, callback) => handleProtect(context, call, callback),
     diff: (call) => void handleDiff(context, call),
     find: (call) => void handleFind(context, call),
@@ -93,7 +93,9 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   }
   const notificationRules = new NotificationRules(context, notifier, startedAt);
   if (notifier.isConfigured) notificationRules.start();
+  // What recovery dropped, or what a collection cut short by a stop or a failure left behind.
   if (recovery.droppedBackups > 0) maintenance.scheduleGarbageCollection();
+  else maintenance.collectAtStart();
   scheduledCheck.start();
   const port = listener.port;
   logger.info(`listening on ${config.address}:${port}`);
@@ -122,7 +124,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
       // After gRPC: the outcomes of uploads that ended during shutdown are still notified.
       notificationRules.stop();
       await status.stop();
-      await maintenance.idle();
+      await maintenance.stop();
       await checkStopped;
       await notifier.idle();
       await store.close();

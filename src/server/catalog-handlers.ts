@@ -8,7 +8,7 @@ import { backupSummaryOf } from './backup-summary';
 import { entryMetaOf } from './entry-convert';
 import { failStreamingCall, toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
-import { AuthError, errorMessage } from '../common/errors';
+import { AuthError } from '../common/errors';
 import { BackupKind } from '../proto/cpsbackup';
 import type { BackupRecord } from '../chunkstore/store';
 
@@ -49,7 +49,7 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
   }
 }
 
-export async function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<DeleteRequest, DeleteResponse>, callback: grpc.sendUnaryData<DeleteResponse>): Promise<void> {
+export function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<DeleteRequest, DeleteResponse>, callback: grpc.sendUnaryData<DeleteResponse>): void {
   try {
     const caller = authenticate(call, context.clients);
     requireRight(caller, 'canDelete');
@@ -83,13 +83,11 @@ export async function handleDelete(context: ServerContext, call: grpc.ServerUnar
     context.logger.info(`backup ${backup.number} of ${clientName} deleted by request`
       + `${dependents.length > 0 ? `, with the partial backups on it: ${dependents.map((partial) => partial.number).join(', ')}` : ''}`
       + `; ${unreferencedBytes} bytes of its data no longer referenced`);
-    // The deletion is made and final: a GC that fails now (a full disk) is logged and retried by a later run,
-    // and must not tell the caller that the deletion failed. What it frees goes to the log only (maintenance.ts):
-    // it is store-wide, so it would tell the caller whether other clients hold the same bytes, and what they deleted.
-    await context.maintenance.collectGarbage().catch((error: unknown) => {
-      context.logger.error(`gc after deleting backup ${backup.number} of ${clientName} failed: ${errorMessage(error)}`);
-    });
+    // The deletion is made and final; the reply goes before the GC it makes due. What GC frees, and how long it
+    // takes, are store-wide: they depend on whether other clients hold the same bytes (and on what they deleted),
+    // so the caller hears neither. A GC that fails (a full disk) is logged and retried by a later run (maintenance.ts).
     callback(null, { unreferencedBytes });
+    context.maintenance.collectAfterDeletion(`deleting backup ${backup.number} of ${clientName}`);
   } catch (error) {
     callback(toServiceError(error, context.logger, 'delete'));
   }

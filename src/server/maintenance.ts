@@ -1,6 +1,7 @@
 // Retention after each commit and garbage collection, one run at a time. GC runs beside backups
 // and restores (the store holds what open sessions use), so nobody waits for it and it waits for nobody.
 import type { ChunkStore, GarbageReport } from '../chunkstore/store';
+import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
 import type { ClientRegistrySource } from './clients/live-client-registry';
@@ -10,8 +11,12 @@ export class Maintenance {
   private gcRun: Promise<GarbageReport> | undefined;
   /** A run requested while one is in progress: it must see the deletions made meanwhile. */
   private nextGcRun: Promise<GarbageReport> | undefined;
-  /** Backups were deleted (retention, an abandoned upload) since the last GC began: it has work. */
+  /** Backups were deleted (retention, an abandoned upload) since the last GC began, or a GC failed: it has work. */
   private hasDroppedBackups = false;
+  /** Set by stop(): no collection starts on a store about to close (the next start collects, see collectAtStart). */
+  private isStopped = false;
+  /** Collections asked for after a deletion's reply, not started yet: stop() waits for them too. */
+  private readonly deferredRuns = new Set<Promise<void>>();
 
   constructor(
     private readonly store: ChunkStore,
@@ -48,13 +53,32 @@ export class Maintenance {
     if (this.hasDroppedBackups) this.scheduleGarbageCollection();
   }
 
-  /** A backup was deleted by request: its data is garbage for the next collection. */
-  noteDroppedBackup(): void {
+  /**
+   * GC after a deletion by request, once the caller has its reply: how long a collection takes
+   * depends on what other clients hold of the deleted backups' chunks, so a reply that waited for it
+   * would tell the caller. Started on a later turn of the event loop than the reply; the deletion is
+   * already durable, so a collection that fails (a full disk) or is cut by a shutdown loses nothing:
+   * it is logged, and the next collection (after a commit, a deletion, or the next start) takes the garbage.
+   */
+  collectAfterDeletion(what: string): void {
     this.hasDroppedBackups = true;
+    const run = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.collectGarbage())
+      .then(() => undefined, (error: unknown) => {
+        this.logger.error(`gc after ${what} failed: ${errorMessage(error)}; the next collection takes its garbage`);
+      })
+      .finally(() => this.deferredRuns.delete(run));
+    this.deferredRuns.add(run);
   }
 
-  /** Runs GC now, or once more after the one in progress; concurrent callers share the run. */
+  /** At start: garbage left by a collection that failed or was cut short is collected now, not at the next deletion. */
+  collectAtStart(): void {
+    if (this.store.hasGarbage()) this.scheduleGarbageCollection();
+  }
+
+  /** Runs GC now, or once more after the one in progress; concurrent callers share the run. Rejects once stopped. */
   collectGarbage(): Promise<GarbageReport> {
+    if (this.isStopped) return Promise.reject(new Error('the server is stopping; the garbage is collected after its next start'));
     if (this.gcRun) {
       this.nextGcRun ??= this.gcRun.catch(() => undefined).then(() => {
         this.nextGcRun = undefined;
@@ -72,6 +96,10 @@ export class Maintenance {
           + '(marked so; run check to see which files it breaks)');
       }
       return report;
+    }, (error: unknown) => {
+      // What this run was to collect is still garbage: the next occasion (a commit) runs again.
+      this.hasDroppedBackups = true;
+      throw error;
     }).finally(() => {
       this.gcRun = undefined;
     });
@@ -84,6 +112,14 @@ export class Maintenance {
   }
 
   async idle(): Promise<void> {
-    while (this.gcRun || this.nextGcRun) await (this.nextGcRun ?? this.gcRun)!.catch(() => undefined);
+    while (this.gcRun || this.nextGcRun || this.deferredRuns.size > 0) {
+      await Promise.all([...this.deferredRuns, (this.nextGcRun ?? this.gcRun)?.catch(() => undefined)]);
+    }
+  }
+
+  /** The server stops: collections asked for already run to their end, no new one starts. */
+  async stop(): Promise<void> {
+    await this.idle();
+    this.isStopped = true;
   }
 }

@@ -184,6 +184,23 @@ export async function waitUntil(predicate: () => Promise<boolean> | boolean, wha
   }
 }
 
+/** Log lines that end a garbage collection: its figures (`gc: N chunks, …`) or its failure. */
+const COLLECTION_END = /\bgc: \d+ chunks|\bgc (?:after .*?)?failed/g;
+
+/**
+ * How many collections the server has logged as ended. A deletion's reply does not wait for the GC it
+ * makes due (issue 18): a test that needs what GC frees waits for this count to grow past its value
+ * from before the deletion (or for the log line it expects).
+ */
+export function collectionsEnded(server: SandboxServer): number {
+  return (server.log().match(COLLECTION_END) ?? []).length;
+}
+
+/** Waits until the log holds a line matching pattern (a GC's outcome after a deletion, which its reply does not wait for). */
+export async function waitForLog(server: SandboxServer, pattern: RegExp, what: string): Promise<void> {
+  await waitUntil(() => pattern.test(server.log()), what, 60_000, () => server.log().split('\n').slice(-20).join('\n'));
+}
+
 /** Sends the server SIGHUP and waits until its log holds one more line matching pattern than before. */
 export async function sighupAndWaitFor(server: SandboxServer, pattern: RegExp): Promise<void> {
   const count = (): number => (server.log().match(new RegExp(pattern.source, 'g')) ?? []).length;

@@ -16,7 +16,18 @@ export async function md5OfFileRange(file: string, start: number, length: number
   return hash.digest();
 }
 
-/** The ETag S3 gives a multipart object: MD5 of the parts' MD5s, then "-" and the part count. */
-export function multipartEtag(partDigests: readonly Buffer[]): string {
-  return `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
+/**
+ * The ETag S3 gives a multipart object: MD5 of the binary values of the part ETags the service
+ * returned, then "-" and the part count. Computed from the service's part ETags, not from our own
+ * MD5s: with SSE-KMS or SSE-C a part's ETag is not the MD5 of its bytes, yet the object's ETag is still
+ * built from the part ETags. Undefined when a part ETag is not 32 hex digits (nothing to compare).
+ */
+export function multipartEtagOf(partEtags: readonly string[]): string | undefined {
+  const digests: Buffer[] = [];
+  for (const etag of partEtags) {
+    const hex = etag.replace(/"/g, '');
+    if (!/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
+    digests.push(Buffer.from(hex, 'hex'));
+  }
+  return `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}`;
 }

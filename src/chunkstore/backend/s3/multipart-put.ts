@@ -1,13 +1,13 @@
 // A multipart upload of a big staged file: parts streamed from disk with Content-MD5, a few in flight,
 // each retried on its own; aborted on any failure; the result HEADed (RGW 16 completes with an empty
-// ETag) and checked against the size and the multipart ETag we expect.
+// ETag) and checked against the size and the multipart ETag the service's part ETags make.
 import { createReadStream } from 'node:fs';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { errorMessage } from '../../../common/errors';
 import { failureFacts, S3RequestError } from './s3-errors';
-import { md5OfFileRange, multipartEtag } from './file-digest';
+import { md5OfFileRange, multipartEtagOf } from './file-digest';
 import { headObject, isSameObject } from './object-head';
 import { MAX_PARTS, MIN_PART_SIZE } from './s3-options';
 import type { S3Event, S3Requester } from './s3-requester';
@@ -40,9 +40,9 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
 
   const partSize = partSizeFor(size, settings.partSize);
   const partCount = Math.max(1, Math.ceil(size / partSize));
-  const digests: Buffer[] = new Array<Buffer>(partCount);
   const etags: string[] = new Array<string>(partCount);
-  const expectedEtag = (): string => multipartEtag(digests);
+  // From the ETags the service gave the parts, not our MD5s: under SSE-KMS/SSE-C they differ.
+  const expectedEtag = (): string | undefined => multipartEtagOf(etags);
   let isAmbiguous = false;
   try {
     await runPool(partCount, settings.partConcurrency, async (index) => {
@@ -60,7 +60,6 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
           body?.destroy();
         }
       }, () => length);
-      digests[index] = md5;
       etags[index] = answer.ETag ?? `"${md5.toString('hex')}"`;
       settings.onEvent?.({ type: 'part-uploaded', key, partNumber: index + 1, partCount });
     });
@@ -82,7 +81,7 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
   } catch (error) {
     // A Complete whose answer was lost may have completed: then the upload is gone (404 NoSuchUpload) and the object is ours.
     const isGoneUpload = error instanceof S3RequestError && error.status === 404 && error.operation === 'complete-upload';
-    if (!(isGoneUpload && isAmbiguous && await isSameObject(requester, key, size, expectedEtag()))) {
+    if (!(isGoneUpload && isAmbiguous && await isOurObject(requester, key, size, expectedEtag()))) {
       await abortQuietly(requester, key, uploadId, settings);
       if (error instanceof S3RequestError && error.status === 412 && error.operation === 'complete-upload') return 'exists';
       throw error;
@@ -92,20 +91,32 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
   return 'created';
 }
 
-/** The object must now be exactly our bytes; if not, it is removed (we created it) and the put fails. */
-async function confirmUpload(requester: S3Requester, key: string, size: number, expectedEtag: string): Promise<void> {
+/** Whether the object there now has our size and, when both sides have a comparable one, our multipart ETag. */
+async function isOurObject(requester: S3Requester, key: string, size: number, expectedEtag: string | undefined): Promise<boolean> {
+  if (expectedEtag !== undefined) return isSameObject(requester, key, size, expectedEtag);
+  return (await headObject(requester, key))?.size === size;
+}
+
+/**
+ * The object must now be our bytes. A wrong size means the service assembled something else: the object is
+ * removed (we created it) and the put fails. A wrong ETag alone fails the put but deletes nothing: each part's
+ * bytes were proven by its Content-MD5, and an ETag scheme we do not know must not cost a stored object.
+ */
+async function confirmUpload(requester: S3Requester, key: string, size: number, expectedEtag: string | undefined): Promise<void> {
   const head = await headObject(requester, key);
-  // Some services (KMS-encrypted AWS buckets) return ETags that are not MD5-based; size is then all we check.
-  const isEtagComparable = head !== undefined && /^[0-9a-f]{32}-\d+$/.test(head.etag);
+  // An ETag that is not "hex32-N" (some services, SSE-C on others) cannot be compared; size is then all we check.
+  const isEtagComparable = head !== undefined && expectedEtag !== undefined && /^[0-9a-f]{32}-\d+$/.test(head.etag);
   if (head !== undefined && head.size === size && (!isEtagComparable || head.etag === expectedEtag)) return;
   const found = head === undefined ? 'no object' : `${head.size} bytes, ETag ${head.etag || '(none)'}`;
-  if (head !== undefined) {
+  const isSizeWrong = head !== undefined && head.size !== size;
+  if (isSizeWrong) {
     await requester.run('delete', key, () => requester.client.send(new DeleteObjectCommand({ Bucket: requester.bucket, Key: key })))
       .catch(() => undefined);
   }
   throw new S3RequestError({ operation: 'complete-upload', bucket: requester.bucket, key, endpoint: requester.settings.endpoint },
     { status: undefined, code: 'UploadMismatch', isTransient: false }, 1,
-    `after the upload the service holds ${found}, expected ${size} bytes, ETag ${expectedEtag}`);
+    `after the upload the service holds ${found}, expected ${size} bytes, ETag ${expectedEtag ?? '(not comparable)'}`
+    + `${head !== undefined && !isSizeWrong ? '; the object is left in place' : ''}`);
 }
 
 /** Best effort: a failed abort leaves an incomplete upload (no object), which abortIncompleteUploads clears later. */

@@ -1,0 +1,107 @@
+// The multipart put against answers Ceph here never gives: part ETags that are not the MD5 of the part
+// (AWS with SSE-KMS or SSE-C), a final ETag that matches nothing we know, and If-None-Match honoured on
+// Complete after a lost answer. The S3 client is stubbed at the command level; the put code is the real one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { putMultipart } from '../src/chunkstore/backend/s3/multipart-put';
+import { S3RequestError } from '../src/chunkstore/backend/s3/s3-errors';
+import { serviceError, stubS3, type CommandAnswer } from './support/s3-stub';
+import { testBytes } from './support/test-bytes';
+
+const mebibyte = 1024 * 1024;
+const key = 'site/packs/ab/abcdef';
+const settings = { partSize: 5 * mebibyte, partConcurrency: 2, onEvent: undefined };
+
+async function stagedFile(t: { after(fn: () => Promise<void>): void }, size: number): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 's3-multipart-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'staged');
+  await writeFile(file, testBytes('multipart', size));
+  return file;
+}
+
+/** S3's rule for a multipart object's ETag: MD5 of the binary part ETags, "-", the part count. */
+function etagOfParts(partEtags: readonly string[]): string {
+  const digests = partEtags.map((etag) => Buffer.from(etag.replace(/"/g, ''), 'hex'));
+  return `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}`;
+}
+
+/** A bucket holding at most our one object, whose part ETags are random as under SSE-KMS. */
+function kmsBucket(overrides: Record<string, CommandAnswer> = {}): { answers: Record<string, CommandAnswer>; object(): { size: number; etag: string } | undefined } {
+  let object: { size: number; etag: string } | undefined;
+  const parts = new Map<number, { etag: string; size: number }>();
+  const answers: Record<string, CommandAnswer> = {
+    HeadObjectCommand: () => {
+      if (object === undefined) throw serviceError(404, 'NotFound');
+      return { ContentLength: object.size, ETag: `"${object.etag}"` };
+    },
+    CreateMultipartUploadCommand: () => ({ UploadId: 'upload-1' }),
+    UploadPartCommand: (input) => {
+      const etag = `"${randomBytes(16).toString('hex')}"`;
+      parts.set(input.PartNumber as number, { etag, size: input.ContentLength as number });
+      return { ETag: etag };
+    },
+    CompleteMultipartUploadCommand: (input) => {
+      const listed = (input.MultipartUpload as { Parts: { PartNumber: number; ETag: string }[] }).Parts;
+      for (const part of listed) assert.equal(part.ETag, parts.get(part.PartNumber)?.etag, 'Complete names the parts by the ETags the service gave');
+      object = { size: [...parts.values()].reduce((sum, part) => sum + part.size, 0), etag: etagOfParts(listed.map((part) => part.ETag)) };
+      return {};
+    },
+    AbortMultipartUploadCommand: () => ({}),
+    DeleteObjectCommand: () => {
+      object = undefined;
+      return {};
+    },
+    ...overrides,
+  };
+  return { answers, object: () => object };
+}
+
+// Regression: the expected ETag was the MD5 of our own part MD5s, so on an SSE-KMS bucket every
+// multipart put found a "mismatch", deleted the object it had just stored and failed.
+test('part ETags that are not MD5s of the data (SSE-KMS): the object is checked against them and kept', async (t) => {
+  const bucket = kmsBucket();
+  const s3 = stubS3(bucket.answers);
+  const size = 12 * mebibyte + 7;
+  assert.equal(await putMultipart(s3.requester, key, await stagedFile(t, size), size, settings), 'created');
+  assert.equal(s3.named('UploadPartCommand').length, 3);
+  assert.equal(s3.named('DeleteObjectCommand').length, 0, 'nothing deleted');
+  assert.equal(bucket.object()?.size, size);
+});
+
+// Regression: a final ETag we could not reproduce deleted the object, although each part's Content-MD5
+// had already proven its bytes.
+test('a final ETag that matches nothing we expect fails the put but deletes nothing; a wrong size is removed', async (t) => {
+  const size = 6 * mebibyte;
+  const file = await stagedFile(t, size);
+  const odd = kmsBucket();
+  const oddEtag = kmsBucket({
+    HeadObjectCommand: (input, sent) => {
+      const isAfterComplete = sent.some((command) => command.name === 'CompleteMultipartUploadCommand');
+      if (!isAfterComplete) return odd.answers.HeadObjectCommand(input, sent);
+      return { ContentLength: size, ETag: `"${'0'.repeat(32)}-2"` };
+    },
+  });
+  const s3 = stubS3(oddEtag.answers);
+  await assert.rejects(putMultipart(s3.requester, key, file, size, settings), (error: unknown) => {
+    assert.ok(error instanceof S3RequestError, String(error));
+    assert.equal(error.s3Code, 'UploadMismatch');
+    assert.match(error.message, /ETag 0{32}-2, expected 6291456 bytes, ETag [0-9a-f]{32}-2; the object is left in place$/);
+    return true;
+  });
+  assert.equal(s3.named('DeleteObjectCommand').length, 0, 'an ETag mismatch alone deletes nothing');
+
+  const shortBucket = kmsBucket({
+    HeadObjectCommand: (_input, sent) => {
+      if (!sent.some((command) => command.name === 'CompleteMultipartUploadCommand')) throw serviceError(404, 'NotFound');
+      return { ContentLength: size - 1, ETag: '"whatever"' };
+    },
+  });
+  const short = stubS3(shortBucket.answers);
+  await assert.rejects(putMultipart(short.requester, key, file, size, settings), /holds 6291455 bytes/);
+  assert.equal(short.named('DeleteObjectCommand').length, 1, 'an object of the wrong size is ours and wrong: removed');
+});

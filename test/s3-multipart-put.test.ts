@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { putMultipart } from '../src/chunkstore/backend/s3/multipart-put';
 import { S3RequestError } from '../src/chunkstore/backend/s3/s3-errors';
-import { serviceError, stubS3, type CommandAnswer } from './support/s3-stub';
+import { connectionError, serviceError, stubS3, type CommandAnswer } from './support/s3-stub';
 import { testBytes } from './support/test-bytes';
 
 const mebibyte = 1024 * 1024;
@@ -31,8 +31,15 @@ function etagOfParts(partEtags: readonly string[]): string {
 }
 
 /** A bucket holding at most our one object, whose part ETags are random as under SSE-KMS. */
-function kmsBucket(overrides: Record<string, CommandAnswer> = {}): { answers: Record<string, CommandAnswer>; object(): { size: number; etag: string } | undefined } {
-  let object: { size: number; etag: string } | undefined;
+interface StubObject {
+  readonly size: number;
+  readonly etag: string;
+}
+
+function kmsBucket(overrides: Record<string, CommandAnswer> = {}): {
+  answers: Record<string, CommandAnswer>; object(): StubObject | undefined; place(object: StubObject): void;
+} {
+  let object: StubObject | undefined;
   const parts = new Map<number, { etag: string; size: number }>();
   const answers: Record<string, CommandAnswer> = {
     HeadObjectCommand: () => {
@@ -58,7 +65,7 @@ function kmsBucket(overrides: Record<string, CommandAnswer> = {}): { answers: Re
     },
     ...overrides,
   };
-  return { answers, object: () => object };
+  return { answers, object: () => object, place: (placed) => { object = placed; } };
 }
 
 // Regression: the expected ETag was the MD5 of our own part MD5s, so on an SSE-KMS bucket every
@@ -104,4 +111,39 @@ test('a final ETag that matches nothing we expect fails the put but deletes noth
   const short = stubS3(shortBucket.answers);
   await assert.rejects(putMultipart(short.requester, key, file, size, settings), /holds 6291455 bytes/);
   assert.equal(short.named('DeleteObjectCommand').length, 1, 'an object of the wrong size is ours and wrong: removed');
+});
+
+
+/** Complete as on a service that honours If-None-Match on it (AWS): the first answer is lost, every retry meets 412. */
+function loseFirstCompleteAnswer(bucket: ReturnType<typeof kmsBucket>, meanwhile: 'completed' | 'foreign object'): void {
+  const complete = bucket.answers.CompleteMultipartUploadCommand;
+  let attempts = 0;
+  bucket.answers.CompleteMultipartUploadCommand = (input, sent) => {
+    attempts += 1;
+    if (attempts > 1) throw serviceError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    if (meanwhile === 'completed') complete(input, sent);
+    else bucket.place({ size: 1000, etag: `${'f'.repeat(32)}-1` });
+    throw connectionError();
+  };
+}
+
+// Regression: a retried Complete after a lost answer that met 412 returned 'exists' without looking,
+// so a put that had in fact succeeded failed and left its object behind as an orphan.
+test('a Complete whose answer was lost, retried into 412: our own object is accepted, a foreign one is not', async (t) => {
+  const size = 6 * mebibyte;
+  const file = await stagedFile(t, size);
+  const ours = kmsBucket();
+  loseFirstCompleteAnswer(ours, 'completed');
+  const s3 = stubS3(ours.answers);
+  assert.equal(await putMultipart(s3.requester, key, file, size, settings), 'created');
+  assert.equal(s3.named('CompleteMultipartUploadCommand').length, 2);
+  assert.equal(s3.named('DeleteObjectCommand').length, 0);
+  assert.equal(ours.object()?.size, size);
+
+  const theirs = kmsBucket();
+  loseFirstCompleteAnswer(theirs, 'foreign object');
+  const other = stubS3(theirs.answers);
+  assert.equal(await putMultipart(other.requester, key, file, size, settings), 'exists');
+  assert.equal(other.named('AbortMultipartUploadCommand').length, 1, 'our upload is aborted');
+  assert.deepEqual(theirs.object(), { size: 1000, etag: `${'f'.repeat(32)}-1` }, 'the foreign object stays');
 });

@@ -79,9 +79,11 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
       }
     });
   } catch (error) {
-    // A Complete whose answer was lost may have completed: then the upload is gone (404 NoSuchUpload) and the object is ours.
-    const isGoneUpload = error instanceof S3RequestError && error.status === 404 && error.operation === 'complete-upload';
-    if (!(isGoneUpload && isAmbiguous && await isOurObject(requester, key, size, expectedEtag()))) {
+    // A Complete whose answer was lost may have completed: then its retry finds the upload gone (404
+    // NoSuchUpload) or, where If-None-Match is honoured on Complete (AWS), the object there (412). Either
+    // way the object may be ours, and is accepted only if it is exactly ours.
+    const isCompleteRefused = error instanceof S3RequestError && error.operation === 'complete-upload' && (error.status === 404 || error.status === 412);
+    if (!(isCompleteRefused && isAmbiguous && await isOurObject(requester, key, size, expectedEtag()))) {
       await abortQuietly(requester, key, uploadId, settings);
       if (error instanceof S3RequestError && error.status === 412 && error.operation === 'complete-upload') return 'exists';
       throw error;

@@ -35,7 +35,7 @@ import { establishIdentity } from './store-identity';
 import { BucketLease, type LeaseStatus } from './lease/bucket-lease';
 import { LeaseGuardedBackend } from './lease/lease-guarded-backend';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
-import { ConfigError, CorruptError, DiskFullError, NotFoundError } from '../common/errors';
+import { ConfigError, CorruptError, DiskFullError, errorMessage, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { S3Backend } from './backend/s3/s3-backend';
 import type { S3BackendOptions } from './backend/s3/s3-options';
@@ -73,6 +73,11 @@ export interface StoreOptions {
   readonly cacheBytes?: number;
   /** Entries a backup session gathers before writing them (and its contents) in one transaction; default 4096. Tests lower it. */
   readonly entriesPerFlush?: number;
+  /**
+   * A bucket's multipart uploads of this store started longer ago than this are aborted at open (a
+   * crash's leftovers); default 24 hours, far beyond any upload. Tests set 0.
+   */
+  readonly abandonedUploadSeconds?: number;
 }
 
 export interface BeginOptions {
@@ -126,6 +131,7 @@ export async function openS3Backend(options: S3BackendOptions & { readonly creat
 }
 
 const DEFAULT_RESUME_HOLD_SECONDS = 24 * 3600;
+const DEFAULT_ABANDONED_UPLOAD_SECONDS = 24 * 3600;
 const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 
 export class ChunkStore {
@@ -202,6 +208,8 @@ export class ChunkStore {
       }
       const heldLease = lease;
       const writable = heldLease === undefined ? bucket : new LeaseGuardedBackend(bucket, () => heldLease.assertHeld());
+      // Through the lease's guard: only the bucket's holder aborts anything there.
+      if (heldLease !== undefined) await abortAbandonedUploads(writable, options);
       const backend = await cachedReads(writable, directory, catalog, options);
       const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);
@@ -484,6 +492,26 @@ export class ChunkStore {
     await this.backend.close();
     this.catalog.close();
     await this.releaseProcessLock();
+  }
+}
+
+/**
+ * Aborts the store's multipart uploads a crash left in the bucket, once per open. Best effort: a failure
+ * (a user not allowed to list uploads) costs only the space and is said, never the store's start.
+ */
+async function abortAbandonedUploads(backend: PackBackend, options: StoreOptions): Promise<void> {
+  if (backend.abortIncompleteUploads === undefined) return;
+  const graceSeconds = options.abandonedUploadSeconds ?? DEFAULT_ABANDONED_UPLOAD_SECONDS;
+  try {
+    const aborted = await backend.abortIncompleteUploads(graceSeconds * 1000);
+    if (aborted > 0) {
+      const grace = graceSeconds >= 3600 ? `${Math.round(graceSeconds / 3600)} hours` : `${graceSeconds} seconds`;
+      options.logger?.info(`aborted ${aborted} multipart upload${aborted === 1 ? '' : 's'} in ${backend.location} started over ${grace} ago `
+        + 'and never completed (a crash\'s leftovers)');
+    }
+  } catch (error) {
+    options.logger?.warn(`could not abort abandoned multipart uploads in ${backend.location}: ${errorMessage(error)} `
+      + '(they hold space in the bucket until aborted; tried again at the next start)');
   }
 }
 

@@ -43,6 +43,12 @@ export interface PackBackend {
   getBlob(name: string, toFile: string): Promise<void>;
   listBlobs(): AsyncIterable<StoredObject>;
   deleteBlob(name: string): Promise<void>;
+  /**
+   * Object stores only: aborts the multipart uploads of this store's own packs and blobs started more than
+   * olderThanMs ago (a crash's leftovers: no objects, but they hold space). Returns how many. Only the
+   * holder of the bucket's lease may call it.
+   */
+  abortIncompleteUploads?(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

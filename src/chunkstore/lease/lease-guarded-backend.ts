@@ -1,6 +1,7 @@
 // The bucket as the store writes to it: every put and delete first asks the lease whether this
 // server still holds the bucket, so no path (pack uploads, GC, recovery's orphan sweep, doomed-pack
-// deletes, snapshots) writes after the lease was lost or went unrenewed. Reads pass straight through.
+// deletes, snapshots, aborting abandoned uploads) writes after the lease was lost or went unrenewed.
+// Reads pass straight through.
 import type { PackBackend, StoredObject } from '../backend/pack-backend';
 
 export class LeaseGuardedBackend implements PackBackend {
@@ -46,6 +47,12 @@ export class LeaseGuardedBackend implements PackBackend {
   async deleteBlob(name: string): Promise<void> {
     this.assertHeld();
     return this.inner.deleteBlob(name);
+  }
+
+  async abortIncompleteUploads(olderThanMs: number): Promise<number> {
+    if (this.inner.abortIncompleteUploads === undefined) return 0;
+    this.assertHeld();
+    return this.inner.abortIncompleteUploads(olderThanMs);
   }
 
   close(): Promise<void> {

@@ -2,11 +2,10 @@
 // prefix, written by conditional PUT or multipart upload, read by Range GET, every call retried on
 // transient failures and counted per operation.
 import { stat, unlink } from 'node:fs/promises';
-import {
-  AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand, HeadBucketCommand, ListMultipartUploadsCommand,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../../../common/errors';
 import { ObjectExistsError, type PackBackend, type StoredObject } from '../pack-backend';
+import { abortAbandonedUploads } from './abandoned-uploads';
 import { downloadObject } from './download';
 import { listKeys } from './listing';
 import { putMultipart } from './multipart-put';
@@ -113,29 +112,11 @@ export class S3Backend implements PackBackend {
   }
 
   /**
-   * Aborts multipart uploads under our prefix started before olderThanMs ago: what an upload cut off
-   * by a crash (or a gateway that died before our abort) leaves behind. Not objects, but they hold space.
+   * Aborts this store's multipart uploads (of its packs and blobs, nothing else in the bucket) started
+   * before olderThanMs ago: what an upload cut off by a crash leaves behind. Not objects, but they hold space.
    */
-  async abortIncompleteUploads(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    let aborted = 0;
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    for (;;) {
-      const markers = { KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker };
-      const page = await this.requester.run('list-uploads', this.options.prefix, () => this.requester.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.options.bucket, Prefix: this.options.prefix, ...markers })));
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Key === undefined || upload.UploadId === undefined || (upload.Initiated?.getTime() ?? 0) > cutoff) continue;
-        const { Key, UploadId } = upload;
-        await this.requester.run('abort-upload', Key, () => this.requester.client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key, UploadId })));
-        aborted += 1;
-      }
-      if (page.IsTruncated !== true) return aborted;
-      keyMarker = page.NextKeyMarker;
-      uploadIdMarker = page.NextUploadIdMarker;
-    }
+  abortIncompleteUploads(olderThanMs: number): Promise<number> {
+    return abortAbandonedUploads(this.requester, this.keys, olderThanMs);
   }
 
   close(): Promise<void> {

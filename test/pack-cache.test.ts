@@ -100,3 +100,26 @@ test('reopened: files of known packs stay (a restart keeps the cache), the rest 
   assert.equal(smaller.figures.files, 0);
   assert.deepEqual(await readdir(folder), []);
 });
+
+// Regression: a put reserved its entry, gc dropped the pack (the entry and its bytes went), and the put
+// then renamed its file into place anyway: a file on disk counted nowhere until a restart, beyond the bound.
+test('a range whose pack is dropped while its file is being written leaves no file behind', async (t) => {
+  const folder = await cacheFolder(t);
+  const cache = await PackCache.open(folder, 1024 * KIB, () => true);
+  const range = testBytes('dropped while written', 512 * KIB);
+  const writing = cache.put('gone', 0, range);
+  // The put has taken its room and is writing the file (disk I/O, which no microtask overtakes): gc drops the pack now.
+  for (let turn = 0; cache.figures.files === 0; turn++) {
+    assert.ok(turn < 1000, 'the put never reserved its room');
+    await Promise.resolve();
+  }
+  await cache.dropPack('gone');
+  await writing;
+  assert.deepEqual(await readdir(folder), [], 'no file is left that nothing counts');
+  assert.equal(cache.figures.bytes, 0);
+  assert.equal(await cache.get('gone', 0, 10), undefined);
+  // The cache still works for the range once it is read again.
+  await cache.put('gone', 0, range);
+  assert.deepEqual(await cache.get('gone', 0, range.length), range);
+  assert.equal(await folderBytes(folder), cache.figures.bytes);
+});

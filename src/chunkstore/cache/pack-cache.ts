@@ -115,7 +115,15 @@ export class PackCache {
     try {
       await writeFile(temporary, cacheFileBytes(range), { mode: 0o600 });
       await rename(temporary, join(this.directory, key));
-      entry.isReady = true;
+      const current = this.entries.get(key);
+      if (current === entry) {
+        entry.isReady = true;
+      } else if (current === undefined) {
+        // Dropped meanwhile (gc deleted the pack) and its bytes no longer counted: kept, the file would
+        // be on disk counted nowhere until a restart, beyond s3_cache_size.
+        await unlink(join(this.directory, key));
+      }
+      // Otherwise a later put of the same range holds the name and counts the file (same bytes): it stays.
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       await this.remove(entry);

@@ -1,6 +1,6 @@
 // Reads `length` bytes at `offset` of one object with a Range GET into one buffer of that size. A
-// body cut short is retried; an object shorter than the range is corruption (the catalog asked for
-// bytes the pack never had), never an I/O error in disguise, and the other way round.
+// body or an answered range cut short is retried; an object shorter than the range is corruption (the
+// catalog asked for bytes the pack never had), never an I/O error in disguise, and the other way round.
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CorruptError, NotFoundError } from '../../../common/errors';
@@ -45,6 +45,12 @@ export async function readObjectRange(requester: S3Requester, key: string, offse
           throw new S3RequestError({ operation: 'get', bucket: requester.bucket, key, endpoint: requester.settings.endpoint },
             { status: answer.$metadata.httpStatusCode, code: 'RangeIgnored', isTransient: false }, 1,
             `asked bytes ${offset}-${offset + length - 1}, the service answered "${answer.ContentRange ?? 'the whole object'}"`);
+        }
+        // Fewer bytes than asked although the object goes on past them (range.total): the answer is short,
+        // not the object (a proxy or gateway cutting ranges); another attempt may bring the whole range.
+        if (range.end < offset + length - 1 && range.end + 1 < range.total) {
+          throw new TransientS3Failure(`asked bytes ${offset}-${offset + length - 1} of ${range.total}, the service answered only `
+            + `"${answer.ContentRange ?? ''}"`, 'ShortRange');
         }
         const data = await readBody(body, range.end - range.start + 1);
         return { data, total: range.total };

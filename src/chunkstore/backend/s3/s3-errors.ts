@@ -28,8 +28,13 @@ export class TransientS3Failure extends Error {
   }
 }
 
-/** S3 codes that come with a 4xx status yet mean "try again" (AWS sends RequestTimeout as 400). */
-const transientCodes = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling', 'ThrottlingException',
+/**
+ * S3 codes that come with a 4xx status yet mean "try again" (AWS sends RequestTimeout as 400).
+ * RequestTimeTooSkewed (403): the SDK corrects its clock offset from the answer's Date, so the next attempt
+ * may pass. BadDigest (400): the bytes arrived different from their Content-MD5 and nothing was stored; an
+ * attempt re-sends them from the staged file.
+ */
+const transientCodes = new Set(['RequestTimeout', 'RequestTimeTooSkewed', 'BadDigest', 'SlowDown', 'Throttling', 'ThrottlingException',
   'RequestLimitExceeded', 'TooManyRequests', 'InternalError', 'ServiceUnavailable']);
 
 export function failureFacts(error: unknown): FailureFacts {
@@ -103,6 +108,12 @@ export class S3AuthError extends AuthError {
 export function toBackendError(place: RequestPlace, error: unknown, attempts: number, credentialsSource: string): Error {
   if (error instanceof BackupError) return error;
   const facts = failureFacts(error);
+  // A 403, but the keys are fine: telling the operator to check them would send them the wrong way.
+  if (facts.code === 'RequestTimeTooSkewed') {
+    return new S3RequestError(place, facts, attempts, `${place.endpoint} refused the request's time (RequestTimeTooSkewed`
+      + `${facts.status === undefined ? '' : `, HTTP ${facts.status}`}): this machine's clock differs from the service's by more than it `
+      + 'allows (15 minutes on AWS); set the clock right (NTP)', { cause: error });
+  }
   if (facts.status === 403 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied'].includes(facts.code)) {
     return new S3AuthError(place, facts.code, credentialsSource);
   }
@@ -116,6 +127,8 @@ export function toBackendError(place: RequestPlace, error: unknown, attempts: nu
 }
 
 function describe(place: RequestPlace, facts: FailureFacts, error: unknown): string {
+  // An answer came, but cut short: not "no answer".
+  if (error instanceof TransientS3Failure) return `a short answer from ${place.endpoint} (${facts.code}: ${shorten(error.message)})`;
   if (facts.status === undefined) {
     const text = error instanceof Error ? error.message : String(error);
     return `no answer from ${place.endpoint} (${facts.code}${text && text !== facts.code ? `: ${shorten(text)}` : ''})`;

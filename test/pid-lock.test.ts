@@ -154,6 +154,10 @@ test('release removes the file and lets the next taker in; a second take in this
     await release();
     assert.equal(existsSync(file), false);
     const again = await acquirePidLock(file, describe);
+    // A second release (a store closed twice) does nothing: it must not close another file's descriptor.
+    await release();
+    await assert.rejects(acquirePidLock(file, describe), BusyError);
+    await again();
     await again();
   });
 });

@@ -62,7 +62,11 @@ export async function acquirePidLock(file: string, describeOwner: (pid: number) 
       ftruncateSync(fd, 0);
       writeSync(fd, `${process.pid}\n`, 0);
       isHeld = true;
+      let isReleased = false;
       return async () => {
+        // Once only: a second close could close whatever file took this descriptor number since.
+        if (isReleased) return;
+        isReleased = true;
         // The name goes first, while still held: whoever opened this file meanwhile sees it is no longer
         // the lock (isNamedBy) once it gets it, instead of two processes holding two files of one name.
         try {

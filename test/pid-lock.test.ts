@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { acquirePidLock } from '../src/common/pid-lock';
+import { acquirePidLock } from '../src/client/posix/pid-lock';
 import { BusyError } from '../src/common/errors';
 
 const describe = (pid: number): string => `held by process ${pid}`;
@@ -22,7 +22,7 @@ function deadPid(): number {
 
 /** A child process that takes the lock, says so, and holds it until killed. */
 async function holderProcess(file: string): Promise<{ pid: number; kill(signal: NodeJS.Signals): Promise<void> }> {
-  const script = `require(${JSON.stringify(join(__dirname, '..', 'src', 'common', 'pid-lock.js'))})`
+  const script = `require(${JSON.stringify(join(__dirname, '..', 'src', 'client', 'posix', 'pid-lock.js'))})`
     + `.acquirePidLock(${JSON.stringify(file)}, String).then(() => { process.stdout.write('held\\n'); setInterval(() => {}, 1000); });`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -53,7 +53,7 @@ async function withFolder(run: (folder: string) => Promise<void>): Promise<void>
  * appears, print "<round> held" or "<round> busy", and keep what they took until they are killed.
  */
 function takerProcesses(folder: string, count: number, rounds: number): { results(round: number): Promise<string[]>; stop(): Promise<void> } {
-  const script = `const lock = require(${JSON.stringify(join(__dirname, '..', 'src', 'common', 'pid-lock.js'))});
+  const script = `const lock = require(${JSON.stringify(join(__dirname, '..', 'src', 'client', 'posix', 'pid-lock.js'))});
     const { existsSync } = require('node:fs');
     const folder = ${JSON.stringify(folder)};
     const held = [];

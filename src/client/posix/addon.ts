@@ -97,7 +97,7 @@ export interface PosixAddon {
   groupName(gid: number): string | null;
   userId(name: Name): number | null;
   groupId(name: Name): number | null;
-  /** flock(2) on an open file: see native/lock.c and src/common/pid-lock.ts. */
+  /** flock(2) on an open file: see native/lock.c and pid-lock.ts. */
   flock(fd: number, operation: number): void;
   /** FastCDC's gear-hash scan (native/gear.c): see src/chunkstore/chunker/fastcdc.ts. */
   gearFindCut(data: Buffer, from: number, end: number, mask: number, hashState: Int32Array, gear: Readonly<Int32Array>): number;

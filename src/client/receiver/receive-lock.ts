@@ -2,7 +2,7 @@
 // `-i --if-new` would otherwise load the same dumps into the same databases at once.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquirePidLock } from '../../common/pid-lock';
+import { acquirePidLock } from '../posix/pid-lock';
 import { receiveFolder } from './receive-state';
 
 export interface ReceiveLock {

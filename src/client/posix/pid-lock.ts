@@ -3,8 +3,8 @@
 // that was judged by the PID in the file, two processes that found the same dead owner's file could
 // both remove it and both go on holding the lock (the second removed the one the first had just made).
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { posixAddon } from '../client/posix/addon';
-import { BackupError, BusyError } from './errors';
+import { posixAddon } from './addon';
+import { BackupError, BusyError } from '../../common/errors';
 
 /** Tries when each lock taken was on a file its releasing holder had just removed from the name. */
 const ATTEMPTS = 16;

@@ -52,11 +52,17 @@ export class DoomedPacks {
     let isCatalogSaved = false;
     for (const { name } of this.catalog.packs.doomed()) {
       if (!this.readers.isSafeToDelete(this.epochs.get(name) ?? 0)) continue;
-      try {
-        if (!isCatalogSaved && this.hooks.beforeDelete) {
+      if (!isCatalogSaved && this.hooks.beforeDelete) {
+        try {
           await this.hooks.beforeDelete();
-          isCatalogSaved = true;
+        } catch (error) {
+          // The round ends here: asking again for each remaining pack copied and uploaded the whole catalog once per pack.
+          this.logger?.warn(`doomed packs stay in ${this.backend.location} until a catalog snapshot without them is stored: ${errorMessage(error)}`);
+          return deleted;
         }
+        isCatalogSaved = true;
+      }
+      try {
         await this.backend.deletePack(name);
         this.catalog.packs.forget(name);
         this.epochs.delete(name);

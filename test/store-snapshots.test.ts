@@ -1,14 +1,172 @@
-// Catalog snapshots and the packs GC dooms: a doomed pack leaves the bucket only after a snapshot that no
-// longer names it is stored, and a failed snapshot is asked for once per round of deletions.
+// A store whose packs leave the server, in process on a folder that plays the bucket: the catalog
+// snapshots in the bucket follow the store across restarts. A pack GC doomed leaves the bucket only
+// after a snapshot that no longer names it is stored (at start-up too), and changes whose snapshot never
+// reached the bucket are snapshotted by the next start, so `recover` finds every committed backup. A failed
+// snapshot is asked for once per round of deletions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChunkStore } from '../src/chunkstore/store';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import { DoomedPacks } from '../src/chunkstore/gc/doomed-packs';
 import { ReaderLeases } from '../src/chunkstore/read/reader-leases';
 import { LocalBackend } from '../src/chunkstore/backend/local-backend';
+import type { PackBackend, StoredObject } from '../src/chunkstore/backend/pack-backend';
+import { StoreKey } from '../src/chunkstore/crypto/store-key';
+import { recoverCatalog } from '../src/chunkstore/snapshot/recover-catalog';
+import { backupFiles, bytesOf, readBackup, SMALL_CHUNKS } from './support/store-fixture';
+
+/** A folder standing in for a bucket (kind 's3', so the store snapshots its catalog to it) whose catalog puts can be made to fail. */
+class FlakyBucket implements PackBackend {
+  readonly kind = 's3';
+  isRefusingSnapshots = false;
+  snapshotAttempts = 0;
+
+  constructor(private readonly folder: LocalBackend) {}
+
+  get location(): string {
+    return `flaky ${this.folder.location}`;
+  }
+
+  putPack(name: string, stagedFile: string): Promise<void> {
+    return this.folder.putPack(name, stagedFile);
+  }
+
+  readRange(name: string, offset: number, length: number): Promise<Buffer> {
+    return this.folder.readRange(name, offset, length);
+  }
+
+  listPacks(): AsyncIterable<StoredObject> {
+    return this.folder.listPacks();
+  }
+
+  deletePack(name: string): Promise<void> {
+    return this.folder.deletePack(name);
+  }
+
+  async putBlob(name: string, stagedFile: string): Promise<void> {
+    if (name.startsWith('catalog-')) {
+      this.snapshotAttempts++;
+      if (this.isRefusingSnapshots) throw new Error('503 SlowDown (refused by the test)');
+    }
+    await this.folder.putBlob(name, stagedFile);
+  }
+
+  getBlob(name: string, toFile: string): Promise<void> {
+    return this.folder.getBlob(name, toFile);
+  }
+
+  listBlobs(): AsyncIterable<StoredObject> {
+    return this.folder.listBlobs();
+  }
+
+  deleteBlob(name: string): Promise<void> {
+    return this.folder.deleteBlob(name);
+  }
+
+  async close(): Promise<void> {
+    // The folder outlives each store that opens it, as a bucket does.
+  }
+}
+
+async function setUp(t: { after(fn: () => Promise<void>): void }) {
+  const root = await mkdtemp(join(tmpdir(), 'cpsbackup-store-snapshots-'));
+  const folder = new LocalBackend(join(root, 'bucket'));
+  t.after(async () => {
+    await folder.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  const bucket = new FlakyBucket(folder);
+  const key = new StoreKey(randomBytes(32), 'key file test.key');
+  const open = (directory: string, snapshotIntervalSeconds: number): Promise<ChunkStore> => ChunkStore.open(join(root, directory), {
+    chunker: SMALL_CHUNKS, compressionLevel: 3, encoderThreads: 0, backend: bucket, encryptionKey: key, snapshotIntervalSeconds,
+  });
+  return { root, bucket, key, open };
+}
+
+async function packNames(bucket: PackBackend): Promise<string[]> {
+  const names: string[] = [];
+  for await (const pack of bucket.listPacks()) names.push(pack.name);
+  return names.sort();
+}
+
+// Regression: start-up deleted the packs GC had doomed before any snapshot without them was stored (the
+// snapshots did not exist yet while recovery ran). The bucket's newest snapshot then named a deleted pack
+// and not the pack its chunks had moved to, which the recovered store's first open deleted as an orphan.
+test('a pack GC compacted away stays in the bucket, across restarts, until a snapshot without it is stored; recover then restores', async (t) => {
+  const { root, bucket, key, open } = await setUp(t);
+  // A snapshot after every change: the bucket's newest names the pack about to be compacted, and only the second backup.
+  let store = await open('server', 0);
+  const kept = await bytesOf('snapshots-kept', 100_000);
+  const first = await backupFiles(store, 'node1', { 'f1.bin': kept, 'f2.bin': await bytesOf('snapshots-gone', 400_000) });
+  await backupFiles(store, 'node1', { 'f1.bin': kept });
+  const [compacted, ...others] = await packNames(bucket);
+  assert.deepEqual(others, [], 'the second backup stored nothing new');
+  store.deleteBackups([first]);
+  await store.close();
+
+  // The bucket refuses snapshots from here on: gc compacts, and the snapshot before deleting fails, as does the one at close.
+  bucket.isRefusingSnapshots = true;
+  store = await open('server', 3600);
+  const collected = await store.collectGarbage();
+  assert.equal(collected.rewrittenPacks, 1, JSON.stringify(collected));
+  assert.ok((await packNames(bucket)).includes(compacted), 'gc keeps the pack while no snapshot without it is stored');
+  await store.close();
+  // A restart (or gc, or check: they open the store the same way) while the bucket still refuses snapshots.
+  store = await open('server', 3600);
+  assert.ok((await packNames(bucket)).includes(compacted), 'a start-up that cannot store a snapshot keeps the doomed pack');
+  await store.close();
+
+  bucket.isRefusingSnapshots = false;
+  store = await open('server', 3600);
+  assert.equal((await packNames(bucket)).includes(compacted), false, 'deleted once a snapshot without it is stored');
+  await store.close();
+
+  const recovered = await recoverCatalog(join(root, 'new-server'), bucket, key);
+  assert.deepEqual(recovered.missingPacks, []);
+  store = await open('new-server', 3600);
+  try {
+    const [backup] = store.listBackups('node1');
+    assert.deepEqual(await readBackup(store, backup), new Map([['f1.bin', kept]]));
+  } finally {
+    await store.close();
+  }
+});
+
+// Regression: a restarted store took no snapshot until something changed its catalog, so commits whose
+// snapshot never reached the bucket (a crash within the interval, a failed snapshot at close) stayed out of it.
+test('a commit whose snapshot failed at close is in the bucket once the store has opened again', async (t) => {
+  const { root, bucket, key, open } = await setUp(t);
+  let store = await open('server', 3600);
+  await backupFiles(store, 'node1', { 'a.bin': await bytesOf('snapshots-b1', 50_000) });
+  await store.close();
+  assert.equal(store.snapshotStatus?.isPending, false, 'the first backup is in the bucket');
+
+  store = await open('server', 3600);
+  bucket.isRefusingSnapshots = true;
+  const content = await bytesOf('snapshots-b2', 50_000);
+  const second = await backupFiles(store, 'node1', { 'b.bin': content });
+  await store.close();
+  assert.equal(store.snapshotStatus?.isPending, true, 'the snapshot at close failed');
+
+  // An hour between snapshots, and nothing changes: only the start-up itself can store the second backup.
+  bucket.isRefusingSnapshots = false;
+  store = await open('server', 3600);
+  await store.close();
+  assert.equal(store.snapshotStatus?.isPending, false);
+
+  await recoverCatalog(join(root, 'new-server'), bucket, key);
+  store = await open('new-server', 3600);
+  try {
+    assert.deepEqual(store.listBackups('node1').map((backup) => backup.number), [1, second.number]);
+    assert.deepEqual(await readBackup(store, store.findBackup('node1', second.number)!), new Map([['b.bin', content]]));
+  } finally {
+    await store.close();
+  }
+});
 
 // Regression: when the snapshot before a round of deletions failed, each doomed pack asked for one again:
 // N doomed packs, N whole-catalog snapshots back to back.

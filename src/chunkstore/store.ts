@@ -220,16 +220,24 @@ export class ChunkStore {
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
       store.bucketLease = lease;
       store.bucket = bucket;
-      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
-      // After recovery: the unfinished backups it dropped no longer count as references.
-      forgetStaleClientChunksOnce(catalog, options.logger);
+      // Before recovery, which deletes the packs GC doomed: only once a snapshot that no longer names them is
+      // stored (DoomedPacks' beforeDelete hook), or a recovered catalog would name deleted packs.
       if (key !== undefined && backend.kind !== 'local') {
         store.snapshots = new CatalogSnapshots({
           catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
           minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
         });
+        // Nothing tells whether the last process stored a snapshot of its last changes (it may have crashed within
+        // the interval, or its snapshot at close failed): the catalog counts as changed since the bucket's newest.
+        store.snapshots.markChanged();
       }
+      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
+      // After recovery: the unfinished backups it dropped no longer count as references.
+      if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();
+      // Once the store is open (and after recovery swept the staging folder, where snapshots are staged); none if
+      // recovery's delete of doomed packs just took one.
+      if (store.snapshots?.status.isPending === true) store.snapshots.request();
       return store;
     } catch (error) {
       await store?.encoderPool?.close();
@@ -565,8 +573,9 @@ function catalogWriteError(error: unknown, file: string): unknown {
 /** Set once a catalog's client knowledge was pruned of deleted backups (deletions did not forget before). */
 const CLIENT_CHUNKS_PRUNED_KEY = 'client_chunks_pruned';
 
-function forgetStaleClientChunksOnce(catalog: Catalog, logger: Logger | undefined): void {
-  if (catalog.meta.get(CLIENT_CHUNKS_PRUNED_KEY) === '1') return;
+/** True if it changed the catalog. */
+function forgetStaleClientChunksOnce(catalog: Catalog, logger: Logger | undefined): boolean {
+  if (catalog.meta.get(CLIENT_CHUNKS_PRUNED_KEY) === '1') return false;
   let forgotten: number;
   try {
     forgotten = catalog.transaction(() => {
@@ -578,7 +587,8 @@ function forgetStaleClientChunksOnce(catalog: Catalog, logger: Logger | undefine
     // Like recovery on a full disk: the store still opens (restores must work), and the next open tries again.
     if ((error as { code?: unknown }).code !== 'SQLITE_FULL') throw error;
     logger?.warn('the store\'s disk is full: clients\' knowledge of chunks from deleted backups is pruned when the store next opens with free space');
-    return;
+    return false;
   }
   if (forgotten > 0) logger?.info(`forgot ${forgotten} chunks that clients knew only through backups deleted earlier`);
+  return true;
 }

@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChunkStore } from '../src/chunkstore/store';
+import { ChunkStore, type StoreOptions } from '../src/chunkstore/store';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import { DoomedPacks } from '../src/chunkstore/gc/doomed-packs';
 import { ReaderLeases } from '../src/chunkstore/read/reader-leases';
@@ -81,8 +81,8 @@ async function setUp(t: { after(fn: () => Promise<void>): void }) {
   });
   const bucket = new FlakyBucket(folder);
   const key = new StoreKey(randomBytes(32), 'key file test.key');
-  const open = (directory: string, snapshotIntervalSeconds: number): Promise<ChunkStore> => ChunkStore.open(join(root, directory), {
-    chunker: SMALL_CHUNKS, compressionLevel: 3, encoderThreads: 0, backend: bucket, encryptionKey: key, snapshotIntervalSeconds,
+  const open = (directory: string, snapshotIntervalSeconds: number, options: Partial<StoreOptions> = {}): Promise<ChunkStore> => ChunkStore.open(join(root, directory), {
+    chunker: SMALL_CHUNKS, compressionLevel: 3, encoderThreads: 0, backend: bucket, encryptionKey: key, snapshotIntervalSeconds, ...options,
   });
   return { root, bucket, key, open };
 }
@@ -166,6 +166,42 @@ test('a commit whose snapshot failed at close is in the bucket once the store ha
   } finally {
     await store.close();
   }
+});
+
+// The first open after `recover` deleted every pack the recovered catalog did not name. That catalog may be
+// behind the bucket (an older generation when the newest does not open, a drill beside a live server), and
+// what it does not name may be the only copy of committed backups: only an explicit gc deletes it.
+test('after recover, packs the recovered catalog does not name stay in the bucket until an explicit gc', async (t) => {
+  const { root, bucket, key, open } = await setUp(t);
+  let store = await open('server', 3600);
+  await backupFiles(store, 'node1', { 'a.bin': await bytesOf('orphans-b1', 50_000) });
+  await store.close();
+  const [named] = await packNames(bucket);
+  bucket.isRefusingSnapshots = true;
+  store = await open('server', 3600);
+  await backupFiles(store, 'node1', { 'b.bin': await bytesOf('orphans-b2', 50_000) });
+  await store.close();
+  bucket.isRefusingSnapshots = false;
+  const [unnamed] = (await packNames(bucket)).filter((name) => name !== named);
+
+  await recoverCatalog(join(root, 'new-server'), bucket, key);
+  /** What opening the recovered store removed and kept; it is closed again at once. */
+  const openAndClose = async (options: Partial<StoreOptions> = {}): Promise<[number, number]> => {
+    const recovered = await open('new-server', 3600, options);
+    await recovered.close();
+    return [recovered.recovery.removedOrphanPacks, recovered.recovery.keptOrphanPacks];
+  };
+  for (let opening = 1; opening <= 2; opening++) {
+    assert.deepEqual(await openAndClose(), [0, 1], `open ${opening}`);
+    assert.deepEqual(await packNames(bucket), [named, unnamed].sort());
+  }
+  assert.deepEqual(await openAndClose({ sweepRecoveredOrphans: true }), [1, 0]);
+  assert.deepEqual(await packNames(bucket), [named]);
+  // Swept once: from here on the store deletes orphans at every open, as any store does.
+  const stray = join(root, 'stray.pack');
+  await writeFile(stray, 'a crash between storing a pack and recording it');
+  await bucket.putPack('0123456789abcdef0123456789abcdef', stray);
+  assert.deepEqual(await openAndClose(), [1, 0]);
 });
 
 // Regression: when the snapshot before a round of deletions failed, each doomed pack asked for one again:

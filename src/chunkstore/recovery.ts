@@ -1,6 +1,7 @@
 // Brings a store back to a consistent state on open, after any crash (borg: uncommitted work is
 // discarded): running backups are dropped, staged packs removed, objects without a catalog row
-// deleted, doomed packs deleted, and packs a version-1 store never sealed re-read and kept only if intact.
+// deleted (after `recover`, only by an explicit gc), doomed packs deleted, and packs a version-1
+// store never sealed re-read and kept only if intact.
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackBackend } from './backend/pack-backend';
@@ -17,17 +18,40 @@ export interface RecoveryReport {
   readonly droppedBackups: number;
   readonly droppedChunks: number;
   readonly removedOrphanPacks: number;
+  /** Objects the catalog does not name, kept because it came from `recover` (ORPHANS_HELD_KEY). */
+  readonly keptOrphanPacks: number;
 }
 
+/**
+ * Set by `recover` in the catalog it installs: objects it does not name are kept until an explicit `gc`
+ * (sweepHeldOrphans). A recovered catalog may be behind the bucket (an older generation when the newest did
+ * not open, packs missing, a drill beside a server that is not gone); what it does not name may then be the
+ * only copy of committed backups, and deleting it cannot be undone.
+ */
+export const ORPHANS_HELD_KEY = 'orphan_packs_held_since_recover';
+
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
-  doomed: DoomedPacks, framing: RecordFraming, logger?: Logger): Promise<RecoveryReport> {
+  doomed: DoomedPacks, framing: RecordFraming, logger?: Logger, sweepHeldOrphans = false): Promise<RecoveryReport> {
   const running = catalog.backups.running();
   for (const backup of running) dropUnfinished(catalog, backup, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
   const droppedChunks = await sealVersionOnePacks(catalog, backend, codec, framing);
   await doomed.deleteReady();
-  const removedOrphanPacks = await removeOrphanPacks(catalog, backend);
-  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks };
+  if (catalog.meta.get(ORPHANS_HELD_KEY) === '1' && !sweepHeldOrphans) {
+    const keptOrphanPacks = (await orphanPacks(catalog, backend)).length;
+    if (keptOrphanPacks > 0) {
+      logger?.warn(`${keptOrphanPacks} packs in ${backend.location} are not in the catalog \`recover\` installed: kept until \`cpsbackup-server gc\` `
+        + '(run check first; they may hold backups the recovered catalog lacks)');
+    }
+    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks: 0, keptOrphanPacks };
+  }
+  let removedOrphanPacks = 0;
+  for (const name of await orphanPacks(catalog, backend)) {
+    await backend.deletePack(name);
+    removedOrphanPacks++;
+  }
+  if (catalog.meta.get(ORPHANS_HELD_KEY) === '1') catalog.meta.set(ORPHANS_HELD_KEY, '0');
+  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, keptOrphanPacks: 0 };
 }
 
 /**
@@ -73,13 +97,11 @@ async function sealVersionOnePacks(catalog: Catalog, backend: PackBackend, codec
 }
 
 /** Objects with no catalog row come from a crash between storing a pack and recording it. */
-async function removeOrphanPacks(catalog: Catalog, backend: PackBackend): Promise<number> {
+async function orphanPacks(catalog: Catalog, backend: PackBackend): Promise<string[]> {
   const known = new Set(catalog.packs.all().map((pack) => pack.name));
-  let removed = 0;
+  const orphans: string[] = [];
   for await (const stored of backend.listPacks()) {
-    if (known.has(stored.name) || catalog.packs.isDoomed(stored.name)) continue;
-    await backend.deletePack(stored.name);
-    removed++;
+    if (!known.has(stored.name) && !catalog.packs.isDoomed(stored.name)) orphans.push(stored.name);
   }
-  return removed;
+  return orphans;
 }

@@ -78,6 +78,11 @@ export interface StoreOptions {
    * crash's leftovers); default 24 hours, far beyond any upload. Tests set 0.
    */
   readonly abandonedUploadSeconds?: number;
+  /**
+   * `gc`: delete the objects a catalog installed by `recover` does not name (every other open keeps them, see
+   * ORPHANS_HELD_KEY); a store not recovered, or already swept, deletes its orphans at every open anyway.
+   */
+  readonly sweepRecoveredOrphans?: boolean;
 }
 
 export interface BeginOptions {
@@ -135,7 +140,7 @@ const DEFAULT_ABANDONED_UPLOAD_SECONDS = 24 * 3600;
 const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 
 export class ChunkStore {
-  private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0 };
+  private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, keptOrphanPacks: 0 };
   private readonly sessions = new OpenSessions();
   private readonly readers: ReaderLeases;
   private readonly doomed: DoomedPacks;
@@ -231,7 +236,8 @@ export class ChunkStore {
         // the interval, or its snapshot at close failed): the catalog counts as changed since the bucket's newest.
         store.snapshots.markChanged();
       }
-      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger);
+      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger,
+        options.sweepRecoveredOrphans === true);
       // After recovery: the unfinished backups it dropped no longer count as references.
       if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();

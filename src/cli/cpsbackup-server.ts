@@ -83,8 +83,11 @@ async function printStatus(configFile: string, options: { url?: string; json?: b
 async function runGarbageCollection(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
-  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  // The explicit gc is what deletes the packs a catalog from `recover` does not name (every other open keeps them).
+  const store = await openConfiguredStore(config, { encoderThreads: 0, sweepRecoveredOrphans: true });
   try {
+    const orphans = store.recovery.removedOrphanPacks;
+    if (orphans > 0) process.stdout.write(`gc: deleted ${orphans} packs the catalog does not name (orphans)\n`);
     const report = await store.collectGarbage({ allPacks: true });
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes`
       + `${report.damagedPacks > 0 ? `; ${report.damagedPacks} packs not rewritten: a live chunk in each is damaged (marked; run check)` : ''}\n`);
@@ -105,6 +108,10 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
     if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
       process.stdout.write(`recovered the store first: dropped ${recovery.droppedBackups} unfinished backups, `
         + `${recovery.droppedChunks} unreadable chunks of unsealed packs, ${recovery.removedOrphanPacks} orphan packs\n`);
+    }
+    if (recovery.keptOrphanPacks > 0) {
+      process.stdout.write(`${recovery.keptOrphanPacks} packs in the bucket are not in the catalog \`recover\` installed: kept until `
+        + '`cpsbackup-server gc` deletes them (they may hold backups the recovered catalog lacks)\n');
     }
     const report = await store.check({ readDataPercent });
     for (const line of checkReportLines(report)) process.stdout.write(`${line}\n`);
@@ -201,6 +208,7 @@ async function runRecover(configFile: string): Promise<number> {
     for (const skipped of recovered.skipped) process.stdout.write(`skipped: ${skipped}\n`);
     process.stdout.write(`recovered the catalog from snapshot generation ${recovered.generation} in ${backend.location}: `
       + `${recovered.clients} clients, ${recovered.backups} backups, ${recovered.packs} packs\n`);
+    process.stdout.write('packs in the bucket this catalog does not name are kept until `cpsbackup-server gc` (run check first)\n');
     for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
     if (recovered.missingPacks.length > 0) {
       await warnOfLiveServer(config, backend, key);

@@ -6,7 +6,8 @@ import type { S3StorageSettings } from '../common/config/storage-keys';
 import { ChunkStore, loadKeyFile, loadS3Credentials, openS3Backend, type S3Backend, type StoreKey } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
 
-export async function openConfiguredStore(config: ServerConfig, options: { encoderThreads?: number; logger?: Logger } = {}): Promise<ChunkStore> {
+export async function openConfiguredStore(config: ServerConfig,
+  options: { encoderThreads?: number; logger?: Logger; sweepRecoveredOrphans?: boolean } = {}): Promise<ChunkStore> {
   const storage = config.storage;
   const encryptionKey = await loadConfiguredKey(config);
   const backend = storage.kind === 's3' ? await openBucket(storage, options.logger) : undefined;
@@ -25,6 +26,7 @@ export async function openConfiguredStore(config: ServerConfig, options: { encod
       packSize: storage.packSizeBytes,
       stagingMaxBytes: storage.kind === 's3' ? storage.stagingMaxBytes : undefined,
       cacheBytes: storage.kind === 's3' ? storage.cacheBytes : undefined,
+      sweepRecoveredOrphans: options.sweepRecoveredOrphans,
     });
   } catch (error) {
     await backend?.close();

@@ -11,6 +11,7 @@ import { openSealedFile } from '../crypto/sealed-file';
 import { SEALED_FRAMING_OVERHEAD } from '../crypto/sealed-framing';
 import { assertStoreKey, WrongKeyError, type StoreKey } from '../crypto/store-key';
 import { readIdentity } from '../store-identity';
+import { ORPHANS_HELD_KEY } from '../recovery';
 import { generationOf, snapshotName } from './snapshot-names';
 import { ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 
@@ -69,6 +70,8 @@ async function inspect(file: string, backend: PackBackend, storeId: string): Pro
   try {
     const recordedId = catalog.meta.get('store_id');
     if (recordedId !== storeId) throw new CorruptError(`the snapshot belongs to store ${recordedId ?? '(none)'}, not to ${storeId}`);
+    // The packs it does not name are kept until the operator runs gc: they may be the only copy of backups it lacks.
+    catalog.meta.set(ORPHANS_HELD_KEY, '1');
     const stored = new Set<string>();
     for await (const pack of backend.listPacks()) stored.add(pack.name);
     const packs = catalog.packs.all();

@@ -110,7 +110,7 @@ test('a snapshot that fails is tried again an interval later, not at once over a
     attempts++;
     throw new Error('403 QuotaExceeded');
   };
-  const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 400 });
+  const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 400, retryAfterFailureMs: 0 });
   catalog.meta.set('change', 'x');
   snapshots.request();
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -120,5 +120,36 @@ test('a snapshot that fails is tried again an interval later, not at once over a
   assert.equal(snapshots.status.failed, 2);
   assert.match(snapshots.status.lastError ?? '', /QuotaExceeded/);
   await snapshots.close().catch(() => undefined);
+  catalog.close();
+});
+
+// Regression: with an interval of 0 (a snapshot after every change) a failed snapshot was tried again at once,
+// copying and sealing the whole catalog back to back for as long as the bucket refused (150 times in 2 s).
+test('with no interval, a failed snapshot is tried again only after the retry delay', { timeout: 20_000 }, async (t) => {
+  const { catalog, bucket, key, storeId, staging } = await setUp(t);
+  let attempts = 0;
+  let isRefusing = true;
+  const refusing = Object.create(bucket) as LocalBackend;
+  refusing.putBlob = async (name, file) => {
+    attempts++;
+    if (isRefusing) throw new Error('503 SlowDown');
+    await bucket.putBlob(name, file);
+  };
+  const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 0, retryAfterFailureMs: 500 });
+  catalog.meta.set('change', 'x');
+  snapshots.request();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(attempts, 1, 'tried again before the retry delay');
+  // Further changes within the delay are gathered into the retry; once one is stored, the interval of 0 applies again.
+  catalog.meta.set('change', 'y');
+  snapshots.request();
+  isRefusing = false;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(attempts, 2);
+  assert.equal(snapshots.status.taken, 1);
+  catalog.meta.set('change', 'z');
+  snapshots.request();
+  await snapshots.close();
+  assert.equal(attempts, 3);
   catalog.close();
 });

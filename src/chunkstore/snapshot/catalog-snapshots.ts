@@ -25,8 +25,16 @@ export interface SnapshotSettings {
   readonly budget?: StagingBudget;
   /** Least time between two snapshots; requests within it are gathered into one at its end. */
   readonly minIntervalMs: number;
+  /** Least time from a failed snapshot to the next try when the interval is shorter; default RETRY_AFTER_FAILURE_MS. */
+  readonly retryAfterFailureMs?: number;
   readonly logger?: Logger;
 }
+
+/**
+ * With an interval of 0 (a snapshot after every change) a failed snapshot was tried again at once, and a bucket
+ * refusing them (a quota, an outage) had the whole catalog copied and sealed back to back: 150 times in 2 s.
+ */
+export const RETRY_AFTER_FAILURE_MS = 10_000;
 
 export interface SnapshotFigures {
   readonly taken: number;
@@ -63,7 +71,9 @@ export class CatalogSnapshots {
     if (this.running !== undefined) return; // the run re-checks isPending (and isUrgent) when it ends
     // From the last attempt, not the last success: after a failure that will not pass (a quota, a refused
     // key) the whole catalog was copied and sealed again at once, over and over.
-    const wait = this.isUrgent ? 0 : Math.max(0, Math.max(this.figures.lastAt, this.lastTriedAt) + this.settings.minIntervalMs - Date.now());
+    const hasFailed = this.figures.lastError !== undefined;
+    const spacing = hasFailed ? Math.max(this.settings.minIntervalMs, this.settings.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS) : this.settings.minIntervalMs;
+    const wait = this.isUrgent ? 0 : Math.max(0, Math.max(this.figures.lastAt, this.lastTriedAt) + spacing - Date.now());
     if (wait === 0) {
       this.startRun();
       return;
@@ -121,7 +131,8 @@ export class CatalogSnapshots {
     } catch (error) {
       this.isPending = true;
       this.figures = { ...this.figures, failed: this.figures.failed + 1, lastError: errorMessage(error) };
-      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (tried again ${Math.round(this.settings.minIntervalMs / 1000)} s after this one began): ${errorMessage(error)}`);
+      const retryMs = Math.max(this.settings.minIntervalMs, this.settings.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS);
+      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (tried again ${Math.round(retryMs / 1000)} s after this one began): ${errorMessage(error)}`);
     }
   }
 

@@ -234,3 +234,29 @@ test('a round of doomed-pack deletions whose snapshot fails asks for it once, no
   assert.equal(calls, 2, 'one snapshot for the whole round');
   assert.deepEqual(catalog.packs.doomed(), []);
 });
+
+// Regression: protecting a backup changed only the local catalog, and asked for no snapshot: until some
+// other change, a catalog recovered from the bucket lacked the protection, and retention would delete it.
+test('protecting a backup asks for a snapshot, as a commit or a deletion does', async (t) => {
+  const { open } = await setUp(t);
+  const store = await open('server', 0);
+  /** Until no snapshot is pending and none has been stored for 300 ms: the ones the open and the commit asked for are done. */
+  const settled = async (): Promise<number> => {
+    let taken = -1;
+    for (let still = 0; still < 300;) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const now = store.snapshotStatus!;
+      still = now.taken === taken && !now.isPending ? still + 20 : 0;
+      taken = now.taken;
+    }
+    return taken;
+  };
+  try {
+    const backup = await backupFiles(store, 'node1', { 'a.bin': await bytesOf('snapshots-protect', 20_000) });
+    const before = await settled();
+    store.setProtected(backup, true);
+    assert.equal(await settled(), before + 1, 'a snapshot holding the protection is stored');
+  } finally {
+    await store.close();
+  }
+});

@@ -327,8 +327,10 @@ export class ChunkStore {
     return released;
   }
 
+  /** A change the bucket's snapshot must carry too: a protection a recovered catalog lacked would let retention delete the backup. */
   setProtected(backup: BackupRecord, isProtected: boolean): void {
     this.catalog.backups.setProtected(backup.id, isProtected);
+    this.snapshots?.request();
   }
 
   // ---- sessions ----
@@ -393,6 +395,7 @@ export class ChunkStore {
       }, options.allPacks === true);
       // At once, not after the interval: a snapshot older than a compaction names packs GC deletes.
       if (report.deletedChunks + report.rewrittenPacks + report.deletedPacks > 0) this.snapshots?.request(true);
+      else if (report.damagedPacks > 0) this.snapshots?.request();
       return report;
     });
   }
@@ -415,7 +418,11 @@ export class ChunkStore {
         // The bucket itself, never the read cache: a check must see what a lost server would recover from (as
         // restic's check, which reads through a fresh temporary cache for the same reason).
         const report = await checkStore(this.catalog, this.packBackend, this.readCodec, this.framing, options);
-        if (report.damagedChunks.length > 0) this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
+        if (report.damagedChunks.length > 0) {
+          this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
+          // A recovered catalog without the marks would deduplicate new backups against the damaged chunks again.
+          this.snapshots?.request();
+        }
         return report;
       } finally {
         lease.release();
@@ -440,7 +447,11 @@ export class ChunkStore {
    * references (check reports it; nothing should leave it), reading all of every client's entries.
    */
   forgetStaleKnowledge(): Promise<number> {
-    return this.exclusively(async () => this.catalog.transaction(() => this.catalog.clientChunks.forgetUnreferencedOfAll(), true));
+    return this.exclusively(async () => {
+      const forgotten = this.catalog.transaction(() => this.catalog.clientChunks.forgetUnreferencedOfAll(), true);
+      if (forgotten > 0) this.snapshots?.request();
+      return forgotten;
+    });
   }
 
   /** Contents holding a damaged chunk: a client must not be told such a file is unchanged, so it sends it again. */

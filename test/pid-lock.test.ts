@@ -171,3 +171,16 @@ test('a lock file whose PID now belongs to a live unrelated process is taken: on
     await release();
   });
 });
+
+test('a holder whose lock file was removed from outside leaves the next holder\'s file alone when it lets go', async () => {
+  await withFolder(async (folder) => {
+    const file = join(folder, 'lock');
+    const first = await acquirePidLock(file, describe);
+    await rm(file);
+    const second = await acquirePidLock(file, describe);
+    await first();
+    assert.equal(existsSync(file), true, 'the second holder\'s lock file is still there');
+    await assert.rejects(acquirePidLock(file, describe), BusyError);
+    await second();
+  });
+});

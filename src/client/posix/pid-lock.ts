@@ -70,7 +70,9 @@ export async function acquirePidLock(file: string, describeOwner: (pid: number) 
         // The name goes first, while still held: whoever opened this file meanwhile sees it is no longer
         // the lock (isNamedBy) once it gets it, instead of two processes holding two files of one name.
         try {
-          unlinkSync(file);
+          // Only while the name is still this lock's: if it was removed from outside and another process
+          // made and took a new one, removing that would let a third take the lock beside it.
+          if (isNamedBy(fd, file)) unlinkSync(file);
         } catch {
           // Left in place (a read-only folder, say): harmless, the lock itself ends with the close.
         } finally {

@@ -8,17 +8,24 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import { buildFailingFifoReads, FAILING_FIFO_MARKER } from './support/failing-fifo-reads';
+import { buildFailingFifoReads, FAIL_FROM_READ_VARIABLE, FAILING_FIFO_MARKER } from './support/failing-fifo-reads';
 
-/** A writer blocked on opening the FIFO until the backup opens it for reading, as a dumper would. */
-function startWriter(fifo: string, content: string): ChildProcess {
-  const writer = spawn('sh', ['-c', 'printf "%s" "$1" > "$2"', 'writer', content, fifo], { stdio: 'ignore' });
+/**
+ * A writer blocked on opening the FIFO until the backup opens it for reading, as a dumper would; with
+ * `delaySeconds`, it then holds the FIFO open that long before it writes.
+ */
+function startWriter(fifo: string, content: string, delaySeconds = 0): ChildProcess {
+  const script = 'exec 3> "$2"; sleep "$3"; printf "%s" "$1" >&3';
+  const writer = spawn('sh', ['-c', script, 'writer', content, fifo, String(delaySeconds)], { stdio: 'ignore' });
   writer.on('error', () => undefined);
   return writer;
 }
 
-for (const chunking of ['client', 'server'] as const) {
-  test(`a FIFO whose read fails is listed, the backup kept incomplete (chunking = ${chunking})`, async (t) => {
+// 'first': the first read fails (the reads made at once, before the socket's). 'later': the writer holds
+// the FIFO open a second before it writes, so the first read finds nothing yet and the failing one is
+// the socket's.
+for (const [chunking, failing] of [['client', 'first'], ['server', 'first'], ['client', 'later'], ['server', 'later']] as const) {
+  test(`a FIFO whose ${failing} read fails is listed, the backup kept incomplete (chunking = ${chunking})`, async (t) => {
     const sandbox = await Sandbox.create();
     const writers: ChildProcess[] = [];
     t.after(async () => {
@@ -33,17 +40,17 @@ for (const chunking of ['client', 'server'] as const) {
     const data = join(sandbox.root, 'data');
     await mkdir(data);
     const fine = join(data, 'a-fine.fifo');
-    const failing = join(data, `b-${FAILING_FIFO_MARKER}.fifo`);
-    execFileSync('mkfifo', [fine, failing]);
+    const failingFifo = join(data, `b-${FAILING_FIFO_MARKER}.fifo`);
+    execFileSync('mkfifo', [fine, failingFifo]);
     await writeFile(join(data, 'c-after.txt'), 'walked after the failing FIFO\n');
-    writers.push(startWriter(fine, 'fine dump\n'), startWriter(failing, 'never read\n'));
+    writers.push(startWriter(fine, 'fine dump\n'), startWriter(failingFifo, 'never read\n', failing === 'later' ? 1 : 0));
     await sandbox.startServer();
     const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, 'read_all_fifos = 1', `chunking = ${chunking}`]);
 
-    const backup = await sandbox.runClient(['-c', config, '-e'], { preload });
+    const backup = await sandbox.runClient(['-c', config, '-e'], { preload, environment: { [FAIL_FROM_READ_VARIABLE]: failing === 'later' ? '2' : '1' } });
     assert.equal(backup.code, 3, backup.stdout + backup.stderr);
     assert.match(backup.stderr, /error: 1 file could not be read and is not in this backup:\n/);
-    assert.ok(backup.stderr.includes(`  ${failing}: cannot be read (EIO)\n`), backup.stderr);
+    assert.ok(backup.stderr.includes(`  ${failingFifo}: cannot be read (EIO)\n`), backup.stderr);
     assert.match(backup.stdout, /^Backup 0000001 kept, incomplete: /m);
 
     const target = join(sandbox.root, 'restored');
@@ -51,6 +58,6 @@ for (const chunking of ['client', 'server'] as const) {
     assert.equal(restore.code, 3, restore.stdout + restore.stderr);
     assert.equal(await readFile(join(target, fine), 'utf8'), 'fine dump\n');
     assert.equal(await readFile(join(target, data, 'c-after.txt'), 'utf8'), 'walked after the failing FIFO\n');
-    await assert.rejects(readFile(join(target, failing)), { code: 'ENOENT' });
+    await assert.rejects(readFile(join(target, failingFifo)), { code: 'ENOENT' });
   });
 }

@@ -6,8 +6,8 @@ import { closeSync, readSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fileReadErrorOr } from './file-content';
 
-/** What the first read takes at most; later reads are the socket's. */
-const FIRST_READ_BYTES = 64 * 1024;
+/** What one read before the socket's takes at most. */
+const READ_NOW_BYTES = 64 * 1024;
 
 export class FifoContent {
   private socket: Socket | undefined;
@@ -18,16 +18,20 @@ export class FifoContent {
 
   async *pieces(): AsyncGenerator<Buffer> {
     try {
-      // One read before the socket's: Linux tells epoll nothing of a FIFO opened with no writer until a
-      // writer has come (fifo_open: "suppress EPOLLHUP until we have seen a writer"), so the socket waited
-      // for ever on a FIFO nobody writes, and with it the whole backup. read() says 0 at once: no writer.
-      const first = this.firstRead();
-      if (first === undefined) {
-        this.close();
-        return;
+      // Reads before the socket's: Linux tells epoll nothing of a FIFO opened with no writer until a writer
+      // has come (fifo_open: "suppress EPOLLHUP until we have seen a writer"), so the socket waited for ever
+      // on a FIFO nobody writes, and with it the whole backup. read() says 0 at once when no writer has it
+      // (bytes a writer left before it went, while another reader held it open, are read here to that end).
+      // EAGAIN: a writer has it open, and epoll will report its close: from then on the socket reads.
+      for (;;) {
+        const piece = this.readNow();
+        if (piece === undefined) {
+          this.close();
+          return;
+        }
+        if (piece.length === 0) break;
+        yield piece;
       }
-      if (first.length > 0) yield first;
-      // A writer has it open (a writer seen): its close ends the socket's reads as it should.
       this.socket = new Socket({ fd: this.fd, readable: true, writable: false });
       for await (const piece of this.socket) yield piece as Buffer;
     } catch (error) {
@@ -41,9 +45,9 @@ export class FifoContent {
     else this.close();
   }
 
-  /** The bytes a writer has put in so far (maybe none); undefined when no writer has the FIFO open. */
-  private firstRead(): Buffer | undefined {
-    const buffer = Buffer.allocUnsafe(FIRST_READ_BYTES);
+  /** What one read() gives now: bytes, none yet (EAGAIN: a writer has it open), or undefined at the end (no writer). */
+  private readNow(): Buffer | undefined {
+    const buffer = Buffer.allocUnsafe(READ_NOW_BYTES);
     try {
       const length = readSync(this.fd, buffer, 0, buffer.length, null);
       return length === 0 ? undefined : buffer.subarray(0, length);

@@ -6,26 +6,33 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const FAILING_FIFO_MARKER = 'read-fails-with-eio';
+/** The environment variable that makes only the Nth and later reads of a marked FIFO fail (default: every read). */
+export const FAIL_FROM_READ_VARIABLE = 'CPSBACKUP_TEST_FAIL_FROM_READ';
 
 const SOURCE = `#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Reads of marked FIFOs so far, by fd: ${FAIL_FROM_READ_VARIABLE}=N lets the first N-1 through. */
+static int reads_by_fd[4096];
 
 ssize_t read(int fd, void *buffer, size_t count) {
   static ssize_t (*real_read)(int, void *, size_t);
   if (real_read == NULL) real_read = (ssize_t (*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+  if (fd >= 0 && fd < 4096 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
     char link[64], target[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t length = readlink(link, target, sizeof target - 1);
     if (length > 0) {
       target[length] = 0;
-      if (strstr(target, "${FAILING_FIFO_MARKER}") != NULL) {
+      const char *from = getenv("${FAIL_FROM_READ_VARIABLE}");
+      if (strstr(target, "${FAILING_FIFO_MARKER}") != NULL && ++reads_by_fd[fd] >= (from == NULL ? 1 : atoi(from))) {
         errno = EIO;
         return -1;
       }

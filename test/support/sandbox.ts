@@ -134,11 +134,18 @@ export class Sandbox {
   /**
    * Runs the cpsbackup CLI as a real process. `isWithoutPermissionBypass`: as root without the capability
    * to bypass file permissions (setpriv), so a 000 file is unreadable for real; see canDropPermissionBypass.
-   * `preload`: a library the client runs with (LD_PRELOAD), to make a system call fail for real.
+   * `preload`: a library the client runs with (LD_PRELOAD), to make a system call fail for real;
+   * `environment`: variables set for the client besides (what such a library reads).
    */
-  runClient(args: readonly string[], options: { timeoutMs?: number; isWithoutPermissionBypass?: boolean; preload?: string } = {}): Promise<CommandResult> {
+  runClient(args: readonly string[], options: {
+    timeoutMs?: number; isWithoutPermissionBypass?: boolean; preload?: string; environment?: Readonly<Record<string, string>>;
+  } = {}): Promise<CommandResult> {
+    const variables = [
+      ...(options.preload === undefined ? [] : [`LD_PRELOAD=${options.preload}`]),
+      ...Object.entries(options.environment ?? {}).map(([name, value]) => `${name}=${value}`),
+    ];
     const launcher = [
-      ...(options.preload === undefined ? [] : ['env', `LD_PRELOAD=${options.preload}`]),
+      ...(variables.length === 0 ? [] : ['env', ...variables]),
       ...(options.isWithoutPermissionBypass ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : []),
     ];
     return runNode(join(DIST_CLI, 'cpsbackup.js'), args, options.timeoutMs ?? 120_000, launcher);

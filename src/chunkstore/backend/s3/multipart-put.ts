@@ -8,11 +8,14 @@ import {
 import { errorMessage } from '../../../common/errors';
 import { failureFacts, S3RequestError } from './s3-errors';
 import { md5OfFileRange, multipartEtagOf } from './file-digest';
-import { headObject, isSameObject } from './object-head';
+import { headObject } from './object-head';
 import { MAX_PARTS, MIN_PART_SIZE } from './s3-options';
 import type { S3Event, S3Requester } from './s3-requester';
 import type { PutOutcome } from './single-put';
 import { runPool } from './run-pool';
+
+/** A multipart object's ETag as S3 makes it: the MD5 of the parts' MD5s, a dash, the part count. */
+const MULTIPART_ETAG = /^[0-9a-f]{32}-\d+$/;
 
 export interface MultipartSettings {
   readonly partSize: number;
@@ -95,8 +98,10 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
 
 /** Whether the object there now has our size and, when both sides have a comparable one, our multipart ETag. */
 async function isOurObject(requester: S3Requester, key: string, size: number, expectedEtag: string | undefined): Promise<boolean> {
-  if (expectedEtag !== undefined) return isSameObject(requester, key, size, expectedEtag);
-  return (await headObject(requester, key))?.size === size;
+  const head = await headObject(requester, key);
+  if (head === undefined || head.size !== size) return false;
+  // As confirmUpload: an object ETag not of the "hex32-N" form (SSE-C on some gateways) cannot be compared.
+  return expectedEtag === undefined || !MULTIPART_ETAG.test(head.etag) || head.etag === expectedEtag;
 }
 
 /**
@@ -107,7 +112,7 @@ async function isOurObject(requester: S3Requester, key: string, size: number, ex
 async function confirmUpload(requester: S3Requester, key: string, size: number, expectedEtag: string | undefined): Promise<void> {
   const head = await headObject(requester, key);
   // An ETag that is not "hex32-N" (some services, SSE-C on others) cannot be compared; size is then all we check.
-  const isEtagComparable = head !== undefined && expectedEtag !== undefined && /^[0-9a-f]{32}-\d+$/.test(head.etag);
+  const isEtagComparable = head !== undefined && expectedEtag !== undefined && MULTIPART_ETAG.test(head.etag);
   if (head !== undefined && head.size === size && (!isEtagComparable || head.etag === expectedEtag)) return;
   const found = head === undefined ? 'no object' : `${head.size} bytes, ETag ${head.etag || '(none)'}`;
   const isSizeWrong = head !== undefined && head.size !== size;

@@ -209,15 +209,7 @@ export class EntrySender {
       // Another inode than the walk's: a later path linked to the walked one must not name this one.
       return isReplaced ? undefined : { read, isRacy: content.isRecentlyChanged };
     } catch (error) {
-      const cause = error instanceof UnreadableContentError ? error.reason : error;
-      if (cause instanceof ShrankWhileReadError) {
-        this.unreadable(shown, cause.message);
-        return undefined;
-      }
-      // Any other error is the upload's (the stream, the server): it ends the backup.
-      if (!(cause instanceof FileReadError)) throw error;
-      // Read inline: nothing was sent. Streamed: the server was told to drop the entry.
-      this.unreadable(shown, `cannot be read (${describe(cause)})`);
+      this.listFailedRead(error, shown);
       return undefined;
     } finally {
       content.close();
@@ -266,11 +258,7 @@ export class EntrySender {
     } catch (error) {
       // Stopped before its end (or its start): the daemon must not keep its fd.
       content.destroy();
-      const cause = error instanceof UnreadableContentError ? error.reason : error;
-      // Any other error is the upload's: it ends the backup.
-      if (!(cause instanceof FileReadError)) throw error;
-      // Streamed: the server was told to drop the entry. As a regular file's failed read: listed, the backup goes on.
-      this.unreadable(shown, `cannot be read (${cause.code})`);
+      this.listFailedRead(error, shown);
       return;
     }
     this.progress.files++;
@@ -290,6 +278,18 @@ export class EntrySender {
     const what = walked.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? 'FIFO' : 'file';
     this.progress.warnings.push(`${shown()}: replaced by another ${what} during the backup (the new one stored)`);
     return { meta: walked.metaFrom(opened), isReplaced: true };
+  }
+
+  /**
+   * A content whose own reads failed (a FileReadError, or a sparse file that shrank), maybe wrapped by the
+   * streaming sender, is listed and the backup goes on: read inline, nothing was sent; streamed, the server
+   * was told to drop the entry. Any other error is the upload's (the stream, the server): it ends the backup.
+   */
+  private listFailedRead(error: unknown, shown: () => string): void {
+    const cause = error instanceof UnreadableContentError ? error.reason : error;
+    if (cause instanceof ShrankWhileReadError) this.unreadable(shown, cause.message);
+    else if (cause instanceof FileReadError) this.unreadable(shown, `cannot be read (${cause.code})`);
+    else throw error;
   }
 
   /**

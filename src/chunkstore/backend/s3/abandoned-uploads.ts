@@ -2,7 +2,7 @@
 // before our abort): not objects, but their parts hold space until someone aborts them.
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { ObjectKeys } from './object-keys';
-import { S3RequestError } from './s3-errors';
+import { checkNextPage } from './listing';
 import type { S3Requester } from './s3-requester';
 
 /**
@@ -32,7 +32,7 @@ interface ListedUpload {
   readonly initiatedAt: Date;
 }
 
-/** Every upload under prefix, page after page; a page that says "more" without moving on is an I/O error, not a loop. */
+/** Every upload under prefix, page after page; a page that says "more" without moving on is an I/O error (checkNextPage), not a loop. */
 async function* listUploads(requester: S3Requester, prefix: string): AsyncGenerator<ListedUpload> {
   let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
   const seen = new Set<string>();
@@ -48,11 +48,7 @@ async function* listUploads(requester: S3Requester, prefix: string): AsyncGenera
     }
     if (page.IsTruncated !== true) return;
     markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
-    const position = `${markers.KeyMarker ?? ''}\n${markers.UploadIdMarker ?? ''}`;
-    if (markers.KeyMarker === undefined || seen.has(position)) {
-      throw new S3RequestError({ operation: 'list-uploads', bucket: requester.bucket, key: prefix, endpoint: requester.settings.endpoint },
-        { status: undefined, code: 'BrokenListing', isTransient: false }, 1, 'a truncated page of uploads did not say where the next one starts');
-    }
-    seen.add(position);
+    const position = markers.KeyMarker === undefined ? undefined : `${markers.KeyMarker}\n${markers.UploadIdMarker ?? ''}`;
+    checkNextPage({ requester, operation: 'list-uploads', prefix, paging: 'ListMultipartUploads' }, seen, position, 'key and upload marker');
   }
 }

@@ -1,7 +1,7 @@
 // Lists every key under a prefix, page after page (ListObjectsV2 continuation); each page retried on
 // its own, so a listing of many thousand packs survives a transient failure halfway.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { S3RequestError } from './s3-errors';
+import { S3RequestError, type S3Operation } from './s3-errors';
 import type { S3Requester } from './s3-requester';
 
 export interface ListedKey {
@@ -28,14 +28,33 @@ export async function* listKeys(requester: S3Requester, prefix: string, pageSize
     }
     if (page.IsTruncated !== true) return;
     continuationToken = page.NextContinuationToken;
-    if (continuationToken === undefined || continuationToken === '') throw brokenListing(requester, prefix, 'a truncated page came without a continuation token');
-    if (seenTokens.has(continuationToken)) throw brokenListing(requester, prefix, `the continuation token "${continuationToken.slice(0, 40)}" came twice`);
-    seenTokens.add(continuationToken);
+    checkNextPage({ requester, operation: 'list', prefix, paging: 'ListObjectsV2' }, seenTokens, continuationToken || undefined, 'continuation token');
   }
 }
 
-function brokenListing(requester: S3Requester, prefix: string, detail: string): S3RequestError {
-  return new S3RequestError({ operation: 'list', bucket: requester.bucket, key: prefix, endpoint: requester.settings.endpoint },
+/** Which listing a truncated page belongs to, for checkNextPage's error. */
+export interface Listing {
+  readonly requester: S3Requester;
+  readonly operation: S3Operation;
+  readonly prefix: string;
+  /** The S3 call whose paging broke, for the message. */
+  readonly paging: string;
+}
+
+/**
+ * After a truncated page: where the next one starts must be given and new. Taken as the end instead,
+ * an incomplete listing would be used as a whole one; followed, a repeated position loops for ever.
+ * `position` is recorded in `seen`.
+ */
+export function checkNextPage(listing: Listing, seen: Set<string>, position: string | undefined, what: string): void {
+  if (position === undefined) throw brokenListing(listing, `a truncated page came without a ${what}`);
+  if (seen.has(position)) throw brokenListing(listing, `the ${what} "${position.slice(0, 40)}" came twice`);
+  seen.add(position);
+}
+
+function brokenListing(listing: Listing, detail: string): S3RequestError {
+  const { requester, operation, prefix, paging } = listing;
+  return new S3RequestError({ operation, bucket: requester.bucket, key: prefix, endpoint: requester.settings.endpoint },
     { status: undefined, code: 'BrokenListing', isTransient: false }, 1,
-    `${detail}; the listing is incomplete and is not used (a gateway or proxy that breaks ListObjectsV2 paging?)`);
+    `${detail}; the listing is incomplete and is not used (a gateway or proxy that breaks ${paging} paging?)`);
 }

@@ -1,5 +1,5 @@
 // Micro-benchmark of the hole check a backup makes on every regular file whose blocks cover its size
-// (dataExtents: fstat and SEEK_DATA/SEEK_HOLE), against the open, fstat and close it makes anyway and
+// (dataExtents: fstat and SEEK_DATA/SEEK_HOLE; or one SEEK_HOLE, as files of 64 KiB or less get), against the open, fstat and close it makes anyway and
 // against that file's whole read. Alternating rounds over the same cached files; medians and spread.
 // Usage: node dist/bench/hole-check-micro.js [files] [rounds] [size]
 // (default 20000 files, 7 rounds, sizes from 100 B to 16 KiB; a size given makes every file that size)
@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { statFd } from '../src/client/posix/at';
-import { dataExtents } from '../src/client/posix/data-extents';
+import { dataExtents, hasHoleBefore } from '../src/client/posix/data-extents';
 import { FileContent } from '../src/client/file-content';
 
 const fileCount = Number(process.argv[2] ?? 20_000);
@@ -31,6 +31,7 @@ function pass(paths: readonly string[], perFile: (fd: number) => void): number {
 const ways: Record<string, (fd: number) => void> = {
   'open, fstat, close': (fd) => { statFd(fd); },
   '+ dataExtents': (fd) => { statFd(fd); dataExtents(fd); },
+  '+ one SEEK_HOLE': (fd) => { hasHoleBefore(fd, statFd(fd).size); },
   'FileContent, whole read': (fd) => { new FileContent(fd, statFd(fd)).readWhole(); },
 };
 

@@ -53,6 +53,28 @@ static napi_value js_data_extents(napi_env env, napi_callback_info info) {
   return list;
 }
 
+/* firstHole(fd) -> the offset of the file's first hole: its end when it has none, null where the
+ * filesystem cannot tell (no SEEK_HOLE: it counts as dense). One lseek, for the files too small to be
+ * worth a full dataExtents walk on the chance their blocks hide a hole. */
+static napi_value js_first_hole(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  int32_t fd;
+  if (!get_int32(env, argv[0], "fd", &fd)) return NULL;
+  off_t hole = lseek(fd, 0, SEEK_HOLE);
+  if (hole < 0) {
+    if (errno == EINVAL || errno == ESPIPE) {
+      napi_value none;
+      napi_get_null(env, &none);
+      return none;
+    }
+    throw_errno(env, errno, "lseek", NULL, 0);
+    return NULL;
+  }
+  return make_double(env, (double)hole);
+}
+
 bool register_extents(napi_env env, napi_value exports) {
-  return export_function(env, exports, "dataExtents", js_data_extents);
+  return export_function(env, exports, "dataExtents", js_data_extents) &&
+         export_function(env, exports, "firstHole", js_first_hole);
 }

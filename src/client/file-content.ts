@@ -5,7 +5,7 @@
 import { closeSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { statFd, type PosixStat } from './posix/at';
-import { boundedExtents, dataExtents, extentsWithin } from './posix/data-extents';
+import { boundedExtents, dataExtents, extentsWithin, hasHoleBefore } from './posix/data-extents';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 import { MAX_EXTENTS } from '../common/entry-limits';
@@ -48,17 +48,19 @@ export class FileReadError extends Error {
  * whose blocks cover its size all the same (blocks preallocated past its end by fallocate --keep-size, an
  * xattr block, extent tree blocks) was read whole and came back without its holes. Asking cost 6-12 µs a
  * file here (fstat, SEEK_DATA and SEEK_HOLE through the addon: bench/hole-check-micro.ts), about what
- * opening and reading a small file costs, and it is a round trip on NFS 4.2: paid only where reading the
- * file costs far more (2-5 % of reading a 96 KiB one, before hashing it). A smaller file with holes so
- * hidden comes back with them written as zeros: its content exact, at most this much more allocated.
+ * opening and reading a small file costs, and it is a round trip on NFS 4.2: paid in full only where
+ * reading the file costs far more (2-5 % of reading a 96 KiB one, before hashing it). A smaller file is
+ * asked one lseek(SEEK_HOLE) first (the same bench), and walked only when that finds a hole: such a file
+ * came back with its holes written as zeros.
  * Ranges preallocated but never written read as holes (SEEK_HOLE does not tell them apart), and come back
  * as holes, as they did already in a file with fewer blocks than its size.
  */
 const ALWAYS_ASK_EXTENTS_ABOVE = 64 * 1024;
 
 /** Whether a file may have holes: certainly when its blocks are fewer than its size needs, possibly when big. */
-function mayHaveHoles(stat: PosixStat): boolean {
-  return stat.blocks * 512 < stat.size || stat.size > ALWAYS_ASK_EXTENTS_ABOVE;
+function mayHaveHoles(fd: number, stat: PosixStat): boolean {
+  if (stat.blocks * 512 < stat.size || stat.size > ALWAYS_ASK_EXTENTS_ABOVE) return true;
+  return stat.size > 0 && hasHoleBefore(fd, stat.size);
 }
 
 export class FileContent {
@@ -78,7 +80,7 @@ export class FileContent {
     // table punched every 16 KiB has 650,000, whose list alone was more than one message may carry,
     // and the whole backup failed. Past that the smallest holes are read (as zeros) and sent as data:
     // the restored content is exact, only those holes come back allocated.
-    const extents = mayHaveHoles(statAtOpen)
+    const extents = mayHaveHoles(fd, statAtOpen)
       ? boundedExtents(extentsWithin(dataExtents(fd), size), MAX_EXTENTS)
       : [{ offset: 0, length: size }];
     const isDense = extents.length === 1 && extents[0].offset === 0 && extents[0].length === size;

@@ -80,6 +80,8 @@ export interface PosixAddon {
   fstatatInto(dirfd: number, name: Name, flags: number, out: BigInt64Array): void;
   readdirAt(dirfd: number): Buffer[];
   dataExtents(fd: number): [number, number][];
+  /** lseek(fd, 0, SEEK_HOLE): the end for a file without holes, null where SEEK_HOLE is not supported. */
+  firstHole(fd: number): number | null;
   llistxattr(path: Name): Buffer[];
   flistxattr(fd: number): Buffer[];
   lgetxattr(path: Name, name: Name): Buffer;

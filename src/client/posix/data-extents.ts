@@ -15,6 +15,12 @@ export function dataExtents(fd: number): DataExtent[] {
     .map(([offset, length]) => ({ offset, length }));
 }
 
+/** Whether an open file has a hole before `size` (one lseek); false where the filesystem cannot tell. */
+export function hasHoleBefore(fd: number, size: number): boolean {
+  const hole = posixAddon().firstHole(fd);
+  return hole !== null && hole < size;
+}
+
 /**
  * The extents within the first `size` bytes: those starting at or past it dropped, the last one cut at
  * it. The addon clamps to the size of its own fstat, later than the one a backup declares: a file

@@ -10,7 +10,7 @@ import { entryKind, type PosixStat } from './posix/at';
 import type { RestoreTree } from './restore-tree/restore-tree';
 import type { TempFile } from './restore-tree/temp-file';
 import type { EntryMetadata } from './restore-tree/metadata';
-import { NeedsRootError } from './restore-tree/errors';
+import { MetadataError, NeedsRootError } from './restore-tree/errors';
 import type { OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
@@ -183,7 +183,7 @@ export class RestoreWriter {
         if (!isIdentical) this.keptFiles.add(path.toString('latin1'));
         return;
       }
-      temp.setMetadata(this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
+      const metadataMissing = this.setFileMetadata(temp, this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
       temp.commit({ replace: existing !== undefined });
       isDone = true;
       this.outcome.files++;
@@ -191,8 +191,25 @@ export class RestoreWriter {
         const root = this.tree.rootPath === '/' ? '' : this.tree.rootPath;
         this.outcome.dumpFiles.push({ originalPath: meta.path.toString('utf8'), localPath: `${root}${path.toString('utf8')}` });
       }
+      if (metadataMissing !== undefined) throw metadataMissing;
     } finally {
       if (!isDone) temp.abort();
+    }
+  }
+
+  /**
+   * The metadata that can be set; what cannot is returned to be listed once the file has its name. Its
+   * content is verified, so it is kept, as tar and rsync keep a file whose owner or ACL they cannot give
+   * (with no more access than it had: narrowedMode). Regression: such a file was deleted, so a restore
+   * onto a target without xattrs or ACLs (sshfs, NFSv3, vfat) gave back none of the files that had any.
+   */
+  private setFileMetadata(temp: TempFile, metadata: EntryMetadata): MetadataError | undefined {
+    try {
+      temp.setMetadata(metadata);
+      return undefined;
+    } catch (error) {
+      if (error instanceof MetadataError) return error;
+      throw error;
     }
   }
 

@@ -139,6 +139,8 @@ export class Sandbox {
    */
   runClient(args: readonly string[], options: {
     timeoutMs?: number; isWithoutPermissionBypass?: boolean; preload?: string; environment?: Readonly<Record<string, string>>;
+    /** Run as root of a new user namespace that maps only the caller: chown to any other id fails (EINVAL). */
+    isInUserNamespace?: boolean;
   } = {}): Promise<CommandResult> {
     const variables = [
       ...(options.preload === undefined ? [] : [`LD_PRELOAD=${options.preload}`]),
@@ -147,6 +149,7 @@ export class Sandbox {
     const launcher = [
       ...(variables.length === 0 ? [] : ['env', ...variables]),
       ...(options.isWithoutPermissionBypass ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : []),
+      ...(options.isInUserNamespace ? ['unshare', '--user', '--map-root-user'] : []),
     ];
     return runNode(join(DIST_CLI, 'cpsbackup.js'), args, options.timeoutMs ?? 120_000, launcher);
   }

@@ -5,6 +5,7 @@ import { type Owner, OwnerNames } from '../posix/owners';
 import { setTimesAt, setTimesFd } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
 import type { MetadataFailure } from './errors';
+import { narrowedMode } from './narrowed-mode';
 
 export interface EntryMetadata {
   /** Recorded ids and names; the name wins when it exists here (tar's rule). */
@@ -67,8 +68,10 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     }
   }
   if (metadata.mode !== undefined && !(!byFd && target.isSymlink)) {
-    const mode = metadata.mode & 0o7777;
+    const accessAcl = metadata.xattrs?.find((xattr) => Buffer.from(xattr.name).toString('latin1') === ACL_ACCESS)?.value;
+    const { mode, reasons } = narrowedMode(metadata.mode & 0o7777, new Set(failures.map((failure) => failure.step)), accessAcl);
     step('mode', () => (byFd ? chmodFd(target.fd, mode) : chmodAt(target.dirfd, target.name, mode)));
+    for (const reason of reasons) failures.push({ step: 'mode', error: new Error(reason) });
   }
   if (metadata.atimeNs !== undefined || metadata.mtimeNs !== undefined) {
     const times = { atimeNs: metadata.atimeNs, mtimeNs: metadata.mtimeNs };

@@ -3,7 +3,7 @@
 import { LoadFailedError } from '../../common/errors';
 import type { DumpKind } from './dump-kind';
 import { runLoader } from './run-loader';
-import { shellCommand, shellQuote } from './shell';
+import { PipeWithoutPipefailError, shellCommand, shellQuote } from './shell';
 import type { CommandSource } from './storage-config';
 
 /**
@@ -18,5 +18,12 @@ export async function loadCommandDump(source: CommandSource, path: string, kind:
   const template = kind !== 'whole' && source.loadPartial !== undefined ? source.loadPartial : source.load;
   const usesPath = template.includes('{file}');
   const command = usesPath ? template.replaceAll('{file}', shellQuote(path)) : template;
-  await runLoader(source.name, { ...shellCommand(command), stdinPath: usesPath ? undefined : path }, source.timeoutSeconds);
+  let shell: { file: string; args: string[] };
+  try {
+    shell = shellCommand(command);
+  } catch (error) {
+    if (error instanceof PipeWithoutPipefailError) throw new LoadFailedError(source.name, `not run: ${error.message}; file kept`);
+    throw error;
+  }
+  await runLoader(source.name, { ...shell, stdinPath: usesPath ? undefined : path }, source.timeoutSeconds);
 }

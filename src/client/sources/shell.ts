@@ -1,6 +1,7 @@
 // Small shell helpers for dumpers and loaders: running a configured command, quoting a value into
 // its text, finding a tool.
 // Tools are optional (mongodump, sqlite3), so their presence is checked on PATH, not assumed.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -22,10 +23,37 @@ export function isOnPath(tool: string, searchPath = process.env.PATH ?? ''): boo
 }
 
 /**
- * How a configured dump or load command runs: bash with pipefail where bash is installed, so that
- * `pg_dump shop | gzip` fails when pg_dump does. Under sh (dash on Debian, which has no pipefail)
- * gzip's exit 0 stood for the pipeline, and an empty dump was stored as a good one. sh -c elsewhere.
+ * A command with a pipe where no shell here has pipefail (no bash; dash as sh): a failure before the
+ * last | would be hidden by the last command's exit 0, an empty or cut dump stored as a good one.
  */
-export function shellCommand(command: string): { file: string; args: string[] } {
-  return isOnPath('bash') ? { file: 'bash', args: ['-o', 'pipefail', '-c', command] } : { file: 'sh', args: ['-c', command] };
+export class PipeWithoutPipefailError extends Error {
+  constructor() {
+    super('the command has a pipe (|), and this machine has no bash and its sh has no pipefail, so a failure of a '
+      + 'command before the last | would go unseen; install bash (or write the command without a pipe; a | inside '
+      + 'quotes counts too)');
+    this.name = 'PipeWithoutPipefailError';
+  }
+}
+
+/**
+ * How a configured dump or load command runs: with pipefail, so that `pg_dump shop | gzip` fails when
+ * pg_dump does. bash where installed; else sh where it has pipefail (busybox ash, ksh). Regression:
+ * under an sh without it (dash on Debian) gzip's exit 0 stood for the pipeline, and an empty dump was
+ * stored as a good one; such a command with a pipe is now refused (PipeWithoutPipefailError).
+ */
+export function shellCommand(command: string, searchPath = process.env.PATH ?? ''): { file: string; args: string[] } {
+  if (isOnPath('bash', searchPath)) return { file: 'bash', args: ['-o', 'pipefail', '-c', command] };
+  if (shHasPipefail(searchPath)) return { file: 'sh', args: ['-o', 'pipefail', '-c', command] };
+  if (hasPipe(command)) throw new PipeWithoutPipefailError();
+  return { file: 'sh', args: ['-c', command] };
+}
+
+/** Asked of sh itself (one spawn, only on a machine without bash): shells that have it differ by version. */
+function shHasPipefail(searchPath: string): boolean {
+  return spawnSync('sh', ['-o', 'pipefail', '-c', 'true'], { stdio: 'ignore', env: { ...process.env, PATH: searchPath } }).status === 0;
+}
+
+/** A | that is not half of ||. Quoting is not parsed: a quoted | counts (a refusal, never a miss). */
+function hasPipe(command: string): boolean {
+  return /(?<!\|)\|(?!\|)/.test(command);
 }

@@ -51,7 +51,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     }
     const events = readDataEvents(source.name, files.data, source.kind);
     const plan = { schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0 };
-    await runLoadScript(source.name, connection.loader(database), connection.loadScript(header, events, plan), source.timeoutSeconds, database);
+    await runLoadScript(source.name, await connection.loader(database), connection.loadScript(header, events, plan), source.timeoutSeconds, database);
   } finally {
     await connection.remove();
   }

@@ -6,18 +6,25 @@ import { LoadFailedError } from '../../common/errors';
 import { describeFailure, isSuccess, startProcess } from './child-process';
 import { runLoader } from './run-loader';
 import { isOnPath } from './shell';
+import { toolPrints } from './tables/command-guard';
 import type { SqliteSource } from './storage-config';
 
 /** `.dump` ends its transaction with this line only when it read everything without error. */
 const COMPLETE_DUMP_END = 'COMMIT;';
+const SAFE_MODE_PROBE = 'cpsbackup-safe-mode';
 
 export async function loadSqliteDump(source: SqliteSource, path: string): Promise<void> {
   if (!isOnPath('sqlite3')) throw new LoadFailedError(source.name, 'the sqlite3 command is not installed (Debian package sqlite3)');
+  // -safe: .shell, .system, .load, writes to other files and ATTACH are refused (command-guard.ts).
+  if (!await toolPrints('sqlite3', ['-safe', ':memory:', `SELECT '${SAFE_MODE_PROBE}';`], SAFE_MODE_PROBE, process.env)) {
+    throw new LoadFailedError(source.name, 'this sqlite3 has no -safe (SQLite 3.37 and later): a restored dump could run shell '
+      + 'commands through it (.shell, .system); not loaded. Upgrade sqlite3');
+  }
   await checkDumpIsComplete(source.name, path);
   const temporary = join(dirname(source.path), `.${basename(source.path)}.cpsbackup-load`);
   await removeDatabaseFiles(temporary);
   try {
-    await runLoader(source.name, { file: 'sqlite3', args: ['-bail', temporary], stdinPath: path }, source.timeoutSeconds);
+    await runLoader(source.name, { file: 'sqlite3', args: ['-safe', '-bail', temporary], stdinPath: path }, source.timeoutSeconds);
     await checkIntegrity(source.name, temporary, source.timeoutSeconds);
     await syncFile(temporary);
     // A -wal or -shm left by the replaced database would be replayed into the new one.

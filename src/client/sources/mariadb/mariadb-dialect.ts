@@ -6,6 +6,7 @@ import { dataHeaderOf } from '../tables/data-headers';
 import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
 import type { TablePlan } from '../tables/table-plan';
 import { runQuery, type ToolCommand } from '../tables/tool-command';
+import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-catalog';
 import { mariadbEnvironment } from './mariadb-connection';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
@@ -60,8 +61,13 @@ export const mariadbDialect: DatabaseDialect = {
         const charset = header.charset === undefined ? '' : ` CHARACTER SET ${header.charset}${header.collation === undefined ? '' : ` COLLATE ${header.collation}`}`;
         await query(undefined, `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${charset};`, `creating database ${database}`);
       },
-      loader(database: string): ToolCommand {
-        return client(database, ['--batch', '--skip-column-names', '--default-character-set=utf8mb4']);
+      async loader(database: string) {
+        // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
+        if (!await toolPrints(environment.client, ['--help'], '--sandbox', process.env)) {
+          throw fail(`${environment.client} has no --sandbox (MariaDB client 10.5.25, 10.6.18, 10.11.8, 11.0.6 and later): a restored `
+            + 'dump could run shell commands through it (system, \\!); not loaded. Upgrade the MariaDB client');
+        }
+        return client(database, ['--batch', '--sandbox', '--skip-column-names', '--default-character-set=utf8mb4']);
       },
       loadScript: mariadbLoadScript,
       remove: () => environment.remove(),

@@ -3,6 +3,7 @@
 // dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order.
 // Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
 // key (parents first).
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
@@ -13,9 +14,28 @@ import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEO
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
 
-function step(text: string): string {
-  return `\\echo '${STEP_MARKER}${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'\n`;
+/**
+ * psql's restricted mode for the whole script, the guard pg_dump itself writes since CVE-2025-8714: a
+ * dump's rows and schema are data, but psql obeys backslash commands anywhere in its input. A data.sql
+ * row ending in a carriage return followed by `\.` + CR ends the COPY early for psql (not for the data
+ * reader), and the lines after it ran as psql commands, `\! cmd` included. The key is new for every
+ * load, so no dump can hold the line that lifts it; only the script's own step markers lift it, and
+ * restore it in the same breath.
+ */
+class RestrictedMode {
+  private readonly key = randomBytes(24).toString('hex');
+
+  get enter(): string {
+    return `\\restrict ${this.key}\n`;
+  }
+
+  step(text: string): string {
+    return `\\unrestrict ${this.key}\n\\echo '${STEP_MARKER}${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'\n${this.enter}`;
+  }
 }
+
+/** pg_dump's own restricted-mode lines (15.14 and later): the load's own mode covers the whole script. */
+const PG_DUMP_RESTRICT_LINE = /^\\(un)?restrict [A-Za-z0-9]+$/;
 
 function softDeleteTest(alias: string, softDelete: SoftDelete): string {
   const column = `${alias}.${quoteIdentifier(softDelete.column)}`;
@@ -34,6 +54,9 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
+  const restricted = new RestrictedMode();
+  const step = (text: string): string => restricted.step(text);
+  yield restricted.enter;
   yield `SET client_min_messages = warning;\nSET standard_conforming_strings = on;\n${SESSION_TIMEOUTS}\nBEGIN;\n`;
   if (isComplete && plan.createsTables) {
     if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
@@ -92,8 +115,8 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   }
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
   if (!isComplete) {
-    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf);
-    for (const section of sections) yield* upsert(section, tableName, stageOf);
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf, step);
+    for (const section of sections) yield* upsert(section, tableName, stageOf, step);
   }
   if (sequences.length > 0) yield step('sequences');
   for (const sequence of sequences) {
@@ -107,14 +130,17 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
 }
 
 /**
- * schema.sql as pg_dump wrote it, but for its `CREATE SCHEMA name;` (pg_dump -n writes it even for
- * public, which every database has): IF NOT EXISTS, so the schema may already be there. Only the
- * first such line, which pg_dump puts before any function body that could hold the same text.
+ * schema.sql as pg_dump wrote it, but for its own \restrict and \unrestrict lines (the script's mode
+ * covers it, and psql allows no second \restrict inside the first) and its `CREATE SCHEMA name;`
+ * (pg_dump -n writes it even for public, which every database has): IF NOT EXISTS, so the schema may
+ * already be there. Only the first such line, which pg_dump puts before any function body that could
+ * hold the same text.
  */
 async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffer | string> {
   const createSchema = new Set([`CREATE SCHEMA ${schema};`, `CREATE SCHEMA ${quoteIdentifier(schema)};`]);
   let isRewritten = false;
   for await (const line of byteLines(createReadStream(path))) {
+    if (line.length < 200 && PG_DUMP_RESTRICT_LINE.test(line.toString('latin1'))) continue;
     if (!isRewritten && line.length < 200 && createSchema.has(line.toString('utf8'))) {
       isRewritten = true;
       yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
@@ -127,7 +153,7 @@ async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffe
 
 /** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. */
 function* deletes(section: SectionHeader, sections: readonly SectionHeader[], tableName: (table: string) => string,
-  stageOf: (section: SectionHeader) => string): Generator<string> {
+  stageOf: (section: SectionHeader) => string, step: (text: string) => string): Generator<string> {
   const target = tableName(section.table);
   const statements: string[] = [];
   for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
@@ -148,7 +174,8 @@ function* deletes(section: SectionHeader, sections: readonly SectionHeader[], ta
   for (const statement of statements) yield `${statement}\n`;
 }
 
-function* upsert(section: SectionHeader, tableName: (table: string) => string, stageOf: (section: SectionHeader) => string): Generator<string> {
+function* upsert(section: SectionHeader, tableName: (table: string) => string, stageOf: (section: SectionHeader) => string,
+  step: (text: string) => string): Generator<string> {
   const columns = columnList(section.columns);
   const filter = section.softDelete === undefined ? '' : ` WHERE (${softDeleteTest('k', section.softDelete)}) IS NOT TRUE`;
   const insert = `INSERT INTO ${tableName(section.table)} (${columns}) OVERRIDING SYSTEM VALUE SELECT ${columns} FROM ${stageOf(section)} AS k${filter}`;

@@ -4,6 +4,7 @@ import type { DatabaseSource } from '../storage-config';
 import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
 import type { TablePlan } from '../tables/table-plan';
 import { runQuery, type ToolCommand } from '../tables/tool-command';
+import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './pg-catalog';
 import { pgEnvironment } from './pg-connection';
 import { pgDataDumpScript } from './pg-dump-script';
@@ -62,7 +63,13 @@ export const postgresqlDialect: DatabaseDialect = {
         // Outside the load's transaction: CREATE DATABASE cannot run inside one.
         await query(MAINTENANCE_DATABASE, `CREATE DATABASE ${quoteIdentifier(database)};`, `creating database ${database}`);
       },
-      loader(database: string): ToolCommand {
+      async loader(database: string) {
+        // The load script enters \restrict (pg-load-script.ts): a psql without it would take that line
+        // for an unknown command, and a dump's own backslash commands for orders.
+        if (!await toolPrints(psql, ['-X', '--help=commands'], '\\restrict', process.env)) {
+          throw fail(`${psql} cannot shut off backslash commands (\\restrict, in PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 and `
+            + 'later): a restored dump could run shell commands through it (\\!); not loaded. Upgrade postgresql-client');
+        }
         return { file: psql, args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], env: environment.env(database) };
       },
       loadScript: pgLoadScript,

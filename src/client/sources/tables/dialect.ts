@@ -35,8 +35,11 @@ export interface DialectConnection {
   /** Which of `tables` the target database (and schema) holds. */
   existingTables(database: string, tables: readonly string[]): Promise<string[]>;
   createDatabase(database: string, header: DataHeader): Promise<void>;
-  /** The client that reads the load script on stdin, connected to `database`, echoing step markers. */
-  loader(database: string): ToolCommand;
+  /**
+   * The client that reads the load script on stdin, connected to `database`, echoing step markers, with
+   * its client commands shut off (command-guard.ts); throws when this client cannot shut them off.
+   */
+  loader(database: string): Promise<ToolCommand>;
   /** The load script: for a complete dump the schema or emptied tables, then rows; for a partial one stage, delete, upsert. */
   loadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer>;
   remove(): Promise<void>;

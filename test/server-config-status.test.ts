@@ -41,6 +41,7 @@ test('status keys: every accepted form', (t) => {
   const config = serverConfigFromText(path.join(root, 'server.conf'), `${base}status_address = 0.0.0.0
 allow_remote_status = 1
 status_token = ${token}
+status_ssl = 1
 notify_script = notify.sh
 notify_webhook = http://127.0.0.1:9999/hook
 warn_after = 26h
@@ -72,6 +73,16 @@ test('status keys: a non-loopback status address needs allow_remote_status and a
   assert.throws(() => serverConfigFromText(file, `${base}allow_remote_status = maybe\n`), configError(5, /0 or 1/));
   assert.ok(isLoopbackAddress('127.0.0.1') && isLoopbackAddress('127.1.2.3') && isLoopbackAddress('::1') && isLoopbackAddress('localhost'));
   assert.ok(!isLoopbackAddress('0.0.0.0') && !isLoopbackAddress('10.0.0.1') && !isLoopbackAddress('::'));
+});
+
+// Regression (security review): allow_remote_status = 1 over plain HTTP sent the bearer token across the network in clear.
+test('status keys: a remote status port needs status_ssl = 1, refused at allow_remote_status\'s line', (t) => {
+  const root = makeTree(t);
+  const file = path.join(root, 'server.conf');
+  const remote = `${base}status_address = 0.0.0.0\nallow_remote_status = 1\nstatus_token = ${token}\n`;
+  assert.throws(() => serverConfigFromText(file, remote), configError(6, /allow_remote_status = 1 requires status_ssl = 1: .*token would cross the network in clear/));
+  assert.throws(() => serverConfigFromText(file, `${remote}status_ssl = 0\n`), configError(6, /requires status_ssl = 1/));
+  assert.equal(serverConfigFromText(file, `${remote}status_ssl = 1\n`).allowRemoteStatus, true);
 });
 
 test('notification keys: bad values name the line', (t) => {

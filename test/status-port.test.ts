@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { request as secureRequest } from 'node:https';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Sandbox, type CommandResult } from './support/sandbox';
@@ -57,6 +58,17 @@ function statusCodeWithHost(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const target = new URL('/status', url);
     const call = request({ host: target.hostname, port: target.port, path: target.pathname, headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    call.on('error', reject);
+    call.end();
+  });
+}
+
+function secureStatusCode(url: string, ca: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const call = secureRequest(url, { ca, headers, servername: 'localhost' }, (response) => {
       response.resume();
       resolve(response.statusCode ?? 0);
     });
@@ -242,18 +254,24 @@ test('a non-loopback status address without allow_remote_status stops the server
   await assert.rejects(sandbox.startServer(), /exited \(2\)[\s\S]*not a loopback address/);
 });
 
-test('allow_remote_status with a token binds every interface and still demands the token', async (t) => {
+test('allow_remote_status with a token and status_ssl binds every interface and still demands the token', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());
   const text = await readFile(sandbox.serverConfigFile, 'utf8');
-  await writeFile(sandbox.serverConfigFile, `${text.replace('status_address = 127.0.0.1', 'status_address = 0.0.0.0')}allow_remote_status = 1\nstatus_token = ${token}\n`);
+  const remote = `${text.replace('status_address = 127.0.0.1', 'status_address = 0.0.0.0')}allow_remote_status = 1\nstatus_token = ${token}\n`;
+  // Regression (security review): without status_ssl the token crossed the network in clear; the server now stops at start.
+  await writeFile(sandbox.serverConfigFile, remote);
+  await assert.rejects(sandbox.startServer(), /exited \(2\)[\s\S]*allow_remote_status = 1 requires status_ssl = 1/);
+  await writeFile(sandbox.serverConfigFile, `${remote}status_ssl = 1\n`);
   const server = await sandbox.startServer();
-  const url = statusUrlOf(server.log());
-  assert.match(url, /^http:\/\/0\.0\.0\.0:\d+$/);
-  const local = url.replace('0.0.0.0', '127.0.0.1');
-  assert.equal((await fetch(`${local}/status`)).status, 401);
-  assert.equal(await statusCodeWithHost(local, 'backup.example.com'), 401, 'any Host name, but never without the token');
-  assert.equal((await fetch(`${local}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  const match = /cpsbackup-server status on (https:\/\/0\.0\.0\.0:\d+)/.exec(server.log());
+  assert.ok(match, `no https status line in the server output:\n${server.log()}`);
+  // The server's certificate names localhost.
+  const local = match[1].replace('0.0.0.0', 'localhost');
+  const ca = await readFile(join(sandbox.sslDirectory, 'ca.pem'));
+  assert.equal(await secureStatusCode(`${local}/status`, ca, {}), 401);
+  assert.equal(await secureStatusCode(`${local}/status`, ca, { host: 'backup.example.com' }), 401, 'any Host name, but never without the token');
+  assert.equal(await secureStatusCode(`${local}/metrics`, ca, { authorization: `Bearer ${token}` }), 200);
   const summary = exited(await sandbox.runServerCommand(['status', '--url', local]), 0, 'status with the token').stdout;
   assert.match(summary, /^node1 +never/m);
 });

@@ -5,11 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import type { TLSSocket } from 'node:tls';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import type { StatusReport } from '../src/server/status/status-report';
+import { fetchStatus } from '../src/server/status/status-fetch';
 
 interface Answer {
   readonly status: number;
@@ -95,4 +98,27 @@ test('status_ssl = 1: /status and /metrics over HTTPS for a client trusting the 
     assert.notEqual(plain.code, 0);
     assert.match(plain.stderr, /no status server at http:\/\/127\.0\.0\.1:\d+ .*use https:\/\//);
   });
+});
+
+// Regression (security review): `cpsbackup-server status --url http://other-host:…` sent status_token in clear.
+test('the status client never sends the token over plain HTTP to another host', async (t) => {
+  const address = Object.values(networkInterfaces()).flat().find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
+  if (address === undefined) {
+    t.skip('this host has no non-loopback IPv4 address');
+    return;
+  }
+  const seen: string[] = [];
+  const listener = createServer((request, response) => {
+    seen.push(String(request.headers.authorization));
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
+  t.after(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+  const port = (listener.address() as AddressInfo).port;
+  const token = 'a-long-enough-token-123';
+  await assert.rejects(fetchStatus(`http://${address}:${port}`, { token }), /status_token is not sent over plain HTTP to another host; use https:\/\//);
+  assert.deepEqual(seen, [], 'nothing reached the listener');
+  // Loopback is this host: the token stays on it.
+  await fetchStatus(`http://127.0.0.1:${port}`, { token });
+  assert.deepEqual(seen, [`Bearer ${token}`]);
 });

@@ -131,6 +131,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   const warnAfterLine = lastLine(config, 'warn_after');
   const resumeHoldLine = lastLine(config, 'resume_hold');
   const statusSslLine = lastLine(config, 'status_ssl');
+  const statusSsl = statusSslLine === undefined ? false : toBoolean(file, statusSslLine);
   return Object.freeze({
     file,
     address: readAddress(config, 'address'),
@@ -157,8 +158,8 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
     networkTimeoutSeconds: integer('network_timeout', 60, 4, dayInSeconds),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
-    ...readStatusAccess(config),
-    statusSsl: statusSslLine === undefined ? false : toBoolean(file, statusSslLine),
+    ...readStatusAccess(config, statusSsl),
+    statusSsl,
     notifyScript: readNotifyScript(config),
     notifyWebhook: readNotifyWebhook(config),
     warnAfterSeconds: warnAfterLine === undefined ? undefined : toDuration(file, warnAfterLine),
@@ -207,7 +208,7 @@ export function isLoopbackAddress(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
-function readStatusAccess(config: ConfigText): { statusToken: string | undefined; allowRemoteStatus: boolean; statusDetails: boolean } {
+function readStatusAccess(config: ConfigText, statusSsl: boolean): { statusToken: string | undefined; allowRemoteStatus: boolean; statusDetails: boolean } {
   const { file } = config;
   const allowLine = lastLine(config, 'allow_remote_status');
   const detailsLine = lastLine(config, 'status_details');
@@ -224,6 +225,13 @@ function readStatusAccess(config: ConfigText): { statusToken: string | undefined
   }
   if (allowRemoteStatus && tokenLine === undefined) {
     throw new ConfigError(file, allowLine?.line, 'allow_remote_status = 1 requires status_token');
+  }
+  // Plain HTTP would carry the bearer token, and the paths and messages it shows, in clear to anyone on
+  // the path. No opt-out: status_ssl uses the certificate the gRPC port already has, so a reader needs
+  // only ssl_ca; a tunnel or proxy in front can reach a loopback port without allow_remote_status.
+  if (allowRemoteStatus && !statusSsl) {
+    throw new ConfigError(file, allowLine?.line,
+      'allow_remote_status = 1 requires status_ssl = 1: over plain HTTP the status_token would cross the network in clear');
   }
   const statusDetails = detailsLine === undefined ? false : toBoolean(file, detailsLine);
   return { statusToken: tokenLine?.value, allowRemoteStatus, statusDetails };

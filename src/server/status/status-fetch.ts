@@ -3,7 +3,7 @@
 // (status_ssl = 1) it trusts only server.conf's ssl_ca.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ServerConfig } from '../../common/config/server-config';
+import { isLoopbackAddress, type ServerConfig } from '../../common/config/server-config';
 import { AuthError, ConfigError, NotFoundError, ProtocolError } from '../../common/errors';
 import type { StatusReport } from './status-report';
 
@@ -30,6 +30,11 @@ export interface StatusFetchOptions {
 
 export async function fetchStatus(baseUrl: string, options: StatusFetchOptions): Promise<StatusReport> {
   const url = new URL('/status', baseUrl);
+  // The server refuses a remote port without status_ssl; the token must not leave this host in clear either way.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (options.token !== undefined && url.protocol === 'http:' && !isLoopbackAddress(host)) {
+    throw new AuthError(`${url.origin}: status_token is not sent over plain HTTP to another host; use https:// (status_ssl = 1 on the server)`);
+  }
   let response: { status: number; body: string };
   try {
     response = await get(url, options);

@@ -40,8 +40,8 @@ export interface StatusServerOptions {
 export async function startStatusServer(context: ServerContext, startedAt: number, options: StatusServerOptions = {}): Promise<RunningStatusServer> {
   const { config, logger } = context;
   // server-config refuses this already; checked again here because the status port shows every client.
-  if (!isLoopbackAddress(config.statusAddress) && (!config.allowRemoteStatus || config.statusToken === undefined)) {
-    throw new ConfigError(config.file, undefined, `status_address ${config.statusAddress} is not loopback; it needs allow_remote_status = 1 and status_token`);
+  if (!isLoopbackAddress(config.statusAddress) && (!config.allowRemoteStatus || config.statusToken === undefined || !config.statusSsl)) {
+    throw new ConfigError(config.file, undefined, `status_address ${config.statusAddress} is not loopback; it needs allow_remote_status = 1, status_token and status_ssl = 1`);
   }
   const rates = new RateTracker(context.activity);
   const source = new StatusSource(context, { startedAt, version: readPackageVersion(), rates, lastCheck: options.lastCheck });

@@ -344,7 +344,7 @@ function buildProgram(): Command {
     .option('-s, --show <id>', 'list the files of a backup', backupNumber)
     .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupNumber))
     .option('-d, --delete <id>', 'delete a backup (refused for a protected one)', backupNumber)
-    .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect', backupNumber)
+    .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect (needs client_can_list)', backupNumber)
     .option('--unprotect <id>', 'take the protection off; the next retention may delete it (needs client_can_delete)', backupNumber)
     .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)')
     .option('--diff <ids...>', 'compare two backups A B: entries added, removed and changed (with sizes and what changed), in path order', (value: string, previous: number[] = []) => [...previous, backupNumber(value)])

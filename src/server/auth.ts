@@ -44,11 +44,12 @@ const RIGHT_ACTIONS: Readonly<Record<keyof ClientRights, string>> = {
 };
 
 /**
- * Refuses a call the caller's record does not allow, naming the right it lacks: the key is burp's,
+ * Refuses a call the caller's record does not allow, naming the right it lacks (and `action`, what the
+ * call would have done, when it is not the right's usual one): the key is burp's,
  * known to the client's operator, and says nothing about the server's files.
  */
-export function requireRight(caller: ClientRecord, right: keyof ClientRights): void {
+export function requireRight(caller: ClientRecord, right: keyof ClientRights, action = RIGHT_ACTIONS[right]): void {
   if (caller.rights[right]) return;
-  throw new AuthError(`client "${caller.name}" may not ${RIGHT_ACTIONS[right]}: ${RIGHT_KEYS[right]} = 0 in its record on the server`,
+  throw new AuthError(`client "${caller.name}" may not ${action}: ${RIGHT_KEYS[right]} = 0 in its record on the server`,
     `set ${RIGHT_KEYS[right]} = 1 in ${shownPath(caller.file)} and send SIGHUP to allow it`);
 }

@@ -93,10 +93,14 @@ export function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<
   }
 }
 
-/** Protecting needs no right beyond being the client; unprotecting needs client_can_delete (it lets retention delete). */
+/**
+ * Protecting needs client_can_list, as its reply is the backup's summary (what -l shows: without the right,
+ * asking for each number listed them all); unprotecting needs client_can_delete too (it lets retention delete).
+ */
 export function handleProtect(context: ServerContext, call: grpc.ServerUnaryCall<ProtectRequest, BackupSummary>, callback: grpc.sendUnaryData<BackupSummary>): void {
   try {
     const caller = authenticate(call, context.clients);
+    requireRight(caller, 'canList', 'protect a backup (the reply shows it as -l does)');
     if (!call.request.isProtected) requireRight(caller, 'canDelete');
     const clientName = targetClientName(caller, call.request.clientName, 'delete');
     const backup = committedBackup(context.store, clientName, call.request.backupId);

@@ -1,8 +1,10 @@
-// The Parent call: the metadata of the client's newest backup, so the client can skip unchanged files.
+// The Parent call: the metadata of the client's newest backup, so the client can skip unchanged files
+// (another backup, or full entries, only with client_can_list: parent-access.ts).
 import type * as grpc from '@grpc/grpc-js';
 import type { EntryMeta, ParentBatch, ParentRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate } from './auth';
+import { requireParentAccess } from './parent-access';
 import { failStreamingCall } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
 import { entryMetaOf, unchangedCheckMetaOf } from './entry-convert';
@@ -15,6 +17,7 @@ const PARENT_BATCH = 500;
 export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
   try {
     const caller = authenticate(call, context.clients);
+    requireParentAccess(caller, context.store, { backupId: call.request.backupId, isUnchangedCheckOnly: call.request.unchangedCheckOnly });
     const backup = context.store.findBackup(caller.name, call.request.backupId);
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {

@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { UploadRequest, UploadResponse } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate, requireRight } from './auth';
+import { requireParentAccess } from './parent-access';
 import { UploadSession } from './upload-session';
 import { failStreamingCall } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
@@ -35,6 +36,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         const request = next.value as UploadRequest;
         // The daemon's scheduled runs are burp's timed backups; anything else is a forced one.
         if (request.message?.$case === 'begin' && !request.message.value.isScheduled) requireRight(caller, 'canForceBackup');
+        if (request.message?.$case === 'begin') requireParentAccess(caller, context.store, { backupId: request.message.value.parentBackupId, isUnchangedCheckOnly: true });
         const committed = await session.handle(next.value as UploadRequest);
         if (committed) {
           isCommitted = true;

@@ -85,6 +85,15 @@ test('status keys: a remote status port needs status_ssl = 1, refused at allow_r
   assert.equal(serverConfigFromText(file, `${remote}status_ssl = 1\n`).allowRemoteStatus, true);
 });
 
+test('status_figures_max_age: 30 s by default, 0 or a duration, anything else refused at its line', (t) => {
+  const root = makeTree(t);
+  const file = path.join(root, 'server.conf');
+  assert.equal(serverConfigFromText(file, base).statusFiguresMaxAgeSeconds, 30);
+  assert.equal(serverConfigFromText(file, `${base}status_figures_max_age = 0\n`).statusFiguresMaxAgeSeconds, 0);
+  assert.equal(serverConfigFromText(file, `${base}status_figures_max_age = 5m\n`).statusFiguresMaxAgeSeconds, 300);
+  assert.throws(() => serverConfigFromText(file, `${base}status_figures_max_age = soon\n`), configError(5, /status_figures_max_age must be a duration/));
+});
+
 test('notification keys: bad values name the line', (t) => {
   const root = makeTree(t);
   const file = path.join(root, 'server.conf');

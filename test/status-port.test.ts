@@ -88,7 +88,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, onMis
 }
 
 test('status and metrics during and after real backups match -l --json, du and the catalog', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'idle'] });
+  // Figures measured per request: they are compared with du and the catalog right after each backup.
+  const sandbox = await Sandbox.create({ clients: ['node1', 'idle'], serverLines: ['status_figures_max_age = 0'] });
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
   await mkdir(data);

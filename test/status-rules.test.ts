@@ -63,7 +63,8 @@ test('anomaly: median of up to 10 earlier backups of the same kind, both directi
 test('status text: one aligned row per client and notes for running, overdue, failure, anomaly', () => {
   const report: StatusReport = {
     version: '0.1.0', generatedAt: '2026-01-01T00:00:00.000Z', startedAt: '2026-01-01T00:00:00.000Z', uptimeSeconds: 7200,
-    store: { backups: 3, logicalBytes: 3 * 1048576, uniqueBytes: 1048576, storedBytes: 524288, chunks: 4, packs: 1, dedupRatio: 3, compressionRatio: 2, diskBytes: 600000 },
+    store: { backups: 3, logicalBytes: 3 * 1048576, uniqueBytes: 1048576, storedBytes: 524288, chunks: 4, packs: 1, dedupRatio: 3, compressionRatio: 2, diskBytes: 600000,
+      measuredAt: '2026-01-01T01:59:48.000Z', ageSeconds: 12 },
     clients: [
       {
         name: 'node1', state: 'running', isOverdue: false, overdueSince: null, warnAfterSeconds: null,
@@ -82,7 +83,7 @@ test('status text: one aligned row per client and notes for running, overdue, fa
   };
   const text = statusText(report);
   assert.match(text, /^cpsbackup-server 0\.1\.0, up 2\.0h\n/);
-  assert.match(text, /store: 585\.9 KiB on disk, 3\.0 MiB in 3 backups, dedup 3\.00x, compression 2\.00x/);
+  assert.match(text, /store: 585\.9 KiB on disk, 3\.0 MiB in 3 backups, dedup 3\.00x, compression 2\.00x \(measured 12s ago\)/);
   assert.match(text, /^CLIENT +STATE +LAST BACKUP +AGE +FILES +SIZE +NEW +KEPT$/m);
   assert.match(text, /^node1 +running \(anomaly\) +#3 2026-01-01 00:00:05Z +60s +12 +1\.0 MiB +1\.0 KiB +3$/m);
   assert.match(text, /^ {2}running: 2 files, 2\.0 MiB at 512\.0 KiB\/s for 4s$/m);

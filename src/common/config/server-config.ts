@@ -65,6 +65,8 @@ export interface ServerConfig {
   readonly statusDetails: boolean;
   /** status_ssl = 1: the status port speaks HTTPS with ssl_cert / ssl_key (clients trust ssl_ca); plain HTTP is refused. */
   readonly statusSsl: boolean;
+  /** status_figures_max_age: how old /status's and /metrics's store figures (a walk of the store, catalog totals) may be; 0: measured per request, one walk at a time. */
+  readonly statusFiguresMaxAgeSeconds: number;
   /** Executable given the notification JSON on stdin (burp's notify_*_script). */
   readonly notifyScript: string | undefined;
   /** http(s) URL the notification JSON is POSTed to. */
@@ -94,7 +96,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout', 'network_timeout',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'min_free', 'resume_hold', ...QUOTA_KEYS, ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'status_figures_max_age', 'min_free', 'resume_hold', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -160,6 +162,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.
     ...readStatusAccess(config, statusSsl),
     statusSsl,
+    statusFiguresMaxAgeSeconds: readFiguresMaxAge(config),
     notifyScript: readNotifyScript(config),
     notifyWebhook: readNotifyWebhook(config),
     warnAfterSeconds: warnAfterLine === undefined ? undefined : toDuration(file, warnAfterLine),
@@ -201,6 +204,13 @@ export function toDuration(file: string, entry: ConfigLine): number {
     throw new ConfigError(file, entry.line, `${entry.key} must be a duration such as 2s, 90m, 26h or 7d (1 s to 365 d), got "${shown(entry.value)}"`);
   }
   return seconds;
+}
+
+/** A duration, or 0 for none; 30 s by default: a dashboard refreshing every 5 s sees the store walked twice a minute at most. */
+function readFiguresMaxAge(config: ConfigText): number {
+  const entry = lastLine(config, 'status_figures_max_age');
+  if (entry === undefined) return 30;
+  return entry.value === '0' ? 0 : toDuration(config.file, entry);
 }
 
 /** Loopback literals and localhost only: any other name may resolve to a public interface. */

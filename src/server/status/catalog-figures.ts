@@ -21,8 +21,8 @@ export interface StoreFigures {
 export class CatalogFigures {
   constructor(private readonly store: ChunkStore) {}
 
-  storeFigures(): StoreFigures {
-    const figures = this.store.figures();
+  /** `figures`: the store's own, when the caller read them already (they sum every chunk). */
+  storeFigures(figures = this.store.figures()): StoreFigures {
     return {
       backups: figures.backups,
       logicalBytes: figures.logicalBytes,

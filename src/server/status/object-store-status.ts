@@ -24,11 +24,13 @@ export interface ObjectStoreStatus {
   readonly lease: LeaseStatus | null;
 }
 
-/** null for a store that keeps its packs in its local folder. */
-export function objectStoreStatus(store: ChunkStore): ObjectStoreStatus | null {
+/**
+ * null for a store that keeps its packs in its local folder. `figures`: the catalog's, as measured for the
+ * report (objects and bytes come from the catalog, never from listing the bucket).
+ */
+export function objectStoreStatus(store: ChunkStore, figures = store.figures()): ObjectStoreStatus | null {
   const backend = store.packBackend;
   if (!isBucket(backend)) return null;
-  const figures = store.figures();
   const snapshots = store.snapshotStatus;
   return {
     kind: backend.kind,

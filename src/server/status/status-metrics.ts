@@ -26,6 +26,7 @@ export class StatusMetrics {
       compressionRatio: make('store_compression_ratio', 'Unique chunk bytes over stored (compressed) bytes'),
       backups: make('store_backups', 'Kept (committed) backups in the store'),
       chunks: make('store_chunks', 'Chunks in the store'),
+      figuresAge: make('store_figures_age_seconds', 'How long ago the store figures were measured (at most once per status_figures_max_age)'),
       state: make('client_state', 'Client state: 1 for the current one', ['client', 'state']),
       backupsKept: make('client_backups_kept', 'Backups kept for the client', ['client']),
       lastSuccessTime: make('client_last_success_timestamp_seconds', 'End of the last successful backup', ['client']),
@@ -89,6 +90,7 @@ export class StatusMetrics {
     g.compressionRatio.set(report.store.compressionRatio);
     g.backups.set(report.store.backups);
     g.chunks.set(report.store.chunks);
+    g.figuresAge.set(report.store.ageSeconds);
     for (const client of report.clients) {
       const labels = { client: client.name };
       for (const state of STATES) g.state.set({ client: client.name, state }, client.state === state ? 1 : 0);

@@ -10,6 +10,7 @@ import { CatalogFigures, type StoreFigures } from './catalog-figures';
 import { clientStateOf, overdueSince, type ClientState } from './client-state';
 import type { RateTracker } from './rate-tracker';
 import { diskUsage } from './store-usage';
+import { CachedMeasurement } from './cached-measurement';
 import { objectStoreStatus, type ObjectStoreStatus } from './object-store-status';
 
 export interface ClientStatus {
@@ -40,7 +41,11 @@ export interface StatusReport {
   readonly generatedAt: string;
   readonly startedAt: string;
   readonly uptimeSeconds: number;
-  readonly store: StoreFigures & { readonly diskBytes: number };
+  /**
+   * Measured at most once per status_figures_max_age (a walk of the whole store and sums over the catalog),
+   * shared by the requests meanwhile: measuredAt is when, ageSeconds how long before generatedAt.
+   */
+  readonly store: StoreFigures & { readonly diskBytes: number; readonly measuredAt: string; readonly ageSeconds: number };
   readonly clients: readonly ClientStatus[];
   /** The latest scheduled check (check_schedule) since the server started; null before the first. Always set by StatusSource. */
   readonly lastCheck?: LastCheck | null;
@@ -73,15 +78,29 @@ export interface StatusSourceOptions {
   readonly lastCheck?: () => LastCheck | undefined;
 }
 
+/** The store-wide figures, measured together so the ratios between them hold. */
+interface StoreMeasurement {
+  readonly diskBytes: number;
+  readonly catalog: ReturnType<ServerContext['store']['figures']>;
+}
+
 export class StatusSource {
   private readonly figures: CatalogFigures;
+  /** Exposed for tests: how many times the store was walked. */
+  readonly storeMeasurement: CachedMeasurement<StoreMeasurement>;
 
   constructor(private readonly context: ServerContext, private readonly options: StatusSourceOptions) {
     this.figures = new CatalogFigures(context.store);
+    this.storeMeasurement = new CachedMeasurement(async () => ({
+      diskBytes: await diskUsage(context.config.directory),
+      catalog: context.store.figures(),
+    }), context.config.statusFiguresMaxAgeSeconds * 1000);
   }
 
-  async report(now = Date.now()): Promise<StatusReport> {
-    const diskBytes = await diskUsage(this.context.config.directory);
+  async report(): Promise<StatusReport> {
+    const { value: measured, measuredAt } = await this.storeMeasurement.current();
+    // After the wait: a report made by a request that waited for the walk is not older than the walk.
+    const now = Date.now();
     const records = this.clientRecords();
     const backupsByClient = this.committedByClient();
     const clients = this.clientNames(records, backupsByClient)
@@ -91,10 +110,13 @@ export class StatusSource {
       generatedAt: new Date(now).toISOString(),
       startedAt: new Date(this.options.startedAt).toISOString(),
       uptimeSeconds: Math.round((now - this.options.startedAt) / 1000),
-      store: { ...this.figures.storeFigures(), diskBytes },
+      store: {
+        ...this.figures.storeFigures(measured.catalog), diskBytes: measured.diskBytes,
+        measuredAt: new Date(measuredAt).toISOString(), ageSeconds: Math.max(0, now - measuredAt) / 1000,
+      },
       clients,
       lastCheck: this.options.lastCheck?.() ?? null,
-      objectStore: objectStoreStatus(this.context.store),
+      objectStore: objectStoreStatus(this.context.store, measured.catalog),
     };
   }
 

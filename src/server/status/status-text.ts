@@ -8,7 +8,9 @@ export function statusText(report: StatusReport): string {
   const lines = [
     `cpsbackup-server ${report.version}, up ${formatDuration(report.uptimeSeconds)}`,
     `store: ${formatBytes(store.diskBytes)} on disk, ${formatBytes(store.logicalBytes)} in ${store.backups} backups, ` +
-      `dedup ${store.dedupRatio.toFixed(2)}x, compression ${store.compressionRatio.toFixed(2)}x`,
+      `dedup ${store.dedupRatio.toFixed(2)}x, compression ${store.compressionRatio.toFixed(2)}x` +
+      // Measured at most once per status_figures_max_age: say so when the figures are not from this request.
+      (store.ageSeconds >= 1 ? ` (measured ${formatDuration(Math.round(store.ageSeconds))} ago)` : ''),
     ...(report.objectStore ? objectStoreLines(report.objectStore) : []),
     '',
   ];

@@ -1,0 +1,49 @@
+// A costly figure measured once at a time and reused until it is maxAgeMs old: the status port's
+// store figures walk the whole store, so their cost must not grow with the requests (anyone local may send them).
+
+export interface Measured<T> {
+  readonly value: T;
+  /** When the measurement that gave `value` started (ms since 1970): the figure is at least this fresh. */
+  readonly measuredAt: number;
+}
+
+/**
+ * Callers may rely on: at most one `measure()` runs at any time, and every caller asking while it runs gets
+ * its result; a result is reused while younger than maxAgeMs (0: the next caller measures again); a failed
+ * measurement is given to the callers that waited for it and not kept, so the next caller measures again.
+ */
+export class CachedMeasurement<T> {
+  private latest: Measured<T> | undefined;
+  private running: Promise<Measured<T>> | undefined;
+  private started = 0;
+
+  constructor(
+    private readonly measure: () => Promise<T>,
+    private readonly maxAgeMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** How many measurements were started: what the cache saves is the requests beyond this. */
+  get measurements(): number {
+    return this.started;
+  }
+
+  current(): Promise<Measured<T>> {
+    const latest = this.latest;
+    if (latest !== undefined && this.clock() - latest.measuredAt < this.maxAgeMs) return Promise.resolve(latest);
+    this.running ??= this.measureOnce();
+    return this.running;
+  }
+
+  private async measureOnce(): Promise<Measured<T>> {
+    this.started += 1;
+    const measuredAt = this.clock();
+    try {
+      const measured = { value: await this.measure(), measuredAt };
+      this.latest = measured;
+      return measured;
+    } finally {
+      this.running = undefined;
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, NotFoundError } from '../errors';
 import { isValidClientName } from '../config/client-record';
-import { openssl, requireAuthority, withWorkFolder } from './ca';
+import { openssl, requireAuthority, withWorkFolder } from './ca-authority';
 
 export interface RevokedCertificate {
   readonly commonName: string;

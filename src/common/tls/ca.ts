@@ -1,18 +1,14 @@
 // The backup CA: creates it, and issues EC P-256 server and client certificates signed by it.
 // Drives the openssl CLI; keys go straight to 0600 files and nothing existing is ever overwritten.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { BackupError, ConfigError, NotFoundError, errorMessage } from '../errors';
+import { ConfigError } from '../errors';
 import { isValidClientName } from '../config/client-record';
+import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAuthorityFiles } from './ca-authority';
 
-export interface CertificateAuthorityFiles {
-  readonly caCert: string;
-  readonly caKey: string;
-}
+export { caFiles, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
 
 export interface IssuedFiles {
   readonly cert: string;
@@ -23,10 +19,6 @@ const dayInMilliseconds = 24 * 3600 * 1000;
 // A certificate that starts "now" fails on a peer whose clock is a little behind.
 const clockSkewMilliseconds = 3600 * 1000;
 const hostNamePattern = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-export function caFiles(directory: string): CertificateAuthorityFiles {
-  return { caCert: path.join(directory, 'ca.pem'), caKey: path.join(directory, 'ca.key') };
-}
 
 export async function initCertificateAuthority(
   directory: string,
@@ -128,14 +120,6 @@ async function issue(
   });
 }
 
-export function requireAuthority(folder: string): CertificateAuthorityFiles {
-  const authority = caFiles(folder);
-  if (!existsSync(authority.caCert) || !existsSync(authority.caKey)) {
-    throw new NotFoundError(`no CA in ${folder} (ca.pem and ca.key): run "cpsbackup-ca init --dir ${folder}" first`);
-  }
-  return authority;
-}
-
 async function generateKey(): Promise<string> {
   return openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
 }
@@ -166,26 +150,6 @@ function refuseExisting(files: string[]): void {
   for (const file of files) {
     if (existsSync(file)) throw new ConfigError(file, undefined, 'already exists; refusing to overwrite');
   }
-}
-
-export async function withWorkFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {
-  const folder = await mkdtemp(path.join(os.tmpdir(), 'cpsbackup-ca-'));
-  try {
-    return await work(folder);
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
-}
-
-export function openssl(args: string[], cwd?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('openssl', args, { cwd, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error === null) return resolve(stdout);
-      const detail = stderr.trim().split('\n').slice(-3).join(' | ') || errorMessage(error);
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'openssl is not installed' : detail;
-      reject(new BackupError('IO', `openssl ${args[0]} failed: ${reason}`));
-    });
-  });
 }
 
 function checkDays(days: number): number {

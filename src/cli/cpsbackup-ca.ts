@@ -5,7 +5,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
 import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../common/tls/ca';
-import { revokeClientCertificate, revokedSerials, writeRevocationList } from '../common/tls/ca-revoke';
+import { revokedSerials, writeRevocationList } from '../common/tls/ca-revocation-index';
+import { revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../common/tls/ca-revoke';
 
 const exitUsage = 2;
 const exitFailure = 1;
@@ -43,6 +44,7 @@ function buildProgram(out: Output, err: Output): Command {
     .action(async (options: { dir: string; cn: string; days: number }) => {
       const files = await initCertificateAuthority(options.dir, { commonName: options.cn, days: options.days });
       out.write(`wrote ${files.caCert}\nwrote ${files.caKey} (keep it secret, keep it off the backup network)\n` +
+        `issued/ will hold a copy of every client certificate issued, so any can be revoked: keep it with ca.key\n` +
         `server.conf and node.conf:\n  ssl_ca = ${files.caCert}\n`);
     });
 
@@ -62,29 +64,46 @@ function buildProgram(out: Output, err: Output): Command {
 
   program.command('client')
     .allowExcessArguments(false)
-    .description('issue clients/NAME.pem and clients/NAME.key for a backed-up node')
+    .description('issue clients/NAME.pem and clients/NAME.key for a backed-up node; a copy of the certificate goes to issued/. '
+      + 'Refused while NAME has a certificate that is not revoked, unless --replace')
     .argument('<name>', 'client name, also the certificate CN')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
     .option('--days <n>', 'validity in days', positiveInteger, 825)
-    .action(async (name: string, options: { dir: string; days: number }) => {
-      const files = await issueClientCertificate(options.dir, name, { days: options.days });
-      out.write(`wrote ${files.cert}\nwrote ${files.key}\nnode.conf on ${name}:\n` +
+    .option('--replace', 'revoke every certificate of NAME that is not revoked yet (and move clients/NAME.* aside), then write the new one')
+    .action(async (name: string, options: { dir: string; days: number; replace?: boolean }) => {
+      const files = await issueClientCertificate(options.dir, name, { days: options.days, replace: options.replace === true });
+      if (files.replaced !== undefined) {
+        out.write(files.replaced.revoked.length === 0 ? `nothing to replace: ${name} had no certificate that is not revoked\n` : revocationReport(files.replaced));
+      }
+      out.write(`wrote ${files.cert} (serial ${files.serial})\nwrote ${files.key}\nnode.conf on ${name}:\n` +
         `  ssl_cert = ${files.cert}\n  ssl_key = ${files.key}\n  ssl_ca = ${caFiles(path.resolve(options.dir)).caCert}\n` +
         `on the server, file <clientconfdir>/${name}:\n  ssl_peer_cn = ${name}\n`);
+      if (files.replaced !== undefined && files.replaced.revoked.length > 0) {
+        out.write(`on the server: copy ${files.replaced.crl} to the ssl_crl path of server.conf, then send SIGHUP; ` +
+          `from then on only the new certificate of ${name} is accepted\n`);
+      }
+      if (files.replaced?.note !== undefined) out.write(`${files.replaced.note}\n`);
     });
 
   program.command('revoke')
     .allowExcessArguments(false)
-    .description('revoke clients/NAME.pem and rewrite crl.pem; the server refuses it from its next start or SIGHUP')
-    .argument('<name>', 'client name (the certificate CN)')
+    .description('revoke every certificate ever issued for NAME that is not revoked yet (or one: --serial, --cert) and rewrite crl.pem; '
+      + 'the server refuses them from its next start or SIGHUP')
+    .argument('[name]', 'client name (the certificate CN)')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
-    .action(async (name: string, options: { dir: string }) => {
-      const revoked = await revokeClientCertificate(options.dir, name);
-      const count = (await revokedSerials(options.dir)).length;
-      out.write(`revoked ${name} (serial ${revoked.serial}); its certificate moved to ${revoked.movedTo}, its key deleted\n` +
-        `wrote ${revoked.crl} (${count} revoked)\n` +
-        `on the server: copy it to the ssl_crl path of server.conf (default: crl.pem beside ssl_ca), then send SIGHUP\n` +
-        `a new certificate for ${name}: cpsbackup-ca client --dir ${options.dir} ${name}\n`);
+    .option('--serial <hex>', 'revoke the one certificate with this serial (as openssl shows it), even if its file is gone')
+    .option('--cert <file>', 'revoke the certificate in this file (e.g. a node\'s copy); it must be signed by this CA')
+    .action(async (name: string | undefined, options: { dir: string; serial?: string; cert?: string }, command: Command) => {
+      const given = [name, options.serial, options.cert].filter((value) => value !== undefined).length;
+      if (given !== 1) command.error(`revoke takes exactly one of NAME, --serial HEX or --cert FILE (got ${given})`);
+      const revocation = options.serial !== undefined ? await revokeSerial(options.dir, options.serial)
+        : options.cert !== undefined ? await revokeCertificateFile(options.dir, options.cert)
+          : await revokeClientCertificate(options.dir, name ?? '');
+      out.write(revocationReport(revocation) +
+        `on the server: copy it to the ssl_crl path of server.conf (default: crl.pem beside ssl_ca), then send SIGHUP\n`);
+      // Only by name: after one serial, another certificate of the name may still be live.
+      if (name !== undefined) out.write(`a new certificate for ${name}: cpsbackup-ca client --dir ${options.dir} ${name}\n`);
+      if (revocation.note !== undefined) out.write(`${revocation.note}\n`);
     });
 
   program.command('crl')
@@ -96,6 +115,16 @@ function buildProgram(out: Output, err: Output): Command {
       out.write(`wrote ${crl} (${(await revokedSerials(options.dir)).length} revoked, valid 3650 days)\nserver.conf:\n  ssl_crl = ${crl}\n`);
     });
   return program;
+}
+
+function revocationReport(revocation: Revocation): string {
+  const lines = revocation.revoked.map((entry) => {
+    const who = entry.commonName ?? 'a certificate not in the record';
+    const where = entry.movedTo !== undefined ? `; its certificate moved to ${entry.movedTo}, its key deleted`
+      : entry.isKnown ? '' : ' (revoked as given: check it is the serial you meant)';
+    return `revoked ${who} (serial ${entry.serial})${where}\n`;
+  });
+  return `${lines.join('')}wrote ${revocation.crl} (${revocation.listedCount} revoked)\n`;
 }
 
 /** `argv` holds the user's arguments only (process.argv.slice(2)); returns the exit code. */

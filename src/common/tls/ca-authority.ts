@@ -1,11 +1,12 @@
 // The CA folder's authority (ca.pem, ca.key) and the openssl CLI that signs with it, shared by
-// issuing and revoking.
+// issuing, revoking and listing; also the one check that a certificate really is this CA's.
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BackupError, NotFoundError, errorMessage } from '../errors';
+import { BackupError, ConfigError, NotFoundError, errorMessage } from '../errors';
 
 export interface CertificateAuthorityFiles {
   readonly caCert: string;
@@ -22,6 +23,31 @@ export function requireAuthority(folder: string): CertificateAuthorityFiles {
     throw new NotFoundError(`no CA in ${folder} (ca.pem and ca.key): run "cpsbackup-ca init --dir ${folder}" first`);
   }
   return authority;
+}
+
+/**
+ * Reads the certificate in `file` and proves ca.pem signed it (issuer name and signature), so a
+ * revocation never names a serial of another CA while the certificate it was meant for stays valid.
+ */
+export async function readCertificateOfAuthority(file: string, authority: CertificateAuthorityFiles): Promise<X509Certificate> {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(await readFile(file));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw code === 'ENOENT' ? new NotFoundError(`${file} does not exist`)
+      : new ConfigError(file, undefined, `holds no readable certificate (${errorMessage(error).split('\n')[0]})`);
+  }
+  const caCertificate = new X509Certificate(await readFile(authority.caCert));
+  if (!certificate.checkIssued(caCertificate) || !certificate.verify(caCertificate.publicKey)) {
+    throw new ConfigError(file, undefined, `was not issued by the CA of ${authority.caCert}: this CA cannot revoke it`);
+  }
+  return certificate;
+}
+
+/** The CN of a certificate's subject; undefined when it has none. */
+export function commonNameOf(certificate: X509Certificate): string | undefined {
+  return certificate.subject.split('\n').find((part) => part.startsWith('CN='))?.slice('CN='.length);
 }
 
 export async function withWorkFolder<T>(work: (folder: string) => Promise<T>): Promise<T> {

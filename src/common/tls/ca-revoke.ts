@@ -1,106 +1,143 @@
-// Revokes client certificates and writes the CA's revocation list (crl.pem beside ca.pem).
-// The list of revoked serials persists in revoked/index.txt (openssl ca's database), so each CRL holds them all.
+// Revokes client certificates: every one ever issued for a name (the record in issued/ and
+// clients/NAME.pem), one by serial, or one given as a file; then rewrites crl.pem.
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, NotFoundError } from '../errors';
 import { isValidClientName } from '../config/client-record';
-import { openssl, requireAuthority, withWorkFolder } from './ca-authority';
+import { commonNameOf, readCertificateOfAuthority, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
+import { coverageNote, issuedCertificates, issuedFolder, recordCoverage, recordIssued } from './ca-record';
+import { addRevocations, revocationDatabase, revokedSerials, serialSpelling, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
 
-export interface RevokedCertificate {
-  readonly commonName: string;
-  /** Upper-case hex, as openssl and node:tls print it. */
-  readonly serial: string;
-  /** Where the revoked certificate was moved (its key is deleted). */
-  readonly movedTo: string;
+export interface RevokedCertificate extends RevocationEntry {
+  /** Where the CA folder's copy clients/NAME.pem went (its key deleted); undefined when it held none. */
+  readonly movedTo: string | undefined;
+  /** False for a serial revoked as given: neither the record nor the CA folder holds its certificate. */
+  readonly isKnown: boolean;
+}
+
+export interface Revocation {
+  readonly revoked: readonly RevokedCertificate[];
   readonly crl: string;
+  /** Serials crl.pem now lists. */
+  readonly listedCount: number;
+  /** Set when the record of issued certificates does not go back to the CA's creation. */
+  readonly note: string | undefined;
 }
 
-/**
- * The CRL is valid this long: the server loads it from a local file, so freshness buys nothing,
- * while an expired CRL makes OpenSSL refuse every client. `cpsbackup-ca crl` renews it.
- */
-const crlDays = 3650;
-
-export function crlFile(directory: string): string {
-  return path.join(path.resolve(directory), 'crl.pem');
+/** What "revoke NAME" covers: certificates that still work (unrevoked, unexpired), and the CA folder's copy whatever its state. */
+export interface ClientCertificates {
+  readonly commonName: string;
+  readonly targets: readonly RevocationEntry[];
 }
 
-function revocationDatabase(folder: string): { folder: string; index: string; crlNumber: string } {
-  const database = path.join(folder, 'revoked');
-  return { folder: database, index: path.join(database, 'index.txt'), crlNumber: path.join(database, 'crlnumber') };
-}
-
-/**
- * Revokes clients/NAME.pem: records its serial, rewrites crl.pem, moves the certificate to
- * revoked/NAME-SERIAL.pem and deletes its key, so `cpsbackup-ca client NAME` can issue a new one.
- */
-export async function revokeClientCertificate(directory: string, commonName: string): Promise<RevokedCertificate> {
-  if (!isValidClientName(commonName)) throw new ConfigError(directory, undefined, `"${commonName}" is not a valid client name`);
+export async function revokeClientCertificate(directory: string, commonName: string): Promise<Revocation> {
   const folder = path.resolve(directory);
   const authority = requireAuthority(folder);
-  const cert = path.join(folder, 'clients', `${commonName}.pem`);
-  if (!existsSync(cert)) {
-    throw new NotFoundError(`no certificate ${cert} to revoke (already revoked? revoked ones are in ${path.join(folder, 'revoked')})`);
+  const found = await findClientCertificates(folder, authority, commonName);
+  if (found.targets.length === 0) {
+    const note = coverageNote(await recordCoverage(folder), commonName);
+    throw new NotFoundError(`no certificate ${clientCertificateFile(folder, commonName)} to revoke, and none for ${commonName} in `
+      + `${issuedFolder(folder)} is unrevoked and unexpired (revoked ones are in ${revocationDatabase(folder).folder})${note === undefined ? '' : `; ${note}`}`);
   }
-  const serial = new X509Certificate(await readFile(cert)).serialNumber.toUpperCase();
-  const database = await openDatabase(folder);
-  await withWorkFolder(async (work) => {
-    await writeFile(path.join(work, 'ca.cnf'), crlConfig(database));
-    await openssl(['ca', '-config', 'ca.cnf', '-cert', authority.caCert, '-keyfile', authority.caKey, '-revoke', cert], work);
-  });
+  return revoke(folder, authority, found.targets, commonName);
+}
+
+/** Finds what revoking `commonName` revokes; the CA folder's copy is recorded first if the record lacks it. */
+export async function findClientCertificates(folder: string, authority: CertificateAuthorityFiles, commonName: string): Promise<ClientCertificates> {
+  if (!isValidClientName(commonName)) throw new ConfigError(folder, undefined, `"${commonName}" is not a valid client name`);
+  const isRevoked = new Set(await revokedSerials(folder));
+  const recorded = await issuedCertificates(folder);
+  const now = Date.now();
+  const targets: RevocationEntry[] = recorded
+    .filter((entry) => entry.commonName === commonName && !isRevoked.has(entry.serial) && entry.notAfter.getTime() > now)
+    .map(({ serial, notAfter }) => ({ serial, commonName, notAfter }));
+  const file = clientCertificateFile(folder, commonName);
+  if (existsSync(file)) {
+    const certificate = await readCertificateOfAuthority(file, authority);
+    const serial = serialSpelling(certificate.serialNumber);
+    if (!recorded.some((entry) => entry.serial === serial)) await recordIssued(folder, certificate.toString());
+    if (!targets.some((entry) => entry.serial === serial)) targets.push({ serial, commonName, notAfter: new Date(certificate.validTo) });
+  }
+  return { commonName, targets };
+}
+
+/** `hex` as openssl, node or a browser print it (any case, colons, 0x). */
+export async function revokeSerial(directory: string, hex: string): Promise<Revocation> {
+  const folder = path.resolve(directory);
+  const authority = requireAuthority(folder);
+  const digits = hex.replace(/^0x/i, '').replace(/:/g, '');
+  if (!/^[0-9A-Fa-f]{1,40}$/.test(digits)) throw new ConfigError('--serial', undefined, `expected a serial number in hex, got "${hex}"`);
+  const serial = serialSpelling(digits);
+  await refuseRevoked(folder, serial, `serial ${serial}`);
+  const recorded = (await issuedCertificates(folder)).find((entry) => entry.serial === serial);
+  if (recorded !== undefined) return revoke(folder, authority, [{ serial, commonName: recorded.commonName, notAfter: recorded.notAfter }]);
+  const coverage = await recordCoverage(folder);
+  if (coverage.isComplete) {
+    throw new NotFoundError(`serial ${serial} is not in ${issuedFolder(folder)}, which holds every certificate this CA issued: check the serial`);
+  }
+  // Issued before the record: its copy may still be in clients/; otherwise it is revoked as given.
+  const copy = await clientCopyWithSerial(folder, authority, serial);
+  if (copy !== undefined) await recordIssued(folder, copy.toString());
+  const target = copy === undefined ? { serial, commonName: undefined, notAfter: undefined }
+    : { serial, commonName: commonNameOf(copy), notAfter: new Date(copy.validTo) };
+  return revoke(folder, authority, [target]);
+}
+
+/** A certificate from anywhere (a node's copy, a mail): revoked only if this CA signed it, and recorded if the record lacks it. */
+export async function revokeCertificateFile(directory: string, file: string): Promise<Revocation> {
+  const folder = path.resolve(directory);
+  const authority = requireAuthority(folder);
+  const certificate = await readCertificateOfAuthority(path.resolve(file), authority);
+  const serial = serialSpelling(certificate.serialNumber);
+  await refuseRevoked(folder, serial, `${file} (serial ${serial})`);
+  if (!(await issuedCertificates(folder)).some((entry) => entry.serial === serial)) await recordIssued(folder, certificate.toString());
+  return revoke(folder, authority, [{ serial, commonName: commonNameOf(certificate), notAfter: new Date(certificate.validTo) }]);
+}
+
+/**
+ * The index first (durably), then crl.pem, then the CA folder's copies moved to revoked/ with their
+ * keys deleted, so a name is free again only once its certificates are revoked.
+ */
+export async function revoke(folder: string, authority: CertificateAuthorityFiles, targets: readonly RevocationEntry[], namedClient?: string): Promise<Revocation> {
+  await addRevocations(folder, targets);
   const crl = await writeRevocationList(folder, authority);
-  const movedTo = path.join(database.folder, `${commonName}-${serial}.pem`);
-  await rename(cert, movedTo);
+  const revoked: RevokedCertificate[] = [];
+  for (const target of targets) revoked.push({ ...target, movedTo: await moveAsideIfCopy(folder, target), isKnown: target.notAfter !== undefined });
+  const note = namedClient === undefined ? undefined : coverageNote(await recordCoverage(folder), namedClient);
+  return { revoked, crl, listedCount: (await revokedSerials(folder)).length, note };
+}
+
+export function clientCertificateFile(folder: string, commonName: string): string {
+  return path.join(folder, 'clients', `${commonName}.pem`);
+}
+
+async function refuseRevoked(folder: string, serial: string, what: string): Promise<void> {
+  if ((await revokedSerials(folder)).includes(serial)) throw new NotFoundError(`${what} is already revoked: nothing to do`);
+}
+
+/** clients/NAME.pem when it is the revoked certificate: to revoked/NAME-SERIAL.pem, and its key deleted. */
+async function moveAsideIfCopy(folder: string, target: RevocationEntry): Promise<string | undefined> {
+  if (target.commonName === undefined || !isValidClientName(target.commonName)) return undefined;
+  const file = clientCertificateFile(folder, target.commonName);
+  if (!existsSync(file) || serialSpelling(new X509Certificate(await readFile(file)).serialNumber) !== target.serial) return undefined;
+  const movedTo = path.join(revocationDatabase(folder).folder, `${target.commonName}-${target.serial}.pem`);
+  await rename(file, movedTo);
   // The key of a revoked certificate is worthless to its owner and useful to a thief.
-  await unlink(path.join(folder, 'clients', `${commonName}.key`)).catch((error: NodeJS.ErrnoException) => {
+  await unlink(path.join(folder, 'clients', `${target.commonName}.key`)).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
-  return { commonName, serial, movedTo, crl };
+  return movedTo;
 }
 
-/** Rewrites crl.pem from the database (every revocation so far; none yet gives an empty, valid list). */
-export async function writeRevocationList(directory: string, authority = requireAuthority(path.resolve(directory))): Promise<string> {
-  const folder = path.resolve(directory);
-  const database = await openDatabase(folder);
-  const target = crlFile(folder);
-  await withWorkFolder(async (work) => {
-    await writeFile(path.join(work, 'ca.cnf'), crlConfig(database));
-    await openssl(['ca', '-config', 'ca.cnf', '-cert', authority.caCert, '-keyfile', authority.caKey,
-      '-gencrl', '-crldays', String(crlDays), '-out', 'crl.pem'], work);
-    // Beside the target, then renamed: a server reloading on SIGHUP never reads half a list.
-    const temporary = `${target}.tmp-${process.pid}`;
-    await writeFile(temporary, await readFile(path.join(work, 'crl.pem')), { mode: 0o644 });
-    await rename(temporary, target);
-  });
-  return target;
-}
-
-/** Revoked serials as openssl's database lists them (status R). */
-export async function revokedSerials(directory: string): Promise<string[]> {
-  const database = revocationDatabase(path.resolve(directory));
-  if (!existsSync(database.index)) return [];
-  const lines = (await readFile(database.index, 'utf8')).split('\n');
-  return lines.filter((line) => line.startsWith('R\t')).map((line) => line.split('\t')[3]);
-}
-
-async function openDatabase(folder: string): Promise<ReturnType<typeof revocationDatabase>> {
-  const database = revocationDatabase(folder);
-  await mkdir(database.folder, { recursive: true, mode: 0o700 });
-  if (!existsSync(database.index)) await writeFile(database.index, '', { flag: 'wx' });
-  if (!existsSync(database.crlNumber)) await writeFile(database.crlNumber, '1000\n', { flag: 'wx' });
-  return database;
-}
-
-function crlConfig(database: ReturnType<typeof revocationDatabase>): string {
-  // Absolute paths: openssl runs in a throw-away folder. unique_subject = no: a re-issued NAME is a new serial.
-  return `[ca]
-default_ca = issuer
-[issuer]
-database = ${database.index}
-crlnumber = ${database.crlNumber}
-default_md = sha256
-unique_subject = no
-`;
+async function clientCopyWithSerial(folder: string, authority: CertificateAuthorityFiles, serial: string): Promise<X509Certificate | undefined> {
+  const clients = path.join(folder, 'clients');
+  if (!existsSync(clients)) return undefined;
+  for (const name of (await readdir(clients)).filter((file) => file.endsWith('.pem'))) {
+    // A file there that is not this CA's certificate is simply not the one sought.
+    const certificate = await readCertificateOfAuthority(path.join(clients, name), authority).catch(() => undefined);
+    if (certificate !== undefined && serialSpelling(certificate.serialNumber) === serial) return certificate;
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 // The backup CA: creates it, and issues EC P-256 server and client certificates signed by it.
 // Drives the openssl CLI; keys go straight to 0600 files and nothing existing is ever overwritten.
+// Every client certificate is recorded in issued/ before it is handed out (ca-record.ts).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -7,12 +8,21 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { isValidClientName } from '../config/client-record';
 import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAuthorityFiles } from './ca-authority';
+import { beginCompleteRecord, forgetIssued, issuedFolder, recordIssued } from './ca-record';
+import { findClientCertificates, revoke, type Revocation } from './ca-revoke';
 
 export { caFiles, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
 
 export interface IssuedFiles {
   readonly cert: string;
   readonly key: string;
+}
+
+export interface IssuedClientFiles extends IssuedFiles {
+  /** As serialSpelling() gives it. */
+  readonly serial: string;
+  /** What --replace revoked; undefined without it. */
+  readonly replaced: Revocation | undefined;
 }
 
 const dayInMilliseconds = 24 * 3600 * 1000;
@@ -29,9 +39,11 @@ export async function initCertificateAuthority(
     throw new ConfigError(directory, undefined, `CA common name must be 1 to 64 printable ASCII characters, got "${commonName}"`);
   }
   const days = checkDays(options.days ?? 3650);
-  const files = caFiles(path.resolve(directory));
-  refuseExisting([files.caCert, files.caKey]);
-  await mkdir(path.dirname(files.caCert), { recursive: true });
+  const folder = path.resolve(directory);
+  const files = caFiles(folder);
+  // Another CA's record left in the folder would have this one revoke serials it never issued.
+  refuseExisting([files.caCert, files.caKey, issuedFolder(folder)]);
+  await mkdir(folder, { recursive: true });
   return withWorkFolder(async (work) => {
     const key = await generateKey();
     const keyFile = path.join(work, 'ca.key');
@@ -40,10 +52,12 @@ export async function initCertificateAuthority(
     const cert = await openssl(['req', '-new', '-x509', '-config', 'req.cnf', '-key', keyFile,
       '-subj', subject(commonName), '-days', String(days), '-sha256'], work);
     await writeOutputs(files.caKey, key, files.caCert, cert);
+    await beginCompleteRecord(folder);
     return files;
   });
 }
 
+/** Server certificates are not in the record of issued/: the server's revocation list concerns clients. */
 export async function issueServerCertificate(
   directory: string,
   name: string,
@@ -61,18 +75,28 @@ export async function issueServerCertificate(
   const folder = path.resolve(directory);
   const notBefore = new Date(Date.now() - clockSkewMilliseconds);
   const notAfter = new Date(Date.now() + checkDays(options.days ?? 825) * dayInMilliseconds);
-  return issue(folder, name, serverExtensions(alternativeNames), {
-    cert: path.join(folder, 'server.pem'),
-    key: path.join(folder, 'server.key'),
-  }, notBefore, notAfter);
+  const authority = requireAuthority(folder);
+  const outputs = { cert: path.join(folder, 'server.pem'), key: path.join(folder, 'server.key') };
+  refuseExisting([outputs.cert, outputs.key]);
+  const signed = await sign(authority, name, serverExtensions(alternativeNames), notBefore, notAfter);
+  await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
+  return outputs;
 }
 
-/** notAfter in the past is allowed on purpose: tests need expired certificates. */
+/**
+ * Refused while NAME has a certificate that still works (unrevoked and unexpired in the record, or
+ * clients/NAME.pem present) unless `replace`. Then, in this order: the new certificate is signed and
+ * recorded, the old ones are revoked (index, crl.pem, their copies moved aside), and only then are the
+ * new files written. So the new one is never handed out while an old one is unrevoked, and some
+ * certificate for NAME is on record throughout. A failure before the revocation leaves everything as it
+ * was (the record forgets the new one); one after it leaves the old ones revoked and the new one on
+ * record without files: `--replace` again. notAfter in the past is allowed on purpose: tests need expired certificates.
+ */
 export async function issueClientCertificate(
   directory: string,
   commonName: string,
-  options: { days?: number; notAfter?: Date; notBefore?: Date } = {},
-): Promise<IssuedFiles> {
+  options: { days?: number; notAfter?: Date; notBefore?: Date; replace?: boolean } = {},
+): Promise<IssuedClientFiles> {
   if (!isValidClientName(commonName)) {
     throw new ConfigError(directory, undefined,
       `"${commonName}" is not a valid client name (letters, digits, '.', '_', '-'; at most 64; no leading '.')`);
@@ -83,24 +107,43 @@ export async function issueClientCertificate(
   if (!(notBefore.getTime() < notAfter.getTime())) {
     throw new ConfigError(directory, undefined, 'notBefore must be earlier than notAfter');
   }
-  requireAuthority(folder);
+  const authority = requireAuthority(folder);
+  const outputs = { cert: path.join(folder, 'clients', `${commonName}.pem`), key: path.join(folder, 'clients', `${commonName}.key`) };
+  const isReplacing = options.replace === true;
+  if (!isReplacing) refuseExisting([outputs.cert, outputs.key], 'revoke it first, or give --replace to revoke it and issue a new one');
+  if (isReplacing && !existsSync(outputs.cert) && existsSync(outputs.key)) {
+    // Checked now, not after the old ones are revoked: the new files could not be written then.
+    throw new ConfigError(outputs.key, undefined, 'is a key without its certificate: move it aside first');
+  }
+  const old = await findClientCertificates(folder, authority, commonName);
+  if (!isReplacing && old.targets.length > 0) {
+    throw new ConfigError(folder, undefined, `${commonName} has a certificate that is not revoked `
+      + `(serial ${old.targets.map((entry) => entry.serial).join(', ')}): give --replace to revoke it and issue a new one in one step, or revoke it first`);
+  }
   await mkdir(path.join(folder, 'clients'), { recursive: true });
-  return issue(folder, commonName, clientExtensions, {
-    cert: path.join(folder, 'clients', `${commonName}.pem`),
-    key: path.join(folder, 'clients', `${commonName}.key`),
-  }, notBefore, notAfter);
+  const signed = await sign(authority, commonName, clientExtensions, notBefore, notAfter);
+  const record = await recordIssued(folder, signed.cert);
+  let replaced: Revocation | undefined;
+  try {
+    if (isReplacing) replaced = await revoke(folder, authority, old.targets, commonName);
+    refuseExisting([outputs.cert, outputs.key], 'clients/ keeps a copy this CA did not revoke');
+  } catch (error) {
+    // Its key never left this process, so the new certificate can serve no one: the record forgets it.
+    await forgetIssued(record).catch(() => undefined);
+    throw error;
+  }
+  await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
+  return { ...outputs, serial: record.serial, replaced };
 }
 
-async function issue(
-  folder: string,
+/** A new key and a certificate for it, in a throw-away folder; nothing is written to the CA folder. */
+async function sign(
+  authority: CertificateAuthorityFiles,
   commonName: string,
   extensions: string,
-  outputs: IssuedFiles,
   notBefore: Date,
   notAfter: Date,
-): Promise<IssuedFiles> {
-  const authority = requireAuthority(folder);
-  refuseExisting([outputs.cert, outputs.key]);
+): Promise<{ key: string; cert: string }> {
   return withWorkFolder(async (work) => {
     const key = await generateKey();
     const keyFile = path.join(work, 'leaf.key');
@@ -108,15 +151,13 @@ async function issue(
     await writeFile(path.join(work, 'req.cnf'), leafRequestConfig);
     await openssl(['req', '-new', '-config', 'req.cnf', '-key', keyFile, '-subj', subject(commonName), '-out', 'leaf.csr'], work);
     // `openssl ca` rather than `x509 -req`: only it sets arbitrary start and end dates in 3.0.
-    // Its database is throw-away: serials are random; revocation keeps its own (ca-revoke.ts).
+    // Its database is throw-away (serials are random): issued/ is the record, revoked/index.txt the revocations.
     await writeFile(path.join(work, 'index.txt'), '');
     await writeFile(path.join(work, 'ca.cnf'), signingConfig + extensions);
     await openssl(['ca', '-batch', '-config', 'ca.cnf', '-cert', authority.caCert, '-keyfile', authority.caKey,
       '-in', 'leaf.csr', '-out', 'leaf.pem', '-notext',
       '-startdate', opensslTime(notBefore), '-enddate', opensslTime(notAfter)], work);
-    const cert = await readFile(path.join(work, 'leaf.pem'), 'utf8');
-    await writeOutputs(outputs.key, key, outputs.cert, cert);
-    return outputs;
+    return { key, cert: await readFile(path.join(work, 'leaf.pem'), 'utf8') };
   });
 }
 
@@ -146,9 +187,9 @@ async function writeExclusive(file: string, text: string, mode: number): Promise
   }
 }
 
-function refuseExisting(files: string[]): void {
+function refuseExisting(files: string[], remedy?: string): void {
   for (const file of files) {
-    if (existsSync(file)) throw new ConfigError(file, undefined, 'already exists; refusing to overwrite');
+    if (existsSync(file)) throw new ConfigError(file, undefined, `already exists; refusing to overwrite${remedy === undefined ? '' : ` (${remedy})`}`);
   }
 }
 

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type CommandResult } from './support/sandbox';
 import { sighupAndWaitFor } from './support/fault-tools';
 import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
+import { issueClientCertificate } from '../src/common/tls/ca';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -152,6 +153,28 @@ test('every certificate a CA issued stays revocable after its files are moved or
     const two = await expectCa(['revoke', '--dir', ssl, 'node3', '--serial', node4Serial], 2);
     assert.match(two.stderr, /exactly one of NAME, --serial HEX or --cert FILE/);
   });
+
+  await t.test('a name whose certificates have all expired is issued again without --replace', async () => {
+    const day = 86_400_000;
+    await issueClientCertificate(ssl, 'node7', { notBefore: new Date(Date.now() - 3 * day), notAfter: new Date(Date.now() - day) });
+    await removeFromCaFolder(ssl, 'node7');
+    await expectCa(['client', '--dir', ssl, 'node7'], 0);
+  });
+
+  await t.test('list shows each certificate with its name, serial, expiry and state', async () => {
+    const listed = await expectCa(['list', '--dir', ssl], 0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    assert.match(lines[0], /^NAME +SERIAL +EXPIRES +STATUS$/);
+    const rows = lines.slice(1).map((line) => line.split(/ {2,}/));
+    const stateOf = (serial: string): string | undefined => rows.find((row) => normalSerial(row[1]) === serial)?.[3];
+    assert.equal(stateOf(oldNode3Serial), 'revoked');
+    assert.equal(stateOf(node4Serial), 'revoked');
+    assert.deepEqual(rows.map((row) => row[0]), ['node1', 'node3', 'node3', 'node4', 'node7', 'node7']);
+    assert.ok(rows.every((row) => /^20\d\d-\d\d-\d\d \d\d:\d\d UTC$/.test(row[2])), listed.stdout);
+    assert.deepEqual(rows.map((row) => row[3]), ['revoked', 'revoked', 'revoked', 'revoked', 'expired', 'valid']);
+    const node3Only = await expectCa(['list', '--dir', ssl, 'node3'], 0);
+    assert.equal(node3Only.stdout.trimEnd().split('\n').length, 3);
+  });
 });
 
 test('a CA made before the record: revoke NAME still revokes clients/NAME.pem, and says older certificates need --cert or --serial', { skip: opensslMissing }, async (t) => {
@@ -179,4 +202,9 @@ test('a CA made before the record: revoke NAME still revokes clients/NAME.pem, a
   const bare = await expectCa(['revoke', '--dir', ssl, '--serial', '0A:BC:DE'], 0);
   assert.match(bare.stdout, /^revoked a certificate not in the record \(serial 0ABCDE\) \(revoked as given: check it is the serial you meant\)\n/);
   assert.deepEqual([...crlContents(await readFile(join(ssl, 'crl.pem'))).revokedSerials].sort(), [node5Serial, node6Serial, 'ABCDE'].sort());
+
+  const listed = await expectCa(['list', '--dir', ssl], 0);
+  assert.match(listed.stdout, /^\?  +0ABCDE +\? +revoked \(not in the record: issued before it began\)$/m);
+  assert.match(listed.stdout, /^node5 +[0-9A-F]+ +20\d\d-\S+ \S+ UTC +revoked$/m);
+  assert.match(listed.stdout, /\nnote: this CA began its record/);
 });

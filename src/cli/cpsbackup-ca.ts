@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
 import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../common/tls/ca';
+import { certificateTable, listCertificates } from '../common/tls/ca-list';
 import { revokedSerials, writeRevocationList } from '../common/tls/ca-revocation-index';
 import { revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../common/tls/ca-revoke';
 
@@ -91,7 +92,7 @@ function buildProgram(out: Output, err: Output): Command {
       + 'the server refuses them from its next start or SIGHUP')
     .argument('[name]', 'client name (the certificate CN)')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
-    .option('--serial <hex>', 'revoke the one certificate with this serial (as openssl shows it), even if its file is gone')
+    .option('--serial <hex>', 'revoke the one certificate with this serial (as `list` or openssl shows it), even if its file is gone')
     .option('--cert <file>', 'revoke the certificate in this file (e.g. a node\'s copy); it must be signed by this CA')
     .action(async (name: string | undefined, options: { dir: string; serial?: string; cert?: string }, command: Command) => {
       const given = [name, options.serial, options.cert].filter((value) => value !== undefined).length;
@@ -104,6 +105,17 @@ function buildProgram(out: Output, err: Output): Command {
       // Only by name: after one serial, another certificate of the name may still be live.
       if (name !== undefined) out.write(`a new certificate for ${name}: cpsbackup-ca client --dir ${options.dir} ${name}\n`);
       if (revocation.note !== undefined) out.write(`${revocation.note}\n`);
+    });
+
+  program.command('list')
+    .allowExcessArguments(false)
+    .description('list the client certificates this CA issued: name, serial, expiry, and whether revoked or expired')
+    .argument('[name]', 'only this client\'s certificates')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .action(async (name: string | undefined, options: { dir: string }) => {
+      const listed = await listCertificates(options.dir, name);
+      out.write(certificateTable(listed.certificates));
+      if (listed.note !== undefined) out.write(`${listed.note}\n`);
     });
 
   program.command('crl')

@@ -1,5 +1,6 @@
 // Delivers notifications to the configured script and webhook, one after another in order,
 // so a success is always seen before the anomaly it carries. idle() waits for deliveries.
+import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { Notification } from './notification';
 import { runNotifyScript } from './notify-script';
@@ -11,6 +12,7 @@ export interface NotifierTargets {
 }
 
 export class Notifier {
+  /** Never rejects: a rejection here was unhandled (nothing awaits send()), and Node ends the process on one. */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly targets: NotifierTargets, private readonly logger: Logger) {}
@@ -29,11 +31,21 @@ export class Notifier {
     return this.queue;
   }
 
+  /** Both targets, each on its own: one that throws is logged, and neither the other nor later notifications wait on it. */
   private async deliver(notification: Notification): Promise<void> {
     const { script, webhook } = this.targets;
     await Promise.all([
-      script === undefined ? undefined : runNotifyScript(script, notification, this.logger),
-      webhook === undefined ? undefined : postWebhook(webhook, notification, this.logger),
+      script === undefined ? undefined : this.attempt('notify_script', notification, () => runNotifyScript(script, notification, this.logger)),
+      webhook === undefined ? undefined : this.attempt('notify_webhook', notification, () => postWebhook(webhook, notification, this.logger)),
     ]);
+  }
+
+  /** Each target logs its own failures; this catches what slips past them (a throw, a rejection), so none is ever unhandled. */
+  private async attempt(target: string, notification: Notification, deliver: () => Promise<void>): Promise<void> {
+    try {
+      await deliver();
+    } catch (error) {
+      this.logger.error(`${target} (${notification.outcome} ${notification.client}) failed: ${errorMessage(error)}`);
+    }
   }
 }

@@ -1,15 +1,45 @@
-// How a configuration value or path appears inside an error message: on one line, and short.
-// A 64 KiB include or a value holding an escape sequence must not flood or repaint a terminal.
+// How a configuration value, a path or a peer's text appears inside a message or a log line: on one
+// line, and short. A 64 KiB include or a value holding an escape sequence must not flood or repaint a
+// terminal, and a client's text must not start a log line of its own.
 
 /** Values are cut to this many characters; paths get more, since their end names the file. */
 export const SHOWN_VALUE_LENGTH = 80;
 export const SHOWN_PATH_LENGTH = 240;
 
+/**
+ * What ends, hides or reorders a line somewhere: C0 and C1 controls (NUL, line feed, escape), Unicode's
+ * line and paragraph separators (line breaks to JavaScript and some log viewers), bidi controls, BOM.
+ */
+const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+function escapeLineBreaking(text: string): string {
+  return text.replace(LINE_BREAKING, (character) => {
+    const code = character.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** The first `limit` characters (code points, not UTF-16 units), and whether anything was left off. */
+function cut(value: string, limit: number): { readonly text: string; readonly isCut: boolean } {
+  const text = [...value.slice(0, limit * 2)].slice(0, limit).join('');
+  return { text, isCut: text.length < value.length };
+}
+
 /** Control characters as \xNN (so the message stays one line), then the first `limit` characters and "…". */
 export function shown(value: string, limit = SHOWN_VALUE_LENGTH): string {
-  const cut = [...value.slice(0, limit * 2)].slice(0, limit).join('');
-  const isCut = cut.length < value.length;
-  const escaped = cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const { text, isCut } = cut(value, limit);
+  const escaped = escapeLineBreaking(text);
+  return isCut ? `${escaped}…` : escaped;
+}
+
+/**
+ * A text of several lines from a peer (a failure reason ending with a command's stderr): each line as
+ * shown() makes it, the line feeds kept, the whole cut to `limit` characters. For fields that are
+ * documented as several lines (a notification's `reason`); a log line takes shown() of the whole.
+ */
+export function shownLines(value: string, limit: number): string {
+  const { text, isCut } = cut(value, limit);
+  const escaped = text.split('\n').map(escapeLineBreaking).join('\n');
   return isCut ? `${escaped}…` : escaped;
 }
 

@@ -15,6 +15,7 @@ import { MAX_CARRIED_RUN } from '../common/wire/carried-run';
 import { CHUNK_HASH_SIZE, CHUNK_LIST_HASHES_PER_MESSAGE, MAX_CHUNK_LIST_HASHES } from '../common/wire/chunk-list';
 import { checkEntryLimits } from './entry-limits';
 import { LoopYield } from '../common/loop-yield';
+import { receivedAbortReason, receivedWarnings } from './received-text';
 
 
 
@@ -88,7 +89,7 @@ export class UploadSession {
         this.addChunkListPart(message.value.hashes);
         return undefined;
       case 'commit': return this.commit(message.value);
-      case 'abort': throw new ProtocolError(`client aborted the backup: ${message.value.reason}`);
+      case 'abort': throw new ProtocolError(`client aborted the backup: ${receivedAbortReason(message.value.reason)}`);
     }
   }
 
@@ -139,7 +140,7 @@ export class UploadSession {
       const hasContent = this.admit(meta);
       if (hasContent && item.chunkHashes.length > 0 || this.pendingChunkList.length > 0) await this.chunkedContent(meta!, hasContent, item.chunkHashes);
       else if (hasContent && !item.sameAsParent && meta!.hardlinkTarget.length === 0) await this.inlineContent(meta!, item.content);
-      else if (item.content.length > 0) throw new ProtocolError(`entry ${meta!.path} carries content it cannot have`);
+      else if (item.content.length > 0) throw new ProtocolError(`entry ${escapeBytes(meta!.path)} carries content it cannot have`);
       else await this.entryAfterAdmit(meta!, hasContent, item.sameAsParent);
     }
   }
@@ -290,8 +291,8 @@ export class UploadSession {
   }
 
   private async commit(commit: Commit): Promise<BackupRecord> {
-    if (this.current !== undefined) throw new ProtocolError(`commit while ${this.current.meta.path} is still open`);
-    const labels = commit.warnings.length > 0 ? { ...this.labels, warnings: commit.warnings.join('\n') } : this.labels;
+    if (this.current !== undefined) throw new ProtocolError(`commit while ${escapeBytes(this.current.meta.path)} is still open`);
+    const labels = commit.warnings.length > 0 ? { ...this.labels, warnings: receivedWarnings(commit.warnings).join('\n') } : this.labels;
     const committed = await this.session!.commit(labels, commit.unreadableFiles);
     this.isFinished = true;
     return committed;

@@ -6,6 +6,9 @@ import type { BackupRecord } from '../../chunkstore/store';
 import type { CheckReport } from '../../chunkstore/check';
 import type { Anomaly } from '../status/anomaly';
 import { backupFigures, type BackupFigures } from '../status/backup-figures';
+import { shown, shownLines } from '../../common/config/display';
+import { escapeBytes } from '../../common/escape-bytes';
+import { FAILURE_REASON_LENGTH } from '../received-text';
 
 export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' | 'check' | 'quota';
 
@@ -23,6 +26,16 @@ export interface QuotaFigures {
 
 /** A check notification lists at most this many affected files in `warnings`; `reason` has the full report. */
 const LISTED_AFFECTED_FILES = 100;
+/**
+ * A summary is one line of at most this many characters: it quotes what a client sent (its abort
+ * reason), and a script gets it in its environment.
+ */
+export const SUMMARY_LENGTH = 1024;
+
+/** One line whatever it quotes: a line feed in a client's text cannot start a second summary. */
+function summaryOf(text: string): string {
+  return shown(text, SUMMARY_LENGTH);
+}
 
 export interface Notification {
   /** Payload format version; a change that removes or renames a field bumps it. */
@@ -58,18 +71,19 @@ export function successNotification(backup: BackupRecord, anomaly: Anomaly | und
     backupId: backup.number,
     backup: figures,
     warnings,
-    summary: `backup ${backup.number} of ${backup.clientName} succeeded: ${figures.files} files, ${formatBytes(figures.bytes)} ` +
+    summary: summaryOf(`backup ${backup.number} of ${backup.clientName} succeeded: ${figures.files} files, ${formatBytes(figures.bytes)} ` +
       `(${formatBytes(figures.newBytes)} new) in ${figures.durationSeconds.toFixed(1)} s` +
-      (warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''),
+      (warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : '')),
   };
 }
 
+/** `reason` keeps its lines (a dump's stderr after its exit), each escaped: the summary has the first. */
 export function failureNotification(client: string, backupNumber: number, reason: string, now: number): Notification {
   return {
     ...base('failure', client, now),
     backupId: backupNumber === 0 ? null : backupNumber,
-    reason,
-    summary: `backup ${backupNumber === 0 ? '' : `${backupNumber} `}of ${client} failed: ${reason.split('\n')[0]}`,
+    reason: shownLines(reason, FAILURE_REASON_LENGTH),
+    summary: summaryOf(`backup ${backupNumber === 0 ? '' : `${backupNumber} `}of ${client} failed: ${reason.split('\n')[0]}`),
   };
 }
 
@@ -81,9 +95,9 @@ export function overdueNotification(client: string, lastSuccess: BackupRecord | 
     backup: lastSuccess === undefined ? null : backupFigures(lastSuccess, now),
     lastSuccessAt: lastAt === undefined ? null : new Date(lastAt).toISOString(),
     warnAfterSeconds,
-    summary: lastAt === undefined
+    summary: summaryOf(lastAt === undefined
       ? `${client} has no successful backup and is overdue (warn_after ${warnAfterSeconds} s)`
-      : `${client} is overdue: last successful backup ${lastSuccess!.number} finished ${Math.round((now - lastAt) / 1000)} s ago (warn_after ${warnAfterSeconds} s)`,
+      : `${client} is overdue: last successful backup ${lastSuccess!.number} finished ${Math.round((now - lastAt) / 1000)} s ago (warn_after ${warnAfterSeconds} s)`),
   };
 }
 
@@ -94,7 +108,7 @@ export function anomalyNotification(backup: BackupRecord, anomaly: Anomaly, shar
     backup: backupFigures(backup, now),
     warnings: anomaly.reasons,
     anomaly: { ...anomaly, share },
-    summary: `backup ${backup.number} of ${backup.clientName} is unusual: ${anomaly.reasons.join('; ')}`,
+    summary: summaryOf(`backup ${backup.number} of ${backup.clientName} is unusual: ${anomaly.reasons.join('; ')}`),
   };
 }
 
@@ -104,7 +118,8 @@ export function anomalyNotification(backup: BackupRecord, anomaly: Anomaly, shar
  */
 export function checkNotification(report: CheckReport, reportLines: readonly string[], now: number): Notification {
   const clients = [...new Set(report.affectedBackups.map((backup) => backup.clientName))].sort();
-  const files = report.affectedFiles.map((file) => `damaged file: client ${file.clientName} backup ${file.backupNumber} ${file.path}`);
+  // Escaped as the check report shows it: a path is the client's bytes, a line feed in one made two warnings.
+  const files = report.affectedFiles.map((file) => `damaged file: client ${file.clientName} backup ${file.backupNumber} ${escapeBytes(file.path)}`);
   const warnings = files.length <= LISTED_AFFECTED_FILES
     ? files
     : [...files.slice(0, LISTED_AFFECTED_FILES), `... and ${files.length - LISTED_AFFECTED_FILES} more damaged files`];
@@ -112,10 +127,10 @@ export function checkNotification(report: CheckReport, reportLines: readonly str
     ...base('check', '', now),
     reason: reportLines.join('\n'),
     warnings,
-    summary: `store check found damage: ${report.damagedChunks.length} damaged chunks, ${report.damagedContents.length} damaged contents, `
+    summary: summaryOf(`store check found damage: ${report.damagedChunks.length} damaged chunks, ${report.damagedContents.length} damaged contents, `
       + `${report.affectedFiles.length} affected files in ${report.affectedBackups.length} backups`
       + (clients.length > 0 ? ` of ${clients.join(', ')}` : '')
-      + (report.problems.length > 0 ? `, ${report.problems.length} other problems` : ''),
+      + (report.problems.length > 0 ? `, ${report.problems.length} other problems` : '')),
   };
 }
 
@@ -125,8 +140,8 @@ export function quotaNotification(client: string, backupNumber: number, quota: Q
     ...base('quota', client, now),
     backupId: backupNumber,
     quota,
-    summary: `${client} uses ${formatBytes(quota.usageBytes)} of the store, above its soft_quota of ${formatBytes(quota.softQuotaBytes)}`
-      + (quota.hardQuotaBytes === null ? '' : `; backups are refused from its hard_quota of ${formatBytes(quota.hardQuotaBytes)}`),
+    summary: summaryOf(`${client} uses ${formatBytes(quota.usageBytes)} of the store, above its soft_quota of ${formatBytes(quota.softQuotaBytes)}`
+      + (quota.hardQuotaBytes === null ? '' : `; backups are refused from its hard_quota of ${formatBytes(quota.hardQuotaBytes)}`)),
   };
 }
 

@@ -2,6 +2,8 @@
 // Kept apart from the status report so notifications use it without depending on the status port.
 import type { BackupRecord } from '../../chunkstore/store';
 import { BackupKind } from '../../proto/cpsbackup';
+import { shown } from '../../common/config/display';
+import { WARNING_LENGTH } from '../received-text';
 
 export interface BackupFigures {
   readonly id: number;
@@ -21,7 +23,8 @@ export interface BackupFigures {
 
 export function backupFigures(backup: BackupRecord, now: number): BackupFigures {
   const finishedAt = backup.finishedAt ?? backup.startedAt;
-  const warnings = backup.labels.warnings ? backup.labels.warnings.split('\n') : [];
+  // Each shown again: a backup kept before warnings were made one line each on arrival may hold controls.
+  const warnings = backup.labels.warnings ? backup.labels.warnings.split('\n').map((warning) => shown(warning, WARNING_LENGTH)) : [];
   return {
     id: backup.number,
     kind: kindName(backup.kind),

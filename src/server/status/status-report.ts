@@ -11,6 +11,8 @@ import { clientStateOf, overdueSince, type ClientState } from './client-state';
 import type { RateTracker } from './rate-tracker';
 import { diskUsage } from './store-usage';
 import { CachedMeasurement } from './cached-measurement';
+import { shownLines } from '../../common/config/display';
+import { FAILURE_REASON_LENGTH } from '../received-text';
 import { objectStoreStatus, type ObjectStoreStatus } from './object-store-status';
 
 export interface ClientStatus {
@@ -184,7 +186,8 @@ export class StatusSource {
         id: failure.backupNumber === 0 ? null : failure.backupNumber,
         at: new Date(failure.at).toISOString(),
         ageSeconds: Math.round((now - failure.at) / 1000),
-        reason: failure.reason ?? 'unknown',
+        // Lines escaped whatever made the reason: it quotes a client's text, and the dashboard and status CLI show it.
+        reason: shownLines(failure.reason ?? 'unknown', FAILURE_REASON_LENGTH),
       },
       running: upload === undefined ? null : {
         id: upload.backupNumber === 0 ? null : upload.backupNumber,

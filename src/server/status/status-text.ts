@@ -2,6 +2,10 @@
 // aligned line per client with its state, last backup, and what is running or went wrong.
 import type { ClientStatus, StatusReport } from './status-report';
 import type { ObjectStoreStatus } from './object-store-status';
+import { shown } from '../../common/config/display';
+
+/** A reason or warning quoted in a note: one line on the terminal, whatever the server's JSON holds. */
+const NOTE_TEXT_LENGTH = 1024;
 
 export function statusText(report: StatusReport): string {
   const store = report.store;
@@ -72,12 +76,12 @@ function clientRow(client: ClientStatus): { cells: string[]; notes: string[] } {
   }
   if (client.isOverdue) notes.push(`overdue since ${client.overdueSince} (warn_after ${client.warnAfterSeconds} s)`);
   if (client.lastFailure) {
-    const reason = client.lastFailure.reason === null ? '(the reason needs status_token or status_details = 1)' : client.lastFailure.reason.split('\n')[0];
+    const reason = client.lastFailure.reason === null ? '(the reason needs status_token or status_details = 1)' : shown(client.lastFailure.reason.split('\n')[0], NOTE_TEXT_LENGTH);
     notes.push(`last failure ${formatDuration(client.lastFailure.ageSeconds)} ago: ${reason}`);
   }
   if (client.lastSuccess && client.lastSuccess.warningCount > 0) {
     const first = client.lastSuccess.warnings[0];
-    notes.push(`${client.lastSuccess.warningCount} warning(s) in #${client.lastSuccess.id}${first === undefined ? '' : `, the first: ${first}`}`);
+    notes.push(`${client.lastSuccess.warningCount} warning(s) in #${client.lastSuccess.id}${first === undefined ? '' : `, the first: ${shown(first, NOTE_TEXT_LENGTH)}`}`);
   }
   if (client.anomaly?.isAnomalous) for (const reason of client.anomaly.reasons) notes.push(`anomaly: ${reason}`);
   return { cells, notes };

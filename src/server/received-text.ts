@@ -1,0 +1,34 @@
+// What a client's free text (an Abort's reason, a Commit's warnings) becomes before the server keeps,
+// logs or notifies it: each line free of control characters, each text capped.
+import { shown, shownLines } from '../common/config/display';
+
+/**
+ * An abort reason is cut to this many characters: room for a dump's message and its 2 KiB stderr
+ * tail, not for a client's megabytes in the log, the status page and every notification.
+ */
+export const ABORT_REASON_LENGTH = 4096;
+/** A warning names a file (up to 4 KiB of path, escaped) and why it was left out. */
+export const WARNING_LENGTH = 8192;
+/** A failure's reason as notifications and the status port show it (the abort reason and the server's words around it). */
+export const FAILURE_REASON_LENGTH = 16 * 1024;
+/** Warnings kept per backup; our client sends 100 at most, and the count of unreadable files apart. */
+export const MAX_WARNINGS = 1000;
+
+/**
+ * The reason keeps its line feeds (a dump's stderr follows its exit on the next line); every other
+ * control character is escaped, so it cannot end a log record or carry a NUL into a script's
+ * environment. shown(), not escapeBytes: the client has escaped the paths it quotes already.
+ */
+export function receivedAbortReason(reason: string): string {
+  return shownLines(reason, ABORT_REASON_LENGTH);
+}
+
+/**
+ * Warnings are kept joined by line feeds (status/backup-figures.ts splits them): each is one line, so
+ * a line feed in one cannot make two, and those past MAX_WARNINGS are counted in a last one.
+ */
+export function receivedWarnings(warnings: readonly string[]): string[] {
+  const kept = warnings.slice(0, MAX_WARNINGS).map((warning) => shown(warning, WARNING_LENGTH));
+  const leftOut = warnings.length - kept.length;
+  return leftOut > 0 ? [...kept, `... and ${leftOut} more warnings, not kept`] : kept;
+}

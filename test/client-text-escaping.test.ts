@@ -64,7 +64,8 @@ test('notifications: a failure summary is one capped line, its reason keeps line
 test('the status text shows a failure reason and a warning on one line each', () => {
   const report: StatusReport = {
     version: '0.1.0', generatedAt: '2026-01-01T00:00:00.000Z', startedAt: '2026-01-01T00:00:00.000Z', uptimeSeconds: 60,
-    store: { backups: 1, logicalBytes: 1, uniqueBytes: 1, storedBytes: 1, chunks: 1, packs: 1, dedupRatio: 1, compressionRatio: 1, diskBytes: 1 },
+    store: { backups: 1, logicalBytes: 1, uniqueBytes: 1, storedBytes: 1, chunks: 1, packs: 1, dedupRatio: 1, compressionRatio: 1, diskBytes: 1,
+      measuredAt: '2026-01-01T00:00:00.000Z', ageSeconds: 0 },
     clients: [{
       name: 'node1', state: 'failed', isOverdue: false, overdueSince: null, warnAfterSeconds: null,
       lastSuccess: { id: 1, kind: 'complete', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z', ageSeconds: 60,

@@ -71,6 +71,19 @@ test('postgresql: a data.sql row ending in CR, then \\. + CR, does not end the C
   });
 });
 
+test('postgresql: a line feed in a table name does not lift restricted mode around the step marker', { skip: postgresSkip }, async () => {
+  await withFolder(async (folder) => {
+    const marker = join(folder, 'pwned-by-table-name');
+    await pgDump(folder, async (config, restored) => {
+      // The step marker's line ends at the line feed; the name's next line opens a dollar quote that swallows
+      // the line restoring restricted mode, and the rows close it and give a command to an unrestricted psql.
+      await tamper(restored, 'data.sql', (text) => text.replace('-- cpsbackup-table {"table":"notes"',
+        `-- cpsbackup-table {"table":${JSON.stringify('notes\nSELECT $q$')}`).replace('1\tone\n', `$q$;\n\\! touch ${marker}\n`));
+      await assertNotRun(config, restored, marker, 'shop_copy');
+    });
+  });
+});
+
 test('postgresql: a backslash command in schema.sql, alone or after a statement, is not run', { skip: postgresSkip }, async () => {
   await withFolder(async (folder) => {
     const markers = [join(folder, 'pwned-alone'), join(folder, 'pwned-after')];

@@ -29,8 +29,15 @@ class RestrictedMode {
     return `\\restrict ${this.key}\n`;
   }
 
+  /**
+   * The marker's text is a dump's table name: a line feed in it would end the \echo line inside its
+   * quote (psql reads on), and the dump's next words would run unrestricted. Every control character
+   * is written as psql's own \xNN escape, which \echo prints back.
+   */
   step(text: string): string {
-    return `\\unrestrict ${this.key}\n\\echo '${STEP_MARKER}${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'\n${this.enter}`;
+    const quoted = text.replaceAll('\\', '\\\\').replaceAll("'", "''")
+      .replace(/[\u0000-\u001f\u007f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return `\\unrestrict ${this.key}\n\\echo '${STEP_MARKER}${quoted}'\n${this.enter}`;
   }
 }
 

@@ -46,6 +46,8 @@ export async function readDataHeader(sourceName: string, path: string): Promise<
   }
 }
 
+const CARRIAGE_RETURN = 0x0d;
+
 /** Every line after the header as events, streaming; PostgreSQL rows sit between a COPY line and `\.`. */
 export async function* readDataEvents(sourceName: string, path: string, kind: DatabaseKind): AsyncGenerator<DataEvent> {
   let lineNumber = 0;
@@ -61,6 +63,9 @@ export async function* readDataEvents(sourceName: string, path: string, kind: Da
     if (hasEnded) fail('text after the end line');
     if (isInCopy) {
       if (bytes.length === 2 && bytes.toString('latin1') === COPY_END) isInCopy = false;
+      // COPY's text format writes a carriage return as \r; a raw one makes psql take "\." + CR for the
+      // end of the rows, and what follows for commands (pg-load-script.ts RestrictedMode).
+      else if (bytes.includes(CARRIAGE_RETURN)) fail('a row holds a raw carriage return, which COPY never writes: not a dump cpsbackup made');
       else yield { type: 'row', bytes, line: lineNumber };
       continue;
     }

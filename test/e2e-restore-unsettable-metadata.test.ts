@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 
@@ -35,6 +35,7 @@ test('a file whose ACL and xattr the target cannot hold is restored and listed, 
   const shared = join(data, 'shared.txt');
   writeFileSync(shared, 'for user 12345, not for the group\n');
   chmodSync(shared, 0o640);
+  const link = join(data, 'shared-link.txt');
   const plain = join(data, 'plain.txt');
   writeFileSync(plain, 'no attributes\n');
   // The owning group gets nothing; user 12345 gets rw, so the mask (the mode's group bits) is rw.
@@ -43,6 +44,7 @@ test('a file whose ACL and xattr the target cannot hold is restored and listed, 
     return;
   }
   assert.equal(statSync(shared).mode & 0o777, 0o660, 'the mode shows the ACL mask as its group bits');
+  linkSync(shared, link);
   if (!runs('mount', ['-t', 'ramfs', 'none', target])) {
     t.skip('ramfs cannot be mounted here');
     return;
@@ -57,7 +59,7 @@ test('a file whose ACL and xattr the target cannot hold is restored and listed, 
   const restore = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
   const output = restore.stdout + restore.stderr;
   assert.equal(restore.code, 3, output);
-  assert.match(output, /shared\.txt" without some of its metadata: .*xattr system\.posix_acl_access/, 'the ACL is listed');
+  assert.match(output, /shared(-link)?\.txt" without some of its metadata: .*xattr system\.posix_acl_access/, 'the ACL is listed');
   assert.match(output, /xattr user\.note/, 'the xattr is listed');
   assert.match(output, /group permissions narrowed to the owning group's own \(0\)/, 'the narrowing is said');
   const restored = join(target, shared);
@@ -65,6 +67,7 @@ test('a file whose ACL and xattr the target cannot hold is restored and listed, 
   assert.equal(statSync(restored).mode & 0o777, 0o600, 'the group does not get the mask\'s rw');
   assert.equal(statSync(restored).mtimeMs, statSync(shared).mtimeMs, 'the rest of its metadata is set');
   assert.equal(readFileSync(join(target, plain), 'utf8'), 'no attributes\n');
+  assert.equal(statSync(join(target, link)).ino, statSync(restored).ino, 'its hard link is made: the file is there');
 });
 
 test('a set-user-ID file whose owner cannot be given is restored without its set-ID bits', { skip: isRoot ? false : 'giving the file away to another owner needs root' }, async (t) => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openAt, openFolderAt, posixConstants, statAt, statFd } from '../src/client/posix/at';
-import { dataExtents, extentBytes } from '../src/client/posix/data-extents';
+import { dataExtents, extentBytes, hasHoleBefore } from '../src/client/posix/data-extents';
 import { setTimesAt, setTimesFd, splitNanoseconds, toNanoseconds } from '../src/client/posix/times';
 import { removeTree } from './support/remove-tree';
 
@@ -52,6 +52,22 @@ test('a sparse file reports its data extents only; empty, all-hole and dense fil
   const dense = newFile('dense');
   writeSync(dense, Buffer.alloc(100_000, 7));
   assert.deepEqual(dataExtents(dense), [{ offset: 0, length: 100_000 }]);
+  closeSync(dense);
+});
+
+test('one SEEK_HOLE tells a hole before the size; a file emptied since its fstat counts as having none', () => {
+  const holed = newFile('holed');
+  writeSync(holed, Buffer.alloc(4096, 1), 0, 4096, 0);
+  ftruncateSync(holed, 48 * 1024);
+  assert.equal(hasHoleBefore(holed, 48 * 1024), true);
+  closeSync(holed);
+  const dense = newFile('dense-small');
+  writeSync(dense, Buffer.alloc(5000, 7));
+  assert.equal(hasHoleBefore(dense, 5000), false);
+  // Regression: truncated to 0 after the fstat that gave 5000 (copytruncate), lseek answers ENXIO,
+  // which left the file out of the backup as unreadable.
+  ftruncateSync(dense, 0);
+  assert.equal(hasHoleBefore(dense, 5000), false);
   closeSync(dense);
 });
 

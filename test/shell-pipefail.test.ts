@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DumpFailedError } from '../src/common/errors';
+import { DumpFailedError, LoadFailedError } from '../src/common/errors';
+import { runPostprocess } from '../src/client/receiver/postprocess';
 import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText } from '../src/client/sources/storage-config';
@@ -82,5 +83,29 @@ test('without bash, an sh with pipefail runs the pipeline with it: a failing fir
     const error = await run.finish().then(() => undefined, (caught: unknown) => caught);
     assert.ok(error instanceof DumpFailedError, `the failed first command was hidden by gzip's exit 0: ${String(error)}`);
     assert.match(error.message, /exited with code 2/);
+  });
+});
+
+test('a receiver\'s postprocess runs as dumps do: with pipefail, or refused with a pipe where there is none', { skip: (DASH === undefined || BASH === undefined) && 'dash or bash is not installed' }, async () => {
+  const context = { client: 'prod', backupId: 3, kind: 'complete' as const, appliedBackupIds: [3] };
+  await withShellAsSh(BASH!, async () => {
+    await assert.rejects(runPostprocess("sh -c 'exit 4' | cat", context), (error: unknown) => error instanceof LoadFailedError && /code 4/.test(error.message),
+      'reindex | logger with a failing reindex counted the receive applied');
+    await runPostprocess('true | cat', context);
+  });
+  await withShellAsSh(DASH!, async () => {
+    await assert.rejects(runPostprocess("sh -c 'exit 4' | cat", context), (error: unknown) => error instanceof LoadFailedError && /no bash and its sh has no pipefail/.test(error.message));
+  });
+});
+
+test('without pipefail, a | in the restored dump\'s folder is not taken for a pipe in the load command', { skip: DASH === undefined && 'dash is not installed' }, async () => {
+  await withShellAsSh(DASH!, async (folder) => {
+    const config = storageConfigFromText('storage.conf', 'source = piped\nkind = command\ndump = true\nload = cat {file} > /dev/null\n');
+    const dump = join(folder, 'a|b', 'dumps', 'piped', 'dump');
+    await mkdir(join(folder, 'a|b', 'dumps', 'piped'), { recursive: true });
+    await writeFile(dump, 'restored dump');
+    const [result] = await loadRestoredDumps(config, [{ path: dump, sourceName: 'piped' }]);
+    assert.equal(result.error, undefined);
+    assert.equal(result.ok, true);
   });
 });

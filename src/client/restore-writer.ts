@@ -100,7 +100,8 @@ export class RestoreWriter {
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
     } catch (error) {
-      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY) {
+      // An entry kept without some of its metadata is there under its name: its later hard links are made.
+      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && !(error instanceof MetadataError)) {
         (error instanceof NeedsRootError ? this.needsRootFiles : this.failedFiles).add(path.toString('latin1'));
       }
       this.record(path, error);

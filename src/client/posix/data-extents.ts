@@ -15,10 +15,19 @@ export function dataExtents(fd: number): DataExtent[] {
     .map(([offset, length]) => ({ offset, length }));
 }
 
-/** Whether an open file has a hole before `size` (one lseek); false where the filesystem cannot tell. */
+/**
+ * Whether an open file has a hole before `size` (one lseek); false where the filesystem cannot tell,
+ * and when the file is empty by now (ENXIO: cut by a copytruncate since its fstat; the read that
+ * follows sees that, as dataExtents does, rather than leaving the file out as unreadable).
+ */
 export function hasHoleBefore(fd: number, size: number): boolean {
-  const hole = posixAddon().firstHole(fd);
-  return hole !== null && hole < size;
+  try {
+    const hole = posixAddon().firstHole(fd);
+    return hole !== null && hole < size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return false;
+    throw error;
+  }
 }
 
 /**

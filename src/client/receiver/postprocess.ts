@@ -3,6 +3,7 @@
 import { DEFAULT_TIMEOUT_SECONDS } from '../sources/storage-config';
 import { describeFailure, isSuccess, startProcess } from '../sources/child-process';
 import { LoadFailedError } from '../../common/errors';
+import { PipeWithoutPipefailError, shellCommand } from '../sources/shell';
 
 export interface PostprocessContext {
   readonly client: string;
@@ -13,13 +14,21 @@ export interface PostprocessContext {
 }
 
 /**
- * `sh -c command` with the context in CPSBACKUP_* variables; its stdout goes to our stderr, so a
- * daemon's log shows it and a CLI's stdout stays for the report. Throws LoadFailedError with its
- * stderr tail on a non-zero exit, a signal or the timeout.
+ * The command as dumps and loads run theirs (shell.ts: with pipefail, so `reindex | logger` fails when
+ * reindex does, and the receive is not recorded as applied), with the context in CPSBACKUP_*
+ * variables; its stdout goes to our stderr, so a daemon's log shows it and a CLI's stdout stays for
+ * the report. Throws LoadFailedError with its stderr tail on a non-zero exit, a signal or the timeout.
  */
 export async function runPostprocess(command: string, context: PostprocessContext,
   timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): Promise<void> {
-  const running = startProcess('sh', ['-c', command], {
+  let shell: { file: string; args: string[] };
+  try {
+    shell = shellCommand(command);
+  } catch (error) {
+    if (error instanceof PipeWithoutPipefailError) throw new LoadFailedError('postprocess', `not run: ${error.message}`);
+    throw error;
+  }
+  const running = startProcess(shell.file, shell.args, {
     stdin: 'ignore',
     stdout: 2,
     timeoutSeconds,

@@ -20,7 +20,7 @@ export async function loadCommandDump(source: CommandSource, path: string, kind:
   const command = usesPath ? template.replaceAll('{file}', shellQuote(path)) : template;
   let shell: { file: string; args: string[] };
   try {
-    shell = shellCommand(command);
+    shell = shellCommand(command, { template });
   } catch (error) {
     if (error instanceof PipeWithoutPipefailError) throw new LoadFailedError(source.name, `not run: ${error.message}; file kept`);
     throw error;

@@ -34,6 +34,8 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
   const database = loadTarget(source, options.loadInto);
   const connection = await dialectOf(source.kind).connect(source, options.workDirectory ?? dirname(files.data), fail);
   try {
+    // Before anything is created: a client that cannot shut off its commands refuses the load (command-guard.ts).
+    const loader = await connection.loader(database);
     const tables = header.tables.map((table) => table.table);
     let existing: string[] = [];
     if (await connection.databaseExists(database)) {
@@ -51,7 +53,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     }
     const events = readDataEvents(source.name, files.data, source.kind);
     const plan = { schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0 };
-    await runLoadScript(source.name, await connection.loader(database), connection.loadScript(header, events, plan), source.timeoutSeconds, database);
+    await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);
   } finally {
     await connection.remove();
   }

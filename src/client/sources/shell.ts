@@ -41,10 +41,12 @@ export class PipeWithoutPipefailError extends Error {
  * under an sh without it (dash on Debian) gzip's exit 0 stood for the pipeline, and an empty dump was
  * stored as a good one; such a command with a pipe is now refused (PipeWithoutPipefailError).
  */
-export function shellCommand(command: string, searchPath = process.env.PATH ?? ''): { file: string; args: string[] } {
+export function shellCommand(command: string, options: { template?: string } = {}): { file: string; args: string[] } {
+  const searchPath = process.env.PATH ?? '';
   if (isOnPath('bash', searchPath)) return { file: 'bash', args: ['-o', 'pipefail', '-c', command] };
   if (shHasPipefail(searchPath)) return { file: 'sh', args: ['-o', 'pipefail', '-c', command] };
-  if (hasPipe(command)) throw new PipeWithoutPipefailError();
+  // The operator's text, before a quoted path went in: a | in a restore folder's name is no pipe.
+  if (hasPipe(options.template ?? command)) throw new PipeWithoutPipefailError();
   return { file: 'sh', args: ['-c', command] };
 }
 

@@ -1,6 +1,7 @@
 // ByteBoundedWriter (server/byte-bounded-writer.ts): a restore's messages wait while more than the bound of
 // content is queued, not only once grpc-js's 16 messages are; and a peer that goes away ends the wait.
-// A real objectMode Writable stands for the call: its sink flushes when the test says so.
+// A real objectMode Writable stands for the call: its sink flushes when the test says so. Each gets a drain limit
+// far beyond the test's own timeout, as backup-server.ts gives every call one (drain-limit.test.ts tests it).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { ByteBoundedWriter } from '../src/server/byte-bounded-writer';
 import { restoreContentBytes } from '../src/server/restore-content-bytes';
 import type { RestoreResponse } from '../src/proto/cpsbackup';
 import { BackupError } from '../src/common/errors';
+import { withDrainLimit } from '../src/server/drain-limit';
 
 interface Message { readonly bytes: number }
 
@@ -25,6 +27,7 @@ function slowStream(): { stream: Writable & { cancelled?: boolean }; flushOne():
       waiting.push(() => callback());
     },
   });
+  withDrainLimit(stream, { milliseconds: 3_600_000, setting: 'idle_timeout', caller: 'the test' });
   return { stream, flushOne: () => waiting.shift()?.(), received };
 }
 

@@ -23,6 +23,7 @@ import { ScheduledCheck } from './scheduled-check';
 import { LiveClientRegistry } from './clients/live-client-registry';
 import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
 import { networkTimeoutPings } from '../common/network-timeout';
+import { drainLimitFor, withDrainLimit } from './drain-limit';
 
 export interface RunningServer {
   readonly context: ServerContext;
@@ -49,16 +50,18 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   }
   const maintenance = new Maintenance(store, config, logger, clients);
   const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren, config.networkTimeoutSeconds), maintenance, clients };
+  // Every call that streams replies waits for its client at most idle_timeout (drain-limit.ts says why).
+  const limited = <S extends Parameters<typeof drainLimitFor>[0]>(call: S): S => withDrainLimit(call, drainLimitFor(call, config.idleTimeoutSeconds, 'idle_timeout'));
   const implementation: BackupServer = {
-    upload: (call) => void handleUpload(context, call),
-    parent: (call) => void handleParent(context, call),
-    restore: (call) => void handleRestore(context, call),
+    upload: (call) => void handleUpload(context, limited(call)),
+    parent: (call) => void handleParent(context, limited(call)),
+    restore: (call) => void handleRestore(context, limited(call)),
     list: (call, callback) => handleList(context, call, callback),
-    show: (call) => void handleShow(context, call),
+    show: (call) => void handleShow(context, limited(call)),
     delete: (call, callback) => handleDelete(context, call, callback),
     protect: (call, callback) => handleProtect(context, call, callback),
-    diff: (call) => void handleDiff(context, call),
-    find: (call) => void handleFind(context, call),
+    diff: (call) => void handleDiff(context, limited(call)),
+    find: (call) => void handleFind(context, limited(call)),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,

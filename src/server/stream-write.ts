@@ -2,7 +2,9 @@
 // sender instead of growing memory (for calls whose messages carry content, see byte-bounded-writer.ts).
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { BackupError } from '../common/errors';
+import { BackupError, LimitError } from '../common/errors';
+import { drainLimitOf } from './drain-limit';
+import { resetCallStream } from './transport/call-stream-reset';
 
 /** A grpc-js server stream: besides 'close' it says 'cancelled' when the peer goes away. */
 export type ServerStream<T> = Writable & { write(message: T, callback?: () => void): boolean; readonly cancelled?: boolean };
@@ -17,18 +19,33 @@ export async function writeWithBackpressure<T>(stream: ServerStream<T>, message:
  * Waits for `until`, or throws peerGoneError if the stream closes or is cancelled first: a peer that
  * vanishes never drains the buffer nor lets a message flush, and grpc-js then emits only 'cancelled'
  * (without this a handler waited forever and kept the store's lock; GC and shutdown waited with it).
+ * A peer that stays but reads nothing gets the stream's drain limit (drain-limit.ts), then a LimitError,
+ * its stream reset so that the call ends for the client too.
  * One controller removes every listener whichever fires first: a long restore waits here thousands
  * of times, and a leftover listener per wait would pile up.
  */
 export async function unlessPeerGoes(stream: Writable, until: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  const limit = drainLimitOf(stream);
   const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       until(controller.signal),
       once(stream, 'close', { signal: controller.signal }).then(() => { throw peerGoneError(); }),
       once(stream, 'cancelled', { signal: controller.signal }).then(() => { throw peerGoneError(); }),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          const isReset = resetCallStream(stream);
+          const seconds = limit.milliseconds / 1000;
+          reject(new LimitError(`${limit.caller} took nothing the server sent for ${seconds} s (${limit.setting}); the call was ended`,
+            isReset ? undefined : 'its HTTP/2 stream could not be reset (grpc-js internals moved): it stays open until the client goes'));
+        }, limit.milliseconds);
+        // The call's socket keeps the process up while it waits; a leftover timer must not, after the call is gone.
+        timer.unref();
+      }),
     ]);
   } finally {
+    clearTimeout(timer);
     controller.abort();
   }
 }

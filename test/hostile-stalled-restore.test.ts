@@ -1,0 +1,73 @@
+// Regression (security review): a restore whose client stops reading, while it still answers HTTP/2 pings, kept its
+// reader lease for ever: network_timeout never ended the call, and every pack GC doomed afterwards stayed on disk (the
+// disk slowly filled). The server now ends a call whose client has taken nothing for idle_timeout, and lets the lease go.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox } from './support/sandbox';
+import { writeDeterministicFile } from './support/trees';
+import { assertRestoresExactly, backupNow, collectionsEnded, packSizes, waitUntil } from './support/fault-tools';
+import { hostileClient } from './support/hostile-client';
+
+const MEBIBYTE = 1024 * 1024;
+const IDLE_TIMEOUT_SECONDS = 4;
+
+test('a restore whose client reads nothing ends after idle_timeout, and the packs GC doomed meanwhile are deleted', { timeout: 60_000 }, async (t) => {
+  const sandbox = await Sandbox.create({ serverLines: [`idle_timeout = ${IDLE_TIMEOUT_SECONDS}`] });
+  let client: ReturnType<typeof hostileClient> | undefined;
+  t.after(async () => {
+    client?.close();
+    await sandbox.destroy();
+  });
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeDeterministicFile(join(data, 'old.bin'), 'old', 2 * MEBIBYTE);
+  const server = await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  await backupNow(sandbox, config, data);
+  const oldPacks = [...(await packSizes(sandbox)).keys()];
+  await unlink(join(data, 'old.bin'));
+  // More than the client (16 messages, a 64 KiB window) and the server (4 MiB of content) hold between them.
+  await writeDeterministicFile(join(data, 'keep.bin'), 'keep', 32 * MEBIBYTE);
+  const second = await backupNow(sandbox, config, data);
+
+  // A raw gRPC client that never consumes the call: asked for 'readable', grpc-js reads 16 messages, then nothing more.
+  client = hostileClient(config, { 'grpc-node.flow_control_window': 65_535 });
+  const call = client.restore({ backupId: second.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2 });
+  call.on('readable', () => undefined);
+  const outcome = new Promise<grpc.ServiceError | undefined>((resolve) => {
+    call.once('error', resolve);
+    call.once('end', () => resolve(undefined));
+  });
+  await waitUntil(() => call.readableLength >= 2, 'the restore to begin', 10_000);
+  const restoreStartedAt = Date.now();
+
+  const collections = collectionsEnded(server);
+  const deletion = await sandbox.runClient(['-c', config, '-d', '1']);
+  assert.equal(deletion.code, 0, deletion.stderr);
+  await waitUntil(() => collectionsEnded(server) > collections, 'the GC after the deletion', 20_000);
+  const stalledLine = /restore by node1 of node1 backup 2: client "node1" at \S+ took nothing the server sent for 4 s \(idle_timeout\); the call was ended/;
+  if (!stalledLine.test(server.log())) {
+    const present = await packSizes(sandbox);
+    assert.deepEqual(oldPacks.filter((pack) => !present.has(pack)), [], 'a doomed pack stays while a reader that began before it reads');
+    t.diagnostic(`GC ran ${Date.now() - restoreStartedAt} ms into the stalled restore, its doomed pack kept`);
+  }
+
+  const gone = async (): Promise<boolean> => {
+    const present = await packSizes(sandbox);
+    return oldPacks.every((pack) => !present.has(pack));
+  };
+  await waitUntil(gone, 'the doomed pack to be deleted once the stalled restore was ended', 20_000, () => server.log());
+  assert.match(server.log(), stalledLine);
+
+  // The client hears it once it reads again: what was buffered, then the end, never a restore that looks complete.
+  call.removeAllListeners('readable');
+  call.resume();
+  const error = await outcome;
+  assert.equal(error?.code, grpc.status.RESOURCE_EXHAUSTED, `${error?.code} ${error?.details}`);
+
+  // Honest restores are unaffected.
+  await assertRestoresExactly(sandbox, config, [second]);
+});

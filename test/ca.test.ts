@@ -15,13 +15,16 @@ import { ConfigError, NotFoundError } from '../src/common/errors';
 import { loadServerConfig, type ServerConfig } from '../src/common/config/server-config';
 import { loadNodeConfig, type NodeConfig } from '../src/common/config/node-config';
 import { channelOptions, clientCredentials } from '../src/common/tls/credentials';
-import { listenWithMutualTls, type MutualTlsListener } from '../src/server/transport/mutual-tls-listener';
+import { listenWithMutualTls, type AcceptedNames, type MutualTlsListener } from '../src/server/transport/mutual-tls-listener';
 import { RECEIVE_WINDOW_BYTES } from '../src/server/transport/receive-window';
 import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
 import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
 import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
+
+/** These tests are about TLS: every certificate the CA signed is a registered client here. */
+const everyName: AcceptedNames = { current: { lookup: () => ({ isAccepted: true }) } };
 
 const cliPath = path.resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -110,7 +113,7 @@ before(async () => {
     },
   });
   // The server's own listener: node:tls verifies, grpc-js gets only verified connections.
-  listener = await listenWithMutualTls(started, serverConfig, silentLogger);
+  listener = await listenWithMutualTls(started, serverConfig, silentLogger, everyName);
   port = listener.port;
   server = started;
 });
@@ -290,7 +293,7 @@ test('address = localhost listens on every address the name resolves to, on one 
   named.addService(whoAmIService, {
     whoAmI: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(peerCommonName(call) ?? '(none)')),
   });
-  const namedListener = await listenWithMutualTls(named, loadServerConfig(file), silentLogger);
+  const namedListener = await listenWithMutualTls(named, loadServerConfig(file), silentLogger, everyName);
   try {
     const resolved = await lookup('localhost', { all: true });
     for (const { address } of resolved) {

@@ -25,6 +25,9 @@ import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener
 import { networkTimeoutPings } from '../common/network-timeout';
 import { drainLimitFor, withDrainLimit } from './drain-limit';
 
+/** Twice what a cpsbackup process needs at once. */
+const MAX_STREAMS_PER_CONNECTION = 4;
+
 export interface RunningServer {
   readonly context: ServerContext;
   readonly port: number;
@@ -74,11 +77,15 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     // "already running" meanwhile. Not shorter by default: a ping's answer waits behind the upload already in
     // flight, up to the 2 MiB receive window (receive-window.ts): 17 s at 1 Mbit/s.
     ...networkTimeoutPings(config.networkTimeoutSeconds),
+    // grpc-js buffers each stream's partial message up to 4 MiB: without a cap, memory grew with the streams a
+    // connection opened. A cpsbackup process runs at most two calls at once (a backup's Parent and Upload); an
+    // honest client queues any beyond the cap on its side, a client that ignores it gets them refused.
+    'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
   });
   server.addService(FastBackupService, implementation);
   let listener: MutualTlsListener;
   try {
-    listener = await listenWithMutualTls(server, config, logger);
+    listener = await listenWithMutualTls(server, config, logger, clients);
   } catch (error) {
     await store.close();
     throw error;

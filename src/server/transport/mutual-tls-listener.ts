@@ -21,6 +21,15 @@ export interface MutualTlsSettings extends RevocationSettings {
   readonly port: number;
   readonly sslCert: string;
   readonly sslKey: string;
+  /** Verified connections at once, all clients together; also each TLS listener's cap on sockets, handshakes included. */
+  readonly maxConnections: number;
+  /** Verified connections at once with one certificate CN. */
+  readonly maxConnectionsPerClient: number;
+}
+
+/** Who may have a connection: the client records, read at each accept (a SIGHUP replaces them). */
+export interface AcceptedNames {
+  readonly current: { lookup(commonName: string): { readonly isAccepted: true } | { readonly isAccepted: false; readonly why: string } };
 }
 
 export interface MutualTlsListener {
@@ -53,13 +62,14 @@ export function checkRevocationListAtStart(settings: MutualTlsSettings): void {
  * destroyed right after the handshake, before any HTTP/2 frame is read, and logged with the certificate's
  * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
  */
-export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger): Promise<MutualTlsListener> {
+export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger, names: AcceptedNames): Promise<MutualTlsListener> {
   let identity = serverIdentity(settings);
   let revocations = readRevocationList(settings, identity.ca);
   checkListIssuer(settings, revocations, identity.ca);
   logRevocations(logger, describeRevocationList(settings, revocations), '');
   // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
   const open = new Map<tls.TLSSocket, string>();
+  const openByName = new Map<string, number>();
   const serversBefore = http2ServersOf(server);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   if (!widenReceiveWindows(server, serversBefore)) {
@@ -78,8 +88,24 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       socket.destroy();
       return;
     }
+    // Before HTTP/2: a certificate of our CA without a client record used to get a whole gRPC session, and each of
+    // its streams could make grpc-js buffer up to a 4 MiB message before the call was refused. Calls still check
+    // the record (a SIGHUP can remove it while the connection is open).
+    const refusal = unacceptedRefusalOf(socket, names, open.size, openByName, settings);
+    if (refusal !== undefined) {
+      refusals.refused(socket.remoteAddress ?? '?', refusal.kind, refusal.message);
+      socket.destroy();
+      return;
+    }
+    const commonName = socket.getPeerCertificate().subject.CN as string;
     open.set(socket, normalSerial(socket.getPeerCertificate().serialNumber));
-    socket.once('close', () => open.delete(socket));
+    openByName.set(commonName, (openByName.get(commonName) ?? 0) + 1);
+    socket.once('close', () => {
+      open.delete(socket);
+      const left = (openByName.get(commonName) ?? 1) - 1;
+      if (left > 0) openByName.set(commonName, left);
+      else openByName.delete(commonName);
+    });
     injector.injectConnection(socket);
   };
   const tlsServers: tls.Server[] = [];
@@ -89,6 +115,12 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   // Like grpc-js's bindAsync: every address the name resolves to, on one port (the first one's when port = 0).
   for (const address of await addressesOf(settings.address)) {
     const tlsServer = createTlsServer(contextOptions(identity, revocations), accept);
+    // Handshakes count too: each may last handshakeTimeoutMilliseconds, and anyone who reaches the port can start one.
+    tlsServer.maxConnections = settings.maxConnections;
+    tlsServer.on('drop', (dropped?: { remoteAddress?: string }) => {
+      const kind = `too many connections (max_connections = ${settings.maxConnections})`;
+      refusals.refused(dropped?.remoteAddress ?? '?', kind, `refused a connection from ${dropped?.remoteAddress ?? '?'}: ${kind}`);
+    });
     try {
       await listen(tlsServer, port, address);
     } catch (error) {
@@ -223,6 +255,32 @@ function peerOf(socket: tls.TLSSocket): string {
 function commonNameOf(socket: tls.TLSSocket): string {
   const commonName = socket.getPeerCertificate().subject?.CN;
   return typeof commonName === 'string' ? `"${shown(commonName)}"` : '(no CN)';
+}
+
+/**
+ * Why a verified connection is refused, or undefined: its certificate has no accepted client record
+ * (the CN must be a string: node:tls gives an array for a subject with two), or it would pass a connection cap.
+ */
+function unacceptedRefusalOf(socket: tls.TLSSocket, names: AcceptedNames, openCount: number, openByName: ReadonlyMap<string, number>,
+  settings: MutualTlsSettings): { readonly kind: string; readonly message: string } | undefined {
+  const certificate = socket.getPeerCertificate();
+  const commonName = certificate.subject?.CN;
+  const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
+  let kind: string | undefined;
+  let detail = '';
+  if (typeof commonName !== 'string' || commonName === '') kind = `certificate${serial} without one usable CN`;
+  else {
+    const lookup = names.current.lookup(commonName);
+    if (!lookup.isAccepted) {
+      kind = `client ${commonNameOf(socket)}${serial}: no accepted client record`;
+      detail = ` (${lookup.why})`;
+    } else if ((openByName.get(commonName) ?? 0) >= settings.maxConnectionsPerClient) {
+      kind = `client ${commonNameOf(socket)}: too many connections (max_connections_per_client = ${settings.maxConnectionsPerClient})`;
+    } else if (openCount >= settings.maxConnections) {
+      kind = `client ${commonNameOf(socket)}: too many connections (max_connections = ${settings.maxConnections})`;
+    }
+  }
+  return kind === undefined ? undefined : { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}${detail}` };
 }
 
 /** Why a connection was refused: `kind` without the peer's port (what RefusalLog counts repeats of), and the log line. */

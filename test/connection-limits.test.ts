@@ -112,3 +112,21 @@ test('a connection gets 4 streams at once: more are refused, the others go on an
   });
   assert.equal(status, '0', 'the List call failed');
 });
+
+test('max_connections caps sockets in all, handshakes included, whichever client they come from', { timeout: 60_000 }, async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['max_connections = 2'] });
+  const sockets: tls.TLSSocket[] = [];
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await sandbox.destroy();
+  });
+  const server = await sandbox.startServer();
+  const first = await connectAs(sandbox, server.port, 'node1');
+  const second = await connectAs(sandbox, server.port, 'node2');
+  sockets.push(first.socket, second.socket);
+  assert.deepEqual([first.isAccepted, second.isAccepted], [true, true]);
+  const third = await connectAs(sandbox, server.port, 'node2');
+  sockets.push(third.socket);
+  assert.equal(third.isAccepted, false, 'a third connection was accepted');
+  await waitUntil(() => /refused a connection from 127\.0\.0\.1: too many connections \(max_connections = 2\)/.test(server.log()), 'the refusal in the log', 5000);
+});

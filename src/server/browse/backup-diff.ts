@@ -31,8 +31,13 @@ function sameXattrs(before: StoredEntry, after: StoredEntry): boolean {
   return before.xattrs.every((xattr, index) => xattr.name.equals(after.xattrs[index].name) && xattr.value.equals(after.xattrs[index].value));
 }
 
-/** Differences in path order; entries equal in every compared field are skipped. */
-export function* diffEntries(before: Iterable<StoredEntry>, after: Iterable<StoredEntry>): Generator<EntryDifference> {
+/**
+ * Differences in path order; entries equal in every compared field are skipped. `pause` is awaited after each
+ * compared path when it returns a promise: a caller on the server's event loop gives other calls their turns
+ * there, since two large near-identical backups may compare for long between two differences.
+ */
+export async function* diffEntries(before: Iterable<StoredEntry>, after: Iterable<StoredEntry>,
+  pause: () => Promise<void> | undefined = () => undefined): AsyncGenerator<EntryDifference> {
   const left = before[Symbol.iterator]();
   const right = after[Symbol.iterator]();
   let a = left.next();
@@ -51,5 +56,7 @@ export function* diffEntries(before: Iterable<StoredEntry>, after: Iterable<Stor
       a = left.next();
       b = right.next();
     }
+    const pausing = pause();
+    if (pausing !== undefined) await pausing;
   }
 }

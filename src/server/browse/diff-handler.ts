@@ -8,6 +8,7 @@ import { entryMetaOf } from '../entry-convert';
 import { failStreamingCall } from '../grpc-errors';
 import { writeWithBackpressure } from '../stream-write';
 import { diffEntries } from './backup-diff';
+import { LoopYield } from '../../common/loop-yield';
 
 const DIFF_BATCH = 1000;
 
@@ -21,7 +22,9 @@ export async function handleDiff(context: ServerContext, call: grpc.ServerWritab
     const before = committedBackup(context.store, clientName, call.request.fromBackupId);
     const after = committedBackup(context.store, clientName, call.request.toBackupId);
     let batch: DiffBatch = { entries: [] };
-    for (const difference of diffEntries(context.store.entries(before), context.store.entries(after))) {
+    // Two large near-identical backups compare for long between differences: the loop turns all the same.
+    const loopYield = new LoopYield();
+    for await (const difference of diffEntries(context.store.entries(before), context.store.entries(after), () => loopYield.turn())) {
       if (call.cancelled) return;
       batch.entries.push({
         kind: kindOnWire[difference.kind],

@@ -12,7 +12,8 @@ import { ByteBoundedWriter } from './byte-bounded-writer';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
 import { RestoreSelection } from './restore-selection';
-import { compileLinearRegex } from '../common/linear-regex';
+import { PathMatcher } from './pattern/path-matcher';
+import { InvalidPatternError } from '../common/errors';
 import { restoreContentBytes } from './restore-content-bytes';
 import { MAX_UNSENT_CONTENT } from '../common/wire/fast-service';
 
@@ -29,14 +30,17 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     await output.write({ message: { $case: 'backup', value: backupSummaryOf(backup, isDeletable(context.store, backup)) } });
     const batcher = call.request.acceptsBatches
       ? new EntryBatcher((batch) => output.write({ message: { $case: 'batch', value: batch } })) : undefined;
-    const regex = call.request.pathRegex === '' ? undefined : compileLinearRegex(call.request.pathRegex, 'the restore pattern');
-    const selection = new RestoreSelection(call.request.paths, regex);
+    const matcher = restorePatternMatcher(call.request.pathRegex);
+    const selection = await RestoreSelection.create(call.request.paths, matcher);
     const protocolVersion = call.request.protocolVersion;
     const reader = context.store.openReader(backup, {
-      isSelected: (entry) => selection.mayBeSelected(entry),
+      select: (entries) => selection.select(entries),
       // An older client cannot make links: it gets each link's content again.
       linksHardlinks: protocolVersion >= 2,
     });
+    // A cancelled call stops its pattern's worker at once, even in the middle of one costly path.
+    const stopMatching = (): void => matcher?.close();
+    call.once('cancelled', stopMatching);
     try {
       for await (const page of reader.pages()) {
         // Thrown, not returned: the server log must say a restore was cut short, wherever the client left it.
@@ -45,10 +49,23 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
       }
       await batcher?.flush();
     } finally {
+      call.off('cancelled', stopMatching);
+      matcher?.close();
       reader.close();
     }
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, label);
   }
+}
+
+/** Longer than any pattern a person types; a longer one is refused before the backup is read. */
+export const MAX_RESTORE_PATTERN_LENGTH = 4096;
+
+function restorePatternMatcher(pathRegex: string): PathMatcher | undefined {
+  if (pathRegex === '') return undefined;
+  if (pathRegex.length > MAX_RESTORE_PATTERN_LENGTH) {
+    throw new InvalidPatternError(`the restore pattern (-r) is ${pathRegex.length} characters long, more than the ${MAX_RESTORE_PATTERN_LENGTH} allowed`);
+  }
+  return new PathMatcher(pathRegex, 'the restore pattern');
 }

@@ -3,25 +3,45 @@
 // back with their own metadata. Folders are held back until something below them is sent.
 import type { RestoreItem, StoredEntry } from '../chunkstore/read';
 import { EntryType } from '../proto/cpsbackup';
+import type { PathMatcher } from './pattern/path-matcher';
+import { SelectedPaths } from './selected-paths';
 
 const SLASH = 0x2f;
 
 export class RestoreSelection {
   /** Folders not sent yet, outermost first: each an ancestor of the one after it. */
   private readonly pendingFolders: RestoreItem[] = [];
+  /** Entries of the current page that matched, decided once in select() (the pattern's cost is paid once per entry). */
+  private matched = new WeakSet<StoredEntry>();
 
-  constructor(private readonly paths: readonly Buffer[], private readonly regex: RegExp | undefined) {}
+  private constructor(private readonly selectedPaths: SelectedPaths | undefined, private readonly matcher: PathMatcher | undefined) {}
+
+  /** `matcher` tests the regular expression in a worker thread; the caller closes it. */
+  static async create(paths: readonly Buffer[], matcher: PathMatcher | undefined): Promise<RestoreSelection> {
+    return new RestoreSelection(paths.length === 0 ? undefined : await SelectedPaths.index(paths), matcher);
+  }
 
   get isEverything(): boolean {
-    return this.paths.length === 0 && this.regex === undefined;
+    return this.selectedPaths === undefined && this.matcher === undefined;
   }
 
-  /** For the store's reader: folders always (decided later), other entries only when they match. */
-  mayBeSelected(entry: StoredEntry): boolean {
-    return entry.type === EntryType.ENTRY_TYPE_DIRECTORY || this.matches(entry.path);
+  /**
+   * For the store's reader, a page at a time: folders always (decided later in filter), other entries
+   * only when they match. Decides every entry of the page, folders included.
+   */
+  async select(entries: readonly StoredEntry[]): Promise<StoredEntry[]> {
+    this.matched = new WeakSet();
+    const candidates = this.selectedPaths === undefined ? entries : entries.filter((entry) => this.selectedPaths!.covers(entry.path));
+    if (this.matcher === undefined) {
+      for (const entry of candidates) this.matched.add(entry);
+    } else {
+      const verdicts = await this.matcher.match(candidates.map((entry) => entry.path.toString('utf8')));
+      candidates.forEach((entry, index) => { if (verdicts[index] === 1) this.matched.add(entry); });
+    }
+    return entries.filter((entry) => entry.type === EntryType.ENTRY_TYPE_DIRECTORY || this.matched.has(entry));
   }
 
-  /** The items of a page to send, in order: matching entries preceded by the folders above them. */
+  /** The items of a page that select() decided, to send in order: matching entries preceded by the folders above them. */
   filter(items: readonly RestoreItem[]): RestoreItem[] {
     if (this.isEverything) return [...items];
     const selected: RestoreItem[] = [];
@@ -30,7 +50,7 @@ export class RestoreSelection {
       while (this.pendingFolders.length > 0 && !isBelow(path, this.pendingFolders[this.pendingFolders.length - 1].entry.path)) {
         this.pendingFolders.pop();
       }
-      if (this.matches(path)) {
+      if (this.matched.has(item.entry)) {
         selected.push(...this.pendingFolders.splice(0));
         selected.push(item);
       } else if (item.entry.type === EntryType.ENTRY_TYPE_DIRECTORY) {
@@ -38,11 +58,6 @@ export class RestoreSelection {
       }
     }
     return selected;
-  }
-
-  private matches(path: Buffer): boolean {
-    if (this.paths.length > 0 && !this.paths.some((filter) => path.equals(filter) || isBelow(path, filter))) return false;
-    return this.regex === undefined || this.regex.test(path.toString('utf8'));
   }
 }
 

@@ -11,6 +11,7 @@ import { listedContent, pagedContent, type ContentSource } from './content-sourc
 import type { ReaderLease } from './reader-leases';
 import { NotFoundError } from '../../common/errors';
 import { isLinkedWithoutContent } from '../../common/entry-content';
+import { LoopYield } from '../../common/loop-yield';
 
 export interface RestoreItem {
   readonly entry: StoredEntry;
@@ -23,8 +24,11 @@ export interface RestoreItem {
 }
 
 export interface ReaderOptions {
-  /** Entries to read (default: all). Entries it refuses are left out before hard links are grouped. */
-  readonly isSelected?: (entry: StoredEntry) => boolean;
+  /**
+   * The entries of a page to read (default: all), in their order. Entries it leaves out are left out before hard
+   * links are grouped. Asynchronous: a client's pattern is matched in a worker thread, off the event loop.
+   */
+  readonly select?: (entries: readonly StoredEntry[]) => Promise<readonly StoredEntry[]>;
   /** Hard links come back as links to the first selected path of their group (default true). */
   readonly linksHardlinks?: boolean;
 }
@@ -37,6 +41,7 @@ export class BackupReader {
   /** First restored path of each hard-link group (device:inode) among selected entries. */
   private readonly linkGroups = new Map<string, Buffer>();
   private isClosed = false;
+  private readonly loopYield = new LoopYield();
 
   constructor(
     private readonly catalog: Catalog,
@@ -52,14 +57,18 @@ export class BackupReader {
   async *pages(): AsyncGenerator<RestoreItem[]> {
     let after: Buffer = Buffer.alloc(0);
     while (!this.isClosed) {
+      // Pages with nothing selected are never handed over, and a consumer may take the others without waiting:
+      // without a turn here a selection that matched nothing read the whole backup while no other call was served.
+      await this.loopYield.turn();
+      if (this.isClosed) return;
       // Checked before every page, in the same turn as its query: a backup deleted meanwhile would otherwise read as
       // one that ends here (a restore reporting success with files missing), and a reused row id as another backup.
       this.assertStillCommitted();
       const page = this.catalog.pages.entriesWithContents(this.backup.id, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
       after = page.entries[page.entries.length - 1].path;
-      const isSelected = this.options.isSelected;
-      const entries = isSelected === undefined ? page.entries : page.entries.filter(isSelected);
+      const select = this.options.select;
+      const entries = select === undefined ? page.entries : await select(page.entries);
       if (entries.length === 0) continue;
       // Every listed chunk of the page, in the order the items will ask for them.
       const locations: ChunkLocation[] = [];

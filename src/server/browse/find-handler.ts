@@ -1,38 +1,69 @@
 // The Find call: every entry of a client's backups (oldest first) whose escaped path matches a glob,
-// streamed in batches with backpressure; the server holds one page of entries at a time.
+// streamed in batches with backpressure; the server holds one page of entries at a time, and the glob is
+// matched in a worker thread (pattern/path-matcher.ts): on a long path it can cost seconds.
 import type * as grpc from '@grpc/grpc-js';
 import type { FindBatch, FindRequest } from '../../proto/cpsbackup';
 import type { ServerContext } from '../server-context';
+import type { StoredEntry } from '../../chunkstore/store';
 import { authenticate, requireRight, targetClientName } from '../auth';
 import { entryMetaOf } from '../entry-convert';
 import { failStreamingCall } from '../grpc-errors';
 import { writeWithBackpressure } from '../stream-write';
 import { escapeBytes } from '../../common/escape-bytes';
-import { compilePathGlob } from './path-glob';
+import { LoopYield } from '../../common/loop-yield';
+import { PathMatcher } from '../pattern/path-matcher';
+import { pathGlobSource } from './path-glob';
 
 const FIND_BATCH = 500;
+/** Entries sent to the matcher at once: one message each way per page. */
+const MATCH_PAGE = 1000;
+
+interface Candidate {
+  readonly backupId: number;
+  readonly entry: StoredEntry;
+}
 
 export async function handleFind(context: ServerContext, call: grpc.ServerWritableStream<FindRequest, FindBatch>): Promise<void> {
+  let matcher: PathMatcher | undefined;
+  const stopMatching = (): void => matcher?.close();
+  call.once('cancelled', stopMatching);
   try {
     const caller = authenticate(call, context.clients);
     requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
-    const glob = compilePathGlob(call.request.pattern);
+    const glob = new PathMatcher(pathGlobSource(call.request.pattern), 'the --find pattern');
+    matcher = glob;
+    const loopYield = new LoopYield();
     let batch: FindBatch = { matches: [] };
-    for (const backup of context.store.listBackups(clientName)) {
-      for (const entry of context.store.entries(backup)) {
-        if (call.cancelled) return;
-        if (!glob.test(escapeBytes(entry.path))) continue;
-        batch.matches.push({ backupId: backup.number, entry: entryMetaOf(entry) });
+    let page: Candidate[] = [];
+    const matchPage = async (): Promise<void> => {
+      const verdicts = await glob.match(page.map((candidate) => escapeBytes(candidate.entry.path)));
+      for (const [index, candidate] of page.entries()) {
+        if (verdicts[index] !== 1) continue;
+        batch.matches.push({ backupId: candidate.backupId, entry: entryMetaOf(candidate.entry) });
         if (batch.matches.length >= FIND_BATCH) {
           await writeWithBackpressure(call, batch);
           batch = { matches: [] };
         }
       }
+      page = [];
+    };
+    for (const backup of context.store.listBackups(clientName)) {
+      for (const entry of context.store.entries(backup)) {
+        if (call.cancelled) return;
+        page.push({ backupId: backup.number, entry });
+        if (page.length >= MATCH_PAGE) await matchPage();
+        // Escaping and reading rows costs time too: a long history turns the loop between pages.
+        await loopYield.turn();
+      }
     }
+    await matchPage();
     if (batch.matches.length > 0) await writeWithBackpressure(call, batch);
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'find');
+  } finally {
+    call.off('cancelled', stopMatching);
+    matcher?.close();
   }
 }

@@ -12,10 +12,15 @@ const MAX_PATTERN_LENGTH = 1024;
  * with '/', the whole path from the root.
  */
 export function compilePathGlob(pattern: string): RegExp {
+  return compileLinearRegex(pathGlobSource(pattern), 'the --find pattern');
+}
+
+/** The regular expression a glob stands for; refuses an empty or overlong glob. */
+export function pathGlobSource(pattern: string): string {
   if (pattern === '') throw new InvalidPatternError('--find needs a pattern, e.g. "*.conf" or "/etc/**/*.conf"');
   if (pattern.length > MAX_PATTERN_LENGTH) throw new InvalidPatternError(`the --find pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
   const body = globToRegexSource(pattern);
-  return compileLinearRegex(pattern.includes('/') ? `^${body}$` : `^(?:.*/)?${body}$`, 'the --find pattern');
+  return pattern.includes('/') ? `^${body}$` : `^(?:.*/)?${body}$`;
 }
 
 function escapeForRegex(character: string): string {

@@ -1,0 +1,75 @@
+// The paths a restore names, as a tree of names: whether an entry is one of them or lies below one is
+// one look-up per name in the entry's path, whatever their number (a receiver names every root beside
+// its dumps, and a scan of the whole list per entry let one request hold the server for minutes).
+import { LoopYield } from '../common/loop-yield';
+
+const SLASH = 0x2f;
+
+interface NameNode {
+  /** A named path ends here: it and everything below it are selected. */
+  isSelected: boolean;
+  readonly children: Map<string, NameNode>;
+}
+
+export class SelectedPaths {
+  private readonly root: NameNode = { isSelected: false, children: new Map() };
+  private isEverything = false;
+
+  private constructor() {}
+
+  /**
+   * The tree of the named paths. A request may name a million (4 MiB of short paths): the event loop turns
+   * while they are indexed, as it does while entries are read.
+   */
+  static async index(paths: readonly Buffer[]): Promise<SelectedPaths> {
+    const selected = new SelectedPaths();
+    const loopYield = new LoopYield();
+    for (const path of paths) {
+      selected.add(path);
+      const turn = loopYield.turn();
+      if (turn !== undefined) await turn;
+    }
+    return selected;
+  }
+
+  private add(path: Buffer): void {
+    // "/" holds every path but itself, which has no entry.
+    if (path.length === 1 && path[0] === SLASH) this.isEverything = true;
+    let node = this.root;
+    for (const name of namesOf(path)) {
+      let child = node.children.get(name);
+      if (child === undefined) {
+        child = { isSelected: false, children: new Map() };
+        node.children.set(name, child);
+      }
+      node = child;
+    }
+    node.isSelected = true;
+  }
+
+  /** Whether path is a named path or lies below one: the names split at '/' start with a named path's names. */
+  covers(path: Buffer): boolean {
+    if (this.isEverything) return path.length > 1 || (path.length === 1 && path[0] === SLASH);
+    let node: NameNode | undefined = this.root;
+    for (const name of namesOf(path)) {
+      node = node.children.get(name);
+      if (node === undefined) return false;
+      if (node.isSelected) return true;
+    }
+    return false;
+  }
+}
+
+/** The names between slashes, as latin1 text (one character per byte: any bytes survive). "/a" is "", "a". */
+function* namesOf(path: Buffer): Generator<string> {
+  let start = 0;
+  for (;;) {
+    const slash = path.indexOf(SLASH, start);
+    if (slash < 0) {
+      yield path.toString('latin1', start);
+      return;
+    }
+    yield path.toString('latin1', start, slash);
+    start = slash + 1;
+  }
+}

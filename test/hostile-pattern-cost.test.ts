@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import type { BackupClient, RestoreResponse } from '../src/proto/cpsbackup';
-import { backupNow } from './support/fault-tools';
+import { backupNow, waitUntil } from './support/fault-tools';
 import { hostileClient } from './support/hostile-client';
 
 /** Folders of 250-character names, nested to a path of about 3,800 bytes (under Linux's PATH_MAX), with files at the bottom. */
@@ -56,7 +56,7 @@ test('a costly restore pattern and find glob hold neither the server nor another
   await deepTree(hostileData);
   await mkdir(honestData);
   await writeFile(join(honestData, 'note.txt'), 'node2 backs up while node1 searches\n');
-  await sandbox.startServer();
+  const server = await sandbox.startServer();
   const hostileConfig = await sandbox.writeNodeConfig('node1', [`include = ${hostileData}`]);
   const honestConfig = await sandbox.writeNodeConfig('node2', [`include = ${honestData}`]);
   const hostileBackup = await backupNow(sandbox, hostileConfig, hostileData);
@@ -80,6 +80,10 @@ test('a costly restore pattern and find glob hold neither the server nor another
   await Promise.all([find.cancel(), restore.cancel()]);
   const listed = await sandbox.runClient(['-c', honestConfig, '-l']);
   assert.equal(listed.code, 0, listed.stderr);
+  // A cancelled call is the client's choice: a warning, never an internal error with a stack.
+  await waitUntil(() => /find: the --find pattern is no longer matched/.test(server.log()) && /restore by node1 .*: the restore pattern is no longer matched/.test(server.log()),
+    'both cancellations in the server log', 10_000, () => server.log());
+  assert.doesNotMatch(server.log(), /internal|\berror\b/i);
 });
 
 test('a restore pattern longer than 4096 characters is refused before the backup is read', async (t) => {

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { compileLinearRegex } from '../../common/linear-regex';
+import { BackupError } from '../../common/errors';
 import type { PathMatchData, PathMatchReply, PathMatchRequest } from './path-match-worker';
 
 interface Waiting {
@@ -23,7 +24,7 @@ export class PathMatcher {
 
   /** Which of the paths match, index for index. The worker starts with the first page. */
   async match(paths: readonly string[]): Promise<Uint8Array> {
-    if (this.isClosed) throw new Error(`${this.what} is no longer matched: the call ended`);
+    if (this.isClosed) throw this.endedError();
     if (paths.length === 0) return new Uint8Array(0);
     const worker = this.worker ?? this.startWorker();
     const id = this.nextId++;
@@ -36,7 +37,7 @@ export class PathMatcher {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.failWaiting(new Error(`${this.what} is no longer matched: the call ended`));
+    this.failWaiting(this.endedError());
     void this.worker?.terminate();
   }
 
@@ -53,6 +54,11 @@ export class PathMatcher {
     });
     this.worker = worker;
     return worker;
+  }
+
+  /** Typed: a call that ended or was cancelled is a warning in the server log, not an internal error. */
+  private endedError(): BackupError {
+    return new BackupError('INTERRUPTED', `${this.what} is no longer matched: the call ended or was cancelled`);
   }
 
   private failWaiting(error: Error): void {

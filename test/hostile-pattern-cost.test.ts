@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import type { BackupClient, RestoreResponse } from '../src/proto/cpsbackup';
+import type { BackupClient, FindBatch, RestoreResponse } from '../src/proto/cpsbackup';
 import { backupNow, waitUntil } from './support/fault-tools';
 import { hostileClient } from './support/hostile-client';
 
@@ -76,6 +76,12 @@ test('a costly restore pattern and find glob hold neither the server nor another
   assert.ok(find.isRunning, `the find ended (${find.error?.details ?? 'with success'}) before node2's backup was done`);
   assert.ok(restore.isRunning, `the restore ended (${restore.error?.details ?? 'with success'}) before node2's backup was done`);
 
+  // A third pattern call of node1's at once would take another core: refused, naming the limit.
+  const third = new WatchedCall(client.find({ pattern: glob, clientName: '' }));
+  await third.ended;
+  assert.equal(third.error?.code, grpc.status.RESOURCE_EXHAUSTED, third.error?.details);
+  assert.match(third.error?.details ?? '', /client "node1" already has 2 calls matching a pattern/);
+
   // Cancelled, the calls end, and the server answers the next call as before.
   await Promise.all([find.cancel(), restore.cancel()]);
   const listed = await sandbox.runClient(['-c', honestConfig, '-l']);
@@ -84,6 +90,9 @@ test('a costly restore pattern and find glob hold neither the server nor another
   await waitUntil(() => /find: the --find pattern is no longer matched/.test(server.log()) && /restore by node1 .*: the restore pattern is no longer matched/.test(server.log()),
     'both cancellations in the server log', 10_000, () => server.log());
   assert.doesNotMatch(server.log(), /internal|\berror\b/i);
+  const found: FindBatch[] = [];
+  for await (const batch of client.find({ pattern: 'f7', clientName: '' })) found.push(batch as FindBatch);
+  assert.equal(found.flatMap((batch) => batch.matches).length, 1, 'with its slots free, node1 finds again');
 });
 
 test('a restore pattern longer than 4096 characters is refused before the backup is read', async (t) => {

@@ -8,6 +8,7 @@ import type { Logger } from '../common/logger';
 import { maxMessageBytes } from '../common/tls/credentials';
 import { openConfiguredStore } from './open-store';
 import { Activity } from './activity';
+import { PatternSlots } from './pattern/pattern-slots';
 import { Maintenance } from './maintenance';
 import type { ServerContext } from './server-context';
 import { handleUpload } from './upload-handler';
@@ -52,7 +53,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);
   }
   const maintenance = new Maintenance(store, config, logger, clients);
-  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren, config.networkTimeoutSeconds), maintenance, clients };
+  const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren, config.networkTimeoutSeconds), maintenance, clients, patternSlots: new PatternSlots() };
   // Every call that streams replies waits for its client at most idle_timeout (drain-limit.ts says why).
   const limited = <S extends Parameters<typeof drainLimitFor>[0]>(call: S): S => withDrainLimit(call, drainLimitFor(call, config.idleTimeoutSeconds, 'idle_timeout'));
   const implementation: BackupServer = {

@@ -19,6 +19,7 @@ import { MAX_UNSENT_CONTENT } from '../common/wire/fast-service';
 
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
+  let releaseSlot: (() => void) | undefined;
   try {
     const caller = authenticate(call, context.clients);
     requireRight(caller, 'canRestore');
@@ -31,6 +32,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     const batcher = call.request.acceptsBatches
       ? new EntryBatcher((batch) => output.write({ message: { $case: 'batch', value: batch } })) : undefined;
     const matcher = restorePatternMatcher(call.request.pathRegex);
+    if (matcher !== undefined) releaseSlot = context.patternSlots.claim(caller.name);
     const selection = await RestoreSelection.create(call.request.paths, matcher);
     const protocolVersion = call.request.protocolVersion;
     const reader = context.store.openReader(backup, {
@@ -56,6 +58,8 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, label);
+  } finally {
+    releaseSlot?.();
   }
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger';
 import type { Activity } from './activity';
 import type { Maintenance } from './maintenance';
 import type { LiveClientRegistry } from './clients/live-client-registry';
+import type { PatternSlots } from './pattern/pattern-slots';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -14,4 +15,6 @@ export interface ServerContext {
   readonly maintenance: Maintenance;
   /** The accepted client records; `.current` is replaced on SIGHUP (`.reload()`). */
   readonly clients: LiveClientRegistry;
+  /** Each client's calls matching a pattern in a worker (Find, Restore with -r), capped per client. */
+  readonly patternSlots: PatternSlots;
 }

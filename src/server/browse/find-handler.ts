@@ -25,13 +25,16 @@ interface Candidate {
 
 export async function handleFind(context: ServerContext, call: grpc.ServerWritableStream<FindRequest, FindBatch>): Promise<void> {
   let matcher: PathMatcher | undefined;
+  let releaseSlot: (() => void) | undefined;
   const stopMatching = (): void => matcher?.close();
   call.once('cancelled', stopMatching);
   try {
     const caller = authenticate(call, context.clients);
     requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
-    const glob = new PathMatcher(pathGlobSource(call.request.pattern), 'the --find pattern');
+    const source = pathGlobSource(call.request.pattern);
+    releaseSlot = context.patternSlots.claim(caller.name);
+    const glob = new PathMatcher(source, 'the --find pattern');
     matcher = glob;
     const loopYield = new LoopYield();
     let batch: FindBatch = { matches: [] };
@@ -65,5 +68,6 @@ export async function handleFind(context: ServerContext, call: grpc.ServerWritab
   } finally {
     call.off('cancelled', stopMatching);
     matcher?.close();
+    releaseSlot?.();
   }
 }

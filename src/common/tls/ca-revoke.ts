@@ -2,13 +2,13 @@
 // clients/NAME.pem), one by serial, or one given as a file; then rewrites crl.pem.
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, NotFoundError } from '../errors';
 import { isValidClientName } from '../config/client-record';
 import { commonNameOf, readCertificateOfAuthority, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
 import { coverageNote, issuedCertificates, issuedFolder, recordCoverage, recordIssued } from './ca-record';
-import { addRevocations, revocationDatabase, revokedSerials, serialSpelling, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
+import { addRevocations, crlFile, revocationDatabase, revokedSerials, serialSpelling, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
 
 export interface RevokedCertificate extends RevocationEntry {
   /** Where the CA folder's copy clients/NAME.pem went (its key deleted); undefined when it held none. */
@@ -37,6 +37,8 @@ export async function revokeClientCertificate(directory: string, commonName: str
   const authority = requireAuthority(folder);
   const found = await findClientCertificates(folder, authority, commonName);
   if (found.targets.length === 0) {
+    const caughtUp = await catchUpRevocationList(folder, authority);
+    if (caughtUp !== undefined) return caughtUp;
     const note = coverageNote(await recordCoverage(folder), commonName);
     throw new NotFoundError(`no certificate ${clientCertificateFile(folder, commonName)} to revoke, and none for ${commonName} in `
       + `${issuedFolder(folder)} is unrevoked and unexpired (revoked ones are in ${revocationDatabase(folder).folder})${note === undefined ? '' : `; ${note}`}`);
@@ -70,7 +72,8 @@ export async function revokeSerial(directory: string, hex: string): Promise<Revo
   const digits = hex.replace(/^0x/i, '').replace(/:/g, '');
   if (!/^[0-9A-Fa-f]{1,40}$/.test(digits)) throw new ConfigError('--serial', undefined, `expected a serial number in hex, got "${hex}"`);
   const serial = serialSpelling(digits);
-  await refuseRevoked(folder, serial, `serial ${serial}`);
+  const already = await alreadyRevoked(folder, authority, serial, `serial ${serial}`);
+  if (already !== undefined) return already;
   const recorded = (await issuedCertificates(folder)).find((entry) => entry.serial === serial);
   if (recorded !== undefined) return revoke(folder, authority, [{ serial, commonName: recorded.commonName, notAfter: recorded.notAfter }]);
   const coverage = await recordCoverage(folder);
@@ -91,7 +94,8 @@ export async function revokeCertificateFile(directory: string, file: string): Pr
   const authority = requireAuthority(folder);
   const certificate = await readCertificateOfAuthority(path.resolve(file), authority);
   const serial = serialSpelling(certificate.serialNumber);
-  await refuseRevoked(folder, serial, `${file} (serial ${serial})`);
+  const already = await alreadyRevoked(folder, authority, serial, `${file} (serial ${serial})`);
+  if (already !== undefined) return already;
   if (!(await issuedCertificates(folder)).some((entry) => entry.serial === serial)) await recordIssued(folder, certificate.toString());
   return revoke(folder, authority, [{ serial, commonName: commonNameOf(certificate), notAfter: new Date(certificate.validTo) }]);
 }
@@ -113,8 +117,30 @@ export function clientCertificateFile(folder: string, commonName: string): strin
   return path.join(folder, 'clients', `${commonName}.pem`);
 }
 
-async function refuseRevoked(folder: string, serial: string, what: string): Promise<void> {
-  if ((await revokedSerials(folder)).includes(serial)) throw new NotFoundError(`${what} is already revoked: nothing to do`);
+/** For a serial already in the index: crl.pem caught up if it was behind, else a refusal (nothing to do). */
+async function alreadyRevoked(folder: string, authority: CertificateAuthorityFiles, serial: string, what: string): Promise<Revocation | undefined> {
+  if (!(await revokedSerials(folder)).includes(serial)) return undefined;
+  const caughtUp = await catchUpRevocationList(folder, authority);
+  if (caughtUp !== undefined) return caughtUp;
+  throw new NotFoundError(`${what} is already revoked: nothing to do`);
+}
+
+/**
+ * crl.pem older than the index it is written from: a revocation was recorded, then its list was not
+ * written (openssl failed, the command was cut short). Its serials are in the index, so a retry found
+ * nothing to revoke while the server went on accepting them. Written again; undefined when current.
+ */
+async function catchUpRevocationList(folder: string, authority: CertificateAuthorityFiles): Promise<Revocation | undefined> {
+  const { index } = revocationDatabase(folder);
+  const indexTime = await stat(index).then((found) => found.mtimeMs, () => undefined);
+  const crlTime = await stat(crlFile(folder)).then((found) => found.mtimeMs, () => Number.NEGATIVE_INFINITY);
+  if (indexTime === undefined || crlTime >= indexTime) return undefined;
+  const crl = await writeRevocationList(folder, authority);
+  return {
+    revoked: [], crl, listedCount: (await revokedSerials(folder)).length,
+    note: `${crl} was older than ${index}, which a revocation cut short leaves behind: written again from it, so every `
+      + 'certificate revoked there is listed now',
+  };
 }
 
 /** clients/NAME.pem when it is the revoked certificate: to revoked/NAME-SERIAL.pem, and its key deleted. */

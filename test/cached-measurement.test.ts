@@ -62,3 +62,31 @@ test('maxAge 0 measures per caller, still one at a time', async () => {
   gate.finish(2);
   assert.equal((await second).value, 2);
 });
+
+test('a measurement longer than maxAge is reused for maxAge after it ends, not followed by another at once', async () => {
+  let now = 0;
+  const gate = gatedMeasure();
+  const cache = new CachedMeasurement(gate.measure, 30_000, () => now);
+  const first = cache.current();
+  now = 45_000; // a big store's walk
+  gate.finish(9);
+  assert.deepEqual(await first, { value: 9, measuredAt: 0 });
+  now = 74_999;
+  assert.equal((await cache.current()).value, 9);
+  assert.equal(gate.started(), 1, 'a dashboard polling through the walk did not keep the store walked');
+  now = 75_000;
+  void cache.current();
+  assert.equal(gate.started(), 2);
+  gate.finish(10);
+});
+
+test('a measure() that throws at once is not kept: the next caller measures again', async () => {
+  let calls = 0;
+  const cache = new CachedMeasurement(() => {
+    calls += 1;
+    if (calls === 1) throw new Error('EMFILE');
+    return Promise.resolve(calls);
+  }, 30_000);
+  await assert.rejects(cache.current(), /EMFILE/);
+  assert.equal((await cache.current()).value, 2);
+});

@@ -9,11 +9,13 @@ export interface Measured<T> {
 
 /**
  * Callers may rely on: at most one `measure()` runs at any time, and every caller asking while it runs gets
- * its result; a result is reused while younger than maxAgeMs (0: the next caller measures again); a failed
+ * its result; a result is reused for maxAgeMs after its measurement ended (0: the next caller measures again); a failed
  * measurement is given to the callers that waited for it and not kept, so the next caller measures again.
  */
 export class CachedMeasurement<T> {
   private latest: Measured<T> | undefined;
+  /** maxAgeMs after the latest measurement ended: a walk longer than maxAgeMs must not be followed by another at once. */
+  private reusableUntil = Number.NEGATIVE_INFINITY;
   private running: Promise<Measured<T>> | undefined;
   private started = 0;
 
@@ -30,20 +32,20 @@ export class CachedMeasurement<T> {
 
   current(): Promise<Measured<T>> {
     const latest = this.latest;
-    if (latest !== undefined && this.clock() - latest.measuredAt < this.maxAgeMs) return Promise.resolve(latest);
-    this.running ??= this.measureOnce();
+    if (latest !== undefined && this.clock() < this.reusableUntil) return Promise.resolve(latest);
+    // Cleared on a later turn: a measure() that throws at once would clear it before it was set, for good.
+    this.running ??= this.measureOnce().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
   private async measureOnce(): Promise<Measured<T>> {
     this.started += 1;
     const measuredAt = this.clock();
-    try {
-      const measured = { value: await this.measure(), measuredAt };
-      this.latest = measured;
-      return measured;
-    } finally {
-      this.running = undefined;
-    }
+    const measured = { value: await this.measure(), measuredAt };
+    this.latest = measured;
+    this.reusableUntil = this.clock() + this.maxAgeMs;
+    return measured;
   }
 }

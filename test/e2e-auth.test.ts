@@ -104,6 +104,6 @@ test('clients are confined to their own backups; unknown and foreign certificate
     const result = await run(config, ['-l']);
     assert.equal(result.code, 12, `${result.stdout}${result.stderr}`);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+ \(revoked, expired or signed by another CA\)/);
+    assert.match(result.stderr, /the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+ \(revoked, expired, signed by another CA, or without a client record on the server\)/);
   });
 });

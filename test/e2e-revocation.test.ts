@@ -54,7 +54,7 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     const result = await run(revokedNode2, ['-l']);
     // Not "cannot reach the server": the operator of node2 must ask for a new certificate, not restart a server.
     assert.equal(result.code, 12, `${result.stdout}${result.stderr}`);
-    assert.match(result.stderr, /^cpsbackup: the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\): ask the server's operator for a new one$/m);
+    assert.match(result.stderr, /^cpsbackup: the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired, signed by another CA, or without a client record on the server\): ask the server's operator for a new one or for its record$/m);
     assert.equal(result.stdout, '', 'a revoked client learns nothing');
     assert.ok(refusals() > before, `the server logs the refusal with the client's name:\n${target.log()}`);
   };
@@ -102,7 +102,7 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     const cut = await midCall.result;
     writer.kill('SIGKILL');
     assert.equal(cut.code, 12, `${cut.stdout}${cut.stderr}`);
-    assert.match(cut.stderr, /^cpsbackup: the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\)/m);
+    assert.match(cut.stderr, /^cpsbackup: the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired, signed by another CA, or without a client record on the server\)/m);
     await expectRevokedRefusal(server);
     // Refused before any call: the server never saw a call from node2 after the reload.
     assert.doesNotMatch(server.log().split(/reloaded: revocation list/).pop() ?? '', /certificate CN "node2"/);
@@ -141,7 +141,7 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
     await writeFile(daemonConfig, `${await readFile(revokedNode2, 'utf8')}schedule_complete = * * * * * *\n`);
     const daemon = startClient(['daemon', '-c', daemonConfig]);
     t.after(() => daemon.stop());
-    const refused = /the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired or signed by another CA\)/;
+    const refused = /the server at 127\.0\.0\.1:\d+ refused this client's certificate \S+node2\.pem \(revoked, expired, signed by another CA, or without a client record on the server\)/;
     await waitUntil(() => new RegExp(` error complete: failed after [\\d.]+ s: ${refused.source}`).test(daemon.output()),
       'a scheduled backup to fail on the refused certificate');
     assert.match(daemon.output(), new RegExp(` warn complete: cannot check for a missed run: ${refused.source}`));

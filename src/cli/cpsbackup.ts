@@ -394,7 +394,7 @@ node.conf's postprocess instead), failures included, with
 "post <0|1 failed> <backup id>" and CPSBACKUP_OUTCOME, CPSBACKUP_BACKUP_ID, CPSBACKUP_ERROR; *_arg lines add arguments.
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server
-(a right, or this client's certificate: revoked, expired or from another CA; a server that is down is exit 1, "cannot reach").`);
+(a right, or this client's certificate: revoked, expired, from another CA or without a client record on the server; a server that is down is exit 1, "cannot reach").`);
 }
 
 export async function main(argv: string[], output: Output = {

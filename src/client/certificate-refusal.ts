@@ -55,5 +55,6 @@ export async function explainConnectionFailure(error: unknown, config: NodeConfi
   if (!(error instanceof ServerUnreachableError) || !error.mayBeCertificateRefusal) return error;
   if (await probeHandshake(config) !== 'refused') return error;
   return new AuthError(`the server at ${error.serverAddress} refused this client's certificate ${config.sslCert} `
-    + '(revoked, expired or signed by another CA): ask the server\'s operator for a new one');
+    + '(revoked, expired, signed by another CA, or without a client record on the server): ask the server\'s operator '
+    + 'for a new one or for its record');
 }

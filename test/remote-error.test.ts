@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { fromServiceError, ServerUnreachableError } from '../src/client/remote-error';
-import { BackupError, DiskFullError, ProtocolError } from '../src/common/errors';
+import { BackupError, DiskFullError, LimitError, ProtocolError } from '../src/common/errors';
 
 function status(code: grpc.status, details: string, errorCode?: string): grpc.ServiceError {
   const metadata = new grpc.Metadata();
@@ -50,4 +50,10 @@ test('a connection lost mid-call and one never made within network_timeout are s
   assert.ok(refusedAtConnect instanceof ServerUnreachableError);
   assert.match(refusedAtConnect.message, /^cannot reach the backup server at backup\.lan:4200: read ECONNRESET \(is it running, and do the certificates match\?\)$/);
   assert.equal(refusedAtConnect.mayBeCertificateRefusal, true);
+});
+
+test('a stream the server reset for idle_timeout is said so, not as memory run out on the server', () => {
+  const reset = fromServiceError(status(grpc.status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded'), 'backup.lan:4200');
+  assert.ok(reset instanceof LimitError);
+  assert.match(reset.message, /^the server at backup\.lan:4200 ended the call: this client took nothing it sent for the server's idle_timeout/);
 });

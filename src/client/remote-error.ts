@@ -21,6 +21,8 @@ export class ServerUnreachableError extends BackupError {
   }
 }
 
+/** grpc-js's words for an HTTP/2 stream the server reset with ENHANCE_YOUR_CALM. */
+const STREAM_RESET_BY_SERVER = 'Bandwidth exhausted or memory limit exceeded';
 /** grpc-js's words for a connection lost mid-call, a keepalive ping unanswered among the causes. */
 const CONNECTION_DROPPED = 'Connection dropped';
 /** grpc-js's words for the calls of a channel closed while connecting: connection.ts closes one that connects too long. */
@@ -66,5 +68,11 @@ export function fromServiceError(error: unknown, serverAddress: string): Error {
   if (local !== undefined) return new ProtocolError(`${local.meaning}: ${message.slice(local.prefix.length)}`);
   if (serviceError.code === grpc.status.UNAVAILABLE) return new ServerUnreachableError(serverAddress, message);
   if (serviceError.code === grpc.status.CANCELLED) return new BackupError('INTERRUPTED', 'cancelled');
+  // The server resets (ENHANCE_YOUR_CALM) the stream of a call that took nothing it sent for its idle_timeout
+  // (stream-write.ts); grpc-js words that reset as if memory had run out.
+  if (serviceError.code === grpc.status.RESOURCE_EXHAUSTED && message === STREAM_RESET_BY_SERVER) {
+    return new LimitError(`the server at ${serverAddress} ended the call: this client took nothing it sent for the server's idle_timeout `
+      + '(server.conf; a restore onto a slow disk may need a longer one); its log names the call');
+  }
   return new BackupError('IO', `server error: ${message}`);
 }

@@ -34,14 +34,26 @@ export async function unlessPeerGoes(stream: Writable, until: (signal: AbortSign
       once(stream, 'close', { signal: controller.signal }).then(() => { throw peerGoneError(); }),
       once(stream, 'cancelled', { signal: controller.signal }).then(() => { throw peerGoneError(); }),
       new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          const isReset = resetCallStream(stream);
-          const seconds = limit.milliseconds / 1000;
-          reject(new LimitError(`${limit.caller} took nothing the server sent for ${seconds} s (${limit.setting}); the call was ended`,
-            isReset ? undefined : 'its HTTP/2 stream could not be reset (grpc-js internals moved): it stays open until the client goes'));
-        }, limit.milliseconds);
-        // The call's socket keeps the process up while it waits; a leftover timer must not, after the call is gone.
-        timer.unref();
+        // Ended only when the client took nothing at all for the limit: a wait for 'drain' lasts until it took
+        // all 16 queued messages, which a restore of small files onto a slow disk may take longer than the
+        // limit to do while it reads steadily (review of 9d41c99). Each message taken re-arms the limit.
+        let queued = stream.writableLength;
+        const arm = (): void => {
+          timer = setTimeout(() => {
+            if (stream.writableLength < queued) {
+              queued = stream.writableLength;
+              arm();
+              return;
+            }
+            const isReset = resetCallStream(stream);
+            const seconds = limit.milliseconds / 1000;
+            reject(new LimitError(`${limit.caller} took nothing the server sent for ${seconds} s (${limit.setting}); the call was ended`,
+              isReset ? undefined : 'its HTTP/2 stream could not be reset (grpc-js internals moved): it stays open until the client goes'));
+          }, limit.milliseconds);
+          // The call's socket keeps the process up while it waits; a leftover timer must not, after the call is gone.
+          timer.unref();
+        };
+        arm();
       }),
     ]);
   } finally {

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -23,15 +24,29 @@ function credentialsOf(sandbox: Sandbox, name: string): { ca: Buffer; cert: Buff
   };
 }
 
-/** A TLS connection as `name` that sends HTTP/2's preface: open once the server answers, refused if closed first. */
-function connectAs(sandbox: Sandbox, port: number, name: string): Promise<{ socket: tls.TLSSocket; isAccepted: boolean }> {
+/**
+ * A TLS connection as `name` that sends HTTP/2's preface: open once the server answers, refused if closed first
+ * or answered with a GOAWAY (a connection cap says so, its reason in the debug data).
+ */
+function connectAs(sandbox: Sandbox, port: number, name: string): Promise<{ socket: tls.TLSSocket; isAccepted: boolean; goaway?: string }> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ...credentialsOf(sandbox, name) });
     socket.on('error', () => undefined);
     socket.once('secureConnect', () => socket.write(HTTP2_PREFACE));
-    socket.once('data', () => resolve({ socket, isAccepted: true }));
+    socket.once('data', (data: Buffer) => {
+      const goaway = goawayOf(data);
+      resolve(goaway === undefined ? { socket, isAccepted: true } : { socket, isAccepted: false, goaway });
+    });
     socket.once('close', () => resolve({ socket, isAccepted: false }));
   });
+}
+
+/** The debug text of a GOAWAY frame (type 7) among the frames in `data`. */
+function goawayOf(data: Buffer): string | undefined {
+  for (let offset = 0; offset + 9 <= data.length; offset += 9 + data.readUIntBE(offset, 3)) {
+    if (data[offset + 3] === 7) return data.subarray(offset + 17, offset + 9 + data.readUIntBE(offset, 3)).toString();
+  }
+  return undefined;
 }
 
 test('connections: an unregistered certificate is closed at accept, and one certificate gets max_connections_per_client', { timeout: 60_000 }, async (t) => {
@@ -61,6 +76,13 @@ test('connections: an unregistered certificate is closed at accept, and one cert
   const third = await connectAs(sandbox, server.port, 'node1');
   assert.equal(third.isAccepted, false, 'a third connection of node1 was accepted');
   assert.match(server.log(), /client "node1": too many connections \(max_connections_per_client = 2\)/);
+  assert.match(third.goaway ?? '', /too many connections \(max_connections_per_client = 2\)/, 'told in HTTP/2, not closed as a refused certificate is');
+  // The CLI says the server is busy, not that its certificate was refused (review of bf53173).
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${sandbox.root}`]);
+  const busy = await sandbox.runClient(['-c', config, '-l']);
+  assert.doesNotMatch(busy.stderr, /certificate/, busy.stderr);
+  assert.match(busy.stderr, /(refused the connection: client "node1": too many connections|already had) \(?max_connections_per_client/);
+  assert.notEqual(busy.code, 12);
   first.socket.destroy();
   await waitUntil(async () => {
     const again = await connectAs(sandbox, server.port, 'node1');
@@ -113,7 +135,7 @@ test('a connection gets 4 streams at once: more are refused, the others go on an
   assert.equal(status, '0', 'the List call failed');
 });
 
-test('max_connections caps sockets in all, handshakes included, whichever client they come from', { timeout: 60_000 }, async (t) => {
+test('max_connections caps verified connections, whichever client they come from; silent sockets do not take its places', { timeout: 60_000 }, async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'], serverLines: ['max_connections = 2'] });
   const sockets: tls.TLSSocket[] = [];
   t.after(async () => {
@@ -121,6 +143,12 @@ test('max_connections caps sockets in all, handshakes included, whichever client
     await sandbox.destroy();
   });
   const server = await sandbox.startServer();
+  // Anyone reaching the port can hold sockets that never finish a handshake (review of bf53173: they filled max_connections).
+  const silent = await Promise.all(Array.from({ length: 4 }, () => new Promise<net.Socket>((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => resolve(socket));
+    socket.on('error', () => undefined);
+  })));
+  t.after(() => silent.forEach((socket) => socket.destroy()));
   const first = await connectAs(sandbox, server.port, 'node1');
   const second = await connectAs(sandbox, server.port, 'node2');
   sockets.push(first.socket, second.socket);
@@ -128,5 +156,6 @@ test('max_connections caps sockets in all, handshakes included, whichever client
   const third = await connectAs(sandbox, server.port, 'node2');
   sockets.push(third.socket);
   assert.equal(third.isAccepted, false, 'a third connection was accepted');
-  await waitUntil(() => /refused a connection from 127\.0\.0\.1: too many connections \(max_connections = 2\)/.test(server.log()), 'the refusal in the log', 5000);
+  assert.match(third.goaway ?? '', /too many connections \(max_connections = 2\)/);
+  await waitUntil(() => /refused a connection from 127\.0\.0\.1:\d+: client "node2": too many connections \(max_connections = 2\)/.test(server.log()), 'the refusal in the log', 5000);
 });

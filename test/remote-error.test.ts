@@ -52,8 +52,8 @@ test('a connection lost mid-call and one never made within network_timeout are s
   assert.equal(refusedAtConnect.mayBeCertificateRefusal, true);
 });
 
-test('a stream the server reset for idle_timeout is said so, not as memory run out on the server', () => {
+test('an HTTP/2 ENHANCE_YOUR_CALM from the server names its two causes, not memory run out on the server', () => {
   const reset = fromServiceError(status(grpc.status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded'), 'backup.lan:4200');
   assert.ok(reset instanceof LimitError);
-  assert.match(reset.message, /^the server at backup\.lan:4200 ended the call: this client took nothing it sent for the server's idle_timeout/);
+  assert.match(reset.message, /^the server at backup\.lan:4200 ended the call: this node already had max_connections_per_client connections open .*idle_timeout/);
 });

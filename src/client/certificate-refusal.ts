@@ -2,7 +2,7 @@
 // down: grpc-js reports both as UNAVAILABLE ("Failed to connect", "read ECONNRESET"), so one handshake of our own decides.
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { AuthError } from '../common/errors';
+import { AuthError, BusyError } from '../common/errors';
 import type { NodeConfig } from '../common/config/node-config';
 import { clientSecureContext } from '../common/tls/credentials';
 import { ServerUnreachableError } from './remote-error';
@@ -18,8 +18,23 @@ const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r
  *   closed the connection or sent an alert before a byte of HTTP/2: what the server's listener does with a
  *   client certificate that fails verification (src/server/transport/mutual-tls-listener.ts).
  * - 'accepted': the server answered HTTP/2; 'unknown': no connection, a handshake that failed, or no answer.
+ * - busy: it answered an HTTP/2 GOAWAY saying why (a connection cap: max_connections_per_client).
  */
-export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown';
+export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown' | { readonly busy: string };
+
+const HTTP2_GOAWAY = 7;
+
+/** The debug text of an HTTP/2 GOAWAY among `data`'s frames: a server over a connection cap says why so. */
+function goawayReason(data: Buffer): string | undefined {
+  for (let offset = 0; offset + 9 <= data.length;) {
+    const length = data.readUIntBE(offset, 3);
+    if (data[offset + 3] === HTTP2_GOAWAY && offset + 9 + length <= data.length && length >= 8) {
+      return data.subarray(offset + 17, offset + 9 + length).toString('utf8');
+    }
+    offset += 9 + length;
+  }
+  return undefined;
+}
 
 export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_TIMEOUT_MILLISECONDS): Promise<HandshakeVerdict> {
   return new Promise((resolve) => {
@@ -41,7 +56,10 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
       isHandshakeDone = true;
       socket.write(HTTP2_PREFACE);
     });
-    socket.once('data', () => finish('accepted'));
+    socket.once('data', (data: Buffer) => {
+      const busy = goawayReason(data);
+      finish(busy === undefined ? 'accepted' : { busy });
+    });
     socket.once('error', () => finish(isHandshakeDone ? 'refused' : 'unknown'));
     socket.once('close', () => finish(isHandshakeDone ? 'refused' : 'unknown'));
   });
@@ -53,7 +71,9 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
  */
 export async function explainConnectionFailure(error: unknown, config: NodeConfig): Promise<unknown> {
   if (!(error instanceof ServerUnreachableError) || !error.mayBeCertificateRefusal) return error;
-  if (await probeHandshake(config) !== 'refused') return error;
+  const verdict = await probeHandshake(config);
+  if (typeof verdict === 'object') return new BusyError(`the server at ${error.serverAddress} refused the connection: ${verdict.busy}`);
+  if (verdict !== 'refused') return error;
   return new AuthError(`the server at ${error.serverAddress} refused this client's certificate ${config.sslCert} `
     + '(revoked, expired, signed by another CA, or without a client record on the server): ask the server\'s operator '
     + 'for a new one or for its record');

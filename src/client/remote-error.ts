@@ -68,11 +68,13 @@ export function fromServiceError(error: unknown, serverAddress: string): Error {
   if (local !== undefined) return new ProtocolError(`${local.meaning}: ${message.slice(local.prefix.length)}`);
   if (serviceError.code === grpc.status.UNAVAILABLE) return new ServerUnreachableError(serverAddress, message);
   if (serviceError.code === grpc.status.CANCELLED) return new BackupError('INTERRUPTED', 'cancelled');
-  // The server resets (ENHANCE_YOUR_CALM) the stream of a call that took nothing it sent for its idle_timeout
-  // (stream-write.ts); grpc-js words that reset as if memory had run out.
+  // The server says ENHANCE_YOUR_CALM for two things (grpc-js words both as if memory had run out): a reset
+  // stream, whose call took nothing it sent for its idle_timeout (stream-write.ts), and a GOAWAY to a
+  // connection over its caps (mutual-tls-listener.ts).
   if (serviceError.code === grpc.status.RESOURCE_EXHAUSTED && message === STREAM_RESET_BY_SERVER) {
-    return new LimitError(`the server at ${serverAddress} ended the call: this client took nothing it sent for the server's idle_timeout `
-      + '(server.conf; a restore onto a slow disk may need a longer one); its log names the call');
+    return new LimitError(`the server at ${serverAddress} ended the call: this node already had max_connections_per_client `
+      + 'connections open (or the server max_connections), or this client took nothing the server sent for its idle_timeout '
+      + '(a restore onto a slow disk may need a longer one); the server\'s log says which');
   }
   return new BackupError('IO', `server error: ${message}`);
 }

@@ -94,7 +94,8 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     const refusal = unacceptedRefusalOf(socket, names, open.size, openByName, settings);
     if (refusal !== undefined) {
       refusals.refused(socket.remoteAddress ?? '?', refusal.kind, refusal.message);
-      socket.destroy();
+      if (refusal.isBusy) refuseAsBusy(socket, refusal.kind);
+      else socket.destroy();
       return;
     }
     const commonName = socket.getPeerCertificate().subject.CN as string;
@@ -114,13 +115,10 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   let firstError: unknown;
   // Like grpc-js's bindAsync: every address the name resolves to, on one port (the first one's when port = 0).
   for (const address of await addressesOf(settings.address)) {
+    // Not tlsServer.maxConnections: it counts handshakes not yet done, which anyone reaching the port can hold
+    // (up to handshakeTimeoutMilliseconds each), and a few hundred silent sockets kept every client out
+    // (review of bf53173). max_connections counts verified connections only (unacceptedRefusalOf).
     const tlsServer = createTlsServer(contextOptions(identity, revocations), accept);
-    // Handshakes count too: each may last handshakeTimeoutMilliseconds, and anyone who reaches the port can start one.
-    tlsServer.maxConnections = settings.maxConnections;
-    tlsServer.on('drop', (dropped?: { remoteAddress?: string }) => {
-      const kind = `too many connections (max_connections = ${settings.maxConnections})`;
-      refusals.refused(dropped?.remoteAddress ?? '?', kind, `refused a connection from ${dropped?.remoteAddress ?? '?'}: ${kind}`);
-    });
     try {
       await listen(tlsServer, port, address);
     } catch (error) {
@@ -262,12 +260,13 @@ function commonNameOf(socket: tls.TLSSocket): string {
  * (the CN must be a string: node:tls gives an array for a subject with two), or it would pass a connection cap.
  */
 function unacceptedRefusalOf(socket: tls.TLSSocket, names: AcceptedNames, openCount: number, openByName: ReadonlyMap<string, number>,
-  settings: MutualTlsSettings): { readonly kind: string; readonly message: string } | undefined {
+  settings: MutualTlsSettings): { readonly kind: string; readonly message: string; readonly isBusy: boolean } | undefined {
   const certificate = socket.getPeerCertificate();
   const commonName = certificate.subject?.CN;
   const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
   let kind: string | undefined;
   let detail = '';
+  let isBusy = false;
   if (typeof commonName !== 'string' || commonName === '') kind = `certificate${serial} without one usable CN`;
   else {
     const lookup = names.current.lookup(commonName);
@@ -276,11 +275,13 @@ function unacceptedRefusalOf(socket: tls.TLSSocket, names: AcceptedNames, openCo
       detail = ` (${lookup.why})`;
     } else if ((openByName.get(commonName) ?? 0) >= settings.maxConnectionsPerClient) {
       kind = `client ${commonNameOf(socket)}: too many connections (max_connections_per_client = ${settings.maxConnectionsPerClient})`;
+      isBusy = true;
     } else if (openCount >= settings.maxConnections) {
       kind = `client ${commonNameOf(socket)}: too many connections (max_connections = ${settings.maxConnections})`;
+      isBusy = true;
     }
   }
-  return kind === undefined ? undefined : { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}${detail}` };
+  return kind === undefined ? undefined : { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}${detail}`, isBusy };
 }
 
 /** Why a connection was refused: `kind` without the peer's port (what RefusalLog counts repeats of), and the log line. */
@@ -301,4 +302,26 @@ function refusalOf(socket: tls.TLSSocket): { readonly kind: string; readonly mes
       : `client ${commonName}${serial}: certificate not accepted (${reason})${hint}`;
   }
   return { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}` };
+}
+
+/** HTTP/2's empty SETTINGS frame, the server's connection preface. */
+const HTTP2_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const HTTP2_GOAWAY = 7;
+const ENHANCE_YOUR_CALM = 0xb;
+
+/**
+ * A verified client over a connection cap is told so in HTTP/2 (a GOAWAY whose debug data is the reason)
+ * rather than by a bare close: a close right after the handshake is how a refused certificate looks, and
+ * the client then sent its operator to look at a certificate that was fine (review of bf53173).
+ */
+function refuseAsBusy(socket: tls.TLSSocket, reason: string): void {
+  const debug = Buffer.from(reason.slice(0, 240));
+  const goaway = Buffer.alloc(17 + debug.length);
+  goaway.writeUIntBE(8 + debug.length, 0, 3);
+  goaway[3] = HTTP2_GOAWAY;
+  goaway.writeUInt32BE(ENHANCE_YOUR_CALM, 13);
+  debug.copy(goaway, 17);
+  socket.on('error', () => undefined);
+  socket.end(Buffer.concat([HTTP2_SETTINGS, goaway]));
+  setTimeout(() => socket.destroy(), handshakeTimeoutMilliseconds).unref();
 }

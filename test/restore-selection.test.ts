@@ -22,7 +22,7 @@ function entry(path: string | Buffer, type = EntryType.ENTRY_TYPE_FILE): StoredE
 
 test('named paths select themselves and what lies below them, exactly as the scan did', async () => {
   const odd = Buffer.from([0x2f, 0x77, 0xff, 0x0a]); // "/w\xff\n"
-  const named = [['/a'], ['/a/'], ['/'], [''], ['/a/b', '/c'], ['a'], ['/x//y'], [odd.toString('latin1')], ['/a', '/a/b']]
+  const named = [['/a'], ['/a/'], ['/'], [''], ['/a/b', '/c'], ['a'], ['/x//y'], [odd.toString('latin1')], ['/a', '/a/b'], ['/', 'a'], ['', '/']]
     .map((list) => list.map((path) => Buffer.from(path, 'latin1')));
   const paths = ['/', '', 'a', 'a/b', '/a', '/a/', '/a//', '/a/b', '/a/bc', '/ab', '/a-b', '/a0', '/c', '/c/d/e', '/x/y', '/x//y', '/x//y/z',
     `${odd.toString('latin1')}`, `${odd.toString('latin1')}/z`, '/w\xff']

@@ -35,6 +35,8 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     if (matcher !== undefined) releaseSlot = context.patternSlots.claim(caller.name);
     const selection = await RestoreSelection.create(call.request.paths, matcher);
     const protocolVersion = call.request.protocolVersion;
+    // Indexing a million named paths takes turns: a client gone meanwhile gets no reader lease nor a page matched.
+    if (call.cancelled) throw peerGoneError();
     const reader = context.store.openReader(backup, {
       select: (entries) => selection.select(entries),
       // An older client cannot make links: it gets each link's content again.

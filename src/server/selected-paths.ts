@@ -49,7 +49,8 @@ export class SelectedPaths {
 
   /** Whether path is a named path or lies below one: the names split at '/' start with a named path's names. */
   covers(path: Buffer): boolean {
-    if (this.isEverything) return path.length > 1 || (path.length === 1 && path[0] === SLASH);
+    // Past "/", the other named paths still count (a relative one, "" ): the old linear rule took any match.
+    if (this.isEverything && (path.length > 1 || (path.length === 1 && path[0] === SLASH))) return true;
     let node: NameNode | undefined = this.root;
     for (const name of namesOf(path)) {
       node = node.children.get(name);

@@ -50,6 +50,8 @@ export class PathMatcher {
     });
     worker.on('error', (error) => this.failWaiting(error));
     worker.on('exit', (code) => {
+      // A later match() must not post to the dead worker and wait for ever: it starts a new one.
+      if (this.worker === worker) this.worker = undefined;
       if (!this.isClosed) this.failWaiting(new Error(`the worker matching ${this.what} exited with code ${code}`));
     });
     this.worker = worker;

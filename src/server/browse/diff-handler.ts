@@ -6,7 +6,8 @@ import { authenticate, requireRight, targetClientName } from '../auth';
 import { committedBackup } from '../backup-lookup';
 import { entryMetaOf } from '../entry-convert';
 import { failStreamingCall } from '../grpc-errors';
-import { writeWithBackpressure } from '../stream-write';
+import { peerGoneError, writeWithBackpressure } from '../stream-write';
+import { NotFoundError } from '../../common/errors';
 import { diffEntries } from './backup-diff';
 import { LoopYield } from '../../common/loop-yield';
 
@@ -23,8 +24,19 @@ export async function handleDiff(context: ServerContext, call: grpc.ServerWritab
     const after = committedBackup(context.store, clientName, call.request.toBackupId);
     let batch: DiffBatch = { entries: [] };
     // Two large near-identical backups compare for long between differences: the loop turns all the same.
+    // After each turn, a backup deleted meanwhile (a -d, retention) ends the call: its remaining pages read
+    // empty, and the rest would be reported as added or removed. A cancelled call stops comparing.
     const loopYield = new LoopYield();
-    for await (const difference of diffEntries(context.store.entries(before), context.store.entries(after), () => loopYield.turn())) {
+    const stillComparable = (): void => {
+      if (call.cancelled) throw peerGoneError();
+      for (const backup of [before, after]) {
+        if (context.store.findBackup(clientName, backup.number)?.id !== backup.id) {
+          throw new NotFoundError(`backup ${backup.number} of client "${clientName}" was deleted while it was compared`);
+        }
+      }
+    };
+    const pause = (): Promise<void> | undefined => loopYield.turn()?.then(stillComparable);
+    for await (const difference of diffEntries(context.store.entries(before), context.store.entries(after), pause)) {
       if (call.cancelled) return;
       batch.entries.push({
         kind: kindOnWire[difference.kind],

@@ -8,10 +8,10 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import { backupNow, waitUntil } from './support/fault-tools';
+import { backupNow, sighupAndWaitFor, waitUntil } from './support/fault-tools';
 import { issueClientCertificate } from '../src/common/tls/ca';
 
 const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
@@ -158,4 +158,23 @@ test('max_connections caps verified connections, whichever client they come from
   assert.equal(third.isAccepted, false, 'a third connection was accepted');
   assert.match(third.goaway ?? '', /too many connections \(max_connections = 2\)/);
   await waitUntil(() => /refused a connection from 127\.0\.0\.1:\d+: client "node2": too many connections \(max_connections = 2\)/.test(server.log()), 'the refusal in the log', 5000);
+});
+
+test('a SIGHUP that removes a client\'s record closes its open connections, as a revocation does', { timeout: 60_000 }, async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  const sockets: tls.TLSSocket[] = [];
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await sandbox.destroy();
+  });
+  const server = await sandbox.startServer();
+  const removed = await connectAs(sandbox, server.port, 'node1');
+  const kept = await connectAs(sandbox, server.port, 'node2');
+  sockets.push(removed.socket, kept.socket);
+  assert.deepEqual([removed.isAccepted, kept.isAccepted], [true, true]);
+  const closed = new Promise<void>((resolve) => removed.socket.once('close', () => resolve()));
+  await rm(join(sandbox.clientsDirectory, 'node1'));
+  await sighupAndWaitFor(server, /closing the open connection from 127\.0\.0\.1:\d+: client "node1" \(serial \w+\): no accepted client record/);
+  await closed;
+  assert.equal(kept.socket.destroyed, false, 'node2 keeps its connection');
 });

@@ -36,7 +36,7 @@ export interface MutualTlsListener {
   readonly port: number;
   /**
    * Rereads the server's certificate, key and CA, and the revocation list, for the next handshakes, and
-   * closes open connections the list revokes. Each part that is unusable keeps its previous state (the
+   * closes open connections the list revokes or whose client record is gone (read it first: names.current). Each part that is unusable keeps its previous state (the
    * reason logged); false when any part was kept.
    */
   reload(): boolean;
@@ -185,10 +185,18 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       revocations = next;
       if (isListReloaded) logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
       for (const [socket, serial] of open) {
-        if (revocations?.contents.revokedSerials.has(serial) !== true) continue;
-        // The handshake passed before the revocation: without this, an open channel would go on for hours.
-        logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
-        socket.destroy();
+        const commonName = socket.getPeerCertificate().subject?.CN;
+        const record = typeof commonName === 'string' ? names.current.lookup(commonName) : undefined;
+        if (revocations?.contents.revokedSerials.has(serial) === true) {
+          // The handshake passed before the revocation: without this, an open channel would go on for hours.
+          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
+          socket.destroy();
+        } else if (record?.isAccepted !== true) {
+          // A client removed (or its record refused) by this reload: a backup it is running would otherwise commit.
+          const why = record === undefined || record.isAccepted ? '' : ` (${record.why})`;
+          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): no accepted client record${why}`);
+          socket.destroy();
+        }
       }
       return isIdentityReloaded && isListReloaded;
     },

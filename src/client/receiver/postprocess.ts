@@ -3,7 +3,7 @@
 import { DEFAULT_TIMEOUT_SECONDS } from '../sources/storage-config';
 import { describeFailure, isSuccess, startProcess } from '../sources/child-process';
 import { LoadFailedError } from '../../common/errors';
-import { PipeWithoutPipefailError, shellCommand } from '../sources/shell';
+import { shellCommand } from '../sources/shell';
 
 export interface PostprocessContext {
   readonly client: string;
@@ -21,13 +21,7 @@ export interface PostprocessContext {
  */
 export async function runPostprocess(command: string, context: PostprocessContext,
   timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): Promise<void> {
-  let shell: { file: string; args: string[] };
-  try {
-    shell = shellCommand(command);
-  } catch (error) {
-    if (error instanceof PipeWithoutPipefailError) throw new LoadFailedError('postprocess', `not run: ${error.message}`);
-    throw error;
-  }
+  const shell = shellCommand(command, { refused: (reason) => new LoadFailedError('postprocess', `not run: ${reason.message}`) });
   const running = startProcess(shell.file, shell.args, {
     stdin: 'ignore',
     stdout: 2,

@@ -3,7 +3,7 @@
 import { LoadFailedError } from '../../common/errors';
 import type { DumpKind } from './dump-kind';
 import { runLoader } from './run-loader';
-import { PipeWithoutPipefailError, shellCommand, shellQuote } from './shell';
+import { shellCommand, shellQuote } from './shell';
 import type { CommandSource } from './storage-config';
 
 /**
@@ -18,12 +18,6 @@ export async function loadCommandDump(source: CommandSource, path: string, kind:
   const template = kind !== 'whole' && source.loadPartial !== undefined ? source.loadPartial : source.load;
   const usesPath = template.includes('{file}');
   const command = usesPath ? template.replaceAll('{file}', shellQuote(path)) : template;
-  let shell: { file: string; args: string[] };
-  try {
-    shell = shellCommand(command, { template });
-  } catch (error) {
-    if (error instanceof PipeWithoutPipefailError) throw new LoadFailedError(source.name, `not run: ${error.message}; file kept`);
-    throw error;
-  }
-  await runLoader(source.name, { ...shell, stdinPath: usesPath ? undefined : path }, source.timeoutSeconds);
+  const refused = (reason: Error): Error => new LoadFailedError(source.name, `not run: ${reason.message}; file kept`);
+  await runLoader(source.name, { ...shellCommand(command, { template, refused }), stdinPath: usesPath ? undefined : path }, source.timeoutSeconds);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { DumpFailedError, errorMessage } from '../../common/errors';
 import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME, collectionFileName } from './dump-names';
-import { isOnPath, PipeWithoutPipefailError, shellCommand } from './shell';
+import { isOnPath, shellCommand } from './shell';
 import type { CommandSource, DumpSource, MongodbSource, SqliteSource } from './storage-config';
 import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
 import type { SourcePlan } from './database-dump-plan';
@@ -51,12 +51,8 @@ function planCommand(source: CommandSource, partialSince: Date | undefined): Dum
   const command = isPartialDump(source, partialSince) && source.dumpPartial !== undefined && partialSince !== undefined
     ? source.dumpPartial.replaceAll('{since}', partialSince.toISOString())
     : source.dump;
-  try {
-    return { fileName: COMMAND_DUMP_NAME, ...shellCommand(command) };
-  } catch (error) {
-    if (error instanceof PipeWithoutPipefailError) throw new DumpFailedError(source.name, `not run: ${error.message}`);
-    throw error;
-  }
+  const refused = (reason: Error): Error => new DumpFailedError(source.name, `not run: ${reason.message}`);
+  return { fileName: COMMAND_DUMP_NAME, ...shellCommand(command, { refused }) };
 }
 
 /**

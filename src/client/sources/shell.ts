@@ -39,20 +39,23 @@ export class PipeWithoutPipefailError extends Error {
  * How a configured dump or load command runs: with pipefail, so that `pg_dump shop | gzip` fails when
  * pg_dump does. bash where installed; else sh where it has pipefail (busybox ash, ksh). Regression:
  * under an sh without it (dash on Debian) gzip's exit 0 stood for the pipeline, and an empty dump was
- * stored as a good one; such a command with a pipe is now refused (PipeWithoutPipefailError).
+ * stored as a good one; such a command with a pipe is now refused: `refused` makes the caller's typed
+ * error of the reason (PipeWithoutPipefailError without one). `template`: the operator's text, before
+ * a quoted path went in (a | in a restore folder's name is no pipe).
  */
-export function shellCommand(command: string, options: { template?: string } = {}): { file: string; args: string[] } {
-  const searchPath = process.env.PATH ?? '';
-  if (isOnPath('bash', searchPath)) return { file: 'bash', args: ['-o', 'pipefail', '-c', command] };
-  if (shHasPipefail(searchPath)) return { file: 'sh', args: ['-o', 'pipefail', '-c', command] };
-  // The operator's text, before a quoted path went in: a | in a restore folder's name is no pipe.
-  if (hasPipe(options.template ?? command)) throw new PipeWithoutPipefailError();
+export function shellCommand(command: string, options: { template?: string; refused?: (reason: Error) => Error } = {}): { file: string; args: string[] } {
+  if (isOnPath('bash')) return { file: 'bash', args: ['-o', 'pipefail', '-c', command] };
+  if (shHasPipefail()) return { file: 'sh', args: ['-o', 'pipefail', '-c', command] };
+  if (hasPipe(options.template ?? command)) {
+    const reason = new PipeWithoutPipefailError();
+    throw options.refused?.(reason) ?? reason;
+  }
   return { file: 'sh', args: ['-c', command] };
 }
 
 /** Asked of sh itself (one spawn, only on a machine without bash): shells that have it differ by version. */
-function shHasPipefail(searchPath: string): boolean {
-  return spawnSync('sh', ['-o', 'pipefail', '-c', 'true'], { stdio: 'ignore', env: { ...process.env, PATH: searchPath } }).status === 0;
+function shHasPipefail(): boolean {
+  return spawnSync('sh', ['-o', 'pipefail', '-c', 'true'], { stdio: 'ignore' }).status === 0;
 }
 
 /** A | that is not half of ||. Quoting is not parsed: a quoted | counts (a refusal, never a miss). */

@@ -16,7 +16,7 @@ const SAFE_MODE_PROBE = 'cpsbackup-safe-mode';
 export async function loadSqliteDump(source: SqliteSource, path: string): Promise<void> {
   if (!isOnPath('sqlite3')) throw new LoadFailedError(source.name, 'the sqlite3 command is not installed (Debian package sqlite3)');
   // -safe: .shell, .system, .load, writes to other files and ATTACH are refused (command-guard.ts).
-  if (!await toolPrints('sqlite3', ['-safe', ':memory:', `SELECT '${SAFE_MODE_PROBE}';`], SAFE_MODE_PROBE, process.env)) {
+  if (!await toolPrints('sqlite3', ['-safe', ':memory:', `SELECT '${SAFE_MODE_PROBE}';`], SAFE_MODE_PROBE)) {
     throw new LoadFailedError(source.name, 'this sqlite3 has no -safe (SQLite 3.37 and later): a restored dump could run shell '
       + 'commands through it (.shell, .system); not loaded. Upgrade sqlite3');
   }

@@ -63,7 +63,7 @@ export const mariadbDialect: DatabaseDialect = {
       },
       async loader(database: string) {
         // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
-        if (!await toolPrints(environment.client, ['--help'], '--sandbox', process.env)) {
+        if (!await toolPrints(environment.client, ['--help'], '--sandbox')) {
           throw fail(`${environment.client} has no --sandbox (MariaDB client 10.5.25, 10.6.18, 10.11.8, 11.0.6 and later): a restored `
             + 'dump could run shell commands through it (system, \\!); not loaded. Upgrade the MariaDB client');
         }

@@ -66,7 +66,7 @@ export const postgresqlDialect: DatabaseDialect = {
       async loader(database: string) {
         // The load script enters \restrict (pg-load-script.ts): a psql without it would take that line
         // for an unknown command, and a dump's own backslash commands for orders.
-        if (!await toolPrints(psql, ['-X', '--help=commands'], '\\restrict', process.env)) {
+        if (!await toolPrints(psql, ['-X', '--help=commands'], '\\restrict')) {
           throw fail(`${psql} cannot shut off backslash commands (\\restrict, in PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 and `
             + 'later): a restored dump could run shell commands through it (\\!); not loaded. Upgrade postgresql-client');
         }

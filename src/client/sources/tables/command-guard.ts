@@ -6,7 +6,7 @@
 import { isSuccess, startProcess } from '../child-process';
 
 /** Whether `file` run with `args` exits 0 and prints `needle` (a tool's help listing an option it has). */
-export async function toolPrints(file: string, args: readonly string[], needle: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const outcome = await startProcess(file, args, { stdin: 'ignore', stdout: 'collect', timeoutSeconds: 30, env }).outcome;
+export async function toolPrints(file: string, args: readonly string[], needle: string): Promise<boolean> {
+  const outcome = await startProcess(file, args, { stdin: 'ignore', stdout: 'collect', timeoutSeconds: 30 }).outcome;
   return isSuccess(outcome) && outcome.stdoutHead.includes(needle);
 }

@@ -1,11 +1,12 @@
 // Packs in a local folder: packs/<2 hex>/<name>.pack, blobs in blobs/. A staged pack becomes a
 // pack by fsync, link (which never replaces an existing name) and folder fsync.
-import { link, mkdir, open, readdir, stat, unlink, copyFile, rename } from 'node:fs/promises';
+import { link, mkdir, readdir, stat, unlink, copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectExistsError, type PackBackend, type StoredObject } from './pack-backend';
 import { PackHandles } from '../pack/pack-handles';
 import { CorruptError, NotFoundError } from '../../common/errors';
 import { translateWriteError } from './write-errors';
+import { syncPath } from '../../common/sync-path';
 
 export class LocalBackend implements PackBackend {
   readonly kind = 'local';
@@ -29,11 +30,11 @@ export class LocalBackend implements PackBackend {
     const path = this.packPath(name);
     const folder = join(this.directory, 'packs', name.slice(0, 2));
     try {
-      await fsyncFile(stagedFile);
+      await syncPath(stagedFile);
       await mkdir(folder, { recursive: true, mode: 0o700 });
       // link, not rename: rename would silently replace an existing pack of the same name.
       await link(stagedFile, path);
-      await fsyncFolder(folder);
+      await syncPath(folder);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(name, this.directory);
       throw translateWriteError(error, path);
@@ -89,9 +90,9 @@ export class LocalBackend implements PackBackend {
     try {
       await mkdir(join(this.directory, 'blobs'), { recursive: true, mode: 0o700 });
       await copyFile(stagedFile, temporary);
-      await fsyncFile(temporary);
+      await syncPath(temporary);
       await link(temporary, path);
-      await fsyncFolder(join(this.directory, 'blobs'));
+      await syncPath(join(this.directory, 'blobs'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(name, this.directory);
       throw translateWriteError(error, path);
@@ -127,25 +128,6 @@ export class LocalBackend implements PackBackend {
 
   async close(): Promise<void> {
     await this.handles.close();
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Without it a new name can vanish on power loss even though its data was synced. */
-export async function fsyncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -8,6 +8,7 @@ import { runLoader } from './run-loader';
 import { isOnPath } from './shell';
 import { toolPrints } from './tables/command-guard';
 import type { SqliteSource } from './storage-config';
+import { syncPath } from '../../common/sync-path';
 
 /** `.dump` ends its transaction with this line only when it read everything without error. */
 const COMPLETE_DUMP_END = 'COMMIT;';
@@ -26,13 +27,13 @@ export async function loadSqliteDump(source: SqliteSource, path: string): Promis
   try {
     await runLoader(source.name, { file: 'sqlite3', args: ['-safe', '-bail', temporary], stdinPath: path }, source.timeoutSeconds);
     await checkIntegrity(source.name, temporary, source.timeoutSeconds);
-    await syncFile(temporary);
+    await syncPath(temporary);
     // A -wal or -shm left by the replaced database would be replayed into the new one.
     await rm(`${source.path}-wal`, { force: true });
     await rm(`${source.path}-shm`, { force: true });
     await rm(`${source.path}-journal`, { force: true });
     await rename(temporary, source.path);
-    await syncFile(dirname(source.path));
+    await syncPath(dirname(source.path));
   } catch (error) {
     await removeDatabaseFiles(temporary);
     throw error;
@@ -59,15 +60,6 @@ async function checkIntegrity(sourceName: string, path: string, timeoutSeconds: 
   const verdict = outcome.stdoutHead.trim();
   if (!isSuccess(outcome) || verdict !== 'ok') {
     throw new LoadFailedError(sourceName, `rebuilt database fails integrity_check: ${verdict || describeFailure(outcome, timeoutSeconds)}\n${outcome.stderrTail}`.trim());
-  }
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { CorruptError } from '../errors';
 import { commonNameOf } from './ca-authority';
 import { serialSpelling } from './ca-revocation-index';
-import { syncFolder, writeDurably } from './durable-file';
+import { writeDurably } from './durable-file';
+import { syncPath } from '../sync-path';
 
 export interface IssuedCertificate {
   readonly commonName: string;
@@ -51,7 +52,7 @@ export async function recordIssued(folder: string, pem: string): Promise<IssuedC
       // Another cpsbackup-ca began it meanwhile: that record serves.
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
     });
-    await syncFolder(folder);
+    await syncPath(folder);
   }
   const entry = issuedEntry(issued, certificate);
   await writeDurably(entry.file, pem, 0o644, false);

@@ -3,6 +3,7 @@
 import { link, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors';
+import { syncPath } from '../sync-path';
 
 /**
  * Temporary file beside the target (mode set whatever the umask), fsync, then into place and an
@@ -31,14 +32,5 @@ export async function writeDurably(target: string, text: string, mode: number, i
       if (error.code !== 'ENOENT') throw error;
     });
   }
-  await syncFolder(path.dirname(target));
-}
-
-export async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await syncPath(path.dirname(target));
 }

@@ -67,8 +67,9 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   let revocations = readRevocationList(settings, identity.ca);
   checkListIssuer(settings, revocations, identity.ca);
   logRevocations(logger, describeRevocationList(settings, revocations), '');
-  // Verified connections handed to grpc-js, by the serial of their certificate: a reload closes the revoked ones.
-  const open = new Map<tls.TLSSocket, string>();
+  // Verified connections handed to grpc-js, with their certificate's serial and CN: a reload closes the revoked
+  // ones and those whose client record is gone.
+  const open = new Map<tls.TLSSocket, { readonly serial: string; readonly commonName: string }>();
   const openByName = new Map<string, number>();
   const serversBefore = http2ServersOf(server);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -99,7 +100,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       return;
     }
     const commonName = socket.getPeerCertificate().subject.CN as string;
-    open.set(socket, normalSerial(socket.getPeerCertificate().serialNumber));
+    open.set(socket, { serial: normalSerial(socket.getPeerCertificate().serialNumber), commonName });
     openByName.set(commonName, (openByName.get(commonName) ?? 0) + 1);
     socket.once('close', () => {
       open.delete(socket);
@@ -184,17 +185,15 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       identity = nextIdentity;
       revocations = next;
       if (isListReloaded) logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
-      for (const [socket, serial] of open) {
-        const commonName = socket.getPeerCertificate().subject?.CN;
-        const record = typeof commonName === 'string' ? names.current.lookup(commonName) : undefined;
+      for (const [socket, { serial, commonName }] of open) {
+        const record = names.current.lookup(commonName);
         if (revocations?.contents.revokedSerials.has(serial) === true) {
           // The handshake passed before the revocation: without this, an open channel would go on for hours.
           logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
           socket.destroy();
-        } else if (record?.isAccepted !== true) {
+        } else if (!record.isAccepted) {
           // A client removed (or its record refused) by this reload: a backup it is running would otherwise commit.
-          const why = record === undefined || record.isAccepted ? '' : ` (${record.why})`;
-          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): no accepted client record${why}`);
+          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): no accepted client record (${record.why})`);
           socket.destroy();
         }
       }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { backupNow, sighupAndWaitFor, waitUntil } from './support/fault-tools';
 import { issueClientCertificate } from '../src/common/tls/ca';
+import { goawayReason } from '../src/client/certificate-refusal';
 
 const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
 
@@ -34,20 +35,13 @@ function connectAs(sandbox: Sandbox, port: number, name: string): Promise<{ sock
     socket.on('error', () => undefined);
     socket.once('secureConnect', () => socket.write(HTTP2_PREFACE));
     socket.once('data', (data: Buffer) => {
-      const goaway = goawayOf(data);
+      const goaway = goawayReason(data);
       resolve(goaway === undefined ? { socket, isAccepted: true } : { socket, isAccepted: false, goaway });
     });
     socket.once('close', () => resolve({ socket, isAccepted: false }));
   });
 }
 
-/** The debug text of a GOAWAY frame (type 7) among the frames in `data`. */
-function goawayOf(data: Buffer): string | undefined {
-  for (let offset = 0; offset + 9 <= data.length; offset += 9 + data.readUIntBE(offset, 3)) {
-    if (data[offset + 3] === 7) return data.subarray(offset + 17, offset + 9 + data.readUIntBE(offset, 3)).toString();
-  }
-  return undefined;
-}
 
 test('connections: an unregistered certificate is closed at accept, and one certificate gets max_connections_per_client', { timeout: 60_000 }, async (t) => {
   const sandbox = await Sandbox.create({ serverLines: ['max_connections_per_client = 2'] });

@@ -25,7 +25,7 @@ export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown' | { readonly b
 const HTTP2_GOAWAY = 7;
 
 /** The debug text of an HTTP/2 GOAWAY among `data`'s frames: a server over a connection cap says why so. */
-function goawayReason(data: Buffer): string | undefined {
+export function goawayReason(data: Buffer): string | undefined {
   for (let offset = 0; offset + 9 <= data.length;) {
     const length = data.readUIntBE(offset, 3);
     if (data[offset + 3] === HTTP2_GOAWAY && offset + 9 + length <= data.length && length >= 8) {

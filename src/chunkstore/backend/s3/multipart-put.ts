@@ -8,7 +8,7 @@ import {
 import { errorMessage } from '../../../common/errors';
 import { failureFacts, S3RequestError } from './s3-errors';
 import { md5OfFileRange, multipartEtagOf } from './file-digest';
-import { headObject } from './object-head';
+import { headObject, type ObjectHead } from './object-head';
 import { MAX_PARTS, MIN_PART_SIZE } from './s3-options';
 import type { S3Event, S3Requester } from './s3-requester';
 import type { PutOutcome } from './single-put';
@@ -98,9 +98,12 @@ export async function putMultipart(requester: S3Requester, key: string, file: st
 
 /** Whether the object there now has our size and, when both sides have a comparable one, our multipart ETag. */
 async function isOurObject(requester: S3Requester, key: string, size: number, expectedEtag: string | undefined): Promise<boolean> {
-  const head = await headObject(requester, key);
+  return isOurs(await headObject(requester, key), size, expectedEtag);
+}
+
+/** An ETag that is not "hex32-N" (some services, SSE-C on others) cannot be compared; size is then all that is checked. */
+function isOurs(head: ObjectHead | undefined, size: number, expectedEtag: string | undefined): boolean {
   if (head === undefined || head.size !== size) return false;
-  // As confirmUpload: an object ETag not of the "hex32-N" form (SSE-C on some gateways) cannot be compared.
   return expectedEtag === undefined || !MULTIPART_ETAG.test(head.etag) || head.etag === expectedEtag;
 }
 
@@ -111,9 +114,7 @@ async function isOurObject(requester: S3Requester, key: string, size: number, ex
  */
 async function confirmUpload(requester: S3Requester, key: string, size: number, expectedEtag: string | undefined): Promise<void> {
   const head = await headObject(requester, key);
-  // An ETag that is not "hex32-N" (some services, SSE-C on others) cannot be compared; size is then all we check.
-  const isEtagComparable = head !== undefined && expectedEtag !== undefined && MULTIPART_ETAG.test(head.etag);
-  if (head !== undefined && head.size === size && (!isEtagComparable || head.etag === expectedEtag)) return;
+  if (isOurs(head, size, expectedEtag)) return;
   const found = head === undefined ? 'no object' : `${head.size} bytes, ETag ${head.etag || '(none)'}`;
   const isSizeWrong = head !== undefined && head.size !== size;
   if (isSizeWrong) {

@@ -63,6 +63,11 @@ export class CatalogSnapshots {
 
   constructor(private readonly settings: SnapshotSettings) {}
 
+  /** The least time from a failed attempt to the next: the interval, or RETRY_AFTER_FAILURE_MS when that is shorter. */
+  private get spacingAfterFailureMs(): number {
+    return Math.max(this.settings.minIntervalMs, this.settings.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS);
+  }
+
   /** The catalog changed: a snapshot follows now, or at the end of the interval since the last one. */
   request(isUrgent = false): void {
     if (this.isClosed) return;
@@ -72,7 +77,7 @@ export class CatalogSnapshots {
     // From the last attempt, not the last success: after a failure that will not pass (a quota, a refused
     // key) the whole catalog was copied and sealed again at once, over and over.
     const hasFailed = this.figures.lastError !== undefined;
-    const spacing = hasFailed ? Math.max(this.settings.minIntervalMs, this.settings.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS) : this.settings.minIntervalMs;
+    const spacing = hasFailed ? this.spacingAfterFailureMs : this.settings.minIntervalMs;
     const wait = this.isUrgent ? 0 : Math.max(0, Math.max(this.figures.lastAt, this.lastTriedAt) + spacing - Date.now());
     if (wait === 0) {
       this.startRun();
@@ -131,8 +136,7 @@ export class CatalogSnapshots {
     } catch (error) {
       this.isPending = true;
       this.figures = { ...this.figures, failed: this.figures.failed + 1, lastError: errorMessage(error) };
-      const retryMs = Math.max(this.settings.minIntervalMs, this.settings.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS);
-      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (tried again ${Math.round(retryMs / 1000)} s after this one began): ${errorMessage(error)}`);
+      this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (tried again ${Math.round(this.spacingAfterFailureMs / 1000)} s after this one began): ${errorMessage(error)}`);
     }
   }
 

@@ -57,7 +57,8 @@ export async function handleFind(context: ServerContext, call: grpc.ServerWritab
         page.push({ backupId: backup.number, entry });
         if (page.length >= MATCH_PAGE) await matchPage();
         // Escaping and reading rows costs time too: a long history turns the loop between pages.
-        await loopYield.turn();
+        const turn = loopYield.turn();
+        if (turn !== undefined) await turn;
       }
     }
     await matchPage();

@@ -267,12 +267,19 @@ export const DASHBOARD_HTML = `<!doctype html>
   }
 
   function refresh() {
-    Promise.all([getJson('status'), getJson('history')]).then(function (results) {
-      document.getElementById('error').style.display = 'none';
-      renderCards(results[0]);
-      renderClients(results[0]);
-      renderCharts(results[1]);
-      document.body.setAttribute('data-loaded', 'true');
+    // Both fetches run at once, but a failure is reported in a fixed order (the status first):
+    // when both are refused, which answer arrives first is chance, and the page must say one thing.
+    var status = getJson('status');
+    var history = getJson('history');
+    history.catch(function () {});
+    status.then(function (statusAnswer) {
+      return history.then(function (historyAnswer) {
+        document.getElementById('error').style.display = 'none';
+        renderCards(statusAnswer);
+        renderClients(statusAnswer);
+        renderCharts(historyAnswer);
+        document.body.setAttribute('data-loaded', 'true');
+      });
     }).catch(function (error) {
       var box = document.getElementById('error');
       box.textContent = 'Cannot load the status: ' + error.message;

@@ -70,7 +70,7 @@ test('a file whose ACL and xattr the target cannot hold is restored and listed, 
   assert.equal(statSync(join(target, link)).ino, statSync(restored).ino, 'its hard link is made: the file is there');
 });
 
-test('a set-user-ID file whose owner cannot be given is restored without its set-ID bits', { skip: isRoot ? false : 'giving the file away to another owner needs root' }, async (t) => {
+test('a set-user-ID file whose owner cannot be given is restored without its set-ID bits; a set-group-ID folder keeps its bit', { skip: isRoot ? false : 'giving the file away to another owner needs root' }, async (t) => {
   if (!runs('unshare', ['--user', '--map-root-user', 'true'])) {
     t.skip('user namespaces are not available here');
     return;
@@ -83,6 +83,11 @@ test('a set-user-ID file whose owner cannot be given is restored without its set
   writeFileSync(program, '#!/bin/sh\necho runs as its owner\n');
   chownSync(program, 12345, 12345);
   chmodSync(program, 0o6755);
+  // A shared folder: its set-group-ID bit makes new files take its group; it runs nothing as anyone.
+  const shared = join(data, 'shared');
+  mkdirSync(shared);
+  chownSync(shared, 12345, 12345);
+  chmodSync(shared, 0o2775);
 
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
@@ -98,4 +103,7 @@ test('a set-user-ID file whose owner cannot be given is restored without its set
   const restored = join(target, program);
   assert.equal(readFileSync(restored, 'utf8'), readFileSync(program, 'utf8'), 'the file is there with its content');
   assert.equal(statSync(restored).mode & 0o7777, 0o755, 'no set-ID bit on a file owned by whoever restored it');
+  assert.match(output, /shared" without some of its metadata: owner: /);
+  assert.doesNotMatch(output, /shared" without some of its metadata: [^\n]*set-group-ID/);
+  assert.equal(statSync(join(target, shared)).mode & 0o7777, 0o2775, 'the folder keeps its set-group-ID bit');
 });

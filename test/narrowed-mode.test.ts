@@ -43,3 +43,10 @@ test('a failed owner leaves the set-ID bits off, and only then', () => {
   assert.equal(narrowedMode(0o4755, new Set(['times', 'xattr user.x']), undefined).mode, 0o4755);
   assert.equal(narrowedMode(0o6770, new Set(['owner', ACL]), aclValue([[GROUP_OBJ, 0], [MASK, 7]])).reasons.length, 2);
 });
+
+test('a folder whose owner failed keeps its set-ID bits: they run nothing as anyone', () => {
+  assert.deepEqual(narrowedMode(0o2775, new Set(['owner']), undefined, true), { mode: 0o2775, reasons: [] });
+  assert.deepEqual(narrowedMode(0o6755, new Set(['owner']), undefined, true), { mode: 0o6755, reasons: [] });
+  assert.equal(narrowedMode(0o2775, new Set(['owner']), undefined, false).mode, 0o775, 'a file loses it');
+  assert.equal(narrowedMode(0o2770, new Set(['owner', ACL]), aclValue([[GROUP_OBJ, 5], [MASK, 7]]), true).mode, 0o2750, 'the ACL rule still applies');
+});

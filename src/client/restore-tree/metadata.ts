@@ -30,8 +30,9 @@ export interface EntryMetadata {
 /** What the kernel may attach to a new entry from its folder's default ACL. */
 const INHERITED_ACLS: ReadonlySet<string> = new Set([ACL_ACCESS, ACL_DEFAULT]);
 
-/** An open fd (files, folders), or a name in a held folder (symlinks, FIFOs, devices, sockets). */
-export type MetadataTarget = { readonly fd: number } | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean };
+/** An open fd (a file being written), or a name in a held folder (folders, symlinks, FIFOs, devices, sockets). */
+export type MetadataTarget = { readonly fd: number }
+  | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder: boolean };
 
 /** Runs every step, collecting failures instead of stopping at the first: one missing xattr must not cost the mtime. */
 export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, owners: OwnerNames): MetadataFailure[] {
@@ -69,7 +70,7 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   }
   if (metadata.mode !== undefined && !(!byFd && target.isSymlink)) {
     const accessAcl = metadata.xattrs?.find((xattr) => Buffer.from(xattr.name).toString('latin1') === ACL_ACCESS)?.value;
-    const { mode, reasons } = narrowedMode(metadata.mode & 0o7777, new Set(failures.map((failure) => failure.step)), accessAcl);
+    const { mode, reasons } = narrowedMode(metadata.mode & 0o7777, new Set(failures.map((failure) => failure.step)), accessAcl, !byFd && target.isFolder);
     step('mode', () => (byFd ? chmodFd(target.fd, mode) : chmodAt(target.dirfd, target.name, mode)));
     for (const reason of reasons) failures.push({ step: 'mode', error: new Error(reason) });
   }

@@ -188,11 +188,11 @@ export class RestoreTree {
     let failures;
     if (entry.components.length === 0) {
       // The root is held as an O_PATH handle, which fchown/fchmod refuse: "." in it names the same folder.
-      failures = applyMetadata({ dirfd: this.rootFd, name: Buffer.from('.'), isSymlink: false }, metadata, this.owners);
+      failures = applyMetadata({ dirfd: this.rootFd, name: Buffer.from('.'), isSymlink: false, isFolder: true }, metadata, this.owners);
     } else {
       failures = this.inParent(entry, 'set metadata of', (folderFd, name) => {
-        const isSymlink = entryKind(statAt(folderFd, name).mode) === 'symlink';
-        return applyMetadata({ dirfd: folderFd, name, isSymlink }, metadata, this.owners);
+        const kind = entryKind(statAt(folderFd, name).mode);
+        return applyMetadata({ dirfd: folderFd, name, isSymlink: kind === 'symlink', isFolder: kind === 'folder' }, metadata, this.owners);
       });
     }
     if (failures.length > 0) throw new MetadataError(entry.entryPath, this.localPathOf(entry.components), failures);

@@ -1,13 +1,26 @@
 // Ends a CLI process with the exit code its main() returned. main() turns every error into a code
 // itself; one that escapes anyway is a bug, said once on stderr with its stack, and exit 1.
 
+/**
+ * Turns of the event loop granted to an empty loop before it counts as stuck: other 'beforeExit'
+ * listeners run in the same emission and may start work that settles main() (CallsInFlight ends the
+ * calls of a connection Node lost, whose errors then arrive). A loop that is truly stuck empties again at
+ * once, so a bug is still told within microseconds.
+ */
+const GRACE_TURNS = 3;
+
 export function exitWith(result: Promise<number>, program: string): void {
   let isSettled = false;
+  let graceTurns = GRACE_TURNS;
   // Node ends a process whose event loop is empty with code 0, even while main() still awaits
   // something nothing can settle any more (an unreferenced worker's answer, a lost callback): a
   // backup or restore would then "succeed" without finishing. That is a bug, and it exits 1.
   const onDrained = (): void => {
     if (isSettled) return;
+    if (graceTurns-- > 0) {
+      setImmediate(() => undefined);
+      return;
+    }
     process.stderr.write(`${program}: internal error: the work stopped before it finished (nothing left could complete it); it did not complete\n`);
     process.exit(1);
   };

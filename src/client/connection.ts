@@ -4,10 +4,12 @@ import type { BackupClient } from '../proto/cpsbackup';
 import { FastBackupClient } from '../common/wire/fast-service';
 import type { NodeConfig } from '../common/config/node-config';
 import { channelOptions, clientCredentials } from '../common/tls/credentials';
+import { CallsInFlight } from './calls-in-flight';
 
 export function connectToServer(config: NodeConfig): BackupClient {
   const host = config.server.includes(':') && !config.server.startsWith('[') ? `[${config.server}]` : config.server;
-  const client = new FastBackupClient(`${host}:${config.port}`, clientCredentials(config), channelOptions(config));
+  const options: grpc.ClientOptions = { ...channelOptions(config), interceptors: [new CallsInFlight().interceptor] };
+  const client = new FastBackupClient(`${host}:${config.port}`, clientCredentials(config), options);
   closeWhenConnectingTooLong(client, config.networkTimeoutSeconds * 1000);
   return client;
 }

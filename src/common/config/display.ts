@@ -12,7 +12,8 @@ export const SHOWN_PATH_LENGTH = 240;
  */
 const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
-function escapeLineBreaking(text: string): string {
+/** Every control character of `text` as \xNN or \uNNNN, nothing cut: for text bounded elsewhere. */
+export function escapeLineBreaking(text: string): string {
   return text.replace(LINE_BREAKING, (character) => {
     const code = character.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
@@ -27,6 +28,9 @@ function cut(value: string, limit: number): { readonly text: string; readonly is
 
 /** Control characters as \xNN (so the message stays one line), then the first `limit` characters and "…". */
 export function shown(value: string, limit = SHOWN_VALUE_LENGTH): string {
+  // No more UTF-16 units than the limit: no more code points either, and nothing to cut. Most texts;
+  // a List shows every label of every backup through here.
+  if (value.length <= limit) return escapeLineBreaking(value);
   const { text, isCut } = cut(value, limit);
   const escaped = escapeLineBreaking(text);
   return isCut ? `${escaped}…` : escaped;

@@ -184,7 +184,7 @@ async function doList(config: NodeConfig, options: Options, output: Output): Pro
 async function doShow(config: NodeConfig, options: Options, output: Output): Promise<number> {
   const { connectToServer } = await import('../client/connection');
   const { showBackup } = await import('../client/catalog-calls');
-  const { backupJson, entryJson, formatBackupLine, formatBytes, formatEntryLine } = await import('./format');
+  const { backupJson, entryJson, formatBackupLine, formatBytes, formatEntryLine, formatLabels } = await import('./format');
   const client = connectToServer(config);
   try {
     const entries: Record<string, unknown>[] = [];
@@ -192,9 +192,7 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
     await showBackup(client, `${config.server}:${config.port}`, options.show!, options.client ?? '', (backup) => {
       summary = backup;
       if (options.json) return;
-      // Warnings are paths and messages: listed by count here (--json has them), never a raw newline.
-      const labels = Object.entries(backup.labels).map(([key, value]) => (key === 'warnings'
-        ? `warnings=${value.split('\n').length}` : `${key}=${JSON.stringify(value).slice(1, -1)}`)).join(' ');
+      const labels = formatLabels(backup.labels);
       output.out(`${formatBackupLine(backup)}: ${backup.files} files, ${formatBytes(backup.logicalBytes)}${labels ? `; ${labels}` : ''}\n`);
     }, (entry) => {
       if (options.json) entries.push(entryJson(entry));

@@ -2,6 +2,7 @@
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
 import { escapeBytes } from '../common/escape-bytes';
 import { formatBackupId } from '../common/backup-id';
+import { shown } from '../common/config/display';
 
 export { formatBackupId } from '../common/backup-id';
 
@@ -54,7 +55,8 @@ export function formatEntryLine(entry: EntryMeta): string {
   const mode = entry.mode.toString(8).padStart(4, '0');
   const target = entry.type === EntryType.ENTRY_TYPE_SYMLINK ? ` -> ${escapeBytes(entry.linkTarget)}`
     : entry.hardlinkTarget.length > 0 ? ` => ${escapeBytes(entry.hardlinkTarget)}` : '';
-  const owner = `${entry.user || entry.uid}:${entry.group || entry.gid}`;
+  // Names as the client's passwd gave them, restored by name: escaped here, where a line feed would forge a line.
+  const owner = `${entry.user ? shown(entry.user) : entry.uid}:${entry.group ? shown(entry.group) : entry.gid}`;
   return `${entryTypeName(entry.type).padEnd(5)} ${mode} ${owner.padEnd(15)} ${String(entry.size).padStart(12)} ${formatTime(entry.mtimeSec * 1000)} ${escapeBytes(entry.path)}${target}`;
 }
 
@@ -80,4 +82,13 @@ export function backupJson(backup: BackupSummary): Record<string, unknown> {
     deletable: backup.deletable, hostname: backup.hostname, labels: backup.labels,
     isComplete: backup.unreadableFiles === 0, unreadableFiles: backup.unreadableFiles, isProtected: backup.isProtected,
   };
+}
+
+/**
+ * A backup's labels on one line, `key=value` with each escaped (a server before the labels were cleaned
+ * on receipt passes on whatever a client sent); the warnings by count, --json has them.
+ */
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([key, value]) => (key === 'warnings'
+    ? `warnings=${value.split('\n').length}` : `${shown(key, key.length)}=${shown(JSON.stringify(value).slice(1, -1), Number.MAX_SAFE_INTEGER)}`)).join(' ');
 }

@@ -1,8 +1,10 @@
 // Builds the wire's BackupSummary from a catalog record.
 import type { BackupRecord } from '../chunkstore/store';
 import type { BackupSummary } from '../proto/cpsbackup';
+import { shownBackupText } from './received-begin';
 
 export function backupSummaryOf(backup: BackupRecord, deletable: boolean): BackupSummary {
+  const { hostname, labels } = shownBackupText(backup.hostname, backup.labels);
   return {
     backupId: backup.number,
     startedAtMs: backup.startedAt,
@@ -12,10 +14,10 @@ export function backupSummaryOf(backup: BackupRecord, deletable: boolean): Backu
     newBytes: backup.newBytes,
     storedBytes: backup.storedBytes,
     kind: backup.kind,
-    labels: { ...backup.labels },
+    labels,
     // A protected backup is refused by Delete, so it is never offered as deletable.
     deletable: deletable && !backup.isProtected,
-    hostname: backup.hostname,
+    hostname,
     unreadableFiles: backup.unreadableFiles,
     isProtected: backup.isProtected,
   };

@@ -16,6 +16,7 @@ import { CHUNK_HASH_SIZE, CHUNK_LIST_HASHES_PER_MESSAGE, MAX_CHUNK_LIST_HASHES }
 import { checkEntryLimits } from './entry-limits';
 import { LoopYield } from '../common/loop-yield';
 import { receivedAbortReason, receivedWarnings } from './received-text';
+import { receivedBegin } from './received-begin';
 
 
 
@@ -95,9 +96,10 @@ export class UploadSession {
 
   private async begin(begin: Begin): Promise<void> {
     if (this.session !== undefined) throw new ProtocolError('Begin sent twice');
-    this.labels = { ...begin.labels, ...(begin.clientVersion ? { 'client.version': begin.clientVersion } : {}) };
+    const { hostname, labels } = receivedBegin(this.clientName, begin);
+    this.labels = labels;
     this.session = await this.store.beginBackup(this.clientName, {
-      kind: begin.kind, hostname: begin.hostname, labels: this.labels, parentNumber: begin.parentBackupId,
+      kind: begin.kind, hostname, labels, parentNumber: begin.parentBackupId,
     });
     (this.progress as { backupNumber: number }).backupNumber = this.session.number;
   }

@@ -1,0 +1,103 @@
+// Regression (review of client-sent fields): a Begin's hostname, labels and client version reached the
+// catalog as sent, and from it every -l, -s and --json of the client and its restore_clients: a 4 MiB
+// hostname, 100,000 labels, a key holding a line feed that forged a line of -s. The contract of each
+// rule: what our client sends is kept as sent; odd text is escaped; too much is refused, naming the
+// client and the field; a row kept before the rules is shown cleaned, never refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CLIENT_VERSION_LENGTH, HOSTNAME_LENGTH, MAX_LABEL_KEY_BYTES, MAX_LABEL_VALUE_BYTES, MAX_LABELS, MAX_LABELS_BYTES,
+  receivedBegin, receivedLabels, shownBackupText,
+} from '../src/server/received-begin';
+import { ProtocolError } from '../src/common/errors';
+import { BackupKind, type Begin } from '../src/proto/cpsbackup';
+import { formatLabels } from '../src/cli/format';
+import { backupSummaryOf } from '../src/server/backup-summary';
+import type { BackupRecord } from '../src/chunkstore/store';
+
+function begin(fields: Partial<Begin>): Begin {
+  return { hostname: 'node1', kind: BackupKind.BACKUP_KIND_COMPLETE, parentBackupId: 0, labels: {}, clientVersion: '', isScheduled: true, ...fields };
+}
+
+/** What our client sends (uploader.ts, sources/): versions, high-water marks, the dumps' own labels. */
+const HONEST_LABELS: Readonly<Record<string, string>> = {
+  'version.pg': 'psql (PostgreSQL) 16.4 (Debian 16.4-1.pgdg120+1)',
+  'mark.pg.public.orders.updated_at': '2026-11-23 14:30:25.123456+00',
+  'mark.shop.ventes_été.id': '1234567890',
+  'dumps.partial_sources': Array.from({ length: 500 }, (_, index) => `source-${index}`).join(','),
+  'dumps.partial_of': '41',
+  'dumps.started_at': '2026-11-23T14:30:25.000Z',
+  [`mark.my.${'t'.repeat(64)}.${'c'.repeat(64)}`]: '7',
+};
+
+test('an honest Begin is kept exactly as sent, its client version as the label client.version', () => {
+  const kept = receivedBegin('node1', begin({ hostname: 'db-1.example.org', labels: HONEST_LABELS, clientVersion: '0.1.0' }));
+  assert.equal(kept.hostname, 'db-1.example.org');
+  assert.deepEqual(kept.labels, { ...HONEST_LABELS, 'client.version': '0.1.0' });
+});
+
+test('a hostname is escaped and cut at HOSTNAME_LENGTH, never refused', () => {
+  assert.equal(receivedBegin('node1', begin({ hostname: 'web\nnode2 backup ok\u0000' })).hostname, 'web\\x0anode2 backup ok\\x00');
+  const long = receivedBegin('node1', begin({ hostname: 'h'.repeat(4 * 1024 * 1024) })).hostname;
+  assert.equal(long, `${'h'.repeat(HOSTNAME_LENGTH)}…`);
+  assert.equal(receivedBegin('node1', begin({ hostname: 'x'.repeat(HOSTNAME_LENGTH) })).hostname, 'x'.repeat(HOSTNAME_LENGTH), 'a 255-character name is whole');
+});
+
+test('a client version is escaped and cut at CLIENT_VERSION_LENGTH', () => {
+  assert.equal(receivedBegin('node1', begin({ clientVersion: `1.0\u001b[2J${'v'.repeat(10_000)}` })).labels['client.version'],
+    `1.0\\x1b[2J${'v'.repeat(CLIENT_VERSION_LENGTH - 7)}…`);
+});
+
+test('label keys and values are escaped: a line feed, a NUL, an escape sequence, a bidi control', () => {
+  const labels = receivedLabels('node1', { 'version.a\nforged': 'x\u0000y', 'version.b': '\u001b]0;owned\u0007 \u202eevil' });
+  assert.deepEqual(labels, { 'version.a\\x0aforged': 'x\\x00y', 'version.b': '\\x1b]0;owned\\x07 \\u202eevil' });
+});
+
+test('too many labels, a key or value too long, too many bytes in all, or the server\'s own key: refused, naming the client and the field', () => {
+  const refusal = (labels: Record<string, string>, pattern: RegExp): void => {
+    assert.throws(() => receivedLabels('mallory', labels), (error: unknown) => {
+      assert.ok(error instanceof ProtocolError, String(error));
+      assert.match(error.message, /^client "mallory" sent a Begin whose labels /);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  };
+  const many = (count: number): Record<string, string> => Object.fromEntries(Array.from({ length: count }, (_, index) => [`k${index}`, '']));
+  refusal(many(100_000), new RegExp(`number 100000, more than ${MAX_LABELS}`));
+  assert.equal(Object.keys(receivedLabels('node1', many(MAX_LABELS))).length, MAX_LABELS, 'MAX_LABELS labels are kept');
+  refusal({ ['k'.repeat(MAX_LABEL_KEY_BYTES + 1)]: '' }, /hold a key of 1025 bytes/);
+  refusal({ ['é'.repeat(MAX_LABEL_KEY_BYTES / 2 + 1)]: '' }, /hold a key of 1026 bytes/);
+  refusal({ '': 'x' }, /hold a key of 0 bytes/);
+  refusal({ 'version.a\n': 'v'.repeat(MAX_LABEL_VALUE_BYTES + 1) }, /hold a value of 65537 bytes under key version\.a\\x0a,/);
+  const big = Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`k${index}`, 'v'.repeat(MAX_LABEL_VALUE_BYTES - 10)]));
+  refusal(big, new RegExp(`take more than ${MAX_LABELS_BYTES} bytes in all`));
+  refusal({ warnings: '/a: unreadable\n/b: forged' }, /hold the key "warnings", which only the server writes/);
+});
+
+test('a row kept before the rules is shown cleaned and cut, its warnings one a line', () => {
+  const stored = {
+    'version.a\nforged': `x\u0000${'y'.repeat(MAX_LABEL_VALUE_BYTES + 5)}`,
+    warnings: '/a: unreadable\n/b\u001b[2J: unreadable',
+    ...Object.fromEntries(Array.from({ length: MAX_LABELS + 10 }, (_, index) => [`k${index}`, 'v'])),
+  };
+  const shown = shownBackupText(`host\n${'h'.repeat(10_000)}`, { 'version.b': `\u0000${'z'.repeat(MAX_LABEL_VALUE_BYTES * 6 + 10)}`, ...stored });
+  assert.equal(shown.hostname, `host\\x0a${'h'.repeat(HOSTNAME_LENGTH * 6 + 1 - 5)}…`);
+  assert.equal(Object.keys(shown.labels).length, MAX_LABELS);
+  assert.equal(shown.labels['version.a\\x0aforged'], `x\\x00${'y'.repeat(MAX_LABEL_VALUE_BYTES + 5)}`, 'no longer than a row kept now can be');
+  assert.equal(shown.labels['version.b'], `\\x00${'z'.repeat(MAX_LABEL_VALUE_BYTES * 6)}…`);
+  assert.equal(shown.labels.warnings, '/a: unreadable\n/b\\x1b[2J: unreadable');
+  assert.deepEqual(shownBackupText('db-1', HONEST_LABELS), { hostname: 'db-1', labels: HONEST_LABELS }, 'honest rows are shown as kept');
+  // A row kept under the rules is shown as kept, however its escapes lengthened it.
+  const keptNow = receivedBegin('node1', begin({ hostname: '\u0001'.repeat(10_000), labels: { ['\u2028'.repeat(MAX_LABEL_KEY_BYTES / 3)]: '\n'.repeat(MAX_LABEL_VALUE_BYTES) } }));
+  assert.deepEqual(shownBackupText(keptNow.hostname, keptNow.labels), keptNow);
+  // What List, Show, Restore and Upload send of a row: through the same cleaning.
+  const summary = backupSummaryOf({ number: 3, hostname: 'a\nb', labels: { 'k\n': 'v\u0000' }, finishedAt: 1, isProtected: false } as unknown as BackupRecord, true);
+  assert.equal(summary.hostname, 'a\\x0ab');
+  assert.deepEqual(summary.labels, { 'k\\x0a': 'v\\x00' });
+});
+
+test('-s shows each label escaped on its line, even from a server that did not clean them', () => {
+  const line = formatLabels({ 'version.a\nBackup: 0000009 forged': 'v\u2028w\u009b', warnings: 'a\nb' });
+  assert.equal(line, 'version.a\\x0aBackup: 0000009 forged=v\\u2028w\\x9b warnings=2');
+  assert.equal(formatLabels({ 'version.pg': 'psql "16"' }), 'version.pg=psql \\"16\\"', 'values are quoted as before');
+});

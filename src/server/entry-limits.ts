@@ -24,6 +24,13 @@ export const MAX_XATTR_BYTES = maxMessageBytes;
 /** A symlink's target is at most PATH_MAX (4096) bytes on Linux; the bound on paths is far beyond it. */
 export const MAX_LINK_TARGET_BYTES = MAX_ENTRY_PATH_BYTES;
 
+/**
+ * An owner's or group's name. LOGIN_NAME_MAX is 256, but names from a directory (SSSD's
+ * user@domain, an AD userPrincipalName of up to 1024 characters) pass it; restored by name, so never
+ * cut, and shown escaped (cli/format.ts). Beyond this, a name is a way to fill the catalog.
+ */
+export const MAX_OWNER_NAME_BYTES = 4096;
+
 /** Refuses an entry that carries more than any honest client sends; `shown` names it, called only for a refusal. */
 export function checkEntryLimits(meta: EntryMeta, shown: () => string): void {
   const refuse = (what: string): never => {
@@ -32,6 +39,8 @@ export function checkEntryLimits(meta: EntryMeta, shown: () => string): void {
   if (meta.extents.length > 2 * MAX_RECEIVED_EXTENTS) refuse(`${meta.extents.length / 2} extents, more than the ${MAX_RECEIVED_EXTENTS} a file can have`);
   if (meta.linkTarget.length > MAX_LINK_TARGET_BYTES) refuse(`a link target of ${meta.linkTarget.length} bytes, more than ${MAX_LINK_TARGET_BYTES}`);
   if (meta.hardlinkTarget.length > MAX_ENTRY_PATH_BYTES) refuse(`a hard link target of ${meta.hardlinkTarget.length} bytes, more than ${MAX_ENTRY_PATH_BYTES}`);
+  if (isOwnerNameTooLong(meta.user)) refuse(`an owner name of ${Buffer.byteLength(meta.user)} bytes, more than ${MAX_OWNER_NAME_BYTES}`);
+  if (isOwnerNameTooLong(meta.group)) refuse(`a group name of ${Buffer.byteLength(meta.group)} bytes, more than ${MAX_OWNER_NAME_BYTES}`);
   let namesBytes = 0;
   let totalBytes = 0;
   for (const { name, value } of meta.xattrs) {
@@ -44,4 +53,9 @@ export function checkEntryLimits(meta: EntryMeta, shown: () => string): void {
   }
   if (namesBytes > MAX_XATTR_NAMES_BYTES) refuse(`extended attribute names of ${namesBytes} bytes in all, more than ${MAX_XATTR_NAMES_BYTES}`);
   if (totalBytes > MAX_XATTR_BYTES) refuse(`extended attributes of ${totalBytes} bytes in all, more than ${MAX_XATTR_BYTES}`);
+}
+
+/** A UTF-16 unit takes at most 3 bytes in UTF-8: most names are not encoded to be measured (checked for every entry). */
+function isOwnerNameTooLong(name: string): boolean {
+  return name.length * 3 > MAX_OWNER_NAME_BYTES && Buffer.byteLength(name) > MAX_OWNER_NAME_BYTES;
 }

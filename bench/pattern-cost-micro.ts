@@ -56,7 +56,7 @@ async function selectionCost(): Promise<void> {
     return (performance.now() - started) / entries.length;
   };
   const indexStarted = performance.now();
-  const selected = await SelectedPaths.index(named);
+  const selected = await SelectedPaths.index(named, 'bench');
   const indexMs = performance.now() - indexStarted;
   console.log(`restore naming ${namedCount} paths, per entry:`);
   console.log(`  scan of the list (before):  ${time((path) => scanCovers(path, named)).toFixed(3)} ms`);

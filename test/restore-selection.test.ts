@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RestoreSelection } from '../src/server/restore-selection';
-import { SelectedPaths } from '../src/server/selected-paths';
+import { MAX_SELECTED_NAMES, MAX_SELECTED_PATHS, SelectedPaths } from '../src/server/selected-paths';
+import { LimitError } from '../src/common/errors';
+import { MAX_ENTRY_PATH_BYTES } from '../src/common/entry-path';
 import { EntryType } from '../src/proto/cpsbackup';
 import type { StoredEntry } from '../src/chunkstore/store';
 
@@ -28,7 +30,7 @@ test('named paths select themselves and what lies below them, exactly as the sca
     `${odd.toString('latin1')}`, `${odd.toString('latin1')}/z`, '/w\xff']
     .map((path) => Buffer.from(path, 'latin1'));
   for (const list of named) {
-    const selected = await SelectedPaths.index(list);
+    const selected = await SelectedPaths.index(list, 'node1');
     for (const path of paths) {
       assert.equal(selected.covers(path), coveredByScan(path, list), `${JSON.stringify(path.toString('latin1'))} with ${JSON.stringify(list.map((p) => p.toString('latin1')))}`);
     }
@@ -45,7 +47,7 @@ test('an entry costs the same look-ups whether a restore names ten paths or a hu
       return Reflect.get(target, key, receiver) as unknown;
     },
   });
-  const selection = await RestoreSelection.create(counted, undefined);
+  const selection = await RestoreSelection.create(counted, undefined, 'node1');
   const afterIndex = reads;
   assert.ok(afterIndex <= named.length * 2, `building the selection read ${afterIndex} paths`);
   const entries = [entry('/data', EntryType.ENTRY_TYPE_DIRECTORY), entry('/data/named-7'), entry('/data/named-7x'),
@@ -56,15 +58,41 @@ test('an entry costs the same look-ups whether a restore names ten paths or a hu
   assert.deepEqual(sent.map((item) => item.entry.path.toString()), ['/data', '/data/named-7', '/data/named-99999']);
 });
 
-test('indexing the paths of a request that names 300,000 lets the event loop turn', async () => {
-  const named = Array.from({ length: 300_000 }, (_, index) => Buffer.from(`/${index.toString(36)}`));
+test('indexing the paths of a request that names as many as a restore may lets the event loop turn', async () => {
+  const named = Array.from({ length: MAX_SELECTED_PATHS }, (_, index) => Buffer.from(`/${index.toString(36)}`));
   let turns = 0;
   let timer = setImmediate(function tick() { turns++; timer = setImmediate(tick); });
   try {
-    const selected = await SelectedPaths.index(named);
-    assert.ok(selected.covers(Buffer.from('/zz/below')));
+    const selected = await SelectedPaths.index(named, 'node1');
+    assert.ok(selected.covers(Buffer.from(`/${(MAX_SELECTED_PATHS - 1).toString(36)}/below`)));
   } finally {
     clearImmediate(timer);
   }
-  assert.ok(turns > 0, 'the event loop never turned while 300,000 paths were indexed');
+  assert.ok(turns > 0, 'the event loop never turned while the paths were indexed');
+});
+
+// Regression (review of client-sent fields): the paths a restore names were not bounded but by the 4 MiB
+// message: a million short ones made a 280 MB tree, one path of two million one-letter folders 470 MB,
+// each in about 10 s of the server's thread.
+test('a restore naming too many paths, a path longer than any entry\'s or too many folders in all is refused, naming the client', async () => {
+  const refusal = async (paths: Buffer[], pattern: RegExp): Promise<void> => {
+    await assert.rejects(SelectedPaths.index(paths, 'mallory'), (error: unknown) => {
+      assert.ok(error instanceof LimitError, String(error));
+      assert.match(error.message, /^client "mallory" asked to restore /);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  };
+  const million = Array.from({ length: 1_000_000 }, () => Buffer.from('/a'));
+  const startedAt = performance.now();
+  await refusal(million, new RegExp(`1000000 paths, more than the ${MAX_SELECTED_PATHS}`));
+  assert.ok(performance.now() - startedAt < 1000, 'refused before any path is indexed');
+  await refusal([Buffer.from('/a'.repeat(2 * 1024 * 1024))], new RegExp(`a path of 4194304 bytes, longer than any entry's \\(${MAX_ENTRY_PATH_BYTES}\\)`));
+  const deep = Array.from({ length: 64 }, (_, index) => Buffer.from(`/${index}${'/a'.repeat(MAX_ENTRY_PATH_BYTES / 2 - 4)}`));
+  await refusal(deep, new RegExp(`more than ${MAX_SELECTED_NAMES} folders and names in all`));
+  // What a receiver names: a dump per table in one folder, and every root beside them.
+  const honest = [...Array.from({ length: MAX_SELECTED_PATHS - 10 }, (_, index) => Buffer.from(`/var/lib/cpsbackup/work/dumps/pg/table_${index}`)),
+    ...['/etc', '/home', '/srv/www', '/var/lib/cpsbackup/state', Buffer.from('/d').toString().repeat(2000)].map((path) => Buffer.from(path))];
+  const selected = await SelectedPaths.index(honest, 'node1');
+  assert.ok(selected.covers(Buffer.from('/var/lib/cpsbackup/work/dumps/pg/table_42')));
 });

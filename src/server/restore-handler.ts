@@ -33,7 +33,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
       ? new EntryBatcher((batch) => output.write({ message: { $case: 'batch', value: batch } })) : undefined;
     const matcher = restorePatternMatcher(call.request.pathRegex);
     if (matcher !== undefined) releaseSlot = context.patternSlots.claim(caller.name);
-    const selection = await RestoreSelection.create(call.request.paths, matcher);
+    const selection = await RestoreSelection.create(call.request.paths, matcher, caller.name);
     const protocolVersion = call.request.protocolVersion;
     // Indexing a million named paths takes turns: a client gone meanwhile gets no reader lease nor a page matched.
     if (call.cancelled) throw peerGoneError();

@@ -16,9 +16,9 @@ export class RestoreSelection {
 
   private constructor(private readonly selectedPaths: SelectedPaths | undefined, private readonly matcher: PathMatcher | undefined) {}
 
-  /** `matcher` tests the regular expression in a worker thread; the caller closes it. */
-  static async create(paths: readonly Buffer[], matcher: PathMatcher | undefined): Promise<RestoreSelection> {
-    return new RestoreSelection(paths.length === 0 ? undefined : await SelectedPaths.index(paths), matcher);
+  /** `matcher` tests the regular expression in a worker thread; the caller closes it. `clientName`: who asked, for a refusal. */
+  static async create(paths: readonly Buffer[], matcher: PathMatcher | undefined, clientName: string): Promise<RestoreSelection> {
+    return new RestoreSelection(paths.length === 0 ? undefined : await SelectedPaths.index(paths, clientName), matcher);
   }
 
   get isEverything(): boolean {

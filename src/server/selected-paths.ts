@@ -2,6 +2,21 @@
 // one look-up per name in the entry's path, whatever their number (a receiver names every root beside
 // its dumps, and a scan of the whole list per entry let one request hold the server for minutes).
 import { LoopYield } from '../common/loop-yield';
+import { MAX_ENTRY_PATH_BYTES } from '../common/entry-path';
+import { LimitError } from '../common/errors';
+
+/**
+ * Paths one restore may name. A receiver names each dump it loads (one per table or collection for
+ * some sources) and the roots beside them; -i names what --include gives. 4 MiB of short paths made a
+ * million, ~280 MB of this tree and 10 s of indexing.
+ */
+export const MAX_SELECTED_PATHS = 100_000;
+/**
+ * Names in the tree (the folders of all the paths, each counted once): one 4 MiB path of 2 million
+ * one-letter folders made 470 MB of it. Honest paths share their folders: 100,000 dumps in one folder take
+ * as many names and 30 MB.
+ */
+export const MAX_SELECTED_NAMES = 250_000;
 
 const SLASH = 0x2f;
 
@@ -14,6 +29,8 @@ interface NameNode {
 export class SelectedPaths {
   private readonly root: NameNode = { isSelected: false, children: new Map() };
   private isEverything = false;
+  /** Nodes made so far: what the tree costs. */
+  private names = 0;
 
   private constructor() {}
 
@@ -21,11 +38,18 @@ export class SelectedPaths {
    * The tree of the named paths. A request may name a million (4 MiB of short paths): the event loop turns
    * while they are indexed, as it does while entries are read.
    */
-  static async index(paths: readonly Buffer[]): Promise<SelectedPaths> {
+  static async index(paths: readonly Buffer[], clientName: string): Promise<SelectedPaths> {
+    const refuse = (what: string): never => {
+      throw new LimitError(`client "${clientName}" asked to restore ${what}: refused (name fewer, or their folders, or restore everything)`);
+    };
+    if (paths.length > MAX_SELECTED_PATHS) refuse(`${paths.length} paths, more than the ${MAX_SELECTED_PATHS} a restore may name`);
     const selected = new SelectedPaths();
     const loopYield = new LoopYield();
     for (const path of paths) {
+      // No entry has a longer path: a longer one would select nothing, and cost a name per slash.
+      if (path.length > MAX_ENTRY_PATH_BYTES) refuse(`a path of ${path.length} bytes, longer than any entry's (${MAX_ENTRY_PATH_BYTES})`);
       selected.add(path);
+      if (selected.names > MAX_SELECTED_NAMES) refuse(`paths of more than ${MAX_SELECTED_NAMES} folders and names in all`);
       const turn = loopYield.turn();
       if (turn !== undefined) await turn;
     }
@@ -41,6 +65,7 @@ export class SelectedPaths {
       if (child === undefined) {
         child = { isSelected: false, children: new Map() };
         node.children.set(name, child);
+        this.names++;
       }
       node = child;
     }

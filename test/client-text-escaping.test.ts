@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger, LOG_MESSAGE_LENGTH } from '../src/common/logger';
 import { shown, shownLines } from '../src/common/config/display';
-import { ABORT_REASON_LENGTH, MAX_WARNINGS, receivedAbortReason, receivedWarnings } from '../src/server/received-text';
+import { ABORT_REASON_LENGTH, MAX_WARNINGS, WARNING_LENGTH, WARNINGS_LENGTH, receivedAbortReason, receivedWarnings } from '../src/server/received-text';
 import { checkNotification, failureNotification, SUMMARY_LENGTH } from '../src/server/notify/notification';
 import type { CheckReport } from '../src/chunkstore/check';
 import { statusText } from '../src/server/status/status-text';
@@ -41,6 +41,10 @@ test('an abort reason and commit warnings are made safe as they arrive: lines es
   const many = receivedWarnings(Array.from({ length: MAX_WARNINGS + 5 }, (_, index) => `w${index}`));
   assert.equal(many.length, MAX_WARNINGS + 1);
   assert.equal(many.at(-1), '... and 5 more warnings, not kept');
+  // Regression (review of client-sent fields): 1000 warnings of control characters kept 48 MiB, past any List.
+  const escaped = receivedWarnings(Array.from({ length: MAX_WARNINGS }, () => '\u0001'.repeat(WARNING_LENGTH)));
+  assert.ok(escaped.join('\n').length <= WARNINGS_LENGTH + 100, `${escaped.join('\n').length} characters kept`);
+  assert.match(escaped.at(-1)!, /^\.\.\. and \d+ more warnings, not kept$/);
 });
 
 test('notifications: a failure summary is one capped line, its reason keeps lines; a damaged path is escaped', () => {

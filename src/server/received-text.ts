@@ -13,6 +13,11 @@ export const WARNING_LENGTH = 8192;
 export const FAILURE_REASON_LENGTH = 16 * 1024;
 /** Warnings kept per backup; our client sends 100 at most, and the count of unreadable files apart. */
 export const MAX_WARNINGS = 1000;
+/**
+ * Characters of all the warnings kept, escaped: 1000 of 8 KiB are 8 MiB, 48 once escaped, and the warnings
+ * travel in every List and Show of the backup (one message of at most 4 MiB). Our client's 100 take ~10 KiB.
+ */
+export const WARNINGS_LENGTH = 256 * 1024;
 
 /**
  * The reason keeps its line feeds (a dump's stderr follows its exit on the next line); every other
@@ -25,10 +30,17 @@ export function receivedAbortReason(reason: string): string {
 
 /**
  * Warnings are kept joined by line feeds (status/backup-figures.ts splits them): each is one line, so
- * a line feed in one cannot make two, and those past MAX_WARNINGS are counted in a last one.
+ * a line feed in one cannot make two, and those past MAX_WARNINGS or WARNINGS_LENGTH are counted in a last one.
  */
 export function receivedWarnings(warnings: readonly string[]): string[] {
-  const kept = warnings.slice(0, MAX_WARNINGS).map((warning) => shown(warning, WARNING_LENGTH));
+  const kept: string[] = [];
+  let length = 0;
+  for (const warning of warnings.slice(0, MAX_WARNINGS)) {
+    const text = shown(warning, WARNING_LENGTH);
+    length += text.length + 1;
+    if (length > WARNINGS_LENGTH) break;
+    kept.push(text);
+  }
   const leftOut = warnings.length - kept.length;
   return leftOut > 0 ? [...kept, `... and ${leftOut} more warnings, not kept`] : kept;
 }

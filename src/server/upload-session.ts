@@ -44,6 +44,13 @@ interface LinkedWithoutContent {
   readonly xattrs: EntryMeta['xattrs'];
 }
 
+/**
+ * Hashes one ChunkQuery may ask about; our client asks 512 at most (chunk-uploader.ts QUERY_HASHES). The
+ * answer is one catalog look-up per hash in one synchronous transaction: the 131,072 of a 4 MiB query
+ * held the server's thread from every other client for the whole of it.
+ */
+export const MAX_QUERY_HASHES = 16_384;
+
 export class UploadSession {
   private session: BackupSession | undefined;
   private current: OpenFile | undefined;
@@ -222,6 +229,9 @@ export class UploadSession {
 
   /** Which of a client's chunks the store must receive: answered from this client's own knowledge only. */
   private async answer(queryId: number, hashes: Buffer): Promise<void> {
+    if (hashes.length > MAX_QUERY_HASHES * CHUNK_HASH_SIZE) {
+      throw new ProtocolError(`client "${this.clientName}" sent a chunk query of ${Math.floor(hashes.length / CHUNK_HASH_SIZE)} hashes; at most ${MAX_QUERY_HASHES} go in one`);
+    }
     await this.respond({ $case: 'answer', value: { queryId, missing: this.session!.missingChunks(hashes) } });
   }
 

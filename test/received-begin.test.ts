@@ -101,3 +101,8 @@ test('-s shows each label escaped on its line, even from a server that did not c
   assert.equal(line, 'version.a\\x0aBackup: 0000009 forged=v\\u2028w\\x9b warnings=2');
   assert.equal(formatLabels({ 'version.pg': 'psql "16"' }), 'version.pg=psql \\"16\\"', 'values are quoted as before');
 });
+
+test('a Begin of a kind neither complete nor partial is refused, naming the client', () => {
+  assert.throws(() => receivedBegin('mallory', begin({ kind: 7 as BackupKind })), /^ProtocolError: client "mallory" sent a Begin of kind 7, neither complete \(0\) nor partial \(1\): refused$/);
+  assert.equal(receivedBegin('node1', begin({ kind: BackupKind.BACKUP_KIND_PARTIAL })).hostname, 'node1');
+});

@@ -1,6 +1,6 @@
 // What a client's Begin (hostname, labels, client version) becomes before the server keeps it: the
 // catalog row, and every -l, -s and --json that shows it later, to this client and its restore_clients.
-import type { Begin } from '../proto/cpsbackup';
+import { BackupKind, type Begin } from '../proto/cpsbackup';
 import { escapeLineBreaking, shown, shownLines } from '../common/config/display';
 import { ProtocolError } from '../common/errors';
 
@@ -36,6 +36,12 @@ export interface ReceivedBegin {
  * backup, and a backup lost for it would be lost for nothing.
  */
 export function receivedBegin(clientName: string, begin: Begin): ReceivedBegin {
+  // Another number was kept as given, and read differently by each reader: complete for -l and for
+  // retention (with its backup number standing in for the ordinal of complete backups it never got),
+  // not complete for the daemon's missed-run check.
+  if (begin.kind !== BackupKind.BACKUP_KIND_COMPLETE && begin.kind !== BackupKind.BACKUP_KIND_PARTIAL) {
+    throw new ProtocolError(`client "${clientName}" sent a Begin of kind ${begin.kind}, neither complete (0) nor partial (1): refused`);
+  }
   const labels = receivedLabels(clientName, begin.labels);
   if (begin.clientVersion !== '') labels['client.version'] = shown(begin.clientVersion, CLIENT_VERSION_LENGTH);
   return { hostname: shown(begin.hostname, HOSTNAME_LENGTH), labels };

@@ -35,7 +35,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     if (matcher !== undefined) releaseSlot = context.patternSlots.claim(caller.name);
     const selection = await RestoreSelection.create(call.request.paths, matcher, caller.name);
     const protocolVersion = call.request.protocolVersion;
-    // Indexing a million named paths takes turns: a client gone meanwhile gets no reader lease nor a page matched.
+    // Indexing 100,000 named paths takes turns: a client gone meanwhile gets no reader lease nor a page matched.
     if (call.cancelled) throw peerGoneError();
     const reader = context.store.openReader(backup, {
       select: (entries) => selection.select(entries),

@@ -35,8 +35,9 @@ export class SelectedPaths {
   private constructor() {}
 
   /**
-   * The tree of the named paths. A request may name a million (4 MiB of short paths): the event loop turns
-   * while they are indexed, as it does while entries are read.
+   * The tree of the named paths, or a LimitError naming the client past the bounds above. Up to
+   * MAX_SELECTED_PATHS take a second or two: the event loop turns while they are indexed, as it does
+   * while entries are read.
    */
   static async index(paths: readonly Buffer[], clientName: string): Promise<SelectedPaths> {
     const refuse = (what: string): never => {

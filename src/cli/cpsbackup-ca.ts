@@ -6,8 +6,8 @@ import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
 import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../common/tls/ca';
 import { certificateTable, listCertificates } from '../common/tls/ca-list';
-import { revokedSerials, writeRevocationList } from '../common/tls/ca-revocation-index';
-import { revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../common/tls/ca-revoke';
+import { caLockWaitMilliseconds, type CaLockWait } from '../common/tls/ca-lock';
+import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../common/tls/ca-revoke';
 
 const exitUsage = 2;
 const exitFailure = 1;
@@ -35,6 +35,10 @@ function buildProgram(out: Output, err: Output): Command {
       // main() prints commander's errors itself, as one line.
       outputError: () => undefined,
     });
+  // A run that finds another one writing the CA folder says so at once, rather than sit silent while it waits.
+  const lockWait: CaLockWait = {
+    onWait: (holder) => err.write(`cpsbackup-ca: the CA folder is in use by ${holder}: waiting for it (at most ${caLockWaitMilliseconds / 1000} s)\n`),
+  };
 
   program.command('init')
     .allowExcessArguments(false)
@@ -43,7 +47,7 @@ function buildProgram(out: Output, err: Output): Command {
     .option('--cn <name>', 'CA common name', 'cpsbackup CA')
     .option('--days <n>', 'validity in days', positiveInteger, 3650)
     .action(async (options: { dir: string; cn: string; days: number }) => {
-      const files = await initCertificateAuthority(options.dir, { commonName: options.cn, days: options.days });
+      const files = await initCertificateAuthority(options.dir, { commonName: options.cn, days: options.days, lock: lockWait });
       out.write(`wrote ${files.caCert}\nwrote ${files.caKey} (keep it secret, keep it off the backup network)\n` +
         `issued/ will hold a copy of every client certificate issued, so any can be revoked: keep it with ca.key\n` +
         `server.conf and node.conf:\n  ssl_ca = ${files.caCert}\n`);
@@ -57,7 +61,7 @@ function buildProgram(out: Output, err: Output): Command {
     .option('--host <name-or-ip>', 'extra subject alternative name; repeatable', collect, [])
     .option('--days <n>', 'validity in days', positiveInteger, 825)
     .action(async (options: { dir: string; name: string; host: string[]; days: number }) => {
-      const files = await issueServerCertificate(options.dir, options.name, { hosts: options.host, days: options.days });
+      const files = await issueServerCertificate(options.dir, options.name, { hosts: options.host, days: options.days, lock: lockWait });
       out.write(`wrote ${files.cert}\nwrote ${files.key}\nserver.conf:\n` +
         `  ssl_cert = ${files.cert}\n  ssl_key = ${files.key}\n  ssl_ca = ${caFiles(path.resolve(options.dir)).caCert}\n` +
         `node.conf:\n  server = ${options.name}\n`);
@@ -72,7 +76,7 @@ function buildProgram(out: Output, err: Output): Command {
     .option('--days <n>', 'validity in days', positiveInteger, 825)
     .option('--replace', 'revoke every certificate of NAME that is not revoked yet (and move clients/NAME.* aside), then write the new one')
     .action(async (name: string, options: { dir: string; days: number; replace?: boolean }) => {
-      const files = await issueClientCertificate(options.dir, name, { days: options.days, replace: options.replace === true });
+      const files = await issueClientCertificate(options.dir, name, { days: options.days, replace: options.replace === true, lock: lockWait });
       if (files.replaced !== undefined) {
         out.write(files.replaced.revoked.length === 0 ? `nothing to replace: ${name} had no certificate that is not revoked\n` : revocationReport(files.replaced));
       }
@@ -97,9 +101,9 @@ function buildProgram(out: Output, err: Output): Command {
     .action(async (name: string | undefined, options: { dir: string; serial?: string; cert?: string }, command: Command) => {
       const given = [name, options.serial, options.cert].filter((value) => value !== undefined).length;
       if (given !== 1) command.error(`revoke takes exactly one of NAME, --serial HEX or --cert FILE (got ${given})`);
-      const revocation = options.serial !== undefined ? await revokeSerial(options.dir, options.serial)
-        : options.cert !== undefined ? await revokeCertificateFile(options.dir, options.cert)
-          : await revokeClientCertificate(options.dir, name ?? '');
+      const revocation = options.serial !== undefined ? await revokeSerial(options.dir, options.serial, lockWait)
+        : options.cert !== undefined ? await revokeCertificateFile(options.dir, options.cert, lockWait)
+          : await revokeClientCertificate(options.dir, name ?? '', lockWait);
       out.write(revocationReport(revocation) +
         `on the server: copy it to the ssl_crl path of server.conf (default: crl.pem beside ssl_ca), then send SIGHUP\n`);
       // Only by name: after one serial, another certificate of the name may still be live.
@@ -123,8 +127,8 @@ function buildProgram(out: Output, err: Output): Command {
     .description('rewrite crl.pem from the revocations so far (renews its validity; none yet: an empty list)')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
     .action(async (options: { dir: string }) => {
-      const crl = await writeRevocationList(options.dir);
-      out.write(`wrote ${crl} (${(await revokedSerials(options.dir)).length} revoked, valid 3650 days)\nserver.conf:\n  ssl_crl = ${crl}\n`);
+      const { crl, listedCount } = await renewRevocationList(options.dir, lockWait);
+      out.write(`wrote ${crl} (${listedCount} revoked, valid 3650 days)\nserver.conf:\n  ssl_crl = ${crl}\n`);
     });
   return program;
 }

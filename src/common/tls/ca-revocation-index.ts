@@ -61,7 +61,8 @@ export async function revokedSerials(directory: string): Promise<string[]> {
 
 /**
  * Adds the certificates to the index as revoked now (those already revoked stay as they are), in one
- * durable replacement of the file: a crash leaves the index before or after, never half of it.
+ * durable replacement of the file: a crash leaves the index before or after, never half of it. The
+ * caller holds the CA lock (ca-lock.ts): two runs that read the index at once each wrote back only theirs.
  */
 export async function addRevocations(directory: string, entries: readonly RevocationEntry[]): Promise<void> {
   const database = await openDatabase(path.resolve(directory));
@@ -79,7 +80,11 @@ export async function addRevocations(directory: string, entries: readonly Revoca
   await writeDurably(database.index, `${[...kept, ...added].join('\n')}\n`, 0o600, true);
 }
 
-/** Rewrites crl.pem from the index (every revocation so far; none yet gives an empty, valid list). */
+/**
+ * Rewrites crl.pem from the index (every revocation so far; none yet gives an empty, valid list). The
+ * caller holds the CA lock: openssl renames revoked/crlnumber as it goes, and a list written from an
+ * older index must not replace a newer one.
+ */
 export async function writeRevocationList(directory: string, authority = requireAuthority(path.resolve(directory))): Promise<string> {
   const folder = path.resolve(directory);
   const database = await openDatabase(folder);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError, NotFoundError } from '../errors';
 import { isValidClientName } from '../config/client-record';
 import { commonNameOf, readCertificateOfAuthority, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
+import { withCaLock, type CaLockWait } from './ca-lock';
 import { coverageNote, issuedCertificates, issuedFolder, recordCoverage, recordIssued } from './ca-record';
 import { addRevocations, crlFile, revocationDatabase, revokedSerials, serialSpelling, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
 
@@ -32,21 +33,23 @@ export interface ClientCertificates {
   readonly targets: readonly RevocationEntry[];
 }
 
-export async function revokeClientCertificate(directory: string, commonName: string): Promise<Revocation> {
+export async function revokeClientCertificate(directory: string, commonName: string, lock?: CaLockWait): Promise<Revocation> {
   const folder = path.resolve(directory);
   const authority = requireAuthority(folder);
-  const found = await findClientCertificates(folder, authority, commonName);
-  if (found.targets.length === 0) {
-    const caughtUp = await catchUpRevocationList(folder, authority);
-    if (caughtUp !== undefined) return caughtUp;
-    const note = coverageNote(await recordCoverage(folder), commonName);
-    throw new NotFoundError(`no certificate ${clientCertificateFile(folder, commonName)} to revoke, and none for ${commonName} in `
-      + `${issuedFolder(folder)} is unrevoked and unexpired (revoked ones are in ${revocationDatabase(folder).folder})${note === undefined ? '' : `; ${note}`}`);
-  }
-  return revoke(folder, authority, found.targets, commonName);
+  return withCaLock(folder, async () => {
+    const found = await findClientCertificates(folder, authority, commonName);
+    if (found.targets.length === 0) {
+      const caughtUp = await catchUpRevocationList(folder, authority);
+      if (caughtUp !== undefined) return caughtUp;
+      const note = coverageNote(await recordCoverage(folder), commonName);
+      throw new NotFoundError(`no certificate ${clientCertificateFile(folder, commonName)} to revoke, and none for ${commonName} in `
+        + `${issuedFolder(folder)} is unrevoked and unexpired (revoked ones are in ${revocationDatabase(folder).folder})${note === undefined ? '' : `; ${note}`}`);
+    }
+    return revoke(folder, authority, found.targets, commonName);
+  }, lock);
 }
 
-/** Finds what revoking `commonName` revokes; the CA folder's copy is recorded first if the record lacks it. */
+/** Finds what revoking `commonName` revokes; the CA folder's copy is recorded first if the record lacks it. The caller holds the CA lock. */
 export async function findClientCertificates(folder: string, authority: CertificateAuthorityFiles, commonName: string): Promise<ClientCertificates> {
   if (!isValidClientName(commonName)) throw new ConfigError(folder, undefined, `"${commonName}" is not a valid client name`);
   const isRevoked = new Set(await revokedSerials(folder));
@@ -66,12 +69,16 @@ export async function findClientCertificates(folder: string, authority: Certific
 }
 
 /** `hex` as openssl, node or a browser print it (any case, colons, 0x). */
-export async function revokeSerial(directory: string, hex: string): Promise<Revocation> {
+export async function revokeSerial(directory: string, hex: string, lock?: CaLockWait): Promise<Revocation> {
   const folder = path.resolve(directory);
   const authority = requireAuthority(folder);
   const digits = hex.replace(/^0x/i, '').replace(/:/g, '');
   if (!/^[0-9A-Fa-f]{1,40}$/.test(digits)) throw new ConfigError('--serial', undefined, `expected a serial number in hex, got "${hex}"`);
   const serial = serialSpelling(digits);
+  return withCaLock(folder, () => revokeSerialHeld(folder, authority, serial), lock);
+}
+
+async function revokeSerialHeld(folder: string, authority: CertificateAuthorityFiles, serial: string): Promise<Revocation> {
   const already = await alreadyRevoked(folder, authority, serial, `serial ${serial}`);
   if (already !== undefined) return already;
   const recorded = (await issuedCertificates(folder)).find((entry) => entry.serial === serial);
@@ -89,20 +96,29 @@ export async function revokeSerial(directory: string, hex: string): Promise<Revo
 }
 
 /** A certificate from anywhere (a node's copy, a mail): revoked only if this CA signed it, and recorded if the record lacks it. */
-export async function revokeCertificateFile(directory: string, file: string): Promise<Revocation> {
+export async function revokeCertificateFile(directory: string, file: string, lock?: CaLockWait): Promise<Revocation> {
   const folder = path.resolve(directory);
   const authority = requireAuthority(folder);
   const certificate = await readCertificateOfAuthority(path.resolve(file), authority);
   const serial = serialSpelling(certificate.serialNumber);
-  const already = await alreadyRevoked(folder, authority, serial, `${file} (serial ${serial})`);
-  if (already !== undefined) return already;
-  if (!(await issuedCertificates(folder)).some((entry) => entry.serial === serial)) await recordIssued(folder, certificate.toString());
-  return revoke(folder, authority, [{ serial, commonName: commonNameOf(certificate), notAfter: new Date(certificate.validTo) }]);
+  return withCaLock(folder, async () => {
+    const already = await alreadyRevoked(folder, authority, serial, `${file} (serial ${serial})`);
+    if (already !== undefined) return already;
+    if (!(await issuedCertificates(folder)).some((entry) => entry.serial === serial)) await recordIssued(folder, certificate.toString());
+    return revoke(folder, authority, [{ serial, commonName: commonNameOf(certificate), notAfter: new Date(certificate.validTo) }]);
+  }, lock);
+}
+
+/** `cpsbackup-ca crl`: crl.pem written again from the index (renewing its validity), under the CA lock. */
+export async function renewRevocationList(directory: string, lock?: CaLockWait): Promise<{ crl: string; listedCount: number }> {
+  const folder = path.resolve(directory);
+  const authority = requireAuthority(folder);
+  return withCaLock(folder, async () => ({ crl: await writeRevocationList(folder, authority), listedCount: (await revokedSerials(folder)).length }), lock);
 }
 
 /**
  * The index first (durably), then crl.pem, then the CA folder's copies moved to revoked/ with their
- * keys deleted, so a name is free again only once its certificates are revoked.
+ * keys deleted, so a name is free again only once its certificates are revoked. The caller holds the CA lock.
  */
 export async function revoke(folder: string, authority: CertificateAuthorityFiles, targets: readonly RevocationEntry[], namedClient?: string): Promise<Revocation> {
   await addRevocations(folder, targets);

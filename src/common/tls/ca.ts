@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { isValidClientName } from '../config/client-record';
 import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAuthorityFiles } from './ca-authority';
+import { withCaLock, type CaLockWait } from './ca-lock';
 import { beginCompleteRecord, forgetIssued, issuedFolder, recordIssued } from './ca-record';
 import { findClientCertificates, revoke, type Revocation } from './ca-revoke';
 
@@ -32,7 +33,7 @@ const hostNamePattern = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9]
 
 export async function initCertificateAuthority(
   directory: string,
-  options: { commonName?: string; days?: number } = {},
+  options: { commonName?: string; days?: number; lock?: CaLockWait } = {},
 ): Promise<CertificateAuthorityFiles> {
   const commonName = options.commonName ?? 'cpsbackup CA';
   if (!/^[\x20-\x7e]{1,64}$/.test(commonName) || commonName.trim() !== commonName) {
@@ -44,7 +45,9 @@ export async function initCertificateAuthority(
   // Another CA's record left in the folder would have this one revoke serials it never issued.
   refuseExisting([files.caCert, files.caKey, issuedFolder(folder)]);
   await mkdir(folder, { recursive: true });
-  return withWorkFolder(async (work) => {
+  // Checked again under the lock: another init may have made a CA here since.
+  return withCaLock(folder, () => withWorkFolder(async (work) => {
+    refuseExisting([files.caCert, files.caKey, issuedFolder(folder)]);
     const key = await generateKey();
     const keyFile = path.join(work, 'ca.key');
     await writeFile(keyFile, key, { mode: 0o600 });
@@ -54,14 +57,14 @@ export async function initCertificateAuthority(
     await writeOutputs(files.caKey, key, files.caCert, cert);
     await beginCompleteRecord(folder);
     return files;
-  });
+  }), options.lock);
 }
 
 /** Server certificates are not in the record of issued/: the server's revocation list concerns clients. */
 export async function issueServerCertificate(
   directory: string,
   name: string,
-  options: { hosts?: string[]; days?: number } = {},
+  options: { hosts?: string[]; days?: number; lock?: CaLockWait } = {},
 ): Promise<IssuedFiles> {
   if (!hostNamePattern.test(name)) {
     throw new ConfigError(directory, undefined, `server name must be a DNS name, got "${name}"`);
@@ -76,11 +79,13 @@ export async function issueServerCertificate(
   const notBefore = new Date(Date.now() - clockSkewMilliseconds);
   const notAfter = new Date(Date.now() + checkDays(options.days ?? 825) * dayInMilliseconds);
   const authority = requireAuthority(folder);
-  const outputs = { cert: path.join(folder, 'server.pem'), key: path.join(folder, 'server.key') };
-  refuseExisting([outputs.cert, outputs.key]);
-  const signed = await sign(authority, name, serverExtensions(alternativeNames), notBefore, notAfter);
-  await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
-  return outputs;
+  return withCaLock(folder, async () => {
+    const outputs = { cert: path.join(folder, 'server.pem'), key: path.join(folder, 'server.key') };
+    refuseExisting([outputs.cert, outputs.key]);
+    const signed = await sign(authority, name, serverExtensions(alternativeNames), notBefore, notAfter);
+    await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
+    return outputs;
+  }, options.lock);
 }
 
 /**
@@ -95,7 +100,7 @@ export async function issueServerCertificate(
 export async function issueClientCertificate(
   directory: string,
   commonName: string,
-  options: { days?: number; notAfter?: Date; notBefore?: Date; replace?: boolean } = {},
+  options: { days?: number; notAfter?: Date; notBefore?: Date; replace?: boolean; lock?: CaLockWait } = {},
 ): Promise<IssuedClientFiles> {
   if (!isValidClientName(commonName)) {
     throw new ConfigError(directory, undefined,
@@ -108,32 +113,34 @@ export async function issueClientCertificate(
     throw new ConfigError(directory, undefined, 'notBefore must be earlier than notAfter');
   }
   const authority = requireAuthority(folder);
-  const outputs = { cert: path.join(folder, 'clients', `${commonName}.pem`), key: path.join(folder, 'clients', `${commonName}.key`) };
-  const isReplacing = options.replace === true;
-  if (!isReplacing) refuseExisting([outputs.cert, outputs.key], 'revoke it first, or give --replace to revoke it and issue a new one');
-  if (isReplacing && !existsSync(outputs.cert) && existsSync(outputs.key)) {
-    // Checked now, not after the old ones are revoked: the new files could not be written then.
-    throw new ConfigError(outputs.key, undefined, 'is a key without its certificate: move it aside first');
-  }
-  const old = await findClientCertificates(folder, authority, commonName);
-  if (!isReplacing && old.targets.length > 0) {
-    throw new ConfigError(folder, undefined, `${commonName} has a certificate that is not revoked `
-      + `(serial ${old.targets.map((entry) => entry.serial).join(', ')}): give --replace to revoke it and issue a new one in one step, or revoke it first`);
-  }
-  await mkdir(path.join(folder, 'clients'), { recursive: true });
-  const signed = await sign(authority, commonName, clientExtensions, notBefore, notAfter);
-  const record = await recordIssued(folder, signed.cert);
-  let replaced: Revocation | undefined;
-  try {
-    if (isReplacing) replaced = await revoke(folder, authority, old.targets, commonName);
-    refuseExisting([outputs.cert, outputs.key], 'clients/ keeps a copy this CA did not revoke');
-  } catch (error) {
-    // Its key never left this process, so the new certificate can serve no one: the record forgets it.
-    await forgetIssued(record).catch(() => undefined);
-    throw error;
-  }
-  await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
-  return { ...outputs, serial: record.serial, replaced };
+  return withCaLock(folder, async () => {
+    const outputs = { cert: path.join(folder, 'clients', `${commonName}.pem`), key: path.join(folder, 'clients', `${commonName}.key`) };
+    const isReplacing = options.replace === true;
+    if (!isReplacing) refuseExisting([outputs.cert, outputs.key], 'revoke it first, or give --replace to revoke it and issue a new one');
+    if (isReplacing && !existsSync(outputs.cert) && existsSync(outputs.key)) {
+      // Checked now, not after the old ones are revoked: the new files could not be written then.
+      throw new ConfigError(outputs.key, undefined, 'is a key without its certificate: move it aside first');
+    }
+    const old = await findClientCertificates(folder, authority, commonName);
+    if (!isReplacing && old.targets.length > 0) {
+      throw new ConfigError(folder, undefined, `${commonName} has a certificate that is not revoked `
+        + `(serial ${old.targets.map((entry) => entry.serial).join(', ')}): give --replace to revoke it and issue a new one in one step, or revoke it first`);
+    }
+    await mkdir(path.join(folder, 'clients'), { recursive: true });
+    const signed = await sign(authority, commonName, clientExtensions, notBefore, notAfter);
+    const record = await recordIssued(folder, signed.cert);
+    let replaced: Revocation | undefined;
+    try {
+      if (isReplacing) replaced = await revoke(folder, authority, old.targets, commonName);
+      refuseExisting([outputs.cert, outputs.key], 'clients/ keeps a copy this CA did not revoke');
+    } catch (error) {
+      // Its key never left this process, so the new certificate can serve no one: the record forgets it.
+      await forgetIssued(record).catch(() => undefined);
+      throw error;
+    }
+    await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
+    return { ...outputs, serial: record.serial, replaced };
+  }, options.lock);
 }
 
 /** A new key and a certificate for it, in a throw-away folder; nothing is written to the CA folder. */

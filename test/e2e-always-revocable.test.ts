@@ -150,7 +150,7 @@ test('every certificate a CA issued stays revocable after its files are moved or
 
   await t.test('an unknown serial is refused: the record holds every certificate this CA issued', async () => {
     const unknown = await expectCa(['revoke', '--dir', ssl, '--serial', '0123456789ABCDEF'], 2);
-    assert.match(unknown.stderr, /serial 0123456789ABCDEF is not in \S+issued, which holds every certificate this CA issued/);
+    assert.match(unknown.stderr, /serial 0123456789ABCDEF is not in \S+issued, which holds every client certificate this CA issued and every server certificate since cpsbackup-ca records them: check the serial/);
     const two = await expectCa(['revoke', '--dir', ssl, 'node3', '--serial', node4Serial], 2);
     assert.match(two.stderr, /exactly one of NAME, --serial HEX or --cert FILE/);
   });
@@ -162,17 +162,18 @@ test('every certificate a CA issued stays revocable after its files are moved or
     await expectCa(['client', '--dir', ssl, 'node7'], 0);
   });
 
-  await t.test('list shows each certificate with its name, serial, expiry and state', async () => {
+  await t.test('list shows each certificate with its name, kind, serial, expiry and state', async () => {
     const listed = await expectCa(['list', '--dir', ssl], 0);
     const lines = listed.stdout.trimEnd().split('\n');
-    assert.match(lines[0], /^NAME +SERIAL +EXPIRES +STATUS$/);
+    assert.match(lines[0], /^NAME +KIND +SERIAL +EXPIRES +STATUS$/);
     const rows = lines.slice(1).map((line) => line.split(/ {2,}/));
-    const stateOf = (serial: string): string | undefined => rows.find((row) => normalSerial(row[1]) === serial)?.[3];
+    const stateOf = (serial: string): string | undefined => rows.find((row) => normalSerial(row[2]) === serial)?.[4];
     assert.equal(stateOf(oldNode3Serial), 'revoked');
     assert.equal(stateOf(node4Serial), 'revoked');
-    assert.deepEqual(rows.map((row) => row[0]), ['node1', 'node3', 'node3', 'node4', 'node7', 'node7']);
-    assert.ok(rows.every((row) => /^20\d\d-\d\d-\d\d \d\d:\d\d UTC$/.test(row[2])), listed.stdout);
-    assert.deepEqual(rows.map((row) => row[3]), ['revoked', 'revoked', 'revoked', 'revoked', 'expired', 'valid']);
+    assert.deepEqual(rows.map((row) => row[0]), ['localhost', 'node1', 'node3', 'node3', 'node4', 'node7', 'node7']);
+    assert.deepEqual(rows.map((row) => row[1]), ['server', 'client', 'client', 'client', 'client', 'client', 'client']);
+    assert.ok(rows.every((row) => /^20\d\d-\d\d-\d\d \d\d:\d\d UTC$/.test(row[3])), listed.stdout);
+    assert.deepEqual(rows.map((row) => row[4]), ['valid', 'revoked', 'revoked', 'revoked', 'revoked', 'expired', 'valid']);
     const node3Only = await expectCa(['list', '--dir', ssl, 'node3'], 0);
     assert.equal(node3Only.stdout.trimEnd().split('\n').length, 3);
   });
@@ -205,8 +206,8 @@ test('a CA made before the record: revoke NAME still revokes clients/NAME.pem, a
   assert.deepEqual([...crlContents(await readFile(join(ssl, 'crl.pem'))).revokedSerials].sort(), [node5Serial, node6Serial, 'ABCDE'].sort());
 
   const listed = await expectCa(['list', '--dir', ssl], 0);
-  assert.match(listed.stdout, /^\?  +0ABCDE +\? +revoked \(not in the record: issued before it began\)$/m);
-  assert.match(listed.stdout, /^node5 +[0-9A-F]+ +20\d\d-\S+ \S+ UTC +revoked$/m);
+  assert.match(listed.stdout, /^\?  +\?  +0ABCDE +\? +revoked \(not in the record: issued before it began\)$/m);
+  assert.match(listed.stdout, /^node5 +client +[0-9A-F]+ +20\d\d-\S+ \S+ UTC +revoked$/m);
   assert.match(listed.stdout, /\nnote: this CA began its record/);
 });
 

@@ -49,20 +49,20 @@ function buildProgram(out: Output, err: Output): Command {
     .action(async (options: { dir: string; cn: string; days: number }) => {
       const files = await initCertificateAuthority(options.dir, { commonName: options.cn, days: options.days, lock: lockWait });
       out.write(`wrote ${files.caCert}\nwrote ${files.caKey} (keep it secret, keep it off the backup network)\n` +
-        `issued/ will hold a copy of every client certificate issued, so any can be revoked: keep it with ca.key\n` +
+        `issued/ will hold a copy of every certificate issued, so any can be revoked: keep it with ca.key\n` +
         `server.conf and node.conf:\n  ssl_ca = ${files.caCert}\n`);
     });
 
   program.command('server')
     .allowExcessArguments(false)
-    .description('issue server.pem and server.key for the backup server')
+    .description('issue server.pem and server.key for the backup server; a copy of the certificate goes to issued/')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
     .requiredOption('--name <dns-name>', 'server DNS name (also gets DNS:localhost and IP:127.0.0.1)')
     .option('--host <name-or-ip>', 'extra subject alternative name; repeatable', collect, [])
     .option('--days <n>', 'validity in days', positiveInteger, 825)
     .action(async (options: { dir: string; name: string; host: string[]; days: number }) => {
       const files = await issueServerCertificate(options.dir, options.name, { hosts: options.host, days: options.days, lock: lockWait });
-      out.write(`wrote ${files.cert}\nwrote ${files.key}\nserver.conf:\n` +
+      out.write(`wrote ${files.cert} (serial ${files.serial})\nwrote ${files.key}\nserver.conf:\n` +
         `  ssl_cert = ${files.cert}\n  ssl_key = ${files.key}\n  ssl_ca = ${caFiles(path.resolve(options.dir)).caCert}\n` +
         `node.conf:\n  server = ${options.name}\n`);
     });
@@ -96,8 +96,8 @@ function buildProgram(out: Output, err: Output): Command {
       + 'the server refuses them from its next start or SIGHUP')
     .argument('[name]', 'client name (the certificate CN)')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
-    .option('--serial <hex>', 'revoke the one certificate with this serial (as `list` or openssl shows it), even if its file is gone')
-    .option('--cert <file>', 'revoke the certificate in this file (e.g. a node\'s copy); it must be signed by this CA')
+    .option('--serial <hex>', 'revoke the one certificate, client or server, with this serial (as `list` or openssl shows it), even if its file is gone')
+    .option('--cert <file>', 'revoke the certificate in this file (a node\'s copy, a server\'s); it must be signed by this CA')
     .action(async (name: string | undefined, options: { dir: string; serial?: string; cert?: string }, command: Command) => {
       const given = [name, options.serial, options.cert].filter((value) => value !== undefined).length;
       if (given !== 1) command.error(`revoke takes exactly one of NAME, --serial HEX or --cert FILE (got ${given})`);
@@ -113,7 +113,7 @@ function buildProgram(out: Output, err: Output): Command {
 
   program.command('list')
     .allowExcessArguments(false)
-    .description('list the client certificates this CA issued: name, serial, expiry, and whether revoked or expired')
+    .description('list the certificates this CA issued: name, kind (client or server), serial, expiry, and whether revoked or expired')
     .argument('[name]', 'only this client\'s certificates')
     .requiredOption('--dir <folder>', 'certificate folder holding the CA')
     .action(async (name: string | undefined, options: { dir: string }) => {
@@ -135,12 +135,19 @@ function buildProgram(out: Output, err: Output): Command {
 
 function revocationReport(revocation: Revocation): string {
   const lines = revocation.revoked.map((entry) => {
-    const who = entry.commonName ?? 'a certificate not in the record';
+    const who = entry.commonName === undefined ? 'a certificate not in the record'
+      : entry.kind === 'server' ? `the server certificate of ${entry.commonName}` : entry.commonName;
     const where = entry.movedTo !== undefined ? `; its certificate moved to ${entry.movedTo}, its key deleted`
       : entry.isKnown ? '' : ' (revoked as given: check it is the serial you meant)';
     return `revoked ${who} (serial ${entry.serial})${where}\n`;
   });
-  return `${lines.join('')}wrote ${revocation.crl} (${revocation.listedCount} revoked)\n`;
+  // Said where it is done: an operator who revokes a server certificate expects nodes to stop trusting it, and they do not.
+  const servers = revocation.revoked.filter((entry) => entry.kind === 'server').map((entry) => `${entry.commonName ?? '?'} (serial ${entry.serial}, `
+    + `until ${entry.notAfter === undefined ? '?' : `${entry.notAfter.toISOString().slice(0, 16).replace('T', ' ')} UTC`})`);
+  const serverNote = servers.length === 0 ? '' : `note: nodes do not read crl.pem: they go on trusting the server certificate of ${servers.join(', ')} `
+    + 'until it expires. Issue the server a new one with `cpsbackup-ca server`; if its key may have been stolen, only a new CA '
+    + '(and new certificates for the server and every node) stops nodes trusting it\n';
+  return `${lines.join('')}wrote ${revocation.crl} (${revocation.listedCount} revoked)\n${serverNote}`;
 }
 
 /** `argv` holds the user's arguments only (process.argv.slice(2)); returns the exit code. */

@@ -1,12 +1,14 @@
-// What `cpsbackup-ca list` shows: every client certificate the CA issued (its record) with its state,
-// and serials revoked without a recorded certificate (issued before the record began).
+// What `cpsbackup-ca list` shows: every certificate the CA issued, client and server (its record), with
+// its state, and serials revoked without a recorded certificate (issued before the record began).
 import path from 'node:path';
 import { requireAuthority } from './ca-authority';
-import { coverageNote, issuedCertificates, recordCoverage } from './ca-record';
+import { coverageNote, issuedCertificates, recordCoverage, type CertificateKind } from './ca-record';
 import { revocations } from './ca-revocation-index';
 
 export interface ListedCertificate {
   readonly commonName: string | undefined;
+  /** Undefined for a serial revoked without its certificate in the record. */
+  readonly kind: CertificateKind | undefined;
   readonly serial: string;
   readonly notAfter: Date | undefined;
   readonly status: 'valid' | 'expired' | 'revoked';
@@ -24,11 +26,11 @@ export async function listCertificates(directory: string, commonName?: string): 
   const now = Date.now();
   const certificates: ListedCertificate[] = [
     ...recorded.map((entry) => ({
-      commonName: entry.commonName, serial: entry.serial, notAfter: entry.notAfter, isRecorded: true,
+      commonName: entry.commonName, kind: entry.kind, serial: entry.serial, notAfter: entry.notAfter, isRecorded: true,
       status: isRevoked.has(entry.serial) ? 'revoked' as const : entry.notAfter.getTime() <= now ? 'expired' as const : 'valid' as const,
     })),
     ...revoked.filter((entry) => !isRecorded.has(entry.serial))
-      .map((entry) => ({ commonName: entry.commonName, serial: entry.serial, notAfter: entry.notAfter, isRecorded: false, status: 'revoked' as const })),
+      .map((entry) => ({ commonName: entry.commonName, kind: undefined, serial: entry.serial, notAfter: entry.notAfter, isRecorded: false, status: 'revoked' as const })),
   ].filter((entry) => commonName === undefined || entry.commonName === commonName);
   certificates.sort((first, second) => (first.commonName ?? '').localeCompare(second.commonName ?? '')
     || (first.notAfter?.getTime() ?? Infinity) - (second.notAfter?.getTime() ?? Infinity));
@@ -37,8 +39,8 @@ export async function listCertificates(directory: string, commonName?: string): 
 
 /** One line per certificate under a header; columns padded to the widest value. */
 export function certificateTable(certificates: readonly ListedCertificate[]): string {
-  const rows = [['NAME', 'SERIAL', 'EXPIRES', 'STATUS'], ...certificates.map((entry) => [
-    entry.commonName ?? '?', entry.serial,
+  const rows = [['NAME', 'KIND', 'SERIAL', 'EXPIRES', 'STATUS'], ...certificates.map((entry) => [
+    entry.commonName ?? '?', entry.kind ?? '?', entry.serial,
     entry.notAfter === undefined ? '?' : `${entry.notAfter.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     entry.isRecorded ? entry.status : `${entry.status} (not in the record: issued before it began)`,
   ])];

@@ -1,5 +1,5 @@
-// The CA's record of every client certificate it issues: issued/NAME-SERIAL.pem, a copy of each
-// certificate (never a key), so a certificate whose files were moved or deleted can still be revoked.
+// The CA's record of every certificate it issues, client and server: issued/NAME-SERIAL.pem, a copy of
+// each certificate (never a key), so a certificate whose files were moved or deleted can still be revoked.
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
@@ -10,8 +10,14 @@ import { serialSpelling } from './ca-revocation-index';
 import { writeDurably } from './durable-file';
 import { syncPath } from '../sync-path';
 
+/** What a certificate is for, read from its extended key usage: each copy says itself what it is. */
+export type CertificateKind = 'client' | 'server';
+
+const serverAuthUsage = '1.3.6.1.5.5.7.3.1';
+
 export interface IssuedCertificate {
   readonly commonName: string;
+  readonly kind: CertificateKind;
   /** As serialSpelling() gives it. */
   readonly serial: string;
   readonly notAfter: Date;
@@ -100,8 +106,14 @@ export function coverageNote(coverage: RecordCoverage, commonName?: string): str
   return `note: ${when}; ${whose} issued before it are not in it and can be revoked only with --cert FILE or --serial HEX`;
 }
 
+/** Server only when it may serve: a certificate for both, or for neither, is treated as a client's, which revoke NAME reaches. */
+export function kindOf(certificate: X509Certificate): CertificateKind {
+  const usages = certificate.keyUsage ?? [];
+  return usages.includes(serverAuthUsage) && !usages.includes('1.3.6.1.5.5.7.3.2') ? 'server' : 'client';
+}
+
 function issuedEntry(issued: string, certificate: X509Certificate): IssuedCertificate {
   const commonName = commonNameOf(certificate) ?? 'unknown';
   const serial = serialSpelling(certificate.serialNumber);
-  return { commonName, serial, notAfter: new Date(certificate.validTo), file: path.join(issued, `${commonName}-${serial}.pem`) };
+  return { commonName, kind: kindOf(certificate), serial, notAfter: new Date(certificate.validTo), file: path.join(issued, `${commonName}-${serial}.pem`) };
 }

@@ -1,5 +1,5 @@
-// Revokes client certificates: every one ever issued for a name (the record in issued/ and
-// clients/NAME.pem), one by serial, or one given as a file; then rewrites crl.pem.
+// Revokes certificates: every client one ever issued for a name (the record in issued/ and
+// clients/NAME.pem), or any one, client or server, by serial or given as a file; then rewrites crl.pem.
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
@@ -8,11 +8,13 @@ import { ConfigError, NotFoundError } from '../errors';
 import { isValidClientName } from '../config/client-record';
 import { commonNameOf, readCertificateOfAuthority, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
 import { withCaLock, type CaLockWait } from './ca-lock';
-import { coverageNote, issuedCertificates, issuedFolder, recordCoverage, recordIssued } from './ca-record';
+import { coverageNote, issuedCertificates, issuedFolder, recordCoverage, recordIssued, type CertificateKind } from './ca-record';
 import { addRevocations, crlFile, revocationDatabase, revokedSerials, serialSpelling, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
 
 export interface RevokedCertificate extends RevocationEntry {
-  /** Where the CA folder's copy clients/NAME.pem went (its key deleted); undefined when it held none. */
+  /** From the record; undefined for a serial revoked as given. */
+  readonly kind: CertificateKind | undefined;
+  /** Where the CA folder's copy (clients/NAME.pem or server.pem) went, its key deleted; undefined when it held none. */
   readonly movedTo: string | undefined;
   /** False for a serial revoked as given: neither the record nor the CA folder holds its certificate. */
   readonly isKnown: boolean;
@@ -55,8 +57,9 @@ export async function findClientCertificates(folder: string, authority: Certific
   const isRevoked = new Set(await revokedSerials(folder));
   const recorded = await issuedCertificates(folder);
   const now = Date.now();
+  // A server certificate of the same CN is not this client's: revoking it would take the server down.
   const targets: RevocationEntry[] = recorded
-    .filter((entry) => entry.commonName === commonName && !isRevoked.has(entry.serial) && entry.notAfter.getTime() > now)
+    .filter((entry) => entry.kind === 'client' && entry.commonName === commonName && !isRevoked.has(entry.serial) && entry.notAfter.getTime() > now)
     .map(({ serial, notAfter }) => ({ serial, commonName, notAfter }));
   const file = clientCertificateFile(folder, commonName);
   if (existsSync(file)) {
@@ -83,9 +86,16 @@ async function revokeSerialHeld(folder: string, authority: CertificateAuthorityF
   if (already !== undefined) return already;
   const recorded = (await issuedCertificates(folder)).find((entry) => entry.serial === serial);
   if (recorded !== undefined) return revoke(folder, authority, [{ serial, commonName: recorded.commonName, notAfter: recorded.notAfter }]);
+  // Server certificates were recorded only from a later cpsbackup-ca on, even in a record complete for clients.
+  const serverCopy = await readCertificateOfAuthority(serverCertificateFile(folder), authority).catch(() => undefined);
+  if (serverCopy !== undefined && serialSpelling(serverCopy.serialNumber) === serial) {
+    await recordIssued(folder, serverCopy.toString());
+    return revoke(folder, authority, [{ serial, commonName: commonNameOf(serverCopy), notAfter: new Date(serverCopy.validTo) }]);
+  }
   const coverage = await recordCoverage(folder);
   if (coverage.isComplete) {
-    throw new NotFoundError(`serial ${serial} is not in ${issuedFolder(folder)}, which holds every certificate this CA issued: check the serial`);
+    throw new NotFoundError(`serial ${serial} is not in ${issuedFolder(folder)}, which holds every client certificate this CA issued and every `
+      + 'server certificate since cpsbackup-ca records them: check the serial (an older server certificate: revoke --cert FILE)');
   }
   // Issued before the record: its copy may still be in clients/; otherwise it is revoked as given.
   const copy = await clientCopyWithSerial(folder, authority, serial);
@@ -123,14 +133,21 @@ export async function renewRevocationList(directory: string, lock?: CaLockWait):
 export async function revoke(folder: string, authority: CertificateAuthorityFiles, targets: readonly RevocationEntry[], namedClient?: string): Promise<Revocation> {
   await addRevocations(folder, targets);
   const crl = await writeRevocationList(folder, authority);
+  const kinds = new Map((await issuedCertificates(folder)).map((entry) => [entry.serial, entry.kind]));
   const revoked: RevokedCertificate[] = [];
-  for (const target of targets) revoked.push({ ...target, movedTo: await moveAsideIfCopy(folder, target), isKnown: target.notAfter !== undefined });
+  for (const target of targets) {
+    revoked.push({ ...target, kind: kinds.get(target.serial), movedTo: await moveAsideIfCopy(folder, target), isKnown: target.notAfter !== undefined });
+  }
   const note = namedClient === undefined ? undefined : coverageNote(await recordCoverage(folder), namedClient);
   return { revoked, crl, listedCount: (await revokedSerials(folder)).length, note };
 }
 
 export function clientCertificateFile(folder: string, commonName: string): string {
   return path.join(folder, 'clients', `${commonName}.pem`);
+}
+
+export function serverCertificateFile(folder: string): string {
+  return path.join(folder, 'server.pem');
 }
 
 /** For a serial already in the index: crl.pem caught up if it was behind, else a refusal (nothing to do). */
@@ -159,18 +176,28 @@ async function catchUpRevocationList(folder: string, authority: CertificateAutho
   };
 }
 
-/** clients/NAME.pem when it is the revoked certificate: to revoked/NAME-SERIAL.pem, and its key deleted. */
+/**
+ * clients/NAME.pem or server.pem when it is the revoked certificate (the serial decides, whatever the
+ * CN): to revoked/CN-SERIAL.pem, and its key deleted, so `client NAME` or `server` can issue anew.
+ */
 async function moveAsideIfCopy(folder: string, target: RevocationEntry): Promise<string | undefined> {
-  if (target.commonName === undefined || !isValidClientName(target.commonName)) return undefined;
-  const file = clientCertificateFile(folder, target.commonName);
-  if (!existsSync(file) || serialSpelling(new X509Certificate(await readFile(file)).serialNumber) !== target.serial) return undefined;
-  const movedTo = path.join(revocationDatabase(folder).folder, `${target.commonName}-${target.serial}.pem`);
-  await rename(file, movedTo);
-  // The key of a revoked certificate is worthless to its owner and useful to a thief.
-  await unlink(path.join(folder, 'clients', `${target.commonName}.key`)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
-  return movedTo;
+  const copies = [{ cert: serverCertificateFile(folder), key: path.join(folder, 'server.key') }];
+  if (target.commonName !== undefined && isValidClientName(target.commonName)) {
+    copies.push({ cert: clientCertificateFile(folder, target.commonName), key: path.join(folder, 'clients', `${target.commonName}.key`) });
+  }
+  for (const copy of copies) {
+    if (!existsSync(copy.cert)) continue;
+    const certificate = await readFile(copy.cert).then((pem) => new X509Certificate(pem), () => undefined);
+    if (certificate === undefined || serialSpelling(certificate.serialNumber) !== target.serial) continue;
+    const movedTo = path.join(revocationDatabase(folder).folder, `${commonNameOf(certificate) ?? 'unknown'}-${target.serial}.pem`);
+    await rename(copy.cert, movedTo);
+    // The key of a revoked certificate is worthless to its owner and useful to a thief.
+    await unlink(copy.key).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    return movedTo;
+  }
+  return undefined;
 }
 
 async function clientCopyWithSerial(folder: string, authority: CertificateAuthorityFiles, serial: string): Promise<X509Certificate | undefined> {

@@ -1,6 +1,6 @@
 // The backup CA: creates it, and issues EC P-256 server and client certificates signed by it.
 // Drives the openssl CLI; keys go straight to 0600 files and nothing existing is ever overwritten.
-// Every client certificate is recorded in issued/ before it is handed out (ca-record.ts).
+// Every certificate, client and server, is recorded in issued/ before it is handed out (ca-record.ts).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -19,9 +19,12 @@ export interface IssuedFiles {
   readonly key: string;
 }
 
-export interface IssuedClientFiles extends IssuedFiles {
+export interface IssuedServerFiles extends IssuedFiles {
   /** As serialSpelling() gives it. */
   readonly serial: string;
+}
+
+export interface IssuedClientFiles extends IssuedServerFiles {
   /** What --replace revoked; undefined without it. */
   readonly replaced: Revocation | undefined;
 }
@@ -60,12 +63,15 @@ export async function initCertificateAuthority(
   }), options.lock);
 }
 
-/** Server certificates are not in the record of issued/: the server's revocation list concerns clients. */
+/**
+ * Recorded in issued/ like a client's (ca-record.ts tells them apart by extended key usage), so a server
+ * certificate whose files went to the server can still be listed and revoked.
+ */
 export async function issueServerCertificate(
   directory: string,
   name: string,
   options: { hosts?: string[]; days?: number; lock?: CaLockWait } = {},
-): Promise<IssuedFiles> {
+): Promise<IssuedServerFiles> {
   if (!hostNamePattern.test(name)) {
     throw new ConfigError(directory, undefined, `server name must be a DNS name, got "${name}"`);
   }
@@ -83,8 +89,15 @@ export async function issueServerCertificate(
     const outputs = { cert: path.join(folder, 'server.pem'), key: path.join(folder, 'server.key') };
     refuseExisting([outputs.cert, outputs.key]);
     const signed = await sign(authority, name, serverExtensions(alternativeNames), notBefore, notAfter);
-    await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
-    return outputs;
+    const record = await recordIssued(folder, signed.cert);
+    try {
+      await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
+    } catch (error) {
+      // Its key never left this process, so the certificate can serve no one: the record forgets it.
+      await forgetIssued(record).catch(() => undefined);
+      throw error;
+    }
+    return { ...outputs, serial: record.serial };
   }, options.lock);
 }
 

@@ -1,0 +1,95 @@
+// Guards a gap a review found: `cpsbackup-ca server` kept no copy of the server certificate in issued/,
+// so `list` did not show it and `revoke --serial` of it revoked "a certificate not in the record".
+// Proves through the real CLI: a server certificate is recorded (kind server) and listed; `revoke NAME`
+// of a client with the server's CN leaves the server's certificate alone; --serial and --cert revoke it,
+// name it, move server.pem aside so a new one can be issued; and one issued before the record (its
+// copy only in server.pem) is still found by its serial.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runNode, type CommandResult } from './support/sandbox';
+import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
+
+const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
+const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
+
+async function expectCa(args: string[], code = 0): Promise<CommandResult> {
+  const result = await runNode(caCli, args, 120_000);
+  assert.equal(result.code, code, `cpsbackup-ca ${args.join(' ')}:\n${result.stdout}${result.stderr}`);
+  return result;
+}
+
+async function serialOf(file: string): Promise<string> {
+  return normalSerial(new X509Certificate(await readFile(file)).serialNumber);
+}
+
+/** `list` as rows of NAME, KIND, SERIAL (normalSerial), STATUS. */
+async function listed(folder: string): Promise<string[][]> {
+  const lines = (await expectCa(['list', '--dir', folder])).stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^NAME +KIND +SERIAL +EXPIRES +STATUS$/);
+  return lines.slice(1).map((line) => line.split(/ {2,}/)).map((row) => [row[0], row[1], normalSerial(row[2]), row[4]]);
+}
+
+test('server certificates are recorded, listed and revocable by serial or file, never by a client\'s name', { skip: opensslMissing, timeout: 300_000 }, async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-ca-server-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  await expectCa(['init', '--dir', folder]);
+  const issued = await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
+  const serverSerial = await serialOf(join(folder, 'server.pem'));
+  assert.match(issued.stdout, new RegExp(`^wrote \\S+server\\.pem \\(serial 0*${serverSerial}\\)$`, 'm'));
+  assert.deepEqual((await readdir(join(folder, 'issued'))).map((name) => normalSerial(name.slice('backup.lan-'.length, -'.pem'.length))),
+    [serverSerial], 'issued/ holds a copy of the server certificate');
+  // A client may carry the server's CN: `revoke NAME` is about clients and must not take the server down.
+  await expectCa(['client', '--dir', folder, 'backup.lan']);
+  const clientSerial = await serialOf(join(folder, 'clients', 'backup.lan.pem'));
+  assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'valid'], ['backup.lan', 'client', clientSerial, 'valid']]);
+
+  const byName = await expectCa(['revoke', '--dir', folder, 'backup.lan']);
+  assert.match(byName.stdout, new RegExp(`^revoked backup\\.lan \\(serial 0*${clientSerial}\\); its certificate moved to`));
+  assert.ok(existsSync(join(folder, 'server.pem')) && existsSync(join(folder, 'server.key')), 'the server\'s files stay');
+  assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'valid'], ['backup.lan', 'client', clientSerial, 'revoked']]);
+
+  // What the server holds on its own machine, before the CA folder's copy goes.
+  const serverCopy = join(folder, 'server-copy.pem');
+  await copyFile(join(folder, 'server.pem'), serverCopy);
+  const bySerial = await expectCa(['revoke', '--dir', folder, '--serial', serverSerial]);
+  assert.match(bySerial.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${serverSerial}\\); `
+    + `its certificate moved to \\S+revoked/backup\\.lan-0*${serverSerial}\\.pem, its key deleted$`, 'm'));
+  assert.ok(!existsSync(join(folder, 'server.pem')) && !existsSync(join(folder, 'server.key')), 'server.pem moved aside, its key deleted');
+  // Nodes do not check the server's certificate against crl.pem: the operator is told what does.
+  assert.match(bySerial.stdout, new RegExp(`^note: nodes do not read crl\\.pem: they go on trusting the server certificate of backup\\.lan `
+    + `\\(serial 0*${serverSerial}, until 20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\) until it expires\\. .*only a new CA`, 'm'));
+  assert.doesNotMatch(byName.stdout, /nodes do not read/, 'a client\'s revocation needs no such note');
+  assert.ok(crlContents(await readFile(join(folder, 'crl.pem'))).revokedSerials.has(serverSerial), 'crl.pem lists the server certificate');
+  assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'revoked'], ['backup.lan', 'client', clientSerial, 'revoked']]);
+  const again = await expectCa(['revoke', '--dir', folder, '--cert', serverCopy], 2);
+  assert.match(again.stderr, /is already revoked: nothing to do/);
+
+  // A new one can be issued at once; --cert revokes it from the server's copy.
+  await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
+  const renewedSerial = await serialOf(join(folder, 'server.pem'));
+  await copyFile(join(folder, 'server.pem'), serverCopy);
+  const byFile = await expectCa(['revoke', '--dir', folder, '--cert', serverCopy]);
+  assert.match(byFile.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${renewedSerial}\\)`));
+  assert.ok(crlContents(await readFile(join(folder, 'crl.pem'))).revokedSerials.has(renewedSerial));
+});
+
+test('a server certificate issued before the record (only server.pem holds it) is found by its serial', { skip: opensslMissing, timeout: 300_000 }, async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-ca-server-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  await expectCa(['init', '--dir', folder]);
+  await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
+  const serverSerial = await serialOf(join(folder, 'server.pem'));
+  // What an older cpsbackup-ca left: a complete record of clients, without the server's copy.
+  for (const name of await readdir(join(folder, 'issued'))) await rm(join(folder, 'issued', name));
+  const revoked = await expectCa(['revoke', '--dir', folder, '--serial', serverSerial]);
+  assert.match(revoked.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${serverSerial}\\); its certificate moved to`));
+  assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'revoked']]);
+  const unknown = await expectCa(['revoke', '--dir', folder, '--serial', '0ABCDE'], 2);
+  assert.match(unknown.stderr, /serial 0ABCDE is not in \S+issued, which holds every client certificate this CA issued and every server certificate since cpsbackup-ca records them: check the serial \(an older server certificate: revoke --cert FILE\)/);
+});

@@ -32,7 +32,10 @@ export async function listCertificates(directory: string, commonName?: string): 
     ...revoked.filter((entry) => !isRecorded.has(entry.serial))
       .map((entry) => ({ commonName: entry.commonName, kind: undefined, serial: entry.serial, notAfter: entry.notAfter, isRecorded: false, status: 'revoked' as const })),
   ].filter((entry) => commonName === undefined || entry.commonName === commonName);
+  // Kind before expiry: a server and a client of one name issued in the same second would otherwise swap places between runs.
+  const kindOrder = (entry: ListedCertificate): number => (entry.kind === 'server' ? 0 : entry.kind === 'client' ? 1 : 2);
   certificates.sort((first, second) => (first.commonName ?? '').localeCompare(second.commonName ?? '')
+    || kindOrder(first) - kindOrder(second)
     || (first.notAfter?.getTime() ?? Infinity) - (second.notAfter?.getTime() ?? Infinity));
   return { certificates, note: coverageNote(await recordCoverage(folder), commonName) };
 }

@@ -41,9 +41,9 @@ test('server certificates are recorded, listed and revocable by serial or file, 
   await expectCa(['init', '--dir', folder]);
   const issued = await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
   const serverSerial = await serialOf(join(folder, 'server.pem'));
-  assert.match(issued.stdout, new RegExp(`^wrote \\S+server\\.pem \\(serial 0*${serverSerial}\\)$`, 'm'));
   assert.deepEqual((await readdir(join(folder, 'issued'))).map((name) => normalSerial(name.slice('backup.lan-'.length, -'.pem'.length))),
     [serverSerial], 'issued/ holds a copy of the server certificate');
+  assert.match(issued.stdout, new RegExp(`^wrote \\S+server\\.pem \\(serial 0*${serverSerial}\\)$`, 'm'));
   // A client may carry the server's CN: `revoke NAME` is about clients and must not take the server down.
   await expectCa(['client', '--dir', folder, 'backup.lan']);
   const clientSerial = await serialOf(join(folder, 'clients', 'backup.lan.pem'));
@@ -61,10 +61,10 @@ test('server certificates are recorded, listed and revocable by serial or file, 
   assert.match(bySerial.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${serverSerial}\\); `
     + `its certificate moved to \\S+revoked/backup\\.lan-0*${serverSerial}\\.pem, its key deleted$`, 'm'));
   assert.ok(!existsSync(join(folder, 'server.pem')) && !existsSync(join(folder, 'server.key')), 'server.pem moved aside, its key deleted');
-  // Nodes do not check the server's certificate against crl.pem: the operator is told what does.
-  assert.match(bySerial.stdout, new RegExp(`^note: nodes do not read crl\\.pem: they go on trusting the server certificate of backup\\.lan `
-    + `\\(serial 0*${serverSerial}, until 20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\) until it expires\\. .*only a new CA`, 'm'));
-  assert.doesNotMatch(byName.stdout, /nodes do not read/, 'a client\'s revocation needs no such note');
+  // Only nodes given the list (node.conf ssl_crl) check the server's certificate: the operator is told so.
+  assert.match(bySerial.stdout, new RegExp(`^on each node: copy it to the ssl_crl path of node\\.conf; a node without ssl_crl goes on trusting `
+    + `the server certificate of backup\\.lan \\(serial 0*${serverSerial}, until 20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\) until it expires\\. .*only a new CA`, 'm'));
+  assert.doesNotMatch(byName.stdout, /on each node/, 'a client\'s revocation needs no such line');
   assert.ok(crlContents(await readFile(join(folder, 'crl.pem'))).revokedSerials.has(serverSerial), 'crl.pem lists the server certificate');
   assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'revoked'], ['backup.lan', 'client', clientSerial, 'revoked']]);
   const again = await expectCa(['revoke', '--dir', folder, '--cert', serverCopy], 2);

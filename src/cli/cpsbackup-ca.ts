@@ -144,9 +144,10 @@ function revocationReport(revocation: Revocation): string {
   // Said where it is done: an operator who revokes a server certificate expects nodes to stop trusting it, and they do not.
   const servers = revocation.revoked.filter((entry) => entry.kind === 'server').map((entry) => `${entry.commonName ?? '?'} (serial ${entry.serial}, `
     + `until ${entry.notAfter === undefined ? '?' : `${entry.notAfter.toISOString().slice(0, 16).replace('T', ' ')} UTC`})`);
-  const serverNote = servers.length === 0 ? '' : `note: nodes do not read crl.pem: they go on trusting the server certificate of ${servers.join(', ')} `
-    + 'until it expires. Issue the server a new one with `cpsbackup-ca server`; if its key may have been stolen, only a new CA '
-    + '(and new certificates for the server and every node) stops nodes trusting it\n';
+  const serverNote = servers.length === 0 ? '' : `on each node: copy it to the ssl_crl path of node.conf; a node without ssl_crl `
+    + `goes on trusting the server certificate of ${servers.join(', ')} until it expires. Issue the server a new one with `
+    + '`cpsbackup-ca server`; if its key may have been stolen and a node has no ssl_crl, only a new CA (and new certificates '
+    + 'for the server and every node) stops that node trusting it\n';
   return `${lines.join('')}wrote ${revocation.crl} (${revocation.listedCount} revoked)\n${serverNote}`;
 }
 

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { AuthError, BusyError } from '../common/errors';
+import { shown } from '../common/config/display';
 import type { NodeConfig } from '../common/config/node-config';
 import { clientSecureContext } from '../common/tls/credentials';
 import { ServerUnreachableError } from './remote-error';
@@ -19,8 +20,10 @@ const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r
  *   client certificate that fails verification (src/server/transport/mutual-tls-listener.ts).
  * - 'accepted': the server answered HTTP/2; 'unknown': no connection, a handshake that failed, or no answer.
  * - busy: it answered an HTTP/2 GOAWAY saying why (a connection cap: max_connections_per_client).
+ * - revokedServer: the server's certificate is in node.conf's ssl_crl; nothing was sent to it.
  */
-export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown' | { readonly busy: string };
+export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown' | { readonly busy: string }
+  | { readonly revokedServer: { readonly commonName: string | undefined; readonly serial: string } };
 
 const HTTP2_GOAWAY = 7;
 
@@ -41,6 +44,8 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
     let isHandshakeDone = false;
     const socket = tls.connect({
       host: config.server, port: config.port, secureContext: clientSecureContext(config), ALPNProtocols: ['h2'],
+      // Checked below instead, where the server's certificate can still be read to say which one was revoked.
+      rejectUnauthorized: false,
       // Node refuses an IP address as a TLS server name; the certificate is then checked against the address, as grpc-js does.
       servername: config.serverName ?? (isIP(config.server) === 0 ? config.server : undefined),
     });
@@ -53,6 +58,13 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
     };
     const timer = setTimeout(() => finish('unknown'), timeoutMilliseconds);
     socket.once('secureConnect', () => {
+      if (!socket.authorized) {
+        // Never a byte to a server this node does not trust; only a revoked certificate gets its own message.
+        const peer = socket.getPeerCertificate();
+        const isRevoked = String(socket.authorizationError) === 'CERT_REVOKED' && typeof peer.serialNumber === 'string';
+        const commonName = typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined;
+        return finish(isRevoked ? { revokedServer: { commonName, serial: peer.serialNumber.toUpperCase() } } : 'unknown');
+      }
       isHandshakeDone = true;
       socket.write(HTTP2_PREFACE);
     });
@@ -72,6 +84,11 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
 export async function explainConnectionFailure(error: unknown, config: NodeConfig): Promise<unknown> {
   if (!(error instanceof ServerUnreachableError) || !error.mayBeCertificateRefusal) return error;
   const verdict = await probeHandshake(config);
+  if (typeof verdict === 'object' && 'revokedServer' in verdict) {
+    const { commonName, serial } = verdict.revokedServer;
+    return new AuthError(`the server at ${error.serverAddress} presented a revoked certificate (${commonName === undefined ? 'no CN' : `CN ${shown(commonName)}`}, `
+      + `serial ${serial}, listed in ssl_crl ${config.sslCrl ?? '?'}): this node will not talk to it; the server's operator must install a new server certificate`);
+  }
   if (typeof verdict === 'object') return new BusyError(`the server at ${error.serverAddress} refused the connection: ${verdict.busy}`);
   if (verdict !== 'refused') return error;
   return new AuthError(`the server at ${error.serverAddress} refused this client's certificate ${config.sslCert} `

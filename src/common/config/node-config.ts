@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Cron } from 'croner';
 import { ConfigError } from '../errors';
 import { logTargetProblem } from '../log-target';
+import { nodeRevocationList } from '../tls/node-revocation-list';
 import { checkTlsFiles } from '../tls/tls-files';
 import { isValidClientName } from './client-record';
 import { shown, shownPath } from './display';
@@ -41,6 +42,12 @@ export interface NodeConfig {
   readonly sslCert: string;
   readonly sslKey: string;
   readonly sslCa: string;
+  /**
+   * The CA's revocation list the server's certificate is checked against: ssl_crl only, no default beside
+   * ssl_ca (unlike the server's): a node made before it shares no list with the CA, and one found there
+   * unasked could stop every backup the day it expired. Undefined: not checked.
+   */
+  readonly sslCrl: string | undefined;
   readonly storageConfig: string | undefined;
   readonly workDirectory: string;
   readonly stateDirectory: string;
@@ -66,7 +73,7 @@ export interface NodeConfig {
 }
 
 const singleKeys = [
-  'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'network_timeout', 'ssl_cert', 'ssl_key', 'ssl_ca',
+  'server', 'port', 'server_name', 'read_all_fifos', 'chunking', 'ratelimit', 'network_timeout', 'ssl_cert', 'ssl_key', 'ssl_ca', 'ssl_crl',
   'storage_conf', 'work_directory', 'state_directory',
   'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
   ...RECEIVE_FILES_KEYS, ...SCRIPT_KEYS,
@@ -89,6 +96,8 @@ export function loadNodeConfig(file: string): NodeConfig {
     key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
     ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
   });
+  // Read now as the connection will read it: a list that cannot be used is a config error, not a failed backup.
+  nodeRevocationList(config, lastLine(text, 'ssl_crl')?.line);
   return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
 }
 
@@ -110,6 +119,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
   const postprocessLine = lastLine(config, 'postprocess');
   const scheduleReceive = readSchedule(config, 'schedule_receive');
   const includes = allLines(config, 'include');
+  const sslCrlLine = lastLine(config, 'ssl_crl');
   return Object.freeze({
     file,
     server: readHost(file, requiredLine(config, 'server')),
@@ -125,6 +135,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     sslCert: existingFile(file, requiredLine(config, 'ssl_cert')),
     sslKey: existingFile(file, requiredLine(config, 'ssl_key')),
     sslCa: existingFile(file, requiredLine(config, 'ssl_ca')),
+    sslCrl: sslCrlLine === undefined ? undefined : existingFile(file, sslCrlLine),
     storageConfig: readStorageConfig(config),
     workDirectory: workLine === undefined ? '/var/lib/cpsbackup/work' : folderPath(file, workLine),
     stateDirectory: stateLine === undefined ? '/var/lib/cpsbackup/state' : folderPath(file, stateLine),

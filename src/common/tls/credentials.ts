@@ -7,6 +7,7 @@ import type { NodeConfig } from '../config/node-config';
 import { shownPath } from '../config/display';
 import { FileProblem, readRegularFile } from '../config/regular-file';
 import { networkTimeoutPings } from '../network-timeout';
+import { nodeRevocationList } from './node-revocation-list';
 
 /** gRPC messages are bounded; data frames are sized well below this. */
 export const maxMessageBytes = 4 * 1024 * 1024;
@@ -27,15 +28,21 @@ export function trustedCa(config: { file: string; sslCa: string }): Buffer {
   return readPem(config.file, config.sslCa);
 }
 
-/** The node's side of mutual TLS 1.3: its certificate and key, and the CA the server's certificate must chain to. */
+/**
+ * The node's side of mutual TLS 1.3: its certificate and key, the CA the server's certificate must chain
+ * to, and ssl_crl's lists, which OpenSSL then checks the server's certificate against (CERT_REVOKED).
+ */
 export function clientSecureContext(config: NodeConfig): SecureContext {
+  const crl = nodeRevocationList(config);
   return createSecureContext({
     ca: readPem(config.file, config.sslCa),
     cert: readPem(config.file, config.sslCert),
     key: readPem(config.file, config.sslKey),
+    ...(crl === undefined ? {} : { crl }),
     minVersion: 'TLSv1.3',
   });
 }
+
 
 export function clientCredentials(config: NodeConfig): grpc.ChannelCredentials {
   return grpc.credentials.createFromSecureContext(clientSecureContext(config));

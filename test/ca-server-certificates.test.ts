@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runNode, type CommandResult } from './support/sandbox';
@@ -92,4 +92,19 @@ test('a server certificate issued before the record (only server.pem holds it) i
   assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'revoked']]);
   const unknown = await expectCa(['revoke', '--dir', folder, '--serial', '0ABCDE'], 2);
   assert.match(unknown.stderr, /serial 0ABCDE is not in \S+issued, which holds every client certificate this CA issued and every server certificate since cpsbackup-ca records them: check the serial \(an older server certificate: revoke --cert FILE\)/);
+});
+
+test('a server.pem that cannot be parsed does not stop a client\'s revocation halfway', { skip: opensslMissing, timeout: 300_000 }, async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-ca-server-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  await expectCa(['init', '--dir', folder]);
+  await expectCa(['client', 'node1', '--dir', folder]);
+  await writeFile(join(folder, 'server.pem'), '');
+  const serial = await serialOf(join(folder, 'clients', 'node1.pem'));
+  const revoked = await expectCa(['revoke', 'node1', '--dir', folder]);
+  assert.match(revoked.stdout, /revoked/);
+  assert.equal(existsSync(join(folder, 'clients', 'node1.key')), false, 'the revoked certificate\'s key is deleted');
+  assert.equal(existsSync(join(folder, 'clients', 'node1.pem')), false, 'its copy is moved aside');
+  assert.ok(crlContents(await readFile(join(folder, 'crl.pem'))).revokedSerials.has(serial), 'the list names it');
+  await expectCa(['client', 'node1', '--dir', folder]);
 });

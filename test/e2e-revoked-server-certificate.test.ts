@@ -13,6 +13,8 @@ import { Sandbox, runNode } from './support/sandbox';
 import { initCertificateAuthority } from '../src/common/tls/ca';
 import { renewRevocationList } from '../src/common/tls/ca-revoke';
 import { normalSerial } from '../src/server/transport/crl-contents';
+import { nodeRevocationList } from '../src/common/tls/node-revocation-list';
+import { ConfigError } from '../src/common/errors';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -52,6 +54,14 @@ test('a node with ssl_crl refuses a server whose certificate is revoked, and say
   // Without ssl_crl nothing changes: the node does not look for a list of its own accord.
   const withoutList = await list(unchecked);
   assert.equal(withoutList.code, 0, `${withoutList.stdout}${withoutList.stderr}`);
+
+  // A list past its nextUpdate would make OpenSSL refuse every server as "cannot reach": a config error
+  // naming the file and the date instead (checked here at a time past the CA's list, as a node would meet it).
+  const settings = { file: checking, sslCert: join(ssl, 'clients', 'node1.pem'), sslKey: join(ssl, 'clients', 'node1.key'), sslCa: join(ssl, 'ca.pem'), sslCrl: nodeCrl };
+  assert.ok(nodeRevocationList(settings, 9)?.length === 1, 'the current list is taken');
+  assert.throws(() => nodeRevocationList(settings, 9, Date.now() + 20 * 365 * 86_400_000),
+    (error: unknown) => error instanceof ConfigError && /^ssl_crl: \S+node1-crl\.pem expired on 20\d\d-[\d-]+T[\d:.]+Z, so OpenSSL would refuse every server: copy the CA's current crl\.pem there/.test(error.problem)
+      && error.line === 9);
 
   await writeFile(nodeCrl, 'not a list\n');
   const broken = await list(checking);

@@ -187,7 +187,9 @@ async function moveAsideIfCopy(folder: string, target: RevocationEntry): Promise
   }
   for (const copy of copies) {
     if (!existsSync(copy.cert)) continue;
-    const certificate = await readFile(copy.cert).then((pem) => new X509Certificate(pem), () => undefined);
+    // A copy that cannot be read or parsed (an emptied server.pem) is not the revoked one: the revocation
+    // is already written, and must not stop here with its key left behind.
+    const certificate = await readFile(copy.cert).then((pem) => parsedCertificate(pem), () => undefined);
     if (certificate === undefined || serialSpelling(certificate.serialNumber) !== target.serial) continue;
     const movedTo = path.join(revocationDatabase(folder).folder, `${commonNameOf(certificate) ?? 'unknown'}-${target.serial}.pem`);
     await rename(copy.cert, movedTo);
@@ -209,4 +211,12 @@ async function clientCopyWithSerial(folder: string, authority: CertificateAuthor
     if (certificate !== undefined && serialSpelling(certificate.serialNumber) === serial) return certificate;
   }
   return undefined;
+}
+
+function parsedCertificate(pem: Buffer): X509Certificate | undefined {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return undefined;
+  }
 }

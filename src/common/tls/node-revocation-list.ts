@@ -21,9 +21,11 @@ interface NodeRevocationSettings {
 /**
  * ssl_crl's lists, one PEM block each (node:tls reads only the first list of one buffer); undefined
  * without ssl_crl. A list OpenSSL could not use for ssl_ca's CA (none in the file, damaged, another CA's,
- * a bad signature) is a ConfigError naming node.conf and `line`: with it every connection would fail.
+ * a bad signature, past its nextUpdate) is a ConfigError naming node.conf and `line`: with it every
+ * connection would fail, and an expired one failed as "cannot reach the backup server", which the daemon
+ * retried as a network fault night after night. Checked at load and again for each connection's context.
  */
-export function nodeRevocationList(config: NodeRevocationSettings, line?: number): string[] | undefined {
+export function nodeRevocationList(config: NodeRevocationSettings, line?: number, now = Date.now()): string[] | undefined {
   const { file, sslCrl } = config;
   if (sslCrl === undefined) return undefined;
   const refuse = (problem: string): ConfigError => new ConfigError(file, line, `ssl_crl: ${shownPath(sslCrl)} ${problem}`);
@@ -38,12 +40,19 @@ export function nodeRevocationList(config: NodeRevocationSettings, line?: number
   }
   const lists = pem.toString('latin1').match(CRL_BLOCKS) ?? [];
   if (lists.length === 0) throw refuse('holds no PEM revocation list (-----BEGIN X509 CRL-----): copy the CA\'s crl.pem there');
+  let nextUpdate: Date | undefined;
   try {
     createSecureContext({ ca, crl: lists });
-    checkListIssuer({ ...config, sslCrl }, { pem: lists, contents: crlContents(pem) }, ca);
+    const contents = crlContents(pem);
+    checkListIssuer({ ...config, sslCrl }, { pem: lists, contents }, ca);
+    nextUpdate = contents.nextUpdate;
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(file, line, error.problem);
     throw refuse(`cannot be used: ${errorMessage(error)}`);
+  }
+  if (nextUpdate !== undefined && nextUpdate.getTime() < now) {
+    throw refuse(`expired on ${nextUpdate.toISOString()}, so OpenSSL would refuse every server: copy the CA's current crl.pem there `
+      + '(cpsbackup-ca crl writes a new one)');
   }
   return lists;
 }

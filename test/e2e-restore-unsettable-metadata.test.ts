@@ -70,7 +70,7 @@ test('a file whose ACL and xattr the target cannot hold is restored and listed, 
   assert.equal(statSync(join(target, link)).ino, statSync(restored).ino, 'its hard link is made: the file is there');
 });
 
-test('a set-user-ID file whose owner cannot be given is restored without its set-ID bits; a set-group-ID folder keeps its bit', { skip: isRoot ? false : 'giving the file away to another owner needs root' }, async (t) => {
+test('a set-user-ID file whose owner cannot be given is restored without its set-ID bits; a set-group-ID folder keeps its bit where it has its group', { skip: isRoot ? false : 'giving the file away to another owner needs root' }, async (t) => {
   if (!runs('unshare', ['--user', '--map-root-user', 'true'])) {
     t.skip('user namespaces are not available here');
     return;
@@ -83,11 +83,17 @@ test('a set-user-ID file whose owner cannot be given is restored without its set
   writeFileSync(program, '#!/bin/sh\necho runs as its owner\n');
   chownSync(program, 12345, 12345);
   chmodSync(program, 0o6755);
-  // A shared folder: its set-group-ID bit makes new files take its group; it runs nothing as anyone.
+  // A shared folder: its set-group-ID bit makes new files take its group; it runs nothing as anyone. Its
+  // group (0) is the restoring user's, so it has it even though its owner cannot be given: it keeps the bit.
   const shared = join(data, 'shared');
   mkdirSync(shared);
-  chownSync(shared, 12345, 12345);
+  chownSync(shared, 12345, 0);
   chmodSync(shared, 0o2775);
+  // One in a group the restore cannot give: the bit would hand the wrong group to what is made in it.
+  const foreign = join(data, 'foreign');
+  mkdirSync(foreign);
+  chownSync(foreign, 12345, 12345);
+  chmodSync(foreign, 0o2775);
 
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
@@ -106,4 +112,6 @@ test('a set-user-ID file whose owner cannot be given is restored without its set
   assert.match(output, /shared" without some of its metadata: owner: /);
   assert.doesNotMatch(output, /shared" without some of its metadata: [^\n]*set-group-ID/);
   assert.equal(statSync(join(target, shared)).mode & 0o7777, 0o2775, 'the folder keeps its set-group-ID bit');
+  assert.match(output, /foreign" without some of its metadata: owner: [^\n]*set-user-ID and set-group-ID bits left off/);
+  assert.equal(statSync(join(target, foreign)).mode & 0o7777, 0o775, 'a folder in the wrong group loses it');
 });

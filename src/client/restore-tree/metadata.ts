@@ -1,6 +1,6 @@
 // Applies an entry's metadata in the one order that keeps every part: owner first (chown clears
 // setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times last.
-import { chmodAt, chmodFd, chownAt, chownFd } from '../posix/at';
+import { chmodAt, chmodFd, chownAt, chownFd, statAtIfExists } from '../posix/at';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { setTimesAt, setTimesFd } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
@@ -47,10 +47,8 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   const byFd = 'fd' in target;
   const xattrTarget: XattrTarget = byFd ? { fd: target.fd } : { dirfd: target.dirfd, name: target.name };
 
-  if (metadata.owner !== undefined) {
-    const { uid, gid } = owners.localIds(metadata.owner);
-    step('owner', () => (byFd ? chownFd(target.fd, uid, gid) : chownAt(target.dirfd, target.name, uid, gid)));
-  }
+  const ids = metadata.owner === undefined ? undefined : owners.localIds(metadata.owner);
+  if (ids !== undefined) step('owner', () => (byFd ? chownFd(target.fd, ids.uid, ids.gid) : chownAt(target.dirfd, target.name, ids.uid, ids.gid)));
   if (metadata.xattrs !== undefined) {
     const wanted = new Set(metadata.xattrs.map((xattr) => Buffer.from(xattr.name).toString('latin1')));
     const replaces = metadata.replacesXattr ?? ((name: Buffer) => INHERITED_ACLS.has(name.toString('latin1')));
@@ -70,7 +68,11 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   }
   if (metadata.mode !== undefined && !(!byFd && target.isSymlink)) {
     const accessAcl = metadata.xattrs?.find((xattr) => Buffer.from(xattr.name).toString('latin1') === ACL_ACCESS)?.value;
-    const { mode, reasons } = narrowedMode(metadata.mode & 0o7777, new Set(failures.map((failure) => failure.step)), accessAcl, !byFd && target.isFolder);
+    const failedSteps = new Set(failures.map((failure) => failure.step));
+    // Asked only of a folder whose owner failed: one chown sets both ids, so its group may be wrong too.
+    const isFolderInItsGroup = !byFd && target.isFolder && failedSteps.has('owner') && ids !== undefined
+      && statAtIfExists(target.dirfd, target.name)?.gid === ids.gid;
+    const { mode, reasons } = narrowedMode(metadata.mode & 0o7777, failedSteps, accessAcl, isFolderInItsGroup);
     step('mode', () => (byFd ? chmodFd(target.fd, mode) : chmodAt(target.dirfd, target.name, mode)));
     for (const reason of reasons) failures.push({ step: 'mode', error: new Error(reason) });
   }

@@ -18,18 +18,20 @@ export interface NarrowedMode {
 /**
  * - The owner not given (chown refused: NFS root_squash, an id a user namespace does not map): a
  *   file's set-user-ID and set-group-ID bits are left off, as GNU tar does. The program would otherwise
- *   run as whoever owns it now, often root. A folder keeps them: its set-group-ID bit only makes what is
- *   created in it take the folder's group (a shared folder depends on it), and Linux ignores a folder's
- *   set-user-ID bit; neither runs anything as anyone.
+ *   run as whoever owns it now, often root. A folder that has the group the backup gave it anyway (its
+ *   parent's set-group-ID bit, or the restoring user's own group) keeps them: its set-group-ID bit only
+ *   makes what is created in it take that group (a shared folder depends on it), Linux ignores a
+ *   folder's set-user-ID bit, and neither runs anything as anyone. A folder in another group loses them
+ *   like a file: it would hand that wrong group to everything created in it.
  * - The access ACL not set (a target without ACLs: sshfs, NFSv3, vfat, ramfs): with an ACL, the mode's
  *   group bits are the ACL's mask, the most any named user or group gets, not what the owning group had.
  *   They become the owning group's own entry within that mask; the named users and groups lose their
  *   access rather than the whole group gaining it.
  */
-export function narrowedMode(mode: number, failedSteps: ReadonlySet<string>, accessAcl: Buffer | undefined, isFolder = false): NarrowedMode {
+export function narrowedMode(mode: number, failedSteps: ReadonlySet<string>, accessAcl: Buffer | undefined, isFolderInItsGroup = false): NarrowedMode {
   const reasons: string[] = [];
   let narrowed = mode;
-  if (failedSteps.has('owner') && !isFolder && (narrowed & SET_ID_BITS) !== 0) {
+  if (failedSteps.has('owner') && !isFolderInItsGroup && (narrowed & SET_ID_BITS) !== 0) {
     narrowed &= ~SET_ID_BITS;
     reasons.push('set-user-ID and set-group-ID bits left off, as the owner was not set');
   }

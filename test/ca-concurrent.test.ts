@@ -14,12 +14,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runNode, type CommandResult } from './support/sandbox';
-import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
+import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
 import { BusyError } from '../src/common/errors';
-import { initCertificateAuthority, issueClientCertificate } from '../src/common/tls/ca';
-import { issuedCertificates } from '../src/common/tls/ca-record';
-import { revokedSerials } from '../src/common/tls/ca-revocation-index';
-import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
+import { initCertificateAuthority, issueClientCertificate } from '../src/ca/ca';
+import { issuedCertificates } from '../src/ca/ca-record';
+import { revokedSerials } from '../src/ca/ca-revocation-index';
+import { revokeClientCertificate } from '../src/ca/ca-revoke';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -37,7 +37,7 @@ async function caFolder(t: { after(fn: () => Promise<void>): void }): Promise<st
 
 /** Another process holding the CA folder's lock, as a cpsbackup-ca in the middle of its work would. */
 async function lockHolder(folder: string): Promise<{ pid: number; kill(): Promise<void> }> {
-  const script = `require(${JSON.stringify(join(__dirname, '..', 'src', 'common', 'tls', 'ca-lock.js'))})`
+  const script = `require(${JSON.stringify(join(__dirname, '..', 'src', 'ca', 'ca-lock.js'))})`
     + `.withCaLock(${JSON.stringify(folder)}, () => { process.stdout.write('held\\n'); return new Promise(() => setInterval(() => {}, 1000)); });`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolveHeld, reject) => {

@@ -13,7 +13,7 @@ import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runNode, type CommandResult } from './support/sandbox';
-import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
+import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';

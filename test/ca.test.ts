@@ -19,9 +19,9 @@ import { listenWithMutualTls, type AcceptedNames, type MutualTlsListener } from 
 import { RECEIVE_WINDOW_BYTES } from '../src/server/transport/receive-window';
 import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
-import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
-import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
-import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/ca/ca';
+import { revokeClientCertificate } from '../src/ca/ca-revoke';
+import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
 
 /** These tests are about TLS: every certificate the CA signed is a registered client here. */
 const everyName: AcceptedNames = { current: { lookup: () => ({ isAccepted: true }) } };

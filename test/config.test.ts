@@ -11,7 +11,7 @@ import { loadNodeConfig, nodeConfigFromText } from '../src/common/config/node-co
 import { isValidClientName } from '../src/common/config/client-record';
 import { loadClientRegistry } from '../src/server/clients/load-client-registry';
 import type { ClientRegistry } from '../src/server/clients/client-registry';
-import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/ca/ca';
 import { configError } from './support/config-errors';
 import { effectiveQuotas } from '../src/server/quota/quota-rules';
 

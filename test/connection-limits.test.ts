@@ -12,7 +12,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { backupNow, sighupAndWaitFor, waitUntil } from './support/fault-tools';
-import { issueClientCertificate } from '../src/common/tls/ca';
+import { issueClientCertificate } from '../src/ca/ca';
 import { goawayReason } from '../src/client/certificate-refusal';
 
 const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);

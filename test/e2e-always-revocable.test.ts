@@ -13,9 +13,9 @@ import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode, type CommandResult } from './support/sandbox';
 import { sighupAndWaitFor } from './support/fault-tools';
-import { crlContents, normalSerial } from '../src/server/transport/crl-contents';
-import { issueClientCertificate } from '../src/common/tls/ca';
-import { addRevocations } from '../src/common/tls/ca-revocation-index';
+import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
+import { issueClientCertificate } from '../src/ca/ca';
+import { addRevocations } from '../src/ca/ca-revocation-index';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';

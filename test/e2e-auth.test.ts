@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import { initCertificateAuthority, issueClientCertificate } from '../src/common/tls/ca';
+import { initCertificateAuthority, issueClientCertificate } from '../src/ca/ca';
 import { loadNodeConfig } from '../src/common/config/node-config';
 import { connectToServer } from '../src/client/connection';
 import { deleteBackup } from '../src/client/catalog-calls';

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { Sandbox } from './support/sandbox';
 import { sighupAndWaitFor } from './support/fault-tools';
-import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/common/tls/ca';
-import { revokeClientCertificate } from '../src/common/tls/ca-revoke';
-import { normalSerial } from '../src/server/transport/crl-contents';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/ca/ca';
+import { revokeClientCertificate } from '../src/ca/ca-revoke';
+import { normalSerial } from '../src/common/tls/crl-contents';
 
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
 

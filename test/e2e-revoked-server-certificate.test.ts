@@ -10,9 +10,9 @@ import { X509Certificate } from 'node:crypto';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode } from './support/sandbox';
-import { initCertificateAuthority } from '../src/common/tls/ca';
-import { renewRevocationList } from '../src/common/tls/ca-revoke';
-import { normalSerial } from '../src/server/transport/crl-contents';
+import { initCertificateAuthority } from '../src/ca/ca';
+import { renewRevocationList } from '../src/ca/ca-revoke';
+import { normalSerial } from '../src/common/tls/crl-contents';
 import { nodeRevocationList } from '../src/common/tls/node-revocation-list';
 import { ConfigError } from '../src/common/errors';
 

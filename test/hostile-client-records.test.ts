@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
-import { issueClientCertificate } from '../src/common/tls/ca';
+import { issueClientCertificate } from '../src/ca/ca';
 import { assertRestoresExactly, backupNow, reloadClients as reload, waitUntil, type KnownBackup } from './support/fault-tools';
 
 

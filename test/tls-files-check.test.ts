@@ -6,7 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkServerIdentity, type TlsFileSettings } from '../src/server/transport/tls-files-check';
+import { checkServerIdentity } from '../src/server/transport/tls-files-check';
+import type { TlsFileSettings } from '../src/common/tls/ca-certificates';
 import { removeTree } from './support/remove-tree';
 
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';

@@ -4,10 +4,10 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
-import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../common/tls/ca';
-import { certificateTable, listCertificates } from '../common/tls/ca-list';
-import { caLockWaitMilliseconds, type CaLockWait } from '../common/tls/ca-lock';
-import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../common/tls/ca-revoke';
+import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../ca/ca';
+import { certificateTable, listCertificates } from '../ca/ca-list';
+import { caLockWaitMilliseconds, type CaLockWait } from '../ca/ca-lock';
+import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../ca/ca-revoke';
 
 const exitUsage = 2;
 const exitFailure = 1;

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../../src/common/tls/ca';
+import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../../src/ca/ca';
 
 const DIST_CLI = resolve(__dirname, '..', '..', 'src', 'cli');
 

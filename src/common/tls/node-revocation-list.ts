@@ -4,9 +4,8 @@ import { createSecureContext } from 'node:tls';
 import { ConfigError, errorMessage } from '../errors';
 import { shownPath } from '../config/display';
 import { FileProblem, readRegularFile } from '../config/regular-file';
-// The server's own checks of its ssl_crl, the same rules for the same file; they belong in common/tls (a later move).
-import { crlContents } from '../../server/transport/crl-contents';
-import { checkListIssuer } from '../../server/transport/tls-files-check';
+import { crlContents } from './crl-contents';
+import { checkListIssuer } from './ca-certificates';
 
 const CRL_BLOCKS = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
 
@@ -44,7 +43,7 @@ export function nodeRevocationList(config: NodeRevocationSettings, line?: number
   try {
     createSecureContext({ ca, crl: lists });
     const contents = crlContents(pem);
-    checkListIssuer({ ...config, sslCrl }, { pem: lists, contents }, ca);
+    checkListIssuer({ ...config, sslCrl }, { contents }, ca);
     nextUpdate = contents.nextUpdate;
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(file, line, error.problem);

@@ -8,10 +8,11 @@ import { shown, shownPath } from '../../common/config/display';
 import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
-import { normalSerial } from './crl-contents';
+import { normalSerial } from '../../common/tls/crl-contents';
 import { http2ServersOf, widenReceiveWindows } from './receive-window';
 import { RefusalLog } from './refusal-log';
-import { checkListIssuer, checkServerIdentity, describeServerCertificate } from './tls-files-check';
+import { checkListIssuer } from '../../common/tls/ca-certificates';
+import { checkServerIdentity, describeServerCertificate } from './tls-files-check';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
 
 const handshakeTimeoutMilliseconds = 10_000;

@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { shownPath } from '../../common/config/display';
 import { FileProblem, readRegularFile } from '../../common/config/regular-file';
 import { ConfigError, errorMessage } from '../../common/errors';
-import { crlContents, type CrlContents } from './crl-contents';
+import { crlContents, type CrlContents } from '../../common/tls/crl-contents';
 
 export interface RevocationSettings {
   readonly file: string;

@@ -4,11 +4,11 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CorruptError } from '../errors';
+import { CorruptError } from '../common/errors';
 import { commonNameOf } from './ca-authority';
 import { serialSpelling } from './ca-revocation-index';
-import { writeDurably } from './durable-file';
-import { syncPath } from '../sync-path';
+import { writeDurably } from '../common/tls/durable-file';
+import { syncPath } from '../common/sync-path';
 
 /** What a certificate is for, read from its extended key usage: each copy says itself what it is. */
 export type CertificateKind = 'client' | 'server';

@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CorruptError } from '../errors';
+import { CorruptError } from '../common/errors';
 import { openssl, requireAuthority, withWorkFolder } from './ca-authority';
-import { writeDurably } from './durable-file';
+import { writeDurably } from '../common/tls/durable-file';
 
 export interface RevocationEntry {
   /** As serialSpelling() gives it. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BackupError, ConfigError, NotFoundError, errorMessage } from '../errors';
+import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
 
 export interface CertificateAuthorityFiles {
   readonly caCert: string;

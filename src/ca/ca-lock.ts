@@ -2,8 +2,8 @@
 // holds it from its first read to its last write, so no run writes the index or crl.pem from a stale read.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { acquirePidLock } from '../../client/posix/pid-lock';
-import { BusyError } from '../errors';
+import { acquirePidLock } from '../client/posix/pid-lock';
+import { BusyError } from '../common/errors';
 
 /**
  * How a run waits for the lock. It waits rather than fails at once: a CA command holds the lock for a

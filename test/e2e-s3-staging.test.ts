@@ -61,13 +61,13 @@ describe('s3_staging_max bounds the staging folder on a Ceph RGW bucket', { skip
       })();
 
       // A gateway that accepts and never answers: nothing uploads, so the bound must hold the backup back.
-      cluster.freezeGateway();
+      await cluster.freezeGateway();
       const backup = startClient(['-c', configFile, '-e']);
       try {
         await waitUntil(async () => (metricValue(await metrics(), 'cpsbackup_s3_staging_waits') ?? 0) >= 1, 'a backup waiting for staging room', 120_000);
         assert.equal(backup.isRunning(), true, 'the backup waits rather than fails');
       } finally {
-        cluster.thawGateway();
+        await cluster.thawGateway();
       }
       const result = await backup.result;
       assert.equal(result.code, 0, result.stdout + result.stderr);

@@ -114,7 +114,7 @@ describe('S3Backend faults on Ceph RGW', { skip }, () => {
     const content = testBytes('frozen', 100_000);
     try {
       await backend.putPack(name, await stage(staging.folder, content));
-      cluster.freezeGateway();
+      await cluster.freezeGateway();
       try {
         await assert.rejects(backend.readRange(name, 0, 1000), (error: unknown) => {
           assert.ok(error instanceof S3RequestError, String(error));
@@ -122,7 +122,7 @@ describe('S3Backend faults on Ceph RGW', { skip }, () => {
           return true;
         });
       } finally {
-        cluster.thawGateway();
+        await cluster.thawGateway();
       }
       assert.equal(retries.filter((event) => event.type === 'retry').length, 1);
       assert.deepEqual(await backend.readRange(name, 0, content.length), content);

@@ -22,9 +22,13 @@ export interface CephCluster {
   gatewayPid(): number | undefined;
   /** SIGKILLs radosgw and waits until the process is gone. */
   killGateway(): Promise<void>;
-  /** SIGSTOP / SIGCONT radosgw: a gateway that accepts connections and never answers. */
-  freezeGateway(): void;
-  thawGateway(): void;
+  /**
+   * SIGSTOP / SIGCONT radosgw: a gateway that accepts connections and never answers. Resolves once the
+   * kernel shows the process stopped (or running again); throws when no radosgw runs, so a fault test
+   * can never pass because its fault was not made (a freeze that found no pid was a silent no-op).
+   */
+  freezeGateway(): Promise<void>;
+  thawGateway(): Promise<void>;
   /** Starts radosgw again (on the same port) and waits until it answers HTTP. */
   startGateway(): Promise<void>;
   stop(): Promise<void>;
@@ -114,19 +118,31 @@ async function startCephOnce(): Promise<CephCluster> {
       process.kill(pid, 'SIGKILL');
       while (daemonPid(folder, 'client.rgw.gw', 'radosgw') === pid) await new Promise((done) => setTimeout(done, 50));
     },
-    freezeGateway: () => {
-      const pid = gatewayPid();
-      if (pid !== undefined) process.kill(pid, 'SIGSTOP');
-    },
-    thawGateway: () => {
-      const pid = gatewayPid();
-      if (pid !== undefined) process.kill(pid, 'SIGCONT');
-    },
+    freezeGateway: () => signalGateway(folder, 'SIGSTOP', (state) => state === 'T'),
+    thawGateway: () => signalGateway(folder, 'SIGCONT', (state) => state !== 'T'),
     startGateway: async () => {
       await start();
     },
     stop,
   };
+}
+
+/** Sends radosgw `signal` and waits (5 s at most) until /proc shows the state `isDone` wants. */
+async function signalGateway(folder: string, signal: 'SIGSTOP' | 'SIGCONT', isDone: (state: string | undefined) => boolean): Promise<void> {
+  const pid = daemonPid(folder, 'client.rgw.gw', 'radosgw');
+  if (pid === undefined) throw new Error(`no running radosgw in ${folder}/run/client.rgw.gw.pid: cannot send it ${signal}`);
+  process.kill(pid, signal);
+  for (const deadline = Date.now() + 5000; !isDone(processState(pid)); await new Promise((done) => setTimeout(done, 20))) {
+    if (Date.now() > deadline) throw new Error(`radosgw ${pid} is in state ${processState(pid) ?? 'gone'} 5 s after ${signal}`);
+  }
+}
+
+function processState(pid: number): string | undefined {
+  try {
+    return /\) (\w) /.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function daemonPid(folder: string, name: string, program: string): number | undefined {

@@ -45,6 +45,11 @@ export async function readCertificateOfAuthority(file: string, authority: Certif
   return certificate;
 }
 
+/** A time as the CA tool prints it: "2026-12-05 16:40 UTC". */
+export function minuteUtc(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 /** The CN of a certificate's subject; undefined when it has none. */
 export function commonNameOf(certificate: X509Certificate): string | undefined {
   return certificate.subject.split('\n').find((part) => part.startsWith('CN='))?.slice('CN='.length);

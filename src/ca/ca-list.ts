@@ -1,7 +1,7 @@
 // What `cpsbackup-ca list` shows: every certificate the CA issued, client and server (its record), with
 // its state, and serials revoked without a recorded certificate (issued before the record began).
 import path from 'node:path';
-import { requireAuthority } from './ca-authority';
+import { minuteUtc, requireAuthority } from './ca-authority';
 import { coverageNote, issuedCertificates, recordCoverage, type CertificateKind } from './ca-record';
 import { revocations } from './ca-revocation-index';
 
@@ -44,7 +44,7 @@ export async function listCertificates(directory: string, commonName?: string): 
 export function certificateTable(certificates: readonly ListedCertificate[]): string {
   const rows = [['NAME', 'KIND', 'SERIAL', 'EXPIRES', 'STATUS'], ...certificates.map((entry) => [
     entry.commonName ?? '?', entry.kind ?? '?', entry.serial,
-    entry.notAfter === undefined ? '?' : `${entry.notAfter.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    entry.notAfter === undefined ? '?' : minuteUtc(entry.notAfter),
     entry.isRecorded ? entry.status : `${entry.status} (not in the record: issued before it began)`,
   ])];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));

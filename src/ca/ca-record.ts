@@ -5,15 +5,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CorruptError } from '../common/errors';
-import { commonNameOf } from './ca-authority';
+import { commonNameOf, minuteUtc } from './ca-authority';
 import { serialSpelling } from './ca-revocation-index';
-import { writeDurably } from '../common/tls/durable-file';
+import { writeDurably } from './durable-file';
 import { syncPath } from '../common/sync-path';
 
 /** What a certificate is for, read from its extended key usage: each copy says itself what it is. */
 export type CertificateKind = 'client' | 'server';
 
 const serverAuthUsage = '1.3.6.1.5.5.7.3.1';
+const clientAuthUsage = '1.3.6.1.5.5.7.3.2';
 
 export interface IssuedCertificate {
   readonly commonName: string;
@@ -101,7 +102,7 @@ export async function recordCoverage(folder: string): Promise<RecordCoverage> {
 export function coverageNote(coverage: RecordCoverage, commonName?: string): string | undefined {
   if (coverage.isComplete) return undefined;
   const when = coverage.since === undefined ? 'this CA was made by an older cpsbackup-ca and keeps no record of issued certificates yet'
-    : `this CA began its record of issued certificates (issued/) on ${coverage.since.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    : `this CA began its record of issued certificates (issued/) on ${minuteUtc(coverage.since)}`;
   const whose = commonName === undefined ? 'certificates' : `certificates for ${commonName}`;
   return `note: ${when}; ${whose} issued before it are not in it and can be revoked only with --cert FILE or --serial HEX`;
 }
@@ -109,7 +110,7 @@ export function coverageNote(coverage: RecordCoverage, commonName?: string): str
 /** Server only when it may serve: a certificate for both, or for neither, is treated as a client's, which revoke NAME reaches. */
 export function kindOf(certificate: X509Certificate): CertificateKind {
   const usages = certificate.keyUsage ?? [];
-  return usages.includes(serverAuthUsage) && !usages.includes('1.3.6.1.5.5.7.3.2') ? 'server' : 'client';
+  return usages.includes(serverAuthUsage) && !usages.includes(clientAuthUsage) ? 'server' : 'client';
 }
 
 function issuedEntry(issued: string, certificate: X509Certificate): IssuedCertificate {

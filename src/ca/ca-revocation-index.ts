@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CorruptError } from '../common/errors';
 import { openssl, requireAuthority, withWorkFolder } from './ca-authority';
-import { writeDurably } from '../common/tls/durable-file';
+import { writeDurably } from './durable-file';
 
 export interface RevocationEntry {
   /** As serialSpelling() gives it. */

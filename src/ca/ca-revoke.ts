@@ -2,7 +2,7 @@
 // clients/NAME.pem), or any one, client or server, by serial or given as a file; then rewrites crl.pem.
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, NotFoundError } from '../common/errors';
 import { isValidClientName } from '../common/config/client-record';
@@ -136,7 +136,7 @@ export async function revoke(folder: string, authority: CertificateAuthorityFile
   const kinds = new Map((await issuedCertificates(folder)).map((entry) => [entry.serial, entry.kind]));
   const revoked: RevokedCertificate[] = [];
   for (const target of targets) {
-    revoked.push({ ...target, kind: kinds.get(target.serial), movedTo: await moveAsideIfCopy(folder, target), isKnown: target.notAfter !== undefined });
+    revoked.push({ ...target, kind: kinds.get(target.serial), movedTo: await moveAsideIfCopy(folder, authority, target), isKnown: target.notAfter !== undefined });
   }
   const note = namedClient === undefined ? undefined : coverageNote(await recordCoverage(folder), namedClient);
   return { revoked, crl, listedCount: (await revokedSerials(folder)).length, note };
@@ -180,16 +180,15 @@ async function catchUpRevocationList(folder: string, authority: CertificateAutho
  * clients/NAME.pem or server.pem when it is the revoked certificate (the serial decides, whatever the
  * CN): to revoked/CN-SERIAL.pem, and its key deleted, so `client NAME` or `server` can issue anew.
  */
-async function moveAsideIfCopy(folder: string, target: RevocationEntry): Promise<string | undefined> {
+async function moveAsideIfCopy(folder: string, authority: CertificateAuthorityFiles, target: RevocationEntry): Promise<string | undefined> {
   const copies = [{ cert: serverCertificateFile(folder), key: path.join(folder, 'server.key') }];
   if (target.commonName !== undefined && isValidClientName(target.commonName)) {
     copies.push({ cert: clientCertificateFile(folder, target.commonName), key: path.join(folder, 'clients', `${target.commonName}.key`) });
   }
   for (const copy of copies) {
-    if (!existsSync(copy.cert)) continue;
-    // A copy that cannot be read or parsed (an emptied server.pem) is not the revoked one: the revocation
-    // is already written, and must not stop here with its key left behind.
-    const certificate = await readFile(copy.cert).then((pem) => parsedCertificate(pem), () => undefined);
+    // A copy that is missing, cannot be parsed (an emptied server.pem) or is another CA's is not the revoked
+    // one: the revocation is already written, and must not stop here with its key left behind.
+    const certificate = await readCertificateOfAuthority(copy.cert, authority).catch(() => undefined);
     if (certificate === undefined || serialSpelling(certificate.serialNumber) !== target.serial) continue;
     const movedTo = path.join(revocationDatabase(folder).folder, `${commonNameOf(certificate) ?? 'unknown'}-${target.serial}.pem`);
     await rename(copy.cert, movedTo);
@@ -211,12 +210,4 @@ async function clientCopyWithSerial(folder: string, authority: CertificateAuthor
     if (certificate !== undefined && serialSpelling(certificate.serialNumber) === serial) return certificate;
   }
   return undefined;
-}
-
-function parsedCertificate(pem: Buffer): X509Certificate | undefined {
-  try {
-    return new X509Certificate(pem);
-  } catch {
-    return undefined;
-  }
 }

@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
 import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../ca/ca';
+import { minuteUtc } from '../ca/ca-authority';
 import { certificateTable, listCertificates } from '../ca/ca-list';
 import { caLockWaitMilliseconds, type CaLockWait } from '../ca/ca-lock';
 import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../ca/ca-revoke';
@@ -143,7 +144,7 @@ function revocationReport(revocation: Revocation): string {
   });
   // Said where it is done: an operator who revokes a server certificate expects nodes to stop trusting it, and they do not.
   const servers = revocation.revoked.filter((entry) => entry.kind === 'server').map((entry) => `${entry.commonName ?? '?'} (serial ${entry.serial}, `
-    + `until ${entry.notAfter === undefined ? '?' : `${entry.notAfter.toISOString().slice(0, 16).replace('T', ' ')} UTC`})`);
+    + `until ${entry.notAfter === undefined ? '?' : minuteUtc(entry.notAfter)})`);
   const serverNote = servers.length === 0 ? '' : `on each node: copy it to the ssl_crl path of node.conf; a node without ssl_crl `
     + `goes on trusting the server certificate of ${servers.join(', ')} until it expires. Issue the server a new one with `
     + '`cpsbackup-ca server`; if its key may have been stolen and a node has no ssl_crl, only a new CA (and new certificates '

@@ -2,7 +2,7 @@
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
 import { escapeBytes } from '../common/escape-bytes';
 import { formatBackupId } from '../common/backup-id';
-import { shown } from '../common/config/display';
+import { escapeLineBreaking, shown } from '../common/config/display';
 
 export { formatBackupId } from '../common/backup-id';
 
@@ -90,5 +90,5 @@ export function backupJson(backup: BackupSummary): Record<string, unknown> {
  */
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
   return Object.entries(labels).map(([key, value]) => (key === 'warnings'
-    ? `warnings=${value.split('\n').length}` : `${shown(key, key.length)}=${shown(JSON.stringify(value).slice(1, -1), Number.MAX_SAFE_INTEGER)}`)).join(' ');
+    ? `warnings=${value.split('\n').length}` : `${escapeLineBreaking(key)}=${escapeLineBreaking(JSON.stringify(value).slice(1, -1))}`)).join(' ');
 }

@@ -6,6 +6,7 @@ import { AuthError, BusyError } from '../common/errors';
 import { shown } from '../common/config/display';
 import type { NodeConfig } from '../common/config/node-config';
 import { clientSecureContext } from '../common/tls/credentials';
+import { normalSerial } from '../common/tls/crl-contents';
 import { ServerUnreachableError } from './remote-error';
 
 /** Long enough for a loaded server to answer a handshake; only paid after a connection already failed. */
@@ -63,7 +64,7 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
         const peer = socket.getPeerCertificate();
         const isRevoked = String(socket.authorizationError) === 'CERT_REVOKED' && typeof peer.serialNumber === 'string';
         const commonName = typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined;
-        return finish(isRevoked ? { revokedServer: { commonName, serial: peer.serialNumber.toUpperCase() } } : 'unknown');
+        return finish(isRevoked ? { revokedServer: { commonName, serial: normalSerial(peer.serialNumber) } } : 'unknown');
       }
       isHandshakeDone = true;
       socket.write(HTTP2_PREFACE);

@@ -72,17 +72,11 @@ export function receivedLabels(clientName: string, received: Readonly<Record<str
     if (SERVER_LABELS.has(key)) refuse(`hold the key "${key}", which only the server writes`);
     totalBytes += keyBytes + valueBytes;
     if (totalBytes > MAX_LABELS_BYTES) refuse(`take more than ${MAX_LABELS_BYTES} bytes in all`);
-    labels[shownLabelText(key)] = shownLabelText(value);
+    // Escaped, never cut (the limits above bound them): our client's labels hold no control character,
+    // so they are kept as sent, and the client reads them back intact.
+    labels[escapeLineBreaking(key)] = escapeLineBreaking(value);
   }
   return labels;
-}
-
-/**
- * A label's key or value as kept and shown: control characters escaped, nothing cut (the limits above
- * bound it). Our client's labels hold none, so they are kept as sent, and the client reads them back intact.
- */
-export function shownLabelText(text: string): string {
-  return escapeLineBreaking(text);
 }
 
 /**

@@ -43,7 +43,6 @@ export function clientSecureContext(config: NodeConfig): SecureContext {
   });
 }
 
-
 export function clientCredentials(config: NodeConfig): grpc.ChannelCredentials {
   return grpc.credentials.createFromSecureContext(clientSecureContext(config));
 }

@@ -37,8 +37,8 @@ export interface MutualTlsListener {
   readonly port: number;
   /**
    * Rereads the server's certificate, key and CA, and the revocation list, for the next handshakes, and
-   * closes open connections the list revokes or whose client record is gone (read it first: names.current). Each part that is unusable keeps its previous state (the
-   * reason logged); false when any part was kept.
+   * closes open connections the list revokes or whose client record is gone (read it first: names.current).
+   * Each part that is unusable keeps its previous state (the reason logged); false when any part was kept.
    */
   reload(): boolean;
   /** The certificate, key and CA in force (the status port serves the same certificate). */

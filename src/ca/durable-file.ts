@@ -2,8 +2,8 @@
 // the caller goes on: a certificate handed out must never be missing from the record of issued ones.
 import { link, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors';
-import { syncPath } from '../sync-path';
+import { ConfigError } from '../common/errors';
+import { syncPath } from '../common/sync-path';
 
 /**
  * Temporary file beside the target (mode set whatever the umask), fsync, then into place and an

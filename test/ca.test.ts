@@ -21,6 +21,7 @@ import { silentLogger } from '../src/common/logger';
 import { peerCommonName } from '../src/common/tls/peer';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/ca/ca';
 import { revokeClientCertificate } from '../src/ca/ca-revoke';
+import { addRevocations, revokedSerials, writeRevocationList } from '../src/ca/ca-revocation-index';
 import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
 
 /** These tests are about TLS: every certificate the CA signed is a registered client here. */
@@ -313,4 +314,14 @@ test('address = localhost listens on every address the name resolves to, on one 
     namedListener.close();
     named.forceShutdown();
   }
+});
+
+test('a serial of odd length (as normalSerial spells one in sixteen) goes into the index whole-byte, and openssl writes the list', { skip: opensslMissing }, async (t) => {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'cpsbackup-ca-odd-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  await initCertificateAuthority(folder);
+  await addRevocations(folder, [{ serial: 'ABC', commonName: 'node1', notAfter: undefined }]);
+  await writeRevocationList(folder);
+  assert.deepEqual([...crlContents(readFileSync(path.join(folder, 'crl.pem'))).revokedSerials], ['ABC']);
+  assert.deepEqual(await revokedSerials(folder), ['0ABC']);
 });

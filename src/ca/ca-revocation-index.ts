@@ -64,7 +64,10 @@ export async function revokedSerials(directory: string): Promise<string[]> {
  * durable replacement of the file: a crash leaves the index before or after, never half of it. The
  * caller holds the CA lock (ca-lock.ts): two runs that read the index at once each wrote back only theirs.
  */
-export async function addRevocations(directory: string, entries: readonly RevocationEntry[]): Promise<void> {
+export async function addRevocations(directory: string, given: readonly RevocationEntry[]): Promise<void> {
+  // Spelled here, where the index is written: openssl refuses a serial of odd length ("bad serial number
+  // length"), which normalSerial gives one certificate in sixteen (a leading zero digit dropped).
+  const entries = given.map((entry) => ({ ...entry, serial: serialSpelling(entry.serial) }));
   const database = await openDatabase(path.resolve(directory));
   const lines = (await readFile(database.index, 'utf8')).split('\n').filter((line) => line !== '');
   const isRevoked = new Set(lines.filter((line) => line.startsWith('R\t')).map((line) => serialSpelling(line.split('\t')[3])));

@@ -1,7 +1,7 @@
 // Turns the Restore call's message stream into whole items: the backup's summary first, then each
 // entry with its content, either inline (from a batch, hash checked by the reader) or as a stream
 // of Data frames ending with the sender's hash, size and any damage the server found.
-import type { BackupSummary, BatchedEntry, EncodedChunk, EntryBatch, EntryMeta, RestoreResponse } from '../proto/cpsbackup';
+import { EntryType, type BackupSummary, type BatchedEntry, type EncodedChunk, type EntryBatch, type EntryMeta, type RestoreResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
 import { carriesContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
@@ -43,10 +43,11 @@ export interface RestoreMessageItem {
 /**
  * decoder: decodes and checks stored chunks on worker threads. A batch's chunks go to it as the batch
  * arrives, and the next message is read ahead while a batch's files are written, so the next batch
- * decodes meanwhile.
+ * decodes meanwhile. isSkippingDumps: the request asked for the dumps to be left out, and the server
+ * must say so before its first entry; an older server would send them (ProtocolError, nothing yielded).
  */
 export async function* restoreMessageItems(responses: AsyncIterable<RestoreResponse>, onBackup: (backup: BackupSummary) => void,
-  decoder: ChunkDecoderPool): AsyncGenerator<RestoreMessageItem> {
+  decoder: ChunkDecoderPool, isSkippingDumps = false): AsyncGenerator<RestoreMessageItem> {
   const iterator = responses[Symbol.asyncIterator]();
   // The call's failure (the server's status) surfaces in whichever read meets it, often one inside a
   // file, where the writer takes it for that file's failure. Kept here, it ends the restore with the
@@ -74,6 +75,7 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
     ahead = { next, items: message?.$case === 'batch' ? batchItems(message.value, decoder) : undefined };
   };
   let hasBackup = false;
+  let isAwaitingDumpsLeftOut = isSkippingDumps;
   for (;;) {
     let next: IteratorResult<RestoreResponse>;
     let items: RestoreMessageItem[] | undefined;
@@ -86,19 +88,26 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
     if (next.done) break;
     const message = next.value.message;
     if (message === undefined) throw new ProtocolError('empty restore message');
+    if (isAwaitingDumpsLeftOut && message.$case !== 'backup' && message.$case !== 'skippingFifoContent') throw dumpsNotLeftOut();
     switch (message.$case) {
       case 'backup':
         hasBackup = true;
         onBackup(message.value);
         break;
+      case 'skippingFifoContent':
+        if (!isAwaitingDumpsLeftOut || !hasBackup || !message.value) throw new ProtocolError('unexpected skipping_fifo_content message');
+        isAwaitingDumpsLeftOut = false;
+        break;
       case 'batch': {
         const batch = items ?? batchItems(message.value, decoder);
+        if (isSkippingDumps) for (const item of batch) refuseDump(item.meta);
         await readAhead();
         yield* batch;
         break;
       }
       case 'entry': {
         const meta = message.value;
+        if (isSkippingDumps) refuseDump(meta);
         if (!carriesContent(meta.type) || meta.hardlinkTarget.length > 0) {
           yield { meta };
           break;
@@ -140,6 +149,19 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
     }
   }
   if (!hasBackup) throw new ProtocolError('the server sent no backup header');
+  if (isAwaitingDumpsLeftOut) throw dumpsNotLeftOut();
+}
+
+/** The server said it leaves the dumps out: one sent all the same is not written where the files go. */
+function refuseDump(meta: EntryMeta): void {
+  if (meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+    throw new ProtocolError(`the server sent the dump ${escapeBytes(meta.path)} although asked to leave the dumps out: nothing more restored`);
+  }
+}
+
+function dumpsNotLeftOut(): ProtocolError {
+  return new ProtocolError('the server does not leave the dumps out of a restore (it is older than this client): '
+    + 'nothing restored, rather than the dumps written as files with the rest; upgrade the server');
 }
 
 function decodingPiece(chunks: readonly EncodedChunk[], decoder: ChunkDecoderPool): DecodingChunks {

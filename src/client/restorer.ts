@@ -25,6 +25,11 @@ export interface RestoreOptions {
   readonly pathRegex?: string;
   /** Leading path components dropped (needs `to`). */
   readonly strip?: number;
+  /**
+   * Leave out the dumps (FIFO-content entries) and the folders holding nothing else: a receiver's files.
+   * Fails before writing anything against a server that would send them all the same.
+   */
+  readonly skipFifoContent?: boolean;
   /** What to do where something else exists already; default 'never' (keep it, and say so). */
   readonly overwrite?: OverwritePolicy;
   readonly onProgress?: (progress: RestoreProgress) => void;
@@ -57,6 +62,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   if ((options.strip ?? 0) > 0 && options.to === undefined) {
     throw new ProtocolError('--strip needs --to: stripped paths have no original place');
   }
+  const isSkippingDumps = options.skipFifoContent === true;
   const client = connectToServer(config);
   let tree: RestoreTree | undefined;
   let backup: BackupSummary | undefined;
@@ -74,9 +80,10 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     decoder = new ChunkDecoderPool(1);
     const call = client.restore({
       backupId: options.backupId, clientName: options.clientName ?? '', acceptsBatches: true, protocolVersion: PROTOCOL_VERSION,
-      paths: selection.paths, pathRegex: options.pathRegex ?? '',
+      paths: selection.paths, pathRegex: options.pathRegex ?? '', skipFifoContent: isSkippingDumps,
     });
-    for await (const item of restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder)) {
+    const items = restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder, isSkippingDumps);
+    for await (const item of items) {
       selection.saw(item.meta.path);
       await restoring.write(item);
     }

@@ -507,6 +507,12 @@ export interface RestoreRequest {
    * each link's content again, and a sparse file is refused for them rather than restored without its holes).
    */
   protocolVersion: number;
+  /**
+   * Leave out every FIFO-content entry (the dumps) and the folders that hold one, unless something else
+   * below them is sent: a receiver restores a sender's files without naming every path beside the dumps.
+   * Applies on top of paths and path_regex. The server says it did with skipping_fifo_content.
+   */
+  skipFifoContent: boolean;
 }
 
 export interface RestoreResponse {
@@ -521,6 +527,12 @@ export interface RestoreResponse {
     | //
     /** protocol 2: a streamed entry's content as stored chunks (instead of Data) */
     { $case: "chunks"; value: ChunkBatch }
+    | //
+    /**
+     * Second message, only to a request with skip_fifo_content: the dumps are left out. An older server
+     * never sends it (it would send the dumps as files): the client stops before writing anything.
+     */
+    { $case: "skippingFifoContent"; value: boolean }
     | undefined;
 }
 
@@ -4048,7 +4060,15 @@ export const ParentBatch: MessageFns<ParentBatch> = {
 };
 
 function createBaseRestoreRequest(): RestoreRequest {
-  return { backupId: 0, clientName: "", paths: [], acceptsBatches: false, pathRegex: "", protocolVersion: 0 };
+  return {
+    backupId: 0,
+    clientName: "",
+    paths: [],
+    acceptsBatches: false,
+    pathRegex: "",
+    protocolVersion: 0,
+    skipFifoContent: false,
+  };
 }
 
 export const RestoreRequest: MessageFns<RestoreRequest> = {
@@ -4070,6 +4090,9 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     }
     if (message.protocolVersion !== 0) {
       writer.uint32(48).uint32(message.protocolVersion);
+    }
+    if (message.skipFifoContent !== false) {
+      writer.uint32(56).bool(message.skipFifoContent);
     }
     return writer;
   },
@@ -4135,6 +4158,14 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
             message.protocolVersion = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.skipFifoContent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4177,6 +4208,11 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
         : isSet(object.protocol_version)
         ? globalThis.Number(object.protocol_version)
         : 0,
+      skipFifoContent: isSet(object.skipFifoContent)
+        ? globalThis.Boolean(object.skipFifoContent)
+        : isSet(object.skip_fifo_content)
+        ? globalThis.Boolean(object.skip_fifo_content)
+        : false,
     };
   },
 
@@ -4200,6 +4236,9 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     if (message.protocolVersion !== 0) {
       obj.protocolVersion = Math.round(message.protocolVersion);
     }
+    if (message.skipFifoContent !== false) {
+      obj.skipFifoContent = message.skipFifoContent;
+    }
     return obj;
   },
 
@@ -4214,6 +4253,7 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     message.acceptsBatches = object.acceptsBatches ?? false;
     message.pathRegex = object.pathRegex ?? "";
     message.protocolVersion = object.protocolVersion ?? 0;
+    message.skipFifoContent = object.skipFifoContent ?? false;
     return message;
   },
 };
@@ -4242,6 +4282,9 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
         break;
       case "chunks":
         ChunkBatch.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
+      case "skippingFifoContent":
+        writer.uint32(56).bool(message.message.value);
         break;
     }
     return writer;
@@ -4308,6 +4351,14 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
             message.message = { $case: "chunks", value: ChunkBatch.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.message = { $case: "skippingFifoContent", value: reader.bool() };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4336,6 +4387,10 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
         ? { $case: "batch", value: EntryBatch.fromJSON(object.batch) }
         : isSet(object.chunks)
         ? { $case: "chunks", value: ChunkBatch.fromJSON(object.chunks) }
+        : isSet(object.skippingFifoContent)
+        ? { $case: "skippingFifoContent", value: globalThis.Boolean(object.skippingFifoContent) }
+        : isSet(object.skipping_fifo_content)
+        ? { $case: "skippingFifoContent", value: globalThis.Boolean(object.skipping_fifo_content) }
         : undefined,
     };
   },
@@ -4354,6 +4409,8 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       obj.batch = EntryBatch.toJSON(message.message.value);
     } else if (message.message?.$case === "chunks") {
       obj.chunks = ChunkBatch.toJSON(message.message.value);
+    } else if (message.message?.$case === "skippingFifoContent") {
+      obj.skippingFifoContent = message.message.value;
     }
     return obj;
   },
@@ -4397,6 +4454,12 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
       case "chunks": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "chunks", value: ChunkBatch.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "skippingFifoContent": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "skippingFifoContent", value: object.message.value };
         }
         break;
       }

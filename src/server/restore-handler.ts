@@ -12,6 +12,7 @@ import { ByteBoundedWriter } from './byte-bounded-writer';
 import { EntryBatcher } from '../common/wire/entry-batcher';
 import { sendRestorePage } from './restore-page';
 import { RestoreSelection } from './restore-selection';
+import { foldersHoldingDumps } from './dump-folders';
 import { PathMatcher } from './pattern/path-matcher';
 import { InvalidPatternError } from '../common/errors';
 import { restoreContentBytes } from './restore-content-bytes';
@@ -33,7 +34,11 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
       ? new EntryBatcher((batch) => output.write({ message: { $case: 'batch', value: batch } })) : undefined;
     const matcher = restorePatternMatcher(call.request.pathRegex);
     if (matcher !== undefined) releaseSlot = context.patternSlots.claim(caller.name);
-    const selection = await RestoreSelection.create(call.request.paths, matcher, caller.name);
+    // Read before the first entry is sent: a folder comes before the dumps that decide whether it is sent alone.
+    const dumpFolders = call.request.skipFifoContent
+      ? await foldersHoldingDumps(context.store.unchangedCheckEntries(backup), `backup ${backup.number} of client "${clientName}"`) : undefined;
+    const selection = await RestoreSelection.create(call.request.paths, matcher, caller.name, dumpFolders);
+    if (call.request.skipFifoContent) await output.write({ message: { $case: 'skippingFifoContent', value: true } });
     const protocolVersion = call.request.protocolVersion;
     // Indexing 100,000 named paths takes turns: a client gone meanwhile gets no reader lease nor a page matched.
     if (call.cancelled) throw peerGoneError();

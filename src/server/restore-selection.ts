@@ -1,6 +1,7 @@
 // Which entries of a backup a restore sends: everything, the given paths and what lies below them,
 // and/or the paths matching a regular expression — each with the folders above it, so they come
-// back with their own metadata. Folders are held back until something below them is sent.
+// back with their own metadata. Folders are held back until something below them is sent. With the
+// dumps left out, neither they nor the folders holding them are selected (those come only above others).
 import type { RestoreItem, StoredEntry } from '../chunkstore/read';
 import { EntryType } from '../proto/cpsbackup';
 import type { PathMatcher } from './pattern/path-matcher';
@@ -14,15 +15,20 @@ export class RestoreSelection {
   /** Entries of the current page that matched, decided once in select() (the pattern's cost is paid once per entry). */
   private matched = new WeakSet<StoredEntry>();
 
-  private constructor(private readonly selectedPaths: SelectedPaths | undefined, private readonly matcher: PathMatcher | undefined) {}
+  private constructor(private readonly selectedPaths: SelectedPaths | undefined, private readonly matcher: PathMatcher | undefined,
+    private readonly dumpFolders: ReadonlySet<string> | undefined) {}
 
-  /** `matcher` tests the regular expression in a worker thread; the caller closes it. `clientName`: who asked, for a refusal. */
-  static async create(paths: readonly Buffer[], matcher: PathMatcher | undefined, clientName: string): Promise<RestoreSelection> {
-    return new RestoreSelection(paths.length === 0 ? undefined : await SelectedPaths.index(paths, clientName), matcher);
+  /**
+   * `matcher` tests the regular expression in a worker thread; the caller closes it. `clientName`: who asked, for a refusal.
+   * `dumpFolders` (foldersHoldingDumps): set when the dumps are left out, whatever else is selected.
+   */
+  static async create(paths: readonly Buffer[], matcher: PathMatcher | undefined, clientName: string,
+    dumpFolders?: ReadonlySet<string>): Promise<RestoreSelection> {
+    return new RestoreSelection(paths.length === 0 ? undefined : await SelectedPaths.index(paths, clientName), matcher, dumpFolders);
   }
 
   get isEverything(): boolean {
-    return this.selectedPaths === undefined && this.matcher === undefined;
+    return this.selectedPaths === undefined && this.matcher === undefined && this.dumpFolders === undefined;
   }
 
   /**
@@ -31,7 +37,8 @@ export class RestoreSelection {
    */
   async select(entries: readonly StoredEntry[]): Promise<StoredEntry[]> {
     this.matched = new WeakSet();
-    const candidates = this.selectedPaths === undefined ? entries : entries.filter((entry) => this.selectedPaths!.covers(entry.path));
+    let candidates = this.selectedPaths === undefined ? entries : entries.filter((entry) => this.selectedPaths!.covers(entry.path));
+    if (this.dumpFolders !== undefined) candidates = candidates.filter((entry) => !isDumpOrHoldsOne(entry, this.dumpFolders!));
     if (this.matcher === undefined) {
       for (const entry of candidates) this.matched.add(entry);
     } else {
@@ -59,6 +66,12 @@ export class RestoreSelection {
     }
     return selected;
   }
+}
+
+/** A folder holding a dump is sent only above something else: the dump may be all it holds. */
+function isDumpOrHoldsOne(entry: StoredEntry, dumpFolders: ReadonlySet<string>): boolean {
+  if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) return true;
+  return entry.type === EntryType.ENTRY_TYPE_DIRECTORY && dumpFolders.has(entry.path.toString('latin1'));
 }
 
 /** Whether path lies below folder ("/" holds everything). */

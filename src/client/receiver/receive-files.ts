@@ -3,12 +3,9 @@
 import type { NodeConfig } from '../../common/config/node-config';
 import type { ReceiveFilesSettings } from '../../common/config/receive-keys';
 import { CorruptError } from '../../common/errors';
-import { EntryType, type BackupSummary } from '../../proto/cpsbackup';
-import { showBackup } from '../catalog-calls';
-import { connectToServer } from '../connection';
 import type { OverwritePolicy } from '../overwrite-policy';
+import type { BackupSummary } from '../../proto/cpsbackup';
 import { runRestore, type RestoreResult } from '../restorer';
-import { rootsWithout } from './file-roots';
 
 export interface FilesReceived {
   readonly to: string;
@@ -27,23 +24,12 @@ export interface FilesReceived {
  */
 export async function receiveFiles(config: NodeConfig, settings: ReceiveFilesSettings, backup: BackupSummary,
   clientName: string | undefined, overwrite: OverwritePolicy = settings.overwrite): Promise<FilesReceived> {
-  const entries: Buffer[] = [];
-  const dumps: Buffer[] = [];
-  const client = connectToServer(config);
-  try {
-    await showBackup(client, `${config.server}:${config.port}`, backup.backupId, clientName ?? '', () => undefined, (entry) => {
-      (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? dumps : entries).push(entry.path);
-    });
-  } finally {
-    client.close();
-  }
-  const roots = rootsWithout(entries, dumps);
-  const empty = { to: settings.to, overwrite, files: 0, bytes: 0, keptExisting: [], needsRoot: [] };
-  // No paths would mean the whole backup, dumps included.
-  if (roots.length === 0) return empty;
-  const result: RestoreResult = await runRestore(config, { backupId: backup.backupId, to: settings.to, clientName, paths: roots, overwrite });
+  // The server leaves the dumps out: naming every path beside them made a request as large as the folder holding them.
+  const result: RestoreResult = await runRestore(config, { backupId: backup.backupId, to: settings.to, clientName, skipFifoContent: true, overwrite });
   if (result.failures.length > 0) {
     throw new CorruptError(`backup ${backup.backupId}: files not restored under ${settings.to}: ${result.failures.join('; ')}`);
   }
-  return { ...empty, files: result.progress.files, bytes: result.progress.bytes, keptExisting: result.keptExisting, needsRoot: result.needsRoot };
+  return {
+    to: settings.to, overwrite, files: result.progress.files, bytes: result.progress.bytes, keptExisting: result.keptExisting, needsRoot: result.needsRoot,
+  };
 }

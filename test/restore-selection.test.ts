@@ -96,3 +96,19 @@ test('a restore naming too many paths, a path longer than any entry\'s or too ma
   const selected = await SelectedPaths.index(honest, 'node1');
   assert.ok(selected.covers(Buffer.from('/var/lib/cpsbackup/work/dumps/pg/table_42')));
 });
+
+// Regression: the folders held back until something below them is sent were dropped at the first entry
+// not below the newest one; in byte order "/r/a-b" (and "/r/a.c", "/r/a b") comes between "/r/a" and
+// "/r/a/f", so -i --include /r/a/f restored /r/a without its metadata (made by the client as a bare parent).
+test('a folder above a named path is sent even when siblings that extend its name come between them', async () => {
+  const selection = await RestoreSelection.create([Buffer.from('/r/a/f'), Buffer.from('/r/a-b/g')], undefined, 'node1');
+  const entries = [entry('/r', EntryType.ENTRY_TYPE_DIRECTORY), entry('/r/a', EntryType.ENTRY_TYPE_DIRECTORY), entry('/r/a b', EntryType.ENTRY_TYPE_DIRECTORY),
+    entry('/r/a-b', EntryType.ENTRY_TYPE_DIRECTORY), entry('/r/a-b/g'), entry('/r/a.c'), entry('/r/a/f'), entry('/r/b', EntryType.ENTRY_TYPE_DIRECTORY)];
+  // Across pages too: the held folders outlive a page.
+  const sent = [];
+  for (const page of [entries.slice(0, 3), entries.slice(3)]) {
+    const chosen = await selection.select(page);
+    sent.push(...selection.filter(chosen.map((chosenEntry) => ({ entry: chosenEntry }))).map((item) => item.entry.path.toString()));
+  }
+  assert.deepEqual(sent, ['/r', '/r/a-b', '/r/a-b/g', '/r/a', '/r/a/f']);
+});

@@ -21,12 +21,14 @@ const OPTIONS = { timeout: 120_000 };
 const { ENTRY_TYPE_DIRECTORY: FOLDER, ENTRY_TYPE_FILE: FILE, ENTRY_TYPE_FIFO_CONTENT: DUMP, ENTRY_TYPE_FIFO: FIFO } = EntryType;
 const ODD = '/inc/\xff\n'; // a name that is not UTF-8, with a line feed
 
-/** Path (latin1) and type of each entry, in path order: a dump at every depth, and names that merely start like one. */
+/** Path (latin1) and type of each entry: a dump at every depth, and names that merely start like one. */
 const BACKUP: readonly (readonly [string, EntryType])[] = [
   ['/inc', FOLDER],
   ['/inc/a.txt', FILE],
   ['/inc/deep', FOLDER], ['/inc/deep/1', FOLDER], ['/inc/deep/1/2', FOLDER], ['/inc/deep/1/2/3', FOLDER],
   ['/inc/deep/1/2/3/4', FOLDER], ['/inc/deep/1/2/3/4/dump', DUMP], ['/inc/deep/1/2/keep.txt', FILE],
+  // In byte order between "/inc/deep" and what lies below it: "/inc/deep" must still come back above keep.txt.
+  ['/inc/deep-x', FOLDER], ['/inc/deep-x/y', FILE],
   ['/inc/dump', DUMP], // at the root of the include
   ['/inc/dump-old', FOLDER], ['/inc/dump-old/x', FILE], ['/inc/dump.sql', FILE],
   ['/inc/empty', FOLDER],
@@ -36,11 +38,15 @@ const BACKUP: readonly (readonly [string, EntryType])[] = [
   [ODD, FOLDER], [`${ODD}/dump`, DUMP], [`${ODD}/k`, FILE],
 ];
 
-const WITHOUT_DUMPS = ['/inc', '/inc/a.txt', '/inc/deep', '/inc/deep/1', '/inc/deep/1/2', '/inc/deep/1/2/keep.txt', '/inc/dump-old', '/inc/dump-old/x',
-  '/inc/dump.sql', '/inc/empty', '/inc/fifo', '/inc/many', '/inc/many/f.txt', ODD, `${ODD}/k`];
+/** In the order sent: a folder held back (it holds a dump) comes with the first entry below it. */
+const WITHOUT_DUMPS = ['/inc', '/inc/a.txt', '/inc/deep-x', '/inc/deep-x/y', '/inc/deep', '/inc/deep/1', '/inc/deep/1/2', '/inc/deep/1/2/keep.txt',
+  '/inc/dump-old', '/inc/dump-old/x', '/inc/dump.sql', '/inc/empty', '/inc/fifo', '/inc/many', '/inc/many/f.txt', ODD, `${ODD}/k`];
+
+/** BACKUP in byte order, as the catalog reads it back. */
+const IN_PATH_ORDER = [...BACKUP].sort(([a], [b]) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
 
 function uploadMessages(): UploadRequest[] {
-  return [begin, ...BACKUP.flatMap(([path, type]): UploadRequest[] => {
+  return [begin, ...IN_PATH_ORDER.flatMap(([path, type]): UploadRequest[] => {
     const name = Buffer.from(path, 'latin1');
     if (type !== FILE && type !== DUMP) return [entryMessage(meta(name, type))];
     const content = Buffer.from(`content of ${path}\n`, 'latin1');
@@ -102,7 +108,7 @@ test('skip_fifo_content leaves out every dump at every depth, and the folders ho
   await t.test('without it nothing changes: every entry, dumps included, and no such message', async () => {
     const { cases, paths } = await restored(client, {});
     assert.ok(!cases.includes('skippingFifoContent'));
-    assert.deepEqual(paths, BACKUP.map(([path]) => path));
+    assert.deepEqual(paths, IN_PATH_ORDER.map(([path]) => path));
   });
 
   await t.test('the client writes the files and no dump; an ordinary restore writes the dumps as files', async () => {

@@ -10,8 +10,11 @@ import { SelectedPaths } from './selected-paths';
 const SLASH = 0x2f;
 
 export class RestoreSelection {
-  /** Folders not sent yet, outermost first: each an ancestor of the one after it. */
-  private readonly pendingFolders: RestoreItem[] = [];
+  /**
+   * Folders not sent yet whose entries may still come, in path order: the ancestors of the last entry,
+   * and folders whose name that entry's extends with a byte that sorts before '/' (at most one per byte of it).
+   */
+  private pendingFolders: RestoreItem[] = [];
   /** Entries of the current page that matched, decided once in select() (the pattern's cost is paid once per entry). */
   private matched = new WeakSet<StoredEntry>();
 
@@ -54,12 +57,14 @@ export class RestoreSelection {
     const selected: RestoreItem[] = [];
     for (const item of items) {
       const path = item.entry.path;
-      while (this.pendingFolders.length > 0 && !isBelow(path, this.pendingFolders[this.pendingFolders.length - 1].entry.path)) {
-        this.pendingFolders.pop();
+      // Not a stack: in byte order "/a-b" comes between "/a" and "/a/f", and "/a" must still be there for "/a/f".
+      if (this.pendingFolders.some((folder) => !mayHoldLater(folder.entry.path, path))) {
+        this.pendingFolders = this.pendingFolders.filter((folder) => mayHoldLater(folder.entry.path, path));
       }
       if (this.matched.has(item.entry)) {
-        selected.push(...this.pendingFolders.splice(0));
-        selected.push(item);
+        const above = this.pendingFolders.filter((folder) => isBelow(path, folder.entry.path));
+        if (above.length > 0) this.pendingFolders = this.pendingFolders.filter((folder) => !above.includes(folder));
+        selected.push(...above, item);
       } else if (item.entry.type === EntryType.ENTRY_TYPE_DIRECTORY) {
         this.pendingFolders.push(item);
       }
@@ -72,6 +77,15 @@ export class RestoreSelection {
 function isDumpOrHoldsOne(entry: StoredEntry, dumpFolders: ReadonlySet<string>): boolean {
   if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) return true;
   return entry.type === EntryType.ENTRY_TYPE_DIRECTORY && dumpFolders.has(entry.path.toString('latin1'));
+}
+
+/**
+ * Whether entries below folder may come at or after path in byte order: path lies below it, or extends its
+ * name with a byte that sorts before '/' ("/a-b" after "/a"). Any other later path is past all of them.
+ */
+function mayHoldLater(folder: Buffer, path: Buffer): boolean {
+  if (folder.length === 1 && folder[0] === SLASH) return true;
+  return path.length > folder.length && path[folder.length] <= SLASH && path.subarray(0, folder.length).equals(folder);
 }
 
 /** Whether path lies below folder ("/" holds everything). */

@@ -2,6 +2,7 @@
 // EntryBatch messages, for upload and restore alike: one message per file was what limited
 // trees of many small files.
 import type { BatchedEntry, EntryBatch } from '../../proto/cpsbackup';
+import { MessageBatcher } from './message-batcher';
 
 /** A batch is sent once it holds this many entries... */
 const MAX_BATCH_ENTRIES = 1024;
@@ -20,45 +21,33 @@ export interface EntrySink {
 }
 
 export class EntryBatcher implements EntrySink {
-  private entries: BatchedEntry[] = [];
-  private bytes = 0;
-  /** Files the gathered entries stand for (a carried run stands for many). */
-  private files = 0;
+  private readonly batcher: MessageBatcher<BatchedEntry>;
 
   /** `send` must apply backpressure: add() and flush() wait for it. */
-  constructor(private readonly send: (batch: EntryBatch) => Promise<void>) {}
+  constructor(send: (batch: EntryBatch) => Promise<void>) {
+    this.batcher = new MessageBatcher({ maxItems: MAX_BATCH_ENTRIES, maxBytes: MAX_BATCH_BYTES }, (entries) => send({ entries }));
+  }
 
   async add(entry: BatchedEntry): Promise<void> {
-    this.entries.push(entry);
     const meta = entry.meta;
     // Every byte the message will carry counts: a restore's small files travel as stored chunks, not as
     // content, and uncounted they let 1,024 of them past the 4 MiB message limit (the restore failed).
-    this.bytes += entry.content.length + entry.sha256.length + entry.chunkHashes.length + ENTRY_OVERHEAD;
-    for (const chunk of entry.chunks) this.bytes += chunk.payload.length + chunk.hash.length + CHUNK_OVERHEAD;
+    let bytes = entry.content.length + entry.sha256.length + entry.chunkHashes.length + ENTRY_OVERHEAD;
+    for (const chunk of entry.chunks) bytes += chunk.payload.length + chunk.hash.length + CHUNK_OVERHEAD;
     if (meta !== undefined) {
-      this.bytes += meta.path.length + meta.linkTarget.length + meta.hardlinkTarget.length + meta.user.length * 3 + meta.group.length * 3
+      bytes += meta.path.length + meta.linkTarget.length + meta.hardlinkTarget.length + meta.user.length * 3 + meta.group.length * 3
         + 10 * meta.extents.length;
-      for (const xattr of meta.xattrs) this.bytes += xattr.name.length + xattr.value.length + 8;
+      for (const xattr of meta.xattrs) bytes += xattr.name.length + xattr.value.length + 8;
     }
     // A carried run counts as the files it stands for: a long one leaves at once, so the server copies
     // while the walk goes on (held for 1,024 entries, the runs of a no-change backup all waited for its
     // end), and short ones gather as entries do.
-    if (entry.carried !== undefined) {
-      this.files += entry.carried.count;
-      this.bytes += entry.carried.firstPath.length + entry.carried.lastPath.length;
-    } else {
-      this.files++;
-    }
-    if (this.files >= MAX_BATCH_ENTRIES || this.bytes >= MAX_BATCH_BYTES) await this.flush();
+    if (entry.carried !== undefined) bytes += entry.carried.firstPath.length + entry.carried.lastPath.length;
+    await this.batcher.add(entry, bytes, entry.carried?.count ?? 1);
   }
 
   /** Sends what is gathered; must run before any message that has to follow these entries. */
-  async flush(): Promise<void> {
-    if (this.entries.length === 0) return;
-    const entries = this.entries;
-    this.entries = [];
-    this.bytes = 0;
-    this.files = 0;
-    await this.send({ entries });
+  flush(): Promise<void> {
+    return this.batcher.flush();
   }
 }

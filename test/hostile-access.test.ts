@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import type { BackupClient, DiffBatch, FindBatch, RestoreResponse, ShowBatch } from '../src/proto/cpsbackup';
+import type { BackupClient, DiffBatch, FindBatch, ListBatch, RestoreResponse, ShowBatch } from '../src/proto/cpsbackup';
 import { assertRestoresExactly, backupNow, listedNumbers } from './support/fault-tools';
 import { hostileClient } from './support/hostile-client';
 
@@ -44,7 +44,7 @@ test('client node1 cannot list, show, diff, find, restore or delete client node2
     const own = client;
     const foreign = { backupId: backup.number, clientName: 'node2' };
 
-    assertRefused(await unary((callback) => own.list({ clientName: 'node2' }, callback)), grpc.status.PERMISSION_DENIED, 'list');
+    assertRefused(await streamError(own.list({ clientName: 'node2', readsBatches: true }) as AsyncIterable<ListBatch>), grpc.status.PERMISSION_DENIED, 'list');
     assertRefused(await streamError(own.show(foreign) as AsyncIterable<ShowBatch>), grpc.status.PERMISSION_DENIED, 'show');
     assertRefused(await streamError(own.restore({ ...foreign, paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false }) as AsyncIterable<RestoreResponse>), grpc.status.PERMISSION_DENIED, 'restore');
     assertRefused(await unary((callback) => own.delete({ ...foreign, force: true }, callback)), grpc.status.PERMISSION_DENIED, 'delete');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from './support/sandbox';
 import { EntryType, type BackupClient, type EncodedChunk, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
+import { listBackups } from '../src/client/catalog-calls';
 import { batchedEntry } from '../src/common/wire/batched-entry';
 import { writeDeterministicFile } from './support/trees';
 import { backupNow, listedNumbers } from './support/fault-tools';
@@ -313,13 +314,12 @@ test('deleting a backup reports the same figure for bytes another client holds a
       { message: { $case: 'batch', value: { entries: [batchedEntry(meta('/guess.bin', EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: sha256(bytes) })] } } },
       commit]).then((outcome) => assert.equal(outcome.error, undefined, outcome.error?.details));
   };
-  const deleteNewest = (client: BackupClient): Promise<number> => new Promise((resolve, reject) => {
-    client.list({ clientName: '' }, (listError, listed) => {
-      if (listError) return reject(listError);
-      const newest = listed.backups.at(-1)!.backupId;
+  const deleteNewest = async (client: BackupClient): Promise<number> => {
+    const newest = (await listBackups(client, 'the test server')).at(-1)!.backupId;
+    return new Promise((resolve, reject) => {
       client.delete({ backupId: newest, clientName: '', force: true }, (error, response) => (error ? reject(error) : resolve(response.unreferencedBytes)));
     });
-  });
+  };
   const held = compressible('held by node1');
   const nobodys = compressible('held by nobody');
   assert.equal(held.length, nobodys.length);

@@ -1,11 +1,34 @@
 // The client's list, show, delete, diff and find calls, returning plain data for the CLI to print.
-import { EntryType, type BackupClient, type BackupSummary, type DiffBatch, type DiffEntry, type EntryMeta, type FindBatch, type FindMatch, type ShowBatch } from '../proto/cpsbackup';
+import { EntryType, type BackupClient, type BackupSummary, type DiffBatch, type DiffEntry, type EntryMeta, type FindBatch, type FindMatch, type ListBatch, type ShowBatch } from '../proto/cpsbackup';
 import { fromServiceError } from './remote-error';
+import { ProtocolError } from '../common/errors';
 
-export function listBackups(client: BackupClient, address: string, clientName = ''): Promise<BackupSummary[]> {
-  return new Promise((resolve, reject) => {
-    client.list({ clientName }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.backups)));
-  });
+/**
+ * Every backup of the client (clientName '' for the caller's own), oldest first, gathered from the
+ * server's batches: a long history with a mark per table outgrows one gRPC message. Every caller goes
+ * through here (-l, the partial job's marks, receive, a chain's restore).
+ */
+export async function listBackups(client: BackupClient, address: string, clientName = ''): Promise<BackupSummary[]> {
+  const backups: BackupSummary[] = [];
+  let isComplete = false;
+  const call = client.list({ clientName, readsBatches: true });
+  try {
+    for await (const batch of call as AsyncIterable<ListBatch>) {
+      if (isComplete) throw new ProtocolError(`the backup server at ${address} sent more backups after the last batch of its list`);
+      backups.push(...batch.backups);
+      isComplete = batch.isLast;
+    }
+  } catch (error) {
+    call.cancel(); // a no-op once the call ended; else the server stops sending what nobody reads
+    throw fromServiceError(error, address);
+  }
+  // An older server answers in one message that never says it is the last: taken for the whole list, its
+  // answer would be read right until the day the history outgrew it, then fail with no word why.
+  if (!isComplete) {
+    throw new ProtocolError(`the backup server at ${address} runs a cpsbackup older than this client's: it answers the list `
+      + 'of backups in one message, which a long history outgrows; install this client\'s version of cpsbackup on the server');
+  }
+  return backups;
 }
 
 /** Streams a backup's summary to onBackup, then its entries to onEntry. */

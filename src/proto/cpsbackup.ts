@@ -538,10 +538,20 @@ export interface RestoreResponse {
 
 export interface ListRequest {
   clientName: string;
+  /**
+   * Set by clients that read ListBatch messages up to the one marked is_last. An older client (false)
+   * reads one message holding every backup: the server refuses it with a PROTOCOL error saying so.
+   */
+  readsBatches: boolean;
 }
 
-export interface ListResponse {
+export interface ListBatch {
   backups: BackupSummary[];
+  /**
+   * Set on the last batch only (also when there is no backup): an older server answered with one
+   * message of this shape without it, which the client refuses rather than take as the whole list.
+   */
+  isLast: boolean;
 }
 
 export interface ShowRequest {
@@ -4469,13 +4479,16 @@ export const RestoreResponse: MessageFns<RestoreResponse> = {
 };
 
 function createBaseListRequest(): ListRequest {
-  return { clientName: "" };
+  return { clientName: "", readsBatches: false };
 }
 
 export const ListRequest: MessageFns<ListRequest> = {
   encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.clientName !== "") {
       writer.uint32(10).string(message.clientName);
+    }
+    if (message.readsBatches !== false) {
+      writer.uint32(16).bool(message.readsBatches);
     }
     return writer;
   },
@@ -4501,6 +4514,14 @@ export const ListRequest: MessageFns<ListRequest> = {
             message.clientName = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.readsBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4520,6 +4541,11 @@ export const ListRequest: MessageFns<ListRequest> = {
         : isSet(object.client_name)
         ? globalThis.String(object.client_name)
         : "",
+      readsBatches: isSet(object.readsBatches)
+        ? globalThis.Boolean(object.readsBatches)
+        : isSet(object.reads_batches)
+        ? globalThis.Boolean(object.reads_batches)
+        : false,
     };
   },
 
@@ -4527,6 +4553,9 @@ export const ListRequest: MessageFns<ListRequest> = {
     const obj: any = {};
     if (message.clientName !== "") {
       obj.clientName = message.clientName;
+    }
+    if (message.readsBatches !== false) {
+      obj.readsBatches = message.readsBatches;
     }
     return obj;
   },
@@ -4537,23 +4566,27 @@ export const ListRequest: MessageFns<ListRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
     const message = createBaseListRequest();
     message.clientName = object.clientName ?? "";
+    message.readsBatches = object.readsBatches ?? false;
     return message;
   },
 };
 
-function createBaseListResponse(): ListResponse {
-  return { backups: [] };
+function createBaseListBatch(): ListBatch {
+  return { backups: [], isLast: false };
 }
 
-export const ListResponse: MessageFns<ListResponse> = {
-  encode(message: ListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ListBatch: MessageFns<ListBatch> = {
+  encode(message: ListBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.backups) {
       BackupSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.isLast !== false) {
+      writer.uint32(16).bool(message.isLast);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBatch {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -4562,7 +4595,7 @@ export const ListResponse: MessageFns<ListResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListResponse();
+      const message = createBaseListBatch();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -4572,6 +4605,14 @@ export const ListResponse: MessageFns<ListResponse> = {
             }
 
             message.backups.push(BackupSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.isLast = reader.bool();
             continue;
           }
         }
@@ -4586,28 +4627,37 @@ export const ListResponse: MessageFns<ListResponse> = {
     }
   },
 
-  fromJSON(object: any): ListResponse {
+  fromJSON(object: any): ListBatch {
     return {
       backups: globalThis.Array.isArray(object?.backups)
         ? object.backups.map((e: any) => BackupSummary.fromJSON(e))
         : [],
+      isLast: isSet(object.isLast)
+        ? globalThis.Boolean(object.isLast)
+        : isSet(object.is_last)
+        ? globalThis.Boolean(object.is_last)
+        : false,
     };
   },
 
-  toJSON(message: ListResponse): unknown {
+  toJSON(message: ListBatch): unknown {
     const obj: any = {};
     if (message.backups?.length) {
       obj.backups = message.backups.map((e) => BackupSummary.toJSON(e));
     }
+    if (message.isLast !== false) {
+      obj.isLast = message.isLast;
+    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<ListResponse>, I>>(base?: I): ListResponse {
-    return ListResponse.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ListBatch>, I>>(base?: I): ListBatch {
+    return ListBatch.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListResponse>, I>>(object: I): ListResponse {
-    const message = createBaseListResponse();
+  fromPartial<I extends Exact<DeepPartial<ListBatch>, I>>(object: I): ListBatch {
+    const message = createBaseListBatch();
     message.backups = object.backups?.map((e) => BackupSummary.fromPartial(e)) || [];
+    message.isLast = object.isLast ?? false;
     return message;
   },
 };
@@ -5674,14 +5724,18 @@ export const BackupService = {
     responseSerialize: (value: RestoreResponse): Buffer => Buffer.from(RestoreResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RestoreResponse => RestoreResponse.decode(value),
   },
+  /**
+   * A client's backups, oldest first, in batches cut under a byte budget: their labels (a mark per table
+   * dumped partially) make a long history larger than one gRPC message.
+   */
   list: {
     path: "/cpsbackup.v1.Backup/List" as const,
     requestStream: false as const,
-    responseStream: false as const,
+    responseStream: true as const,
     requestSerialize: (value: ListRequest): Buffer => Buffer.from(ListRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ListRequest => ListRequest.decode(value),
-    responseSerialize: (value: ListResponse): Buffer => Buffer.from(ListResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ListResponse => ListResponse.decode(value),
+    responseSerialize: (value: ListBatch): Buffer => Buffer.from(ListBatch.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBatch => ListBatch.decode(value),
   },
   show: {
     path: "/cpsbackup.v1.Backup/Show" as const,
@@ -5743,7 +5797,11 @@ export interface BackupServer extends UntypedServiceImplementation {
   parent: handleServerStreamingCall<ParentRequest, ParentBatch>;
   /** A backup's entries and content, in path order. */
   restore: handleServerStreamingCall<RestoreRequest, RestoreResponse>;
-  list: handleUnaryCall<ListRequest, ListResponse>;
+  /**
+   * A client's backups, oldest first, in batches cut under a byte budget: their labels (a mark per table
+   * dumped partially) make a long history larger than one gRPC message.
+   */
+  list: handleServerStreamingCall<ListRequest, ListBatch>;
   show: handleServerStreamingCall<ShowRequest, ShowBatch>;
   delete: handleUnaryCall<DeleteRequest, DeleteResponse>;
   /** Marks a backup protected (retention and Delete skip it) or takes the mark off. */
@@ -5776,18 +5834,12 @@ export interface BackupClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<RestoreResponse>;
-  list(request: ListRequest, callback: (error: ServiceError | null, response: ListResponse) => void): ClientUnaryCall;
-  list(
-    request: ListRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ListResponse) => void,
-  ): ClientUnaryCall;
-  list(
-    request: ListRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ListResponse) => void,
-  ): ClientUnaryCall;
+  /**
+   * A client's backups, oldest first, in batches cut under a byte budget: their labels (a mark per table
+   * dumped partially) make a long history larger than one gRPC message.
+   */
+  list(request: ListRequest, options?: Partial<CallOptions>): ClientReadableStream<ListBatch>;
+  list(request: ListRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ListBatch>;
   show(request: ShowRequest, options?: Partial<CallOptions>): ClientReadableStream<ShowBatch>;
   show(request: ShowRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ShowBatch>;
   delete(

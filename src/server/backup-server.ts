@@ -13,7 +13,8 @@ import { Maintenance } from './maintenance';
 import type { ServerContext } from './server-context';
 import { handleUpload } from './upload-handler';
 import { handleRestore } from './restore-handler';
-import { handleDelete, handleList, handleProtect, handleShow } from './catalog-handlers';
+import { handleDelete, handleProtect, handleShow } from './catalog-handlers';
+import { handleList } from './list-handler';
 import { handleParent } from './parent-handler';
 import { handleDiff } from './browse/diff-handler';
 import { handleFind } from './browse/find-handler';
@@ -60,7 +61,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     upload: (call) => void handleUpload(context, limited(call)),
     parent: (call) => void handleParent(context, limited(call)),
     restore: (call) => void handleRestore(context, limited(call)),
-    list: (call, callback) => handleList(context, call, callback),
+    list: (call) => void handleList(context, limited(call)),
     show: (call) => void handleShow(context, limited(call)),
     delete: (call, callback) => handleDelete(context, call, callback),
     protect: (call, callback) => handleProtect(context, call, callback),

@@ -1,6 +1,7 @@
-// The List, Show and Delete calls: small reads and one deletion, each scoped to a client the caller may touch.
+// The Show, Delete and Protect calls: a read and two changes, each scoped to a client the caller may touch
+// (List, streamed in batches, is list-handler.ts).
 import type * as grpc from '@grpc/grpc-js';
-import type { BackupSummary, DeleteRequest, DeleteResponse, ListRequest, ListResponse, ProtectRequest, ShowBatch, ShowRequest } from '../proto/cpsbackup';
+import type { BackupSummary, DeleteRequest, DeleteResponse, ProtectRequest, ShowBatch, ShowRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
@@ -13,19 +14,6 @@ import { BackupKind } from '../proto/cpsbackup';
 import type { BackupRecord } from '../chunkstore/store';
 
 const SHOW_BATCH = 1000;
-
-export function handleList(context: ServerContext, call: grpc.ServerUnaryCall<ListRequest, ListResponse>, callback: grpc.sendUnaryData<ListResponse>): void {
-  try {
-    const caller = authenticate(call, context.clients);
-    requireRight(caller, 'canList');
-    const clientName = targetClientName(caller, call.request.clientName, 'read');
-    const backups = context.store.listBackups(clientName);
-    const newest = backups.at(-1);
-    callback(null, { backups: backups.map((backup) => backupSummaryOf(backup, backup !== newest)) });
-  } catch (error) {
-    callback(toServiceError(error, context.logger, 'list'));
-  }
-}
 
 export async function handleShow(context: ServerContext, call: grpc.ServerWritableStream<ShowRequest, ShowBatch>): Promise<void> {
   try {

@@ -20,7 +20,10 @@ export const MAX_LABEL_KEY_BYTES = 1024;
  * names every source dumped partially, comma-separated, and must arrive whole (see receivedLabels).
  */
 export const MAX_LABEL_VALUE_BYTES = 64 * 1024;
-/** Keys and values of one backup: every List answer carries all of a client's backups' labels in one message. */
+/**
+ * Keys and values of one backup: a backup's summary travels whole in one gRPC message of at most 4 MiB (a List
+ * batch, a Show's first batch, a Protect's or a Commit's answer), beside its warnings and a List batch's budget.
+ */
 export const MAX_LABELS_BYTES = 1024 * 1024;
 /** Written by the server from Commit's warnings (received-text.ts), never taken from a client. */
 const SERVER_LABELS: ReadonlySet<string> = new Set(['warnings']);

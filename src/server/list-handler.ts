@@ -1,0 +1,58 @@
+// The List call: a client's backups, oldest first, in batches cut under a byte budget. One message
+// held them all before, and a client with a mark per table on ~150 backups outgrew gRPC's 4 MiB cap.
+import type * as grpc from '@grpc/grpc-js';
+import type { BackupSummary, ListBatch, ListRequest } from '../proto/cpsbackup';
+import type { ServerContext } from './server-context';
+import { authenticate, requireRight, targetClientName } from './auth';
+import { backupSummaryOf, summaryBytesBound } from './backup-summary';
+import { ByteBoundedWriter } from './byte-bounded-writer';
+import { failStreamingCall } from './grpc-errors';
+import { ProtocolError } from '../common/errors';
+import { MessageBatcher } from '../common/wire/message-batcher';
+
+/**
+ * A batch is sent once it takes this much: with the one summary that tips it over (at most ~2 MiB, the
+ * per-backup caps of received-begin.ts and received-text.ts) it stays under the 4 MiB message cap.
+ */
+const LIST_BATCH_BYTES = 1024 * 1024;
+/** Summaries without labels take ~60 bytes: this many make a message of ~60 KiB. */
+const LIST_BATCH_BACKUPS = 1000;
+/** Batches queued in grpc-js, by bytes: grpc-js alone waits only at 16 messages, whatever their size. */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+
+export async function handleList(context: ServerContext, call: grpc.ServerWritableStream<ListRequest, ListBatch>): Promise<void> {
+  try {
+    const caller = authenticate(call, context.clients);
+    // Read as one message, a batch would look like the whole list to an older client: it is told why instead.
+    if (!call.request.readsBatches) {
+      throw new ProtocolError(`client "${caller.name}" runs a cpsbackup older than this server's, which reads the list of backups `
+        + 'as one message (a long history outgrows it); install the server\'s version of cpsbackup on that node');
+    }
+    requireRight(caller, 'canList');
+    const clientName = targetClientName(caller, call.request.clientName, 'read');
+    const backups = context.store.listBackups(clientName);
+    const newest = backups.at(-1);
+    const writer = new ByteBoundedWriter<ListBatch>(call, (batch) => batchBytesBound(batch.backups), MAX_UNSENT_BYTES);
+    let isLast = false;
+    const batcher = new MessageBatcher<BackupSummary>({ maxItems: LIST_BATCH_BACKUPS, maxBytes: LIST_BATCH_BYTES },
+      (summaries) => writer.write({ backups: summaries, isLast }));
+    for (const backup of backups) {
+      if (call.cancelled) return;
+      const summary = backupSummaryOf(backup, backup !== newest);
+      await batcher.add(summary, summaryBytesBound(summary));
+    }
+    isLast = true;
+    // The last batch says so, even when it holds nothing: a stream that ends without it is not the whole list.
+    if (batcher.size > 0) await batcher.flush();
+    else await writer.write({ backups: [], isLast });
+    call.end();
+  } catch (error) {
+    failStreamingCall(call, error, context.logger, 'list');
+  }
+}
+
+function batchBytesBound(summaries: readonly BackupSummary[]): number {
+  let bytes = 0;
+  for (const summary of summaries) bytes += summaryBytesBound(summary);
+  return bytes;
+}

@@ -1,7 +1,7 @@
 // The Show, Delete and Protect calls: a read and two changes, each scoped to a client the caller may touch
 // (List, streamed in batches, is list-handler.ts).
 import type * as grpc from '@grpc/grpc-js';
-import type { BackupSummary, DeleteRequest, DeleteResponse, ProtectRequest, ShowBatch, ShowRequest } from '../proto/cpsbackup';
+import type { BackupSummary, DeleteRequest, DeleteResponse, EntryMeta, ProtectRequest, ShowBatch, ShowRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate, requireRight, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
@@ -9,6 +9,8 @@ import { backupSummaryOf } from './backup-summary';
 import { entryMetaOf } from './entry-convert';
 import { failStreamingCall, toServiceError } from './grpc-errors';
 import { writeWithBackpressure } from './stream-write';
+import { ENTRY_BATCH_BYTES, entryBatchBytes } from './entry-batch-bytes';
+import { MessageBatcher } from '../common/wire/message-batcher';
 import { AuthError } from '../common/errors';
 import { BackupKind } from '../proto/cpsbackup';
 import type { BackupRecord } from '../chunkstore/store';
@@ -21,16 +23,17 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
     requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backup = committedBackup(context.store, clientName, call.request.backupId);
-    let batch: ShowBatch = { backup: backupSummaryOf(backup, isDeletable(context.store, backup)), entries: [] };
+    // The summary goes in a batch of its own: with its labels and warnings (up to ~2 MiB) beside a full
+    // batch of entries, the first message could pass the 4 MiB cap.
+    await writeWithBackpressure(call, { backup: backupSummaryOf(backup, isDeletable(context.store, backup)), entries: [] });
+    const batcher = new MessageBatcher<EntryMeta>({ maxItems: SHOW_BATCH, maxBytes: ENTRY_BATCH_BYTES },
+      (entries) => writeWithBackpressure(call, { entries }));
     for (const entry of context.store.entries(backup)) {
       if (call.cancelled) return;
-      batch.entries.push(entryMetaOf(entry));
-      if (batch.entries.length >= SHOW_BATCH) {
-        await writeWithBackpressure(call, batch);
-        batch = { entries: [] };
-      }
+      const meta = entryMetaOf(entry);
+      await batcher.add(meta, entryBatchBytes(meta));
     }
-    await writeWithBackpressure(call, batch);
+    await batcher.flush();
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'show');

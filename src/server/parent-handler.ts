@@ -10,9 +10,16 @@ import { writeWithBackpressure } from './stream-write';
 import { entryMetaOf, unchangedCheckMetaOf } from './entry-convert';
 import { NotFoundError } from '../common/errors';
 import { LoopYield } from '../common/loop-yield';
+import { MessageBatcher } from '../common/wire/message-batcher';
+import { ENTRY_BATCH_BYTES, entryBatchBytes } from './entry-batch-bytes';
 
 /** Small enough that the client's walk starts on the first batch while the rest is read. */
 const PARENT_BATCH = 500;
+
+interface ParentEntry {
+  readonly meta: EntryMeta;
+  readonly isDamaged: boolean;
+}
 
 export async function handleParent(context: ServerContext, call: grpc.ServerWritableStream<ParentRequest, ParentBatch>): Promise<void> {
   try {
@@ -26,8 +33,6 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       call.end();
       return;
     }
-    let entries: EntryMeta[] = [];
-    let damagedIndexes: number[] = [];
     const { store } = context;
     const damaged = store.damagedContents();
     const isMarking = call.request.marksDamaged;
@@ -37,21 +42,24 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     // Rows are read and written without waiting for I/O while the client keeps up: without a turn of the
     // event loop now and then, no batch left before the last was made, and the client's Begin waited too.
     const loop = new LoopYield();
-    const send = (): Promise<void> => writeWithBackpressure(call, {
-      backupId: backup.number, entries, acceptsBatches: true, acceptsCarriedRuns: true, damaged: damagedIndexes,
-    });
-    for (const { meta, isDamaged } of metas) {
+    let isSent = false;
+    const send = async (items: readonly ParentEntry[]): Promise<void> => {
+      const damagedIndexes = items.flatMap((item, index) => (item.isDamaged ? [index] : []));
+      await writeWithBackpressure(call, {
+        backupId: backup.number, entries: items.map((item) => item.meta), acceptsBatches: true, acceptsCarriedRuns: true, damaged: damagedIndexes,
+      });
+      isSent = true;
+      await loop.turn();
+    };
+    const batcher = new MessageBatcher<ParentEntry>({ maxItems: PARENT_BATCH, maxBytes: ENTRY_BATCH_BYTES }, send);
+    for (const item of metas) {
       if (call.cancelled) return;
-      if (isDamaged) damagedIndexes.push(entries.length);
-      entries.push(meta);
-      if (entries.length >= PARENT_BATCH) {
-        await send();
-        entries = [];
-        damagedIndexes = [];
-        await loop.turn();
-      }
+      // A damaged index takes a few bytes more.
+      await batcher.add(item, entryBatchBytes(item.meta) + 5);
     }
-    await send();
+    await batcher.flush();
+    // At least one message: it names the backup, and tells the client this server takes EntryBatch.
+    if (!isSent) await send([]);
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'parent');
@@ -65,7 +73,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
  */
 function* withContent<T extends { readonly contentId: number | null }>(
   entries: Iterable<T>, damaged: ReadonlySet<number>, isMarking: boolean, metaOf: (entry: T) => EntryMeta,
-): Generator<{ meta: EntryMeta; isDamaged: boolean }> {
+): Generator<ParentEntry> {
   for (const entry of entries) {
     if (entry.contentId === null) continue;
     const isDamaged = damaged.has(entry.contentId);

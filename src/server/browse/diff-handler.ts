@@ -1,6 +1,6 @@
 // The Diff call: what changed between two backups of one client, streamed in batches with backpressure.
 import type * as grpc from '@grpc/grpc-js';
-import { DiffKind, type DiffBatch, type DiffRequest } from '../../proto/cpsbackup';
+import { DiffKind, type DiffBatch, type DiffEntry, type DiffRequest } from '../../proto/cpsbackup';
 import type { ServerContext } from '../server-context';
 import { authenticate, requireRight, targetClientName } from '../auth';
 import { committedBackup } from '../backup-lookup';
@@ -10,6 +10,8 @@ import { peerGoneError, writeWithBackpressure } from '../stream-write';
 import { NotFoundError } from '../../common/errors';
 import { diffEntries } from './backup-diff';
 import { LoopYield } from '../../common/loop-yield';
+import { MessageBatcher } from '../../common/wire/message-batcher';
+import { ENTRY_BATCH_BYTES, entryBatchBytes } from '../entry-batch-bytes';
 
 const DIFF_BATCH = 1000;
 
@@ -22,7 +24,8 @@ export async function handleDiff(context: ServerContext, call: grpc.ServerWritab
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const before = committedBackup(context.store, clientName, call.request.fromBackupId);
     const after = committedBackup(context.store, clientName, call.request.toBackupId);
-    let batch: DiffBatch = { entries: [] };
+    const batcher = new MessageBatcher<DiffEntry>({ maxItems: DIFF_BATCH, maxBytes: ENTRY_BATCH_BYTES },
+      (entries) => writeWithBackpressure(call, { entries }));
     // Two large near-identical backups compare for long between differences: the loop turns all the same.
     // After each turn, a backup deleted meanwhile (a -d, retention) ends the call: its remaining pages read
     // empty, and the rest would be reported as added or removed. A cancelled call stops comparing.
@@ -38,20 +41,24 @@ export async function handleDiff(context: ServerContext, call: grpc.ServerWritab
     const pause = (): Promise<void> | undefined => loopYield.turn()?.then(stillComparable);
     for await (const difference of diffEntries(context.store.entries(before), context.store.entries(after), pause)) {
       if (call.cancelled) return;
-      batch.entries.push({
+      const entry: DiffEntry = {
         kind: kindOnWire[difference.kind],
         before: difference.before === undefined ? undefined : entryMetaOf(difference.before),
         after: difference.after === undefined ? undefined : entryMetaOf(difference.after),
         changes: [...difference.changes],
-      });
-      if (batch.entries.length >= DIFF_BATCH) {
-        await writeWithBackpressure(call, batch);
-        batch = { entries: [] };
-      }
+      };
+      await batcher.add(entry, diffEntryBytes(entry));
     }
-    if (batch.entries.length > 0) await writeWithBackpressure(call, batch);
+    await batcher.flush();
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'diff');
   }
+}
+
+/** Its entries, and the kind and the names of what changed (a few short words). */
+function diffEntryBytes(entry: DiffEntry): number {
+  let bytes = 16 + (entry.before === undefined ? 0 : entryBatchBytes(entry.before)) + (entry.after === undefined ? 0 : entryBatchBytes(entry.after));
+  for (const change of entry.changes) bytes += change.length + 2;
+  return bytes;
 }

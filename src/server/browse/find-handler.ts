@@ -2,7 +2,7 @@
 // streamed in batches with backpressure; the server holds one page of entries at a time, and the glob is
 // matched in a worker thread (pattern/path-matcher.ts): on a long path it can cost seconds.
 import type * as grpc from '@grpc/grpc-js';
-import type { FindBatch, FindRequest } from '../../proto/cpsbackup';
+import type { FindBatch, FindMatch, FindRequest } from '../../proto/cpsbackup';
 import type { ServerContext } from '../server-context';
 import type { StoredEntry } from '../../chunkstore/store';
 import { authenticate, requireRight, targetClientName } from '../auth';
@@ -11,6 +11,8 @@ import { failStreamingCall } from '../grpc-errors';
 import { writeWithBackpressure } from '../stream-write';
 import { escapeBytes } from '../../common/escape-bytes';
 import { LoopYield } from '../../common/loop-yield';
+import { MessageBatcher } from '../../common/wire/message-batcher';
+import { ENTRY_BATCH_BYTES, entryBatchBytes } from '../entry-batch-bytes';
 import { PathMatcher } from '../pattern/path-matcher';
 import { pathGlobSource } from './path-glob';
 
@@ -37,17 +39,16 @@ export async function handleFind(context: ServerContext, call: grpc.ServerWritab
     const glob = new PathMatcher(source, 'the --find pattern');
     matcher = glob;
     const loopYield = new LoopYield();
-    let batch: FindBatch = { matches: [] };
+    const batcher = new MessageBatcher<FindMatch>({ maxItems: FIND_BATCH, maxBytes: ENTRY_BATCH_BYTES },
+      (matches) => writeWithBackpressure(call, { matches }));
     let page: Candidate[] = [];
     const matchPage = async (): Promise<void> => {
       const verdicts = await glob.match(page.map((candidate) => escapeBytes(candidate.entry.path)));
       for (const [index, candidate] of page.entries()) {
         if (verdicts[index] !== 1) continue;
-        batch.matches.push({ backupId: candidate.backupId, entry: entryMetaOf(candidate.entry) });
-        if (batch.matches.length >= FIND_BATCH) {
-          await writeWithBackpressure(call, batch);
-          batch = { matches: [] };
-        }
+        const entry = entryMetaOf(candidate.entry);
+        // The backup's number and the match's own framing: a dozen bytes.
+        await batcher.add({ backupId: candidate.backupId, entry }, entryBatchBytes(entry) + 16);
       }
       page = [];
     };
@@ -62,7 +63,7 @@ export async function handleFind(context: ServerContext, call: grpc.ServerWritab
       }
     }
     await matchPage();
-    if (batch.matches.length > 0) await writeWithBackpressure(call, batch);
+    await batcher.flush();
     call.end();
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'find');

@@ -71,6 +71,9 @@ test('too many labels, a key or value too long, too many bytes in all, or the se
   refusal({ 'version.a\n': 'v'.repeat(MAX_LABEL_VALUE_BYTES + 1) }, /hold a value of 65537 bytes under key version\.a\\x0a,/);
   const big = Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`k${index}`, 'v'.repeat(MAX_LABEL_VALUE_BYTES - 10)]));
   refusal(big, new RegExp(`take more than ${MAX_LABELS_BYTES} bytes in all`));
+  // Regression: counted as sent, 960,000 bytes of control characters passed, and were kept as 3.8 MB of escapes.
+  const controls = Object.fromEntries(Array.from({ length: 60 }, (_, index) => [`k${index}`, '\u0001'.repeat(16_000)]));
+  refusal(controls, new RegExp(`take more than ${MAX_LABELS_BYTES} bytes in all, escaped`));
   refusal({ warnings: '/a: unreadable\n/b: forged' }, /hold the key "warnings", which only the server writes/);
 });
 

@@ -73,11 +73,15 @@ export function receivedLabels(clientName: string, received: Readonly<Record<str
     if (keyBytes === 0 || keyBytes > MAX_LABEL_KEY_BYTES) refuse(`hold a key of ${keyBytes} bytes; keys are 1 to ${MAX_LABEL_KEY_BYTES} bytes`);
     if (valueBytes > MAX_LABEL_VALUE_BYTES) refuse(`hold a value of ${valueBytes} bytes under key ${shown(key)}, more than ${MAX_LABEL_VALUE_BYTES}`);
     if (SERVER_LABELS.has(key)) refuse(`hold the key "${key}", which only the server writes`);
-    totalBytes += keyBytes + valueBytes;
-    if (totalBytes > MAX_LABELS_BYTES) refuse(`take more than ${MAX_LABELS_BYTES} bytes in all`);
     // Escaped, never cut (the limits above bound them): our client's labels hold no control character,
     // so they are kept as sent, and the client reads them back intact.
-    labels[escapeLineBreaking(key)] = escapeLineBreaking(value);
+    const keptKey = escapeLineBreaking(key);
+    const keptValue = escapeLineBreaking(value);
+    // Counted as kept: a control character takes 4 bytes escaped, and 1 MiB of them sent made a summary of
+    // over 4 MiB kept, which no List, Show or Protect of the backup (nor its Commit's answer) could carry.
+    totalBytes += Buffer.byteLength(keptKey) + Buffer.byteLength(keptValue);
+    if (totalBytes > MAX_LABELS_BYTES) refuse(`take more than ${MAX_LABELS_BYTES} bytes in all, escaped`);
+    labels[keptKey] = keptValue;
   }
   return labels;
 }

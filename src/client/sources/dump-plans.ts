@@ -16,6 +16,12 @@ export type { SourcePlan } from './database-dump-plan';
 
 /** How long the sqlite3 CLI waits for a writer's lock before giving up (a commit rarely takes this long). */
 const SQLITE_BUSY_MILLISECONDS = 60_000;
+/**
+ * Each wait for a lock gets at most this share of the source's timeout, so that a lock held too long
+ * fails as "database is locked" rather than as a timeout: `.dump` waits once per statement it starts
+ * while the lock is held (twice with sqlite3 3.40), and the dump itself needs time too.
+ */
+const SQLITE_BUSY_SHARE = 0.25;
 
 /** `workDirectory` holds the credential files of database sources while their dumpers run. */
 export async function planDumps(source: DumpSource, partialSince: Date | undefined, workDirectory: string): Promise<SourcePlan> {
@@ -59,6 +65,8 @@ function planCommand(source: CommandSource, partialSince: Date | undefined): Dum
  * The sqlite3 CLI's `.dump` reads the whole database inside one read transaction (a savepoint),
  * so the SQL text is a consistent snapshot while the application keeps writing, and it streams.
  * better-sqlite3's backup() needs a seekable target and serialize() holds the database in memory.
+ * It runs under sqlite-dump-main.js: `.dump` writes its errors (a lock, a corrupt page, not a
+ * database) into the dump and exits 0, which would store a broken dump as a good one.
  */
 async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
   if (!isOnPath('sqlite3')) {
@@ -71,10 +79,11 @@ async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
     // The CLI would silently create an empty database and we would back up nothing.
     throw new DumpFailedError(source.name, `cannot dump ${source.path}: ${errorMessage(error)}`);
   }
+  const busyMilliseconds = Math.min(SQLITE_BUSY_MILLISECONDS, Math.floor(source.timeoutSeconds * 1000 * SQLITE_BUSY_SHARE));
   return {
     fileName: SQLITE_DUMP_NAME,
-    file: 'sqlite3',
-    args: ['-bail', '-cmd', `.timeout ${SQLITE_BUSY_MILLISECONDS}`, source.path, '.dump'],
+    file: process.execPath,
+    args: [join(__dirname, 'sqlite-dump-main.js'), '-bail', '-cmd', `.timeout ${busyMilliseconds}`, source.path, '.dump'],
   };
 }
 

@@ -178,19 +178,16 @@ test('collection names become one safe file name and come back unchanged', () =>
   assert.equal(collectionOfFileName('dump'), undefined);
 });
 
-test('an unreachable MongoDB fails the native dump with its error, and the native load keeps the file', async () => {
+test('an unreachable MongoDB fails the dump with its error, and the native load keeps the file', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-dump-mongo-'));
   try {
     // Port 1 on loopback refuses at once; the URI option keeps the driver from retrying for 30 s.
     const uri = 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300';
     const config = storageConfigFromText('storage.conf', `source = mongo\nkind = mongodb\nuri = ${uri}\ndatabase = app\ncollection = events\n`);
     await withoutMongoTools(async () => {
-      const run = await startDumps(config, join(folder, 'work'));
-      assert.deepEqual(run.files.map((file) => relative(run.directory, file.path)), [join('mongo', 'events.bson')]);
-      const content: Buffer[] = [];
-      for await (const chunk of run.openDump(run.files[0])) content.push(chunk);
-      assert.equal(Buffer.concat(content).length, 0);
-      await assert.rejects(run.finish(), (error: unknown) => error instanceof DumpFailedError && error.source === 'mongo' && /ECONNREFUSED|Server selection/i.test(error.stderrTail));
+      // Collections are listed even when named (each must exist), so the failure comes before any dumper starts.
+      await assert.rejects(startDumps(config, join(folder, 'work')),
+        (error: unknown) => error instanceof DumpFailedError && error.source === 'mongo' && /cannot list collections of app: .*(ECONNREFUSED|Server selection)/i.test(error.message));
       const path = join(folder, 'restore', 'dumps', 'mongo', 'events.bson');
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, BSON.serialize({ _id: 1 }));

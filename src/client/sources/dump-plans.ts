@@ -7,6 +7,7 @@ import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME, collectionFileName } from './dump-
 import { isOnPath, shellCommand } from './shell';
 import type { CommandSource, DumpSource, MongodbSource, SqliteSource } from './storage-config';
 import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-request';
+import { collectionsToDump, type CollectionInfo } from './mongodb-collections';
 import type { SourcePlan } from './database-dump-plan';
 import type { DumpPlan } from './dump-plan';
 
@@ -88,7 +89,7 @@ async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
 }
 
 async function planMongodb(source: MongodbSource, partialSince: Date | undefined): Promise<DumpPlan[]> {
-  const collections = source.collections.length > 0 ? source.collections : await listCollections(source);
+  const collections = collectionsToDump(source, await listCollections(source));
   const since = isPartialDump(source, partialSince) ? partialSince : undefined;
   const hasMongodump = isOnPath('mongodump');
   return collections.map((collection) => {
@@ -117,14 +118,15 @@ async function planMongodb(source: MongodbSource, partialSince: Date | undefined
   });
 }
 
-async function listCollections(source: MongodbSource): Promise<string[]> {
+/** Every collection with its type, even when `collection =` names them: each must exist (mongodb-collections.ts). */
+async function listCollections(source: MongodbSource): Promise<CollectionInfo[]> {
   // Loaded on first use: the driver costs ~0.1 s at start-up, and most nodes have no MongoDB.
   const { MongoClient } = await import('mongodb');
   const client = new MongoClient(source.uri);
   try {
     await client.connect();
-    const infos = await client.db(source.database).listCollections({ type: 'collection' }, { nameOnly: true }).toArray();
-    return infos.map((info) => info.name).filter((name) => !name.startsWith('system.')).sort();
+    const infos = await client.db(source.database).listCollections({}, { nameOnly: true }).toArray();
+    return infos.map((info) => ({ name: info.name, type: info.type }));
   } catch (error) {
     throw new DumpFailedError(source.name, `cannot list collections of ${source.database}: ${errorMessage(error)}`);
   } finally {

@@ -50,10 +50,10 @@ const CATALOG: DatabaseCatalog = {
   tables: [
     table('audit', [column('id', 'integer'), column('what')]),
     table('customers', [column('id', 'integer'), column('name'), column('password_hash', 'text', { isNullable: false }),
-      column('photo', 'binary'), column('updated_at', 'time'), column('name_upper', 'text', { isGenerated: true })]),
+      column('photo', 'binary'), column('updated_at', 'time', { isNullable: false }), column('name_upper', 'text', { isGenerated: true })]),
     table('customers_deleted', [column('customer_id', 'integer'), column('deleted_at', 'time')], ['customer_id']),
     table('items', [column('order_id', 'integer'), column('line', 'integer'), column('product')], ['order_id', 'line'], ['orders']),
-    table('orders', [column('id', 'integer'), column('customer_id', 'integer'), column('note')], ['id'], ['customers']),
+    table('orders', [column('id', 'integer', { isNullable: false }), column('customer_id', 'integer'), column('note')], ['id'], ['customers']),
     table('sessions', [column('token')], []),
   ],
 };
@@ -150,6 +150,9 @@ test('table plan: a misspelt or impossible setting fails the dump, naming the li
   refused(['since_field = items.product'], /storage\.conf:17: since_field: items\.product is text; it must be a timestamp, a date or an increasing number/);
   refused(['since_field = audit.id'], /storage\.conf:17: since_field: table audit is not dumped/);
   refused(['since_field = sessions.token'], /storage\.conf:17: since_field: table sessions is not dumped/);
+  // Regression: rows whose since_field is NULL never match `>= mark` and were in no partial backup.
+  refused(['since_field = customers_deleted.deleted_at'],
+    /storage\.conf:17: since_field: customers_deleted\.deleted_at may be NULL, and a row where it is NULL would be in no partial backup/);
   refused(['deletes_from = items: customers_deleted.customer_id'], /deletes_from: table items needs a one-column primary key/);
   refused(['tables = customers, nothing'], /storage\.conf:17: tables: no table nothing/);
   assert.throws(() => planTables(shopSource(['order = items, audit'], SHOP.filter((line) => !line.startsWith('order'))), CATALOG, { isPartial: false }),

@@ -76,6 +76,12 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
       fail(reference.line, `since_field: ${table.name}.${column.name} is ${column.type}; it must be a timestamp, a date or an increasing number`);
     }
     if (excluded.get(table.name)?.has(column.name)) fail(reference.line, `since_field: ${table.name}.${column.name} is excluded by exclude_columns`);
+    // Refused rather than dumped with `OR ... IS NULL`: such rows would go into every partial, forever,
+    // and still carry no mark. NULL is never >= a mark, so they would otherwise be in no partial at all.
+    if (column.isNullable) {
+      fail(reference.line, `since_field: ${table.name}.${column.name} may be NULL, and a row where it is NULL would be in no partial backup; `
+        + 'make the column NOT NULL (with a default) or choose another');
+    }
     if (table.primaryKey.length === 0) {
       fail(reference.line, `since_field: table ${table.name} has no primary key; a partial load could not upsert its rows`);
     }

@@ -11,6 +11,7 @@ import { ConfigError, DumpFailedError } from '../src/common/errors';
 import { startDumps } from '../src/client/sources/dump-run';
 import { dumpSourceOfPath, loadRestoredDumps } from '../src/client/sources/loaders';
 import { loadStorageConfig, storageConfigFromText } from '../src/client/sources/storage-config';
+import { versionLabels } from '../src/client/sources/version-labels';
 import { isOnPath } from '../src/client/sources/shell';
 
 async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
@@ -44,6 +45,23 @@ test('a command dump streams through its FIFO, records the version label and lea
     await run.finish();
     await assert.rejects(lstat(run.directory), { code: 'ENOENT' });
   });
+});
+
+// Regression: version_command ran under plain `sh -c` (a failing `app --version | head -1` passed) and
+// an empty first line was stored as the version label.
+test('version_command: a failing pipeline or an empty first line fails; the first line is the label', async (t) => {
+  const labelsOf = (command: string) => versionLabels(configOf(`source = app\nkind = command\ndump = true\nload = cat\nversion_command = ${command}\n`).sources);
+  const failsWith = async (command: string, message: RegExp): Promise<void> => {
+    await assert.rejects(labelsOf(command), (error: unknown) => error instanceof DumpFailedError && error.source === 'app' && message.test(error.message));
+  };
+  assert.deepEqual(await labelsOf(`printf ' app 4.2 \\nbuild 7\\n'`), { 'version.app': 'app 4.2' });
+  await failsWith(`printf '\\napp 4.2\\n'`, /first line of output is empty/);
+  await failsWith('true', /first line of output is empty/);
+  if (!isOnPath('bash')) {
+    t.diagnostic('bash is not installed: the pipeline case runs only where a shell has pipefail');
+    return;
+  }
+  await failsWith(`sh -c 'echo app 4.2; exit 3' | head -n 1`, /version_command exited with code 3/);
 });
 
 test('a dumper writing some bytes then exiting 1: reading ends, finish names the source and its stderr', async () => {

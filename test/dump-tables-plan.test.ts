@@ -159,6 +159,19 @@ test('table plan: a misspelt or impossible setting fails the dump, naming the li
     /storage\.conf:16: order: table audit is not dumped/);
 });
 
+// Regression: data.sql prints schema, table and column names raw in its COPY / INSERT lines, and a
+// newline in one split a line that the loader read as a row.
+test('table plan: a name with a control character is refused, quoted, wherever data.sql would print it', () => {
+  const catalogWith = (tableName: string, columnName: string): DatabaseCatalog =>
+    ({ tables: [table(tableName, [column('id', 'integer', { isNullable: false }), column(columnName)])] });
+  const maria = shopSource([], ['source = shop', 'kind = mariadb', 'database = shop']);
+  assert.throws(() => planTables(maria, catalogWith('a\rb', 'x'), { isPartial: false }), /storage\.conf:1: table "a\\x0db" has a control character/);
+  assert.throws(() => planTables(maria, catalogWith('t', 'x\u007fy'), { isPartial: false }), /column "x\\x7fy" of table "t" has a control character/);
+  const postgres = shopSource([], ['source = shop', 'kind = postgresql', 'database = shop', 'schema = odd\u0001schema']);
+  assert.throws(() => planTables(postgres, catalogWith('t', 'x'), { isPartial: false }), /schema "odd\\x01schema" has a control character/);
+  assert.equal(planTables(maria, catalogWith('tab le é', 'col umn'), { isPartial: false }).length, 1, 'spaces and letters are fine');
+});
+
 test('marks: only values of the column\'s kind are used; anything else dumps the whole table', () => {
   const labels = {
     [markLabel('shop', 't', 'at')]: "2026-01-01 00:00:00'; DROP TABLE t; --",

@@ -1,6 +1,7 @@
 // Decides which collections a MongoDB source dumps, from what the database lists: a source that would
 // dump nothing, or leave out a collection it was asked for or holds, fails instead of passing empty.
 import { DumpFailedError } from '../../common/errors';
+import { shown } from '../../common/config/display';
 import type { MongodbSource } from './storage-config';
 
 /** One entry of listCollections (nameOnly still gives the type). */
@@ -44,7 +45,7 @@ export function collectionsToDump(source: MongodbSource, listed: readonly Collec
   return dumped;
 }
 
-/** JSON quoting: a name can hold any character but NUL, and a newline must not split the message. */
+/** A name can hold any character but NUL: a control character is escaped, so the message stays one line. */
 function quoted(name: string): string {
-  return JSON.stringify(name);
+  return `"${shown(name)}"`;
 }

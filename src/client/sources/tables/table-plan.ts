@@ -1,6 +1,7 @@
 // Decides, from storage.conf and the catalog, which tables and columns a dump holds, in which
 // order, and which rows a partial takes; every mistake is a DumpFailedError naming the line.
 import { DumpFailedError } from '../../../common/errors';
+import { shown } from '../../../common/config/display';
 import type { ColumnReference, NamedReference } from '../database-config';
 import type { DatabaseSource } from '../storage-config';
 import type { ColumnInfo, DatabaseCatalog, TableInfo } from './catalog';
@@ -29,6 +30,25 @@ export interface TablePlanOptions {
 
 const SINCE_CLASSES = new Set(['time', 'integer', 'decimal']);
 
+/** C0 controls and DEL: a newline or carriage return in a name would split data.sql's one-item-per-line format. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Refused rather than escaped: data.sql prints names raw in its COPY and INSERT lines, so a table "a\nb"
+ * spilled a line that the loader read as a row. Names come out escaped (\\x0a), so the message stays one line.
+ */
+function refuseControlCharacters(source: DatabaseSource, tables: readonly TableInfo[], fail: (line: number, message: string) => never): void {
+  const why = 'a control character (a newline?), which would break data.sql\'s one line per row; rename it';
+  const quoted = (name: string): string => `"${shown(name)}"`;
+  if (source.kind === 'postgresql' && CONTROL_CHARACTER.test(source.schema)) fail(source.line, `schema ${quoted(source.schema)} has ${why}`);
+  for (const table of tables) {
+    if (CONTROL_CHARACTER.test(table.name)) fail(source.line, `table ${quoted(table.name)} has ${why}, or leave it out with tables =`);
+    for (const column of table.columns.filter((candidate) => CONTROL_CHARACTER.test(candidate.name))) {
+      fail(source.line, `column ${quoted(column.name)} of table ${quoted(table.name)} has ${why}`);
+    }
+  }
+}
+
 /** The tables to dump, in load order. */
 export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, options: TablePlanOptions): TablePlan[] {
   const fail = (line: number, message: string): never => {
@@ -45,11 +65,12 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
   const excludedTables = new Set(source.excludeTables.map((reference) => known(reference, 'exclude_tables').name));
   const chosen = source.tables.length > 0 ? source.tables.map((reference) => known(reference, 'tables')) : catalog.tables;
   const tables = chosen.filter((table) => !excludedTables.has(table.name));
+  const lineOf = (table: TableInfo): number => source.tables.find((reference) => reference.name === table.name)?.line ?? source.line;
   for (const table of tables.filter((candidate) => candidate.isPartitioned)) {
-    const line = source.tables.find((reference) => reference.name === table.name)?.line ?? source.line;
-    fail(line, `table ${table.name} is partitioned: its rows are not dumped by kind ${source.kind} yet; `
+    fail(lineOf(table), `table ${table.name} is partitioned: its rows are not dumped by kind ${source.kind} yet; `
       + 'add it to exclude_tables (a complete load then recreates it empty) or back it up with a command source');
   }
+  refuseControlCharacters(source, tables, fail);
   const dumped = new Map(tables.map((table) => [table.name, table]));
   const dumpedTable = (reference: ColumnReference | NamedReference, key: string): TableInfo => {
     const name = 'table' in reference ? reference.table : reference.name;

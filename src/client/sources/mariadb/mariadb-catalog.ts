@@ -9,9 +9,10 @@ export function catalogQuery(database: string): string {
   return [
     `SELECT JSON_OBJECT('kind', 'database', 'charset', DEFAULT_CHARACTER_SET_NAME, 'collation', DEFAULT_COLLATION_NAME)
       FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${schema};`,
-    // System-versioned tables and sequences are left out: their history or state is not plain rows.
-    `SELECT JSON_OBJECT('kind', 'table', 'table', TABLE_NAME) FROM information_schema.TABLES
-      WHERE TABLE_SCHEMA = ${schema} AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME;`,
+    // System-versioned tables and sequences too: not dumped (their history or state is not plain rows),
+    // but listed, so that the plan fails naming them rather than leave them out unseen.
+    `SELECT JSON_OBJECT('kind', 'table', 'table', TABLE_NAME, 'tableType', TABLE_TYPE) FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = ${schema} AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'SEQUENCE') ORDER BY TABLE_NAME;`,
     `SELECT JSON_OBJECT('kind', 'column', 'table', TABLE_NAME, 'name', COLUMN_NAME, 'dataType', DATA_TYPE,
         'columnType', COLUMN_TYPE, 'isNullable', IS_NULLABLE = 'YES', 'extra', EXTRA,
         'charset', CHARACTER_SET_NAME, 'collation', COLLATION_NAME)
@@ -27,6 +28,7 @@ export function catalogQuery(database: string): string {
 interface Row {
   kind: 'database' | 'table' | 'column' | 'primary' | 'parent';
   table: string;
+  tableType: string;
   name: string;
   parent: string;
   dataType: string;
@@ -50,6 +52,8 @@ function valueClassOf(dataType: string): ValueClass {
   return BINARY_TYPES.has(dataType) ? 'binary' : 'text';
 }
 
+const NOT_PLAIN_ROWS: Readonly<Record<string, string>> = { 'SYSTEM VERSIONED': 'system-versioned', SEQUENCE: 'a sequence' };
+
 /** VIRTUAL / STORED / PERSISTENT GENERATED; MySQL's DEFAULT_GENERATED is an ordinary column with an expression default. */
 const GENERATED = /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i;
 
@@ -70,6 +74,7 @@ export function parseCatalog(answer: string): DatabaseCatalog {
     primaryKey: of('primary', row.table).map((key) => key.name),
     parents: [...new Set(of('parent', row.table).map((reference) => reference.parent))].filter((parent) => parent !== row.table),
     sequences: [],
+    ...(NOT_PLAIN_ROWS[row.tableType] === undefined ? {} : { notPlainRows: NOT_PLAIN_ROWS[row.tableType] }),
   }));
   return { tables, charset: database?.charset ?? undefined, collation: database?.collation ?? undefined };
 }

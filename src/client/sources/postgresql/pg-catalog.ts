@@ -6,7 +6,9 @@ import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 
 /**
  * Ordinary and partitioned tables (partitions are their parent's rows); views and foreign tables
- * hold no rows of their own.
+ * hold no rows of their own. Sequences: a table's are those its columns own (serial, identity) and
+ * those its defaults read (`DEFAULT nextval('x')` without OWNED BY); freeSequences are the schema's
+ * that no column owns, some of which no default reads either (an application's nextval()).
  */
 export function catalogQuery(schema: string): string {
   return `SELECT json_build_object(
@@ -25,9 +27,17 @@ export function catalogQuery(schema: string): string {
         JOIN pg_attribute a ON a.attrelid = p.conrelid AND a.attnum = k.attnum
         WHERE p.conrelid = c.oid AND p.contype = 'p') AS "primaryKey",
       (SELECT coalesce(json_agg(DISTINCT f.relname), '[]') FROM pg_constraint r JOIN pg_class f ON f.oid = r.confrelid
-        WHERE r.conrelid = c.oid AND r.contype = 'f' AND f.relnamespace = c.relnamespace AND f.oid <> c.oid) AS parents
+        WHERE r.conrelid = c.oid AND r.contype = 'f' AND f.relnamespace = c.relnamespace AND f.oid <> c.oid) AS parents,
+      (SELECT coalesce(json_agg(DISTINCT format('%I.%I', sn.nspname, s.relname)), '[]') FROM pg_attrdef ad
+        JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
+        WHERE ad.adrelid = c.oid) AS "defaultSequences"
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('r', 'p') AND NOT c.relispartition) t), '[]'))`;
+    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('r', 'p') AND NOT c.relispartition) t), '[]'),
+  'freeSequences', coalesce((SELECT json_agg(format('%I.%I', n.nspname, s.relname) ORDER BY s.relname)
+    FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
+    WHERE n.nspname = ${quoteLiteral(schema)} AND s.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d
+      WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))), '[]'))`;
 }
 
 interface RawColumn {
@@ -45,6 +55,7 @@ interface RawTable {
   columns: RawColumn[];
   primaryKey: string[];
   parents: string[];
+  defaultSequences: string[];
 }
 
 const CLASSES: Readonly<Record<string, ValueClass>> = {
@@ -54,7 +65,7 @@ const CLASSES: Readonly<Record<string, ValueClass>> = {
 
 /** Undefined when the schema does not exist. */
 export function parseCatalog(answer: string): DatabaseCatalog | undefined {
-  const parsed = JSON.parse(answer) as { schemaExists: boolean; tables: RawTable[] };
+  const parsed = JSON.parse(answer) as { schemaExists: boolean; tables: RawTable[]; freeSequences: string[] };
   if (!parsed.schemaExists) return undefined;
   const tables: TableInfo[] = parsed.tables.map((table) => ({
     name: table.name,
@@ -64,10 +75,10 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     })),
     primaryKey: table.primaryKey,
     parents: table.parents,
-    sequences: table.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])),
+    sequences: [...new Set([...table.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])), ...table.defaultSequences])],
     isPartitioned: table.isPartitioned,
   }));
-  return { tables };
+  return { tables, freeSequences: parsed.freeSequences };
 }
 
 /** One JSON line per table with a since_field: {"table": ..., "mark": largest value as text, or null}. */

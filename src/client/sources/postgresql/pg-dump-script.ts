@@ -7,7 +7,11 @@ import type { DatabaseSource } from '../storage-config';
 import type { TablePlan } from '../tables/table-plan';
 import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
 
-export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
+/**
+ * `freeSequences`: sequences no column owns that are dumped besides the tables' own (a restore into an
+ * empty database would otherwise restart them at their start value).
+ */
+export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader, freeSequences: readonly string[] = []): string {
   const lines = [
     SESSION_TIMEOUTS,
     // Read only and repeatable read: what pg_dump does; writers are never blocked, every COPY sees one snapshot.
@@ -25,7 +29,7 @@ export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePl
     lines.push(`COPY (SELECT ${columns} FROM ${table}${where}) TO STDOUT;`);
     lines.push(`SELECT '\\.';`);
   }
-  for (const sequence of plans.flatMap((plan) => plan.table.sequences)) {
+  for (const sequence of new Set([...plans.flatMap((plan) => plan.table.sequences), ...freeSequences])) {
     lines.push(`SELECT ${quoteLiteral(SEQUENCE_LINE)} || json_build_object('name', ${quoteLiteral(sequence)}, `
       + `'lastValue', last_value::text, 'isCalled', is_called)::text FROM ${sequence};`);
   }

@@ -34,8 +34,10 @@ export const postgresqlDialect: DatabaseDialect = {
       },
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
         // Exact names in pg_dump's pattern syntax; --strict-names fails if one vanished since the catalog was read.
+        // -t takes a table's owned sequences along, not one its default reads without owning it: named too.
+        const sequences = [...new Set(plans.flatMap((plan) => plan.table.sequences))];
         const patterns = source.tables.length === 0 ? ['-n', quoteIdentifier(source.schema)]
-          : plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]);
+          : [...plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]), ...sequences.flatMap((sequence) => ['-t', sequence])];
         return {
           file: pgDump,
           args: ['--schema-only', '--no-owner', '--no-privileges', '--strict-names', ...patterns],
@@ -45,7 +47,9 @@ export const postgresqlDialect: DatabaseDialect = {
       dataDump(catalog, plans, backup) {
         return {
           file: psql, args: [...QUERY_FLAGS, '-f', '-'], env: environment.env(source.database),
-          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup)),
+          // Without `tables =` schema.sql creates every sequence of the schema, so each gets its value back;
+          // with it, only those the chosen tables own or read (the others are not in schema.sql either).
+          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup), source.tables.length === 0 ? catalog.freeSequences : []),
         };
       },
       async databaseExists(database: string) {

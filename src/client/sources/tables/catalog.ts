@@ -23,14 +23,18 @@ export interface TableInfo {
   readonly primaryKey: readonly string[];
   /** Tables this one references by foreign key, itself excluded. */
   readonly parents: readonly string[];
-  /** PostgreSQL: sequences owned by its columns (serial, identity), as quoted qualified names. */
+  /** PostgreSQL: sequences owned by its columns (serial, identity) or read by their defaults, as quoted qualified names. */
   readonly sequences: readonly string[];
   /** PostgreSQL: a partitioned table, whose rows live in its partitions (not dumped by this source). */
   readonly isPartitioned?: boolean;
+  /** MariaDB: what it is when its content is not plain rows ('a sequence', 'system-versioned'): not dumped. */
+  readonly notPlainRows?: string;
 }
 
 export interface DatabaseCatalog {
   readonly tables: readonly TableInfo[];
+  /** PostgreSQL: the schema's sequences no column owns (`DEFAULT nextval('x')` without OWNED BY), quoted. */
+  readonly freeSequences?: readonly string[];
   /** MariaDB: the database's default character set and collation, for CREATE DATABASE on load. */
   readonly charset?: string;
   readonly collation?: string;

@@ -70,6 +70,10 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     fail(lineOf(table), `table ${table.name} is partitioned: its rows are not dumped by kind ${source.kind} yet; `
       + 'add it to exclude_tables (a complete load then recreates it empty) or back it up with a command source');
   }
+  for (const table of tables.filter((candidate) => candidate.notPlainRows !== undefined)) {
+    fail(lineOf(table), `table ${table.name} is ${table.notPlainRows}: its content is not dumped by kind ${source.kind}; add it to `
+      + 'exclude_tables (a complete load then recreates it empty, or at its start value) or back it up with a command source');
+  }
   refuseControlCharacters(source, tables, fail);
   const dumped = new Map(tables.map((table) => [table.name, table]));
   const dumpedTable = (reference: ColumnReference | NamedReference, key: string): TableInfo => {

@@ -31,3 +31,26 @@ test('main() that finishes exits with its own code; one that throws exits 1', ()
   assert.equal(thrown.status, 1);
   assert.match(thrown.stderr, /probe: internal error: Error: boom/);
 });
+
+// Regression: the grace turns were counted over the whole process, so the fourth time a 'beforeExit'
+// listener rescued the loop (CallsInFlight ending the calls of a lost connection) was reported as
+// "the work stopped before it finished" and exit 1, although the rescue had settled main() as before.
+test('every rescue of an empty loop gets its own grace: five rescues in one process still exit with main()\'s code', () => {
+  const rescued = runMain(`
+    for (let rescue = 0; rescue < 5; rescue++) {
+      // Only a listener of the empty loop can settle this wait, as CallsInFlight does for a lost connection.
+      await new Promise((resolve) => process.once('beforeExit', () => setTimeout(resolve, 20)));
+    }
+    return 0;`);
+  assert.equal(rescued.stderr, '');
+  assert.equal(rescued.status, 0);
+  // The given-back turns do not hide a loop that is stuck after its rescues.
+  const stuckAfter = runMain(`
+    for (let rescue = 0; rescue < 5; rescue++) {
+      await new Promise((resolve) => process.once('beforeExit', () => setTimeout(resolve, 20)));
+    }
+    await new Promise(() => undefined);
+    return 0;`);
+  assert.equal(stuckAfter.status, 1);
+  assert.match(stuckAfter.stderr, /probe: internal error: the work stopped before it finished/);
+});

@@ -5,7 +5,9 @@
  * Turns of the event loop granted to an empty loop before it counts as stuck: other 'beforeExit'
  * listeners run in the same emission and may start work that settles main() (CallsInFlight ends the
  * calls of a connection Node lost, whose errors then arrive). A loop that is truly stuck empties again at
- * once, so a bug is still told within microseconds.
+ * once, so a bug is still told within microseconds. The grace is per rescue: once a listener has given
+ * the loop work again, the next time it empties is a new question (a long run may lose several
+ * connections, and the fourth loss is no more a bug than the first).
  */
 const GRACE_TURNS = 3;
 
@@ -18,7 +20,11 @@ export function exitWith(result: Promise<number>, program: string): void {
   const onDrained = (): void => {
     if (isSettled) return;
     if (graceTurns-- > 0) {
-      setImmediate(() => undefined);
+      setImmediate(() => {
+        // Anything but this turn keeping the loop alive (a timer, a socket, a file read) is work a
+        // listener started: the loop was rescued, so the turns it used are given back.
+        if (process.getActiveResourcesInfo().length > 0) graceTurns = GRACE_TURNS;
+      });
       return;
     }
     process.stderr.write(`${program}: internal error: the work stopped before it finished (nothing left could complete it); it did not complete\n`);

@@ -12,6 +12,7 @@ import {
 import { ProtocolError } from '../src/common/errors';
 import { BackupKind, type Begin } from '../src/proto/cpsbackup';
 import { formatLabels } from '../src/cli/format';
+import { LONGEST_ESCAPE } from '../src/common/config/display';
 import { backupSummaryOf } from '../src/server/backup-summary';
 import type { BackupRecord } from '../src/chunkstore/store';
 
@@ -83,11 +84,11 @@ test('a row kept before the rules is shown cleaned and cut, its warnings one a l
     warnings: '/a: unreadable\n/b\u001b[2J: unreadable',
     ...Object.fromEntries(Array.from({ length: MAX_LABELS + 10 }, (_, index) => [`k${index}`, 'v'])),
   };
-  const shown = shownBackupText(`host\n${'h'.repeat(10_000)}`, { 'version.b': `\u0000${'z'.repeat(MAX_LABEL_VALUE_BYTES * 6 + 10)}`, ...stored });
-  assert.equal(shown.hostname, `host\\x0a${'h'.repeat(HOSTNAME_LENGTH * 6 + 1 - 5)}…`);
+  const shown = shownBackupText(`host\n${'h'.repeat(10_000)}`, { 'version.b': `\u0000${'z'.repeat(MAX_LABEL_VALUE_BYTES * LONGEST_ESCAPE + 10)}`, ...stored });
+  assert.equal(shown.hostname, `host\\x0a${'h'.repeat(HOSTNAME_LENGTH * LONGEST_ESCAPE + 1 - 5)}…`);
   assert.equal(Object.keys(shown.labels).length, MAX_LABELS);
   assert.equal(shown.labels['version.a\\x0aforged'], `x\\x00${'y'.repeat(MAX_LABEL_VALUE_BYTES + 5)}`, 'no longer than a row kept now can be');
-  assert.equal(shown.labels['version.b'], `\\x00${'z'.repeat(MAX_LABEL_VALUE_BYTES * 6)}…`);
+  assert.equal(shown.labels['version.b'], `\\x00${'z'.repeat(MAX_LABEL_VALUE_BYTES * LONGEST_ESCAPE)}…`);
   assert.equal(shown.labels.warnings, '/a: unreadable\n/b\\x1b[2J: unreadable');
   assert.deepEqual(shownBackupText('db-1', HONEST_LABELS), { hostname: 'db-1', labels: HONEST_LABELS }, 'honest rows are shown as kept');
   // A row kept under the rules is shown as kept, however its escapes lengthened it.

@@ -6,6 +6,7 @@ import { diffBackups, findEntries } from '../client/catalog-calls';
 import { escapeBytes } from '../common/escape-bytes';
 import { DiffKind, type DiffEntry, type EntryMeta } from '../proto/cpsbackup';
 import { entryJson, entryTypeName, formatBackupId, formatBytes, formatTime } from './format';
+import { printableJson } from './printable-json';
 
 export interface TextSink {
   out(text: string): void;
@@ -25,7 +26,7 @@ class JsonArrayWriter {
   constructor(private readonly sink: TextSink) {}
 
   push(value: unknown): void {
-    this.sink.out(`${this.count === 0 ? '[\n' : ',\n'}  ${JSON.stringify(value)}`);
+    this.sink.out(`${this.count === 0 ? '[\n' : ',\n'}  ${printableJson(value)}`);
     this.count++;
   }
 

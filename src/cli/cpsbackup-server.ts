@@ -18,6 +18,7 @@ import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
 import { exitWith } from './exit-with';
+import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
 import { keepHeapHeadroom } from '../common/heap-headroom';
 
@@ -76,7 +77,7 @@ async function printStatus(configFile: string, options: { url?: string; json?: b
   const url = options.url ?? configuredStatusUrl(config);
   const ca = url.startsWith('https:') ? trustedCa(config) : undefined;
   const report = await fetchStatus(url, { token: config.statusToken, ca });
-  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : statusText(report));
+  process.stdout.write(options.json ? `${printableJson(report, 2)}\n` : statusText(report));
   return EXIT.ok;
 }
 

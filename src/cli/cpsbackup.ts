@@ -16,6 +16,7 @@ import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { shown } from '../common/config/display';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { exitWith } from './exit-with';
+import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
 import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { incompleteBackupWarning } from '../client/incomplete-backup';
@@ -173,7 +174,7 @@ async function doList(config: NodeConfig, options: Options, output: Output): Pro
   const client = connectToServer(config);
   try {
     const backups = await listBackups(client, `${config.server}:${config.port}`, options.client);
-    if (options.json) output.out(`${JSON.stringify(backups.map(backupJson), null, 2)}\n`);
+    if (options.json) output.out(`${printableJson(backups.map(backupJson), 2)}\n`);
     else for (const backup of backups) output.out(`${formatBackupLine(backup)}\n`);
     return EXIT.ok;
   } finally {
@@ -198,7 +199,7 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
       if (options.json) entries.push(entryJson(entry));
       else output.out(`${formatEntryLine(entry)}\n`);
     });
-    if (options.json) output.out(`${JSON.stringify({ backup: summary && backupJson(summary), entries }, null, 2)}\n`);
+    if (options.json) output.out(`${printableJson({ backup: summary && backupJson(summary), entries }, 2)}\n`);
     return EXIT.ok;
   } finally {
     client.close();

@@ -1,18 +1,6 @@
 // Shows a name given as bytes so that every name reads one way only: valid UTF-8 text stays readable,
-// while invalid bytes, control characters and the backslash itself become escapes.
-
-/** Code points that would hide or move text on a terminal (line and paragraph separators, bidi controls). */
-function isInvisible(codePoint: number): boolean {
-  return (
-    codePoint < 0x20 ||
-    (codePoint >= 0x7f && codePoint < 0xa0) ||
-    codePoint === 0x2028 ||
-    codePoint === 0x2029 ||
-    (codePoint >= 0x202a && codePoint <= 0x202e) ||
-    (codePoint >= 0x2066 && codePoint <= 0x2069) ||
-    codePoint === 0xfeff
-  );
-}
+// while invalid bytes, hidden characters (hidden-characters.ts) and the backslash itself become escapes.
+import { isHiddenCodePoint } from './hidden-characters';
 
 /** Length of the valid UTF-8 sequence starting at index (1 to 4), or 0 when the byte there starts none. */
 function utf8SequenceLength(bytes: Uint8Array, index: number): number {
@@ -41,7 +29,7 @@ const hex = (byte: number): string => `\\x${byte.toString(16).padStart(2, '0')}`
 
 /**
  * Escapes bytes for messages and listings: "\\" for a backslash, "\xNN" for every byte of an invalid
- * sequence or of an invisible character; everything else is the UTF-8 text itself. Injective: two
+ * sequence or of a hidden character; everything else is the UTF-8 text itself. Injective: two
  * different byte strings never give the same text.
  */
 export function escapeBytes(bytes: Uint8Array): string {
@@ -57,7 +45,7 @@ export function escapeBytes(bytes: Uint8Array): string {
     const character = Buffer.from(sequence).toString('utf8');
     const codePoint = character.codePointAt(0) ?? 0;
     if (codePoint === 0x5c) text += '\\\\';
-    else if (isInvisible(codePoint)) for (const byte of sequence) text += hex(byte);
+    else if (isHiddenCodePoint(codePoint)) for (const byte of sequence) text += hex(byte);
     else text += character;
     index += length;
   }

@@ -1,7 +1,7 @@
 // What a client's Begin (hostname, labels, client version) becomes before the server keeps it: the
 // catalog row, and every -l, -s and --json that shows it later, to this client and its restore_clients.
 import { BackupKind, type Begin } from '../proto/cpsbackup';
-import { escapeLineBreaking, shown, shownLines } from '../common/config/display';
+import { escapeLineBreaking, LONGEST_ESCAPE, shown, shownLines } from '../common/config/display';
 import { ProtocolError } from '../common/errors';
 
 /** RFC 1035's whole name; Linux's own nodename (what os.hostname() reads) is at most 64. */
@@ -101,9 +101,9 @@ export function shownBackupText(hostname: string, labels: Readonly<Record<string
 }
 
 /**
- * The longest a text kept under these rules can be, escaped: each character at most 6 ("\u2028"),
- * and the cut's mark. A row kept under them is shown as kept, never cut a second time.
+ * The longest a text kept under these rules can be, escaped: each character at most LONGEST_ESCAPE
+ * ("\u{e0001}"), and the cut's mark. A row kept under them is shown as kept, never cut a second time.
  */
 function keptLength(limit: number): number {
-  return limit * 6 + 1;
+  return limit * LONGEST_ESCAPE + 1;
 }

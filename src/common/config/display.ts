@@ -1,22 +1,25 @@
 // How a configuration value, a path or a peer's text appears inside a message or a log line: on one
 // line, and short. A 64 KiB include or a value holding an escape sequence must not flood or repaint a
 // terminal, and a client's text must not start a log line of its own.
+import { HIDDEN_CHARACTERS } from '../hidden-characters';
 
 /** Values are cut to this many characters; paths get more, since their end names the file. */
 export const SHOWN_VALUE_LENGTH = 80;
 export const SHOWN_PATH_LENGTH = 240;
 
-/**
- * What ends, hides or reorders a line somewhere: C0 and C1 controls (NUL, line feed, escape), Unicode's
- * line and paragraph separators (line breaks to JavaScript and some log viewers), bidi controls, BOM.
- */
-const LINE_BREAKING = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+/** The longest escape escapeLineBreaking writes for one character: `\u{e007f}`. */
+export const LONGEST_ESCAPE = 9;
 
-/** Every control character of `text` as \xNN or \uNNNN, nothing cut: for text bounded elsewhere. */
+/**
+ * Every character that ends, hides or reorders a line somewhere (hidden-characters.ts: NUL, line feed,
+ * escape, C1, bidi controls, line separators…) as \xNN, \uNNNN or \u{NNNNN}, nothing cut: for text
+ * bounded elsewhere.
+ */
 export function escapeLineBreaking(text: string): string {
-  return text.replace(LINE_BREAKING, (character) => {
-    const code = character.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  return text.replace(HIDDEN_CHARACTERS, (character) => {
+    const code = character.codePointAt(0)!;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code < 0x10000 ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }
 

@@ -11,9 +11,9 @@ import { meta } from './support/hostile-client';
 test('owner and group names past MAX_OWNER_NAME_BYTES are refused; -s shows a name escaped', () => {
   const shownPath = (): string => '/data/f';
   const entry = (user: string, group = ''): ReturnType<typeof meta> => meta('/data/f', EntryType.ENTRY_TYPE_FILE, { user, group });
-  checkEntryLimits(entry('u'.repeat(MAX_OWNER_NAME_BYTES), 'user@' + 'd'.repeat(1000)), shownPath);
-  assert.throws(() => checkEntryLimits(entry('u'.repeat(MAX_OWNER_NAME_BYTES + 1)), shownPath), /entry \/data\/f: an owner name of 4097 bytes, more than 4096: refused/);
-  assert.throws(() => checkEntryLimits(entry('', 'é'.repeat(MAX_OWNER_NAME_BYTES / 2 + 1)), shownPath), /a group name of 4098 bytes/);
+  checkEntryLimits('node1', entry('u'.repeat(MAX_OWNER_NAME_BYTES), 'user@' + 'd'.repeat(1000)), shownPath);
+  assert.throws(() => checkEntryLimits('node1', entry('u'.repeat(MAX_OWNER_NAME_BYTES + 1)), shownPath), /client "node1" sent entry \/data\/f: an owner name of 4097 bytes, more than 4096: refused/);
+  assert.throws(() => checkEntryLimits('node1', entry('', 'é'.repeat(MAX_OWNER_NAME_BYTES / 2 + 1)), shownPath), /a group name of 4098 bytes/);
   const line = formatEntryLine(entry('root\nfile 0644 forged', 'wheel\u001b[2J'));
   assert.ok(!/[\u0000-\u001f]/.test(line), line);
   assert.match(line, /root\\x0afile 0644 forged:wheel\\x1b\[2J/);

@@ -31,12 +31,17 @@ export const MAX_LINK_TARGET_BYTES = MAX_ENTRY_PATH_BYTES;
  */
 export const MAX_OWNER_NAME_BYTES = 4096;
 
-/** Refuses an entry that carries more than any honest client sends; `shown` names it, called only for a refusal. */
-export function checkEntryLimits(meta: EntryMeta, shown: () => string): void {
+/**
+ * Refuses an entry that carries more than any honest client sends, or extents no file has; `shown`
+ * names it, called only for a refusal. The refusal names the client too: it is read in the server's
+ * log, notifications and status beside other clients' backups.
+ */
+export function checkEntryLimits(clientName: string, meta: EntryMeta, shown: () => string): void {
   const refuse = (what: string): never => {
-    throw new ProtocolError(`entry ${shown()}: ${what}: refused`);
+    throw new ProtocolError(`client "${clientName}" sent entry ${shown()}: ${what}: refused`);
   };
   if (meta.extents.length > 2 * MAX_RECEIVED_EXTENTS) refuse(`${meta.extents.length / 2} extents, more than the ${MAX_RECEIVED_EXTENTS} a file can have`);
+  if (meta.extents.length > 0) checkExtents(meta, refuse);
   if (meta.linkTarget.length > MAX_LINK_TARGET_BYTES) refuse(`a link target of ${meta.linkTarget.length} bytes, more than ${MAX_LINK_TARGET_BYTES}`);
   if (meta.hardlinkTarget.length > MAX_ENTRY_PATH_BYTES) refuse(`a hard link target of ${meta.hardlinkTarget.length} bytes, more than ${MAX_ENTRY_PATH_BYTES}`);
   if (isOwnerNameTooLong(meta.user)) refuse(`an owner name of ${Buffer.byteLength(meta.user)} bytes, more than ${MAX_OWNER_NAME_BYTES}`);
@@ -53,6 +58,18 @@ export function checkEntryLimits(meta: EntryMeta, shown: () => string): void {
   }
   if (namesBytes > MAX_XATTR_NAMES_BYTES) refuse(`extended attribute names of ${namesBytes} bytes in all, more than ${MAX_XATTR_NAMES_BYTES}`);
   if (totalBytes > MAX_XATTR_BYTES) refuse(`extended attributes of ${totalBytes} bytes in all, more than ${MAX_XATTR_BYTES}`);
+}
+
+/** Extents in order, not overlapping, inside the file: what the restorer writes back must fit. */
+function checkExtents(meta: EntryMeta, refuse: (what: string) => never): void {
+  if (meta.extents.length % 2 !== 0) refuse('an extent offset without its length');
+  let end = 0;
+  for (let index = 0; index < meta.extents.length; index += 2) {
+    const offset = meta.extents[index];
+    const length = meta.extents[index + 1];
+    if (offset < end || offset + length > meta.size) refuse('extents out of order or beyond the file\'s size');
+    end = offset + length;
+  }
 }
 
 /** A UTF-16 unit takes at most 3 bytes in UTF-8: most names are not encoded to be measured (checked for every entry). */

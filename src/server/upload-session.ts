@@ -123,8 +123,7 @@ export class UploadSession {
     if (meta.hardlinkTarget.length > 0 && meta.type !== EntryType.ENTRY_TYPE_FILE && !isLinkedWithoutContent(meta.type)) {
       throw new ProtocolError(`entry ${shown()} is a hard link but neither a regular file, a symlink nor a special file`);
     }
-    checkEntryLimits(meta, shown);
-    if (meta.extents.length > 0) checkExtents(meta, shown());
+    checkEntryLimits(this.clientName, meta, shown);
     return hasContent;
   }
 
@@ -330,16 +329,4 @@ function fileSize(meta: EntryMeta, contentSize: number): number {
     throw new ProtocolError(`entry ${escapeBytes(meta.path)}: its extents hold ${data} bytes but ${contentSize} arrived`);
   }
   return meta.size;
-}
-
-/** Extents in order, not overlapping, inside the file: what the restorer writes back must fit. */
-function checkExtents(meta: EntryMeta, shown: string): void {
-  if (meta.extents.length % 2 !== 0) throw new ProtocolError(`entry ${shown}: an extent offset without its length`);
-  let end = 0;
-  for (let index = 0; index < meta.extents.length; index += 2) {
-    const offset = meta.extents[index];
-    const length = meta.extents[index + 1];
-    if (offset < end || offset + length > meta.size) throw new ProtocolError(`entry ${shown}: extents out of order or beyond the file's size`);
-    end = offset + length;
-  }
 }

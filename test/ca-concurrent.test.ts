@@ -14,7 +14,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runNode, type CommandResult } from './support/sandbox';
-import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
+import { crlContents } from '../src/common/tls/crl-contents';
+import { certificateSerial, type CertificateSerial } from '../src/common/tls/certificate-serial';
 import { BusyError } from '../src/common/errors';
 import { initCertificateAuthority, issueClientCertificate } from '../src/ca/ca';
 import { issuedCertificates } from '../src/ca/ca-record';
@@ -24,8 +25,8 @@ import { revokeClientCertificate } from '../src/ca/ca-revoke';
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
 
-async function serialOf(file: string): Promise<string> {
-  return normalSerial(new X509Certificate(await readFile(file)).serialNumber);
+async function serialOf(file: string): Promise<CertificateSerial> {
+  return certificateSerial(new X509Certificate(await readFile(file)).serialNumber);
 }
 
 async function caFolder(t: { after(fn: () => Promise<void>): void }): Promise<string> {
@@ -81,18 +82,18 @@ test('cpsbackup-ca runs at once on one CA folder: unique serials, every certific
       else failed.push(`cpsbackup-ca ${args.join(' ')}: exit ${code}\n${stdout}${stderr}`);
     }
 
-    const recordedSerials = (await issuedCertificates(folder)).map((entry) => normalSerial(entry.serial));
+    const recordedSerials = (await issuedCertificates(folder)).map((entry) => certificateSerial(entry.serial));
     assert.equal(new Set(recordedSerials).size, recordedSerials.length, `a serial recorded twice: ${recordedSerials.join(' ')}`);
     const issuedNow = [...fresh, ...replaced].filter((name) => succeeded.has(name));
     for (const name of issuedNow) {
       const serial = await serialOf(join(folder, 'clients', `${name}.pem`));
       assert.ok(recordedSerials.includes(serial), `${name}'s new certificate (serial ${serial}) is in issued/`);
     }
-    for (const [name, serial] of oldSerials) assert.ok(recordedSerials.includes(normalSerial(serial)), `${name}'s first certificate is in issued/`);
+    for (const [name, serial] of oldSerials) assert.ok(recordedSerials.includes(certificateSerial(serial)), `${name}'s first certificate is in issued/`);
 
     const shouldBeRevoked = [...oldSerials].filter(([name, serial]) => succeeded.has(name) || succeeded.has(serial))
-      .map(([, serial]) => normalSerial(serial));
-    const inIndex = new Set((await revokedSerials(folder)).map(normalSerial));
+      .map(([, serial]) => certificateSerial(serial));
+    const inIndex = new Set((await revokedSerials(folder)).map(certificateSerial));
     const inList = crlContents(await readFile(join(folder, 'crl.pem'))).revokedSerials;
     for (const serial of shouldBeRevoked) {
       assert.ok(inIndex.has(serial), `serial ${serial} is revoked in revoked/index.txt`);

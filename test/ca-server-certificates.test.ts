@@ -13,7 +13,8 @@ import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runNode, type CommandResult } from './support/sandbox';
-import { crlContents, normalSerial } from '../src/common/tls/crl-contents';
+import { crlContents } from '../src/common/tls/crl-contents';
+import { certificateSerial, type CertificateSerial } from '../src/common/tls/certificate-serial';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
@@ -24,15 +25,15 @@ async function expectCa(args: string[], code = 0): Promise<CommandResult> {
   return result;
 }
 
-async function serialOf(file: string): Promise<string> {
-  return normalSerial(new X509Certificate(await readFile(file)).serialNumber);
+async function serialOf(file: string): Promise<CertificateSerial> {
+  return certificateSerial(new X509Certificate(await readFile(file)).serialNumber);
 }
 
-/** `list` as rows of NAME, KIND, SERIAL (normalSerial), STATUS. */
+/** `list` as rows of NAME, KIND, SERIAL (certificateSerial), STATUS. */
 async function listed(folder: string): Promise<string[][]> {
   const lines = (await expectCa(['list', '--dir', folder])).stdout.trimEnd().split('\n');
   assert.match(lines[0], /^NAME +KIND +SERIAL +EXPIRES +STATUS$/);
-  return lines.slice(1).map((line) => line.split(/ {2,}/)).map((row) => [row[0], row[1], normalSerial(row[2]), row[4]]);
+  return lines.slice(1).map((line) => line.split(/ {2,}/)).map((row) => [row[0], row[1], certificateSerial(row[2]), row[4]]);
 }
 
 test('server certificates are recorded, listed and revocable by serial or file, never by a client\'s name', { skip: opensslMissing, timeout: 300_000 }, async (t) => {
@@ -41,7 +42,7 @@ test('server certificates are recorded, listed and revocable by serial or file, 
   await expectCa(['init', '--dir', folder]);
   const issued = await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
   const serverSerial = await serialOf(join(folder, 'server.pem'));
-  assert.deepEqual((await readdir(join(folder, 'issued'))).map((name) => normalSerial(name.slice('backup.lan-'.length, -'.pem'.length))),
+  assert.deepEqual((await readdir(join(folder, 'issued'))).map((name) => certificateSerial(name.slice('backup.lan-'.length, -'.pem'.length))),
     [serverSerial], 'issued/ holds a copy of the server certificate');
   assert.match(issued.stdout, new RegExp(`^wrote \\S+server\\.pem \\(serial 0*${serverSerial}\\)$`, 'm'));
   // A client may carry the server's CN: `revoke NAME` is about clients and must not take the server down.

@@ -14,7 +14,7 @@ import { Sandbox } from './support/sandbox';
 import { sighupAndWaitFor } from './support/fault-tools';
 import { initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../src/ca/ca';
 import { revokeClientCertificate } from '../src/ca/ca-revoke';
-import { normalSerial } from '../src/common/tls/crl-contents';
+import { certificateSerial } from '../src/common/tls/certificate-serial';
 
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';
 
@@ -33,13 +33,13 @@ test('SIGHUP puts a renewed server certificate in force on both ports; an unusab
   /** The serial of the certificate a new TLS connection to `port` is shown (node1's certificate offered, as a node does). */
   const serialOn = (port: number): Promise<string> => new Promise((resolve, reject) => {
     const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca, cert: clientCert, key: clientKey }, () => {
-      const serial = normalSerial(socket.getPeerCertificate().serialNumber);
+      const serial = certificateSerial(socket.getPeerCertificate().serialNumber);
       socket.destroy();
       resolve(serial);
     });
     socket.on('error', reject);
   });
-  const serialOfFile = async (): Promise<string> => normalSerial(new X509Certificate(await readFile(join(ssl, 'server.pem'))).serialNumber);
+  const serialOfFile = async (): Promise<string> => certificateSerial(new X509Certificate(await readFile(join(ssl, 'server.pem'))).serialNumber);
   const expectListWorks = async (): Promise<void> => {
     const result = await sandbox.runClient(['-c', node1, '-l']);
     assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);

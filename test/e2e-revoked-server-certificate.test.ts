@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { Sandbox, runNode } from './support/sandbox';
 import { initCertificateAuthority } from '../src/ca/ca';
 import { renewRevocationList } from '../src/ca/ca-revoke';
-import { normalSerial } from '../src/common/tls/crl-contents';
+import { certificateSerial } from '../src/common/tls/certificate-serial';
 import { nodeRevocationList } from '../src/common/tls/node-revocation-list';
 import { ConfigError } from '../src/common/errors';
 
@@ -41,7 +41,7 @@ test('a node with ssl_crl refuses a server whose certificate is revoked, and say
   const before = await list(checking);
   assert.equal(before.code, 0, `a list without the server's certificate lets the node connect:\n${before.stdout}${before.stderr}`);
 
-  const serverSerial = normalSerial(new X509Certificate(await readFile(join(ssl, 'server.pem'))).serialNumber);
+  const serverSerial = certificateSerial(new X509Certificate(await readFile(join(ssl, 'server.pem'))).serialNumber);
   await ca(['revoke', '--serial', serverSerial]);
   await copyFile(join(ssl, 'crl.pem'), nodeCrl);
   const refused = await list(checking);

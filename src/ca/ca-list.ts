@@ -4,12 +4,13 @@ import path from 'node:path';
 import { minuteUtc, requireAuthority } from './ca-authority';
 import { coverageNote, issuedCertificates, recordCoverage, type CertificateKind } from './ca-record';
 import { revocations } from './ca-revocation-index';
+import type { CertificateSerial } from '../common/tls/certificate-serial';
 
 export interface ListedCertificate {
   readonly commonName: string | undefined;
   /** Undefined for a serial revoked without its certificate in the record. */
   readonly kind: CertificateKind | undefined;
-  readonly serial: string;
+  readonly serial: CertificateSerial;
   readonly notAfter: Date | undefined;
   readonly status: 'valid' | 'expired' | 'revoked';
   /** False for a serial revoked without its certificate in the record. */

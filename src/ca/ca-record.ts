@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from
 import path from 'node:path';
 import { CorruptError } from '../common/errors';
 import { commonNameOf, minuteUtc } from './ca-authority';
-import { serialSpelling } from './ca-revocation-index';
+import { certificateSerial, type CertificateSerial } from '../common/tls/certificate-serial';
 import { writeDurably } from './durable-file';
 import { syncPath } from '../common/sync-path';
 
@@ -19,8 +19,7 @@ const clientAuthUsage = '1.3.6.1.5.5.7.3.2';
 export interface IssuedCertificate {
   readonly commonName: string;
   readonly kind: CertificateKind;
-  /** As serialSpelling() gives it. */
-  readonly serial: string;
+  readonly serial: CertificateSerial;
   readonly notAfter: Date;
   /** The record's copy, issued/NAME-SERIAL.pem. */
   readonly file: string;
@@ -115,6 +114,6 @@ export function kindOf(certificate: X509Certificate): CertificateKind {
 
 function issuedEntry(issued: string, certificate: X509Certificate): IssuedCertificate {
   const commonName = commonNameOf(certificate) ?? 'unknown';
-  const serial = serialSpelling(certificate.serialNumber);
+  const serial = certificateSerial(certificate.serialNumber);
   return { commonName, kind: kindOf(certificate), serial, notAfter: new Date(certificate.validTo), file: path.join(issued, `${commonName}-${serial}.pem`) };
 }

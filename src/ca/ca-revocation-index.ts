@@ -6,10 +6,10 @@ import path from 'node:path';
 import { CorruptError } from '../common/errors';
 import { openssl, requireAuthority, withWorkFolder } from './ca-authority';
 import { writeDurably } from './durable-file';
+import { certificateSerial, parseCertificateSerial, type CertificateSerial } from '../common/tls/certificate-serial';
 
 export interface RevocationEntry {
-  /** As serialSpelling() gives it. */
-  readonly serial: string;
+  readonly serial: CertificateSerial;
   /** The certificate's CN when known ('/CN=NAME' in the index), else undefined. */
   readonly commonName: string | undefined;
   /** The certificate's expiry when known. */
@@ -34,12 +34,6 @@ export function revocationDatabase(folder: string): { folder: string; index: str
   return { folder: database, index: path.join(database, 'index.txt'), crlNumber: path.join(database, 'crlnumber') };
 }
 
-/** One spelling of a serial for the index and every comparison: upper-case hex, whole bytes, as openssl writes it. */
-export function serialSpelling(hex: string): string {
-  const digits = hex.toUpperCase().replace(/^0+/, '');
-  return digits.length % 2 === 0 && digits !== '' ? digits : `0${digits}`;
-}
-
 /** Every revocation in the index (status R), in the order they were made. */
 export async function revocations(directory: string): Promise<RevocationEntry[]> {
   const database = revocationDatabase(path.resolve(directory));
@@ -54,8 +48,8 @@ export async function revocations(directory: string): Promise<RevocationEntry[]>
   }).filter(({ line }) => line[0] === 'R').map(({ entry }) => entry);
 }
 
-/** Revoked serials, as serialSpelling() gives them. */
-export async function revokedSerials(directory: string): Promise<string[]> {
+/** Revoked serials. */
+export async function revokedSerials(directory: string): Promise<CertificateSerial[]> {
   return (await revocations(directory)).map((entry) => entry.serial);
 }
 
@@ -65,12 +59,12 @@ export async function revokedSerials(directory: string): Promise<string[]> {
  * caller holds the CA lock (ca-lock.ts): two runs that read the index at once each wrote back only theirs.
  */
 export async function addRevocations(directory: string, given: readonly RevocationEntry[]): Promise<void> {
-  // Spelled here, where the index is written: openssl refuses a serial of odd length ("bad serial number
-  // length"), which normalSerial gives one certificate in sixteen (a leading zero digit dropped).
-  const entries = given.map((entry) => ({ ...entry, serial: serialSpelling(entry.serial) }));
+  // Serials are CertificateSerials, whole bytes as openssl's index needs them: it refuses one of odd length
+  // ("bad serial number length"), which a spelling without leading zeros gave one certificate in sixteen.
+  const entries = given;
   const database = await openDatabase(path.resolve(directory));
   const lines = (await readFile(database.index, 'utf8')).split('\n').filter((line) => line !== '');
-  const isRevoked = new Set(lines.filter((line) => line.startsWith('R\t')).map((line) => serialSpelling(line.split('\t')[3])));
+  const isRevoked = new Set(lines.filter((line) => line.startsWith('R\t')).map((line) => certificateSerial(line.split('\t')[3])));
   const revokedAt = asn1Time(new Date(), true);
   const added = entries.filter((entry) => !isRevoked.has(entry.serial)).map((entry) => [
     'R', entry.notAfter === undefined ? unknownExpiry : asn1Time(entry.notAfter, false), revokedAt, entry.serial, 'unknown',
@@ -79,7 +73,7 @@ export async function addRevocations(directory: string, given: readonly Revocati
   if (added.length === 0) return;
   // A serial openssl once listed as valid (V) or expired (E) becomes revoked: one line per serial.
   const addedSerials = new Set(entries.map((entry) => entry.serial));
-  const kept = lines.filter((line) => line.startsWith('R\t') || !addedSerials.has(serialSpelling(line.split('\t')[3] ?? '')));
+  const kept = lines.filter((line) => line.startsWith('R\t') || !addedSerials.has(parseCertificateSerial(line.split('\t')[3] ?? '') as CertificateSerial));
   await writeDurably(database.index, `${[...kept, ...added].join('\n')}\n`, 0o600, true);
 }
 
@@ -106,7 +100,7 @@ export async function writeRevocationList(directory: string, authority = require
 
 function entryOf(fields: string[]): RevocationEntry {
   const commonName = /^\/CN=([^/]+)$/.exec(fields[5])?.[1];
-  return { serial: serialSpelling(fields[3]), commonName, notAfter: fields[1] === unknownExpiry ? undefined : dateOf(fields[1]) };
+  return { serial: certificateSerial(fields[3]), commonName, notAfter: fields[1] === unknownExpiry ? undefined : dateOf(fields[1]) };
 }
 
 /** UTCTime (YYMMDDHHMMSSZ) before 2050 as RFC 5280 asks, GeneralizedTime after; the revocation date must be UTCTime. */

@@ -9,7 +9,8 @@ import { isValidClientName } from '../common/config/client-record';
 import { commonNameOf, readCertificateOfAuthority, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
 import { withCaLock, type CaLockWait } from './ca-lock';
 import { coverageNote, issuedCertificates, issuedFolder, recordCoverage, recordIssued, type CertificateKind } from './ca-record';
-import { addRevocations, crlFile, revocationDatabase, revokedSerials, serialSpelling, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
+import { addRevocations, crlFile, revocationDatabase, revokedSerials, writeRevocationList, type RevocationEntry } from './ca-revocation-index';
+import { certificateSerial, parseCertificateSerial, type CertificateSerial } from '../common/tls/certificate-serial';
 
 export interface RevokedCertificate extends RevocationEntry {
   /** From the record; undefined for a serial revoked as given. */
@@ -64,7 +65,7 @@ export async function findClientCertificates(folder: string, authority: Certific
   const file = clientCertificateFile(folder, commonName);
   if (existsSync(file)) {
     const certificate = await readCertificateOfAuthority(file, authority);
-    const serial = serialSpelling(certificate.serialNumber);
+    const serial = certificateSerial(certificate.serialNumber);
     if (!recorded.some((entry) => entry.serial === serial)) await recordIssued(folder, certificate.toString());
     if (!targets.some((entry) => entry.serial === serial)) targets.push({ serial, commonName, notAfter: new Date(certificate.validTo) });
   }
@@ -75,20 +76,20 @@ export async function findClientCertificates(folder: string, authority: Certific
 export async function revokeSerial(directory: string, hex: string, lock?: CaLockWait): Promise<Revocation> {
   const folder = path.resolve(directory);
   const authority = requireAuthority(folder);
-  const digits = hex.replace(/^0x/i, '').replace(/:/g, '');
-  if (!/^[0-9A-Fa-f]{1,40}$/.test(digits)) throw new ConfigError('--serial', undefined, `expected a serial number in hex, got "${hex}"`);
-  const serial = serialSpelling(digits);
+  const serial = parseCertificateSerial(hex);
+  // RFC 5280: at most 20 octets.
+  if (serial === undefined || serial.length > 40) throw new ConfigError('--serial', undefined, `expected a serial number in hex, got "${hex}"`);
   return withCaLock(folder, () => revokeSerialHeld(folder, authority, serial), lock);
 }
 
-async function revokeSerialHeld(folder: string, authority: CertificateAuthorityFiles, serial: string): Promise<Revocation> {
+async function revokeSerialHeld(folder: string, authority: CertificateAuthorityFiles, serial: CertificateSerial): Promise<Revocation> {
   const already = await alreadyRevoked(folder, authority, serial, `serial ${serial}`);
   if (already !== undefined) return already;
   const recorded = (await issuedCertificates(folder)).find((entry) => entry.serial === serial);
   if (recorded !== undefined) return revoke(folder, authority, [{ serial, commonName: recorded.commonName, notAfter: recorded.notAfter }]);
   // Server certificates were recorded only from a later cpsbackup-ca on, even in a record complete for clients.
   const serverCopy = await readCertificateOfAuthority(serverCertificateFile(folder), authority).catch(() => undefined);
-  if (serverCopy !== undefined && serialSpelling(serverCopy.serialNumber) === serial) {
+  if (serverCopy !== undefined && certificateSerial(serverCopy.serialNumber) === serial) {
     await recordIssued(folder, serverCopy.toString());
     return revoke(folder, authority, [{ serial, commonName: commonNameOf(serverCopy), notAfter: new Date(serverCopy.validTo) }]);
   }
@@ -110,7 +111,7 @@ export async function revokeCertificateFile(directory: string, file: string, loc
   const folder = path.resolve(directory);
   const authority = requireAuthority(folder);
   const certificate = await readCertificateOfAuthority(path.resolve(file), authority);
-  const serial = serialSpelling(certificate.serialNumber);
+  const serial = certificateSerial(certificate.serialNumber);
   return withCaLock(folder, async () => {
     const already = await alreadyRevoked(folder, authority, serial, `${file} (serial ${serial})`);
     if (already !== undefined) return already;
@@ -151,7 +152,7 @@ export function serverCertificateFile(folder: string): string {
 }
 
 /** For a serial already in the index: crl.pem caught up if it was behind, else a refusal (nothing to do). */
-async function alreadyRevoked(folder: string, authority: CertificateAuthorityFiles, serial: string, what: string): Promise<Revocation | undefined> {
+async function alreadyRevoked(folder: string, authority: CertificateAuthorityFiles, serial: CertificateSerial, what: string): Promise<Revocation | undefined> {
   if (!(await revokedSerials(folder)).includes(serial)) return undefined;
   const caughtUp = await catchUpRevocationList(folder, authority);
   if (caughtUp !== undefined) return caughtUp;
@@ -189,7 +190,7 @@ async function moveAsideIfCopy(folder: string, authority: CertificateAuthorityFi
     // A copy that is missing, cannot be parsed (an emptied server.pem) or is another CA's is not the revoked
     // one: the revocation is already written, and must not stop here with its key left behind.
     const certificate = await readCertificateOfAuthority(copy.cert, authority).catch(() => undefined);
-    if (certificate === undefined || serialSpelling(certificate.serialNumber) !== target.serial) continue;
+    if (certificate === undefined || certificateSerial(certificate.serialNumber) !== target.serial) continue;
     const movedTo = path.join(revocationDatabase(folder).folder, `${commonNameOf(certificate) ?? 'unknown'}-${target.serial}.pem`);
     await rename(copy.cert, movedTo);
     // The key of a revoked certificate is worthless to its owner and useful to a thief.
@@ -201,13 +202,13 @@ async function moveAsideIfCopy(folder: string, authority: CertificateAuthorityFi
   return undefined;
 }
 
-async function clientCopyWithSerial(folder: string, authority: CertificateAuthorityFiles, serial: string): Promise<X509Certificate | undefined> {
+async function clientCopyWithSerial(folder: string, authority: CertificateAuthorityFiles, serial: CertificateSerial): Promise<X509Certificate | undefined> {
   const clients = path.join(folder, 'clients');
   if (!existsSync(clients)) return undefined;
   for (const name of (await readdir(clients)).filter((file) => file.endsWith('.pem'))) {
     // A file there that is not this CA's certificate is simply not the one sought.
     const certificate = await readCertificateOfAuthority(path.join(clients, name), authority).catch(() => undefined);
-    if (certificate !== undefined && serialSpelling(certificate.serialNumber) === serial) return certificate;
+    if (certificate !== undefined && certificateSerial(certificate.serialNumber) === serial) return certificate;
   }
   return undefined;
 }

@@ -9,6 +9,7 @@ import { ConfigError } from '../common/errors';
 import { isValidClientName } from '../common/config/client-record';
 import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAuthorityFiles } from './ca-authority';
 import { withCaLock, type CaLockWait } from './ca-lock';
+import type { CertificateSerial } from '../common/tls/certificate-serial';
 import { beginCompleteRecord, forgetIssued, issuedFolder, recordIssued } from './ca-record';
 import { findClientCertificates, revoke, type Revocation } from './ca-revoke';
 
@@ -20,8 +21,7 @@ export interface IssuedFiles {
 }
 
 export interface IssuedServerFiles extends IssuedFiles {
-  /** As serialSpelling() gives it. */
-  readonly serial: string;
+  readonly serial: CertificateSerial;
 }
 
 export interface IssuedClientFiles extends IssuedServerFiles {

@@ -6,7 +6,7 @@ import { AuthError, BusyError } from '../common/errors';
 import { shown } from '../common/config/display';
 import type { NodeConfig } from '../common/config/node-config';
 import { clientSecureContext } from '../common/tls/credentials';
-import { normalSerial } from '../common/tls/crl-contents';
+import { certificateSerial, type CertificateSerial } from '../common/tls/certificate-serial';
 import { ServerUnreachableError } from './remote-error';
 
 /** Long enough for a loaded server to answer a handshake; only paid after a connection already failed. */
@@ -24,7 +24,7 @@ const HTTP2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r
  * - revokedServer: the server's certificate is in node.conf's ssl_crl; nothing was sent to it.
  */
 export type HandshakeVerdict = 'refused' | 'accepted' | 'unknown' | { readonly busy: string }
-  | { readonly revokedServer: { readonly commonName: string | undefined; readonly serial: string } };
+  | { readonly revokedServer: { readonly commonName: string | undefined; readonly serial: CertificateSerial } };
 
 const HTTP2_GOAWAY = 7;
 
@@ -64,7 +64,7 @@ export function probeHandshake(config: NodeConfig, timeoutMilliseconds = PROBE_T
         const peer = socket.getPeerCertificate();
         const isRevoked = String(socket.authorizationError) === 'CERT_REVOKED' && typeof peer.serialNumber === 'string';
         const commonName = typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined;
-        return finish(isRevoked ? { revokedServer: { commonName, serial: normalSerial(peer.serialNumber) } } : 'unknown');
+        return finish(isRevoked ? { revokedServer: { commonName, serial: certificateSerial(peer.serialNumber) } } : 'unknown');
       }
       isHandshakeDone = true;
       socket.write(HTTP2_PREFACE);

@@ -1,5 +1,7 @@
 // Reads what a PEM revocation list says (its revoked serials, until when it is valid) for the log
 // and to close connections already open when a reload revokes them. OpenSSL does the verifying.
+import { certificateSerial, type CertificateSerial } from './certificate-serial';
+
 const CRL_BLOCKS = /-----BEGIN X509 CRL-----([\s\S]+?)-----END X509 CRL-----/g;
 
 const SEQUENCE = 0x30;
@@ -12,8 +14,7 @@ const OBJECT_IDENTIFIER = 0x06;
 const EXPLICIT_VERSION = 0xa0;
 
 export interface CrlContents {
-  /** Upper-case hex without leading zeros, as normalSerial() gives it. */
-  readonly revokedSerials: ReadonlySet<string>;
+  readonly revokedSerials: ReadonlySet<CertificateSerial>;
   /** The earliest nextUpdate of the lists in the file; undefined when none sets one. */
   readonly nextUpdate: Date | undefined;
   /** Each list of the file as signed: what a CA's key must verify (listSignedBy). */
@@ -30,14 +31,9 @@ export interface SignedList {
   readonly issuer: Buffer;
 }
 
-/** Node prints serials as hex; openssl's database pads them. One spelling for comparing. */
-export function normalSerial(hex: string): string {
-  return hex.toUpperCase().replace(/^0+(?=.)/, '');
-}
-
 /** Throws an Error saying what is malformed; every CRL block of the file counts. */
 export function crlContents(pem: Buffer): CrlContents {
-  const revokedSerials = new Set<string>();
+  const revokedSerials = new Set<CertificateSerial>();
   const signedLists: SignedList[] = [];
   let nextUpdate: Date | undefined;
   for (const [, base64] of pem.toString('latin1').matchAll(CRL_BLOCKS)) {
@@ -57,7 +53,7 @@ interface Element {
 }
 
 /** CertificateList ::= SEQUENCE { tbsCertList SEQUENCE { [version], signature, issuer, thisUpdate, [nextUpdate], [revokedCertificates], [0] extensions }, … } */
-function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined; signedList: SignedList } {
+function readOne(der: Buffer): { serials: CertificateSerial[]; nextUpdate: Date | undefined; signedList: SignedList } {
   const [certificateList] = elements(der);
   if (certificateList?.tag !== SEQUENCE) throw new Error('not a DER certificate list');
   const [tbs, algorithm, signature] = elements(certificateList.value);
@@ -76,12 +72,12 @@ function readOne(der: Buffer): { serials: string[]; nextUpdate: Date | undefined
     nextUpdate = timeOf(fields[index]);
     index += 1;
   }
-  const serials: string[] = [];
+  const serials: CertificateSerial[] = [];
   if (fields[index]?.tag === SEQUENCE) {
     for (const entry of elements(fields[index].value)) {
       const [serial] = elements(entry.value);
       if (serial?.tag !== INTEGER) throw new Error('a revoked entry without a serial');
-      serials.push(normalSerial(serial.value.toString('hex')));
+      serials.push(certificateSerial(serial.value.toString('hex')));
     }
   }
   return { serials, nextUpdate, signedList };

@@ -8,7 +8,7 @@ import { shown, shownPath } from '../../common/config/display';
 import { errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
-import { normalSerial } from '../../common/tls/crl-contents';
+import { certificateSerial, parseCertificateSerial, type CertificateSerial } from '../../common/tls/certificate-serial';
 import { http2ServersOf, widenReceiveWindows } from './receive-window';
 import { RefusalLog } from './refusal-log';
 import { checkListIssuer } from '../../common/tls/ca-certificates';
@@ -70,7 +70,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   logRevocations(logger, describeRevocationList(settings, revocations), '');
   // Verified connections handed to grpc-js, with their certificate's serial and CN: a reload closes the revoked
   // ones and those whose client record is gone.
-  const open = new Map<tls.TLSSocket, { readonly serial: string; readonly commonName: string }>();
+  const open = new Map<tls.TLSSocket, { readonly serial: CertificateSerial; readonly commonName: string }>();
   const openByName = new Map<string, number>();
   const serversBefore = http2ServersOf(server);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -101,7 +101,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       return;
     }
     const commonName = socket.getPeerCertificate().subject.CN as string;
-    open.set(socket, { serial: normalSerial(socket.getPeerCertificate().serialNumber), commonName });
+    open.set(socket, { serial: certificateSerial(socket.getPeerCertificate().serialNumber), commonName });
     openByName.set(commonName, (openByName.get(commonName) ?? 0) + 1);
     socket.once('close', () => {
       open.delete(socket);
@@ -271,7 +271,7 @@ function unacceptedRefusalOf(socket: tls.TLSSocket, names: AcceptedNames, openCo
   settings: MutualTlsSettings): { readonly kind: string; readonly message: string; readonly isBusy: boolean } | undefined {
   const certificate = socket.getPeerCertificate();
   const commonName = certificate.subject?.CN;
-  const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
+  const serial = serialNote(certificate);
   let kind: string | undefined;
   let detail = '';
   let isBusy = false;
@@ -300,7 +300,7 @@ function refusalOf(socket: tls.TLSSocket): { readonly kind: string; readonly mes
   if (certificate === null || Object.keys(certificate).length === 0) kind = 'no client certificate';
   else {
     const commonName = commonNameOf(socket);
-    const serial = typeof certificate.serialNumber === 'string' ? ` (serial ${certificate.serialNumber})` : '';
+    const serial = serialNote(certificate);
     const reason = String(socket.authorizationError);
     const hint = reason === 'UNABLE_TO_GET_CRL' || reason === 'CRL_HAS_EXPIRED' || reason === 'CRL_SIGNATURE_FAILURE'
       ? ' (the revocation list is not from ssl_ca\'s CA, or has expired: rewrite it with cpsbackup-ca crl, then SIGHUP)'
@@ -332,4 +332,10 @@ function refuseAsBusy(socket: tls.TLSSocket, reason: string): void {
   socket.on('error', () => undefined);
   socket.end(Buffer.concat([HTTP2_SETTINGS, goaway]));
   setTimeout(() => socket.destroy(), handshakeTimeoutMilliseconds).unref();
+}
+
+/** ` (serial 0A1B)` as the CA spells it (an operator looks it up in cpsbackup-ca list), or nothing for a certificate without a readable one. */
+function serialNote(certificate: tls.PeerCertificate): string {
+  const serial = typeof certificate.serialNumber === 'string' ? parseCertificateSerial(certificate.serialNumber) : undefined;
+  return serial === undefined ? '' : ` (serial ${serial})`;
 }

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { shownPath } from '../../common/config/display';
 import { ConfigError, errorMessage } from '../../common/errors';
 import type { ServerIdentity } from '../../common/tls/credentials';
-import { normalSerial } from '../../common/tls/crl-contents';
+import { certificateSerial } from '../../common/tls/certificate-serial';
 import { caCertificates, CERTIFICATE_BLOCKS, type TlsFileSettings } from '../../common/tls/ca-certificates';
 
 /**
@@ -42,5 +42,5 @@ function certificatesAfterTheFirst(pem: Buffer): X509Certificate[] {
 
 export function describeServerCertificate(settings: TlsFileSettings, identity: ServerIdentity): string {
   const certificate = new X509Certificate(identity.cert);
-  return `server certificate ${shownPath(settings.sslCert)} (serial ${normalSerial(certificate.serialNumber)}, valid until ${new Date(certificate.validTo).toISOString()})`;
+  return `server certificate ${shownPath(settings.sslCert)} (serial ${certificateSerial(certificate.serialNumber)}, valid until ${new Date(certificate.validTo).toISOString()})`;
 }

@@ -58,10 +58,15 @@ test('server certificates are recorded, listed and revocable by serial or file, 
   // What the server holds on its own machine, before the CA folder's copy goes.
   const serverCopy = join(folder, 'server-copy.pem');
   await copyFile(join(folder, 'server.pem'), serverCopy);
+  const serverFiles = { cert: await readFile(join(folder, 'server.pem')), key: await readFile(join(folder, 'server.key')) };
   const bySerial = await expectCa(['revoke', '--dir', folder, '--serial', serverSerial]);
-  assert.match(bySerial.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${serverSerial}\\); `
-    + `its certificate moved to \\S+revoked/backup\\.lan-0*${serverSerial}\\.pem, its key deleted$`, 'm'));
-  assert.ok(!existsSync(join(folder, 'server.pem')) && !existsSync(join(folder, 'server.key')), 'server.pem moved aside, its key deleted');
+  // Regression: server.pem was moved aside and server.key deleted, so a server running from them could
+  // not start again (nor take a SIGHUP) until a new one was issued, and nothing said so.
+  assert.match(bySerial.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial ${serverSerial}\\); `
+    + `\\S+server\\.pem and its key stay in place, for a server running from them must still start: issue the server a new one with `
+    + `cpsbackup-ca server --dir \\S+ --name backup\\.lan \\(it moves the revoked pair aside\\), then restart the server or send it SIGHUP$`, 'm'));
+  assert.deepEqual(await readFile(join(folder, 'server.pem')), serverFiles.cert, 'server.pem stays as it was');
+  assert.deepEqual(await readFile(join(folder, 'server.key')), serverFiles.key, 'server.key stays as it was');
   // Only nodes given the list (node.conf ssl_crl) check the server's certificate: the operator is told so.
   assert.match(bySerial.stdout, new RegExp(`^on each node: copy it to the ssl_crl path of node\\.conf; a node without ssl_crl goes on trusting `
     + `the server certificate of backup\\.lan \\(serial 0*${serverSerial}, until 20\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\) until it expires\\. .*only a new CA`, 'm'));
@@ -71,9 +76,18 @@ test('server certificates are recorded, listed and revocable by serial or file, 
   const again = await expectCa(['revoke', '--dir', folder, '--cert', serverCopy], 2);
   assert.match(again.stderr, /is already revoked: nothing to do/);
 
-  // A new one can be issued at once; --cert revokes it from the server's copy.
-  await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
+  // A new one can be issued at once: it replaces the revoked pair, moved aside with its key deleted.
+  const replaced = await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
+  assert.match(replaced.stdout, new RegExp(`^moved the revoked server certificate to \\S+revoked/backup\\.lan-${serverSerial}\\.pem, its key deleted$`, 'm'));
+  assert.deepEqual(await readFile(join(folder, 'revoked', `backup.lan-${serverSerial}.pem`)), serverFiles.cert);
+  assert.deepEqual((await readdir(join(folder, 'revoked'))).filter((name) => name.endsWith('.key')), [], 'no key of a revoked certificate is kept');
   const renewedSerial = await serialOf(join(folder, 'server.pem'));
+  assert.notEqual(renewedSerial, serverSerial);
+  // One in force is never replaced.
+  const refused = await expectCa(['server', '--dir', folder, '--name', 'backup.lan'], 2);
+  assert.match(refused.stderr, /server\.pem: already exists and is not revoked; refusing to overwrite \(revoke it first/);
+  assert.equal(await serialOf(join(folder, 'server.pem')), renewedSerial);
+  // --cert revokes it from the server's copy.
   await copyFile(join(folder, 'server.pem'), serverCopy);
   const byFile = await expectCa(['revoke', '--dir', folder, '--cert', serverCopy]);
   assert.match(byFile.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${renewedSerial}\\)`));
@@ -89,7 +103,7 @@ test('a server certificate issued before the record (only server.pem holds it) i
   // What an older cpsbackup-ca left: a complete record of clients, without the server's copy.
   for (const name of await readdir(join(folder, 'issued'))) await rm(join(folder, 'issued', name));
   const revoked = await expectCa(['revoke', '--dir', folder, '--serial', serverSerial]);
-  assert.match(revoked.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial 0*${serverSerial}\\); its certificate moved to`));
+  assert.match(revoked.stdout, new RegExp(`^revoked the server certificate of backup\\.lan \\(serial ${serverSerial}\\); \\S+server\\.pem and its key stay in place`));
   assert.deepEqual(await listed(folder), [['backup.lan', 'server', serverSerial, 'revoked']]);
   const unknown = await expectCa(['revoke', '--dir', folder, '--serial', '0ABCDE'], 2);
   assert.match(unknown.stderr, /serial 0ABCDE is not in \S+issued, which holds every client certificate this CA issued and every server certificate since cpsbackup-ca records them: check the serial \(an older server certificate: revoke --cert FILE\)/);

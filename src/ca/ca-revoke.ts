@@ -15,8 +15,13 @@ import { certificateSerial, parseCertificateSerial, type CertificateSerial } fro
 export interface RevokedCertificate extends RevocationEntry {
   /** From the record; undefined for a serial revoked as given. */
   readonly kind: CertificateKind | undefined;
-  /** Where the CA folder's copy (clients/NAME.pem or server.pem) went, its key deleted; undefined when it held none. */
+  /** Where the CA folder's copy of a client certificate (clients/NAME.pem) went, its key deleted; undefined when it held none. */
   readonly movedTo: string | undefined;
+  /**
+   * server.pem when it is this certificate: left in place with server.key, since a server running from
+   * them could not start again without them; `cpsbackup-ca server` replaces the pair. Undefined otherwise.
+   */
+  readonly keptAt: string | undefined;
   /** False for a serial revoked as given: neither the record nor the CA folder holds its certificate. */
   readonly isKnown: boolean;
 }
@@ -128,8 +133,9 @@ export async function renewRevocationList(directory: string, lock?: CaLockWait):
 }
 
 /**
- * The index first (durably), then crl.pem, then the CA folder's copies moved to revoked/ with their
- * keys deleted, so a name is free again only once its certificates are revoked. The caller holds the CA lock.
+ * The index first (durably), then crl.pem, then the CA folder's client copies moved to revoked/ with
+ * their keys deleted, so a name is free again only once its certificates are revoked; server.pem and
+ * server.key stay until `cpsbackup-ca server` replaces them. The caller holds the CA lock.
  */
 export async function revoke(folder: string, authority: CertificateAuthorityFiles, targets: readonly RevocationEntry[], namedClient?: string): Promise<Revocation> {
   await addRevocations(folder, targets);
@@ -137,7 +143,9 @@ export async function revoke(folder: string, authority: CertificateAuthorityFile
   const kinds = new Map((await issuedCertificates(folder)).map((entry) => [entry.serial, entry.kind]));
   const revoked: RevokedCertificate[] = [];
   for (const target of targets) {
-    revoked.push({ ...target, kind: kinds.get(target.serial), movedTo: await moveAsideIfCopy(folder, authority, target), isKnown: target.notAfter !== undefined });
+    const keptAt = await isServerCopy(folder, authority, target.serial) ? serverCertificateFile(folder) : undefined;
+    const movedTo = keptAt === undefined ? await moveAsideIfClientCopy(folder, authority, target) : undefined;
+    revoked.push({ ...target, kind: kinds.get(target.serial), movedTo, keptAt, isKnown: target.notAfter !== undefined });
   }
   const note = namedClient === undefined ? undefined : coverageNote(await recordCoverage(folder), namedClient);
   return { revoked, crl, listedCount: (await revokedSerials(folder)).length, note };
@@ -178,28 +186,53 @@ async function catchUpRevocationList(folder: string, authority: CertificateAutho
 }
 
 /**
- * clients/NAME.pem or server.pem when it is the revoked certificate (the serial decides, whatever the
- * CN): to revoked/CN-SERIAL.pem, and its key deleted, so `client NAME` or `server` can issue anew.
+ * Whether server.pem is the certificate with this serial (whatever its CN). A server may run from it
+ * (`cpsbackup-ca server` prints ssl_cert and ssl_key in this folder): moving it and deleting its key
+ * left that server unable to start again, with nothing to say so, until a new one was issued.
  */
-async function moveAsideIfCopy(folder: string, authority: CertificateAuthorityFiles, target: RevocationEntry): Promise<string | undefined> {
-  const copies = [{ cert: serverCertificateFile(folder), key: path.join(folder, 'server.key') }];
-  if (target.commonName !== undefined && isValidClientName(target.commonName)) {
-    copies.push({ cert: clientCertificateFile(folder, target.commonName), key: path.join(folder, 'clients', `${target.commonName}.key`) });
-  }
-  for (const copy of copies) {
-    // A copy that is missing, cannot be parsed (an emptied server.pem) or is another CA's is not the revoked
-    // one: the revocation is already written, and must not stop here with its key left behind.
-    const certificate = await readCertificateOfAuthority(copy.cert, authority).catch(() => undefined);
-    if (certificate === undefined || certificateSerial(certificate.serialNumber) !== target.serial) continue;
-    const movedTo = path.join(revocationDatabase(folder).folder, `${commonNameOf(certificate) ?? 'unknown'}-${target.serial}.pem`);
-    await rename(copy.cert, movedTo);
-    // The key of a revoked certificate is worthless to its owner and useful to a thief.
-    await unlink(copy.key).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-    return movedTo;
-  }
-  return undefined;
+async function isServerCopy(folder: string, authority: CertificateAuthorityFiles, serial: CertificateSerial): Promise<boolean> {
+  // Missing, unparsable (an emptied server.pem) or another CA's: not the revoked one.
+  const certificate = await readCertificateOfAuthority(serverCertificateFile(folder), authority).catch(() => undefined);
+  return certificate !== undefined && certificateSerial(certificate.serialNumber) === serial;
+}
+
+/**
+ * clients/NAME.pem when it is the revoked certificate (the serial decides): to revoked/CN-SERIAL.pem, and
+ * its key deleted, so `client NAME` can issue anew. The node holds its own copies; these are spares.
+ */
+async function moveAsideIfClientCopy(folder: string, authority: CertificateAuthorityFiles, target: RevocationEntry): Promise<string | undefined> {
+  if (target.commonName === undefined || !isValidClientName(target.commonName)) return undefined;
+  const copy = { cert: clientCertificateFile(folder, target.commonName), key: path.join(folder, 'clients', `${target.commonName}.key`) };
+  // A copy that is missing, cannot be parsed or is another CA's is not the revoked one: the revocation is
+  // already written, and must not stop here with its key left behind.
+  const certificate = await readCertificateOfAuthority(copy.cert, authority).catch(() => undefined);
+  if (certificate === undefined || certificateSerial(certificate.serialNumber) !== target.serial) return undefined;
+  const movedTo = revokedCopyFile(folder, certificate);
+  await rename(copy.cert, movedTo);
+  // The key of a revoked certificate is worthless to its owner and useful to a thief.
+  await unlink(copy.key).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  return movedTo;
+}
+
+/** Where a revoked certificate's copy goes: revoked/CN-SERIAL.pem. */
+export function revokedCopyFile(folder: string, certificate: X509Certificate): string {
+  return path.join(revocationDatabase(folder).folder, `${commonNameOf(certificate) ?? 'unknown'}-${certificateSerial(certificate.serialNumber)}.pem`);
+}
+
+/**
+ * server.pem when this CA has revoked it, read for `cpsbackup-ca server` to replace; undefined when there
+ * is none. Throws a ConfigError for one that is still in force (or unreadable, or another CA's), which
+ * a new one must not silently replace. The caller holds the CA lock.
+ */
+export async function revokedServerCopy(folder: string, authority: CertificateAuthorityFiles): Promise<X509Certificate | undefined> {
+  const file = serverCertificateFile(folder);
+  if (!existsSync(file)) return undefined;
+  const certificate = await readCertificateOfAuthority(file, authority).catch(() => undefined);
+  if (certificate !== undefined && (await revokedSerials(folder)).includes(certificateSerial(certificate.serialNumber))) return certificate;
+  throw new ConfigError(file, undefined, 'already exists and is not revoked; refusing to overwrite '
+    + `(revoke it first: cpsbackup-ca revoke --dir ${folder} --cert ${file}; a revoked one is replaced)`);
 }
 
 async function clientCopyWithSerial(folder: string, authority: CertificateAuthorityFiles, serial: CertificateSerial): Promise<X509Certificate | undefined> {

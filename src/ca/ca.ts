@@ -2,7 +2,7 @@
 // Drives the openssl CLI; keys go straight to 0600 files and nothing existing is ever overwritten.
 // Every certificate, client and server, is recorded in issued/ before it is handed out (ca-record.ts).
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from '../common/errors';
@@ -11,7 +11,7 @@ import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAut
 import { withCaLock, type CaLockWait } from './ca-lock';
 import type { CertificateSerial } from '../common/tls/certificate-serial';
 import { beginCompleteRecord, forgetIssued, issuedFolder, recordIssued } from './ca-record';
-import { findClientCertificates, revoke, type Revocation } from './ca-revoke';
+import { findClientCertificates, revoke, revokedCopyFile, revokedServerCopy, type Revocation } from './ca-revoke';
 
 export { caFiles, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
 
@@ -22,6 +22,8 @@ export interface IssuedFiles {
 
 export interface IssuedServerFiles extends IssuedFiles {
   readonly serial: CertificateSerial;
+  /** Where a revoked server.pem this replaced went (its key deleted); undefined when there was none. */
+  readonly replacedRevoked?: string;
 }
 
 export interface IssuedClientFiles extends IssuedServerFiles {
@@ -87,17 +89,25 @@ export async function issueServerCertificate(
   const authority = requireAuthority(folder);
   return withCaLock(folder, async () => {
     const outputs = { cert: path.join(folder, 'server.pem'), key: path.join(folder, 'server.key') };
-    refuseExisting([outputs.cert, outputs.key]);
+    // A revoked server.pem stays in place (a server may run from it) until this replaces it.
+    const revoked = await revokedServerCopy(folder, authority);
+    if (revoked === undefined) refuseExisting([outputs.cert, outputs.key]);
     const signed = await sign(authority, name, serverExtensions(alternativeNames), notBefore, notAfter);
     const record = await recordIssued(folder, signed.cert);
+    const setAside = revoked === undefined ? undefined : { cert: revokedCopyFile(folder, revoked), key: `${revokedCopyFile(folder, revoked)}.key` };
     try {
+      if (setAside !== undefined) await movePair(outputs, setAside);
       await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
     } catch (error) {
+      // The revoked pair goes back, so a server running from it still starts as before.
+      if (setAside !== undefined) await movePair(setAside, outputs).catch(() => undefined);
       // Its key never left this process, so the certificate can serve no one: the record forgets it.
       await forgetIssued(record).catch(() => undefined);
       throw error;
     }
-    return { ...outputs, serial: record.serial };
+    // The key of a revoked certificate is worthless to its owner and useful to a thief.
+    if (setAside !== undefined) await unlink(setAside.key).catch(() => undefined);
+    return { ...outputs, serial: record.serial, replacedRevoked: setAside?.cert };
   }, options.lock);
 }
 
@@ -183,6 +193,14 @@ async function sign(
 
 async function generateKey(): Promise<string> {
   return openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+}
+
+/** A certificate and its key renamed together; a missing key (a server.pem alone) is no error. */
+async function movePair(from: IssuedFiles, to: IssuedFiles): Promise<void> {
+  await rename(from.cert, to.cert);
+  await rename(from.key, to.key).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
 }
 
 /** Key first, created 0600 and exclusively; if the certificate cannot follow, the key goes too. */

@@ -63,6 +63,7 @@ function buildProgram(out: Output, err: Output): Command {
     .option('--days <n>', 'validity in days', positiveInteger, 825)
     .action(async (options: { dir: string; name: string; host: string[]; days: number }) => {
       const files = await issueServerCertificate(options.dir, options.name, { hosts: options.host, days: options.days, lock: lockWait });
+      if (files.replacedRevoked !== undefined) out.write(`moved the revoked server certificate to ${files.replacedRevoked}, its key deleted\n`);
       out.write(`wrote ${files.cert} (serial ${files.serial})\nwrote ${files.key}\nserver.conf:\n` +
         `  ssl_cert = ${files.cert}\n  ssl_key = ${files.key}\n  ssl_ca = ${caFiles(path.resolve(options.dir)).caCert}\n` +
         `node.conf:\n  server = ${options.name}\n`);
@@ -139,7 +140,10 @@ function revocationReport(revocation: Revocation): string {
     const who = entry.commonName === undefined ? 'a certificate not in the record'
       : entry.kind === 'server' ? `the server certificate of ${entry.commonName}` : entry.commonName;
     const where = entry.movedTo !== undefined ? `; its certificate moved to ${entry.movedTo}, its key deleted`
-      : entry.isKnown ? '' : ' (revoked as given: check it is the serial you meant)';
+      : entry.keptAt !== undefined ? `; ${entry.keptAt} and its key stay in place, for a server running from them must still start: `
+        + `issue the server a new one with cpsbackup-ca server --dir ${path.dirname(entry.keptAt)} --name ${entry.commonName ?? 'NAME'} `
+        + '(it moves the revoked pair aside), then restart the server or send it SIGHUP'
+        : entry.isKnown ? '' : ' (revoked as given: check it is the serial you meant)';
     return `revoked ${who} (serial ${entry.serial})${where}\n`;
   });
   // Said where it is done: an operator who revokes a server certificate expects nodes to stop trusting it, and they do not.

@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { ConfigError } from '../common/errors';
+import { ConfigError, errorMessage } from '../common/errors';
 import { isValidClientName } from '../common/config/client-record';
 import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAuthorityFiles } from './ca-authority';
 import { withCaLock, type CaLockWait } from './ca-lock';
 import type { CertificateSerial } from '../common/tls/certificate-serial';
-import { beginCompleteRecord, forgetIssued, issuedFolder, recordIssued } from './ca-record';
+import { beginCompleteRecord, forgetIssued, issuedFolder, recordIssued, type IssuedCertificate } from './ca-record';
 import { findClientCertificates, revoke, revokedCopyFile, revokedServerCopy, type Revocation } from './ca-revoke';
 
 export { caFiles, requireAuthority, type CertificateAuthorityFiles } from './ca-authority';
@@ -101,9 +101,7 @@ export async function issueServerCertificate(
     } catch (error) {
       // The revoked pair goes back, so a server running from it still starts as before.
       if (setAside !== undefined) await movePair(setAside, outputs).catch(() => undefined);
-      // Its key never left this process, so the certificate can serve no one: the record forgets it.
-      await forgetIssued(record).catch(() => undefined);
-      throw error;
+      return forgetAfterFailure(record, error);
     }
     // The key of a revoked certificate is worthless to its owner and useful to a thief.
     if (setAside !== undefined) await unlink(setAside.key).catch(() => undefined);
@@ -116,9 +114,9 @@ export async function issueServerCertificate(
  * clients/NAME.pem present) unless `replace`. Then, in this order: the new certificate is signed and
  * recorded, the old ones are revoked (index, crl.pem, their copies moved aside), and only then are the
  * new files written. So the new one is never handed out while an old one is unrevoked, and some
- * certificate for NAME is on record throughout. A failure before the revocation leaves everything as it
- * was (the record forgets the new one); one after it leaves the old ones revoked and the new one on
- * record without files: `--replace` again. notAfter in the past is allowed on purpose: tests need expired certificates.
+ * certificate for NAME is on record throughout. Any failure makes the record forget the new one (it was
+ * handed to no one); one after the revocation leaves the old ones revoked, and says so: `client NAME`
+ * again. notAfter in the past is allowed on purpose: tests need expired certificates.
  */
 export async function issueClientCertificate(
   directory: string,
@@ -156,12 +154,14 @@ export async function issueClientCertificate(
     try {
       if (isReplacing) replaced = await revoke(folder, authority, old.targets, commonName);
       refuseExisting([outputs.cert, outputs.key], 'clients/ keeps a copy this CA did not revoke');
+      // Inside the undo too: a record kept for files that were never written named a certificate nobody
+      // holds, and `client NAME` then refused NAME for it.
+      await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
     } catch (error) {
-      // Its key never left this process, so the new certificate can serve no one: the record forgets it.
-      await forgetIssued(record).catch(() => undefined);
-      throw error;
+      const told = replaced === undefined || replaced.revoked.length === 0 ? error : new Error(`${errorMessage(error)}; the certificates of `
+        + `${commonName} it was to replace are revoked (${replaced.crl} written): issue a new one with cpsbackup-ca client`, { cause: error });
+      return forgetAfterFailure(record, told);
     }
-    await writeOutputs(outputs.key, signed.key, outputs.cert, signed.cert);
     return { ...outputs, serial: record.serial, replaced };
   }, options.lock);
 }
@@ -193,6 +193,21 @@ async function sign(
 
 async function generateKey(): Promise<string> {
   return openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+}
+
+/**
+ * Undoes the record of a certificate whose files were not written: its key never left this process, so it
+ * serves no one, and the CA must not believe in it. Throws `error`; if the record cannot be undone either,
+ * an error that says so and what to do, never a record left behind in silence.
+ */
+async function forgetAfterFailure(record: IssuedCertificate, error: unknown): Promise<never> {
+  try {
+    await forgetIssued(record);
+  } catch (forgetError) {
+    throw new Error(`${errorMessage(error)}; and the record of the certificate that was not handed out, ${record.file}, could not be `
+      + `removed (${errorMessage(forgetError)}): remove it, or revoke it with cpsbackup-ca revoke --serial ${record.serial}`, { cause: error });
+  }
+  throw error;
 }
 
 /** A certificate and its key renamed together; a missing key (a server.pem alone) is no error. */

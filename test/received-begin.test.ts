@@ -13,6 +13,7 @@ import { ProtocolError } from '../src/common/errors';
 import { BackupKind, type Begin } from '../src/proto/cpsbackup';
 import { formatLabels } from '../src/cli/format';
 import { LONGEST_ESCAPE } from '../src/common/config/display';
+import { MAX_WARNINGS, WARNING_LENGTH, WARNINGS_LENGTH, receivedWarnings } from '../src/server/received-text';
 import { backupSummaryOf } from '../src/server/backup-summary';
 import type { BackupRecord } from '../src/chunkstore/store';
 
@@ -109,4 +110,34 @@ test('-s shows each label escaped on its line, even from a server that did not c
 test('a Begin of a kind neither complete nor partial is refused, naming the client', () => {
   assert.throws(() => receivedBegin('mallory', begin({ kind: 7 as BackupKind })), /^ProtocolError: client "mallory" sent a Begin of kind 7, neither complete \(0\) nor partial \(1\): refused$/);
   assert.equal(receivedBegin('node1', begin({ kind: BackupKind.BACKUP_KIND_PARTIAL })).hostname, 'node1');
+});
+
+// Regression: an old row's warnings were escaped when shown but not cut: a row written by a server before
+// warnings were capped on receipt could hold megabytes, sent in every List and Show of the client.
+test('an old row\'s warnings are cut when shown, as new ones are on receipt, and what is cut is counted', () => {
+  const many = Array.from({ length: 3000 }, (_, index) => `/srv/${index}: ${'x'.repeat(1000)}`);
+  const shownMany = shownBackupText('db-1', { warnings: many.join('\n') }).labels.warnings.split('\n');
+  assert.ok(shownMany.join('\n').length <= WARNINGS_LENGTH + 100, `${shownMany.join('\n').length} characters shown`);
+  const counted = /^\.\.\. and (\d+) more warnings, not kept$/.exec(shownMany.at(-1)!);
+  assert.ok(counted, shownMany.at(-1));
+  assert.equal(shownMany.length - 1 + Number(counted[1]), 3000, 'every warning is shown or counted');
+  assert.deepEqual(shownMany.slice(0, -1), many.slice(0, shownMany.length - 1));
+
+  // One line of a megabyte of controls, and more lines than MAX_WARNINGS: cut and marked.
+  const long = shownBackupText('db-1', { warnings: `${'\u0001'.repeat(1024 * 1024)}\nnext` }).labels.warnings.split('\n');
+  assert.deepEqual(long, [`${'\\x01'.repeat(WARNING_LENGTH)}…`, 'next'], 'cut as on receipt');
+  const wide = shownBackupText('db-1', { warnings: 'y'.repeat(1024 * 1024) }).labels.warnings;
+  assert.equal(wide, `${'y'.repeat(WARNING_LENGTH * LONGEST_ESCAPE + 1)}…`);
+  const tooMany = shownBackupText('db-1', { warnings: Array.from({ length: MAX_WARNINGS + 7 }, (_, index) => `w${index}`).join('\n') }).labels.warnings;
+  assert.equal(tooMany.split('\n').length, MAX_WARNINGS + 1);
+  assert.match(tooMany, /\n\.\.\. and 7 more warnings, not kept$/);
+
+  // A row kept under the rules is shown as kept, its count line included.
+  for (const warnings of [['/a: unreadable', '/b: vanished'], Array.from({ length: MAX_WARNINGS + 3 }, () => '\u{e0001}'.repeat(WARNING_LENGTH))]) {
+    const kept = receivedWarnings(warnings).join('\n');
+    assert.equal(shownBackupText('db-1', { warnings: kept }).labels.warnings, kept);
+  }
+  // What List and Show send of the row.
+  const summary = backupSummaryOf({ number: 3, hostname: 'db-1', labels: { warnings: many.join('\n') }, finishedAt: 1, isProtected: false } as unknown as BackupRecord, true);
+  assert.equal(summary.labels.warnings, shownMany.join('\n'));
 });

@@ -1,7 +1,8 @@
 // What a client's Begin (hostname, labels, client version) becomes before the server keeps it: the
 // catalog row, and every -l, -s and --json that shows it later, to this client and its restore_clients.
 import { BackupKind, type Begin } from '../proto/cpsbackup';
-import { escapeLineBreaking, LONGEST_ESCAPE, shown, shownLines } from '../common/config/display';
+import { escapeLineBreaking, LONGEST_ESCAPE, shown } from '../common/config/display';
+import { shownWarnings } from './received-text';
 import { ProtocolError } from '../common/errors';
 
 /** RFC 1035's whole name; Linux's own nodename (what os.hostname() reads) is at most 64. */
@@ -89,13 +90,13 @@ export function receivedLabels(clientName: string, received: Readonly<Record<str
 /**
  * A catalog row's hostname and labels as the server shows them: rows kept before these rules hold
  * whatever a client sent, and are cleaned the same way on the way out, cut where a new one is refused.
- * The warnings keep their line feeds, one warning a line (each escaped already when received).
+ * The warnings keep their line feeds, one warning a line, cut as new ones are (received-text.ts shownWarnings).
  */
 export function shownBackupText(hostname: string, labels: Readonly<Record<string, string>>): ReceivedBegin {
   const shownLabels: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels).slice(0, MAX_LABELS)) {
     shownLabels[shown(key, keptLength(MAX_LABEL_KEY_BYTES))] = SERVER_LABELS.has(key)
-      ? shownLines(value, value.length) : shown(value, keptLength(MAX_LABEL_VALUE_BYTES));
+      ? shownWarnings(value) : shown(value, keptLength(MAX_LABEL_VALUE_BYTES));
   }
   return { hostname: shown(hostname, keptLength(HOSTNAME_LENGTH)), labels: shownLabels };
 }

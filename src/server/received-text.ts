@@ -1,6 +1,7 @@
 // What a client's free text (an Abort's reason, a Commit's warnings) becomes before the server keeps,
 // logs or notifies it: each line free of control characters, each text capped.
-import { shown, shownLines } from '../common/config/display';
+import { LONGEST_ESCAPE, shown, shownLines } from '../common/config/display';
+import { HIDDEN_CHARACTERS } from '../common/hidden-characters';
 
 /**
  * An abort reason is cut to this many characters: room for a dump's message and its 2 KiB stderr
@@ -33,14 +34,38 @@ export function receivedAbortReason(reason: string): string {
  * a line feed in one cannot make two, and those past MAX_WARNINGS or WARNINGS_LENGTH are counted in a last one.
  */
 export function receivedWarnings(warnings: readonly string[]): string[] {
+  return keptWarnings(warnings, (warning) => shown(warning, WARNING_LENGTH), 0);
+}
+
+/** The last line receivedWarnings adds when it leaves warnings out. */
+const LEFT_OUT = /^\.\.\. and (\d+) more warnings, not kept$/;
+
+/**
+ * A catalog row's warnings (joined by line feeds) as List and Show send them: a row kept by an older
+ * server holds whatever a client sent, at any length, and every List carries it; cut here as new ones
+ * are on receipt, with what is left out counted in the last line. A row kept under these rules is
+ * shown as kept: each of its lines is within WARNING_LENGTH once escaped, and its count line is read back.
+ */
+export function shownWarnings(stored: string): string {
+  const lines = stored.split('\n');
+  const counted = LEFT_OUT.exec(lines.at(-1) ?? '');
+  const warnings = counted === null ? lines : lines.slice(0, -1);
+  // A line with a character to escape was never kept under these rules: cut as on receipt. One without
+  // may be one kept, escaped already (up to LONGEST_ESCAPE characters for each of WARNING_LENGTH).
+  const show = (line: string): string => shown(line, line.search(HIDDEN_CHARACTERS) === -1 ? WARNING_LENGTH * LONGEST_ESCAPE + 1 : WARNING_LENGTH);
+  return keptWarnings(warnings, show, counted === null ? 0 : Number(counted[1])).join('\n');
+}
+
+/** At most MAX_WARNINGS, each as `show` makes it, WARNINGS_LENGTH in all; then a line counting the rest and `leftOutBefore`. */
+function keptWarnings(warnings: readonly string[], show: (warning: string) => string, leftOutBefore: number): string[] {
   const kept: string[] = [];
   let length = 0;
   for (const warning of warnings.slice(0, MAX_WARNINGS)) {
-    const text = shown(warning, WARNING_LENGTH);
+    const text = show(warning);
     length += text.length + 1;
     if (length > WARNINGS_LENGTH) break;
     kept.push(text);
   }
-  const leftOut = warnings.length - kept.length;
+  const leftOut = warnings.length - kept.length + leftOutBefore;
   return leftOut > 0 ? [...kept, `... and ${leftOut} more warnings, not kept`] : kept;
 }

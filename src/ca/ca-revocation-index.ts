@@ -58,10 +58,9 @@ export async function revokedSerials(directory: string): Promise<CertificateSeri
  * durable replacement of the file: a crash leaves the index before or after, never half of it. The
  * caller holds the CA lock (ca-lock.ts): two runs that read the index at once each wrote back only theirs.
  */
-export async function addRevocations(directory: string, given: readonly RevocationEntry[]): Promise<void> {
-  // Serials are CertificateSerials, whole bytes as openssl's index needs them: it refuses one of odd length
-  // ("bad serial number length"), which a spelling without leading zeros gave one certificate in sixteen.
-  const entries = given;
+export async function addRevocations(directory: string, entries: readonly RevocationEntry[]): Promise<void> {
+  // Written as CertificateSerials spell them, whole bytes as openssl's index needs: it refuses a serial of odd
+  // length ("bad serial number length"), which a spelling without leading zeros gave one certificate in sixteen.
   const database = await openDatabase(path.resolve(directory));
   const lines = (await readFile(database.index, 'utf8')).split('\n').filter((line) => line !== '');
   const isRevoked = new Set(lines.filter((line) => line.startsWith('R\t')).map((line) => certificateSerial(line.split('\t')[3])));
@@ -73,7 +72,11 @@ export async function addRevocations(directory: string, given: readonly Revocati
   if (added.length === 0) return;
   // A serial openssl once listed as valid (V) or expired (E) becomes revoked: one line per serial.
   const addedSerials = new Set(entries.map((entry) => entry.serial));
-  const kept = lines.filter((line) => line.startsWith('R\t') || !addedSerials.has(parseCertificateSerial(line.split('\t')[3] ?? '') as CertificateSerial));
+  const kept = lines.filter((line) => {
+    if (line.startsWith('R\t')) return true;
+    const serial = parseCertificateSerial(line.split('\t')[3] ?? '');
+    return serial === undefined || !addedSerials.has(serial);
+  });
   await writeDurably(database.index, `${[...kept, ...added].join('\n')}\n`, 0o600, true);
 }
 

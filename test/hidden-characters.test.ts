@@ -9,6 +9,7 @@ import { BackupKind, EntryMeta, EntryType, type BackupSummary } from '../src/pro
 import { backupJson, entryJson, formatEntryLine, formatLabels } from '../src/cli/format';
 import { printableJson } from '../src/cli/printable-json';
 import { escapeBytes } from '../src/common/escape-bytes';
+import { HIDDEN_CHARACTERS, isHiddenCodePoint } from '../src/common/hidden-characters';
 import { escapeLineBreaking, shown, shownLines } from '../src/common/config/display';
 import { createLogger } from '../src/common/logger';
 import { receivedBegin, shownBackupText } from '../src/server/received-begin';
@@ -97,4 +98,13 @@ test('the joiners that spell words and emoji are kept; escapes read one way', ()
   const kept = receivedBegin('node1', { kind: BackupKind.BACKUP_KIND_COMPLETE, parentBackupId: 0, isScheduled: false, clientVersion: '',
     hostname: '\u{e0001}'.repeat(1000), labels: { ['\u{e0001}'.repeat(256)]: '\u{e0001}'.repeat(16 * 1024) } });
   assert.deepEqual(shownBackupText(kept.hostname, kept.labels), kept);
+});
+
+test('isHiddenCodePoint\'s shortcuts agree with the rule at every code point', () => {
+  const rule = new RegExp(`^${HIDDEN_CHARACTERS.source}$`, 'u');
+  for (let codePoint = 0; codePoint <= 0x10ffff; codePoint++) {
+    if (codePoint >= 0xd800 && codePoint <= 0xdfff) continue;
+    const isHidden = rule.test(String.fromCodePoint(codePoint));
+    if (isHiddenCodePoint(codePoint) !== isHidden) assert.fail(`U+${codePoint.toString(16)}: ${isHidden ? 'hidden' : 'shown'} by the rule, not by isHiddenCodePoint`);
+  }
 });

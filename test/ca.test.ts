@@ -328,3 +328,22 @@ test('a serial of odd hex length (as a spelling without leading zeros gave one i
   assert.deepEqual([...crlContents(readFileSync(path.join(folder, 'crl.pem'))).revokedSerials], ['0ABC']);
   assert.deepEqual(await revokedSerials(folder), ['0ABC']);
 });
+
+// Regression (one spelling of a serial): Node's serialNumber and what openssl prints must read as one.
+test('a real certificate with a leading zero nibble: Node\'s serialNumber, openssl x509 -serial and -text all read as one serial', { skip: opensslMissing }, (t) => {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'cpsbackup-serial-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  const certificate = path.join(folder, 'c.pem');
+  // Ten bytes, so that -text prints them with colons rather than as a number; the first nibble is a zero.
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(folder, 'k.pem'),
+    '-out', certificate, '-subj', '/CN=serial-test', '-days', '1', '-set_serial', '0x0A1B2C3D4E5F60718293'], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const expected = '0A1B2C3D4E5F60718293';
+  assert.equal(certificateSerial(new X509Certificate(readFileSync(certificate)).serialNumber), expected);
+  const printed = spawnSync('openssl', ['x509', '-in', certificate, '-noout', '-serial'], { encoding: 'utf8' }).stdout;
+  assert.equal(certificateSerial(printed), expected, printed);
+  const text = spawnSync('openssl', ['x509', '-in', certificate, '-noout', '-text'], { encoding: 'utf8' }).stdout;
+  const colons = /Serial Number:\s*\n\s*([0-9a-f:]+)/.exec(text)?.[1];
+  assert.ok(colons !== undefined, text);
+  assert.equal(certificateSerial(colons), expected, colons);
+});

@@ -11,7 +11,8 @@ import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-ca
 import { mariadbEnvironment } from './mariadb-connection';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { mariadbLoadScript } from './mariadb-load-script';
-import { quoteIdentifier, quoteLiteral } from './mariadb-sql';
+import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
+import { CHARSET_NAME } from '../tables/data-header-check';
 
 /** --raw: values exactly as the server rendered them; --quick: rows streamed, not held in memory. */
 const QUERY_FLAGS = ['--batch', '--skip-column-names', '--raw', '--quick', '--default-character-set=utf8mb4'];
@@ -24,8 +25,23 @@ export const mariadbDialect: DatabaseDialect = {
       args: [...environment.optionArgs, ...flags, ...(database === undefined ? [] : [`--database=${database}`])],
       env: process.env,
     });
-    const query = (database: string | undefined, sql: string, what: string): Promise<string> =>
-      runQuery({ ...client(database, QUERY_FLAGS), input: sql }, source.timeoutSeconds, what, fail);
+    // Asked once per connection: a client that has --sandbox runs every query with it.
+    let sandboxProbe: Promise<boolean> | undefined;
+    const hasSandbox = (): Promise<boolean> => (sandboxProbe ??= toolPrints(environment.client, ['--help'], '--sandbox'));
+    const sandboxed = async (): Promise<readonly string[]> => {
+      if (!await hasSandbox()) {
+        throw fail(`${environment.client} has no --sandbox (MariaDB client 10.5.25, 10.6.18, 10.11.8, 11.0.6 and later): a restored `
+          + 'dump could run shell commands through it (system, \\!); not loaded. Upgrade the MariaDB client');
+      }
+      return ['--sandbox'];
+    };
+    const queryFlags = async (): Promise<readonly string[]> => [...QUERY_FLAGS, ...(await hasSandbox() ? ['--sandbox'] : [])];
+    // The session's sql_mode first: quoteLiteral needs backslash escapes on, whatever the server's global sql_mode says.
+    const query = async (database: string | undefined, sql: string, what: string): Promise<string> =>
+      runQuery({ ...client(database, await queryFlags()), input: `${DUMP_SQL_MODE}${sql}` }, source.timeoutSeconds, what, fail);
+    /** The load's queries name what a restored dump says (tables, charset): only through a client that obeys no commands. */
+    const loadQuery = async (database: string | undefined, sql: string, what: string): Promise<string> =>
+      runQuery({ ...client(database, [...QUERY_FLAGS, ...await sandboxed()]), input: `${DUMP_SQL_MODE}${sql}` }, source.timeoutSeconds, what, fail);
     return {
       async readCatalog() {
         return parseCatalog(await query(source.database, catalogQuery(source.database), `reading the tables of ${source.database}`));
@@ -48,26 +64,26 @@ export const mariadbDialect: DatabaseDialect = {
         return { ...client(source.database, QUERY_FLAGS), input: mariadbDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup)) };
       },
       async databaseExists(database: string) {
-        const answer = await query(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${quoteLiteral(database)};`,
+        const answer = await loadQuery(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${quoteLiteral(database)};`,
           `looking for database ${database}`);
         return answer.trim() === '1';
       },
       async existingTables(database: string, tables: readonly string[]) {
-        const answer = await query(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
+        const answer = await loadQuery(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
           + `AND TABLE_NAME IN (${tables.map(quoteLiteral).join(', ')});`, `looking for the tables in ${database}`);
         return answer.split('\n').filter((name) => name !== '');
       },
       async createDatabase(database, header) {
+        // Names, not literals: spliced as they are, so only a name's own letters pass (data-header-check.ts checks it first too).
+        for (const name of [header.charset, header.collation]) {
+          if (name !== undefined && !CHARSET_NAME.test(name)) throw fail(`not creating database ${database}: the dump's charset or collation ${JSON.stringify(name)} is not a name`);
+        }
         const charset = header.charset === undefined ? '' : ` CHARACTER SET ${header.charset}${header.collation === undefined ? '' : ` COLLATE ${header.collation}`}`;
-        await query(undefined, `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${charset};`, `creating database ${database}`);
+        await loadQuery(undefined, `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${charset};`, `creating database ${database}`);
       },
       async loader(database: string) {
         // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
-        if (!await toolPrints(environment.client, ['--help'], '--sandbox')) {
-          throw fail(`${environment.client} has no --sandbox (MariaDB client 10.5.25, 10.6.18, 10.11.8, 11.0.6 and later): a restored `
-            + 'dump could run shell commands through it (system, \\!); not loaded. Upgrade the MariaDB client');
-        }
-        return client(database, ['--batch', '--sandbox', '--skip-column-names', '--default-character-set=utf8mb4']);
+        return client(database, ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4']);
       },
       loadScript: mariadbLoadScript,
       remove: () => environment.remove(),

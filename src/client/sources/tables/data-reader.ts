@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { LoadFailedError } from '../../../common/errors';
 import type { DatabaseKind } from '../database-config';
 import { byteLines } from './byte-lines';
+import { dataHeaderProblem, sectionHeaderProblem } from './data-header-check';
 import {
   DATA_LINE, END_LINE, SEQUENCE_LINE, TABLE_LINE,
   type DataEnd, type DataHeader, type SectionHeader, type SequenceValue,
@@ -40,7 +41,10 @@ export async function readDataHeader(sourceName: string, path: string): Promise<
     if (!lastLine.startsWith(END_LINE)) {
       throw new LoadFailedError(sourceName, `${path} does not end with "${END_LINE.trim()}": the dump is truncated`);
     }
-    return parseJson<DataHeader>(sourceName, path, 1, first.slice(DATA_LINE.length));
+    const header = parseJson<DataHeader>(sourceName, path, 1, first.slice(DATA_LINE.length));
+    const problem = dataHeaderProblem(header);
+    if (problem !== undefined) throw new LoadFailedError(sourceName, `${path}:1: not loaded: ${problem}`);
+    return header;
   } finally {
     await file.close();
   }
@@ -83,7 +87,10 @@ export async function* readDataEvents(sourceName: string, path: string, kind: Da
     const text = bytes.toString('utf8');
     if (text.startsWith(TABLE_LINE)) {
       isAfterTable = true;
-      yield { type: 'table', section: parseJson<SectionHeader>(sourceName, path, lineNumber, text.slice(TABLE_LINE.length)) };
+      const section = parseJson<SectionHeader>(sourceName, path, lineNumber, text.slice(TABLE_LINE.length));
+      const problem = sectionHeaderProblem(section);
+      if (problem !== undefined) fail(`not loaded: ${problem}`);
+      yield { type: 'table', section };
     } else if (text.startsWith(SEQUENCE_LINE)) {
       isAfterTable = false;
       yield { type: 'sequence', value: parseJson<SequenceValue>(sourceName, path, lineNumber, text.slice(SEQUENCE_LINE.length)) };

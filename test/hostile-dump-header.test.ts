@@ -1,0 +1,127 @@
+// A restored data.sql's header lines are the sender's words in a receive, and their fields reach the
+// SQL the loader writes. Real dumps from real servers, the header edited as a hostile node would write
+// it; each test proves neither a command on this host nor SQL of the dump's own ran.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRestoredDumps, type LoadResult, type RestoredDump } from '../src/client/sources/loaders';
+import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { POSTGRES_BIN, postgresSkipReason, startPostgres } from './support/postgres';
+import { mariadbSkipReason, startMariadb, type MariadbServer } from './support/mariadb';
+import { dumpToFiles } from './support/dump-to-files';
+
+async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-hostile-header-'));
+  try {
+    await run(folder);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/** Rewrites the first line of the restored data.sql (its JSON header) with `edit`. */
+async function editHeader(restored: readonly RestoredDump[], edit: (header: Record<string, unknown>) => void): Promise<void> {
+  const dump = restored.find((candidate) => candidate.path.endsWith('/data.sql'));
+  assert.ok(dump, 'no data.sql restored');
+  const text = await readFile(dump.path, 'utf8');
+  const newline = text.indexOf('\n');
+  const prefix = '-- cpsbackup-data ';
+  const header = JSON.parse(text.slice(prefix.length, newline)) as Record<string, unknown>;
+  edit(header);
+  await writeFile(dump.path, `${prefix}${JSON.stringify(header)}${text.slice(newline)}`);
+}
+
+function load(config: StorageConfig, restored: readonly RestoredDump[], database: string): Promise<LoadResult[]> {
+  return loadRestoredDumps(config, restored, { loadInto: { database, bySource: new Map() } });
+}
+
+async function withMariadbDump(folder: string, run: (server: MariadbServer, config: StorageConfig, restored: RestoredDump[]) => Promise<void>): Promise<void> {
+  const server = await startMariadb();
+  try {
+    await server.query('mysql', 'CREATE DATABASE shop; CREATE DATABASE victim; USE shop; '
+      + "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'one');");
+    const config = storageConfigFromText('storage.conf', ['source = shop', 'kind = mariadb', 'database = shop', 'user = root',
+      `socket = ${server.socket}`].join('\n'));
+    await run(server, config, await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore')));
+  } finally {
+    await server.stop();
+  }
+}
+
+const databases = async (server: MariadbServer): Promise<string[]> => (await server.query('mysql', 'SHOW DATABASES')).split('\n');
+
+// Regression: CREATE DATABASE took the dump's charset and collation unquoted, through a client without
+// --sandbox; a load into a new database ran `\! cmd` on this host, or any SQL of the sender's.
+test('mariadb: a charset or collation holding a client command or SQL neither runs nor creates the database', { skip: mariadbSkipReason() }, async () => {
+  await withFolder(async (folder) => {
+    await withMariadbDump(folder, async (server, config, restored) => {
+      const marker = join(folder, 'pwned-by-charset');
+      const spellings: Array<[string, string]> = [
+        ['charset', `utf8mb4;\n\\! touch ${marker}\nSELECT 1`],
+        ['charset', 'utf8mb4; DROP DATABASE victim; SELECT 1'],
+        ['collation', `utf8mb4_bin;\nsystem touch ${marker}\nSELECT 1`],
+        ['collation', 'utf8mb4_bin; DROP DATABASE victim; SELECT 1'],
+      ];
+      for (const [field, value] of spellings) {
+        await editHeader(restored, (header) => {
+          header.charset = 'utf8mb4';
+          header.collation = 'utf8mb4_bin';
+          header[field] = value;
+        });
+        const results = await load(config, restored, 'shop_copy');
+        assert.equal(await exists(marker), false, `${field} ${JSON.stringify(value)} ran a command on this host`);
+        assert.ok((await databases(server)).includes('victim'), `${field} ${JSON.stringify(value)} ran the dump's SQL`);
+        assert.ok(!(await databases(server)).includes('shop_copy'), 'the database was created');
+        const failed = results.find((result) => !result.ok);
+        assert.match(failed?.error ?? '', new RegExp(`data\\.sql:1: not loaded: ${field} .* is not a character set name`));
+      }
+    });
+  });
+});
+
+// Regression: the load's metadata queries ran under the server's global sql_mode; with NO_BACKSLASH_ESCAPES,
+// quoteLiteral's \' ended the literal and a table name from the dump header ran as SQL.
+test('mariadb: table names in the header stay literals under a global NO_BACKSLASH_ESCAPES', { skip: mariadbSkipReason() }, async () => {
+  await withFolder(async (folder) => {
+    await withMariadbDump(folder, async (server, config, restored) => {
+      await editHeader(restored, (header) => {
+        (header.tables as unknown[]).push({ table: "'); DROP DATABASE victim; -- ", excludedColumns: [] });
+      });
+      await server.query('mysql', "CREATE DATABASE shop_copy; SET GLOBAL sql_mode = 'NO_BACKSLASH_ESCAPES'");
+      await load(config, restored, 'shop_copy');
+      assert.ok((await databases(server)).includes('victim'), 'a table name from the dump ran as SQL');
+    });
+  });
+});
+
+// Regression: psql queries quoted table names by doubling quotes only, right with standard_conforming_strings
+// on; a server (or role) with it off took a backslash for an escape, and the next name ran as SQL.
+test('postgresql: table names in the header stay literals with standard_conforming_strings off', { skip: postgresSkipReason() }, async () => {
+  await withFolder(async (folder) => {
+    const server = await startPostgres();
+    try {
+      await server.psql('postgres', 'CREATE DATABASE shop');
+      await server.psql('postgres', 'CREATE DATABASE shop_copy');
+      await server.psql('shop', "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'one');");
+      await server.psql('shop_copy', 'CREATE TABLE victim (id int)');
+      const config = storageConfigFromText('storage.conf', ['source = shop', 'kind = postgresql', 'database = shop', 'user = postgres',
+        `socket = ${server.socketDirectory}`, `port = ${server.port}`, `bin_dir = ${POSTGRES_BIN}`].join('\n'));
+      const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'));
+      await editHeader(restored, (header) => {
+        (header.tables as unknown[]).push({ table: 'x\\', excludedColumns: [] }, { table: '); DROP TABLE victim; -- ', excludedColumns: [] });
+      });
+      await server.psql('postgres', 'ALTER ROLE postgres SET standard_conforming_strings = off');
+      await load(config, restored, 'shop_copy');
+      const victim = await server.psql('shop_copy', "SELECT count(*) FROM pg_class WHERE relname = 'victim'");
+      assert.equal(victim.trim(), '1', 'a table name from the dump ran as SQL');
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -1,9 +1,11 @@
 // Loads a command source's restored dump: `load` (or `load_partial`) reads it on stdin, or gets
-// its path where the command says `{file}` (for tools such as pg_restore that want to seek).
+// its path where the command says `{file}` (for tools such as pg_restore that want to seek), through
+// the environment variable CPSBACKUP_FILE.
 import { LoadFailedError } from '../../common/errors';
 import type { DumpKind } from './dump-kind';
 import { runLoader } from './run-loader';
-import { shellCommand, shellQuote } from './shell';
+import { FILE_VARIABLE, withFileVariable } from './file-placeholder';
+import { shellCommand } from './shell';
 import type { CommandSource } from './storage-config';
 
 /**
@@ -17,7 +19,16 @@ export async function loadCommandDump(source: CommandSource, path: string, kind:
   }
   const template = kind !== 'whole' && source.loadPartial !== undefined ? source.loadPartial : source.load;
   const usesPath = template.includes('{file}');
-  const command = usesPath ? template.replaceAll('{file}', shellQuote(path)) : template;
   const refused = (reason: Error): Error => new LoadFailedError(source.name, `not run: ${reason.message}; file kept`);
-  await runLoader(source.name, { ...shellCommand(command, { template, refused }), stdinPath: usesPath ? undefined : path }, source.timeoutSeconds);
+  let command = template;
+  try {
+    // The path goes in the environment, never into the command text (file-placeholder.ts).
+    if (usesPath) command = withFileVariable(template);
+  } catch (error) {
+    throw refused(error as Error);
+  }
+  await runLoader(source.name, {
+    ...shellCommand(command, { template, refused }),
+    ...(usesPath ? { env: { ...process.env, [FILE_VARIABLE]: path } } : { stdinPath: path }),
+  }, source.timeoutSeconds);
 }

@@ -13,13 +13,15 @@ export interface LoaderCommand {
   readonly args: readonly string[];
   /** Path fed to the loader's stdin; undefined when the loader opens the file itself. */
   readonly stdinPath?: string;
+  /** The loader's environment; default: this process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function runLoader(sourceName: string, command: LoaderCommand, timeoutSeconds: number): Promise<ProcessOutcome> {
   const stdin = command.stdinPath === undefined ? 'ignore' : await openAsync(command.stdinPath, constants.O_RDONLY);
   let outcome: ProcessOutcome;
   try {
-    outcome = await startProcess(command.file, command.args, { stdin, stdout: 'ignore', timeoutSeconds, failsOnLeftovers: true }).outcome;
+    outcome = await startProcess(command.file, command.args, { stdin, stdout: 'ignore', timeoutSeconds, failsOnLeftovers: true, env: command.env }).outcome;
   } finally {
     if (stdin !== 'ignore') await closeAsync(stdin);
   }

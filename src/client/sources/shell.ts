@@ -1,14 +1,8 @@
-// Small shell helpers for dumpers and loaders: running a configured command, quoting a value into
-// its text, finding a tool.
+// Small shell helpers for dumpers and loaders: running a configured command, finding a tool.
 // Tools are optional (mongodump, sqlite3), so their presence is checked on PATH, not assumed.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-
-/** Single-quotes a value for POSIX sh, so paths with spaces or quotes reach the tool intact. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 export function isOnPath(tool: string, searchPath = process.env.PATH ?? ''): boolean {
   return searchPath.split(delimiter).some((folder) => {
@@ -41,7 +35,7 @@ export class PipeWithoutPipefailError extends Error {
  * under an sh without it (dash on Debian) gzip's exit 0 stood for the pipeline, and an empty dump was
  * stored as a good one; such a command with a pipe is now refused: `refused` makes the caller's typed
  * error of the reason (PipeWithoutPipefailError without one). `template`: the operator's text, before
- * a quoted path went in (a | in a restore folder's name is no pipe).
+ * {file} was replaced.
  */
 export function shellCommand(command: string, options: { template?: string; refused?: (reason: Error) => Error } = {}): { file: string; args: string[] } {
   if (isOnPath('bash')) return { file: 'bash', args: ['-o', 'pipefail', '-c', command] };

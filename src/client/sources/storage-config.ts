@@ -3,6 +3,7 @@
 import { ConfigError } from '../../common/errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from '../../common/config/parse';
 import { toInteger } from '../../common/config/values';
+import { withFileVariable } from './file-placeholder';
 import { DATABASE_KEYS, DATABASE_REPEATABLE_KEYS, databaseSettingsOf, type DatabaseSettings } from './database-config';
 
 export type SourceKind = 'command' | 'sqlite' | 'mongodb' | 'postgresql' | 'mariadb';
@@ -160,6 +161,14 @@ function sourceOf(file: string, header: ConfigLine, lines: readonly ConfigLine[]
       if ((dumpPartial === undefined) !== (loadPartial === undefined)) {
         const present = single.get(dumpPartial === undefined ? 'load_partial' : 'dump_partial') as ConfigLine;
         throw new ConfigError(file, present.line, 'dump_partial and load_partial go together: a partial dump needs its own loader');
+      }
+      for (const key of ['load', 'load_partial']) {
+        const entry = single.get(key);
+        try {
+          if (entry !== undefined) withFileVariable(entry.value);
+        } catch (error) {
+          throw new ConfigError(file, entry?.line, `${key}: ${(error as Error).message}`);
+        }
       }
       return { ...base, kind, dump: required('dump'), load: required('load'), dumpPartial, loadPartial };
     }

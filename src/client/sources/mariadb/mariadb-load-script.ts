@@ -8,6 +8,7 @@ import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
+import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
 /** Well below every server's max_allowed_packet default (4 MiB on MySQL 5.7, 16 MiB on MariaDB). */
@@ -33,8 +34,11 @@ class InsertBatch {
   private length = 0;
   private readonly prefix: Buffer;
 
+  private readonly columns: number;
+
   constructor(private readonly statement: string, section: SectionHeader, private readonly fail: (line: number, message: string) => never) {
     this.prefix = Buffer.from(insertPrefix(section.table, section.columns), 'utf8');
+    this.columns = section.columns.length;
   }
 
   /** The tuple `(...)` of a row line `INSERT INTO ... VALUES (...);`, checked against the section's header. */
@@ -42,6 +46,9 @@ class InsertBatch {
     if (bytes.length < this.prefix.length + 3 || !bytes.subarray(0, this.prefix.length).equals(this.prefix) || bytes[bytes.length - 1] !== 0x3b) {
       this.fail(line, 'a row that does not belong to the table above');
     }
+    // Spliced as it is: values only, or the sender's SQL would run here (mariadb-row-tuple.ts).
+    const problem = rowTupleProblem(bytes, this.prefix.length, bytes.length - 1, this.columns);
+    if (problem !== undefined) this.fail(line, `not loaded: ${problem}`);
     this.parts.push(Buffer.from(this.parts.length === 0 ? this.statement : ',\n'), bytes.subarray(this.prefix.length, bytes.length - 1));
     this.length += bytes.length;
     return this.length >= STATEMENT_BYTES ? this.flush() : undefined;
@@ -67,7 +74,8 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     yield* createReadStream(plan.schemaPath as string);
     yield '\n';
   }
-  yield `${LOAD_SQL_MODE}${SESSION_SETTINGS}SET SESSION foreign_key_checks = 1;\nSET SESSION unique_checks = 1;\n`;
+  // SET NAMES: the tuples are lexed as utf8mb4 (mariadb-row-tuple.ts), whatever a schema.sql set before.
+  yield `${LOAD_SQL_MODE}${SESSION_SETTINGS}SET NAMES utf8mb4;\nSET SESSION foreign_key_checks = 1;\nSET SESSION unique_checks = 1;\n`;
   if (isComplete && plan.createsTables) {
     for (const table of header.tables) {
       for (const column of table.excludedColumns) {

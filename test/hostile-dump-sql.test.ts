@@ -1,6 +1,6 @@
-// A restored data.sql's header lines are the sender's words in a receive, and their fields reach the
-// SQL the loader writes. Real dumps from real servers, the header edited as a hostile node would write
-// it; each test proves neither a command on this host nor SQL of the dump's own ran.
+// A restored data.sql is the sender's words in a receive: its header fields and its MariaDB row tuples
+// reach the SQL the loader writes. Real dumps from real servers, edited as a hostile node would write
+// them; each test proves neither a command on this host nor SQL of the dump's own ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -35,6 +35,16 @@ async function editHeader(restored: readonly RestoredDump[], edit: (header: Reco
   const header = JSON.parse(text.slice(prefix.length, newline)) as Record<string, unknown>;
   edit(header);
   await writeFile(dump.path, `${prefix}${JSON.stringify(header)}${text.slice(newline)}`);
+}
+
+/** Rewrites the restored data.sql's text with `edit`. */
+async function editData(restored: readonly RestoredDump[], edit: (text: string) => string): Promise<void> {
+  const dump = restored.find((candidate) => candidate.path.endsWith('/data.sql'));
+  assert.ok(dump, 'no data.sql restored');
+  const text = await readFile(dump.path, 'latin1');
+  const edited = edit(text);
+  assert.notEqual(edited, text, 'the edit changed nothing');
+  await writeFile(dump.path, edited, 'latin1');
 }
 
 function load(config: StorageConfig, restored: readonly RestoredDump[], database: string): Promise<LoadResult[]> {
@@ -123,5 +133,56 @@ test('postgresql: table names in the header stay literals with standard_conformi
     } finally {
       await server.stop();
     }
+  });
+});
+
+// Regression: the tuple after a row line's INSERT prefix was spliced into the load's INSERT unchecked,
+// so a row could end the statement and run the sender's SQL (in the sandboxed client, but with the
+// loading role's rights), partial loads into existing databases included.
+test('mariadb: a row line holding anything but values is refused, and none of it runs', { skip: mariadbSkipReason() }, async () => {
+  await withFolder(async (folder) => {
+    await withMariadbDump(folder, async (server, config, restored) => {
+      const original = await readFile(restored.find((dump) => dump.path.endsWith('/data.sql'))?.path ?? '', 'latin1');
+      const tuples = [
+        "(1,'one'); DROP DATABASE victim; SELECT (1,'x')",
+        "(1,'one');\nDROP DATABASE victim;\nSELECT (1,'x')",
+        "(1,'one'),(2,'two'); DROP DATABASE victim; SELECT (1,'x')",
+        "(1,'one\\\\'); DROP DATABASE victim; -- ')",
+        "(1,'one'/*'*/); DROP DATABASE victim; SELECT ('x')",
+        "(1,(SELECT GROUP_CONCAT(SCHEMA_NAME) FROM information_schema.SCHEMATA))",
+        "(1,CONCAT('o','ne'))",
+        "(1,0x6f6e65)",
+        "(1,'one' 'two')",
+        "(1,'one',3)",
+      ];
+      for (const tuple of tuples) {
+        await writeFile(restored.find((dump) => dump.path.endsWith('/data.sql'))?.path ?? '', original, 'latin1');
+        await editData(restored, (text) => text.replace("VALUES (1,'one');", `VALUES ${tuple.replaceAll('\\n', '\n')};`));
+        // Into the existing database: its tables stay, no schema.sql runs, only the rows would.
+        const results = await loadRestoredDumps(config, restored);
+        assert.ok((await databases(server)).includes('victim'), `row ${tuple} ran the dump's SQL`);
+        const failed = results.find((result) => result.path.endsWith('/data.sql'));
+        assert.equal(failed?.ok, false, `row ${tuple} loaded`);
+        assert.match(failed?.error ?? '', /data\.sql:\d+: (not loaded: |unexpected line)/, `row ${tuple}`);
+        assert.equal(await server.query('shop', 'SELECT id, body FROM notes'), '1\tone', 'the failed load changed the rows');
+      }
+    });
+  });
+});
+
+// Regression (the header check above): an excluded column's definition was spliced into ALTER TABLE as it was.
+test('mariadb: an excluded column definition holding SQL is refused before anything loads', { skip: mariadbSkipReason() }, async () => {
+  await withFolder(async (folder) => {
+    await withMariadbDump(folder, async (server, config, restored) => {
+      for (const definition of ['text; DROP DATABASE victim; SELECT 1', 'text, DROP COLUMN id', "text COMMENT 'x'", 'text -- x', "enum('a'); DROP DATABASE victim; SELECT ('b')"]) {
+        await editHeader(restored, (header) => {
+          (header.tables as Array<{ excludedColumns: unknown[] }>)[0].excludedColumns = [{ name: 'body', isNullable: false, definition }];
+        });
+        const results = await load(config, restored, 'shop_copy');
+        assert.ok((await databases(server)).includes('victim'), `definition ${definition} ran the dump's SQL`);
+        assert.ok(!(await databases(server)).includes('shop_copy'), `definition ${definition}: the database was created`);
+        assert.match(results.find((result) => !result.ok)?.error ?? '', /data\.sql:1: not loaded: table notes, column body: definition/);
+      }
+    });
   });
 });

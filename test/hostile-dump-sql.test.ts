@@ -186,3 +186,27 @@ test('mariadb: an excluded column definition holding SQL is refused before anyth
     });
   });
 });
+
+// Regression: the PostgreSQL load wrote to the schema the dump's header named, while the check for existing
+// tables looked in the source's own: a header naming another schema emptied that schema's tables of the same names.
+test('postgresql: a dump naming another schema than the source loads is refused, and that schema is untouched', { skip: postgresSkipReason() }, async () => {
+  await withFolder(async (folder) => {
+    const server = await startPostgres();
+    try {
+      await server.psql('postgres', 'CREATE DATABASE shop');
+      await server.psql('shop', "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'one');");
+      await server.psql('shop', "CREATE SCHEMA billing; CREATE TABLE billing.notes (id int PRIMARY KEY, body text); INSERT INTO billing.notes VALUES (7, 'kept');");
+      const config = storageConfigFromText('storage.conf', ['source = shop', 'kind = postgresql', 'database = shop', 'user = postgres',
+        `socket = ${server.socketDirectory}`, `port = ${server.port}`, `bin_dir = ${POSTGRES_BIN}`].join('\n'));
+      const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'));
+      await editHeader(restored, (header) => {
+        header.schema = 'billing';
+      });
+      const results = await loadRestoredDumps(config, restored);
+      assert.equal((await server.psql('shop', 'SELECT id, body FROM billing.notes')).trim(), '7|kept', 'the other schema\'s table was emptied');
+      assert.match(results.find((result) => !result.ok)?.error ?? '', /was dumped from schema "billing", but source shop loads schema "public"/);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -31,6 +31,12 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
   const header = await readDataHeader(source.name, files.data);
   if (header.kind !== source.kind) throw fail(`${files.data} is a ${header.kind} dump, but source ${source.name} is of kind ${source.kind}`);
   if (header.backup === 'complete' && files.schema === undefined) throw fail(`${files.data} is a complete dump: its schema.sql must be restored beside it`);
+  // The load script writes to the dump's schema, the checks for existing tables look in this source's: one
+  // schema for both, or a dump naming another would empty that schema's tables of the same names.
+  if (source.kind === 'postgresql' && (header.schema ?? 'public') !== source.schema) {
+    throw fail(`${files.data} was dumped from schema ${JSON.stringify(header.schema ?? 'public')}, but source ${source.name} loads `
+      + `schema ${JSON.stringify(source.schema)}; not loaded (set schema = in storage.conf to load it)`);
+  }
   const database = loadTarget(source, options.loadInto);
   const connection = await dialectOf(source.kind).connect(source, options.workDirectory ?? dirname(files.data), fail);
   try {

@@ -47,7 +47,7 @@ function valueEnd(bytes: Buffer, at: number, end: number): number | undefined {
     while (next < end && isHexDigit(bytes[next])) next++;
     return bytes[next] === QUOTE && (next - at) % 2 === 0 ? next + 1 : undefined;
   }
-  if (bytes.subarray(at, at + 4).toString('latin1') === 'NULL') return at + 4;
+  if (first === 0x4e && bytes[at + 1] === 0x55 && bytes[at + 2] === 0x4c && bytes[at + 3] === 0x4c) return at + 4;
   return numberEnd(bytes, at, end);
 }
 
@@ -64,22 +64,24 @@ function stringEnd(bytes: Buffer, at: number, end: number): number | undefined {
 
 /** -?digits(.digits)?(e[+-]?digits)?, as CAST(... AS CHAR) writes integers, decimals and doubles. */
 function numberEnd(bytes: Buffer, at: number, end: number): number | undefined {
-  let next = at;
-  if (bytes[next] === MINUS) next++;
-  const digits = (): boolean => {
-    const from = next;
-    while (next < end && isDigit(bytes[next])) next++;
-    return next > from;
-  };
-  if (!digits()) return undefined;
+  let next: number | undefined = bytes[at] === MINUS ? at + 1 : at;
+  next = digitsEnd(bytes, next, end);
+  if (next === undefined) return undefined;
   if (bytes[next] === DOT) {
-    next++;
-    if (!digits()) return undefined;
+    next = digitsEnd(bytes, next + 1, end);
+    if (next === undefined) return undefined;
   }
   if (bytes[next] === 0x65 || bytes[next] === 0x45) {
     next++;
     if (bytes[next] === 0x2b || bytes[next] === MINUS) next++;
-    if (!digits()) return undefined;
+    return digitsEnd(bytes, next, end);
   }
   return next;
+}
+
+/** Past one or more digits from `at`, or undefined when none is there. */
+function digitsEnd(bytes: Buffer, at: number, end: number): number | undefined {
+  let next = at;
+  while (next < end && isDigit(bytes[next])) next++;
+  return next > at ? next : undefined;
 }

@@ -1,7 +1,8 @@
 // The client's list, show, delete, diff and find calls, returning plain data for the CLI to print.
-import { EntryType, type BackupClient, type BackupSummary, type DiffBatch, type DiffEntry, type EntryMeta, type FindBatch, type FindMatch, type ListBatch, type ShowBatch } from '../proto/cpsbackup';
+import { type BackupClient, type BackupSummary, type DiffBatch, type DiffEntry, type EntryMeta, type FindBatch, type FindMatch, type ListBatch, type ShowBatch } from '../proto/cpsbackup';
 import { fromServiceError } from './remote-error';
 import { ProtocolError } from '../common/errors';
+import { isDumpEntry } from './dump-entry';
 
 /**
  * Every backup of the client (clientName '' for the caller's own), oldest first, gathered from the
@@ -68,7 +69,7 @@ export async function dumpPathsOf(client: BackupClient, address: string, clientN
   for (const backup of backups) {
     const paths: string[] = [];
     await showBackup(client, address, backup.backupId, clientName, () => undefined, (entry) => {
-      if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) paths.push(entry.path.toString('utf8'));
+      if (isDumpEntry(entry)) paths.push(entry.path.toString('utf8'));
     });
     dumpPaths.set(backup.backupId, paths);
   }

@@ -19,6 +19,7 @@ import { adjacentRuns } from './restore-decoding/adjacent-runs';
 import { ExistingEntries, ownerOf } from './existing-entries';
 import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor, writeAll, writeAllAsync } from './extent-cursor';
+import { isDumpEntry } from './dump-entry';
 
 const SLASH = 0x2f;
 
@@ -159,7 +160,7 @@ export class RestoreWriter {
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
-    const isDump = meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT;
+    const isDump = isDumpEntry(meta);
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) === 'folder') {
       throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);

@@ -4,7 +4,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { ChunkUploader } from './chunking/chunk-uploader';
 import type { NodeConfig } from '../common/config/node-config';
-import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
+import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
 import { ParentIndex } from './parent-index';
 import { UploadStream } from './upload-stream';
@@ -20,6 +20,7 @@ import { BackupError, errorMessage } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
+import { dumpEntryMeta } from './dump-entry';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -139,16 +140,4 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     await chunks?.close();
     client.close();
   }
-}
-
-const NOTHING = Buffer.alloc(0);
-
-/** Dump FIFOs carry no useful metadata: they come back as private regular files stamped with the backup time. */
-function dumpEntryMeta(path: string): EntryMeta {
-  const now = Date.now();
-  return {
-    path: Buffer.from(path), type: EntryType.ENTRY_TYPE_FIFO_CONTENT, mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
-    user: '', group: '', mtimeSec: Math.floor(now / 1000), mtimeNsec: (now % 1000) * 1_000_000, ctimeSec: 0, ctimeNsec: 0,
-    inode: 0, device: 0, nlink: 1, rdev: 0, size: 0, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING,
-  };
 }

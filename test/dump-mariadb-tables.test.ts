@@ -191,7 +191,7 @@ test('partials: upserts, tombstones and soft deletes in order; a failing load na
     const work = join(folder, 'work');
     let labels: Record<string, string> = {};
     const complete = await dumpToFiles(config, work, join(folder, 'complete'), { labels });
-    assert.deepEqual(labels, { 'mark.shop.customers.updated_at': '2024-01-01 08:20:00.000000', 'mark.shop.orders.updated_at': '2024-01-02 09:20:00.000000' });
+    assert.deepEqual(Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith('mark.'))), { 'mark.shop.customers.updated_at': '2024-01-01 08:20:00.000000', 'mark.shop.orders.updated_at': '2024-01-02 09:20:00.000000' });
     assert.deepEqual((await loadRestoredDumps(config, complete, loadInto('copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok']);
 
     await server.query('shop', `

@@ -70,7 +70,7 @@ test('complete dump into an empty database: schema recreated, every type, NULL, 
     const labels: Record<string, string> = {};
     const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'), { labels });
     assert.deepEqual(restored.map((dump) => dump.path.split('/').slice(-2).join('/')), ['shop/schema.sql', 'shop/data.sql']);
-    assert.deepEqual(labels, {}, 'no since_field, no mark');
+    assert.deepEqual(Object.keys(labels).filter((key) => key.startsWith('mark.')), [], 'no since_field, no mark');
     assert.deepEqual(await readdir(join(folder, 'work')), [], 'FIFOs and credential folders are gone');
 
     const results = await loadRestoredDumps(config, restored, loadInto('shop_copy'));
@@ -185,7 +185,7 @@ test('partials: upserts, tombstones and soft deletes in order; a failing load na
     const work = join(folder, 'work');
     let labels: Record<string, string> = {};
     const complete = await dumpToFiles(config, work, join(folder, 'complete'), { labels });
-    assert.deepEqual(Object.keys(labels).sort(), ['mark.shop.customers.updated_at', 'mark.shop.orders.updated_at']);
+    assert.deepEqual(Object.keys(labels).filter((key) => key.startsWith('mark.')).sort(), ['mark.shop.customers.updated_at', 'mark.shop.orders.updated_at']);
     assert.deepEqual((await loadRestoredDumps(config, complete, loadInto('copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok']);
 
     // Changes: updates, new rows, deleted orders (tombstoned), a customer soft-deleted with its orders gone.

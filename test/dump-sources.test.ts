@@ -13,6 +13,7 @@ import { dumpSourceOfPath, loadRestoredDumps } from '../src/client/sources/loade
 import { loadStorageConfig, storageConfigFromText } from '../src/client/sources/storage-config';
 import { versionLabels } from '../src/client/sources/version-labels';
 import { isOnPath } from '../src/client/sources/shell';
+import { sourceIdentity } from '../src/client/sources/source-identity';
 
 async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-sources-'));
@@ -40,7 +41,7 @@ test('a command dump streams through its FIFO, records the version label and lea
     assert.equal(run.directory, join(folder, 'dumps'));
     assert.deepEqual(run.files, [{ path: join(folder, 'dumps', 'app', 'dump'), sourceName: 'app' }]);
     assert.ok((await lstat(run.files[0].path)).isFIFO());
-    assert.deepEqual(run.labels, { 'version.app': 'app 4.2' });
+    assert.deepEqual(run.labels, { 'version.app': 'app 4.2', 'dumps.source.app': sourceIdentity(config.sources[0]) });
     assert.equal((await readAll(run.openDump(run.files[0]))).toString(), 'hello dump');
     await run.finish();
     await assert.rejects(lstat(run.directory), { code: 'ENOENT' });

@@ -176,3 +176,41 @@ test('a partial dump is loaded by load_partial only, as recorded when it was dum
     await sandbox.destroy();
   }
 });
+
+// Regression: a partial dumped a source the base backup never held (added to storage.conf since, or
+// pointed at other data) as changes only; the chain's restore loaded just those changes, exit 0.
+test('a source the base backup did not hold as it is now is dumped whole in a partial backup, and the chain restores it whole', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    await sandbox.startServer();
+    const log = join(sandbox.root, 'loads.log');
+    const storage = join(sandbox.root, 'storage.conf');
+    const commandSource = (name: string, data: string): string[] => [
+      `source = ${name}`, 'kind = command', `dump = echo "${name} whole ${data}"`, `load = sh -c 'sed "s/^/load: /" >> ${log}'`,
+      `dump_partial = echo "${name} changes ${data} {since}" | cut -d" " -f1-3`, `load_partial = sh -c 'sed "s/^/load_partial: /" >> ${log}'`,
+    ];
+    const config = await sandbox.writeNodeConfig('node1', [`storage_conf = ${storage}`]);
+    const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', config, ...args]);
+    await writeFile(storage, [...commandSource('app', 'db1'), ''].join('\n'));
+    exited(await cli('-e'), 0, '-e with app only');
+    await writeFile(storage, [...commandSource('app', 'db1'), ...commandSource('added', 'db9'), ''].join('\n'));
+    exited(await cli('-e', '--partial'), 0, '-e --partial with a source added');
+    await writeFile(storage, [...commandSource('app', 'db2'), ...commandSource('added', 'db9'), ''].join('\n'));
+    exited(await cli('-e', '--partial'), 0, '-e --partial with app pointed elsewhere');
+    exited(await cli('-e', '--partial'), 0, '-e --partial, nothing changed');
+    const listed = JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[];
+    assert.deepEqual(listed.map((backup) => backup.labels['dumps.partial_sources']), [undefined, 'app', 'added', 'app,added'],
+      'a source is partial only on top of a backup that held the same one');
+    assert.ok(!Object.values(listed[0].labels).some((value) => value.includes('db1')), 'identities hold no command text');
+
+    exited(await cli('-i'), 0, '-i of the newest partial');
+    assert.equal(await readFile(log, 'utf8'), [
+      'load: app whole db1',
+      'load: added whole db9', 'load_partial: app changes db1',
+      'load_partial: added changes db9', 'load: app whole db2',
+      'load_partial: added changes db9', 'load_partial: app changes db2', '',
+    ].join('\n'), 'each backup of the chain in turn, its sources in path order');
+  } finally {
+    await sandbox.destroy();
+  }
+});

@@ -3,6 +3,7 @@
 import { DumpFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
 import type { DumpPlan } from './dump-plan';
+import { isPartialDump } from './dump-plans';
 import { baseLabelsOf } from './partial-base';
 import type { DatabaseSource } from './storage-config';
 import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';
@@ -22,7 +23,7 @@ export async function planDatabaseDumps(source: DatabaseSource, partialSince: Da
   const fail: FailureFactory = (message, stderrTail = '') => new DumpFailedError(source.name, message, stderrTail);
   const connection = await dialectOf(source.kind).connect(source, workDirectory, fail);
   try {
-    const isPartial = partialSince !== undefined;
+    const isPartial = isPartialDump(source, partialSince);
     const catalog = await connection.readCatalog();
     const plans = planTables(source, catalog, { isPartial, baseLabels: baseLabelsOf(partialSince) });
     if (plans.length === 0) {

@@ -10,6 +10,7 @@ import { MONGODB_EXPORT_ENV, type MongodbExportRequest } from './mongodb-export-
 import { collectionsToDump, type CollectionInfo } from './mongodb-collections';
 import type { SourcePlan } from './database-dump-plan';
 import type { DumpPlan } from './dump-plan';
+import { isHeldByBase } from './source-identity';
 
 export type { DumpPlan } from './dump-plan';
 
@@ -46,9 +47,11 @@ export async function planDumps(source: DumpSource, partialSince: Date | undefin
 /**
  * A source without dump_partial is dumped completely even in a partial backup: complete is always
  * safe. Database sources always dump partially then (tables without since_field whole, mirrored).
+ * A source the base backup did not hold as it is now is dumped whole: changes since then would be
+ * loaded onto data the chain never had.
  */
 export function isPartialDump(source: DumpSource, partialSince: Date | undefined): boolean {
-  if (partialSince === undefined) return false;
+  if (partialSince === undefined || !isHeldByBase(source, partialSince)) return false;
   if (source.kind === 'command') return source.dumpPartial !== undefined;
   if (source.kind === 'mongodb') return source.sinceField !== undefined;
   return source.kind === 'postgresql' || source.kind === 'mariadb';

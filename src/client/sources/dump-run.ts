@@ -12,6 +12,7 @@ import { PartialBase } from './partial-base';
 import { closeDescriptor, makeFifo, openFifoEnds, removeFifo, type FifoIdentity } from './fifo';
 import type { DumpSource, StorageConfig } from './storage-config';
 import { versionLabels } from './version-labels';
+import { identityLabels } from './source-identity';
 
 export interface DumpFile {
   /** Absolute FIFO path: <workDirectory>/dumps/<source>/<name> (e.g. 'dump' or '<collection>.bson'). */
@@ -52,7 +53,8 @@ export async function startDumps(
   options.signal?.throwIfAborted();
   const directory = join(resolve(workDirectory), DUMPS_FOLDER);
   await mkdir(directory, { recursive: true, mode: 0o700 });
-  const labels = await versionLabels(config.sources);
+  // Every backup says which sources it dumped: the next partial builds only on those (isPartialDump).
+  const labels = { ...await versionLabels(config.sources), ...identityLabels(config.sources) };
   const planned: { source: DumpSource; plan: DumpPlan }[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   const dumps: RunningDump[] = [];

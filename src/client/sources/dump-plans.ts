@@ -11,6 +11,7 @@ import { collectionsToDump, type CollectionInfo } from './mongodb-collections';
 import type { SourcePlan } from './database-dump-plan';
 import type { DumpPlan } from './dump-plan';
 import { isHeldByBase } from './source-identity';
+import { checkSinceField } from './mongodb-since-check';
 
 export type { DumpPlan } from './dump-plan';
 
@@ -94,6 +95,7 @@ async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
 async function planMongodb(source: MongodbSource, partialSince: Date | undefined): Promise<DumpPlan[]> {
   const collections = collectionsToDump(source, await listCollections(source));
   const since = isPartialDump(source, partialSince) ? partialSince : undefined;
+  if (since !== undefined) await checkSinceFields(source, collections);
   const hasMongodump = isOnPath('mongodump');
   return collections.map((collection) => {
     const fileName = collectionFileName(collection);
@@ -119,6 +121,21 @@ async function planMongodb(source: MongodbSource, partialSince: Date | undefined
       env: { ...process.env, [MONGODB_EXPORT_ENV]: JSON.stringify(request) },
     };
   });
+}
+
+/** Both exporters select {since_field: {$gte: date}}: a field holding other types must fail the run, not give empty partials. */
+async function checkSinceFields(source: MongodbSource, collections: readonly string[]): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(source.uri);
+  try {
+    await client.connect();
+    for (const collection of collections) await checkSinceField(source, collection, client.db(source.database).collection(collection));
+  } catch (error) {
+    if (error instanceof DumpFailedError) throw error;
+    throw new DumpFailedError(source.name, `cannot check since_field ${source.sinceField ?? ''} in ${source.database}: ${errorMessage(error)}`);
+  } finally {
+    await client.close();
+  }
 }
 
 /** Every collection with its type, even when `collection =` names them: each must exist (mongodb-collections.ts). */

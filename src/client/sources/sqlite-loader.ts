@@ -28,14 +28,44 @@ export async function loadSqliteDump(source: SqliteSource, path: string): Promis
     await runLoader(source.name, { file: 'sqlite3', args: ['-safe', '-bail', temporary], stdinPath: path }, source.timeoutSeconds);
     await checkIntegrity(source.name, temporary, source.timeoutSeconds);
     await syncPath(temporary);
-    // A -wal or -shm left by the replaced database would be replayed into the new one.
-    await rm(`${source.path}-wal`, { force: true });
-    await rm(`${source.path}-shm`, { force: true });
-    await rm(`${source.path}-journal`, { force: true });
-    await rename(temporary, source.path);
-    await syncPath(dirname(source.path));
+    await replaceDatabase(temporary, source.path);
   } catch (error) {
     await removeDatabaseFiles(temporary);
+    throw error;
+  }
+}
+
+/** The files beside a database that belong to it: a -wal or -shm left there would be replayed into the new one. */
+const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
+
+/**
+ * The old database's -wal / -shm / -journal are moved aside, not deleted, until the new database has
+ * its name: removed first, a failure (or a crash) before the rename lost committed WAL frames, or left
+ * the old database without its hot journal. A failure puts them back; a crash leaves them under
+ * `.<name>-wal.cpsbackup-aside`, beside the database they belong to.
+ */
+async function replaceDatabase(temporary: string, target: string): Promise<void> {
+  const aside = (suffix: string): string => join(dirname(target), `.${basename(target)}${suffix}.cpsbackup-aside`);
+  const moved: string[] = [];
+  try {
+    for (const suffix of COMPANION_SUFFIXES) {
+      if (await moveIfPresent(`${target}${suffix}`, aside(suffix))) moved.push(suffix);
+    }
+    await rename(temporary, target);
+  } catch (error) {
+    for (const suffix of moved) await rename(aside(suffix), `${target}${suffix}`);
+    throw error;
+  }
+  await syncPath(dirname(target));
+  for (const suffix of moved) await rm(aside(suffix), { force: true });
+}
+
+async function moveIfPresent(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
 }

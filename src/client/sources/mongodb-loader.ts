@@ -1,6 +1,6 @@
-// Loads a restored collection dump: mongorestore --drop when installed, else the driver (drop,
-// then insertMany in batches). A partial dump is applied as upserts by _id, always by the driver,
-// since mongorestore can only insert.
+// Loads a restored collection dump once a first pass found it whole: mongorestore --drop when
+// installed, else the driver (drop, then insertMany in batches). A partial dump is applied as upserts
+// by _id, always by the driver, since mongorestore can only insert.
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 // Loaded on first use: the driver costs ~0.1 s at start-up, and most nodes have no MongoDB.
@@ -26,6 +26,7 @@ export async function loadMongodbDump(source: MongodbSource, path: string, kind:
   const collection = collectionOfFileName(basename(path));
   if (collection === undefined) throw new LoadFailedError(source.name, `${path} is not named <collection>.bson`);
   const isUpsert = kind === 'partial' || (kind === 'as-configured' && source.sinceField !== undefined);
+  await checkDumpFile(source, collection, path);
   if (!isUpsert && isOnPath('mongorestore')) {
     const args = [`--uri=${source.uri}`, `--db=${source.database}`, `--collection=${collection}`, '--drop', path];
     const outcome = await runLoader(source.name, { file: 'mongorestore', args }, source.timeoutSeconds);
@@ -40,6 +41,20 @@ export async function loadMongodbDump(source: MongodbSource, path: string, kind:
   } catch (error) {
     if (error instanceof LoadFailedError) throw error;
     throw new LoadFailedError(source.name, `import of ${collection} failed: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * Reads the whole file once, a document at a time, before anything is dropped or written: a truncated
+ * or damaged dump fails the load with the live collection as it was (it was dropped first, then the
+ * import stopped at the damage).
+ */
+async function checkDumpFile(source: MongodbSource, collection: string, path: string): Promise<void> {
+  const { BSON } = await import('mongodb');
+  try {
+    for await (const bytes of bsonDocuments(createReadStream(path))) BSON.deserialize(bytes, { promoteValues: false, promoteBuffers: false });
+  } catch (error) {
+    throw new LoadFailedError(source.name, `${path} is not a whole BSON dump of ${collection}; nothing dropped or written: ${errorMessage(error)}`);
   }
 }
 

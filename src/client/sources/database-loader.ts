@@ -45,7 +45,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     const tables = header.tables.map((table) => table.table);
     let existing: string[] = [];
     if (await connection.databaseExists(database)) {
-      existing = await connection.existingTables(database, tables);
+      existing = await connection.existingTables(database, tables, header);
     } else if (header.backup === 'complete') {
       await connection.createDatabase(database, header);
     }

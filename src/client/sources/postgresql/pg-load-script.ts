@@ -54,8 +54,13 @@ function keyMatch(left: string, right: string, keys: readonly string[], rightKey
   return keys.map((key, index) => `${left}.${quoteIdentifier(key)} = ${right}.${quoteIdentifier(rightKeys[index])}`).join(' AND ');
 }
 
+/** The schema a load writes to, and looks for its tables in: the dump's own (schema.sql's names are qualified by it). */
+export function loadSchemaOf(header: DataHeader): string {
+  return header.schema ?? 'public';
+}
+
 export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
-  const schema = header.schema ?? 'public';
+  const schema = loadSchemaOf(header);
   const tableName = (table: string): string => qualifiedName(schema, table);
   const isComplete = header.backup === 'complete';
   const fail = (message: string): never => {

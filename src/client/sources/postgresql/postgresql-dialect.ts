@@ -8,9 +8,10 @@ import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './pg-catalog';
 import { pgEnvironment } from './pg-connection';
 import { pgDataDumpScript } from './pg-dump-script';
-import { pgLoadScript } from './pg-load-script';
+import { loadSchemaOf, pgLoadScript } from './pg-load-script';
 import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 import { dataHeaderOf } from '../tables/data-headers';
+import type { DataHeader } from '../tables/data-format';
 
 /** The database psql connects to for CREATE DATABASE; every cluster has it. */
 const MAINTENANCE_DATABASE = 'postgres';
@@ -57,10 +58,12 @@ export const postgresqlDialect: DatabaseDialect = {
           `looking for database ${database}`);
         return answer.trim() === '1';
       },
-      async existingTables(database: string, tables: readonly string[]) {
+      async existingTables(database: string, tables: readonly string[], header: DataHeader) {
+        // Where the load writes (pg-load-script.ts): the dump's own schema, which schema.sql names too,
+        // not this node's storage.conf, which may say another since (or on a receiver).
         const names = tables.map(quoteLiteral).join(', ');
         const answer = await query(database, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace `
-          + `WHERE n.nspname = ${quoteLiteral(source.schema)} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
+          + `WHERE n.nspname = ${quoteLiteral(loadSchemaOf(header))} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
         return answer.split('\n').filter((name) => name !== '');
       },
       async createDatabase(database: string) {

@@ -33,7 +33,7 @@ export interface DialectConnection {
   dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
   databaseExists(database: string): Promise<boolean>;
   /** Which of `tables` the target database (and schema) holds. */
-  existingTables(database: string, tables: readonly string[]): Promise<string[]>;
+  existingTables(database: string, tables: readonly string[], header: DataHeader): Promise<string[]>;
   createDatabase(database: string, header: DataHeader): Promise<void>;
   /**
    * The client that reads the load script on stdin, connected to `database`, echoing step markers, with

@@ -13,6 +13,7 @@ import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { mariadbLoadScript } from './mariadb-load-script';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
+import { outsideReferencesQuery, outsideReferencesRefusal, parseOutsideReferences } from './mariadb-foreign-keys';
 
 /** --raw: values exactly as the server rendered them; --quick: rows streamed, not held in memory. */
 const QUERY_FLAGS = ['--batch', '--skip-column-names', '--raw', '--quick', '--default-character-set=utf8mb4'];
@@ -72,6 +73,11 @@ export const mariadbDialect: DatabaseDialect = {
         const answer = await loadQuery(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
           + `AND TABLE_NAME IN (${tables.map(quoteLiteral).join(', ')});`, `looking for the tables in ${database}`);
         return answer.split('\n').filter((name) => name !== '');
+      },
+      async checkOutsideReferences(database: string, tables: readonly string[]) {
+        const answer = await loadQuery(undefined, outsideReferencesQuery(database, tables), `looking for foreign keys into ${database}`);
+        const references = parseOutsideReferences(answer);
+        if (references.length > 0) throw fail(outsideReferencesRefusal(database, references));
       },
       async createDatabase(database, header) {
         // Names, not literals: spliced as they are, so only a name's own letters pass (data-header-check.ts checks it first too).

@@ -34,6 +34,12 @@ export interface DialectConnection {
   databaseExists(database: string): Promise<boolean>;
   /** Which of `tables` the target database (and schema) holds. */
   existingTables(database: string, tables: readonly string[], header: DataHeader): Promise<string[]>;
+  /**
+   * Before a complete load replaces the rows of existing `tables`: refuses (naming them) foreign keys from
+   * tables outside them whose ON DELETE would silently change rows no backup holds. PostgreSQL: nothing
+   * to check (its TRUNCATE without CASCADE refuses by itself).
+   */
+  checkOutsideReferences(database: string, tables: readonly string[]): Promise<void>;
   createDatabase(database: string, header: DataHeader): Promise<void>;
   /**
    * The client that reads the load script on stdin, connected to `database`, echoing step markers, with

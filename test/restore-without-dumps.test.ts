@@ -1,8 +1,9 @@
 // Regression: a restore could only leave the dumps out by naming every other path (receive_files named
 // every sibling along each dump's folder chain, past the server's cap of 100,000 paths). A Restore with
-// skip_fifo_content now leaves out every FIFO-content entry, wherever it lies, and the folders that hold
-// one unless something else below them is sent; the server says so before its first entry. Without it
-// (-i), dumps come back as files, as before.
+// skip_fifo_content now leaves out every dump, wherever it lies, and the folders that hold one unless
+// something else below them is sent; the server says so before its first entry. A FIFO read with
+// read_all_fifos shares the dumps' entry type but is a file (common/dump-entry.ts): it comes back. Without
+// the flag (-i), dumps come back as files, as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -20,9 +21,13 @@ import { startInProcessServer } from './support/in-process-server';
 const OPTIONS = { timeout: 120_000 };
 const { ENTRY_TYPE_DIRECTORY: FOLDER, ENTRY_TYPE_FILE: FILE, ENTRY_TYPE_FIFO_CONTENT: DUMP, ENTRY_TYPE_FIFO: FIFO } = EntryType;
 const ODD = '/inc/\xff\n'; // a name that is not UTF-8, with a line feed
+/** A FIFO the walk read with read_all_fifos: FIFO-content, with the inode and ctime a dump never has. */
+const READ_FIFO = -1;
+/** What a dump's entry carries where a walked one has its inode, device and ctime (common/dump-entry.ts). */
+const DUMP_MARKS = { inode: 0, device: 0, ctimeSec: 0, ctimeNsec: 0 };
 
 /** Path (latin1) and type of each entry: a dump at every depth, and names that merely start like one. */
-const BACKUP: readonly (readonly [string, EntryType])[] = [
+const BACKUP: readonly (readonly [string, number])[] = [
   ['/inc', FOLDER],
   ['/inc/a.txt', FILE],
   ['/inc/deep', FOLDER], ['/inc/deep/1', FOLDER], ['/inc/deep/1/2', FOLDER], ['/inc/deep/1/2/3', FOLDER],
@@ -35,12 +40,14 @@ const BACKUP: readonly (readonly [string, EntryType])[] = [
   ['/inc/fifo', FIFO], // a FIFO recorded as such (no content) is no dump
   ['/inc/many', FOLDER], ['/inc/many/d1', DUMP], ['/inc/many/d2', DUMP], ['/inc/many/d3', DUMP], ['/inc/many/f.txt', FILE],
   ['/inc/only', FOLDER], ['/inc/only/dump', DUMP], // a folder holding only a dump
+  ['/inc/piped', FOLDER], ['/inc/piped/fifo', READ_FIFO], // a folder holding only a read FIFO: both come back
   [ODD, FOLDER], [`${ODD}/dump`, DUMP], [`${ODD}/k`, FILE],
 ];
 
 /** In the order sent: a folder held back (it holds a dump) comes with the first entry below it. */
 const WITHOUT_DUMPS = ['/inc', '/inc/a.txt', '/inc/deep-x', '/inc/deep-x/y', '/inc/deep', '/inc/deep/1', '/inc/deep/1/2', '/inc/deep/1/2/keep.txt',
-  '/inc/dump-old', '/inc/dump-old/x', '/inc/dump.sql', '/inc/empty', '/inc/fifo', '/inc/many', '/inc/many/f.txt', ODD, `${ODD}/k`];
+  '/inc/dump-old', '/inc/dump-old/x', '/inc/dump.sql', '/inc/empty', '/inc/fifo', '/inc/many', '/inc/many/f.txt', '/inc/piped', '/inc/piped/fifo',
+  ODD, `${ODD}/k`];
 
 /** BACKUP in byte order, as the catalog reads it back. */
 const IN_PATH_ORDER = [...BACKUP].sort(([a], [b]) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')));
@@ -48,10 +55,11 @@ const IN_PATH_ORDER = [...BACKUP].sort(([a], [b]) => Buffer.compare(Buffer.from(
 function uploadMessages(): UploadRequest[] {
   return [begin, ...IN_PATH_ORDER.flatMap(([path, type]): UploadRequest[] => {
     const name = Buffer.from(path, 'latin1');
-    if (type !== FILE && type !== DUMP) return [entryMessage(meta(name, type))];
+    if (type !== FILE && type !== DUMP && type !== READ_FIFO) return [entryMessage(meta(name, type))];
     const content = Buffer.from(`content of ${path}\n`, 'latin1');
+    const marks = type === DUMP ? DUMP_MARKS : {};
     return [
-      entryMessage(meta(name, type, { size: content.length })),
+      entryMessage(meta(name, type === READ_FIFO ? EntryType.ENTRY_TYPE_FIFO_CONTENT : type, { size: content.length, ...marks })),
       { message: { $case: 'data', value: { chunk: content } } },
       { message: { $case: 'entryEnd', value: { sha256: createHash('sha256').update(content).digest(), size: content.length, damage: '' } } },
     ];
@@ -125,11 +133,12 @@ test('skip_fifo_content leaves out every dump at every depth, and the folders ho
 });
 
 test('a backup with dumps in more folders than a restore keeps in memory is refused, naming it', OPTIONS, async () => {
-  function* entries(): Generator<{ path: Buffer; type: number }> {
-    for (let index = 0; index <= MAX_DUMP_FOLDERS; index++) yield { path: Buffer.from(`/d/${index}/dump`), type: DUMP };
+  function* entries(): Generator<{ path: Buffer; type: number } & typeof DUMP_MARKS> {
+    for (let index = 0; index <= MAX_DUMP_FOLDERS; index++) yield { path: Buffer.from(`/d/${index}/dump`), type: DUMP, ...DUMP_MARKS };
   }
   await assert.rejects(foldersHoldingDumps(entries(), 'backup 3 of client "node1"'),
     (error) => error instanceof LimitError && /backup 3 of client "node1" holds dumps in more than 250000 folders/.test(error.message));
-  const few = await foldersHoldingDumps([{ path: Buffer.from('/a/b/dump'), type: DUMP }, { path: Buffer.from('/a/c'), type: FILE }], 'backup 1');
+  const few = await foldersHoldingDumps([{ path: Buffer.from('/a/b/dump'), type: DUMP, ...DUMP_MARKS }, { path: Buffer.from('/a/c'), type: FILE, ...DUMP_MARKS },
+    meta('/e/read-fifo', EntryType.ENTRY_TYPE_FIFO_CONTENT)], 'backup 1');
   assert.deepEqual([...few].sort(), ['/', '/a', '/a/b']);
 });

@@ -2,7 +2,7 @@
 import { type BackupClient, type BackupSummary, type DiffBatch, type DiffEntry, type EntryMeta, type FindBatch, type FindMatch, type ListBatch, type ShowBatch } from '../proto/cpsbackup';
 import { fromServiceError } from './remote-error';
 import { ProtocolError } from '../common/errors';
-import { isDumpEntry } from './dump-entry';
+import { isDumpEntry } from '../common/dump-entry';
 
 /**
  * Every backup of the client (clientName '' for the caller's own), oldest first, gathered from the

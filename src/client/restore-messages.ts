@@ -1,10 +1,11 @@
 // Turns the Restore call's message stream into whole items: the backup's summary first, then each
 // entry with its content, either inline (from a batch, hash checked by the reader) or as a stream
 // of Data frames ending with the sender's hash, size and any damage the server found.
-import { EntryType, type BackupSummary, type BatchedEntry, type EncodedChunk, type EntryBatch, type EntryMeta, type RestoreResponse } from '../proto/cpsbackup';
+import { type BackupSummary, type BatchedEntry, type EncodedChunk, type EntryBatch, type EntryMeta, type RestoreResponse } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';
 import { carriesContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
+import { isDumpEntry } from '../common/dump-entry';
 import type { ChunkDecoderPool, DecodedChunk } from './restore-decoding/chunk-decoder-pool';
 
 export interface ContentEnd {
@@ -154,7 +155,7 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
 
 /** The server said it leaves the dumps out: one sent all the same is not written where the files go. */
 function refuseDump(meta: EntryMeta): void {
-  if (meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+  if (isDumpEntry(meta)) {
     throw new ProtocolError(`the server sent the dump ${escapeBytes(meta.path)} although asked to leave the dumps out: nothing more restored`);
   }
 }

@@ -19,7 +19,7 @@ import { adjacentRuns } from './restore-decoding/adjacent-runs';
 import { ExistingEntries, ownerOf } from './existing-entries';
 import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor, writeAll, writeAllAsync } from './extent-cursor';
-import { isDumpEntry } from './dump-entry';
+import { isDumpEntry } from '../common/dump-entry';
 
 const SLASH = 0x2f;
 

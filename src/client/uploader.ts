@@ -20,7 +20,7 @@ import { BackupError, errorMessage } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
-import { dumpEntryMeta } from './dump-entry';
+import { dumpEntryMeta } from '../common/dump-entry';
 
 export const CLIENT_VERSION = readPackageVersion();
 

@@ -2,7 +2,8 @@
 // its paths: a restore that leaves the dumps out sends these only above something else it sends.
 import { LimitError } from '../common/errors';
 import { LoopYield } from '../common/loop-yield';
-import { EntryType } from '../proto/cpsbackup';
+import { isDumpEntry } from '../common/dump-entry';
+import type { EntryMeta } from '../proto/cpsbackup';
 
 /**
  * Folders holding dumps one restore keeps in memory. Dumps share their folders (a sender's work folder
@@ -16,11 +17,11 @@ const SLASH = '/';
  * The folders above each dump, as latin1 keys (one character per byte: any name survives). Entries come
  * in any order; the event loop turns while they are read. `what` names the backup and client for a refusal.
  */
-export async function foldersHoldingDumps(entries: Iterable<{ readonly path: Buffer; readonly type: number }>, what: string): Promise<ReadonlySet<string>> {
+export async function foldersHoldingDumps(entries: Iterable<Pick<EntryMeta, 'path' | 'type' | 'inode' | 'device' | 'ctimeSec' | 'ctimeNsec'>>, what: string): Promise<ReadonlySet<string>> {
   const folders = new Set<string>();
   const loopYield = new LoopYield();
   for (const entry of entries) {
-    if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) {
+    if (isDumpEntry(entry)) {
       for (let folder = parentOf(entry.path.toString('latin1')); !folders.has(folder); folder = parentOf(folder)) {
         folders.add(folder);
         if (folders.size > MAX_DUMP_FOLDERS) {

@@ -4,6 +4,7 @@
 // dumps left out, neither they nor the folders holding them are selected (those come only above others).
 import type { RestoreItem, StoredEntry } from '../chunkstore/read';
 import { EntryType } from '../proto/cpsbackup';
+import { isDumpEntry } from '../common/dump-entry';
 import type { PathMatcher } from './pattern/path-matcher';
 import { SelectedPaths } from './selected-paths';
 
@@ -75,7 +76,7 @@ export class RestoreSelection {
 
 /** A folder holding a dump is sent only above something else: the dump may be all it holds. */
 function isDumpOrHoldsOne(entry: StoredEntry, dumpFolders: ReadonlySet<string>): boolean {
-  if (entry.type === EntryType.ENTRY_TYPE_FIFO_CONTENT) return true;
+  if (isDumpEntry(entry)) return true;
   return entry.type === EntryType.ENTRY_TYPE_DIRECTORY && dumpFolders.has(entry.path.toString('latin1'));
 }
 

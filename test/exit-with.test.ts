@@ -54,3 +54,16 @@ test('every rescue of an empty loop gets its own grace: five rescues in one proc
   assert.equal(stuckAfter.status, 1);
   assert.match(stuckAfter.stderr, /probe: internal error: the work stopped before it finished/);
 });
+
+// Regression: the grace was given back whenever the loop listed any resource, and stderr's pipe stays
+// listed once written to although it keeps no loop alive: a stuck CLI that had printed anything spun
+// between 'beforeExit' and its grace turn for ever, at full CPU, instead of exiting 1.
+test('a stuck main() that wrote to stdout and stderr (pipes) still exits 1, not spin', () => {
+  const stuck = runMain(`
+    process.stdout.write('progress\\n');
+    process.stderr.write('a warning\\n');
+    await new Promise(() => undefined);
+    return 0;`);
+  assert.equal(stuck.status, 1, `exit ${stuck.status} (null: killed after 30 s, still running)`);
+  assert.match(stuck.stderr, /^a warning\n.*probe: internal error: the work stopped before it finished/s);
+});

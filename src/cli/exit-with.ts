@@ -20,10 +20,14 @@ export function exitWith(result: Promise<number>, program: string): void {
   const onDrained = (): void => {
     if (isSettled) return;
     if (graceTurns-- > 0) {
+      // Counted before the other listeners of this emission run. The list also holds handles that keep
+      // no loop alive (stdout's or stderr's pipe or terminal once written to): taken as a rescue, they
+      // gave the turns back for ever, and a stuck CLI spun at full CPU instead of exiting.
+      const resourcesWhenDrained = process.getActiveResourcesInfo().length;
       setImmediate(() => {
-        // Anything but this turn keeping the loop alive (a timer, a socket, a file read) is work a
-        // listener started: the loop was rescued, so the turns it used are given back.
-        if (process.getActiveResourcesInfo().length > 0) graceTurns = GRACE_TURNS;
+        // More resources than the empty loop had (a timer, a socket, a file read) are work a listener
+        // started: the loop was rescued, so the turns it used are given back.
+        if (process.getActiveResourcesInfo().length > resourcesWhenDrained) graceTurns = GRACE_TURNS;
       });
       return;
     }

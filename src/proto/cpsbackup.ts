@@ -540,7 +540,8 @@ export interface ListRequest {
   clientName: string;
   /**
    * Set by clients that read ListBatch messages up to the one marked is_last. An older client (false)
-   * reads one message holding every backup: the server refuses it with a PROTOCOL error saying so.
+   * reads one message holding every backup: the server sends exactly one (is_last set), the same on the
+   * wire, while the list fits in 4 MiB, and refuses a longer one with a PROTOCOL error saying so.
    */
   readsBatches: boolean;
 }

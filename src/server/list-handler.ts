@@ -1,6 +1,8 @@
 // The List call: a client's backups, oldest first, in batches cut under a byte budget. One message
 // held them all before, and a client with a mark per table on ~150 backups outgrew gRPC's 4 MiB cap.
+// A client older than batches still gets that one message while its list fits in one.
 import type * as grpc from '@grpc/grpc-js';
+import type { BackupRecord } from '../chunkstore/store';
 import type { BackupSummary, ListBatch, ListRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate, requireRight, targetClientName } from './auth';
@@ -9,6 +11,7 @@ import { ByteBoundedWriter } from './byte-bounded-writer';
 import { failStreamingCall } from './grpc-errors';
 import { ProtocolError } from '../common/errors';
 import { MessageBatcher } from '../common/wire/message-batcher';
+import { OLDER_CLIENT_LIST_BYTES, singleMessageList } from './single-message-list';
 
 /**
  * A batch is sent once it takes this much: with the one summary that tips it over (at most ~2 MiB, the
@@ -23,15 +26,14 @@ const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 export async function handleList(context: ServerContext, call: grpc.ServerWritableStream<ListRequest, ListBatch>): Promise<void> {
   try {
     const caller = authenticate(call, context.clients);
-    // Read as one message, a batch would look like the whole list to an older client: it is told why instead.
-    if (!call.request.readsBatches) {
-      throw new ProtocolError(`client "${caller.name}" runs a cpsbackup older than this server's, which reads the list of backups `
-        + 'as one message (a long history outgrows it); install the server\'s version of cpsbackup on that node');
-    }
     requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backups = context.store.listBackups(clientName);
     const newest = backups.at(-1);
+    if (!call.request.readsBatches) {
+      answerOlderClient(call, caller.name, clientName, backups, (backup) => backupSummaryOf(backup, backup !== newest));
+      return;
+    }
     const writer = new ByteBoundedWriter<ListBatch>(call, (batch) => batchBytesBound(batch.backups), MAX_UNSENT_BYTES);
     let isLast = false;
     const batcher = new MessageBatcher<BackupSummary>({ maxItems: LIST_BATCH_BACKUPS, maxBytes: LIST_BATCH_BYTES },
@@ -49,6 +51,25 @@ export async function handleList(context: ServerContext, call: grpc.ServerWritab
   } catch (error) {
     failStreamingCall(call, error, context.logger, 'list');
   }
+}
+
+/**
+ * An older client reads one message as the whole list: a stream of exactly one message is that on the
+ * wire (ListBatch's field 1 is the old ListResponse's). Refusing it even a short list broke -l, partial
+ * backups, receive and chain restores on every node not yet upgraded; only a list it cannot take is refused.
+ */
+function answerOlderClient(call: grpc.ServerWritableStream<ListRequest, ListBatch>, callerName: string, clientName: string,
+  backups: readonly BackupRecord[], summaryOf: (backup: BackupRecord) => BackupSummary): void {
+  const summaries = singleMessageList(backups, summaryOf, OLDER_CLIENT_LIST_BYTES);
+  if (summaries === undefined) {
+    const whose = clientName === callerName ? 'its' : `client "${clientName}"'s`;
+    throw new ProtocolError(`client "${callerName}" runs a cpsbackup older than this server's, which reads the list of backups `
+      + `as one message, and ${whose} list of ${backups.length} backups is too long for one (more than ${OLDER_CLIENT_LIST_BYTES} bytes); `
+      + 'install the server\'s version of cpsbackup on that node');
+  }
+  if (call.cancelled) return;
+  call.write({ backups: summaries, isLast: true });
+  call.end();
 }
 
 function batchBytesBound(summaries: readonly BackupSummary[]): number {

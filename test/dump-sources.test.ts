@@ -65,6 +65,23 @@ test('version_command: a failing pipeline or an empty first line fails; the firs
   await failsWith(`sh -c 'echo app 4.2; exit 3' | head -n 1`, /version_command exited with code 3/);
 });
 
+// Regression: under pipefail, `app --version | head -1` exited 141 whenever app wrote after head had
+// quit (always for a large output), and the whole backup failed for the one line it needed.
+test('version_command: a producer cut by SIGPIPE after the first line gives the label; its own failure still fails', async (t) => {
+  if (!isOnPath('bash')) {
+    t.diagnostic('bash is not installed: pipelines run only where a shell has pipefail');
+    return;
+  }
+  const labelsOf = (command: string) => versionLabels(configOf(`source = app\nkind = command\ndump = true\nload = cat\nversion_command = ${command}\n`).sources);
+  const failsWith = async (command: string, message: RegExp): Promise<void> => {
+    await assert.rejects(labelsOf(command), (error: unknown) => error instanceof DumpFailedError && error.source === 'app' && message.test(error.message));
+  };
+  assert.deepEqual(await labelsOf('seq 1000000 | head -1'), { 'version.app': '1' });
+  await failsWith('false | head -1', /version_command exited with code 1$/);
+  await failsWith(`yes '' | head -1`, /version_command exited with code 141 \(a command before a \| was killed by SIGPIPE\) before any first line/);
+  await failsWith(`sh -c 'kill -PIPE $$'`, /version_command (killed by SIGPIPE|exited with code 141)/);
+});
+
 test('a dumper writing some bytes then exiting 1: reading ends, finish names the source and its stderr', async () => {
   await withFolder(async (folder) => {
     const config = configOf(`source = broken\nkind = command\ndump = head -c 100000 /dev/zero; echo 'pg_dump: error: connection lost' >&2; exit 1\nload = cat\n`);

@@ -150,13 +150,26 @@ test('table plan: a misspelt or impossible setting fails the dump, naming the li
   refused(['since_field = items.product'], /storage\.conf:17: since_field: items\.product is text; it must be a timestamp, a date or an increasing number/);
   refused(['since_field = audit.id'], /storage\.conf:17: since_field: table audit is not dumped/);
   refused(['since_field = sessions.token'], /storage\.conf:17: since_field: table sessions is not dumped/);
-  // Regression: rows whose since_field is NULL never match `>= mark` and were in no partial backup.
-  refused(['since_field = customers_deleted.deleted_at'],
-    /storage\.conf:17: since_field: customers_deleted\.deleted_at may be NULL, and a row where it is NULL would be in no partial backup/);
   refused(['deletes_from = items: customers_deleted.customer_id'], /deletes_from: table items needs a one-column primary key/);
   refused(['tables = customers, nothing'], /storage\.conf:17: tables: no table nothing/);
   assert.throws(() => planTables(shopSource(['order = items, audit'], SHOP.filter((line) => !line.startsWith('order'))), CATALOG, { isPartial: false }),
     /storage\.conf:16: order: table audit is not dumped/);
+});
+
+// Regression: rows whose since_field is NULL never match `>= mark` and were in no partial backup; then
+// the refusal (3df4972) ran for complete plans too, and such a node lost its complete backups as well.
+test('table plan: a nullable since_field is refused for a partial, naming table and column; a complete dumps every row', () => {
+  const source = shopSource(['since_field = customers_deleted.deleted_at']);
+  const complete = planTables(source, CATALOG, { isPartial: false });
+  assert.equal(complete.find((plan) => plan.table.name === 'customers_deleted')?.sinceColumn?.name, 'deleted_at');
+  for (const baseLabels of [undefined, { [markLabel('shop', 'customers_deleted', 'deleted_at')]: '2026-01-02T03:04:05Z' }]) {
+    assert.throws(() => planTables(source, CATALOG, { isPartial: true, baseLabels }), (error: unknown) => {
+      assert.ok(error instanceof DumpFailedError, String(error));
+      assert.match(error.message,
+        /^dump source shop: storage\.conf:17: since_field: customers_deleted\.deleted_at may be NULL, and a row where it is NULL would be in no partial backup/);
+      return true;
+    });
+  }
 });
 
 // Regression: data.sql prints schema, table and column names raw in its COPY / INSERT lines, and a

@@ -103,7 +103,8 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     if (excluded.get(table.name)?.has(column.name)) fail(reference.line, `since_field: ${table.name}.${column.name} is excluded by exclude_columns`);
     // Refused rather than dumped with `OR ... IS NULL`: such rows would go into every partial, forever,
     // and still carry no mark. NULL is never >= a mark, so they would otherwise be in no partial at all.
-    if (column.isNullable) {
+    // Partials only: a complete backup dumps every row, NULL or not, and must not be lost for them.
+    if (column.isNullable && options.isPartial) {
       fail(reference.line, `since_field: ${table.name}.${column.name} may be NULL, and a row where it is NULL would be in no partial backup; `
         + 'make the column NOT NULL (with a default) or choose another');
     }

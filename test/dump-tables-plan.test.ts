@@ -10,12 +10,13 @@ import { Readable } from 'node:stream';
 import { ConfigError, DumpFailedError, LoadFailedError } from '../src/common/errors';
 import { storageConfigFromText, type DatabaseSource } from '../src/client/sources/storage-config';
 import { loadOrder } from '../src/client/sources/tables/load-order';
-import { planTables } from '../src/client/sources/tables/table-plan';
+import { planTables, type TablePlan } from '../src/client/sources/tables/table-plan';
 import { markLabel, markOf } from '../src/client/sources/tables/marks';
 import type { ColumnInfo, DatabaseCatalog, TableInfo } from '../src/client/sources/tables/catalog';
 import { byteLines } from '../src/client/sources/tables/byte-lines';
 import { readDataEvents, readDataHeader, type DataEvent } from '../src/client/sources/tables/data-reader';
 import { parseLoadInto } from '../src/client/sources/load-into';
+import { receivedLabels } from '../src/server/received-begin';
 
 const SHOP = [
   'source = shop',
@@ -183,6 +184,33 @@ test('table plan: a name with a control character is refused, quoted, wherever d
   const postgres = shopSource([], ['source = shop', 'kind = postgresql', 'database = shop', 'schema = odd\u0001schema']);
   assert.throws(() => planTables(postgres, catalogWith('t', 'x'), { isPartial: false }), /schema "odd\\x01schema" has a control character/);
   assert.equal(planTables(maria, catalogWith('tab le é', 'col umn'), { isPartial: false }).length, 1, 'spaces and letters are fine');
+});
+
+// Regression: the server keeps label keys with Unicode's Cc, Cf, Zl and Zp escaped (387b7c3), while only
+// C0 controls and DEL were refused in names: a since_field table or column named with a soft hyphen,
+// U+200F or a C1 control got its mark stored under an escaped key, and every partial silently dumped it whole.
+test('table plan: a since_field table or column with a hidden character is refused for a partial, escaped', () => {
+  const planOf = (tableName: string, columnName: string, isPartial: boolean): TablePlan[] => {
+    const catalog: DatabaseCatalog = { tables: [table(tableName, [column('id', 'integer', { isNullable: false }),
+      column(columnName, 'integer', { isNullable: false })])] };
+    const source = shopSource([`since_field = ${tableName}.${columnName}`], ['source = shop', 'kind = mariadb', 'database = shop']);
+    return planTables(source, catalog, { isPartial, baseLabels: { [markLabel('shop', tableName, columnName)]: '41' } });
+  };
+  const hidden: Array<[string, string]> = [['\u00ad', '\\\\xad'], ['\u200f', '\\\\u200f'], ['\u0085', '\\\\x85']];
+  for (const [character, escaped] of hidden) {
+    assert.throws(() => planOf(`or${character}ders`, 'seq', true), new RegExp(
+      `dump source shop: storage\\.conf:4: since_field: table "or${escaped}ders" has a hidden character .* no partial would find its mark`));
+    assert.throws(() => planOf('orders', `se${character}q`, true), new RegExp(
+      `dump source shop: storage\\.conf:4: since_field: column "se${escaped}q" of table "orders" has a hidden character`));
+    assert.equal(planOf(`or${character}ders`, `se${character}q`, false).length, 1, 'a complete dumps every row: nothing to refuse');
+  }
+  for (const name of ['café', '日本', 'طلبات', 'می\u200cخواهم', 'क्\u200dष']) {
+    assert.equal(planOf(name, name, true)[0].sinceMark, '41', `${name}: its mark is found`);
+    const key = markLabel('shop', name, name);
+    assert.deepEqual(receivedLabels('client', { [key]: '41' }), { [key]: '41' }, `${name}: the server keeps its mark's key intact`);
+  }
+  assert.throws(() => storageConfigFromText('storage.conf', 'source = sh\u00adop\nkind = command\ndump = true\nload = cat\n'),
+    /invalid source name "sh\\xadop"/, 'source names go into the same keys: ASCII only');
 });
 
 test('marks: only values of the column\'s kind are used; anything else dumps the whole table', () => {

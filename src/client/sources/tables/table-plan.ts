@@ -2,6 +2,7 @@
 // order, and which rows a partial takes; every mistake is a DumpFailedError naming the line.
 import { DumpFailedError } from '../../../common/errors';
 import { shown } from '../../../common/config/display';
+import { isHiddenCodePoint } from '../../../common/hidden-characters';
 import type { ColumnReference, NamedReference } from '../database-config';
 import type { DatabaseSource } from '../storage-config';
 import type { ColumnInfo, DatabaseCatalog, TableInfo } from './catalog';
@@ -47,6 +48,17 @@ function refuseControlCharacters(source: DatabaseSource, tables: readonly TableI
       fail(source.line, `column ${quoted(column.name)} of table ${quoted(table.name)} has ${why}`);
     }
   }
+}
+
+/**
+ * Whether a name holds a character the server escapes in a label key (received-begin.ts): the same
+ * rule, so that a name kept intact there is exactly a name allowed here.
+ */
+function hasHiddenCharacter(name: string): boolean {
+  for (const character of name) {
+    if (isHiddenCodePoint(character.codePointAt(0)!)) return true;
+  }
+  return false;
 }
 
 /** The tables to dump, in load order. */
@@ -104,6 +116,15 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     // Refused rather than dumped with `OR ... IS NULL`: such rows would go into every partial, forever,
     // and still carry no mark. NULL is never >= a mark, so they would otherwise be in no partial at all.
     // Partials only: a complete backup dumps every row, NULL or not, and must not be lost for them.
+    // The mark is read back from label `mark.<source>.<table>.<column>`, whose key the server keeps with
+    // every hidden character escaped (a soft hyphen, U+200F, a C1 control): markOf would never find it,
+    // and every partial would dump the table whole, unseen. Source names are ASCII (storage-config.ts).
+    const hidden = [table.name, column.name].find(hasHiddenCharacter);
+    if (hidden !== undefined && options.isPartial) {
+      fail(reference.line, `since_field: ${hidden === table.name ? 'table' : `column "${shown(column.name)}" of table`} "${shown(table.name)}" `
+        + 'has a hidden character (a control or format character: a soft hyphen, a bidi mark…), which the server escapes in the key '
+        + 'of the table\'s mark label, so no partial would find its mark; rename it or drop its since_field');
+    }
     if (column.isNullable && options.isPartial) {
       fail(reference.line, `since_field: ${table.name}.${column.name} may be NULL, and a row where it is NULL would be in no partial backup; `
         + 'make the column NOT NULL (with a default) or choose another');

@@ -145,7 +145,12 @@ async function listCollections(source: MongodbSource): Promise<CollectionInfo[]>
   const client = new MongoClient(source.uri);
   try {
     await client.connect();
-    const infos = await client.db(source.database).listCollections({}, { nameOnly: true }).toArray();
+    // With `collection =`, a least-privilege role may hold only `find` on those: authorizedCollections
+    // (with nameOnly) needs no listCollections privilege and lists what the user may read, which must
+    // hold each named collection. Without it the whole database is asked for: a listing cut to what a
+    // role may read would leave the rest out unseen, so the full listing (and its privilege) is needed.
+    const options = source.collections.length > 0 ? { nameOnly: true, authorizedCollections: true } : { nameOnly: true };
+    const infos = await client.db(source.database).listCollections({}, options).toArray();
     return infos.map((info) => ({ name: info.name, type: info.type }));
   } catch (error) {
     throw new DumpFailedError(source.name, `cannot list collections of ${source.database}: ${errorMessage(error)}`);

@@ -4,26 +4,15 @@
 // folders another client named. Now the path travels in CPSBACKUP_FILE and is never command text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../src/common/errors';
 import { withFileVariable } from '../src/client/sources/file-placeholder';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText } from '../src/client/sources/storage-config';
+import { exists, withTempFolder } from './support/temp-folder';
 
-async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-file-placeholder-'));
-  try {
-    await run(folder);
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
+const withFolder = (run: (folder: string) => Promise<void>): Promise<void> => withTempFolder('cpsbackup-file-placeholder-', run);
 
 test('a path holding $(…), backticks, quotes or a line feed reaches {file} as one word and runs nothing, quoted or not', async () => {
   await withFolder(async (folder) => {

@@ -4,29 +4,17 @@
 // recreated empty or at their start value by a restore).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDumps } from '../src/client/sources/dump-run';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
 import { DumpFailedError } from '../src/common/errors';
-import { mariadbSkipReason, startMariadb, type MariadbServer } from './support/mariadb';
+import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
 import { dumpToFiles } from './support/dump-to-files';
 
 const skip = mariadbSkipReason();
 if (skip !== undefined) console.log(`dump-mariadb-omissions skipped: ${skip}`);
 
-async function withMariadb(run: (server: MariadbServer, folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-maria-omissions-'));
-  let server: MariadbServer | undefined;
-  try {
-    server = await startMariadb();
-    await run(server, folder);
-  } finally {
-    await server?.stop();
-    await rm(folder, { recursive: true, force: true });
-  }
-}
+const withMariadb = (run: (server: MariadbServer, folder: string) => Promise<void>): Promise<void> => withMariadbServer('cpsbackup-maria-omissions-', run);
 
 function sourceConfig(server: MariadbServer, lines: readonly string[] = []): StorageConfig {
   return storageConfigFromText('storage.conf', ['source = shop', 'kind = mariadb', 'database = shop', `socket = ${server.socket}`, 'user = root', ...lines].join('\n'));

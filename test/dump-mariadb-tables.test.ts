@@ -4,32 +4,21 @@
 // tombstones and soft deletes; a failing load names its table and changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
 import { PartialBase } from '../src/client/sources/partial-base';
 import { ConfigError, DumpFailedError } from '../src/common/errors';
-import { mariadbSkipReason, startMariadb, type MariadbServer } from './support/mariadb';
+import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
 import { dumpToFiles } from './support/dump-to-files';
 import { commandLinesContaining, readWhole, sectionRows } from './support/dump-tables';
 
 const skip = mariadbSkipReason();
 if (skip !== undefined) console.log(`dump-mariadb-tables skipped: ${skip}`);
 
-async function withMariadb(run: (server: MariadbServer, folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-maria-tables-'));
-  let server: MariadbServer | undefined;
-  try {
-    server = await startMariadb();
-    await run(server, folder);
-  } finally {
-    await server?.stop();
-    await rm(folder, { recursive: true, force: true });
-  }
-}
+const withMariadb = (run: (server: MariadbServer, folder: string) => Promise<void>): Promise<void> => withMariadbServer('cpsbackup-maria-tables-', run);
 
 function sourceConfig(server: MariadbServer, lines: readonly string[]): StorageConfig {
   return storageConfigFromText('storage.conf', [

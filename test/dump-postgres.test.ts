@@ -2,29 +2,18 @@
 // (pg_dump -Fc → pg_restore) and partial (rows changed since a time → upserts) end identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText } from '../src/client/sources/storage-config';
-import { POSTGRES_BIN, postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres';
+import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
 import { dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
 if (skip !== undefined) console.log(`dump-postgres skipped: ${skip}`);
 
 
-async function withPostgres(run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-dump-pg-'));
-  let server: PostgresServer | undefined;
-  try {
-    server = await startPostgres();
-    await run(server, folder);
-  } finally {
-    await server?.stop();
-    await rm(folder, { recursive: true, force: true });
-  }
-}
+const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-dump-pg-', run);
 
 const fingerprint = (server: PostgresServer, table: string): Promise<string> =>
   server.psql('shop', `SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM ${table} t`);

@@ -4,30 +4,18 @@
 // BY, or one only the application reads) keeps its value through a load into an empty database.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
 import { DumpFailedError } from '../src/common/errors';
-import { POSTGRES_BIN, postgresSkipReason, startPostgres, type PostgresServer } from './support/postgres';
+import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
 import { dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
 if (skip !== undefined) console.log(`dump-postgresql-omissions skipped: ${skip}`);
 
-async function withPostgres(run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-pg-omissions-'));
-  let server: PostgresServer | undefined;
-  try {
-    server = await startPostgres();
-    await run(server, folder);
-  } finally {
-    await server?.stop();
-    await rm(folder, { recursive: true, force: true });
-  }
-}
+const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-pg-omissions-', run);
 
 function sourceConfig(server: PostgresServer, lines: readonly string[] = []): StorageConfig {
   return storageConfigFromText('storage.conf', [

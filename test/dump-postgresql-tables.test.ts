@@ -4,32 +4,22 @@
 // its table and changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile, chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
 import { PartialBase } from '../src/client/sources/partial-base';
 import { ConfigError, DumpFailedError } from '../src/common/errors';
-import { POSTGRES_BIN, postgresSkipReason, startPostgres, type PostgresOptions, type PostgresServer } from './support/postgres';
+import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresOptions, type PostgresServer } from './support/postgres';
 import { dumpToFiles } from './support/dump-to-files';
 import { commandLinesContaining, readWhole, sectionRows } from './support/dump-tables';
 
 const skip = postgresSkipReason();
 if (skip !== undefined) console.log(`dump-postgresql-tables skipped: ${skip}`);
 
-async function withPostgres(options: PostgresOptions, run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-pg-tables-'));
-  let server: PostgresServer | undefined;
-  try {
-    server = await startPostgres(options);
-    await run(server, folder);
-  } finally {
-    await server?.stop();
-    await rm(folder, { recursive: true, force: true });
-  }
-}
+const withPostgres = (options: PostgresOptions, run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> =>
+  withPostgresServer('cpsbackup-pg-tables-', run, options);
 
 function sourceConfig(server: PostgresServer, lines: readonly string[]): StorageConfig {
   return storageConfigFromText('storage.conf', [

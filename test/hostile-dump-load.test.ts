@@ -5,8 +5,7 @@
 // each test proves the command did not run (its marker file is absent) and the load failed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
@@ -15,19 +14,9 @@ import { isOnPath } from '../src/client/sources/shell';
 import { POSTGRES_BIN, postgresSkipReason, startPostgres } from './support/postgres';
 import { mariadbSkipReason, startMariadb } from './support/mariadb';
 import { dumpToFiles } from './support/dump-to-files';
+import { exists, withTempFolder } from './support/temp-folder';
 
-async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-hostile-dump-'));
-  try {
-    await run(folder);
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
+const withFolder = (run: (folder: string) => Promise<void>): Promise<void> => withTempFolder('cpsbackup-hostile-dump-', run);
 
 /** The dump file of `name` among the restored ones, edited by `edit`. */
 async function tamper(restored: readonly RestoredDump[], name: string, edit: (text: string) => string): Promise<void> {

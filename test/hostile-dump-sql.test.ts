@@ -3,27 +3,16 @@
 // them; each test proves neither a command on this host nor SQL of the dump's own ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRestoredDumps, type LoadResult, type RestoredDump } from '../src/client/sources/loaders';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
 import { POSTGRES_BIN, postgresSkipReason, startPostgres } from './support/postgres';
 import { mariadbSkipReason, startMariadb, type MariadbServer } from './support/mariadb';
 import { dumpToFiles } from './support/dump-to-files';
+import { exists, withTempFolder } from './support/temp-folder';
 
-async function withFolder(run: (folder: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-hostile-header-'));
-  try {
-    await run(folder);
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
+const withFolder = (run: (folder: string) => Promise<void>): Promise<void> => withTempFolder('cpsbackup-hostile-header-', run);
 
 /** Rewrites the first line of the restored data.sql (its JSON header) with `edit`. */
 async function editHeader(restored: readonly RestoredDump[], edit: (header: Record<string, unknown>) => void): Promise<void> {

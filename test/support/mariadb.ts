@@ -92,3 +92,16 @@ async function waitUntilReady(socket: string, server: ChildProcess): Promise<voi
     }
   }
 }
+
+/** A throwaway server and a temporary folder for one test, both gone after it. */
+export async function withMariadbServer(prefix: string, run: (server: MariadbServer, folder: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), prefix));
+  let server: MariadbServer | undefined;
+  try {
+    server = await startMariadb();
+    await run(server, folder);
+  } finally {
+    await server?.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}

@@ -93,3 +93,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
   };
 }
+
+/** A throwaway server and a temporary folder for one test, both gone after it. */
+export async function withPostgresServer(prefix: string, run: (server: PostgresServer, folder: string) => Promise<void>,
+  options: PostgresOptions = {}): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), prefix));
+  let server: PostgresServer | undefined;
+  try {
+    server = await startPostgres(options);
+    await run(server, folder);
+  } finally {
+    await server?.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}

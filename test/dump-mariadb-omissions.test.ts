@@ -5,11 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startDumps } from '../src/client/sources/dump-run';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
-import { DumpFailedError } from '../src/common/errors';
 import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
-import { dumpToFiles } from './support/dump-to-files';
+import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
 
 const skip = mariadbSkipReason();
 if (skip !== undefined) console.log(`dump-mariadb-omissions skipped: ${skip}`);
@@ -20,14 +18,7 @@ function sourceConfig(server: MariadbServer, lines: readonly string[] = []): Sto
   return storageConfigFromText('storage.conf', ['source = shop', 'kind = mariadb', 'database = shop', `socket = ${server.socket}`, 'user = root', ...lines].join('\n'));
 }
 
-async function assertRefused(config: StorageConfig, work: string, message: RegExp): Promise<void> {
-  await assert.rejects(startDumps(config, work), (error: unknown) => {
-    assert.ok(error instanceof DumpFailedError, String(error));
-    assert.equal(error.source, 'shop');
-    assert.match(error.message, message);
-    return true;
-  });
-}
+const assertRefused = (config: StorageConfig, work: string, message: RegExp): Promise<void> => assertDumpRefused(config, work, 'shop', message);
 
 test('a table or column whose name holds a newline fails the dump, named; tables = can leave the table out', { skip }, async () => {
   await withMariadb(async (server, folder) => {

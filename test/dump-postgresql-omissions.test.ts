@@ -5,12 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
-import { DumpFailedError } from '../src/common/errors';
 import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
-import { dumpToFiles } from './support/dump-to-files';
+import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
 if (skip !== undefined) console.log(`dump-postgresql-omissions skipped: ${skip}`);
@@ -24,14 +22,7 @@ function sourceConfig(server: PostgresServer, lines: readonly string[] = []): St
   ].join('\n'));
 }
 
-async function assertRefused(config: StorageConfig, work: string, message: RegExp): Promise<void> {
-  await assert.rejects(startDumps(config, work), (error: unknown) => {
-    assert.ok(error instanceof DumpFailedError, String(error));
-    assert.equal(error.source, 'shop');
-    assert.match(error.message, message);
-    return true;
-  });
-}
+const assertRefused = (config: StorageConfig, work: string, message: RegExp): Promise<void> => assertDumpRefused(config, work, 'shop', message);
 
 test('a table or column whose name holds a newline fails the dump, named; tables = can leave the table out', { skip }, async () => {
   await withPostgres(async (server, folder) => {

@@ -1,5 +1,6 @@
 // Stands in for the uploader and restorer in the dump-source tests: runs every dumper and streams
 // each FIFO into a file at the same relative path under restoreTo, as a restore would leave it.
+import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -7,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { startDumps, type DumpFile } from '../../src/client/sources/dump-run';
 import type { RestoredDump } from '../../src/client/sources/loaders';
 import type { StorageConfig } from '../../src/client/sources/storage-config';
+import { DumpFailedError } from '../../src/common/errors';
 
 export interface DumpToFilesOptions {
   readonly partialSince?: Date;
@@ -33,4 +35,14 @@ export async function dumpToFiles(config: StorageConfig, work: string, restoreTo
     await run.abort();
     throw error;
   }
+}
+
+/** Starting the dumps fails with a DumpFailedError naming the source, before anything is dumped. */
+export async function assertDumpRefused(config: StorageConfig, work: string, source: string, message: RegExp): Promise<void> {
+  await assert.rejects(startDumps(config, work), (error: unknown) => {
+    assert.ok(error instanceof DumpFailedError, String(error));
+    assert.equal(error.source, source);
+    assert.match(error.message, message);
+    return true;
+  });
 }

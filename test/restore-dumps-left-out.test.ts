@@ -45,7 +45,8 @@ test('asked to leave the dumps out, a server that does not say it does gets noth
 });
 
 test('a dump sent all the same after the server said it leaves them out stops the restore before it is written', async () => {
-  const dump = meta('/srv/dump', EntryType.ENTRY_TYPE_FIFO_CONTENT);
+  // What a dump's entry carries where a walked FIFO has its inode, device and ctime (common/dump-entry.ts).
+  const dump = meta('/srv/dump', EntryType.ENTRY_TYPE_FIFO_CONTENT, { inode: 0, device: 0, ctimeSec: 0, ctimeNsec: 0 });
   for (const sent of [
     { message: { $case: 'batch', value: { entries: [batchedEntry(dump, {})] } } },
     { message: { $case: 'entry', value: dump } },
@@ -54,6 +55,12 @@ test('a dump sent all the same after the server said it leaves them out stops th
     assert.deepEqual(paths, ['/srv']);
     assert.ok(error instanceof ProtocolError && /sent the dump \/srv\/dump although asked to leave the dumps out/.test(error.message), String(error));
   }
+});
+
+test('a FIFO read with read_all_fifos is a file, not a dump: it passes after the server said it leaves the dumps out', async () => {
+  const readFifo = meta('/srv/piped', EntryType.ENTRY_TYPE_FIFO_CONTENT);
+  const sent: RestoreResponse = { message: { $case: 'batch', value: { entries: [batchedEntry(readFifo, {})] } } };
+  assert.deepEqual(await read([header, saysSkipping, folder, sent], true), { paths: ['/srv', '/srv/piped'] });
 });
 
 test('a server that says so is read as usual; a restore that did not ask refuses the word', async () => {

@@ -8,10 +8,10 @@ import { runLoader } from './run-loader';
 import { isOnPath } from './shell';
 import { toolPrints } from './tables/command-guard';
 import type { SqliteSource } from './storage-config';
+import { COMPLETE_DUMP_END } from './sqlite-dump-check';
 import { syncPath } from '../../common/sync-path';
 
 /** `.dump` ends its transaction with this line only when it read everything without error. */
-const COMPLETE_DUMP_END = 'COMMIT;';
 const SAFE_MODE_PROBE = 'cpsbackup-safe-mode';
 
 export async function loadSqliteDump(source: SqliteSource, path: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { SourcePlan } from './database-dump-plan';
 import type { DumpPlan } from './dump-plan';
 import { isHeldByBase } from './source-identity';
 import { checkSinceField } from './mongodb-since-check';
+import type { Db } from 'mongodb';
 
 export type { DumpPlan } from './dump-plan';
 
@@ -93,9 +94,13 @@ async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
 }
 
 async function planMongodb(source: MongodbSource, partialSince: Date | undefined): Promise<DumpPlan[]> {
-  const collections = collectionsToDump(source, await listCollections(source));
   const since = isPartialDump(source, partialSince) ? partialSince : undefined;
-  if (since !== undefined) await checkSinceFields(source, collections);
+  // One connection for the listing and, in a partial, the since_field check.
+  const collections = await withMongoDatabase(source, `cannot list collections of ${source.database}`, async (database) => {
+    const listed = collectionsToDump(source, await listCollections(source, database));
+    if (since !== undefined) await checkSinceFields(source, listed, database);
+    return listed;
+  });
   const hasMongodump = isOnPath('mongodump');
   return collections.map((collection) => {
     const fileName = collectionFileName(collection);
@@ -124,36 +129,42 @@ async function planMongodb(source: MongodbSource, partialSince: Date | undefined
 }
 
 /** Both exporters select {since_field: {$gte: date}}: a field holding other types must fail the run, not give empty partials. */
-async function checkSinceFields(source: MongodbSource, collections: readonly string[]): Promise<void> {
-  const { MongoClient } = await import('mongodb');
-  const client = new MongoClient(source.uri);
+async function checkSinceFields(source: MongodbSource, collections: readonly string[], database: Db): Promise<void> {
   try {
-    await client.connect();
-    for (const collection of collections) await checkSinceField(source, collection, client.db(source.database).collection(collection));
+    for (const collection of collections) await checkSinceField(source, collection, database.collection(collection));
   } catch (error) {
     if (error instanceof DumpFailedError) throw error;
     throw new DumpFailedError(source.name, `cannot check since_field ${source.sinceField ?? ''} in ${source.database}: ${errorMessage(error)}`);
-  } finally {
-    await client.close();
   }
 }
 
 /** Every collection with its type, even when `collection =` names them: each must exist (mongodb-collections.ts). */
-async function listCollections(source: MongodbSource): Promise<CollectionInfo[]> {
-  // Loaded on first use: the driver costs ~0.1 s at start-up, and most nodes have no MongoDB.
-  const { MongoClient } = await import('mongodb');
-  const client = new MongoClient(source.uri);
+async function listCollections(source: MongodbSource, database: Db): Promise<CollectionInfo[]> {
   try {
-    await client.connect();
     // With `collection =`, a least-privilege role may hold only `find` on those: authorizedCollections
     // (with nameOnly) needs no listCollections privilege and lists what the user may read, which must
     // hold each named collection. Without it the whole database is asked for: a listing cut to what a
     // role may read would leave the rest out unseen, so the full listing (and its privilege) is needed.
     const options = source.collections.length > 0 ? { nameOnly: true, authorizedCollections: true } : { nameOnly: true };
-    const infos = await client.db(source.database).listCollections({}, options).toArray();
+    const infos = await database.listCollections({}, options).toArray();
     return infos.map((info) => ({ name: info.name, type: info.type }));
   } catch (error) {
     throw new DumpFailedError(source.name, `cannot list collections of ${source.database}: ${errorMessage(error)}`);
+  }
+}
+
+/** Runs `use` on the source's database over one connection; a failure to connect is `failure`, with the cause. */
+async function withMongoDatabase<T>(source: MongodbSource, failure: string, use: (database: Db) => Promise<T>): Promise<T> {
+  // Loaded on first use: the driver costs ~0.1 s at start-up, and most nodes have no MongoDB.
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(source.uri);
+  try {
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new DumpFailedError(source.name, `${failure}: ${errorMessage(error)}`);
+    }
+    return await use(client.db(source.database));
   } finally {
     await client.close();
   }

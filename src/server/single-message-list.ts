@@ -1,6 +1,7 @@
 // The List answer for a client older than batches: every summary in one message, when they fit in what
 // that client accepts. On the wire it reads the one message of a stream as the unary answer it expects.
 import { BackupSummary } from '../proto/cpsbackup';
+import { varintLength } from '../common/wire/varint';
 
 /**
  * What an older client accepts in one message: the smaller of gRPC's default receive cap and the
@@ -26,15 +27,9 @@ export function singleMessageList<T>(records: readonly T[], summaryOf: (record: 
     const summary = summaryOf(record);
     const summaryBytes = BackupSummary.encode(summary).finish().length;
     // Field 1, length-delimited: its tag, the summary's length as a varint, then the summary.
-    bytes += 1 + varintBytes(summaryBytes) + summaryBytes;
+    bytes += 1 + varintLength(summaryBytes) + summaryBytes;
     if (bytes > maxBytes) return undefined;
     summaries.push(summary);
   }
   return summaries;
-}
-
-function varintBytes(value: number): number {
-  let bytes = 1;
-  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
-  return bytes;
 }

@@ -2,24 +2,7 @@
 // Varint-length framing: compact, byte-exact, and readable without knowing the attributes' names.
 import type { Xattr } from './records';
 import { CorruptError } from '../../common/errors';
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(buffer: Buffer, offset: number, value: number): number {
-  while (value >= 0x80) {
-    buffer[offset++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  buffer[offset++] = value;
-  return offset;
-}
+import { varintLength, writeVarint } from '../../common/wire/varint';
 
 class VarintReader {
   private offset = 0;

@@ -18,6 +18,8 @@ export function exitCodeOf(error: unknown): number {
     case 'AUTH': return EXIT.auth;
     case 'INTERRUPTED': return EXIT.interrupted;
     case 'LOAD_FAILED': return EXIT.partial;
+    // Nothing loaded, but the replica's data stands: it follows no backup on this server.
+    case 'REPLICA_MISMATCH': return EXIT.partial;
     default: return EXIT.failure;
   }
 }

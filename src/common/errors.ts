@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'LIMIT'
   | 'INVALID_ARGUMENT'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'REPLICA_MISMATCH';
 
 export class BackupError extends Error {
   readonly code: ErrorCode;
@@ -115,6 +116,16 @@ export class DiskFullError extends BackupError {
 export class LimitError extends BackupError {
   constructor(message: string, logDetail?: string) {
     super('LIMIT', message, { logDetail });
+  }
+}
+
+/**
+ * A receiver's last applied backup is not on the server as it was applied (a replaced or rebuilt
+ * server, deleted backups) and nothing there is newer than what the replica holds: nothing is loaded.
+ */
+export class ReplicaMismatchError extends BackupError {
+  constructor(message: string) {
+    super('REPLICA_MISMATCH', message);
   }
 }
 

@@ -69,6 +69,7 @@ async function runReceiveJob(context: JobContext, signal: AbortSignal): Promise<
   });
   for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
   for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
+  if (result.rebased !== undefined) logger.warn(`receive: ${result.rebased}`);
   const incomplete = incompleteBackupsOf(result);
   for (const backup of incomplete) logger.warn(`receive: ${incompleteBackupWarning(backup)}`);
   const incompleteNote = incomplete.length > 0 ? `incomplete: ${incomplete.map((backup) => backup.backupId).join(', ')}` : undefined;

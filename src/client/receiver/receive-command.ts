@@ -16,7 +16,8 @@ export interface ReceiveOutput {
 /**
  * Returns 0 (also when nothing was new), 3 when receive_files kept existing files that differ (the overwrite
  * policy) or skipped what needs root, each listed as -i lists them, or when the backup applied (now or, with
- * nothing new, last time) is incomplete, warned as -i warns; failures throw (LoadFailedError → exit 3).
+ * nothing new, last time) is incomplete, warned as -i warns, or when the last applied backup was not on the server as
+ * applied and the receive started again from a complete backup; failures throw (LoadFailedError, ReplicaMismatchError → exit 3).
  */
 export async function receiveIfNew(config: NodeConfig, clientName: string | undefined, storage: StorageConfig | undefined,
   output: ReceiveOutput, loadInto?: LoadInto, overwrite?: OverwritePolicy): Promise<number> {
@@ -38,8 +39,10 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   const gaps = (files?.keptExisting.length ?? 0) + (files?.needsRoot.length ?? 0);
   const filesText = files === undefined ? '' : `, ${files.files} files restored under ${files.to}`
     + `${gaps > 0 ? ` (${gaps} entries not restored as they are in the backup, see above)` : ''}`;
+  // Loaded and recorded, but the replica followed another backup before: the operator must hear of it once.
+  if (result.rebased !== undefined) output.err(`warning: ${result.rebased}\n`);
   output.out(`Received backup${result.applied.length > 1 ? 's' : ''} ${ids}${from}: ${loads} dumps loaded${filesText}`
     + `${config.postprocess !== undefined ? ', postprocess done' : ''}; backup ${result.state?.backupId} recorded as applied`
     + `${incomplete.length > 0 ? ` (incomplete: ${incomplete.map((backup) => backup.backupId).join(', ')}, see the warning above)` : ''}\n`);
-  return gaps > 0 || incomplete.length > 0 ? 3 : 0;
+  return gaps > 0 || incomplete.length > 0 || result.rebased !== undefined ? 3 : 0;
 }

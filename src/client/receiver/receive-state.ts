@@ -3,12 +3,14 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptError } from '../../common/errors';
+import type { AppliedBackup } from './receive-plan';
 
 export interface ReceiveState {
   readonly client: string;
   /** The newest backup whose dumps were loaded and post-processed. */
   readonly backupId: number;
   readonly kind: 'complete' | 'partial';
+  /** With the id and kind, what tells the applied backup from another one that took its number on a new server. */
   readonly backupStartedAt: string;
   readonly appliedAt: string;
 }
@@ -41,10 +43,15 @@ export async function readReceiveState(stateDirectory: string, clientKey: string
     state = {};
   }
   // Starting over silently would reload and re-run postprocess on data the operator may have changed.
-  if (!Number.isSafeInteger(state.backupId) || (state.backupId ?? 0) < 1) {
+  if (!Number.isSafeInteger(state.backupId) || (state.backupId ?? 0) < 1 || (state.kind !== 'complete' && state.kind !== 'partial')
+    || typeof state.backupStartedAt !== 'string' || Number.isNaN(Date.parse(state.backupStartedAt))) {
     throw new CorruptError(`${file} is not a receive state (remove it to receive the newest backup from scratch)`);
   }
   return state as ReceiveState;
+}
+
+export function appliedBackupOf(state: ReceiveState): AppliedBackup {
+  return { backupId: state.backupId, startedAtMs: Date.parse(state.backupStartedAt), kind: state.kind };
 }
 
 export async function writeReceiveState(stateDirectory: string, clientKey: string, state: ReceiveState): Promise<void> {

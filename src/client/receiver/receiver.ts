@@ -17,8 +17,8 @@ import type { OverwritePolicy } from '../overwrite-policy';
 import { runPostprocess } from './postprocess';
 import { receiveFiles, type FilesReceived } from './receive-files';
 import { acquireReceiveLock } from './receive-lock';
-import { planReceive } from './receive-plan';
-import { OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
+import { isAppliedBackup, planReceive } from './receive-plan';
+import { appliedBackupOf, OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
 
 export interface ReceiveOptions {
   /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
@@ -44,13 +44,15 @@ export interface ReceivedBackup {
 export interface ReceiveResult {
   /** The state before this run: what was already applied. */
   readonly previous: ReceiveState | undefined;
-  /** The backup `previous` names as the server lists it now (check --repair may have marked it incomplete since). */
+  /** The backup `previous` names as the server lists it now (check --repair may have marked it incomplete since); undefined when not listed as applied. */
   readonly lastApplied?: BackupSummary;
   /** Empty when nothing newer than `previous` exists. */
   readonly applied: readonly ReceivedBackup[];
   readonly state: ReceiveState | undefined;
   /** With receive_files = 1, the newest applied backup's files restored under receive_to. */
   readonly files?: FilesReceived;
+  /** Why this receive started again from a complete backup although one was applied (planReceive's `rebased`): exit 3. */
+  readonly rebased?: string;
 }
 
 /**
@@ -74,10 +76,12 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     let plan: BackupSummary[];
     let dumpPaths: Map<number, string[]>;
     let lastApplied: BackupSummary | undefined;
+    let rebased: string | undefined;
     try {
       const backups = await listBackups(client, address, options.clientName);
-      lastApplied = backups.find((backup) => backup.backupId === previous?.backupId);
-      plan = planReceive(backups, previous?.backupId);
+      const applied = previous === undefined ? undefined : appliedBackupOf(previous);
+      lastApplied = applied === undefined ? undefined : backups.find((backup) => isAppliedBackup(backup, applied));
+      ({ load: plan, rebased } = planReceive(backups, applied, options.clientName ?? 'this node'));
       dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
     } finally {
       client.close();
@@ -120,7 +124,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     options.signal?.throwIfAborted();
     await writeReceiveState(config.stateDirectory, clientKey, state);
     await rm(target, { recursive: true, force: true });
-    return { previous, lastApplied, applied, state, files };
+    return { previous, lastApplied, applied, state, files, rebased };
   } finally {
     await lock.release();
   }

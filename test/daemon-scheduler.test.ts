@@ -37,6 +37,16 @@ class ManualClock implements Clock {
     this.timers = this.timers.filter((timer) => timer.id !== handle);
   }
 
+  /**
+   * A suspend (or a clock stepped forward): the wall clock jumps, while pending timers keep the delay
+   * they had left, as Node's timers on CLOCK_MONOTONIC do across a suspend.
+   */
+  async suspendFor(milliseconds: number): Promise<void> {
+    this.time += milliseconds;
+    this.timers = this.timers.map((timer) => ({ ...timer, at: timer.at + milliseconds }));
+    await settle();
+  }
+
   get pendingTimers(): number {
     return this.timers.length;
   }
@@ -355,4 +365,35 @@ test('the daemon retries a failed complete backup (server down at 03:30), but no
     assert.deepEqual(runs, expected, String(failure));
     assert.equal(clock.pendingTimers, 0);
   }
+});
+
+// Regression: one timer per fire time counted only time the host was awake; a 03:30 job armed at
+// midnight on a VM suspended from 01:00 to 08:00 ran at 10:30, and a retry as late, with no warning.
+test('after a suspend or a forward clock step, a due job starts within a minute of the wake, and says it is late', async () => {
+  const clock = new ManualClock(Date.parse('2026-03-01T00:00:00Z'));
+  const logger = recordingLogger(clock);
+  const runs: { name: string; at: string }[] = [];
+  let failuresLeft = 1;
+  const nightly = { ...cronJob('complete', '30 3 * * *', clock, runs, async () => {
+    if (failuresLeft-- > 0) throw new Error('connection refused');
+  }), retryDelays: [5 * 60_000] };
+  const scheduler = new Scheduler([nightly], { clock, logger });
+  scheduler.start();
+  await clock.advanceTo('2026-03-01T01:00:00Z');
+  await clock.suspendFor(7 * 3_600_000);
+  await clock.advanceTo('2026-03-01T08:01:30Z');
+  // The wall clock is read at least once a minute: the minute timer armed at 01:00 fires at 08:01.
+  assert.deepEqual(runs.map((run) => run.at), ['2026-03-01T08:01:00.000Z'], 'within a minute of the wake, not at 10:30');
+  assert.ok(logger.lines.some((line) => line.includes('warn complete: 271 min late for its run of 2026-03-01T03:30:00.000Z')), logger.lines.join('\n'));
+  // Its retry, due at 08:06, with the host asleep from 08:02 to 09:02: at 09:03, not 09:06.
+  await clock.advanceTo('2026-03-01T08:02:00Z');
+  await clock.suspendFor(3_600_000);
+  await clock.advanceTo('2026-03-01T09:04:00Z');
+  assert.deepEqual(runs.map((run) => run.at), ['2026-03-01T08:01:00.000Z', '2026-03-01T09:03:00.000Z']);
+  // On time, no lateness line.
+  await clock.advanceTo('2026-03-02T03:31:00Z');
+  assert.equal(runs[2]?.at, '2026-03-02T03:30:00.000Z');
+  assert.equal(logger.lines.filter((line) => / min late /.test(line)).length, 1, logger.lines.join('\n'));
+  await scheduler.stop();
+  assert.equal(clock.pendingTimers, 0);
 });

@@ -9,7 +9,7 @@ export interface Clock {
   clearTimer(handle: unknown): void;
 }
 
-/** setTimeout overflows past 2^31-1 ms (about 24.8 days) and fires at once; longer waits wake early and re-arm. */
+/** setTimeout overflows past 2^31-1 ms (about 24.8 days) and fires at once; longer waits wake early and re-arm (the scheduler itself wakes every minute: scheduler.ts wakeAt). */
 const LONGEST_TIMER_MILLISECONDS = 2 ** 31 - 1;
 
 export const systemClock: Clock = Object.freeze({

@@ -4,6 +4,12 @@ import type { Logger } from '../../common/logger';
 import { errorMessage } from '../../common/errors';
 import type { Clock } from './clock';
 
+const MINUTE = 60_000;
+/** The longest a timer waits before the wall clock is read again: a run after a suspend or clock step is at most this late. */
+const CHECK_INTERVAL_MILLISECONDS = MINUTE;
+/** A run this much later than its fire time is logged as late: the host slept, or its clock jumped. */
+const LATE_MARGIN_MILLISECONDS = 2 * MINUTE;
+
 export interface ScheduledJob {
   readonly name: string;
   /** The first fire time strictly after `after`, or undefined when the job is never due again. */
@@ -91,20 +97,35 @@ export class Scheduler {
       this.options.logger.info(`${job.name}: no fire time left in its schedule`);
       return;
     }
-    const wake = (): void => {
-      this.timers.delete(job.name);
-      const now = this.options.clock.now();
-      // Long waits are cut into pieces by the clock: too early means wait again, not run.
-      if (now < fireAt) {
-        this.timers.set(job.name, this.options.clock.setTimer(fireAt - now, wake));
-        return;
+    this.wakeAt(this.timers, job.name, fireAt, (now) => {
+      const lateBy = now - fireAt;
+      if (lateBy > LATE_MARGIN_MILLISECONDS) {
+        this.options.logger.warn(`${job.name}: ${Math.round(lateBy / MINUTE)} min late for its run of ${new Date(fireAt).toISOString()} `
+          + '(the host was suspended, or its clock stepped forward)');
       }
       // From now, not fireAt: after a suspend or a clock jump the job is due once, not once per missed slot.
       this.arm(job, Math.max(now, fireAt));
       this.failures.delete(job.name);
       this.due(job, `scheduled for ${new Date(fireAt).toISOString()}`);
+    });
+  }
+
+  /**
+   * Calls `callback` once the wall clock reaches `at`. Timers count time the host is awake (Node's run
+   * on CLOCK_MONOTONIC, which stops during a suspend) and know nothing of clock steps: one timer for
+   * the whole wait put a 03:30 job armed at midnight, on a VM suspended from 01:00 to 08:00, at 10:30.
+   * Waking at least once a minute to read the wall clock keeps a run at most a minute late.
+   */
+  private wakeAt(timers: Map<string, unknown>, name: string, at: number, callback: (now: number) => void): void {
+    const { clock } = this.options;
+    const wake = (): void => {
+      timers.delete(name);
+      if (this.isStopped) return;
+      const now = clock.now();
+      if (now < at) timers.set(name, clock.setTimer(Math.min(at - now, CHECK_INTERVAL_MILLISECONDS), wake));
+      else callback(now);
     };
-    this.timers.set(job.name, this.options.clock.setTimer(fireAt - this.options.clock.now(), wake));
+    timers.set(name, clock.setTimer(Math.min(at - clock.now(), CHECK_INTERVAL_MILLISECONDS), wake));
   }
 
   private due(job: ScheduledJob, reason: string): void {
@@ -171,10 +192,7 @@ export class Scheduler {
       return;
     }
     logger.warn(`${job.name}: retried at ${new Date(retryAt).toISOString()} (failed ${failures} time${failures === 1 ? '' : 's'} in a row)`);
-    this.retryTimers.set(job.name, clock.setTimer(retryAt - now, () => {
-      this.retryTimers.delete(job.name);
-      this.due(job, `retry ${failures} after a failed run`);
-    }));
+    this.wakeAt(this.retryTimers, job.name, retryAt, () => this.due(job, `retry ${failures} after a failed run`));
   }
 
   private clearRetry(job: ScheduledJob): void {

@@ -13,7 +13,7 @@ import { isCompleteBackupMissed } from '../src/client/daemon/missed-run';
 import { Scheduler, type ScheduledJob } from '../src/client/daemon/scheduler';
 import { nodeConfigFromText } from '../src/common/config/node-config';
 import type { Logger } from '../src/common/logger';
-import { ConfigError } from '../src/common/errors';
+import { AuthError, ConfigError } from '../src/common/errors';
 import { BackupKind, type BackupSummary } from '../src/proto/cpsbackup';
 
 /** Timers fire only when the test advances time, in time order, each followed by the promises it started. */
@@ -396,4 +396,45 @@ test('after a suspend or a forward clock step, a due job starts within a minute 
   assert.equal(logger.lines.filter((line) => / min late /.test(line)).length, 1, logger.lines.join('\n'));
   await scheduler.stop();
   assert.equal(clock.pendingTimers, 0);
+});
+
+// Regression: a daemon started before the network (or with client_can_list = 0) could not check for
+// a missed complete run, warned once, and ran none until the next fire time: ~48 h between backups.
+test('a missed-run check that cannot be made runs the complete backup anyway, retried as a failed run is', async (t) => {
+  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-daemon-'));
+  t.after(() => rmSync(folder, { recursive: true, force: true }));
+  for (const name of ['cert.pem', 'key.pem', 'ca.pem']) writeFileSync(join(folder, name), '');
+  const config = nodeConfigFromText(join(folder, 'node.conf'), [
+    'server = 127.0.0.1', 'ssl_cert = cert.pem', 'ssl_key = key.pem', 'ssl_ca = ca.pem', 'schedule_complete = 30 3 * * *',
+  ].join('\n'));
+  for (const [refusal, warning] of [
+    [new Error('14 UNAVAILABLE: getaddrinfo EAI_AGAIN backup.example'), /warn complete: cannot check for a missed run: 14 UNAVAILABLE: getaddrinfo EAI_AGAIN backup\.example; a complete backup runs now/],
+    [new AuthError('client "node1" may not list backups, show, diff or find their files: client_can_list = 0 in its record on the server'),
+      /warn complete: the server does not let this node list its backups \(client_can_list = 0 in its record there\)/],
+  ] as const) {
+    // Node off at 03:30, booted at 07:00; the network comes up a few minutes later.
+    const clock = new ManualClock(Date.parse('2026-03-10T07:00:00Z'));
+    const logger = recordingLogger(clock);
+    const runs: string[] = [];
+    let lists = 0;
+    const stop = new AbortController();
+    const daemon = runDaemon(config, {
+      logger, clock, storage: () => undefined, stopSignal: stop.signal,
+      listBackups: async () => {
+        if (lists++ === 0) throw refusal;
+        return [];
+      },
+      runJob: async () => {
+        runs.push(new Date(clock.now()).toISOString().slice(11, 16));
+        if (runs.length === 1) throw new Error('14 UNAVAILABLE: No connection established');
+      },
+    });
+    await clock.advanceTo('2026-03-10T08:00:00Z');
+    stop.abort();
+    await daemon;
+    assert.deepEqual(runs, ['07:00', '07:05'], `at start, then its first retry, not at 03:30 tomorrow: ${logger.lines.join('\n')}`);
+    assert.ok(logger.lines.some((line) => warning.test(line)), logger.lines.join('\n'));
+    assert.ok(logger.lines.some((line) => /complete: started \(missed run of 2026-03-10T03:30:00\.000Z\?: the check could not be made\)/.test(line)), logger.lines.join('\n'));
+    assert.equal(clock.pendingTimers, 0);
+  }
 });

@@ -1,7 +1,7 @@
 // `cpsbackup daemon`: schedules node.conf's complete, partial and receive jobs with the Scheduler,
 // runs a complete backup missed while it was down, and stops cleanly when asked.
 import type { NodeConfig } from '../../common/config/node-config';
-import { ConfigError, errorMessage, ReplicaMismatchError } from '../../common/errors';
+import { AuthError, ConfigError, errorMessage, ReplicaMismatchError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StorageConfig } from '../sources/storage-config';
 import { systemClock, type Clock } from './clock';
@@ -82,20 +82,36 @@ export async function runDaemon(config: NodeConfig, options: DaemonOptions): Pro
   }
 }
 
-/** One complete backup now if the last one the server has finished before the schedule last fired. */
+/**
+ * One complete backup now if the last one the server has finished before the schedule last fired, or
+ * if that cannot be known: a daemon started before the network (systemd, DNS), with the server away or
+ * listing refused (client_can_list = 0), used to warn once and leave the node without a backup until
+ * the next fire time, up to two days between backups. A duplicate complete backup costs little (its
+ * chunks are deduplicated); a missing one costs a day. A run the server cannot take fails and is
+ * retried as any failed run is (5, 15, 30 minutes, then hourly).
+ */
 async function catchUpComplete(config: NodeConfig, schedule: Schedule, now: number, scheduler: Scheduler,
   options: DaemonOptions): Promise<void> {
   const previousFire = schedule.previousAt(now);
+  if (previousFire === undefined) return; // never due yet: nothing can have been missed
+  const slot = `missed run of ${new Date(previousFire).toISOString()}`;
+  let reason: string;
   try {
     const backups = await (options.listBackups ?? listOwnBackups)(config);
-    // A SIGTERM that came while the server answered must not start a backup.
-    if (!isCompleteBackupMissed(backups, previousFire) || options.stopSignal.aborted) return;
-    const missed = `missed run of ${new Date(previousFire!).toISOString()}: no complete backup since`;
-    // The schedule may have fired while the server answered: that run, begun after start-up, covers the missed one.
-    if (scheduler.isPending('complete')) options.logger.info(`complete: ${missed}; covered by the run already under way`);
-    else scheduler.runNow('complete', missed);
+    if (!isCompleteBackupMissed(backups, previousFire)) return;
+    reason = `${slot}: no complete backup since`;
   } catch (error) {
-    // The server may be down as well; the next scheduled run will try again.
-    options.logger.warn(`complete: cannot check for a missed run: ${errorMessage(await explainConnectionFailure(error, config))}`);
+    const explained = await explainConnectionFailure(error, config);
+    const isListingRefused = explained instanceof AuthError && explained.message.includes('client_can_list');
+    options.logger.warn(isListingRefused
+      ? 'complete: the server does not let this node list its backups (client_can_list = 0 in its record there): '
+        + 'whether a run was missed cannot be known; one runs now (set client_can_list = 1 to let the daemon check)'
+      : `complete: cannot check for a missed run: ${errorMessage(explained)}; a complete backup runs now, retried if it fails`);
+    reason = `${slot}?: the check could not be made`;
   }
+  // A SIGTERM that came while the server answered must not start a backup.
+  if (options.stopSignal.aborted) return;
+  // The schedule may have fired while the server answered: that run, begun after start-up, covers the missed one.
+  if (scheduler.isPending('complete')) options.logger.info(`complete: ${reason}; covered by the run already under way`);
+  else scheduler.runNow('complete', reason);
 }

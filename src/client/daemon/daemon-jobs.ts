@@ -9,6 +9,7 @@ import { partialSinceOf } from '../partial-since';
 import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from '../receiver/receiver';
 import { incompleteBackupsOf } from '../receiver/receive-incomplete';
+import { receiveGapWarnings } from '../receiver/receive-gaps';
 import type { StorageConfig } from '../sources/storage-config';
 import { runBackup } from '../uploader';
 import { withScripts } from '../hooks/with-scripts';
@@ -64,9 +65,11 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
 /** The daemon has no exit code to give: what -i --if-new would exit 3 for is a warning in the log, and the daemon goes on. */
 async function runReceiveJob(context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
+  const storage = context.storage();
   const result = await runReceive(config, {
-    clientName: config.receiveClient, storage: context.storage(), onEvent: (message) => logger.info(`receive: ${message}`), signal,
+    clientName: config.receiveClient, storage, onEvent: (message) => logger.info(`receive: ${message}`), signal,
   });
+  for (const warning of receiveGapWarnings(result, config.receiveClient ?? 'this node', storage?.file)) logger.warn(`receive: ${warning}`);
   for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
   for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
   if (result.rebased !== undefined) logger.warn(`receive: ${result.rebased}`);

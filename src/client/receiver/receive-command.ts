@@ -7,6 +7,7 @@ import type { OverwritePolicy } from '../overwrite-policy';
 import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from './receiver';
 import { incompleteBackupsOf } from './receive-incomplete';
+import { receiveGapWarnings } from './receive-gaps';
 
 export interface ReceiveOutput {
   out(text: string): void;
@@ -17,7 +18,8 @@ export interface ReceiveOutput {
  * Returns 0 (also when nothing was new), 3 when receive_files kept existing files that differ (the overwrite
  * policy) or skipped what needs root, each listed as -i lists them, or when the backup applied (now or, with
  * nothing new, last time) is incomplete, warned as -i warns, or when the last applied backup was not on the server as
- * applied and the receive started again from a complete backup; failures throw (LoadFailedError, ReplicaMismatchError → exit 3).
+ * applied and the receive started again from a complete backup, or when a dump of the sender's has no source here or
+ * a source named here is not in its backup (recorded: said again while nothing is new); failures throw (LoadFailedError, ReplicaMismatchError → exit 3).
  */
 export async function receiveIfNew(config: NodeConfig, clientName: string | undefined, storage: StorageConfig | undefined,
   output: ReceiveOutput, loadInto?: LoadInto, overwrite?: OverwritePolicy): Promise<number> {
@@ -25,11 +27,14 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   const from = clientName === undefined ? '' : ` of ${clientName}`;
   const incomplete = incompleteBackupsOf(result);
   for (const backup of incomplete) output.err(`warning: ${incompleteBackupWarning(backup)}\n`);
+  const notLoaded = receiveGapWarnings(result, clientName ?? 'this node', storage?.file);
+  for (const warning of notLoaded) output.err(`warning: ${warning}\n`);
   if (result.applied.length === 0) {
+    const notes = [...incomplete.length > 0 ? ['incomplete'] : [], ...notLoaded.length > 0 ? ['sources not loaded, see the warning above'] : []];
     output.out(result.previous === undefined
       ? `Nothing new: no backup${from} to receive yet\n`
-      : `Nothing new: backup ${result.previous.backupId}${from} (${result.previous.kind}${incomplete.length > 0 ? ', incomplete' : ''}) is already applied\n`);
-    return incomplete.length > 0 ? 3 : 0;
+      : `Nothing new: backup ${result.previous.backupId}${from} (${[result.previous.kind, ...notes].join(', ')}) is already applied\n`);
+    return incomplete.length > 0 || notLoaded.length > 0 ? 3 : 0;
   }
   const ids = result.applied.map(({ backup }) => backup.backupId).join(', ');
   const loads = result.applied.reduce((count, { loads }) => count + loads.length, 0);
@@ -43,6 +48,7 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   if (result.rebased !== undefined) output.err(`warning: ${result.rebased}\n`);
   output.out(`Received backup${result.applied.length > 1 ? 's' : ''} ${ids}${from}: ${loads} dumps loaded${filesText}`
     + `${config.postprocess !== undefined ? ', postprocess done' : ''}; backup ${result.state?.backupId} recorded as applied`
-    + `${incomplete.length > 0 ? ` (incomplete: ${incomplete.map((backup) => backup.backupId).join(', ')}, see the warning above)` : ''}\n`);
-  return gaps > 0 || incomplete.length > 0 || result.rebased !== undefined ? 3 : 0;
+    + `${incomplete.length > 0 ? ` (incomplete: ${incomplete.map((backup) => backup.backupId).join(', ')}, see the warning above)` : ''}`
+    + `${notLoaded.length > 0 ? ` (${notLoaded.length} dumps or sources not loaded, see the warnings above)` : ''}\n`);
+  return gaps > 0 || incomplete.length > 0 || notLoaded.length > 0 || result.rebased !== undefined ? 3 : 0;
 }

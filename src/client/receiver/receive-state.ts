@@ -13,6 +13,14 @@ export interface ReceiveState {
   /** With the id and kind, what tells the applied backup from another one that took its number on a new server. */
   readonly backupStartedAt: string;
   readonly appliedAt: string;
+  /**
+   * Sources of the sender whose dumps were not loaded here (no source of that name) since the last
+   * complete backup applied: said again while nothing is new, and once one is named here the receive
+   * starts again from a complete backup, as a partial on a database that never had its base is no replica.
+   */
+  readonly unloadedSources?: readonly string[];
+  /** Sources named here that the newest applied backup holds no dump of: said again while nothing is new. */
+  readonly absentSources?: readonly string[];
 }
 
 /** Receiving this node's own backups (no --client) needs a key no client name can take. */

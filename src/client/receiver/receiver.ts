@@ -10,8 +10,10 @@ import { connectToServer } from '../connection';
 import { isPartial } from '../partial-chain';
 import { runRestore } from '../restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
-import type { DumpSource, StorageConfig } from '../sources/storage-config';
-import { loadIntoFor, type LoadInto } from '../sources/load-into';
+import { dumpCoverage, type UnclaimedDump } from './dump-coverage';
+import { receiveGapsOf } from './receive-gaps';
+import type { StorageConfig } from '../sources/storage-config';
+import type { LoadInto } from '../sources/load-into';
 import { partialDumpsOf } from '../sources/partial-dumps';
 import type { OverwritePolicy } from '../overwrite-policy';
 import { runPostprocess } from './postprocess';
@@ -37,8 +39,12 @@ export interface ReceiveOptions {
 export interface ReceivedBackup {
   readonly backup: BackupSummary;
   readonly loads: readonly LoadResult[];
-  /** Dump files of sources this node's storage.conf does not name: not restored. */
+  /** Dump files not restored: of sources this node's storage.conf does not name, or --load-into does not. */
   readonly ignoredDumps: readonly string[];
+  /** Of those, the dumps no source here names: the sender's data this replica does not get (exit 3). */
+  readonly unclaimedDumps: readonly UnclaimedDump[];
+  /** Sources named here that the backup holds no dump of: they stay as they were (exit 3). */
+  readonly absentSources: readonly string[];
 }
 
 export interface ReceiveResult {
@@ -79,7 +85,12 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     let rebased: string | undefined;
     try {
       const backups = await listBackups(client, address, options.clientName);
-      const applied = previous === undefined ? undefined : appliedBackupOf(previous);
+      // A source whose dumps were never loaded here, named since: partials would land on a database that never had its base.
+      const nowNamed = (previous?.unloadedSources ?? []).filter((name) => storage?.sources.some((source) => source.name === name));
+      if (nowNamed.length > 0) {
+        options.onEvent?.(`${nowNamed.join(', ')}: named in ${storage?.file} since, never loaded here: starting again from the complete backup`);
+      }
+      const applied = previous === undefined || nowNamed.length > 0 ? undefined : appliedBackupOf(previous);
       lastApplied = applied === undefined ? undefined : backups.find((backup) => isAppliedBackup(backup, applied));
       ({ load: plan, rebased } = planReceive(backups, applied, options.clientName ?? 'this node'));
       dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
@@ -96,7 +107,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
       if (storage !== undefined) applied.push(await receiveOne(config, storage, backup, dumps, target, options));
       else {
         if (dumps.length > 0) options.onEvent?.(`backup ${backup.backupId}: ${dumps.length} dumps not loaded (no storage.conf)`);
-        applied.push({ backup, loads: [], ignoredDumps: dumps });
+        applied.push({ backup, loads: [], ignoredDumps: dumps, unclaimedDumps: [], absentSources: [] });
       }
     }
     const newest = plan[plan.length - 1];
@@ -119,6 +130,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     const state: ReceiveState = {
       client: clientLabel, backupId: newest.backupId, kind,
       backupStartedAt: new Date(newest.startedAtMs).toISOString(), appliedAt: new Date().toISOString(),
+      ...receiveGapsOf(previous, applied),
     };
     // A postprocess stopped by force may have exited 0 on its SIGTERM: it did not finish.
     options.signal?.throwIfAborted();
@@ -134,24 +146,17 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
   const kind = isPartial(backup) ? 'partial' : 'complete';
-  const sourceOf = (path: string): DumpSource | undefined => storage.sources.find((source) => source.name === dumpSourceOfPath(storage, config.workDirectory, path));
-  const isCovered = (path: string): boolean => {
-    const source = sourceOf(path);
-    return source !== undefined && (options.loadInto === undefined || loadIntoFor(options.loadInto, source) !== undefined);
-  };
-  const wanted = dumpPaths.filter(isCovered);
-  const ignoredDumps = dumpPaths.filter((path) => !wanted.includes(path));
-  for (const path of ignoredDumps) {
-    options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, ${sourceOf(path) === undefined
-      ? `no source of that name in ${storage.file}` : 'not named by --load-into'}`);
-  }
+  const { wanted, unclaimed, notSelected, absentSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto);
+  for (const path of notSelected) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, not named by --load-into`);
+  const ignoredDumps = [...unclaimed.map(({ path }) => path), ...notSelected];
   // Dumps, none of them named here: most likely a misnamed source, and recording it as applied would hide that.
   if (wanted.length === 0 && ignoredDumps.length > 0) {
     throw new ConfigError(storage.file, undefined, `no source here matches a dump of backup ${backup.backupId} `
       + `(${ignoredDumps.join(', ')}); sources are matched by name`);
   }
+  const gaps = { unclaimedDumps: unclaimed, absentSources };
   // An empty path list would restore the whole backup.
-  if (wanted.length === 0) return { backup, loads: [], ignoredDumps };
+  if (wanted.length === 0) return { backup, loads: [], ignoredDumps, ...gaps };
   const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted });
   if (restore.failures.length > 0) {
     throw new CorruptError(`backup ${backup.backupId}: dump files not restored: ${restore.failures.join('; ')}`);
@@ -173,5 +178,5 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
     throw new LoadFailedError(failed.map((load) => load.sourceName).join(', '),
       `backup ${backup.backupId} did not load (${failed.map((load) => load.error).join('; ')}); nothing recorded, the next run retries`);
   }
-  return { backup, loads, ignoredDumps };
+  return { backup, loads, ignoredDumps, ...gaps };
 }

@@ -85,14 +85,15 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     let rebased: string | undefined;
     try {
       const backups = await listBackups(client, address, options.clientName);
-      // A source whose dumps were never loaded here, named since: partials would land on a database that never had its base.
-      const nowNamed = (previous?.unloadedSources ?? []).filter((name) => storage?.sources.some((source) => source.name === name));
-      if (nowNamed.length > 0) {
-        options.onEvent?.(`${nowNamed.join(', ')}: named in ${storage?.file} since, never loaded here: starting again from the complete backup`);
-      }
-      const applied = previous === undefined || nowNamed.length > 0 ? undefined : appliedBackupOf(previous);
+      const applied = previous === undefined ? undefined : appliedBackupOf(previous);
       lastApplied = applied === undefined ? undefined : backups.find((backup) => isAppliedBackup(backup, applied));
       ({ load: plan, rebased } = planReceive(backups, applied, options.clientName ?? 'this node'));
+      // A source whose dumps were never loaded here, named since: partials would land on a database that never had its base.
+      const nowNamed = (previous?.unloadedSources ?? []).filter((name) => storage?.sources.some((source) => source.name === name));
+      if (nowNamed.length > 0 && (plan.length === 0 || isPartial(plan[0]))) {
+        options.onEvent?.(`${nowNamed.join(', ')}: named in ${storage?.file} since, never loaded here: starting again from the complete backup`);
+        plan = planReceive(backups, undefined).load;
+      }
       dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
     } finally {
       client.close();

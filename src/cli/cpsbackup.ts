@@ -22,7 +22,7 @@ import { silenceIpServerNameWarning } from './ip-servername-warning';
 import { incompleteBackupWarning } from '../client/incomplete-backup';
 import { parseLoadInto, type LoadInto } from '../client/sources/load-into';
 import { keepHeapHeadroom } from '../common/heap-headroom';
-import { stopRunningProcesses } from '../client/sources/child-process';
+import { CliProcess, type CliMode } from './cli-process';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -111,18 +111,18 @@ function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig
 }
 
 /** backup_script_pre before, backup_script_post after (told the outcome, failures included). */
-async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<number> {
+async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, control: CliProcess): Promise<number> {
   const { backupPre, backupPost } = config.scripts;
   const { withScripts } = await import('../client/hooks/with-scripts');
   // Loaded before the pre script (a database freeze, a snapshot) runs: a broken install fails here,
   // with nothing started, rather than after it; doExport then finds them loaded.
   await Promise.all([import('../client/uploader'), import('../proto/cpsbackup'), import('./progress-line'), import('./format')]);
   const result = await withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
-    () => doExport(config, options, output, signal), (problem) => output.err(`error: ${problem}\n`));
+    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`));
   return result.exitCode;
 }
 
-async function doExport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<{ backupId: number; exitCode: number }> {
+async function doExport(config: NodeConfig, options: Options, output: Output, control: CliProcess): Promise<{ backupId: number; exitCode: number }> {
   const { runBackup } = await import('../client/uploader');
   const { BackupKind } = await import('../proto/cpsbackup');
   const { ProgressLine } = await import('./progress-line');
@@ -135,7 +135,8 @@ async function doExport(config: NodeConfig, options: Options, output: Output, si
     kind: options.partial ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE,
     storage,
     partialSince,
-    signal,
+    signal: control.signal,
+    onCommit: () => control.commitSent(),
     onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytesRead)} read`, progress.bytesRead),
   }).finally(() => progressLine.clear());
   const { summary, progress, durationMs } = result;
@@ -399,7 +400,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (so
 export async function main(argv: string[], output: Output = {
   out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), isInteractive: process.stderr.isTTY === true,
   drained: stdoutDrained,
-}, signal?: AbortSignal): Promise<number> {
+}, control: CliProcess = new CliProcess()): Promise<number> {
   const program = buildProgram();
   // For telling a refused certificate from a server that is down, once the error is caught.
   let loadedConfig: NodeConfig | undefined;
@@ -411,9 +412,10 @@ export async function main(argv: string[], output: Output = {
       return EXIT.usage;
     }
     const isDaemon = options.daemon === true || program.args[0] === 'daemon';
-    const actions = [options.export, options.list, options.show, options.import, options.delete, options.protect, options.unprotect,
-      options.diff, options.find, isDaemon || undefined]
-      .filter((value) => value !== undefined);
+    const modes: [unknown, CliMode][] = [[options.export, 'backup'], [options.list, 'listing'], [options.show, 'listing'],
+      [options.import, 'restore'], [options.delete, 'change'], [options.protect, 'change'], [options.unprotect, 'change'],
+      [options.diff, 'listing'], [options.find, 'listing'], [isDaemon || undefined, 'daemon']];
+    const actions = modes.filter(([value]) => value !== undefined);
     if (actions.length !== 1) {
       output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, --protect, --unprotect, --diff, --find, daemon\n${USAGE}\n`);
       return EXIT.usage;
@@ -431,6 +433,8 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: --load-into goes with -i (and not with --no-load)\n`);
       return EXIT.usage;
     }
+    // The daemon's mode is set once its own handlers are about to take over (daemonMain installs them first thing).
+    if (!isDaemon) control.setMode(actions[0][1]);
     const config = await loadConfig(options.config);
     loadedConfig = config;
     // Once per run (once per daemon start): a certificate peers will refuse; for backups, an include that does not exist.
@@ -439,6 +443,7 @@ export async function main(argv: string[], output: Output = {
     for (const warning of [...config.warnings, ...(isBackup ? includeWarnings(config) : [])]) output.err(`cpsbackup: warning: ${warning}\n`);
     if (isDaemon) {
       const { daemonMain } = await import('../client/daemon/daemon-command');
+      control.setMode('daemon');
       return await daemonMain(config, () => storageOf(config));
     }
     if (options.ifNew) {
@@ -448,7 +453,7 @@ export async function main(argv: string[], output: Output = {
       // receiver said "nothing new" of its own backups while production had new ones.
       return await receiveIfNew(config, options.client ?? config.receiveClient, storage, output, loadIntoOf(config, options, storage), options.overwrite);
     }
-    if (options.export) return await doExportWithScripts(config, options, output, signal ?? new AbortController().signal);
+    if (options.export) return await doExportWithScripts(config, options, output, control);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
     if (options.import !== undefined) return await doImportWithScripts(config, options, output);
@@ -471,8 +476,8 @@ export async function main(argv: string[], output: Output = {
       output.err(`cpsbackup: ${shown(error.message.replace(/^error: /, ''), 300)}\n${USAGE}\n`);
       return EXIT.usage;
     }
-    if (signal?.aborted) {
-      output.err('interrupted: nothing was committed\n');
+    if (control.signal.aborted) {
+      output.err(`${control.interruptedMessage()}\n`);
       return EXIT.interrupted;
     }
     const explained = loadedConfig === undefined ? error : await explainFailure(error, loadedConfig);
@@ -485,27 +490,7 @@ export async function main(argv: string[], output: Output = {
 if (require.main === module) {
   keepHeapHeadroom();
   silenceIpServerNameWarning();
-  // `cpsbackup -s 3 | head`: the reader went away, which is not an error worth a stack trace.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(EXIT.ok);
-    throw error;
-  });
-  const interruption = new AbortController();
-  process.on('SIGINT', () => {
-    // A backup stops at its next entry and tells the server to drop it; a second Ctrl-C, or any
-    // other command, stops at once (a restore leaves only .cpsbackup-*.tmp names behind).
-    if (interruption.signal.aborted || !process.argv.some((arg) => arg === '-e' || arg === '--export')) {
-      // Loaders and scripts run as process groups of their own, which Ctrl-C does not reach: a
-      // loader left running would go on writing into the database after we said we stopped.
-      const stopped = stopRunningProcesses();
-      const isRestore = process.argv.some((arg) => arg === '-i' || arg === '--import');
-      process.stderr.write(isRestore
-        ? `interrupted: the restore stopped${stopped > 0 ? ` (${stopped} loader or script process${stopped === 1 ? '' : 'es'} sent SIGTERM)` : ''}; `
-          + 'what was restored or loaded before stays\n'
-        : 'interrupted: nothing was committed\n');
-      process.exit(EXIT.interrupted);
-    }
-    interruption.abort();
-  });
-  exitWith(main(process.argv, undefined, interruption.signal), 'cpsbackup');
+  const control = new CliProcess();
+  control.install();
+  exitWith(main(process.argv, undefined, control), 'cpsbackup');
 }

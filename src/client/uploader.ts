@@ -34,6 +34,8 @@ export interface BackupOptions {
   readonly signal?: AbortSignal;
   /** The daemon's scheduled run (burp's timed backup); a client without client_can_force_backup may only send these. */
   readonly isScheduled?: boolean;
+  /** Just before the commit goes out: from then on the server may commit it, whatever the client does. */
+  readonly onCommit?: () => void;
 }
 
 export interface BackupResult {
@@ -126,6 +128,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     }
     await (chunks ?? batcher).flush();
     const warnings = [...progress.unreadable.map((item) => `${item.path}: ${item.reason}`), ...progress.warnings].slice(0, MAX_COMMIT_WARNINGS);
+    options.onCommit?.();
     await stream.send({ message: { $case: 'commit', value: { warnings, unreadableFiles: progress.unreadable.length } } });
     const summary = await stream.finish();
     progress.sentBytes = chunks ? chunks.sent.encodedBytes : progress.bytesRead;

@@ -8,9 +8,6 @@ import { runDaemon } from './daemon';
 
 export async function daemonMain(config: NodeConfig, storage: () => StorageConfig | undefined): Promise<number> {
   const logger = createDaemonLogger(config.logFile);
-  // A backup loads the database dump plans on first use; a daemon loads them now, so a job at night
-  // never meets files an in-place upgrade replaced since it started, nor a module missing since.
-  await import('../sources/database-dump-plan');
   const stop = new AbortController();
   const force = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -24,9 +21,13 @@ export async function daemonMain(config: NodeConfig, storage: () => StorageConfi
       if (stopped > 0) logger.warn(`sent SIGTERM to ${stopped} running command${stopped === 1 ? '' : 's'} (loader, postprocess or script) of the aborted job`);
     }
   };
+  // Before anything is awaited: cpsbackup.ts leaves SIGINT to this handler from the moment it calls daemonMain.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    // A backup loads the database dump plans on first use; a daemon loads them now, so a job at night
+    // never meets files an in-place upgrade replaced since it started, nor a module missing since.
+    await import('../sources/database-dump-plan');
     await runDaemon(config, { logger, storage, stopSignal: stop.signal, forceSignal: force.signal });
     return 0;
   } finally {

@@ -1,0 +1,95 @@
+// The cpsbackup process's handlers, by mode, in real processes. Regressions: a closed stdout (EPIPE) made
+// every mode exit 0 at once, mid-restore, before the post script, mid-daemon; Ctrl-C reached the daemon as
+// an exit 130 instead of its "stop after the running job"; a second Ctrl-C after a backup's commit had gone
+// out said "nothing was committed" while the server committed it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const CLI_PROCESS = resolve(__dirname, '..', 'src', 'cli', 'cli-process.js');
+
+interface Ended {
+  readonly code: number | null;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `body` in a node process whose CliProcess is installed (as `control`), with its stdout a pipe whose
+ * reading end is closed at once when `isStdoutClosed`. `body` may use `pause(ms)` and `say(text)` (stderr).
+ */
+function runWithControl(body: string, isStdoutClosed: boolean): Promise<Ended> {
+  const script = `const { CliProcess } = require(${JSON.stringify(CLI_PROCESS)});
+    const control = new CliProcess();
+    control.install();
+    const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+    const say = (text) => process.stderr.write(text + '\\n');
+    (async () => { ${body} })().then(() => process.exit(0), (error) => { say('body failed: ' + error.stack); process.exit(99); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (isStdoutClosed) child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
+}
+
+/** Writes to stdout (whose reader is gone) several times, then finishes the work and exits with `code`. */
+const WORK_AFTER_OUTPUT = (code: number): string => `
+  for (let line = 0; line < 5; line++) { process.stdout.write('Restored backup ' + line + '\\n'); await pause(50); }
+  say('work finished');
+  process.exit(${code});`;
+
+test('a work mode whose stdout reader went away keeps working and ends with the code its work earned', async () => {
+  for (const mode of ['restore', 'backup', 'change', 'daemon']) {
+    const ended = await runWithControl(`control.setMode('${mode}'); ${WORK_AFTER_OUTPUT(3)}`, true);
+    assert.equal(ended.code, 3, `${mode}: ${ended.stderr}`);
+    assert.match(ended.stderr, /work finished/, mode);
+  }
+});
+
+test('a listing whose reader went away ends at once with 0 (the reader chose to stop); so does --help', async () => {
+  for (const setMode of [`control.setMode('listing');`, '']) {
+    const ended = await runWithControl(`${setMode} ${WORK_AFTER_OUTPUT(3)}`, true);
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.doesNotMatch(ended.stderr, /work finished/);
+  }
+});
+
+test('a closed stderr ends no command with an uncaught error', async () => {
+  const script = `const { CliProcess } = require(${JSON.stringify(CLI_PROCESS)});
+    const control = new CliProcess(); control.install(); control.setMode('restore');
+    (async () => { for (let i = 0; i < 5; i++) { process.stderr.write('warning ' + i + '\\n'); await new Promise((d) => setTimeout(d, 50)); }
+      process.exit(3); })();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.destroy();
+  assert.equal(await new Promise((done) => child.on('close', done)), 3);
+});
+
+test('Ctrl-C: a backup is asked to stop first, the second stops it and says whether its commit had gone out', async () => {
+  const twice = `process.kill(process.pid, 'SIGINT'); await pause(100);
+    say('aborted: ' + control.signal.aborted);
+    process.kill(process.pid, 'SIGINT'); await pause(2000); say('still running');`;
+  const before = await runWithControl(`control.setMode('backup'); ${twice}`, false);
+  assert.equal(before.code, 130);
+  assert.equal(before.stderr, 'aborted: true\ninterrupted: nothing was committed\n');
+  const after = await runWithControl(`control.setMode('backup'); control.commitSent(); ${twice}`, false);
+  assert.equal(after.code, 130);
+  assert.match(after.stderr, /^aborted: true\ninterrupted after the commit was sent: the backup may have been committed; check with cpsbackup -l\n$/);
+  assert.doesNotMatch(after.stderr, /nothing was committed/);
+  assert.equal(stderrOfInterrupted(await runWithControl(`control.setMode('backup'); control.commitSent(); process.kill(process.pid, 'SIGINT'); await pause(100);
+    say(control.interruptedMessage()); process.exit(130);`, false)), 'interrupted after the commit was sent: the backup may have been committed; check with cpsbackup -l\n');
+});
+
+test('Ctrl-C leaves the daemon to its own handler; a restore stops at once', async () => {
+  const daemon = await runWithControl(`control.setMode('daemon'); process.on('SIGINT', () => say('the daemon handles it'));
+    process.kill(process.pid, 'SIGINT'); await pause(300); say('still running'); process.exit(0);`, false);
+  assert.equal(daemon.code, 0);
+  assert.equal(daemon.stderr, 'the daemon handles it\nstill running\n');
+  const restore = await runWithControl(`control.setMode('restore'); process.kill(process.pid, 'SIGINT'); await pause(2000);`, false);
+  assert.equal(restore.code, 130);
+  assert.match(restore.stderr, /^interrupted: the restore stopped; what was restored or loaded before stays\n$/);
+});
+
+function stderrOfInterrupted(ended: Ended): string {
+  assert.equal(ended.code, 130, ended.stderr);
+  return ended.stderr;
+}

@@ -1,5 +1,5 @@
 // The CLI face of the daemon: a log to stdout/stderr and log_file, SIGTERM/SIGINT to stop after
-// the running job (a second one aborts it), exit code 0 after a clean stop.
+// the running job (a second one aborts it), SIGHUP logged and ignored, exit code 0 after a clean stop.
 import type { NodeConfig } from '../../common/config/node-config';
 import type { StorageConfig } from '../sources/storage-config';
 import { stopRunningProcesses } from '../sources/child-process';
@@ -21,9 +21,14 @@ export async function daemonMain(config: NodeConfig, storage: () => StorageConfi
       if (stopped > 0) logger.warn(`sent SIGTERM to ${stopped} running command${stopped === 1 ? '' : 's'} (loader, postprocess or script) of the aborted job`);
     }
   };
+  // Its default action killed the daemon mid-job (a closed terminal, a reload sent out of habit). Reading
+  // node.conf again is not done: a stop that is not asked for would leave Restart=on-failure nothing to restart.
+  const onHangup = (): void => logger.warn('SIGHUP received: ignored (node.conf is read at start: restart the daemon to apply changes; '
+    + 'SIGTERM stops it after the running job)');
   // Before anything is awaited: cpsbackup.ts leaves SIGINT to this handler from the moment it calls daemonMain.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHangup);
   try {
     // A backup loads the database dump plans on first use; a daemon loads them now, so a job at night
     // never meets files an in-place upgrade replaced since it started, nor a module missing since.
@@ -33,5 +38,6 @@ export async function daemonMain(config: NodeConfig, storage: () => StorageConfi
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }

@@ -2,6 +2,7 @@
 // "post", then the outcome), then the configured *_arg values; the outcome also in the environment.
 import type { HookScript } from '../../common/config/script-keys';
 import { describeFailure, isSuccess, startProcess } from '../sources/child-process';
+import { shownLines } from '../../common/config/display';
 
 /** A script still running after an hour is stuck: it is stopped (with what it started) and counts as failed. */
 export const SCRIPT_TIMEOUT_SECONDS = 3600;
@@ -47,7 +48,8 @@ export async function runHookScript(call: HookCall, phase: 'pre' | 'post', outco
       CPSBACKUP_OUTCOME: outcome.outcome,
       CPSBACKUP_BACKUP_ID: String(outcome.backupId),
       CPSBACKUP_EXIT_CODE: String(outcome.exitCode),
-      CPSBACKUP_ERROR: (outcome.error ?? '').slice(0, 4000),
+      // A message quotes a command's stderr, which may hold a NUL: no environment value can carry one.
+      CPSBACKUP_ERROR: shownLines(outcome.error ?? '', 4000),
     }),
   };
   // Its stdout goes to our stderr: seen by whoever runs cpsbackup, never mixed into a command's output.

@@ -1,6 +1,6 @@
 // Runs one dumper or loader as its own process group with a deadline and a bounded stderr tail.
 // A group, so a timeout or abort also stops what `sh -c` started (pg_dump | gzip, mongodump).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { OutputTail } from './output-tail';
 
@@ -27,7 +27,7 @@ export interface ProcessOutcome {
 
 export interface RunningProcess {
   readonly outcome: Promise<ProcessOutcome>;
-  /** The child's stdin when started with stdin 'pipe'; the caller writes it and ends it. */
+  /** The child's stdin when started with stdin 'pipe' (undefined if it could not start); the caller writes it and ends it. */
   readonly stdin: NodeJS.WritableStream | undefined;
   /** Stops the whole process group: SIGTERM, then SIGKILL after a grace period. Idempotent. */
   kill(): void;
@@ -88,7 +88,33 @@ export function stopRunningProcesses(): number {
   return count;
 }
 
+/** A process spawn() refused outright: its outcome says why, as for one that failed to start. */
+function notStarted(reason: string): RunningProcess {
+  return {
+    outcome: Promise.resolve({ code: null, signal: null, isTimedOut: false, isKilled: false, startError: reason, stderrTail: '', stdoutHead: '', stdoutTail: '' }),
+    stdin: undefined,
+    kill: () => undefined,
+  };
+}
+
 export function startProcess(file: string, args: readonly string[], options: ProcessOptions): RunningProcess {
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      stdio: [options.stdin, typeof options.stdout === 'number' || options.stdout === 'ignore' ? options.stdout : 'pipe', 'pipe'],
+      detached: true,
+      env: options.env ?? process.env,
+    });
+  } catch (error) {
+    // spawn throws, instead of emitting 'error', for what it refuses to pass (a NUL byte in an argument
+    // or an environment value): thrown from here it skipped the caller's failure path (a post script
+    // never ran and the backup's own error was lost to an "internal error").
+    return notStarted((error as Error).message);
+  }
+  return watchProcess(child, options);
+}
+
+function watchProcess(child: ChildProcess, options: ProcessOptions): RunningProcess {
   const stderr = new OutputTail();
   const stdoutTail = new OutputTail();
   const stdoutChunks: Buffer[] = [];
@@ -99,11 +125,6 @@ export function startProcess(file: string, args: readonly string[], options: Pro
   let overflow: string | undefined;
   let leftovers: string | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
-  const child = spawn(file, args, {
-    stdio: [options.stdin, typeof options.stdout === 'number' || options.stdout === 'ignore' ? options.stdout : 'pipe', 'pipe'],
-    detached: true,
-    env: options.env ?? process.env,
-  });
   /** Whether the signal reached anyone: false when the whole group is gone (ESRCH). Signal 0 only asks. */
   const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
     if (child.pid === undefined) return false;

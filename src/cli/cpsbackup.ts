@@ -114,11 +114,13 @@ function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig
 async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, control: CliProcess): Promise<number> {
   const { backupPre, backupPost } = config.scripts;
   const { withScripts } = await import('../client/hooks/with-scripts');
+  const { withBackupLock } = await import('../client/backup-lock');
   // Loaded before the pre script (a database freeze, a snapshot) runs: a broken install fails here,
   // with nothing started, rather than after it; doExport then finds them loaded.
   await Promise.all([import('../client/uploader'), import('../proto/cpsbackup'), import('./progress-line'), import('./format')]);
-  const result = await withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
-    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`));
+  // Before the pre script: a second backup on this node (the daemon's running one) must start nothing.
+  const result = await withBackupLock(config, () => withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
+    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`)));
   return result.exitCode;
 }
 

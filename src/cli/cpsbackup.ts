@@ -366,7 +366,7 @@ function buildProgram(): Command {
       (value: string, previous: string[] = []) => [...previous, value])
     .option('--partial', 'with -e: a partial backup (dump sources with since_field dump only recent changes)')
     .option('--if-new', 'with -i: load only backups newer than the last one applied here (state in state_directory), and with receive_files = 1 restore its files under receive_to (--overwrite applies), then postprocess; exit 3 while the newest backup applied is incomplete')
-    .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM (also: cpsbackup daemon -c node.conf)')
+    .option('--daemon', 'run the jobs scheduled in node.conf until SIGTERM or SIGINT, which stop it after the running job; SIGHUP is ignored (also: cpsbackup daemon -c node.conf)')
     .argument('[mode]', '"daemon": the same as --daemon')
     .allowExcessArguments(false)
     .version(readPackageVersion())

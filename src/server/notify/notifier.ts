@@ -9,6 +9,8 @@ import { postWebhook } from './notify-webhook';
 export interface NotifierTargets {
   readonly script: string | undefined;
   readonly webhook: string | undefined;
+  /** How long the script may run before its process group is killed; 60 s unless a test says otherwise. */
+  readonly scriptTimeoutMs?: number;
 }
 
 export class Notifier {
@@ -35,7 +37,7 @@ export class Notifier {
   private async deliver(notification: Notification): Promise<void> {
     const { script, webhook } = this.targets;
     await Promise.all([
-      script === undefined ? undefined : this.attempt('notify_script', notification, () => runNotifyScript(script, notification, this.logger)),
+      script === undefined ? undefined : this.attempt('notify_script', notification, () => runNotifyScript(script, notification, this.logger, this.targets.scriptTimeoutMs)),
       webhook === undefined ? undefined : this.attempt('notify_webhook', notification, () => postWebhook(webhook, notification, this.logger)),
     ]);
   }

@@ -27,15 +27,25 @@ function scriptEnvironment(notification: Notification): NodeJS.ProcessEnv {
   };
 }
 
+/** After the script exits, how long its stderr may still drain before it is let go (a child it left behind may hold it open). */
+const STDERR_DRAIN_MS = 250;
+
+/**
+ * Resolves when the script itself exits, not when its stderr closes: a script that backgrounds a
+ * process (`mail … &`) leaves that process holding the pipe, and every later notification queued
+ * behind it waited for ever. The script runs as its own process group, so a timeout kills what it
+ * started too.
+ */
 export function runNotifyScript(script: string, notification: Notification, logger: Logger, timeoutMs = SCRIPT_TIMEOUT_MS): Promise<void> {
+  const label = `notify_script ${script} (${notification.outcome} ${notification.client})`;
   return new Promise((resolve) => {
     let child: ChildProcessByStdio<Writable, null, Readable>;
     try {
-      child = spawn(script, [], { stdio: ['pipe', 'ignore', 'pipe'], env: scriptEnvironment(notification) });
+      child = spawn(script, [], { stdio: ['pipe', 'ignore', 'pipe'], env: scriptEnvironment(notification), detached: true });
     } catch (error) {
       // spawn throws (not emits) for arguments it refuses: inside this executor that would reject the
       // promise, an unhandled rejection up the chain that ended the server.
-      logger.warn(`notify_script ${script} (${notification.outcome} ${notification.client}) could not start: ${errorMessage(error)}`);
+      logger.warn(`${label} could not start: ${errorMessage(error)}`);
       resolve();
       return;
     }
@@ -44,21 +54,40 @@ export function runNotifyScript(script: string, notification: Notification, logg
     // A script that does not read its stdin gets EPIPE; that is its choice, not an error.
     child.stdin.on('error', () => undefined);
     child.stdin.end(`${JSON.stringify(notification)}\n`);
-    const timer = setTimeout(() => {
-      logger.warn(`notify_script ${script} (${notification.outcome} ${notification.client}) still running after ${timeoutMs / 1000} s; killed`);
-      child.kill('SIGKILL');
-    }, timeoutMs);
+    let killedGroup: string | undefined;
+    const timer = setTimeout(() => { killedGroup = killGroup(child.pid); }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
-      logger.warn(`notify_script ${script} could not start: ${error.message}`);
+      logger.warn(`${label} could not start: ${error.message}`);
       resolve();
     });
-    child.on('close', (code, signal) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) {
-        logger.warn(`notify_script ${script} (${notification.outcome} ${notification.client}) exited ${code ?? signal}${stderr ? `: ${stderr.trim()}` : ''}`);
-      }
-      resolve();
+      let isDone = false;
+      const finish = (): void => {
+        if (isDone) return;
+        isDone = true;
+        clearTimeout(drain);
+        // Stop reading: whatever the script left running may keep the pipe open; it is not waited for.
+        child.stderr.destroy();
+        const tail = stderr ? `: ${stderr.trim()}` : '';
+        if (killedGroup !== undefined) logger.warn(`${label} still running after ${timeoutMs / 1000} s; ${killedGroup}${tail}`);
+        else if (code !== 0) logger.warn(`${label} exited ${code ?? signal}${tail}`);
+        resolve();
+      };
+      const drain = setTimeout(finish, STDERR_DRAIN_MS);
+      child.stderr.once('close', finish);
     });
   });
+}
+
+/** Kills the script's whole process group; says what happened, for the log. */
+function killGroup(pid: number | undefined): string {
+  if (pid === undefined) return 'it had no process id to kill';
+  try {
+    process.kill(-pid, 'SIGKILL');
+    return `killed its process group ${pid}`;
+  } catch (error) {
+    return `killing its process group ${pid} failed: ${errorMessage(error)}`;
+  }
 }

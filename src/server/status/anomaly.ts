@@ -34,6 +34,28 @@ export function median(values: readonly number[]): number {
  */
 export function anomalyOf(backup: SizePoint, history: readonly SizePoint[], share: number): Anomaly | undefined {
   const earlier = history.filter((point) => point.number < backup.number && point.kind === backup.kind).slice(-ANOMALY_WINDOW);
+  return anomalyAgainst(backup, earlier, share);
+}
+
+/**
+ * anomalyOf for every backup of `history` (in number order), in one pass: each kind keeps a window
+ * of its last ANOMALY_WINDOW backups. Asking anomalyOf per backup filtered the whole history each
+ * time, O(n²): 4.8 s of blocked event loop for /history over 20,000 backups of one client.
+ */
+export function anomaliesOf(history: readonly SizePoint[], share: number): (Anomaly | undefined)[] {
+  const windows = new Map<number, SizePoint[]>();
+  return history.map((backup) => {
+    const window = windows.get(backup.kind) ?? [];
+    windows.set(backup.kind, window);
+    const anomaly = anomalyAgainst(backup, window, share);
+    window.push(backup);
+    if (window.length > ANOMALY_WINDOW) window.shift();
+    return anomaly;
+  });
+}
+
+/** `earlier`: at most ANOMALY_WINDOW backups of the same kind before `backup`, oldest first. */
+function anomalyAgainst(backup: SizePoint, earlier: readonly SizePoint[], share: number): Anomaly | undefined {
   if (earlier.length < ANOMALY_MIN_BASIS) return undefined;
   const medianBytes = median(earlier.map((point) => point.logicalBytes));
   const medianFiles = median(earlier.map((point) => point.files));

@@ -5,7 +5,7 @@ import type { ClientRecord } from '../../common/config/client-record';
 import type { ServerContext } from '../server-context';
 import type { LastCheck } from '../check-result';
 import { backupFigures, kindName, type BackupFigures } from './backup-figures';
-import { anomalyOf, type Anomaly } from './anomaly';
+import { anomaliesOf, anomalyOf, type Anomaly } from './anomaly';
 import { CatalogFigures, type StoreFigures } from './catalog-figures';
 import { clientStateOf, overdueSince, type ClientState } from './client-state';
 import type { RateTracker } from './rate-tracker';
@@ -124,9 +124,9 @@ export class StatusSource {
 
   history(now = Date.now()): HistoryReport {
     const share = this.context.config.anomalyShare;
-    const clients = [...this.committedByClient()].map(([name, backups]) => ({
-      name,
-      backups: backups.map((backup) => ({
+    const clients = [...this.committedByClient()].map(([name, backups]) => {
+      const anomalies = anomaliesOf(backups, share);
+      return { name, backups: backups.map((backup, index) => ({
         id: backup.number,
         kind: kindName(backup.kind),
         finishedAt: new Date(backup.finishedAt ?? backup.startedAt).toISOString(),
@@ -134,9 +134,9 @@ export class StatusSource {
         bytes: backup.logicalBytes,
         newBytes: backup.newBytes,
         storedBytes: backup.storedBytes,
-        isAnomalous: anomalyOf(backup, backups, share)?.isAnomalous ?? false,
-      })),
-    }));
+        isAnomalous: anomalies[index]?.isAnomalous ?? false,
+      })) };
+    });
     return { generatedAt: new Date(now).toISOString(), clients };
   }
 

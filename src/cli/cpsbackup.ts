@@ -117,10 +117,14 @@ async function doExportWithScripts(config: NodeConfig, options: Options, output:
   const { withBackupLock } = await import('../client/backup-lock');
   // Loaded before the pre script (a database freeze, a snapshot) runs: a broken install fails here,
   // with nothing started, rather than after it; doExport then finds them loaded.
-  await Promise.all([import('../client/uploader'), import('../proto/cpsbackup'), import('./progress-line'), import('./format')]);
-  // Before the pre script: a second backup on this node (the daemon's running one) must start nothing.
-  const result = await withBackupLock(config, () => withScripts({ action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
-    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`)));
+  const [, { BackupKind }] = await Promise.all([import('../client/uploader'), import('../proto/cpsbackup'), import('./progress-line'), import('./format')]);
+  const { withFailureReport } = await import('../client/failure-report');
+  const attempt = { kind: options.partial ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE, isScheduled: false, signal: control.signal };
+  // Before the pre script: a second backup on this node (the daemon's running one) must start nothing. That
+  // refusal is not reported to the server as a failed attempt: the backup holding the lock reports its own outcome.
+  const result = await withBackupLock(config, () => withFailureReport(config, attempt, (note) => output.err(`warning: ${note}\n`), () => withScripts(
+    { action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
+    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`))));
   return result.exitCode;
 }
 

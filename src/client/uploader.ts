@@ -21,6 +21,7 @@ import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
 import { dumpEntryMeta } from '../common/dump-entry';
+import { markReachedServer } from './failure-report';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -136,7 +137,10 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   } catch (error) {
     const reason = errorMessage(error);
     await dumps?.abort().catch(() => undefined);
-    if (stream) await stream.abort(reason);
+    if (stream) {
+      markReachedServer(error);
+      await stream.abort(reason);
+    }
     throw error;
   } finally {
     parent?.close();

@@ -566,6 +566,17 @@ export interface ShowBatch {
   entries: EntryMeta[];
 }
 
+export interface FailureReport {
+  /** The client's error message, cut to 4096 characters by the server and shown escaped. */
+  reason: string;
+  kind: BackupKind;
+  /** The daemon's scheduled run, or a forced one (-e). */
+  isScheduled: boolean;
+}
+
+export interface FailureReportAck {
+}
+
 export interface DeleteRequest {
   backupId: number;
   clientName: string;
@@ -4843,6 +4854,163 @@ export const ShowBatch: MessageFns<ShowBatch> = {
   },
 };
 
+function createBaseFailureReport(): FailureReport {
+  return { reason: "", kind: 0, isScheduled: false };
+}
+
+export const FailureReport: MessageFns<FailureReport> = {
+  encode(message: FailureReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.isScheduled !== false) {
+      writer.uint32(24).bool(message.isScheduled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FailureReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailureReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isScheduled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FailureReport {
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      kind: isSet(object.kind) ? backupKindFromJSON(object.kind) : 0,
+      isScheduled: isSet(object.isScheduled)
+        ? globalThis.Boolean(object.isScheduled)
+        : isSet(object.is_scheduled)
+        ? globalThis.Boolean(object.is_scheduled)
+        : false,
+    };
+  },
+
+  toJSON(message: FailureReport): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.kind !== 0) {
+      obj.kind = backupKindToJSON(message.kind);
+    }
+    if (message.isScheduled !== false) {
+      obj.isScheduled = message.isScheduled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FailureReport>, I>>(base?: I): FailureReport {
+    return FailureReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FailureReport>, I>>(object: I): FailureReport {
+    const message = createBaseFailureReport();
+    message.reason = object.reason ?? "";
+    message.kind = object.kind ?? 0;
+    message.isScheduled = object.isScheduled ?? false;
+    return message;
+  },
+};
+
+function createBaseFailureReportAck(): FailureReportAck {
+  return {};
+}
+
+export const FailureReportAck: MessageFns<FailureReportAck> = {
+  encode(_: FailureReportAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FailureReportAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFailureReportAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): FailureReportAck {
+    return {};
+  },
+
+  toJSON(_: FailureReportAck): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FailureReportAck>, I>>(base?: I): FailureReportAck {
+    return FailureReportAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FailureReportAck>, I>>(_: I): FailureReportAck {
+    const message = createBaseFailureReportAck();
+    return message;
+  },
+};
+
 function createBaseDeleteRequest(): DeleteRequest {
   return { backupId: 0, clientName: "", force: false };
 }
@@ -5786,6 +5954,20 @@ export const BackupService = {
     responseSerialize: (value: FindBatch): Buffer => Buffer.from(FindBatch.encode(value).finish()),
     responseDeserialize: (value: Buffer): FindBatch => FindBatch.decode(value),
   },
+  /**
+   * A backup that failed on the client before its Upload reached the server (a pre script, a dump
+   * source that cannot connect, a broken storage.conf): recorded as the client's failed attempt and
+   * notified. A server without it answers UNIMPLEMENTED; the client's exit does not change.
+   */
+  reportFailure: {
+    path: "/cpsbackup.v1.Backup/ReportFailure" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FailureReport): Buffer => Buffer.from(FailureReport.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FailureReport => FailureReport.decode(value),
+    responseSerialize: (value: FailureReportAck): Buffer => Buffer.from(FailureReportAck.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FailureReportAck => FailureReportAck.decode(value),
+  },
 } as const;
 
 export interface BackupServer extends UntypedServiceImplementation {
@@ -5811,6 +5993,12 @@ export interface BackupServer extends UntypedServiceImplementation {
   diff: handleServerStreamingCall<DiffRequest, DiffBatch>;
   /** Entries of a client's backups whose escaped path matches a glob, backup after backup. */
   find: handleServerStreamingCall<FindRequest, FindBatch>;
+  /**
+   * A backup that failed on the client before its Upload reached the server (a pre script, a dump
+   * source that cannot connect, a broken storage.conf): recorded as the client's failed attempt and
+   * notified. A server without it answers UNIMPLEMENTED; the client's exit does not change.
+   */
+  reportFailure: handleUnaryCall<FailureReport, FailureReportAck>;
 }
 
 export interface BackupClient extends Client {
@@ -5880,6 +6068,26 @@ export interface BackupClient extends Client {
   /** Entries of a client's backups whose escaped path matches a glob, backup after backup. */
   find(request: FindRequest, options?: Partial<CallOptions>): ClientReadableStream<FindBatch>;
   find(request: FindRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<FindBatch>;
+  /**
+   * A backup that failed on the client before its Upload reached the server (a pre script, a dump
+   * source that cannot connect, a broken storage.conf): recorded as the client's failed attempt and
+   * notified. A server without it answers UNIMPLEMENTED; the client's exit does not change.
+   */
+  reportFailure(
+    request: FailureReport,
+    callback: (error: ServiceError | null, response: FailureReportAck) => void,
+  ): ClientUnaryCall;
+  reportFailure(
+    request: FailureReport,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FailureReportAck) => void,
+  ): ClientUnaryCall;
+  reportFailure(
+    request: FailureReport,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FailureReportAck) => void,
+  ): ClientUnaryCall;
 }
 
 export const BackupClient = makeGenericClientConstructor(BackupService, "cpsbackup.v1.Backup") as unknown as {

@@ -56,6 +56,15 @@ export class Activity {
 
   finish(outcome: UploadOutcome): void {
     this.running.delete(outcome.clientName);
+    this.record(outcome);
+  }
+
+  /**
+   * An attempt that ended without holding a slot here: refused before claiming one (max_children, one
+   * already running), or failed on the client before its Upload arrived (ReportFailure). A backup of
+   * the same client that is running keeps its slot.
+   */
+  record(outcome: UploadOutcome): void {
     this.lastOutcome.set(outcome.clientName, outcome);
     if (!outcome.isSuccess) this.lastFailure.set(outcome.clientName, outcome);
     for (const listener of [...this.listeners]) listener(outcome);

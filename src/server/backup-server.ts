@@ -1,5 +1,6 @@
 // Starts the gRPC backup server on the configured address with mutual TLS, over an opened store.
 // Returns a handle whose stop() waits for in-flight calls and closes the store.
+import { handleReportFailure } from './failure-report-handler';
 import * as grpc from '@grpc/grpc-js';
 import type { BackupServer } from '../proto/cpsbackup';
 import { FastBackupService } from '../common/wire/fast-service';
@@ -67,6 +68,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     protect: (call, callback) => handleProtect(context, call, callback),
     diff: (call) => void handleDiff(context, limited(call)),
     find: (call) => void handleFind(context, limited(call)),
+    reportFailure: (call, callback) => handleReportFailure(context, call, callback),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,

@@ -19,7 +19,14 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
   try {
     const caller = authenticate(call, context.clients);
     clientName = caller.name;
-    context.activity.claim(clientName);
+    try {
+      context.activity.claim(clientName);
+    } catch (refusal) {
+      // Not claimed, so nothing to finish; but the attempt failed, and the status port and the
+      // notifier must hear of it (a client refused "server busy" every night looked ok for ever).
+      context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: refusalReason(refusal) });
+      throw refusal;
+    }
     const progress = context.activity.progress(clientName)!;
     try {
       // Before the session: a refused backup leaves no row, no pack, nothing to abandon.
@@ -73,10 +80,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         if (droppedNumber !== undefined) {
           context.logger.warn(`backup ${droppedNumber} of ${clientName} abandoned: ${errorMessage(error)}${cleanupSeconds >= 1 ? ` (dropping it took ${cleanupSeconds.toFixed(1)} s)` : ''}`);
         }
-        // The operator's reason (notification, status details) carries what only the log may show.
-        const logDetail = error instanceof BackupError ? error.logDetail : undefined;
-        const reason = `${errorMessage(error)}${logDetail === undefined ? '' : ` (${logDetail})`}`;
-        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason });
+        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: refusalReason(error) });
       }
       throw error;
     }
@@ -89,6 +93,12 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     if (!isCommitted) failStreamingCall(call, error, context.logger, `upload from ${clientName}`);
     else context.logger.error(`after commit for ${clientName}: ${errorMessage(error)}`);
   }
+}
+
+/** The operator's reason (notification, status details): it carries what only the log may show. */
+function refusalReason(error: unknown): string {
+  const logDetail = error instanceof BackupError ? error.logDetail : undefined;
+  return `${errorMessage(error)}${logDetail === undefined ? '' : ` (${logDetail})`}`;
 }
 
 /** The next message, or a rejection once the peer has been silent for idleMs (a stalled or stopped client). */

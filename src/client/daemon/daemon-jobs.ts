@@ -14,6 +14,7 @@ import type { StorageConfig } from '../sources/storage-config';
 import { runBackup } from '../uploader';
 import { withScripts } from '../hooks/with-scripts';
 import { withBackupLock } from '../backup-lock';
+import { withFailureReport } from '../failure-report';
 
 export type JobName = 'complete' | 'partial' | 'receive';
 
@@ -39,10 +40,12 @@ export async function listOwnBackups(config: NodeConfig): ReturnType<typeof list
 export async function runJob(name: JobName, context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
   if (name === 'receive') return runReceiveJob(context, signal);
+  const attempt = { kind: name === 'partial' ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE, isScheduled: true, signal };
   // The same lock and scripts as `cpsbackup -e`: another backup running on this node (an operator's -e, a
-  // second daemon) fails the job before anything starts; a failing pre script fails the job; the post
-  // script runs after every outcome.
-  await withBackupLock(config, () => withScripts({ action: 'backup', configFile: config.file, pre: config.scripts.backupPre, post: config.scripts.backupPost }, async () => {
+  // second daemon) fails the job before anything starts, unreported (the running one reports its own
+  // outcome); a failing pre script fails the job; the post script runs after every outcome. A failure
+  // before the upload began (pre script, dump source, storage.conf) is reported to the server.
+  await withBackupLock(config, () => withFailureReport(config, attempt, (note) => logger.warn(`${name}: ${note}`), () => withScripts({ action: 'backup', configFile: config.file, pre: config.scripts.backupPre, post: config.scripts.backupPost }, async () => {
     const isPartialRun = name === 'partial';
     const partialSince = isPartialRun ? partialSinceOf(await listOwnBackups(config)) : undefined;
     if (partialSince) logger.info(`partial: dumping changes since ${partialSince.toISOString()}`);
@@ -62,7 +65,7 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
         + `entr${progress.unreadable.length === 1 ? 'y' : 'ies'} could not be read (above); ${counts}`);
     } else logger.info(`${name}: backup ${summary.backupId} committed: ${counts}`);
     return { backupId: summary.backupId, exitCode: progress.unreadable.length > 0 ? 3 : 0 };
-  }, (problem) => logger.error(`${name}: ${problem}`)));
+  }, (problem) => logger.error(`${name}: ${problem}`))));
 }
 
 /** The daemon has no exit code to give: what -i --if-new would exit 3 for is a warning in the log, and the daemon goes on. */

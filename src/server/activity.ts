@@ -17,6 +17,8 @@ export interface UploadOutcome {
   readonly isSuccess: boolean;
   readonly at: number;
   readonly reason?: string;
+  /** The backup's kind when it was known (not for a refusal before Begin). */
+  readonly kind?: 'complete' | 'partial';
 }
 
 export class Activity {

@@ -19,7 +19,7 @@ export function handleReportFailure(context: ServerContext, call: grpc.ServerUna
     // Cut and escaped like an Abort's reason: the client's text reaches the log, notifications and /status.
     const said = `${which} failed on the client before it reached the server: ${receivedAbortReason(reason === '' ? 'no reason given' : reason)}`;
     context.logger.warn(`client ${clientName}: ${said}`);
-    context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: said });
+    context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: said, kind: kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete' });
     callback(null, {});
   } catch (error) {
     callback(toServiceError(error, context.logger, `failure report from ${clientName}`));

@@ -80,7 +80,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         if (droppedNumber !== undefined) {
           context.logger.warn(`backup ${droppedNumber} of ${clientName} abandoned: ${errorMessage(error)}${cleanupSeconds >= 1 ? ` (dropping it took ${cleanupSeconds.toFixed(1)} s)` : ''}`);
         }
-        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: refusalReason(error) });
+        context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: refusalReason(error), kind: session?.kind });
       }
       throw error;
     }

@@ -4,7 +4,7 @@
 import type { BackupSession, ChunkStore } from '../chunkstore/store';
 import type { BackupRecord } from '../chunkstore/store';
 import type { ContentRef, ContentWriter } from '../chunkstore/session';
-import { EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
+import { BackupKind, EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
 import { carriesContent, isKnownEntryType, isLinkedWithoutContent } from '../common/entry-content';
@@ -75,6 +75,9 @@ export class UploadSession {
     private readonly respond: (response: NonNullable<UploadResponse['message']>) => Promise<void>,
   ) {}
 
+  /** Known once Begin arrived: a failed complete is not cleared by a partial on the status port. */
+  kind: 'complete' | 'partial' | undefined;
+
   get backupNumber(): number | undefined {
     return this.session?.number;
   }
@@ -109,6 +112,7 @@ export class UploadSession {
       kind: begin.kind, hostname, labels, parentNumber: begin.parentBackupId,
     });
     (this.progress as { backupNumber: number }).backupNumber = this.session.number;
+    this.kind = begin.kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';
   }
 
   /** Checks an entry's path and type; returns whether it carries content (a file or a read FIFO). */

@@ -6,6 +6,7 @@ import type { UploadOutcome } from '../activity';
 import type { ServerContext } from '../server-context';
 import { anomalyOf } from '../status/anomaly';
 import { overdueSince } from '../status/client-state';
+import { kindName } from '../status/backup-figures';
 import { anomalyNotification, failureNotification, overdueNotification, quotaNotification, successNotification } from './notification';
 import { effectiveQuotas, isOverSoftQuota } from '../quota/quota-rules';
 import type { Notifier } from './notifier';
@@ -99,10 +100,14 @@ export class NotificationRules {
       const warnAfterSeconds = record.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
       if (warnAfterSeconds === undefined) continue;
       shortest = Math.min(shortest ?? Infinity, warnAfterSeconds);
+      // From the last complete backup: partials every few minutes must not hide a nightly complete that stopped.
       const last = store.findBackup(record.name, 0);
+      const lastComplete = last === undefined || kindName(last.kind) === 'complete' ? last
+        : store.listBackups(record.name).filter((backup) => kindName(backup.kind) === 'complete').at(-1);
       const isOverdue = overdueSince({
         isRunning: false,
         lastSuccessAt: last === undefined ? undefined : last.finishedAt ?? last.startedAt,
+        lastCompleteSuccessAt: lastComplete === undefined ? undefined : lastComplete.finishedAt ?? lastComplete.startedAt,
         lastFailureAt: undefined,
         warnAfterSeconds,
         serverStartedAt: this.serverStartedAt,
@@ -111,7 +116,7 @@ export class NotificationRules {
         this.overdueNotified.delete(record.name);
       } else if (!this.overdueNotified.has(record.name)) {
         this.overdueNotified.add(record.name);
-        this.notifier.send(overdueNotification(record.name, last, warnAfterSeconds, now));
+        this.notifier.send(overdueNotification(record.name, lastComplete ?? last, warnAfterSeconds, now));
       }
     }
     return shortest;

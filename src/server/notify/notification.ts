@@ -10,7 +10,7 @@ import { shown, shownLines } from '../../common/config/display';
 import { escapeBytes } from '../../common/escape-bytes';
 import { FAILURE_REASON_LENGTH } from '../received-text';
 
-export type NotificationOutcome = 'success' | 'failure' | 'overdue' | 'anomaly' | 'check' | 'quota';
+export type NotificationOutcome = 'success' | 'incomplete' | 'failure' | 'overdue' | 'anomaly' | 'check' | 'quota';
 
 /** A client's usage against its quotas (the `quota` outcome). */
 export interface QuotaFigures {
@@ -63,15 +63,20 @@ function base(outcome: NotificationOutcome, client: string, now: number): Omit<N
   };
 }
 
+/** A committed backup: `success`, or `incomplete` when the client left files out (it exits 3 for it). */
 export function successNotification(backup: BackupRecord, anomaly: Anomaly | undefined, now: number): Notification {
   const figures = backupFigures(backup, now);
   const warnings = [...figures.warnings, ...(anomaly?.isAnomalous ? anomaly.reasons : [])];
+  const unreadable = backup.unreadableFiles;
+  const ending = unreadable > 0
+    ? `was kept INCOMPLETE: ${unreadable} entr${unreadable === 1 ? 'y' : 'ies'} could not be read and ${unreadable === 1 ? 'is' : 'are'} not in it;`
+    : 'succeeded:';
   return {
-    ...base('success', backup.clientName, now),
+    ...base(unreadable > 0 ? 'incomplete' : 'success', backup.clientName, now),
     backupId: backup.number,
     backup: figures,
     warnings,
-    summary: summaryOf(`backup ${backup.number} of ${backup.clientName} succeeded: ${figures.files} files, ${formatBytes(figures.bytes)} ` +
+    summary: summaryOf(`backup ${backup.number} of ${backup.clientName} ${ending} ${figures.files} files, ${formatBytes(figures.bytes)} ` +
       `(${formatBytes(figures.newBytes)} new) in ${figures.durationSeconds.toFixed(1)} s` +
       (warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : '')),
   };

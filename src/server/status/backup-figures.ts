@@ -19,6 +19,11 @@ export interface BackupFigures {
   /** The client's warnings (file paths among them): empty without details (status-details.ts); warningCount always counts them. */
   readonly warnings: readonly string[];
   readonly warningCount: number;
+  /**
+   * Entries the client could not read (vanished, denied, I/O error): above 0 the backup is kept but
+   * incomplete. Always set here; absent from an older server's /status.
+   */
+  readonly unreadableFiles?: number;
 }
 
 export function backupFigures(backup: BackupRecord, now: number): BackupFigures {
@@ -38,6 +43,7 @@ export function backupFigures(backup: BackupRecord, now: number): BackupFigures 
     storedBytes: backup.storedBytes,
     warnings,
     warningCount: warnings.length,
+    unreadableFiles: backup.unreadableFiles,
   };
 }
 

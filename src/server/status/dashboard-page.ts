@@ -10,7 +10,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>cpsbackup status</title>
 <style>
   :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --bg: #f5f7fa; --card: #ffffff;
-          --ok: #2f8132; --running: #1f6fd1; --failed: #c62828; --overdue: #b7791f; --never: #7b8794;
+          --ok: #2f8132; --running: #1f6fd1; --failed: #c62828; --overdue: #b7791f; --incomplete: #b7791f; --never: #7b8794;
           --size: #3366cc; --new: #f2a33a; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 14px/1.45 "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: var(--ink); background: var(--bg); }
@@ -33,6 +33,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .state { display: inline-block; min-width: 72px; text-align: center; padding: 2px 10px; border-radius: 999px; color: #fff; font-size: 12px; font-weight: 600; }
   .state-ok { background: var(--ok); } .state-running { background: var(--running); } .state-failed { background: var(--failed); }
   .state-overdue { background: var(--overdue); } .state-never { background: var(--never); }
+  .state-incomplete { background: var(--incomplete); }
   .flag { display: inline-block; margin-left: 6px; padding: 1px 7px; border-radius: 4px; background: #fde8e8; color: var(--failed); font-size: 11px; font-weight: 600; }
   .detail { color: var(--muted); font-size: 12px; }
   .reason { color: var(--failed); font-size: 12px; max-width: 420px; overflow-wrap: anywhere; }

@@ -5,7 +5,7 @@ import type { StatusReport } from './status-report';
 import type { ClientState } from './client-state';
 import type { ObjectStoreStatus } from './object-store-status';
 
-const STATES: readonly ClientState[] = ['ok', 'running', 'failed', 'overdue', 'never'];
+const STATES: readonly ClientState[] = ['ok', 'running', 'failed', 'overdue', 'incomplete', 'never'];
 
 export class StatusMetrics {
   readonly registry = new Registry();
@@ -36,6 +36,7 @@ export class StatusMetrics {
       lastBytes: make('client_last_success_bytes', 'Logical size of the last successful backup', ['client']),
       lastNewBytes: make('client_last_success_new_bytes', 'Bytes of the last successful backup that its client did not hold before (new to it, whoever else stored them)', ['client']),
       lastDuration: make('client_last_success_duration_seconds', 'Duration of the last successful backup', ['client']),
+      lastUnreadable: make('client_last_success_unreadable_files', 'Entries the last committed backup left out (could not be read): above 0 it is incomplete', ['client']),
       lastFailureTime: make('client_last_failure_timestamp_seconds', 'Time of the last failed backup since the server started', ['client']),
       overdue: make('client_overdue', '1 if the last successful backup is older than warn_after', ['client']),
       anomaly: make('client_anomaly', '1 if the last backup strays from the median of the previous ones', ['client']),
@@ -106,6 +107,8 @@ export class StatusMetrics {
         g.lastBytes.set(labels, client.lastSuccess.bytes);
         g.lastNewBytes.set(labels, client.lastSuccess.newBytes);
         g.lastDuration.set(labels, client.lastSuccess.durationSeconds);
+        // Absent in the figures of an older server's report (status-fetch reads those too).
+        g.lastUnreadable.set(labels, client.lastSuccess.unreadableFiles ?? 0);
       }
       if (client.lastFailure) g.lastFailureTime.set(labels, Date.parse(client.lastFailure.at) / 1000);
       if (client.running) {

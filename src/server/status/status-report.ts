@@ -166,10 +166,14 @@ export class StatusSource {
     const failure = activity.failureOf(name);
     const upload = activity.progress(name);
     const warnAfterSeconds = record?.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
+    const lastComplete = backups.filter((backup) => kindName(backup.kind) === 'complete').at(-1);
     const facts = {
       isRunning: upload !== undefined,
       lastSuccessAt: last === undefined ? undefined : last.finishedAt ?? last.startedAt,
+      lastCompleteSuccessAt: lastComplete === undefined ? undefined : lastComplete.finishedAt ?? lastComplete.startedAt,
       lastFailureAt: failure?.at,
+      lastFailureKind: failure?.kind,
+      isLastIncomplete: (last?.unreadableFiles ?? 0) > 0,
       warnAfterSeconds,
       serverStartedAt: this.options.startedAt,
     };

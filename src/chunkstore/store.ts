@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from './catalog/catalog';
-import type { BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
+import type { BackupPoint, BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 import { ChunkCodec, type EncodedChunk } from './codec';
 import { EncoderPool } from './encoder-pool';
 import { loadChunkerFactory } from './chunker/registry';
@@ -108,7 +108,7 @@ export interface StoreFigures {
   readonly openSessions: number;
 }
 
-export type { BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
+export type { BackupPoint, BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
 export type { BackupSession } from './session/backup-session';
@@ -289,6 +289,11 @@ export class ChunkStore {
   /** Every committed backup of every client, by client then number. */
   allBackups(): BackupRecord[] {
     return this.catalog.backups.allCommitted();
+  }
+
+  /** allBackups without the labels (JSON parsed per backup): for figures over the whole history. */
+  allBackupPoints(): BackupPoint[] {
+    return this.catalog.backups.allCommittedPoints();
   }
 
   /** Every client that ever started a backup. */

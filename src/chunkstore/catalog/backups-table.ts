@@ -1,7 +1,7 @@
 // Backups and their life: created running, committed once (counting their references), deleted
 // (releasing them). Numbers are per client and never reused, so an id always means one backup.
 import type { CatalogDatabase } from './database';
-import type { BackupRecord, BackupStats } from './records';
+import type { BackupPoint, BackupRecord, BackupStats } from './records';
 import type { MetaTable } from './meta-table';
 import type { ClientChunksTable } from './client-chunks-table';
 import { CorruptError } from '../../common/errors';
@@ -14,11 +14,14 @@ interface BackupRow {
 }
 
 function toBackup(row: BackupRow): BackupRecord {
+  return { ...toPoint(row), labels: JSON.parse(row.labels) as Record<string, string> };
+}
+
+function toPoint(row: Omit<BackupRow, 'labels'>): BackupPoint {
   return {
     id: row.id, clientId: row.client_id, clientName: row.client_name, number: row.number, state: row.state,
     kind: row.kind, hostname: row.hostname, startedAt: row.started_at, finishedAt: row.finished_at,
     files: row.files, logicalBytes: row.logical_bytes, newBytes: row.new_bytes, storedBytes: row.stored_bytes,
-    labels: JSON.parse(row.labels) as Record<string, string>,
     unreadableFiles: row.unreadable_files, isProtected: row.is_protected !== 0, completeOrdinal: row.complete_ordinal,
   };
 }
@@ -44,6 +47,10 @@ export class BackupsTable {
       byNumber: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.number = ?`),
       committed: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number`),
       allCommitted: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'committed' ORDER BY c.name, b.number`),
+      // Every column but labels: the status port reads all backups per request, and needs no labels but the newest's.
+      allCommittedPoints: db.prepare(`SELECT b.id, b.client_id, c.name AS client_name, b.number, b.state, b.kind, b.hostname, b.started_at,
+        b.finished_at, b.files, b.logical_bytes, b.new_bytes, b.stored_bytes, b.unreadable_files, b.is_protected, b.complete_ordinal
+        FROM backups b JOIN clients c ON c.id = b.client_id WHERE b.state = 'committed' ORDER BY c.name, b.number`),
       running: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'running'`),
       latestCommitted: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number DESC LIMIT 1`),
       commit: db.prepare(
@@ -106,6 +113,10 @@ export class BackupsTable {
 
   allCommitted(): BackupRecord[] {
     return (this.statements.allCommitted.all() as BackupRow[]).map(toBackup);
+  }
+
+  allCommittedPoints(): BackupPoint[] {
+    return (this.statements.allCommittedPoints.all() as Omit<BackupRow, 'labels'>[]).map(toPoint);
   }
 
   running(): BackupRecord[] {

@@ -78,6 +78,9 @@ export interface BackupRecord {
   readonly completeOrdinal: number | null;
 }
 
+/** A backup without its labels: what figures over many backups need (labels are JSON, parsed per row). */
+export type BackupPoint = Omit<BackupRecord, 'labels'>;
+
 export interface BackupStats {
   readonly files: number;
   readonly logicalBytes: number;

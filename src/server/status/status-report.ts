@@ -1,6 +1,6 @@
 // Builds what GET /status and GET /history return: store figures, and per client its last
 // success and failure, running upload, backups kept, state and anomaly. Read-only.
-import type { BackupRecord } from '../../chunkstore/store';
+import type { BackupPoint } from '../../chunkstore/store';
 import type { ClientRecord } from '../../common/config/client-record';
 import type { ServerContext } from '../server-context';
 import type { LastCheck } from '../check-result';
@@ -145,9 +145,10 @@ export class StatusSource {
     return this.context.clients.current.records;
   }
 
-  private committedByClient(): Map<string, BackupRecord[]> {
-    const byClient = new Map<string, BackupRecord[]>();
-    for (const backup of this.context.store.allBackups()) {
+  /** Without labels: only the newest backup's are shown (its warnings), read apart in clientStatus. */
+  private committedByClient(): Map<string, BackupPoint[]> {
+    const byClient = new Map<string, BackupPoint[]>();
+    for (const backup of this.context.store.allBackupPoints()) {
       const list = byClient.get(backup.clientName) ?? [];
       list.push(backup);
       byClient.set(backup.clientName, list);
@@ -155,14 +156,16 @@ export class StatusSource {
     return byClient;
   }
 
-  private clientNames(records: ReadonlyMap<string, ClientRecord>, backupsByClient: Map<string, BackupRecord[]>): string[] {
+  private clientNames(records: ReadonlyMap<string, ClientRecord>, backupsByClient: Map<string, BackupPoint[]>): string[] {
     const names = new Set([...records.keys(), ...backupsByClient.keys(), ...this.context.activity.runningUploads().map((upload) => upload.clientName)]);
     return [...names].sort();
   }
 
-  private clientStatus(name: string, record: ClientRecord | undefined, backups: BackupRecord[], now: number): ClientStatus {
+  private clientStatus(name: string, record: ClientRecord | undefined, backups: BackupPoint[], now: number): ClientStatus {
     const activity = this.context.activity;
     const last = backups.at(-1);
+    // Deleted since the list was read (retention meanwhile): shown as the list had it, without warnings.
+    const lastRecord = last === undefined ? undefined : this.context.store.findBackup(name, last.number) ?? { ...last, labels: {} };
     const failure = activity.failureOf(name);
     const upload = activity.progress(name);
     const warnAfterSeconds = record?.warnAfterSeconds ?? this.context.config.warnAfterSeconds;
@@ -185,7 +188,7 @@ export class StatusSource {
       isOverdue: overdueAt !== undefined,
       overdueSince: overdueAt === undefined ? null : new Date(overdueAt).toISOString(),
       warnAfterSeconds: warnAfterSeconds ?? null,
-      lastSuccess: last === undefined ? null : backupFigures(last, now),
+      lastSuccess: lastRecord === undefined ? null : backupFigures(lastRecord, now),
       lastFailure: failure === undefined ? null : {
         id: failure.backupNumber === 0 ? null : failure.backupNumber,
         at: new Date(failure.at).toISOString(),

@@ -153,3 +153,66 @@ test('with no interval, a failed snapshot is tried again only after the retry de
   assert.equal(attempts, 3);
   catalog.close();
 });
+
+/** A promise and the function that settles it: a gate a test opens. */
+function gate(): { readonly opened: Promise<void>; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => { open = resolve; });
+  return { opened, open };
+}
+
+// Regression: flush() waited for the snapshot in flight, then saw no change pending, because the run that the
+// finished one started at once (interval 0) had already cleared the flag before storing anything. GC then
+// deleted a doomed pack the bucket's newest snapshot still named; when that next snapshot failed, flush had
+// resolved all the same, and `recover` installed a catalog naming the deleted pack.
+test('flush waits for a snapshot whose copy began after the change, and rejects when that one fails', { timeout: 20_000 }, async (t) => {
+  const { catalog, bucket, key, storeId, staging } = await setUp(t);
+  const first = gate();
+  const second = gate();
+  let puts = 0;
+  const gated = Object.create(bucket) as LocalBackend;
+  gated.putBlob = async (name, file) => {
+    puts++;
+    if (puts === 1) await first.opened;
+    if (puts === 2) {
+      await second.opened;
+      throw new Error('503 SlowDown (refused by the test)');
+    }
+    await bucket.putBlob(name, file);
+  };
+  const snapshots = new CatalogSnapshots({ catalog, backend: gated, key, storeId, stagingDirectory: staging, minIntervalMs: 0 });
+  catalog.meta.set('change', 'before');
+  snapshots.request();
+  while (puts < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  // The first run has copied the catalog; this change (a doom) is not in its copy.
+  catalog.meta.set('change', 'doomed pack P');
+  snapshots.markChanged();
+  let outcome = 'pending';
+  const flushed = snapshots.flush().then(() => { outcome = 'resolved'; }, (error: unknown) => { outcome = `rejected: ${String(error)}`; });
+  first.open();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(snapshots.status.taken, 1, 'the first snapshot is stored');
+  assert.equal(puts, 2, 'the next one has begun');
+  assert.equal(outcome, 'pending', 'flush waits for the snapshot holding the change');
+  second.open();
+  await flushed;
+  assert.match(outcome, /^rejected: SnapshotFailedError: catalog snapshot failed: 503 SlowDown/);
+  await snapshots.close().catch(() => undefined);
+  catalog.close();
+});
+
+test('flush resolves once a snapshot holding every change is stored, and at once when nothing changed since', { timeout: 20_000 }, async (t) => {
+  const { catalog, bucket, key, storeId, staging } = await setUp(t);
+  const snapshots = new CatalogSnapshots({ catalog, backend: bucket, key, storeId, stagingDirectory: staging, minIntervalMs: 3_600_000 });
+  catalog.meta.set('change', 'x');
+  snapshots.request();
+  snapshots.markChanged();
+  await snapshots.flush();
+  const taken = snapshots.status.taken;
+  assert.ok(taken >= 1 && taken <= 2, `taken ${taken}`);
+  assert.equal(snapshots.status.isPending, false);
+  await snapshots.flush();
+  assert.equal(snapshots.status.taken, taken, 'nothing changed: no new snapshot');
+  await snapshots.close();
+  catalog.close();
+});

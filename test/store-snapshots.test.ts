@@ -14,63 +14,11 @@ import { Catalog } from '../src/chunkstore/catalog/catalog';
 import { DoomedPacks } from '../src/chunkstore/gc/doomed-packs';
 import { ReaderLeases } from '../src/chunkstore/read/reader-leases';
 import { LocalBackend } from '../src/chunkstore/backend/local-backend';
-import type { PackBackend, StoredObject } from '../src/chunkstore/backend/pack-backend';
+import type { PackBackend } from '../src/chunkstore/backend/pack-backend';
 import { StoreKey } from '../src/chunkstore/crypto/store-key';
 import { recoverCatalog } from '../src/chunkstore/snapshot/recover-catalog';
 import { backupFiles, bytesOf, readBackup, SMALL_CHUNKS } from './support/store-fixture';
-
-/** A folder standing in for a bucket (kind 's3', so the store snapshots its catalog to it) whose catalog puts can be made to fail. */
-class FlakyBucket implements PackBackend {
-  readonly kind = 's3';
-  isRefusingSnapshots = false;
-  snapshotAttempts = 0;
-
-  constructor(private readonly folder: LocalBackend) {}
-
-  get location(): string {
-    return `flaky ${this.folder.location}`;
-  }
-
-  putPack(name: string, stagedFile: string): Promise<void> {
-    return this.folder.putPack(name, stagedFile);
-  }
-
-  readRange(name: string, offset: number, length: number): Promise<Buffer> {
-    return this.folder.readRange(name, offset, length);
-  }
-
-  listPacks(): AsyncIterable<StoredObject> {
-    return this.folder.listPacks();
-  }
-
-  deletePack(name: string): Promise<void> {
-    return this.folder.deletePack(name);
-  }
-
-  async putBlob(name: string, stagedFile: string): Promise<void> {
-    if (name.startsWith('catalog-')) {
-      this.snapshotAttempts++;
-      if (this.isRefusingSnapshots) throw new Error('503 SlowDown (refused by the test)');
-    }
-    await this.folder.putBlob(name, stagedFile);
-  }
-
-  getBlob(name: string, toFile: string): Promise<void> {
-    return this.folder.getBlob(name, toFile);
-  }
-
-  listBlobs(): AsyncIterable<StoredObject> {
-    return this.folder.listBlobs();
-  }
-
-  deleteBlob(name: string): Promise<void> {
-    return this.folder.deleteBlob(name);
-  }
-
-  async close(): Promise<void> {
-    // The folder outlives each store that opens it, as a bucket does.
-  }
-}
+import { FlakyBucket } from './support/flaky-bucket';
 
 async function setUp(t: { after(fn: () => Promise<void>): void }) {
   const root = await mkdtemp(join(tmpdir(), 'cpsbackup-store-snapshots-'));

@@ -10,7 +10,7 @@ import { sealFile } from '../crypto/sealed-file';
 import type { StoreKey } from '../crypto/store-key';
 import type { StagingBudget } from '../pack/staging-budget';
 import { generationOf, snapshotName } from './snapshot-names';
-import { errorMessage } from '../../common/errors';
+import { BackupError, errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 
 export const SNAPSHOTS_KEPT = 3;
@@ -49,9 +49,26 @@ export interface SnapshotFigures {
   readonly isPending: boolean;
 }
 
+/** The snapshot flush() waited for was not stored: what it was to save is not in the bucket. */
+export class SnapshotFailedError extends BackupError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('IO', `catalog snapshot failed: ${reason}`, options);
+  }
+}
+
+/** One snapshot attempt: the changes it holds (all counted before its copy began), and its failure if any. */
+interface RunOutcome {
+  readonly holdsThrough: number;
+  readonly error?: unknown;
+}
+
 export class CatalogSnapshots {
   private generation: number | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<RunOutcome> | undefined;
+  /** Changes counted so far (request, markChanged): a snapshot holds those counted before its run began. */
+  private changes = 0;
+  /** The changes the newest stored snapshot holds. */
+  private storedThrough = 0;
   private timer: NodeJS.Timeout | undefined;
   private isPending = false;
   /** An urgent request (after gc) came while a snapshot was running: the next one must not wait for the interval. */
@@ -71,8 +88,14 @@ export class CatalogSnapshots {
   /** The catalog changed: a snapshot follows now, or at the end of the interval since the last one. */
   request(isUrgent = false): void {
     if (this.isClosed) return;
+    this.changes++;
     this.isPending = true;
     if (isUrgent) this.isUrgent = true;
+    this.schedule();
+  }
+
+  /** Starts a run for the pending changes now, or sets the timer for the end of the interval. */
+  private schedule(): void {
     if (this.running !== undefined) return; // the run re-checks isPending (and isUrgent) when it ends
     // From the last attempt, not the last success: after a failure that will not pass (a quota, a refused
     // key) the whole catalog was copied and sealed again at once, over and over.
@@ -91,17 +114,25 @@ export class CatalogSnapshots {
 
   /** The catalog changed in a way that must reach the bucket before some deletion; flush() then saves it. */
   markChanged(): void {
+    this.changes++;
     this.isPending = true;
   }
 
-  /** Resolves once a snapshot holding every change so far is in the bucket; rejects if it could not be stored. */
+  /**
+   * Resolves once a snapshot holding every change so far is in the bucket; rejects (SnapshotFailedError) if the
+   * first snapshot begun after this call is not stored. A run in flight at the call may have copied the catalog
+   * before the latest change: it does not count, and neither does the isPending flag, which the next run clears
+   * as it begins, before it has stored anything.
+   */
   async flush(): Promise<void> {
-    await this.running;
-    if (!this.isPending) return;
-    const failed = this.figures.failed;
-    if (this.running === undefined) this.startRun();
-    await this.running;
-    if (this.figures.failed > failed) throw new Error(`catalog snapshot failed: ${this.figures.lastError ?? 'unknown error'}`);
+    const wanted = this.changes;
+    while (this.storedThrough < wanted) {
+      if (this.running === undefined) this.startRun();
+      const outcome = await this.running!;
+      if (outcome.error !== undefined && outcome.holdsThrough >= wanted) {
+        throw new SnapshotFailedError(errorMessage(outcome.error), { cause: outcome.error });
+      }
+    }
   }
 
   get status(): SnapshotFigures {
@@ -113,8 +144,10 @@ export class CatalogSnapshots {
     this.isClosed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    while (this.running !== undefined) await this.running;
+    if (!this.isPending) return;
+    this.startRun();
     await this.running;
-    if (this.isPending) await this.takeLogged();
   }
 
   private startRun(): void {
@@ -123,20 +156,25 @@ export class CatalogSnapshots {
     this.isUrgent = false;
     this.running = this.takeLogged().finally(() => {
       this.running = undefined;
-      if (this.isPending && !this.isClosed) this.request();
+      if (this.isPending && !this.isClosed) this.schedule();
     });
   }
 
   /** A failed snapshot fails no backup: it is logged, counted, and tried again an interval after it began. */
-  private async takeLogged(): Promise<void> {
+  private async takeLogged(): Promise<RunOutcome> {
+    // Counted before the copy begins: a change after this point may be missing from it.
+    const holdsThrough = this.changes;
     this.isPending = false;
     this.lastTriedAt = Date.now();
     try {
       await this.take();
+      this.storedThrough = Math.max(this.storedThrough, holdsThrough);
+      return { holdsThrough };
     } catch (error) {
       this.isPending = true;
       this.figures = { ...this.figures, failed: this.figures.failed + 1, lastError: errorMessage(error) };
       this.settings.logger?.warn(`catalog snapshot to ${this.settings.backend.location} failed (tried again ${Math.round(this.spacingAfterFailureMs / 1000)} s after this one began): ${errorMessage(error)}`);
+      return { holdsThrough, error };
     }
   }
 

@@ -55,7 +55,7 @@ test('notifications: a failure summary is one capped line, its reason keeps line
 
   const report: CheckReport = {
     counts: { packs: 1, chunks: 1, contents: 1, backups: 1, chunksRead: 1 },
-    damagedChunks: [{ chunkId: 1, hash: 'ab', packName: 'p', offset: 0, reason: 'hash mismatch' }],
+    damagedChunks: [{ chunkId: 1, hash: 'ab', packId: 1, packName: 'p', offset: 0, reason: 'hash mismatch' }],
     damagedContents: [],
     affectedFiles: [{ clientName: 'node1', backupNumber: 3, path: Buffer.from('/srv/a\ndamaged file: client node2 backup 9 /etc/forged\\'), contentId: 1 }],
     affectedBackups: [{ clientName: 'node1', backupNumber: 3, damagedFiles: 1 }],

@@ -424,7 +424,8 @@ export class ChunkStore {
         // restic's check, which reads through a fresh temporary cache for the same reason).
         const report = await checkStore(this.catalog, this.packBackend, this.readCodec, this.framing, options);
         if (report.damagedChunks.length > 0) {
-          this.catalog.chunks.markDamaged(report.damagedChunks.map((damage) => damage.chunkId));
+          // Each where the check read it: a backup that stored the bytes afresh since then healed the row.
+          this.catalog.chunks.markDamaged(report.damagedChunks.map(({ chunkId, packId, offset }) => ({ chunkId, packId, offset })));
           // A recovered catalog without the marks would deduplicate new backups against the damaged chunks again.
           this.snapshots?.request();
         }

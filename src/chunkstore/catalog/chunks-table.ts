@@ -1,7 +1,7 @@
 // The chunk index: where each unique chunk lies. A row exists only for a chunk whose pack is
 // sealed and stored durably, so any row may be deduplicated against at once by any session.
 import type { CatalogDatabase } from './database';
-import type { ChunkLocation, NewChunkRow } from './records';
+import type { ChunkLocation, DamagedPlace, NewChunkRow } from './records';
 import { CHUNK_LOCATION_COLUMNS } from './contents-table';
 
 export interface KnownChunk {
@@ -23,7 +23,7 @@ export class ChunksTable {
         `INSERT INTO chunks (hash, pack_id, offset, stored_size, raw_size) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(hash) DO UPDATE SET pack_id = excluded.pack_id, offset = excluded.offset, stored_size = excluded.stored_size,
            is_damaged = 0 WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size`),
-      markDamaged: db.prepare(`UPDATE chunks SET is_damaged = 1 WHERE id = ?`),
+      markDamaged: db.prepare(`UPDATE chunks SET is_damaged = 1 WHERE id = ? AND pack_id = ? AND offset = ?`),
       damagedCount: db.prepare(`SELECT COUNT(*) FROM chunks WHERE is_damaged = 1`).pluck(),
       idByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),
       ofPack: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`),
@@ -56,10 +56,18 @@ export class ChunksTable {
   /** Counts the calls of markDamaged in this process: what a session's copy of the damaged contents is checked against. */
   private damageMarks = 0;
 
-  /** check --read-data found these chunks do not read back: no session deduplicates against them from now on. */
-  markDamaged(chunkIds: readonly number[]): void {
-    this.database.transaction(() => { for (const id of chunkIds) this.statements.markDamaged.run(id); }, true);
+  /**
+   * These chunks did not read back where they were read: no session deduplicates against them from now on. A
+   * row no longer at that place (a backup stored its bytes afresh, which heals it, or compaction moved it) is
+   * left as it is: its old place proves nothing. Returns how many rows were marked.
+   */
+  markDamaged(places: readonly DamagedPlace[]): number {
+    let marked = 0;
+    this.database.transaction(() => {
+      for (const { chunkId, packId, offset } of places) marked += this.statements.markDamaged.run(chunkId, packId, offset).changes;
+    }, true);
     this.damageMarks++;
+    return marked;
   }
 
   /** Changes whenever chunks are marked damaged (only this process writes the catalog: its lock). */

@@ -11,6 +11,9 @@ export interface ChunkLocation {
   readonly rawSize: number;
 }
 
+/** Where a chunk was read when it did not read back intact: the row is marked damaged only while it still lies there. */
+export type DamagedPlace = Pick<ChunkLocation, 'chunkId' | 'packId' | 'offset'>;
+
 export interface Xattr {
   readonly name: Buffer;
   readonly value: Buffer;

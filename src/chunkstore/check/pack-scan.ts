@@ -67,7 +67,7 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
         // Moved (compaction) or dropped (GC) since its row was read: its old place proves nothing.
         if (now === undefined || now.packId !== row.packId || now.offset !== row.offset) return;
         if (pack !== undefined && !isStillRecorded(pack.name)) return;
-        damagedChunks.push({ chunkId: row.id, hash: row.hash.toString('hex'), packName: pack?.name ?? `#${row.packId}`, offset: row.offset, reason });
+        damagedChunks.push({ chunkId: row.id, hash: row.hash.toString('hex'), packId: row.packId, packName: pack?.name ?? `#${row.packId}`, offset: row.offset, reason });
       };
       if (pack === undefined) { damage(`its pack row ${row.packId} does not exist`); continue; }
       const size = stored.get(pack.name);

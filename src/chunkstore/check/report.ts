@@ -4,6 +4,8 @@
 export interface ChunkDamage {
   readonly chunkId: number;
   readonly hash: string;
+  /** The pack row it was read from: marking it damaged checks the row still lies there. */
+  readonly packId: number;
   readonly packName: string;
   readonly offset: number;
   readonly reason: string;

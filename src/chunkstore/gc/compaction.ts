@@ -4,6 +4,7 @@
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { PackRecord } from '../catalog/packs-table';
+import type { DamagedPlace } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
 import { PackWriter, type PackWriterOptions } from '../pack/pack-writer';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
@@ -18,7 +19,8 @@ export interface CompactionResult {
 
 /** A live chunk of the pack does not read back intact: the pack cannot be rewritten without carrying it on. */
 export class DamagedChunkError extends CorruptError {
-  constructor(readonly chunkId: number, message: string) {
+  /** Where it was read: the locations are taken once, before the reads, and a backup may heal the row meanwhile. */
+  constructor(readonly place: DamagedPlace, message: string) {
     super(message);
     this.name = 'DamagedChunkError';
   }
@@ -46,7 +48,7 @@ export async function compactPack(pack: PackRecord, catalog: Catalog, backend: P
         record = await readRecord(backend, location, framing);
         verifyRecord(record, location, codec);
       } catch (error) {
-        if (error instanceof CorruptError) throw new DamagedChunkError(location.chunkId, error.message);
+        if (error instanceof CorruptError) throw new DamagedChunkError(location, error.message);
         throw error;
       }
       const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;

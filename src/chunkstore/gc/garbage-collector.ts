@@ -74,10 +74,12 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
       freedBytes += compacted.freedBytes;
     } catch (error) {
       if (error instanceof DamagedChunkError) {
+        // A backup stored the chunk's bytes afresh while the pack was read: its row moved to the new copy
+        // (healed), and what is left here is dead. The pack stays unfinished: the next run compacts it.
+        if (catalog.chunks.markDamaged([error.place]) === 0) continue;
         // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
         // again. The chunk is marked damaged (as check marks it; check finds any other), and the pack
         // is left as it is: only gc --all looks at it again.
-        catalog.chunks.markDamaged([error.chunkId]);
         unfinishedPacks.delete(usage.id);
         damagedPacks++;
         continue;

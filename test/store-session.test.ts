@@ -77,3 +77,24 @@ test('a session refuses to go on after it ended', async (t) => {
   assert.throws(() => session.openContent(() => '/late'), /has already ended/);
   await assert.rejects(fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 7 }), /parent backup 7 of client "node1" does not exist/);
 });
+
+// Regression: a backup the server's crash interrupted was dropped at the next open without restarting its
+// holds' retry window, as abandon does: holds that had run out while it ran let the first GC delete every
+// chunk it stored, and the client's retry sent them all again.
+test('a crash during a backup that outlasts its hold time: the retry window starts at reopen, and the retry stores nothing new', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 2, entriesPerFlush: 1 });
+  t.after(() => fixture.destroy());
+  const content = await bytesOf('interrupted', 500_000);
+  const session = await fixture.store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(session, '/data/big', content);
+  // The backup runs past its hold time, then the process dies: no commit, no abandon.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const reopened = await fixture.reopen();
+  assert.equal(reopened.recovery.droppedBackups, 1);
+  const chunks = reopened.figures().chunks;
+  assert.ok(chunks > 0);
+  await reopened.collectGarbage({ allPacks: true });
+  assert.equal(reopened.figures().chunks, chunks, 'held for the retry');
+  const retry = await backupFiles(reopened, 'node1', { '/data/big': content });
+  assert.equal(retry.newBytes, 0, 'every chunk of the interrupted attempt was reused');
+});

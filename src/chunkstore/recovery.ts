@@ -30,10 +30,19 @@ export interface RecoveryReport {
  */
 export const ORPHANS_HELD_KEY = 'orphan_packs_held_since_recover';
 
+export interface RecoveryOptions {
+  /** How long a failed backup's holds last from its failure (StoreOptions.resumeHoldSeconds): a retry's window. */
+  readonly resumeHoldMs: number;
+  readonly logger?: Logger;
+  /** The explicit `gc` after `recover`: delete the objects the recovered catalog does not name. */
+  readonly sweepHeldOrphans?: boolean;
+}
+
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
-  doomed: DoomedPacks, framing: RecordFraming, logger?: Logger, sweepHeldOrphans = false): Promise<RecoveryReport> {
+  doomed: DoomedPacks, framing: RecordFraming, options: RecoveryOptions): Promise<RecoveryReport> {
+  const { logger, sweepHeldOrphans = false } = options;
   const running = catalog.backups.running();
-  for (const backup of running) dropUnfinished(catalog, backup, logger);
+  for (const backup of running) dropUnfinished(catalog, backup, Date.now() + options.resumeHoldMs, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
   const droppedChunks = await sealVersionOnePacks(catalog, backend, codec, framing);
   await doomed.deleteReady();
@@ -59,8 +68,12 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
  * leaves no room to drop can wait for the next open: the store opens, and check, listings and
  * restores of every committed backup work on the full disk.
  */
-function dropUnfinished(catalog: Catalog, backup: BackupRecord, logger: Logger | undefined): void {
+function dropUnfinished(catalog: Catalog, backup: BackupRecord, holdsExpireAt: number, logger: Logger | undefined): void {
   try {
+    // As an abandoned session does: its holds last a retry's window from now, whatever it ran for before the
+    // crash; else GC deletes at once what it stored, and the client's retry sends it all again. Before the
+    // rows go (their delete runs in steps): a crash in between extends them again at the next open.
+    catalog.transaction(() => catalog.holds.extendForRetry(backup.id, holdsExpireAt), true);
     catalog.backups.deleteRunning(backup.id);
     // As an abandoned session does (BackupSession.dropRows): what the client knew only through it goes with
     // it. Its entries went in steps, the candidates they made with them, so all of the client's rows are read.

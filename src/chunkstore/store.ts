@@ -236,8 +236,8 @@ export class ChunkStore {
         // the interval, or its snapshot at close failed): the catalog counts as changed since the bucket's newest.
         store.snapshots.markChanged();
       }
-      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, options.logger,
-        options.sweepRecoveredOrphans === true);
+      store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, {
+        resumeHoldMs: store.resumeHoldMs, logger: options.logger, sweepHeldOrphans: options.sweepRecoveredOrphans === true });
       // After recovery: the unfinished backups it dropped no longer count as references.
       if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();

@@ -405,10 +405,10 @@ export class ChunkStore {
     });
   }
 
-  /** Whether a collection would find rows to sweep now (unreferenced contents, or chunks neither referenced nor held). */
+  /** Whether a collection would find work now: unreferenced contents, chunks neither referenced nor held, or packs left empty. */
   hasGarbage(): boolean {
     const counts = this.catalog.garbage.counts();
-    return counts.contents + counts.chunks > 0;
+    return counts.contents + counts.chunks > 0 || this.catalog.packs.empty().length > 0;
   }
 
   /**

@@ -31,6 +31,10 @@ export class PacksTable {
       usageOf: db.prepare(
         `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
          FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id WHERE p.id = ? GROUP BY p.id`),
+      // A pack row comes with its chunk rows, in one transaction: a sealed one with none left is all dead space.
+      empty: db.prepare(
+        `SELECT p.id, p.name, p.size, 0 AS liveBytes FROM packs p
+         WHERE p.is_sealed = 1 AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.pack_id = p.id) ORDER BY p.id`),
       hasChunks: db.prepare(`SELECT 1 FROM chunks WHERE pack_id = ? LIMIT 1`).pluck(),
       delete: db.prepare(`DELETE FROM packs WHERE id = ?`),
       doom: db.prepare(`INSERT OR IGNORE INTO doomed_packs (name, doomed_at) VALUES (?, ?)`),
@@ -70,6 +74,11 @@ export class PacksTable {
 
   usage(): PackUsage[] {
     return this.statements.usage.all() as PackUsage[];
+  }
+
+  /** Sealed packs no chunk row points into (a crash between compaction's move and its doom leaves one). */
+  empty(): PackUsage[] {
+    return this.statements.empty.all() as PackUsage[];
   }
 
   usageOf(packId: number): PackUsage | undefined {

@@ -4,6 +4,7 @@
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { Protection } from '../catalog/garbage-queries';
+import type { PackUsage } from '../catalog/packs-table';
 import type { ChunkCodec } from '../codec';
 import type { PackWriterOptions } from '../pack/pack-writer';
 import type { RecordFraming } from '../pack/record-framing';
@@ -45,7 +46,9 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
   const { catalog, doomed, unfinishedPacks } = dependencies;
   const swept = catalog.garbage.sweep(() => dependencies.protection);
   for (const packId of swept.touchedPacks) unfinishedPacks.add(packId);
-  const usages = allPacks ? catalog.packs.usage() : [...unfinishedPacks].flatMap((packId) => catalog.packs.usageOf(packId) ?? []);
+  // Every run also takes the packs left empty: a crash between compaction's move and its doom leaves one
+  // that no later sweep touches (unfinishedPacks lives in memory only).
+  const usages = allPacks ? catalog.packs.usage() : withEmptyPacks([...unfinishedPacks].flatMap((packId) => catalog.packs.usageOf(packId) ?? []), catalog);
   const known = new Set(usages.map((usage) => usage.id));
   for (const packId of unfinishedPacks) if (!known.has(packId)) unfinishedPacks.delete(packId);
   let deletedPacks = 0;
@@ -91,4 +94,9 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
   await doomed.deleteReady();
   if (failure !== undefined) throw failure;
   return { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks };
+}
+
+function withEmptyPacks(usages: PackUsage[], catalog: Catalog): PackUsage[] {
+  const listed = new Set(usages.map((usage) => usage.id));
+  return [...usages, ...catalog.packs.empty().filter((usage) => !listed.has(usage.id))];
 }

@@ -11,6 +11,7 @@ import { EncoderPool } from './encoder-pool';
 import { loadChunkerFactory } from './chunker/registry';
 import type { ChunkerFactory, ChunkerParams } from './chunker/chunker';
 import { recoverStore, type RecoveryReport } from './recovery';
+import { assertChainStands, chainOf } from './session/partial-chain';
 import { collectGarbage, type GarbageReport } from './gc/garbage-collector';
 import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
@@ -347,8 +348,10 @@ export class ChunkStore {
     const catalog = this.catalog;
     let parent: BackupRecord | undefined;
     let backup: BackupRecord;
+    let chain: readonly BackupRecord[];
     try {
       const clientId = catalog.clients.idOf(clientName);
+      chain = chainOf(options.kind, catalog.backups.committed(clientId));
       if (options.parentNumber !== 0) {
         parent = catalog.backups.byNumber(clientId, options.parentNumber);
         if (parent === undefined || parent.state !== 'committed') {
@@ -375,7 +378,11 @@ export class ChunkStore {
       resumeHoldMs: this.resumeHoldMs, entriesPerFlush: this.entriesPerFlush,
       onCommitted: () => this.snapshots?.request(),
       // Its packs went up while the lease was held; a backup committed after the bucket changed hands would name packs the new holder deletes.
-      beforeCommit: () => this.bucketLease?.assertHeld(),
+      beforeCommit: () => {
+        this.bucketLease?.assertHeld();
+        // Deleted with --force while this partial ran: committed, it would stand on nothing.
+        assertChainStands(catalog, backup, chain);
+      },
       onCleanupFailure: async (error) => {
         if (!(await this.reserve.release())) throw error;
         this.logger?.warn(`the store's disk is full: gave up the space reserve to record the abandoned backup ${backup.number} of ${clientName}`);

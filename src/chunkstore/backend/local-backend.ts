@@ -1,12 +1,13 @@
 // Packs in a local folder: packs/<2 hex>/<name>.pack, blobs in blobs/. A staged pack becomes a
 // pack by fsync, link (which never replaces an existing name) and folder fsync.
-import { link, mkdir, readdir, stat, unlink, copyFile, rename } from 'node:fs/promises';
+import { link, readdir, stat, unlink, copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectExistsError, type PackBackend, type StoredObject } from './pack-backend';
 import { PackHandles } from '../pack/pack-handles';
 import { CorruptError, NotFoundError } from '../../common/errors';
 import { translateWriteError } from './write-errors';
 import { syncPath } from '../../common/sync-path';
+import { makeFolderDurably } from '../../common/make-folder-durably';
 
 export class LocalBackend implements PackBackend {
   readonly kind = 'local';
@@ -31,7 +32,8 @@ export class LocalBackend implements PackBackend {
     const folder = join(this.directory, 'packs', name.slice(0, 2));
     try {
       await syncPath(stagedFile);
-      await mkdir(folder, { recursive: true, mode: 0o700 });
+      // packs/ and the store folder may gain an entry too (the first pack, or the first of its prefix).
+      await makeFolderDurably(folder, 0o700);
       // link, not rename: rename would silently replace an existing pack of the same name.
       await link(stagedFile, path);
       await syncPath(folder);
@@ -88,7 +90,7 @@ export class LocalBackend implements PackBackend {
     const path = this.blobPath(name);
     const temporary = `${path}.tmp-${process.pid}`;
     try {
-      await mkdir(join(this.directory, 'blobs'), { recursive: true, mode: 0o700 });
+      await makeFolderDurably(join(this.directory, 'blobs'), 0o700);
       await copyFile(stagedFile, temporary);
       await syncPath(temporary);
       await link(temporary, path);

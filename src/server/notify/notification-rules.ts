@@ -53,10 +53,12 @@ export class NotificationRules {
       this.notifier.send(failureNotification(clientName, outcome.backupNumber, outcome.reason ?? 'unknown', now));
       return;
     }
-    this.overdueNotified.delete(clientName);
     const store = this.context.store;
     const backup = store.findBackup(clientName, outcome.backupNumber);
     if (backup === undefined) return;
+    // Only a complete ends a lapse: overdue counts from the last complete, so a partial that cleared
+    // the flag had the next check notify again, once per partial (every 15 min) instead of once.
+    if (kindName(backup.kind) === 'complete') this.overdueNotified.delete(clientName);
     const share = this.context.config.anomalyShare;
     const anomaly = anomalyOf(backup, store.listBackups(clientName), share);
     this.notifier.send(successNotification(backup, anomaly, now));

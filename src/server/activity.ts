@@ -52,6 +52,21 @@ export class Activity {
     this.running.set(clientName, { clientName, backupNumber: 0, startedAt: Date.now(), files: 0, bytes: 0, newBytes: 0 });
   }
 
+  /**
+   * claim(), and a refusal recorded as the client's failed attempt, except "already running": then the
+   * client's own backup holds the slot and reports its own outcome (a daemon retry meeting it, or a
+   * client opening Uploads in a loop, must not notify a failure for a backup that then succeeds).
+   */
+  claimOrRecordRefusal(clientName: string, reasonOf: (refusal: unknown) => string): void {
+    const isOwnRunning = this.running.has(clientName);
+    try {
+      this.claim(clientName);
+    } catch (refusal) {
+      if (!isOwnRunning) this.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: reasonOf(refusal) });
+      throw refusal;
+    }
+  }
+
   progress(clientName: string): RunningUpload | undefined {
     return this.running.get(clientName);
   }
@@ -62,8 +77,8 @@ export class Activity {
   }
 
   /**
-   * An attempt that ended without holding a slot here: refused before claiming one (max_children, one
-   * already running), or failed on the client before its Upload arrived (ReportFailure). A backup of
+   * An attempt that ended without holding a slot here: refused before claiming one (max_children;
+   * not "already running", see claimOrRecordRefusal), or failed on the client before its Upload arrived (ReportFailure). A backup of
    * the same client that is running keeps its slot.
    */
   record(outcome: UploadOutcome): void {

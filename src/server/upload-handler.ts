@@ -19,14 +19,9 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
   try {
     const caller = authenticate(call, context.clients);
     clientName = caller.name;
-    try {
-      context.activity.claim(clientName);
-    } catch (refusal) {
-      // Not claimed, so nothing to finish; but the attempt failed, and the status port and the
-      // notifier must hear of it (a client refused "server busy" every night looked ok for ever).
-      context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: refusalReason(refusal) });
-      throw refusal;
-    }
+    // A "server busy" refusal is recorded: the status port and the notifier must hear of it (a client
+    // refused every night looked ok for ever). "Already running" is not: that backup reports its own.
+    context.activity.claimOrRecordRefusal(clientName, refusalReason);
     const progress = context.activity.progress(clientName)!;
     try {
       // Before the session: a refused backup leaves no row, no pack, nothing to abandon.

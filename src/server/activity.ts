@@ -1,6 +1,7 @@
 // What the server is doing right now and how each client's last backup ended, in memory.
 // Feeds max_children, the one-backup-per-client rule and the status port.
 import { BusyError } from '../common/errors';
+import { PerClientInterval } from './per-client-interval';
 
 export interface RunningUpload {
   readonly clientName: string;
@@ -27,6 +28,8 @@ export class Activity {
   /** Kept apart from lastOutcome: the status port shows the last failure even after a later success. */
   private readonly lastFailure = new Map<string, UploadOutcome>();
   private readonly listeners: ((outcome: UploadOutcome) => void)[] = [];
+  /** ReportFailure's log line per client: a client reporting in a loop logs once per interval, not 4 KB a call. */
+  readonly failureReportLog = new PerClientInterval(10 * 60_000);
 
   constructor(
     private readonly maxChildren: number,

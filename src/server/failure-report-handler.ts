@@ -18,7 +18,8 @@ export function handleReportFailure(context: ServerContext, call: grpc.ServerUna
     const which = `${kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete'} ${isScheduled ? 'scheduled' : 'forced'} backup`;
     // Cut and escaped like an Abort's reason: the client's text reaches the log, notifications and /status.
     const said = `${which} failed on the client before it reached the server: ${receivedAbortReason(reason === '' ? 'no reason given' : reason)}`;
-    context.logger.warn(`client ${clientName}: ${said}`);
+    const heldBack = context.activity.failureReportLog.admit(clientName, Date.now());
+    if (heldBack !== undefined) context.logger.warn(`client ${clientName}: ${said}${heldBack === 0 ? '' : ` (and ${heldBack} earlier reports not logged)`}`);
     context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: said, kind: kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete' });
     callback(null, {});
   } catch (error) {

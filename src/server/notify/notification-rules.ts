@@ -10,15 +10,20 @@ import { kindName } from '../status/backup-figures';
 import { anomalyNotification, failureNotification, overdueNotification, quotaNotification, successNotification } from './notification';
 import { effectiveQuotas, isOverSoftQuota } from '../quota/quota-rules';
 import type { Notifier } from './notifier';
+import { PerClientInterval } from '../per-client-interval';
 
 const MIN_CHECK_MS = 250;
 const MAX_CHECK_MS = 60_000;
+/** A client failing over and over (or sending ReportFailure in a loop) notifies once per this; /status has the latest reason. */
+export const FAILURE_NOTIFY_INTERVAL_MS = 10 * 60_000;
 
 export class NotificationRules {
   /** Clients already notified as overdue; in memory, so a restarted server notifies them once more. */
   private readonly overdueNotified = new Set<string>();
   /** Clients notified as above soft_quota, with the quota they crossed (a changed quota is crossed anew); in memory, as above. */
   private readonly softQuotaNotified = new Map<string, number>();
+  /** Failure notifications per client: in memory, cleared by a success, so a new run of failures notifies at once. */
+  private readonly failuresNotified = new PerClientInterval(FAILURE_NOTIFY_INTERVAL_MS);
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private isStopped = false;
@@ -50,9 +55,14 @@ export class NotificationRules {
   onOutcome(outcome: UploadOutcome, now: number): void {
     const { clientName } = outcome;
     if (!outcome.isSuccess) {
-      this.notifier.send(failureNotification(clientName, outcome.backupNumber, outcome.reason ?? 'unknown', now));
+      const heldBack = this.failuresNotified.admit(clientName, now);
+      if (heldBack === undefined) return;
+      const reason = outcome.reason ?? 'unknown';
+      this.notifier.send(failureNotification(clientName, outcome.backupNumber,
+        heldBack === 0 ? reason : `${reason} (and ${heldBack} earlier failures not notified)`, now));
       return;
     }
+    this.failuresNotified.reset(clientName);
     const store = this.context.store;
     const backup = store.findBackup(clientName, outcome.backupNumber);
     if (backup === undefined) return;

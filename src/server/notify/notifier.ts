@@ -11,11 +11,18 @@ export interface NotifierTargets {
   readonly webhook: string | undefined;
   /** How long the script may run before its process group is killed; 60 s unless a test says otherwise. */
   readonly scriptTimeoutMs?: number;
+  /** Deliveries waiting at most; MAX_PENDING unless a test says otherwise. */
+  readonly maxPending?: number;
 }
+
+/** Past this many waiting deliveries (a slow script, a flood) new ones are dropped, counted, so memory stays bounded. */
+export const MAX_PENDING = 1000;
 
 export class Notifier {
   /** Never rejects: a rejection here was unhandled (nothing awaits send()), and Node ends the process on one. */
   private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private dropped = 0;
 
   constructor(private readonly targets: NotifierTargets, private readonly logger: Logger) {}
 
@@ -25,8 +32,29 @@ export class Notifier {
 
   send(notification: Notification): void {
     if (!this.isConfigured) return;
+    const maxPending = this.targets.maxPending ?? MAX_PENDING;
+    if (this.pending >= maxPending) {
+      this.dropped++;
+      // Counted, and logged the first time and every hundredth after, so the drops do not flood the log instead.
+      if (this.dropped === 1 || this.dropped % 100 === 0) {
+        this.logger.warn(`notify: ${this.pending} deliveries waiting; dropped "${notification.summary}" (${this.dropped} dropped since the server started)`);
+      }
+      return;
+    }
     this.logger.info(`notify: ${notification.summary}`);
-    this.queue = this.queue.then(() => this.deliver(notification));
+    this.pending++;
+    this.queue = this.queue.then(async () => {
+      try {
+        await this.deliver(notification);
+      } finally {
+        this.pending--;
+      }
+    });
+  }
+
+  /** Notifications dropped because the queue was full, since the server started. */
+  get droppedCount(): number {
+    return this.dropped;
   }
 
   idle(): Promise<void> {

@@ -287,6 +287,12 @@ export class ChunkStore {
     return backup?.state === 'committed' ? backup : undefined;
   }
 
+  /** The client's newest committed complete backup (overdue counts from it), without reading its history. */
+  latestCompleteBackup(clientName: string): BackupRecord | undefined {
+    const clientId = this.catalog.clients.find(clientName);
+    return clientId === undefined ? undefined : this.catalog.backups.latestCommittedComplete(clientId);
+  }
+
   /** Every committed backup of every client, by client then number. */
   allBackups(): BackupRecord[] {
     return this.catalog.backups.allCommitted();

@@ -53,6 +53,7 @@ export class BackupsTable {
         FROM backups b JOIN clients c ON c.id = b.client_id WHERE b.state = 'committed' ORDER BY c.name, b.number`),
       running: db.prepare(`${BACKUP_SELECT} WHERE b.state = 'running'`),
       latestCommitted: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' ORDER BY b.number DESC LIMIT 1`),
+      latestCommittedComplete: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' AND b.kind = ? ORDER BY b.number DESC LIMIT 1`),
       commit: db.prepare(
         `UPDATE backups SET state = 'committed', finished_at = ?, files = ?, logical_bytes = ?, new_bytes = ?, stored_bytes = ?,
            unreadable_files = ?, labels = ? WHERE id = ? AND state = 'running'`),
@@ -125,6 +126,12 @@ export class BackupsTable {
 
   latestCommitted(clientId: number): BackupRecord | undefined {
     const row = this.statements.latestCommitted.get(clientId) as BackupRow | undefined;
+    return row && toBackup(row);
+  }
+
+  /** The newest committed complete backup: one row read, not the client's history with its labels. */
+  latestCommittedComplete(clientId: number): BackupRecord | undefined {
+    const row = this.statements.latestCommittedComplete.get(clientId, COMPLETE_KIND) as BackupRow | undefined;
     return row && toBackup(row);
   }
 

@@ -115,7 +115,7 @@ export class NotificationRules {
       // From the last complete backup: partials every few minutes must not hide a nightly complete that stopped.
       const last = store.findBackup(record.name, 0);
       const lastComplete = last === undefined || kindName(last.kind) === 'complete' ? last
-        : store.listBackups(record.name).filter((backup) => kindName(backup.kind) === 'complete').at(-1);
+        : store.latestCompleteBackup(record.name);
       const isOverdue = overdueSince({
         isRunning: false,
         lastSuccessAt: last === undefined ? undefined : last.finishedAt ?? last.startedAt,

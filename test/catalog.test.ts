@@ -185,6 +185,20 @@ for (const [name, open] of Object.entries(implementations)) {
       assert.throws(() => catalog.backups.commit(backup.id, stats, {}, 4000), CorruptError);
     });
 
+    await t.test('the newest committed complete backup is found past later partials and a running complete', () => {
+      const catalog = opened.catalog;
+      const clientId = catalog.clients.idOf('nightly');
+      assert.equal(catalog.backups.latestCommittedComplete(clientId), undefined);
+      const complete = catalog.backups.create(clientId, 0, 'host', {}, 1000);
+      catalog.backups.commit(complete.id, stats, {}, 1100);
+      for (const at of [2000, 3000]) {
+        const partial = catalog.backups.create(clientId, 1, 'host', {}, at);
+        catalog.backups.commit(partial.id, stats, {}, at + 100);
+      }
+      catalog.backups.create(clientId, 0, 'host', {}, 4000);
+      assert.equal(catalog.backups.latestCommittedComplete(clientId)?.id, complete.id);
+    });
+
     await t.test('references are counted at commit and released at delete; the sweep takes only what nobody holds', () => {
       const catalog = opened.catalog;
       const clientId = catalog.clients.idOf('counted');

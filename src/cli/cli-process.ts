@@ -2,6 +2,7 @@
 // main() names the mode once the options are read; the entry point installs the handlers once.
 import { stopRunningProcesses } from '../client/sources/child-process';
 import { EXIT } from './exit-codes';
+import { surviveClosedOutput } from './closed-output';
 
 /**
  * listing: -l, -s, --diff, --find, whose output is the whole work. backup: -e. restore: -i (and a
@@ -66,9 +67,7 @@ export class CliProcess {
       if (this.mode === undefined || this.mode === 'listing') process.exit(EXIT.ok);
     });
     // Without a listener a closed stderr (`2>&1 | head`) would end any command with an uncaught error.
-    process.stderr.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-    });
+    surviveClosedOutput([process.stderr]);
     process.on('SIGINT', () => this.onInterrupt());
   }
 

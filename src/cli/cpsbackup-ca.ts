@@ -9,6 +9,7 @@ import { minuteUtc } from '../ca/ca-authority';
 import { certificateTable, listCertificates } from '../ca/ca-list';
 import { caLockWaitMilliseconds, type CaLockWait } from '../ca/ca-lock';
 import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../ca/ca-revoke';
+import { surviveClosedOutput } from './closed-output';
 
 const exitUsage = 2;
 const exitFailure = 1;
@@ -181,6 +182,9 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
 }
 
 if (require.main === module) {
+  // A reader gone (`cpsbackup-ca list | head`, a closed stderr while it waits for the CA lock): the
+  // certificate is still issued or revoked, and the exit code says so.
+  surviveClosedOutput();
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   }, (error: unknown) => {

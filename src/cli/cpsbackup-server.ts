@@ -21,6 +21,7 @@ import { exitWith } from './exit-with';
 import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
 import { keepHeapHeadroom } from '../common/heap-headroom';
+import { surviveClosedOutput } from './closed-output';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
@@ -410,5 +411,7 @@ Examples:
 
 if (require.main === module) {
   keepHeapHeadroom();
+  // `cpsbackup-server 2>&1 | tee log` whose tee died: the log lines are lost, the backups go on.
+  surviveClosedOutput();
   exitWith(main(process.argv), 'cpsbackup-server');
 }

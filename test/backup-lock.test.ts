@@ -82,10 +82,33 @@ test('a daemon job meeting another backup of the node fails before its pre scrip
   await withBackupLock(config, async () => {
     await assert.rejects(runJob('complete', context, new AbortController().signal),
       (error: unknown) => error instanceof BusyError && new RegExp(`another backup of this node is running \\(pid ${process.pid}, `).test(error.message));
-  });
+  }, (warning) => assert.fail(warning));
   assert.deepEqual(await lines(log), [], 'no script ran');
   assert.deepEqual(fixture.server.context.store.listBackups('node1'), []);
   await runJob('complete', context, new AbortController().signal);
   assert.deepEqual(await lines(log), ['pre', 'post']);
   assert.equal(fixture.server.context.store.listBackups('node1').length, 1);
+});
+
+// Regression: the lock made a writable, lockable state_directory a precondition of every backup: -e as a
+// non-root user beside a root daemon (EACCES), or a state_directory on NFS without flock, failed every
+// backup with a raw error, unreported, no post script. The lock is protection, not a precondition.
+test('a backup whose state_directory cannot hold the lock commits, warned that the overlap protection is off', async (t) => {
+  const fixture = await startInProcessServer();
+  t.after(() => fixture.stop());
+  const root = fixture.sandbox.root;
+  const data = join(root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'a.txt'), 'backed up without a lock\n');
+  // A state_directory whose parent is a regular file: mkdir fails ENOTDIR, as root too.
+  await writeFile(join(root, 'not-a-folder'), '');
+  const log = join(root, 'scripts.log');
+  const config = { ...await fixture.nodeConfig('node1', [`include = ${data}`, ...await recordingScripts(root, log)]),
+    stateDirectory: join(root, 'not-a-folder', 'state') };
+  const warnings: string[] = [];
+  const logger = createLogger('daemon', (line) => { if (line.includes(' warn ')) warnings.push(line); });
+  await runJob('complete', { config, storage: () => undefined, logger }, new AbortController().signal);
+  assert.deepEqual(await lines(log), ['pre', 'post']);
+  assert.equal(fixture.server.context.store.listBackups('node1').length, 1);
+  assert.match(warnings.join(''), /cannot take the backup lock .*not-a-folder\/state\/backup\.lock \(ENOTDIR\): this backup runs without protection/);
 });

@@ -124,7 +124,7 @@ async function doExportWithScripts(config: NodeConfig, options: Options, output:
   // refusal is not reported to the server as a failed attempt: the backup holding the lock reports its own outcome.
   const result = await withBackupLock(config, () => withFailureReport(config, attempt, (note) => output.err(`warning: ${note}\n`), () => withScripts(
     { action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
-    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`))));
+    () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`))), (warning) => output.err(`warning: ${warning}\n`));
   return result.exitCode;
 }
 

@@ -3,21 +3,45 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
+import { BusyError } from '../common/errors';
 import { acquirePidLock } from './posix/pid-lock';
+
+/**
+ * Why a lock file could not be made or locked at all: a state_directory this user may not write (-e as
+ * a non-root user beside a root daemon), read-only or not a folder, or a file system without locks.
+ * -e writes nothing else there, so such a node backs up as it did before the lock existed, warned.
+ */
+const UNLOCKABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
+
+function unlockableCode(error: unknown): string | undefined {
+  if (error instanceof BusyError) return undefined;
+  const codes = [(error as NodeJS.ErrnoException)?.code, ((error as { cause?: NodeJS.ErrnoException })?.cause)?.code];
+  return codes.find((code) => code !== undefined && UNLOCKABLE.has(code));
+}
 
 /**
  * The server refuses a second backup of a client, but only once its pre script and dumpers have run,
  * and its post script then undid the first run's pre script (removed the snapshot the first backup
  * was reading). With this lock it is refused at once, with the holder's pid (BusyError, exit 1).
+ * A lock is protection against a second run, not a precondition of one: when it cannot be taken for
+ * one of the reasons above, `warn` says so and the backup runs without it.
  */
-export async function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>): Promise<T> {
-  await mkdir(config.stateDirectory, { recursive: true });
+export async function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
   const file = join(config.stateDirectory, 'backup.lock');
-  const release = await acquirePidLock(file, (owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
-    + 'this one was not started; no script or dump was run');
+  let release: (() => Promise<void>) | undefined;
+  try {
+    await mkdir(config.stateDirectory, { recursive: true });
+    release = await acquirePidLock(file, (owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
+      + 'this one was not started; no script or dump was run');
+  } catch (error) {
+    const code = unlockableCode(error);
+    if (code === undefined) throw error;
+    warn(`cannot take the backup lock ${file} (${code}): this backup runs without protection against a second backup of this node `
+      + 'starting beside it; give state_directory (node.conf) a folder this user can write, on a file system with locks');
+  }
   try {
     return await run();
   } finally {
-    await release();
+    await release?.();
   }
 }

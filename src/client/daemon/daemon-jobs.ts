@@ -65,7 +65,7 @@ export async function runJob(name: JobName, context: JobContext, signal: AbortSi
         + `entr${progress.unreadable.length === 1 ? 'y' : 'ies'} could not be read (above); ${counts}`);
     } else logger.info(`${name}: backup ${summary.backupId} committed: ${counts}`);
     return { backupId: summary.backupId, exitCode: progress.unreadable.length > 0 ? 3 : 0 };
-  }, (problem) => logger.error(`${name}: ${problem}`))));
+  }, (problem) => logger.error(`${name}: ${problem}`))), (warning) => logger.warn(`${name}: ${warning}`));
 }
 
 /** The daemon has no exit code to give: what -i --if-new would exit 3 for is a warning in the log, and the daemon goes on. */

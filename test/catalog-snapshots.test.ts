@@ -11,7 +11,7 @@ import { Catalog } from '../src/chunkstore/catalog/catalog';
 import { LocalBackend } from '../src/chunkstore/backend/local-backend';
 import { StoreKey } from '../src/chunkstore/crypto/store-key';
 import { SEALED_FRAMING_OVERHEAD } from '../src/chunkstore/crypto/sealed-framing';
-import { CatalogSnapshots, SNAPSHOTS_KEPT } from '../src/chunkstore/snapshot/catalog-snapshots';
+import { CatalogSnapshots, SNAPSHOTS_KEPT, SnapshotsClosedError } from '../src/chunkstore/snapshot/catalog-snapshots';
 import { recoverCatalog } from '../src/chunkstore/snapshot/recover-catalog';
 import { IDENTITY_BLOB } from '../src/chunkstore/store-identity';
 
@@ -214,5 +214,27 @@ test('flush resolves once a snapshot holding every change is stored, and at once
   await snapshots.flush();
   assert.equal(snapshots.status.taken, taken, 'nothing changed: no new snapshot');
   await snapshots.close();
+  catalog.close();
+});
+
+// Regression: flush() started a snapshot after close(): a deleteReady run when a restore's lease ended,
+// during store.close(), copied and put a snapshot after the bucket lease was released.
+test('after close, flush rejects and starts no snapshot; the changes wait for the next start', { timeout: 20_000 }, async (t) => {
+  const { catalog, bucket, key, storeId, staging } = await setUp(t);
+  let attempts = 0;
+  const refusing = Object.create(bucket) as LocalBackend;
+  refusing.putBlob = async () => {
+    attempts++;
+    throw new Error('503 SlowDown');
+  };
+  const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 3_600_000 });
+  catalog.meta.set('change', 'x');
+  snapshots.request();
+  // close() takes the last run itself; it fails here, so a change is left unsaved.
+  await snapshots.close();
+  const attemptsAtClose = attempts;
+  await assert.rejects(snapshots.flush(), SnapshotsClosedError);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(attempts, attemptsAtClose, 'no put after close');
   catalog.close();
 });

@@ -56,6 +56,16 @@ export class SnapshotFailedError extends BackupError {
   }
 }
 
+/**
+ * flush() after close(): no snapshot starts once the store is closing (its bucket lease may be released
+ * already); the changes it would have saved stay in the catalog, and the next start snapshots them.
+ */
+export class SnapshotsClosedError extends BackupError {
+  constructor() {
+    super('IO', 'catalog snapshot not taken: the store is closed');
+  }
+}
+
 /** One snapshot attempt: the changes it holds (all counted before its copy began), and its failure if any. */
 interface RunOutcome {
   readonly holdsThrough: number;
@@ -127,6 +137,8 @@ export class CatalogSnapshots {
   async flush(): Promise<void> {
     const wanted = this.changes;
     while (this.storedThrough < wanted) {
+      // close() takes the last run itself; a flush after it (a restore's lease ending during store.close()) starts none.
+      if (this.running === undefined && this.isClosed) throw new SnapshotsClosedError();
       if (this.running === undefined) this.startRun();
       const outcome = await this.running!;
       if (outcome.error !== undefined && outcome.holdsThrough >= wanted) {

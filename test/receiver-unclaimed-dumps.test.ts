@@ -64,3 +64,43 @@ test('receive: a dump no source here names, or a named source the backup lacks, 
   assert.equal(fine.code, 0, `${fine.out}${fine.err}`);
   assert.doesNotMatch(fine.err, /warning/);
 });
+
+test('receive: a source of the sender\'s named in receive_ignore is skipped with an info line, exit 0; a bad name there is refused naming its line', async (t) => {
+  const harness = await startInProcessServer(['prod']);
+  t.after(() => harness.stop());
+  const root = harness.sandbox.root;
+  const loaded = join(root, 'loaded.log');
+  const writeStorage = async (name: string, sources: readonly string[]): Promise<ReturnType<typeof loadStorageConfig>> => {
+    const file = join(root, `${name}.conf`);
+    await writeFile(file, sources.flatMap((source) => [`source = ${source}`, 'kind = command', `dump = echo ${source}-data`, `load = cat >> ${loaded}`]).join('\n') + '\n');
+    return loadStorageConfig(file);
+  };
+  const prodConfig = await harness.nodeConfig('prod', []);
+  await runBackup(prodConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: await writeStorage('prod-storage', ['app', 'analytics', 'other']) });
+
+  // A replica of app alone: analytics and other are left out on purpose. app is also listed there, and
+  // loaded all the same: a source named in storage.conf is never ignored.
+  const config = await harness.nodeConfig('prod', ['receive_ignore = analytics, app', 'receive_ignore = other']);
+  const receiverStorage = await writeStorage('receiver-storage', ['app']);
+  const receive = async (): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await receiveIfNew(config, undefined, receiverStorage, { out: (text) => { out += text; }, err: (text) => { err += text; } });
+    return { code, out, err };
+  };
+  const first = await receive();
+  assert.equal(first.code, 0, `${first.out}${first.err}`);
+  assert.doesNotMatch(first.err, /warning/);
+  assert.match(first.err, /backup 1: \S+\/dumps\/analytics\/dump skipped, its source is in receive_ignore/);
+  assert.match(first.err, /backup 1: \S+\/dumps\/other\/dump skipped, its source is in receive_ignore/);
+  assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n'), ['app-data']);
+  const again = await receive();
+  assert.equal(again.code, 0, `${again.out}${again.err}`);
+  assert.match(again.out, /Nothing new: backup 1 \(complete\) is already applied/);
+
+  await assert.rejects(harness.nodeConfig('prod', ['receive_ignore = app, bad name']), (error: Error) => {
+    assert.equal(error.name, 'ConfigError');
+    assert.match(error.message, /prod\.conf:\d+: receive_ignore: "bad name" is not a source name/);
+    return true;
+  });
+});

@@ -147,9 +147,10 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
   const kind = isPartial(backup) ? 'partial' : 'complete';
-  const { wanted, unclaimed, notSelected, absentSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto);
+  const { wanted, unclaimed, notSelected, ignored, absentSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto, config.receiveIgnore);
   for (const path of notSelected) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, not named by --load-into`);
-  const ignoredDumps = [...unclaimed.map(({ path }) => path), ...notSelected];
+  for (const path of ignored) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, its source is in receive_ignore`);
+  const ignoredDumps = [...unclaimed.map(({ path }) => path), ...notSelected, ...ignored];
   // Dumps, none of them named here: most likely a misnamed source, and recording it as applied would hide that.
   if (wanted.length === 0 && ignoredDumps.length > 0) {
     throw new ConfigError(storage.file, undefined, `no source here matches a dump of backup ${backup.backupId} `

@@ -1,5 +1,6 @@
 // Reads etc/backup/storage.conf into typed, frozen dump sources (`source = NAME` opens a block).
 // Every rejection is a ConfigError naming the file and line, so an operator can fix it at once.
+import { isValidSourceName, SOURCE_NAME_RULE } from '../../common/config/source-name';
 import { ConfigError } from '../../common/errors';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from '../../common/config/parse';
 import { toInteger } from '../../common/config/values';
@@ -60,7 +61,6 @@ export interface StorageConfig {
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
-const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const COMMON_KEYS = ['kind', 'timeout', 'version_command'];
 const KIND_KEYS: Readonly<Record<SourceKind, readonly string[]>> = {
   command: ['dump', 'load', 'dump_partial', 'load_partial'],
@@ -96,8 +96,8 @@ function storageConfigOf(config: ConfigText): StorageConfig {
   }
   const names = new Map<string, number>();
   const sources = blocks.map(({ header, lines }) => {
-    if (!SOURCE_NAME.test(header.value)) {
-      throw new ConfigError(config.file, header.line, `invalid source name "${header.value}" (letters, digits, ".", "_", "-"; not starting with a symbol)`);
+    if (!isValidSourceName(header.value)) {
+      throw new ConfigError(config.file, header.line, `invalid source name "${header.value}" (${SOURCE_NAME_RULE})`);
     }
     const previous = names.get(header.value);
     if (previous !== undefined) {

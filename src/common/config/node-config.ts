@@ -12,6 +12,7 @@ import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { boundedPath, existingFile, folderPath, pathLengthProblem, requiredLine, resolvePath } from './paths';
 import { readReceiveFiles, RECEIVE_FILES_KEYS, type ReceiveFilesSettings } from './receive-keys';
+import { readReceiveIgnore, RECEIVE_IGNORE_KEY } from './receive-ignore';
 import { describeErrno, kindOf } from './regular-file';
 import { allLines, checkKeys, lastLine, toBoolean, toInteger, toRegExp } from './values';
 import { readScriptKeys, SCRIPT_ARG_KEYS, SCRIPT_KEYS, type ScriptSettings } from './script-keys';
@@ -57,6 +58,8 @@ export interface NodeConfig {
   readonly scheduleReceive: string | undefined;
   /** The client whose backups the receive job loads here (needs restore_client on the server). */
   readonly receiveClient: string | undefined;
+  /** Sources of the sender's this receiver leaves out on purpose: their dumps are skipped, not warned of (receive-ignore.ts). */
+  readonly receiveIgnore: readonly string[];
   /** Shell command run after a receive loaded every dump; success is recorded only after it exits 0. */
   readonly postprocess: string | undefined;
   /** receive_files = 1: a receive also restores the sender's files under receive_to (receive-keys.ts). */
@@ -78,7 +81,7 @@ const singleKeys = [
   'schedule_complete', 'schedule_partial', 'schedule_receive', 'receive_client', 'postprocess', 'log_file',
   ...RECEIVE_FILES_KEYS, ...SCRIPT_KEYS,
 ];
-const repeatableKeys = new Set(['include', 'exclude_regex', ...SCRIPT_ARG_KEYS]);
+const repeatableKeys = new Set(['include', 'exclude_regex', RECEIVE_IGNORE_KEY, ...SCRIPT_ARG_KEYS]);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 
 /**
@@ -143,6 +146,7 @@ function nodeConfigFrom(config: ConfigText): NodeConfig {
     schedulePartial: readSchedule(config, 'schedule_partial'),
     scheduleReceive,
     receiveClient: readReceiveClient(config, scheduleReceive !== undefined),
+    receiveIgnore: readReceiveIgnore(config),
     postprocess: postprocessLine === undefined ? undefined : nonEmpty(file, postprocessLine),
     receiveFiles: readReceiveFiles(config),
     logFile: logFileLine === undefined ? undefined : readLogFile(file, logFileLine),

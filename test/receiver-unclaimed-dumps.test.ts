@@ -3,7 +3,7 @@
 // line, exited 0 and recorded the backup as applied: a source renamed on prod (crm → crm2) went
 // stale on the replica without a word. So did a source the receiver names that prod no longer dumps.
 // Against the real server in this process; the sources are shell commands (no database needed).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,46 +11,60 @@ import { runBackup } from '../src/client/uploader';
 import { receiveIfNew } from '../src/client/receiver/receive-command';
 import { loadStorageConfig } from '../src/client/sources/storage-config';
 import { BackupKind } from '../src/proto/cpsbackup';
+import type { NodeConfig } from '../src/common/config/node-config';
 import { startInProcessServer } from './support/in-process-server';
 
-test('receive: a dump no source here names, or a named source the backup lacks, is exit 3 naming it, and said again while nothing is new', async (t) => {
+type Storage = ReturnType<typeof loadStorageConfig>;
+type Output = { code: number; out: string; err: string };
+
+/** A server with client prod; storage.conf files of shell-command sources whose loads append to `loaded`. */
+async function receiverHarness(t: TestContext): Promise<{
+  harness: Awaited<ReturnType<typeof startInProcessServer>>; loaded: string; writeStorage(name: string, sources: readonly string[]): Promise<Storage>;
+}> {
   const harness = await startInProcessServer(['prod']);
   t.after(() => harness.stop());
   const root = harness.sandbox.root;
   const loaded = join(root, 'loaded.log');
-  const writeStorage = async (name: string, sources: readonly string[]): Promise<ReturnType<typeof loadStorageConfig>> => {
+  const writeStorage = async (name: string, sources: readonly string[]): Promise<Storage> => {
     const file = join(root, `${name}.conf`);
     await writeFile(file, sources.flatMap((source) => [`source = ${source}`, 'kind = command', `dump = echo ${source}-data`, `load = cat >> ${loaded}`]).join('\n') + '\n');
     return loadStorageConfig(file);
   };
+  return { harness, loaded, writeStorage };
+}
+
+/** `-i --if-new` as the CLI runs it: its exit code and what it printed. */
+async function receive(config: NodeConfig, storage: Storage): Promise<Output> {
+  let out = '';
+  let err = '';
+  const code = await receiveIfNew(config, undefined, storage, { out: (text) => { out += text; }, err: (text) => { err += text; } });
+  return { code, out, err };
+}
+
+test('receive: a dump no source here names, or a named source the backup lacks, is exit 3 naming it, and said again while nothing is new', async (t) => {
+  const { harness, loaded, writeStorage } = await receiverHarness(t);
   // prod dumps app and other (other: crm renamed, or a source added on prod).
   const prodStorage = await writeStorage('prod-storage', ['app', 'other']);
   const config = await harness.nodeConfig('prod', []);
   await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: prodStorage });
 
-  const receive = async (storage: ReturnType<typeof loadStorageConfig>): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const code = await receiveIfNew(config, undefined, storage, { out: (text) => { out += text; }, err: (text) => { err += text; } });
-    return { code, out, err };
-  };
   // The receiver names app only: app is loaded, other is named, exit 3.
   const onlyApp = await writeStorage('receiver-storage', ['app']);
-  const first = await receive(onlyApp);
+  const first = await receive(config, onlyApp);
   assert.equal(first.code, 3, `${first.out}${first.err}`);
   assert.match(first.err, /warning: backup 1 of this node: \S+\/dumps\/other\/dump not loaded: no source other in \S+receiver-storage\.conf/);
   assert.match(first.out, /Received backup 1: 1 dumps loaded; backup 1 recorded as applied \(1 dumps or sources not loaded, see the warnings above\)/);
   assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n'), ['app-data'], 'the loads that ran are applied');
 
   // Nothing new: not a quiet exit 0 while other is still missing here.
-  const again = await receive(onlyApp);
+  const again = await receive(config, onlyApp);
   assert.equal(again.code, 3, `${again.out}${again.err}`);
   assert.match(again.err, /warning: this node's dumps of other are not loaded here since its last complete backup applied/);
   assert.match(again.out, /Nothing new: backup 1 \(complete, sources not loaded, see the warning above\) is already applied/);
 
   // The receiver names a source prod does not dump: that one stays as it was, exit 3 naming it.
   const withGone = await writeStorage('receiver-storage', ['app', 'other', 'gone']);
-  const third = await receive(withGone);
+  const third = await receive(config, withGone);
   assert.equal(third.code, 3, `${third.out}${third.err}`);
   assert.match(third.err, /warning: backup 1 of this node holds no dump of source gone, which \S+receiver-storage\.conf names: it stays as it was/);
   // other, named now, was never loaded: the receive started again from the complete backup and loaded it.
@@ -60,21 +74,13 @@ test('receive: a dump no source here names, or a named source the backup lacks, 
   // Every source named and dumped: exit 0, nothing said.
   const both = await writeStorage('receiver-storage', ['app', 'other']);
   await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: prodStorage });
-  const fine = await receive(both);
+  const fine = await receive(config, both);
   assert.equal(fine.code, 0, `${fine.out}${fine.err}`);
   assert.doesNotMatch(fine.err, /warning/);
 });
 
 test('receive: a source of the sender\'s named in receive_ignore is skipped with an info line, exit 0; a bad name there is refused naming its line', async (t) => {
-  const harness = await startInProcessServer(['prod']);
-  t.after(() => harness.stop());
-  const root = harness.sandbox.root;
-  const loaded = join(root, 'loaded.log');
-  const writeStorage = async (name: string, sources: readonly string[]): Promise<ReturnType<typeof loadStorageConfig>> => {
-    const file = join(root, `${name}.conf`);
-    await writeFile(file, sources.flatMap((source) => [`source = ${source}`, 'kind = command', `dump = echo ${source}-data`, `load = cat >> ${loaded}`]).join('\n') + '\n');
-    return loadStorageConfig(file);
-  };
+  const { harness, loaded, writeStorage } = await receiverHarness(t);
   const prodConfig = await harness.nodeConfig('prod', []);
   await runBackup(prodConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: await writeStorage('prod-storage', ['app', 'analytics', 'other']) });
 
@@ -82,19 +88,13 @@ test('receive: a source of the sender\'s named in receive_ignore is skipped with
   // loaded all the same: a source named in storage.conf is never ignored.
   const config = await harness.nodeConfig('prod', ['receive_ignore = analytics, app', 'receive_ignore = other']);
   const receiverStorage = await writeStorage('receiver-storage', ['app']);
-  const receive = async (): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const code = await receiveIfNew(config, undefined, receiverStorage, { out: (text) => { out += text; }, err: (text) => { err += text; } });
-    return { code, out, err };
-  };
-  const first = await receive();
+  const first = await receive(config, receiverStorage);
   assert.equal(first.code, 0, `${first.out}${first.err}`);
   assert.doesNotMatch(first.err, /warning/);
   assert.match(first.err, /backup 1: \S+\/dumps\/analytics\/dump skipped, its source is in receive_ignore/);
   assert.match(first.err, /backup 1: \S+\/dumps\/other\/dump skipped, its source is in receive_ignore/);
   assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n'), ['app-data']);
-  const again = await receive();
+  const again = await receive(config, receiverStorage);
   assert.equal(again.code, 0, `${again.out}${again.err}`);
   assert.match(again.out, /Nothing new: backup 1 \(complete\) is already applied/);
 

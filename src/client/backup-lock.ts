@@ -4,14 +4,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
 import { BusyError } from '../common/errors';
-import { acquirePidLock } from './posix/pid-lock';
+import { acquirePidLock, NO_LOCKS } from './posix/pid-lock';
 
 /**
  * Why a lock file could not be made or locked at all: a state_directory this user may not write (-e as
  * a non-root user beside a root daemon), read-only or not a folder, or a file system without locks.
  * -e writes nothing else there, so such a node backs up as it did before the lock existed, warned.
  */
-const UNLOCKABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
+const UNLOCKABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', ...NO_LOCKS]);
 
 function unlockableCode(error: unknown): string | undefined {
   if (error instanceof BusyError) return undefined;

@@ -10,7 +10,7 @@ import { BackupError, BusyError } from '../../common/errors';
 const ATTEMPTS = 16;
 
 /** flock refused by the file system itself (some FUSE and network mounts). */
-const NO_LOCKS = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
+export const NO_LOCKS: ReadonlySet<string> = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
 
 /** The PID its holder wrote, when the file names one. */
 function ownerOf(fd: number): number | undefined {

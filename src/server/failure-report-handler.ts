@@ -15,12 +15,13 @@ export function handleReportFailure(context: ServerContext, call: grpc.ServerUna
     // Only the caller's own attempts: the name comes from its certificate, never from the message.
     clientName = authenticate(call, context.clients).name;
     const { reason, kind, isScheduled } = call.request;
-    const which = `${kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete'} ${isScheduled ? 'scheduled' : 'forced'} backup`;
+    const kindName = kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';
+    const which = `${kindName} ${isScheduled ? 'scheduled' : 'forced'} backup`;
     // Cut and escaped like an Abort's reason: the client's text reaches the log, notifications and /status.
     const said = `${which} failed on the client before it reached the server: ${receivedAbortReason(reason === '' ? 'no reason given' : reason)}`;
     const heldBack = context.activity.failureReportLog.admit(clientName, Date.now());
     if (heldBack !== undefined) context.logger.warn(`client ${clientName}: ${said}${heldBack === 0 ? '' : ` (and ${heldBack} earlier reports not logged)`}`);
-    context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: said, kind: kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete' });
+    context.activity.record({ clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: said, kind: kindName });
     callback(null, {});
   } catch (error) {
     callback(toServiceError(error, context.logger, `failure report from ${clientName}`));

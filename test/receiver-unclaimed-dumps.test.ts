@@ -68,7 +68,7 @@ test('receive: a dump no source here names, or a named source the backup lacks, 
   assert.equal(third.code, 3, `${third.out}${third.err}`);
   assert.match(third.err, /warning: backup 1 of this node holds no dump of source gone, which \S+receiver-storage\.conf names: it stays as it was/);
   // other, named now, was never loaded: the receive started again from the complete backup and loaded it.
-  assert.match(third.err, /other: named in \S+ since, never loaded here: starting again from the complete backup/);
+  assert.match(third.err, /other: not loaded here since the last complete backup applied, received now: starting again from the complete backup/);
   assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n').sort(), ['app-data', 'app-data', 'other-data']);
 
   // Every source named and dumped: exit 0, nothing said.
@@ -79,15 +79,16 @@ test('receive: a dump no source here names, or a named source the backup lacks, 
   assert.doesNotMatch(fine.err, /warning/);
 });
 
-test('receive: a source of the sender\'s named in receive_ignore is skipped with an info line, exit 0; a bad name there is refused naming its line', async (t) => {
+test('receive: a source in receive_ignore is skipped with an info line, exit 0, whichever side names it; a bad name there is refused naming its line', async (t) => {
   const { harness, loaded, writeStorage } = await receiverHarness(t);
   const prodConfig = await harness.nodeConfig('prod', []);
-  await runBackup(prodConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: await writeStorage('prod-storage', ['app', 'analytics', 'other']) });
+  const prodStorage = await writeStorage('prod-storage', ['app', 'analytics', 'other']);
+  await runBackup(prodConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: prodStorage });
 
-  // A replica of app alone: analytics and other are left out on purpose. app is also listed there, and
-  // loaded all the same: a source named in storage.conf is never ignored.
-  const config = await harness.nodeConfig('prod', ['receive_ignore = analytics, app', 'receive_ignore = other']);
-  const receiverStorage = await writeStorage('receiver-storage', ['app']);
+  // A replica of app alone: analytics and other are left out on purpose. local is this node's own
+  // database (its storage.conf names it for its own backups): prod never dumps it, and it is not missed.
+  const config = await harness.nodeConfig('prod', ['receive_ignore = analytics, local', 'receive_ignore = other']);
+  const receiverStorage = await writeStorage('receiver-storage', ['app', 'local']);
   const first = await receive(config, receiverStorage);
   assert.equal(first.code, 0, `${first.out}${first.err}`);
   assert.doesNotMatch(first.err, /warning/);
@@ -98,9 +99,36 @@ test('receive: a source of the sender\'s named in receive_ignore is skipped with
   assert.equal(again.code, 0, `${again.out}${again.err}`);
   assert.match(again.out, /Nothing new: backup 1 \(complete\) is already applied/);
 
+  // prod now has a source named local too: it is not loaded over this node's own.
+  await runBackup(prodConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: await writeStorage('prod-storage', ['app', 'local']) });
+  const third = await receive(config, receiverStorage);
+  assert.equal(third.code, 0, `${third.out}${third.err}`);
+  assert.match(third.err, /backup 2: \S+\/dumps\/local\/dump skipped, its source is in receive_ignore/);
+  assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n'), ['app-data', 'app-data']);
+
   await assert.rejects(harness.nodeConfig('prod', ['receive_ignore = app, bad name']), (error: Error) => {
     assert.equal(error.name, 'ConfigError');
     assert.match(error.message, /prod\.conf:\d+: receive_ignore: "bad name" is not a source name/);
     return true;
   });
+});
+
+// Regression: a source skipped through receive_ignore was not remembered, so once it was taken out of
+// the list and named in storage.conf the receive said "Nothing new" (or applied the next partials on a
+// database that never had its base) instead of loading it from the complete backup.
+test('receive: a source taken out of receive_ignore is loaded from the complete backup, not left without its base', async (t) => {
+  const { harness, loaded, writeStorage } = await receiverHarness(t);
+  const prodConfig = await harness.nodeConfig('prod', []);
+  await runBackup(prodConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: await writeStorage('prod-storage', ['app', 'analytics']) });
+
+  const ignoring = await harness.nodeConfig('prod', ['receive_ignore = analytics']);
+  const first = await receive(ignoring, await writeStorage('receiver-storage', ['app']));
+  assert.equal(first.code, 0, `${first.out}${first.err}`);
+  assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n'), ['app-data']);
+
+  const receiving = await harness.nodeConfig('prod', []);
+  const second = await receive(receiving, await writeStorage('receiver-storage', ['app', 'analytics']));
+  assert.equal(second.code, 0, `${second.out}${second.err}`);
+  assert.match(second.err, /analytics: not loaded here since the last complete backup applied, received now: starting again from the complete backup/);
+  assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n').sort(), ['analytics-data', 'app-data', 'app-data']);
 });

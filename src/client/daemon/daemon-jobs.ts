@@ -75,7 +75,7 @@ async function runReceiveJob(context: JobContext, signal: AbortSignal): Promise<
   const result = await runReceive(config, {
     clientName: config.receiveClient, storage, onEvent: (message) => logger.info(`receive: ${message}`), signal,
   });
-  for (const warning of receiveGapWarnings(result, config.receiveClient ?? 'this node', storage?.file)) logger.warn(`receive: ${warning}`);
+  for (const warning of receiveGapWarnings(result, config.receiveClient ?? 'this node', storage?.file, config.receiveIgnore)) logger.warn(`receive: ${warning}`);
   for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
   for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
   if (result.rebased !== undefined) logger.warn(`receive: ${result.rebased}`);

@@ -27,7 +27,7 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   const from = clientName === undefined ? '' : ` of ${clientName}`;
   const incomplete = incompleteBackupsOf(result);
   for (const backup of incomplete) output.err(`warning: ${incompleteBackupWarning(backup)}\n`);
-  const notLoaded = receiveGapWarnings(result, clientName ?? 'this node', storage?.file);
+  const notLoaded = receiveGapWarnings(result, clientName ?? 'this node', storage?.file, config.receiveIgnore);
   for (const warning of notLoaded) output.err(`warning: ${warning}\n`);
   if (result.applied.length === 0) {
     const notes = [...incomplete.length > 0 ? ['incomplete'] : [], ...notLoaded.length > 0 ? ['sources not loaded, see the warning above'] : []];

@@ -21,6 +21,12 @@ export interface ReceiveState {
   readonly unloadedSources?: readonly string[];
   /** Sources named here that the newest applied backup holds no dump of: said again while nothing is new. */
   readonly absentSources?: readonly string[];
+  /**
+   * Sources of the sender whose dumps were left out on purpose since the last complete backup applied
+   * (receive_ignore, --load-into, no storage.conf): not warned of, but once one is loaded here the
+   * receive starts again from a complete backup, as for unloadedSources.
+   */
+  readonly skippedSources?: readonly string[];
 }
 
 /** Receiving this node's own backups (no --client) needs a key no client name can take. */

@@ -10,7 +10,7 @@ import { connectToServer } from '../connection';
 import { isPartial } from '../partial-chain';
 import { runRestore } from '../restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
-import { dumpCoverage, type UnclaimedDump } from './dump-coverage';
+import { dumpCoverage, dumpFolderSources, isReceived, type UnclaimedDump } from './dump-coverage';
 import { receiveGapsOf } from './receive-gaps';
 import type { StorageConfig } from '../sources/storage-config';
 import type { LoadInto } from '../sources/load-into';
@@ -45,6 +45,8 @@ export interface ReceivedBackup {
   readonly unclaimedDumps: readonly UnclaimedDump[];
   /** Sources named here that the backup holds no dump of: they stay as they were (exit 3). */
   readonly absentSources: readonly string[];
+  /** Sources whose dumps were left out on purpose (receive_ignore, --load-into, no storage.conf): see DumpCoverage. */
+  readonly skippedSources: readonly string[];
 }
 
 export interface ReceiveResult {
@@ -88,10 +90,12 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
       const applied = previous === undefined ? undefined : appliedBackupOf(previous);
       lastApplied = applied === undefined ? undefined : backups.find((backup) => isAppliedBackup(backup, applied));
       ({ load: plan, rebased } = planReceive(backups, applied, options.clientName ?? 'this node'));
-      // A source whose dumps were never loaded here, named since: partials would land on a database that never had its base.
-      const nowNamed = (previous?.unloadedSources ?? []).filter((name) => storage?.sources.some((source) => source.name === name));
+      // A source whose dumps were not loaded here since the last complete backup (no source of that name,
+      // receive_ignore, --load-into), loaded now: partials would land on a database that never had its base.
+      const notLoaded = [...new Set([...previous?.unloadedSources ?? [], ...previous?.skippedSources ?? []])];
+      const nowNamed = storage === undefined ? [] : notLoaded.filter((name) => isReceived(storage, name, options.loadInto, config.receiveIgnore));
       if (nowNamed.length > 0 && (plan.length === 0 || isPartial(plan[0]))) {
-        options.onEvent?.(`${nowNamed.join(', ')}: named in ${storage?.file} since, never loaded here: starting again from the complete backup`);
+        options.onEvent?.(`${nowNamed.join(', ')}: not loaded here since the last complete backup applied, received now: starting again from the complete backup`);
         plan = planReceive(backups, undefined).load;
       }
       dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
@@ -108,7 +112,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
       if (storage !== undefined) applied.push(await receiveOne(config, storage, backup, dumps, target, options));
       else {
         if (dumps.length > 0) options.onEvent?.(`backup ${backup.backupId}: ${dumps.length} dumps not loaded (no storage.conf)`);
-        applied.push({ backup, loads: [], ignoredDumps: dumps, unclaimedDumps: [], absentSources: [] });
+        applied.push({ backup, loads: [], ignoredDumps: dumps, unclaimedDumps: [], absentSources: [], skippedSources: dumpFolderSources(dumps) });
       }
     }
     const newest = plan[plan.length - 1];
@@ -147,16 +151,18 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
   const kind = isPartial(backup) ? 'partial' : 'complete';
-  const { wanted, unclaimed, notSelected, ignored, absentSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto, config.receiveIgnore);
+  const { wanted, unclaimed, notSelected, ignored, absentSources, skippedSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto, config.receiveIgnore);
   for (const path of notSelected) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, not named by --load-into`);
   for (const path of ignored) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, its source is in receive_ignore`);
   const ignoredDumps = [...unclaimed.map(({ path }) => path), ...notSelected, ...ignored];
-  // Dumps, none of them named here: most likely a misnamed source, and recording it as applied would hide that.
-  if (wanted.length === 0 && ignoredDumps.length > 0) {
+  // Dumps, none of them named here: most likely a misnamed source, and recording it as applied would hide
+  // that. Those receive_ignore leaves out were left out on purpose.
+  const unmatched = [...unclaimed.map(({ path }) => path), ...notSelected];
+  if (wanted.length === 0 && unmatched.length > 0) {
     throw new ConfigError(storage.file, undefined, `no source here matches a dump of backup ${backup.backupId} `
-      + `(${ignoredDumps.join(', ')}); sources are matched by name`);
+      + `(${unmatched.join(', ')}); sources are matched by name`);
   }
-  const gaps = { unclaimedDumps: unclaimed, absentSources };
+  const gaps = { unclaimedDumps: unclaimed, absentSources, skippedSources };
   // An empty path list would restore the whole backup.
   if (wanted.length === 0) return { backup, loads: [], ignoredDumps, ...gaps };
   const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted });

@@ -1,6 +1,7 @@
-// node.conf's receive_ignore: sources of the sender's that this receiver leaves out on purpose (a
-// replica of one database of several). Their dumps are skipped with an info line, not warned of with
-// exit 3 as a dump no source here names is (a source renamed or added on the sender).
+// node.conf's receive_ignore: sources a receiver leaves out on purpose, whichever side names them: the
+// sender's it does not replicate (one database of several), and its own (named in storage.conf for its
+// own backups), never to be loaded over from the sender's dumps. Their dumps are skipped with an info
+// line, and neither is warned of with exit 3 as an unclaimed dump or an absent source is.
 import { ConfigError } from '../errors';
 import { shown } from './display';
 import type { ConfigText } from './parse';

@@ -13,6 +13,8 @@ import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
 import { partialDumpsOf, partialOf } from './sources/partial-dumps';
 
+const ROOT = Buffer.from('/');
+
 function byNumber(backups: readonly BackupSummary[]): BackupSummary[] {
   return [...backups].sort((left, right) => left.backupId - right.backupId);
 }
@@ -69,7 +71,7 @@ export interface ChainRestoreOptions {
   readonly clientName?: string;
   readonly storage: StorageConfig;
   /** The last backup's selection and the overwrite policy (RestoreOptions'). */
-  readonly paths?: readonly string[];
+  readonly paths?: readonly Buffer[];
   readonly pathRegex?: string;
   readonly strip?: number;
   readonly overwrite?: OverwritePolicy;
@@ -150,8 +152,11 @@ function selectedDumpPaths(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<
   const includes = options.paths ?? [];
   const regex = options.pathRegex === undefined || options.pathRegex === '' ? undefined : compileLinearRegex(options.pathRegex, 'the restore pattern');
   if (includes.length === 0 && regex === undefined) return new Map(dumpPaths);
+  // Compared as bytes: an include need not be UTF-8.
+  const isAtOrBelow = (path: Buffer, include: Buffer): boolean => include.equals(ROOT)
+    || (path.subarray(0, include.length).equals(include) && (path.length === include.length || path[include.length] === ROOT[0]));
   const isSelected = (path: string): boolean =>
-    (includes.length === 0 || includes.some((include) => include === '/' || path === include || path.startsWith(`${include}/`)))
+    (includes.length === 0 || includes.some((include) => isAtOrBelow(Buffer.from(path), include)))
     && (regex === undefined || regex.test(path));
   return new Map([...dumpPaths].map(([backupId, paths]) => [backupId, paths.filter(isSelected)]));
 }

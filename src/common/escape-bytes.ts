@@ -51,3 +51,44 @@ export function escapeBytes(bytes: Uint8Array): string {
   }
   return text;
 }
+
+const BACKSLASH = 0x5c;
+
+function hexDigit(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/**
+ * The inverse of escapeBytes: "\\" is a backslash, "\xNN" (two hex digits) the byte NN, any other byte
+ * stands for itself (so raw invalid UTF-8 passes through). Throws a RangeError naming the first
+ * malformed escape ("\q", "\x4", a trailing "\"): guessing one would name another path.
+ */
+export function unescapeBytes(text: string | Uint8Array): Buffer {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  const out = Buffer.allocUnsafe(bytes.length);
+  let length = 0;
+  for (let index = 0; index < bytes.length; index++) {
+    if (bytes[index] !== BACKSLASH) {
+      out[length++] = bytes[index];
+      continue;
+    }
+    const next = bytes[index + 1];
+    if (next === BACKSLASH) {
+      out[length++] = BACKSLASH;
+      index += 1;
+      continue;
+    }
+    const high = hexDigit(bytes[index + 2]);
+    const low = hexDigit(bytes[index + 3]);
+    if (next !== 0x78 || high < 0 || low < 0) {
+      const escape = Buffer.from(bytes.subarray(index, Math.min(bytes.length, index + (next === 0x78 ? 4 : 2))));
+      throw new RangeError(`"${escapeBytes(escape).replace(/^\\\\/, '\\')}" at byte ${index} is not an escape: write a backslash as "\\\\" and a byte as "\\xNN" (two hex digits), as -s lists names`);
+    }
+    out[length++] = high * 16 + low;
+    index += 3;
+  }
+  return out.subarray(0, length);
+}

@@ -148,11 +148,31 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
         options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `cannot be read (${describe(error)})`);
         continue;
       }
+      if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
       yield* walkEntry(parentFd, name, path, stats, state, owners);
     } finally {
       closeSync(parentFd);
     }
   }
+}
+
+/**
+ * An include that is itself a symlink is recorded as the link (as tar and burp take it), but what it
+ * points to is not in the backup: that is what the include most likely asked for, so the backup is
+ * incomplete (exit 3), not "done" with 0 files.
+ */
+function reportSymlinkInclude(include: string, parentFd: number, name: Buffer, options: WalkOptions): void {
+  let target: string;
+  try {
+    target = realpathSync(include);
+  } catch {
+    try {
+      target = escapeBytes(readlinkAt(parentFd, name));
+    } catch (error) {
+      target = `a target that cannot be read (${describe(error)})`;
+    }
+  }
+  options.onUnreadable(include, `is a symlink to ${target}: the link is in the backup, not what it points to (name ${target} as the include)`);
 }
 
 /** Where an include is recorded, or undefined when that cannot be told yet (locateInclude reports why). */
@@ -173,7 +193,7 @@ function recordedPathIn(parent: string, include: string): Buffer {
 /**
  * The include's parent folder, opened by its real path: the include is recorded where it really is,
  * so restoring it to its original place never has to pass through a symlink. The include itself is
- * taken as it is (a symlink include is a symlink).
+ * taken as it is (a symlink include is a symlink, reported by reportSymlinkInclude).
  */
 function locateInclude(include: string, options: WalkOptions): { parentFd: number; name: Buffer; path: Buffer } | undefined {
   if (include === '/') {

@@ -281,7 +281,7 @@ export class RestoreWriter {
       return;
     }
     if (existing !== undefined && this.existing.decide(path, existing, false, meta) !== 'write') return;
-    this.tree.makeHardLink(target, path, { replace: existing !== undefined });
+    this.tree.makeHardLink(target, path, { replace: existing !== undefined, firstName: meta.hardlinkTarget });
     this.outcome.files++;
   }
 

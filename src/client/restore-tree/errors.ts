@@ -4,7 +4,7 @@ import { BackupError } from '../../common/errors';
 import { escapeBytes } from '../../common/escape-bytes';
 
 /** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
-export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM';
+export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED';
 
 export abstract class RestoreTreeError extends BackupError {
   abstract readonly reason: RestoreTreeReason;
@@ -86,5 +86,18 @@ export class RestoreSystemError extends RestoreTreeError {
     super('IO', entryPath, `cannot ${operation} "${localPath}": ${text}`, { cause });
     this.systemCode = code;
     this.localPath = localPath;
+  }
+}
+
+/**
+ * A hard link's first name no longer holds the file this restore left there (another entry of the
+ * backup was restored to the same path, as --strip can make two paths meet, or something else put a
+ * file there): linked, the entry would share a foreign file's content and lose its own without a word.
+ */
+export class LinkTargetChangedError extends RestoreTreeError {
+  readonly reason = 'LINK_TARGET_CHANGED';
+  constructor(entryPath: Buffer, localPath: string, firstName: Buffer, firstLocalPath: string) {
+    super('CORRUPT', entryPath, `${localPath}: not restored: it is a hard link to ${escapeBytes(firstName)}, but ${firstLocalPath} no longer holds `
+      + 'the file this restore put there for it (another entry was restored to that path since, or something else replaced it); not linked to a foreign file');
   }
 }

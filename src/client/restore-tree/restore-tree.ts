@@ -20,7 +20,9 @@ import { type Owner, OwnerNames } from '../posix/owners';
 import { type Xattr, readXattrs } from '../posix/xattrs';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
-import { MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
+import { LinkTargetChangedError, MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
+import { LinkTargets, isSameInode } from './link-targets';
+import type { EntryMeta } from '../../proto/cpsbackup';
 import { FolderCache } from './folder-cache';
 import { type FolderLease, FolderWalker, type Located, folderKey } from './folder-walk';
 import { type EntryMetadata, applyMetadata } from './metadata';
@@ -39,7 +41,16 @@ export interface ReplaceOption {
   readonly replace?: boolean;
 }
 
+export interface HardLinkOptions extends ReplaceOption {
+  /**
+   * The backup's path of the first name (EntryMeta.hardlinkTarget): the link is made only while
+   * existingPath still holds what this restore left there for it (noteRestored), else LinkTargetChangedError.
+   */
+  readonly firstName?: Buffer;
+}
+
 export class RestoreTree {
+  private readonly linkTargets = new LinkTargets();
   private readonly cache: FolderCache;
   private readonly owners = new OwnerNames();
   private readonly tempPrefix = randomBytes(8).toString('hex');
@@ -129,8 +140,18 @@ export class RestoreTree {
     });
   }
 
+  /**
+   * After an entry was restored (or found identical and kept) at localPath: what is there now is what
+   * later hard links to entryPath (its path in the backup) must find there. Only entries a link may name.
+   */
+  noteRestored(meta: EntryMeta, localPath: Buffer | undefined): void {
+    if (localPath === undefined || !this.linkTargets.isLinkable(meta)) return;
+    const found = this.stat(localPath);
+    if (found !== undefined) this.linkTargets.record(meta.path, found);
+  }
+
   /** A hard link at entryPath to existingPath; both ends are reached from the root without following symlinks. */
-  makeHardLink(existingPath: Buffer | string, entryPath: Buffer | string, options: ReplaceOption = {}): void {
+  makeHardLink(existingPath: Buffer | string, entryPath: Buffer | string, options: HardLinkOptions = {}): void {
     const existing = this.locate(existingPath);
     const entry = this.locate(entryPath);
     if (existing.components.length === 0) throw new NotAFolderError(entry.entryPath, `${this.rootPath} (the root cannot be linked)`);
@@ -141,6 +162,14 @@ export class RestoreTree {
     }
     try {
       const sourceName = existing.components[existing.components.length - 1];
+      const expected = options.firstName === undefined ? undefined : this.linkTargets.expected(options.firstName);
+      if (expected !== undefined) {
+        // Checked through the held folder fd, just before linkat: the path may have been given to another entry since.
+        const found = statAtIfExists(source.fd, sourceName);
+        if (found === undefined || !isSameInode(found, expected)) {
+          throw new LinkTargetChangedError(entry.entryPath, this.localPathOf(entry.components), options.firstName!, this.localPathOf(existing.components));
+        }
+      }
       this.inParent(entry, 'create hard link', (folderFd, name) => {
         this.create(folderFd, name, options, (createName) => linkAt(source.fd, sourceName, folderFd, createName));
       });

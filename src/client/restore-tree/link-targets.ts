@@ -1,0 +1,45 @@
+// The inode this restore left at each entry's path that a later hard link may name as its first name:
+// a link is made only while that path still holds it (restore-tree.ts makeHardLink).
+import type { EntryMeta } from '../../proto/cpsbackup';
+import { EntryType } from '../../proto/cpsbackup';
+
+export interface Inode {
+  readonly dev: bigint | number;
+  readonly ino: bigint | number;
+}
+
+/** The entry path with the first `strip` components dropped (as --strip does), or undefined when nothing is left. */
+export function strippedPath(path: Buffer, strip: number): Buffer | undefined {
+  let cut = 0;
+  for (let dropped = 0; dropped < strip; dropped++) {
+    cut = path.indexOf(0x2f, cut + 1);
+    if (cut < 0) return undefined;
+  }
+  return strip === 0 ? path : path.subarray(cut);
+}
+
+export class LinkTargets {
+  /** Latin1 of the entry's path in the backup → what this restore committed there, or found identical and kept. */
+  private readonly inodes = new Map<string, Inode>();
+
+  /**
+   * Only entries a hard link may name: not a folder, not a link itself, and with more than one link when
+   * read (0: a backup that did not record it). A restore of millions of single-link files keeps nothing.
+   */
+  isLinkable(meta: EntryMeta): boolean {
+    return meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.hardlinkTarget.length === 0 && meta.nlink !== 1;
+  }
+
+  record(entryPath: Buffer, inode: Inode): void {
+    this.inodes.set(entryPath.toString('latin1'), { dev: inode.dev, ino: inode.ino });
+  }
+
+  /** What this restore left for the entry; undefined when it recorded nothing (its nlink read 1). */
+  expected(entryPath: Buffer): Inode | undefined {
+    return this.inodes.get(entryPath.toString('latin1'));
+  }
+}
+
+export function isSameInode(a: Inode, b: Inode): boolean {
+  return BigInt(a.dev) === BigInt(b.dev) && BigInt(a.ino) === BigInt(b.ino);
+}

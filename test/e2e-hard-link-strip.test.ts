@@ -1,0 +1,41 @@
+// Regression (review): a hard link was made to whatever sat at its first name's path at that moment.
+// ca/a and cb/z share one file (LINKED), cb/a is another (OTHER); -i --strip up to ca and cb with
+// --overwrite restored cb/a over a, then linked z to it: both read OTHER, z's content was lost, exit 0.
+// Proves the link is made only while the path holds the file this restore put there for the first name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { link, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox } from './support/sandbox';
+
+test('a hard link whose first name was overwritten by another entry (--strip made them meet) is not linked to it, and reported', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(join(data, 'ca'), { recursive: true });
+  await mkdir(join(data, 'cb'));
+  await writeFile(join(data, 'ca', 'a'), 'LINKED\n');
+  await link(join(data, 'ca', 'a'), join(data, 'cb', 'z'));
+  await writeFile(join(data, 'cb', 'a'), 'OTHER\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const run = (args: string[]) => sandbox.runClient(['-c', config, ...args]);
+  const backup = await run(['-e']);
+  assert.equal(backup.code, 0, backup.stderr);
+
+  const target = join(sandbox.root, 'S3');
+  const strip = String(data.split('/').filter(Boolean).length + 1); // down to ca/ and cb/
+  const restore = await run(['-i', '--to', target, '--strip', strip, '--overwrite']);
+  assert.equal(restore.code, 3, restore.stdout + restore.stderr);
+  assert.ok(restore.stderr.includes(`${join(target, 'z')}: not restored: it is a hard link to ${join(data, 'ca', 'a')}, but ${join(target, 'a')} no longer holds`),
+    restore.stderr);
+  assert.equal(await readFile(join(target, 'a'), 'utf8'), 'OTHER\n');
+  assert.deepEqual((await readdir(target)).sort(), ['a'], 'z is not linked to a foreign file');
+
+  // Without the collision the link is made as before.
+  const whole = join(sandbox.root, 'whole');
+  const plain = await run(['-i', '--to', whole]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(await readFile(join(whole, data, 'cb', 'z'), 'utf8'), 'LINKED\n');
+  assert.equal((await stat(join(whole, data, 'ca', 'a'))).ino, (await stat(join(whole, data, 'cb', 'z'))).ino);
+});

@@ -1,0 +1,45 @@
+// Proves RestoreTree.makeHardLink with firstName links only to the inode noteRestored recorded for the
+// first name: a file put at that path since (by another entry, or by another process) is refused with
+// LinkTargetChangedError naming both paths, and nothing is linked (regression: a link to a foreign file).
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { LinkTargetChangedError } from '../src/client/restore-tree/errors';
+import { strippedPath } from '../src/client/restore-tree/link-targets';
+import { RestoreTree } from '../src/client/restore-tree/restore-tree';
+import { EntryMeta, EntryType } from '../src/proto/cpsbackup';
+import { removeTree } from './support/remove-tree';
+
+const fileEntry = (path: string, nlink: number): EntryMeta => EntryMeta.fromPartial({ path: Buffer.from(path), type: EntryType.ENTRY_TYPE_FILE, nlink });
+
+test('a hard link is made only while the first name holds what this restore left there', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'cpsbackup-link-targets-'));
+  t.after(() => removeTree(root));
+  const tree = await RestoreTree.open(root);
+  t.after(() => tree.close());
+  await writeFile(join(root, 'first'), 'LINKED\n');
+  tree.noteRestored(fileEntry('/backup/first', 2), Buffer.from('/first'));
+
+  tree.makeHardLink('/first', '/second', { firstName: Buffer.from('/backup/first') });
+  assert.equal((await stat(join(root, 'second'))).ino, (await stat(join(root, 'first'))).ino);
+
+  // Something else now sits at the first name's path.
+  await writeFile(join(root, 'foreign'), 'OTHER\n');
+  await rename(join(root, 'foreign'), join(root, 'first'));
+  assert.throws(() => tree.makeHardLink('/first', '/third', { firstName: Buffer.from('/backup/first') }),
+    (error: Error) => error instanceof LinkTargetChangedError && error.message.includes(`${join(root, 'third')}: not restored: it is a hard link to /backup/first, but ${join(root, 'first')} no longer holds`));
+  assert.deepEqual((await readdir(root)).sort(), ['first', 'second']);
+
+  // Single-link entries are not remembered (a large restore keeps nothing for them); without firstName, as before.
+  tree.noteRestored(fileEntry('/backup/single', 1), Buffer.from('/first'));
+  tree.makeHardLink('/first', '/fourth');
+  assert.equal((await stat(join(root, 'fourth'))).ino, (await stat(join(root, 'first'))).ino);
+});
+
+test('strippedPath drops leading components as --strip does', () => {
+  assert.deepEqual(strippedPath(Buffer.from('/a/b/c'), 0), Buffer.from('/a/b/c'));
+  assert.deepEqual(strippedPath(Buffer.from('/a/b/c'), 2), Buffer.from('/c'));
+  assert.equal(strippedPath(Buffer.from('/a/b'), 2), undefined);
+});

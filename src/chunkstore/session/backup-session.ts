@@ -49,6 +49,13 @@ export interface SessionDependencies {
 const ENTRY_FLUSH_COUNT = 4096;
 /** ...or once the entries gathered hold about this much memory (entry-weight.ts). */
 const ENTRY_FLUSH_BYTES = 64 * 1024 * 1024;
+/**
+ * ...or once the session remembers this many chunks (some 250 bytes each, with their records): chunks
+ * come without entries (a large file's, or a hostile client's that never sends one), and a flush was
+ * the only thing that let go of them. 16,384 of 128 KiB chunks are 2 GiB: an honest backup flushes
+ * about as often as it did.
+ */
+const CHUNK_FLUSH_COUNT = 16_384;
 
 export class BackupSession {
   private readonly context: ContentWriterContext;
@@ -83,9 +90,15 @@ export class BackupSession {
   }
 
   /** Client-side chunking: the chunks of one message the client sent, each verified before it is stored. */
-  receiveChunks(chunks: readonly ReceivedChunk[]): Promise<void> {
+  async receiveChunks(chunks: readonly ReceivedChunk[]): Promise<void> {
     this.assertOpen();
-    return this.intake.receive(chunks);
+    await this.intake.receive(chunks);
+    if (this.hasManyChunks()) await this.flush();
+  }
+
+  /** Queries add to what is remembered too (their answers), and are let go of at the next chunks or entry. */
+  private hasManyChunks(): boolean {
+    return this.intake.rememberedChunks >= CHUNK_FLUSH_COUNT;
   }
 
   /** Client-side chunking: the content a chunk list describes; `label` names the file in errors. */
@@ -174,7 +187,8 @@ export class BackupSession {
       this.files++;
       this.logicalBytes += entry.size;
     }
-    if (this.pendingEntries.length >= (this.dependencies.entriesPerFlush ?? ENTRY_FLUSH_COUNT) || this.pendingWeight >= ENTRY_FLUSH_BYTES) await this.flush();
+    if (this.pendingEntries.length >= (this.dependencies.entriesPerFlush ?? ENTRY_FLUSH_COUNT) || this.pendingWeight >= ENTRY_FLUSH_BYTES
+      || this.hasManyChunks()) await this.flush();
   }
 
   /**
@@ -215,6 +229,7 @@ export class BackupSession {
     this.context.pendingContents.clear();
     this.context.newChunks.clear();
     this.context.clientHashes.clear();
+    this.intake.forgetAnswers();
   }
 
   /** Makes the backup visible; returns it as committed. */

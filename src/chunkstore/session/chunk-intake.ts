@@ -30,6 +30,13 @@ export function maxRawBytesPerMessage(maxChunkSize: number): number {
   return 16 * MEBIBYTE + 2 * maxChunkSize;
 }
 
+/**
+ * The most chunks one message may carry. Each is verified, looked up and recorded in the same turn,
+ * whatever its size (some 30 µs here), and the byte bound above lets through a million chunks of a few
+ * bytes. A client sends a query's chunks: at most 512 (QUERY_HASHES), 1024 in the first versions.
+ */
+export const MAX_CHUNKS_PER_MESSAGE = 4096;
+
 export interface ReceivedChunk {
   readonly hash: Buffer;
   readonly rawSize: number;
@@ -60,6 +67,20 @@ export class ChunkIntake {
     private readonly maxChunkSize: number,
   ) {
     this.holdsNoChunks = !context.catalog.clientChunks.hasAny(clientId);
+  }
+
+  /** Chunks the session remembers until its next flush: what it was told the client holds, and what it stored. */
+  get rememberedChunks(): number {
+    return this.answered.size + this.context.newChunks.size;
+  }
+
+  /**
+   * At a flush: what the client was told it holds is its own in the catalog from now on (held by the
+   * session), so content() finds it there (heldSinceFlush). Kept, the map grew by a chunk for every
+   * chunk of an unchanged large file, and by one for every chunk a hostile client sent.
+   */
+  forgetAnswers(): void {
+    this.answered.clear();
   }
 
   /** A bitmap of the hashes (32 bytes each) the client must send: bit i set = chunk i is missing. */
@@ -95,6 +116,9 @@ export class ChunkIntake {
    * mode each lookup on its own opened and closed a read transaction, which cost more than the lookup.
    */
   async receive(received: readonly ReceivedChunk[]): Promise<void> {
+    if (received.length > MAX_CHUNKS_PER_MESSAGE) {
+      throw new LimitError(`client "${this.clientName}" sent ${received.length} chunks in one message; the limit is ${MAX_CHUNKS_PER_MESSAGE}: refused`);
+    }
     const limit = maxRawBytesPerMessage(this.maxChunkSize);
     let declared = 0;
     // A chunk declaring more than a chunk may hold is refused on its own, below, with what it declares.

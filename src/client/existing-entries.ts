@@ -58,6 +58,11 @@ export class ExistingEntries {
     return 'keep';
   }
 
+  /** Whether the policy replaces this entry should it differ: if not, a differing file's content need not be written. */
+  replacesIfDifferent(existing: PosixStat, meta: EntryMeta): boolean {
+    return decideOverwrite(this.options.overwrite, false, existing.mtimeNs, mtimeNsOf(meta)) === 'write';
+  }
+
   /**
    * Whether a folder already there takes the backup's metadata: restoring one file below /srv must
    * not reset /srv. Only --overwrite (or if-newer, for an older folder) replaces a mode, owner, ACL

@@ -1,8 +1,9 @@
 // Writes restored entries into a RestoreTree: folders (their metadata once their content is in),
 // files through a temporary name checked against the backup's hash before they take their name,
 // sparse files with their holes, hard links, symlinks and special files; an existing entry is kept
-// or replaced by the overwrite policy. One bad entry never stops the others; a full disk does.
-import { ftruncateSync } from 'node:fs';
+// or replaced by the overwrite policy (a file there is compared as its content arrives, and written
+// only once found to differ). One bad entry never stops the others; a full disk does.
+import { closeSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
@@ -14,11 +15,12 @@ import { MetadataError, NeedsRootError } from './restore-tree/errors';
 import type { OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
-import { existingFileHash } from './existing-file';
+import { ExistingContentCompare } from './existing-content-compare';
+import { type ContentSink, DISCARDED, tempFileSink } from './content-sink';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
 import { ExistingEntries, ownerOf } from './existing-entries';
 import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
-import { ExtentCursor, writeAll, writeAllAsync } from './extent-cursor';
+import { ExtentCursor } from './extent-cursor';
 import { isDumpEntry } from '../common/dump-entry';
 
 const SLASH = 0x2f;
@@ -165,26 +167,41 @@ export class RestoreWriter {
     if (existing !== undefined && entryKind(existing.mode) === 'folder') {
       throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);
     }
-    const temp = this.tree.createFile(path);
+    // Dump files are this tool's own work files: always replaced, never compared.
+    const isCompared = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && this.options.overwrite !== 'always';
+    const difference = isCompared ? this.existing.differenceOf(path, existing, meta, { mtime: true }) : undefined;
+    const isSameSize = existing !== undefined && existing.size === meta.size;
+    // Decided before anything is written: a copy of a file found identical filled nearly full disks and
+    // touched live folders. A difference the policy keeps anyway is never written at all.
+    const isDifferenceWritten = !isCompared || this.existing.replacesIfDifferent(existing, meta);
+    const existingFd = isCompared && difference === undefined && isSameSize ? this.tree.openExistingFile(path) : undefined;
+    let temp: TempFile | undefined;
     let isDone = false;
     try {
+      const compare = existingFd === undefined ? undefined : new ExistingContentCompare(existingFd, meta,
+        isDifferenceWritten ? () => this.tree.createFile(path) : undefined, { entryPath: path, localPath: () => this.tree.localPath(path) });
+      if (compare === undefined && isDifferenceWritten) temp = this.tree.createFile(path);
+      const sink = (isInline: boolean): ContentSink => compare ?? (temp === undefined ? DISCARDED : tempFileSink(temp, meta, isInline));
       const check = new ContentCheck();
-      const end = item.inline !== undefined ? await this.writeInline(temp, meta, item.inline.content, check) : await this.writeStreamed(temp, meta, item, check);
+      let end: ContentEnd | undefined;
+      try {
+        end = item.inline !== undefined ? await this.writeInline(sink(true), meta, item.inline.content, check) : await this.writeStreamed(sink(false), meta, item, check);
+      } finally {
+        temp ??= compare?.written;
+      }
       const expected = end ?? { sha256: item.inline!.sha256, size: check.size, damage: '' };
       if (expected.damage) throw new CorruptError(`not restored, the store is damaged: ${expected.damage}`);
       if (!check.matches(expected.sha256, expected.size)) {
         throw new CorruptError(`received content does not match its hash (${check.size} of ${expected.size} bytes)`);
       }
-      // Dump files are this tool's own work files: always replaced, never compared.
-      const isCompared = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && this.options.overwrite !== 'always';
-      const difference = isCompared ? this.existing.differenceOf(path, existing, meta, { mtime: true }) : undefined;
-      const isIdentical = isCompared && difference === undefined && existing.size === meta.size && await this.hasSameContent(path, temp);
+      const isIdentical = compare?.isIdentical ?? false;
       const decision = existing === undefined || isDump ? 'write'
-        : this.existing.decide(path, existing, isIdentical, meta, existing.size === meta.size ? difference : undefined);
+        : this.existing.decide(path, existing, isIdentical, meta, isSameSize ? difference : undefined);
       if (decision !== 'write') {
         if (!isIdentical) this.keptFiles.add(path.toString('latin1'));
         return;
       }
+      if (temp === undefined) throw new Error(`${this.tree.localPath(path)}: to be replaced, but its content was not written (a bug)`);
       const metadataMissing = this.setFileMetadata(temp, this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
       temp.commit({ replace: existing !== undefined });
       isDone = true;
@@ -195,7 +212,8 @@ export class RestoreWriter {
       }
       if (metadataMissing !== undefined) throw metadataMissing;
     } finally {
-      if (!isDone) temp.abort();
+      if (!isDone) temp?.abort();
+      if (existingFd !== undefined) closeSync(existingFd);
     }
   }
 
@@ -215,36 +233,40 @@ export class RestoreWriter {
     }
   }
 
-  /** A small file: written synchronously once its chunks are decoded (usually ahead, on a worker thread). */
-  private async writeInline(temp: TempFile, meta: EntryMeta, content: ContentPiece, check: ContentCheck): Promise<undefined> {
+  /** A small file: placed once its chunks are decoded (usually ahead, on a worker thread). */
+  private async writeInline(sink: ContentSink, meta: EntryMeta, content: ContentPiece, check: ContentCheck): Promise<undefined> {
     const cursor = new ExtentCursor(meta);
     const piece = await check.bytesOfPiece(content);
     try {
       for (const bytes of adjacentRuns(piece.bytes)) {
-        for (const { data, position } of cursor.place(bytes)) writeAll(temp.fd, data, position);
+        for (const { data, position } of cursor.place(bytes)) {
+          const placing = sink.place(data, position);
+          if (placing !== undefined) await placing;
+        }
         this.outcome.bytes += bytes.length;
       }
     } finally {
       piece.release();
     }
-    if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
+    const ending = sink.end();
+    if (ending !== undefined) await ending;
     this.onProgress();
     return undefined;
   }
 
-  private async writeStreamed(temp: TempFile, meta: EntryMeta, item: RestoreMessageItem, check: ContentCheck): Promise<ContentEnd> {
+  private async writeStreamed(sink: ContentSink, meta: EntryMeta, item: RestoreMessageItem, check: ContentCheck): Promise<ContentEnd> {
     const cursor = new ExtentCursor(meta);
     const frames = item.stream!.frames();
     for (;;) {
       const next = await frames.next();
       if (next.done) {
-        if (meta.extents.length > 0) ftruncateSync(temp.fd, meta.size);
+        await sink.end();
         return next.value;
       }
       const piece = await check.bytesOfPiece(next.value);
       try {
         for (const bytes of adjacentRuns(piece.bytes)) {
-          for (const { data, position } of cursor.place(bytes)) await writeAllAsync(temp.fd, data, position);
+          for (const { data, position } of cursor.place(bytes)) await sink.place(data, position);
           this.outcome.bytes += bytes.length;
         }
       } finally {
@@ -252,17 +274,6 @@ export class RestoreWriter {
       }
       this.onProgress();
     }
-  }
-
-  /** Whether the file already there holds exactly what was just written to the temporary file. */
-  private async hasSameContent(path: Buffer, temp: TempFile): Promise<boolean> {
-    const fd = this.tree.openExistingFile(path);
-    if (fd === undefined) return false;
-    // Both settle before either error goes on: the caller closes temp.fd, which the other read may still use.
-    const [existing, restored] = await Promise.allSettled([existingFileHash(fd), existingFileHash(temp.fd, true)]);
-    if (existing.status === 'rejected') throw existing.reason;
-    if (restored.status === 'rejected') throw restored.reason;
-    return existing.value.equals(restored.value);
   }
 
   private hardLink(path: Buffer, meta: EntryMeta): void {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { chmod, lstat, mkdtemp, readFile, readdir, realpath, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readFile, readdir, readlink, realpath, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryMeta, EntryType } from '../src/proto/cpsbackup';
@@ -178,4 +178,14 @@ test('--overwrite=always replaces without comparing; a differing file under if-n
   assert.deepEqual(older.writer.outcome.keptExisting, []);
   assert.equal(older.writer.outcome.files, 2, 'both are older than the backup\'s copies (their mtimes differ): both replaced, as before');
   assert.ok((await readFile(join(older.target, 'sparse.img'))).equals(sparseBytes()));
+});
+
+test('a symlink where the backup has a file: kept and listed as before, and no copy of the file made beside it', async (t) => {
+  const { target, writer, folderBefore } = await restore(t, (target) => symlink('elsewhere', join(target, 'dense.txt')), [items()[0]]);
+  assert.deepEqual(writer.outcome.keptExisting, [`${target}/dense.txt: exists and differs from the backup; kept (--overwrite replaces it)`]);
+  assert.equal(await readlink(join(target, 'dense.txt')), 'elsewhere');
+  assert.deepEqual(await folderTimes(target), folderBefore, 'a file kept whatever it holds was written all the same');
+
+  const replaced = await restore(t, (target) => symlink('elsewhere', join(target, 'dense.txt')), [items()[0]], 'always');
+  assert.equal(await readFile(join(replaced.target, 'dense.txt'), 'utf8'), DENSE_TEXT);
 });

@@ -172,8 +172,8 @@ export class RestoreWriter {
     const difference = isCompared ? this.existing.differenceOf(path, existing, meta, { mtime: true }) : undefined;
     const isSameSize = existing !== undefined && existing.size === meta.size;
     // Decided before anything is written: a copy of a file found identical filled nearly full disks and
-    // touched live folders. A difference the policy keeps anyway is never written at all.
-    const isDifferenceWritten = !isCompared || this.existing.replacesIfDifferent(existing, meta);
+    // touched live folders. A difference the policy keeps anyway (a symlink or FIFO there too) is never written at all.
+    const isDifferenceWritten = isDump || existing === undefined || this.existing.replacesIfDifferent(existing, meta);
     const existingFd = isCompared && difference === undefined && isSameSize ? this.tree.openExistingFile(path) : undefined;
     let temp: TempFile | undefined;
     let isDone = false;

@@ -9,10 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* fstatatInto(dirfd, name, flags, out: BigInt64Array(13)): fstatat's answer as 64-bit integers in the order
- * mode, uid, gid, nlink, size, blocks, blksize, ino, dev, rdev, atimeNs, mtimeNs, ctimeNs (ino, dev and rdev
- * as their unsigned bit patterns). Building a 13-property object here cost three times the syscall; the
- * caller builds it in JavaScript, where the object's shape is known. */
+/* fstatatInto(dirfd, name, flags, out: BigInt64Array(16)): fstatat's answer as 64-bit integers in the order
+ * mode, uid, gid, nlink, size, blocks, blksize, ino, dev, rdev, atime seconds, atime nanoseconds, mtime
+ * seconds, mtime nanoseconds, ctime seconds, ctime nanoseconds (ino, dev and rdev as their unsigned bit
+ * patterns). Each time stays a (seconds, nanoseconds) pair as struct timespec holds it: one nanosecond
+ * count overflowed int64 after 2262-04-11 and a year-2446 mtime was recorded as 1861. Building the object
+ * here cost three times the syscall; the caller builds it in JavaScript, where its shape is known. */
 static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!get_args(env, info, 4, argv)) return NULL;
@@ -21,8 +23,8 @@ static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t length;
   void *data;
-  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 13) {
-    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of 13 elements");
+  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 16) {
+    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of 16 elements");
     return NULL;
   }
   name_arg name;
@@ -45,9 +47,12 @@ static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
   out[7] = (int64_t)(uint64_t)st.st_ino;
   out[8] = (int64_t)(uint64_t)st.st_dev;
   out[9] = (int64_t)(uint64_t)st.st_rdev;
-  out[10] = (int64_t)st.st_atim.tv_sec * 1000000000LL + (int64_t)st.st_atim.tv_nsec;
-  out[11] = (int64_t)st.st_mtim.tv_sec * 1000000000LL + (int64_t)st.st_mtim.tv_nsec;
-  out[12] = (int64_t)st.st_ctim.tv_sec * 1000000000LL + (int64_t)st.st_ctim.tv_nsec;
+  out[10] = (int64_t)st.st_atim.tv_sec;
+  out[11] = (int64_t)st.st_atim.tv_nsec;
+  out[12] = (int64_t)st.st_mtim.tv_sec;
+  out[13] = (int64_t)st.st_mtim.tv_nsec;
+  out[14] = (int64_t)st.st_ctim.tv_sec;
+  out[15] = (int64_t)st.st_ctim.tv_nsec;
   return NULL;
 }
 

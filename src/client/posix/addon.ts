@@ -17,14 +17,15 @@ export interface PosixStat {
   readonly ino: bigint;
   readonly dev: bigint;
   readonly rdev: bigint;
+  /** Nanoseconds since the epoch, exact for any time a file system holds (built from fstatat's seconds and nanoseconds). */
   readonly atimeNs: bigint;
   readonly mtimeNs: bigint;
   readonly ctimeNs: bigint;
 }
 
 export type Name = Buffer | string;
-/** Nanoseconds since the epoch; null leaves that time unchanged (UTIME_OMIT). */
-export type TimeNs = bigint | null;
+/** Whole seconds since the epoch (a BigInt or a safe integer); null leaves that time unchanged (UTIME_OMIT). */
+export type TimeSeconds = bigint | number | null;
 
 export interface PosixConstants {
   readonly O_RDONLY: number;
@@ -90,8 +91,9 @@ export interface PosixAddon {
   fsetxattr(fd: number, name: Name, value: Buffer, flags: number): void;
   lremovexattr(path: Name, name: Name): void;
   fremovexattr(fd: number, name: Name): void;
-  utimensat(dirfd: number, name: Name, atime: TimeNs, mtime: TimeNs, flags: number): void;
-  futimens(fd: number, atime: TimeNs, mtime: TimeNs): void;
+  /** Each time a (seconds, nanoseconds) pair, nanoseconds 0..999999999 (ignored where seconds are null). */
+  utimensat(dirfd: number, name: Name, atimeSec: TimeSeconds, atimeNsec: number, mtimeSec: TimeSeconds, mtimeNsec: number, flags: number): void;
+  futimens(fd: number, atimeSec: TimeSeconds, atimeNsec: number, mtimeSec: TimeSeconds, mtimeNsec: number): void;
   mknodat(dirfd: number, name: Name, mode: number, rdev: bigint | number): void;
   makedev(major: number, minor: number): bigint;
   splitDev(rdev: bigint | number): [number, number];

@@ -1,5 +1,6 @@
 // Access and modification times to the nanosecond (Node 20's utimes rounds through a double and
-// cannot skip following a symlink). Times are BigInt nanoseconds since the epoch.
+// cannot skip following a symlink). Times are BigInt nanoseconds since the epoch, handed to the addon
+// as (seconds, nanoseconds) pairs: as one int64 count they ended at 2262-04-11.
 import { posixAddon } from './addon';
 
 export interface EntryTimes {
@@ -32,9 +33,18 @@ export function splitNanoseconds(timeNs: bigint): { seconds: bigint; nanoseconds
 /** Sets times of dirfd/name; a symlink there gets its own times (AT_SYMLINK_NOFOLLOW), never its target's. */
 export function setTimesAt(dirfd: number, name: Buffer | string, times: EntryTimes): void {
   const addon = posixAddon();
-  addon.utimensat(dirfd, name, times.atimeNs ?? null, times.mtimeNs ?? null, addon.constants.AT_SYMLINK_NOFOLLOW);
+  const atime = timespecOf(times.atimeNs);
+  const mtime = timespecOf(times.mtimeNs);
+  addon.utimensat(dirfd, name, atime.seconds, atime.nanoseconds, mtime.seconds, mtime.nanoseconds, addon.constants.AT_SYMLINK_NOFOLLOW);
 }
 
 export function setTimesFd(fd: number, times: EntryTimes): void {
-  posixAddon().futimens(fd, times.atimeNs ?? null, times.mtimeNs ?? null);
+  const atime = timespecOf(times.atimeNs);
+  const mtime = timespecOf(times.mtimeNs);
+  posixAddon().futimens(fd, atime.seconds, atime.nanoseconds, mtime.seconds, mtime.nanoseconds);
+}
+
+/** The addon's pair for a time; null seconds leave it unchanged. */
+function timespecOf(timeNs: bigint | undefined): { seconds: bigint | null; nanoseconds: number } {
+  return timeNs === undefined ? { seconds: null, nanoseconds: 0 } : splitNanoseconds(timeNs);
 }

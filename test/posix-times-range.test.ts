@@ -1,7 +1,7 @@
 // Regression: fstatat's times were joined into one int64 of nanoseconds in the addon, which overflows
 // after 2262-04-11: an ext4 mtime of 15032385535 s (2446) was recorded as -3414358539 s (1861) and the
 // backup exited 0; the setter took the same int64 and refused such a time on restore. Proves every time
-// a file system holds reads and sets exactly, before 1970 too.
+// a file system holds reads and sets exactly, before 1970 too, and one it clamps is reported.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { entryMetaFromStat } from '../src/client/entry-meta';
 import { openAt, openFolderAt, posixConstants, statAt, statFd } from '../src/client/posix/at';
 import { OwnerNames } from '../src/client/posix/owners';
 import { setTimesAt, setTimesFd } from '../src/client/posix/times';
+import { applyMetadata } from '../src/client/restore-tree/metadata';
 import { EntryType } from '../src/proto/cpsbackup';
 import { removeTree } from './support/remove-tree';
 
@@ -88,4 +89,19 @@ test('seconds beyond 64 bits are refused, never wrapped', () => {
   const before = statAt(folderFd, 'too-far').mtimeNs;
   assert.throws(() => setTimesAt(folderFd, 'too-far', { mtimeNs: 2n ** 63n * SECOND }), /within 64 bits/);
   assert.equal(statAt(folderFd, 'too-far').mtimeNs, before);
+});
+
+test('a time the file system clamps is a restore failure, not another time', (t) => {
+  writeFileSync(join(workspace, 'clamped'), 'x');
+  const year3000 = 32_503_680_000n * SECOND;
+  const owners = new OwnerNames();
+  const failures = applyMetadata({ dirfd: folderFd, name: Buffer.from('clamped'), isSymlink: false, isFolder: false }, { mtimeNs: year3000 }, owners);
+  if (refusal('clamped', year3000) === undefined) {
+    assert.deepEqual(failures, []);
+    t.skip(`the file system under ${workspace} holds the year 3000`);
+    return;
+  }
+  assert.equal(failures.length, 1, 'one failure');
+  assert.equal(failures[0].step, 'times');
+  assert.match(failures[0].error.message, /kept mtime \d+ s for 32503680000 s/);
 });

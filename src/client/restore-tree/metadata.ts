@@ -1,8 +1,9 @@
 // Applies an entry's metadata in the one order that keeps every part: owner first (chown clears
 // setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times last.
-import { chmodAt, chmodFd, chownAt, chownFd, statAtIfExists } from '../posix/at';
+import { chmodAt, chmodFd, chownAt, chownFd, statAt, statAtIfExists, statFd } from '../posix/at';
+import type { PosixStat } from '../posix/addon';
 import { type Owner, OwnerNames } from '../posix/owners';
-import { setTimesAt, setTimesFd } from '../posix/times';
+import { type EntryTimes, setTimesAt, setTimesFd, splitNanoseconds } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
 import type { MetadataFailure } from './errors';
 import { narrowedMode } from './narrowed-mode';
@@ -78,7 +79,37 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   }
   if (metadata.atimeNs !== undefined || metadata.mtimeNs !== undefined) {
     const times = { atimeNs: metadata.atimeNs, mtimeNs: metadata.mtimeNs };
-    step('times', () => (byFd ? setTimesFd(target.fd, times) : setTimesAt(target.dirfd, target.name, times)));
+    step('times', () => {
+      if (byFd) setTimesFd(target.fd, times);
+      else setTimesAt(target.dirfd, target.name, times);
+      if (isBeyond32BitSeconds(times)) checkTimesKept(times, byFd ? statFd(target.fd) : statAt(target.dirfd, target.name));
+    });
   }
   return failures;
+}
+
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+
+/** A time not every file system holds: ext4 keeps 1901-12-13..2446-05-10 (..2038-01-19 in small inodes), FAT 1980..2107. */
+function isBeyond32BitSeconds(times: EntryTimes): boolean {
+  return [times.atimeNs, times.mtimeNs].some((timeNs) => {
+    if (timeNs === undefined) return false;
+    const { seconds } = splitNanoseconds(timeNs);
+    return seconds < INT32_MIN || seconds > INT32_MAX;
+  });
+}
+
+/**
+ * A file system clamps a time beyond its range and reports success (Linux's timestamp_truncate): ext4
+ * given 2500 keeps 2446. Read back so the restore says so (exit 3) rather than restore another time.
+ */
+function checkTimesKept(times: EntryTimes, stored: PosixStat): void {
+  const pairs = [['atime', times.atimeNs, stored.atimeNs], ['mtime', times.mtimeNs, stored.mtimeNs]] as const;
+  for (const [name, wantedNs, storedNs] of pairs) {
+    if (wantedNs === undefined) continue;
+    const wanted = splitNanoseconds(wantedNs).seconds;
+    const kept = splitNanoseconds(storedNs).seconds;
+    if (wanted !== kept) throw new Error(`the file system kept ${name} ${kept} s for ${wanted} s: outside the times it can hold`);
+  }
 }

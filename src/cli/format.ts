@@ -9,6 +9,7 @@ export { formatBackupId } from '../common/backup-id';
 /** Local time as burp prints it: 2026-11-23 14:30:25. */
 export function formatTime(milliseconds: number): string {
   const date = new Date(milliseconds);
+  if (Number.isNaN(date.getTime())) return `@${Math.floor(milliseconds / 1000)}`;
   const two = (value: number): string => String(value).padStart(2, '0');
   return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
 }
@@ -60,12 +61,21 @@ export function formatEntryLine(entry: EntryMeta): string {
   return `${entryTypeName(entry.type).padEnd(5)} ${mode} ${owner.padEnd(15)} ${String(entry.size).padStart(12)} ${formatTime(entry.mtimeSec * 1000)} ${escapeBytes(entry.path)}${target}`;
 }
 
-/** path: the escaped text; pathBase64: the exact bytes. */
+/** A time as ISO 8601, or as epoch seconds past the years a Date holds (±275,760; btrfs stores any int64). */
+function isoTime(milliseconds: number): string {
+  const date = new Date(milliseconds);
+  return Number.isNaN(date.getTime()) ? `@${Math.floor(milliseconds / 1000)}` : date.toISOString();
+}
+
+/**
+ * path: the escaped text; pathBase64: the exact bytes. mtimeNs: seconds and nanoseconds joined as a
+ * number, not as text: before 1970 -1 s + 500,000,000 ns is -500000000, where the text gave -1500000000.
+ */
 export function entryJson(entry: EntryMeta): Record<string, unknown> {
   return {
     path: escapeBytes(entry.path), pathBase64: entry.path.toString('base64'), type: entryTypeName(entry.type),
     mode: entry.mode.toString(8).padStart(4, '0'), size: entry.size,
-    mtime: new Date(entry.mtimeSec * 1000 + Math.floor(entry.mtimeNsec / 1e6)).toISOString(), mtimeNs: `${entry.mtimeSec}${String(entry.mtimeNsec).padStart(9, '0')}`,
+    mtime: isoTime(entry.mtimeSec * 1000 + Math.floor(entry.mtimeNsec / 1e6)), mtimeNs: String(BigInt(entry.mtimeSec) * 1_000_000_000n + BigInt(entry.mtimeNsec)),
     uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group, nlink: entry.nlink,
     ...(entry.type === EntryType.ENTRY_TYPE_SYMLINK ? { linkTarget: escapeBytes(entry.linkTarget), linkTargetBase64: entry.linkTarget.toString('base64') } : {}),
     ...(entry.rdev ? { rdev: entry.rdev } : {}),

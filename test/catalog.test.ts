@@ -147,6 +147,20 @@ for (const [name, open] of Object.entries(implementations)) {
       assert.deepEqual(catalog.entries.at(backup.id, full.path), full);
     });
 
+    // Regression guard beside the addon's int64 overflow (times after 2262): the catalog holds any time a file system does.
+    await t.test('times past 2262 and before 1970 keep their seconds and nanoseconds', () => {
+      const catalog = opened.catalog;
+      const backup = catalog.backups.create(catalog.clients.idOf('times'), 0, 'host', {}, Date.now());
+      const times = [[15_032_385_535, 999_999_999], [-2_208_988_800, 1], [-1, 500_000_000], [Number.MAX_SAFE_INTEGER, 0], [Number.MIN_SAFE_INTEGER, 7]];
+      const entries = times.map(([seconds, nanoseconds], index) => (
+        { ...entry(`/t${index}`), mtimeSec: seconds, mtimeNsec: nanoseconds, ctimeSec: -seconds, ctimeNsec: nanoseconds }));
+      catalog.entries.insert(backup.id, entries, entries.map(() => null));
+      for (const stored of entries) {
+        const read = catalog.entries.at(backup.id, stored.path);
+        assert.deepEqual([read?.mtimeSec, read?.mtimeNsec, read?.ctimeSec, read?.ctimeNsec], [stored.mtimeSec, stored.mtimeNsec, stored.ctimeSec, stored.ctimeNsec]);
+      }
+    });
+
     await t.test('chunk rows are idempotent by hash: the first location wins', () => {
       const catalog = opened.catalog;
       const hash = sha256('chunk one');

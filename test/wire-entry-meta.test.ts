@@ -20,7 +20,9 @@ function pick<T>(values: readonly T[], index: number): T {
 
 const UINT32 = [0, 1, 127, 128, 0o100644, 65_534, 2 ** 31, 2 ** 32 - 1];
 const UINT64 = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER];
-const INT64 = [0, 1, -1, 127, -128, 1_700_000_000, -1_700_000_000, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+// 15032385535: ext4's last second (2446); -2208988800: 1900-01-01.
+const INT64 = [0, 1, -1, 127, -128, 1_700_000_000, -1_700_000_000, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, 15_032_385_535, -2_208_988_800,
+  Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
 const STRINGS = ['', 'alice', 'ünïcode ✓', '𝄞 beyond the BMP', 'x'.repeat(200)];
 const BYTES = [Buffer.alloc(0), Buffer.from('/data/a'), Buffer.from([0, 0xff, 0x80, 0x2f]), testBytes('entry-meta', 300)];
 

@@ -1,13 +1,14 @@
 // Regression: times after 2262-04-11 overflowed an int64 of nanoseconds in the addon: an mtime in 2446
 // was stored as 1861 and restored as 1901, backup and restore both exiting 0. Proves, through the real
 // server and CLI, that mtimes past 2262 and before 1970 (with nanoseconds) are stored, listed and
-// restored to the exact second and nanosecond.
+// restored to the exact second and nanosecond, and that the next backup finds them unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pastRacyWindow } from './support/racy-window';
 import { Sandbox } from './support/sandbox';
 
 const SECOND = 1_000_000_000n;
@@ -33,7 +34,7 @@ function secondsAndNanoseconds(timeNs: bigint): [bigint, bigint] {
 
 interface JsonEntry { readonly path: string; readonly mtime: string; readonly mtimeNs: string }
 
-test('mtimes past 2262 and before 1970 are backed up, listed and restored to the nanosecond', async (t) => {
+test('mtimes past 2262 and before 1970 are backed up, found unchanged, listed and restored to the nanosecond', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
@@ -49,8 +50,13 @@ test('mtimes past 2262 and before 1970 are backed up, listed and restored to the
   }
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  await pastRacyWindow();
   const backup = await sandbox.runClient(['-c', config, '-e']);
   assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+  // The unchanged check compares the stored seconds and nanoseconds with a new stat's.
+  const again = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.equal(/(\d+) unchanged/.exec(again.stdout)?.[1], String(MTIMES.size), `every file is found unchanged: ${again.stdout}`);
 
   const show = await sandbox.runClient(['-c', config, '-s', '1', '--json']);
   assert.equal(show.code, 0, show.stdout + show.stderr);

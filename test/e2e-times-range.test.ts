@@ -1,7 +1,8 @@
 // Regression: times after 2262-04-11 overflowed an int64 of nanoseconds in the addon: an mtime in 2446
 // was stored as 1861 and restored as 1901, backup and restore both exiting 0. Proves, through the real
 // server and CLI, that mtimes past 2262 and before 1970 (with nanoseconds) are stored, listed and
-// restored to the exact second and nanosecond, and that the next backup finds them unchanged.
+// restored to the exact second and nanosecond, and that the next backup finds them unchanged; a time
+// the target's file system clamps (ext4 keeps at most 2446) is reported, exit 3, never restored changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pastRacyWindow } from './support/racy-window';
 import { Sandbox } from './support/sandbox';
+import { mountTmpfs, tmpfsRefusal, unmountTmpfs } from './support/tmpfs';
 
 const SECOND = 1_000_000_000n;
 
@@ -75,4 +77,51 @@ test('mtimes past 2262 and before 1970 are backed up, found unchanged, listed an
     const restored = statSync(join(target, data, name), { bigint: true });
     assert.deepEqual(secondsAndNanoseconds(restored.mtimeNs), secondsAndNanoseconds(mtimeNs), `${name}: restored seconds and nanoseconds`);
   }
+});
+
+test('a year-3000 mtime from a tmpfs restores exactly onto a tmpfs; ext4, which clamps it to 2446, is reported (exit 3)', async (t) => {
+  const refusal = tmpfsRefusal();
+  if (refusal !== undefined) {
+    t.skip(refusal);
+    return;
+  }
+  const sandbox = await Sandbox.create();
+  const mounted: string[] = [];
+  t.after(async () => {
+    for (const folder of mounted.reverse()) unmountTmpfs(folder);
+    await sandbox.destroy();
+  });
+  const mount = async (name: string): Promise<string> => {
+    const folder = join(sandbox.root, name);
+    await mkdir(folder);
+    mountTmpfs(folder, '4m');
+    mounted.push(folder);
+    return folder;
+  };
+  const data = await mount('data');
+  const file = join(data, 'year-3000');
+  const mtimeNs = 32_503_680_000n * SECOND + 250_000_000n;
+  await writeFile(file, 'far\n');
+  execFileSync('touch', ['-d', touchTime(mtimeNs), file]);
+  assert.equal(statSync(file, { bigint: true }).mtimeNs, mtimeNs, 'tmpfs holds the year 3000');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const backup = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+
+  const onTmpfs = await mount('restored-tmpfs');
+  const exact = await sandbox.runClient(['-c', config, '-i', '1', '--to', onTmpfs]);
+  assert.equal(exact.code, 0, exact.stdout + exact.stderr);
+  assert.equal(statSync(join(onTmpfs, file), { bigint: true }).mtimeNs, mtimeNs);
+
+  const onExt4 = join(sandbox.root, 'restored-ext4');
+  const clamped = await sandbox.runClient(['-c', config, '-i', '1', '--to', onExt4]);
+  const kept = statSync(join(onExt4, file), { bigint: true }).mtimeNs;
+  if (kept === mtimeNs) {
+    t.diagnostic(`the file system under ${onExt4} holds the year 3000: nothing to report`);
+    assert.equal(clamped.code, 0, clamped.stdout + clamped.stderr);
+    return;
+  }
+  assert.equal(clamped.code, 3, clamped.stdout + clamped.stderr);
+  assert.match(clamped.stdout + clamped.stderr, /year-3000.*kept mtime -?\d+ s for 32503680000 s/, 'the clamped time is named');
 });

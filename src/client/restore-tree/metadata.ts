@@ -105,7 +105,7 @@ function isBeyond32BitSeconds(times: EntryTimes): boolean {
  * given 2500 keeps 2446. Read back so the restore says so (exit 3) rather than restore another time.
  */
 function checkTimesKept(times: EntryTimes, stored: PosixStat): void {
-  const pairs = [['atime', times.atimeNs, stored.atimeNs], ['mtime', times.mtimeNs, stored.mtimeNs]] as const;
+  const pairs = [['mtime', times.mtimeNs, stored.mtimeNs], ['atime', times.atimeNs, stored.atimeNs]] as const;
   for (const [name, wantedNs, storedNs] of pairs) {
     if (wantedNs === undefined) continue;
     const wanted = splitNanoseconds(wantedNs).seconds;

@@ -17,6 +17,7 @@ import { ParentEntries } from './parent-entries';
 import { entryWeight } from './entry-weight';
 import { DiskFullError, ProtocolError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
+import { ownEntryAt, type OwnEntry } from './own-entry';
 
 /** An entry as the caller describes it; the session fills in its content id. */
 export type NewEntry = Omit<StoredEntry, 'contentId'>;
@@ -136,6 +137,12 @@ export class BackupSession {
       if (current === undefined || current.size !== contentSize || !current.hash.equals(contentHash)) return undefined;
     }
     return { id: entry.contentId, size: contentSize, entry };
+  }
+
+  /** This backup's entry at `path` as added so far (flushed or not), with its content; for a later hard link. */
+  ownEntry(path: Buffer): OwnEntry | undefined {
+    this.assertOpen();
+    return ownEntryAt(this.pendingEntries, this.dependencies.catalog, this.backup.id, path);
   }
 
   /**

@@ -2,4 +2,5 @@
 export type { BackupSession, NewEntry } from './backup-session';
 export type { ContentWriter } from './content-writer';
 export type { ContentRef } from './content-ref';
+export type { OwnEntry } from './own-entry';
 export type { ReceivedChunk } from './chunk-intake';

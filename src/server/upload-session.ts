@@ -3,7 +3,7 @@
 // store's write session, which owns packing, durability and the commit.
 import type { BackupSession, ChunkStore } from '../chunkstore/store';
 import type { BackupRecord } from '../chunkstore/store';
-import type { ContentRef, ContentWriter } from '../chunkstore/session';
+import type { ContentRef, ContentWriter, OwnEntry } from '../chunkstore/session';
 import { BackupKind, EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
@@ -17,31 +17,14 @@ import { checkEntryLimits } from './entry-limits';
 import { LoopYield } from '../common/loop-yield';
 import { receivedAbortReason, receivedWarnings } from './received-text';
 import { receivedBegin } from './received-begin';
+import { KeptBytes } from './kept-bytes';
+import { SeenPaths } from './seen-paths';
 
 
 
 interface OpenFile {
   readonly meta: EntryMeta;
   readonly writer: ContentWriter;
-}
-
-/**
- * A file with more than one link, kept so a later link to the same inode can point at its content. Its
- * xattrs too: the client reads an inode's attributes through the first name it walks, and a restore
- * writes the content through the first name in path order, which may be a later link ("d.1/f" sorts
- * before "d/f", walked after it).
- */
-interface LinkedContent {
-  readonly content: ContentRef;
-  readonly size: number;
-  readonly extents: EntryMeta['extents'];
-  readonly xattrs: EntryMeta['xattrs'];
-}
-
-/** A symlink or special file with more than one link: a later link must be of its type, and takes its xattrs. */
-interface LinkedWithoutContent {
-  readonly type: EntryType;
-  readonly xattrs: EntryMeta['xattrs'];
 }
 
 /**
@@ -54,11 +37,14 @@ export const MAX_QUERY_HASHES = 16_384;
 export class UploadSession {
   private session: BackupSession | undefined;
   private current: OpenFile | undefined;
-  /** Paths as latin1 strings (one character per byte): a set of byte strings. */
-  private readonly seenPaths = new Set<string>();
-  private readonly linkedContents = new Map<string, LinkedContent>();
-  /** Symlinks and special files with more than one link, by path (latin1): what a later link to one takes. */
-  private readonly linkedWithoutContent = new Map<string, LinkedWithoutContent>();
+  /**
+   * All this session keeps until the backup ends. A file with more than one link keeps nothing here:
+   * a later link reads its first path's entry back from the write session (its content, and its
+   * xattrs and extents, which were kept for the whole backup and let a client that sent files of two
+   * links and 4 MiB of xattrs each, never a link, grow the server's memory by every byte sent).
+   */
+  private readonly kept: KeptBytes;
+  private readonly seenPaths: SeenPaths;
   private labels: Record<string, string> = {};
   private isFinished = false;
   private readonly loop = new LoopYield();
@@ -73,7 +59,10 @@ export class UploadSession {
     private readonly clientName: string,
     private readonly progress: RunningUpload,
     private readonly respond: (response: NonNullable<UploadResponse['message']>) => Promise<void>,
-  ) {}
+  ) {
+    this.kept = new KeptBytes(() => `client "${this.clientName}", backup ${this.session?.number ?? '(not begun)'}`);
+    this.seenPaths = new SeenPaths(this.kept);
+  }
 
   /** Known once Begin arrived: a failed complete is not cleared by a partial on the status port. */
   kind: 'complete' | 'partial' | undefined;
@@ -135,9 +124,27 @@ export class UploadSession {
   private admitPath(path: Buffer, shown: () => string, isCarried: boolean): void {
     const problem = entryPathProblem(path);
     if (problem !== undefined) throw new ProtocolError(`refused entry path ${shown()}${isCarried ? ' in a carried run' : ''}: ${problem}`);
-    const key = path.toString('latin1');
-    if (this.seenPaths.has(key)) throw new ProtocolError(`entry ${shown()} sent twice${isCarried ? ' (once in a carried run)' : ''}`);
-    this.seenPaths.add(key);
+    if (!this.seenPaths.add(path) && this.isSentBefore(path, isCarried)) {
+      throw new ProtocolError(`entry ${shown()} sent twice${isCarried ? ' (once in a carried run)' : ''}`);
+    }
+  }
+
+  /**
+   * A path whose fingerprint this backup holds: sent before, or another path sharing it (about once per
+   * million paths). A carried path is in the catalog already, copied by its run: only an entry still
+   * waiting for the flush is an earlier one (a written one made the copy fail on the primary key). An
+   * entry left out as unreadable (EntryEnd with damage) stored nothing: the same path sent again is taken.
+   */
+  private isSentBefore(path: Buffer, isCarried: boolean): boolean {
+    const found = this.session!.ownEntry(path);
+    return found !== undefined && !(isCarried && found.isWritten);
+  }
+
+  /** The entry a hard link names: an earlier one of this backup with more than one link. */
+  private firstLinkOf(target: Buffer): OwnEntry | undefined {
+    if (!this.seenPaths.mayHave(target)) return undefined;
+    const found = this.session!.ownEntry(target);
+    return found !== undefined && found.entry.nlink > 1 ? found : undefined;
   }
 
   private async batch(batch: EntryBatch): Promise<void> {
@@ -188,13 +195,17 @@ export class UploadSession {
       return;
     }
     if (meta.hardlinkTarget.length > 0) {
-      const linked = this.linkedContents.get(meta.hardlinkTarget.toString('latin1'));
-      if (linked === undefined) {
+      const first = this.firstLinkOf(meta.hardlinkTarget);
+      if (first === undefined || first.entry.type !== EntryType.ENTRY_TYPE_FILE || first.content === null) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier file of this backup`);
       }
-      // The first path's arrays themselves, never changed once received: a copy per link let one entry
-      // of a million extents and many links to it fill the heap before the session's next flush.
-      await this.addFile({ ...meta, xattrs: linked.xattrs, extents: linked.extents }, linked.size, linked.content);
+      // The client reads an inode's attributes through the first name it walks, and a restore writes the
+      // content through the first name in path order, which may be a later link ("d.1/f" sorts before
+      // "d/f", walked after it): every link carries the first path's xattrs and extents. Not copied: one
+      // still waiting for the flush shares the first path's arrays (a copy per link let one entry of a
+      // million extents and many links to it fill the heap before the flush); a written one is read anew.
+      const { xattrs, extents, size } = first.entry;
+      await this.addFile({ ...meta, xattrs: xattrs as EntryMeta['xattrs'], extents: extents as EntryMeta['extents'] }, size, first.content);
       return;
     }
     if (isSameAsParent) {
@@ -217,14 +228,11 @@ export class UploadSession {
   private async addWithoutContent(meta: EntryMeta): Promise<void> {
     let stored = meta;
     if (meta.hardlinkTarget.length > 0) {
-      const first = this.linkedWithoutContent.get(meta.hardlinkTarget.toString('latin1'));
-      if (first === undefined || first.type !== meta.type) {
+      const first = this.firstLinkOf(meta.hardlinkTarget);
+      if (first === undefined || first.entry.type !== meta.type) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier entry of its type in this backup`);
       }
-      stored = { ...meta, xattrs: first.xattrs };
-    }
-    if (meta.nlink > 1 && isLinkedWithoutContent(meta.type)) {
-      this.linkedWithoutContent.set(meta.path.toString('latin1'), { type: meta.type, xattrs: stored.xattrs });
+      stored = { ...meta, xattrs: first.entry.xattrs as EntryMeta['xattrs'] };
     }
     await this.session!.addEntry(newEntryOf(stored, 0), null);
     this.progress.files++;
@@ -297,9 +305,6 @@ export class UploadSession {
   }
 
   private async addFile(meta: EntryMeta, size: number, content: ContentRef): Promise<void> {
-    if (meta.nlink > 1 && meta.type === EntryType.ENTRY_TYPE_FILE) {
-      this.linkedContents.set(meta.path.toString('latin1'), { content, size, extents: meta.extents, xattrs: meta.xattrs });
-    }
     await this.session!.addEntry(newEntryOf(meta, size), content);
     this.progress.files++;
     this.progress.newBytes = this.session!.stored.newBytes;

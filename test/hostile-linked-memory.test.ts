@@ -14,7 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import type * as grpc from '@grpc/grpc-js';
 import { EntryType, type BackupClient, type BatchedEntry, type EntryMeta, type UploadRequest, type UploadResponse } from '../src/proto/cpsbackup';
 import { batchedEntry } from '../src/common/wire/batched-entry';
-import { begin, commit, hostileClient, meta, sendUpload } from './support/hostile-client';
+import { commit, hostileClient, meta, sendUpload } from './support/hostile-client';
 import { startInProcessServer, type InProcessServer } from './support/in-process-server';
 
 const OPTIONS = { timeout: 300_000 };
@@ -23,7 +23,8 @@ const MiB = 1024 * 1024;
 /** More entries than a write session gathers before its flush (backup-session.ts ENTRY_FLUSH_COUNT). */
 const PAST_A_FLUSH = 4200;
 
-const scheduledBegin: UploadRequest = { message: { ...begin.message!, value: { ...(begin.message!.value as object), isScheduled: true } } as UploadRequest['message'] };
+/** A scheduled backup: a forced one needs a right the sandbox's client need not have. */
+const scheduledBegin: UploadRequest = { message: { $case: 'begin', value: { hostname: 'hostile', kind: 0, parentBackupId: 0, labels: {}, clientVersion: 'test', isScheduled: true } } };
 
 /** The engine's collector, asked for by flag in a fresh context (the test runner's own has no `gc`). */
 function collector(): () => void {

@@ -1,6 +1,6 @@
 // Bounds on what one received entry may carry besides its path: extents, extended attributes and a
-// link target. Each is kept in memory until its entry is written (a hard link's first path for the
-// whole backup), so a hostile client must not make one tiny message cost the server much. The bounds
+// link target. Each is kept in memory until its entry is written (a later hard link reads its first
+// path's back from the write session), so one tiny message must not cost the server much. The bounds
 // never refuse what an honest client sends: Linux's own limits, or else what fits in one message.
 import type { EntryMeta } from '../proto/cpsbackup';
 import { ProtocolError } from '../common/errors';

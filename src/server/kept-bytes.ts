@@ -7,12 +7,13 @@ import { LimitError } from '../common/errors';
  * upload-session.ts). An honest backup of 1 M files, 10% of them hard-linked, keeps 8 MiB: a 4-byte
  * fingerprint per path in a table of 2 Mi slots (seen-paths.ts); its 100,000 links keep nothing more,
  * a later link reads its first path's entry back from the store's write session. This much holds
- * 6.2 M paths (the table doubles when 3/4 full, and both tables live while it does: 32 + 64 MiB
- * would pass it); a backup of more is refused, naming the client. What a session holds only until
+ * about 25 M paths (the table doubles when 3/4 full, and both tables live while it does: 128 + 256 MiB
+ * would pass it), far beyond the file trees this product is for; a backup of more is refused, naming
+ * the client, rather than the server running out of memory for every client. What a session holds only until
  * its next flush (at most 64 MiB of entries, backup-session.ts) or for one file (a chunk list) has
  * bounds of its own.
  */
-export const MAX_UPLOAD_KEPT_BYTES = 64 * 1024 * 1024;
+export const MAX_UPLOAD_KEPT_BYTES = 256 * 1024 * 1024;
 
 export class KeptBytes {
   private kept = 0;

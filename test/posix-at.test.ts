@@ -3,10 +3,8 @@
 // error when the addon is not built.
 import assert from 'node:assert/strict';
 import { closeSync, readdirSync, writeSync } from 'node:fs';
-import { mkdtemp, realpath } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { PosixAddonMissingError, posixAddon } from '../src/client/posix/addon';
 import {
   chmodAt,
@@ -28,33 +26,22 @@ import {
   symlinkAt,
   unlinkAt,
 } from '../src/client/posix/at';
-import { removeTree } from './support/remove-tree';
+import { posixWorkspace } from './support/posix-workspace';
 
-let workspace: string;
-let folderFd: number;
-
-before(async () => {
-  workspace = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-posix-at-')));
-  folderFd = openFolderAt(posixConstants().AT_FDCWD, workspace);
-});
-
-after(() => {
-  closeSync(folderFd);
-  removeTree(workspace);
-});
+const space = posixWorkspace('posix-at');
 
 const BYTE_NAME = Buffer.from([0x6e, 0xff, 0x0a, 0x01, 0x5c]); // n \xff \n \x01 \
 
 test('names are bytes: any byte but "/" and NUL is created, listed and stat-ed exactly', () => {
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
-  const fd = openAt(folderFd, BYTE_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o640);
+  const fd = openAt(space.fd, BYTE_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o640);
   writeSync(fd, 'bytes\n');
   const byFd = statFd(fd);
   closeSync(fd);
-  const names = readFolderAt(folderFd);
+  const names = readFolderAt(space.fd);
   assert.ok(names.some((name) => name.equals(BYTE_NAME)), 'listed with its exact bytes');
-  assert.deepEqual(readdirSync(Buffer.from(workspace), { encoding: 'buffer' }).filter((name) => name.equals(BYTE_NAME)).length, 1);
-  const stats = statAt(folderFd, BYTE_NAME);
+  assert.deepEqual(readdirSync(Buffer.from(space.path), { encoding: 'buffer' }).filter((name) => name.equals(BYTE_NAME)).length, 1);
+  const stats = statAt(space.fd, BYTE_NAME);
   assert.equal(entryKind(stats.mode), 'file');
   assert.equal(stats.size, 6);
   assert.equal(stats.ino, byFd.ino);
@@ -62,33 +49,33 @@ test('names are bytes: any byte but "/" and NUL is created, listed and stat-ed e
   assert.equal(typeof stats.dev, 'bigint');
   assert.equal(typeof stats.mtimeNs, 'bigint');
   assert.ok(stats.blocks >= 0 && stats.blksize > 0);
-  assert.throws(() => openAt(folderFd, Buffer.from('a\0b'), 0), /NUL/);
+  assert.throws(() => openAt(space.fd, Buffer.from('a\0b'), 0), /NUL/);
 });
 
 test('symlinks are stored and read back as bytes and never followed by lstat, chown or open', () => {
   const target = Buffer.from([0x2e, 0x2e, 0x2f, 0xfe, 0x0a]);
-  symlinkAt(target, folderFd, 'link');
-  assert.deepEqual(readlinkAt(folderFd, 'link'), target);
-  assert.equal(entryKind(statAt(folderFd, 'link').mode), 'symlink');
-  symlinkAt(join(workspace, 'real-folder'), folderFd, 'folder-link');
-  mkdirAt(folderFd, 'real-folder', 0o755);
+  symlinkAt(target, space.fd, 'link');
+  assert.deepEqual(readlinkAt(space.fd, 'link'), target);
+  assert.equal(entryKind(statAt(space.fd, 'link').mode), 'symlink');
+  symlinkAt(join(space.path, 'real-folder'), space.fd, 'folder-link');
+  mkdirAt(space.fd, 'real-folder', 0o755);
   const { O_RDONLY, O_NOFOLLOW } = posixConstants();
-  assert.throws(() => openAt(folderFd, 'folder-link', O_RDONLY | O_NOFOLLOW), { code: 'ELOOP' });
-  assert.throws(() => openFolderAt(folderFd, 'folder-link'), (error: NodeJS.ErrnoException) => ['ELOOP', 'ENOTDIR'].includes(error.code ?? ''));
-  assert.throws(() => openFolderHandleAt(folderFd, 'folder-link'), (error: NodeJS.ErrnoException) => ['ELOOP', 'ENOTDIR'].includes(error.code ?? ''));
-  const before = statAt(folderFd, 'real-folder');
-  chownAt(folderFd, 'folder-link', before.uid, before.gid); // lchown: the link, not the folder
-  assert.throws(() => chmodAt(folderFd, 'folder-link', 0o700), (error: NodeJS.ErrnoException) => ['EOPNOTSUPP', 'ENOTSUP'].includes(error.code ?? ''));
-  assert.equal(statAt(folderFd, 'real-folder').mode, before.mode, 'the target folder kept its mode');
+  assert.throws(() => openAt(space.fd, 'folder-link', O_RDONLY | O_NOFOLLOW), { code: 'ELOOP' });
+  assert.throws(() => openFolderAt(space.fd, 'folder-link'), (error: NodeJS.ErrnoException) => ['ELOOP', 'ENOTDIR'].includes(error.code ?? ''));
+  assert.throws(() => openFolderHandleAt(space.fd, 'folder-link'), (error: NodeJS.ErrnoException) => ['ELOOP', 'ENOTDIR'].includes(error.code ?? ''));
+  const before = statAt(space.fd, 'real-folder');
+  chownAt(space.fd, 'folder-link', before.uid, before.gid); // lchown: the link, not the folder
+  assert.throws(() => chmodAt(space.fd, 'folder-link', 0o700), (error: NodeJS.ErrnoException) => ['EOPNOTSUPP', 'ENOTSUP'].includes(error.code ?? ''));
+  assert.equal(statAt(space.fd, 'real-folder').mode, before.mode, 'the target folder kept its mode');
   // A long target (grows the readlink buffer).
   const longTarget = Buffer.alloc(3000, 't');
-  symlinkAt(longTarget, folderFd, 'long-link');
-  assert.deepEqual(readlinkAt(folderFd, 'long-link'), longTarget);
+  symlinkAt(longTarget, space.fd, 'long-link');
+  assert.deepEqual(readlinkAt(space.fd, 'long-link'), longTarget);
 });
 
 test('link, rename (with RENAME_NOREPLACE), unlink and chmod work relative to a folder handle', () => {
   const { O_WRONLY, O_CREAT, O_EXCL } = posixConstants();
-  const handle = openFolderHandleAt(folderFd, '.');
+  const handle = openFolderHandleAt(space.fd, '.');
   closeSync(openAt(handle, 'a', O_WRONLY | O_CREAT | O_EXCL, 0o600));
   linkAt(handle, 'a', handle, 'b');
   assert.equal(statAt(handle, 'a').nlink, 2);
@@ -111,7 +98,7 @@ test('link, rename (with RENAME_NOREPLACE), unlink and chmod work relative to a 
 
 test('errors are Node-style: code, negative errno, syscall and the path with its bytes escaped', () => {
   try {
-    statAt(folderFd, Buffer.concat([Buffer.from('missing-'), BYTE_NAME]));
+    statAt(space.fd, Buffer.concat([Buffer.from('missing-'), BYTE_NAME]));
     assert.fail('expected ENOENT');
   } catch (error) {
     const failure = error as NodeJS.ErrnoException;
@@ -121,14 +108,14 @@ test('errors are Node-style: code, negative errno, syscall and the path with its
     assert.equal(failure.path, 'missing-n\\xff\\x0a\\x01\\\\');
     assert.match(failure.message, /^ENOENT: .*, fstatat 'missing-n\\xff\\x0a\\x01\\\\'$/);
   }
-  assert.throws(() => mkdirAt(folderFd, 'real-folder', 0o700), { code: 'EEXIST', syscall: 'mkdirat' });
+  assert.throws(() => mkdirAt(space.fd, 'real-folder', 0o700), { code: 'EEXIST', syscall: 'mkdirat' });
   assert.throws(() => statFd(99_999), { code: 'EBADF' });
-  assert.throws(() => openAt(folderFd, 'x', 1.5), /32-bit integer/);
+  assert.throws(() => openAt(space.fd, 'x', 1.5), /32-bit integer/);
 });
 
 test('a missing addon build is one clear error saying how to build it', () => {
   assert.throws(
-    () => posixAddon(join(workspace, 'no-such-build', 'cpsbackup_posix.node')),
+    () => posixAddon(join(space.path, 'no-such-build', 'cpsbackup_posix.node')),
     (error: unknown) => error instanceof PosixAddonMissingError && /npm run build:native/.test(error.message) && error.message.includes('no-such-build'),
   );
 });

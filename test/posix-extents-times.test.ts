@@ -2,31 +2,19 @@
 // data; times are exact to the nanosecond, before 1970 too, and a symlink gets its own times.
 import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, writeSync } from 'node:fs';
-import { mkdtemp, realpath, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { openAt, openFolderAt, posixConstants, statAt, statFd } from '../src/client/posix/at';
+import { test } from 'node:test';
+import { openAt, posixConstants, statAt, statFd } from '../src/client/posix/at';
 import { dataExtents, extentBytes, hasHoleBefore } from '../src/client/posix/data-extents';
 import { setTimesAt, setTimesFd, splitNanoseconds, toNanoseconds } from '../src/client/posix/times';
-import { removeTree } from './support/remove-tree';
+import { posixWorkspace } from './support/posix-workspace';
 
-let workspace: string;
-let folderFd: number;
-
-before(async () => {
-  workspace = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-posix-extents-')));
-  folderFd = openFolderAt(posixConstants().AT_FDCWD, workspace);
-});
-
-after(() => {
-  closeSync(folderFd);
-  removeTree(workspace);
-});
+const space = posixWorkspace('posix-extents');
 
 function newFile(name: string): number {
   const { O_RDWR, O_CREAT, O_EXCL } = posixConstants();
-  return openAt(folderFd, name, O_RDWR | O_CREAT | O_EXCL, 0o600);
+  return openAt(space.fd, name, O_RDWR | O_CREAT | O_EXCL, 0o600);
 }
 
 test('a sparse file reports its data extents only; empty, all-hole and dense files too', () => {
@@ -72,29 +60,29 @@ test('one SEEK_HOLE tells a hole before the size; a file emptied since its fstat
 });
 
 test('times are set to the nanosecond by name and by fd; null/omitted leaves one unchanged', async () => {
-  await writeFile(join(workspace, 'timed'), 'x');
-  setTimesAt(folderFd, 'timed', { atimeNs: 1_500_000_000_000_000_001n, mtimeNs: 1_600_000_000_999_999_999n });
-  let stats = statAt(folderFd, 'timed');
+  await writeFile(join(space.path, 'timed'), 'x');
+  setTimesAt(space.fd, 'timed', { atimeNs: 1_500_000_000_000_000_001n, mtimeNs: 1_600_000_000_999_999_999n });
+  let stats = statAt(space.fd, 'timed');
   assert.equal(stats.atimeNs, 1_500_000_000_000_000_001n);
   assert.equal(stats.mtimeNs, 1_600_000_000_999_999_999n);
-  setTimesAt(folderFd, 'timed', { mtimeNs: 5n });
-  stats = statAt(folderFd, 'timed');
+  setTimesAt(space.fd, 'timed', { mtimeNs: 5n });
+  stats = statAt(space.fd, 'timed');
   assert.equal(stats.atimeNs, 1_500_000_000_000_000_001n, 'atime omitted: unchanged');
   assert.equal(stats.mtimeNs, 5n);
   // Before 1970: a negative time with a nanosecond part.
-  const fd = openAt(folderFd, 'timed', posixConstants().O_RDONLY);
+  const fd = openAt(space.fd, 'timed', posixConstants().O_RDONLY);
   setTimesFd(fd, { mtimeNs: -1_234_567_891n });
   closeSync(fd);
-  assert.equal(statAt(folderFd, 'timed').mtimeNs, -1_234_567_891n);
+  assert.equal(statAt(space.fd, 'timed').mtimeNs, -1_234_567_891n);
 });
 
 test('a symlink gets its own times, its target keeps its own', async () => {
-  await writeFile(join(workspace, 'link-target'), 't');
-  await symlink('link-target', join(workspace, 'timed-link'));
-  const before = await stat(join(workspace, 'link-target'), { bigint: true });
-  setTimesAt(folderFd, 'timed-link', { mtimeNs: 1_000_000_000_000_000_777n });
-  assert.equal(statAt(folderFd, 'timed-link').mtimeNs, 1_000_000_000_000_000_777n);
-  assert.equal((await stat(join(workspace, 'link-target'), { bigint: true })).mtimeNs, before.mtimeNs);
+  await writeFile(join(space.path, 'link-target'), 't');
+  await symlink('link-target', join(space.path, 'timed-link'));
+  const before = await stat(join(space.path, 'link-target'), { bigint: true });
+  setTimesAt(space.fd, 'timed-link', { mtimeNs: 1_000_000_000_000_000_777n });
+  assert.equal(statAt(space.fd, 'timed-link').mtimeNs, 1_000_000_000_000_000_777n);
+  assert.equal((await stat(join(space.path, 'link-target'), { bigint: true })).mtimeNs, before.mtimeNs);
 });
 
 test('seconds + nanoseconds convert both ways, negative times floored', () => {

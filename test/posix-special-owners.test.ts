@@ -1,36 +1,21 @@
 // Proves special files (FIFO, socket, devices with major:minor) and owner names: ids ↔ names through
 // NSS with a cache, and the tar rule for choosing the owner on restore.
 import assert from 'node:assert/strict';
-import { closeSync } from 'node:fs';
-import { mkdtemp, realpath } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { entryKind, openFolderAt, posixConstants, statAt } from '../src/client/posix/at';
+import { test } from 'node:test';
+import { entryKind, statAt } from '../src/client/posix/at';
 import { OwnerNames } from '../src/client/posix/owners';
 import { makeDeviceAt, makeDeviceNumber, makeFifoAt, makeSocketAt, splitDeviceNumber } from '../src/client/posix/special-files';
-import { removeTree } from './support/remove-tree';
+import { posixWorkspace } from './support/posix-workspace';
 
 const isRoot = process.geteuid?.() === 0;
-let workspace: string;
-let folderFd: number;
-
-before(async () => {
-  workspace = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-posix-special-')));
-  folderFd = openFolderAt(posixConstants().AT_FDCWD, workspace);
-});
-
-after(() => {
-  closeSync(folderFd);
-  removeTree(workspace);
-});
+const space = posixWorkspace('posix-special');
 
 test('FIFOs and sockets are made with their mode', () => {
-  makeFifoAt(folderFd, Buffer.from([0x66, 0xff]), 0o640);
-  makeSocketAt(folderFd, 'socket', 0o600);
-  assert.equal(entryKind(statAt(folderFd, Buffer.from([0x66, 0xff])).mode), 'fifo');
-  assert.equal(entryKind(statAt(folderFd, 'socket').mode), 'socket');
-  assert.throws(() => makeFifoAt(folderFd, 'socket', 0o600), { code: 'EEXIST', syscall: 'mknodat' });
+  makeFifoAt(space.fd, Buffer.from([0x66, 0xff]), 0o640);
+  makeSocketAt(space.fd, 'socket', 0o600);
+  assert.equal(entryKind(statAt(space.fd, Buffer.from([0x66, 0xff])).mode), 'fifo');
+  assert.equal(entryKind(statAt(space.fd, 'socket').mode), 'socket');
+  assert.throws(() => makeFifoAt(space.fd, 'socket', 0o600), { code: 'EEXIST', syscall: 'mknodat' });
 });
 
 test('device numbers keep major:minor, minors above 255 too', () => {
@@ -40,10 +25,10 @@ test('device numbers keep major:minor, minors above 255 too', () => {
 });
 
 test('character and block devices are made as root', { skip: isRoot ? false : 'mknod of a device needs root' }, () => {
-  makeDeviceAt(folderFd, 'char', 'char', { major: 240, minor: 70_000 }, 0o620);
-  makeDeviceAt(folderFd, 'block', 'block', makeDeviceNumber(7, 300), 0o660);
-  const char = statAt(folderFd, 'char');
-  const block = statAt(folderFd, 'block');
+  makeDeviceAt(space.fd, 'char', 'char', { major: 240, minor: 70_000 }, 0o620);
+  makeDeviceAt(space.fd, 'block', 'block', makeDeviceNumber(7, 300), 0o660);
+  const char = statAt(space.fd, 'char');
+  const block = statAt(space.fd, 'block');
   assert.equal(entryKind(char.mode), 'char-device');
   assert.equal(entryKind(block.mode), 'block-device');
   assert.deepEqual(splitDeviceNumber(char.rdev), { major: 240, minor: 70_000 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LinkTargetChangedError } from '../src/client/restore-tree/errors';
-import { strippedPath } from '../src/client/restore-tree/link-targets';
+import { strippedPath } from '../src/client/strip-path';
 import { RestoreTree } from '../src/client/restore-tree/restore-tree';
 import { EntryMeta, EntryType } from '../src/proto/cpsbackup';
 import { removeTree } from './support/remove-tree';

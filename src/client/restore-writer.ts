@@ -22,6 +22,7 @@ import { ExistingEntries, ownerOf } from './existing-entries';
 import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor } from './extent-cursor';
 import { isDumpEntry } from '../common/dump-entry';
+import { strippedPath } from './strip-path';
 
 const SLASH = 0x2f;
 
@@ -108,6 +109,9 @@ export class RestoreWriter {
         (error instanceof NeedsRootError ? this.needsRootFiles : this.failedFiles).add(path.toString('latin1'));
       }
       this.record(path, error);
+    } finally {
+      // What later hard links to this entry must find at its path (kept with some metadata missing too).
+      this.tree.noteRestored(meta, path);
     }
   }
 
@@ -135,13 +139,7 @@ export class RestoreWriter {
   }
 
   private mapped(path: Buffer): Buffer | undefined {
-    if (this.options.strip === 0) return path;
-    let cut = 0;
-    for (let dropped = 0; dropped < this.options.strip; dropped++) {
-      cut = path.indexOf(SLASH, cut + 1);
-      if (cut < 0) return undefined; // the entry is one of the stripped folders
-    }
-    return path.subarray(cut);
+    return strippedPath(path, this.options.strip);
   }
 
   private folder(path: Buffer, meta: EntryMeta): void {

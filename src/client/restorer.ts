@@ -8,7 +8,6 @@ import { RestoreTree } from './restore-tree/restore-tree';
 import { restoreMessageItems } from './restore-messages';
 import { ChunkDecoderPool } from './restore-decoding/chunk-decoder-pool';
 import { RestoreWriter, type RestoreOutcome } from './restore-writer';
-import { strippedPath } from './restore-tree/link-targets';
 import type { OverwritePolicy } from './overwrite-policy';
 import { DiskFullError, ProtocolError } from '../common/errors';
 import { SelectionCheck } from './selection-check';
@@ -87,7 +86,6 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     for await (const item of items) {
       selection.saw(item.meta.path);
       await restoring.write(item);
-      tree.noteRestored(item.meta, strippedPath(item.meta.path, options.strip ?? 0));
     }
     restoring.finish();
     restoring.outcome.failures.push(...selection.unmatched(backup!.backupId));

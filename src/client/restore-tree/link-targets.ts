@@ -8,16 +8,6 @@ export interface Inode {
   readonly ino: bigint | number;
 }
 
-/** The entry path with the first `strip` components dropped (as --strip does), or undefined when nothing is left. */
-export function strippedPath(path: Buffer, strip: number): Buffer | undefined {
-  let cut = 0;
-  for (let dropped = 0; dropped < strip; dropped++) {
-    cut = path.indexOf(0x2f, cut + 1);
-    if (cut < 0) return undefined;
-  }
-  return strip === 0 ? path : path.subarray(cut);
-}
-
 export class LinkTargets {
   /** Latin1 of the entry's path in the backup → what this restore committed there, or found identical and kept. */
   private readonly inodes = new Map<string, Inode>();

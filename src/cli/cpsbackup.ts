@@ -332,8 +332,11 @@ async function explainFailure(error: unknown, config: NodeConfig): Promise<unkno
   return explain(error, config);
 }
 
-/** rawArgs: the arguments as the shell passed them (raw-arguments.ts), for --include names that are not UTF-8. */
-function buildProgram(rawArgs: readonly Buffer[] | undefined): Command {
+/**
+ * rawArgs: the arguments as the shell passed them (raw-arguments.ts), for --include names that are not
+ * UTF-8; read only when an --include is given, not at every start.
+ */
+function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Command {
   return new Command('cpsbackup')
     .description('cpsbackup client: back up this node to the backup server, list, show, restore and delete backups')
     .option('-c, --config <file>', 'node configuration', DEFAULT_CONFIG)
@@ -357,7 +360,7 @@ function buildProgram(rawArgs: readonly Buffer[] | undefined): Command {
       .choices(OVERWRITE_POLICIES).preset('always'))
     .option('--include <path>', 'with -i: restore only this path and what lies below it (absolute, spelled as -s lists it: '
       + '"\\\\" for a backslash, "\\xNN" for a byte; repeatable)',
-    (value: string, previous: Buffer[] = []) => [...previous, includePath(value, rawArgs)])
+    (value: string, previous: Buffer[] = []) => [...previous, includePath(value, rawArgs())])
     .option('-r, --regex <pattern>', 'with -i: restore only paths matching this regular expression (and the folders above them)')
     .option('--strip <n>', 'with -i --to: drop the first n components of every path', stripCount)
     .option('--load-into <[source=]database>', 'with -i: restore only the postgresql/mariadb dumps and load them into this database (repeatable)',
@@ -400,7 +403,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (so
 export async function main(argv: string[], output: Output = {
   out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), isInteractive: process.stderr.isTTY === true,
   drained: stdoutDrained,
-}, control: CliProcess = new CliProcess(), rawArgs?: readonly Buffer[]): Promise<number> {
+}, control: CliProcess = new CliProcess(), rawArgs: () => readonly Buffer[] | undefined = () => undefined): Promise<number> {
   const program = buildProgram(rawArgs);
   // For telling a refused certificate from a server that is down, once the error is caught.
   let loadedConfig: NodeConfig | undefined;
@@ -492,5 +495,5 @@ if (require.main === module) {
   silenceIpServerNameWarning();
   const control = new CliProcess();
   control.install();
-  exitWith(main(process.argv, undefined, control, rawArguments()), 'cpsbackup');
+  exitWith(main(process.argv, undefined, control, () => rawArguments()), 'cpsbackup');
 }

@@ -1,10 +1,8 @@
 // Which of a backup's dumps a receiver loads, and what that leaves out: dumps of sources its
 // storage.conf does not name (unclaimed), sources it names that the backup holds no dump of (absent),
 // and what node.conf's receive_ignore or --load-into leaves out on purpose (neither loaded nor missed).
-import { basename, dirname, resolve } from 'node:path';
 import type { StorageConfig } from '../sources/storage-config';
-import { DUMPS_FOLDER } from '../sources/dump-names';
-import { dumpSourceOfPath, unclaimedDumpSourceName } from '../sources/loaders';
+import { dumpFolderSourceOf, dumpSourceOfPath, unclaimedDumpSourceName } from '../sources/loaders';
 import { loadIntoFor, type LoadInto } from '../sources/load-into';
 
 export interface UnclaimedDump {
@@ -71,6 +69,5 @@ export function isReceived(storage: StorageConfig, name: string, loadInto: LoadI
 
 /** The sources dump paths name (<anything>/dumps/<source>/<file>), for a receiver without a storage.conf. */
 export function dumpFolderSources(dumpPaths: readonly string[]): string[] {
-  return [...new Set(dumpPaths.map((path) => resolve(path)).filter((path) => basename(dirname(dirname(path))) === DUMPS_FOLDER)
-    .map((path) => basename(dirname(path))))];
+  return [...new Set(dumpPaths.map(dumpFolderSourceOf).filter((source): source is string => source !== undefined))];
 }

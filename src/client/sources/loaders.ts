@@ -136,9 +136,15 @@ export function dumpSourceOfPath(config: StorageConfig, workDirectory: string, o
   const path = resolve(originalPath);
   const own = relative(resolve(workDirectory, DUMPS_FOLDER), path);
   const parts = own.startsWith('..') ? [] : own.split(sep);
-  const sourceName = parts.length === 2 ? parts[0] : basename(dirname(dirname(path))) === DUMPS_FOLDER ? basename(dirname(path)) : undefined;
+  const sourceName = parts.length === 2 ? parts[0] : dumpFolderSourceOf(path);
   const source = config.sources.find((candidate) => candidate.name === sourceName);
   return source !== undefined && isDumpFileName(source, basename(path)) ? source.name : undefined;
+}
+
+/** The source a dump's path names by its folder (<anything>/dumps/<source>/<file>), whatever storage.conf says. */
+export function dumpFolderSourceOf(originalPath: string): string | undefined {
+  const path = resolve(originalPath);
+  return basename(dirname(dirname(path))) === DUMPS_FOLDER ? basename(dirname(path)) : undefined;
 }
 
 /**
@@ -148,7 +154,7 @@ export function dumpSourceOfPath(config: StorageConfig, workDirectory: string, o
  */
 export function unclaimedDumpSourceName(config: StorageConfig, originalPath: string): string {
   const path = resolve(originalPath);
-  const named = basename(dirname(dirname(path))) === DUMPS_FOLDER ? basename(dirname(path)) : undefined;
+  const named = dumpFolderSourceOf(path);
   if (named !== undefined && !config.sources.some((source) => source.name === named)) return named;
   return `${named ?? 'none'}: ${basename(path)} is none of its dump files`;
 }

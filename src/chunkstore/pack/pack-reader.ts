@@ -50,12 +50,11 @@ export interface StoredRecord {
 
 /** Proves a record's header is the chunk the catalog describes (not its bytes); throws CorruptError naming pack and offset. */
 export function checkRecord(record: Buffer, location: ChunkLocation): StoredRecord {
-  const where = chunkWhere(location);
   const length = RECORD_HEADER_SIZE + location.storedSize;
-  if (record.length < length) throw new CorruptError(`${where}: pack is truncated (read ${record.length} of ${length} bytes)`);
+  if (record.length < length) throw new CorruptError(`${chunkWhere(location)}: pack is truncated (read ${record.length} of ${length} bytes)`);
   const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE));
   if (!header || header.storedSize !== location.storedSize || header.rawSize !== location.rawSize || !header.hash.equals(location.hash)) {
-    throw new CorruptError(`${where}: record header does not match the catalog`);
+    throw new CorruptError(`${chunkWhere(location)}: record header does not match the catalog`);
   }
   return { codec: header.codec, payload: record.subarray(RECORD_HEADER_SIZE, length) };
 }
@@ -66,15 +65,14 @@ export function checkRecord(record: Buffer, location: ChunkLocation): StoredReco
  * bytes) the chunk is decoded there; what it holds is undefined after a throw.
  */
 export function verifyRecord(record: Buffer, location: ChunkLocation, codec: ChunkCodec, into?: Buffer): Buffer {
-  const where = chunkWhere(location);
   const stored = checkRecord(record, location);
   let raw: Buffer;
   try {
     raw = codec.decode(stored.codec, stored.payload, location.rawSize, into);
   } catch (error) {
-    if (error instanceof CorruptError) throw new CorruptError(`${where}: ${error.message}`);
+    if (error instanceof CorruptError) throw new CorruptError(`${chunkWhere(location)}: ${error.message}`);
     throw error;
   }
-  if (!sha256(raw).equals(location.hash)) throw new CorruptError(`${where}: content does not match its hash`);
+  if (!sha256(raw).equals(location.hash)) throw new CorruptError(`${chunkWhere(location)}: content does not match its hash`);
   return raw;
 }

@@ -57,7 +57,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
       throw fail(`${database} has tables ${existing.join(', ')} but not ${missing.join(', ')}: a complete load either creates every `
         + 'table (none exists) or replaces the rows of every one; create the missing ones, or drop the others to take the dumped definitions');
     }
-    if (header.backup === 'complete' && existing.length > 0) await connection.checkOutsideReferences(database, tables);
+    if (header.backup === 'complete' && existing.length > 0) await connection.checkOutsideReferences(database, tables, header);
     const events = readDataEvents(source.name, files.data, source.kind);
     const plan = { schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0 };
     await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);

@@ -13,7 +13,8 @@ import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { mariadbLoadScript } from './mariadb-load-script';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
-import { outsideReferencesQuery, outsideReferencesRefusal, parseOutsideReferences } from './mariadb-foreign-keys';
+import { outsideReferencesQuery, parseOutsideReferences } from './mariadb-foreign-keys';
+import { outsideReferencesRefusal } from '../tables/outside-references';
 
 /** --raw: values exactly as the server rendered them; --quick: rows streamed, not held in memory. */
 const QUERY_FLAGS = ['--batch', '--skip-column-names', '--raw', '--quick', '--default-character-set=utf8mb4'];

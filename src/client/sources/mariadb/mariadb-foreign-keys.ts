@@ -25,10 +25,3 @@ export function parseOutsideReferences(answer: string): string[] {
     return `${schema}.${table} (foreign key ${constraint} → ${referenced} ON DELETE ${rule})`;
   });
 }
-
-/** The refusal: a complete load deletes the dumped tables' rows, and these keys would carry the deletion where no backup covers it. */
-export function outsideReferencesRefusal(database: string, references: readonly string[]): string {
-  return `${database}: a complete load deletes the rows of the dumped tables, and tables outside the dump reference them: `
-    + `${references.join(', ')}; their rows would be deleted or changed with no backup of them. Dump those tables too, `
-    + 'load into an empty database (--load-into), or drop those foreign keys first';
-}

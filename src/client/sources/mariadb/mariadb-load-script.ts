@@ -1,13 +1,14 @@
 // The script the mariadb client reads to load a restored data.sql. Complete: the dumped schema when
 // none of the tables exists (else their rows are deleted, children first), then every table's rows
-// in order, batched into multi-row INSERTs, in one transaction. Partial: every table into a
-// temporary stage, then deletes (children first) and upserts by primary key (parents first), all
-// in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
+// in order, batched into multi-row INSERTs, in one transaction. Partial, and complete over existing
+// tables with columns left out of the dump (kept-columns.ts): every table into a temporary stage, then
+// deletes (children first) and upserts by primary key (parents first), all in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
+import { isStagedLoad, unkeptColumnsProblem } from '../tables/kept-columns';
 import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
@@ -65,6 +66,7 @@ class InsertBatch {
 
 export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
   const isComplete = header.backup === 'complete';
+  const isStaged = isStagedLoad(header, plan);
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
@@ -87,7 +89,7 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     }
   }
   yield 'START TRANSACTION;\n';
-  if (isComplete && !plan.createsTables && header.tables.length > 0) {
+  if (!isStaged && !plan.createsTables && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows go (DELETE, not TRUNCATE: it would commit).
     yield step('delete rows');
     for (const table of [...header.tables].reverse()) yield `DELETE FROM ${quoteIdentifier(table.table)};\n`;
@@ -100,7 +102,7 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   const closeSection = function* (): Generator<string | Buffer> {
     const last = batch?.flush();
     if (last !== undefined) yield last;
-    if (isComplete && current?.softDelete !== undefined) {
+    if (!isStaged && current?.softDelete !== undefined) {
       yield `DELETE FROM ${quoteIdentifier(current.table)} WHERE ${softDeleteTest(quoteIdentifier(current.table), current.softDelete)};\n`;
     }
     batch = undefined;
@@ -116,12 +118,14 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     yield* closeSection();
     if (event.type === 'table') {
       const section = event.section;
+      const problem = isStaged ? unkeptColumnsProblem(header, section) : undefined;
+      if (problem !== undefined) fail(problem);
       sections.push(section);
       current = section;
       const columns = columnList(section.columns);
       yield step(`table ${section.table} (rows)`);
-      const target = isComplete ? quoteIdentifier(section.table) : stageOf(section);
-      if (!isComplete) yield `CREATE TEMPORARY TABLE ${target} AS SELECT ${columns} FROM ${quoteIdentifier(section.table)} LIMIT 0;\n`;
+      const target = isStaged ? stageOf(section) : quoteIdentifier(section.table);
+      if (isStaged) yield `CREATE TEMPORARY TABLE ${target} AS SELECT ${columns} FROM ${quoteIdentifier(section.table)} LIMIT 0;\n`;
       batch = new InsertBatch(`INSERT INTO ${target} (${columns}) VALUES\n`, section, (line, message) => fail(`data.sql:${line}: ${message}`));
     } else if (event.type === 'sequence') {
       fail('a sequence line in a MariaDB dump');
@@ -131,22 +135,24 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     }
   }
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
-  if (!isComplete) {
-    for (const section of [...sections].reverse()) yield* deletes(section, sections, stageOf);
+  if (isStaged) {
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, stageOf, isComplete);
     for (const section of sections) yield* upsert(section, stageOf);
   }
   yield step('commit');
   yield 'COMMIT;\n';
 }
 
-function* deletes(section: SectionHeader, sections: readonly SectionHeader[], stageOf: (section: SectionHeader) => string): Generator<string> {
+/** As pg-load-script's: a complete dump's deletes are the rows gone from it, nothing else. */
+function* deletes(section: SectionHeader, sections: readonly SectionHeader[], stageOf: (section: SectionHeader) => string,
+  isComplete: boolean): Generator<string> {
   const target = quoteIdentifier(section.table);
   const statements: string[] = [];
-  for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
+  for (const tombstone of isComplete ? [] : sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
     const column = (tombstone.tombstoneFor as { column: string }).column;
     statements.push(`DELETE d FROM ${target} AS d JOIN ${stageOf(tombstone)} AS k ON ${keyMatch('d', 'k', section.primaryKey, [column])};`);
   }
-  if (section.rows === 'all') {
+  if (isComplete || section.rows === 'all') {
     statements.push(section.primaryKey.length > 0
       ? `DELETE d FROM ${target} AS d WHERE NOT EXISTS (SELECT 1 FROM ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)});`
       : `DELETE FROM ${target};`);

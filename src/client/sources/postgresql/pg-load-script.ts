@@ -1,8 +1,8 @@
 // The psql script that loads a restored data.sql, streamed into psql's stdin inside one transaction
 // (so a failure anywhere leaves the database as it was). Complete: create the tables from the
 // dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order.
-// Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
-// key (parents first).
+// Partial, and complete over existing tables with columns left out of the dump (kept-columns.ts):
+// COPY every table into a temp stage, then delete (children first) and upsert by primary key (parents first).
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
@@ -10,6 +10,7 @@ import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
 import { byteLines } from '../tables/byte-lines';
+import { isStagedLoad, unkeptColumnsProblem } from '../tables/kept-columns';
 import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
@@ -63,6 +64,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   const schema = loadSchemaOf(header);
   const tableName = (table: string): string => qualifiedName(schema, table);
   const isComplete = header.backup === 'complete';
+  const isStaged = isStagedLoad(header, plan);
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
@@ -75,7 +77,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     yield step('schema');
     yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
     yield* schemaScript(plan.schemaPath as string, schema);
-  } else if (isComplete && header.tables.length > 0) {
+  } else if (!isStaged && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).
     yield step('truncate');
     yield `TRUNCATE ${header.tables.map((table) => tableName(table.table)).join(', ')};\n`;
@@ -88,7 +90,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   const closeSection = function* (): Generator<string> {
     if (current === undefined) return;
     yield '\\.\n';
-    if (isComplete && current.softDelete !== undefined) {
+    if (!isStaged && current.softDelete !== undefined) {
       yield `DELETE FROM ${tableName(current.table)} AS d WHERE ${softDeleteTest('d', current.softDelete)};\n`;
     }
     current = undefined;
@@ -102,11 +104,13 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     yield* closeSection();
     if (event.type === 'table') {
       const section = event.section;
+      const problem = isStaged ? unkeptColumnsProblem(header, section) : undefined;
+      if (problem !== undefined) fail(problem);
       sections.push(section);
       current = section;
       const columns = columnList(section.columns);
       yield step(`table ${section.table} (rows)`);
-      if (isComplete) {
+      if (!isStaged) {
         const summary = header.tables.find((table) => table.table === section.table);
         for (const column of plan.createsTables ? summary?.excludedColumns ?? [] : []) {
           // Excluded columns are not in the dump: the table created here lets them be NULL.
@@ -126,8 +130,8 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     }
   }
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
-  if (!isComplete) {
-    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf, step);
+  if (isStaged) {
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf, step, isComplete);
     for (const section of sections) yield* upsert(section, tableName, stageOf, step);
   }
   if (sequences.length > 0) yield step('sequences');
@@ -163,16 +167,20 @@ async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffe
   }
 }
 
-/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. */
+/**
+ * Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. A complete
+ * dump holds every row, so rows gone from it are all its deletes (a tombstone would also delete a row made
+ * again since, and with it the values of the columns the dump left out).
+ */
 function* deletes(section: SectionHeader, sections: readonly SectionHeader[], tableName: (table: string) => string,
-  stageOf: (section: SectionHeader) => string, step: (text: string) => string): Generator<string> {
+  stageOf: (section: SectionHeader) => string, step: (text: string) => string, isComplete: boolean): Generator<string> {
   const target = tableName(section.table);
   const statements: string[] = [];
-  for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
+  for (const tombstone of isComplete ? [] : sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
     const column = (tombstone.tombstoneFor as { column: string }).column;
     statements.push(`DELETE FROM ${target} AS d USING ${stageOf(tombstone)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey, [column])};`);
   }
-  if (section.rows === 'all') {
+  if (isComplete || section.rows === 'all') {
     statements.push(section.primaryKey.length > 0
       ? `DELETE FROM ${target} AS d WHERE NOT EXISTS (SELECT 1 FROM ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)});`
       : `DELETE FROM ${target};`);

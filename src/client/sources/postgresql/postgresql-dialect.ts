@@ -11,6 +11,8 @@ import { pgDataDumpScript } from './pg-dump-script';
 import { loadSchemaOf, pgLoadScript } from './pg-load-script';
 import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 import { dataHeaderOf } from '../tables/data-headers';
+import { outsideReferencesRefusal } from '../tables/outside-references';
+import { outsideReferencesQuery } from './pg-foreign-keys';
 import type { DataHeader } from '../tables/data-format';
 
 /** The database psql connects to for CREATE DATABASE; every cluster has it. */
@@ -66,8 +68,13 @@ export const postgresqlDialect: DatabaseDialect = {
           + `WHERE n.nspname = ${quoteLiteral(loadSchemaOf(header))} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
         return answer.split('\n').filter((name) => name !== '');
       },
-      // TRUNCATE without CASCADE fails on any foreign key from another table: nothing is changed unasked.
-      checkOutsideReferences: () => Promise.resolve(),
+      // TRUNCATE without CASCADE fails on any foreign key from another table, but a load staged to keep the
+      // columns a dump left out (kept-columns.ts) deletes rows, which ON DELETE CASCADE / SET NULL / SET DEFAULT carry on.
+      async checkOutsideReferences(database: string, tables: readonly string[], header: DataHeader) {
+        const answer = await query(database, outsideReferencesQuery(loadSchemaOf(header), tables), `looking for foreign keys into ${database}`);
+        const references = answer.split('\n').filter((line) => line !== '');
+        if (references.length > 0) throw fail(outsideReferencesRefusal(database, references));
+      },
       async createDatabase(database: string) {
         // Outside the load's transaction: CREATE DATABASE cannot run inside one.
         await query(MAINTENANCE_DATABASE, `CREATE DATABASE ${quoteIdentifier(database)};`, `creating database ${database}`);

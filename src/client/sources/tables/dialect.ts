@@ -36,10 +36,9 @@ export interface DialectConnection {
   existingTables(database: string, tables: readonly string[], header: DataHeader): Promise<string[]>;
   /**
    * Before a complete load replaces the rows of existing `tables`: refuses (naming them) foreign keys from
-   * tables outside them whose ON DELETE would silently change rows no backup holds. PostgreSQL: nothing
-   * to check (its TRUNCATE without CASCADE refuses by itself).
+   * tables outside them whose ON DELETE would silently change rows no backup holds (outside-references.ts).
    */
-  checkOutsideReferences(database: string, tables: readonly string[]): Promise<void>;
+  checkOutsideReferences(database: string, tables: readonly string[], header: DataHeader): Promise<void>;
   createDatabase(database: string, header: DataHeader): Promise<void>;
   /**
    * The client that reads the load script on stdin, connected to `database`, echoing step markers, with

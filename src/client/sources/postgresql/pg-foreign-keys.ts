@@ -1,0 +1,22 @@
+// Before a complete load deletes rows of existing PostgreSQL tables: foreign keys from tables the dump
+// does not hold (another schema, exclude_tables, not in `tables =`) whose ON DELETE would change them.
+import { quoteLiteral } from './pg-sql';
+
+/** confdeltype: c = CASCADE, n = SET NULL, d = SET DEFAULT; RESTRICT and NO ACTION fail loudly by themselves. */
+const SILENT_RULES = { c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+
+/**
+ * One line per foreign key from outside the dumped tables (of `schema`) into one of them with a silent
+ * ON DELETE: `<schema>.<table> (foreign key <constraint> → <referenced> ON DELETE <rule>)`.
+ */
+export function outsideReferencesQuery(schema: string, tables: readonly string[]): string {
+  const names = tables.map(quoteLiteral).join(', ');
+  const rule = `CASE k.confdeltype ${Object.entries(SILENT_RULES).map(([code, name]) => `WHEN '${code}' THEN '${name}'`).join(' ')} END`;
+  return `SELECT format('%s.%s (foreign key %s → %s ON DELETE %s)', n.nspname, c.relname, k.conname, f.relname, ${rule}) `
+    + 'FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace '
+    + 'JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace '
+    + `WHERE k.contype = 'f' AND k.confdeltype IN (${Object.keys(SILENT_RULES).map(quoteLiteral).join(', ')}) `
+    + `AND fn.nspname = ${quoteLiteral(schema)} AND f.relname IN (${names}) `
+    + `AND NOT (n.nspname = ${quoteLiteral(schema)} AND c.relname IN (${names})) `
+    + 'ORDER BY n.nspname, c.relname, k.conname;';
+}

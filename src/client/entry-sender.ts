@@ -274,7 +274,10 @@ export class EntrySender {
       this.unreadable(shown, found.reason);
       return undefined;
     }
-    if (found.kind === 'same') return { meta: walked.meta, isReplaced: false };
+    // The inode walked, changed since its lstat (a chmod and a write, or a new file given the freed inode
+    // number): described as opened, as its content is read from it. With the lstat's owner, mode and
+    // times, a file made private and filled with a secret in between was restored public, exit 0.
+    if (found.kind === 'same') return { meta: opened.ctimeNs === walked.stats.ctimeNs ? walked.meta : walked.metaFrom(opened), isReplaced: false };
     const what = walked.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? 'FIFO' : 'file';
     this.progress.warnings.push(`${shown()}: replaced by another ${what} during the backup (the new one stored)`);
     return { meta: walked.metaFrom(opened), isReplaced: true };

@@ -119,16 +119,40 @@ interface WalkState extends WalkOptions {
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const owners = new OwnerNames();
   const includes = [...new Set(options.includes)];
-  // An include inside another one (/etc and /etc/ssl, or two spellings of one folder) is walked once,
-  // as its own include: walked again below the outer one, its entries went twice and the server
-  // refused the backup. Where it cannot be resolved it is reported in its turn below.
-  const recorded = includes.map(recordedPathOf).filter((path): path is Buffer => path !== undefined);
+  // Every include is resolved, and its folder opened, once, before anything is walked. An include inside
+  // another one (/etc and /etc/ssl, or two spellings of one folder) is walked once, as its own include,
+  // and the outer walk skips it by the path resolved here: resolved again in its turn, after a deploy
+  // flipped a symlink on its way, it named another folder, and the one the outer walk skipped was in
+  // no backup (exit 0); one made after the start was walked twice and the server refused the backup.
+  const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
+  const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
   const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))) };
   const walked = new Set<string>();
-  for (const include of includes) {
-    const located = locateInclude(include, options);
-    if (located === undefined) continue;
-    const { parentFd, name, path } = located;
+  try {
+    yield* walkIncludes(located, state, owners, walked);
+  } finally {
+    for (const { location } of located) if (location !== undefined && !location.isClosed) closeLocated(location);
+  }
+}
+
+interface LocatedInclude {
+  readonly parentFd: number;
+  readonly name: Buffer;
+  readonly path: Buffer;
+  isClosed: boolean;
+}
+
+function closeLocated(location: LocatedInclude): void {
+  location.isClosed = true;
+  closeSync(location.parentFd);
+}
+
+function* walkIncludes(located: readonly { include: string; location: LocatedInclude | undefined }[], state: WalkState, owners: OwnerNames,
+  walked: Set<string>): Generator<WalkedEntry> {
+  const options = state;
+  for (const { include, location } of located) {
+    if (location === undefined) continue;
+    const { parentFd, name, path } = location;
     try {
       const key = path.toString('latin1');
       if (walked.has(key)) continue;
@@ -151,7 +175,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
       if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
       yield* walkEntry(parentFd, name, path, stats, state, owners);
     } finally {
-      closeSync(parentFd);
+      closeLocated(location);
     }
   }
 }
@@ -175,16 +199,6 @@ function reportSymlinkInclude(include: string, parentFd: number, name: Buffer, o
   options.onUnreadable(include, `is a symlink to ${target}: the link is in the backup, not what it points to (name ${target} as the include)`);
 }
 
-/** Where an include is recorded, or undefined when that cannot be told yet (locateInclude reports why). */
-function recordedPathOf(include: string): Buffer | undefined {
-  if (include === '/') return Buffer.from('/');
-  try {
-    return recordedPathIn(realpathSync(dirname(include)), include);
-  } catch {
-    return undefined;
-  }
-}
-
 /** An include's recorded path: its folder's real path, then its own name. */
 function recordedPathIn(parent: string, include: string): Buffer {
   return Buffer.from(parent === '/' ? `/${basename(include)}` : `${parent}/${basename(include)}`);
@@ -195,9 +209,9 @@ function recordedPathIn(parent: string, include: string): Buffer {
  * so restoring it to its original place never has to pass through a symlink. The include itself is
  * taken as it is (a symlink include is a symlink, reported by reportSymlinkInclude).
  */
-function locateInclude(include: string, options: WalkOptions): { parentFd: number; name: Buffer; path: Buffer } | undefined {
+function locateInclude(include: string, options: WalkOptions): LocatedInclude | undefined {
   if (include === '/') {
-    return { parentFd: openSync('/', constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from('.'), path: Buffer.from('/') };
+    return { parentFd: openSync('/', constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from('.'), path: Buffer.from('/'), isClosed: false };
   }
   let parent: string;
   try {
@@ -209,11 +223,35 @@ function locateInclude(include: string, options: WalkOptions): { parentFd: numbe
   const path = recordedPathIn(parent, include);
   if (!path.equals(Buffer.from(include))) options.onWarning(`include ${include} is recorded as ${escapeBytes(path)} (a symlink on the way)`);
   try {
-    return { parentFd: openSync(parent, constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from(basename(include)), path };
+    return { parentFd: openRealFolder(parent), name: Buffer.from(basename(include)), path, isClosed: false };
   } catch (error) {
-    options.onUnreadable(include, `its folder cannot be opened (${describe(error)})`);
+    const code = describe(error);
+    options.onUnreadable(include, code === 'ELOOP' || code === 'ENOTDIR'
+      ? `its folder ${parent} changed as it was opened (a symlink took the place of a folder on its way): not in this backup`
+      : `its folder cannot be opened (${code})`);
     return undefined;
   }
+}
+
+/**
+ * A real path (no symlink in it, as realpath gave it) opened one folder at a time, never following a
+ * symlink: opened by name, a folder on the way swapped for a symlink after realpath (a user's rename
+ * loop in a folder of their own) made another folder, one they cannot read, be read and recorded
+ * under the include's path. Such a path fails here with ELOOP or ENOTDIR.
+ */
+export function openRealFolder(realPath: string): number {
+  let fd = openSync('/', constants.O_RDONLY | constants.O_DIRECTORY);
+  for (const component of realPath.split('/').filter((part) => part !== '')) {
+    try {
+      const next = openFolderAt(fd, Buffer.from(component));
+      closeSync(fd);
+      fd = next;
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+  return fd;
 }
 
 function isWalked(path: Buffer, options: WalkOptions): boolean {
@@ -283,7 +321,9 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     const isReplaced = openedFile(stats, opened).kind === 'replaced';
     // An automount point not yet mounted looks the same: its lstat is the mount point, its open mounts it.
     if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup, or a file system was mounted on it (the new one stored)`);
-    yield new WalkedEntry(parentFd, name, type, isReplaced ? opened : stats, owners, linkTarget, path, folderFd);
+    // Recorded as opened either way: the same inode may have changed between the lstat and the open (a chmod,
+    // or a new folder given the freed inode number), and the listing is the opened one's.
+    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, folderFd);
     let names: Buffer[];
     try {
       names = readFolderAt(folderFd);

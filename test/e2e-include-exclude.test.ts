@@ -122,3 +122,16 @@ test('an include inside another is walked once; an include exclude_regex matches
   assert.ok((await lstat(join(restoredTo, base, 'link'))).isSymbolicLink());
   assert.equal(await readlink(join(restoredTo, base, 'link')), 'x/y');
 });
+
+test('a node.conf with no include and no dump source backs up nothing and says so (exit 2), not "done: 0 files"', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', []);
+  const result = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(result.code, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, /node1\.conf: nothing to back up: no include line here, and no dump source \(storage\.conf\); not backed up/);
+  const listed = await sandbox.runClient(['-c', config, '-l']);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.doesNotMatch(listed.stdout, /^\s*0*1\b/m, `no backup was made:\n${listed.stdout}`);
+});

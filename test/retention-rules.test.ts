@@ -189,3 +189,26 @@ test('keep_days caps the newest backup with every file as it caps every rule; ev
   ];
   assert.deepEqual(retentionDecisions(withPartials, { keep: [1] }, 3 * DAY).map((decision) => decision.isKept), [true, true, true]);
 });
+
+test('empty backups (an include whose disk did not mount) never push out the newest backup that holds files', () => {
+  // keep = 7, and seven nights of 0 files: by the levels alone every real backup went.
+  const policy: RetentionPolicy = { keep: [7] };
+  let existing: RetentionCandidate[] = [];
+  const keptAfter = (number: number, isEmpty: boolean): number[] => {
+    existing = [...existing, { number, finishedAt: number * DAY, isEmpty }];
+    const decisions = retentionDecisions(existing, policy, number * DAY);
+    existing = existing.filter((backup) => decisions.find((decision) => decision.number === backup.number)!.isKept);
+    return existing.map((backup) => backup.number);
+  };
+  for (let number = 1; number <= 3; number++) keptAfter(number, false);
+  for (let number = 4; number <= 12; number++) keptAfter(number, true);
+  assert.deepEqual(existing.map((backup) => backup.number), [3, 6, 7, 8, 9, 10, 11, 12]);
+  const reasons = retentionDecisions(existing, policy, 12 * DAY).find((decision) => decision.number === 3)!.reasons;
+  assert.deepEqual(reasons, ['newest backup that holds files (the complete backups after it hold none)']);
+  assert.deepEqual(keptAfter(13, false), [7, 8, 9, 10, 11, 12, 13], 'once a backup holds files again, the old one goes by the rules');
+  // keep_days caps it as every rule; a client whose backups are all empty keeps what the rules keep.
+  const capped = retentionDecisions([{ number: 1, finishedAt: DAY }, { number: 2, finishedAt: 60 * DAY, isEmpty: true }], { keep: [1], keepDays: 30 }, 61 * DAY);
+  assert.deepEqual(capped.map((decision) => decision.isKept), [false, true]);
+  const allEmpty = retentionDecisions([{ number: 1, finishedAt: DAY, isEmpty: true }, { number: 2, finishedAt: 2 * DAY, isEmpty: true }], { keep: [1] }, 2 * DAY);
+  assert.deepEqual(allEmpty.map((decision) => decision.isKept), [false, true]);
+});

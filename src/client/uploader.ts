@@ -16,7 +16,7 @@ import { walk } from './walker';
 import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
 import { startDumps, type DumpRun } from './sources/dump-run';
-import { BackupError, errorMessage } from '../common/errors';
+import { BackupError, errorMessage, ConfigError } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
@@ -49,6 +49,10 @@ export interface BackupResult {
 const MAX_COMMIT_WARNINGS = 100;
 
 export async function runBackup(config: NodeConfig, options: BackupOptions): Promise<BackupResult> {
+  // Such a backup was "done: 0 files", exit 0, and enough of them pushed every real backup out by the keep counts.
+  if (config.includes.length === 0 && (options.storage?.sources.length ?? 0) === 0) {
+    throw new ConfigError(config.file, undefined, 'nothing to back up: no include line here, and no dump source (storage.conf); not backed up');
+  }
   const startedAt = Date.now();
   const address = `${config.server}:${config.port}`;
   const client = connectToServer(config);

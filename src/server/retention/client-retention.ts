@@ -36,6 +36,7 @@ export function planClientRetention(store: ChunkStore, clientName: string, polic
     completeOrdinal: backup.completeOrdinal ?? undefined,
     isProtected: backup.isProtected,
     isIncomplete: backup.unreadableFiles > 0,
+    isEmpty: backup.files === 0,
   })), policy, now).map((decision) => [decision.number, decision]));
   return backups.map((backup) => ({ backup, decision: decisions.get(backup.number)! }));
 }

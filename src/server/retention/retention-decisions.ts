@@ -15,6 +15,8 @@ export interface RetentionCandidate {
   readonly isProtected?: boolean;
   /** Files of it could not be read when it was made (or check --repair took them out). */
   readonly isIncomplete?: boolean;
+  /** It holds no file at all (an include that was empty: a disk that did not mount, say). */
+  readonly isEmpty?: boolean;
 }
 
 export interface RetentionPolicy {
@@ -46,7 +48,10 @@ const DAY_MILLISECONDS = 24 * 3600 * 1000;
  * complete backups are incomplete (a file unreadable night after night), the newest one that holds
  * every file is kept too: counting the incomplete ones alone would push out the last whole copy.
  * keep_days caps that rule as every other: it is often a legal limit, and on a host where some
- * file vanishes during every backup the last whole copy may be months old.
+ * file vanishes during every backup the last whole copy may be months old. Likewise, while the newest
+ * complete backups hold no file at all (an include whose disk did not mount backs up as an empty
+ * folder, exit 0), the newest one that holds files is kept: seven such nights with keep = 7 deleted
+ * every real backup.
  */
 export function retentionDecisions(candidates: readonly RetentionCandidate[], policy: RetentionPolicy, now: number): RetentionDecision[] {
   const oldestFirst = [...candidates].sort((a, b) => a.number - b.number);
@@ -57,6 +62,8 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   if (newestComplete !== undefined) why(newestComplete.number, 'newest complete backup');
   const newestWhole = newestComplete?.isIncomplete === true ? newestWithEveryFile(completes) : undefined;
   if (newestWhole !== undefined) why(newestWhole.number, 'newest backup with every file (the complete backups after it are incomplete)');
+  const newestWithFiles = newestComplete?.isEmpty === true ? newestHolding(completes) : undefined;
+  if (newestWithFiles !== undefined) why(newestWithFiles.number, 'newest backup that holds files (the complete backups after it hold none)');
   for (const [number, levelReasons] of burpLevelReasons(completes.map((backup) => ({
     number: backup.number, ordinal: backup.completeOrdinal ?? backup.number,
   })), policy.keep)) levelReasons.forEach((reason) => why(number, reason));
@@ -82,6 +89,11 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
 
 function newestWithEveryFile(completes: readonly RetentionCandidate[]): RetentionCandidate | undefined {
   for (let index = completes.length - 1; index >= 0; index--) if (completes[index].isIncomplete !== true) return completes[index];
+  return undefined;
+}
+
+function newestHolding(completes: readonly RetentionCandidate[]): RetentionCandidate | undefined {
+  for (let index = completes.length - 1; index >= 0; index--) if (completes[index].isEmpty !== true) return completes[index];
   return undefined;
 }
 

@@ -89,7 +89,11 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   server.addService(FastBackupService, implementation);
   let listener: MutualTlsListener;
   try {
-    listener = await listenWithMutualTls(server, config, logger, clients);
+    // Its backups never reach a call: without this the status page said "ok" while a revoked or expired
+    // certificate refused every one (notified like any failure, at most once per 10 minutes).
+    listener = await listenWithMutualTls(server, config, logger, clients, (clientName, reason) => context.activity.record({
+      clientName, backupNumber: 0, isSuccess: false, at: Date.now(), reason: `its connection was refused: ${reason}`, kind: 'complete',
+    }));
   } catch (error) {
     await store.close();
     throw error;

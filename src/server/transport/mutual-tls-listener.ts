@@ -11,6 +11,7 @@ import { serverIdentity, type ServerIdentity } from '../../common/tls/credential
 import { certificateSerial, parseCertificateSerial, type CertificateSerial } from '../../common/tls/certificate-serial';
 import { http2ServersOf, widenReceiveWindows } from './receive-window';
 import { RefusalLog } from './refusal-log';
+import { refusedClientName } from './refused-client';
 import { checkListIssuer } from '../../common/tls/ca-certificates';
 import { checkServerIdentity, describeServerCertificate } from './tls-files-check';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
@@ -63,7 +64,9 @@ export function checkRevocationListAtStart(settings: MutualTlsSettings): void {
  * destroyed right after the handshake, before any HTTP/2 frame is read, and logged with the certificate's
  * CN; one that passes is injected into grpc-js, whose calls still read the verified certificate.
  */
-export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger, names: AcceptedNames): Promise<MutualTlsListener> {
+export async function listenWithMutualTls(server: grpc.Server, settings: MutualTlsSettings, logger: Logger, names: AcceptedNames,
+  /** A known client's own certificate refused at the handshake (refused-client.ts): its failed attempt. */
+  onClientRefused: (clientName: string, reason: string) => void = () => undefined): Promise<MutualTlsListener> {
   let identity = serverIdentity(settings);
   let revocations = readRevocationList(settings, identity.ca);
   checkListIssuer(settings, revocations, identity.ca);
@@ -87,6 +90,8 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     if (!socket.authorized) {
       const refusal = refusalOf(socket);
       refusals.refused(socket.remoteAddress ?? '?', refusal.kind, refusal.message);
+      const clientName = refusedClientName(socket, identity.ca);
+      if (clientName !== undefined && names.current.lookup(clientName).isAccepted) onClientRefused(clientName, refusal.kind);
       socket.destroy();
       return;
     }

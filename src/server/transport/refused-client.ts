@@ -1,0 +1,21 @@
+// A client whose certificate the handshake refused (revoked, expired, not yet valid) was "ok" on the
+// status page for as long as its old backups were recent: its backups failed before any call, and the
+// server never counted them. Such a refusal is the named client's failed attempt, but only when the
+// certificate really is one our CA issued to that name: anyone can send a self-made certificate with
+// any CN, and must not be able to mark another client failed.
+import { X509Certificate } from 'node:crypto';
+import type tls from 'node:tls';
+
+/** The CN the refused certificate was issued to by `caPem`'s CA, or undefined when it was not (or cannot be told). */
+export function refusedClientName(socket: tls.TLSSocket, caPem: Buffer): string | undefined {
+  try {
+    const peer = socket.getPeerX509Certificate();
+    if (peer === undefined) return undefined;
+    const ca = new X509Certificate(caPem);
+    if (!peer.checkIssued(ca) || !peer.verify(ca.publicKey)) return undefined;
+    const commonName = /(?:^|\n)CN=([^\n]*)/.exec(peer.subject)?.[1];
+    return commonName === undefined || commonName === '' ? undefined : commonName;
+  } catch {
+    return undefined;
+  }
+}

@@ -98,7 +98,7 @@ export function loadNodeConfig(file: string): NodeConfig {
     cert: { entry: requiredLine(text, 'ssl_cert'), path: config.sslCert },
     key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
     ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
-  });
+  }, 'client');
   // Read now as the connection will read it: a list that cannot be used is a config error, not a failed backup.
   nodeRevocationList(config, lastLine(text, 'ssl_crl')?.line);
   return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });

@@ -116,7 +116,7 @@ export function loadServerConfig(file: string): ServerConfig {
     cert: { entry: requiredLine(text, 'ssl_cert'), path: config.sslCert },
     key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
     ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
-  });
+  }, 'server');
   return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
 }
 

@@ -21,8 +21,18 @@ export interface TlsFiles {
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
+/** Which side of the connection the certificate is for: its extended key usage must allow that. */
+export type TlsRole = 'server' | 'client';
+
+const PURPOSES: Readonly<Record<TlsRole, { readonly oid: string; readonly give: string }>> = {
+  server: { oid: '1.3.6.1.5.5.7.3.1', give: 'the server certificate (server.pem of cpsbackup-ca server)' },
+  client: { oid: '1.3.6.1.5.5.7.3.2', give: 'this node\'s client certificate (clients/NAME.pem of cpsbackup-ca client NAME)' },
+};
+const ANY_PURPOSE = '2.5.29.37.0';
+const PURPOSE_NAMES: Readonly<Record<string, string>> = { '1.3.6.1.5.5.7.3.1': 'server', '1.3.6.1.5.5.7.3.2': 'client' };
+
 /** Throws a ConfigError on the first problem that would stop TLS; returns warnings (file:line: …) for doubtful ones. */
-export function checkTlsFiles(configFile: string, files: TlsFiles, now = Date.now()): string[] {
+export function checkTlsFiles(configFile: string, files: TlsFiles, role: TlsRole, now = Date.now()): string[] {
   const fail = (file: TlsFileEntry, problem: string): ConfigError =>
     new ConfigError(configFile, file.entry.line, `${file.entry.key}: ${shownPath(file.path)} ${problem}`);
   const chain = certificatesIn(files.cert, fail);
@@ -31,6 +41,15 @@ export function checkTlsFiles(configFile: string, files: TlsFiles, now = Date.no
   const leaf = chain[0];
   if (!leaf.checkPrivateKey(key)) {
     throw fail(files.key, `is not the private key of the certificate in ${files.cert.entry.key} (${shownPath(files.cert.path)})`);
+  }
+  // A client certificate as a server's ssl_cert (or the reverse) loads, and every peer refuses it with
+  // "unsuitable certificate purpose", which names no file: said here, at start, naming the line.
+  const usages = leaf.keyUsage;
+  const purpose = PURPOSES[role];
+  if (usages !== undefined && !usages.includes(purpose.oid) && !usages.includes(ANY_PURPOSE)) {
+    const allowed = usages.map((oid) => PURPOSE_NAMES[oid] ?? oid).join(', ') || 'nothing';
+    throw fail(files.cert, `is not a ${role} certificate (its extended key usage allows ${allowed} only): every peer would refuse it `
+      + `("unsuitable certificate purpose"); give ${purpose.give}`);
   }
   for (const authority of authorities) {
     if (!authority.ca) {

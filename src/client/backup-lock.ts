@@ -1,5 +1,6 @@
 // One backup at a time on this node, whoever starts it (-e, a daemon's job, a second daemon): taken
-// before the pre script and the dumpers, so a second run starts nothing and undoes nothing.
+// before the pre script and the dumpers, so a second run starts nothing and undoes nothing. And one
+// daemon per node.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
@@ -26,18 +27,33 @@ function unlockableCode(error: unknown): string | undefined {
  * A lock is protection against a second run, not a precondition of one: when it cannot be taken for
  * one of the reasons above, `warn` says so and the backup runs without it.
  */
-export async function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
-  const file = join(config.stateDirectory, 'backup.lock');
+export function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
+  return withNodeLock(config, 'backup', (file, owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
+    + 'this one was not started; no script or dump was run', 'this backup runs without protection against a second backup of this node '
+    + 'starting beside it', run, warn);
+}
+
+/**
+ * One daemon per node: a second one (started twice by hand, or by two service managers) ran every job
+ * beside the first, and half of each night's jobs failed as "another backup of this node is running".
+ */
+export function withDaemonLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
+  return withNodeLock(config, 'daemon', (file, owner) => `another daemon of this node is running (pid ${owner}, lock ${file}): not started`,
+    'this daemon runs without protection against a second daemon of this node', run, warn);
+}
+
+async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'daemon', busy: (file: string, owner: string) => string, unprotected: string,
+  run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
+  const file = join(config.stateDirectory, `${kind}.lock`);
   let release: (() => Promise<void>) | undefined;
   try {
     await mkdir(config.stateDirectory, { recursive: true });
-    release = await acquirePidLock(file, (owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
-      + 'this one was not started; no script or dump was run');
+    release = await acquirePidLock(file, (owner) => busy(file, String(owner)));
   } catch (error) {
     const code = unlockableCode(error);
     if (code === undefined) throw error;
-    warn(`cannot take the backup lock ${file} (${code}): this backup runs without protection against a second backup of this node `
-      + 'starting beside it; give state_directory (node.conf) a folder this user can write, on a file system with locks');
+    warn(`cannot take the ${kind} lock ${file} (${code}): ${unprotected}; give state_directory (node.conf) a folder this user can write, `
+      + 'on a file system with locks');
   }
   try {
     return await run();

@@ -5,6 +5,7 @@ import type { StorageConfig } from '../sources/storage-config';
 import { stopRunningProcesses } from '../sources/child-process';
 import { createDaemonLogger } from './daemon-log';
 import { runDaemon } from './daemon';
+import { withDaemonLock } from '../backup-lock';
 
 export async function daemonMain(config: NodeConfig, storage: () => StorageConfig | undefined): Promise<number> {
   const logger = createDaemonLogger(config.logFile);
@@ -33,7 +34,8 @@ export async function daemonMain(config: NodeConfig, storage: () => StorageConfi
     // A backup loads the database dump plans on first use; a daemon loads them now, so a job at night
     // never meets files an in-place upgrade replaced since it started, nor a module missing since.
     await import('../sources/database-dump-plan');
-    await runDaemon(config, { logger, storage, stopSignal: stop.signal, forceSignal: force.signal });
+    await withDaemonLock(config, () => runDaemon(config, { logger, storage, stopSignal: stop.signal, forceSignal: force.signal }),
+      (message) => logger.warn(message));
     return 0;
   } finally {
     process.off('SIGTERM', onSignal);

@@ -87,6 +87,18 @@ test('a CN claimed twice refuses every claimant, even when one claimant is broke
   assert.ok(Object.isFrozen(registry));
 });
 
+test('a record named after the client with a mistyped ssl_peer_cn is named when that client is refused, not read as no record', (t) => {
+  const { root, clients } = makeFolder(t);
+  writeFileSync(path.join(clients, 'node3'), 'ssl_peer_cn = nod3\n');
+  const registry = loadClientRegistry(configFor(root, clients));
+  const lookup = registry.lookup('node3');
+  assert.equal(lookup.isAccepted, false);
+  if (!lookup.isAccepted) {
+    assert.match(lookup.why, /^certificate CN "node3" matches no client record: \S+clients\/node3 holds ssl_peer_cn = nod3, not node3 \(correct it, then send SIGHUP/);
+  }
+  assert.equal(registry.lookup('nod3').isAccepted, true, 'the record itself is accepted, for the CN it names');
+});
+
 test('the live registry: a reload swaps the whole registry, or keeps the previous one when the folder cannot be listed', (t) => {
   const { root, clients } = makeFolder(t);
   writeFileSync(path.join(clients, 'node1'), 'ssl_peer_cn = node1\n');

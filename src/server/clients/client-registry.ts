@@ -93,6 +93,15 @@ export class ClientRegistry {
     if (record !== undefined) return { isAccepted: true, record };
     const refusal = this.refusedByCommonName.get(commonName);
     if (refusal !== undefined) return { isAccepted: false, why: `certificate CN "${shown(commonName)}" is claimed by a refused record: ${refusal}` };
+    // The usual slip: a record named after the client whose ssl_peer_cn is mistyped reads as no record at all.
+    const namesake = this.recordsByName.get(commonName);
+    if (namesake !== undefined) {
+      return {
+        isAccepted: false,
+        why: `certificate CN "${shown(commonName)}" matches no client record: ${shownPath(namesake.file)} holds ssl_peer_cn = ${shown(namesake.sslPeerCn)}, `
+          + `not ${shown(commonName)} (correct it, then send SIGHUP to the server)`,
+      };
+    }
     return {
       isAccepted: false,
       why: `certificate CN "${shown(commonName)}" matches no client record in ${shownPath(this.folder)} `

@@ -1,8 +1,8 @@
 // Resolves the restore target once: every spelling of one folder (DIR, DIR/, DIR/., x/../DIR, ./DIR/)
 // becomes the same canonical path, created if missing, and is held open as the fd all work is relative to.
 import { mkdir, realpath } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
-import { closeSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
+import { closeSync, existsSync } from 'node:fs';
 import { openFolderHandleAt, posixConstants, readlinkAt, statAtIfExists } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
 
@@ -27,14 +27,36 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
     throw new RestoreSystemError(Buffer.from('/'), '', 'restore to', new Error('the restore target is an empty path'));
   }
   const absolute = resolve(spelled);
-  let made: string | undefined;
-  try {
-    made = await mkdir(absolute, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', error);
-  }
+  const made = await makeTarget(absolute);
   const canonical = await realpath(absolute);
   return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined };
+}
+
+/**
+ * The target made with the folders above it, or undefined when it was there. Node's recursive mkdir
+ * says ENOENT when the folder above is read-only (the restore said "no such file or directory" of a
+ * target on a read-only mount), and EEXIST of a file in the way: a single mkdir tells the real cause.
+ */
+async function makeTarget(absolute: string): Promise<string | undefined> {
+  try {
+    return await mkdir(absolute, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new NotAFolderError(Buffer.from('/'), absolute);
+    throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', code === 'ENOENT' ? await singleMkdirCause(absolute) ?? error : error);
+  }
+}
+
+/** What a plain mkdir of the topmost missing folder on the way says (EROFS, EACCES), or undefined. */
+async function singleMkdirCause(absolute: string): Promise<unknown> {
+  let missing = absolute;
+  while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+  try {
+    await mkdir(missing, { mode: 0o700 });
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error;
+  }
 }
 
 function openCanonical(canonical: string): number {

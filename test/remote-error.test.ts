@@ -57,3 +57,13 @@ test('an HTTP/2 ENHANCE_YOUR_CALM from the server names its two causes, not memo
   assert.ok(reset instanceof LimitError);
   assert.match(reset.message, /^the server at backup\.lan:4200 ended the call: this node already had max_connections_per_client connections open .*idle_timeout/);
 });
+
+test('a handshake refusing the server\'s certificate says which certificate and the likely cause: a clock, another CA, the status port', () => {
+  const said = (detail: string): string => fromServiceError(status(grpc.status.UNAVAILABLE, detail), 'backup.lan:4200').message;
+  assert.match(said('No connection established. Last error: certificate is not yet valid. Resolution note: '),
+    /: No connection established\. Last error: certificate is not yet valid\. \(the server's certificate is not valid yet by this machine's clock \(\d{4}-\d\d-\d\dT[\d:.]+Z\): is this clock, or the server's, wrong\?\)$/);
+  assert.match(said('certificate has expired'), /\(the server's certificate has expired by this machine's clock \(.*\): renew it \(cpsbackup-ca server\), or check this clock\)$/);
+  assert.match(said('self-signed certificate in certificate chain'), /\(the server's certificate is not signed by the CA in ssl_ca \(node\.conf\)/);
+  assert.match(said('1C8B0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:'),
+    /\(what answers at that port does not speak TLS: is port \(node\.conf\) the server's port, not its status_port\?\)$/);
+});

@@ -37,7 +37,30 @@ function unreachableMessage(serverAddress: string, detail: string): string {
     return `no connection to the backup server at ${serverAddress} within network_timeout (node.conf): `
       + 'its host is down or unreachable, or the server is frozen or overloaded';
   }
-  return `cannot reach the backup server at ${serverAddress}: ${detail} (is it running, and do the certificates match?)`;
+  const said = detail.replace(/\s*Resolution note:\s*$/, '');
+  return `cannot reach the backup server at ${serverAddress}: ${said} (${handshakeHint(said) ?? 'is it running, and do the certificates match?'})`;
+}
+
+/**
+ * What the handshake's own words mean here: they name neither the certificate (the server's, checked
+ * against ssl_ca) nor the likely cause, and a node whose clock is a year behind was sent to look at
+ * certificates that were fine.
+ */
+function handshakeHint(detail: string): string | undefined {
+  const now = new Date().toISOString();
+  if (/certificate is not yet valid/.test(detail)) {
+    return `the server's certificate is not valid yet by this machine's clock (${now}): is this clock, or the server's, wrong?`;
+  }
+  if (/certificate has expired/.test(detail)) {
+    return `the server's certificate has expired by this machine's clock (${now}): renew it (cpsbackup-ca server), or check this clock`;
+  }
+  if (/self[- ]signed certificate|unable to get (local )?issuer certificate|unable to verify the first certificate/.test(detail)) {
+    return 'the server\'s certificate is not signed by the CA in ssl_ca (node.conf): is it the CA that issued the server\'s certificate?';
+  }
+  if (/wrong version number|packet length too long|http request/i.test(detail)) {
+    return 'what answers at that port does not speak TLS: is port (node.conf) the server\'s port, not its status_port?';
+  }
+  return undefined;
 }
 
 const LOCAL_CODEC_FAILURES = [

@@ -310,8 +310,8 @@ function refusalOf(socket: tls.TLSSocket): { readonly kind: string; readonly mes
     const hint = reason === 'UNABLE_TO_GET_CRL' || reason === 'CRL_HAS_EXPIRED' || reason === 'CRL_SIGNATURE_FAILURE'
       ? ' (the revocation list is not from ssl_ca\'s CA, or has expired: rewrite it with cpsbackup-ca crl, then SIGHUP)'
       : reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED'
-        // A new certificate does not help when a clock is wrong: say which clock this is.
-        ? ` (by this server's clock, ${new Date().toISOString()}: is it, or the client's, wrong?)`
+        // A new certificate does not help when a clock is wrong. No time in it: repeats of a kind are counted, not logged.
+        ? ' (by this server\'s clock: if the certificate\'s dates are right, this clock or the client\'s is wrong)'
         : '';
     kind = reason === 'CERT_REVOKED'
       ? `client ${commonName}${serial}: certificate revoked`

@@ -44,6 +44,8 @@ test('original paths: a file that differs is kept and reported unless --overwrit
   assert.equal(ifNewer.code, 3, ifNewer.stderr);
   assert.equal(await readFile(log, 'utf8'), 'started\n', 'the older file on disk was replaced');
   assert.equal(await readFile(conf, 'utf8'), 'listen = 9090  # changed by hand after the backup\n', 'the newer one was kept');
+  // Not "--overwrite replaces it": --overwrite=if-newer was given, and would not.
+  assert.match(ifNewer.stderr, new RegExp(`not replaced: ${conf}: exists and differs from the backup; kept \\(not older than the backup's copy; --overwrite=always replaces it\\)`));
 
   const always = await run(['-i', '--overwrite']);
   assert.equal(always.code, 0, always.stderr);

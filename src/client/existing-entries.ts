@@ -53,7 +53,9 @@ export class ExistingEntries {
     if (decision === 'write') return 'write';
     if (decision === 'keep-different') {
       const how = difference === undefined ? '' : ` (${difference})`;
-      this.kept.push(`${this.tree.localPath(path)}: exists and differs from the backup${how}; kept (--overwrite replaces it)`);
+      // Under if-newer the file kept is not older than the backup's: plain --overwrite would not change that.
+      const replacer = this.options.overwrite === 'if-newer' ? 'not older than the backup\'s copy; --overwrite=always replaces it' : '--overwrite replaces it';
+      this.kept.push(`${this.tree.localPath(path)}: exists and differs from the backup${how}; kept (${replacer})`);
     }
     return 'keep';
   }

@@ -24,11 +24,21 @@ const SCHEMA = [
   'CREATE TABLE customers (id int PRIMARY KEY, name varchar(50) NOT NULL, password_hash varchar(50))',
   'CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, total int NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers (id))',
   'CREATE TABLE notes (body varchar(50) NOT NULL, secret varchar(50))',
+  // A unique key besides the primary one: an upsert matched a dumped row to another live row by it (review).
+  'CREATE TABLE logins (id int PRIMARY KEY, email varchar(50) NOT NULL UNIQUE)',
+  // A cascade inside the dump, and a left-out column that is NOT NULL.
+  'CREATE TABLE parents (id int PRIMARY KEY)',
+  'CREATE TABLE kids (id int PRIMARY KEY, parent_id int NOT NULL, secret varchar(50), FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE CASCADE)',
+  'CREATE TABLE accounts (id int PRIMARY KEY, pw varchar(50) NOT NULL)',
 ];
 const ROWS = [
   "INSERT INTO customers VALUES (1, 'ann', 'h1'), (2, 'bob', 'h2'), (3, 'cy', 'h3'), (4, 'dee', 'h4'), (5, 'eve', 'h5')",
   'INSERT INTO orders VALUES (10, 1, 100), (11, 2, 110), (12, 5, 120)',
   "INSERT INTO notes VALUES ('first', 's1')",
+  "INSERT INTO logins VALUES (1, 'x'), (2, 'y')",
+  'INSERT INTO parents VALUES (1)',
+  "INSERT INTO kids VALUES (10, 1, 's10')",
+  "INSERT INTO accounts VALUES (1, 'p1'), (2, 'p2')",
 ];
 /** After the dump: every hash changed, a name changed, a customer (with an order) made, one deleted. */
 const CHANGES = [
@@ -38,6 +48,11 @@ const CHANGES = [
   'INSERT INTO orders VALUES (13, 6, 130)',
   'DELETE FROM orders WHERE customer_id = 5',
   'DELETE FROM customers WHERE id = 5',
+  'DELETE FROM logins WHERE id = 1',
+  "UPDATE logins SET email = 'x' WHERE id = 2",
+  'INSERT INTO parents VALUES (2)',
+  "UPDATE kids SET parent_id = 2, secret = 'live'",
+  "UPDATE accounts SET pw = CONCAT('new', id)",
 ];
 /** What the load must leave: the dump's rows and names, the hashes of the rows that stayed, NULL for the one back. */
 const EXPECTED_CUSTOMERS = 'ann new1|bob new2|cy new3|dee new4|eve -';
@@ -60,6 +75,10 @@ interface Database {
   run(sql: string): Promise<string>;
 }
 
+async function joined(database: Database, sql: string): Promise<string> {
+  return (await database.run(sql)).split('\n').join('|');
+}
+
 async function customersAndOrders(database: Database): Promise<{ customers: string; orders: string }> {
   return {
     customers: (await database.run("SELECT CONCAT(name, ' ', COALESCE(password_hash, '-')) FROM customers ORDER BY id")).split('\n').join('|'),
@@ -70,18 +89,23 @@ async function customersAndOrders(database: Database): Promise<{ customers: stri
 async function provesKeptColumns(database: Database, config: (lines: readonly string[]) => StorageConfig, folder: string): Promise<void> {
   for (const statement of [...SCHEMA, ...ROWS]) await database.run(statement);
   const work = join(folder, 'work');
-  const kept = config(['exclude_columns = customers.password_hash', 'exclude_tables = notes']);
+  const excluded = 'exclude_columns = customers.password_hash, kids.secret, accounts.pw';
+  const kept = config([excluded, 'exclude_tables = notes']);
   const complete = await dumpToFiles(kept, work, join(folder, 'complete'));
   for (const statement of CHANGES) await database.run(statement);
 
   assert.deepEqual((await loadRestoredDumps(kept, complete)).map((loaded) => loaded.error ?? 'ok'), ['ok', 'ok']);
   assert.deepEqual(await customersAndOrders(database), { customers: EXPECTED_CUSTOMERS, orders: EXPECTED_ORDERS },
     'rows as dumped, left-out hashes kept where the row stayed (all NULL without the fix)');
+  assert.equal(await joined(database, "SELECT CONCAT(id, ' ', email) FROM logins ORDER BY id"), '1 x|2 y', 'every dumped row, whatever the unique keys');
+  assert.equal(await joined(database, "SELECT CONCAT(id, ' ', parent_id, ' ', COALESCE(secret, '-')) FROM kids"), '10 1 live',
+    'a cascade inside the dump does not take the kept value');
+  assert.equal(await joined(database, 'SELECT pw FROM accounts ORDER BY id'), 'new1|new2', 'a NOT NULL left-out column is kept, not refused');
 
   // Rows deleted by such a load must not take rows of tables outside the dump with them.
   await database.run('CREATE TABLE audit (customer_id int NOT NULL, FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE)');
   await database.run('INSERT INTO audit VALUES (1)');
-  const outside = config(['exclude_columns = customers.password_hash', 'exclude_tables = notes, audit']);
+  const outside = config([excluded, 'exclude_tables = notes, audit']);
   const cascading = await loadRestoredDumps(outside, await dumpToFiles(outside, work, join(folder, 'outside')));
   assert.ok(cascading.every((loaded) => !loaded.ok));
   assert.match(cascading[0].error ?? '', /tables outside the dump reference them: \S+\.audit \(foreign key \S+ → customers ON DELETE CASCADE\)/);
@@ -89,7 +113,7 @@ async function provesKeptColumns(database: Database, config: (lines: readonly st
   await database.run('DROP TABLE audit');
 
   // A left-out column of a table with no key: refused, named, and nothing of the load stays.
-  const unkeyed = config(['exclude_columns = customers.password_hash, notes.secret']);
+  const unkeyed = config([`${excluded}, notes.secret`]);
   const withNotes = await dumpToFiles(unkeyed, work, join(folder, 'notes'));
   await database.run("UPDATE customers SET name = 'renamed' WHERE id = 2");
   await database.run("UPDATE notes SET secret = 'live'");

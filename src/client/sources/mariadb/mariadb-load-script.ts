@@ -1,14 +1,15 @@
 // The script the mariadb client reads to load a restored data.sql. Complete: the dumped schema when
 // none of the tables exists (else their rows are deleted, children first), then every table's rows
-// in order, batched into multi-row INSERTs, in one transaction. Partial, and complete over existing
-// tables with columns left out of the dump (kept-columns.ts): every table into a temporary stage, then
-// deletes (children first) and upserts by primary key (parents first), all in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
+// in order, batched into multi-row INSERTs, in one transaction (a table with columns left out of the
+// dump through a stage joined to its rows copied aside: kept-columns.ts). Partial: every table into a
+// temporary stage, then deletes (children first) and upserts by primary key (parents first), all
+// in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
-import { isStagedLoad, unkeptColumnsProblem } from '../tables/kept-columns';
+import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
@@ -66,7 +67,8 @@ class InsertBatch {
 
 export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
   const isComplete = header.backup === 'complete';
-  const isStaged = isStagedLoad(header, plan);
+  const kept = keptColumnsOf(header, plan);
+  const keptOf = (table: string): string => quoteIdentifier(`cpsbackup_kept_${header.tables.findIndex((summary) => summary.table === table) + 1}`);
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
@@ -89,8 +91,10 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     }
   }
   yield 'START TRANSACTION;\n';
-  if (!isStaged && !plan.createsTables && header.tables.length > 0) {
+  if (isComplete && !plan.createsTables && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows go (DELETE, not TRUNCATE: it would commit).
+    if (kept.size > 0) yield step('keep the columns left out of the dump');
+    for (const table of kept.keys()) yield `CREATE TEMPORARY TABLE ${keptOf(table)} AS SELECT * FROM ${quoteIdentifier(table)};\n`;
     yield step('delete rows');
     for (const table of [...header.tables].reverse()) yield `DELETE FROM ${quoteIdentifier(table.table)};\n`;
   }
@@ -102,7 +106,9 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   const closeSection = function* (): Generator<string | Buffer> {
     const last = batch?.flush();
     if (last !== undefined) yield last;
-    if (!isStaged && current?.softDelete !== undefined) {
+    const excluded = isComplete && current !== undefined ? kept.get(current.table) : undefined;
+    if (current !== undefined && excluded !== undefined) yield keptInsert(current, excluded, stageOf(current), keptOf(current.table));
+    if (isComplete && current?.softDelete !== undefined) {
       yield `DELETE FROM ${quoteIdentifier(current.table)} WHERE ${softDeleteTest(quoteIdentifier(current.table), current.softDelete)};\n`;
     }
     batch = undefined;
@@ -118,12 +124,14 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     yield* closeSection();
     if (event.type === 'table') {
       const section = event.section;
-      const problem = isStaged ? unkeptColumnsProblem(header, section) : undefined;
+      const excluded = isComplete ? kept.get(section.table) : undefined;
+      const problem = excluded === undefined ? undefined : unkeptColumnsProblem(section, excluded);
       if (problem !== undefined) fail(problem);
       sections.push(section);
       current = section;
       const columns = columnList(section.columns);
       yield step(`table ${section.table} (rows)`);
+      const isStaged = !isComplete || excluded !== undefined;
       const target = isStaged ? stageOf(section) : quoteIdentifier(section.table);
       if (isStaged) yield `CREATE TEMPORARY TABLE ${target} AS SELECT ${columns} FROM ${quoteIdentifier(section.table)} LIMIT 0;\n`;
       batch = new InsertBatch(`INSERT INTO ${target} (${columns}) VALUES\n`, section, (line, message) => fail(`data.sql:${line}: ${message}`));
@@ -135,24 +143,33 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     }
   }
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
-  if (isStaged) {
-    for (const section of [...sections].reverse()) yield* deletes(section, sections, stageOf, isComplete);
+  if (!isComplete) {
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, stageOf);
     for (const section of sections) yield* upsert(section, stageOf);
   }
   yield step('commit');
   yield 'COMMIT;\n';
 }
 
-/** As pg-load-script's: a complete dump's deletes are the rows gone from it, nothing else. */
-function* deletes(section: SectionHeader, sections: readonly SectionHeader[], stageOf: (section: SectionHeader) => string,
-  isComplete: boolean): Generator<string> {
+/** The dump's rows with the left-out columns of the same rows as they were here (NULL for a row deleted since), parents' order kept. */
+function keptInsert(section: SectionHeader, excluded: readonly { readonly name: string }[], stage: string, keptCopy: string): string {
+  const dumped = section.columns.map((column) => `s.${quoteIdentifier(column)}`);
+  const left = excluded.map((column) => `k.${quoteIdentifier(column.name)}`);
+  const all = columnList([...section.columns, ...excluded.map((column) => column.name)]);
+  const match = section.primaryKey.map((key) => `k.${quoteIdentifier(key)} = s.${quoteIdentifier(key)}`).join(' AND ');
+  const order = section.primaryKey.map((key) => `s.${quoteIdentifier(key)}`).join(', ');
+  return `INSERT INTO ${quoteIdentifier(section.table)} (${all}) SELECT ${[...dumped, ...left].join(', ')} FROM ${stage} AS s `
+    + `LEFT JOIN ${keptCopy} AS k ON ${match} ORDER BY ${order};\n`;
+}
+
+function* deletes(section: SectionHeader, sections: readonly SectionHeader[], stageOf: (section: SectionHeader) => string): Generator<string> {
   const target = quoteIdentifier(section.table);
   const statements: string[] = [];
-  for (const tombstone of isComplete ? [] : sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
+  for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
     const column = (tombstone.tombstoneFor as { column: string }).column;
     statements.push(`DELETE d FROM ${target} AS d JOIN ${stageOf(tombstone)} AS k ON ${keyMatch('d', 'k', section.primaryKey, [column])};`);
   }
-  if (isComplete || section.rows === 'all') {
+  if (section.rows === 'all') {
     statements.push(section.primaryKey.length > 0
       ? `DELETE d FROM ${target} AS d WHERE NOT EXISTS (SELECT 1 FROM ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)});`
       : `DELETE FROM ${target};`);

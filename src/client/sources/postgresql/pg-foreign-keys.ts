@@ -15,7 +15,8 @@ export function outsideReferencesQuery(schema: string, tables: readonly string[]
   return `SELECT format('%s.%s (foreign key %s → %s ON DELETE %s)', n.nspname, c.relname, k.conname, f.relname, ${rule}) `
     + 'FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace '
     + 'JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace '
-    + `WHERE k.contype = 'f' AND k.confdeltype IN (${Object.keys(SILENT_RULES).map(quoteLiteral).join(', ')}) `
+    // conparentid = 0: a partitioned table's key once, not again for each partition (whose copy cannot be dropped).
+    + `WHERE k.contype = 'f' AND k.conparentid = 0 AND k.confdeltype IN (${Object.keys(SILENT_RULES).map(quoteLiteral).join(', ')}) `
     + `AND fn.nspname = ${quoteLiteral(schema)} AND f.relname IN (${names}) `
     + `AND NOT (n.nspname = ${quoteLiteral(schema)} AND c.relname IN (${names})) `
     + 'ORDER BY n.nspname, c.relname, k.conname;';

@@ -1,8 +1,9 @@
 // The psql script that loads a restored data.sql, streamed into psql's stdin inside one transaction
 // (so a failure anywhere leaves the database as it was). Complete: create the tables from the
-// dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order.
-// Partial, and complete over existing tables with columns left out of the dump (kept-columns.ts):
-// COPY every table into a temp stage, then delete (children first) and upsert by primary key (parents first).
+// dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order (a table with
+// columns left out of the dump through a stage joined to its rows copied aside: kept-columns.ts).
+// Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
+// key (parents first).
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
@@ -10,7 +11,7 @@ import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
 import { byteLines } from '../tables/byte-lines';
-import { isStagedLoad, unkeptColumnsProblem } from '../tables/kept-columns';
+import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
@@ -64,7 +65,8 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   const schema = loadSchemaOf(header);
   const tableName = (table: string): string => qualifiedName(schema, table);
   const isComplete = header.backup === 'complete';
-  const isStaged = isStagedLoad(header, plan);
+  const kept = keptColumnsOf(header, plan);
+  const keptOf = (table: string): string => quoteIdentifier(`cpsbackup_kept_${header.tables.findIndex((summary) => summary.table === table) + 1}`);
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
@@ -77,8 +79,10 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     yield step('schema');
     yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
     yield* schemaScript(plan.schemaPath as string, schema);
-  } else if (!isStaged && header.tables.length > 0) {
+  } else if (isComplete && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).
+    if (kept.size > 0) yield step('keep the columns left out of the dump');
+    for (const table of kept.keys()) yield `CREATE TEMP TABLE ${keptOf(table)} ON COMMIT DROP AS SELECT * FROM ${tableName(table)};\n`;
     yield step('truncate');
     yield `TRUNCATE ${header.tables.map((table) => tableName(table.table)).join(', ')};\n`;
   }
@@ -90,7 +94,9 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   const closeSection = function* (): Generator<string> {
     if (current === undefined) return;
     yield '\\.\n';
-    if (!isStaged && current.softDelete !== undefined) {
+    const excluded = isComplete ? kept.get(current.table) : undefined;
+    if (excluded !== undefined) yield keptInsert(current, excluded, tableName(current.table), stageOf(current), keptOf(current.table));
+    if (isComplete && current.softDelete !== undefined) {
       yield `DELETE FROM ${tableName(current.table)} AS d WHERE ${softDeleteTest('d', current.softDelete)};\n`;
     }
     current = undefined;
@@ -104,13 +110,17 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     yield* closeSection();
     if (event.type === 'table') {
       const section = event.section;
-      const problem = isStaged ? unkeptColumnsProblem(header, section) : undefined;
+      const excluded = isComplete ? kept.get(section.table) : undefined;
+      const problem = excluded === undefined ? undefined : unkeptColumnsProblem(section, excluded);
       if (problem !== undefined) fail(problem);
       sections.push(section);
       current = section;
       const columns = columnList(section.columns);
       yield step(`table ${section.table} (rows)`);
-      if (!isStaged) {
+      if (excluded !== undefined) {
+        yield `CREATE TEMP TABLE ${stageOf(section)} ON COMMIT DROP AS SELECT ${columns} FROM ${tableName(section.table)} WITH NO DATA;\n`;
+        yield `COPY ${stageOf(section)} (${columns}) FROM stdin;\n`;
+      } else if (isComplete) {
         const summary = header.tables.find((table) => table.table === section.table);
         for (const column of plan.createsTables ? summary?.excludedColumns ?? [] : []) {
           // Excluded columns are not in the dump: the table created here lets them be NULL.
@@ -130,8 +140,8 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     }
   }
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
-  if (isStaged) {
-    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf, step, isComplete);
+  if (!isComplete) {
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf, step);
     for (const section of sections) yield* upsert(section, tableName, stageOf, step);
   }
   if (sequences.length > 0) yield step('sequences');
@@ -143,6 +153,15 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   }
   yield step('commit');
   yield 'COMMIT;\n';
+}
+
+/** The dump's rows with the left-out columns of the same rows as they were here (NULL for a row deleted since). */
+function keptInsert(section: SectionHeader, excluded: readonly { readonly name: string }[], target: string, stage: string, keptCopy: string): string {
+  const dumped = section.columns.map((column) => `s.${quoteIdentifier(column)}`);
+  const left = excluded.map((column) => `k.${quoteIdentifier(column.name)}`);
+  const all = columnList([...section.columns, ...excluded.map((column) => column.name)]);
+  const match = section.primaryKey.map((key) => `k.${quoteIdentifier(key)} = s.${quoteIdentifier(key)}`).join(' AND ');
+  return `INSERT INTO ${target} (${all}) OVERRIDING SYSTEM VALUE SELECT ${[...dumped, ...left].join(', ')} FROM ${stage} AS s LEFT JOIN ${keptCopy} AS k ON ${match};\n`;
 }
 
 /**
@@ -167,20 +186,16 @@ async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffe
   }
 }
 
-/**
- * Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. A complete
- * dump holds every row, so rows gone from it are all its deletes (a tombstone would also delete a row made
- * again since, and with it the values of the columns the dump left out).
- */
+/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. */
 function* deletes(section: SectionHeader, sections: readonly SectionHeader[], tableName: (table: string) => string,
-  stageOf: (section: SectionHeader) => string, step: (text: string) => string, isComplete: boolean): Generator<string> {
+  stageOf: (section: SectionHeader) => string, step: (text: string) => string): Generator<string> {
   const target = tableName(section.table);
   const statements: string[] = [];
-  for (const tombstone of isComplete ? [] : sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
+  for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
     const column = (tombstone.tombstoneFor as { column: string }).column;
     statements.push(`DELETE FROM ${target} AS d USING ${stageOf(tombstone)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey, [column])};`);
   }
-  if (isComplete || section.rows === 'all') {
+  if (section.rows === 'all') {
     statements.push(section.primaryKey.length > 0
       ? `DELETE FROM ${target} AS d WHERE NOT EXISTS (SELECT 1 FROM ${stageOf(section)} AS k WHERE ${keyMatch('d', 'k', section.primaryKey)});`
       : `DELETE FROM ${target};`);

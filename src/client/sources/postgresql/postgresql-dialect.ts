@@ -68,8 +68,8 @@ export const postgresqlDialect: DatabaseDialect = {
           + `WHERE n.nspname = ${quoteLiteral(loadSchemaOf(header))} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
         return answer.split('\n').filter((name) => name !== '');
       },
-      // TRUNCATE without CASCADE fails on any foreign key from another table, but a load staged to keep the
-      // columns a dump left out (kept-columns.ts) deletes rows, which ON DELETE CASCADE / SET NULL / SET DEFAULT carry on.
+      // TRUNCATE without CASCADE fails on any foreign key from another table by itself; named here first, so
+      // the refusal says which keys and what to do rather than PostgreSQL's bare error.
       async checkOutsideReferences(database: string, tables: readonly string[], header: DataHeader) {
         const answer = await query(database, outsideReferencesQuery(loadSchemaOf(header), tables), `looking for foreign keys into ${database}`);
         const references = answer.split('\n').filter((line) => line !== '');

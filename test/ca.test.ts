@@ -26,7 +26,7 @@ import { crlContents } from '../src/common/tls/crl-contents';
 import { certificateSerial } from '../src/common/tls/certificate-serial';
 
 /** These tests are about TLS: every certificate the CA signed is a registered client here. */
-const everyName: AcceptedNames = { current: { lookup: () => ({ isAccepted: true }) } };
+const everyName: AcceptedNames = { current: { lookup: (commonName) => ({ isAccepted: true, record: { name: commonName } }) } };
 
 const cliPath = path.resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? false : 'the openssl CLI is not installed';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
@@ -34,8 +34,17 @@ test('a second daemon of the same node is refused at start, naming the first; af
 
   const second = await runNode(CLI, ['daemon', '-c', config], 60_000);
   assert.equal(second.code, 1, second.stdout + second.stderr);
-  assert.match(second.stdout + second.stderr, new RegExp(`another daemon of this node is running \\(pid ${first.child.pid}, lock \\S+daemon\\.lock\\): not started`));
+  assert.match(second.stdout + second.stderr, new RegExp(`another daemon of \\S+node1\\.conf is running \\(pid ${first.child.pid}, lock \\S+daemon\\.[0-9a-f]{12}\\.lock\\): not started`));
   assert.doesNotMatch(second.stdout + second.stderr, /daemon started/);
+
+  // Another node.conf sharing the state_directory (a receiver of two clients runs a daemon for each) is not refused.
+  const other = join(sandbox.root, 'node1-receiver.conf');
+  await copyFile(config, other);
+  const beside = startDaemon(other);
+  t.after(() => { beside.child.kill('SIGKILL'); });
+  await waitUntil(() => /daemon started \(pid \d+/.test(beside.output()), 'a daemon of another node.conf to start beside it');
+  beside.child.kill('SIGTERM');
+  assert.equal(await beside.exited, 0, beside.output());
 
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0, first.output());

@@ -15,7 +15,8 @@ test('a file where the target should be is "exists and is not a folder", not EEX
   t.after(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(join(root, 'a-file'), 'x');
   await assert.rejects(RestoreTree.open(join(root, 'a-file')), new RegExp(`"${join(root, 'a-file')}" exists and is not a folder`));
-  await assert.rejects(RestoreTree.open(join(root, 'a-file', 'below')), /exists and is not a folder/);
+  // A file above the target: the system's own words name it, not a claim that the target exists.
+  await assert.rejects(RestoreTree.open(join(root, 'a-file', 'below')), /cannot create the restore target ".*a-file\/below": ENOTDIR: not a directory/);
 });
 
 test('a target on a read-only file system says EROFS', { skip: notRoot }, async (t) => {

@@ -2,7 +2,8 @@
 // before the pre script and the dumpers, so a second run starts nothing and undoes nothing. And one
 // daemon per node.
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
 import { BusyError } from '../common/errors';
 import { acquirePidLock, NO_LOCKS } from './posix/pid-lock';
@@ -28,23 +29,25 @@ function unlockableCode(error: unknown): string | undefined {
  * one of the reasons above, `warn` says so and the backup runs without it.
  */
 export function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
-  return withNodeLock(config, 'backup', (file, owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
+  return withNodeLock(config, 'backup', 'backup.lock', (file, owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
     + 'this one was not started; no script or dump was run', 'this backup runs without protection against a second backup of this node '
     + 'starting beside it', run, warn);
 }
 
 /**
- * One daemon per node: a second one (started twice by hand, or by two service managers) ran every job
- * beside the first, and half of each night's jobs failed as "another backup of this node is running".
+ * One daemon per node.conf: a second one (started twice by hand, or by two service managers) ran every
+ * job beside the first, and half of each night's jobs failed as "another backup of this node is running".
+ * Per node.conf, not per state_directory: a receiver of two clients runs a daemon for each receiver.conf.
  */
 export function withDaemonLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
-  return withNodeLock(config, 'daemon', (file, owner) => `another daemon of this node is running (pid ${owner}, lock ${file}): not started`,
+  const name = `daemon.${createHash('sha256').update(resolve(config.file)).digest('hex').slice(0, 12)}.lock`;
+  return withNodeLock(config, 'daemon', name, (file, owner) => `another daemon of ${config.file} is running (pid ${owner}, lock ${file}): not started`,
     'this daemon runs without protection against a second daemon of this node', run, warn);
 }
 
-async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'daemon', busy: (file: string, owner: string) => string, unprotected: string,
+async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'daemon', name: string, busy: (file: string, owner: string) => string, unprotected: string,
   run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
-  const file = join(config.stateDirectory, `${kind}.lock`);
+  const file = join(config.stateDirectory, name);
   let release: (() => Promise<void>) | undefined;
   try {
     await mkdir(config.stateDirectory, { recursive: true });

@@ -119,32 +119,41 @@ interface WalkState extends WalkOptions {
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const owners = new OwnerNames();
   const includes = [...new Set(options.includes)];
-  // Every include is resolved, and its folder opened, once, before anything is walked. An include inside
-  // another one (/etc and /etc/ssl, or two spellings of one folder) is walked once, as its own include,
-  // and the outer walk skips it by the path resolved here: resolved again in its turn, after a deploy
-  // flipped a symlink on its way, it named another folder, and the one the outer walk skipped was in
-  // no backup (exit 0); one made after the start was walked twice and the server refused the backup.
+  // Every include is resolved once, before anything is walked: its folder's real path and identity. An
+  // include inside another one (/etc and /etc/ssl, or two spellings of one folder) is walked once, as its
+  // own include, and the outer walk skips it by the path resolved here: resolved again in its turn, after
+  // a deploy flipped a symlink on its way, it named another folder, and the one the outer walk skipped was
+  // in no backup (exit 0); one made after the start was walked twice and the server refused the backup.
+  // Not held open until its turn: a node with a thousand includes ran out of fds (review).
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
   const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))) };
-  const walked = new Set<string>();
-  try {
-    yield* walkIncludes(located, state, owners, walked);
-  } finally {
-    for (const { location } of located) if (location !== undefined && !location.isClosed) closeLocated(location);
-  }
+  yield* walkIncludes(located, state, owners, new Set<string>());
 }
 
+/** An include as resolved at the start: its folder's real path and identity, its own name, where it is recorded. */
 interface LocatedInclude {
-  readonly parentFd: number;
+  readonly parentPath: string;
+  readonly parentDev: bigint;
+  readonly parentIno: bigint;
   readonly name: Buffer;
   readonly path: Buffer;
-  isClosed: boolean;
 }
 
-function closeLocated(location: LocatedInclude): void {
-  location.isClosed = true;
-  closeSync(location.parentFd);
+/** The include's folder opened again by its real path in its turn, or undefined (reported) when it is another folder now. */
+function reopenParent(include: string, location: LocatedInclude, options: WalkOptions): number | undefined {
+  let fd: number;
+  try {
+    fd = openRealFolder(location.parentPath);
+  } catch (error) {
+    options.onUnreadable(include, `its folder ${location.parentPath} cannot be opened any more (${describe(error)}): not in this backup`);
+    return undefined;
+  }
+  const now = statFd(fd);
+  if (now.dev === location.parentDev && now.ino === location.parentIno) return fd;
+  closeSync(fd);
+  options.onUnreadable(include, `its folder ${location.parentPath} was replaced during the backup (another folder has its path now): not in this backup`);
+  return undefined;
 }
 
 function* walkIncludes(located: readonly { include: string; location: LocatedInclude | undefined }[], state: WalkState, owners: OwnerNames,
@@ -152,10 +161,12 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
   const options = state;
   for (const { include, location } of located) {
     if (location === undefined) continue;
-    const { parentFd, name, path } = location;
+    const { name, path } = location;
+    const key = path.toString('latin1');
+    if (walked.has(key)) continue;
+    const parentFd = reopenParent(include, location, options);
+    if (parentFd === undefined) continue;
     try {
-      const key = path.toString('latin1');
-      if (walked.has(key)) continue;
       walked.add(key);
       const excluding = excludingPattern(path, options);
       if (excluding !== undefined) {
@@ -175,7 +186,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
       if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
       yield* walkEntry(parentFd, name, path, stats, state, owners);
     } finally {
-      closeLocated(location);
+      closeSync(parentFd);
     }
   }
 }
@@ -210,9 +221,7 @@ function recordedPathIn(parent: string, include: string): Buffer {
  * taken as it is (a symlink include is a symlink, reported by reportSymlinkInclude).
  */
 function locateInclude(include: string, options: WalkOptions): LocatedInclude | undefined {
-  if (include === '/') {
-    return { parentFd: openSync('/', constants.O_RDONLY | constants.O_DIRECTORY), name: Buffer.from('.'), path: Buffer.from('/'), isClosed: false };
-  }
+  if (include === '/') return identify('/', include, Buffer.from('.'), Buffer.from('/'), options);
   let parent: string;
   try {
     parent = realpathSync(dirname(include));
@@ -222,14 +231,26 @@ function locateInclude(include: string, options: WalkOptions): LocatedInclude | 
   }
   const path = recordedPathIn(parent, include);
   if (!path.equals(Buffer.from(include))) options.onWarning(`include ${include} is recorded as ${escapeBytes(path)} (a symlink on the way)`);
+  return identify(parent, include, Buffer.from(basename(include)), path, options);
+}
+
+/** The folder at a real path, opened without following a symlink, and known by its device and inode. */
+function identify(parent: string, include: string, name: Buffer, path: Buffer, options: WalkOptions): LocatedInclude | undefined {
+  let fd: number;
   try {
-    return { parentFd: openRealFolder(parent), name: Buffer.from(basename(include)), path, isClosed: false };
+    fd = openRealFolder(parent);
   } catch (error) {
     const code = describe(error);
     options.onUnreadable(include, code === 'ELOOP' || code === 'ENOTDIR'
       ? `its folder ${parent} changed as it was opened (a symlink took the place of a folder on its way): not in this backup`
       : `its folder cannot be opened (${code})`);
     return undefined;
+  }
+  try {
+    const stats = statFd(fd);
+    return { parentPath: parent, parentDev: stats.dev, parentIno: stats.ino, name, path };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -42,7 +42,8 @@ async function makeTarget(absolute: string): Promise<string | undefined> {
     return await mkdir(absolute, { recursive: true, mode: 0o700 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new NotAFolderError(Buffer.from('/'), absolute);
+    // EEXIST: something is at the target itself; ENOTDIR (a file above it) keeps the system's words, which name that file.
+    if (code === 'EEXIST') throw new NotAFolderError(Buffer.from('/'), absolute);
     throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', code === 'ENOENT' ? await singleMkdirCause(absolute) ?? error : error);
   }
 }

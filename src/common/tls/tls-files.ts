@@ -28,8 +28,7 @@ const PURPOSES: Readonly<Record<TlsRole, { readonly oid: string; readonly give: 
   server: { oid: '1.3.6.1.5.5.7.3.1', give: 'the server certificate (server.pem of cpsbackup-ca server)' },
   client: { oid: '1.3.6.1.5.5.7.3.2', give: 'this node\'s client certificate (clients/NAME.pem of cpsbackup-ca client NAME)' },
 };
-const ANY_PURPOSE = '2.5.29.37.0';
-const PURPOSE_NAMES: Readonly<Record<string, string>> = { '1.3.6.1.5.5.7.3.1': 'server', '1.3.6.1.5.5.7.3.2': 'client' };
+const PURPOSE_NAMES: Readonly<Record<string, string>> = { '1.3.6.1.5.5.7.3.1': 'server', '1.3.6.1.5.5.7.3.2': 'client', '2.5.29.37.0': 'any' };
 
 /** Throws a ConfigError on the first problem that would stop TLS; returns warnings (file:line: …) for doubtful ones. */
 export function checkTlsFiles(configFile: string, files: TlsFiles, role: TlsRole, now = Date.now()): string[] {
@@ -46,7 +45,8 @@ export function checkTlsFiles(configFile: string, files: TlsFiles, role: TlsRole
   // "unsuitable certificate purpose", which names no file: said here, at start, naming the line.
   const usages = leaf.keyUsage;
   const purpose = PURPOSES[role];
-  if (usages !== undefined && !usages.includes(purpose.oid) && !usages.includes(ANY_PURPOSE)) {
+  // anyExtendedKeyUsage alone is not enough: OpenSSL's TLS purpose check refuses it too.
+  if (usages !== undefined && !usages.includes(purpose.oid)) {
     const allowed = usages.map((oid) => PURPOSE_NAMES[oid] ?? oid).join(', ') || 'nothing';
     throw fail(files.cert, `is not a ${role} certificate (its extended key usage allows ${allowed} only): every peer would refuse it `
       + `("unsuitable certificate purpose"); give ${purpose.give}`);

@@ -31,7 +31,9 @@ export interface MutualTlsSettings extends RevocationSettings {
 
 /** Who may have a connection: the client records, read at each accept (a SIGHUP replaces them). */
 export interface AcceptedNames {
-  readonly current: { lookup(commonName: string): { readonly isAccepted: true } | { readonly isAccepted: false; readonly why: string } };
+  readonly current: {
+    lookup(commonName: string): { readonly isAccepted: true; readonly record: { readonly name: string } } | { readonly isAccepted: false; readonly why: string };
+  };
 }
 
 export interface MutualTlsListener {
@@ -90,8 +92,10 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
     if (!socket.authorized) {
       const refusal = refusalOf(socket);
       refusals.refused(socket.remoteAddress ?? '?', refusal.kind, refusal.message);
-      const clientName = refusedClientName(socket, identity.ca);
-      if (clientName !== undefined && names.current.lookup(clientName).isAccepted) onClientRefused(clientName, refusal.kind);
+      const commonName = refusedClientName(socket, identity.ca);
+      const lookup = commonName === undefined ? undefined : names.current.lookup(commonName);
+      // Under the record's name, which the status page and notifications use (clients/web1 may hold ssl_peer_cn = node2).
+      if (lookup?.isAccepted === true) onClientRefused(lookup.record.name, refusal.kind);
       socket.destroy();
       return;
     }

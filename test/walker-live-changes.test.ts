@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs = require('node:fs');
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,36 @@ test('a file made private and rewritten between the walk\'s lstat and its open i
   assert.equal(notice.meta.size, 'the secret'.length);
   assert.ok(notice.meta.mtimeSec > 1_600_000_000, 'the mtime of the file read, not 2020');
   assert.deepEqual(progress.unreadable, []);
+});
+
+test('includes are not held open until their turn: three hundred walk under a limit of 128 fds', (t) => {
+  const root = makeRoot(t);
+  const includes: string[] = [];
+  for (let index = 0; index < 300; index++) {
+    const folder = join(root, `include-${index}`);
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'f'), String(index));
+    includes.push(folder);
+  }
+  const walker = join(__dirname, '..', 'src', 'client', 'walker.js');
+  const script = `let n = 0; for (const e of require(${JSON.stringify(walker)}).walk({ includes: ${JSON.stringify(includes)}, excludeRegex: [], `
+    + 'readAllFifos: false, skipPaths: new Set(), onWarning: () => {}, onUnreadable: (p, r) => { throw new Error(p + ": " + r); } })) n++; console.log(n);';
+  const output = execFileSync('sh', ['-c', `ulimit -n 128 && exec "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8' });
+  assert.equal(output.trim(), '600');
+});
+
+test('an include whose folder is replaced between the start and its turn is reported, not walked in the new folder', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'first'));
+  mkdirSync(join(root, 'second', 'data'), { recursive: true });
+  writeFileSync(join(root, 'second', 'data', 'old'), 'old');
+  const walked = walkWith([join(root, 'first'), join(root, 'second', 'data')], (path) => {
+    if (path !== join(root, 'first')) return;
+    renameSync(join(root, 'second'), join(root, 'second.moved'));
+    mkdirSync(join(root, 'second', 'data'), { recursive: true });
+    writeFileSync(join(root, 'second', 'data', 'new'), 'new');
+  });
+  assert.ok(!walked.paths.some((path) => path.endsWith('new')), walked.paths.join(', '));
+  assert.equal(walked.unreadable.length, 1);
+  assert.match(walked.unreadable[0], /second\/data: its folder \S+second was replaced during the backup \(another folder has its path now\): not in this backup$/);
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Sandbox, runNode } from './support/sandbox';
 import { waitUntil } from './support/fault-tools';
@@ -32,9 +32,12 @@ test('a second daemon of the same node is refused at start, naming the first; af
   t.after(() => { first.child.kill('SIGKILL'); });
   await waitUntil(() => /daemon started \(pid \d+/.test(first.output()), 'the first daemon to start');
 
-  const second = await runNode(CLI, ['daemon', '-c', config], 60_000);
+  // Through a symlink to the same node.conf: the same daemon.
+  const linked = join(sandbox.root, 'linked.conf');
+  await symlink(config, linked);
+  const second = await runNode(CLI, ['daemon', '-c', linked], 60_000);
   assert.equal(second.code, 1, second.stdout + second.stderr);
-  assert.match(second.stdout + second.stderr, new RegExp(`another daemon of \\S+node1\\.conf is running \\(pid ${first.child.pid}, lock \\S+daemon\\.[0-9a-f]{12}\\.lock\\): not started`));
+  assert.match(second.stdout + second.stderr, new RegExp(`another daemon of \\S+linked\\.conf is running \\(pid ${first.child.pid}, lock \\S+daemon\\.[0-9a-f]{12}\\.lock\\): not started`));
   assert.doesNotMatch(second.stdout + second.stderr, /daemon started/);
 
   // Another node.conf sharing the state_directory (a receiver of two clients runs a daemon for each) is not refused.

@@ -1,6 +1,7 @@
 // One backup at a time on this node, whoever starts it (-e, a daemon's job, a second daemon): taken
 // before the pre script and the dumpers, so a second run starts nothing and undoes nothing. And one
 // daemon per node.
+import { realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -40,9 +41,18 @@ export function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>, war
  * Per node.conf, not per state_directory: a receiver of two clients runs a daemon for each receiver.conf.
  */
 export function withDaemonLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
-  const name = `daemon.${createHash('sha256').update(resolve(config.file)).digest('hex').slice(0, 12)}.lock`;
+  // Its real path: a symlink or another spelling of the same node.conf is the same daemon.
+  const name = `daemon.${createHash('sha256').update(realPathOf(config.file)).digest('hex').slice(0, 12)}.lock`;
   return withNodeLock(config, 'daemon', name, (file, owner) => `another daemon of ${config.file} is running (pid ${owner}, lock ${file}): not started`,
     'this daemon runs without protection against a second daemon of this node', run, warn);
+}
+
+function realPathOf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return resolve(file);
+  }
 }
 
 async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'daemon', name: string, busy: (file: string, owner: string) => string, unprotected: string,

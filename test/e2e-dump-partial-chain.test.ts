@@ -51,6 +51,8 @@ test('partial backups chain: since from the last dump start, loads in order, a f
     exited(await cli('-e', '--partial'), 0, 'second -e --partial');
     const backups = await listed();
     assert.deepEqual(backups.map((backup) => backup.kind), ['complete', 'partial', 'partial']);
+    // Which backups can bring the database back, in the plain list too (it was seen only with -s).
+    assert.match(exited(await cli('-l'), 0, '-l').stdout, /^Backup: 0*\d+ \S+ \S+ complete \(dumps: app, deletable\)$/m);
     const since = (index: number): string => new Date(Date.parse(backups[index].labels[DUMPS_STARTED_LABEL]) - PARTIAL_OVERLAP_MILLISECONDS).toISOString();
 
     exited(await cli('-i'), 0, '-i of the newest partial');

@@ -1,4 +1,5 @@
 // Text shapes the cpsbackup CLI prints: backup ids, times, sizes, one line per backup or entry.
+import { dumpSourcesOf } from '../client/sources/source-identity';
 import { BackupKind, EntryType, type BackupSummary, type EntryMeta } from '../proto/cpsbackup';
 import { escapeBytes } from '../common/escape-bytes';
 import { formatBackupId } from '../common/backup-id';
@@ -25,10 +26,15 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** `Backup: 0000003 2026-11-23 14:30:25 complete (deletable)`, with `incomplete: N unreadable files` and `protected` when so. */
+/**
+ * `Backup: 0000003 2026-11-23 14:30:25 complete (deletable)`, with `dumps: shop, crm` when it holds dumps (which
+ * backups can bring a database back was seen only in -s), `incomplete: N unreadable files` and `protected` when so.
+ */
 export function formatBackupLine(backup: BackupSummary): string {
   const kind = backup.kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';
+  const sources = dumpSourcesOf(backup.labels);
   const notes = [
+    ...(sources.length > 0 ? [`dumps: ${sources.join(', ')}`] : []),
     ...(backup.unreadableFiles > 0 ? [`incomplete: ${backup.unreadableFiles} unreadable file${backup.unreadableFiles === 1 ? '' : 's'}`] : []),
     ...(backup.isProtected ? ['protected'] : []),
     ...(backup.deletable ? ['deletable'] : []),

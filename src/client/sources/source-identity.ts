@@ -11,6 +11,11 @@ export function sourceIdentityLabel(sourceName: string): string {
   return `${SOURCE_LABEL_PREFIX}${sourceName}`;
 }
 
+/** The dump sources a backup holds, by its labels, in name order. */
+export function dumpSourcesOf(labels: Readonly<Record<string, string>>): string[] {
+  return Object.keys(labels).filter((key) => key.startsWith(SOURCE_LABEL_PREFIX)).map((key) => key.slice(SOURCE_LABEL_PREFIX.length)).sort();
+}
+
 /**
  * Kind and location, never a password: a URI loses its user information and options, and a command
  * is known by a hash of its dump command (it may hold a password, and any edit may dump other data).

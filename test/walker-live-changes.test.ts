@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openRealFolder, walk, type WalkOptions } from '../src/client/walker';
+import { walk, type WalkOptions } from '../src/client/walker';
 import { EntrySender, type SendProgress } from '../src/client/entry-sender';
-import { statFd } from '../src/client/posix/at';
+import { openFolderAt, openRealPath, statFd } from '../src/client/posix/at';
 import type { ParentIndex } from '../src/client/parent-index';
 import type { UploadStream } from '../src/client/upload-stream';
 import type { BatchedEntry } from '../src/proto/cpsbackup';
@@ -106,8 +106,8 @@ test('a folder on the include\'s way swapped for a symlink after realpath is not
   assert.match(walked.unreadable[0], /changed as it was opened \(a symlink took the place of a folder on its way\): not in this backup$/);
 
   // Opened one folder at a time, never through a symlink; the real path itself opens.
-  assert.throws(() => openRealFolder(join(home, 'www', 'data')), (error: NodeJS.ErrnoException) => ['ELOOP', 'ENOTDIR'].includes(error.code ?? ''));
-  const fd = openRealFolder(join(home, 'www.old', 'data'));
+  assert.throws(() => openRealPath(join(home, 'www', 'data'), openFolderAt), (error: NodeJS.ErrnoException) => ['ELOOP', 'ENOTDIR'].includes(error.code ?? ''));
+  const fd = openRealPath(join(home, 'www.old', 'data'), openFolderAt);
   try {
     assert.equal(statFd(fd).ino, BigInt(fs.statSync(join(home, 'www.old', 'data'), { bigint: true }).ino));
   } finally {
@@ -174,4 +174,22 @@ test('an include whose folder is replaced between the start and its turn is repo
   assert.ok(!walked.paths.some((path) => path.endsWith('new')), walked.paths.join(', '));
   assert.equal(walked.unreadable.length, 1);
   assert.match(walked.unreadable[0], /second\/data: its folder \S+second was replaced during the backup \(another folder has its path now\): not in this backup$/);
+});
+
+test('an include whose path passes a folder its user may pass but not list (0711, a home) is walked, as before the per-folder open', {
+  skip: process.getuid?.() === 0 ? false : 'needs root to run the walk as another user',
+}, (t) => {
+  const root = makeRoot(t);
+  chmodSync(root, 0o755);
+  const home = join(root, 'home');
+  mkdirSync(join(home, 'www', 'site'), { recursive: true });
+  writeFileSync(join(home, 'www', 'site', 'index.html'), 'public');
+  chmodSync(home, 0o711);
+  const walker = join(__dirname, '..', 'src', 'client', 'walker.js');
+  const script = `const paths = []; for (const e of require(${JSON.stringify(walker)}).walk({ includes: [${JSON.stringify(join(home, 'www', 'site'))}], `
+    + 'excludeRegex: [], readAllFifos: false, skipPaths: new Set(), onWarning: () => {}, onUnreadable: (p, r) => { throw new Error(p + ": " + r); } })) '
+    + 'paths.push(e.meta.path.toString()); console.log(paths.join(","));';
+  const nobody = 65534;
+  const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: nobody, gid: nobody });
+  assert.equal(output.trim(), [join(home, 'www', 'site'), join(home, 'www', 'site', 'index.html')].join(','));
 });

@@ -1,5 +1,6 @@
 // The at-family: operations on an entry named by a held directory fd plus one name, so no path is
 // resolved twice and no symlink is followed unless asked. Synchronous: each is one metadata syscall.
+import { closeSync } from 'node:fs';
 import { type Name, type PosixConstants, type PosixStat, posixAddon } from './addon';
 
 export type { Name, PosixStat } from './addon';
@@ -26,6 +27,40 @@ export function openFolderAt(dirfd: number, name: Name): number {
 export function openFolderHandleAt(dirfd: number, name: Name): number {
   const { O_PATH, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
   return openAt(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+}
+
+/**
+ * The folder at a real path (no symlink in it, as realpath gives it), reached from "/" one folder at a
+ * time without following a symlink: a folder on the way swapped for a symlink since realpath is refused
+ * (ELOOP or ENOTDIR), never followed into another folder. The folders on the way are O_PATH handles
+ * (passing through a 0711 folder needs no read permission); the last is opened by `openLast`. `explain`,
+ * given the folder that could not be passed, what it was asked for and the path up to it, says what to
+ * throw instead of the system's error.
+ */
+export function openRealPath(realPath: string, openLast: (dirfd: number, name: Name) => number = openFolderHandleAt,
+  explain?: (parentFd: number, component: string, walked: string, error: unknown) => unknown): number {
+  const components = realPath.split('/').filter((component) => component.length > 0);
+  if (components.length === 0) return openLast(posixConstants().AT_FDCWD, '/');
+  let fd = openFolderHandleAt(posixConstants().AT_FDCWD, '/');
+  let walked = '';
+  for (const [index, component] of components.entries()) {
+    walked += `/${component}`;
+    let next: number;
+    try {
+      next = (index === components.length - 1 ? openLast : openFolderHandleAt)(fd, component);
+    } catch (error) {
+      let thrown: unknown = error;
+      try {
+        thrown = explain?.(fd, component, walked, error) ?? error;
+      } finally {
+        closeSync(fd);
+      }
+      throw thrown;
+    }
+    closeSync(fd);
+    fd = next;
+  }
+  return fd;
 }
 
 export function mkdirAt(dirfd: number, name: Name, mode: number): void {

@@ -1,9 +1,9 @@
 // Resolves the restore target once: every spelling of one folder (DIR, DIR/, DIR/., x/../DIR, ./DIR/)
 // becomes the same canonical path, created if missing, and is held open as the fd all work is relative to.
 import { mkdir, realpath } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
-import { closeSync, existsSync } from 'node:fs';
-import { openFolderHandleAt, posixConstants, readlinkAt, statAtIfExists } from '../posix/at';
+import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
 
 export interface TargetRoot {
@@ -60,32 +60,15 @@ async function singleMkdirCause(absolute: string): Promise<unknown> {
   }
 }
 
+/** The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after realpath. */
 function openCanonical(canonical: string): number {
-  const components = canonical.split(sep).filter((component) => component.length > 0);
-  let fd = openFolderHandleAt(posixConstants().AT_FDCWD, '/');
-  let walked = '';
-  try {
-    for (const component of components) {
-      const parent = fd;
-      walked += `/${component}`;
-      try {
-        fd = openFolderHandleAt(parent, component);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ELOOP' && code !== 'ENOTDIR') throw new RestoreSystemError(Buffer.from('/'), walked, 'open the restore target', error);
-        const stats = statAtIfExists(parent, component);
-        if (stats !== undefined && (stats.mode & posixConstants().S_IFMT) === posixConstants().S_IFLNK) {
-          throw new SymlinkInPathError(Buffer.from('/'), walked, readlinkAt(parent, component));
-        }
-        throw new NotAFolderError(Buffer.from('/'), walked);
-      } finally {
-        if (fd !== parent) closeSync(parent);
-      }
+  return openRealPath(canonical, openFolderHandleAt, (parent, component, walked, error) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ELOOP' && code !== 'ENOTDIR') return new RestoreSystemError(Buffer.from('/'), walked, 'open the restore target', error);
+    const stats = statAtIfExists(parent, component);
+    if (stats !== undefined && (stats.mode & posixConstants().S_IFMT) === posixConstants().S_IFLNK) {
+      return new SymlinkInPathError(Buffer.from('/'), walked, readlinkAt(parent, component));
     }
-    return fd;
-  } catch (error) {
-    // fd is the last folder opened: the parent that failed, or the target when a later step failed.
-    closeSync(fd);
-    throw error;
-  }
+    return new NotAFolderError(Buffer.from('/'), walked);
+  });
 }

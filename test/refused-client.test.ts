@@ -23,7 +23,7 @@ test('a refused certificate is its client\'s only when a CA of the bundle issued
   }
   const peer = async (ca: string): Promise<tls.TLSSocket> => {
     const certificate = new X509Certificate(await readFile(join(folder, ca, 'clients', 'node1.pem')));
-    return { getPeerX509Certificate: () => certificate } as unknown as tls.TLSSocket;
+    return { getPeerX509Certificate: () => certificate, getPeerCertificate: () => certificate.toLegacyObject() } as unknown as tls.TLSSocket;
   };
   const ours = await readFile(join(folder, 'ours', 'ca.pem'));
   const other = await readFile(join(folder, 'other', 'ca.pem'));

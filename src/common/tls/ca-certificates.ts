@@ -28,6 +28,11 @@ export function caCertificates(settings: TlsFileSettings, ca: Buffer): X509Certi
   });
 }
 
+/** Whether one of `issuers` issued and signed the certificate (names matched and the signature checked). */
+export function isIssuedByOneOf(certificate: X509Certificate, issuers: readonly X509Certificate[]): boolean {
+  return issuers.some((issuer) => certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey));
+}
+
 /** Signature algorithms by OID (hex of the DER content) and the hash each signs with; Ed25519 hashes nothing. */
 const HASH_OF_ALGORITHM: Readonly<Record<string, string | null>> = {
   '2a8648ce3d040302': 'sha256', '2a8648ce3d040303': 'sha384', '2a8648ce3d040304': 'sha512', // ecdsa-with-SHA256/384/512

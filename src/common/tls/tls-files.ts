@@ -5,6 +5,7 @@ import { ConfigError } from '../errors';
 import type { ConfigLine } from '../config/parse';
 import { shown, shownPath } from '../config/display';
 import { FileProblem, readRegularFile } from '../config/regular-file';
+import { isIssuedByOneOf } from './ca-certificates';
 
 export interface TlsFileEntry {
   /** The config line naming the file (ssl_cert = …), for the error's file:line. */
@@ -62,7 +63,7 @@ export function checkTlsFiles(configFile: string, files: TlsFiles, role: TlsRole
   if (Date.parse(leaf.validTo) < now) warnings.push(`${at(files.cert)} expired on ${leaf.validTo}; peers will refuse it`);
   if (Date.parse(leaf.validFrom) > now) warnings.push(`${at(files.cert)} is not valid before ${leaf.validFrom}; peers will refuse it until then`);
   const issuers = [...authorities, ...chain.slice(1)];
-  if (!issuers.some((issuer) => leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey))) {
+  if (!isIssuedByOneOf(leaf, issuers)) {
     warnings.push(`${at(files.cert)} is not signed by the CA in ${files.ca.entry.key} (${shownPath(files.ca.path)}); `
       + 'a peer trusting only that CA will refuse it');
   }

@@ -5,7 +5,7 @@
 // any CN, and must not be able to mark another client failed.
 import { X509Certificate } from 'node:crypto';
 import type tls from 'node:tls';
-import { CERTIFICATE_BLOCKS } from '../../common/tls/ca-certificates';
+import { CERTIFICATE_BLOCKS, isIssuedByOneOf } from '../../common/tls/ca-certificates';
 
 /** The CN the refused certificate was issued to by `caPem`'s CA, or undefined when it was not (or cannot be told). */
 export function refusedClientName(socket: tls.TLSSocket, caPem: Buffer): string | undefined {
@@ -14,9 +14,10 @@ export function refusedClientName(socket: tls.TLSSocket, caPem: Buffer): string 
     if (peer === undefined) return undefined;
     // Every CA of the bundle (a rollover has the old and the new one), not only the first block.
     const cas = (caPem.toString('latin1').match(CERTIFICATE_BLOCKS) ?? []).map((block) => new X509Certificate(block));
-    if (!cas.some((ca) => peer.checkIssued(ca) && peer.verify(ca.publicKey))) return undefined;
-    const commonName = /(?:^|\n)CN=([^\n]*)/.exec(peer.subject)?.[1];
-    return commonName === undefined || commonName === '' ? undefined : commonName;
+    if (!isIssuedByOneOf(peer, cas)) return undefined;
+    // Read as an accepted connection's CN is (a string; node:tls gives an array for a subject with two).
+    const commonName = socket.getPeerCertificate().subject?.CN;
+    return typeof commonName === 'string' && commonName !== '' ? commonName : undefined;
   } catch {
     return undefined;
   }

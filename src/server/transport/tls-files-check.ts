@@ -7,7 +7,7 @@ import { shownPath } from '../../common/config/display';
 import { ConfigError, errorMessage } from '../../common/errors';
 import type { ServerIdentity } from '../../common/tls/credentials';
 import { certificateSerial } from '../../common/tls/certificate-serial';
-import { caCertificates, CERTIFICATE_BLOCKS, type TlsFileSettings } from '../../common/tls/ca-certificates';
+import { caCertificates, CERTIFICATE_BLOCKS, isIssuedByOneOf, type TlsFileSettings } from '../../common/tls/ca-certificates';
 
 /**
  * Certificate, key and CA as the nodes will judge them: a pair, in its validity period, and issued by
@@ -30,7 +30,7 @@ export function checkServerIdentity(settings: TlsFileSettings, identity: ServerI
   }
   // Intermediates sent after the certificate in ssl_cert count too: the nodes get the whole chain.
   const issuers = [...cas, ...certificatesAfterTheFirst(identity.cert)];
-  if (!issuers.some((ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey))) {
+  if (!isIssuedByOneOf(certificate, issuers)) {
     throw new ConfigError(settings.file, undefined,
       `ssl_cert: ${shownPath(settings.sslCert)} was not issued by the CA of ssl_ca ${shownPath(settings.sslCa)}: the nodes would refuse it`);
   }

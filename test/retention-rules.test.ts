@@ -154,22 +154,39 @@ test('keep_days caps every rule but the newest; a protected backup outlives all 
   assert.equal(decisions[5], 'kept: newest complete backup; keep = 10 (newest 10)');
 });
 
+/** A client's backups as the server keeps them: one more each day, then retention applied at once. */
+class DailyRetention {
+  private existing: RetentionCandidate[] = [];
+
+  constructor(private readonly policy: RetentionPolicy) {}
+
+  /** Adds the backup, applies retention as of its day, and returns the numbers kept. */
+  add(backup: RetentionCandidate): number[] {
+    this.existing = [...this.existing, backup];
+    const decisions = retentionDecisions(this.existing, this.policy, backup.finishedAt);
+    this.existing = this.existing.filter((kept) => decisions.find((decision) => decision.number === kept.number)!.isKept);
+    return this.numbers();
+  }
+
+  numbers(): number[] {
+    return this.existing.map((backup) => backup.number);
+  }
+
+  reasonsOf(number: number, now: number): readonly string[] {
+    return retentionDecisions(this.existing, this.policy, now).find((decision) => decision.number === number)!.reasons;
+  }
+}
+
 test('incomplete backups never push out the newest backup that holds every file; a whole backup after them lets it go', () => {
   // A file unreadable night after night from backup 3 on: keep = 2 alone would leave only incomplete copies.
   const policy: RetentionPolicy = { keep: [2] };
-  let existing: RetentionCandidate[] = [];
-  const keptAfter = (number: number, isIncomplete: boolean): number[] => {
-    existing = [...existing, { number, finishedAt: number * DAY, isIncomplete }];
-    const decisions = retentionDecisions(existing, policy, number * DAY);
-    existing = existing.filter((backup) => decisions.find((decision) => decision.number === backup.number)!.isKept);
-    return existing.map((backup) => backup.number);
-  };
+  const store = new DailyRetention(policy);
+  const keptAfter = (number: number, isIncomplete: boolean): number[] => store.add({ number, finishedAt: number * DAY, isIncomplete });
   assert.deepEqual(keptAfter(1, false), [1]);
   assert.deepEqual(keptAfter(2, false), [1, 2]);
   for (let number = 3; number <= 9; number++) keptAfter(number, true);
-  assert.deepEqual(existing.map((backup) => backup.number), [2, 8, 9]);
-  const reasons = retentionDecisions(existing, policy, 9 * DAY).find((decision) => decision.number === 2)!.reasons;
-  assert.deepEqual(reasons, ['newest backup with every file (the complete backups after it are incomplete)']);
+  assert.deepEqual(store.numbers(), [2, 8, 9]);
+  assert.deepEqual(store.reasonsOf(2, 9 * DAY), ['newest backup with every file (the complete backups after it are incomplete)']);
   assert.deepEqual(keptAfter(10, false), [9, 10], 'once a backup holds every file again, the old whole copy goes by the rules');
 });
 
@@ -193,18 +210,12 @@ test('keep_days caps the newest backup with every file as it caps every rule; ev
 test('empty backups (an include whose disk did not mount) never push out the newest backup that holds files', () => {
   // keep = 7, and seven nights of 0 files: by the levels alone every real backup went.
   const policy: RetentionPolicy = { keep: [7] };
-  let existing: RetentionCandidate[] = [];
-  const keptAfter = (number: number, isEmpty: boolean): number[] => {
-    existing = [...existing, { number, finishedAt: number * DAY, isEmpty }];
-    const decisions = retentionDecisions(existing, policy, number * DAY);
-    existing = existing.filter((backup) => decisions.find((decision) => decision.number === backup.number)!.isKept);
-    return existing.map((backup) => backup.number);
-  };
+  const store = new DailyRetention(policy);
+  const keptAfter = (number: number, isEmpty: boolean): number[] => store.add({ number, finishedAt: number * DAY, isEmpty });
   for (let number = 1; number <= 3; number++) keptAfter(number, false);
   for (let number = 4; number <= 12; number++) keptAfter(number, true);
-  assert.deepEqual(existing.map((backup) => backup.number), [3, 6, 7, 8, 9, 10, 11, 12]);
-  const reasons = retentionDecisions(existing, policy, 12 * DAY).find((decision) => decision.number === 3)!.reasons;
-  assert.deepEqual(reasons, ['newest backup that holds files (the complete backups after it hold none)']);
+  assert.deepEqual(store.numbers(), [3, 6, 7, 8, 9, 10, 11, 12]);
+  assert.deepEqual(store.reasonsOf(3, 12 * DAY), ['newest backup that holds files (the complete backups after it hold none)']);
   assert.deepEqual(keptAfter(13, false), [7, 8, 9, 10, 11, 12, 13], 'once a backup holds files again, the old one goes by the rules');
   // keep_days caps it as every rule; a client whose backups are all empty keeps what the rules keep.
   const capped = retentionDecisions([{ number: 1, finishedAt: DAY }, { number: 2, finishedAt: 60 * DAY, isEmpty: true }], { keep: [1], keepDays: 30 }, 61 * DAY);

@@ -60,9 +60,9 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   const why = (number: number, reason: string): void => { reasons.get(number)!.push(reason); };
   const newestComplete = completes.at(-1);
   if (newestComplete !== undefined) why(newestComplete.number, 'newest complete backup');
-  const newestWhole = newestComplete?.isIncomplete === true ? newestWithEveryFile(completes) : undefined;
+  const newestWhole = newestComplete?.isIncomplete === true ? newestWhere(completes, (backup) => backup.isIncomplete !== true) : undefined;
   if (newestWhole !== undefined) why(newestWhole.number, 'newest backup with every file (the complete backups after it are incomplete)');
-  const newestWithFiles = newestComplete?.isEmpty === true ? newestHolding(completes) : undefined;
+  const newestWithFiles = newestComplete?.isEmpty === true ? newestWhere(completes, (backup) => backup.isEmpty !== true) : undefined;
   if (newestWithFiles !== undefined) why(newestWithFiles.number, 'newest backup that holds files (the complete backups after it hold none)');
   for (const [number, levelReasons] of burpLevelReasons(completes.map((backup) => ({
     number: backup.number, ordinal: backup.completeOrdinal ?? backup.number,
@@ -87,13 +87,9 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   });
 }
 
-function newestWithEveryFile(completes: readonly RetentionCandidate[]): RetentionCandidate | undefined {
-  for (let index = completes.length - 1; index >= 0; index--) if (completes[index].isIncomplete !== true) return completes[index];
-  return undefined;
-}
-
-function newestHolding(completes: readonly RetentionCandidate[]): RetentionCandidate | undefined {
-  for (let index = completes.length - 1; index >= 0; index--) if (completes[index].isEmpty !== true) return completes[index];
+/** The newest of the complete backups (oldest first) that `isWhole` accepts. */
+function newestWhere(completes: readonly RetentionCandidate[], isWhole: (backup: RetentionCandidate) => boolean): RetentionCandidate | undefined {
+  for (let index = completes.length - 1; index >= 0; index--) if (isWhole(completes[index])) return completes[index];
   return undefined;
 }
 

@@ -7,19 +7,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs = require('node:fs');
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walk, type WalkOptions } from '../src/client/walker';
 import { EntrySender, type SendProgress } from '../src/client/entry-sender';
-import { openFolderAt, openRealPath, statFd } from '../src/client/posix/at';
+import { mkdirAt, openFolderAt, openRealPath, posixConstants, statFd } from '../src/client/posix/at';
 import type { ParentIndex } from '../src/client/parent-index';
 import type { UploadStream } from '../src/client/upload-stream';
 import type { BatchedEntry } from '../src/proto/cpsbackup';
+import { removeTree } from './support/remove-tree';
 
 function makeRoot(t: { after(fn: () => void): void }): string {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'cpsbackup-walk-live-')));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
+  t.after(() => removeTree(root)); // one folder at a time: a test's tree goes past PATH_MAX
   return root;
 }
 
@@ -192,4 +193,72 @@ test('an include whose path passes a folder its user may pass but not list (0711
   const nobody = 65534;
   const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: nobody, gid: nobody });
   assert.equal(output.trim(), [join(home, 'www', 'site'), join(home, 'www', 'site', 'index.html')].join(','));
+});
+
+test('an entry moved from a folder not yet walked into one already listed is in neither place: the listed folder is named in a warning', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'a'));
+  mkdirSync(join(root, 'b', 'sub'), { recursive: true });
+  writeFileSync(join(root, 'b', 'sub', 'kept'), 'kept');
+  writeFileSync(join(root, 'b', 'moved'), 'moved');
+  const walked = walkWith([root], (path) => {
+    // b is yielded before it is listed; a was listed and walked before it.
+    if (path !== join(root, 'b')) return;
+    renameSync(join(root, 'b', 'sub'), join(root, 'a', 'sub'));
+    renameSync(join(root, 'b', 'moved'), join(root, 'a', 'moved'));
+  });
+  assert.ok(!walked.paths.some((path) => path.endsWith('kept') || path.endsWith('moved')), `the moved entries are in no place: ${walked.paths.join(', ')}`);
+  assert.deepEqual(walked.unreadable, []);
+  assert.deepEqual(walked.warnings, [`${join(root, 'a')}: folder changed after the backup listed it (entries created, removed or renamed in it): `
+    + 'an entry moved into it during the backup is in neither its old nor its new place in this backup']);
+});
+
+test('a folder made private after it was listed is named in a warning; an unchanged tree has none', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'private'), { mode: 0o755 });
+  writeFileSync(join(root, 'private', 'secret'), 'secret');
+  chmodSync(join(root, 'private'), 0o755);
+  const quiet = walkWith([root], () => undefined);
+  assert.deepEqual(quiet.warnings, []);
+  const walked = walkWith([root], (path) => {
+    if (path === join(root, 'private', 'secret')) chmodSync(join(root, 'private'), 0o700);
+  });
+  assert.deepEqual(walked.warnings, [`${join(root, 'private')}: folder's mode, owner or attributes changed during the backup (stored as first read)`]);
+});
+
+test('a changed folder past PATH_MAX is found again a folder at a time; past ten, changed folders are counted', (t) => {
+  const root = makeRoot(t);
+  const name = 'd'.repeat(250);
+  let fd = openFolderAt(posixConstants().AT_FDCWD, root);
+  const deepNames: string[] = [];
+  try {
+    for (let depth = 0; depth < 18; depth++) {
+      mkdirAt(fd, name, 0o755);
+      const next = openFolderAt(fd, name);
+      fs.closeSync(fd);
+      fd = next;
+      deepNames.push(name);
+    }
+    writeFileSync(`/proc/self/fd/${fd}/file`, 'deep');
+  } finally {
+    fs.closeSync(fd);
+  }
+  for (let index = 0; index < 12; index++) mkdirSync(join(root, `wide-${String(index).padStart(2, '0')}`));
+  writeFileSync(join(root, 'wide-11', 'last'), 'the last entry walked');
+  const deepPath = [root, ...deepNames].join('/');
+  assert.ok(Buffer.byteLength(deepPath) > 4096);
+  const walked = walkWith([root], (path) => {
+    if (path !== join(root, 'wide-11', 'last')) return;
+    // Every folder is listed now. The deepest changes (reached through /proc: its path is too long for the kernel).
+    const deepest = openRealPath(deepPath, openFolderAt);
+    try {
+      writeFileSync(`/proc/self/fd/${deepest}/added`, 'added');
+    } finally {
+      fs.closeSync(deepest);
+    }
+    for (let index = 0; index < 12; index++) writeFileSync(join(root, `wide-${String(index).padStart(2, '0')}`, 'added'), 'added');
+  });
+  assert.equal(walked.warnings.length, 11, walked.warnings.join('\n'));
+  assert.ok(walked.warnings[0].startsWith(`${deepPath}: folder changed after the backup listed it`), walked.warnings[0].slice(0, 80));
+  assert.equal(walked.warnings[10], '3 more folders changed after the backup listed them (as above)');
 });

@@ -14,6 +14,7 @@ import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
+import { ListedFolders } from './listed-folders';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryPathProblem } from '../common/entry-path';
 
@@ -111,9 +112,10 @@ export interface WalkOptions {
 
 const SLASH = Buffer.from('/');
 
-/** The walk's own state beside the options: the recorded path (latin1) of every include. */
+/** The walk's own state beside the options: the recorded path (latin1) of every include, every folder listed. */
 interface WalkState extends WalkOptions {
   readonly includeRoots: ReadonlySet<string>;
+  readonly listedFolders: ListedFolders;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -127,8 +129,9 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   // Not held open until its turn: a node with a thousand includes ran out of fds (review).
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
-  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))) };
+  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders() };
   yield* walkIncludes(located, state, owners, new Set<string>());
+  for (const warning of state.listedFolders.changeWarnings()) options.onWarning(warning);
 }
 
 /** An include as resolved at the start: its folder's real path and identity, its own name, where it is recorded. */
@@ -327,12 +330,17 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     // or a new folder given the freed inode number), and the listing is the opened one's.
     yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, folderFd);
     let names: Buffer[];
+    let listed: PosixStat;
     try {
+      // Described again just before the listing, which the caller's work on the entry may have followed
+      // by a while: a change in between is in the listing, not one to warn of at the end.
+      listed = statFd(folderFd);
       names = readFolderAt(folderFd);
     } catch (error) {
       options.onUnreadable(escapeBytes(path), `cannot list the folder (${describe(error)}); its content is not in the backup`);
       return;
     }
+    options.listedFolders.add(path, listed);
     names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     for (const child of names) {

@@ -2,7 +2,7 @@
 // first name: a file put at that path since (by another entry, or by another process) is refused with
 // LinkTargetChangedError naming both paths, and nothing is linked (regression: a link to a foreign file).
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -42,4 +42,24 @@ test('strippedPath drops leading components as --strip does', () => {
   assert.deepEqual(strippedPath(Buffer.from('/a/b/c'), 0), Buffer.from('/a/b/c'));
   assert.deepEqual(strippedPath(Buffer.from('/a/b/c'), 2), Buffer.from('/c'));
   assert.equal(strippedPath(Buffer.from('/a/b'), 2), undefined);
+});
+
+test('a first name whose path cannot be looked at once restored is noted as such: no link is made to whatever is there later', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'cpsbackup-link-targets-'));
+  t.after(() => removeTree(root));
+  const tree = await RestoreTree.open(root);
+  t.after(() => tree.close());
+  await mkdir(join(root, 'sub'));
+  await writeFile(join(root, 'sub', 'first'), 'LINKED\n');
+  // The folder is swapped for a symlink just after the first name was written: noted, not thrown.
+  await rename(join(root, 'sub'), join(root, 'moved'));
+  await symlink(join(root, 'moved'), join(root, 'sub'));
+  tree.noteRestored(fileEntry('/backup/sub/first', 2), Buffer.from('/sub/first'));
+  // The folder is back, holding a file at the first name's path: not the one this restore wrote there.
+  await unlink(join(root, 'sub'));
+  await mkdir(join(root, 'sub'));
+  await writeFile(join(root, 'sub', 'first'), 'OTHER\n');
+  assert.throws(() => tree.makeHardLink('/sub/first', '/second', { firstName: Buffer.from('/backup/sub/first') }),
+    (error: Error) => error instanceof LinkTargetChangedError);
+  await assert.rejects(stat(join(root, 'second')), { code: 'ENOENT' });
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readFile, readlink, realpath, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, mkdtemp, readFile, readdir, readlink, realpath, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,6 +244,26 @@ test('a hard link is not made to a file the restore kept or failed; a link to on
   const written = await restore(t, async () => undefined, [fileItem('/a', 'backup\n', { nlink: 2 }), linkItem('/b', '/a', 7)]);
   assert.equal((await stat(join(written.target, 'b'))).ino, (await stat(join(written.target, 'a'))).ino);
   assert.deepEqual(written.writer.outcome.failures, []);
+});
+
+// Regression: the first name of a hard link whose folder was a symlink or a file (or unsearchable) now
+// ended the whole restore, exit 1, with nothing after it restored: its path was looked at again for its
+// later links outside the entry's own failure handling.
+test('a hard link\'s first name in a folder replaced by a symlink or a file fails alone: the rest is restored, its link is not made', async (t) => {
+  for (const inTheWay of ['symlink', 'file'] as const) {
+    const victim = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-restore-victim-')));
+    t.after(() => removeTree(victim));
+    const { target, writer } = await restore(t, async (root) => {
+      if (inTheWay === 'symlink') await symlink(victim, join(root, 'sub'));
+      else await writeFile(join(root, 'sub'), 'a file where the backup has a folder\n');
+    }, [folderItem('/sub'), fileItem('/sub/a', 'linked\n', { nlink: 2 }), fileItem('/z-after', 'after\n'), linkItem('/zz-link', '/sub/a', 7)]);
+    assert.equal(await readFile(join(target, 'z-after'), 'utf8'), 'after\n', `${inTheWay}: what follows is restored`);
+    await assert.rejects(lstat(join(target, 'zz-link')), { code: 'ENOENT' }, `${inTheWay}: not linked`);
+    assert.deepEqual(await readdir(victim), [], `${inTheWay}: nothing written through the symlink`);
+    assert.equal(writer.outcome.failures.length, 2, `${inTheWay}: ${writer.outcome.failures.join('\n')}`);
+    assert.match(writer.outcome.failures[0], /\/sub\/a/);
+    assert.match(writer.outcome.failures[1], /zz-link: not linked/);
+  }
 });
 
 test('--strip reports a file within the stripped components; the stripped folders go without a word', async (t) => {

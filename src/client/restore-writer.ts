@@ -277,14 +277,15 @@ export class RestoreWriter {
   private hardLink(path: Buffer, meta: EntryMeta): void {
     const target = this.mapped(meta.hardlinkTarget);
     if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
-    const existing = this.existingAt(path);
-    const linked = this.tree.stat(target);
-    if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
     const targetKey = target.toString('latin1');
+    // Before looking at the target's path, which may be what made it fail (a symlink or a file on its way).
     if (this.needsRootFiles.has(targetKey)) throw new NeedsRootError(path, `a link to the device ${this.tree.localPath(target)}`);
     if (this.failedFiles.has(targetKey)) {
       throw new CorruptError(`not linked: its hard link target ${this.tree.localPath(target)} was not restored (see above)`);
     }
+    const existing = this.existingAt(path);
+    const linked = this.tree.stat(target);
+    if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
     if (this.keptFiles.has(targetKey)) {
       this.outcome.keptExisting.push(`${this.tree.localPath(path)}: not linked to ${this.tree.localPath(target)}, which was kept as it is (--overwrite replaces both)`);
       return;

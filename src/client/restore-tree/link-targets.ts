@@ -8,9 +8,12 @@ export interface Inode {
   readonly ino: bigint | number;
 }
 
+/** A first name whose path could not be looked at once restored (a folder on its way swapped or made unsearchable): nothing may link to it. */
+export const UNREACHABLE = 'unreachable';
+
 export class LinkTargets {
   /** Latin1 of the entry's path in the backup → what this restore committed there, or found identical and kept. */
-  private readonly inodes = new Map<string, Inode>();
+  private readonly inodes = new Map<string, Inode | typeof UNREACHABLE>();
 
   /**
    * Only entries a hard link may name: not a folder, not a link itself, and with more than one link when
@@ -20,12 +23,13 @@ export class LinkTargets {
     return meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.hardlinkTarget.length === 0 && meta.nlink !== 1;
   }
 
-  record(entryPath: Buffer, inode: Inode): void {
-    this.inodes.set(entryPath.toString('latin1'), { dev: inode.dev, ino: inode.ino });
+  /** inode: undefined when nothing could be found at the entry's path: a later link to it is then refused. */
+  record(entryPath: Buffer, inode: Inode | undefined): void {
+    this.inodes.set(entryPath.toString('latin1'), inode === undefined ? UNREACHABLE : { dev: inode.dev, ino: inode.ino });
   }
 
   /** What this restore left for the entry; undefined when it recorded nothing (its nlink read 1). */
-  expected(entryPath: Buffer): Inode | undefined {
+  expected(entryPath: Buffer): Inode | typeof UNREACHABLE | undefined {
     return this.inodes.get(entryPath.toString('latin1'));
   }
 }

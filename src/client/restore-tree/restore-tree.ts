@@ -21,7 +21,7 @@ import { type Xattr, readXattrs } from '../posix/xattrs';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
 import { LinkTargetChangedError, MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
-import { LinkTargets, isSameInode } from './link-targets';
+import { LinkTargets, UNREACHABLE, isSameInode } from './link-targets';
 import type { EntryMeta } from '../../proto/cpsbackup';
 import { FolderCache } from './folder-cache';
 import { type FolderLease, FolderWalker, type Located, folderKey } from './folder-walk';
@@ -146,8 +146,15 @@ export class RestoreTree {
    */
   noteRestored(meta: EntryMeta, localPath: Buffer | undefined): void {
     if (localPath === undefined || !this.linkTargets.isLinkable(meta)) return;
-    const found = this.stat(localPath);
-    if (found !== undefined) this.linkTargets.record(meta.path, found);
+    let found: PosixStat | undefined;
+    try {
+      found = this.stat(localPath);
+    } catch {
+      // A folder on its way is a symlink, a file or unsearchable now: that entry's own failure is
+      // reported; thrown here, it ended the whole restore (exit 1) with nothing after it restored.
+      found = undefined;
+    }
+    this.linkTargets.record(meta.path, found);
   }
 
   /** A hard link at entryPath to existingPath; both ends are reached from the root without following symlinks. */
@@ -165,8 +172,8 @@ export class RestoreTree {
       const expected = options.firstName === undefined ? undefined : this.linkTargets.expected(options.firstName);
       if (expected !== undefined) {
         // Checked through the held folder fd, just before linkat: the path may have been given to another entry since.
-        const found = statAtIfExists(source.fd, sourceName);
-        if (found === undefined || !isSameInode(found, expected)) {
+        const found = expected === UNREACHABLE ? undefined : statAtIfExists(source.fd, sourceName);
+        if (found === undefined || expected === UNREACHABLE || !isSameInode(found, expected)) {
           throw new LinkTargetChangedError(entry.entryPath, this.localPathOf(entry.components), options.firstName!, this.localPathOf(existing.components));
         }
       }

@@ -97,7 +97,7 @@ test('--include, -r and --strip restore exactly the part asked for, with its fol
   assert.match(deeper.stderr, new RegExp(`${join(data, 'README')}: not restored: it lies within the leading components that --strip ${depth + 1} drops`));
   assert.equal(await readFile(join(sandbox.root, 'deeper', 'app', 'app.conf'), 'utf8'), 'listen = 8080\n');
   const noTarget = await run(['-i', '--strip', '1']);
-  assert.equal(noTarget.code, 1);
+  assert.equal(noTarget.code, 2, 'a usage error');
   assert.match(noTarget.stderr, /--strip needs --to/);
 });
 

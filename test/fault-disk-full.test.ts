@@ -4,7 +4,7 @@
 // no partial file under its final name. Skipped, with the reason, where mounting a tmpfs is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
@@ -34,6 +34,7 @@ test('a store on a full disk: clear "store is full", earlier backups intact, nex
       const first = await backupNow(sandbox, configFile, data);
 
       await writeDeterministicFile(join(data, 'big.bin'), 'big', 48 * MEBIBYTE);
+      await writeFile(join(data, 'a-first.txt'), 'restored before big.bin\n');
       const full = await sandbox.runClient(['-c', configFile, '-e']);
       assert.equal(full.code, 1, full.stdout + full.stderr);
       const errorLines = full.stderr.split('\n').filter((line) => line !== '');
@@ -51,11 +52,15 @@ test('a store on a full disk: clear "store is full", earlier backups intact, nex
       const target = await mkdtemp(join(sandbox.root, 'small-target-'));
       mount(target, '16m');
       mounts.push(target);
+      // A file already there that differs is kept, and said so before the error that stops the restore.
+      await mkdir(join(target, data), { recursive: true });
+      await writeFile(join(target, data, 'a-first.txt'), 'already there\n');
       const restore = await sandbox.runClient(['-c', configFile, '-i', String(second.number), '--to', target]);
       assert.equal(restore.code, 1, restore.stdout + restore.stderr);
       const restoreLines = restore.stderr.split('\n').filter((line) => line !== '');
-      assert.equal(restoreLines.length, 1, `one clear line, no stack:\n${restore.stderr}`);
-      assert.match(restoreLines[0], /^cpsbackup: restore target is full: cannot write .*big\.bin/);
+      assert.equal(restoreLines.length, 2, `what was kept, then one clear line, no stack:\n${restore.stderr}`);
+      assert.match(restoreLines[0], /^not replaced: .*a-first\.txt/);
+      assert.match(restoreLines[1], /^cpsbackup: restore target is full: cannot write .*big\.bin/);
       const restoredFolder = join(target, data);
       const names = await readdir(restoredFolder).catch(() => [] as string[]);
       assert.ok(!names.includes('big.bin'), 'no partial big.bin under its final name');

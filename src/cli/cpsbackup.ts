@@ -8,7 +8,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
-import type { RestoreResult } from '../client/restorer';
+import type { RestoreGaps } from '../client/restorer';
 import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-policy';
 import type { BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
@@ -205,7 +205,7 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
 }
 
 /** Prints what a restore could not do as it is in the backup; returns how many such problems. */
-function reportRestoreGaps(result: RestoreResult, output: Output): number {
+function reportRestoreGaps(result: RestoreGaps, output: Output): number {
   for (const failure of result.failures) output.err(`error: ${failure}\n`);
   for (const kept of result.keptExisting) output.err(`not replaced: ${kept}\n`);
   for (const skipped of result.needsRoot) output.err(`skipped: ${skipped}\n`);
@@ -247,6 +247,10 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
     const result = await runRestore(config, {
       backupId, to: options.to, clientName: options.client, ...selection,
       onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+      onStopped: (gaps) => {
+        progressLine.clear();
+        reportRestoreGaps(gaps, output);
+      },
     }).finally(() => progressLine.clear());
     const gaps = reportRestoreGaps(result, output);
     const isIncomplete = reportIncompleteBackup(result.backup, output) > 0;
@@ -271,6 +275,10 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
     backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage),
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+    onStopped: (_backup, gaps) => {
+      progressLine.clear();
+      reportRestoreGaps(gaps, output);
+    },
     onStep: ({ backup, isDumpsOnly, restore, loads }) => {
       progressLine.clear();
       lastRestored = backup.backupId;
@@ -430,6 +438,10 @@ export async function main(argv: string[], output: Output = {
     const hasSelection = options.include !== undefined || options.regex !== undefined || options.strip !== undefined;
     if (options.ifNew && (options.import !== true || options.to !== undefined || options.load === false || options.load === true || hasSelection)) {
       output.err('cpsbackup: --if-new goes with -i alone (no id, --to, --load, --no-load, --include, -r or --strip): it loads every backup not applied yet\n');
+      return EXIT.usage;
+    }
+    if (options.strip !== undefined && options.to === undefined) {
+      output.err(`cpsbackup: --strip needs --to: stripped paths have no original place\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (options.loadInto !== undefined && (options.import === undefined || options.load === false)) {

@@ -5,7 +5,7 @@ import { NotFoundError } from '../common/errors';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { dumpPathsOf, listBackups } from './catalog-calls';
 import { connectToServer } from './connection';
-import { runRestore, type RestoreProgress, type RestoreResult } from './restorer';
+import { runRestore, type RestoreGaps, type RestoreProgress, type RestoreResult } from './restorer';
 import type { OverwritePolicy } from './overwrite-policy';
 import { dumpSourceOfPath, loadRestoredDumps, unclaimedDumpSourceName, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
@@ -78,6 +78,8 @@ export interface ChainRestoreOptions {
   /** Restore and load only the dumps of the database sources it names, into the databases it names. */
   readonly loadInto?: LoadInto;
   readonly onProgress?: (backup: BackupSummary, progress: RestoreProgress) => void;
+  /** A step's restore stopped with an error (thrown): what it had not restored as in the backup by then. */
+  readonly onStopped?: (backup: BackupSummary, gaps: RestoreGaps) => void;
   /** Called as each backup of the chain is done, so a long chain reports as it goes. */
   readonly onStep?: (step: ChainStep) => void;
 }
@@ -122,6 +124,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     const restore = await runRestore(config, {
       backupId: backup.backupId, to: options.to, clientName: options.clientName, paths, ...selection, overwrite: options.overwrite,
       onProgress: (progress) => options.onProgress?.(backup, progress),
+      onStopped: (gaps) => options.onStopped?.(backup, gaps),
     });
     // A dump of a source storage.conf does not name (renamed since, another node's) goes to the
     // loaders too, which keep it and say so: dropped here, it was left unloaded with exit 0.

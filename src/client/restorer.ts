@@ -33,7 +33,15 @@ export interface RestoreOptions {
   /** What to do where something else exists already; default 'never' (keep it, and say so). */
   readonly overwrite?: OverwritePolicy;
   readonly onProgress?: (progress: RestoreProgress) => void;
+  /**
+   * A restore that stops (the server gone, a full disk, a protocol error) throws; what it had found not
+   * restored as in the backup by then goes here first, else it was never said.
+   */
+  readonly onStopped?: (gaps: RestoreGaps) => void;
 }
+
+/** What a restore did not restore as it is in the backup. */
+export type RestoreGaps = Pick<RestoreResult, 'failures' | 'keptExisting' | 'needsRoot'>;
 
 export interface RestoreProgress {
   files: number;
@@ -97,6 +105,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     } catch {
       // the failure being reported matters more (a full disk fails this too)
     }
+    if (writer !== undefined) options.onStopped?.(writer.outcome);
     if (error instanceof DiskFullError) throw error;
     throw fromServiceError(error, `${config.server}:${config.port}`);
   } finally {

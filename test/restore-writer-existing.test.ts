@@ -266,6 +266,36 @@ test('a hard link\'s first name in a folder replaced by a symlink or a file fail
   }
 });
 
+// Regression: two files of the backup found here as two names of one inode passed as identical, exit 0,
+// and a write to one changed the other (found by review).
+test('two files of the backup that are one inode here are not identical; two links of the backup that are two files here are said to be so', async (t) => {
+  const sameFile = async (path: string): Promise<void> => {
+    await writeFile(path, 'same bytes\n');
+    await chmod(path, 0o644);
+    await utimes(path, BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+  };
+  const linkedHere = async (target: string): Promise<void> => {
+    await sameFile(join(target, 'a'));
+    await link(join(target, 'a'), join(target, 'b'));
+  };
+  const twoFiles = [fileItem('/a', 'same bytes\n'), fileItem('/b', 'same bytes\n')];
+  const kept = await restore(t, linkedHere, twoFiles);
+  assert.deepEqual(kept.writer.outcome.keptExisting, ['a', 'b'].map((name) => `${kept.target}/${name}: exists and differs from the backup `
+    + '(one of 2 hard links to one file here, a file of its own in the backup); kept (--overwrite replaces it)'));
+  const ifNewer = await restore(t, linkedHere, twoFiles, { overwrite: 'if-newer' });
+  assert.equal(ifNewer.writer.outcome.keptExisting.length, 2, ifNewer.writer.outcome.keptExisting.join('\n'));
+  const replaced = await restore(t, linkedHere, twoFiles, { overwrite: 'always' });
+  assert.notEqual((await stat(join(replaced.target, 'a'))).ino, (await stat(join(replaced.target, 'b'))).ino);
+  assert.deepEqual(replaced.writer.outcome.keptExisting, []);
+
+  const separate = await restore(t, async (target) => {
+    await sameFile(join(target, 'a'));
+    await sameFile(join(target, 'b'));
+  }, [fileItem('/a', 'same bytes\n', { nlink: 2 }), linkItem('/b', '/a', 11)]);
+  assert.deepEqual(separate.writer.outcome.keptExisting,
+    [`${separate.target}/b: exists and differs from the backup (not a hard link to ${separate.target}/a as in the backup); kept (--overwrite replaces it)`]);
+});
+
 test('--strip reports a file within the stripped components; the stripped folders go without a word', async (t) => {
   const { target, writer } = await restore(t, async () => undefined,
     [folderItem('/top'), fileItem('/README', 'at the top\n'), fileItem('/top/kept.txt', 'below\n')], { strip: 1 });

@@ -38,6 +38,11 @@ export class ExistingEntries {
 
   /** What differs at path from what the restore would make, besides content, named for a message; undefined when nothing does. */
   differenceOf(path: Buffer, existing: PosixStat, meta: EntryMeta, compared: { readonly mtime: boolean; readonly mode?: boolean }): string | undefined {
+    // Two names of one inode here where the backup has two files: a write to one would change the
+    // other, so it is not the backup's entry, whatever its content (0: a backup that did not record it).
+    if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.nlink === 1 && existing.nlink > 1) {
+      return `one of ${existing.nlink} hard links to one file here, a file of its own in the backup`;
+    }
     const isRoot = this.options.isRoot;
     const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
     const xattrs = { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };

@@ -290,7 +290,7 @@ export class RestoreWriter {
       this.outcome.keptExisting.push(`${this.tree.localPath(path)}: not linked to ${this.tree.localPath(target)}, which was kept as it is (--overwrite replaces both)`);
       return;
     }
-    if (existing !== undefined && this.existing.decide(path, existing, false, meta) !== 'write') return;
+    if (existing !== undefined && this.existing.decide(path, existing, false, meta, `not a hard link to ${this.tree.localPath(target)} as in the backup`) !== 'write') return;
     this.tree.makeHardLink(target, path, { replace: existing !== undefined, firstName: meta.hardlinkTarget });
     this.outcome.files++;
   }

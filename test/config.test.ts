@@ -392,3 +392,15 @@ test('resume_hold: how long an interrupted backup\'s chunks stay held for its re
   assert.equal(serverConfigFromText(file, `directory = s\n${serverSsl}resume_hold = 90m\n`).resumeHoldSeconds, 90 * 60);
   assert.throws(() => serverConfigFromText(file, `directory = s\n${serverSsl}resume_hold = soon\n`), configError(5, /resume_hold must be a duration/));
 });
+
+// Regression: read leniently, a byte that is not UTF-8 became U+FFFD, so `include = /srv/caf\xe9` named
+// another folder (one really holding U+FFFD) or none (found by review).
+test('a configuration file that is not UTF-8 is refused, naming the line', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'node.conf');
+  writeFileSync(file, Buffer.concat([Buffer.from(`server = backup.example.org\n${nodeSsl}include = /srv/caf`), Buffer.from([0xe9]), Buffer.from('\n')]));
+  const line = `server = backup.example.org\n${nodeSsl}`.split('\n').length;
+  assert.throws(() => loadNodeConfig(file), configError(line, /is not UTF-8 text/));
+  writeFileSync(file, `server = backup.example.org\n${nodeSsl}include = /srv/café\n`);
+  assert.throws(() => loadNodeConfig(file), (error: Error) => !/UTF-8/.test(error.message), 'UTF-8 text goes on to be read');
+});

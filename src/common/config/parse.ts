@@ -36,12 +36,34 @@ export function parseConfigText(file: string, text: string): ConfigText {
 
 /** Config files are small operator-written text; a FIFO, device or folder given instead is refused unread. */
 export function readConfigFile(file: string): ConfigText {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readRegularFile(file).toString('utf8');
+    bytes = readRegularFile(file);
   } catch (error) {
     if (!(error instanceof FileProblem)) throw error;
     throw new ConfigError(file, undefined, error.code === 'ENOENT' && !error.problem.includes('symlink') ? 'file not found' : error.problem);
   }
-  return parseConfigText(file, text);
+  return parseConfigText(file, utf8Text(file, bytes));
+}
+
+/**
+ * The file's text, refused where it is not UTF-8: read leniently, an include naming a folder by bytes
+ * that are not UTF-8 became U+FFFD and named another folder, or none (found by review).
+ */
+function utf8Text(file: string, bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const lines = bytes.toString('latin1').split('\n');
+    const line = lines.findIndex((text) => {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'latin1'));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw new ConfigError(file, line + 1, 'is not UTF-8 text: a configuration file is UTF-8 (a path with other bytes cannot be named in it; '
+      + 'include its folder instead, or rename it)');
+  }
 }

@@ -15,6 +15,7 @@ import { runBackup } from '../uploader';
 import { withScripts } from '../hooks/with-scripts';
 import { withBackupLock } from '../backup-lock';
 import { withFailureReport } from '../failure-report';
+import { expiryNotices } from '../../common/tls/certificate-expiry';
 
 export type JobName = 'complete' | 'partial' | 'receive';
 
@@ -39,6 +40,8 @@ export async function listOwnBackups(config: NodeConfig): ReturnType<typeof list
 
 export async function runJob(name: JobName, context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
+  // At each job, not only at the daemon's start: a daemon runs for months, and node.conf's certificate expires.
+  for (const notice of expiryNotices([{ what: 'ssl_cert', path: config.sslCert }, { what: 'ssl_ca', path: config.sslCa }])) logger.warn(`${name}: ${notice}`);
   if (name === 'receive') return runReceiveJob(context, signal);
   const attempt = { kind: name === 'partial' ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE, isScheduled: true, signal };
   // The same lock and scripts as `cpsbackup -e`: another backup running on this node (an operator's -e, a

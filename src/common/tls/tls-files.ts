@@ -6,6 +6,7 @@ import type { ConfigLine } from '../config/parse';
 import { shown, shownPath } from '../config/display';
 import { FileProblem, readRegularFile } from '../config/regular-file';
 import { isIssuedByOneOf } from './ca-certificates';
+import { expiryNotice } from './certificate-expiry';
 
 export interface TlsFileEntry {
   /** The config line naming the file (ssl_cert = …), for the error's file:line. */
@@ -61,6 +62,16 @@ export function checkTlsFiles(configFile: string, files: TlsFiles, role: TlsRole
   const warnings: string[] = [];
   const at = (file: TlsFileEntry): string => `${shownPath(configFile)}:${file.entry.line}: ${file.entry.key}: ${shownPath(file.path)}`;
   if (Date.parse(leaf.validTo) < now) warnings.push(`${at(files.cert)} expired on ${leaf.validTo}; peers will refuse it`);
+  const leafExpiry = expiryNotice(leaf, now);
+  if (leafExpiry !== undefined) warnings.push(`${at(files.cert)} ${leafExpiry}`);
+  for (const authority of authorities) {
+    const subject = shown(oneLineSubject(authority));
+    if (Date.parse(authority.validTo) < now) {
+      warnings.push(`${at(files.ca)}: the CA ${subject} expired on ${authority.validTo}; peers whose certificates it issued are refused`);
+    }
+    const authorityExpiry = expiryNotice(authority, now);
+    if (authorityExpiry !== undefined) warnings.push(`${at(files.ca)}: the CA ${subject} ${authorityExpiry}`);
+  }
   if (Date.parse(leaf.validFrom) > now) warnings.push(`${at(files.cert)} is not valid before ${leaf.validFrom}; peers will refuse it until then`);
   const issuers = [...authorities, ...chain.slice(1)];
   if (!isIssuedByOneOf(leaf, issuers)) {

@@ -1,0 +1,49 @@
+// A certificate about to expire is said ahead (30 days), naming the file and the line, at each backup,
+// daemon job and server start: once expired every peer refuses it and every backup fails, 825 days
+// after a set-up nobody remembers. The check takes its clock as a parameter: no waiting, no faked time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { checkTlsFiles, type TlsFiles } from '../src/common/tls/tls-files';
+import { expiryNotices } from '../src/common/tls/certificate-expiry';
+import { runNode } from './support/sandbox';
+
+const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function files(cert: string, key: string, ca: string): TlsFiles {
+  const line = (key: string, path: string, number: number) => ({ entry: { key, value: path, line: number }, path });
+  return { cert: line('ssl_cert', cert, 3), key: line('ssl_key', key, 4), ca: line('ssl_ca', ca, 5) } as unknown as TlsFiles;
+}
+
+test('a node certificate or CA expiring within 30 days is announced, naming the line; a valid one is not', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-cert-expiry-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const ssl = join(folder, 'ssl');
+  for (const args of [['init', '--dir', ssl], ['client', '--dir', ssl, '--days', '100', 'node1']]) {
+    const made = await runNode(caCli, args, 60_000);
+    assert.equal(made.code, 0, made.stderr);
+  }
+  const ca = join(ssl, 'ca.pem');
+  const cert = join(ssl, 'clients', 'node1.pem');
+  const client = files(cert, join(ssl, 'clients', 'node1.key'), ca);
+  assert.deepEqual(checkTlsFiles('node.conf', client, 'client'), [], 'valid 100 days: nothing to say');
+  assert.deepEqual(expiryNotices([{ what: 'ssl_cert', path: cert }, { what: 'ssl_ca', path: ca }]), []);
+
+  const in90Days = Date.now() + 90 * DAY_MS;
+  const soon = checkTlsFiles('node.conf', client, 'client', in90Days);
+  assert.equal(soon.length, 1, soon.join('\n'));
+  assert.match(soon[0], /^node\.conf:3: ssl_cert: \S+node1\.pem expires on .* \(in (9|10) days\): from then on every peer refuses it; renew it before/);
+  const daemonNotices = expiryNotices([{ what: 'ssl_cert', path: cert }, { what: 'ssl_ca', path: ca }], in90Days);
+  assert.equal(daemonNotices.length, 1);
+  assert.match(daemonNotices[0], new RegExp(`^ssl_cert ${cert} expires on .* \\(in (9|10) days\\)`));
+
+  // The CA (3650 days) near its end, the node's certificate long expired.
+  const caNearEnd = Date.now() + 3640 * DAY_MS;
+  const late = checkTlsFiles('node.conf', client, 'client', caNearEnd);
+  assert.equal(late.length, 2, late.join('\n'));
+  assert.match(late[0], /^node\.conf:3: ssl_cert: \S+node1\.pem expired on .*; peers will refuse it$/);
+  assert.match(late[1], /^node\.conf:5: ssl_ca: \S+ca\.pem: the CA .* expires on .* \(in (9|10) days\)/);
+});

@@ -210,7 +210,25 @@ test('an entry moved from a folder not yet walked into one already listed is in 
   assert.ok(!walked.paths.some((path) => path.endsWith('kept') || path.endsWith('moved')), `the moved entries are in no place: ${walked.paths.join(', ')}`);
   assert.deepEqual(walked.unreadable, []);
   assert.deepEqual(walked.warnings, [`${join(root, 'a')}: folder changed after the backup listed it (entries created, removed or renamed in it): `
-    + 'an entry moved into it during the backup is in neither its old nor its new place in this backup']);
+    + 'an entry moved into it during the backup may be in neither its old nor its new place in this backup']);
+});
+
+test('an include\'s folder swapped for another after it was listed is named: what moved within it may be in no place', (t) => {
+  const root = makeRoot(t);
+  const site = join(root, 'site');
+  mkdirSync(join(site, 'a'), { recursive: true });
+  mkdirSync(join(site, 'z'));
+  writeFileSync(join(site, 'z', 'moved'), 'moved');
+  const walked = walkWith([site], (path) => {
+    if (path !== join(site, 'z')) return;
+    // A deploy: z's file moves back into a (already walked), and the whole folder is swapped for a copy.
+    renameSync(join(site, 'z', 'moved'), join(site, 'a', 'moved'));
+    renameSync(site, `${site}.old`);
+    mkdirSync(site);
+  });
+  assert.ok(!walked.paths.some((path) => path.endsWith('moved')), walked.paths.join(', '));
+  assert.deepEqual(walked.warnings, [`${site}: the include's folder was removed or replaced after the backup listed it: `
+    + 'an entry moved within it during the backup may be in neither its old nor its new place in this backup']);
 });
 
 test('a folder made private after it was listed is named in a warning; an unchanged tree has none', (t) => {
@@ -220,10 +238,18 @@ test('a folder made private after it was listed is named in a warning; an unchan
   chmodSync(join(root, 'private'), 0o755);
   const quiet = walkWith([root], () => undefined);
   assert.deepEqual(quiet.warnings, []);
+  const stored = `${join(root, 'private')}: folder's mode or owner changed during the backup: stored as read, mode 0755 owner `
+    + `${process.getuid!()}:${process.getgid!()}, now 0700 ${process.getuid!()}:${process.getgid!()}`;
   const walked = walkWith([root], (path) => {
     if (path === join(root, 'private', 'secret')) chmodSync(join(root, 'private'), 0o700);
   });
-  assert.deepEqual(walked.warnings, [`${join(root, 'private')}: folder's mode, owner or attributes changed during the backup (stored as first read)`]);
+  assert.deepEqual(walked.warnings, [stored]);
+  // Made private while the walk's caller handled the folder itself (its xattrs, a wait on the server), before its listing.
+  chmodSync(join(root, 'private'), 0o755);
+  const early = walkWith([root], (path) => {
+    if (path === join(root, 'private')) chmodSync(join(root, 'private'), 0o700);
+  });
+  assert.deepEqual(early.warnings, [stored]);
 });
 
 test('a changed folder past PATH_MAX is found again a folder at a time; past ten, changed folders are counted', (t) => {

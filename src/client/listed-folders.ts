@@ -14,19 +14,22 @@ const NAMED_FOLDERS = 10;
 /** Longest path handed to the kernel whole; a longer one is reached a folder at a time (PATH_MAX is 4096). */
 const WHOLE_PATH_BYTES = 4000;
 
-/** Per folder: device, inode, mtime and ctime in nanoseconds. */
-const FIELDS = 4;
+/** Per folder: device, inode, mtime and ctime as listed, mode, uid and gid as recorded, whether it is an include's. */
+const FIELDS = 8;
 
 /**
  * Kept compactly, a path as a latin1 string (a small Buffer keeps its whole 8 KiB pool slab alive) and
- * the numbers in one typed array: 45-100 bytes a folder (measured: 44 for 100,000 paths of 50 bytes).
+ * the numbers in one typed array: 80-130 bytes a folder.
  */
 export class ListedFolders {
   private readonly paths: string[] = [];
   private numbers = new BigUint64Array(FIELDS * 1024);
 
-  /** stats: the folder as recorded, from the fd its names were listed from. */
-  add(path: Buffer, stats: PosixStat): void {
+  /**
+   * recorded: the folder as the backup records it (its fstat when opened); listed: its fstat just before
+   * its names were read. isInclude: an include's own folder, whose parent is not listed.
+   */
+  add(path: Buffer, recorded: PosixStat, listed: PosixStat, isInclude: boolean): void {
     const index = this.paths.length;
     if ((index + 1) * FIELDS > this.numbers.length) {
       const grown = new BigUint64Array(this.numbers.length * 2);
@@ -34,7 +37,8 @@ export class ListedFolders {
       this.numbers = grown;
     }
     this.paths.push(path.toString('latin1'));
-    this.numbers.set([stats.dev, stats.ino, stats.mtimeNs, stats.ctimeNs].map((value) => BigInt.asUintN(64, value)), index * FIELDS);
+    const fields = [listed.dev, listed.ino, listed.mtimeNs, listed.ctimeNs, recorded.mode, recorded.uid, recorded.gid, isInclude ? 1 : 0];
+    this.numbers.set(fields.map((value) => BigInt.asUintN(64, BigInt(value))), index * FIELDS);
   }
 
   /** One warning per folder that changed since it was listed, at most NAMED_FOLDERS, then a count of the rest. */
@@ -42,9 +46,10 @@ export class ListedFolders {
     const warnings: string[] = [];
     let unnamed = 0;
     for (const [index, path] of this.paths.entries()) {
-      const warning = changeOf(Buffer.from(path, 'latin1'), this.numbers.subarray(index * FIELDS, (index + 1) * FIELDS));
-      if (warning === undefined) continue;
-      if (warnings.length < NAMED_FOLDERS) warnings.push(warning);
+      const change = changeOf(Buffer.from(path, 'latin1'), this.numbers.subarray(index * FIELDS, (index + 1) * FIELDS));
+      if (change === undefined) continue;
+      // Escaped only when named: a tree of 100,000 folders spent longer escaping than looking at them.
+      if (warnings.length < NAMED_FOLDERS) warnings.push(`${escapeBytes(Buffer.from(path, 'latin1'))}: ${change}`);
       else unnamed++;
     }
     if (unnamed > 0) warnings.push(`${unnamed} more folders changed after the backup listed them (as above)`);
@@ -52,17 +57,25 @@ export class ListedFolders {
   }
 }
 
-function changeOf(path: Buffer, listed: BigUint64Array): string | undefined {
-  const [dev, ino, mtimeNs, ctimeNs] = listed;
+const asU64 = (value: bigint | number): bigint => BigInt.asUintN(64, BigInt(value));
+
+function changeOf(path: Buffer, fields: BigUint64Array): string | undefined {
+  const [dev, ino, mtimeNs, ctimeNs, mode, uid, gid, isInclude] = fields;
   const now = statIfReachable(path);
-  // Gone or another folder now: it was renamed or removed, which changed its parent, named there.
-  if (now === undefined || BigInt.asUintN(64, now.dev) !== dev || BigInt.asUintN(64, now.ino) !== ino) return undefined;
-  const shown = escapeBytes(path);
-  if (BigInt.asUintN(64, now.mtimeNs) !== mtimeNs) {
-    return `${shown}: folder changed after the backup listed it (entries created, removed or renamed in it): `
-      + 'an entry moved into it during the backup is in neither its old nor its new place in this backup';
+  if (now === undefined || asU64(now.dev) !== dev || asU64(now.ino) !== ino) {
+    // Renamed or removed, which changed its parent, named there; an include's parent is not listed.
+    return isInclude === 1n ? 'the include\'s folder was removed or replaced after the backup listed it: '
+      + 'an entry moved within it during the backup may be in neither its old nor its new place in this backup' : undefined;
   }
-  if (BigInt.asUintN(64, now.ctimeNs) !== ctimeNs) return `${shown}: folder's mode, owner or attributes changed during the backup (stored as first read)`;
+  if (asU64(now.mtimeNs) !== mtimeNs) {
+    return 'folder changed after the backup listed it (entries created, removed or renamed in it): '
+      + 'an entry moved into it during the backup may be in neither its old nor its new place in this backup';
+  }
+  if (asU64(now.mode) !== mode || asU64(now.uid) !== uid || asU64(now.gid) !== gid) {
+    return `folder's mode or owner changed during the backup: stored as read, mode ${(Number(mode) & 0o7777).toString(8).padStart(4, '0')} `
+      + `owner ${uid}:${gid}, now ${(now.mode & 0o7777).toString(8).padStart(4, '0')} ${now.uid}:${now.gid}`;
+  }
+  if (asU64(now.ctimeNs) !== ctimeNs) return 'folder\'s attributes changed after the backup listed it (stored as first read)';
   return undefined;
 }
 

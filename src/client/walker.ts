@@ -340,7 +340,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       options.onUnreadable(escapeBytes(path), `cannot list the folder (${describe(error)}); its content is not in the backup`);
       return;
     }
-    options.listedFolders.add(path, listed);
+    options.listedFolders.add(path, opened, listed, options.includeRoots.has(path.toString('latin1')));
     names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     for (const child of names) {

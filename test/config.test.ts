@@ -403,4 +403,18 @@ test('a configuration file that is not UTF-8 is refused, naming the line', (t) =
   assert.throws(() => loadNodeConfig(file), configError(line, /is not UTF-8 text/));
   writeFileSync(file, `server = backup.example.org\n${nodeSsl}include = /srv/café\n`);
   assert.throws(() => loadNodeConfig(file), (error: Error) => !/UTF-8/.test(error.message), 'UTF-8 text goes on to be read');
+  // A comment may hold anything: an old Latin-1 note must not stop every backup after an upgrade.
+  writeFileSync(file, Buffer.concat([Buffer.from('# sauvegarde '), Buffer.from([0xe9, 0x74, 0xe9]), Buffer.from(`\nserver = backup.example.org\n${nodeSsl}`)]));
+  assert.throws(() => loadNodeConfig(file), (error: Error) => !/UTF-8/.test(error.message), 'a comment that is not UTF-8 is no error');
+});
+
+test('a client record that is not UTF-8 is refused, naming the line; the others are taken', (t) => {
+  const { backup } = makeTree(t);
+  const clients = path.join(backup, 'clients');
+  mkdirSync(clients, { recursive: true });
+  writeFileSync(path.join(clients, 'node1'), Buffer.concat([Buffer.from('ssl_peer_cn = node'), Buffer.from([0xb9]), Buffer.from('\n')]));
+  writeFileSync(path.join(clients, 'node2'), Buffer.concat([Buffer.from('# '), Buffer.from([0xe9]), Buffer.from('\nssl_peer_cn = node2\n')]));
+  const registry = loadClientRegistry({ file: path.join(backup, 'server.conf'), clientsDirectory: clients, clientsDirectoryLine: 3 } as never);
+  assert.deepEqual(registry.refused.map((refusal) => [refusal.name, refusal.line, /is not UTF-8 text/.test(refusal.problem)]), [['node1', 1, true]]);
+  assert.ok(registry.byName('node2'), 'a comment that is not UTF-8 is no error');
 });

@@ -9,6 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
 import type { RestoreGaps } from '../client/restorer';
+import { restoreGapLines } from '../client/restore-gap-lines';
 import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-policy';
 import type { BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
@@ -206,10 +207,9 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
 
 /** Prints what a restore could not do as it is in the backup; returns how many such problems. */
 function reportRestoreGaps(result: RestoreGaps, output: Output): number {
-  for (const failure of result.failures) output.err(`error: ${failure}\n`);
-  for (const kept of result.keptExisting) output.err(`not replaced: ${kept}\n`);
-  for (const skipped of result.needsRoot) output.err(`skipped: ${skipped}\n`);
-  return result.failures.length + result.keptExisting.length + result.needsRoot.length;
+  const lines = restoreGapLines(result);
+  for (const line of lines) output.err(`${line}\n`);
+  return lines.length;
 }
 
 /**

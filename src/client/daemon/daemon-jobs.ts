@@ -16,6 +16,7 @@ import { withScripts } from '../hooks/with-scripts';
 import { withBackupLock } from '../backup-lock';
 import { withFailureReport } from '../failure-report';
 import { expiryNotices } from '../../common/tls/certificate-expiry';
+import { restoreGapLines } from '../restore-gap-lines';
 
 export type JobName = 'complete' | 'partial' | 'receive';
 
@@ -77,10 +78,10 @@ async function runReceiveJob(context: JobContext, signal: AbortSignal): Promise<
   const storage = context.storage();
   const result = await runReceive(config, {
     clientName: config.receiveClient, storage, onEvent: (message) => logger.info(`receive: ${message}`), signal,
+    onStopped: (gaps) => { for (const line of restoreGapLines(gaps)) logger.warn(`receive: ${line}`); },
   });
   for (const warning of receiveGapWarnings(result, config.receiveClient ?? 'this node', storage?.file, config.receiveIgnore)) logger.warn(`receive: ${warning}`);
-  for (const kept of result.files?.keptExisting ?? []) logger.warn(`receive: not replaced: ${kept}`);
-  for (const skipped of result.files?.needsRoot ?? []) logger.warn(`receive: skipped: ${skipped}`);
+  for (const line of restoreGapLines(result.files)) logger.warn(`receive: ${line}`);
   if (result.rebased !== undefined) logger.warn(`receive: ${result.rebased}`);
   const incomplete = incompleteBackupsOf(result);
   for (const backup of incomplete) logger.warn(`receive: ${incompleteBackupWarning(backup)}`);

@@ -8,6 +8,7 @@ import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from './receiver';
 import { incompleteBackupsOf } from './receive-incomplete';
 import { receiveGapWarnings } from './receive-gaps';
+import { restoreGapLines } from '../restore-gap-lines';
 
 export interface ReceiveOutput {
   out(text: string): void;
@@ -23,7 +24,10 @@ export interface ReceiveOutput {
  */
 export async function receiveIfNew(config: NodeConfig, clientName: string | undefined, storage: StorageConfig | undefined,
   output: ReceiveOutput, loadInto?: LoadInto, overwrite?: OverwritePolicy): Promise<number> {
-  const result = await runReceive(config, { clientName, storage, loadInto, overwrite, onEvent: (message) => output.err(`${message}\n`) });
+  const result = await runReceive(config, {
+    clientName, storage, loadInto, overwrite, onEvent: (message) => output.err(`${message}\n`),
+    onStopped: (gaps) => { for (const line of restoreGapLines(gaps)) output.err(`${line}\n`); },
+  });
   const from = clientName === undefined ? '' : ` of ${clientName}`;
   const incomplete = incompleteBackupsOf(result);
   for (const backup of incomplete) output.err(`warning: ${incompleteBackupWarning(backup)}\n`);
@@ -39,8 +43,7 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   const ids = result.applied.map(({ backup }) => backup.backupId).join(', ');
   const loads = result.applied.reduce((count, { loads }) => count + loads.length, 0);
   const files = result.files;
-  for (const kept of files?.keptExisting ?? []) output.err(`not replaced: ${kept}\n`);
-  for (const skipped of files?.needsRoot ?? []) output.err(`skipped: ${skipped}\n`);
+  for (const line of restoreGapLines(files)) output.err(`${line}\n`);
   const gaps = (files?.keptExisting.length ?? 0) + (files?.needsRoot.length ?? 0);
   const filesText = files === undefined ? '' : `, ${files.files} files restored under ${files.to}`
     + `${gaps > 0 ? ` (${gaps} entries not restored as they are in the backup, see above)` : ''}`;

@@ -5,7 +5,7 @@ import type { ReceiveFilesSettings } from '../../common/config/receive-keys';
 import { CorruptError } from '../../common/errors';
 import type { OverwritePolicy } from '../overwrite-policy';
 import type { BackupSummary } from '../../proto/cpsbackup';
-import { runRestore, type RestoreResult } from '../restorer';
+import { runRestore, type RestoreGaps, type RestoreResult } from '../restorer';
 
 export interface FilesReceived {
   readonly to: string;
@@ -23,9 +23,9 @@ export interface FilesReceived {
  * entries kept by the overwrite policy are a choice, returned for the report, not a failure.
  */
 export async function receiveFiles(config: NodeConfig, settings: ReceiveFilesSettings, backup: BackupSummary,
-  clientName: string | undefined, overwrite: OverwritePolicy = settings.overwrite): Promise<FilesReceived> {
+  clientName: string | undefined, overwrite: OverwritePolicy = settings.overwrite, onStopped?: (gaps: RestoreGaps) => void): Promise<FilesReceived> {
   // The server leaves the dumps out: naming every path beside them made a request as large as the folder holding them.
-  const result: RestoreResult = await runRestore(config, { backupId: backup.backupId, to: settings.to, clientName, skipFifoContent: true, overwrite });
+  const result: RestoreResult = await runRestore(config, { backupId: backup.backupId, to: settings.to, clientName, skipFifoContent: true, overwrite, onStopped });
   if (result.failures.length > 0) {
     throw new CorruptError(`backup ${backup.backupId}: files not restored under ${settings.to}: ${result.failures.join('; ')}`);
   }

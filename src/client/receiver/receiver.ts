@@ -8,7 +8,7 @@ import type { BackupSummary } from '../../proto/cpsbackup';
 import { dumpPathsOf, listBackups } from '../catalog-calls';
 import { connectToServer } from '../connection';
 import { isPartial } from '../partial-chain';
-import { runRestore } from '../restorer';
+import { runRestore, type RestoreGaps } from '../restorer';
 import { dumpSourceOfPath, loadRestoredDumps, type LoadResult } from '../sources/loaders';
 import { dumpCoverage, dumpFolderSources, isReceived, type UnclaimedDump } from './dump-coverage';
 import { receiveGapsOf } from './receive-gaps';
@@ -32,6 +32,8 @@ export interface ReceiveOptions {
   readonly overwrite?: OverwritePolicy;
   /** Progress for a person or a log, one line per event. */
   readonly onEvent?: (message: string) => void;
+  /** A restore of this receive stopped with an error (thrown): what it had not restored as in the backup by then. */
+  readonly onStopped?: (gaps: RestoreGaps) => void;
   /** Aborted (the daemon stopped by force): nothing more is started, nothing recorded. */
   readonly signal?: AbortSignal;
 }
@@ -120,7 +122,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     // After the databases, before postprocess: a replica's postprocess may need both.
     if (config.receiveFiles !== undefined) {
       options.signal?.throwIfAborted();
-      files = await receiveFiles(config, config.receiveFiles, newest, options.clientName, options.overwrite);
+      files = await receiveFiles(config, config.receiveFiles, newest, options.clientName, options.overwrite, options.onStopped);
       options.onEvent?.(`backup ${newest.backupId}: ${files.files} files restored under ${files.to} (overwrite: ${files.overwrite})`);
     }
     const kind = isPartial(newest) ? 'partial' : 'complete';
@@ -165,7 +167,7 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
   const gaps = { unclaimedDumps: unclaimed, absentSources, skippedSources };
   // An empty path list would restore the whole backup.
   if (wanted.length === 0) return { backup, loads: [], ignoredDumps, ...gaps };
-  const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted });
+  const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted, onStopped: options.onStopped });
   if (restore.failures.length > 0) {
     throw new CorruptError(`backup ${backup.backupId}: dump files not restored: ${restore.failures.join('; ')}`);
   }

@@ -43,27 +43,30 @@ export function readConfigFile(file: string): ConfigText {
     if (!(error instanceof FileProblem)) throw error;
     throw new ConfigError(file, undefined, error.code === 'ENOENT' && !error.problem.includes('symlink') ? 'file not found' : error.problem);
   }
-  return parseConfigText(file, utf8Text(file, bytes));
+  return parseConfigText(file, configText(file, bytes));
 }
 
 /**
- * The file's text, refused where it is not UTF-8: read leniently, an include naming a folder by bytes
- * that are not UTF-8 became U+FFFD and named another folder, or none (found by review).
+ * The file's text, refused where a setting is not UTF-8: read leniently, an include naming a folder by
+ * bytes that are not UTF-8 became U+FFFD and named another folder, or none (found by review). A comment
+ * may hold anything (an old Latin-1 note must not stop every backup after an upgrade).
  */
-function utf8Text(file: string, bytes: Buffer): string {
+export function configText(file: string, bytes: Buffer): string {
+  const strict = new TextDecoder('utf-8', { fatal: true });
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return strict.decode(bytes);
   } catch {
     const lines = bytes.toString('latin1').split('\n');
-    const line = lines.findIndex((text) => {
+    lines.forEach((line, index) => {
+      const trimmed = line.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) return;
       try {
-        new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'latin1'));
-        return false;
+        strict.decode(Buffer.from(line, 'latin1'));
       } catch {
-        return true;
+        throw new ConfigError(file, index + 1, 'is not UTF-8 text: a configuration file is UTF-8 (a path with other bytes cannot be named in it; '
+          + 'include its folder instead, or rename it)');
       }
     });
-    throw new ConfigError(file, line + 1, 'is not UTF-8 text: a configuration file is UTF-8 (a path with other bytes cannot be named in it; '
-      + 'include its folder instead, or rename it)');
+    return bytes.toString('utf8');
   }
 }

@@ -4,7 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { clientRecordFrom, isValidClientName } from '../../common/config/client-record';
 import { shown, shownPath } from '../../common/config/display';
-import { parseConfigText } from '../../common/config/parse';
+import { configText, parseConfigText } from '../../common/config/parse';
 import { describeErrno, FileProblem, kindOf, readRegularFile } from '../../common/config/regular-file';
 import type { ServerConfig } from '../../common/config/server-config';
 import { ConfigError } from '../../common/errors';
@@ -49,9 +49,10 @@ function readRecord(folder: string, name: string): RecordReading {
     ({ refused: { name, file, line, problem, claimedCommonName } });
   let text: string;
   try {
-    text = readRegularFile(file, MAX_RECORD_BYTES).toString('utf8');
+    text = configText(file, readRegularFile(file, MAX_RECORD_BYTES));
   } catch (error) {
     if (error instanceof FileProblem) return refuse(error.problem);
+    if (error instanceof ConfigError) return refuse(error.problem, error.line, claimedCommonName(readRegularFile(file, MAX_RECORD_BYTES).toString('utf8')));
     throw error;
   }
   const claimed = claimedCommonName(text);

@@ -440,7 +440,7 @@ export async function main(argv: string[], output: Output = {
       output.err('cpsbackup: --if-new goes with -i alone (no id, --to, --load, --no-load, --include, -r or --strip): it loads every backup not applied yet\n');
       return EXIT.usage;
     }
-    if (options.strip !== undefined && options.to === undefined) {
+    if ((options.strip ?? 0) > 0 && options.to === undefined) {
       output.err(`cpsbackup: --strip needs --to: stripped paths have no original place\n${USAGE}\n`);
       return EXIT.usage;
     }

@@ -149,8 +149,6 @@ export class ChunkStore {
   private readonly localCodec: ChunkCodec;
   private readonly readCodec: ChunkCodec;
   private readonly reserve: SpaceReserve;
-  /** Packs a GC run could not finish with (see GarbageCollectorDependencies.unfinishedPacks). */
-  private readonly unfinishedPacks = new Set<number>();
   /** GC and check run one at a time (never beside each other); backups and restores go on meanwhile. */
   private maintenanceTail: Promise<unknown> = Promise.resolve();
   /** Catalog snapshots to the bucket; only for a store whose packs leave the server. */
@@ -409,7 +407,7 @@ export class ChunkStore {
       this.bucketLease?.assertHeld();
       const report = await collectGarbage({
         catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
-        doomed: this.doomed, protection: this.sessions, unfinishedPacks: this.unfinishedPacks,
+        doomed: this.doomed, protection: this.sessions,
       }, options.allPacks === true);
       // At once, not after the interval: a snapshot older than a compaction names packs GC deletes.
       if (report.deletedChunks + report.rewrittenPacks + report.deletedPacks > 0) this.snapshots?.request(true);
@@ -418,10 +416,10 @@ export class ChunkStore {
     });
   }
 
-  /** Whether a collection would find work now: unreferenced contents, chunks neither referenced nor held, or packs left empty. */
+  /** Whether a collection would find work now: unreferenced contents, chunks neither referenced nor held, packs left empty or to compact. */
   hasGarbage(): boolean {
     const counts = this.catalog.garbage.counts();
-    return counts.contents + counts.chunks > 0 || this.catalog.packs.empty().length > 0;
+    return counts.contents + counts.chunks + counts.pendingPacks > 0 || this.catalog.packs.empty().length > 0;
   }
 
   /**

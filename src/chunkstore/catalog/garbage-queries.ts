@@ -14,7 +14,7 @@ export interface Protection {
 export interface SweepResult {
   readonly deletedContents: number;
   readonly deletedChunks: number;
-  /** Packs that lost chunks: candidates for deletion or compaction. */
+  /** Packs that lost chunks: candidates for deletion or compaction, kept in gc_pending_packs until a collection finishes with them. */
   readonly touchedPacks: ReadonlySet<number>;
 }
 
@@ -43,7 +43,11 @@ export class GarbageQueries {
       deleteChunk: db.prepare(`DELETE FROM chunks WHERE id = ? AND refs = 0 RETURNING hash`).pluck(),
       forgetChunk: db.prepare(`DELETE FROM client_chunks WHERE hash = ?`),
       counts: db.prepare(`SELECT (SELECT COUNT(*) FROM contents WHERE refs = 0) AS contents,
-        (SELECT COUNT(*) FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)) AS chunks`),
+        (SELECT COUNT(*) FROM chunks WHERE refs = 0 AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = chunks.id)) AS chunks,
+        (SELECT COUNT(*) FROM gc_pending_packs) AS pendingPacks`),
+      addPending: db.prepare(`INSERT OR IGNORE INTO gc_pending_packs (pack_id) VALUES (?)`),
+      pending: db.prepare(`SELECT pack_id FROM gc_pending_packs ORDER BY pack_id`).pluck(),
+      finishPending: db.prepare(`DELETE FROM gc_pending_packs WHERE pack_id = ?`),
     };
   }
 
@@ -74,6 +78,7 @@ export class GarbageQueries {
         deletedChunks++;
         touchedPacks.add(packId);
       }
+      for (const packId of touchedPacks) this.statements.addPending.run(packId);
       this.deletedContentCount += deletedContents;
       return { deletedContents, deletedChunks, touchedPacks };
     }, true);
@@ -83,8 +88,18 @@ export class GarbageQueries {
     return this.deletedContentCount;
   }
 
-  /** Unreferenced rows the next sweep may take (unless an open session holds them). */
-  counts(): { contents: number; chunks: number } {
-    return this.statements.counts.get() as { contents: number; chunks: number };
+  /** Unreferenced rows the next sweep may take (unless an open session holds them), and packs a collection has yet to finish with. */
+  counts(): { contents: number; chunks: number; pendingPacks: number } {
+    return this.statements.counts.get() as { contents: number; chunks: number; pendingPacks: number };
+  }
+
+  /** Packs sweeps took chunks from that no collection has finished with yet. */
+  pendingPacks(): number[] {
+    return this.statements.pending.all() as number[];
+  }
+
+  /** A pending pack compacted, deleted, live enough to keep, or gone: no later collection needs to look at it. */
+  finishPack(packId: number): void {
+    this.statements.finishPending.run(packId);
   }
 }

@@ -108,6 +108,13 @@ CREATE TABLE IF NOT EXISTS doomed_packs (
   name TEXT PRIMARY KEY,
   doomed_at INTEGER NOT NULL
 );
+-- Packs a GC sweep took chunks from that no collection has finished with (compacted, deleted, or
+-- found live enough): written with the sweep, so a server killed before the compaction still does it
+-- after its start. In memory, the list died with the process and the dead space stayed until an
+-- offline gc (found by review).
+CREATE TABLE IF NOT EXISTS gc_pending_packs (
+  pack_id INTEGER PRIMARY KEY
+);
 -- Chunks a backup stored, sent or used, held for its client while it runs and for a while after it
 -- fails: an interrupted backup's retry then sends and stores only what is missing, and every chunk a
 -- session made its client's own is kept by an entry or a hold. A commit drops its holds.

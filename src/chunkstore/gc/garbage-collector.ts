@@ -31,11 +31,6 @@ export interface GarbageCollectorDependencies {
   readonly packWriting: Omit<PackWriterOptions, 'framing'>;
   readonly doomed: DoomedPacks;
   readonly protection: Protection;
-  /**
-   * Packs a sweep touched that no run has dealt with yet (a compaction failed, on a full disk say):
-   * the next run looks at them again, since no later sweep will touch them.
-   */
-  readonly unfinishedPacks: Set<number>;
 }
 
 /** A pack whose live share is below this is rewritten; an empty one is deleted outright. */
@@ -43,14 +38,16 @@ const COMPACT_BELOW_LIVE_SHARE = 0.5;
 
 /** allPacks: look at every pack (the `gc` command), not only the ones this sweep touched. */
 export async function collectGarbage(dependencies: GarbageCollectorDependencies, allPacks: boolean): Promise<GarbageReport> {
-  const { catalog, doomed, unfinishedPacks } = dependencies;
+  const { catalog, doomed } = dependencies;
   const swept = catalog.garbage.sweep(() => dependencies.protection);
-  for (const packId of swept.touchedPacks) unfinishedPacks.add(packId);
-  // Every run also takes the packs left empty: a crash between compaction's move and its doom leaves one
-  // that no later sweep touches (unfinishedPacks lives in memory only).
-  const usages = allPacks ? catalog.packs.usage() : withEmptyPacks([...unfinishedPacks].flatMap((packId) => catalog.packs.usageOf(packId) ?? []), catalog);
+  // This sweep's packs and those earlier runs left (a compaction failed on a full disk, or the server
+  // was killed after the sweep): recorded with their sweep, so none is forgotten with a process.
+  const pending = catalog.garbage.pendingPacks();
+  const finish = (packId: number): void => catalog.garbage.finishPack(packId);
+  // Every run also takes the packs left empty: a crash between compaction's move and its doom leaves one.
+  const usages = allPacks ? catalog.packs.usage() : withEmptyPacks(pending.flatMap((packId) => catalog.packs.usageOf(packId) ?? []), catalog);
   const known = new Set(usages.map((usage) => usage.id));
-  for (const packId of unfinishedPacks) if (!known.has(packId)) unfinishedPacks.delete(packId);
+  for (const packId of pending) if (!known.has(packId)) finish(packId);
   let deletedPacks = 0;
   let rewrittenPacks = 0;
   let damagedPacks = 0;
@@ -60,19 +57,19 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
     if (doomed.doom(usage.id, usage.name)) {
       deletedPacks++;
       freedBytes += usage.size;
-      unfinishedPacks.delete(usage.id);
+      finish(usage.id);
     }
   }
   await doomed.deleteReady();
   let failure: unknown;
   for (const usage of usages.filter((candidate) => candidate.liveBytes > 0)) {
     if (usage.liveBytes / Math.max(usage.size, 1) >= COMPACT_BELOW_LIVE_SHARE) {
-      unfinishedPacks.delete(usage.id);
+      finish(usage.id);
       continue;
     }
     try {
       const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed, dependencies.framing, dependencies.packWriting);
-      unfinishedPacks.delete(usage.id);
+      finish(usage.id);
       rewrittenPacks++;
       freedBytes += compacted.freedBytes;
     } catch (error) {
@@ -83,11 +80,11 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
         // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
         // again. The chunk is marked damaged (as check marks it; check finds any other), and the pack
         // is left as it is: only gc --all looks at it again.
-        unfinishedPacks.delete(usage.id);
+        finish(usage.id);
         damagedPacks++;
         continue;
       }
-      // The pack stays as it was, in unfinishedPacks; one that cannot be rewritten does not stop the others.
+      // The pack stays as it was, and pending; one that cannot be rewritten does not stop the others.
       failure ??= error;
     }
   }

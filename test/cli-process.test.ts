@@ -93,3 +93,16 @@ function stderrOfInterrupted(ended: Ended): string {
   assert.equal(ended.code, 130, ended.stderr);
   return ended.stderr;
 }
+
+// Regression: a backup whose connection dropped once its commit had gone out said only that the
+// connection dropped, and was committed; the operator (and the post script) took it for lost.
+test('a backup failing after its commit was sent says it may be committed; before, or in another mode, nothing', async () => {
+  const { CliProcess } = await import('../src/cli/cli-process');
+  const control = new CliProcess();
+  control.setMode('backup');
+  assert.equal(control.failureNote(), undefined);
+  control.commitSent();
+  assert.equal(control.failureNote(), 'the commit had been sent when this happened: the backup may have been committed; check with cpsbackup -l');
+  control.setMode('restore');
+  assert.equal(control.failureNote(), undefined);
+});

@@ -51,6 +51,15 @@ export class CliProcess {
     this.isCommitSent = true;
   }
 
+  /**
+   * Said after a backup's failure once its commit was on its way (the connection dropped, the server
+   * froze): the server may have committed it, and without a word the operator takes it for lost.
+   */
+  failureNote(): string | undefined {
+    return this.mode === 'backup' && this.isCommitSent
+      ? 'the commit had been sent when this happened: the backup may have been committed; check with cpsbackup -l' : undefined;
+  }
+
   /** The line main() prints for a backup that ended because of the first Ctrl-C. */
   interruptedMessage(): string {
     return interruptedLine(this.mode, this.isCommitSent, 0);

@@ -498,6 +498,9 @@ export async function main(argv: string[], output: Output = {
     const explained = loadedConfig === undefined ? error : await explainFailure(error, loadedConfig);
     output.err(`cpsbackup: ${errorMessage(explained)}\n`);
     if (!(explained instanceof BackupError)) output.err(`${(explained as Error)?.stack ?? ''}\n`);
+    // Only where the answer was lost (the connection dropped, the server silent): a refusal is an answer.
+    const note = control.failureNote();
+    if (note !== undefined && explained instanceof (await import('../client/remote-error')).ServerUnreachableError) output.err(`cpsbackup: ${note}\n`);
     return exitCodeOf(explained);
   }
 }

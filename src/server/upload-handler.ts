@@ -60,7 +60,8 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
       call.end();
     } catch (caught) {
       // A client that vanished (killed, network cut) is an interruption, not an internal server error.
-      const error = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE'
+      const isDisconnected = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+      const error = isDisconnected && !isCommitted
         ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
       const droppedNumber = isCommitted ? undefined : session?.backupNumber;
       // Said before the cleanup, which seals the open pack and syncs it and the catalog: on a slow disk
@@ -77,7 +78,11 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         }
         context.activity.finish({ clientName, backupNumber: session?.backupNumber ?? 0, isSuccess: false, at: Date.now(), reason: refusalReason(error), kind: session?.kind });
       }
-      throw error;
+      // Committed, and the client gone before it read the reply: the backup stands (retention runs on), and
+      // the client may report a failure although it is there.
+      if (!isDisconnected || !isCommitted) throw error;
+      context.logger.warn(`backup ${session?.backupNumber} of ${clientName} committed, but the client disconnected before it read the reply: `
+        + 'it may report a failure (and a daemon try again) although the backup is there');
     }
     // The client has its answer before retention runs: a deletion of 20,572 files' entries takes ~60 ms
     // here (0.6 s before deletions stopped reading all of the client's remaining entries), and

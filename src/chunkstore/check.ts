@@ -26,11 +26,13 @@ export async function checkStore(catalog: Catalog, backend: PackBackend, codec: 
   const shouldReadData = share >= 1 ? () => true : share <= 0 ? () => false : () => random() < share;
   const packs = await scanPacks(catalog, backend, codec, framing, shouldReadData);
   const rows = scanCatalog(catalog);
-  const affected = affectedFiles(catalog, packs.damagedChunks.map((damage) => damage.chunkId),
+  const damagedChunks = packs.damagedChunks.filter((damage) => catalog.checks.isChunkLive(damage.chunkId));
+  const affected = affectedFiles(catalog, damagedChunks.map((damage) => damage.chunkId),
     rows.damagedContents.map((damage) => damage.contentId));
   return {
     counts: { packs: catalog.packs.count(), chunks: packs.chunks, contents: rows.contents, backups: rows.backups, chunksRead: packs.chunksRead },
-    damagedChunks: packs.damagedChunks,
+    damagedChunks,
+    damagedGarbageChunks: packs.damagedChunks.filter((damage) => !damagedChunks.includes(damage)),
     damagedContents: rows.damagedContents,
     affectedFiles: affected.files,
     affectedBackups: affected.backups,

@@ -434,9 +434,10 @@ export class ChunkStore {
         // The bucket itself, never the read cache: a check must see what a lost server would recover from (as
         // restic's check, which reads through a fresh temporary cache for the same reason).
         const report = await checkStore(this.catalog, this.packBackend, this.readCodec, this.framing, options);
-        if (report.damagedChunks.length > 0) {
+        const damaged = [...report.damagedChunks, ...report.damagedGarbageChunks];
+        if (damaged.length > 0) {
           // Each where the check read it: a backup that stored the bytes afresh since then healed the row.
-          this.catalog.chunks.markDamaged(report.damagedChunks.map(({ chunkId, packId, offset }) => ({ chunkId, packId, offset })));
+          this.catalog.chunks.markDamaged(damaged.map(({ chunkId, packId, offset }) => ({ chunkId, packId, offset })));
           // A recovered catalog without the marks would deduplicate new backups against the damaged chunks again.
           this.snapshots?.request();
         }

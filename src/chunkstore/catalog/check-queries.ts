@@ -66,6 +66,10 @@ export class CheckQueries {
       chunkPage: db.prepare(
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks
          WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`),
+      // Live: listed by a content a committed or running backup references, or held for a client.
+      isChunkLive: db.prepare(
+        `SELECT 1 FROM content_chunks cc JOIN contents c ON c.id = cc.content_id WHERE cc.chunk_id = @chunkId AND c.refs > 0
+         UNION ALL SELECT 1 FROM chunk_holds h WHERE h.chunk_id = @chunkId LIMIT 1`).pluck(),
       chunkRow: db.prepare(
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks WHERE id = ?`),
       dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),
@@ -116,6 +120,11 @@ export class CheckQueries {
   }
 
   /** A chunk's row as it is now; undefined once it is gone. */
+  /** Whether anything still uses the chunk: a damaged one that nothing does (after check --repair) breaks no file. */
+  isChunkLive(chunkId: number): boolean {
+    return this.statements.isChunkLive.get({ chunkId }) !== undefined;
+  }
+
   chunkRow(chunkId: number): ChunkRow | undefined {
     return this.statements.chunkRow.get(chunkId) as ChunkRow | undefined;
   }

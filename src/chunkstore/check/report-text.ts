@@ -22,6 +22,9 @@ export function checkReportLines(report: CheckReport): string[] {
     `affected file: client ${file.clientName} backup ${String(file.backupNumber).padStart(7, '0')} ${escapeBytes(file.path)}`)));
   lines.push(...report.affectedBackups.map((backup) =>
     `affected backup: client ${backup.clientName} backup ${String(backup.backupNumber).padStart(7, '0')} (${backup.damagedFiles} damaged files)`));
+  if (report.damagedGarbageChunks.length > 0) {
+    lines.push(`damaged but used by no backup any more (reclaimed by the next gc, not damage): ${report.damagedGarbageChunks.length} chunks`);
+  }
   if (report.garbage.contents + report.garbage.chunks > 0) {
     lines.push(`garbage (reclaimed by the next gc, not damage): ${report.garbage.contents} contents, ${report.garbage.chunks} chunks`);
   }

@@ -57,6 +57,11 @@ export interface CheckReport {
   readonly staleKnowledge: readonly StaleKnowledge[];
   /** Unreferenced rows GC will reclaim: normal between a delete or an abandoned backup and the next GC. */
   readonly garbage: { readonly contents: number; readonly chunks: number };
+  /**
+   * Damaged chunks nothing uses any more (check --repair took their files out): no damage to any backup,
+   * reclaimed by the next GC. Marked damaged all the same, so no backup deduplicates against them meanwhile.
+   */
+  readonly damagedGarbageChunks: readonly ChunkDamage[];
 }
 
 export function isClean(report: CheckReport): boolean {

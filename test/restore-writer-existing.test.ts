@@ -295,6 +295,17 @@ test('two files of the backup that are one inode here are not identical; two lin
   assert.notEqual((await stat(join(replaced.target, 'a'))).ino, (await stat(join(replaced.target, 'b'))).ino);
   assert.deepEqual(replaced.writer.outcome.keptExisting, []);
 
+  // A file of its own in the backup found here as a third name of a link group of the backup, in either order.
+  for (const single of ['/c', '/0c']) {
+    const joined = await restore(t, async (target) => {
+      await sameFile(join(target, 'a'));
+      await link(join(target, 'a'), join(target, 'b'));
+      await link(join(target, 'a'), join(target, single.slice(1)));
+    }, [fileItem('/a', 'same bytes\n', { nlink: 2 }), linkItem('/b', '/a', 11), fileItem(single, 'same bytes\n')].sort((x, y) => Buffer.compare(x.meta.path, y.meta.path)));
+    assert.equal(joined.writer.outcome.keptExisting.length, 1, `${single}: ${joined.writer.outcome.keptExisting.join('\n')}`);
+    assert.match(joined.writer.outcome.keptExisting[0], /the same file here as .* \(hard links\), two files in the backup/);
+  }
+
   const separate = await restore(t, async (target) => {
     await sameFile(join(target, 'a'));
     await sameFile(join(target, 'b'));

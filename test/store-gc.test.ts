@@ -135,3 +135,19 @@ test('packs a sweep left to compact are compacted after the store is opened agai
   assert.equal((await store.collectGarbage()).rewrittenPacks, 0, 'finished with: not looked at again');
   assert.ok(!store.hasGarbage());
 });
+
+// Regression: a damaged chunk only a failed backup's resume hold kept was damage for check (exit 1) until
+// some later deletion's sweep dropped the hold: a hold lets a retry skip sending the chunk, which it never
+// does for one marked damaged, so it keeps nothing alive (found by review).
+test('a damaged chunk only a failed backup holds is no damage for check', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 3600 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const failed = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(failed, '/a/file', await bytesOf('held', 200_000));
+  await failed.abandon(new Error('client killed'));
+  await flipByteOfFirstPack(fixture.directory, 200);
+  const report = await store.check({ readDataPercent: 100 });
+  assert.deepEqual(report.damagedChunks, []);
+  assert.equal(report.damagedGarbageChunks.length, 1);
+});

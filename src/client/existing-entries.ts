@@ -13,10 +13,10 @@ const SET_ID_BITS = 0o6000;
 
 export class ExistingEntries {
   /**
-   * Inodes with several links here found at paths the backup has as files of a single link: each path's
-   * first. Only such files are kept (a restore over a tree of single files keeps nothing).
+   * Inodes with several links here found at paths the backup has as files (not as later links): each
+   * one's first path. Only such files are kept (a restore over a tree of single files keeps nothing).
    */
-  private readonly singleLinkInodes = new Map<string, Buffer>();
+  private readonly linkedInodes = new Map<string, Buffer>();
 
   constructor(
     private readonly tree: RestoreTree,
@@ -44,14 +44,15 @@ export class ExistingEntries {
 
   /** What differs at path from what the restore would make, besides content, named for a message; undefined when nothing does. */
   differenceOf(path: Buffer, existing: PosixStat, meta: EntryMeta, compared: { readonly mtime: boolean; readonly mode?: boolean }): string | undefined {
-    // Two names of one inode here where the backup has two files: a write to one would change the
-    // other, so the second is not the backup's entry, whatever its content. Only names of this restore
-    // count: a link outside it (an rsnapshot or `cp -al` copy) changes nothing the backup holds.
-    if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && meta.nlink === 1 && existing.nlink > 1) {
+    // Two names of one inode here where the backup has two files (a file of its own, or the first names
+    // of two link groups; a later link of a group is no file here, see RestoreWriter.hardLink): a write
+    // to one would change the other, so the second is not the backup's entry, whatever its content.
+    // Only names of this restore count: a link outside it (an rsnapshot or `cp -al` copy) changes nothing the backup holds.
+    if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && existing.nlink > 1) {
       const inode = `${existing.dev}:${existing.ino}`;
-      const first = this.singleLinkInodes.get(inode);
+      const first = this.linkedInodes.get(inode);
       if (first !== undefined) return `the same file here as ${this.tree.localPath(first)} (hard links), two files in the backup`;
-      this.singleLinkInodes.set(inode, path);
+      this.linkedInodes.set(inode, path);
     }
     const isRoot = this.options.isRoot;
     const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;

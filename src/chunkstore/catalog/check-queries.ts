@@ -66,10 +66,13 @@ export class CheckQueries {
       chunkPage: db.prepare(
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks
          WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`),
-      // Live: listed by a content a committed or running backup references, or held for a client.
+      // Live: listed by a content a committed backup references, or held by a running backup (which may
+      // reference it at its commit). A failed backup's hold only lets its retry skip sending the chunk,
+      // which it never does for a chunk marked damaged: it keeps nothing alive (found by review).
       isChunkLive: db.prepare(
         `SELECT 1 FROM content_chunks cc JOIN contents c ON c.id = cc.content_id WHERE cc.chunk_id = @chunkId AND c.refs > 0
-         UNION ALL SELECT 1 FROM chunk_holds h WHERE h.chunk_id = @chunkId LIMIT 1`).pluck(),
+         UNION ALL SELECT 1 FROM chunk_holds h JOIN backups b ON b.id = h.backup_id WHERE h.chunk_id = @chunkId AND b.state = 'running'
+         LIMIT 1`).pluck(),
       chunkRow: db.prepare(
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks WHERE id = ?`),
       dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkTlsFiles, type TlsFiles } from '../src/common/tls/tls-files';
 import { expiryNotices } from '../src/common/tls/certificate-expiry';
+import { CertificateWatch } from '../src/server/certificate-watch';
 import { runNode } from './support/sandbox';
 
 const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
@@ -39,6 +40,12 @@ test('a node certificate or CA expiring within 30 days is announced, naming the 
   const daemonNotices = expiryNotices([{ what: 'ssl_cert', path: cert }, { what: 'ssl_ca', path: ca }], in90Days);
   assert.equal(daemonNotices.length, 1);
   assert.match(daemonNotices[0], new RegExp(`^ssl_cert ${cert} expires on .* \\(in (9|10) days\\)`));
+  // A server runs for months: its daily look logs the same at warn level.
+  const logged: string[] = [];
+  const watch = new CertificateWatch({ sslCert: cert, sslCa: ca }, { info: () => undefined, warn: (line) => logged.push(line), error: () => undefined });
+  assert.deepEqual(watch.look(), []);
+  assert.deepEqual(watch.look(in90Days), daemonNotices);
+  assert.deepEqual(logged, daemonNotices);
 
   // The CA (3650 days) near its end, the node's certificate long expired.
   const caNearEnd = Date.now() + 3640 * DAY_MS;

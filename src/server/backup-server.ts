@@ -23,6 +23,7 @@ import { startStatusServer, type RunningStatusServer } from './status/status-ser
 import { Notifier } from './notify/notifier';
 import { NotificationRules } from './notify/notification-rules';
 import { ScheduledCheck } from './scheduled-check';
+import { CertificateWatch } from './certificate-watch';
 import { LiveClientRegistry } from './clients/live-client-registry';
 import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
 import { networkTimeoutPings } from '../common/network-timeout';
@@ -115,6 +116,8 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   if (recovery.droppedBackups > 0) maintenance.scheduleGarbageCollection();
   else maintenance.collectAtStart();
   scheduledCheck.start();
+  const certificates = new CertificateWatch(config, logger);
+  certificates.start();
   const port = listener.port;
   logger.info(`listening on ${config.address}:${port}`);
   return {
@@ -129,6 +132,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
     async stop() {
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.
       const checkStopped = scheduledCheck.stop();
+      certificates.stop();
       listener.close();
       await new Promise<void>((resolve) => {
         // Not waiting for tryShutdown's callback after forcing: when a client died while its call waited on

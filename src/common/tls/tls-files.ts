@@ -64,6 +64,11 @@ export function checkTlsFiles(configFile: string, files: TlsFiles, role: TlsRole
   if (Date.parse(leaf.validTo) < now) warnings.push(`${at(files.cert)} expired on ${leaf.validTo}; peers will refuse it`);
   const leafExpiry = expiryNotice(leaf, now);
   if (leafExpiry !== undefined) warnings.push(`${at(files.cert)} ${leafExpiry}`);
+  // An intermediate CA sent with the certificate ends the chain's validity as surely.
+  for (const intermediate of chain.slice(1)) {
+    const intermediateExpiry = expiryNotice(intermediate, now);
+    if (intermediateExpiry !== undefined) warnings.push(`${at(files.cert)}: the CA ${shown(oneLineSubject(intermediate))} sent with it ${intermediateExpiry}`);
+  }
   for (const authority of authorities) {
     const subject = shown(oneLineSubject(authority));
     if (Date.parse(authority.validTo) < now) {

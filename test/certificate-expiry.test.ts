@@ -3,33 +3,19 @@
 // after a set-up nobody remembers. The check takes its clock as a parameter: no waiting, no faked time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { checkTlsFiles, type TlsFiles } from '../src/common/tls/tls-files';
+import { join } from 'node:path';
+import { checkTlsFiles } from '../src/common/tls/tls-files';
 import { expiryNotices } from '../src/common/tls/certificate-expiry';
 import { CertificateWatch } from '../src/server/certificate-watch';
-import { runNode } from './support/sandbox';
+import { caFolder, tlsFilesAt } from './support/tls-test-files';
 
-const caCli = resolve(__dirname, '..', 'src', 'cli', 'cpsbackup-ca.js');
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-function files(cert: string, key: string, ca: string): TlsFiles {
-  const line = (key: string, path: string, number: number) => ({ entry: { key, value: path, line: number }, path });
-  return { cert: line('ssl_cert', cert, 3), key: line('ssl_key', key, 4), ca: line('ssl_ca', ca, 5) } as unknown as TlsFiles;
-}
-
 test('a node certificate or CA expiring within 30 days is announced, naming the line; a valid one is not', async (t) => {
-  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-cert-expiry-'));
-  t.after(() => rm(folder, { recursive: true, force: true }));
-  const ssl = join(folder, 'ssl');
-  for (const args of [['init', '--dir', ssl], ['client', '--dir', ssl, '--days', '100', 'node1']]) {
-    const made = await runNode(caCli, args, 60_000);
-    assert.equal(made.code, 0, made.stderr);
-  }
+  const ssl = await caFolder(t, 'cpsbackup-cert-expiry-', [['init'], ['client', '--days', '100', 'node1']]);
   const ca = join(ssl, 'ca.pem');
   const cert = join(ssl, 'clients', 'node1.pem');
-  const client = files(cert, join(ssl, 'clients', 'node1.key'), ca);
+  const client = tlsFilesAt(cert, join(ssl, 'clients', 'node1.key'), ca);
   assert.deepEqual(checkTlsFiles('node.conf', client, 'client'), [], 'valid 100 days: nothing to say');
   assert.deepEqual(expiryNotices([{ what: 'ssl_cert', path: cert }, { what: 'ssl_ca', path: ca }]), []);
 

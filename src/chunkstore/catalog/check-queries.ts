@@ -122,12 +122,12 @@ export class CheckQueries {
     return this.statements.chunkPage.all(packId, offset, id, limit) as ChunkRow[];
   }
 
-  /** A chunk's row as it is now; undefined once it is gone. */
   /** Whether anything still uses the chunk: a damaged one that nothing does (after check --repair) breaks no file. */
   isChunkLive(chunkId: number): boolean {
     return this.statements.isChunkLive.get({ chunkId }) !== undefined;
   }
 
+  /** A chunk's row as it is now; undefined once it is gone. */
   chunkRow(chunkId: number): ChunkRow | undefined {
     return this.statements.chunkRow.get(chunkId) as ChunkRow | undefined;
   }

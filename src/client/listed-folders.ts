@@ -5,7 +5,7 @@
 // unreadable entry (exit 3): what appeared after the listing may as well be new, as in any backup of
 // a live tree, and a busy folder would fail every night.
 import { closeSync } from 'node:fs';
-import { openFolderHandleAt, posixConstants, statAt, type PosixStat } from './posix/at';
+import { openRealPath, posixConstants, statAt, type PosixStat } from './posix/at';
 import { escapeBytes } from '../common/escape-bytes';
 
 /** Folders named one by one in warnings; the rest are counted in one more. */
@@ -89,24 +89,13 @@ function statIfReachable(path: Buffer): PosixStat | undefined {
   }
 }
 
-/** A path longer than the kernel takes, reached from "/" one folder at a time. */
+/** A path longer than the kernel takes: its folder reached from "/" one folder at a time (openRealPath). */
 function statByFolders(path: Buffer): PosixStat {
-  const names: Buffer[] = [];
-  let start = 1;
-  for (let slash = path.indexOf(0x2f, start); slash >= 0; slash = path.indexOf(0x2f, start)) {
-    if (slash > start) names.push(path.subarray(start, slash));
-    start = slash + 1;
-  }
-  const last = path.subarray(start);
-  let fd = openFolderHandleAt(posixConstants().AT_FDCWD, '/');
+  const slash = path.lastIndexOf(0x2f);
+  const folderFd = openRealPath(path.subarray(0, slash));
   try {
-    for (const name of names) {
-      const next = openFolderHandleAt(fd, name);
-      closeSync(fd);
-      fd = next;
-    }
-    return statAt(fd, last);
+    return statAt(folderFd, path.subarray(slash + 1));
   } finally {
-    closeSync(fd);
+    closeSync(folderFd);
   }
 }

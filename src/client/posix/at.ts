@@ -30,21 +30,22 @@ export function openFolderHandleAt(dirfd: number, name: Name): number {
 }
 
 /**
- * The folder at a real path (no symlink in it, as realpath gives it), reached from "/" one folder at a
- * time without following a symlink: a folder on the way swapped for a symlink since realpath is refused
+ * The folder at a real path (no symlink in it, as realpath gives it; bytes for names that need not be
+ * UTF-8), reached from "/" one folder at a time without following a symlink: a folder on the way
+ * swapped for a symlink since realpath is refused
  * (ELOOP or ENOTDIR), never followed into another folder. The folders on the way are O_PATH handles
  * (passing through a 0711 folder needs no read permission); the last is opened by `openLast`. `explain`,
  * given the folder that could not be passed, what it was asked for and the path up to it, says what to
  * throw instead of the system's error.
  */
-export function openRealPath(realPath: string, openLast: (dirfd: number, name: Name) => number = openFolderHandleAt,
-  explain?: (parentFd: number, component: string, walked: string, error: unknown) => unknown): number {
-  const components = realPath.split('/').filter((component) => component.length > 0);
+export function openRealPath(realPath: Name, openLast: (dirfd: number, name: Name) => number = openFolderHandleAt,
+  explain?: (parentFd: number, component: Name, walked: string, error: unknown) => unknown): number {
+  const components = pathComponents(realPath);
   if (components.length === 0) return openLast(posixConstants().AT_FDCWD, '/');
   let fd = openFolderHandleAt(posixConstants().AT_FDCWD, '/');
   let walked = '';
   for (const [index, component] of components.entries()) {
-    walked += `/${component}`;
+    walked += `/${component.toString()}`;
     let next: number;
     try {
       next = (index === components.length - 1 ? openLast : openFolderHandleAt)(fd, component);
@@ -61,6 +62,19 @@ export function openRealPath(realPath: string, openLast: (dirfd: number, name: N
     fd = next;
   }
   return fd;
+}
+
+/** The names of a path's folders and its last entry; a path given as bytes is split as bytes (its names need not be UTF-8). */
+function pathComponents(path: Name): Name[] {
+  if (typeof path === 'string') return path.split('/').filter((component) => component.length > 0);
+  const components: Buffer[] = [];
+  let start = 0;
+  for (let slash = path.indexOf(0x2f); slash >= 0; slash = path.indexOf(0x2f, start)) {
+    if (slash > start) components.push(path.subarray(start, slash));
+    start = slash + 1;
+  }
+  if (start < path.length) components.push(path.subarray(start));
+  return components;
 }
 
 export function mkdirAt(dirfd: number, name: Name, mode: number): void {

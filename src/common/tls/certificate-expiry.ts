@@ -3,6 +3,7 @@
 // ahead, at each backup, daemon job and server start, while there is time to renew it.
 import { X509Certificate } from 'node:crypto';
 import { readRegularFile } from '../config/regular-file';
+import { CERTIFICATE_BLOCKS } from './ca-certificates';
 
 /** How far ahead an expiry is announced. */
 export const EXPIRY_NOTICE_DAYS = 30;
@@ -24,7 +25,7 @@ export function expiryNotices(files: readonly { readonly what: string; readonly 
     let certificates: X509Certificate[];
     try {
       const text = readRegularFile(path).toString('latin1');
-      certificates = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((block) => new X509Certificate(block[0]));
+      certificates = (text.match(CERTIFICATE_BLOCKS) ?? []).map((block) => new X509Certificate(block));
     } catch {
       return [];
     }

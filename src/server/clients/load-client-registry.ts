@@ -47,12 +47,18 @@ function readRecord(folder: string, name: string): RecordReading {
   const file = path.join(folder, name);
   const refuse = (problem: string, line?: number, claimedCommonName?: string): RecordReading =>
     ({ refused: { name, file, line, problem, claimedCommonName } });
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = configText(file, readRegularFile(file, MAX_RECORD_BYTES));
+    bytes = readRegularFile(file, MAX_RECORD_BYTES);
   } catch (error) {
     if (error instanceof FileProblem) return refuse(error.problem);
-    if (error instanceof ConfigError) return refuse(error.problem, error.line, claimedCommonName(readRegularFile(file, MAX_RECORD_BYTES).toString('utf8')));
+    throw error;
+  }
+  let text: string;
+  try {
+    text = configText(file, bytes);
+  } catch (error) {
+    if (error instanceof ConfigError) return refuse(error.problem, error.line, claimedCommonName(bytes.toString('utf8')));
     throw error;
   }
   const claimed = claimedCommonName(text);

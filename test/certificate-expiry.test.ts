@@ -17,13 +17,13 @@ test('a node certificate or CA expiring within 30 days is announced, naming the 
   const cert = join(ssl, 'clients', 'node1.pem');
   const client = tlsFilesAt(cert, join(ssl, 'clients', 'node1.key'), ca);
   assert.deepEqual(checkTlsFiles('node.conf', client, 'client'), [], 'valid 100 days: nothing to say');
-  assert.deepEqual(expiryNotices([{ what: 'ssl_cert', path: cert }, { what: 'ssl_ca', path: ca }]), []);
+  assert.deepEqual(expiryNotices({ sslCert: cert, sslCa: ca }), []);
 
   const in90Days = Date.now() + 90 * DAY_MS;
   const soon = checkTlsFiles('node.conf', client, 'client', in90Days);
   assert.equal(soon.length, 1, soon.join('\n'));
   assert.match(soon[0], /^node\.conf:3: ssl_cert: \S+node1\.pem expires on .* \(in (9|10) days\): from then on every peer refuses it; renew it before/);
-  const daemonNotices = expiryNotices([{ what: 'ssl_cert', path: cert }, { what: 'ssl_ca', path: ca }], in90Days);
+  const daemonNotices = expiryNotices({ sslCert: cert, sslCa: ca }, in90Days);
   assert.equal(daemonNotices.length, 1);
   assert.match(daemonNotices[0], new RegExp(`^ssl_cert ${cert} expires on .* \\(in (9|10) days\\)`));
   // A server runs for months: its daily look logs the same at warn level.

@@ -45,11 +45,12 @@ export class ListedFolders {
   changeWarnings(): string[] {
     const warnings: string[] = [];
     let unnamed = 0;
-    for (const [index, path] of this.paths.entries()) {
-      const change = changeOf(Buffer.from(path, 'latin1'), this.numbers.subarray(index * FIELDS, (index + 1) * FIELDS));
+    for (const [index, latin1] of this.paths.entries()) {
+      const path = Buffer.from(latin1, 'latin1');
+      const change = changeOf(path, this.numbers.subarray(index * FIELDS, (index + 1) * FIELDS));
       if (change === undefined) continue;
       // Escaped only when named: a tree of 100,000 folders spent longer escaping than looking at them.
-      if (warnings.length < NAMED_FOLDERS) warnings.push(`${escapeBytes(Buffer.from(path, 'latin1'))}: ${change}`);
+      if (warnings.length < NAMED_FOLDERS) warnings.push(`${escapeBytes(path)}: ${change}`);
       else unnamed++;
     }
     if (unnamed > 0) warnings.push(`${unnamed} more folders changed after the backup listed them (as above)`);

@@ -21,9 +21,9 @@ export class CertificateWatch {
     clearInterval(this.timer);
   }
 
-  /** Read from the files as they are now: a renewed certificate (before its SIGHUP) stops the notices. */
+  /** A renewed certificate stops the notices, before its SIGHUP too. */
   look(now = Date.now()): string[] {
-    const notices = expiryNotices([{ what: 'ssl_cert', path: this.files.sslCert }, { what: 'ssl_ca', path: this.files.sslCa }], now);
+    const notices = expiryNotices(this.files, now);
     for (const notice of notices) this.logger.warn(notice);
     return notices;
   }

@@ -42,7 +42,7 @@ export async function listOwnBackups(config: NodeConfig): ReturnType<typeof list
 export async function runJob(name: JobName, context: JobContext, signal: AbortSignal): Promise<void> {
   const { config, logger } = context;
   // At each job, not only at the daemon's start: a daemon runs for months, and node.conf's certificate expires.
-  for (const notice of expiryNotices([{ what: 'ssl_cert', path: config.sslCert }, { what: 'ssl_ca', path: config.sslCa }])) logger.warn(`${name}: ${notice}`);
+  for (const notice of expiryNotices(config)) logger.warn(`${name}: ${notice}`);
   if (name === 'receive') return runReceiveJob(context, signal);
   const attempt = { kind: name === 'partial' ? BackupKind.BACKUP_KIND_PARTIAL : BackupKind.BACKUP_KIND_COMPLETE, isScheduled: true, signal };
   // The same lock and scripts as `cpsbackup -e`: another backup running on this node (an operator's -e, a

@@ -19,9 +19,12 @@ export function expiryNotice(certificate: X509Certificate, now: number): string 
     + 'from then on every peer refuses it; renew it before (see etc/ssl/README.md)';
 }
 
-/** Notices for a certificate file and a CA file as they are now (files that no longer parse are left to the TLS check). */
-export function expiryNotices(files: readonly { readonly what: string; readonly path: string }[], now = Date.now()): string[] {
-  return files.flatMap(({ what, path }) => {
+/**
+ * Notices for a configuration's ssl_cert and ssl_ca as the files are now (a renewed one stops them; files
+ * that no longer parse are left to the TLS check).
+ */
+export function expiryNotices(files: { readonly sslCert: string; readonly sslCa: string }, now = Date.now()): string[] {
+  return [{ what: 'ssl_cert', path: files.sslCert }, { what: 'ssl_ca', path: files.sslCa }].flatMap(({ what, path }) => {
     let certificates: X509Certificate[];
     try {
       const text = readRegularFile(path).toString('latin1');

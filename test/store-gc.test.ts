@@ -151,3 +151,101 @@ test('a damaged chunk only a failed backup holds is no damage for check', async 
   assert.deepEqual(report.damagedChunks, []);
   assert.equal(report.damagedGarbageChunks.length, 1);
 });
+
+// Regression: each compacted pack was copied into a new pack of its own, so compaction made small packs
+// and the next compaction smaller ones (after gc, 20 packs of 120-400 KB with pack_size = 1M; found by review).
+test('the packs one collection compacts are copied into shared new packs, not one new pack each', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 1024 * 1024 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const keeps: Record<string, Buffer> = {};
+  const firsts = [];
+  for (const name of ['a', 'b', 'c', 'd']) {
+    keeps[`/keep/${name}`] = await bytesOf(`keep-${name}`, 150_000);
+    firsts.push(await backupFiles(store, 'node1', { [`/keep/${name}`]: keeps[`/keep/${name}`], [`/drop/${name}`]: await bytesOf(`drop-${name}`, 850_000) }));
+  }
+  const kept = await backupFiles(store, 'node1', keeps); // every chunk deduplicated: no pack of its own
+  assert.equal(await packCount(fixture.directory), 4);
+  store.deleteBackups(firsts);
+  const report = await store.collectGarbage();
+  assert.equal(report.rewrittenPacks, 4, JSON.stringify(report));
+  assert.ok(report.freedBytes >= 4 * 800_000, `freed ${report.freedBytes}`);
+  assert.equal(await packCount(fixture.directory), 1, 'the four packs\' live chunks (600 KB) fill one new pack');
+  const files = await readBackup(store, kept);
+  for (const [path, content] of Object.entries(keeps)) assert.ok(files.get(path)?.equals(content), path);
+  const checked = await store.check({ readDataPercent: 100 });
+  assert.deepEqual([...checked.problems, ...checked.damagedChunks.map((damage) => damage.reason)], []);
+});
+
+test('small packs are merged once together they make a pack that is not small, and the merged pack is left alone', async (t) => {
+  // pack_size 1 MiB: a pack under 256 KiB is small.
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 1024 * 1024 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const backups = [];
+  const contents = new Map<string, Buffer>();
+  for (const name of ['a', 'b', 'c', 'd', 'e']) {
+    contents.set(`/night/${name}`, await bytesOf(`night-${name}`, 60_000));
+    backups.push(await backupFiles(store, 'node1', { [`/night/${name}`]: contents.get(`/night/${name}`)! }));
+  }
+  assert.equal(await packCount(fixture.directory), 5, 'each backup ends with a small pack of its own');
+  const report = await store.collectGarbage();
+  assert.equal(report.deletedChunks, 0);
+  assert.equal(report.rewrittenPacks, 5, JSON.stringify(report));
+  assert.equal(await packCount(fixture.directory), 1);
+  for (const [index, backup] of backups.entries()) {
+    const path = `/night/${'abcde'[index]}`;
+    assert.ok((await readBackup(store, backup)).get(path)?.equals(contents.get(path)!), path);
+  }
+  assert.equal((await store.collectGarbage()).rewrittenPacks, 0, 'the merged pack (300 KB) is not small: not rewritten again');
+  // Two more small packs, 120 KB together: merged they would still be small, so they wait for more.
+  await backupFiles(store, 'node1', { '/night/f': await bytesOf('night-f', 60_000) });
+  await backupFiles(store, 'node1', { '/night/g': await bytesOf('night-g', 60_000) });
+  assert.equal((await store.collectGarbage()).rewrittenPacks, 0);
+  assert.equal(await packCount(fixture.directory), 3);
+  const checked = await store.check({ readDataPercent: 100 });
+  assert.deepEqual([...checked.problems, ...checked.damagedChunks.map((damage) => damage.reason)], []);
+});
+
+test('a damaged pack among those compacted together is left as it is, and the others are rewritten all the same', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 1024 * 1024 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const keeps = [await bytesOf('keep-a', 200_000), await bytesOf('keep-b', 200_000)];
+  const firsts = [];
+  const kept = [];
+  for (const [index, keep] of keeps.entries()) {
+    firsts.push(await backupFiles(store, 'node1', { '/a/keep': keep, '/a/drop': await bytesOf(`drop-${index}`, 800_000) }));
+  }
+  for (const keep of keeps) kept.push(await backupFiles(store, 'node2', { '/a/keep': keep }));
+  // One of the two packs (pack names are random): the first record's payload, which is a kept chunk.
+  await flipByteOfFirstPack(fixture.directory, 200);
+  store.deleteBackups(firsts);
+  const report = await store.collectGarbage();
+  assert.equal(report.damagedPacks, 1, JSON.stringify(report));
+  assert.equal(report.rewrittenPacks, 1, JSON.stringify(report));
+  assert.equal(store.damagedContents().size, 1);
+  const intact = [];
+  for (const [index, backup] of kept.entries()) {
+    const read = await readBackup(store, backup).then((files) => files.get('/a/keep'), () => undefined);
+    if (read?.equals(keeps[index])) intact.push(index);
+  }
+  assert.equal(intact.length, 1, 'the undamaged pack\'s kept file reads back from its new pack');
+});
+
+test('a collection beside backups merges at most four pack_sizes of small packs; the next one goes on', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 1024 * 1024 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  for (let night = 0; night < 25; night++) await backupFiles(store, 'node1', { [`/night/${night}`]: await bytesOf(`night-${night}`, 200_000) });
+  assert.equal(await packCount(fixture.directory), 25);
+  const first = await store.collectGarbage();
+  assert.ok(first.rewrittenPacks >= 2 && first.rewrittenPacks < 25, `first run rewrote ${first.rewrittenPacks} of 25 (at most 4 MiB)`);
+  assert.ok(first.rewrittenPacks * 200_000 <= 4 * 1024 * 1024);
+  const second = await store.collectGarbage();
+  assert.equal(first.rewrittenPacks + second.rewrittenPacks, 25, 'the rest (at least 256 KiB together) at the next run');
+  assert.equal((await store.collectGarbage()).rewrittenPacks, 0);
+  const checked = await store.check({ readDataPercent: 100 });
+  assert.deepEqual([...checked.problems, ...checked.damagedChunks.map((damage) => damage.reason)], []);
+  assert.equal(checked.garbage.chunks, 0);
+});

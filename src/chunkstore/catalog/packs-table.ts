@@ -35,6 +35,12 @@ export class PacksTable {
       empty: db.prepare(
         `SELECT p.id, p.name, p.size, 0 AS liveBytes FROM packs p
          WHERE p.is_sealed = 1 AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.pack_id = p.id) ORDER BY p.id`),
+      // Damaged ones stay out: their rewrite fails on the damaged chunk at every collection (gc --all still looks).
+      small: db.prepare(
+        `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
+         FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id
+         WHERE p.is_sealed = 1 AND p.size < ? AND NOT EXISTS (SELECT 1 FROM chunks d WHERE d.pack_id = p.id AND d.is_damaged = 1)
+         GROUP BY p.id ORDER BY p.id`),
       hasChunks: db.prepare(`SELECT 1 FROM chunks WHERE pack_id = ? LIMIT 1`).pluck(),
       delete: db.prepare(`DELETE FROM packs WHERE id = ?`),
       doom: db.prepare(`INSERT OR IGNORE INTO doomed_packs (name, doomed_at) VALUES (?, ?)`),
@@ -79,6 +85,11 @@ export class PacksTable {
   /** Sealed packs no chunk row points into (a crash between compaction's move and its doom leaves one). */
   empty(): PackUsage[] {
     return this.statements.empty.all() as PackUsage[];
+  }
+
+  /** Sealed packs smaller than maxSize with no chunk marked damaged, oldest first. */
+  small(maxSize: number): PackUsage[] {
+    return this.statements.small.all(maxSize) as PackUsage[];
   }
 
   usageOf(packId: number): PackUsage | undefined {

@@ -1,6 +1,8 @@
-// Rewrites a pack whose live share is low: its live records are read, verified and appended to a
-// new pack, the chunk rows move to the new pack in one transaction once it is stored, and the old
-// pack is doomed. Sessions refer to chunks by id, so nothing they hold changes under them.
+// Rewrites packs: the live records of each pack handed over are read, verified and appended to new
+// packs, shared by every pack of one collection (one new pack per rewritten pack left a store of
+// many small ones: 20 packs of 120-400 KB with pack_size = 1M). A chunk row moves to its copy in the
+// transaction that records the new pack once it is stored; a pack is doomed only when no row points
+// into it any more. Sessions refer to chunks by id, so nothing they hold changes under them.
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { PackRecord } from '../catalog/packs-table';
@@ -10,12 +12,7 @@ import { PackWriter, type PackWriterOptions } from '../pack/pack-writer';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
 import { readRecord, verifyRecord } from '../pack/pack-reader';
 import type { RecordFraming } from '../pack/record-framing';
-import type { DoomedPacks } from './doomed-packs';
 import { CorruptError } from '../../common/errors';
-
-export interface CompactionResult {
-  readonly freedBytes: number;
-}
 
 /** A live chunk of the pack does not read back intact: the pack cannot be rewritten without carrying it on. */
 export class DamagedChunkError extends CorruptError {
@@ -26,23 +23,45 @@ export class DamagedChunkError extends CorruptError {
   }
 }
 
-export async function compactPack(pack: PackRecord, catalog: Catalog, backend: PackBackend, codec: ChunkCodec,
-  stagingDirectory: string, doomed: DoomedPacks, framing: RecordFraming, packWriting: Omit<PackWriterOptions, 'framing'> = {}): Promise<CompactionResult> {
-  const locations = catalog.chunks.ofPack(pack.id);
-  const chunkIds = new Map(locations.map((location) => [location.hash.toString('hex'), location.chunkId]));
-  // The copies may fill more than one new pack: each moves its own chunks when it is stored.
-  const writer = new PackWriter(stagingDirectory, backend, (sealed) => catalog.transaction(() => {
-    const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
-    return sealed.records.map((record) => {
-      const chunkId = chunkIds.get(record.hash.toString('hex'))!;
-      catalog.chunks.move(chunkId, pack.id, packId, record.offset, record.storedSize);
-      return chunkId;
-    });
-  }, true), { ...packWriting, framing });
-  let liveBytes = 0;
-  try {
-    for (const location of locations) {
-      // Verified while copying, so compaction never carries a damaged chunk on silently.
+export interface CompactionSettings {
+  readonly catalog: Catalog;
+  readonly backend: PackBackend;
+  readonly codec: ChunkCodec;
+  readonly framing: RecordFraming;
+  readonly stagingDirectory: string;
+  readonly packWriting: Omit<PackWriterOptions, 'framing'>;
+}
+
+export class PackCompaction {
+  /** Each copied record not stored yet, by hash (latin1; a chunk's hash is unique): the row it moves. */
+  private readonly sources = new Map<string, { readonly chunkId: number; readonly packId: number }>();
+  /** Bytes each pack handed over has had copied: what its deletion does not free. */
+  private readonly copiedBytes = new Map<number, number>();
+  private readonly writer: PackWriter;
+  private writeFailure: unknown;
+
+  constructor(private readonly settings: CompactionSettings) {
+    const { catalog } = settings;
+    this.writer = new PackWriter(settings.stagingDirectory, settings.backend, (sealed) => catalog.transaction(() => {
+      const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
+      return sealed.records.map((record) => {
+        const key = record.hash.toString('latin1');
+        const source = this.sources.get(key)!;
+        this.sources.delete(key);
+        catalog.chunks.move(source.chunkId, source.packId, packId, record.offset, record.storedSize);
+        return source.chunkId;
+      });
+    }, true), { ...settings.packWriting, framing: settings.framing });
+  }
+
+  /**
+   * Copies the pack's live records, each verified first, so a damaged chunk is never carried on
+   * silently: the first that does not read back intact throws DamagedChunkError, with the records
+   * before it copied (their rows move all the same; the pack keeps the damaged one and is not doomed).
+   */
+  async copyLive(pack: PackRecord): Promise<void> {
+    const { catalog, backend, codec, framing } = this.settings;
+    for (const location of catalog.chunks.ofPack(pack.id)) {
       let record: Buffer;
       try {
         record = await readRecord(backend, location, framing);
@@ -52,16 +71,34 @@ export async function compactPack(pack: PackRecord, catalog: Catalog, backend: P
         throw error;
       }
       const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;
-      const appended = writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
+      this.sources.set(location.hash.toString('latin1'), { chunkId: location.chunkId, packId: pack.id });
+      const appended = this.writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
         { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize });
-      await appended.written;
-      liveBytes += framing.overhead + location.storedSize;
+      await appended.written.catch((error: unknown) => {
+        this.writeFailure ??= error;
+        throw error;
+      });
+      this.copiedBytes.set(pack.id, (this.copiedBytes.get(pack.id) ?? 0) + framing.overhead + location.storedSize);
     }
-    await writer.sealCurrent();
-  } catch (error) {
-    await writer.discard();
-    throw error;
   }
-  const isDoomed = doomed.doom(pack.id, pack.name);
-  return { freedBytes: isDoomed ? pack.size - liveBytes : 0 };
+
+  /** Writing new packs failed (a full staging disk, a store that refuses them): no other pack can be copied. */
+  get hasFailedWriting(): boolean {
+    return this.writeFailure !== undefined;
+  }
+
+  /** Stores the last new pack; every row copied has moved once this resolves. */
+  finish(): Promise<void> {
+    return this.writer.sealCurrent();
+  }
+
+  /** After a failure: the open new pack is dropped, and the rows of its records stay where they were. */
+  discard(): Promise<void> {
+    return this.writer.discard();
+  }
+
+  /** Of a pack handed over and now doomed: its size less what was copied out of it. */
+  freedBytesOf(pack: PackRecord): number {
+    return pack.size - (this.copiedBytes.get(pack.id) ?? 0);
+  }
 }

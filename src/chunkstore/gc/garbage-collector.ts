@@ -1,6 +1,6 @@
 // Garbage collection that runs beside backups and restores: a short sweep transaction drops rows no
 // committed backup and no open session references; packs left empty are doomed, packs mostly dead
-// are compacted; doomed objects are deleted once no reader needs them. No lock is held across I/O.
+// are compacted, small packs merged; doomed objects are deleted once no reader needs them. No lock is held across I/O.
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { Protection } from '../catalog/garbage-queries';
@@ -9,7 +9,8 @@ import type { ChunkCodec } from '../codec';
 import type { PackWriterOptions } from '../pack/pack-writer';
 import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
-import { compactPack, DamagedChunkError } from './compaction';
+import { DamagedChunkError, PackCompaction } from './compaction';
+import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
 
 export interface GarbageReport {
   readonly deletedContents: number;
@@ -35,6 +36,14 @@ export interface GarbageCollectorDependencies {
 
 /** A pack whose live share is below this is rewritten; an empty one is deleted outright. */
 const COMPACT_BELOW_LIVE_SHARE = 0.5;
+/**
+ * A pack smaller than this share of pack_size is small: a backup's last pack, or an older compaction's.
+ * Small packs are merged once together they make a pack that is not small, so each byte is rewritten
+ * about once, not at every collection.
+ */
+const SMALL_PACK_SHARE = 0.25;
+/** At most this many pack_sizes of small packs are merged by a collection beside backups (gc --all merges them all). */
+const SMALL_PACKS_MERGED_PER_RUN = 4;
 
 /** allPacks: look at every pack (the `gc` command), not only the ones this sweep touched. */
 export async function collectGarbage(dependencies: GarbageCollectorDependencies, allPacks: boolean): Promise<GarbageReport> {
@@ -61,36 +70,71 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
     }
   }
   await doomed.deleteReady();
+  const isSparse = (usage: PackUsage): boolean => usage.liveBytes / Math.max(usage.size, 1) < COMPACT_BELOW_LIVE_SHARE;
+  const live = usages.filter((candidate) => candidate.liveBytes > 0);
+  for (const usage of live) if (!isSparse(usage)) finish(usage.id);
+  const sparse = live.filter(isSparse);
+  const targetSize = dependencies.packWriting.targetSize ?? DEFAULT_PACK_TARGET_SIZE;
+  const rewrite = [...sparse, ...smallPacksToMerge(catalog, targetSize, sparse, allPacks ? Number.POSITIVE_INFINITY : targetSize * SMALL_PACKS_MERGED_PER_RUN)];
   let failure: unknown;
-  for (const usage of usages.filter((candidate) => candidate.liveBytes > 0)) {
-    if (usage.liveBytes / Math.max(usage.size, 1) >= COMPACT_BELOW_LIVE_SHARE) {
-      finish(usage.id);
-      continue;
+  if (rewrite.length > 0) {
+    const compaction = new PackCompaction(dependencies);
+    for (const usage of rewrite) {
+      try {
+        await compaction.copyLive(usage);
+      } catch (error) {
+        if (error instanceof DamagedChunkError) {
+          // A backup stored the chunk's bytes afresh while the pack was read: its row moved to the new copy
+          // (healed), and what is left here is dead. The pack stays unfinished: the next run compacts it.
+          if (catalog.chunks.markDamaged([error.place]) === 0) continue;
+          // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
+          // again. The chunk is marked damaged (as check marks it; check finds any other), and the pack
+          // is left as it is: only gc --all looks at it again.
+          finish(usage.id);
+          damagedPacks++;
+          continue;
+        }
+        // The pack stays as it was, and pending; one that cannot be read does not stop the others.
+        failure ??= error;
+        if (compaction.hasFailedWriting) break;
+      }
     }
     try {
-      const compacted = await compactPack(usage, catalog, dependencies.backend, dependencies.codec, dependencies.stagingDirectory, doomed, dependencies.framing, dependencies.packWriting);
+      await compaction.finish();
+    } catch (error) {
+      failure ??= error;
+      await compaction.discard();
+    }
+    // Doomed only once no row points into it: a pack whose copy failed part way keeps what did not move.
+    for (const usage of rewrite) {
+      if (!doomed.doom(usage.id, usage.name)) continue;
       finish(usage.id);
       rewrittenPacks++;
-      freedBytes += compacted.freedBytes;
-    } catch (error) {
-      if (error instanceof DamagedChunkError) {
-        // A backup stored the chunk's bytes afresh while the pack was read: its row moved to the new copy
-        // (healed), and what is left here is dead. The pack stays unfinished: the next run compacts it.
-        if (catalog.chunks.markDamaged([error.place]) === 0) continue;
-        // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
-        // again. The chunk is marked damaged (as check marks it; check finds any other), and the pack
-        // is left as it is: only gc --all looks at it again.
-        finish(usage.id);
-        damagedPacks++;
-        continue;
-      }
-      // The pack stays as it was, and pending; one that cannot be rewritten does not stop the others.
-      failure ??= error;
+      freedBytes += compaction.freedBytesOf(usage);
     }
   }
   await doomed.deleteReady();
   if (failure !== undefined) throw failure;
   return { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks };
+}
+
+/**
+ * The store's small packs (beside the sparse ones rewritten anyway), oldest first, when merging them
+ * makes a pack that is not small. A collection beside backups merges at most mergeLimit bytes: a store
+ * that has gathered a year of nightly small packs is merged over a few collections, not in one.
+ */
+function smallPacksToMerge(catalog: Catalog, targetSize: number, sparse: readonly PackUsage[], mergeLimit: number): PackUsage[] {
+  const smallSize = targetSize * SMALL_PACK_SHARE;
+  const rewritten = new Set(sparse.map((usage) => usage.id));
+  const chosen: PackUsage[] = [];
+  let liveBytes = 0;
+  for (const usage of catalog.packs.small(smallSize)) {
+    if (usage.liveBytes === 0 || rewritten.has(usage.id)) continue;
+    if (liveBytes + usage.liveBytes > mergeLimit) break;
+    chosen.push(usage);
+    liveBytes += usage.liveBytes;
+  }
+  return chosen.length >= 2 && liveBytes >= smallSize ? chosen : [];
 }
 
 function withEmptyPacks(usages: PackUsage[], catalog: Catalog): PackUsage[] {

@@ -244,6 +244,28 @@ test('Ctrl-C during a backup: one line, exit 130, nothing committed', async (t) 
   assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout, '');
 });
 
+// Regression: the signal was looked at only before each entry, so a Ctrl-C while the last file was read
+// (one big file) was not looked at again: the backup was committed, "done", exit 0 (found by review).
+test('Ctrl-C while the last file is read: exit 130, nothing committed', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await writeDeterministicFile(join(data, 'only.bin'), 'only', 256 * MEBIBYTE);
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const child = spawn(process.execPath, [CLIENT, '-c', config, '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exited = new Promise<number | null>((resolveExit) => child.on('close', (code) => resolveExit(code)));
+  await waitUntil(async () => (await writtenPackBytes(sandbox)) > 8 * MEBIBYTE, 'the backup to be under way');
+  child.kill('SIGINT');
+  // Exit 0 here would mean the file was read to its end before the signal came: then this test proves nothing, and fails.
+  assert.equal(await exited, 130, output);
+  assert.equal(output.trim(), 'interrupted: nothing was committed');
+  assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout, '');
+});
+
 test('-s piped into head ends quietly; the summary speaks plainly; a mistyped mode is a usage error', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());

@@ -132,6 +132,8 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       throw new BackupError('IO', `nothing could be read: ${progress.unreadable.map((item) => `${item.path}: ${item.reason}`).slice(0, 5).join('; ')}`);
     }
     await (chunks ?? batcher).flush();
+    // A Ctrl-C during the last entry (a big file read to its end) is still before the commit: nothing is committed.
+    options.signal?.throwIfAborted();
     const warnings = [...progress.unreadable.map((item) => `${item.path}: ${item.reason}`), ...progress.warnings].slice(0, MAX_COMMIT_WARNINGS);
     options.onCommit?.();
     await stream.send({ message: { $case: 'commit', value: { warnings, unreadableFiles: progress.unreadable.length } } });

@@ -166,7 +166,9 @@ export class RestoreWriter {
       throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);
     }
     // Dump files are this tool's own work files: always replaced, never compared.
-    const isCompared = !isDump && existing !== undefined && entryKind(existing.mode) === 'file' && this.options.overwrite !== 'always';
+    // Under every policy: a file identical to the backup's is left as it is (--overwrite replaces what differs),
+    // so its inode, and the links it has outside the restore, stay.
+    const isCompared = !isDump && existing !== undefined && entryKind(existing.mode) === 'file';
     const difference = isCompared ? this.existing.differenceOf(path, existing, meta, { mtime: true }) : undefined;
     const isSameSize = existing !== undefined && existing.size === meta.size;
     // Decided before anything is written: a copy of a file found identical filled nearly full disks and

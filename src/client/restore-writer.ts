@@ -2,7 +2,7 @@
 // files through a temporary name checked against the backup's hash before they take their name,
 // sparse files with their holes, hard links, symlinks and special files; an existing entry is kept
 // or replaced by the overwrite policy (a file there is compared as its content arrives, and written
-// only once found to differ). One bad entry never stops the others; a full disk does.
+// only once found to differ). One bad entry never stops the others; a full disk or an interruption does.
 import { closeSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
@@ -31,6 +31,11 @@ export interface RestoreWriterOptions {
   readonly strip: number;
   readonly overwrite: OverwritePolicy;
   readonly isRoot: boolean;
+  /**
+   * Aborted (Ctrl-C): what the entry being written meets then (its read cancelled) is thrown, not
+   * listed as its failure; the restore stops there, and that entry is as unreached as the ones after it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface RestoreOutcome {
@@ -104,6 +109,7 @@ export class RestoreWriter {
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
     } catch (error) {
+      if (this.options.signal?.aborted) throw error;
       // An entry kept without some of its metadata is there under its name: its later hard links are made.
       if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && !(error instanceof MetadataError)) {
         (error instanceof NeedsRootError ? this.needsRootFiles : this.failedFiles).add(path.toString('latin1'));

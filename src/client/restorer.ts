@@ -38,6 +38,12 @@ export interface RestoreOptions {
    * restored as in the backup by then goes here first, else it was never said.
    */
   readonly onStopped?: (gaps: RestoreGaps) => void;
+  /**
+   * Aborted (Ctrl-C, a daemon stopped by force): the restore stops at its next entry, a read waiting on the
+   * server included; the entry being written is left as if not reached. Then it stops as on any failure
+   * (onStopped, then thrown: the signal's reason).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a restore did not restore as it is in the backup. */
@@ -71,15 +77,18 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     throw new ProtocolError('--strip needs --to: stripped paths have no original place');
   }
   const isSkippingDumps = options.skipFifoContent === true;
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const client = connectToServer(config);
   let tree: RestoreTree | undefined;
   let backup: BackupSummary | undefined;
   let decoder: ChunkDecoderPool | undefined;
   let writer: RestoreWriter | undefined;
+  let stopReading: (() => void) | undefined;
   try {
     tree = await RestoreTree.open(options.to ?? '/');
     const restoring: RestoreWriter = new RestoreWriter(tree, {
-      strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0,
+      strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0, signal,
     }, () => options.onProgress?.(progressOf(restoring.outcome)));
     writer = restoring;
     const selection = new SelectionCheck(options.paths ?? [], options.pathRegex ?? '');
@@ -90,8 +99,13 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
       backupId: options.backupId, clientName: options.clientName ?? '', acceptsBatches: true, protocolVersion: PROTOCOL_VERSION,
       paths: selection.paths, pathRegex: options.pathRegex ?? '', skipFifoContent: isSkippingDumps,
     });
+    // A read waiting on the server (a slow store, a large file's next frame) ends now, not at its next message.
+    stopReading = () => call.cancel();
+    signal?.addEventListener('abort', stopReading, { once: true });
+    signal?.throwIfAborted(); // aborted before the listener was there
     const items = restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder, isSkippingDumps);
     for await (const item of items) {
+      signal?.throwIfAborted();
       selection.saw(item.meta.path);
       await restoring.write(item);
     }
@@ -106,9 +120,12 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
       // the failure being reported matters more (a full disk fails this too)
     }
     if (writer !== undefined) options.onStopped?.(writer.outcome);
+    // Whatever read or write met the interruption first (the cancelled call's CANCELLED among them).
+    if (signal?.aborted) throw signal.reason;
     if (error instanceof DiskFullError) throw error;
     throw fromServiceError(error, `${config.server}:${config.port}`);
   } finally {
+    if (stopReading !== undefined) signal?.removeEventListener('abort', stopReading);
     tree?.close();
     client.close();
     await decoder?.close();

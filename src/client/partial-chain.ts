@@ -82,6 +82,12 @@ export interface ChainRestoreOptions {
   readonly onStopped?: (backup: BackupSummary, gaps: RestoreGaps) => void;
   /** Called as each backup of the chain is done, so a long chain reports as it goes. */
   readonly onStep?: (step: ChainStep) => void;
+  /**
+   * Aborted (Ctrl-C): a step's restore stops at its next entry (onStopped, then thrown); a step whose loads
+   * had begun loads nothing more (loads not started are kept as files) and is reported (onStep) before the
+   * signal's reason is thrown. A loader already running is not stopped here: the caller stops its process group.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ChainRestoreResult {
@@ -117,6 +123,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   }
   const steps: ChainStep[] = [];
   for (const [index, backup] of chain.entries()) {
+    options.signal?.throwIfAborted();
     const isDumpsOnly = index < chain.length - 1 || options.loadInto !== undefined;
     const paths = dumpPaths.get(backup.backupId);
     if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change
@@ -124,7 +131,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     const restore = await runRestore(config, {
       backupId: backup.backupId, to: options.to, clientName: options.clientName, paths, ...selection, overwrite: options.overwrite,
       onProgress: (progress) => options.onProgress?.(backup, progress),
-      onStopped: (gaps) => options.onStopped?.(backup, gaps),
+      onStopped: (gaps) => options.onStopped?.(backup, gaps), signal: options.signal,
     });
     // A dump of a source storage.conf does not name (renamed since, another node's) goes to the
     // loaders too, which keep it and say so: dropped here, it was left unloaded with exit 0.
@@ -133,11 +140,13 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       sourceName: dumpSourceOfPath(options.storage, config.workDirectory, file.originalPath) ?? unclaimedDumpSourceName(options.storage, file.originalPath),
     }));
     const loads = await loadRestoredDumps(options.storage, dumps, {
-      partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory,
+      partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,
     });
     const step: ChainStep = { backup, isDumpsOnly, restore, loads };
     steps.push(step);
     options.onStep?.(step);
+    // After its report: what this step restored, kept and loaded before the interruption is said.
+    options.signal?.throwIfAborted();
     // A dump no source here loads is reported and kept, but later backups do not stand on it: the chain goes on.
     const hasFailed = loads.some((load) => !load.ok && load.isUnclaimed !== true) || (isDumpsOnly && restore.failures.length > 0);
     if (hasFailed) return { steps, skipped: chain.slice(index + 1) };

@@ -39,7 +39,10 @@ export interface LoadOptions {
   readonly loadInto?: LoadInto;
   /** This node's work folder: database loads keep their credential files there. */
   readonly workDirectory?: string;
-  /** Aborted (a daemon stopped by force): loads not yet started are not started; their files are kept. */
+  /**
+   * Aborted (a daemon stopped by force, Ctrl-C of -i): loads not yet started are not started; their files are
+   * kept. A load running then is not stopped by it: whoever aborts stops its process group (stopRunningProcesses).
+   */
   readonly signal?: AbortSignal;
 }
 

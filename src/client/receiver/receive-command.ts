@@ -21,11 +21,12 @@ export interface ReceiveOutput {
  * nothing new, last time) is incomplete, warned as -i warns, or when the last applied backup was not on the server as
  * applied and the receive started again from a complete backup, or when a dump of the sender's has no source here or
  * a source named here is not in its backup (recorded: said again while nothing is new); failures throw (LoadFailedError, ReplicaMismatchError → exit 3).
+ * signal (Ctrl-C): a restore stops at its next entry and lists what it kept or failed so far; nothing is recorded.
  */
 export async function receiveIfNew(config: NodeConfig, clientName: string | undefined, storage: StorageConfig | undefined,
-  output: ReceiveOutput, loadInto?: LoadInto, overwrite?: OverwritePolicy): Promise<number> {
+  output: ReceiveOutput, loadInto?: LoadInto, overwrite?: OverwritePolicy, signal?: AbortSignal): Promise<number> {
   const result = await runReceive(config, {
-    clientName, storage, loadInto, overwrite, onEvent: (message) => output.err(`${message}\n`),
+    clientName, storage, loadInto, overwrite, signal, onEvent: (message) => output.err(`${message}\n`),
     onStopped: (gaps) => { for (const line of restoreGapLines(gaps)) output.err(`${line}\n`); },
   });
   const from = clientName === undefined ? '' : ` of ${clientName}`;

@@ -23,9 +23,12 @@ export interface FilesReceived {
  * entries kept by the overwrite policy are a choice, returned for the report, not a failure.
  */
 export async function receiveFiles(config: NodeConfig, settings: ReceiveFilesSettings, backup: BackupSummary,
-  clientName: string | undefined, overwrite: OverwritePolicy = settings.overwrite, onStopped?: (gaps: RestoreGaps) => void): Promise<FilesReceived> {
+  clientName: string | undefined, overwrite: OverwritePolicy = settings.overwrite, onStopped?: (gaps: RestoreGaps) => void,
+  signal?: AbortSignal): Promise<FilesReceived> {
   // The server leaves the dumps out: naming every path beside them made a request as large as the folder holding them.
-  const result: RestoreResult = await runRestore(config, { backupId: backup.backupId, to: settings.to, clientName, skipFifoContent: true, overwrite, onStopped });
+  const result: RestoreResult = await runRestore(config, {
+    backupId: backup.backupId, to: settings.to, clientName, skipFifoContent: true, overwrite, onStopped, signal,
+  });
   if (result.failures.length > 0) {
     throw new CorruptError(`backup ${backup.backupId}: files not restored under ${settings.to}: ${result.failures.join('; ')}`);
   }

@@ -34,7 +34,7 @@ export interface ReceiveOptions {
   readonly onEvent?: (message: string) => void;
   /** A restore of this receive stopped with an error (thrown): what it had not restored as in the backup by then. */
   readonly onStopped?: (gaps: RestoreGaps) => void;
-  /** Aborted (the daemon stopped by force): nothing more is started, nothing recorded. */
+  /** Aborted (the daemon stopped by force, Ctrl-C of -i --if-new): a restore stops at its next entry, nothing more is started, nothing recorded. */
   readonly signal?: AbortSignal;
 }
 
@@ -122,7 +122,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     // After the databases, before postprocess: a replica's postprocess may need both.
     if (config.receiveFiles !== undefined) {
       options.signal?.throwIfAborted();
-      files = await receiveFiles(config, config.receiveFiles, newest, options.clientName, options.overwrite, options.onStopped);
+      files = await receiveFiles(config, config.receiveFiles, newest, options.clientName, options.overwrite, options.onStopped, options.signal);
       options.onEvent?.(`backup ${newest.backupId}: ${files.files} files restored under ${files.to} (overwrite: ${files.overwrite})`);
     }
     const kind = isPartial(newest) ? 'partial' : 'complete';
@@ -167,7 +167,9 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
   const gaps = { unclaimedDumps: unclaimed, absentSources, skippedSources };
   // An empty path list would restore the whole backup.
   if (wanted.length === 0) return { backup, loads: [], ignoredDumps, ...gaps };
-  const restore = await runRestore(config, { backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted, onStopped: options.onStopped });
+  const restore = await runRestore(config, {
+    backupId: backup.backupId, to: target, clientName: options.clientName, paths: wanted, onStopped: options.onStopped, signal: options.signal,
+  });
   if (restore.failures.length > 0) {
     throw new CorruptError(`backup ${backup.backupId}: dump files not restored: ${restore.failures.join('; ')}`);
   }

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const CLI_PROCESS = resolve(__dirname, '..', 'src', 'cli', 'cli-process.js');
+const CHILD_PROCESS = resolve(__dirname, '..', 'src', 'client', 'sources', 'child-process.js');
+const INTERRUPTED_RESTORE = 'interrupted: the restore stopped; what was restored or loaded before stays';
 
 interface Ended {
   readonly code: number | null;
@@ -79,14 +81,30 @@ test('Ctrl-C: a backup is asked to stop first, the second stops it and says whet
     say(control.interruptedMessage()); process.exit(130);`, false)), 'interrupted after the commit was sent: the backup may have been committed; check with cpsbackup -l\n');
 });
 
-test('Ctrl-C leaves the daemon to its own handler; a restore stops at once', async () => {
+test('Ctrl-C leaves the daemon to its own handler', async () => {
   const daemon = await runWithControl(`control.setMode('daemon'); process.on('SIGINT', () => say('the daemon handles it'));
     process.kill(process.pid, 'SIGINT'); await pause(300); say('still running'); process.exit(0);`, false);
   assert.equal(daemon.code, 0);
   assert.equal(daemon.stderr, 'the daemon handles it\nstill running\n');
-  const restore = await runWithControl(`control.setMode('restore'); process.kill(process.pid, 'SIGINT'); await pause(2000);`, false);
+});
+
+// Regression: the first Ctrl-C of a restore exited at once, before the restore could list what it had kept or failed.
+test('Ctrl-C: a restore is asked to stop first, its running loader stopped; the second stops it at once', async () => {
+  const twice = `process.kill(process.pid, 'SIGINT'); await pause(100);
+    say('aborted: ' + control.signal.aborted); say(control.interruptedMessage());
+    process.kill(process.pid, 'SIGINT'); await pause(2000); say('still running');`;
+  const restore = await runWithControl(`control.setMode('restore'); ${twice}`, false);
   assert.equal(restore.code, 130);
-  assert.match(restore.stderr, /^interrupted: the restore stopped; what was restored or loaded before stays\n$/);
+  assert.equal(restore.stderr, `aborted: true\n${INTERRUPTED_RESTORE}\n${INTERRUPTED_RESTORE}\n`);
+  // A loader runs as a process group of its own, which the terminal's Ctrl-C does not reach: the first one stops it.
+  const loading = await runWithControl(`control.setMode('restore');
+    const { startProcess } = require(${JSON.stringify(CHILD_PROCESS)});
+    const loader = startProcess('sleep', ['30'], { stdin: 'ignore', stdout: 'ignore', timeoutSeconds: 60 });
+    await pause(100); process.kill(process.pid, 'SIGINT');
+    const outcome = await loader.outcome;
+    say('loader: ' + (outcome.signal ?? outcome.code)); say(control.interruptedMessage()); process.exit(130);`, false);
+  assert.equal(stderrOfInterrupted(loading), 'loader: SIGTERM\ninterrupted: the restore stopped (1 loader or script process sent SIGTERM); '
+    + 'what was restored or loaded before stays\n');
 });
 
 function stderrOfInterrupted(ended: Ended): string {

@@ -35,9 +35,14 @@ function interruptedLine(mode: CliMode | undefined, isCommitSent: boolean, stopp
 export class CliProcess {
   private mode: CliMode | undefined;
   private isCommitSent = false;
+  /** Loader and script process groups the first Ctrl-C of a restore sent SIGTERM: the interrupted line counts them. */
+  private stoppedProcesses = 0;
   private readonly interruption = new AbortController();
 
-  /** Aborted by the first Ctrl-C of a backup: it stops at its next entry and tells the server to drop it. */
+  /**
+   * Aborted by the first Ctrl-C of a backup (it stops at its next entry and tells the server to drop it)
+   * or of a restore (it stops at its next entry and lists what it kept or failed so far).
+   */
   get signal(): AbortSignal {
     return this.interruption.signal;
   }
@@ -60,9 +65,9 @@ export class CliProcess {
       ? 'the commit had been sent when this happened: the backup may have been committed; check with cpsbackup -l' : undefined;
   }
 
-  /** The line main() prints for a backup that ended because of the first Ctrl-C. */
+  /** The line main() prints for a backup or a restore that ended because of the first Ctrl-C. */
   interruptedMessage(): string {
-    return interruptedLine(this.mode, this.isCommitSent, 0);
+    return interruptedLine(this.mode, this.isCommitSent, this.stoppedProcesses);
   }
 
   /**
@@ -87,9 +92,17 @@ export class CliProcess {
       this.interruption.abort();
       return;
     }
+    if (this.mode === 'restore' && !this.interruption.signal.aborted) {
+      // A loader or a script knows nothing of the abort and may run for hours: stopped now, its load is
+      // reported failed with the restore's gaps. The restore itself stops at its next entry.
+      this.stoppedProcesses = stopRunningProcesses();
+      this.interruption.abort();
+      return;
+    }
     // A second Ctrl-C, or any other command: at once. Loaders and scripts run as process groups of their
     // own, which Ctrl-C does not reach: one left running would go on after we said we stopped.
-    const stopped = stopRunningProcesses();
+    // A group the first Ctrl-C of a restore stopped and that is still ending is signalled again, counted once.
+    const stopped = Math.max(stopRunningProcesses(), this.stoppedProcesses);
     process.stderr.write(`${interruptedLine(this.mode, this.isCommitSent, stopped)}\n`);
     process.exit(EXIT.interrupted);
   }

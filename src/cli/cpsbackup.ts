@@ -223,16 +223,22 @@ function reportIncompleteBackup(backup: BackupSummary, output: Output): number {
   return 1;
 }
 
-/** restore_script_post after the restore (told the outcome and the backup, failures included). */
-async function doImportWithScripts(config: NodeConfig, options: Options, output: Output): Promise<number> {
+/**
+ * restore_script_post after the restore (told the outcome and the backup, failures included). The first
+ * Ctrl-C stops the restore at its next entry (its gaps listed) or the running loader or script, and the
+ * run ends as interrupted, not as whatever failure that stop caused.
+ */
+async function doImportWithScripts(config: NodeConfig, options: Options, output: Output, control: CliProcess): Promise<number> {
   const { withScripts } = await import('../client/hooks/with-scripts');
   const result = await withScripts({
     action: 'restore', configFile: config.file, post: config.scripts.restorePost, environment: { CPSBACKUP_RESTORE_TO: options.to ?? '/' },
-  }, () => doImport(config, options, output), (problem) => output.err(`error: ${problem}\n`));
+  }, () => doImport(config, options, output, control.signal), (problem) => output.err(`error: ${problem}\n`));
+  // A post script stopped by the first Ctrl-C fails: that is the interruption, for main() to say.
+  control.signal.throwIfAborted();
   return result.exitCode;
 }
 
-async function doImport(config: NodeConfig, options: Options, output: Output): Promise<{ backupId: number; exitCode: number }> {
+async function doImport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<{ backupId: number; exitCode: number }> {
   // A restore --to a folder never touches live databases unless --load asks for it.
   const shouldLoad = options.load ?? (options.to === undefined || options.loadInto !== undefined);
   const { ProgressLine } = await import('./progress-line');
@@ -245,7 +251,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
   if (storage === undefined) {
     const { runRestore } = await import('../client/restorer');
     const result = await runRestore(config, {
-      backupId, to: options.to, clientName: options.client, ...selection,
+      backupId, to: options.to, clientName: options.client, ...selection, signal,
       onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
       onStopped: (gaps) => {
         progressLine.clear();
@@ -272,7 +278,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output): P
   let failures = 0;
   let lastRestored = 0;
   const chain = await restoreChainAndLoad(config, {
-    backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage),
+    backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage), signal,
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
     onStopped: (_backup, gaps) => {
@@ -466,12 +472,13 @@ export async function main(argv: string[], output: Output = {
       const storage = storageOf(config);
       // The client the daemon's scheduled receive follows, unless --client names another: without it a
       // receiver said "nothing new" of its own backups while production had new ones.
-      return await receiveIfNew(config, options.client ?? config.receiveClient, storage, output, loadIntoOf(config, options, storage), options.overwrite);
+      return await receiveIfNew(config, options.client ?? config.receiveClient, storage, output, loadIntoOf(config, options, storage), options.overwrite,
+        control.signal);
     }
     if (options.export) return await doExportWithScripts(config, options, output, control);
     if (options.list) return await doList(config, options, output);
     if (options.show !== undefined) return await doShow(config, options, output);
-    if (options.import !== undefined) return await doImportWithScripts(config, options, output);
+    if (options.import !== undefined) return await doImportWithScripts(config, options, output, control);
     if (options.diff !== undefined) {
       const { doDiff } = await import('./browse-commands');
       await doDiff(config, options.diff[0], options.diff[1], options.client, options.json === true, output);

@@ -68,7 +68,8 @@ export function describeFailure(outcome: ProcessOutcome, timeoutSeconds: number)
   if (outcome.startError !== undefined) return `could not start: ${outcome.startError}`;
   if (outcome.isTimedOut) return `timed out after ${timeoutSeconds} s and was killed`;
   if (outcome.overflow !== undefined) return `was stopped: ${outcome.overflow}`;
-  if (outcome.isKilled) return 'was stopped (backup aborted)';
+  // A dumper of an aborted backup, a loader or script of an interrupted restore, a job the daemon aborted.
+  if (outcome.isKilled) return 'was stopped (its backup or restore was aborted)';
   if (outcome.signal !== null) return `killed by ${outcome.signal}`;
   if (outcome.code === 0 && outcome.leftovers !== undefined) return `exited, but ${outcome.leftovers}`;
   return `exited with code ${outcome.code}`;

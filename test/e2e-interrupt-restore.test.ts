@@ -1,0 +1,109 @@
+// Regression: Ctrl-C during `cpsbackup -i` exited at once with "interrupted: the restore stopped; …" alone:
+// the entries it had already kept (the overwrite policy) or failed were never listed, where a restore that
+// stops for any other reason (a full disk, the server gone) lists them first. The real CLI against the real
+// server, --to a folder and in place: the server is held (SIGSTOP) while a large file streams, so the restore
+// cannot end before its Ctrl-C and its read waits on the server, which the first Ctrl-C must end.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Sandbox, type CommandResult } from './support/sandbox';
+import { startClient } from './support/background-client';
+import { writeDeterministicFile } from './support/trees';
+import { waitUntil } from './support/fault-tools';
+
+const MEBIBYTE = 1024 * 1024;
+/** Far more than the server can have in flight (HTTP/2 window, socket buffers) when it is held. */
+const LARGE_FILE_BYTES = 64 * MEBIBYTE;
+const INTERRUPTED = 'interrupted: the restore stopped; what was restored or loaded before stays';
+
+/** The size of the restore's temporary file in `folder` (the large file being written), 0 while there is none. */
+async function tempFileBytes(folder: string): Promise<number> {
+  const names = (await readdir(folder).catch(() => [])).filter((name) => /^\.cpsbackup-.*\.tmp$/.test(name));
+  const sizes = await Promise.all(names.map(async (name) => (await stat(join(folder, name)).catch(() => undefined))?.size ?? 0));
+  return Math.max(0, ...sizes);
+}
+
+/** The client's result, or a failure naming what it printed if it has not ended within `limitMs`. */
+async function endedWithin(result: Promise<CommandResult>, limitMs: number, output: () => string): Promise<CommandResult> {
+  const late = sleep(limitMs).then(() => undefined);
+  const ended = await Promise.race([result, late]);
+  assert.ok(ended !== undefined, `the restore did not end within ${limitMs} ms of its Ctrl-C (a read waiting on the held server?):\n${output()}`);
+  return ended;
+}
+
+/**
+ * Backs up a folder, prepares `restored` (where the restore will put it: a different a-kept.txt, which the default
+ * policy keeps, and a folder where b-blocked.txt goes, which fails), starts the restore, holds the server while
+ * the large file streams, sends the restore SIGINT and checks what it said. inPlace: to the original paths, with a
+ * storage.conf (the chain of restores and loads, partial-chain.ts); otherwise --to a folder (runRestore alone).
+ */
+async function interruptRestore(isInPlace: boolean): Promise<void> {
+  const sandbox = await Sandbox.create();
+  const server = await sandbox.startServer();
+  let restore: ReturnType<typeof startClient> | undefined;
+  try {
+    const data = join(sandbox.root, 'data');
+    await mkdir(join(data, 'm-folder'), { recursive: true });
+    // In path order, the restore meets these before the large file.
+    await writeFile(join(data, 'a-kept.txt'), 'as in the backup\n');
+    await writeFile(join(data, 'b-blocked.txt'), 'a folder will be in its place\n');
+    await writeFile(join(data, 'm-folder', 'inner.txt'), 'in a folder the restore makes\n');
+    await chmod(join(data, 'm-folder'), 0o751);
+    await writeDeterministicFile(join(data, 'z-large.bin'), 'large', LARGE_FILE_BYTES);
+    const storage = join(sandbox.root, 'storage.conf');
+    await writeFile(storage, '');
+    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, ...isInPlace ? [`storage_conf = ${storage}`] : []]);
+    const backup = await sandbox.runClient(['-c', config, '-e']);
+    assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+
+    const target = join(sandbox.root, 'target');
+    const restored = isInPlace ? data : join(target, data);
+    await rm(restored, { recursive: true, force: true });
+    await mkdir(join(restored, 'b-blocked.txt'), { recursive: true });
+    await writeFile(join(restored, 'a-kept.txt'), 'changed here since\n');
+
+    restore = startClient(['-c', config, '-i', ...isInPlace ? [] : ['--to', target]]);
+    const running = restore;
+    await waitUntil(async () => (await tempFileBytes(restored)) > MEBIBYTE || !running.isRunning(), 'the large file to be under way',
+      60_000, () => running.output());
+    server.process.kill('SIGSTOP');
+    // Held, the server sends nothing more: a restore still running now cannot end but by the signal.
+    await sleep(200);
+    assert.ok(restore.isRunning(), `the restore ended before the server was held: this test would prove nothing; `
+      + `make LARGE_FILE_BYTES larger\n${restore.output()}`);
+    restore.child.kill('SIGINT');
+    const result = await endedWithin(restore.result, 30_000, () => running.output());
+    server.process.kill('SIGCONT');
+
+    assert.doesNotMatch(result.stdout, /Restored /, 'the restore finished: the signal came too late to prove anything');
+    assert.equal(result.code, 130, `stdout: ${result.stdout}\nstderr: ${result.stderr}`);
+    const lines = result.stderr.trimEnd().split('\n');
+    const kept = lines.findIndex((line) => line.startsWith('not replaced: ') && line.includes(join(restored, 'a-kept.txt')));
+    const failed = lines.findIndex((line) => line.startsWith('error: ') && line.includes(join(restored, 'b-blocked.txt')));
+    assert.ok(kept >= 0, `no "not replaced:" line for a-kept.txt:\n${result.stderr}`);
+    assert.ok(failed >= 0, `no "error:" line for b-blocked.txt:\n${result.stderr}`);
+    assert.equal(lines.at(-1), INTERRUPTED, `the interrupted line comes last:\n${result.stderr}`);
+    // The large file was left unreached: not listed as failed, nothing under its name, no temporary file left.
+    assert.deepEqual(lines.filter((line) => line.startsWith('error: ')), [lines[failed]]);
+    await assert.rejects(stat(join(restored, 'z-large.bin')), { code: 'ENOENT' });
+    assert.equal(await tempFileBytes(restored), 0);
+    assert.equal(await readFile(join(restored, 'a-kept.txt'), 'utf8'), 'changed here since\n');
+    // The folder the restore made has its metadata from the backup, not the 0700 it was made with.
+    assert.equal((await stat(join(restored, 'm-folder'))).mode & 0o777, 0o751);
+    assert.equal(await readFile(join(restored, 'm-folder', 'inner.txt'), 'utf8'), 'in a folder the restore makes\n');
+  } finally {
+    server.process.kill('SIGCONT');
+    await restore?.stop();
+    await sandbox.destroy();
+  }
+}
+
+test('the first Ctrl-C of -i --to stops the restore at its next entry, lists what it kept and failed, then says it was interrupted (exit 130)', async () => {
+  await interruptRestore(false);
+});
+
+test('the first Ctrl-C of -i in place (restores and loads, storage.conf) does the same', async () => {
+  await interruptRestore(true);
+});

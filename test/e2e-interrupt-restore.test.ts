@@ -1,7 +1,7 @@
 // Regression: Ctrl-C during `cpsbackup -i` exited at once with "interrupted: the restore stopped; …" alone:
 // the entries it had already kept (the overwrite policy) or failed were never listed, where a restore that
 // stops for any other reason (a full disk, the server gone) lists them first. The real CLI against the real
-// server, --to a folder and in place: the server is held (SIGSTOP) while a large file streams, so the restore
+// server, --to a folder, in place and as a receive: the server is held (SIGSTOP) while a large file streams, so the restore
 // cannot end before its Ctrl-C and its read waits on the server, which the first Ctrl-C must end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,12 +34,17 @@ async function endedWithin(result: Promise<CommandResult>, limitMs: number, outp
 }
 
 /**
+ * 'to': -i --to a folder (runRestore alone); 'in place': -i to the original paths, with a storage.conf (the chain of
+ * restores and loads, partial-chain.ts); 'receive': -i --if-new of a files-only receiver (receive_files = 1).
+ */
+type RestoreKind = 'to' | 'in place' | 'receive';
+
+/**
  * Backs up a folder, prepares `restored` (where the restore will put it: a different a-kept.txt, which the default
  * policy keeps, and a folder where b-blocked.txt goes, which fails), starts the restore, holds the server while
- * the large file streams, sends the restore SIGINT and checks what it said. inPlace: to the original paths, with a
- * storage.conf (the chain of restores and loads, partial-chain.ts); otherwise --to a folder (runRestore alone).
+ * the large file streams, sends the restore SIGINT and checks what it said.
  */
-async function interruptRestore(isInPlace: boolean): Promise<void> {
+async function interruptRestore(kind: RestoreKind): Promise<void> {
   const sandbox = await Sandbox.create();
   const server = await sandbox.startServer();
   let restore: ReturnType<typeof startClient> | undefined;
@@ -54,17 +59,18 @@ async function interruptRestore(isInPlace: boolean): Promise<void> {
     await writeDeterministicFile(join(data, 'z-large.bin'), 'large', LARGE_FILE_BYTES);
     const storage = join(sandbox.root, 'storage.conf');
     await writeFile(storage, '');
-    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, ...isInPlace ? [`storage_conf = ${storage}`] : []]);
+    const target = join(sandbox.root, 'target');
+    const kindLines = { 'to': [], 'in place': [`storage_conf = ${storage}`], 'receive': ['receive_files = 1', `receive_to = ${target}`] }[kind];
+    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, ...kindLines]);
     const backup = await sandbox.runClient(['-c', config, '-e']);
     assert.equal(backup.code, 0, backup.stdout + backup.stderr);
 
-    const target = join(sandbox.root, 'target');
-    const restored = isInPlace ? data : join(target, data);
+    const restored = kind === 'in place' ? data : join(target, data);
     await rm(restored, { recursive: true, force: true });
     await mkdir(join(restored, 'b-blocked.txt'), { recursive: true });
     await writeFile(join(restored, 'a-kept.txt'), 'changed here since\n');
 
-    restore = startClient(['-c', config, '-i', ...isInPlace ? [] : ['--to', target]]);
+    restore = startClient(['-c', config, '-i', ...{ 'to': ['--to', target], 'in place': [], 'receive': ['--if-new'] }[kind]]);
     const running = restore;
     await waitUntil(async () => (await tempFileBytes(restored)) > MEBIBYTE || !running.isRunning(), 'the large file to be under way',
       60_000, () => running.output());
@@ -77,7 +83,7 @@ async function interruptRestore(isInPlace: boolean): Promise<void> {
     const result = await endedWithin(restore.result, 30_000, () => running.output());
     server.process.kill('SIGCONT');
 
-    assert.doesNotMatch(result.stdout, /Restored /, 'the restore finished: the signal came too late to prove anything');
+    assert.doesNotMatch(result.stdout, /Restored |Received /, 'the restore finished: the signal came too late to prove anything');
     assert.equal(result.code, 130, `stdout: ${result.stdout}\nstderr: ${result.stderr}`);
     const lines = result.stderr.trimEnd().split('\n');
     const kept = lines.findIndex((line) => line.startsWith('not replaced: ') && line.includes(join(restored, 'a-kept.txt')));
@@ -93,6 +99,8 @@ async function interruptRestore(isInPlace: boolean): Promise<void> {
     // The folder the restore made has its metadata from the backup, not the 0700 it was made with.
     assert.equal((await stat(join(restored, 'm-folder'))).mode & 0o777, 0o751);
     assert.equal(await readFile(join(restored, 'm-folder', 'inner.txt'), 'utf8'), 'in a folder the restore makes\n');
+    // A receive interrupted is not recorded as applied: the next one starts again.
+    if (kind === 'receive') await assert.rejects(stat(join(sandbox.root, 'state', 'node1', 'receive', '.own.json')), { code: 'ENOENT' });
   } finally {
     server.process.kill('SIGCONT');
     await restore?.stop();
@@ -101,9 +109,13 @@ async function interruptRestore(isInPlace: boolean): Promise<void> {
 }
 
 test('the first Ctrl-C of -i --to stops the restore at its next entry, lists what it kept and failed, then says it was interrupted (exit 130)', async () => {
-  await interruptRestore(false);
+  await interruptRestore('to');
 });
 
 test('the first Ctrl-C of -i in place (restores and loads, storage.conf) does the same', async () => {
-  await interruptRestore(true);
+  await interruptRestore('in place');
+});
+
+test('the first Ctrl-C of a receive (-i --if-new, receive_files = 1) does the same and records nothing', async () => {
+  await interruptRestore('receive');
 });

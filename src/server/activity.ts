@@ -87,6 +87,8 @@ export class Activity {
   record(outcome: UploadOutcome): void {
     this.lastOutcome.set(outcome.clientName, outcome);
     if (!outcome.isSuccess) this.lastFailure.set(outcome.clientName, outcome);
+    // A success ends a run of failures: the next failure is news, logged with its reason, not held back.
+    else this.failureReportLog.reset(outcome.clientName);
     for (const listener of [...this.listeners]) listener(outcome);
   }
 

@@ -72,10 +72,11 @@ test('a dumper exiting 1 halfway: -e fails naming the source with its stderr, no
     assert.deepEqual(leftovers.filter((name) => name.includes('broken') || name.includes('good')), [], 'no FIFOs left behind');
 
     const target = join(sandbox.root, 'restored');
-    exited(await cli('-i', String(before[0].id), '--to', target, '--no-load'), 0, '-i of the earlier backup');
+    const restoredTo = exited(await cli('-i', String(before[0].id), '--to', target, '--no-load'), 0, '-i of the earlier backup');
     assert.equal(await readFile(join(target, data, 'notes.txt'), 'utf8'), 'kept across a failed backup\n');
     const dump = await readFile(join(target, sandbox.root, 'work', 'node1', 'dumps', 'good', 'dump'), 'utf8');
     assert.equal(dump.split('\n').length, 200001);
+    assert.doesNotMatch(restoredTo.stderr, /backups refuse to start/, 'a dump restored --to a folder is in no FIFO\'s way');
   });
 });
 
@@ -91,6 +92,8 @@ test('a failed load exits 3 with the loader\'s stderr and keeps the dump file; -
     assert.match(failed.stderr, /load of app failed/);
     assert.match(failed.stderr, /exited with code 4/);
     assert.match(failed.stderr, /loaddata: bad fixture/);
+    // Said where the operator is: the kept file stops every backup until it is dealt with.
+    assert.ok(failed.stderr.includes(`warning: ${dumpPath}: backups refuse to start while this dump file is there`), failed.stderr);
     assert.equal((await readFile(dumpPath, 'utf8')).split('\n').length, 1001, 'the dump file is kept, whole');
     const blocked = await cli('-e');
     assert.notEqual(blocked.code, 0, 'a backup must not replace a kept dump with a FIFO');
@@ -101,6 +104,7 @@ test('a failed load exits 3 with the loader\'s stderr and keeps the dump file; -
     await setStorage(['source = app', 'kind = command', 'dump = seq 1 1000', `load = cat > ${sink}`]);
     const noLoad = exited(await cli('-i', '--no-load'), 0, '-i --no-load');
     assert.match(noLoad.stdout, /1 dump files restored, not loaded \(--no-load\)/);
+    assert.ok(noLoad.stderr.includes(`warning: ${dumpPath}: backups refuse to start while this dump file is there`), noLoad.stderr);
     await assert.rejects(stat(sink), { code: 'ENOENT' }, '--no-load runs no loader');
     assert.equal((await stat(dumpPath)).isFile(), true);
 

@@ -224,6 +224,17 @@ function reportIncompleteBackup(backup: BackupSummary, output: Output): number {
 }
 
 /**
+ * A dump file restored in place and not loaded sits where its source's FIFO goes: every backup refuses
+ * to start while it is there (it may be the copy someone still means to load), so a daemon's nightly
+ * backups fail until it is dealt with. Said here, where the operator is, naming each file.
+ */
+function reportDumpsInTheWay(paths: readonly string[], output: Output): void {
+  for (const path of paths) {
+    output.err(`warning: ${path}: backups refuse to start while this dump file is there (its source's FIFO goes there): move it away once it is no longer needed, or restore again with its load\n`);
+  }
+}
+
+/**
  * restore_script_post after the restore (told the outcome and the backup, failures included). The first
  * Ctrl-C stops the restore at its next entry (its gaps listed) or the running loader or script, and the
  * run ends as interrupted, not as whatever failure that stop caused.
@@ -268,6 +279,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
     } else if (result.dumpFiles.length > 0) {
       const why = options.load === false ? '--no-load' : 'restored --to a folder: add --load to load them into the databases';
       output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
+      reportDumpsInTheWay(result.dumpFiles.filter((file) => file.localPath === file.originalPath).map((file) => file.localPath), output);
     }
     output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
       + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
@@ -293,6 +305,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
         if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
         else output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
       }
+      if (options.to === undefined) reportDumpsInTheWay(loads.filter((load) => !load.ok).map((load) => load.path), output);
       failures += restore.failures.length + loads.filter((load) => !load.ok).length;
       const kind = isPartial(backup) ? 'partial ' : '';
       output.out(`Restored ${kind}backup ${formatBackupId(backup.backupId)}${isDumpsOnly ? ' (dumps only)' : ''}: `

@@ -160,6 +160,11 @@ test('a revoked client certificate is refused from the next SIGHUP; a re-issued 
       assert.match(result.stderr, /^cpsbackup: cannot reach the backup server at 127\.0\.0\.1:\d+: .*ECONNREFUSED/m);
       assert.doesNotMatch(result.stderr, /refused this client's certificate/);
     }
+    // The failed backup's report to the server fails the same way: said once, not again as a raw gRPC warning (operator review).
+    const backup = await run(node1Config, ['-e']);
+    assert.equal(backup.code, 1, `${backup.stdout}${backup.stderr}`);
+    assert.match(backup.stderr, /^cpsbackup: cannot reach the backup server at 127\.0\.0\.1:\d+: .*ECONNREFUSED/m);
+    assert.doesNotMatch(backup.stderr, /could not be told|Resolution note|UNAVAILABLE/);
   });
 
   await t.test('ssl_crl naming a missing file stops the start with file:line', async () => {

@@ -3,9 +3,10 @@
 // server's notifications see it; a failure after the Upload began the server has seen for itself.
 import * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../common/config/node-config';
-import { errorMessage } from '../common/errors';
+import { AuthError, errorMessage } from '../common/errors';
 import type { BackupKind } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
+import { fromServiceError, ServerUnreachableError } from './remote-error';
 
 /** Set on an error by runBackup once its Upload was opened: the server records that attempt itself. */
 const REACHED_SERVER = Symbol('cpsbackup.reachedServer');
@@ -41,7 +42,9 @@ export async function withFailureReport<T>(config: NodeConfig, attempt: FailedAt
   } catch (error) {
     if (!hasReachedServer(error) && attempt.signal?.aborted !== true) {
       const note = await reportFailure(config, attempt, errorMessage(error));
-      if (note !== undefined) onNote(note);
+      // A server this client could not reach, or that refused it, is not told either: the error says so already.
+      const isSaidAlready = error instanceof ServerUnreachableError || error instanceof AuthError;
+      if (note !== undefined && !isSaidAlready) onNote(note);
     }
     throw error;
   }
@@ -63,7 +66,7 @@ export async function reportFailure(config: NodeConfig, attempt: FailedAttempt, 
     if ((error as Partial<grpc.ServiceError>).code === grpc.status.UNIMPLEMENTED) {
       return 'the backup server is older and does not record failures that happen on the client; only this log has it';
     }
-    return `the backup server could not be told of this failure: ${errorMessage(error)}`;
+    return `the backup server could not be told of this failure: ${errorMessage(fromServiceError(error, `${config.server}:${config.port}`))}`;
   } finally {
     client?.close();
   }

@@ -4,6 +4,7 @@
 // replace it. What it keeps is listed (exit 3).
 import { type EntryMeta, EntryType, type Xattr } from '../proto/cpsbackup';
 import type { PosixStat } from './posix/at';
+import { isAclCopy } from './posix/xattrs';
 import type { Owner } from './posix/owners';
 import type { RestoreTree } from './restore-tree/restore-tree';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
@@ -39,7 +40,9 @@ export class ExistingEntries {
    * the rest as needing root).
    */
   xattrsGiven(meta: EntryMeta): Xattr[] {
-    return this.options.isRoot ? meta.xattrs : meta.xattrs.filter((xattr) => isRestoredXattr(xattr.name, false));
+    // A backup made before XFS's ACL copies were left out may hold them: never written back (see isAclCopy).
+    if (meta.xattrs.length === 0) return meta.xattrs;
+    return meta.xattrs.filter((xattr) => !isAclCopy(xattr.name) && (this.options.isRoot || isRestoredXattr(xattr.name, false)));
   }
 
   /** What differs at path from what the restore would make, besides content, named for a message; undefined when nothing does. */

@@ -24,9 +24,23 @@ function pathOf(target: { readonly path: Name } | { readonly dirfd: number; read
   return Buffer.concat([Buffer.from(`/proc/self/fd/${target.dirfd}/`), name]);
 }
 
+/**
+ * XFS lists each POSIX ACL a second time (to root) under these names, its on-disk form. They are not
+ * attributes of their own: backed up, one brought a stale ACL back (written on XFS it is applied,
+ * whatever system.posix_acl_* says) and stayed on other file systems as a dead copy. The ACL travels
+ * as system.posix_acl_*, once.
+ */
+const ACL_COPIES = new Set(['trusted.SGI_ACL_FILE', 'trusted.SGI_ACL_DEFAULT']);
+
+export function isAclCopy(name: Buffer | string): boolean {
+  return ACL_COPIES.has(typeof name === 'string' ? name : name.toString('latin1'));
+}
+
+/** The attribute names, XFS's copies of the ACLs left out. */
 export function listXattrs(target: XattrTarget): Buffer[] {
   const addon = posixAddon();
-  return 'fd' in target ? addon.flistxattr(target.fd) : addon.llistxattr(pathOf(target));
+  const names = 'fd' in target ? addon.flistxattr(target.fd) : addon.llistxattr(pathOf(target));
+  return names.some((name) => isAclCopy(name)) ? names.filter((name) => !isAclCopy(name)) : names;
 }
 
 export function getXattr(target: XattrTarget, name: Name): Buffer {

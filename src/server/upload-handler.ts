@@ -48,6 +48,11 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
           break;
         }
         if (session.backupNumber !== undefined && (next.value as UploadRequest).message?.$case === 'begin') {
+          const moved = session.hostChange;
+          if (moved !== undefined) {
+            context.logger.warn(`backup ${session.backupNumber} of ${clientName} comes from host ${moved.host}, its backup ${moved.previousNumber} `
+              + `from ${moved.previousHost}: a moved node, or two nodes with one certificate, whose backups then share one history and its keep counts`);
+          }
           // The store's chunker and compression: a client that chunks its own data must cut it the same way.
           const { name, minSize, avgSize, maxSize } = context.store.chunker;
           await writeWithBackpressure(call, { message: { $case: 'beginAck', value: {

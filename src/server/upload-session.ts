@@ -64,6 +64,12 @@ export class UploadSession {
     this.seenPaths = new SeenPaths(this.kept);
   }
 
+  /**
+   * Set at Begin when the client's newest backup came from another host: a node.conf given another
+   * node's certificate backs up into that client's history (and its keep counts) without a word.
+   */
+  hostChange: { readonly previousHost: string; readonly previousNumber: number; readonly host: string } | undefined;
+
   /** Known once Begin arrived: a failed complete is not cleared by a partial on the status port. */
   kind: 'complete' | 'partial' | undefined;
 
@@ -97,6 +103,10 @@ export class UploadSession {
     if (this.session !== undefined) throw new ProtocolError('Begin sent twice');
     const { hostname, labels } = receivedBegin(this.clientName, begin);
     this.labels = labels;
+    const previous = this.store.findBackup(this.clientName, 0);
+    if (previous !== undefined && previous.hostname !== '' && previous.hostname !== hostname) {
+      this.hostChange = { previousHost: previous.hostname, previousNumber: previous.number, host: hostname };
+    }
     this.session = await this.store.beginBackup(this.clientName, {
       kind: begin.kind, hostname, labels, parentNumber: begin.parentBackupId,
     });

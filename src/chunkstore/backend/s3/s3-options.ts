@@ -85,6 +85,19 @@ export interface ClientParts {
   destroy(): void;
 }
 
+/**
+ * What the SDK logs, as one line: its failed commands come as objects ({ commandName, error, metadata }),
+ * which String() made "[object Object]". Never the command's input: it may hold a body or a key.
+ */
+export function sdkLogText(content: unknown): string {
+  if (typeof content !== 'object' || content === null) return String(content);
+  if (content instanceof Error) return `${content.name}: ${content.message}`;
+  const { commandName, error, metadata } = content as { commandName?: unknown; error?: unknown; metadata?: { httpStatusCode?: unknown } };
+  const status = metadata?.httpStatusCode === undefined ? '' : ` (HTTP ${String(metadata.httpStatusCode)})`;
+  const failure = error instanceof Error ? `${error.name}: ${error.message}` : error === undefined ? 'failed' : String(error);
+  return `${typeof commandName === 'string' ? commandName : 'a request'}: ${failure}${status}`;
+}
+
 export function createS3Client(options: ResolvedS3Options, credentials: S3Credentials, logger: Logger | undefined): ClientParts {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
   const httpAgent = new http.Agent(agentOptions);
@@ -92,8 +105,8 @@ export function createS3Client(options: ResolvedS3Options, credentials: S3Creden
   const sdkLogger = {
     debug: () => undefined,
     info: () => undefined,
-    warn: (...content: unknown[]) => logger?.warn(`s3 client: ${content.map(String).join(' ')}`),
-    error: (...content: unknown[]) => logger?.error(`s3 client: ${content.map(String).join(' ')}`),
+    warn: (...content: unknown[]) => logger?.warn(`s3 client: ${content.map(sdkLogText).join(' ')}`),
+    error: (...content: unknown[]) => logger?.error(`s3 client: ${content.map(sdkLogText).join(' ')}`),
   };
   // The SDK warns on stderr, once per process, that its releases after January 2027 need Node 22: it says
   // nothing about this process, and it broke the one-line errors of every command (gc, check, recover).

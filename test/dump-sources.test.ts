@@ -334,8 +334,8 @@ test('storage.conf errors name the file and line', () => {
   assert.ok(Object.isFrozen(config.sources[0]));
 });
 
-test('the example etc/backup/storage.conf parses', () => {
-  const config = loadStorageConfig(join(__dirname, '..', '..', 'etc', 'backup', 'storage.conf'));
+test('the example etc/backup/storage.conf.example parses', () => {
+  const config = loadStorageConfig(join(__dirname, '..', '..', 'etc', 'backup', 'storage.conf.example'));
   assert.deepEqual(config.sources.map((source) => `${source.name}:${source.kind}`), [
     'canopsis-postgres:command', 'jira-mariadb:command', 'app-sqlite:sqlite', 'canopsis-mongo:mongodb',
     'shop-postgres:postgresql', 'crm-mariadb:mariadb',

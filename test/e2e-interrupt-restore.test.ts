@@ -119,3 +119,40 @@ test('the first Ctrl-C of -i in place (restores and loads, storage.conf) does th
 test('the first Ctrl-C of a receive (-i --if-new, receive_files = 1) does the same and records nothing', async () => {
   await interruptRestore('receive');
 });
+
+// Regression (review of the change above): the first Ctrl-C only asks the restore to stop, and the chain (in place,
+// with a storage.conf) and a receive first list the backups and their dumps: on a server that answered nothing
+// those waits never ended, and only a second Ctrl-C did.
+test('the first Ctrl-C ends an in-place restore or a receive still waiting for the server\'s list of backups', async () => {
+  const sandbox = await Sandbox.create();
+  const server = await sandbox.startServer();
+  const clients: ReturnType<typeof startClient>[] = [];
+  try {
+    const data = join(sandbox.root, 'data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'a.txt'), 'hello\n');
+    const storage = join(sandbox.root, 'storage.conf');
+    await writeFile(storage, '');
+    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `storage_conf = ${storage}`]);
+    assert.equal((await sandbox.runClient(['-c', config, '-e'])).code, 0);
+    // A second file (writeNodeConfig would overwrite node1.conf): node1's settings, as a files-only receiver.
+    const receiver = join(sandbox.root, 'receiver.conf');
+    await writeFile(receiver, (await readFile(config, 'utf8')).replace(`storage_conf = ${storage}`, `receive_files = 1\nreceive_to = ${join(sandbox.root, 'received')}`));
+    for (const args of [['-c', config, '-i'], ['-c', receiver, '-i', '--if-new']]) {
+      server.process.kill('SIGSTOP');
+      const client = startClient(args);
+      clients.push(client);
+      await sleep(1500);
+      assert.ok(client.isRunning(), `${args.join(' ')} ended against a held server:\n${client.output()}`);
+      client.child.kill('SIGINT');
+      const result = await endedWithin(client.result, 10_000, () => client.output());
+      assert.equal(result.code, 130, `${args.join(' ')}\n${result.stdout}${result.stderr}`);
+      assert.equal(result.stderr.trimEnd().split('\n').at(-1), INTERRUPTED);
+      server.process.kill('SIGCONT');
+    }
+  } finally {
+    server.process.kill('SIGCONT');
+    for (const client of clients) await client.stop();
+    await sandbox.destroy();
+  }
+});

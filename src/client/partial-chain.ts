@@ -4,6 +4,7 @@ import type { NodeConfig } from '../common/config/node-config';
 import { NotFoundError } from '../common/errors';
 import { BackupKind, type BackupSummary } from '../proto/cpsbackup';
 import { dumpPathsOf, listBackups } from './catalog-calls';
+import { untilAborted } from '../common/until-aborted';
 import { connectToServer } from './connection';
 import { runRestore, type RestoreGaps, type RestoreProgress, type RestoreResult } from './restorer';
 import type { OverwritePolicy } from './overwrite-policy';
@@ -110,8 +111,11 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   let chain: BackupSummary[];
   let dumpPaths: Map<number, string[]>;
   try {
-    chain = unbroken(restoreChain(await listBackups(client, address, options.clientName), options.backupId));
-    dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', options.loadInto === undefined ? chain.slice(0, -1) : chain);
+    // Ctrl-C ends these waits too: on a server that stopped answering they would not end on their own.
+    const stop = (): void => client.close();
+    chain = unbroken(restoreChain(await untilAborted(listBackups(client, address, options.clientName), options.signal, stop), options.backupId));
+    dumpPaths = await untilAborted(dumpPathsOf(client, address, options.clientName ?? '', options.loadInto === undefined ? chain.slice(0, -1) : chain),
+      options.signal, stop);
   } finally {
     client.close();
   }

@@ -6,6 +6,7 @@ import type { NodeConfig } from '../../common/config/node-config';
 import { ConfigError, CorruptError, LoadFailedError } from '../../common/errors';
 import type { BackupSummary } from '../../proto/cpsbackup';
 import { dumpPathsOf, listBackups } from '../catalog-calls';
+import { untilAborted } from '../../common/until-aborted';
 import { connectToServer } from '../connection';
 import { isPartial } from '../partial-chain';
 import { runRestore, type RestoreGaps } from '../restorer';
@@ -88,7 +89,9 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     let lastApplied: BackupSummary | undefined;
     let rebased: string | undefined;
     try {
-      const backups = await listBackups(client, address, options.clientName);
+      // Ctrl-C ends these waits too: on a server that stopped answering they would not end on their own.
+      const stop = (): void => client.close();
+      const backups = await untilAborted(listBackups(client, address, options.clientName), options.signal, stop);
       const applied = previous === undefined ? undefined : appliedBackupOf(previous);
       lastApplied = applied === undefined ? undefined : backups.find((backup) => isAppliedBackup(backup, applied));
       ({ load: plan, rebased } = planReceive(backups, applied, options.clientName ?? 'this node'));
@@ -100,7 +103,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
         options.onEvent?.(`${nowNamed.join(', ')}: not loaded here since the last complete backup applied, received now: starting again from the complete backup`);
         plan = planReceive(backups, undefined).load;
       }
-      dumpPaths = await dumpPathsOf(client, address, options.clientName ?? '', plan);
+      dumpPaths = await untilAborted(dumpPathsOf(client, address, options.clientName ?? '', plan), options.signal, stop);
     } finally {
       client.close();
     }

@@ -79,3 +79,25 @@ test('original paths: an ancestor of the include replaced by a symlink is refuse
   assert.deepEqual(await readdir(elsewhere), [], 'nothing landed where the symlink points');
   await rm(join(sandbox.root, 'a', 'p'));
 });
+
+// Regression (operator review): `-i 99 --to DIR` made DIR (mode 0700) and then failed on "no backup 99",
+// leaving an empty folder behind each mistyped id.
+test('a restore refused before anything came leaves no target folder behind; an existing one stays', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'a.txt'), 'a\n');
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  assert.equal((await sandbox.runClient(['-c', config, '-e'])).code, 0);
+  const target = join(sandbox.root, 'not-yet');
+  const refused = await sandbox.runClient(['-c', config, '-i', '99', '--to', target]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /has no backup 99/);
+  await assert.rejects(readdir(target), { code: 'ENOENT' }, 'the folder made for the refused restore is gone');
+  const existing = join(sandbox.root, 'existing');
+  await mkdir(existing);
+  assert.notEqual((await sandbox.runClient(['-c', config, '-i', '99', '--to', existing])).code, 0);
+  assert.deepEqual(await readdir(existing), [], 'a folder that was there before stays');
+});

@@ -263,7 +263,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
     const { runRestore } = await import('../client/restorer');
     const result = await runRestore(config, {
       backupId, to: options.to, clientName: options.client, ...selection, signal,
-      onProgress: (progress) => progressLine.update(`${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+      onProgress: (progress) => progressLine.update(`${progress.files} files written, ${formatBytes(progress.bytes)} received`, progress.bytes),
       onStopped: (gaps) => {
         progressLine.clear();
         reportRestoreGaps(gaps, output);
@@ -281,7 +281,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
       reportDumpsInTheWay(result.dumpFiles.filter((file) => file.localPath === file.originalPath).map((file) => file.localPath), output);
     }
-    output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.bytes)}`
+    output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.writtenBytes)}`
       + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
     return { backupId: result.backup.backupId, exitCode: gaps > 0 || isIncomplete || isLoadLeftUndone ? EXIT.partial : EXIT.ok };
   }
@@ -292,7 +292,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
   const chain = await restoreChainAndLoad(config, {
     backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage), signal,
     onProgress: (backup, progress) => progressLine.update(
-      `backup ${formatBackupId(backup.backupId)}: ${progress.files} files, ${formatBytes(progress.bytes)} written`, progress.bytes),
+      `backup ${formatBackupId(backup.backupId)}: ${progress.files} files written, ${formatBytes(progress.bytes)} received`, progress.bytes),
     onStopped: (_backup, gaps) => {
       progressLine.clear();
       reportRestoreGaps(gaps, output);
@@ -309,7 +309,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       failures += restore.failures.length + loads.filter((load) => !load.ok).length;
       const kind = isPartial(backup) ? 'partial ' : '';
       output.out(`Restored ${kind}backup ${formatBackupId(backup.backupId)}${isDumpsOnly ? ' (dumps only)' : ''}: `
-        + `${restore.progress.files} files, ${formatBytes(restore.progress.bytes)}${where}`
+        + `${restore.progress.files} files, ${formatBytes(restore.progress.writtenBytes)}${where}`
         + `${restore.failures.length ? `, ${restore.failures.length} errors` : ''}\n`);
     },
   }).finally(() => progressLine.clear());

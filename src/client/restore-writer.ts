@@ -40,7 +40,10 @@ export interface RestoreWriterOptions {
 
 export interface RestoreOutcome {
   files: number;
+  /** Content bytes received and placed or compared: what moves the progress line. */
   bytes: number;
+  /** Content bytes of the files written (new or replaced): what the summary says; a file found identical adds nothing. */
+  writtenBytes: number;
   /** Entries asked for that are not restored as they are in the backup: exit 3. */
   readonly failures: string[];
   /** Entries left as they were on disk because they differ from the backup (overwrite policy). */
@@ -69,7 +72,7 @@ export class RestoreWriter {
   private readonly failedFiles = new Set<string>();
   /** Devices (latin1 keys) not made for want of root: a later link to one needs root too, and is no failure. */
   private readonly needsRootFiles = new Set<string>();
-  readonly outcome: RestoreOutcome = { files: 0, bytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
+  readonly outcome: RestoreOutcome = { files: 0, bytes: 0, writtenBytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
   private readonly existing: ExistingEntries;
 
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
@@ -166,6 +169,7 @@ export class RestoreWriter {
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
+    const bytesBefore = this.outcome.bytes;
     const isDump = isDumpEntry(meta);
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) === 'folder') {
@@ -212,6 +216,7 @@ export class RestoreWriter {
       temp.commit({ replace: existing !== undefined });
       isDone = true;
       this.outcome.files++;
+      this.outcome.writtenBytes += this.outcome.bytes - bytesBefore;
       if (isDump) {
         const root = this.tree.rootPath === '/' ? '' : this.tree.rootPath;
         this.outcome.dumpFiles.push({ originalPath: meta.path.toString('utf8'), localPath: `${root}${path.toString('utf8')}` });

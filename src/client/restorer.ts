@@ -1,5 +1,6 @@
 // `cpsbackup -i`: restores a backup (or the part asked for) into a RestoreTree, the target folder or
 // the original paths, through a tree that never writes outside it or through a symlink.
+import { rmdirSync } from 'node:fs';
 import type { NodeConfig } from '../common/config/node-config';
 import type { BackupSummary, RestoreResponse } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
@@ -50,8 +51,12 @@ export interface RestoreOptions {
 export type RestoreGaps = Pick<RestoreResult, 'failures' | 'keptExisting' | 'needsRoot'>;
 
 export interface RestoreProgress {
+  /** Files written (new or replaced). */
   files: number;
+  /** Content bytes received, written or compared with a file already there. */
   bytes: number;
+  /** Content bytes of the files written. */
+  writtenBytes: number;
 }
 
 export interface RestoredEntry {
@@ -120,6 +125,15 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
       // the failure being reported matters more (a full disk fails this too)
     }
     if (writer !== undefined) options.onStopped?.(writer.outcome);
+    // Refused before anything came (no such backup, no right to it): the folder this restore made for
+    // it goes again, so a mistyped id leaves nothing behind. Only while empty: rmdir removes nothing else.
+    if (backup === undefined && tree?.isRootMade === true && options.to !== undefined) {
+      try {
+        rmdirSync(options.to);
+      } catch {
+        // not empty, or gone: left as it is
+      }
+    }
     // Whatever read or write met the interruption first (the cancelled call's CANCELLED among them).
     if (signal?.aborted) throw signal.reason;
     if (error instanceof DiskFullError) throw error;
@@ -133,7 +147,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
 }
 
 function progressOf(outcome: RestoreOutcome): RestoreProgress {
-  return { files: outcome.files, bytes: outcome.bytes };
+  return { files: outcome.files, bytes: outcome.bytes, writtenBytes: outcome.writtenBytes };
 }
 
 function resultOf(backup: BackupSummary, outcome: RestoreOutcome): RestoreResult {

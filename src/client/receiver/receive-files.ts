@@ -33,6 +33,6 @@ export async function receiveFiles(config: NodeConfig, settings: ReceiveFilesSet
     throw new CorruptError(`backup ${backup.backupId}: files not restored under ${settings.to}: ${result.failures.join('; ')}`);
   }
   return {
-    to: settings.to, overwrite, files: result.progress.files, bytes: result.progress.bytes, keptExisting: result.keptExisting, needsRoot: result.needsRoot,
+    to: settings.to, overwrite, files: result.progress.files, bytes: result.progress.writtenBytes, keptExisting: result.keptExisting, needsRoot: result.needsRoot,
   };
 }

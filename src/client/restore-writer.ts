@@ -10,8 +10,8 @@ import { escapeBytes } from '../common/escape-bytes';
 import { entryKind, type PosixStat } from './posix/at';
 import type { RestoreTree } from './restore-tree/restore-tree';
 import type { TempFile } from './restore-tree/temp-file';
-import type { EntryMetadata } from './restore-tree/metadata';
 import { MetadataError, NeedsRootError } from './restore-tree/errors';
+import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata';
 import type { OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
@@ -72,6 +72,8 @@ export class RestoreWriter {
   private readonly failedFiles = new Set<string>();
   /** Devices (latin1 keys) not made for want of root: a later link to one needs root too, and is no failure. */
   private readonly needsRootFiles = new Set<string>();
+  /** Entries whose times the target kept to a coarser precision (TimePrecisionError): one line for all of them. */
+  private readonly coarseTimes: { count: number; first: string | undefined } = { count: 0, first: undefined };
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, writtenBytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
   private readonly existing: ExistingEntries;
 
@@ -137,6 +139,12 @@ export class RestoreWriter {
       } catch (error) {
         this.record(path, error);
       }
+    }
+    const { count, first } = this.coarseTimes;
+    if (count > 0) {
+      this.outcome.failures.push(`${count} ${count === 1 ? 'entry' : 'entries'} restored without the part below the second of their mtime: `
+        + `the file system keeps coarser times than the backup's (first: ${first})`);
+      this.coarseTimes.count = 0;
     }
   }
 
@@ -361,6 +369,12 @@ export class RestoreWriter {
   }
 
   private record(path: Buffer, error: unknown): void {
+    if (error instanceof MetadataError && error.failures.every((failure) => failure.error instanceof TimePrecisionError)) {
+      // Every entry of a target of whole seconds has it: one line for them all, said by finish().
+      this.coarseTimes.count++;
+      this.coarseTimes.first ??= this.tree.localPath(path);
+      return;
+    }
     const code = (error as { systemCode?: string; code?: string }).systemCode ?? (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       throw new DiskFullError(`restore target is full: cannot write ${this.tree.localPath(path)} (${code}); nothing was left under its final name`, { cause: error });

@@ -82,7 +82,7 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     step('times', () => {
       if (byFd) setTimesFd(target.fd, times);
       else setTimesAt(target.dirfd, target.name, times);
-      if (isBeyond32BitSeconds(times)) checkTimesKept(times, byFd ? statFd(target.fd) : statAt(target.dirfd, target.name));
+      if (isBeyond32BitSeconds(times) || hasFractionOfSecond(times)) checkTimesKept(times, byFd ? statFd(target.fd) : statAt(target.dirfd, target.name));
     });
   }
   return failures;
@@ -100,16 +100,31 @@ function isBeyond32BitSeconds(times: EntryTimes): boolean {
   });
 }
 
+/** A time with a part below the second, which a file system of whole seconds (ext4 in 128-byte inodes, ext3, FAT) drops. */
+function hasFractionOfSecond(times: EntryTimes): boolean {
+  return [times.atimeNs, times.mtimeNs].some((timeNs) => timeNs !== undefined && splitNanoseconds(timeNs).nanoseconds !== 0);
+}
+
 /**
- * A file system clamps a time beyond its range and reports success (Linux's timestamp_truncate): ext4
- * given 2500 keeps 2446. Read back so the restore says so (exit 3) rather than restore another time.
+ * A file system truncates a time to its own precision, and clamps one beyond its range, and reports
+ * success (Linux's timestamp_truncate): ext4 given 2500 keeps 2446, ext3 keeps whole seconds. Read back
+ * so the restore says so (exit 3) rather than restore another time. One fstat per entry with such a time.
  */
 function checkTimesKept(times: EntryTimes, stored: PosixStat): void {
   const pairs = [['mtime', times.mtimeNs, stored.mtimeNs], ['atime', times.atimeNs, stored.atimeNs]] as const;
   for (const [name, wantedNs, storedNs] of pairs) {
-    if (wantedNs === undefined) continue;
-    const wanted = splitNanoseconds(wantedNs).seconds;
-    const kept = splitNanoseconds(storedNs).seconds;
-    if (wanted !== kept) throw new Error(`the file system kept ${name} ${kept} s for ${wanted} s: outside the times it can hold`);
+    if (wantedNs === undefined || wantedNs === storedNs) continue;
+    const wanted = splitNanoseconds(wantedNs);
+    const kept = splitNanoseconds(storedNs);
+    if (wanted.seconds !== kept.seconds) throw new Error(`the file system kept ${name} ${kept.seconds} s for ${wanted.seconds} s: outside the times it can hold`);
+    throw new TimePrecisionError(name, wanted.nanoseconds, kept.nanoseconds);
+  }
+}
+
+/** The file system kept a time to a coarser precision than the backup's (whole seconds, say): listed together, not file by file. */
+export class TimePrecisionError extends Error {
+  constructor(readonly timeName: string, readonly wantedNanoseconds: number, readonly keptNanoseconds: number) {
+    super(`the file system kept ${timeName} to a coarser precision: .${String(keptNanoseconds).padStart(9, '0')} s for .${String(wantedNanoseconds).padStart(9, '0')} s`);
+    this.name = 'TimePrecisionError';
   }
 }

@@ -62,8 +62,16 @@ async function runServer(configFile: string): Promise<number> {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
     });
-    logger.info(`${signal}: stopping after running calls end`);
-    await server.stop();
+    const running = server;
+    logger.info(`${signal}: stopping after running calls end (at most stop_timeout = ${config.stopTimeoutSeconds} s; another SIGTERM or SIGINT cuts them now)`);
+    // Without a handler, a second signal would kill the process with the store open and nothing logged.
+    const onSecondSignal = (again: NodeJS.Signals): void => {
+      logger.warn(`${again} again: cutting the running calls now`);
+      running.cutRunningCalls();
+    };
+    process.on('SIGTERM', onSecondSignal);
+    process.on('SIGINT', onSecondSignal);
+    await running.stop(signal);
     return EXIT.ok;
   } finally {
     process.off('SIGHUP', onHangup);
@@ -299,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `
-Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl); SIGTERM and SIGINT stop after running calls.
+Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl); SIGTERM and SIGINT stop after running calls (new calls are refused meanwhile; at most stop_timeout, default 600 s, then the calls left are cut and named in the log; a second signal cuts them at once).
 
 Space: a backup is refused at its start when the store's disk has less free than min_free
 (server.conf, e.g. min_free = 5G) or its client uses its hard_quota (server.conf for every

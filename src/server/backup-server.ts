@@ -1,5 +1,5 @@
 // Starts the gRPC backup server on the configured address with mutual TLS, over an opened store.
-// Returns a handle whose stop() waits for in-flight calls and closes the store.
+// Returns a handle whose stop() waits for in-flight calls (up to stop_timeout) and closes the store.
 import { handleReportFailure } from './failure-report-handler';
 import * as grpc from '@grpc/grpc-js';
 import type { BackupServer } from '../proto/cpsbackup';
@@ -28,6 +28,8 @@ import { LiveClientRegistry } from './clients/live-client-registry';
 import { checkRevocationListAtStart, listenWithMutualTls, type MutualTlsListener } from './transport/mutual-tls-listener';
 import { networkTimeoutPings } from '../common/network-timeout';
 import { drainLimitFor, withDrainLimit } from './drain-limit';
+import { RunningCalls } from './running-calls';
+import { callerNameOf, describeCall, describeUpload } from './call-descriptions';
 
 /** Twice what a cpsbackup process needs at once. */
 const MAX_STREAMS_PER_CONNECTION = 4;
@@ -42,7 +44,13 @@ export interface RunningServer {
    * next handshakes on both ports; each keeps its previous state when unusable.
    */
   reload(): void;
-  stop(): Promise<void>;
+  /**
+   * Refuses new calls ("the server is stopping"), waits for the running ones up to stop_timeout (or
+   * cutRunningCalls()), then cuts those left, closes the connections and the store, and logs "stopped".
+   */
+  stop(reason?: string): Promise<void>;
+  /** A second SIGTERM or SIGINT during stop(): the running calls are cut now instead of at stop_timeout. */
+  cutRunningCalls(): void;
 }
 
 export async function startBackupServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
@@ -59,17 +67,20 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren, config.networkTimeoutSeconds), maintenance, clients, patternSlots: new PatternSlots() };
   // Every call that streams replies waits for its client at most idle_timeout (drain-limit.ts says why).
   const limited = <S extends Parameters<typeof drainLimitFor>[0]>(call: S): S => withDrainLimit(call, drainLimitFor(call, config.idleTimeoutSeconds, 'idle_timeout'));
+  // Every call is tracked from its start to the end of its handler: a stop waits for them (running-calls.ts).
+  const calls = new RunningCalls(logger);
+  const callerOf = (call: Parameters<typeof callerNameOf>[0]): string => callerNameOf(call, clients);
   const implementation: BackupServer = {
-    upload: (call) => void handleUpload(context, limited(call)),
-    parent: (call) => void handleParent(context, limited(call)),
-    restore: (call) => void handleRestore(context, limited(call)),
-    list: (call) => void handleList(context, limited(call)),
-    show: (call) => void handleShow(context, limited(call)),
-    delete: (call, callback) => handleDelete(context, call, callback),
-    protect: (call, callback) => handleProtect(context, call, callback),
-    diff: (call) => void handleDiff(context, limited(call)),
-    find: (call) => void handleFind(context, limited(call)),
-    reportFailure: (call, callback) => handleReportFailure(context, call, callback),
+    upload: (call) => calls.runStreaming(call, describeUpload(context.activity, callerOf(call)), () => handleUpload(context, limited(call))),
+    parent: (call) => calls.runStreaming(call, describeCall('parent', callerOf(call), call.request), () => handleParent(context, limited(call))),
+    restore: (call) => calls.runStreaming(call, describeCall('restore', callerOf(call), call.request), () => handleRestore(context, limited(call))),
+    list: (call) => calls.runStreaming(call, describeCall('list', callerOf(call), call.request), () => handleList(context, limited(call))),
+    show: (call) => calls.runStreaming(call, describeCall('show', callerOf(call), call.request), () => handleShow(context, limited(call))),
+    delete: (call, callback) => calls.runUnary(callback, describeCall('delete', callerOf(call), call.request), (answer) => handleDelete(context, call, answer)),
+    protect: (call, callback) => calls.runUnary(callback, describeCall('protect', callerOf(call), call.request), (answer) => handleProtect(context, call, answer)),
+    diff: (call) => calls.runStreaming(call, describeCall('diff', callerOf(call), { clientName: call.request.clientName }), () => handleDiff(context, limited(call))),
+    find: (call) => calls.runStreaming(call, describeCall('find', callerOf(call), call.request), () => handleFind(context, limited(call))),
+    reportFailure: (call, callback) => calls.runUnary(callback, describeCall('failure report', callerOf(call), {}), (answer) => handleReportFailure(context, call, answer)),
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
@@ -129,11 +140,17 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
       listener.reload();
       status.useIdentity(listener.identity);
     },
-    async stop() {
+    cutRunningCalls() {
+      calls.cutNow();
+    },
+    async stop(reason = 'asked to stop') {
+      const stopStartedAt = performance.now();
       // No new check from here; one in progress holds the store's lock and is awaited before the store closes.
       const checkStopped = scheduledCheck.stop();
       certificates.stop();
-      listener.close();
+      // The port stays open meanwhile: a client that connects or calls now is told that the server is stopping,
+      // not refused as if it were down or its certificate wrong.
+      const outcome = await calls.stop(reason, config.stopTimeoutSeconds * 1000, `stop_timeout = ${config.stopTimeoutSeconds} s`);
       await new Promise<void>((resolve) => {
         // Not waiting for tryShutdown's callback after forcing: when a client died while its call waited on
         // backpressure, grpc-js never saw the session close and the callback never came (the server hung on SIGTERM).
@@ -141,7 +158,11 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
           server.forceShutdown();
           resolve();
         }, 5000);
+        // tryShutdown before the listener's close, whose injector.destroy() closes the sessions too: grpc-js takes a
+        // session it was already closing for closed (session.closed is true from close() on) and called back at once,
+        // and the store was closed under a running backup, which the process's exit then cut.
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+        listener.close();
       });
       // After gRPC: the outcomes of uploads that ended during shutdown are still notified.
       notificationRules.stop();
@@ -150,6 +171,9 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
       await checkStopped;
       await notifier.idle();
       await store.close();
+      const seconds = ((performance.now() - stopStartedAt) / 1000).toFixed(1);
+      const cut = outcome.cut.length === 0 ? 'none cut' : `cut ${outcome.cut.length}: ${outcome.cut.join('; ')}`;
+      logger.info(`stopped after ${seconds} s (waited for ${outcome.waitedFor.length} running call${outcome.waitedFor.length === 1 ? '' : 's'}, ${cut}); the store is closed`);
     },
   };
 }

@@ -8,7 +8,8 @@ import { requireParentAccess } from './parent-access';
 import { UploadSession } from './upload-session';
 import { failStreamingCall } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
-import { BackupError, LimitError, ProtocolError, errorMessage } from '../common/errors';
+import { BackupError, BusyError, LimitError, ProtocolError, errorMessage } from '../common/errors';
+import { cutReasonOf } from './running-calls';
 import { writeWithBackpressure } from './stream-write';
 import { admitBackup } from './quota/admission';
 
@@ -66,8 +67,11 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     } catch (caught) {
       // A client that vanished (killed, network cut) is an interruption, not an internal server error.
       const isDisconnected = call.cancelled || (caught as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
-      const error = isDisconnected && !isCommitted
-        ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
+      // A stopping server that cut the call (running-calls.ts) ends it as cancelled too: the log must not blame the client.
+      const cutReason = cutReasonOf(call);
+      const error = cutReason !== undefined && !isCommitted ? new BusyError(cutReason)
+        : isDisconnected && !isCommitted
+          ? new BackupError('INTERRUPTED', `client "${clientName}" disconnected before committing`, { cause: caught }) : caught;
       const droppedNumber = isCommitted ? undefined : session?.backupNumber;
       // Said before the cleanup, which seals the open pack and syncs it and the catalog: on a slow disk
       // that takes a while, and the log must tell a cleanup in progress from a disconnect not noticed.

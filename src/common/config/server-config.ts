@@ -58,6 +58,11 @@ export interface ServerConfig {
    * for this long (seconds) is closed, and the backup it carried dropped (backup-server.ts says why it matters).
    */
   readonly networkTimeoutSeconds: number;
+  /**
+   * How long a stopping server (SIGTERM, SIGINT) waits for its running calls, backups and restores among them,
+   * before it cuts them (each named in the log); 0 cuts them at once.
+   */
+  readonly stopTimeoutSeconds: number;
   /** Verified connections open at once, all clients together; a TLS listener also takes no more sockets than this. */
   readonly maxConnections: number;
   /** Verified connections open at once with one certificate CN (a node runs one connection per cpsbackup process). */
@@ -98,7 +103,7 @@ export interface ServerConfig {
 const singleKeys = [
   'address', 'port', 'status_address', 'status_port', ...RETENTION_SINGLE_KEYS, 'directory', 'clientconfdir',
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
-  'compression_level', 'max_children', 'idle_timeout', 'network_timeout', 'max_connections', 'max_connections_per_client',
+  'compression_level', 'max_children', 'idle_timeout', 'network_timeout', 'stop_timeout', 'max_connections', 'max_connections_per_client',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
   'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'status_figures_max_age', 'min_free', 'resume_hold', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
@@ -163,6 +168,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     maxChildren: integer('max_children', 5, 1, 1000),
     idleTimeoutSeconds: integer('idle_timeout', 300, 1, 7 * dayInSeconds),
     networkTimeoutSeconds: integer('network_timeout', 60, 4, dayInSeconds),
+    stopTimeoutSeconds: integer('stop_timeout', 600, 0, 7 * dayInSeconds),
     maxConnections: integer('max_connections', 256, 1, 100_000),
     maxConnectionsPerClient: integer('max_connections_per_client', 8, 1, 100_000),
     // 0 is allowed for tests; the store still never sweeps a chunk a running backup holds.

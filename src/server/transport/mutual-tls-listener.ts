@@ -46,7 +46,11 @@ export interface MutualTlsListener {
   reload(): boolean;
   /** The certificate, key and CA in force (the status port serves the same certificate). */
   readonly identity: ServerIdentity;
-  /** Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given. */
+  /**
+   * Stops accepting; a handshake still running is refused when it ends; grpc-js closes the sessions it was given.
+   * After the server's tryShutdown, never before: tryShutdown takes a session already closing for closed and
+   * does not wait for its calls (backup-server.ts).
+   */
   close(): void;
 }
 

@@ -1,0 +1,139 @@
+// The calls the server is running, and how a stop (SIGTERM, SIGINT) waits for them: new calls are refused
+// as "the server is stopping", running ones end on their own within stop_timeout, or are cut, each named in the log.
+import type * as grpc from '@grpc/grpc-js';
+import { BusyError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { failStreamingCall, toServiceError } from './grpc-errors';
+
+/** After a cut, how long the cut calls' handlers get to drop their work (an open backup seals and syncs its pack). */
+const CUT_CLEANUP_MILLISECONDS = 30_000;
+
+interface Entry {
+  /** For the log, read when it is written: an upload has its backup's number only once Begin arrived. */
+  readonly describe: () => string;
+  readonly startedAt: number;
+  /** Ends the call for its client with `error`; the handler then sees its call cancelled and drops its work. */
+  readonly cut: (error: BusyError) => void;
+  readonly ended: Promise<void>;
+}
+
+/** What a stop waited for and what it cut, each a description as the log gave it. */
+export interface StopOutcome {
+  readonly waitedFor: readonly string[];
+  readonly cut: readonly string[];
+  /** Handlers still running when the store was closed: a cut call that did not end within CUT_CLEANUP_MILLISECONDS. */
+  readonly stillRunning: readonly string[];
+}
+
+/** Set on a call the stop cut: its handler says so instead of "the client disconnected". */
+const CUT_REASON = Symbol('cut by the stop');
+
+/** The reason a stop cut `call` for, or undefined when it did not. */
+export function cutReasonOf(call: object): string | undefined {
+  return (call as { [CUT_REASON]?: string })[CUT_REASON];
+}
+
+export class RunningCalls {
+  private readonly entries = new Set<Entry>();
+  private stopReason: string | undefined;
+  private cutEarly: (() => void) | undefined;
+  private isCutRequested = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  get isStopping(): boolean {
+    return this.stopReason !== undefined;
+  }
+
+  /** A call whose handler returns a promise that settles when the call's work is over (streaming calls). */
+  runStreaming(call: object & { emit(event: 'error', error: grpc.ServiceError): boolean }, describe: () => string, handler: () => Promise<void>): void {
+    if (this.refusesNew((error) => failStreamingCall(call, error, this.logger, describe()))) return;
+    const cut = (error: BusyError): void => {
+      (call as { [CUT_REASON]?: string })[CUT_REASON] = error.message;
+      failStreamingCall(call, error, this.logger, describe());
+    };
+    this.add(describe, cut, handler());
+  }
+
+  /** A call that ends when its handler answers through `callback` (unary calls). */
+  runUnary<T>(callback: grpc.sendUnaryData<T>, describe: () => string, handler: (callback: grpc.sendUnaryData<T>) => void): void {
+    if (this.refusesNew((error) => callback(toServiceError(error, this.logger, describe())))) return;
+    let isAnswered = false;
+    let answered = (): void => undefined;
+    const ended = new Promise<void>((resolve) => { answered = resolve; });
+    const answerOnce: grpc.sendUnaryData<T> = (error, value, trailer, flags) => {
+      if (isAnswered) return;
+      isAnswered = true;
+      answered();
+      callback(error, value, trailer, flags);
+    };
+    this.add(describe, (error) => answerOnce(toServiceError(error, this.logger, describe())), Promise.resolve().then(() => handler(answerOnce)).then(() => ended));
+  }
+
+  /**
+   * Refuses new calls from now on and waits for the running ones, up to `timeoutMilliseconds`, or until
+   * cutNow(); then cuts those left, each named in the log, and gives their handlers CUT_CLEANUP_MILLISECONDS
+   * to drop their work. Logs each call it waits for, each that ends meanwhile, and each it cuts.
+   */
+  async stop(reason: string, timeoutMilliseconds: number, timeoutSetting: string): Promise<StopOutcome> {
+    this.stopReason = reason;
+    const waitedFor = [...this.entries].map((entry) => entry.describe());
+    if (waitedFor.length === 0) return { waitedFor, cut: [], stillRunning: [] };
+    this.logger.info(`stopping: waiting for ${waitedFor.length} running call${waitedFor.length === 1 ? '' : 's'} to end (at most ${timeoutSetting}): ${waitedFor.join('; ')}`);
+    let timer: NodeJS.Timeout | undefined;
+    const isAllEnded = await Promise.race([
+      Promise.all([...this.entries].map((entry) => entry.ended)).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMilliseconds);
+        this.cutEarly = () => resolve(false);
+        if (this.isCutRequested) resolve(false);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (isAllEnded) return { waitedFor, cut: [], stillRunning: [] };
+    const left = [...this.entries];
+    const cut = left.map((entry) => entry.describe());
+    const why = this.isCutRequested ? 'it was asked twice to stop' : `${timeoutSetting} passed since it was asked to stop`;
+    for (const entry of left) {
+      const seconds = Math.round((Date.now() - entry.startedAt) / 1000);
+      this.logger.warn(`stopping: ${why}: cutting ${entry.describe()} (running for ${seconds} s); it does not finish`);
+      entry.cut(new BusyError(`the server stopped before this call finished (${why}); `
+        + 'a backup it carried is not committed: try again once the server is back'));
+    }
+    let cleanupTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(left.map((entry) => entry.ended)),
+      new Promise<void>((resolve) => { cleanupTimer = setTimeout(resolve, CUT_CLEANUP_MILLISECONDS); }),
+    ]);
+    clearTimeout(cleanupTimer);
+    const stillRunning = [...this.entries].map((entry) => entry.describe());
+    for (const description of stillRunning) this.logger.error(`stopping: ${description} did not end within ${CUT_CLEANUP_MILLISECONDS / 1000} s of its cut; closing the store anyway`);
+    return { waitedFor, cut, stillRunning };
+  }
+
+  /** A second SIGTERM or SIGINT: cut the running calls now instead of at the timeout. */
+  cutNow(): void {
+    this.isCutRequested = true;
+    this.cutEarly?.();
+  }
+
+  private refusesNew(refuse: (error: BusyError) => void): boolean {
+    if (this.stopReason === undefined) return false;
+    // Said to the client so that it tries again later instead of taking the server for gone or broken.
+    // toServiceError logs the refusal with the call's description.
+    refuse(new BusyError(`the server is stopping (${this.stopReason}) and takes no new calls: try again once it is back`));
+    return true;
+  }
+
+  private add(describe: () => string, cut: (error: BusyError) => void, work: Promise<void>): void {
+    const ended = work.then(() => undefined, (error: unknown) => {
+      // Handlers answer their own errors; one that escapes is a bug, not a reason to hang the stop.
+      this.logger.error(`${describe()}: ${(error as Error)?.stack ?? String(error)}`);
+    }).finally(() => {
+      this.entries.delete(entry);
+      if (this.stopReason !== undefined) this.logger.info(`stopping: ${describe()} ended; ${this.entries.size} call${this.entries.size === 1 ? '' : 's'} still running`);
+    });
+    const entry: Entry = { describe, startedAt: Date.now(), cut, ended };
+    this.entries.add(entry);
+  }
+}

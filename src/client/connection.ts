@@ -5,10 +5,11 @@ import { FastBackupClient } from '../common/wire/fast-service';
 import type { NodeConfig } from '../common/config/node-config';
 import { channelOptions, clientCredentials } from '../common/tls/credentials';
 import { CallsInFlight } from './calls-in-flight';
+import { droppedCallInterceptor } from './dropped-call';
 
 export function connectToServer(config: NodeConfig): BackupClient {
   const host = config.server.includes(':') && !config.server.startsWith('[') ? `[${config.server}]` : config.server;
-  const options: grpc.ClientOptions = { ...channelOptions(config), interceptors: [new CallsInFlight().interceptor] };
+  const options: grpc.ClientOptions = { ...channelOptions(config), interceptors: [new CallsInFlight().interceptor, droppedCallInterceptor] };
   const client = new FastBackupClient(`${host}:${config.port}`, clientCredentials(config), options);
   closeWhenConnectingTooLong(client, config.networkTimeoutSeconds * 1000);
   return client;

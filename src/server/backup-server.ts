@@ -164,6 +164,8 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
         listener.close();
       });
+      // A cut call's handler may have seen its connection close only now: it drops its work before the store closes.
+      await calls.settle();
       // After gRPC: the outcomes of uploads that ended during shutdown are still notified.
       notificationRules.stop();
       await status.stop();

@@ -5,8 +5,13 @@ import { BusyError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { failStreamingCall, toServiceError } from './grpc-errors';
 
-/** After a cut, how long the cut calls' handlers get to drop their work (an open backup seals and syncs its pack). */
-const CUT_CLEANUP_MILLISECONDS = 30_000;
+/**
+ * After a cut, how long its status gets to reach the clients and end their calls before stop() returns, and the
+ * server closes the connections of those still open (a restore whose client reads nothing never takes its status).
+ */
+const CUT_GRACE_MILLISECONDS = 5_000;
+/** How long settle() waits for handlers to drop their work once their connections are gone (a backup seals and syncs its pack). */
+const SETTLE_MILLISECONDS = 30_000;
 
 interface Entry {
   /** For the log, read when it is written: an upload has its backup's number only once Begin arrived. */
@@ -21,8 +26,6 @@ interface Entry {
 export interface StopOutcome {
   readonly waitedFor: readonly string[];
   readonly cut: readonly string[];
-  /** Handlers still running when the store was closed: a cut call that did not end within CUT_CLEANUP_MILLISECONDS. */
-  readonly stillRunning: readonly string[];
 }
 
 /** Set on a call the stop cut: its handler says so instead of "the client disconnected". */
@@ -72,25 +75,20 @@ export class RunningCalls {
 
   /**
    * Refuses new calls from now on and waits for the running ones, up to `timeoutMilliseconds`, or until
-   * cutNow(); then cuts those left, each named in the log, and gives their handlers CUT_CLEANUP_MILLISECONDS
-   * to drop their work. Logs each call it waits for, each that ends meanwhile, and each it cuts.
+   * cutNow(); then cuts those left, each named in the log, and gives them CUT_GRACE_MILLISECONDS to end.
+   * Logs each call it waits for, each that ends meanwhile, and each it cuts. A cut call may still run when
+   * this returns: close its connection, then settle().
    */
   async stop(reason: string, timeoutMilliseconds: number, timeoutSetting: string): Promise<StopOutcome> {
     this.stopReason = reason;
     const waitedFor = [...this.entries].map((entry) => entry.describe());
-    if (waitedFor.length === 0) return { waitedFor, cut: [], stillRunning: [] };
+    if (waitedFor.length === 0) return { waitedFor, cut: [] };
     this.logger.info(`stopping: waiting for ${waitedFor.length} running call${waitedFor.length === 1 ? '' : 's'} to end (at most ${timeoutSetting}): ${waitedFor.join('; ')}`);
-    let timer: NodeJS.Timeout | undefined;
-    const isAllEnded = await Promise.race([
-      Promise.all([...this.entries].map((entry) => entry.ended)).then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMilliseconds);
-        this.cutEarly = () => resolve(false);
-        if (this.isCutRequested) resolve(false);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (isAllEnded) return { waitedFor, cut: [], stillRunning: [] };
+    const isAllEnded = await this.allEnded(timeoutMilliseconds, (cutEarly) => {
+      this.cutEarly = cutEarly;
+      if (this.isCutRequested) cutEarly();
+    });
+    if (isAllEnded) return { waitedFor, cut: [] };
     const left = [...this.entries];
     const cut = left.map((entry) => entry.describe());
     const why = this.isCutRequested ? 'it was asked twice to stop' : `${timeoutSetting} passed since it was asked to stop`;
@@ -98,23 +96,47 @@ export class RunningCalls {
       const seconds = Math.round((Date.now() - entry.startedAt) / 1000);
       this.logger.warn(`stopping: ${why}: cutting ${entry.describe()} (running for ${seconds} s); it does not finish`);
       entry.cut(new BusyError(`the server stopped before this call finished (${why}); `
-        + 'a backup it carried is not committed: try again once the server is back'));
+        + 'a backup is not committed, a restore not complete: try again once the server is back'));
     }
-    let cleanupTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(left.map((entry) => entry.ended)),
-      new Promise<void>((resolve) => { cleanupTimer = setTimeout(resolve, CUT_CLEANUP_MILLISECONDS); }),
-    ]);
-    clearTimeout(cleanupTimer);
+    await this.allEnded(CUT_GRACE_MILLISECONDS);
+    return { waitedFor, cut };
+  }
+
+  /**
+   * Waits, after the connections are closed, for the handlers still running to drop their work, at most
+   * SETTLE_MILLISECONDS: the store must not close under them. Returns (and logs) those that did not end.
+   */
+  async settle(): Promise<string[]> {
+    await this.allEnded(SETTLE_MILLISECONDS);
     const stillRunning = [...this.entries].map((entry) => entry.describe());
-    for (const description of stillRunning) this.logger.error(`stopping: ${description} did not end within ${CUT_CLEANUP_MILLISECONDS / 1000} s of its cut; closing the store anyway`);
-    return { waitedFor, cut, stillRunning };
+    for (const description of stillRunning) this.logger.error(`stopping: ${description} did not end within ${SETTLE_MILLISECONDS / 1000} s of its connection's close; closing the store anyway`);
+    return stillRunning;
   }
 
   /** A second SIGTERM or SIGINT: cut the running calls now instead of at the timeout. */
   cutNow(): void {
     this.isCutRequested = true;
     this.cutEarly?.();
+  }
+
+  /**
+   * True when every call running now ended within `milliseconds`, false at the limit or once the function
+   * given to `onCutEarly` is called. The timer is referenced: a handler that awaits without a handle of its own
+   * must not let the event loop empty (exit-with.ts would take that for a bug).
+   */
+  private async allEnded(milliseconds: number, onCutEarly: (cutEarly: () => void) => void = () => undefined): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        Promise.all([...this.entries].map((entry) => entry.ended)).then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), milliseconds);
+          onCutEarly(() => resolve(false));
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private refusesNew(refuse: (error: BusyError) => void): boolean {

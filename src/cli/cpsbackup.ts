@@ -16,6 +16,7 @@ import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { shown } from '../common/config/display';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { exitWith } from './exit-with';
+import { misplacedOption, type ModeName } from './option-modes';
 import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
 import { silenceIpServerNameWarning } from './ip-servername-warning';
@@ -442,12 +443,17 @@ export async function main(argv: string[], output: Output = {
       return EXIT.usage;
     }
     const isDaemon = options.daemon === true || program.args[0] === 'daemon';
-    const modes: [unknown, CliMode][] = [[options.export, 'backup'], [options.list, 'listing'], [options.show, 'listing'],
-      [options.import, 'restore'], [options.delete, 'change'], [options.protect, 'change'], [options.unprotect, 'change'],
-      [options.diff, 'listing'], [options.find, 'listing'], [isDaemon || undefined, 'daemon']];
+    const modes: [unknown, CliMode, ModeName][] = [[options.export, 'backup', 'export'], [options.list, 'listing', 'list'], [options.show, 'listing', 'show'],
+      [options.import, 'restore', 'import'], [options.delete, 'change', 'delete'], [options.protect, 'change', 'protect'], [options.unprotect, 'change', 'unprotect'],
+      [options.diff, 'listing', 'diff'], [options.find, 'listing', 'find'], [isDaemon || undefined, 'daemon', 'daemon']];
     const actions = modes.filter(([value]) => value !== undefined);
     if (actions.length !== 1) {
       output.err(`cpsbackup: choose exactly one of -e, -l, -s, -i, -d, --protect, --unprotect, --diff, --find, daemon\n${USAGE}\n`);
+      return EXIT.usage;
+    }
+    const misplaced = misplacedOption(options as unknown as Record<string, unknown>, actions[0][2]);
+    if (misplaced !== undefined) {
+      output.err(`cpsbackup: ${misplaced}\n${USAGE}\n`);
       return EXIT.usage;
     }
     if (options.diff !== undefined && options.diff.length !== 2) {

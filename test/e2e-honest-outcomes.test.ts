@@ -200,7 +200,9 @@ test('nothing readable at all: exit 1 and no backup', async (t) => {
   const result = await sandbox.runClient(['-c', config, '-e']);
   assert.equal(result.code, 1, result.stdout + result.stderr);
   assert.match(result.stderr, /nothing could be read: .*gone: the include does not exist/);
-  assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout, '');
+  const listed = await sandbox.runClient(['-c', config, '-l']);
+  assert.equal(listed.stdout, '');
+  assert.equal(listed.stderr, 'no backups of client this node yet\n', 'said to a person, not to a script reading stdout');
 });
 
 test('a file appended to while it is read: the backup ends, keeps what was there at open, and says so', async (t) => {

@@ -176,6 +176,8 @@ async function doList(config: NodeConfig, options: Options, output: Output): Pro
     const backups = await listBackups(client, `${config.server}:${config.port}`, options.client);
     if (options.json) output.out(`${printableJson(backups.map(backupJson), 2)}\n`);
     else for (const backup of backups) output.out(`${formatBackupLine(backup)}\n`);
+    // On stderr: a script reading the list still reads nothing, a person is not left wondering.
+    if (!options.json && backups.length === 0) output.err(`no backups of client ${options.client === undefined ? 'this node' : `"${options.client}"`} yet\n`);
     return EXIT.ok;
   } finally {
     client.close();

@@ -9,7 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { NodeConfig } from '../common/config/node-config';
 import { loadStorageConfig, type StorageConfig } from '../client/sources/storage-config';
 import type { RestoreGaps } from '../client/restorer';
-import { restoreGapLines } from '../client/restore-gap-lines';
+import { linesAbove, restoreGapLines } from '../client/restore-gap-lines';
 import { OVERWRITE_POLICIES, type OverwritePolicy } from '../client/overwrite-policy';
 import type { BackupSummary } from '../proto/cpsbackup';
 import { BackupError, ConfigError, errorMessage } from '../common/errors';
@@ -285,7 +285,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       reportDumpsInTheWay(result.dumpFiles.filter((file) => file.localPath === file.originalPath).map((file) => file.localPath), output);
     }
     output.out(`Restored backup ${formatBackupId(result.backup.backupId)}: ${result.progress.files} files, ${formatBytes(result.progress.writtenBytes)}`
-      + `${where}${gaps > 0 ? `; ${gaps} entries not restored as they are in the backup (see above)` : ''}\n`);
+      + `${where}${gaps > 0 ? `; not all restored as it is in the backup (${linesAbove(gaps)})` : ''}\n`);
     return { backupId: result.backup.backupId, exitCode: gaps > 0 || isIncomplete || isLoadLeftUndone ? EXIT.partial : EXIT.ok };
   }
   // A partial backup is applied on top of the last complete one and the partials between them.

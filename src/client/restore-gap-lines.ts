@@ -10,3 +10,8 @@ export function restoreGapLines(gaps: Partial<RestoreGaps> | undefined): string[
     ...(gaps?.needsRoot ?? []).map((skipped) => `skipped: ${skipped}`),
   ];
 }
+
+/** "see the line above" / "see the 3 lines above": what a summary points to (one line may stand for many entries). */
+export function linesAbove(count: number): string {
+  return count === 1 ? 'see the line above' : `see the ${count} lines above`;
+}

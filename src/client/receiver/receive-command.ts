@@ -8,7 +8,7 @@ import { incompleteBackupWarning } from '../incomplete-backup';
 import { runReceive } from './receiver';
 import { incompleteBackupsOf } from './receive-incomplete';
 import { receiveGapWarnings } from './receive-gaps';
-import { restoreGapLines } from '../restore-gap-lines';
+import { linesAbove, restoreGapLines } from '../restore-gap-lines';
 
 export interface ReceiveOutput {
   out(text: string): void;
@@ -47,7 +47,7 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   for (const line of restoreGapLines(files)) output.err(`${line}\n`);
   const gaps = (files?.keptExisting.length ?? 0) + (files?.needsRoot.length ?? 0);
   const filesText = files === undefined ? '' : `, ${files.files} files restored under ${files.to}`
-    + `${gaps > 0 ? ` (${gaps} entries not restored as they are in the backup, see above)` : ''}`;
+    + `${gaps > 0 ? ` (not all restored as it is in the backup: ${linesAbove(gaps)})` : ''}`;
   // Loaded and recorded, but the replica followed another backup before: the operator must hear of it once.
   if (result.rebased !== undefined) output.err(`warning: ${result.rebased}\n`);
   output.out(`Received backup${result.applied.length > 1 ? 's' : ''} ${ids}${from}: ${loads} dumps loaded${filesText}`

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as grpc from '@grpc/grpc-js';
-import { cutReasonOf, RunningCalls } from '../src/server/running-calls';
+import { cutReasonOf, markCommitting, RunningCalls } from '../src/server/running-calls';
 
 function recordingLogger(): { lines: string[]; info(line: string): void; warn(line: string): void; error(line: string): void } {
   const lines: string[] = [];
@@ -83,4 +83,29 @@ test('a stop with nothing running returns at once; a unary call ends when it ans
   assert.deepEqual(await stopped, { waitedFor: ['protect of client node1'], cut: []});
   assert.equal(answer, 'done');
   assert.deepEqual(await new RunningCalls(recordingLogger()).stop('SIGTERM', 60_000, 'stop_timeout = 60 s'), { waitedFor: [], cut: []});
+});
+
+// Regression (review): a stop cut an upload whose commit was under way: its client heard "a backup is not
+// committed" while the store committed it (8 runs in 9 with a slow sync). A committing upload is waited for.
+test('an upload whose commit is under way is not cut: the stop waits for it, and cuts the others', async () => {
+  const logger = recordingLogger();
+  const calls = new RunningCalls(logger);
+  const committing = fakeCall();
+  const commit = deferred();
+  calls.runStreaming(committing, () => 'backup 4 of client node1', async () => {
+    markCommitting(committing);
+    await commit.promise;
+  });
+  const other = fakeCall();
+  const otherHandler = deferred();
+  calls.runStreaming(other, () => 'backup 9 of client node2', () => otherHandler.promise);
+  const stopped = calls.stop('SIGTERM', 10, 'stop_timeout = 0 s');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(committing.statuses.length, 0, 'the committing upload is not cut');
+  assert.equal(other.statuses.length, 1, 'the other one is');
+  otherHandler.resolve();
+  setTimeout(() => commit.resolve(), 50);
+  assert.deepEqual(await stopped, { waitedFor: ['backup 4 of client node1', 'backup 9 of client node2'], cut: ['backup 9 of client node2'] });
+  assert.ok(logger.lines.some((line) => line.includes('backup 4 of client node1 is committing: waiting for its commit to end')), logger.lines.join('\n'));
+  assert.equal(cutReasonOf(committing), undefined);
 });

@@ -9,7 +9,7 @@ import { UploadSession } from './upload-session';
 import { failStreamingCall } from './grpc-errors';
 import { backupSummaryOf } from './backup-summary';
 import { BackupError, BusyError, LimitError, ProtocolError, errorMessage } from '../common/errors';
-import { cutReasonOf } from './running-calls';
+import { cutReasonOf, markCommitting } from './running-calls';
 import { writeWithBackpressure } from './stream-write';
 import { admitBackup } from './quota/admission';
 
@@ -40,6 +40,8 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         // The daemon's scheduled runs are burp's timed backups; anything else is a forced one.
         if (request.message?.$case === 'begin' && !request.message.value.isScheduled) requireRight(caller, 'canForceBackup');
         if (request.message?.$case === 'begin') requireParentAccess(caller, context.store, { backupId: request.message.value.parentBackupId, isUnchangedCheckOnly: true });
+        // From here the store commits whatever the client hears: a stop waits for it instead of cutting it.
+        if (request.message?.$case === 'commit') markCommitting(call);
         const committed = await session.handle(next.value as UploadRequest);
         if (committed) {
           isCommitted = true;

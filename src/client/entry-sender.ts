@@ -23,6 +23,7 @@ import { LinkedInodes } from './linked-inodes';
 import { lostHardLinkWarning } from './lost-hard-link';
 import { FileContent, FileReadError, ShrankWhileReadError } from './file-content';
 import { FifoContent } from './fifo-content';
+import { reasonOf } from './stop-reading';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
@@ -56,6 +57,8 @@ export class EntrySender {
     private readonly parent: ParentIndex,
     private readonly progress: SendProgress,
     private readonly chunks?: ChunkUploader,
+    /** Aborted when the upload failed or the backup was interrupted: a FIFO read waiting on a stalled writer ends then. */
+    private readonly stopReading?: AbortSignal,
   ) {
     this.carriedRuns = parent.acceptsCarriedRuns ? new CarriedRuns() : undefined;
   }
@@ -246,7 +249,11 @@ export class EntrySender {
       return;
     }
     const content = new FifoContent(fd);
+    // A writer that stalls would hold the backup, and a daemon's every later job, for ever once the server is gone.
+    const stop = (): void => content.destroy(reasonOf(this.stopReading!));
+    this.stopReading?.addEventListener('abort', stop, { once: true });
     try {
+      this.stopReading?.throwIfAborted();
       if (this.chunks) {
         // Chunks cut before a failed read may go; the entry naming them never does.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.pieces());
@@ -260,6 +267,8 @@ export class EntrySender {
       content.destroy();
       this.listFailedRead(error, shown);
       return;
+    } finally {
+      this.stopReading?.removeEventListener('abort', stop);
     }
     this.progress.files++;
   }

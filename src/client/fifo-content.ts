@@ -39,9 +39,12 @@ export class FifoContent {
     }
   }
 
-  /** Stops reading and closes the FIFO (a failed upload, or a read error): the daemon must not keep its fd. */
-  destroy(): void {
-    if (this.socket !== undefined) this.socket.destroy();
+  /**
+   * Stops reading and closes the FIFO (a failed upload, or a read error): the daemon must not keep its fd.
+   * With a reason, a read waiting on a writer that writes nothing ends with it (never as the content's end).
+   */
+  destroy(reason?: Error): void {
+    if (this.socket !== undefined) this.socket.destroy(reason);
     else this.close();
   }
 

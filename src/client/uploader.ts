@@ -22,6 +22,7 @@ import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
 import { dumpEntryMeta } from '../common/dump-entry';
 import { markReachedServer } from './failure-report';
+import { reasonOf, StopReading } from './stop-reading';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -61,6 +62,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   let stream: UploadStream | undefined;
   let chunks: ChunkUploader | undefined;
   let parent: ParentIndex | undefined;
+  let stopReading: StopReading | undefined;
   try {
     parent = await ParentIndex.open(client, (error) => fromServiceError(error, address));
     let dumpsStartedAt: string | undefined;
@@ -74,6 +76,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       labels: { ...(dumps?.labels ?? {}), ...(dumpsStartedAt ? { [DUMPS_STARTED_LABEL]: dumpsStartedAt } : {}) }, clientVersion: CLIENT_VERSION,
       isScheduled: options.isScheduled === true,
     } } });
+    stopReading = new StopReading(stream.committed, options.signal);
     const report = (): void => options.onProgress?.(progress);
     const onBytes = (count: number): void => { progress.bytesRead += count; };
     const ack = await stream.begun;
@@ -88,7 +91,11 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       for (const file of dumps.files) {
         options.signal?.throwIfAborted();
         const dump = dumps.openDump(file);
+        // A dumper that stalls would hold the backup (and a daemon's later jobs) for ever once the server is gone.
+        const stop = (): void => { dump.destroy(reasonOf(stopReading!.signal)); };
+        stopReading.signal.addEventListener('abort', stop, { once: true });
         try {
+          stopReading.signal.throwIfAborted();
           if (chunks) {
             onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dump));
           } else {
@@ -98,6 +105,8 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
         } catch (error) {
           dump.destroy(); // its FIFO's fd: the daemon lives on after a failed backup
           throw error;
+        } finally {
+          stopReading.signal.removeEventListener('abort', stop);
         }
         progress.files++;
         hasDumps = true;
@@ -107,7 +116,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       dumps = undefined;
     }
 
-    const sender = new EntrySender(stream, chunks ?? batcher, parent, progress, chunks);
+    const sender = new EntrySender(stream, chunks ?? batcher, parent, progress, chunks, stopReading.signal);
     let walkedEntries = 0;
     const loop = new LoopYield();
     for (const walked of walk({
@@ -149,6 +158,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     }
     throw error;
   } finally {
+    stopReading?.dispose();
     parent?.close();
     await chunks?.close();
     client.close();

@@ -61,7 +61,7 @@ interface Setting {
 }
 
 async function setUp(t: TestContext, serverLines: readonly string[]): Promise<Setting> {
-  const sandbox = await Sandbox.create({ serverLines });
+  const sandbox = await Sandbox.create({ serverLines, clients: ['node1', 'node2'] });
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
   await mkdir(data);
@@ -89,6 +89,10 @@ test('SIGTERM during a backup lets it finish and commit, refuses new calls meanw
   const refused = await sandbox.runClient(['-c', config, '-l']);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /the server is stopping \(SIGTERM\) and takes no new calls: try again once it is back/);
+  // Another node's backup is refused alike, said once: its failure report meets the same refusal (review).
+  const other = await sandbox.runClient(['-c', await sandbox.writeNodeConfig('node2', [`include = ${join(sandbox.root, 'data')}`]), '-e']);
+  assert.equal(other.code, 1, other.stderr);
+  assert.equal(other.stderr.match(/the server is stopping/g)?.length, 1, other.stderr);
 
   await release();
   const backup = await result;

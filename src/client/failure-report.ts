@@ -3,7 +3,7 @@
 // server's notifications see it; a failure after the Upload began the server has seen for itself.
 import * as grpc from '@grpc/grpc-js';
 import type { NodeConfig } from '../common/config/node-config';
-import { AuthError, errorMessage } from '../common/errors';
+import { AuthError, BusyError, errorMessage } from '../common/errors';
 import type { BackupKind } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
 import { fromServiceError, ServerUnreachableError } from './remote-error';
@@ -42,8 +42,9 @@ export async function withFailureReport<T>(config: NodeConfig, attempt: FailedAt
   } catch (error) {
     if (!hasReachedServer(error) && attempt.signal?.aborted !== true) {
       const note = await reportFailure(config, attempt, errorMessage(error));
-      // A server this client could not reach, or that refused it, is not told either: the error says so already.
-      const isSaidAlready = error instanceof ServerUnreachableError || error instanceof AuthError;
+      // A server this client could not reach, that refused it, or that is stopping or busy, cannot be told
+      // either (the report meets the same answer): the error says so already.
+      const isSaidAlready = error instanceof ServerUnreachableError || error instanceof AuthError || error instanceof BusyError;
       if (note !== undefined && !isSaidAlready) onNote(note);
     }
     throw error;

@@ -29,6 +29,7 @@ export interface CompactionSettings {
   readonly codec: ChunkCodec;
   readonly framing: RecordFraming;
   readonly stagingDirectory: string;
+  /** The store's pack size and staging bound, which compaction's new packs obey like a backup's. */
   readonly packWriting: Omit<PackWriterOptions, 'framing'>;
 }
 

@@ -1,15 +1,11 @@
 // Garbage collection that runs beside backups and restores: a short sweep transaction drops rows no
 // committed backup and no open session references; packs left empty are doomed, packs mostly dead
 // are compacted, small packs merged; doomed objects are deleted once no reader needs them. No lock is held across I/O.
-import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { Protection } from '../catalog/garbage-queries';
 import type { PackUsage } from '../catalog/packs-table';
-import type { ChunkCodec } from '../codec';
-import type { PackWriterOptions } from '../pack/pack-writer';
-import type { RecordFraming } from '../pack/record-framing';
 import type { DoomedPacks } from './doomed-packs';
-import { DamagedChunkError, PackCompaction } from './compaction';
+import { type CompactionSettings, DamagedChunkError, PackCompaction } from './compaction';
 import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
 
 export interface GarbageReport {
@@ -22,14 +18,7 @@ export interface GarbageReport {
   readonly damagedPacks: number;
 }
 
-export interface GarbageCollectorDependencies {
-  readonly catalog: Catalog;
-  readonly backend: PackBackend;
-  readonly codec: ChunkCodec;
-  readonly framing: RecordFraming;
-  readonly stagingDirectory: string;
-  /** The store's pack size and staging bound, which compaction's new packs obey like a backup's. */
-  readonly packWriting: Omit<PackWriterOptions, 'framing'>;
+export interface GarbageCollectorDependencies extends CompactionSettings {
   readonly doomed: DoomedPacks;
   readonly protection: Protection;
 }

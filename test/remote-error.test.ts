@@ -52,6 +52,16 @@ test('a connection lost mid-call and one never made within network_timeout are s
   assert.equal(refusedAtConnect.mayBeCertificateRefusal, true);
 });
 
+// Regression (operator review): a server_name that is not in the server's certificate gave Node's raw words and
+// "do the certificates match?", not the setting to correct.
+test('a server certificate not issued for server_name points at server_name', () => {
+  const detail = 'No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match '
+    + 'certificate\'s altnames: Host: backup.lan. is not in the cert\'s altnames: DNS:localhost';
+  const wrongName = fromServiceError(status(grpc.status.UNAVAILABLE, detail), 'backup.lan:4200');
+  assert.ok(wrongName instanceof ServerUnreachableError);
+  assert.match(wrongName.message, /DNS:localhost \(the server's certificate is not issued for the name this node checks: server_name in node\.conf \(or server, when server_name is unset\) must be one of the certificate's names, listed above as its altnames\)$/);
+});
+
 test('an HTTP/2 ENHANCE_YOUR_CALM from the server names its two causes, not memory run out on the server', () => {
   const reset = fromServiceError(status(grpc.status.RESOURCE_EXHAUSTED, 'Bandwidth exhausted or memory limit exceeded'), 'backup.lan:4200');
   assert.ok(reset instanceof LimitError);

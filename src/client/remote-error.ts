@@ -57,6 +57,10 @@ function handshakeHint(detail: string): string | undefined {
   if (/self[- ]signed certificate|unable to get (local )?issuer certificate|unable to verify the first certificate/.test(detail)) {
     return 'the server\'s certificate is not signed by the CA in ssl_ca (node.conf): is it the CA that issued the server\'s certificate?';
   }
+  if (/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/.test(detail)) {
+    return 'the server\'s certificate is not issued for the name this node checks: server_name in node.conf (or server, '
+      + 'when server_name is unset) must be one of the certificate\'s names, listed above as its altnames';
+  }
   if (/wrong version number|packet length too long|http request/i.test(detail)) {
     return 'what answers at that port does not speak TLS: is port (node.conf) the server\'s port, not its status_port?';
   }

@@ -23,7 +23,7 @@ import { LinkedInodes } from './linked-inodes';
 import { lostHardLinkWarning } from './lost-hard-link';
 import { FileContent, FileReadError, ShrankWhileReadError } from './file-content';
 import { FifoContent } from './fifo-content';
-import { reasonOf } from './stop-reading';
+import type { StopReading } from './stop-reading';
 import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
@@ -57,8 +57,8 @@ export class EntrySender {
     private readonly parent: ParentIndex,
     private readonly progress: SendProgress,
     private readonly chunks?: ChunkUploader,
-    /** Aborted when the upload failed or the backup was interrupted: a FIFO read waiting on a stalled writer ends then. */
-    private readonly stopReading?: AbortSignal,
+    /** Ends a FIFO read waiting on a stalled writer once the upload failed or the backup was interrupted. */
+    private readonly stopReading?: StopReading,
   ) {
     this.carriedRuns = parent.acceptsCarriedRuns ? new CarriedRuns() : undefined;
   }
@@ -249,11 +249,7 @@ export class EntrySender {
       return;
     }
     const content = new FifoContent(fd);
-    // A writer that stalls would hold the backup, and a daemon's every later job, for ever once the server is gone.
-    const stop = (): void => content.destroy(reasonOf(this.stopReading!));
-    this.stopReading?.addEventListener('abort', stop, { once: true });
-    try {
-      this.stopReading?.throwIfAborted();
+    const send = async (): Promise<void> => {
       if (this.chunks) {
         // Chunks cut before a failed read may go; the entry naming them never does.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.pieces());
@@ -262,13 +258,15 @@ export class EntrySender {
         await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
         await sendContent(this.stream, content.pieces(), (count) => { this.progress.bytesRead += count; });
       }
+    };
+    try {
+      // A writer that stalls would hold the backup, and a daemon's every later job, for ever once the server is gone.
+      await (this.stopReading?.during((reason) => content.destroy(reason), send) ?? send());
     } catch (error) {
       // Stopped before its end (or its start): the daemon must not keep its fd.
       content.destroy();
       this.listFailedRead(error, shown);
       return;
-    } finally {
-      this.stopReading?.removeEventListener('abort', stop);
     }
     this.progress.files++;
   }

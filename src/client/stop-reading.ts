@@ -20,6 +20,22 @@ export class StopReading {
     return this.controller.signal;
   }
 
+  /**
+   * Runs one read that can wait on a writer (a dump's FIFO, a read_all_fifos FIFO): once the backup has
+   * ended or been interrupted, stop(reason) ends it (its stream destroyed with that reason, never as the
+   * content's end). Refused at once when that has already happened.
+   */
+  async during<T>(stop: (reason: Error) => void, read: () => Promise<T>): Promise<T> {
+    this.signal.throwIfAborted();
+    const onStop = (): void => stop(reasonOf(this.signal));
+    this.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      return await read();
+    } finally {
+      this.signal.removeEventListener('abort', onStop);
+    }
+  }
+
   /** At the backup's end: a daemon's signal outlives its jobs, and must not gather one listener per backup. */
   dispose(): void {
     this.interruption?.removeEventListener('abort', this.onInterrupt);
@@ -27,7 +43,7 @@ export class StopReading {
 }
 
 /** The signal's reason as the Error a stream is destroyed with. */
-export function reasonOf(signal: AbortSignal): Error {
+function reasonOf(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -22,7 +22,7 @@ import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
 import { dumpEntryMeta } from '../common/dump-entry';
 import { markReachedServer } from './failure-report';
-import { reasonOf, StopReading } from './stop-reading';
+import { StopReading } from './stop-reading';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -91,22 +91,19 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       for (const file of dumps.files) {
         options.signal?.throwIfAborted();
         const dump = dumps.openDump(file);
-        // A dumper that stalls would hold the backup (and a daemon's later jobs) for ever once the server is gone.
-        const stop = (): void => { dump.destroy(reasonOf(stopReading!.signal)); };
-        stopReading.signal.addEventListener('abort', stop, { once: true });
         try {
-          stopReading.signal.throwIfAborted();
-          if (chunks) {
-            onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dump));
-          } else {
-            await stream.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
-            await sendContent(stream, dump, onBytes);
-          }
+          // A dumper that stalls would hold the backup (and a daemon's later jobs) for ever once the server is gone.
+          await stopReading.during((reason) => dump.destroy(reason), async () => {
+            if (chunks) {
+              onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dump));
+            } else {
+              await stream!.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
+              await sendContent(stream!, dump, onBytes);
+            }
+          });
         } catch (error) {
           dump.destroy(); // its FIFO's fd: the daemon lives on after a failed backup
           throw error;
-        } finally {
-          stopReading.signal.removeEventListener('abort', stop);
         }
         progress.files++;
         hasDumps = true;
@@ -116,7 +113,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
       dumps = undefined;
     }
 
-    const sender = new EntrySender(stream, chunks ?? batcher, parent, progress, chunks, stopReading.signal);
+    const sender = new EntrySender(stream, chunks ?? batcher, parent, progress, chunks, stopReading);
     let walkedEntries = 0;
     const loop = new LoopYield();
     for (const walked of walk({

@@ -14,7 +14,7 @@ import { bucketKeys, deleteObject, downloadBucket, packKey } from './support/buc
 import { writeDeterministicFile } from './support/trees';
 import { grepExitCode } from './support/grep';
 import {
-  assertCheckClean, assertRestoresExactly, backupNow, chunksOfFile, listedNumbers, runCheck, waitUntil, withCatalog,
+  assertCheckClean, assertRestoresExactly, backupNow, chunksOfFile, listedNumbers, runCheck, waitUntil, withCatalog, type KnownBackup,
 } from './support/fault-tools';
 
 const execFileAsync = promisify(execFile);
@@ -328,6 +328,43 @@ describe('the store in a Ceph RGW bucket, through the real CLIs', { skip }, () =
       assert.equal(wrong.code, 12, wrong.stdout + wrong.stderr);
       assert.match(wrong.stderr, /wrong encryption_key_file/);
       assert.equal((await readFile(join(sandbox.storeDirectory, 'catalog.db')).catch(() => undefined)), undefined, 'no catalog installed');
+    } finally {
+      await sandbox.destroy();
+    }
+  });
+
+  test('a file only another client holds goes up to the bucket as new bytes would and is deleted there: one copy kept', async () => {
+    const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+    const prefix = 'cover/';
+    try {
+      await initKey(sandbox, join(sandbox.root, 'store.key'));
+      await sandbox.rewriteServerConfig(s3Lines(cluster, sandbox.root, prefix));
+      const server = await sandbox.startServer();
+      const statusUrl = statusUrlOf(server);
+      const metric = async (series: string): Promise<number> => metricValue(await (await fetch(`${statusUrl}/metrics`)).text(), series) ?? 0;
+      // Packs go up by one PUT or by parts, depending on their size; catalog snapshots (a few KB) count too.
+      const uploaded = async (): Promise<number> => await metric('cpsbackup_s3_transfer_bytes{operation="put"}')
+        + await metric('cpsbackup_s3_transfer_bytes{operation="upload-part"}');
+      const backups: { config: string; backup: KnownBackup }[] = [];
+      const sent: number[] = [];
+      for (const client of ['node1', 'node2']) {
+        const data = join(sandbox.root, `data-${client}`);
+        await writeDeterministicFile(join(data, 'same.bin'), 'shared by both nodes', 6 * MEBIBYTE);
+        const config = await sandbox.writeNodeConfig(client, [`include = ${data}`]);
+        const before = await uploaded();
+        backups.push({ config, backup: await backupNow(sandbox, config, data) });
+        await waitUntil(async () => (await metric('cpsbackup_catalog_snapshot_last_generation')) >= backups.length, 'the catalog snapshot after the backup', 30_000);
+        sent.push(await uploaded() - before);
+      }
+      process.stdout.write(`# uploaded to the bucket: ${sent[0]} bytes for node1's file, ${sent[1]} for node2's copy of it\n`);
+      assert.ok(sent[0] > 6 * MEBIBYTE, `node1's backup uploaded ${sent[0]} bytes`);
+      assert.ok(Math.abs(sent[1] - sent[0]) < MEBIBYTE / 2, `node2's copy uploaded ${sent[1]} bytes, node1's file ${sent[0]}`);
+      assert.ok(await metric('cpsbackup_s3_requests{operation="delete"}') >= 1, 'the cover pack was deleted');
+      const packs = await bucketKeys(cluster, BUCKET, `${prefix}packs/`);
+      assert.deepEqual(packs.filter((key) => key.includes('.cover')), [], packs.join('\n'));
+      for (const { config, backup } of backups) await assertRestoresExactly(sandbox, config, [backup]);
+      await sandbox.runningServer!.stop();
+      await assertCheckClean(sandbox);
     } finally {
       await sandbox.destroy();
     }

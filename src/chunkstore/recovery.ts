@@ -10,6 +10,7 @@ import type { BackupRecord } from './catalog/records';
 import type { ChunkCodec } from './codec';
 import type { RecordFraming } from './pack/record-framing';
 import { readChunk } from './pack/pack-reader';
+import { isCoverPackName } from './pack/pack-files';
 import type { DoomedPacks } from './gc/doomed-packs';
 import { CorruptError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -46,16 +47,23 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
   const droppedChunks = await sealVersionOnePacks(catalog, backend, codec, framing);
   await doomed.deleteReady();
+  const orphans = await orphanPacks(catalog, backend);
+  let removedOrphanPacks = 0;
+  // What a cover write left (a crash between its put and its delete) holds nothing anyone needs, whatever catalog is installed.
+  for (const name of orphans.filter(isCoverPackName)) {
+    await backend.deletePack(name);
+    removedOrphanPacks++;
+  }
+  const orphanedPacks = orphans.filter((name) => !isCoverPackName(name));
   if (catalog.meta.get(ORPHANS_HELD_KEY) === '1' && !sweepHeldOrphans) {
-    const keptOrphanPacks = (await orphanPacks(catalog, backend)).length;
+    const keptOrphanPacks = orphanedPacks.length;
     if (keptOrphanPacks > 0) {
       logger?.warn(`${keptOrphanPacks} packs in ${backend.location} are not in the catalog \`recover\` installed: kept until \`cpsbackup-server gc\` `
         + '(run check first; they may hold backups the recovered catalog lacks)');
     }
-    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks: 0, keptOrphanPacks };
+    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, keptOrphanPacks };
   }
-  let removedOrphanPacks = 0;
-  for (const name of await orphanPacks(catalog, backend)) {
+  for (const name of orphanedPacks) {
     await backend.deletePack(name);
     removedOrphanPacks++;
   }

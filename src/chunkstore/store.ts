@@ -17,6 +17,7 @@ import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
 import { DEFAULT_PACK_TARGET_SIZE, PackWriter } from './pack/pack-writer';
+import { newCoverWriter } from './pack/cover-writer';
 import { StagingBudget, type StagingFigures } from './pack/staging-budget';
 import { PackCache, type PackCacheFigures } from './cache/pack-cache';
 import { CachedBackend } from './cache/cached-backend';
@@ -84,6 +85,11 @@ export interface StoreOptions {
    * ORPHANS_HELD_KEY); a store not recovered, or already swept, deletes its orphans at every open anyway.
    */
   readonly sweepRecoveredOrphans?: boolean;
+  /**
+   * Write the bytes of a chunk only other clients hold as if new, then drop them (cover-writer.ts), so that
+   * the time a backup takes does not tell its client what other clients hold. Default true.
+   */
+  readonly hideSharedChunks?: boolean;
 }
 
 export interface BeginOptions {
@@ -157,6 +163,7 @@ export class ChunkStore {
   private bucketLease: BucketLease | undefined;
   /** The backend as opened, without the read cache or the lease's guard: for status figures and check. */
   private bucket: PackBackend | undefined;
+  private hidesSharedChunks = true;
 
   private constructor(
     readonly directory: string,
@@ -224,6 +231,7 @@ export class ChunkStore {
         { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
       store.bucketLease = lease;
       store.bucket = bucket;
+      store.hidesSharedChunks = options.hideSharedChunks ?? true;
       // Before recovery, which deletes the packs GC doomed: only once a snapshot that no longer names them is
       // stored (DoomedPacks' beforeDelete hook), or a recovered catalog would name deleted packs.
       if (key !== undefined && backend.kind !== 'local') {
@@ -377,8 +385,10 @@ export class ChunkStore {
       for (const id of ids) hold.chunks.add(id);
       return ids;
     }), { framing: this.framing, ...this.packing });
+    const coverWriter = this.hidesSharedChunks ? newCoverWriter(this.stagingDirectory, this.backend, { framing: this.framing, ...this.packing }) : undefined;
     return new BackupSession({
-      catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, sessions: this.sessions, hold,
+      catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, coverWriter,
+      sessions: this.sessions, hold,
       resumeHoldMs: this.resumeHoldMs, entriesPerFlush: this.entriesPerFlush,
       onCommitted: () => this.snapshots?.request(),
       // Its packs went up while the lease was held; a backup committed after the bucket changed hands would name packs the new holder deletes.

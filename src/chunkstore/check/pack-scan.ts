@@ -7,6 +7,7 @@ import type { ChunkCodec } from '../codec';
 import { sha256 } from '../codec';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
 import type { RecordFraming } from '../pack/record-framing';
+import { isCoverPackName } from '../pack/pack-files';
 import { CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 import { WrongKeyError } from '../crypto/store-key';
 import type { ChunkDamage } from './report';
@@ -49,6 +50,8 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
   for (const name of stored.keys()) {
     // Stored and recorded since the snapshot, by a backup still running then: not an orphan.
     if (recorded.has(name) || catalog.packs.isDoomed(name) || isStillRecorded(name)) continue;
+    // A running backup's cover write (cover-writer.ts), deleted once stored, or one a crash left: the next open deletes it.
+    if (isCoverPackName(name)) continue;
     problems.push(`pack ${name} in ${backend.location} is not in the catalog (an orphan)`);
   }
   const damagedChunks: ChunkDamage[] = [];

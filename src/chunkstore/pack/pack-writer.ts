@@ -63,6 +63,8 @@ export interface PackWriterOptions {
   readonly targetSize?: number;
   /** The store-wide bound on staged bytes; default: unbounded. */
   readonly budget?: StagingBudget;
+  /** Names each new pack; default newPackName (cover writes name theirs so that none is taken for a pack). */
+  readonly packName?: () => string;
 }
 
 /**
@@ -87,16 +89,18 @@ export class PackWriter implements StagingHolder {
   private readonly framing: RecordFraming;
   private readonly targetSize: number;
   private readonly budget: StagingBudget;
+  private readonly packName: () => string;
 
   constructor(
     private readonly stagingDirectory: string,
-    private readonly backend: PackBackend,
+    private readonly backend: Pick<PackBackend, 'putPack'>,
     private readonly recordPack: RecordSealedPack,
     options: PackWriterOptions = {},
   ) {
     this.framing = options.framing ?? PLAIN_FRAMING;
     this.targetSize = options.targetSize ?? DEFAULT_PACK_TARGET_SIZE;
     this.budget = options.budget ?? new StagingBudget(undefined);
+    this.packName = options.packName ?? newPackName;
   }
 
   /** Asked by the budget when every staged byte sits in open packs: seal ours after the append under way. */
@@ -178,7 +182,7 @@ export class PackWriter implements StagingHolder {
   }
 
   private startPack(): StagedPack {
-    const name = newPackName();
+    const name = this.packName();
     const path = join(this.stagingDirectory, `${name}.pack`);
     const handle = open(path, 'wx', 0o600);
     handle.catch(() => undefined); // surfaces at the first write

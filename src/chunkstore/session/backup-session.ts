@@ -29,6 +29,8 @@ export interface SessionDependencies {
   readonly chunkerFactory: ChunkerFactory;
   readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
   readonly packWriter: PackWriter;
+  /** Writes, then drops, the bytes of chunks only other clients hold (cover-writer.ts); none when the server is set not to. */
+  readonly coverWriter?: PackWriter;
   readonly sessions: OpenSessions;
   readonly hold: SessionHold;
   /** How long what the session stored or used stays held for a retry (chunk_holds) after it fails. */
@@ -71,7 +73,7 @@ export class BackupSession {
 
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
-      catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, encode: dependencies.encode, hold: dependencies.hold,
+      catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, coverWriter: dependencies.coverWriter, encode: dependencies.encode, hold: dependencies.hold,
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };
@@ -205,7 +207,8 @@ export class BackupSession {
   private async flush(): Promise<void> {
     if (this.pendingEntries.length === 0 && this.context.pendingContents.size === 0 && this.context.clientHashes.size === 0) return;
     await this.context.inFlight.drain();
-    await this.context.packWriter.sealCurrent();
+    // Cover writes are stored (and dropped) as packs of new chunks are: at every flush, the commit's included.
+    await Promise.all([this.context.packWriter.sealCurrent(), this.context.coverWriter?.sealCurrent()]);
     const contents = [...this.context.pendingContents.values()];
     const chunkIds = await Promise.all(contents.map((content) => Promise.all(content.chunks)));
     const entries = this.pendingEntries;
@@ -263,11 +266,12 @@ export class BackupSession {
   async abandon(cause?: unknown): Promise<void> {
     if (this.isFinished) return;
     this.isFinished = true;
-    const { sessions, hold, packWriter } = this.dependencies;
+    const { sessions, hold, packWriter, coverWriter } = this.dependencies;
     try {
       await this.context.inFlight.drain().catch(() => undefined);
       if (!(cause instanceof DiskFullError)) await packWriter.sealCurrent().catch(() => undefined);
       await packWriter.discard();
+      await coverWriter?.discard();
       try {
         this.dropRows();
       } catch (error) {

@@ -198,7 +198,10 @@ export class ChunkIntake {
       }
       used.storedSize = heldSize ?? chunk.payload.length;
       this.answered.set(key, { chunkId: existing.chunkId, rawSize: existing.rawSize, storedSize: used.storedSize });
-      return undefined;
+      // Written as a new chunk is, then dropped: skipped, the time the backup takes would tell that
+      // another client holds it. A chunk the client held itself tells it nothing it did not know.
+      const cover = heldSize === undefined ? this.context.coverWriter?.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload) : undefined;
+      return cover === undefined ? undefined : { written: cover.written, rawSize: chunk.rawSize };
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
     record.chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first

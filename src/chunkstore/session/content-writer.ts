@@ -30,6 +30,11 @@ export interface ContentWriterContext {
   /** The backup's client: what it held before the session decides what its backup reports as new. */
   readonly clientId: number;
   readonly packWriter: PackWriter;
+  /**
+   * Where the bytes of a chunk only other clients hold are written as if new, then dropped (cover-writer.ts);
+   * undefined when the server is set not to (server.conf hide_shared_chunks = no).
+   */
+  readonly coverWriter: PackWriter | undefined;
   /** Compresses and verifies a chunk, usually on a worker thread. */
   readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
   readonly hold: SessionHold;
@@ -139,7 +144,7 @@ export class ContentWriter {
       this.chunks.push(known.chunkId);
       if (!isFirstUse) return;
       const heldSize = heldCopySize(this.context, hash);
-      if (heldSize === undefined) await this.countOwnCopy(chunk, used);
+      if (heldSize === undefined) await this.countOwnCopy(chunk, hash, used);
       else used.storedSize = heldSize;
       return;
     }
@@ -163,11 +168,13 @@ export class ContentWriter {
    * The same size is what the client's quota is charged for it. Counted before the next flush, which
    * drains the work in flight.
    */
-  private async countOwnCopy(chunk: Buffer, used: UsedChunk): Promise<void> {
+  private async countOwnCopy(chunk: Buffer, hash: Buffer, used: UsedChunk): Promise<void> {
     this.context.stored.newBytes += chunk.length;
     const counted = this.context.encode(chunk).then((encoded) => {
       this.context.stored.storedBytes += encoded.payload.length;
       used.storedSize = encoded.payload.length;
+      // Written as a new chunk is: skipped, the time the backup takes would tell that another client holds it.
+      return this.context.coverWriter?.append(hash, encoded.codec, chunk.length, encoded.payload).written;
     });
     await this.context.inFlight.add(counted, chunk.length, MAX_BYTES_IN_FLIGHT);
   }

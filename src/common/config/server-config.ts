@@ -90,6 +90,8 @@ export interface ServerConfig {
   readonly checkReadDataPercent: number;
   /** Chunks an interrupted backup stored stay held this long for its retry, which then sends only what is missing. */
   readonly resumeHoldSeconds: number;
+  /** A chunk only other clients hold is written as if new, then dropped: a backup's time does not tell its client what others hold. */
+  readonly hideSharedChunks: boolean;
   /** Where packs live (local folder or S3 bucket), the encryption key file, staging and cache bounds. */
   readonly storage: StorageSettings;
   /** burp's min_free: with less free space than this on the store's disk, backups are refused at their start. */
@@ -105,7 +107,7 @@ const singleKeys = [
   'ssl_cert', 'ssl_key', 'ssl_ca', 'chunker', 'chunk_min_size', 'chunk_avg_size', 'chunk_max_size',
   'compression_level', 'max_children', 'idle_timeout', 'network_timeout', 'stop_timeout', 'max_connections', 'max_connections_per_client',
   'status_token', 'allow_remote_status', 'status_details', 'notify_script', 'notify_webhook', 'warn_after', 'anomaly_share',
-  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'status_figures_max_age', 'min_free', 'resume_hold', ...QUOTA_KEYS, ...STORAGE_KEYS,
+  'check_schedule', 'check_read_data_percent', 'ssl_crl', 'status_ssl', 'status_figures_max_age', 'min_free', 'resume_hold', 'hide_shared_chunks', ...QUOTA_KEYS, ...STORAGE_KEYS,
 ];
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
@@ -141,6 +143,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
   const clientsLine = lastLine(config, 'clientconfdir');
   const warnAfterLine = lastLine(config, 'warn_after');
   const resumeHoldLine = lastLine(config, 'resume_hold');
+  const hideSharedChunksLine = lastLine(config, 'hide_shared_chunks');
   const statusSslLine = lastLine(config, 'status_ssl');
   const statusSsl = statusSslLine === undefined ? false : toBoolean(file, statusSslLine);
   return Object.freeze({
@@ -182,6 +185,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     checkSchedule: readCheckSchedule(config),
     checkReadDataPercent: integer('check_read_data_percent', 0, 0, 100),
     resumeHoldSeconds: resumeHoldLine === undefined ? 24 * 3600 : toDuration(file, resumeHoldLine),
+    hideSharedChunks: hideSharedChunksLine === undefined ? true : toBoolean(file, hideSharedChunksLine),
     storage: readStorageKeys(config, chunkSizes.chunkMaxSize),
     minFreeBytes: readMinFree(config),
     quotas: Object.freeze(readQuotaKeys(config)),

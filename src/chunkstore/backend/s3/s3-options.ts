@@ -98,16 +98,32 @@ export function sdkLogText(content: unknown): string {
   return `${typeof commandName === 'string' ? commandName : 'a request'}: ${failure}${status}`;
 }
 
+/**
+ * Where the SDK's own log goes. It logs every failed command at error level, and a missing object or
+ * bucket is an answer the store asks for (a new bucket's first start, a lease or snapshot not there
+ * yet): two "error" lines at every new bucket's start, for nothing wrong. A request that fails for the
+ * store reaches its caller, which reports it with what it was doing; what the SDK says is a trace (a
+ * failure that a retry then cured leaves no other), so it is a warning.
+ */
+export function sdkLoggerFor(logger: Logger | undefined): Record<'debug' | 'info' | 'warn' | 'error', (...content: unknown[]) => void> {
+  const trace = (...content: unknown[]): void => {
+    if (content.some(isNotFoundAnswer)) return;
+    logger?.warn(`s3 client: ${content.map(sdkLogText).join(' ')}`);
+  };
+  return { debug: () => undefined, info: () => undefined, warn: trace, error: trace };
+}
+
+function isNotFoundAnswer(content: unknown): boolean {
+  if (typeof content !== 'object' || content === null) return false;
+  const { metadata, error } = content as { metadata?: { httpStatusCode?: unknown }; error?: { $metadata?: { httpStatusCode?: unknown } } };
+  return (metadata?.httpStatusCode ?? error?.$metadata?.httpStatusCode) === 404;
+}
+
 export function createS3Client(options: ResolvedS3Options, credentials: S3Credentials, logger: Logger | undefined): ClientParts {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
-  const sdkLogger = {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (...content: unknown[]) => logger?.warn(`s3 client: ${content.map(sdkLogText).join(' ')}`),
-    error: (...content: unknown[]) => logger?.error(`s3 client: ${content.map(sdkLogText).join(' ')}`),
-  };
+  const sdkLogger = sdkLoggerFor(logger);
   // The SDK warns on stderr, once per process, that its releases after January 2027 need Node 22: it says
   // nothing about this process, and it broke the one-line errors of every command (gc, check, recover).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -100,4 +100,11 @@ test('a restore refused before anything came leaves no target folder behind; an 
   await mkdir(existing);
   assert.notEqual((await sandbox.runClient(['-c', config, '-i', '99', '--to', existing])).code, 0);
   assert.deepEqual(await readdir(existing), [], 'a folder that was there before stays');
+  // The folders made above the target go too, up to the first that was there (relative spellings alike).
+  const nested = await sandbox.runClient(['-c', config, '-i', '99', '--to', join(existing, 'x', 'y', 'z')]);
+  assert.match(nested.stderr, /has no backup 99/);
+  assert.deepEqual(await readdir(existing), [], 'x/y/z made for the refused restore, all three gone');
+  const relative = await runIn(existing, ['-c', config, '-i', '99', '--to', 'p/q/./../q/r']);
+  assert.match(relative.stderr, /has no backup 99/);
+  assert.deepEqual(await readdir(existing), []);
 });

@@ -125,13 +125,16 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
       // the failure being reported matters more (a full disk fails this too)
     }
     if (writer !== undefined) options.onStopped?.(writer.outcome);
-    // Refused before anything came (no such backup, no right to it): the folder this restore made for
-    // it goes again, so a mistyped id leaves nothing behind. Only while empty: rmdir removes nothing else.
-    if (backup === undefined && tree?.isRootMade === true && options.to !== undefined) {
-      try {
-        rmdirSync(options.to);
-      } catch {
-        // not empty, or gone: left as it is
+    // Refused before anything came (no such backup, no right to it): the folders this restore made for
+    // it go again, the target and those above it, so a mistyped id leaves nothing behind. Only while
+    // empty: rmdir removes nothing else, and the first that is not empty (or gone) ends it.
+    if (backup === undefined && tree !== undefined && options.to !== undefined) {
+      for (const folder of tree.madeFolders) {
+        try {
+          rmdirSync(folder);
+        } catch {
+          break;
+        }
       }
     }
     // Whatever read or write met the interruption first (the cancelled call's CANCELLED among them).

@@ -63,8 +63,8 @@ export class RestoreTree {
     /** Canonical absolute path of the target ("/" for original paths). */
     readonly rootPath: string,
     private readonly rootFd: number,
-    /** The target folder did not exist: this restore made it (a backup's "/" then gives it its metadata). */
-    readonly isRootMade: boolean,
+    /** The folders this restore made for its target (the target first, then those above it it made too). */
+    readonly madeFolders: readonly string[],
     options: RestoreTreeOptions,
   ) {
     this.cache = new FolderCache(options.maxCachedFolders ?? 128);
@@ -75,7 +75,12 @@ export class RestoreTree {
   /** target: the --to folder in any spelling (created if missing), or "/" to restore to the original paths. */
   static async open(target: string, options: RestoreTreeOptions = {}): Promise<RestoreTree> {
     const root = await openTargetRoot(target);
-    return new RestoreTree(root.path, root.fd, root.isMade, options);
+    return new RestoreTree(root.path, root.fd, root.madeFolders, options);
+  }
+
+  /** The target folder did not exist: this restore made it (a backup's "/" then gives it its metadata). */
+  get isRootMade(): boolean {
+    return this.madeFolders.length > 0;
   }
 
   /** Folder fds held open now, the root's included. */

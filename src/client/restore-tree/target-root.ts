@@ -13,6 +13,8 @@ export interface TargetRoot {
   readonly fd: number;
   /** Created by this call: it did not exist. */
   readonly isMade: boolean;
+  /** The folders this call made, the target first and the topmost last (absolute, as spelled): none when it was there. */
+  readonly madeFolders: readonly string[];
 }
 
 /**
@@ -29,7 +31,14 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   const absolute = resolve(spelled);
   const made = await makeTarget(absolute);
   const canonical = await realpath(absolute);
-  return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined };
+  return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined, madeFolders: made === undefined ? [] : foldersUpTo(absolute, made) };
+}
+
+/** folder and those above it, up to and with topmost. */
+function foldersUpTo(folder: string, topmost: string): string[] {
+  const folders = [folder];
+  for (let above = folder; above !== topmost && dirname(above) !== above;) folders.push(above = dirname(above));
+  return folders;
 }
 
 /**

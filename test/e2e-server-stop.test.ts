@@ -93,6 +93,15 @@ test('SIGTERM during a backup lets it finish and commit, refuses new calls meanw
   const other = await sandbox.runClient(['-c', await sandbox.writeNodeConfig('node2', [`include = ${join(sandbox.root, 'data')}`]), '-e']);
   assert.equal(other.code, 1, other.stderr);
   assert.equal(other.stderr.match(/the server is stopping/g)?.length, 1, other.stderr);
+  // The status port says so meanwhile: the page, /status, /metrics and `cpsbackup-server status`.
+  const url = /status on (http:\/\/\S+)/.exec(server.log())![1];
+  const report = await (await fetch(`${url}/status`)).json() as { stopping: { since: string; reason: string; runningCalls: number } | null };
+  assert.equal(report.stopping?.reason, 'SIGTERM');
+  assert.equal(report.stopping?.runningCalls, 1);
+  assert.ok(Date.now() - Date.parse(report.stopping.since) < 60_000, report.stopping.since);
+  assert.match(await (await fetch(`${url}/metrics`)).text(), /^cpsbackup_stopping 1$/m);
+  const statusCommand = await sandbox.runServerCommand(['status', '--url', url]);
+  assert.match(statusCommand.stdout, /^stopping for \d+s \(SIGTERM\): takes no new call, waits for 1 running call \(stop_timeout\)$/m, statusCommand.stdout + statusCommand.stderr);
 
   await release();
   const backup = await result;

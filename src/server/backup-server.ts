@@ -114,7 +114,7 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   const scheduledCheck = new ScheduledCheck(context, notifier);
   let status: RunningStatusServer;
   try {
-    status = await startStatusServer(context, startedAt, { lastCheck: () => scheduledCheck.lastCheck });
+    status = await startStatusServer(context, startedAt, { lastCheck: () => scheduledCheck.lastCheck, stopping: () => calls.stopping() });
   } catch (error) {
     listener.close();
     server.forceShutdown();

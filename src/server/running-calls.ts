@@ -49,9 +49,17 @@ export function cutReasonOf(call: object): string | undefined {
   return (call as { [CUT_REASON]?: string })[CUT_REASON];
 }
 
+export interface StoppingState {
+  /** When the stop began (ms since the epoch). */
+  readonly since: number;
+  readonly reason: string;
+  readonly runningCalls: number;
+}
+
 export class RunningCalls {
   private readonly entries = new Set<Entry>();
   private stopReason: string | undefined;
+  private stopStartedAt = 0;
   private cutEarly: (() => void) | undefined;
   private isCutRequested = false;
 
@@ -59,6 +67,12 @@ export class RunningCalls {
 
   get isStopping(): boolean {
     return this.stopReason !== undefined;
+  }
+
+  /** For the status page: since when and why the server stops, and how many calls it still waits for; undefined while it runs. */
+  stopping(): StoppingState | undefined {
+    if (this.stopReason === undefined) return undefined;
+    return { since: this.stopStartedAt, reason: this.stopReason, runningCalls: this.entries.size };
   }
 
   /** A call whose handler returns a promise that settles when the call's work is over (streaming calls). */
@@ -94,6 +108,7 @@ export class RunningCalls {
    */
   async stop(reason: string, timeoutMilliseconds: number, timeoutSetting: string): Promise<StopOutcome> {
     this.stopReason = reason;
+    this.stopStartedAt = Date.now();
     const waitedFor = [...this.entries].map((entry) => entry.describe());
     if (waitedFor.length === 0) return { waitedFor, cut: [] };
     this.logger.info(`stopping: waiting for ${waitedFor.length} running call${waitedFor.length === 1 ? '' : 's'} to end (at most ${timeoutSetting}): ${waitedFor.join('; ')}`);

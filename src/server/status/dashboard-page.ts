@@ -120,7 +120,8 @@ export const DASHBOARD_HTML = `<!doctype html>
       node.appendChild(element('div', 'value', card[1]));
       container.appendChild(node);
     });
-    document.getElementById('server-meta').textContent = 'version ' + status.version + ' · up ' + duration(status.uptimeSeconds);
+    document.getElementById('server-meta').textContent = 'version ' + status.version + ' · up ' + duration(status.uptimeSeconds)
+      + (status.stopping ? ' · stopping: takes no new call, waits for ' + status.stopping.runningCalls + ' running call' + (status.stopping.runningCalls === 1 ? '' : 's') : '');
     document.getElementById('updated').textContent = 'updated ' + new Date(status.generatedAt).toLocaleTimeString();
   }
 

@@ -44,6 +44,7 @@ export class StatusMetrics {
       runningFiles: make('client_running_files', 'Entries received so far by the running backup', ['client']),
       runningBytes: make('client_running_bytes', 'Bytes received so far by the running backup', ['client']),
       runningRate: make('client_running_rate_bytes_per_second', 'Recent receive rate of the running backup', ['client']),
+      stopping: make('stopping', '1 once the server was asked to stop: it takes no new call and waits for the running ones (stop_timeout)'),
       checkTime: make('check_last_timestamp_seconds', 'Start of the last scheduled check (check_schedule)'),
       checkClean: make('check_last_clean', '1 if the last scheduled check found no damage and ran to its end'),
       checkDamagedChunks: make('check_last_damaged_chunks', 'Damaged chunks the last scheduled check found'),
@@ -117,6 +118,7 @@ export class StatusMetrics {
         g.runningRate.set(labels, client.running.rateBytesPerSecond);
       }
     }
+    g.stopping.set(report.stopping ? 1 : 0);
     // No series before the first check: an alert on check_last_clean == 0 must not fire on a fresh start.
     if (report.lastCheck) {
       g.checkTime.set(Date.parse(report.lastCheck.at) / 1000);

@@ -3,6 +3,7 @@
 import type { BackupPoint } from '../../chunkstore/store';
 import type { ClientRecord } from '../../common/config/client-record';
 import type { ServerContext } from '../server-context';
+import type { StoppingState } from '../running-calls';
 import type { LastCheck } from '../check-result';
 import { backupFigures, kindName, type BackupFigures } from './backup-figures';
 import { anomaliesOf, anomalyOf, type Anomaly } from './anomaly';
@@ -55,6 +56,11 @@ export interface StatusReport {
   readonly objectStore?: ObjectStoreStatus | null;
   /** True when paths and messages were left out (no status token, status_details = 0): counts, states and sizes only. */
   readonly detailsHidden?: boolean;
+  /**
+   * Set once the server was asked to stop (SIGTERM, SIGINT): it takes no new call and waits up to stop_timeout
+   * for runningCalls to end; null while it runs. Always set by StatusSource.
+   */
+  readonly stopping?: { readonly since: string; readonly reason: string; readonly runningCalls: number } | null;
 }
 
 export interface HistoryPoint {
@@ -78,6 +84,7 @@ export interface StatusSourceOptions {
   readonly version: string;
   readonly rates: RateTracker;
   readonly lastCheck?: () => LastCheck | undefined;
+  readonly stopping?: () => StoppingState | undefined;
 }
 
 /** The store-wide figures, measured together so the ratios between them hold. */
@@ -119,6 +126,7 @@ export class StatusSource {
       clients,
       lastCheck: this.options.lastCheck?.() ?? null,
       objectStore: objectStoreStatus(this.context.store, measured.catalog),
+      stopping: stoppingStatus(this.options.stopping?.()),
     };
   }
 
@@ -211,3 +219,7 @@ export class StatusSource {
   }
 }
 
+
+function stoppingStatus(state: StoppingState | undefined): StatusReport['stopping'] {
+  return state === undefined ? null : { since: new Date(state.since).toISOString(), reason: state.reason, runningCalls: state.runningCalls };
+}

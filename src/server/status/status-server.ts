@@ -17,6 +17,7 @@ import { StatusMetrics } from './status-metrics';
 import { StatusSource } from './status-report';
 import { readPackageVersion } from '../../common/package-version';
 import type { LastCheck } from '../check-result';
+import type { StoppingState } from '../running-calls';
 import { serverIdentity, type ServerIdentity } from '../../common/tls/credentials';
 
 export interface RunningStatusServer {
@@ -35,6 +36,8 @@ const DASHBOARD_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-
 export interface StatusServerOptions {
   /** The scheduled check's latest result, shown in /status. */
   readonly lastCheck?: () => LastCheck | undefined;
+  /** Whether (and since when) the server is stopping, shown in /status and /metrics and on the page. */
+  readonly stopping?: () => StoppingState | undefined;
 }
 
 export async function startStatusServer(context: ServerContext, startedAt: number, options: StatusServerOptions = {}): Promise<RunningStatusServer> {
@@ -44,7 +47,7 @@ export async function startStatusServer(context: ServerContext, startedAt: numbe
     throw new ConfigError(config.file, undefined, `status_address ${config.statusAddress} is not loopback; it needs allow_remote_status = 1, status_token and status_ssl = 1`);
   }
   const rates = new RateTracker(context.activity);
-  const source = new StatusSource(context, { startedAt, version: readPackageVersion(), rates, lastCheck: options.lastCheck });
+  const source = new StatusSource(context, { startedAt, version: readPackageVersion(), rates, lastCheck: options.lastCheck, stopping: options.stopping });
   const metrics = new StatusMetrics();
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

@@ -11,6 +11,7 @@ export function statusText(report: StatusReport): string {
   const store = report.store;
   const lines = [
     `cpsbackup-server ${report.version}, up ${formatDuration(report.uptimeSeconds)}`,
+    ...(report.stopping ? [stoppingLine(report.stopping, Date.parse(report.generatedAt))] : []),
     `store: ${formatBytes(store.diskBytes)} on disk, ${formatBytes(store.logicalBytes)} in ${store.backups} backups, ` +
       `dedup ${store.dedupRatio.toFixed(2)}x, compression ${store.compressionRatio.toFixed(2)}x` +
       // Measured at most once per status_figures_max_age: say so when the figures are not from this request.
@@ -102,4 +103,11 @@ export function formatDuration(seconds: number): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
   if (seconds < 172800) return `${(seconds / 3600).toFixed(1)}h`;
   return `${Math.round(seconds / 86400)}d`;
+}
+
+/** `stopping for 2m (SIGTERM): takes no new call, waits for 1 running call (stop_timeout)` */
+function stoppingLine(stopping: NonNullable<StatusReport['stopping']>, now: number): string {
+  const seconds = Math.max(0, Math.round((now - Date.parse(stopping.since)) / 1000));
+  const calls = `${stopping.runningCalls} running call${stopping.runningCalls === 1 ? '' : 's'}`;
+  return `stopping for ${formatDuration(seconds)} (${shown(stopping.reason)}): takes no new call, waits for ${calls} (stop_timeout)`;
 }

@@ -86,7 +86,10 @@ export async function readBackup(store: ChunkStore, backup: BackupRecord): Promi
 /** Flips one byte of the first pack of a local store (at `offset`: past the first record's header, in its payload). */
 export async function flipByteOfFirstPack(storeDirectory: string, offset: number): Promise<void> {
   const packs = join(storeDirectory, 'packs');
-  const [folder] = (await readdir(packs)).sort();
-  const [pack] = (await readdir(join(packs, folder))).sort();
-  await flipByte(join(packs, folder, pack), offset);
+  // A prefix folder may be empty: a cover pack (cover-writer.ts) was stored there and deleted.
+  for (const folder of (await readdir(packs)).sort()) {
+    const [pack] = (await readdir(join(packs, folder))).sort();
+    if (pack !== undefined) return flipByte(join(packs, folder, pack), offset);
+  }
+  throw new Error(`no pack in ${packs}`);
 }

@@ -262,7 +262,6 @@ export class UploadSession {
     this.progress.newBytes = this.session!.stored.newBytes;
   }
 
-  /** A file (or read FIFO) described by its chunks, all of them sent in this backup or held by this client. */
   /**
    * A part of the next entry's chunk list; refused beyond what any file has, before it is kept. Counted
    * in hashes, not messages: a part is a message of up to 4 MiB, and 64 of them held 8 Mi hashes.
@@ -278,6 +277,7 @@ export class UploadSession {
     this.pendingChunkList.push(Buffer.from(hashes));
   }
 
+  /** A file (or read FIFO) described by its chunks, all of them sent in this backup or held by this client. */
   private async chunkedContent(meta: EntryMeta, hasContent: boolean, lastHashes: Buffer): Promise<void> {
     if (!hasContent || meta.hardlinkTarget.length > 0) throw new ProtocolError(`entry ${escapeBytes(meta.path)} has a chunk list but cannot have content`);
     if (this.pendingChunkListBytes + lastHashes.length > MAX_CHUNK_LIST_HASHES * CHUNK_HASH_SIZE) {

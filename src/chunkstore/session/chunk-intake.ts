@@ -160,6 +160,10 @@ export class ChunkIntake {
     if (chunk.codec === Codec.Raw && chunk.payload.length !== chunk.rawSize) {
       throw new ProtocolError(`chunk ${key} declares ${chunk.rawSize} bytes and carries ${chunk.payload.length}: refused`);
     }
+    // The payload is stored as sent and counted in that row too: one zstd frame as this store writes it, no
+    // padding. Read from its header, before the decode and the hash it would otherwise cost to refuse.
+    const payloadProblem = chunk.codec === Codec.Zstd ? zstdPayloadProblem(chunk.payload, chunk.rawSize) : undefined;
+    if (payloadProblem !== undefined) throw new ProtocolError(`chunk ${key}: ${payloadProblem}: refused`);
     let raw: Buffer;
     try {
       // The output is sized by the declared size, never by the frame: a zstd bomb cannot grow past it.
@@ -169,9 +173,6 @@ export class ChunkIntake {
       throw new ProtocolError(`chunk ${key} does not decode to its declared ${chunk.rawSize} bytes: refused (${(error as Error).message})`);
     }
     if (!sha256(raw).equals(chunk.hash)) throw new ProtocolError(`chunk ${key} does not match its hash: refused`);
-    // The payload is stored as sent and counted in that row too: one zstd frame as this store writes it, no padding.
-    const payloadProblem = chunk.codec === Codec.Zstd ? zstdPayloadProblem(chunk.payload, chunk.rawSize) : undefined;
-    if (payloadProblem !== undefined) throw new ProtocolError(`chunk ${key}: ${payloadProblem}: refused`);
     return chunk;
   }
 

@@ -426,6 +426,14 @@ export class ChunkStore {
     });
   }
 
+  /**
+   * When the first hold of an interrupted backup ends (ms since the epoch), or undefined: its chunks, kept
+   * for a retry that did not come, are garbage from then on, for the next collection to take.
+   */
+  nextHoldExpiry(): number | undefined {
+    return this.catalog.holds.nextExpiry();
+  }
+
   /** Whether a collection would find work now: unreferenced contents, chunks neither referenced nor held, packs left empty or to compact. */
   hasGarbage(): boolean {
     const counts = this.catalog.garbage.counts();

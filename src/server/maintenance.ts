@@ -7,6 +7,9 @@ import type { ServerConfig } from '../common/config/server-config';
 import type { ClientRegistrySource } from './clients/live-client-registry';
 import { planClientRetention, retentionPolicyFor } from './retention/client-retention';
 
+/** setTimeout's longest delay (about 24.8 days); a later hold end is looked at again then. */
+const MAX_TIMER_MILLISECONDS = 2 ** 31 - 1;
+
 export class Maintenance {
   private gcRun: Promise<GarbageReport> | undefined;
   /** A run requested while one is in progress: it must see the deletions made meanwhile. */
@@ -17,6 +20,8 @@ export class Maintenance {
   private isStopped = false;
   /** Collections asked for after a deletion's reply, not started yet: stop() waits for them too. */
   private readonly deferredRuns = new Set<Promise<void>>();
+  /** A collection when the first hold of an interrupted backup ends (collectWhenHoldsEnd). */
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: ChunkStore,
@@ -74,6 +79,32 @@ export class Maintenance {
   /** At start: garbage left by a collection that failed or was cut short is collected now, not at the next deletion. */
   collectAtStart(): void {
     if (this.store.hasGarbage()) this.scheduleGarbageCollection();
+    else this.collectWhenHoldsEnd();
+  }
+
+  /**
+   * An interrupted backup's chunks are held for its retry (resume_hold); once the hold ends they are
+   * garbage, but nothing else may come to collect them for days (a young server deletes no backup).
+   * Set after every collection, for the first hold left: each run sets the next.
+   */
+  private collectWhenHoldsEnd(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    let endsAt: number | undefined;
+    try {
+      endsAt = this.isStopped ? undefined : this.store.nextHoldExpiry();
+    } catch (error) {
+      this.logger.warn(`cannot tell when the holds of interrupted backups end (${errorMessage(error)}); the next deletion or start collects what they kept`);
+      return;
+    }
+    if (endsAt === undefined) return;
+    // A second past the end: the sweep expires holds strictly after their time.
+    const delay = Math.min(Math.max(endsAt - Date.now(), 0) + 1000, MAX_TIMER_MILLISECONDS);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.scheduleGarbageCollection();
+    }, delay);
+    this.holdTimer.unref();
   }
 
   /** Runs GC now, or once more after the one in progress; concurrent callers share the run. Rejects once stopped. */
@@ -102,6 +133,7 @@ export class Maintenance {
       throw error;
     }).finally(() => {
       this.gcRun = undefined;
+      this.collectWhenHoldsEnd();
     });
     return this.gcRun;
   }
@@ -121,5 +153,7 @@ export class Maintenance {
   async stop(): Promise<void> {
     await this.idle();
     this.isStopped = true;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
   }
 }

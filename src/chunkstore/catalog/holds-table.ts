@@ -19,7 +19,15 @@ export class HoldsTable {
     this.statements = {
       insert: connection.prepare(`INSERT OR IGNORE INTO chunk_holds (chunk_id, client_id, backup_id, expires_at) VALUES (?, ?, ?, ?)`),
       extend: connection.prepare(`UPDATE chunk_holds SET expires_at = MAX(expires_at, ?) WHERE backup_id = ?`),
+      nextExpiry: connection.prepare(
+        // As liveHold: a running backup's holds do not end; an abandoned backup's row may be gone already.
+        `SELECT MIN(h.expires_at) FROM chunk_holds h WHERE NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running')`).pluck(),
     };
+  }
+
+  /** When the first hold of a backup no longer running ends (ms since the epoch; perhaps past), or undefined when none is left. */
+  nextExpiry(): number | undefined {
+    return (this.statements.nextExpiry.get() as number | null) ?? undefined;
   }
 
   /** Inside the caller's transaction (the one that records the chunks). */

@@ -365,3 +365,48 @@ test('a backup\'s stored bytes are those of its own copy, however another client
     assert.deepEqual(await committedBytesOf(client2, second(held)), { newBytes: held.length, storedBytes: ownCopy(held) }, `${name}: node1's bytes`);
   }
 });
+
+// Regression (review of the cover writes): a backup abandoned before its next flush kept what it stored
+// for its retry but forgot what it had sent of chunks other clients hold, so the retry was asked for
+// exactly the chunks another client holds (16 of 16 of them, 0 of 16 of its own), whether the backup
+// was aborted, cancelled or aborted after its entries. Both are held for the retry alike now.
+test('the retry of an abandoned backup is asked for the same chunks whether another client holds them or not', async (t) => {
+  const { client1, client2 } = await twoClients(t);
+  const chunksOf = (bytes: Buffer): EncodedChunk[] => Array.from({ length: bytes.length / (128 * 1024) }, (_, index) => bytes.subarray(index * 128 * 1024, (index + 1) * 128 * 1024))
+    .map((chunk) => ({ hash: sha256(chunk), rawSize: chunk.length, codec: 0, payload: chunk }));
+  const entryOf = (bytes: Buffer, path: string): UploadRequest => ({ message: { $case: 'batch', value: { entries: [
+    batchedEntry(meta(path, EntryType.ENTRY_TYPE_FILE, { size: bytes.length }), { chunkHashes: Buffer.concat(chunksOf(bytes).map((chunk) => chunk.hash)) })] } } });
+  const abort: UploadRequest = { message: { $case: 'abort', value: { reason: 'probe' } } };
+  const missingCounts = async (held: Buffer, fresh: Buffer): Promise<{ held: number; fresh: number }> => {
+    const hashes = [...chunksOf(held), ...chunksOf(fresh)].map((chunk) => chunk.hash);
+    const outcome = await sendUpload(client2, [begin, { message: { $case: 'query', value: { queryId: 1, hashes: Buffer.concat(hashes) } } }, abort]);
+    const answer = outcome.responses.find((response) => response.message?.$case === 'answer');
+    const missing = (answer!.message as { value: { missing: Buffer } }).value.missing;
+    const count = (from: number, to: number): number => {
+      let bits = 0;
+      for (let index = from; index < to; index++) if (missing[index >> 3] & (1 << (index & 7))) bits++;
+      return bits;
+    };
+    return { held: count(0, hashes.length / 2), fresh: count(hashes.length / 2, hashes.length) };
+  };
+  for (const way of ['abort', 'abort after the entries', 'cancel']) {
+    const held = randomBytes(16 * 128 * 1024);
+    const fresh = randomBytes(held.length);
+    const stored = await sendUpload(client1, [begin, { message: { $case: 'chunks', value: { chunks: chunksOf(held) } } }, entryOf(held, '/held'), commit]);
+    assert.equal(stored.error, undefined, stored.error?.details);
+    const sent: UploadRequest[] = [begin, { message: { $case: 'chunks', value: { chunks: chunksOf(held) } } }, { message: { $case: 'chunks', value: { chunks: chunksOf(fresh) } } }];
+    if (way === 'cancel') {
+      const upload = openUpload(client2);
+      for (const message of sent) upload.call.write(message);
+      // The chunks' acknowledgement is the answer to a query sent after them: then they are in the session.
+      upload.call.write({ message: { $case: 'query', value: { queryId: 9, hashes: chunksOf(fresh)[0].hash } } });
+      while ((await upload.next()).message?.$case !== 'answer');
+      upload.call.cancel();
+      await sleep(500);
+    } else {
+      const abandoned = await sendUpload(client2, [...sent, ...(way === 'abort' ? [] : [entryOf(held, '/copy'), entryOf(fresh, '/fresh')]), abort]);
+      assert.match(abandoned.error?.details ?? '', /client aborted the backup: probe/);
+    }
+    assert.deepEqual(await missingCounts(held, fresh), { held: 0, fresh: 0 }, `${way}: node2's retry is told it holds both files' chunks`);
+  }
+});

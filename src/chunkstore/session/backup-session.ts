@@ -213,20 +213,9 @@ export class BackupSession {
     const chunkIds = await Promise.all(contents.map((content) => Promise.all(content.chunks)));
     const entries = this.pendingEntries;
     const { catalog, hold } = this.dependencies;
-    // A chunk this session stored became the client's, held by this backup, when its pack was recorded.
-    // One it used from the store becomes so here, held too: a chunk sent or named before the file that
-    // uses it, which never comes (the file failed, the backup was abandoned), is then forgotten when the
-    // hold goes (released at the commit, expired after an abandon), as one named by no entry must be.
-    const used: { copies: OwnCopy[]; chunkIds: number[] } = { copies: [], chunkIds: [] };
-    for (const chunk of this.context.clientHashes.values()) {
-      if (chunk.chunkId === undefined) continue;
-      used.copies.push({ hash: chunk.hash, storedSize: chunk.storedSize });
-      used.chunkIds.push(chunk.chunkId);
-    }
+    const used = this.usedChunks();
     catalog.transaction(() => {
-      // What this client has stored or used is what it may later be told the store has, and what its quota is charged.
-      catalog.clientChunks.add(this.backup.clientId, used.copies);
-      catalog.holds.hold(used.chunkIds, this.backup.clientId, this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
+      this.holdUsedChunks(used);
       contents.forEach((content, index) => {
         content.id = catalog.contents.insertRows(content.hash, content.size, chunkIds[index]);
         hold.contents.add(content.id);
@@ -294,11 +283,39 @@ export class BackupSession {
    */
   private dropRows(): void {
     const { catalog } = this.dependencies;
+    const used = this.usedChunks();
     catalog.transaction(() => {
+      // What it used from the store since its last flush is held for the retry too, as what it stored is:
+      // forgotten now, the retry was told to send again exactly the chunks other clients hold.
+      this.holdUsedChunks(used);
       catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       catalog.backups.delete(this.backup.id);
       catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
     }, true);
+  }
+
+  /**
+   * A chunk this session stored became the client's, held by this backup, when its pack was recorded.
+   * One it used from the store (another client's, or its own) becomes so at a flush, or when the backup
+   * is dropped, held too: a chunk sent or named before the file that uses it, which never comes (the file
+   * failed, the backup was abandoned), is then forgotten when the hold goes (released at the commit,
+   * expired after an abandon), as one named by no entry must be.
+   */
+  private usedChunks(): { copies: OwnCopy[]; chunkIds: number[] } {
+    const used: { copies: OwnCopy[]; chunkIds: number[] } = { copies: [], chunkIds: [] };
+    for (const chunk of this.context.clientHashes.values()) {
+      if (chunk.chunkId === undefined) continue;
+      used.copies.push({ hash: chunk.hash, storedSize: chunk.storedSize });
+      used.chunkIds.push(chunk.chunkId);
+    }
+    return used;
+  }
+
+  /** Inside the caller's transaction. What this client has stored or used is what it may later be told the store has, and what its quota is charged. */
+  private holdUsedChunks(used: { copies: OwnCopy[]; chunkIds: number[] }): void {
+    const { catalog } = this.dependencies;
+    catalog.clientChunks.add(this.backup.clientId, used.copies);
+    catalog.holds.hold(used.chunkIds, this.backup.clientId, this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
   }
 
   private assertOpen(): void {

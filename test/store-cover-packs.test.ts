@@ -8,14 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ChunkStore, type StoreOptions } from '../src/chunkstore/store';
 import { LocalBackend } from '../src/chunkstore/backend/local-backend';
+import type { Logger } from '../src/common/logger';
 import { backupFiles, readBackup, SMALL_CHUNKS } from './support/store-fixture';
 
 /** The store's local backend, noting each pack put (with its size) and each deletion. */
 class NotingBackend extends LocalBackend {
   readonly puts: { name: string; size: number }[] = [];
   readonly deletions: string[] = [];
+  /** Makes the deletion of cover packs fail, as a bucket policy that refuses DELETE would. */
+  isCoverDeleteFailing = false;
 
   override async putPack(name: string, stagedFile: string): Promise<void> {
     const { size } = await stat(stagedFile);
@@ -24,6 +28,7 @@ class NotingBackend extends LocalBackend {
   }
 
   override async deletePack(name: string): Promise<void> {
+    if (this.isCoverDeleteFailing && name.endsWith('.cover')) throw Object.assign(new Error(`EIO: i/o error, unlink '${name}'`), { code: 'EIO' });
     await super.deletePack(name);
     this.deletions.push(name);
   }
@@ -60,6 +65,8 @@ test('bytes only another client holds are written to a cover pack, stored and de
   assert.equal(backend.coverBytes(), realBytes, 'node2 wrote what node1 wrote');
   const covers = backend.puts.filter(({ name }) => name.endsWith('.cover')).map(({ name }) => name);
   assert.ok(covers.length > 0);
+  // The deletions are not waited for by the backup: they follow at once.
+  for (let wait = 0; wait < 100 && backend.deletions.length < covers.length; wait++) await sleep(20);
   assert.deepEqual(backend.deletions, covers, 'each cover pack deleted once stored');
   assert.deepEqual(await packFiles(directory), packsBefore, 'no pack added: one copy kept');
   assert.equal(store.figures().uniqueBytes, shared.length);
@@ -99,4 +106,23 @@ test('a cover pack a crash left is no orphan to check, and the next open deletes
   t.after(() => reopened.close());
   assert.equal(reopened.recovery.removedOrphanPacks, 2);
   assert.ok(!(await packFiles(directory)).some((name) => name.startsWith(cover) || name.startsWith(stray)));
+});
+
+test('a cover pack that cannot be deleted fails no backup: it is named in the log, the close waits for the attempt, and the next open deletes it', async (t) => {
+  const warnings: string[] = [];
+  const logger: Logger = { info: () => undefined, warn: (text: string) => { warnings.push(text); }, error: (text: string) => { warnings.push(text); } };
+  const { store, backend, directory } = await openNoted(t, { logger });
+  const shared = randomBytes(1024 * 1024);
+  await backupFiles(store, 'node1', { '/a/shared.bin': shared });
+  backend.isCoverDeleteFailing = true;
+  const copy = await backupFiles(store, 'node2', { '/b/copy.bin': shared });
+  assert.equal(copy.state, 'committed');
+  await store.close();
+  const left = (await packFiles(directory)).filter((name) => name.includes('.cover'));
+  assert.equal(left.length, 1, 'the cover pack is still there');
+  assert.ok(warnings.some((line) => line.includes(`cover pack ${left[0].slice(0, -'.pack'.length)} in ${directory} could not be deleted (EIO`)), warnings.join('\n'));
+  const reopened = await ChunkStore.open(directory, { chunker: SMALL_CHUNKS, compressionLevel: 3, encoderThreads: 0 });
+  t.after(() => reopened.close());
+  assert.deepEqual((await packFiles(directory)).filter((name) => name.includes('.cover')), []);
+  assert.ok((await readBackup(reopened, copy)).get('/b/copy.bin')?.equals(shared));
 });

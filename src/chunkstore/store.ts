@@ -17,7 +17,7 @@ import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
 import { DEFAULT_PACK_TARGET_SIZE, PackWriter } from './pack/pack-writer';
-import { newCoverWriter } from './pack/cover-writer';
+import { CoverDeletions, newCoverWriter } from './pack/cover-writer';
 import { StagingBudget, type StagingFigures } from './pack/staging-budget';
 import { PackCache, type PackCacheFigures } from './cache/pack-cache';
 import { CachedBackend } from './cache/cached-backend';
@@ -164,6 +164,7 @@ export class ChunkStore {
   /** The backend as opened, without the read cache or the lease's guard: for status figures and check. */
   private bucket: PackBackend | undefined;
   private hidesSharedChunks = true;
+  private readonly coverDeletions: CoverDeletions;
 
   private constructor(
     readonly directory: string,
@@ -188,6 +189,7 @@ export class ChunkStore {
       beforeDelete: async () => { await this.snapshots?.flush(); },
     });
     this.reserve = new SpaceReserve(directory);
+    this.coverDeletions = new CoverDeletions(backend, logger);
   }
 
   /** What opening the store had to clean up after a crash. */
@@ -385,7 +387,7 @@ export class ChunkStore {
       for (const id of ids) hold.chunks.add(id);
       return ids;
     }), { framing: this.framing, ...this.packing });
-    const coverWriter = this.hidesSharedChunks ? newCoverWriter(this.stagingDirectory, this.backend, { framing: this.framing, ...this.packing }) : undefined;
+    const coverWriter = this.hidesSharedChunks ? newCoverWriter(this.stagingDirectory, this.backend, this.coverDeletions, { framing: this.framing, ...this.packing }) : undefined;
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, coverWriter,
       sessions: this.sessions, hold,
@@ -546,6 +548,7 @@ export class ChunkStore {
 
   async close(): Promise<void> {
     await this.maintenanceTail;
+    await this.coverDeletions.settled();
     await this.snapshots?.close();
     await this.encoderPool?.close();
     // After the last snapshot: the lease covers every write.

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
 
@@ -107,4 +109,37 @@ test('a restore refused before anything came leaves no target folder behind; an 
   const relative = await runIn(existing, ['-c', config, '-i', '99', '--to', 'p/q/./../q/r']);
   assert.match(relative.stderr, /has no backup 99/);
   assert.deepEqual(await readdir(existing), []);
+});
+
+// Regression (review): the folders a refused restore made were removed by path, so a folder on the way
+// swapped for a symlink while the restore waited on its server had the removal follow it, into empty
+// folders the restore never made. The server here takes the connection and drops it 1.5 s later.
+test('a refused restore removes the folders it made without following a symlink swapped in for one of them', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const held: Socket[] = [];
+  const stalling = createServer((socket) => {
+    held.push(socket);
+    setTimeout(() => socket.destroy(), 1500);
+  });
+  await new Promise<void>((listening) => stalling.listen(0, '127.0.0.1', listening));
+  t.after(() => {
+    for (const socket of held) socket.destroy();
+    stalling.close();
+  });
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', ['include = /nonexistent']);
+  await writeFile(config, (await readFile(config, 'utf8')).replace(/^port = \d+$/m, `port = ${(stalling.address() as AddressInfo).port}`));
+  const victim = join(sandbox.root, 'victim');
+  await mkdir(join(victim, 'b', 'c'), { recursive: true });
+  const parent = join(sandbox.root, 'parent');
+  await mkdir(parent);
+  const restore = sandbox.runClient(['-c', config, '-i', '99', '--to', join(parent, 'a', 'b', 'c')]);
+  for (let wait = 0; wait < 500 && !(await stat(join(parent, 'a', 'b', 'c')).catch(() => undefined)); wait++) await sleep(10);
+  await rename(join(parent, 'a'), join(parent, 'a.moved'));
+  await symlink(victim, join(parent, 'a'));
+  const refused = await restore;
+  assert.notEqual(refused.code, 0, refused.stdout);
+  assert.deepEqual(await readdir(join(victim, 'b')), ['c'], 'the empty folders behind the symlink are left');
+  assert.deepEqual(await readdir(join(parent, 'a.moved', 'b')), ['c'], 'the folders moved away are left too: nothing is removed through another path');
 });

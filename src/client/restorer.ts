@@ -1,11 +1,11 @@
 // `cpsbackup -i`: restores a backup (or the part asked for) into a RestoreTree, the target folder or
 // the original paths, through a tree that never writes outside it or through a symlink.
-import { rmdirSync } from 'node:fs';
 import type { NodeConfig } from '../common/config/node-config';
 import type { BackupSummary, RestoreResponse } from '../proto/cpsbackup';
 import { connectToServer } from './connection';
 import { fromServiceError } from './remote-error';
 import { RestoreTree } from './restore-tree/restore-tree';
+import { removeMadeFolders } from './restore-tree/target-root';
 import { restoreMessageItems } from './restore-messages';
 import { ChunkDecoderPool } from './restore-decoding/chunk-decoder-pool';
 import { RestoreWriter, type RestoreOutcome } from './restore-writer';
@@ -128,15 +128,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     // Refused before anything came (no such backup, no right to it): the folders this restore made for
     // it go again, the target and those above it, so a mistyped id leaves nothing behind. Only while
     // empty: rmdir removes nothing else, and the first that is not empty (or gone) ends it.
-    if (backup === undefined && tree !== undefined && options.to !== undefined) {
-      for (const folder of tree.madeFolders) {
-        try {
-          rmdirSync(folder);
-        } catch {
-          break;
-        }
-      }
-    }
+    if (backup === undefined && tree !== undefined && options.to !== undefined) removeMadeFolders(tree.madeFolders);
     // Whatever read or write met the interruption first (the cancelled call's CANCELLED among them).
     if (signal?.aborted) throw signal.reason;
     if (error instanceof DiskFullError) throw error;

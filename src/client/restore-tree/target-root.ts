@@ -1,9 +1,9 @@
 // Resolves the restore target once: every spelling of one folder (DIR, DIR/, DIR/., x/../DIR, ./DIR/)
 // becomes the same canonical path, created if missing, and is held open as the fd all work is relative to.
 import { mkdir, realpath } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import { openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists } from '../posix/at';
+import { basename, dirname, resolve } from 'node:path';
+import { closeSync, existsSync } from 'node:fs';
+import { openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
 
 export interface TargetRoot {
@@ -13,7 +13,7 @@ export interface TargetRoot {
   readonly fd: number;
   /** Created by this call: it did not exist. */
   readonly isMade: boolean;
-  /** The folders this call made, the target first and the topmost last (absolute, as spelled): none when it was there. */
+  /** The folders this call made, the target first and the topmost last (canonical paths): none when it was there. */
   readonly madeFolders: readonly string[];
 }
 
@@ -31,14 +31,39 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   const absolute = resolve(spelled);
   const made = await makeTarget(absolute);
   const canonical = await realpath(absolute);
-  return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined, madeFolders: made === undefined ? [] : foldersUpTo(absolute, made) };
+  // The same folders under the canonical path: the names made are its last ones (a symlink of the
+  // operator's above them is resolved away, and their removal walks without following any).
+  const madeCount = made === undefined ? 0 : foldersUpTo(absolute, (folder) => folder === made).length;
+  const madeFolders = foldersUpTo(canonical, (_, index) => index + 1 >= madeCount).slice(0, madeCount);
+  return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined, madeFolders };
 }
 
-/** folder and those above it, up to and with topmost. */
-function foldersUpTo(folder: string, topmost: string): string[] {
+/** folder and those above it, up to and with the first for which isTopmost holds (or "/"). */
+function foldersUpTo(folder: string, isTopmost: (folder: string, index: number) => boolean): string[] {
   const folders = [folder];
-  for (let above = folder; above !== topmost && dirname(above) !== above;) folders.push(above = dirname(above));
+  for (let above = folder; !isTopmost(above, folders.length - 1) && dirname(above) !== above;) folders.push(above = dirname(above));
   return folders;
+}
+
+/**
+ * Removes the folders a target's making made (RestoreTree.madeFolders), the deepest first, each only
+ * while empty, each from its parent opened from "/" without following a symlink: one swapped in for a
+ * folder on the way is never followed into a folder this restore did not make. Stops at the first that
+ * cannot go (not empty, gone, replaced).
+ */
+export function removeMadeFolders(madeFolders: readonly string[]): void {
+  for (const folder of madeFolders) {
+    try {
+      const parentFd = openRealPath(dirname(folder));
+      try {
+        unlinkAt(parentFd, basename(folder), { removeFolder: true });
+      } finally {
+        closeSync(parentFd);
+      }
+    } catch {
+      return;
+    }
+  }
 }
 
 /**

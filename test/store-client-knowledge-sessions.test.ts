@@ -10,6 +10,7 @@ import type { ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
 import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
 import { assertCheckClean, chunkHashes, chunksOf, isMissing, missingCount, rawChunks } from './support/client-knowledge';
+import { DiskFullError } from '../src/common/errors';
 
 /** Client-side chunking: node1 sends `content`'s chunks raw (as a client must, not knowing them), then a few other files flush. */
 async function sentThenFlushed(store: ChunkStore, content: Buffer): Promise<BackupSession> {
@@ -106,4 +107,29 @@ test('chunks of a streamed file that failed mid-way are forgotten when its aband
   for (let index = 0; index < 3; index++) await addFile(session, `/other/${index}`, Buffer.from(`other file ${index}\n`));
   await assertCheckClean(fixture.store);
   await assertForgottenOnceAbandoned(fixture.store, session, shared);
+});
+
+// Regression (reviews of this session): an abandoned backup must leave its retry asked for another
+// client's chunks exactly as for its own. Holding what it used while its own open pack was dropped (a full
+// disk drops it to make room) told the retry which chunks another client holds; so did the reverse.
+test('an abandoned backup leaves its retry asked for another client\'s chunks as for its own, whether its open pack was stored or dropped', async (t) => {
+  for (const cause of [new Error('the client went away'), new DiskFullError('store is full: cannot write the staged pack')]) {
+    const fixture = await openStoreFixture({ resumeHoldSeconds: 3600 });
+    t.after(() => fixture.destroy());
+    const store = fixture.store;
+    const others = await bytesOf(`held by node2 (${cause.name})`, 200_000);
+    const own = await bytesOf(`new (${cause.name})`, 200_000);
+    await backupFiles(store, 'node2', { '/others.bin': others });
+    const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+    await session.receiveChunks(rawChunks(chunksOf(store, others)));
+    await session.receiveChunks(rawChunks(chunksOf(store, own)));
+    await session.abandon(cause);
+    const askedOthers = await missingCount(store, 'node1', others);
+    const askedOwn = await missingCount(store, 'node1', own);
+    // All of both (nothing held), or none of either (both held for the retry).
+    const expected = cause instanceof DiskFullError ? [askedOthers.of, askedOwn.of] : [0, 0];
+    assert.deepEqual([askedOthers.missing, askedOwn.missing], expected,
+      `${cause.name}: the retry is asked for ${askedOthers.missing} of ${askedOthers.of} of node2's chunks and ${askedOwn.missing} of ${askedOwn.of} of its own`);
+    await assertCheckClean(store, cause.name);
+  }
 });

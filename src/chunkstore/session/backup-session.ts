@@ -258,14 +258,15 @@ export class BackupSession {
     const { sessions, hold, packWriter, coverWriter } = this.dependencies;
     try {
       await this.context.inFlight.drain().catch(() => undefined);
-      if (!(cause instanceof DiskFullError)) await packWriter.sealCurrent().catch(() => undefined);
+      // Whether what it stored since its last flush is stored and held: only then is what it used meanwhile held too.
+      const isOpenPackStored = !(cause instanceof DiskFullError) && await packWriter.sealCurrent().then(() => true, () => false);
       await packWriter.discard();
       await coverWriter?.discard();
       try {
-        this.dropRows();
+        this.dropRows(isOpenPackStored);
       } catch (error) {
         await this.dependencies.onCleanupFailure(error);
-        this.dropRows();
+        this.dropRows(isOpenPackStored);
       }
     } catch {
       // The running row stays; recovery drops it when the store next opens.
@@ -281,13 +282,15 @@ export class BackupSession {
    * entries, goes now: kept with nothing of this client's keeping it, "held" in a later answer would
    * tell the client that some other client still has those bytes.
    */
-  private dropRows(): void {
+  private dropRows(isOpenPackStored: boolean): void {
     const { catalog } = this.dependencies;
     const used = this.usedChunks();
     catalog.transaction(() => {
-      // What it used from the store since its last flush is held for the retry too, as what it stored is:
-      // forgotten now, the retry was told to send again exactly the chunks other clients hold.
-      this.holdUsedChunks(used);
+      // What it used from the store since its last flush is held for the retry as what it stored is, or
+      // goes as that does: the retry must be asked for another client's chunks exactly as for its own.
+      // Forgotten while its own were held, the retry was asked for exactly the chunks other clients hold;
+      // held while its own were lost (a full disk drops the open pack), for exactly its own.
+      if (isOpenPackStored) this.holdUsedChunks(used);
       catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       catalog.backups.delete(this.backup.id);
       catalog.clientChunks.forgetUnreferenced(this.backup.clientId);

@@ -18,6 +18,8 @@ export class Maintenance {
   private hasDroppedBackups = false;
   /** Set by stop(): no collection starts on a store about to close (the next start collects, see collectAtStart). */
   private isStopped = false;
+  /** Set when stop() begins: no hold timer is set from then on. */
+  private isStopping = false;
   /** Collections asked for after a deletion's reply, not started yet: stop() waits for them too. */
   private readonly deferredRuns = new Set<Promise<void>>();
   /** A collection when the first hold of an interrupted backup ends (collectWhenHoldsEnd). */
@@ -85,14 +87,14 @@ export class Maintenance {
   /**
    * An interrupted backup's chunks are held for its retry (resume_hold); once the hold ends they are
    * garbage, but nothing else may come to collect them for days (a young server deletes no backup).
-   * Set after every collection, for the first hold left: each run sets the next.
+   * Set after every collection that succeeded, for the first hold left: each such run sets the next.
    */
   private collectWhenHoldsEnd(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
     let endsAt: number | undefined;
     try {
-      endsAt = this.isStopped ? undefined : this.store.nextHoldExpiry();
+      endsAt = this.isStopping ? undefined : this.store.nextHoldExpiry();
     } catch (error) {
       this.logger.warn(`cannot tell when the holds of interrupted backups end (${errorMessage(error)}); the next deletion or start collects what they kept`);
       return;
@@ -133,8 +135,11 @@ export class Maintenance {
       throw error;
     }).finally(() => {
       this.gcRun = undefined;
-      this.collectWhenHoldsEnd();
     });
+    // After a success only: a collection that failed (a full disk, a lost lease) left the ended hold in
+    // place, and a timer set from it would run again within a second, for ever. The next commit,
+    // deletion or start runs again, as before.
+    this.gcRun.then(() => this.collectWhenHoldsEnd(), () => undefined);
     return this.gcRun;
   }
 
@@ -151,9 +156,12 @@ export class Maintenance {
 
   /** The server stops: collections asked for already run to their end, no new one starts. */
   async stop(): Promise<void> {
-    await this.idle();
-    this.isStopped = true;
+    // First, and none set from here on: a timer firing while the stop waits would start a whole
+    // collection, which the stop would then wait for. Collections already asked for still run.
+    this.isStopping = true;
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    await this.idle();
+    this.isStopped = true;
   }
 }

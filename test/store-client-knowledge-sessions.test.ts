@@ -4,11 +4,14 @@
 // deletion forgets exactly what nothing references; and a running backup's holds never expire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChunkStore } from '../src/chunkstore/store';
+import { LocalBackend } from '../src/chunkstore/backend/local-backend';
 import Database from 'better-sqlite3';
-import type { ChunkStore } from '../src/chunkstore/store';
 import type { BackupSession } from '../src/chunkstore/session';
-import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture } from './support/store-fixture';
+import { addFile, backupFiles, bytesOf, fileEntry, openStoreFixture, SMALL_CHUNKS } from './support/store-fixture';
 import { assertCheckClean, chunkHashes, chunksOf, isMissing, missingCount, rawChunks } from './support/client-knowledge';
 import { DiskFullError } from '../src/common/errors';
 
@@ -110,26 +113,53 @@ test('chunks of a streamed file that failed mid-way are forgotten when its aband
 });
 
 // Regression (reviews of this session): an abandoned backup must leave its retry asked for another
-// client's chunks exactly as for its own. Holding what it used while its own open pack was dropped (a full
-// disk drops it to make room) told the retry which chunks another client holds; so did the reverse.
-test('an abandoned backup leaves its retry asked for another client\'s chunks as for its own, whether its open pack was stored or dropped', async (t) => {
-  for (const cause of [new Error('the client went away'), new DiskFullError('store is full: cannot write the staged pack')]) {
-    const fixture = await openStoreFixture({ resumeHoldSeconds: 3600 });
-    t.after(() => fixture.destroy());
-    const store = fixture.store;
-    const others = await bytesOf(`held by node2 (${cause.name})`, 200_000);
-    const own = await bytesOf(`new (${cause.name})`, 200_000);
-    await backupFiles(store, 'node2', { '/others.bin': others });
-    const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-    await session.receiveChunks(rawChunks(chunksOf(store, others)));
-    await session.receiveChunks(rawChunks(chunksOf(store, own)));
-    await session.abandon(cause);
-    const askedOthers = await missingCount(store, 'node1', others);
-    const askedOwn = await missingCount(store, 'node1', own);
-    // All of both (nothing held), or none of either (both held for the retry).
-    const expected = cause instanceof DiskFullError ? [askedOthers.of, askedOwn.of] : [0, 0];
-    assert.deepEqual([askedOthers.missing, askedOwn.missing], expected,
-      `${cause.name}: the retry is asked for ${askedOthers.missing} of ${askedOthers.of} of node2's chunks and ${askedOwn.missing} of ${askedOwn.of} of its own`);
-    await assertCheckClean(store, cause.name);
+// client's chunks exactly as for its own sent in the same stretch (since its last flush). Holding what it
+// used while its open pack was dropped (a full disk drops it to make room; a failed write ends the pack
+// writer) told the retry which chunks another client holds; so did the reverse, and so did keeping the
+// packs of the stretch sealed before the open one (pack_size reached) while the rest went.
+test('an abandoned backup leaves its retry asked for another client\'s chunks as for its own, however it ended and wherever its packs were', async (t) => {
+  const ways = [
+    { name: 'the client went away', cause: (): Error => new Error('the client went away'), isFailingPut: false, isAllHeld: true },
+    { name: 'a full disk', cause: (): Error => new DiskFullError('store is full: cannot write the staged pack'), isFailingPut: false, isAllHeld: false },
+    { name: 'a pack write that fails', cause: (): Error => new Error('EIO: i/o error, write'), isFailingPut: true, isAllHeld: false },
+  ];
+  for (const way of ways) {
+    for (const packSize of [64 * 1024, 64 * 1024 * 1024]) {
+      const label = `${way.name}, pack_size ${packSize}`;
+      const directory = await mkdtemp(join(tmpdir(), 'cpsbackup-store-'));
+      const backend = new FailablePutBackend(directory);
+      const store = await ChunkStore.open(directory, { chunker: SMALL_CHUNKS, compressionLevel: 3, encoderThreads: 0, resumeHoldSeconds: 3600, packSize, backend });
+      t.after(async () => {
+        await store.close().catch(() => undefined);
+        await rm(directory, { recursive: true, force: true });
+      });
+      const others = await bytesOf(`held by node2 (${label})`, 200_000);
+      const ownEarly = await bytesOf(`sent first (${label})`, 400_000);
+      const ownLate = await bytesOf(`sent last (${label})`, 200_000);
+      await backupFiles(store, 'node2', { '/others.bin': others });
+      const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+      // With 64 KiB packs, those of the first chunks are sealed and stored before the others are sent.
+      await session.receiveChunks(rawChunks(chunksOf(store, ownEarly)));
+      await session.receiveChunks(rawChunks(chunksOf(store, others)));
+      backend.isPutFailing = way.isFailingPut;
+      await session.receiveChunks(rawChunks(chunksOf(store, ownLate))).catch(() => undefined);
+      await session.abandon(way.cause());
+      backend.isPutFailing = false;
+      const asked = [await missingCount(store, 'node1', others), await missingCount(store, 'node1', ownEarly), await missingCount(store, 'node1', ownLate)];
+      // All of each (nothing of the stretch held), or none of any (all of it held for the retry).
+      assert.deepEqual(asked.map(({ missing }) => missing), asked.map(({ of }) => (way.isAllHeld ? 0 : of)),
+        `${label}: the retry is asked for ${asked.map(({ missing, of }) => `${missing} of ${of}`).join(', ')} (node2's, its first, its last)`);
+      await assertCheckClean(store, label);
+    }
   }
 });
+
+/** The store's local backend, whose pack puts fail (EIO) while isPutFailing is set. */
+class FailablePutBackend extends LocalBackend {
+  isPutFailing = false;
+
+  override async putPack(name: string, stagedFile: string): Promise<void> {
+    if (this.isPutFailing) throw Object.assign(new Error(`EIO: i/o error, link '${stagedFile}'`), { code: 'EIO' });
+    await super.putPack(name, stagedFile);
+  }
+}

@@ -84,6 +84,7 @@ export class ClientChunksTable {
            SELECT @client, cc.chunk_id FROM entries e JOIN content_chunks cc ON cc.content_id = e.content_id WHERE e.backup_id = @backup`),
       noteHeldChunks: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE backup_id = ?`),
+      noteChunk: connection.prepare(`INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) VALUES (?, ?)`),
       noteExpiringHolds: connection.prepare(
         `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM chunk_holds WHERE NOT ${liveHold('chunk_holds')}`),
       uncountEntry: connection.prepare(`UPDATE client_contents SET refs = refs - 1 WHERE client_id = ? AND content_id = ? RETURNING refs`).pluck(),
@@ -167,6 +168,11 @@ export class ClientChunksTable {
       this.statements.dropContent.run(clientId, contentId);
     }
     this.statements.noteContentChunks.run(clientId, contentId);
+  }
+
+  /** Chunks whose holds for the client were let go (HoldsTable.release); inside that transaction, which then forgets. */
+  noteReleased(clientId: number, chunkIds: readonly number[]): void {
+    for (const chunkId of chunkIds) this.statements.noteChunk.run(clientId, chunkId);
   }
 
   /** Holds the sweep is about to expire (a running backup's never do); the sweep then forgets, in its transaction. */

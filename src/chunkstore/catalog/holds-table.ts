@@ -19,6 +19,7 @@ export class HoldsTable {
     this.statements = {
       insert: connection.prepare(`INSERT OR IGNORE INTO chunk_holds (chunk_id, client_id, backup_id, expires_at) VALUES (?, ?, ?, ?)`),
       extend: connection.prepare(`UPDATE chunk_holds SET expires_at = MAX(expires_at, ?) WHERE backup_id = ?`),
+      release: connection.prepare(`DELETE FROM chunk_holds WHERE chunk_id = ? AND backup_id = ?`),
       nextExpiry: connection.prepare(
         // As liveHold: a running backup's holds do not end; an abandoned backup's row may be gone already.
         `SELECT MIN(h.expires_at) FROM chunk_holds h WHERE NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running')`).pluck(),
@@ -33,6 +34,11 @@ export class HoldsTable {
   /** Inside the caller's transaction (the one that records the chunks). */
   hold(chunkIds: readonly number[], clientId: number, backupId: number, expiresAt: number): void {
     for (const chunkId of chunkIds) this.statements.insert.run(chunkId, clientId, backupId, expiresAt);
+  }
+
+  /** Inside the caller's transaction: the backup's holds on these chunks go (the next sweep takes them unless something else keeps them). */
+  release(chunkIds: readonly number[], backupId: number): void {
+    for (const chunkId of chunkIds) this.statements.release.run(chunkId, backupId);
   }
 
   /** A backup failed: its holds last until expiresAt at least, so its retry's window starts now, whatever it ran for. */

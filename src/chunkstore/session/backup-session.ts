@@ -262,11 +262,12 @@ export class BackupSession {
       const isOpenPackStored = !(cause instanceof DiskFullError) && await packWriter.sealCurrent().then(() => true, () => false);
       await packWriter.discard();
       await coverWriter?.discard();
+      const storedSinceFlush = isOpenPackStored ? [] : await this.storedSinceFlush();
       try {
-        this.dropRows(isOpenPackStored);
+        this.dropRows(isOpenPackStored, storedSinceFlush);
       } catch (error) {
         await this.dependencies.onCleanupFailure(error);
-        this.dropRows(isOpenPackStored);
+        this.dropRows(isOpenPackStored, storedSinceFlush);
       }
     } catch {
       // The running row stays; recovery drops it when the store next opens.
@@ -282,19 +283,31 @@ export class BackupSession {
    * entries, goes now: kept with nothing of this client's keeping it, "held" in a later answer would
    * tell the client that some other client still has those bytes.
    */
-  private dropRows(isOpenPackStored: boolean): void {
+  private dropRows(isOpenPackStored: boolean, storedSinceFlush: readonly number[]): void {
     const { catalog } = this.dependencies;
     const used = this.usedChunks();
     catalog.transaction(() => {
-      // What it used from the store since its last flush is held for the retry as what it stored is, or
-      // goes as that does: the retry must be asked for another client's chunks exactly as for its own.
-      // Forgotten while its own were held, the retry was asked for exactly the chunks other clients hold;
-      // held while its own were lost (a full disk drops the open pack), for exactly its own.
+      // The retry must be asked for another client's chunks exactly as for its own sent in the same
+      // stretch: forgotten while its own were held, it was asked for exactly the chunks other clients
+      // hold; held while its own were lost, for exactly its own. So what it used since its last flush is
+      // held as what it stored is, when every pack of that stretch was stored; when the open pack was
+      // not (a full disk drops it, a failed write ends the writer), the packs of the stretch stored before
+      // it are let go as well (the retry sends them again) and nothing of the stretch is held.
       if (isOpenPackStored) this.holdUsedChunks(used);
+      else {
+        catalog.holds.release(storedSinceFlush, this.backup.id);
+        catalog.clientChunks.noteReleased(this.backup.clientId, storedSinceFlush);
+      }
       catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       catalog.backups.delete(this.backup.id);
       catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
     }, true);
+  }
+
+  /** The ids of the chunks this session stored since its last flush whose packs were stored and recorded. */
+  private async storedSinceFlush(): Promise<number[]> {
+    const settled = await Promise.allSettled([...this.context.newChunks.values()].map((chunk) => chunk.chunkId));
+    return settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   }
 
   /**

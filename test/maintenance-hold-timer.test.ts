@@ -42,7 +42,7 @@ test('the end of an interrupted backup\'s hold starts a collection that takes it
   assert.equal(fixture.store.nextHoldExpiry(), undefined, 'no hold left');
 });
 
-test('a collection that fails sets no collection for the hold it could not end', async (t) => {
+test('a collection that fails before its sweep sets the next one for the hold it could not end a backoff later, not at once', async (t) => {
   const fixture = await storeWithEndedHold(t);
   const { logger, lines } = recordingLogger();
   let runs = 0;
@@ -57,6 +57,29 @@ test('a collection that fails sets no collection for the hold it could not end',
   await sleep(3500);
   assert.equal(runs, 1, `${runs} collections in 3.5 s:\n${lines.join('\n')}`);
   assert.equal(lines.filter((line) => line.startsWith('gc failed')).length, 1);
+  const due = maintenance.holdCollectionAt;
+  assert.ok(due !== undefined && due - Date.now() > 50_000, `the next collection is due in ${due === undefined ? 'never' : due - Date.now()} ms`);
+});
+
+// Regression (third review): a collection that failed after its sweep (in compaction) set no collection
+// at all, and the holds that ended later were never collected while the server ran.
+test('a collection that fails after its sweep still sets one for the next hold to end', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 3600 });
+  t.after(() => fixture.destroy());
+  const { logger } = recordingLogger();
+  const collect = fixture.store.collectGarbage.bind(fixture.store);
+  fixture.store.collectGarbage = async (options) => {
+    await collect(options);
+    throw Object.assign(new Error('ENOSPC: no space left on device, write (compaction)'), { code: 'ENOSPC' });
+  };
+  // An interrupted backup, whose hold ends an hour from now.
+  const session = await fixture.store.beginBackup('node2', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  await addFile(session, '/later.bin', await bytesOf('interrupted later', 100_000));
+  await session.abandon(new Error('the client went away'));
+  const maintenance = new Maintenance(fixture.store, UNUSED_CONFIG, logger, UNUSED_CLIENTS);
+  t.after(() => maintenance.stop());
+  await maintenance.collectGarbage().catch(() => undefined);
+  assert.ok(maintenance.holdCollectionAt !== undefined, 'a collection is set for the hold left');
 });
 
 test('no collection is set once the server is stopping', async (t) => {

@@ -7,6 +7,9 @@ import type { ServerConfig } from '../common/config/server-config';
 import type { ClientRegistrySource } from './clients/live-client-registry';
 import { planClientRetention, retentionPolicyFor } from './retention/client-retention';
 
+/** After a failed collection the hold timer waits at least this, doubling up to the most. */
+const MIN_FAILURE_BACKOFF_MILLISECONDS = 60_000;
+const MAX_FAILURE_BACKOFF_MILLISECONDS = 3_600_000;
 /** setTimeout's longest delay (about 24.8 days); a later hold end is looked at again then. */
 const MAX_TIMER_MILLISECONDS = 2 ** 31 - 1;
 
@@ -24,6 +27,10 @@ export class Maintenance {
   private readonly deferredRuns = new Set<Promise<void>>();
   /** A collection when the first hold of an interrupted backup ends (collectWhenHoldsEnd). */
   private holdTimer: NodeJS.Timeout | undefined;
+  /** When that collection runs (ms since the epoch), or undefined when none is set: for logs and tests. */
+  holdCollectionAt: number | undefined;
+  /** The least wait before that collection after failed ones: doubled at each failure, 0 after a success. */
+  private failureBackoffMs = 0;
 
   constructor(
     private readonly store: ChunkStore,
@@ -87,11 +94,12 @@ export class Maintenance {
   /**
    * An interrupted backup's chunks are held for its retry (resume_hold); once the hold ends they are
    * garbage, but nothing else may come to collect them for days (a young server deletes no backup).
-   * Set after every collection that succeeded, for the first hold left: each such run sets the next.
+   * Set after every collection, for the first hold left (after a failed one, not sooner than a backoff).
    */
   private collectWhenHoldsEnd(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    this.holdCollectionAt = undefined;
     let endsAt: number | undefined;
     try {
       endsAt = this.isStopping ? undefined : this.store.nextHoldExpiry();
@@ -101,9 +109,11 @@ export class Maintenance {
     }
     if (endsAt === undefined) return;
     // A second past the end: the sweep expires holds strictly after their time.
-    const delay = Math.min(Math.max(endsAt - Date.now(), 0) + 1000, MAX_TIMER_MILLISECONDS);
+    const delay = Math.min(Math.max(Math.max(endsAt - Date.now(), 0) + 1000, this.failureBackoffMs), MAX_TIMER_MILLISECONDS);
+    this.holdCollectionAt = Date.now() + delay;
     this.holdTimer = setTimeout(() => {
       this.holdTimer = undefined;
+      this.holdCollectionAt = undefined;
       this.scheduleGarbageCollection();
     }, delay);
     this.holdTimer.unref();
@@ -136,10 +146,16 @@ export class Maintenance {
     }).finally(() => {
       this.gcRun = undefined;
     });
-    // After a success only: a collection that failed (a full disk, a lost lease) left the ended hold in
-    // place, and a timer set from it would run again within a second, for ever. The next commit,
-    // deletion or start runs again, as before.
-    this.gcRun.then(() => this.collectWhenHoldsEnd(), () => undefined);
+    // A collection that failed (a full disk, a lost lease) may have left an ended hold in place (failing
+    // before its sweep) or not (failing after it, in compaction): the next is set for the first hold left,
+    // but not sooner than a backoff, or a hold that could not end ran a failing collection every second.
+    this.gcRun.then(() => {
+      this.failureBackoffMs = 0;
+      this.collectWhenHoldsEnd();
+    }, () => {
+      this.failureBackoffMs = Math.min(Math.max(this.failureBackoffMs * 2, MIN_FAILURE_BACKOFF_MILLISECONDS), MAX_FAILURE_BACKOFF_MILLISECONDS);
+      this.collectWhenHoldsEnd();
+    });
     return this.gcRun;
   }
 
@@ -161,6 +177,7 @@ export class Maintenance {
     this.isStopping = true;
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    this.holdCollectionAt = undefined;
     await this.idle();
     this.isStopped = true;
   }

@@ -69,3 +69,17 @@ test('a server that says so is read as usual; a restore that did not ask refuses
   const { error } = await read([header, saysSkipping, folder], false);
   assert.ok(error instanceof ProtocolError && /unexpected skipping_fifo_content/.test(error.message), String(error));
 });
+
+// Regression (review): entries sent before the backup header were written, and the restore failed only
+// at its end for the missing header, keeping them.
+test('nothing is yielded before the backup header, and a second header is refused', async () => {
+  for (const messages of [[folder, header], [loneFolder, header], [folder]]) {
+    const { paths, error } = await read(messages, false);
+    assert.deepEqual(paths, []);
+    assert.ok(error instanceof ProtocolError, String(error));
+    assert.match(error.message, /the server sent (batch|entry) before its backup header: nothing restored/);
+  }
+  const { paths, error } = await read([header, folder, header, folder], false);
+  assert.deepEqual(paths, ['/srv']);
+  assert.match(String(error), /a second backup header/);
+});

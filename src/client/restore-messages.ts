@@ -90,8 +90,12 @@ export async function* restoreMessageItems(responses: AsyncIterable<RestoreRespo
     const message = next.value.message;
     if (message === undefined) throw new ProtocolError('empty restore message');
     if (isAwaitingDumpsLeftOut && message.$case !== 'backup' && message.$case !== 'skippingFifoContent') throw dumpsNotLeftOut();
+    // Nothing is written before the server says which backup it sends: a restore refused at its end for
+    // a missing header had written (and then kept) the entries before it.
+    if (!hasBackup && message.$case !== 'backup') throw new ProtocolError(`the server sent ${message.$case} before its backup header: nothing restored`);
     switch (message.$case) {
       case 'backup':
+        if (hasBackup) throw new ProtocolError('the server sent a second backup header');
         hasBackup = true;
         onBackup(message.value);
         break;

@@ -92,3 +92,18 @@ test('status text: one aligned row per client and notes for running, overdue, fa
   assert.match(text, /^web +overdue +never +- +- +- +- +0$/m);
   assert.match(text, /^ {2}overdue since 2026-01-01T00:00:02\.000Z \(warn_after 2 s\)$/m);
 });
+
+test('status text of a stopping server: what it does now, waiting for its calls, cutting them, or closing the store', () => {
+  const base: StatusReport = {
+    version: '0.1.0', generatedAt: '2026-01-01T00:02:00.000Z', startedAt: '2026-01-01T00:00:00.000Z', uptimeSeconds: 120,
+    store: { backups: 0, logicalBytes: 0, uniqueBytes: 0, storedBytes: 0, chunks: 0, packs: 0, dedupRatio: 1, compressionRatio: 1, diskBytes: 0,
+      measuredAt: '2026-01-01T00:02:00.000Z', ageSeconds: 0 },
+    clients: [],
+  };
+  const line = (stopping: StatusReport['stopping']): string | undefined => statusText({ ...base, stopping }).split('\n').find((text) => text.startsWith('stopping'));
+  const since = '2026-01-01T00:01:30.000Z';
+  assert.equal(line(null), undefined);
+  assert.equal(line({ since, reason: 'SIGTERM', runningCalls: 2, isCutting: false }), 'stopping for 30s (SIGTERM): takes no new call, waits for 2 running calls (stop_timeout)');
+  assert.equal(line({ since, reason: 'SIGTERM', runningCalls: 1, isCutting: true }), 'stopping for 30s (SIGTERM): takes no new call, cutting 1 running call');
+  assert.equal(line({ since, reason: 'SIGINT', runningCalls: 0, isCutting: false }), 'stopping for 30s (SIGINT): takes no new call, closing the store');
+});

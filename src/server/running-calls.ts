@@ -54,12 +54,16 @@ export interface StoppingState {
   readonly since: number;
   readonly reason: string;
   readonly runningCalls: number;
+  /** The wait is over (stop_timeout, or a second signal): the calls left are being cut. */
+  readonly isCutting: boolean;
 }
 
 export class RunningCalls {
   private readonly entries = new Set<Entry>();
   private stopReason: string | undefined;
   private stopStartedAt = 0;
+  /** The wait is over (stop_timeout, or a second signal): the calls left are being cut. */
+  private isCutting = false;
   private cutEarly: (() => void) | undefined;
   private isCutRequested = false;
 
@@ -72,7 +76,7 @@ export class RunningCalls {
   /** For the status page: since when and why the server stops, and how many calls it still waits for; undefined while it runs. */
   stopping(): StoppingState | undefined {
     if (this.stopReason === undefined) return undefined;
-    return { since: this.stopStartedAt, reason: this.stopReason, runningCalls: this.entries.size };
+    return { since: this.stopStartedAt, reason: this.stopReason, runningCalls: this.entries.size, isCutting: this.isCutting };
   }
 
   /** A call whose handler returns a promise that settles when the call's work is over (streaming calls). */
@@ -117,6 +121,7 @@ export class RunningCalls {
       if (this.isCutRequested) cutEarly();
     });
     if (isAllEnded) return { waitedFor, cut: [] };
+    this.isCutting = true;
     const why = this.isCutRequested ? 'it was asked twice to stop' : `${timeoutSetting} passed since it was asked to stop`;
     const committing = [...this.entries].filter((entry) => entry.isCommitting());
     for (const entry of committing) this.logger.info(`stopping: ${why}, but ${entry.describe()} is committing: waiting for its commit to end`);

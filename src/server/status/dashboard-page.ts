@@ -84,6 +84,12 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (seconds < 172800) return (seconds / 3600).toFixed(1) + ' h';
     return Math.round(seconds / 86400) + ' d';
   }
+  // As status-text.ts stoppingStep: what a stopping server does now.
+  function stoppingStep(stopping) {
+    var calls = stopping.runningCalls + ' running call' + (stopping.runningCalls === 1 ? '' : 's');
+    if (stopping.runningCalls === 0) return 'closing the store';
+    return stopping.isCutting ? 'cutting ' + calls : 'waits for ' + calls + ' (stop_timeout)';
+  }
   function element(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -121,7 +127,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       container.appendChild(node);
     });
     document.getElementById('server-meta').textContent = 'version ' + status.version + ' · up ' + duration(status.uptimeSeconds)
-      + (status.stopping ? ' · stopping: takes no new call, waits for ' + status.stopping.runningCalls + ' running call' + (status.stopping.runningCalls === 1 ? '' : 's') : '');
+      + (status.stopping ? ' · stopping: takes no new call, ' + stoppingStep(status.stopping) : '');
     document.getElementById('updated').textContent = 'updated ' + new Date(status.generatedAt).toLocaleTimeString();
   }
 

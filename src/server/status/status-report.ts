@@ -58,9 +58,9 @@ export interface StatusReport {
   readonly detailsHidden?: boolean;
   /**
    * Set once the server was asked to stop (SIGTERM, SIGINT): it takes no new call and waits up to stop_timeout
-   * for runningCalls to end; null while it runs. Always set by StatusSource.
+   * for runningCalls to end, then cuts those left (isCutting); null while it runs. Always set by StatusSource.
    */
-  readonly stopping?: { readonly since: string; readonly reason: string; readonly runningCalls: number } | null;
+  readonly stopping?: { readonly since: string; readonly reason: string; readonly runningCalls: number; readonly isCutting: boolean } | null;
 }
 
 export interface HistoryPoint {
@@ -221,5 +221,6 @@ export class StatusSource {
 
 
 function stoppingStatus(state: StoppingState | undefined): StatusReport['stopping'] {
-  return state === undefined ? null : { since: new Date(state.since).toISOString(), reason: state.reason, runningCalls: state.runningCalls };
+  return state === undefined ? null
+    : { since: new Date(state.since).toISOString(), reason: state.reason, runningCalls: state.runningCalls, isCutting: state.isCutting };
 }

@@ -108,6 +108,13 @@ export function formatDuration(seconds: number): string {
 /** `stopping for 2m (SIGTERM): takes no new call, waits for 1 running call (stop_timeout)` */
 function stoppingLine(stopping: NonNullable<StatusReport['stopping']>, now: number): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(stopping.since)) / 1000));
+  return `stopping for ${formatDuration(seconds)} (${shown(stopping.reason)}): takes no new call, ${stoppingStep(stopping)}`;
+}
+
+/** What a stopping server does now: waits for its calls, cuts them, or closes its store. */
+function stoppingStep(stopping: { readonly runningCalls: number; readonly isCutting?: boolean }): string {
   const calls = `${stopping.runningCalls} running call${stopping.runningCalls === 1 ? '' : 's'}`;
-  return `stopping for ${formatDuration(seconds)} (${shown(stopping.reason)}): takes no new call, waits for ${calls} (stop_timeout)`;
+  if (stopping.runningCalls === 0) return 'closing the store';
+  // Absent in an older server's report (status-fetch reads those too).
+  return stopping.isCutting === true ? `cutting ${calls}` : `waits for ${calls} (stop_timeout)`;
 }

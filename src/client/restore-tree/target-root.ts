@@ -1,7 +1,7 @@
 // Resolves the restore target once: every spelling of one folder (DIR, DIR/, DIR/., x/../DIR, ./DIR/)
 // becomes the same canonical path, created if missing, and is held open as the fd all work is relative to.
 import { mkdir, realpath } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { closeSync, existsSync } from 'node:fs';
 import { openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
@@ -11,8 +11,6 @@ export interface TargetRoot {
   readonly path: string;
   /** The root folder, held open as an O_PATH handle (no read permission needed); every entry is reached from it. */
   readonly fd: number;
-  /** Created by this call: it did not exist. */
-  readonly isMade: boolean;
   /** The folders this call made, the target first and the topmost last (canonical paths): none when it was there. */
   readonly madeFolders: readonly string[];
 }
@@ -33,16 +31,10 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   const canonical = await realpath(absolute);
   // The same folders under the canonical path: the names made are its last ones (a symlink of the
   // operator's above them is resolved away, and their removal walks without following any).
-  const madeCount = made === undefined ? 0 : foldersUpTo(absolute, (folder) => folder === made).length;
-  const madeFolders = foldersUpTo(canonical, (_, index) => index + 1 >= madeCount).slice(0, madeCount);
-  return { path: canonical, fd: openCanonical(canonical), isMade: made !== undefined, madeFolders };
-}
-
-/** folder and those above it, up to and with the first for which isTopmost holds (or "/"). */
-function foldersUpTo(folder: string, isTopmost: (folder: string, index: number) => boolean): string[] {
-  const folders = [folder];
-  for (let above = folder; !isTopmost(above, folders.length - 1) && dirname(above) !== above;) folders.push(above = dirname(above));
-  return folders;
+  const madeCount = made === undefined ? 0 : relative(made, absolute).split(sep).filter((name) => name.length > 0).length + 1;
+  const madeFolders: string[] = [];
+  for (let folder = canonical; madeFolders.length < madeCount; folder = dirname(folder)) madeFolders.push(folder);
+  return { path: canonical, fd: openCanonical(canonical), madeFolders };
 }
 
 /**

@@ -377,6 +377,7 @@ export class ChunkStore {
       throw catalogWriteError(error, catalog.file);
     }
     const hold = this.sessions.open();
+    const writing = { framing: this.framing, ...this.packing };
     const packWriter = new PackWriter(this.stagingDirectory, this.backend, (sealed) => catalog.transaction(() => {
       const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
       const ids = catalog.chunks.insertRows(packId, sealed.records);
@@ -386,8 +387,8 @@ export class ChunkStore {
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;
-    }), { framing: this.framing, ...this.packing });
-    const coverWriter = this.hidesSharedChunks ? newCoverWriter(this.stagingDirectory, this.backend, this.coverDeletions, { framing: this.framing, ...this.packing }) : undefined;
+    }), writing);
+    const coverWriter = this.hidesSharedChunks ? newCoverWriter(this.stagingDirectory, this.backend, this.coverDeletions, writing) : undefined;
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, coverWriter,
       sessions: this.sessions, hold,

@@ -97,9 +97,7 @@ export class Maintenance {
    * Set after every collection, for the first hold left (after a failed one, not sooner than a backoff).
    */
   private collectWhenHoldsEnd(): void {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    this.holdCollectionAt = undefined;
+    this.clearHoldTimer();
     let endsAt: number | undefined;
     try {
       endsAt = this.isStopping ? undefined : this.store.nextHoldExpiry();
@@ -112,11 +110,16 @@ export class Maintenance {
     const delay = Math.min(Math.max(Math.max(endsAt - Date.now(), 0) + 1000, this.failureBackoffMs), MAX_TIMER_MILLISECONDS);
     this.holdCollectionAt = Date.now() + delay;
     this.holdTimer = setTimeout(() => {
-      this.holdTimer = undefined;
-      this.holdCollectionAt = undefined;
+      this.clearHoldTimer();
       this.scheduleGarbageCollection();
     }, delay);
     this.holdTimer.unref();
+  }
+
+  private clearHoldTimer(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.holdCollectionAt = undefined;
   }
 
   /** Runs GC now, or once more after the one in progress; concurrent callers share the run. Rejects once stopped. */
@@ -175,9 +178,7 @@ export class Maintenance {
     // First, and none set from here on: a timer firing while the stop waits would start a whole
     // collection, which the stop would then wait for. Collections already asked for still run.
     this.isStopping = true;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    this.holdCollectionAt = undefined;
+    this.clearHoldTimer();
     await this.idle();
     this.isStopped = true;
   }

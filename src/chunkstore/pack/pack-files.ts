@@ -1,7 +1,7 @@
 // Names of packs: random, so two sessions, a compaction and a recovered server never collide.
 import { randomBytes } from 'node:crypto';
 
-/** Ends the name of a cover pack (cover-writes.ts): stored like a pack, deleted at once, never recorded. */
+/** Ends the name of a cover pack (cover-writer.ts): stored like a pack, deleted at once, never recorded. */
 const COVER_SUFFIX = '.cover';
 
 export function newPackName(): string {

@@ -262,12 +262,12 @@ export class BackupSession {
       const isOpenPackStored = !(cause instanceof DiskFullError) && await packWriter.sealCurrent().then(() => true, () => false);
       await packWriter.discard();
       await coverWriter?.discard();
-      const storedSinceFlush = isOpenPackStored ? [] : await this.storedSinceFlush();
+      const lostStretch = isOpenPackStored ? undefined : await this.storedSinceFlush();
       try {
-        this.dropRows(isOpenPackStored, storedSinceFlush);
+        this.dropRows(lostStretch);
       } catch (error) {
         await this.dependencies.onCleanupFailure(error);
-        this.dropRows(isOpenPackStored, storedSinceFlush);
+        this.dropRows(lostStretch);
       }
     } catch {
       // The running row stays; recovery drops it when the store next opens.
@@ -283,7 +283,8 @@ export class BackupSession {
    * entries, goes now: kept with nothing of this client's keeping it, "held" in a later answer would
    * tell the client that some other client still has those bytes.
    */
-  private dropRows(isOpenPackStored: boolean, storedSinceFlush: readonly number[]): void {
+  /** lostStretch: what the session stored since its last flush, when its open pack was not stored; undefined when it was. */
+  private dropRows(lostStretch: readonly number[] | undefined): void {
     const { catalog } = this.dependencies;
     const used = this.usedChunks();
     catalog.transaction(() => {
@@ -293,10 +294,10 @@ export class BackupSession {
       // held as what it stored is, when every pack of that stretch was stored; when the open pack was
       // not (a full disk drops it, a failed write ends the writer), the packs of the stretch stored before
       // it are let go as well (the retry sends them again) and nothing of the stretch is held.
-      if (isOpenPackStored) this.holdUsedChunks(used);
+      if (lostStretch === undefined) this.holdUsedChunks(used);
       else {
-        catalog.holds.release(storedSinceFlush, this.backup.id);
-        catalog.clientChunks.noteReleased(this.backup.clientId, storedSinceFlush);
+        catalog.holds.release(lostStretch, this.backup.id);
+        catalog.clientChunks.noteReleased(this.backup.clientId, lostStretch);
       }
       catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
       catalog.backups.delete(this.backup.id);

@@ -1,9 +1,9 @@
 // Resolves the restore target once: every spelling of one folder (DIR, DIR/, DIR/., x/../DIR, ./DIR/)
 // becomes the same canonical path, created if missing, and is held open as the fd all work is relative to.
-import { mkdir, realpath } from 'node:fs/promises';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
-import { closeSync, existsSync } from 'node:fs';
-import { openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
+import { lstat, realpath } from 'node:fs/promises';
+import { basename, dirname, resolve, sep } from 'node:path';
+import { closeSync } from 'node:fs';
+import { mkdirAt, openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
 
 export interface TargetRoot {
@@ -17,24 +17,47 @@ export interface TargetRoot {
 
 /**
  * "/" restores to the original paths. Any other spelling is made absolute and normalised lexically
- * (as path.resolve does: "x/../DIR" is DIR beside x, whatever x is), created if missing, then realpath'd:
- * symlinks the operator named above or at the target are theirs to choose. The canonical path is then
- * opened from "/" component by component without following: a symlink found now was swapped in after
- * realpath, and the restore is refused rather than steered.
+ * (as path.resolve does: "x/../DIR" is DIR beside x, whatever x is). The deepest part of it that is
+ * there is realpath'd: symlinks the operator named on the way are theirs to choose. That canonical
+ * folder is opened from "/" component by component without following (a symlink found now was swapped
+ * in after realpath, and the restore is refused rather than steered), and each folder still missing is
+ * made in the folder held before it (mkdirat) and opened from it without following. Made by path and
+ * then realpath'd, a made folder swapped for a symlink in between steered the whole restore into the
+ * symlink's destination.
  */
 export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   if (spelled.length === 0) {
     throw new RestoreSystemError(Buffer.from('/'), '', 'restore to', new Error('the restore target is an empty path'));
   }
   const absolute = resolve(spelled);
-  const made = await makeTarget(absolute);
-  const canonical = await realpath(absolute);
-  // The same folders under the canonical path: the names made are its last ones (a symlink of the
-  // operator's above them is resolved away, and their removal walks without following any).
-  const madeCount = made === undefined ? 0 : relative(made, absolute).split(sep).filter((name) => name.length > 0).length + 1;
+  const names = absolute.split(sep).filter((name) => name.length > 0);
+  let thereCount = names.length;
+  while (thereCount > 0 && !(await isThere(`/${names.slice(0, thereCount).join('/')}`))) thereCount--;
+  const there = `/${names.slice(0, thereCount).join('/')}`;
+  let canonical: string;
+  try {
+    canonical = await realpath(there);
+  } catch (error) {
+    // A dangling symlink on the way (lstat finds it, realpath cannot follow it).
+    throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', error);
+  }
+  let fd = openCanonical(canonical);
   const madeFolders: string[] = [];
-  for (let folder = canonical; madeFolders.length < madeCount; folder = dirname(folder)) madeFolders.push(folder);
-  return { path: canonical, fd: openCanonical(canonical), madeFolders };
+  try {
+    for (const name of names.slice(thereCount)) {
+      const isMade = makeFolderAt(fd, name, absolute);
+      canonical = canonical === '/' ? `/${name}` : `${canonical}/${name}`;
+      const next = openFolderBelow(fd, name, canonical);
+      closeSync(fd);
+      fd = next;
+      if (isMade) madeFolders.unshift(canonical);
+    }
+  } catch (error) {
+    closeSync(fd);
+    removeMadeFolders(madeFolders);
+    throw error;
+  }
+  return { path: canonical, fd, madeFolders };
 }
 
 /**
@@ -58,43 +81,56 @@ export function removeMadeFolders(madeFolders: readonly string[]): void {
   }
 }
 
-/**
- * The target made with the folders above it, or undefined when it was there. Node's recursive mkdir
- * says ENOENT when the folder above is read-only (the restore said "no such file or directory" of a
- * target on a read-only mount), and EEXIST of a file in the way: a single mkdir tells the real cause.
- */
-async function makeTarget(absolute: string): Promise<string | undefined> {
+/** Whether something (a dangling symlink too) has this absolute path. */
+async function isThere(path: string): Promise<boolean> {
   try {
-    return await mkdir(absolute, { recursive: true, mode: 0o700 });
+    await lstat(path);
+    return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // EEXIST: something is at the target itself; ENOTDIR (a file above it) keeps the system's words, which name that file.
-    if (code === 'EEXIST') throw new NotAFolderError(Buffer.from('/'), absolute);
-    throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', code === 'ENOENT' ? await singleMkdirCause(absolute) ?? error : error);
+    if (code === 'ENOENT') return false;
+    // ENOTDIR: a file above it; the folder walk below names that file as not a folder.
+    if (code === 'ENOTDIR') return false;
+    throw new RestoreSystemError(Buffer.from('/'), path, 'look at the restore target', error);
   }
 }
 
-/** What a plain mkdir of the topmost missing folder on the way says (EROFS, EACCES), or undefined. */
-async function singleMkdirCause(absolute: string): Promise<unknown> {
-  let missing = absolute;
-  while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+/**
+ * A missing folder of the target made in its parent (held open), with the system's own cause when it
+ * cannot be (EROFS on a read-only mount, EACCES). False when something came there since it was looked
+ * at: whatever it is, it is opened without following and is not this restore's to remove.
+ */
+function makeFolderAt(parentFd: number, name: string, absolute: string): boolean {
   try {
-    await mkdir(missing, { mode: 0o700 });
-    return undefined;
+    mkdirAt(parentFd, name, 0o700);
+    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', error);
+  }
+}
+
+/** A folder just made (or found) in its parent, opened without following: a symlink swapped in for it is refused. */
+function openFolderBelow(parentFd: number, name: string, path: string): number {
+  try {
+    return openFolderHandleAt(parentFd, name);
+  } catch (error) {
+    throw explainedOpenError(parentFd, name, path, error);
   }
 }
 
 /** The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after realpath. */
 function openCanonical(canonical: string): number {
-  return openRealPath(canonical, openFolderHandleAt, (parent, component, walked, error) => {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ELOOP' && code !== 'ENOTDIR') return new RestoreSystemError(Buffer.from('/'), walked, 'open the restore target', error);
-    const stats = statAtIfExists(parent, component);
-    if (stats !== undefined && (stats.mode & posixConstants().S_IFMT) === posixConstants().S_IFLNK) {
-      return new SymlinkInPathError(Buffer.from('/'), walked, readlinkAt(parent, component));
-    }
-    return new NotAFolderError(Buffer.from('/'), walked);
-  });
+  return openRealPath(canonical, openFolderHandleAt, explainedOpenError);
+}
+
+/** Why a folder of the target could not be opened without following: a symlink, not a folder, or the system's cause. */
+function explainedOpenError(parentFd: number, component: string | Buffer, walked: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'ELOOP' && code !== 'ENOTDIR') return new RestoreSystemError(Buffer.from('/'), walked, 'open the restore target', error);
+  const stats = statAtIfExists(parentFd, component);
+  if (stats !== undefined && (stats.mode & posixConstants().S_IFMT) === posixConstants().S_IFLNK) {
+    return new SymlinkInPathError(Buffer.from('/'), walked, readlinkAt(parentFd, component));
+  }
+  return new NotAFolderError(Buffer.from('/'), walked);
 }

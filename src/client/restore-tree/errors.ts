@@ -40,6 +40,23 @@ export class SymlinkInPathError extends RestoreTreeError {
   }
 }
 
+/**
+ * A symlink on the way to the restore target that another user may have planted: it sits in a sticky
+ * folder anyone may write to (/tmp) and belongs neither to this user nor to that folder's owner.
+ */
+export class UntrustedSymlinkError extends RestoreTreeError {
+  readonly reason = 'SYMLINK_IN_PATH';
+  constructor(readonly symlinkPath: string, owner: number, folder: string) {
+    super(
+      'IO',
+      Buffer.from('/'),
+      `refusing to restore to "${symlinkPath}": it is a symlink of uid ${owner} in "${folder}", a sticky folder anyone may write to, `
+        + 'and belongs neither to this user nor to the folder\'s owner (the rule of the kernel\'s fs.protected_symlinks); '
+        + 'name the folder it points to instead',
+    );
+  }
+}
+
 /** A component on the way to the entry exists but is not a folder (a file, a FIFO, …). */
 export class NotAFolderError extends RestoreTreeError {
   readonly reason = 'NOT_A_FOLDER';

@@ -1,10 +1,11 @@
 // Resolves the restore target once: every spelling of one folder (DIR, DIR/, DIR/., x/../DIR, ./DIR/)
 // becomes the same canonical path, created if missing, and is held open as the fd all work is relative to.
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { closeSync } from 'node:fs';
 import { mkdirAt, openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
+import { operatorRealPath } from './operator-path';
 
 export interface TargetRoot {
   /** Canonical absolute path: no symlink, no "." or "..", no trailing "/" (except "/" itself). */
@@ -18,7 +19,8 @@ export interface TargetRoot {
 /**
  * "/" restores to the original paths. Any other spelling is made absolute and normalised lexically
  * (as path.resolve does: "x/../DIR" is DIR beside x, whatever x is). The deepest part of it that is
- * there is realpath'd: symlinks the operator named on the way are theirs to choose. That canonical
+ * there is resolved: symlinks the operator named on the way are theirs to choose, but not one another
+ * user may have planted in /tmp (operator-path.ts). That canonical
  * folder is opened from "/" component by component without following (a symlink found now was swapped
  * in after realpath, and the restore is refused rather than steered), and each folder still missing is
  * made in the folder held before it (mkdirat) and opened from it without following. Made by path and
@@ -34,13 +36,7 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   let thereCount = names.length;
   while (thereCount > 0 && !(await isThere(`/${names.slice(0, thereCount).join('/')}`))) thereCount--;
   const there = `/${names.slice(0, thereCount).join('/')}`;
-  let canonical: string;
-  try {
-    canonical = await realpath(there);
-  } catch (error) {
-    // A dangling symlink on the way (lstat finds it, realpath cannot follow it).
-    throw new RestoreSystemError(Buffer.from('/'), absolute, 'create the restore target', error);
-  }
+  let canonical = await operatorRealPath(there, absolute);
   let fd = openCanonical(canonical);
   const madeFolders: string[] = [];
   try {

@@ -19,8 +19,11 @@ const OPENINGS = 400;
 const SWAPPER = `
 const fs = require('node:fs');
 const [base, victim] = process.argv.slice(1);
+const parentPid = process.ppid;
+const deadline = Date.now() + 120000;
 let swaps = 0;
-while (!fs.existsSync(base + '/stop')) {
+// Ends with its test: the stop file, or the test process gone (killed without its cleanup), or two minutes.
+while (!fs.existsSync(base + '/stop') && process.ppid === parentPid && Date.now() < deadline) {
   try {
     const parent = fs.readFileSync(base + '/current', 'utf8');
     if (parent === '' || !fs.lstatSync(parent + '/a').isDirectory()) continue;

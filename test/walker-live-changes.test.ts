@@ -78,29 +78,30 @@ test('a nested include made after the backup started is walked by the outer incl
   assert.deepEqual(walked.unreadable, [`${join(tree, 'new', 'data')}: the include does not exist`]);
 });
 
-test('a folder on the include\'s way swapped for a symlink after realpath is not followed: another folder is never recorded under the include', (t) => {
+test('a folder on the include\'s way swapped for a symlink after it was resolved is not followed: another folder is never recorded under the include', (t) => {
   const root = makeRoot(t);
   const home = join(root, 'home');
   mkdirSync(join(home, 'www', 'data'), { recursive: true });
   writeFileSync(join(home, 'www', 'data', 'index.html'), 'public');
   mkdirSync(join(root, 'rootonly', 'data'), { recursive: true });
   writeFileSync(join(root, 'rootonly', 'data', 'shadow'), 'secret');
-  // The swap lands between realpath and the open: the race a user's rename loop wins now and then.
-  const realpath = fs.realpathSync;
-  const swapping = (path: fs.PathLike, options?: unknown): string => {
-    const real = realpath(path, options as BufferEncoding);
+  // The swap lands between the resolution of the include's folder (its last lstat) and the open: the
+  // race a user's rename loop wins now and then.
+  const lstat = fs.lstatSync;
+  const swapping = (path: fs.PathLike, options?: unknown): fs.Stats => {
+    const stats = lstat(path, options as fs.StatSyncOptions) as fs.Stats;
     if (String(path) === join(home, 'www')) {
       renameSync(join(home, 'www'), join(home, 'www.old'));
       symlinkSync(join(root, 'rootonly'), join(home, 'www'));
     }
-    return real;
+    return stats;
   };
-  (fs as { realpathSync: unknown }).realpathSync = swapping;
+  (fs as { lstatSync: unknown }).lstatSync = swapping;
   let walked: Walked;
   try {
     walked = walkWith([join(home, 'www', 'data')], () => undefined);
   } finally {
-    (fs as { realpathSync: unknown }).realpathSync = realpath;
+    (fs as { lstatSync: unknown }).lstatSync = lstat;
   }
   assert.ok(!walked.paths.some((path) => path.endsWith('shadow')), `root's file is not in the backup: ${walked.paths.join(', ')}`);
   assert.equal(walked.unreadable.length, 1);

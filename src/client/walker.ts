@@ -8,6 +8,7 @@
 import { closeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
+import { operatorRealPath, PlantableSymlinkError } from './posix/operator-real-path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryKind, openAt, openFolderAt, openRealPath, posixConstants, readFolderAt, readlinkAt, statAt, statAtIfExists, statFd, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
@@ -227,9 +228,11 @@ function locateInclude(include: string, options: WalkOptions): LocatedInclude | 
   if (include === '/') return identify('/', include, Buffer.from('.'), Buffer.from('/'), options);
   let parent: string;
   try {
-    parent = realpathSync(dirname(include));
+    // Symlinks on the way are followed, but not one another user may have planted in /tmp.
+    parent = operatorRealPath(dirname(include));
   } catch (error) {
-    options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `its folder cannot be reached (${describe(error)})`);
+    options.onUnreadable(include, error instanceof PlantableSymlinkError ? `its folder is reached through ${error.message}: not in this backup`
+      : describe(error) === 'ENOENT' ? 'the include does not exist' : `its folder cannot be reached (${describe(error)})`);
     return undefined;
   }
   const path = recordedPathIn(parent, include);

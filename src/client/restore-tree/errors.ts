@@ -2,6 +2,7 @@
 // and the local path involved, with bytes escaped so a hostile name cannot forge a message.
 import { BackupError } from '../../common/errors';
 import { escapeBytes } from '../../common/escape-bytes';
+import type { PlantableSymlinkError } from '../posix/operator-real-path';
 
 /** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
 export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED';
@@ -46,14 +47,10 @@ export class SymlinkInPathError extends RestoreTreeError {
  */
 export class UntrustedSymlinkError extends RestoreTreeError {
   readonly reason = 'SYMLINK_IN_PATH';
-  constructor(readonly symlinkPath: string, owner: number, folder: string) {
-    super(
-      'IO',
-      Buffer.from('/'),
-      `refusing to restore to "${symlinkPath}": it is a symlink of uid ${owner} in "${folder}", a sticky folder anyone may write to, `
-        + 'and belongs neither to this user nor to the folder\'s owner (the rule of the kernel\'s fs.protected_symlinks); '
-        + 'name the folder it points to instead',
-    );
+  readonly symlinkPath: string;
+  constructor(cause: PlantableSymlinkError) {
+    super('IO', Buffer.from('/'), `refusing to restore: ${cause.message}; name the folder it points to instead`, { cause });
+    this.symlinkPath = cause.symlinkPath;
   }
 }
 

@@ -4,8 +4,8 @@ import { lstat } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { closeSync } from 'node:fs';
 import { mkdirAt, openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
-import { SymlinkInPathError, NotAFolderError, RestoreSystemError } from './errors';
-import { operatorRealPath } from './operator-path';
+import { SymlinkInPathError, NotAFolderError, RestoreSystemError, UntrustedSymlinkError } from './errors';
+import { operatorRealPath, PlantableSymlinkError } from '../posix/operator-real-path';
 
 export interface TargetRoot {
   /** Canonical absolute path: no symlink, no "." or "..", no trailing "/" (except "/" itself). */
@@ -20,7 +20,7 @@ export interface TargetRoot {
  * "/" restores to the original paths. Any other spelling is made absolute and normalised lexically
  * (as path.resolve does: "x/../DIR" is DIR beside x, whatever x is). The deepest part of it that is
  * there is resolved: symlinks the operator named on the way are theirs to choose, but not one another
- * user may have planted in /tmp (operator-path.ts). That canonical
+ * user may have planted in /tmp (operator-real-path.ts). That canonical
  * folder is opened from "/" component by component without following (a symlink found now was swapped
  * in after realpath, and the restore is refused rather than steered), and each folder still missing is
  * made in the folder held before it (mkdirat) and opened from it without following. Made by path and
@@ -36,7 +36,7 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   let thereCount = names.length;
   while (thereCount > 0 && !(await isThere(`/${names.slice(0, thereCount).join('/')}`))) thereCount--;
   const there = `/${names.slice(0, thereCount).join('/')}`;
-  let canonical = await operatorRealPath(there, absolute);
+  let canonical = resolvedTarget(there, absolute);
   let fd = openCanonical(canonical);
   const madeFolders: string[] = [];
   try {
@@ -74,6 +74,16 @@ export function removeMadeFolders(madeFolders: readonly string[]): void {
     } catch {
       return;
     }
+  }
+}
+
+/** The real path of the part of the target that is there (a dangling symlink on the way: ENOENT). */
+function resolvedTarget(there: string, absolute: string): string {
+  try {
+    return operatorRealPath(there);
+  } catch (error) {
+    if (error instanceof PlantableSymlinkError) throw new UntrustedSymlinkError(error);
+    throw new RestoreSystemError(Buffer.from('/'), absolute, 'resolve the restore target', error);
   }
 }
 

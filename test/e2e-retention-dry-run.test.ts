@@ -3,7 +3,7 @@
 // rules beside burp's keep, a protected backup, and a client whose record replaces the server's rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { writeDeterministicFile } from './support/trees';
@@ -86,4 +86,45 @@ test('retention --dry-run lists the decisions the real run then carries out', as
   await sandbox.runningServer!.stop();
   const again = await sandbox.runServerCommand(['retention', '--dry-run', 'node1']);
   assert.match(again.stdout, /^0 backups would be removed$/m, 'the kept set is stable under the same rules');
+});
+
+// A dry run deletes nothing, so it reads the catalog beside the running server (which holds the store's
+// lock): an operator previews new rules in server.conf before restarting. It had to stop the server.
+test('retention --dry-run runs beside the running server and changes nothing; the real run still needs the server stopped', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1'], serverLines: ['keep = 1000'] });
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await sandbox.startServer();
+  const node1 = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const nodeConfig = loadNodeConfig(node1);
+  for (let number = 1; number <= 3; number++) {
+    await writeDeterministicFile(join(data, 'changing.bin'), `backup ${number}`, 4096);
+    await runBackup(nodeConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE });
+  }
+  // The rules the operator is about to apply; the running server still has keep = 1000.
+  await sandbox.rewriteServerConfig(['keep_last = 1']);
+  const dryRun = await sandbox.runServerCommand(['retention', '--dry-run']);
+  assert.equal(dryRun.code, 0, dryRun.stderr);
+  assert.deepEqual(decisionsOf(dryRun.stdout).map(({ number, isKept }) => `${number} ${isKept}`), ['1 false', '2 false', '3 true'], dryRun.stdout);
+  assert.match(dryRun.stdout, /^2 backups would be removed$/m);
+
+  // While the server takes a fourth backup, the dry run sees what is committed.
+  await writeDeterministicFile(join(data, 'changing.bin'), 'backup 4', 4096);
+  const [during] = await Promise.all([sandbox.runServerCommand(['retention', '--dry-run', 'node1']), runBackup(nodeConfig, { kind: BackupKind.BACKUP_KIND_COMPLETE })]);
+  assert.equal(during.code, 0, during.stderr);
+  assert.ok([3, 4].includes(decisionsOf(during.stdout).length), during.stdout);
+
+  const listing = await sandbox.runClient(['-c', node1, '-l', '--json']);
+  assert.deepEqual((JSON.parse(listing.stdout) as { id: number }[]).map((backup) => backup.id), [1, 2, 3, 4], 'the dry runs deleted nothing');
+  const realRun = await sandbox.runServerCommand(['retention']);
+  assert.notEqual(realRun.code, 0);
+  assert.match(realRun.stderr, /is in use by process \d+ \(a running cpsbackup-server\?\)/);
+  await sandbox.runningServer!.stop();
+
+  // No store there (a mistyped directory): said so, not "0 backups would be removed".
+  const conf = await readFile(sandbox.serverConfigFile, 'utf8');
+  await writeFile(sandbox.serverConfigFile, conf.replace(`directory = ${sandbox.storeDirectory}`, `directory = ${sandbox.storeDirectory}-typo`));
+  const elsewhere = await sandbox.runServerCommand(['retention', '--dry-run']);
+  assert.notEqual(elsewhere.code, 0);
+  assert.match(elsewhere.stderr, /no store in .*store-typo \(no catalog\.db there\): nothing to decide/);
 });

@@ -165,26 +165,36 @@ async function runProtect(configFile: string, clientName: string, backupNumber: 
   }
 }
 
-/** Like gc: on the stopped server's store; the running server applies the same rules after every commit. */
+/**
+ * Like gc: on the stopped server's store; the running server applies the same rules after every commit.
+ * A dry run deletes nothing, so it only reads the catalog: beside a running server too, without its lock.
+ */
 async function runRetentionCommand(configFile: string, clientName: string | undefined, isDryRun: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const { loadClientRegistry } = await import('../server/clients/load-client-registry');
   const { locationOf } = await import('../server/clients/client-registry');
-  const { openConfiguredStore } = await import('../server/open-store');
   const { runRetention } = await import('../server/retention/retention-run');
   const registry = loadClientRegistry(config);
   for (const refused of registry.refused) process.stderr.write(`cpsbackup-server: warning: ${locationOf(refused)}: ${refused.problem}\n`);
+  const write = (line: string): void => { process.stdout.write(`${line}\n`); };
+  if (isDryRun) {
+    const { CommittedBackups } = await import('../chunkstore/read/committed-backups');
+    const backups = CommittedBackups.open(config.directory);
+    try {
+      process.stdout.write('dry run: nothing is deleted\n');
+      const removed = runRetention(backups, config, registry, { clientName, now: Date.now(), write });
+      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} would be removed\n`);
+      return EXIT.ok;
+    } finally {
+      backups.close();
+    }
+  }
+  const { openConfiguredStore } = await import('../server/open-store');
   const store = await openConfiguredStore(config, { encoderThreads: 0 });
   try {
-    if (isDryRun) process.stdout.write('dry run: nothing is deleted\n');
-    const write = (line: string): void => { process.stdout.write(`${line}\n`); };
-    const removed = runRetention(store, config, registry, { clientName, isDryRun, now: Date.now(), write });
-    if (isDryRun) {
-      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} would be removed\n`);
-    } else {
-      const report = removed > 0 ? await store.collectGarbage() : undefined;
-      process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} removed; ${report?.freedBytes ?? 0} bytes freed\n`);
-    }
+    const removed = runRetention(store, config, registry, { clientName, now: Date.now(), write, remove: (backups) => store.deleteBackups(backups) });
+    const report = removed > 0 ? await store.collectGarbage() : undefined;
+    process.stdout.write(`${removed} backup${removed === 1 ? '' : 's'} removed; ${report?.freedBytes ?? 0} bytes freed\n`);
     return EXIT.ok;
   } finally {
     await store.close();

@@ -35,9 +35,12 @@ export class Catalog {
   readonly usage: UsageQueries;
   private readonly database: CatalogDatabase;
 
-  /** recordOverhead: bytes a record takes in its pack beyond its payload (RecordFraming.overhead); logger: told of a schema upgrade. */
-  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE, logger?: Logger) {
-    this.database = new CatalogDatabase(file, logger);
+  /**
+   * recordOverhead: bytes a record takes in its pack beyond its payload (RecordFraming.overhead); logger:
+   * told of a schema upgrade; isReadOnly: beside the server that owns the store (CatalogDatabase).
+   */
+  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE, logger?: Logger, isReadOnly = false) {
+    this.database = new CatalogDatabase(file, logger, isReadOnly);
     try {
       this.meta = new MetaTable(this.database.connection);
       this.clients = new ClientsTable(this.database.connection);
@@ -53,6 +56,8 @@ export class Catalog {
       this.checks = new CheckQueries(this.database, this.clientChunks);
       this.repairs = new RepairQueries(this.database, this.clientChunks);
       this.usage = new UsageQueries(this.database);
+      // After the tables' TEMP tables: from now on nothing this connection runs can write.
+      if (isReadOnly) this.database.connection.pragma('query_only = ON');
     } catch (error) {
       this.database.close();
       throw error;

@@ -26,9 +26,16 @@ function rehashContents(connection: Connection): void {
 export class CatalogDatabase {
   readonly connection: Connection;
 
-  /** logger: told when an older catalog is upgraded, which can take a while (see migrate). */
-  constructor(readonly file: string, private readonly logger?: Logger) {
-    this.connection = new Database(file);
+  /**
+   * logger: told when an older catalog is upgraded, which can take a while (see migrate). isReadOnly:
+   * beside the server that owns the store (a retention dry run): no write, no upgrade, no checkpoint.
+   */
+  constructor(readonly file: string, private readonly logger?: Logger, isReadOnly = false) {
+    this.connection = new Database(file, { fileMustExist: isReadOnly });
+    if (isReadOnly) {
+      this.openForReading();
+      return;
+    }
     try {
       this.connection.pragma('journal_mode = WAL');
       // NORMAL for the bulk of inserts; the transactions that make a backup visible or gone switch to FULL.
@@ -44,6 +51,25 @@ export class CatalogDatabase {
     }
     // A log left by a crash, or by creating the schema, is folded in now rather than at the first backup.
     this.checkpointLog();
+  }
+
+  /**
+   * For reading only (the Catalog sets query_only once its tables have made their TEMP tables): SQLite's
+   * own locking gives a consistent view beside the server's writes. A catalog at another schema is not
+   * upgraded here: the server does that when it starts.
+   */
+  private openForReading(): void {
+    try {
+      this.connection.pragma('cache_size = -4096');
+      const version = Number(this.connection.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get());
+      if (version !== SCHEMA_VERSION) {
+        throw new CorruptError(`${this.file}: catalog schema version ${version}, where this cpsbackup reads ${SCHEMA_VERSION}: `
+          + (version < SCHEMA_VERSION ? 'start the server once to upgrade it' : 'upgrade cpsbackup'));
+      }
+    } catch (error) {
+      this.connection.close();
+      throw error;
+    }
   }
 
   private migrate(): void {

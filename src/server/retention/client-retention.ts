@@ -27,7 +27,7 @@ export function retentionPolicyFor(config: ServerConfig, record: ClientRecord | 
 }
 
 /** Oldest first. `now` only matters for keep_days; the calendar rules count back from the newest backup. */
-export function planClientRetention(store: ChunkStore, clientName: string, policy: RetentionPolicy, now: number): BackupDecision[] {
+export function planClientRetention(store: Pick<ChunkStore, 'listBackups'>, clientName: string, policy: RetentionPolicy, now: number): BackupDecision[] {
   const backups = store.listBackups(clientName);
   const decisions = new Map(retentionDecisions(backups.map((backup) => ({
     number: backup.number,

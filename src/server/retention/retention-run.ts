@@ -1,6 +1,6 @@
 // `cpsbackup-server retention [--dry-run] [CLIENT]`: one line per backup saying kept or removed and
 // which rule keeps it (PBS's prune simulator); without --dry-run the removed ones are deleted.
-import type { ChunkStore } from '../../chunkstore/store';
+import type { BackupRecord, ChunkStore } from '../../chunkstore/store';
 import type { ServerConfig } from '../../common/config/server-config';
 import { NotFoundError } from '../../common/errors';
 import { shown } from '../../common/config/display';
@@ -11,13 +11,14 @@ import { planClientRetention, retentionPolicyFor, type BackupDecision } from './
 export interface RetentionRunOptions {
   /** Only this client; every client the store knows when absent. */
   readonly clientName?: string;
-  readonly isDryRun: boolean;
+  /** Deletes the backups no rule keeps; absent, a dry run: the decisions are printed, nothing is deleted. */
+  readonly remove?: (backups: readonly BackupRecord[]) => void;
   readonly now: number;
   readonly write: (line: string) => void;
 }
 
-/** Returns how many backups were removed (or would be, with isDryRun). */
-export function runRetention(store: ChunkStore, config: ServerConfig, registry: ClientRegistry, options: RetentionRunOptions): number {
+/** Returns how many backups were removed (or would be, without `remove`). */
+export function runRetention(store: Pick<ChunkStore, 'knownClients' | 'listBackups'>, config: ServerConfig, registry: ClientRegistry, options: RetentionRunOptions): number {
   const known = store.knownClients();
   if (options.clientName !== undefined && !known.includes(options.clientName)) {
     throw new NotFoundError(`client "${shown(options.clientName)}" has no backup in this store`);
@@ -32,7 +33,7 @@ export function runRetention(store: ChunkStore, config: ServerConfig, registry: 
     const plan = planClientRetention(store, clientName, retentionPolicyFor(config, registry.byName(clientName)), options.now);
     for (const item of plan) options.write(decisionLine(clientName, item));
     const doomed = plan.filter(({ decision }) => !decision.isKept);
-    if (!options.isDryRun) store.deleteBackups(doomed.map(({ backup }) => backup));
+    options.remove?.(doomed.map(({ backup }) => backup));
     removed += doomed.length;
   }
   return removed;

@@ -1,12 +1,14 @@
 // The symlinks on the way to a path the operator names (a --to target, an include's folder) are theirs
-// to choose and are followed, except one another user may have planted: in a sticky folder anyone may
-// write to (/tmp), a symlink that belongs neither to the user running cpsbackup nor to the folder's owner
-// is refused (the kernel's fs.protected_symlinks rule, which Node's user-space realpath never applied).
-// Restoring as root to /tmp/restore, a symlink /tmp/restore -> /etc left there by anyone sent the
-// restore into /etc; an include /tmp/app/data behind a planted /tmp/app backed up what it pointed to.
+// to choose and are followed, except one someone else may have planted. A restore target (written, as
+// root) follows OpenSSH's safe_path: below a folder someone other than this user and root may change,
+// only a symlink of this user's or root's. An include (read) follows the kernel's fs.protected_symlinks
+// rule at every depth: in a sticky folder anyone may write to, only this user's or the folder owner's.
+// Node's user-space realpath applied neither: restoring as root to /tmp/restore, a symlink
+// /tmp/restore -> /etc left there by anyone sent the restore into /etc; an include /tmp/app/data behind a
+// planted /tmp/app backed up what it pointed to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreTree } from '../src/client/restore-tree/restore-tree';
@@ -30,7 +32,7 @@ async function openedPath(target: string): Promise<string> {
   }
 }
 
-test('a symlink of another user in a sticky folder anyone may write to is refused, at the target and above it', { skip: notRoot }, async (t) => {
+test('a restore target through a symlink someone else may have planted is refused, at the target and above it', { skip: notRoot }, async (t) => {
   const root = workspace(t);
   const shared = join(root, 'tmp');
   mkdirSync(shared);
@@ -41,17 +43,43 @@ test('a symlink of another user in a sticky folder anyone may write to is refuse
   symlinkSync(victim, planted);
   lchownSync(planted, OTHER_UID, OTHER_UID);
   for (const target of [planted, `${planted}/`, join(planted, 'deeper', 'still'), join(shared, '.', 'restore', '.')]) {
-    await assert.rejects(openedPath(target), new RegExp(`refusing to restore: "${planted}" is a symlink of uid ${OTHER_UID} in "${shared}"`), target);
+    await assert.rejects(openedPath(target), new RegExp(`refusing to restore: "${planted}" is a symlink of uid ${OTHER_UID}, and it sits in "${shared}", where someone other than this user or root may create entries`), target);
   }
-  assert.deepEqual(readdirSync(victim), [], 'nothing was made behind the planted symlink');
   // Planted deeper, behind a symlink of the operator's own: the same.
   const own = join(root, 'own-link');
   symlinkSync(shared, own);
   await assert.rejects(openedPath(join(own, 'restore', 'x')), /refusing to restore: ".*\/tmp\/restore" is a symlink of uid 65534/);
-  assert.deepEqual(readdirSync(victim), []);
+  // One folder deeper: the user's own folder in /tmp (not sticky) holding out -> victim.
+  const theirs = join(shared, 'theirs');
+  mkdirSync(theirs);
+  chownSync(theirs, OTHER_UID, OTHER_UID);
+  symlinkSync(victim, join(theirs, 'out'));
+  lchownSync(join(theirs, 'out'), OTHER_UID, OTHER_UID);
+  await assert.rejects(openedPath(join(theirs, 'out', 'new')), /refusing to restore: ".*\/tmp\/theirs\/out" is a symlink of uid 65534/);
+  // Their sticky folder, their symlink (the kernel's rule would follow it: the folder is the owner's).
+  const sticky = join(root, 'their-sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  chownSync(sticky, OTHER_UID, OTHER_UID);
+  symlinkSync(victim, join(sticky, 'out'));
+  lchownSync(join(sticky, 'out'), OTHER_UID, OTHER_UID);
+  await assert.rejects(openedPath(join(sticky, 'out', 'x')), /is a symlink of uid 65534/);
+  // A folder anyone may write to, not sticky.
+  const open = join(root, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  symlinkSync(victim, join(open, 'link'));
+  lchownSync(join(open, 'link'), OTHER_UID, OTHER_UID);
+  await assert.rejects(openedPath(join(open, 'link', 'c')), /is a symlink of uid 65534/);
+  // Root's folder in a folder anyone may write to (not sticky): anyone could have put another there.
+  mkdirSync(join(open, 'roots'));
+  symlinkSync(victim, join(open, 'roots', 'link'));
+  lchownSync(join(open, 'roots', 'link'), OTHER_UID, OTHER_UID);
+  await assert.rejects(openedPath(join(open, 'roots', 'link', 'd')), new RegExp(`it lies below "${open}", where someone other than this user or root may replace folders`));
+  assert.deepEqual(readdirSync(victim), [], 'nothing was made behind a planted symlink');
 });
 
-test('the symlinks the kernel would follow are followed: this user\'s, the folder owner\'s, outside sticky folders', { skip: notRoot }, async (t) => {
+test('the symlinks no one else could have planted are followed: this user\'s and root\'s, and any below folders only they may change', { skip: notRoot }, async (t) => {
   const root = workspace(t);
   const victim = join(root, 'elsewhere');
   mkdirSync(victim);
@@ -61,22 +89,12 @@ test('the symlinks the kernel would follow are followed: this user\'s, the folde
   chmodSync(shared, 0o1777);
   symlinkSync(victim, join(shared, 'mine'));
   assert.equal(await openedPath(join(shared, 'mine', 'a')), join(victim, 'a'));
-  // The folder owner's symlink in a sticky folder of theirs.
-  const theirs = join(root, 'theirs');
-  mkdirSync(theirs);
-  chmodSync(theirs, 0o1777);
-  chownSync(theirs, OTHER_UID, OTHER_UID);
-  symlinkSync(victim, join(theirs, 'link'));
-  lchownSync(join(theirs, 'link'), OTHER_UID, OTHER_UID);
-  assert.equal(await openedPath(join(theirs, 'link', 'b')), join(victim, 'b'));
-  // Another user's symlink in a folder anyone may write to that is not sticky (the kernel's rule is for sticky ones).
-  const open = join(root, 'open');
-  mkdirSync(open);
-  chmodSync(open, 0o777);
-  symlinkSync(victim, join(open, 'link'));
-  lchownSync(join(open, 'link'), OTHER_UID, OTHER_UID);
-  assert.equal(await openedPath(join(open, 'link', 'c')), join(victim, 'c'));
-  assert.deepEqual(readdirSync(victim).sort(), ['a', 'b', 'c']);
+  // Another user's symlink below folders only root may change (a symlink root made, then gave away),
+  // even below /tmp: its sticky bit keeps others from replacing this root-owned 0700 folder.
+  symlinkSync(victim, join(root, 'given'));
+  lchownSync(join(root, 'given'), OTHER_UID, OTHER_UID);
+  assert.equal(await openedPath(join(root, 'given', 'b')), join(victim, 'b'));
+  assert.deepEqual(readdirSync(victim).sort(), ['a', 'b']);
 });
 
 test('the target is resolved as realpath resolves it: relative and absolute symlinks, chains, ".." after a symlink, loops', async (t) => {
@@ -94,6 +112,15 @@ test('the target is resolved as realpath resolves it: relative and absolute syml
   // A made folder below a symlink lands in its real folder.
   assert.equal(await openedPath(join(root, 'chain', 'up', 'new')), join(root, 'real', 'x', 'y', 'new'));
   assert.ok(existsSync(join(root, 'real', 'x', 'y', 'new')));
+  // A name below a file, or a link's trailing slash after one: ENOTDIR, as realpath says.
+  writeFileSync(join(root, 'afile'), 'x');
+  symlinkSync('afile/../real', join(root, 'via-file'));
+  symlinkSync('afile/', join(root, 'slash-file'));
+  for (const spelled of ['via-file', 'slash-file']) {
+    assert.throws(() => realpathSync.native(join(root, spelled)), /ENOTDIR/, spelled);
+    await assert.rejects(openedPath(join(root, spelled, 'new')), /ENOTDIR/, spelled);
+  }
+  assert.ok(!existsSync(join(root, 'real', 'new')));
   symlinkSync('loop-b', join(root, 'loop-a'));
   symlinkSync('loop-a', join(root, 'loop-b'));
   await assert.rejects(openedPath(join(root, 'loop-a')), /cannot resolve the restore target ".*loop-a": ELOOP: more than 40 symlinks/);
@@ -125,8 +152,15 @@ test('an include whose folder is reached through a planted symlink is not walked
   const planted = walked(join(shared, 'app', 'data'));
   assert.deepEqual(planted.paths, [], 'nothing behind the planted symlink was walked');
   assert.equal(planted.unreadable.length, 1);
-  assert.match(planted.unreadable[0], new RegExp(`its folder is reached through "${join(shared, 'app')}" is a symlink of uid ${OTHER_UID} .*: not in this backup`));
+  assert.match(planted.unreadable[0], new RegExp(`its folder is reached through "${join(shared, 'app')}" is a symlink of uid ${OTHER_UID}, .*: not in this backup`));
   // The operator's own symlink there is followed: the include is recorded at its real path.
   symlinkSync(secret, join(shared, 'mine'));
   assert.deepEqual(walked(join(shared, 'mine', 'data')).paths, [join(secret, 'data')]);
+  // Reading follows what the kernel would: a deploy user's `current -> releases/5` in their own folder.
+  const app = join(root, 'app');
+  mkdirSync(join(app, 'releases', '5', 'uploads'), { recursive: true });
+  chownSync(app, OTHER_UID, OTHER_UID);
+  symlinkSync('releases/5', join(app, 'current'));
+  lchownSync(join(app, 'current'), OTHER_UID, OTHER_UID);
+  assert.deepEqual(walked(join(app, 'current', 'uploads')).paths, [join(app, 'releases', '5', 'uploads')]);
 });

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreTree } from '../src/client/restore-tree/restore-tree';
+import { removeMadeFolders } from '../src/client/restore-tree/target-root';
 
 const OPENINGS = 400;
 
@@ -83,4 +84,23 @@ test('a target folder swapped for a symlink while the target is made: the restor
   assert.equal(landed, 0, `${landed} of ${opened} restores wrote into the folder behind the symlink (${swaps} swaps)`);
   const otherRefusals = refusals.filter((message) => !/is a symlink \(-> .*nothing is written through a symlink|cannot open the restore target .*: ENOENT/.test(message));
   assert.deepEqual(otherRefusals, [], 'a refusal other than the swap');
+});
+
+// A refused restore removes the folders it made (restorer.ts). Found again by path, a made folder renamed
+// away and replaced by an empty one of someone else's (anyone who may write beside it) took that one.
+test('the folders a target\'s making made are removed only while they are the folders made', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'cpsbackup-target-made-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const tree = await RestoreTree.open(join(base, 'a', 'b'));
+  tree.close();
+  assert.deepEqual(tree.madeFolders.map((folder) => folder.path), [join(base, 'a', 'b'), join(base, 'a')]);
+  renameSync(join(base, 'a', 'b'), join(base, 'a', 'b.made'));
+  mkdirSync(join(base, 'a', 'b'));
+  removeMadeFolders(tree.madeFolders);
+  assert.deepEqual(readdirSync(join(base, 'a')).sort(), ['b', 'b.made'], 'the folder put in its place stays, and so does its parent');
+  // Untouched, both go.
+  const again = await RestoreTree.open(join(base, 'c', 'd'));
+  again.close();
+  removeMadeFolders(again.madeFolders);
+  assert.ok(!readdirSync(base).includes('c'));
 });

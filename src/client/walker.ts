@@ -228,8 +228,9 @@ function locateInclude(include: string, options: WalkOptions): LocatedInclude | 
   if (include === '/') return identify('/', include, Buffer.from('.'), Buffer.from('/'), options);
   let parent: string;
   try {
-    // Symlinks on the way are followed, but not one another user may have planted in /tmp.
-    parent = operatorRealPath(dirname(include));
+    // Symlinks on the way are followed, but not one another user may have planted in /tmp (reading: the
+    // kernel's rule; a restore target, which is written, is held to a stricter one).
+    parent = operatorRealPath(dirname(include), 'kernel');
   } catch (error) {
     options.onUnreadable(include, error instanceof PlantableSymlinkError ? `its folder is reached through ${error.message}: not in this backup`
       : describe(error) === 'ENOENT' ? 'the include does not exist' : `its folder cannot be reached (${describe(error)})`);

@@ -5,7 +5,7 @@ import { escapeBytes } from '../../common/escape-bytes';
 import type { PlantableSymlinkError } from '../posix/operator-real-path';
 
 /** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
-export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED';
+export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'UNTRUSTED_SYMLINK' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED';
 
 export abstract class RestoreTreeError extends BackupError {
   abstract readonly reason: RestoreTreeReason;
@@ -41,12 +41,9 @@ export class SymlinkInPathError extends RestoreTreeError {
   }
 }
 
-/**
- * A symlink on the way to the restore target that another user may have planted: it sits in a sticky
- * folder anyone may write to (/tmp) and belongs neither to this user nor to that folder's owner.
- */
+/** A symlink on the way to the restore target that someone else could have made (operator-real-path.ts, rule `owned`). */
 export class UntrustedSymlinkError extends RestoreTreeError {
-  readonly reason = 'SYMLINK_IN_PATH';
+  readonly reason = 'UNTRUSTED_SYMLINK';
   readonly symlinkPath: string;
   constructor(cause: PlantableSymlinkError) {
     super('IO', Buffer.from('/'), `refusing to restore: ${cause.message}; name the folder it points to instead`, { cause });

@@ -26,7 +26,7 @@ import type { EntryMeta } from '../../proto/cpsbackup';
 import { FolderCache } from './folder-cache';
 import { type FolderLease, FolderWalker, type Located, folderKey } from './folder-walk';
 import { type EntryMetadata, applyMetadata } from './metadata';
-import { openTargetRoot } from './target-root';
+import { openTargetRoot, type MadeFolder } from './target-root';
 import { TempFile, renameIntoPlace } from './temp-file';
 
 export interface RestoreTreeOptions {
@@ -64,7 +64,7 @@ export class RestoreTree {
     readonly rootPath: string,
     private readonly rootFd: number,
     /** The folders this restore made for its target (the target first, then those above it it made too). */
-    readonly madeFolders: readonly string[],
+    readonly madeFolders: readonly MadeFolder[],
     options: RestoreTreeOptions,
   ) {
     this.cache = new FolderCache(options.maxCachedFolders ?? 128);

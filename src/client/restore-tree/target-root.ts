@@ -3,7 +3,7 @@
 import { lstat } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { closeSync } from 'node:fs';
-import { mkdirAt, openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAtIfExists, unlinkAt } from '../posix/at';
+import { mkdirAt, openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAt, statAtIfExists, statFd, unlinkAt, type PosixStat } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError, UntrustedSymlinkError } from './errors';
 import { operatorRealPath, PlantableSymlinkError } from '../posix/operator-real-path';
 
@@ -12,20 +12,26 @@ export interface TargetRoot {
   readonly path: string;
   /** The root folder, held open as an O_PATH handle (no read permission needed); every entry is reached from it. */
   readonly fd: number;
-  /** The folders this call made, the target first and the topmost last (canonical paths): none when it was there. */
-  readonly madeFolders: readonly string[];
+  /** The folders this call made, the target first and the topmost last: none when it was there. */
+  readonly madeFolders: readonly MadeFolder[];
+}
+
+/** A folder the target's making made: its canonical path, and which folder it is (removed only while it is that one). */
+export interface MadeFolder {
+  readonly path: string;
+  readonly dev: PosixStat['dev'];
+  readonly ino: PosixStat['ino'];
 }
 
 /**
  * "/" restores to the original paths. Any other spelling is made absolute and normalised lexically
  * (as path.resolve does: "x/../DIR" is DIR beside x, whatever x is). The deepest part of it that is
- * there is resolved: symlinks the operator named on the way are theirs to choose, but not one another
- * user may have planted in /tmp (operator-real-path.ts). That canonical
- * folder is opened from "/" component by component without following (a symlink found now was swapped
- * in after realpath, and the restore is refused rather than steered), and each folder still missing is
- * made in the folder held before it (mkdirat) and opened from it without following. Made by path and
- * then realpath'd, a made folder swapped for a symlink in between steered the whole restore into the
- * symlink's destination.
+ * there is resolved: symlinks the operator named on the way are theirs to choose, but not one someone
+ * else may have planted (operator-real-path.ts, rule `owned`). That canonical folder is opened from "/"
+ * component by component without following (a symlink found now was swapped in after the resolution,
+ * and the restore is refused rather than steered), and each folder still missing is made in the folder
+ * held before it (mkdirat) and opened from it without following. Made by path and then resolved, a made
+ * folder swapped for a symlink in between steered the whole restore into the symlink's destination.
  */
 export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   if (spelled.length === 0) {
@@ -38,7 +44,7 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   const there = `/${names.slice(0, thereCount).join('/')}`;
   let canonical = resolvedTarget(there, absolute);
   let fd = openCanonical(canonical);
-  const madeFolders: string[] = [];
+  const madeFolders: MadeFolder[] = [];
   try {
     for (const name of names.slice(thereCount)) {
       const isMade = makeFolderAt(fd, name, absolute);
@@ -46,7 +52,10 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
       const next = openFolderBelow(fd, name, canonical);
       closeSync(fd);
       fd = next;
-      if (isMade) madeFolders.unshift(canonical);
+      if (isMade) {
+        const made = statFd(fd);
+        madeFolders.unshift({ path: canonical, dev: made.dev, ino: made.ino });
+      }
     }
   } catch (error) {
     closeSync(fd);
@@ -58,16 +67,19 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
 
 /**
  * Removes the folders a target's making made (RestoreTree.madeFolders), the deepest first, each only
- * while empty, each from its parent opened from "/" without following a symlink: one swapped in for a
- * folder on the way is never followed into a folder this restore did not make. Stops at the first that
- * cannot go (not empty, gone, replaced).
+ * while empty and while it is the folder that was made (someone who may write beside it could have put
+ * an empty folder of theirs in its place), each from its parent opened from "/" without following a
+ * symlink: one swapped in for a folder on the way is never followed into a folder this restore did not
+ * make. Stops at the first that cannot go (not empty, gone, replaced).
  */
-export function removeMadeFolders(madeFolders: readonly string[]): void {
+export function removeMadeFolders(madeFolders: readonly MadeFolder[]): void {
   for (const folder of madeFolders) {
     try {
-      const parentFd = openRealPath(dirname(folder));
+      const parentFd = openRealPath(dirname(folder.path));
       try {
-        unlinkAt(parentFd, basename(folder), { removeFolder: true });
+        const there = statAt(parentFd, basename(folder.path));
+        if (there.dev !== folder.dev || there.ino !== folder.ino) return;
+        unlinkAt(parentFd, basename(folder.path), { removeFolder: true });
       } finally {
         closeSync(parentFd);
       }
@@ -80,7 +92,7 @@ export function removeMadeFolders(madeFolders: readonly string[]): void {
 /** The real path of the part of the target that is there (a dangling symlink on the way: ENOENT). */
 function resolvedTarget(there: string, absolute: string): string {
   try {
-    return operatorRealPath(there);
+    return operatorRealPath(there, 'owned');
   } catch (error) {
     if (error instanceof PlantableSymlinkError) throw new UntrustedSymlinkError(error);
     throw new RestoreSystemError(Buffer.from('/'), absolute, 'resolve the restore target', error);
@@ -125,7 +137,7 @@ function openFolderBelow(parentFd: number, name: string, path: string): number {
   }
 }
 
-/** The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after realpath. */
+/** The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after its resolution. */
 function openCanonical(canonical: string): number {
   return openRealPath(canonical, openFolderHandleAt, explainedOpenError);
 }

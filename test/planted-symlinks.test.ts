@@ -23,6 +23,20 @@ function workspace(t: { after: (fn: () => void) => void }): string {
   return root;
 }
 
+/** A folder made with this mode (0o1777: as /tmp), given to `owner` when one is named. */
+function folderAt(path: string, mode: number, owner?: number): string {
+  mkdirSync(path);
+  chmodSync(path, mode);
+  if (owner !== undefined) chownSync(path, owner, owner);
+  return path;
+}
+
+/** A symlink to `target` given to `owner`. */
+function symlinkOf(owner: number, target: string, path: string): void {
+  symlinkSync(target, path);
+  lchownSync(path, owner, owner);
+}
+
 async function openedPath(target: string): Promise<string> {
   const tree = await RestoreTree.open(target);
   try {
@@ -34,14 +48,11 @@ async function openedPath(target: string): Promise<string> {
 
 test('a restore target through a symlink someone else may have planted is refused, at the target and above it', { skip: notRoot }, async (t) => {
   const root = workspace(t);
-  const shared = join(root, 'tmp');
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
+  const shared = folderAt(join(root, 'tmp'), 0o1777);
   const victim = join(root, 'etc');
   mkdirSync(victim);
   const planted = join(shared, 'restore');
-  symlinkSync(victim, planted);
-  lchownSync(planted, OTHER_UID, OTHER_UID);
+  symlinkOf(OTHER_UID, victim, planted);
   for (const target of [planted, `${planted}/`, join(planted, 'deeper', 'still'), join(shared, '.', 'restore', '.')]) {
     await assert.rejects(openedPath(target), new RegExp(`refusing to restore: "${planted}" is a symlink of uid ${OTHER_UID}, and it sits in "${shared}", where someone other than this user or root may create entries`), target);
   }
@@ -50,31 +61,20 @@ test('a restore target through a symlink someone else may have planted is refuse
   symlinkSync(shared, own);
   await assert.rejects(openedPath(join(own, 'restore', 'x')), /refusing to restore: ".*\/tmp\/restore" is a symlink of uid 65534/);
   // One folder deeper: the user's own folder in /tmp (not sticky) holding out -> victim.
-  const theirs = join(shared, 'theirs');
-  mkdirSync(theirs);
-  chownSync(theirs, OTHER_UID, OTHER_UID);
-  symlinkSync(victim, join(theirs, 'out'));
-  lchownSync(join(theirs, 'out'), OTHER_UID, OTHER_UID);
+  const theirs = folderAt(join(shared, 'theirs'), 0o755, OTHER_UID);
+  symlinkOf(OTHER_UID, victim, join(theirs, 'out'));
   await assert.rejects(openedPath(join(theirs, 'out', 'new')), /refusing to restore: ".*\/tmp\/theirs\/out" is a symlink of uid 65534/);
   // Their sticky folder, their symlink (the kernel's rule would follow it: the folder is the owner's).
-  const sticky = join(root, 'their-sticky');
-  mkdirSync(sticky);
-  chmodSync(sticky, 0o1777);
-  chownSync(sticky, OTHER_UID, OTHER_UID);
-  symlinkSync(victim, join(sticky, 'out'));
-  lchownSync(join(sticky, 'out'), OTHER_UID, OTHER_UID);
+  const sticky = folderAt(join(root, 'their-sticky'), 0o1777, OTHER_UID);
+  symlinkOf(OTHER_UID, victim, join(sticky, 'out'));
   await assert.rejects(openedPath(join(sticky, 'out', 'x')), /is a symlink of uid 65534/);
   // A folder anyone may write to, not sticky.
-  const open = join(root, 'open');
-  mkdirSync(open);
-  chmodSync(open, 0o777);
-  symlinkSync(victim, join(open, 'link'));
-  lchownSync(join(open, 'link'), OTHER_UID, OTHER_UID);
+  const open = folderAt(join(root, 'open'), 0o777);
+  symlinkOf(OTHER_UID, victim, join(open, 'link'));
   await assert.rejects(openedPath(join(open, 'link', 'c')), /is a symlink of uid 65534/);
   // Root's folder in a folder anyone may write to (not sticky): anyone could have put another there.
   mkdirSync(join(open, 'roots'));
-  symlinkSync(victim, join(open, 'roots', 'link'));
-  lchownSync(join(open, 'roots', 'link'), OTHER_UID, OTHER_UID);
+  symlinkOf(OTHER_UID, victim, join(open, 'roots', 'link'));
   await assert.rejects(openedPath(join(open, 'roots', 'link', 'd')), new RegExp(`it lies below "${open}", where someone other than this user or root may replace folders`));
   assert.deepEqual(readdirSync(victim), [], 'nothing was made behind a planted symlink');
 });
@@ -84,15 +84,12 @@ test('the symlinks no one else could have planted are followed: this user\'s and
   const victim = join(root, 'elsewhere');
   mkdirSync(victim);
   // This user's own symlink in a sticky folder.
-  const shared = join(root, 'tmp');
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
+  const shared = folderAt(join(root, 'tmp'), 0o1777);
   symlinkSync(victim, join(shared, 'mine'));
   assert.equal(await openedPath(join(shared, 'mine', 'a')), join(victim, 'a'));
   // Another user's symlink below folders only root may change (a symlink root made, then gave away),
   // even below /tmp: its sticky bit keeps others from replacing this root-owned 0700 folder.
-  symlinkSync(victim, join(root, 'given'));
-  lchownSync(join(root, 'given'), OTHER_UID, OTHER_UID);
+  symlinkOf(OTHER_UID, victim, join(root, 'given'));
   assert.equal(await openedPath(join(root, 'given', 'b')), join(victim, 'b'));
   assert.deepEqual(readdirSync(victim).sort(), ['a', 'b']);
 });
@@ -142,13 +139,10 @@ function walked(include: string): { paths: string[]; unreadable: string[] } {
 
 test('an include whose folder is reached through a planted symlink is not walked, and is reported', { skip: notRoot }, async (t) => {
   const root = workspace(t);
-  const shared = join(root, 'tmp');
-  mkdirSync(shared);
-  chmodSync(shared, 0o1777);
+  const shared = folderAt(join(root, 'tmp'), 0o1777);
   const secret = join(root, 'secret');
   mkdirSync(join(secret, 'data'), { recursive: true });
-  symlinkSync(secret, join(shared, 'app'));
-  lchownSync(join(shared, 'app'), OTHER_UID, OTHER_UID);
+  symlinkOf(OTHER_UID, secret, join(shared, 'app'));
   const planted = walked(join(shared, 'app', 'data'));
   assert.deepEqual(planted.paths, [], 'nothing behind the planted symlink was walked');
   assert.equal(planted.unreadable.length, 1);
@@ -160,7 +154,6 @@ test('an include whose folder is reached through a planted symlink is not walked
   const app = join(root, 'app');
   mkdirSync(join(app, 'releases', '5', 'uploads'), { recursive: true });
   chownSync(app, OTHER_UID, OTHER_UID);
-  symlinkSync('releases/5', join(app, 'current'));
-  lchownSync(join(app, 'current'), OTHER_UID, OTHER_UID);
+  symlinkOf(OTHER_UID, 'releases/5', join(app, 'current'));
   assert.deepEqual(walked(join(app, 'current', 'uploads')).paths, [join(app, 'releases', '5', 'uploads')]);
 });

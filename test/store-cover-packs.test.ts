@@ -104,7 +104,8 @@ test('a cover pack a crash left is no orphan to check, and the next open deletes
   await first.close();
   const reopened = await ChunkStore.open(directory, { chunker: SMALL_CHUNKS, compressionLevel: 3, encoderThreads: 0 });
   t.after(() => reopened.close());
-  assert.equal(reopened.recovery.removedOrphanPacks, 2);
+  // Counted apart: the start's warning about orphan packs (a crash between a pack's put and its catalog row) is not about them.
+  assert.deepEqual([reopened.recovery.removedOrphanPacks, reopened.recovery.removedCoverPacks], [1, 1]);
   assert.ok(!(await packFiles(directory)).some((name) => name.startsWith(cover) || name.startsWith(stray)));
 });
 

@@ -19,6 +19,11 @@ export interface RecoveryReport {
   readonly droppedBackups: number;
   readonly droppedChunks: number;
   readonly removedOrphanPacks: number;
+  /**
+   * Cover packs a crash left between their put and their delete (pack/cover-writer.ts): deleted too, and
+   * counted apart, since they never held anything and are no sign of a lost pack.
+   */
+  readonly removedCoverPacks: number;
   /** Objects the catalog does not name, kept because it came from `recover` (ORPHANS_HELD_KEY). */
   readonly keptOrphanPacks: number;
 }
@@ -49,10 +54,11 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   await doomed.deleteReady();
   const orphans = await orphanPacks(catalog, backend);
   let removedOrphanPacks = 0;
+  let removedCoverPacks = 0;
   // What a cover write left (a crash between its put and its delete) holds nothing anyone needs, whatever catalog is installed.
   for (const name of orphans.filter(isCoverPackName)) {
     await backend.deletePack(name);
-    removedOrphanPacks++;
+    removedCoverPacks++;
   }
   const orphanedPacks = orphans.filter((name) => !isCoverPackName(name));
   if (catalog.meta.get(ORPHANS_HELD_KEY) === '1' && !sweepHeldOrphans) {
@@ -61,14 +67,14 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
       logger?.warn(`${keptOrphanPacks} packs in ${backend.location} are not in the catalog \`recover\` installed: kept until \`cpsbackup-server gc\` `
         + '(run check first; they may hold backups the recovered catalog lacks)');
     }
-    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, keptOrphanPacks };
+    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks };
   }
   for (const name of orphanedPacks) {
     await backend.deletePack(name);
     removedOrphanPacks++;
   }
   if (catalog.meta.get(ORPHANS_HELD_KEY) === '1') catalog.meta.set(ORPHANS_HELD_KEY, '0');
-  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, keptOrphanPacks: 0 };
+  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks: 0 };
 }
 
 /**

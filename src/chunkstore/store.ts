@@ -147,7 +147,7 @@ const DEFAULT_ABANDONED_UPLOAD_SECONDS = 24 * 3600;
 const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 
 export class ChunkStore {
-  private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, keptOrphanPacks: 0 };
+  private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, removedCoverPacks: 0, keptOrphanPacks: 0 };
   private readonly sessions = new OpenSessions();
   private readonly readers: ReaderLeases;
   private readonly doomed: DoomedPacks;

@@ -63,6 +63,8 @@ export async function startBackupServer(config: ServerConfig, logger: Logger): P
   if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
     logger.warn(`recovered the store: dropped ${recovery.droppedBackups} unfinished backups, ${recovery.droppedChunks} unreadable chunks, ${recovery.removedOrphanPacks} orphan packs`);
   }
+  // Not a warning: a cover pack never held anything (a crash between its put and its delete).
+  if (recovery.removedCoverPacks > 0) logger.info(`deleted ${recovery.removedCoverPacks} cover packs a stop left behind`);
   const maintenance = new Maintenance(store, config, logger, clients);
   const context: ServerContext = { config, store, logger, activity: new Activity(config.maxChildren, config.networkTimeoutSeconds), maintenance, clients, patternSlots: new PatternSlots() };
   // Every call that streams replies waits for its client at most idle_timeout (drain-limit.ts says why).

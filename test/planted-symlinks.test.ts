@@ -118,6 +118,9 @@ test('the target is resolved as realpath resolves it: relative and absolute syml
     await assert.rejects(openedPath(join(root, spelled, 'new')), /ENOTDIR/, spelled);
   }
   assert.ok(!existsSync(join(root, 'real', 'new')));
+  // A link to a file: the file is named, and the link typed.
+  symlinkSync('afile', join(root, 'to-file'));
+  await assert.rejects(openedPath(join(root, 'to-file')), new RegExp(`"${join(root, 'afile')}" \\(where "${join(root, 'to-file')}" leads\\) exists and is not a folder`));
   symlinkSync('loop-b', join(root, 'loop-a'));
   symlinkSync('loop-a', join(root, 'loop-b'));
   await assert.rejects(openedPath(join(root, 'loop-a')), /cannot resolve the restore target ".*loop-a": ELOOP: more than 40 symlinks/);

@@ -55,8 +55,10 @@ export class UntrustedSymlinkError extends RestoreTreeError {
 export class NotAFolderError extends RestoreTreeError {
   readonly reason = 'NOT_A_FOLDER';
   readonly folderPath: string;
-  constructor(entryPath: Buffer, folderPath: string) {
-    super('IO', entryPath, `cannot restore "${escapeBytes(entryPath)}": "${folderPath}" exists and is not a folder`);
+  /** spelled: the path as the operator typed it, when symlinks on it led to folderPath. */
+  constructor(entryPath: Buffer, folderPath: string, spelled?: string) {
+    const through = spelled === undefined ? '' : ` (where "${spelled}" leads)`;
+    super('IO', entryPath, `cannot restore "${escapeBytes(entryPath)}": "${folderPath}"${through} exists and is not a folder`);
     this.folderPath = folderPath;
   }
 }

@@ -43,7 +43,7 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   while (thereCount > 0 && !(await isThere(`/${names.slice(0, thereCount).join('/')}`))) thereCount--;
   const there = `/${names.slice(0, thereCount).join('/')}`;
   let canonical = resolvedTarget(there, absolute);
-  let fd = openCanonical(canonical);
+  let fd = openCanonical(canonical, there);
   const madeFolders: MadeFolder[] = [];
   try {
     for (const name of names.slice(thereCount)) {
@@ -137,9 +137,17 @@ function openFolderBelow(parentFd: number, name: string, path: string): number {
   }
 }
 
-/** The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after its resolution. */
-function openCanonical(canonical: string): number {
-  return openRealPath(canonical, openFolderHandleAt, explainedOpenError);
+/**
+ * The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after
+ * its resolution. A file there is named with the path typed when symlinks led to it.
+ */
+function openCanonical(canonical: string, spelled: string): number {
+  try {
+    return openRealPath(canonical, openFolderHandleAt, explainedOpenError);
+  } catch (error) {
+    if (error instanceof NotAFolderError && spelled !== canonical) throw new NotAFolderError(Buffer.from('/'), error.folderPath, spelled);
+    throw error;
+  }
 }
 
 /** Why a folder of the target could not be opened without following: a symlink, not a folder, or the system's cause. */

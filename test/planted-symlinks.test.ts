@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { RestoreTree } from '../src/client/restore-tree/restore-tree';
 import { walk } from '../src/client/walker';
@@ -72,6 +74,9 @@ test('a restore target through a symlink someone else may have planted is refuse
   const open = folderAt(join(root, 'open'), 0o777);
   symlinkOf(OTHER_UID, victim, join(open, 'link'));
   await assert.rejects(openedPath(join(open, 'link', 'c')), /is a symlink of uid 65534/);
+  // Root's own symlink in a user's folder: the user may have renamed it to the name typed.
+  symlinkSync(victim, join(theirs, 'roots-link'));
+  await assert.rejects(openedPath(join(theirs, 'roots-link', 'e')), new RegExp(`"${join(theirs, 'roots-link')}" is a symlink of uid 0, and it lies below "${shared}"`));
   // Root's folder in a folder anyone may write to (not sticky): anyone could have put another there.
   mkdirSync(join(open, 'roots'));
   symlinkOf(OTHER_UID, victim, join(open, 'roots', 'link'));
@@ -109,13 +114,13 @@ test('the target is resolved as realpath resolves it: relative and absolute syml
   // A made folder below a symlink lands in its real folder.
   assert.equal(await openedPath(join(root, 'chain', 'up', 'new')), join(root, 'real', 'x', 'y', 'new'));
   assert.ok(existsSync(join(root, 'real', 'x', 'y', 'new')));
-  // A name below a file, or a link's trailing slash after one: ENOTDIR, as realpath says.
+  // A name below a file, or a link's trailing slash after one: not a folder (realpath says ENOTDIR).
   writeFileSync(join(root, 'afile'), 'x');
   symlinkSync('afile/../real', join(root, 'via-file'));
   symlinkSync('afile/', join(root, 'slash-file'));
   for (const spelled of ['via-file', 'slash-file']) {
     assert.throws(() => realpathSync.native(join(root, spelled)), /ENOTDIR/, spelled);
-    await assert.rejects(openedPath(join(root, spelled, 'new')), /ENOTDIR/, spelled);
+    await assert.rejects(openedPath(join(root, spelled, 'new')), new RegExp(`"${join(root, 'afile')}" \\(where "${join(root, spelled)}" leads\\) exists and is not a folder`), spelled);
   }
   assert.ok(!existsSync(join(root, 'real', 'new')));
   // A link to a file: the file is named, and the link typed.
@@ -159,4 +164,65 @@ test('an include whose folder is reached through a planted symlink is not walked
   chownSync(app, OTHER_UID, OTHER_UID);
   symlinkOf(OTHER_UID, 'releases/5', join(app, 'current'));
   assert.deepEqual(walked(join(app, 'current', 'uploads')).paths, [join(app, 'releases', '5', 'uploads')]);
+});
+
+/** The system's own: run as another user, a python3 found on root's PATH (pyenv's shims) may not be reachable. */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const noSystemPython = existsSync(SYSTEM_PYTHON) ? false : `${SYSTEM_PYTHON} is needed to call renameat2 as another user`;
+
+/** Exchanges two names as fast as it can (renameat2 RENAME_EXCHANGE) as `uid`, until the stop file or 60 s. */
+const EXCHANGER = `
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+first, second, stop = (name.encode() for name in sys.argv[1:4])
+deadline = time.time() + 60
+if libc.renameat2(-100, first, -100, second, 2) != 0:
+    sys.exit('renameat2: ' + os.strerror(ctypes.get_errno()))
+print('exchanging', flush=True)
+while not os.path.exists(stop) and time.time() < deadline:
+    libc.renameat2(-100, first, -100, second, 2)
+`;
+
+// Walked by path, the resolver judged one entry and read another: a user exchanging a folder of theirs
+// with a symlink to /proc/1 made it see /proc/1/root (root's) when it judged "a/root", and read their own
+// "a/root -> victim" when it followed it (found by the second review: a root restore landed in the victim).
+test('a user exchanging folders on the way while the target is resolved never steers the restore', { skip: notRoot || noSystemPython }, async (t) => {
+  const root = workspace(t);
+  chmodSync(root, 0o755);
+  const victim = folderAt(join(root, 'victim'), 0o700);
+  const theirs = folderAt(join(root, 'theirs'), 0o755, OTHER_UID);
+  folderAt(join(theirs, 'a'), 0o755, OTHER_UID);
+  symlinkOf(OTHER_UID, victim, join(theirs, 'a', 'root'));
+  symlinkOf(OTHER_UID, '/proc/1', join(theirs, 'a_alt'));
+  const stop = join(root, 'stop');
+  const exchanger = spawn('setpriv', ['--reuid', String(OTHER_UID), '--regid', String(OTHER_UID), '--clear-groups',
+    SYSTEM_PYTHON, '-c', EXCHANGER, join(theirs, 'a'), join(theirs, 'a_alt'), stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(exchanger, 'exit');
+  t.after(() => exchanger.kill('SIGKILL'));
+  // Not before it exchanges: the openings below must race it.
+  const [started] = await Promise.race([once(exchanger.stdout!, 'data'), exited]) as [Buffer | number];
+  assert.match(String(started), /exchanging/, 'the exchanger did not start');
+  let landed = 0;
+  const refusals = new Map<string, number>();
+  try {
+    for (let index = 0; index < 5000; index++) {
+      let tree: RestoreTree;
+      try {
+        tree = await RestoreTree.open(join(theirs, 'a', 'root'));
+      } catch (error) {
+        const kind = (error as { reason?: string }).reason ?? (error as Error).message.slice(0, 40);
+        refusals.set(kind, (refusals.get(kind) ?? 0) + 1);
+        continue;
+      }
+      tree.makeFolder('/landed');
+      tree.close();
+      landed++;
+    }
+  } finally {
+    writeFileSync(stop, '');
+    await exited;
+  }
+  assert.equal(landed, 0, `${landed} restores opened a target (${readdirSync(victim).length > 0 ? 'in the victim' : 'elsewhere'})`);
+  assert.deepEqual(readdirSync(victim), []);
+  assert.ok(refusals.size > 0 && [...refusals.keys()].every((kind) => kind === 'UNTRUSTED_SYMLINK'), JSON.stringify([...refusals]));
 });

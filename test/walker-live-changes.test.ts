@@ -7,12 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs = require('node:fs');
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walk, type WalkOptions } from '../src/client/walker';
 import { EntrySender, type SendProgress } from '../src/client/entry-sender';
 import { mkdirAt, openFolderAt, openRealPath, posixConstants, statFd } from '../src/client/posix/at';
+import * as atModule from '../src/client/posix/at';
 import type { ParentIndex } from '../src/client/parent-index';
 import type { UploadStream } from '../src/client/upload-stream';
 import type { BatchedEntry } from '../src/proto/cpsbackup';
@@ -85,23 +86,23 @@ test('a folder on the include\'s way swapped for a symlink after it was resolved
   writeFileSync(join(home, 'www', 'data', 'index.html'), 'public');
   mkdirSync(join(root, 'rootonly', 'data'), { recursive: true });
   writeFileSync(join(root, 'rootonly', 'data', 'shadow'), 'secret');
-  // The swap lands between the resolution of the include's folder (its last lstat) and the open: the
+  // The swap lands between the resolution of the include's folder (as it enters www) and the open: the
   // race a user's rename loop wins now and then.
-  const lstat = fs.lstatSync;
-  const swapping = (path: fs.PathLike, options?: unknown): fs.Stats => {
-    const stats = lstat(path, options as fs.StatSyncOptions) as fs.Stats;
-    if (String(path) === join(home, 'www')) {
+  const at = atModule as { openAt: typeof atModule.openAt };
+  const openAt = at.openAt;
+  at.openAt = (dirfd, name, flags, mode) => {
+    const fd = openAt(dirfd, name, flags, mode);
+    if (String(name) === 'www' && !existsSync(join(home, 'www.old'))) {
       renameSync(join(home, 'www'), join(home, 'www.old'));
       symlinkSync(join(root, 'rootonly'), join(home, 'www'));
     }
-    return stats;
+    return fd;
   };
-  (fs as { lstatSync: unknown }).lstatSync = swapping;
   let walked: Walked;
   try {
     walked = walkWith([join(home, 'www', 'data')], () => undefined);
   } finally {
-    (fs as { lstatSync: unknown }).lstatSync = lstat;
+    at.openAt = openAt;
   }
   assert.ok(!walked.paths.some((path) => path.endsWith('shadow')), `root's file is not in the backup: ${walked.paths.join(', ')}`);
   assert.equal(walked.unreadable.length, 1);

@@ -179,7 +179,7 @@ async function runRetentionCommand(configFile: string, clientName: string | unde
   const write = (line: string): void => { process.stdout.write(`${line}\n`); };
   if (isDryRun) {
     const { CommittedBackups } = await import('../chunkstore/read/committed-backups');
-    const backups = CommittedBackups.open(config.directory);
+    const backups = CommittedBackups.open(config.directory, config.storage.kind);
     try {
       process.stdout.write('dry run: nothing is deleted\n');
       const removed = runRetention(backups, config, registry, { clientName, now: Date.now(), write });

@@ -39,7 +39,8 @@ export class Catalog {
    * recordOverhead: bytes a record takes in its pack beyond its payload (RecordFraming.overhead); logger:
    * told of a schema upgrade; isReadOnly: beside the server that owns the store (CatalogDatabase).
    */
-  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE, logger?: Logger, isReadOnly = false) {
+  constructor(readonly file: string, recordOverhead: number = RECORD_HEADER_SIZE, logger?: Logger, options: { isReadOnly?: boolean } = {}) {
+    const isReadOnly = options.isReadOnly === true;
     this.database = new CatalogDatabase(file, logger, isReadOnly);
     try {
       this.meta = new MetaTable(this.database.connection);

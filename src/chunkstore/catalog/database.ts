@@ -31,7 +31,8 @@ export class CatalogDatabase {
    * beside the server that owns the store (a retention dry run): no write, no upgrade, no checkpoint.
    */
   constructor(readonly file: string, private readonly logger?: Logger, isReadOnly = false) {
-    this.connection = new Database(file, { fileMustExist: isReadOnly });
+    // Read-only for SQLite too: query_only alone still checkpoints the log into the file at the last close.
+    this.connection = new Database(file, { fileMustExist: isReadOnly, readonly: isReadOnly });
     if (isReadOnly) {
       this.openForReading();
       return;

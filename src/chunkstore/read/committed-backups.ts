@@ -1,21 +1,31 @@
 // A store's clients and committed backups read from its catalog without taking the store: beside the
 // running server that owns it (its process lock), for a retention dry run. Nothing is recovered,
-// written or deleted; the catalog is read as of one moment, as the server last committed it.
+// written or deleted (SQLite opens the file read-only). Each call reads what the server had committed
+// then: one client's backups are consistent, two clients' may be a commit apart, which a preview allows.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NotFoundError } from '../../common/errors';
+import { CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 import { Catalog } from '../catalog/catalog';
 import type { BackupRecord } from '../catalog/records';
 
 export class CommittedBackups {
   private constructor(private readonly catalog: Catalog) {}
 
-  /** The catalog of the store in `directory` (server.conf's `directory`), which must exist. */
-  static open(directory: string): CommittedBackups {
+  /** The catalog of the store in `directory` (server.conf's `directory`), which must exist; `storage` names where its packs are. */
+  static open(directory: string, storage: 'local' | 's3'): CommittedBackups {
     const file = join(directory, 'catalog.db');
     // A mistyped directory would otherwise read as a store with nothing to remove.
-    if (!existsSync(file)) throw new NotFoundError(`no store in ${directory} (no catalog.db there): nothing to decide`);
-    return new CommittedBackups(new Catalog(file, undefined, undefined, true));
+    if (!existsSync(file)) {
+      throw new NotFoundError(`no store in ${directory} (no catalog.db there): nothing to decide`
+        + (storage === 's3' ? '; a bucket\'s catalog is rebuilt here by `cpsbackup-server recover`' : ''));
+    }
+    try {
+      return new CommittedBackups(new Catalog(file, undefined, undefined, { isReadOnly: true }));
+    } catch (error) {
+      if (error instanceof CorruptError) throw error;
+      // SQLite's own words name no file ("file is not a database", "unable to open database file").
+      throw new CorruptError(`${file}: cannot be read as a catalog (${errorMessage(error)})`);
+    }
   }
 
   knownClients(): string[] {

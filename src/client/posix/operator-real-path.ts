@@ -1,9 +1,12 @@
-// The real path of a path the operator named (a restore target, an include's folder): the symlinks on
+// The real folder of a path the operator named (a restore target, an include's folder): the symlinks on
 // the way are followed (theirs to choose), except one that someone else could have planted. Node's
 // realpath resolves in user space, so even the kernel's fs.protected_symlinks (which refuses such a
-// symlink as the last component of a path it opens) never applied to it.
-import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+// symlink as the last component of a path it opens) never applied to it. The walk holds each folder and
+// each symlink by an fd while it judges and reads it: walked by path, a user swapping a folder of theirs
+// (renameat2 RENAME_EXCHANGE) had one symlink judged and another one read.
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { openAt, posixConstants, readlinkAt, statFd, type PosixStat } from './at';
 
 /** As the kernel's path walk (MAXSYMLINKS): more symlinks than this on one path is a loop. */
 const MAX_SYMLINKS = 40;
@@ -15,11 +18,10 @@ const S_IWOTH = 0o002;
  * Which symlinks are followed.
  * - `kernel`: the kernel's fs.protected_symlinks rule, at every depth: in a sticky folder anyone may
  *   write to (/tmp), only a symlink of this user's or of the folder's owner's. For reading (an include).
- * - `owned` (after OpenSSH's safe_path): a symlink of someone other than this user and root is followed
- *   only where no one else could have made it: not in a folder others may create entries in (theirs, or
- *   writable by its group or by anyone) and not below one whose entries others may replace (theirs, or
- *   writable and not sticky). For writing as root (a restore target): a user's folder in /tmp holding
- *   `out -> /etc` is theirs to plant, sticky or not.
+ * - `owned` (after OpenSSH's safe_path): only a symlink no one but this user and root could have put
+ *   there: in a folder of theirs that no one else may create entries in (or a sticky one, for a symlink
+ *   of theirs), and not below a folder whose entries someone else may replace. For writing as root (a
+ *   restore target): a user's folder in /tmp holding `out -> /etc` is theirs to plant, sticky or not.
  */
 export type SymlinkRule = 'kernel' | 'owned';
 
@@ -31,72 +33,121 @@ export class PlantableSymlinkError extends Error {
   }
 }
 
+/** Something on the way, or at the end, that is not a folder (ENOTDIR); `path` is where it really is. */
+export class NotAFolderOnWayError extends Error {
+  readonly code = 'ENOTDIR';
+  constructor(readonly path: string) {
+    super(`ENOTDIR: "${path}" is not a folder`);
+  }
+}
+
+export interface ResolvedFolder {
+  /** Its real path: no symlink, no "." or "..". */
+  readonly path: string;
+  /** The folder, held as an O_PATH handle (the caller closes it). */
+  readonly fd: number;
+}
+
 /**
- * The real path of an absolute path that exists, as realpath gives it. Throws the system's error of a
- * step (ENOENT for a dangling symlink, ENOTDIR for a name below a file), ELOOP past MAX_SYMLINKS, or
- * PlantableSymlinkError.
+ * The real folder an absolute path leads to, as realpath resolves it. Throws the system's error of a
+ * step (ENOENT for a dangling symlink), NotAFolderOnWayError, ELOOP past MAX_SYMLINKS, or PlantableSymlinkError.
  */
-export function operatorRealPath(absolute: string, rule: SymlinkRule): string {
+export function operatorRealFolder(absolute: string, rule: SymlinkRule): ResolvedFolder {
+  const { O_PATH, O_NOFOLLOW, O_DIRECTORY, S_IFMT, S_IFLNK, S_IFDIR, AT_FDCWD } = posixConstants();
   const pending = absolute.split('/').filter((name) => name.length > 0);
   let real = '/';
-  let folder = lstatSync('/');
-  // `owned`: the first folder on the way whose entries someone else could have replaced (then all below it is theirs to shape).
+  let fd = openAt(AT_FDCWD, '/', O_PATH | O_DIRECTORY);
+  let folder = statFd(fd);
+  // `owned`: the first folder on the way whose entries someone else could have replaced (all below it is theirs to shape).
   let replaceableAt: string | undefined;
   let symlinks = 0;
-  while (pending.length > 0) {
-    const name = pending.shift()!;
-    // Whatever comes next is looked up in `real`: a file there is ENOTDIR, as the kernel says.
-    if (!folder.isDirectory()) throw systemError('ENOTDIR', `not a directory: ${real}`);
-    if (name === '.') continue;
-    if (name === '..') {
-      real = join(real, '..');
-      folder = lstatSync(real);
-      continue;
+  try {
+    while (pending.length > 0) {
+      const name = pending.shift()!;
+      if (name === '.') continue;
+      if (name === '..') {
+        const parent = openAt(fd, '..', O_PATH | O_DIRECTORY);
+        closeSync(fd);
+        fd = parent;
+        folder = statFd(fd);
+        real = join(real, '..');
+        continue;
+      }
+      const path = join(real, name);
+      // The entry itself (a symlink is opened, not followed): what is judged is what is read or entered.
+      const entryFd = openAt(fd, name, O_PATH | O_NOFOLLOW);
+      const entry = statFd(entryFd);
+      const type = entry.mode & S_IFMT;
+      if (type === S_IFDIR) {
+        if (replaceableAt === undefined && canReplace(folder, entry)) replaceableAt = real;
+        closeSync(fd);
+        fd = entryFd;
+        folder = entry;
+        real = path;
+        continue;
+      }
+      if (type !== S_IFLNK) {
+        closeSync(entryFd);
+        throw new NotAFolderOnWayError(path);
+      }
+      let target: string;
+      try {
+        if (++symlinks > MAX_SYMLINKS) throw systemError('ELOOP', `more than ${MAX_SYMLINKS} symlinks on the way to ${absolute} (a loop?)`);
+        const refusal = rule === 'kernel' ? kernelRefusal(folder, entry) : ownedRefusal(real, folder, replaceableAt, entry);
+        if (refusal !== undefined) throw new PlantableSymlinkError(path, entry.uid, refusal);
+        target = readlinkAt(entryFd, '').toString();
+      } finally {
+        closeSync(entryFd);
+      }
+      // (A trailing slash asks for a folder: every entry the walk ends on must be one anyway.)
+      pending.unshift(...target.split('/').filter((part) => part.length > 0));
+      if (target.startsWith('/')) {
+        // Chosen by a symlink no one else could have put there: its target's folders are judged afresh.
+        closeSync(fd);
+        fd = openAt(AT_FDCWD, '/', O_PATH | O_DIRECTORY);
+        folder = statFd(fd);
+        real = '/';
+        replaceableAt = undefined;
+      }
     }
-    const path = join(real, name);
-    const entry = lstatSync(path);
-    if (!entry.isSymbolicLink()) {
-      if (replaceableAt === undefined && canReplace(folder, entry)) replaceableAt = real;
-      real = path;
-      folder = entry;
-      continue;
-    }
-    if (++symlinks > MAX_SYMLINKS) throw systemError('ELOOP', `more than ${MAX_SYMLINKS} symlinks on the way to ${absolute} (a loop?)`);
-    const refusal = rule === 'kernel' ? kernelRefusal(folder, entry) : ownedRefusal(real, folder, replaceableAt, entry);
-    if (refusal !== undefined) throw new PlantableSymlinkError(path, entry.uid, refusal);
-    const target = readlinkSync(path);
-    // A trailing slash asks for a folder: "." checks it.
-    pending.unshift(...target.split('/').filter((part) => part.length > 0), ...(target.endsWith('/') ? ['.'] : []));
-    if (target.startsWith('/')) {
-      // Chosen by a symlink no one else could have planted: its target's folders are judged afresh.
-      real = '/';
-      folder = lstatSync('/');
-      replaceableAt = undefined;
-    }
+    return { path: real, fd };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
-  return real;
+}
+
+/** The real path only (the folder's handle closed): where the caller opens it again itself, without following. */
+export function operatorRealPath(absolute: string, rule: SymlinkRule): string {
+  const resolved = operatorRealFolder(absolute, rule);
+  closeSync(resolved.fd);
+  return resolved.path;
 }
 
 /** Why the kernel would not follow this symlink in that folder, or undefined. */
-function kernelRefusal(folder: Stats, symlink: Stats): string | undefined {
+function kernelRefusal(folder: PosixStat, symlink: PosixStat): string | undefined {
   const isShared = (folder.mode & S_ISVTX) !== 0 && (folder.mode & S_IWOTH) !== 0;
   if (!isShared || isTrusted(symlink.uid) || symlink.uid === folder.uid) return undefined;
   return 'it sits in a sticky folder anyone may write to and belongs neither to this user nor to the folder\'s owner '
     + '(the kernel\'s fs.protected_symlinks rule)';
 }
 
-/** Why this symlink of someone else's is not followed where someone else could have made it, or undefined. */
-function ownedRefusal(folderPath: string, folder: Stats, replaceableAt: string | undefined, symlink: Stats): string | undefined {
-  if (isTrusted(symlink.uid)) return undefined;
-  if (!isTrusted(folder.uid) || (folder.mode & (S_IWGRP | S_IWOTH)) !== 0) {
-    return `it sits in "${folderPath}", where someone other than this user or root may create entries`;
-  }
+/**
+ * Why this symlink is not followed under `owned`, or undefined: someone other than this user and root
+ * could have put it there (a root-owned symlink included: one in a user's folder may have been renamed to
+ * the name typed).
+ */
+function ownedRefusal(folderPath: string, folder: PosixStat, replaceableAt: string | undefined, symlink: PosixStat): string | undefined {
   if (replaceableAt !== undefined) return `it lies below "${replaceableAt}", where someone other than this user or root may replace folders`;
-  return undefined;
+  if (!isTrusted(folder.uid)) return `it sits in "${folderPath}", a folder of uid ${folder.uid}`;
+  if ((folder.mode & (S_IWGRP | S_IWOTH)) === 0) return undefined;
+  // A sticky folder (/tmp): others may add entries but not replace this user's or root's.
+  if ((folder.mode & S_ISVTX) !== 0 && isTrusted(symlink.uid)) return undefined;
+  return `it sits in "${folderPath}", where someone other than this user or root may create entries`;
 }
 
 /** Whether someone other than this user and root may replace `child` in `folder` (rename it away, put another there). */
-function canReplace(folder: Stats, child: Stats): boolean {
+function canReplace(folder: PosixStat, child: PosixStat): boolean {
   if (!isTrusted(folder.uid)) return true;
   if ((folder.mode & (S_IWGRP | S_IWOTH)) === 0) return false;
   // Sticky: only the child's owner (and the folder's) may rename it.

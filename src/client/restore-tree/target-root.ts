@@ -5,7 +5,7 @@ import { basename, dirname, resolve, sep } from 'node:path';
 import { closeSync } from 'node:fs';
 import { mkdirAt, openFolderHandleAt, openRealPath, posixConstants, readlinkAt, statAt, statAtIfExists, statFd, unlinkAt, type PosixStat } from '../posix/at';
 import { SymlinkInPathError, NotAFolderError, RestoreSystemError, UntrustedSymlinkError } from './errors';
-import { operatorRealPath, PlantableSymlinkError } from '../posix/operator-real-path';
+import { NotAFolderOnWayError, operatorRealFolder, PlantableSymlinkError, type ResolvedFolder } from '../posix/operator-real-path';
 
 export interface TargetRoot {
   /** Canonical absolute path: no symlink, no "." or "..", no trailing "/" (except "/" itself). */
@@ -26,11 +26,10 @@ export interface MadeFolder {
 /**
  * "/" restores to the original paths. Any other spelling is made absolute and normalised lexically
  * (as path.resolve does: "x/../DIR" is DIR beside x, whatever x is). The deepest part of it that is
- * there is resolved: symlinks the operator named on the way are theirs to choose, but not one someone
- * else may have planted (operator-real-path.ts, rule `owned`). That canonical folder is opened from "/"
- * component by component without following (a symlink found now was swapped in after the resolution,
- * and the restore is refused rather than steered), and each folder still missing is made in the folder
- * held before it (mkdirat) and opened from it without following. Made by path and then resolved, a made
+ * there is resolved folder by folder, each held by an fd: symlinks the operator named on the way are
+ * theirs to choose, but not one someone else may have planted (operator-real-path.ts, rule `owned`).
+ * Each folder still missing is made in the folder held before it (mkdirat) and opened from it without
+ * following. Made by path and then resolved, a made
  * folder swapped for a symlink in between steered the whole restore into the symlink's destination.
  */
 export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
@@ -42,8 +41,9 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   let thereCount = names.length;
   while (thereCount > 0 && !(await isThere(`/${names.slice(0, thereCount).join('/')}`))) thereCount--;
   const there = `/${names.slice(0, thereCount).join('/')}`;
-  let canonical = resolvedTarget(there, absolute);
-  let fd = openCanonical(canonical, there);
+  const resolved = resolvedTarget(there, absolute);
+  let canonical = resolved.path;
+  let fd = resolved.fd;
   const madeFolders: MadeFolder[] = [];
   try {
     for (const name of names.slice(thereCount)) {
@@ -89,12 +89,13 @@ export function removeMadeFolders(madeFolders: readonly MadeFolder[]): void {
   }
 }
 
-/** The real path of the part of the target that is there (a dangling symlink on the way: ENOENT). */
-function resolvedTarget(there: string, absolute: string): string {
+/** The real folder of the part of the target that is there, held (a dangling symlink on the way: ENOENT). */
+function resolvedTarget(there: string, absolute: string): ResolvedFolder {
   try {
-    return operatorRealPath(there, 'owned');
+    return operatorRealFolder(there, 'owned');
   } catch (error) {
     if (error instanceof PlantableSymlinkError) throw new UntrustedSymlinkError(error);
+    if (error instanceof NotAFolderOnWayError) throw new NotAFolderError(Buffer.from('/'), error.path, error.path === there ? undefined : there);
     throw new RestoreSystemError(Buffer.from('/'), absolute, 'resolve the restore target', error);
   }
 }
@@ -134,19 +135,6 @@ function openFolderBelow(parentFd: number, name: string, path: string): number {
     return openFolderHandleAt(parentFd, name);
   } catch (error) {
     throw explainedOpenError(parentFd, name, path, error);
-  }
-}
-
-/**
- * The target, opened from "/" without following (openRealPath): a symlink found now was swapped in after
- * its resolution. A file there is named with the path typed when symlinks led to it.
- */
-function openCanonical(canonical: string, spelled: string): number {
-  try {
-    return openRealPath(canonical, openFolderHandleAt, explainedOpenError);
-  } catch (error) {
-    if (error instanceof NotAFolderError && spelled !== canonical) throw new NotAFolderError(Buffer.from('/'), error.folderPath, spelled);
-    throw error;
   }
 }
 

@@ -1,10 +1,11 @@
 // A store's clients and committed backups read from its catalog without taking the store: beside the
-// running server that owns it (its process lock), for a retention dry run. Nothing is recovered,
-// written or deleted (SQLite opens the file read-only). Each call reads what the server had committed
+// running server that owns it (its process lock), for a retention dry run. Nothing is recovered or
+// deleted, and catalog.db and its log are not changed: SQLite opens them read-only (it may leave an empty
+// -wal and its -shm index beside them, as any reader of a WAL database does). Each call reads what the server had committed
 // then: one client's backups are consistent, two clients' may be a commit apart, which a preview allows.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptError, NotFoundError, errorMessage } from '../../common/errors';
+import { BackupError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 import { Catalog } from '../catalog/catalog';
 import type { BackupRecord } from '../catalog/records';
 
@@ -24,6 +25,11 @@ export class CommittedBackups {
     } catch (error) {
       if (error instanceof CorruptError) throw error;
       // SQLite's own words name no file ("file is not a database", "unable to open database file").
+      const code = String((error as { code?: unknown }).code ?? '');
+      if (/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH)/.test(code)) {
+        throw new BackupError('IO', `${file}: cannot be opened for reading (${errorMessage(error)}): SQLite reads a catalog in WAL mode `
+          + `only with write access to ${directory} for its catalog.db-shm and -wal; run this as the store's owner`, { cause: error });
+      }
       throw new CorruptError(`${file}: cannot be read as a catalog (${errorMessage(error)})`);
     }
   }

@@ -48,69 +48,77 @@ export interface ResolvedFolder {
   readonly fd: number;
 }
 
+/** A folder the walk holds: "..", as realpath does with the text, goes back to the one held before it. */
+interface HeldFolder {
+  readonly fd: number;
+  readonly path: string;
+  readonly stats: PosixStat;
+  /** `owned`: the first folder on the way to this one whose entries someone else could have replaced. */
+  readonly replaceableAt: string | undefined;
+}
+
 /**
  * The real folder an absolute path leads to, as realpath resolves it. Throws the system's error of a
  * step (ENOENT for a dangling symlink), NotAFolderOnWayError, ELOOP past MAX_SYMLINKS, or PlantableSymlinkError.
  */
 export function operatorRealFolder(absolute: string, rule: SymlinkRule): ResolvedFolder {
-  const { O_PATH, O_NOFOLLOW, O_DIRECTORY, S_IFMT, S_IFLNK, S_IFDIR, AT_FDCWD } = posixConstants();
+  const { O_PATH, O_NOFOLLOW, S_IFMT, S_IFLNK, S_IFDIR } = posixConstants();
   const pending = absolute.split('/').filter((name) => name.length > 0);
-  let real = '/';
-  let fd = openAt(AT_FDCWD, '/', O_PATH | O_DIRECTORY);
-  let folder = statFd(fd);
-  // `owned`: the first folder on the way whose entries someone else could have replaced (all below it is theirs to shape).
-  let replaceableAt: string | undefined;
+  // Every folder on the way stays held: ".." is the one before, never the parent of a folder someone
+  // may have moved meanwhile (then the fd and the path would name two folders).
+  const held: HeldFolder[] = [heldRoot()];
   let symlinks = 0;
   try {
     while (pending.length > 0) {
       const name = pending.shift()!;
+      const current = held[held.length - 1];
       if (name === '.') continue;
       if (name === '..') {
-        const parent = openAt(fd, '..', O_PATH | O_DIRECTORY);
-        closeSync(fd);
-        fd = parent;
-        folder = statFd(fd);
-        real = join(real, '..');
+        if (held.length > 1) closeSync(held.pop()!.fd);
         continue;
       }
-      const path = join(real, name);
+      const path = join(current.path, name);
       // The entry itself (a symlink is opened, not followed): what is judged is what is read or entered.
-      const entryFd = openAt(fd, name, O_PATH | O_NOFOLLOW);
-      const entry = statFd(entryFd);
-      const type = entry.mode & S_IFMT;
-      if (type === S_IFDIR) {
-        if (replaceableAt === undefined && canReplace(folder, entry)) replaceableAt = real;
-        closeSync(fd);
-        fd = entryFd;
-        folder = entry;
-        real = path;
-        continue;
-      }
-      if (type !== S_IFLNK) {
-        closeSync(entryFd);
-        throw new NotAFolderOnWayError(path);
-      }
-      let target: string;
+      const entryFd = openAt(current.fd, name, O_PATH | O_NOFOLLOW);
+      let isHeld = false;
       try {
+        const entry = statFd(entryFd);
+        const type = entry.mode & S_IFMT;
+        if (type === S_IFDIR) {
+          const replaceableAt = current.replaceableAt ?? (canReplace(current.stats, entry) ? current.path : undefined);
+          held.push({ fd: entryFd, path, stats: entry, replaceableAt });
+          isHeld = true;
+          continue;
+        }
+        if (type !== S_IFLNK) throw new NotAFolderOnWayError(path);
         if (++symlinks > MAX_SYMLINKS) throw systemError('ELOOP', `more than ${MAX_SYMLINKS} symlinks on the way to ${absolute} (a loop?)`);
-        const refusal = rule === 'kernel' ? kernelRefusal(folder, entry) : ownedRefusal(real, folder, replaceableAt, entry);
+        const refusal = rule === 'kernel' ? kernelRefusal(current.stats, entry) : ownedRefusal(current.path, current.stats, current.replaceableAt, entry);
         if (refusal !== undefined) throw new PlantableSymlinkError(path, entry.uid, refusal);
-        target = readlinkAt(entryFd, '').toString();
+        const target = readlinkAt(entryFd, '').toString();
+        // (A trailing slash asks for a folder: every entry the walk ends on must be one anyway.)
+        pending.unshift(...target.split('/').filter((part) => part.length > 0));
+        if (target.startsWith('/')) {
+          // Chosen by a symlink no one else could have put there: its target's folders are judged afresh.
+          const root = heldRoot();
+          for (const folder of held.splice(0)) closeSync(folder.fd);
+          held.push(root);
+        }
       } finally {
-        closeSync(entryFd);
-      }
-      // (A trailing slash asks for a folder: every entry the walk ends on must be one anyway.)
-      pending.unshift(...target.split('/').filter((part) => part.length > 0));
-      if (target.startsWith('/')) {
-        // Chosen by a symlink no one else could have put there: its target's folders are judged afresh.
-        closeSync(fd);
-        fd = openAt(AT_FDCWD, '/', O_PATH | O_DIRECTORY);
-        folder = statFd(fd);
-        real = '/';
-        replaceableAt = undefined;
+        if (!isHeld) closeSync(entryFd);
       }
     }
-    return { path: real, fd };
+    const last = held.pop()!;
+    return { path: last.path, fd: last.fd };
+  } finally {
+    for (const folder of held) closeSync(folder.fd);
+  }
+}
+
+function heldRoot(): HeldFolder {
+  const { AT_FDCWD, O_PATH, O_DIRECTORY } = posixConstants();
+  const fd = openAt(AT_FDCWD, '/', O_PATH | O_DIRECTORY);
+  try {
+    return { fd, path: '/', stats: statFd(fd), replaceableAt: undefined };
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -127,7 +135,7 @@ export function operatorRealPath(absolute: string, rule: SymlinkRule): string {
 /** Why the kernel would not follow this symlink in that folder, or undefined. */
 function kernelRefusal(folder: PosixStat, symlink: PosixStat): string | undefined {
   const isShared = (folder.mode & S_ISVTX) !== 0 && (folder.mode & S_IWOTH) !== 0;
-  if (!isShared || isTrusted(symlink.uid) || symlink.uid === folder.uid) return undefined;
+  if (!isShared || symlink.uid === process.geteuid?.() || symlink.uid === folder.uid) return undefined;
   return 'it sits in a sticky folder anyone may write to and belongs neither to this user nor to the folder\'s owner '
     + '(the kernel\'s fs.protected_symlinks rule)';
 }

@@ -29,8 +29,8 @@ export interface MadeFolder {
  * there is resolved folder by folder, each held by an fd: symlinks the operator named on the way are
  * theirs to choose, but not one someone else may have planted (operator-real-path.ts, rule `owned`).
  * Each folder still missing is made in the folder held before it (mkdirat) and opened from it without
- * following. Made by path and then resolved, a made
- * folder swapped for a symlink in between steered the whole restore into the symlink's destination.
+ * following: nothing is looked up by path twice, so no folder swapped meanwhile (for a symlink, or for
+ * another folder) can steer the restore.
  */
 export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
   if (spelled.length === 0) {

@@ -12,7 +12,7 @@ import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RestoreTree } from '../src/client/restore-tree/restore-tree';
 import { walk } from '../src/client/walker';
 
@@ -183,6 +183,24 @@ while not os.path.exists(stop) and time.time() < deadline:
     libc.renameat2(-100, first, -100, second, 2)
 `;
 
+/**
+ * Starts the exchanger as the other user on two paths of theirs, once it has exchanged them a first time
+ * (the openings that follow must race it); the function it returns stops it and waits for it.
+ */
+async function startExchanger(t: { after: (fn: () => void) => void }, first: string, second: string): Promise<() => Promise<void>> {
+  const stop = `${dirname(first)}.stop-exchanging`;
+  const exchanger = spawn('setpriv', ['--reuid', String(OTHER_UID), '--regid', String(OTHER_UID), '--clear-groups',
+    SYSTEM_PYTHON, '-c', EXCHANGER, first, second, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(exchanger, 'exit');
+  t.after(() => exchanger.kill('SIGKILL'));
+  const [started] = await Promise.race([once(exchanger.stdout!, 'data'), exited]) as [Buffer | number];
+  assert.match(String(started), /exchanging/, 'the exchanger did not start');
+  return async () => {
+    writeFileSync(stop, '');
+    await exited;
+  };
+}
+
 // Walked by path, the resolver judged one entry and read another: a user exchanging a folder of theirs
 // with a symlink to /proc/1 made it see /proc/1/root (root's) when it judged "a/root", and read their own
 // "a/root -> victim" when it followed it (found by the second review: a root restore landed in the victim).
@@ -194,14 +212,7 @@ test('a user exchanging folders on the way while the target is resolved never st
   folderAt(join(theirs, 'a'), 0o755, OTHER_UID);
   symlinkOf(OTHER_UID, victim, join(theirs, 'a', 'root'));
   symlinkOf(OTHER_UID, '/proc/1', join(theirs, 'a_alt'));
-  const stop = join(root, 'stop');
-  const exchanger = spawn('setpriv', ['--reuid', String(OTHER_UID), '--regid', String(OTHER_UID), '--clear-groups',
-    SYSTEM_PYTHON, '-c', EXCHANGER, join(theirs, 'a'), join(theirs, 'a_alt'), stop], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(exchanger, 'exit');
-  t.after(() => exchanger.kill('SIGKILL'));
-  // Not before it exchanges: the openings below must race it.
-  const [started] = await Promise.race([once(exchanger.stdout!, 'data'), exited]) as [Buffer | number];
-  assert.match(String(started), /exchanging/, 'the exchanger did not start');
+  const stopExchanging = await startExchanger(t, join(theirs, 'a'), join(theirs, 'a_alt'));
   let landed = 0;
   const refusals = new Map<string, number>();
   try {
@@ -219,8 +230,7 @@ test('a user exchanging folders on the way while the target is resolved never st
       landed++;
     }
   } finally {
-    writeFileSync(stop, '');
-    await exited;
+    await stopExchanging();
   }
   assert.equal(landed, 0, `${landed} restores opened a target (${readdirSync(victim).length > 0 ? 'in the victim' : 'elsewhere'})`);
   assert.deepEqual(readdirSync(victim), []);
@@ -242,13 +252,7 @@ test('".." in a symlink\'s target goes back the way it came, whatever a user mov
   chownSync(join(alice, 'deep', 'deeper', 'e'), OTHER_UID, OTHER_UID);
   folderAt(join(root, 'srv'), 0o755);
   symlinkSync('../home/alice/d/../..', join(root, 'srv', 'link'));
-  const stop = join(root, 'stop');
-  const exchanger = spawn('setpriv', ['--reuid', String(OTHER_UID), '--regid', String(OTHER_UID), '--clear-groups',
-    SYSTEM_PYTHON, '-c', EXCHANGER, join(alice, 'd'), join(alice, 'deep', 'deeper', 'e'), stop], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(exchanger, 'exit');
-  t.after(() => exchanger.kill('SIGKILL'));
-  const [started] = await Promise.race([once(exchanger.stdout!, 'data'), exited]) as [Buffer | number];
-  assert.match(String(started), /exchanging/, 'the exchanger did not start');
+  const stopExchanging = await startExchanger(t, join(alice, 'd'), join(alice, 'deep', 'deeper', 'e'));
   let elsewhere = 0;
   try {
     for (let index = 0; index < 2000; index++) {
@@ -260,8 +264,7 @@ test('".." in a symlink\'s target goes back the way it came, whatever a user mov
       else elsewhere++;
     }
   } finally {
-    writeFileSync(stop, '');
-    await exited;
+    await stopExchanging();
   }
   assert.equal(elsewhere, 0, `${elsewhere} of 2000 restores said ${home} and wrote elsewhere`);
 });

@@ -268,3 +268,16 @@ test('".." in a symlink\'s target goes back the way it came, whatever a user mov
   }
   assert.equal(elsewhere, 0, `${elsewhere} of 2000 restores said ${home} and wrote elsewhere`);
 });
+
+// Read as a string, a target that is not UTF-8 became another name (\xff read as U+FFFD), one a user may
+// have made in a folder anyone may write to: root's restore landed in it (found by the fourth review).
+test('a symlink whose target is not UTF-8 is refused, not read as another name', { skip: notRoot }, async (t) => {
+  const root = workspace(t);
+  const shared = folderAt(join(root, 'pub'), 0o1777);
+  const meant = Buffer.concat([Buffer.from(`${shared}/`), Buffer.from([0xff]), Buffer.from('real')]);
+  mkdirSync(meant, { mode: 0o700 });
+  // What the lossy reading named instead, made by the other user.
+  folderAt(join(shared, '\uFFFDreal'), 0o755, OTHER_UID);
+  symlinkSync(meant, join(root, 'link'));
+  await assert.rejects(openedPath(join(root, 'link')), /the symlink ".*\/link" points to ".*\\xffreal", which is not UTF-8: not followed/);
+});

@@ -3,7 +3,7 @@
 // deleted, and catalog.db and its log are not changed: SQLite opens them read-only (it may leave an empty
 // -wal and its -shm index beside them, as any reader of a WAL database does). Each call reads what the server had committed
 // then: one client's backups are consistent, two clients' may be a commit apart, which a preview allows.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackupError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 import { Catalog } from '../catalog/catalog';
@@ -21,12 +21,18 @@ export class CommittedBackups {
         + (storage === 's3' ? '; a bucket\'s catalog is rebuilt here by `cpsbackup-server recover`' : ''));
     }
     try {
+      // Opened, not access(2)'d: that one answers for the real user, SQLite opens as the effective one.
+      closeSync(openSync(file, 'r'));
+    } catch (error) {
+      throw new BackupError('IO', `cannot read ${file} (${errorMessage(error)}): run this as the store's owner`, { cause: error });
+    }
+    try {
       return new CommittedBackups(new Catalog(file, undefined, undefined, { isReadOnly: true }));
     } catch (error) {
       if (error instanceof CorruptError) throw error;
       // SQLite's own words name no file ("file is not a database", "unable to open database file").
       const code = String((error as { code?: unknown }).code ?? '');
-      if (/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH)/.test(code)) {
+      if (/^SQLITE_(CANTOPEN|READONLY|PERM)/.test(code)) {
         throw new BackupError('IO', `${file}: cannot be opened for reading (${errorMessage(error)}): SQLite reads a catalog in WAL mode `
           + `only with write access to ${directory} for its catalog.db-shm and -wal; run this as the store's owner`, { cause: error });
       }

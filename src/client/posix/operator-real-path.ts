@@ -7,9 +7,12 @@
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAt, posixConstants, readlinkAt, statFd, type PosixStat } from './at';
+import { escapeBytes } from '../../common/escape-bytes';
 
 /** As the kernel's path walk (MAXSYMLINKS): more symlinks than this on one path is a loop. */
 const MAX_SYMLINKS = 40;
+/** Linux's PATH_MAX: a longer real path is ENAMETOOLONG, as realpath says. */
+const PATH_MAX = 4096;
 const S_ISVTX = 0o1000;
 const S_IWGRP = 0o020;
 const S_IWOTH = 0o002;
@@ -78,6 +81,8 @@ export function operatorRealFolder(absolute: string, rule: SymlinkRule): Resolve
         continue;
       }
       const path = join(current.path, name);
+      // As the kernel (PATH_MAX), and a bound on the folders held.
+      if (Buffer.byteLength(path) >= PATH_MAX) throw systemError('ENAMETOOLONG', `the path on the way to ${absolute} grows past ${PATH_MAX} bytes`);
       // The entry itself (a symlink is opened, not followed): what is judged is what is read or entered.
       const entryFd = openAt(current.fd, name, O_PATH | O_NOFOLLOW);
       let isHeld = false;
@@ -94,14 +99,12 @@ export function operatorRealFolder(absolute: string, rule: SymlinkRule): Resolve
         if (++symlinks > MAX_SYMLINKS) throw systemError('ELOOP', `more than ${MAX_SYMLINKS} symlinks on the way to ${absolute} (a loop?)`);
         const refusal = rule === 'kernel' ? kernelRefusal(current.stats, entry) : ownedRefusal(current.path, current.stats, current.replaceableAt, entry);
         if (refusal !== undefined) throw new PlantableSymlinkError(path, entry.uid, refusal);
-        const target = readlinkAt(entryFd, '').toString();
+        const target = textOfTarget(path, readlinkAt(entryFd, ''));
         // (A trailing slash asks for a folder: every entry the walk ends on must be one anyway.)
         pending.unshift(...target.split('/').filter((part) => part.length > 0));
         if (target.startsWith('/')) {
           // Chosen by a symlink no one else could have put there: its target's folders are judged afresh.
-          const root = heldRoot();
-          for (const folder of held.splice(0)) closeSync(folder.fd);
-          held.push(root);
+          for (const folder of held.splice(0, held.length, heldRoot())) closeSync(folder.fd);
         }
       } finally {
         if (!isHeld) closeSync(entryFd);
@@ -164,6 +167,18 @@ function canReplace(folder: PosixStat, child: PosixStat): boolean {
 
 function isTrusted(uid: number): boolean {
   return uid === 0 || uid === process.geteuid?.();
+}
+
+/**
+ * A symlink's target as text, refused when its bytes are not UTF-8: read as a string they would become
+ * another name (U+FFFD), one a user may have made in a folder anyone may write to.
+ */
+function textOfTarget(symlinkPath: string, target: Buffer): string {
+  const text = target.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(target)) {
+    throw systemError('EILSEQ', `the symlink "${symlinkPath}" points to "${escapeBytes(target)}", which is not UTF-8: not followed; name the real folder instead`);
+  }
+  return text;
 }
 
 function systemError(code: string, text: string): NodeJS.ErrnoException {

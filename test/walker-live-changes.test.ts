@@ -197,7 +197,7 @@ test('an include whose path passes a folder its user may pass but not list (0711
   assert.equal(output.trim(), [join(home, 'www', 'site'), join(home, 'www', 'site', 'index.html')].join(','));
 });
 
-test('an entry moved from a folder not yet walked into one already listed is in neither place: the listed folder is named in a warning', (t) => {
+test('an entry moved from a folder not yet walked into one already listed is walked when the walk ends, in its new place', (t) => {
   const root = makeRoot(t);
   mkdirSync(join(root, 'a'));
   mkdirSync(join(root, 'b', 'sub'), { recursive: true });
@@ -209,9 +209,87 @@ test('an entry moved from a folder not yet walked into one already listed is in 
     renameSync(join(root, 'b', 'sub'), join(root, 'a', 'sub'));
     renameSync(join(root, 'b', 'moved'), join(root, 'a', 'moved'));
   });
-  assert.ok(!walked.paths.some((path) => path.endsWith('kept') || path.endsWith('moved')), `the moved entries are in no place: ${walked.paths.join(', ')}`);
+  assert.deepEqual(walked.paths, [root, join(root, 'a'), join(root, 'b'), join(root, 'a', 'moved'), join(root, 'a', 'sub'), join(root, 'a', 'sub', 'kept')]);
   assert.deepEqual(walked.unreadable, []);
-  assert.deepEqual(walked.warnings, [`${join(root, 'a')}: folder changed after the backup listed it (entries created, removed or renamed in it): `
+  assert.deepEqual(walked.warnings, ['2 entries made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup']);
+});
+
+test('an entry moved into a folder within the tick of its listing, which leaves the folder\'s mtime as listed, is found by a look', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'a'));
+  mkdirSync(join(root, 'b'));
+  writeFileSync(join(root, 'b', 'moved'), 'moved');
+  const listed = fs.statSync(join(root, 'a'), { bigint: true }).mtimeNs;
+  const walked = walkWith([root], (path) => {
+    if (path !== join(root, 'b')) return;
+    renameSync(join(root, 'b', 'moved'), join(root, 'a', 'moved'));
+    // The kernel stamps a folder from a coarse clock: a move just after the listing can leave its mtime as it was.
+    execFileSync('touch', ['-m', '-d', `@${listed / 1_000_000_000n}.${String(listed % 1_000_000_000n).padStart(9, '0')}`, join(root, 'a')]);
+    assert.equal(fs.statSync(join(root, 'a'), { bigint: true }).mtimeNs, listed);
+  });
+  assert.ok(walked.paths.includes(join(root, 'a', 'moved')), walked.paths.join(', '));
+  assert.deepEqual(walked.unreadable, []);
+});
+
+test('an entry moved during a second look into a folder that look has passed is found by the next look', (t) => {
+  const root = makeRoot(t);
+  for (const folder of ['a', 'a2', 'b']) mkdirSync(join(root, folder));
+  writeFileSync(join(root, 'b', 'x1'), 'x1');
+  writeFileSync(join(root, 'b', 'x3'), 'x3');
+  const walked = walkWith([root], (path) => {
+    if (path === join(root, 'b')) {
+      renameSync(join(root, 'b', 'x1'), join(root, 'a', 'x1'));
+      renameSync(join(root, 'b', 'x3'), join(root, 'a2', 'x3'));
+    }
+    // The first look lists a (finds x1), then a2: x3 leaves a2 before that, for a, which the look has passed.
+    if (path === join(root, 'a', 'x1')) renameSync(join(root, 'a2', 'x3'), join(root, 'a', 'x3'));
+  });
+  assert.deepEqual(walked.paths, [root, join(root, 'a'), join(root, 'a2'), join(root, 'b'), join(root, 'a', 'x1'), join(root, 'a', 'x3')]);
+  assert.deepEqual(walked.unreadable, []);
+  assert.deepEqual(walked.warnings, ['2 entries made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup']);
+});
+
+test('a folder renamed after it was walked is walked again under its new name; one replaced by another folder is named', (t) => {
+  const root = makeRoot(t);
+  const elsewhere = makeRoot(t);
+  for (const folder of ['a', 'b', 'c']) mkdirSync(join(root, folder));
+  writeFileSync(join(root, 'a', 'file'), 'a');
+  writeFileSync(join(root, 'b', 'file'), 'b');
+  const walked = walkWith([root], (path) => {
+    if (path !== join(root, 'c')) return;
+    renameSync(join(root, 'a'), join(root, 'a-renamed'));
+    // b leaves the include, and a new b takes its name: the backup holds the first b's entries.
+    renameSync(join(root, 'b'), join(elsewhere, 'b'));
+    mkdirSync(join(root, 'b'));
+    writeFileSync(join(root, 'b', 'other'), 'other');
+  });
+  assert.deepEqual(walked.paths, [root, join(root, 'a'), join(root, 'a', 'file'), join(root, 'b'), join(root, 'b', 'file'), join(root, 'c'),
+    join(root, 'a-renamed'), join(root, 'a-renamed', 'file')]);
+  assert.deepEqual(walked.unreadable, []);
+  assert.deepEqual(walked.warnings, ['1 entry made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup',
+    `${join(root, 'b')}: replaced by another folder after the backup listed it: its entries are in this backup as the first one held them, `
+    + 'and an entry moved into the new one during the backup may be in neither its old nor its new place in this backup']);
+});
+
+test('an entry a look finds that is gone before its lstat is not reported; a folder that changes at every look is named after the last', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'spool'));
+  mkdirSync(join(root, 'z'));
+  let made = 0;
+  const walked = walkWith([root], (path) => {
+    if (path === join(root, 'z') || path.startsWith(join(root, 'spool', 'late-'))) {
+      // Each step of the walk and of every look makes two files in the spool and removes one of the last pair.
+      if (made > 0) unlinkSync(join(root, 'spool', `late-${made}-b`));
+      made++;
+      writeFileSync(join(root, 'spool', `late-${made}-a`), 'a');
+      writeFileSync(join(root, 'spool', `late-${made}-b`), 'b');
+    }
+  });
+  assert.ok(made < 10, `the looks end: ${made} steps`);
+  assert.deepEqual(walked.unreadable, []);
+  assert.deepEqual(walked.paths.filter((path) => path.includes('late-')), [1, 2, 3].map((step) => join(root, 'spool', `late-${step}-a`)));
+  assert.deepEqual(walked.warnings, ['3 entries made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup',
+    `${join(root, 'spool')}: folder changed after the backup listed it (entries created, removed or renamed in it): `
     + 'an entry moved into it during the backup may be in neither its old nor its new place in this backup']);
 });
 
@@ -254,7 +332,7 @@ test('a folder made private after it was listed is named in a warning; an unchan
   assert.deepEqual(early.warnings, [stored]);
 });
 
-test('a changed folder past PATH_MAX is found again a folder at a time; past ten, changed folders are counted', (t) => {
+test('a changed folder past PATH_MAX is looked at again a folder at a time; past ten, changed folders are counted', (t) => {
   const root = makeRoot(t);
   const name = 'd'.repeat(250);
   let fd = openFolderAt(posixConstants().AT_FDCWD, root);
@@ -277,16 +355,21 @@ test('a changed folder past PATH_MAX is found again a folder at a time; past ten
   assert.ok(Buffer.byteLength(deepPath) > 4096);
   const walked = walkWith([root], (path) => {
     if (path !== join(root, 'wide-11', 'last')) return;
-    // Every folder is listed now. The deepest changes (reached through /proc: its path is too long for the kernel).
+    // Every folder is listed now. The deepest gets a file and a new mode (reached through its fd: its path
+    // is too long for the kernel), each wide folder a new mode: a look finds the file, the end names the modes.
     const deepest = openRealPath(deepPath, openFolderAt);
     try {
       writeFileSync(`/proc/self/fd/${deepest}/added`, 'added');
+      fs.fchmodSync(deepest, 0o700);
     } finally {
       fs.closeSync(deepest);
     }
-    for (let index = 0; index < 12; index++) writeFileSync(join(root, `wide-${String(index).padStart(2, '0')}`, 'added'), 'added');
+    for (let index = 0; index < 12; index++) chmodSync(join(root, `wide-${String(index).padStart(2, '0')}`), 0o700);
   });
-  assert.equal(walked.warnings.length, 11, walked.warnings.join('\n'));
-  assert.ok(walked.warnings[0].startsWith(`${deepPath}: folder changed after the backup listed it`), walked.warnings[0].slice(0, 80));
-  assert.equal(walked.warnings[10], '3 more folders changed after the backup listed them (as above)');
+  assert.equal(walked.paths.at(-1), `${deepPath}/added`);
+  assert.deepEqual(walked.unreadable, []);
+  assert.equal(walked.warnings.length, 12, walked.warnings.join('\n'));
+  assert.equal(walked.warnings[0], '1 entry made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup');
+  assert.ok(walked.warnings[1].startsWith(`${deepPath}: folder's mode or owner changed during the backup`), walked.warnings[1].slice(-120));
+  assert.equal(walked.warnings[11], '3 more folders changed after the backup listed them (as above)');
 });

@@ -16,6 +16,7 @@ import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { ListedFolders } from './listed-folders';
+import { secondLooks, type SecondLookFindings } from './second-look';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryPathProblem } from '../common/entry-path';
 
@@ -132,6 +133,13 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
   const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders() };
   yield* walkIncludes(located, state, owners, new Set<string>());
+  const found: SecondLookFindings = { entries: 0, folders: new Set() };
+  yield* secondLooks(state.listedFolders, found, (folderFd, path, names) => walkNames(folderFd, path, names, state, owners, true));
+  if (found.entries > 0) {
+    const folders = found.folders.size;
+    options.onWarning(`${found.entries} ${found.entries === 1 ? 'entry' : 'entries'} made or moved into ${folders} `
+      + `${folders === 1 ? 'folder' : 'folders'} after the walk listed ${folders === 1 ? 'it' : 'them'}: read when the walk ended, in this backup`);
+  }
   for (const warning of state.listedFolders.changeWarnings()) options.onWarning(warning);
 }
 
@@ -335,6 +343,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, folderFd);
     let names: Buffer[];
     let listed: PosixStat;
+    const listedAtMs = Date.now();
     try {
       // Described again just before the listing, which the caller's work on the entry may have followed
       // by a while: a change in between is in the listing, not one to warn of at the end.
@@ -344,26 +353,40 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       options.onUnreadable(escapeBytes(path), `cannot list the folder (${describe(error)}); its content is not in the backup`);
       return;
     }
-    options.listedFolders.add(path, opened, listed, options.includeRoots.has(path.toString('latin1')));
+    options.listedFolders.add(path, opened, listed, listedAtMs, options.includeRoots.has(path.toString('latin1')), names);
     names.sort(Buffer.compare);
-    const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
-    for (const child of names) {
-      const childPath = Buffer.concat([prefix, child]);
-      if (!isWalked(childPath, options)) continue;
-      if (options.includeRoots.size > 1 && options.includeRoots.has(childPath.toString('latin1'))) continue; // walked as its own include
-      if (isRefusedPath(childPath, options)) continue;
-      let childStats: PosixStat;
-      try {
-        childStats = statAt(folderFd, child);
-      } catch (error) {
-        options.onUnreadable(escapeBytes(childPath), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
-        continue;
-      }
-      yield* walkEntry(folderFd, child, childPath, childStats, options, owners);
-    }
+    yield* walkNames(folderFd, path, names, options, owners);
   } finally {
     closeSync(folderFd);
   }
+}
+
+/**
+ * The entries of a listed folder by these names (sorted), as far as they are walked at all; returns how
+ * many were. isLook: names a second look found, gone again before their lstat: made and removed during
+ * the backup (or moved on, and found in their next folder's look), nothing the backup was asked for.
+ */
+function* walkNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames,
+  isLook = false): Generator<WalkedEntry, number> {
+  const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
+  let walked = 0;
+  for (const child of names) {
+    const childPath = Buffer.concat([prefix, child]);
+    if (!isWalked(childPath, options)) continue;
+    if (options.includeRoots.size > 1 && options.includeRoots.has(childPath.toString('latin1'))) continue; // walked as its own include
+    if (isRefusedPath(childPath, options)) continue;
+    let childStats: PosixStat;
+    try {
+      childStats = statAt(folderFd, child);
+    } catch (error) {
+      if (isLook && describe(error) === 'ENOENT') continue;
+      options.onUnreadable(escapeBytes(childPath), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
+      continue;
+    }
+    walked++;
+    yield* walkEntry(folderFd, child, childPath, childStats, options, owners);
+  }
+  return walked;
 }
 
 export function describe(error: unknown): string {

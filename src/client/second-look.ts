@@ -1,0 +1,63 @@
+// The walk's end looks again at every folder it listed: one whose entries changed since (an entry moved
+// into it from a folder the walk had not reached yet, a folder renamed, a file made) is listed again and
+// what it did not hold before is walked then. Without it, a file moved during the backup from a folder
+// not yet walked into one already walked was in neither place, with exit 0. Looks repeat while they
+// find changes, at most LOOKS times: a folder that changes all the time (a spool) is named by the
+// warning at the end instead (listed-folders.ts). An entry a look finds is walked and sent like any
+// other (what appeared in a look may as well be new), under a name never sent before: the server
+// refuses a path sent twice, and one listed earlier was walked, or left out and reported, then.
+import { closeSync } from 'node:fs';
+import { openFolderAt, openRealPath, readFolderAt, statFd } from './posix/at';
+import type { ListedFolders } from './listed-folders';
+
+/** Looks after the walk; each one costs an lstat of every folder listed. */
+const LOOKS = 3;
+
+/** What the looks found: the entries walked (not those excluded), in how many folders. */
+export interface SecondLookFindings {
+  entries: number;
+  /** Each folder once (by its index in ListedFolders), however many looks found entries in it. */
+  readonly folders: Set<number>;
+}
+
+/**
+ * Lists again each folder that changed since its listing and yields, through `walkNames` (which returns
+ * how many of the names it walked), what it holds that no listing of it held (the names in byte order,
+ * as the walk takes them). A folder that
+ * cannot be opened or listed again is left as it is: the warning at the end names it.
+ */
+export function* secondLooks<T>(folders: ListedFolders, findings: SecondLookFindings,
+  walkNames: (folderFd: number, path: Buffer, names: Buffer[]) => Generator<T, number>): Generator<T> {
+  for (let look = 0; look < LOOKS; look++) {
+    // Folders a look walks for the first time are listed and joined to the end: the next look checks them.
+    const changed: number[] = [];
+    for (let index = 0; index < folders.count; index++) if (folders.hasNewListing(index)) changed.push(index);
+    if (changed.length === 0) return;
+    for (const index of changed) {
+      const path = folders.pathOf(index);
+      let folderFd: number;
+      try {
+        // Never through a symlink: each folder on the way is opened without following one.
+        folderFd = openRealPath(path, openFolderAt);
+      } catch {
+        continue;
+      }
+      try {
+        let fresh: Buffer[] | undefined;
+        try {
+          const listedAtMs = Date.now();
+          fresh = folders.relisted(index, statFd(folderFd), listedAtMs, readFolderAt(folderFd));
+        } catch {
+          continue;
+        }
+        if (fresh === undefined || fresh.length === 0) continue;
+        fresh.sort(Buffer.compare);
+        const walked = yield* walkNames(folderFd, path, fresh);
+        if (walked > 0) findings.folders.add(index);
+        findings.entries += walked;
+      } finally {
+        closeSync(folderFd);
+      }
+    }
+  }
+}

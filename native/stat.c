@@ -56,8 +56,12 @@ static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* readdirAt(dirfd) -> Buffer[] of every name but "." and "..", in directory order. The fd is
- * duplicated because closedir closes what fdopendir took; the shared offset is rewound first. */
+/* readdirAt(dirfd) -> Buffer: the folder's listing in one buffer, every name but "." and ".." in
+ * directory order: the count (8 bytes), each name's inode number as the folder lists it (d_ino, 8 bytes
+ * each), then the names, each ended by a NUL (no name holds one). In the machine's byte order. One
+ * buffer, not one per name: each Buffer made here is a backing store of its own to allocate and sweep,
+ * and those were most of a listing's cost. The fd is duplicated because closedir closes what fdopendir
+ * took; the shared offset is rewound first. */
 static napi_value js_readdir_at(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv)) return NULL;
@@ -76,27 +80,59 @@ static napi_value js_readdir_at(napi_env env, napi_callback_info info) {
     return NULL;
   }
   rewinddir(directory);
-  napi_value names;
-  napi_create_array(env, &names);
-  uint32_t count = 0;
-  for (;;) {
+  uint64_t count = 0;
+  size_t inode_capacity = 64, name_capacity = 4096, name_length = 0;
+  uint64_t *inodes = malloc(inode_capacity * sizeof(uint64_t));
+  char *names = malloc(name_capacity);
+  int error_number = inodes == NULL || names == NULL ? ENOMEM : 0;
+  while (error_number == 0) {
     errno = 0;
     struct dirent *entry = readdir(directory);
     if (entry == NULL) {
-      if (errno != 0) {
-        int error_number = errno;
-        closedir(directory);
-        throw_errno(env, error_number, "readdir", NULL, 0);
-        return NULL;
-      }
+      error_number = errno;
       break;
     }
     const char *name = entry->d_name;
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
-    napi_set_element(env, names, count++, make_buffer(env, name, strlen(name)));
+    size_t length = strlen(name) + 1;
+    if (count == inode_capacity) {
+      uint64_t *grown = realloc(inodes, inode_capacity * 2 * sizeof(uint64_t));
+      if (grown == NULL) {
+        error_number = ENOMEM;
+        break;
+      }
+      inodes = grown;
+      inode_capacity *= 2;
+    }
+    if (name_length + length > name_capacity) {
+      while (name_length + length > name_capacity) name_capacity *= 2;
+      char *grown = realloc(names, name_capacity);
+      if (grown == NULL) {
+        error_number = ENOMEM;
+        break;
+      }
+      names = grown;
+    }
+    inodes[count++] = (uint64_t)entry->d_ino;
+    memcpy(names + name_length, name, length);
+    name_length += length;
   }
   closedir(directory);
-  return names;
+  napi_value listing = NULL;
+  if (error_number != 0) {
+    throw_errno(env, error_number, error_number == ENOMEM ? "malloc" : "readdir", NULL, 0);
+  } else {
+    size_t head = (1 + count) * sizeof(uint64_t);
+    void *data;
+    if (napi_create_buffer(env, head + name_length, &data, &listing) == napi_ok) {
+      memcpy(data, &count, sizeof(uint64_t));
+      if (count > 0) memcpy((char *)data + sizeof(uint64_t), inodes, count * sizeof(uint64_t));
+      if (name_length > 0) memcpy((char *)data + head, names, name_length);
+    }
+  }
+  free(inodes);
+  free(names);
+  return listing;
 }
 
 bool register_stat(napi_env env, napi_value exports) {

@@ -19,20 +19,20 @@ import { pastRacyWindow } from './support/racy-window';
 /** Runs `change` once, just before the walk lists the folder at `path` (opened and sent, not yet listed); returns whether it ran. */
 async function backupChangingBeforeListing(path: string, change: () => void, backup: () => ReturnType<typeof runBackup>)
   : Promise<{ result: Awaited<ReturnType<typeof runBackup>>; hasChanged: boolean }> {
-  const at = atModule as { readFolderAt: typeof atModule.readFolderAt };
-  const readFolderAt = at.readFolderAt;
+  const at = atModule as { readFolderInodesAt: typeof atModule.readFolderInodesAt };
+  const readFolderInodesAt = at.readFolderInodesAt;
   let hasChanged = false;
-  at.readFolderAt = (dirfd) => {
+  at.readFolderInodesAt = (dirfd) => {
     if (!hasChanged && readlinkSync(`/proc/self/fd/${dirfd}`) === path) {
       hasChanged = true;
       change();
     }
-    return readFolderAt(dirfd);
+    return readFolderInodesAt(dirfd);
   };
   try {
     return { result: await backup(), hasChanged };
   } finally {
-    at.readFolderAt = readFolderAt;
+    at.readFolderInodesAt = readFolderInodesAt;
   }
 }
 

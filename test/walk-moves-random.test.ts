@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walk } from '../src/client/walker';
+import * as secondLookModule from '../src/client/second-look';
 import { removeTree } from './support/remove-tree';
 
 /** mulberry32: a small seeded generator, enough to pick moves. */
@@ -62,9 +63,26 @@ function isFolder(path: string): boolean {
   }
 }
 
+/** Calls onLooks when the walk's looks at its end begin. */
+function watchLooks(t: { after(fn: () => void): void }, onLooks: () => void): void {
+  const looks = secondLookModule as { secondLooks: typeof secondLookModule.secondLooks };
+  const secondLooks = looks.secondLooks;
+  looks.secondLooks = (...args) => {
+    onLooks();
+    return secondLooks(...args);
+  };
+  t.after(() => {
+    looks.secondLooks = secondLooks;
+  });
+}
+
 test('random moves of files and folders during the walk: once they stop, every path of the tree was walked, each once', (t) => {
   const base = realpathSync(mkdtempSync(join(tmpdir(), 'cpsbackup-walk-moves-')));
   t.after(() => removeTree(base));
+  let isLooking = false;
+  watchLooks(t, () => {
+    isLooking = true;
+  });
   for (let seed = 1; seed <= 20; seed++) {
     const random = randomFrom(seed);
     const root = join(base, `seed-${seed}`);
@@ -75,14 +93,14 @@ test('random moves of files and folders during the walk: once they stop, every p
     const walked: string[] = [];
     const warnings: string[] = [];
     const unreadable: string[] = [];
-    // Moves during the first part of the walk only: the looks at its end then find a tree that holds still.
-    const steps = treePaths(root).length;
+    // Moves until the looks at the walk's end begin: they then find a tree that holds still.
+    isLooking = false;
     for (const entry of walk({
       includes: [root], excludeRegex: [], readAllFifos: false, skipPaths: new Set(),
       onWarning: (message) => warnings.push(message), onUnreadable: (path, reason) => unreadable.push(`${path}: ${reason}`),
     })) {
       walked.push(entry.meta.path.toString());
-      if (walked.length < steps * 0.8 && random() < 0.3) {
+      if (!isLooking && random() < 0.3) {
         moveOne(root, random, () => `m${freshNames++}`);
         moves++;
       }

@@ -214,7 +214,58 @@ test('an entry moved from a folder not yet walked into one already listed is wal
   assert.deepEqual(walked.warnings, ['2 entries made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup']);
 });
 
-test('an entry moved into a folder within the tick of its listing, which leaves the folder\'s mtime as listed, is found by a look', (t) => {
+/** The warning's text for names another entry took after the walk read them. */
+function tookNames(shown: string, count = 1): string {
+  return `${count === 1 ? 'an entry' : `${count} entries`} took a name the backup had read in this folder (${shown}) during the backup: `
+    + 'the backup holds what had the name when it was read, and what took it only where the walk read it before '
+    + '(an entry moved here from a folder not walked yet is in neither place)';
+}
+
+test('an entry moved onto a name the walk had read, from a folder not walked yet, is named: the backup holds the earlier one', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'a', 'd'), { recursive: true });
+  mkdirSync(join(root, 'z'));
+  writeFileSync(join(root, 'a', 'report.csv'), 'OLD');
+  writeFileSync(join(root, 'z', 'report.csv'), 'NEW');
+  writeFileSync(join(root, 'z', 'd-file'), 'a file now where a folder was');
+  const walked = walkWith([root], (path) => {
+    if (path !== join(root, 'z')) return;
+    renameSync(join(root, 'z', 'report.csv'), join(root, 'a', 'report.csv'));
+    fs.rmdirSync(join(root, 'a', 'd'));
+    renameSync(join(root, 'z', 'd-file'), join(root, 'a', 'd'));
+  });
+  assert.deepEqual(walked.paths, [root, join(root, 'a'), join(root, 'a', 'd'), join(root, 'a', 'report.csv'), join(root, 'z')]);
+  assert.deepEqual(walked.unreadable, []);
+  assert.deepEqual(walked.warnings, [`${join(root, 'a')}: ${tookNames('"d", "report.csv"', 2)}`]);
+});
+
+test('a folder moved from one changed folder to the next during the looks is walked by one look only, then named', (t) => {
+  const root = makeRoot(t);
+  for (let index = 0; index < 6; index++) mkdirSync(join(root, `u${index}`));
+  mkdirSync(join(root, 'z', 'big'), { recursive: true });
+  for (let index = 0; index < 5; index++) writeFileSync(join(root, 'z', 'big', `f${index}`), `file ${index}`);
+  let place = 0;
+  let moves = 0;
+  const walked = walkWith([root], (path) => {
+    // A user moves their folder on, under a new name, each time a walk of it reaches its last file.
+    if (path === join(root, 'z')) {
+      for (let index = 0; index < 6; index++) writeFileSync(join(root, `u${index}`, 'touched'), 'a change, for the looks');
+      return;
+    }
+    if (!path.endsWith('/f4') || place >= 5) return;
+    const from = place === 0 ? join(root, 'z', 'big') : join(root, `u${place - 1}`, `big-${place - 1}`);
+    renameSync(from, join(root, `u${place}`, `big-${place}`));
+    place++;
+    moves++;
+  });
+  assert.ok(moves >= 2, `${moves} moves`);
+  // Its first walk, then one look's, then no more.
+  assert.equal(walked.paths.filter((path) => path.endsWith('/f4')).length, 2, walked.paths.join('\n'));
+  assert.ok(walked.warnings.some((warning) => warning.endsWith(': moved here during the backup from where the walk\'s end had read it: in this backup under that name, as read then')),
+    walked.warnings.join('\n'));
+});
+
+test('an entry moved into a folder whose mtime is then set back (tar, rsync -t) is found by a look: its ctime moved', (t) => {
   const root = makeRoot(t);
   mkdirSync(join(root, 'a'));
   mkdirSync(join(root, 'b'));
@@ -223,7 +274,6 @@ test('an entry moved into a folder within the tick of its listing, which leaves 
   const walked = walkWith([root], (path) => {
     if (path !== join(root, 'b')) return;
     renameSync(join(root, 'b', 'moved'), join(root, 'a', 'moved'));
-    // The kernel stamps a folder from a coarse clock: a move just after the listing can leave its mtime as it was.
     execFileSync('touch', ['-m', '-d', `@${listed / 1_000_000_000n}.${String(listed % 1_000_000_000n).padStart(9, '0')}`, join(root, 'a')]);
     assert.equal(fs.statSync(join(root, 'a'), { bigint: true }).mtimeNs, listed);
   });
@@ -249,7 +299,7 @@ test('an entry moved during a second look into a folder that look has passed is 
   assert.deepEqual(walked.warnings, ['2 entries made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup']);
 });
 
-test('a folder renamed after it was walked is walked again under its new name; one replaced by another folder is named', (t) => {
+test('a folder renamed after it was walked is walked again under its new name; one replaced by another folder is named by its parent', (t) => {
   const root = makeRoot(t);
   const elsewhere = makeRoot(t);
   for (const folder of ['a', 'b', 'c']) mkdirSync(join(root, folder));
@@ -267,8 +317,7 @@ test('a folder renamed after it was walked is walked again under its new name; o
     join(root, 'a-renamed'), join(root, 'a-renamed', 'file')]);
   assert.deepEqual(walked.unreadable, []);
   assert.deepEqual(walked.warnings, ['1 entry made or moved into 1 folder after the walk listed it: read when the walk ended, in this backup',
-    `${join(root, 'b')}: replaced by another folder after the backup listed it: its entries are in this backup as the first one held them, `
-    + 'and an entry moved into the new one during the backup may be in neither its old nor its new place in this backup']);
+    `${root}: ${tookNames('"b"')}`]);
 });
 
 test('an entry a look finds that is gone before its lstat is not reported; a folder that changes at every look is named after the last', (t) => {

@@ -7,10 +7,10 @@
 // other (what appeared in a look may as well be new), under a name never sent before: the server
 // refuses a path sent twice, and one listed earlier was walked, or left out and reported, then.
 import { closeSync } from 'node:fs';
-import { openFolderAt, openRealPath, readFolderAt, statFd } from './posix/at';
+import { openFolderAt, openRealPath, readFolderInodesAt, statFd } from './posix/at';
 import type { ListedFolders } from './listed-folders';
 
-/** Looks after the walk; each one costs an lstat of every folder listed. */
+/** Looks after the walk that list folders again; each one costs an lstat of every folder listed, and the last one more. */
 const LOOKS = 3;
 
 /** What the looks found: the entries walked (not those excluded), in how many folders. */
@@ -23,17 +23,16 @@ export interface SecondLookFindings {
 /**
  * Lists again each folder that changed since its listing and yields, through `walkNames` (which returns
  * how many of the names it walked), what it holds that no listing of it held (the names in byte order,
- * as the walk takes them). A folder that
- * cannot be opened or listed again is left as it is: the warning at the end names it.
+ * as the walk takes them). Returns the warnings of the last look at the folders. A folder that cannot
+ * be opened or listed again is left as it is: that warning names it.
  */
 export function* secondLooks<T>(folders: ListedFolders, findings: SecondLookFindings,
-  walkNames: (folderFd: number, path: Buffer, names: Buffer[]) => Generator<T, number>): Generator<T> {
-  for (let look = 0; look < LOOKS; look++) {
+  walkNames: (folderFd: number, path: Buffer, names: Buffer[]) => Generator<T, number>): Generator<T, string[]> {
+  for (let look = 0; ; look++) {
     // Folders a look walks for the first time are listed and joined to the end: the next look checks them.
-    const changed: number[] = [];
-    for (let index = 0; index < folders.count; index++) if (folders.hasNewListing(index)) changed.push(index);
-    if (changed.length === 0) return;
-    for (const index of changed) {
+    const { relist, warnings } = folders.scan(look === LOOKS);
+    if (relist.length === 0) return warnings;
+    for (const index of relist) {
       const path = folders.pathOf(index);
       let folderFd: number;
       try {
@@ -46,7 +45,8 @@ export function* secondLooks<T>(folders: ListedFolders, findings: SecondLookFind
         let fresh: Buffer[] | undefined;
         try {
           const listedAtMs = Date.now();
-          fresh = folders.relisted(index, statFd(folderFd), listedAtMs, readFolderAt(folderFd));
+          const listed = statFd(folderFd);
+          fresh = folders.relisted(index, listed, listedAtMs, readFolderInodesAt(folderFd));
         } catch {
           continue;
         }

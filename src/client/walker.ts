@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { operatorRealPath, PlantableSymlinkError } from './posix/operator-real-path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryKind, openAt, openFolderAt, openRealPath, posixConstants, readFolderAt, readlinkAt, statAt, statAtIfExists, statFd, type Name, type PosixStat } from './posix/at';
+import { entryKind, openAt, openFolderAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statAtIfExists, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
@@ -118,6 +118,12 @@ const SLASH = Buffer.from('/');
 interface WalkState extends WalkOptions {
   readonly includeRoots: ReadonlySet<string>;
   readonly listedFolders: ListedFolders;
+  /**
+   * Set once the looks at the walk's end begin: each folder and one-link file they walked (device:inode).
+   * One moved on and found again by a later look is not walked again: a user moving a folder of theirs
+   * from one changed folder to the next had root's backup read it once a look per folder.
+   */
+  lookWalked?: Set<string>;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -133,14 +139,15 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
   const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders() };
   yield* walkIncludes(located, state, owners, new Set<string>());
+  state.lookWalked = new Set();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
-  yield* secondLooks(state.listedFolders, found, (folderFd, path, names) => walkNames(folderFd, path, names, state, owners, true));
+  const changeWarnings = yield* secondLooks(state.listedFolders, found, (folderFd, path, names) => walkFoundNames(folderFd, path, names, state, owners));
   if (found.entries > 0) {
     const folders = found.folders.size;
     options.onWarning(`${found.entries} ${found.entries === 1 ? 'entry' : 'entries'} made or moved into ${folders} `
       + `${folders === 1 ? 'folder' : 'folders'} after the walk listed ${folders === 1 ? 'it' : 'them'}: read when the walk ended, in this backup`);
   }
-  for (const warning of state.listedFolders.changeWarnings()) options.onWarning(warning);
+  for (const warning of changeWarnings) options.onWarning(warning);
 }
 
 /** An include as resolved at the start: its folder's real path and identity, its own name, where it is recorded. */
@@ -305,6 +312,18 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     return;
   }
   if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
+  if (options.lookWalked !== undefined && (type === EntryType.ENTRY_TYPE_DIRECTORY || stats.nlink === 1)) {
+    // Another link of a many-linked file goes as a link to the first, without reading it again.
+    const key = `${stats.dev}:${stats.ino}`;
+    if (options.lookWalked.has(key)) {
+      if (type === EntryType.ENTRY_TYPE_DIRECTORY) {
+        options.onWarning(`${escapeBytes(path)}: moved here during the backup from where the walk's end had read it: `
+          + 'in this backup under that name, as read then');
+      }
+      return;
+    }
+    options.lookWalked.add(key);
+  }
   let linkTarget: Buffer | undefined;
   if (type === EntryType.ENTRY_TYPE_SYMLINK) {
     try {
@@ -341,52 +360,65 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     // Recorded as opened either way: the same inode may have changed between the lstat and the open (a chmod,
     // or a new folder given the freed inode number), and the listing is the opened one's.
     yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, folderFd);
-    let names: Buffer[];
+    let listing: FolderListing;
     let listed: PosixStat;
     const listedAtMs = Date.now();
     try {
       // Described again just before the listing, which the caller's work on the entry may have followed
       // by a while: a change in between is in the listing, not one to warn of at the end.
       listed = statFd(folderFd);
-      names = readFolderAt(folderFd);
+      listing = readFolderInodesAt(folderFd);
     } catch (error) {
       options.onUnreadable(escapeBytes(path), `cannot list the folder (${describe(error)}); its content is not in the backup`);
       return;
     }
-    options.listedFolders.add(path, opened, listed, listedAtMs, options.includeRoots.has(path.toString('latin1')), names);
-    names.sort(Buffer.compare);
-    yield* walkNames(folderFd, path, names, options, owners);
+    options.listedFolders.add(path, opened, listed, listedAtMs, options.includeRoots.has(path.toString('latin1')), listing);
+    const names = listing.names.sort(Buffer.compare);
+    const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
+    for (const child of names) {
+      const found = childToWalk(folderFd, prefix, child, options, false);
+      if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, options, owners);
+    }
   } finally {
     closeSync(folderFd);
   }
 }
 
 /**
- * The entries of a listed folder by these names (sorted), as far as they are walked at all; returns how
- * many were. isLook: names a second look found, gone again before their lstat: made and removed during
- * the backup (or moved on, and found in their next folder's look), nothing the backup was asked for.
+ * The entries a look found in a listed folder by these names (sorted), as far as they are walked at all;
+ * returns how many were. One gone again before its lstat was made and removed during the backup (or
+ * moved on, and found in its next folder's look): nothing the backup was asked for, not reported.
  */
-function* walkNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames,
-  isLook = false): Generator<WalkedEntry, number> {
+function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames): Generator<WalkedEntry, number> {
   const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
   let walked = 0;
   for (const child of names) {
-    const childPath = Buffer.concat([prefix, child]);
-    if (!isWalked(childPath, options)) continue;
-    if (options.includeRoots.size > 1 && options.includeRoots.has(childPath.toString('latin1'))) continue; // walked as its own include
-    if (isRefusedPath(childPath, options)) continue;
-    let childStats: PosixStat;
-    try {
-      childStats = statAt(folderFd, child);
-    } catch (error) {
-      if (isLook && describe(error) === 'ENOENT') continue;
-      options.onUnreadable(escapeBytes(childPath), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
-      continue;
-    }
+    const found = childToWalk(folderFd, prefix, child, options, true);
+    if (found === undefined) continue;
     walked++;
-    yield* walkEntry(folderFd, child, childPath, childStats, options, owners);
+    yield* walkEntry(folderFd, child, found.path, found.stats, options, owners);
   }
   return walked;
+}
+
+/**
+ * A listed name's path and lstat, or undefined (reported as needed) when it is not walked: excluded,
+ * an include of its own, a path no entry may have, gone or unreadable. isLook: a name a look found,
+ * gone again, is not reported. A function, not a generator level of its own: each level a walk's
+ * entries pass through costs each of them a resumption.
+ */
+function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: WalkState, isLook: boolean): { path: Buffer; stats: PosixStat } | undefined {
+  const path = Buffer.concat([prefix, child]);
+  if (!isWalked(path, options)) return undefined;
+  if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) return undefined; // walked as its own include
+  if (isRefusedPath(path, options)) return undefined;
+  try {
+    return { path, stats: statAt(folderFd, child) };
+  } catch (error) {
+    if (isLook && describe(error) === 'ENOENT') return undefined;
+    options.onUnreadable(escapeBytes(path), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
+    return undefined;
+  }
 }
 
 export function describe(error: unknown): string {

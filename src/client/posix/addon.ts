@@ -79,7 +79,8 @@ export interface PosixAddon {
   fchmodat(dirfd: number, name: Name, mode: number, flags: number): void;
   /** fstatat's fields as 64-bit integers into out (13 elements): see native/stat.c. */
   fstatatInto(dirfd: number, name: Name, flags: number, out: BigInt64Array): void;
-  readdirAt(dirfd: number): Buffer[];
+  /** The folder's listing in one buffer: its count, each name's d_ino, the names each ended by a NUL (see native/stat.c). */
+  readdirAt(dirfd: number): Buffer;
   dataExtents(fd: number): [number, number][];
   /** lseek(fd, 0, SEEK_HOLE): the end for a file without holes, null where SEEK_HOLE is not supported. */
   firstHole(fd: number): number | null;

@@ -175,7 +175,34 @@ export function statFd(fd: number): PosixStat {
 
 /** Every name in the folder but "." and "..", as bytes, in directory order. */
 export function readFolderAt(dirfd: number): Buffer[] {
-  return posixAddon().readdirAt(dirfd);
+  return readFolderInodesAt(dirfd).names;
+}
+
+/** A folder's listing: its names (views into one buffer, which they keep alive) and their inode numbers, in directory order. */
+export interface FolderListing {
+  readonly names: Buffer[];
+  /** Each name's inode number as the folder lists it (d_ino). */
+  readonly inodes: BigUint64Array;
+  /** The names as one latin1 string (a character a byte), separated by NUL (no name holds one). */
+  readonly joinedNames: string;
+}
+
+/** The folder's listing (see FolderListing). */
+export function readFolderInodesAt(dirfd: number): FolderListing {
+  let listing = posixAddon().readdirAt(dirfd);
+  // A buffer of its own begins on an 8-byte boundary; copied when it does not, as BigUint64Array needs.
+  if (listing.byteOffset % 8 !== 0) listing = Buffer.from(listing);
+  const count = Number(new BigUint64Array(listing.buffer, listing.byteOffset, 1)[0]);
+  const inodes = new BigUint64Array(listing.buffer, listing.byteOffset + 8, count);
+  const names: Buffer[] = new Array<Buffer>(count);
+  const namesStart = 8 * (1 + count);
+  let start = namesStart;
+  for (let index = 0; index < count; index++) {
+    const end = listing.indexOf(0, start);
+    names[index] = listing.subarray(start, end);
+    start = end + 1;
+  }
+  return { names, inodes, joinedNames: count === 0 ? '' : listing.toString('latin1', namesStart, listing.length - 1) };
 }
 
 export type EntryKind = 'file' | 'folder' | 'symlink' | 'fifo' | 'char-device' | 'block-device' | 'socket' | 'unknown';

@@ -59,7 +59,9 @@ export class ListedFolders {
   private allInodes = new BigUint64Array(16 * 1024);
   private inodesEnd = 0;
   /** Per folder index: names another entry took after the walk read them (latin1). */
-  private readonly takenNames = new Map<number, string[]>();
+  private readonly takenNames = new Map<number, Set<string>>();
+  /** Folders on a file system whose inode numbers are not stable (FAT): a name's new number there says nothing. */
+  private readonly unstableNumbers = new Set<number>();
   private numbers = new BigUint64Array(FIELDS * 1024);
 
   /**
@@ -98,10 +100,11 @@ export class ListedFolders {
    * took since (another inode) is kept for the warning: the backup holds what the name was. Undefined,
    * and nothing kept, when the folder opened is not the one listed.
    */
-  relisted(index: number, listed: PosixStat, listedAtMs: number, listing: FolderListing): Buffer[] | undefined {
+  relisted(index: number, listed: PosixStat, listedAtMs: number, listing: FolderListing, hasStableNumbers: boolean): Buffer[] | undefined {
     const fields = this.numbers.subarray(index * FIELDS, (index + 1) * FIELDS);
     if (asU64(listed.dev) !== fields[0] || asU64(listed.ino) !== fields[1]) return undefined;
     const kept = this.allInodes.subarray(Number(fields[8]), Number(fields[8] + fields[9]));
+    if (!hasStableNumbers) this.unstableNumbers.add(index);
     const known = new Map<string, number>();
     if (this.names[index].length > 0) this.names[index].split(NAME_SEPARATOR).forEach((name, position) => known.set(name, position));
     const fresh: Buffer[] = [];
@@ -114,8 +117,8 @@ export class ListedFolders {
         freshInodes.push(listing.inodes[position]);
       } else if (kept[at] !== listing.inodes[position]) {
         kept[at] = listing.inodes[position];
-        const taken = this.takenNames.get(index) ?? [];
-        taken.push(latin1);
+        const taken = this.takenNames.get(index) ?? new Set<string>();
+        taken.add(latin1);
         this.takenNames.set(index, taken);
       }
     }
@@ -165,8 +168,12 @@ export class ListedFolders {
         relist.push(index);
         continue;
       }
-      const change = changeOf(fields, now) ?? takenNamesChange(this.takenNames.get(index));
-      if (change === undefined) continue;
+      const changes = [changeOf(fields, now), this.unstableNumbers.has(index) ? undefined : takenNamesChange(this.takenNames.get(index))]
+        .filter((change) => change !== undefined);
+      // Where inode numbers are not stable, a name's new number may be the same entry: named as any change was before the looks.
+      if (changes.length === 0 && this.unstableNumbers.has(index) && this.takenNames.has(index)) changes.push(FOLDER_CHANGED);
+      if (changes.length === 0) continue;
+      const change = changes.join('; and ');
       // Escaped only when named: a tree of 100,000 folders spent longer escaping than looking at them.
       if (warnings.length < NAMED_FOLDERS) warnings.push(`${escapeBytes(path)}: ${change}`);
       else unnamed++;
@@ -190,9 +197,13 @@ function racyFlag(listed: PosixStat, listedAtMs: number): bigint {
   return mtimeNs > BigInt(listedAtMs) * 1_000_000n - window ? RACY_FLAG : 0n;
 }
 
+const FOLDER_CHANGED = 'folder changed after the backup listed it (entries created, removed or renamed in it): '
+  + 'an entry moved into it during the backup may be in neither its old nor its new place in this backup';
+
 /** The warning for names another entry took after the walk read them, if any. */
-function takenNamesChange(taken: readonly string[] | undefined): string | undefined {
-  if (taken === undefined) return undefined;
+function takenNamesChange(names: ReadonlySet<string> | undefined): string | undefined {
+  if (names === undefined) return undefined;
+  const taken = [...names];
   const shown = [...taken].sort().slice(0, NAMED_NAMES).map((name) => `"${escapeBytes(Buffer.from(name, 'latin1'))}"`).join(', ');
   const more = taken.length > NAMED_NAMES ? ` and ${taken.length - NAMED_NAMES} more` : '';
   return `${taken.length === 1 ? 'an entry' : `${taken.length} entries`} took a name the backup had read in this folder (${shown}${more}) `
@@ -208,10 +219,7 @@ function changeOf(fields: BigUint64Array, now: PosixStat | undefined): string | 
     return (flags & INCLUDE_FLAG) !== 0n ? 'the include\'s folder was removed or replaced after the backup listed it: '
       + 'an entry moved within it during the backup may be in neither its old nor its new place in this backup' : undefined;
   }
-  if (asU64(now.mtimeNs) !== mtimeNs) {
-    return 'folder changed after the backup listed it (entries created, removed or renamed in it): '
-      + 'an entry moved into it during the backup may be in neither its old nor its new place in this backup';
-  }
+  if (asU64(now.mtimeNs) !== mtimeNs) return FOLDER_CHANGED;
   if (asU64(now.mode) !== mode || asU64(now.uid) !== uid || asU64(now.gid) !== gid) {
     return `folder's mode or owner changed during the backup: stored as read, mode ${(Number(mode) & 0o7777).toString(8).padStart(4, '0')} `
       + `owner ${uid}:${gid}, now ${(now.mode & 0o7777).toString(8).padStart(4, '0')} ${now.uid}:${now.gid}`;

@@ -6,12 +6,27 @@
 // warning at the end instead (listed-folders.ts). An entry a look finds is walked and sent like any
 // other (what appeared in a look may as well be new), under a name never sent before: the server
 // refuses a path sent twice, and one listed earlier was walked, or left out and reported, then.
-import { closeSync } from 'node:fs';
+import { closeSync, statfsSync } from 'node:fs';
 import { openFolderAt, openRealPath, readFolderInodesAt, statFd } from './posix/at';
 import type { ListedFolders } from './listed-folders';
 
 /** Looks after the walk that list folders again; each one costs an lstat of every folder listed, and the last one more. */
 const LOOKS = 3;
+
+/**
+ * File systems whose inode numbers may change while a name stays (FAT and exFAT give uncached entries
+ * made-up numbers; SMB mounted with noserverino; FUSE file systems that make theirs up).
+ */
+const UNSTABLE_INODE_FILE_SYSTEMS: ReadonlySet<number> = new Set([0x4d44, 0x2011bab0, 0xff534d42, 0xfe534d42, 0x65735546]);
+
+/** Whether the folder's file system keeps an entry's inode number while it exists (its type by statfs). */
+function hasStableInodeNumbers(folderFd: number): boolean {
+  try {
+    return !UNSTABLE_INODE_FILE_SYSTEMS.has(statfsSync(`/proc/self/fd/${folderFd}`).type);
+  } catch {
+    return false;
+  }
+}
 
 /** What the looks found: the entries walked (not those excluded), in how many folders. */
 export interface SecondLookFindings {
@@ -46,7 +61,7 @@ export function* secondLooks<T>(folders: ListedFolders, findings: SecondLookFind
         try {
           const listedAtMs = Date.now();
           const listed = statFd(folderFd);
-          fresh = folders.relisted(index, listed, listedAtMs, readFolderInodesAt(folderFd));
+          fresh = folders.relisted(index, listed, listedAtMs, readFolderInodesAt(folderFd), hasStableInodeNumbers(folderFd));
         } catch {
           continue;
         }

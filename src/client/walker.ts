@@ -119,11 +119,12 @@ interface WalkState extends WalkOptions {
   readonly includeRoots: ReadonlySet<string>;
   readonly listedFolders: ListedFolders;
   /**
-   * Set once the looks at the walk's end begin: each folder and one-link file they walked (device:inode).
-   * One moved on and found again by a later look is not walked again: a user moving a folder of theirs
-   * from one changed folder to the next had root's backup read it once a look per folder.
+   * Set once the looks at the walk's end begin: each folder and one-link file they walked (device:inode),
+   * and where. One moved on and found again by a later look is not walked again (a folder is named): a
+   * user moving a folder of theirs from one changed folder to the next had root's backup read it once a
+   * look per folder.
    */
-  lookWalked?: Set<string>;
+  lookWalked?: Map<string, Buffer>;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -139,7 +140,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
   const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders() };
   yield* walkIncludes(located, state, owners, new Set<string>());
-  state.lookWalked = new Set();
+  state.lookWalked = new Map();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
   const changeWarnings = yield* secondLooks(state.listedFolders, found, (folderFd, path, names) => walkFoundNames(folderFd, path, names, state, owners));
   if (found.entries > 0) {
@@ -315,14 +316,15 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   if (options.lookWalked !== undefined && (type === EntryType.ENTRY_TYPE_DIRECTORY || stats.nlink === 1)) {
     // Another link of a many-linked file goes as a link to the first, without reading it again.
     const key = `${stats.dev}:${stats.ino}`;
-    if (options.lookWalked.has(key)) {
+    const readAt = options.lookWalked.get(key);
+    if (readAt !== undefined) {
       if (type === EntryType.ENTRY_TYPE_DIRECTORY) {
-        options.onWarning(`${escapeBytes(path)}: moved here during the backup from where the walk's end had read it: `
-          + 'in this backup under that name, as read then');
+        options.onWarning(`${escapeBytes(path)}: moved here during the backup after the walk's end had read it as ${escapeBytes(readAt)}: `
+          + 'in this backup there, as read then, and not read again; an entry moved into it since may be in neither its old nor its new place');
       }
       return;
     }
-    options.lookWalked.add(key);
+    options.lookWalked.set(key, path);
   }
   let linkTarget: Buffer | undefined;
   if (type === EntryType.ENTRY_TYPE_SYMLINK) {

@@ -189,8 +189,9 @@ test('extents, attributes and link targets beyond what a file can have are refus
     assert.equal(accepted.error, undefined, accepted.error?.details);
     const grown = peakRssOf(server) - before;
     t.diagnostic(`server peak RSS grew by ${Math.round(grown / 1024 / 1024)} MiB for 1,000 links to a file of 50,000 extents`);
-    // A copy of the extents per link was 800 KB each: 800 MB before the flush.
-    assert.ok(grown < 200 * 1024 * 1024, `server peak RSS grew by ${grown} bytes`);
+    // A copy of the extents per link was 800 KB each: 800 MB before the flush. Then one per link after the
+    // first flush, read back from the catalog: 160-170 MiB alone, 341 MiB beside another test run; 19-21 now.
+    assert.ok(grown < 100 * 1024 * 1024, `server peak RSS grew by ${grown} bytes`);
     assert.equal((await listedNumbers(sandbox, configFile)).length, 1);
   });
 });

@@ -125,12 +125,6 @@ interface WalkState extends WalkOptions {
    * look per folder.
    */
   lookWalked?: Map<string, Buffer>;
-  /**
-   * Names listed and gone before their lstat (device:inode as listed → path): reported when the walk
-   * ends unless the same inode was walked meanwhile, moved into another folder (a Maildir's message
-   * from new/ to cur/): in the backup, not missing from it.
-   */
-  readonly vanished: Map<string, Buffer>;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -144,14 +138,11 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   // Not held open until its turn: a node with a thousand includes ran out of fds (review).
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
-  const state: WalkState = {
-    ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), vanished: new Map(),
-  };
+  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders() };
   yield* walkIncludes(located, state, owners, new Set<string>());
   state.lookWalked = new Map();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
   const changeWarnings = yield* secondLooks(state.listedFolders, found, (folderFd, path, names) => walkFoundNames(folderFd, path, names, state, owners));
-  for (const path of state.vanished.values()) options.onUnreadable(escapeBytes(path), 'vanished during the backup');
   if (found.entries > 0) {
     const folders = found.folders.size;
     options.onWarning(`${found.entries} ${found.entries === 1 ? 'entry' : 'entries'} made or moved into ${folders} `
@@ -322,7 +313,6 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     return;
   }
   if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
-  if (options.vanished.size > 0) options.vanished.delete(`${stats.dev}:${stats.ino}`);
   if (options.lookWalked !== undefined && (type === EntryType.ENTRY_TYPE_DIRECTORY || stats.nlink === 1)) {
     // Another link of a many-linked file goes as a link to the first, without reading it again.
     const key = `${stats.dev}:${stats.ino}`;
@@ -388,7 +378,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     const names = listing.names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     for (const child of names) {
-      const found = childToWalk(folderFd, prefix, child, options, false, { dev: listed.dev, listing });
+      const found = childToWalk(folderFd, prefix, child, options, false);
       if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, options, owners);
     }
   } finally {
@@ -416,12 +406,10 @@ function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[
 /**
  * A listed name's path and lstat, or undefined (reported as needed) when it is not walked: excluded,
  * an include of its own, a path no entry may have, gone or unreadable. isLook: a name a look found,
- * gone again, is not reported. listed: the folder's first listing, whose inode numbers tell a name gone
- * before its lstat when it turns up elsewhere (WalkState.vanished). A function, not a generator level
- * of its own: each level a walk's entries pass through costs each of them a resumption.
+ * gone again, is not reported. A function, not a generator level of its own: each level a walk's
+ * entries pass through costs each of them a resumption.
  */
-function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: WalkState, isLook: boolean,
-  listed?: { readonly dev: bigint; readonly listing: FolderListing }): { path: Buffer; stats: PosixStat } | undefined {
+function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: WalkState, isLook: boolean): { path: Buffer; stats: PosixStat } | undefined {
   const path = Buffer.concat([prefix, child]);
   if (!isWalked(path, options)) return undefined;
   if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) return undefined; // walked as its own include
@@ -430,14 +418,6 @@ function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: W
     return { path, stats: statAt(folderFd, child) };
   } catch (error) {
     if (isLook && describe(error) === 'ENOENT') return undefined;
-    if (listed !== undefined && describe(error) === 'ENOENT') {
-      // Rare: the name's place in the listing is looked up only now.
-      const position = listed.listing.joinedNames.split('\0').indexOf(child.toString('latin1'));
-      if (position >= 0) {
-        options.vanished.set(`${listed.dev}:${listed.listing.inodes[position]}`, path);
-        return undefined;
-      }
-    }
     options.onUnreadable(escapeBytes(path), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
     return undefined;
   }

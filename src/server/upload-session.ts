@@ -165,7 +165,10 @@ export class UploadSession {
     if (!this.seenPaths.mayHave(target)) return undefined;
     const found = this.session!.ownEntry(target);
     if (found === undefined || found.entry.nlink <= 1) return undefined;
-    this.lastFirstLink = { path: target, entry: found };
+    // Only one read from the catalog: one still waiting for its flush is found there at no cost, and kept
+    // here it would hold its pending content (its chunk list) past the flush. The path is copied: it is a
+    // view into the message it came in.
+    if (found.isWritten) this.lastFirstLink = { path: Buffer.from(target), entry: found };
     return found;
   }
 

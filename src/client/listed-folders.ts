@@ -60,8 +60,11 @@ export class ListedFolders {
   private inodesEnd = 0;
   /** Per folder index: names another entry took after the walk read them (latin1). */
   private readonly takenNames = new Map<number, Set<string>>();
-  /** Folders on a file system whose inode numbers are not stable (FAT): a name's new number there says nothing. */
-  private readonly unstableNumbers = new Set<number>();
+  /**
+   * Folders where a listing again gave a name another number on a file system whose numbers are not
+   * stable (FAT): that says nothing of the name, so the folder is named as changed, as before the looks.
+   */
+  private readonly renumbered = new Set<number>();
   private numbers = new BigUint64Array(FIELDS * 1024);
 
   /**
@@ -95,7 +98,7 @@ export class ListedFolders {
 
   /**
    * Takes the folder's listing again (listed: its fstat just before the names were read, at listedAtMs;
-   * inodes: each name's d_ino) and returns the names no earlier listing held, for the caller to walk:
+   * listing: the names with their d_ino) and returns the names no earlier listing held, for the caller to walk:
    * each name is walked once however often it comes and goes. A name read before that another entry
    * took since (another inode) is kept for the warning: the backup holds what the name was. Undefined,
    * and nothing kept, when the folder opened is not the one listed.
@@ -104,26 +107,31 @@ export class ListedFolders {
     const fields = this.numbers.subarray(index * FIELDS, (index + 1) * FIELDS);
     if (asU64(listed.dev) !== fields[0] || asU64(listed.ino) !== fields[1]) return undefined;
     const kept = this.allInodes.subarray(Number(fields[8]), Number(fields[8] + fields[9]));
-    if (!hasStableNumbers) this.unstableNumbers.add(index);
     const known = new Map<string, number>();
     if (this.names[index].length > 0) this.names[index].split(NAME_SEPARATOR).forEach((name, position) => known.set(name, position));
     const fresh: Buffer[] = [];
+    const freshNames: string[] = [];
     const freshInodes: bigint[] = [];
     for (const [position, name] of listing.names.entries()) {
       const latin1 = name.toString('latin1');
       const at = known.get(latin1);
       if (at === undefined) {
         fresh.push(name);
+        freshNames.push(latin1);
         freshInodes.push(listing.inodes[position]);
       } else if (kept[at] !== listing.inodes[position]) {
         kept[at] = listing.inodes[position];
+        if (!hasStableNumbers) {
+          this.renumbered.add(index);
+          continue;
+        }
         const taken = this.takenNames.get(index) ?? new Set<string>();
         taken.add(latin1);
         this.takenNames.set(index, taken);
       }
     }
     if (fresh.length > 0) {
-      this.names[index] += (known.size > 0 ? NAME_SEPARATOR : '') + fresh.map((name) => name.toString('latin1')).join(NAME_SEPARATOR);
+      this.names[index] += (known.size > 0 ? NAME_SEPARATOR : '') + freshNames.join(NAME_SEPARATOR);
       // Copied to the end with the new ones: a folder's numbers stay in one stretch (the old one is left unused).
       this.keepInodes(index, [kept.slice(), BigUint64Array.from(freshInodes)]);
     }
@@ -168,10 +176,8 @@ export class ListedFolders {
         relist.push(index);
         continue;
       }
-      const changes = [changeOf(fields, now), this.unstableNumbers.has(index) ? undefined : takenNamesChange(this.takenNames.get(index))]
-        .filter((change) => change !== undefined);
-      // Where inode numbers are not stable, a name's new number may be the same entry: named as any change was before the looks.
-      if (changes.length === 0 && this.unstableNumbers.has(index) && this.takenNames.has(index)) changes.push(FOLDER_CHANGED);
+      const changes = [changeOf(fields, now), takenNamesChange(this.takenNames.get(index))].filter((change) => change !== undefined);
+      if (changes.length === 0 && this.renumbered.has(index)) changes.push(FOLDER_CHANGED);
       if (changes.length === 0) continue;
       const change = changes.join('; and ');
       // Escaped only when named: a tree of 100,000 folders spent longer escaping than looking at them.
@@ -203,8 +209,8 @@ const FOLDER_CHANGED = 'folder changed after the backup listed it (entries creat
 /** The warning for names another entry took after the walk read them, if any. */
 function takenNamesChange(names: ReadonlySet<string> | undefined): string | undefined {
   if (names === undefined) return undefined;
-  const taken = [...names];
-  const shown = [...taken].sort().slice(0, NAMED_NAMES).map((name) => `"${escapeBytes(Buffer.from(name, 'latin1'))}"`).join(', ');
+  const taken = [...names].sort();
+  const shown = taken.slice(0, NAMED_NAMES).map((name) => `"${escapeBytes(Buffer.from(name, 'latin1'))}"`).join(', ');
   const more = taken.length > NAMED_NAMES ? ` and ${taken.length - NAMED_NAMES} more` : '';
   return `${taken.length === 1 ? 'an entry' : `${taken.length} entries`} took a name the backup had read in this folder (${shown}${more}) `
     + 'during the backup: the backup holds what had the name when it was read, and what took it only where the walk read it '

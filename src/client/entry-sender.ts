@@ -25,7 +25,7 @@ import { FileContent, FileReadError, ShrankWhileReadError } from './file-content
 import { FifoContent } from './fifo-content';
 import type { StopReading } from './stop-reading';
 import { openedFile } from './replaced-file';
-import { describe, EntryChangedError, type WalkedEntry } from './walker';
+import { describe, EntryChangedError, EntryVanishedError, type WalkedAttributes, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
 import { statFd, type PosixStat } from './posix/at';
 import type { ChunkUploader } from './chunking/chunk-uploader';
@@ -141,8 +141,15 @@ export class EntrySender {
       return;
     }
     if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
-    const attributes = this.orReported(() => walked.readAttributes(), shown);
-    if (attributes === undefined) return;
+    let attributes: WalkedAttributes;
+    try {
+      attributes = walked.readAttributes();
+    } catch (error) {
+      // Gone by name: maybe moved, and walked in its new place (reported at the walk's end otherwise).
+      if (error instanceof EntryVanishedError) walked.reportVanished();
+      else this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its extended attributes (${describe(error)})`);
+      return;
+    }
     const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
     if (this.isTooBig(withXattrs, shown)) return;
     if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
@@ -179,7 +186,8 @@ export class EntrySender {
     try {
       content = FileContent.open(walked.open());
     } catch (error) {
-      this.unreadable(shown, describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
+      if (describe(error) === 'ENOENT') walked.reportVanished();
+      else this.unreadable(shown, `cannot be read (${describe(error)})`);
       return undefined;
     }
     try {

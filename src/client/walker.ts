@@ -16,6 +16,7 @@ import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { ListedFolders } from './listed-folders';
+import { MovedEntries } from './moved-entries';
 import { secondLooks, type SecondLookFindings } from './second-look';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryPathProblem } from '../common/entry-path';
@@ -25,6 +26,14 @@ export class EntryChangedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'EntryChangedError';
+  }
+}
+
+/** The entry read by name is gone: reported through WalkedEntry.reportVanished. */
+export class EntryVanishedError extends EntryChangedError {
+  constructor() {
+    super('vanished during the backup');
+    this.name = 'EntryVanishedError';
   }
 }
 
@@ -51,6 +60,10 @@ export class WalkedEntry {
     private readonly owners: OwnerNames,
     private readonly linkTarget: Buffer | undefined,
     path: Buffer,
+    private readonly moved: MovedEntries,
+    /** The walk's step that reached it (MovedEntries), and a time before its lstat. */
+    private readonly step: number,
+    private readonly statedAfterMs: number,
     /** A folder's fd its content is listed from: its xattrs are read there, not by name. */
     private readonly folderFd?: number,
   ) {
@@ -72,11 +85,11 @@ export class WalkedEntry {
     try {
       xattrs = readXattrs({ dirfd: this.parentFd, name: this.name });
     } catch (error) {
-      if (describe(error) === 'ENOENT') throw new EntryChangedError('vanished during the backup');
+      if (describe(error) === 'ENOENT') throw new EntryVanishedError();
       throw error;
     }
     const now = statAtIfExists(this.parentFd, this.name);
-    if (now === undefined) throw new EntryChangedError('vanished during the backup');
+    if (now === undefined) throw new EntryVanishedError();
     if (now.ino !== this.stats.ino || now.dev !== this.stats.dev) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
     if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, hasChanged: false };
     // A symlink is never written to: a new ctime may be a new link that got the freed inode number,
@@ -93,6 +106,14 @@ export class WalkedEntry {
   open(): number {
     const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
     return openAt(this.parentFd, this.name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  }
+
+  /**
+   * The entry was gone when read by name after the walk's lstat: reported as vanished when the walk
+   * ends, unless the same file was walked in another place since (moved-entries.ts).
+   */
+  reportVanished(): void {
+    this.moved.nameVanished(escapeBytes(this.meta.path), this.stats.dev, this.stats.ino, this.statedAfterMs, this.step);
   }
 
   /** This entry's metadata as another stat of the same name gives it (the inode opened, when it is not the one walked). */
@@ -125,6 +146,8 @@ interface WalkState extends WalkOptions {
    * look per folder.
    */
   lookWalked?: Map<string, Buffer>;
+  /** Entries walked after they changed, and names gone when read: a moved file is not reported as vanished. */
+  readonly moved: MovedEntries;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -138,7 +161,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   // Not held open until its turn: a node with a thousand includes ran out of fds (review).
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
-  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders() };
+  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), moved: new MovedEntries(Date.now()) };
   yield* walkIncludes(located, state, owners, new Set<string>());
   state.lookWalked = new Map();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
@@ -149,6 +172,8 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
       + `${folders === 1 ? 'folder' : 'folders'} after the walk listed ${folders === 1 ? 'it' : 'them'}: read when the walk ended, in this backup`);
   }
   for (const warning of changeWarnings) options.onWarning(warning);
+  const movedWarning = state.moved.settle((path) => options.onUnreadable(path, 'vanished during the backup'));
+  if (movedWarning !== undefined) options.onWarning(movedWarning);
 }
 
 /** An include as resolved at the start: its folder's real path and identity, its own name, where it is recorded. */
@@ -197,6 +222,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
       if (!isWalked(path, options)) continue;
       if (isRefusedPath(path, options)) continue;
       let stats: PosixStat;
+      const statedAfterMs = Date.now();
       try {
         stats = statAt(parentFd, name);
       } catch (error) {
@@ -204,7 +230,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
         continue;
       }
       if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
-      yield* walkEntry(parentFd, name, path, stats, state, owners);
+      yield* walkEntry(parentFd, name, path, stats, statedAfterMs, state, owners);
     } finally {
       closeSync(parentFd);
     }
@@ -304,7 +330,8 @@ function excludingPattern(path: Buffer, options: WalkOptions): RegExp | undefine
   return options.excludeRegex.find((regex) => regex.test(text));
 }
 
-function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixStat, options: WalkState,
+/** statedAfterMs: a time before `stats` was read (for MovedEntries). */
+function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixStat, statedAfterMs: number, options: WalkState,
   owners: OwnerNames): Generator<WalkedEntry> {
   const kind = entryKind(stats.mode);
   let type = entryTypeOf(kind);
@@ -336,7 +363,8 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     }
   }
   if (type !== EntryType.ENTRY_TYPE_DIRECTORY) {
-    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
+    const step = options.moved.walked(parentFd, name, stats, path);
+    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, step, statedAfterMs);
     return;
   }
   let folderFd: number | undefined;
@@ -347,10 +375,11 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   } catch (error) {
     // An fstat fails on a failing network or FUSE file system. Either way the folder is recorded as
     // walked (its owner and mode are worth restoring), its content reported missing, the walk goes on.
-    const step = folderFd === undefined ? 'open' : 'read';
+    const failed = folderFd === undefined ? 'open' : 'read';
     if (folderFd !== undefined) closeSync(folderFd);
-    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path);
-    options.onUnreadable(escapeBytes(path), `cannot ${step} the folder (${describe(error)}); its content is not in the backup`);
+    const step = options.moved.walked(parentFd, name, stats, path);
+    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, step, statedAfterMs);
+    options.onUnreadable(escapeBytes(path), `cannot ${failed} the folder (${describe(error)}); its content is not in the backup`);
     return;
   }
   try {
@@ -361,7 +390,9 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup, or a file system was mounted on it (the new one stored)`);
     // Recorded as opened either way: the same inode may have changed between the lstat and the open (a chmod,
     // or a new folder given the freed inode number), and the listing is the opened one's.
-    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, folderFd);
+    // The folder in the backup is the one opened (its birth time asked of it, not of the name).
+    const step = options.moved.walked(folderFd, '', opened, path);
+    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, step, statedAfterMs, folderFd);
     let listing: FolderListing;
     let listed: PosixStat;
     const listedAtMs = Date.now();
@@ -375,11 +406,12 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       return;
     }
     options.listedFolders.add(path, opened, listed, listedAtMs, options.includeRoots.has(path.toString('latin1')), listing);
+    const onVanished = vanishedFrom(listing, listed.dev, listedAtMs, options);
     const names = listing.names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     for (const child of names) {
-      const found = childToWalk(folderFd, prefix, child, options, false);
-      if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, options, owners);
+      const found = childToWalk(folderFd, prefix, child, options, onVanished);
+      if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, listedAtMs, options, owners);
     }
   } finally {
     closeSync(folderFd);
@@ -393,23 +425,44 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
  */
 function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames): Generator<WalkedEntry, number> {
   const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
+  const statedAfterMs = Date.now();
   let walked = 0;
   for (const child of names) {
-    const found = childToWalk(folderFd, prefix, child, options, true);
+    const found = childToWalk(folderFd, prefix, child, options, undefined);
     if (found === undefined) continue;
     walked++;
-    yield* walkEntry(folderFd, child, found.path, found.stats, options, owners);
+    yield* walkEntry(folderFd, child, found.path, found.stats, statedAfterMs, options, owners);
   }
   return walked;
 }
 
 /**
- * A listed name's path and lstat, or undefined (reported as needed) when it is not walked: excluded,
- * an include of its own, a path no entry may have, gone or unreadable. isLook: a name a look found,
- * gone again, is not reported. A function, not a generator level of its own: each level a walk's
- * entries pass through costs each of them a resumption.
+ * What to do with a name of this listing gone at its lstat: reported when the walk ends, unless the
+ * file it named was walked in another place by then (moved-entries.ts). The names' inode numbers are
+ * looked up by name once a folder, at its first name gone: a folder emptied during the walk stays linear.
  */
-function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: WalkState, isLook: boolean): { path: Buffer; stats: PosixStat } | undefined {
+function vanishedFrom(listing: FolderListing, dev: bigint, listedAtMs: number, options: WalkState): (path: Buffer, child: Buffer) => void {
+  const shownAtStep = options.moved.currentStep;
+  let inodeByName: Map<string, bigint> | undefined;
+  return (path, child) => {
+    if (inodeByName === undefined) {
+      inodeByName = new Map();
+      for (const [position, name] of listing.joinedNames.split('\0').entries()) inodeByName.set(name, listing.inodes[position]);
+    }
+    const ino = inodeByName.get(child.toString('latin1'));
+    if (ino === undefined) options.onUnreadable(escapeBytes(path), 'vanished during the backup');
+    else options.moved.nameVanished(escapeBytes(path), dev, ino, listedAtMs, shownAtStep);
+  };
+}
+
+/**
+ * A listed name's path and lstat, or undefined (reported as needed) when it is not walked: excluded,
+ * an include of its own, a path no entry may have, gone or unreadable. onVanished: what to do with a
+ * name gone at its lstat; none for a name a look found, gone again, which is not reported. A function,
+ * not a generator level of its own: each level a walk's entries pass through costs each of them a resumption.
+ */
+function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: WalkState,
+  onVanished: ((path: Buffer, child: Buffer) => void) | undefined): { path: Buffer; stats: PosixStat } | undefined {
   const path = Buffer.concat([prefix, child]);
   if (!isWalked(path, options)) return undefined;
   if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) return undefined; // walked as its own include
@@ -417,8 +470,8 @@ function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: W
   try {
     return { path, stats: statAt(folderFd, child) };
   } catch (error) {
-    if (isLook && describe(error) === 'ENOENT') return undefined;
-    options.onUnreadable(escapeBytes(path), describe(error) === 'ENOENT' ? 'vanished during the backup' : `cannot be read (${describe(error)})`);
+    if (describe(error) !== 'ENOENT') options.onUnreadable(escapeBytes(path), `cannot be read (${describe(error)})`);
+    else onVanished?.(path, child);
     return undefined;
   }
 }

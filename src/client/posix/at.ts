@@ -169,6 +169,11 @@ export function statAtIfExists(dirfd: number, name: Name): PosixStat | undefined
   }
 }
 
+/** When the entry was made (statx btime, ns since the epoch), not following a symlink; undefined where the file system keeps no such time. */
+export function birthTimeAt(dirfd: number, name: Name): bigint | undefined {
+  return name === '' ? posixAddon().birthTimeAt(dirfd, '', posixConstants().AT_EMPTY_PATH) : posixAddon().birthTimeAt(dirfd, name, posixConstants().AT_SYMLINK_NOFOLLOW);
+}
+
 export function statFd(fd: number): PosixStat {
   return fstatat(fd, '', posixConstants().AT_EMPTY_PATH);
 }

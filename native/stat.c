@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* fstatatInto(dirfd, name, flags, out: BigInt64Array(16)): fstatat's answer as 64-bit integers in the order
@@ -135,36 +136,43 @@ static napi_value js_readdir_at(napi_env env, napi_callback_info info) {
   return listing;
 }
 
-/* birthTimeAt(dirfd, name, flags) -> bigint | undefined: statx's birth time (btime) in nanoseconds since
- * the epoch, or undefined where the file system keeps none (the field is then zero, which would read as
- * a file born in 1970). Asked of the few entries changed during a backup (moved-entries.ts), so its cost
- * is not on the walk's path. */
-static napi_value js_birth_time_at(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
+/* birthTimeInto(dirfd, name, flags, out: BigInt64Array(3)): statx's birth time (btime) in nanoseconds since
+ * the epoch, 0 where the file system keeps none (the field is zero then, which would read as a file born
+ * in 1970), then the inode number and device of the inode asked, so that the caller can tell it is the
+ * one it means: by name, another may have taken the name since. Asked of the few entries changed during
+ * a backup (moved-entries.ts), so its cost is not on the walk's path. */
+static napi_value js_birth_time_into(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
   int32_t dirfd, flags;
   if (!get_int32(env, argv[0], "dirfd", &dirfd) || !get_int32(env, argv[2], "flags", &flags)) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 3) {
+    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of 3 elements");
+    return NULL;
+  }
   name_arg name;
   if (!get_name(env, argv[1], "name", &name)) return NULL;
   struct statx stx;
   int result;
-  RETRY_EINTR(result, statx(dirfd, name.bytes, flags | AT_STATX_SYNC_AS_STAT, STATX_BTIME, &stx));
+  RETRY_EINTR(result, statx(dirfd, name.bytes, flags | AT_STATX_SYNC_AS_STAT, STATX_BTIME | STATX_INO, &stx));
   if (result != 0) {
     throw_errno(env, errno, "statx", name.bytes, name.length);
     free_name(&name);
     return NULL;
   }
   free_name(&name);
-  napi_value answer;
-  if ((stx.stx_mask & STATX_BTIME) == 0 || stx.stx_btime.tv_sec <= 0 || stx.stx_btime.tv_sec > INT64_MAX / 1000000000 - 1) {
-    napi_get_undefined(env, &answer);
-    return answer;
-  }
-  if (napi_create_bigint_int64(env, stx.stx_btime.tv_sec * 1000000000LL + stx.stx_btime.tv_nsec, &answer) != napi_ok) return NULL;
-  return answer;
+  int64_t *out = (int64_t *)data;
+  bool has_birth = (stx.stx_mask & STATX_BTIME) != 0 && stx.stx_btime.tv_sec > 0 && stx.stx_btime.tv_sec < INT64_MAX / 1000000000 - 1;
+  out[0] = has_birth ? (int64_t)stx.stx_btime.tv_sec * 1000000000LL + stx.stx_btime.tv_nsec : 0;
+  out[1] = (int64_t)stx.stx_ino;
+  out[2] = (int64_t)makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  return NULL;
 }
 
 bool register_stat(napi_env env, napi_value exports) {
   return export_function(env, exports, "fstatatInto", js_fstatat_into) && export_function(env, exports, "readdirAt", js_readdir_at)
-    && export_function(env, exports, "birthTimeAt", js_birth_time_at);
+    && export_function(env, exports, "birthTimeInto", js_birth_time_into);
 }

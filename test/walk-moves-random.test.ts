@@ -104,6 +104,8 @@ test('random moves of files and folders during the walk: once they stop, every p
       onWarning: (message) => warnings.push(message), onUnreadable: (path, reason) => unreadable.push(`${path}: ${reason}`),
     })) {
       walked.push(entry.meta.path.toString());
+      // What the sender says once it has read an entry: a file moved here is proven in the backup.
+      entry.noteRead();
       if (!isLooking && random() < 0.3) {
         moveOne(root, random, () => `m${freshNames++}`);
         moves++;

@@ -155,6 +155,7 @@ export class EntrySender {
     if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
     await this.batcher.add(batchedEntry(withXattrs));
     this.linkedInodes.remember(walked.stats, attributes.meta, false);
+    walked.noteRead();
   }
 
   /** Sends the carried run still gathering; call after the last entry. */
@@ -218,7 +219,9 @@ export class EntrySender {
       }
       this.progress.files++;
       // Another inode than the walk's: a later path linked to the walked one must not name this one.
-      return isReplaced ? undefined : { read, isRacy: content.isRecentlyChanged };
+      if (isReplaced) return undefined;
+      walked.noteRead(content.fd);
+      return { read, isRacy: content.isRecentlyChanged };
     } catch (error) {
       this.listFailedRead(error, shown);
       return undefined;
@@ -236,7 +239,8 @@ export class EntrySender {
     try {
       fd = walked.open();
     } catch (error) {
-      this.unreadable(shown, `cannot be opened (${describe(error)})`);
+      if (describe(error) === 'ENOENT') walked.reportVanished();
+      else this.unreadable(shown, `cannot be opened (${describe(error)})`);
       return;
     }
     let described: { meta: EntryMeta; isReplaced: boolean } | undefined;

@@ -73,7 +73,7 @@ export class FileContent {
   private readonly pieces: readonly { offset: number; length: number }[];
   private isClosed = false;
 
-  constructor(private readonly fd: number, readonly statAtOpen: PosixStat) {
+  constructor(readonly fd: number, readonly statAtOpen: PosixStat) {
     this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     const size = statAtOpen.size;
     // Within the size declared: the file may have grown since statAtOpen. At most MAX_EXTENTS: a 10 GB

@@ -1,26 +1,41 @@
 // A name the walk listed that is gone when it is read (its lstat, or its open or attributes by name)
-// is reported "vanished during the backup" (exit 3), unless the same file was walked in another place
+// is reported "vanished during the backup" (exit 3), unless the same file was read in another place
 // after that: a Maildir message moved from new/ to cur/, a file renamed into a folder the walk reached
 // later or a look at the walk's end listed again. It is in the backup then, and the report was a false
 // alarm, every night on a mail server.
 //
 // "The same file" is proven, not guessed from an inode number: a number a deleted file frees is soon
-// given to a file made later (ext4 gave one straight back: the review of 4988987, reverted). The entry
-// walked later has the number the name showed, on the same device; it was walked after the name showed
-// it; and it was born (statx btime) before that: an inode alive both before and after the moment the
-// name showed its number is the inode the name pointed to. Where the file system keeps no birth time, or
-// stamps it from another machine's clock (network file systems), nothing is proven and the report stays.
-// Only entries changed since the backup began are asked their birth time: a rename changes an inode's
-// ctime, and a quiet tree pays one comparison an entry.
+// given to a file made later (ext4 gave one straight back: the review of 4988987, reverted). An entry
+// read into the backup (its content or attributes, as the inode the walk found: confirmed by the
+// sender, not by the walk's lstat) has the number the name showed, on the same device; it was walked
+// after the name showed it; and it was born (statx btime) before that: an inode alive both before and
+// after the moment the name showed its number is the inode the name pointed to. Nothing is proven, and
+// the report stays, where the file system keeps no birth time or stamps it from another machine's clock
+// (network file systems), where a folder's listing may show another number than the entry's own (btrfs
+// gives a subvolume its id), and once the wall clock has stepped back during the backup (the birth times
+// and the walk's times are wall-clock times). Only entries changed since the backup began are asked
+// their birth time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry.
 import { statfsSync } from 'node:fs';
-import { birthTimeAt, statFd, type Name, type PosixStat } from './posix/at';
-import { escapeBytes } from '../common/escape-bytes';
+import { performance } from 'node:perf_hooks';
+import { birthAt, statFd, type Name, type PosixStat } from './posix/at';
+
+const EXT = 0xef53;
+const XFS = 0x58465342;
+const TMPFS = 0x01021994;
+const F2FS = 0xf2f52010;
+const BTRFS = 0x9123683e;
+const ZFS = 0x2fc12fc1;
+const BCACHEFS = 0xca451a4e;
+
+/** Local file systems whose birth times come from this machine's clock. FAT keeps local time in 10 ms steps and made-up inode numbers. */
+const TRUSTED_BIRTH_TIMES: ReadonlySet<number> = new Set([EXT, XFS, TMPFS, F2FS, BTRFS, ZFS, BCACHEFS]);
 
 /**
- * Local file systems whose birth times come from this machine's clock: ext2/3/4, XFS, Btrfs, tmpfs,
- * F2FS, overlayfs, ZFS, bcachefs. FAT keeps local time in 10 ms steps and made-up inode numbers.
+ * File systems whose folder listings give each name its entry's own inode number (d_ino = st_ino).
+ * Not btrfs nor bcachefs (a subvolume is listed by its id, an ordinary inode number of the folder's
+ * own subvolume), nor overlayfs (a lower layer's numbers may be listed raw).
  */
-const TRUSTED_BIRTH_TIMES: ReadonlySet<number> = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x794c7630, 0x2fc12fc1, 0xca451a4e]);
+const LISTED_NUMBERS_ARE_OWN: ReadonlySet<number> = new Set([EXT, XFS, TMPFS, F2FS]);
 
 /**
  * The kernel stamps birth times from a coarse clock (a tick of 1-10 ms behind the time Date.now()
@@ -32,14 +47,19 @@ const BIRTH_MARGIN_NS = 50_000_000n;
 /** How long before the walk began a ctime counts as changed during the backup (the same coarse clock, and room to spare). */
 const CHANGED_MARGIN_NS = 1_000_000_000n;
 
-/** An entry walked after it changed during the backup: when it was born, and the walk's step that reached it last. */
+/** How far the wall clock may seem to move back against the monotonic one before no proof holds (two readings are not one instant). */
+const CLOCK_STEP_TOLERANCE_MS = 20;
+
+/** Entries kept (about 150 bytes each): a backup that changes more files than this while it runs keeps its reports. */
+const MOST_CHANGED = 250_000;
+
+/** An entry read after it changed during the backup: when it was born, and the walk's step that reached it last. */
 interface ChangedEntry {
   readonly bornNs: bigint;
   readonly step: number;
-  readonly path: Buffer;
 }
 
-/** A name gone when read: the inode number it showed, when (ms, read before), and the walk's step it showed it at. */
+/** A name gone when read: the inode number it showed (as dev:ino), when (ms, read before), and the walk's step it showed it at. */
 interface VanishedName {
   readonly shownPath: string;
   readonly key: string;
@@ -52,74 +72,106 @@ export class MovedEntries {
   private readonly changedSinceNs: bigint;
   private readonly changed = new Map<string, ChangedEntry>();
   private readonly vanished: VanishedName[] = [];
-  /** Per device: whether its birth times are trusted (see TRUSTED_BIRTH_TIMES). */
-  private readonly trustedDevices = new Map<bigint, boolean>();
+  /** Per file system type: whether its birth times, and its listed numbers, are trusted (see the sets above). */
+  private readonly typeOfDevice = new Map<bigint, number | undefined>();
+  private readonly wallLeadMs: number;
+  private hasClockSteppedBack = false;
 
   constructor(walkStartMs: number) {
     this.changedSinceNs = BigInt(walkStartMs) * 1_000_000n - CHANGED_MARGIN_NS;
+    this.wallLeadMs = Date.now() - performance.now();
   }
 
-  /** The step of the entry walked last: a name shown after this one is shown after every entry walked so far. */
+  /** The next step of the walk: one per entry walked, in the order walked. */
+  nextStep(): number {
+    return ++this.step;
+  }
+
+  /** The step of the entry walked last: a name shown now is shown after every entry walked so far. */
   get currentStep(): number {
     return this.step;
   }
 
-  /** Counts an entry walked (in the backup, by the path given) and returns its step; dirfd and name reach it, not following a symlink. */
-  walked(dirfd: number, name: Name, stats: PosixStat, path: Buffer): number {
-    const step = ++this.step;
-    if (stats.ctimeNs < this.changedSinceNs || !this.isTrusted(dirfd, stats.dev)) return step;
-    let bornNs: bigint | undefined;
+  /**
+   * The entry walked at `step` (with this lstat) is in the backup as that inode: its content or
+   * attributes were read from it. dirfd and name reach it (not following a symlink; name '' for dirfd itself).
+   */
+  read(dirfd: number, name: Name, stats: PosixStat, step: number): void {
+    if (stats.ctimeNs < this.changedSinceNs || this.changed.size >= MOST_CHANGED) return;
+    this.watchClock();
+    if (!TRUSTED_BIRTH_TIMES.has(this.fileSystemOf(dirfd, name, stats.dev) ?? 0)) return;
     try {
-      bornNs = birthTimeAt(dirfd, name);
+      // By name, another inode may have taken the name since it was read: its birth says nothing of this one.
+      const birth = birthAt(dirfd, name);
+      if (birth.bornNs === undefined || birth.ino !== stats.ino || birth.dev !== stats.dev) return;
+      this.changed.set(keyOf(stats.dev, stats.ino), { bornNs: birth.bornNs, step });
     } catch {
-      return step;
+      // Gone again, or unreadable: nothing proven.
     }
-    if (bornNs !== undefined) this.changed.set(keyOf(stats.dev, stats.ino), { bornNs, step, path });
-    return step;
   }
 
   /**
-   * A name gone when it was read, which showed this inode number (d_ino, or an lstat) on this device at
-   * shownAtStep, no earlier than shownAtMs: reported at settle() unless walked elsewhere since.
+   * A name a folder listed (the folder held open as folderFd) gone at its lstat: its listed number is
+   * kept for settle() where the folder's file system lists names by their own numbers; false, and
+   * nothing kept, where it does not (the caller reports the name now).
+   */
+  listedNameVanished(folderFd: number, folder: PosixStat, shownPath: string, ino: bigint, shownAtMs: number, shownAtStep: number): boolean {
+    if (!LISTED_NUMBERS_ARE_OWN.has(this.fileSystemOf(folderFd, '', folder.dev) ?? 0)) return false;
+    this.nameVanished(shownPath, folder.dev, ino, shownAtMs, shownAtStep);
+    return true;
+  }
+
+  /**
+   * A name gone when it was read, which showed this inode number (an lstat's) on this device at
+   * shownAtStep, no earlier than shownAtMs: reported at settle() unless read elsewhere since.
    */
   nameVanished(shownPath: string, dev: bigint, ino: bigint, shownAtMs: number, shownAtStep: number): void {
+    this.watchClock();
     this.vanished.push({ shownPath, key: keyOf(dev, ino), shownAtMs, shownAtStep });
   }
 
   /**
-   * Reports each vanished name not found walked elsewhere (call when no more entries are walked, the
-   * looks included) and returns the warning for those that were, if any.
+   * Reports each vanished name not proven read elsewhere (call when no more entries are read, the
+   * looks' included) and returns the warning for those that were, if any.
    */
   settle(onVanished: (path: string) => void): string | undefined {
-    const moved: { from: string; to: Buffer }[] = [];
+    this.watchClock();
+    const moved: string[] = [];
     for (const name of this.vanished) {
-      const entry = this.changed.get(name.key);
+      const entry = this.hasClockSteppedBack ? undefined : this.changed.get(name.key);
       if (entry !== undefined && entry.step > name.shownAtStep && entry.bornNs < BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS) {
-        moved.push({ from: name.shownPath, to: entry.path });
+        moved.push(name.shownPath);
       } else {
         onVanished(name.shownPath);
       }
     }
     this.vanished.length = 0;
+    this.changed.clear();
     if (moved.length === 0) return undefined;
-    const example = `${moved[0].from} read as ${escapeBytes(moved[0].to)}`;
     return `${moved.length} ${moved.length === 1 ? 'entry' : 'entries'} moved during the backup from where the walk listed `
-      + `${moved.length === 1 ? 'it' : 'them'} (${example}${moved.length > 1 ? ', …' : ''}): in this backup in the new place`;
+      + `${moved.length === 1 ? 'it' : 'them'} (${moved[0]}${moved.length > 1 ? ', …' : ''}): read in the new place, in this backup there`;
   }
 
-  /** Whether the entry's device (that of the folder dirfd holds: a mount point's is another, and is not trusted) keeps trusted birth times. */
-  private isTrusted(dirfd: number, dev: bigint): boolean {
-    const known = this.trustedDevices.get(dev);
-    if (known !== undefined) return known;
-    let trusted: boolean;
+  /** A wall clock stepped back (NTP, a VM resumed) makes a birth time after a moment read as before it. */
+  private watchClock(): void {
+    if (Date.now() - performance.now() < this.wallLeadMs - CLOCK_STEP_TOLERANCE_MS) this.hasClockSteppedBack = true;
+  }
+
+  /**
+   * The statfs type of the file system dirfd and name reach, when it is the device given (a mount
+   * point's name is on the folder's file system, its inode on another), once a device.
+   */
+  private fileSystemOf(dirfd: number, name: Name, dev: bigint): number | undefined {
+    if (this.typeOfDevice.has(dev)) return this.typeOfDevice.get(dev);
+    let type: number | undefined;
     try {
-      if (statFd(dirfd).dev !== dev) return false;
-      trusted = TRUSTED_BIRTH_TIMES.has(statfsSync(`/proc/self/fd/${dirfd}`).type);
+      if (name !== '' && statFd(dirfd).dev !== dev) return undefined;
+      type = statfsSync(`/proc/self/fd/${dirfd}`).type;
     } catch {
-      return false;
+      return undefined;
     }
-    this.trustedDevices.set(dev, trusted);
-    return trusted;
+    this.typeOfDevice.set(dev, type);
+    return type;
   }
 }
 

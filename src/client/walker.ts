@@ -116,6 +116,17 @@ export class WalkedEntry {
     this.moved.nameVanished(escapeBytes(this.meta.path), this.stats.dev, this.stats.ino, this.statedAfterMs, this.step);
   }
 
+  /**
+   * This entry is in the backup as the inode the walk found: its content was read from fd (opened from
+   * it, not replaced), or its attributes by name and checked. A file moved here is then not reported as
+   * vanished from where the walk listed it before (moved-entries.ts).
+   */
+  noteRead(fd?: number): void {
+    if (this.folderFd !== undefined) this.moved.read(this.folderFd, '', this.stats, this.step);
+    else if (fd !== undefined) this.moved.read(fd, '', this.stats, this.step);
+    else this.moved.read(this.parentFd, this.name, this.stats, this.step);
+  }
+
   /** This entry's metadata as another stat of the same name gives it (the inode opened, when it is not the one walked). */
   metaFrom(stats: PosixStat): EntryMeta {
     return entryMetaFromStat(this.meta.path, this.type, stats, this.owners, this.linkTarget);
@@ -363,8 +374,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     }
   }
   if (type !== EntryType.ENTRY_TYPE_DIRECTORY) {
-    const step = options.moved.walked(parentFd, name, stats, path);
-    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, step, statedAfterMs);
+    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, options.moved.nextStep(), statedAfterMs);
     return;
   }
   let folderFd: number | undefined;
@@ -377,8 +387,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     // walked (its owner and mode are worth restoring), its content reported missing, the walk goes on.
     const failed = folderFd === undefined ? 'open' : 'read';
     if (folderFd !== undefined) closeSync(folderFd);
-    const step = options.moved.walked(parentFd, name, stats, path);
-    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, step, statedAfterMs);
+    yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, options.moved.nextStep(), statedAfterMs);
     options.onUnreadable(escapeBytes(path), `cannot ${failed} the folder (${describe(error)}); its content is not in the backup`);
     return;
   }
@@ -390,9 +399,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup, or a file system was mounted on it (the new one stored)`);
     // Recorded as opened either way: the same inode may have changed between the lstat and the open (a chmod,
     // or a new folder given the freed inode number), and the listing is the opened one's.
-    // The folder in the backup is the one opened (its birth time asked of it, not of the name).
-    const step = options.moved.walked(folderFd, '', opened, path);
-    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, step, statedAfterMs, folderFd);
+    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, options.moved.nextStep(), statedAfterMs, folderFd);
     let listing: FolderListing;
     let listed: PosixStat;
     const listedAtMs = Date.now();
@@ -406,7 +413,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       return;
     }
     options.listedFolders.add(path, opened, listed, listedAtMs, options.includeRoots.has(path.toString('latin1')), listing);
-    const onVanished = vanishedFrom(listing, listed.dev, listedAtMs, options);
+    const onVanished = vanishedFrom(folderFd, listed, listing, listedAtMs, options);
     const names = listing.names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     for (const child of names) {
@@ -441,7 +448,7 @@ function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[
  * file it named was walked in another place by then (moved-entries.ts). The names' inode numbers are
  * looked up by name once a folder, at its first name gone: a folder emptied during the walk stays linear.
  */
-function vanishedFrom(listing: FolderListing, dev: bigint, listedAtMs: number, options: WalkState): (path: Buffer, child: Buffer) => void {
+function vanishedFrom(folderFd: number, listed: PosixStat, listing: FolderListing, listedAtMs: number, options: WalkState): (path: Buffer, child: Buffer) => void {
   const shownAtStep = options.moved.currentStep;
   let inodeByName: Map<string, bigint> | undefined;
   return (path, child) => {
@@ -450,8 +457,9 @@ function vanishedFrom(listing: FolderListing, dev: bigint, listedAtMs: number, o
       for (const [position, name] of listing.joinedNames.split('\0').entries()) inodeByName.set(name, listing.inodes[position]);
     }
     const ino = inodeByName.get(child.toString('latin1'));
-    if (ino === undefined) options.onUnreadable(escapeBytes(path), 'vanished during the backup');
-    else options.moved.nameVanished(escapeBytes(path), dev, ino, listedAtMs, shownAtStep);
+    if (ino === undefined || !options.moved.listedNameVanished(folderFd, listed, escapeBytes(path), ino, listedAtMs, shownAtStep)) {
+      options.onUnreadable(escapeBytes(path), 'vanished during the backup');
+    }
   };
 }
 

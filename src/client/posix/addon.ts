@@ -81,8 +81,8 @@ export interface PosixAddon {
   fstatatInto(dirfd: number, name: Name, flags: number, out: BigInt64Array): void;
   /** The folder's listing in one buffer: its count, each name's d_ino, the names each ended by a NUL (see native/stat.c). */
   readdirAt(dirfd: number): Buffer;
-  /** statx's birth time in nanoseconds since the epoch; undefined where the file system keeps none (see native/stat.c). */
-  birthTimeAt(dirfd: number, name: Name, flags: number): bigint | undefined;
+  /** statx's birth time (ns since the epoch, 0 where the file system keeps none), inode number and device into out (3 elements): see native/stat.c. */
+  birthTimeInto(dirfd: number, name: Name, flags: number, out: BigInt64Array): void;
   dataExtents(fd: number): [number, number][];
   /** lseek(fd, 0, SEEK_HOLE): the end for a file without holes, null where SEEK_HOLE is not supported. */
   firstHole(fd: number): number | null;

@@ -169,9 +169,19 @@ export function statAtIfExists(dirfd: number, name: Name): PosixStat | undefined
   }
 }
 
-/** When the entry was made (statx btime, ns since the epoch), not following a symlink; undefined where the file system keeps no such time. */
-export function birthTimeAt(dirfd: number, name: Name): bigint | undefined {
-  return name === '' ? posixAddon().birthTimeAt(dirfd, '', posixConstants().AT_EMPTY_PATH) : posixAddon().birthTimeAt(dirfd, name, posixConstants().AT_SYMLINK_NOFOLLOW);
+/** When an inode was made (statx btime, ns since the epoch; undefined where its file system keeps no such time), and which inode it is. */
+export interface Birth {
+  readonly bornNs: bigint | undefined;
+  readonly ino: bigint;
+  readonly dev: bigint;
+}
+
+/** The birth of the entry dirfd and name reach, not following a symlink; of dirfd itself when name is ''. */
+export function birthAt(dirfd: number, name: Name): Birth {
+  const out = new BigInt64Array(3);
+  const flags = name === '' ? posixConstants().AT_EMPTY_PATH : posixConstants().AT_SYMLINK_NOFOLLOW;
+  posixAddon().birthTimeInto(dirfd, name, flags, out);
+  return { bornNs: out[0] === 0n ? undefined : out[0], ino: unsigned64(out[1]), dev: unsigned64(out[2]) };
 }
 
 export function statFd(fd: number): PosixStat {

@@ -1,0 +1,107 @@
+// What proves that a name gone when read was a file moved, and read in its new place (moved-entries.ts):
+// the same device and inode number, read after the name showed it, born before; and what does not: a
+// file born after (a freed number given again), one read before, another inode under the name read, a
+// wall clock stepped back during the backup (the times compared are wall-clock times).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, realpathSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MovedEntries } from '../src/client/moved-entries';
+import { birthAt, statAt } from '../src/client/posix/at';
+import { removeTree } from './support/remove-tree';
+
+const sleep = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/** A fresh folder, held open, where a file made now is past the birth margin 80 ms later. */
+function folder(t: { after(fn: () => void): void }): { path: string; fd: number } {
+  const path = realpathSync(mkdtempSync(join(tmpdir(), 'cpsbackup-moved-')));
+  const fd = openSync(path, 'r');
+  t.after(() => {
+    closeSync(fd);
+    removeTree(path);
+  });
+  return { path, fd };
+}
+
+/** Where birth times are not kept or not trusted, nothing can be proven: said, not faked. */
+function birthTimesKept(fd: number, name: string): string | undefined {
+  if (birthAt(fd, name).bornNs === undefined) return `no birth times on ${tmpdir()} (statfs type 0x${statfsSync(tmpdir()).type.toString(16)})`;
+  return undefined;
+}
+
+/** a made, old enough; its name shown (as a listing would) and gone; returns what the name showed. */
+function shownThenMoved(dir: { path: string; fd: number }, moved: MovedEntries): { reason: string | undefined; shown: ReturnType<typeof statAt> } {
+  writeFileSync(join(dir.path, 'a'), 'a\n');
+  sleep(80);
+  const reason = birthTimesKept(dir.fd, 'a');
+  const shown = statAt(dir.fd, 'a');
+  moved.nameVanished(join(dir.path, 'a'), shown.dev, shown.ino, Date.now(), moved.currentStep);
+  renameSync(join(dir.path, 'a'), join(dir.path, 'b'));
+  return { reason, shown };
+}
+
+test('a file read in its new place after its name was shown proves the move: not reported', (t) => {
+  const dir = folder(t);
+  const moved = new MovedEntries(Date.now());
+  const { reason } = shownThenMoved(dir, moved);
+  if (reason !== undefined) return t.skip(reason);
+  moved.read(dir.fd, 'b', statAt(dir.fd, 'b'), moved.nextStep());
+  const reported: string[] = [];
+  const warning = moved.settle((path) => reported.push(path));
+  assert.deepEqual(reported, []);
+  assert.equal(warning, `1 entry moved during the backup from where the walk listed it (${join(dir.path, 'a')}): read in the new place, in this backup there`);
+});
+
+test('no proof: a file born after the name showed its number, one read before, another inode under the name read, a clock stepped back', async (t) => {
+  const dir = folder(t);
+  const cases: Record<string, (moved: MovedEntries) => void> = {
+    'born after': (moved) => {
+      writeFileSync(join(dir.path, 'old'), 'old\n');
+      sleep(80);
+      const shown = statAt(dir.fd, 'old');
+      moved.nameVanished(join(dir.path, 'old'), shown.dev, shown.ino, Date.now() - 200, moved.currentStep);
+      // As if a file made now had been given the number: its own birth is after the moment shown.
+      moved.read(dir.fd, 'old', shown, moved.nextStep());
+    },
+    'read before': (moved) => {
+      writeFileSync(join(dir.path, 'early'), 'early\n');
+      sleep(80);
+      const stats = statAt(dir.fd, 'early');
+      moved.read(dir.fd, 'early', stats, moved.nextStep());
+      moved.nameVanished(join(dir.path, 'early'), stats.dev, stats.ino, Date.now(), moved.currentStep);
+    },
+    'another inode under the name': (moved) => {
+      // An old file (born before the name was shown, as the moved one), renamed over b.
+      writeFileSync(join(dir.path, 'b.old'), 'old\n');
+      const { shown } = shownThenMoved(dir, moved);
+      // Found at b by the walk, then saved over before it was read: what is read is another file.
+      renameSync(join(dir.path, 'b.old'), join(dir.path, 'b'));
+      moved.read(dir.fd, 'b', shown, moved.nextStep());
+    },
+    'clock stepped back': (moved) => {
+      shownThenMoved(dir, moved);
+      moved.read(dir.fd, 'b', statAt(dir.fd, 'b'), moved.nextStep());
+      const now = Date.now;
+      Date.now = () => now() - 300;
+      try {
+        moved.nameVanished('/elsewhere', 0n, 0n, Date.now(), moved.currentStep);
+      } finally {
+        Date.now = now;
+      }
+    },
+  };
+  writeFileSync(join(dir.path, 'probe'), '');
+  const reason = birthTimesKept(dir.fd, 'probe');
+  if (reason !== undefined) return t.skip(reason);
+  for (const [name, run] of Object.entries(cases)) {
+    const moved = new MovedEntries(Date.now() - 5_000);
+    run(moved);
+    const reported: string[] = [];
+    const warning = moved.settle((path) => reported.push(path));
+    assert.equal(warning, undefined, `${name}: nothing proven moved`);
+    assert.ok(reported.length >= 1, `${name}: the name is reported vanished`);
+  }
+});

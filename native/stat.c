@@ -4,11 +4,26 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+/* The BigInt64Array an answer is written into, of at least count elements, or NULL with a TypeError thrown. */
+static int64_t *get_answer_array(napi_env env, napi_value value, size_t count, const char *expected) {
+  void *data;
+  size_t length;
+  if (!get_typed_array(env, value, napi_bigint64_array, "out", expected, &data, &length)) return NULL;
+  if (length < count) {
+    char message[96];
+    snprintf(message, sizeof message, "out must be %s", expected);
+    throw_type_error(env, message);
+    return NULL;
+  }
+  return (int64_t *)data;
+}
 
 /* fstatatInto(dirfd, name, flags, out: BigInt64Array(16)): fstatat's answer as 64-bit integers in the order
  * mode, uid, gid, nlink, size, blocks, blksize, ino, dev, rdev, atime seconds, atime nanoseconds, mtime
@@ -21,13 +36,8 @@ static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 4, argv)) return NULL;
   int32_t dirfd, flags;
   if (!get_int32(env, argv[0], "dirfd", &dirfd) || !get_int32(env, argv[2], "flags", &flags)) return NULL;
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 16) {
-    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of 16 elements");
-    return NULL;
-  }
+  int64_t *out = get_answer_array(env, argv[3], 16, "a BigInt64Array of 16 elements");
+  if (out == NULL) return NULL;
   name_arg name;
   if (!get_name(env, argv[1], "name", &name)) return NULL;
   struct stat st;
@@ -37,7 +47,6 @@ static napi_value js_fstatat_into(napi_env env, napi_callback_info info) {
     return NULL;
   }
   free_name(&name);
-  int64_t *out = (int64_t *)data;
   out[0] = (int64_t)st.st_mode;
   out[1] = (int64_t)st.st_uid;
   out[2] = (int64_t)st.st_gid;
@@ -146,13 +155,8 @@ static napi_value js_birth_time_into(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 4, argv)) return NULL;
   int32_t dirfd, flags;
   if (!get_int32(env, argv[0], "dirfd", &dirfd) || !get_int32(env, argv[2], "flags", &flags)) return NULL;
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, argv[3], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_bigint64_array || length < 3) {
-    napi_throw_type_error(env, NULL, "out must be a BigInt64Array of 3 elements");
-    return NULL;
-  }
+  int64_t *out = get_answer_array(env, argv[3], 3, "a BigInt64Array of 3 elements");
+  if (out == NULL) return NULL;
   name_arg name;
   if (!get_name(env, argv[1], "name", &name)) return NULL;
   struct statx stx;
@@ -164,7 +168,6 @@ static napi_value js_birth_time_into(napi_env env, napi_callback_info info) {
     return NULL;
   }
   free_name(&name);
-  int64_t *out = (int64_t *)data;
   bool has_birth = (stx.stx_mask & STATX_BTIME) != 0 && stx.stx_btime.tv_sec > 0 && stx.stx_btime.tv_sec < INT64_MAX / 1000000000 - 1;
   out[0] = has_birth ? (int64_t)stx.stx_btime.tv_sec * 1000000000LL + stx.stx_btime.tv_nsec : 0;
   out[1] = (int64_t)stx.stx_ino;

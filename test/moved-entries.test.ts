@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, realpathSync, renameSync, statfsSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MovedEntries } from '../src/client/moved-entries';
-import { birthAt, statAt } from '../src/client/posix/at';
+import { birthAt, statAt, statFd } from '../src/client/posix/at';
 import { removeTree } from './support/remove-tree';
 
 const sleep = (ms: number): void => {
@@ -104,4 +104,15 @@ test('no proof: a file born after the name showed its number, one read before, a
     assert.equal(warning, undefined, `${name}: nothing proven moved`);
     assert.ok(reported.length >= 1, `${name}: the name is reported vanished`);
   }
+});
+
+test('a listed number is kept only where listings give an entry its own number: elsewhere (here procfs, as btrfs lists a subvolume by its id) the name is reported at once', (t) => {
+  const dir = folder(t);
+  const moved = new MovedEntries(Date.now());
+  const local = statFd(dir.fd);
+  assert.equal(moved.listedNameVanished(dir.fd, local, join(dir.path, 'x'), 1n, Date.now(), 0), [0xef53, 0x58465342, 0x01021994, 0xf2f52010].includes(statfsSync(dir.path).type),
+    'kept where the folder is on ext2/3/4, XFS, tmpfs or F2FS');
+  const procFd = openSync('/proc', 'r');
+  t.after(() => closeSync(procFd));
+  assert.equal(moved.listedNameVanished(procFd, statFd(procFd), '/proc/gone', 1n, Date.now(), 0), false, 'not kept on procfs: the caller reports it');
 });

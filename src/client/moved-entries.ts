@@ -12,30 +12,36 @@
 // after the moment the name showed its number is the inode the name pointed to. Nothing is proven, and
 // the report stays, where the file system keeps no birth time or stamps it from another machine's clock
 // (network file systems), where a folder's listing may show another number than the entry's own (btrfs
-// gives a subvolume its id), and once the wall clock has stepped back during the backup (the birth times
-// and the walk's times are wall-clock times). Only entries changed since the backup began are asked
-// their birth time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry.
+// gives a subvolume its id), where one number may name two live files (tmpfs's 32-bit numbers wrap), and
+// once the wall clock has stepped back during the backup (the birth times and the walk's times are
+// wall-clock times). A folder proves nothing once anything under it was left out at its new path (an
+// exclude_regex that matches there). Only entries changed since the backup began are asked their birth
+// time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
+// proven read may be another link of the one gone (a link deleted): its content is in the backup.
 import { statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { birthAt, statFd, type Name, type PosixStat } from './posix/at';
 
 const EXT = 0xef53;
 const XFS = 0x58465342;
-const TMPFS = 0x01021994;
 const F2FS = 0xf2f52010;
 const BTRFS = 0x9123683e;
 const ZFS = 0x2fc12fc1;
 const BCACHEFS = 0xca451a4e;
 
-/** Local file systems whose birth times come from this machine's clock. FAT keeps local time in 10 ms steps and made-up inode numbers. */
-const TRUSTED_BIRTH_TIMES: ReadonlySet<number> = new Set([EXT, XFS, TMPFS, F2FS, BTRFS, ZFS, BCACHEFS]);
+/**
+ * Local file systems whose birth times come from this machine's clock and whose inode numbers name one
+ * live inode each. Not tmpfs: mounted without inode64 its numbers come from a 32-bit counter shared with
+ * pipes and sockets, which wraps. FAT keeps local time in 10 ms steps and made-up inode numbers.
+ */
+export const TRUSTED_BIRTH_TIMES: ReadonlySet<number> = new Set([EXT, XFS, F2FS, BTRFS, ZFS, BCACHEFS]);
 
 /**
  * File systems whose folder listings give each name its entry's own inode number (d_ino = st_ino).
  * Not btrfs nor bcachefs (a subvolume is listed by its id, an ordinary inode number of the folder's
  * own subvolume), nor overlayfs (a lower layer's numbers may be listed raw).
  */
-const LISTED_NUMBERS_ARE_OWN: ReadonlySet<number> = new Set([EXT, XFS, TMPFS, F2FS]);
+export const LISTED_NUMBERS_ARE_OWN: ReadonlySet<number> = new Set([EXT, XFS, F2FS]);
 
 /**
  * The kernel stamps birth times from a coarse clock (a tick of 1-10 ms behind the time Date.now()
@@ -74,12 +80,20 @@ export class MovedEntries {
   private readonly vanished: VanishedName[] = [];
   /** Per file system type: whether its birth times, and its listed numbers, are trusted (see the sets above). */
   private readonly typeOfDevice = new Map<bigint, number | undefined>();
-  private readonly wallLeadMs: number;
+  /** The most the wall clock was seen ahead of the monotonic one: any reading below it by more than the tolerance is a step back. */
+  private mostWallLeadMs: number;
   private hasClockSteppedBack = false;
 
   constructor(walkStartMs: number) {
     this.changedSinceNs = BigInt(walkStartMs) * 1_000_000n - CHANGED_MARGIN_NS;
-    this.wallLeadMs = Date.now() - performance.now();
+    this.mostWallLeadMs = Date.now() - performance.now();
+  }
+
+  /** Date.now(), watched: every time a name's number is shown at is read here, so a step back after it is seen. */
+  now(): number {
+    const now = Date.now();
+    this.watchClock(now);
+    return now;
   }
 
   /** The next step of the walk: one per entry walked, in the order walked. */
@@ -108,6 +122,15 @@ export class MovedEntries {
     } catch {
       // Gone again, or unreadable: nothing proven.
     }
+  }
+
+  /**
+   * The folder read at `step` proves nothing after all: something under it was left out at its new path
+   * (an exclude_regex matching there), which its old path may have held.
+   */
+  withdraw(stats: PosixStat, step: number): void {
+    const key = keyOf(stats.dev, stats.ino);
+    if (this.changed.get(key)?.step === step) this.changed.delete(key);
   }
 
   /**
@@ -148,13 +171,19 @@ export class MovedEntries {
     this.vanished.length = 0;
     this.changed.clear();
     if (moved.length === 0) return undefined;
-    return `${moved.length} ${moved.length === 1 ? 'entry' : 'entries'} moved during the backup from where the walk listed `
-      + `${moved.length === 1 ? 'it' : 'them'} (${moved[0]}${moved.length > 1 ? ', …' : ''}): read in the new place, in this backup there`;
+    return `${moved.length} ${moved.length === 1 ? 'entry' : 'entries'} gone during the backup from where the walk listed `
+      + `${moved.length === 1 ? 'it' : 'them'} (${moved[0]}${moved.length > 1 ? ', …' : ''}) read elsewhere: moved, or another link of the same file; in this backup there`;
   }
 
-  /** A wall clock stepped back (NTP, a VM resumed) makes a birth time after a moment read as before it. */
-  private watchClock(): void {
-    if (Date.now() - performance.now() < this.wallLeadMs - CLOCK_STEP_TOLERANCE_MS) this.hasClockSteppedBack = true;
+  /**
+   * A wall clock stepped back (NTP, a VM resumed) makes a birth time after a moment read as before it,
+   * also a step forward then back (the moment read in between). Seen at each reading: the times compared
+   * are read through now(), and each entry read and each name gone looks again.
+   */
+  private watchClock(now = Date.now()): void {
+    const lead = now - performance.now();
+    if (lead < this.mostWallLeadMs - CLOCK_STEP_TOLERANCE_MS) this.hasClockSteppedBack = true;
+    if (lead > this.mostWallLeadMs) this.mostWallLeadMs = lead;
   }
 
   /**

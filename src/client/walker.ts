@@ -151,14 +151,18 @@ interface WalkState extends WalkOptions {
   readonly includeRoots: ReadonlySet<string>;
   readonly listedFolders: ListedFolders;
   /**
-   * Set once the looks at the walk's end begin: each folder and one-link file they walked (device:inode),
-   * and where. One moved on and found again by a later look is not walked again (a folder is named): a
-   * user moving a folder of theirs from one changed folder to the next had root's backup read it once a
-   * look per folder.
+   * Set once the looks at the walk's end begin: each folder they listed (device:inode, as opened), and
+   * where. One moved on and found again by a later look is not walked again, and is named: a user moving
+   * a folder of theirs from one changed folder to the next had root's backup read it once a look per
+   * folder. Not files: one the looks reached may not be the one the sender then read (saved over before
+   * its open), and skipped when found again under another name it was in no place; a file moved on is
+   * read again, at most once a look.
    */
   lookWalked?: Map<string, Buffer>;
   /** Entries walked after they changed, and names gone when read: a moved file is not reported as vanished. */
   readonly moved: MovedEntries;
+  /** Names left out so far by exclude_regex (or a path never walked): a folder with any left out below it proves no move. */
+  leftOut: number;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -172,7 +176,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   // Not held open until its turn: a node with a thousand includes ran out of fds (review).
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
-  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), moved: new MovedEntries(Date.now()) };
+  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), moved: new MovedEntries(Date.now()), leftOut: 0 };
   yield* walkIncludes(located, state, owners, new Set<string>());
   state.lookWalked = new Map();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
@@ -233,7 +237,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
       if (!isWalked(path, options)) continue;
       if (isRefusedPath(path, options)) continue;
       let stats: PosixStat;
-      const statedAfterMs = Date.now();
+      const statedAfterMs = state.moved.now();
       try {
         stats = statAt(parentFd, name);
       } catch (error) {
@@ -351,18 +355,11 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     return;
   }
   if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
-  if (options.lookWalked !== undefined && (type === EntryType.ENTRY_TYPE_DIRECTORY || stats.nlink === 1)) {
-    // Another link of a many-linked file goes as a link to the first, without reading it again.
-    const key = `${stats.dev}:${stats.ino}`;
-    const readAt = options.lookWalked.get(key);
-    if (readAt !== undefined) {
-      if (type === EntryType.ENTRY_TYPE_DIRECTORY) {
-        options.onWarning(`${escapeBytes(path)}: moved here during the backup after the walk's end had read it as ${escapeBytes(readAt)}: `
-          + 'in this backup there, as read then, and not read again; an entry moved into it since may be in neither its old nor its new place');
-      }
-      return;
-    }
-    options.lookWalked.set(key, path);
+  const readAt = type === EntryType.ENTRY_TYPE_DIRECTORY ? options.lookWalked?.get(`${stats.dev}:${stats.ino}`) : undefined;
+  if (readAt !== undefined) {
+    options.onWarning(`${escapeBytes(path)}: moved here during the backup after the walk's end had read it as ${escapeBytes(readAt)}: `
+      + 'in this backup there, as read then, and not read again; an entry moved into it since may be in neither its old nor its new place');
+    return;
   }
   let linkTarget: Buffer | undefined;
   if (type === EntryType.ENTRY_TYPE_SYMLINK) {
@@ -399,10 +396,14 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     if (isReplaced) options.onWarning(`${escapeBytes(path)}: replaced by another folder during the backup, or a file system was mounted on it (the new one stored)`);
     // Recorded as opened either way: the same inode may have changed between the lstat and the open (a chmod,
     // or a new folder given the freed inode number), and the listing is the opened one's.
-    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, options.moved.nextStep(), statedAfterMs, folderFd);
+    // The folder listed is the one opened: known by that inode to the looks that may find it again.
+    options.lookWalked?.set(`${opened.dev}:${opened.ino}`, path);
+    const step = options.moved.nextStep();
+    const leftOutBefore = options.leftOut;
+    yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, step, statedAfterMs, folderFd);
     let listing: FolderListing;
     let listed: PosixStat;
-    const listedAtMs = Date.now();
+    const listedAtMs = options.moved.now();
     try {
       // Described again just before the listing, which the caller's work on the entry may have followed
       // by a while: a change in between is in the listing, not one to warn of at the end.
@@ -420,6 +421,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       const found = childToWalk(folderFd, prefix, child, options, onVanished);
       if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, listedAtMs, options, owners);
     }
+    if (options.leftOut !== leftOutBefore) options.moved.withdraw(opened, step);
   } finally {
     closeSync(folderFd);
   }
@@ -432,7 +434,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
  */
 function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames): Generator<WalkedEntry, number> {
   const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
-  const statedAfterMs = Date.now();
+  const statedAfterMs = options.moved.now();
   let walked = 0;
   for (const child of names) {
     const found = childToWalk(folderFd, prefix, child, options, undefined);
@@ -472,7 +474,10 @@ function vanishedFrom(folderFd: number, listed: PosixStat, listing: FolderListin
 function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: WalkState,
   onVanished: ((path: Buffer, child: Buffer) => void) | undefined): { path: Buffer; stats: PosixStat } | undefined {
   const path = Buffer.concat([prefix, child]);
-  if (!isWalked(path, options)) return undefined;
+  if (!isWalked(path, options)) {
+    options.leftOut++;
+    return undefined;
+  }
   if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) return undefined; // walked as its own include
   if (isRefusedPath(path, options)) return undefined;
   try {

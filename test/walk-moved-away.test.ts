@@ -1,0 +1,101 @@
+// Entries moved during the walk whose old place is then gone, driven through the walker alone (each
+// entry's noteRead() stands in for the sender, which calls it once it has read the entry): a folder
+// moved to a path where exclude_regex leaves its content out proves no move (its old name is reported);
+// a file the looks at the walk's end read and an editor then saved over, found again under its backup
+// name (x~), is read there, not skipped as read already (it was in no place: the second review of the
+// moved-entries change).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { walk } from '../src/client/walker';
+import { LISTED_NUMBERS_ARE_OWN, TRUSTED_BIRTH_TIMES } from '../src/client/moved-entries';
+import { removeTree } from './support/remove-tree';
+
+const sleep = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+function makeRoot(t: { after(fn: () => void): void }): string {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'cpsbackup-moved-away-')));
+  t.after(() => removeTree(root));
+  return root;
+}
+
+/** Walks root with the exclude patterns; `change(path)` runs at each entry yielded, then the entry counts as read. */
+function walkWith(root: string, excludeRegex: RegExp[], change: (path: string) => void): { paths: string[]; unreadable: string[]; warnings: string[] } {
+  const walked = { paths: [] as string[], unreadable: [] as string[], warnings: [] as string[] };
+  for (const entry of walk({
+    includes: [root], excludeRegex, readAllFifos: false, skipPaths: new Set(),
+    onWarning: (message) => walked.warnings.push(message), onUnreadable: (path, reason) => walked.unreadable.push(`${path}: ${reason}`),
+  })) {
+    const path = entry.meta.path.toString();
+    walked.paths.push(path);
+    change(path);
+    entry.noteRead();
+  }
+  return walked;
+}
+
+test('a folder moved where exclude_regex leaves out what it holds proves no move: its old name is reported vanished', (t) => {
+  const root = makeRoot(t);
+  const type = statfsSync(root).type;
+  if (!TRUSTED_BIRTH_TIMES.has(type) || !LISTED_NUMBERS_ARE_OWN.has(type)) return t.skip(`no move can be proven on ${root} (statfs type 0x${type.toString(16)})`);
+  mkdirSync(join(root, 'a', 'work'), { recursive: true });
+  writeFileSync(join(root, 'a', '0first'), 'first\n');
+  writeFileSync(join(root, 'a', 'work', 'thesis.tex'), 'chapter 1\n');
+  mkdirSync(join(root, 'b'));
+  writeFileSync(join(root, 'b', 'plain'), 'plain\n');
+  sleep(80);
+  let hasMoved = false;
+  // a is listed; its first name is yielded before a/work's lstat: the folder goes where /cache/ excludes its content.
+  const walked = walkWith(root, [/\/cache\//], (path) => {
+    if (path === join(root, 'a', '0first')) {
+      renameSync(join(root, 'a', 'work'), join(root, 'b', 'cache'));
+      hasMoved = true;
+    }
+  });
+  assert.ok(hasMoved);
+  assert.ok(walked.paths.includes(join(root, 'b', 'cache')), 'the folder is walked in its new place');
+  assert.ok(!walked.paths.includes(join(root, 'b', 'cache', 'thesis.tex')), 'its content is excluded there');
+  assert.deepEqual(walked.unreadable, [`${join(root, 'a', 'work')}: vanished during the backup`]);
+
+  // The same move where nothing is excluded: proven, not reported.
+  const other = join(root, 'again');
+  mkdirSync(join(other, 'a', 'work'), { recursive: true });
+  writeFileSync(join(other, 'a', '0first'), 'first\n');
+  writeFileSync(join(other, 'a', 'work', 'thesis.tex'), 'chapter 1\n');
+  mkdirSync(join(other, 'b'));
+  sleep(80);
+  const proven = walkWith(other, [], (path) => {
+    if (path === join(other, 'a', '0first')) renameSync(join(other, 'a', 'work'), join(other, 'b', 'kept'));
+  });
+  assert.deepEqual(proven.unreadable, []);
+  assert.ok(proven.paths.includes(join(other, 'b', 'kept', 'thesis.tex')));
+});
+
+test('a file the walk\'s end read and an editor then saved over is read again under its backup name, not skipped as read', (t) => {
+  const root = makeRoot(t);
+  mkdirSync(join(root, 'p2'));
+  writeFileSync(join(root, 'p2', 'old'), 'old\n');
+  sleep(80);
+  let isMade = false;
+  let isSavedOver = false;
+  const walked = walkWith(root, [], (path) => {
+    // After p2 is listed, x is made: a look at the walk's end finds it.
+    if (path === join(root, 'p2', 'old') && !isMade) {
+      writeFileSync(join(root, 'p2', 'x'), 'first version\n');
+      isMade = true;
+    }
+    // When the look yields x, before the sender would open it, an editor keeps x as x~ and writes x anew.
+    if (path === join(root, 'p2', 'x') && !isSavedOver) {
+      renameSync(join(root, 'p2', 'x'), join(root, 'p2', 'x~'));
+      writeFileSync(join(root, 'p2', 'x'), 'second version\n');
+      isSavedOver = true;
+    }
+  });
+  assert.ok(isMade && isSavedOver);
+  assert.ok(walked.paths.includes(join(root, 'p2', 'x~')), `x~ (the first version, read under no name) is walked: ${walked.paths.join(', ')}; ${walked.warnings.join('; ')}`);
+  assert.deepEqual(walked.unreadable, []);
+});

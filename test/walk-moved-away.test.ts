@@ -99,3 +99,55 @@ test('a file the walk\'s end read and an editor then saved over is read again un
   assert.ok(walked.paths.includes(join(root, 'p2', 'x~')), `x~ (the first version, read under no name) is walked: ${walked.paths.join(', ')}; ${walked.warnings.join('; ')}`);
   assert.deepEqual(walked.unreadable, []);
 });
+
+test('a folder moved where something under it is not walked at its new path proves no move: an include walked on its own, a folder the looks read elsewhere', (t) => {
+  const root = makeRoot(t);
+  const type = statfsSync(root).type;
+  if (!TRUSTED_BIRTH_TIMES.has(type) || !LISTED_NUMBERS_ARE_OWN.has(type)) return t.skip(`no move can be proven on ${root} (statfs type 0x${type.toString(16)})`);
+
+  // An include walked first, on its own, is skipped by the outer walk: a folder moved over its place brings other content.
+  const tree = join(root, 'include');
+  mkdirSync(join(tree, 'a', 'F', 'sub'), { recursive: true });
+  mkdirSync(join(tree, 'x', 'sub'), { recursive: true });
+  writeFileSync(join(tree, 'a', '0first'), 'first\n');
+  writeFileSync(join(tree, 'a', 'F', 'sub', 'secret.txt'), 'secret\n');
+  writeFileSync(join(tree, 'x', 'sub', 'old.txt'), 'old\n');
+  sleep(80);
+  const walked: string[] = [];
+  const unreadable: string[] = [];
+  for (const entry of walk({
+    includes: [join(tree, 'x', 'sub'), tree], excludeRegex: [], readAllFifos: false, skipPaths: new Set(),
+    onWarning: () => undefined, onUnreadable: (path, reason) => unreadable.push(`${path}: ${reason}`),
+  })) {
+    const path = entry.meta.path.toString();
+    walked.push(path);
+    if (path === join(tree, 'a', '0first')) {
+      renameSync(join(tree, 'x'), join(root, 'x-out'));
+      renameSync(join(tree, 'a', 'F'), join(tree, 'x'));
+    }
+    entry.noteRead();
+  }
+  assert.ok(!walked.includes(join(tree, 'x', 'sub', 'secret.txt')), `secret.txt is read nowhere: ${walked.join(', ')}`);
+  assert.ok(unreadable.includes(`${join(tree, 'a', 'F')}: vanished during the backup`), `F reported: ${unreadable.join('; ')}`);
+
+  // A folder G the looks read at its first place, moved (with a file moved in after its listing) into F's new place.
+  const looks = join(root, 'looks');
+  mkdirSync(join(looks, 'a', 'F'), { recursive: true });
+  writeFileSync(join(looks, 'a', '0first'), 'first\n');
+  writeFileSync(join(looks, 'a', 'F', 'x'), 'content\n');
+  sleep(80);
+  const found = walkWith(looks, [], (path) => {
+    if (path === join(looks, 'a', '0first')) {
+      renameSync(join(looks, 'a', 'F'), join(looks, 'a', 'F2'));
+      mkdirSync(join(looks, 'G'));
+      writeFileSync(join(looks, 'G', 'g0'), 'g0\n');
+    }
+    if (path === join(looks, 'G', 'g0')) {
+      renameSync(join(looks, 'a', 'F2', 'x'), join(looks, 'G', 'x'));
+      renameSync(join(looks, 'G'), join(looks, 'a', 'F2', 'G'));
+    }
+  });
+  assert.ok(found.paths.includes(join(looks, 'G', 'g0')) && found.paths.includes(join(looks, 'a', 'F2')), `the moves happened as planned: ${found.paths.join(', ')}`);
+  assert.ok(!found.paths.some((path) => path.endsWith('/x')), 'x is read nowhere');
+  assert.ok(found.unreadable.includes(`${join(looks, 'a', 'F')}: vanished during the backup`), `F reported: ${found.unreadable.join('; ')}`);
+});

@@ -155,13 +155,16 @@ interface WalkState extends WalkOptions {
    * where. One moved on and found again by a later look is not walked again, and is named: a user moving
    * a folder of theirs from one changed folder to the next had root's backup read it once a look per
    * folder. Not files: one the looks reached may not be the one the sender then read (saved over before
-   * its open), and skipped when found again under another name it was in no place; a file moved on is
-   * read again, at most once a look.
+   * its open), and skipped when found again under another name it was in no place; a file a user keeps
+   * moving is read again in each changed folder a look finds it in (the walk itself chases it as far).
    */
   lookWalked?: Map<string, Buffer>;
   /** Entries walked after they changed, and names gone when read: a moved file is not reported as vanished. */
   readonly moved: MovedEntries;
-  /** Names left out so far by exclude_regex (or a path never walked): a folder with any left out below it proves no move. */
+  /**
+   * Names left out so far (exclude_regex, a path never walked, an include walked on its own, a folder the
+   * looks read elsewhere): a folder with any left out below it proves no move.
+   */
   leftOut: number;
 }
 
@@ -357,6 +360,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
   const readAt = type === EntryType.ENTRY_TYPE_DIRECTORY ? options.lookWalked?.get(`${stats.dev}:${stats.ino}`) : undefined;
   if (readAt !== undefined) {
+    options.leftOut++;
     options.onWarning(`${escapeBytes(path)}: moved here during the backup after the walk's end had read it as ${escapeBytes(readAt)}: `
       + 'in this backup there, as read then, and not read again; an entry moved into it since may be in neither its old nor its new place');
     return;
@@ -478,7 +482,11 @@ function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: W
     options.leftOut++;
     return undefined;
   }
-  if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) return undefined; // walked as its own include
+  if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) {
+    // Walked as its own include, where it was then: what it holds here may not be what was read there.
+    options.leftOut++;
+    return undefined;
+  }
   if (isRefusedPath(path, options)) return undefined;
   try {
     return { path, stats: statAt(folderFd, child) };

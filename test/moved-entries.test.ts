@@ -40,7 +40,7 @@ function shownThenMoved(dir: { path: string; fd: number }, moved: MovedEntries):
   sleep(80);
   const reason = birthTimesKept(dir.fd, 'a');
   const shown = statAt(dir.fd, 'a');
-  moved.nameVanished(join(dir.path, 'a'), shown.dev, shown.ino, Date.now(), moved.currentStep);
+  moved.nameVanished(Buffer.from(join(dir.path, 'a')), shown.dev, shown.ino, Date.now(), moved.currentStep);
   renameSync(join(dir.path, 'a'), join(dir.path, 'b'));
   return { reason, shown };
 }
@@ -64,7 +64,7 @@ test('no proof: a file born after the name showed its number, one read before, a
       writeFileSync(join(dir.path, 'old'), 'old\n');
       sleep(80);
       const shown = statAt(dir.fd, 'old');
-      moved.nameVanished(join(dir.path, 'old'), shown.dev, shown.ino, Date.now() - 200, moved.currentStep);
+      moved.nameVanished(Buffer.from(join(dir.path, 'old')), shown.dev, shown.ino, Date.now() - 200, moved.currentStep);
       // As if a file made now had been given the number: its own birth is after the moment shown.
       moved.read(dir.fd, 'old', shown, moved.nextStep());
     },
@@ -73,7 +73,7 @@ test('no proof: a file born after the name showed its number, one read before, a
       sleep(80);
       const stats = statAt(dir.fd, 'early');
       moved.read(dir.fd, 'early', stats, moved.nextStep());
-      moved.nameVanished(join(dir.path, 'early'), stats.dev, stats.ino, Date.now(), moved.currentStep);
+      moved.nameVanished(Buffer.from(join(dir.path, 'early')), stats.dev, stats.ino, Date.now(), moved.currentStep);
     },
     'another inode under the name': (moved) => {
       // An old file (born before the name was shown, as the moved one), renamed over b.
@@ -95,7 +95,7 @@ test('no proof: a file born after the name showed its number, one read before, a
       // A file made after the name was shown (given its number), read once the clock is back.
       writeFileSync(join(dir.path, 'later'), 'later\n');
       const stats = statAt(dir.fd, 'later');
-      moved.nameVanished(join(dir.path, 'gone'), stats.dev, stats.ino, shownAtMs, moved.currentStep);
+      moved.nameVanished(Buffer.from(join(dir.path, 'gone')), stats.dev, stats.ino, shownAtMs, moved.currentStep);
       moved.read(dir.fd, 'later', stats, moved.nextStep());
     },
     'clock stepped back': (moved) => {
@@ -104,7 +104,7 @@ test('no proof: a file born after the name showed its number, one read before, a
       const now = Date.now;
       Date.now = () => now() - 300;
       try {
-        moved.nameVanished('/elsewhere', 0n, 0n, Date.now(), moved.currentStep);
+        moved.nameVanished(Buffer.from('/elsewhere'), 0n, 0n, Date.now(), moved.currentStep);
       } finally {
         Date.now = now;
       }
@@ -127,10 +127,20 @@ test('a listed number is kept only where listings give an entry its own number: 
   const dir = folder(t);
   const moved = new MovedEntries(Date.now());
   const local = statFd(dir.fd);
-  assert.equal(moved.listedNameVanished(dir.fd, local, join(dir.path, 'x'), 1n, Date.now(), 0), [0xef53, 0x58465342, 0xf2f52010].includes(statfsSync(dir.path).type),
+  assert.equal(moved.listedNameVanished(dir.fd, local, Buffer.from(join(dir.path, 'x')), 1n, Date.now(), 0), [0xef53, 0x58465342, 0xf2f52010].includes(statfsSync(dir.path).type),
     'kept where the folder is on ext2/3/4, XFS or F2FS');
   assert.deepEqual([...LISTED_NUMBERS_ARE_OWN].sort(), [0xef53, 0x58465342, 0xf2f52010].sort());
   const procFd = openSync('/proc', 'r');
   t.after(() => closeSync(procFd));
-  assert.equal(moved.listedNameVanished(procFd, statFd(procFd), '/proc/gone', 1n, Date.now(), 0), false, 'not kept on procfs: the caller reports it');
+  assert.equal(moved.listedNameVanished(procFd, statFd(procFd), Buffer.from('/proc/gone'), 1n, Date.now(), 0), false, 'not kept on procfs: the caller reports it');
+});
+
+test('a mount point\'s listed number is the folder it covers, not what was read there: a mount point gone proves nothing', (t) => {
+  const rootFd = openSync('/', 'r');
+  t.after(() => closeSync(rootFd));
+  const type = statfsSync('/').type;
+  if (!LISTED_NUMBERS_ARE_OWN.has(type)) return t.skip(`/ is on a file system whose listed numbers are not kept (statfs type 0x${type.toString(16)})`);
+  const moved = new MovedEntries(Date.now());
+  assert.equal(moved.listedNameVanished(rootFd, statFd(rootFd), Buffer.from('/proc'), 1n, Date.now(), 0), false, '/proc, mounted on: reported at once');
+  assert.equal(moved.listedNameVanished(rootFd, statFd(rootFd), Buffer.from('/no-such-name'), 1n, Date.now(), 0), true, 'a plain name: kept for the walk\'s end');
 });

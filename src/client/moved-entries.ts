@@ -21,20 +21,22 @@
 import { statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { birthAt, statFd, type Name, type PosixStat } from './posix/at';
+import { mountPoints } from './posix/mount-points';
+import { escapeBytes } from '../common/escape-bytes';
 
 const EXT = 0xef53;
 const XFS = 0x58465342;
 const F2FS = 0xf2f52010;
 const BTRFS = 0x9123683e;
-const ZFS = 0x2fc12fc1;
-const BCACHEFS = 0xca451a4e;
 
 /**
- * Local file systems whose birth times come from this machine's clock and whose inode numbers name one
- * live inode each. Not tmpfs: mounted without inode64 its numbers come from a 32-bit counter shared with
- * pipes and sockets, which wraps. FAT keeps local time in 10 ms steps and made-up inode numbers.
+ * Local file systems whose birth times come from this machine's clock when the inode is made (no call
+ * sets one) and whose inode numbers name one live inode each on a device. Not tmpfs: mounted without
+ * inode64 its numbers come from a 32-bit counter shared with pipes and sockets, which wraps. Not ZFS:
+ * `zfs receive` keeps the numbers and birth times the sending machine gave. Not bcachefs: a snapshot's
+ * file has the original's device and inode number. FAT keeps local time in 10 ms steps and made-up numbers.
  */
-export const TRUSTED_BIRTH_TIMES: ReadonlySet<number> = new Set([EXT, XFS, F2FS, BTRFS, ZFS, BCACHEFS]);
+export const TRUSTED_BIRTH_TIMES: ReadonlySet<number> = new Set([EXT, XFS, F2FS, BTRFS]);
 
 /**
  * File systems whose folder listings give each name its entry's own inode number (d_ino = st_ino).
@@ -67,7 +69,7 @@ interface ChangedEntry {
 
 /** A name gone when read: the inode number it showed (as dev:ino), when (ms, read before), and the walk's step it showed it at. */
 interface VanishedName {
-  readonly shownPath: string;
+  readonly path: Buffer;
   readonly key: string;
   readonly shownAtMs: number;
   readonly shownAtStep: number;
@@ -83,6 +85,11 @@ export class MovedEntries {
   /** The most the wall clock was seen ahead of the monotonic one: any reading below it by more than the tolerance is a step back. */
   private mostWallLeadMs: number;
   private hasClockSteppedBack = false;
+  /**
+   * What was mounted on at the start: a mount point's name is listed with the number of the folder it
+   * covers, not of what the walk would have read there (a file system unmounted, its folder moved).
+   */
+  private readonly mountedOn = mountPoints();
 
   constructor(walkStartMs: number) {
     this.changedSinceNs = BigInt(walkStartMs) * 1_000_000n - CHANGED_MARGIN_NS;
@@ -138,9 +145,10 @@ export class MovedEntries {
    * kept for settle() where the folder's file system lists names by their own numbers; false, and
    * nothing kept, where it does not (the caller reports the name now).
    */
-  listedNameVanished(folderFd: number, folder: PosixStat, shownPath: string, ino: bigint, shownAtMs: number, shownAtStep: number): boolean {
+  listedNameVanished(folderFd: number, folder: PosixStat, path: Buffer, ino: bigint, shownAtMs: number, shownAtStep: number): boolean {
     if (!LISTED_NUMBERS_ARE_OWN.has(this.fileSystemOf(folderFd, '', folder.dev) ?? 0)) return false;
-    this.nameVanished(shownPath, folder.dev, ino, shownAtMs, shownAtStep);
+    if (this.mountedOn.has(path.toString('latin1'))) return false;
+    this.nameVanished(path, folder.dev, ino, shownAtMs, shownAtStep);
     return true;
   }
 
@@ -148,9 +156,9 @@ export class MovedEntries {
    * A name gone when it was read, which showed this inode number (an lstat's) on this device at
    * shownAtStep, no earlier than shownAtMs: reported at settle() unless read elsewhere since.
    */
-  nameVanished(shownPath: string, dev: bigint, ino: bigint, shownAtMs: number, shownAtStep: number): void {
+  nameVanished(path: Buffer, dev: bigint, ino: bigint, shownAtMs: number, shownAtStep: number): void {
     this.watchClock();
-    this.vanished.push({ shownPath, key: keyOf(dev, ino), shownAtMs, shownAtStep });
+    this.vanished.push({ path, key: keyOf(dev, ino), shownAtMs, shownAtStep });
   }
 
   /**
@@ -163,9 +171,9 @@ export class MovedEntries {
     for (const name of this.vanished) {
       const entry = this.hasClockSteppedBack ? undefined : this.changed.get(name.key);
       if (entry !== undefined && entry.step > name.shownAtStep && entry.bornNs < BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS) {
-        moved.push(name.shownPath);
+        moved.push(escapeBytes(name.path));
       } else {
-        onVanished(name.shownPath);
+        onVanished(escapeBytes(name.path));
       }
     }
     this.vanished.length = 0;

@@ -113,7 +113,7 @@ export class WalkedEntry {
    * ends, unless the same file was walked in another place since (moved-entries.ts).
    */
   reportVanished(): void {
-    this.moved.nameVanished(escapeBytes(this.meta.path), this.stats.dev, this.stats.ino, this.statedAfterMs, this.step);
+    this.moved.nameVanished(this.meta.path, this.stats.dev, this.stats.ino, this.statedAfterMs, this.step);
   }
 
   /**
@@ -463,7 +463,7 @@ function vanishedFrom(folderFd: number, listed: PosixStat, listing: FolderListin
       for (const [position, name] of listing.joinedNames.split('\0').entries()) inodeByName.set(name, listing.inodes[position]);
     }
     const ino = inodeByName.get(child.toString('latin1'));
-    if (ino === undefined || !options.moved.listedNameVanished(folderFd, listed, escapeBytes(path), ino, listedAtMs, shownAtStep)) {
+    if (ino === undefined || !options.moved.listedNameVanished(folderFd, listed, path, ino, listedAtMs, shownAtStep)) {
       options.onUnreadable(escapeBytes(path), 'vanished during the backup');
     }
   };

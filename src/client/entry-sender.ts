@@ -25,7 +25,7 @@ import { FileContent, FileReadError, ShrankWhileReadError } from './file-content
 import { FifoContent } from './fifo-content';
 import type { StopReading } from './stop-reading';
 import { openedFile } from './replaced-file';
-import { describe, EntryChangedError, EntryVanishedError, type WalkedAttributes, type WalkedEntry } from './walker';
+import { describe, EntryChangedError, EntryVanishedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
 import { statFd, type PosixStat } from './posix/at';
 import type { ChunkUploader } from './chunking/chunk-uploader';
@@ -141,15 +141,8 @@ export class EntrySender {
       return;
     }
     if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
-    let attributes: WalkedAttributes;
-    try {
-      attributes = walked.readAttributes();
-    } catch (error) {
-      // Gone by name: maybe moved, and walked in its new place (reported at the walk's end otherwise).
-      if (error instanceof EntryVanishedError) walked.reportVanished();
-      else this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its extended attributes (${describe(error)})`);
-      return;
-    }
+    const attributes = this.orReported(() => walked.readAttributes(), shown, walked);
+    if (attributes === undefined) return;
     const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
     if (this.isTooBig(withXattrs, shown)) return;
     if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
@@ -167,12 +160,16 @@ export class EntrySender {
     if (run !== undefined) await this.batcher.add(batchedEntry(undefined, { carried: run }));
   }
 
-  /** What read() gives (the xattrs, or more), or undefined with the entry reported unreadable. */
-  private orReported<T>(read: () => T, shown: () => string): T | undefined {
+  /**
+   * What read() gives (the xattrs, or more), or undefined with the entry reported unreadable; one gone
+   * by name is the walk's to report at its end (it may have moved, and be read in its new place).
+   */
+  private orReported<T>(read: () => T, shown: () => string, walked?: WalkedEntry): T | undefined {
     try {
       return read();
     } catch (error) {
-      this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its extended attributes (${describe(error)})`);
+      if (error instanceof EntryVanishedError && walked !== undefined) walked.reportVanished();
+      else this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its extended attributes (${describe(error)})`);
       return undefined;
     }
   }

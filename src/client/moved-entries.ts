@@ -18,9 +18,8 @@
 // exclude_regex that matches there). Only entries changed since the backup began are asked their birth
 // time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
 // proven read may be another link of the one gone (a link deleted): its content is in the backup.
-import { statfsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { birthAt, statFd, type Name, type PosixStat } from './posix/at';
+import { birthAt, fileSystemTypeOf, statFd, type Name, type PosixStat } from './posix/at';
 import { mountPoints } from './posix/mount-points';
 import { escapeBytes } from '../common/escape-bytes';
 
@@ -80,7 +79,7 @@ export class MovedEntries {
   private readonly changedSinceNs: bigint;
   private readonly changed = new Map<string, ChangedEntry>();
   private readonly vanished: VanishedName[] = [];
-  /** Per file system type: whether its birth times, and its listed numbers, are trusted (see the sets above). */
+  /** Per device, its file system's statfs type (the sets above say what each proves). */
   private readonly typeOfDevice = new Map<bigint, number | undefined>();
   /** The most the wall clock was seen ahead of the monotonic one: any reading below it by more than the tolerance is a step back. */
   private mostWallLeadMs: number;
@@ -203,7 +202,7 @@ export class MovedEntries {
     let type: number | undefined;
     try {
       if (name !== '' && statFd(dirfd).dev !== dev) return undefined;
-      type = statfsSync(`/proc/self/fd/${dirfd}`).type;
+      type = fileSystemTypeOf(dirfd);
     } catch {
       return undefined;
     }

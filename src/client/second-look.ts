@@ -6,8 +6,8 @@
 // warning at the end instead (listed-folders.ts). An entry a look finds is walked and sent like any
 // other (what appeared in a look may as well be new), under a name never sent before: the server
 // refuses a path sent twice, and one listed earlier was walked, or left out and reported, then.
-import { closeSync, statfsSync } from 'node:fs';
-import { openFolderAt, openRealPath, readFolderInodesAt, statFd } from './posix/at';
+import { closeSync } from 'node:fs';
+import { fileSystemTypeOf, openFolderAt, openRealPath, readFolderInodesAt, statFd } from './posix/at';
 import type { ListedFolders } from './listed-folders';
 
 /** Looks after the walk that list folders again; each one costs an lstat of every folder listed, and the last one more. */
@@ -22,7 +22,7 @@ const UNSTABLE_INODE_FILE_SYSTEMS: ReadonlySet<number> = new Set([0x4d44, 0x2011
 /** Whether the folder's file system keeps an entry's inode number while it exists (its type by statfs). */
 function hasStableInodeNumbers(folderFd: number): boolean {
   try {
-    return !UNSTABLE_INODE_FILE_SYSTEMS.has(statfsSync(`/proc/self/fd/${folderFd}`).type);
+    return !UNSTABLE_INODE_FILE_SYSTEMS.has(fileSystemTypeOf(folderFd));
   } catch {
     return false;
   }

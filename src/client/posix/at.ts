@@ -1,6 +1,6 @@
 // The at-family: operations on an entry named by a held directory fd plus one name, so no path is
 // resolved twice and no symlink is followed unless asked. Synchronous: each is one metadata syscall.
-import { closeSync } from 'node:fs';
+import { closeSync, statfsSync } from 'node:fs';
 import { type Name, type PosixConstants, type PosixStat, posixAddon } from './addon';
 
 export type { Name, PosixStat } from './addon';
@@ -182,6 +182,11 @@ export function birthAt(dirfd: number, name: Name): Birth {
   const flags = name === '' ? posixConstants().AT_EMPTY_PATH : posixConstants().AT_SYMLINK_NOFOLLOW;
   posixAddon().birthTimeInto(dirfd, name, flags, out);
   return { bornNs: out[0] === 0n ? undefined : out[0], ino: unsigned64(out[1]), dev: unsigned64(out[2]) };
+}
+
+/** The statfs type (f_type) of the file system the fd is on, read through /proc (throws where it cannot be). */
+export function fileSystemTypeOf(fd: number): number {
+  return statfsSync(`/proc/self/fd/${fd}`).type;
 }
 
 export function statFd(fd: number): PosixStat {

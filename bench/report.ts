@@ -184,6 +184,8 @@ export interface ReportContext {
   readonly date: string;
   readonly settings: Readonly<Record<string, string | number>>;
   readonly notes: readonly string[];
+  /** Markdown lines on the rounds behind the table (BENCH_ROUNDS), after the targets. */
+  readonly rounds?: readonly string[];
 }
 
 export function renderMarkdown(results: readonly ToolResult[], context: ReportContext): string {
@@ -208,6 +210,7 @@ export function renderMarkdown(results: readonly ToolResult[], context: ReportCo
     '| --- | --- | --- |',
     ...checks.map((check) => `| ${check.status} | ${check.target} | ${check.measured} |`),
     '',
+    ...(context.rounds ?? []),
     ...renderProblems(results).map((line) => `- ${line}`),
     ...context.notes.map((note) => `- ${note}`),
     '',

@@ -7,6 +7,7 @@ import { errorMessage } from '../src/common/errors';
 import { generateCorpus, mutateCorpus } from './corpus';
 import { generateManyFiles } from './corpus-many';
 import { buildRows, checkTargets, renderMarkdown, renderProblems, renderTable, renderTargets } from './report';
+import { combineRounds, renderRounds, roundOrder } from './rounds';
 import { newToolResult, runGenerationOne, runGenerationTwo, runManyFiles, type ToolResult } from './scenarios';
 import { isBucketTool, readSettings, type BenchSettings, type ToolName } from './settings';
 import { startCeph, type CephCluster } from '../test/support/ceph';
@@ -154,13 +155,8 @@ async function main(): Promise<number> {
     cluster = await startCeph();
     log(`Ceph RGW at ${cluster.endpoint}`);
   }
+  // Every runner any round made, for the interrupt and the final stop.
   const runners: ToolRunner[] = [];
-  for (const name of settings.tools) {
-    const workDirectory = join(work, name);
-    await mkdir(workDirectory, { recursive: true });
-    runners.push(makeRunner(name, { corpusRoot: join(work, 'corpus'), workDirectory }, settings, cluster));
-  }
-  const results = runners.map((runner) => newToolResult(runner.name));
   const stopRunners = async (): Promise<void> => {
     for (const runner of runners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
   };
@@ -170,13 +166,34 @@ async function main(): Promise<number> {
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
 
-  let corpusFacts: Record<string, unknown>;
+  const rounds: ToolResult[][] = [];
+  let results: ToolResult[] = [];
+  let corpusFacts: Record<string, unknown> = {};
   try {
-    corpusFacts = await benchmark(settings, work, restoreParent, runners, results);
-    await stopRunners();
+    for (let round = 0; round < settings.rounds; round++) {
+      // A round of its own folder (corpus and repositories), removed before the next: the same seed
+      // gives the same corpus, and no round's restores or repositories fill the disk for the next.
+      const roundWork = settings.rounds === 1 ? work : join(work, `round-${round + 1}`);
+      if (settings.rounds > 1) log(`round ${round + 1} of ${settings.rounds}`);
+      const roundRunners: ToolRunner[] = [];
+      for (const name of settings.tools) {
+        const workDirectory = join(roundWork, name);
+        await mkdir(workDirectory, { recursive: true });
+        roundRunners.push(makeRunner(name, { corpusRoot: join(roundWork, 'corpus'), workDirectory }, settings, cluster));
+      }
+      runners.push(...roundRunners);
+      const roundResults = roundRunners.map((runner) => newToolResult(runner.name));
+      const order = roundOrder(roundRunners.map((_, index) => index), round);
+      corpusFacts = await benchmark(settings, roundWork, restoreParent, order.map((index) => roundRunners[index]), order.map((index) => roundResults[index]));
+      for (const runner of roundRunners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
+      rounds.push(roundResults);
+      if (settings.rounds > 1 && !settings.keepWork) await rm(roundWork, { recursive: true, force: true });
+    }
+    results = combineRounds(rounds);
     // The gateway's daemons take CPU and memory even idle; E/F do not use it.
     await cluster?.stop();
     cluster = undefined;
+    // Once, after the rounds: E/F measure memory at scale, and take longer than A–D.
     if (settings.manyFiles > 0) Object.assign(corpusFacts, await benchmarkManyFiles(settings, work, restoreParent, results, runners));
   } finally {
     await stopRunners();
@@ -193,6 +210,7 @@ async function main(): Promise<number> {
   log(renderTable(buildRows(results), tools));
   log('');
   log(renderTargets(checkTargets(results)));
+  for (const line of renderRounds(rounds, results)) log(line);
   for (const line of renderProblems(results)) log(line);
   log(`load average (1 min) at start / end: ${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)} on ${cpus().length} cores; wall times are only comparable on a quiet machine`);
 
@@ -207,6 +225,7 @@ async function main(): Promise<number> {
     store: settings.store === 's3' ? 'local folders, and for restic-s3 / cpsbackup-s3 a single-node Ceph 16 RGW on loopback (bluestore on a file), a bucket each' : 'local folders',
     // Other work on the machine inflates wall times; CPU seconds are the steadier comparison.
     'load average (1 min) at start / end': `${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)}`,
+    rounds: settings.rounds === 1 ? '1 (BENCH_ROUNDS)' : `${settings.rounds} of A–D, medians in the table, each round below; E/F once`,
   };
   const notes = [
     'CPU s = user + system seconds of every process of the step (client + server for cpsbackup)',
@@ -218,9 +237,10 @@ async function main(): Promise<number> {
     'peak RSS: GNU time %M for one-shot commands; the cpsbackup server from /proc VmHWM, reset per scenario',
   ];
   await mkdir(settings.resultsDirectory, { recursive: true });
-  const document = { date: started.toISOString(), settings: { ...settings, ...settingsSummary }, ...corpusFacts, results, targets: checkTargets(results) };
+  const document = { date: started.toISOString(), settings: { ...settings, ...settingsSummary }, ...corpusFacts, results, targets: checkTargets(results),
+    ...(rounds.length > 1 ? { rounds } : {}) };
   await writeFile(join(settings.resultsDirectory, `${name}.json`), JSON.stringify(document, null, 2) + '\n');
-  await writeFile(join(settings.resultsDirectory, `${name}.md`), renderMarkdown(results, { date: started.toISOString(), settings: settingsSummary, notes }));
+  await writeFile(join(settings.resultsDirectory, `${name}.md`), renderMarkdown(results, { date: started.toISOString(), settings: settingsSummary, notes, rounds: renderRounds(rounds, results) }));
   log(`\nresults: ${join(settings.resultsDirectory, name)}.{json,md}`);
   return results.some((result) => result.error !== undefined) ? 1 : 0;
 }

@@ -42,6 +42,8 @@ export interface BenchSettings {
   readonly cpsbackupServerLines: readonly string[];
   /** node.conf `chunking` for cpsbackup; undefined keeps the client's default. */
   readonly cpsbackupChunking: 'client' | 'server' | undefined;
+  /** Rounds of A–D, each on a fresh corpus and repositories, the tools in a rotated order; the table shows medians. */
+  readonly rounds: number;
   /** Small files of the E/F corpus; 0 skips E and F. */
   readonly manyFiles: number;
   readonly manyLargeMiB: number;
@@ -96,6 +98,7 @@ export function readSettings(env: NodeJS.ProcessEnv, projectRoot: string): Bench
     cpsbackupNodeArgs: Object.freeze((env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '')),
     cpsbackupServerLines: Object.freeze((env.BENCH_SERVER_CONF ?? '').split(';').map((line) => line.trim()).filter((line) => line !== '')),
     cpsbackupChunking: chunking === '' ? undefined : chunking as 'client' | 'server',
+    rounds: positiveNumber(env, 'BENCH_ROUNDS', 1, true),
     manyFiles: count(env, 'BENCH_MANY_FILES', 100_000),
     manyLargeMiB: count(env, 'BENCH_MANY_LARGE_MIB', 1024),
   });

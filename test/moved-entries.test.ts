@@ -144,3 +144,26 @@ test('a mount point\'s listed number is the folder it covers, not what was read 
   assert.equal(moved.listedNameVanished(rootFd, statFd(rootFd), Buffer.from('/proc'), 1n, Date.now(), 0), false, '/proc, mounted on: reported at once');
   assert.equal(moved.listedNameVanished(rootFd, statFd(rootFd), Buffer.from('/no-such-name'), 1n, Date.now(), 0), true, 'a plain name: kept for the walk\'s end');
 });
+
+test('a folder with names left out below it proves its old name only where the same rules leave them out under that name', (t) => {
+  for (const [rule, isProven] of [['at both paths', true], ['at the new path only', false], ['asked of no rule', false]] as const) {
+    const dir = folder(t);
+    const moved = new MovedEntries(Date.now());
+    const { reason } = shownThenMoved(dir, moved);
+    if (reason !== undefined) return t.skip(reason);
+    const step = moved.nextStep();
+    const stats = statAt(dir.fd, 'b');
+    moved.read(dir.fd, 'b', stats, step);
+    moved.leftOutBelow(stats, step, Buffer.from(join(dir.path, 'b')), [Buffer.from(join(dir.path, 'b', 'node_modules'))]);
+    const reported: string[] = [];
+    const asked: string[] = [];
+    const isLeftOut = (path: Buffer): boolean => {
+      asked.push(path.toString());
+      return rule === 'at both paths' ? path.toString().endsWith('/node_modules') : path.toString().startsWith(join(dir.path, 'b'));
+    };
+    if (rule === 'asked of no rule') moved.settle((path) => reported.push(path));
+    else moved.settle((path) => reported.push(path), isLeftOut);
+    assert.deepEqual(reported, isProven ? [] : [join(dir.path, 'a')], rule);
+    if (rule !== 'asked of no rule') assert.deepEqual(asked, [join(dir.path, 'a', 'node_modules')], rule);
+  }
+});

@@ -75,6 +75,40 @@ test('a folder moved where exclude_regex leaves out what it holds proves no move
   assert.ok(proven.paths.includes(join(other, 'b', 'kept', 'thesis.tex')));
 });
 
+test('a project moved where exclude_regex leaves out the same names at both paths (node_modules) proves its move: not reported', (t) => {
+  const root = makeRoot(t);
+  const type = statfsSync(root).type;
+  if (!TRUSTED_BIRTH_TIMES.has(type) || !LISTED_NUMBERS_ARE_OWN.has(type)) return t.skip(`no move can be proven on ${root} (statfs type 0x${type.toString(16)})`);
+  const project = (base: string): void => {
+    mkdirSync(join(base, 'a', 'proj', 'node_modules', 'lib'), { recursive: true });
+    mkdirSync(join(base, 'a', 'proj', 'web', 'node_modules'), { recursive: true });
+    writeFileSync(join(base, 'a', 'proj', 'node_modules', 'lib', 'index.js'), 'x\n');
+    writeFileSync(join(base, 'a', 'proj', 'web', 'app.js'), 'app\n');
+    writeFileSync(join(base, 'a', 'proj', 'main.c'), 'int main;\n');
+    writeFileSync(join(base, 'a', '0first'), 'first\n');
+    mkdirSync(join(base, 'b'));
+  };
+  const moveAtFirst = (base: string, to: string) => (path: string): void => {
+    if (path === join(base, 'a', '0first')) renameSync(join(base, 'a', 'proj'), join(base, 'b', to));
+  };
+  project(root);
+  sleep(80);
+  const walked = walkWith(root, [/\/node_modules$/], moveAtFirst(root, 'proj'));
+  assert.deepEqual(walked.unreadable, [], walked.warnings.join('; '));
+  for (const kept of ['b/proj/main.c', 'b/proj/web/app.js']) assert.ok(walked.paths.includes(join(root, kept)), kept);
+  assert.ok(!walked.paths.some((path) => path.includes('node_modules')), 'node_modules left out at the new path');
+  assert.match(walked.warnings.join('\n'), /1 entry gone during the backup from where the walk listed it \(.*\/a\/proj\) read elsewhere/);
+
+  // A rule that leaves a name out at the new path only (here the moved folder's name is in the pattern):
+  // the old path would have held web/app.js, which is in no place: reported.
+  const other = join(root, 'other');
+  mkdirSync(other);
+  project(other);
+  sleep(80);
+  const narrowed = walkWith(other, [/\/node_modules$/, /\/b\/renamed\/web$/], moveAtFirst(other, 'renamed'));
+  assert.deepEqual(narrowed.unreadable, [`${join(other, 'a', 'proj')}: vanished during the backup`]);
+});
+
 test('a file the walk\'s end read and an editor then saved over is read again under its backup name, not skipped as read', (t) => {
   const root = makeRoot(t);
   mkdirSync(join(root, 'p2'));

@@ -14,8 +14,9 @@
 // (network file systems), where a folder's listing may show another number than the entry's own (btrfs
 // gives a subvolume its id), where one number may name two live files (tmpfs's 32-bit numbers wrap), and
 // once the wall clock has stepped back during the backup (the birth times and the walk's times are
-// wall-clock times). A folder proves nothing once anything under it was left out at its new path (an
-// exclude_regex that matches there). Only entries changed since the backup began are asked their birth
+// wall-clock times). A folder with something under it left out at its new path proves its old name only
+// where the same rules leave that out under the old name too (an exclude_regex /node_modules$/ matches
+// at both); one an include walked on its own, or the looks had read elsewhere, left out proves nothing. Only entries changed since the backup began are asked their birth
 // time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
 // proven read may be another link of the one gone (a link deleted): its content is in the backup.
 import { performance } from 'node:perf_hooks';
@@ -24,6 +25,7 @@ import { mountPoints } from './posix/mount-points';
 import { escapeBytes } from '../common/escape-bytes';
 
 const EXT = 0xef53;
+const SLASH = Buffer.from('/');
 const XFS = 0x58465342;
 const F2FS = 0xf2f52010;
 const BTRFS = 0x9123683e;
@@ -64,6 +66,8 @@ const MOST_CHANGED = 250_000;
 interface ChangedEntry {
   readonly bornNs: bigint;
   readonly step: number;
+  /** A folder's: the paths under it, relative to it, left out at its new path by the walk's rules. */
+  readonly leftOutBelow?: readonly Buffer[];
 }
 
 /** A name gone when read: the inode number it showed (as dev:ino), when (ms, read before), and the walk's step it showed it at. */
@@ -132,11 +136,23 @@ export class MovedEntries {
 
   /**
    * The folder read at `step` proves nothing after all: something under it was left out at its new path
-   * (an exclude_regex matching there), which its old path may have held.
+   * that its old path may have held (an include walked on its own, a folder the looks read elsewhere).
    */
   withdraw(stats: PosixStat, step: number): void {
     const key = keyOf(stats.dev, stats.ino);
     if (this.changed.get(key)?.step === step) this.changed.delete(key);
+  }
+
+  /**
+   * The folder read at `step`, at `path`, had these paths under it left out by the walk's rules
+   * (exclude_regex): it proves an old name only if the rules leave each of them out under that name too.
+   */
+  leftOutBelow(stats: PosixStat, step: number, path: Buffer, leftOut: readonly Buffer[]): void {
+    const key = keyOf(stats.dev, stats.ino);
+    const entry = this.changed.get(key);
+    if (entry?.step !== step) return;
+    const prefixLength = path.length === 1 ? 1 : path.length + 1;
+    this.changed.set(key, { ...entry, leftOutBelow: leftOut.map((below) => below.subarray(prefixLength)) });
   }
 
   /**
@@ -162,14 +178,16 @@ export class MovedEntries {
 
   /**
    * Reports each vanished name not proven read elsewhere (call when no more entries are read, the
-   * looks' included) and returns the warning for those that were, if any.
+   * looks' included) and returns the warning for those that were, if any. isLeftOut: whether the walk's
+   * rules leave a path out (a moved folder's exclusions are checked against its old name).
    */
-  settle(onVanished: (path: string) => void): string | undefined {
+  settle(onVanished: (path: string) => void, isLeftOut: (path: Buffer) => boolean = () => false): string | undefined {
     this.watchClock();
     const moved: string[] = [];
     for (const name of this.vanished) {
       const entry = this.hasClockSteppedBack ? undefined : this.changed.get(name.key);
-      if (entry !== undefined && entry.step > name.shownAtStep && entry.bornNs < BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS) {
+      if (entry !== undefined && entry.step > name.shownAtStep && entry.bornNs < BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS
+        && (entry.leftOutBelow ?? []).every((below) => isLeftOut(Buffer.concat([name.path, SLASH, below])))) {
         moved.push(escapeBytes(name.path));
       } else {
         onVanished(escapeBytes(name.path));

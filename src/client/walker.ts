@@ -16,6 +16,7 @@ import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { ListedFolders } from './listed-folders';
+import { ExcludedPaths } from './excluded-paths';
 import { MovedEntries } from './moved-entries';
 import { secondLooks, type SecondLookFindings } from './second-look';
 import { escapeBytes } from '../common/escape-bytes';
@@ -162,10 +163,15 @@ interface WalkState extends WalkOptions {
   /** Entries walked after they changed, and names gone when read: a moved file is not reported as vanished. */
   readonly moved: MovedEntries;
   /**
-   * Names left out so far (exclude_regex, a path never walked, an include walked on its own, a folder the
-   * looks read elsewhere): a folder with any left out below it proves no move.
+   * Names left out so far that a moved folder's old path cannot answer for (an include walked on its own,
+   * a folder the looks read elsewhere): a folder with any below it proves no move.
    */
-  leftOut: number;
+  unprovable: number;
+  /**
+   * Names exclude_regex (or a path never walked) left out: a folder with some below it proves its old name
+   * only if the same rules leave each of them out under that name too (moved-entries.ts).
+   */
+  readonly excluded: ExcludedPaths;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -179,7 +185,8 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   // Not held open until its turn: a node with a thousand includes ran out of fds (review).
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
-  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), moved: new MovedEntries(Date.now()), leftOut: 0 };
+  const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), moved: new MovedEntries(Date.now()),
+    unprovable: 0, excluded: new ExcludedPaths() };
   yield* walkIncludes(located, state, owners, new Set<string>());
   state.lookWalked = new Map();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
@@ -190,7 +197,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
       + `${folders === 1 ? 'folder' : 'folders'} after the walk listed ${folders === 1 ? 'it' : 'them'}: read when the walk ended, in this backup`);
   }
   for (const warning of changeWarnings) options.onWarning(warning);
-  const movedWarning = state.moved.settle((path) => options.onUnreadable(path, 'vanished during the backup'));
+  const movedWarning = state.moved.settle((path) => options.onUnreadable(path, 'vanished during the backup'), (path) => !isWalked(path, options));
   if (movedWarning !== undefined) options.onWarning(movedWarning);
 }
 
@@ -248,6 +255,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
         continue;
       }
       if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
+      state.excluded.restart();
       yield* walkEntry(parentFd, name, path, stats, statedAfterMs, state, owners);
     } finally {
       closeSync(parentFd);
@@ -360,7 +368,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
   const readAt = type === EntryType.ENTRY_TYPE_DIRECTORY ? options.lookWalked?.get(`${stats.dev}:${stats.ino}`) : undefined;
   if (readAt !== undefined) {
-    options.leftOut++;
+    options.unprovable++;
     options.onWarning(`${escapeBytes(path)}: moved here during the backup after the walk's end had read it as ${escapeBytes(readAt)}: `
       + 'in this backup there, as read then, and not read again; an entry moved into it since may be in neither its old nor its new place');
     return;
@@ -403,7 +411,8 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     // The folder listed is the one opened: known by that inode to the looks that may find it again.
     options.lookWalked?.set(`${opened.dev}:${opened.ino}`, path);
     const step = options.moved.nextStep();
-    const leftOutBefore = options.leftOut;
+    const unprovableBefore = options.unprovable;
+    const excludedMark = options.excluded.mark();
     yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, step, statedAfterMs, folderFd);
     let listing: FolderListing;
     let listed: PosixStat;
@@ -425,7 +434,9 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       const found = childToWalk(folderFd, prefix, child, options, onVanished);
       if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, listedAtMs, options, owners);
     }
-    if (options.leftOut !== leftOutBefore) options.moved.withdraw(opened, step);
+    const excludedBelow = options.excluded.since(excludedMark);
+    if (options.unprovable !== unprovableBefore || excludedBelow === undefined) options.moved.withdraw(opened, step);
+    else if (excludedBelow.length > 0) options.moved.leftOutBelow(opened, step, path, excludedBelow);
   } finally {
     closeSync(folderFd);
   }
@@ -439,6 +450,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
 function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames): Generator<WalkedEntry, number> {
   const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
   const statedAfterMs = options.moved.now();
+  options.excluded.restart();
   let walked = 0;
   for (const child of names) {
     const found = childToWalk(folderFd, prefix, child, options, undefined);
@@ -479,12 +491,12 @@ function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: W
   onVanished: ((path: Buffer, child: Buffer) => void) | undefined): { path: Buffer; stats: PosixStat } | undefined {
   const path = Buffer.concat([prefix, child]);
   if (!isWalked(path, options)) {
-    options.leftOut++;
+    options.excluded.note(path);
     return undefined;
   }
   if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) {
     // Walked as its own include, where it was then: what it holds here may not be what was read there.
-    options.leftOut++;
+    options.unprovable++;
     return undefined;
   }
   if (isRefusedPath(path, options)) return undefined;

@@ -84,7 +84,7 @@ export function renderRounds(rounds: readonly (readonly ToolResult[])[], combine
     '',
     'The table above holds each tool\'s median over the rounds (peak RSS: the highest round); the tools ran in a rotated order each round.',
     '',
-    `| target | ${roundHeads.join(' | ')} | median |`,
+    `| target | ${roundHeads.join(' | ')} | the table above |`,
     `| --- | ${roundHeads.map(() => '---').join(' | ')} | --- |`,
     ...verdicts.map((verdict, index) => `| ${verdict.target} | ${perRound.map((checks) => `${checks[index].status} ${checks[index].measured}`).join(' | ')} | ${verdict.status} ${verdict.measured} |`),
     '',

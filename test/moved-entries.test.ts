@@ -154,7 +154,9 @@ test('a folder with names left out below it proves its old name only where the s
     const step = moved.nextStep();
     const stats = statAt(dir.fd, 'b');
     moved.read(dir.fd, 'b', stats, step);
-    moved.leftOutBelow(stats, step, Buffer.from(join(dir.path, 'b')), [Buffer.from(join(dir.path, 'b', 'node_modules'))]);
+    const mark = moved.excluded.mark();
+    moved.excluded.note(Buffer.from(join(dir.path, 'b', 'node_modules')));
+    moved.leftOutBelow(stats, step, Buffer.from(join(dir.path, 'b')), moved.excluded.since(mark)!);
     const reported: string[] = [];
     const asked: string[] = [];
     const isLeftOut = (path: Buffer): boolean => {

@@ -3,8 +3,13 @@
 // path, it would have left out at the old one too when the same rules leave each of them out there.
 // A project folder moved with `exclude_regex /node_modules$/` was reported "vanished" (exit 3) because
 // anything left out under a folder withdrew its proof.
+//
+// One record for the whole backup, in the order left out: a folder's exclusions are the range noted
+// while it was walked (its descendants' included), so a folder and all its ancestors share the paths.
+// Kept as latin1 strings: a Buffer made by Buffer.concat is a view of a shared 8 KiB block, and keeping
+// one kept its block (a review measured ~7.5 KB a path).
 
-/** Paths kept since the current include or look began (~100 bytes each); past it, folders with exclusions below prove nothing. */
+/** Paths kept for the whole backup (~100 bytes each); past it, a folder with exclusions below it proves nothing. */
 const MOST_KEPT = 10_000;
 
 /** Where the record stood when a folder began: what was left out below it is what came after. */
@@ -13,27 +18,33 @@ export interface ExcludedMark {
   readonly kept: number;
 }
 
+/** The paths left out below one folder: positions [start, end) of the record. */
+export interface ExcludedRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 export class ExcludedPaths {
   private count = 0;
-  private readonly paths: Buffer[] = [];
+  private readonly paths: string[] = [];
 
   note(path: Buffer): void {
     this.count++;
-    if (this.paths.length < MOST_KEPT) this.paths.push(path);
+    if (this.paths.length < MOST_KEPT) this.paths.push(path.toString('latin1'));
   }
 
   mark(): ExcludedMark {
     return { count: this.count, kept: this.paths.length };
   }
 
-  /** The paths left out since `mark`, or undefined when some of them were not kept. */
-  since(mark: ExcludedMark): readonly Buffer[] | undefined {
+  /** What was left out since `mark`, or undefined when some of it was not kept. */
+  since(mark: ExcludedMark): ExcludedRange | undefined {
     if (this.count - mark.count !== this.paths.length - mark.kept) return undefined;
-    return this.paths.slice(mark.kept);
+    return { start: mark.kept, end: this.paths.length };
   }
 
-  /** Drops the kept paths; only when no folder's mark is still open (between includes, between looks). */
-  restart(): void {
-    this.paths.length = 0;
+  /** The path at a position of a range. */
+  at(position: number): Buffer {
+    return Buffer.from(this.paths[position], 'latin1');
   }
 }

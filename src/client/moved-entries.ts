@@ -16,13 +16,17 @@
 // once the wall clock has stepped back during the backup (the birth times and the walk's times are
 // wall-clock times). A folder with something under it left out at its new path proves its old name only
 // where the same rules leave that out under the old name too (an exclude_regex /node_modules$/ matches
-// at both); one an include walked on its own, or the looks had read elsewhere, left out proves nothing. Only entries changed since the backup began are asked their birth
+// at both); one an include walked on its own, or the looks had read elsewhere, left out proves nothing.
+// A folder's proof rests on what was walked under its new path; a name that vanished there and was itself
+// proven only with such exclusions was judged against that new path, not the folder's old one (a folder
+// moved twice: its old-old path may not have excluded them), so it makes every folder around it prove nothing. Only entries changed since the backup began are asked their birth
 // time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
 // proven read may be another link of the one gone (a link deleted): its content is in the backup.
 import { performance } from 'node:perf_hooks';
 import { birthAt, fileSystemTypeOf, statFd, type Name, type PosixStat } from './posix/at';
 import { mountPoints } from './posix/mount-points';
 import { escapeBytes } from '../common/escape-bytes';
+import { ExcludedPaths, type ExcludedRange } from './excluded-paths';
 
 const EXT = 0xef53;
 const SLASH = Buffer.from('/');
@@ -66,8 +70,15 @@ const MOST_CHANGED = 250_000;
 interface ChangedEntry {
   readonly bornNs: bigint;
   readonly step: number;
-  /** A folder's: the paths under it, relative to it, left out at its new path by the walk's rules. */
-  readonly leftOutBelow?: readonly Buffer[];
+  /** A folder's: the paths under it left out at its new path by the walk's rules (in `excluded`), and that path's length with its '/'. */
+  readonly leftOutBelow?: { readonly range: ExcludedRange; readonly prefixLength: number };
+}
+
+/** A folder whose names the walk is reading: the names gone meanwhile are under it, and under each of its parents. */
+interface FolderFrame {
+  readonly key: string;
+  readonly step: number;
+  readonly parent: FolderFrame | undefined;
 }
 
 /** A name gone when read: the inode number it showed (as dev:ino), when (ms, read before), and the walk's step it showed it at. */
@@ -76,6 +87,8 @@ interface VanishedName {
   readonly key: string;
   readonly shownAtMs: number;
   readonly shownAtStep: number;
+  /** The folders being walked when it was gone (innermost first). */
+  readonly within: FolderFrame | undefined;
 }
 
 export class MovedEntries {
@@ -93,6 +106,9 @@ export class MovedEntries {
    * covers, not of what the walk would have read there (a file system unmounted, its folder moved).
    */
   private readonly mountedOn = mountPoints();
+  /** The walk's exclusions, for the folders' proofs: the walk notes each path its rules leave out. */
+  readonly excluded = new ExcludedPaths();
+  private folder: FolderFrame | undefined;
 
   constructor(walkStartMs: number) {
     this.changedSinceNs = BigInt(walkStartMs) * 1_000_000n - CHANGED_MARGIN_NS;
@@ -144,15 +160,23 @@ export class MovedEntries {
   }
 
   /**
-   * The folder read at `step`, at `path`, had these paths under it left out by the walk's rules
-   * (exclude_regex): it proves an old name only if the rules leave each of them out under that name too.
+   * The folder read at `step`, at `path`, had these paths of `excluded` under it left out by the walk's
+   * rules (exclude_regex): it proves an old name only if the rules leave each of them out under that name too.
    */
-  leftOutBelow(stats: PosixStat, step: number, path: Buffer, leftOut: readonly Buffer[]): void {
+  leftOutBelow(stats: PosixStat, step: number, path: Buffer, range: ExcludedRange): void {
     const key = keyOf(stats.dev, stats.ino);
     const entry = this.changed.get(key);
     if (entry?.step !== step) return;
-    const prefixLength = path.length === 1 ? 1 : path.length + 1;
-    this.changed.set(key, { ...entry, leftOutBelow: leftOut.map((below) => below.subarray(prefixLength)) });
+    this.changed.set(key, { ...entry, leftOutBelow: { range, prefixLength: path.length === 1 ? 1 : path.length + 1 } });
+  }
+
+  /** The walk reads the names of the folder read at `step` from now until leaveFolder(). */
+  enterFolder(stats: PosixStat, step: number): void {
+    this.folder = { key: keyOf(stats.dev, stats.ino), step, parent: this.folder };
+  }
+
+  leaveFolder(): void {
+    this.folder = this.folder?.parent;
   }
 
   /**
@@ -173,7 +197,7 @@ export class MovedEntries {
    */
   nameVanished(path: Buffer, dev: bigint, ino: bigint, shownAtMs: number, shownAtStep: number): void {
     this.watchClock();
-    this.vanished.push({ path, key: keyOf(dev, ino), shownAtMs, shownAtStep });
+    this.vanished.push({ path, key: keyOf(dev, ino), shownAtMs, shownAtStep, within: this.folder });
   }
 
   /**
@@ -183,21 +207,36 @@ export class MovedEntries {
    */
   settle(onVanished: (path: string) => void, isLeftOut: (path: Buffer) => boolean = () => false): string | undefined {
     this.watchClock();
+    const proofs = this.vanished.map((name) => this.proofOf(name, isLeftOut));
+    // A folder around a name proven only with exclusions proves nothing (see the top of this file).
+    const unsound = new Set<string>();
+    this.vanished.forEach((name, index) => {
+      if (proofs[index]?.leftOutBelow === undefined) return;
+      for (let frame = name.within; frame !== undefined; frame = frame.parent) unsound.add(`${frame.key}@${frame.step}`);
+    });
     const moved: string[] = [];
-    for (const name of this.vanished) {
-      const entry = this.hasClockSteppedBack ? undefined : this.changed.get(name.key);
-      if (entry !== undefined && entry.step > name.shownAtStep && entry.bornNs < BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS
-        && (entry.leftOutBelow ?? []).every((below) => isLeftOut(Buffer.concat([name.path, SLASH, below])))) {
-        moved.push(escapeBytes(name.path));
-      } else {
-        onVanished(escapeBytes(name.path));
-      }
-    }
+    this.vanished.forEach((name, index) => {
+      const proof = proofs[index];
+      if (proof !== undefined && !unsound.has(`${name.key}@${proof.step}`)) moved.push(escapeBytes(name.path));
+      else onVanished(escapeBytes(name.path));
+    });
     this.vanished.length = 0;
     this.changed.clear();
     if (moved.length === 0) return undefined;
     return `${moved.length} ${moved.length === 1 ? 'entry' : 'entries'} gone during the backup from where the walk listed `
       + `${moved.length === 1 ? 'it' : 'them'} (${moved[0]}${moved.length > 1 ? ', …' : ''}) read elsewhere: moved, or another link of the same file; in this backup there`;
+  }
+
+  /** The entry that proves the name read elsewhere, if one does (before the folders around names are asked). */
+  private proofOf(name: VanishedName, isLeftOut: (path: Buffer) => boolean): ChangedEntry | undefined {
+    const entry = this.hasClockSteppedBack ? undefined : this.changed.get(name.key);
+    if (entry === undefined || entry.step <= name.shownAtStep || entry.bornNs >= BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS) return undefined;
+    const below = entry.leftOutBelow;
+    if (below === undefined) return entry;
+    for (let position = below.range.start; position < below.range.end; position++) {
+      if (!isLeftOut(Buffer.concat([name.path, SLASH, this.excluded.at(position).subarray(below.prefixLength)]))) return undefined;
+    }
+    return entry;
   }
 
   /**

@@ -16,7 +16,6 @@ import { OwnerNames } from './posix/owners';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { ListedFolders } from './listed-folders';
-import { ExcludedPaths } from './excluded-paths';
 import { MovedEntries } from './moved-entries';
 import { secondLooks, type SecondLookFindings } from './second-look';
 import { escapeBytes } from '../common/escape-bytes';
@@ -167,11 +166,6 @@ interface WalkState extends WalkOptions {
    * a folder the looks read elsewhere): a folder with any below it proves no move.
    */
   unprovable: number;
-  /**
-   * Names exclude_regex (or a path never walked) left out: a folder with some below it proves its old name
-   * only if the same rules leave each of them out under that name too (moved-entries.ts).
-   */
-  readonly excluded: ExcludedPaths;
 }
 
 export function* walk(options: WalkOptions): Generator<WalkedEntry> {
@@ -186,7 +180,7 @@ export function* walk(options: WalkOptions): Generator<WalkedEntry> {
   const located = includes.map((include) => ({ include, location: locateInclude(include, options) }));
   const recorded = located.flatMap(({ location }) => (location === undefined ? [] : [location.path]));
   const state: WalkState = { ...options, includeRoots: new Set(recorded.map((path) => path.toString('latin1'))), listedFolders: new ListedFolders(), moved: new MovedEntries(Date.now()),
-    unprovable: 0, excluded: new ExcludedPaths() };
+    unprovable: 0 };
   yield* walkIncludes(located, state, owners, new Set<string>());
   state.lookWalked = new Map();
   const found: SecondLookFindings = { entries: 0, folders: new Set() };
@@ -255,7 +249,6 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
         continue;
       }
       if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
-      state.excluded.restart();
       yield* walkEntry(parentFd, name, path, stats, statedAfterMs, state, owners);
     } finally {
       closeSync(parentFd);
@@ -412,7 +405,8 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     options.lookWalked?.set(`${opened.dev}:${opened.ino}`, path);
     const step = options.moved.nextStep();
     const unprovableBefore = options.unprovable;
-    const excludedMark = options.excluded.mark();
+    // Names exclude_regex leaves out below it: it proves its old name only if the same rules leave them out there too.
+    const excludedMark = options.moved.excluded.mark();
     yield new WalkedEntry(parentFd, name, type, opened, owners, linkTarget, path, options.moved, step, statedAfterMs, folderFd);
     let listing: FolderListing;
     let listed: PosixStat;
@@ -430,13 +424,19 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     const onVanished = vanishedFrom(folderFd, listed, listing, listedAtMs, options);
     const names = listing.names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
-    for (const child of names) {
-      const found = childToWalk(folderFd, prefix, child, options, onVanished);
-      if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, listedAtMs, options, owners);
+    // A name gone below it, proven read elsewhere only with exclusions, makes it prove nothing (moved-entries.ts).
+    options.moved.enterFolder(opened, step);
+    try {
+      for (const child of names) {
+        const found = childToWalk(folderFd, prefix, child, options, onVanished);
+        if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, listedAtMs, options, owners);
+      }
+    } finally {
+      options.moved.leaveFolder();
     }
-    const excludedBelow = options.excluded.since(excludedMark);
+    const excludedBelow = options.moved.excluded.since(excludedMark);
     if (options.unprovable !== unprovableBefore || excludedBelow === undefined) options.moved.withdraw(opened, step);
-    else if (excludedBelow.length > 0) options.moved.leftOutBelow(opened, step, path, excludedBelow);
+    else if (excludedBelow.end > excludedBelow.start) options.moved.leftOutBelow(opened, step, path, excludedBelow);
   } finally {
     closeSync(folderFd);
   }
@@ -450,7 +450,6 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
 function* walkFoundNames(folderFd: number, path: Buffer, names: readonly Buffer[], options: WalkState, owners: OwnerNames): Generator<WalkedEntry, number> {
   const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
   const statedAfterMs = options.moved.now();
-  options.excluded.restart();
   let walked = 0;
   for (const child of names) {
     const found = childToWalk(folderFd, prefix, child, options, undefined);
@@ -491,7 +490,7 @@ function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: W
   onVanished: ((path: Buffer, child: Buffer) => void) | undefined): { path: Buffer; stats: PosixStat } | undefined {
   const path = Buffer.concat([prefix, child]);
   if (!isWalked(path, options)) {
-    options.excluded.note(path);
+    options.moved.excluded.note(path);
     return undefined;
   }
   if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) {

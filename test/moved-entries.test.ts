@@ -169,3 +169,25 @@ test('a folder with names left out below it proves its old name only where the s
     if (rule !== 'asked of no rule') assert.deepEqual(asked, [join(dir.path, 'a', 'node_modules')], rule);
   }
 });
+
+test('the exclusions asked under old names are bounded: past a million, a folder with exclusions proves nothing', (t) => {
+  const dir = folder(t);
+  const moved = new MovedEntries(Date.now());
+  const { reason, shown } = shownThenMoved(dir, moved);
+  if (reason !== undefined) return t.skip(reason);
+  // The folder's walk: 10,000 names excluded below it; then the same inode shown by 100 more names, all gone.
+  const step = moved.nextStep();
+  const stats = statAt(dir.fd, 'b');
+  moved.read(dir.fd, 'b', stats, step);
+  const mark = moved.excluded.mark();
+  for (let index = 0; index < 10_000; index++) moved.excluded.note(Buffer.from(join(dir.path, 'b', `${index}.tmp`)));
+  moved.leftOutBelow(stats, step, Buffer.from(join(dir.path, 'b')), moved.excluded.since(mark)!);
+  const shownAt = Date.now();
+  for (let index = 0; index < 100; index++) moved.nameVanished(Buffer.from(join(dir.path, `old${index}`)), shown.dev, shown.ino, shownAt, step - 1);
+  let asked = 0;
+  const reported: string[] = [];
+  moved.settle((path) => reported.push(path), () => { asked++; return true; });
+  // 101 names (a, then old0..old99) × 10,000: the first hundred are proven within the budget, the last is not.
+  assert.equal(asked, 1_000_000);
+  assert.deepEqual(reported, [join(dir.path, 'old99')]);
+});

@@ -131,6 +131,28 @@ test('a folder moved twice, its subfolder proven in its third place only with ex
   assert.ok(walked.paths.includes(join(root, 'c', 'g', 'keep')), walked.paths.join(', '));
   assert.ok(!walked.paths.some((path) => path.endsWith('x.iso')), 'x.iso is left out where the walk found it');
   assert.deepEqual(walked.unreadable, [`${join(root, 'a', 'proj')}: vanished during the backup`]);
+
+  // The second review: the folder moved a third time once walked at b/proj (to d/proj, walked again; or
+  // back under a/, where the looks at the walk's end read it), its new walk without g: still reported.
+  for (const third of [['d', 'proj'], ['a', 'proj2']]) {
+    const base = join(root, `third-${third.join('-')}`);
+    mkdirSync(join(base, 'a', 'proj', 'g'), { recursive: true });
+    writeFileSync(join(base, 'a', '0first'), 'first\n');
+    writeFileSync(join(base, 'a', 'proj', '0mark'), 'mark\n');
+    writeFileSync(join(base, 'a', 'proj', 'g', 'keep'), 'keep\n');
+    writeFileSync(join(base, 'a', 'proj', 'g', 'x.iso'), 'image\n');
+    for (const folder of ['b', 'c', 'd']) mkdirSync(join(base, folder));
+    writeFileSync(join(base, 'b', 'zz'), 'after proj\n');
+    sleep(80);
+    const rule = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[bc]/.*\\.iso$`);
+    const thrice = walkWith(base, [rule], (path) => {
+      if (path === join(base, 'a', '0first')) renameSync(join(base, 'a', 'proj'), join(base, 'b', 'proj'));
+      if (path === join(base, 'b', 'proj', '0mark')) renameSync(join(base, 'b', 'proj', 'g'), join(base, 'c', 'g'));
+      if (path === join(base, 'b', 'zz')) renameSync(join(base, 'b', 'proj'), join(base, ...third));
+    });
+    assert.ok(thrice.paths.includes(join(base, ...third, '0mark')), `walked again at ${third.join('/')}: ${thrice.paths.join(', ')}`);
+    assert.ok(thrice.unreadable.includes(`${join(base, 'a', 'proj')}: vanished during the backup`), `${third.join('/')}: ${thrice.unreadable.join('; ')}`);
+  }
 });
 
 test('a file the walk\'s end read and an editor then saved over is read again under its backup name, not skipped as read', (t) => {

@@ -425,7 +425,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     const names = listing.names.sort(Buffer.compare);
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     // A name gone below it, proven read elsewhere only with exclusions, makes it prove nothing (moved-entries.ts).
-    options.moved.enterFolder(opened, step);
+    options.moved.enterFolder(opened);
     try {
       for (const child of names) {
         const found = childToWalk(folderFd, prefix, child, options, onVanished);

@@ -40,3 +40,17 @@ test('past the paths it keeps for the whole backup, a mark learns that some were
   excluded.note(Buffer.from('/r/late.pyc'));
   assert.equal(excluded.since(late), undefined);
 });
+
+test('past 4 MiB of kept paths nothing more is kept: long paths withdraw the proofs rather than fill the memory', () => {
+  const excluded = new ExcludedPaths();
+  const mark = excluded.mark();
+  const long = Buffer.alloc(30_000, 0x61);
+  for (let index = 0; index < 139; index++) excluded.note(long);
+  assert.deepEqual(pathsIn(excluded, excluded.since(mark))?.length, 139);
+  excluded.note(long);
+  assert.equal(excluded.since(mark), undefined);
+  // Nothing kept after the first path not kept, even a short one: a later range is whole or withdrawn.
+  const late = excluded.mark();
+  excluded.note(Buffer.from('/r/short'));
+  assert.equal(excluded.since(late), undefined);
+});

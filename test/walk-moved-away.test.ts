@@ -153,6 +153,25 @@ test('a folder moved twice, its subfolder proven in its third place only with ex
     assert.ok(thrice.paths.includes(join(base, ...third, '0mark')), `walked again at ${third.join('/')}: ${thrice.paths.join(', ')}`);
     assert.ok(thrice.unreadable.includes(`${join(base, 'a', 'proj')}: vanished during the backup`), `${third.join('/')}: ${thrice.unreadable.join('; ')}`);
   }
+
+  // The third review: three links (a/proj to b/proj; b/proj/m to c/m while b/proj is walked; c/m/k to d/k
+  // while c/m is walked), x.iso left out only under b, c and d: the first name is reported, not only the middle one.
+  const chain = join(root, 'chain');
+  mkdirSync(join(chain, 'a', 'proj', 'm', 'k'), { recursive: true });
+  writeFileSync(join(chain, 'a', '0first'), 'first\n');
+  writeFileSync(join(chain, 'a', 'proj', '0mark'), 'mark\n');
+  writeFileSync(join(chain, 'a', 'proj', 'm', '0mark'), 'mark\n');
+  writeFileSync(join(chain, 'a', 'proj', 'm', 'k', 'x.iso'), 'image\n');
+  for (const folder of ['b', 'c', 'd']) mkdirSync(join(chain, folder));
+  sleep(80);
+  const underBcd = new RegExp(`^${chain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[bcd]/.*\\.iso$`);
+  const linked = walkWith(chain, [underBcd], (path) => {
+    if (path === join(chain, 'a', '0first')) renameSync(join(chain, 'a', 'proj'), join(chain, 'b', 'proj'));
+    if (path === join(chain, 'b', 'proj', '0mark')) renameSync(join(chain, 'b', 'proj', 'm'), join(chain, 'c', 'm'));
+    if (path === join(chain, 'c', 'm', '0mark')) renameSync(join(chain, 'c', 'm', 'k'), join(chain, 'd', 'k'));
+  });
+  assert.ok(linked.paths.includes(join(chain, 'd', 'k')), linked.paths.join(', '));
+  assert.ok(linked.unreadable.includes(`${join(chain, 'a', 'proj')}: vanished during the backup`), linked.unreadable.join('; '));
 });
 
 test('a file the walk\'s end read and an editor then saved over is read again under its backup name, not skipped as read', (t) => {

@@ -19,8 +19,10 @@
 // at both); one an include walked on its own, or the looks had read elsewhere, left out proves nothing.
 // A folder's proof rests on what was walked under its new path; a name that vanished there and was itself
 // proven only with such exclusions was judged against that new path, not the folder's old one (a folder
-// moved twice: its old-old path may not have excluded them), so it makes every folder around it prove nothing. Only entries changed since the backup began are asked their birth
-// time: a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
+// moved twice: its old-old path may not have excluded them), so it makes every folder around it prove
+// nothing, and so does a name below it reported for that reason. What left a folder before its new path
+// was listed is not part of it as read, as for a folder that did not move. Only entries changed since the
+// backup began are asked their birth time (and only under such a folder are exclusions kept): a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
 // proven read may be another link of the one gone (a link deleted): its content is in the backup.
 import { performance } from 'node:perf_hooks';
 import { birthAt, fileSystemTypeOf, statFd, type Name, type PosixStat } from './posix/at';
@@ -64,10 +66,11 @@ const CHANGED_MARGIN_NS = 1_000_000_000n;
 const CLOCK_STEP_TOLERANCE_MS = 20;
 
 /**
- * Exclusions asked of the walk's rules under old names when the walk ends (a folder moved through 300
- * others, 10,000 names excluded in it, took 1.3 s): past them, a folder with exclusions proves nothing.
+ * Path bytes asked of the walk's rules under old names when the walk ends (a folder moved through 300
+ * others, 10,000 names excluded in it, took 1.3 s; a check costs about 1 ns a byte): past them, a folder
+ * with exclusions proves nothing.
  */
-const MOST_EXCLUSION_CHECKS = 1_000_000;
+const MOST_EXCLUSION_CHECK_BYTES = 256 * 1024 * 1024;
 
 /** Entries kept (about 150 bytes each): a backup that changes more files than this while it runs keeps its reports. */
 const MOST_CHANGED = 250_000;
@@ -84,6 +87,8 @@ interface ChangedEntry {
 interface FolderFrame {
   readonly key: string;
   readonly parent: FolderFrame | undefined;
+  /** It or a folder around it changed since the backup began: only such a folder may prove a move, so only there are exclusions kept. */
+  readonly isInChanged: boolean;
 }
 
 /** A name gone when read: the inode number it showed (as dev:ino), when (ms, read before), and the walk's step it showed it at. */
@@ -177,7 +182,13 @@ export class MovedEntries {
 
   /** The walk reads the names of this folder from now until leaveFolder(). */
   enterFolder(stats: PosixStat): void {
-    this.folder = { key: keyOf(stats.dev, stats.ino), parent: this.folder };
+    const isInChanged = (this.folder?.isInChanged ?? false) || stats.ctimeNs >= this.changedSinceNs;
+    this.folder = { key: keyOf(stats.dev, stats.ino), parent: this.folder, isInChanged };
+  }
+
+  /** A name the walk's rules left out: kept for the folders around it that changed since the backup began. */
+  excludedHere(path: Buffer): void {
+    if (this.folder?.isInChanged === true) this.excluded.note(path);
   }
 
   leaveFolder(): void {
@@ -212,19 +223,32 @@ export class MovedEntries {
    */
   settle(onVanished: (path: string) => void, isLeftOut: (path: Buffer) => boolean = () => false): string | undefined {
     this.watchClock();
-    const budget = { checks: MOST_EXCLUSION_CHECKS };
+    const budget = { bytes: MOST_EXCLUSION_CHECK_BYTES };
     const proofs = this.vanished.map((name) => this.proofOf(name, isLeftOut, budget));
     // A folder around a name proven only with exclusions proves nothing (see the top of this file), at
     // any of its walks: one walked again after that name left it (moved on once more) proves its first
-    // name without the content the name took along.
+    // name without the content the name took along. A name whose proof that makes void is a name
+    // reported for what it held: the folders around it prove nothing either, up to the first name moved.
     const unsound = new Set<string>();
-    this.vanished.forEach((name, index) => {
-      if (proofs[index]?.leftOutBelow === undefined) return;
+    const taint = (name: VanishedName): void => {
       for (let frame = name.within; frame !== undefined; frame = frame.parent) unsound.add(frame.key);
+    };
+    this.vanished.forEach((name, index) => {
+      if (proofs[index]?.leftOutBelow !== undefined) taint(name);
     });
+    const isVoid = this.vanished.map(() => false);
+    for (let isChanged = true; isChanged;) {
+      isChanged = false;
+      this.vanished.forEach((name, index) => {
+        if (proofs[index] === undefined || isVoid[index] || !unsound.has(name.key)) return;
+        isVoid[index] = true;
+        isChanged = true;
+        taint(name);
+      });
+    }
     const moved: string[] = [];
     this.vanished.forEach((name, index) => {
-      if (proofs[index] !== undefined && !unsound.has(name.key)) moved.push(escapeBytes(name.path));
+      if (proofs[index] !== undefined && !isVoid[index]) moved.push(escapeBytes(name.path));
       else onVanished(escapeBytes(name.path));
     });
     this.vanished.length = 0;
@@ -235,15 +259,15 @@ export class MovedEntries {
   }
 
   /** The entry that proves the name read elsewhere, if one does (before the folders around names are asked). */
-  private proofOf(name: VanishedName, isLeftOut: (path: Buffer) => boolean, budget: { checks: number }): ChangedEntry | undefined {
+  private proofOf(name: VanishedName, isLeftOut: (path: Buffer) => boolean, budget: { bytes: number }): ChangedEntry | undefined {
     const entry = this.hasClockSteppedBack ? undefined : this.changed.get(name.key);
     if (entry === undefined || entry.step <= name.shownAtStep || entry.bornNs >= BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS) return undefined;
     const below = entry.leftOutBelow;
     if (below === undefined) return entry;
-    budget.checks -= below.range.end - below.range.start;
-    if (budget.checks < 0) return undefined;
     for (let position = below.range.start; position < below.range.end; position++) {
-      if (!isLeftOut(Buffer.concat([name.path, SLASH, this.excluded.at(position).subarray(below.prefixLength)]))) return undefined;
+      const underOldName = Buffer.concat([name.path, SLASH, this.excluded.at(position).subarray(below.prefixLength)]);
+      budget.bytes -= underOldName.length;
+      if (budget.bytes < 0 || !isLeftOut(underOldName)) return undefined;
     }
     return entry;
   }

@@ -490,7 +490,7 @@ function childToWalk(folderFd: number, prefix: Buffer, child: Buffer, options: W
   onVanished: ((path: Buffer, child: Buffer) => void) | undefined): { path: Buffer; stats: PosixStat } | undefined {
   const path = Buffer.concat([prefix, child]);
   if (!isWalked(path, options)) {
-    options.moved.excluded.note(path);
+    options.moved.excludedHere(path);
     return undefined;
   }
   if (options.includeRoots.size > 1 && options.includeRoots.has(path.toString('latin1'))) {

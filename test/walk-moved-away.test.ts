@@ -172,6 +172,24 @@ test('a folder moved twice, its subfolder proven in its third place only with ex
   });
   assert.ok(linked.paths.includes(join(chain, 'd', 'k')), linked.paths.join(', '));
   assert.ok(linked.unreadable.includes(`${join(chain, 'a', 'proj')}: vanished during the backup`), linked.unreadable.join('; '));
+
+  // The fourth review: b/proj/m moved to c/m while b/proj is walked, x.iso left out under c/ only: m's
+  // exclusions are refused at b/proj/m (reported), and the folders around it prove nothing either.
+  const refused = join(root, 'refused');
+  mkdirSync(join(refused, 'a', 'proj', 'm'), { recursive: true });
+  writeFileSync(join(refused, 'a', '0first'), 'first\n');
+  writeFileSync(join(refused, 'a', 'proj', '0mark'), 'mark\n');
+  writeFileSync(join(refused, 'a', 'proj', 'm', 'x.iso'), 'image\n');
+  for (const folder of ['b', 'c']) mkdirSync(join(refused, folder));
+  sleep(80);
+  const underC = new RegExp(`^${refused.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/c/.*\\.iso$`);
+  const onlyUnderC = walkWith(refused, [underC], (path) => {
+    if (path === join(refused, 'a', '0first')) renameSync(join(refused, 'a', 'proj'), join(refused, 'b', 'proj'));
+    if (path === join(refused, 'b', 'proj', '0mark')) renameSync(join(refused, 'b', 'proj', 'm'), join(refused, 'c', 'm'));
+  });
+  assert.deepEqual(onlyUnderC.unreadable.sort(), [
+    `${join(refused, 'a', 'proj')}: vanished during the backup`, `${join(refused, 'b', 'proj', 'm')}: vanished during the backup`,
+  ]);
 });
 
 test('a file the walk\'s end read and an editor then saved over is read again under its backup name, not skipped as read', (t) => {

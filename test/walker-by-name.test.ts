@@ -48,9 +48,15 @@ async function walkWith(root: string, change: (name: string) => void, isRootChan
   return outcomes;
 }
 
-/** Replacing or removing an entry changes the folder listed before: the walk's end says so, and nothing else. */
+/**
+ * Replacing or removing an entry changes the folder listed before: the walk's end says so, and nothing else.
+ * The new link has the old one's inode number only if no other file took the freed number in between (a
+ * test running beside this one did, now and then): its name is then named as taken by another entry.
+ */
 function failUnlessRootChanged(root: string, message: string): void {
-  if (!message.startsWith(`${root}: folder changed after the backup listed it `)) assert.fail(message);
+  if (message.startsWith(`${root}: folder changed after the backup listed it `)) return;
+  if (message.startsWith(`${root}: an entry took a name the backup had read in this folder ("link") `)) return;
+  assert.fail(message);
 }
 
 function assertRefused(outcome: unknown, reason: RegExp): void {

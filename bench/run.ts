@@ -225,7 +225,8 @@ async function main(): Promise<number> {
     store: settings.store === 's3' ? 'local folders, and for restic-s3 / cpsbackup-s3 a single-node Ceph 16 RGW on loopback (bluestore on a file), a bucket each' : 'local folders',
     // Other work on the machine inflates wall times; CPU seconds are the steadier comparison.
     'load average (1 min) at start / end': `${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)}`,
-    rounds: settings.rounds === 1 ? '1 (BENCH_ROUNDS)' : `${settings.rounds} of A–D, medians in the table, each round below; E/F once`,
+    rounds: settings.rounds === 1 ? '1 (BENCH_ROUNDS)'
+      : `${settings.rounds} of A–D, medians in the table, each round below; ${settings.manyFiles > 0 ? 'E/F once, after them' : 'E/F not run (BENCH_MANY_FILES=0)'}`,
   };
   const notes = [
     'CPU s = user + system seconds of every process of the step (client + server for cpsbackup)',

@@ -82,7 +82,7 @@ test('a later link of an inode number that the first path no longer names is rea
   assert.deepEqual(progress.unreadable, []);
   // None about the link: only that another file took the name "first" after it was read.
   assert.deepEqual(progress.warnings, [`${root}: an entry took a name the backup had read in this folder ("first") during the backup: `
-    + 'the backup holds what had the name when it was read, and what took it only where the walk read it before '
+    + 'the backup holds what had the name when it was read (nothing, where that is reported as not in the backup), and what took it only where the walk read it before '
     + '(an entry moved here from a folder not walked yet is in neither place)']);
   assert.equal(sent.get('later')!.meta!.hardlinkTarget.length, 0);
   assert.equal(sent.get('later')!.content.toString(), 'new content, longer\n');

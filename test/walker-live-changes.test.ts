@@ -217,7 +217,7 @@ test('an entry moved from a folder not yet walked into one already listed is wal
 /** The warning's text for names another entry took after the walk read them. */
 function tookNames(shown: string, count = 1): string {
   return `${count === 1 ? 'an entry' : `${count} entries`} took a name the backup had read in this folder (${shown}) during the backup: `
-    + 'the backup holds what had the name when it was read, and what took it only where the walk read it before '
+    + 'the backup holds what had the name when it was read (nothing, where that is reported as not in the backup), and what took it only where the walk read it before '
     + '(an entry moved here from a folder not walked yet is in neither place)';
 }
 

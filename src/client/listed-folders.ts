@@ -213,7 +213,8 @@ function takenNamesChange(names: ReadonlySet<string> | undefined): string | unde
   const shown = taken.slice(0, NAMED_NAMES).map((name) => `"${escapeBytes(Buffer.from(name, 'latin1'))}"`).join(', ');
   const more = taken.length > NAMED_NAMES ? ` and ${taken.length - NAMED_NAMES} more` : '';
   return `${taken.length === 1 ? 'an entry' : `${taken.length} entries`} took a name the backup had read in this folder (${shown}${more}) `
-    + 'during the backup: the backup holds what had the name when it was read, and what took it only where the walk read it '
+    + 'during the backup: the backup holds what had the name when it was read (nothing, where that is reported as not in the backup), '
+    + 'and what took it only where the walk read it '
     + 'before (an entry moved here from a folder not walked yet is in neither place)';
 }
 

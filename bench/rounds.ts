@@ -1,14 +1,9 @@
 // Several rounds of A–D (BENCH_ROUNDS): one result per tool from all of them, and how far the
 // rounds spread. This machine is shared and its noise moves one run's ratios by ±30 %, enough to
 // flip a target; a median of alternating rounds, with the spread beside it, says what is real.
+import { median } from '../src/server/status/anomaly';
 import { checkTargets } from './report';
 import { type ScenarioName, type ScenarioResult, type ToolResult, newToolResult, scenarioNames } from './scenarios';
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 /** Per key, f of the values the records have for it (a key missing from any record is left out). */
 function combineRecords(records: readonly Readonly<Record<string, number>>[], combine: (values: number[]) => number): Record<string, number> {

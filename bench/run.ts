@@ -52,6 +52,11 @@ function makeRunner(name: ToolName, context: RunnerContext, settings: BenchSetti
   }
 }
 
+/** Stops each runner's processes; one that fails to stop is logged, and the others are still stopped. */
+async function closeRunners(runners: readonly ToolRunner[]): Promise<void> {
+  for (const runner of runners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
+}
+
 /** A file name from the start time that sorts and never contains a colon. */
 export function resultName(date: Date): string {
   return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
@@ -157,9 +162,7 @@ async function main(): Promise<number> {
   }
   // Every runner any round made, for the interrupt and the final stop.
   const runners: ToolRunner[] = [];
-  const stopRunners = async (): Promise<void> => {
-    for (const runner of runners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
-  };
+  const stopRunners = (): Promise<void> => closeRunners(runners);
   const onInterrupt = (): void => {
     void stopRunners().then(() => cluster?.stop()).finally(() => process.exit(130));
   };
@@ -185,7 +188,7 @@ async function main(): Promise<number> {
       const roundResults = roundRunners.map((runner) => newToolResult(runner.name));
       const order = roundOrder(roundRunners.map((_, index) => index), round);
       corpusFacts = await benchmark(settings, roundWork, restoreParent, order.map((index) => roundRunners[index]), order.map((index) => roundResults[index]));
-      for (const runner of roundRunners) await runner.close().catch((error: unknown) => log(`closing ${runner.name}: ${errorMessage(error)}`));
+      await closeRunners(roundRunners);
       rounds.push(roundResults);
       if (settings.rounds > 1 && !settings.keepWork) await rm(roundWork, { recursive: true, force: true });
     }
@@ -210,7 +213,8 @@ async function main(): Promise<number> {
   log(renderTable(buildRows(results), tools));
   log('');
   log(renderTargets(checkTargets(results)));
-  for (const line of renderRounds(rounds, results)) log(line);
+  const roundLines = renderRounds(rounds, results);
+  for (const line of roundLines) log(line);
   for (const line of renderProblems(results)) log(line);
   log(`load average (1 min) at start / end: ${loadBefore.toFixed(2)} / ${loadavg()[0].toFixed(2)} on ${cpus().length} cores; wall times are only comparable on a quiet machine`);
 
@@ -241,7 +245,7 @@ async function main(): Promise<number> {
   const document = { date: started.toISOString(), settings: { ...settings, ...settingsSummary }, ...corpusFacts, results, targets: checkTargets(results),
     ...(rounds.length > 1 ? { rounds } : {}) };
   await writeFile(join(settings.resultsDirectory, `${name}.json`), JSON.stringify(document, null, 2) + '\n');
-  await writeFile(join(settings.resultsDirectory, `${name}.md`), renderMarkdown(results, { date: started.toISOString(), settings: settingsSummary, notes, rounds: renderRounds(rounds, results) }));
+  await writeFile(join(settings.resultsDirectory, `${name}.md`), renderMarkdown(results, { date: started.toISOString(), settings: settingsSummary, notes, rounds: roundLines }));
   log(`\nresults: ${join(settings.resultsDirectory, name)}.{json,md}`);
   return results.some((result) => result.error !== undefined) ? 1 : 0;
 }

@@ -22,8 +22,9 @@
 // moved twice: its old-old path may not have excluded them), so it makes every folder around it prove
 // nothing, and so does a name below it reported for that reason. What left a folder before its new path
 // was listed is not part of it as read, as for a folder that did not move. Only entries changed since the
-// backup began are asked their birth time (and only under such a folder are exclusions kept): a rename changes an inode's ctime, and a quiet tree pays one comparison an entry. The file
-// proven read may be another link of the one gone (a link deleted): its content is in the backup.
+// backup began are asked their birth time (and only under such a folder are exclusions kept): a rename
+// changes an inode's ctime, and a quiet tree pays one comparison an entry. The file proven read may be
+// another link of the one gone (a link deleted): its content is in the backup.
 import { performance } from 'node:perf_hooks';
 import { birthAt, fileSystemTypeOf, statFd, type Name, type PosixStat } from './posix/at';
 import { mountPoints } from './posix/mount-points';
@@ -31,7 +32,6 @@ import { escapeBytes } from '../common/escape-bytes';
 import { ExcludedPaths, type ExcludedRange } from './excluded-paths';
 
 const EXT = 0xef53;
-const SLASH = Buffer.from('/');
 const XFS = 0x58465342;
 const F2FS = 0xf2f52010;
 const BTRFS = 0x9123683e;
@@ -74,6 +74,8 @@ const MOST_EXCLUSION_CHECK_BYTES = 256 * 1024 * 1024;
 /** What a check costs beyond its path's bytes, counted against the same budget (20M checks of 13-byte paths took 6.7 s). */
 const CHECK_OVERHEAD_BYTES = 64;
 
+const SLASH = Buffer.from('/');
+
 type NameProof = 'none' | 'proven' | 'proven with exclusions' | 'refused for exclusions';
 
 /** Entries kept (about 150 bytes each): a backup that changes more files than this while it runs keeps its reports. */
@@ -97,7 +99,8 @@ interface FolderFrame {
 
 /** A name gone when read: the inode number it showed (as dev:ino), when (ms, read before), and the walk's step it showed it at. */
 interface VanishedName {
-  readonly path: Buffer;
+  /** Its bytes as latin1: a Buffer made by Buffer.concat is a view of a shared 8 KiB block, which keeping it would keep. */
+  readonly path: string;
   readonly key: string;
   readonly shownAtMs: number;
   readonly shownAtStep: number;
@@ -190,13 +193,13 @@ export class MovedEntries {
     this.folder = { key: keyOf(stats.dev, stats.ino), parent: this.folder, isInChanged };
   }
 
+  leaveFolder(): void {
+    this.folder = this.folder?.parent;
+  }
+
   /** A name the walk's rules left out: kept for the folders around it that changed since the backup began. */
   excludedHere(path: Buffer): void {
     if (this.folder?.isInChanged === true) this.excluded.note(path);
-  }
-
-  leaveFolder(): void {
-    this.folder = this.folder?.parent;
   }
 
   /**
@@ -206,8 +209,9 @@ export class MovedEntries {
    */
   listedNameVanished(folderFd: number, folder: PosixStat, path: Buffer, ino: bigint, shownAtMs: number, shownAtStep: number): boolean {
     if (!LISTED_NUMBERS_ARE_OWN.has(this.fileSystemOf(folderFd, '', folder.dev) ?? 0)) return false;
-    if (this.mountedOn.has(path.toString('latin1'))) return false;
-    this.nameVanished(path, folder.dev, ino, shownAtMs, shownAtStep);
+    const latin1 = path.toString('latin1');
+    if (this.mountedOn.has(latin1)) return false;
+    this.keepVanished(latin1, folder.dev, ino, shownAtMs, shownAtStep);
     return true;
   }
 
@@ -216,6 +220,10 @@ export class MovedEntries {
    * shownAtStep, no earlier than shownAtMs: reported at settle() unless read elsewhere since.
    */
   nameVanished(path: Buffer, dev: bigint, ino: bigint, shownAtMs: number, shownAtStep: number): void {
+    this.keepVanished(path.toString('latin1'), dev, ino, shownAtMs, shownAtStep);
+  }
+
+  private keepVanished(path: string, dev: bigint, ino: bigint, shownAtMs: number, shownAtStep: number): void {
     this.watchClock();
     this.vanished.push({ path, key: keyOf(dev, ino), shownAtMs, shownAtStep, within: this.folder });
   }
@@ -265,8 +273,9 @@ export class MovedEntries {
     }
     const moved: string[] = [];
     this.vanished.forEach((name, index) => {
-      if (isProven[index]) moved.push(escapeBytes(name.path));
-      else onVanished(escapeBytes(name.path));
+      const shown = escapeBytes(Buffer.from(name.path, 'latin1'));
+      if (isProven[index]) moved.push(shown);
+      else onVanished(shown);
     });
     this.vanished.length = 0;
     this.changed.clear();
@@ -284,8 +293,9 @@ export class MovedEntries {
     if (entry === undefined || entry.step <= name.shownAtStep || entry.bornNs >= BigInt(name.shownAtMs) * 1_000_000n - BIRTH_MARGIN_NS) return 'none';
     const below = entry.leftOutBelow;
     if (below === undefined) return 'proven';
+    const oldName = Buffer.from(name.path, 'latin1');
     for (let position = below.range.start; position < below.range.end; position++) {
-      const underOldName = Buffer.concat([name.path, SLASH, this.excluded.at(position).subarray(below.prefixLength)]);
+      const underOldName = Buffer.concat([oldName, SLASH, this.excluded.at(position).subarray(below.prefixLength)]);
       budget.bytes -= underOldName.length + CHECK_OVERHEAD_BYTES;
       if (budget.bytes < 0 || !isLeftOut(underOldName)) return 'refused for exclusions';
     }

@@ -130,8 +130,15 @@ test('the target is resolved as realpath resolves it: relative and absolute syml
   symlinkSync('loop-a', join(root, 'loop-b'));
   await assert.rejects(openedPath(join(root, 'loop-a')), /cannot resolve the restore target ".*loop-a": ELOOP: more than 40 symlinks/);
   await assert.rejects(openedPath(join(root, 'loop-a', 'x')), /cannot look at the restore target ".*loop-a\/x": ELOOP/);
+  // A dangling link on the way is named with what it points to (it said only ENOENT of "nowhere"), at any
+  // depth of a chain of links, absolute or relative.
   symlinkSync(join(root, 'nowhere'), join(root, 'dangling'));
-  await assert.rejects(openedPath(join(root, 'dangling', 'x')), /cannot resolve the restore target ".*dangling\/x": ENOENT/);
+  await assert.rejects(openedPath(join(root, 'dangling', 'x')), { message: `cannot resolve the restore target "${join(root, 'dangling', 'x')}": `
+    + `ENOENT: "${join(root, 'nowhere')}" does not exist (reached through the symlink "${join(root, 'dangling')}" -> "${join(root, 'nowhere')}")` });
+  symlinkSync('real/x/gone/deeper', join(root, 'dangling-relative'));
+  symlinkSync('dangling-relative', join(root, 'to-dangling'));
+  await assert.rejects(openedPath(join(root, 'to-dangling', 'x')), { message: `cannot resolve the restore target "${join(root, 'to-dangling', 'x')}": `
+    + `ENOENT: "${join(root, 'real', 'x', 'gone')}" does not exist (reached through the symlink "${join(root, 'dangling-relative')}" -> "real/x/gone/deeper")` });
 });
 
 /** The paths a walk of one include records, and what it reports unreadable. */

@@ -15,9 +15,11 @@ test('a file where the target should be is "exists and is not a folder", not EEX
   const root = mkdtempSync(join(tmpdir(), 'cpsbackup-target-errors-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(join(root, 'a-file'), 'x');
-  await assert.rejects(RestoreTree.open(join(root, 'a-file')), new RegExp(`"${join(root, 'a-file')}" exists and is not a folder`));
+  // The message is about the target typed: it said `cannot restore "/":` (the root entry's path).
+  await assert.rejects(RestoreTree.open(join(root, 'a-file')), { message: `cannot restore to "${join(root, 'a-file')}": "${join(root, 'a-file')}" exists and is not a folder` });
   // A file above the target: named, not a claim that the target exists.
-  await assert.rejects(RestoreTree.open(join(root, 'a-file', 'below')), new RegExp(`"${join(root, 'a-file')}" exists and is not a folder`));
+  await assert.rejects(RestoreTree.open(join(root, 'a-file', 'below')),
+    { message: `cannot restore to "${join(root, 'a-file', 'below')}": "${join(root, 'a-file')}" exists and is not a folder` });
 });
 
 test('a target on a read-only file system says EROFS', { skip: notRoot }, async (t) => {

@@ -65,12 +65,13 @@ interface HeldFolder {
  * step (ENOENT for a dangling symlink), NotAFolderOnWayError, ELOOP past MAX_SYMLINKS, or PlantableSymlinkError.
  */
 export function operatorRealFolder(absolute: string, rule: SymlinkRule): ResolvedFolder {
-  const { O_PATH, O_NOFOLLOW, S_IFMT, S_IFLNK, S_IFDIR } = posixConstants();
+  const { S_IFMT, S_IFLNK, S_IFDIR } = posixConstants();
   const pending = absolute.split('/').filter((name) => name.length > 0);
   // Every folder on the way stays held: ".." is the one before, never the parent of a folder someone
   // may have moved meanwhile (then the fd and the path would name two folders).
   const held: HeldFolder[] = [heldRoot()];
   let symlinks = 0;
+  let lastLink: FollowedLink | undefined;
   try {
     while (pending.length > 0) {
       const name = pending.shift()!;
@@ -84,7 +85,7 @@ export function operatorRealFolder(absolute: string, rule: SymlinkRule): Resolve
       // As the kernel (PATH_MAX), and a bound on the folders held.
       if (Buffer.byteLength(path) >= PATH_MAX) throw systemError('ENAMETOOLONG', `the path on the way to ${absolute} grows past ${PATH_MAX} bytes`);
       // The entry itself (a symlink is opened, not followed): what is judged is what is read or entered.
-      const entryFd = openAt(current.fd, name, O_PATH | O_NOFOLLOW);
+      const entryFd = openedOnTheWay(current.fd, name, path, lastLink);
       let isHeld = false;
       try {
         const entry = statFd(entryFd);
@@ -100,6 +101,7 @@ export function operatorRealFolder(absolute: string, rule: SymlinkRule): Resolve
         const refusal = rule === 'kernel' ? kernelRefusal(current.stats, entry) : ownedRefusal(current.path, current.stats, current.replaceableAt, entry);
         if (refusal !== undefined) throw new PlantableSymlinkError(path, entry.uid, refusal);
         const target = textOfTarget(path, readlinkAt(entryFd, ''));
+        lastLink = { path, target };
         // (A trailing slash asks for a folder: every entry the walk ends on must be one anyway.)
         pending.unshift(...target.split('/').filter((part) => part.length > 0));
         if (target.startsWith('/')) {
@@ -114,6 +116,21 @@ export function operatorRealFolder(absolute: string, rule: SymlinkRule): Resolve
     return { path: last.path, fd: last.fd };
   } finally {
     for (const folder of held) closeSync(folder.fd);
+  }
+}
+
+interface FollowedLink {
+  readonly path: string;
+  readonly target: string;
+}
+
+/** The entry opened without following; missing past a symlink, the error names the link (a dangling one said only ENOENT of its target's last name). */
+function openedOnTheWay(folderFd: number, name: string, path: string, lastLink: FollowedLink | undefined): number {
+  try {
+    return openAt(folderFd, name, posixConstants().O_PATH | posixConstants().O_NOFOLLOW);
+  } catch (error) {
+    if (lastLink === undefined || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw systemError('ENOENT', `"${path}" does not exist (reached through the symlink "${lastLink.path}" -> "${lastLink.target}")`);
   }
 }
 

@@ -4,6 +4,14 @@ import { BackupError } from '../../common/errors';
 import { escapeBytes } from '../../common/escape-bytes';
 import type { PlantableSymlinkError } from '../posix/operator-real-path';
 
+/**
+ * What a refusal is about: an entry of the backup, or the restore target (its own entry path is "/", which
+ * said "cannot restore "/"" of a --to folder the operator typed).
+ */
+function subjectOf(entryPath: Buffer, restoreTarget: string | undefined): string {
+  return restoreTarget === undefined ? `"${escapeBytes(entryPath)}"` : `to "${restoreTarget}"`;
+}
+
 /** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
 export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'UNTRUSTED_SYMLINK' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED';
 
@@ -29,12 +37,13 @@ export class SymlinkInPathError extends RestoreTreeError {
   readonly reason = 'SYMLINK_IN_PATH';
   readonly symlinkPath: string;
   readonly linkTarget: Buffer | undefined;
-  constructor(entryPath: Buffer, symlinkPath: string, linkTarget: Buffer | undefined) {
+  /** restoreTarget: the refusal is of the --to folder itself (on its way), not of an entry. */
+  constructor(entryPath: Buffer, symlinkPath: string, linkTarget: Buffer | undefined, restoreTarget?: string) {
     const target = linkTarget === undefined ? '' : ` (-> "${escapeBytes(linkTarget)}")`;
     super(
       'IO',
       entryPath,
-      `refusing to restore "${escapeBytes(entryPath)}": "${symlinkPath}" is a symlink${target}; nothing is written through a symlink`,
+      `refusing to restore ${subjectOf(entryPath, restoreTarget)}: "${symlinkPath}" is a symlink${target}; nothing is written through a symlink`,
     );
     this.symlinkPath = symlinkPath;
     this.linkTarget = linkTarget;
@@ -55,10 +64,10 @@ export class UntrustedSymlinkError extends RestoreTreeError {
 export class NotAFolderError extends RestoreTreeError {
   readonly reason = 'NOT_A_FOLDER';
   readonly folderPath: string;
-  /** spelled: the path as the operator typed it, when symlinks on it led to folderPath. */
-  constructor(entryPath: Buffer, folderPath: string, spelled?: string) {
+  /** spelled: the path as the operator typed it, when symlinks on it led to folderPath; restoreTarget: as SymlinkInPathError's. */
+  constructor(entryPath: Buffer, folderPath: string, spelled?: string, restoreTarget?: string) {
     const through = spelled === undefined ? '' : ` (where "${spelled}" leads)`;
-    super('IO', entryPath, `cannot restore "${escapeBytes(entryPath)}": "${folderPath}"${through} exists and is not a folder`);
+    super('IO', entryPath, `cannot restore ${subjectOf(entryPath, restoreTarget)}: "${folderPath}"${through} exists and is not a folder`);
     this.folderPath = folderPath;
   }
 }

@@ -49,7 +49,7 @@ export async function openTargetRoot(spelled: string): Promise<TargetRoot> {
     for (const name of names.slice(thereCount)) {
       const isMade = makeFolderAt(fd, name, absolute);
       canonical = canonical === '/' ? `/${name}` : `${canonical}/${name}`;
-      const next = openFolderBelow(fd, name, canonical);
+      const next = openFolderBelow(fd, name, canonical, absolute);
       closeSync(fd);
       fd = next;
       if (isMade) {
@@ -95,7 +95,7 @@ function resolvedTarget(there: string, absolute: string): ResolvedFolder {
     return operatorRealFolder(there, 'owned');
   } catch (error) {
     if (error instanceof PlantableSymlinkError) throw new UntrustedSymlinkError(error);
-    if (error instanceof NotAFolderOnWayError) throw new NotAFolderError(Buffer.from('/'), error.path, error.path === there ? undefined : there);
+    if (error instanceof NotAFolderOnWayError) throw new NotAFolderError(Buffer.from('/'), error.path, error.path === there ? undefined : there, absolute);
     throw new RestoreSystemError(Buffer.from('/'), absolute, 'resolve the restore target', error);
   }
 }
@@ -130,21 +130,21 @@ function makeFolderAt(parentFd: number, name: string, absolute: string): boolean
 }
 
 /** A folder just made (or found) in its parent, opened without following: a symlink swapped in for it is refused. */
-function openFolderBelow(parentFd: number, name: string, path: string): number {
+function openFolderBelow(parentFd: number, name: string, path: string, target: string): number {
   try {
     return openFolderHandleAt(parentFd, name);
   } catch (error) {
-    throw explainedOpenError(parentFd, name, path, error);
+    throw explainedOpenError(parentFd, name, path, error, target);
   }
 }
 
 /** Why a folder of the target could not be opened without following: a symlink, not a folder, or the system's cause. */
-function explainedOpenError(parentFd: number, component: string | Buffer, walked: string, error: unknown): Error {
+function explainedOpenError(parentFd: number, component: string | Buffer, walked: string, error: unknown, target: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code !== 'ELOOP' && code !== 'ENOTDIR') return new RestoreSystemError(Buffer.from('/'), walked, 'open the restore target', error);
   const stats = statAtIfExists(parentFd, component);
   if (stats !== undefined && (stats.mode & posixConstants().S_IFMT) === posixConstants().S_IFLNK) {
-    return new SymlinkInPathError(Buffer.from('/'), walked, readlinkAt(parentFd, component));
+    return new SymlinkInPathError(Buffer.from('/'), walked, readlinkAt(parentFd, component), target);
   }
-  return new NotAFolderError(Buffer.from('/'), walked);
+  return new NotAFolderError(Buffer.from('/'), walked, undefined, target);
 }

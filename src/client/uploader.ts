@@ -23,6 +23,7 @@ import { LoopYield } from '../common/loop-yield';
 import { dumpEntryMeta } from '../common/dump-entry';
 import { markReachedServer } from './failure-report';
 import { StopReading } from './stop-reading';
+import { ownFolders } from './own-folders';
 
 export const CLIENT_VERSION = readPackageVersion();
 
@@ -118,7 +119,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     const loop = new LoopYield();
     for (const walked of walk({
       includes: config.includes, excludeRegex: config.excludeRegex, readAllFifos: config.readAllFifos,
-      skipPaths: new Set([config.workDirectory]),
+      skipPaths: ownFolders(config.workDirectory),
       onWarning: (message) => progress.warnings.push(message),
       onUnreadable: (path, reason) => progress.unreadable.push({ path, reason }),
     })) {

@@ -20,6 +20,7 @@ import { MovedEntries } from './moved-entries';
 import { secondLooks, type SecondLookFindings } from './second-look';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryPathProblem } from '../common/entry-path';
+import { ownFolderHolding } from './own-folders';
 
 /** An entry read by name that is no longer the one walked: its message says how; the entry is not in the backup. */
 export class EntryChangedError extends Error {
@@ -137,7 +138,7 @@ export interface WalkOptions {
   readonly includes: readonly string[];
   readonly excludeRegex: readonly RegExp[];
   readonly readAllFifos: boolean;
-  /** Paths never walked (e.g. the dump work folder, sent separately). */
+  /** Folders never walked (the work directory's own folders, own-folders.ts): silently below an include; an include in one is reported. */
   readonly skipPaths: ReadonlySet<string>;
   readonly onWarning: (message: string) => void;
   /** Something asked for that is not in the backup: a missing include, a folder that cannot be listed, a file that cannot be read. */
@@ -238,7 +239,12 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
         options.onUnreadable(include, `not backed up: exclude_regex ${excluding.source.replaceAll('\\/', '/')} matches the include itself`);
         continue;
       }
-      if (!isWalked(path, options)) continue;
+      const own = ownFolderHolding(path.toString('utf8'), options.skipPaths);
+      if (own !== undefined) {
+        options.onUnreadable(include, `not backed up: it is in ${own}, where the client keeps its own files while it runs `
+          + '(dump FIFOs, database credentials, backups received for loading), which no backup holds');
+        continue;
+      }
       if (isRefusedPath(path, options)) continue;
       let stats: PosixStat;
       const statedAfterMs = state.moved.now();

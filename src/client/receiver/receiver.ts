@@ -22,6 +22,7 @@ import { receiveFiles, type FilesReceived } from './receive-files';
 import { acquireReceiveLock } from './receive-lock';
 import { isAppliedBackup, planReceive } from './receive-plan';
 import { appliedBackupOf, OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
+import { RECEIVE_FOLDER } from '../own-folders';
 
 export interface ReceiveOptions {
   /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
@@ -109,7 +110,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     }
     if (plan.length === 0) return { previous, lastApplied, applied: [], state: previous };
 
-    const target = join(config.workDirectory, 'receive', clientKey);
+    const target = join(config.workDirectory, RECEIVE_FOLDER, clientKey);
     const applied: ReceivedBackup[] = [];
     for (const backup of plan) {
       options.signal?.throwIfAborted();

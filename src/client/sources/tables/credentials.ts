@@ -3,6 +3,7 @@
 import { mkdir, mkdtemp, open, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../../common/errors';
+import { CREDENTIALS_FOLDER } from '../../own-folders';
 
 const PASSWORD_FILE_LIMIT = 64 * 1024;
 
@@ -14,7 +15,7 @@ export interface PrivateFolder {
 }
 
 export async function makePrivateFolder(baseDirectory: string): Promise<PrivateFolder> {
-  const parent = join(resolve(baseDirectory), 'credentials');
+  const parent = join(resolve(baseDirectory), CREDENTIALS_FOLDER);
   await mkdir(parent, { recursive: true, mode: 0o700 });
   const path = await mkdtemp(join(parent, 'run-')); // mkdtemp makes it 0700
   return {

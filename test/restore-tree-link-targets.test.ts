@@ -41,7 +41,13 @@ test('a hard link is made only while the first name holds what this restore left
 test('strippedPath drops leading components as --strip does', () => {
   assert.deepEqual(strippedPath(Buffer.from('/a/b/c'), 0), Buffer.from('/a/b/c'));
   assert.deepEqual(strippedPath(Buffer.from('/a/b/c'), 2), Buffer.from('/c'));
-  assert.equal(strippedPath(Buffer.from('/a/b'), 2), undefined);
+  // The folder at the cut is the target itself; above it, nothing.
+  assert.deepEqual(strippedPath(Buffer.from('/a/b'), 2), Buffer.from('/'));
+  assert.deepEqual(strippedPath(Buffer.from('/a'), 1), Buffer.from('/'));
+  assert.equal(strippedPath(Buffer.from('/a'), 2), undefined);
+  assert.equal(strippedPath(Buffer.from('/'), 1), undefined);
+  assert.deepEqual(strippedPath(Buffer.from('/a/b/c/d'), 3), Buffer.from('/d'));
+  assert.deepEqual(strippedPath(Buffer.from('/'), 0), Buffer.from('/'));
 });
 
 test('a first name whose path cannot be looked at once restored is noted as such: no link is made to whatever is there later', async (t) => {

@@ -23,7 +23,7 @@ import { ExistingEntries, ownerOf } from './existing-entries';
 import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor } from './extent-cursor';
 import { isDumpEntry } from '../common/dump-entry';
-import { strippedPath } from './strip-path';
+import { isStrippedToTarget, strippedPath } from './strip-path';
 
 const SLASH = 0x2f;
 
@@ -85,7 +85,7 @@ export class RestoreWriter {
 
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
-    const path = this.mapped(meta.path);
+    const path = this.mapped(meta.path, meta.type === EntryType.ENTRY_TYPE_DIRECTORY);
     if (path === undefined) {
       // The stripped folders go by design; anything else there would be lost without a word.
       if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY) {
@@ -156,8 +156,10 @@ export class RestoreWriter {
     return this.tree.stat(path);
   }
 
-  private mapped(path: Buffer): Buffer | undefined {
-    return strippedPath(path, this.options.strip);
+  /** Where an entry goes; with --strip, only a folder may become the target itself (nothing else can be it). */
+  private mapped(path: Buffer, isFolder: boolean): Buffer | undefined {
+    const stripped = strippedPath(path, this.options.strip);
+    return stripped === undefined || (!isFolder && isStrippedToTarget(stripped, this.options.strip)) ? undefined : stripped;
   }
 
   private folder(path: Buffer, meta: EntryMeta): void {
@@ -297,7 +299,7 @@ export class RestoreWriter {
   }
 
   private hardLink(path: Buffer, meta: EntryMeta): void {
-    const target = this.mapped(meta.hardlinkTarget);
+    const target = this.mapped(meta.hardlinkTarget, false);
     if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
     const targetKey = target.toString('latin1');
     // Before looking at the target's path, which may be what made it fail (a symlink or a file on its way).

@@ -1,0 +1,73 @@
+// Regression (review): `-i --strip N` mapped the folder of exactly N components (the one the restore is
+// taken from, which becomes the target) to nothing, so its mode, owner, xattrs, ACLs and mtime were
+// dropped with exit 0: the target stayed the restore's private 0700, even with --overwrite. It is the
+// target's metadata now, under the same overwrite policy as any existing folder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chown, chmod, mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Sandbox } from './support/sandbox';
+
+const isRoot = process.getuid?.() === 0;
+
+function xattrsOf(path: string): string {
+  return execFileSync('getfattr', ['-d', '-m', '-', '--absolute-names', path], { encoding: 'utf8' }).split('\n').slice(1).join('\n');
+}
+
+function defaultAclOf(path: string): string {
+  return execFileSync('getfacl', ['-d', '-p', '-c', path], { encoding: 'utf8' });
+}
+
+test('--strip to the depth of a folder gives the target that folder\'s metadata, as the overwrite policy allows', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  const source = join(data, 'ca');
+  await mkdir(join(source, 'sub'), { recursive: true });
+  await writeFile(join(source, 'sub', 'file'), 'f\n');
+  execFileSync('setfattr', ['-n', 'user.note', '-v', 'kept', source]);
+  execFileSync('setfacl', ['-d', '-m', 'u:1:rwx', source]);
+  if (isRoot) await chown(source, 65534, 65534);
+  await chmod(source, 0o2750);
+  await utimes(source, 1_000_000_000, 1_000_000_000);
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const run = (args: string[]) => sandbox.runClient(['-c', config, ...args]);
+  assert.equal((await run(['-e'])).code, 0);
+  const strip = String(source.split('/').filter(Boolean).length);
+  const expected = await stat(source);
+
+  const asInBackup = async (target: string, label: string): Promise<void> => {
+    const restored = await stat(target);
+    assert.equal(restored.mode.toString(8), expected.mode.toString(8), label);
+    assert.equal(`${restored.uid}:${restored.gid}`, `${expected.uid}:${expected.gid}`, label);
+    assert.equal(restored.mtimeMs, expected.mtimeMs, label);
+    assert.equal(xattrsOf(target), xattrsOf(source), label);
+    assert.equal(defaultAclOf(target), defaultAclOf(source), label);
+  };
+
+  // A target the restore makes: the folder's metadata, exit 0.
+  const made = join(sandbox.root, 'made');
+  const fresh = await run(['-i', '--to', made, '--strip', strip]);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  await asInBackup(made, 'made');
+  assert.equal(execFileSync('cat', [join(made, 'sub', 'file')], { encoding: 'utf8' }), 'f\n');
+
+  // An existing target that differs: kept and listed (exit 3) by default, replaced with --overwrite.
+  const existing = join(sandbox.root, 'existing');
+  await mkdir(existing, { mode: 0o755 });
+  const kept = await run(['-i', '--to', existing, '--strip', strip]);
+  assert.equal(kept.code, 3, kept.stdout + kept.stderr);
+  assert.match(kept.stderr, new RegExp(`not replaced: ${existing}: exists and differs from the backup`), kept.stderr);
+  assert.equal((await stat(existing)).mode & 0o7777, 0o755);
+  const replaced = await run(['-i', '--to', existing, '--strip', strip, '--overwrite']);
+  assert.equal(replaced.code, 0, replaced.stderr);
+  await asInBackup(existing, 'overwritten');
+
+  // One component less: the folder is still above the cut, its content goes to the target's sub.
+  const above = join(sandbox.root, 'above');
+  const shallower = await run(['-i', '--to', above, '--strip', String(Number(strip) - 1)]);
+  assert.equal(shallower.code, 0, shallower.stderr);
+  await asInBackup(join(above, 'ca'), 'one less');
+});

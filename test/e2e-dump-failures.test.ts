@@ -177,3 +177,23 @@ async function stopGroupOf(pid: number): Promise<void> {
     // gone meanwhile
   }
 }
+
+test('a dump command that exits 0 and writes nothing fails the backup, naming the source; with --partial an empty partial dump is kept', async () => {
+  await withSandbox(async (sandbox) => {
+    const data = join(sandbox.root, 'data');
+    const { cli, setStorage } = await configure(sandbox, [`include = ${data}`]);
+    await mkdir(data);
+    await writeFile(join(data, 'notes.txt'), 'n\n');
+    // Its output went elsewhere: stdout closed, a line on stderr, exit 0 (a broken wrapper).
+    await setStorage(['source = app', 'kind = command', `dump = sh -c 'exec 1>&-; echo "oops" >&2; exit 0'`, 'load = cat > /dev/null']);
+    const failed = await cli('-e');
+    assert.notEqual(failed.code, 0, `an empty dump must fail the backup\n${failed.stdout}`);
+    assert.match(failed.stderr, /dump source app: .*dumps\/app\/dump: the dump command exited 0 but wrote nothing/, failed.stderr);
+    assert.deepEqual(await listed(cli), []);
+
+    // A partial dump of no changes is empty by right.
+    await setStorage(['source = app', 'kind = command', 'dump = seq 1 10', `dump_partial = sh -c 'exit 0' # since {since}`, 'load = cat > /dev/null', 'load_partial = cat > /dev/null']);
+    exited(await cli('-e'), 0, 'complete -e');
+    exited(await cli('-e', '--partial'), 0, 'partial -e with nothing changed');
+  });
+});

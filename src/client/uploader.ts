@@ -15,8 +15,9 @@ import { EntrySender, type SendProgress } from './entry-sender';
 import { walk } from './walker';
 import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
-import { startDumps, type DumpRun } from './sources/dump-run';
-import { BackupError, errorMessage, ConfigError } from '../common/errors';
+import { startDumps, type DumpFile, type DumpRun } from './sources/dump-run';
+import { isPartialDump } from './sources/dump-plans';
+import { BackupError, errorMessage, ConfigError, DumpFailedError } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
@@ -89,29 +90,37 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
 
     let hasDumps = false;
     if (dumps) {
+      const emptyDumps: DumpFile[] = [];
       for (const file of dumps.files) {
         options.signal?.throwIfAborted();
         const dump = dumps.openDump(file);
+        let dumpBytes = 0;
         try {
           // A dumper that stalls would hold the backup (and a daemon's later jobs) for ever once the server is gone.
           await stopReading.during((reason) => dump.destroy(reason), async () => {
             if (chunks) {
-              onBytes(await chunks.sendFile(dumpEntryMeta(file.path), dump));
+              dumpBytes = await chunks.sendFile(dumpEntryMeta(file.path), dump);
+              onBytes(dumpBytes);
             } else {
               await stream!.send({ message: { $case: 'entry', value: { meta: dumpEntryMeta(file.path), sameAsParent: false } } });
-              await sendContent(stream!, dump, onBytes);
+              await sendContent(stream!, dump, (count) => {
+                dumpBytes += count;
+                onBytes(count);
+              });
             }
           });
         } catch (error) {
           dump.destroy(); // its FIFO's fd: the daemon lives on after a failed backup
           throw error;
         }
+        if (dumpBytes === 0) emptyDumps.push(file);
         progress.files++;
         hasDumps = true;
         report();
       }
       await dumps.finish();
       dumps = undefined;
+      refuseEmptyCommandDumps(emptyDumps, options);
     }
 
     const sender = new EntrySender(stream, chunks ?? batcher, parent, progress, chunks, stopReading);
@@ -160,5 +169,19 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     parent?.close();
     await chunks?.close();
     client.close();
+  }
+}
+
+/**
+ * A complete dump of a command source that exited 0 and wrote nothing fails the backup as a failed
+ * dumper does: it was stored as an empty dump with exit 0, the database in no backup (a wrapper whose
+ * output went elsewhere). Other kinds write a file per table or collection, which may be empty, and the
+ * sqlite kind checks its own; a partial dump of no changes is empty by right.
+ */
+function refuseEmptyCommandDumps(emptyDumps: readonly DumpFile[], options: BackupOptions): void {
+  for (const file of emptyDumps) {
+    const source = options.storage?.sources.find((candidate) => candidate.name === file.sourceName);
+    if (source?.kind !== 'command' || isPartialDump(source, options.partialSince)) continue;
+    throw new DumpFailedError(source.name, `${file.path}: the dump command exited 0 but wrote nothing: an empty dump is no backup of the data (does the command write the dump to its standard output?)`);
   }
 }

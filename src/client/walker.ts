@@ -224,6 +224,7 @@ function reopenParent(include: string, location: LocatedInclude, options: WalkOp
 function* walkIncludes(located: readonly { include: string; location: LocatedInclude | undefined }[], state: WalkState, owners: OwnerNames,
   walked: Set<string>): Generator<WalkedEntry> {
   const options = state;
+  const includePaths = located.flatMap(({ location }) => (location === undefined ? [] : [location.path.toString('utf8')]));
   for (const { include, location } of located) {
     if (location === undefined) continue;
     const { name, path } = location;
@@ -254,7 +255,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
         options.onUnreadable(include, describe(error) === 'ENOENT' ? 'the include does not exist' : `cannot be read (${describe(error)})`);
         continue;
       }
-      if (entryKind(stats.mode) === 'symlink') reportSymlinkInclude(include, parentFd, name, options);
+      if (entryKind(stats.mode) === 'symlink' && !isTargetInAnotherInclude(include, includePaths, options)) reportSymlinkInclude(include, parentFd, name, options);
       yield* walkEntry(parentFd, name, path, stats, statedAfterMs, state, owners);
     } finally {
       closeSync(parentFd);
@@ -279,6 +280,27 @@ function reportSymlinkInclude(include: string, parentFd: number, name: Buffer, o
     }
   }
   options.onUnreadable(include, `is a symlink to ${target}: the link is in the backup, not what it points to (name ${target} as the include)`);
+}
+
+/**
+ * Whether what a symlink include points to lies in another include and no rule leaves it out there: its
+ * content is in the backup, and reporting the link as missing it (exit 3) was false.
+ */
+function isTargetInAnotherInclude(include: string, includePaths: readonly string[], options: WalkOptions): boolean {
+  let target: string;
+  try {
+    target = realpathSync(include);
+  } catch {
+    return false;
+  }
+  if (ownFolderHolding(target, options.skipPaths) !== undefined) return false;
+  const holder = includePaths.find((path) => path === target || target.startsWith(path === '/' ? '/' : `${path}/`));
+  if (holder === undefined) return false;
+  // Each folder from the holding include down to the target must be walked, the target too.
+  for (let end = target.length; end > holder.length; end = target.lastIndexOf('/', end - 1)) {
+    if (excludingPattern(Buffer.from(target.slice(0, end)), options) !== undefined) return false;
+  }
+  return true;
 }
 
 /** An include's recorded path: its folder's real path, then its own name. */

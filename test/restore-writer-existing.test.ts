@@ -341,6 +341,37 @@ test('without root a file\'s set-user-ID and set-group-ID bits are cleared and r
   }
 });
 
+test('without root a set-ID bit of the restoring user\'s own (owner or group in the backup) stays, is not reported, and matches again', async (t) => {
+  const user = { uid: 4321, gid: 8765 };
+  const items = [
+    fileItem('/own-suid', 'a\n', { mode: 0o104755, uid: 4321, gid: 1 }),
+    fileItem('/own-sgid', 'b\n', { mode: 0o102755, uid: 1, gid: 8765 }),
+    fileItem('/own-both', 'c\n', { mode: 0o106755, uid: 4321, gid: 8765 }),
+    fileItem('/foreign', 'd\n', { mode: 0o106755, uid: 1, gid: 1 }),
+  ];
+  const { target, writer } = await restore(t, async () => undefined, items, { isRoot: false, restoringUser: user });
+  assert.equal(await modeOf(join(target, 'own-suid')), 0o4755);
+  assert.equal(await modeOf(join(target, 'own-sgid')), 0o2755);
+  assert.equal(await modeOf(join(target, 'own-both')), 0o6755);
+  assert.equal(await modeOf(join(target, 'foreign')), 0o755);
+  assert.deepEqual(writer.outcome.needsRoot, [`${target}/foreign: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`]);
+
+  // In place again, with --overwrite too: nothing differs, nothing is cleared.
+  for (const overwrite of ['never', 'always'] as const) {
+    const tree = await RestoreTree.open(target);
+    try {
+      const again = new RestoreWriter(tree, { strip: 0, overwrite, isRoot: false, restoringUser: user });
+      for (const item of items) await again.write(item);
+      again.finish();
+      assert.deepEqual(again.outcome.keptExisting, [], overwrite);
+      assert.deepEqual(again.outcome.failures, [], overwrite);
+    } finally {
+      tree.close();
+    }
+    assert.equal(await modeOf(join(target, 'own-both')), 0o6755, overwrite);
+  }
+});
+
 test('coarse timestamps: a target that keeps whole seconds holds the backup\'s mtime as far as it can', async (t) => {
   const item = fileItem('/f', 'bytes\n', { mtimeNsec: 123_456_789 });
   const whole = await restore(t, async (target) => {

@@ -10,7 +10,15 @@ import type { RestoreTree } from './restore-tree/restore-tree';
 import { decideOverwrite, type OverwritePolicy } from './overwrite-policy';
 import { isRestoredXattr, metadataDifference, mtimeNsOf } from './metadata-difference';
 
-const SET_ID_BITS = 0o6000;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const SET_ID_BITS = S_ISUID | S_ISGID;
+
+/** Whose files a restore without root makes: its effective user and group. */
+export interface RestoringUser {
+  readonly uid: number;
+  readonly gid: number;
+}
 
 export class ExistingEntries {
   /**
@@ -21,18 +29,22 @@ export class ExistingEntries {
 
   constructor(
     private readonly tree: RestoreTree,
-    private readonly options: { readonly overwrite: OverwritePolicy; readonly isRoot: boolean },
+    private readonly options: { readonly overwrite: OverwritePolicy; readonly isRoot: boolean; readonly restoringUser?: RestoringUser },
     /** Where what is kept is listed. */
     private readonly kept: string[],
   ) {}
 
   /**
    * The mode the restore gives: without root the entry stays the restoring user's, so a file loses its
-   * set-user-ID and set-group-ID bits (they would run it as that user). A folder keeps them.
+   * set-user-ID and set-group-ID bits (they would run it as that user), except a bit whose owner or group
+   * in the backup is the restoring user's own: their own set-user-ID program stays one (its bits were
+   * cleared, reported as needing root, and --overwrite cleared them on a file that was right). A folder keeps them.
    */
   modeGiven(meta: EntryMeta): number {
-    const isCleared = !this.options.isRoot && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY;
-    return isCleared ? meta.mode & ~SET_ID_BITS : meta.mode;
+    if (this.options.isRoot || meta.type === EntryType.ENTRY_TYPE_DIRECTORY) return meta.mode;
+    const user = this.options.restoringUser;
+    const ownBits = (user !== undefined && meta.uid === user.uid ? S_ISUID : 0) | (user !== undefined && meta.gid === user.gid ? S_ISGID : 0);
+    return meta.mode & ~(SET_ID_BITS & ~ownBits);
   }
 
   /**

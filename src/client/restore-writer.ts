@@ -19,7 +19,7 @@ import { ContentCheck } from './content-check';
 import { ExistingContentCompare } from './existing-content-compare';
 import { type ContentSink, DISCARDED, tempFileSink } from './content-sink';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
-import { ExistingEntries, ownerOf } from './existing-entries';
+import { ExistingEntries, ownerOf, type RestoringUser } from './existing-entries';
 import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor } from './extent-cursor';
 import { isDumpEntry } from '../common/dump-entry';
@@ -32,6 +32,8 @@ export interface RestoreWriterOptions {
   readonly strip: number;
   readonly overwrite: OverwritePolicy;
   readonly isRoot: boolean;
+  /** Without root, the user and group the restored files belong to (set-ID bits of their own are kept); none: all cleared. */
+  readonly restoringUser?: RestoringUser;
   /**
    * Aborted (Ctrl-C): what the entry being written meets then (its read cancelled) is thrown, not
    * listed as its failure; the restore stops there, and that entry is as unreached as the ones after it.

@@ -406,6 +406,22 @@ test('attributes the target gives or cannot take are not compared; a capability 
   assert.equal(compare([xattr('security.capability', 'cap_net_raw')], []), 'extended attribute security.capability is not in the backup');
 });
 
+// Regression (review): any whole-second mtime within 2 s of the backup's passed as the same, on every
+// file system: a file touched to the next whole second kept its wrong mtime, exit 0, even with --overwrite.
+// Only what a coarse file system keeps of the backup's time (cut down to 1 s or FAT's 2 s) is the same.
+test('a whole-second mtime is the backup\'s only where a coarse file system cut it down to it', () => {
+  const backupNs = 123_456_789_123_456_789n;
+  const backup = meta('/f', { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, mtimeSec: 123_456_789, mtimeNsec: 123_456_789 });
+  const differs = (mtimeNs: bigint): boolean => metadataDifference({ mode: 0o100644, uid: 0, gid: 0, mtimeNs } as PosixStat, backup, { mode: true, mtime: true }) !== undefined;
+  const second = 1_000_000_000n;
+  assert.equal(differs(backupNs), false);
+  assert.equal(differs(123_456_789n * second), false, 'cut to the second');
+  assert.equal(differs(123_456_788n * second), false, 'cut to FAT\'s 2 s');
+  assert.equal(differs(123_456_790n * second), true, 'the next whole second');
+  assert.equal(differs(123_456_787n * second), true, '2 s or more before');
+  assert.equal(differs(backupNs + 1n), true);
+});
+
 // Regression (review): XFS's ACL copies an older backup holds are left out on purpose (posix/xattrs.ts
 // isAclCopy), and were then listed as "needs root" (exit 3) for every file with an ACL, even as root.
 test('an older backup\'s XFS ACL copy is left out without a word; the real attributes are set', async (t) => {

@@ -406,6 +406,32 @@ test('attributes the target gives or cannot take are not compared; a capability 
   assert.equal(compare([xattr('security.capability', 'cap_net_raw')], []), 'extended attribute security.capability is not in the backup');
 });
 
+// Regression (review): a folder already there and matching the backup kept the restore's time once a
+// restored entry went into it (restoring a deleted file in place), exit 0: its times are the backup's now.
+// One nothing was written into keeps its own.
+test('a folder already there that the restore wrote into gets the backup\'s times back; one left alone keeps its own', async (t) => {
+  const folderMtime = BACKUP_MTIME_SEC - 5000;
+  const folder = (path: string): RestoreMessageItem => ({ meta: meta(path, { type: EntryType.ENTRY_TYPE_DIRECTORY, mode: 0o040755, mtimeSec: folderMtime }) });
+  const items = [folder('/d'), fileItem('/d/a', 'kept\n', { mode: 0o100644 }), fileItem('/d/b', 'restored\n', { mode: 0o100644 }),
+    folder('/d/sub'), fileItem('/d/sub/c', 'same\n', { mode: 0o100644 }), folder('/e'), fileItem('/e/link-me', 'x\n', { mode: 0o100644 })];
+  const untouchedMtime = BACKUP_MTIME_SEC - 100;
+  const { target, writer } = await restore(t, async (root) => {
+    for (const path of ['d', 'd/sub', 'e']) await mkdir(join(root, path), { mode: 0o755 });
+    for (const [path, content] of [['d/a', 'kept\n'], ['d/sub/c', 'same\n'], ['e/link-me', 'x\n']]) {
+      await writeFile(join(root, path), content, { mode: 0o644 });
+      await chmod(join(root, path), 0o644);
+      await utimes(join(root, path), BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+    }
+    for (const path of ['d', 'e']) await utimes(join(root, path), folderMtime, folderMtime);
+    await utimes(join(root, 'd', 'sub'), untouchedMtime, untouchedMtime);
+  }, items);
+  assert.deepEqual(writer.outcome.failures, []);
+  assert.equal(await readFile(join(target, 'd', 'b'), 'utf8'), 'restored\n');
+  assert.equal((await stat(join(target, 'd'))).mtimeMs, folderMtime * 1000, 'written into: the backup\'s time');
+  assert.equal((await stat(join(target, 'd', 'sub'))).mtimeMs, untouchedMtime * 1000, 'nothing written: its own');
+  assert.equal((await stat(join(target, 'e'))).mtimeMs, folderMtime * 1000);
+});
+
 // Regression (review): any whole-second mtime within 2 s of the backup's passed as the same, on every
 // file system: a file touched to the next whole second kept its wrong mtime, exit 0, even with --overwrite.
 // Only what a coarse file system keeps of the backup's time (cut down to 1 s or FAT's 2 s) is the same.

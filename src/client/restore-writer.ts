@@ -68,6 +68,13 @@ export class RestoreWriter {
    */
   private readonly madeFolders = new Set<string>();
   /**
+   * Folders already there whose metadata the backup's did not replace (latin1 keys), and those of them
+   * this restore then created or replaced an entry in: their mtime moved with it, so the backup's times
+   * are given back at the end (as tar and rsync do), which left them at the restore's time with exit 0.
+   */
+  private readonly keptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
+  private readonly writtenKeptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
+  /**
    * Files, symlinks and special files (latin1 keys) whose place holds something other than the backup's
    * entry, kept by the policy or failed: a later hard link to one must not become a name for whatever is there.
    */
@@ -143,6 +150,14 @@ export class RestoreWriter {
         this.record(path, error);
       }
     }
+    for (const { path, meta } of this.writtenKeptFolders.values()) {
+      try {
+        this.tree.setMetadata(path, { atimeNs: mtimeNsOf(meta), mtimeNs: mtimeNsOf(meta) });
+      } catch (error) {
+        this.record(path, error);
+      }
+    }
+    this.writtenKeptFolders.clear();
     const { count, first } = this.coarseTimes;
     if (count > 0) {
       this.outcome.failures.push(`${count} ${count === 1 ? 'entry' : 'entries'} restored with a coarser mtime than the backup's `
@@ -173,12 +188,24 @@ export class RestoreWriter {
     // The backup's "/" restored --to a folder this restore made is that folder's metadata.
     const isMadeRoot = path.length === 1 && path[0] === SLASH && this.tree.isRootMade;
     if (this.tree.makeFolder(path).created || isMadeRoot) {
+      this.wroteIn(path);
       this.madeFolders.add(path.toString('latin1'));
       this.folders.push({ path, meta, isExisting: false });
       return;
     }
     const folder = this.tree.stat(path);
-    if (folder !== undefined && this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta, isExisting: true });
+    if (folder === undefined) return;
+    if (this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta, isExisting: true });
+    else this.keptFolders.set(path.toString('latin1'), { path, meta });
+  }
+
+  /** An entry was made or replaced at path (or a temporary file in its folder): its folder's mtime moved. */
+  private wroteIn(path: Buffer): void {
+    if (this.keptFolders.size === 0) return;
+    const slash = path.lastIndexOf(SLASH);
+    const key = slash <= 0 ? '/' : path.subarray(0, slash).toString('latin1');
+    const folder = this.keptFolders.get(key);
+    if (folder !== undefined) this.writtenKeptFolders.set(key, folder);
   }
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
@@ -238,6 +265,7 @@ export class RestoreWriter {
     } finally {
       if (!isDone) temp?.abort();
       if (existingFd !== undefined) closeSync(existingFd);
+      if (temp !== undefined) this.wroteIn(path);
     }
   }
 
@@ -318,6 +346,7 @@ export class RestoreWriter {
     }
     if (existing !== undefined && this.existing.decide(path, existing, false, meta, `not a hard link to ${this.tree.localPath(target)} as in the backup`) !== 'write') return;
     this.tree.makeHardLink(target, path, { replace: existing !== undefined, firstName: meta.hardlinkTarget });
+    this.wroteIn(path);
     this.outcome.files++;
   }
 
@@ -333,6 +362,7 @@ export class RestoreWriter {
       }
     }
     this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
+    this.wroteIn(path);
     this.tree.setMetadata(path, this.metadataOf(path, meta));
   }
 
@@ -352,6 +382,7 @@ export class RestoreWriter {
     if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);
     else if (kind === 'socket') this.tree.makeSocket(path, 0o600, options);
     else this.tree.makeDevice(path, kind === 'char-device' ? 'char' : 'block', BigInt(meta.rdev), 0o600, options);
+    this.wroteIn(path);
     this.tree.setMetadata(path, this.metadataOf(path, meta));
   }
 

@@ -101,13 +101,14 @@ const COARSEST_TICK = 2n * NANOSECONDS;
 /**
  * The same time as far as the target can keep one: where it holds whole seconds (FAT, some network
  * file systems) a second restore must not find every file changed for want of the nanoseconds. Such a
- * file system cuts a time down to its tick (the kernel's timestamp_truncate; FAT's 2 s too), never up:
- * a whole second after the backup's time, or 2 s or more before it, is another time, also on ext4 where
- * any whole-second time within 2 s passed as the same.
+ * file system cuts a time down to its tick (the kernel's timestamp_truncate: to the second, or to FAT's
+ * even second), so only those two cuts of the backup's time count: any whole second within 2 s passed
+ * as the same, also on ext4, and a file touched to another second kept its wrong mtime with exit 0.
  */
 function isSameTime(existingNs: bigint, backupNs: bigint): boolean {
   if (existingNs === backupNs) return true;
-  return existingNs % NANOSECONDS === 0n && existingNs < backupNs && backupNs - existingNs < COARSEST_TICK;
+  const toSecond = backupNs - (backupNs % NANOSECONDS);
+  return existingNs === toSecond || existingNs === backupNs - (backupNs % COARSEST_TICK);
 }
 
 function octal(mode: number): string {

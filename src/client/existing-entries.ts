@@ -14,10 +14,9 @@ const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const SET_ID_BITS = S_ISUID | S_ISGID;
 
-/** Whose files a restore without root makes: its effective user and group. */
+/** Whose files a restore without root makes: its effective user. */
 export interface RestoringUser {
   readonly uid: number;
-  readonly gid: number;
 }
 
 export class ExistingEntries {
@@ -36,15 +35,18 @@ export class ExistingEntries {
 
   /**
    * The mode the restore gives: without root the entry stays the restoring user's, so a file loses its
-   * set-user-ID and set-group-ID bits (they would run it as that user), except a bit whose owner or group
-   * in the backup is the restoring user's own: their own set-user-ID program stays one (its bits were
-   * cleared, reported as needing root, and --overwrite cleared them on a file that was right). A folder keeps them.
+   * set-user-ID and set-group-ID bits (they would run it as that user), except a set-user-ID bit whose
+   * owner in the backup is the restoring user here (by name where the name exists here, as a root restore
+   * gives owners): their own set-user-ID program stays one (it was cleared, reported as needing root, and
+   * --overwrite cleared it on a file that was right). The set-group-ID bit always goes: the file's group
+   * is the folder's in a set-group-ID folder, where the kernel drops the bit or keeps it for a group the
+   * backup never had. A folder keeps them.
    */
   modeGiven(meta: EntryMeta): number {
     if (this.options.isRoot || meta.type === EntryType.ENTRY_TYPE_DIRECTORY) return meta.mode;
     const user = this.options.restoringUser;
-    const ownBits = (user !== undefined && meta.uid === user.uid ? S_ISUID : 0) | (user !== undefined && meta.gid === user.gid ? S_ISGID : 0);
-    return meta.mode & ~(SET_ID_BITS & ~ownBits);
+    const isOwnSetUid = (meta.mode & S_ISUID) !== 0 && user !== undefined && this.tree.localOwner(ownerOf(meta)).uid === user.uid;
+    return meta.mode & ~(isOwnSetUid ? S_ISGID : SET_ID_BITS);
   }
 
   /**

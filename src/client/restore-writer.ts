@@ -32,7 +32,7 @@ export interface RestoreWriterOptions {
   readonly strip: number;
   readonly overwrite: OverwritePolicy;
   readonly isRoot: boolean;
-  /** Without root, the user and group the restored files belong to (set-ID bits of their own are kept); none: all cleared. */
+  /** Without root, the user the restored files belong to (a set-user-ID bit of their own is kept); none: all cleared. */
   readonly restoringUser?: RestoringUser;
   /**
    * Aborted (Ctrl-C): what the entry being written meets then (its read cancelled) is thrown, not

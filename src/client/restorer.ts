@@ -94,7 +94,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     tree = await RestoreTree.open(options.to ?? '/');
     const restoring: RestoreWriter = new RestoreWriter(tree, {
       strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0, signal,
-      ...(process.geteuid !== undefined && process.getegid !== undefined ? { restoringUser: { uid: process.geteuid(), gid: process.getegid() } } : {}),
+      ...(process.geteuid === undefined ? {} : { restoringUser: { uid: process.geteuid() } }),
     }, () => options.onProgress?.(progressOf(restoring.outcome)));
     writer = restoring;
     const selection = new SelectionCheck(options.paths ?? [], options.pathRegex ?? '');

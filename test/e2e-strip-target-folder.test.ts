@@ -1,7 +1,9 @@
 // Regression (review): `-i --strip N` mapped the folder of exactly N components (the one the restore is
 // taken from, which becomes the target) to nothing, so its mode, owner, xattrs, ACLs and mtime were
-// dropped with exit 0: the target stayed the restore's private 0700, even with --overwrite. It is the
-// target's metadata now, under the same overwrite policy as any existing folder.
+// dropped with exit 0: the target stayed the restore's private 0700. A target the restore makes gets it
+// now; a target that was there is the operator's folder and stays as it is under every policy (as tar
+// leaves it: the review of the fix showed --overwrite giving /home/bob the owner of /home/alice); two
+// folders at the cut are reported, not one's metadata silently given.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +21,7 @@ function defaultAclOf(path: string): string {
   return execFileSync('getfacl', ['-d', '-p', '-c', path], { encoding: 'utf8' });
 }
 
-test('--strip to the depth of a folder gives the target that folder\'s metadata, as the overwrite policy allows', async (t) => {
+test('--strip to the depth of a folder gives a target the restore makes that folder\'s metadata; an existing target stays as it is', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());
   const data = join(sandbox.root, 'data');
@@ -54,16 +56,29 @@ test('--strip to the depth of a folder gives the target that folder\'s metadata,
   await asInBackup(made, 'made');
   assert.equal(execFileSync('cat', [join(made, 'sub', 'file')], { encoding: 'utf8' }), 'f\n');
 
-  // An existing target that differs: kept and listed (exit 3) by default, replaced with --overwrite.
+  // An existing target: its own metadata stays, under every policy; the content goes in.
   const existing = join(sandbox.root, 'existing');
   await mkdir(existing, { mode: 0o755 });
-  const kept = await run(['-i', '--to', existing, '--strip', strip]);
-  assert.equal(kept.code, 3, kept.stdout + kept.stderr);
-  assert.match(kept.stderr, new RegExp(`not replaced: ${existing}: exists and differs from the backup`), kept.stderr);
-  assert.equal((await stat(existing)).mode & 0o7777, 0o755);
-  const replaced = await run(['-i', '--to', existing, '--strip', strip, '--overwrite']);
-  assert.equal(replaced.code, 0, replaced.stderr);
-  await asInBackup(existing, 'overwritten');
+  await chmod(existing, 0o755);
+  for (const policy of [[], ['--overwrite']]) {
+    const into = await run(['-i', '--to', existing, '--strip', strip, ...policy]);
+    assert.equal(into.code, 0, into.stdout + into.stderr);
+    assert.equal((await stat(existing)).mode & 0o7777, 0o755, policy.join(' '));
+    assert.equal((await stat(existing)).uid, process.getuid?.(), policy.join(' '));
+    assert.equal(execFileSync('cat', [join(existing, 'sub', 'file')], { encoding: 'utf8' }), 'f\n');
+  }
+
+  // Two folders at the cut onto a made target: the first one's metadata, the second reported.
+  const other = join(data, 'cb');
+  await mkdir(other, { mode: 0o700 });
+  await writeFile(join(other, 'g'), 'g\n');
+  assert.equal((await run(['-e'])).code, 0);
+  const merged = join(sandbox.root, 'merged');
+  const both = await run(['-i', '--to', merged, '--strip', strip]);
+  assert.equal(both.code, 3, both.stdout + both.stderr);
+  assert.ok(both.stderr.includes(`${other}: its mode, owner and times not given to the target: --strip ${strip} makes it the target as it made ${source}`), both.stderr);
+  await asInBackup(merged, 'merged');
+  assert.equal(execFileSync('cat', [join(merged, 'g')], { encoding: 'utf8' }), 'g\n');
 
   // One component less: the folder is still above the cut, its content goes to the target's sub.
   const above = join(sandbox.root, 'above');

@@ -74,6 +74,8 @@ export class RestoreWriter {
    */
   private readonly keptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
   private readonly writtenKeptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
+  /** With --strip, the backup path of the folder that became the target (see isTargetFolder). */
+  private strippedToTarget: Buffer | undefined;
   /**
    * Files, symlinks and special files (latin1 keys) whose place holds something other than the backup's
    * entry, kept by the policy or failed: a later hard link to one must not become a name for whatever is there.
@@ -102,6 +104,7 @@ export class RestoreWriter {
       }
       return;
     }
+    if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY && isStrippedToTarget(path, this.options.strip) && !this.isTargetFolder(meta)) return;
     try {
       switch (meta.type) {
         case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta); return;
@@ -171,6 +174,22 @@ export class RestoreWriter {
     const parent = path.subarray(0, path.lastIndexOf(SLASH));
     if (parent.length > 0 && this.madeFolders.has(parent.toString('latin1'))) return undefined;
     return this.tree.stat(path);
+  }
+
+  /**
+   * With --strip, whether the folder at the cut gives the target its metadata: only a target this restore
+   * made, and only the first such folder (--strip can make several the target: the others are reported).
+   * A target that was there is the operator's folder and stays as it is, as tar leaves it.
+   */
+  private isTargetFolder(meta: EntryMeta): boolean {
+    if (!this.tree.isRootMade) return false;
+    if (this.strippedToTarget === undefined) {
+      this.strippedToTarget = meta.path;
+      return true;
+    }
+    this.outcome.failures.push(`${escapeBytes(meta.path)}: its mode, owner and times not given to the target: --strip ${this.options.strip} `
+      + `makes it the target as it made ${escapeBytes(this.strippedToTarget)} (whose they are); their contents are merged`);
+    return false;
   }
 
   /** Where an entry goes; with --strip, only a folder may become the target itself (nothing else can be it). */

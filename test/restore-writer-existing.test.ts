@@ -432,6 +432,21 @@ test('a folder already there that the restore wrote into gets the backup\'s time
   assert.equal((await stat(join(target, 'd'))).mtimeMs, folderMtime * 1000, 'written into: the backup\'s time');
   assert.equal((await stat(join(target, 'd', 'sub'))).mtimeMs, untouchedMtime * 1000, 'nothing written: its own');
   assert.equal((await stat(join(target, 'e'))).mtimeMs, folderMtime * 1000);
+
+  // Review of the fix: a folder kept for what differs (its mode) is not given the backup's times (its
+  // mtime is what writing into it made it); under if-newer a folder newer than the backup's is not rewound.
+  const newer = folderMtime + 1000;
+  const prepareKept = (mode: number) => async (root: string): Promise<void> => {
+    await mkdir(join(root, 'd'), { mode });
+    await chmod(join(root, 'd'), mode);
+    await utimes(join(root, 'd'), newer, newer);
+  };
+  const keptForMode = await restore(t, prepareKept(0o700), [folder('/d'), fileItem('/d/b', 'restored\n', { mode: 0o100644 })]);
+  assert.match(keptForMode.writer.outcome.keptExisting.join('\n'), /d: exists and differs from the backup \(mode 0700/);
+  assert.notEqual((await stat(join(keptForMode.target, 'd'))).mtimeMs, folderMtime * 1000, 'kept for its mode: not the backup\'s time');
+  const ifNewer = await restore(t, prepareKept(0o755), [folder('/d'), fileItem('/d/b', 'restored\n', { mode: 0o100644 })], { overwrite: 'if-newer' });
+  assert.equal(await readFile(join(ifNewer.target, 'd', 'b'), 'utf8'), 'restored\n');
+  assert.notEqual((await stat(join(ifNewer.target, 'd'))).mtimeMs, folderMtime * 1000, 'if-newer: not rewound to the older time');
 });
 
 // Regression (review): any whole-second mtime within 2 s of the backup's passed as the same, on every

@@ -68,9 +68,9 @@ export class RestoreWriter {
    */
   private readonly madeFolders = new Set<string>();
   /**
-   * Folders already there whose metadata the backup's did not replace (latin1 keys), and those of them
-   * this restore then created or replaced an entry in: their mtime moved with it, so the backup's times
-   * are given back at the end (as tar and rsync do), which left them at the restore's time with exit 0.
+   * Folders already there that are the backup's but for their mtime (latin1 keys; isBackupsFolder), and
+   * those of them this restore then created or replaced an entry in: their mtime moved with it, so the
+   * backup's times are given back at the end (as tar and rsync do), which left them at the restore's time with exit 0.
    */
   private readonly keptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
   private readonly writtenKeptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
@@ -215,7 +215,17 @@ export class RestoreWriter {
     const folder = this.tree.stat(path);
     if (folder === undefined) return;
     if (this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta, isExisting: true });
-    else this.keptFolders.set(path.toString('latin1'), { path, meta });
+    else if (this.isBackupsFolder(path, folder, meta)) this.keptFolders.set(path.toString('latin1'), { path, meta });
+  }
+
+  /**
+   * A folder there that is the backup's in all but its mtime, and whose mtime the policy would not keep
+   * for being newer: only such a one gets the backup's times back once written into. One kept for what
+   * differs is kept as it is, times too, and under if-newer a newer folder keeps its newer time.
+   */
+  private isBackupsFolder(path: Buffer, folder: PosixStat, meta: EntryMeta): boolean {
+    if (this.options.overwrite === 'if-newer' && folder.mtimeNs > mtimeNsOf(meta)) return false;
+    return this.existing.differenceOf(path, folder, meta, { mtime: false }) === undefined;
   }
 
   /** An entry was made or replaced at path (or a temporary file in its folder): its folder's mtime moved. */

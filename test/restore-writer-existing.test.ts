@@ -447,6 +447,11 @@ test('a folder already there that the restore wrote into gets the backup\'s time
   const ifNewer = await restore(t, prepareKept(0o755), [folder('/d'), fileItem('/d/b', 'restored\n', { mode: 0o100644 })], { overwrite: 'if-newer' });
   assert.equal(await readFile(join(ifNewer.target, 'd', 'b'), 'utf8'), 'restored\n');
   assert.notEqual((await stat(join(ifNewer.target, 'd'))).mtimeMs, folderMtime * 1000, 'if-newer: not rewound to the older time');
+  // Without root, another user's folder: its times cannot be set (EPERM), so they are left, no failure (review).
+  const others = await restore(t, prepareKept(0o755), [folder('/d'), fileItem('/d/b', 'restored\n', { mode: 0o100644 })],
+    { isRoot: false, restoringUser: { uid: 4321 } });
+  assert.deepEqual(others.writer.outcome.failures, []);
+  assert.notEqual((await stat(join(others.target, 'd'))).mtimeMs, folderMtime * 1000, 'another user\'s folder: not rewound');
 });
 
 // Regression (review): any whole-second mtime within 2 s of the backup's passed as the same, on every
@@ -471,6 +476,12 @@ test('a whole-second mtime is the backup\'s only where a coarse file system cut 
   const even = meta('/h', { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, mtimeSec: 1_700_000_000, mtimeNsec: 500_000_000 });
   const evenDiffers = (mtimeNs: bigint): boolean => metadataDifference({ mode: 0o100644, uid: 0, gid: 0, mtimeNs } as PosixStat, even, { mode: true, mtime: true }) !== undefined;
   assert.equal(evenDiffers(1_699_999_999n * second), true, 'a whole second earlier than either cut (review)');
+  // Before 1970 the cuts go down too (-2.5 s: -3 s and -4 s), not towards zero (review).
+  const early = meta('/i', { type: EntryType.ENTRY_TYPE_FILE, mode: 0o100644, mtimeSec: -3, mtimeNsec: 500_000_000 });
+  const earlyDiffers = (mtimeNs: bigint): boolean => metadataDifference({ mode: 0o100644, uid: 0, gid: 0, mtimeNs } as PosixStat, early, { mode: true, mtime: true }) !== undefined;
+  assert.equal(earlyDiffers(-3n * second), false);
+  assert.equal(earlyDiffers(-4n * second), false);
+  assert.equal(earlyDiffers(-2n * second), true);
 });
 
 // Regression (review): XFS's ACL copies an older backup holds are left out on purpose (posix/xattrs.ts

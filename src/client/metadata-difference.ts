@@ -107,8 +107,12 @@ const COARSEST_TICK = 2n * NANOSECONDS;
  */
 function isSameTime(existingNs: bigint, backupNs: bigint): boolean {
   if (existingNs === backupNs) return true;
-  const toSecond = backupNs - (backupNs % NANOSECONDS);
-  return existingNs === toSecond || existingNs === backupNs - (backupNs % COARSEST_TICK);
+  return existingNs === cutDown(backupNs, NANOSECONDS) || existingNs === cutDown(backupNs, COARSEST_TICK);
+}
+
+/** time cut down to a multiple of tick, before 1970 too (BigInt's % keeps the sign of the time). */
+function cutDown(time: bigint, tick: bigint): bigint {
+  return time - (((time % tick) + tick) % tick);
 }
 
 function octal(mode: number): string {

@@ -74,8 +74,8 @@ export class RestoreWriter {
    */
   private readonly keptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
   private readonly writtenKeptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
-  /** With --strip, the backup path of the folder that became the target (see isTargetFolder). */
-  private strippedToTarget: Buffer | undefined;
+  /** With --strip, the folder that became the target (see isTargetFolder). */
+  private strippedToTarget: EntryMeta | undefined;
   /**
    * Files, symlinks and special files (latin1 keys) whose place holds something other than the backup's
    * entry, kept by the policy or failed: a later hard link to one must not become a name for whatever is there.
@@ -183,12 +183,16 @@ export class RestoreWriter {
    */
   private isTargetFolder(meta: EntryMeta): boolean {
     if (!this.tree.isRootMade) return false;
-    if (this.strippedToTarget === undefined) {
-      this.strippedToTarget = meta.path;
+    const first = this.strippedToTarget;
+    if (first === undefined) {
+      this.strippedToTarget = meta;
       return true;
     }
-    this.outcome.failures.push(`${escapeBytes(meta.path)}: its mode, owner and times not given to the target: --strip ${this.options.strip} `
-      + `makes it the target as it made ${escapeBytes(this.strippedToTarget)} (whose they are); their contents are merged`);
+    // Reported only where the target cannot be both: the same mode, owner and attributes merge quietly.
+    if (!isSameFolderMetadata(first, meta)) {
+      this.outcome.failures.push(`${escapeBytes(meta.path)}: its mode, owner or attributes not given to the target: --strip ${this.options.strip} `
+        + `makes it the target as it made ${escapeBytes(first.path)} (whose they are); their contents are merged`);
+    }
     return false;
   }
 
@@ -225,6 +229,9 @@ export class RestoreWriter {
    */
   private isBackupsFolder(path: Buffer, folder: PosixStat, meta: EntryMeta): boolean {
     if (this.options.overwrite === 'if-newer' && folder.mtimeNs > mtimeNsOf(meta)) return false;
+    // Only its owner (or root) may set a folder's times: without root another user's folder would fail
+    // with EPERM, a false exit 3 for a restore into a shared folder (review).
+    if (!this.options.isRoot && folder.uid !== this.options.restoringUser?.uid) return false;
     return this.existing.differenceOf(path, folder, meta, { mtime: false }) === undefined;
   }
 
@@ -461,3 +468,10 @@ const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device'
   [EntryType.ENTRY_TYPE_CHAR_DEVICE]: 'char-device',
   [EntryType.ENTRY_TYPE_BLOCK_DEVICE]: 'block-device',
 };
+
+/** Mode, owner and attributes alike (times aside): two folders that would give a target the same. */
+function isSameFolderMetadata(a: EntryMeta, b: EntryMeta): boolean {
+  return (a.mode & 0o7777) === (b.mode & 0o7777) && a.uid === b.uid && a.gid === b.gid && a.user === b.user && a.group === b.group
+    && a.xattrs.length === b.xattrs.length
+    && a.xattrs.every((xattr, index) => xattr.name.equals(b.xattrs[index].name) && xattr.value.equals(b.xattrs[index].value));
+}

@@ -358,6 +358,16 @@ test('without root a set-user-ID bit of the restoring user\'s own stays, is not 
   assert.equal(await modeOf(join(target, 'foreign')), 0o755);
   assert.deepEqual(writer.outcome.needsRoot, ['own-both', 'named-other', 'foreign'].map((name) => `${target}/${name}: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`));
 
+  // A set-group-ID file already there as in the backup: listed (the restore gives it without the bit), and
+  // the message names the backup's mode, not the mode the restore gives (review: "where the backup has 0755").
+  const sgid = await restore(t, async (root) => {
+    await writeFile(join(root, 'tool'), 'g\n');
+    await chmod(join(root, 'tool'), 0o2755);
+    await utimes(join(root, 'tool'), BACKUP_MTIME_SEC, BACKUP_MTIME_SEC);
+  }, [fileItem('/tool', 'g\n', { mode: 0o102755 })], { isRoot: false, restoringUser: user });
+  assert.deepEqual(sgid.writer.outcome.keptExisting,
+    [`${sgid.target}/tool: exists and differs from the backup (mode 2755 where the backup has 2755, which a restore without root gives as 0755); kept (--overwrite replaces it)`]);
+
   // In place again, with --overwrite too: nothing differs, nothing is cleared.
   for (const overwrite of ['never', 'always'] as const) {
     const tree = await RestoreTree.open(target);

@@ -74,7 +74,7 @@ export class ExistingEntries {
     const isRoot = this.options.isRoot;
     const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
     const xattrs = { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };
-    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) }, { mode: compared.mode ?? true, owner, mtime: compared.mtime, xattrs });
+    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) }, { mode: compared.mode ?? true, modeInBackup: meta.mode, owner, mtime: compared.mtime, xattrs });
   }
 
   /**

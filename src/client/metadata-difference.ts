@@ -10,6 +10,11 @@ import { escapeBytes } from '../common/escape-bytes';
 export interface ComparedAttributes {
   /** Symlinks have no mode of their own on Linux. */
   readonly mode: boolean;
+  /**
+   * The mode the backup has, where the restore gives another (meta's: set-ID bits cleared without root):
+   * named in the message, which said "where the backup has 0755" of a backup holding 2755.
+   */
+  readonly modeInBackup?: number;
   /** The backup's owner as the restore would give it here; undefined where owners are not restored (no root). */
   readonly owner?: { readonly uid: number; readonly gid: number };
   /** A folder's mtime moves with every entry written into it, so it is not compared. */
@@ -25,7 +30,10 @@ export interface ComparedAttributes {
 export function metadataDifference(existing: PosixStat, meta: EntryMeta, compared: ComparedAttributes): string | undefined {
   const differences: string[] = [];
   if (compared.mode && (existing.mode & 0o7777) !== (meta.mode & 0o7777)) {
-    differences.push(`mode ${octal(existing.mode)} where the backup has ${octal(meta.mode)}`);
+    const inBackup = compared.modeInBackup;
+    differences.push(inBackup === undefined || (inBackup & 0o7777) === (meta.mode & 0o7777)
+      ? `mode ${octal(existing.mode)} where the backup has ${octal(meta.mode)}`
+      : `mode ${octal(existing.mode)} where the backup has ${octal(inBackup)}, which a restore without root gives as ${octal(meta.mode)}`);
   }
   const owner = compared.owner;
   if (owner !== undefined && (existing.uid !== owner.uid || existing.gid !== owner.gid)) {

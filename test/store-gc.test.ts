@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addFile, backupFiles, bytesOf, flipByteOfFirstPack, openStoreFixture, readBackup } from './support/store-fixture';
+import { GarbageCollectionError } from '../src/chunkstore/gc/garbage-collector';
 
 async function packCount(directory: string): Promise<number> {
   let count = 0;
@@ -134,6 +135,30 @@ test('packs a sweep left to compact are compacted after the store is opened agai
   assert.ok((await readBackup(store, second)).get('/a/keep')?.equals(keep));
   assert.equal((await store.collectGarbage()).rewrittenPacks, 0, 'finished with: not looked at again');
   assert.ok(!store.hasGarbage());
+});
+
+// Regression: a collection that failed part way reported nothing of what it had freed before (the log
+// said only "gc failed"): its error carries the report.
+test('a collection that stops on a failure says what it deleted and freed by then', async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const keep = await bytesOf('keep', 200_000);
+  const first = await backupFiles(fixture.store, 'node1', { '/a/gone': await bytesOf('gone', 800_000) });
+  const second = await backupFiles(fixture.store, 'node1', { '/a/keep': keep, '/a/drop': await bytesOf('drop', 800_000) });
+  await backupFiles(fixture.store, 'node1', { '/a/keep': keep });
+  fixture.store.deleteBackups([first, second]);
+  const staging = join(fixture.directory, 'staging');
+  await rename(staging, `${staging}.away`);
+  await writeFile(staging, 'not a folder');
+  t.after(async () => {
+    await rm(staging, { force: true });
+    await rename(`${staging}.away`, staging).catch(() => undefined);
+  });
+  const failed = await fixture.store.collectGarbage().then(() => undefined, (error: unknown) => error);
+  assert.ok(failed instanceof GarbageCollectionError, String(failed));
+  assert.equal(failed.report.deletedPacks, 1, JSON.stringify(failed.report));
+  assert.ok(failed.report.freedBytes >= 700_000, JSON.stringify(failed.report));
+  assert.match(failed.message, new RegExp(`by then it had deleted 1 pack and rewritten 0, freeing ${failed.report.freedBytes} bytes`));
 });
 
 // Regression: a damaged chunk only a failed backup's resume hold kept was damage for check (exit 1) until

@@ -7,6 +7,7 @@ import type { PackUsage } from '../catalog/packs-table';
 import type { DoomedPacks } from './doomed-packs';
 import { type CompactionSettings, DamagedChunkError, PackCompaction } from './compaction';
 import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
+import { BackupError, errorMessage } from '../../common/errors';
 
 export interface GarbageReport {
   readonly deletedContents: number;
@@ -16,6 +17,19 @@ export interface GarbageReport {
   readonly freedBytes: number;
   /** Packs left as they are because a live chunk in them is damaged (now marked so: the next backup of its bytes stores them again). */
   readonly damagedPacks: number;
+}
+
+/**
+ * A collection that stopped on a failure (a pack that cannot be read, a full disk for a compaction), with
+ * what it had done by then: the space it freed was only in the log's "gc failed" line's absence before.
+ */
+export class GarbageCollectionError extends BackupError {
+  constructor(readonly report: GarbageReport, cause: unknown) {
+    // The cause's code stays the error's (a full disk is DISK_FULL to the CLI and the log).
+    super(cause instanceof BackupError ? cause.code : 'IO', `garbage collection stopped: ${errorMessage(cause)}; by then it had deleted ${report.deletedPacks} `
+      + `pack${report.deletedPacks === 1 ? '' : 's'} and rewritten ${report.rewrittenPacks}, freeing ${report.freedBytes} bytes `
+      + '(what is left is tried again at the next collection)', { cause });
+  }
 }
 
 export interface GarbageCollectorDependencies extends CompactionSettings {
@@ -103,8 +117,9 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
     }
   }
   await doomed.deleteReady();
-  if (failure !== undefined) throw failure;
-  return { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks };
+  const report = { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks };
+  if (failure !== undefined) throw new GarbageCollectionError(report, failure);
+  return report;
 }
 
 /**

@@ -12,7 +12,7 @@ import { loadChunkerFactory } from './chunker/registry';
 import type { ChunkerFactory, ChunkerParams } from './chunker/chunker';
 import { recoverStore, type RecoveryReport } from './recovery';
 import { assertChainStands, chainOf } from './session/partial-chain';
-import { collectGarbage, type GarbageReport } from './gc/garbage-collector';
+import { collectGarbage, GarbageCollectionError, type GarbageReport } from './gc/garbage-collector';
 import { DoomedPacks } from './gc/doomed-packs';
 import { OpenSessions } from './session/open-sessions';
 import { BackupSession } from './session/backup-session';
@@ -418,15 +418,26 @@ export class ChunkStore {
   collectGarbage(options: { allPacks?: boolean } = {}): Promise<GarbageReport> {
     return this.exclusively(async () => {
       this.bucketLease?.assertHeld();
-      const report = await collectGarbage({
-        catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
-        doomed: this.doomed, protection: this.sessions,
-      }, options.allPacks === true);
-      // At once, not after the interval: a snapshot older than a compaction names packs GC deletes.
-      if (report.deletedChunks + report.rewrittenPacks + report.deletedPacks > 0) this.snapshots?.request(true);
-      else if (report.damagedPacks > 0) this.snapshots?.request();
+      let report: GarbageReport;
+      try {
+        report = await collectGarbage({
+          catalog: this.catalog, backend: this.backend, codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
+          doomed: this.doomed, protection: this.sessions,
+        }, options.allPacks === true);
+      } catch (error) {
+        // What it did before it stopped counts as much: packs it deleted are named by older snapshots.
+        if (error instanceof GarbageCollectionError) this.requestSnapshotAfter(error.report);
+        throw error;
+      }
+      this.requestSnapshotAfter(report);
       return report;
     });
+  }
+
+  /** At once, not after the interval, when packs went: a snapshot older than a compaction names packs GC deletes. */
+  private requestSnapshotAfter(report: GarbageReport): void {
+    if (report.deletedChunks + report.rewrittenPacks + report.deletedPacks > 0) this.snapshots?.request(true);
+    else if (report.damagedPacks > 0) this.snapshots?.request();
   }
 
   /**

@@ -159,6 +159,12 @@ test('a collection that stops on a failure says what it deleted and freed by the
   assert.equal(failed.report.deletedPacks, 1, JSON.stringify(failed.report));
   assert.ok(failed.report.freedBytes >= 700_000, JSON.stringify(failed.report));
   assert.match(failed.message, new RegExp(`by then it had deleted 1 pack and rewritten 0, freeing ${failed.report.freedBytes} bytes`));
+  // The log prints the stack: the cause's own frames stay in it (review).
+  assert.ok(failed.cause instanceof Error);
+  assert.ok(failed.stack?.includes(`Caused by: ${(failed.cause as Error).stack ?? ''}`), failed.stack);
+  // A full disk met raw keeps its meaning.
+  assert.equal(new GarbageCollectionError(failed.report, Object.assign(new Error('disk full'), { code: 'ENOSPC' })).code, 'DISK_FULL');
+  assert.equal(new GarbageCollectionError(failed.report, new Error('other')).code, 'IO');
 });
 
 // Regression: a damaged chunk only a failed backup's resume hold kept was damage for check (exit 1) until

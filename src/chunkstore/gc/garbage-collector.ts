@@ -7,7 +7,7 @@ import type { PackUsage } from '../catalog/packs-table';
 import type { DoomedPacks } from './doomed-packs';
 import { type CompactionSettings, DamagedChunkError, PackCompaction } from './compaction';
 import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
-import { BackupError, errorMessage } from '../../common/errors';
+import { BackupError, type ErrorCode, errorMessage } from '../../common/errors';
 
 export interface GarbageReport {
   readonly deletedContents: number;
@@ -25,11 +25,19 @@ export interface GarbageReport {
  */
 export class GarbageCollectionError extends BackupError {
   constructor(readonly report: GarbageReport, cause: unknown) {
-    // The cause's code stays the error's (a full disk is DISK_FULL to the CLI and the log).
-    super(cause instanceof BackupError ? cause.code : 'IO', `garbage collection stopped: ${errorMessage(cause)}; by then it had deleted ${report.deletedPacks} `
+    super(codeOf(cause), `garbage collection stopped: ${errorMessage(cause)}; by then it had deleted ${report.deletedPacks} `
       + `pack${report.deletedPacks === 1 ? '' : 's'} and rewritten ${report.rewrittenPacks}, freeing ${report.freedBytes} bytes `
       + '(what is left is tried again at the next collection)', { cause });
+    // The log prints the stack: where the failure came from must stay in it, not only where it was wrapped.
+    if (cause instanceof Error && cause.stack !== undefined) this.stack = `${this.stack ?? this.message}\nCaused by: ${cause.stack}`;
   }
+}
+
+/** The cause's code stays the error's; a full disk the store met raw (ENOSPC, EDQUOT, SQLITE_FULL) is DISK_FULL. */
+function codeOf(cause: unknown): ErrorCode {
+  if (cause instanceof BackupError) return cause.code;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' ? 'DISK_FULL' : 'IO';
 }
 
 export interface GarbageCollectorDependencies extends CompactionSettings {

@@ -113,6 +113,11 @@ export class DiskFullError extends BackupError {
   }
 }
 
+/** The raw codes of a full disk: the catalog's (SQLITE_FULL), a file write's (ENOSPC), a quota's (EDQUOT). */
+export function isDiskFullCode(code: unknown): boolean {
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 export class LimitError extends BackupError {
   constructor(message: string, logDetail?: string) {
     super('LIMIT', message, { logDetail });

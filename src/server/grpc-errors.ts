@@ -2,7 +2,7 @@
 // anything else becomes INTERNAL with a generic message while the stack goes to the server log.
 // What names the server's configuration (an error's logDetail, a ConfigError) stays in the log.
 import * as grpc from '@grpc/grpc-js';
-import { BackupError, DiskFullError } from '../common/errors';
+import { BackupError, DiskFullError, isDiskFullCode } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { S3AuthError, S3RequestError } from '../chunkstore/store';
 
@@ -55,7 +55,7 @@ function wireMessageOf(error: BackupError): string {
 /** The catalog (SQLITE_FULL) and any file write (ENOSPC) can hit a full disk, not only pack appends. */
 function diskFullOf(error: unknown): unknown {
   const code = (error as { code?: unknown })?.code;
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') {
+  if (isDiskFullCode(code)) {
     return new DiskFullError(`store is full: ${(error as Error).message} (${String(code)})`, { cause: error });
   }
   return error;

@@ -7,7 +7,7 @@ import type { PackUsage } from '../catalog/packs-table';
 import type { DoomedPacks } from './doomed-packs';
 import { type CompactionSettings, DamagedChunkError, PackCompaction } from './compaction';
 import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
-import { BackupError, type ErrorCode, errorMessage } from '../../common/errors';
+import { BackupError, type ErrorCode, errorMessage, isDiskFullCode } from '../../common/errors';
 
 export interface GarbageReport {
   readonly deletedContents: number;
@@ -36,8 +36,7 @@ export class GarbageCollectionError extends BackupError {
 /** The cause's code stays the error's; a full disk the store met raw (ENOSPC, EDQUOT, SQLITE_FULL) is DISK_FULL. */
 function codeOf(cause: unknown): ErrorCode {
   if (cause instanceof BackupError) return cause.code;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' ? 'DISK_FULL' : 'IO';
+  return isDiskFullCode((cause as { code?: unknown } | undefined)?.code) ? 'DISK_FULL' : 'IO';
 }
 
 export interface GarbageCollectorDependencies extends CompactionSettings {

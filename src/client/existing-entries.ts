@@ -99,14 +99,16 @@ export class ExistingEntries {
   }
 
   /**
-   * Whether a folder already there takes the backup's metadata: restoring one file below /srv must
-   * not reset /srv. Only --overwrite (or if-newer, for an older folder) replaces a mode, owner, ACL
-   * or attribute that differs, and one kept is listed. Its mtime moves with what is written into it, so it is not compared.
+   * What a restore does with a folder already there: restoring one file below /srv must not reset /srv.
+   * 'replace': it takes the backup's metadata (--overwrite, or if-newer for an older folder, where a mode,
+   * owner, ACL or attribute differs); 'same': it is the backup's but for its mtime, which moves with what
+   * is written into it and is not compared; 'keep': it differs and is kept, listed.
    */
-  replacesFolder(path: Buffer, folder: PosixStat, meta: EntryMeta): boolean {
-    if (this.options.overwrite === 'always') return true;
+  folderDecision(path: Buffer, folder: PosixStat, meta: EntryMeta): 'replace' | 'same' | 'keep' {
+    if (this.options.overwrite === 'always') return 'replace';
     const difference = this.differenceOf(path, folder, meta, { mtime: false });
-    return difference !== undefined && this.decide(path, folder, false, meta, difference) === 'write';
+    if (difference === undefined) return 'same';
+    return this.decide(path, folder, false, meta, difference) === 'write' ? 'replace' : 'keep';
   }
 }
 

@@ -68,12 +68,12 @@ export class RestoreWriter {
    */
   private readonly madeFolders = new Set<string>();
   /**
-   * Folders already there that are the backup's but for their mtime (latin1 keys; isBackupsFolder), and
+   * Folders already there that are the backup's but for their mtime (latin1 keys; takesBackTimes), and
    * those of them this restore then created or replaced an entry in: their mtime moved with it, so the
    * backup's times are given back at the end (as tar and rsync do), which left them at the restore's time with exit 0.
    */
-  private readonly keptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
-  private readonly writtenKeptFolders = new Map<string, { readonly path: Buffer; readonly meta: EntryMeta }>();
+  private readonly keptFolders = new Map<string, BackupFolder>();
+  private readonly writtenKeptFolders = new Map<string, BackupFolder>();
   /** With --strip, the folder that became the target (see isTargetFolder). */
   private strippedToTarget: EntryMeta | undefined;
   /**
@@ -218,21 +218,20 @@ export class RestoreWriter {
     }
     const folder = this.tree.stat(path);
     if (folder === undefined) return;
-    if (this.existing.replacesFolder(path, folder, meta)) this.folders.push({ path, meta, isExisting: true });
-    else if (this.isBackupsFolder(path, folder, meta)) this.keptFolders.set(path.toString('latin1'), { path, meta });
+    const decision = this.existing.folderDecision(path, folder, meta);
+    if (decision === 'replace') this.folders.push({ path, meta, isExisting: true });
+    else if (decision === 'same' && this.takesBackTimes(folder, meta)) this.keptFolders.set(path.toString('latin1'), { path, meta });
   }
 
   /**
-   * A folder there that is the backup's in all but its mtime, and whose mtime the policy would not keep
-   * for being newer: only such a one gets the backup's times back once written into. One kept for what
-   * differs is kept as it is, times too, and under if-newer a newer folder keeps its newer time.
+   * Whether a folder there that is the backup's but for its mtime gets the backup's times back once
+   * written into: not under if-newer when it is newer. One kept for what differs is kept as it is, times too.
    */
-  private isBackupsFolder(path: Buffer, folder: PosixStat, meta: EntryMeta): boolean {
+  private takesBackTimes(folder: PosixStat, meta: EntryMeta): boolean {
     if (this.options.overwrite === 'if-newer' && folder.mtimeNs > mtimeNsOf(meta)) return false;
     // Only its owner (or root) may set a folder's times: without root another user's folder would fail
     // with EPERM, a false exit 3 for a restore into a shared folder (review).
-    if (!this.options.isRoot && folder.uid !== this.options.restoringUser?.uid) return false;
-    return this.existing.differenceOf(path, folder, meta, { mtime: false }) === undefined;
+    return this.options.isRoot || folder.uid === this.options.restoringUser?.uid;
   }
 
   /** An entry was made or replaced at path (or a temporary file in its folder): its folder's mtime moved. */
@@ -460,6 +459,11 @@ export class RestoreWriter {
     const localPath = this.tree.localPath(path);
     this.outcome.failures.push(message.includes(localPath) ? message : `${localPath}: ${message}`);
   }
+}
+
+interface BackupFolder {
+  readonly path: Buffer;
+  readonly meta: EntryMeta;
 }
 
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {

@@ -1,7 +1,9 @@
-// A file cut shorter while a backup reads it: a dense one is stored as read (a warning follows from
-// its changed stat), a sparse one is refused as unreadable, since its entry declares the data extents
-// seen at open and a shorter content made the server refuse the whole backup. A sparse file that grows
-// between its stat and the extents' lookup declares only the extents within the size seen at open.
+// A file cut shorter while a backup reads it, sparse or dense: its read throws ShrankWhileReadError (the
+// sender reads it once more, entry-sender-shrink.test.ts): what was read is neither the old file nor the
+// new one. A dense one was stored as read (a 400 MiB file truncated 0.9 s into its read: 17 MiB of the old
+// one, exit 0). A file that says it is bigger than it reads, unchanged (a sysfs attribute), is read as it
+// is. A sparse file that grows between its stat and the extents' lookup declares only the extents within
+// the size seen at open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
@@ -31,7 +33,7 @@ async function readFrames(content: FileContent): Promise<number> {
   return bytes;
 }
 
-test('a sparse file that shrinks while it is read is refused, whole or framed; a dense one is read as it is now', async (t) => {
+test('a sparse file that shrinks while it is read is refused, whole or framed', async (t) => {
   const smallFile = fileWith(t, 16 * MIB, [0, 8 * MIB], 64 * 1024);
   const small = FileContent.open(smallFile.fd);
   t.after(() => small.close());
@@ -48,13 +50,51 @@ test('a sparse file that shrinks while it is read is refused, whole or framed; a
   assert.ok(big.dataBytes > MIB, 'read as frames');
   truncateSync(bigFile.path, MIB);
   await assert.rejects(readFrames(big), ShrankWhileReadError);
+});
 
-  const denseFile = fileWith(t, 4 * MIB, [0], 4 * MIB);
-  const dense = FileContent.open(denseFile.fd);
-  t.after(() => dense.close());
-  assert.deepEqual(dense.extents, []);
-  truncateSync(denseFile.path, MIB);
-  assert.equal(await readFrames(dense), MIB);
+test('a dense file that shrinks while it is read is refused too, whole or framed; read again, it is what it is now', async (t) => {
+  const wholeFile = fileWith(t, 64 * 1024, [0], 64 * 1024);
+  const whole = FileContent.open(wholeFile.fd);
+  t.after(() => whole.close());
+  assert.deepEqual(whole.extents, []);
+  truncateSync(wholeFile.path, 1000);
+  assert.throws(() => whole.readWhole(), ShrankWhileReadError);
+  const wholeAgain = whole.readAgain();
+  t.after(() => wholeAgain.close());
+  assert.equal(wholeAgain.statAtOpen.size, 1000);
+  assert.ok(wholeAgain.readWhole().equals(Buffer.alloc(1000, 0x61)));
+
+  const framedFile = fileWith(t, 4 * MIB, [0], 4 * MIB);
+  const framed = FileContent.open(framedFile.fd);
+  t.after(() => framed.close());
+  assert.deepEqual(framed.extents, []);
+  truncateSync(framedFile.path, MIB);
+  await assert.rejects(readFrames(framed), ShrankWhileReadError);
+  const framedAgain = framed.readAgain();
+  t.after(() => framedAgain.close());
+  assert.equal(await readFrames(framedAgain), MIB);
+  framed.close();
+  assert.equal(statFd(framedAgain.fd).size, MIB, 'the fd was handed over: closing the first description leaves it open');
+});
+
+test('a file that says it holds more than it reads, and does not change (a sysfs attribute says 4096 bytes), is read as it is', (t) => {
+  const attribute = '/sys/kernel/mm/transparent_hugepage/enabled';
+  let fd: number;
+  try {
+    fd = openSync(attribute, 'r');
+  } catch (error) {
+    t.skip(`${attribute} cannot be opened here (${(error as NodeJS.ErrnoException).code}): no such file to test`);
+    return;
+  }
+  const content = FileContent.open(fd);
+  t.after(() => content.close());
+  if (content.statAtOpen.size <= 100) {
+    t.skip(`${attribute} says ${content.statAtOpen.size} bytes here, not more than it holds`);
+    return;
+  }
+  const bytes = content.readWhole();
+  assert.ok(bytes.length > 0 && bytes.length < content.statAtOpen.size, `read ${bytes.length} of a declared ${content.statAtOpen.size}`);
+  assert.match(bytes.toString(), /\[\w+\]/, 'the attribute as the kernel gives it');
 });
 
 // Regression: the addon clamps extents to its own (later) fstat; a sparse file grown between that and

@@ -4,8 +4,9 @@
 // is lost), metadata alone for folders, links and special files, a small file's content inline in a
 // batch, a big one streamed. A file that cannot be read, or whose metadata (its xattrs) is more than one
 // backup entry can carry, is reported and left out; one that changed while read is sent as read, with
-// a warning; one whose name was given to another file since the walk is sent as that file, with a
-// warning, or left out and reported when it is no regular file any more.
+// a warning; one cut shorter while read is read once more, and reported if it shrinks again; one whose
+// name was given to another file since the walk is sent as that file, with a warning, or left out and
+// reported when it is no regular file any more.
 import { closeSync } from 'node:fs';
 import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
@@ -43,6 +44,9 @@ export interface SendProgress {
   /** File content that crossed the wire: compressed chunks the server lacked, or every byte read when the server chunks. */
   sentBytes: number;
 }
+
+/** A read cut short by the file shrinking while it was read. */
+const SHRANK = Symbol('shrank while read');
 
 export class EntrySender {
   /** First path sent of each inode with several links, and what that inode was when sent. */
@@ -189,15 +193,51 @@ export class EntrySender {
       return undefined;
     }
     try {
-      const described = this.describeOpened(walked, content.statAtOpen, shown);
-      if (described === undefined) return undefined;
-      const xattrs = this.orReported(() => content.readXattrs(), shown);
-      if (xattrs === undefined) return undefined;
-      const isReplaced = described.isReplaced;
-      const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
-      const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
-      // Before its content is read: nothing of it has been sent yet.
-      if (this.isTooBig(meta, shown)) return undefined;
+      let sent = await this.sendContentOf(walked, content, shown);
+      if (sent === SHRANK) {
+        // Truncated while it was read (log rotation's copytruncate, a rewrite): what was read is neither
+        // the old file nor the new one. Read once more, as it is now; a file that shrinks again is not
+        // in this backup, and said so.
+        content = content.readAgain();
+        sent = await this.sendContentOf(walked, content, shown);
+        if (sent === SHRANK) {
+          this.unreadable(shown, 'it shrank while it was read, and again when it was read a second time');
+          return undefined;
+        }
+        if (sent !== undefined) {
+          if (!this.progress.changedWhileRead.includes(shown())) this.progress.changedWhileRead.push(shown());
+          this.progress.warnings.push(`${shown()}: file shrank while being read (read again and stored as it was then)`);
+        }
+      }
+      if (sent === undefined) return undefined;
+      this.progress.files++;
+      // Another inode than the walk's: a later path linked to the walked one must not name this one.
+      if (sent.isReplaced) return undefined;
+      walked.noteRead(content.fd);
+      return { read: sent.read, isRacy: content.isRecentlyChanged };
+    } catch (error) {
+      this.listFailedRead(error, shown);
+      return undefined;
+    } finally {
+      content.close();
+    }
+  }
+
+  /**
+   * One read of an open file, sent: what was sent (undefined when the file was reported instead), or
+   * SHRANK when it was cut shorter while it was read, nothing of it kept (the server was told to drop
+   * a streamed entry; a chunked one's entry was never sent).
+   */
+  private async sendContentOf(walked: WalkedEntry, content: FileContent, shown: () => string): Promise<{ read: EntryMeta; isReplaced: boolean } | typeof SHRANK | undefined> {
+    const described = this.describeOpened(walked, content.statAtOpen, shown);
+    if (described === undefined) return undefined;
+    const xattrs = this.orReported(() => content.readXattrs(), shown);
+    if (xattrs === undefined) return undefined;
+    const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+    const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
+    // Before its content is read: nothing of it has been sent yet.
+    if (this.isTooBig(meta, shown)) return undefined;
+    try {
       if (this.chunks) {
         // Small files in one synchronous read; big ones frame by frame as they are cut.
         this.progress.bytesRead += await this.chunks.sendFile(meta, content.dataBytes <= INLINE_MAX_CONTENT ? [content.readWhole()] : content.frames());
@@ -214,17 +254,12 @@ export class EntrySender {
         await sendContent(this.stream, content.frames(), (count) => { this.progress.bytesRead += count; });
         this.noteChanges(content, shown);
       }
-      this.progress.files++;
-      // Another inode than the walk's: a later path linked to the walked one must not name this one.
-      if (isReplaced) return undefined;
-      walked.noteRead(content.fd);
-      return { read, isRacy: content.isRecentlyChanged };
     } catch (error) {
-      this.listFailedRead(error, shown);
-      return undefined;
-    } finally {
-      content.close();
+      const cause = error instanceof UnreadableContentError ? error.reason : error;
+      if (cause instanceof ShrankWhileReadError) return SHRANK;
+      throw error;
     }
+    return { read, isReplaced: described.isReplaced };
   }
 
   /**
@@ -300,14 +335,13 @@ export class EntrySender {
   }
 
   /**
-   * A content whose own reads failed (a FileReadError, or a sparse file that shrank), maybe wrapped by the
-   * streaming sender, is listed and the backup goes on: read inline, nothing was sent; streamed, the server
-   * was told to drop the entry. Any other error is the upload's (the stream, the server): it ends the backup.
+   * A content whose own reads failed (a FileReadError), maybe wrapped by the streaming sender, is listed
+   * and the backup goes on: read inline, nothing was sent; streamed, the server was told to drop the
+   * entry. Any other error is the upload's (the stream, the server): it ends the backup.
    */
   private listFailedRead(error: unknown, shown: () => string): void {
     const cause = error instanceof UnreadableContentError ? error.reason : error;
-    if (cause instanceof ShrankWhileReadError) this.unreadable(shown, cause.message);
-    else if (cause instanceof FileReadError) this.unreadable(shown, `cannot be read (${cause.code})`);
+    if (cause instanceof FileReadError) this.unreadable(shown, `cannot be read (${cause.code})`);
     else throw error;
   }
 

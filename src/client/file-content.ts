@@ -1,7 +1,8 @@
 // Reads one file's content for a backup through an fd the walker opened: no more than the size seen
 // at open (a file appended to while it is read cannot keep a backup going for ever), only the data
 // of a sparse file (SEEK_DATA/SEEK_HOLE: a 4 GiB file holding 4 KiB is read as 4 KiB), and a check
-// afterwards that the file did not change while it was read.
+// afterwards that the file did not change while it was read. A file cut shorter while it is read
+// throws ShrankWhileReadError: what was read of it is neither what it was nor what it is.
 import { closeSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { statFd, type PosixStat } from './posix/at';
@@ -20,13 +21,15 @@ const readAsync = promisify(read);
 const RACY_WINDOW_NS = 1_000_000_000n;
 
 /**
- * A sparse file cut shorter while it was read. Its entry declares the data extents seen at open, which
- * the content must fill: it is reported as not in this backup, where it made the server refuse the
- * whole backup. (A dense file that shrinks is stored as read, with a warning.)
+ * A file cut shorter while it was read: its reads ended before the size seen at open. Stored, the
+ * bytes read were the first part of what it was (a 400 MiB file truncated to 1,000 bytes 0.9 s into its
+ * read was stored as 17 MiB of the old file, exit 0); a sparse one's entry declares the data extents
+ * seen at open, which a shorter content cannot fill. The sender reads it once more (see EntrySender).
  */
 export class ShrankWhileReadError extends Error {
   constructor() {
-    super('it shrank while it was read (a sparse file is stored whole or not at all)');
+    super('it shrank while it was read');
+    this.name = 'ShrankWhileReadError';
   }
 }
 
@@ -132,10 +135,24 @@ export class FileContent {
     }
   }
 
-  /** What there is of a file that shrank while it was read: stored as such, unless it is sparse. */
+  /**
+   * The reads ended before the size seen at open. A file whose size, mtime and ctime are still those is
+   * one that says it holds more than it reads (a sysfs attribute says 4096 bytes): stored as read. Any
+   * other was cut shorter while it was read; so is a sparse one, whose extents said where its data was.
+   */
   private shortened(content: Buffer): Buffer {
-    if (this.extents.length > 0) throw new ShrankWhileReadError();
+    if (this.extents.length > 0 || this.hasChanged()) throw new ShrankWhileReadError();
     return content;
+  }
+
+  /**
+   * The same open file described anew (its size, extents and times now), for a second read of a file
+   * that shrank while it was read: this one hands its fd over and closes nothing.
+   */
+  readAgain(): FileContent {
+    const again = new FileContent(this.fd, asFileReadError(() => statFd(this.fd)));
+    this.isClosed = true;
+    return again;
   }
 
   /** Whether size, mtime or ctime moved since the file was opened (call after reading it). */

@@ -45,9 +45,6 @@ export interface SendProgress {
   sentBytes: number;
 }
 
-/** A read cut short by the file shrinking while it was read. */
-const SHRANK = Symbol('shrank while read');
-
 export class EntrySender {
   /** First path sent of each inode with several links, and what that inode was when sent. */
   private readonly linkedInodes = new LinkedInodes();
@@ -193,18 +190,19 @@ export class EntrySender {
       return undefined;
     }
     try {
-      let sent = await this.sendContentOf(walked, content, shown);
-      if (sent === SHRANK) {
+      let sent = await this.sendContentOf(walked, content, shown, false);
+      if (sent instanceof ShrankWhileReadError) {
         // Truncated while it was read (log rotation's copytruncate, a rewrite): what was read is neither
         // the old file nor the new one. Read once more, as it is now; a file that shrinks again is not
         // in this backup, and said so.
-        content = content.readAgain();
-        sent = await this.sendContentOf(walked, content, shown);
-        if (sent === SHRANK) {
+        content = content.readAgain(sent);
+        sent = await this.sendContentOf(walked, content, shown, true);
+        if (sent instanceof ShrankWhileReadError) {
           this.unreadable(shown, 'it shrank while it was read, and again when it was read a second time');
           return undefined;
         }
-        if (sent !== undefined) {
+        // A file that reads short of its size by nature (sysfs) read the same twice: nothing changed.
+        if (sent !== undefined && !content.isShortByNature) {
           if (!this.progress.changedWhileRead.includes(shown())) this.progress.changedWhileRead.push(shown());
           this.progress.warnings.push(`${shown()}: file shrank while being read (read again and stored as it was then)`);
         }
@@ -225,11 +223,12 @@ export class EntrySender {
 
   /**
    * One read of an open file, sent: what was sent (undefined when the file was reported instead), or
-   * SHRANK when it was cut shorter while it was read, nothing of it kept (the server was told to drop
-   * a streamed entry; a chunked one's entry was never sent).
+   * the ShrankWhileReadError of a read cut short, nothing of it kept (the server was told to drop a
+   * streamed entry; a chunked one's entry was never sent). `isSecondRead`: the first said what it had to.
    */
-  private async sendContentOf(walked: WalkedEntry, content: FileContent, shown: () => string): Promise<{ read: EntryMeta; isReplaced: boolean } | typeof SHRANK | undefined> {
-    const described = this.describeOpened(walked, content.statAtOpen, shown);
+  private async sendContentOf(walked: WalkedEntry, content: FileContent, shown: () => string, isSecondRead: boolean):
+    Promise<{ read: EntryMeta; isReplaced: boolean } | ShrankWhileReadError | undefined> {
+    const described = this.describeOpened(walked, content.statAtOpen, shown, !isSecondRead);
     if (described === undefined) return undefined;
     const xattrs = this.orReported(() => content.readXattrs(), shown);
     if (xattrs === undefined) return undefined;
@@ -256,7 +255,7 @@ export class EntrySender {
       }
     } catch (error) {
       const cause = error instanceof UnreadableContentError ? error.reason : error;
-      if (cause instanceof ShrankWhileReadError) return SHRANK;
+      if (cause instanceof ShrankWhileReadError) return cause;
       throw error;
     }
     return { read, isReplaced: described.isReplaced };
@@ -319,7 +318,7 @@ export class EntrySender {
    * The metadata of the inode opened: the walk's, or its own when the name was given to another entry
    * of the same kind since (with a warning); undefined, reported, when it is of another kind now.
    */
-  private describeOpened(walked: WalkedEntry, opened: PosixStat, shown: () => string): { meta: EntryMeta; isReplaced: boolean } | undefined {
+  private describeOpened(walked: WalkedEntry, opened: PosixStat, shown: () => string, warnsOfReplacement = true): { meta: EntryMeta; isReplaced: boolean } | undefined {
     const found = openedFile(walked.stats, opened);
     if (found.kind === 'unreadable') {
       this.unreadable(shown, found.reason);
@@ -330,7 +329,7 @@ export class EntrySender {
     // times, a file made private and filled with a secret in between was restored public, exit 0.
     if (found.kind === 'same') return { meta: opened.ctimeNs === walked.stats.ctimeNs ? walked.meta : walked.metaFrom(opened), isReplaced: false };
     const what = walked.meta.type === EntryType.ENTRY_TYPE_FIFO_CONTENT ? 'FIFO' : 'file';
-    this.progress.warnings.push(`${shown()}: replaced by another ${what} during the backup (the new one stored)`);
+    if (warnsOfReplacement) this.progress.warnings.push(`${shown()}: replaced by another ${what} during the backup (the new one stored)`);
     return { meta: walked.metaFrom(opened), isReplaced: true };
   }
 

@@ -27,7 +27,8 @@ const RACY_WINDOW_NS = 1_000_000_000n;
  * seen at open, which a shorter content cannot fill. The sender reads it once more (see EntrySender).
  */
 export class ShrankWhileReadError extends Error {
-  constructor() {
+  /** All that was read, when the whole content was read in one piece: a second read that gives the same is no shrink (see FileContent.shortened). */
+  constructor(readonly wholeRead?: Buffer) {
     super('it shrank while it was read');
     this.name = 'ShrankWhileReadError';
   }
@@ -75,8 +76,11 @@ export class FileContent {
   readonly isRecentlyChanged: boolean;
   private readonly pieces: readonly { offset: number; length: number }[];
   private isClosed = false;
+  /** Set when it read short of its size twice, the same bytes, unchanged: a file that says it holds more than it does. */
+  private readsShortByNature = false;
 
-  constructor(readonly fd: number, readonly statAtOpen: PosixStat) {
+  /** earlierShortRead: what a first read of the same open file gave when it ended short (see readAgain). */
+  constructor(readonly fd: number, readonly statAtOpen: PosixStat, private readonly earlierShortRead?: Buffer) {
     this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     const size = statAtOpen.size;
     // Within the size declared: the file may have grown since statAtOpen. At most MAX_EXTENTS: a 10 GB
@@ -109,7 +113,7 @@ export class FileContent {
       let done = 0;
       while (done < piece.length) {
         const bytesRead = asFileReadError(() => readSync(this.fd, buffer, filled, piece.length - done, piece.offset + done));
-        if (bytesRead === 0) return this.shortened(buffer.subarray(0, filled));
+        if (bytesRead === 0) return this.shortened(buffer.subarray(0, filled), true);
         done += bytesRead;
         filled += bytesRead;
       }
@@ -125,7 +129,7 @@ export class FileContent {
         const frame = new PreparedData(Math.min(piece.length - done, MAX_DATA_FRAME));
         const filled = await fill(this.fd, frame.chunk, piece.offset + done);
         if (filled < frame.chunk.length) {
-          const rest = this.shortened(frame.chunk.subarray(0, filled));
+          const rest = this.shortened(frame.chunk.subarray(0, filled), false);
           if (rest.length > 0) yield rest;
           return;
         }
@@ -136,21 +140,38 @@ export class FileContent {
   }
 
   /**
-   * The reads ended before the size seen at open. A file whose size, mtime and ctime are still those is
-   * one that says it holds more than it reads (a sysfs attribute says 4096 bytes): stored as read. Any
-   * other was cut shorter while it was read; so is a sparse one, whose extents said where its data was.
+   * The reads ended before the size seen at open: the file was cut shorter while it was read, or it is
+   * one that says it holds more than it reads (a sysfs attribute says 4096 bytes). The stat alone cannot
+   * tell them apart (a file cut and grown back within one timestamp tick looks unchanged), so a first
+   * read always throws; a second read of the same open file (readAgain) that gives the same bytes, its
+   * stat unchanged, is such a file, and stored as read. `isWhole`: `content` is all that was read.
    */
-  private shortened(content: Buffer): Buffer {
-    if (this.extents.length > 0 || this.hasChanged()) throw new ShrankWhileReadError();
-    return content;
+  private shortened(content: Buffer, isWhole: boolean): Buffer {
+    if (isWhole && this.extents.length === 0 && this.earlierShortRead?.equals(content) === true && !this.hasChanged()) {
+      this.readsShortByNature = true;
+      return content;
+    }
+    throw new ShrankWhileReadError(isWhole ? Buffer.from(content) : undefined);
+  }
+
+  /** Whether the content read was short of the size seen at open by the file's nature, not by a change (see shortened). */
+  get isShortByNature(): boolean {
+    return this.readsShortByNature;
   }
 
   /**
    * The same open file described anew (its size, extents and times now), for a second read of a file
-   * that shrank while it was read: this one hands its fd over and closes nothing.
+   * that shrank while it was read (`shrank`: that read's error); this one hands its fd over and closes
+   * nothing. Throws FileReadError when the file cannot be described (its extents' lseek fails: ENXIO
+   * of a file cut meanwhile), as a first open does.
    */
-  readAgain(): FileContent {
-    const again = new FileContent(this.fd, asFileReadError(() => statFd(this.fd)));
+  readAgain(shrank: ShrankWhileReadError): FileContent {
+    let again: FileContent;
+    try {
+      again = new FileContent(this.fd, statFd(this.fd), shrank.wholeRead);
+    } catch (error) {
+      throw fileReadErrorOr(error);
+    }
     this.isClosed = true;
     return again;
   }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import { SCHEMA_VERSION } from '../src/chunkstore/catalog/schema';
+import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import type { StoredEntry } from '../src/chunkstore/catalog/records';
 import { CorruptError } from '../src/common/errors';
 
@@ -175,7 +176,7 @@ for (const [name, open] of Object.entries(implementations)) {
       assert.equal(location.chunkId, first);
       assert.equal(location.offset, 0);
       assert.equal(location.packName, 'pack-a');
-      assert.deepEqual({ ...catalog.chunks.known(hash) }, { chunkId: first, rawSize: 200, storedSize: 100 });
+      assert.deepEqual({ ...catalog.chunks.known(hash) }, { chunkId: first, rawSize: 200, storedSize: 100, payloadHash: null });
       assert.equal(catalog.chunks.known(sha256('never stored')), undefined);
     });
 
@@ -282,6 +283,10 @@ test('a version-1 catalog migrates: text paths become bytes in the same order, r
   assert.equal(catalog.backups.byId(1)?.isProtected, false);
 });
 
+/** What version 6 added: the payload hash, the clients' own copies, their index and triggers. */
+const WITHOUT_VERSION_6 = `DROP TRIGGER client_chunks_own_copy_dropped; DROP TRIGGER client_chunks_own_copy_moved; DROP INDEX client_chunks_pack;
+  ALTER TABLE client_chunks DROP COLUMN pack_id; ALTER TABLE client_chunks DROP COLUMN offset; ALTER TABLE chunks DROP COLUMN payload_hash;`;
+
 test('a version-2 catalog migrates: committed complete backups take their number as ordinal, later ones count on', async (t) => {
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v2-'));
   t.after(() => rm(folder, { recursive: true, force: true }));
@@ -295,7 +300,7 @@ test('a version-2 catalog migrates: committed complete backups take their number
   v2.close();
   // Back to what version 2 had: no column, version 2 recorded.
   const raw = new Database(file);
-  raw.exec(`ALTER TABLE backups DROP COLUMN complete_ordinal; DELETE FROM meta WHERE key LIKE 'last_complete_ordinal.%';
+  raw.exec(`${WITHOUT_VERSION_6} ALTER TABLE backups DROP COLUMN complete_ordinal; DELETE FROM meta WHERE key LIKE 'last_complete_ordinal.%';
     ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '2' WHERE key = 'schema_version'`);
   raw.close();
 
@@ -330,7 +335,7 @@ test('a version-3 catalog migrates: each client\'s committed entries are counted
   v3.entries.insert(running.id, [entry('/r')], [a]);
   v3.close();
   const raw = new Database(file);
-  raw.exec(`DROP TABLE client_contents; ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '3' WHERE key = 'schema_version';
+  raw.exec(`${WITHOUT_VERSION_6} DROP TABLE client_contents; ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '3' WHERE key = 'schema_version';
     INSERT OR REPLACE INTO meta (key, value) VALUES ('client_chunks_pruned', '1')`);
   raw.close();
 
@@ -362,7 +367,7 @@ test('a version-4 catalog migrates: each client is charged the chunk\'s stored s
   });
   v4.close();
   const raw = new Database(file);
-  raw.exec(`ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
+  raw.exec(`${WITHOUT_VERSION_6} ALTER TABLE client_chunks DROP COLUMN stored_size; UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
   const add = raw.prepare(`INSERT INTO client_chunks (client_id, hash) VALUES (?, ?)`);
   for (const [clientId, hash] of [[node1, shared], [node1, own], [node2, shared]] as const) add.run(clientId, hash);
   raw.close();
@@ -374,6 +379,46 @@ test('a version-4 catalog migrates: each client is charged the chunk\'s stored s
   assert.deepEqual(catalog.usage.clientUsage(node1), { bytes: 370, chunks: 2 });
   assert.deepEqual(catalog.usage.clientUsage(node2), { bytes: 300, chunks: 1 });
   assert.deepEqual(catalog.usage.sharing(node1, catalog.usage.clientUsage(node1)), { ownBytes: 70, sharedBytes: 300 });
+});
+
+test('a version-5 catalog migrates: chunk rows know no payload hash and every client\'s copy is the shared one; own copies added later free their pack when given up', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v5-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v5 = new Catalog(file);
+  const node1 = v5.clients.idOf('node1');
+  const hash = sha256('v5 chunk');
+  v5.transaction(() => {
+    const packId = v5.packs.insert('pack-v5', 1000, 1);
+    v5.chunks.insertRows(packId, [{ hash, offset: 0, storedSize: 300, rawSize: 900, payloadHash: sha256('payload') }]);
+    v5.clientChunks.add(node1, [{ hash, storedSize: 300 }]);
+  });
+  v5.close();
+  const raw = new Database(file);
+  raw.exec(`${WITHOUT_VERSION_6} UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
+  raw.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  assert.equal(catalog.chunks.known(hash)?.payloadHash, null, 'unknown: a client sending these bytes keeps its own copy');
+  const node2 = catalog.clients.idOf('node2');
+  // node2 sends the bytes encoded otherwise: its copy lies in its own pack.
+  const ownPack = catalog.transaction(() => {
+    const packId = catalog.packs.insert('pack-own', 500, 2);
+    catalog.chunks.insertRows(packId, [{ hash, offset: 0, storedSize: 120, rawSize: 900, payloadHash: sha256('other payload') }]);
+    catalog.clientChunks.add(node2, [{ hash, storedSize: 120 }]);
+    catalog.clientChunks.placeOwnCopies(node2, packId, [{ hash, offset: 0, storedSize: 120, rawSize: 900, payloadHash: sha256('other payload') }]);
+    return packId;
+  });
+  assert.equal(catalog.chunks.known(hash)?.storedSize, 300, 'the shared copy stays where it was');
+  assert.deepEqual(catalog.clientChunks.ownCopiesOf(ownPack).map((own) => [own.clientId, own.offset, own.storedSize]), [[node2, 0, 120]]);
+  assert.equal(catalog.packs.usageOf(ownPack)?.liveBytes, 120 + RECORD_HEADER_SIZE, 'the own copy keeps its pack live');
+  assert.equal(catalog.transaction(() => catalog.packs.doom(ownPack, 'pack-own', 3)), false, 'a pack holding an own copy is not doomed');
+  // node2 gives the chunk up (its last backup went): the pack is one for the next collection, and empty.
+  assert.equal(catalog.transaction(() => catalog.clientChunks.forgetAllUnreferenced(node2)), 1);
+  assert.ok(catalog.garbage.pendingPacks().includes(ownPack));
+  assert.equal(catalog.packs.usageOf(ownPack)?.liveBytes, 0);
 });
 
 const VERSION_1_SCHEMA = `

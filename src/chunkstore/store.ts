@@ -384,6 +384,7 @@ export class ChunkStore {
       // Kept for a retry of this client's backup if this one fails, and known to the client from now on.
       catalog.holds.hold(ids, backup.clientId, backup.id, Date.now() + this.resumeHoldMs);
       catalog.clientChunks.add(backup.clientId, sealed.records);
+      catalog.clientChunks.placeOwnCopies(backup.clientId, packId, sealed.records);
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;

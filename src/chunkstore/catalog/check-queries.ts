@@ -97,6 +97,8 @@ export class CheckQueries {
       [`SELECT DISTINCT backup_id FROM entries WHERE backup_id NOT IN (SELECT id FROM backups)`, 'entries of missing backups'],
       [`SELECT id FROM backups WHERE client_id NOT IN (SELECT id FROM clients)`, 'backups of missing clients'],
       [`SELECT id FROM packs WHERE is_sealed = 0`, 'unsealed packs left after recovery'],
+      [`SELECT DISTINCT client_id FROM client_chunks INDEXED BY client_chunks_pack WHERE pack_id IS NOT NULL AND pack_id NOT IN (SELECT id FROM packs)`,
+        'own copies in missing packs (by client id)'],
     ];
     const problems: string[] = [];
     for (const [sql, what] of queries) {
@@ -113,6 +115,11 @@ export class CheckQueries {
   }
 
   /** Per client, the chunks it is told the store holds that none of its backups or holds references. */
+  /** A client's name by id (undefined for a row whose client is gone). */
+  clientNameOf(clientId: number): string | undefined {
+    return this.statements.clientName.get(clientId) as string | undefined;
+  }
+
   staleKnowledge(): { clientName: string; chunks: number }[] {
     return [...this.clientChunks.unreferencedByClient()].map(([clientId, chunks]) => ({ clientName: this.statements.clientName.get(clientId) as string, chunks }));
   }

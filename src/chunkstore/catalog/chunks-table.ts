@@ -8,6 +8,8 @@ export interface KnownChunk {
   readonly chunkId: number;
   readonly rawSize: number;
   readonly storedSize: number;
+  /** SHA-256 of the stored payload; null for a row from before schema 6. */
+  readonly payloadHash: Buffer | null;
 }
 
 export class ChunksTable {
@@ -16,13 +18,13 @@ export class ChunksTable {
   constructor(private readonly database: CatalogDatabase) {
     const db = database.connection;
     this.statements = {
-      known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize, stored_size AS storedSize FROM chunks WHERE hash = ? AND is_damaged = 0`),
+      known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize, stored_size AS storedSize, payload_hash AS payloadHash FROM chunks WHERE hash = ? AND is_damaged = 0`),
       // A damaged row takes the new copy's place (the chunk is healed, its id and references unchanged);
       // a sound one stays where it is and the new copy is dead space.
       insert: db.prepare(
-        `INSERT INTO chunks (hash, pack_id, offset, stored_size, raw_size) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO chunks (hash, pack_id, offset, stored_size, raw_size, payload_hash) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(hash) DO UPDATE SET pack_id = excluded.pack_id, offset = excluded.offset, stored_size = excluded.stored_size,
-           is_damaged = 0 WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size`),
+           payload_hash = excluded.payload_hash, is_damaged = 0 WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size`),
       markDamaged: db.prepare(`UPDATE chunks SET is_damaged = 1 WHERE id = ? AND pack_id = ? AND offset = ?`),
       damagedCount: db.prepare(`SELECT COUNT(*) FROM chunks WHERE is_damaged = 1`).pluck(),
       idByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),
@@ -48,7 +50,7 @@ export class ChunksTable {
    */
   insertRows(packId: number, rows: readonly NewChunkRow[]): number[] {
     return rows.map((row) => {
-      this.statements.insert.run(row.hash, packId, row.offset, row.storedSize, row.rawSize);
+      this.statements.insert.run(row.hash, packId, row.offset, row.storedSize, row.rawSize, row.payloadHash ?? null);
       return this.statements.idByHash.get(row.hash) as number;
     });
   }

@@ -9,6 +9,7 @@
 // looks at the candidates alone. The whole-client scan stays for recovery and for `check`.
 import type { Connection } from './database';
 import { liveHold } from './holds-table';
+import type { ChunkLocation, NewChunkRow } from './records';
 
 /**
  * Chunk ids the client still references, read from all of its entries rather than from the counts:
@@ -46,6 +47,11 @@ export interface OwnCopy {
   readonly storedSize: number;
 }
 
+/** A client's own copy of a chunk, where it lies (GC moves it with its pack's live records); chunkId: the chunk's row. */
+export interface OwnCopyPlace extends ChunkLocation {
+  readonly clientId: number;
+}
+
 export class ClientChunksTable {
   private readonly statements;
 
@@ -60,6 +66,21 @@ export class ClientChunksTable {
          WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
       // A row the client has keeps its size: the copy it was first charged for.
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash, stored_size) VALUES (?, ?, ?)`),
+      // A record of a pack just stored whose chunk row lies elsewhere (another client stored the bytes first,
+      // or another session did meanwhile) and holds another payload: the client's own copy, unless it has one.
+      placeOwnCopy: connection.prepare(
+        `INSERT INTO client_chunks (client_id, hash, stored_size, pack_id, offset)
+           SELECT @client, @hash, @storedSize, @pack, @offset FROM chunks ch
+           WHERE ch.hash = @hash AND NOT (ch.pack_id = @pack AND ch.offset = @offset) AND (ch.payload_hash IS NULL OR ch.payload_hash <> @payloadHash)
+         ON CONFLICT (client_id, hash) DO UPDATE SET pack_id = excluded.pack_id, offset = excluded.offset, stored_size = excluded.stored_size
+           WHERE client_chunks.pack_id IS NULL`),
+      ownCopiesOf: connection.prepare(
+        `SELECT cc.client_id AS clientId, ch.id AS chunkId, cc.hash, cc.pack_id AS packId, p.name AS packName, cc.offset, cc.stored_size AS storedSize, ch.raw_size AS rawSize
+         FROM client_chunks cc INDEXED BY client_chunks_pack JOIN packs p ON p.id = cc.pack_id JOIN chunks ch ON ch.hash = cc.hash
+         WHERE cc.pack_id = ? ORDER BY cc.offset`),
+      moveOwnCopy: connection.prepare(`UPDATE client_chunks SET pack_id = ?, offset = ? WHERE client_id = ? AND hash = ? AND pack_id = ? AND offset = ?`),
+      dropOwnCopy: connection.prepare(
+        `UPDATE client_chunks SET pack_id = NULL, offset = NULL WHERE client_id = ? AND hash = ? AND pack_id = ? AND offset = ?`),
       clientsWithRows: connection.prepare(`SELECT DISTINCT client_id FROM client_chunks`).pluck(),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
       heldSize: connection.prepare(`SELECT stored_size FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
@@ -136,6 +157,36 @@ export class ClientChunksTable {
   /** Inside the caller's transaction; a chunk the client has already keeps the size it had. */
   add(clientId: number, chunks: Iterable<OwnCopy>): void {
     for (const chunk of chunks) this.statements.add.run(clientId, chunk.hash, chunk.storedSize);
+  }
+
+  /**
+   * Inside the transaction that records a pack a client's session stored: each record whose chunk row lies
+   * elsewhere with another payload becomes the client's own copy (see the client_chunks table).
+   */
+  placeOwnCopies(clientId: number, packId: number, records: readonly NewChunkRow[]): void {
+    for (const record of records) {
+      if (record.payloadHash === undefined) continue;
+      this.statements.placeOwnCopy.run({ client: clientId, hash: record.hash, storedSize: record.storedSize, pack: packId, offset: record.offset, payloadHash: record.payloadHash });
+    }
+  }
+
+  /** The own copies lying in a pack, in file order (compaction carries them on). */
+  ownCopiesOf(packId: number): OwnCopyPlace[] {
+    return this.statements.ownCopiesOf.all(packId) as OwnCopyPlace[];
+  }
+
+  /** Compaction stored an own copy's record in another pack: the row follows, if it still points where it was read. */
+  moveOwnCopy(place: OwnCopyPlace, toPackId: number, offset: number): void {
+    this.statements.moveOwnCopy.run(toPackId, offset, place.clientId, place.hash, place.packId, place.offset);
+  }
+
+  /**
+   * An own copy that does not read back: the client's restores read the shared copy from now on (the same
+   * bytes, another client's encoding). Its quota stays charged its own copy's size: the shared copy's would
+   * tell it how another client's encoding came out.
+   */
+  dropOwnCopy(place: OwnCopyPlace): number {
+    return this.statements.dropOwnCopy.run(place.clientId, place.hash, place.packId, place.offset).changes;
   }
 
   /** A backup commits: its entries count as the client's; its holds, about to go, make their chunks candidates. Inside the commit's transaction. */

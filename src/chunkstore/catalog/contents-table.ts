@@ -6,6 +6,20 @@ import type { ChunkLocation, ContentRecord } from './records';
 export const CHUNK_LOCATION_COLUMNS =
   'ch.id AS chunkId, ch.hash, ch.pack_id AS packId, p.name AS packName, ch.offset, ch.stored_size AS storedSize, ch.raw_size AS rawSize';
 
+/**
+ * A chunk's location for a restore of one client's backup: its own copy where it has one (the payload it
+ * sent, where the shared copy holds another client's encoding of the same bytes), else the shared copy.
+ * Columns as CHUNK_LOCATION_COLUMNS, from RESTORE_LOCATION_JOINS with the backup's client as @client.
+ */
+export const RESTORE_LOCATION_COLUMNS =
+  `ch.id AS chunkId, ch.hash, COALESCE(own.pack_id, ch.pack_id) AS packId, p.name AS packName, COALESCE(own.offset, ch.offset) AS offset,
+   CASE WHEN own.pack_id IS NULL THEN ch.stored_size ELSE own.stored_size END AS storedSize, ch.raw_size AS rawSize`;
+/** From content_chunks cc; a chunk whose row is missing gives nulls. */
+export const RESTORE_LOCATION_JOINS =
+  `LEFT JOIN chunks ch ON ch.id = cc.chunk_id
+   LEFT JOIN client_chunks own ON own.client_id = @client AND own.hash = ch.hash AND own.pack_id IS NOT NULL
+   LEFT JOIN packs p ON p.id = COALESCE(own.pack_id, ch.pack_id)`;
+
 /** The contents holding a damaged chunk: cheap, since few chunks are ever damaged and those are indexed. */
 export const DAMAGED_CONTENT_IDS =
   'SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1';
@@ -27,9 +41,8 @@ export class ContentsTable {
       insertChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
       countChunkReference: db.prepare(`UPDATE chunks SET refs = refs + 1 WHERE id = ?`),
       chunksPage: db.prepare(
-        `SELECT cc.seq, ${CHUNK_LOCATION_COLUMNS}
-         FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
-         WHERE cc.content_id = ? AND cc.seq >= ? ORDER BY cc.seq LIMIT ?`),
+        `SELECT cc.seq, ${RESTORE_LOCATION_COLUMNS} FROM content_chunks cc ${RESTORE_LOCATION_JOINS}
+         WHERE cc.content_id = @content AND cc.seq >= @seq ORDER BY cc.seq LIMIT @limit`),
     };
   }
 
@@ -63,11 +76,14 @@ export class ContentsTable {
     return this.database.transaction(() => this.insertRows(hash, size, chunkIds));
   }
 
-  /** A content's chunks in order, paged; a chunk whose row is missing yields chunkId null (damage). */
-  *chunks(contentId: number, pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
+  /**
+   * A content's chunks in order, paged, as a restore of a backup of clientId reads them (its own copies
+   * where it has any); a chunk whose row is missing yields chunkId null (damage).
+   */
+  *chunks(contentId: number, clientId: number, pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
     let seq = 0;
     for (;;) {
-      const rows = this.statements.chunksPage.all(contentId, seq, pageSize) as (ChunkLocation & { seq: number })[];
+      const rows = this.statements.chunksPage.all({ content: contentId, client: clientId, seq, limit: pageSize }) as (ChunkLocation & { seq: number })[];
       for (const row of rows) yield row.chunkId === null ? { chunkId: null, seq: row.seq } : row;
       if (rows.length < pageSize) return;
       seq = rows[rows.length - 1].seq + 1;

@@ -9,8 +9,17 @@ export interface PackRecord {
 }
 
 export interface PackUsage extends PackRecord {
-  /** Bytes of the records that catalog rows still point at. */
+  /** Bytes of the records that catalog rows (chunks, clients' own copies) still point at. */
   readonly liveBytes: number;
+}
+
+/**
+ * Bytes of the live records of pack p: its chunk rows' and the clients' own copies' (client_chunks rows
+ * with a pack: see that table). A pack is live while either points into it. Per pack, by the indexes.
+ */
+function liveBytesOf(recordHeaderSize: number): string {
+  return `(COALESCE((SELECT SUM(${recordHeaderSize} + ch.stored_size) FROM chunks ch WHERE ch.pack_id = p.id), 0)
+    + COALESCE((SELECT SUM(${recordHeaderSize} + own.stored_size) FROM client_chunks own INDEXED BY client_chunks_pack WHERE own.pack_id = p.id), 0))`;
 }
 
 export class PacksTable {
@@ -25,23 +34,21 @@ export class PacksTable {
       totalSize: db.prepare(`SELECT COALESCE(SUM(size), 0) FROM packs`).pluck(),
       unsealed: db.prepare(`SELECT id, name, size FROM packs WHERE is_sealed = 0`),
       seal: db.prepare(`UPDATE packs SET size = ?, is_sealed = 1 WHERE id = ?`),
-      usage: db.prepare(
-        `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
-         FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id GROUP BY p.id`),
-      usageOf: db.prepare(
-        `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
-         FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id WHERE p.id = ? GROUP BY p.id`),
+      usage: db.prepare(`SELECT p.id, p.name, p.size, ${liveBytesOf(recordHeaderSize)} AS liveBytes FROM packs p ORDER BY p.id`),
+      usageOf: db.prepare(`SELECT p.id, p.name, p.size, ${liveBytesOf(recordHeaderSize)} AS liveBytes FROM packs p WHERE p.id = ?`),
       // A pack row comes with its chunk rows, in one transaction: a sealed one with none left is all dead space.
       empty: db.prepare(
         `SELECT p.id, p.name, p.size, 0 AS liveBytes FROM packs p
-         WHERE p.is_sealed = 1 AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.pack_id = p.id) ORDER BY p.id`),
+         WHERE p.is_sealed = 1 AND NOT EXISTS (SELECT 1 FROM chunks ch WHERE ch.pack_id = p.id)
+           AND NOT EXISTS (SELECT 1 FROM client_chunks own INDEXED BY client_chunks_pack WHERE own.pack_id = p.id) ORDER BY p.id`),
       // Damaged ones stay out: their rewrite fails on the damaged chunk at every collection (gc --all still looks).
       small: db.prepare(
-        `SELECT p.id, p.name, p.size, COALESCE(SUM(${recordHeaderSize} + ch.stored_size), 0) AS liveBytes
-         FROM packs p LEFT JOIN chunks ch ON ch.pack_id = p.id
+        `SELECT p.id, p.name, p.size, ${liveBytesOf(recordHeaderSize)} AS liveBytes FROM packs p
          WHERE p.is_sealed = 1 AND p.size < ? AND NOT EXISTS (SELECT 1 FROM chunks d WHERE d.pack_id = p.id AND d.is_damaged = 1)
-         GROUP BY p.id ORDER BY p.id`),
-      hasChunks: db.prepare(`SELECT 1 FROM chunks WHERE pack_id = ? LIMIT 1`).pluck(),
+         ORDER BY p.id`),
+      hasChunks: db.prepare(
+        `SELECT 1 WHERE EXISTS (SELECT 1 FROM chunks WHERE pack_id = @pack)
+           OR EXISTS (SELECT 1 FROM client_chunks INDEXED BY client_chunks_pack WHERE pack_id = @pack)`).pluck(),
       delete: db.prepare(`DELETE FROM packs WHERE id = ?`),
       doom: db.prepare(`INSERT OR IGNORE INTO doomed_packs (name, doomed_at) VALUES (?, ?)`),
       doomed: db.prepare(`SELECT name, doomed_at AS doomedAt FROM doomed_packs ORDER BY doomed_at`),
@@ -82,7 +89,7 @@ export class PacksTable {
     return this.statements.usage.all() as PackUsage[];
   }
 
-  /** Sealed packs no chunk row points into (a crash between compaction's move and its doom leaves one). */
+  /** Sealed packs no chunk row or own copy points into (a crash between compaction's move and its doom leaves one). */
   empty(): PackUsage[] {
     return this.statements.empty.all() as PackUsage[];
   }
@@ -97,11 +104,11 @@ export class PacksTable {
   }
 
   /**
-   * Removes a pack's row when no chunk row points into it any more, and dooms its object, in the
-   * caller's transaction. Returns false (and changes nothing) if a chunk still lies there.
+   * Removes a pack's row when no chunk row and no client's own copy points into it any more, and dooms
+   * its object, in the caller's transaction. Returns false (and changes nothing) if a record still lies there.
    */
   doom(packId: number, name: string, at: number): boolean {
-    if (this.statements.hasChunks.get(packId) !== undefined) return false;
+    if (this.statements.hasChunks.get({ pack: packId }) !== undefined) return false;
     this.statements.delete.run(packId);
     this.statements.doom.run(name, at);
     return true;

@@ -3,7 +3,7 @@
 import type { CatalogDatabase } from './database';
 import type { ChunkLocation, ContentRecord, StoredEntry } from './records';
 import { ENTRY_COLUMNS, toEntry, type EntryRow } from './entries-table';
-import { CHUNK_LOCATION_COLUMNS } from './contents-table';
+import { RESTORE_LOCATION_COLUMNS, RESTORE_LOCATION_JOINS } from './contents-table';
 
 export interface ListedContent extends ContentRecord {
   /** In order; null where the chunk's row is missing; undefined when the content is too big to list. */
@@ -15,7 +15,7 @@ export interface EntriesPage {
   readonly contents: ReadonlyMap<number, ListedContent>;
 }
 
-/** A chunksOfPathRange row: content id, seq, then CHUNK_LOCATION_COLUMNS (all null for a lost chunk row). */
+/** A chunksOfPathRange row: content id, seq, then RESTORE_LOCATION_COLUMNS (all null for a lost chunk row). */
 type ChunkOfContentRow = [
   contentId: number, seq: number, chunkId: number | null, hash: Buffer, packId: number, packName: string,
   offset: number, storedSize: number, rawSize: number,
@@ -32,20 +32,19 @@ export class PageQueries {
         `SELECT id, hash, size FROM contents WHERE id IN
            (SELECT content_id FROM entries WHERE backup_id = ? AND path > ? AND path <= ? AND content_id IS NOT NULL)`).raw(),
       chunksOfPathRange: db.prepare(
-        `SELECT cc.content_id AS contentId, cc.seq, ${CHUNK_LOCATION_COLUMNS}
-         FROM content_chunks cc LEFT JOIN chunks ch ON ch.id = cc.chunk_id LEFT JOIN packs p ON p.id = ch.pack_id
+        `SELECT cc.content_id AS contentId, cc.seq, ${RESTORE_LOCATION_COLUMNS} FROM content_chunks cc ${RESTORE_LOCATION_JOINS}
          WHERE cc.content_id IN (SELECT e.content_id FROM entries e JOIN contents c ON c.id = e.content_id
-                                 WHERE e.backup_id = ? AND e.path > ? AND e.path <= ? AND c.size <= ?)
+                                 WHERE e.backup_id = @backup AND e.path > @after AND e.path <= @last AND c.size <= @upTo)
          ORDER BY cc.content_id, cc.seq`).raw(),
     };
   }
 
   /**
    * Entries after `afterPath` in path order with their contents. Contents up to listChunksUpTo
-   * bytes come with their chunk locations (null for a chunk row that is gone); bigger ones page
-   * through ContentsTable.chunks(), so a page stays small.
+   * bytes come with their chunk locations (null for a chunk row that is gone), the backup's client's
+   * own copies where it has any; bigger ones page through ContentsTable.chunks(), so a page stays small.
    */
-  entriesWithContents(backupId: number, afterPath: Buffer, pageSize: number, listChunksUpTo: number): EntriesPage {
+  entriesWithContents(backupId: number, clientId: number, afterPath: Buffer, pageSize: number, listChunksUpTo: number): EntriesPage {
     const entries = (this.statements.page.all(backupId, afterPath, pageSize) as EntryRow[]).map(toEntry);
     const contents = new Map<number, ListedContent>();
     if (entries.length === 0) return { entries, contents };
@@ -53,7 +52,7 @@ export class PageQueries {
     for (const [id, hash, size] of this.statements.contentsOfPathRange.all(backupId, afterPath, lastPath) as [number, Buffer, number][]) {
       contents.set(id, { id, hash, size, chunks: size <= listChunksUpTo ? [] : undefined });
     }
-    const rows = this.statements.chunksOfPathRange.all(backupId, afterPath, lastPath, listChunksUpTo) as ChunkOfContentRow[];
+    const rows = this.statements.chunksOfPathRange.all({ backup: backupId, client: clientId, after: afterPath, last: lastPath, upTo: listChunksUpTo }) as ChunkOfContentRow[];
     for (const [contentId, , chunkId, hash, packId, packName, offset, storedSize, rawSize] of rows) {
       const chunks = contents.get(contentId)?.chunks as (ChunkLocation | null)[] | undefined;
       if (chunks === undefined) continue;

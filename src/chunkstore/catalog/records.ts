@@ -104,4 +104,6 @@ export interface NewChunkRow {
   readonly offset: number;
   readonly storedSize: number;
   readonly rawSize: number;
+  /** SHA-256 of the payload as stored (absent for a record compaction copies: its row keeps its own). */
+  readonly payloadHash?: Buffer;
 }

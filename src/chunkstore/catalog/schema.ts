@@ -1,7 +1,7 @@
-// The catalog's SQLite schema (version 5) and the migrations from versions 1, 2, 3 and 4.
+// The catalog's SQLite schema (version 6) and the migrations from versions 1, 2, 3, 4 and 5.
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -59,7 +59,10 @@ CREATE TABLE IF NOT EXISTS chunks (
   refs INTEGER NOT NULL DEFAULT 0,
   -- Set by check --read-data: the stored copy does not read back. Never deduplicated against; the
   -- next backup holding the same bytes stores them again and the row moves to that copy (healed).
-  is_damaged INTEGER NOT NULL DEFAULT 0
+  is_damaged INTEGER NOT NULL DEFAULT 0,
+  -- SHA-256 of the stored payload (its encoding, not its bytes): another client that sends the same
+  -- bytes encoded otherwise keeps its own copy (client_chunks.pack_id). NULL in rows from before version 6.
+  payload_hash BLOB
 );
 CREATE INDEX IF NOT EXISTS chunks_pack ON chunks(pack_id);
 CREATE TABLE IF NOT EXISTS contents (
@@ -132,10 +135,15 @@ CREATE INDEX IF NOT EXISTS chunk_holds_backup ON chunk_holds(backup_id);
 -- last backup referencing the chunk is deleted. stored_size is what this client's own copy takes
 -- (the payload it sent, or the store's encoding of the bytes it sent to be chunked), whoever stored
 -- the chunk first: its quota usage is the sum, which no other client's data can change.
+-- pack_id and offset: the client's own copy, where the payload it sent differs from the shared copy's
+-- (another encoding). A restore of its backups reads that copy: the shared one, another client's
+-- encoding, would tell it that another client stored those bytes first. NULL: the shared copy is its own.
 CREATE TABLE IF NOT EXISTS client_chunks (
   client_id INTEGER NOT NULL,
   hash BLOB NOT NULL,
   stored_size INTEGER NOT NULL DEFAULT 0,
+  pack_id INTEGER,
+  offset INTEGER,
   PRIMARY KEY (client_id, hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS client_chunks_hash ON client_chunks(hash);
@@ -237,4 +245,32 @@ INSERT INTO client_contents (client_id, content_id, refs)
 export const MIGRATE_4_TO_5_SQL = `
 ALTER TABLE client_chunks ADD COLUMN stored_size INTEGER NOT NULL DEFAULT 0;
 UPDATE client_chunks SET stored_size = COALESCE((SELECT ch.stored_size FROM chunks ch WHERE ch.hash = client_chunks.hash), 0);
+`;
+
+/**
+ * Version 5 kept no payload hash and no client's own copies: every chunk row's hash is unknown (a
+ * client sending such bytes later keeps its own copy), and every client's copy is the shared one.
+ */
+export const MIGRATE_5_TO_6_SQL = `
+ALTER TABLE chunks ADD COLUMN payload_hash BLOB;
+ALTER TABLE client_chunks ADD COLUMN pack_id INTEGER;
+ALTER TABLE client_chunks ADD COLUMN offset INTEGER;
+`;
+
+/**
+ * After the migrations (the columns exist then): own copies by pack, for garbage collection, and an own
+ * copy given up (its row deleted or moved) makes its pack one the next collection looks at, whichever
+ * of the many statements that forget a client's chunks gave it up.
+ */
+export const OWN_COPIES_SQL = `
+CREATE INDEX IF NOT EXISTS client_chunks_pack ON client_chunks(pack_id) WHERE pack_id IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS client_chunks_own_copy_dropped AFTER DELETE ON client_chunks WHEN OLD.pack_id IS NOT NULL
+BEGIN
+  INSERT OR IGNORE INTO gc_pending_packs (pack_id) VALUES (OLD.pack_id);
+END;
+CREATE TRIGGER IF NOT EXISTS client_chunks_own_copy_moved AFTER UPDATE OF pack_id ON client_chunks
+  WHEN OLD.pack_id IS NOT NULL AND (NEW.pack_id IS NULL OR NEW.pack_id <> OLD.pack_id)
+BEGIN
+  INSERT OR IGNORE INTO gc_pending_packs (pack_id) VALUES (OLD.pack_id);
+END;
 `;

@@ -3,6 +3,7 @@
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { ChunkRow } from '../catalog/check-queries';
+import type { PackRecord } from '../catalog/packs-table';
 import type { ChunkCodec } from '../codec';
 import { sha256 } from '../codec';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
@@ -86,7 +87,35 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
     const last = rows[rows.length - 1];
     after = [last.packId, last.offset, last.id];
   }
+  chunksRead += await scanOwnCopies(catalog, backend, codec, framing, packs, stored, shouldReadData, problems);
   return { damagedChunks, problems, chunks, chunksRead };
+}
+
+/**
+ * The clients' own copies (client_chunks rows with a pack: another encoding of a chunk's bytes), pack
+ * by pack. One that does not read back is dropped, said in a problem line: the client's restores read
+ * the shared copy from then on, the same bytes. Returns how many were read whole.
+ */
+async function scanOwnCopies(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, framing: RecordFraming, packs: ReadonlyMap<number, PackRecord>,
+  stored: ReadonlyMap<string, number>, shouldReadData: () => boolean, problems: string[]): Promise<number> {
+  let read = 0;
+  for (const pack of packs.values()) {
+    const size = stored.get(pack.name);
+    for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) {
+      const end = own.offset + framing.overhead + own.storedSize;
+      const isDataRead = shouldReadData();
+      if (isDataRead) read++;
+      const problem = size === undefined ? 'pack is missing'
+        : end > size ? `record ends at ${end}, beyond the pack's end (${size} bytes)`
+          : await recordProblem(backend, framing, pack.name, { ...own, id: own.chunkId }, isDataRead, codec);
+      if (problem === undefined) continue;
+      // Moved by a compaction or given up since it was listed: its old place proves nothing.
+      if (catalog.transaction(() => catalog.clientChunks.dropOwnCopy(own), true) === 0) continue;
+      problems.push(`client ${catalog.checks.clientNameOf(own.clientId) ?? `#${own.clientId}`}'s own copy of chunk ${own.hash.toString('hex')} in pack ${pack.name} `
+        + `at offset ${own.offset} is damaged (${problem}): dropped, its restores read the shared copy`);
+    }
+  }
+  return read;
 }
 
 /** Returns why the record is wrong, or undefined; I/O errors other than missing or short objects pass through. */

@@ -6,7 +6,8 @@
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { PackRecord } from '../catalog/packs-table';
-import type { DamagedPlace } from '../catalog/records';
+import type { ChunkLocation, DamagedPlace } from '../catalog/records';
+import type { OwnCopyPlace } from '../catalog/client-chunks-table';
 import type { ChunkCodec } from '../codec';
 import { PackWriter, type PackWriterOptions } from '../pack/pack-writer';
 import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
@@ -33,9 +34,15 @@ export interface CompactionSettings {
   readonly packWriting: Omit<PackWriterOptions, 'framing'>;
 }
 
+/** A copied record not stored yet: the chunk row or the client's own copy it moves. */
+type CopySource = { readonly hash: Buffer; readonly chunkId: number; readonly packId: number } | { readonly hash: Buffer; readonly own: OwnCopyPlace };
+
 export class PackCompaction {
-  /** Each copied record not stored yet, by hash (latin1; a chunk's hash is unique): the row it moves. */
-  private readonly sources = new Map<string, { readonly chunkId: number; readonly packId: number }>();
+  /**
+   * The copied records not stored yet, in the order they were appended, which is the order sealed packs
+   * list them in. Not by hash: a chunk's row and a client's own copy of it may lie in one pack.
+   */
+  private readonly sources: CopySource[] = [];
   /** Bytes each pack handed over has had copied: what its deletion does not free. */
   private readonly copiedBytes = new Map<number, number>();
   private readonly writer: PackWriter;
@@ -46,9 +53,12 @@ export class PackCompaction {
     this.writer = new PackWriter(settings.stagingDirectory, settings.backend, (sealed) => catalog.transaction(() => {
       const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
       return sealed.records.map((record) => {
-        const key = record.hash.toString('latin1');
-        const source = this.sources.get(key)!;
-        this.sources.delete(key);
+        const source = this.sources.shift();
+        if (source === undefined || !source.hash.equals(record.hash)) throw new Error(`compaction: pack ${sealed.name} lists records in another order than they were copied`);
+        if ('own' in source) {
+          catalog.clientChunks.moveOwnCopy(source.own, packId, record.offset);
+          return 0;
+        }
         catalog.chunks.move(source.chunkId, source.packId, packId, record.offset, record.storedSize);
         return source.chunkId;
       });
@@ -61,26 +71,45 @@ export class PackCompaction {
    * before it copied (their rows move all the same; the pack keeps the damaged one and is not doomed).
    */
   async copyLive(pack: PackRecord): Promise<void> {
-    const { catalog, backend, codec, framing } = this.settings;
+    const { catalog } = this.settings;
     for (const location of catalog.chunks.ofPack(pack.id)) {
-      let record: Buffer;
-      try {
-        record = await readRecord(backend, location, framing);
-        verifyRecord(record, location, codec);
-      } catch (error) {
-        if (error instanceof CorruptError) throw new DamagedChunkError(location, error.message);
-        throw error;
-      }
-      const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;
-      this.sources.set(location.hash.toString('latin1'), { chunkId: location.chunkId, packId: pack.id });
-      const appended = this.writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
-        { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize });
-      await appended.written.catch((error: unknown) => {
-        this.writeFailure ??= error;
-        throw error;
+      await this.copy(pack, location, { hash: location.hash, chunkId: location.chunkId, packId: pack.id }, (error) => {
+        throw new DamagedChunkError(location, error.message);
       });
-      this.copiedBytes.set(pack.id, (this.copiedBytes.get(pack.id) ?? 0) + framing.overhead + location.storedSize);
     }
+    for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) {
+      // The shared copy holds the same bytes: an own copy that does not read back is dropped, and the
+      // client's restores read the shared one (another client's encoding, but its data).
+      await this.copy(pack, own, { hash: own.hash, own }, () => {
+        catalog.transaction(() => catalog.clientChunks.dropOwnCopy(own), true);
+      });
+    }
+  }
+
+  /** Reads, verifies and appends one record; `onDamage` decides what a record that does not read back does. */
+  private async copy(pack: PackRecord, location: ChunkLocation, source: CopySource,
+    onDamage: (error: CorruptError) => void): Promise<void> {
+    const { backend, codec, framing } = this.settings;
+    let record: Buffer;
+    try {
+      record = await readRecord(backend, location, framing);
+      verifyRecord(record, location, codec);
+    } catch (error) {
+      if (error instanceof CorruptError) {
+        onDamage(error);
+        return;
+      }
+      throw error;
+    }
+    const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;
+    this.sources.push(source);
+    const appended = this.writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
+      { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize });
+    await appended.written.catch((error: unknown) => {
+      this.writeFailure ??= error;
+      throw error;
+    });
+    this.copiedBytes.set(pack.id, (this.copiedBytes.get(pack.id) ?? 0) + framing.overhead + location.storedSize);
   }
 
   /** Writing new packs failed (a full staging disk, a store that refuses them): no other pack can be copied. */

@@ -10,6 +10,7 @@ import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 import { newPackName } from './pack-files';
 import { translateWriteError } from '../backend/write-errors';
 import { StagingBudget, type StagingHolder } from './staging-budget';
+import { sha256 } from '../../common/sha256';
 
 export interface SealedPack {
   readonly name: string;
@@ -112,7 +113,7 @@ export class PackWriter implements StagingHolder {
 
   append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): AppendedRecord {
     const header = encodeRecordHeader({ codec, rawSize, storedSize: payload.length, hash });
-    return this.appendRecord(header, payload, { hash, rawSize, storedSize: payload.length });
+    return this.appendRecord(header, payload, { hash, rawSize, storedSize: payload.length, payloadHash: sha256(payload) });
   }
 
   /** Appends a record whose header is already encoded (compaction copies records with it); framed here at its new offset. */

@@ -64,7 +64,7 @@ export class BackupReader {
       // Checked before every page, in the same turn as its query: a backup deleted meanwhile would otherwise read as
       // one that ends here (a restore reporting success with files missing), and a reused row id as another backup.
       this.assertStillCommitted();
-      const page = this.catalog.pages.entriesWithContents(this.backup.id, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
+      const page = this.catalog.pages.entriesWithContents(this.backup.id, this.backup.clientId, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
       after = page.entries[page.entries.length - 1].path;
       const select = this.options.select;
@@ -91,7 +91,7 @@ export class BackupReader {
         return {
           entry,
           content: start === undefined || content.chunks === undefined
-            ? pagedContent(content.hash, content.size, content.id, this.catalog.contents, this.backend, this.codec, this.framing)
+            ? pagedContent(content.hash, content.size, content.id, this.backup.clientId, this.catalog.contents, this.backend, this.codec, this.framing)
             : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start),
         };
       });

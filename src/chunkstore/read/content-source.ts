@@ -49,14 +49,14 @@ export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader
  */
 const REMOTE_READ_AHEAD = 8;
 
-export function pagedContent(hash: Buffer, size: number, contentId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec,
+export function pagedContent(hash: Buffer, size: number, contentId: number, clientId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec,
   framing: RecordFraming): ContentSource {
   // A local pack is read from the page cache; only a remote one gains from reads in flight.
   const readAhead = backend.kind === 'local' ? 0 : REMOTE_READ_AHEAD;
   return new SourceOf(hash, size, async function* () {
     let listed = 0;
     const ahead: ({ location: ChunkLocation; record?: Promise<Buffer> } | { location: { chunkId: null; seq: number } })[] = [];
-    const locations = contents.chunks(contentId)[Symbol.iterator]();
+    const locations = contents.chunks(contentId, clientId)[Symbol.iterator]();
     let isListEnded = false;
     const fill = (): void => {
       while (!isListEnded && ahead.length <= readAhead) {

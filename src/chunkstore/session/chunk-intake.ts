@@ -12,6 +12,7 @@ import { contentHashOf } from '../../common/content-hash';
 import type { ContentWriterContext } from './content-writer';
 import type { ContentRef } from './content-ref';
 import { heldCopySize, useChunk } from './new-bytes';
+import { isSharedPayload } from './shared-payload';
 import type { ClientChunk } from '../catalog/client-chunks-table';
 
 const HASH_SIZE = 32;
@@ -199,9 +200,17 @@ export class ChunkIntake {
       }
       used.storedSize = heldSize ?? chunk.payload.length;
       this.answered.set(key, { chunkId: existing.chunkId, rawSize: existing.rawSize, storedSize: used.storedSize });
+      // A chunk the client held itself tells it nothing it did not know.
+      if (heldSize !== undefined) return undefined;
+      if (!isSharedPayload(existing, chunk.payload)) {
+        // Another encoding than the shared copy's: stored as the client's own (recorded with its pack).
+        const own = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
+        own.chunkId.catch(() => undefined); // a failure surfaces through `written`
+        return { written: own.written, rawSize: chunk.rawSize };
+      }
       // Written as a new chunk is, then dropped: skipped, the time the backup takes would tell that
-      // another client holds it. A chunk the client held itself tells it nothing it did not know.
-      const cover = heldSize === undefined ? this.context.coverWriter?.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload) : undefined;
+      // another client holds it.
+      const cover = this.context.coverWriter?.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
       return cover === undefined ? undefined : { written: cover.written, rawSize: chunk.rawSize };
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);

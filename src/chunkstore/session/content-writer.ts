@@ -12,6 +12,8 @@ import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
 import { heldCopySize, useChunk } from './new-bytes';
+import { isSharedPayload } from './shared-payload';
+import type { KnownChunk } from '../catalog/chunks-table';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
 export interface StoredBytes {
@@ -144,7 +146,7 @@ export class ContentWriter {
       this.chunks.push(known.chunkId);
       if (!isFirstUse) return;
       const heldSize = heldCopySize(this.context, hash);
-      if (heldSize === undefined) await this.countOwnCopy(chunk, hash, used);
+      if (heldSize === undefined) await this.countOwnCopy(chunk, hash, used, known);
       else used.storedSize = heldSize;
       return;
     }
@@ -165,14 +167,20 @@ export class ContentWriter {
   /**
    * Counts a chunk the store has from another client as this backup's new bytes, stored as this store
    * would encode it now: the row's stored size is the first uploader's encoding (raw, another level).
-   * The same size is what the client's quota is charged for it. Counted before the next flush, which
-   * drains the work in flight.
+   * The same size is what the client's quota is charged for it. An encoding other than the shared
+   * copy's is stored as the client's own copy (see shared-payload.ts). Counted before the next flush,
+   * which drains the work in flight.
    */
-  private async countOwnCopy(chunk: Buffer, hash: Buffer, used: UsedChunk): Promise<void> {
+  private async countOwnCopy(chunk: Buffer, hash: Buffer, used: UsedChunk, known: KnownChunk): Promise<void> {
     this.context.stored.newBytes += chunk.length;
     const counted = this.context.encode(chunk).then((encoded) => {
       this.context.stored.storedBytes += encoded.payload.length;
       used.storedSize = encoded.payload.length;
+      if (!isSharedPayload(known, encoded.payload)) {
+        const own = this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload);
+        own.chunkId.catch(() => undefined); // a failure surfaces through `written`
+        return own.written;
+      }
       // Written as a new chunk is: skipped, the time the backup takes would tell that another client holds it.
       return this.context.coverWriter?.append(hash, encoded.codec, chunk.length, encoded.payload).written;
     });

@@ -1,0 +1,12 @@
+// Whether a client that sends bytes another client stored first sends them as they are stored. Where
+// its payload differs (raw where the store holds zstd, another level, another zstd version), the
+// shared copy is not what it sent: its restores would give back the other client's encoding, telling it
+// that another client stored those bytes first (an oracle on other clients' data by content). Such a
+// payload is stored as the client's own copy (client_chunks.pack_id) and its restores read that.
+import { sha256 } from '../../common/sha256';
+import type { KnownChunk } from '../catalog/chunks-table';
+
+/** True when the payload is the shared copy's, byte for byte (by its hash); a row from before schema 6 knows none. */
+export function isSharedPayload(known: Pick<KnownChunk, 'payloadHash'>, payload: Uint8Array): boolean {
+  return known.payloadHash !== null && known.payloadHash.equals(sha256(payload));
+}

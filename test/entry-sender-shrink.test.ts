@@ -86,6 +86,7 @@ test('chunks cut by the client: a file truncated while read is read again and st
   assert.deepEqual(progress.warnings, [`${file}: file shrank while being read (read again and stored as it was then)`]);
   assert.deepEqual(progress.changedWhileRead, [file]);
   assert.equal(progress.files, 1);
+  assert.equal(progress.bytesRead, CUT_SIZE);
 });
 
 test('chunks cut by the client: a file truncated at both reads is reported as not in the backup, and no entry names it', async (t) => {
@@ -127,6 +128,7 @@ test('bytes streamed for the server to chunk: the first entry is dropped (EntryE
   assert.deepEqual(fileMessages, [`entry ${FILE_SIZE}`, 'data', `end ${2 * MIB} (cannot be read: it shrank while it was read)`,
     `entry ${2 * MIB}`, 'data', `end ${2 * MIB}`]);
   assert.deepEqual(batched, [root], 'the folder only: the file was streamed both times');
+  assert.equal(progress.bytesRead, 2 * MIB, 'the bytes of the read stored, not those of the read cut short too');
   assert.deepEqual(progress.unreadable, []);
   assert.deepEqual(progress.warnings, [`${file}: file shrank while being read (read again and stored as it was then)`]);
   assert.equal(progress.files, 1);

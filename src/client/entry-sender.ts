@@ -236,6 +236,8 @@ export class EntrySender {
     const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
     // Before its content is read: nothing of it has been sent yet.
     if (this.isTooBig(meta, shown)) return undefined;
+    /** Bytes of this read counted as they were streamed: a read cut short gives them back. */
+    let streamedBytes = 0;
     try {
       if (this.chunks) {
         // Small files in one synchronous read; big ones frame by frame as they are cut.
@@ -250,13 +252,18 @@ export class EntrySender {
         // A streamed entry's messages must follow the entries gathered before it.
         await this.batcher.flush();
         await this.stream.send({ message: { $case: 'entry', value: { meta, sameAsParent: false } } });
-        await sendContent(this.stream, content.frames(), (count) => { this.progress.bytesRead += count; });
+        await sendContent(this.stream, content.frames(), (count) => {
+          streamedBytes += count;
+          this.progress.bytesRead += count;
+        });
         this.noteChanges(content, shown);
       }
     } catch (error) {
       const cause = error instanceof UnreadableContentError ? error.reason : error;
-      if (cause instanceof ShrankWhileReadError) return cause;
-      throw error;
+      if (!(cause instanceof ShrankWhileReadError)) throw error;
+      // What is read counts once, from the read that is stored.
+      this.progress.bytesRead -= streamedBytes;
+      return cause;
     }
     return { read, isReplaced: described.isReplaced };
   }

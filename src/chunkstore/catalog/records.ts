@@ -106,4 +106,6 @@ export interface NewChunkRow {
   readonly rawSize: number;
   /** SHA-256 of the payload as stored (absent for a record compaction copies: its row keeps its own). */
   readonly payloadHash?: Buffer;
+  /** The appender's own mark, handed back with the sealed pack (compaction: which row the copy moves). */
+  readonly tag?: number;
 }

@@ -39,10 +39,12 @@ type CopySource = { readonly hash: Buffer; readonly chunkId: number; readonly pa
 
 export class PackCompaction {
   /**
-   * The copied records not stored yet, in the order they were appended, which is the order sealed packs
-   * list them in. Not by hash: a chunk's row and a client's own copy of it may lie in one pack.
+   * Each copied record not stored yet, by the tag its record carries through the pack writer: the row it
+   * moves. Not by hash (a chunk's row and a client's own copy of it may lie in one pack), nor in append
+   * order (packs are stored two at a time, and a small last pack may be recorded first).
    */
-  private readonly sources: CopySource[] = [];
+  private readonly sources = new Map<number, CopySource>();
+  private nextTag = 1;
   /** Bytes each pack handed over has had copied: what its deletion does not free. */
   private readonly copiedBytes = new Map<number, number>();
   private readonly writer: PackWriter;
@@ -53,8 +55,9 @@ export class PackCompaction {
     this.writer = new PackWriter(settings.stagingDirectory, settings.backend, (sealed) => catalog.transaction(() => {
       const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
       return sealed.records.map((record) => {
-        const source = this.sources.shift();
-        if (source === undefined || !source.hash.equals(record.hash)) throw new Error(`compaction: pack ${sealed.name} lists records in another order than they were copied`);
+        const source = record.tag === undefined ? undefined : this.sources.get(record.tag);
+        if (source === undefined || !source.hash.equals(record.hash)) throw new Error(`compaction: pack ${sealed.name} holds a record it did not copy (${record.hash.toString('hex')})`);
+        this.sources.delete(record.tag!);
         if ('own' in source) {
           catalog.clientChunks.moveOwnCopy(source.own, packId, record.offset);
           return 0;
@@ -102,9 +105,10 @@ export class PackCompaction {
       throw error;
     }
     const header = decodeRecordHeader(record.subarray(0, RECORD_HEADER_SIZE))!;
-    this.sources.push(source);
+    const tag = this.nextTag++;
+    this.sources.set(tag, source);
     const appended = this.writer.appendRecord(record.subarray(0, RECORD_HEADER_SIZE), record.subarray(RECORD_HEADER_SIZE),
-      { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize });
+      { hash: location.hash, rawSize: header.rawSize, storedSize: location.storedSize, tag });
     await appended.written.catch((error: unknown) => {
       this.writeFailure ??= error;
       throw error;

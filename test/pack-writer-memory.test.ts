@@ -29,7 +29,8 @@ function collector(): () => void {
 function appendView(writer: PackWriter, seed: number): { record: AppendedRecord; message: WeakRef<ArrayBuffer> } {
   const message = Buffer.alloc(MEBIBYTE + 64, seed);
   const payload = message.subarray(32, 32 + MEBIBYTE);
-  const record = writer.append(createHash('sha256').update(payload).digest(), Codec.Raw, payload.length, payload);
+  const hash = createHash('sha256').update(payload).digest();
+  const record = writer.append(hash, Codec.Raw, payload.length, payload, hash);
   return { record, message: new WeakRef(message.buffer) };
 }
 

@@ -34,7 +34,8 @@ function writer(staging: string, backend: LocalBackend, budget: StagingBudget, s
 
 function append(packWriter: PackWriter, seed: string, size: number): ReturnType<PackWriter['append']> {
   const payload = testBytes(seed, size);
-  return packWriter.append(createHash('sha256').update(payload).digest(), Codec.Raw, size, payload);
+  const hash = createHash('sha256').update(payload).digest();
+  return packWriter.append(hash, Codec.Raw, size, payload, hash);
 }
 
 test('two writers with half-full packs and no room: the idle one is asked to seal, the other goes on; the bound holds', async (t) => {

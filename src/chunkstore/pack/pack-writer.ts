@@ -10,7 +10,6 @@ import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 import { newPackName } from './pack-files';
 import { translateWriteError } from '../backend/write-errors';
 import { StagingBudget, type StagingHolder } from './staging-budget';
-import { sha256 } from '../../common/sha256';
 
 export interface SealedPack {
   readonly name: string;
@@ -111,9 +110,10 @@ export class PackWriter implements StagingHolder {
     done.catch(() => undefined); // a failure is kept in this.failure and surfaces at the next append or seal
   }
 
-  append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer): AppendedRecord {
+  /** payloadHash: the SHA-256 of the payload (session/shared-payload.ts payloadHashOf), which the chunk's row keeps. */
+  append(hash: Buffer, codec: Codec, rawSize: number, payload: Buffer, payloadHash: Buffer): AppendedRecord {
     const header = encodeRecordHeader({ codec, rawSize, storedSize: payload.length, hash });
-    return this.appendRecord(header, payload, { hash, rawSize, storedSize: payload.length, payloadHash: sha256(payload) });
+    return this.appendRecord(header, payload, { hash, rawSize, storedSize: payload.length, payloadHash });
   }
 
   /** Appends a record whose header is already encoded (compaction copies records with it); framed here at its new offset. */

@@ -4,9 +4,19 @@
 // that another client stored those bytes first (an oracle on other clients' data by content). Such a
 // payload is stored as the client's own copy (client_chunks.pack_id) and its restores read that.
 import { sha256 } from '../../common/sha256';
+import { Codec } from '../pack/pack-format';
 import type { KnownChunk } from '../catalog/chunks-table';
 
+/**
+ * SHA-256 of a chunk's payload, once per chunk on every path (new, shared, own copy, cover write): a
+ * path that hashed more would take measurably longer, telling the client which one its chunk took. A
+ * raw payload is the chunk's bytes, whose hash is the chunk's own (verified before this).
+ */
+export function payloadHashOf(codec: number, hash: Buffer, payload: Uint8Array): Buffer {
+  return codec === Codec.Raw ? hash : sha256(payload);
+}
+
 /** True when the payload is the shared copy's, byte for byte (by its hash); a row from before schema 6 knows none. */
-export function isSharedPayload(known: Pick<KnownChunk, 'payloadHash'>, payload: Uint8Array): boolean {
-  return known.payloadHash !== null && known.payloadHash.equals(sha256(payload));
+export function isSharedPayload(known: Pick<KnownChunk, 'payloadHash'>, payloadHash: Buffer): boolean {
+  return known.payloadHash !== null && known.payloadHash.equals(payloadHash);
 }

@@ -9,12 +9,12 @@ import { backupFiles, bytesOf, openStoreFixture } from './support/store-fixture'
 test('a pack folder that cannot be listed fails the check; nothing is marked damaged', async (t) => {
   const fixture = await openStoreFixture();
   t.after(() => fixture.destroy());
-  await backupFiles(fixture.store, 'node1', { '/a.bin': await bytesOf('a', 200_000) });
+  const backup = await backupFiles(fixture.store, 'node1', { '/a.bin': await bytesOf('a', 200_000) });
   const packs = join(fixture.directory, 'packs');
   const [folder] = await readdir(packs);
   // The folder swapped for a link to itself: readdir fails with ELOOP, as a failing disk fails with EIO.
   await rename(join(packs, folder), join(fixture.directory, 'aside'));
   await symlink(folder, join(packs, folder));
   await assert.rejects(fixture.store.check({ readDataPercent: 0 }), { code: 'ELOOP' });
-  assert.equal(fixture.store.damagedContents().size, 0, 'chunks of the unlisted packs were marked damaged');
+  assert.equal(fixture.store.damagedContents(backup.clientId).size, 0, 'chunks of the unlisted packs were marked damaged');
 });

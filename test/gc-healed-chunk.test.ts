@@ -40,7 +40,7 @@ test('a chunk healed while compaction reads its damaged old copy stays healed; r
   // One byte of the kept file's first chunk flipped in its pack; the check marks the chunk damaged.
   await flipByteOfFirstPack(directory, 200);
   assert.equal((await store.check({ readDataPercent: 100 })).damagedChunks.length, 1);
-  assert.equal(store.damagedContents().size, 1);
+  assert.equal(store.damagedContents(first.clientId).size, 1);
 
   store.deleteBackups([first]);
   isHolding = true;
@@ -48,11 +48,11 @@ test('a chunk healed while compaction reads its damaged old copy stays healed; r
   await reachedRead;
   // While compaction reads the pack, a backup of the same bytes stores the damaged chunk afresh: healed.
   const third = await backupFiles(store, 'node1', { '/a/keep': keep });
-  assert.equal(store.damagedContents().size, 0, 'healed by the backup');
+  assert.equal(store.damagedContents(first.clientId).size, 0, 'healed by the backup');
   release();
   const report = await collecting;
   assert.equal(report.damagedPacks, 0, JSON.stringify(report));
-  assert.equal(store.damagedContents().size, 0, 'still healed after gc');
+  assert.equal(store.damagedContents(first.clientId).size, 0, 'still healed after gc');
   assert.deepEqual(await store.repair(), [], 'repair removes no intact file');
   for (const backup of [second, third]) {
     const files = await readBackup(store, backup);

@@ -273,3 +273,64 @@ test('with chunking on the server: bytes another client stored raw are kept in t
   assert.ok(restore.bytes.equals(bytes));
   assert.deepEqual([...(await restoredChunks(node1, codec)).codecs], ['raw']);
 });
+
+// Regression (review of 527dd34): the damage of a shared copy counted for every file holding the chunk,
+// so `check --repair` removed a file its client restores whole from its own copy (and GC then freed that
+// copy); and a backup that sent the bytes again healed the shared row with its own encoding, which every
+// client without an own copy restored from then on.
+test('a damaged shared copy: a client with an own copy keeps its file whole through check --repair, and its backup does not heal the row with its encoding', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const configs = await Promise.all(['node1', 'node2'].map((name) => sandbox.writeNodeConfig(name, [`include = ${nothing}`])));
+  const [node1, node2] = configs.map((config) => hostileClient(config));
+  t.after(() => { node1.close(); node2.close(); });
+  const codec = new ChunkCodec(3);
+  const bytes = compressibleBytes();
+  const zstd = (raw: Buffer): { codec: number; payload: Buffer } => codec.encode(raw);
+  const raw = (chunk: Buffer): { codec: number; payload: Buffer } => ({ codec: Codec.Raw, payload: chunk });
+  await committed(node1, upload(bytes, '/data/shared.txt', zstd));
+  await committed(node2, upload(bytes, '/data/copy.txt', raw));
+  await sandbox.runningServer!.stop();
+
+  // One byte of node1's (the shared) copy of a chunk flipped.
+  const catalog = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true });
+  const shared = catalog.prepare(`SELECT p.name, ch.offset FROM chunks ch JOIN packs p ON p.id = ch.pack_id ORDER BY ch.id LIMIT 1`).get() as { name: string; offset: number };
+  catalog.close();
+  const packsFolder = join(sandbox.storeDirectory, 'packs');
+  const packFile = (await readdir(packsFolder, { withFileTypes: true, recursive: true })).find((entry) => entry.isFile() && entry.name.startsWith(shared.name));
+  assert.ok(packFile !== undefined);
+  const handle = await open(join(packFile.parentPath, packFile.name), 'r+');
+  await handle.write(Buffer.from('damage'), 0, 6, shared.offset + 200);
+  await handle.close();
+
+  const checked = await sandbox.runServerCommand(['check', '--read-data']);
+  assert.notEqual(checked.code, 0);
+  const output = checked.stdout + checked.stderr;
+  assert.match(output, /node1.*\/data\/shared\.txt/, 'node1\'s file is damaged');
+  assert.doesNotMatch(output, /\/data\/copy\.txt/, 'node2\'s file is whole: it reads its own copy');
+  const repaired = await sandbox.runServerCommand(['check', '--repair']);
+  const repairOutput = repaired.stdout + repaired.stderr;
+  assert.match(repairOutput, /\/data\/shared\.txt/);
+  assert.doesNotMatch(repairOutput, /\/data\/copy\.txt/, 'not removed');
+
+  await sandbox.startServer();
+  const fresh = await Promise.all(['node1', 'node2'].map((name) => sandbox.writeNodeConfig(name, [`include = ${nothing}`])));
+  const [again1, again2] = fresh.map((config) => hostileClient(config));
+  t.after(() => { again1.close(); again2.close(); });
+  const node2Restore = await restoredChunks(again2, codec);
+  assert.deepEqual([...node2Restore.codecs], ['raw']);
+  assert.ok(node2Restore.bytes.equals(bytes), 'node2\'s file whole after the repair');
+  // node2 sends the bytes again, raw: the damaged row is not healed with its encoding.
+  await committed(again2, upload(bytes, '/data/copy-again.txt', raw));
+  // node1 sends them again as it did: its own encoding heals the row.
+  await committed(again1, upload(bytes, '/data/shared-again.txt', zstd));
+  const node1Restore = await restoredChunks(again1, codec);
+  assert.deepEqual([...node1Restore.codecs], ['zstd'], 'node1 never reads node2\'s encoding');
+  assert.ok(node1Restore.bytes.equals(bytes));
+  await sandbox.runningServer!.stop();
+  const final = await sandbox.runServerCommand(['check', '--read-data']);
+  assert.equal(final.code, 0, final.stdout + final.stderr);
+});

@@ -505,9 +505,12 @@ export class ChunkStore {
     });
   }
 
-  /** Contents holding a damaged chunk: a client must not be told such a file is unchanged, so it sends it again. */
-  damagedContents(): ReadonlySet<number> {
-    return this.catalog.contents.damagedIds();
+  /**
+   * Contents holding a damaged chunk the client has no own copy of: it must not be told such a file is
+   * unchanged, so it sends it again.
+   */
+  damagedContents(clientId: number): ReadonlySet<number> {
+    return this.catalog.contents.damagedIds(clientId);
   }
 
   /** What the client's data takes in the store, the rule quotas use (usage-queries.ts); zero for a client never seen. */

@@ -34,7 +34,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
       return;
     }
     const { store } = context;
-    const damaged = store.damagedContents();
+    const damaged = store.damagedContents(backup.clientId);
     const isMarking = call.request.marksDamaged;
     const metas = call.request.unchangedCheckOnly
       ? withContent(store.unchangedCheckEntries(backup), damaged, isMarking, unchangedCheckMetaOf)

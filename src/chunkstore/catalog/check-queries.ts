@@ -1,6 +1,7 @@
 // What `check` asks of the catalog: broken chunk lists, orphan rows, reference counts that do
 // not match the rows they count, chunks in pack order, and which files damage breaks.
 import type { CatalogDatabase } from './database';
+import { hasDamageFor } from './contents-table';
 import type { ClientChunksTable } from './client-chunks-table';
 
 export interface BrokenContent {
@@ -154,23 +155,32 @@ export class CheckQueries {
     // Temp tables live in the connection's own temp schema: the store's catalog file is not written.
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS check_damaged_chunks (id INTEGER PRIMARY KEY);
              CREATE TEMP TABLE IF NOT EXISTS check_damaged_contents (id INTEGER PRIMARY KEY);
-             DELETE FROM check_damaged_chunks; DELETE FROM check_damaged_contents;`);
+             CREATE TEMP TABLE IF NOT EXISTS check_broken_contents (id INTEGER PRIMARY KEY);
+             DELETE FROM check_damaged_chunks; DELETE FROM check_damaged_contents; DELETE FROM check_broken_contents;`);
     try {
       this.database.transaction(() => {
         const addChunk = db.prepare(`INSERT OR IGNORE INTO check_damaged_chunks (id) VALUES (?)`);
         for (const id of damagedChunkIds) addChunk.run(id);
         const addContent = db.prepare(`INSERT OR IGNORE INTO check_damaged_contents (id) VALUES (?)`);
-        for (const id of damagedContentIds) addContent.run(id);
+        const addBroken = db.prepare(`INSERT OR IGNORE INTO check_broken_contents (id) VALUES (?)`);
+        for (const id of damagedContentIds) {
+          addContent.run(id);
+          addBroken.run(id);
+        }
         db.prepare(`INSERT OR IGNORE INTO check_damaged_contents (id)
           SELECT DISTINCT content_id FROM content_chunks WHERE chunk_id IN (SELECT id FROM check_damaged_chunks)`).run();
       });
+      // A file whose damaged chunks its client has own copies of is whole for it: its restores read those.
       return db.prepare(
         `SELECT c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
          FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
          WHERE e.content_id IN (SELECT id FROM check_damaged_contents) AND b.state = 'committed'
+           AND (e.content_id IN (SELECT id FROM check_broken_contents)
+                OR ${hasDamageFor('e.content_id', 'b.client_id', 'dch.id IN (SELECT id FROM check_damaged_chunks)')})
          ORDER BY c.name, b.number, e.path`).all() as AffectedRow[];
     } finally {
-      db.exec(`DROP TABLE IF EXISTS temp.check_damaged_chunks; DROP TABLE IF EXISTS temp.check_damaged_contents;`);
+      db.exec(`DROP TABLE IF EXISTS temp.check_damaged_chunks; DROP TABLE IF EXISTS temp.check_damaged_contents;
+               DROP TABLE IF EXISTS temp.check_broken_contents;`);
     }
   }
 }

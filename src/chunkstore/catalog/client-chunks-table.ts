@@ -63,7 +63,7 @@ export class ClientChunksTable {
     this.statements = {
       known: connection.prepare(
         `SELECT c.id AS chunkId, c.raw_size AS rawSize, cc.stored_size AS storedSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
-         WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
+         WHERE cc.client_id = ? AND cc.hash = ? AND (c.is_damaged = 0 OR cc.pack_id IS NOT NULL)`),
       // A row the client has keeps its size: the copy it was first charged for.
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash, stored_size) VALUES (?, ?, ?)`),
       // A record of a pack just stored whose chunk row lies elsewhere (another client stored the bytes first,

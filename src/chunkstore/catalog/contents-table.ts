@@ -20,9 +20,30 @@ export const RESTORE_LOCATION_JOINS =
    LEFT JOIN client_chunks own ON own.client_id = @client AND own.hash = ch.hash AND own.pack_id IS NOT NULL
    LEFT JOIN packs p ON p.id = COALESCE(own.pack_id, ch.pack_id)`;
 
-/** The contents holding a damaged chunk: cheap, since few chunks are ever damaged and those are indexed. */
-export const DAMAGED_CONTENT_IDS =
-  'SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1';
+/**
+ * Whether the damaged chunk `chunk` (an alias of chunks) is one the client (an SQL expression for its id)
+ * has an own copy of: its restores read that copy, so the damage does not touch its files.
+ */
+export function ownCopyOf(client: string, chunk: string): string {
+  return `EXISTS (SELECT 1 FROM client_chunks own WHERE own.client_id = ${client} AND own.hash = ${chunk}.hash AND own.pack_id IS NOT NULL)`;
+}
+
+/**
+ * The contents holding a damaged chunk that the client (an SQL expression for its id) has no own copy of:
+ * cheap, since few chunks are ever damaged and those are indexed.
+ */
+export function damagedContentIdsFor(client: string): string {
+  return `SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1 AND NOT ${ownCopyOf(client, 'ch')}`;
+}
+
+/**
+ * Whether content `content` holds a damaged chunk (one `isDamaged` says of alias dch) the client has no
+ * own copy of: for a file already known to hold damage, the question its client's copies answer.
+ */
+export function hasDamageFor(content: string, client: string, isDamaged = 'dch.is_damaged = 1'): string {
+  return `EXISTS (SELECT 1 FROM content_chunks dcc JOIN chunks dch ON dch.id = dcc.chunk_id
+    WHERE dcc.content_id = ${content} AND ${isDamaged} AND NOT ${ownCopyOf(client, 'dch')})`;
+}
 
 export class ContentsTable {
   private readonly statements;
@@ -35,7 +56,7 @@ export class ContentsTable {
         `SELECT id, hash, size FROM contents c WHERE hash = ? AND size = ? AND NOT EXISTS
            (SELECT 1 FROM content_chunks cc JOIN chunks ch ON ch.id = cc.chunk_id WHERE cc.content_id = c.id AND ch.is_damaged = 1)
          LIMIT 1`),
-      damaged: db.prepare(DAMAGED_CONTENT_IDS).pluck(),
+      damaged: db.prepare(damagedContentIdsFor('?')).pluck(),
       byId: db.prepare(`SELECT id, hash, size FROM contents WHERE id = ?`),
       insert: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
       insertChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
@@ -50,9 +71,12 @@ export class ContentsTable {
     return this.statements.find.get(hash, size) as ContentRecord | undefined;
   }
 
-  /** Contents holding a damaged chunk (cheap: few chunks are ever damaged, and those are indexed). */
-  damagedIds(): Set<number> {
-    return new Set(this.statements.damaged.all() as number[]);
+  /**
+   * Contents holding a damaged chunk the client has no own copy of (cheap: few chunks are ever damaged,
+   * and those are indexed): its files with them are to be sent again.
+   */
+  damagedIds(clientId: number): Set<number> {
+    return new Set(this.statements.damaged.all(clientId) as number[]);
   }
 
   byId(id: number): ContentRecord | undefined {

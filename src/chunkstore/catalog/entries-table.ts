@@ -3,7 +3,7 @@
 import type { CatalogDatabase } from './database';
 import type { ReferencedFields, StoredEntry, UnchangedCheckEntry } from './records';
 import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entry-fields';
-import { DAMAGED_CONTENT_IDS } from './contents-table';
+import { damagedContentIdsFor } from './contents-table';
 
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
   + 'link_target, content_id, user_name, group_name, nlink, rdev, xattrs, extents';
@@ -74,7 +74,7 @@ export class EntriesTable {
          SELECT ?, ${ENTRY_COLUMNS} FROM entries e
          WHERE e.backup_id = ? AND e.path >= ? AND e.path <= ? AND e.type = ? AND e.nlink = 1
            AND EXISTS (SELECT 1 FROM contents c WHERE c.id = e.content_id)
-           AND e.content_id NOT IN (${DAMAGED_CONTENT_IDS})
+           AND e.content_id NOT IN (${damagedContentIdsFor('(SELECT client_id FROM backups WHERE id = e.backup_id)')})
          ORDER BY e.path LIMIT ?
          RETURNING path, content_id, size`).raw(),
     };

@@ -3,6 +3,7 @@
 // returned so the operator is told exactly which files of which backups were lost.
 import type { CatalogDatabase } from './database';
 import type { ClientChunksTable } from './client-chunks-table';
+import { hasDamageFor } from './contents-table';
 
 export interface RemovedFile {
   readonly clientName: string;
@@ -20,6 +21,7 @@ export class RepairQueries {
         `SELECT e.backup_id AS backupId, b.client_id AS clientId, b.state, c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
          FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
          WHERE e.content_id IN (SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
+           AND ${hasDamageFor('e.content_id', 'b.client_id')}
          ORDER BY c.name, b.number, e.path`),
       deleteEntry: db.prepare(`DELETE FROM entries WHERE backup_id = ? AND path = ?`),
       releaseContent: db.prepare(`UPDATE contents SET refs = refs - 1 WHERE id = ?`),
@@ -27,7 +29,10 @@ export class RepairQueries {
     };
   }
 
-  /** Removes every entry whose content holds a damaged chunk, in one transaction; returns them. */
+  /**
+   * Removes every entry whose content holds a damaged chunk its client has no own copy of (a file its
+   * restores read from its own copy is whole), in one transaction; returns them.
+   */
   removeLostFiles(): RemovedFile[] {
     return this.database.transaction(() => {
       const rows = this.statements.lostFiles.all() as

@@ -129,7 +129,7 @@ export class BackupSession {
     // A damaged content is not carried forward: the client must send the file again (and heal it).
     // Read again when chunks were marked since: a check may end while a long backup runs.
     const generation = catalog.chunks.damageGeneration;
-    if (this.damagedContents?.generation !== generation) this.damagedContents = { ids: catalog.contents.damagedIds(), generation };
+    if (this.damagedContents?.generation !== generation) this.damagedContents = { ids: catalog.contents.damagedIds(this.backup.clientId), generation };
     if (this.damagedContents.ids.has(entry.contentId)) return undefined;
     hold.contents.add(entry.contentId);
     // Read with its entry ahead of time: a sweep since then (the parent deleted meanwhile) may have taken

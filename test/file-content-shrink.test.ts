@@ -28,6 +28,16 @@ function fileWith(t: { after(fn: () => void): void }, size: number, offsets: rea
   return { path, fd: openSync(path, 'r') };
 }
 
+/** What the call threw, or undefined. */
+function errorOf(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 async function readFrames(content: FileContent): Promise<number> {
   let bytes = 0;
   for await (const frame of content.frames()) bytes += 'chunk' in frame ? frame.chunk.length : frame.length;
@@ -59,14 +69,7 @@ test('a dense file that shrinks while it is read is refused too, whole or framed
   t.after(() => whole.close());
   assert.deepEqual(whole.extents, []);
   truncateSync(wholeFile.path, 1000);
-  const shrank = (() => {
-    try {
-      whole.readWhole();
-    } catch (error) {
-      return error;
-    }
-    return undefined;
-  })();
+  const shrank = errorOf(() => whole.readWhole());
   assert.ok(shrank instanceof ShrankWhileReadError);
   assert.equal(shrank.wholeRead?.length, 1000, 'all it read: up to its new end');
   const wholeAgain = whole.readAgain(shrank);
@@ -104,14 +107,7 @@ test('a file that says it holds more than it reads (a sysfs attribute says 4096 
     t.skip(`${attribute} says ${content.statAtOpen.size} bytes here, not more than it holds`);
     return;
   }
-  const shrank = (() => {
-    try {
-      content.readWhole();
-    } catch (error) {
-      return error;
-    }
-    return undefined;
-  })();
+  const shrank = errorOf(() => content.readWhole());
   // The stat cannot tell it from a file cut and grown back within one timestamp tick: the first read is never taken.
   assert.ok(shrank instanceof ShrankWhileReadError);
   const again = content.readAgain(shrank);
@@ -128,14 +124,7 @@ test('a file cut and grown back to its size within one timestamp tick (its stat 
   const first = new FileContent(cutFile.fd, declared);
   // Cut while the first read runs; then grown back to its size, its stat as it was (what a coarse tick does).
   truncateSync(cutFile.path, 1000);
-  const shrank = (() => {
-    try {
-      first.readWhole();
-    } catch (error) {
-      return error;
-    }
-    return undefined;
-  })();
+  const shrank = errorOf(() => first.readWhole());
   assert.ok(shrank instanceof ShrankWhileReadError);
   assert.equal(shrank.wholeRead?.length, 1000);
   truncateSync(cutFile.path, 64 * 1024);
@@ -155,14 +144,7 @@ test('a second read whose file cannot be described (its extents\' lseek fails) t
   const content = FileContent.open(cutFile.fd);
   t.after(() => content.close());
   truncateSync(cutFile.path, 1000);
-  const shrank = (() => {
-    try {
-      content.readWhole();
-    } catch (error) {
-      return error;
-    }
-    return undefined;
-  })();
+  const shrank = errorOf(() => content.readWhole());
   assert.ok(shrank instanceof ShrankWhileReadError);
   const extents = dataExtentsModule as { hasHoleBefore: typeof dataExtentsModule.hasHoleBefore };
   const hasHoleBefore = extents.hasHoleBefore;

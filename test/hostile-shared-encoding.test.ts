@@ -6,7 +6,7 @@
 // payload shares the one copy. The own copy lives and dies with the client's knowledge of the chunk:
 // garbage collection carries it through a compaction, and frees its space once the client gives it up.
 // Both ways of sending: chunks the client cut, and bytes the server cuts and encodes.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
@@ -79,6 +79,31 @@ function ownCopyPacks(sandbox: Sandbox): { copies: number; packs: number[] } {
   } finally {
     catalog.close();
   }
+}
+
+/** A server, and these nodes connected to it as crafted clients (their configurations back up an empty folder). */
+async function serverWithNodes(t: TestContext, names: readonly string[]): Promise<{ sandbox: Sandbox; nothing: string; clients: BackupClient[] }> {
+  const sandbox = await Sandbox.create({ clients: [...names] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const nothing = join(sandbox.root, 'nothing');
+  await mkdir(nothing);
+  const clients = await Promise.all(names.map(async (name) => hostileClient(await sandbox.writeNodeConfig(name, [`include = ${nothing}`]))));
+  t.after(() => { for (const client of clients) client.close(); });
+  return { sandbox, nothing, clients };
+}
+
+/** Overwrites bytes of the payload of the record `query` finds (its pack's name and offset), the server stopped. */
+async function damageRecord(sandbox: Sandbox, query: string): Promise<void> {
+  const catalog = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true });
+  const record = catalog.prepare(query).get() as { name: string; offset: number };
+  catalog.close();
+  const packsFolder = join(sandbox.storeDirectory, 'packs');
+  const packFile = (await readdir(packsFolder, { withFileTypes: true, recursive: true })).find((entry) => entry.isFile() && entry.name.startsWith(record.name));
+  assert.ok(packFile !== undefined, `pack ${record.name} under ${packsFolder}`);
+  const handle = await open(join(packFile.parentPath, packFile.name), 'r+');
+  await handle.write(Buffer.from('damage'), 0, 6, record.offset + 200);
+  await handle.close();
 }
 
 async function packBytes(folder: string): Promise<number> {
@@ -209,29 +234,15 @@ test('a compaction carries a client\'s own copies on: a pack of them and of chun
 });
 
 test('check --read-data drops an own copy that does not read back, and says so; the client\'s restores then read the shared copy', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
-  t.after(() => sandbox.destroy());
-  await sandbox.startServer();
-  const nothing = join(sandbox.root, 'nothing');
-  await mkdir(nothing);
-  const [node1, node2] = await Promise.all(['node1', 'node2'].map(async (name) => hostileClient(await sandbox.writeNodeConfig(name, [`include = ${nothing}`]))));
-  t.after(() => { node1.close(); node2.close(); });
+  const { sandbox, nothing, clients: [node1, node2] } = await serverWithNodes(t, ['node1', 'node2']);
   const codec = new ChunkCodec(3);
   const bytes = compressibleBytes();
   await committed(node1, upload(bytes, '/data/shared.txt', (raw) => codec.encode(raw)));
   await committed(node2, upload(bytes, '/data/copy.txt', (chunk) => ({ codec: Codec.Raw, payload: chunk })));
   await sandbox.runningServer!.stop();
 
-  const catalog = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true });
-  const own = catalog.prepare(`SELECT p.name, cc.offset FROM client_chunks cc JOIN packs p ON p.id = cc.pack_id WHERE cc.pack_id IS NOT NULL
-    ORDER BY cc.offset LIMIT 1`).get() as { name: string; offset: number };
-  catalog.close();
-  const packsFolder = join(sandbox.storeDirectory, 'packs');
-  const packFile = (await readdir(packsFolder, { withFileTypes: true, recursive: true })).find((entry) => entry.isFile() && entry.name.startsWith(own.name));
-  assert.ok(packFile !== undefined, `pack ${own.name} under ${packsFolder}`);
-  const handle = await open(join(packFile.parentPath, packFile.name), 'r+');
-  await handle.write(Buffer.from('damage'), 0, 6, own.offset + 200);
-  await handle.close();
+  await damageRecord(sandbox, `SELECT p.name, cc.offset FROM client_chunks cc JOIN packs p ON p.id = cc.pack_id WHERE cc.pack_id IS NOT NULL
+    ORDER BY cc.offset LIMIT 1`);
 
   const checked = await sandbox.runServerCommand(['check', '--read-data']);
   assert.notEqual(checked.code, 0, checked.stdout + checked.stderr);
@@ -245,13 +256,7 @@ test('check --read-data drops an own copy that does not read back, and says so; 
 });
 
 test('with chunking on the server: bytes another client stored raw are kept in the store\'s own encoding for a client that streams them', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
-  t.after(() => sandbox.destroy());
-  await sandbox.startServer();
-  const nothing = join(sandbox.root, 'nothing');
-  await mkdir(nothing);
-  const [node1, node2] = await Promise.all(['node1', 'node2'].map(async (name) => hostileClient(await sandbox.writeNodeConfig(name, [`include = ${nothing}`]))));
-  t.after(() => { node1.close(); node2.close(); });
+  const { clients: [node1, node2] } = await serverWithNodes(t, ['node1', 'node2']);
   const codec = new ChunkCodec(3);
   const bytes = compressibleBytes();
   // node1 cuts the bytes as the store does and sends every chunk raw.
@@ -295,16 +300,8 @@ test('a damaged shared copy: a client with an own copy keeps its file whole thro
   await committed(node2, upload(bytes, '/data/copy.txt', raw));
   await sandbox.runningServer!.stop();
 
-  // One byte of node1's (the shared) copy of a chunk flipped.
-  const catalog = new Database(join(sandbox.storeDirectory, 'catalog.db'), { readonly: true });
-  const shared = catalog.prepare(`SELECT p.name, ch.offset FROM chunks ch JOIN packs p ON p.id = ch.pack_id ORDER BY ch.id LIMIT 1`).get() as { name: string; offset: number };
-  catalog.close();
-  const packsFolder = join(sandbox.storeDirectory, 'packs');
-  const packFile = (await readdir(packsFolder, { withFileTypes: true, recursive: true })).find((entry) => entry.isFile() && entry.name.startsWith(shared.name));
-  assert.ok(packFile !== undefined);
-  const handle = await open(join(packFile.parentPath, packFile.name), 'r+');
-  await handle.write(Buffer.from('damage'), 0, 6, shared.offset + 200);
-  await handle.close();
+  // Bytes of node1's (the shared) copy of a chunk overwritten.
+  await damageRecord(sandbox, `SELECT p.name, ch.offset FROM chunks ch JOIN packs p ON p.id = ch.pack_id ORDER BY ch.id LIMIT 1`);
 
   const checked = await sandbox.runServerCommand(['check', '--read-data']);
   assert.notEqual(checked.code, 0);

@@ -19,16 +19,17 @@ export class ChunksTable {
     const db = database.connection;
     this.statements = {
       known: db.prepare(`SELECT id AS chunkId, raw_size AS rawSize, stored_size AS storedSize, payload_hash AS payloadHash FROM chunks WHERE hash = ? AND is_damaged = 0`),
-      // A damaged row takes the new copy's place (the chunk is healed, its id and references unchanged) when
-      // the copy is the same payload (any, for a row that knows none): another encoding would be what every
-      // client without an own copy restores from then on, telling it that another client sent the bytes.
-      // Such a copy is its sender's own (ClientChunksTable.placeOwnCopies). A sound row stays where it is.
+      // A damaged row takes the new copy's place (the chunk is healed, its id and references unchanged), in
+      // whatever encoding the copy came: its bytes are what a file of any client holding the chunk needs. Clients
+      // without an own copy then restore that encoding (a sign that someone sent the bytes again, given only
+      // after damage); refusing other encodings left a chunk that no upgraded client could heal, and files
+      // lost whose bytes another client had sent. A sound row stays where it is and the new copy is dead space,
+      // or its sender's own copy (ClientChunksTable.placeOwnCopies).
       insert: db.prepare(
         `INSERT INTO chunks (hash, pack_id, offset, stored_size, raw_size, payload_hash) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(hash) DO UPDATE SET pack_id = excluded.pack_id, offset = excluded.offset, stored_size = excluded.stored_size,
            payload_hash = excluded.payload_hash, is_damaged = 0
-         WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size
-           AND (chunks.payload_hash IS NULL OR chunks.payload_hash = excluded.payload_hash)`),
+         WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size`),
       markDamaged: db.prepare(`UPDATE chunks SET is_damaged = 1 WHERE id = ? AND pack_id = ? AND offset = ?`),
       damagedCount: db.prepare(`SELECT COUNT(*) FROM chunks WHERE is_damaged = 1`).pluck(),
       idByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),

@@ -35,6 +35,8 @@ export interface ClientChunk {
   readonly rawSize: number;
   /** What the client's own copy takes stored (see OwnCopy). */
   readonly storedSize: number;
+  /** 1 when the client keeps a copy of its own (client_chunks.pack_id), 0 when the shared one is its. */
+  readonly hasOwnCopy?: number;
 }
 
 /**
@@ -62,8 +64,9 @@ export class ClientChunksTable {
       client_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL, PRIMARY KEY (client_id, chunk_id)) WITHOUT ROWID`);
     this.statements = {
       known: connection.prepare(
-        `SELECT c.id AS chunkId, c.raw_size AS rawSize, cc.stored_size AS storedSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
-         WHERE cc.client_id = ? AND cc.hash = ? AND (c.is_damaged = 0 OR cc.pack_id IS NOT NULL)`),
+        `SELECT c.id AS chunkId, c.raw_size AS rawSize, cc.stored_size AS storedSize, cc.pack_id IS NOT NULL AS hasOwnCopy
+         FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
+         WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
       // A row the client has keeps its size: the copy it was first charged for.
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash, stored_size) VALUES (?, ?, ?)`),
       // A record of a pack just stored whose chunk row lies elsewhere (another client stored the bytes first,
@@ -83,7 +86,7 @@ export class ClientChunksTable {
         `UPDATE client_chunks SET pack_id = NULL, offset = NULL WHERE client_id = ? AND hash = ? AND pack_id = ? AND offset = ?`),
       clientsWithRows: connection.prepare(`SELECT DISTINCT client_id FROM client_chunks`).pluck(),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
-      heldSize: connection.prepare(`SELECT stored_size FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
+      heldCopy: connection.prepare(`SELECT stored_size AS storedSize, pack_id IS NOT NULL AS hasOwnCopy FROM client_chunks WHERE client_id = ? AND hash = ?`),
       // One statement per backup, as contents.refs is counted (BackupsTable.addReferences).
       countBackup: connection.prepare(
         `INSERT INTO client_contents (client_id, content_id, refs)
@@ -144,9 +147,10 @@ export class ClientChunksTable {
     return this.statements.known.get(clientId, hash) as ClientChunk | undefined;
   }
 
-  /** What this client's own copy of the chunk takes, if it has stored or referenced it; undefined if not. */
-  heldSize(clientId: number, hash: Buffer): number | undefined {
-    return this.statements.heldSize.get(clientId, hash) as number | undefined;
+  /** What this client's own copy of the chunk takes, and whether it is an own copy, if it has stored or referenced it; undefined if not. */
+  heldCopy(clientId: number, hash: Buffer): { storedSize: number; hasOwnCopy: boolean } | undefined {
+    const row = this.statements.heldCopy.get(clientId, hash) as { storedSize: number; hasOwnCopy: number } | undefined;
+    return row === undefined ? undefined : { storedSize: row.storedSize, hasOwnCopy: row.hasOwnCopy === 1 };
   }
 
   /** Whether this client holds any chunk at all (a new client's first backup need not look each one up). */

@@ -74,7 +74,7 @@ export class EntriesTable {
          SELECT ?, ${ENTRY_COLUMNS} FROM entries e
          WHERE e.backup_id = ? AND e.path >= ? AND e.path <= ? AND e.type = ? AND e.nlink = 1
            AND EXISTS (SELECT 1 FROM contents c WHERE c.id = e.content_id)
-           AND e.content_id NOT IN (${damagedContentIdsFor('(SELECT client_id FROM backups WHERE id = e.backup_id)')})
+           AND e.content_id NOT IN (${damagedContentIdsFor('?')})
          ORDER BY e.path LIMIT ?
          RETURNING path, content_id, size`).raw(),
     };
@@ -133,10 +133,12 @@ export class EntriesTable {
   /**
    * Copies `fromBackupId`'s entries of type `fileType` with one link and sound content whose paths lie
    * from `first` to `last` (both included), at most `limit` of them, into `toBackupId`; returns what
-   * was copied. Inside a caller's transaction.
+   * was copied. Sound for `clientId`, the backups' client: a damaged chunk it has an own copy of is no
+   * damage to its files. Inside a caller's transaction.
    */
-  copySoundRange(fromBackupId: number, toBackupId: number, range: { first: Buffer; last: Buffer; fileType: number }, limit: number): CopiedEntryRow[] {
-    return this.statements.copySoundRange.all(toBackupId, fromBackupId, range.first, range.last, range.fileType, limit) as CopiedEntryRow[];
+  copySoundRange(fromBackupId: number, toBackupId: number, clientId: number, range: { first: Buffer; last: Buffer; fileType: number }, limit: number): CopiedEntryRow[] {
+    // The client's id bound, not looked up per row: correlated, the damaged list was read again for every entry (seconds for a shared damaged chunk).
+    return this.statements.copySoundRange.all(toBackupId, fromBackupId, range.first, range.last, range.fileType, clientId, limit) as CopiedEntryRow[];
   }
 
   count(backupId: number): number {

@@ -74,6 +74,7 @@ export class BackupSession {
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
       catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, coverWriter: dependencies.coverWriter, encode: dependencies.encode, hold: dependencies.hold,
+      holdDurably: (chunkId) => dependencies.catalog.holds.hold([chunkId], backup.clientId, backup.id, Date.now() + dependencies.resumeHoldMs),
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };
@@ -164,7 +165,7 @@ export class BackupSession {
     let bytes = 0;
     catalog.transaction(() => {
       // One more than claimed tells a longer range from the claimed one without copying all of it.
-      const rows = copyOrRefuse(() => catalog.entries.copySoundRange(parentId, this.backup.id, run, count + 1), label);
+      const rows = copyOrRefuse(() => catalog.entries.copySoundRange(parentId, this.backup.id, this.backup.clientId, run, count + 1), label);
       if (rows.length !== count) {
         const held = rows.length > count ? `more than ${count}` : `${rows.length}`;
         throw new ProtocolError(`${label()}: a carried run of ${count} files, but the parent backup holds ${held} sound ones there (it changed since the client read it; run the backup again)`);

@@ -3,57 +3,97 @@
 // chunk as held runs. Regression (second review of 527dd34): the deletion forgot the client's row, own copy
 // and all, and the running backup's flush wrote it back as the shared copy: the backup then restored the
 // other client's encoding (the oracle own copies close), or, with the shared copy damaged, did not restore,
-// and GC deleted the own copy's pack. An own copy answered "held" is now held in the catalog for the backup.
+// and GC deleted the own copy's pack. A third review found the same through a file the backup reuses from
+// its parent, and an oracle in the first fix (durable holds kept after an abandon for the own copies alone).
+// A deletion now forgets nothing of a client that a running backup of that client holds, until it ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ChunkCodec } from '../src/chunkstore/codec';
 import { Codec } from '../src/chunkstore/pack/pack-format';
+import type { BackupRecord, ChunkStore } from '../src/chunkstore/store';
 import { backupFiles, fileEntry, openStoreFixture, readBackup } from './support/store-fixture';
 
-test('an own copy named as held by a running backup outlives a deletion of the backup that stored it; the backup restores it', { timeout: 60_000 }, async (t) => {
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
-  t.after(() => fixture.destroy());
-  const store = fixture.store;
-  const bytes = Buffer.from('an own copy held through a deletion. '.repeat(100)).subarray(0, 3000);
-  const hash = createHash('sha256').update(bytes).digest();
-  // node2 stores the bytes first (one chunk, as the server's encoder stores it).
-  await backupFiles(store, 'node2', { '/f': bytes });
-  // node1 sends the same chunk raw, where the store holds it compressed: its own copy.
-  const payload = { codec: Codec.Raw, payload: bytes };
-  assert.equal(new ChunkCodec(3).encode(bytes).codec, Codec.Zstd, 'the store holds it compressed');
+const BYTES = Buffer.from('an own copy held through a deletion. '.repeat(100)).subarray(0, 3000);
+const HASH = createHash('sha256').update(BYTES).digest();
+
+/** node2 stores BYTES (compressed, as the server's encoder stores them), then node1 sends them raw (its own copy), with `others`. */
+async function ownCopyOfNode1(store: ChunkStore, others: readonly Buffer[] = []): Promise<BackupRecord> {
+  await backupFiles(store, 'node2', { '/f': BYTES });
+  assert.equal(new ChunkCodec(3).encode(BYTES).codec, Codec.Zstd, 'the store holds it compressed');
   const first = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-  assert.deepEqual([...first.missingChunks(hash)], [1]);
-  await first.receiveChunks([{ hash, rawSize: bytes.length, codec: payload.codec, payload: payload.payload }]);
-  await first.addEntry(fileEntry('/f', bytes.length), first.chunkedContent(hash, () => '/f'));
-  const b1 = await first.commit({}, 0);
+  const all = [BYTES, ...others];
+  const hashes = Buffer.concat(all.map((bytes) => createHash('sha256').update(bytes).digest()));
+  assert.equal(first.missingChunks(hashes)[0], (1 << all.length) - 1);
+  await first.receiveChunks(all.map((bytes) => ({ hash: createHash('sha256').update(bytes).digest(), rawSize: bytes.length, codec: Codec.Raw, payload: bytes })));
+  for (const [index, bytes] of all.entries()) {
+    await first.addEntry(fileEntry(`/f${index}`, bytes.length), first.chunkedContent(createHash('sha256').update(bytes).digest(), () => `/f${index}`));
+  }
+  return first.commit({}, 0);
+}
 
-  // node1's next backup is told it holds the chunk; its first backup is deleted before this one's flush.
-  const second = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
-  assert.deepEqual([...second.missingChunks(hash)], [0], 'held: its own copy');
-  store.deleteBackups([b1]);
-  await second.addEntry(fileEntry('/g', bytes.length), second.chunkedContent(hash, () => '/g'));
-  const b2 = await second.commit({}, 0);
-  await store.collectGarbage({ allPacks: true });
-
-  const reader = store.openReader(b2);
-  const codecs: number[] = [];
+/** The payloads a restore of the backup reads, in order. */
+async function restoredPayloads(store: ChunkStore, backup: BackupRecord): Promise<Buffer[]> {
   const payloads: Buffer[] = [];
+  const reader = store.openReader(backup);
   try {
     for await (const page of reader.pages()) {
       for (const item of page) {
         if (!item.content) continue;
-        for await (const chunk of item.content.chunks()) {
-          const stored = await chunk.stored();
-          codecs.push(stored.codec);
-          payloads.push(stored.payload);
-        }
+        for await (const chunk of item.content.chunks()) payloads.push((await chunk.stored()).payload);
       }
     }
   } finally {
     reader.close();
   }
-  assert.equal(codecs.length, 1);
-  assert.ok(payloads[0].equals(payload.payload), 'node1 restores the payload it sent, not node2\'s');
-  assert.ok((await readBackup(store, b2)).get('/g')?.equals(bytes));
+  return payloads;
+}
+
+test('an own copy named as held by a running backup outlives a deletion of the backup that stored it; the backup restores it', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const b1 = await ownCopyOfNode1(store);
+  // node1's next backup is told it holds the chunk; its first backup is deleted before this one's flush.
+  const second = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.deepEqual([...second.missingChunks(HASH)], [0], 'held: its own copy');
+  store.deleteBackups([b1]);
+  await second.addEntry(fileEntry('/g', BYTES.length), second.chunkedContent(HASH, () => '/g'));
+  const b2 = await second.commit({}, 0);
+  await store.collectGarbage({ allPacks: true });
+  assert.deepEqual(await restoredPayloads(store, b2), [BYTES], 'node1 restores the payload it sent, not node2\'s');
+  assert.ok((await readBackup(store, b2)).get('/g')?.equals(BYTES));
 });
+
+test('an own copy of a file a running backup reuses from its parent outlives the parent\'s deletion', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const b1 = await ownCopyOfNode1(store);
+  const second = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: b1.number });
+  const reused = second.parentContent(Buffer.from('/f0'));
+  assert.ok(reused !== undefined, 'the unchanged file\'s content, from the parent');
+  store.deleteBackups([b1]);
+  await second.addEntry(fileEntry('/f0', BYTES.length), reused);
+  const b2 = await second.commit({}, 0);
+  await store.collectGarbage({ allPacks: true });
+  assert.deepEqual(await restoredPayloads(store, b2), [BYTES], 'node1 restores the payload it sent, not node2\'s');
+});
+
+test('after an abandoned backup and a deletion, a client is asked alike for an own copy and for a chunk only it stored', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 3600 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const alone = Buffer.from('bytes only node1 stores. '.repeat(100)).subarray(0, 2000);
+  const b1 = await ownCopyOfNode1(store, [alone]);
+  const both = Buffer.concat([HASH, createHash('sha256').update(alone).digest()]);
+  // Held for a retry an hour: what the abandoned backup kept for it must be alike for both.
+  const abandoned = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.deepEqual([...abandoned.missingChunks(both)], [0], 'both held');
+  await abandoned.abandon(new Error('the client went away'));
+  store.deleteBackups([b1]);
+  const next = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  t.after(() => next.abandon());
+  assert.deepEqual([...next.missingChunks(both)], [3], 'both asked for: nothing tells it that node2 stored one of them');
+});
+

@@ -182,6 +182,8 @@ export class ChunkStore {
   ) {
     this.localCodec = new ChunkCodec(compressionLevel);
     this.readCodec = new ChunkCodec(compressionLevel);
+    // A deletion forgets none of a client's chunks that a running backup of that client holds.
+    catalog.clientChunks.sessionHolds = (clientId) => this.sessions.heldFor(clientId);
     this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
     this.readers = new ReaderLeases(() => { void this.doomed.deleteReady(); });
     this.doomed = new DoomedPacks(catalog, backend, this.readers, logger, {
@@ -376,7 +378,7 @@ export class ChunkStore {
     } catch (error) {
       throw catalogWriteError(error, catalog.file);
     }
-    const hold = this.sessions.open();
+    const hold = this.sessions.open(backup.clientId);
     const writing = { framing: this.framing, ...this.packing };
     const packWriter = new PackWriter(this.stagingDirectory, this.backend, (sealed) => catalog.transaction(() => {
       const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());

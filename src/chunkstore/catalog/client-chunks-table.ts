@@ -10,6 +10,7 @@
 import type { Connection } from './database';
 import { liveHold } from './holds-table';
 import type { ChunkLocation, NewChunkRow } from './records';
+import type { Protection } from './garbage-queries';
 
 /**
  * Chunk ids the client still references, read from all of its entries rather than from the counts:
@@ -35,8 +36,6 @@ export interface ClientChunk {
   readonly rawSize: number;
   /** What the client's own copy takes stored (see OwnCopy). */
   readonly storedSize: number;
-  /** 1 when the client keeps a copy of its own (client_chunks.pack_id), 0 when the shared one is its. */
-  readonly hasOwnCopy?: number;
 }
 
 /**
@@ -56,16 +55,20 @@ export interface OwnCopyPlace extends ChunkLocation {
 
 export class ClientChunksTable {
   private readonly statements;
+  /** What the running sessions of a client hold (set by the store that runs them; see deferHeldCandidates). */
+  sessionHolds: ((clientId: number) => Protection | undefined) | undefined;
 
   constructor(connection: Connection) {
     // In the connection's own temp schema: never written to the catalog file, and empty after a
     // crash, which loses nothing: candidates are noted and forgotten in one transaction.
     connection.exec(`CREATE TEMP TABLE IF NOT EXISTS forget_candidates (
       client_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL, PRIMARY KEY (client_id, chunk_id)) WITHOUT ROWID`);
+    // Candidates a running session of their client holds, looked at again at the next forgetUnreferenced.
+    connection.exec(`CREATE TEMP TABLE IF NOT EXISTS deferred_candidates (
+      client_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL, PRIMARY KEY (client_id, chunk_id)) WITHOUT ROWID`);
     this.statements = {
       known: connection.prepare(
-        `SELECT c.id AS chunkId, c.raw_size AS rawSize, cc.stored_size AS storedSize, cc.pack_id IS NOT NULL AS hasOwnCopy
-         FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
+        `SELECT c.id AS chunkId, c.raw_size AS rawSize, cc.stored_size AS storedSize FROM client_chunks cc JOIN chunks c ON c.hash = cc.hash
          WHERE cc.client_id = ? AND cc.hash = ? AND c.is_damaged = 0`),
       // A row the client has keeps its size: the copy it was first charged for.
       add: connection.prepare(`INSERT OR IGNORE INTO client_chunks (client_id, hash, stored_size) VALUES (?, ?, ?)`),
@@ -86,7 +89,7 @@ export class ClientChunksTable {
         `UPDATE client_chunks SET pack_id = NULL, offset = NULL WHERE client_id = ? AND hash = ? AND pack_id = ? AND offset = ?`),
       clientsWithRows: connection.prepare(`SELECT DISTINCT client_id FROM client_chunks`).pluck(),
       any: connection.prepare(`SELECT 1 FROM client_chunks WHERE client_id = ? LIMIT 1`).pluck(),
-      heldCopy: connection.prepare(`SELECT stored_size AS storedSize, pack_id IS NOT NULL AS hasOwnCopy FROM client_chunks WHERE client_id = ? AND hash = ?`),
+      heldSize: connection.prepare(`SELECT stored_size FROM client_chunks WHERE client_id = ? AND hash = ?`).pluck(),
       // One statement per backup, as contents.refs is counted (BackupsTable.addReferences).
       countBackup: connection.prepare(
         `INSERT INTO client_contents (client_id, content_id, refs)
@@ -130,12 +133,21 @@ export class ClientChunksTable {
              AND NOT EXISTS (SELECT 1 FROM chunk_holds h WHERE h.chunk_id = f.chunk_id AND h.client_id = @client AND ${liveHold('h')}))
          RETURNING (SELECT raw_size FROM chunks WHERE chunks.hash = client_chunks.hash)`).pluck(),
       clearCandidates: connection.prepare(`DELETE FROM temp.forget_candidates WHERE client_id = ?`),
+      candidates: connection.prepare(`SELECT chunk_id FROM temp.forget_candidates WHERE client_id = ?`).pluck(),
+      contentsOfChunk: connection.prepare(`SELECT content_id FROM content_chunks WHERE chunk_id = ?`).pluck(),
+      defer: connection.prepare(`INSERT OR IGNORE INTO temp.deferred_candidates (client_id, chunk_id) VALUES (?, ?)`),
+      dropCandidate: connection.prepare(`DELETE FROM temp.forget_candidates WHERE client_id = ? AND chunk_id = ?`),
+      renoteDeferred: connection.prepare(
+        `INSERT OR IGNORE INTO temp.forget_candidates (client_id, chunk_id) SELECT client_id, chunk_id FROM temp.deferred_candidates WHERE client_id = ?`),
+      clearDeferred: connection.prepare(`DELETE FROM temp.deferred_candidates WHERE client_id = ?`),
       forgetAllUnreferenced: connection.prepare(
         `DELETE FROM client_chunks WHERE client_id = @client AND hash NOT IN (
            SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}))`),
+      // A row a running backup of the client holds (its forgetting deferred) is not stale: that backup references it.
       unreferenced: connection.prepare(
         `SELECT COUNT(*) FROM client_chunks WHERE client_id = @client AND hash NOT IN (
-           SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}))`).pluck(),
+           SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT})
+           UNION SELECT ch.hash FROM temp.deferred_candidates d JOIN chunks ch ON ch.id = d.chunk_id WHERE d.client_id = @client)`).pluck(),
     };
   }
 
@@ -147,10 +159,9 @@ export class ClientChunksTable {
     return this.statements.known.get(clientId, hash) as ClientChunk | undefined;
   }
 
-  /** What this client's own copy of the chunk takes, and whether it is an own copy, if it has stored or referenced it; undefined if not. */
-  heldCopy(clientId: number, hash: Buffer): { storedSize: number; hasOwnCopy: boolean } | undefined {
-    const row = this.statements.heldCopy.get(clientId, hash) as { storedSize: number; hasOwnCopy: number } | undefined;
-    return row === undefined ? undefined : { storedSize: row.storedSize, hasOwnCopy: row.hasOwnCopy === 1 };
+  /** What this client's own copy of the chunk takes, if it has stored or referenced it; undefined if not. */
+  heldSize(clientId: number, hash: Buffer): number | undefined {
+    return this.statements.heldSize.get(clientId, hash) as number | undefined;
   }
 
   /** Whether this client holds any chunk at all (a new client's first backup need not look each one up). */
@@ -243,13 +254,35 @@ export class ClientChunksTable {
    * the client's own data alone, whoever else stores the same bytes.
    */
   forgetUnreferenced(clientId: number, now = Date.now()): ForgottenChunks {
+    this.statements.renoteDeferred.run(clientId);
+    this.statements.clearDeferred.run(clientId);
     if (this.statements.hasCandidates.get(clientId) === undefined) return { chunks: 0, rawBytes: 0 };
     for (const backupId of this.statements.runningBackups.all(clientId) as number[]) {
       this.statements.keepRunningBackupChunks.run({ client: clientId, backup: backupId });
     }
+    this.deferHeldCandidates(clientId);
     const rawSizes = this.statements.forgetCandidates.all({ client: clientId, now }) as number[];
     this.statements.clearCandidates.run(clientId);
     return { chunks: rawSizes.length, rawBytes: rawSizes.reduce((sum, size) => sum + size, 0) };
+  }
+
+  /**
+   * What a running session of the client holds stays the client's until the session ends: a chunk it
+   * was told the client holds (an own copy with it, the payload the client sent), or of a content it
+   * reuses from its parent, has no entry or hold in the catalog before its flush, and forgotten now the
+   * flush would record the shared copy as the client's (its restores then read another client's
+   * encoding). Deferred, not kept for good: the next forgetUnreferenced of the client (at the latest,
+   * the session's commit or abandon) looks at them again.
+   */
+  private deferHeldCandidates(clientId: number): void {
+    const held = this.sessionHolds?.(clientId);
+    if (held === undefined) return;
+    for (const chunkId of this.statements.candidates.all(clientId) as number[]) {
+      const isHeld = held.hasChunk(chunkId) || (this.statements.contentsOfChunk.all(chunkId) as number[]).some((contentId) => held.hasContent(contentId));
+      if (!isHeld) continue;
+      this.statements.defer.run(clientId, chunkId);
+      this.statements.dropCandidate.run(clientId, chunkId);
+    }
   }
 
   /** forgetUnreferenced over all of the client's rows, not candidates (recovery: a crash lost the candidates). */

@@ -74,7 +74,6 @@ export class BackupSession {
   constructor(private readonly dependencies: SessionDependencies, readonly backup: BackupRecord, parent: BackupRecord | undefined) {
     this.context = {
       catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, coverWriter: dependencies.coverWriter, encode: dependencies.encode, hold: dependencies.hold,
-      holdDurably: (chunkId) => dependencies.catalog.holds.hold([chunkId], backup.clientId, backup.id, Date.now() + dependencies.resumeHoldMs),
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
       stored: { newBytes: 0, storedBytes: 0 },
     };
@@ -239,7 +238,12 @@ export class BackupSession {
     const { catalog, sessions, hold } = this.dependencies;
     const stats = { files: this.files, logicalBytes: this.logicalBytes, ...this.context.stored, unreadableFiles };
     this.dependencies.beforeCommit?.();
-    catalog.backups.commit(this.backup.id, stats, labels, Date.now());
+    hold.isEnding = true;
+    try {
+      catalog.backups.commit(this.backup.id, stats, labels, Date.now());
+    } finally {
+      hold.isEnding = false;
+    }
     this.isFinished = true;
     sessions.close(hold);
     catalog.checkpointLog();
@@ -286,8 +290,9 @@ export class BackupSession {
    */
   /** lostStretch: what the session stored since its last flush, when its open pack was not stored; undefined when it was. */
   private dropRows(lostStretch: readonly number[] | undefined): void {
-    const { catalog } = this.dependencies;
+    const { catalog, hold } = this.dependencies;
     const used = this.usedChunks();
+    hold.isEnding = true;
     catalog.transaction(() => {
       // The retry must be asked for another client's chunks exactly as for its own sent in the same
       // stretch: forgotten while its own were held, it was asked for exactly the chunks other clients

@@ -104,8 +104,6 @@ export class ChunkIntake {
       if (known !== undefined) {
         // Held in the same turn as the answer: a sweep cannot take it before the file that uses it arrives.
         this.context.hold.chunks.add(known.chunkId);
-        // And an own copy in the catalog, or a deletion of the client's other backups would forget it meanwhile.
-        if (known.hasOwnCopy === 1) this.context.holdDurably(known.chunkId);
         this.answered.set(key, known);
         continue;
       }
@@ -195,7 +193,7 @@ export class ChunkIntake {
       this.context.hold.chunks.add(existing.chunkId);
       // Nor from its backup's new bytes, nor from what they take, nor from its quota: its own copy is
       // the payload it sent, unless it held the chunk before (a copy it was charged for then).
-      const heldSize = isFirstUse ? heldCopySize(this.context, chunk.hash, existing.chunkId) : used.storedSize;
+      const heldSize = isFirstUse ? heldCopySize(this.context, chunk.hash) : used.storedSize;
       if (heldSize === undefined) {
         this.context.stored.newBytes += chunk.rawSize;
         this.context.stored.storedBytes += chunk.payload.length;

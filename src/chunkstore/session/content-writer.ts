@@ -40,12 +40,6 @@ export interface ContentWriterContext {
   /** Compresses and verifies a chunk, usually on a worker thread. */
   readonly encode: (raw: Buffer) => Promise<EncodedChunk>;
   readonly hold: SessionHold;
-  /**
-   * Holds a chunk for this backup in the catalog (chunk_holds), in the caller's turn: for a chunk the
-   * client keeps an own copy of, which a deletion of its other backups before this one's flush would
-   * otherwise forget, own copy and all (the flush then records the shared copy as the client's).
-   */
-  readonly holdDurably: (chunkId: number) => void;
   /** Chunks this session appended whose rows are not known to the catalog yet, by hex hash: a repeat reuses the first copy. */
   readonly newChunks: Map<string, NewChunk>;
   /** Contents not in the catalog yet, by `hash:size`: an identical file later in the session reuses it. */
@@ -151,7 +145,7 @@ export class ContentWriter {
       this.context.hold.chunks.add(known.chunkId);
       this.chunks.push(known.chunkId);
       if (!isFirstUse) return;
-      const heldSize = heldCopySize(this.context, hash, known.chunkId);
+      const heldSize = heldCopySize(this.context, hash);
       if (heldSize === undefined) await this.countOwnCopy(chunk, hash, used, known);
       else used.storedSize = heldSize;
       return;

@@ -22,14 +22,11 @@ export function useChunk(context: ContentWriterContext, hash: Buffer, key: strin
 }
 
 /**
- * For a chunk the store already had (chunkId its row): what the client's own copy takes if the client held it before
+ * For a chunk the store already had: what the client's own copy takes if the client held it before
  * the session, else undefined, and then the chunk is new to this backup. The caller then counts its
  * raw size and the stored size of the client's own copy (never the stored row's: that is the size of
  * whoever stored the bytes first, compressed their way or not at all), and charges it that size.
  */
-export function heldCopySize(context: ContentWriterContext, hash: Buffer, chunkId: number): number | undefined {
-  const held = context.catalog.clientChunks.heldCopy(context.clientId, hash);
-  // Its own copy must outlive a deletion of the client's other backups until this one's flush (see holdDurably).
-  if (held?.hasOwnCopy === true) context.holdDurably(chunkId);
-  return held?.storedSize;
+export function heldCopySize(context: ContentWriterContext, hash: Buffer): number | undefined {
+  return context.catalog.clientChunks.heldSize(context.clientId, hash);
 }

@@ -6,13 +6,21 @@ import type { Protection } from '../catalog/garbage-queries';
 export class SessionHold {
   readonly contents = new Set<number>();
   readonly chunks = new Set<number>();
+  /**
+   * Set while the session commits or drops its backup: its references are then counted (or let go) in
+   * that transaction, and what it holds keeps nothing of its client's knowledge any more.
+   */
+  isEnding = false;
+
+  /** clientId: the backup's client, whose knowledge the hold keeps while the session runs (heldFor). */
+  constructor(readonly clientId: number) {}
 }
 
 export class OpenSessions implements Protection {
   private readonly holds = new Set<SessionHold>();
 
-  open(): SessionHold {
-    const hold = new SessionHold();
+  open(clientId: number): SessionHold {
+    const hold = new SessionHold(clientId);
     this.holds.add(hold);
     return hold;
   }
@@ -33,5 +41,19 @@ export class OpenSessions implements Protection {
   hasChunk(id: number): boolean {
     for (const hold of this.holds) if (hold.chunks.has(id)) return true;
     return false;
+  }
+
+  /**
+   * What the running sessions of one client hold, or undefined when none runs: a chunk such a session
+   * was told the client holds (or reuses a content of) stays the client's own until the session ends,
+   * whatever deletion comes meanwhile (ClientChunksTable.forgetUnreferenced).
+   */
+  heldFor(clientId: number): Protection | undefined {
+    const holds = [...this.holds].filter((hold) => hold.clientId === clientId && !hold.isEnding);
+    if (holds.length === 0) return undefined;
+    return {
+      hasChunk: (id) => holds.some((hold) => hold.chunks.has(id)),
+      hasContent: (id) => holds.some((hold) => hold.contents.has(id)),
+    };
   }
 }

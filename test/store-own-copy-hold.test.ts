@@ -97,3 +97,29 @@ test('after an abandoned backup and a deletion, a client is asked alike for an o
   assert.deepEqual([...next.missingChunks(both)], [3], 'both asked for: nothing tells it that node2 stored one of them');
 });
 
+
+// Regression (fourth review): an abandon that could not finish (its catalog write failed) ran no forgetting,
+// and what a deletion had deferred for it stayed: the client's next backup was told "held" for an own copy
+// and asked for a chunk only it had stored. A backup now starts by looking at what was deferred.
+test('what a deletion deferred for a backup whose abandon failed is looked at before the next backup is answered', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const alone = Buffer.from('bytes only node1 stores, again. '.repeat(100)).subarray(0, 2000);
+  const b1 = await ownCopyOfNode1(store, [alone]);
+  const both = Buffer.concat([HASH, createHash('sha256').update(alone).digest()]);
+  const running = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.deepEqual([...running.missingChunks(both)], [0], 'both held');
+  store.deleteBackups([b1]);
+  // The abandon's catalog write fails (twice: the first failure's retry too): the running row stays.
+  const catalog = (store as unknown as { catalog: { holds: { extendForRetry: () => void } } }).catalog;
+  const extendForRetry = catalog.holds.extendForRetry;
+  catalog.holds.extendForRetry = () => {
+    throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+  };
+  await running.abandon(new Error('the client went away'));
+  catalog.holds.extendForRetry = extendForRetry;
+  const next = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  t.after(() => next.abandon());
+  assert.deepEqual([...next.missingChunks(both)], [3], 'both asked for: nothing tells it that node2 stored one of them');
+});

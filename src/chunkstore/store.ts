@@ -374,7 +374,12 @@ export class ChunkStore {
           throw new NotFoundError(`parent backup ${options.parentNumber} of client "${clientName}" does not exist`);
         }
       }
-      backup = catalog.backups.create(clientId, options.kind, options.hostname, options.labels, Date.now());
+      backup = catalog.transaction(() => {
+        // What a deletion deferred for a backup of this client that has ended since (an abandon that could not
+        // finish forgets nothing) is looked at before this one is answered anything; running ones defer it again.
+        catalog.clientChunks.forgetUnreferenced(clientId);
+        return catalog.backups.create(clientId, options.kind, options.hostname, options.labels, Date.now());
+      });
     } catch (error) {
       throw catalogWriteError(error, catalog.file);
     }

@@ -10,7 +10,7 @@
 import type { Connection } from './database';
 import { liveHold } from './holds-table';
 import type { ChunkLocation, NewChunkRow } from './records';
-import type { Protection } from './garbage-queries';
+import type { ClientSessionHolds } from '../session/open-sessions';
 
 /**
  * Chunk ids the client still references, read from all of its entries rather than from the counts:
@@ -56,7 +56,7 @@ export interface OwnCopyPlace extends ChunkLocation {
 export class ClientChunksTable {
   private readonly statements;
   /** What the running sessions of a client hold (set by the store that runs them; see deferHeldCandidates). */
-  sessionHolds: ((clientId: number) => Protection | undefined) | undefined;
+  sessionHolds: ((clientId: number) => ClientSessionHolds | undefined) | undefined;
 
   constructor(connection: Connection) {
     // In the connection's own temp schema: never written to the catalog file, and empty after a
@@ -134,7 +134,7 @@ export class ClientChunksTable {
          RETURNING (SELECT raw_size FROM chunks WHERE chunks.hash = client_chunks.hash)`).pluck(),
       clearCandidates: connection.prepare(`DELETE FROM temp.forget_candidates WHERE client_id = ?`),
       candidates: connection.prepare(`SELECT chunk_id FROM temp.forget_candidates WHERE client_id = ?`).pluck(),
-      contentsOfChunk: connection.prepare(`SELECT content_id FROM content_chunks WHERE chunk_id = ?`).pluck(),
+      chunksOfContent: connection.prepare(`SELECT chunk_id FROM content_chunks WHERE content_id = ?`).pluck(),
       defer: connection.prepare(`INSERT OR IGNORE INTO temp.deferred_candidates (client_id, chunk_id) VALUES (?, ?)`),
       dropCandidate: connection.prepare(`DELETE FROM temp.forget_candidates WHERE client_id = ? AND chunk_id = ?`),
       renoteDeferred: connection.prepare(
@@ -143,6 +143,9 @@ export class ClientChunksTable {
       forgetAllUnreferenced: connection.prepare(
         `DELETE FROM client_chunks WHERE client_id = @client AND hash NOT IN (
            SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}))`),
+      unreferencedAll: connection.prepare(
+        `SELECT COUNT(*) FROM client_chunks WHERE client_id = @client AND hash NOT IN (
+           SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}))`).pluck(),
       // A row a running backup of the client holds (its forgetting deferred) is not stale: that backup references it.
       unreferenced: connection.prepare(
         `SELECT COUNT(*) FROM client_chunks WHERE client_id = @client AND hash NOT IN (
@@ -277,9 +280,12 @@ export class ClientChunksTable {
   private deferHeldCandidates(clientId: number): void {
     const held = this.sessionHolds?.(clientId);
     if (held === undefined) return;
+    // From the session's own contents, not from each candidate's: every content holding a chunk, of every
+    // client, would make the time a deletion takes depend on what other clients store.
+    const inHeldContents = new Set<number>();
+    for (const contentId of held.contentIds()) for (const chunkId of this.statements.chunksOfContent.all(contentId) as number[]) inHeldContents.add(chunkId);
     for (const chunkId of this.statements.candidates.all(clientId) as number[]) {
-      const isHeld = held.hasChunk(chunkId) || (this.statements.contentsOfChunk.all(chunkId) as number[]).some((contentId) => held.hasContent(contentId));
-      if (!isHeld) continue;
+      if (!held.hasChunk(chunkId) && !inHeldContents.has(chunkId)) continue;
       this.statements.defer.run(clientId, chunkId);
       this.statements.dropCandidate.run(clientId, chunkId);
     }
@@ -306,7 +312,9 @@ export class ClientChunksTable {
   unreferencedByClient(): Map<number, number> {
     const counts = new Map<number, number>();
     for (const clientId of this.statements.clientsWithRows.all() as number[]) {
-      const count = this.statements.unreferenced.get({ client: clientId, now: 0 }) as number;
+      // Deferred rows are not stale only while a session of the client holds them.
+      const statement = this.sessionHolds?.(clientId) === undefined ? this.statements.unreferencedAll : this.statements.unreferenced;
+      const count = statement.get({ client: clientId, now: 0 }) as number;
       if (count > 0) counts.set(clientId, count);
     }
     return counts;

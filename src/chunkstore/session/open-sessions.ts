@@ -48,12 +48,18 @@ export class OpenSessions implements Protection {
    * was told the client holds (or reuses a content of) stays the client's own until the session ends,
    * whatever deletion comes meanwhile (ClientChunksTable.forgetUnreferenced).
    */
-  heldFor(clientId: number): Protection | undefined {
+  heldFor(clientId: number): ClientSessionHolds | undefined {
     const holds = [...this.holds].filter((hold) => hold.clientId === clientId && !hold.isEnding);
     if (holds.length === 0) return undefined;
     return {
       hasChunk: (id) => holds.some((hold) => hold.chunks.has(id)),
-      hasContent: (id) => holds.some((hold) => hold.contents.has(id)),
+      contentIds: () => holds.flatMap((hold) => [...hold.contents]),
     };
   }
+}
+
+/** What one client's running sessions hold: chunks, and contents (whose chunks the caller looks up). */
+export interface ClientSessionHolds {
+  hasChunk(id: number): boolean;
+  contentIds(): number[];
 }

@@ -123,3 +123,66 @@ test('what a deletion deferred for a backup whose abandon failed is looked at be
   t.after(() => next.abandon());
   assert.deepEqual([...next.missingChunks(both)], [3], 'both asked for: nothing tells it that node2 stored one of them');
 });
+
+// Regression (fifth review): the deferral of a backup whose abandon failed was looked at again only when
+// another backup started, so one already running was answered from it; and an abandon marked its session as
+// ending before its first (failed) attempt, so a forgetting between that attempt and its retry took what the
+// session still used, and the retry's flush recorded the shared copy as the client's.
+test('what a failed abandon deferred is looked at when its session ends: a backup already running is not answered from it', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const alone = Buffer.from('bytes only node1 stores, once more. '.repeat(100)).subarray(0, 2000);
+  const b1 = await ownCopyOfNode1(store, [alone]);
+  const both = Buffer.concat([HASH, createHash('sha256').update(alone).digest()]);
+  const failing = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.deepEqual([...failing.missingChunks(both)], [0]);
+  const running = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  t.after(() => running.abandon());
+  store.deleteBackups([b1]);
+  const holds = (store as unknown as { catalog: { holds: { extendForRetry: () => void } } }).catalog.holds;
+  const extendForRetry = holds.extendForRetry;
+  holds.extendForRetry = () => {
+    throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+  };
+  await failing.abandon(new Error('the client went away'));
+  holds.extendForRetry = extendForRetry;
+  assert.deepEqual([...running.missingChunks(both)], [3], 'both asked for');
+});
+
+test('a forgetting between an abandon\'s failed attempt and its retry keeps what the session uses', { timeout: 60_000 }, async (t) => {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 3600 });
+  t.after(() => fixture.destroy());
+  const store = fixture.store;
+  const b1 = await ownCopyOfNode1(store);
+  const session = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.deepEqual([...session.missingChunks(HASH)], [0]);
+  await session.addEntry(fileEntry('/a', BYTES.length), session.chunkedContent(HASH, () => '/a'));
+  store.deleteBackups([b1]);
+  // The first attempt fails on a full disk; while the reserve is given up, a backup of the same client starts.
+  const holds = (store as unknown as { catalog: { holds: { extendForRetry: () => void } } }).catalog.holds;
+  const extendForRetry = holds.extendForRetry;
+  let failures = 0;
+  holds.extendForRetry = (...args: unknown[]) => {
+    if (failures++ === 0) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return (extendForRetry as (...all: unknown[]) => void).apply(holds, args);
+  };
+  const dependencies = (session as unknown as { dependencies: { onCleanupFailure: (error: unknown) => Promise<void> } }).dependencies;
+  const onCleanupFailure = dependencies.onCleanupFailure;
+  let meanwhile: Awaited<ReturnType<ChunkStore['beginBackup']>> | undefined;
+  dependencies.onCleanupFailure = async (error) => {
+    meanwhile = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+    await onCleanupFailure(error);
+  };
+  await session.abandon(new Error('the client went away'));
+  holds.extendForRetry = extendForRetry;
+  assert.ok(meanwhile !== undefined, 'a backup started between the two attempts');
+  await meanwhile.abandon();
+  // The retry uses the chunk as held, and commits.
+  const retry = await store.beginBackup('node1', { kind: 0, hostname: 'test', labels: {}, parentNumber: 0 });
+  assert.deepEqual([...retry.missingChunks(HASH)], [0]);
+  await retry.addEntry(fileEntry('/a', BYTES.length), retry.chunkedContent(HASH, () => '/a'));
+  const b2 = await retry.commit({}, 0);
+  await store.collectGarbage({ allPacks: true });
+  assert.deepEqual(await restoredPayloads(store, b2), [BYTES], 'node1 restores the payload it sent, not node2\'s');
+});

@@ -182,8 +182,17 @@ export class ChunkStore {
   ) {
     this.localCodec = new ChunkCodec(compressionLevel);
     this.readCodec = new ChunkCodec(compressionLevel);
-    // A deletion forgets none of a client's chunks that a running backup of that client holds.
+    // A deletion forgets none of a client's chunks that a running backup of that client holds; what it
+    // deferred is looked at again when that backup ends, however it ends (an abandon whose writes failed too).
     catalog.clientChunks.sessionHolds = (clientId) => this.sessions.heldFor(clientId);
+    this.sessions.onClosed = (clientId) => {
+      try {
+        catalog.transaction(() => catalog.clientChunks.forgetUnreferenced(clientId));
+      } catch (error) {
+        // Looked at again at the client's next backup's start, or by recovery.
+        logger?.warn(`what a deletion left to the end of a backup of client "${catalog.checks.clientNameOf(clientId) ?? `#${clientId}`}" could not be forgotten yet: ${errorMessage(error)}`);
+      }
+    };
     this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
     this.readers = new ReaderLeases(() => { void this.doomed.deleteReady(); });
     this.doomed = new DoomedPacks(catalog, backend, this.readers, logger, {

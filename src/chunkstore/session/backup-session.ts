@@ -132,6 +132,7 @@ export class BackupSession {
     if (this.damagedContents?.generation !== generation) this.damagedContents = { ids: catalog.contents.damagedIds(this.backup.clientId), generation };
     if (this.damagedContents.ids.has(entry.contentId)) return undefined;
     hold.contents.add(entry.contentId);
+    hold.reusedSinceFlush.add(entry.contentId);
     // Read with its entry ahead of time: a sweep since then (the parent deleted meanwhile) may have taken
     // it, and SQLite may have given its id to a new content since, so the row must still hold the same bytes.
     if (catalog.garbage.contentsDeleted !== contentsDeletedBefore) {
@@ -222,6 +223,7 @@ export class BackupSession {
       });
       catalog.entries.insert(this.backup.id, entries.map(({ entry }) => entry), entries.map(({ content }) => (content === null ? null : contentIdOf(content))));
     });
+    hold.reusedSinceFlush.clear();
     this.pendingEntries = [];
     this.pendingWeight = 0;
     this.weighedContents.clear();
@@ -292,23 +294,34 @@ export class BackupSession {
   private dropRows(lostStretch: readonly number[] | undefined): void {
     const { catalog, hold } = this.dependencies;
     const used = this.usedChunks();
-    hold.isEnding = true;
     catalog.transaction(() => {
-      // The retry must be asked for another client's chunks exactly as for its own sent in the same
-      // stretch: forgotten while its own were held, it was asked for exactly the chunks other clients
-      // hold; held while its own were lost, for exactly its own. So what it used since its last flush is
-      // held as what it stored is, when every pack of that stretch was stored; when the open pack was
-      // not (a full disk drops it, a failed write ends the writer), the packs of the stretch stored before
-      // it are let go as well (the retry sends them again) and nothing of the stretch is held.
-      if (lostStretch === undefined) this.holdUsedChunks(used);
-      else {
-        catalog.holds.release(lostStretch, this.backup.id);
-        catalog.clientChunks.noteReleased(this.backup.clientId, lostStretch);
+      // Only within the transaction: between a failed attempt and its retry the session still holds what it uses.
+      hold.isEnding = true;
+      try {
+        this.dropRowsNow(used, lostStretch);
+      } finally {
+        hold.isEnding = false;
       }
-      catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
-      catalog.backups.delete(this.backup.id);
-      catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
     }, true);
+  }
+
+  /** dropRows' writes, in its transaction. */
+  private dropRowsNow(used: { copies: OwnCopy[]; chunkIds: number[] }, lostStretch: readonly number[] | undefined): void {
+    const { catalog } = this.dependencies;
+    // The retry must be asked for another client's chunks exactly as for its own sent in the same
+    // stretch: forgotten while its own were held, it was asked for exactly the chunks other clients
+    // hold; held while its own were lost, for exactly its own. So what it used since its last flush is
+    // held as what it stored is, when every pack of that stretch was stored; when the open pack was
+    // not (a full disk drops it, a failed write ends the writer), the packs of the stretch stored before
+    // it are let go as well (the retry sends them again) and nothing of the stretch is held.
+    if (lostStretch === undefined) this.holdUsedChunks(used);
+    else {
+      catalog.holds.release(lostStretch, this.backup.id);
+      catalog.clientChunks.noteReleased(this.backup.clientId, lostStretch);
+    }
+    catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
+    catalog.backups.delete(this.backup.id);
+    catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
   }
 
   /** The ids of the chunks this session stored since its last flush whose packs were stored and recorded. */

@@ -268,6 +268,7 @@ export class ChunkIntake {
     const existing = hasNewChunk ? undefined : this.context.catalog.contents.find(contentHash, size);
     if (existing !== undefined) {
       this.context.hold.contents.add(existing.id);
+      this.context.hold.reusedSinceFlush.add(existing.id);
       return { id: existing.id, size };
     }
     const pendingKey = `${contentHash.toString('hex')}:${size}`;

@@ -125,6 +125,7 @@ export class ContentWriter {
     const existing = this.hasNewChunk ? undefined : this.context.catalog.contents.find(hash, this.size);
     if (existing !== undefined) {
       this.context.hold.contents.add(existing.id);
+      this.context.hold.reusedSinceFlush.add(existing.id);
       return { id: existing.id, size: existing.size };
     }
     let content = this.context.pendingContents.get(key);

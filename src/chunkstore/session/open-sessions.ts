@@ -11,6 +11,11 @@ export class SessionHold {
    * that transaction, and what it holds keeps nothing of its client's knowledge any more.
    */
   isEnding = false;
+  /**
+   * Contents reused (from the parent, or found in the catalog) whose entries are not written yet: until its
+   * flush, nothing in the catalog says the backup uses them. Cleared at each flush.
+   */
+  readonly reusedSinceFlush = new Set<number>();
 
   /** clientId: the backup's client, whose knowledge the hold keeps while the session runs (heldFor). */
   constructor(readonly clientId: number) {}
@@ -18,6 +23,8 @@ export class SessionHold {
 
 export class OpenSessions implements Protection {
   private readonly holds = new Set<SessionHold>();
+  /** Told of each session's end with its client: what a deletion deferred for it is looked at again then. */
+  onClosed: ((clientId: number) => void) | undefined;
 
   open(clientId: number): SessionHold {
     const hold = new SessionHold(clientId);
@@ -26,7 +33,7 @@ export class OpenSessions implements Protection {
   }
 
   close(hold: SessionHold): void {
-    this.holds.delete(hold);
+    if (this.holds.delete(hold)) this.onClosed?.(hold.clientId);
   }
 
   get count(): number {
@@ -53,7 +60,8 @@ export class OpenSessions implements Protection {
     if (holds.length === 0) return undefined;
     return {
       hasChunk: (id) => holds.some((hold) => hold.chunks.has(id)),
-      contentIds: () => holds.flatMap((hold) => [...hold.contents]),
+      // The contents it wrote entries for are the catalog's to keep (ClientChunksTable's running-backup rule).
+      contentIds: () => holds.flatMap((hold) => [...hold.reusedSinceFlush]),
     };
   }
 }

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from './catalog/catalog';
-import type { BackupPoint, BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
+import type { BackupPoint, BackupRecord, NewChunkRow, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 import { ChunkCodec, type EncodedChunk } from './codec';
 import { EncoderPool } from './encoder-pool';
 import { loadChunkerFactory } from './chunker/registry';
@@ -396,11 +396,12 @@ export class ChunkStore {
     const writing = { framing: this.framing, ...this.packing };
     const packWriter = new PackWriter(this.stagingDirectory, this.backend, (sealed) => catalog.transaction(() => {
       const packId = catalog.packs.insert(sealed.name, sealed.size, Date.now());
-      const ids = catalog.chunks.insertRows(packId, sealed.records);
+      const placedElsewhere: NewChunkRow[] = [];
+      const ids = catalog.chunks.insertRows(packId, sealed.records, placedElsewhere);
       // Kept for a retry of this client's backup if this one fails, and known to the client from now on.
       catalog.holds.hold(ids, backup.clientId, backup.id, Date.now() + this.resumeHoldMs);
       catalog.clientChunks.add(backup.clientId, sealed.records);
-      catalog.clientChunks.placeOwnCopies(backup.clientId, packId, sealed.records);
+      catalog.clientChunks.placeOwnCopies(backup.clientId, packId, placedElsewhere);
       // Held in the same transaction that makes them visible: a sweep sees them held or not at all.
       for (const id of ids) hold.chunks.add(id);
       return ids;

@@ -51,11 +51,14 @@ export class ChunksTable {
 
   /**
    * Records the chunks of a pack just stored, in the caller's transaction. Returns each chunk's id;
-   * where another session recorded the same chunk first, its row wins and this copy is dead space.
+   * where another session or client recorded the same chunk first, its row wins and this copy is dead
+   * space or its sender's own copy: such records are pushed onto `placedElsewhere`.
    */
-  insertRows(packId: number, rows: readonly NewChunkRow[]): number[] {
+  insertRows(packId: number, rows: readonly NewChunkRow[], placedElsewhere?: NewChunkRow[]): number[] {
     return rows.map((row) => {
-      this.statements.insert.run(row.hash, packId, row.offset, row.storedSize, row.rawSize, row.payloadHash ?? null);
+      const { changes } = this.statements.insert.run(row.hash, packId, row.offset, row.storedSize, row.rawSize, row.payloadHash ?? null);
+      // Neither inserted nor healed: the row lies elsewhere and this record is not it.
+      if (changes === 0) placedElsewhere?.push(row);
       return this.statements.idByHash.get(row.hash) as number;
     });
   }

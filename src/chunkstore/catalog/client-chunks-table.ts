@@ -178,8 +178,9 @@ export class ClientChunksTable {
   }
 
   /**
-   * Inside the transaction that records a pack a client's session stored: each record whose chunk row lies
-   * elsewhere with another payload becomes the client's own copy (see the client_chunks table).
+   * Inside the transaction that records a pack a client's session stored, for its records whose chunk row
+   * lies elsewhere (ChunksTable.insertRows): each with another payload becomes the client's own copy (see
+   * the client_chunks table).
    */
   placeOwnCopies(clientId: number, packId: number, records: readonly NewChunkRow[]): void {
     for (const record of records) {

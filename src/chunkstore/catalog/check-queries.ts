@@ -115,14 +115,14 @@ export class CheckQueries {
     return problems;
   }
 
-  /** Per client, the chunks it is told the store holds that none of its backups or holds references. */
   /** A client's name by id (undefined for a row whose client is gone). */
   clientNameOf(clientId: number): string | undefined {
     return this.statements.clientName.get(clientId) as string | undefined;
   }
 
+  /** Per client, the chunks it is told the store holds that none of its backups or holds references. */
   staleKnowledge(): { clientName: string; chunks: number }[] {
-    return [...this.clientChunks.unreferencedByClient()].map(([clientId, chunks]) => ({ clientName: this.statements.clientName.get(clientId) as string, chunks }));
+    return [...this.clientChunks.unreferencedByClient()].map(([clientId, chunks]) => ({ clientName: this.clientNameOf(clientId) as string, chunks }));
   }
 
   /** Chunks in pack order after the given position, a page at a time. */

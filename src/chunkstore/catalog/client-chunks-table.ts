@@ -21,6 +21,12 @@ const REFERENCED_BY_CLIENT = `
     SELECT e.content_id FROM backups b JOIN entries e ON e.backup_id = b.id WHERE b.client_id = @client AND e.content_id IS NOT NULL)
   UNION SELECT h.chunk_id FROM chunk_holds h WHERE h.client_id = @client AND ${liveHold('h')}`;
 
+/** How many of a client's rows nothing of it references (REFERENCED_BY_CLIENT, and what `alsoKept` selects by hash). */
+function unreferencedCount(alsoKept: string): string {
+  return `SELECT COUNT(*) FROM client_chunks WHERE client_id = @client AND hash NOT IN (
+    SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}) ${alsoKept})`;
+}
+
 /**
  * Chunks a client stopped referencing. Raw sizes, not stored ones: a chunk's stored size is that of
  * whichever client stored it first (compressed or not), which would tell this client who that was.
@@ -143,14 +149,10 @@ export class ClientChunksTable {
       forgetAllUnreferenced: connection.prepare(
         `DELETE FROM client_chunks WHERE client_id = @client AND hash NOT IN (
            SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}))`),
-      unreferencedAll: connection.prepare(
-        `SELECT COUNT(*) FROM client_chunks WHERE client_id = @client AND hash NOT IN (
-           SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT}))`).pluck(),
+      unreferencedAll: connection.prepare(unreferencedCount('')).pluck(),
       // A row a running backup of the client holds (its forgetting deferred) is not stale: that backup references it.
-      unreferenced: connection.prepare(
-        `SELECT COUNT(*) FROM client_chunks WHERE client_id = @client AND hash NOT IN (
-           SELECT ch.hash FROM chunks ch WHERE ch.id IN (${REFERENCED_BY_CLIENT})
-           UNION SELECT ch.hash FROM temp.deferred_candidates d JOIN chunks ch ON ch.id = d.chunk_id WHERE d.client_id = @client)`).pluck(),
+      unreferenced: connection.prepare(unreferencedCount(
+        'UNION SELECT ch.hash FROM temp.deferred_candidates d JOIN chunks ch ON ch.id = d.chunk_id WHERE d.client_id = @client')).pluck(),
     };
   }
 

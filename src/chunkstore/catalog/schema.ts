@@ -259,9 +259,9 @@ ALTER TABLE client_chunks ADD COLUMN offset INTEGER;
 
 /**
  * After the migrations (the columns exist then): own copies by pack, for garbage collection (with their
- * sizes, so that a pack's live bytes are read from the index alone), and an own
- * copy given up (its row deleted or moved) makes its pack one the next collection looks at, whichever
- * of the many statements that forget a client's chunks gave it up.
+ * sizes, so that a pack's live bytes are read from the index alone), and an own copy given up (its row
+ * deleted or moved) makes its pack one the next collection looks at, whichever of the many statements
+ * that forget a client's chunks gave it up.
  */
 export const OWN_COPIES_SQL = `
 CREATE INDEX IF NOT EXISTS client_chunks_pack ON client_chunks(pack_id, offset, stored_size) WHERE pack_id IS NOT NULL;

@@ -240,12 +240,7 @@ export class BackupSession {
     const { catalog, sessions, hold } = this.dependencies;
     const stats = { files: this.files, logicalBytes: this.logicalBytes, ...this.context.stored, unreadableFiles };
     this.dependencies.beforeCommit?.();
-    hold.isEnding = true;
-    try {
-      catalog.backups.commit(this.backup.id, stats, labels, Date.now());
-    } finally {
-      hold.isEnding = false;
-    }
+    hold.whileEnding(() => catalog.backups.commit(this.backup.id, stats, labels, Date.now()));
     this.isFinished = true;
     sessions.close(hold);
     catalog.checkpointLog();
@@ -294,15 +289,8 @@ export class BackupSession {
   private dropRows(lostStretch: readonly number[] | undefined): void {
     const { catalog, hold } = this.dependencies;
     const used = this.usedChunks();
-    catalog.transaction(() => {
-      // Only within the transaction: between a failed attempt and its retry the session still holds what it uses.
-      hold.isEnding = true;
-      try {
-        this.dropRowsNow(used, lostStretch);
-      } finally {
-        hold.isEnding = false;
-      }
-    }, true);
+    // Only within the transaction: between a failed attempt and its retry the session still holds what it uses.
+    catalog.transaction(() => hold.whileEnding(() => this.dropRowsNow(used, lostStretch)), true);
   }
 
   /** dropRows' writes, in its transaction. */

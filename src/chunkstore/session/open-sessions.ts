@@ -10,7 +10,7 @@ export class SessionHold {
    * Set while the session commits or drops its backup: its references are then counted (or let go) in
    * that transaction, and what it holds keeps nothing of its client's knowledge any more.
    */
-  isEnding = false;
+  private ending = false;
   /**
    * Contents reused (from the parent, or found in the catalog) whose entries are not written yet: until its
    * flush, nothing in the catalog says the backup uses them. Cleared at each flush.
@@ -19,6 +19,20 @@ export class SessionHold {
 
   /** clientId: the backup's client, whose knowledge the hold keeps while the session runs (heldFor). */
   constructor(readonly clientId: number) {}
+
+  /** Runs the transaction that commits or drops the session's backup with the hold marked as ending. */
+  whileEnding<T>(run: () => T): T {
+    this.ending = true;
+    try {
+      return run();
+    } finally {
+      this.ending = false;
+    }
+  }
+
+  get isEnding(): boolean {
+    return this.ending;
+  }
 }
 
 export class OpenSessions implements Protection {

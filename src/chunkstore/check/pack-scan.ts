@@ -74,13 +74,11 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
         damagedChunks.push({ chunkId: row.id, hash: row.hash.toString('hex'), packId: row.packId, packName: pack?.name ?? `#${row.packId}`, offset: row.offset, reason });
       };
       if (pack === undefined) { damage(`its pack row ${row.packId} does not exist`); continue; }
-      const size = stored.get(pack.name);
-      if (size === undefined) { damage('pack is missing'); continue; }
-      const end = row.offset + framing.overhead + row.storedSize;
-      if (end > size) { damage(`record ends at ${end}, beyond the pack's end (${size} bytes)`); continue; }
-      const isDataRead = shouldReadData();
-      if (isDataRead) chunksRead++;
-      const problem = await recordProblem(backend, framing, pack.name, row, isDataRead, codec);
+      const problem = await placedRecordProblem(backend, framing, codec, pack.name, stored.get(pack.name), row, () => {
+        const isDataRead = shouldReadData();
+        if (isDataRead) chunksRead++;
+        return isDataRead;
+      });
       if (problem !== undefined) damage(problem);
     }
     if (rows.length < PAGE_SIZE) break;
@@ -100,14 +98,12 @@ async function scanOwnCopies(catalog: Catalog, backend: PackBackend, codec: Chun
   stored: ReadonlyMap<string, number>, shouldReadData: () => boolean, problems: string[]): Promise<number> {
   let read = 0;
   for (const pack of packs.values()) {
-    const size = stored.get(pack.name);
     for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) {
-      const end = own.offset + framing.overhead + own.storedSize;
-      const isDataRead = shouldReadData();
-      if (isDataRead) read++;
-      const problem = size === undefined ? 'pack is missing'
-        : end > size ? `record ends at ${end}, beyond the pack's end (${size} bytes)`
-          : await recordProblem(backend, framing, pack.name, { ...own, id: own.chunkId }, isDataRead, codec);
+      const problem = await placedRecordProblem(backend, framing, codec, pack.name, stored.get(pack.name), { ...own, id: own.chunkId }, () => {
+        const isDataRead = shouldReadData();
+        if (isDataRead) read++;
+        return isDataRead;
+      });
       if (problem === undefined) continue;
       // Moved by a compaction or given up since it was listed: its old place proves nothing.
       if (catalog.transaction(() => catalog.clientChunks.dropOwnCopy(own), true) === 0) continue;
@@ -116,6 +112,18 @@ async function scanOwnCopies(catalog: Catalog, backend: PackBackend, codec: Chun
     }
   }
   return read;
+}
+
+/**
+ * Why the record a row places in a pack (stored as `size` bytes, undefined when missing) is wrong, or
+ * undefined; `readsData` is asked only for a record within the pack: whether to decode it whole.
+ */
+async function placedRecordProblem(backend: PackBackend, framing: RecordFraming, codec: ChunkCodec, packName: string, size: number | undefined,
+  row: ChunkRow, readsData: () => boolean): Promise<string | undefined> {
+  if (size === undefined) return 'pack is missing';
+  const end = row.offset + framing.overhead + row.storedSize;
+  if (end > size) return `record ends at ${end}, beyond the pack's end (${size} bytes)`;
+  return recordProblem(backend, framing, packName, row, readsData(), codec);
 }
 
 /** Returns why the record is wrong, or undefined; I/O errors other than missing or short objects pass through. */

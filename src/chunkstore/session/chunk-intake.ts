@@ -12,7 +12,7 @@ import { contentHashOf } from '../../common/content-hash';
 import type { ContentWriterContext } from './content-writer';
 import type { ContentRef } from './content-ref';
 import { heldCopySize, useChunk } from './new-bytes';
-import { isSharedPayload, payloadHashOf } from './shared-payload';
+import { payloadHashOf, writeSharedChunk } from './shared-payload';
 import type { ClientChunk } from '../catalog/client-chunks-table';
 
 const HASH_SIZE = 32;
@@ -202,17 +202,8 @@ export class ChunkIntake {
       this.answered.set(key, { chunkId: existing.chunkId, rawSize: existing.rawSize, storedSize: used.storedSize });
       // A chunk the client held itself tells it nothing it did not know.
       if (heldSize !== undefined) return undefined;
-      const payloadHash = payloadHashOf(chunk.codec, chunk.hash, chunk.payload);
-      if (!isSharedPayload(existing, payloadHash)) {
-        // Another encoding than the shared copy's: stored as the client's own (recorded with its pack).
-        const own = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload, payloadHash);
-        own.chunkId.catch(() => undefined); // a failure surfaces through `written`
-        return { written: own.written, rawSize: chunk.rawSize };
-      }
-      // Written as a new chunk is, then dropped: skipped, the time the backup takes would tell that
-      // another client holds it.
-      const cover = this.context.coverWriter?.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload, payloadHash);
-      return cover === undefined ? undefined : { written: cover.written, rawSize: chunk.rawSize };
+      const written = writeSharedChunk(this.context, existing, chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
+      return written === undefined ? undefined : { written, rawSize: chunk.rawSize };
     }
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload, payloadHashOf(chunk.codec, chunk.hash, chunk.payload));
     record.chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first

@@ -12,7 +12,7 @@ import type { InFlightWork } from './in-flight';
 import type { SessionHold } from './open-sessions';
 import type { ContentRef, PendingContent } from './content-ref';
 import { heldCopySize, useChunk } from './new-bytes';
-import { isSharedPayload, payloadHashOf } from './shared-payload';
+import { payloadHashOf, writeSharedChunk } from './shared-payload';
 import type { KnownChunk } from '../catalog/chunks-table';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
@@ -177,14 +177,7 @@ export class ContentWriter {
     const counted = this.context.encode(chunk).then((encoded) => {
       this.context.stored.storedBytes += encoded.payload.length;
       used.storedSize = encoded.payload.length;
-      const payloadHash = payloadHashOf(encoded.codec, hash, encoded.payload);
-      if (!isSharedPayload(known, payloadHash)) {
-        const own = this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload, payloadHash);
-        own.chunkId.catch(() => undefined); // a failure surfaces through `written`
-        return own.written;
-      }
-      // Written as a new chunk is: skipped, the time the backup takes would tell that another client holds it.
-      return this.context.coverWriter?.append(hash, encoded.codec, chunk.length, encoded.payload, payloadHash).written;
+      return writeSharedChunk(this.context, known, hash, encoded.codec, chunk.length, encoded.payload);
     });
     await this.context.inFlight.add(counted, chunk.length, MAX_BYTES_IN_FLIGHT);
   }

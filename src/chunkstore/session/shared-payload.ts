@@ -6,6 +6,7 @@
 import { sha256 } from '../../common/sha256';
 import { Codec } from '../pack/pack-format';
 import type { KnownChunk } from '../catalog/chunks-table';
+import type { ContentWriterContext } from './content-writer';
 
 /**
  * SHA-256 of a chunk's payload, once per chunk on every path (new, shared, own copy, cover write): a
@@ -17,6 +18,23 @@ export function payloadHashOf(codec: number, hash: Buffer, payload: Uint8Array):
 }
 
 /** True when the payload is the shared copy's, byte for byte (by its hash); a row from before schema 6 knows none. */
-export function isSharedPayload(known: Pick<KnownChunk, 'payloadHash'>, payloadHash: Buffer): boolean {
+function isSharedPayload(known: Pick<KnownChunk, 'payloadHash'>, payloadHash: Buffer): boolean {
   return known.payloadHash !== null && known.payloadHash.equals(payloadHash);
+}
+
+/**
+ * Writes a chunk the store has from another client as this client's payload (what it sent, or what the
+ * store's encoding of its bytes gave): its own copy where the payload differs from the shared copy's, else
+ * a cover write (cover-writer.ts: skipped, the time the backup takes would tell that another client holds
+ * the bytes), or nothing when the store writes no covers. Returns what to wait for.
+ */
+export function writeSharedChunk(context: ContentWriterContext, known: Pick<KnownChunk, 'payloadHash'>, hash: Buffer, codec: number, rawSize: number,
+  payload: Buffer): Promise<void> | undefined {
+  const payloadHash = payloadHashOf(codec, hash, payload);
+  if (!isSharedPayload(known, payloadHash)) {
+    const own = context.packWriter.append(hash, codec, rawSize, payload, payloadHash);
+    own.chunkId.catch(() => undefined); // a failure surfaces through `written`
+    return own.written;
+  }
+  return context.coverWriter?.append(hash, codec, rawSize, payload, payloadHash).written;
 }

@@ -10,6 +10,8 @@ import { certificateTable, listCertificates } from '../ca/ca-list';
 import { caLockWaitMilliseconds, type CaLockWait } from '../ca/ca-lock';
 import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../ca/ca-revoke';
 import { surviveClosedOutput } from './closed-output';
+import { pathArgument } from './path-argument';
+import { rawArguments } from './raw-arguments';
 
 const exitUsage = 2;
 const exitFailure = 1;
@@ -27,7 +29,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function buildProgram(out: Output, err: Output): Command {
+function buildProgram(out: Output, err: Output, rawArgs: () => readonly Buffer[] | undefined): Command {
   const program = new Command('cpsbackup-ca')
     .description('Create the cpsbackup certificate authority and issue certificates')
     .exitOverride()
@@ -45,7 +47,7 @@ function buildProgram(out: Output, err: Output): Command {
   program.command('init')
     .allowExcessArguments(false)
     .description('create ca.pem and ca.key (0600) in the folder; refuses to overwrite')
-    .requiredOption('--dir <folder>', 'certificate folder, e.g. etc/ssl')
+    .requiredOption('--dir <folder>', 'certificate folder, e.g. etc/ssl', pathArgument(rawArgs))
     .option('--cn <name>', 'CA common name', 'cpsbackup CA')
     .option('--days <n>', 'validity in days', positiveInteger, 3650)
     .action(async (options: { dir: string; cn: string; days: number }) => {
@@ -58,7 +60,7 @@ function buildProgram(out: Output, err: Output): Command {
   program.command('server')
     .allowExcessArguments(false)
     .description('issue server.pem and server.key for the backup server; a copy of the certificate goes to issued/')
-    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA', pathArgument(rawArgs))
     .requiredOption('--name <dns-name>', 'server DNS name (also gets DNS:localhost and IP:127.0.0.1)')
     .option('--host <name-or-ip>', 'extra subject alternative name; repeatable', collect, [])
     .option('--days <n>', 'validity in days', positiveInteger, 825)
@@ -75,7 +77,7 @@ function buildProgram(out: Output, err: Output): Command {
     .description('issue clients/NAME.pem and clients/NAME.key for a backed-up node; a copy of the certificate goes to issued/. '
       + 'Refused while NAME has a certificate that is not revoked, unless --replace')
     .argument('<name>', 'client name, also the certificate CN')
-    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA', pathArgument(rawArgs))
     .option('--days <n>', 'validity in days', positiveInteger, 825)
     .option('--replace', 'revoke every certificate of NAME that is not revoked yet (and move clients/NAME.* aside), then write the new one')
     .action(async (name: string, options: { dir: string; days: number; replace?: boolean }) => {
@@ -98,9 +100,9 @@ function buildProgram(out: Output, err: Output): Command {
     .description('revoke every certificate ever issued for NAME that is not revoked yet (or one: --serial, --cert) and rewrite crl.pem; '
       + 'the server refuses them from its next start or SIGHUP')
     .argument('[name]', 'client name (the certificate CN)')
-    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA', pathArgument(rawArgs))
     .option('--serial <hex>', 'revoke the one certificate, client or server, with this serial (as `list` or openssl shows it), even if its file is gone')
-    .option('--cert <file>', 'revoke the certificate in this file (a node\'s copy, a server\'s); it must be signed by this CA')
+    .option('--cert <file>', 'revoke the certificate in this file (a node\'s copy, a server\'s); it must be signed by this CA', pathArgument(rawArgs))
     .action(async (name: string | undefined, options: { dir: string; serial?: string; cert?: string }, command: Command) => {
       const given = [name, options.serial, options.cert].filter((value) => value !== undefined).length;
       if (given !== 1) command.error(`revoke takes exactly one of NAME, --serial HEX or --cert FILE (got ${given})`);
@@ -118,7 +120,7 @@ function buildProgram(out: Output, err: Output): Command {
     .allowExcessArguments(false)
     .description('list the certificates this CA issued: name, kind (client or server), serial, expiry, and whether revoked or expired')
     .argument('[name]', 'only this client\'s certificates')
-    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA', pathArgument(rawArgs))
     .action(async (name: string | undefined, options: { dir: string }) => {
       const listed = await listCertificates(options.dir, name);
       out.write(certificateTable(listed.certificates));
@@ -128,7 +130,7 @@ function buildProgram(out: Output, err: Output): Command {
   program.command('crl')
     .allowExcessArguments(false)
     .description('rewrite crl.pem from the revocations so far (renews its validity; none yet: an empty list)')
-    .requiredOption('--dir <folder>', 'certificate folder holding the CA')
+    .requiredOption('--dir <folder>', 'certificate folder holding the CA', pathArgument(rawArgs))
     .action(async (options: { dir: string }) => {
       const { crl, listedCount } = await renewRevocationList(options.dir, lockWait);
       out.write(`wrote ${crl} (${listedCount} revoked, valid 3650 days)\nserver.conf:\n  ssl_crl = ${crl}\n`);
@@ -157,9 +159,13 @@ function revocationReport(revocation: Revocation): string {
   return `${lines.join('')}wrote ${revocation.crl} (${revocation.listedCount} revoked)\n${serverNote}`;
 }
 
-/** `argv` holds the user's arguments only (process.argv.slice(2)); returns the exit code. */
-export async function main(argv: string[], out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
-  const program = buildProgram(out, err);
+/**
+ * `argv` holds the user's arguments only (process.argv.slice(2)); returns the exit code. rawArgs: the
+ * arguments as the shell passed them (raw-arguments.ts), to refuse a path that is not UTF-8.
+ */
+export async function main(argv: string[], out: Output = process.stdout, err: Output = process.stderr,
+  rawArgs: () => readonly Buffer[] | undefined = () => undefined): Promise<number> {
+  const program = buildProgram(out, err, rawArgs);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -185,7 +191,7 @@ if (require.main === module) {
   // A reader gone (`cpsbackup-ca list | head`, a closed stderr while it waits for the CA lock): the
   // certificate is still issued or revoked, and the exit code says so.
   surviveClosedOutput();
-  main(process.argv.slice(2)).then((code) => {
+  main(process.argv.slice(2), process.stdout, process.stderr, () => rawArguments()).then((code) => {
     process.exitCode = code;
   }, (error: unknown) => {
     process.stderr.write(`cpsbackup-ca: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -22,6 +22,8 @@ import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
 import { keepHeapHeadroom } from '../common/heap-headroom';
 import { surviveClosedOutput } from './closed-output';
+import { pathArgument } from './path-argument';
+import { rawArguments } from './raw-arguments';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
@@ -308,11 +310,12 @@ function subsetPercent(value: string): number {
   return percent;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** rawArgs: the arguments as the shell passed them (raw-arguments.ts), to refuse a path that is not UTF-8. */
+export async function main(argv: string[], rawArgs: () => readonly Buffer[] | undefined = () => undefined): Promise<number> {
   let action: Promise<number> | undefined;
   const program = new Command('cpsbackup-server')
     .description('cpsbackup backup server')
-    .option('-c, --config <file>', 'server configuration', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'server configuration', pathArgument(rawArgs), DEFAULT_CONFIG)
     .version(readPackageVersion())
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
@@ -400,8 +403,9 @@ Examples:
     .action((clientName: string | undefined, options: { dryRun?: boolean }) => {
       action = runRetentionCommand(program.opts().config, clientName, options.dryRun === true);
     });
-  program.command('init-key <file>')
+  program.command('init-key')
     .description('create a new store encryption key file (mode 0600; an existing file is never overwritten)')
+    .argument('<file>', 'where the key goes', pathArgument(rawArgs))
     .allowExcessArguments(false)
     .action((file: string) => { action = initKey(file); });
   program.command('break-lease')
@@ -431,5 +435,5 @@ if (require.main === module) {
   keepHeapHeadroom();
   // `cpsbackup-server 2>&1 | tee log` whose tee died: the log lines are lost, the backups go on.
   surviveClosedOutput();
-  exitWith(main(process.argv), 'cpsbackup-server');
+  exitWith(main(process.argv, () => rawArguments()), 'cpsbackup-server');
 }

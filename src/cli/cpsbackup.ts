@@ -26,6 +26,7 @@ import { keepHeapHeadroom } from '../common/heap-headroom';
 import { CliProcess, type CliMode } from './cli-process';
 import { includePath } from './include-path';
 import { rawArguments } from './raw-arguments';
+import { pathArgument } from './path-argument';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -364,12 +365,12 @@ async function explainFailure(error: unknown, config: NodeConfig): Promise<unkno
 
 /**
  * rawArgs: the arguments as the shell passed them (raw-arguments.ts), for --include names that are not
- * UTF-8; read only when an --include is given, not at every start.
+ * UTF-8 and for local paths that are not (refused); read only when such a value is given, not at every start.
  */
 function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Command {
   return new Command('cpsbackup')
     .description('cpsbackup client: back up this node to the backup server, list, show, restore and delete backups')
-    .option('-c, --config <file>', 'node configuration', DEFAULT_CONFIG)
+    .option('-c, --config <file>', 'node configuration', pathArgument(rawArgs), DEFAULT_CONFIG)
     .option('-e, --export', 'back up now')
     .option('-l, --list', 'list this client\'s backups, oldest first')
     .option('-s, --show <id>', 'list the files of a backup', backupNumber)
@@ -377,7 +378,7 @@ function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Command {
     .option('-d, --delete <id>', 'delete a backup (refused for a protected one)', backupNumber)
     .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect (needs client_can_list)', backupNumber)
     .option('--unprotect <id>', 'take the protection off; the next retention may delete it (needs client_can_delete)', backupNumber)
-    .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)')
+    .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)', pathArgument(rawArgs))
     .option('--diff <ids...>', 'compare two backups A B: entries added, removed and changed (with sizes and what changed), in path order', (value: string, previous: number[] = []) => [...previous, backupNumber(value)])
     .option('--find <pattern>', 'which backups hold a path matching this glob (on the escaped path: * ? [..] within a name, ** across folders; '
       + 'without "/" it matches the last name), with size and mtime')

@@ -1,7 +1,8 @@
 // Regression (review): --include could not name a path whose name is not valid UTF-8, nor any path
 // spelled as -s prints it: "bad\xff\xfename", "new\x0aline" and "back\\slash" copied from -s matched
 // nothing (and the "not in backup" message escaped the backslashes again), and raw bytes from
-// $(printf ...) were lost in Node's UTF-8 decoding of argv. Proves each restores alone, by the real CLI.
+// $(printf ...) were lost in Node's UTF-8 decoding of argv. Proves each restores alone, by the real CLI;
+// and -r, which matched a UTF-8 decoding of the path, matches it as -s lists it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -21,6 +22,8 @@ test('--include takes a path as -s lists it, and as raw bytes', async (t) => {
     Buffer.from('new\nline'),
     Buffer.from('back\\slash'),
     Buffer.from('plain'),
+    // Reads as names[0] once decoded as UTF-8 (both bytes become U+FFFD): -r must tell them apart.
+    Buffer.concat([Buffer.from('bad'), Buffer.from([0xfe, 0xff]), Buffer.from('name')]),
   ];
   const pathOf = (name: Buffer): Buffer => Buffer.concat([Buffer.from(`${data}/`), name]);
   for (const name of names) await writeFile(pathOf(name), Buffer.concat([Buffer.from('content of '), name]));
@@ -59,6 +62,16 @@ test('--include takes a path as -s lists it, and as raw bytes', async (t) => {
     ['env', `RAW_INCLUDE=${rawInclude}`, 'sh', '-c', 'exec "$@" "--include=$(printf "$RAW_INCLUDE")"', 'sh']);
   assert.equal(rawEquals.code, 0, rawEquals.stdout + rawEquals.stderr);
   await assertRestoredAlone(`${rawTarget}-equals`, names[0]);
+
+  // -r matches the path as -s lists it: a byte that is not UTF-8 as \xNN, so each such name is told
+  // from its twin; U+FFFD (what a UTF-8 decoding would show) matches neither (found by review).
+  const byPattern = join(sandbox.root, 'by-pattern');
+  const matched = await run(['-i', '--to', byPattern, '-r', 'bad\\\\xff\\\\xfename$']);
+  assert.equal(matched.code, 0, matched.stdout + matched.stderr);
+  await assertRestoredAlone(byPattern, names[0]);
+  const decoded = await run(['-i', '--to', join(sandbox.root, 'by-decoded'), '-r', 'bad\ufffd\ufffdname$']);
+  assert.equal(decoded.code, 3, decoded.stdout + decoded.stderr);
+  assert.match(decoded.stderr, /no path in backup 0000001 matches it/);
 
   // A path the backup does not hold is named as -s would list it, not escaped twice.
   const missing = await run(['-i', '--to', join(sandbox.root, 'missing'), '--include', `${data}/gone\\xff`]);

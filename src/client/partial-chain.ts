@@ -12,6 +12,7 @@ import { dumpSourceOfPath, loadRestoredDumps, unclaimedDumpSourceName, type Load
 import type { StorageConfig } from './sources/storage-config';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
+import { escapeBytes } from '../common/escape-bytes';
 import { partialDumpsOf, partialOf } from './sources/partial-dumps';
 
 const ROOT = Buffer.from('/');
@@ -173,7 +174,7 @@ function selectedDumpPaths(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<
     || (path.subarray(0, include.length).equals(include) && (path.length === include.length || path[include.length] === ROOT[0]));
   const isSelected = (path: string): boolean =>
     (includes.length === 0 || includes.some((include) => isAtOrBelow(Buffer.from(path), include)))
-    && (regex === undefined || regex.test(path));
+    && (regex === undefined || regex.test(escapeBytes(Buffer.from(path))));
   return new Map([...dumpPaths].map(([backupId, paths]) => [backupId, paths.filter(isSelected)]));
 }
 

@@ -5,6 +5,7 @@
 import type { RestoreItem, StoredEntry } from '../chunkstore/read';
 import { EntryType } from '../proto/cpsbackup';
 import { isDumpEntry } from '../common/dump-entry';
+import { escapeBytes } from '../common/escape-bytes';
 import type { PathMatcher } from './pattern/path-matcher';
 import { SelectedPaths } from './selected-paths';
 
@@ -46,7 +47,9 @@ export class RestoreSelection {
     if (this.matcher === undefined) {
       for (const entry of candidates) this.matched.add(entry);
     } else {
-      const verdicts = await this.matcher.match(candidates.map((entry) => entry.path.toString('utf8')));
+      // On the path as -s lists it (\xNN a byte that is not UTF-8, \\ a backslash), as --find and --include
+      // take it: decoded as UTF-8, two names that differ in such bytes read alike and could not be told apart.
+      const verdicts = await this.matcher.match(candidates.map((entry) => escapeBytes(entry.path)));
       candidates.forEach((entry, index) => { if (verdicts[index] === 1) this.matched.add(entry); });
     }
     return entries.filter((entry) => entry.type === EntryType.ENTRY_TYPE_DIRECTORY || this.matched.has(entry));

@@ -18,6 +18,8 @@ test('client_can_* rights are enforced by the server and named in every refusal'
   t.after(() => sandbox.destroy());
   await sandbox.addClient('appendonly', ['client_can_delete = 0']);
   await sandbox.addClient('locked', ['client_can_list = 0', 'client_can_restore = 0', 'client_can_force_backup = 0']);
+  await sandbox.addClient('flooded', ['client_can_delete = 0', 'keep = 2']);
+  await sandbox.addClient('floodedoff', ['client_can_delete = 0', 'keep = 2', 'append_only_keep_days = 0']);
   const data = join(sandbox.root, 'data');
   await writeDeterministicFile(join(data, 'file.bin'), 'rights', 50_000);
   const server = await sandbox.startServer();
@@ -49,6 +51,21 @@ test('client_can_* rights are enforced by the server and named in every refusal'
     assert.match(listed, /^Backup: 0000001 .*protected/m);
     assert.match(listed, /^Backup: 0000002 /m);
     assert.match(server.log(), /set client_can_delete = 1 in .*appendonly and send SIGHUP/, 'the server log says how to allow it');
+  });
+
+  // Review: retention after each commit counts backups (keep = N), so a stolen append-only node that
+  // committed N backups made the server delete every real one. Every backup younger than
+  // append_only_keep_days (7 by default, the server's clock) is kept now; 0 takes that back.
+  await t.test('append-only: a flood of backups pushes out no backup younger than append_only_keep_days', async () => {
+    for (const client of ['flooded', 'floodedoff']) {
+      const config = await sandbox.writeNodeConfig(client, [`include = ${data}`]);
+      for (let index = 0; index < 5; index++) await expectOk(config, ['-e']);
+      const listed = (await expectOk(config, ['-l'])).split('\n').filter((line) => line.startsWith('Backup: '));
+      assert.equal(listed.length, client === 'flooded' ? 5 : 2, `${client}:\n${listed.join('\n')}`);
+    }
+    const dryRun = await sandbox.runServerCommand(['retention', '--dry-run', 'flooded']);
+    assert.equal(dryRun.code, 0, dryRun.stderr);
+    assert.match(dryRun.stdout, /flooded 0000001 .* kept: append-only client, younger than 7 days \(append_only_keep_days\)/);
   });
 
   await t.test('without list, restore and force_backup: -l, -s, -i, -e are refused; a scheduled backup is accepted', async () => {

@@ -223,3 +223,22 @@ test('empty backups (an include whose disk did not mount) never push out the new
   const allEmpty = retentionDecisions([{ number: 1, finishedAt: DAY, isEmpty: true }, { number: 2, finishedAt: 2 * DAY, isEmpty: true }], { keep: [1] }, 2 * DAY);
   assert.deepEqual(allEmpty.map((decision) => decision.isKept), [false, true]);
 });
+
+test('an append-only client keeps every complete backup younger than append_only_keep_days, within keep_days; 0 keeps none more', () => {
+  const now = 100 * DAY;
+  // Two real backups 10 and 5 days ago, then a flood of six within the last hour.
+  const list = candidates([
+    { finishedAt: now - 10 * DAY }, { finishedAt: now - 5 * DAY },
+    ...Array.from({ length: 6 }, (_, index) => ({ finishedAt: now - HOUR + index * 60_000 })),
+  ]);
+  const keptOf = (policy: RetentionPolicy): number[] =>
+    retentionDecisions(list, policy, now).filter((decision) => decision.isKept).map((decision) => decision.number);
+  assert.deepEqual(keptOf({ keep: [2] }), [7, 8], 'the count rule alone: the flood pushes out the real backups');
+  assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 7 }), [2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 30 }), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 30, keepDays: 7 }), [2, 3, 4, 5, 6, 7, 8], 'keep_days caps it');
+  assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 0 }), [7, 8]);
+  const reasons = decided(list, { keep: [2], appendOnlyKeepDays: 7 }, now);
+  assert.equal(reasons[2], 'kept: append-only client, younger than 7 days (append_only_keep_days)');
+  assert.equal(reasons[1], 'removed: no rule keeps it');
+});

@@ -3,7 +3,7 @@
 import { ConfigError } from '../errors';
 import { shown } from './display';
 import type { ConfigText } from './parse';
-import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
+import { readAppendOnlyKeepDays, readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { allLines, checkKeys, lastLine, toBoolean } from './values';
 import { toDuration } from './server-config';
 import { QUOTA_KEYS, readQuotaKeys } from './quota-keys';
@@ -21,6 +21,8 @@ export interface ClientRecord {
   readonly keepDays: number | undefined;
   /** Overrides server.conf's keep_days_partial for this client. */
   readonly keepDaysPartial?: number;
+  /** Overrides server.conf's append_only_keep_days for this client (read only while client_can_delete = 0). */
+  readonly appendOnlyKeepDays?: number;
   /** Overrides server.conf's warn_after for this client (status port, overdue notification). */
   readonly warnAfterSeconds?: number;
   /** What the client may ask of the server (burp's client_can_* keys, each 1 unless the record says 0). */
@@ -33,7 +35,7 @@ export interface ClientRecord {
 
 /**
  * burp's names. canDelete = false makes the client append-only: a stolen node cannot erase its own
- * history (server retention still runs). canForceBackup = false accepts only the daemon's scheduled
+ * history (server retention still runs, and keeps every backup younger than append_only_keep_days). canForceBackup = false accepts only the daemon's scheduled
  * backups, not `cpsbackup -e` (burp: `-a t` timed backups, not `-a b`).
  */
 export interface ClientRights {
@@ -85,6 +87,7 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
     }
   }
   const keepDaysPartial = readKeepDays(config, 'keep_days_partial');
+  const appendOnlyKeepDays = readAppendOnlyKeepDays(config);
   const warnAfterLine = lastLine(config, 'warn_after');
   const quotas = readQuotaKeys(config);
   return Object.freeze({
@@ -96,6 +99,7 @@ export function clientRecordFrom(name: string, config: ConfigText): ClientRecord
     calendar: readCalendarRules(config),
     keepDays: readKeepDays(config, 'keep_days'),
     ...(keepDaysPartial === undefined ? {} : { keepDaysPartial }),
+    ...(appendOnlyKeepDays === undefined ? {} : { appendOnlyKeepDays }),
     ...(warnAfterLine === undefined ? {} : { warnAfterSeconds: toDuration(file, warnAfterLine) }),
     ...quotas,
     rights: readRights(config),

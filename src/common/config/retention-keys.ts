@@ -33,7 +33,9 @@ export const CALENDAR_COUNT_KEYS = {
 } as const;
 
 /** Every single-valued key read here besides keep (repeatable), for the files' lists of known keys. */
-export const RETENTION_SINGLE_KEYS: readonly string[] = ['keep_days', 'keep_days_partial', ...Object.values(CALENDAR_COUNT_KEYS), 'keep_within'];
+export const APPEND_ONLY_KEEP_DAYS_KEY = 'append_only_keep_days';
+export const RETENTION_SINGLE_KEYS: readonly string[] = ['keep_days', 'keep_days_partial', ...Object.values(CALENDAR_COUNT_KEYS), 'keep_within',
+  APPEND_ONLY_KEEP_DAYS_KEY];
 
 /** keep= lines in order (burp's levels); undefined when there are none. */
 export function readKeepLevels(config: ConfigText): readonly number[] | undefined {
@@ -46,6 +48,15 @@ export function readKeepLevels(config: ConfigText): readonly number[] | undefine
 export function readKeepDays(config: ConfigText, key: 'keep_days' | 'keep_days_partial'): number | undefined {
   const entry = lastLine(config, key);
   return entry === undefined ? undefined : toInteger(config.file, entry, 1, 100 * 365);
+}
+
+/**
+ * append_only_keep_days=: how many days retention keeps every complete backup of an append-only client
+ * (client_can_delete = 0), 0 for none; undefined when absent.
+ */
+export function readAppendOnlyKeepDays(config: ConfigText): number | undefined {
+  const entry = lastLine(config, APPEND_ONLY_KEEP_DAYS_KEY);
+  return entry === undefined ? undefined : toInteger(config.file, entry, 0, 100 * 365);
 }
 
 /** keep_last … keep_yearly and keep_within; undefined when none is set. */

@@ -10,7 +10,7 @@ import { checkTlsFiles } from '../tls/tls-files';
 import { shown, shownPath } from './display';
 import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, folderPath, folderProblem, requiredLine, resolvePath } from './paths';
-import { readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
+import { readAppendOnlyKeepDays, readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, toByteSize, type StorageSettings } from './storage-keys';
 import { checkKeys, lastLine, toBoolean, toInteger } from './values';
 import { QUOTA_KEYS, readQuotaKeys, type QuotaSettings } from './quota-keys';
@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly keepDays: number | undefined;
   /** Partial backups older than this many days are dropped (complete ones follow keep and keep_days). */
   readonly keepDaysPartial: number | undefined;
+  /** Every complete backup of an append-only client younger than this many days is kept (0: none); see APPEND_ONLY_KEEP_DAYS. */
+  readonly appendOnlyKeepDays: number;
   readonly directory: string;
   readonly clientsDirectory: string;
   /** The clientconfdir line (undefined: the default clients/ beside server.conf), for messages at start and reload. */
@@ -112,6 +114,14 @@ const singleKeys = [
 const repeatableKeys = new Set(['keep']);
 const knownKeys = new Set([...singleKeys, ...repeatableKeys]);
 
+/**
+ * append_only_keep_days by default. Retention runs after each commit, and keep = N counts backups: a
+ * stolen append-only node that committed N small backups made the server delete every real one (found
+ * by review). Days are the server's clock, which no client moves: such a node can push out nothing
+ * younger than this, which is the time its operator has to notice.
+ */
+export const APPEND_ONLY_KEEP_DAYS = 7;
+
 const mebibyte = 1024 * 1024;
 const dayInSeconds = 24 * 3600;
 
@@ -157,6 +167,7 @@ function serverConfigFrom(config: ConfigText): ServerConfig {
     calendar: readCalendarRules(config) ?? Object.freeze({}),
     keepDays: readKeepDays(config, 'keep_days'),
     keepDaysPartial: readKeepDays(config, 'keep_days_partial'),
+    appendOnlyKeepDays: readAppendOnlyKeepDays(config) ?? APPEND_ONLY_KEEP_DAYS,
     directory: folderPath(file, requiredLine(config, 'directory')),
     clientsDirectory: readClientsDirectory(config),
     clientsDirectoryLine: clientsLine?.line,

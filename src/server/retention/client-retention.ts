@@ -23,6 +23,7 @@ export function retentionPolicyFor(config: ServerConfig, record: ClientRecord | 
     calendar: hasOwnRules ? record.calendar ?? {} : config.calendar,
     keepDays: record?.keepDays ?? config.keepDays,
     keepDaysPartial: record?.keepDaysPartial ?? config.keepDaysPartial,
+    ...(record?.rights.canDelete === false ? { appendOnlyKeepDays: record.appendOnlyKeepDays ?? config.appendOnlyKeepDays } : {}),
   };
 }
 

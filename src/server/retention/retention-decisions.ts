@@ -28,6 +28,12 @@ export interface RetentionPolicy {
   readonly keepDays?: number;
   /** Partial backups older than this many days are dropped, except the newest backup. */
   readonly keepDaysPartial?: number;
+  /**
+   * Set for an append-only client (client_can_delete = 0): every complete backup younger than this many
+   * days is kept (0: none), within keep_days. The count rules (keep, keep_last) count what the client
+   * sends: a stolen node committing N backups would push out its whole history.
+   */
+  readonly appendOnlyKeepDays?: number;
 }
 
 export interface RetentionDecision {
@@ -76,6 +82,15 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
       if (backup === newestComplete || backup.finishedAt >= oldestAllowed || reasons.get(backup.number)!.length === 0) continue;
       reasons.set(backup.number, []);
       removals.set(backup.number, `older than keep_days = ${policy.keepDays}`);
+    }
+  }
+  if (policy.appendOnlyKeepDays !== undefined && policy.appendOnlyKeepDays > 0) {
+    const days = Math.min(policy.appendOnlyKeepDays, policy.keepDays ?? Infinity);
+    const oldestHeld = now - days * DAY_MILLISECONDS;
+    for (const backup of completes) {
+      if (backup.finishedAt < oldestHeld) continue;
+      removals.delete(backup.number);
+      why(backup.number, `append-only client, younger than ${days} days (append_only_keep_days)`);
     }
   }
   markProtected(oldestFirst, why);

@@ -301,7 +301,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       progressLine.clear();
       reportRestoreGaps(gaps, output);
     },
-    onStep: ({ backup, isDumpsOnly, restore, loads }) => {
+    onStep: ({ backup, isDumpsOnly, restore, loads, isNotLoaded }) => {
       progressLine.clear();
       lastRestored = backup.backupId;
       failures += reportRestoreGaps(restore, output) - restore.failures.length + reportIncompleteBackup(backup, output);
@@ -315,10 +315,15 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       output.out(`Restored ${kind}backup ${formatBackupId(backup.backupId)}${isDumpsOnly ? ' (dumps only)' : ''}: `
         + `${restore.progress.files} files, ${formatBytes(restore.progress.writtenBytes)}${where}`
         + `${restore.failures.length ? `, ${restore.failures.length} errors` : ''}\n`);
+      if (isNotLoaded) output.err(`error: no dump of backup ${formatBackupId(backup.backupId)} loaded: not all of them were restored\n`);
     },
   }).finally(() => progressLine.clear());
   if (chain.skipped.length > 0) {
     output.err(`error: not applied after the failure above: backups ${chain.skipped.map((backup) => formatBackupId(backup.backupId)).join(', ')}\n`);
+  }
+  for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0)) {
+    output.err(`error: ${source.sourceName} not loaded from backups ${source.notApplied.map((backup) => formatBackupId(backup.backupId)).join(', ')}: `
+      + `its load from backup ${formatBackupId(source.failedAt.backupId)} failed (the other sources were brought to the backup asked for)\n`);
   }
   return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
 }

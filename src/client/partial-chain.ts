@@ -65,6 +65,15 @@ export interface ChainStep {
   readonly isDumpsOnly: boolean;
   readonly restore: RestoreResult;
   readonly loads: readonly LoadResult[];
+  /** A dumps-only step whose restore failed: none of its dumps was loaded (loads is empty). */
+  readonly isNotLoaded?: boolean;
+}
+
+/** A source whose load failed: the later backups of the chain that held a dump of it were not loaded for it. */
+export interface StoppedSource {
+  readonly sourceName: string;
+  readonly failedAt: BackupSummary;
+  readonly notApplied: BackupSummary[];
 }
 
 export interface ChainRestoreOptions {
@@ -94,15 +103,21 @@ export interface ChainRestoreOptions {
 
 export interface ChainRestoreResult {
   readonly steps: readonly ChainStep[];
-  /** The backups not applied because an earlier step failed to restore or load. */
+  /** The backups not applied at all because an earlier step's dumps failed to restore. */
   readonly skipped: readonly BackupSummary[];
+  /** Sources whose load failed, and what of the chain was then not loaded for them (the others went on). */
+  readonly stoppedSources: readonly StoppedSource[];
 }
 
 /**
  * Restores `backupId` and loads its dumps; for a partial backup first restores and loads the dumps
  * of every backup its chain needs, in order (complete loaders first, then partial ones: upserts).
- * Stops at the first step with a failed restore or load: applying later partials on top of a
- * database that did not load would give a state that never existed. Earlier steps restore only
+ * A source whose load fails gets none of its later dumps: applying later partials on top of a database
+ * that did not load would give a state that never existed. The other sources go on to the chosen
+ * backup: stopping them too left a source loaded from the first step and never brought forward, so
+ * its database held neither what was there nor what was asked for (found by review). A dumps-only
+ * step whose restore failed loads nothing, and the chain stops there (nothing of the later steps is
+ * applied), so every source is left at a state it had. Earlier steps restore only
  * their dump files (the chosen backup is a full copy of every other file). With loadInto every
  * step restores only the dumps it loads: a staging load leaves every other file alone.
  */
@@ -127,10 +142,20 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     throw new NotFoundError(`backup ${chosen.backupId} holds no dump that both --load-into and the --include or -r selection cover`);
   }
   const steps: ChainStep[] = [];
+  const stopped = new Map<string, StoppedSource>();
+  const sourceOf = (originalPath: string): string =>
+    dumpSourceOfPath(options.storage, config.workDirectory, originalPath) ?? unclaimedDumpSourceName(options.storage, originalPath);
+  /** Whether a dump of this backup goes on: not when its source's load failed at an earlier step (then it is said so). */
+  const isStillApplied = (backup: BackupSummary, originalPath: string): boolean => {
+    const source = stopped.get(sourceOf(originalPath));
+    if (source === undefined) return true;
+    if (!source.notApplied.includes(backup)) source.notApplied.push(backup);
+    return false;
+  };
   for (const [index, backup] of chain.entries()) {
     options.signal?.throwIfAborted();
     const isDumpsOnly = index < chain.length - 1 || options.loadInto !== undefined;
-    const paths = dumpPaths.get(backup.backupId);
+    const paths = dumpPaths.get(backup.backupId)?.filter((path) => isStillApplied(backup, path));
     if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change
     const selection = isDumpsOnly ? {} : { paths: options.paths, pathRegex: options.pathRegex, strip: options.strip };
     const restore = await runRestore(config, {
@@ -138,12 +163,16 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       onProgress: (progress) => options.onProgress?.(backup, progress),
       onStopped: (gaps) => options.onStopped?.(backup, gaps), signal: options.signal,
     });
+    if (isDumpsOnly && restore.failures.length > 0) {
+      const step: ChainStep = { backup, isDumpsOnly, restore, loads: [], isNotLoaded: true };
+      steps.push(step);
+      options.onStep?.(step);
+      return { steps, skipped: chain.slice(index + 1), stoppedSources: [...stopped.values()] };
+    }
     // A dump of a source storage.conf does not name (renamed since, another node's) goes to the
     // loaders too, which keep it and say so: dropped here, it was left unloaded with exit 0.
-    const dumps = restore.dumpFiles.map((file) => ({
-      path: file.localPath,
-      sourceName: dumpSourceOfPath(options.storage, config.workDirectory, file.originalPath) ?? unclaimedDumpSourceName(options.storage, file.originalPath),
-    }));
+    const dumps = restore.dumpFiles.filter((file) => isStillApplied(backup, file.originalPath))
+      .map((file) => ({ path: file.localPath, sourceName: sourceOf(file.originalPath) }));
     const loads = await loadRestoredDumps(options.storage, dumps, {
       partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,
     });
@@ -153,10 +182,11 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     // After its report: what this step restored, kept and loaded before the interruption is said.
     options.signal?.throwIfAborted();
     // A dump no source here loads is reported and kept, but later backups do not stand on it: the chain goes on.
-    const hasFailed = loads.some((load) => !load.ok && load.isUnclaimed !== true) || (isDumpsOnly && restore.failures.length > 0);
-    if (hasFailed) return { steps, skipped: chain.slice(index + 1) };
+    for (const load of loads) {
+      if (!load.ok && load.isUnclaimed !== true && !stopped.has(load.sourceName)) stopped.set(load.sourceName, { sourceName: load.sourceName, failedAt: backup, notApplied: [] });
+    }
   }
-  return { steps, skipped: [] };
+  return { steps, skipped: [], stoppedSources: [...stopped.values()] };
 }
 
 /**

@@ -9,6 +9,8 @@ export function catalogQuery(database: string): string {
   return [
     `SELECT JSON_OBJECT('kind', 'database', 'charset', DEFAULT_CHARACTER_SET_NAME, 'collation', DEFAULT_COLLATION_NAME)
       FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${schema};`,
+    // Only the tables the user holds some privilege on: without `tables =` the dialect first makes sure
+    // the user may read the whole database (mariadb-grants.ts), else a table would be left out unseen.
     // System-versioned tables and sequences too: not dumped (their history or state is not plain rows),
     // but listed, so that the plan fails naming them rather than leave them out unseen.
     `SELECT JSON_OBJECT('kind', 'table', 'table', TABLE_NAME, 'tableType', TABLE_TYPE) FROM information_schema.TABLES

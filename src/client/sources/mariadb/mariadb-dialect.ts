@@ -9,6 +9,7 @@ import { runQuery, type ToolCommand } from '../tables/tool-command';
 import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-catalog';
 import { mariadbEnvironment } from './mariadb-connection';
+import { GRANTS_QUERY, parseGrants, readsEveryTable, unreadableTablesRefusal } from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { mariadbLoadScript } from './mariadb-load-script';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
@@ -46,7 +47,14 @@ export const mariadbDialect: DatabaseDialect = {
       runQuery({ ...client(database, [...QUERY_FLAGS, ...await sandboxed()]), input: `${DUMP_SQL_MODE}${sql}` }, source.timeoutSeconds, what, fail);
     return {
       async readCatalog() {
-        return parseCatalog(await query(source.database, catalogQuery(source.database), `reading the tables of ${source.database}`));
+        const catalog = parseCatalog(await query(source.database, catalogQuery(source.database), `reading the tables of ${source.database}`));
+        // Without `tables =` the listing is what is dumped, and information_schema leaves out the tables
+        // the user holds no privilege on: only a database-wide read makes the listing whole (mariadb-grants.ts).
+        if (source.tables.length === 0) {
+          const grants = parseGrants(await query(undefined, GRANTS_QUERY, `reading the grants of the user dumping ${source.database}`));
+          if (!readsEveryTable(grants, source.database)) throw fail(`${source.file}:${source.line}: ${unreadableTablesRefusal(grants, source.database)}`);
+        }
+        return catalog;
       },
       async readMarks(plans: readonly TablePlan[]) {
         const sql = marksQuery(plans);

@@ -1,0 +1,78 @@
+// Whether the dump's user may read every table of a database, from its own SHOW GRANTS: MariaDB's
+// information_schema lists only the tables a user holds some privilege on, so without that read a
+// source without `tables =` would leave the other tables out unseen.
+//
+// Why SHOW GRANTS and not information_schema.SCHEMA_PRIVILEGES / USER_PRIVILEGES: those show a user
+// only the rows granted to the user itself, never its roles' (a default role's SELECT ON db.* is
+// invisible there), while SHOW GRANTS prints the user's grants, those of its current role and of the
+// roles that role holds, and PUBLIC's: every source of what the session may do. The session that
+// asks is one the dump's own client opens with the same options, so it has the dump's roles.
+
+/** The first answer line is the user; the rest are its grant statements, one a line (--raw: as the server wrote them). */
+export const GRANTS_QUERY = 'SELECT CURRENT_USER();\nSHOW GRANTS;\n';
+
+export interface UserGrants {
+  /** user@host, as CURRENT_USER() names the account. */
+  readonly user: string;
+  readonly statements: readonly string[];
+}
+
+export function parseGrants(answer: string): UserGrants {
+  const [user = '', ...statements] = answer.split('\n').filter((line) => line.trim() !== '');
+  return { user, statements };
+}
+
+/**
+ * `GRANT privileges ON *.* | db.* TO grantee`: a global or database-level grant. Privileges are
+ * upper-case words (no column lists: those are table-level grants, which never cover a table added later).
+ */
+const DATABASE_WIDE_GRANT = /^GRANT ([A-Z ]+(?:, [A-Z ]+)*) ON (\*|`(?:[^`]|``)+`|[^\s.`]+)\.\* TO (.+?)(?: IDENTIFIED .*| WITH .*)?$/;
+
+/** Database names in grants are LIKE patterns: `_` and `%` are wildcards unless escaped with a backslash. */
+function grantPatternMatches(pattern: string, database: string): boolean {
+  const name = pattern.startsWith('`') ? pattern.slice(1, -1).replaceAll('``', '`') : pattern;
+  const characters = Array.from(name);
+  let expression = '';
+  for (let index = 0; index < characters.length; index += 1) {
+    const character = characters[index];
+    if (character === '\\' && index + 1 < characters.length) expression += escapeForRegExp(characters[(index += 1)]);
+    else if (character === '%') expression += '.*';
+    else if (character === '_') expression += '.';
+    else expression += escapeForRegExp(character);
+  }
+  return new RegExp(`^${expression}$`, 'su').test(database);
+}
+
+function escapeForRegExp(character: string): string {
+  return character.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+/**
+ * True when SELECT on every table of `database` is certain: a global SELECT (or ALL PRIVILEGES) of
+ * the user, a role or PUBLIC, or one on the database itself. For one grantee MariaDB applies only
+ * the first database-level grant that matches (an exact name before a wildcard), not their union, so
+ * each grantee's matching grants must all hold SELECT. A REVOKE line (MySQL's partial revokes) takes
+ * rights away in ways not worked out here, so it is never taken as proof.
+ */
+export function readsEveryTable(grants: UserGrants, database: string): boolean {
+  if (grants.statements.some((statement) => statement.startsWith('REVOKE '))) return false;
+  const databaseGrantsReading = new Map<string, boolean>();
+  for (const statement of grants.statements) {
+    const match = DATABASE_WIDE_GRANT.exec(statement);
+    if (match === null) continue;
+    const [, privilegeList, target, grantee] = match;
+    const privileges = privilegeList.split(', ');
+    const isReading = privileges.includes('SELECT') || privileges.includes('ALL PRIVILEGES') || privileges.includes('ALL');
+    if (target === '*') {
+      if (isReading) return true;
+    } else if (grantPatternMatches(target, database)) {
+      databaseGrantsReading.set(grantee, (databaseGrantsReading.get(grantee) ?? true) && isReading);
+    }
+  }
+  return [...databaseGrantsReading.values()].some((isReading) => isReading);
+}
+
+export function unreadableTablesRefusal(grants: UserGrants, database: string): string {
+  return `user ${grants.user} may not read every table of database ${database}, so a table it cannot see would be left out `
+    + `of the backup unseen: grant SELECT ON \`${database}\`.* TO ${grants.user}, or list the tables to dump with tables =`;
+}

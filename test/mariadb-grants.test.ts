@@ -1,0 +1,41 @@
+// Proves readsEveryTable's contract on SHOW GRANTS lines as MariaDB 10.11 prints them: only a global
+// or database-level SELECT (of the user, a role or PUBLIC) counts; wildcards and escapes in database
+// names match as MariaDB matches them; a grantee's exact grant wins over its wildcard one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseGrants, readsEveryTable } from '../src/client/sources/mariadb/mariadb-grants';
+
+const reads = (database: string, ...statements: string[]): boolean =>
+  readsEveryTable(parseGrants(['backup@localhost', ...statements].join('\n')), database);
+const USAGE = 'GRANT USAGE ON *.* TO `backup`@`localhost`';
+
+test('table and column grants never prove a whole database; global and database SELECT do', () => {
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT ON `crm`.`accounts` TO `backup`@`localhost`'), false);
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT (`id`), INSERT ON `crm`.`invoices` TO `backup`@`localhost`'), false);
+  assert.equal(reads('crm', USAGE, 'GRANT LOCK TABLES, SHOW VIEW ON `crm`.* TO `backup`@`localhost`'), false);
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT, LOCK TABLES ON `crm`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm', USAGE, 'GRANT ALL PRIVILEGES ON `crm`.* TO `backup`@`localhost` WITH GRANT OPTION'), true);
+  assert.equal(reads('crm', 'GRANT SELECT, RELOAD ON *.* TO `backup`@`localhost` IDENTIFIED BY PASSWORD \'*AB\''), true);
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT ON `sales`.* TO `backup`@`localhost`'), false);
+});
+
+test('roles and PUBLIC count; a grant to a role the user holds shows as its own line', () => {
+  assert.equal(reads('crm', 'GRANT `backup_role` TO `backup`@`localhost`', USAGE, 'GRANT `crm_read` TO `backup_role`',
+    'GRANT USAGE ON *.* TO `crm_read`', 'GRANT SELECT ON `crm`.* TO `crm_read`'), true);
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT ON `crm`.* TO PUBLIC'), true);
+});
+
+test('database names are LIKE patterns: wildcards match, escaped ones match only themselves', () => {
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT ON `cr%`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm_2024', USAGE, 'GRANT SELECT ON `crm\\_2024`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crmx2024', USAGE, 'GRANT SELECT ON `crm\\_2024`.* TO `backup`@`localhost`'), false);
+  assert.equal(reads('crmx2024', USAGE, 'GRANT SELECT ON `crm_2024`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('a`b', USAGE, 'GRANT SELECT ON `a``b`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT ON crm.* TO backup@localhost'), true, 'sql_quote_show_create = 0');
+});
+
+test('for one grantee the exact grant wins over a wildcard one; a REVOKE line proves nothing', () => {
+  assert.equal(reads('crm', USAGE, 'GRANT LOCK TABLES ON `crm`.* TO `backup`@`localhost`', 'GRANT SELECT ON `cr%`.* TO `backup`@`localhost`'), false);
+  assert.equal(reads('crm', USAGE, 'GRANT LOCK TABLES ON `crm`.* TO `backup`@`localhost`', 'GRANT SELECT ON `cr%`.* TO PUBLIC'), true);
+  assert.equal(reads('crm', 'GRANT SELECT ON *.* TO `backup`@`localhost`', 'REVOKE SELECT ON `crm`.* FROM `backup`@`localhost`'), false);
+});

@@ -7,10 +7,21 @@ import type { EntryMeta } from '../proto/cpsbackup';
 import type { TempFile } from './restore-tree/temp-file';
 import { RestoreSystemError } from './restore-tree/errors';
 import { writeAllAsync } from './extent-cursor';
+import { writtenExtents, type DataExtent } from './posix/data-extents';
+import { fileSystemTypeOf, statFd } from './posix/at';
 
 const readAsync = promisify(read);
 const BLOCK = 1024 * 1024;
 const ZEROS = Buffer.alloc(BLOCK);
+
+/**
+ * File systems that keep a hole a hole and can tell written data from a range fallocate reserved
+ * (writtenExtents): ext2/3/4, XFS, btrfs, F2FS, bcachefs by FIEMAP, tmpfs by SEEK_DATA. Elsewhere (FAT,
+ * ZFS, many FUSE and network file systems) a restored sparse file may be all data, or the data a read
+ * reserved may look written, and holes are compared as zeros only: judged there, every later restore
+ * would see a difference.
+ */
+const HOLE_KEEPING: ReadonlySet<number> = new Set([0xef53, 0x58465342, 0x9123683e, 0xf2f52010, 0x01021994, 0xca451a4e]);
 
 export class ExistingContentCompare {
   /** Bytes before this equal the existing file's: the data placed, and the holes between as zeros. */
@@ -58,7 +69,7 @@ export class ExistingContentCompare {
     const isSparse = this.meta.extents.length > 0;
     if (!this.isDifferent) {
       const size = isSparse ? Math.max(this.meta.size, this.comparedTo) : this.comparedTo;
-      if (await this.holds(this.comparedTo, size, undefined) && await this.isEndAt(size)) this.comparedTo = size;
+      if (await this.holds(this.comparedTo, size, undefined) && await this.isEndAt(size) && !(isSparse && this.hasDataInHoles())) this.comparedTo = size;
       else await this.differ();
     }
     if (this.temp !== undefined && isSparse) ftruncateSync(this.temp.fd, this.meta.size);
@@ -76,6 +87,32 @@ export class ExistingContentCompare {
       at += bytesRead;
     }
     return true;
+  }
+
+  /**
+   * Whether the existing file has data where the backup has a hole (a hole filled with zeros reads the
+   * same, but takes the space the backup's file did not), beyond the blocks the backup's data lies in.
+   * Data where the backup has data is not judged: zeros kept as data may become holes on some file
+   * systems (ZFS with compression), and the content is the same.
+   */
+  private hasDataInHoles(): boolean {
+    let stats;
+    try {
+      if (!HOLE_KEEPING.has(fileSystemTypeOf(this.existingFd))) return false;
+      stats = statFd(this.existingFd);
+    } catch {
+      return false;
+    }
+    const block = stats.blksize > 0 ? stats.blksize : 4096;
+    let existing: DataExtent[] | undefined;
+    try {
+      existing = writtenExtents(this.existingFd);
+    } catch (error) {
+      throw new RestoreSystemError(this.describe.entryPath, this.describe.localPath(), 'find the data of the file at', error);
+    }
+    if (existing === undefined) return false;
+    const covered = blocksOf(dataRangesBefore(this.meta, this.meta.size), block);
+    return !isAllCovered(existing, covered);
   }
 
   private async isEndAt(position: number): Promise<boolean> {
@@ -119,6 +156,30 @@ function dataRangesBefore(meta: EntryMeta, end: number): { offset: number; lengt
     if (length > 0) ranges.push({ offset, length });
   }
   return ranges;
+}
+
+/** The ranges widened to whole blocks and merged where they meet: what a file system allocates for them. */
+function blocksOf(ranges: readonly { offset: number; length: number }[], block: number): DataExtent[] {
+  const merged: { offset: number; length: number }[] = [];
+  for (const range of ranges) {
+    const start = Math.floor(range.offset / block) * block;
+    const end = Math.ceil((range.offset + range.length) / block) * block;
+    const last = merged[merged.length - 1];
+    if (last !== undefined && start <= last.offset + last.length) last.length = Math.max(last.length, end - last.offset);
+    else merged.push({ offset: start, length: end - start });
+  }
+  return merged;
+}
+
+/** Whether each of the ascending ranges lies within one of the ascending, merged ranges `within` (one pass). */
+function isAllCovered(ranges: readonly DataExtent[], within: readonly DataExtent[]): boolean {
+  let at = 0;
+  for (const range of ranges) {
+    while (at < within.length && within[at].offset + within[at].length <= range.offset) at++;
+    const outer = within[at];
+    if (outer === undefined || outer.offset > range.offset || range.offset + range.length > outer.offset + outer.length) return false;
+  }
+  return true;
 }
 
 function isAllZero(bytes: Buffer): boolean {

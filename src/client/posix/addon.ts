@@ -86,6 +86,8 @@ export interface PosixAddon {
   dataExtents(fd: number): [number, number][];
   /** lseek(fd, 0, SEEK_HOLE): the end for a file without holes, null where SEEK_HOLE is not supported. */
   firstHole(fd: number): number | null;
+  /** FIEMAP's mapped extents that are not unwritten, merged; null where the filesystem has no FIEMAP. */
+  writtenExtents(fd: number): [number, number][] | null;
   llistxattr(path: Name): Buffer[];
   flistxattr(fd: number): Buffer[];
   lgetxattr(path: Name, name: Name): Buffer;

@@ -2,6 +2,10 @@
 // file, a restore writes only them. A filesystem without hole support reports one extent for the file.
 // Also the pure steps that shape the extents a backup entry declares: cut to its size, bounded in count.
 import { posixAddon } from './addon';
+import { fileSystemTypeOf } from './at';
+
+/** TMPFS_MAGIC: tmpfs has no FIEMAP, and its SEEK_DATA calls a page fallocate reserved a hole, read or not. */
+const TMPFS = 0x01021994;
 
 export interface DataExtent {
   readonly offset: number;
@@ -13,6 +17,18 @@ export function dataExtents(fd: number): DataExtent[] {
   return posixAddon()
     .dataExtents(fd)
     .map(([offset, length]) => ({ offset, length }));
+}
+
+/**
+ * The ranges of an open file that hold written data (zeros written count, a range fallocate reserved and
+ * nobody wrote does not), or undefined where that cannot be told. By FIEMAP, not SEEK_DATA: once a read
+ * has put a reserved range in the page cache, ext4 and XFS report it as data (journald's journals, a
+ * database's preallocated files: every in-place restore of one looked changed; found by review).
+ */
+export function writtenExtents(fd: number): DataExtent[] | undefined {
+  const mapped = posixAddon().writtenExtents(fd);
+  if (mapped !== null) return mapped.map(([offset, length]) => ({ offset, length }));
+  return fileSystemTypeOf(fd) === TMPFS ? dataExtents(fd) : undefined;
 }
 
 /**

@@ -1,7 +1,9 @@
 // Accepts the server's TLS 1.3 connections itself and hands only verified ones to grpc-js.
-// Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused.
+// Owning the handshake lets the server check the CA's revocation list, reload it on SIGHUP, and log who it refused;
+// a connection is served only while its certificate would pass a fresh handshake (certificate-in-force.ts).
 import * as grpc from '@grpc/grpc-js';
 import { lookup } from 'node:dns/promises';
+import { constants as cryptoConstants } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { shown, shownPath } from '../../common/config/display';
@@ -15,6 +17,7 @@ import { refusedClientName } from './refused-client';
 import { checkListIssuer } from '../../common/tls/ca-certificates';
 import { checkServerIdentity, describeServerCertificate } from './tls-files-check';
 import { describeRevocationList, readRevocationList, type RevocationList, type RevocationSettings } from './revocation-list';
+import { atExpiry, caCertificatesOf, isChainedToOneOf, outOfDateReason } from './certificate-in-force';
 
 const handshakeTimeoutMilliseconds = 10_000;
 
@@ -40,7 +43,8 @@ export interface MutualTlsListener {
   readonly port: number;
   /**
    * Rereads the server's certificate, key and CA, and the revocation list, for the next handshakes, and
-   * closes open connections the list revokes or whose client record is gone (read it first: names.current).
+   * closes open connections the list revokes, whose certificate no CA of a new ssl_ca signed, or whose client
+   * record is gone (read it first: names.current).
    * Each part that is unusable keeps its previous state (the reason logged); false when any part was kept.
    */
   reload(): boolean;
@@ -93,8 +97,11 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       socket.destroy();
       return;
     }
-    if (!socket.authorized) {
-      const refusal = refusalOf(socket);
+    // A resumed TLS session is "authorized" without its certificate's dates being looked at again: a session
+    // taken before the certificate expired let it in after. Resumption is off (contextOptions); this does not rely on it.
+    const outOfDate = socket.authorized ? outOfDateRefusalOf(socket) : undefined;
+    if (!socket.authorized || outOfDate !== undefined) {
+      const refusal = outOfDate ?? refusalOf(socket);
       refusals.refused(socket.remoteAddress ?? '?', refusal.kind, refusal.message);
       const commonName = refusedClientName(socket, identity.ca);
       const lookup = commonName === undefined ? undefined : names.current.lookup(commonName);
@@ -114,13 +121,19 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       return;
     }
     const commonName = socket.getPeerCertificate().subject.CN as string;
-    open.set(socket, { serial: certificateSerial(socket.getPeerCertificate().serialNumber), commonName });
+    const serial = certificateSerial(socket.getPeerCertificate().serialNumber);
+    open.set(socket, { serial, commonName });
     openByName.set(commonName, (openByName.get(commonName) ?? 0) + 1);
     socket.once('close', () => {
       open.delete(socket);
       const left = (openByName.get(commonName) ?? 1) - 1;
       if (left > 0) openByName.set(commonName, left);
       else openByName.delete(commonName);
+    });
+    // Expiry ends the connection, as a revocation does: a client kept its connection, and the server took its calls, for as long as it liked.
+    atExpiry(socket, (reason) => {
+      logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): ${reason}`);
+      socket.destroy();
     });
     injector.injectConnection(socket);
   };
@@ -195,13 +208,21 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
         return false;
       }
       if (!nextIdentity.cert.equals(identity.cert)) logger.info(`reloaded: ${describeServerCertificate(settings, nextIdentity)}`);
-      if (!nextIdentity.ca.equals(identity.ca)) logger.warn(`reloaded: a different CA (${shownPath(settings.sslCa)}): clients whose certificates it did not sign are refused from now on`);
+      // The CAs to judge open connections by, when they changed: a connection is served only while its certificate would pass a handshake now.
+      const newCas = nextIdentity.ca.equals(identity.ca) ? undefined : caCertificatesOf(nextIdentity.ca);
+      if (newCas !== undefined) logger.warn(`reloaded: a different CA (${shownPath(settings.sslCa)}): clients whose certificates it did not sign are refused from now on, and their open connections closed`);
       identity = nextIdentity;
       revocations = next;
       if (isListReloaded) logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
       for (const [socket, { serial, commonName }] of open) {
+        // Closed already (by its peer, or by an earlier reload), its 'close' event not yet run.
+        if (socket.destroyed) continue;
         const record = names.current.lookup(commonName);
-        if (revocations?.contents.revokedSerials.has(serial) === true) {
+        if (newCas !== undefined && !isChainedToOneOf(socket, newCas)) {
+          // A new ssl_ca refuses the old CA's certificates at the handshake; a connection opened before would go on for as long as its client kept it.
+          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate not issued by a CA of ssl_ca ${shownPath(settings.sslCa)}`);
+          socket.destroy();
+        } else if (revocations?.contents.revokedSerials.has(serial) === true) {
           // The handshake passed before the revocation: without this, an open channel would go on for hours.
           logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
           socket.destroy();
@@ -258,8 +279,16 @@ async function addressesOf(address: string): Promise<string[]> {
   return [...new Set(found.map((entry) => entry.address))];
 }
 
+/**
+ * SSL_OP_NO_TICKET: no stateless session tickets, and without a 'resumeSession' listener no stateful ones either, so
+ * every connection is a full handshake that checks the certificate, CA, dates and list in force. A ticket resumed a
+ * session without those checks; only a SIGHUP's fresh ticket keys made a revocation hold against it.
+ */
 function contextOptions(identity: ServerIdentity, revocations: RevocationList): tls.SecureContextOptions {
-  return { ...identity, minVersion: 'TLSv1.3', ...(revocations === undefined ? {} : { crl: [...revocations.pem] }) };
+  return {
+    ...identity, minVersion: 'TLSv1.3', secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+    ...(revocations === undefined ? {} : { crl: [...revocations.pem] }),
+  };
 }
 
 function logRevocations(logger: Logger, described: { text: string; isExpired: boolean }, prefix: string): void {
@@ -303,6 +332,15 @@ function unacceptedRefusalOf(socket: tls.TLSSocket, names: AcceptedNames, openCo
     }
   }
   return kind === undefined ? undefined : { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}${detail}`, isBusy };
+}
+
+/** A verified certificate whose dates do not hold now (a resumed session's), as refusalOf() says it; undefined when they hold. */
+function outOfDateRefusalOf(socket: tls.TLSSocket): { readonly kind: string; readonly message: string } | undefined {
+  const certificate = socket.getPeerX509Certificate();
+  const reason = certificate === undefined ? 'no client certificate' : outOfDateReason(certificate, Date.now());
+  if (reason === undefined) return undefined;
+  const kind = `client ${commonNameOf(socket)}${serialNote(socket.getPeerCertificate())}: ${reason}`;
+  return { kind, message: `refused a connection from ${peerOf(socket)}: ${kind}` };
 }
 
 /** Why a connection was refused: `kind` without the peer's port (what RefusalLog counts repeats of), and the log line. */

@@ -52,7 +52,7 @@ test('mariadb source without tables =: a user who may not read every table fails
     await useSource('backup');
     const refused = exited(await cli('-e'), 1, '-e as a user with SELECT on crm.accounts only');
     assert.match(refused.stderr, /dump source crm: .*storage\.conf:1: user backup@localhost may not read every table of database crm/);
-    assert.match(refused.stderr, /grant SELECT ON `crm`\.\* TO backup@localhost, or list the tables to dump with tables =/);
+    assert.match(refused.stderr, /grant SELECT ON `crm`\.\* TO 'backup'@'localhost', or list the tables to dump with tables =/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace for a refused source');
     assert.deepEqual(await backupIds(), [], 'no backup kept');
 

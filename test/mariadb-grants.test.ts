@@ -3,7 +3,7 @@
 // names match as MariaDB matches them; a grantee's exact grant wins over its wildcard one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGrants, readsEveryTable } from '../src/client/sources/mariadb/mariadb-grants';
+import { parseGrants, readsEveryTable, unreadableTablesRefusal } from '../src/client/sources/mariadb/mariadb-grants';
 
 const reads = (database: string, ...statements: string[]): boolean =>
   readsEveryTable(parseGrants(['backup@localhost', ...statements].join('\n')), database);
@@ -38,4 +38,18 @@ test('for one grantee the exact grant wins over a wildcard one; a REVOKE line pr
   assert.equal(reads('crm', USAGE, 'GRANT LOCK TABLES ON `crm`.* TO `backup`@`localhost`', 'GRANT SELECT ON `cr%`.* TO `backup`@`localhost`'), false);
   assert.equal(reads('crm', USAGE, 'GRANT LOCK TABLES ON `crm`.* TO `backup`@`localhost`', 'GRANT SELECT ON `cr%`.* TO PUBLIC'), true);
   assert.equal(reads('crm', 'GRANT SELECT ON *.* TO `backup`@`localhost`', 'REVOKE SELECT ON `crm`.* FROM `backup`@`localhost`'), false);
+});
+
+// Review: honest grants were refused. A privilege name with an underscore (READ_ONLY ADMIN) hid a global
+// SELECT; an unrelated wildcard grant beside the exact one on the database outvoted it; the message named
+// the account unquoted (backup@% is no SQL).
+test('privilege names of any spelling, and an exact grant beside an unrelated wildcard one, read as MariaDB reads them', () => {
+  assert.equal(reads('crm', 'GRANT SELECT, READ_ONLY ADMIN ON *.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm', 'GRANT SELECT, BINLOG MONITOR, SLAVE MONITOR ON *.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT, LOCK TABLES ON `crm`.* TO `backup`@`localhost`', 'GRANT SHOW VIEW ON `%`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm_2024', USAGE, 'GRANT SELECT ON `crm\\_2024`.* TO `backup`@`localhost`', 'GRANT SHOW VIEW ON `crm%`.* TO `backup`@`localhost`'), true);
+  assert.equal(reads('crm', USAGE, 'GRANT SHOW VIEW ON `%`.* TO `backup`@`localhost`', 'GRANT SELECT ON `cr%`.* TO `backup`@`localhost`'), false,
+    'between two wildcard grants the order is not worked out: both must read');
+  const message = unreadableTablesRefusal(parseGrants("backup@%\nGRANT USAGE ON *.* TO `backup`@`%`"), 'crm');
+  assert.match(message, /grant SELECT ON `crm`\.\* TO 'backup'@'%', or list the tables/);
 });

@@ -23,10 +23,12 @@ export function parseGrants(answer: string): UserGrants {
 }
 
 /**
- * `GRANT privileges ON *.* | db.* TO grantee`: a global or database-level grant. Privileges are
- * upper-case words (no column lists: those are table-level grants, which never cover a table added later).
+ * `GRANT privileges ON *.* | db.* TO grantee`: a global or database-level grant (column lists belong to
+ * table-level grants, which never cover a table added later). The privileges are whatever comes before
+ * " ON ", split at ", ": names hold spaces and underscores (DELETE HISTORY, READ_ONLY ADMIN), and a
+ * pattern of letters alone made a global SELECT beside READ_ONLY ADMIN unreadable (found by review).
  */
-const DATABASE_WIDE_GRANT = /^GRANT ([A-Z ]+(?:, [A-Z ]+)*) ON (\*|`(?:[^`]|``)+`|[^\s.`]+)\.\* TO (.+?)(?: IDENTIFIED .*| WITH .*)?$/;
+const DATABASE_WIDE_GRANT = /^GRANT (.+?) ON (\*|`(?:[^`]|``)+`|[^\s.`]+)\.\* TO (.+?)(?: IDENTIFIED .*| WITH .*)?$/;
 
 /** Database names in grants are LIKE patterns: `_` and `%` are wildcards unless escaped with a backslash. */
 function grantPatternMatches(pattern: string, database: string): boolean {
@@ -43,6 +45,11 @@ function grantPatternMatches(pattern: string, database: string): boolean {
   return new RegExp(`^${expression}$`, 'su').test(database);
 }
 
+/** A pattern without an unescaped wildcard names one database: MariaDB applies it before any wildcard one. */
+function isExactPattern(pattern: string): boolean {
+  return !/(?:^|[^\\])(?:\\\\)*[%_]/.test(pattern);
+}
+
 function escapeForRegExp(character: string): string {
   return character.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 }
@@ -50,13 +57,16 @@ function escapeForRegExp(character: string): string {
 /**
  * True when SELECT on every table of `database` is certain: a global SELECT (or ALL PRIVILEGES) of
  * the user, a role or PUBLIC, or one on the database itself. For one grantee MariaDB applies only
- * the first database-level grant that matches (an exact name before a wildcard), not their union, so
- * each grantee's matching grants must all hold SELECT. A REVOKE line (MySQL's partial revokes) takes
- * rights away in ways not worked out here, so it is never taken as proof.
+ * the first database-level grant that matches, not their union: a grant naming the database exactly
+ * comes first, so where a grantee has one it alone decides (a SELECT on `crm`.* beside a SHOW VIEW on
+ * '%'.* reads every table); among wildcard grants the order is not worked out here, so they must all
+ * hold SELECT. A REVOKE line (MySQL's partial revokes) takes rights away in ways not worked out here,
+ * so it is never taken as proof.
  */
 export function readsEveryTable(grants: UserGrants, database: string): boolean {
   if (grants.statements.some((statement) => statement.startsWith('REVOKE '))) return false;
-  const databaseGrantsReading = new Map<string, boolean>();
+  const exactReading = new Map<string, boolean>();
+  const wildcardReading = new Map<string, boolean>();
   for (const statement of grants.statements) {
     const match = DATABASE_WIDE_GRANT.exec(statement);
     if (match === null) continue;
@@ -66,13 +76,22 @@ export function readsEveryTable(grants: UserGrants, database: string): boolean {
     if (target === '*') {
       if (isReading) return true;
     } else if (grantPatternMatches(target, database)) {
-      databaseGrantsReading.set(grantee, (databaseGrantsReading.get(grantee) ?? true) && isReading);
+      const reading = isExactPattern(target) ? exactReading : wildcardReading;
+      reading.set(grantee, (reading.get(grantee) ?? true) && isReading);
     }
   }
-  return [...databaseGrantsReading.values()].some((isReading) => isReading);
+  const grantees = new Set([...exactReading.keys(), ...wildcardReading.keys()]);
+  return [...grantees].some((grantee) => exactReading.get(grantee) ?? wildcardReading.get(grantee) ?? false);
+}
+
+/** user@host as a GRANT statement takes it: 'user'@'host' (backup@% unquoted is no SQL). */
+function quotedAccount(account: string): string {
+  const at = account.lastIndexOf('@');
+  const quote = (part: string): string => `'${part.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  return at < 0 ? quote(account) : `${quote(account.slice(0, at))}@${quote(account.slice(at + 1))}`;
 }
 
 export function unreadableTablesRefusal(grants: UserGrants, database: string): string {
   return `user ${grants.user} may not read every table of database ${database}, so a table it cannot see would be left out `
-    + `of the backup unseen: grant SELECT ON \`${database}\`.* TO ${grants.user}, or list the tables to dump with tables =`;
+    + `of the backup unseen: grant SELECT ON \`${database.replaceAll('`', '``')}\`.* TO ${quotedAccount(grants.user)}, or list the tables to dump with tables =`;
 }

@@ -234,11 +234,25 @@ test('an append-only client keeps every complete backup younger than append_only
   const keptOf = (policy: RetentionPolicy): number[] =>
     retentionDecisions(list, policy, now).filter((decision) => decision.isKept).map((decision) => decision.number);
   assert.deepEqual(keptOf({ keep: [2] }), [7, 8], 'the count rule alone: the flood pushes out the real backups');
-  assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 7 }), [2, 3, 4, 5, 6, 7, 8]);
+  // The rules count only what is older than the window: backup 1 is the newest of those.
+  assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 7 }), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 30 }), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 30, keepDays: 7 }), [2, 3, 4, 5, 6, 7, 8], 'keep_days caps it');
   assert.deepEqual(keptOf({ keep: [2], appendOnlyKeepDays: 0 }), [7, 8]);
   const reasons = decided(list, { keep: [2], appendOnlyKeepDays: 7 }, now);
   assert.equal(reasons[2], 'kept: append-only client, younger than 7 days (append_only_keep_days)');
-  assert.equal(reasons[1], 'removed: no rule keeps it');
+  assert.equal(reasons[1], 'kept: keep = 2 (newest 2)');
+});
+
+// Review: counted with the rules, a burst of backups pushed out the weeklies too (keep = 7, keep = 4):
+// everything older than the window went at once. The rules count only what has left the window now.
+test('an append-only client\'s burst of backups changes nothing the rules keep of its older history', () => {
+  const now = 200 * DAY;
+  const real = Array.from({ length: 90 }, (_, index) => ({ finishedAt: now - (90 - index) * DAY + HOUR }));
+  const burst = Array.from({ length: 28 }, (_, index) => ({ finishedAt: now - HOUR + index * 60_000 }));
+  const keptReal = (list: RetentionCandidate[]): number[] => retentionDecisions(list, { keep: [7, 4], appendOnlyKeepDays: 7 }, now)
+    .filter((decision) => decision.isKept && decision.number <= 90).map((decision) => decision.number);
+  const before = keptReal(candidates(real));
+  assert.deepEqual(keptReal(candidates([...real, ...burst])), before);
+  assert.deepEqual(before, [56, 63, 70, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90]);
 });

@@ -66,15 +66,26 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   const why = (number: number, reason: string): void => { reasons.get(number)!.push(reason); };
   const newestComplete = completes.at(-1);
   if (newestComplete !== undefined) why(newestComplete.number, 'newest complete backup');
-  const newestWhole = newestComplete?.isIncomplete === true ? newestWhere(completes, (backup) => backup.isIncomplete !== true) : undefined;
+  const window = appendOnlyWindow(policy, now);
+  // An append-only client's rules count only what is older than its window (every backup in it is
+  // kept): counted with them, backups a stolen node commits in a burst pushed out every older one the
+  // rules kept, weeklies and monthlies too (found by review). They can push nothing out before they age.
+  const ruled = window === undefined ? completes : completes.filter((backup) => backup.finishedAt < window.oldestHeld);
+  const newestRuled = ruled.at(-1);
+  const newestWhole = newestRuled?.isIncomplete === true ? newestWhere(ruled, (backup) => backup.isIncomplete !== true) : undefined;
   if (newestWhole !== undefined) why(newestWhole.number, 'newest backup with every file (the complete backups after it are incomplete)');
-  const newestWithFiles = newestComplete?.isEmpty === true ? newestWhere(completes, (backup) => backup.isEmpty !== true) : undefined;
+  const newestWithFiles = newestRuled?.isEmpty === true ? newestWhere(ruled, (backup) => backup.isEmpty !== true) : undefined;
   if (newestWithFiles !== undefined) why(newestWithFiles.number, 'newest backup that holds files (the complete backups after it hold none)');
-  for (const [number, levelReasons] of burpLevelReasons(completes.map((backup) => ({
+  for (const [number, levelReasons] of burpLevelReasons(ruled.map((backup) => ({
     number: backup.number, ordinal: backup.completeOrdinal ?? backup.number,
   })), policy.keep)) levelReasons.forEach((reason) => why(number, reason));
-  for (const [number, calendar] of calendarReasons(completes.map((backup) => ({ number: backup.number, time: backup.finishedAt })),
+  for (const [number, calendar] of calendarReasons(ruled.map((backup) => ({ number: backup.number, time: backup.finishedAt })),
     policy.calendar ?? {})) calendar.forEach((reason) => why(number, reason));
+  if (window !== undefined) {
+    for (const backup of completes) {
+      if (backup.finishedAt >= window.oldestHeld) why(backup.number, `append-only client, younger than ${window.days} days (append_only_keep_days)`);
+    }
+  }
   const removals = new Map<number, string>();
   if (policy.keepDays !== undefined) {
     const oldestAllowed = now - policy.keepDays * DAY_MILLISECONDS;
@@ -84,15 +95,6 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
       removals.set(backup.number, `older than keep_days = ${policy.keepDays}`);
     }
   }
-  if (policy.appendOnlyKeepDays !== undefined && policy.appendOnlyKeepDays > 0) {
-    const days = Math.min(policy.appendOnlyKeepDays, policy.keepDays ?? Infinity);
-    const oldestHeld = now - days * DAY_MILLISECONDS;
-    for (const backup of completes) {
-      if (backup.finishedAt < oldestHeld) continue;
-      removals.delete(backup.number);
-      why(backup.number, `append-only client, younger than ${days} days (append_only_keep_days)`);
-    }
-  }
   markProtected(oldestFirst, why);
   decidePartials(oldestFirst, policy, now, reasons, removals);
   return oldestFirst.map((backup) => {
@@ -100,6 +102,13 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
     if (kept.length > 0) return { number: backup.number, isKept: true, reasons: kept };
     return { number: backup.number, isKept: false, reasons: [removals.get(backup.number) ?? 'no rule keeps it'] };
   });
+}
+
+/** An append-only client's window: its days (within keep_days, which the same clock applies) and where it starts; none when off. */
+function appendOnlyWindow(policy: RetentionPolicy, now: number): { days: number; oldestHeld: number } | undefined {
+  if (policy.appendOnlyKeepDays === undefined || policy.appendOnlyKeepDays === 0) return undefined;
+  const days = Math.min(policy.appendOnlyKeepDays, policy.keepDays ?? Infinity);
+  return { days, oldestHeld: now - days * DAY_MILLISECONDS };
 }
 
 /** The newest of the complete backups (oldest first) that `isWhole` accepts. */

@@ -5,7 +5,7 @@ import type { DataHeader } from '../tables/data-format';
 import { SEQUENCE_LINE } from '../tables/data-format';
 import type { DatabaseSource } from '../storage-config';
 import type { TablePlan } from '../tables/table-plan';
-import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
+import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
 
 /**
  * `freeSequences`: sequences no column owns that are dumped besides the tables' own (a restore into an
@@ -14,6 +14,7 @@ import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEO
 export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader, freeSequences: readonly string[] = []): string {
   const lines = [
     SESSION_TIMEOUTS,
+    ROW_SECURITY_OFF,
     // Read only and repeatable read: what pg_dump does; writers are never blocked, every COPY sees one snapshot.
     'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;',
     `SELECT ${quoteLiteral(dataLine(header))};`,

@@ -23,3 +23,9 @@ export function columnList(columns: readonly string[]): string {
  * load may run long, so the server's timeouts for statements, locks and idle transactions are off.
  */
 export const SESSION_TIMEOUTS = 'SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET idle_in_transaction_session_timeout = 0;';
+
+/**
+ * As pg_dump does: a table whose row-level security applies to the role raises an error (naming the
+ * table) instead of silently giving only the rows a policy lets the role see.
+ */
+export const ROW_SECURITY_OFF = 'SET row_security = off;';

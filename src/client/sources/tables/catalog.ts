@@ -27,6 +27,8 @@ export interface TableInfo {
   readonly sequences: readonly string[];
   /** PostgreSQL: a partitioned table, whose rows live in its partitions (not dumped by this source). */
   readonly isPartitioned?: boolean;
+  /** PostgreSQL: row-level security applies to the dumping role, which would see only the rows a policy lets it. */
+  readonly isRowFiltered?: boolean;
   /** MariaDB: what it is when its content is not plain rows ('a sequence', 'system-versioned'): not dumped. */
   readonly notPlainRows?: string;
 }
@@ -35,6 +37,8 @@ export interface DatabaseCatalog {
   readonly tables: readonly TableInfo[];
   /** PostgreSQL: the schema's sequences no column owns (`DEFAULT nextval('x')` without OWNED BY), quoted. */
   readonly freeSequences?: readonly string[];
+  /** PostgreSQL: the role the catalog was read as (current_user), for messages. */
+  readonly role?: string;
   /** MariaDB: the database's default character set and collation, for CREATE DATABASE on load. */
   readonly charset?: string;
   readonly collation?: string;

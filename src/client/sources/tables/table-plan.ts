@@ -82,6 +82,15 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     fail(lineOf(table), `table ${table.name} is partitioned: its rows are not dumped by kind ${source.kind} yet; `
       + 'add it to exclude_tables (a complete load then recreates it empty) or back it up with a command source');
   }
+  // The dump runs with row_security off (pg-dump-script.ts), so such a table would fail it anyway;
+  // refused here first to say what to do. With it on, COPY returned only the rows a policy let the
+  // role see (none, for a tenant policy), and the backup passed.
+  for (const table of tables.filter((candidate) => candidate.isRowFiltered)) {
+    const role = catalog.role === undefined ? 'the role the source connects as' : `role ${catalog.role}`;
+    fail(lineOf(table), `table ${table.name} has row-level security that applies to ${role}: the dump would hold only the rows `
+      + `a policy lets it see; grant it BYPASSRLS (ALTER ROLE ... BYPASSRLS), connect as the table's owner (without FORCE ROW LEVEL `
+      + 'SECURITY) or a superuser, or add the table to exclude_tables');
+  }
   for (const table of tables.filter((candidate) => candidate.notPlainRows !== undefined)) {
     fail(lineOf(table), `table ${table.name} is ${table.notPlainRows}: its content is not dumped by kind ${source.kind}; add it to `
       + 'exclude_tables (a complete load then recreates it empty, or at its start value) or back it up with a command source');

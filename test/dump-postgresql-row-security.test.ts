@@ -1,0 +1,88 @@
+// Regression (found by review): a postgresql source read a table with row-level security through its
+// policies, so a role under a tenant policy dumped none of its rows and the backup passed. Proves
+// against a real PostgreSQL that such a table fails the dump, named, with what to do; that excluding
+// it or granting BYPASSRLS dumps the rest / every row; and that a policy appearing after the catalog
+// was read still fails the data dump and the marks query (row_security = off) instead of hiding rows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DumpFailedError } from '../src/common/errors';
+import { loadRestoredDumps } from '../src/client/sources/loaders';
+import { storageConfigFromText, type DatabaseSource, type StorageConfig } from '../src/client/sources/storage-config';
+import { postgresqlDialect } from '../src/client/sources/postgresql/postgresql-dialect';
+import { planTables } from '../src/client/sources/tables/table-plan';
+import { runQuery } from '../src/client/sources/tables/tool-command';
+import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
+
+const skip = postgresSkipReason();
+if (skip !== undefined) console.log(`dump-postgresql-row-security skipped: ${skip}`);
+
+const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-pg-rls-', run);
+
+/** Dumps as role backup; `user = postgres` among `lines` loads as the superuser instead. */
+function sourceConfig(server: PostgresServer, lines: readonly string[] = []): StorageConfig {
+  return storageConfigFromText('storage.conf', [
+    'source = shop', 'kind = postgresql', 'database = shop', `socket = ${server.socketDirectory}`, `port = ${server.port}`,
+    `bin_dir = ${POSTGRES_BIN}`, ...(lines.some((line) => line.startsWith('user =')) ? [] : ['user = backup']), ...lines,
+  ].join('\n'));
+}
+
+/** orders (3 rows) under a tenant policy, read by role backup through pg_read_all_data; customers without one. */
+async function createShop(server: PostgresServer): Promise<void> {
+  await server.psql('postgres', 'CREATE DATABASE shop');
+  await server.psql('shop', `CREATE ROLE backup LOGIN; GRANT pg_read_all_data TO backup;
+    CREATE TABLE customers (id int PRIMARY KEY, name text); INSERT INTO customers VALUES (1, 'ann'), (2, 'bob');
+    CREATE TABLE orders (id int PRIMARY KEY, tenant text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+    INSERT INTO orders (id, tenant) VALUES (1, 'a'), (2, 'a'), (3, 'b');`);
+}
+
+const TENANT_POLICY = `ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+  CREATE POLICY tenant_only ON orders USING (tenant = current_setting('app.tenant', true));`;
+
+test('a table whose row-level security applies to the role fails the dump, named; exclude_tables or BYPASSRLS dump the rest', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await createShop(server);
+    await server.psql('shop', TENANT_POLICY);
+    const work = join(folder, 'work');
+    await assertDumpRefused(sourceConfig(server), work, 'shop',
+      /table orders has row-level security that applies to role backup: the dump would hold only the rows a policy lets it see; grant it BYPASSRLS.*exclude_tables/);
+
+    const excluded = await dumpToFiles(sourceConfig(server, ['exclude_tables = orders']), work, join(folder, 'excluded'));
+    assert.equal(excluded.length, 2, 'the other tables still dump');
+
+    await server.psql('postgres', 'ALTER ROLE backup BYPASSRLS');
+    const config = sourceConfig(server);
+    const restored = await dumpToFiles(config, work, join(folder, 'restore'));
+    const results = await loadRestoredDumps(sourceConfig(server, ['user = postgres']), restored, { loadInto: { database: 'shop2', bySource: new Map() } });
+    assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok']);
+    assert.equal(await server.psql('shop2', 'SELECT count(*) FROM orders'), '3', 'every row of the table under the policy');
+  });
+});
+
+test('a policy enabled after the catalog was read fails the data dump and the marks query, naming the table', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await createShop(server);
+    const source = sourceConfig(server, ['since_field = orders.updated_at']).sources[0] as DatabaseSource;
+    const fail = (message: string, stderrTail = ''): DumpFailedError => new DumpFailedError(source.name, message, stderrTail);
+    const connection = await postgresqlDialect.connect(source, folder, fail);
+    try {
+      const catalog = await connection.readCatalog();
+      const plans = planTables(source, catalog, { isPartial: false });
+      await server.psql('shop', TENANT_POLICY);
+      const filtered = /query would be affected by row-level security policy for table "orders"/;
+      await assert.rejects(connection.readMarks(plans), (error: unknown) => {
+        assert.ok(error instanceof DumpFailedError, String(error));
+        assert.match(error.message, filtered);
+        return true;
+      });
+      await assert.rejects(runQuery(connection.dataDump(catalog, plans, 'complete'), 60, 'dumping the data', fail), (error: unknown) => {
+        assert.ok(error instanceof DumpFailedError, String(error));
+        assert.match(error.message, filtered);
+        return true;
+      });
+    } finally {
+      await connection.remove();
+    }
+  });
+});

@@ -86,11 +86,14 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
   return { tables, freeSequences: parsed.freeSequences, role: parsed.role };
 }
 
-/** One JSON line per table with a since_field: {"table": ..., "mark": largest value as text, or null}. */
+/**
+ * One JSON line per table with a since_field: {"table": ..., "mark": largest value as text, or null}.
+ * ONLY, as the dump reads it: an INHERITS child's newer rows would otherwise set the parent's mark.
+ */
 export function marksQuery(schema: string, plans: readonly TablePlan[]): string | undefined {
   const selects = plans.flatMap((plan) => (plan.sinceColumn === undefined ? [] : [
     `SELECT json_build_object('table', ${quoteLiteral(plan.table.name)}, 'mark', `
-    + `(SELECT to_json(max(${quoteIdentifier(plan.sinceColumn.name)})) #>> '{}' FROM ${qualifiedName(schema, plan.table.name)}))::text`,
+    + `(SELECT to_json(max(${quoteIdentifier(plan.sinceColumn.name)})) #>> '{}' FROM ONLY ${qualifiedName(schema, plan.table.name)}))::text`,
   ]));
   // Row security off: a mark read through a policy would be the largest value the role may see.
   return selects.length === 0 ? undefined : `${ROW_SECURITY_OFF}\n${selects.join('\nUNION ALL\n')};\n`;

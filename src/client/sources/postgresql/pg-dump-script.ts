@@ -27,7 +27,10 @@ export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePl
     const where = section.since === undefined || plan.sinceColumn === undefined ? '' : ` WHERE ${quoteIdentifier(section.since.column)} >= `
       + `${quoteLiteral(section.since.mark)}::${plan.sinceColumn.type} - ${plan.sinceColumn.valueClass === 'time'
         ? `interval '${section.since.overlap} seconds'` : String(section.since.overlap)}`;
-    lines.push(`COPY (SELECT ${columns} FROM ${table}${where}) TO STDOUT;`);
+    // ONLY: a table's own rows. Without it a parent of INHERITS children (ordinary tables, dumped in their
+    // own sections) returned their rows too, loaded twice. Partitioned tables, whose rows are all their
+    // partitions', never reach here (table-plan.ts refuses them).
+    lines.push(`COPY (SELECT ${columns} FROM ONLY ${table}${where}) TO STDOUT;`);
     lines.push(`SELECT '\\.';`);
   }
   for (const sequence of new Set([...plans.flatMap((plan) => plan.table.sequences), ...freeSequences])) {

@@ -3,7 +3,8 @@
 // dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order (a table with
 // columns left out of the dump through a stage joined to its rows copied aside: kept-columns.ts).
 // Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
-// key (parents first).
+// key (parents first). Every statement that reads or removes a table's rows says ONLY: an INHERITS
+// parent's TRUNCATE or DELETE reached its children's rows too (tables of their own, maybe not in the dump).
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
@@ -64,6 +65,7 @@ export function loadSchemaOf(header: DataHeader): string {
 export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
   const schema = loadSchemaOf(header);
   const tableName = (table: string): string => qualifiedName(schema, table);
+  const onlyTable = (table: string): string => `ONLY ${tableName(table)}`;
   const isComplete = header.backup === 'complete';
   const kept = keptColumnsOf(header, plan);
   const keptOf = (table: string): string => quoteIdentifier(`cpsbackup_kept_${header.tables.findIndex((summary) => summary.table === table) + 1}`);
@@ -82,9 +84,9 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   } else if (isComplete && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).
     if (kept.size > 0) yield step('keep the columns left out of the dump');
-    for (const table of kept.keys()) yield `CREATE TEMP TABLE ${keptOf(table)} ON COMMIT DROP AS SELECT * FROM ${tableName(table)};\n`;
+    for (const table of kept.keys()) yield `CREATE TEMP TABLE ${keptOf(table)} ON COMMIT DROP AS SELECT * FROM ${onlyTable(table)};\n`;
     yield step('truncate');
-    yield `TRUNCATE ${header.tables.map((table) => tableName(table.table)).join(', ')};\n`;
+    yield `TRUNCATE ${header.tables.map((table) => onlyTable(table.table)).join(', ')};\n`;
   }
   const sections: SectionHeader[] = [];
   const sequences: SequenceValue[] = [];
@@ -97,7 +99,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     const excluded = isComplete ? kept.get(current.table) : undefined;
     if (excluded !== undefined) yield keptInsert(current, excluded, tableName(current.table), stageOf(current), keptOf(current.table));
     if (isComplete && current.softDelete !== undefined) {
-      yield `DELETE FROM ${tableName(current.table)} AS d WHERE ${softDeleteTest('d', current.softDelete)};\n`;
+      yield `DELETE FROM ${onlyTable(current.table)} AS d WHERE ${softDeleteTest('d', current.softDelete)};\n`;
     }
     current = undefined;
   };
@@ -141,7 +143,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   }
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
   if (!isComplete) {
-    for (const section of [...sections].reverse()) yield* deletes(section, sections, tableName, stageOf, step);
+    for (const section of [...sections].reverse()) yield* deletes(section, sections, onlyTable, stageOf, step);
     for (const section of sections) yield* upsert(section, tableName, stageOf, step);
   }
   if (sequences.length > 0) yield step('sequences');
@@ -186,10 +188,10 @@ async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffe
   }
 }
 
-/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. */
-function* deletes(section: SectionHeader, sections: readonly SectionHeader[], tableName: (table: string) => string,
+/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. `onlyTable`: `ONLY "schema"."table"`. */
+function* deletes(section: SectionHeader, sections: readonly SectionHeader[], onlyTable: (table: string) => string,
   stageOf: (section: SectionHeader) => string, step: (text: string) => string): Generator<string> {
-  const target = tableName(section.table);
+  const target = onlyTable(section.table);
   const statements: string[] = [];
   for (const tombstone of sections.filter((candidate) => candidate.tombstoneFor?.table === section.table)) {
     const column = (tombstone.tombstoneFor as { column: string }).column;

@@ -50,6 +50,12 @@ export interface DatabaseSettings {
   readonly overlapIds: number;
   /** Restores and receives load into this database instead of `database`. */
   readonly loadInto?: string;
+  /**
+   * PostgreSQL only, `large_objects = ignore`: the operator knows large objects are not backed up, so
+   * columns of type oid or lo are dumped as their numbers and the database's large objects do not fail
+   * the plan (table-plan.ts). Default false: both fail it.
+   */
+  readonly ignoresLargeObjects: boolean;
   /** Folder of psql/pg_dump or mariadb/mariadb-dump; default: PATH. */
   readonly binDirectory?: string;
   /** storage.conf, for messages naming a line. */
@@ -62,6 +68,7 @@ export const DEFAULT_OVERLAP_IDS = 1000;
 export const DATABASE_KEYS = [
   'database', 'host', 'port', 'socket', 'user', 'password_file', 'schema', 'tables', 'exclude_tables', 'exclude_columns',
   'order', 'since_field', 'deletes_from', 'overlap_seconds', 'overlap_ids', 'load_into', 'bin_dir',
+  'large_objects',
 ] as const;
 export const DATABASE_REPEATABLE_KEYS = ['tables', 'exclude_tables', 'exclude_columns', 'since_field', 'deletes_from'];
 
@@ -81,6 +88,13 @@ export function databaseSettingsOf(file: string, kind: DatabaseKind, header: Con
   const schemaLine = last('schema');
   if (schemaLine !== undefined && kind !== 'postgresql') {
     throw new ConfigError(file, schemaLine.line, '"schema" applies to PostgreSQL only (a MariaDB database is its own schema)');
+  }
+  const largeObjectsLine = last('large_objects');
+  if (largeObjectsLine !== undefined && kind !== 'postgresql') {
+    throw new ConfigError(file, largeObjectsLine.line, '"large_objects" applies to PostgreSQL only');
+  }
+  if (largeObjectsLine !== undefined && largeObjectsLine.value !== 'ignore') {
+    throw new ConfigError(file, largeObjectsLine.line, `large_objects must be "ignore" (large objects are not backed up), got "${largeObjectsLine.value}"`);
   }
   const portLine = last('port');
   const passwordFile = text('password_file');
@@ -115,6 +129,7 @@ export function databaseSettingsOf(file: string, kind: DatabaseKind, header: Con
     overlapSeconds: overlapSecondsLine === undefined ? DEFAULT_OVERLAP_SECONDS : toInteger(file, overlapSecondsLine, 0, 30 * 24 * 3600),
     overlapIds: overlapIdsLine === undefined ? DEFAULT_OVERLAP_IDS : toInteger(file, overlapIdsLine, 0, 1_000_000_000),
     loadInto: text('load_into'),
+    ignoresLargeObjects: largeObjectsLine !== undefined,
     binDirectory: text('bin_dir'),
     file,
   };

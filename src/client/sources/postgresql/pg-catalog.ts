@@ -9,6 +9,7 @@ import { qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF } from '
  * hold no rows of their own. Sequences: a table's are those its columns own (serial, identity) and
  * those its defaults read (`DEFAULT nextval('x')` without OWNED BY); freeSequences are the schema's
  * that no column owns, some of which no default reads either (an application's nextval()).
+ * isOidType: oid, or a domain or array of it, through any chain of them (lo; lo[]; a domain over lo).
  * isRowFiltered: a row-level security policy applies to this session's role (neither superuser, nor
  * BYPASSRLS, nor the owner of a table without FORCE), so it would see only the rows the policy lets it.
  */
@@ -16,11 +17,15 @@ export function catalogQuery(schema: string): string {
   return `SELECT json_build_object(
   'schemaExists', EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ${quoteLiteral(schema)}),
   'role', current_user,
+  'largeObjects', (SELECT count(*) FROM pg_catalog.pg_largeobject_metadata),
   'tables', coalesce((SELECT json_agg(t ORDER BY t.name) FROM (
     SELECT c.relname AS name, c.relkind = 'p' AS "isPartitioned", row_security_active(c.oid) AS "isRowFiltered",
       (SELECT coalesce(json_agg(json_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
-          'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull,
+          'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull, 'isOidType', (WITH RECURSIVE chain(type) AS (
+            SELECT a.atttypid UNION ALL SELECT CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.typelem END
+            FROM chain JOIN pg_type d ON d.oid = chain.type WHERE d.typtype = 'd' OR d.typcategory = 'A')
+            SELECT bool_or(type = 'oid'::regtype) FROM chain),
           'sequence', pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)) ORDER BY a.attnum), '[]')
         FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
         JOIN pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
@@ -49,6 +54,7 @@ interface RawColumn {
   baseType: string;
   isGenerated: boolean;
   isNullable: boolean;
+  isOidType: boolean;
   sequence: string | null;
 }
 
@@ -69,13 +75,13 @@ const CLASSES: Readonly<Record<string, ValueClass>> = {
 
 /** Undefined when the schema does not exist. */
 export function parseCatalog(answer: string): DatabaseCatalog | undefined {
-  const parsed = JSON.parse(answer) as { schemaExists: boolean; role: string; tables: RawTable[]; freeSequences: string[] };
+  const parsed = JSON.parse(answer) as { schemaExists: boolean; role: string; largeObjects: number; tables: RawTable[]; freeSequences: string[] };
   if (!parsed.schemaExists) return undefined;
   const tables: TableInfo[] = parsed.tables.map((table) => ({
     name: table.name,
     columns: table.columns.map((column): ColumnInfo => ({
       name: column.name, type: column.type, valueClass: CLASSES[column.baseType] ?? 'text',
-      isGenerated: column.isGenerated, isNullable: column.isNullable,
+      isGenerated: column.isGenerated, isNullable: column.isNullable, isOidType: column.isOidType,
     })),
     primaryKey: table.primaryKey,
     parents: table.parents,
@@ -83,7 +89,7 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     isPartitioned: table.isPartitioned,
     isRowFiltered: table.isRowFiltered,
   }));
-  return { tables, freeSequences: parsed.freeSequences, role: parsed.role };
+  return { tables, freeSequences: parsed.freeSequences, role: parsed.role, largeObjects: parsed.largeObjects };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface ColumnInfo {
   /** Computed by the server (GENERATED ... STORED / VIRTUAL): never dumped, never loaded. */
   readonly isGenerated: boolean;
   readonly isNullable: boolean;
+  /** PostgreSQL: of type oid, or a domain or array of it (lo, oid[]): the way a row refers to large objects. */
+  readonly isOidType?: boolean;
   /** MariaDB: the column's type with charset and collation, to re-declare it NULL after exclusion. */
   readonly definition?: string;
 }
@@ -37,6 +39,8 @@ export interface DatabaseCatalog {
   readonly tables: readonly TableInfo[];
   /** PostgreSQL: the schema's sequences no column owns (`DEFAULT nextval('x')` without OWNED BY), quoted. */
   readonly freeSequences?: readonly string[];
+  /** PostgreSQL: how many large objects the database holds (pg_largeobject_metadata); they are never dumped. */
+  readonly largeObjects?: number;
   /** PostgreSQL: the role the catalog was read as (current_user), for messages. */
   readonly role?: string;
   /** MariaDB: the database's default character set and collation, for CREATE DATABASE on load. */

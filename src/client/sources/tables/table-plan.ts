@@ -6,6 +6,7 @@ import { isHiddenCodePoint } from '../../../common/hidden-characters';
 import type { ColumnReference, NamedReference } from '../database-config';
 import type { DatabaseSource } from '../storage-config';
 import type { ColumnInfo, DatabaseCatalog, TableInfo } from './catalog';
+import { refuseLargeObjects } from './large-objects';
 import { loadOrder } from './load-order';
 import { markOf } from './marks';
 import type { SoftDelete } from './data-format';
@@ -113,6 +114,7 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     }
     excluded.set(table.name, (excluded.get(table.name) ?? new Set()).add(reference.column));
   }
+  refuseLargeObjects({ source, catalog, tables, excluded, lineOf, fail });
 
   const since = new Map<string, ColumnInfo>();
   for (const reference of source.sinceFields) {

@@ -3,7 +3,8 @@
 // their own sections): a load gave them twice. Loads emptied the parent with TRUNCATE and DELETE
 // without ONLY, which reached the children's rows too. Proves against a real PostgreSQL that complete
 // and partial dumps of such tables load back as they are, and that a load of the parent alone
-// (tables = item) leaves the children's rows alone.
+// (tables = item) leaves the children's rows alone; and that a load into a database where such a table
+// is partitioned (ONLY reaches none of its rows) is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -84,5 +85,27 @@ test('INHERITS: loading the parent alone (tables = item), complete over existing
     const partial = await dumpToFiles(parentOnly, work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
     assert.deepEqual((await loadRestoredDumps(parentOnly, partial, loadInto('shop2', true))).map((result) => result.error ?? 'ok'), ['ok']);
     await assertSameRows(server, 'shop2', 'partial load of item');
+  });
+});
+
+// Found with the fix above: ONLY reaches no row of a partitioned table, so a partial load's DELETE FROM
+// ONLY into a database where the dumped table is partitioned deleted nothing, silently.
+test('a load into a database where a dumped table is partitioned is refused, naming it', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await createShop(server);
+    await server.psql('postgres', 'CREATE DATABASE parted');
+    await server.psql('parted', `CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL) PARTITION BY RANGE (id);
+      CREATE TABLE item_low PARTITION OF item FOR VALUES FROM (0) TO (1000); INSERT INTO item VALUES (1, 'pen', now()), (7, 'gone', now());`);
+    const parentOnly = sourceConfig(server, ['tables = item']);
+    const work = join(folder, 'work');
+    const labels: Record<string, string> = {};
+    const complete = await dumpToFiles(parentOnly, work, join(folder, 'complete'), { labels });
+    const refused = /^load shop: parted has table item partitioned, which the dump holds as ordinary tables \(partitioned tables are never dumped\)/;
+    const [completeLoad] = await loadRestoredDumps(parentOnly, complete, loadInto('parted'));
+    assert.match(completeLoad.error ?? 'ok', refused);
+    const partial = await dumpToFiles(parentOnly, work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
+    const [partialLoad] = await loadRestoredDumps(parentOnly, partial, loadInto('parted', true));
+    assert.match(partialLoad.error ?? 'ok', refused);
+    assert.equal(await server.psql('parted', 'SELECT string_agg(name, \', \' ORDER BY id) FROM item'), 'pen, gone', 'nothing loaded');
   });
 });

@@ -64,9 +64,19 @@ export const postgresqlDialect: DatabaseDialect = {
         // Where the load writes (pg-load-script.ts): the dump's own schema, which schema.sql names too,
         // not this node's storage.conf, which may say another since (or on a receiver).
         const names = tables.map(quoteLiteral).join(', ');
-        const answer = await query(database, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace `
+        const answer = await query(database, `SELECT json_build_object('name', c.relname, 'isPartitioned', c.relkind = 'p') `
+          + 'FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace '
           + `WHERE n.nspname = ${quoteLiteral(loadSchemaOf(header))} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
-        return answer.split('\n').filter((name) => name !== '');
+        const found = answer.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { name: string; isPartitioned: boolean });
+        // The load empties and deletes a table's own rows (ONLY, so an INHERITS parent's never reach its
+        // children: pg-load-script.ts); a partitioned table has none, so its DELETEs would silently do nothing.
+        const partitioned = found.filter((table) => table.isPartitioned).map((table) => table.name);
+        if (partitioned.length > 0) {
+          throw fail(`${database} has ${partitioned.length === 1 ? 'table' : 'tables'} ${partitioned.join(', ')} partitioned, which the dump holds `
+            + 'as ordinary tables (partitioned tables are never dumped): a load replaces and deletes each table\'s own rows, which a partitioned '
+            + 'table does not hold; not loaded (load into a database where they are ordinary tables)');
+        }
+        return found.map((table) => table.name);
       },
       // TRUNCATE without CASCADE fails on any foreign key from another table by itself; named here first, so
       // the refusal says which keys and what to do rather than PostgreSQL's bare error.

@@ -32,7 +32,7 @@ export interface DialectConnection {
   /** Writes data.sql to stdout: every table in one snapshot, in load order. */
   dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
   databaseExists(database: string): Promise<boolean>;
-  /** Which of `tables` the target database (and schema) holds. */
+  /** Which of `tables` the target database (and schema) holds; PostgreSQL refuses one that is partitioned there. */
   existingTables(database: string, tables: readonly string[], header: DataHeader): Promise<string[]>;
   /**
    * Before a complete load replaces the rows of existing `tables`: refuses (naming them) foreign keys from

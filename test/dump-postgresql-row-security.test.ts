@@ -2,12 +2,14 @@
 // policies, so a role under a tenant policy dumped none of its rows and the backup passed. Proves
 // against a real PostgreSQL that such a table fails the dump, named, with what to do; that excluding
 // it or granting BYPASSRLS dumps the rest / every row; and that a policy appearing after the catalog
-// was read still fails the data dump and the marks query (row_security = off) instead of hiding rows.
+// was read still fails the data dump and the marks query (row_security = off) instead of hiding rows;
+// and that a load under a policy on the target fails rather than delete only the rows the policy shows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DumpFailedError } from '../src/common/errors';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
+import { PartialBase } from '../src/client/sources/partial-base';
 import { storageConfigFromText, type DatabaseSource, type StorageConfig } from '../src/client/sources/storage-config';
 import { postgresqlDialect } from '../src/client/sources/postgresql/postgresql-dialect';
 import { planTables } from '../src/client/sources/tables/table-plan';
@@ -84,5 +86,31 @@ test('a policy enabled after the catalog was read fails the data dump and the ma
     } finally {
       await connection.remove();
     }
+  });
+});
+
+// Found with the fix above: the load ran with row security on too, so a role under a policy that lets
+// it delete only some rows left the others in place, and a partial load that mirrors the table passed.
+test('a load whose DELETE a policy on the target would limit fails, naming the table, and changes nothing', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await createShop(server);
+    const dumper = sourceConfig(server, ['user = postgres', 'tables = orders']);
+    const work = join(folder, 'work');
+    const labels: Record<string, string> = {};
+    const complete = await dumpToFiles(dumper, work, join(folder, 'complete'), { labels });
+    assert.deepEqual((await loadRestoredDumps(dumper, complete, { loadInto: { database: 'copy', bySource: new Map() } })).map((result) => result.error ?? 'ok'), ['ok', 'ok']);
+    // Every role may read, insert and update; only a tenant's own rows may be deleted.
+    await server.psql('copy', `CREATE ROLE loader LOGIN; GRANT SELECT, INSERT, UPDATE, DELETE ON orders TO loader;
+      ALTER TABLE orders ENABLE ROW LEVEL SECURITY; CREATE POLICY reads ON orders FOR SELECT USING (true);
+      CREATE POLICY inserts ON orders FOR INSERT WITH CHECK (true); CREATE POLICY updates ON orders FOR UPDATE USING (true);
+      CREATE POLICY own_deletes ON orders FOR DELETE USING (tenant = current_setting('app.tenant', true));`);
+
+    // No since_field: the partial holds orders whole, and its load deletes the rows gone from it.
+    await server.psql('shop', 'DELETE FROM orders WHERE id = 3');
+    const partial = await dumpToFiles(dumper, work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
+    const [result] = await loadRestoredDumps(sourceConfig(server, ['user = loader', 'tables = orders']), partial,
+      { loadInto: { database: 'copy', bySource: new Map() }, partial: true });
+    assert.match(result.error ?? 'ok', /^load shop: table orders \(deletes\): loading into copy: .*\n.*query would be affected by row-level security policy for table "orders"/s);
+    assert.equal(await server.psql('copy', 'SELECT count(*) FROM orders'), '3', 'nothing loaded');
   });
 });

@@ -13,7 +13,7 @@ import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../ta
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
 import { byteLines } from '../tables/byte-lines';
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
-import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, SESSION_TIMEOUTS } from './pg-sql';
+import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
 
@@ -75,7 +75,9 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   const restricted = new RestrictedMode();
   const step = (text: string): string => restricted.step(text);
   yield restricted.enter;
-  yield `SET client_min_messages = warning;\nSET standard_conforming_strings = on;\n${SESSION_TIMEOUTS}\nBEGIN;\n`;
+  // Row security off: a policy on a target table would otherwise let a DELETE (tombstones, mirror, soft
+  // deletes) or the copy of kept columns see only some rows and pass; now such a statement fails, named.
+  yield `SET client_min_messages = warning;\nSET standard_conforming_strings = on;\n${SESSION_TIMEOUTS}\n${ROW_SECURITY_OFF}\nBEGIN;\n`;
   if (isComplete && plan.createsTables) {
     if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
     yield step('schema');

@@ -66,6 +66,7 @@ test('client_can_* rights are enforced by the server and named in every refusal'
     const dryRun = await sandbox.runServerCommand(['retention', '--dry-run', 'flooded']);
     assert.equal(dryRun.code, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /flooded 0000001 .* kept: append-only client, younger than 7 days \(append_only_keep_days\)/);
+    assert.match(server.log(), /clients append-only \(client_can_delete = 0\): appendonly, flooded, floodedoff: retention keeps every backup/);
   });
 
   await t.test('without list, restore and force_backup: -l, -s, -i, -e are refused; a scheduled backup is accepted', async () => {

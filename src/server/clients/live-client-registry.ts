@@ -60,4 +60,10 @@ function logRegistry(logger: Logger, registry: ClientRegistry, previous: ClientR
     return;
   }
   logger.info(`clients ${verb} from ${shownPath(registry.folder)}: ${names.length} accepted (${names.join(', ')})${refused}`);
+  // Said at every load: append_only_keep_days came with an upgrade and keeps more of these clients' backups.
+  const appendOnly = names.filter((name) => registry.byName(name)?.rights.canDelete === false);
+  if (appendOnly.length > 0) {
+    logger.info(`clients append-only (client_can_delete = 0): ${appendOnly.join(', ')}: retention keeps every backup of their last `
+      + 'append_only_keep_days days (default 7) and counts its rules over the older ones');
+  }
 }

@@ -3,7 +3,7 @@
 // and a restore refuses those files loudly (exit 3) while every other file restores byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
 import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
@@ -168,6 +168,38 @@ test('a deleted pack: check names each of its chunks and the files of the backup
     await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
     await assertRestoreRefuses(fixture, fixture.backups[1], ['third.bin']);
     await assertRestoreRefuses(fixture, fixture.backups[0], []);
+  } finally {
+    await sandbox.destroy();
+  }
+});
+
+// Review: a mark stayed after its cause had passed (a pack missing for a while, then put back), and
+// check --repair took out of their backups files that a check just before had read back whole.
+test('a pack missing for a while and then back: the next check, with or without read-data, clears the marks; --repair removes nothing', async () => {
+  const fixture = await twoBackups();
+  const { sandbox, data } = fixture;
+  try {
+    const chunks = chunksOfFile(sandbox, 2, join(data, 'third.bin'));
+    const [packName] = new Set(chunks.map((chunk) => chunk.packName));
+    const away = `${packFile(sandbox, packName)}.away`;
+    await rename(packFile(sandbox, packName), away);
+    const missing = await runCheck(sandbox, []);
+    assert.equal(missing.code, 1, missing.stdout + missing.stderr);
+    assert.deepEqual(lines(missing.stdout, 'affected file'), affectedLines('node1', [[2, join(data, 'third.bin')]]));
+    await rename(away, packFile(sandbox, packName));
+
+    const back = await runCheck(sandbox, []);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.match(back.stdout, new RegExp(`${chunks.length} chunks marked damaged by an earlier check read back whole and match their hashes: no longer marked`));
+    assert.match(back.stdout, /no errors found/);
+    const repaired = await runCheck(sandbox, ['--read-data', '--repair']);
+    assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+    assert.match(repaired.stdout, /repair: no file had to be removed/);
+    assert.doesNotMatch(repaired.stdout, /removed: /);
+
+    await sandbox.startServer();
+    await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    await assertRestoreRefuses(fixture, fixture.backups[1], []);
   } finally {
     await sandbox.destroy();
   }

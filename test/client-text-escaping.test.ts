@@ -59,7 +59,7 @@ test('notifications: a failure summary is one capped line, its reason keeps line
     damagedContents: [],
     affectedFiles: [{ clientName: 'node1', backupNumber: 3, path: Buffer.from('/srv/a\ndamaged file: client node2 backup 9 /etc/forged\\'), contentId: 1 }],
     affectedBackups: [{ clientName: 'node1', backupNumber: 3, damagedFiles: 1 }],
-    problems: [], staleKnowledge: [], garbage: { contents: 0, chunks: 0 }, damagedGarbageChunks: [],
+    problems: [], staleKnowledge: [], garbage: { contents: 0, chunks: 0 }, damagedGarbageChunks: [], soundAgain: [],
   };
   const check = checkNotification(report, ['report'], 0);
   assert.deepEqual(check.warnings, ['damaged file: client node1 backup 3 /srv/a\\x0adamaged file: client node2 backup 9 /etc/forged\\\\']);

@@ -33,6 +33,7 @@ export async function checkStore(catalog: Catalog, backend: PackBackend, codec: 
     counts: { packs: catalog.packs.count(), chunks: packs.chunks, contents: rows.contents, backups: rows.backups, chunksRead: packs.chunksRead },
     damagedChunks,
     damagedGarbageChunks: packs.damagedChunks.filter((damage) => !damagedChunks.includes(damage)),
+    soundAgain: packs.soundAgain,
     damagedContents: rows.damagedContents,
     affectedFiles: affected.files,
     affectedBackups: affected.backups,

@@ -485,6 +485,11 @@ export class ChunkStore {
         // restic's check, which reads through a fresh temporary cache for the same reason).
         const report = await checkStore(this.catalog, this.packBackend, this.readCodec, this.framing, options);
         const damaged = [...report.damagedChunks, ...report.damagedGarbageChunks];
+        if (report.soundAgain.length > 0) {
+          // Before --repair acts on the marks: it must take out only files this check found lost.
+          this.catalog.chunks.clearDamage(report.soundAgain);
+          this.snapshots?.request();
+        }
         if (damaged.length > 0) {
           // Each where the check read it: a backup that stored the bytes afresh since then healed the row.
           this.catalog.chunks.markDamaged(damaged.map(({ chunkId, packId, offset }) => ({ chunkId, packId, offset })));

@@ -20,6 +20,8 @@ export interface ChunkRow {
   readonly offset: number;
   readonly storedSize: number;
   readonly rawSize: number;
+  /** 1 when the chunk is marked damaged (chunk rows only). */
+  readonly isDamaged?: number;
 }
 
 export interface AffectedRow {
@@ -65,7 +67,7 @@ export class CheckQueries {
            (SELECT chunk_id, COUNT(*) AS n FROM content_chunks GROUP BY chunk_id) counted ON counted.chunk_id = ch.id
          WHERE ch.refs != COALESCE(counted.n, 0) LIMIT ${LISTED_ROWS + 1}`).pluck(),
       chunkPage: db.prepare(
-        `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks
+        `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize, is_damaged AS isDamaged FROM chunks
          WHERE (pack_id, offset, id) > (?, ?, ?) ORDER BY pack_id, offset, id LIMIT ?`),
       // Live: listed by a content a committed backup references, or held by a running backup (which may
       // reference it at its commit). A failed backup's hold only lets its retry skip sending the chunk,

@@ -31,6 +31,7 @@ export class ChunksTable {
            payload_hash = excluded.payload_hash, is_damaged = 0
          WHERE chunks.is_damaged = 1 AND chunks.raw_size = excluded.raw_size`),
       markDamaged: db.prepare(`UPDATE chunks SET is_damaged = 1 WHERE id = ? AND pack_id = ? AND offset = ?`),
+      clearDamage: db.prepare(`UPDATE chunks SET is_damaged = 0 WHERE id = ? AND pack_id = ? AND offset = ? AND is_damaged = 1`),
       damagedCount: db.prepare(`SELECT COUNT(*) FROM chunks WHERE is_damaged = 1`).pluck(),
       idByHash: db.prepare(`SELECT id FROM chunks WHERE hash = ?`).pluck(),
       ofPack: db.prepare(`SELECT ${CHUNK_LOCATION_COLUMNS} FROM chunks ch JOIN packs p ON p.id = ch.pack_id WHERE ch.pack_id = ? ORDER BY ch.offset`),
@@ -78,6 +79,20 @@ export class ChunksTable {
     }, true);
     this.damageMarks++;
     return marked;
+  }
+
+  /**
+   * These chunks, marked damaged, were read whole and re-hashed where their rows place them, and match:
+   * the mark goes (a pack that was missing for a while and is back, a read error that passed). Kept, it
+   * outlived what it stood for, and check --repair took out of their backups files that read back whole
+   * (found by review). A row moved since is left as it is. Returns how many marks were cleared.
+   */
+  clearDamage(places: readonly DamagedPlace[]): number {
+    let cleared = 0;
+    this.database.transaction(() => {
+      for (const { chunkId, packId, offset } of places) cleared += this.statements.clearDamage.run(chunkId, packId, offset).changes;
+    }, true);
+    return cleared;
   }
 
   /** Changes whenever chunks are marked damaged (only this process writes the catalog: its lock). */

@@ -12,9 +12,12 @@ import { isCoverPackName } from '../pack/pack-files';
 import { CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 import { WrongKeyError } from '../crypto/store-key';
 import type { ChunkDamage } from './report';
+import type { DamagedPlace } from '../catalog/records';
 
 export interface PackScanResult {
   readonly damagedChunks: ChunkDamage[];
+  /** Chunks marked damaged that read back whole and match their hash where their rows place them. */
+  readonly soundAgain: DamagedPlace[];
   readonly problems: string[];
   readonly chunks: number;
   readonly chunksRead: number;
@@ -27,7 +30,8 @@ const PAGE_SIZE = 1000;
  * Backups, GC and compaction may run meanwhile (a check with read-data takes hours): only the packs
  * recorded when it began are checked, and anything found wrong is looked up again before it is
  * reported, since a chunk moved or a pack removed since it was read is no damage. A chunk marked
- * damaged stays so: a false mark would make clients send files again and --repair drop them.
+ * damaged is always read whole: found damaged again it is reported again, and one that reads back whole
+ * is listed in soundAgain (its mark outlived its cause, and --repair would drop files that restore).
  */
 export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, framing: RecordFraming,
   shouldReadData: () => boolean): Promise<PackScanResult> {
@@ -56,6 +60,7 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
     problems.push(`pack ${name} in ${backend.location} is not in the catalog (an orphan)`);
   }
   const damagedChunks: ChunkDamage[] = [];
+  const soundAgain: DamagedPlace[] = [];
   let chunks = 0;
   let chunksRead = 0;
   let after = [-1, -1, -1];
@@ -75,18 +80,19 @@ export async function scanPacks(catalog: Catalog, backend: PackBackend, codec: C
       };
       if (pack === undefined) { damage(`its pack row ${row.packId} does not exist`); continue; }
       const problem = await placedRecordProblem(backend, framing, codec, pack.name, stored.get(pack.name), row, () => {
-        const isDataRead = shouldReadData();
+        const isDataRead = row.isDamaged === 1 || shouldReadData();
         if (isDataRead) chunksRead++;
         return isDataRead;
       });
       if (problem !== undefined) damage(problem);
+      else if (row.isDamaged === 1) soundAgain.push({ chunkId: row.id, packId: row.packId, offset: row.offset });
     }
     if (rows.length < PAGE_SIZE) break;
     const last = rows[rows.length - 1];
     after = [last.packId, last.offset, last.id];
   }
   chunksRead += await scanOwnCopies(catalog, backend, codec, framing, packs, stored, shouldReadData, problems);
-  return { damagedChunks, problems, chunks, chunksRead };
+  return { damagedChunks, soundAgain, problems, chunks, chunksRead };
 }
 
 /**

@@ -25,6 +25,9 @@ export function checkReportLines(report: CheckReport): string[] {
   if (report.damagedGarbageChunks.length > 0) {
     lines.push(`damaged but used by no backup any more (reclaimed by the next gc, not damage): ${report.damagedGarbageChunks.length} chunks`);
   }
+  if (report.soundAgain.length > 0) {
+    lines.push(`${report.soundAgain.length} chunks marked damaged by an earlier check read back whole and match their hashes: no longer marked`);
+  }
   if (report.garbage.contents + report.garbage.chunks > 0) {
     lines.push(`garbage (reclaimed by the next gc, not damage): ${report.garbage.contents} contents, ${report.garbage.chunks} chunks`);
   }

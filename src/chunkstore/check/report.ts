@@ -1,5 +1,6 @@
 // What `check` found, as plain data: damaged chunks and contents, the files and backups they
 // break, catalog inconsistencies, and garbage that is harmless until the next GC.
+import type { DamagedPlace } from '../catalog/records';
 
 export interface ChunkDamage {
   readonly chunkId: number;
@@ -62,6 +63,8 @@ export interface CheckReport {
    * reclaimed by the next GC. Marked damaged all the same, so no backup deduplicates against them meanwhile.
    */
   readonly damagedGarbageChunks: readonly ChunkDamage[];
+  /** Chunks marked damaged by an earlier check that read back whole now: the store clears their marks. */
+  readonly soundAgain: readonly DamagedPlace[];
 }
 
 export function isClean(report: CheckReport): boolean {

@@ -208,3 +208,27 @@ test('protecting a backup asks for a snapshot, as a commit or a deletion does', 
     await store.close();
   }
 });
+
+// Review: recover listed the packs the bucket had lost and installed the catalog with their chunks
+// sound: every later backup holding any of their bytes deduplicated against chunks that are gone, was
+// acknowledged, and did not restore. They are marked damaged at recover now, as check would mark them.
+test('recover marks the chunks of packs the bucket lost: the next backup of the same bytes stores them again and restores', async (t) => {
+  const { root, bucket, key, open } = await setUp(t);
+  let store = await open('server', 0);
+  const lost = await bytesOf('snapshots-lost', 300_000);
+  await backupFiles(store, 'node1', { 'old.bin': lost });
+  await store.close();
+  const [pack] = await packNames(bucket);
+  await bucket.deletePack(pack);
+
+  const recovered = await recoverCatalog(join(root, 'new-server'), bucket, key);
+  assert.deepEqual(recovered.missingPacks, [pack]);
+  store = await open('new-server', 3600);
+  try {
+    await backupFiles(store, 'node1', { 'new.bin': lost });
+    const newest = store.listBackups('node1').at(-1)!;
+    assert.deepEqual(await readBackup(store, newest), new Map([['new.bin', lost]]), 'the backup after recover restores');
+  } finally {
+    await store.close();
+  }
+});

@@ -234,7 +234,8 @@ async function runRecover(configFile: string): Promise<number> {
     for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
     if (recovered.missingPacks.length > 0) {
       await warnOfLiveServer(config, backend, key);
-      process.stdout.write(`${recovered.missingPacks.length} packs are missing: run \`cpsbackup-server check\` to name the backups and files they break\n`);
+      process.stdout.write(`${recovered.missingPacks.length} packs are missing: their chunks are marked damaged (the next backups holding `
+        + 'their bytes store them again); run `cpsbackup-server check` to name the backups and files they break\n');
       return EXIT.partial;
     }
     process.stdout.write('every pack the catalog references is in the bucket; backups committed after this snapshot are not in it\n');

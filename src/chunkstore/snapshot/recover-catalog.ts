@@ -20,7 +20,11 @@ export interface RecoveredCatalog {
   readonly clients: number;
   readonly backups: number;
   readonly packs: number;
-  /** Packs the catalog references that the bucket no longer holds: their chunks are lost. */
+  /**
+   * Packs the catalog references that the bucket no longer holds: their chunks are lost, and marked
+   * damaged in the installed catalog (the clients' own copies there dropped), so the next backups that
+   * hold their bytes store them again.
+   */
   readonly missingPacks: readonly string[];
   /** Newer generations that did not open, with why. */
   readonly skipped: readonly string[];
@@ -75,11 +79,20 @@ async function inspect(file: string, backend: PackBackend, storeId: string): Pro
     const stored = new Set<string>();
     for await (const pack of backend.listPacks()) stored.add(pack.name);
     const packs = catalog.packs.all();
+    const missing = packs.filter((pack) => !stored.has(pack.name));
+    // Marked as check would mark them: left sound, every backup after the recovery that held any of their
+    // bytes deduplicated against chunks that are gone, was acknowledged, and did not restore (found by review).
+    catalog.transaction(() => {
+      for (const pack of missing) {
+        catalog.chunks.markDamaged(catalog.chunks.ofPack(pack.id));
+        for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) catalog.clientChunks.dropOwnCopy(own);
+      }
+    }, true);
     return {
       clients: catalog.clients.allNames().length,
       backups: catalog.backups.totals().backups,
       packs: packs.length,
-      missingPacks: packs.filter((pack) => !stored.has(pack.name)).map((pack) => pack.name).sort(),
+      missingPacks: missing.map((pack) => pack.name).sort(),
     };
   } finally {
     catalog.close();

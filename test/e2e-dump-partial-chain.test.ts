@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox, type CommandResult } from './support/sandbox';
+import { chunksOfFile, flipByte, packFile } from './support/fault-tools';
+import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import { DUMPS_STARTED_LABEL, PARTIAL_OVERLAP_MILLISECONDS } from '../src/client/partial-since';
 
 interface Listed {
@@ -246,6 +248,18 @@ test('a source whose load fails gets none of its later dumps; the others are bro
     assert.match(result.stderr, /load of alpha failed.*\n?.*alpha refused/);
     assert.match(result.stderr, new RegExp(`alpha not loaded from backups 0*${ids[1]}, 0*${ids[2]}: its load from backup 0*${ids[0]} failed`));
     assert.doesNotMatch(result.stderr, /not applied after the failure above/);
+
+    // The same when alpha's complete dump does not restore (a damaged chunk): beta is still brought forward.
+    await writeStorage(`sh -c 'cat >> ${logOf('alpha')}'`);
+    await rm(logOf('beta'));
+    await rm(join(sandbox.root, 'work', 'node1', 'dumps', 'alpha', 'dump'), { force: true }); // kept by the failed load
+    const [chunk] = chunksOfFile(sandbox, ids[0], join(sandbox.root, 'work', 'node1', 'dumps', 'alpha', 'dump'));
+    await flipByte(packFile(sandbox, chunk.packName), chunk.offset + RECORD_HEADER_SIZE + 1);
+    const damaged = exited(await cli('-i'), 3, '-i with alpha\'s complete dump damaged');
+    const betaAgain = (await readFile(logOf('beta'), 'utf8')).split('\n').map((line) => line.replace(/ since .*/, ''));
+    assert.deepEqual(betaAgain, ['beta complete', 'beta partial', 'beta partial', ''], 'beta brought to the newest backup');
+    await assert.rejects(readFile(logOf('alpha'), 'utf8'), { code: 'ENOENT' }, 'no partial of alpha loaded on its lost complete dump');
+    assert.match(damaged.stderr, new RegExp(`alpha not loaded from backups 0*${ids[1]}, 0*${ids[2]}: its dump's restore from backup 0*${ids[0]} failed`));
   } finally {
     await sandbox.destroy();
   }

@@ -323,7 +323,8 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
   }
   for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0)) {
     output.err(`error: ${source.sourceName} not loaded from backups ${source.notApplied.map((backup) => formatBackupId(backup.backupId)).join(', ')}: `
-      + `its load from backup ${formatBackupId(source.failedAt.backupId)} failed (the other sources were brought to the backup asked for)\n`);
+      + `its ${source.failed === 'load' ? 'load' : 'dump\'s restore'} from backup ${formatBackupId(source.failedAt.backupId)} failed `
+      + '(the other sources were brought to the backup asked for)\n');
   }
   return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
 }

@@ -69,10 +69,11 @@ export interface ChainStep {
   readonly isNotLoaded?: boolean;
 }
 
-/** A source whose load failed: the later backups of the chain that held a dump of it were not loaded for it. */
+/** A source whose dump failed to restore or load: the later backups of the chain that held a dump of it were not loaded for it. */
 export interface StoppedSource {
   readonly sourceName: string;
   readonly failedAt: BackupSummary;
+  readonly failed: 'restore' | 'load';
   readonly notApplied: BackupSummary[];
 }
 
@@ -112,12 +113,12 @@ export interface ChainRestoreResult {
 /**
  * Restores `backupId` and loads its dumps; for a partial backup first restores and loads the dumps
  * of every backup its chain needs, in order (complete loaders first, then partial ones: upserts).
- * A source whose load fails gets none of its later dumps: applying later partials on top of a database
- * that did not load would give a state that never existed. The other sources go on to the chosen
- * backup: stopping them too left a source loaded from the first step and never brought forward, so
- * its database held neither what was there nor what was asked for (found by review). A dumps-only
- * step whose restore failed loads nothing, and the chain stops there (nothing of the later steps is
- * applied), so every source is left at a state it had. Earlier steps restore only
+ * A source whose dump fails to restore or load gets none of its later dumps: applying later partials
+ * on top of a database that did not load would give a state that never existed. The other sources go
+ * on to the chosen backup: stopping them too left a source loaded from the first step and never
+ * brought forward, so its database held neither what was there nor what was asked for (found by
+ * review). A dumps-only step whose restore failed in a way no dump file shows (every one restored)
+ * loads nothing, and the chain stops there, so every source is left at a state it had. Earlier steps restore only
  * their dump files (the chosen backup is a full copy of every other file). With loadInto every
  * step restores only the dumps it loads: a staging load leaves every other file alone.
  */
@@ -143,6 +144,9 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   }
   const steps: ChainStep[] = [];
   const stopped = new Map<string, StoppedSource>();
+  const stop = (sourceName: string, failedAt: BackupSummary, failed: StoppedSource['failed']): void => {
+    if (!stopped.has(sourceName)) stopped.set(sourceName, { sourceName, failedAt, failed, notApplied: [] });
+  };
   const sourceOf = (originalPath: string): string =>
     dumpSourceOfPath(options.storage, config.workDirectory, originalPath) ?? unclaimedDumpSourceName(options.storage, originalPath);
   /** Whether a dump of this backup goes on: not when its source's load failed at an earlier step (then it is said so). */
@@ -164,10 +168,15 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       onStopped: (gaps) => options.onStopped?.(backup, gaps), signal: options.signal,
     });
     if (isDumpsOnly && restore.failures.length > 0) {
-      const step: ChainStep = { backup, isDumpsOnly, restore, loads: [], isNotLoaded: true };
-      steps.push(step);
-      options.onStep?.(step);
-      return { steps, skipped: chain.slice(index + 1), stoppedSources: [...stopped.values()] };
+      const restored = new Set(restore.dumpFiles.map((file) => file.originalPath));
+      const lost = (paths ?? []).filter((path) => !restored.has(path));
+      if (lost.length === 0) {
+        const step: ChainStep = { backup, isDumpsOnly, restore, loads: [], isNotLoaded: true };
+        steps.push(step);
+        options.onStep?.(step);
+        return { steps, skipped: chain.slice(index + 1), stoppedSources: [...stopped.values()] };
+      }
+      for (const path of lost) stop(sourceOf(path), backup, 'restore');
     }
     // A dump of a source storage.conf does not name (renamed since, another node's) goes to the
     // loaders too, which keep it and say so: dropped here, it was left unloaded with exit 0.
@@ -182,9 +191,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     // After its report: what this step restored, kept and loaded before the interruption is said.
     options.signal?.throwIfAborted();
     // A dump no source here loads is reported and kept, but later backups do not stand on it: the chain goes on.
-    for (const load of loads) {
-      if (!load.ok && load.isUnclaimed !== true && !stopped.has(load.sourceName)) stopped.set(load.sourceName, { sourceName: load.sourceName, failedAt: backup, notApplied: [] });
-    }
+    for (const load of loads) if (!load.ok && load.isUnclaimed !== true) stop(load.sourceName, backup, 'load');
   }
   return { steps, skipped: [], stoppedSources: [...stopped.values()] };
 }

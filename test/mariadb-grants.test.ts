@@ -53,3 +53,14 @@ test('privilege names of any spelling, and an exact grant beside an unrelated wi
   const message = unreadableTablesRefusal(parseGrants("backup@%\nGRANT USAGE ON *.* TO `backup`@`%`"), 'crm');
   assert.match(message, /grant SELECT ON `crm`\.\* TO 'backup'@'%', or list the tables/);
 });
+
+// Review of the fix above: the wider privilege pattern ran into a quoted table name of a table-level grant,
+// and a role's inherited roles were judged apart, where MariaDB merges them (both read on a real 10.11).
+test('a table name holding " ON *.*" is no global grant; the roles a user holds are one grantee', () => {
+  assert.equal(reads('crm', USAGE, 'GRANT SELECT ON `crm`.`a, SELECT ON *.* TO x` TO `backup`@`localhost`'), false);
+  assert.equal(reads('crm', 'GRANT `r9` TO `backup`@`localhost`', USAGE, 'GRANT SELECT ON `crm`.`accounts` TO `backup`@`localhost`',
+    'GRANT `r9b` TO `r9`', 'GRANT USAGE ON *.* TO `r9`', 'GRANT EVENT ON `crm`.* TO `r9`', 'GRANT USAGE ON *.* TO `r9b`', 'GRANT SELECT ON `%`.* TO `r9b`'), false);
+  assert.equal(reads('crm', 'GRANT `r9` TO `backup`@`localhost`', USAGE, 'GRANT `r9b` TO `r9`', 'GRANT SELECT ON `crm`.* TO `r9b`'), true);
+  assert.equal(reads('crm', USAGE, 'GRANT EVENT ON `crm`.* TO `backup`@`localhost`', 'GRANT SELECT ON `%`.* TO `some_role`', 'GRANT `some_role` TO `backup`@`localhost`'), true,
+    'the user and its roles are unioned');
+});

@@ -24,11 +24,12 @@ export function parseGrants(answer: string): UserGrants {
 
 /**
  * `GRANT privileges ON *.* | db.* TO grantee`: a global or database-level grant (column lists belong to
- * table-level grants, which never cover a table added later). The privileges are whatever comes before
- * " ON ", split at ", ": names hold spaces and underscores (DELETE HISTORY, READ_ONLY ADMIN), and a
- * pattern of letters alone made a global SELECT beside READ_ONLY ADMIN unreadable (found by review).
+ * table-level grants, which never cover a table added later). Privilege names are capitals, spaces and
+ * underscores (DELETE HISTORY, READ_ONLY ADMIN: letters alone made a global SELECT beside READ_ONLY ADMIN
+ * unreadable), and nothing else: anything wider runs into a quoted table name of a table-level grant
+ * (a table named "a, SELECT ON *.* TO x" read as a global SELECT; both found by review).
  */
-const DATABASE_WIDE_GRANT = /^GRANT (.+?) ON (\*|`(?:[^`]|``)+`|[^\s.`]+)\.\* TO (.+?)(?: IDENTIFIED .*| WITH .*)?$/;
+const DATABASE_WIDE_GRANT = /^GRANT ([A-Z_ ]+(?:, [A-Z_ ]+)*) ON (\*|`(?:[^`]|``)+`|[^\s.`]+)\.\* TO (.+?)(?: IDENTIFIED .*| WITH .*)?$/;
 
 /** Database names in grants are LIKE patterns: `_` and `%` are wildcards unless escaped with a backslash. */
 function grantPatternMatches(pattern: string, database: string): boolean {
@@ -77,11 +78,23 @@ export function readsEveryTable(grants: UserGrants, database: string): boolean {
       if (isReading) return true;
     } else if (grantPatternMatches(target, database)) {
       const reading = isExactPattern(target) ? exactReading : wildcardReading;
-      reading.set(grantee, (reading.get(grantee) ?? true) && isReading);
+      const holder = privilegeHolderOf(grantee);
+      reading.set(holder, (reading.get(holder) ?? true) && isReading);
     }
   }
   const grantees = new Set([...exactReading.keys(), ...wildcardReading.keys()]);
   return [...grantees].some((grantee) => exactReading.get(grantee) ?? wildcardReading.get(grantee) ?? false);
+}
+
+/**
+ * Whose database grants MariaDB merges before applying the first that matches: the user's own, PUBLIC's,
+ * and the roles' (the current role with every role it holds, merged into one: judged apart, an exact EVENT
+ * grant of one role beside another's wildcard SELECT read as a SELECT the server then denied; found by
+ * review). The user and PUBLIC are unioned with the roles.
+ */
+function privilegeHolderOf(grantee: string): string {
+  if (grantee === 'PUBLIC' || grantee.includes('@')) return grantee;
+  return 'roles';
 }
 
 /** user@host as a GRANT statement takes it: 'user'@'host' (backup@% unquoted is no SQL). */

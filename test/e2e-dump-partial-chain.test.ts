@@ -259,7 +259,7 @@ test('a source whose load fails gets none of its later dumps; the others are bro
     const betaAgain = (await readFile(logOf('beta'), 'utf8')).split('\n').map((line) => line.replace(/ since .*/, ''));
     assert.deepEqual(betaAgain, ['beta complete', 'beta partial', 'beta partial', ''], 'beta brought to the newest backup');
     await assert.rejects(readFile(logOf('alpha'), 'utf8'), { code: 'ENOENT' }, 'no partial of alpha loaded on its lost complete dump');
-    assert.match(damaged.stderr, new RegExp(`alpha not loaded from backups 0*${ids[1]}, 0*${ids[2]}: its dump's restore from backup 0*${ids[0]} failed`));
+    assert.match(damaged.stderr, new RegExp(`alpha not loaded from backups 0*${ids[0]}, 0*${ids[1]}, 0*${ids[2]}: its dump of backup 0*${ids[0]} did not restore`));
   } finally {
     await sandbox.destroy();
   }

@@ -315,16 +315,20 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       output.out(`Restored ${kind}backup ${formatBackupId(backup.backupId)}${isDumpsOnly ? ' (dumps only)' : ''}: `
         + `${restore.progress.files} files, ${formatBytes(restore.progress.writtenBytes)}${where}`
         + `${restore.failures.length ? `, ${restore.failures.length} errors` : ''}\n`);
-      if (isNotLoaded) output.err(`error: no dump of backup ${formatBackupId(backup.backupId)} loaded: not all of them were restored\n`);
+      if (isNotLoaded) output.err(`error: no dump of backup ${formatBackupId(backup.backupId)} loaded: its restore reported the errors above\n`);
     },
   }).finally(() => progressLine.clear());
   if (chain.skipped.length > 0) {
     output.err(`error: not applied after the failure above: backups ${chain.skipped.map((backup) => formatBackupId(backup.backupId)).join(', ')}\n`);
   }
-  for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0)) {
-    output.err(`error: ${source.sourceName} not loaded from backups ${source.notApplied.map((backup) => formatBackupId(backup.backupId)).join(', ')}: `
-      + `its ${source.failed === 'load' ? 'load' : 'dump\'s restore'} from backup ${formatBackupId(source.failedAt.backupId)} failed `
-      + '(the other sources were brought to the backup asked for)\n');
+  // A failed load names itself as it fails; a dump that did not restore is named here even with no later dump of its source.
+  for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0 || stopped.failed === 'restore')) {
+    const notLoaded = [source.failedAt, ...source.notApplied].map((backup) => formatBackupId(backup.backupId)).join(', ');
+    output.err(source.failed === 'load'
+      ? `error: ${source.sourceName} not loaded from backups ${source.notApplied.map((backup) => formatBackupId(backup.backupId)).join(', ')}: `
+        + `its load from backup ${formatBackupId(source.failedAt.backupId)} failed (the other sources were brought to the backup asked for)\n`
+      : `error: ${source.sourceName} not loaded from backups ${notLoaded}: its dump of backup ${formatBackupId(source.failedAt.backupId)} `
+        + 'did not restore (the other sources were brought to the backup asked for)\n');
   }
   return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
 }

@@ -30,60 +30,29 @@ export function caCertificatesOf(caPem: Buffer): X509Certificate[] {
 }
 
 /**
- * Whether one of `cas` signed the connection's client certificate, or an intermediate above it that the
- * chain proves (provenChainOf). A CA rotation leaves connections of the old CA open otherwise.
+ * Whether one of `cas` signed the connection's client certificate, or an intermediate of the chain its handshake
+ * verified (the links below it were checked then). A CA rotation leaves connections of the old CA open otherwise.
  */
 export function isChainedToOneOf(socket: tls.TLSSocket, cas: readonly X509Certificate[]): boolean {
-  return provenChainOf(socket, cas, Date.now()).anchor !== undefined;
-}
-
-/** How long a chain may be followed: far more than any real one, a bound against a client's loop of certificates. */
-const LONGEST_CHAIN = 10;
-
-/**
- * The client's certificate, then each issuer that signed the one below it and is in date at `now`: from the
- * certificates the client sent, up to one of `anchors` (the CAs of ssl_ca), which ends the chain. Not Node's
- * getPeerCertificate(true) links as they stand: they pair a certificate with any the client sent of the
- * issuer's name, unchecked, so an expired copy of the CA in the client's file cut every connection at once, and
- * a forged "CA" of a later date outlived the real one (found by review). Where two qualify the later-lasting one
- * is taken, as a verifier would find a path that holds.
- */
-export function provenChainOf(socket: tls.TLSSocket, anchors: readonly X509Certificate[], now: number):
-  { chain: X509Certificate[]; anchor: X509Certificate | undefined } {
-  const [leaf, ...sent] = sentCertificatesOf(socket);
-  if (leaf === undefined) return { chain: [], anchor: undefined };
-  const chain = [leaf];
-  const issuersOf = (certificate: X509Certificate, candidates: readonly X509Certificate[]): X509Certificate[] => candidates.filter((issuer) =>
-    !chain.includes(issuer) && outOfDateReason(issuer, now) === undefined && isIssuedByOneOf(certificate, [issuer]));
-  for (let current = leaf; chain.length < LONGEST_CHAIN;) {
-    const anchor = latestLasting(issuersOf(current, anchors));
-    if (anchor !== undefined) return { chain: [...chain, anchor], anchor };
-    const next = latestLasting(issuersOf(current, sent));
-    if (next === undefined) break;
-    chain.push(next);
-    current = next;
+  for (const certificate of verifiedChainOf(socket)) {
+    if (isIssuedByOneOf(certificate, cas)) return true;
   }
-  return { chain, anchor: undefined };
+  return false;
 }
 
-function latestLasting(certificates: readonly X509Certificate[]): X509Certificate | undefined {
-  return certificates.reduce<X509Certificate | undefined>((latest, certificate) =>
-    (latest === undefined || Date.parse(certificate.validTo) > Date.parse(latest.validTo) ? certificate : latest), undefined);
-}
-
-/** The client's certificate first, then every other one its handshake carried (Node's links, read only as a list). */
-function sentCertificatesOf(socket: tls.TLSSocket): X509Certificate[] {
-  const certificates: X509Certificate[] = [];
+/** The client's certificate first, then its issuers as the handshake found them (Node ends the chain with a self-signed CA pointing at itself). */
+function verifiedChainOf(socket: tls.TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
   const seen = new Set<tls.DetailedPeerCertificate>();
   for (let link: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); link?.raw !== undefined && !seen.has(link); link = link.issuerCertificate) {
     seen.add(link);
     try {
-      certificates.push(new X509Certificate(link.raw));
+      chain.push(new X509Certificate(link.raw));
     } catch {
       break;
     }
   }
-  return certificates;
+  return chain;
 }
 
 /** When the first certificate of a chain (the client's first) stops being valid, and which one that is, as a log line names it. */
@@ -97,13 +66,13 @@ export function firstExpiryOf(chain: readonly X509Certificate[]): { notAfter: nu
 }
 
 /**
- * Calls `onExpiry` with why ("certificate expired on …") when the first notAfter of the proven chain up to
- * `anchors` (ssl_ca's CAs) passes while the socket is open (the client's certificate, or a CA or intermediate
- * above it: a fresh handshake fails on either, and cpsbackup-ca issues certificates that outlive their CA; found
- * by review); nothing once it has closed. Unreferenced: an open connection's timer must not keep a stopping server up.
+ * Calls `onExpiry` with why ("certificate expired on …") when the first notAfter of the verified chain passes
+ * while the socket is open (the client's certificate, or a CA or intermediate above it: a fresh handshake fails
+ * on either, and cpsbackup-ca issues certificates that outlive their CA; found by review); nothing once it has
+ * closed. Unreferenced: an open connection's timer must not keep a stopping server up.
  */
-export function atExpiry(socket: tls.TLSSocket, anchors: readonly X509Certificate[], onExpiry: (reason: string) => void): void {
-  const expiry = firstExpiryOf(provenChainOf(socket, anchors, Date.now()).chain);
+export function atExpiry(socket: tls.TLSSocket, onExpiry: (reason: string) => void): void {
+  const expiry = firstExpiryOf(verifiedChainOf(socket));
   if (expiry === undefined) return;
   const { notAfter, which } = expiry;
   let timer: NodeJS.Timeout | undefined;

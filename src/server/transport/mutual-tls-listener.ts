@@ -79,8 +79,6 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   onClientRefused: (clientName: string, reason: string) => void = () => undefined): Promise<MutualTlsListener> {
   let identity = serverIdentity(settings);
   let revocations = readRevocationList(settings, identity.ca);
-  /** ssl_ca's CAs in force: where a connection's chain ends, for its expiry. */
-  let cas = caCertificatesOf(identity.ca);
   checkListIssuer(settings, revocations, identity.ca);
   logRevocations(logger, describeRevocationList(settings, revocations), '');
   // Verified connections handed to grpc-js, with their certificate's serial and CN: a reload closes the revoked
@@ -133,7 +131,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       else openByName.delete(commonName);
     });
     // Expiry ends the connection, as a revocation does: a client kept its connection, and the server took its calls, for as long as it liked.
-    atExpiry(socket, cas, (reason) => {
+    atExpiry(socket, (reason) => {
       logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): ${reason}`);
       socket.destroy();
     });
@@ -214,7 +212,6 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       const newCas = nextIdentity.ca.equals(identity.ca) ? undefined : caCertificatesOf(nextIdentity.ca);
       if (newCas !== undefined) logger.warn(`reloaded: a different CA (${shownPath(settings.sslCa)}): clients whose certificates it did not sign are refused from now on, and their open connections closed`);
       identity = nextIdentity;
-      if (newCas !== undefined) cas = newCas;
       revocations = next;
       if (isListReloaded) logRevocations(logger, describeRevocationList(settings, revocations), 'reloaded: ');
       for (const [socket, { serial, commonName }] of open) {

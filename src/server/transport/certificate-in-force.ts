@@ -55,31 +55,19 @@ function verifiedChainOf(socket: tls.TLSSocket): X509Certificate[] {
   return chain;
 }
 
-/** When the first certificate of a chain (the client's first) stops being valid, and which one that is, as a log line names it. */
-export function firstExpiryOf(chain: readonly X509Certificate[]): { notAfter: number; which: string } | undefined {
-  if (chain.length === 0) return undefined;
-  const first = chain.reduce((soonest, certificate) => (Date.parse(certificate.validTo) < Date.parse(soonest.validTo) ? certificate : soonest));
-  return {
-    notAfter: Date.parse(first.validTo),
-    which: first === chain[0] ? 'certificate' : `certificate of its issuer ${first.subject.replaceAll('\n', ', ')}`,
-  };
-}
-
 /**
- * Calls `onExpiry` with why ("certificate expired on …") when the first notAfter of the verified chain passes
- * while the socket is open (the client's certificate, or a CA or intermediate above it: a fresh handshake fails
- * on either, and cpsbackup-ca issues certificates that outlive their CA; found by review); nothing once it has
- * closed. Unreferenced: an open connection's timer must not keep a stopping server up.
+ * Calls `onExpiry` with why ("certificate expired on …") when the client certificate's notAfter passes while the
+ * socket is open; nothing once it has closed. Unreferenced: an open connection's timer must not keep a stopping server up.
  */
 export function atExpiry(socket: tls.TLSSocket, onExpiry: (reason: string) => void): void {
-  const expiry = firstExpiryOf(verifiedChainOf(socket));
-  if (expiry === undefined) return;
-  const { notAfter, which } = expiry;
+  const certificate = socket.getPeerX509Certificate();
+  if (certificate === undefined) return;
+  const notAfter = Date.parse(certificate.validTo);
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     const left = notAfter - Date.now();
     if (left <= 0) {
-      onExpiry(`${which} expired on ${new Date(notAfter).toISOString()}`);
+      onExpiry(`certificate expired on ${new Date(notAfter).toISOString()}`);
       return;
     }
     timer = setTimeout(arm, Math.min(left, LONGEST_TIMER_MILLISECONDS)).unref();

@@ -322,13 +322,14 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
     output.err(`error: not applied after the failure above: backups ${chain.skipped.map((backup) => formatBackupId(backup.backupId)).join(', ')}\n`);
   }
   // A failed load names itself as it fails; a dump that did not restore is named here even with no later dump of its source.
+  // Only when no later step stopped the chain: then no source was brought to the backup asked for.
+  const others = chain.skipped.length === 0 ? ' (the other sources were brought to the backup asked for)' : '';
   for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0 || stopped.failed === 'restore')) {
-    const notLoaded = [source.failedAt, ...source.notApplied].map((backup) => formatBackupId(backup.backupId)).join(', ');
+    const notLoaded = (source.failed === 'load' ? source.notApplied : [source.failedAt, ...source.notApplied])
+      .map((backup) => formatBackupId(backup.backupId)).join(', ');
     output.err(source.failed === 'load'
-      ? `error: ${source.sourceName} not loaded from backups ${source.notApplied.map((backup) => formatBackupId(backup.backupId)).join(', ')}: `
-        + `its load from backup ${formatBackupId(source.failedAt.backupId)} failed (the other sources were brought to the backup asked for)\n`
-      : `error: ${source.sourceName} not loaded from backups ${notLoaded}: its dump of backup ${formatBackupId(source.failedAt.backupId)} `
-        + 'did not restore (the other sources were brought to the backup asked for)\n');
+      ? `error: ${source.sourceName} not loaded from backups ${notLoaded}: its load from backup ${formatBackupId(source.failedAt.backupId)} failed${others}\n`
+      : `error: ${source.sourceName} not loaded from backups ${notLoaded}: its dump of backup ${formatBackupId(source.failedAt.backupId)} did not restore${others}\n`);
   }
   return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
 }

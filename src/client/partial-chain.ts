@@ -153,7 +153,8 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   const isStillApplied = (backup: BackupSummary, originalPath: string): boolean => {
     const source = stopped.get(sourceOf(originalPath));
     if (source === undefined) return true;
-    if (!source.notApplied.includes(backup)) source.notApplied.push(backup);
+    // A source of several files (schema and data, a collection each) may lose one and restore another at the step that stopped it.
+    if (backup !== source.failedAt && !source.notApplied.includes(backup)) source.notApplied.push(backup);
     return false;
   };
   for (const [index, backup] of chain.entries()) {

@@ -64,3 +64,15 @@ test('a table name holding " ON *.*" is no global grant; the roles a user holds 
   assert.equal(reads('crm', USAGE, 'GRANT EVENT ON `crm`.* TO `backup`@`localhost`', 'GRANT SELECT ON `%`.* TO `some_role`', 'GRANT `some_role` TO `backup`@`localhost`'), true,
     'the user and its roles are unioned');
 });
+
+// Review of the fix above: a role granted to PUBLIC merges into PUBLIC's grants, not the user's roles', and a
+// role named with an "@" is a role (each read on a real MariaDB 10.11 against what the server allowed).
+test('roles PUBLIC holds count with PUBLIC; a role named with an "@" is a role', () => {
+  const user = 'GRANT USAGE ON *.* TO `u`@`localhost`';
+  assert.equal(reads('w16x', user, 'GRANT EVENT ON `w16x`.* TO PUBLIC', 'GRANT `rp` TO PUBLIC', 'GRANT SELECT ON `w16%`.* TO `rp`'), false,
+    'PUBLIC\'s exact EVENT decides before its role\'s wildcard SELECT');
+  assert.equal(reads('w17x', 'GRANT `r17` TO `u`@`localhost`', user, 'GRANT EVENT ON `w17x`.* TO `r17`', 'GRANT `rp` TO PUBLIC',
+    'GRANT SELECT ON `w17%`.* TO `rp`'), true, 'PUBLIC\'s role reads, beside the user\'s role that does not');
+  assert.equal(reads('w12x', 'GRANT `ro@le` TO `u`@`localhost`', user, 'GRANT EVENT ON `w12x`.* TO `ro@le`', 'GRANT `r12b` TO `ro@le`',
+    'GRANT SELECT ON `w12%`.* TO `r12b`'), false, 'the role and the role it holds are one grantee');
+});

@@ -68,6 +68,7 @@ export function readsEveryTable(grants: UserGrants, database: string): boolean {
   if (grants.statements.some((statement) => statement.startsWith('REVOKE '))) return false;
   const exactReading = new Map<string, boolean>();
   const wildcardReading = new Map<string, boolean>();
+  const holdersOf = privilegeHoldersOf(grants.statements);
   for (const statement of grants.statements) {
     const match = DATABASE_WIDE_GRANT.exec(statement);
     if (match === null) continue;
@@ -78,23 +79,51 @@ export function readsEveryTable(grants: UserGrants, database: string): boolean {
       if (isReading) return true;
     } else if (grantPatternMatches(target, database)) {
       const reading = isExactPattern(target) ? exactReading : wildcardReading;
-      const holder = privilegeHolderOf(grantee);
-      reading.set(holder, (reading.get(holder) ?? true) && isReading);
+      for (const holder of holdersOf(grantee)) reading.set(holder, (reading.get(holder) ?? true) && isReading);
     }
   }
   const grantees = new Set([...exactReading.keys(), ...wildcardReading.keys()]);
   return [...grantees].some((grantee) => exactReading.get(grantee) ?? wildcardReading.get(grantee) ?? false);
 }
 
+/** `user`@`host` (a role's name may hold an "@" too, but only inside its quotes). */
+const USER_GRANTEE = /^(?:`(?:[^`]|``)*`|'[^']*'|[^`'@\s]+)@(?:`(?:[^`]|``)*`|'[^']*'|\S+)$/;
+/** `GRANT role TO grantee`: a role given to the user, to another role or to PUBLIC (no " ON ": no privilege). */
+const ROLE_GRANT = /^GRANT (`(?:[^`]|``)+`|[^\s`]+) TO (.+?)(?: WITH ADMIN OPTION)?$/;
+
 /**
- * Whose database grants MariaDB merges before applying the first that matches: the user's own, PUBLIC's,
- * and the roles' (the current role with every role it holds, merged into one: judged apart, an exact EVENT
- * grant of one role beside another's wildcard SELECT read as a SELECT the server then denied; found by
- * review). The user and PUBLIC are unioned with the roles.
+ * Whose database grants MariaDB merges before applying the first that matches, for a grantee of a SHOW
+ * GRANTS line: the user's own; PUBLIC's, with every role PUBLIC holds, directly or through other roles; and the
+ * user's roles', merged into one (judged apart, an exact EVENT grant of one role beside another's wildcard
+ * SELECT read as a SELECT the server then denied). A role both reach counts for both. The three are unioned.
+ * Found by reviews on a real MariaDB 10.11, as was a role named with an "@" taken for a user.
  */
-function privilegeHolderOf(grantee: string): string {
-  if (grantee === 'PUBLIC' || grantee.includes('@')) return grantee;
-  return 'roles';
+function privilegeHoldersOf(statements: readonly string[]): (grantee: string) => readonly string[] {
+  const heldBy = new Map<string, string[]>();
+  for (const statement of statements) {
+    const match = statement.includes(' ON ') ? null : ROLE_GRANT.exec(statement);
+    if (match !== null) heldBy.set(match[2], [...(heldBy.get(match[2]) ?? []), match[1]]);
+  }
+  const reachedFrom = (starts: readonly string[]): Set<string> => {
+    const reached = new Set<string>();
+    for (const waiting = [...starts]; waiting.length > 0;) {
+      for (const role of heldBy.get(waiting.pop()!) ?? []) {
+        if (!reached.has(role)) {
+          reached.add(role);
+          waiting.push(role);
+        }
+      }
+    }
+    return reached;
+  };
+  const publicRoles = reachedFrom(['PUBLIC']);
+  const userRoles = reachedFrom([...heldBy.keys()].filter((grantee) => USER_GRANTEE.test(grantee)));
+  return (grantee) => {
+    if (grantee === 'PUBLIC' || USER_GRANTEE.test(grantee)) return [grantee];
+    const holders = [...(userRoles.has(grantee) ? ['roles'] : []), ...(publicRoles.has(grantee) ? ['PUBLIC'] : [])];
+    // A role SHOW GRANTS lists without saying who holds it: the session's current role.
+    return holders.length > 0 ? holders : ['roles'];
+  };
 }
 
 /** user@host as a GRANT statement takes it: 'user'@'host' (backup@% unquoted is no SQL). */

@@ -1,42 +1,29 @@
 // PostgreSQL large objects live outside every table (pg_largeobject); a row holds only an object's
 // oid, and a postgresql source dumps rows: refuses a plan that would keep the numbers and lose the contents.
 import type { DatabaseSource } from '../storage-config';
-import type { DatabaseCatalog, TableInfo } from './catalog';
+import type { DatabaseCatalog } from './catalog';
 
-export interface LargeObjectCheck {
-  readonly source: DatabaseSource;
-  readonly catalog: DatabaseCatalog;
-  /** The tables the plan dumps. */
-  readonly tables: readonly TableInfo[];
-  /** exclude_columns, by table. */
-  readonly excluded: ReadonlyMap<string, ReadonlySet<string>>;
-  readonly lineOf: (table: TableInfo) => number;
-  readonly fail: (line: number, message: string) => never;
-}
+/** How many columns of type oid or lo the refusal names before saying how many more there are. */
+const HINTS_SHOWN = 10;
 
 /**
- * Unless `large_objects = ignore`: a dumped column of type oid or lo fails, named; so do large objects in
- * a database where no column of the schema (dumped or excluded) is of such a type, since nothing then
- * says which rows stand for them (an application may keep their oids in a bigint) and a restore into
- * an empty database would lose every one. A column excluded, or a table left out, says the operator
- * chose to leave its objects out.
+ * Unless `large_objects = ignore`: a database that holds large objects fails, whatever the plan dumps.
+ * Which rows need them cannot be told from the catalog (an application may keep an oid in a text or
+ * bigint column), so excluding an oid column, or a table with one, says nothing about the others; a
+ * schema's oid and lo columns are only named as hints. A database without large objects passes,
+ * oid columns and all (an audit table's relid loses nothing); the first backup after one is made fails.
  */
-export function refuseLargeObjects(check: LargeObjectCheck): void {
-  const { source, catalog, excluded, fail } = check;
-  if (source.ignoresLargeObjects) return;
-  const why = 'large objects are not dumped, so a restore would hold their numbers without their contents';
-  for (const table of check.tables) {
-    for (const column of table.columns.filter((candidate) => candidate.isOidType && !candidate.isGenerated)) {
-      if (excluded.get(table.name)?.has(column.name)) continue;
-      fail(check.lineOf(table), `column ${table.name}.${column.name} is of type ${column.type}, which refers to large objects: ${why}; `
-        + `add ${table.name}.${column.name} to exclude_columns or ${table.name} to exclude_tables, set large_objects = ignore `
-        + 'if losing them is intended, or back the database up with a command source (pg_dump -Fc)');
-    }
-  }
+export function refuseLargeObjects(source: DatabaseSource, catalog: DatabaseCatalog, fail: (line: number, message: string) => never): void {
   const count = catalog.largeObjects ?? 0;
-  if (count > 0 && !catalog.tables.some((table) => table.columns.some((column) => column.isOidType))) {
-    fail(source.line, `database ${source.database} holds ${count} large object${count === 1 ? '' : 's'}, which kind = postgresql does not `
-      + `dump, and no column of schema ${source.schema} is of type oid or lo to say which rows refer to them: a restore would lose them; `
-      + 'back the database up with a command source (pg_dump -Fc holds them), or set large_objects = ignore if no table of this source needs them');
-  }
+  if (source.ignoresLargeObjects || count === 0) return;
+  const columns = catalog.tables.flatMap((table) => table.columns
+    .filter((column) => column.isOidType)
+    .map((column) => `${table.name}.${column.name} (${column.type})`));
+  const shown = columns.slice(0, HINTS_SHOWN).join(', ') + (columns.length > HINTS_SHOWN ? ` and ${columns.length - HINTS_SHOWN} more` : '');
+  const hint = columns.length === 0 ? `no column of schema ${source.schema} is of type oid or lo (an application may keep their oids in any column)`
+    : `columns of schema ${source.schema} that may refer to them: ${shown}`;
+  const amount = `${count} large object${count === 1 ? '' : 's'}`;
+  fail(source.line, `database ${source.database} holds ${amount}, which kind = postgresql does not dump: a restore `
+    + `would lose them (${hint}); back the database up with a command source (pg_dump -Fc holds them), or set large_objects = ignore `
+    + 'if no table of this source needs them');
 }

@@ -114,7 +114,7 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     }
     excluded.set(table.name, (excluded.get(table.name) ?? new Set()).add(reference.column));
   }
-  refuseLargeObjects({ source, catalog, tables, excluded, lineOf, fail });
+  refuseLargeObjects(source, catalog, fail);
 
   const since = new Map<string, ColumnInfo>();
   for (const reference of source.sinceFields) {

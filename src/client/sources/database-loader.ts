@@ -5,7 +5,7 @@ import { LoadFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
 import type { DatabaseSource } from './storage-config';
 import { readDataEvents, readDataHeader } from './tables/data-reader';
-import type { FailureFactory } from './tables/dialect';
+import type { ExistingTable, FailureFactory, LoadPlan } from './tables/dialect';
 import { runLoadScript } from './tables/run-load-script';
 
 export interface DatabaseDumpFiles {
@@ -43,12 +43,13 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     // Before anything is created: a client that cannot shut off its commands refuses the load (command-guard.ts).
     const loader = await connection.loader(database);
     const tables = header.tables.map((table) => table.table);
-    let existing: string[] = [];
+    let found: ExistingTable[] = [];
     if (await connection.databaseExists(database)) {
-      existing = await connection.existingTables(database, tables, header);
+      found = await connection.existingTables(database, tables, header);
     } else if (header.backup === 'complete') {
       await connection.createDatabase(database, header);
     }
+    const existing = found.map((table) => table.name);
     const missing = tables.filter((table) => !existing.includes(table));
     if (header.backup === 'partial' && missing.length > 0) {
       throw fail(`${database} has no table ${missing.join(', ')}: a partial dump applies on top of its complete backup's load`);
@@ -59,7 +60,10 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     }
     if (header.backup === 'complete' && existing.length > 0) await connection.checkOutsideReferences(database, tables, header);
     const events = readDataEvents(source.name, files.data, source.kind);
-    const plan = { schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0 };
+    const plan: LoadPlan = {
+      schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0,
+      partitionedTables: new Set(found.filter((table) => table.isPartitioned === true).map((table) => table.name)),
+    };
     await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);
   } finally {
     await connection.remove();

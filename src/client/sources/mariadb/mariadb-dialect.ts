@@ -81,7 +81,7 @@ export const mariadbDialect: DatabaseDialect = {
       async existingTables(database: string, tables: readonly string[]) {
         const answer = await loadQuery(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
           + `AND TABLE_NAME IN (${tables.map(quoteLiteral).join(', ')});`, `looking for the tables in ${database}`);
-        return answer.split('\n').filter((name) => name !== '');
+        return answer.split('\n').filter((name) => name !== '').map((name) => ({ name }));
       },
       async checkOutsideReferences(database: string, tables: readonly string[]) {
         const answer = await loadQuery(undefined, outsideReferencesQuery(database, tables), `looking for foreign keys into ${database}`);

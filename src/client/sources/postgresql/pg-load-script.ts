@@ -5,6 +5,8 @@
 // Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
 // key (parents first). Every statement that reads or removes a table's rows says ONLY: an INHERITS
 // parent's TRUNCATE or DELETE reached its children's rows too (tables of their own, maybe not in the dump).
+// But for a table partitioned in the target: its rows are its partitions' (ONLY reaches none of them,
+// and TRUNCATE ONLY fails), and a partitioned table cannot have INHERITS children.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
@@ -65,7 +67,7 @@ export function loadSchemaOf(header: DataHeader): string {
 export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer> {
   const schema = loadSchemaOf(header);
   const tableName = (table: string): string => qualifiedName(schema, table);
-  const onlyTable = (table: string): string => `ONLY ${tableName(table)}`;
+  const onlyTable = (table: string): string => (plan.partitionedTables?.has(table) === true ? tableName(table) : `ONLY ${tableName(table)}`);
   const isComplete = header.backup === 'complete';
   const kept = keptColumnsOf(header, plan);
   const keptOf = (table: string): string => quoteIdentifier(`cpsbackup_kept_${header.tables.findIndex((summary) => summary.table === table) + 1}`);
@@ -190,7 +192,7 @@ async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffe
   }
 }
 
-/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. `onlyTable`: `ONLY "schema"."table"`. */
+/** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. `onlyTable`: `ONLY "schema"."table"` (or not, partitioned). */
 function* deletes(section: SectionHeader, sections: readonly SectionHeader[], onlyTable: (table: string) => string,
   stageOf: (section: SectionHeader) => string, step: (text: string) => string): Generator<string> {
   const target = onlyTable(section.table);

@@ -1,7 +1,7 @@
 // PostgreSQL for the shared dump and load code: psql reads the catalog and marks and writes
 // data.sql (COPY in one snapshot), pg_dump --schema-only writes schema.sql, psql loads.
 import type { DatabaseSource } from '../storage-config';
-import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
+import type { DatabaseDialect, DialectConnection, ExistingTable, FailureFactory } from '../tables/dialect';
 import type { TablePlan } from '../tables/table-plan';
 import { runQuery, type ToolCommand } from '../tables/tool-command';
 import { toolPrints } from '../tables/command-guard';
@@ -67,16 +67,8 @@ export const postgresqlDialect: DatabaseDialect = {
         const answer = await query(database, `SELECT json_build_object('name', c.relname, 'isPartitioned', c.relkind = 'p') `
           + 'FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace '
           + `WHERE n.nspname = ${quoteLiteral(loadSchemaOf(header))} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
-        const found = answer.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { name: string; isPartitioned: boolean });
-        // The load empties and deletes a table's own rows (ONLY, so an INHERITS parent's never reach its
-        // children: pg-load-script.ts); a partitioned table has none, so its DELETEs would silently do nothing.
-        const partitioned = found.filter((table) => table.isPartitioned).map((table) => table.name);
-        if (partitioned.length > 0) {
-          throw fail(`${database} has ${partitioned.length === 1 ? 'table' : 'tables'} ${partitioned.join(', ')} partitioned, which the dump holds `
-            + 'as ordinary tables (partitioned tables are never dumped): a load replaces and deletes each table\'s own rows, which a partitioned '
-            + 'table does not hold; not loaded (load into a database where they are ordinary tables)');
-        }
-        return found.map((table) => table.name);
+        // isPartitioned: the load empties and deletes from such a table without ONLY (pg-load-script.ts).
+        return answer.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ExistingTable);
       },
       // TRUNCATE without CASCADE fails on any foreign key from another table by itself; named here first, so
       // the refusal says which keys and what to do rather than PostgreSQL's bare error.

@@ -16,6 +16,18 @@ export interface LoadPlan {
   /** Complete dumps: the dumped schema, applied only when none of the dumped tables exist. */
   readonly schemaPath?: string;
   readonly createsTables: boolean;
+  /**
+   * PostgreSQL: the dumped tables that are partitioned in the target (ordinary where dumped). Their rows
+   * live in their partitions, so they are emptied and deleted from without ONLY.
+   */
+  readonly partitionedTables?: ReadonlySet<string>;
+}
+
+/** A dumped table the target database already holds. */
+export interface ExistingTable {
+  readonly name: string;
+  /** PostgreSQL: partitioned in the target. */
+  readonly isPartitioned?: boolean;
 }
 
 /** One source's connection settings made usable by its tools; remove() deletes the credential files. */
@@ -32,8 +44,8 @@ export interface DialectConnection {
   /** Writes data.sql to stdout: every table in one snapshot, in load order. */
   dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
   databaseExists(database: string): Promise<boolean>;
-  /** Which of `tables` the target database (and schema) holds; PostgreSQL refuses one that is partitioned there. */
-  existingTables(database: string, tables: readonly string[], header: DataHeader): Promise<string[]>;
+  /** Which of `tables` the target database (and schema) holds. */
+  existingTables(database: string, tables: readonly string[], header: DataHeader): Promise<ExistingTable[]>;
   /**
    * Before a complete load replaces the rows of existing `tables`: refuses (naming them) foreign keys from
    * tables outside them whose ON DELETE would silently change rows no backup holds (outside-references.ts).

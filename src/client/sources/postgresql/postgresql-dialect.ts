@@ -9,6 +9,7 @@ import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './pg-catalog
 import { pgEnvironment } from './pg-connection';
 import { pgDataDumpScript } from './pg-dump-script';
 import { loadSchemaOf, pgLoadScript } from './pg-load-script';
+import { loadRowSecurityRefusal, type RowFilteredTable } from './pg-row-security';
 import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 import { dataHeaderOf } from '../tables/data-headers';
 import { outsideReferencesRefusal } from '../tables/outside-references';
@@ -64,11 +65,17 @@ export const postgresqlDialect: DatabaseDialect = {
         // Where the load writes (pg-load-script.ts): the dump's own schema, which schema.sql names too,
         // not this node's storage.conf, which may say another since (or on a receiver).
         const names = tables.map(quoteLiteral).join(', ');
-        const answer = await query(database, `SELECT json_build_object('name', c.relname, 'isPartitioned', c.relkind = 'p') `
+        const answer = await query(database, `SELECT json_build_object('name', c.relname, 'isPartitioned', c.relkind = 'p', `
+          + `'isRowFiltered', row_security_active(c.oid), 'isOwnedByRole', pg_has_role(c.relowner, 'USAGE'), 'role', current_user) `
           + 'FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace '
           + `WHERE n.nspname = ${quoteLiteral(loadSchemaOf(header))} AND c.relkind IN ('r', 'p') AND c.relname IN (${names});`, `looking for the tables in ${database}`);
         // isPartitioned: the load empties and deletes from such a table without ONLY (pg-load-script.ts).
-        return answer.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as ExistingTable);
+        const found = answer.split('\n').filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as ExistingTable & RowFilteredTable & { isRowFiltered: boolean; role: string });
+        // Refused before anything runs: the load's statements would fail on such a table with PostgreSQL's bare error.
+        const filtered = found.filter((table) => table.isRowFiltered);
+        if (filtered.length > 0) throw fail(loadRowSecurityRefusal(database, filtered[0].role, filtered));
+        return found;
       },
       // TRUNCATE without CASCADE fails on any foreign key from another table by itself; named here first, so
       // the refusal says which keys and what to do rather than PostgreSQL's bare error.

@@ -35,11 +35,17 @@ export interface TableInfo {
   readonly notPlainRows?: string;
 }
 
+/** Large objects are counted up to one past this, not all: the plan only asks whether there are any. */
+export const LARGE_OBJECTS_COUNTED = 1000;
+
 export interface DatabaseCatalog {
   readonly tables: readonly TableInfo[];
   /** PostgreSQL: the schema's sequences no column owns (`DEFAULT nextval('x')` without OWNED BY), quoted. */
   readonly freeSequences?: readonly string[];
-  /** PostgreSQL: how many large objects the database holds (pg_largeobject_metadata); they are never dumped. */
+  /**
+   * PostgreSQL: how many large objects the database holds (pg_largeobject_metadata), they are never
+   * dumped; counted up to LARGE_OBJECTS_COUNTED + 1 only (more: "more than" that many).
+   */
   readonly largeObjects?: number;
   /** PostgreSQL: the role the catalog was read as (current_user), for messages. */
   readonly role?: string;

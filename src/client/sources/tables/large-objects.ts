@@ -1,7 +1,7 @@
 // PostgreSQL large objects live outside every table (pg_largeobject); a row holds only an object's
 // oid, and a postgresql source dumps rows: refuses a plan that would keep the numbers and lose the contents.
 import type { DatabaseSource } from '../storage-config';
-import type { DatabaseCatalog } from './catalog';
+import { LARGE_OBJECTS_COUNTED, type DatabaseCatalog } from './catalog';
 
 /** How many columns of type oid or lo the refusal names before saying how many more there are. */
 const HINTS_SHOWN = 10;
@@ -22,7 +22,7 @@ export function refuseLargeObjects(source: DatabaseSource, catalog: DatabaseCata
   const shown = columns.slice(0, HINTS_SHOWN).join(', ') + (columns.length > HINTS_SHOWN ? ` and ${columns.length - HINTS_SHOWN} more` : '');
   const hint = columns.length === 0 ? `no column of schema ${source.schema} is of type oid or lo (an application may keep their oids in any column)`
     : `columns of schema ${source.schema} that may refer to them: ${shown}`;
-  const amount = `${count} large object${count === 1 ? '' : 's'}`;
+  const amount = count > LARGE_OBJECTS_COUNTED ? `more than ${LARGE_OBJECTS_COUNTED} large objects` : `${count} large object${count === 1 ? '' : 's'}`;
   fail(source.line, `database ${source.database} holds ${amount}, which kind = postgresql does not dump: a restore `
     + `would lose them (${hint}); back the database up with a command source (pg_dump -Fc holds them), or set large_objects = ignore `
     + 'if no table of this source needs them');

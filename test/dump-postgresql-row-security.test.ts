@@ -63,6 +63,19 @@ test('a table whose row-level security applies to the role fails the dump, named
   });
 });
 
+// Regression (found by review): the refusal told a role that owns the table under FORCE ROW LEVEL SECURITY
+// to connect as the table's owner, which it already was.
+test('a table the dumping role owns under FORCE ROW LEVEL SECURITY fails the dump, saying to remove FORCE', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await createShop(server);
+    await server.psql('shop', `${TENANT_POLICY} ALTER TABLE orders OWNER TO backup; ALTER TABLE orders FORCE ROW LEVEL SECURITY;`);
+    await assertDumpRefused(sourceConfig(server), join(folder, 'work'), 'shop',
+      /table orders has row-level security that applies to role backup: the dump would hold only the rows a policy lets it see; grant it BYPASSRLS \(ALTER ROLE \.\.\. BYPASSRLS\), remove FORCE ROW LEVEL SECURITY from it \(ALTER TABLE \.\.\. NO FORCE ROW LEVEL SECURITY\), connect as a superuser, or add the table to exclude_tables$/);
+    await server.psql('shop', 'ALTER TABLE orders NO FORCE ROW LEVEL SECURITY');
+    assert.equal((await dumpToFiles(sourceConfig(server), join(folder, 'work'), join(folder, 'restore'))).length, 2, 'the owner reads every row');
+  });
+});
+
 test('a policy enabled after the catalog was read fails the data dump and the marks query, naming the table', { skip }, async () => {
   await withPostgres(async (server, folder) => {
     await createShop(server);

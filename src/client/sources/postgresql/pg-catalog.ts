@@ -15,6 +15,7 @@ import { qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF } from '
  * plan needs (count(*) read all of pg_largeobject_metadata: 65-93 ms for 2 million).
  * isRowFiltered: a row-level security policy applies to this session's role (neither superuser, nor
  * BYPASSRLS, nor the owner of a table without FORCE), so it would see only the rows the policy lets it.
+ * isOwnedByRole: this role owns the table (or is a member of its owner): only FORCE puts it under the policies.
  */
 export function catalogQuery(schema: string): string {
   return `WITH RECURSIVE oid_types(type) AS (
@@ -26,6 +27,7 @@ SELECT json_build_object(
   'largeObjects', (SELECT count(*) FROM (SELECT 1 FROM pg_catalog.pg_largeobject_metadata LIMIT ${LARGE_OBJECTS_COUNTED + 1}) AS counted),
   'tables', coalesce((SELECT json_agg(t ORDER BY t.name) FROM (
     SELECT c.relname AS name, c.relkind = 'p' AS "isPartitioned", row_security_active(c.oid) AS "isRowFiltered",
+      pg_has_role(c.relowner, 'USAGE') AS "isOwnedByRole",
       (SELECT coalesce(json_agg(json_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
           'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull, 'isOidType', a.atttypid IN (SELECT type FROM oid_types),
@@ -65,6 +67,7 @@ interface RawTable {
   name: string;
   isPartitioned: boolean;
   isRowFiltered: boolean;
+  isOwnedByRole: boolean;
   columns: RawColumn[];
   primaryKey: string[];
   parents: string[];
@@ -91,6 +94,7 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     sequences: [...new Set([...table.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])), ...table.defaultSequences])],
     isPartitioned: table.isPartitioned,
     isRowFiltered: table.isRowFiltered,
+    isOwnedByRole: table.isOwnedByRole,
   }));
   return { tables, freeSequences: parsed.freeSequences, role: parsed.role, largeObjects: parsed.largeObjects };
 }

@@ -31,6 +31,8 @@ export interface TableInfo {
   readonly isPartitioned?: boolean;
   /** PostgreSQL: row-level security applies to the dumping role, which would see only the rows a policy lets it. */
   readonly isRowFiltered?: boolean;
+  /** PostgreSQL: the dumping role owns the table, so its row-level security applies only through FORCE. */
+  readonly isOwnedByRole?: boolean;
   /** MariaDB: what it is when its content is not plain rows ('a sequence', 'system-versioned'): not dumped. */
   readonly notPlainRows?: string;
 }

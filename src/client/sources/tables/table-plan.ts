@@ -88,9 +88,11 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
   // role see (none, for a tenant policy), and the backup passed.
   for (const table of tables.filter((candidate) => candidate.isRowFiltered)) {
     const role = catalog.role === undefined ? 'the role the source connects as' : `role ${catalog.role}`;
+    // An owner is under its own table's policies only through FORCE: connecting as the owner would change nothing.
+    const connectAs = table.isOwnedByRole === true ? 'remove FORCE ROW LEVEL SECURITY from it (ALTER TABLE ... NO FORCE ROW LEVEL SECURITY), '
+      + 'connect as a superuser' : 'connect as the table\'s owner (without FORCE ROW LEVEL SECURITY) or a superuser';
     fail(lineOf(table), `table ${table.name} has row-level security that applies to ${role}: the dump would hold only the rows `
-      + `a policy lets it see; grant it BYPASSRLS (ALTER ROLE ... BYPASSRLS), connect as the table's owner (without FORCE ROW LEVEL `
-      + 'SECURITY) or a superuser, or add the table to exclude_tables');
+      + `a policy lets it see; grant it BYPASSRLS (ALTER ROLE ... BYPASSRLS), ${connectAs}, or add the table to exclude_tables`);
   }
   for (const table of tables.filter((candidate) => candidate.notPlainRows !== undefined)) {
     fail(lineOf(table), `table ${table.name} is ${table.notPlainRows}: its content is not dumped by kind ${source.kind}; add it to `

@@ -10,8 +10,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { PartialBase } from '../src/client/sources/partial-base';
-import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
-import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import type { StorageConfig } from '../src/client/sources/storage-config';
+import { postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import { shopSourceConfig } from './support/postgres-source';
 import { dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
@@ -19,12 +20,7 @@ if (skip !== undefined) console.log(`dump-postgresql-inheritance skipped: ${skip
 
 const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-pg-inherits-', run);
 
-function sourceConfig(server: PostgresServer, lines: readonly string[] = []): StorageConfig {
-  return storageConfigFromText('storage.conf', [
-    'source = shop', 'kind = postgresql', 'database = shop', `socket = ${server.socketDirectory}`, `port = ${server.port}`,
-    `bin_dir = ${POSTGRES_BIN}`, 'user = postgres', ...lines,
-  ].join('\n'));
-}
+const sourceConfig = (server: PostgresServer, lines: readonly string[] = []): StorageConfig => shopSourceConfig(server, lines);
 
 const loadInto = (database: string, partial = false): { loadInto: { database: string; bySource: Map<string, string> }; partial: boolean } =>
   ({ loadInto: { database, bySource: new Map() }, partial });

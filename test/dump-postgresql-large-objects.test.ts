@@ -8,8 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ConfigError } from '../src/common/errors';
-import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
-import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import type { StorageConfig } from '../src/client/sources/storage-config';
+import { postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import { shopSourceConfig } from './support/postgres-source';
 import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
@@ -17,12 +18,7 @@ if (skip !== undefined) console.log(`dump-postgresql-large-objects skipped: ${sk
 
 const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-pg-lo-', run);
 
-function sourceConfig(server: PostgresServer, lines: readonly string[] = []): StorageConfig {
-  return storageConfigFromText('storage.conf', [
-    'source = shop', 'kind = postgresql', 'database = shop', `socket = ${server.socketDirectory}`, `port = ${server.port}`,
-    `bin_dir = ${POSTGRES_BIN}`, 'user = postgres', ...lines,
-  ].join('\n'));
-}
+const sourceConfig = (server: PostgresServer, lines: readonly string[] = []): StorageConfig => shopSourceConfig(server, lines);
 
 const assertRefused = (config: StorageConfig, work: string, message: RegExp): Promise<void> => assertDumpRefused(config, work, 'shop', message);
 

@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { DumpFailedError } from '../src/common/errors';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { PartialBase } from '../src/client/sources/partial-base';
-import { storageConfigFromText, type DatabaseSource, type StorageConfig } from '../src/client/sources/storage-config';
+import type { DatabaseSource, StorageConfig } from '../src/client/sources/storage-config';
 import { postgresqlDialect } from '../src/client/sources/postgresql/postgresql-dialect';
 import { planTables } from '../src/client/sources/tables/table-plan';
 import { runQuery } from '../src/client/sources/tables/tool-command';
-import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import { postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import { shopSourceConfig } from './support/postgres-source';
 import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
 
 const skip = postgresSkipReason();
@@ -24,12 +25,7 @@ if (skip !== undefined) console.log(`dump-postgresql-row-security skipped: ${ski
 const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-pg-rls-', run);
 
 /** Dumps as role backup; `user = postgres` among `lines` loads as the superuser instead. */
-function sourceConfig(server: PostgresServer, lines: readonly string[] = []): StorageConfig {
-  return storageConfigFromText('storage.conf', [
-    'source = shop', 'kind = postgresql', 'database = shop', `socket = ${server.socketDirectory}`, `port = ${server.port}`,
-    `bin_dir = ${POSTGRES_BIN}`, ...(lines.some((line) => line.startsWith('user =')) ? [] : ['user = backup']), ...lines,
-  ].join('\n'));
-}
+const sourceConfig = (server: PostgresServer, lines: readonly string[] = []): StorageConfig => shopSourceConfig(server, lines, 'backup');
 
 /** orders (3 rows) under a tenant policy, read by role backup through pg_read_all_data; customers without one. */
 async function createShop(server: PostgresServer): Promise<void> {

@@ -8,10 +8,11 @@ import { readdir, readFile, stat, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDumps } from '../src/client/sources/dump-run';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
-import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import type { StorageConfig } from '../src/client/sources/storage-config';
 import { PartialBase } from '../src/client/sources/partial-base';
 import { ConfigError, DumpFailedError } from '../src/common/errors';
-import { POSTGRES_BIN, postgresSkipReason, withPostgresServer, type PostgresOptions, type PostgresServer } from './support/postgres';
+import { postgresSkipReason, withPostgresServer, type PostgresOptions, type PostgresServer } from './support/postgres';
+import { shopSourceConfig } from './support/postgres-source';
 import { dumpToFiles } from './support/dump-to-files';
 import { commandLinesContaining, readWhole, sectionRows } from './support/dump-tables';
 
@@ -21,12 +22,7 @@ if (skip !== undefined) console.log(`dump-postgresql-tables skipped: ${skip}`);
 const withPostgres = (options: PostgresOptions, run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> =>
   withPostgresServer('cpsbackup-pg-tables-', run, options);
 
-function sourceConfig(server: PostgresServer, lines: readonly string[]): StorageConfig {
-  return storageConfigFromText('storage.conf', [
-    'source = shop', 'kind = postgresql', 'database = shop', `socket = ${server.socketDirectory}`, `port = ${server.port}`,
-    `bin_dir = ${POSTGRES_BIN}`, ...(lines.some((line) => line.startsWith('user')) ? [] : ['user = postgres']), ...lines,
-  ].join('\n'));
-}
+const sourceConfig = (server: PostgresServer, lines: readonly string[]): StorageConfig => shopSourceConfig(server, lines);
 
 /** Row count and a digest of every row's text, in key order: equal digests, equal tables. */
 const fingerprint = (server: PostgresServer, database: string, table: string, columns = 't', key = 'id'): Promise<string> =>

@@ -76,3 +76,21 @@ test('roles PUBLIC holds count with PUBLIC; a role named with an "@" is a role',
   assert.equal(reads('w12x', 'GRANT `ro@le` TO `u`@`localhost`', user, 'GRANT EVENT ON `w12x`.* TO `ro@le`', 'GRANT `r12b` TO `ro@le`',
     'GRANT SELECT ON `w12%`.* TO `r12b`'), false, 'the role and the role it holds are one grantee');
 });
+
+const readsWithRole = (database: string, role: string | null, ...statements: string[]): boolean =>
+  readsEveryTable(parseGrants([`u@localhost\t${role ?? 'NULL'}`, ...statements].join('\n')), database);
+
+// Review of the fix above: a role the user holds but has not set counted as the session's (when PUBLIC held it
+// too, its grants were listed), and a role named "x ON y" was no role grant (each read on a real MariaDB 10.11).
+test('only the session\'s current role and the roles it holds are the user\'s; a role named with " ON " is a role', () => {
+  assert.deepEqual(parseGrants('u@localhost\tr`q\nGRANT USAGE ON *.* TO `u`@`localhost`'),
+    { user: 'u@localhost', currentRole: '`r``q`', statements: ['GRANT USAGE ON *.* TO `u`@`localhost`'] });
+  assert.equal(parseGrants('u@localhost\tNULL').currentRole, undefined);
+  const user = 'GRANT USAGE ON *.* TO `u`@`localhost`';
+  assert.equal(readsWithRole('crm5', null, user, 'GRANT DELETE ON `crm5`.* TO PUBLIC', 'GRANT `rS` TO PUBLIC', 'GRANT `rS` TO `u`@`localhost`',
+    'GRANT SELECT ON `%`.* TO `rS`'), false, 'rS is not set: only PUBLIC holds it, and PUBLIC\'s exact DELETE decides');
+  assert.equal(readsWithRole('crm4', 'rW', 'GRANT `rW` TO `u`@`localhost`', 'GRANT `rB` TO `u`@`localhost`', user, 'GRANT SELECT ON `%`.* TO `rW`',
+    'GRANT `rB` TO PUBLIC', 'GRANT SHOW VIEW ON `c%`.* TO `rB`'), true, 'rB is PUBLIC\'s only: the session\'s rW reads');
+  assert.equal(readsWithRole('crm7', 'rr', 'GRANT `rr` TO `u`@`localhost`', user, 'GRANT SELECT ON `crm7`.* TO `rr`', 'GRANT `x ON y` TO PUBLIC',
+    'GRANT `rq` TO `x ON y`', 'GRANT SHOW VIEW ON `crm7`.* TO `rq`'), true, 'rq is PUBLIC\'s, through the role "x ON y"');
+});

@@ -8,18 +8,24 @@
 // roles that role holds, and PUBLIC's: every source of what the session may do. The session that
 // asks is one the dump's own client opens with the same options, so it has the dump's roles.
 
-/** The first answer line is the user; the rest are its grant statements, one a line (--raw: as the server wrote them). */
-export const GRANTS_QUERY = 'SELECT CURRENT_USER();\nSHOW GRANTS;\n';
+/**
+ * The first answer line is the user and its current role (tab between, NULL for none); the rest are its grant
+ * statements, one a line (--raw: as the server wrote them).
+ */
+export const GRANTS_QUERY = 'SELECT CURRENT_USER(), CURRENT_ROLE();\nSHOW GRANTS;\n';
 
 export interface UserGrants {
   /** user@host, as CURRENT_USER() names the account. */
   readonly user: string;
+  /** The session's role, quoted as SHOW GRANTS quotes it; undefined for none (or not asked). */
+  readonly currentRole?: string;
   readonly statements: readonly string[];
 }
 
 export function parseGrants(answer: string): UserGrants {
-  const [user = '', ...statements] = answer.split('\n').filter((line) => line.trim() !== '');
-  return { user, statements };
+  const [first = '', ...statements] = answer.split('\n').filter((line) => line.trim() !== '');
+  const [user = '', role] = first.split('\t');
+  return { user, ...(role === undefined || role === 'NULL' ? {} : { currentRole: `\`${role.replaceAll('`', '``')}\`` }), statements };
 }
 
 /**
@@ -68,7 +74,7 @@ export function readsEveryTable(grants: UserGrants, database: string): boolean {
   if (grants.statements.some((statement) => statement.startsWith('REVOKE '))) return false;
   const exactReading = new Map<string, boolean>();
   const wildcardReading = new Map<string, boolean>();
-  const holdersOf = privilegeHoldersOf(grants.statements);
+  const holdersOf = privilegeHoldersOf(grants.statements, grants.currentRole);
   for (const statement of grants.statements) {
     const match = DATABASE_WIDE_GRANT.exec(statement);
     if (match === null) continue;
@@ -98,10 +104,11 @@ const ROLE_GRANT = /^GRANT (`(?:[^`]|``)+`|[^\s`]+) TO (.+?)(?: WITH ADMIN OPTIO
  * SELECT read as a SELECT the server then denied). A role both reach counts for both. The three are unioned.
  * Found by reviews on a real MariaDB 10.11, as was a role named with an "@" taken for a user.
  */
-function privilegeHoldersOf(statements: readonly string[]): (grantee: string) => readonly string[] {
+function privilegeHoldersOf(statements: readonly string[], currentRole: string | undefined): (grantee: string) => readonly string[] {
   const heldBy = new Map<string, string[]>();
   for (const statement of statements) {
-    const match = statement.includes(' ON ') ? null : ROLE_GRANT.exec(statement);
+    // One token before " TO ": a privilege grant ("SELECT ON …") never matches, a role named "x ON y" in quotes does.
+    const match = ROLE_GRANT.exec(statement);
     if (match !== null) heldBy.set(match[2], [...(heldBy.get(match[2]) ?? []), match[1]]);
   }
   const reachedFrom = (starts: readonly string[]): Set<string> => {
@@ -117,7 +124,9 @@ function privilegeHoldersOf(statements: readonly string[]): (grantee: string) =>
     return reached;
   };
   const publicRoles = reachedFrom(['PUBLIC']);
-  const userRoles = reachedFrom([...heldBy.keys()].filter((grantee) => USER_GRANTEE.test(grantee)));
+  // The session's role and those it holds: a role the user holds but has not set is no right of the session
+  // (SHOW GRANTS lists its grants only when PUBLIC holds it too, and then they are PUBLIC's; found by review).
+  const userRoles = currentRole === undefined ? new Set<string>() : new Set([currentRole, ...reachedFrom([currentRole])]);
   return (grantee) => {
     if (grantee === 'PUBLIC' || USER_GRANTEE.test(grantee)) return [grantee];
     const holders = [...(userRoles.has(grantee) ? ['roles'] : []), ...(publicRoles.has(grantee) ? ['PUBLIC'] : [])];

@@ -122,7 +122,7 @@ test('a load under row-level security on the target is refused before anything r
     const partial = await dumpToFiles(dumper, work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
     const loadAsLoader = async (): Promise<string> => (await loadRestoredDumps(sourceConfig(server, ['user = loader', 'tables = orders']), partial,
       { loadInto: { database: 'copy', bySource: new Map() }, partial: true }))[0].error ?? 'ok';
-    assert.match(await loadAsLoader(), /^load shop: copy has row-level security that applies to role loader on table orders: a load would see and delete only the rows a policy shows it \(it runs with row_security = off, so PostgreSQL would fail it\); not loaded\. For table orders: load as the table's owner \(without FORCE ROW LEVEL SECURITY\), a superuser or a role with BYPASSRLS \(ALTER ROLE loader BYPASSRLS\)$/);
+    assert.match(await loadAsLoader(), /^load shop: copy has row-level security that applies to role loader on table orders: a load would see and delete only the rows a policy shows it \(it runs with row_security = off, so PostgreSQL would fail it\); not loaded\. For table orders: load as the table's owner \(without FORCE ROW LEVEL SECURITY\), a superuser or a role with BYPASSRLS \(ALTER ROLE "loader" BYPASSRLS\)$/);
     assert.equal(await server.psql('copy', 'SELECT count(*) FROM orders'), '3', 'nothing loaded');
 
     // The owner is under its policies only with FORCE: the advice says to remove it, which lets the load through.

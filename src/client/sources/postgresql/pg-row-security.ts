@@ -1,5 +1,6 @@
 // What a load says when row-level security applies to its role on target tables: the load runs with
 // row_security = off (pg-load-script.ts), so PostgreSQL would fail it with a bare error and no advice.
+import { quoteIdentifier } from './pg-sql';
 
 /** A target table whose row-level security applies to the loading role. */
 export interface RowFilteredTable {
@@ -15,7 +16,7 @@ export function loadRowSecurityRefusal(database: string, role: string, tables: r
   const others = tables.filter((table) => !table.isOwnedByRole).map((table) => table.name);
   const advice = [
     ...(others.length === 0 ? [] : [`${listed(others)}: load as the table's owner (without FORCE ROW LEVEL SECURITY), a superuser or a role `
-      + `with BYPASSRLS (ALTER ROLE ${role} BYPASSRLS)`]),
+      + `with BYPASSRLS (ALTER ROLE ${quoteIdentifier(role)} BYPASSRLS)`]),
     ...(owned.length === 0 ? [] : [`${listed(owned)}, which ${role} owns: remove FORCE ROW LEVEL SECURITY (ALTER TABLE ... NO FORCE ROW `
       + `LEVEL SECURITY) or load as a superuser or a role with BYPASSRLS`]),
   ];

@@ -123,3 +123,16 @@ test('a server.pem that cannot be parsed does not stop a client\'s revocation ha
   assert.ok(crlContents(await readFile(join(folder, 'crl.pem'))).revokedSerials.has(serial), 'the list names it');
   await expectCa(['client', 'node1', '--dir', folder]);
 });
+
+// A certificate issued for longer than its CA lasts stops working with the CA: said when it is issued.
+test('a certificate that outlives its CA is issued with a note saying so; one within the CA\'s life without', { skip: opensslMissing, timeout: 120_000 }, async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-ca-lifetime-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  await expectCa(['init', '--dir', folder, '--days', '30']);
+  const longer = await expectCa(['client', 'node1', '--dir', folder]);
+  assert.match(longer.stdout, /^note: \S+node1\.pem is valid until .* UTC, its CA only until .* UTC: it stops working when the CA ends/m);
+  const within = await expectCa(['client', 'node2', '--dir', folder, '--days', '10']);
+  assert.doesNotMatch(within.stdout, /^note:/m);
+  const server = await expectCa(['server', '--dir', folder, '--name', 'backup.lan']);
+  assert.match(server.stdout, /^note: \S+server\.pem is valid until/m);
+});

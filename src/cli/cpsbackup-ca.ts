@@ -6,6 +6,7 @@ import path from 'node:path';
 import { BackupError, errorMessage } from '../common/errors';
 import { caFiles, initCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../ca/ca';
 import { minuteUtc } from '../ca/ca-authority';
+import { outlivesCaNote } from '../ca/ca-lifetime';
 import { certificateTable, listCertificates } from '../ca/ca-list';
 import { caLockWaitMilliseconds, type CaLockWait } from '../ca/ca-lock';
 import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, revokeSerial, type Revocation } from '../ca/ca-revoke';
@@ -70,6 +71,8 @@ function buildProgram(out: Output, err: Output, rawArgs: () => readonly Buffer[]
       out.write(`wrote ${files.cert} (serial ${files.serial})\nwrote ${files.key}\nserver.conf:\n` +
         `  ssl_cert = ${files.cert}\n  ssl_key = ${files.key}\n  ssl_ca = ${caFiles(path.resolve(options.dir)).caCert}\n` +
         `node.conf:\n  server = ${options.name}\n`);
+      const note = await outlivesCaNote(files.cert, caFiles(path.resolve(options.dir)).caCert);
+      if (note !== undefined) out.write(`${note}\n`);
     });
 
   program.command('client')
@@ -93,6 +96,8 @@ function buildProgram(out: Output, err: Output, rawArgs: () => readonly Buffer[]
           `from then on only the new certificate of ${name} is accepted\n`);
       }
       if (files.replaced?.note !== undefined) out.write(`${files.replaced.note}\n`);
+      const note = await outlivesCaNote(files.cert, caFiles(path.resolve(options.dir)).caCert);
+      if (note !== undefined) out.write(`${note}\n`);
     });
 
   program.command('revoke')

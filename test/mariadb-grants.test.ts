@@ -5,8 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseGrants, readsEveryTable, unreadableTablesRefusal } from '../src/client/sources/mariadb/mariadb-grants';
 
+/** The first answer line as GRANTS_QUERY asks it: the user and its role (or NULL) in hex, a tab between. */
+const firstLine = (user: string, role?: string | null): string =>
+  [Buffer.from(user).toString('hex'), ...(role === undefined ? [] : [role === null ? 'NULL' : Buffer.from(role).toString('hex')])].join('\t');
 const reads = (database: string, ...statements: string[]): boolean =>
-  readsEveryTable(parseGrants(['backup@localhost', ...statements].join('\n')), database);
+  readsEveryTable(parseGrants([firstLine('backup@localhost'), ...statements].join('\n')), database);
 const USAGE = 'GRANT USAGE ON *.* TO `backup`@`localhost`';
 
 test('table and column grants never prove a whole database; global and database SELECT do', () => {
@@ -50,7 +53,7 @@ test('privilege names of any spelling, and an exact grant beside an unrelated wi
   assert.equal(reads('crm_2024', USAGE, 'GRANT SELECT ON `crm\\_2024`.* TO `backup`@`localhost`', 'GRANT SHOW VIEW ON `crm%`.* TO `backup`@`localhost`'), true);
   assert.equal(reads('crm', USAGE, 'GRANT SHOW VIEW ON `%`.* TO `backup`@`localhost`', 'GRANT SELECT ON `cr%`.* TO `backup`@`localhost`'), false,
     'between two wildcard grants the order is not worked out: both must read');
-  const message = unreadableTablesRefusal(parseGrants("backup@%\nGRANT USAGE ON *.* TO `backup`@`%`"), 'crm');
+  const message = unreadableTablesRefusal(parseGrants(`${firstLine('backup@%')}\nGRANT USAGE ON *.* TO \`backup\`@\`%\``), 'crm');
   assert.match(message, /grant SELECT ON `crm`\.\* TO 'backup'@'%', or list the tables/);
 });
 
@@ -78,14 +81,14 @@ test('roles PUBLIC holds count with PUBLIC; a role named with an "@" is a role',
 });
 
 const readsWithRole = (database: string, role: string | null, ...statements: string[]): boolean =>
-  readsEveryTable(parseGrants([`u@localhost\t${role ?? 'NULL'}`, ...statements].join('\n')), database);
+  readsEveryTable(parseGrants([firstLine('u@localhost', role), ...statements].join('\n')), database);
 
 // Review of the fix above: a role the user holds but has not set counted as the session's (when PUBLIC held it
 // too, its grants were listed), and a role named "x ON y" was no role grant (each read on a real MariaDB 10.11).
 test('only the session\'s current role and the roles it holds are the user\'s; a role named with " ON " is a role', () => {
-  assert.deepEqual(parseGrants('u@localhost\tr`q\nGRANT USAGE ON *.* TO `u`@`localhost`'),
+  assert.deepEqual(parseGrants(`${firstLine('u@localhost', 'r`q')}\nGRANT USAGE ON *.* TO \`u\`@\`localhost\``),
     { user: 'u@localhost', currentRole: '`r``q`', statements: ['GRANT USAGE ON *.* TO `u`@`localhost`'] });
-  assert.equal(parseGrants('u@localhost\tNULL').currentRole, undefined);
+  assert.equal(parseGrants(firstLine('u@localhost', null)).currentRole, undefined);
   const user = 'GRANT USAGE ON *.* TO `u`@`localhost`';
   assert.equal(readsWithRole('crm5', null, user, 'GRANT DELETE ON `crm5`.* TO PUBLIC', 'GRANT `rS` TO PUBLIC', 'GRANT `rS` TO `u`@`localhost`',
     'GRANT SELECT ON `%`.* TO `rS`'), false, 'rS is not set: only PUBLIC holds it, and PUBLIC\'s exact DELETE decides');
@@ -93,4 +96,14 @@ test('only the session\'s current role and the roles it holds are the user\'s; a
     'GRANT `rB` TO PUBLIC', 'GRANT SHOW VIEW ON `c%`.* TO `rB`'), true, 'rB is PUBLIC\'s only: the session\'s rW reads');
   assert.equal(readsWithRole('crm7', 'rr', 'GRANT `rr` TO `u`@`localhost`', user, 'GRANT SELECT ON `crm7`.* TO `rr`', 'GRANT `x ON y` TO PUBLIC',
     'GRANT `rq` TO `x ON y`', 'GRANT SHOW VIEW ON `crm7`.* TO `rq`'), true, 'rq is PUBLIC\'s, through the role "x ON y"');
+});
+
+// Review of the fix above: --raw prints names as stored, so a tab in a user or role name split the first line,
+// a role named NULL read as none, and a newline in a role name cut a SHOW GRANTS line in two: false acceptances.
+test('names with a tab, a newline or spelled NULL read as the server stores them; a cut line proves nothing', () => {
+  assert.deepEqual(parseGrants(firstLine('w\tx@localhost', 'NULL')), { user: 'w\tx@localhost', currentRole: '`NULL`', statements: [] });
+  assert.deepEqual(parseGrants(firstLine('ut@localhost', 'a\tb')), { user: 'ut@localhost', currentRole: '`a\tb`', statements: [] });
+  assert.equal(parseGrants(firstLine('u@localhost')).currentRole, undefined, 'MySQL: no role column');
+  assert.equal(readsEveryTable(parseGrants([firstLine('un@localhost', 'c\nd'), 'GRANT `c', 'd` TO `un`@`localhost`',
+    'GRANT USAGE ON *.* TO `un`@`localhost`', 'GRANT SELECT ON `c%`.* TO `c', 'd`'].join('\n')), 'cz'), false);
 });

@@ -9,10 +9,12 @@
 // asks is one the dump's own client opens with the same options, so it has the dump's roles.
 
 /**
- * The first answer line is the user and its current role (tab between, NULL for none); the rest are its grant
- * statements, one a line (--raw: as the server wrote them).
+ * The first answer line is the user and its current role, in hex (--raw prints a name as stored: a tab in it
+ * split the line, and a role named NULL read as none; found by review), a tab between, NULL for no role; the
+ * rest are its grant statements, one a line. CURRENT_ROLE() is MariaDB's (10.0.5): in a comment only MariaDB
+ * runs, so MySQL answers the user alone.
  */
-export const GRANTS_QUERY = 'SELECT CURRENT_USER(), CURRENT_ROLE();\nSHOW GRANTS;\n';
+export const GRANTS_QUERY = 'SELECT HEX(CURRENT_USER()) /*M!100005 , HEX(CURRENT_ROLE()) */;\nSHOW GRANTS;\n';
 
 export interface UserGrants {
   /** user@host, as CURRENT_USER() names the account. */
@@ -24,8 +26,11 @@ export interface UserGrants {
 
 export function parseGrants(answer: string): UserGrants {
   const [first = '', ...statements] = answer.split('\n').filter((line) => line.trim() !== '');
-  const [user = '', role] = first.split('\t');
-  return { user, ...(role === undefined || role === 'NULL' ? {} : { currentRole: `\`${role.replaceAll('`', '``')}\`` }), statements };
+  const [userHex = '', roleHex] = first.split('\t');
+  const user = Buffer.from(userHex, 'hex').toString('utf8');
+  if (roleHex === undefined || roleHex === 'NULL') return { user, statements };
+  const role = Buffer.from(roleHex, 'hex').toString('utf8');
+  return { user, currentRole: `\`${role.replaceAll('`', '``')}\``, statements };
 }
 
 /**
@@ -71,7 +76,9 @@ function escapeForRegExp(character: string): string {
  * so it is never taken as proof.
  */
 export function readsEveryTable(grants: UserGrants, database: string): boolean {
-  if (grants.statements.some((statement) => statement.startsWith('REVOKE '))) return false;
+  // A line that is no GRANT (a REVOKE: MySQL's partial revokes), or a name whose newline cut a grant in two, is
+  // read no further: it proves nothing, and what it hides may take rights away.
+  if (grants.statements.some((statement) => !/^(?:GRANT|SET DEFAULT ROLE) /.test(statement))) return false;
   const exactReading = new Map<string, boolean>();
   const wildcardReading = new Map<string, boolean>();
   const holdersOf = privilegeHoldersOf(grants.statements, grants.currentRole);

@@ -132,3 +132,31 @@ test('receive: a source taken out of receive_ignore is loaded from the complete 
   assert.match(second.err, /analytics: not loaded here since the last complete backup applied, received now: starting again from the complete backup/);
   assert.deepEqual((await readFile(loaded, 'utf8')).trim().split('\n').sort(), ['analytics-data', 'app-data', 'app-data']);
 });
+
+// Review: the receive state said which backup was applied, not where each source went. A source loaded
+// elsewhere since (--load-into, an edited storage.conf) then got the next partials on a target that never
+// had their base, exit 0. The state keeps each source's target now, and a changed one starts again from
+// the complete backup.
+test('receive: a source whose target here changed since the last receive starts again from the complete backup', async (t) => {
+  const { harness } = await receiverHarness(t);
+  const root = harness.sandbox.root;
+  const storageFile = async (name: string, log: string): Promise<Storage> => {
+    const file = join(root, `${name}.conf`);
+    await writeFile(file, ['source = app', 'kind = command', 'dump = echo app-complete', 'dump_partial = echo app-partial {since}',
+      `load = cat >> ${log}`, `load_partial = cat >> ${log}`, ''].join('\n'));
+    return loadStorageConfig(file);
+  };
+  const lines = async (log: string): Promise<string[]> => (await readFile(log, 'utf8')).trim().split('\n').map((line) => line.replace(/ \S+$/, ''));
+  const config = await harness.nodeConfig('prod', []);
+  const prodStorage = await storageFile('prod-storage', join(root, 'prod.log'));
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: prodStorage });
+  const first = await receive(config, await storageFile('receiver-storage', join(root, 'first-target.log')));
+  assert.equal(first.code, 0, `${first.out}${first.err}`);
+  assert.deepEqual(await lines(join(root, 'first-target.log')), ['app-complete']);
+
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_PARTIAL, storage: prodStorage, partialSince: new Date(Date.now() - 60_000) });
+  const moved = await receive(config, await storageFile('receiver-storage', join(root, 'second-target.log')));
+  assert.equal(moved.code, 0, `${moved.out}${moved.err}`);
+  assert.match(moved.err, /app: loaded into another target here last time, so the partials to come have no base there: starting again from the complete backup/);
+  assert.deepEqual(await lines(join(root, 'second-target.log')), ['app-complete', 'app-partial'], 'the partial stands on its base there');
+});

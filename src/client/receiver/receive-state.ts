@@ -27,6 +27,11 @@ export interface ReceiveState {
    * receive starts again from a complete backup, as for unloadedSources.
    */
   readonly skippedSources?: readonly string[];
+  /**
+   * Where each source was last loaded here (receive-target.ts), by source name. A receive whose target for a
+   * source differs starts again from a complete backup. Absent in states written before it was kept.
+   */
+  readonly loadedInto?: Readonly<Record<string, string>>;
 }
 
 /** Receiving this node's own backups (no --client) needs a key no client name can take. */
@@ -58,7 +63,9 @@ export async function readReceiveState(stateDirectory: string, clientKey: string
   }
   // Starting over silently would reload and re-run postprocess on data the operator may have changed.
   if (!Number.isSafeInteger(state.backupId) || (state.backupId ?? 0) < 1 || (state.kind !== 'complete' && state.kind !== 'partial')
-    || typeof state.backupStartedAt !== 'string' || Number.isNaN(Date.parse(state.backupStartedAt))) {
+    || typeof state.backupStartedAt !== 'string' || Number.isNaN(Date.parse(state.backupStartedAt))
+    || (state.loadedInto !== undefined && (typeof state.loadedInto !== 'object' || state.loadedInto === null
+      || Object.values(state.loadedInto).some((target) => typeof target !== 'string')))) {
     throw new CorruptError(`${file} is not a receive state (remove it to receive the newest backup from scratch)`);
   }
   return state as ReceiveState;

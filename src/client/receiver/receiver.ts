@@ -23,6 +23,7 @@ import { acquireReceiveLock } from './receive-lock';
 import { isAppliedBackup, planReceive } from './receive-plan';
 import { appliedBackupOf, OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
 import { RECEIVE_FOLDER } from '../own-folders';
+import { receiveTargetOf } from './receive-target';
 
 export interface ReceiveOptions {
   /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
@@ -100,8 +101,19 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
       // receive_ignore, --load-into), loaded now: partials would land on a database that never had its base.
       const notLoaded = [...new Set([...previous?.unloadedSources ?? [], ...previous?.skippedSources ?? []])];
       const nowNamed = storage === undefined ? [] : notLoaded.filter((name) => isReceived(storage, name, options.loadInto, config.receiveIgnore));
+      // A source loaded elsewhere last time (--load-into, an edited storage.conf): the partials to come stand on a
+      // base its target here never had; the run went on and exited 0 (found by review).
+      const moved = storage === undefined ? [] : Object.entries(previous?.loadedInto ?? {}).flatMap(([name, was]) => {
+        const source = storage.sources.find((candidate) => candidate.name === name);
+        if (source === undefined || !isReceived(storage, name, options.loadInto, config.receiveIgnore)) return [];
+        return receiveTargetOf(source, options.loadInto) === was ? [] : [name];
+      });
       if (nowNamed.length > 0 && (plan.length === 0 || isPartial(plan[0]))) {
         options.onEvent?.(`${nowNamed.join(', ')}: not loaded here since the last complete backup applied, received now: starting again from the complete backup`);
+        plan = planReceive(backups, undefined).load;
+      } else if (moved.length > 0 && (plan.length === 0 || isPartial(plan[0]))) {
+        options.onEvent?.(`${moved.join(', ')}: loaded into another target here last time, so the partials to come have no base there: `
+          + 'starting again from the complete backup');
         plan = planReceive(backups, undefined).load;
       }
       dumpPaths = await untilAborted(dumpPathsOf(client, address, options.clientName ?? '', plan), options.signal, stop);
@@ -142,6 +154,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
       client: clientLabel, backupId: newest.backupId, kind,
       backupStartedAt: new Date(newest.startedAtMs).toISOString(), appliedAt: new Date().toISOString(),
       ...receiveGapsOf(previous, applied),
+      ...loadedIntoAfter(previous, applied, storage, options.loadInto),
     };
     // A postprocess stopped by force may have exited 0 on its SIGTERM: it did not finish.
     options.signal?.throwIfAborted();
@@ -151,6 +164,19 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
   } finally {
     await lock.release();
   }
+}
+
+/** previous.loadedInto with each source this run loaded set to where it went. */
+function loadedIntoAfter(previous: ReceiveState | undefined, applied: readonly ReceivedBackup[], storage: StorageConfig | undefined,
+  loadInto: LoadInto | undefined): Pick<ReceiveState, 'loadedInto'> {
+  const loadedInto: Record<string, string> = { ...previous?.loadedInto ?? {} };
+  for (const { loads } of applied) {
+    for (const load of loads) {
+      const source = storage?.sources.find((candidate) => candidate.name === load.sourceName);
+      if (load.ok && source !== undefined) loadedInto[load.sourceName] = receiveTargetOf(source, loadInto);
+    }
+  }
+  return Object.keys(loadedInto).length === 0 ? {} : { loadedInto };
 }
 
 /** Restores one backup's dump files (only those of sources named here) under `target` and loads them. */

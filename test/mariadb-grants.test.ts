@@ -107,3 +107,9 @@ test('names with a tab, a newline or spelled NULL read as the server stores them
   assert.equal(readsEveryTable(parseGrants([firstLine('un@localhost', 'c\nd'), 'GRANT `c', 'd` TO `un`@`localhost`',
     'GRANT USAGE ON *.* TO `un`@`localhost`', 'GRANT SELECT ON `c%`.* TO `c', 'd`'].join('\n')), 'cz'), false);
 });
+
+test('a role name whose newline starts another GRANT proves nothing', () => {
+  assert.equal(readsEveryTable(parseGrants([firstLine('dumper@%'), 'GRANT USAGE ON *.* TO `dumper`@`%`', 'GRANT `x',
+    'GRANT SELECT ON *.* TO y` TO `dumper`@`%`'].join('\n')), 'shop'), false);
+  assert.equal(reads('crm', 'GRANT SELECT ON *.* TO `a``b`@`%` IDENTIFIED BY PASSWORD \'*AB\''), true, 'quotes that close are read');
+});

@@ -76,9 +76,10 @@ function escapeForRegExp(character: string): string {
  * so it is never taken as proof.
  */
 export function readsEveryTable(grants: UserGrants, database: string): boolean {
-  // A line that is no GRANT (a REVOKE: MySQL's partial revokes), or a name whose newline cut a grant in two, is
-  // read no further: it proves nothing, and what it hides may take rights away.
-  if (grants.statements.some((statement) => !/^(?:GRANT|SET DEFAULT ROLE) /.test(statement))) return false;
+  // A line that is no GRANT (a REVOKE: MySQL's partial revokes), or one whose quotes do not close (a name whose
+  // newline cut a line in two: the piece after it may even read as a global grant; found by review), is read no
+  // further: it proves nothing, and what it hides may take rights away.
+  if (grants.statements.some((statement) => !/^(?:GRANT|SET DEFAULT ROLE) (?:[^`]|`(?:[^`]|``)*`)*$/.test(statement))) return false;
   const exactReading = new Map<string, boolean>();
   const wildcardReading = new Map<string, boolean>();
   const holdersOf = privilegeHoldersOf(grants.statements, grants.currentRole);

@@ -160,3 +160,41 @@ test('receive: a source whose target here changed since the last receive starts 
   assert.match(moved.err, /app: loaded into another target here last time, so the partials to come have no base there: starting again from the complete backup/);
   assert.deepEqual(await lines(join(root, 'second-target.log')), ['app-complete', 'app-partial'], 'the partial stands on its base there');
 });
+
+// Review of the fix above: a source loaded once, then no longer dumped by prod and given another target here,
+// counted as moved at every run and each run started again from the complete backup. And a state written
+// before targets were recorded put partials on an unknown target: it starts again once.
+test('receive: targets settle after a complete backup; a state without targets starts again from the complete backup once', async (t) => {
+  const { harness } = await receiverHarness(t);
+  const root = harness.sandbox.root;
+  const storageFile = async (name: string, sources: readonly string[], log: (source: string) => string): Promise<Storage> => {
+    const file = join(root, `${name}.conf`);
+    await writeFile(file, sources.flatMap((source) => [`source = ${source}`, 'kind = command', `dump = echo ${source}-complete`,
+      `dump_partial = echo ${source}-partial {since}`, `load = cat >> ${log(source)}`, `load_partial = cat >> ${log(source)}`]).join('\n') + '\n');
+    return loadStorageConfig(file);
+  };
+  const config = await harness.nodeConfig('prod', ['receive_ignore = other']);
+  const receiving = await harness.nodeConfig('prod', []);
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: await storageFile('prod-both', ['app', 'other'], () => join(root, 'prod.log')) });
+  assert.equal((await receive(receiving, await storageFile('receiver-1', ['app', 'other'], (source) => join(root, `${source}-1.log`)))).code, 0);
+  // prod stops dumping other; here other gets another target; a complete backup then a partial.
+  const prodApp = await storageFile('prod-app', ['app'], () => join(root, 'prod.log'));
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_COMPLETE, storage: prodApp });
+  const moved = await storageFile('receiver-2', ['app', 'other'], (source) => join(root, `${source}-2.log`));
+  await receive(receiving, moved);
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_PARTIAL, storage: prodApp, partialSince: new Date(Date.now() - 60_000) });
+  const settled = await receive(receiving, moved);
+  assert.doesNotMatch(settled.err, /starting again from the complete backup/, `${settled.out}${settled.err}`);
+
+  // A state as an older cpsbackup wrote it: no targets.
+  const stateFile = join(receiving.stateDirectory, 'receive', '.own.json');
+  const state = JSON.parse(await readFile(stateFile, 'utf8')) as Record<string, unknown>;
+  delete state.loadedInto;
+  await writeFile(stateFile, JSON.stringify(state));
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_PARTIAL, storage: prodApp, partialSince: new Date(Date.now() - 60_000) });
+  const older = await receive(receiving, moved);
+  assert.match(older.err, /does not say where each source was loaded \(written by an older cpsbackup\): starting again from the complete backup once/);
+  await runBackup(config, { kind: BackupKind.BACKUP_KIND_PARTIAL, storage: prodApp, partialSince: new Date(Date.now() - 60_000) });
+  const after = await receive(receiving, moved);
+  assert.doesNotMatch(after.err, /starting again from the complete backup/, `${after.out}${after.err}`);
+});

@@ -64,7 +64,7 @@ export async function readReceiveState(stateDirectory: string, clientKey: string
   // Starting over silently would reload and re-run postprocess on data the operator may have changed.
   if (!Number.isSafeInteger(state.backupId) || (state.backupId ?? 0) < 1 || (state.kind !== 'complete' && state.kind !== 'partial')
     || typeof state.backupStartedAt !== 'string' || Number.isNaN(Date.parse(state.backupStartedAt))
-    || (state.loadedInto !== undefined && (typeof state.loadedInto !== 'object' || state.loadedInto === null
+    || (state.loadedInto !== undefined && (typeof state.loadedInto !== 'object' || state.loadedInto === null || Array.isArray(state.loadedInto)
       || Object.values(state.loadedInto).some((target) => typeof target !== 'string')))) {
     throw new CorruptError(`${file} is not a receive state (remove it to receive the newest backup from scratch)`);
   }

@@ -115,6 +115,11 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
         options.onEvent?.(`${moved.join(', ')}: loaded into another target here last time, so the partials to come have no base there: `
           + 'starting again from the complete backup');
         plan = planReceive(backups, undefined).load;
+      } else if (previous !== undefined && previous.loadedInto === undefined && storage !== undefined && plan.length > 0 && isPartial(plan[0])) {
+        // A state from before targets were recorded: where its sources went is unknown, so partials are not put on it once.
+        options.onEvent?.('the receive state does not say where each source was loaded (written by an older cpsbackup): '
+          + 'starting again from the complete backup once');
+        plan = planReceive(backups, undefined).load;
       }
       dumpPaths = await untilAborted(dumpPathsOf(client, address, options.clientName ?? '', plan), options.signal, stop);
     } finally {
@@ -169,14 +174,17 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
 /** previous.loadedInto with each source this run loaded set to where it went. */
 function loadedIntoAfter(previous: ReceiveState | undefined, applied: readonly ReceivedBackup[], storage: StorageConfig | undefined,
   loadInto: LoadInto | undefined): Pick<ReceiveState, 'loadedInto'> {
-  const loadedInto: Record<string, string> = { ...previous?.loadedInto ?? {} };
+  // From a complete backup on, only what it and its partials loaded: a source it holds no dump of has no base here
+  // (kept, it counted as moved at every run, and each run started again from the complete backup; found by review).
+  const loadedInto: Record<string, string> = applied[0] !== undefined && !isPartial(applied[0].backup) ? {} : { ...previous?.loadedInto ?? {} };
   for (const { loads } of applied) {
     for (const load of loads) {
       const source = storage?.sources.find((candidate) => candidate.name === load.sourceName);
       if (load.ok && source !== undefined) loadedInto[load.sourceName] = receiveTargetOf(source, loadInto);
     }
   }
-  return Object.keys(loadedInto).length === 0 ? {} : { loadedInto };
+  // Written even when empty: its absence marks a state from before targets were recorded.
+  return { loadedInto };
 }
 
 /** Restores one backup's dump files (only those of sources named here) under `target` and loads them. */

@@ -176,6 +176,9 @@ function loadedIntoAfter(previous: ReceiveState | undefined, applied: readonly R
   loadInto: LoadInto | undefined): Pick<ReceiveState, 'loadedInto'> {
   // From a complete backup on, only what it and its partials loaded: a source it holds no dump of has no base here
   // (kept, it counted as moved at every run, and each run started again from the complete backup; found by review).
+  // A state from before targets were kept, followed by partials only: still unknown, so still unmarked (its
+  // restart comes with the next receive that has a storage.conf).
+  if (previous !== undefined && previous.loadedInto === undefined && (applied[0] === undefined || isPartial(applied[0].backup))) return {};
   const loadedInto: Record<string, string> = applied[0] !== undefined && !isPartial(applied[0].backup) ? {} : { ...previous?.loadedInto ?? {} };
   for (const { loads } of applied) {
     for (const load of loads) {

@@ -65,9 +65,10 @@ export function atExpiry(socket: tls.TLSSocket, onExpiry: (reason: string) => vo
   const notAfter = Date.parse(certificate.validTo);
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
-    const left = notAfter - Date.now();
+    const now = Date.now();
+    const left = notAfter - now;
     if (left <= 0) {
-      onExpiry(`certificate expired on ${new Date(notAfter).toISOString()}`);
+      onExpiry(outOfDateReason(certificate, now)!); // notAfter has passed: the reason says expired
       return;
     }
     timer = setTimeout(arm, Math.min(left, LONGEST_TIMER_MILLISECONDS)).unref();

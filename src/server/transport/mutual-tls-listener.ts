@@ -85,6 +85,11 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
   // ones and those whose client record is gone.
   const open = new Map<tls.TLSSocket, { readonly serial: CertificateSerial; readonly commonName: string }>();
   const openByName = new Map<string, number>();
+  /** Ends an accepted connection its certificate or record no longer lets in, said in the log the same way for each cause. */
+  const closeOpenConnection = (socket: tls.TLSSocket, serial: CertificateSerial, reason: string): void => {
+    logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): ${reason}`);
+    socket.destroy();
+  };
   const serversBefore = http2ServersOf(server);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   if (!widenReceiveWindows(server, serversBefore)) {
@@ -131,10 +136,7 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
       else openByName.delete(commonName);
     });
     // Expiry ends the connection, as a revocation does: a client kept its connection, and the server took its calls, for as long as it liked.
-    atExpiry(socket, (reason) => {
-      logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): ${reason}`);
-      socket.destroy();
-    });
+    atExpiry(socket, (reason) => closeOpenConnection(socket, serial, reason));
     injector.injectConnection(socket);
   };
   const tlsServers: tls.Server[] = [];
@@ -220,16 +222,13 @@ export async function listenWithMutualTls(server: grpc.Server, settings: MutualT
         const record = names.current.lookup(commonName);
         if (newCas !== undefined && !isChainedToOneOf(socket, newCas)) {
           // A new ssl_ca refuses the old CA's certificates at the handshake; a connection opened before would go on for as long as its client kept it.
-          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate not issued by a CA of ssl_ca ${shownPath(settings.sslCa)}`);
-          socket.destroy();
+          closeOpenConnection(socket, serial, `certificate not issued by a CA of ssl_ca ${shownPath(settings.sslCa)}`);
         } else if (revocations?.contents.revokedSerials.has(serial) === true) {
           // The handshake passed before the revocation: without this, an open channel would go on for hours.
-          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): certificate revoked`);
-          socket.destroy();
+          closeOpenConnection(socket, serial, 'certificate revoked');
         } else if (!record.isAccepted) {
           // A client removed (or its record refused) by this reload: a backup it is running would otherwise commit.
-          logger.warn(`closing the open connection from ${peerOf(socket)}: client ${commonNameOf(socket)} (serial ${serial}): no accepted client record (${record.why})`);
-          socket.destroy();
+          closeOpenConnection(socket, serial, `no accepted client record (${record.why})`);
         }
       }
       return isIdentityReloaded && isListReloaded;

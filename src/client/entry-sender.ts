@@ -230,7 +230,7 @@ export class EntrySender {
     Promise<{ read: EntryMeta; isReplaced: boolean } | ShrankWhileReadError | undefined> {
     const described = this.describeOpened(walked, content.statAtOpen, shown, !isSecondRead);
     if (described === undefined) return undefined;
-    const xattrs = this.orReported(() => content.readXattrs(), shown);
+    const xattrs = this.orReported(() => walked.withAclNames(content.readXattrs()), shown);
     if (xattrs === undefined) return undefined;
     const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
     const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
@@ -288,7 +288,7 @@ export class EntrySender {
       this.unreadable(shown, `cannot be read (${describe(error)})`);
     }
     // From the FIFO opened, as its metadata: by name they could be another entry's by now.
-    const xattrs = described === undefined ? undefined : this.orReported(() => readXattrs({ fd }), shown);
+    const xattrs = described === undefined ? undefined : this.orReported(() => walked.withAclNames(readXattrs({ fd })), shown);
     if (described === undefined || xattrs === undefined) {
       closeSync(fd);
       return;

@@ -50,13 +50,13 @@ export class ExistingEntries {
   }
 
   /**
-   * The attributes the restore sets: without root only user.* and the ACLs can be (the writer reports
-   * the rest as needing root).
+   * The attributes the restore sets, their ACLs naming users and groups as here (by name, as the owner):
+   * without root only user.* and the ACLs can be set (the writer reports the rest as needing root).
    */
   xattrsGiven(meta: EntryMeta): Xattr[] {
     // A backup made before XFS's ACL copies were left out may hold them: never written back (see isAclCopy).
     if (meta.xattrs.length === 0) return meta.xattrs;
-    return meta.xattrs.filter((xattr) => !isAclCopy(xattr.name) && (this.options.isRoot || isRestoredXattr(xattr.name, false)));
+    return this.tree.localXattrs(meta.xattrs).filter((xattr) => !isAclCopy(xattr.name) && (this.options.isRoot || isRestoredXattr(xattr.name, false)));
   }
 
   /** What differs at path from what the restore would make, besides content, named for a message; undefined when nothing does. */

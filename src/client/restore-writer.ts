@@ -12,6 +12,7 @@ import type { RestoreTree } from './restore-tree/restore-tree';
 import type { TempFile } from './restore-tree/temp-file';
 import { MetadataError, NeedsRootError } from './restore-tree/errors';
 import { isAclCopy } from './posix/xattrs';
+import { isAclNames } from './posix/acl-names';
 import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata';
 import type { OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
@@ -430,7 +431,9 @@ export class RestoreWriter {
     // Without root only user.* attributes and ACLs can be set; the rest is reported, not faked.
     const xattrs = this.existing.xattrsGiven(meta);
     // XFS's copies of the ACLs, which an older backup may hold, are left out on purpose (see isAclCopy): not a gap.
-    for (const skipped of meta.xattrs.filter((xattr) => !xattrs.includes(xattr) && !isAclCopy(xattr.name))) {
+    // The names of the ACLs' users and groups are no attribute of the file (acl-names.ts): never a gap either.
+    const given = new Set(xattrs.map((xattr) => xattr.name.toString('latin1')));
+    for (const skipped of meta.xattrs.filter((xattr) => !given.has(xattr.name.toString('latin1')) && !isAclCopy(xattr.name) && !isAclNames(xattr.name))) {
       this.outcome.needsRoot.push(`${this.tree.localPath(path)}: extended attribute ${escapeBytes(skipped.name)} needs root`);
     }
     return {

@@ -13,6 +13,7 @@ import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryKind, openAt, openFolderAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statAtIfExists, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
+import { withAclNames } from './posix/acl-names';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { ListedFolders } from './listed-folders';
@@ -81,10 +82,10 @@ export class WalkedEntry {
    * but not a symlink (see below).
    */
   readAttributes(): WalkedAttributes {
-    if (this.folderFd !== undefined) return { meta: this.meta, xattrs: readXattrs({ fd: this.folderFd }), hasChanged: false };
+    if (this.folderFd !== undefined) return { meta: this.meta, xattrs: this.withAclNames(readXattrs({ fd: this.folderFd })), hasChanged: false };
     let xattrs: Xattr[];
     try {
-      xattrs = readXattrs({ dirfd: this.parentFd, name: this.name });
+      xattrs = this.withAclNames(readXattrs({ dirfd: this.parentFd, name: this.name }));
     } catch (error) {
       if (describe(error) === 'ENOENT') throw new EntryVanishedError();
       throw error;
@@ -126,6 +127,11 @@ export class WalkedEntry {
     if (this.folderFd !== undefined) this.moved.read(this.folderFd, '', this.stats, this.step);
     else if (fd !== undefined) this.moved.read(fd, '', this.stats, this.step);
     else this.moved.read(this.parentFd, this.name, this.stats, this.step);
+  }
+
+  /** Attributes read from this entry, with the names of the users and groups its ACLs name (acl-names.ts). */
+  withAclNames(xattrs: Xattr[]): Xattr[] {
+    return withAclNames(xattrs, this.owners);
   }
 
   /** This entry's metadata as another stat of the same name gives it (the inode opened, when it is not the one walked). */

@@ -18,6 +18,7 @@ import {
 import { escapeBytes } from '../../common/escape-bytes';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { type Xattr, readXattrs } from '../posix/xattrs';
+import { withLocalAclIds } from '../posix/acl-names';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
 import { LinkTargetChangedError, MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
@@ -91,6 +92,11 @@ export class RestoreTree {
   /** The ids a restore gives an owner here (the recorded name when it exists on this machine, else the id). */
   localOwner(owner: Owner): { uid: number; gid: number } {
     return this.owners.localIds(owner);
+  }
+
+  /** The backup's attributes as given here: the users and groups its ACLs name, by name where it exists here (acl-names.ts). */
+  localXattrs(xattrs: readonly Xattr[]): Xattr[] {
+    return withLocalAclIds(xattrs, this.owners);
   }
 
   /** Where an entry lands, for messages: the canonical root plus the escaped components. */

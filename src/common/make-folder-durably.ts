@@ -1,18 +1,26 @@
-// mkdir -p whose new names survive a power loss: a folder's new entry is durable only once the folder
-// holding it is fsynced, so each folder that gained one is (the new folders' own contents are the caller's).
+// mkdir -p whose names survive a power loss: a folder's entry is durable only once the folder holding
+// it is fsynced. The first time this process uses a folder, every folder from its parent up to the
+// root is fsynced, whether this process created it or found it: a process killed between its mkdir and
+// that fsync left the folder there, and the next one, which created nothing, fsynced nothing, and what
+// it then stored in the folder depended on a name never made durable. (The folders' own new entries are
+// the caller's to fsync.)
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncPath } from './sync-path';
 
-/** Creates folder and any missing parents; returns the folders fsynced because an entry was created in them, deepest first. */
-export async function makeFolderDurably(folder: string, mode: number, sync: (path: string) => Promise<void> = syncPath): Promise<string[]> {
-  const firstCreated = await mkdir(folder, { recursive: true, mode });
-  if (firstCreated === undefined) return [];
-  const synced: string[] = [];
-  for (let created = folder; ; created = dirname(created)) {
-    synced.push(dirname(created));
-    if (created === firstCreated || dirname(created) === created) break;
+export class DurableFolders {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly root: string, private readonly mode: number, private readonly sync: (path: string) => Promise<void> = syncPath) {}
+
+  /** Creates folder (under the root) and any missing parents; on its first use here, fsyncs each folder above it up to the root, deepest first. */
+  async make(folder: string): Promise<void> {
+    if (this.known.has(folder)) return;
+    await mkdir(folder, { recursive: true, mode: this.mode });
+    for (let parent = dirname(folder); ; parent = dirname(parent)) {
+      await this.sync(parent);
+      if (parent === this.root || dirname(parent) === parent) break;
+    }
+    this.known.add(folder);
   }
-  for (const parent of synced) await sync(parent);
-  return synced;
 }

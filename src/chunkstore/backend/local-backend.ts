@@ -7,13 +7,16 @@ import { PackHandles } from '../pack/pack-handles';
 import { CorruptError, NotFoundError } from '../../common/errors';
 import { translateWriteError } from './write-errors';
 import { syncPath } from '../../common/sync-path';
-import { makeFolderDurably } from '../../common/make-folder-durably';
+import { DurableFolders } from '../../common/make-folder-durably';
 
 export class LocalBackend implements PackBackend {
   readonly kind = 'local';
   private readonly handles = new PackHandles();
+  private readonly folders: DurableFolders;
 
-  constructor(readonly directory: string) {}
+  constructor(readonly directory: string) {
+    this.folders = new DurableFolders(directory, 0o700);
+  }
 
   get location(): string {
     return this.directory;
@@ -33,7 +36,7 @@ export class LocalBackend implements PackBackend {
     try {
       await syncPath(stagedFile);
       // packs/ and the store folder may gain an entry too (the first pack, or the first of its prefix).
-      await makeFolderDurably(folder, 0o700);
+      await this.folders.make(folder);
       // link, not rename: rename would silently replace an existing pack of the same name.
       await link(stagedFile, path);
       await syncPath(folder);
@@ -90,7 +93,7 @@ export class LocalBackend implements PackBackend {
     const path = this.blobPath(name);
     const temporary = `${path}.tmp-${process.pid}`;
     try {
-      await makeFolderDurably(join(this.directory, 'blobs'), 0o700);
+      await this.folders.make(join(this.directory, 'blobs'));
       await copyFile(stagedFile, temporary);
       await syncPath(temporary);
       await link(temporary, path);

@@ -94,6 +94,8 @@ test('a cover pack a crash left is no orphan to check, and the next open deletes
   await backupFiles(first, 'node1', { '/a/file': randomBytes(100_000) });
   const cover = `${randomBytes(16).toString('hex')}.cover`;
   const stray = randomBytes(16).toString('hex');
+  // The stray as a crash leaves one: announced before its put (pack_intents), no row after it.
+  (first as unknown as { catalog: { packs: { recordIntent(name: string, at: number): void } } }).catalog.packs.recordIntent(stray, Date.now());
   for (const name of [cover, stray]) {
     await mkdir(join(directory, 'packs', name.slice(0, 2)), { recursive: true });
     await writeFile(join(directory, 'packs', name.slice(0, 2), `${name}.pack`), randomBytes(50_000));

@@ -1,12 +1,14 @@
 // Brings a store back to a consistent state on open, after any crash (borg: uncommitted work is
-// discarded): running backups are dropped, staged packs removed, objects without a catalog row
-// deleted (after `recover`, only by an explicit gc), doomed packs deleted, and packs a version-1
+// discarded): running backups are dropped, staged packs removed, objects a crash left between their
+// put and their catalog row deleted (any other object without a row is kept: see keptUnknownPacks),
+// doomed packs deleted, packs the catalog names that are gone marked lost, and packs a version-1
 // store never sealed re-read and kept only if intact.
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PackBackend } from './backend/pack-backend';
+import type { PackBackend, StoredObject } from './backend/pack-backend';
 import type { Catalog } from './catalog/catalog';
 import type { BackupRecord } from './catalog/records';
+import type { PackRecord } from './catalog/packs-table';
 import type { ChunkCodec } from './codec';
 import type { RecordFraming } from './pack/record-framing';
 import { readChunk } from './pack/pack-reader';
@@ -26,7 +28,27 @@ export interface RecoveryReport {
   readonly removedCoverPacks: number;
   /** Objects the catalog does not name, kept because it came from `recover` (ORPHANS_HELD_KEY). */
   readonly keptOrphanPacks: number;
+  /**
+   * Objects the catalog does not name and no crash of this catalog's servers left (no pack_intents row):
+   * kept, as they may hold backups of a newer catalog (a store folder put back from an older copy, a
+   * disk snapshot rolled back); deleted only by an explicit `cpsbackup-server gc`.
+   */
+  readonly keptUnknownPacks: number;
+  /**
+   * Packs the catalog names that the store no longer holds: their chunks are marked damaged (and the
+   * clients' own copies there dropped), so no backup deduplicates against them and the next ones that
+   * hold their bytes store them again.
+   */
+  readonly missingPacks: number;
 }
+
+/**
+ * Since when this catalog records its pack intents (ms): an object without a row modified before then
+ * may be the leftover of a crash of an older cpsbackup, which recorded none; it is deleted as before.
+ */
+const PACK_INTENTS_SINCE_KEY = 'pack_intents_since';
+/** Clocks differ (the object service's against this server's): an object this close to the start of intents counts as after it. */
+const INTENTS_SINCE_MARGIN_MS = 60 * 60 * 1000;
 
 /**
  * Set by `recover` in the catalog it installs: objects it does not name are kept until an explicit `gc`
@@ -47,34 +69,80 @@ export interface RecoveryOptions {
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
   doomed: DoomedPacks, framing: RecordFraming, options: RecoveryOptions): Promise<RecoveryReport> {
   const { logger, sweepHeldOrphans = false } = options;
+  const intentsSince = recordedIntentsSince(catalog);
   const running = catalog.backups.running();
   for (const backup of running) dropUnfinished(catalog, backup, Date.now() + options.resumeHoldMs, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
   const droppedChunks = await sealVersionOnePacks(catalog, backend, codec, framing);
   await doomed.deleteReady();
-  const orphans = await orphanPacks(catalog, backend);
+  const { orphans, missing } = await comparePacks(catalog, backend);
+  const missingPacks = markPacksLost(catalog, missing);
+  if (missingPacks > 0) {
+    logger?.warn(`${missingPacks} packs the catalog names are not in ${backend.location} (${sample(missing.map((pack) => pack.name))}): `
+      + 'their chunks are marked damaged, the next backups holding their bytes store them again; `cpsbackup-server check` names the files they cost');
+  }
   let removedOrphanPacks = 0;
   let removedCoverPacks = 0;
   // What a cover write left (a crash between its put and its delete) holds nothing anyone needs, whatever catalog is installed.
-  for (const name of orphans.filter(isCoverPackName)) {
+  for (const { name } of orphans.filter((orphan) => isCoverPackName(orphan.name))) {
     await backend.deletePack(name);
     removedCoverPacks++;
   }
-  const orphanedPacks = orphans.filter((name) => !isCoverPackName(name));
+  const orphanedPacks = orphans.filter((orphan) => !isCoverPackName(orphan.name));
   if (catalog.meta.get(ORPHANS_HELD_KEY) === '1' && !sweepHeldOrphans) {
     const keptOrphanPacks = orphanedPacks.length;
     if (keptOrphanPacks > 0) {
       logger?.warn(`${keptOrphanPacks} packs in ${backend.location} are not in the catalog \`recover\` installed: kept until \`cpsbackup-server gc\` `
         + '(run check first; they may hold backups the recovered catalog lacks)');
     }
-    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks };
+    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks, keptUnknownPacks: 0, missingPacks };
   }
-  for (const name of orphanedPacks) {
+  const intents = catalog.packs.intents();
+  // A crash's leftover: put (or about to be) with no row yet. Anything else a newer catalog may have written.
+  const isLeftover = (orphan: StoredObject): boolean => intents.has(orphan.name) || orphan.modifiedAt.getTime() < intentsSince - INTENTS_SINCE_MARGIN_MS;
+  const unknown = sweepHeldOrphans ? [] : orphanedPacks.filter((orphan) => !isLeftover(orphan));
+  for (const { name } of orphanedPacks.filter((orphan) => sweepHeldOrphans || isLeftover(orphan))) {
     await backend.deletePack(name);
     removedOrphanPacks++;
   }
+  catalog.transaction(() => catalog.packs.clearIntents(), true);
+  if (unknown.length > 0) {
+    logger?.warn(`${unknown.length} packs in ${backend.location} are in no catalog row and no crash of this store left them `
+      + `(${sample(unknown.map((orphan) => orphan.name))}): this catalog may be older than the store (a store folder or catalog.db put back `
+      + 'from a copy, a disk snapshot rolled back), and they may hold backups it does not know. Kept; with the older catalog moved away, '
+      + '`cpsbackup-server recover` rebuilds the newest one from an encrypted bucket; `cpsbackup-server gc` deletes them');
+  }
   if (catalog.meta.get(ORPHANS_HELD_KEY) === '1') catalog.meta.set(ORPHANS_HELD_KEY, '0');
-  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks: 0 };
+  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks: 0, keptUnknownPacks: unknown.length, missingPacks };
+}
+
+/** When this catalog began recording pack intents; set at its first open by a version that records them. */
+function recordedIntentsSince(catalog: Catalog): number {
+  const recorded = Number(catalog.meta.get(PACK_INTENTS_SINCE_KEY));
+  if (Number.isFinite(recorded) && recorded > 0) return recorded;
+  const now = Date.now();
+  catalog.transaction(() => catalog.meta.set(PACK_INTENTS_SINCE_KEY, String(now)), true);
+  return now;
+}
+
+/**
+ * Marks the chunks of packs that are gone damaged, as check would, and drops the clients' own copies there:
+ * left sound, every later backup holding any of their bytes deduplicated against chunks that are gone, was
+ * acknowledged, and did not restore. Returns how many packs.
+ */
+export function markPacksLost(catalog: Catalog, packs: readonly PackRecord[]): number {
+  if (packs.length === 0) return 0;
+  catalog.transaction(() => {
+    for (const pack of packs) {
+      catalog.chunks.markDamaged(catalog.chunks.ofPack(pack.id));
+      for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) catalog.clientChunks.dropOwnCopy(own);
+    }
+  }, true);
+  return packs.length;
+}
+
+function sample(names: readonly string[]): string {
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 /**
@@ -123,12 +191,18 @@ async function sealVersionOnePacks(catalog: Catalog, backend: PackBackend, codec
   return droppedChunks;
 }
 
-/** Objects with no catalog row come from a crash between storing a pack and recording it. */
-async function orphanPacks(catalog: Catalog, backend: PackBackend): Promise<string[]> {
-  const known = new Set(catalog.packs.all().map((pack) => pack.name));
-  const orphans: string[] = [];
-  for await (const stored of backend.listPacks()) {
-    if (!known.has(stored.name) && !catalog.packs.isDoomed(stored.name)) orphans.push(stored.name);
+/**
+ * The store's objects against the catalog's packs, both ways: objects no row names (a crash between a put
+ * and its row, or a newer catalog's) and packs whose object is gone. Doomed packs are neither.
+ */
+async function comparePacks(catalog: Catalog, backend: PackBackend): Promise<{ orphans: StoredObject[]; missing: PackRecord[] }> {
+  const packs = catalog.packs.all();
+  const known = new Set(packs.map((pack) => pack.name));
+  const orphans: StoredObject[] = [];
+  const stored = new Set<string>();
+  for await (const object of backend.listPacks()) {
+    stored.add(object.name);
+    if (!known.has(object.name) && !catalog.packs.isDoomed(object.name)) orphans.push(object);
   }
-  return orphans;
+  return { orphans, missing: packs.filter((pack) => !stored.has(pack.name)) };
 }

@@ -147,7 +147,9 @@ const DEFAULT_ABANDONED_UPLOAD_SECONDS = 24 * 3600;
 const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 
 export class ChunkStore {
-  private recoveryReport: RecoveryReport = { droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, removedCoverPacks: 0, keptOrphanPacks: 0 };
+  private recoveryReport: RecoveryReport = {
+    droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, removedCoverPacks: 0, keptOrphanPacks: 0, keptUnknownPacks: 0, missingPacks: 0,
+  };
   private readonly sessions = new OpenSessions();
   private readonly readers: ReaderLeases;
   private readonly doomed: DoomedPacks;
@@ -178,7 +180,7 @@ export class ChunkStore {
     private readonly resumeHoldMs: number,
     private readonly entriesPerFlush: number | undefined,
     private readonly framing: RecordFraming,
-    private readonly packing: { readonly budget: StagingBudget; readonly targetSize: number },
+    private readonly packing: { readonly budget: StagingBudget; readonly targetSize: number; readonly beforePut: (name: string) => void },
   ) {
     this.localCodec = new ChunkCodec(compressionLevel);
     this.readCodec = new ChunkCodec(compressionLevel);
@@ -239,9 +241,14 @@ export class ChunkStore {
       const chunker = storeChunker(catalog, options);
       const chunkerFactory = await loadChunkerFactory(chunker);
       const encoderThreads = options.encoderThreads ?? Math.max(1, Math.min(availableParallelism() - 1, 3));
+      const opened = catalog;
       store = new ChunkStore(directory, catalog, backend, chunkerFactory, options.compressionLevel, releaseProcessLock,
         encoderThreads, options.logger, (options.resumeHoldSeconds ?? DEFAULT_RESUME_HOLD_SECONDS) * 1000, options.entriesPerFlush, framing,
-        { budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE });
+        {
+          budget: new StagingBudget(options.stagingMaxBytes, options.logger), targetSize: options.packSize ?? DEFAULT_PACK_TARGET_SIZE,
+          // Durable before the put: a crash after it leaves an object recovery knows as its own (pack_intents).
+          beforePut: (name) => opened.transaction(() => opened.packs.recordIntent(name, Date.now()), true),
+        });
       store.bucketLease = lease;
       store.bucket = bucket;
       store.hidesSharedChunks = options.hideSharedChunks ?? true;

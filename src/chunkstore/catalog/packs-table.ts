@@ -55,7 +55,25 @@ export class PacksTable {
       forget: db.prepare(`DELETE FROM doomed_packs WHERE name = ?`),
       isDoomed: db.prepare(`SELECT 1 FROM doomed_packs WHERE name = ?`).pluck(),
       isRecorded: db.prepare(`SELECT 1 FROM packs WHERE name = ?`).pluck(),
+      recordIntent: db.prepare(`INSERT OR IGNORE INTO pack_intents (name, recorded_at) VALUES (?, ?)`),
+      intents: db.prepare(`SELECT name FROM pack_intents`).pluck(),
+      clearIntents: db.prepare(`DELETE FROM pack_intents`),
     };
+  }
+
+  /** A pack about to be put (in its own durable transaction, before the put): see pack_intents in schema.ts. */
+  recordIntent(name: string, recordedAt: number): void {
+    this.statements.recordIntent.run(name, recordedAt);
+  }
+
+  /** Packs put or about to be put that have no row yet. */
+  intents(): Set<string> {
+    return new Set(this.statements.intents.all() as string[]);
+  }
+
+  /** At a start, once every object the intents name has a row or is gone. */
+  clearIntents(): void {
+    this.statements.clearIntents.run();
   }
 
   /** Inside a caller's transaction: the pack and its chunk rows go in together. */

@@ -105,6 +105,17 @@ CREATE TABLE IF NOT EXISTS entries (
   extents BLOB,
   PRIMARY KEY (backup_id, path)
 ) WITHOUT ROWID;
+-- Packs about to be put, recorded (durably) before the put; a pack's row, inserted once it is stored,
+-- removes its intent (trigger below). At a start, an object no row names is deleted only if it is one
+-- of these (a crash between its put and its row): any other may hold backups of a newer catalog than
+-- this one (a store folder put back from a copy) and is kept (recovery.ts).
+CREATE TABLE IF NOT EXISTS pack_intents (
+  name TEXT PRIMARY KEY,
+  recorded_at INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS pack_intent_done AFTER INSERT ON packs BEGIN
+  DELETE FROM pack_intents WHERE name = NEW.name;
+END;
 -- Packs whose rows are gone but whose files or objects may still be read by a restore that began
 -- before; deleted once no such reader is left (or at the next start).
 CREATE TABLE IF NOT EXISTS doomed_packs (

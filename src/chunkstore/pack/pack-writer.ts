@@ -65,6 +65,12 @@ export interface PackWriterOptions {
   readonly budget?: StagingBudget;
   /** Names each new pack; default newPackName (cover writes name theirs so that none is taken for a pack). */
   readonly packName?: () => string;
+  /**
+   * Called with a pack's name just before its put, and its put waits for it: the store records there that
+   * the object may appear (pack_intents), so a start after a crash can tell its own leftovers from objects
+   * a newer catalog wrote.
+   */
+  readonly beforePut?: (name: string) => void;
 }
 
 /**
@@ -90,6 +96,7 @@ export class PackWriter implements StagingHolder {
   private readonly targetSize: number;
   private readonly budget: StagingBudget;
   private readonly packName: () => string;
+  private readonly beforePut: ((name: string) => void) | undefined;
 
   constructor(
     private readonly stagingDirectory: string,
@@ -101,6 +108,7 @@ export class PackWriter implements StagingHolder {
     this.targetSize = options.targetSize ?? DEFAULT_PACK_TARGET_SIZE;
     this.budget = options.budget ?? new StagingBudget(undefined);
     this.packName = options.packName ?? newPackName;
+    this.beforePut = options.beforePut;
   }
 
   /** Asked by the budget when every staged byte sits in open packs: seal ours after the append under way. */
@@ -234,6 +242,7 @@ export class PackWriter implements StagingHolder {
 
   private async store(pack: StagedPack): Promise<void> {
     try {
+      this.beforePut?.(pack.name);
       await this.backend.putPack(pack.name, pack.path);
       // The staged file is consumed (uploaded and removed, or moved into the store's folder).
       this.releaseSealed(pack);

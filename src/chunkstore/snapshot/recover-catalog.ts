@@ -11,7 +11,7 @@ import { openSealedFile } from '../crypto/sealed-file';
 import { SEALED_FRAMING_OVERHEAD } from '../crypto/sealed-framing';
 import { assertStoreKey, WrongKeyError, type StoreKey } from '../crypto/store-key';
 import { readIdentity } from '../store-identity';
-import { ORPHANS_HELD_KEY } from '../recovery';
+import { markPacksLost, ORPHANS_HELD_KEY } from '../recovery';
 import { generationOf, snapshotName } from './snapshot-names';
 import { ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 
@@ -80,14 +80,7 @@ async function inspect(file: string, backend: PackBackend, storeId: string): Pro
     for await (const pack of backend.listPacks()) stored.add(pack.name);
     const packs = catalog.packs.all();
     const missing = packs.filter((pack) => !stored.has(pack.name));
-    // Marked as check would mark them: left sound, every backup after the recovery that held any of their
-    // bytes deduplicated against chunks that are gone, was acknowledged, and did not restore (found by review).
-    catalog.transaction(() => {
-      for (const pack of missing) {
-        catalog.chunks.markDamaged(catalog.chunks.ofPack(pack.id));
-        for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) catalog.clientChunks.dropOwnCopy(own);
-      }
-    }, true);
+    markPacksLost(catalog, missing);
     return {
       clients: catalog.clients.allNames().length,
       backups: catalog.backups.totals().backups,

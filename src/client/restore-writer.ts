@@ -8,7 +8,8 @@ import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryKind, type PosixStat } from './posix/at';
-import type { RestoreTree } from './restore-tree/restore-tree';
+import type { MadeEntry, RestoreTree } from './restore-tree/restore-tree';
+import type { Inode } from './restore-tree/link-targets';
 import type { TempFile } from './restore-tree/temp-file';
 import { MetadataError, NeedsRootError } from './restore-tree/errors';
 import { isAclCopy } from './posix/xattrs';
@@ -59,8 +60,11 @@ export interface RestoreOutcome {
 }
 
 export class RestoreWriter {
-  /** isExisting: a folder that was there, whose own attributes the backup's replace. */
-  private readonly folders: { path: Buffer; meta: EntryMeta; isExisting: boolean }[] = [];
+  /**
+   * isExisting: a folder that was there, whose own attributes the backup's replace. identity: the folder
+   * made or found, the only one given the metadata (not whatever has its name by then).
+   */
+  private readonly folders: { path: Buffer; meta: EntryMeta; isExisting: boolean; identity: Inode }[] = [];
   /**
    * Folders this restore made (latin1 keys): made 0700 and holding only what this restore put there, so
    * an entry in one needs no look for something already in its place (an lstat per file, 5 % of a
@@ -146,17 +150,17 @@ export class RestoreWriter {
    * would find it there and keep it. A second call does nothing.
    */
   finish(): void {
-    for (const { path, meta, isExisting } of this.folders.splice(0).reverse()) {
+    for (const { path, meta, isExisting, identity } of this.folders.splice(0).reverse()) {
       try {
         const replaced = isExisting ? { replacesXattr: (name: Buffer) => isRestoredXattr(name, this.options.isRoot) } : {};
-        this.tree.setMetadata(path, { ...this.metadataOf(path, meta), ...replaced });
+        this.tree.setFolderMetadata(path, identity, { ...this.metadataOf(path, meta), ...replaced });
       } catch (error) {
         this.record(path, error);
       }
     }
-    for (const { path, meta } of this.writtenKeptFolders.values()) {
+    for (const { path, meta, identity } of this.writtenKeptFolders.values()) {
       try {
-        this.tree.setMetadata(path, { atimeNs: mtimeNsOf(meta), mtimeNs: mtimeNsOf(meta) });
+        this.tree.setFolderMetadata(path, identity, { atimeNs: mtimeNsOf(meta), mtimeNs: mtimeNsOf(meta) });
       } catch (error) {
         this.record(path, error);
       }
@@ -211,17 +215,20 @@ export class RestoreWriter {
     }
     // The backup's "/" restored --to a folder this restore made is that folder's metadata.
     const isMadeRoot = path.length === 1 && path[0] === SLASH && this.tree.isRootMade;
-    if (this.tree.makeFolder(path).created || isMadeRoot) {
+    const made = this.tree.makeFolder(path);
+    if (made.created || isMadeRoot) {
       this.wroteIn(path);
       this.madeFolders.add(path.toString('latin1'));
-      this.folders.push({ path, meta, isExisting: false });
+      this.folders.push({ path, meta, isExisting: false, identity: made.identity });
       return;
     }
     const folder = this.tree.stat(path);
     if (folder === undefined) return;
+    // The folder judged here is the one whose attributes are replaced or times given back at the end.
+    const identity = { dev: folder.dev, ino: folder.ino };
     const decision = this.existing.folderDecision(path, folder, meta);
-    if (decision === 'replace') this.folders.push({ path, meta, isExisting: true });
-    else if (decision === 'same' && this.takesBackTimes(folder, meta)) this.keptFolders.set(path.toString('latin1'), { path, meta });
+    if (decision === 'replace') this.folders.push({ path, meta, isExisting: true, identity });
+    else if (decision === 'same' && this.takesBackTimes(folder, meta)) this.keptFolders.set(path.toString('latin1'), { path, meta, identity });
   }
 
   /**
@@ -397,9 +404,13 @@ export class RestoreWriter {
         return;
       }
     }
-    this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined });
+    // Its metadata set through a handle of the link just made, never by name afterwards (see MakeOptions).
+    this.made(path, this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined, metadata: this.metadataOf(path, meta) }));
+  }
+
+  private made(path: Buffer, made: MadeEntry): void {
     this.wroteIn(path);
-    this.tree.setMetadata(path, this.metadataOf(path, meta));
+    if (made.metadataMissing !== undefined) throw made.metadataMissing;
   }
 
   private special(path: Buffer, meta: EntryMeta): void {
@@ -414,12 +425,10 @@ export class RestoreWriter {
         return;
       }
     }
-    const options = { replace: existing !== undefined };
-    if (kind === 'fifo') this.tree.makeFifo(path, 0o600, options);
-    else if (kind === 'socket') this.tree.makeSocket(path, 0o600, options);
-    else this.tree.makeDevice(path, kind === 'char-device' ? 'char' : 'block', BigInt(meta.rdev), 0o600, options);
-    this.wroteIn(path);
-    this.tree.setMetadata(path, this.metadataOf(path, meta));
+    const options = { replace: existing !== undefined, metadata: this.metadataOf(path, meta) };
+    this.made(path, kind === 'fifo' ? this.tree.makeFifo(path, 0o600, options)
+      : kind === 'socket' ? this.tree.makeSocket(path, 0o600, options)
+        : this.tree.makeDevice(path, kind === 'char-device' ? 'char' : 'block', BigInt(meta.rdev), 0o600, options));
   }
 
   private metadataOf(path: Buffer, meta: EntryMeta): EntryMetadata {
@@ -467,7 +476,10 @@ export class RestoreWriter {
 interface BackupFolder {
   readonly path: Buffer;
   readonly meta: EntryMeta;
+  /** The folder found there, the only one whose times are given back. */
+  readonly identity: Inode;
 }
+
 
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {
   [EntryType.ENTRY_TYPE_FIFO]: 'fifo',

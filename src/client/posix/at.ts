@@ -110,6 +110,30 @@ export function chownAt(dirfd: number, name: Name, uid: number, gid: number): vo
   posixAddon().fchownat(dirfd, name, uid, gid, posixConstants().AT_SYMLINK_NOFOLLOW);
 }
 
+/**
+ * Opens an entry of any kind as an O_PATH handle, never following it nor acting on it (a FIFO or a
+ * device is not opened for I/O): to check what it is, then act on exactly that inode.
+ */
+export function openHandleAt(dirfd: number, name: Name): number {
+  const { O_PATH, O_NOFOLLOW } = posixConstants();
+  return openAt(dirfd, name, O_PATH | O_NOFOLLOW);
+}
+
+/** The kernel's link to an fd's inode: followed, it lands on that inode itself (a symlink's too, never its target). */
+export function handlePath(handle: number): string {
+  return `/proc/self/fd/${handle}`;
+}
+
+/** fchownat(handle, "", AT_EMPTY_PATH): the handle's own inode (a symlink's too), an O_PATH one included. */
+export function chownHandle(handle: number, uid: number, gid: number): void {
+  posixAddon().fchownat(handle, '', uid, gid, posixConstants().AT_EMPTY_PATH);
+}
+
+/** The mode of an O_PATH handle's inode (fchmod refuses O_PATH): through its /proc link. Not for a symlink (EOPNOTSUPP). */
+export function chmodHandle(handle: number, mode: number): void {
+  posixAddon().fchmodat(posixConstants().AT_FDCWD, handlePath(handle), mode, 0);
+}
+
 export function chownFd(fd: number, uid: number, gid: number): void {
   posixAddon().fchown(fd, uid, gid);
 }

@@ -38,6 +38,14 @@ export function setTimesAt(dirfd: number, name: Buffer | string, times: EntryTim
   addon.utimensat(dirfd, name, atime.seconds, atime.nanoseconds, mtime.seconds, mtime.nanoseconds, addon.constants.AT_SYMLINK_NOFOLLOW);
 }
 
+/** Times of an O_PATH handle's inode (futimens refuses O_PATH): through its /proc link, a symlink's own times too. */
+export function setTimesHandle(handle: number, times: EntryTimes): void {
+  const addon = posixAddon();
+  const atime = timespecOf(times.atimeNs);
+  const mtime = timespecOf(times.mtimeNs);
+  addon.utimensat(addon.constants.AT_FDCWD, `/proc/self/fd/${handle}`, atime.seconds, atime.nanoseconds, mtime.seconds, mtime.nanoseconds, 0);
+}
+
 export function setTimesFd(fd: number, times: EntryTimes): void {
   const atime = timespecOf(times.atimeNs);
   const mtime = timespecOf(times.mtimeNs);

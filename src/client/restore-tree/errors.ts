@@ -13,7 +13,7 @@ function subjectOf(entryPath: Buffer, restoreTarget: string | undefined): string
 }
 
 /** Stable reasons a restorer can switch on (a refusal becomes a warning and exit 3, not a crash). */
-export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'UNTRUSTED_SYMLINK' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED';
+export type RestoreTreeReason = 'UNSAFE_PATH' | 'SYMLINK_IN_PATH' | 'UNTRUSTED_SYMLINK' | 'NOT_A_FOLDER' | 'NEEDS_ROOT' | 'METADATA' | 'SYSTEM' | 'LINK_TARGET_CHANGED' | 'REPLACED';
 
 export abstract class RestoreTreeError extends BackupError {
   abstract readonly reason: RestoreTreeReason;
@@ -121,5 +121,20 @@ export class LinkTargetChangedError extends RestoreTreeError {
   constructor(entryPath: Buffer, localPath: string, firstName: Buffer, firstLocalPath: string) {
     super('CORRUPT', entryPath, `${localPath}: not restored: it is a hard link to ${escapeBytes(firstName)}, but ${firstLocalPath} no longer holds `
       + 'the file this restore put there for it (another entry was restored to that path since, or something else replaced it); not linked to a foreign file');
+  }
+}
+
+/**
+ * What is at an entry's path is no longer what this restore made or found there (a user who may write
+ * in its folder renamed it and put another entry, a hard link or a symlink under its name): its
+ * metadata is not given to that, which would hand a stranger's file the backup's owner and mode.
+ */
+export class EntryReplacedError extends RestoreTreeError {
+  readonly reason = 'REPLACED';
+  readonly localPath: string;
+  constructor(entryPath: Buffer, localPath: string, what: string) {
+    super('IO', entryPath, `${localPath}: its owner, mode, attributes and times not set: ${what} was replaced during the restore `
+      + '(what has its name now is not what this restore made or found there); left as it is');
+    this.localPath = localPath;
   }
 }

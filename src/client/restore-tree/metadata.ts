@@ -1,11 +1,12 @@
 // Applies an entry's metadata in the one order that keeps every part: owner first (chown clears
 // setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times last.
-import { chmodAt, chmodFd, chownAt, chownFd, statAt, statAtIfExists, statFd } from '../posix/at';
+import { chmodAt, chmodFd, chmodHandle, chownAt, chownFd, chownHandle, statAt, statAtIfExists, statFd } from '../posix/at';
 import type { PosixStat } from '../posix/addon';
 import { type Owner, OwnerNames } from '../posix/owners';
-import { type EntryTimes, setTimesAt, setTimesFd, splitNanoseconds } from '../posix/times';
+import { type EntryTimes, setTimesAt, setTimesFd, setTimesHandle, splitNanoseconds } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
 import type { MetadataFailure } from './errors';
+import { isSameInode } from './link-targets';
 import { narrowedMode } from './narrowed-mode';
 
 export interface EntryMetadata {
@@ -31,9 +32,58 @@ export interface EntryMetadata {
 /** What the kernel may attach to a new entry from its folder's default ACL. */
 const INHERITED_ACLS: ReadonlySet<string> = new Set([ACL_ACCESS, ACL_DEFAULT]);
 
-/** An open fd (a file being written), or a name in a held folder (folders, symlinks, FIFOs, devices, sockets). */
-export type MetadataTarget = { readonly fd: number }
+/**
+ * Which entry, each named so that it cannot be swapped under the restore:
+ * - fd: an open fd (a file being written, a folder opened and checked as the restore's);
+ * - handle: an O_PATH handle of a symlink or special file just made and checked (nothing else can be
+ *   opened without acting on it). Its xattrs can only go by name (the addon has no following setxattr
+ *   for its /proc link): each is set only after `name` in `dirfd` is checked to still be the handle's inode;
+ * - dirfd + name: by name, only where no one else can put another entry under it (the root's ".").
+ */
+export type MetadataTarget = { readonly fd: number; readonly isFolder?: boolean }
+  | { readonly handle: number; readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean }
   | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder: boolean };
+
+interface MetadataCalls {
+  readonly isSymlink: boolean;
+  readonly isFolder: boolean;
+  readonly xattrTarget: XattrTarget;
+  /** Throws when an xattr call by name would reach another inode than the target's. */
+  readonly checkXattrTarget: () => void;
+  chown(uid: number, gid: number): void;
+  chmod(mode: number): void;
+  setTimes(times: EntryTimes): void;
+  stat(): PosixStat;
+}
+
+function callsOf(target: MetadataTarget): MetadataCalls {
+  if ('fd' in target) {
+    const { fd } = target;
+    return {
+      isSymlink: false, isFolder: target.isFolder === true, xattrTarget: { fd }, checkXattrTarget: () => undefined,
+      chown: (uid, gid) => chownFd(fd, uid, gid), chmod: (mode) => chmodFd(fd, mode),
+      setTimes: (times) => setTimesFd(fd, times), stat: () => statFd(fd),
+    };
+  }
+  if ('handle' in target) {
+    const { handle, dirfd, name } = target;
+    return {
+      isSymlink: target.isSymlink, isFolder: false, xattrTarget: { dirfd, name },
+      checkXattrTarget: () => {
+        const there = statAtIfExists(dirfd, name);
+        if (there === undefined || !isSameInode(there, statFd(handle))) throw new Error('not set: the entry was replaced by another since it was made');
+      },
+      chown: (uid, gid) => chownHandle(handle, uid, gid), chmod: (mode) => chmodHandle(handle, mode),
+      setTimes: (times) => setTimesHandle(handle, times), stat: () => statFd(handle),
+    };
+  }
+  const { dirfd, name } = target;
+  return {
+    isSymlink: target.isSymlink, isFolder: target.isFolder, xattrTarget: { dirfd, name }, checkXattrTarget: () => undefined,
+    chown: (uid, gid) => chownAt(dirfd, name, uid, gid), chmod: (mode) => chmodAt(dirfd, name, mode),
+    setTimes: (times) => setTimesAt(dirfd, name, times), stat: () => statAt(dirfd, name),
+  };
+}
 
 /** Runs every step, collecting failures instead of stopping at the first: one missing xattr must not cost the mtime. */
 export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, owners: OwnerNames): MetadataFailure[] {
@@ -45,11 +95,11 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
       failures.push({ step: name, error: error instanceof Error ? error : new Error(String(error)) });
     }
   };
-  const byFd = 'fd' in target;
-  const xattrTarget: XattrTarget = byFd ? { fd: target.fd } : { dirfd: target.dirfd, name: target.name };
+  const calls = callsOf(target);
+  const xattrTarget = calls.xattrTarget;
 
   const ids = metadata.owner === undefined ? undefined : owners.localIds(metadata.owner);
-  if (ids !== undefined) step('owner', () => (byFd ? chownFd(target.fd, ids.uid, ids.gid) : chownAt(target.dirfd, target.name, ids.uid, ids.gid)));
+  if (ids !== undefined) step('owner', () => calls.chown(ids.uid, ids.gid));
   if (metadata.xattrs !== undefined) {
     const wanted = new Set(metadata.xattrs.map((xattr) => Buffer.from(xattr.name).toString('latin1')));
     const replaces = metadata.replacesXattr ?? ((name: Buffer) => INHERITED_ACLS.has(name.toString('latin1')));
@@ -61,31 +111,46 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     }
     for (const name of present) {
       const key = name.toString('latin1');
-      if (!wanted.has(key) && replaces(name)) step(`xattr ${key}`, () => removeXattr(xattrTarget, name));
+      if (!wanted.has(key) && replaces(name)) {
+        step(`xattr ${key}`, () => {
+          calls.checkXattrTarget();
+          removeXattr(xattrTarget, name);
+        });
+      }
     }
     for (const xattr of metadata.xattrs) {
-      step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => setXattr(xattrTarget, xattr.name, xattr.value));
+      step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => {
+        calls.checkXattrTarget();
+        setXattr(xattrTarget, xattr.name, xattr.value);
+      });
     }
   }
-  if (metadata.mode !== undefined && !(!byFd && target.isSymlink)) {
+  if (metadata.mode !== undefined && !calls.isSymlink) {
     const accessAcl = metadata.xattrs?.find((xattr) => Buffer.from(xattr.name).toString('latin1') === ACL_ACCESS)?.value;
     const failedSteps = new Set(failures.map((failure) => failure.step));
     // Asked only of a folder whose owner failed: one chown sets both ids, so its group may be wrong too.
-    const isFolderInItsGroup = !byFd && target.isFolder && failedSteps.has('owner') && ids !== undefined
-      && statAtIfExists(target.dirfd, target.name)?.gid === ids.gid;
+    const isFolderInItsGroup = calls.isFolder && failedSteps.has('owner') && ids !== undefined && statIfExists(calls)?.gid === ids.gid;
     const { mode, reasons } = narrowedMode(metadata.mode & 0o7777, failedSteps, accessAcl, isFolderInItsGroup);
-    step('mode', () => (byFd ? chmodFd(target.fd, mode) : chmodAt(target.dirfd, target.name, mode)));
+    step('mode', () => calls.chmod(mode));
     for (const reason of reasons) failures.push({ step: 'mode', error: new Error(reason) });
   }
   if (metadata.atimeNs !== undefined || metadata.mtimeNs !== undefined) {
     const times = { atimeNs: metadata.atimeNs, mtimeNs: metadata.mtimeNs };
     step('times', () => {
-      if (byFd) setTimesFd(target.fd, times);
-      else setTimesAt(target.dirfd, target.name, times);
-      if (isBeyond32BitSeconds(times) || hasFractionOfSecond(times)) checkTimesKept(times, byFd ? statFd(target.fd) : statAt(target.dirfd, target.name));
+      calls.setTimes(times);
+      if (isBeyond32BitSeconds(times) || hasFractionOfSecond(times)) checkTimesKept(times, calls.stat());
     });
   }
   return failures;
+}
+
+function statIfExists(calls: MetadataCalls): PosixStat | undefined {
+  try {
+    return calls.stat();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 const INT32_MIN = -(2n ** 31n);

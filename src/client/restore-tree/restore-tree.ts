@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import {
+  type EntryKind,
   type PosixStat,
   entryKind,
   linkAt,
@@ -12,6 +13,7 @@ import {
   readlinkAt,
   statAt,
   statAtIfExists,
+  statFd,
   symlinkAt,
   unlinkAt,
 } from '../posix/at';
@@ -21,8 +23,11 @@ import { type Xattr, readXattrs } from '../posix/xattrs';
 import { withLocalAclIds } from '../posix/acl-names';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
-import { LinkTargetChangedError, MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError } from './errors';
-import { LinkTargets, UNREACHABLE, isSameInode } from './link-targets';
+import {
+  EntryReplacedError, LinkTargetChangedError, MetadataError, NeedsRootError, NotAFolderError, RestoreSystemError, RestoreTreeError, SymlinkInPathError,
+} from './errors';
+import { type Inode, LinkTargets, UNREACHABLE, isSameInode } from './link-targets';
+import { REPLACED, setCheckedFolderMetadata, setMadeEntryMetadata } from './checked-entry';
 import type { EntryMeta } from '../../proto/cpsbackup';
 import { FolderCache } from './folder-cache';
 import { type FolderLease, FolderWalker, type Located, folderKey } from './folder-walk';
@@ -40,6 +45,21 @@ export interface RestoreTreeOptions {
 export interface ReplaceOption {
   /** Replace an existing non-folder entry atomically (created under a temp name, renamed over it). Default: EEXIST. */
   readonly replace?: boolean;
+}
+
+export interface MakeOptions extends ReplaceOption {
+  /**
+   * Given to the entry through an O_PATH handle once it is made (under its temp name when replacing),
+   * only while the name still holds an entry of that kind with no other name: never to what another
+   * user may have put under the name meanwhile (EntryReplacedError then).
+   */
+  readonly metadata?: EntryMetadata;
+}
+
+/** A symlink or special file made: the inode a later hard link to it must find, and what of its metadata could not be set. */
+export interface MadeEntry {
+  readonly identity: Inode;
+  readonly metadataMissing?: MetadataError;
 }
 
 export interface HardLinkOptions extends ReplaceOption {
@@ -104,14 +124,18 @@ export class RestoreTree {
     return this.localPathOf(splitEntryPath(entryPath));
   }
 
-  /** Creates a folder (mode newFolderMode; its own metadata comes after its content). Existing real folders are fine. */
-  makeFolder(entryPath: Buffer | string): { created: boolean } {
+  /**
+   * Creates a folder (mode newFolderMode; its own metadata comes after its content). Existing real folders
+   * are fine. identity: the folder made or found, the only one setFolderMetadata will give metadata to.
+   */
+  makeFolder(entryPath: Buffer | string): { created: boolean; identity: Inode } {
     const entry = this.locate(entryPath);
-    if (entry.components.length === 0) return { created: false };
+    if (entry.components.length === 0) return { created: false, identity: statFd(this.rootFd) };
     return this.inParent(entry, 'create folder', (folderFd, name) => {
+      let created = false;
       try {
         mkdirAt(folderFd, name, this.newFolderMode);
-        return { created: true };
+        created = true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -120,8 +144,37 @@ export class RestoreTree {
         throw new SymlinkInPathError(entry.entryPath, this.localPathOf(entry.components), readlinkAt(folderFd, name));
       }
       if (entryKind(stats.mode) !== 'folder') throw new NotAFolderError(entry.entryPath, this.localPathOf(entry.components));
-      return { created: false };
+      return { created, identity: { dev: stats.dev, ino: stats.ino } };
     });
+  }
+
+  /**
+   * A folder's owner, xattrs/ACLs, mode and times, given through an fd of the folder at its path only
+   * while that is still `identity` (makeFolder's, or the stat a kept folder was judged by); else
+   * EntryReplacedError and nothing is touched. Regression: given by name at the end of the restore, a
+   * user who may write in the folder's parent renamed it and put their own file under its name, which
+   * root then gave the folder's owner, group and set-group-ID mode. "/" is the held root itself.
+   */
+  setFolderMetadata(entryPath: Buffer | string, identity: Inode, metadata: EntryMetadata): void {
+    const entry = this.locate(entryPath);
+    if (entry.components.length === 0) {
+      this.setMetadata(entryPath, metadata);
+      return;
+    }
+    const localPath = (): string => this.localPathOf(entry.components);
+    const parent = this.walker.leaseParent(entry, false);
+    let result: ReturnType<typeof setCheckedFolderMetadata> = REPLACED;
+    if (parent !== undefined) {
+      try {
+        result = setCheckedFolderMetadata(parent.fd, entry.components[entry.components.length - 1], identity, metadata, this.owners);
+      } catch (error) {
+        throw new RestoreSystemError(entry.entryPath, localPath(), 'set metadata of', error);
+      } finally {
+        parent.release();
+      }
+    }
+    if (result === REPLACED) throw new EntryReplacedError(entry.entryPath, localPath(), 'the folder');
+    if (result.length > 0) throw new MetadataError(entry.entryPath, localPath(), result);
   }
 
   /** A new empty file under a temporary name beside where the entry goes; write, set metadata, commit. */
@@ -144,10 +197,10 @@ export class RestoreTree {
   }
 
   /** A symlink holding target's bytes as given; it is never followed by this restore. */
-  makeSymlink(entryPath: Buffer | string, target: Buffer | string, options: ReplaceOption = {}): void {
+  makeSymlink(entryPath: Buffer | string, target: Buffer | string, options: MakeOptions = {}): MadeEntry {
     const entry = this.locate(entryPath);
-    this.inParent(entry, 'create symlink', (folderFd, name) => {
-      this.create(folderFd, name, options, (createName) => symlinkAt(target, folderFd, createName));
+    return this.inParent(entry, 'create symlink', (folderFd, name) => {
+      return this.create(entry, folderFd, name, options, 'symlink', (createName) => symlinkAt(target, folderFd, createName));
     });
   }
 
@@ -189,35 +242,35 @@ export class RestoreTree {
         }
       }
       this.inParent(entry, 'create hard link', (folderFd, name) => {
-        this.create(folderFd, name, options, (createName) => linkAt(source.fd, sourceName, folderFd, createName));
+        this.create(entry, folderFd, name, options, undefined, (createName) => linkAt(source.fd, sourceName, folderFd, createName));
       });
     } finally {
       source.release();
     }
   }
 
-  makeFifo(entryPath: Buffer | string, mode = 0o600, options: ReplaceOption = {}): void {
+  makeFifo(entryPath: Buffer | string, mode = 0o600, options: MakeOptions = {}): MadeEntry {
     const entry = this.locate(entryPath);
-    this.inParent(entry, 'create FIFO', (folderFd, name) => {
-      this.create(folderFd, name, options, (createName) => makeFifoAt(folderFd, createName, mode));
+    return this.inParent(entry, 'create FIFO', (folderFd, name) => {
+      return this.create(entry, folderFd, name, options, 'fifo', (createName) => makeFifoAt(folderFd, createName, mode));
     });
   }
 
-  makeSocket(entryPath: Buffer | string, mode = 0o600, options: ReplaceOption = {}): void {
+  makeSocket(entryPath: Buffer | string, mode = 0o600, options: MakeOptions = {}): MadeEntry {
     const entry = this.locate(entryPath);
-    this.inParent(entry, 'create socket', (folderFd, name) => {
-      this.create(folderFd, name, options, (createName) => makeSocketAt(folderFd, createName, mode));
+    return this.inParent(entry, 'create socket', (folderFd, name) => {
+      return this.create(entry, folderFd, name, options, 'socket', (createName) => makeSocketAt(folderFd, createName, mode));
     });
   }
 
   /** Devices need root: otherwise NeedsRootError, which a restorer reports as a warning. */
-  makeDevice(entryPath: Buffer | string, kind: DeviceKind, rdev: bigint | DeviceNumber, mode = 0o600, options: ReplaceOption = {}): void {
+  makeDevice(entryPath: Buffer | string, kind: DeviceKind, rdev: bigint | DeviceNumber, mode = 0o600, options: MakeOptions = {}): MadeEntry {
     const entry = this.locate(entryPath);
     const what = `a ${kind === 'char' ? 'character' : 'block'} device`;
     if (process.geteuid?.() !== 0) throw new NeedsRootError(entry.entryPath, what);
-    this.inParent(entry, `create ${what}`, (folderFd, name) => {
+    return this.inParent(entry, `create ${what}`, (folderFd, name) => {
       try {
-        this.create(folderFd, name, options, (createName) => makeDeviceAt(folderFd, createName, kind, rdev, mode));
+        return this.create(entry, folderFd, name, options, `${kind}-device`, (createName) => makeDeviceAt(folderFd, createName, kind, rdev, mode));
       } catch (error) {
         // Root without CAP_MKNOD (a container, a user namespace) is the same refusal.
         if ((error as NodeJS.ErrnoException).code === 'EPERM') throw new NeedsRootError(entry.entryPath, what);
@@ -228,7 +281,8 @@ export class RestoreTree {
 
   /**
    * Owner, xattrs/ACLs, mode, times of an existing entry of any kind, by name in its verified folder
-   * (never opening it, never following it); "/" is the root folder itself. Set a folder's after its content.
+   * (never opening it, never following it); "/" is the root folder itself. By name, it reaches whatever
+   * has the name now: a restore uses setFolderMetadata and the make* methods' metadata, which check it.
    */
   setMetadata(entryPath: Buffer | string, metadata: EntryMetadata): void {
     const entry = this.locate(entryPath);
@@ -337,17 +391,33 @@ export class RestoreTree {
     }
   }
 
-  /** Creates directly, or under a temp name renamed over the existing entry when replace is asked. */
-  private create(folderFd: number, name: Buffer, options: ReplaceOption, make: (createName: Buffer) => void): void {
+  /**
+   * Creates directly, or under a temp name renamed over the existing entry when replace is asked. With a
+   * kind, the entry made is checked and given its metadata through a handle before it takes its name.
+   */
+  private create(entry: Located, folderFd: number, name: Buffer, options: MakeOptions, kind: EntryKind, make: (createName: Buffer) => void): MadeEntry;
+  private create(entry: Located, folderFd: number, name: Buffer, options: ReplaceOption, kind: undefined, make: (createName: Buffer) => void): void;
+  private create(entry: Located, folderFd: number, name: Buffer, options: MakeOptions, kind: EntryKind | undefined,
+    make: (createName: Buffer) => void): MadeEntry | undefined {
+    const check = (createName: Buffer): MadeEntry | undefined => {
+      if (kind === undefined) return undefined;
+      const made = setMadeEntryMetadata(folderFd, createName, kind, options.metadata, this.owners);
+      // Left as it is: it is not this restore's to remove.
+      if (made === REPLACED) throw new EntryReplacedError(entry.entryPath, this.localPathOf(entry.components), `the ${kind} just made`);
+      const localPath = this.localPathOf(entry.components);
+      return { identity: made.identity, ...(made.failures.length > 0 ? { metadataMissing: new MetadataError(entry.entryPath, localPath, made.failures) } : {}) };
+    };
     if (options.replace !== true) {
       make(name);
-      return;
+      return check(name);
     }
     const temp = this.withTempName((candidate) => make(candidate));
     try {
+      const made = check(temp.name);
       renameIntoPlace(folderFd, temp.name, name, true);
+      return made;
     } catch (error) {
-      unlinkAt(folderFd, temp.name);
+      if (!(error instanceof EntryReplacedError)) unlinkAt(folderFd, temp.name);
       throw error;
     }
   }

@@ -7,7 +7,7 @@ import { closeSync } from 'node:fs';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
-import { entryKind, type PosixStat } from './posix/at';
+import { entryKind, type PosixStat, statFd } from './posix/at';
 import type { MadeEntry, RestoreTree } from './restore-tree/restore-tree';
 import type { Inode } from './restore-tree/link-targets';
 import type { TempFile } from './restore-tree/temp-file';
@@ -110,24 +110,26 @@ export class RestoreWriter {
       return;
     }
     if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY && isStrippedToTarget(path, this.options.strip) && !this.isTargetFolder(meta)) return;
+    // The inode the entry's path holds for the backup, as the restore made or checked it (see noteRestored).
+    const left: LeftEntry = {};
     try {
       switch (meta.type) {
         case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta); return;
         case EntryType.ENTRY_TYPE_FILE:
         case EntryType.ENTRY_TYPE_FIFO_CONTENT:
           if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-          else await this.file(path, meta, item);
+          else await this.file(path, meta, item, left);
           return;
         case EntryType.ENTRY_TYPE_SYMLINK:
           if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-          else this.symlink(path, meta);
+          else this.symlink(path, meta, left);
           return;
         case EntryType.ENTRY_TYPE_FIFO:
         case EntryType.ENTRY_TYPE_SOCKET:
         case EntryType.ENTRY_TYPE_CHAR_DEVICE:
         case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
           if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-          else this.special(path, meta);
+          else this.special(path, meta, left);
           return;
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
@@ -140,7 +142,7 @@ export class RestoreWriter {
       this.record(path, error);
     } finally {
       // What later hard links to this entry must find at its path (kept with some metadata missing too).
-      this.tree.noteRestored(meta, path);
+      this.tree.noteRestored(meta, path, left.identity);
     }
   }
 
@@ -251,7 +253,7 @@ export class RestoreWriter {
     if (folder !== undefined) this.writtenKeptFolders.set(key, folder);
   }
 
-  private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem): Promise<void> {
+  private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem, left: LeftEntry): Promise<void> {
     const bytesBefore = this.outcome.bytes;
     const isDump = isDumpEntry(meta);
     const existing = this.existingAt(path);
@@ -292,10 +294,13 @@ export class RestoreWriter {
         : this.existing.decide(path, existing, isIdentical, meta, isSameSize ? difference : undefined);
       if (decision !== 'write') {
         if (!isIdentical) this.keptFiles.add(path.toString('latin1'));
+        // The file whose content was compared, through the fd it was read by.
+        else if (existingFd !== undefined) left.identity = statFd(existingFd);
         return;
       }
       if (temp === undefined) throw new Error(`${this.tree.localPath(path)}: to be replaced, but its content was not written (a bug)`);
       const metadataMissing = this.setFileMetadata(temp, this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
+      left.identity = temp.identity();
       temp.commit({ replace: existing !== undefined });
       isDone = true;
       this.outcome.files++;
@@ -393,7 +398,7 @@ export class RestoreWriter {
     this.outcome.files++;
   }
 
-  private symlink(path: Buffer, meta: EntryMeta): void {
+  private symlink(path: Buffer, meta: EntryMeta, left: LeftEntry): void {
     const existing = this.existingAt(path);
     if (existing !== undefined) {
       const difference = entryKind(existing.mode) !== 'symlink' ? `a ${entryKind(existing.mode)} where the backup has a symlink`
@@ -401,19 +406,21 @@ export class RestoreWriter {
           : this.existing.differenceOf(path, existing, meta, { mtime: true, mode: false });
       if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') {
         if (difference !== undefined) this.keptFiles.add(path.toString('latin1'));
+        else left.identity = existing;
         return;
       }
     }
     // Its metadata set through a handle of the link just made, never by name afterwards (see MakeOptions).
-    this.made(path, this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined, metadata: this.metadataOf(path, meta) }));
+    this.made(path, left, this.tree.makeSymlink(path, meta.linkTarget, { replace: existing !== undefined, metadata: this.metadataOf(path, meta) }));
   }
 
-  private made(path: Buffer, made: MadeEntry): void {
+  private made(path: Buffer, left: LeftEntry, made: MadeEntry): void {
     this.wroteIn(path);
+    left.identity = made.identity;
     if (made.metadataMissing !== undefined) throw made.metadataMissing;
   }
 
-  private special(path: Buffer, meta: EntryMeta): void {
+  private special(path: Buffer, meta: EntryMeta, left: LeftEntry): void {
     const existing = this.existingAt(path);
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
@@ -422,11 +429,12 @@ export class RestoreWriter {
           : this.existing.differenceOf(path, existing, meta, { mtime: true });
       if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') {
         if (difference !== undefined) this.keptFiles.add(path.toString('latin1'));
+        else left.identity = existing;
         return;
       }
     }
     const options = { replace: existing !== undefined, metadata: this.metadataOf(path, meta) };
-    this.made(path, kind === 'fifo' ? this.tree.makeFifo(path, 0o600, options)
+    this.made(path, left, kind === 'fifo' ? this.tree.makeFifo(path, 0o600, options)
       : kind === 'socket' ? this.tree.makeSocket(path, 0o600, options)
         : this.tree.makeDevice(path, kind === 'char-device' ? 'char' : 'block', BigInt(meta.rdev), 0o600, options));
   }
@@ -480,6 +488,10 @@ interface BackupFolder {
   readonly identity: Inode;
 }
 
+/** What a restored entry's path holds for later hard links to it; undefined where the restore knows no inode of its own. */
+interface LeftEntry {
+  identity?: Inode;
+}
 
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {
   [EntryType.ENTRY_TYPE_FIFO]: 'fifo',

@@ -95,6 +95,21 @@ export function linkAt(oldDirfd: number, oldName: Name, newDirfd: number, newNam
   posixAddon().linkat(oldDirfd, oldName, newDirfd, newName, 0);
 }
 
+/**
+ * A new name for exactly the inode an O_PATH handle holds (never whatever a name leads to now):
+ * linkat(handle, "", AT_EMPTY_PATH), which needs CAP_DAC_READ_SEARCH; without it (ENOENT) through
+ * the kernel's link to the handle, /proc/self/fd/<handle>, followed to that inode and no further.
+ */
+export function linkHandleAt(handle: number, newDirfd: number, newName: Name): void {
+  const { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW } = posixConstants();
+  try {
+    posixAddon().linkat(handle, '', newDirfd, newName, AT_EMPTY_PATH);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    posixAddon().linkat(AT_FDCWD, handlePath(handle), newDirfd, newName, AT_SYMLINK_FOLLOW);
+  }
+}
+
 /** renameat(2), or renameat2(2) when flags (RENAME_NOREPLACE, RENAME_EXCHANGE) are given. */
 export function renameAt(oldDirfd: number, oldName: Name, newDirfd: number, newName: Name, flags = 0): void {
   posixAddon().renameat(oldDirfd, oldName, newDirfd, newName, flags);

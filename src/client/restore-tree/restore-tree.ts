@@ -6,9 +6,10 @@ import {
   type EntryKind,
   type PosixStat,
   entryKind,
-  linkAt,
+  linkHandleAt,
   mkdirAt,
   openAt,
+  openHandleAt,
   posixConstants,
   readlinkAt,
   statAt,
@@ -208,8 +209,14 @@ export class RestoreTree {
    * After an entry was restored (or found identical and kept) at localPath: what is there now is what
    * later hard links to entryPath (its path in the backup) must find there. Only entries a link may name.
    */
-  noteRestored(meta: EntryMeta, localPath: Buffer | undefined): void {
+  noteRestored(meta: EntryMeta, localPath: Buffer | undefined, identity?: Inode): void {
     if (localPath === undefined || !this.linkTargets.isLinkable(meta)) return;
+    // What the restore itself made or checked (fstat of the file it wrote, before its rename): a stat by
+    // name after the rename could already find what a user who may write in the folder put there instead.
+    if (identity !== undefined) {
+      this.linkTargets.record(meta.path, identity);
+      return;
+    }
     let found: PosixStat | undefined;
     try {
       found = this.stat(localPath);
@@ -234,15 +241,26 @@ export class RestoreTree {
     try {
       const sourceName = existing.components[existing.components.length - 1];
       const expected = options.firstName === undefined ? undefined : this.linkTargets.expected(options.firstName);
-      if (expected !== undefined) {
-        // Checked through the held folder fd, just before linkat: the path may have been given to another entry since.
-        const found = expected === UNREACHABLE ? undefined : statAtIfExists(source.fd, sourceName);
-        if (found === undefined || expected === UNREACHABLE || !isSameInode(found, expected)) {
-          throw new LinkTargetChangedError(entry.entryPath, this.localPathOf(entry.components), options.firstName!, this.localPathOf(existing.components));
-        }
-      }
+      const changed = (): LinkTargetChangedError => new LinkTargetChangedError(entry.entryPath, this.localPathOf(entry.components),
+        options.firstName!, this.localPathOf(existing.components));
+      if (expected === UNREACHABLE) throw changed();
       this.inParent(entry, 'create hard link', (folderFd, name) => {
-        this.create(entry, folderFd, name, options, undefined, (createName) => linkAt(source.fd, sourceName, folderFd, createName));
+        // The inode is opened once, checked, and that inode linked (never the name again): checked by name
+        // and then linked by name, a user swapping two names in the first name's folder (RENAME_EXCHANGE)
+        // in between made the new name a link to their own file.
+        let handle: number;
+        try {
+          handle = openHandleAt(source.fd, sourceName);
+        } catch (error) {
+          if (expected !== undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') throw changed();
+          throw new RestoreSystemError(entry.entryPath, this.localPathOf(existing.components), 'link to', error);
+        }
+        try {
+          if (expected !== undefined && !isSameInode(statFd(handle), expected)) throw changed();
+          this.create(entry, folderFd, name, options, undefined, (createName) => linkHandleAt(handle, folderFd, createName));
+        } finally {
+          closeSync(handle);
+        }
       });
     } finally {
       source.release();

@@ -1,11 +1,12 @@
 // A file being restored: created under a temporary name (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) in a verified
 // folder, written and given its metadata through its fd, then renamed into place in that same folder.
 import { closeSync } from 'node:fs';
-import { renameAt, statAtIfExists, unlinkAt, posixConstants } from '../posix/at';
+import { renameAt, statAtIfExists, statFd, unlinkAt, posixConstants } from '../posix/at';
 import type { OwnerNames } from '../posix/owners';
 import type { FolderLease } from './folder-walk';
 import { MetadataError, RestoreSystemError } from './errors';
 import { type EntryMetadata, applyMetadata } from './metadata';
+import type { Inode } from './link-targets';
 
 export class TempFile {
   private isOpen = true;
@@ -35,6 +36,13 @@ export class TempFile {
     this.checkOpen();
     const failures = applyMetadata({ fd: this.fd }, metadata, this.owners);
     if (failures.length > 0) throw new MetadataError(this.entryPath, this.localPath, failures);
+  }
+
+  /** The inode written, through its fd: what a later hard link to the entry must find at its name. */
+  identity(): Inode {
+    this.checkOpen();
+    const stats = statFd(this.fd);
+    return { dev: stats.dev, ino: stats.ino };
   }
 
   /**

@@ -39,7 +39,7 @@ export function setMadeEntryMetadata(folderFd: number, name: Buffer, kind: Entry
  * A folder's metadata, given only while `name` is still the folder recorded when it was made or found.
  * Opened O_RDONLY|O_DIRECTORY|O_NOFOLLOW so every step goes through the fd (a symlink or anything else
  * there fails to open); where it cannot be read (not root, a folder without read permission) an O_PATH
- * handle, and its "." names that same folder whatever is renamed around it.
+ * handle, acted on through /proc/self/fd (its xattrs by name, each after checking the name is still it).
  */
 export function setCheckedFolderMetadata(parentFd: number, name: Buffer, identity: Inode, metadata: EntryMetadata,
   owners: OwnerNames): MetadataFailure[] | typeof REPLACED {
@@ -63,7 +63,7 @@ export function setCheckedFolderMetadata(parentFd: number, name: Buffer, identit
   }
   try {
     if (!isSameInode(statFd(fd), identity)) return REPLACED;
-    return applyMetadata(isHandle ? { dirfd: fd, name: Buffer.from('.'), isSymlink: false, isFolder: true } : { fd, isFolder: true }, metadata, owners);
+    return applyMetadata(isHandle ? { handle: fd, dirfd: parentFd, name, isSymlink: false, isFolder: true } : { fd, isFolder: true }, metadata, owners);
   } finally {
     closeSync(fd);
   }

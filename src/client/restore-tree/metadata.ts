@@ -36,12 +36,12 @@ const INHERITED_ACLS: ReadonlySet<string> = new Set([ACL_ACCESS, ACL_DEFAULT]);
  * Which entry, each named so that it cannot be swapped under the restore:
  * - fd: an open fd (a file being written, a folder opened and checked as the restore's);
  * - handle: an O_PATH handle of a symlink or special file just made and checked (nothing else can be
- *   opened without acting on it). Its xattrs can only go by name (the addon has no following setxattr
+ *   opened without acting on it), or of a checked folder this user may not read. Its xattrs can only go by name (the addon has no following setxattr
  *   for its /proc link): each is set only after `name` in `dirfd` is checked to still be the handle's inode;
  * - dirfd + name: by name, only where no one else can put another entry under it (the root's ".").
  */
 export type MetadataTarget = { readonly fd: number; readonly isFolder?: boolean }
-  | { readonly handle: number; readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean }
+  | { readonly handle: number; readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder?: boolean }
   | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder: boolean };
 
 interface MetadataCalls {
@@ -68,7 +68,7 @@ function callsOf(target: MetadataTarget): MetadataCalls {
   if ('handle' in target) {
     const { handle, dirfd, name } = target;
     return {
-      isSymlink: target.isSymlink, isFolder: false, xattrTarget: { dirfd, name },
+      isSymlink: target.isSymlink, isFolder: target.isFolder === true, xattrTarget: { dirfd, name },
       checkXattrTarget: () => {
         const there = statAtIfExists(dirfd, name);
         if (there === undefined || !isSameInode(there, statFd(handle))) throw new Error('not set: the entry was replaced by another since it was made');

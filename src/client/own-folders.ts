@@ -1,5 +1,5 @@
 // The folders of the work directory that hold the client's own files while it runs: dump FIFOs,
-// database credentials, backups received for loading. No backup walks them (a dump's FIFO read twice
+// database credentials, backups received for loading, databases a loader builds. No backup walks them (a dump's FIFO read twice
 // would lose data; credentials must not be stored). Anything else kept in the work directory is backed
 // up like any other file: the whole work directory was skipped, so an include naming it, or a folder
 // holding it, lost every file an operator had put there, with exit 0.
@@ -9,6 +9,8 @@ import { DUMPS_FOLDER } from './sources/dump-names';
 
 export const CREDENTIALS_FOLDER = 'credentials';
 export const RECEIVE_FOLDER = 'receive';
+/** Loaders' private staging folders (a SQLite database while sqlite3 builds it). */
+export const LOADS_FOLDER = 'loads';
 
 /** The own folders' absolute paths, as configured and as really reached (a work directory behind a symlink). */
 export function ownFolders(workDirectory: string): Set<string> {
@@ -20,7 +22,7 @@ export function ownFolders(workDirectory: string): Set<string> {
   }
   const folders = new Set<string>();
   for (const work of spellings) {
-    for (const name of [DUMPS_FOLDER, CREDENTIALS_FOLDER, RECEIVE_FOLDER]) folders.add(join(work, name));
+    for (const name of [DUMPS_FOLDER, CREDENTIALS_FOLDER, RECEIVE_FOLDER, LOADS_FOLDER]) folders.add(join(work, name));
   }
   return folders;
 }

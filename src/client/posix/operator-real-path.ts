@@ -49,6 +49,8 @@ export interface ResolvedFolder {
   readonly path: string;
   /** The folder, held as an O_PATH handle (the caller closes it). */
   readonly fd: number;
+  /** The first folder on the way whose entries someone other than this user or root may replace, if any. */
+  readonly replaceableAt: string | undefined;
 }
 
 /** A folder the walk holds: "..", as realpath does with the text, goes back to the one held before it. */
@@ -113,7 +115,7 @@ export function operatorRealFolder(absolute: string, rule: SymlinkRule): Resolve
       }
     }
     const last = held.pop()!;
-    return { path: last.path, fd: last.fd };
+    return { path: last.path, fd: last.fd, replaceableAt: last.replaceableAt };
   } finally {
     for (const folder of held) closeSync(folder.fd);
   }

@@ -1,8 +1,9 @@
 // After a restore, re-injects each restored dump file with its source's loader, in order, and
 // deletes the file once loaded; a failed load keeps the file and reports the loader's stderr.
 import { rmdir, unlink } from 'node:fs/promises';
-import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { errorMessage } from '../../common/errors';
+import { LOADS_FOLDER } from '../own-folders';
 import { loadCommandDump } from './command-loader';
 import type { DumpKind } from './dump-kind';
 import { DUMPS_FOLDER, isDumpFileName } from './dump-names';
@@ -37,7 +38,7 @@ export interface LoadOptions {
   readonly partial?: boolean | ReadonlySet<string>;
   /** Load only the database sources it covers, into the databases it names; any other dump is kept, not loaded. */
   readonly loadInto?: LoadInto;
-  /** This node's work folder: database loads keep their credential files there. */
+  /** This node's work folder: database loads keep their credential files there, SQLite loads build the database there. */
   readonly workDirectory?: string;
   /**
    * Aborted (a daemon stopped by force, Ctrl-C of -i): loads not yet started are not started; their files are
@@ -95,7 +96,7 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
         continue;
       }
       try {
-        await loadOne(source, dump.path, dumpKindOf(source.name, options.partial));
+        await loadOne(source, dump.path, dumpKindOf(source.name, options.partial), options.workDirectory);
         await removeLoaded(dump.path);
         results.push({ sourceName, path: dump.path, ok: true });
       } catch (error) {
@@ -118,12 +119,12 @@ function dumpKindOf(sourceName: string, partial: LoadOptions['partial']): DumpKi
   return partial.has(sourceName) ? 'partial' : 'whole';
 }
 
-function loadOne(source: Exclude<DumpSource, { kind: 'postgresql' | 'mariadb' }>, path: string, kind: DumpKind): Promise<void> {
+function loadOne(source: Exclude<DumpSource, { kind: 'postgresql' | 'mariadb' }>, path: string, kind: DumpKind, workDirectory: string | undefined): Promise<void> {
   switch (source.kind) {
     case 'command':
       return loadCommandDump(source, path, kind);
     case 'sqlite':
-      return loadSqliteDump(source, path);
+      return loadSqliteDump(source, path, workDirectory === undefined ? undefined : join(workDirectory, LOADS_FOLDER));
     case 'mongodb':
       return loadMongodbDump(source, path, kind);
   }

@@ -1,7 +1,9 @@
-// Rebuilds a SQLite database from its restored `.dump` SQL in a temp file beside the target,
-// checks it, then renames it over the target: the target is never seen half-loaded.
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+// Rebuilds a SQLite database from its restored `.dump` SQL in a private staging folder, checks it, then
+// renames it over the target (sqlite-replace.ts): the target is never seen half-loaded, nor followed.
+import { closeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LoadFailedError } from '../../common/errors';
 import { describeFailure, isSuccess, startProcess } from './child-process';
 import { runLoader } from './run-loader';
@@ -10,11 +12,20 @@ import { toolPrints } from './tables/command-guard';
 import type { SqliteSource } from './storage-config';
 import { COMPLETE_DUMP_END } from './sqlite-dump-check';
 import { syncPath } from '../../common/sync-path';
+import { operatorRealFolder } from '../posix/operator-real-path';
+import { makeStagingFolder } from './staging-folder';
+import { replaceDatabase } from './sqlite-replace';
 
 /** `.dump` ends its transaction with this line only when it read everything without error. */
 const SAFE_MODE_PROBE = 'cpsbackup-safe-mode';
+/** The database's name in its staging folder. */
+const BUILT_NAME = 'database.sqlite3';
 
-export async function loadSqliteDump(source: SqliteSource, path: string): Promise<void> {
+/**
+ * `workFolder` holds the database while sqlite3 builds it: sqlite3 takes a path string and resolves its
+ * symlinks itself, so it never works in the database's own folder, which the application's user may write to.
+ */
+export async function loadSqliteDump(source: SqliteSource, path: string, workFolder: string = tmpdir()): Promise<void> {
   if (!isOnPath('sqlite3')) throw new LoadFailedError(source.name, 'the sqlite3 command is not installed (Debian package sqlite3)');
   // -safe: .shell, .system, .load, writes to other files and ATTACH are refused (command-guard.ts).
   if (!await toolPrints('sqlite3', ['-safe', ':memory:', `SELECT '${SAFE_MODE_PROBE}';`], SAFE_MODE_PROBE)) {
@@ -22,51 +33,21 @@ export async function loadSqliteDump(source: SqliteSource, path: string): Promis
       + 'commands through it (.shell, .system); not loaded. Upgrade sqlite3');
   }
   await checkDumpIsComplete(source.name, path);
-  const temporary = join(dirname(source.path), `.${basename(source.path)}.cpsbackup-load`);
-  await removeDatabaseFiles(temporary);
+  // Held from here on: a symlink someone else could have planted on the way is refused, never followed.
+  const folder = operatorRealFolder(resolve(dirname(source.path)), 'owned');
   try {
-    await runLoader(source.name, { file: 'sqlite3', args: ['-safe', '-bail', temporary], stdinPath: path }, source.timeoutSeconds);
-    await checkIntegrity(source.name, temporary, source.timeoutSeconds);
-    await syncPath(temporary);
-    await replaceDatabase(temporary, source.path);
-  } catch (error) {
-    await removeDatabaseFiles(temporary);
-    throw error;
-  }
-}
-
-/** The files beside a database that belong to it: a -wal or -shm left there would be replayed into the new one. */
-const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
-
-/**
- * The old database's -wal / -shm / -journal are moved aside, not deleted, until the new database has
- * its name: removed first, a failure (or a crash) before the rename lost committed WAL frames, or left
- * the old database without its hot journal. A failure puts them back; a crash leaves them under
- * `.<name>-wal.cpsbackup-aside`, beside the database they belong to.
- */
-async function replaceDatabase(temporary: string, target: string): Promise<void> {
-  const aside = (suffix: string): string => join(dirname(target), `.${basename(target)}${suffix}.cpsbackup-aside`);
-  const moved: string[] = [];
-  try {
-    for (const suffix of COMPANION_SUFFIXES) {
-      if (await moveIfPresent(`${target}${suffix}`, aside(suffix))) moved.push(suffix);
+    const staging = await makeStagingFolder(source.name, workFolder);
+    try {
+      const built = join(staging.path, BUILT_NAME);
+      await runLoader(source.name, { file: 'sqlite3', args: ['-safe', '-bail', built], stdinPath: path }, source.timeoutSeconds);
+      await checkIntegrity(source.name, built, source.timeoutSeconds);
+      await syncPath(built);
+      await replaceDatabase(staging.fd, BUILT_NAME, folder.fd, basename(source.path));
+    } finally {
+      await staging.remove();
     }
-    await rename(temporary, target);
-  } catch (error) {
-    for (const suffix of moved) await rename(aside(suffix), `${target}${suffix}`);
-    throw error;
-  }
-  await syncPath(dirname(target));
-  for (const suffix of moved) await rm(aside(suffix), { force: true });
-}
-
-async function moveIfPresent(from: string, to: string): Promise<boolean> {
-  try {
-    await rename(from, to);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
+  } finally {
+    closeSync(folder.fd);
   }
 }
 
@@ -91,8 +72,4 @@ async function checkIntegrity(sourceName: string, path: string, timeoutSeconds: 
   if (!isSuccess(outcome) || verdict !== 'ok') {
     throw new LoadFailedError(sourceName, `rebuilt database fails integrity_check: ${verdict || describeFailure(outcome, timeoutSeconds)}\n${outcome.stderrTail}`.trim());
   }
-}
-
-async function removeDatabaseFiles(path: string): Promise<void> {
-  for (const suffix of ['', '-journal', '-wal', '-shm']) await rm(`${path}${suffix}`, { force: true });
 }

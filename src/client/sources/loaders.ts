@@ -1,9 +1,11 @@
 // After a restore, re-injects each restored dump file with its source's loader, in order, and
 // deletes the file once loaded; a failed load keeps the file and reports the loader's stderr.
+import { closeSync } from 'node:fs';
 import { rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { errorMessage } from '../../common/errors';
 import { LOADS_FOLDER } from '../own-folders';
+import { PlantableSymlinkError } from '../posix/operator-real-path';
 import { loadCommandDump } from './command-loader';
 import type { DumpKind } from './dump-kind';
 import { DUMPS_FOLDER, isDumpFileName } from './dump-names';
@@ -12,6 +14,7 @@ import { loadSqliteDump } from './sqlite-loader';
 import { isDatabaseSource, type DumpSource, type StorageConfig } from './storage-config';
 import { loadDatabaseDump } from './database-loader';
 import { loadIntoFor, type LoadInto } from './load-into';
+import { openTrustedFolder, UntrustedFolderError } from './trusted-folder';
 import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';
 
 /** Where a dump file was restored. */
@@ -78,6 +81,11 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
       fail('not loaded: --load-into does not name this source; file kept', true);
       continue;
     }
+    const untrusted = untrustedDumpFolder(dirname(group[0].path));
+    if (untrusted !== undefined) {
+      fail(`not loaded: ${untrusted}; file kept`);
+      continue;
+    }
     if (isDatabaseSource(source)) {
       const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
       try {
@@ -107,6 +115,24 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
   return results;
 }
 
+/**
+ * Why the loaders may not work on the dump files of this folder by name, or undefined. They are read (by
+ * the loader tools too, which take a path), then removed with their folder, by path, as root: someone who
+ * could swap a folder on the way, or put entries in this one, would choose which file is loaded and which removed.
+ */
+function untrustedDumpFolder(folder: string): string | undefined {
+  try {
+    closeSync(openTrustedFolder(folder).fd);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError) {
+      return `the dump's folder: ${error.message} (someone else could choose which file is loaded and removed)`;
+    }
+    return undefined; // A folder gone or unreadable: the load itself says so.
+  }
+}
+
+/** By path: the folder and every folder above it are root's alone (untrustedDumpFolder). */
 async function removeLoaded(path: string): Promise<void> {
   await unlink(path);
   await rmdir(dirname(path)).catch(() => undefined); // only if that was the source's last file

@@ -3,12 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { LoadFailedError } from '../../common/errors';
-import { mkdirAt, openFolderHandleAt, statFd } from '../posix/at';
-import { operatorRealFolder } from '../posix/operator-real-path';
-
-const S_ISVTX = 0o1000;
+import { mkdirAt, openFolderHandleAt } from '../posix/at';
+import { openTrustedFolder, UntrustedFolderError } from './trusted-folder';
 
 export interface StagingFolder {
   /** Its real path: no symlink on it, and no folder on it that someone other than root (this user) may replace. */
@@ -26,16 +24,14 @@ export interface StagingFolder {
  */
 export async function makeStagingFolder(sourceName: string, parent: string): Promise<StagingFolder> {
   await mkdir(parent, { recursive: true, mode: 0o700 });
-  const resolved = operatorRealFolder(resolve(parent), 'owned');
+  let resolved;
   try {
-    const stats = statFd(resolved.fd);
-    const isOthersFolder = stats.uid !== 0 && stats.uid !== process.geteuid?.();
-    const othersMayRename = (stats.mode & 0o022) !== 0 && (stats.mode & S_ISVTX) === 0;
-    const replaceableAt = resolved.replaceableAt ?? (isOthersFolder || othersMayRename ? resolved.path : undefined);
-    if (replaceableAt !== undefined) {
-      throw new LoadFailedError(sourceName, `${resolved.path} is not a private place for the load's work files: someone other than root `
-        + `may replace folders in ${replaceableAt}`);
-    }
+    resolved = openTrustedFolder(parent, { allowsSticky: true });
+  } catch (error) {
+    if (!(error instanceof UntrustedFolderError)) throw error;
+    throw new LoadFailedError(sourceName, `${error.message}: not a private place for the load's work files`);
+  }
+  try {
     const name = `cpsbackup-load-${randomBytes(8).toString('hex')}`;
     mkdirAt(resolved.fd, name, 0o700);
     const fd = openFolderHandleAt(resolved.fd, name);

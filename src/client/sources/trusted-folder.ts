@@ -1,0 +1,41 @@
+// A folder in which no one but root (this user) may add, rename or replace an entry, nor above it: path
+// strings below it keep naming the files we mean, whoever else runs on the machine, so a root loader may use them.
+import { closeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { statFd } from '../posix/at';
+import { operatorRealFolder, type ResolvedFolder } from '../posix/operator-real-path';
+
+const S_ISVTX = 0o1000;
+
+/** Someone other than root (this user) may replace this folder or what is in it. */
+export class UntrustedFolderError extends Error {
+  readonly code = 'UNTRUSTED_FOLDER';
+  constructor(readonly folder: string, why: string) {
+    super(`${folder} ${why}`);
+  }
+}
+
+/**
+ * The folder, held, reached without a symlink someone else could have planted (PlantableSymlinkError).
+ * Refused (UntrustedFolderError) when someone other than root (this user) owns it or a folder above it
+ * that could be swapped, or may create entries in it: a sticky folder (/tmp) passes only with
+ * `allowsSticky`, for callers that only make entries of their own in it under names no one can predict.
+ */
+export function openTrustedFolder(path: string, options: { allowsSticky?: boolean } = {}): ResolvedFolder {
+  const resolved = operatorRealFolder(resolve(path), 'owned');
+  try {
+    const stats = statFd(resolved.fd);
+    if (resolved.replaceableAt !== undefined) {
+      throw new UntrustedFolderError(resolved.path, `lies below ${resolved.replaceableAt}, where someone other than root may replace folders`);
+    }
+    if (stats.uid !== 0 && stats.uid !== process.geteuid?.()) throw new UntrustedFolderError(resolved.path, `belongs to uid ${stats.uid}`);
+    const isSticky = (stats.mode & S_ISVTX) !== 0;
+    if ((stats.mode & 0o022) !== 0 && !(isSticky && options.allowsSticky === true)) {
+      throw new UntrustedFolderError(resolved.path, `may be written to by others (mode ${(stats.mode & 0o7777).toString(8)})`);
+    }
+    return resolved;
+  } catch (error) {
+    closeSync(resolved.fd);
+    throw error;
+  }
+}

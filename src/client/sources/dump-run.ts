@@ -1,5 +1,6 @@
 // Starts every dump source's dumpers writing into FIFOs under <work>/dumps/<source>/ and collects
 // their exit status: the uploader streams each FIFO as a file, no dump ever lands on disk.
+import { closeSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -13,6 +14,8 @@ import { closeDescriptor, makeFifo, openFifoEnds, removeFifo, type FifoIdentity 
 import type { DumpSource, StorageConfig } from './storage-config';
 import { versionLabels } from './version-labels';
 import { identityLabels } from './source-identity';
+import { PlantableSymlinkError } from '../posix/operator-real-path';
+import { openTrustedFolder, UntrustedFolderError } from './trusted-folder';
 
 export interface DumpFile {
   /** Absolute FIFO path: <workDirectory>/dumps/<source>/<name> (e.g. 'dump' or '<collection>.bson'). */
@@ -84,6 +87,7 @@ export async function startDumps(
 async function startDump(directory: string, source: DumpSource, plan: DumpPlan): Promise<RunningDump> {
   const sourceDirectory = join(directory, source.name);
   await mkdir(sourceDirectory, { recursive: true, mode: 0o700 });
+  checkFifoFolder(source.name, sourceDirectory);
   const path = join(sourceDirectory, plan.fileName);
   const fifo = await makeFifo(source.name, path);
   const dump: RunningDump = { file: Object.freeze({ path, sourceName: source.name }), source, fifo, readDescriptor: undefined, process: undefined };
@@ -111,6 +115,19 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
     await closeDescriptor(ends.writeDescriptor);
   }
   return dump;
+}
+
+/**
+ * The FIFO is made, checked and opened by path: in a folder someone else may write to (or swap), they could
+ * put a file of theirs at its name in between, and the dumper would write the database into it.
+ */
+function checkFifoFolder(sourceName: string, folder: string): void {
+  try {
+    closeSync(openTrustedFolder(folder).fd);
+  } catch (error) {
+    if (!(error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError)) throw error;
+    throw new DumpFailedError(sourceName, `no dump FIFO made: ${error.message} (give work_directory a folder only root may write to)`);
+  }
 }
 
 class FifoDumpRun implements DumpRun {

@@ -34,7 +34,7 @@ export async function mariadbEnvironment(source: DatabaseSource, baseDirectory: 
   let folder: PrivateFolder | undefined;
   let optionArgs: string[] = [];
   if (lines.length > 1) {
-    folder = await makePrivateFolder(baseDirectory);
+    folder = await makePrivateFolder(baseDirectory, fail);
     optionArgs = [`--defaults-extra-file=${await folder.write('client.cnf', `${lines.join('\n')}\n`)}`];
   }
   return { client, dump, optionArgs, remove: async () => folder?.remove() };

@@ -33,7 +33,7 @@ export async function pgEnvironment(source: DatabaseSource, baseDirectory: strin
   let passFile: string | undefined;
   if (source.passwordFile !== undefined) {
     const password = await readPassword(source.passwordFile);
-    folder = await makePrivateFolder(baseDirectory);
+    folder = await makePrivateFolder(baseDirectory, fail);
     passFile = await folder.write('pgpass', pgpassLine(password));
   }
   const options = `${process.env.PGOPTIONS ?? ''} -c extra_float_digits=3 -c standard_conforming_strings=on`.trim();

@@ -1,5 +1,6 @@
 // What this receiver last applied from a client, kept in state_directory/receive/<client>.json.
 // Written atomically (temp file, fsync, rename, fsync of the folder): a crash leaves the old or the new state.
+import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptError } from '../../common/errors';
@@ -80,7 +81,12 @@ export async function writeReceiveState(stateDirectory: string, clientKey: strin
   await mkdir(folder, { recursive: true });
   const file = stateFile(stateDirectory, clientKey);
   const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
+  // Made new, never opened through what is there: a symlink at that name (a crashed run's file is removed
+  // first) would otherwise have root truncate and write the file it points to.
+  await unlink(temporary).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
     await handle.sync();

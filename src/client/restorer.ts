@@ -12,6 +12,7 @@ import { RestoreWriter, type RestoreOutcome } from './restore-writer';
 import type { OverwritePolicy } from './overwrite-policy';
 import { DiskFullError, ProtocolError } from '../common/errors';
 import { SelectionCheck } from './selection-check';
+import { RequestedEntries } from './requested-entries';
 
 /** The protocol this restorer speaks: it writes hard links, holes and special files back. */
 const PROTOCOL_VERSION = 2;
@@ -98,6 +99,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     }, () => options.onProgress?.(progressOf(restoring.outcome)));
     writer = restoring;
     const selection = new SelectionCheck(options.paths ?? [], options.pathRegex ?? '');
+    const requested = new RequestedEntries(selection.paths, options.pathRegex ?? '');
     // One thread decodes and checks chunks while this one writes files: more would compete with the
     // writes (and, on a small machine, with the server) for the same cores.
     decoder = new ChunkDecoderPool(1);
@@ -110,7 +112,8 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     signal?.addEventListener('abort', stopReading, { once: true });
     signal?.throwIfAborted(); // aborted before the listener was there
     const items = restoreMessageItems(call as AsyncIterable<RestoreResponse>, (summary) => { backup = summary; }, decoder, isSkippingDumps);
-    for await (const item of items) {
+    // Defense in depth: what the server sends beyond what was asked is refused, never written (as root, in place).
+    for await (const item of requested.only(items)) {
       signal?.throwIfAborted();
       selection.saw(item.meta.path);
       await restoring.write(item);

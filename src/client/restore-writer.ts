@@ -4,6 +4,7 @@
 // or replaced by the overwrite policy (a file there is compared as its content arrives, and written
 // only once found to differ). One bad entry never stops the others; a full disk or an interruption does.
 import { closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
 import { escapeBytes } from '../common/escape-bytes';
@@ -26,6 +27,8 @@ import { isRestoredXattr, mtimeNsOf } from './metadata-difference';
 import { ExtentCursor } from './extent-cursor';
 import { isDumpEntry } from '../common/dump-entry';
 import { isStrippedToTarget, strippedPath } from './strip-path';
+import { isDumpPlace, type DumpPlace } from './dump-place';
+import { DUMPS_FOLDER } from './sources/dump-names';
 
 const SLASH = 0x2f;
 
@@ -41,6 +44,11 @@ export interface RestoreWriterOptions {
    * listed as its failure; the restore stops there, and that entry is as unreached as the ones after it.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Where an entry marked as a dump is taken for one (replaced whatever the policy, listed for its loader); none:
+   * nowhere. Elsewhere the mark (the server's word alone) makes an ordinary file, under the overwrite policy.
+   */
+  readonly dumpPlace?: DumpPlace;
 }
 
 export interface RestoreOutcome {
@@ -255,7 +263,7 @@ export class RestoreWriter {
 
   private async file(path: Buffer, meta: EntryMeta, item: RestoreMessageItem, left: LeftEntry): Promise<void> {
     const bytesBefore = this.outcome.bytes;
-    const isDump = isDumpEntry(meta);
+    const isDump = this.isDump(meta);
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) === 'folder') {
       throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);
@@ -315,6 +323,20 @@ export class RestoreWriter {
       if (existingFd !== undefined) closeSync(existingFd);
       if (temp !== undefined) this.wroteIn(path);
     }
+  }
+
+  /**
+   * A dump only in its place: marked so anywhere else (a broken or hostile server's way past --overwrite,
+   * or a backup made with another work_directory) it is restored as any file, not loaded, and said so.
+   */
+  private isDump(meta: EntryMeta): boolean {
+    if (!isDumpEntry(meta)) return false;
+    const place = this.options.dumpPlace;
+    if (place !== undefined && isDumpPlace(meta.path, place)) return true;
+    const where = place === undefined ? 'this restore takes no dumps' : place === 'any dumps folder' ? 'not in a folder named dumps'
+      : `not in ${join(resolve(place.workDirectory), DUMPS_FOLDER)}/<source>/, where this node's dumps are`;
+    this.outcome.failures.push(`${escapeBytes(meta.path)}: marked as a dump, but ${where}: restored as an ordinary file (the overwrite policy applies), not loaded`);
+    return false;
   }
 
   /**

@@ -13,6 +13,7 @@ import type { OverwritePolicy } from './overwrite-policy';
 import { DiskFullError, ProtocolError } from '../common/errors';
 import { SelectionCheck } from './selection-check';
 import { RequestedEntries } from './requested-entries';
+import type { DumpPlace } from './dump-place';
 
 /** The protocol this restorer speaks: it writes hard links, holes and special files back. */
 const PROTOCOL_VERSION = 2;
@@ -94,7 +95,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
   try {
     tree = await RestoreTree.open(options.to ?? '/');
     const restoring: RestoreWriter = new RestoreWriter(tree, {
-      strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0, signal,
+      strip: options.strip ?? 0, overwrite: options.overwrite ?? 'never', isRoot: process.geteuid?.() === 0, signal, dumpPlace: dumpPlaceOf(config, options),
       ...(process.geteuid === undefined ? {} : { restoringUser: { uid: process.geteuid() } }),
     }, () => options.onProgress?.(progressOf(restoring.outcome)));
     writer = restoring;
@@ -143,6 +144,16 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     client.close();
     await decoder?.close();
   }
+}
+
+/**
+ * Where this restore's dumps are: in place, where this node makes its own (a server's mark must not let it
+ * replace any file it names); another node's backup restored --to a folder (a receiver's) has them wherever its
+ * work folder was, which is not known here, and what they replace lies in the target.
+ */
+function dumpPlaceOf(config: NodeConfig, options: RestoreOptions): DumpPlace {
+  const isOtherNode = options.clientName !== undefined && options.clientName !== '';
+  return options.to !== undefined && isOtherNode ? 'any dumps folder' : { workDirectory: config.workDirectory };
 }
 
 function progressOf(outcome: RestoreOutcome): RestoreProgress {

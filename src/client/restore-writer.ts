@@ -12,7 +12,7 @@ import { entryKind, type PosixStat, statFd } from './posix/at';
 import type { MadeEntry, RestoreTree } from './restore-tree/restore-tree';
 import type { Inode } from './restore-tree/link-targets';
 import type { TempFile } from './restore-tree/temp-file';
-import { MetadataError, NeedsRootError } from './restore-tree/errors';
+import { MetadataError, NeedsRootError, UnsafeEntryPathError } from './restore-tree/errors';
 import { isAclCopy } from './posix/xattrs';
 import { isAclNames } from './posix/acl-names';
 import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata';
@@ -109,7 +109,15 @@ export class RestoreWriter {
 
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
-    const path = this.mapped(meta.path, meta.type === EntryType.ENTRY_TYPE_DIRECTORY);
+    let path: Buffer | undefined;
+    try {
+      path = this.mapped(meta.path, meta.type === EntryType.ENTRY_TYPE_DIRECTORY);
+    } catch (error) {
+      // A path --strip cannot cut at whole names ("//x", "/../x", "/x/"): refused, as the tree refuses it unstripped.
+      if (!(error instanceof UnsafeEntryPathError)) throw error;
+      this.outcome.failures.push(errorMessage(error));
+      return;
+    }
     if (path === undefined) {
       // The stripped folders go by design; anything else there would be lost without a word.
       if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY) {

@@ -1,4 +1,5 @@
 // `-i --strip N`: where an entry of the backup goes once its first N path components are dropped.
+import { splitEntryPath } from './restore-tree/entry-path';
 
 const SLASH = 0x2f;
 const ROOT = Buffer.from('/');
@@ -8,15 +9,17 @@ const ROOT = Buffer.from('/');
  * of exactly `strip` components, the folder the restore is taken from (only a folder can be the target:
  * isStrippedToTarget); undefined for an entry above it (one of the folders the strip drops). The folder
  * at the cut mapped to undefined too, so its mode, owner, ACLs and times were dropped with exit 0.
+ * Whole components only, of a path the restore would take unstripped: an UnsafeEntryPathError (splitEntryPath)
+ * for any other. Regression: "/../x" and "//x" became "/x" (two spellings on one file) and "/x/" the target itself.
  */
 export function strippedPath(path: Buffer, strip: number): Buffer | undefined {
   if (strip === 0) return path;
+  const components = splitEntryPath(path);
+  if (components.length < strip) return undefined;
+  if (components.length === strip) return ROOT;
+  // Valid: every component is one name between single slashes, so the cut is the strip-th slash after the first.
   let cut = 0;
-  for (let dropped = 0; dropped < strip; dropped++) {
-    const next = path.indexOf(SLASH, cut + 1);
-    if (next < 0) return dropped === strip - 1 && path.length > cut + 1 ? ROOT : undefined;
-    cut = next;
-  }
+  for (let dropped = 0; dropped < strip; dropped++) cut = path.indexOf(SLASH, cut + 1);
   return path.subarray(cut);
 }
 

@@ -96,7 +96,7 @@ async function runGarbageCollection(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
   // The explicit gc is what deletes the packs a catalog from `recover` does not name (every other open keeps them).
-  const store = await openConfiguredStore(config, { encoderThreads: 0, sweepRecoveredOrphans: true });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, sweepRecoveredOrphans: true, mustExist: true });
   try {
     const orphans = store.recovery.removedOrphanPacks;
     if (orphans > 0) process.stdout.write(`gc: deleted ${orphans} packs the catalog does not name (orphans)\n`);
@@ -114,7 +114,7 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
   const { checkReportLines, isClean } = await import('../chunkstore/check');
-  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true });
   try {
     const recovery = store.recovery;
     if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
@@ -154,7 +154,7 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
 async function runProtect(configFile: string, clientName: string, backupNumber: number, isProtected: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
-  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true });
   try {
     const backup = store.findBackup(clientName, backupNumber);
     if (backup === undefined) throw new NotFoundError(`client "${shown(clientName)}" has no backup ${backupNumber}`);
@@ -192,7 +192,7 @@ async function runRetentionCommand(configFile: string, clientName: string | unde
     }
   }
   const { openConfiguredStore } = await import('../server/open-store');
-  const store = await openConfiguredStore(config, { encoderThreads: 0 });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true });
   try {
     const removed = runRetention(store, config, registry, { clientName, now: Date.now(), write, remove: (backups) => store.deleteBackups(backups) });
     const report = removed > 0 ? await store.collectGarbage() : undefined;

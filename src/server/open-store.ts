@@ -1,18 +1,33 @@
 // Opens the store a server.conf names, with the chunker and compression it asks for, on the local
 // folder or on the S3 bucket (sealed with the key file's key). Maintenance commands (gc, check) pass
-// no encoder threads: they never compress new chunks in bulk.
+// no encoder threads: they never compress new chunks in bulk, and pass mustExist: only the server's first
+// start makes a store (`recover` installs one without opening it).
 import type { ServerConfig } from '../common/config/server-config';
 import type { S3StorageSettings } from '../common/config/storage-keys';
 import { ChunkStore, loadKeyFile, loadS3Credentials, openS3Backend, type S3Backend, type StoreKey } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
+import { assertStoreExists, isStoreMissing } from '../chunkstore/store-presence';
 
-export async function openConfiguredStore(config: ServerConfig,
-  options: { encoderThreads?: number; logger?: Logger; sweepRecoveredOrphans?: boolean } = {}): Promise<ChunkStore> {
+export interface OpenStoreOptions {
+  readonly encoderThreads?: number;
+  readonly logger?: Logger;
+  readonly sweepRecoveredOrphans?: boolean;
+  /**
+   * An offline command (check, gc, retention, protect): a folder without a store is refused ("no store in DIR")
+   * and nothing is made, nor a missing bucket. Without it (the server) a new store is made there, and logged.
+   */
+  readonly mustExist?: boolean;
+}
+
+export async function openConfiguredStore(config: ServerConfig, options: OpenStoreOptions = {}): Promise<ChunkStore> {
   const storage = config.storage;
+  // Before anything is made: a check of a disk that did not mount would otherwise "verify" a new empty store on the root disk.
+  if (options.mustExist === true) assertStoreExists(config.directory, storage.kind);
+  const isNew = options.mustExist !== true && isStoreMissing(config.directory);
   const encryptionKey = await loadConfiguredKey(config);
-  const backend = storage.kind === 's3' ? await openBucket(storage, options.logger) : undefined;
+  const backend = storage.kind === 's3' ? await openBucket(storage, options.logger, options.mustExist !== true) : undefined;
   try {
-    return await ChunkStore.open(config.directory, {
+    const store = await ChunkStore.open(config.directory, {
       chunker: { name: config.chunker, minSize: config.chunkMinSize, avgSize: config.chunkAvgSize, maxSize: config.chunkMaxSize },
       isChunkerChosen: config.isChunkerSet,
       compressionLevel: config.compressionLevel,
@@ -29,6 +44,12 @@ export async function openConfiguredStore(config: ServerConfig,
       cacheBytes: storage.kind === 's3' ? storage.cacheBytes : undefined,
       sweepRecoveredOrphans: options.sweepRecoveredOrphans,
     });
+    // Loud, with the folder: an operator whose backup disk did not mount sees the server writing to the disk below.
+    if (isNew) {
+      options.logger?.warn(`created a NEW, empty store in ${config.directory} (no catalog.db was there)`
+        + `${storage.kind === 's3' ? ` on ${backend!.location}` : ''}: if a store should be there, stop the server and check that its disk is mounted and server.conf's directory`);
+    }
+    return store;
   } catch (error) {
     await backend?.close();
     throw error;

@@ -3,9 +3,10 @@
 // deleted, and catalog.db and its log are not changed: SQLite opens them read-only (it may leave an empty
 // -wal and its -shm index beside them, as any reader of a WAL database does). Each call reads what the server had committed
 // then: one client's backups are consistent, two clients' may be a commit apart, which a preview allows.
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { BackupError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
+import { BackupError, CorruptError, errorMessage } from '../../common/errors';
+import { assertStoreExists } from '../store-presence';
 import { Catalog } from '../catalog/catalog';
 import type { BackupRecord } from '../catalog/records';
 
@@ -14,12 +15,9 @@ export class CommittedBackups {
 
   /** The catalog of the store in `directory` (server.conf's `directory`), which must exist; `storage` names where its packs are. */
   static open(directory: string, storage: 'local' | 's3'): CommittedBackups {
-    const file = join(directory, 'catalog.db');
     // A mistyped directory would otherwise read as a store with nothing to remove.
-    if (!existsSync(file)) {
-      throw new NotFoundError(`no store in ${directory} (no catalog.db there): nothing to decide`
-        + (storage === 's3' ? '; a bucket\'s catalog is rebuilt here by `cpsbackup-server recover`' : ''));
-    }
+    assertStoreExists(directory, storage);
+    const file = join(directory, 'catalog.db');
     try {
       // Opened, not access(2)'d: that one answers for the real user, SQLite opens as the effective one.
       closeSync(openSync(file, 'r'));

@@ -18,6 +18,7 @@ import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
 import { exitWith } from './exit-with';
+import { isEnvironmentError } from './environment-error';
 import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
 import { keepHeapHeadroom } from '../common/heap-headroom';
@@ -427,7 +428,7 @@ Examples:
       return EXIT.usage;
     }
     process.stderr.write(`cpsbackup-server: ${errorMessage(error)}\n`);
-    if (!(error instanceof BackupError)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    if (!(error instanceof BackupError) && !isEnvironmentError(error)) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
     return exitCodeOf(error);
   }
 }

@@ -16,6 +16,7 @@ import { BackupError, ConfigError, errorMessage } from '../common/errors';
 import { shown } from '../common/config/display';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { exitWith } from './exit-with';
+import { isEnvironmentError } from './environment-error';
 import { misplacedOption, type ModeName } from './option-modes';
 import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
@@ -537,7 +538,7 @@ export async function main(argv: string[], output: Output = {
     }
     const explained = loadedConfig === undefined ? error : await explainFailure(error, loadedConfig);
     output.err(`cpsbackup: ${errorMessage(explained)}\n`);
-    if (!(explained instanceof BackupError)) output.err(`${(explained as Error)?.stack ?? ''}\n`);
+    if (!(explained instanceof BackupError) && !isEnvironmentError(explained)) output.err(`${(explained as Error)?.stack ?? ''}\n`);
     // Only where the answer was lost (the connection dropped, the server silent): a refusal is an answer.
     const note = control.failureNote();
     if (note !== undefined && explained instanceof (await import('../client/remote-error')).ServerUnreachableError) output.err(`cpsbackup: ${note}\n`);

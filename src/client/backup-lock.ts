@@ -11,10 +11,11 @@ import { acquirePidLock, NO_LOCKS } from './posix/pid-lock';
 
 /**
  * Why a lock file could not be made or locked at all: a state_directory this user may not write (-e as
- * a non-root user beside a root daemon), read-only or not a folder, or a file system without locks.
+ * a non-root user beside a root daemon), read-only or not a folder, full (no space or inode left, over
+ * quota), failing (EIO), one where no file can be made (ENOENT: /proc), or a file system without locks.
  * -e writes nothing else there, so such a node backs up as it did before the lock existed, warned.
  */
-const UNLOCKABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', ...NO_LOCKS]);
+const UNLOCKABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'ENOENT', 'EIO', ...NO_LOCKS]);
 
 function unlockableCode(error: unknown): string | undefined {
   if (error instanceof BusyError) return undefined;
@@ -66,7 +67,7 @@ async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'daemon', na
     const code = unlockableCode(error);
     if (code === undefined) throw error;
     warn(`cannot take the ${kind} lock ${file} (${code}): ${unprotected}; give state_directory (node.conf) a folder this user can write, `
-      + 'on a file system with locks');
+      + 'with free space, on a file system with locks');
   }
   try {
     return await run();

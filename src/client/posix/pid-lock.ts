@@ -20,6 +20,25 @@ function ownerOf(fd: number): number | undefined {
   return Number.isSafeInteger(owner) && owner > 0 ? owner : undefined;
 }
 
+/**
+ * The PID, for the messages of whoever finds the lock taken; the lock itself is the flock. A full disk
+ * (ENOSPC, EDQUOT) or a failing one leaves the file empty, and a second taker is told only that another
+ * process holds it: never a reason to fail the holder, which has the lock.
+ */
+function writePid(fd: number): void {
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+  } catch {
+    // A part written is no PID; an old one would name the wrong process.
+    try {
+      ftruncateSync(fd, 0);
+    } catch {
+      // The file is the previous holder's name only if this failed too; ownerOf reads what is there.
+    }
+  }
+}
+
 /** Whether `file` still names the open file `fd`: a holder removes the name before it lets go. */
 function isNamedBy(fd: number, file: string): boolean {
   const held = fstatSync(fd);
@@ -59,9 +78,8 @@ export async function acquirePidLock(file: string, describeOwner: (pid: number) 
       }
       // Taken on a file its holder had removed from the name as it let go: not the lock; try the name again.
       if (!isNamedBy(fd, file)) continue;
-      ftruncateSync(fd, 0);
-      writeSync(fd, `${process.pid}\n`, 0);
       isHeld = true;
+      writePid(fd);
       let isReleased = false;
       return async () => {
         // Once only: a second close could close whatever file took this descriptor number since.

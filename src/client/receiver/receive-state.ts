@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptError } from '../../common/errors';
+import { BackupError, CorruptError, errorMessage } from '../../common/errors';
 import type { AppliedBackup } from './receive-plan';
 
 export interface ReceiveState {
@@ -76,10 +76,22 @@ export function appliedBackupOf(state: ReceiveState): AppliedBackup {
   return { backupId: state.backupId, startedAtMs: Date.parse(state.backupStartedAt), kind: state.kind };
 }
 
+/**
+ * A state_directory that is full, read-only or gone is named with the file and what it means: the loads
+ * ran, but the next receive does not know it (one line, never Node's bare "ENOSPC: …, write").
+ */
 export async function writeReceiveState(stateDirectory: string, clientKey: string, state: ReceiveState): Promise<void> {
-  const folder = receiveFolder(stateDirectory);
-  await mkdir(folder, { recursive: true });
   const file = stateFile(stateDirectory, clientKey);
+  try {
+    await writeStateFile(receiveFolder(stateDirectory), file, state);
+  } catch (error) {
+    throw new BackupError('IO', `cannot record what was applied in ${file} (${errorMessage(error)}): the loads ran, but the next receive `
+      + 'does not know it and applies them again; give state_directory (node.conf) free space this user can write', { cause: error });
+  }
+}
+
+async function writeStateFile(folder: string, file: string, state: ReceiveState): Promise<void> {
+  await mkdir(folder, { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   // Made new, never opened through what is there: a symlink at that name (a crashed run's file is removed
   // first) would otherwise have root truncate and write the file it points to.

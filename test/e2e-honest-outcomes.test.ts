@@ -46,8 +46,13 @@ test('what cannot be read is listed, the backup kept and marked incomplete, and 
   assert.match(list.stdout, /^Backup: 0000001 \S+ \S+ complete \(incomplete: 3 unreadable files\)$/m);
   const [listed] = JSON.parse((await sandbox.runClient(['-c', config, '-l', '--json'])).stdout) as { isComplete: boolean; unreadableFiles: number }[];
   assert.deepEqual({ isComplete: listed.isComplete, unreadableFiles: listed.unreadableFiles }, { isComplete: false, unreadableFiles: 3 });
-  const [header, ...entries] = (await sandbox.runClient(['-c', config, '-s', '1'])).stdout.trimEnd().split('\n');
+  const [header, ...rest] = (await sandbox.runClient(['-c', config, '-s', '1'])).stdout.trimEnd().split('\n');
   assert.match(header, /warnings=3/);
+  // The warnings follow the header, one line each; the entries after them.
+  const warnings = rest.filter((line) => line.startsWith('warning: '));
+  const entries = rest.slice(warnings.length);
+  assert.equal(warnings.length, 3, rest.join('\n'));
+  assert.ok(warnings.some((line) => line.startsWith(`warning: ${join(data, 'secret.txt')}: cannot be read (EACCES)`)));
   assert.ok(entries.some((line) => line.endsWith('/fine.txt')));
   assert.ok(!entries.some((line) => line.includes('secret.txt')));
   // Its restore gives back what it holds, and says that it is not all that was there.

@@ -2,10 +2,10 @@
 // results stream in (text with escaped names, or a JSON array, one element per line, with names' bytes in base64).
 import type { NodeConfig } from '../common/config/node-config';
 import { connectToServer } from '../client/connection';
-import { diffBackups, findEntries } from '../client/catalog-calls';
+import { diffBackups, findEntries, listBackups } from '../client/catalog-calls';
 import { escapeBytes } from '../common/escape-bytes';
-import { DiffKind, type DiffEntry, type EntryMeta } from '../proto/cpsbackup';
-import { entryJson, entryTypeName, formatBackupId, formatBytes, formatTime } from './format';
+import { DiffKind, type BackupClient, type BackupSummary, type DiffEntry, type EntryMeta } from '../proto/cpsbackup';
+import { entryJson, entryTypeName, formatBackupId, formatBytes, formatTime, incompleteJson, incompleteNoteLines } from './format';
 import { printableJson } from './printable-json';
 
 export interface TextSink {
@@ -43,12 +43,22 @@ function diffLine(kind: 'added' | 'removed' | 'changed', difference: DiffEntry):
   return `${kindMarks[kind]} ${entryTypeName(entry.type).padEnd(5)} ${size.padStart(12)}  ${escapeBytes(entry.path)}${changes}`;
 }
 
+/** The incomplete ones among the backups a listing reads (all kept ones when `ids` is undefined), oldest first. */
+async function incompleteBackups(client: BackupClient, address: string, clientName: string, ids?: readonly number[]): Promise<BackupSummary[]> {
+  const backups = await listBackups(client, address, clientName);
+  return backups.filter((backup) => backup.unreadableFiles > 0 && (ids === undefined || ids.includes(backup.backupId)));
+}
+
 export async function doDiff(config: NodeConfig, fromBackupId: number, toBackupId: number, clientName: string | undefined,
   isJson: boolean, output: TextSink): Promise<void> {
   const client = connectToServer(config);
   const json = isJson ? new JsonArrayWriter(output) : undefined;
   const totals = { added: { count: 0, bytes: 0 }, removed: { count: 0, bytes: 0 }, changed: { count: 0, bytes: 0 } };
+  let incomplete: BackupSummary[] = [];
   try {
+    // First: a file unreadable when A or B was made is missing from it and shows as added or removed.
+    incomplete = await incompleteBackups(client, `${config.server}:${config.port}`, clientName ?? '', [fromBackupId, toBackupId]);
+    for (const backup of incomplete) json?.push(incompleteJson(backup));
     await diffBackups(client, `${config.server}:${config.port}`, fromBackupId, toBackupId, clientName ?? '', async (difference) => {
       const kind = kindNames[difference.kind];
       if (kind === undefined) return;
@@ -72,6 +82,7 @@ export async function doDiff(config: NodeConfig, fromBackupId: number, toBackupI
     json.end();
     return;
   }
+  for (const backup of incomplete) output.out(incompleteNoteLines(backup).map((line) => `${line}\n`).join(''));
   const { added, removed, changed } = totals;
   const signed = (bytes: number): string => `${bytes < 0 ? '-' : '+'}${formatBytes(Math.abs(bytes))}`;
   output.out(`Backup ${formatBackupId(fromBackupId)} -> ${formatBackupId(toBackupId)}: ${added.count} added (${formatBytes(added.bytes)}), `
@@ -87,7 +98,10 @@ export async function doFind(config: NodeConfig, pattern: string, clientName: st
   const json = isJson ? new JsonArrayWriter(output) : undefined;
   const backups = new Set<number>();
   let matches = 0;
+  let incomplete: BackupSummary[] = [];
   try {
+    incomplete = await incompleteBackups(client, `${config.server}:${config.port}`, clientName ?? '');
+    for (const backup of incomplete) json?.push(incompleteJson(backup));
     await findEntries(client, `${config.server}:${config.port}`, pattern, clientName ?? '', async ({ backupId, entry }) => {
       if (entry === undefined) return;
       await output.drained?.();
@@ -99,6 +113,10 @@ export async function doFind(config: NodeConfig, pattern: string, clientName: st
   } finally {
     client.close();
   }
-  if (json !== undefined) json.end();
-  else output.out(`${matches} ${matches === 1 ? 'entry matches' : 'entries match'} in ${backups.size} backup${backups.size === 1 ? '' : 's'}\n`);
+  if (json !== undefined) {
+    json.end();
+    return;
+  }
+  for (const backup of incomplete) output.out(incompleteNoteLines(backup).map((line) => `${line}\n`).join(''));
+  output.out(`${matches} ${matches === 1 ? 'entry matches' : 'entries match'} in ${backups.size} backup${backups.size === 1 ? '' : 's'}\n`);
 }

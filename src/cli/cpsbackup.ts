@@ -189,7 +189,7 @@ async function doList(config: NodeConfig, options: Options, output: Output): Pro
 async function doShow(config: NodeConfig, options: Options, output: Output): Promise<number> {
   const { connectToServer } = await import('../client/connection');
   const { showBackup } = await import('../client/catalog-calls');
-  const { backupJson, entryJson, formatBackupLine, formatBytes, formatEntryLine, formatLabels } = await import('./format');
+  const { backupJson, entryJson, formatBackupLine, formatBytes, formatEntryLine, formatLabels, warningLines } = await import('./format');
   const client = connectToServer(config);
   try {
     const entries: Record<string, unknown>[] = [];
@@ -199,6 +199,7 @@ async function doShow(config: NodeConfig, options: Options, output: Output): Pro
       if (options.json) return;
       const labels = formatLabels(backup.labels);
       output.out(`${formatBackupLine(backup)}: ${backup.files} files, ${formatBytes(backup.logicalBytes)}${labels ? `; ${labels}` : ''}\n`);
+      for (const line of warningLines(backup)) output.out(`warning: ${line}\n`);
     }, (entry) => {
       if (options.json) entries.push(entryJson(entry));
       else output.out(`${formatEntryLine(entry)}\n`);

@@ -108,3 +108,23 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string {
   return Object.entries(labels).map(([key, value]) => (key === 'warnings'
     ? `warnings=${value.split('\n').length}` : `${escapeLineBreaking(key)}=${escapeLineBreaking(JSON.stringify(value).slice(1, -1))}`)).join(' ');
 }
+
+/** A backup's warnings label (unreadable files first, `PATH: reason`), one escaped line each; none when it has none. */
+export function warningLines(backup: BackupSummary): string[] {
+  const warnings = backup.labels.warnings;
+  return warnings ? warnings.split('\n').map((line) => escapeLineBreaking(line)) : [];
+}
+
+/**
+ * What a listing over an incomplete backup says before its totals: files unreadable when it was made are
+ * missing from it, so --diff shows them removed (or added) and --find does not find them there.
+ */
+export function incompleteNoteLines(backup: BackupSummary): string[] {
+  const count = backup.unreadableFiles;
+  return [`note: backup ${formatBackupId(backup.backupId)} is incomplete: ${count} file${count === 1 ? '' : 's'} could not be read when it was made `
+    + `and ${count === 1 ? 'is' : 'are'} missing from it (not gone from the disk); its warnings:`, ...warningLines(backup).map((line) => `  ${line}`)];
+}
+
+export function incompleteJson(backup: BackupSummary): Record<string, unknown> {
+  return { incomplete: { backup: backup.backupId, unreadableFiles: backup.unreadableFiles, warnings: warningLines(backup) } };
+}

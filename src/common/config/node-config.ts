@@ -9,7 +9,7 @@ import { nodeRevocationList } from '../tls/node-revocation-list';
 import { checkTlsFiles } from '../tls/tls-files';
 import { isValidClientName } from './client-record';
 import { shown, shownPath } from './display';
-import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
+import { parseConfigText, readConfigFile, trailingCommentWarnings, type ConfigLine, type ConfigText } from './parse';
 import { boundedPath, existingFile, folderPath, pathLengthProblem, requiredLine, resolvePath } from './paths';
 import { readReceiveFiles, RECEIVE_FILES_KEYS, type ReceiveFilesSettings } from './receive-keys';
 import { readReceiveIgnore, RECEIVE_IGNORE_KEY } from './receive-ignore';
@@ -101,7 +101,7 @@ export function loadNodeConfig(file: string): NodeConfig {
   }, 'client');
   // Read now as the connection will read it: a list that cannot be used is a config error, not a failed backup.
   nodeRevocationList(config, lastLine(text, 'ssl_crl')?.line);
-  return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
+  return Object.freeze({ ...config, warnings: Object.freeze([...trailingCommentWarnings(text), ...tlsWarnings]) });
 }
 
 /** For tests and callers holding the text already; ssl files must exist on disk but their contents are not read. */

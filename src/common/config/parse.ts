@@ -34,6 +34,17 @@ export function parseConfigText(file: string, text: string): ConfigText {
   return { file, lines };
 }
 
+/**
+ * Values holding whitespace then `#`: a comment after a value is not one (burp's format has comments on
+ * lines of their own), so `exclude_regex = \.tmp$ # temp files` is the regex with the comment, which
+ * never matches. Numbers and switches refuse such a value; a free-text key takes it, and it may be meant
+ * (a regex or a command may hold " #"), so it is a warning, `file:line`, not a refusal.
+ */
+export function trailingCommentWarnings(config: ConfigText): string[] {
+  return config.lines.filter((entry) => /\s#/.test(entry.value)).map((entry) => `${config.file}:${entry.line}: ${entry.key} = "${shown(entry.value)}" `
+    + 'holds " #": a comment after a value is part of the value (comments go on a line of their own); the value is taken as written');
+}
+
 /** Config files are small operator-written text; a FIFO, device or folder given instead is refused unread. */
 export function readConfigFile(file: string): ConfigText {
   let bytes: Buffer;

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors';
 import { DEFAULT_CHUNKER_PARAMS } from '../chunker-defaults';
 import { checkTlsFiles } from '../tls/tls-files';
 import { shown, shownPath } from './display';
-import { parseConfigText, readConfigFile, type ConfigLine, type ConfigText } from './parse';
+import { parseConfigText, readConfigFile, trailingCommentWarnings, type ConfigLine, type ConfigText } from './parse';
 import { existingFile, folderPath, folderProblem, requiredLine, resolvePath } from './paths';
 import { readAppendOnlyKeepDays, readCalendarRules, readKeepDays, readKeepLevels, RETENTION_SINGLE_KEYS, type CalendarRules } from './retention-keys';
 import { readStorageKeys, STORAGE_KEYS, toByteSize, type StorageSettings } from './storage-keys';
@@ -134,7 +134,7 @@ export function loadServerConfig(file: string): ServerConfig {
     key: { entry: requiredLine(text, 'ssl_key'), path: config.sslKey },
     ca: { entry: requiredLine(text, 'ssl_ca'), path: config.sslCa },
   }, 'server');
-  return Object.freeze({ ...config, warnings: Object.freeze(tlsWarnings) });
+  return Object.freeze({ ...config, warnings: Object.freeze([...trailingCommentWarnings(text), ...tlsWarnings]) });
 }
 
 /** For tests and callers holding the text already; ssl files must exist on disk but their contents are not read. */

@@ -21,6 +21,8 @@ export function toBoolean(file: string, entry: ConfigLine): boolean {
 }
 
 export function toRegExp(file: string, entry: ConfigLine): RegExp {
+  // An empty pattern matches every path (and shows up later as "(?:)"): a slip, never what was meant.
+  if (entry.value === '') throw new ConfigError(file, entry.line, `${entry.key} is empty: it would match every path; remove the line or give a pattern`);
   try {
     return new RegExp(entry.value);
   } catch (error) {

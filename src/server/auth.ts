@@ -49,7 +49,13 @@ const RIGHT_ACTIONS: Readonly<Record<keyof ClientRights, string>> = {
  * known to the client's operator, and says nothing about the server's files.
  */
 export function requireRight(caller: ClientRecord, right: keyof ClientRights, action = RIGHT_ACTIONS[right]): void {
-  if (caller.rights[right]) return;
-  throw new AuthError(`client "${caller.name}" may not ${action}: ${RIGHT_KEYS[right]} = 0 in its record on the server`,
-    `set ${RIGHT_KEYS[right]} = 1 in ${shownPath(caller.file)} and send SIGHUP to allow it`);
+  requireRights(caller, [right], action);
+}
+
+/** A call that needs several rights: every one it lacks is named in the one refusal, so a single edit allows it. */
+export function requireRights(caller: ClientRecord, rights: readonly (keyof ClientRights)[], action: string): void {
+  const keys = rights.filter((right) => !caller.rights[right]).map((right) => RIGHT_KEYS[right]);
+  if (keys.length === 0) return;
+  throw new AuthError(`client "${caller.name}" may not ${action}: ${keys.map((key) => `${key} = 0`).join(' and ')} in its record on the server`,
+    `set ${keys.map((key) => `${key} = 1`).join(' and ')} in ${shownPath(caller.file)} and send SIGHUP to allow it`);
 }

@@ -3,7 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { BackupSummary, DeleteRequest, DeleteResponse, EntryMeta, ProtectRequest, ShowBatch, ShowRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
-import { authenticate, requireRight, targetClientName } from './auth';
+import { authenticate, requireRight, requireRights, targetClientName } from './auth';
 import { committedBackup, isDeletable } from './backup-lookup';
 import { backupSummaryOf } from './backup-summary';
 import { entryMetaOf } from './entry-convert';
@@ -91,8 +91,9 @@ export function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<
 export function handleProtect(context: ServerContext, call: grpc.ServerUnaryCall<ProtectRequest, BackupSummary>, callback: grpc.sendUnaryData<BackupSummary>): void {
   try {
     const caller = authenticate(call, context.clients);
-    requireRight(caller, 'canList', 'protect a backup (the reply shows it as -l does)');
-    if (!call.request.isProtected) requireRight(caller, 'canDelete');
+    // Unprotecting was refused as "may not protect a backup" without client_can_list, and named client_can_delete only once that was set.
+    if (call.request.isProtected) requireRight(caller, 'canList', 'protect a backup (the reply shows it as -l does)');
+    else requireRights(caller, ['canList', 'canDelete'], 'unprotect a backup (the reply shows it as -l does, and retention may then delete it)');
     const clientName = targetClientName(caller, call.request.clientName, 'delete');
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     context.store.setProtected(backup, call.request.isProtected);

@@ -1,21 +1,23 @@
 // The psql script that loads a restored data.sql, streamed into psql's stdin inside one transaction
 // (so a failure anywhere leaves the database as it was). Complete: create the tables from the
-// dumped schema when none exists, else empty them (TRUNCATE), then COPY each table in order (a table with
-// columns left out of the dump through a stage joined to its rows copied aside: kept-columns.ts).
+// dumped schema's pre-data when none exists, else empty them (TRUNCATE), then COPY each table in order (a
+// table with columns left out of the dump through a stage joined to its rows copied aside: kept-columns.ts),
+// then the schema's post-data (indexes, constraints, triggers, REFRESH), as pg_restore does. Over existing
+// tables their triggers are off while the rows change (pg-load-triggers.ts).
 // Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
 // key (parents first). Every statement that reads or removes a table's rows says ONLY: an INHERITS
 // parent's TRUNCATE or DELETE reached its children's rows too (tables of their own, maybe not in the dump).
 // But for a table partitioned in the target: its rows are its partitions' (ONLY reaches none of them,
 // and TRUNCATE ONLY fails), and a partitioned table cannot have INHERITS children.
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
-import { byteLines } from '../tables/byte-lines';
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
+import { schemaSection } from './pg-schema-sections';
+import { disableTriggers, enableTriggers } from './pg-load-triggers';
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
 
@@ -45,9 +47,6 @@ class RestrictedMode {
     return `\\unrestrict ${this.key}\n\\echo '${STEP_MARKER}${quoted}'\n${this.enter}`;
   }
 }
-
-/** pg_dump's own restricted-mode lines (15.14 and later): the load's own mode covers the whole script. */
-const PG_DUMP_RESTRICT_LINE = /^\\(un)?restrict [A-Za-z0-9]+$/;
 
 function softDeleteTest(alias: string, softDelete: SoftDelete): string {
   const column = `${alias}.${quoteIdentifier(softDelete.column)}`;
@@ -84,8 +83,15 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
     yield step('schema');
     yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
-    yield* schemaScript(plan.schemaPath as string, schema);
-  } else if (isComplete && header.tables.length > 0) {
+    yield* schemaSection(plan.schemaPath as string, schema, 'pre-data');
+  }
+  const isOverExisting = !plan.createsTables && header.tables.length > 0;
+  if (isOverExisting) {
+    // The tables are there with their triggers: off while their rows change, as pg_restore --disable-triggers.
+    yield step('disable triggers');
+    yield disableTriggers(header.tables.map((table) => tableName(table.table)), isComplete);
+  }
+  if (isComplete && !plan.createsTables && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).
     if (kept.size > 0) yield step('keep the columns left out of the dump');
     for (const table of kept.keys()) yield `CREATE TEMP TABLE ${keptOf(table)} ON COMMIT DROP AS SELECT * FROM ${onlyTable(table)};\n`;
@@ -150,6 +156,14 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     for (const section of [...sections].reverse()) yield* deletes(section, sections, onlyTable, stageOf, step);
     for (const section of sections) yield* upsert(section, tableName, stageOf, step);
   }
+  if (isComplete && plan.createsTables) {
+    yield step('schema (indexes, constraints, triggers)');
+    yield* schemaSection(plan.schemaPath as string, schema, 'post-data');
+  }
+  if (isOverExisting) {
+    yield step('enable triggers');
+    yield enableTriggers();
+  }
   if (sequences.length > 0) yield step('sequences');
   for (const sequence of sequences) {
     const value = `${sequence.lastValue}, ${sequence.isCalled ? 'true' : 'false'}`;
@@ -168,28 +182,6 @@ function keptInsert(section: SectionHeader, excluded: readonly { readonly name: 
   const all = columnList([...section.columns, ...excluded.map((column) => column.name)]);
   const match = section.primaryKey.map((key) => `k.${quoteIdentifier(key)} = s.${quoteIdentifier(key)}`).join(' AND ');
   return `INSERT INTO ${target} (${all}) OVERRIDING SYSTEM VALUE SELECT ${[...dumped, ...left].join(', ')} FROM ${stage} AS s LEFT JOIN ${keptCopy} AS k ON ${match};\n`;
-}
-
-/**
- * schema.sql as pg_dump wrote it, but for its own \restrict and \unrestrict lines (the script's mode
- * covers it, and psql allows no second \restrict inside the first) and its `CREATE SCHEMA name;`
- * (pg_dump -n writes it even for public, which every database has): IF NOT EXISTS, so the schema may
- * already be there. Only the first such line, which pg_dump puts before any function body that could
- * hold the same text.
- */
-async function* schemaScript(path: string, schema: string): AsyncGenerator<Buffer | string> {
-  const createSchema = new Set([`CREATE SCHEMA ${schema};`, `CREATE SCHEMA ${quoteIdentifier(schema)};`]);
-  let isRewritten = false;
-  for await (const line of byteLines(createReadStream(path))) {
-    if (line.length < 200 && PG_DUMP_RESTRICT_LINE.test(line.toString('latin1'))) continue;
-    if (!isRewritten && line.length < 200 && createSchema.has(line.toString('utf8'))) {
-      isRewritten = true;
-      yield `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};\n`;
-      continue;
-    }
-    yield line;
-    yield '\n';
-  }
 }
 
 /** Tombstoned rows, rows gone from a table dumped whole, soft-deleted rows: before any upsert. `onlyTable`: `ONLY "schema"."table"` (or not, partitioned). */

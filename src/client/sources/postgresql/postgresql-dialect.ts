@@ -16,6 +16,12 @@ import { outsideReferencesRefusal } from '../tables/outside-references';
 import { outsideReferencesQuery } from './pg-foreign-keys';
 import type { DataHeader } from '../tables/data-format';
 
+/**
+ * What --schema-only writes, and the REFRESH MATERIALIZED VIEW of each materialized view populated now (a
+ * post-data entry that --schema-only leaves out, so a loaded view stayed empty); data is not a section here.
+ */
+const SCHEMA_SECTIONS = ['--section=pre-data', '--section=post-data'];
+
 /** The database psql connects to for CREATE DATABASE; every cluster has it. */
 const MAINTENANCE_DATABASE = 'postgres';
 const QUERY_FLAGS = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'];
@@ -44,7 +50,7 @@ export const postgresqlDialect: DatabaseDialect = {
           : [...plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]), ...sequences.flatMap((sequence) => ['-t', sequence])];
         return {
           file: pgDump,
-          args: ['--schema-only', '--no-owner', '--no-privileges', '--strict-names', ...patterns],
+          args: [...SCHEMA_SECTIONS, '--no-owner', '--no-privileges', '--strict-names', ...patterns],
           env: environment.env(source.database),
         };
       },

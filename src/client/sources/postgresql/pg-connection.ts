@@ -1,6 +1,6 @@
 // How psql and pg_dump reach a source's server: libpq environment variables (never argv), the
 // password in a PGPASSFILE of the run's private folder, and fixed session settings so every dump
-// reads the same way (UTC, ISO dates, UTF-8, exact floats).
+// writes, and every load reads, COPY text the same way whatever the database or role sets.
 import type { DatabaseSource } from '../storage-config';
 import { makePrivateFolder, readPassword, type PrivateFolder } from '../tables/credentials';
 import type { FailureFactory } from '../tables/dialect';
@@ -17,6 +17,26 @@ export interface PgEnvironment {
   env(database: string): NodeJS.ProcessEnv;
   remove(): Promise<void>;
 }
+
+/**
+ * Every setting that changes how COPY writes or reads a value, pinned as pg_dump pins them, for the dump's
+ * and the load's sessions alike (libpq's PGOPTIONS: above ALTER DATABASE / ALTER ROLE ... SET). A database
+ * with IntervalStyle sql_standard wrote `-1 -2:03:00`, which a session in postgres style read as -1 day
+ * +02:03:00; search_path '' makes reg* values (regclass, regtype, regproc) come out schema-qualified, as
+ * the load (with schema.sql's search_path '') needs them; xmloption document refused a content fragment.
+ * No value holds a space: PGOPTIONS splits on them.
+ */
+export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
+  ['DateStyle', 'ISO,YMD'],
+  ['IntervalStyle', 'postgres'],
+  ['TimeZone', 'UTC'],
+  ['extra_float_digits', '3'],
+  ['search_path', ''],
+  ['xmloption', 'content'],
+  ['standard_conforming_strings', 'on'],
+  ['bytea_output', 'hex'],
+  ['client_encoding', 'UTF8'],
+];
 
 /** A pgpass line matching every host, port, database and user; ':' and '\' escaped as libpq reads them. */
 function pgpassLine(password: string): string {
@@ -36,7 +56,10 @@ export async function pgEnvironment(source: DatabaseSource, baseDirectory: strin
     folder = await makePrivateFolder(baseDirectory, fail);
     passFile = await folder.write('pgpass', pgpassLine(password));
   }
-  const options = `${process.env.PGOPTIONS ?? ''} -c extra_float_digits=3 -c standard_conforming_strings=on`.trim();
+  // Ours after the caller's PGOPTIONS: the last -c of a name wins. PGTZ, PGDATESTYLE and PGCLIENTENCODING
+  // say the same for a reader of the environment (and any libpq that would otherwise send its own).
+  const pinned = SESSION_SETTINGS.map(([name, value]) => `-c ${name}=${value}`).join(' ');
+  const options = `${process.env.PGOPTIONS ?? ''} ${pinned}`.trim();
   const fixed: NodeJS.ProcessEnv = {
     PGTZ: 'UTC', PGDATESTYLE: 'ISO, YMD', PGCLIENTENCODING: 'UTF8', PGOPTIONS: options, PGAPPNAME: 'cpsbackup',
     ...((source.socket ?? source.host) === undefined ? {} : { PGHOST: source.socket ?? source.host }),

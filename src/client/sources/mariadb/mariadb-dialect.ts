@@ -1,6 +1,7 @@
 // MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog and
 // marks and writes data.sql (one consistent snapshot), mariadb-dump --no-data writes schema.sql,
 // the mariadb client loads.
+import { join } from 'node:path';
 import type { DatabaseSource } from '../storage-config';
 import { dataHeaderOf } from '../tables/data-headers';
 import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
@@ -19,6 +20,12 @@ import { outsideReferencesRefusal } from '../tables/outside-references';
 
 /** --raw: values exactly as the server rendered them; --quick: rows streamed, not held in memory. */
 const QUERY_FLAGS = ['--batch', '--skip-column-names', '--raw', '--quick', '--default-character-set=utf8mb4'];
+
+/**
+ * The client's own limit (16 MiB by default) at the protocol's largest: the server's max_allowed_packet
+ * alone decides how large a row may be, in the dump and in the load's statements.
+ */
+const MAX_PACKET_FLAG = '--max-allowed-packet=1073741824';
 
 export const mariadbDialect: DatabaseDialect = {
   async connect(source: DatabaseSource, baseDirectory: string, fail: FailureFactory): Promise<DialectConnection> {
@@ -71,7 +78,14 @@ export const mariadbDialect: DatabaseDialect = {
         };
       },
       dataDump(catalog, plans, backup) {
-        return { ...client(source.database, QUERY_FLAGS), input: mariadbDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup)) };
+        // Under mariadb-dump-main.js: a row past max_allowed_packet comes out as a line the client exits 0 on.
+        const dumper = client(source.database, [...QUERY_FLAGS, MAX_PACKET_FLAG]);
+        return {
+          file: process.execPath,
+          args: [join(__dirname, 'mariadb-dump-main.js'), dumper.file, ...dumper.args],
+          env: dumper.env,
+          input: mariadbDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup)),
+        };
       },
       async databaseExists(database: string) {
         const answer = await loadQuery(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${quoteLiteral(database)};`,
@@ -98,7 +112,7 @@ export const mariadbDialect: DatabaseDialect = {
       },
       async loader(database: string) {
         // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
-        return client(database, ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4']);
+        return client(database, ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG]);
       },
       loadScript: mariadbLoadScript,
       remove: () => environment.remove(),

@@ -6,6 +6,7 @@ import { dataLine, endLine, sectionHeaderOf, tableLine } from '../tables/data-he
 import type { DataHeader } from '../tables/data-format';
 import type { TablePlan } from '../tables/table-plan';
 import type { DatabaseSource } from '../storage-config';
+import { TOO_LARGE_LINE } from './mariadb-dump-check';
 import { DUMP_SQL_MODE, insertPrefix, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
 /**
@@ -43,6 +44,19 @@ function sinceCondition(plan: TablePlan, mark: string, overlap: number): string 
   }
 }
 
+/**
+ * What a row line becomes when CONCAT gives up on it: a result past the server's max_allowed_packet is
+ * NULL with only a warning. mariadb-dump-check.ts fails the dump on this line, which names the row.
+ */
+function tooLargeLine(plan: TablePlan): string {
+  const keys = plan.table.primaryKey.map((key) => {
+    const column = plan.table.columns.find((candidate) => candidate.name === key);
+    return `${quoteLiteral(`${quoteIdentifier(key)} = `)}, ${column === undefined ? `CAST(${quoteIdentifier(key)} AS CHAR)` : renderValue(column)}`;
+  });
+  const key = keys.length === 0 ? "''" : `CONCAT(' (', ${keys.join(", ', ', ")}, ')')`;
+  return `CONCAT(${quoteLiteral(TOO_LARGE_LINE)}, ${key}, ' ', @@max_allowed_packet)`;
+}
+
 export function mariadbDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
   // The server drops a client that does not read for net_write_timeout (60 s by default): a slow upload would.
   const waitSeconds = Math.min(source.timeoutSeconds, 31_536_000);
@@ -60,8 +74,8 @@ export function mariadbDataDumpScript(source: DatabaseSource, plans: readonly Ta
     const where = section.since === undefined ? '' : ` WHERE ${sinceCondition(plan, section.since.mark, section.since.overlap)}`;
     // By primary key: the same rows come out in the same order each time (dedup), parents before children in one table.
     const order = plan.table.primaryKey.length === 0 ? '' : ` ORDER BY ${plan.table.primaryKey.map(quoteIdentifier).join(', ')}`;
-    lines.push(`SELECT CONCAT(${quoteLiteral(`${insertPrefix(plan.table.name, section.columns)}(`)}, ${values}, ');') `
-      + `FROM ${quoteIdentifier(plan.table.name)}${where}${order};`);
+    const row = `CONCAT(${quoteLiteral(`${insertPrefix(plan.table.name, section.columns)}(`)}, ${values}, ');')`;
+    lines.push(`SELECT IFNULL(${row}, ${tooLargeLine(plan)}) FROM ${quoteIdentifier(plan.table.name)}${where}${order};`);
   }
   lines.push(`SELECT ${quoteLiteral(endLine(plans.length))};`, 'COMMIT;', '');
   return lines.join('\n');

@@ -30,7 +30,7 @@ function keyMatch(left: string, right: string, keys: readonly string[], rightKey
   return keys.map((key, index) => `${left}.${quoteIdentifier(key)} = ${right}.${quoteIdentifier(rightKeys[index])}`).join(' AND ');
 }
 
-/** Groups a section's row tuples into INSERT statements of about STATEMENT_BYTES. */
+/** Groups a section's row tuples into INSERT statements of at most STATEMENT_BYTES, or one row when it is larger. */
 class InsertBatch {
   private parts: Buffer[] = [];
   private length = 0;
@@ -51,9 +51,11 @@ class InsertBatch {
     // Spliced as it is: values only, or the sender's SQL would run here (mariadb-row-tuple.ts).
     const problem = rowTupleProblem(bytes, this.prefix.length, bytes.length - 1, this.columns);
     if (problem !== undefined) this.fail(line, `not loaded: ${problem}`);
+    // Flushed before the row that would pass the size, not after: a row near max_allowed_packet goes alone.
+    const full = this.length > 0 && this.length + bytes.length > STATEMENT_BYTES ? this.flush() : undefined;
     this.parts.push(Buffer.from(this.parts.length === 0 ? this.statement : ',\n'), bytes.subarray(this.prefix.length, bytes.length - 1));
     this.length += bytes.length;
-    return this.length >= STATEMENT_BYTES ? this.flush() : undefined;
+    return full;
   }
 
   flush(): Buffer | undefined {

@@ -63,6 +63,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     const plan: LoadPlan = {
       schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0,
       partitionedTables: new Set(found.filter((table) => table.isPartitioned === true).map((table) => table.name)),
+      uniqueKeys: new Map(found.map((table) => [table.name, table.uniqueKeys ?? []])),
     };
     await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);
   } finally {

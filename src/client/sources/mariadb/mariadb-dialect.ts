@@ -16,6 +16,7 @@ import { mariadbLoadScript } from './mariadb-load-script';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
 import { outsideReferencesQuery, parseOutsideReferences } from './mariadb-foreign-keys';
+import { parseUniqueKeys, uniqueKeysQuery } from './mariadb-unique-keys';
 import { outsideReferencesRefusal } from '../tables/outside-references';
 
 /** --raw: values exactly as the server rendered them; --quick: rows streamed, not held in memory. */
@@ -95,7 +96,10 @@ export const mariadbDialect: DatabaseDialect = {
       async existingTables(database: string, tables: readonly string[]) {
         const answer = await loadQuery(undefined, `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteLiteral(database)} `
           + `AND TABLE_NAME IN (${tables.map(quoteLiteral).join(', ')});`, `looking for the tables in ${database}`);
-        return answer.split('\n').filter((name) => name !== '').map((name) => ({ name }));
+        const names = answer.split('\n').filter((name) => name !== '');
+        const keys = names.length === 0 ? '' : await loadQuery(undefined, uniqueKeysQuery(database, names), `reading the unique keys in ${database}`);
+        const uniqueKeys = parseUniqueKeys(keys);
+        return names.map((name) => ({ name, uniqueKeys: uniqueKeys.get(name) ?? [] }));
       },
       async checkOutsideReferences(database: string, tables: readonly string[]) {
         const answer = await loadQuery(undefined, outsideReferencesQuery(database, tables), `looking for foreign keys into ${database}`);

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
-import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
+import { STEP_MARKER, type LoadPlan, type UniqueKeyPart } from '../tables/dialect';
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
@@ -147,7 +147,10 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
   if (!isComplete) {
     for (const section of [...sections].reverse()) yield* deletes(section, sections, stageOf);
-    for (const section of sections) yield* upsert(section, stageOf);
+    for (const section of sections) {
+      const keysCopy = quoteIdentifier(`cpsbackup_keys_${sections.indexOf(section) + 1}`);
+      yield* upsert(section, stageOf, plan.uniqueKeys?.get(section.table) ?? [], keysCopy);
+    }
   }
   yield step('commit');
   yield 'COMMIT;\n';
@@ -185,11 +188,35 @@ function* deletes(section: SectionHeader, sections: readonly SectionHeader[], st
   for (const statement of statements) yield `${statement}\n`;
 }
 
-function* upsert(section: SectionHeader, stageOf: (section: SectionHeader) => string): Generator<string> {
+/**
+ * ON DUPLICATE KEY UPDATE fires on any unique key: a dumped row whose unique value (an email) a row of
+ * another primary key holds here would overwrite that row and never arrive under its own key. So the rows
+ * that clash on a unique key with a dumped row go first. One not in the dump can no longer hold that value
+ * in the source (deleted, or changed without its since_field moving): it is deleted with foreign key checks
+ * on, so its children follow as its ON DELETE says (RESTRICT fails the load, naming the table). One in the
+ * dump (a swap of values) is deleted with the checks off and comes back by its own key in the upsert.
+ */
+function* uniqueClashDeletes(section: SectionHeader, stage: string, uniqueKeys: readonly (readonly UniqueKeyPart[])[], keysCopy: string, filter: string): Generator<string> {
+  const comparable = uniqueKeys.filter((key) => key.every((part) => section.columns.includes(part.column)));
+  if (section.primaryKey.length === 0 || comparable.length === 0) return;
+  const side = (alias: string, part: UniqueKeyPart): string => (part.prefixLength === undefined
+    ? `${alias}.${quoteIdentifier(part.column)}` : `LEFT(${alias}.${quoteIdentifier(part.column)}, ${part.prefixLength})`);
+  const clash = comparable.map((key) => `(${key.map((part) => `${side('d', part)} = ${side('k', part)}`).join(' AND ')})`).join(' OR ');
+  const target = quoteIdentifier(section.table);
+  const clashing = `DELETE d FROM ${target} AS d JOIN ${stage} AS k ON ${clash} WHERE NOT (${keyMatch('d', 'k', section.primaryKey)})${filter}`;
+  yield step(`table ${section.table} (rows clashing on a unique key)`);
+  yield `CREATE TEMPORARY TABLE ${keysCopy} AS SELECT ${columnList(section.primaryKey)} FROM ${stage};\n`;
+  yield `${clashing} AND NOT EXISTS (SELECT 1 FROM ${keysCopy} AS s WHERE ${keyMatch('d', 's', section.primaryKey)});\n`;
+  yield `SET SESSION foreign_key_checks = 0;\n${clashing};\nSET SESSION foreign_key_checks = 1;\n`;
+}
+
+function* upsert(section: SectionHeader, stageOf: (section: SectionHeader) => string, uniqueKeys: readonly (readonly UniqueKeyPart[])[], keysCopy: string): Generator<string> {
   const columns = columnList(section.columns);
-  const filter = section.softDelete === undefined ? '' : ` WHERE (${softDeleteTest('k', section.softDelete)}) IS NOT TRUE`;
+  const isKept = section.softDelete === undefined ? '' : `(${softDeleteTest('k', section.softDelete)}) IS NOT TRUE`;
+  const filter = isKept === '' ? '' : ` WHERE ${isKept}`;
   const order = section.primaryKey.length === 0 ? '' : ` ORDER BY ${section.primaryKey.map((key) => `k.${quoteIdentifier(key)}`).join(', ')}`;
   const insert = `INSERT INTO ${quoteIdentifier(section.table)} (${columns}) SELECT ${columns} FROM ${stageOf(section)} AS k${filter}${order}`;
+  yield* uniqueClashDeletes(section, stageOf(section), uniqueKeys, keysCopy, isKept === '' ? '' : ` AND ${isKept}`);
   yield step(`table ${section.table} (upsert)`);
   if (section.primaryKey.length === 0) {
     yield `${insert};\n`;

@@ -21,6 +21,8 @@ export interface LoadPlan {
    * live in their partitions, so they are emptied and deleted from without ONLY.
    */
   readonly partitionedTables?: ReadonlySet<string>;
+  /** MariaDB: each existing table's unique keys but the primary key (ExistingTable.uniqueKeys). */
+  readonly uniqueKeys?: ReadonlyMap<string, readonly (readonly UniqueKeyPart[])[]>;
 }
 
 /** A dumped table the target database already holds. */
@@ -28,6 +30,14 @@ export interface ExistingTable {
   readonly name: string;
   /** PostgreSQL: partitioned in the target. */
   readonly isPartitioned?: boolean;
+  /** MariaDB: the target's unique keys other than the primary key, each as its columns (a prefix length where it has one). */
+  readonly uniqueKeys?: readonly (readonly UniqueKeyPart[])[];
+}
+
+export interface UniqueKeyPart {
+  readonly column: string;
+  /** An index on the column's first characters (bytes for binary) only. */
+  readonly prefixLength?: number;
 }
 
 /** One source's connection settings made usable by its tools; remove() deletes the credential files. */

@@ -1,11 +1,12 @@
 // Reads data.sql as the mariadb client writes it and says whether every row line is a row: a row the
-// server could not render within max_allowed_packet comes out as TOO_LARGE_LINE (or, bare, as NULL).
+// server could not render (past max_allowed_packet, an ENUM error value) comes out as NOT_RENDERED_LINE
+// (or, bare, as NULL).
 
-/** The dump script's stand-in for a row CONCAT returned NULL for: `<this> (`id` = 2) 16777216`. */
-export const TOO_LARGE_LINE = '-- cpsbackup-row-too-large';
+/** The dump script's stand-in for a row CONCAT returned NULL for: `<this> 16777216 (`id` = 2)` or `<this> enum:0,3 (`id` = 2)` (column places). */
+export const NOT_RENDERED_LINE = '-- cpsbackup-row-not-rendered';
 
 const TABLE_LINE = Buffer.from('-- cpsbackup-table ');
-const TOO_LARGE = Buffer.from(TOO_LARGE_LINE);
+const NOT_RENDERED = Buffer.from(NOT_RENDERED_LINE);
 const NULL_LINE = Buffer.from('NULL');
 const NEWLINE = 0x0a;
 /** Long enough for every header line and too-large line kept whole; a row line's head only is looked at. */
@@ -15,6 +16,7 @@ export class MariadbDumpCheck {
   private head: Buffer[] = [];
   private headLength = 0;
   private table = '?';
+  private columns: readonly string[] = [];
   private row = 0;
   private firstProblem: string | undefined;
 
@@ -45,22 +47,32 @@ export class MariadbDumpCheck {
   private endLine(head: Buffer): void {
     if (head.subarray(0, TABLE_LINE.length).equals(TABLE_LINE)) {
       try {
-        this.table = String((JSON.parse(head.subarray(TABLE_LINE.length).toString('utf8')) as { table?: unknown }).table);
+        const section = JSON.parse(head.subarray(TABLE_LINE.length).toString('utf8')) as { table?: unknown; columns?: unknown };
+        this.table = String(section.table);
+        this.columns = Array.isArray(section.columns) ? section.columns.map(String) : [];
       } catch {
         this.table = '?';
+        this.columns = [];
       }
       this.row = 0;
       return;
     }
-    const isTooLarge = head.subarray(0, TOO_LARGE.length).equals(TOO_LARGE);
-    if (!isTooLarge && head.subarray(0, 3).toString('latin1') === '-- ') return;
+    const isNotRendered = head.subarray(0, NOT_RENDERED.length).equals(NOT_RENDERED);
+    if (!isNotRendered && head.subarray(0, 3).toString('latin1') === '-- ') return;
     this.row++;
-    if (isTooLarge) {
-      const words = head.subarray(TOO_LARGE.length).toString('utf8').trim();
-      const limit = /(\d+)$/.exec(words)?.[1] ?? '?';
-      const key = words.slice(0, words.length - limit.length).trim();
-      this.firstProblem = `table ${this.table}: row ${this.row}${key === '' ? '' : ` ${key}`} is larger than the server's max_allowed_packet `
-        + `(${limit} bytes) as an INSERT line (binary counts twice, as hex): raise max_allowed_packet on the server (SET GLOBAL) or exclude the column`;
+    if (isNotRendered) {
+      const words = head.subarray(NOT_RENDERED.length).toString('utf8').trim();
+      const space = words.indexOf(' ');
+      const reason = space < 0 ? words : words.slice(0, space);
+      const row = `table ${this.table}: row ${this.row}${space < 0 ? '' : ` ${words.slice(space + 1)}`}`;
+      if (reason.startsWith('enum:')) {
+        const columns = reason.slice('enum:'.length).split(',').map((place) => `\`${this.columns[Number(place)] ?? place}\``);
+        this.firstProblem = `${row} holds ENUM's error value '' (index 0) in ${columns.join(', ')}, stored under a non-strict sql_mode; `
+          + 'no strict load takes it: set a member (or NULL) there, or exclude the column';
+      } else {
+        this.firstProblem = `${row} is larger than the server's max_allowed_packet (${reason} bytes) as an INSERT line `
+          + '(binary counts twice, as hex): raise max_allowed_packet on the server (SET GLOBAL) or exclude the column';
+      }
     } else if (head.equals(NULL_LINE)) {
       this.firstProblem = `table ${this.table}: row ${this.row} came out as NULL, not as a row`;
     }

@@ -6,8 +6,10 @@ import { dataLine, endLine, sectionHeaderOf, tableLine } from '../tables/data-he
 import type { DataHeader } from '../tables/data-format';
 import type { TablePlan } from '../tables/table-plan';
 import type { DatabaseSource } from '../storage-config';
-import { TOO_LARGE_LINE } from './mariadb-dump-check';
+import { NOT_RENDERED_LINE } from './mariadb-dump-check';
 import { DUMP_SQL_MODE, insertPrefix, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
+
+const isEnum = (column: ColumnInfo): boolean => /^enum\(/i.test(column.type);
 
 /**
  * A column's value as SQL literal text, on one line: text through QUOTE() with newlines and
@@ -27,8 +29,11 @@ export function renderValue(column: ColumnInfo): string {
       return `IFNULL(CAST(CAST(${name} AS UNSIGNED) AS CHAR), 'NULL')`;
     case 'binary':
       return `IF(${name} IS NULL, 'NULL', CONCAT('X''', HEX(${name}), ''''))`;
-    default:
-      return `REPLACE(REPLACE(QUOTE(${name}), '\\n', '\\\\n'), '\\r', '\\\\r')`;
+    default: {
+      const text = `REPLACE(REPLACE(QUOTE(${name}), '\\n', '\\\\n'), '\\r', '\\\\r')`;
+      // ENUM's error value '' (index 0, stored under a non-strict sql_mode) would not load: the row becomes NULL, the dump fails.
+      return isEnum(column) ? `IF(${name} + 0 = 0, NULL, ${text})` : text;
+    }
   }
 }
 
@@ -45,16 +50,23 @@ function sinceCondition(plan: TablePlan, mark: string, overlap: number): string 
 }
 
 /**
- * What a row line becomes when CONCAT gives up on it: a result past the server's max_allowed_packet is
- * NULL with only a warning. mariadb-dump-check.ts fails the dump on this line, which names the row.
+ * What a row line becomes when CONCAT gives NULL for it: its result passed the server's max_allowed_packet
+ * (NULL with only a warning), or an ENUM holds its error value. mariadb-dump-check.ts fails the dump on
+ * this line, which names the row and says which: `enum:<column places>` or the max_allowed_packet.
  */
-function tooLargeLine(plan: TablePlan): string {
+function notRenderedLine(plan: TablePlan): string {
   const keys = plan.table.primaryKey.map((key) => {
     const column = plan.table.columns.find((candidate) => candidate.name === key);
     return `${quoteLiteral(`${quoteIdentifier(key)} = `)}, ${column === undefined ? `CAST(${quoteIdentifier(key)} AS CHAR)` : renderValue(column)}`;
   });
   const key = keys.length === 0 ? "''" : `CONCAT(' (', ${keys.join(", ', ', ")}, ')')`;
-  return `CONCAT(${quoteLiteral(TOO_LARGE_LINE)}, ${key}, ' ', @@max_allowed_packet)`;
+  // By their places in the section's columns: a name could hold anything, the checker reads them from the header.
+  const enums = plan.columns.map((column, index) => ({ column, index })).filter(({ column }) => isEnum(column));
+  const errorValue = ({ column }: { column: ColumnInfo }): string => `${quoteIdentifier(column.name)} + 0 = 0`;
+  const reason = enums.length === 0 ? '@@max_allowed_packet'
+    : `IF(${enums.map(errorValue).join(' OR ')}, CONCAT('enum:', CONCAT_WS(',', `
+      + `${enums.map((item) => `IF(${errorValue(item)}, '${item.index}', NULL)`).join(', ')})), @@max_allowed_packet)`;
+  return `CONCAT(${quoteLiteral(`${NOT_RENDERED_LINE} `)}, ${reason}, ${key})`;
 }
 
 export function mariadbDataDumpScript(source: DatabaseSource, plans: readonly TablePlan[], header: DataHeader): string {
@@ -75,7 +87,7 @@ export function mariadbDataDumpScript(source: DatabaseSource, plans: readonly Ta
     // By primary key: the same rows come out in the same order each time (dedup), parents before children in one table.
     const order = plan.table.primaryKey.length === 0 ? '' : ` ORDER BY ${plan.table.primaryKey.map(quoteIdentifier).join(', ')}`;
     const row = `CONCAT(${quoteLiteral(`${insertPrefix(plan.table.name, section.columns)}(`)}, ${values}, ');')`;
-    lines.push(`SELECT IFNULL(${row}, ${tooLargeLine(plan)}) FROM ${quoteIdentifier(plan.table.name)}${where}${order};`);
+    lines.push(`SELECT IFNULL(${row}, ${notRenderedLine(plan)}) FROM ${quoteIdentifier(plan.table.name)}${where}${order};`);
   }
   lines.push(`SELECT ${quoteLiteral(endLine(plans.length))};`, 'COMMIT;', '');
   return lines.join('\n');

@@ -23,7 +23,7 @@ const DIGEST = 'SET SESSION group_concat_max_len = 1048576; SELECT GROUP_CONCAT(
 
 test('rows up to the server\'s max_allowed_packet round-trip; a larger one fails the dump naming table and key', { skip }, async () => {
   await withMariadbServer('cpsbackup-maria-large-', async (server, folder) => {
-    await server.query('mysql', `CREATE DATABASE crm; USE crm;
+    await server.query('mysql', `CREATE DATABASE crm CHARACTER SET utf8mb4; USE crm;
       CREATE TABLE big (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT);
       INSERT INTO big VALUES (1, 'small', 'small');
       INSERT INTO big SELECT seq, REPEAT(UNHEX('00FF5C27'), 50000), REPEAT('é\\'', 100000) FROM seq_10_to_14;

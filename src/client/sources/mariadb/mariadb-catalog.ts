@@ -72,6 +72,7 @@ export function parseCatalog(answer: string): DatabaseCatalog {
       isGenerated: GENERATED.test(column.extra ?? ''),
       isNullable: column.isNullable === true || column.isNullable === 1,
       definition: `${column.columnType}${column.charset === null ? '' : ` CHARACTER SET ${column.charset} COLLATE ${column.collation}`}`,
+      ...(column.charset === null ? {} : { charset: column.charset }),
     })),
     primaryKey: of('primary', row.table).map((key) => key.name),
     parents: [...new Set(of('parent', row.table).map((reference) => reference.parent))].filter((parent) => parent !== row.table),

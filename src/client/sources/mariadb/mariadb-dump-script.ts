@@ -12,8 +12,16 @@ import { DUMP_SQL_MODE, insertPrefix, quoteIdentifier, quoteLiteral, SESSION_SET
 const isEnum = (column: ColumnInfo): boolean => /^enum\(/i.test(column.type);
 
 /**
- * A column's value as SQL literal text, on one line: text through QUOTE() with newlines and
- * carriage returns escaped (QUOTE leaves them raw), binary as hex, FLOAT widened to DOUBLE (its
+ * Text QUOTE() can carry: the row is a utf8mb4 CONCAT, so any other character set is converted on the way,
+ * which is not exact (sjis 5C came back as 815F) or fails (utf16, or latin1 beside cp1250: "Illegal mix
+ * of collations"). Those go as `_<charset> X'<hex>'`: their own bytes, read back in their own charset.
+ */
+const UNICODE_CHARSETS = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'ascii']);
+const isUnicodeText = (column: ColumnInfo): boolean => column.charset === undefined || UNICODE_CHARSETS.has(column.charset);
+
+/**
+ * A column's value as SQL literal text, on one line: utf8mb4 text through QUOTE() with newlines and
+ * carriage returns escaped (QUOTE leaves them raw), other text as _charset X'hex', binary as hex, FLOAT widened to DOUBLE (its
  * shortest text would lose digits), BIT as a number, NULL as the word NULL.
  */
 export function renderValue(column: ColumnInfo): string {
@@ -30,7 +38,8 @@ export function renderValue(column: ColumnInfo): string {
     case 'binary':
       return `IF(${name} IS NULL, 'NULL', CONCAT('X''', HEX(${name}), ''''))`;
     default: {
-      const text = `REPLACE(REPLACE(QUOTE(${name}), '\\n', '\\\\n'), '\\r', '\\\\r')`;
+      const text = isUnicodeText(column) ? `REPLACE(REPLACE(QUOTE(${name}), '\\n', '\\\\n'), '\\r', '\\\\r')`
+        : `IF(${name} IS NULL, 'NULL', CONCAT(${quoteLiteral(`_${column.charset ?? 'binary'} X'`)}, HEX(${name}), ''''))`;
       // ENUM's error value '' (index 0, stored under a non-strict sql_mode) would not load: the row becomes NULL, the dump fails.
       return isEnum(column) ? `IF(${name} + 0 = 0, NULL, ${text})` : text;
     }

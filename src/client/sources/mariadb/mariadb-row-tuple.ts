@@ -11,15 +11,19 @@ const OPEN = 0x28;
 const CLOSE = 0x29;
 const MINUS = 0x2d;
 const DOT = 0x2e;
+const UNDERSCORE = 0x5f;
 /** What the dump writes after a backslash: QUOTE()'s \\ \' \0 \Z, and \n \r for line breaks. */
 const ESCAPED = new Set([...'\\\'0Znr'].map((character) => character.charCodeAt(0)));
 
 const isDigit = (byte: number): boolean => byte >= 0x30 && byte <= 0x39;
+/** A charset name's letters: lower-case ASCII, digits, underscore. */
+const isNameByte = (byte: number): boolean => isDigit(byte) || (byte >= 0x61 && byte <= 0x7a) || byte === UNDERSCORE;
 const isHexDigit = (byte: number): boolean => isDigit(byte) || (byte >= 0x41 && byte <= 0x46);
 
 /**
  * What is wrong with bytes[start, end) as a row tuple of `columns` values, or undefined. Values:
- * NULL, a number (-12, 3.25, 1.5e-300), X'hex' (binary), or a '…' string with the escapes above.
+ * NULL, a number (-12, 3.25, 1.5e-300), X'hex' (binary), _charset X'hex' (text not in utf8mb4), or a '…'
+ * string with the escapes above.
  */
 export function rowTupleProblem(bytes: Buffer, start: number, end: number, columns: number): string | undefined {
   let at = start;
@@ -42,13 +46,22 @@ export function rowTupleProblem(bytes: Buffer, start: number, end: number, colum
 function valueEnd(bytes: Buffer, at: number, end: number): number | undefined {
   const first = bytes[at];
   if (first === QUOTE) return stringEnd(bytes, at + 1, end);
-  if (first === 0x58 && bytes[at + 1] === QUOTE) {
-    let next = at + 2;
-    while (next < end && isHexDigit(bytes[next])) next++;
-    return bytes[next] === QUOTE && (next - at) % 2 === 0 ? next + 1 : undefined;
+  if (first === UNDERSCORE) {
+    // `_sjis X'5C'`: a charset introducer, only before a hex literal (mariadb-dump-script.ts).
+    let next = at + 1;
+    while (next < end && isNameByte(bytes[next])) next++;
+    return next > at + 1 && bytes[next] === 0x20 && bytes[next + 1] === 0x58 && bytes[next + 2] === QUOTE ? hexEnd(bytes, next + 1, end) : undefined;
   }
+  if (first === 0x58 && bytes[at + 1] === QUOTE) return hexEnd(bytes, at, end);
   if (first === 0x4e && bytes[at + 1] === 0x55 && bytes[at + 2] === 0x4c && bytes[at + 3] === 0x4c) return at + 4;
   return numberEnd(bytes, at, end);
+}
+
+/** Past X'hex' starting at `at` (the X), or undefined. */
+function hexEnd(bytes: Buffer, at: number, end: number): number | undefined {
+  let next = at + 2;
+  while (next < end && isHexDigit(bytes[next])) next++;
+  return bytes[next] === QUOTE && (next - at) % 2 === 0 ? next + 1 : undefined;
 }
 
 function stringEnd(bytes: Buffer, at: number, end: number): number | undefined {

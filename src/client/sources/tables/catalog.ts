@@ -16,6 +16,8 @@ export interface ColumnInfo {
   readonly isOidType?: boolean;
   /** MariaDB: the column's type with charset and collation, to re-declare it NULL after exclusion. */
   readonly definition?: string;
+  /** MariaDB: the character set of a text column (utf8mb4, sjis, utf16, ...). */
+  readonly charset?: string;
 }
 
 export interface TableInfo {

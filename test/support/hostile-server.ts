@@ -11,7 +11,7 @@ import { loadNodeConfig, type NodeConfig } from '../../src/common/config/node-co
 import { createLogger } from '../../src/common/logger';
 import { LiveClientRegistry } from '../../src/server/clients/live-client-registry';
 import { listenWithMutualTls } from '../../src/server/transport/mutual-tls-listener';
-import { Sandbox } from './sandbox';
+import { Sandbox, nodeConfigLines } from './sandbox';
 
 export interface HostileServer {
   readonly sandbox: Sandbox;
@@ -44,14 +44,7 @@ export async function startHostileServer(answer: (request: RestoreRequest) => re
     requests,
     async nodeConfig(client, lines = []) {
       const file = join(sandbox.root, `${client}.conf`);
-      await writeFile(file, [
-        'server = 127.0.0.1', `port = ${listener.port}`, 'server_name = localhost',
-        `ssl_cert = ${join(sandbox.sslDirectory, 'clients', `${client}.pem`)}`,
-        `ssl_key = ${join(sandbox.sslDirectory, 'clients', `${client}.key`)}`,
-        `ssl_ca = ${join(sandbox.sslDirectory, 'ca.pem')}`,
-        `work_directory = ${join(sandbox.root, 'work', client)}`, `state_directory = ${join(sandbox.root, 'state', client)}`,
-        ...lines, '',
-      ].join('\n'));
+      await writeFile(file, [...nodeConfigLines(sandbox, client, listener.port), ...lines, ''].join('\n'));
       return loadNodeConfig(file);
     },
     async stop() {

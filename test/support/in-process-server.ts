@@ -8,7 +8,7 @@ import { loadServerConfig } from '../../src/common/config/server-config';
 import { loadNodeConfig, type NodeConfig } from '../../src/common/config/node-config';
 import { createLogger } from '../../src/common/logger';
 import { startBackupServer, type RunningServer } from '../../src/server/backup-server';
-import { Sandbox } from './sandbox';
+import { Sandbox, nodeConfigLines } from './sandbox';
 
 export interface InProcessServer {
   readonly sandbox: Sandbox;
@@ -30,14 +30,7 @@ export async function startInProcessServer(clients: readonly string[] = ['node1'
     log,
     async nodeConfig(client, lines) {
       const file = join(sandbox.root, `${client}.conf`);
-      await writeFile(file, [
-        'server = 127.0.0.1', `port = ${server.port}`, 'server_name = localhost',
-        `ssl_cert = ${join(sandbox.sslDirectory, 'clients', `${client}.pem`)}`,
-        `ssl_key = ${join(sandbox.sslDirectory, 'clients', `${client}.key`)}`,
-        `ssl_ca = ${join(sandbox.sslDirectory, 'ca.pem')}`,
-        `work_directory = ${join(sandbox.root, 'work', client)}`, `state_directory = ${join(sandbox.root, 'state', client)}`,
-        ...lines, '',
-      ].join('\n'));
+      await writeFile(file, [...nodeConfigLines(sandbox, client, server.port), ...lines, ''].join('\n'));
       return loadNodeConfig(file);
     },
     async stop() {

@@ -81,14 +81,7 @@ export class Sandbox {
     if (!this.server) throw new Error('start the server first: node configs need its port');
     const file = join(this.root, `${client}.conf`);
     await mkdir(join(this.root, 'work', client), { recursive: true });
-    await writeFile(file, [
-      'server = 127.0.0.1', `port = ${this.server.port}`, 'server_name = localhost',
-      `ssl_cert = ${join(this.sslDirectory, 'clients', `${client}.pem`)}`,
-      `ssl_key = ${join(this.sslDirectory, 'clients', `${client}.key`)}`,
-      `ssl_ca = ${join(this.sslDirectory, 'ca.pem')}`,
-      `work_directory = ${join(this.root, 'work', client)}`, `state_directory = ${join(this.root, 'state', client)}`,
-      ...lines, '',
-    ].join('\n'));
+    await writeFile(file, [...nodeConfigLines(this, client, this.server.port), ...lines, ''].join('\n'));
     return file;
   }
 
@@ -162,6 +155,17 @@ export class Sandbox {
     await this.server?.stop();
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** A node.conf's connection and folder lines for a client of the sandbox's CA and a server on port. */
+export function nodeConfigLines(sandbox: Pick<Sandbox, 'root' | 'sslDirectory'>, client: string, port: number): string[] {
+  return [
+    'server = 127.0.0.1', `port = ${port}`, 'server_name = localhost',
+    `ssl_cert = ${join(sandbox.sslDirectory, 'clients', `${client}.pem`)}`,
+    `ssl_key = ${join(sandbox.sslDirectory, 'clients', `${client}.key`)}`,
+    `ssl_ca = ${join(sandbox.sslDirectory, 'ca.pem')}`,
+    `work_directory = ${join(sandbox.root, 'work', client)}`, `state_directory = ${join(sandbox.root, 'state', client)}`,
+  ];
 }
 
 /** Dropping the permission bypass needs root; a test relying on an unreadable file skips otherwise. */

@@ -9,19 +9,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runs } from './support/runs';
 import { Sandbox, runNode } from './support/sandbox';
 
 const isRoot = process.geteuid?.() === 0;
 const DIST_CLI = join(__dirname, '..', 'src', 'cli');
 
-function runs(command: string, args: readonly string[]): boolean {
-  try {
-    execFileSync(command, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The numeric ACL of a file as getfacl prints it, comments left out. */
 function numericAcl(path: string, isDefault = false): string[] {

@@ -8,18 +8,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runs } from './support/runs';
 import { Sandbox } from './support/sandbox';
 
 const isRoot = process.geteuid?.() === 0;
 
-function runs(command: string, args: readonly string[]): boolean {
-  try {
-    execFileSync(command, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a file whose ACL and xattr the target cannot hold is restored and listed, its group no wider than the ACL gave', { skip: isRoot ? false : 'mounting a ramfs needs root' }, async (t) => {
   const sandbox = await Sandbox.create();

@@ -30,6 +30,21 @@ test('a clock too far off is retried, then reported as the clock\'s fault, never
   assert.equal(s3.named('HeadObjectCommand').length, 4, 'retried: the SDK corrects its clock offset from the answer');
 });
 
+// Regression (S3 review, on Ceph with a bucket quota): the backup failed, rightly, but told the operator to check the keys.
+test('a quota refusal (403 QuotaExceeded) is reported as the quota, never as wrong keys', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 's3-kinds-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'staged');
+  await writeFile(file, testBytes('quota', 1_000));
+  const s3 = stubS3({ PutObjectCommand: () => { throw serviceError(403, 'QuotaExceeded', ''); } });
+  await assert.rejects(putSingle(s3.requester, key, file, 1_000), (error: unknown) => {
+    assert.ok(error instanceof S3RequestError && !(error instanceof S3AuthError), String(error));
+    assert.match(error.message, /quota of bucket stub-bucket or its user is exceeded \(QuotaExceeded, HTTP 403\); raise the quota, or free space/);
+    assert.doesNotMatch(error.message, /access key|secret/);
+    return true;
+  });
+});
+
 // Regression: BadDigest was final, though the service stored nothing and another attempt re-sends the bytes.
 test('BadDigest (bytes damaged on the way) is retried, and the next attempt stores the object', async (t) => {
   const folder = await mkdtemp(join(tmpdir(), 's3-kinds-'));

@@ -114,6 +114,11 @@ export function toBackendError(place: RequestPlace, error: unknown, attempts: nu
       + `${facts.status === undefined ? '' : `, HTTP ${facts.status}`}): this machine's clock differs from the service's by more than it `
       + 'allows (15 minutes on AWS); set the clock right (NTP)', { cause: error });
   }
+  // Also a 403 with fine keys: Ceph's and MinIO's answer to a bucket or user quota.
+  if (facts.code === 'QuotaExceeded') {
+    return new S3RequestError(place, facts, attempts, `${place.endpoint} refused the write: the quota of bucket ${place.bucket} or its user is `
+      + 'exceeded (QuotaExceeded, HTTP 403); raise the quota, or free space (delete backups, then gc)', { cause: error });
+  }
   if (facts.status === 403 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied'].includes(facts.code)) {
     return new S3AuthError(place, facts.code, credentialsSource);
   }

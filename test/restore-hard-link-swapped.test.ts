@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { linkSync, renameSync } from 'node:fs';
-import { lstat, mkdtemp, readFile, realpath, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, realpath, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryMeta, EntryType } from '../src/proto/cpsbackup';
@@ -102,4 +102,47 @@ test('a first name swapped between its check and the link: the link is made to t
   assert.equal(linked.ino, (await lstat(join(target, 'uploads', 'f1.aside'))).ino);
   assert.equal(await readFile(join(target, 'z-bin', 'f1'), 'utf8'), CONTENT);
   assert.deepEqual(writer.outcome.failures, []);
+});
+
+// Regression (review of the fix above): a first name found identical and kept was opened by name after
+// its stat, and the inode recorded for its links was the one opened: a user swapping in a file of theirs
+// with the same content between the stat and the open had the kept "identical" file be theirs, and the
+// second name in the root-only folder was linked to it.
+test('a first name found identical, swapped between its stat and its open: never taken for the kept file, never linked to', async (t) => {
+  const target = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-link-kept-')));
+  const outside = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-link-outside-')));
+  t.after(() => removeTree(target));
+  t.after(() => removeTree(outside));
+  // What is there already: the backup's /uploads/f1, identical; the stranger's file of the same content.
+  await mkdir(join(target, 'uploads'));
+  await writeFile(join(target, 'uploads', 'f1'), CONTENT, { mode: 0o755 });
+  await utimes(join(target, 'uploads', 'f1'), 1_500_000_000, 1_500_000_000);
+  const evil = join(outside, 'evil');
+  await writeFile(evil, CONTENT, { mode: 0o755 });
+  const { O_NONBLOCK } = posixAddon().constants;
+  let isSwapped = false;
+  const addon = posixAddon() as unknown as Record<string, unknown>;
+  const original = (addon.openat as (...args: unknown[]) => number).bind(addon);
+  t.after(() => { addon.openat = original; });
+  addon.openat = (...args: unknown[]): number => {
+    // The compare's open of the existing file (the only one made non-blocking): the stranger's move first.
+    if (!isSwapped && Buffer.from(args[1] as Buffer).toString() === 'f1' && ((args[2] as number) & O_NONBLOCK) !== 0) {
+      isSwapped = true;
+      swapIn(target, evil);
+    }
+    return original(...args);
+  };
+  const tree = await RestoreTree.open(target);
+  let writer: RestoreWriter;
+  try {
+    writer = new RestoreWriter(tree, { strip: 0, overwrite: 'never', isRoot });
+    for (const item of items()) await writer.write(item);
+    writer.finish();
+  } finally {
+    tree.close();
+  }
+  assert.ok(isSwapped);
+  const linked = await lstat(join(target, 'z-bin', 'f1')).catch(() => undefined);
+  assert.notEqual(linked?.ino, (await lstat(evil)).ino, 'z-bin/f1 is a link to the stranger\'s file');
+  assert.ok(writer.outcome.failures.length + writer.outcome.keptExisting.length > 0, 'the swapped name is reported');
 });

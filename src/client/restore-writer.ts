@@ -285,7 +285,8 @@ export class RestoreWriter {
     // Decided before anything is written: a copy of a file found identical filled nearly full disks and
     // touched live folders. A difference the policy keeps anyway (a symlink or FIFO there too) is never written at all.
     const isDifferenceWritten = isDump || existing === undefined || this.existing.replacesIfDifferent(existing, meta);
-    const existingFd = isCompared && difference === undefined && isSameSize ? this.tree.openExistingFile(path) : undefined;
+    // The inode judged above, or none (then it is not found identical): see openExistingFile.
+    const existingFd = isCompared && difference === undefined && isSameSize ? this.tree.openExistingFile(path, existing) : undefined;
     let temp: TempFile | undefined;
     let isDone = false;
     try {

@@ -343,8 +343,13 @@ export class RestoreTree {
     return this.inParent(entry, 'read the extended attributes of', (folderFd, name) => readXattrs({ dirfd: folderFd, name }));
   }
 
-  /** Opens an existing regular file read-only (to compare before overwriting); undefined for anything else. */
-  openExistingFile(entryPath: Buffer | string): number | undefined {
+  /**
+   * Opens an existing regular file read-only (to compare before overwriting); undefined for anything else,
+   * and, with `expected`, for another inode than the one the caller judged by its stat (the name given to
+   * another file since: a user swapping names in a folder of theirs must not have their file taken for the
+   * one found identical, nor get a later hard link to it).
+   */
+  openExistingFile(entryPath: Buffer | string, expected?: Inode): number | undefined {
     const entry = this.locate(entryPath);
     if (entry.components.length === 0) return undefined;
     const parent = this.walker.leaseParent(entry, false);
@@ -355,7 +360,10 @@ export class RestoreTree {
       const stats = statAtIfExists(parent.fd, name);
       if (stats === undefined || entryKind(stats.mode) !== 'file') return undefined;
       const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
-      return openAt(parent.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+      const fd = openAt(parent.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+      if (expected === undefined || isSameInode(statFd(fd), expected)) return fd;
+      closeSync(fd);
+      return undefined;
     } finally {
       parent.release();
     }

@@ -42,13 +42,6 @@ export interface RecoveryReport {
   readonly missingPacks: number;
 }
 
-/**
- * Since when this catalog records its pack intents (ms): an object without a row modified before then
- * may be the leftover of a crash of an older cpsbackup, which recorded none; it is deleted as before.
- */
-const PACK_INTENTS_SINCE_KEY = 'pack_intents_since';
-/** Clocks differ (the object service's against this server's): an object this close to the start of intents counts as after it. */
-const INTENTS_SINCE_MARGIN_MS = 60 * 60 * 1000;
 
 /**
  * Set by `recover` in the catalog it installs: objects it does not name are kept until an explicit `gc`
@@ -69,7 +62,6 @@ export interface RecoveryOptions {
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
   doomed: DoomedPacks, framing: RecordFraming, options: RecoveryOptions): Promise<RecoveryReport> {
   const { logger, sweepHeldOrphans = false } = options;
-  const intentsSince = recordedIntentsSince(catalog);
   const running = catalog.backups.running();
   for (const backup of running) dropUnfinished(catalog, backup, Date.now() + options.resumeHoldMs, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
@@ -98,8 +90,10 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
     return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks, keptUnknownPacks: 0, missingPacks };
   }
   const intents = catalog.packs.intents();
-  // A crash's leftover: put (or about to be) with no row yet. Anything else a newer catalog may have written.
-  const isLeftover = (orphan: StoredObject): boolean => intents.has(orphan.name) || orphan.modifiedAt.getTime() < intentsSince - INTENTS_SINCE_MARGIN_MS;
+  // A crash's leftover: put (or about to be) with no row yet. Anything else a newer catalog may have written,
+  // however old: a catalog copied before this version recorded intents has none, and no time tells its
+  // leftovers from a newer catalog's packs (an older version's crash leftovers are kept once, named, until gc).
+  const isLeftover = (orphan: StoredObject): boolean => intents.has(orphan.name);
   const unknown = sweepHeldOrphans ? [] : orphanedPacks.filter((orphan) => !isLeftover(orphan));
   for (const { name } of orphanedPacks.filter((orphan) => sweepHeldOrphans || isLeftover(orphan))) {
     await backend.deletePack(name);
@@ -114,15 +108,6 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   }
   if (catalog.meta.get(ORPHANS_HELD_KEY) === '1') catalog.meta.set(ORPHANS_HELD_KEY, '0');
   return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks: 0, keptUnknownPacks: unknown.length, missingPacks };
-}
-
-/** When this catalog began recording pack intents; set at its first open by a version that records them. */
-function recordedIntentsSince(catalog: Catalog): number {
-  const recorded = Number(catalog.meta.get(PACK_INTENTS_SINCE_KEY));
-  if (Number.isFinite(recorded) && recorded > 0) return recorded;
-  const now = Date.now();
-  catalog.transaction(() => catalog.meta.set(PACK_INTENTS_SINCE_KEY, String(now)), true);
-  return now;
 }
 
 /**

@@ -49,3 +49,22 @@ test('a database\'s and a role\'s own settings do not change values through a du
     assert.equal(await server.psql('shop_copy', ROWS), source, 'every value as it was');
   });
 });
+
+// Regression (review of the fix above): the load session had search_path '' too, so a load over existing
+// tables (in place, a partial, a receiver), which runs no schema.sql, failed on a CHECK whose function
+// names a table unqualified (`relation "codes" does not exist`), where it had loaded before. The load keeps
+// the database's own search_path; schema.sql still sets '' where it runs.
+test('a load over existing tables keeps the database\'s search_path for the functions its CHECKs and DEFAULTs call', { skip }, async () => {
+  await withPostgresServer('cpsbackup-pg-search-path-', async (server, folder) => {
+    await server.psql('postgres', 'CREATE DATABASE shop');
+    await server.psql('shop', `CREATE TABLE codes (x int PRIMARY KEY); INSERT INTO codes VALUES (1), (2);
+      CREATE FUNCTION okcode(v int) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RETURN EXISTS (SELECT 1 FROM codes WHERE x = v); END$$;
+      CREATE TABLE t (id int PRIMARY KEY, c int CHECK (okcode(c))); INSERT INTO t VALUES (1, 1), (2, 2);`);
+    const config = shopSourceConfig(server);
+    const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'));
+    await server.psql('shop', 'DELETE FROM t WHERE id = 2');
+    const results = await loadRestoredDumps(config, restored, {});
+    assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok']);
+    assert.equal(await server.psql('shop', 'SELECT string_agg(id || \':\' || c, \',\' ORDER BY id) FROM t'), '1:1,2:2');
+  });
+});

@@ -15,6 +15,8 @@ export interface PgEnvironment {
   readonly tools: PgTools;
   /** The environment for a tool connected to `database`. */
   env(database: string): NodeJS.ProcessEnv;
+  /** The same for the load's psql, every setting pinned but search_path. */
+  loadEnv(database: string): NodeJS.ProcessEnv;
   remove(): Promise<void>;
 }
 
@@ -58,10 +60,10 @@ export async function pgEnvironment(source: DatabaseSource, baseDirectory: strin
   }
   // Ours after the caller's PGOPTIONS: the last -c of a name wins. PGTZ, PGDATESTYLE and PGCLIENTENCODING
   // say the same for a reader of the environment (and any libpq that would otherwise send its own).
-  const pinned = SESSION_SETTINGS.map(([name, value]) => `-c ${name}=${value}`).join(' ');
-  const options = `${process.env.PGOPTIONS ?? ''} ${pinned}`.trim();
+  const optionsOf = (settings: readonly (readonly [string, string])[]): string =>
+    `${process.env.PGOPTIONS ?? ''} ${settings.map(([name, value]) => `-c ${name}=${value}`).join(' ')}`.trim();
   const fixed: NodeJS.ProcessEnv = {
-    PGTZ: 'UTC', PGDATESTYLE: 'ISO, YMD', PGCLIENTENCODING: 'UTF8', PGOPTIONS: options, PGAPPNAME: 'cpsbackup',
+    PGTZ: 'UTC', PGDATESTYLE: 'ISO, YMD', PGCLIENTENCODING: 'UTF8', PGOPTIONS: optionsOf(SESSION_SETTINGS), PGAPPNAME: 'cpsbackup',
     ...((source.socket ?? source.host) === undefined ? {} : { PGHOST: source.socket ?? source.host }),
     ...(source.port === undefined ? {} : { PGPORT: String(source.port) }),
     ...(source.user === undefined ? {} : { PGUSER: source.user }),
@@ -70,6 +72,12 @@ export async function pgEnvironment(source: DatabaseSource, baseDirectory: strin
   return {
     tools: { psql, pgDump },
     env: (database) => ({ ...process.env, ...fixed, PGDATABASE: database }),
+    // The load's search_path is the database's own: a CHECK, a DEFAULT or a trigger's function that names a
+    // table unqualified ran with it before, and failed with '' over existing tables (review). schema.sql
+    // sets '' itself where it runs (a load into a new database), as pg_restore does.
+    loadEnv: (database) => ({
+      ...process.env, ...fixed, PGOPTIONS: optionsOf(SESSION_SETTINGS.filter(([name]) => name !== 'search_path')), PGDATABASE: database,
+    }),
     remove: async () => folder?.remove(),
   };
 }

@@ -101,7 +101,7 @@ export const postgresqlDialect: DatabaseDialect = {
           throw fail(`${psql} cannot shut off backslash commands (\\restrict, in PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 and `
             + 'later): a restored dump could run shell commands through it (\\!); not loaded. Upgrade postgresql-client');
         }
-        return { file: psql, args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], env: environment.env(database) };
+        return { file: psql, args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], env: environment.loadEnv(database) };
       },
       loadScript: pgLoadScript,
       remove: () => environment.remove(),

@@ -118,6 +118,7 @@ export interface StoreFigures {
 export type { BackupPoint, BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
+export { assertStoreExists, isStoreMissing } from './store-presence';
 export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
 export type { ClientUsage, UsageSharing } from './catalog/usage-queries';

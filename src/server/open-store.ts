@@ -4,9 +4,8 @@
 // start makes a store (`recover` installs one without opening it).
 import type { ServerConfig } from '../common/config/server-config';
 import type { S3StorageSettings } from '../common/config/storage-keys';
-import { ChunkStore, loadKeyFile, loadS3Credentials, openS3Backend, type S3Backend, type StoreKey } from '../chunkstore/store';
+import { assertStoreExists, ChunkStore, isStoreMissing, loadKeyFile, loadS3Credentials, openS3Backend, type S3Backend, type StoreKey } from '../chunkstore/store';
 import type { Logger } from '../common/logger';
-import { assertStoreExists, isStoreMissing } from '../chunkstore/store-presence';
 
 export interface OpenStoreOptions {
   readonly encoderThreads?: number;

@@ -1,6 +1,5 @@
 // Starts every dump source's dumpers writing into FIFOs under <work>/dumps/<source>/ and collects
 // their exit status: the uploader streams each FIFO as a file, no dump ever lands on disk.
-import { closeSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -14,8 +13,7 @@ import { closeDescriptor, makeFifo, openFifoEnds, removeFifo, type FifoIdentity 
 import type { DumpSource, StorageConfig } from './storage-config';
 import { versionLabels } from './version-labels';
 import { identityLabels } from './source-identity';
-import { PlantableSymlinkError } from '../posix/operator-real-path';
-import { openTrustedFolder, UntrustedFolderError } from './trusted-folder';
+import { untrustedFolderReason } from './trusted-folder';
 
 export interface DumpFile {
   /** Absolute FIFO path: <workDirectory>/dumps/<source>/<name> (e.g. 'dump' or '<collection>.bson'). */
@@ -122,12 +120,8 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
  * put a file of theirs at its name in between, and the dumper would write the database into it.
  */
 function checkFifoFolder(sourceName: string, folder: string): void {
-  try {
-    closeSync(openTrustedFolder(folder).fd);
-  } catch (error) {
-    if (!(error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError)) throw error;
-    throw new DumpFailedError(sourceName, `no dump FIFO made: ${error.message} (give work_directory a folder only root may write to)`);
-  }
+  const untrusted = untrustedFolderReason(folder);
+  if (untrusted !== undefined) throw new DumpFailedError(sourceName, `no dump FIFO made: ${untrusted} (give work_directory a folder only root may write to)`);
 }
 
 class FifoDumpRun implements DumpRun {

@@ -1,11 +1,9 @@
 // After a restore, re-injects each restored dump file with its source's loader, in order, and
 // deletes the file once loaded; a failed load keeps the file and reports the loader's stderr.
-import { closeSync } from 'node:fs';
 import { rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { errorMessage } from '../../common/errors';
 import { LOADS_FOLDER } from '../own-folders';
-import { PlantableSymlinkError } from '../posix/operator-real-path';
 import { loadCommandDump } from './command-loader';
 import type { DumpKind } from './dump-kind';
 import { DUMPS_FOLDER, isDumpFileName } from './dump-names';
@@ -14,7 +12,7 @@ import { loadSqliteDump } from './sqlite-loader';
 import { isDatabaseSource, type DumpSource, type StorageConfig } from './storage-config';
 import { loadDatabaseDump } from './database-loader';
 import { loadIntoFor, type LoadInto } from './load-into';
-import { openTrustedFolder, UntrustedFolderError } from './trusted-folder';
+import { untrustedFolderReason } from './trusted-folder';
 import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';
 
 /** Where a dump file was restored. */
@@ -121,15 +119,13 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
  * could swap a folder on the way, or put entries in this one, would choose which file is loaded and which removed.
  */
 function untrustedDumpFolder(folder: string): string | undefined {
+  let untrusted: string | undefined;
   try {
-    closeSync(openTrustedFolder(folder).fd);
-    return undefined;
-  } catch (error) {
-    if (error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError) {
-      return `the dump's folder: ${error.message} (someone else could choose which file is loaded and removed)`;
-    }
+    untrusted = untrustedFolderReason(folder);
+  } catch {
     return undefined; // A folder gone or unreadable: the load itself says so.
   }
+  return untrusted === undefined ? undefined : `the dump's folder: ${untrusted} (someone else could choose which file is loaded and removed)`;
 }
 
 /** By path: the folder and every folder above it are root's alone (untrustedDumpFolder). */

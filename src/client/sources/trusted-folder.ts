@@ -3,7 +3,7 @@
 import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { statFd } from '../posix/at';
-import { operatorRealFolder, type ResolvedFolder } from '../posix/operator-real-path';
+import { operatorRealFolder, PlantableSymlinkError, type ResolvedFolder } from '../posix/operator-real-path';
 
 const S_ISVTX = 0o1000;
 
@@ -36,6 +36,21 @@ export function openTrustedFolder(path: string, options: { allowsSticky?: boolea
     return resolved;
   } catch (error) {
     closeSync(resolved.fd);
+    throw error;
+  }
+}
+
+/**
+ * Why someone other than root (this user) could swap this folder or what is in it (openTrustedFolder's
+ * refusal, or a symlink they could have planted on the way), or undefined when no one could; any other
+ * failure (the folder gone, unreadable) is thrown, for the caller to judge.
+ */
+export function untrustedFolderReason(path: string): string | undefined {
+  try {
+    closeSync(openTrustedFolder(path).fd);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError) return error.message;
     throw error;
   }
 }

@@ -1,12 +1,10 @@
 // Secrets for the database tools: read from the operator's password_file, handed over in a 0600
 // file inside a 0700 folder of the work directory (PGPASSFILE, --defaults-extra-file), never argv.
-import { closeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../../common/errors';
 import { CREDENTIALS_FOLDER } from '../../own-folders';
-import { PlantableSymlinkError } from '../../posix/operator-real-path';
-import { openTrustedFolder, UntrustedFolderError } from '../trusted-folder';
+import { untrustedFolderReason } from '../trusted-folder';
 import type { FailureFactory } from './dialect';
 
 const PASSWORD_FILE_LIMIT = 64 * 1024;
@@ -26,12 +24,8 @@ export interface PrivateFolder {
 export async function makePrivateFolder(baseDirectory: string, fail: FailureFactory): Promise<PrivateFolder> {
   const parent = join(resolve(baseDirectory), CREDENTIALS_FOLDER);
   await mkdir(parent, { recursive: true, mode: 0o700 });
-  try {
-    closeSync(openTrustedFolder(parent).fd);
-  } catch (error) {
-    if (!(error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError)) throw error;
-    throw fail(`no credential file written: ${error.message} (give work_directory a folder only root may write to)`);
-  }
+  const untrusted = untrustedFolderReason(parent);
+  if (untrusted !== undefined) throw fail(`no credential file written: ${untrusted} (give work_directory a folder only root may write to)`);
   const path = await mkdtemp(join(parent, 'run-')); // mkdtemp makes it 0700
   return {
     path,

@@ -49,15 +49,13 @@ export function setCheckedFolderMetadata(parentFd: number, name: Buffer, identit
   try {
     fd = openAt(parentFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return REPLACED;
-    if (code !== 'EACCES') throw error;
+    if (isNoFolderThere(error)) return REPLACED;
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
     try {
       fd = openFolderHandleAt(parentFd, name);
       isHandle = true;
     } catch (handleError) {
-      const handleCode = (handleError as NodeJS.ErrnoException).code;
-      if (handleCode === 'ENOENT' || handleCode === 'ENOTDIR' || handleCode === 'ELOOP') return REPLACED;
+      if (isNoFolderThere(handleError)) return REPLACED;
       throw handleError;
     }
   }
@@ -67,4 +65,10 @@ export function setCheckedFolderMetadata(parentFd: number, name: Buffer, identit
   } finally {
     closeSync(fd);
   }
+}
+
+/** An open of the name as a folder failed because no folder is there now: gone, another kind, a symlink. */
+function isNoFolderThere(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
 }

@@ -3,6 +3,7 @@
 // what the tool exits 0 on; every way it fails said in one line, never a stack trace.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { SqliteDumpUser } from './sqlite-dump-user';
 
 /** Reads the dump as it passes; problem() names the first thing in it that is no dump. */
 export interface DumpCheck {
@@ -19,10 +20,13 @@ interface Exit {
 /**
  * Runs `tool args` (stdin as given: ignored, or ours when it holds the tool's script; stderr ours, for the
  * parent's stderr tail) and passes its stdout on; returns this program's exit code. With stopsAtProblem
- * the tool is stopped at the first problem: nothing after a lost row is worth storing.
+ * the tool is stopped at the first problem: nothing after a lost row is worth storing. With runAs the tool
+ * runs as that user and group (no supplementary groups: libuv drops them), from `/`.
  */
-export async function passDumpOn(tool: string, args: readonly string[], stdin: 'ignore' | 'inherit', check: DumpCheck, stopsAtProblem: boolean): Promise<number> {
-  const child = spawn(tool, args, { stdio: [stdin, 'pipe', 'inherit'] });
+export async function passDumpOn(tool: string, args: readonly string[], stdin: 'ignore' | 'inherit', check: DumpCheck, stopsAtProblem: boolean,
+  runAs?: SqliteDumpUser): Promise<number> {
+  const identity = runAs === undefined ? {} : { uid: runAs.uid, gid: runAs.gid, cwd: '/' };
+  const child = spawn(tool, args, { stdio: [stdin, 'pipe', 'inherit'], ...identity });
   const exited = new Promise<Exit>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('close', (code, signal) => resolve({ code, signal }));
@@ -42,7 +46,10 @@ export async function passDumpOn(tool: string, args: readonly string[], stdin: '
   const { code, signal, error } = await exited;
   if (error !== undefined) return fail(`cannot run ${tool}: ${error.message}`);
   if (signal !== null) return fail(`${tool} was killed by ${signal}`);
-  if (code !== 0) return code ?? 1;
+  if (code !== 0) {
+    if (runAs !== undefined) process.stderr.write(`(${tool} ran as uid ${runAs.uid}, gid ${runAs.gid}: the owner of the database's folder)\n`);
+    return code ?? 1;
+  }
   const problem = check.problem();
   return problem === undefined ? 0 : fail(problem);
 }

@@ -13,6 +13,7 @@ import type { DumpPlan } from './dump-plan';
 import { isHeldByBase } from './source-identity';
 import { checkSinceField } from './mongodb-since-check';
 import type { Db } from 'mongodb';
+import { runAsArgument, sqliteDumpPlace } from './sqlite-dump-user';
 
 export type { DumpPlan } from './dump-plan';
 
@@ -85,11 +86,13 @@ async function planSqlite(source: SqliteSource): Promise<DumpPlan> {
     // The CLI would silently create an empty database and we would back up nothing.
     throw new DumpFailedError(source.name, `cannot dump ${source.path}: ${errorMessage(error)}`);
   }
+  const place = sqliteDumpPlace(source.name, source.path);
   const busyMilliseconds = Math.min(SQLITE_BUSY_MILLISECONDS, Math.floor(source.timeoutSeconds * 1000 * SQLITE_BUSY_SHARE));
   return {
     fileName: SQLITE_DUMP_NAME,
     file: process.execPath,
-    args: [join(__dirname, 'sqlite-dump-main.js'), '-bail', '-cmd', `.timeout ${busyMilliseconds}`, source.path, '.dump'],
+    args: [join(__dirname, 'sqlite-dump-main.js'), ...(place.runAs === undefined ? [] : [runAsArgument(place.runAs)]),
+      '-bail', '-cmd', `.timeout ${busyMilliseconds}`, place.path, '.dump'],
   };
 }
 

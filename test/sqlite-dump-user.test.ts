@@ -92,6 +92,28 @@ for (const journalMode of ['wal', 'delete']) {
   });
 }
 
+test('a path through a user\'s symlink in their own folder (a deployment\'s current -> release) dumps as that user', { skip }, async () => {
+  await withAppFolder(async (folder, app) => {
+    const release = join(app, 'release-1');
+    await mkdir(release);
+    makeDatabase(join(release, 'app.sqlite'), 'the app row');
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, release]);
+    const current = join(app, 'current');
+    await symlink('release-1', current);
+    await lchown(current, NOBODY, NOBODY);
+    const restored = await dumpToFiles(configFor(join(current, 'app.sqlite')), join(folder, 'work'), join(folder, 'restore'));
+    assert.match(await readFile(restored[0].path, 'utf8'), /'the app row'/);
+    // The same symlink pointed at root's database: read as nobody, so not read.
+    const rootDatabase = join(folder, 'root.sqlite');
+    makeDatabase(rootDatabase, 'root-only');
+    await chmod(rootDatabase, 0o600);
+    await rm(current);
+    await symlink(folder, current);
+    await lchown(current, NOBODY, NOBODY);
+    await assertDumpFailsAsNobody(configFor(join(current, 'root.sqlite')), folder);
+  });
+});
+
 test('root refuses to run sqlite3 in a root folder others may write to', { skip }, async () => {
   await withAppFolder(async (folder) => {
     const shared = join(folder, 'shared');

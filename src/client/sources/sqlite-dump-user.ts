@@ -3,11 +3,11 @@
 // whatever that user pointed the name at (one of root's own databases included) into the backup, and a
 // restore then gave it to them. Root runs it as itself only in a folder no one else controls; in a user's
 // folder as that user, so that what it can read is what they could read anyway.
-import { closeSync } from 'node:fs';
+import { closeSync, lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DumpFailedError, errorMessage } from '../../common/errors';
 import { statFd } from '../posix/at';
-import { operatorRealFolder } from '../posix/operator-real-path';
+import { operatorRealFolder, PlantableSymlinkError } from '../posix/operator-real-path';
 
 /** Others may create entries in a folder with these bits (sticky or not: a hot journal planted there is rolled back into the database). */
 const WRITABLE_BY_OTHERS = 0o022;
@@ -27,7 +27,9 @@ export interface SqliteDumpPlace {
 /**
  * Where and as whom a database is dumped. Not root: as is (it reads only what this user may). Root: as
  * itself when the folder and those above it are root's alone; as the folder's owner and group when the
- * folder is a user's; refused (DumpFailedError) in a root folder others may write to or replace.
+ * folder is a user's, or when the path goes through a symlink of a user's in a folder of theirs (a
+ * deployment's `current -> releases/…`); refused (DumpFailedError) in a root folder others may write to
+ * or replace.
  */
 export function sqliteDumpPlace(source: string, path: string): SqliteDumpPlace {
   if (process.geteuid?.() !== 0) return { path, runAs: undefined };
@@ -36,6 +38,9 @@ export function sqliteDumpPlace(source: string, path: string): SqliteDumpPlace {
   try {
     folder = operatorRealFolder(dirname(absolute), 'owned');
   } catch (error) {
+    const owner = error instanceof PlantableSymlinkError ? symlinkFolderOwner(error) : undefined;
+    // Past that user's symlink the path is theirs to choose: sqlite3 follows it with their rights only.
+    if (owner !== undefined) return { path: absolute, runAs: owner };
     throw new DumpFailedError(source, `cannot dump ${path}: ${errorMessage(error)}`);
   }
   try {
@@ -51,6 +56,18 @@ export function sqliteDumpPlace(source: string, path: string): SqliteDumpPlace {
       + 'or make it and the folders above it root\'s alone');
   } finally {
     closeSync(folder.fd);
+  }
+}
+
+/** The owner of a refused symlink when it sits in a folder of that same user's alone (not root's). */
+function symlinkFolderOwner(error: PlantableSymlinkError): SqliteDumpUser | undefined {
+  if (error.owner === 0) return undefined;
+  try {
+    const folder = lstatSync(dirname(error.symlinkPath));
+    if (!folder.isDirectory() || folder.uid !== error.owner || (folder.mode & WRITABLE_BY_OTHERS) !== 0) return undefined;
+    return { uid: folder.uid, gid: folder.gid };
+  } catch {
+    return undefined;
   }
 }
 

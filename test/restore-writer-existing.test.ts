@@ -103,6 +103,26 @@ test('a folder already there keeps its mode unless --overwrite, and a different 
   assert.deepEqual(replaced.writer.outcome.keptExisting, []);
 });
 
+// Regression: --overwrite gave every existing folder above an --include the backup's mode, owner, ACLs
+// and attributes: restoring /srv/app reset /srv and /, things not asked for (and a hostile server could
+// chmod them through it). Such folders are now made when missing and otherwise left alone under every policy.
+test('a folder above the selection is made when missing and otherwise left as it is, whatever the policy', async (t) => {
+  const above = (path: string, mode: number): RestoreMessageItem => ({ ...folderItem(path, mode), isAboveSelection: true });
+  const items = [above('/srv', 0o755), folderItem('/srv/app', 0o755), fileItem('/srv/app/a.txt', 'asked for\n')];
+  const makeSrv = async (target: string): Promise<void> => {
+    await mkdir(join(target, 'srv'));
+    await chmod(join(target, 'srv'), 0o750);
+  };
+  for (const overwrite of ['never', 'if-newer', 'always'] as const) {
+    const restored = await restore(t, makeSrv, items, { overwrite });
+    assert.equal(await modeOf(join(restored.target, 'srv')), 0o750, `${overwrite}: the folder above the selection was changed`);
+    assert.equal(await readFile(join(restored.target, 'srv', 'app', 'a.txt'), 'utf8'), 'asked for\n');
+    assert.deepEqual(restored.writer.outcome.keptExisting, [], `${overwrite}: a folder not asked for is no conflict`);
+  }
+  const made = await restore(t, async () => undefined, [above('/srv', 0o711), ...items.slice(1)], { overwrite: 'always' });
+  assert.equal(await modeOf(join(made.target, 'srv')), 0o711, 'a folder above the selection that was missing is made as in the backup');
+});
+
 test('a file with the backup\'s content but another mode or mtime is not identical: kept and reported, or replaced', async (t) => {
   const chmodded = async (target: string): Promise<void> => {
     await writeFile(join(target, 'same.txt'), 'same bytes\n', { mode: 0o600 });

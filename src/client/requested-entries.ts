@@ -23,7 +23,8 @@ export class RequestedEntries {
    * The items the server sent, each only once it is known to be asked for: at or below an --include path
    * (all of them when none) and matching -r (on the path as -s lists it, as the server matches it), or a
    * folder above such an entry. The server sends a folder above a match only just before it, so such a
-   * folder is held until the entry below it comes (a folder alone gets no mode, owner or times from it).
+   * folder is held until the entry below it comes (a folder alone gets no mode, owner or times from it),
+   * then passed on marked isAboveSelection.
    * A hard link must name an earlier entry of this restore: the server links only within what it sends,
    * and sends a file whose first name lies outside the selection with its content. Refusals are ProtocolErrors.
    */
@@ -48,7 +49,7 @@ export class RequestedEntries {
       }
       if (!isFolder && meta.hardlinkTarget.length === 0 && meta.nlink > 1) linkable.add(meta.path.toString('latin1'));
       if (held.length > 0) {
-        yield* held;
+        for (const folder of held) yield { ...folder, isAboveSelection: true };
         held = [];
       }
       yield item;

@@ -39,6 +39,8 @@ export interface RestoreMessageItem {
   readonly inline?: { readonly content: ContentPiece; readonly sha256: Buffer };
   /** Streamed content: its pieces, then its end; must be read to the end (or drained) before the next item. */
   readonly stream?: { frames(): AsyncGenerator<ContentPiece, ContentEnd> };
+  /** A folder sent only because something asked for lies below it (RequestedEntries). */
+  readonly isAboveSelection?: true;
 }
 
 /**

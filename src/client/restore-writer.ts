@@ -130,7 +130,7 @@ export class RestoreWriter {
     const left: LeftEntry = {};
     try {
       switch (meta.type) {
-        case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta); return;
+        case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta, item.isAboveSelection === true); return;
         case EntryType.ENTRY_TYPE_FILE:
         case EntryType.ENTRY_TYPE_FIFO_CONTENT:
           if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
@@ -225,7 +225,13 @@ export class RestoreWriter {
     return stripped === undefined || (!isFolder && isStrippedToTarget(stripped, this.options.strip)) ? undefined : stripped;
   }
 
-  private folder(path: Buffer, meta: EntryMeta): void {
+  /**
+   * aboveSelection: a folder not asked for, sent only because something asked for lies below it. Made
+   * when missing (with the backup's metadata, as tar and borg make them); one already there is not
+   * asked for, so it is neither compared nor changed under any policy: restoring /srv/app with
+   * --overwrite leaves / and /srv as they are (and a hostile server cannot chmod them through it).
+   */
+  private folder(path: Buffer, meta: EntryMeta, aboveSelection: boolean): void {
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
       if (this.existing.decide(path, existing, false, meta) !== 'write') return;
@@ -240,6 +246,7 @@ export class RestoreWriter {
       this.folders.push({ path, meta, isExisting: false, identity: made.identity });
       return;
     }
+    if (aboveSelection) return;
     const folder = this.tree.stat(path);
     if (folder === undefined) return;
     // The folder judged here is the one whose attributes are replaced or times given back at the end.

@@ -47,7 +47,7 @@ export async function passDumpOn(tool: string, args: readonly string[], stdin: '
   if (error !== undefined) return fail(`cannot run ${tool}: ${error.message}`);
   if (signal !== null) return fail(`${tool} was killed by ${signal}`);
   if (code !== 0) {
-    if (runAs !== undefined) process.stderr.write(`(${tool} ran as uid ${runAs.uid}, gid ${runAs.gid}: the owner of the database's folder)\n`);
+    if (runAs !== undefined) process.stderr.write(`(${tool} ran as uid ${runAs.uid}, gid ${runAs.gid}: the one user who may change the database's path)\n`);
     return code ?? 1;
   }
   const problem = check.problem();

@@ -1,15 +1,16 @@
 // Who runs sqlite3 for a SQLite source's dump, and on which path. sqlite3 opens the database by name and
-// follows a symlink there, so root dumping a database in a folder an application's user controls dumped
-// whatever that user pointed the name at (one of root's own databases included) into the backup, and a
-// restore then gave it to them. Root runs it as itself only in a folder no one else controls; in a user's
-// folder as that user, so that what it can read is what they could read anyway.
-import { closeSync, lstatSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+// follows symlinks on the way, so root dumping a database whose path an application's user controls
+// dumped whatever that user pointed it at (one of root's own databases included) into the backup, and a
+// restore then gave it to them. Root runs it as itself only on a path no one else may change; on a path
+// that one user controls, as that user, and only for a database of theirs: run as them, sqlite3 reads
+// only what they could read anyway, and the -wal and -shm files it may create are theirs, as the database.
+import { execFileSync } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import { DumpFailedError, errorMessage } from '../../common/errors';
-import { statFd } from '../posix/at';
-import { operatorRealFolder, PlantableSymlinkError } from '../posix/operator-real-path';
+import { posixConstants } from '../posix/at';
+import { pathControllers, type PathControl } from '../posix/path-controllers';
 
-/** Others may create entries in a folder with these bits (sticky or not: a hot journal planted there is rolled back into the database). */
+/** A group or anyone may create entries in a folder with these bits. */
 const WRITABLE_BY_OTHERS = 0o022;
 
 export interface SqliteDumpUser {
@@ -18,57 +19,58 @@ export interface SqliteDumpUser {
 }
 
 export interface SqliteDumpPlace {
-  /** The database in its real folder: the one judged below. */
+  /** The database's path with its symlinks resolved, as judged. */
   readonly path: string;
-  /** The user (and group) sqlite3 runs as; undefined: as this process. */
+  /** The user (and their primary group) sqlite3 runs as; undefined: as this process. */
   readonly runAs: SqliteDumpUser | undefined;
 }
 
 /**
  * Where and as whom a database is dumped. Not root: as is (it reads only what this user may). Root: as
- * itself when the folder and those above it are root's alone; as the folder's owner and group when the
- * folder is a user's, or when the path goes through a symlink of a user's in a folder of theirs (a
- * deployment's `current -> releases/…`); refused (DumpFailedError) in a root folder others may write to
- * or replace.
+ * itself when no one else may replace anything on the database's path; as the one user who may, when the
+ * database is theirs; otherwise refused (DumpFailedError), saying what to change.
  */
 export function sqliteDumpPlace(source: string, path: string): SqliteDumpPlace {
   if (process.geteuid?.() !== 0) return { path, runAs: undefined };
-  const absolute = resolve(path);
-  let folder: ReturnType<typeof operatorRealFolder>;
+  const refuse = (why: string): never => {
+    throw new DumpFailedError(source, `not dumped: ${why}, so root does not run sqlite3 on ${path} (sqlite3 follows `
+      + 'symlinks there: whoever may replace a name on the way could point it at another database); give the database '
+      + 'and the folders on its path to the application\'s user alone, or make them root\'s alone');
+  };
+  let control: PathControl;
   try {
-    folder = operatorRealFolder(dirname(absolute), 'owned');
+    control = pathControllers(isAbsolute(path) ? path : resolve(path));
   } catch (error) {
-    const owner = error instanceof PlantableSymlinkError ? symlinkFolderOwner(error) : undefined;
-    // Past that user's symlink the path is theirs to choose: sqlite3 follows it with their rights only.
-    if (owner !== undefined) return { path: absolute, runAs: owner };
     throw new DumpFailedError(source, `cannot dump ${path}: ${errorMessage(error)}`);
   }
-  try {
-    const stats = statFd(folder.fd);
-    const place = join(folder.path, basename(absolute));
-    if (stats.uid !== 0) return { path: place, runAs: { uid: stats.uid, gid: stats.gid } };
-    const why = folder.replaceableAt !== undefined
-      ? `lies below ${folder.replaceableAt}, where someone other than root may replace folders`
-      : (stats.mode & WRITABLE_BY_OTHERS) !== 0 ? `may be written to by others (mode ${(stats.mode & 0o7777).toString(8)})` : undefined;
-    if (why === undefined) return { path: place, runAs: undefined };
-    throw new DumpFailedError(source, `not dumped: ${folder.path} ${why}, so root does not run sqlite3 there `
-      + '(a name in it may be pointed at another database); give the folder to the application\'s user (the dump then runs as that user) '
-      + 'or make it and the folders above it root\'s alone');
-  } finally {
-    closeSync(folder.fd);
+  if ((control.stats.mode & posixConstants().S_IFMT) !== posixConstants().S_IFREG) {
+    throw new DumpFailedError(source, `cannot dump ${path}: ${control.realPath} is not a regular file`);
   }
+  if (control.sharedAt !== undefined) refuse(`a group or anyone may replace entries in ${control.sharedAt}, on its path`);
+  // sqlite3 opens the -journal, -wal and -shm beside the database by name: one someone else put there first
+  // (a hot journal) would be rolled back into it. Sticky or not, such a folder is refused.
+  if ((control.folder.stats.mode & WRITABLE_BY_OTHERS) !== 0) {
+    refuse(`others may create files in ${control.folder.path} (mode ${(control.folder.stats.mode & 0o7777).toString(8)}), beside the database`);
+  }
+  const [user, ...others] = control.controllers;
+  if (user === undefined) return { path: control.realPath, runAs: undefined };
+  if (others.length > 0) refuse(`users ${control.controllers.join(', ')} may each replace a name on its path`);
+  if (control.stats.uid !== user) {
+    refuse(`uid ${user} may replace a name on its path, but the database (${control.realPath}) belongs to uid ${control.stats.uid}`);
+  }
+  return { path: control.realPath, runAs: { uid: user, gid: primaryGroupOf(source, user) } };
 }
 
-/** The owner of a refused symlink when it sits in a folder of that same user's alone (not root's). */
-function symlinkFolderOwner(error: PlantableSymlinkError): SqliteDumpUser | undefined {
-  if (error.owner === 0) return undefined;
+/** The user's own primary group (NSS, as `id` reads it): a folder's group may be one they are not in. */
+function primaryGroupOf(source: string, uid: number): number {
+  let text: string;
   try {
-    const folder = lstatSync(dirname(error.symlinkPath));
-    if (!folder.isDirectory() || folder.uid !== error.owner || (folder.mode & WRITABLE_BY_OTHERS) !== 0) return undefined;
-    return { uid: folder.uid, gid: folder.gid };
-  } catch {
-    return undefined;
+    text = execFileSync('id', ['-g', String(uid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (error) {
+    throw new DumpFailedError(source, `not dumped: uid ${uid}, who controls the database's path, has no primary group here (${errorMessage(error).split('\n')[0]})`);
   }
+  if (!/^\d+$/.test(text)) throw new DumpFailedError(source, `not dumped: \`id -g ${uid}\` printed ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** The wrapper's argument that carries the user: `--as=UID:GID`. */

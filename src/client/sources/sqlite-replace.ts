@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, fsyncSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { chmodFd, mkdirAt, openAt, openFolderHandleAt, posixConstants, renameAt, statAt, statFd, unlinkAt } from '../posix/at';
+import { chmodFd, chownFd, mkdirAt, openAt, openFolderHandleAt, posixConstants, renameAt, statAt, statAtIfExists, statFd, unlinkAt } from '../posix/at';
 
 /** The files beside a database that belong to it: a -wal or -shm left there would be replayed into the new one. */
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
@@ -30,11 +30,32 @@ export async function replaceDatabase(builtFd: number, builtName: string, folder
       throw new Error(`${incomingName} was replaced by another folder (uid ${incoming.uid}, mode ${(incoming.mode & 0o7777).toString(8)}) before it was opened`);
     }
     await moveOrCopy(builtFd, builtName, incomingFd, builtName);
+    takeOwnerAndMode(incomingFd, builtName, folderFd, targetName);
     swapIn(incomingFd, builtName, folderFd, targetName);
     syncFolder(folderFd);
     for (const suffix of COMPANION_SUFFIXES) removeIfPresent(folderFd, asideName(targetName, suffix));
   } finally {
     if (incomingFd !== undefined) removeIncoming(folderFd, incomingName, incomingFd, builtName);
+  }
+}
+
+/**
+ * The rebuilt database takes the old one's owner, group and mode, or with none there (or not a file) the
+ * folder's owner and group: built by root it was root's, mode 0644, and the application's user could no
+ * longer write its own database. Set while it is in the private folder, where no one else can reach it.
+ */
+function takeOwnerAndMode(incomingFd: number, builtName: string, folderFd: number, targetName: string): void {
+  const { S_IFMT, S_IFREG, O_RDONLY, O_NOFOLLOW } = posixConstants();
+  const old = statAtIfExists(folderFd, targetName);
+  const oldFile = old !== undefined && (old.mode & S_IFMT) === S_IFREG ? old : undefined;
+  const owner = oldFile ?? statFd(folderFd);
+  const fd = openAt(incomingFd, builtName, O_RDONLY | O_NOFOLLOW);
+  try {
+    if (process.geteuid?.() === 0) chownFd(fd, owner.uid, owner.gid);
+    // Never a set-user-ID or set-group-ID database (the chown above cleared them anyway).
+    if (oldFile !== undefined) chmodFd(fd, oldFile.mode & 0o1777);
+  } finally {
+    closeSync(fd);
   }
 }
 

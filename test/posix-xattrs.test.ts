@@ -2,12 +2,13 @@
 // /proc/self/fd, so long paths work), no symlink followed, ACLs visible as system.posix_acl_* values.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, realpath, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { mkdirAt, openAt, openFolderAt, posixConstants } from '../src/client/posix/at';
+import { mkdirAt, openAt, openFolderAt, openHandleAt, posixConstants } from '../src/client/posix/at';
+import { posixAddon } from '../src/client/posix/addon';
 import { ACL_ACCESS, getXattr, isXattrUnsupported, listXattrs, readXattrs, removeXattr, setXattr } from '../src/client/posix/xattrs';
 import { removeTree } from './support/remove-tree';
 
@@ -106,4 +107,28 @@ test('a file system without attributes is told apart by the error the addon real
   }
   assert.equal(isXattrUnsupported(Object.assign(new Error('x'), { code: 'ENOTSUP' })), true);
   assert.equal(isXattrUnsupported(Object.assign(new Error('x'), { code: 'EACCES' })), false);
+});
+
+test('an O_PATH handle target reaches the handle\'s inode, never what has its name now, with or without the kernel\'s *xattrat', (t) => {
+  const path = join(workspace, 'held');
+  writeFileSync(path, 'the held file');
+  const handle = openHandleAt(posixConstants().AT_FDCWD, path);
+  t.after(() => closeSync(handle));
+  // Another file now has the name: a call by name would reach it.
+  renameSync(path, `${path}.aside`);
+  writeFileSync(path, 'another file');
+  setXattr({ handle }, 'user.through-handle', Buffer.from('kept'));
+  // As on a kernel before 6.13: the *xattrat calls are missing, the handle's /proc/self/fd link is taken.
+  const addon = posixAddon() as unknown as Record<string, unknown>;
+  for (const method of ['setxattrat', 'listxattrat', 'getxattrat', 'removexattrat']) {
+    const original = addon[method];
+    t.after(() => { addon[method] = original; });
+    addon[method] = (): never => { throw Object.assign(new Error('ENOSYS: function not implemented'), { code: 'ENOSYS' }); };
+  }
+  setXattr({ handle }, 'user.without-xattrat', Buffer.from('also'));
+  assert.deepEqual(names(listXattrs({ handle })), ['user.through-handle', 'user.without-xattrat']);
+  assert.deepEqual(getXattr({ handle }, 'user.through-handle'), Buffer.from('kept'));
+  removeXattr({ handle }, 'user.without-xattrat');
+  assert.deepEqual(names(listXattrs({ path: `${path}.aside` })), ['user.through-handle'], 'the held file has them');
+  assert.deepEqual(listXattrs({ path }), [], 'the file that took its name has none');
 });

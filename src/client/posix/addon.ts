@@ -96,6 +96,16 @@ export interface PosixAddon {
   fsetxattr(fd: number, name: Name, value: Buffer, flags: number): void;
   lremovexattr(path: Name, name: Name): void;
   fremovexattr(fd: number, name: Name): void;
+  /** The following calls: for the kernel's /proc/self/fd/N link to a handle, which lands on the handle's own inode. */
+  listxattr(path: Name): Buffer[];
+  getxattr(path: Name, name: Name): Buffer;
+  setxattr(path: Name, name: Name, value: Buffer, flags: number): void;
+  removexattr(path: Name, name: Name): void;
+  /** Linux 6.13's *xattrat (ENOSYS before): an O_PATH handle with path "" and AT_EMPTY_PATH, where the kernel takes one. */
+  listxattrat(dirfd: number, path: Name, atFlags: number): Buffer[];
+  getxattrat(dirfd: number, path: Name, atFlags: number, name: Name): Buffer;
+  setxattrat(dirfd: number, path: Name, atFlags: number, name: Name, value: Buffer, flags: number): void;
+  removexattrat(dirfd: number, path: Name, atFlags: number, name: Name): void;
   /** Each time a (seconds, nanoseconds) pair, nanoseconds 0..999999999 (ignored where seconds are null). */
   utimensat(dirfd: number, name: Name, atimeSec: TimeSeconds, atimeNsec: number, mtimeSec: TimeSeconds, mtimeNsec: number, flags: number): void;
   futimens(fd: number, atimeSec: TimeSeconds, atimeNsec: number, mtimeSec: TimeSeconds, mtimeNsec: number): void;

@@ -28,7 +28,7 @@ export function setMadeEntryMetadata(folderFd: number, name: Buffer, kind: Entry
   try {
     const found = statFd(handle);
     if (entryKind(found.mode) !== kind || found.nlink !== 1) return REPLACED;
-    const failures = metadata === undefined ? [] : applyMetadata({ handle, dirfd: folderFd, name, isSymlink: kind === 'symlink' }, metadata, owners);
+    const failures = metadata === undefined ? [] : applyMetadata({ handle, isSymlink: kind === 'symlink' }, metadata, owners);
     return { identity: found, failures };
   } finally {
     closeSync(handle);
@@ -39,7 +39,7 @@ export function setMadeEntryMetadata(folderFd: number, name: Buffer, kind: Entry
  * A folder's metadata, given only while `name` is still the folder recorded when it was made or found.
  * Opened O_RDONLY|O_DIRECTORY|O_NOFOLLOW so every step goes through the fd (a symlink or anything else
  * there fails to open); where it cannot be read (not root, a folder without read permission) an O_PATH
- * handle, acted on through /proc/self/fd (its xattrs by name, each after checking the name is still it).
+ * handle, acted on through it (fchownat AT_EMPTY_PATH, /proc/self/fd for the mode and the xattrs).
  */
 export function setCheckedFolderMetadata(parentFd: number, name: Buffer, identity: Inode, metadata: EntryMetadata,
   owners: OwnerNames): MetadataFailure[] | typeof REPLACED {
@@ -61,7 +61,7 @@ export function setCheckedFolderMetadata(parentFd: number, name: Buffer, identit
   }
   try {
     if (!isSameInode(statFd(fd), identity)) return REPLACED;
-    return applyMetadata(isHandle ? { handle: fd, dirfd: parentFd, name, isSymlink: false, isFolder: true } : { fd, isFolder: true }, metadata, owners);
+    return applyMetadata(isHandle ? { handle: fd, isSymlink: false, isFolder: true } : { fd, isFolder: true }, metadata, owners);
   } finally {
     closeSync(fd);
   }

@@ -1,12 +1,11 @@
 // Applies an entry's metadata in the one order that keeps every part: owner first (chown clears
 // setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times last.
-import { chmodAt, chmodFd, chmodHandle, chownAt, chownFd, chownHandle, statAt, statAtIfExists, statFd } from '../posix/at';
+import { chmodAt, chmodFd, chmodHandle, chownAt, chownFd, chownHandle, statAt, statFd } from '../posix/at';
 import type { PosixStat } from '../posix/addon';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { type EntryTimes, setTimesAt, setTimesFd, setTimesHandle, splitNanoseconds } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
 import type { MetadataFailure } from './errors';
-import { isSameInode } from './link-targets';
 import { narrowedMode } from './narrowed-mode';
 
 export interface EntryMetadata {
@@ -36,20 +35,19 @@ const INHERITED_ACLS: ReadonlySet<string> = new Set([ACL_ACCESS, ACL_DEFAULT]);
  * Which entry, each named so that it cannot be swapped under the restore:
  * - fd: an open fd (a file being written, a folder opened and checked as the restore's);
  * - handle: an O_PATH handle of a symlink or special file just made and checked (nothing else can be
- *   opened without acting on it), or of a checked folder this user may not read. Its xattrs can only go by name (the addon has no following setxattr
- *   for its /proc link): each is set only after `name` in `dirfd` is checked to still be the handle's inode;
+ *   opened without acting on it), or of a checked folder this user may not read. Every step, its xattrs
+ *   and ACLs too, goes through the handle (posix/xattrs.ts), never by name: a name swapped since the
+ *   check (a hard link to another file put there) is never reached;
  * - dirfd + name: by name, only where no one else can put another entry under it (the root's ".").
  */
 export type MetadataTarget = { readonly fd: number; readonly isFolder?: boolean }
-  | { readonly handle: number; readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder?: boolean }
+  | { readonly handle: number; readonly isSymlink: boolean; readonly isFolder?: boolean }
   | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder: boolean };
 
 interface MetadataCalls {
   readonly isSymlink: boolean;
   readonly isFolder: boolean;
   readonly xattrTarget: XattrTarget;
-  /** Throws when an xattr call by name would reach another inode than the target's. */
-  readonly checkXattrTarget: () => void;
   chown(uid: number, gid: number): void;
   chmod(mode: number): void;
   setTimes(times: EntryTimes): void;
@@ -60,26 +58,22 @@ function callsOf(target: MetadataTarget): MetadataCalls {
   if ('fd' in target) {
     const { fd } = target;
     return {
-      isSymlink: false, isFolder: target.isFolder === true, xattrTarget: { fd }, checkXattrTarget: () => undefined,
+      isSymlink: false, isFolder: target.isFolder === true, xattrTarget: { fd },
       chown: (uid, gid) => chownFd(fd, uid, gid), chmod: (mode) => chmodFd(fd, mode),
       setTimes: (times) => setTimesFd(fd, times), stat: () => statFd(fd),
     };
   }
   if ('handle' in target) {
-    const { handle, dirfd, name } = target;
+    const { handle } = target;
     return {
-      isSymlink: target.isSymlink, isFolder: target.isFolder === true, xattrTarget: { dirfd, name },
-      checkXattrTarget: () => {
-        const there = statAtIfExists(dirfd, name);
-        if (there === undefined || !isSameInode(there, statFd(handle))) throw new Error('not set: the entry was replaced by another since it was made');
-      },
+      isSymlink: target.isSymlink, isFolder: target.isFolder === true, xattrTarget: { handle },
       chown: (uid, gid) => chownHandle(handle, uid, gid), chmod: (mode) => chmodHandle(handle, mode),
       setTimes: (times) => setTimesHandle(handle, times), stat: () => statFd(handle),
     };
   }
   const { dirfd, name } = target;
   return {
-    isSymlink: target.isSymlink, isFolder: target.isFolder, xattrTarget: { dirfd, name }, checkXattrTarget: () => undefined,
+    isSymlink: target.isSymlink, isFolder: target.isFolder, xattrTarget: { dirfd, name },
     chown: (uid, gid) => chownAt(dirfd, name, uid, gid), chmod: (mode) => chmodAt(dirfd, name, mode),
     setTimes: (times) => setTimesAt(dirfd, name, times), stat: () => statAt(dirfd, name),
   };
@@ -112,17 +106,11 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     for (const name of present) {
       const key = name.toString('latin1');
       if (!wanted.has(key) && replaces(name)) {
-        step(`xattr ${key}`, () => {
-          calls.checkXattrTarget();
-          removeXattr(xattrTarget, name);
-        });
+        step(`xattr ${key}`, () => removeXattr(xattrTarget, name));
       }
     }
     for (const xattr of metadata.xattrs) {
-      step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => {
-        calls.checkXattrTarget();
-        setXattr(xattrTarget, xattr.name, xattr.value);
-      });
+      step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => setXattr(xattrTarget, xattr.name, xattr.value));
     }
   }
   if (metadata.mode !== undefined && !calls.isSymlink) {

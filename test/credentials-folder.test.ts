@@ -7,6 +7,7 @@ import { chmod, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DumpFailedError } from '../src/common/errors';
 import { makePrivateFolder } from '../src/client/sources/tables/credentials';
+import { failOpenatOf } from './support/failing-openat';
 import { withTempFolder } from './support/temp-folder';
 
 const fail = (message: string): DumpFailedError => new DumpFailedError('shop', message);
@@ -26,5 +27,19 @@ test('no credential file is written in a credentials folder others may write to,
     const made = await makePrivateFolder(work, fail);
     await made.write('pgpass', 'secret');
     await made.remove();
+  });
+});
+
+// A check that could not be made (EACCES, ELOOP, ENOENT on the way) refuses with the credentials
+// refusal naming why, as an untrusted folder does, rather than an unexplained system error.
+test('no credential file is written where the credentials folder cannot be checked, the reason named', async (t) => {
+  await withTempFolder('cpsbackup-credentials-', async (folder) => {
+    const work = join(folder, 'work');
+    const credentials = join(work, 'credentials');
+    await mkdir(credentials, { recursive: true, mode: 0o700 });
+    failOpenatOf(t, 'credentials', 'EACCES');
+    await assert.rejects(makePrivateFolder(work, fail), (error: unknown) => error instanceof DumpFailedError
+      && /no credential file written: .*\/credentials could not be checked \(EACCES: /.test(error.message));
+    assert.deepEqual(await readdir(credentials), [], 'no run folder made');
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DumpFailedError } from '../src/common/errors';
 import { startDumps } from '../src/client/sources/dump-run';
 import { storageConfigFromText } from '../src/client/sources/storage-config';
+import { failOpenatOf } from './support/failing-openat';
 import { withTempFolder } from './support/temp-folder';
 
 test('no dump FIFO is made in a dumps folder others may write to, or below a folder they may replace', async () => {
@@ -26,5 +27,20 @@ test('no dump FIFO is made in a dumps folder others may write to, or below a fol
     }
     const run = await startDumps(config, work);
     await run.abort();
+  });
+});
+
+// A check that could not be made (EACCES, ELOOP, ENOENT on the way) fails that source's dump, the
+// reason named, as an untrusted folder does, rather than an unexplained system error.
+test('no dump FIFO is made where the dumps folder cannot be checked, the reason named', async (t) => {
+  await withTempFolder('cpsbackup-fifo-folder-', async (folder) => {
+    const config = storageConfigFromText('storage.conf', 'source = app\nkind = command\ndump = echo the database\nload = cat\n');
+    const work = join(folder, 'work');
+    const sourceFolder = join(work, 'dumps', 'app');
+    await mkdir(sourceFolder, { recursive: true, mode: 0o700 });
+    failOpenatOf(t, 'app', 'ELOOP');
+    await assert.rejects(startDumps(config, work), (error: unknown) => error instanceof DumpFailedError && error.source === 'app'
+      && /no dump FIFO made: .*\/dumps\/app could not be checked \(ELOOP: /.test(error.message));
+    assert.deepEqual(await readdir(sourceFolder), [], 'no FIFO made');
   });
 });

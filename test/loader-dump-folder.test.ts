@@ -10,6 +10,7 @@ import { chmod, chown, mkdir, readFile, symlink, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { loadRestoredDumps } from '../src/client/sources/loaders';
 import { storageConfigFromText } from '../src/client/sources/storage-config';
+import { failOpenatOf } from './support/failing-openat';
 import { exists, withTempFolder } from './support/temp-folder';
 
 const NOBODY = 65534;
@@ -66,3 +67,25 @@ test('a symlink another user planted on the way to a dump is not followed: the f
     assert.equal(await readFile(join(victim, 'app', 'dump'), 'utf8'), 'root only', 'the root-only file is not removed');
   });
 });
+
+// Regression (review): the check let a load go ahead by path when it failed for another reason than an
+// untrusted folder (EACCES of root on an NFS mount with root_squash, ELOOP, a folder gone at the check
+// and back at the load): nothing had been checked, and root loaded and removed by path. Such a dump is
+// now kept and not loaded, the reason named. The addon's openat fails the check's walk into the folder
+// (failOpenatOf), which the load itself, by path through Node's fs, does not use.
+for (const code of ['EACCES', 'ELOOP', 'ENOENT']) {
+  test(`a dump whose folder cannot be checked (${code}) is kept and not loaded, the reason named`, async (t) => {
+    await withTempFolder('cpsbackup-dump-folder-', async (folder) => {
+      const output = join(folder, 'loaded');
+      const path = join(folder, 'dumps', 'app', 'dump');
+      await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
+      await writeFile(path, 'the dump');
+      failOpenatOf(t, 'app', code);
+      const [refused] = await loadRestoredDumps(commandSource(output), [{ path, sourceName: 'app' }]);
+      assert.equal(refused.ok, false, 'a dump whose folder was not checked is not loaded');
+      assert.match(refused.error ?? '', new RegExp(`^not loaded: the dump's folder: .*/dumps/app could not be checked \\(${code}: .*; file kept$`));
+      assert.equal(await exists(output), false, 'the load command did not run');
+      assert.equal(await readFile(path, 'utf8'), 'the dump', 'the dump file is kept');
+    });
+  });
+}

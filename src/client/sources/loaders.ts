@@ -117,14 +117,10 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
  * Why the loaders may not work on the dump files of this folder by name, or undefined. They are read (by
  * the loader tools too, which take a path), then removed with their folder, by path, as root: someone who
  * could swap a folder on the way, or put entries in this one, would choose which file is loaded and which removed.
+ * A folder that could not be checked (gone, unreadable, a symlink loop) is refused too: nothing says it is safe.
  */
 function untrustedDumpFolder(folder: string): string | undefined {
-  let untrusted: string | undefined;
-  try {
-    untrusted = untrustedFolderReason(folder);
-  } catch {
-    return undefined; // A folder gone or unreadable: the load itself says so.
-  }
+  const untrusted = untrustedFolderReason(folder);
   return untrusted === undefined ? undefined : `the dump's folder: ${untrusted} (someone else could choose which file is loaded and removed)`;
 }
 

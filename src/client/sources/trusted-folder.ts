@@ -2,6 +2,7 @@
 // strings below it keep naming the files we mean, whoever else runs on the machine, so a root loader may use them.
 import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { errorMessage } from '../../common/errors';
 import { statFd } from '../posix/at';
 import { operatorRealFolder, PlantableSymlinkError, type ResolvedFolder } from '../posix/operator-real-path';
 
@@ -41,9 +42,11 @@ export function openTrustedFolder(path: string, options: { allowsSticky?: boolea
 }
 
 /**
- * Why someone other than root (this user) could swap this folder or what is in it (openTrustedFolder's
- * refusal, or a symlink they could have planted on the way), or undefined when no one could; any other
- * failure (the folder gone, unreadable) is thrown, for the caller to judge.
+ * Why the callers may not trust this folder, or undefined only once it was checked and no one but root
+ * (this user) could swap it or what is in it. Fails closed: besides openTrustedFolder's refusal and a
+ * symlink someone else could have planted on the way, a check that could not be made (EACCES of root on
+ * an NFS mount with root_squash, ELOOP, the folder gone at the check and back by the time it is used) is
+ * a reason too, for every caller works on the folder by path afterwards.
  */
 export function untrustedFolderReason(path: string): string | undefined {
   try {
@@ -51,6 +54,6 @@ export function untrustedFolderReason(path: string): string | undefined {
     return undefined;
   } catch (error) {
     if (error instanceof UntrustedFolderError || error instanceof PlantableSymlinkError) return error.message;
-    throw error;
+    return `${resolve(path)} could not be checked (${errorMessage(error)})`;
   }
 }

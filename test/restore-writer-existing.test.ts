@@ -123,6 +123,29 @@ test('a folder above the selection is made when missing and otherwise left as it
   assert.equal(await modeOf(join(made.target, 'srv')), 0o711, 'a folder above the selection that was missing is made as in the backup');
 });
 
+// Review of the change above: a symlink or a file where a folder above the selection belongs was still
+// removed under --overwrite=always (/home -> /data/home lost for a restore of /home/alice), and an
+// existing --to folder took the backup's "/" mode under always.
+test('a symlink or file where a folder above the selection belongs is never replaced; an existing --to folder keeps its own', async (t) => {
+  const above = (path: string): RestoreMessageItem => ({ ...folderItem(path, 0o755), isAboveSelection: true });
+  const items = [above('/srv'), folderItem('/srv/app', 0o755), fileItem('/srv/app/a.txt', 'asked for\n')];
+  const symlinked = await restore(t, async (target) => {
+    await mkdir(join(target, 'data', 'srv', 'other'), { recursive: true });
+    await symlink('data/srv', join(target, 'srv'));
+  }, items, { overwrite: 'always' });
+  assert.equal(await readlink(join(symlinked.target, 'srv')), 'data/srv', 'the symlink is still there');
+  assert.deepEqual(await readdir(join(symlinked.target, 'data', 'srv')), ['other'], 'nothing written through it');
+  assert.match(symlinked.writer.outcome.failures.join('\n'), /srv: a symlink where the backup has a folder above what was asked for; left as it is under every policy/);
+
+  const file = await restore(t, async (target) => writeFile(join(target, 'srv'), 'precious'), items, { overwrite: 'always' });
+  assert.equal(await readFile(join(file.target, 'srv'), 'utf8'), 'precious');
+  assert.match(file.writer.outcome.failures.join('\n'), /srv: a file where the backup has a folder above what was asked for/);
+
+  const targetKept = await restore(t, async (target) => chmod(target, 0o750), [folderItem('/', 0o711), fileItem('/a.txt', 'x\n')], { overwrite: 'always' });
+  assert.equal(await modeOf(targetKept.target), 0o750, 'the --to folder that was there keeps its mode');
+  assert.deepEqual(targetKept.writer.outcome.keptExisting, []);
+});
+
 test('a file with the backup\'s content but another mode or mtime is not identical: kept and reported, or replaced', async (t) => {
   const chmodded = async (target: string): Promise<void> => {
     await writeFile(join(target, 'same.txt'), 'same bytes\n', { mode: 0o600 });

@@ -229,16 +229,25 @@ export class RestoreWriter {
    * aboveSelection: a folder not asked for, sent only because something asked for lies below it. Made
    * when missing (with the backup's metadata, as tar and borg make them); one already there is not
    * asked for, so it is neither compared nor changed under any policy: restoring /srv/app with
-   * --overwrite leaves / and /srv as they are (and a hostile server cannot chmod them through it).
+   * --overwrite leaves / and /srv as they are (and a hostile server cannot chmod them through it), and
+   * something else in such a folder's place (a symlink /home -> /data/home, a file) is never replaced.
    */
   private folder(path: Buffer, meta: EntryMeta, aboveSelection: boolean): void {
     const existing = this.existingAt(path);
     if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
+      if (aboveSelection) {
+        this.outcome.failures.push(`${this.tree.localPath(path)}: a ${entryKind(existing.mode)} where the backup has a folder above what was asked for; `
+          + 'left as it is under every policy, so nothing asked for below it is restored');
+        return;
+      }
       if (this.existing.decide(path, existing, false, meta) !== 'write') return;
       this.tree.remove(path);
     }
+    const isRoot = path.length === 1 && path[0] === SLASH;
+    // A --to folder that was there is the operator's and stays as it is, under every policy (as with --strip).
+    if (isRoot && this.tree.rootPath !== '/' && !this.tree.isRootMade) return;
     // The backup's "/" restored --to a folder this restore made is that folder's metadata.
-    const isMadeRoot = path.length === 1 && path[0] === SLASH && this.tree.isRootMade;
+    const isMadeRoot = isRoot && this.tree.isRootMade;
     const made = this.tree.makeFolder(path);
     if (made.created || isMadeRoot) {
       this.wroteIn(path);

@@ -1,6 +1,6 @@
 // Brings a store back to a consistent state on open, after any crash (borg: uncommitted work is
 // discarded): running backups are dropped, staged packs removed, objects a crash left between their
-// put and their catalog row deleted (any other object without a row is kept: see keptUnknownPacks),
+// put and their catalog row deleted (any other object without a row is kept unless asked: see keptPacks),
 // doomed packs deleted, packs the catalog names that are gone marked lost, and packs a version-1
 // store never sealed re-read and kept only if intact.
 import { readdir, unlink } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import type { RecordFraming } from './pack/record-framing';
 import { readChunk } from './pack/pack-reader';
 import { isCoverPackName } from './pack/pack-files';
 import type { DoomedPacks } from './gc/doomed-packs';
+import { describeKeptPacks, type KeptPacks, keptPacksOf, NO_KEPT_PACKS, sampleOf } from './kept-packs';
 import { CorruptError } from '../common/errors';
 import type { Logger } from '../common/logger';
 
@@ -31,9 +32,13 @@ export interface RecoveryReport {
   /**
    * Objects the catalog does not name and no crash of this catalog's servers left (no pack_intents row):
    * kept, as they may hold backups of a newer catalog (a store folder put back from an older copy, a
-   * disk snapshot rolled back); deleted only by an explicit `cpsbackup-server gc`.
+   * disk snapshot rolled back); deleted only by `cpsbackup-server gc --delete-unknown-packs`.
    */
   readonly keptUnknownPacks: number;
+  /** Either of the two above (never both): their bytes and a few names, for the warning and `gc`. */
+  readonly keptPacks: KeptPacks;
+  /** Objects the catalog does not name (unannounced, or kept since `recover`) deleted because the open asked for it (deleteUnknownPacks). */
+  readonly removedUnknownPacks: number;
   /**
    * Packs the catalog names that the store no longer holds: their chunks are marked damaged (and the
    * clients' own copies there dropped), so no backup deduplicates against them and the next ones that
@@ -44,8 +49,8 @@ export interface RecoveryReport {
 
 
 /**
- * Set by `recover` in the catalog it installs: objects it does not name are kept until an explicit `gc`
- * (sweepHeldOrphans). A recovered catalog may be behind the bucket (an older generation when the newest did
+ * Set by `recover` in the catalog it installs: objects it does not name are kept, even those its intents
+ * name, until `gc --delete-unknown-packs` (deleteUnknownPacks). A recovered catalog may be behind the bucket (an older generation when the newest did
  * not open, packs missing, a drill beside a server that is not gone); what it does not name may then be the
  * only copy of committed backups, and deleting it cannot be undone.
  */
@@ -55,13 +60,17 @@ export interface RecoveryOptions {
   /** How long a failed backup's holds last from its failure (StoreOptions.resumeHoldSeconds): a retry's window. */
   readonly resumeHoldMs: number;
   readonly logger?: Logger;
-  /** The explicit `gc` after `recover`: delete the objects the recovered catalog does not name. */
-  readonly sweepHeldOrphans?: boolean;
+  /**
+   * `gc --delete-unknown-packs`: delete every object the catalog does not name, the unannounced ones and
+   * those kept since `recover` too. Never without an operator's explicit word: they may be the only copy of
+   * a newer catalog's backups.
+   */
+  readonly deleteUnknownPacks?: boolean;
 }
 
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
   doomed: DoomedPacks, framing: RecordFraming, options: RecoveryOptions): Promise<RecoveryReport> {
-  const { logger, sweepHeldOrphans = false } = options;
+  const { logger, deleteUnknownPacks = false } = options;
   const running = catalog.backups.running();
   for (const backup of running) dropUnfinished(catalog, backup, Date.now() + options.resumeHoldMs, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
@@ -70,10 +79,9 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   const { orphans, missing } = await comparePacks(catalog, backend);
   const missingPacks = markPacksLost(catalog, missing);
   if (missingPacks > 0) {
-    logger?.warn(`${missingPacks} packs the catalog names are not in ${backend.location} (${sample(missing.map((pack) => pack.name))}): `
+    logger?.warn(`${missingPacks} packs the catalog names are not in ${backend.location} (${sampleOf(missing.map((pack) => pack.name))}): `
       + 'their chunks are marked damaged, the next backups holding their bytes store them again; `cpsbackup-server check` names the files they cost');
   }
-  let removedOrphanPacks = 0;
   let removedCoverPacks = 0;
   // What a cover write left (a crash between its put and its delete) holds nothing anyone needs, whatever catalog is installed.
   for (const { name } of orphans.filter((orphan) => isCoverPackName(orphan.name))) {
@@ -81,33 +89,39 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
     removedCoverPacks++;
   }
   const orphanedPacks = orphans.filter((orphan) => !isCoverPackName(orphan.name));
-  if (catalog.meta.get(ORPHANS_HELD_KEY) === '1' && !sweepHeldOrphans) {
-    const keptOrphanPacks = orphanedPacks.length;
-    if (keptOrphanPacks > 0) {
-      logger?.warn(`${keptOrphanPacks} packs in ${backend.location} are not in the catalog \`recover\` installed: kept until \`cpsbackup-server gc\` `
-        + '(run check first; they may hold backups the recovered catalog lacks)');
-    }
-    return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks, keptUnknownPacks: 0, missingPacks };
-  }
-  const intents = catalog.packs.intents();
+  // A recovered catalog's intents are its snapshot's: their objects may have rows in the newer catalog it lacks.
+  const isSinceRecover = catalog.meta.get(ORPHANS_HELD_KEY) === '1';
+  const intents = isSinceRecover ? new Set<string>() : catalog.packs.intents();
   // A crash's leftover: put (or about to be) with no row yet. Anything else a newer catalog may have written,
   // however old: a catalog copied before this version recorded intents has none, and no time tells its
-  // leftovers from a newer catalog's packs (an older version's crash leftovers are kept once, named, until gc).
-  const isLeftover = (orphan: StoredObject): boolean => intents.has(orphan.name);
-  const unknown = sweepHeldOrphans ? [] : orphanedPacks.filter((orphan) => !isLeftover(orphan));
-  for (const { name } of orphanedPacks.filter((orphan) => sweepHeldOrphans || isLeftover(orphan))) {
+  // leftovers from a newer catalog's packs (an older version's crash leftovers are kept, named, until
+  // `gc --delete-unknown-packs`).
+  const leftovers = orphanedPacks.filter((orphan) => intents.has(orphan.name));
+  const unknown = orphanedPacks.filter((orphan) => !intents.has(orphan.name));
+  let removedOrphanPacks = 0;
+  for (const { name } of leftovers) {
     await backend.deletePack(name);
     removedOrphanPacks++;
   }
-  catalog.transaction(() => catalog.packs.clearIntents(), true);
-  if (unknown.length > 0) {
-    logger?.warn(`${unknown.length} packs in ${backend.location} are in no catalog row and no crash of this store left them `
-      + `(${sample(unknown.map((orphan) => orphan.name))}): this catalog may be older than the store (a store folder or catalog.db put back `
-      + 'from a copy, a disk snapshot rolled back), and they may hold backups it does not know. Kept; with the older catalog moved away, '
-      + '`cpsbackup-server recover` rebuilds the newest one from an encrypted bucket; `cpsbackup-server gc` deletes them');
+  let removedUnknownPacks = 0;
+  if (deleteUnknownPacks) {
+    for (const { name } of unknown) {
+      await backend.deletePack(name);
+      removedUnknownPacks++;
+    }
   }
-  if (catalog.meta.get(ORPHANS_HELD_KEY) === '1') catalog.meta.set(ORPHANS_HELD_KEY, '0');
-  return { droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, keptOrphanPacks: 0, keptUnknownPacks: unknown.length, missingPacks };
+  if (!isSinceRecover || deleteUnknownPacks) {
+    catalog.transaction(() => {
+      catalog.packs.clearIntents();
+      if (isSinceRecover) catalog.meta.set(ORPHANS_HELD_KEY, '0');
+    }, true);
+  }
+  const keptPacks = deleteUnknownPacks ? NO_KEPT_PACKS : keptPacksOf(unknown, isSinceRecover);
+  if (keptPacks.count > 0) logger?.warn(describeKeptPacks(keptPacks, backend.location));
+  return {
+    droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, removedUnknownPacks, missingPacks, keptPacks,
+    keptOrphanPacks: isSinceRecover ? keptPacks.count : 0, keptUnknownPacks: isSinceRecover ? 0 : keptPacks.count,
+  };
 }
 
 /**
@@ -124,10 +138,6 @@ export function markPacksLost(catalog: Catalog, packs: readonly PackRecord[]): n
     }
   }, true);
   return packs.length;
-}
-
-function sample(names: readonly string[]): string {
-  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 /**

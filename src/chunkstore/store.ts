@@ -11,6 +11,7 @@ import { EncoderPool } from './encoder-pool';
 import { loadChunkerFactory } from './chunker/registry';
 import type { ChunkerFactory, ChunkerParams } from './chunker/chunker';
 import { recoverStore, type RecoveryReport } from './recovery';
+import { NO_KEPT_PACKS } from './kept-packs';
 import { assertChainStands, chainOf } from './session/partial-chain';
 import { collectGarbage, GarbageCollectionError, type GarbageReport } from './gc/garbage-collector';
 import { DoomedPacks } from './gc/doomed-packs';
@@ -81,10 +82,10 @@ export interface StoreOptions {
    */
   readonly abandonedUploadSeconds?: number;
   /**
-   * `gc`: delete the objects a catalog installed by `recover` does not name (every other open keeps them, see
-   * ORPHANS_HELD_KEY); a store not recovered, or already swept, deletes its orphans at every open anyway.
+   * `gc --delete-unknown-packs`: delete the objects in the packs area the catalog does not name and no crash of
+   * this store left (recovery.ts: keptPacks), those kept since `recover` too. Every other open keeps and names them.
    */
-  readonly sweepRecoveredOrphans?: boolean;
+  readonly deleteUnknownPacks?: boolean;
   /**
    * Write the bytes of a chunk only other clients hold as if new, then drop them (cover-writer.ts), so that
    * the time a backup takes does not tell its client what other clients hold. Default true.
@@ -118,6 +119,7 @@ export interface StoreFigures {
 export type { BackupPoint, BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 export type { GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
+export { describeKeptPacks, type KeptPacks } from './kept-packs';
 export { assertStoreExists, isStoreMissing } from './store-presence';
 export type { BackupSession } from './session/backup-session';
 export type { RemovedFile } from './catalog/repair-queries';
@@ -149,7 +151,8 @@ const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 
 export class ChunkStore {
   private recoveryReport: RecoveryReport = {
-    droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, removedCoverPacks: 0, keptOrphanPacks: 0, keptUnknownPacks: 0, missingPacks: 0,
+    droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, removedCoverPacks: 0, removedUnknownPacks: 0,
+    keptOrphanPacks: 0, keptUnknownPacks: 0, keptPacks: NO_KEPT_PACKS, missingPacks: 0,
   };
   private readonly sessions = new OpenSessions();
   private readonly readers: ReaderLeases;
@@ -265,7 +268,7 @@ export class ChunkStore {
         store.snapshots.markChanged();
       }
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, {
-        resumeHoldMs: store.resumeHoldMs, logger: options.logger, sweepHeldOrphans: options.sweepRecoveredOrphans === true });
+        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true });
       // After recovery: the unfinished backups it dropped no longer count as references.
       if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();

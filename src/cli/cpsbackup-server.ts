@@ -27,7 +27,7 @@ import { pathArgument } from './path-argument';
 import { rawArguments } from './raw-arguments';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
-const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
+const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc [--delete-unknown-packs] | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
   + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT] | init-key FILE | recover | break-lease]';
 
 /**
@@ -93,14 +93,21 @@ async function printStatus(configFile: string, options: { url?: string; json?: b
   return EXIT.ok;
 }
 
-async function runGarbageCollection(configFile: string): Promise<number> {
+/**
+ * Packs the catalog does not name and no crash of this store left are deleted only with deleteUnknownPacks
+ * (--delete-unknown-packs): a cron `gc` on a store whose catalog was put back from a copy deleted the newer
+ * catalog's packs, the only copy of its backups. Without it they are kept and named, on stdout too.
+ */
+async function runGarbageCollection(configFile: string, deleteUnknownPacks: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
-  // The explicit gc is what deletes the packs a catalog from `recover` does not name (every other open keeps them).
-  const store = await openConfiguredStore(config, { encoderThreads: 0, sweepRecoveredOrphans: true, mustExist: true });
+  const { describeKeptPacks } = await import('../chunkstore/store');
+  const store = await openConfiguredStore(config, { encoderThreads: 0, deleteUnknownPacks, mustExist: true });
   try {
-    const orphans = store.recovery.removedOrphanPacks;
-    if (orphans > 0) process.stdout.write(`gc: deleted ${orphans} packs the catalog does not name (orphans)\n`);
+    const { removedOrphanPacks, removedUnknownPacks, keptPacks } = store.recovery;
+    if (removedOrphanPacks > 0) process.stdout.write(`gc: deleted ${removedOrphanPacks} packs a crash left between their put and their catalog row\n`);
+    if (removedUnknownPacks > 0) process.stdout.write(`gc: deleted ${removedUnknownPacks} packs the catalog does not name (--delete-unknown-packs)\n`);
+    if (keptPacks.count > 0) process.stdout.write(`gc: ${describeKeptPacks(keptPacks, store.packBackend.location)}\n`);
     const report = await store.collectGarbage({ allPacks: true });
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes`
       + `${report.damagedPacks > 0 ? `; ${report.damagedPacks} packs not rewritten: a live chunk in each is damaged (marked; run check)` : ''}\n`);
@@ -124,7 +131,7 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
     }
     if (recovery.keptOrphanPacks > 0) {
       process.stdout.write(`${recovery.keptOrphanPacks} packs in the bucket are not in the catalog \`recover\` installed: kept until `
-        + '`cpsbackup-server gc` deletes them (they may hold backups the recovered catalog lacks)\n');
+        + '`cpsbackup-server gc --delete-unknown-packs` deletes them (they may hold backups the recovered catalog lacks)\n');
     }
     const report = await store.check({ readDataPercent });
     for (const line of checkReportLines(report)) process.stdout.write(`${line}\n`);
@@ -231,7 +238,7 @@ async function runRecover(configFile: string): Promise<number> {
     for (const skipped of recovered.skipped) process.stdout.write(`skipped: ${skipped}\n`);
     process.stdout.write(`recovered the catalog from snapshot generation ${recovered.generation} in ${backend.location}: `
       + `${recovered.clients} clients, ${recovered.backups} backups, ${recovered.packs} packs\n`);
-    process.stdout.write('packs in the bucket this catalog does not name are kept until `cpsbackup-server gc` (run check first)\n');
+    process.stdout.write('packs in the bucket this catalog does not name are kept until `cpsbackup-server gc --delete-unknown-packs` (run check first)\n');
     for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
     if (recovered.missingPacks.length > 0) {
       await warnOfLiveServer(config, backend, key);
@@ -338,7 +345,10 @@ checked against its SHA-256 when read and a damaged one is read again from the b
 Examples:
   cpsbackup-server -c etc/backup/server.conf          run the server
   cpsbackup-server -c etc/backup/server.conf gc       collect garbage now (the server must be stopped;
-                                                       a running server collects after each commit and delete)
+                                                       a running server collects after each commit and delete);
+                                                       packs the catalog does not name and no crash left are kept
+                                                       and named (they may be a newer catalog's: recover it first);
+                                                       gc --delete-unknown-packs deletes them
   cpsbackup-server -c etc/backup/server.conf check --read-data
                                                       verify catalog and packs, decompress and re-hash every chunk
                                                       (exit 1 and the affected backups and files on damage)
@@ -365,8 +375,10 @@ Examples:
     });
   program.command('gc')
     .description('delete unreferenced chunks and compact packs')
+    .option('--delete-unknown-packs', 'also delete the packs the catalog does not name and no crash of this store left (by default kept and '
+      + 'named: they may hold backups of a newer catalog, e.g. after catalog.db was put back from a copy; `recover` that one first)')
     .allowExcessArguments(false)
-    .action(() => { action = runGarbageCollection(program.opts().config); });
+    .action((options: { deleteUnknownPacks?: boolean }) => { action = runGarbageCollection(program.opts().config, options.deleteUnknownPacks === true); });
   program.command('check')
     .description('verify the catalog against the packs; name damaged chunks and the backups and files they break')
     .option('--read-data', 'also decompress and re-hash every chunk')

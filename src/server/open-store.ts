@@ -10,7 +10,8 @@ import type { Logger } from '../common/logger';
 export interface OpenStoreOptions {
   readonly encoderThreads?: number;
   readonly logger?: Logger;
-  readonly sweepRecoveredOrphans?: boolean;
+  /** `gc --delete-unknown-packs` only (StoreOptions.deleteUnknownPacks). */
+  readonly deleteUnknownPacks?: boolean;
   /**
    * An offline command (check, gc, retention, protect): a folder without a store is refused ("no store in DIR")
    * and nothing is made, nor a missing bucket. Without it (the server) a new store is made there, and logged.
@@ -41,7 +42,7 @@ export async function openConfiguredStore(config: ServerConfig, options: OpenSto
       packSize: storage.packSizeBytes,
       stagingMaxBytes: storage.kind === 's3' ? storage.stagingMaxBytes : undefined,
       cacheBytes: storage.kind === 's3' ? storage.cacheBytes : undefined,
-      sweepRecoveredOrphans: options.sweepRecoveredOrphans,
+      deleteUnknownPacks: options.deleteUnknownPacks,
     });
     // Loud, with the folder: an operator whose backup disk did not mount sees the server writing to the disk below.
     if (isNew) {

@@ -25,6 +25,7 @@ import { keepHeapHeadroom } from '../common/heap-headroom';
 import { surviveClosedOutput } from './closed-output';
 import { pathArgument } from './path-argument';
 import { rawArguments } from './raw-arguments';
+import { offlineLogger } from './offline-logger';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc [--delete-unknown-packs] | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
@@ -102,7 +103,7 @@ async function runGarbageCollection(configFile: string, deleteUnknownPacks: bool
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
   const { describeKeptPacks } = await import('../chunkstore/store');
-  const store = await openConfiguredStore(config, { encoderThreads: 0, deleteUnknownPacks, mustExist: true });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, deleteUnknownPacks, mustExist: true, logger: offlineLogger('cpsbackup-server') });
   try {
     const { removedOrphanPacks, removedUnknownPacks, keptPacks } = store.recovery;
     if (removedOrphanPacks > 0) process.stdout.write(`gc: deleted ${removedOrphanPacks} packs a crash left between their put and their catalog row\n`);
@@ -122,7 +123,7 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
   const { checkReportLines, isClean } = await import('../chunkstore/check');
-  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true, logger: offlineLogger('cpsbackup-server') });
   try {
     const recovery = store.recovery;
     if (recovery.droppedBackups + recovery.droppedChunks + recovery.removedOrphanPacks > 0) {
@@ -162,7 +163,7 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
 async function runProtect(configFile: string, clientName: string, backupNumber: number, isProtected: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
-  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true, logger: offlineLogger('cpsbackup-server') });
   try {
     const backup = store.findBackup(clientName, backupNumber);
     if (backup === undefined) throw new NotFoundError(`client "${shown(clientName)}" has no backup ${backupNumber}`);
@@ -184,8 +185,9 @@ async function runRetentionCommand(configFile: string, clientName: string | unde
   const { loadClientRegistry } = await import('../server/clients/load-client-registry');
   const { locationOf } = await import('../server/clients/client-registry');
   const { runRetention } = await import('../server/retention/retention-run');
+  const logger = offlineLogger('cpsbackup-server');
   const registry = loadClientRegistry(config);
-  for (const refused of registry.refused) process.stderr.write(`cpsbackup-server: warning: ${locationOf(refused)}: ${refused.problem}\n`);
+  for (const refused of registry.refused) logger.warn(`${locationOf(refused)}: ${refused.problem}`);
   const write = (line: string): void => { process.stdout.write(`${line}\n`); };
   if (isDryRun) {
     const { CommittedBackups } = await import('../chunkstore/read/committed-backups');
@@ -200,7 +202,7 @@ async function runRetentionCommand(configFile: string, clientName: string | unde
     }
   }
   const { openConfiguredStore } = await import('../server/open-store');
-  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true });
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true, logger });
   try {
     const removed = runRetention(store, config, registry, { clientName, now: Date.now(), write, remove: (backups) => store.deleteBackups(backups) });
     const report = removed > 0 ? await store.collectGarbage() : undefined;

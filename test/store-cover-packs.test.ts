@@ -78,6 +78,34 @@ test('bytes only another client holds are written to a cover pack, stored and de
   assert.deepEqual((await store.check({ readDataPercent: 100 })).problems, []);
 });
 
+/** The pack_intents rows (packs announced before their put that have no row yet), once every cover deletion begun has ended. */
+async function settledIntentsOf(store: ChunkStore): Promise<string[]> {
+  const inside = store as unknown as { coverDeletions: { settled(): Promise<void> }; catalog: { packs: { intents(): Set<string> } } };
+  await inside.coverDeletions.settled();
+  return [...inside.catalog.packs.intents()].sort();
+}
+
+// Regression (review of pack intents): a cover pack's intent, recorded before its put as every pack's is,
+// stayed after its object was deleted until the store's next start (no pack row ever removes it): a server
+// running for months gathered one row per cover pack. It goes once the object is deleted; a cover pack whose
+// delete failed keeps it for the next start, which deletes the object.
+test('a cover pack\'s intent row goes once its object is deleted, and stays while the object does', async (t) => {
+  const { store, backend } = await openNoted(t);
+  const shared = randomBytes(1024 * 1024);
+  await backupFiles(store, 'node1', { '/a/shared.bin': shared });
+  await backupFiles(store, 'node2', { '/b/copy.bin': shared });
+  const covers = backend.puts.filter(({ name }) => name.endsWith('.cover')).map(({ name }) => name);
+  assert.ok(covers.length > 0);
+  assert.deepEqual(await settledIntentsOf(store), [], 'no intent left by the deleted cover packs');
+  assert.deepEqual(backend.deletions, covers);
+
+  backend.isCoverDeleteFailing = true;
+  await backupFiles(store, 'node3', { '/c/copy.bin': shared });
+  const failed = backend.puts.filter(({ name }) => name.endsWith('.cover') && !covers.includes(name)).map(({ name }) => name);
+  assert.ok(failed.length > 0);
+  assert.deepEqual(await settledIntentsOf(store), failed.sort(), 'the cover packs still stored keep theirs');
+});
+
 test('with hideSharedChunks false, bytes only another client holds are not written again', async (t) => {
   const { store, backend } = await openNoted(t, { hideSharedChunks: false });
   const shared = randomBytes(1024 * 1024);

@@ -206,7 +206,7 @@ export class ChunkStore {
       beforeDelete: async () => { await this.snapshots?.flush(); },
     });
     this.reserve = new SpaceReserve(directory);
-    this.coverDeletions = new CoverDeletions(backend, logger);
+    this.coverDeletions = new CoverDeletions(backend, logger, (name) => catalog.transaction(() => catalog.packs.forgetIntent(name)));
   }
 
   /** What opening the store had to clean up after a crash. */

@@ -58,6 +58,7 @@ export class PacksTable {
       recordIntent: db.prepare(`INSERT OR IGNORE INTO pack_intents (name, recorded_at) VALUES (?, ?)`),
       intents: db.prepare(`SELECT name FROM pack_intents`).pluck(),
       clearIntents: db.prepare(`DELETE FROM pack_intents`),
+      forgetIntent: db.prepare(`DELETE FROM pack_intents WHERE name = ?`),
     };
   }
 
@@ -69,6 +70,11 @@ export class PacksTable {
   /** Packs put or about to be put that have no row yet. */
   intents(): Set<string> {
     return new Set(this.statements.intents.all() as string[]);
+  }
+
+  /** An object that will never get a row is gone (a cover pack deleted): nothing is left for a start to find. */
+  forgetIntent(name: string): void {
+    this.statements.forgetIntent.run(name);
   }
 
   /** At a start, once every object the intents name has a row or is gone. */

@@ -35,6 +35,13 @@ export interface PackBackend {
    */
   putPack(name: string, stagedFile: string): Promise<void>;
   readRange(name: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * A backend that keeps what it reads (the read cache) only; callers use readOpenedRange. Reads the range and
+   * returns what `open` makes of it; `open` throws when the bytes are not what was stored (a record's seal does
+   * not open). Only bytes `open` accepted are kept, and kept bytes `open` refuses are dropped and read once more
+   * from the store below before its error stands.
+   */
+  readOpened?<T>(name: string, offset: number, length: number, open: (range: Buffer) => T): Promise<T>;
   listPacks(): AsyncIterable<StoredObject>;
   deletePack(name: string): Promise<void>;
   /** Named blobs beside the packs (catalog snapshots); the staged file is left in place. */

@@ -20,7 +20,7 @@ export interface PackCacheFigures {
   readonly limitBytes: number;
   /** Files removed to make room (least recently used first). */
   readonly evictions: number;
-  /** Files found damaged (digest or size wrong): removed and read again from the bucket. */
+  /** Files found damaged (digest or size wrong, or records that did not open): removed and read again from the bucket. */
   readonly discarded: number;
 }
 
@@ -101,7 +101,10 @@ export class PackCache {
     return undefined;
   }
 
-  /** Keeps a range just read from the bucket; failures (a full disk) only cost the cache entry, never the read. */
+  /**
+   * Keeps a range just read from the bucket, once its records opened (CachedBackend.readOpened): never bytes
+   * nothing verified. Failures (a full disk) only cost the cache entry, never the read.
+   */
   async put(packName: string, offset: number, range: Buffer): Promise<void> {
     const key = `${packName}.${offset}.${range.length}`;
     const fileSize = cacheFileSize(range.length);
@@ -129,6 +132,18 @@ export class PackCache {
       await this.remove(entry);
       this.logger?.warn(`pack cache: could not keep a range of pack ${packName}: ${errorMessage(error)}`);
     }
+  }
+
+  /**
+   * The cached range holding this one did not open (why: the reader's error): removed and counted as discarded,
+   * so the next read goes to the bucket. A range kept before its records were verified is found this way.
+   */
+  async discard(packName: string, offset: number, length: number, why: string): Promise<void> {
+    const entry = this.containing(packName, offset, length);
+    if (entry === undefined) return;
+    this.counts.discarded += 1;
+    await this.remove(entry);
+    this.logger?.warn(`pack cache: ${entry.key} does not open (${why}): removed, read from the bucket again`);
   }
 
   /** The pack is gone from the bucket (GC): its ranges go too. */

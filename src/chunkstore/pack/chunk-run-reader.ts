@@ -2,6 +2,7 @@
 // that lie back to back in a pack, the next run read while the current one is decoded: small
 // files' chunks were written in sequence, and a read per chunk cost more than the bytes.
 import type { PackBackend } from '../backend/pack-backend';
+import { readOpenedRange } from '../backend/read-opened-range';
 import type { ChunkLocation } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
 import { CorruptError, NotFoundError } from '../../common/errors';
@@ -15,16 +16,22 @@ interface Run {
   readonly packName: string;
   readonly offset: number;
   length: number;
+  /** Its records: the locations from firstIndex on, `count` of them. */
+  readonly firstIndex: number;
+  count: number;
 }
 
-/** A run's bytes, or why they cannot be had (a missing or truncated pack: damage, reported per chunk). */
-type RunBytes = Buffer | { readonly damage: string; readonly isTruncated: boolean };
+/**
+ * A run's records, opened (header and payload each), or why they cannot be had: a missing pack, or damage
+ * (a truncated pack, a record that does not open) that only a read of each record alone pins on its chunks.
+ */
+type RunRecords = readonly Buffer[] | { readonly damage: string; readonly isReadAlone: boolean };
 
 export class ChunkRunReader {
   private readonly runs: Run[] = [];
   /** Run index of each location. */
   private readonly runOf: number[] = [];
-  private readonly reads = new Map<number, Promise<RunBytes>>();
+  private readonly reads = new Map<number, Promise<RunRecords>>();
 
   constructor(
     private readonly backend: PackBackend,
@@ -32,16 +39,17 @@ export class ChunkRunReader {
     private readonly codec: ChunkCodec,
     private readonly framing: RecordFraming = PLAIN_FRAMING,
   ) {
-    for (const location of locations) {
+    locations.forEach((location, index) => {
       const size = framing.overhead + location.storedSize;
       const last = this.runs[this.runs.length - 1];
       if (last && last.packName === location.packName && last.offset + last.length === location.offset && last.length + size <= MAX_RUN_BYTES) {
         last.length += size;
+        last.count += 1;
       } else {
-        this.runs.push({ packName: location.packName, offset: location.offset, length: size });
+        this.runs.push({ packName: location.packName, offset: location.offset, length: size, firstIndex: index, count: 1 });
       }
       this.runOf.push(this.runs.length - 1);
-    }
+    });
   }
 
   /**
@@ -61,34 +69,44 @@ export class ChunkRunReader {
     return checkRecord(record ?? await readRecord(this.backend, location, this.framing), location);
   }
 
-  /** The record's header and payload from its run; undefined when its pack is truncated (the record is then read alone, to tell). */
+  /** The record's header and payload from its run; undefined when its run is damaged (the record is then read alone, to tell). */
   private async recordBytesAt(index: number): Promise<Buffer | undefined> {
     const location = this.locations[index];
     const runIndex = this.runOf[index];
     for (const earlier of this.reads.keys()) if (earlier < runIndex) this.reads.delete(earlier);
-    const bytes = this.read(runIndex);
+    const records = this.read(runIndex);
     if (runIndex + 1 < this.runs.length) this.read(runIndex + 1).catch(() => undefined); // awaited when its turn comes
-    const run = await bytes;
-    // A truncated pack damages only the records past its end: read this one alone to know.
+    const run = await records;
     if ('damage' in run) {
-      if (run.isTruncated) return undefined;
+      if (run.isReadAlone) return undefined;
       throw new CorruptError(`${chunkWhere(location)}: ${run.damage}`);
     }
-    const start = location.offset - this.runs[runIndex].offset;
-    return unframeRecord(this.framing, location, run.subarray(start, start + this.framing.overhead + location.storedSize));
+    return run[index - this.runs[runIndex].firstIndex];
   }
 
-  private read(runIndex: number): Promise<RunBytes> {
+  private read(runIndex: number): Promise<RunRecords> {
     let pending = this.reads.get(runIndex);
     if (pending === undefined) {
       const run = this.runs[runIndex];
-      pending = this.backend.readRange(run.packName, run.offset, run.length).catch((error: unknown): RunBytes => {
-        if (error instanceof NotFoundError) return { damage: 'pack is missing', isTruncated: false };
-        if (error instanceof CorruptError) return { damage: error.message, isTruncated: true };
+      // Every record opened before the run counts as read: a read cache keeps only runs whose records all opened.
+      pending = readOpenedRange(this.backend, run.packName, run.offset, run.length, (bytes) => this.openRun(run, bytes)).catch((error: unknown): RunRecords => {
+        if (error instanceof NotFoundError) return { damage: 'pack is missing', isReadAlone: false };
+        // A truncated pack or a damaged record spoils only some records: each read alone tells which.
+        if (error instanceof CorruptError) return { damage: error.message, isReadAlone: true };
         throw error;
       });
       this.reads.set(runIndex, pending);
     }
     return pending;
+  }
+
+  private openRun(run: Run, bytes: Buffer): Buffer[] {
+    const records: Buffer[] = [];
+    for (let index = run.firstIndex; index < run.firstIndex + run.count; index++) {
+      const location = this.locations[index];
+      const start = location.offset - run.offset;
+      records.push(unframeRecord(this.framing, location, bytes.subarray(start, start + this.framing.overhead + location.storedSize)));
+    }
+    return records;
   }
 }

@@ -2,6 +2,7 @@
 // SHA-256). A missing pack, a short read or a hash mismatch is corruption named with pack and
 // offset; other I/O errors pass through as they are.
 import type { PackBackend } from '../backend/pack-backend';
+import { readOpenedRange } from '../backend/read-opened-range';
 import type { ChunkLocation } from '../catalog/records';
 import { Codec, decodeRecordHeader, RECORD_HEADER_SIZE } from './pack-format';
 import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
@@ -13,17 +14,19 @@ export function chunkWhere(location: Pick<ChunkLocation, 'hash' | 'packName' | '
   return `chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}`;
 }
 
-/** A record's header and payload, read through the backend and unframed; a missing or short pack is corruption. */
+/**
+ * A record's header and payload, read through the backend and unframed; a missing or short pack, or a record that
+ * does not open, is corruption. Opened as it is read, so a read cache keeps only records that opened.
+ */
 export async function readRecord(backend: PackBackend, location: ChunkLocation, framing: RecordFraming = PLAIN_FRAMING): Promise<Buffer> {
-  let stored: Buffer;
   try {
-    stored = await backend.readRange(location.packName, location.offset, framing.overhead + location.storedSize);
+    return await readOpenedRange(backend, location.packName, location.offset, framing.overhead + location.storedSize,
+      (stored) => framing.unframe(location.packName, location.offset, stored));
   } catch (error) {
     if (error instanceof NotFoundError) throw new CorruptError(`${chunkWhere(location)}: pack is missing`);
     if (error instanceof CorruptError) throw new CorruptError(`${chunkWhere(location)}: ${error.message}`);
     throw error;
   }
-  return unframeRecord(framing, location, stored);
 }
 
 /** A sealed record that does not open is corruption named with its chunk (a wrong key stays WrongKeyError). */

@@ -38,6 +38,7 @@ import { establishIdentity } from './store-identity';
 import { BucketLease, type LeaseStatus } from './lease/bucket-lease';
 import { LeaseGuardedBackend } from './lease/lease-guarded-backend';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
+import type { SnapshotFencedError } from './snapshot/generation-fence';
 import { ConfigError, CorruptError, DiskFullError, errorMessage, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { S3Backend } from './backend/s3/s3-backend';
@@ -86,6 +87,11 @@ export interface StoreOptions {
    * this store left (recovery.ts: keptPacks), those kept since `recover` too. Every other open keeps and names them.
    */
   readonly deleteUnknownPacks?: boolean;
+  /**
+   * `accept-catalog`: keep this catalog although the bucket holds newer catalog snapshots (a catalog.db put back from an
+   * older copy); its snapshots then prune those. Without it such a store stores no snapshot (snapshot/generation-fence.ts).
+   */
+  readonly acceptOlderCatalog?: boolean;
   /**
    * Write the bytes of a chunk only other clients hold as if new, then drop them (cover-writer.ts), so that
    * the time a backup takes does not tell its client what other clients hold. Default true.
@@ -165,6 +171,7 @@ export class ChunkStore {
   private maintenanceTail: Promise<unknown> = Promise.resolve();
   /** Catalog snapshots to the bucket; only for a store whose packs leave the server. */
   private snapshots: CatalogSnapshots | undefined;
+  private fence: SnapshotFencedError | undefined;
   /** Only for a store whose packs leave the server: the bucket is this server's alone while it holds this. */
   private bucketLease: BucketLease | undefined;
   /** The backend as opened, without the read cache or the lease's guard: for status figures and check. */
@@ -262,7 +269,10 @@ export class ChunkStore {
         store.snapshots = new CatalogSnapshots({
           catalog, backend, key, storeId: identity.storeId, stagingDirectory: store.stagingDirectory, logger: options.logger, budget: store.packing.budget,
           minIntervalMs: (options.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS) * 1000,
+          acceptsOlderCatalog: options.acceptOlderCatalog,
         });
+        // Said at start, before recovery may ask for one: a catalog older than the bucket's newest snapshot stores none.
+        store.fence = await store.snapshots.checkGeneration();
         // Nothing tells whether the last process stored a snapshot of its last changes (it may have crashed within
         // the interval, or its snapshot at close failed): the catalog counts as changed since the bucket's newest.
         store.snapshots.markChanged();
@@ -565,6 +575,14 @@ export class ChunkStore {
   }
 
   /** Catalog snapshots to the bucket, or undefined for a store that keeps its packs on this server. */
+  /**
+   * Found at open when the bucket holds a catalog snapshot newer than this catalog knows: no snapshot is stored until
+   * the operator runs `recover` (with this catalog moved aside) or `accept-catalog`.
+   */
+  get snapshotFence(): SnapshotFencedError | undefined {
+    return this.fence;
+  }
+
   get snapshotStatus(): SnapshotFigures | undefined {
     return this.snapshots?.status;
   }

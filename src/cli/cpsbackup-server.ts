@@ -256,6 +256,24 @@ async function runRecover(configFile: string): Promise<number> {
   }
 }
 
+/**
+ * Keeps this catalog although the bucket holds newer catalog snapshots (it was put back from an older copy): opening
+ * with acceptOlderCatalog records the bucket's newest generation, and closing stores the next snapshot.
+ */
+async function runAcceptCatalog(configFile: string): Promise<number> {
+  const config = await loadConfig(configFile);
+  if (config.storage.kind !== 's3') throw new ConfigError(config.file, undefined, 'accept-catalog concerns catalog snapshots in a bucket: it needs storage = s3');
+  const { openConfiguredStore } = await import('../server/open-store');
+  // The acceptance and the newer generations it gives up are said in the log.
+  const store = await openConfiguredStore(config, { encoderThreads: 0, mustExist: true, acceptOlderCatalog: true, logger: createLogger('cpsbackup-server') });
+  await store.close();
+  const generation = store.snapshotStatus?.lastGeneration ?? 0;
+  process.stdout.write(generation > 0
+    ? `catalog snapshot generation ${generation} of this catalog stored; older generations are pruned as usual\n`
+    : 'no catalog snapshot was stored (see the log above): run accept-catalog again once the bucket takes them\n');
+  return generation > 0 ? EXIT.ok : EXIT.failure;
+}
+
 /** Removes the other servers' leases on this server's bucket, naming each; a second server in use is the operator's to know. */
 async function runBreakLease(configFile: string): Promise<number> {
   const config = await loadConfig(configFile);
@@ -367,12 +385,16 @@ Examples:
   cpsbackup-server -c etc/backup/server.conf recover  new machine, empty store folder: fetch the newest catalog snapshot
                                                        from the bucket (storage = s3), check every pack it references
                                                        (exit 3 and the missing ones named), install it
+  cpsbackup-server -c etc/backup/server.conf accept-catalog
+                                                      the log said the catalog is older than the bucket's newest
+                                                       snapshot and you want this one: store its snapshots again
+                                                       (the newer ones are then pruned; recover gets them back instead)
   cpsbackup-server -c etc/backup/server.conf break-lease
                                                       the old server is gone for good: remove its lease on the bucket
                                                        now instead of 30 minutes after its last renewal`)
     .action(() => {
       // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
-      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention, init-key, recover, break-lease)`);
+      if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention, init-key, recover, accept-catalog, break-lease)`);
       action = runServer(program.opts().config);
     });
   program.command('gc')
@@ -428,6 +450,11 @@ Examples:
     .description('remove the bucket leases of other store folders (their servers must be gone)')
     .allowExcessArguments(false)
     .action(() => { action = runBreakLease(program.opts().config); });
+  program.command('accept-catalog')
+    .description('keep this catalog although the bucket holds newer catalog snapshots (catalog.db put back from an older copy); '
+      + 'its next snapshots prune them (with the server stopped)')
+    .allowExcessArguments(false)
+    .action(() => { action = runAcceptCatalog(program.opts().config); });
   program.command('recover')
     .description('rebuild the catalog of an empty store folder from the newest catalog snapshot in the bucket')
     .allowExcessArguments(false)

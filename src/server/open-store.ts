@@ -12,6 +12,8 @@ export interface OpenStoreOptions {
   readonly logger?: Logger;
   /** `gc --delete-unknown-packs` only (StoreOptions.deleteUnknownPacks). */
   readonly deleteUnknownPacks?: boolean;
+  /** `accept-catalog`: this catalog over newer catalog snapshots in the bucket (StoreOptions.acceptOlderCatalog). */
+  readonly acceptOlderCatalog?: boolean;
   /**
    * An offline command (check, gc, retention, protect): a folder without a store is refused ("no store in DIR")
    * and nothing is made, nor a missing bucket. Without it (the server) a new store is made there, and logged.
@@ -43,6 +45,7 @@ export async function openConfiguredStore(config: ServerConfig, options: OpenSto
       stagingMaxBytes: storage.kind === 's3' ? storage.stagingMaxBytes : undefined,
       cacheBytes: storage.kind === 's3' ? storage.cacheBytes : undefined,
       deleteUnknownPacks: options.deleteUnknownPacks,
+      acceptOlderCatalog: options.acceptOlderCatalog,
     });
     // Loud, with the folder: an operator whose backup disk did not mount sees the server writing to the disk below.
     if (isNew) {

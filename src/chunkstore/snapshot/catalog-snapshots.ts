@@ -1,6 +1,7 @@
 // Sends consistent, compressed and sealed copies of the catalog to the bucket, so a server whose disk is
 // lost can be rebuilt from the bucket alone (`recover`). Asked for after every commit, delete and GC, but
-// taken at most once per interval under load; the newest few generations are kept.
+// taken at most once per interval under load; the newest few generations are kept. A catalog older than the
+// bucket's newest snapshot (put back from an older copy) stores none until the operator chooses (generation-fence.ts).
 import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { sealFile } from '../crypto/sealed-file';
 import type { StoreKey } from '../crypto/store-key';
 import type { StagingBudget } from '../pack/staging-budget';
 import { generationOf, snapshotName } from './snapshot-names';
+import { knownGeneration, recordKnownGeneration, SnapshotFencedError } from './generation-fence';
 import { BackupError, errorMessage } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 
@@ -28,6 +30,11 @@ export interface SnapshotSettings {
   /** Least time from a failed snapshot to the next try when the interval is shorter; default RETRY_AFTER_FAILURE_MS. */
   readonly retryAfterFailureMs?: number;
   readonly logger?: Logger;
+  /**
+   * The operator chose this catalog over newer snapshots in the bucket (accept-catalog): it adopts the bucket's newest
+   * generation, and its next snapshots prune them. Without it such a bucket fences every snapshot (SnapshotFencedError).
+   */
+  readonly acceptsOlderCatalog?: boolean;
 }
 
 /**
@@ -93,6 +100,27 @@ export class CatalogSnapshots {
   /** The least time from a failed attempt to the next: the interval, or RETRY_AFTER_FAILURE_MS when that is shorter. */
   private get spacingAfterFailureMs(): number {
     return Math.max(this.settings.minIntervalMs, this.settings.retryAfterFailureMs ?? RETRY_AFTER_FAILURE_MS);
+  }
+
+  /**
+   * At open, before anything may ask for a snapshot: a bucket holding a snapshot newer than this catalog knows is
+   * said loudly, and is the failure of every snapshot until the operator recovers or accepts (SnapshotFencedError).
+   * Returns that fence, or undefined.
+   */
+  async checkGeneration(): Promise<SnapshotFencedError | undefined> {
+    try {
+      await this.unfencedNewestGeneration();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof SnapshotFencedError)) {
+        // The first snapshot lists the bucket again, and fails (and says so) if it cannot.
+        this.settings.logger?.warn(`could not list the catalog snapshots in ${this.settings.backend.location}: ${errorMessage(error)}`);
+        return undefined;
+      }
+      this.settings.logger?.error(error.message);
+      this.figures = { ...this.figures, lastError: error.message };
+      return error;
+    }
   }
 
   /** The catalog changed: a snapshot follows now, or at the end of the interval since the last one. */
@@ -197,10 +225,14 @@ export class CatalogSnapshots {
     const staged = 2 * await catalogBytes(catalog.file);
     await this.settings.budget?.reserve(staged);
     try {
-      await catalog.copyTo(`${base}.db`);
       for (let attempt = 0; ; attempt++) {
-        const generation = (this.generation ?? await this.newestGeneration()) + 1;
+        const generation = (this.generation ?? await this.unfencedNewestGeneration()) + 1;
         const name = snapshotName(generation);
+        // Before the copy: the snapshot holds its own number (a catalog recovered from it knows it), and a crash
+        // after the put leaves a catalog that knows the bucket's newest, not one fenced by its own snapshot.
+        recordKnownGeneration(catalog, generation);
+        if (attempt > 0) await rm(`${base}.db`, { force: true });
+        await catalog.copyTo(`${base}.db`);
         // Sealed under its own name: an old generation cannot be passed off as a newer one.
         await sealFile(key, { storeId, name }, `${base}.db`, `${base}.sealed`);
         try {
@@ -221,6 +253,23 @@ export class CatalogSnapshots {
       await Promise.all(['.db', '.db-journal', '.db-wal', '.db-shm', '.sealed'].map((suffix) => rm(`${base}${suffix}`, { force: true })));
       this.settings.budget?.release(staged);
     }
+  }
+
+  /**
+   * The bucket's newest generation. One newer than any this catalog knows fences the snapshot (SnapshotFencedError),
+   * unless the operator accepted this catalog: its snapshots would take the next numbers and prune the newer catalog's.
+   */
+  private async unfencedNewestGeneration(): Promise<number> {
+    const { catalog, backend, logger } = this.settings;
+    const newest = await this.newestGeneration();
+    // A catalog that never stored a snapshot (or stored its last with a version that did not record it) cannot tell.
+    const known = knownGeneration(catalog);
+    if (known === undefined || newest <= known) return newest;
+    if (this.settings.acceptsOlderCatalog !== true) throw new SnapshotFencedError(catalog.file, backend.location, newest, known);
+    recordKnownGeneration(catalog, newest);
+    logger?.warn(`${catalog.file} accepted over the newer catalog snapshots in ${backend.location} (generations ${known + 1} to ${newest}): `
+      + 'its next snapshots prune them');
+    return newest;
   }
 
   private async newestGeneration(): Promise<number> {

@@ -13,6 +13,7 @@ import { assertStoreKey, WrongKeyError, type StoreKey } from '../crypto/store-ke
 import { readIdentity } from '../store-identity';
 import { markPacksLost, ORPHANS_HELD_KEY } from '../recovery';
 import { generationOf, snapshotName } from './snapshot-names';
+import { recordKnownGeneration } from './generation-fence';
 import { ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 
 export interface RecoveredCatalog {
@@ -55,7 +56,7 @@ export async function recoverCatalog(directory: string, backend: PackBackend, ke
     try {
       await backend.getBlob(name, `${base}.sealed`);
       await openSealedFile(key, { storeId: identity.storeId, name }, `${base}.sealed`, `${base}.db`);
-      const figures = await inspect(`${base}.db`, backend, identity.storeId);
+      const figures = await inspect(`${base}.db`, backend, identity.storeId, generations[0]);
       await rename(`${base}.db`, catalogFile);
       return { generation, ...figures, skipped };
     } catch (error) {
@@ -69,13 +70,15 @@ export async function recoverCatalog(directory: string, backend: PackBackend, ke
   throw new CorruptError(`no catalog snapshot in ${backend.location} could be opened: ${skipped.join('; ')}`);
 }
 
-async function inspect(file: string, backend: PackBackend, storeId: string): Promise<Omit<RecoveredCatalog, 'generation' | 'skipped'>> {
+async function inspect(file: string, backend: PackBackend, storeId: string, newestGeneration: number): Promise<Omit<RecoveredCatalog, 'generation' | 'skipped'>> {
   const catalog = new Catalog(file, SEALED_FRAMING_OVERHEAD);
   try {
     const recordedId = catalog.meta.get('store_id');
     if (recordedId !== storeId) throw new CorruptError(`the snapshot belongs to store ${recordedId ?? '(none)'}, not to ${storeId}`);
     // The packs it does not name are kept until the operator runs gc: they may be the only copy of backups it lacks.
     catalog.meta.set(ORPHANS_HELD_KEY, '1');
+    // The operator chose this catalog: newer generations that did not open fence none of its snapshots.
+    recordKnownGeneration(catalog, newestGeneration);
     const stored = new Set<string>();
     for await (const pack of backend.listPacks()) stored.add(pack.name);
     const packs = catalog.packs.all();

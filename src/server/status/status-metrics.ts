@@ -67,7 +67,7 @@ export class StatusMetrics {
       cacheBytes: make('s3_cache_bytes', 'Bytes the local read cache files take now'),
       cacheLimitBytes: make('s3_cache_limit_bytes', 'The local read cache bound (s3_cache_size)'),
       cacheEvictions: make('s3_cache_evictions', 'Cache files removed to make room (least recently used first)'),
-      cacheDiscarded: make('s3_cache_discarded', 'Cache files found damaged, removed and read again from the bucket'),
+      cacheDiscarded: make('s3_cache_discarded', 'Cache files found damaged (digest, or records that do not open), removed and read again from the bucket'),
       stagingWaits: make('s3_staging_waits', 'Times a backup or compaction waited for uploads to free staging room since the server started'),
       snapshotTime: make('catalog_snapshot_last_timestamp_seconds', 'When the last catalog snapshot reached the bucket'),
       snapshotGeneration: make('catalog_snapshot_last_generation', 'Generation of the last catalog snapshot'),

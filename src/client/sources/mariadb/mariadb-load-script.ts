@@ -3,13 +3,15 @@
 // in order, batched into multi-row INSERTs, in one transaction (a table with columns left out of the
 // dump through a stage joined to its rows copied aside: kept-columns.ts). Partial: every table into a
 // temporary stage, then deletes (children first) and upserts by primary key (parents first), all
-// in one transaction. MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
+// in one transaction. Foreign keys are checked once the rows are in (mariadb-load-references.ts).
+// MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan, type UniqueKeyPart } from '../tables/dialect';
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
+import { orphanReferencesCheck } from './mariadb-load-references';
 import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
@@ -81,7 +83,9 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     yield '\n';
   }
   // SET NAMES: the tuples are lexed as utf8mb4 (mariadb-row-tuple.ts), whatever a schema.sql set before.
-  yield `${LOAD_SQL_MODE}${SESSION_SETTINGS}SET NAMES utf8mb4;\nSET SESSION foreign_key_checks = 1;\nSET SESSION unique_checks = 1;\n`;
+  // Foreign keys off while a complete load's rows go and come (a partial load's: while they are upserted),
+  // checked once all are in (mariadb-load-references.ts).
+  yield `${LOAD_SQL_MODE}${SESSION_SETTINGS}SET NAMES utf8mb4;\nSET SESSION foreign_key_checks = ${isComplete ? 0 : 1};\nSET SESSION unique_checks = 1;\n`;
   if (isComplete && plan.createsTables) {
     for (const table of header.tables) {
       for (const column of table.excludedColumns) {
@@ -111,7 +115,9 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     const excluded = isComplete && current !== undefined ? kept.get(current.table) : undefined;
     if (current !== undefined && excluded !== undefined) yield keptInsert(current, excluded, stageOf(current), keptOf(current.table));
     if (isComplete && current?.softDelete !== undefined) {
-      yield `DELETE FROM ${quoteIdentifier(current.table)} WHERE ${softDeleteTest(quoteIdentifier(current.table), current.softDelete)};\n`;
+      // With the checks on: the deleted rows' children in the table follow their ON DELETE, as in the source.
+      yield `SET SESSION foreign_key_checks = 1;\nDELETE FROM ${quoteIdentifier(current.table)} WHERE ${softDeleteTest(quoteIdentifier(current.table), current.softDelete)};\n`
+        + 'SET SESSION foreign_key_checks = 0;\n';
     }
     batch = undefined;
     current = undefined;
@@ -152,6 +158,9 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
       yield* upsert(section, stageOf, plan.uniqueKeys?.get(section.table) ?? [], keysCopy);
     }
   }
+  yield 'SET SESSION foreign_key_checks = 1;\n';
+  yield step('check foreign keys');
+  yield orphanReferencesCheck(isComplete ? header.tables.map((table) => table.table) : sections.map((section) => section.table));
   yield step('commit');
   yield 'COMMIT;\n';
 }
@@ -219,12 +228,13 @@ function* upsert(section: SectionHeader, stageOf: (section: SectionHeader) => st
   yield* uniqueClashDeletes(section, stageOf(section), uniqueKeys, keysCopy, isKept === '' ? '' : ` AND ${isKept}`);
   yield step(`table ${section.table} (upsert)`);
   if (section.primaryKey.length === 0) {
-    yield `${insert};\n`;
+    yield `SET SESSION foreign_key_checks = 0;\n${insert};\nSET SESSION foreign_key_checks = 1;\n`;
     return;
   }
   const updated = section.columns.filter((column) => !section.primaryKey.includes(column));
   // A row that exists takes the dump's values; with nothing but key columns, re-setting the key changes nothing.
   const assignments = (updated.length === 0 ? [section.primaryKey[0]] : updated)
     .map((column) => `${quoteIdentifier(column)} = VALUES(${quoteIdentifier(column)})`).join(', ');
-  yield `${insert} ON DUPLICATE KEY UPDATE ${assignments};\n`;
+  // Checks off: a row may reference a later one (checked after the load); the deletes above keep them on, to cascade.
+  yield `SET SESSION foreign_key_checks = 0;\n${insert} ON DUPLICATE KEY UPDATE ${assignments};\nSET SESSION foreign_key_checks = 1;\n`;
 }

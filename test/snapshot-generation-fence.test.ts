@@ -125,3 +125,47 @@ test('accept-catalog keeps the older catalog: its snapshots are stored again, af
   await assertHolds(store, first, firstFiles);
   await close();
 });
+
+// Review of the fence: a copy of the catalog taken while a pack was being put (a VM or LVM snapshot mid-backup)
+// holds that pack's intent, and its next start deleted the pack as its own crash's leftover although the newer
+// catalog named it; `gc --delete-unknown-packs` on a fenced store deleted the newer catalog's packs outright.
+test('a fenced catalog copied mid-backup deletes none of the newer catalog\'s packs, and refuses --delete-unknown-packs', async (t) => {
+  const { root, bucket, key, open, close } = await setUp(t);
+  const catalogFile = join(root, 'server', 'catalog.db');
+  const staleFile = join(root, 'catalog-mid-backup-2.db');
+  let store = await open('server');
+  await backupFiles(store, 'node1', { 'one.bin': await bytesOf('mid-one', 50_000) });
+  await close();
+
+  store = await open('server');
+  const putPack = bucket.putPack.bind(bucket);
+  let isCopied = false;
+  bucket.putPack = async (name: string, stagedFile: string): Promise<void> => {
+    if (!isCopied) {
+      isCopied = true;
+      await copyFile(catalogFile, staleFile);
+      await copyFile(`${catalogFile}-wal`, `${staleFile}-wal`).catch(() => undefined);
+    }
+    return putPack(name, stagedFile);
+  };
+  const secondFiles = { 'two.bin': await bytesOf('mid-two', 80_000) };
+  const second = await backupFiles(store, 'node1', secondFiles);
+  await close();
+  bucket.putPack = putPack;
+  assert.ok(isCopied, 'the copy was taken during a pack put');
+
+  await Promise.all(['-wal', '-shm'].map((suffix) => rm(`${catalogFile}${suffix}`, { force: true })));
+  await copyFile(staleFile, catalogFile);
+  await copyFile(`${staleFile}-wal`, `${catalogFile}-wal`).catch(() => undefined);
+  await assert.rejects(open('server', { deleteUnknownPacks: true }), /--delete-unknown-packs refused: .* is older than its bucket/);
+  store = await open('server');
+  assert.ok(store.snapshotFence !== undefined, 'fenced');
+  assert.equal(store.recovery.removedOrphanPacks, 0, 'no pack taken for this catalog\'s crash leftover');
+  await close();
+
+  const recovered = await recoverCatalog(join(root, 'recovered'), bucket, key);
+  assert.deepEqual(recovered.missingPacks, [], 'every pack the newer catalog names is still there');
+  store = await open('recovered');
+  await assertHolds(store, second, secondFiles);
+  await close();
+});

@@ -66,11 +66,16 @@ export interface RecoveryOptions {
    * a newer catalog's backups.
    */
   readonly deleteUnknownPacks?: boolean;
+  /**
+   * The bucket holds a newer catalog snapshot than this catalog knows (snapshot/generation-fence.ts): this catalog
+   * is a copy, and its announced packs may be ones the newer catalog went on to name (a copy taken mid-backup).
+   */
+  readonly isFenced?: boolean;
 }
 
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
   doomed: DoomedPacks, framing: RecordFraming, options: RecoveryOptions): Promise<RecoveryReport> {
-  const { logger, deleteUnknownPacks = false } = options;
+  const { logger, deleteUnknownPacks = false, isFenced = false } = options;
   const running = catalog.backups.running();
   for (const backup of running) dropUnfinished(catalog, backup, Date.now() + options.resumeHoldMs, logger);
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
@@ -91,7 +96,8 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   const orphanedPacks = orphans.filter((orphan) => !isCoverPackName(orphan.name));
   // A recovered catalog's intents are its snapshot's: their objects may have rows in the newer catalog it lacks.
   const isSinceRecover = catalog.meta.get(ORPHANS_HELD_KEY) === '1';
-  const intents = isSinceRecover ? new Set<string>() : catalog.packs.intents();
+  // So are a fenced catalog's: a copy taken while a pack was being put holds its intent, the newer catalog its row.
+  const intents = isSinceRecover || isFenced ? new Set<string>() : catalog.packs.intents();
   // A crash's leftover: put (or about to be) with no row yet. Anything else a newer catalog may have written,
   // however old: a catalog copied before this version recorded intents has none, and no time tells its
   // leftovers from a newer catalog's packs (an older version's crash leftovers are kept, named, until
@@ -110,7 +116,7 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
       removedUnknownPacks++;
     }
   }
-  if (!isSinceRecover || deleteUnknownPacks) {
+  if (!isFenced && (!isSinceRecover || deleteUnknownPacks)) {
     catalog.transaction(() => {
       catalog.packs.clearIntents();
       if (isSinceRecover) catalog.meta.set(ORPHANS_HELD_KEY, '0');

@@ -39,7 +39,7 @@ import { BucketLease, type LeaseStatus } from './lease/bucket-lease';
 import { LeaseGuardedBackend } from './lease/lease-guarded-backend';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
 import type { SnapshotFencedError } from './snapshot/generation-fence';
-import { ConfigError, CorruptError, DiskFullError, errorMessage, NotFoundError } from '../common/errors';
+import { BackupError, ConfigError, CorruptError, DiskFullError, errorMessage, NotFoundError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { S3Backend } from './backend/s3/s3-backend';
 import type { S3BackendOptions } from './backend/s3/s3-options';
@@ -273,12 +273,16 @@ export class ChunkStore {
         });
         // Said at start, before recovery may ask for one: a catalog older than the bucket's newest snapshot stores none.
         store.fence = await store.snapshots.checkGeneration();
+        // Then the packs this catalog does not name are likely the newer catalog's: never deleted on a word given blind.
+        if (store.fence !== undefined && options.deleteUnknownPacks === true) {
+          throw new BackupError('IO', `--delete-unknown-packs refused: ${store.fence.message}`);
+        }
         // Nothing tells whether the last process stored a snapshot of its last changes (it may have crashed within
         // the interval, or its snapshot at close failed): the catalog counts as changed since the bucket's newest.
         store.snapshots.markChanged();
       }
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, {
-        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true });
+        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true, isFenced: store.fence !== undefined });
       // After recovery: the unfinished backups it dropped no longer count as references.
       if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();
@@ -574,7 +578,6 @@ export class ChunkStore {
     return { ...backups, ...chunks, packs: this.catalog.packs.count(), packBytes: this.catalog.packs.totalSize(), openSessions: this.sessions.count };
   }
 
-  /** Catalog snapshots to the bucket, or undefined for a store that keeps its packs on this server. */
   /**
    * Found at open when the bucket holds a catalog snapshot newer than this catalog knows: no snapshot is stored until
    * the operator runs `recover` (with this catalog moved aside) or `accept-catalog`.

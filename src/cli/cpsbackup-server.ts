@@ -29,7 +29,7 @@ import { offlineLogger } from './offline-logger';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
 const USAGE = 'usage: cpsbackup-server [-c server.conf] [gc [--delete-unknown-packs] | check [--read-data | --read-data-subset N%] | status [--url URL] [--json] '
-  + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT] | init-key FILE | recover | break-lease]';
+  + '| protect CLIENT ID | unprotect CLIENT ID | retention [--dry-run] [CLIENT] | init-key FILE | recover | accept-catalog | break-lease]';
 
 /**
  * Whatever goes wrong while reading the configuration is a configuration error: one line naming
@@ -112,6 +112,11 @@ async function runGarbageCollection(configFile: string, deleteUnknownPacks: bool
     const report = await store.collectGarbage({ allPacks: true });
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes`
       + `${report.damagedPacks > 0 ? `; ${report.damagedPacks} packs not rewritten: a live chunk in each is damaged (marked; run check)` : ''}\n`);
+    // Doomed packs leave the bucket only once a snapshot without them is stored, and a fenced store stores none.
+    if (store.snapshotFence !== undefined) {
+      process.stdout.write('gc: nothing leaves the bucket yet: the packs counted above stay there until `recover` or `accept-catalog` (see the warning above)\n');
+      return EXIT.partial;
+    }
   } finally {
     await store.close();
   }

@@ -3,7 +3,7 @@
 // Proves the rebuilt database takes the old one's owner, group and mode, or the folder's owner without one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -48,6 +48,18 @@ test('a database loaded as root keeps the old one\'s owner, group and mode, or t
   } finally {
     loaded.close();
   }
+
+  // A hard link to another file put at the database's name hands out neither its owner nor its mode.
+  const victim = join(folder, 'victim');
+  await writeFile(victim, 'someone else\'s');
+  await chown(victim, 0, WWW_DATA);
+  await chmod(victim, 0o666);
+  await rm(path);
+  await link(victim, path);
+  await writeFile(dump, DUMP);
+  await loadSqliteDump(sqliteSource(path), dump, join(folder, 'loads'));
+  assert.match(await ownerAndMode(path), new RegExp(`^${NOBODY}:${NOBODY} (?!666)`), 'the folder\'s owner and group, not the linked file\'s');
+  assert.equal(await readFile(victim, 'utf8'), 'someone else\'s', 'the linked file is untouched');
 
   const fresh = join(app, 'fresh.sqlite');
   await loadSqliteDump(sqliteSource(fresh), dump, join(folder, 'loads'));

@@ -40,15 +40,20 @@ export async function replaceDatabase(builtFd: number, builtName: string, folder
 }
 
 /**
- * The rebuilt database takes the old one's owner, group and mode, or with none there (or not a file) the
- * folder's owner and group: built by root it was root's, mode 0644, and the application's user could no
- * longer write its own database. Set while it is in the private folder, where no one else can reach it.
+ * The rebuilt database takes the old one's owner, group and mode, or the folder's owner and group: built by
+ * root it was root's, mode 0644, and the application's user could no longer write its own database. The old
+ * file counts only when it can be the database and not someone's pick: a file of one link, whose owner is the
+ * folder's (or in a folder of root's alone); a hard link put at its name would hand out its owner and mode.
+ * Set while the new file is in the private folder, where no one else can reach it.
  */
 function takeOwnerAndMode(incomingFd: number, builtName: string, folderFd: number, targetName: string): void {
   const { S_IFMT, S_IFREG, O_RDONLY, O_NOFOLLOW } = posixConstants();
+  const folder = statFd(folderFd);
   const old = statAtIfExists(folderFd, targetName);
-  const oldFile = old !== undefined && (old.mode & S_IFMT) === S_IFREG ? old : undefined;
-  const owner = oldFile ?? statFd(folderFd);
+  const isFolderRootsAlone = folder.uid === 0 && (folder.mode & 0o022) === 0;
+  const oldFile = old !== undefined && (old.mode & S_IFMT) === S_IFREG && old.nlink === 1 && (old.uid === folder.uid || isFolderRootsAlone)
+    ? old : undefined;
+  const owner = oldFile ?? folder;
   const fd = openAt(incomingFd, builtName, O_RDONLY | O_NOFOLLOW);
   try {
     if (process.geteuid?.() === 0) chownFd(fd, owner.uid, owner.gid);

@@ -3,6 +3,7 @@
 // file born after (a freed number given again), one read before, another inode under the name read, a
 // wall clock stepped back during the backup (the times compared are wall-clock times).
 import { test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, realpathSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,34 @@ test('a file read in its new place after its name was shown proves the move: not
   const warning = moved.settle((path) => reported.push(path));
   assert.deepEqual(reported, []);
   assert.equal(warning, `1 entry gone during the backup from where the walk listed it (${join(dir.path, 'a')}) read elsewhere: moved, or another link of the same file; in this backup there`);
+});
+
+// Regression: the clock's lead was one Date.now() less one performance.now(); on a busy machine (load 14 on two
+// cores) the process paused between them, the pause read as the wall clock stepping back, and every moved file of
+// the backup was reported vanished (walk-moves-random failed so under load).
+test('a pause between reading the wall clock and the monotonic one is no step back: the move is still proven', (t) => {
+  const dir = folder(t);
+  const moved = new MovedEntries(Date.now());
+  const { reason } = shownThenMoved(dir, moved);
+  if (reason !== undefined) return t.skip(reason);
+  const now = Date.now;
+  const monotonic = performance.now.bind(performance);
+  let paused = 0;
+  // Each wall-clock reading is followed by a 100 ms pause before the next monotonic one.
+  Date.now = () => {
+    paused += 100;
+    return now();
+  };
+  performance.now = () => monotonic() + paused;
+  try {
+    moved.read(dir.fd, 'b', statAt(dir.fd, 'b'), moved.nextStep());
+  } finally {
+    Date.now = now;
+    performance.now = monotonic;
+  }
+  const reported: string[] = [];
+  assert.match(moved.settle((path) => reported.push(path)) ?? '', /read elsewhere: moved/);
+  assert.deepEqual(reported, []);
 });
 
 test('no proof: a file born after the name showed its number, one read before, another inode under the name read, a clock stepped back', async (t) => {

@@ -129,14 +129,14 @@ export class MovedEntries {
 
   constructor(walkStartMs: number) {
     this.changedSinceNs = BigInt(walkStartMs) * 1_000_000n - CHANGED_MARGIN_NS;
-    this.mostWallLeadMs = Date.now() - performance.now();
+    this.mostWallLeadMs = wallLead().atLeast;
   }
 
   /** Date.now(), watched: every time a name's number is shown at is read here, so a step back after it is seen. */
   now(): number {
-    const now = Date.now();
-    this.watchClock(now);
-    return now;
+    const lead = wallLead();
+    this.watchClock(lead);
+    return lead.wall;
   }
 
   /** The next step of the walk: one per entry walked, in the order walked. */
@@ -307,10 +307,9 @@ export class MovedEntries {
    * also a step forward then back (the moment read in between). Seen at each reading: the times compared
    * are read through now(), and each entry read and each name gone looks again.
    */
-  private watchClock(now = Date.now()): void {
-    const lead = now - performance.now();
-    if (lead < this.mostWallLeadMs - CLOCK_STEP_TOLERANCE_MS) this.hasClockSteppedBack = true;
-    if (lead > this.mostWallLeadMs) this.mostWallLeadMs = lead;
+  private watchClock(lead = wallLead()): void {
+    if (lead.atMost < this.mostWallLeadMs - CLOCK_STEP_TOLERANCE_MS) this.hasClockSteppedBack = true;
+    if (lead.atLeast > this.mostWallLeadMs) this.mostWallLeadMs = lead.atLeast;
   }
 
   /**
@@ -333,4 +332,17 @@ export class MovedEntries {
 
 function keyOf(dev: bigint, ino: bigint): string {
   return `${dev}:${ino}`;
+}
+
+/**
+ * The wall clock's lead over the monotonic clock, as bounds: the process paused between two readings (a busy
+ * machine: tens of milliseconds at a load of 14 on two cores) widens them and moves neither, where one
+ * reading of each put the pause into the lead and took it for the wall clock stepping back, so every moved
+ * file of the backup was reported vanished.
+ */
+function wallLead(): { readonly wall: number; readonly atLeast: number; readonly atMost: number } {
+  const before = performance.now();
+  const wall = Date.now();
+  const after = performance.now();
+  return { wall, atLeast: wall - after, atMost: wall - before };
 }

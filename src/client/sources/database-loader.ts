@@ -65,8 +65,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
       partitionedTables: new Set(found.filter((table) => table.isPartitioned === true).map((table) => table.name)),
       uniqueKeys: new Map(found.map((table) => [table.name, table.uniqueKeys ?? []])),
     };
-    const load = (): Promise<void> => runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);
-    await (connection.withTriggersSetAside?.(database, tables, plan, load) ?? load());
+    await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);
   } finally {
     await connection.remove();
   }

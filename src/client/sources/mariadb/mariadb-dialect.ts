@@ -4,12 +4,9 @@
 import { join } from 'node:path';
 import type { DatabaseSource } from '../storage-config';
 import { dataHeaderOf } from '../tables/data-headers';
-import type { DatabaseDialect, DialectConnection, FailureFactory, LoadPlan } from '../tables/dialect';
+import type { DatabaseDialect, DialectConnection, FailureFactory } from '../tables/dialect';
 import type { TablePlan } from '../tables/table-plan';
 import { runQuery, type ToolCommand } from '../tables/tool-command';
-import { runLoadScript } from '../tables/run-load-script';
-import { withTriggersSetAside, type TriggerSession } from './mariadb-load-triggers';
-import { schemaPart } from './mariadb-schema-triggers';
 import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-catalog';
 import { mariadbEnvironment } from './mariadb-connection';
@@ -49,8 +46,6 @@ export const mariadbDialect: DatabaseDialect = {
       }
       return ['--sandbox'];
     };
-    // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
-    const loaderFlags = async (): Promise<string[]> => ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG];
     const queryFlags = async (): Promise<readonly string[]> => [...QUERY_FLAGS, ...(await hasSandbox() ? ['--sandbox'] : [])];
     // The session's sql_mode first: quoteLiteral needs backslash escapes on, whatever the server's global sql_mode says.
     const query = async (database: string | undefined, sql: string, what: string): Promise<string> =>
@@ -120,21 +115,8 @@ export const mariadbDialect: DatabaseDialect = {
         await loadQuery(undefined, `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${charset};`, `creating database ${database}`);
       },
       async loader(database: string) {
-        return client(database, await loaderFlags());
-      },
-      async withTriggersSetAside(database: string, tables: readonly string[], plan: LoadPlan, load: () => Promise<void>) {
-        const loader = client(database, await loaderFlags());
-        const runScript = (script: string | AsyncIterable<string | Buffer>): Promise<void> => runLoadScript(source.name, loader,
-          typeof script === 'string' ? (async function* () { yield script; })() : script, source.timeoutSeconds, database);
-        const session: TriggerSession = {
-          database,
-          query: (sql, what) => loadQuery(undefined, sql, what),
-          runScript,
-          fail,
-          warn: (message) => process.stderr.write(`cpsbackup: ${source.name}: ${message}\n`),
-        };
-        const createTriggers = (): Promise<void> => runScript(schemaPart(plan.schemaPath as string, 'triggers'));
-        await withTriggersSetAside(session, tables, plan.createsTables, load, createTriggers);
+        // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
+        return client(database, ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG]);
       },
       loadScript: mariadbLoadScript,
       remove: () => environment.remove(),

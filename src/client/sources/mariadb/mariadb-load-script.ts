@@ -3,9 +3,9 @@
 // in order, batched into multi-row INSERTs, in one transaction (a table with columns left out of the
 // dump through a stage joined to its rows copied aside: kept-columns.ts). Partial: every table into a
 // temporary stage, then deletes (children first) and upserts by primary key (parents first), all
-// in one transaction. Foreign keys are checked once the rows are in (mariadb-load-references.ts); the
-// schema's triggers are created after the COMMIT. MariaDB commits DDL at once: a failed load that created
-// the tables leaves them empty (with their triggers: mariadb-load-triggers.ts).
+// in one transaction. Foreign keys are checked once the rows are in (mariadb-load-references.ts).
+// MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
+import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SoftDelete } from '../tables/data-format';
@@ -13,7 +13,6 @@ import { STEP_MARKER, type LoadPlan, type UniqueKeyPart } from '../tables/dialec
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { orphanReferencesCheck } from './mariadb-load-references';
 import { rowTupleProblem } from './mariadb-row-tuple';
-import { schemaPart } from './mariadb-schema-triggers';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 
 /** Well below every server's max_allowed_packet default (4 MiB on MySQL 5.7, 16 MiB on MariaDB). */
@@ -79,8 +78,9 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   };
   if (isComplete && plan.createsTables) {
     if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
-    yield step('schema (tables)');
-    yield* schemaPart(plan.schemaPath as string, 'tables');
+    yield step('schema');
+    yield* createReadStream(plan.schemaPath as string);
+    yield '\n';
   }
   // SET NAMES: the tuples are lexed as utf8mb4 (mariadb-row-tuple.ts), whatever a schema.sql set before.
   // Foreign keys off while a complete load's rows go and come (a partial load's: while they are upserted),
@@ -163,12 +163,6 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   yield orphanReferencesCheck(isComplete ? header.tables.map((table) => table.table) : sections.map((section) => section.table));
   yield step('commit');
   yield 'COMMIT;\n';
-  if (isComplete && plan.createsTables) {
-    // After the commit, as mysqldump orders them: created before, they fired on every loaded row. A load
-    // that fails before here leaves the tables without them: mariadb-load-triggers.ts marks it.
-    yield step('schema (triggers)');
-    yield* schemaPart(plan.schemaPath as string, 'triggers');
-  }
 }
 
 /** The dump's rows with the left-out columns of the same rows as they were here (NULL for a row deleted since), parents' order kept. */

@@ -67,11 +67,6 @@ export interface DialectConnection {
    * its client commands shut off (command-guard.ts); throws when this client cannot shut them off.
    */
   loader(database: string): Promise<ToolCommand>;
-  /**
-   * MariaDB, which cannot turn a trigger off: runs `load` (the load script) with no trigger on the loaded
-   * tables, and with all of them there again afterwards, whatever its outcome (mariadb-load-triggers.ts).
-   */
-  withTriggersSetAside?(database: string, tables: readonly string[], plan: LoadPlan, load: () => Promise<void>): Promise<void>;
   /** The load script: for a complete dump the schema or emptied tables, then rows; for a partial one stage, delete, upsert. */
   loadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer>;
   remove(): Promise<void>;

@@ -12,6 +12,9 @@ const DISABLED = 'pg_temp.cpsbackup_disabled_triggers';
  * superuser's complete load also turns off the foreign keys' internal triggers, as pg_restore does, so
  * tables that reference each other load in any order; a partial load keeps them, so an upsert that
  * references a row no table holds still fails. ALTER TABLE needs the table's owner: anyone else is told so.
+ * ONLY, each relation by itself: on a partitioned table ALTER TABLE ... ENABLE TRIGGER recurses to every
+ * partition's clone of the trigger (PostgreSQL 15), so it turned on a clone the operator had disabled on
+ * one partition; each clone that was enabled is in the list itself.
  */
 export function disableTriggers(tables: readonly string[], isComplete: boolean): string {
   // pg_partition_tree lists no row for a table that is not partitioned: the table itself, then its partitions.
@@ -25,7 +28,7 @@ export function disableTriggers(tables: readonly string[], isComplete: boolean):
     + `WHERE t.tgenabled <> 'D' AND (NOT t.tgisinternal OR ${internal}) AND t.tgrelid IN (${relations}) ORDER BY t.tgrelid, t.tgname;\n`
     + `DO $cpsbackup$ DECLARE r record; BEGIN FOR r IN SELECT * FROM ${DISABLED} LOOP
   BEGIN
-    EXECUTE pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', r.relation, r.name);
+    EXECUTE pg_catalog.format('ALTER TABLE ONLY %s DISABLE TRIGGER %I', r.relation, r.name);
   EXCEPTION WHEN insufficient_privilege THEN
     RAISE EXCEPTION 'table % has trigger %, which would fire on every loaded row; a load turns the triggers of the tables it loads off while it runs (ALTER TABLE ... DISABLE TRIGGER), which needs the table''s owner: load as its owner or a superuser',
       r.relation, r.name;
@@ -35,7 +38,7 @@ END LOOP; END $cpsbackup$;\n`;
 
 export function enableTriggers(): string {
   return `DO $cpsbackup$ DECLARE r record; BEGIN FOR r IN SELECT * FROM ${DISABLED} LOOP
-  EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', r.relation,
+  EXECUTE pg_catalog.format('ALTER TABLE ONLY %s ENABLE %s TRIGGER %I', r.relation,
     CASE r.mode WHEN 'R' THEN 'REPLICA' WHEN 'A' THEN 'ALWAYS' ELSE '' END, r.name);
 END LOOP; END $cpsbackup$;\n`;
 }

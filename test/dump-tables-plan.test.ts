@@ -213,6 +213,45 @@ test('table plan: a since_field table or column with a hidden character is refus
     /invalid source name "sh\\xadop"/, 'source names go into the same keys: ASCII only');
 });
 
+test('table plan: a partitioned table stands for its leaf partitions; a since_field on one, or a tree in two schemas, is refused', () => {
+  const base = ['source = shop', 'kind = postgresql', 'database = shop'];
+  const source = (lines: string[]): DatabaseSource => shopSource(lines, base);
+  const columns = [column('id', 'integer'), column('region'), column('note', 'text', { isNullable: false })];
+  const leaf = (name: string, partitionOf: string[]): TableInfo => ({ ...table(name, columns, ['id', 'region']), partitionOf });
+  const catalog: DatabaseCatalog = {
+    tables: [
+      { ...table('orders', columns, ['id', 'region']), isPartitioned: true, partitionOf: [] },
+      { ...table('orders_eu', columns, ['id', 'region']), isPartitioned: true, partitionOf: ['orders'] },
+      leaf('orders_eu_new', ['orders_eu', 'orders']), leaf('orders_eu_old', ['orders_eu', 'orders']), leaf('orders_us', ['orders']),
+      table('shipment', [column('order_id', 'integer'), column('region')], ['order_id'], ['orders']),
+    ],
+  };
+  const planned = (lines: string[]): string[] => planTables(source(lines), catalog, { isPartial: false })
+    .map((plan) => `${plan.table.name}${plan.excludedColumns.length > 0 ? `-${plan.excludedColumns.map((excluded) => excluded.name).join('')}` : ''}`);
+  // No section for a partitioned table; a key to one puts each of its leaves first.
+  assert.deepEqual(planned([]), ['orders_eu_new', 'orders_eu_old', 'orders_us', 'shipment']);
+  assert.deepEqual(planned(['tables = orders_eu']), ['orders_eu_new', 'orders_eu_old']);
+  assert.deepEqual(planned(['tables = orders_us, orders']), ['orders_eu_new', 'orders_eu_old', 'orders_us']);
+  assert.deepEqual(planned(['exclude_tables = orders_eu']), ['orders_us', 'shipment']);
+  assert.deepEqual(planned(['exclude_tables = orders', 'tables = orders_us, shipment']), ['shipment']);
+  assert.deepEqual(planned(['tables = orders', 'exclude_columns = orders.note']), ['orders_eu_new-note', 'orders_eu_old-note', 'orders_us-note']);
+  assert.deepEqual(planned(['order = shipment, orders_eu']), ['shipment', 'orders_eu_new', 'orders_eu_old', 'orders_us']);
+  const refused = (lines: string[], pattern: RegExp): void => {
+    assert.throws(() => planTables(source(lines), catalog, { isPartial: true }), (error: unknown) => {
+      assert.ok(error instanceof DumpFailedError, String(error));
+      assert.match(error.message, pattern);
+      return true;
+    });
+  };
+  refused(['since_field = orders.id'], /storage\.conf:4: since_field: table orders is partitioned: a row whose partition key is updated moves/);
+  refused(['since_field = orders_us.id'], /since_field: table orders_us is a partition of orders:/);
+  refused(['deletes_from = orders: orders_us.note'], /deletes_from: table orders is partitioned: it holds no rows of its own \(its partitions orders_eu_new, orders_eu_old, orders_us do\); name a partition/);
+  refused(['exclude_columns = orders.region'], /exclude_columns: orders\.region is part of the primary key/);
+  const elsewhere: DatabaseCatalog = { tables: [...catalog.tables, { ...leaf('orders_ap', ['orders']), partitionsElsewhere: ['"other"."orders_ap_2"'] }] };
+  assert.throws(() => planTables(source(['tables = orders']), elsewhere, { isPartial: false }),
+    /storage\.conf:4: table orders_ap is in a partition tree that reaches into another schema \("other"\."orders_ap_2"\)/);
+});
+
 test('marks: only values of the column\'s kind are used; anything else dumps the whole table', () => {
   const labels = {
     [markLabel('shop', 't', 'at')]: "2026-01-01 00:00:00'; DROP TABLE t; --",

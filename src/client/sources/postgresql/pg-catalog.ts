@@ -5,8 +5,12 @@ import type { TablePlan } from '../tables/table-plan';
 import { qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF } from './pg-sql';
 
 /**
- * Ordinary and partitioned tables (partitions are their parent's rows); views and foreign tables
- * hold no rows of their own. Sequences: a table's are those its columns own (serial, identity) and
+ * Ordinary and partitioned tables, partitions among them: a leaf partition is an ordinary table that
+ * holds its share of its partitioned ancestors' rows (partitionOf, nearest first), dumped as a table of
+ * its own as pg_dump does; a partitioned table holds none. partitionsElsewhere: a partition tree
+ * reaching into another schema, whose rows this schema's dump would not all hold. Views and foreign
+ * tables (foreign partitions too, as pg_dump without --include-foreign-data) hold no rows of their own.
+ * Sequences: a table's are those its columns own (serial, identity) and
  * those its defaults read (`DEFAULT nextval('x')` without OWNED BY); freeSequences are the schema's
  * that no column owns, some of which no default reads either (an application's nextval()).
  * isOidType: oid, or a domain or array of it, through any chain of them (lo; lo[]; a domain over lo): the
@@ -28,6 +32,12 @@ SELECT json_build_object(
   'tables', coalesce((SELECT json_agg(t ORDER BY t.name) FROM (
     SELECT c.relname AS name, c.relkind = 'p' AS "isPartitioned", row_security_active(c.oid) AS "isRowFiltered",
       pg_has_role(c.relowner, 'USAGE') AS "isOwnedByRole",
+      (SELECT coalesce(json_agg(a.relname ORDER BY p.position), '[]') FROM pg_partition_ancestors(c.oid) WITH ORDINALITY AS p(relid, position)
+        JOIN pg_class a ON a.oid = p.relid WHERE p.relid <> c.oid) AS "partitionOf",
+      (SELECT coalesce(json_agg(DISTINCT format('%I.%I', en.nspname, e.relname)), '[]')
+        FROM (SELECT relid FROM pg_partition_ancestors(c.oid) UNION SELECT relid FROM pg_partition_tree(c.oid)) AS tree
+        JOIN pg_class e ON e.oid = tree.relid JOIN pg_namespace en ON en.oid = e.relnamespace
+        WHERE e.relnamespace <> c.relnamespace AND e.relkind IN ('r', 'p')) AS "partitionsElsewhere",
       (SELECT coalesce(json_agg(json_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
           'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull, 'isOidType', a.atttypid IN (SELECT type FROM oid_types),
@@ -46,7 +56,7 @@ SELECT json_build_object(
         JOIN pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' JOIN pg_namespace sn ON sn.oid = s.relnamespace
         WHERE ad.adrelid = c.oid) AS "defaultSequences"
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('r', 'p') AND NOT c.relispartition) t), '[]'),
+    WHERE n.nspname = ${quoteLiteral(schema)} AND c.relkind IN ('r', 'p')) t), '[]'),
   'freeSequences', coalesce((SELECT json_agg(format('%I.%I', n.nspname, s.relname) ORDER BY s.relname)
     FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
     WHERE n.nspname = ${quoteLiteral(schema)} AND s.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d
@@ -68,6 +78,8 @@ interface RawTable {
   isPartitioned: boolean;
   isRowFiltered: boolean;
   isOwnedByRole: boolean;
+  partitionOf: string[];
+  partitionsElsewhere: string[];
   columns: RawColumn[];
   primaryKey: string[];
   parents: string[];
@@ -83,6 +95,7 @@ const CLASSES: Readonly<Record<string, ValueClass>> = {
 export function parseCatalog(answer: string): DatabaseCatalog | undefined {
   const parsed = JSON.parse(answer) as { schemaExists: boolean; role: string; largeObjects: number; tables: RawTable[]; freeSequences: string[] };
   if (!parsed.schemaExists) return undefined;
+  const raw = new Map(parsed.tables.map((table) => [table.name, table]));
   const tables: TableInfo[] = parsed.tables.map((table) => ({
     name: table.name,
     columns: table.columns.map((column): ColumnInfo => ({
@@ -91,8 +104,13 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     })),
     primaryKey: table.primaryKey,
     parents: table.parents,
-    sequences: [...new Set([...table.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])), ...table.defaultSequences])],
+    // A partition's rows take its ancestors' sequences too (a row inserted through the parent gets the
+    // parent's default, which an attached table lacks), and only partitions' sequences are dumped.
+    sequences: [...new Set([table, ...table.partitionOf.flatMap((name) => raw.get(name) ?? [])].flatMap((owner) => [
+      ...owner.columns.flatMap((column) => (column.sequence === null ? [] : [column.sequence])), ...owner.defaultSequences]))],
     isPartitioned: table.isPartitioned,
+    partitionOf: table.partitionOf,
+    partitionsElsewhere: table.partitionsElsewhere,
     isRowFiltered: table.isRowFiltered,
     isOwnedByRole: table.isOwnedByRole,
   }));

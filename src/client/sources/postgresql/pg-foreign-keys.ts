@@ -17,7 +17,13 @@ export function outsideReferencesQuery(schema: string, tables: readonly string[]
     + 'JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace '
     // conparentid = 0: a partitioned table's key once, not again for each partition (whose copy cannot be dropped).
     + `WHERE k.contype = 'f' AND k.conparentid = 0 AND k.confdeltype IN (${Object.keys(SILENT_RULES).map(quoteLiteral).join(', ')}) `
-    + `AND fn.nspname = ${quoteLiteral(schema)} AND f.relname IN (${names}) `
-    + `AND NOT (n.nspname = ${quoteLiteral(schema)} AND c.relname IN (${names})) `
+    // A key to a partitioned table is on the parent (conparentid = 0), whose leaves are what a load empties.
+    + `AND (fn.nspname = ${quoteLiteral(schema)} AND f.relname IN (${names}) OR k.confrelid IN (SELECT a.relid FROM pg_class l `
+    + `JOIN pg_namespace ln ON ln.oid = l.relnamespace CROSS JOIN LATERAL pg_partition_ancestors(l.oid) AS a(relid) `
+    + `WHERE ln.nspname = ${quoteLiteral(schema)} AND l.relname IN (${names}))) `
+    // Inside: a dumped table, or a partitioned one all of whose leaves are dumped.
+    + `AND NOT (n.nspname = ${quoteLiteral(schema)} AND (c.relname IN (${names}) OR c.relkind = 'p' AND NOT EXISTS (SELECT 1 `
+    + 'FROM pg_partition_tree(c.oid) AS t JOIN pg_class x ON x.oid = t.relid WHERE x.relkind = \'r\' '
+    + `AND (x.relnamespace <> c.relnamespace OR x.relname NOT IN (${names}))))) `
     + 'ORDER BY n.nspname, c.relname, k.conname;';
 }

@@ -15,7 +15,8 @@ import type { DataEvent } from '../tables/data-reader';
 import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../tables/data-format';
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
-import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
+import { truncateStatement } from './pg-truncate';
+import { columnList, doBlock, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
 import { schemaSection } from './pg-schema-sections';
 import { disableTriggers, enableTriggers } from './pg-load-triggers';
 
@@ -96,7 +97,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     if (kept.size > 0) yield step('keep the columns left out of the dump');
     for (const table of kept.keys()) yield `CREATE TEMP TABLE ${keptOf(table)} ON COMMIT DROP AS SELECT * FROM ${onlyTable(table)};\n`;
     yield step('truncate');
-    yield `TRUNCATE ${header.tables.map((table) => onlyTable(table.table)).join(', ')};\n`;
+    yield truncateStatement(header.tables.map((table) => onlyTable(table.table)), header.tables.map((table) => tableName(table.table)));
   }
   const sections: SectionHeader[] = [];
   const sequences: SequenceValue[] = [];
@@ -136,7 +137,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
         const summary = header.tables.find((table) => table.table === section.table);
         for (const column of plan.createsTables ? summary?.excludedColumns ?? [] : []) {
           // Excluded columns are not in the dump: the table created here lets them be NULL.
-          if (!column.isNullable) yield `ALTER TABLE ${tableName(section.table)} ALTER COLUMN ${quoteIdentifier(column.name)} DROP NOT NULL;\n`;
+          if (!column.isNullable) yield dropNotNull(tableName(section.table), column.name);
         }
         yield `COPY ${tableName(section.table)} (${columns}) FROM stdin;\n`;
       } else {
@@ -173,6 +174,16 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   }
   yield step('commit');
   yield 'COMMIT;\n';
+}
+
+/**
+ * A partition's NOT NULL that its partitioned parent has too can only be dropped on the parent (which
+ * drops it on every partition): the root of the table's partition tree, or the table itself.
+ */
+function dropNotNull(table: string, column: string): string {
+  const relation = `${quoteLiteral(table)}::pg_catalog.regclass`;
+  return `${doBlock(`BEGIN EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP NOT NULL', `
+    + `coalesce(pg_catalog.pg_partition_root(${relation}), ${relation}), ${quoteLiteral(column)}); END`)}\n`;
 }
 
 /** The dump's rows with the left-out columns of the same rows as they were here (NULL for a row deleted since). */

@@ -29,3 +29,13 @@ export const SESSION_TIMEOUTS = 'SET statement_timeout = 0;\nSET lock_timeout = 
  * table) instead of silently giving only the rows a policy lets the role see.
  */
 export const ROW_SECURITY_OFF = 'SET row_security = off;';
+
+/**
+ * `DO $tag$ body $tag$;` with a tag the body does not hold: the body quotes names from a dump, and a
+ * table named with the tag in it would otherwise end the block early.
+ */
+export function doBlock(body: string): string {
+  let tag = '$cpsbackup$';
+  for (let index = 1; body.includes(tag); index++) tag = `$cpsbackup${index}$`;
+  return `DO ${tag} ${body} ${tag};`;
+}

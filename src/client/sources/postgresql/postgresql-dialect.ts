@@ -14,13 +14,22 @@ import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 import { dataHeaderOf } from '../tables/data-headers';
 import { outsideReferencesRefusal } from '../tables/outside-references';
 import { outsideReferencesQuery } from './pg-foreign-keys';
+import { partitionLeaves, partitionsOfDump } from '../tables/partitions';
 import type { DataHeader } from '../tables/data-format';
+import type { DatabaseCatalog, TableInfo } from '../tables/catalog';
 
 /**
  * What --schema-only writes, and the REFRESH MATERIALIZED VIEW of each materialized view populated now (a
  * post-data entry that --schema-only leaves out, so a loaded view stayed empty); data is not a section here.
  */
 const SCHEMA_SECTIONS = ['--section=pre-data', '--section=post-data'];
+
+/** The tables storage.conf chooses by name (`tables =`), or else every table but those `exclude_tables` names. */
+function chosenTables(source: DatabaseSource, catalog: DatabaseCatalog): TableInfo[] {
+  const isNamed = (table: TableInfo, references: readonly { readonly name: string }[]): boolean =>
+    references.some((reference) => reference.name === table.name);
+  return catalog.tables.filter((table) => (source.tables.length > 0 ? isNamed(table, source.tables) : !isNamed(table, source.excludeTables)));
+}
 
 /** The database psql connects to for CREATE DATABASE; every cluster has it. */
 const MAINTENANCE_DATABASE = 'postgres';
@@ -45,9 +54,12 @@ export const postgresqlDialect: DatabaseDialect = {
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
         // Exact names in pg_dump's pattern syntax; --strict-names fails if one vanished since the catalog was read.
         // -t takes a table's owned sequences along, not one its default reads without owning it: named too.
+        // A leaf partition needs its partitioned ancestors, which its ATTACH PARTITION names (pg_dump -t leaf
+        // alone writes the ATTACH, not the parent); they hold no rows, so they are no plan of their own.
         const sequences = [...new Set(plans.flatMap((plan) => plan.table.sequences))];
+        const tables = [...new Set(plans.flatMap((plan) => [plan.table.name, ...plan.table.partitionOf ?? []]))];
         const patterns = source.tables.length === 0 ? ['-n', quoteIdentifier(source.schema)]
-          : [...plans.flatMap((plan) => ['-t', qualifiedName(source.schema, plan.table.name)]), ...sequences.flatMap((sequence) => ['-t', sequence])];
+          : [...tables.flatMap((table) => ['-t', qualifiedName(source.schema, table)]), ...sequences.flatMap((sequence) => ['-t', sequence])];
         return {
           file: pgDump,
           args: [...SCHEMA_SECTIONS, '--no-owner', '--no-privileges', '--strict-names', ...patterns],
@@ -59,7 +71,8 @@ export const postgresqlDialect: DatabaseDialect = {
           file: psql, args: [...QUERY_FLAGS, '-f', '-'], env: environment.env(source.database),
           // Without `tables =` schema.sql creates every sequence of the schema, so each gets its value back;
           // with it, only those the chosen tables own or read (the others are not in schema.sql either).
-          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup), source.tables.length === 0 ? catalog.freeSequences : []),
+          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup), source.tables.length === 0 ? catalog.freeSequences : [],
+            partitionsOfDump(plans.map((plan) => plan.table), chosenTables(source, catalog), partitionLeaves(catalog.tables))),
         };
       },
       async databaseExists(database: string) {

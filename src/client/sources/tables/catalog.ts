@@ -29,8 +29,15 @@ export interface TableInfo {
   readonly parents: readonly string[];
   /** PostgreSQL: sequences owned by its columns (serial, identity) or read by their defaults, as quoted qualified names. */
   readonly sequences: readonly string[];
-  /** PostgreSQL: a partitioned table, whose rows live in its partitions (not dumped by this source). */
+  /**
+   * PostgreSQL: a partitioned table (relkind 'p'), which holds no rows: its leaf partitions do, and are
+   * dumped in its place (partitions.ts). Sub-partitioned partitions are partitioned too.
+   */
   readonly isPartitioned?: boolean;
+  /** PostgreSQL: the partitioned tables this one is a partition of, nearest first (empty or absent: none). */
+  readonly partitionOf?: readonly string[];
+  /** PostgreSQL: partitions or partitioned ancestors of this table in another schema, as quoted qualified names. */
+  readonly partitionsElsewhere?: readonly string[];
   /** PostgreSQL: row-level security applies to the dumping role, which would see only the rows a policy lets it. */
   readonly isRowFiltered?: boolean;
   /** PostgreSQL: the dumping role owns the table, so its row-level security applies only through FORCE. */

@@ -9,6 +9,7 @@ import type { ColumnInfo, DatabaseCatalog, TableInfo } from './catalog';
 import { refuseLargeObjects } from './large-objects';
 import { loadOrder } from './load-order';
 import { markOf } from './marks';
+import { partitionLeaves, rowTablesOf } from './partitions';
 import type { SoftDelete } from './data-format';
 
 export interface TablePlan {
@@ -62,6 +63,35 @@ function hasHiddenCharacter(name: string): boolean {
   return false;
 }
 
+/**
+ * A partition tree reaching into another schema: the dump reads one schema, so the rows of the leaves
+ * elsewhere would be missing (or a leaf here would load under a parent schema.sql lacks).
+ */
+function refusePartitionsElsewhere(dumped: readonly TableInfo[], chosen: readonly TableInfo[], byName: ReadonlyMap<string, TableInfo>,
+  lineOf: (table: TableInfo) => number, fail: (line: number, message: string) => never): void {
+  const ancestors = dumped.flatMap((table) => (table.partitionOf ?? []).flatMap((name) => byName.get(name) ?? []));
+  for (const table of [...dumped, ...chosen, ...ancestors]) {
+    const elsewhere = table.partitionsElsewhere ?? [];
+    if (elsewhere.length === 0) continue;
+    fail(lineOf(table), `table ${table.name} is in a partition tree that reaches into another schema (${elsewhere.join(', ')}): `
+      + 'kind postgresql dumps one schema, and those rows would be missing; add it to exclude_tables or back it up with a command source');
+  }
+}
+
+/**
+ * A partition's key is in every unique key of its table, so a row whose partition key changes moves to
+ * another partition under another primary key: a partial's upsert would keep its old copy beside the new.
+ * Tables without a since_field are dumped whole in partials and mirrored, which moves it.
+ */
+function refusePartitionedSince(table: TableInfo | undefined, line: number, fail: (line: number, message: string) => never): void {
+  if (table === undefined) return;
+  const what = table.isPartitioned === true ? 'is partitioned' : table.partitionOf?.length ? `is a partition of ${table.partitionOf[0]}` : undefined;
+  if (what === undefined) return;
+  fail(line, `since_field: table ${table.name} ${what}: a row whose partition key is updated moves to another partition under another `
+    + 'primary key, and a partial load would keep its old copy beside the new one; drop the since_field (partials then dump its '
+    + 'partitions whole and mirror them)');
+}
+
 /** The tables to dump, in load order. */
 export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, options: TablePlanOptions): TablePlan[] {
   const fail = (line: number, message: string): never => {
@@ -75,14 +105,20 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     table.columns.find((column) => column.name === reference.column)
       ?? fail(reference.line, `${key}: table ${table.name} has no column ${reference.column}`);
 
-  const excludedTables = new Set(source.excludeTables.map((reference) => known(reference, 'exclude_tables').name));
+  // A partitioned table holds no rows: wherever storage.conf names one, it stands for its leaf partitions
+  // (tables = and exclude_tables, exclude_columns, order); each leaf is dumped as a table of its own.
+  const leaves = partitionLeaves(catalog.tables);
+  const rowTables = (table: TableInfo): readonly TableInfo[] => rowTablesOf(table, leaves);
+  const excludedTables = new Set(source.excludeTables.flatMap((reference) => {
+    const table = known(reference, 'exclude_tables');
+    return [table, ...rowTables(table)].map((excludedTable) => excludedTable.name);
+  }));
   const chosen = source.tables.length > 0 ? source.tables.map((reference) => known(reference, 'tables')) : catalog.tables;
-  const tables = chosen.filter((table) => !excludedTables.has(table.name));
-  const lineOf = (table: TableInfo): number => source.tables.find((reference) => reference.name === table.name)?.line ?? source.line;
-  for (const table of tables.filter((candidate) => candidate.isPartitioned)) {
-    fail(lineOf(table), `table ${table.name} is partitioned: its rows are not dumped by kind ${source.kind} yet; `
-      + 'add it to exclude_tables (a complete load then recreates it empty) or back it up with a command source');
-  }
+  const tables = [...new Map(chosen.flatMap(rowTables).map((table) => [table.name, table])).values()]
+    .filter((table) => !excludedTables.has(table.name));
+  const lineOf = (table: TableInfo): number => source.tables
+    .find((reference) => reference.name === table.name || table.partitionOf?.includes(reference.name) === true)?.line ?? source.line;
+  refusePartitionsElsewhere(tables, chosen.filter((table) => !excludedTables.has(table.name)), byName, lineOf, fail);
   // The dump runs with row_security off (pg-dump-script.ts), so such a table would fail it anyway;
   // refused here first to say what to do. With it on, COPY returned only the rows a policy let the
   // role see (none, for a tenant policy), and the backup passed.
@@ -103,6 +139,10 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
   const dumpedTable = (reference: ColumnReference | NamedReference, key: string): TableInfo => {
     const name = 'table' in reference ? reference.table : reference.name;
     const table = byName.get(name) ?? fail(reference.line, `${key}: no table ${name} in ${where}`);
+    if (table.isPartitioned === true) {
+      fail(reference.line, `${key}: table ${table.name} is partitioned: it holds no rows of its own (its partitions `
+        + `${rowTables(table).map((leaf) => leaf.name).join(', ') || '(none)'} do); name a partition`);
+    }
     return dumped.get(name) ?? fail(reference.line, `${key}: table ${table.name} is not dumped (tables / exclude_tables)`);
   };
 
@@ -114,12 +154,19 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     if (table.primaryKey.includes(reference.column)) {
       fail(reference.line, `exclude_columns: ${reference.table}.${reference.column} is part of the primary key; rows could not be loaded without it`);
     }
-    excluded.set(table.name, (excluded.get(table.name) ?? new Set()).add(reference.column));
+    // Partitions have their parent's columns, by name: the column is left out of every leaf.
+    for (const leaf of rowTables(table)) {
+      if (leaf.primaryKey.includes(reference.column)) {
+        fail(reference.line, `exclude_columns: ${leaf.name}.${reference.column} is part of the primary key; rows could not be loaded without it`);
+      }
+      excluded.set(leaf.name, (excluded.get(leaf.name) ?? new Set()).add(reference.column));
+    }
   }
   refuseLargeObjects(source, catalog, fail);
 
   const since = new Map<string, ColumnInfo>();
   for (const reference of source.sinceFields) {
+    refusePartitionedSince(byName.get(reference.table), reference.line, fail);
     const table = dumpedTable(reference, 'since_field');
     const column = columnOf(table, reference, 'since_field');
     if (!SINCE_CLASSES.has(column.valueClass)) {
@@ -168,8 +215,15 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     tombstones.set(tombstone.name, { table: target.name, column: column.name });
   }
 
-  const order = source.order.map((reference) => dumpedTable(reference, 'order').name);
-  return loadOrder(tables, order).map((name) => {
+  const order = source.order.flatMap((reference) => {
+    const table = byName.get(reference.name);
+    return table?.isPartitioned === true ? rowTables(table).map((leaf) => leaf.name) : [dumpedTable(reference, 'order').name];
+  });
+  // A foreign key to a partitioned table is a key to each of its leaves, which are what is loaded.
+  const ordered = tables.map((table) => ({
+    name: table.name, parents: table.parents.flatMap((parent) => (byName.has(parent) ? rowTables(byName.get(parent) as TableInfo) : []).map((row) => row.name)),
+  }));
+  return loadOrder(ordered, order).map((name) => {
     const table = dumped.get(name) as TableInfo;
     const skipped = excluded.get(name) ?? new Set<string>();
     const columns = table.columns.filter((column) => !column.isGenerated && !skipped.has(column.name));

@@ -3,17 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { narrowedMode, owningGroupAccess } from '../src/client/restore-tree/narrowed-mode';
+import { ACL_GROUP, ACL_NO_ID, ACL_USER, aclBlob } from './support/acl-blob';
 
 /** An access ACL as Linux stores it in system.posix_acl_access: version 2, then tag, perm, id entries. */
 function aclValue(entries: readonly [tag: number, permissions: number][]): Buffer {
-  const value = Buffer.alloc(4 + 8 * entries.length);
-  value.writeUInt32LE(2, 0);
-  entries.forEach(([tag, permissions], index) => {
-    value.writeUInt16LE(tag, 4 + 8 * index);
-    value.writeUInt16LE(permissions, 6 + 8 * index);
-    value.writeUInt32LE(tag === 0x02 || tag === 0x08 ? 12345 : 0xffffffff, 8 + 8 * index);
-  });
-  return value;
+  return aclBlob(entries.map(([tag, permissions]) => [tag, permissions, tag === ACL_USER || tag === ACL_GROUP ? 12345 : ACL_NO_ID]));
 }
 
 const USER_OBJ = 0x01, USER = 0x02, GROUP_OBJ = 0x04, MASK = 0x10, OTHER = 0x20;

@@ -18,22 +18,14 @@ import { posixAddon, type PosixAddon } from '../src/client/posix/addon';
 import { makeDeviceAt } from '../src/client/posix/special-files';
 import { ACL_ACCESS, readXattrs } from '../src/client/posix/xattrs';
 import { removeTree } from './support/remove-tree';
+import { ACL_GROUP_OBJ, ACL_MASK, ACL_NO_ID, ACL_OTHER, ACL_USER, ACL_USER_OBJ, aclBlob } from './support/acl-blob';
 
 const isRoot = process.geteuid?.() === 0;
 const TRUSTED = 'trusted.restored';
 
 /** A version-2 ACL giving user 33 read access besides the owner's, the group's and others' bits. */
 function readerAcl(): Buffer {
-  const UNDEFINED_ID = 0xffffffff;
-  const entries = [[0x01, 6, UNDEFINED_ID], [0x02, 4, 33], [0x04, 4, UNDEFINED_ID], [0x10, 4, UNDEFINED_ID], [0x20, 0, UNDEFINED_ID]];
-  const acl = Buffer.alloc(4 + entries.length * 8);
-  acl.writeUInt32LE(2, 0);
-  entries.forEach(([tag, permissions, id], index) => {
-    acl.writeUInt16LE(tag, 4 + index * 8);
-    acl.writeUInt16LE(permissions, 6 + index * 8);
-    acl.writeUInt32LE(id, 8 + index * 8);
-  });
-  return acl;
+  return aclBlob([[ACL_USER_OBJ, 6, ACL_NO_ID], [ACL_USER, 4, 33], [ACL_GROUP_OBJ, 4, ACL_NO_ID], [ACL_MASK, 4, ACL_NO_ID], [ACL_OTHER, 0, ACL_NO_ID]]);
 }
 
 /** Runs `before()` once, just before the first attribute write or removal through the addon, whichever call the code uses. */

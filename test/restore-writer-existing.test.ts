@@ -19,6 +19,7 @@ import { readXattrs, setXattr } from '../src/client/posix/xattrs';
 import { isRestoredXattr, metadataDifference } from '../src/client/metadata-difference';
 import type { PosixStat } from '../src/client/posix/at';
 import { removeTree } from './support/remove-tree';
+import { ACL_GROUP_OBJ, ACL_MASK, ACL_NO_ID, ACL_OTHER, ACL_USER, ACL_USER_OBJ, aclBlob } from './support/acl-blob';
 
 const BACKUP_MTIME_SEC = 1_700_000_000;
 const isRoot = process.geteuid?.() === 0;
@@ -43,16 +44,7 @@ function fileItem(path: string, content: string, fields: Partial<EntryMeta> = {}
 
 /** A version-2 ACL blob giving user 1234 read access; its mask and the other entries leave mode 0644 (or 0755's group and other bits r) as they are. */
 function readerAcl(): Buffer {
-  const UNDEFINED_ID = 0xffffffff;
-  const entries = [[0x01, 6, UNDEFINED_ID], [0x02, 4, 1234], [0x04, 4, UNDEFINED_ID], [0x10, 4, UNDEFINED_ID], [0x20, 4, UNDEFINED_ID]];
-  const acl = Buffer.alloc(4 + entries.length * 8);
-  acl.writeUInt32LE(2, 0);
-  entries.forEach(([tag, permissions, id], index) => {
-    acl.writeUInt16LE(tag, 4 + index * 8);
-    acl.writeUInt16LE(permissions, 6 + index * 8);
-    acl.writeUInt32LE(id, 8 + index * 8);
-  });
-  return acl;
+  return aclBlob([[ACL_USER_OBJ, 6, ACL_NO_ID], [ACL_USER, 4, 1234], [ACL_GROUP_OBJ, 4, ACL_NO_ID], [ACL_MASK, 4, ACL_NO_ID], [ACL_OTHER, 4, ACL_NO_ID]]);
 }
 
 function xattrNames(path: string): string[] {

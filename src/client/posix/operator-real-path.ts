@@ -192,7 +192,7 @@ function isTrusted(uid: number): boolean {
  * A symlink's target as text, refused when its bytes are not UTF-8: read as a string they would become
  * another name (U+FFFD), one a user may have made in a folder anyone may write to.
  */
-function textOfTarget(symlinkPath: string, target: Buffer): string {
+export function textOfTarget(symlinkPath: string, target: Buffer): string {
   const text = target.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(target)) {
     throw systemError('EILSEQ', `the symlink "${symlinkPath}" points to "${escapeBytes(target)}", which is not UTF-8: not followed; name the real folder instead`);
@@ -200,6 +200,6 @@ function textOfTarget(symlinkPath: string, target: Buffer): string {
   return text;
 }
 
-function systemError(code: string, text: string): NodeJS.ErrnoException {
+export function systemError(code: string, text: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: ${text}`), { code });
 }

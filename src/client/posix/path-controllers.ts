@@ -5,6 +5,7 @@
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAt, posixConstants, readlinkAt, statFd, type PosixStat } from './at';
+import { systemError, textOfTarget } from './operator-real-path';
 
 /** As the kernel's path walk (MAXSYMLINKS). */
 const MAX_SYMLINKS = 40;
@@ -63,18 +64,15 @@ export function pathControllers(absolute: string): PathControl {
         }
         const type = entry.mode & S_IFMT;
         if (type === S_IFLNK) {
-          if (++symlinks > MAX_SYMLINKS) throw Object.assign(new Error(`ELOOP: more than ${MAX_SYMLINKS} symlinks on the way to ${absolute}`), { code: 'ELOOP' });
-          const bytes = readlinkAt(fd, '');
-          const target = bytes.toString('utf8');
-          // Read as a string, other bytes would become another name (U+FFFD).
-          if (!Buffer.from(target, 'utf8').equals(bytes)) throw Object.assign(new Error(`EILSEQ: the symlink "${path}" points to a name that is not UTF-8`), { code: 'EILSEQ' });
+          if (++symlinks > MAX_SYMLINKS) throw systemError('ELOOP', `more than ${MAX_SYMLINKS} symlinks on the way to ${absolute}`);
+          const target = textOfTarget(path, readlinkAt(fd, ''));
           pending.unshift(...target.split('/').filter((part) => part.length > 0));
           if (target.startsWith('/')) {
             for (const folder of held.splice(0, held.length, root())) closeSync(folder.fd);
           }
           continue;
         }
-        if (type !== S_IFDIR && pending.length > 0) throw Object.assign(new Error(`ENOTDIR: "${path}" is not a folder`), { code: 'ENOTDIR' });
+        if (type !== S_IFDIR && pending.length > 0) throw systemError('ENOTDIR', `"${path}" is not a folder`);
         held.push({ fd, path, stats: entry });
         isHeld = true;
       } finally {

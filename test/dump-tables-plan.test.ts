@@ -249,7 +249,7 @@ test('table plan: a partitioned table stands for its leaf partitions; a since_fi
   refused(['exclude_columns = orders.region'], /exclude_columns: orders\.region is part of the primary key/);
   const elsewhere: DatabaseCatalog = { tables: [...catalog.tables, { ...leaf('orders_ap', ['orders']), partitionsElsewhere: ['"other"."orders_ap_2"'] }] };
   assert.throws(() => planTables(source(['tables = orders']), elsewhere, { isPartial: false }),
-    /storage\.conf:4: table orders_ap is in a partition tree that reaches into another schema \("other"\."orders_ap_2"\)/);
+    /storage\.conf:4: table orders_ap is in a partition tree that reaches into another schema or server \("other"\."orders_ap_2"\)/);
 });
 
 test('marks: only values of the column\'s kind are used; anything else dumps the whole table', () => {

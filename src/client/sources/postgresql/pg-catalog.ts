@@ -37,7 +37,10 @@ SELECT json_build_object(
       (SELECT coalesce(json_agg(DISTINCT format('%I.%I', en.nspname, e.relname)), '[]')
         FROM (SELECT relid FROM pg_partition_ancestors(c.oid) UNION SELECT relid FROM pg_partition_tree(c.oid)) AS tree
         JOIN pg_class e ON e.oid = tree.relid JOIN pg_namespace en ON en.oid = e.relnamespace
-        WHERE e.relnamespace <> c.relnamespace AND e.relkind IN ('r', 'p')) AS "partitionsElsewhere",
+        WHERE e.relnamespace <> c.relnamespace AND e.relkind IN ('r', 'p') OR e.relkind = 'f') AS "partitionsElsewhere",
+      (SELECT coalesce(json_agg(DISTINCT pa.attname), '[]') FROM pg_partition_ancestors(c.oid) AS anc(relid)
+        JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) AS k(attnum)
+        JOIN pg_attribute pa ON pa.attrelid = anc.relid AND pa.attnum = k.attnum) AS "partitionKey",
       (SELECT coalesce(json_agg(json_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
           'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull, 'isOidType', a.atttypid IN (SELECT type FROM oid_types),
@@ -80,6 +83,7 @@ interface RawTable {
   isOwnedByRole: boolean;
   partitionOf: string[];
   partitionsElsewhere: string[];
+  partitionKey: string[];
   columns: RawColumn[];
   primaryKey: string[];
   parents: string[];
@@ -111,6 +115,7 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     isPartitioned: table.isPartitioned,
     partitionOf: table.partitionOf,
     partitionsElsewhere: table.partitionsElsewhere,
+    partitionKey: table.partitionKey,
     isRowFiltered: table.isRowFiltered,
     isOwnedByRole: table.isOwnedByRole,
   }));

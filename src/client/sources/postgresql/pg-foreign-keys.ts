@@ -23,7 +23,7 @@ export function outsideReferencesQuery(schema: string, tables: readonly string[]
     + `WHERE ln.nspname = ${quoteLiteral(schema)} AND l.relname IN (${names}))) `
     // Inside: a dumped table, or a partitioned one all of whose leaves are dumped.
     + `AND NOT (n.nspname = ${quoteLiteral(schema)} AND (c.relname IN (${names}) OR c.relkind = 'p' AND NOT EXISTS (SELECT 1 `
-    + 'FROM pg_partition_tree(c.oid) AS t JOIN pg_class x ON x.oid = t.relid WHERE x.relkind = \'r\' '
+    + 'FROM pg_partition_tree(c.oid) AS t JOIN pg_class x ON x.oid = t.relid WHERE x.relkind <> \'p\' '
     + `AND (x.relnamespace <> c.relnamespace OR x.relname NOT IN (${names}))))) `
     + 'ORDER BY n.nspname, c.relname, k.conname;';
 }

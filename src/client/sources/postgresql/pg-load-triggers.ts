@@ -17,9 +17,12 @@ const DISABLED = 'pg_temp.cpsbackup_disabled_triggers';
  * one partition; each clone that was enabled is in the list itself.
  */
 export function disableTriggers(tables: readonly string[], isComplete: boolean): string {
-  // pg_partition_tree lists no row for a table that is not partitioned: the table itself, then its partitions.
+  // pg_partition_tree lists no row for a table that is not partitioned: the table itself, then its partitions;
+  // and its partitioned ancestors, whose statement triggers (TRUNCATE of a parent all of whose leaves load)
+  // are not cloned to the leaves.
   const relations = tables.map((table) => `SELECT ${quoteLiteral(table)}::pg_catalog.regclass UNION ALL `
-    + `SELECT relid FROM pg_catalog.pg_partition_tree(${quoteLiteral(table)}::pg_catalog.regclass)`).join(' UNION ALL ');
+    + `SELECT relid FROM pg_catalog.pg_partition_tree(${quoteLiteral(table)}::pg_catalog.regclass) UNION ALL `
+    + `SELECT relid FROM pg_catalog.pg_partition_ancestors(${quoteLiteral(table)}::pg_catalog.regclass)`).join(' UNION ALL ');
   const internal = isComplete ? '(SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)' : 'false';
   // The relation schema-qualified whatever search_path says (regclass::text leaves out a schema on it).
   return 'CREATE TEMP TABLE cpsbackup_disabled_triggers ON COMMIT DROP AS SELECT pg_catalog.format(\'%I.%I\', n.nspname, c.relname) AS relation, '

@@ -8,6 +8,8 @@ import { doBlock, quoteLiteral } from './pg-sql';
  * target); `tables`: the same tables' qualified names. A partitioned table is added (without ONLY:
  * it is emptied through its partitions) only when every one of its leaves is loaded, so nothing the
  * dump does not hold is emptied; a key from one whose leaves are not all loaded still fails the load.
+ * Any partition not loaded keeps it out, a foreign one too: TRUNCATE reaches a foreign partition's
+ * remote table (postgres_fdw, PostgreSQL 14+), whose rows no dump holds.
  */
 export function truncateStatement(relations: readonly string[], tables: readonly string[]): string {
   const loaded = `ARRAY[${tables.map((table) => `${quoteLiteral(table)}::pg_catalog.regclass`).join(', ')}]`;
@@ -17,7 +19,7 @@ export function truncateStatement(relations: readonly string[], tables: readonly
     WHERE p.relkind = 'p' AND p.oid IN (SELECT a.relid FROM pg_catalog.unnest(${loaded}) AS l(relid)
         CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(l.relid) AS a(relid))
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(p.oid) AS t JOIN pg_catalog.pg_class x ON x.oid = t.relid
-        WHERE x.relkind = 'r' AND x.oid <> ALL (${loaded}));
+        WHERE x.relkind <> 'p' AND x.oid <> ALL (${loaded}));
   EXECUTE ${quoteLiteral(`TRUNCATE ${relations.join(', ')}`)} || coalesce(', ' || partitioned, '');
 END`)}\n`;
 }

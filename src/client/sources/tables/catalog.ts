@@ -36,8 +36,13 @@ export interface TableInfo {
   readonly isPartitioned?: boolean;
   /** PostgreSQL: the partitioned tables this one is a partition of, nearest first (empty or absent: none). */
   readonly partitionOf?: readonly string[];
-  /** PostgreSQL: partitions or partitioned ancestors of this table in another schema, as quoted qualified names. */
+  /**
+   * PostgreSQL: partitions or partitioned ancestors of this table in another schema, and foreign partitions
+   * (their rows are on another server) anywhere in its tree, as quoted qualified names.
+   */
   readonly partitionsElsewhere?: readonly string[];
+  /** PostgreSQL: the columns of its own or its partitioned ancestors' partition keys (an expression's columns are not named). */
+  readonly partitionKey?: readonly string[];
   /** PostgreSQL: row-level security applies to the dumping role, which would see only the rows a policy lets it. */
   readonly isRowFiltered?: boolean;
   /** PostgreSQL: the dumping role owns the table, so its row-level security applies only through FORCE. */

@@ -64,8 +64,10 @@ function hasHiddenCharacter(name: string): boolean {
 }
 
 /**
- * A partition tree reaching into another schema: the dump reads one schema, so the rows of the leaves
- * elsewhere would be missing (or a leaf here would load under a parent schema.sql lacks).
+ * A partition tree reaching into another schema, or onto another server (a foreign partition): the dump
+ * reads one schema's tables, so the rows of the leaves elsewhere would be missing (or a leaf here would
+ * load under a parent schema.sql lacks), and a load's TRUNCATE of the parent would empty a foreign one's
+ * remote table.
  */
 function refusePartitionsElsewhere(dumped: readonly TableInfo[], chosen: readonly TableInfo[], byName: ReadonlyMap<string, TableInfo>,
   lineOf: (table: TableInfo) => number, fail: (line: number, message: string) => never): void {
@@ -73,8 +75,8 @@ function refusePartitionsElsewhere(dumped: readonly TableInfo[], chosen: readonl
   for (const table of [...dumped, ...chosen, ...ancestors]) {
     const elsewhere = table.partitionsElsewhere ?? [];
     if (elsewhere.length === 0) continue;
-    fail(lineOf(table), `table ${table.name} is in a partition tree that reaches into another schema (${elsewhere.join(', ')}): `
-      + 'kind postgresql dumps one schema, and those rows would be missing; add it to exclude_tables or back it up with a command source');
+    fail(lineOf(table), `table ${table.name} is in a partition tree that reaches into another schema or server (${elsewhere.join(', ')}): `
+      + 'kind postgresql dumps one schema\'s own tables, and those rows would be missing; add it to exclude_tables or back it up with a command source');
   }
 }
 
@@ -158,6 +160,10 @@ export function planTables(source: DatabaseSource, catalog: DatabaseCatalog, opt
     for (const leaf of rowTables(table)) {
       if (leaf.primaryKey.includes(reference.column)) {
         fail(reference.line, `exclude_columns: ${leaf.name}.${reference.column} is part of the primary key; rows could not be loaded without it`);
+      }
+      // Loaded without it, a row belongs in no partition (or another): every load would fail.
+      if (leaf.partitionKey?.includes(reference.column) === true || table.partitionKey?.includes(reference.column) === true) {
+        fail(reference.line, `exclude_columns: ${leaf.name}.${reference.column} is part of a partition key; rows could not be loaded without it`);
       }
       excluded.set(leaf.name, (excluded.get(leaf.name) ?? new Set()).add(reference.column));
     }

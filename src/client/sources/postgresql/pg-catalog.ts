@@ -39,8 +39,11 @@ SELECT json_build_object(
         JOIN pg_class e ON e.oid = tree.relid JOIN pg_namespace en ON en.oid = e.relnamespace
         WHERE e.relnamespace <> c.relnamespace AND e.relkind IN ('r', 'p') OR e.relkind = 'f') AS "partitionsElsewhere",
       (SELECT coalesce(json_agg(DISTINCT pa.attname), '[]') FROM pg_partition_ancestors(c.oid) AS anc(relid)
-        JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) AS k(attnum)
-        JOIN pg_attribute pa ON pa.attrelid = anc.relid AND pa.attnum = k.attnum) AS "partitionKey",
+        JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
+        JOIN pg_attribute pa ON pa.attrelid = anc.relid AND pa.attnum > 0 AND NOT pa.attisdropped
+        -- A key column, or one an expression key names (by its text: one more column refused at worst).
+        WHERE pa.attnum = ANY (pt.partattrs::int2[])
+          OR position(quote_ident(pa.attname) IN coalesce(pg_get_expr(pt.partexprs, pt.partrelid), '')) > 0) AS "partitionKey",
       (SELECT coalesce(json_agg(json_build_object(
           'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'baseType', bt.typname,
           'isGenerated', a.attgenerated <> '', 'isNullable', NOT a.attnotnull, 'isOidType', a.atttypid IN (SELECT type FROM oid_types),

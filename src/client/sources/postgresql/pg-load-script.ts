@@ -16,7 +16,6 @@ import type { DataHeader, SectionHeader, SequenceValue, SoftDelete } from '../ta
 import { STEP_MARKER, type LoadPlan } from '../tables/dialect';
 import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { truncateStatement } from './pg-truncate';
-import { partialLeavesCheck } from './pg-partial-leaves';
 import { columnList, doBlock, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
 import { schemaSection } from './pg-schema-sections';
 import { disableTriggers, enableTriggers } from './pg-load-triggers';
@@ -92,10 +91,6 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     // The tables are there with their triggers: off while their rows change, as pg_restore --disable-triggers.
     yield step('disable triggers');
     yield disableTriggers(header.tables.map((table) => tableName(table.table)), isComplete);
-  }
-  if (!isComplete && isOverExisting) {
-    yield step('partitions');
-    yield partialLeavesCheck(header.tables.map((table) => tableName(table.table)));
   }
   if (isComplete && !plan.createsTables && header.tables.length > 0) {
     // The tables exist: their definitions stay, their rows are replaced (TRUNCATE is transactional here).

@@ -2,6 +2,8 @@
 // on, each as it was (ENABLE, REPLICA, ALWAYS), before the commit: pg_restore --disable-triggers.
 import { quoteLiteral } from './pg-sql';
 
+/** pg_trigger.tgtype's bit for a TRUNCATE trigger (TRIGGER_TYPE_TRUNCATE in PostgreSQL's trigger.h). */
+const TRIGGER_TYPE_TRUNCATE = 32;
 /** Dropped at the commit; pg_temp: found whatever search_path says. */
 const DISABLED = 'pg_temp.cpsbackup_disabled_triggers';
 
@@ -17,18 +19,20 @@ const DISABLED = 'pg_temp.cpsbackup_disabled_triggers';
  * one partition; each clone that was enabled is in the list itself.
  */
 export function disableTriggers(tables: readonly string[], isComplete: boolean): string {
-  // pg_partition_tree lists no row for a table that is not partitioned: the table itself, then its partitions;
-  // and its partitioned ancestors, whose statement triggers (TRUNCATE of a parent all of whose leaves load)
-  // are not cloned to the leaves.
+  // pg_partition_tree lists no row for a table that is not partitioned: the table itself, then its partitions.
   const relations = tables.map((table) => `SELECT ${quoteLiteral(table)}::pg_catalog.regclass UNION ALL `
-    + `SELECT relid FROM pg_catalog.pg_partition_tree(${quoteLiteral(table)}::pg_catalog.regclass) UNION ALL `
-    + `SELECT relid FROM pg_catalog.pg_partition_ancestors(${quoteLiteral(table)}::pg_catalog.regclass)`).join(' UNION ALL ');
+    + `SELECT relid FROM pg_catalog.pg_partition_tree(${quoteLiteral(table)}::pg_catalog.regclass)`).join(' UNION ALL ');
+  // Its partitioned ancestors' TRUNCATE triggers only (the load truncates a parent all of whose leaves it loads,
+  // and statement triggers are not cloned to partitions); their row triggers never fire on rows copied into a leaf.
+  const ancestors = tables.map((table) => `SELECT relid FROM pg_catalog.pg_partition_ancestors(${quoteLiteral(table)}::pg_catalog.regclass)`)
+    .join(' UNION ALL ');
   const internal = isComplete ? '(SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)' : 'false';
   // The relation schema-qualified whatever search_path says (regclass::text leaves out a schema on it).
   return 'CREATE TEMP TABLE cpsbackup_disabled_triggers ON COMMIT DROP AS SELECT pg_catalog.format(\'%I.%I\', n.nspname, c.relname) AS relation, '
     + 't.tgname AS name, t.tgenabled AS mode FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid '
     + 'JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace '
-    + `WHERE t.tgenabled <> 'D' AND (NOT t.tgisinternal OR ${internal}) AND t.tgrelid IN (${relations}) ORDER BY t.tgrelid, t.tgname;\n`
+    + `WHERE t.tgenabled <> 'D' AND (NOT t.tgisinternal OR ${internal}) AND (t.tgrelid IN (${relations}) `
+    + `OR t.tgrelid IN (${ancestors}) AND (t.tgtype & ${TRIGGER_TYPE_TRUNCATE}) <> 0) ORDER BY t.tgrelid, t.tgname;\n`
     + `DO $cpsbackup$ DECLARE r record; BEGIN FOR r IN SELECT * FROM ${DISABLED} LOOP
   BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE ONLY %s DISABLE TRIGGER %I', r.relation, r.name);

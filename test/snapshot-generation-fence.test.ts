@@ -163,6 +163,13 @@ test('a fenced catalog copied mid-backup deletes none of the newer catalog\'s pa
   assert.equal(store.recovery.removedOrphanPacks, 0, 'no pack taken for this catalog\'s crash leftover');
   await close();
 
+  // accept-catalog whose snapshot fails: the operator may still choose recover, so nothing of the newer catalog goes.
+  bucket.beforeSnapshotPut = () => Promise.reject(new Error('the bucket refuses the snapshot'));
+  store = await open('server', { acceptOlderCatalog: true });
+  assert.equal(store.recovery.removedOrphanPacks, 0, 'no pack deleted by an accept-catalog that has not stored its snapshot');
+  await close();
+  bucket.beforeSnapshotPut = undefined;
+
   const recovered = await recoverCatalog(join(root, 'recovered'), bucket, key);
   assert.deepEqual(recovered.missingPacks, [], 'every pack the newer catalog names is still there');
   store = await open('recovered');

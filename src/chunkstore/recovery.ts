@@ -69,6 +69,7 @@ export interface RecoveryOptions {
   /**
    * The bucket holds a newer catalog snapshot than this catalog knows (snapshot/generation-fence.ts): this catalog
    * is a copy, and its announced packs may be ones the newer catalog went on to name (a copy taken mid-backup).
+   * Also while `accept-catalog` runs: until its snapshot is stored the operator may still choose `recover`.
    */
   readonly isFenced?: boolean;
 }

@@ -282,7 +282,7 @@ export class ChunkStore {
         store.snapshots.markChanged();
       }
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, {
-        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true, isFenced: store.fence !== undefined });
+        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true, isFenced: store.fence !== undefined || options.acceptOlderCatalog === true });
       // After recovery: the unfinished backups it dropped no longer count as references.
       if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();

@@ -181,6 +181,14 @@ static size_t get_target(napi_env env, napi_value *argv, target_kind kind, xattr
 
 static size_t target_arity(target_kind kind) { return kind == BY_AT ? 3 : 1; }
 
+/* The target, then the attribute name after it; false after throwing, with nothing left to free. */
+static bool get_target_and_name(napi_env env, napi_value *argv, target_kind kind, xattr_target *target, name_arg *name) {
+  if (get_target(env, argv, kind, target) == 0) return false;
+  if (get_name(env, argv[target_arity(kind)], "attribute name", name)) return true;
+  free_name(&target->path);
+  return false;
+}
+
 static napi_value list_entry(napi_env env, napi_callback_info info, target_kind kind) {
   napi_value argv[3];
   if (!get_args(env, info, target_arity(kind), argv)) return NULL;
@@ -197,11 +205,7 @@ static napi_value get_entry(napi_env env, napi_callback_info info, target_kind k
   if (!get_args(env, info, arity + 1, argv)) return NULL;
   xattr_target target;
   name_arg name;
-  if (get_target(env, argv, kind, &target) == 0) return NULL;
-  if (!get_name(env, argv[arity], "attribute name", &name)) {
-    free_name(&target.path);
-    return NULL;
-  }
+  if (!get_target_and_name(env, argv, kind, &target, &name)) return NULL;
   napi_value result = get_common(env, &target, &name);
   free_name(&target.path);
   free_name(&name);
@@ -226,11 +230,7 @@ static napi_value set_entry(napi_env env, napi_callback_info info, target_kind k
   napi_get_buffer_info(env, argv[arity + 1], &value, &length);
   if (!get_int32(env, argv[arity + 2], "flags", &flags)) return NULL;
   xattr_target target;
-  if (get_target(env, argv, kind, &target) == 0) return NULL;
-  if (!get_name(env, argv[arity], "attribute name", &name)) {
-    free_name(&target.path);
-    return NULL;
-  }
+  if (!get_target_and_name(env, argv, kind, &target, &name)) return NULL;
   if (do_set(&target, name.bytes, value, length, flags) != 0) throw_for(env, &target, set_calls, &name);
   free_name(&target.path);
   free_name(&name);
@@ -243,11 +243,7 @@ static napi_value remove_entry(napi_env env, napi_callback_info info, target_kin
   if (!get_args(env, info, arity + 1, argv)) return NULL;
   xattr_target target;
   name_arg name;
-  if (get_target(env, argv, kind, &target) == 0) return NULL;
-  if (!get_name(env, argv[arity], "attribute name", &name)) {
-    free_name(&target.path);
-    return NULL;
-  }
+  if (!get_target_and_name(env, argv, kind, &target, &name)) return NULL;
   if (do_remove(&target, name.bytes) != 0) throw_for(env, &target, remove_calls, &name);
   free_name(&target.path);
   free_name(&name);

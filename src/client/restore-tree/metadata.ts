@@ -90,7 +90,7 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     }
   };
   const calls = callsOf(target);
-  const xattrTarget = calls.xattrTarget;
+  const { xattrTarget } = calls;
 
   const ids = metadata.owner === undefined ? undefined : owners.localIds(metadata.owner);
   if (ids !== undefined) step('owner', () => calls.chown(ids.uid, ids.gid));
@@ -105,9 +105,7 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
     }
     for (const name of present) {
       const key = name.toString('latin1');
-      if (!wanted.has(key) && replaces(name)) {
-        step(`xattr ${key}`, () => removeXattr(xattrTarget, name));
-      }
+      if (!wanted.has(key) && replaces(name)) step(`xattr ${key}`, () => removeXattr(xattrTarget, name));
     }
     for (const xattr of metadata.xattrs) {
       step(`xattr ${Buffer.from(xattr.name).toString('latin1')}`, () => setXattr(xattrTarget, xattr.name, xattr.value));

@@ -84,6 +84,10 @@ test('INHERITS: loading the parent alone (tables = item), complete over existing
   });
 });
 
+/** The shop's item table, partitioned in a target database (the source's is a plain table). */
+const PARTITIONED_ITEM = `CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL) PARTITION BY RANGE (id);
+      CREATE TABLE item_low PARTITION OF item FOR VALUES FROM (0) TO (5); CREATE TABLE item_high PARTITION OF item FOR VALUES FROM (5) TO (1000);`;
+
 // Regression (found by review): ONLY reaches no row of a partitioned table, so a load into a database
 // where the dumped table is partitioned was refused, though before ONLY its TRUNCATE and DELETE reached
 // the partitions as they should; such a table is now emptied and deleted from without ONLY.
@@ -91,8 +95,7 @@ test('a complete and a partial load into a database where a dumped table is part
   await withPostgres(async (server, folder) => {
     await createShop(server);
     await server.psql('postgres', 'CREATE DATABASE parted');
-    await server.psql('parted', `CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL) PARTITION BY RANGE (id);
-      CREATE TABLE item_low PARTITION OF item FOR VALUES FROM (0) TO (5); CREATE TABLE item_high PARTITION OF item FOR VALUES FROM (5) TO (1000);
+    await server.psql('parted', `${PARTITIONED_ITEM}
       INSERT INTO item VALUES (1, 'old pen', now()), (7, 'gone', now());`);
     const parentOnly = sourceConfig(server, ['tables = item']);
     const work = join(folder, 'work');
@@ -118,8 +121,7 @@ test('a load over a table partitioned in the target leaves each partition\'s clo
   await withPostgres(async (server, folder) => {
     await createShop(server);
     await server.psql('postgres', 'CREATE DATABASE parted');
-    await server.psql('parted', `CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL) PARTITION BY RANGE (id);
-      CREATE TABLE item_low PARTITION OF item FOR VALUES FROM (0) TO (5); CREATE TABLE item_high PARTITION OF item FOR VALUES FROM (5) TO (1000);
+    await server.psql('parted', `${PARTITIONED_ITEM}
       CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.name := upper(NEW.name); RETURN NEW; END$$;
       CREATE TRIGGER item_shout BEFORE INSERT ON item FOR EACH ROW EXECUTE FUNCTION shout();
       ALTER TABLE item_high DISABLE TRIGGER item_shout;`);

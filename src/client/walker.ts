@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { operatorRealPath, PlantableSymlinkError } from './posix/operator-real-path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryKind, openAt, openFolderAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statAtIfExists, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
+import { entryKind, openAt, openFolderAt, openHandleAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { withAclNames } from './posix/acl-names';
@@ -75,29 +75,38 @@ export class WalkedEntry {
   /**
    * The entry's extended attributes and ACLs, read now (never through a symlink), with its metadata as
    * of that read. An entry with no fd (a symlink, device, socket, FIFO not read, or a folder that cannot
-   * be opened) is read by name, and the name may have gone to another entry since the walk's lstat (or
-   * its link target read): that one's attributes would be recorded with this one's owner, mode, times
-   * and target. An lstat after the read must find the inode walked, else EntryChangedError. The same
-   * inode changed since (a FIFO written to, a chmod) is recorded as that lstat found it: hasChanged;
-   * but not a symlink (see below).
+   * be opened) is read through an O_PATH handle opened by name: the name may have gone to another entry
+   * since the walk's lstat (or its link target read), so the handle must hold the inode walked, else
+   * EntryChangedError. Every attribute call then reaches that inode alone: read by name, a swap and a
+   * swap back between the calls recorded another file's attributes with this one's owner, mode, times
+   * and target. The same inode changed since (a FIFO written to, a chmod) is recorded as the handle's
+   * fstat after the read finds it: hasChanged; but not a symlink (see below).
    */
   readAttributes(): WalkedAttributes {
     if (this.folderFd !== undefined) return { meta: this.meta, xattrs: this.withAclNames(readXattrs({ fd: this.folderFd })), hasChanged: false };
-    let xattrs: Xattr[];
+    let handle: number;
     try {
-      xattrs = this.withAclNames(readXattrs({ dirfd: this.parentFd, name: this.name }));
+      handle = openHandleAt(this.parentFd, this.name);
     } catch (error) {
       if (describe(error) === 'ENOENT') throw new EntryVanishedError();
       throw error;
     }
-    const now = statAtIfExists(this.parentFd, this.name);
-    if (now === undefined) throw new EntryVanishedError();
-    if (now.ino !== this.stats.ino || now.dev !== this.stats.dev) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
-    if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, hasChanged: false };
-    // A symlink is never written to: a new ctime may be a new link that got the freed inode number,
-    // and its target (read at the walk) could be the old one's.
-    if (this.type === EntryType.ENTRY_TYPE_SYMLINK) throw new EntryChangedError('changed while it was read; not in this backup');
-    return { meta: this.metaFrom(now), xattrs, hasChanged: true };
+    try {
+      if (!this.isWalkedInode(statFd(handle))) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
+      const xattrs = this.withAclNames(readXattrs({ handle }));
+      const now = statFd(handle);
+      if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, hasChanged: false };
+      // A symlink is never written to: a new ctime may be a new link that got the freed inode number
+      // between the walk's lstat and the handle's open, and its target (read at the walk) could be the old one's.
+      if (this.type === EntryType.ENTRY_TYPE_SYMLINK) throw new EntryChangedError('changed while it was read; not in this backup');
+      return { meta: this.metaFrom(now), xattrs, hasChanged: true };
+    } finally {
+      closeSync(handle);
+    }
+  }
+
+  private isWalkedInode(stats: PosixStat): boolean {
+    return stats.ino === this.stats.ino && stats.dev === this.stats.dev;
   }
 
   /**

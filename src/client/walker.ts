@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { operatorRealPath, PlantableSymlinkError } from './posix/operator-real-path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryKind, openAt, openFolderAt, openHandleAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
+import { entryKind, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { OwnerNames } from './posix/owners';
 import { withAclNames } from './posix/acl-names';
@@ -116,7 +116,9 @@ export class WalkedEntry {
    */
   open(): number {
     const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
-    return openAt(this.parentFd, this.name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    const euid = process.geteuid?.();
+    // Its atime kept where the kernel allows it (the owner, root): a backup reads, it does not mark read.
+    return openKeepingAtimeAt(this.parentFd, this.name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, euid === 0 || euid === this.stats.uid);
   }
 
   /**
@@ -425,7 +427,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
   let folderFd: number | undefined;
   let opened: PosixStat;
   try {
-    folderFd = name.length === 1 && name[0] === 0x2e ? openAt(parentFd, '.', posixConstants().O_RDONLY | posixConstants().O_DIRECTORY) : openFolderAt(parentFd, name);
+    folderFd = name.length === 1 && name[0] === 0x2e ? openKeepingAtimeAt(parentFd, '.', posixConstants().O_RDONLY | posixConstants().O_DIRECTORY) : openFolderAt(parentFd, name);
     opened = statFd(folderFd);
   } catch (error) {
     // An fstat fails on a failing network or FUSE file system. Either way the folder is recorded as

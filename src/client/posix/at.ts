@@ -14,10 +14,28 @@ export function openAt(dirfd: number, name: Name, flags: number, mode = 0): numb
   return posixAddon().openat(dirfd, name, flags, mode);
 }
 
-/** Opens a directory without following a symlink in its last component (ELOOP or ENOTDIR then). */
+/**
+ * openat(2) to read an entry without moving its atime (O_NOATIME), as restic and borg read: a backup that
+ * marked every file and folder it read as read (relatime moves an atime older than the mtime, and one a
+ * day old) changed live data nobody asked it to touch, and broke what reads atimes (an mbox's "new mail",
+ * tmpreaper, cache eviction). The kernel gives O_NOATIME to the entry's owner and to CAP_FOWNER only:
+ * `mayKeepAtime` false skips it (another user's file: EPERM every time), and EPERM anyway (root without
+ * CAP_FOWNER, a user namespace) opens once more without it.
+ */
+export function openKeepingAtimeAt(dirfd: number, name: Name, flags: number, mayKeepAtime = true): number {
+  if (!mayKeepAtime) return openAt(dirfd, name, flags);
+  try {
+    return openAt(dirfd, name, flags | posixConstants().O_NOATIME);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    return openAt(dirfd, name, flags);
+  }
+}
+
+/** Opens a directory to list it, its atime kept (openKeepingAtimeAt), without following a symlink in its last component (ELOOP or ENOTDIR then). */
 export function openFolderAt(dirfd: number, name: Name): number {
   const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
-  return openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  return openKeepingAtimeAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 }
 
 /**

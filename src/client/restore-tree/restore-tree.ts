@@ -9,6 +9,7 @@ import {
   linkHandleAt,
   mkdirAt,
   openAt,
+  openKeepingAtimeAt,
   openHandleAt,
   posixConstants,
   readlinkAt,
@@ -360,7 +361,8 @@ export class RestoreTree {
       const stats = statAtIfExists(parent.fd, name);
       if (stats === undefined || entryKind(stats.mode) !== 'file') return undefined;
       const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
-      const fd = openAt(parent.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+      // Compared, not restored to: its atime stays as it was (openKeepingAtimeAt).
+      const fd = openKeepingAtimeAt(parent.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
       if (expected === undefined || isSameInode(statFd(fd), expected)) return fd;
       closeSync(fd);
       return undefined;

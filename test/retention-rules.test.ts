@@ -224,6 +224,29 @@ test('empty backups (an include whose disk did not mount) never push out the new
   assert.deepEqual(allEmpty.map((decision) => decision.isKept), [false, true]);
 });
 
+test('empty and incomplete backups together never push out the newest whole backup, in either order', () => {
+  // Found by review: a whole backup, a night whose disk did not mount (no file), then nights with a file unreadable.
+  // Each safeguard counted the other kind of flawed backup as whole, and the only copy of that file went.
+  const wholeEmptyIncomplete: RetentionCandidate[] = [
+    { number: 1, finishedAt: DAY }, { number: 2, finishedAt: 2 * DAY, isEmpty: true }, { number: 3, finishedAt: 3 * DAY, isIncomplete: true },
+  ];
+  const first = retentionDecisions(wholeEmptyIncomplete, { keep: [2] }, 3 * DAY);
+  assert.deepEqual(first.map((decision) => decision.isKept), [true, true, true]);
+  assert.deepEqual(first[0].reasons, ['newest backup with every file (the complete backups after it are incomplete or hold no file)']);
+  const wholeIncompleteEmpty: RetentionCandidate[] = [
+    { number: 1, finishedAt: DAY }, { number: 2, finishedAt: 2 * DAY, isIncomplete: true }, { number: 3, finishedAt: 3 * DAY, isEmpty: true },
+  ];
+  const second = retentionDecisions(wholeIncompleteEmpty, { keep: [1] }, 3 * DAY);
+  assert.deepEqual(second.map((decision) => decision.isKept), [true, true, true], 'the whole one, the newest with files, and the newest');
+  assert.deepEqual(second[0].reasons, ['newest backup with every file (the complete backups after it are incomplete or hold no file)']);
+  assert.deepEqual(second[1].reasons, ['newest backup that holds files (the complete backups after it hold none)']);
+  // An empty backup marked incomplete (an include missing) is no whole backup either.
+  const emptyAndIncomplete: RetentionCandidate[] = [
+    { number: 1, finishedAt: DAY }, { number: 2, finishedAt: 2 * DAY, isEmpty: true, isIncomplete: true }, { number: 3, finishedAt: 3 * DAY, isIncomplete: true },
+  ];
+  assert.deepEqual(retentionDecisions(emptyAndIncomplete, { keep: [1] }, 3 * DAY).map((decision) => decision.isKept), [true, false, true]);
+});
+
 test('an append-only client keeps every complete backup younger than append_only_keep_days, within keep_days; 0 keeps none more', () => {
   const now = 100 * DAY;
   // Two real backups 10 and 5 days ago, then a flood of six within the last hour.

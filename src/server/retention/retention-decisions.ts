@@ -72,9 +72,12 @@ export function retentionDecisions(candidates: readonly RetentionCandidate[], po
   // rules kept, weeklies and monthlies too (found by review). They can push nothing out before they age.
   const ruled = window === undefined ? completes : completes.filter((backup) => backup.finishedAt < window.oldestHeld);
   const newestRuled = ruled.at(-1);
-  const newestWhole = newestRuled?.isIncomplete === true ? newestWhere(ruled, (backup) => backup.isIncomplete !== true) : undefined;
-  if (newestWhole !== undefined) why(newestWhole.number, 'newest backup with every file (the complete backups after it are incomplete)');
+  // Whole: neither incomplete nor empty. Each kind of flaw counted the other kind as whole: a whole backup,
+  // an empty one (the disk did not mount), then an incomplete one kept the empty one as "with every file",
+  // and the only copy of the unreadable file went (found by review).
+  const newestWhole = newestRuled !== undefined && !isWhole(newestRuled) ? newestWhere(ruled, isWhole) : undefined;
   const newestWithFiles = newestRuled?.isEmpty === true ? newestWhere(ruled, (backup) => backup.isEmpty !== true) : undefined;
+  if (newestWhole !== undefined && newestWhole !== newestWithFiles) why(newestWhole.number, wholeReason(ruled, newestWhole));
   if (newestWithFiles !== undefined) why(newestWithFiles.number, 'newest backup that holds files (the complete backups after it hold none)');
   for (const [number, levelReasons] of burpLevelReasons(ruled.map((backup) => ({
     number: backup.number, ordinal: backup.completeOrdinal ?? backup.number,
@@ -109,6 +112,18 @@ function appendOnlyWindow(policy: RetentionPolicy, now: number): { days: number;
   if (policy.appendOnlyKeepDays === undefined || policy.appendOnlyKeepDays === 0) return undefined;
   const days = Math.min(policy.appendOnlyKeepDays, policy.keepDays ?? Infinity);
   return { days, oldestHeld: now - days * DAY_MILLISECONDS };
+}
+
+/** Holds files, and every file it was asked for. */
+function isWhole(backup: RetentionCandidate): boolean {
+  return backup.isIncomplete !== true && backup.isEmpty !== true;
+}
+
+/** Why the newest whole backup is kept: what the complete backups after it lack. */
+function wholeReason(ruled: readonly RetentionCandidate[], whole: RetentionCandidate): string {
+  const later = ruled.filter((backup) => backup.number > whole.number);
+  const flaw = later.some((backup) => backup.isEmpty === true) ? 'are incomplete or hold no file' : 'are incomplete';
+  return `newest backup with every file (the complete backups after it ${flaw})`;
 }
 
 /** The newest of the complete backups (oldest first) that `isWhole` accepts. */

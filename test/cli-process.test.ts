@@ -124,3 +124,49 @@ test('a backup failing after its commit was sent says it may be committed; befor
   control.setMode('restore');
   assert.equal(control.failureNote(), undefined);
 });
+
+// Regression: only SIGINT was handled. SIGTERM (kill, timeout, systemd's stop) and SIGHUP (a dropped ssh session)
+// killed a backup or a restore on the spot, exit 143 or 129 and not a word: no post script, a restore's temporary
+// file left in the user's folder. Now each is a Ctrl-C that names itself: the first asks the run to stop, the
+// second (any of the three) stops it at once, with the first one's code and name.
+test('SIGTERM and SIGHUP: a backup or a restore is asked to stop first; a second signal of any kind stops it, named, 143 or 129', async () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    for (const second of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+      const backup = await runWithControl(`control.setMode('backup'); process.kill(process.pid, '${signal}'); await pause(100);
+        say('aborted: ' + control.signal.aborted); say(control.interruptedMessage() + ' ' + control.interruptedExitCode());
+        process.kill(process.pid, '${second}'); await pause(2000); say('still running');`, false);
+      assert.equal(backup.code, code, `${signal} then ${second}: ${backup.stderr}`);
+      assert.equal(backup.stderr, `aborted: true\ninterrupted by ${signal}: nothing was committed ${code}\ninterrupted by ${signal}: nothing was committed\n`);
+    }
+    const restore = await runWithControl(`control.setMode('restore');
+      const { startProcess } = require(${JSON.stringify(CHILD_PROCESS)});
+      const loader = startProcess('sleep', ['30'], { stdin: 'ignore', stdout: 'ignore', timeoutSeconds: 60 });
+      await pause(100); process.kill(process.pid, '${signal}');
+      const outcome = await loader.outcome;
+      say('aborted: ' + control.signal.aborted); say('loader: ' + (outcome.signal ?? outcome.code)); say(control.interruptedMessage());
+      process.exit(control.interruptedExitCode());`, false);
+    assert.equal(restore.code, code, restore.stderr);
+    assert.equal(restore.stderr, `aborted: true\nloader: SIGTERM\ninterrupted by ${signal}: the restore stopped (1 loader or script process sent SIGTERM); `
+      + 'what was restored or loaded before stays\n');
+    const afterCommit = await runWithControl(`control.setMode('backup'); control.commitSent(); process.kill(process.pid, '${signal}'); await pause(100);
+      process.kill(process.pid, 'SIGINT'); await pause(2000); say('still running');`, false);
+    assert.equal(afterCommit.code, code, afterCommit.stderr);
+    assert.equal(afterCommit.stderr, `interrupted by ${signal} after the commit was sent: the backup may have been committed; check with cpsbackup -l\n`);
+  }
+});
+
+test('SIGTERM and SIGHUP end a listing, a change or a command not yet started at once, named, 143 or 129; the daemon keeps its own', async () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
+    const named = signal === 'SIGINT' ? 'interrupted' : `interrupted by ${signal}`;
+    for (const [setMode, line] of [[`control.setMode('listing');`, named], [`control.setMode('change');`,
+      `${named}: the request may have reached the server; check with cpsbackup -l`], ['', `${named} before anything was started`]]) {
+      const ended = await runWithControl(`${setMode} process.kill(process.pid, '${signal}'); await pause(2000); say('still running');`, false);
+      assert.equal(ended.code, code, `${setMode} ${signal}: ${ended.stderr}`);
+      assert.equal(ended.stderr, `${line}\n`);
+    }
+    const daemon = await runWithControl(`control.setMode('daemon'); process.on('${signal}', () => say('the daemon handles it'));
+      process.kill(process.pid, '${signal}'); await pause(300); say('still running'); process.exit(0);`, false);
+    assert.equal(daemon.code, 0);
+    assert.equal(daemon.stderr, 'the daemon handles it\nstill running\n');
+  }
+});

@@ -3,6 +3,9 @@
 // stops for any other reason (a full disk, the server gone) lists them first. The real CLI against the real
 // server, --to a folder, in place and as a receive: the server is held (SIGSTOP) while a large file streams, so the restore
 // cannot end before its Ctrl-C and its read waits on the server, which the first Ctrl-C must end.
+// Regression (red-team review): SIGTERM and SIGHUP killed the restore on the spot, exit 143 or 129, nothing said:
+// restore_script_post never ran, the large file's temporary file stayed in the user's folder (and the next backup
+// stored it), the folders the restore made stayed 0700. Now they stop it as the first Ctrl-C does, and say so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -17,6 +20,8 @@ const MEBIBYTE = 1024 * 1024;
 /** Far more than the server can have in flight (HTTP/2 window, socket buffers) when it is held. */
 const LARGE_FILE_BYTES = 64 * MEBIBYTE;
 const INTERRUPTED = 'interrupted: the restore stopped; what was restored or loaded before stays';
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type StoppingSignal = keyof typeof EXIT_CODES;
 
 /** The size of the restore's temporary file in `folder` (the large file being written), 0 while there is none. */
 async function tempFileBytes(folder: string): Promise<number> {
@@ -42,9 +47,10 @@ type RestoreKind = 'to' | 'in place' | 'receive';
 /**
  * Backs up a folder, prepares `restored` (where the restore will put it: a different a-kept.txt, which the default
  * policy keeps, and a folder where b-blocked.txt goes, which fails), starts the restore, holds the server while
- * the large file streams, sends the restore SIGINT and checks what it said.
+ * the large file streams, sends the restore `signal` and checks what it said, and that its post script ran
+ * (restore_script_post; a receive's postprocess runs only after a load, so none there).
  */
-async function interruptRestore(kind: RestoreKind): Promise<void> {
+async function interruptRestore(kind: RestoreKind, signal: StoppingSignal = 'SIGINT'): Promise<void> {
   const sandbox = await Sandbox.create();
   const server = await sandbox.startServer();
   let restore: ReturnType<typeof startClient> | undefined;
@@ -61,7 +67,11 @@ async function interruptRestore(kind: RestoreKind): Promise<void> {
     await writeFile(storage, '');
     const target = join(sandbox.root, 'target');
     const kindLines = { 'to': [], 'in place': [`storage_conf = ${storage}`], 'receive': ['receive_files = 1', `receive_to = ${target}`] }[kind];
-    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, ...kindLines]);
+    const postLog = join(sandbox.root, 'post.log');
+    const post = join(sandbox.root, 'post.sh');
+    await writeFile(post, `#!/bin/sh\nprintf '%s|%s|%s\\n' "$*" "$CPSBACKUP_OUTCOME" "$CPSBACKUP_ACTION" >> '${postLog}'\n`);
+    await chmod(post, 0o755);
+    const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `restore_script_post = ${post}`, ...kindLines]);
     const backup = await sandbox.runClient(['-c', config, '-e']);
     assert.equal(backup.code, 0, backup.stdout + backup.stderr);
 
@@ -79,18 +89,22 @@ async function interruptRestore(kind: RestoreKind): Promise<void> {
     await sleep(200);
     assert.ok(restore.isRunning(), `the restore ended before the server was held: this test would prove nothing; `
       + `make LARGE_FILE_BYTES larger\n${restore.output()}`);
-    restore.child.kill('SIGINT');
+    restore.child.kill(signal);
     const result = await endedWithin(restore.result, 30_000, () => running.output());
     server.process.kill('SIGCONT');
 
     assert.doesNotMatch(result.stdout, /Restored |Received /, 'the restore finished: the signal came too late to prove anything');
-    assert.equal(result.code, 130, `stdout: ${result.stdout}\nstderr: ${result.stderr}`);
+    assert.equal(result.code, EXIT_CODES[signal], `stdout: ${result.stdout}\nstderr: ${result.stderr}`);
     const lines = result.stderr.trimEnd().split('\n');
     const kept = lines.findIndex((line) => line.startsWith('not replaced: ') && line.includes(join(restored, 'a-kept.txt')));
     const failed = lines.findIndex((line) => line.startsWith('error: ') && line.includes(join(restored, 'b-blocked.txt')));
     assert.ok(kept >= 0, `no "not replaced:" line for a-kept.txt:\n${result.stderr}`);
     assert.ok(failed >= 0, `no "error:" line for b-blocked.txt:\n${result.stderr}`);
-    assert.equal(lines.at(-1), INTERRUPTED, `the interrupted line comes last:\n${result.stderr}`);
+    const interrupted = signal === 'SIGINT' ? INTERRUPTED : INTERRUPTED.replace(/^interrupted/, `interrupted by ${signal}`);
+    assert.equal(lines.at(-1), interrupted, `the interrupted line comes last:\n${result.stderr}`);
+    // burp's "post 1 0": failed (the backup id is told only with a restore that ended).
+    assert.deepEqual((await readFile(postLog, 'utf8').catch(() => '')).split('\n').filter(Boolean),
+      kind === 'receive' ? [] : ['post 1 0 reserved4 reserved5|failure|restore']);
     // The large file was left unreached: not listed as failed, nothing under its name, no temporary file left.
     assert.deepEqual(lines.filter((line) => line.startsWith('error: ')), [lines[failed]]);
     await assert.rejects(stat(join(restored, 'z-large.bin')), { code: 'ENOENT' });
@@ -118,6 +132,18 @@ test('the first Ctrl-C of -i in place (restores and loads, storage.conf) does th
 
 test('the first Ctrl-C of a receive (-i --if-new, receive_files = 1) does the same and records nothing', async () => {
   await interruptRestore('receive');
+});
+
+test('SIGTERM stops -i in place as the first Ctrl-C does: no temporary file left, gaps listed, post script run, exit 143', async () => {
+  await interruptRestore('in place', 'SIGTERM');
+});
+
+test('SIGHUP stops -i --to as the first Ctrl-C does, exit 129', async () => {
+  await interruptRestore('to', 'SIGHUP');
+});
+
+test('SIGTERM stops a receive (-i --if-new) as the first Ctrl-C does and records nothing, exit 143', async () => {
+  await interruptRestore('receive', 'SIGTERM');
 });
 
 // Regression (review of the change above): the first Ctrl-C only asks the restore to stop, and the chain (in place,

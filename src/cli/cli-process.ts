@@ -1,8 +1,16 @@
-// What the cpsbackup process does on Ctrl-C and on a stdout or stderr whose reader went away, by mode:
-// main() names the mode once the options are read; the entry point installs the handlers once.
+// What the cpsbackup process does on Ctrl-C (SIGINT), SIGTERM and SIGHUP and on a stdout or stderr whose reader
+// went away, by mode: main() names the mode once the options are read; the entry point installs the handlers once.
 import { stopRunningProcesses } from '../client/sources/child-process';
-import { EXIT } from './exit-codes';
+import { EXIT, signalExitCode } from './exit-codes';
 import { surviveClosedOutput } from './closed-output';
+
+/**
+ * The signals that stop a command as Ctrl-C does: `kill`, `timeout`, systemd's stop and TimeoutStartSec send
+ * SIGTERM, a dropped ssh session SIGHUP. Their default action killed the client on the spot: no post script,
+ * a restore's temporary file left in the user's folder, the folders it made left 0700.
+ */
+export const INTERRUPTING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type InterruptingSignal = typeof INTERRUPTING_SIGNALS[number];
 
 /**
  * listing: -l, -s, --diff, --find, whose output is the whole work. backup: -e. restore: -i (and a
@@ -11,24 +19,28 @@ import { surviveClosedOutput } from './closed-output';
  */
 export type CliMode = 'listing' | 'backup' | 'restore' | 'change' | 'daemon';
 
-/** What the interrupted command may have left done, in one line. */
-function interruptedLine(mode: CliMode | undefined, isCommitSent: boolean, stoppedProcesses: number): string {
+/**
+ * What the interrupted command may have left done, in one line. Ctrl-C's is said as it always was; another
+ * signal is named ("interrupted by SIGTERM: …"), as its exit code names it.
+ */
+function interruptedLine(mode: CliMode | undefined, signal: InterruptingSignal, isCommitSent: boolean, stoppedProcesses: number): string {
+  const interrupted = signal === 'SIGINT' ? 'interrupted' : `interrupted by ${signal}`;
   switch (mode) {
     case 'backup':
       // Once the commit is on its way the server may commit whatever the client does next.
       return isCommitSent
-        ? 'interrupted after the commit was sent: the backup may have been committed; check with cpsbackup -l'
-        : 'interrupted: nothing was committed';
+        ? `${interrupted} after the commit was sent: the backup may have been committed; check with cpsbackup -l`
+        : `${interrupted}: nothing was committed`;
     case 'restore':
-      return `interrupted: the restore stopped${stoppedProcesses > 0
+      return `${interrupted}: the restore stopped${stoppedProcesses > 0
         ? ` (${stoppedProcesses} loader or script process${stoppedProcesses === 1 ? '' : 'es'} sent SIGTERM)` : ''}; `
         + 'what was restored or loaded before stays';
     case 'change':
-      return 'interrupted: the request may have reached the server; check with cpsbackup -l';
+      return `${interrupted}: the request may have reached the server; check with cpsbackup -l`;
     case 'listing':
-      return 'interrupted';
+      return interrupted;
     default:
-      return 'interrupted before anything was started';
+      return `${interrupted} before anything was started`;
   }
 }
 
@@ -37,11 +49,13 @@ export class CliProcess {
   private isCommitSent = false;
   /** Loader and script process groups the first Ctrl-C of a restore sent SIGTERM: the interrupted line counts them. */
   private stoppedProcesses = 0;
+  /** The first of SIGINT, SIGTERM, SIGHUP that came: the line and the exit code name it, whatever came after. */
+  private firstSignal: InterruptingSignal | undefined;
   private readonly interruption = new AbortController();
 
   /**
-   * Aborted by the first Ctrl-C of a backup (it stops at its next entry and tells the server to drop it)
-   * or of a restore (it stops at its next entry and lists what it kept or failed so far).
+   * Aborted by the first Ctrl-C, SIGTERM or SIGHUP of a backup (it stops at its next entry and tells the
+   * server to drop it) or of a restore (it stops at its next entry and lists what it kept or failed so far).
    */
   get signal(): AbortSignal {
     return this.interruption.signal;
@@ -65,9 +79,14 @@ export class CliProcess {
       ? 'the commit had been sent when this happened: the backup may have been committed; check with cpsbackup -l' : undefined;
   }
 
-  /** The line main() prints for a backup or a restore that ended because of the first Ctrl-C. */
+  /** The line main() prints for a backup or a restore that ended because of the first Ctrl-C, SIGTERM or SIGHUP. */
   interruptedMessage(): string {
-    return interruptedLine(this.mode, this.isCommitSent, this.stoppedProcesses);
+    return interruptedLine(this.mode, this.firstSignal ?? 'SIGINT', this.isCommitSent, this.stoppedProcesses);
+  }
+
+  /** Its exit code: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP (128 + the signal's number, the shell's way). */
+  interruptedExitCode(): number {
+    return signalExitCode(this.firstSignal ?? 'SIGINT');
   }
 
   /**
@@ -82,12 +101,13 @@ export class CliProcess {
     });
     // Without a listener a closed stderr (`2>&1 | head`) would end any command with an uncaught error.
     surviveClosedOutput([process.stderr]);
-    process.on('SIGINT', () => this.onInterrupt());
+    for (const signal of INTERRUPTING_SIGNALS) process.on(signal, () => this.onInterrupt(signal));
   }
 
-  private onInterrupt(): void {
-    // The daemon's own handler stops it after the running job (a second signal aborts that job).
+  private onInterrupt(signal: InterruptingSignal): void {
+    // The daemon's own handlers stop it after the running job (a second signal aborts that job) and ignore SIGHUP.
     if (this.mode === 'daemon') return;
+    this.firstSignal ??= signal;
     if (this.mode === 'backup' && !this.interruption.signal.aborted) {
       this.interruption.abort();
       return;
@@ -99,11 +119,12 @@ export class CliProcess {
       this.interruption.abort();
       return;
     }
-    // A second Ctrl-C, or any other command: at once. Loaders and scripts run as process groups of their
-    // own, which Ctrl-C does not reach: one left running would go on after we said we stopped.
-    // A group the first Ctrl-C of a restore stopped and that is still ending is signalled again, counted once.
+    // A second signal (any of the three), or any other command: at once. Loaders, dumpers and scripts run as
+    // process groups of their own, which Ctrl-C (and a signal sent to this process alone) does not reach: one
+    // left running would go on after we said we stopped. A group the first signal of a restore stopped and that
+    // is still ending is signalled again, counted once.
     const stopped = Math.max(stopRunningProcesses(), this.stoppedProcesses);
-    process.stderr.write(`${interruptedLine(this.mode, this.isCommitSent, stopped)}\n`);
-    process.exit(EXIT.interrupted);
+    process.stderr.write(`${interruptedLine(this.mode, this.firstSignal, this.isCommitSent, stopped)}\n`);
+    process.exit(signalExitCode(this.firstSignal));
   }
 }

@@ -551,7 +551,7 @@ export async function main(argv: string[], output: Output = {
     }
     if (control.signal.aborted) {
       output.err(`${control.interruptedMessage()}\n`);
-      return EXIT.interrupted;
+      return control.interruptedExitCode();
     }
     const explained = loadedConfig === undefined ? error : await explainFailure(error, loadedConfig);
     output.err(`cpsbackup: ${errorMessage(explained)}\n`);

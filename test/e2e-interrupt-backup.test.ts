@@ -36,7 +36,7 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]
     await writeFile(storage, `source = stalled\nkind = command\ndump = echo $$ > '${dumperGroup}'; head -c 1000000 /dev/zero; sleep 3600\nload = cat > /dev/null\n`);
     const postLog = join(sandbox.root, 'post.log');
     const post = join(sandbox.root, 'post.sh');
-    await writeFile(post, `#!/bin/sh\nprintf '%s|%s|%s\\n' "$*" "$CPSBACKUP_OUTCOME" "$CPSBACKUP_ACTION" >> '${postLog}'\n`);
+    await writeFile(post, `#!/bin/sh\nprintf '%s|%s|%s|%s\\n' "$*" "$CPSBACKUP_OUTCOME" "$CPSBACKUP_ACTION" "$CPSBACKUP_EXIT_CODE" >> '${postLog}'\n`);
     await chmod(post, 0o755);
     await sandbox.startServer();
     const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `storage_conf = ${storage}`, `backup_script_post = ${post}`]);
@@ -57,7 +57,7 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]
     assert.equal(result.code, code, `stdout: ${result.stdout}\nstderr: ${result.stderr}`);
     assert.equal(result.stderr.trimEnd().split('\n').at(-1), `${named}: nothing was committed`, result.stderr);
     // burp's "post 1 0": failed, no backup.
-    assert.deepEqual((await readFile(postLog, 'utf8').catch(() => '')).split('\n').filter(Boolean), ['post 1 0 reserved4 reserved5|failure|backup']);
+    assert.deepEqual((await readFile(postLog, 'utf8').catch(() => '')).split('\n').filter(Boolean), [`post 1 0 reserved4 reserved5|failure|backup|${code}`]);
     await waitUntil(() => !isGroupAlive(groupId!), `the dumper's process group ${groupId} to be gone`, 10_000, () => backup.output());
     assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout, '');
   });

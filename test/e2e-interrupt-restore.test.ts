@@ -69,7 +69,7 @@ async function interruptRestore(kind: RestoreKind, signal: StoppingSignal = 'SIG
     const kindLines = { 'to': [], 'in place': [`storage_conf = ${storage}`], 'receive': ['receive_files = 1', `receive_to = ${target}`] }[kind];
     const postLog = join(sandbox.root, 'post.log');
     const post = join(sandbox.root, 'post.sh');
-    await writeFile(post, `#!/bin/sh\nprintf '%s|%s|%s\\n' "$*" "$CPSBACKUP_OUTCOME" "$CPSBACKUP_ACTION" >> '${postLog}'\n`);
+    await writeFile(post, `#!/bin/sh\nprintf '%s|%s|%s|%s\\n' "$*" "$CPSBACKUP_OUTCOME" "$CPSBACKUP_ACTION" "$CPSBACKUP_EXIT_CODE" >> '${postLog}'\n`);
     await chmod(post, 0o755);
     const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `restore_script_post = ${post}`, ...kindLines]);
     const backup = await sandbox.runClient(['-c', config, '-e']);
@@ -104,7 +104,7 @@ async function interruptRestore(kind: RestoreKind, signal: StoppingSignal = 'SIG
     assert.equal(lines.at(-1), interrupted, `the interrupted line comes last:\n${result.stderr}`);
     // burp's "post 1 0": failed (the backup id is told only with a restore that ended).
     assert.deepEqual((await readFile(postLog, 'utf8').catch(() => '')).split('\n').filter(Boolean),
-      kind === 'receive' ? [] : ['post 1 0 reserved4 reserved5|failure|restore']);
+      kind === 'receive' ? [] : [`post 1 0 reserved4 reserved5|failure|restore|${EXIT_CODES[signal]}`]);
     // The large file was left unreached: not listed as failed, nothing under its name, no temporary file left.
     assert.deepEqual(lines.filter((line) => line.startsWith('error: ')), [lines[failed]]);
     await assert.rejects(stat(join(restored, 'z-large.bin')), { code: 'ENOENT' });

@@ -106,6 +106,14 @@ function loadIntoOf(config: NodeConfig, options: Options, storage: StorageConfig
   return parseLoadInto(options.loadInto, storage);
 }
 
+/**
+ * What a post script is told a failed run exits with: a run stopped by Ctrl-C, SIGTERM or SIGHUP ends as main()
+ * ends it (130, 143, 129), not as the failure the stop caused; any other failure is 1, as before.
+ */
+function failureExitCode(control: CliProcess): number {
+  return control.signal.aborted ? control.interruptedExitCode() : EXIT.failure;
+}
+
 /** backup_script_pre before, backup_script_post after (told the outcome, failures included). */
 async function doExportWithScripts(config: NodeConfig, options: Options, output: Output, control: CliProcess): Promise<number> {
   const { backupPre, backupPost } = config.scripts;
@@ -119,7 +127,7 @@ async function doExportWithScripts(config: NodeConfig, options: Options, output:
   // Before the pre script: a second backup on this node (the daemon's running one) must start nothing. That
   // refusal is not reported to the server as a failed attempt: the backup holding the lock reports its own outcome.
   const result = await withBackupLock(config, () => withFailureReport(config, attempt, (note) => output.err(`warning: ${note}\n`), () => withScripts(
-    { action: 'backup', configFile: config.file, pre: backupPre, post: backupPost },
+    { action: 'backup', configFile: config.file, pre: backupPre, post: backupPost, failureExitCode: () => failureExitCode(control) },
     () => doExport(config, options, output, control), (problem) => output.err(`error: ${problem}\n`))), (warning) => output.err(`warning: ${warning}\n`));
   return result.exitCode;
 }
@@ -259,6 +267,7 @@ async function doImportWithScripts(config: NodeConfig, options: Options, output:
   const { withScripts } = await import('../client/hooks/with-scripts');
   const result = await withScripts({
     action: 'restore', configFile: config.file, post: config.scripts.restorePost, environment: { CPSBACKUP_RESTORE_TO: options.to ?? '/' },
+    failureExitCode: () => failureExitCode(control),
   }, () => doImport(config, options, output, control.signal), (problem) => output.err(`error: ${problem}\n`));
   // A post script stopped by the first Ctrl-C fails: that is the interruption, for main() to say.
   control.signal.throwIfAborted();
@@ -451,7 +460,8 @@ node.conf's postprocess instead), failures included, with
 "post <0|1 failed> <backup id>" and CPSBACKUP_OUTCOME, CPSBACKUP_BACKUP_ID, CPSBACKUP_ERROR; *_arg lines add arguments.
 
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server
-(a right, or this client's certificate: revoked, expired, from another CA or without a client record on the server; a server that is down is exit 1, "cannot reach").`);
+(a right, or this client's certificate: revoked, expired, from another CA or without a client record on the server; a server that is down is exit 1, "cannot reach"),
+130, 143, 129 interrupted by Ctrl-C, SIGTERM, SIGHUP (a backup or restore stops at its next entry and runs its post script; a second signal stops it at once).`);
 }
 
 export async function main(argv: string[], output: Output = {

@@ -10,6 +10,11 @@ export interface ScriptedRun {
   readonly pre?: HookScript;
   readonly post?: HookScript;
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * The exit code the command ends with after `error` (CPSBACKUP_EXIT_CODE): 1 unless said otherwise. A run
+   * stopped by a signal ends with that signal's (130, 143, 129), and its post script is told so.
+   */
+  readonly failureExitCode?: (error: unknown) => number;
 }
 
 export interface RunResult {
@@ -46,7 +51,7 @@ export async function withScripts(run: ScriptedRun, body: () => Promise<RunResul
   try {
     result = await body();
   } catch (error) {
-    await after({ outcome: 'failure', backupId: 0, exitCode: FAILURE_EXIT, error: errorMessage(error) });
+    await after({ outcome: 'failure', backupId: 0, exitCode: run.failureExitCode?.(error) ?? FAILURE_EXIT, error: errorMessage(error) });
     throw error;
   }
   const isPostOk = await after({ outcome: result.exitCode === 0 ? 'success' : 'incomplete', backupId: result.backupId, exitCode: result.exitCode });

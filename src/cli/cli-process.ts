@@ -2,7 +2,7 @@
 // went away, by mode: main() names the mode once the options are read; the entry point installs the handlers once.
 import { stopRunningProcesses } from '../client/sources/child-process';
 import { EXIT, signalExitCode } from './exit-codes';
-import { surviveClosedOutput } from './closed-output';
+import { isOutputGone, surviveClosedOutput } from './closed-output';
 
 /**
  * The signals that stop a command as Ctrl-C does: `kill`, `timeout`, systemd's stop and TimeoutStartSec send
@@ -96,8 +96,9 @@ export class CliProcess {
    */
   install(): void {
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-      if (this.mode === undefined || this.mode === 'listing') process.exit(EXIT.ok);
+      if (!isOutputGone(error)) throw error;
+      // A terminal that hung up is no reader's choice: its SIGHUP says how a listing ends.
+      if (error.code === 'EPIPE' && (this.mode === undefined || this.mode === 'listing')) process.exit(EXIT.ok);
     });
     // Without a listener a closed stderr (`2>&1 | head`) would end any command with an uncaught error.
     surviveClosedOutput([process.stderr]);

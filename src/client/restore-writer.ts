@@ -12,7 +12,7 @@ import { entryKind, type PosixStat, statFd } from './posix/at';
 import type { MadeEntry, RestoreTree } from './restore-tree/restore-tree';
 import type { Inode } from './restore-tree/link-targets';
 import type { TempFile } from './restore-tree/temp-file';
-import { MetadataError, NeedsRootError, UnsafeEntryPathError } from './restore-tree/errors';
+import { MetadataError, NeedsRootError, NotAFolderError, SymlinkInPathError, UnsafeEntryPathError } from './restore-tree/errors';
 import { isAclCopy } from './posix/xattrs';
 import { isAclNames } from './posix/acl-names';
 import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata';
@@ -29,6 +29,7 @@ import { isDumpEntry } from '../common/dump-entry';
 import { isStrippedToTarget, strippedPath } from './strip-path';
 import { isDumpPlace, type DumpPlace } from './dump-place';
 import { DUMPS_FOLDER } from './sources/dump-names';
+import { RestoredInodes } from './restored-inodes';
 
 const SLASH = 0x2f;
 
@@ -80,6 +81,17 @@ export class RestoreWriter {
    * (RENAME_NOREPLACE, or EEXIST from the create) and the entry is reported, never overwritten.
    */
   private readonly madeFolders = new Set<string>();
+  /**
+   * Every inode this restore made (files, symlinks, special files, folders; a hard link's is its target's)
+   * or took as the backup's entry (found identical, or a folder there): a second entry of the backup that
+   * reaches one (--strip, a case-insensitive target) is a collision, never written over the first.
+   * A found entry with other names (nlink > 1) is left out: the inode alone cannot tell its path from theirs.
+   */
+  private readonly restored = new RestoredInodes();
+  /** The folders among them ("dev:ino" keys; folders only, a few per thousand files): the first's metadata. */
+  private readonly restoredFolders = new Map<string, EntryMeta>();
+  /** Entries not restored for a collision that a hard link may name (latin1 of their backup path; rare). */
+  private readonly collidedEntries = new Set<string>();
   /**
    * Folders already there that are the backup's but for their mtime (latin1 keys; takesBackTimes), and
    * those of them this restore then created or replaced an entry in: their mtime moved with it, so the
@@ -149,17 +161,59 @@ export class RestoreWriter {
           return;
         default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
       }
-    } catch (error) {
-      if (this.options.signal?.aborted) throw error;
+    } catch (thrown) {
+      if (this.options.signal?.aborted) throw thrown;
+      const error = this.collisionIn(path, meta, thrown);
+      if (error instanceof CollisionError) {
+        // The path holds the first entry: what later hard links to the first find there; none may link to the second.
+        if (meta.nlink !== 1) this.collidedEntries.add(meta.path.toString('latin1'));
+        this.outcome.failures.push(errorMessage(error));
+        return;
+      }
       // An entry kept without some of its metadata is there under its name: its later hard links are made.
       if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY && !(error instanceof MetadataError)) {
         (error instanceof NeedsRootError ? this.needsRootFiles : this.failedFiles).add(path.toString('latin1'));
       }
       this.record(path, error);
     } finally {
+      if (left.identity !== undefined && !(left.isFound === true && left.identity.nlink !== 1)) this.restored.add(left.identity);
       // What later hard links to this entry must find at its path (kept with some metadata missing too).
-      this.tree.noteRestored(meta, path, left.identity);
+      if (!this.collidedEntries.has(meta.path.toString('latin1'))) this.tree.noteRestored(meta, path, left.identity);
     }
+  }
+
+  /**
+   * A create in a folder this restore made does not look first (existingAt): something there makes it fail
+   * with EEXIST (or a folder's parent not a folder). Found to be this restore's own entry, that is a collision.
+   */
+  private collisionIn(path: Buffer, meta: EntryMeta, error: unknown): unknown {
+    if (error instanceof CollisionError) return error;
+    const code = (error as { systemCode?: string; code?: string }).systemCode ?? (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && !(error instanceof NotAFolderError) && !(error instanceof SymlinkInPathError)) return error;
+    let there: PosixStat | undefined;
+    try {
+      there = this.tree.stat(path);
+    } catch {
+      return error;
+    }
+    return there !== undefined && this.restored.has(there) ? this.collision(path, meta) : error;
+  }
+
+  /** Thrown where an entry reaches one this restore already made or restored (see restored). */
+  private collision(path: Buffer, meta: EntryMeta, first?: EntryMeta): CollisionError {
+    const by = this.options.strip > 0 ? `--strip ${this.options.strip}, or a file system here that takes two names for one`
+      : 'a file system here that takes two names for one, as a case-insensitive one does';
+    const which = first === undefined ? `${escapeBytes(meta.path)} and an entry of the backup restored before it`
+      : `${escapeBytes(first.path)} and ${escapeBytes(meta.path)} of the backup`;
+    const what = meta.type === EntryType.ENTRY_TYPE_DIRECTORY && first !== undefined
+      ? `the first restored, the second's mode, owner, attributes and times not (what is in both is merged, each entry of it checked alike)`
+      : `the first restored, the second not (under every --overwrite policy)`;
+    return new CollisionError(`${this.tree.localPath(path)}: ${which} land on one path here (${by}): ${what}`);
+  }
+
+  /** Throws a CollisionError where the entry found at path is one this restore made or restored. */
+  private checkNotRestored(path: Buffer, meta: EntryMeta, existing: PosixStat | undefined): void {
+    if (existing !== undefined && this.restored.has(existing)) throw this.collision(path, meta, this.restoredFolders.get(inodeKey(existing)));
   }
 
   /**
@@ -234,6 +288,10 @@ export class RestoreWriter {
    */
   private folder(path: Buffer, meta: EntryMeta, aboveSelection: boolean): void {
     const existing = this.existingAt(path);
+    if (existing !== undefined && this.restored.has(existing)) {
+      this.reachedRestored(path, meta, existing);
+      return;
+    }
     if (existing !== undefined && entryKind(existing.mode) !== 'folder') {
       if (aboveSelection) {
         this.outcome.failures.push(`${this.tree.localPath(path)}: a ${entryKind(existing.mode)} where the backup has a folder above what was asked for; `
@@ -249,10 +307,15 @@ export class RestoreWriter {
     // The backup's "/" restored --to a folder this restore made is that folder's metadata.
     const isMadeRoot = isRoot && this.tree.isRootMade;
     const made = this.tree.makeFolder(path);
+    if (!made.created && this.restored.has(made.identity)) {
+      this.reachedRestored(path, meta, made.identity);
+      return;
+    }
     if (made.created || isMadeRoot) {
       this.wroteIn(path);
       this.madeFolders.add(path.toString('latin1'));
       this.folders.push({ path, meta, isExisting: false, identity: made.identity });
+      this.noteFolder(made.identity, meta);
       return;
     }
     if (aboveSelection) return;
@@ -263,6 +326,24 @@ export class RestoreWriter {
     const decision = this.existing.folderDecision(path, folder, meta);
     if (decision === 'replace') this.folders.push({ path, meta, isExisting: true, identity });
     else if (decision === 'same' && this.takesBackTimes(folder, meta)) this.keptFolders.set(path.toString('latin1'), { path, meta, identity });
+    if (decision === 'replace' || decision === 'same') this.noteFolder(identity, meta);
+  }
+
+  /** A folder this restore made, or took as the backup's: a second folder reaching it is compared with this one. */
+  private noteFolder(identity: Inode, meta: EntryMeta): void {
+    this.restored.add(identity);
+    this.restoredFolders.set(inodeKey(identity), meta);
+  }
+
+  /**
+   * A folder of the backup reaching an entry this restore made or restored. Another folder alike (mode,
+   * owner, attributes; times aside) merges quietly, as --strip merges the folders that become the target;
+   * one unlike it, or anything but a folder, is a collision: the first keeps its metadata, under every policy.
+   */
+  private reachedRestored(path: Buffer, meta: EntryMeta, there: Inode): void {
+    const first = this.restoredFolders.get(inodeKey(there));
+    if (first !== undefined && isSameFolderMetadata(first, meta)) return;
+    throw this.collision(path, meta, first);
   }
 
   /**
@@ -289,6 +370,7 @@ export class RestoreWriter {
     const bytesBefore = this.outcome.bytes;
     const isDump = this.isDump(meta);
     const existing = this.existingAt(path);
+    this.checkNotRestored(path, meta, existing);
     if (existing !== undefined && entryKind(existing.mode) === 'folder') {
       throw new CorruptError(`${this.tree.localPath(path)}: a folder is in the way; not restored`);
     }
@@ -328,13 +410,18 @@ export class RestoreWriter {
       if (decision !== 'write') {
         if (!isIdentical) this.keptFiles.add(path.toString('latin1'));
         // The file whose content was compared, through the fd it was read by.
-        else if (existingFd !== undefined) left.identity = statFd(existingFd);
+        else if (existingFd !== undefined) {
+          left.identity = statFd(existingFd);
+          left.isFound = true;
+        }
         return;
       }
       if (temp === undefined) throw new Error(`${this.tree.localPath(path)}: to be replaced, but its content was not written (a bug)`);
       const metadataMissing = this.setFileMetadata(temp, this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
-      left.identity = temp.identity();
+      const identity = temp.identity();
       temp.commit({ replace: existing !== undefined });
+      // Only once it has its name: a temp file refused one (EEXIST) is gone, and its inode number free again.
+      left.identity = identity;
       isDone = true;
       this.outcome.files++;
       this.outcome.writtenBytes += this.outcome.bytes - bytesBefore;
@@ -432,7 +519,12 @@ export class RestoreWriter {
     if (this.failedFiles.has(targetKey)) {
       throw new CorruptError(`not linked: its hard link target ${this.tree.localPath(target)} was not restored (see above)`);
     }
+    // Its first name met another entry of the backup there (see collision): that path holds the other's inode.
+    if (this.collidedEntries.has(meta.hardlinkTarget.toString('latin1'))) {
+      throw new CorruptError(`not linked: its hard link target ${escapeBytes(meta.hardlinkTarget)} of the backup was not restored (see above)`);
+    }
     const existing = this.existingAt(path);
+    this.checkNotRestored(path, meta, existing);
     const linked = this.tree.stat(target);
     if (existing !== undefined && linked !== undefined && existing.ino === linked.ino && existing.dev === linked.dev) return;
     if (this.keptFiles.has(targetKey)) {
@@ -447,13 +539,17 @@ export class RestoreWriter {
 
   private symlink(path: Buffer, meta: EntryMeta, left: LeftEntry): void {
     const existing = this.existingAt(path);
+    this.checkNotRestored(path, meta, existing);
     if (existing !== undefined) {
       const difference = entryKind(existing.mode) !== 'symlink' ? `a ${entryKind(existing.mode)} where the backup has a symlink`
         : !this.tree.readLink(path).equals(meta.linkTarget) ? 'another link target'
           : this.existing.differenceOf(path, existing, meta, { mtime: true, mode: false });
       if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') {
         if (difference !== undefined) this.keptFiles.add(path.toString('latin1'));
-        else left.identity = existing;
+        else {
+          left.identity = existing;
+          left.isFound = true;
+        }
         return;
       }
     }
@@ -469,6 +565,7 @@ export class RestoreWriter {
 
   private special(path: Buffer, meta: EntryMeta, left: LeftEntry): void {
     const existing = this.existingAt(path);
+    this.checkNotRestored(path, meta, existing);
     const kind = SPECIAL_KINDS[meta.type]!;
     if (existing !== undefined) {
       const difference = entryKind(existing.mode) !== kind ? `a ${entryKind(existing.mode)} where the backup has a ${kind}`
@@ -476,7 +573,10 @@ export class RestoreWriter {
           : this.existing.differenceOf(path, existing, meta, { mtime: true });
       if (this.existing.decide(path, existing, difference === undefined, meta, difference) !== 'write') {
         if (difference !== undefined) this.keptFiles.add(path.toString('latin1'));
-        else left.identity = existing;
+        else {
+          left.identity = existing;
+          left.isFound = true;
+        }
         return;
       }
     }
@@ -537,7 +637,16 @@ interface BackupFolder {
 
 /** What a restored entry's path holds for later hard links to it; undefined where the restore knows no inode of its own. */
 interface LeftEntry {
-  identity?: Inode;
+  identity?: Inode & { readonly nlink?: number };
+  /** Found there and kept (identical), not made: another name of it (nlink > 1) may be anywhere. */
+  isFound?: boolean;
+}
+
+/** An entry reaching one this restore already made or restored (see RestoreWriter.collision). */
+class CollisionError extends Error {}
+
+function inodeKey(inode: Inode): string {
+  return `${inode.dev}:${inode.ino}`;
 }
 
 const SPECIAL_KINDS: Partial<Record<EntryType, 'fifo' | 'socket' | 'char-device' | 'block-device'>> = {

@@ -78,7 +78,8 @@ export class RestoreWriter {
    * Folders this restore made (latin1 keys): made 0700 and holding only what this restore put there, so
    * an entry in one needs no look for something already in its place (an lstat per file, 5 % of a
    * restore's main thread). Should something be there anyway, the final rename refuses to replace it
-   * (RENAME_NOREPLACE, or EEXIST from the create) and the entry is reported, never overwritten.
+   * (RENAME_NOREPLACE, or EEXIST from the create) and the entry is reported, never overwritten; found to
+   * be an entry this restore put there (--strip, a case-insensitive target), as a collision (collisionIn).
    */
   private readonly madeFolders = new Set<string>();
   /**

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readlink, realpath, stat, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, readFile, readlink, realpath, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,3 +112,26 @@ for (const where of ['a fresh target', 'in place'] as const) {
     });
   }
 }
+
+// The inode is what tells a collision, so an entry found there with other names must not count as the
+// restore's at those names: two files of the backup that are one hard-linked file here, identical, are
+// restored without a collision (the restore cannot tell its path from theirs by the inode).
+test('in place, two entries found identical in one file with two names here: no collision', async (t) => {
+  const target = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-collisions-')));
+  t.after(() => removeTree(target));
+  await writeFile(join(target, 'x'), 'same\n');
+  await chmod(join(target, 'x'), 0o644);
+  await utimes(join(target, 'x'), MTIME_SEC, MTIME_SEC);
+  await link(join(target, 'x'), join(target, 'y'));
+  const tree = await RestoreTree.open(target);
+  let writer: RestoreWriter;
+  try {
+    writer = new RestoreWriter(tree, { strip: 0, overwrite: 'always', isRoot });
+    for (const item of [file('/x', 'same\n'), file('/y', 'same\n')]) await writer.write(item);
+    writer.finish();
+  } finally {
+    tree.close();
+  }
+  assert.deepEqual(writer.outcome.failures, []);
+  assert.equal(await readFile(join(target, 'y'), 'utf8'), 'same\n');
+});

@@ -96,7 +96,7 @@ export class CliProcess {
    */
   install(): void {
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (!isOutputGone(error)) throw error;
+      if (!isOutputGone(error, process.stdout)) throw error;
       // A terminal that hung up is no reader's choice: its SIGHUP says how a listing ends.
       if (error.code === 'EPIPE' && (this.mode === undefined || this.mode === 'listing')) process.exit(EXIT.ok);
     });

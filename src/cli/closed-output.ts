@@ -4,11 +4,13 @@
 
 /**
  * Whether a write failed because nobody can read the output any more: a pipe's reader left (EPIPE), or the
- * terminal hung up (EIO: an ssh session dropped; the SIGHUP that came with it stops a backup or a restore,
- * which then still lists its gaps and runs its post script, and each of those writes met EIO).
+ * terminal hung up (EIO on a terminal: an ssh session dropped; the SIGHUP that came with it stops a backup or
+ * a restore, which then still lists its gaps and runs its post script, and each of those writes met EIO).
+ * EIO on anything else is a failing disk under a redirected listing: thrown, never a quiet exit 0 with the
+ * output lost (found by review).
  */
-export function isOutputGone(error: NodeJS.ErrnoException): boolean {
-  return error.code === 'EPIPE' || error.code === 'EIO';
+export function isOutputGone(error: NodeJS.ErrnoException, stream: NodeJS.WriteStream): boolean {
+  return error.code === 'EPIPE' || (error.code === 'EIO' && stream.isTTY === true);
 }
 
 /**
@@ -19,7 +21,7 @@ export function isOutputGone(error: NodeJS.ErrnoException): boolean {
 export function surviveClosedOutput(streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
   for (const stream of streams) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (!isOutputGone(error)) throw error;
+      if (!isOutputGone(error, stream)) throw error;
     });
   }
 }

@@ -312,6 +312,7 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
   }
   // A partial backup is applied on top of the last complete one and the partials between them.
   const { isPartial, restoreChainAndLoad } = await import('../client/partial-chain');
+  const { lostDumpReason } = await import('../client/lost-dumps');
   let failures = 0;
   let lastRestored = 0;
   const chain = await restoreChainAndLoad(config, {
@@ -345,14 +346,18 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
   // A failed load names itself as it fails; a dump that did not restore is named here even with no later dump of its source.
   // Only when no later step stopped the chain: then no source was brought to the backup asked for.
   const others = chain.skipped.length === 0 ? ' (the other sources were brought to the backup asked for)' : '';
-  for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0 || stopped.failed === 'restore')) {
+  for (const source of chain.stoppedSources.filter((stopped) => stopped.notApplied.length > 0 || stopped.failed !== 'load')) {
     const notLoaded = (source.failed === 'load' ? source.notApplied : [source.failedAt, ...source.notApplied])
       .map((backup) => formatBackupId(backup.backupId)).join(', ');
-    output.err(source.failed === 'load'
-      ? `error: ${source.sourceName} not loaded from backups ${notLoaded}: its load from backup ${formatBackupId(source.failedAt.backupId)} failed${others}\n`
-      : `error: ${source.sourceName} not loaded from backups ${notLoaded}: its dump of backup ${formatBackupId(source.failedAt.backupId)} did not restore${others}\n`);
+    const failedAt = formatBackupId(source.failedAt.backupId);
+    const why = source.failed === 'load' ? `its load from backup ${failedAt} failed`
+      : source.failed === 'restore' ? `its dump of backup ${failedAt} did not restore`
+        : `backup ${failedAt} says it dumped ${source.sourceName}, but ${lostDumpReason(source.failedAt)}`;
+    output.err(`error: ${source.sourceName} not loaded from backups ${notLoaded}: ${why}${others}\n`);
   }
-  return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 ? EXIT.partial : EXIT.ok };
+  // A lost link fails no restore: it is a load not done all the same.
+  const isLinkLost = chain.stoppedSources.some((stopped) => stopped.failed === 'lost');
+  return { backupId: lastRestored, exitCode: failures > 0 || chain.skipped.length > 0 || isLinkLost ? EXIT.partial : EXIT.ok };
 }
 
 async function doDelete(config: NodeConfig, options: Options, output: Output): Promise<number> {

@@ -8,12 +8,13 @@ import { untilAborted } from '../common/until-aborted';
 import { connectToServer } from './connection';
 import { runRestore, type RestoreGaps, type RestoreProgress, type RestoreResult } from './restorer';
 import type { OverwritePolicy } from './overwrite-policy';
-import { dumpSourceOfPath, loadRestoredDumps, unclaimedDumpSourceName, type LoadResult } from './sources/loaders';
+import { dumpFolderSourceOf, dumpSourceOfPath, loadRestoredDumps, unclaimedDumpSourceName, type LoadResult } from './sources/loaders';
 import type { StorageConfig } from './sources/storage-config';
 import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
 import { escapeBytes } from '../common/escape-bytes';
 import { partialDumpsOf, partialOf } from './sources/partial-dumps';
+import { lostDumpSources } from './lost-dumps';
 
 const ROOT = Buffer.from('/');
 
@@ -69,11 +70,14 @@ export interface ChainStep {
   readonly isNotLoaded?: boolean;
 }
 
-/** A source whose dump failed to restore or load: the later backups of the chain that held a dump of it were not loaded for it. */
+/**
+ * A source whose dump failed to restore or load, or is gone from a backup that says it dumped it (lost:
+ * check --repair took it out): the later backups of the chain that held a dump of it were not loaded for it.
+ */
 export interface StoppedSource {
   readonly sourceName: string;
   readonly failedAt: BackupSummary;
-  readonly failed: 'restore' | 'load';
+  readonly failed: 'restore' | 'load' | 'lost';
   readonly notApplied: BackupSummary[];
 }
 
@@ -113,7 +117,8 @@ export interface ChainRestoreResult {
 /**
  * Restores `backupId` and loads its dumps; for a partial backup first restores and loads the dumps
  * of every backup its chain needs, in order (complete loaders first, then partial ones: upserts).
- * A source whose dump fails to restore or load gets none of its later dumps: applying later partials
+ * A source whose dump fails to restore or load, or is gone from a backup that says it dumped it
+ * (lost-dumps.ts), gets none of its later dumps: applying later partials
  * on top of a database that did not load would give a state that never existed. The other sources go
  * on to the chosen backup: stopping them too left a source loaded from the first step and never
  * brought forward, so its database held neither what was there nor what was asked for (found by
@@ -127,15 +132,23 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   const client = connectToServer(config);
   let chain: BackupSummary[];
   let dumpPaths: Map<number, string[]>;
+  let chosenDumpPaths: string[] | undefined;
   try {
     // Ctrl-C ends these waits too: on a server that stopped answering they would not end on their own.
     const stop = (): void => client.close();
     chain = unbroken(restoreChain(await untilAborted(listBackups(client, address, options.clientName), options.signal, stop), options.backupId));
     dumpPaths = await untilAborted(dumpPathsOf(client, address, options.clientName ?? '', options.loadInto === undefined ? chain.slice(0, -1) : chain),
       options.signal, stop);
+    // The chosen backup is restored whole, so its dumps are listed apart, and only when it may have lost one: an
+    // incomplete backup (check --repair takes damaged files out); in a complete one every source it names dumped.
+    const last = chain[chain.length - 1];
+    if (options.loadInto === undefined && last.unreadableFiles > 0) {
+      chosenDumpPaths = (await untilAborted(dumpPathsOf(client, address, options.clientName ?? '', [last]), options.signal, stop)).get(last.backupId);
+    }
   } finally {
     client.close();
   }
+  const lost = lostLinks(chain, chosenDumpPaths === undefined ? dumpPaths : new Map([...dumpPaths, [chain[chain.length - 1].backupId, chosenDumpPaths]]));
   if (options.loadInto !== undefined) dumpPaths = loadedDumpPaths(config, options.storage, options.loadInto, chain, dumpPaths);
   dumpPaths = selectedDumpPaths(options, dumpPaths);
   const chosen = chain[chain.length - 1];
@@ -157,8 +170,11 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     if (backup !== source.failedAt && !source.notApplied.includes(backup)) source.notApplied.push(backup);
     return false;
   };
+  const isLoaded = isLoadedSource(options, dumpPaths);
   for (const [index, backup] of chain.entries()) {
     options.signal?.throwIfAborted();
+    // A link gone for a source: its later partials would build a state that never existed (found by review: skipped as if it had dumped nothing).
+    for (const sourceName of lost.get(backup.backupId) ?? []) if (isLoaded(sourceName)) stop(sourceName, backup, 'lost');
     const isDumpsOnly = index < chain.length - 1 || options.loadInto !== undefined;
     const paths = dumpPaths.get(backup.backupId)?.filter((path) => isStillApplied(backup, path));
     if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change
@@ -195,6 +211,31 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     for (const load of loads) if (!load.ok && load.isUnclaimed !== true) stop(load.sourceName, backup, 'load');
   }
   return { steps, skipped: [], stoppedSources: [...stopped.values()] };
+}
+
+/** Each backup's lost sources (lost-dumps.ts), from its dump entries as listed; a backup not listed is not judged. */
+function lostLinks(chain: readonly BackupSummary[], dumpPaths: ReadonlyMap<number, readonly string[]>): Map<number, string[]> {
+  return new Map(chain.flatMap((backup) => {
+    const paths = dumpPaths.get(backup.backupId);
+    return paths === undefined ? [] : [[backup.backupId, lostDumpSources(backup, paths)] as const];
+  }));
+}
+
+/**
+ * Whether this restore would load the source of that name at some step (`dumpPaths` already cut to the
+ * selection and --load-into): a lost link of a source it leaves alone changes nothing here. A source with
+ * no dump left in the chain counts when nothing is selected, and with --load-into when it names it.
+ */
+function isLoadedSource(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<number, readonly string[]>): (sourceName: string) => boolean {
+  const selected = new Set([...dumpPaths.values()].flat().map((path) => dumpFolderSourceOf(path)));
+  const isWhole = (options.paths ?? []).length === 0 && (options.pathRegex ?? '') === '';
+  return (sourceName) => {
+    if (selected.has(sourceName)) return true;
+    if (!isWhole) return false;
+    if (options.loadInto === undefined) return true;
+    const source = options.storage.sources.find((candidate) => candidate.name === sourceName);
+    return source !== undefined && loadIntoFor(options.loadInto, source) !== undefined;
+  };
 }
 
 /**

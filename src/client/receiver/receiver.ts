@@ -24,6 +24,7 @@ import { isAppliedBackup, planReceive } from './receive-plan';
 import { appliedBackupOf, OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
 import { RECEIVE_FOLDER } from '../own-folders';
 import { receiveTargetOf } from './receive-target';
+import { lostDumpReason, lostDumpSources } from '../lost-dumps';
 
 export interface ReceiveOptions {
   /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
@@ -72,7 +73,7 @@ export interface ReceiveResult {
  * Idempotent: the state moves only after every load and the postprocess succeeded, so a run that
  * fails anywhere leaves it unchanged and the next run starts again from the same point (complete
  * loads replace, partial loads are upserts, so re-applying them is harmless). Throws LoadFailedError
- * for a failed load or postprocess, CorruptError for dump files that could not be restored.
+ * for a failed load or postprocess or a backup that lost the dump of a source loaded here (lost-dumps.ts), CorruptError for dump files that could not be restored.
  */
 export async function runReceive(config: NodeConfig, options: ReceiveOptions): Promise<ReceiveResult> {
   const storage = options.storage;
@@ -194,6 +195,13 @@ function loadedIntoAfter(previous: ReceiveState | undefined, applied: readonly R
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
   const kind = isPartial(backup) ? 'partial' : 'complete';
+  // A link gone for a source (check --repair took its dump out): loading on, or recording the run, would put
+  // the later partials on a state it never had (found by review: warned of as an absent source, and recorded).
+  const lost = lostDumpSources(backup, dumpPaths).filter((name) => isReceived(storage, name, options.loadInto, config.receiveIgnore));
+  if (lost.length > 0) {
+    throw new LoadFailedError(lost.join(', '), `${kind} backup ${backup.backupId} says it dumped ${lost.join(', ')}, but ${lostDumpReason(backup)}: `
+      + 'nothing of it loaded and nothing recorded; a complete backup made after it starts the chain again');
+  }
   const { wanted, unclaimed, notSelected, ignored, absentSources, skippedSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto, config.receiveIgnore);
   for (const path of notSelected) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, not named by --load-into`);
   for (const path of ignored) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, its source is in receive_ignore`);

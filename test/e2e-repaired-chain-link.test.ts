@@ -87,14 +87,14 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
   await t.test('-i --to --load of the newest partial: kv stays at the complete backup, other is brought forward, exit 3', async () => {
     const result = exited(await cli('-i', '--to', join(root, 'restored'), '--load'), 3, '-i --load over the lost link');
     assert.match(result.stderr, new RegExp(`error: kv not loaded from backups 0*${ids[1]}, 0*${ids[2]}: backup 0*${ids[1]} says it dumped kv, `
-      + 'but its dump is no longer in the backup \\(removed by check --repair: the backup is incomplete\\) \\(the other sources were brought'));
+      + 'but its dump is gone from the backup, whole or in part \\(removed by check --repair: the backup is incomplete\\) \\(the other sources were brought'));
     assert.deepEqual(await loaded('node1', 'kv'), ['kv complete 1'], 'no partial of kv loaded over its lost link');
     assert.deepEqual(await loaded('node1', 'other'), ['other complete 1', 'other partial', 'other partial']);
   });
 
   await t.test('-i of the lost link itself (the chosen backup, in place): kv is not loaded from it, exit 3', async () => {
     const result = exited(await cli('-i', String(ids[1])), 3, '-i of the repaired partial');
-    assert.match(result.stderr, new RegExp(`error: kv not loaded from backups 0*${ids[1]}: backup 0*${ids[1]} says it dumped kv, but its dump is no longer`));
+    assert.match(result.stderr, new RegExp(`error: kv not loaded from backups 0*${ids[1]}: backup 0*${ids[1]} says it dumped kv, but its dump is gone from the backup`));
     assert.deepEqual(await loaded('node1', 'kv'), ['kv complete 1']);
     assert.deepEqual(await loaded('node1', 'other'), ['other complete 1', 'other partial']);
   });
@@ -102,7 +102,7 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
   await t.test('the receiver loads up to the lost link, records nothing, exits 3 naming kv and the backup; again on the next run', async () => {
     for (const run of ['first', 'second']) {
       const result = exited(await receive(), 3, `${run} receive over the lost link`);
-      assert.match(result.stderr, new RegExp(`load kv: partial backup ${ids[1]} says it dumped kv, but its dump is no longer in the backup .*nothing recorded`));
+      assert.match(result.stderr, new RegExp(`load kv: partial backup ${ids[1]} says it dumped kv, but its dump is gone from the backup.*nothing recorded`));
       assert.doesNotMatch(result.stdout, /recorded as applied|Nothing new/);
       assert.deepEqual(await loaded('replica', 'kv'), ['kv complete 1'], `${run} receive`);
       assert.deepEqual(await loaded('replica', 'other'), ['other complete 1'], `${run} receive`);
@@ -117,7 +117,7 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
     assert.deepEqual(await loaded('node1', 'other'), []);
     assert.deepEqual(await loaded('node1', 'kv'), ['kv complete 1']);
     const received = exited(await receive(), 3, 'receive over the lost complete link');
-    assert.match(received.stderr, new RegExp(`load other: complete backup ${ids[0]} says it dumped other, but its dump is no longer in the backup`));
+    assert.match(received.stderr, new RegExp(`load other: complete backup ${ids[0]} says it dumped other, but its dump is gone from the backup`));
     assert.deepEqual([await loaded('replica', 'kv'), await loaded('replica', 'other')], [[], []], 'nothing of the complete backup loaded');
   });
 

@@ -28,3 +28,17 @@ test('a MongoDB source with no dump in a backup nothing was taken out of dumped 
 test('a backup whose labels name no source (made before them, or without storage.conf) loses nothing', () => {
   assert.deepEqual(lostDumpSources(BackupSummary.fromPartial({ backupId: 3, labels: { 'version.kv': '1.0' }, unreadableFiles: 2 }), []), []);
 });
+
+test('in an incomplete backup, a database source missing a file its dump always has is lost: schema.sql unless dumped partially', () => {
+  const partial = (partialSources: string, unreadableFiles: number): BackupSummary => BackupSummary.fromPartial({
+    backupId: 8, kind: BackupKind.BACKUP_KIND_PARTIAL, unreadableFiles,
+    labels: { 'dumps.source.shop': labels['dumps.source.shop'], 'dumps.partial_sources': partialSources },
+  });
+  const complete = BackupSummary.fromPartial({ backupId: 3, labels: { 'dumps.source.shop': labels['dumps.source.shop'] }, unreadableFiles: 1 });
+  assert.deepEqual(lostDumpSources(complete, ['/w/dumps/shop/data.sql']), ['shop'], 'a complete dump without its schema');
+  assert.deepEqual(lostDumpSources(complete, ['/w/dumps/shop/schema.sql']), ['shop'], 'a complete dump without its data');
+  assert.deepEqual(lostDumpSources(complete, ['/w/dumps/shop/schema.sql', '/w/dumps/shop/data.sql']), []);
+  assert.deepEqual(lostDumpSources(partial('shop', 1), ['/w/dumps/shop/data.sql']), [], 'a partial dump has no schema');
+  assert.deepEqual(lostDumpSources(partial('', 1), ['/w/dumps/shop/data.sql']), ['shop'], 'dumped whole in a partial backup');
+  assert.deepEqual(lostDumpSources(partial('', 0), ['/w/dumps/shop/data.sql']), [], 'nothing taken out of it: not judged by file');
+});

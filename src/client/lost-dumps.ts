@@ -1,24 +1,58 @@
 // Which sources a backup says it dumped but holds no dump of any more (check --repair took a damaged
 // one out): a link of a partial chain that is gone for that source, whatever the entries left suggest.
+import { basename } from 'node:path';
 import type { BackupSummary } from '../proto/cpsbackup';
 import { dumpSourcesOf, sourceIdentityLabel } from './sources/source-identity';
 import { dumpFolderSourceOf } from './sources/loaders';
+import { COMMAND_DUMP_NAME, SQLITE_DUMP_NAME } from './sources/dump-names';
+import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './sources/tables/data-format';
+import { partialDumpsOf } from './sources/partial-dumps';
 
 /** Why a source's dump is missing from a backup that names it, for messages. */
 export function lostDumpReason(backup: BackupSummary): string {
   return backup.unreadableFiles > 0
-    ? 'its dump is no longer in the backup (removed by check --repair: the backup is incomplete)'
+    ? 'its dump is gone from the backup, whole or in part (removed by check --repair: the backup is incomplete)'
     : 'its dump is not in the backup, whose labels say it dumped the source';
 }
 
 /**
- * The sources `backup`'s labels (`dumps.source.<name>`) say it dumped of which `dumpPaths` (its dump
- * entries, as the server lists them now) hold none, in name order. Every source a run dumps writes at
- * least one file, except a MongoDB database without collections: such a source counts as lost only in
- * an incomplete backup (files taken out), where its dumps may have been.
+ * The sources `backup`'s labels (`dumps.source.<name>`) say it dumped whose dump `dumpPaths` (its dump
+ * entries, as the server lists them now) no longer hold whole, in name order: none of its files, or, in an
+ * incomplete backup (files taken out), one a run of its kind always writes (a database source's data.sql,
+ * and schema.sql unless dumped partially). Every source a run dumps writes at least one file, except a
+ * MongoDB database without collections: such a source counts as lost only in an incomplete backup. One
+ * collection's file taken out of several is not seen (which collections a run dumped is not recorded).
  */
 export function lostDumpSources(backup: BackupSummary, dumpPaths: readonly string[]): string[] {
-  const present = new Set(dumpPaths.map(dumpFolderSourceOf));
-  return dumpSourcesOf(backup.labels).filter((name) => !present.has(name)
-    && (backup.unreadableFiles > 0 || !(backup.labels[sourceIdentityLabel(name)] ?? '').startsWith('mongodb ')));
+  const filesOf = new Map<string, Set<string>>();
+  for (const path of dumpPaths) {
+    const source = dumpFolderSourceOf(path);
+    if (source !== undefined) filesOf.set(source, (filesOf.get(source) ?? new Set()).add(basename(path)));
+  }
+  const isIncomplete = backup.unreadableFiles > 0;
+  return dumpSourcesOf(backup.labels).filter((name) => {
+    const kind = (backup.labels[sourceIdentityLabel(name)] ?? '').split(' ')[0];
+    const files = filesOf.get(name);
+    if (files === undefined) return isIncomplete || kind !== 'mongodb';
+    return isIncomplete && alwaysWritten(backup, name, kind).some((file) => !files.has(file));
+  });
+}
+
+/** The files a run of this kind always writes for the source (none known for MongoDB: a file per collection). */
+function alwaysWritten(backup: BackupSummary, name: string, kind: string): string[] {
+  switch (kind) {
+    case 'command':
+      return [COMMAND_DUMP_NAME];
+    case 'sqlite':
+      return [SQLITE_DUMP_NAME];
+    case 'postgresql':
+    case 'mariadb': {
+      const partial = partialDumpsOf(backup);
+      // A partial backup from before dumps.partial_sources: whether schema.sql was written is not known.
+      const isWhole = partial === false || (partial !== true && !partial.has(name));
+      return isWhole ? [SCHEMA_FILE_NAME, DATA_FILE_NAME] : [DATA_FILE_NAME];
+    }
+    default:
+      return [];
+  }
 }

@@ -73,7 +73,8 @@ export interface ReceiveResult {
  * Idempotent: the state moves only after every load and the postprocess succeeded, so a run that
  * fails anywhere leaves it unchanged and the next run starts again from the same point (complete
  * loads replace, partial loads are upserts, so re-applying them is harmless). Throws LoadFailedError
- * for a failed load or postprocess or a backup that lost the dump of a source loaded here (lost-dumps.ts), CorruptError for dump files that could not be restored.
+ * for a failed load or postprocess, or a backup that lost its dump of a source loaded here (lost-dumps.ts);
+ * CorruptError for dump files that could not be restored.
  */
 export async function runReceive(config: NodeConfig, options: ReceiveOptions): Promise<ReceiveResult> {
   const storage = options.storage;

@@ -20,13 +20,13 @@ import { startInProcessServer } from './support/in-process-server';
 import { compareTrees } from './support/trees';
 import { pastRacyWindow } from './support/racy-window';
 
-type At = { readFolderInodesAt: typeof atModule.readFolderInodesAt; openAt: typeof atModule.openAt };
+type At = { readFolderInodesAt: typeof atModule.readFolderInodesAt; openAt: typeof atModule.openAt; openKeepingAtimeAt: typeof atModule.openKeepingAtimeAt };
 
 /** Runs backup() with afterListing run once just after the walk lists `folder`, and beforeOpen(path) before each open by name. */
 async function backupWithHooks(folder: string, afterListing: () => void, beforeOpen: (path: string) => void,
   backup: () => ReturnType<typeof runBackup>): Promise<{ result: Awaited<ReturnType<typeof runBackup>>; hasListed: boolean }> {
   const at = atModule as At;
-  const { readFolderInodesAt, openAt } = at;
+  const { readFolderInodesAt, openAt, openKeepingAtimeAt } = at;
   let hasListed = false;
   const pathOf = (dirfd: number): string => readlinkSync(`/proc/self/fd/${dirfd}`);
   at.readFolderInodesAt = (dirfd) => {
@@ -41,11 +41,17 @@ async function backupWithHooks(folder: string, afterListing: () => void, beforeO
     if (Buffer.isBuffer(name)) beforeOpen(join(pathOf(dirfd), name.toString()));
     return openAt(dirfd, name, flags);
   };
+  // Files and folders are read with their atimes kept: opened through this one.
+  at.openKeepingAtimeAt = (dirfd, name, flags, mayKeepAtime) => {
+    if (Buffer.isBuffer(name)) beforeOpen(join(pathOf(dirfd), name.toString()));
+    return openKeepingAtimeAt(dirfd, name, flags, mayKeepAtime);
+  };
   try {
     return { result: await backup(), hasListed };
   } finally {
     at.readFolderInodesAt = readFolderInodesAt;
     at.openAt = openAt;
+    at.openKeepingAtimeAt = openKeepingAtimeAt;
   }
 }
 

@@ -94,7 +94,7 @@ async function provesKeptColumns(database: Database, config: (lines: readonly st
   const complete = await dumpToFiles(kept, work, join(folder, 'complete'));
   for (const statement of CHANGES) await database.run(statement);
 
-  assert.deepEqual((await loadRestoredDumps(kept, complete)).map((loaded) => loaded.error ?? 'ok'), ['ok', 'ok']);
+  assert.deepEqual((await loadRestoredDumps(kept, complete)).map((loaded) => loaded.error ?? 'ok'), complete.map(() => 'ok'));
   assert.deepEqual(await customersAndOrders(database), { customers: EXPECTED_CUSTOMERS, orders: EXPECTED_ORDERS },
     'rows as dumped, left-out hashes kept where the row stayed (all NULL without the fix)');
   assert.equal(await joined(database, "SELECT CONCAT(id, ' ', email) FROM logins ORDER BY id"), '1 x|2 y', 'every dumped row, whatever the unique keys');

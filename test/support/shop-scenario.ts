@@ -54,6 +54,8 @@ export async function runShopScenario(shop: ShopDatabase): Promise<void> {
     assert.match(storedData, /customer 17\b/, 'the restored dump holds the customers');
     assert.doesNotMatch(storedData, /secret-hash|password_hash.*VALUES|password_hash"\)/, 'but not one password hash');
     assert.match(await readFile(join(stored, dumpFolder, 'schema.sql'), 'utf8'), /password_hash/, 'the column itself is in the schema');
+    // MariaDB: its triggers too, in a file of their own (created after the rows).
+    const completeFiles = shop.kind === 'mariadb' ? 3 : 2;
     assert.equal(sectionRows(storedData, 'items').length, 10000);
 
     // 2. Two partial backups: each table from its own mark; items, without since_field, whole.
@@ -79,7 +81,7 @@ export async function runShopScenario(shop: ShopDatabase): Promise<void> {
     assert.match(exited(await cli('-i', '--no-load', '--load-into', 'x'), 2, '--load-into with --no-load').stderr, /--load-into goes with -i \(and not with --no-load\)/);
     assert.match(exited(await cli('-i', '--load-into', 'files=x'), 2, '--load-into of an unknown source').stderr, /no postgresql or mariadb source "files"/);
     const loaded = exited(await cli('-i', '--load-into', 'shop_copy'), 0, '-i --load-into shop_copy');
-    assert.equal((loaded.stdout.match(/^loaded shop from /gm) ?? []).length, 4, 'schema.sql and data.sql, then one data.sql per partial');
+    assert.equal((loaded.stdout.match(/^loaded shop from /gm) ?? []).length, completeFiles + 2, 'the complete dump\'s files, then one data.sql per partial');
     assert.deepEqual(await checksums('shop_copy'), await checksums('shop'), 'every table equal (customers without password_hash)');
     assert.equal(await shop.sql('shop_copy', 'SELECT count(*) FROM customers WHERE password_hash IS NOT NULL'), '0');
     assert.deepEqual([...await checksums('shop'), await withSecret()], sourceBefore, 'the source database is untouched');
@@ -91,7 +93,7 @@ export async function runShopScenario(shop: ShopDatabase): Promise<void> {
     const receive = (): Promise<CommandResult> => sandbox.runClient(['-c', replicaConfig, '-i', '--client', 'node1', '--if-new']);
     const appliedId = async (): Promise<number> =>
       (JSON.parse(await readFile(join(sandbox.root, 'state', 'replica', 'receive', 'node1.json'), 'utf8')) as { backupId: number }).backupId;
-    assert.match(exited(await receive(), 0, 'first receive').stdout, /^Received backups 1, 2, 3 of node1: 4 dumps loaded/m);
+    assert.match(exited(await receive(), 0, 'first receive').stdout, new RegExp(`^Received backups 1, 2, 3 of node1: ${completeFiles + 2} dumps loaded`, 'm'));
     assert.deepEqual(await checksums('shop_replica'), await checksums('shop'));
 
     await shop.addCheck('shop_replica');

@@ -1,12 +1,13 @@
 // Plans a postgresql or mariadb source's dumpers: reads the catalog, checks storage.conf against it,
-// records each since_field's mark as a label, then schema.sql (complete only) and data.sql.
+// records each since_field's mark as a label, then schema.sql (complete only), data.sql and, for
+// MariaDB, triggers.sql (complete only).
 import { DumpFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
 import type { DumpPlan } from './dump-plan';
 import { isPartialDump } from './dump-plans';
 import { baseLabelsOf } from './partial-base';
 import type { DatabaseSource } from './storage-config';
-import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';
+import { DATA_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
 import type { FailureFactory } from './tables/dialect';
 import { markLabel } from './tables/marks';
 import { planTables } from './tables/table-plan';
@@ -36,9 +37,11 @@ export async function planDatabaseDumps(source: DatabaseSource, partialSince: Da
       const mark = marks.get(plan.table.name);
       if (plan.sinceColumn !== undefined && mark !== undefined) labels[markLabel(source.name, plan.table.name, plan.sinceColumn.name)] = mark;
     }
+    const triggers = isPartial ? undefined : connection.triggersDump?.(plans);
     const dumps = [
       ...(isPartial ? [] : [dumpPlanOf(SCHEMA_FILE_NAME, connection.schemaDump(plans))]),
       dumpPlanOf(DATA_FILE_NAME, connection.dataDump(catalog, plans, isPartial ? 'partial' : 'complete')),
+      ...(triggers === undefined ? [] : [dumpPlanOf(TRIGGERS_FILE_NAME, triggers)]),
     ];
     return { plans: dumps, labels, cleanup: () => connection.remove() };
   } catch (error) {

@@ -1,4 +1,4 @@
-// Loads a postgresql or mariadb source's restored schema.sql and data.sql into its database (or
+// Loads a postgresql or mariadb source's restored schema.sql, data.sql (and MariaDB's triggers.sql) into its database (or
 // load_into / --load-into), creating the database for a complete dump; one client, one script.
 import { dirname } from 'node:path';
 import { LoadFailedError } from '../../common/errors';
@@ -11,6 +11,8 @@ import { runLoadScript } from './tables/run-load-script';
 export interface DatabaseDumpFiles {
   readonly schema?: string;
   readonly data?: string;
+  /** MariaDB complete dumps whose header says hasTriggersFile. */
+  readonly triggers?: string;
 }
 
 export interface DatabaseLoadOptions {
@@ -31,6 +33,15 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
   const header = await readDataHeader(source.name, files.data);
   if (header.kind !== source.kind) throw fail(`${files.data} is a ${header.kind} dump, but source ${source.name} is of kind ${source.kind}`);
   if (header.backup === 'complete' && files.schema === undefined) throw fail(`${files.data} is a complete dump: its schema.sql must be restored beside it`);
+  // Without it, a dump whose schema.sql holds no triggers would load with exit 0 and leave every trigger out.
+  if (header.hasTriggersFile === true && files.triggers === undefined) {
+    throw fail(`${files.data} is a complete dump whose triggers are in triggers.sql: restore it beside data.sql`);
+  }
+  // An older dump's schema.sql creates its triggers itself: a triggers.sql beside it is not of this dump.
+  if (header.hasTriggersFile !== true && files.triggers !== undefined) {
+    throw fail(`${files.triggers} is beside a data.sql whose dump has no triggers file (${header.backup === 'complete'
+      ? 'its schema.sql holds its triggers' : 'a partial dump'}): not of this dump; not loaded`);
+  }
   // The load script writes to the dump's schema, the checks for existing tables look in this source's: one
   // schema for both, or a dump naming another would empty that schema's tables of the same names.
   if (source.kind === 'postgresql' && (header.schema ?? 'public') !== source.schema) {
@@ -61,11 +72,12 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     if (header.backup === 'complete' && existing.length > 0) await connection.checkOutsideReferences(database, tables, header);
     const events = readDataEvents(source.name, files.data, source.kind);
     const plan: LoadPlan = {
-      schemaPath: files.schema, createsTables: header.backup === 'complete' && existing.length === 0,
+      schemaPath: files.schema, triggersPath: files.triggers, createsTables: header.backup === 'complete' && existing.length === 0,
       partitionedTables: new Set(found.filter((table) => table.isPartitioned === true).map((table) => table.name)),
       uniqueKeys: new Map(found.map((table) => [table.name, table.uniqueKeys ?? []])),
     };
-    await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database);
+    await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database,
+      (step) => connection.stepFailureNote?.(step));
   } finally {
     await connection.remove();
   }

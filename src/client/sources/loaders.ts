@@ -13,7 +13,7 @@ import { isDatabaseSource, type DumpSource, type StorageConfig } from './storage
 import { loadDatabaseDump } from './database-loader';
 import { loadIntoFor, type LoadInto } from './load-into';
 import { untrustedFolderReason } from './trusted-folder';
-import { DATA_FILE_NAME, SCHEMA_FILE_NAME } from './tables/data-format';
+import { DATA_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
 
 /** Where a dump file was restored. */
 export interface RestoredDump {
@@ -51,7 +51,7 @@ export interface LoadOptions {
 /**
  * Runs each source's loader on its restored files in order; deletes a file after its load
  * succeeded; keeps it and reports stderr on failure. One failure does not stop the others.
- * A database source's schema.sql and data.sql load together, as one load reported for each file.
+ * A database source's schema.sql, data.sql (and triggers.sql) load together, as one load reported for each file.
  */
 export async function loadRestoredDumps(config: StorageConfig, dumps: readonly RestoredDump[], options: LoadOptions = {}): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
@@ -87,7 +87,7 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
     if (isDatabaseSource(source)) {
       const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
       try {
-        await loadDatabaseDump(source, { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME) },
+        await loadDatabaseDump(source, { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME) },
           { loadInto, workDirectory: options.workDirectory });
         for (const dump of group) await removeLoaded(dump.path);
         for (const dump of group) results.push({ sourceName, path: dump.path, ok: true });

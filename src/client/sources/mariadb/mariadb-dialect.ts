@@ -1,6 +1,6 @@
 // MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog and
-// marks and writes data.sql (one consistent snapshot), mariadb-dump --no-data writes schema.sql,
-// the mariadb client loads.
+// marks and writes data.sql (one consistent snapshot), mariadb-dump writes schema.sql (no triggers)
+// and triggers.sql, the mariadb client loads.
 import { join } from 'node:path';
 import type { DatabaseSource } from '../storage-config';
 import { dataHeaderOf } from '../tables/data-headers';
@@ -12,7 +12,7 @@ import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-ca
 import { mariadbEnvironment } from './mariadb-connection';
 import { GRANTS_QUERY, parseGrants, readsEveryTable, unreadableTablesRefusal } from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
-import { mariadbLoadScript } from './mariadb-load-script';
+import { mariadbLoadScript, triggersFailureNote } from './mariadb-load-script';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
 import { outsideReferencesQuery, parseOutsideReferences } from './mariadb-foreign-keys';
@@ -31,6 +31,13 @@ const MAX_PACKET_FLAG = '--max-allowed-packet=1073741824';
 export const mariadbDialect: DatabaseDialect = {
   async connect(source: DatabaseSource, baseDirectory: string, fail: FailureFactory): Promise<DialectConnection> {
     const environment = await mariadbEnvironment(source, baseDirectory, fail);
+    /** schema.sql and triggers.sql: one selection of tables (with `tables =`, those; else the whole database), one charset. */
+    const dumpTool = (flags: readonly string[], plans: readonly TablePlan[]): ToolCommand => ({
+      file: environment.dump,
+      args: [...environment.optionArgs, ...flags, '--single-transaction', '--skip-comments', '--no-tablespaces', '--default-character-set=utf8mb4',
+        source.database, ...(source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)])],
+      env: process.env,
+    });
     const client = (database: string | undefined, flags: readonly string[]): ToolCommand => ({
       file: environment.client,
       args: [...environment.optionArgs, ...flags, ...(database === undefined ? [] : [`--database=${database}`])],
@@ -70,13 +77,14 @@ export const mariadbDialect: DatabaseDialect = {
       },
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
         // No DROP TABLE: applied only where none of the dumped tables exists, it must fail rather than drop another.
-        const tables = source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)];
-        return {
-          file: environment.dump,
-          args: [...environment.optionArgs, '--no-data', '--skip-add-drop-table', '--single-transaction', '--skip-comments',
-            '--no-tablespaces', '--default-character-set=utf8mb4', source.database, ...tables],
-          env: process.env,
-        };
+        // No triggers: created before the rows, each would fire on every loaded row; they go to triggers.sql.
+        return dumpTool(['--no-data', '--skip-add-drop-table', '--skip-triggers'], plans);
+      },
+      triggersDump(plans: readonly TablePlan[]): ToolCommand {
+        // The triggers only, each with the sql_mode and charset it was created under (mariadb-dump's own lines).
+        // Routines and events stay in schema.sql (or out) whatever an option file says: twice, the second would fail.
+        // No DROP TRIGGER: trigger names are per database, so it could drop a trigger of another table there.
+        return dumpTool(['--no-create-info', '--no-data', '--triggers', '--skip-add-drop-trigger', '--skip-routines', '--skip-events'], plans);
       },
       dataDump(catalog, plans, backup) {
         // Under mariadb-dump-main.js: a row past max_allowed_packet comes out as a line the client exits 0 on.
@@ -119,6 +127,7 @@ export const mariadbDialect: DatabaseDialect = {
         return client(database, ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG]);
       },
       loadScript: mariadbLoadScript,
+      stepFailureNote: triggersFailureNote,
       remove: () => environment.remove(),
     };
   },

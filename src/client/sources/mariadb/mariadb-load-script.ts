@@ -4,7 +4,8 @@
 // dump through a stage joined to its rows copied aside: kept-columns.ts). Partial: every table into a
 // temporary stage, then deletes (children first) and upserts by primary key (parents first), all
 // in one transaction. Foreign keys are checked once the rows are in (mariadb-load-references.ts).
-// MariaDB commits DDL at once: a failed load that created the tables leaves them empty.
+// MariaDB commits DDL at once: a failed load that created the tables leaves them empty. A load that
+// created them then runs triggers.sql, after the commit, so no trigger fires on a loaded row.
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
@@ -163,6 +164,24 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   yield orphanReferencesCheck(isComplete ? header.tables.map((table) => table.table) : sections.map((section) => section.table));
   yield step('commit');
   yield 'COMMIT;\n';
+  if (isComplete && plan.createsTables && plan.triggersPath !== undefined) {
+    // After the rows: created before them, each trigger would fire on every loaded row. As mariadb-dump wrote it,
+    // each CREATE TRIGGER under its own sql_mode and charset lines; the client stops at its first error.
+    yield step(TRIGGERS_STEP);
+    yield* createReadStream(plan.triggersPath);
+    yield '\n';
+  }
+}
+
+/** The step that runs triggers.sql, once the rows are committed. */
+const TRIGGERS_STEP = 'triggers.sql, after the commit';
+
+/** What a load that failed at triggers.sql leaves: MariaDB has no transaction around DDL, and the rows went first. */
+export function triggersFailureNote(step: string): string | undefined {
+  if (step !== TRIGGERS_STEP) return undefined;
+  return 'The tables were created and their rows committed before triggers.sql ran: the triggers it created before this error '
+    + 'exist, the others do not. The dump files are kept. Fix the cause (a trigger of another DEFINER needs SUPER or SET USER), '
+    + 'then drop those tables and load again: a load over existing tables keeps their triggers as they are and does not run triggers.sql.';
 }
 
 /** The dump's rows with the left-out columns of the same rows as they were here (NULL for a row deleted since), parents' order kept. */

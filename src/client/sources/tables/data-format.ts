@@ -15,6 +15,8 @@ import type { DatabaseKind } from '../database-config';
 
 export const SCHEMA_FILE_NAME = 'schema.sql';
 export const DATA_FILE_NAME = 'data.sql';
+/** MariaDB complete dumps: the triggers, created after the rows so none fires on a loaded row. */
+export const TRIGGERS_FILE_NAME = 'triggers.sql';
 
 export const DATA_LINE = '-- cpsbackup-data ';
 export const TABLE_LINE = '-- cpsbackup-table ';
@@ -47,6 +49,11 @@ export interface DataHeader {
   /** MariaDB: the database's default character set and collation, for CREATE DATABASE on load. */
   readonly charset?: string;
   readonly collation?: string;
+  /**
+   * MariaDB complete dumps: the triggers are in triggers.sql (schema.sql has none), so the load needs it.
+   * Absent in dumps made before: their schema.sql holds the triggers, which then fire on the loaded rows.
+   */
+  readonly hasTriggersFile?: boolean;
   /** Every section, in load order. */
   readonly tables: readonly TableSummary[];
 }

@@ -17,6 +17,7 @@ export function dataHeaderOf(source: DatabaseSource, catalog: DatabaseCatalog, p
     backup,
     ...(catalog.charset === undefined ? {} : { charset: catalog.charset }),
     ...(catalog.collation === undefined ? {} : { collation: catalog.collation }),
+    ...(source.kind === 'mariadb' && backup === 'complete' ? { hasTriggersFile: true } : {}),
     tables: plans.map((plan) => ({
       table: plan.table.name,
       excludedColumns: plan.excludedColumns.map((column) => ({

@@ -15,6 +15,11 @@ export type FailureFactory = (message: string, stderrTail?: string) => BackupErr
 export interface LoadPlan {
   /** Complete dumps: the dumped schema, applied only when none of the dumped tables exist. */
   readonly schemaPath?: string;
+  /**
+   * MariaDB complete dumps with DataHeader.hasTriggersFile: their triggers.sql, run after the rows' commit
+   * when the load creates the tables; over existing tables the target's own triggers stay and it is not run.
+   */
+  readonly triggersPath?: string;
   readonly createsTables: boolean;
   /**
    * PostgreSQL: the dumped tables that are partitioned in the target (ordinary where dumped). Their rows
@@ -51,6 +56,12 @@ export interface DialectConnection {
    * an empty database gets all the tables need. Never a DROP: a load must not destroy what it did not dump.
    */
   schemaDump(plans: readonly TablePlan[]): ToolCommand;
+  /**
+   * MariaDB: writes triggers.sql to stdout (complete backups), the triggers of schemaDump's tables, which
+   * schemaDump leaves out, so a load creates them after the rows. Absent where the schema's triggers are
+   * kept off during a load otherwise (PostgreSQL: post-data).
+   */
+  triggersDump?(plans: readonly TablePlan[]): ToolCommand;
   /** Writes data.sql to stdout: every table in one snapshot, in load order. */
   dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
   databaseExists(database: string): Promise<boolean>;
@@ -69,6 +80,8 @@ export interface DialectConnection {
   loader(database: string): Promise<ToolCommand>;
   /** The load script: for a complete dump the schema or emptied tables, then rows; for a partial one stage, delete, upsert. */
   loadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer>;
+  /** What a load that failed in this step (a STEP_MARKER text) leaves in the database and what to do, when that is not "nothing". */
+  stepFailureNote?(step: string): string | undefined;
   remove(): Promise<void>;
 }
 

@@ -38,7 +38,7 @@ export function lastStep(stdoutTail: string): string | undefined {
  * with the step it was in and its stderr.
  */
 export async function runLoadScript(sourceName: string, command: ToolCommand, script: AsyncIterable<string | Buffer>,
-  timeoutSeconds: number, into: string): Promise<void> {
+  timeoutSeconds: number, into: string, stepFailureNote: (step: string) => string | undefined = () => undefined): Promise<void> {
   const running = startProcess(command.file, command.args, { stdin: 'pipe', stdout: 'tail', timeoutSeconds, env: command.env });
   let scriptError: unknown;
   async function* guarded(): AsyncGenerator<Buffer> {
@@ -61,8 +61,9 @@ export async function runLoadScript(sourceName: string, command: ToolCommand, sc
   if (!isSuccess(outcome)) {
     const step = lastStep(outcome.stdoutTail);
     const stderr = outcome.stderrTail === '' ? '' : `\n${outcome.stderrTail}`;
+    const note = step === undefined ? undefined : stepFailureNote(step);
     throw new LoadFailedError(sourceName, `${step === undefined ? '' : `${step}: `}loading into ${into}: `
-      + `${command.file} ${describeFailure(outcome, timeoutSeconds)}${stderr}`);
+      + `${command.file} ${describeFailure(outcome, timeoutSeconds)}${stderr}${note === undefined ? '' : `\n${note}`}`);
   }
   if (writeError !== undefined) throw new LoadFailedError(sourceName, `loading into ${into}: ${String(writeError)}`);
 }

@@ -1,0 +1,181 @@
+// Regression: a MariaDB source's schema.sql held its CREATE TRIGGERs beside the CREATE TABLEs, so a load
+// into an empty database created the triggers before the rows and every trigger fired on every loaded
+// row: a BEFORE INSERT trigger changed the rows restored, an AFTER INSERT audit trigger added rows to its
+// log table, and the load exited 0. The triggers are now dumped to triggers.sql of their own (mariadb-dump
+// --triggers, never split by us) and created after the rows' commit, each under its own sql_mode and charset.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
+import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
+import { dumpToFiles } from './support/dump-to-files';
+import { dataHeaderProblem } from '../src/client/sources/tables/data-header-check';
+
+const skip = mariadbSkipReason();
+if (skip !== undefined) console.log(`mariadb-load-triggers skipped: ${skip}`);
+
+/** A line `DELIMITER ;` and semicolons inside a string of a trigger's body: only a lexer of SQL knows they are text. */
+const TRICKY_NOTE = "added;\nDELIMITER ;\nDROP TABLE item_log; SELECT ''x'';;";
+
+const SOURCE_SCHEMA = `
+CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(60) NOT NULL, price INT NOT NULL) ENGINE=InnoDB;
+CREATE TABLE item_log (id INT AUTO_INCREMENT PRIMARY KEY, item_id INT NOT NULL, note TEXT NOT NULL) ENGINE=InnoDB;
+DELIMITER //
+CREATE TRIGGER items_mark BEFORE INSERT ON items FOR EACH ROW BEGIN SET NEW.name = CONCAT(NEW.name, '!'); SET NEW.price = NEW.price * 2; END//
+CREATE TRIGGER items_first BEFORE INSERT ON items FOR EACH ROW PRECEDES items_mark SET NEW.price = NEW.price + 1//
+CREATE TRIGGER items_log AFTER INSERT ON items FOR EACH ROW INSERT INTO item_log (item_id, note) VALUES (NEW.id, '${TRICKY_NOTE}')//
+DELIMITER ;
+SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES';
+CREATE TRIGGER items_rename BEFORE UPDATE ON items FOR EACH ROW SET NEW.name = CONCAT(NEW.name, 'a\\b');
+SET SESSION sql_mode = DEFAULT;
+INSERT INTO items VALUES (1, 'chair', 10), (2, 'table', 20);
+UPDATE items SET price = 7 WHERE id = 1;
+`;
+
+const TRIGGERS_QUERY = (database: string): string => 'SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_ORDER, ACTION_TIMING, '
+  + 'HEX(ACTION_STATEMENT), SQL_MODE, DEFINER, CHARACTER_SET_CLIENT, COLLATION_CONNECTION, DATABASE_COLLATION FROM information_schema.TRIGGERS '
+  + `WHERE TRIGGER_SCHEMA = '${database}' ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER`;
+
+/** Runs SQL through the mariadb client's stdin (DELIMITER is one of its commands, not SQL). */
+async function runSql(server: MariadbServer, database: string, sql: string): Promise<void> {
+  const child = spawn(server.clientPath, [`--socket=${server.socket}`, '--user=root', '--batch', `--database=${database}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdin.end(sql);
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  assert.equal(code, 0, `mariadb: ${stderr}`);
+}
+
+async function rows(server: MariadbServer, database: string): Promise<string[]> {
+  return [await server.query(database, 'SELECT * FROM items ORDER BY id'), await server.query(database, 'SELECT * FROM item_log ORDER BY id')];
+}
+
+async function triggers(server: MariadbServer, database: string): Promise<string> {
+  return server.query('mysql', TRIGGERS_QUERY(database));
+}
+
+async function showCreate(server: MariadbServer, database: string, trigger: string): Promise<string> {
+  // Columns: Trigger, sql_mode, SQL Original Statement, character_set_client, collation_connection, Database Collation, Created.
+  const [, sqlMode, statement, charset, collation, databaseCollation] = (await server.query(database, `SHOW CREATE TRIGGER ${trigger}`)).split('\t');
+  return [sqlMode, statement, charset, collation, databaseCollation].join('\t');
+}
+
+async function load(config: StorageConfig, dumps: readonly RestoredDump[], database: string): Promise<string[]> {
+  const results = await loadRestoredDumps(config, dumps, { loadInto: { database, bySource: new Map() } });
+  return results.map((result) => result.error ?? 'ok');
+}
+
+const configOf = (server: MariadbServer, extra: readonly string[] = []): StorageConfig => storageConfigFromText('storage.conf',
+  ['source = shop', 'kind = mariadb', 'database = shop', `socket = ${server.socket}`, 'user = root', ...extra].join('\n'));
+
+test('a fresh load: rows and audit rows as in the source, no trigger fired on them; the triggers come back byte for byte and fire', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-triggers-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE shop');
+    await runSql(server, 'shop', SOURCE_SCHEMA);
+    const config = configOf(server);
+    const source = await rows(server, 'shop');
+    assert.match(source[0], /chair!a\\\\b/, 'the source\'s own rows went through its triggers (the NO_BACKSLASH_ESCAPES one too)');
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'fresh'));
+    const schema = await readFile(dumps[0].path, 'utf8');
+
+    // The load's session sets its own sql_mode, and triggers.sql each trigger's: the server's global one changes nothing.
+    await server.query('mysql', "SET GLOBAL sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES'");
+    const loaded = await load(config, dumps, 'copy');
+    await server.query('mysql', 'SET GLOBAL sql_mode = DEFAULT');
+    assert.deepEqual(await rows(server, 'copy'), source, 'rows and audit rows as in the source: no trigger fired on a loaded row');
+    assert.deepEqual(dumps.map((dump) => basename(dump.path)), ['schema.sql', 'data.sql', 'triggers.sql']);
+    assert.doesNotMatch(schema, /TRIGGER/, 'schema.sql holds no trigger');
+    assert.deepEqual(loaded, ['ok', 'ok', 'ok']);
+    assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'every trigger: statement, order, sql_mode, charset, definer');
+    for (const trigger of ['items_mark', 'items_first', 'items_log', 'items_rename']) {
+      assert.equal(await showCreate(server, 'copy', trigger), await showCreate(server, 'shop', trigger), `SHOW CREATE TRIGGER ${trigger}`);
+    }
+    for (const file of dumps) await assert.rejects(stat(file.path), { code: 'ENOENT' }, `${basename(file.path)} removed once loaded`);
+
+    // They work: a new row and an update fire them as in the source.
+    for (const database of ['shop', 'copy']) await server.query(database, "INSERT INTO items VALUES (3, 'lamp', 5); UPDATE items SET price = 1 WHERE id = 2");
+    assert.deepEqual(await rows(server, 'copy'), await rows(server, 'shop'), 'the triggers fire on new rows as in the source');
+    assert.equal(Buffer.from(await server.query('copy', 'SELECT HEX(note) FROM item_log WHERE item_id = 3'), 'hex').toString(),
+      TRICKY_NOTE.replaceAll("''", "'"), 'the string with its DELIMITER line and semicolons, as written');
+
+    // Over existing tables the target's triggers stay and fire (no DISABLE TRIGGER in MariaDB); triggers.sql is not run.
+    const again = await dumpToFiles(configOf(server, ['tables = items']), join(folder, 'work'), join(folder, 'again'));
+    const logRows = Number(await server.query('copy', 'SELECT COUNT(*) FROM item_log'));
+    assert.deepEqual(await load(config, again, 'copy'), ['ok', 'ok', 'ok'], 'a load over the tables');
+    assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'the target\'s triggers, as they were');
+    assert.equal(Number(await server.query('copy', 'SELECT COUNT(*) FROM item_log')), logRows + 3, 'their audit trigger fired on each loaded row (documented)');
+  });
+});
+
+test('a new dump without its triggers.sql is refused; a triggers.sql that fails fails the load, naming it, its rows committed', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-triggers-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE shop');
+    await runSql(server, 'shop', SOURCE_SCHEMA);
+    const config = configOf(server);
+    const source = await rows(server, 'shop');
+
+    const lost = (await dumpToFiles(config, join(folder, 'work'), join(folder, 'lost'))).filter((dump) => basename(dump.path) !== 'triggers.sql');
+    const [refused] = await load(config, lost, 'lost');
+    assert.match(refused, /complete dump whose triggers are in triggers\.sql: restore it beside data\.sql/);
+    assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'lost'"), '0', 'nothing created');
+
+    // Trigger names are per database: one of another table there already holds items_log.
+    await server.query('mysql', 'CREATE DATABASE clash');
+    await server.query('clash', 'CREATE TABLE other (id INT PRIMARY KEY); CREATE TRIGGER items_log BEFORE INSERT ON other FOR EACH ROW SET NEW.id = NEW.id');
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'clash'));
+    const failed = await load(config, dumps, 'clash');
+    assert.equal(failed.length, 3);
+    assert.match(failed[0], /^load shop: triggers\.sql, after the commit: loading into clash: .* exited with code 1\n.*items_log.* already exists/s);
+    assert.match(failed[0], /their rows committed before triggers\.sql ran.*drop those tables and load again/s);
+    assert.deepEqual(await rows(server, 'clash'), source, 'the rows are in, no trigger fired on them');
+    assert.match(await server.query('mysql', "SELECT GROUP_CONCAT(TRIGGER_NAME ORDER BY TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'clash'"),
+      /^items_first,items_log,items_mark$/, 'the triggers before the failing one, and the one that was there');
+    for (const file of dumps) await stat(file.path); // kept
+  });
+});
+
+test('an older dump (its triggers in schema.sql, no triggers.sql) loads as before: the triggers fire on the loaded rows', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-triggers-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE shop');
+    await runSql(server, 'shop', SOURCE_SCHEMA);
+    const config = configOf(server);
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'old'));
+    // As the code before triggers.sql wrote them: schema.sql by mariadb-dump --no-data with its default --triggers, no header field.
+    const [schema, data] = dumps.map((dump) => dump.path);
+    const oldSchema = await new Promise<Buffer>((resolve, reject) => {
+      const child = spawn(server.dumpPath, [`--socket=${server.socket}`, '--user=root', '--no-data', '--skip-add-drop-table', '--single-transaction',
+        '--skip-comments', '--no-tablespaces', '--default-character-set=utf8mb4', 'shop'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`mariadb-dump exited ${code}`))));
+    });
+    assert.match(oldSchema.toString(), /CREATE\*\/ .* TRIGGER items_log/, 'the old schema.sql holds the triggers');
+    await writeFile(schema, oldSchema);
+    await writeFile(data, (await readFile(data, 'utf8')).replace(',"hasTriggersFile":true', ''));
+    const newTriggers = dumps.find((dump) => basename(dump.path) === 'triggers.sql');
+    if (newTriggers !== undefined) {
+      // A triggers.sql beside an old data.sql is not of that dump.
+      const [mixed] = await load(config, dumps, 'mixed');
+      assert.match(mixed, /triggers\.sql is beside a data\.sql whose dump has no triggers file \(its schema\.sql holds its triggers\)/);
+      await unlink(newTriggers.path);
+    }
+    assert.deepEqual(await load(config, dumps.slice(0, 2), 'old'), ['ok', 'ok']);
+    assert.equal(await triggers(server, 'old'), await triggers(server, 'shop'), 'the triggers, from schema.sql');
+    const [items, log] = await rows(server, 'old');
+    assert.match(items, /^1\tchair!a\\\\b!\t16$/m, 'as before: the triggers fired on the loaded rows');
+    assert.equal(log.split('\n').length, 4, 'as before: the audit trigger logged each loaded row again');
+  });
+});
+
+test('hasTriggersFile: true on a complete mariadb header only (a sender\'s header cannot ask for it elsewhere)', () => {
+  const header = { kind: 'mariadb', source: 'shop', database: 'shop', backup: 'complete', tables: [] };
+  assert.equal(dataHeaderProblem({ ...header, hasTriggersFile: true }), undefined);
+  assert.equal(dataHeaderProblem(header), undefined, 'a dump from before triggers.sql');
+  for (const wrong of [{ ...header, hasTriggersFile: 'yes' }, { ...header, hasTriggersFile: false }, { ...header, backup: 'partial', hasTriggersFile: true },
+    { ...header, kind: 'postgresql', hasTriggersFile: true }]) {
+    assert.equal(dataHeaderProblem(wrong), 'hasTriggersFile is not true on a complete mariadb dump', JSON.stringify(wrong));
+  }
+});

@@ -67,7 +67,7 @@ test('complete dump into an empty database: schema recreated, every type, NULL a
     const before = await Promise.all(tables.map(([table, key]) => fingerprint(server, 'shop', table, key)));
     const config = sourceConfig(server, []);
     const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'));
-    assert.deepEqual(restored.map((dump) => dump.path.split('/').slice(-2).join('/')), ['shop/schema.sql', 'shop/data.sql', 'shop/triggers.sql']);
+    assert.deepEqual(restored.map((dump) => dump.path.split('/').slice(-2).join('/')), ['shop/schema.sql', 'shop/data.sql', 'shop/triggers.jsonl']);
     assert.deepEqual(await readdir(join(folder, 'work')), [], 'FIFOs and credential folders are gone');
 
     const results = await loadRestoredDumps(config, restored, loadInto('shop_copy'));

@@ -86,7 +86,7 @@ test('postgresql: a backslash command in schema.sql, alone or after a statement,
   });
 });
 
-test('mariadb: a client command in schema.sql or triggers.sql (system, \\!) is not run', { skip: mariadbSkipReason() }, async () => {
+test('mariadb: a client command in schema.sql or triggers.jsonl (system, \\!) is not run', { skip: mariadbSkipReason() }, async () => {
   await withFolder(async (folder) => {
     const markers = [join(folder, 'pwned-system'), join(folder, 'pwned-bang')];
     const server = await startMariadb();
@@ -98,9 +98,9 @@ test('mariadb: a client command in schema.sql or triggers.sql (system, \\!) is n
       await tamper(restored, 'schema.sql', (text) => `system touch ${markers[0]}\n\\! touch ${markers[1]}\n${text}`);
       await assertNotRun(config, restored, markers[0], 'shop_copy');
       assert.equal(await exists(markers[1]), false);
-      // triggers.sql goes to the same client after the rows' commit.
+      // triggers.jsonl is data: a line that is no JSON record fails the load before anything runs.
       const again = await dumpToFiles(config, join(folder, 'work'), join(folder, 'again'));
-      await tamper(again, 'triggers.sql', (text) => `${text}\nsystem touch ${markers[0]}\n\\! touch ${markers[1]}\n`);
+      await tamper(again, 'triggers.jsonl', (text) => `${text}\nsystem touch ${markers[0]}\n\\! touch ${markers[1]}\n`);
       await assertNotRun(config, again, markers[0], 'shop_again');
       assert.equal(await exists(markers[1]), false);
     } finally {

@@ -328,7 +328,8 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       lastRestored = backup.backupId;
       failures += reportRestoreGaps(restore, output) - restore.failures.length + reportIncompleteBackup(backup, output);
       for (const load of loads) {
-        if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
+        if (load.ok && load.notApplied !== undefined) output.err(`warning: load of ${load.sourceName}: ${load.path} ${load.notApplied}\n`);
+        else if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
         else output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
       }
       if (options.to === undefined) reportDumpsInTheWay(loads.filter((load) => !load.ok).map((load) => load.path), output);

@@ -231,7 +231,7 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
     partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,
   });
   for (const load of loads) {
-    options.onEvent?.(load.ok ? `loaded ${load.sourceName} from ${kind} backup ${backup.backupId}`
+    options.onEvent?.(load.ok ? `loaded ${load.sourceName} from ${kind} backup ${backup.backupId}${load.notApplied === undefined ? '' : `; ${load.path} ${load.notApplied}`}`
       : `load of ${load.sourceName} from ${kind} backup ${backup.backupId} failed, ${load.path} kept: ${load.error}`);
   }
   const failed = loads.filter((load) => !load.ok);

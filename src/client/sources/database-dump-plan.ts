@@ -1,6 +1,6 @@
 // Plans a postgresql or mariadb source's dumpers: reads the catalog, checks storage.conf against it,
 // records each since_field's mark as a label, then schema.sql (complete only), data.sql and, for
-// MariaDB, triggers.sql (complete only).
+// MariaDB, triggers.jsonl (complete only).
 import { DumpFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
 import type { DumpPlan } from './dump-plan';
@@ -37,7 +37,7 @@ export async function planDatabaseDumps(source: DatabaseSource, partialSince: Da
       const mark = marks.get(plan.table.name);
       if (plan.sinceColumn !== undefined && mark !== undefined) labels[markLabel(source.name, plan.table.name, plan.sinceColumn.name)] = mark;
     }
-    const triggers = isPartial ? undefined : connection.triggersDump?.(plans);
+    const triggers = isPartial ? undefined : await connection.triggersDump?.(plans);
     const dumps = [
       ...(isPartial ? [] : [dumpPlanOf(SCHEMA_FILE_NAME, connection.schemaDump(plans))]),
       dumpPlanOf(DATA_FILE_NAME, connection.dataDump(catalog, plans, isPartial ? 'partial' : 'complete')),

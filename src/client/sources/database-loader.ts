@@ -1,4 +1,4 @@
-// Loads a postgresql or mariadb source's restored schema.sql, data.sql (and MariaDB's triggers.sql) into its database (or
+// Loads a postgresql or mariadb source's restored schema.sql, data.sql (and MariaDB's triggers.jsonl) into its database (or
 // load_into / --load-into), creating the database for a complete dump; one client, one script.
 import { dirname } from 'node:path';
 import { LoadFailedError } from '../../common/errors';
@@ -15,6 +15,12 @@ export interface DatabaseDumpFiles {
   readonly triggers?: string;
 }
 
+/** What a load that succeeded did not apply: a file of the dump and why. */
+export interface NotApplied {
+  readonly path: string;
+  readonly reason: string;
+}
+
 export interface DatabaseLoadOptions {
   /** Load into this database instead of the source's load_into or database. */
   readonly loadInto?: string;
@@ -27,7 +33,7 @@ export function loadTarget(source: DatabaseSource, loadInto: string | undefined)
   return loadInto ?? source.loadInto ?? source.database;
 }
 
-export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDumpFiles, options: DatabaseLoadOptions = {}): Promise<void> {
+export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDumpFiles, options: DatabaseLoadOptions = {}): Promise<NotApplied[]> {
   const fail: FailureFactory = (message, stderrTail = '') => new LoadFailedError(source.name, stderrTail === '' ? message : `${message}\n${stderrTail}`);
   if (files.data === undefined) throw fail('no data.sql was restored for this source (schema.sql alone loads nothing)');
   const header = await readDataHeader(source.name, files.data);
@@ -35,7 +41,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
   if (header.backup === 'complete' && files.schema === undefined) throw fail(`${files.data} is a complete dump: its schema.sql must be restored beside it`);
   // Without it, a dump whose schema.sql holds no triggers would load with exit 0 and leave every trigger out.
   if (header.hasTriggersFile === true && files.triggers === undefined) {
-    throw fail(`${files.data} is a complete dump whose triggers are in triggers.sql: restore it beside data.sql`);
+    throw fail(`${files.data} is a complete dump whose triggers are in triggers.jsonl: restore it beside data.sql`);
   }
   // An older dump's schema.sql creates its triggers itself: a triggers.sql beside it is not of this dump.
   if (header.hasTriggersFile !== true && files.triggers !== undefined) {
@@ -78,6 +84,12 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     };
     await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database,
       (step) => connection.stepFailureNote?.(step));
+    // Over existing tables the target's triggers stay as they are: the dump's are not created, and the load says so.
+    return files.triggers === undefined || plan.createsTables ? [] : [{
+      path: files.triggers,
+      reason: `not applied: the tables existed in ${database}, which keeps its own triggers (they fired on the loaded rows); `
+        + 'the dump\'s triggers were not created. To get them, load into a database without those tables',
+    }];
   } finally {
     await connection.remove();
   }

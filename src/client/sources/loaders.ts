@@ -26,6 +26,11 @@ export interface LoadResult {
   readonly path: string;
   readonly ok: boolean;
   readonly error?: string;
+  /**
+   * The load succeeded but did not apply this file, saying why (MariaDB's triggers.jsonl over existing tables: the
+   * target keeps its own triggers). Removed with the others: what it held is in the backup.
+   */
+  readonly notApplied?: string;
   /** Not loaded because no source here loads it (none of that name, or --load-into leaves it out): kept, nothing run. */
   readonly isUnclaimed?: boolean;
 }
@@ -87,10 +92,13 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
     if (isDatabaseSource(source)) {
       const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
       try {
-        await loadDatabaseDump(source, { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME) },
+        const notApplied = await loadDatabaseDump(source, { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME) },
           { loadInto, workDirectory: options.workDirectory });
         for (const dump of group) await removeLoaded(dump.path);
-        for (const dump of group) results.push({ sourceName, path: dump.path, ok: true });
+        for (const dump of group) {
+          const skipped = notApplied.find((item) => item.path === dump.path);
+          results.push({ sourceName, path: dump.path, ok: true, ...(skipped === undefined ? {} : { notApplied: skipped.reason }) });
+        }
       } catch (error) {
         fail(errorMessage(error));
       }

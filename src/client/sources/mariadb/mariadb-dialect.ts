@@ -1,6 +1,6 @@
-// MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog and
-// marks and writes data.sql (one consistent snapshot), mariadb-dump writes schema.sql (no triggers)
-// and triggers.sql, the mariadb client loads.
+// MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog, marks
+// and triggers (triggers.jsonl, mariadb-triggers.ts) and writes data.sql (one consistent snapshot),
+// mariadb-dump writes schema.sql (no triggers), the mariadb client loads.
 import { join } from 'node:path';
 import type { DatabaseSource } from '../storage-config';
 import { dataHeaderOf } from '../tables/data-headers';
@@ -10,9 +10,10 @@ import { runQuery, type ToolCommand } from '../tables/tool-command';
 import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-catalog';
 import { mariadbEnvironment } from './mariadb-connection';
-import { GRANTS_QUERY, parseGrants, readsEveryTable, unreadableTablesRefusal } from './mariadb-grants';
+import { GRANTS_QUERY, parseGrants, readsEveryTable, tablesWithout, unreadableTablesRefusal, unseenTriggersRefusal } from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { mariadbLoadScript, triggersFailureNote } from './mariadb-load-script';
+import { parseTriggers, triggersFileOf, triggersQuery } from './mariadb-triggers';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
 import { outsideReferencesQuery, parseOutsideReferences } from './mariadb-foreign-keys';
@@ -31,13 +32,6 @@ const MAX_PACKET_FLAG = '--max-allowed-packet=1073741824';
 export const mariadbDialect: DatabaseDialect = {
   async connect(source: DatabaseSource, baseDirectory: string, fail: FailureFactory): Promise<DialectConnection> {
     const environment = await mariadbEnvironment(source, baseDirectory, fail);
-    /** schema.sql and triggers.sql: one selection of tables (with `tables =`, those; else the whole database), one charset. */
-    const dumpTool = (flags: readonly string[], plans: readonly TablePlan[]): ToolCommand => ({
-      file: environment.dump,
-      args: [...environment.optionArgs, ...flags, '--single-transaction', '--skip-comments', '--no-tablespaces', '--default-character-set=utf8mb4',
-        source.database, ...(source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)])],
-      env: process.env,
-    });
     const client = (database: string | undefined, flags: readonly string[]): ToolCommand => ({
       file: environment.client,
       args: [...environment.optionArgs, ...flags, ...(database === undefined ? [] : [`--database=${database}`])],
@@ -77,14 +71,36 @@ export const mariadbDialect: DatabaseDialect = {
       },
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
         // No DROP TABLE: applied only where none of the dumped tables exists, it must fail rather than drop another.
-        // No triggers: created before the rows, each would fire on every loaded row; they go to triggers.sql.
-        return dumpTool(['--no-data', '--skip-add-drop-table', '--skip-triggers'], plans);
+        // No triggers: created before the rows, each would fire on every loaded row; they go to triggers.jsonl.
+        const tables = source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)];
+        return {
+          file: environment.dump,
+          args: [...environment.optionArgs, '--no-data', '--skip-add-drop-table', '--skip-triggers', '--single-transaction', '--skip-comments',
+            '--no-tablespaces', '--default-character-set=utf8mb4', source.database, ...tables],
+          env: process.env,
+        };
       },
-      triggersDump(plans: readonly TablePlan[]): ToolCommand {
-        // The triggers only, each with the sql_mode and charset it was created under (mariadb-dump's own lines).
-        // Routines and events stay in schema.sql (or out) whatever an option file says: twice, the second would fail.
-        // No DROP TRIGGER: trigger names are per database, so it could drop a trigger of another table there.
-        return dumpTool(['--no-create-info', '--no-data', '--triggers', '--skip-add-drop-trigger', '--skip-routines', '--skip-events'], plans);
+      async triggersDump(plans: readonly TablePlan[]): Promise<ToolCommand> {
+        // information_schema shows a user only the triggers of the tables it holds TRIGGER on: without it, none, exit 0.
+        const grants = parseGrants(await query(undefined, GRANTS_QUERY, `reading the grants of the user dumping ${source.database}`));
+        const tables = plans.map((plan) => plan.table.name);
+        const unseen = tablesWithout(grants, source.database, tables, 'TRIGGER');
+        if (unseen.length > 0) {
+          throw fail(`${source.file}:${source.line}: ${source.tables.length === 0 ? unseenTriggersRefusal(grants, source.database)
+            : `user ${grants.user} holds no TRIGGER privilege on table ${unseen.join(', ')} of database ${source.database}: its triggers would be `
+              + 'left out of the backup unseen; grant TRIGGER on them (or on the database)'}`);
+        }
+        const triggers = parseTriggers(await query(undefined, triggersQuery(source.database), `reading the triggers of ${source.database}`));
+        const dumped = new Set(tables);
+        // With `tables =`, the others' triggers are not the dump's; without, a table the catalog did not list (created since) is refused.
+        const outside = triggers.filter((trigger) => !dumped.has(trigger.table));
+        if (source.tables.length === 0 && outside.length > 0) {
+          throw fail(`trigger ${outside[0].name} of database ${source.database} is on table ${outside[0].table}, which is not in the dump `
+            + '(created while it was planned?): its load would fail; back up again');
+        }
+        // Printed as read: the file is ours, a few lines.
+        return { file: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'], env: process.env,
+          input: triggersFileOf(triggers.filter((trigger) => dumped.has(trigger.table))) };
       },
       dataDump(catalog, plans, backup) {
         // Under mariadb-dump-main.js: a row past max_allowed_packet comes out as a line the client exits 0 on.
@@ -124,7 +140,11 @@ export const mariadbDialect: DatabaseDialect = {
       },
       async loader(database: string) {
         // --sandbox: `system`, `\!`, `source` and the other commands that reach this host's files are refused.
-        return client(database, ['--batch', ...await sandboxed(), '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG]);
+        // --comments: the client passes comments on rather than lexing them away. Without it, a string in schema.sql
+        // holding `*/` ended mariadb-dump's `/*!50003 ... */` for the client, which then split the rest at a `;;` of
+        // that string and ran it (a dump from before triggers.jsonl: a trigger's body could GRANT; found by review);
+        // with it the server gets the statement whole, and such a trigger fails the load. Comments in bodies are kept.
+        return client(database, ['--batch', ...await sandboxed(), '--comments', '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG]);
       },
       loadScript: mariadbLoadScript,
       stepFailureNote: triggersFailureNote,

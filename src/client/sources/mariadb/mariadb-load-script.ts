@@ -5,7 +5,8 @@
 // temporary stage, then deletes (children first) and upserts by primary key (parents first), all
 // in one transaction. Foreign keys are checked once the rows are in (mariadb-load-references.ts).
 // MariaDB commits DDL at once: a failed load that created the tables leaves them empty. A load that
-// created them then runs triggers.sql, after the commit, so no trigger fires on a loaded row.
+// created them then creates the triggers of triggers.jsonl, after the commit, so none fires on a loaded
+// row: each from a statement we build, sent as hex (mariadb-triggers.ts).
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
@@ -15,6 +16,7 @@ import { keptColumnsOf, unkeptColumnsProblem } from '../tables/kept-columns';
 import { orphanReferencesCheck } from './mariadb-load-references';
 import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
+import { createTriggerStatements, readTriggersFile } from './mariadb-triggers';
 
 /** Well below every server's max_allowed_packet default (4 MiB on MySQL 5.7, 16 MiB on MariaDB). */
 const STATEMENT_BYTES = 1024 * 1024;
@@ -77,6 +79,9 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   const fail = (message: string): never => {
     throw new LoadFailedError(header.source, message);
   };
+  // Read and checked whole before anything runs: a record that is not as a dump writes it fails the load before any table exists.
+  const triggers = isComplete && plan.createsTables && plan.triggersPath !== undefined
+    ? await readTriggersFile(plan.triggersPath, new Set(header.tables.map((table) => table.table)), fail) : [];
   if (isComplete && plan.createsTables) {
     if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
     yield step('schema');
@@ -164,24 +169,26 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   yield orphanReferencesCheck(isComplete ? header.tables.map((table) => table.table) : sections.map((section) => section.table));
   yield step('commit');
   yield 'COMMIT;\n';
-  if (isComplete && plan.createsTables && plan.triggersPath !== undefined) {
-    // After the rows: created before them, each trigger would fire on every loaded row. As mariadb-dump wrote it,
-    // each CREATE TRIGGER under its own sql_mode and charset lines; the client stops at its first error.
-    yield step(TRIGGERS_STEP);
-    yield* createReadStream(plan.triggersPath);
-    yield '\n';
+  // After the rows: created before them, each trigger would fire on every loaded row. In ACTION_ORDER, each last of
+  // its table, timing and event: the order of PRECEDES / FOLLOWS comes back. The client stops at the first error.
+  for (const trigger of triggers) {
+    // Our settings back first: the step's literal is read under ours, not under the trigger's sql_mode and charset.
+    yield `${LOAD_SQL_MODE}SET NAMES utf8mb4;\n`;
+    yield step(`${TRIGGERS_STEP}: trigger ${trigger.name} on ${trigger.table}`);
+    yield createTriggerStatements(trigger);
   }
 }
 
-/** The step that runs triggers.sql, once the rows are committed. */
-const TRIGGERS_STEP = 'triggers.sql, after the commit';
+/** The steps that create the triggers of triggers.jsonl, once the rows are committed. */
+const TRIGGERS_STEP = 'triggers.jsonl, after the commit';
 
-/** What a load that failed at triggers.sql leaves: MariaDB has no transaction around DDL, and the rows went first. */
+/** What a load that failed creating a trigger leaves: MariaDB has no transaction around DDL, and the rows went first. */
 export function triggersFailureNote(step: string): string | undefined {
-  if (step !== TRIGGERS_STEP) return undefined;
-  return 'The tables were created and their rows committed before triggers.sql ran: the triggers it created before this error '
-    + 'exist, the others do not. The dump files are kept. Fix the cause (a trigger of another DEFINER needs SUPER or SET USER), '
-    + 'then drop those tables and load again: a load over existing tables keeps their triggers as they are and does not run triggers.sql.';
+  if (!step.startsWith(TRIGGERS_STEP)) return undefined;
+  return 'The tables were created and their rows committed before the triggers: those created before this one exist, '
+    + 'the others do not. The dump files are kept. Fix the cause (a trigger of another DEFINER needs SUPER or SET USER; '
+    + 'another table of that database has a trigger of that name), then drop those tables and load again: a load over '
+    + 'existing tables keeps their triggers as they are and creates none.';
 }
 
 /** The dump's rows with the left-out columns of the same rows as they were here (NULL for a row deleted since), parents' order kept. */

@@ -15,8 +15,8 @@ import type { DatabaseKind } from '../database-config';
 
 export const SCHEMA_FILE_NAME = 'schema.sql';
 export const DATA_FILE_NAME = 'data.sql';
-/** MariaDB complete dumps: the triggers, created after the rows so none fires on a loaded row. */
-export const TRIGGERS_FILE_NAME = 'triggers.sql';
+/** MariaDB complete dumps: the triggers as JSON lines (mariadb-triggers.ts), created after the rows so none fires on a loaded row. */
+export const TRIGGERS_FILE_NAME = 'triggers.jsonl';
 
 export const DATA_LINE = '-- cpsbackup-data ';
 export const TABLE_LINE = '-- cpsbackup-table ';
@@ -50,7 +50,7 @@ export interface DataHeader {
   readonly charset?: string;
   readonly collation?: string;
   /**
-   * MariaDB complete dumps: the triggers are in triggers.sql (schema.sql has none), so the load needs it.
+   * MariaDB complete dumps: the triggers are in triggers.jsonl (schema.sql has none), so the load needs it.
    * Absent in dumps made before: their schema.sql holds the triggers, which then fire on the loaded rows.
    */
   readonly hasTriggersFile?: boolean;

@@ -16,8 +16,8 @@ export interface LoadPlan {
   /** Complete dumps: the dumped schema, applied only when none of the dumped tables exist. */
   readonly schemaPath?: string;
   /**
-   * MariaDB complete dumps with DataHeader.hasTriggersFile: their triggers.sql, run after the rows' commit
-   * when the load creates the tables; over existing tables the target's own triggers stay and it is not run.
+   * MariaDB complete dumps with DataHeader.hasTriggersFile: their triggers.jsonl, whose triggers are created after
+   * the rows' commit when the load creates the tables; over existing tables the target's own triggers stay.
    */
   readonly triggersPath?: string;
   readonly createsTables: boolean;
@@ -57,11 +57,11 @@ export interface DialectConnection {
    */
   schemaDump(plans: readonly TablePlan[]): ToolCommand;
   /**
-   * MariaDB: writes triggers.sql to stdout (complete backups), the triggers of schemaDump's tables, which
-   * schemaDump leaves out, so a load creates them after the rows. Absent where the schema's triggers are
+   * MariaDB: writes triggers.jsonl to stdout (complete backups), the triggers of the dumped tables as data,
+   * which schemaDump leaves out, so a load creates them after the rows. Absent where the schema's triggers are
    * kept off during a load otherwise (PostgreSQL: post-data).
    */
-  triggersDump?(plans: readonly TablePlan[]): ToolCommand;
+  triggersDump?(plans: readonly TablePlan[]): Promise<ToolCommand>;
   /** Writes data.sql to stdout: every table in one snapshot, in load order. */
   dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
   databaseExists(database: string): Promise<boolean>;

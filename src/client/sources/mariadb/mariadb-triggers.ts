@@ -1,0 +1,133 @@
+// MariaDB triggers as data, never as SQL text: the dump reads information_schema.TRIGGERS (names and
+// bodies in hex) into triggers.jsonl, one JSON object a line; a fresh load creates each trigger after
+// the rows' COMMIT with EXECUTE IMMEDIATE of a statement we build, passed to the server as one hex
+// literal. The mariadb client lexes nothing of the source's: a comment or a string holding `*/ ;;`
+// in a trigger's body (which split mariadb-dump's `/*!50003 ... */;;` text in the client and ran the
+// rest as statements of the loading user; found by review) reaches the server as hex digits only.
+import { readFile } from 'node:fs/promises';
+import { CHARSET_NAME } from '../tables/data-header-check';
+import { quoteIdentifier, quoteLiteral } from './mariadb-sql';
+
+export interface TriggerRecord {
+  readonly name: string;
+  readonly table: string;
+  readonly timing: 'BEFORE' | 'AFTER';
+  readonly event: 'INSERT' | 'UPDATE' | 'DELETE';
+  /** ACTION_ORDER: its place among the triggers of its table, timing and event (1 first). */
+  readonly order: number;
+  /** ACTION_STATEMENT's bytes (UTF-8), in hex: the body after FOR EACH ROW, comments and all. */
+  readonly statementHex: string;
+  readonly sqlMode: string;
+  /** user@host (split at the last "@"), or a role's name. */
+  readonly definer: string;
+  readonly characterSetClient: string;
+  readonly collationConnection: string;
+  readonly databaseCollation: string;
+}
+
+/** The triggers of `database` as hex and words, one a line, tab-separated: names and bodies may hold tabs and newlines. */
+export function triggersQuery(database: string): string {
+  return 'SELECT HEX(TRIGGER_NAME), HEX(EVENT_OBJECT_TABLE), ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER, HEX(ACTION_STATEMENT), '
+    + 'SQL_MODE, HEX(DEFINER), CHARACTER_SET_CLIENT, COLLATION_CONNECTION, DATABASE_COLLATION FROM information_schema.TRIGGERS '
+    + `WHERE TRIGGER_SCHEMA = ${quoteLiteral(database)};\n`;
+}
+
+const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');
+
+/** Sorted by table, timing, event and ACTION_ORDER: the order a load creates them in, each after those before it. */
+export function parseTriggers(answer: string): TriggerRecord[] {
+  const records = answer.split('\n').filter((line) => line !== '').map((line) => {
+    const [name, table, timing, event, order, statementHex, sqlMode, definer, characterSetClient, collationConnection, databaseCollation] = line.split('\t');
+    return {
+      name: fromHex(name), table: fromHex(table), timing, event, order: Number(order), statementHex: statementHex.toUpperCase(), sqlMode,
+      definer: fromHex(definer), characterSetClient, collationConnection, databaseCollation,
+    } as TriggerRecord;
+  });
+  return sortTriggers(records);
+}
+
+const TIMINGS = ['BEFORE', 'AFTER'];
+const EVENTS = ['INSERT', 'UPDATE', 'DELETE'];
+
+function sortTriggers(records: readonly TriggerRecord[]): TriggerRecord[] {
+  const key = (record: TriggerRecord): string => `${record.table}\0${TIMINGS.indexOf(record.timing)}${EVENTS.indexOf(record.event)}`;
+  return [...records].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.order - b.order));
+}
+
+/** triggers.jsonl: one JSON object a line, in creation order. */
+export function triggersFileOf(records: readonly TriggerRecord[]): string {
+  return records.map((record) => `${JSON.stringify(record)}\n`).join('');
+}
+
+const HEX = /^(?:[0-9A-F]{2})*$/;
+/** sql_mode as information_schema writes it: mode names, comma-separated. */
+const SQL_MODE = /^[A-Z_]*(?:,[A-Z_]+)*$/;
+
+/**
+ * What is wrong with a triggers.jsonl record (another client's words: a receiver loads what the sender
+ * wrote), or undefined: every field of its type and spelling, its table one the dump loads.
+ */
+export function triggerRecordProblem(record: unknown, tables: ReadonlySet<string>): string | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not an object';
+  const value = record as Record<string, unknown>;
+  const isText = (key: string): boolean => typeof value[key] === 'string' && value[key] !== '';
+  for (const key of ['name', 'table', 'definer']) if (!isText(key)) return `${key} is not a name`;
+  if (!tables.has(value.table as string)) return `table ${JSON.stringify(value.table)} is not one the dump loads`;
+  if (!TIMINGS.includes(value.timing as string)) return 'timing is neither BEFORE nor AFTER';
+  if (!EVENTS.includes(value.event as string)) return 'event is not INSERT, UPDATE or DELETE';
+  if (!Number.isSafeInteger(value.order) || (value.order as number) < 1) return 'order is not a positive integer';
+  if (typeof value.statementHex !== 'string' || !HEX.test(value.statementHex) || value.statementHex === '') return 'statementHex is not hex';
+  if (typeof value.sqlMode !== 'string' || !SQL_MODE.test(value.sqlMode)) return 'sqlMode is not a list of mode names';
+  for (const key of ['characterSetClient', 'collationConnection', 'databaseCollation']) {
+    if (typeof value[key] !== 'string' || !CHARSET_NAME.test(value[key] as string)) return `${key} is not a character set name`;
+  }
+  return undefined;
+}
+
+/** A restored triggers.jsonl, every record checked; throws naming the line of the first that is not as a dump writes it. */
+export async function readTriggersFile(path: string, tables: ReadonlySet<string>, fail: (message: string) => never): Promise<TriggerRecord[]> {
+  const lines = (await readFile(path, 'utf8')).split('\n');
+  if (lines.pop() !== '') fail(`${path}: its last line does not end: the file is truncated`);
+  const records = lines.map((line, index) => {
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      return fail(`${path}:${index + 1}: not a JSON line`);
+    }
+    const problem = triggerRecordProblem(record, tables);
+    return problem === undefined ? record as TriggerRecord : fail(`${path}:${index + 1}: not loaded: ${problem}`);
+  });
+  const sorted = sortTriggers(records);
+  // In ACTION_ORDER, each created last among its table's, timing's and event's: 1, 2, 3... or the order would change.
+  sorted.forEach((record, index) => {
+    const previous = index === 0 ? undefined : sorted[index - 1];
+    const isSameGroup = previous !== undefined && previous.table === record.table && previous.timing === record.timing && previous.event === record.event;
+    if (record.order !== (isSameGroup ? previous.order + 1 : 1)) fail(`${path}: trigger ${record.name}: its order ${record.order} is not the next of its table, timing and event`);
+  });
+  return sorted;
+}
+
+/** DEFINER=`user`@`host`: split at the last "@" (a user name may hold one, a host name not); a role has none. */
+export function definerClause(definer: string): string {
+  const at = definer.lastIndexOf('@');
+  return at < 0 ? quoteIdentifier(definer) : `${quoteIdentifier(definer.slice(0, at))}@${quoteIdentifier(definer.slice(at + 1))}`;
+}
+
+/** The CREATE TRIGGER we build for a record: quoted names, the target's table unqualified, the body's own bytes. */
+export function createTriggerText(record: TriggerRecord): Buffer {
+  const head = `CREATE DEFINER=${definerClause(record.definer)} TRIGGER ${quoteIdentifier(record.name)} ${record.timing} ${record.event} `
+    + `ON ${quoteIdentifier(record.table)} FOR EACH ROW `;
+  return Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(record.statementHex, 'hex')]);
+}
+
+/**
+ * The statements creating one trigger: its character set and sql_mode (checked words, in literals that
+ * hold no quote or backslash), then EXECUTE IMMEDIATE of createTriggerText as one hex literal read as
+ * utf8mb4; the server converts it to the trigger's character_set_client, as it stores it.
+ */
+export function createTriggerStatements(record: TriggerRecord): string {
+  return `SET NAMES ${record.characterSetClient};\nSET SESSION collation_connection = '${record.collationConnection}';\n`
+    + `SET SESSION sql_mode = '${record.sqlMode}';\n`
+    + `EXECUTE IMMEDIATE CONVERT(X'${createTriggerText(record).toString('hex').toUpperCase()}' USING utf8mb4);\n`;
+}

@@ -113,12 +113,13 @@ test('a fresh load: rows and audit rows as in the source, no trigger fired on th
     await server.query('mysql', "SET GLOBAL sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES'");
     const loaded = await load(config, dumps, 'copy');
     await server.query('mysql', 'SET GLOBAL sql_mode = DEFAULT');
+    assert.equal(await server.query('copy', "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_NAME = 'items_qualified' AND TRIGGER_SCHEMA = 'copy'"), '1',
+      'the trigger named with its source database, in the target');
     assert.deepEqual(await rows(server, 'copy'), source, 'rows and audit rows as in the source: no trigger fired on a loaded row');
     assert.deepEqual(dumps.map((dump) => basename(dump.path)), ['schema.sql', 'data.sql', 'triggers.jsonl']);
     assert.doesNotMatch(schema, /TRIGGER/, 'schema.sql holds no trigger');
     assert.deepEqual(loaded, ['ok', 'ok', 'ok']);
     assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'every trigger: statement, order, sql_mode, charset, definer');
-    assert.match(await triggers(server, 'copy'), /items_qualified/, 'the trigger named with its source database, in the target');
     assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'"), '6', 'none added to the source');
     assert.match(Buffer.from((await triggers(server, 'copy')).split('\n').find((line) => line.startsWith('items_note'))?.split('\t')[5] ?? '', 'hex').toString(),
       /^SET @deleted = OLD\.id \/\* kept \*\/$/, 'the comment of the body kept');
@@ -225,8 +226,9 @@ test('a trigger whose string holds `*/ ;; GRANT ...`: created with its body whol
     assert.match(usage, /^GRANT USAGE ON \*\.\* TO `eve`@`%`$/);
 
     const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'fresh'));
-    assert.deepEqual(await load(config, dumps, 'copy'), ['ok', 'ok', 'ok']);
+    const loaded = await load(config, dumps, 'copy');
     assert.equal(await grantsOfEve(), usage, 'eve holds what she held: the GRANT in the string did not run');
+    assert.deepEqual(loaded, ['ok', 'ok', 'ok']);
     assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'the trigger with its body byte for byte');
     assert.match(Buffer.from((await triggers(server, 'copy')).split('\t')[5], 'hex').toString(), /GRANT ALL ON \*\.\* TO `eve`@`%` WITH GRANT OPTION ;; SELECT 1 \/\* '\)$/);
     assert.equal(await server.query('copy', 'SELECT * FROM items'), '1\tchair\t10', 'the row as dumped: the trigger did not fire on it');

@@ -14,7 +14,7 @@ import { qualifiedName, quoteIdentifier, quoteLiteral } from './pg-sql';
 import { dataHeaderOf } from '../tables/data-headers';
 import { outsideReferencesRefusal } from '../tables/outside-references';
 import { outsideReferencesQuery } from './pg-foreign-keys';
-import { partitionLeaves, partitionsOfDump } from '../tables/partitions';
+import { partitionsOfDump } from '../tables/partitions';
 import type { DataHeader } from '../tables/data-format';
 import type { DatabaseCatalog, TableInfo } from '../tables/catalog';
 
@@ -67,12 +67,13 @@ export const postgresqlDialect: DatabaseDialect = {
         };
       },
       dataDump(catalog, plans, backup) {
+        const partitions = partitionsOfDump(plans.map((plan) => plan.table), chosenTables(source, catalog), catalog.tables);
         return {
           file: psql, args: [...QUERY_FLAGS, '-f', '-'], env: environment.env(source.database),
           // Without `tables =` schema.sql creates every sequence of the schema, so each gets its value back;
           // with it, only those the chosen tables own or read (the others are not in schema.sql either).
-          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup), source.tables.length === 0 ? catalog.freeSequences : [],
-            partitionsOfDump(plans.map((plan) => plan.table), chosenTables(source, catalog), partitionLeaves(catalog.tables))),
+          input: pgDataDumpScript(source, plans, dataHeaderOf(source, catalog, plans, backup, partitions), source.tables.length === 0 ? catalog.freeSequences : [],
+            partitions),
         };
       },
       async databaseExists(database: string) {

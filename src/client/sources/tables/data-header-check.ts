@@ -44,6 +44,13 @@ export function dataHeaderProblem(header: unknown): string | undefined {
       }
     }
   }
+  if (header.partitioned !== undefined) {
+    if (!Array.isArray(header.partitioned)) return 'partitioned is not a list';
+    for (const entry of header.partitioned as unknown[]) {
+      if (!isRecord(entry) || !isName(entry.table) || !isNameList(entry.partitions)) return 'a partitioned entry is not {table, partitions}';
+    }
+  }
+  if (header.schemaTables !== undefined && !isNameList(header.schemaTables)) return 'schemaTables is not a list of names';
   return undefined;
 }
 

@@ -8,7 +8,9 @@ import {
 import type { TablePlan } from './table-plan';
 import type { DatabaseCatalog } from './catalog';
 
-export function dataHeaderOf(source: DatabaseSource, catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): DataHeader {
+/** `partitions`: PostgreSQL, partitionsOfDump's map (partitions.ts), recorded as `partitioned`. */
+export function dataHeaderOf(source: DatabaseSource, catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName,
+  partitions?: ReadonlyMap<string, readonly string[]>): DataHeader {
   return {
     kind: source.kind,
     source: source.name,
@@ -24,6 +26,7 @@ export function dataHeaderOf(source: DatabaseSource, catalog: DatabaseCatalog, p
         name: column.name, isNullable: column.isNullable, ...(column.definition === undefined ? {} : { definition: column.definition }),
       })),
     })),
+    ...(partitions === undefined ? {} : { partitioned: [...partitions].map(([table, children]) => ({ table, partitions: children })) }),
   };
 }
 

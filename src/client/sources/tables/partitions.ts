@@ -17,16 +17,22 @@ export function rowTablesOf(table: TableInfo, leaves: ReadonlyMap<string, readon
 }
 
 /**
- * The partitioned tables a dump depends on, with the leaves each had when the catalog was read (the
- * dump checks them again in its snapshot: pg-dump-script.ts): the ancestors of the dumped leaves, and
- * `named` (those storage.conf chose), so a leaf created under one that had none is not missed either.
+ * The partitioned tables a dump depends on, each with its own partitions (leaves and partitioned ones, one
+ * level down) when the catalog was read: the ancestors of the dumped leaves, `named` (those storage.conf
+ * chose, so a leaf created under one that had none is not missed either), and every partitioned table under
+ * them, so each level of their trees is there. The dump checks them again in its snapshot
+ * (pg-partition-check.ts) and records them in its header, those the configuration leaves out included: a
+ * load tells a partition dropped or detached in the source since from one left out (pg-partition-sync.ts).
  */
 export function partitionsOfDump(tables: readonly TableInfo[], named: readonly TableInfo[],
-  leaves: ReadonlyMap<string, readonly TableInfo[]>): Map<string, string[]> {
-  const partitions = new Map<string, string[]>();
-  const ancestors = tables.flatMap((table) => table.partitionOf ?? []);
-  for (const name of [...ancestors, ...named.filter((table) => table.isPartitioned === true).map((table) => table.name)]) {
-    partitions.set(name, (leaves.get(name) ?? []).map((leaf) => leaf.name));
+  catalogTables: readonly TableInfo[]): Map<string, string[]> {
+  const roots = new Set([...tables.flatMap((table) => table.partitionOf ?? []),
+    ...named.filter((table) => table.isPartitioned === true).map((table) => table.name)]);
+  const below = catalogTables.filter((table) => table.isPartitioned === true && (table.partitionOf ?? []).some((ancestor) => roots.has(ancestor)));
+  const partitions = new Map<string, string[]>([...roots, ...below.map((table) => table.name)].map((name) => [name, []]));
+  for (const table of catalogTables) {
+    const parent = table.partitionOf?.[0];
+    if (parent !== undefined) partitions.get(parent)?.push(table.name);
   }
   return partitions;
 }

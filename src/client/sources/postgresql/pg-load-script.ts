@@ -3,7 +3,8 @@
 // dumped schema's pre-data when none exists, else empty them (TRUNCATE), then COPY each table in order (a
 // table with columns left out of the dump through a stage joined to its rows copied aside: kept-columns.ts),
 // then the schema's post-data (indexes, constraints, triggers, REFRESH), as pg_restore does. Over existing
-// tables their triggers are off while the rows change (pg-load-triggers.ts).
+// tables their triggers are off while the rows change (pg-load-triggers.ts), and partitions the source's
+// trees no longer hold are detached or dropped before any row goes in (pg-partition-sync.ts).
 // Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
 // key (parents first). Every statement that reads or removes a table's rows says ONLY: an INHERITS
 // parent's TRUNCATE or DELETE reached its children's rows too (tables of their own, maybe not in the dump).
@@ -19,6 +20,7 @@ import { truncateStatement } from './pg-truncate';
 import { columnList, doBlock, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
 import { schemaSection } from './pg-schema-sections';
 import { disableTriggers, enableTriggers } from './pg-load-triggers';
+import { partitionSync } from './pg-partition-sync';
 
 const SEQUENCE_NAME = /^("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\.("([^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)$/;
 
@@ -87,6 +89,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     yield* schemaSection(plan.schemaPath as string, schema, 'pre-data');
   }
   const isOverExisting = !plan.createsTables && header.tables.length > 0;
+  const partitions = isOverExisting ? partitionSync(schema, header) : undefined;
   if (isOverExisting) {
     // The tables are there with their triggers: off while their rows change, as pg_restore --disable-triggers.
     yield step('disable triggers');
@@ -98,6 +101,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
     for (const table of kept.keys()) yield `CREATE TEMP TABLE ${keptOf(table)} ON COMMIT DROP AS SELECT * FROM ${onlyTable(table)};\n`;
     yield step('truncate');
     yield truncateStatement(header.tables.map((table) => onlyTable(table.table)), header.tables.map((table) => tableName(table.table)));
+    if (partitions !== undefined) yield `${step('partitions gone from the source')}${partitions}`;
   }
   const sections: SectionHeader[] = [];
   const sequences: SequenceValue[] = [];
@@ -155,6 +159,7 @@ export async function* pgLoadScript(header: DataHeader, events: AsyncIterable<Da
   if (!hasEnded) fail('data.sql has no end line: the dump is truncated');
   if (!isComplete) {
     for (const section of [...sections].reverse()) yield* deletes(section, sections, onlyTable, stageOf, step);
+    if (partitions !== undefined) yield `${step('partitions gone from the source')}${partitions}`;
     for (const section of sections) yield* upsert(section, tableName, stageOf, step);
   }
   if (isComplete && plan.createsTables) {

@@ -43,8 +43,13 @@ export function disableTriggers(tables: readonly string[], isComplete: boolean):
 END LOOP; END $cpsbackup$;\n`;
 }
 
+/**
+ * A trigger gone since is passed over: the load dropped its table, or detached it (a partition gone from the
+ * source: pg-partition-sync.ts), which removes the clones of its parent's triggers and its foreign keys' triggers.
+ */
 export function enableTriggers(): string {
-  return `DO $cpsbackup$ DECLARE r record; BEGIN FOR r IN SELECT * FROM ${DISABLED} LOOP
+  return `DO $cpsbackup$ DECLARE r record; BEGIN FOR r IN SELECT * FROM ${DISABLED} d WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+    WHERE t.tgrelid = pg_catalog.to_regclass(d.relation) AND t.tgname = d.name) LOOP
   EXECUTE pg_catalog.format('ALTER TABLE ONLY %s ENABLE %s TRIGGER %I', r.relation,
     CASE r.mode WHEN 'R' THEN 'REPLICA' WHEN 'A' THEN 'ALWAYS' ELSE '' END, r.name);
 END LOOP; END $cpsbackup$;\n`;

@@ -1,0 +1,162 @@
+// Regression: a partition dropped in the source between a complete backup and a later one kept its rows in
+// the target after that backup's load (exit 0: a restore gave back rows that no longer existed), and one
+// detached (then dumped as a table of its own) stayed attached there, its new rows loaded under its old
+// parent. Proves against a real PostgreSQL that the dump records each partitioned table's partitions, those
+// exclude_tables leaves out included, and that a load over existing tables (partial or complete) drops what
+// the source dropped, detaches what it detached (at any depth), never touches a partition left out, and
+// refuses a dumped table attached in the source since, rather than load its rows outside its parent.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
+import { PartialBase } from '../src/client/sources/partial-base';
+import type { StorageConfig } from '../src/client/sources/storage-config';
+import { postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
+import { shopSourceConfig } from './support/postgres-source';
+import { dumpToFiles } from './support/dump-to-files';
+
+const skip = postgresSkipReason();
+if (skip !== undefined) console.log(`dump-postgresql-partitions-gone skipped: ${skip}`);
+
+const withPostgres = (run: (server: PostgresServer, folder: string) => Promise<void>): Promise<void> => withPostgresServer('cpsbackup-pg-gone-', run);
+
+async function load(config: StorageConfig, dumps: readonly RestoredDump[], database: string, partial = false): Promise<string> {
+  const results = await loadRestoredDumps(config, dumps, { loadInto: { database, bySource: new Map() }, partial });
+  const errors = results.flatMap((result) => (result.error === undefined ? [] : [result.error]));
+  return errors.length === 0 ? 'ok' : errors.join('\n');
+}
+
+async function copyDumps(dumps: readonly RestoredDump[], to: string): Promise<RestoredDump[]> {
+  return Promise.all(dumps.map(async (dump) => {
+    const path = join(to, basename(dump.path));
+    await cp(dump.path, path);
+    return { ...dump, path };
+  }));
+}
+
+// orders_jp and orders_kr are left out by exclude_tables: a load creates them (schema.sql) and never fills them.
+const SHOP = `CREATE TABLE orders (id int, region text NOT NULL, note text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+  CREATE TABLE orders_us PARTITION OF orders FOR VALUES IN ('us');
+  CREATE TABLE orders_ap PARTITION OF orders FOR VALUES IN ('ap');
+  CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('eu') PARTITION BY RANGE (id);
+  CREATE TABLE orders_eu_old PARTITION OF orders_eu FOR VALUES FROM (MINVALUE) TO (100);
+  CREATE TABLE orders_eu_new PARTITION OF orders_eu FOR VALUES FROM (100) TO (MAXVALUE);
+  CREATE TABLE orders_jp PARTITION OF orders FOR VALUES IN ('jp');
+  CREATE TABLE orders_kr PARTITION OF orders FOR VALUES IN ('kr');
+  CREATE TABLE orders_rest PARTITION OF orders DEFAULT;
+  CREATE TABLE shipment (order_id int, region text, PRIMARY KEY (order_id, region), FOREIGN KEY (order_id, region) REFERENCES orders);
+  INSERT INTO orders VALUES (1, 'us', 'us'), (2, 'ap', 'ap'), (3, 'eu', 'old eu'), (150, 'eu', 'new eu'), (4, 'jp', 'jp there'),
+    (5, 'kr', 'kr there'), (6, 'br', 'rest');
+  INSERT INTO shipment VALUES (1, 'us'), (3, 'eu');`;
+const LEFT_OUT = ['orders_jp', 'orders_kr'];
+const config = (server: PostgresServer): StorageConfig => shopSourceConfig(server, [`exclude_tables = ${LEFT_OUT.join(', ')}`]);
+
+/** Every table's own rows but the left-out ones', and the partition tree (parent and bound of each partition). */
+async function stateOf(server: PostgresServer, database: string): Promise<string> {
+  const tables = (await server.psql(database, `SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class
+    WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'`)).split(' ').filter((table) => !LEFT_OUT.includes(table));
+  const rows = await Promise.all(tables.map((table) => server.psql(database, `SELECT '${table}: ' || coalesce(string_agg(t::text, ' ' ORDER BY t::text), '') FROM ONLY ${table} t`)));
+  const tree = await server.psql(database, `SELECT string_agg(format('%s %s under %s %s', c.relname, c.relkind, coalesce(i.inhparent::regclass::text, '-'),
+      coalesce(pg_get_expr(c.relpartbound, c.oid), '')), ' | ' ORDER BY c.relname)
+    FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')`);
+  return `${rows.join('\n')}\ntree: ${tree}`;
+}
+
+const LOCAL_ROWS = `INSERT INTO orders_jp VALUES (40, 'jp', 'only here'); INSERT INTO orders_kr VALUES (41, 'kr', 'only here')`;
+const leftOutRows = (server: PostgresServer, database: string): Promise<string> =>
+  server.psql(database, `SELECT string_agg(format('%s %s %s %s', t.tableoid::regclass, t.id, t.region, t.note), ' | ')
+    FROM (SELECT tableoid, * FROM orders_jp UNION ALL SELECT tableoid, * FROM orders_kr) t`);
+
+const dataHeaderOf = async (dumps: readonly RestoredDump[]): Promise<{ partitioned?: unknown; schemaTables?: unknown }> => {
+  const data = dumps.find((dump) => dump.path.endsWith('data.sql')) as RestoredDump;
+  const first = (await readFile(data.path, 'utf8')).split('\n')[0];
+  return JSON.parse(first.slice('-- cpsbackup-data '.length)) as { partitioned?: unknown; schemaTables?: unknown };
+};
+
+test('partitions dropped in the source: a later partial or complete load drops them, their rows gone; left-out partitions untouched', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await server.psql('postgres', 'CREATE DATABASE shop');
+    await server.psql('shop', SHOP);
+    const work = join(folder, 'work');
+    const labels: Record<string, string> = {};
+    const complete = await dumpToFiles(config(server), work, join(folder, 'complete'), { labels });
+    const header = await dataHeaderOf(complete);
+    assert.deepEqual(header.partitioned, [
+      { table: 'orders', partitions: ['orders_ap', 'orders_eu', 'orders_jp', 'orders_kr', 'orders_rest', 'orders_us'] },
+      { table: 'orders_eu', partitions: ['orders_eu_new', 'orders_eu_old'] },
+    ], 'every partition, the left-out ones too, at each level');
+    assert.deepEqual(header.schemaTables, ['orders', 'orders_ap', 'orders_eu', 'orders_eu_new', 'orders_eu_old', 'orders_jp', 'orders_kr',
+      'orders_rest', 'orders_us', 'shipment']);
+    const again = await copyDumps(complete, join(folder, 'complete again'));
+    for (const database of ['copy', 'again']) {
+      assert.equal(await load(config(server), database === 'copy' ? complete : again, database), 'ok');
+      await server.psql(database, LOCAL_ROWS);
+    }
+    const before = await leftOutRows(server, 'copy');
+
+    // A leaf and a sub-partitioned partition (with its leaves) dropped; new rows. shipment's key into orders makes
+    // PostgreSQL refuse a DROP of a partition still attached: detached first, shipment's row into orders_eu gone first.
+    await server.psql('shop', `DELETE FROM shipment WHERE region = 'eu';
+      ALTER TABLE orders DETACH PARTITION orders_ap; DROP TABLE orders_ap; ALTER TABLE orders DETACH PARTITION orders_eu; DROP TABLE orders_eu;
+      INSERT INTO orders VALUES (7, 'us', 'new us'), (8, 'br', 'new rest'); INSERT INTO shipment VALUES (7, 'us')`);
+    const partial = await dumpToFiles(config(server), work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
+    assert.equal(await load(config(server), partial, 'copy', true), 'ok');
+    assert.equal(await stateOf(server, 'copy'), await stateOf(server, 'shop'), 'the dropped partitions\' rows gone, the tree as the source\'s');
+    assert.equal(await leftOutRows(server, 'copy'), before, 'the left-out partitions untouched');
+    // Then rows of the dropped partitions' values: they go to the default partition, which no stale bound here refuses.
+    await server.psql('shop', `INSERT INTO orders VALUES (9, 'ap', 'ap now rest'), (10, 'eu', 'eu now rest')`);
+    const later = await dumpToFiles(config(server), work, join(folder, 'later'), { partialSince: new PartialBase(Date.now(), labels) });
+    assert.equal(await load(config(server), later, 'copy', true), 'ok');
+    assert.equal(await stateOf(server, 'copy'), await stateOf(server, 'shop'));
+
+    // A complete backup over the tables its predecessor loaded does the same.
+    assert.equal(await load(config(server), await dumpToFiles(config(server), work, join(folder, 'second')), 'again'), 'ok');
+    assert.equal(await stateOf(server, 'again'), await stateOf(server, 'shop'), 'complete over existing tables');
+    assert.equal(await leftOutRows(server, 'again'), before);
+  });
+});
+
+test('partitions detached in the source: a later load detaches them and loads them as the tables they are; one attached since is refused', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await server.psql('postgres', 'CREATE DATABASE shop');
+    await server.psql('shop', SHOP);
+    const work = join(folder, 'work');
+    const labels: Record<string, string> = {};
+    const complete = await dumpToFiles(config(server), work, join(folder, 'complete'), { labels });
+    const again = await copyDumps(complete, join(folder, 'complete again'));
+    for (const database of ['copy', 'again']) {
+      assert.equal(await load(config(server), database === 'copy' ? complete : again, database), 'ok');
+      await server.psql(database, LOCAL_ROWS);
+    }
+
+    // A leaf, a leaf of a sub-partitioned one and a left-out one detached; rows within their old bounds go in.
+    await server.psql('shop', `DELETE FROM shipment WHERE region = 'eu';
+      ALTER TABLE orders DETACH PARTITION orders_ap; ALTER TABLE orders_eu DETACH PARTITION orders_eu_old; ALTER TABLE orders DETACH PARTITION orders_kr;
+      INSERT INTO orders_ap VALUES (22, 'ap', 'detached ap'); INSERT INTO orders_eu_old VALUES (50, 'eu', 'detached eu')`);
+    const partial = await dumpToFiles(config(server), work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
+    assert.equal(await load(config(server), partial, 'copy', true), 'ok');
+    assert.equal(await stateOf(server, 'copy'), await stateOf(server, 'shop'), 'detached here too, loaded as plain tables');
+    // Then rows outside their old bounds, and one of a detached partition's value, now in the default partition.
+    await server.psql('shop', `INSERT INTO orders_ap VALUES (20, 'zz', 'no longer ap only'); INSERT INTO orders_eu_old VALUES (500, 'eu', 'past the old bound');
+      INSERT INTO orders VALUES (21, 'ap', 'ap now rest')`);
+    const later = await dumpToFiles(config(server), work, join(folder, 'later'), { partialSince: new PartialBase(Date.now(), labels) });
+    assert.equal(await load(config(server), later, 'copy', true), 'ok');
+    assert.equal(await stateOf(server, 'copy'), await stateOf(server, 'shop'));
+    assert.equal(await server.psql('copy', 'SELECT string_agg(t::text, \' \') FROM orders_kr t'), '(41,kr,"only here")',
+      'a left-out partition detached there: detached here, its rows kept');
+    assert.equal(await server.psql('copy', 'SELECT string_agg(t::text, \' \') FROM orders_jp t'), '(40,jp,"only here")');
+
+    assert.equal(await load(config(server), await dumpToFiles(config(server), work, join(folder, 'second')), 'again'), 'ok');
+    assert.equal(await stateOf(server, 'again'), await stateOf(server, 'shop'), 'complete over existing tables');
+
+    // Attached again in the source: here it is still a table of its own, its rows would be outside orders.
+    await server.psql('shop', `DELETE FROM orders_eu_old WHERE id >= 100;
+      ALTER TABLE orders_eu ATTACH PARTITION orders_eu_old FOR VALUES FROM (MINVALUE) TO (100)`);
+    const attached = await dumpToFiles(config(server), work, join(folder, 'attached'), { partialSince: new PartialBase(Date.now(), labels) });
+    const asBefore = await stateOf(server, 'copy');
+    assert.match(await load(config(server), attached, 'copy', true),
+      /not loaded: public\.orders_eu_old, a partition of public\.orders_eu in the source, not here \(attached there since/);
+    assert.equal(await stateOf(server, 'copy'), asBefore, 'nothing changed');
+  });
+});

@@ -4,13 +4,16 @@
 // parent. Proves against a real PostgreSQL that the dump records each partitioned table's partitions, those
 // exclude_tables leaves out included, and that a load over existing tables (partial or complete) drops what
 // the source dropped, detaches what it detached (at any depth), never touches a partition left out, and
-// refuses a dumped table attached in the source since, rather than load its rows outside its parent.
+// refuses a dumped table attached in the source since, rather than load its rows outside its parent (which it
+// did silently, exit 0). A dump made before the partitions were recorded changes no partition tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
 import { PartialBase } from '../src/client/sources/partial-base';
+import { partitionSync } from '../src/client/sources/postgresql/pg-partition-sync';
+import type { DataHeader } from '../src/client/sources/tables/data-format';
 import type { StorageConfig } from '../src/client/sources/storage-config';
 import { postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
 import { shopSourceConfig } from './support/postgres-source';
@@ -159,4 +162,28 @@ test('partitions detached in the source: a later load detaches them and loads th
       /not loaded: public\.orders_eu_old, a partition of public\.orders_eu in the source, not here \(attached there since/);
     assert.equal(await stateOf(server, 'copy'), asBefore, 'nothing changed');
   });
+});
+
+test('a table attached in the source since as a partition: a later load is refused, naming it, not loaded outside its parent', { skip }, async () => {
+  await withPostgres(async (server, folder) => {
+    await server.psql('postgres', 'CREATE DATABASE shop');
+    await server.psql('shop', `${SHOP}; CREATE TABLE orders_mx (id int NOT NULL, region text NOT NULL, note text, PRIMARY KEY (id, region));
+      INSERT INTO orders_mx VALUES (30, 'mx', 'mx')`);
+    const work = join(folder, 'work');
+    const labels: Record<string, string> = {};
+    assert.equal(await load(config(server), await dumpToFiles(config(server), work, join(folder, 'complete'), { labels }), 'copy'), 'ok');
+    await server.psql('shop', `ALTER TABLE orders ATTACH PARTITION orders_mx FOR VALUES IN ('mx'); INSERT INTO orders VALUES (31, 'mx', 'new mx')`);
+    const partial = await dumpToFiles(config(server), work, join(folder, 'partial'), { partialSince: new PartialBase(Date.now(), labels) });
+    const asBefore = await stateOf(server, 'copy');
+    assert.match(await load(config(server), partial, 'copy', true),
+      /not loaded: public\.orders_mx, a partition of public\.orders in the source, not here \(attached there since/);
+    assert.equal(await stateOf(server, 'copy'), asBefore, 'nothing changed');
+  });
+});
+
+test('a dump that does not record its partitioned tables (made before they were) changes no partition tree', () => {
+  const header: DataHeader = { kind: 'postgresql', source: 'shop', database: 'shop', schema: 'public', backup: 'partial',
+    tables: [{ table: 'orders_us', excludedColumns: [] }] };
+  assert.equal(partitionSync('public', header), undefined);
+  assert.match(partitionSync('public', { ...header, partitioned: [] }) ?? '', /DETACH PARTITION/);
 });

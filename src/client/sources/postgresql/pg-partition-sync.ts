@@ -34,7 +34,7 @@ export function partitionSync(schema: string, header: DataHeader): string | unde
   r record;
   refused text;
   gone text[] := '{}';
-  name text;
+  gone_table text;
 BEGIN
   SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I, a partition of %I.%I', ${quoteLiteral(schema)}, s.child, ${quoteLiteral(schema)}, e.parent), '; ')
     INTO refused
@@ -61,8 +61,8 @@ BEGIN
       gone := gone || r.child;
     END IF;
   END LOOP;
-  FOREACH name IN ARRAY gone LOOP
-    EXECUTE pg_catalog.format('DROP TABLE %I.%I', ${quoteLiteral(schema)}, name);
+  FOREACH gone_table IN ARRAY gone LOOP
+    EXECUTE pg_catalog.format('DROP TABLE %I.%I', ${quoteLiteral(schema)}, gone_table);
   END LOOP;
 END`)}\n`;
 }

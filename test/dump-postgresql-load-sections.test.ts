@@ -103,6 +103,9 @@ test('a materialized view whose refresh fails leaves only itself unpopulated; th
     await server.psql('postgres', 'CREATE DATABASE shop_copy');
     const results = await loadRestoredDumps(config, restored, { loadInto: { database: 'shop_copy', bySource: new Map() } });
     assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok']);
+    // The warning reaches the load's result (it was lost with psql's stderr on success).
+    assert.deepEqual(results.flatMap((result) => result.warnings ?? []).map((warning) => warning.replace(/: .*/, ': …')),
+      ['materialized view public.mv left unpopulated: …']);
     assert.equal(await server.psql('shop_copy', 'SELECT string_agg(x::text, \',\' ORDER BY x) FROM public.codes'), '1,2,3');
     assert.equal(await server.psql('shop_copy', 'SELECT ispopulated FROM pg_matviews WHERE matviewname = \'mv\''), 'f');
   });

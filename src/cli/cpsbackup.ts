@@ -332,6 +332,8 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
         else if (load.ok) output.out(`loaded ${load.sourceName} from ${load.path}${isPartial(backup) ? ' (partial)' : ''}\n`);
         else output.err(`error: load of ${load.sourceName} failed, ${load.path} kept: ${load.error}\n`);
       }
+      // Loaded, exit 0: what the user must still know (a partition kept here as a table of its own).
+      for (const load of loads) for (const warning of load.warnings ?? []) output.err(`warning: load of ${load.sourceName}: ${warning}\n`);
       if (options.to === undefined) reportDumpsInTheWay(loads.filter((load) => !load.ok).map((load) => load.path), output);
       failures += restore.failures.length + loads.filter((load) => !load.ok).length;
       const kind = isPartial(backup) ? 'partial ' : '';

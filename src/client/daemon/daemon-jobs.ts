@@ -7,7 +7,7 @@ import { listBackups } from '../catalog-calls';
 import { connectToServer } from '../connection';
 import { partialSinceOf } from '../partial-since';
 import { incompleteBackupWarning } from '../incomplete-backup';
-import { runReceive } from '../receiver/receiver';
+import { loadWarningsOf, runReceive } from '../receiver/receiver';
 import { incompleteBackupsOf } from '../receiver/receive-incomplete';
 import { receiveGapWarnings } from '../receiver/receive-gaps';
 import type { StorageConfig } from '../sources/storage-config';
@@ -81,6 +81,7 @@ async function runReceiveJob(context: JobContext, signal: AbortSignal): Promise<
     onStopped: (gaps) => { for (const line of restoreGapLines(gaps)) logger.warn(`receive: ${line}`); },
   });
   for (const warning of receiveGapWarnings(result, config.receiveClient ?? 'this node', storage?.file, config.receiveIgnore)) logger.warn(`receive: ${warning}`);
+  for (const warning of loadWarningsOf(result.applied)) logger.warn(`receive: ${warning}`);
   for (const line of restoreGapLines(result.files)) logger.warn(`receive: ${line}`);
   if (result.rebased !== undefined) logger.warn(`receive: ${result.rebased}`);
   const incomplete = incompleteBackupsOf(result);

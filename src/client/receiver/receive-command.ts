@@ -5,7 +5,7 @@ import type { StorageConfig } from '../sources/storage-config';
 import type { LoadInto } from '../sources/load-into';
 import type { OverwritePolicy } from '../overwrite-policy';
 import { incompleteBackupWarning } from '../incomplete-backup';
-import { runReceive } from './receiver';
+import { loadWarningsOf, runReceive } from './receiver';
 import { incompleteBackupsOf } from './receive-incomplete';
 import { receiveGapWarnings } from './receive-gaps';
 import { linesAbove, restoreGapLines } from '../restore-gap-lines';
@@ -34,6 +34,8 @@ export async function receiveIfNew(config: NodeConfig, clientName: string | unde
   for (const backup of incomplete) output.err(`warning: ${incompleteBackupWarning(backup)}\n`);
   const notLoaded = receiveGapWarnings(result, clientName ?? 'this node', storage?.file, config.receiveIgnore);
   for (const warning of notLoaded) output.err(`warning: ${warning}\n`);
+  // Loaded, exit 0: what the operator must still know (a partition kept here as a table of its own).
+  for (const warning of loadWarningsOf(result.applied)) output.err(`warning: ${warning}\n`);
   if (result.applied.length === 0) {
     const notes = [...incomplete.length > 0 ? ['incomplete'] : [], ...notLoaded.length > 0 ? ['sources not loaded, see the warning above'] : []];
     output.out(result.previous === undefined

@@ -192,6 +192,12 @@ function loadedIntoAfter(previous: ReceiveState | undefined, applied: readonly R
   return { loadedInto };
 }
 
+/** The warnings of the loads that ran (a partition kept here as a table of its own), each naming its source and backup. */
+export function loadWarningsOf(applied: readonly ReceivedBackup[]): string[] {
+  return applied.flatMap(({ backup, loads }) => loads.flatMap((load) => (load.warnings ?? []).map((warning) =>
+    `load of ${load.sourceName} from backup ${backup.backupId}: ${warning}`)));
+}
+
 /** Restores one backup's dump files (only those of sources named here) under `target` and loads them. */
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {

@@ -45,6 +45,8 @@ export interface ProcessOptions {
    * short, so they fail it. Otherwise (a hook, a query) they are killed as before, and it stands.
    */
   readonly failsOnLeftovers?: boolean;
+  /** Sees all of stderr as it comes (a load's warnings: load-warnings.ts), besides the tail kept for a failure. */
+  readonly onStderr?: (chunk: Buffer) => void;
 }
 
 const KILL_GRACE_MILLISECONDS = 5000;
@@ -151,7 +153,10 @@ function watchProcess(child: ChildProcess, options: ProcessOptions): RunningProc
     isTimedOut = true;
     stop();
   }, options.timeoutSeconds * 1000);
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr.push(chunk);
+    options.onStderr?.(chunk);
+  });
   child.stdout?.on('data', (chunk: Buffer) => {
     if (options.stdout === 'tail') {
       stdoutTail.push(chunk);

@@ -33,7 +33,14 @@ export function loadTarget(source: DatabaseSource, loadInto: string | undefined)
   return loadInto ?? source.loadInto ?? source.database;
 }
 
-export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDumpFiles, options: DatabaseLoadOptions = {}): Promise<NotApplied[]> {
+/** What a load that succeeded has to tell: files it did not apply (NotApplied), warnings its script raised (load-warnings.ts). */
+export interface DatabaseLoadOutcome {
+  readonly notApplied: NotApplied[];
+  /** For its user: a partition detached and kept as a table here, a view left unrefreshed. */
+  readonly warnings: string[];
+}
+
+export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDumpFiles, options: DatabaseLoadOptions = {}): Promise<DatabaseLoadOutcome> {
   const fail: FailureFactory = (message, stderrTail = '') => new LoadFailedError(source.name, stderrTail === '' ? message : `${message}\n${stderrTail}`);
   if (files.data === undefined) throw fail('no data.sql was restored for this source (schema.sql alone loads nothing)');
   const header = await readDataHeader(source.name, files.data);
@@ -82,14 +89,15 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
       partitionedTables: new Set(found.filter((table) => table.isPartitioned === true).map((table) => table.name)),
       uniqueKeys: new Map(found.map((table) => [table.name, table.uniqueKeys ?? []])),
     };
-    await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database,
+    const warnings = await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database,
       (step) => connection.stepFailureNote?.(step));
     // Over existing tables the target's triggers stay as they are: the dump's are not created, and the load says so.
-    return files.triggers === undefined || plan.createsTables ? [] : [{
+    const notApplied = files.triggers === undefined || plan.createsTables ? [] : [{
       path: files.triggers,
       reason: `not applied: the tables existed in ${database}, which keeps its own triggers (they fired on the loaded rows); `
         + 'the dump\'s triggers were not created. To get them, load into a database without those tables',
     }];
+    return { notApplied, warnings };
   } finally {
     await connection.remove();
   }

@@ -31,6 +31,11 @@ export interface LoadResult {
    * target keeps its own triggers). Removed with the others: what it held is in the backup.
    */
   readonly notApplied?: string;
+  /**
+   * Loaded, with something its user must know (a database load's: a partition the source's tree does not hold,
+   * detached and kept as a table here). Set on the data.sql of a database source only, so each is said once.
+   */
+  readonly warnings?: readonly string[];
   /** Not loaded because no source here loads it (none of that name, or --load-into leaves it out): kept, nothing run. */
   readonly isUnclaimed?: boolean;
 }
@@ -92,12 +97,14 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
     if (isDatabaseSource(source)) {
       const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
       try {
-        const notApplied = await loadDatabaseDump(source, { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME) },
+        const { notApplied, warnings } = await loadDatabaseDump(source,
+          { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME) },
           { loadInto, workDirectory: options.workDirectory });
         for (const dump of group) await removeLoaded(dump.path);
         for (const dump of group) {
           const skipped = notApplied.find((item) => item.path === dump.path);
-          results.push({ sourceName, path: dump.path, ok: true, ...(skipped === undefined ? {} : { notApplied: skipped.reason }) });
+          const isWarned = warnings.length > 0 && basename(dump.path) === DATA_FILE_NAME;
+          results.push({ sourceName, path: dump.path, ok: true, ...(skipped === undefined ? {} : { notApplied: skipped.reason }), ...(isWarned ? { warnings } : {}) });
         }
       } catch (error) {
         fail(errorMessage(error));

@@ -4,7 +4,7 @@
 // table with columns left out of the dump through a stage joined to its rows copied aside: kept-columns.ts),
 // then the schema's post-data (indexes, constraints, triggers, REFRESH), as pg_restore does. Over existing
 // tables their triggers are off while the rows change (pg-load-triggers.ts), and partitions the source's
-// trees no longer hold are detached or dropped before any row goes in (pg-partition-sync.ts).
+// trees no longer hold are detached (never dropped) before any row goes in (pg-partition-sync.ts).
 // Partial: COPY every table into a temp stage, then delete (children first) and upsert by primary
 // key (parents first). Every statement that reads or removes a table's rows says ONLY: an INHERITS
 // parent's TRUNCATE or DELETE reached its children's rows too (tables of their own, maybe not in the dump).

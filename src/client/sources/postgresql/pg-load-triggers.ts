@@ -44,8 +44,8 @@ END LOOP; END $cpsbackup$;\n`;
 }
 
 /**
- * A trigger gone since is passed over: the load dropped its table, or detached it (a partition gone from the
- * source: pg-partition-sync.ts), which removes the clones of its parent's triggers and its foreign keys' triggers.
+ * A trigger gone since is passed over: the load detached its table (a partition gone from the source:
+ * pg-partition-sync.ts), which removes the clones of its parent's triggers and its foreign keys' triggers.
  */
 export function enableTriggers(): string {
   return `DO $cpsbackup$ DECLARE r record; BEGIN FOR r IN SELECT * FROM ${DISABLED} d WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t

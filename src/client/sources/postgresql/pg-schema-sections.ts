@@ -2,6 +2,7 @@
 // before the rows, post-data (indexes, constraints, triggers, rules, policies, REFRESH MATERIALIZED VIEW) after.
 import { createReadStream } from 'node:fs';
 import { byteLines } from '../tables/byte-lines';
+import { LOAD_WARNING } from '../tables/load-warnings';
 import { quoteIdentifier, quoteLiteral } from './pg-sql';
 
 export type SchemaSection = 'pre-data' | 'post-data';
@@ -35,7 +36,7 @@ function refreshOrWarn(text: string): string | undefined {
   const name = REFRESH_LINE.exec(text)?.[1];
   if (name === undefined || text.includes(REFRESH_TAG)) return undefined;
   return `DO ${REFRESH_TAG} BEGIN ${text} EXCEPTION WHEN OTHERS THEN `
-    + `RAISE WARNING 'cpsbackup: materialized view % left unpopulated: %', ${quoteLiteral(name)}, SQLERRM; END ${REFRESH_TAG};`;
+    + `RAISE WARNING '${LOAD_WARNING}materialized view % left unpopulated: %', ${quoteLiteral(name)}, SQLERRM; END ${REFRESH_TAG};`;
 }
 
 /** pg_dump's own restricted-mode lines (15.14 and later): the load's own mode covers the whole script. */

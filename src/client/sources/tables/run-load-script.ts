@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { LoadFailedError } from '../../../common/errors';
 import { describeFailure, isSuccess, startProcess } from '../child-process';
 import { STEP_MARKER } from './dialect';
+import { LoadWarnings } from './load-warnings';
 import type { ToolCommand } from './tool-command';
 
 const BATCH_BYTES = 256 * 1024;
@@ -33,13 +34,15 @@ export function lastStep(stdoutTail: string): string | undefined {
 }
 
 /**
- * Resolves once the client exited 0 after reading the whole script. A script that fails (a dump
- * file out of shape) stops the client before it reaches COMMIT; a client that fails is reported
- * with the step it was in and its stderr.
+ * Resolves once the client exited 0 after reading the whole script, with the warnings the script raised for
+ * its user (load-warnings.ts). A script that fails (a dump file out of shape) stops the client before it
+ * reaches COMMIT; a client that fails is reported with the step it was in and its stderr.
  */
 export async function runLoadScript(sourceName: string, command: ToolCommand, script: AsyncIterable<string | Buffer>,
-  timeoutSeconds: number, into: string, stepFailureNote: (step: string) => string | undefined = () => undefined): Promise<void> {
-  const running = startProcess(command.file, command.args, { stdin: 'pipe', stdout: 'tail', timeoutSeconds, env: command.env });
+  timeoutSeconds: number, into: string, stepFailureNote: (step: string) => string | undefined = () => undefined): Promise<string[]> {
+  const warnings = new LoadWarnings();
+  const running = startProcess(command.file, command.args,
+    { stdin: 'pipe', stdout: 'tail', timeoutSeconds, env: command.env, onStderr: (chunk) => warnings.push(chunk) });
   let scriptError: unknown;
   async function* guarded(): AsyncGenerator<Buffer> {
     try {
@@ -66,4 +69,5 @@ export async function runLoadScript(sourceName: string, command: ToolCommand, sc
       + `${command.file} ${describeFailure(outcome, timeoutSeconds)}${stderr}${note === undefined ? '' : `\n${note}`}`);
   }
   if (writeError !== undefined) throw new LoadFailedError(sourceName, `loading into ${into}: ${String(writeError)}`);
+  return warnings.lines();
 }

@@ -9,18 +9,6 @@ import { partitionCheck } from './pg-partition-check';
 import { columnList, qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF, SESSION_TIMEOUTS } from './pg-sql';
 
 /**
- * The data line, with the names of every relation of the schema in the dump's snapshot: a load drops a
- * partition gone from the source's trees only when the source has no relation of its name any more (dropped,
- * not detached and left out; pg-partition-sync.ts). Read in the snapshot, after the partition check.
- */
-function headerQuery(schema: string, header: DataHeader): string {
-  const line = dataLine(header);
-  return `SELECT ${quoteLiteral(`${line.slice(0, -1)},"schemaTables":`)} || (SELECT coalesce(json_agg(c.relname::text ORDER BY c.relname::text), '[]')::text `
-    + `FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${quoteLiteral(schema)} `
-    + `AND c.relkind IN ('r', 'p', 'f', 'v', 'm')) || '}';`;
-}
-
-/**
  * `freeSequences`: sequences no column owns that are dumped besides the tables' own (a restore into an
  * empty database would otherwise restart them at their start value).
  */
@@ -32,7 +20,7 @@ export function pgDataDumpScript(source: DatabaseSource, plans: readonly TablePl
     // Read only and repeatable read: what pg_dump does; writers are never blocked, every COPY sees one snapshot.
     'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;',
     ...(partitions.size === 0 ? [] : [partitionCheck(source.schema, partitions)]),
-    headerQuery(source.schema, header),
+    `SELECT ${quoteLiteral(dataLine(header))};`,
   ];
   for (const plan of plans) {
     const section = sectionHeaderOf(source, plan);

@@ -59,11 +59,9 @@ export interface DataHeader {
   /**
    * PostgreSQL (absent from dumps made before it was recorded): the partitioned tables the dump depends on
    * and every one under them, each with its partitions one level down in the dump's snapshot, those the
-   * configuration leaves out included. A load over existing tables detaches, and drops, what left them since.
+   * configuration leaves out included. A load over existing tables detaches what left them since.
    */
   readonly partitioned?: readonly PartitionedTable[];
-  /** PostgreSQL, with `partitioned`: every relation name (table, view) of the schema in the dump's snapshot; written last. */
-  readonly schemaTables?: readonly string[];
 }
 
 export interface PartitionedTable {

@@ -50,7 +50,6 @@ export function dataHeaderProblem(header: unknown): string | undefined {
       if (!isRecord(entry) || !isName(entry.table) || !isNameList(entry.partitions)) return 'a partitioned entry is not {table, partitions}';
     }
   }
-  if (header.schemaTables !== undefined && !isNameList(header.schemaTables)) return 'schemaTables is not a list of names';
   return undefined;
 }
 

@@ -56,3 +56,29 @@ function alwaysWritten(backup: BackupSummary, name: string, kind: string): strin
       return [];
   }
 }
+
+/**
+ * Whether `backup` dumped the source whole (its labels name it, not among those dumped partially): loaded,
+ * that dump replaces whatever the links before it built, so a lost link before it no longer matters.
+ */
+export function isDumpedWhole(backup: BackupSummary, name: string): boolean {
+  if (!dumpSourcesOf(backup.labels).includes(name)) return false;
+  const partial = partialDumpsOf(backup);
+  return partial === false || (partial !== true && !partial.has(name));
+}
+
+/**
+ * The lost links of `chain` (in order, from its dump entries as listed; a backup not listed is not judged) of
+ * the sources `isConsidered` keeps that no later backup of the chain mends by dumping the source whole.
+ */
+export function unmendedLostLinks(chain: readonly BackupSummary[], dumpPaths: ReadonlyMap<number, readonly string[]>,
+  isConsidered: (sourceName: string) => boolean): { readonly sourceName: string; readonly backup: BackupSummary }[] {
+  const open = new Map<string, BackupSummary>();
+  for (const backup of chain) {
+    const paths = dumpPaths.get(backup.backupId);
+    const lost = paths === undefined ? [] : lostDumpSources(backup, paths).filter(isConsidered);
+    for (const name of [...open.keys()]) if (!lost.includes(name) && isDumpedWhole(backup, name)) open.delete(name);
+    for (const name of lost) if (!open.has(name)) open.set(name, backup);
+  }
+  return [...open].map(([sourceName, backup]) => ({ sourceName, backup }));
+}

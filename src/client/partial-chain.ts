@@ -14,7 +14,7 @@ import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
 import { escapeBytes } from '../common/escape-bytes';
 import { partialDumpsOf, partialOf } from './sources/partial-dumps';
-import { lostDumpSources } from './lost-dumps';
+import { isDumpedWhole, lostDumpSources } from './lost-dumps';
 
 const ROOT = Buffer.from('/');
 
@@ -118,7 +118,7 @@ export interface ChainRestoreResult {
  * Restores `backupId` and loads its dumps; for a partial backup first restores and loads the dumps
  * of every backup its chain needs, in order (complete loaders first, then partial ones: upserts).
  * A source whose dump fails to restore or load, or is gone from a backup that says it dumped it
- * (lost-dumps.ts), gets none of its later dumps: applying later partials
+ * (lost-dumps.ts), gets none of its later dumps (a lost one: none until a later link dumps it whole): applying later partials
  * on top of a database that did not load would give a state that never existed. The other sources go
  * on to the chosen backup: stopping them too left a source loaded from the first step and never
  * brought forward, so its database held neither what was there nor what was asked for (found by
@@ -173,8 +173,15 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   const isLoaded = isLoadedSource(options, dumpPaths);
   for (const [index, backup] of chain.entries()) {
     options.signal?.throwIfAborted();
+    const lostHere = lost.get(backup.backupId) ?? [];
+    // A lost link stops its source only until a link that dumps it whole: that dump replaces what the lost link
+    // built on, so the source loads again from there (found by review: stopped for the rest of the chain, a
+    // complete dump of a later partial was not loaded and -i exited 3, though it gave exactly the state asked for).
+    for (const source of [...stopped.values()]) {
+      if (source.failed === 'lost' && !lostHere.includes(source.sourceName) && isDumpedWhole(backup, source.sourceName)) stopped.delete(source.sourceName);
+    }
     // A link gone for a source: its later partials would build a state that never existed (found by review: skipped as if it had dumped nothing).
-    for (const sourceName of lost.get(backup.backupId) ?? []) if (isLoaded(sourceName)) stop(sourceName, backup, 'lost');
+    for (const sourceName of lostHere) if (isLoaded(sourceName)) stop(sourceName, backup, 'lost');
     const isDumpsOnly = index < chain.length - 1 || options.loadInto !== undefined;
     const paths = dumpPaths.get(backup.backupId)?.filter((path) => isStillApplied(backup, path));
     if (isDumpsOnly && paths?.length === 0) continue; // no dumps: nothing this step would change

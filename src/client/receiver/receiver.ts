@@ -24,7 +24,7 @@ import { isAppliedBackup, planReceive } from './receive-plan';
 import { appliedBackupOf, OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
 import { RECEIVE_FOLDER } from '../own-folders';
 import { receiveTargetOf } from './receive-target';
-import { lostDumpReason, lostDumpSources } from '../lost-dumps';
+import { lostDumpReason, unmendedLostLinks } from '../lost-dumps';
 
 export interface ReceiveOptions {
   /** The client whose backups to load (restore_client on the server); undefined: this node's own. */
@@ -129,6 +129,14 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     }
     if (plan.length === 0) return { previous, lastApplied, applied: [], state: previous };
 
+    // A link gone for a source (check --repair took its dump out) that no later backup of the plan mends by a whole
+    // dump: loading on, or recording the run, would put the later partials on a state it never had (found by review:
+    // warned of as an absent source, and recorded). Judged on the whole plan before anything loads (found by review:
+    // judged backup by backup, every run loaded the complete backup again before it refused).
+    if (storage !== undefined) {
+      const lost = unmendedLostLinks(plan, dumpPaths, (name) => isReceived(storage, name, options.loadInto, config.receiveIgnore));
+      if (lost.length > 0) throw lostLinkError(lost);
+    }
     const target = join(config.workDirectory, RECEIVE_FOLDER, clientKey);
     const applied: ReceivedBackup[] = [];
     for (const backup of plan) {
@@ -198,17 +206,17 @@ export function loadWarningsOf(applied: readonly ReceivedBackup[]): string[] {
     `load of ${load.sourceName} from backup ${backup.backupId}: ${warning}`)));
 }
 
+function lostLinkError(lost: readonly { readonly sourceName: string; readonly backup: BackupSummary }[]): LoadFailedError {
+  const names = lost.map(({ sourceName }) => sourceName).join(', ');
+  const each = lost.map(({ sourceName, backup }) => `${isPartial(backup) ? 'partial' : 'complete'} backup ${backup.backupId} says it dumped ${sourceName}, `
+    + `but ${lostDumpReason(backup)}`).join('; ');
+  return new LoadFailedError(names, `${each}: nothing loaded and nothing recorded; a complete backup made after it starts the chain again`);
+}
+
 /** Restores one backup's dump files (only those of sources named here) under `target` and loads them. */
 async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: BackupSummary, dumpPaths: readonly string[],
   target: string, options: ReceiveOptions): Promise<ReceivedBackup> {
   const kind = isPartial(backup) ? 'partial' : 'complete';
-  // A link gone for a source (check --repair took its dump out): loading on, or recording the run, would put
-  // the later partials on a state it never had (found by review: warned of as an absent source, and recorded).
-  const lost = lostDumpSources(backup, dumpPaths).filter((name) => isReceived(storage, name, options.loadInto, config.receiveIgnore));
-  if (lost.length > 0) {
-    throw new LoadFailedError(lost.join(', '), `${kind} backup ${backup.backupId} says it dumped ${lost.join(', ')}, but ${lostDumpReason(backup)}: `
-      + 'nothing of it loaded and nothing recorded; a complete backup made after it starts the chain again');
-  }
   const { wanted, unclaimed, notSelected, ignored, absentSources, skippedSources } = dumpCoverage(storage, config.workDirectory, dumpPaths, options.loadInto, config.receiveIgnore);
   for (const path of notSelected) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, not named by --load-into`);
   for (const path of ignored) options.onEvent?.(`backup ${backup.backupId}: ${path} skipped, its source is in receive_ignore`);

@@ -99,6 +99,17 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
     assert.deepEqual(await loaded('node1', 'other'), ['other complete 1', 'other partial']);
   });
 
+  // Regression (review): with --include selecting the source's dumps, the lost link was not seen (the selection was judged only
+  // against the dumps still present in the earlier links, and the chosen backup's were not listed): kv's partial loaded, exit 0.
+  for (const selection of [['--include', join(root, 'work', 'node1', 'dumps', 'kv')], ['--include', dumpOf('kv')], ['-r', '/dumps/kv/']]) {
+    await t.test(`-i --load ${selection[0]} ${selection[1]}: kv stays at the complete backup, exit 3`, async () => {
+      const result = exited(await cli('-i', '--to', join(root, `restored-${selection[0]}`), '--load', ...selection), 3, `-i --load ${selection.join(' ')}`);
+      assert.match(result.stderr, new RegExp(`error: kv not loaded from backups 0*${ids[1]}, 0*${ids[2]}: backup 0*${ids[1]} says it dumped kv`));
+      assert.deepEqual(await loaded('node1', 'kv'), ['kv complete 1'], 'no partial of kv loaded over its lost link');
+      assert.deepEqual(await loaded('node1', 'other'), [], 'other is not selected');
+    });
+  }
+
   await t.test('the receiver loads nothing, records nothing, exits 3 naming kv and the backup; again on the next run', async () => {
     for (const run of ['first', 'second']) {
       const result = exited(await receive(), 3, `${run} receive over the lost link`);
@@ -122,6 +133,17 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
       + `partial backup ${ids[1]} says it dumped kv, but`));
     assert.deepEqual([await loaded('replica', 'kv'), await loaded('replica', 'other')], [[], []], 'nothing of the complete backup loaded');
   });
+
+  // Regression (review): a source whose dumps are gone from every earlier link never counted as selected, so --include or -r
+  // choosing its dumps loaded the chosen partial's over the lost link: `other partial` alone, exit 0.
+  for (const selection of [['--include', join(root, 'work', 'node1', 'dumps', 'other')], ['-r', '/dumps/other/']]) {
+    await t.test(`-i ${ids[1]} --load ${selection[0]} …/other, other's complete dump gone: other is not loaded, exit 3`, async () => {
+      const result = exited(await cli('-i', String(ids[1]), '--to', join(root, `restored-other${selection[0]}`), '--load', ...selection), 3,
+        `-i --load ${selection.join(' ')}`);
+      assert.match(result.stderr, new RegExp(`error: other not loaded from backups 0*${ids[0]}, 0*${ids[1]}: backup 0*${ids[0]} says it dumped other`));
+      assert.deepEqual([await loaded('node1', 'other'), await loaded('node1', 'kv')], [[], []]);
+    });
+  }
 
   await t.test('a complete backup made after the repair starts the chain again: exit 0', async () => {
     await writeFile(join(root, 'generation'), '3\n');

@@ -38,6 +38,11 @@ export function lostDumpSources(backup: BackupSummary, dumpPaths: readonly strin
   });
 }
 
+/** The names of the files `backup`'s dump of the source always holds, from its labels (none known for MongoDB: a file per collection). */
+export function alwaysWrittenFiles(backup: BackupSummary, name: string): string[] {
+  return alwaysWritten(backup, name, (backup.labels[sourceIdentityLabel(name)] ?? '').split(' ')[0]);
+}
+
 /** The files a run of this kind always writes for the source (none known for MongoDB: a file per collection). */
 function alwaysWritten(backup: BackupSummary, name: string, kind: string): string[] {
   switch (kind) {

@@ -14,7 +14,10 @@ import { loadIntoFor, type LoadInto } from './sources/load-into';
 import { compileLinearRegex } from '../common/linear-regex';
 import { escapeBytes } from '../common/escape-bytes';
 import { partialDumpsOf, partialOf } from './sources/partial-dumps';
-import { isDumpedWhole, lostDumpSources } from './lost-dumps';
+import { alwaysWrittenFiles, isDumpedWhole, lostDumpSources } from './lost-dumps';
+import { dumpSourcesOf } from './sources/source-identity';
+import { DUMPS_FOLDER } from './sources/dump-names';
+import { join } from 'node:path';
 
 const ROOT = Buffer.from('/');
 
@@ -148,7 +151,8 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
   } finally {
     client.close();
   }
-  const lost = lostLinks(chain, chosenDumpPaths === undefined ? dumpPaths : new Map([...dumpPaths, [chain[chain.length - 1].backupId, chosenDumpPaths]]));
+  const listed = chosenDumpPaths === undefined ? dumpPaths : new Map([...dumpPaths, [chain[chain.length - 1].backupId, chosenDumpPaths]]);
+  const lost = lostLinks(chain, listed);
   if (options.loadInto !== undefined) dumpPaths = loadedDumpPaths(config, options.storage, options.loadInto, chain, dumpPaths);
   dumpPaths = selectedDumpPaths(options, dumpPaths);
   const chosen = chain[chain.length - 1];
@@ -170,7 +174,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     if (backup !== source.failedAt && !source.notApplied.includes(backup)) source.notApplied.push(backup);
     return false;
   };
-  const isLoaded = isLoadedSource(options, dumpPaths);
+  const isLoaded = isLoadedSource(config, options, chain, listed, dumpPaths);
   for (const [index, backup] of chain.entries()) {
     options.signal?.throwIfAborted();
     const lostHere = lost.get(backup.backupId) ?? [];
@@ -231,11 +235,26 @@ function lostLinks(chain: readonly BackupSummary[], dumpPaths: ReadonlyMap<numbe
 /**
  * Whether this restore would load the source of that name at some step (`dumpPaths` already cut to the
  * selection and --load-into): a lost link of a source it leaves alone changes nothing here. A source with
- * no dump left in the chain counts when nothing is selected, and with --load-into when it names it.
+ * no dump left in the chain counts when nothing is selected, and with --load-into when it names it. With
+ * --include or -r, a source a link's labels name counts when the selection covers a file its dump holds
+ * (as listed anywhere in the chain, or always written by its kind): its dumps may be gone from every earlier
+ * link (found by review: never counted, its chosen partial loaded over the lost link, exit 0).
  */
-function isLoadedSource(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<number, readonly string[]>): (sourceName: string) => boolean {
+function isLoadedSource(config: NodeConfig, options: ChainRestoreOptions, chain: readonly BackupSummary[],
+  listed: ReadonlyMap<number, readonly string[]>, dumpPaths: ReadonlyMap<number, readonly string[]>): (sourceName: string) => boolean {
   const selected = new Set([...dumpPaths.values()].flat().map((path) => dumpFolderSourceOf(path)));
   const isWhole = (options.paths ?? []).length === 0 && (options.pathRegex ?? '') === '';
+  if (!isWhole) {
+    const isSelected = selectionOf(options);
+    const listedPaths = [...listed.values()].flat();
+    for (const backup of chain) {
+      for (const name of dumpSourcesOf(backup.labels)) {
+        const folder = join(config.workDirectory, DUMPS_FOLDER, name);
+        const files = [...listedPaths.filter((path) => dumpFolderSourceOf(path) === name), ...alwaysWrittenFiles(backup, name).map((file) => join(folder, file))];
+        if (files.some(isSelected)) selected.add(name);
+      }
+    }
+  }
   return (sourceName) => {
     if (selected.has(sourceName)) return true;
     if (!isWhole) return false;
@@ -252,16 +271,19 @@ function isLoadedSource(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<num
  * restoring one source's dump must not take the others back to an earlier backup's state.
  */
 function selectedDumpPaths(options: ChainRestoreOptions, dumpPaths: ReadonlyMap<number, string[]>): Map<number, string[]> {
+  const isSelected = selectionOf(options);
+  return new Map([...dumpPaths].map(([backupId, paths]) => [backupId, paths.filter(isSelected)]));
+}
+
+/** Whether --include and -r select a path (every path when neither is given). */
+function selectionOf(options: ChainRestoreOptions): (path: string) => boolean {
   const includes = options.paths ?? [];
   const regex = options.pathRegex === undefined || options.pathRegex === '' ? undefined : compileLinearRegex(options.pathRegex, 'the restore pattern');
-  if (includes.length === 0 && regex === undefined) return new Map(dumpPaths);
   // Compared as bytes: an include need not be UTF-8.
   const isAtOrBelow = (path: Buffer, include: Buffer): boolean => include.equals(ROOT)
     || (path.subarray(0, include.length).equals(include) && (path.length === include.length || path[include.length] === ROOT[0]));
-  const isSelected = (path: string): boolean =>
-    (includes.length === 0 || includes.some((include) => isAtOrBelow(Buffer.from(path), include)))
+  return (path) => (includes.length === 0 || includes.some((include) => isAtOrBelow(Buffer.from(path), include)))
     && (regex === undefined || regex.test(escapeBytes(Buffer.from(path))));
-  return new Map([...dumpPaths].map(([backupId, paths]) => [backupId, paths.filter(isSelected)]));
 }
 
 /** Each backup's dumps of the sources loadInto covers; NotFoundError if the chosen backup has none. */

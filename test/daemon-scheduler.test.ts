@@ -13,7 +13,7 @@ import { isCompleteBackupMissed } from '../src/client/daemon/missed-run';
 import { Scheduler, type ScheduledJob } from '../src/client/daemon/scheduler';
 import { nodeConfigFromText } from '../src/common/config/node-config';
 import type { Logger } from '../src/common/logger';
-import { AuthError, ConfigError } from '../src/common/errors';
+import { AuthError, ConfigError, LostLinkError } from '../src/common/errors';
 import { BackupKind, type BackupSummary } from '../src/proto/cpsbackup';
 
 /** Timers fire only when the test advances time, in time order, each followed by the promises it started. */
@@ -347,6 +347,8 @@ test('the daemon retries a failed complete backup (server down at 03:30), but no
   for (const [failure, expected] of [
     [new Error('14 UNAVAILABLE: No connection established'), ['03:30', '03:35', '03:50']],
     [new ConfigError(join(folder, 'storage.conf'), 3, 'unknown key "dump_comand"'), ['03:30']],
+    // Regression (review): a receive over a lost chain link was retried hourly, reloading the complete backup each time.
+    [new LostLinkError('kv', 'partial backup 2 says it dumped kv, but its dump is gone'), ['03:30']],
   ] as const) {
     const clock = new ManualClock(Date.parse('2026-03-10T03:00:00Z'));
     const runs: string[] = [];
@@ -356,7 +358,7 @@ test('the daemon retries a failed complete backup (server down at 03:30), but no
       listBackups: async () => [complete('2026-03-10T02:00:00Z')],
       runJob: async () => {
         runs.push(new Date(clock.now()).toISOString().slice(11, 16));
-        if (runs.length <= 2 || failure instanceof ConfigError) throw failure;
+        if (runs.length <= 2 || failure instanceof ConfigError || failure instanceof LostLinkError) throw failure;
       },
     });
     await clock.advanceTo('2026-03-10T06:00:00Z');

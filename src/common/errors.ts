@@ -88,6 +88,12 @@ export class LoadFailedError extends BackupError {
   }
 }
 
+/**
+ * A backup of a partial chain says it dumped a source whose dump is gone (check --repair took it out), and no later
+ * link dumps the source whole: only a complete backup made after it mends that, so retrying cannot help.
+ */
+export class LostLinkError extends LoadFailedError {}
+
 /** A backup_script_pre (or another hook script) failed; names the script and shows its stderr. */
 export class ScriptFailedError extends BackupError {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 // `cpsbackup daemon`: schedules node.conf's complete, partial and receive jobs with the Scheduler,
 // runs a complete backup missed while it was down, and stops cleanly when asked.
 import type { NodeConfig } from '../../common/config/node-config';
-import { AuthError, ConfigError, errorMessage, ReplicaMismatchError } from '../../common/errors';
+import { AuthError, ConfigError, errorMessage, LostLinkError, ReplicaMismatchError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StorageConfig } from '../sources/storage-config';
 import { systemClock, type Clock } from './clock';
@@ -49,8 +49,9 @@ export async function runDaemon(config: NodeConfig, options: DaemonOptions): Pro
   const jobs: ScheduledJob[] = schedules.map(([name, schedule]) => ({
     name, nextAfter: (after) => schedule.nextAfter(after), run: (signal) => run(name, signal),
     retryDelays: RETRY_DELAYS,
-    // A broken config, or a replica that follows no backup on this server, needs the operator, not a retry.
-    isRetryable: (error) => !(error instanceof ConfigError || error instanceof ReplicaMismatchError),
+    // A broken config, a replica that follows no backup on this server, or a chain link check --repair took a dump
+    // out of, needs the operator (a complete backup), not a retry (found by review: the lost link retried hourly).
+    isRetryable: (error) => !(error instanceof ConfigError || error instanceof ReplicaMismatchError || error instanceof LostLinkError),
   }));
   const scheduler = new Scheduler(jobs, { clock, logger });
   const stopped = new Promise<void>((resolve) => {

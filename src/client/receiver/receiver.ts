@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../common/config/node-config';
-import { ConfigError, CorruptError, LoadFailedError } from '../../common/errors';
+import { ConfigError, CorruptError, LoadFailedError, LostLinkError } from '../../common/errors';
 import type { BackupSummary } from '../../proto/cpsbackup';
 import { dumpPathsOf, listBackups } from '../catalog-calls';
 import { untilAborted } from '../../common/until-aborted';
@@ -73,7 +73,8 @@ export interface ReceiveResult {
  * Idempotent: the state moves only after every load and the postprocess succeeded, so a run that
  * fails anywhere leaves it unchanged and the next run starts again from the same point (complete
  * loads replace, partial loads are upserts, so re-applying them is harmless). Throws LoadFailedError
- * for a failed load or postprocess, or a backup that lost its dump of a source loaded here (lost-dumps.ts);
+ * for a failed load or postprocess; LostLinkError, before anything loads, for a backup of the plan that lost its dump
+ * of a source loaded here and no later one dumps it whole (lost-dumps.ts);
  * CorruptError for dump files that could not be restored.
  */
 export async function runReceive(config: NodeConfig, options: ReceiveOptions): Promise<ReceiveResult> {
@@ -135,7 +136,7 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
     // judged backup by backup, every run loaded the complete backup again before it refused).
     if (storage !== undefined) {
       const lost = unmendedLostLinks(plan, dumpPaths, (name) => isReceived(storage, name, options.loadInto, config.receiveIgnore));
-      if (lost.length > 0) throw lostLinkError(lost);
+      if (lost.length > 0) throw lostLinkError(lost, options.clientName ?? 'this node');
     }
     const target = join(config.workDirectory, RECEIVE_FOLDER, clientKey);
     const applied: ReceivedBackup[] = [];
@@ -206,11 +207,12 @@ export function loadWarningsOf(applied: readonly ReceivedBackup[]): string[] {
     `load of ${load.sourceName} from backup ${backup.backupId}: ${warning}`)));
 }
 
-function lostLinkError(lost: readonly { readonly sourceName: string; readonly backup: BackupSummary }[]): LoadFailedError {
+function lostLinkError(lost: readonly { readonly sourceName: string; readonly backup: BackupSummary }[], clientName: string): LostLinkError {
   const names = lost.map(({ sourceName }) => sourceName).join(', ');
   const each = lost.map(({ sourceName, backup }) => `${isPartial(backup) ? 'partial' : 'complete'} backup ${backup.backupId} says it dumped ${sourceName}, `
     + `but ${lostDumpReason(backup)}`).join('; ');
-  return new LoadFailedError(names, `${each}: nothing loaded and nothing recorded; a complete backup made after it starts the chain again`);
+  return new LostLinkError(names, `${each}: nothing loaded and nothing recorded; take a complete backup of ${clientName} (-e): `
+    + 'it starts the chain again (the daemon does not retry this)');
 }
 
 /** Restores one backup's dump files (only those of sources named here) under `target` and loads them. */

@@ -19,8 +19,8 @@ export function lostDumpReason(backup: BackupSummary): string {
  * The sources `backup`'s labels (`dumps.source.<name>`) say it dumped whose dump `dumpPaths` (its dump
  * entries, as the server lists them now) no longer hold whole, in name order: none of its files, or, in an
  * incomplete backup (files taken out), one a run of its kind always writes (a database source's data.sql,
- * and schema.sql unless dumped partially). Every source a run dumps writes at least one file, except a
- * MongoDB database without collections: such a source counts as lost only in an incomplete backup. One
+ * and schema.sql unless dumped partially). Every source a run dumps writes at least one file (a MongoDB
+ * database without a collection to dump fails: mongodb-collections.ts, older than these labels). One
  * collection's file taken out of several is not seen (which collections a run dumped is not recorded).
  */
 export function lostDumpSources(backup: BackupSummary, dumpPaths: readonly string[]): string[] {
@@ -33,7 +33,7 @@ export function lostDumpSources(backup: BackupSummary, dumpPaths: readonly strin
   return dumpSourcesOf(backup.labels).filter((name) => {
     const kind = (backup.labels[sourceIdentityLabel(name)] ?? '').split(' ')[0];
     const files = filesOf.get(name);
-    if (files === undefined) return isIncomplete || kind !== 'mongodb';
+    if (files === undefined) return true;
     return isIncomplete && alwaysWritten(backup, name, kind).some((file) => !files.has(file));
   });
 }

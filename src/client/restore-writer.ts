@@ -177,7 +177,9 @@ export class RestoreWriter {
       }
       this.record(path, error);
     } finally {
-      if (left.identity !== undefined && !(left.isFound === true && left.identity.nlink !== 1)) this.restored.add(left.identity);
+      // Only what this restore made: an entry found there and taken as the backup's (identical) may be reached
+      // again by another name of the same file, a bind mount in place (a review's false collision, exit 3).
+      if (left.identity !== undefined && left.isFound !== true) this.restored.add(left.identity);
       // What later hard links to this entry must find at its path (kept with some metadata missing too).
       if (!this.collidedEntries.has(meta.path.toString('latin1'))) this.tree.noteRestored(meta, path, left.identity);
     }

@@ -22,7 +22,7 @@ function entryOf(index: number): Omit<StoredEntry, 'contentId'> {
   return {
     path: Buffer.from(`/data/folder-${index % 200}/file-${index}`), type: 1, mode: 0o644, uid: 0, gid: 0, user: 'root', group: 'root',
     mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0, inode: index, device: 1, nlink: 1, rdev: 0, size: 100,
-    linkTarget: Buffer.alloc(0), xattrs: [], extents: [],
+    linkTarget: Buffer.alloc(0), xattrs: [], extents: [], inodeFlags: 0,
   };
 }
 

@@ -52,7 +52,8 @@ bool register_constants(napi_env env, napi_value exports) {
 NAPI_MODULE_INIT() {
   if (!register_at(env, exports) || !register_stat(env, exports) || !register_extents(env, exports) ||
       !register_xattrs(env, exports) || !register_times(env, exports) || !register_special(env, exports) ||
-      !register_users(env, exports) || !register_gear(env, exports) || !register_lock(env, exports) || !register_constants(env, exports)) {
+      !register_users(env, exports) || !register_gear(env, exports) || !register_lock(env, exports) ||
+      !register_flags(env, exports) || !register_constants(env, exports)) {
     napi_throw_error(env, NULL, "cpsbackup posix addon: registration failed");
     return NULL;
   }

@@ -52,7 +52,7 @@ function entry(path: Buffer | string): Omit<StoredEntry, 'contentId'> {
   return {
     path: typeof path === 'string' ? Buffer.from(path) : path, type: 1, mode: 0o644, uid: 0, gid: 0, user: 'root', group: 'root',
     mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0, inode: 1, device: 1, nlink: 1, rdev: 0, size: 0,
-    linkTarget: Buffer.alloc(0), xattrs: [], extents: [],
+    linkTarget: Buffer.alloc(0), xattrs: [], extents: [], inodeFlags: 0,
   };
 }
 
@@ -283,8 +283,10 @@ test('a version-1 catalog migrates: text paths become bytes in the same order, r
   assert.equal(catalog.backups.byId(1)?.isProtected, false);
 });
 
-/** What version 6 added: the payload hash, the clients' own copies, their index and triggers. */
-const WITHOUT_VERSION_6 = `DROP TRIGGER client_chunks_own_copy_dropped; DROP TRIGGER client_chunks_own_copy_moved; DROP INDEX client_chunks_pack;
+/** What version 7 added: the entries' inode flags. */
+const WITHOUT_VERSION_7 = 'ALTER TABLE entries DROP COLUMN inode_flags;';
+/** What versions 6 and 7 added: the payload hash, the clients' own copies, their index and triggers; the inode flags. */
+const WITHOUT_VERSION_6 = `${WITHOUT_VERSION_7} DROP TRIGGER client_chunks_own_copy_dropped; DROP TRIGGER client_chunks_own_copy_moved; DROP INDEX client_chunks_pack;
   ALTER TABLE client_chunks DROP COLUMN pack_id; ALTER TABLE client_chunks DROP COLUMN offset; ALTER TABLE chunks DROP COLUMN payload_hash;`;
 
 test('a version-2 catalog migrates: committed complete backups take their number as ordinal, later ones count on', async (t) => {
@@ -441,3 +443,26 @@ CREATE TABLE entries (backup_id INTEGER NOT NULL, path TEXT NOT NULL, type INTEG
   inode INTEGER NOT NULL, device INTEGER NOT NULL, size INTEGER NOT NULL, link_target TEXT NOT NULL DEFAULT '', content_id INTEGER,
   PRIMARY KEY (backup_id, path)) WITHOUT ROWID;
 `;
+
+test('a version-6 catalog migrates: its entries have no inode flags (0), and new ones keep theirs', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v6-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v6 = new Catalog(file);
+  const clientId = v6.clients.idOf('node1');
+  const old = v6.backups.create(clientId, 0, 'host', {}, 1);
+  v6.entries.insert(old.id, [entry('/data/old')], [null]);
+  v6.backups.commit(old.id, stats, {}, 2);
+  v6.close();
+  const raw = new Database(file);
+  raw.exec(`${WITHOUT_VERSION_7} UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
+  raw.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  assert.equal(catalog.entries.at(old.id, Buffer.from('/data/old'))?.inodeFlags, 0);
+  const next = catalog.backups.create(clientId, 0, 'host', {}, 3);
+  catalog.entries.insert(next.id, [{ ...entry('/data/new'), inodeFlags: 0x30 }], [null]);
+  assert.equal(catalog.entries.at(next.id, Buffer.from('/data/new'))?.inodeFlags, 0x30, 'an entry\'s inode flags are stored and read back');
+});

@@ -144,7 +144,7 @@ export class EntrySender {
     if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
     const attributes = this.orReported(() => walked.readAttributes(), shown, walked);
     if (attributes === undefined) return;
-    const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs };
+    const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs, inodeFlags: attributes.inodeFlags };
     if (this.isTooBig(withXattrs, shown)) return;
     if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
     await this.batcher.add(batchedEntry(withXattrs));
@@ -165,12 +165,12 @@ export class EntrySender {
    * What read() gives (the xattrs, or more), or undefined with the entry reported unreadable; one gone
    * by name is the walk's to report at its end (it may have moved, and be read in its new place).
    */
-  private orReported<T>(read: () => T, shown: () => string, walked?: WalkedEntry): T | undefined {
+  private orReported<T>(read: () => T, shown: () => string, walked?: WalkedEntry, what = 'extended attributes'): T | undefined {
     try {
       return read();
     } catch (error) {
       if (error instanceof EntryVanishedError && walked !== undefined) walked.reportVanished();
-      else this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its extended attributes (${describe(error)})`);
+      else this.unreadable(shown, error instanceof EntryChangedError ? error.message : `cannot read its ${what} (${describe(error)})`);
       return undefined;
     }
   }
@@ -232,7 +232,9 @@ export class EntrySender {
     if (described === undefined) return undefined;
     const xattrs = this.orReported(() => walked.withAclNames(content.readXattrs()), shown);
     if (xattrs === undefined) return undefined;
-    const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents };
+    const inodeFlags = this.orReported(() => content.readInodeFlags(), shown, undefined, 'inode flags');
+    if (inodeFlags === undefined) return undefined;
+    const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents, inodeFlags };
     const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
     // Before its content is read: nothing of it has been sent yet.
     if (this.isTooBig(meta, shown)) return undefined;

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { statFd, type PosixStat } from './posix/at';
 import { boundedExtents, dataExtents, extentsWithin, hasHoleBefore } from './posix/data-extents';
 import { readXattrs, type Xattr } from './posix/xattrs';
+import { readInodeFlags } from './posix/inode-flags';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 import { MAX_EXTENTS } from '../common/entry-limits';
 
@@ -188,6 +189,11 @@ export class FileContent {
    */
   readXattrs(): Xattr[] {
     return readXattrs({ fd: this.fd });
+  }
+
+  /** The kept inode flags (chattr's) of the inode being read, through its fd; 0 where the file system keeps none. */
+  readInodeFlags(): number {
+    return readInodeFlags(this.fd);
   }
 
   close(): void {

@@ -12,6 +12,7 @@ import { operatorRealPath, PlantableSymlinkError } from './posix/operator-real-p
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryKind, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
+import { readInodeFlags } from './posix/inode-flags';
 import { OwnerNames } from './posix/owners';
 import { withAclNames } from './posix/acl-names';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
@@ -42,6 +43,8 @@ export class EntryVanishedError extends EntryChangedError {
 export interface WalkedAttributes {
   readonly meta: EntryMeta;
   readonly xattrs: Xattr[];
+  /** Kept inode flags (posix/inode-flags.ts), read from a folder's fd; 0 for an entry read by name (never through a name). */
+  readonly inodeFlags: number;
   /** The entry changed between the walk's lstat and this read: meta is from a later lstat. */
   readonly hasChanged: boolean;
 }
@@ -83,7 +86,9 @@ export class WalkedEntry {
    * fstat after the read finds it: hasChanged; but not a symlink (see below).
    */
   readAttributes(): WalkedAttributes {
-    if (this.folderFd !== undefined) return { meta: this.meta, xattrs: this.withAclNames(readXattrs({ fd: this.folderFd })), hasChanged: false };
+    if (this.folderFd !== undefined) {
+      return { meta: this.meta, xattrs: this.withAclNames(readXattrs({ fd: this.folderFd })), inodeFlags: readInodeFlags(this.folderFd), hasChanged: false };
+    }
     let handle: number;
     try {
       handle = openHandleAt(this.parentFd, this.name);
@@ -95,11 +100,11 @@ export class WalkedEntry {
       if (!this.isWalkedInode(statFd(handle))) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
       const xattrs = this.withAclNames(readXattrs({ handle }));
       const now = statFd(handle);
-      if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, hasChanged: false };
+      if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, inodeFlags: 0, hasChanged: false };
       // A symlink is never written to: a new ctime may be a new link that got the freed inode number
       // between the walk's lstat and the handle's open, and its target (read at the walk) could be the old one's.
       if (this.type === EntryType.ENTRY_TYPE_SYMLINK) throw new EntryChangedError('changed while it was read; not in this backup');
-      return { meta: this.metaFrom(now), xattrs, hasChanged: true };
+      return { meta: this.metaFrom(now), xattrs, inodeFlags: 0, hasChanged: true };
     } finally {
       closeSync(handle);
     }

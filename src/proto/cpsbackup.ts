@@ -231,6 +231,12 @@ export interface EntryMeta {
    * is a hard link to it, and no content travels for it.
    */
   hardlinkTarget: Buffer;
+  /**
+   * Inode flags (FS_IOC_GETFLAGS) of a regular file or folder, only those a restore sets (client/posix/
+   * inode-flags.ts: immutable, append-only, nodump, noatime, sync, dirsync). 0: none, or not read (other
+   * entry types, a file system without flags, a backup from before).
+   */
+  inodeFlags: number;
 }
 
 export interface Xattr {
@@ -613,7 +619,7 @@ export interface DiffEntry {
   after?:
     | EntryMeta
     | undefined;
-  /** For CHANGED: any of "type", "content", "size", "mode", "owner", "mtime", "link", "xattrs". */
+  /** For CHANGED: any of "type", "content", "size", "mode", "owner", "mtime", "link", "xattrs", "flags". */
   changes: string[];
 }
 
@@ -658,6 +664,7 @@ function createBaseEntryMeta(): EntryMeta {
     xattrs: [],
     extents: [],
     hardlinkTarget: Buffer.alloc(0),
+    inodeFlags: 0,
   };
 }
 
@@ -726,6 +733,9 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     }
     if (message.hardlinkTarget.length !== 0) {
       writer.uint32(162).bytes(message.hardlinkTarget);
+    }
+    if (message.inodeFlags !== 0) {
+      writer.uint32(168).uint32(message.inodeFlags);
     }
     return writer;
   },
@@ -913,6 +923,14 @@ export const EntryMeta: MessageFns<EntryMeta> = {
             message.hardlinkTarget = Buffer.from(reader.bytes());
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.inodeFlags = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -975,6 +993,11 @@ export const EntryMeta: MessageFns<EntryMeta> = {
         : isSet(object.hardlink_target)
         ? Buffer.from(bytesFromBase64(object.hardlink_target))
         : Buffer.alloc(0),
+      inodeFlags: isSet(object.inodeFlags)
+        ? globalThis.Number(object.inodeFlags)
+        : isSet(object.inode_flags)
+        ? globalThis.Number(object.inode_flags)
+        : 0,
     };
   },
 
@@ -1040,6 +1063,9 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     if (message.hardlinkTarget.length !== 0) {
       obj.hardlinkTarget = base64FromBytes(message.hardlinkTarget);
     }
+    if (message.inodeFlags !== 0) {
+      obj.inodeFlags = Math.round(message.inodeFlags);
+    }
     return obj;
   },
 
@@ -1068,6 +1094,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     message.xattrs = object.xattrs?.map((e) => Xattr.fromPartial(e)) || [];
     message.extents = object.extents?.map((e) => e) || [];
     message.hardlinkTarget = object.hardlinkTarget ?? Buffer.alloc(0);
+    message.inodeFlags = object.inodeFlags ?? 0;
     return message;
   },
 };

@@ -8,8 +8,8 @@ import type { EntryMeta } from '../proto/cpsbackup';
  */
 export const ENTRY_BATCH_BYTES = 512 * 1024;
 
-/** 13 numbers of at most 11 bytes with their tags, six tags and lengths of bytes fields, the entry's own tag and length. */
-const ENTRY_FIXED_BYTES = 192;
+/** 14 numbers of at most 11 bytes with their tags, six tags and lengths of bytes fields, the entry's own tag and length. */
+const ENTRY_FIXED_BYTES = 200;
 /** An extended attribute's tag and length, and its name's and value's. */
 const XATTR_FRAMING_BYTES = 12;
 /** A number of the packed extents, at most. */

@@ -226,12 +226,12 @@ export class UploadSession {
       }
       // The client reads an inode's attributes through the first name it walks, and a restore writes the
       // content through the first name in path order, which may be a later link ("d.1/f" sorts before
-      // "d/f", walked after it): every link carries the first path's xattrs and extents. Not copied: one
+      // "d/f", walked after it): every link carries the first path's xattrs, extents and inode flags. Not copied: one
       // still waiting for the flush shares the first path's arrays (a copy per link let one entry of a
       // million extents and many links to it fill the heap before the flush), and a written one is read
       // once for all the links that follow it (firstLinkOf).
-      const { xattrs, extents, size } = first.entry;
-      await this.addFile({ ...meta, xattrs: xattrs as EntryMeta['xattrs'], extents: extents as EntryMeta['extents'] }, size, first.content);
+      const { xattrs, extents, inodeFlags, size } = first.entry;
+      await this.addFile({ ...meta, xattrs: xattrs as EntryMeta['xattrs'], extents: extents as EntryMeta['extents'], inodeFlags }, size, first.content);
       return;
     }
     if (isSameAsParent) {
@@ -239,8 +239,9 @@ export class UploadSession {
       if (parent === undefined) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} claims to be unchanged but the parent backup has no content for it`);
       }
-      // Unchanged (same ctime): the client read neither its attributes nor its holes again.
-      await this.addFile({ ...meta, xattrs: [...parent.entry.xattrs], extents: [...parent.entry.extents] }, parent.entry.size, parent);
+      // Unchanged (same ctime): the client read neither its attributes, its flags nor its holes again (chattr changes the ctime).
+      const { xattrs, extents, inodeFlags } = parent.entry;
+      await this.addFile({ ...meta, xattrs: [...xattrs], extents: [...extents], inodeFlags }, parent.entry.size, parent);
       return;
     }
     this.current = { meta, writer: session.openContent(() => `${this.clientName}:${escapeBytes(meta.path)}`) };
@@ -258,7 +259,7 @@ export class UploadSession {
       if (first === undefined || first.entry.type !== meta.type) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier entry of its type in this backup`);
       }
-      stored = { ...meta, xattrs: first.entry.xattrs as EntryMeta['xattrs'] };
+      stored = { ...meta, xattrs: first.entry.xattrs as EntryMeta['xattrs'], inodeFlags: first.entry.inodeFlags };
     }
     await this.session!.addEntry(newEntryOf(stored, 0), null);
     this.progress.files++;

@@ -41,7 +41,7 @@ export async function openStoreFixture(options: Partial<StoreOptions> = {}): Pro
 export function fileEntry(path: string, size: number): Omit<StoredEntry, 'contentId'> {
   return {
     path: Buffer.from(path), type: 1, mode: 0o644, uid: 0, gid: 0, user: '', group: '', mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0,
-    inode: 1, device: 1, nlink: 1, rdev: 0, size, linkTarget: Buffer.alloc(0), xattrs: [], extents: [],
+    inode: 1, device: 1, nlink: 1, rdev: 0, size, linkTarget: Buffer.alloc(0), xattrs: [], extents: [], inodeFlags: 0,
   };
 }
 

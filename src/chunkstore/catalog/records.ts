@@ -44,6 +44,8 @@ export interface StoredEntry {
   readonly xattrs: readonly Xattr[];
   /** Data extents of a sparse file as offset, length pairs; empty for a dense file. */
   readonly extents: readonly number[];
+  /** chattr's flags a restore sets (client/posix/inode-flags.ts); 0 for none, and in entries from before they were kept. */
+  readonly inodeFlags: number;
   readonly contentId: number | null;
 }
 
@@ -51,7 +53,7 @@ export interface StoredEntry {
  * What a new backup takes over from its parent for an unchanged file: the rest of the entry comes from
  * the client's walk. Reading whole rows cost a no-change backup of 20,000 files a tenth of a second.
  */
-export type ReferencedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'extents' | 'contentId'>;
+export type ReferencedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'extents' | 'inodeFlags' | 'contentId'>;
 
 /** What tells an unchanged file (the Parent call's answer): read without names, attributes or extents. */
 export type UnchangedCheckEntry = Pick<StoredEntry,

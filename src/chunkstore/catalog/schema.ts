@@ -1,7 +1,7 @@
-// The catalog's SQLite schema (version 6) and the migrations from versions 1, 2, 3, 4 and 5.
+// The catalog's SQLite schema (version 7) and the migrations from versions 1 to 6.
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -103,6 +103,8 @@ CREATE TABLE IF NOT EXISTS entries (
   rdev INTEGER NOT NULL DEFAULT 0,
   xattrs BLOB,
   extents BLOB,
+  -- chattr's flags a restore sets (EntryMeta.inode_flags); 0 in rows from before version 7.
+  inode_flags INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (backup_id, path)
 ) WITHOUT ROWID;
 -- Packs about to be put, recorded (durably) before the put; a pack's row, inserted once it is stored,
@@ -266,6 +268,11 @@ export const MIGRATE_5_TO_6_SQL = `
 ALTER TABLE chunks ADD COLUMN payload_hash BLOB;
 ALTER TABLE client_chunks ADD COLUMN pack_id INTEGER;
 ALTER TABLE client_chunks ADD COLUMN offset INTEGER;
+`;
+
+/** Version 6 kept no inode flags: its entries have none, as the backups they were made by read none. */
+export const MIGRATE_6_TO_7_SQL = `
+ALTER TABLE entries ADD COLUMN inode_flags INTEGER NOT NULL DEFAULT 0;
 `;
 
 /**

@@ -116,6 +116,10 @@ export interface PosixAddon {
   groupName(gid: number): string | null;
   userId(name: Name): number | null;
   groupId(name: Name): number | null;
+  /** FS_IOC_GETFLAGS on an fd: null where the file system keeps no flags (native/flags.c, inode-flags.ts). */
+  getInodeFlags(fd: number): number | null;
+  /** FS_IOC_SETFLAGS on an fd: every flag, the file system's own included. */
+  setInodeFlags(fd: number, flags: number): void;
   /** flock(2) on an open file: see native/lock.c and pid-lock.ts. */
   flock(fd: number, operation: number): void;
   /** FastCDC's gear-hash scan (native/gear.c): see src/chunkstore/chunker/fastcdc.ts. */

@@ -161,7 +161,7 @@ function readStatField(reader: MetaReader, field: number, into: StatFields): boo
 export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length): EntryMeta {
   const meta: EntryMeta = {
     path: EMPTY, type: 0, mode: 0, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, device: 0, size: 0,
-    linkTarget: EMPTY, user: '', group: '', nlink: 0, rdev: 0, xattrs: [], extents: [], hardlinkTarget: EMPTY,
+    linkTarget: EMPTY, user: '', group: '', nlink: 0, rdev: 0, xattrs: [], extents: [], hardlinkTarget: EMPTY, inodeFlags: 0,
   };
   const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
@@ -173,6 +173,7 @@ export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length):
       switch (field) {
         case Field.rdev: meta.rdev = reader.uint64('rdev'); continue;
         case Field.extents: meta.extents.push(reader.uint64('an extent')); continue;
+        case Field.inodeFlags: meta.inodeFlags = reader.uint32(); continue;
       }
     } else if (wireType === LENGTH_DELIMITED) {
       switch (field) {

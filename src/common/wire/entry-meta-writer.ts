@@ -59,7 +59,7 @@ function xattrLength(xattr: Xattr): number {
   return bytesFieldLength(XATTR_NAME, xattr.name.length) + bytesFieldLength(XATTR_VALUE, xattr.value.length);
 }
 
-const UINT32_FIELDS = ['mode', 'uid', 'gid', 'mtimeNsec', 'ctimeNsec', 'nlink'] as const;
+const UINT32_FIELDS = ['mode', 'uid', 'gid', 'mtimeNsec', 'ctimeNsec', 'nlink', 'inodeFlags'] as const;
 const UINT64_FIELDS = ['inode', 'device', 'size', 'rdev'] as const;
 const INT64_FIELDS = ['mtimeSec', 'ctimeSec'] as const;
 
@@ -116,7 +116,8 @@ export function sizeEntryMeta(meta: EntryMeta): SizedEntryMeta {
     + varintFieldLength(Field.nlink, meta.nlink, unsignedLength)
     + varintFieldLength(Field.rdev, meta.rdev, unsignedLength)
     + bytesFieldLength(Field.extents, extents)
-    + bytesFieldLength(Field.hardlinkTarget, meta.hardlinkTarget.length);
+    + bytesFieldLength(Field.hardlinkTarget, meta.hardlinkTarget.length)
+    + varintFieldLength(Field.inodeFlags, meta.inodeFlags, unsignedLength);
   for (const xattr of meta.xattrs) {
     const inner = xattrLength(xattr);
     length += tagLength(Field.xattrs) + unsignedLength(inner) + inner;
@@ -178,7 +179,8 @@ export function writeEntryMeta(buffer: Buffer, offset: number, sized: SizedEntry
     offset = writeUnsigned(buffer, offset, sized.extentsLength);
     for (const value of meta.extents) offset = writeUnsigned(buffer, offset, value);
   }
-  return writeBytesField(buffer, offset, Field.hardlinkTarget, meta.hardlinkTarget);
+  offset = writeBytesField(buffer, offset, Field.hardlinkTarget, meta.hardlinkTarget);
+  return writeUnsignedField(buffer, offset, Field.inodeFlags, meta.inodeFlags);
 }
 
 /** The entry as a message of its own: what EntryMeta.encode(meta).finish() returns. */

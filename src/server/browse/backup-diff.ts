@@ -8,7 +8,7 @@ export interface EntryDifference {
   readonly kind: DiffKindName;
   readonly before: StoredEntry | undefined;
   readonly after: StoredEntry | undefined;
-  /** For changed entries: which of "type", "content", "size", "mode", "owner", "mtime", "link", "xattrs" differ. */
+  /** For changed entries: which of "type", "content", "size", "mode", "owner", "mtime", "link", "xattrs", "flags" differ. */
   readonly changes: readonly string[];
 }
 
@@ -23,6 +23,7 @@ export function changesBetween(before: StoredEntry, after: StoredEntry): string[
   if (before.mtimeSec !== after.mtimeSec || before.mtimeNsec !== after.mtimeNsec) changes.push('mtime');
   if (!before.linkTarget.equals(after.linkTarget)) changes.push('link');
   if (!sameXattrs(before, after)) changes.push('xattrs');
+  if (before.inodeFlags !== after.inodeFlags) changes.push('flags');
   return changes;
 }
 

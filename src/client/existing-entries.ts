@@ -74,7 +74,10 @@ export class ExistingEntries {
     const isRoot = this.options.isRoot;
     const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
     const xattrs = { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };
-    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) }, { mode: compared.mode ?? true, modeInBackup: meta.mode, owner, mtime: compared.mtime, xattrs });
+    const isFolder = meta.type === EntryType.ENTRY_TYPE_DIRECTORY;
+    const inodeFlags = isFolder || meta.type === EntryType.ENTRY_TYPE_FILE ? { existing: () => this.tree.readInodeFlags(path), isFolder } : undefined;
+    return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) },
+      { mode: compared.mode ?? true, modeInBackup: meta.mode, owner, mtime: compared.mtime, xattrs, inodeFlags });
   }
 
   /**

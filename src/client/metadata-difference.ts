@@ -6,6 +6,7 @@ import type { EntryMeta } from '../proto/cpsbackup';
 import type { PosixStat } from './posix/at';
 import type { Xattr } from './posix/xattrs';
 import { escapeBytes } from '../common/escape-bytes';
+import { inodeFlagLetters } from './posix/inode-flags';
 
 export interface ComparedAttributes {
   /** Symlinks have no mode of their own on Linux. */
@@ -24,6 +25,12 @@ export interface ComparedAttributes {
    * rest is equal: a listing is a system call or more per entry.
    */
   readonly xattrs?: { readonly existing: () => readonly Xattr[]; readonly given: readonly Xattr[]; readonly isRoot: boolean };
+  /**
+   * The kept inode flags on disk and the backup's, read only when the rest is equal (an open per entry).
+   * A folder is compared only where the backup has some: a restore leaves an existing folder's own
+   * where it has none (or is from before they were kept), while a file is replaced by a new inode.
+   */
+  readonly inodeFlags?: { readonly existing: () => number; readonly isFolder: boolean };
 }
 
 /** The attributes that differ, for a message ("mode 0644 where the backup has 0600"), or undefined when none does. */
@@ -45,6 +52,12 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
   if (differences.length === 0 && compared.xattrs !== undefined) {
     const { existing, given, isRoot } = compared.xattrs;
     differences.push(...xattrDifferences(existing(), given, isRoot));
+  }
+  if (differences.length === 0 && compared.inodeFlags !== undefined && !(compared.inodeFlags.isFolder && meta.inodeFlags === 0)) {
+    const flags = compared.inodeFlags.existing();
+    if (flags !== meta.inodeFlags) {
+      differences.push(`inode flags "${inodeFlagLetters(flags)}" where the backup has "${inodeFlagLetters(meta.inodeFlags)}"`);
+    }
   }
   return differences.length === 0 ? undefined : differences.join(', ');
 }

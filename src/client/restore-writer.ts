@@ -13,6 +13,7 @@ import type { MadeEntry, RestoreTree } from './restore-tree/restore-tree';
 import type { Inode } from './restore-tree/link-targets';
 import type { TempFile } from './restore-tree/temp-file';
 import { MetadataError, NeedsRootError, NotAFolderError, SymlinkInPathError, UnsafeEntryPathError } from './restore-tree/errors';
+import { PRIVILEGED_INODE_FLAGS, inodeFlagLetters } from './posix/inode-flags';
 import { isAclCopy } from './posix/xattrs';
 import { isAclNames } from './posix/acl-names';
 import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata';
@@ -422,7 +423,7 @@ export class RestoreWriter {
       if (temp === undefined) throw new Error(`${this.tree.localPath(path)}: to be replaced, but its content was not written (a bug)`);
       const metadataMissing = this.setFileMetadata(temp, this.metadataOf(path, isDump ? { ...meta, mode: 0o600 } : meta));
       const identity = temp.identity();
-      temp.commit({ replace: existing !== undefined });
+      const flagsMissing = temp.commit({ replace: existing !== undefined });
       // Only once it has its name: a temp file refused one (EEXIST) is gone, and its inode number free again.
       left.identity = identity;
       isDone = true;
@@ -432,7 +433,10 @@ export class RestoreWriter {
         const root = this.tree.rootPath === '/' ? '' : this.tree.rootPath;
         this.outcome.dumpFiles.push({ originalPath: meta.path.toString('utf8'), localPath: `${root}${path.toString('utf8')}` });
       }
-      if (metadataMissing !== undefined) throw metadataMissing;
+      if (metadataMissing !== undefined || flagsMissing !== undefined) {
+        const failures = [...(metadataMissing?.failures ?? []), ...(flagsMissing?.failures ?? [])];
+        throw new MetadataError(path, this.tree.localPath(path), failures);
+      }
     } finally {
       if (!isDone) temp?.abort();
       if (existingFd !== undefined) closeSync(existingFd);
@@ -607,7 +611,23 @@ export class RestoreWriter {
       // Without root a restore cannot give files away; they stay the restoring user's, as with tar.
       ...(this.options.isRoot ? { owner: ownerOf(meta) } : {}),
       mode, xattrs, atimeNs: mtimeNs, mtimeNs,
+      ...this.inodeFlagsOf(path, meta),
     };
+  }
+
+  /**
+   * The inode flags to set: none asked for (0, or a backup from before they were kept) leaves the entry's
+   * own, those a new entry took from its folder included. A file of several links is not made immutable
+   * or append-only: its other links are made after it, and link(2) refuses such a file (listed, exit 3).
+   */
+  private inodeFlagsOf(path: Buffer, meta: EntryMeta): Pick<EntryMetadata, 'inodeFlags'> {
+    if (meta.inodeFlags === 0 || (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY)) return {};
+    if (meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink > 1 && (meta.inodeFlags & PRIVILEGED_INODE_FLAGS) !== 0) {
+      const left = meta.inodeFlags & PRIVILEGED_INODE_FLAGS;
+      this.outcome.failures.push(`${this.tree.localPath(path)}: inode flags ${inodeFlagLetters(left)} left off: the file has ${meta.nlink} links, and a link cannot be made to an immutable or append-only file`);
+      return { inodeFlags: meta.inodeFlags & ~PRIVILEGED_INODE_FLAGS };
+    }
+    return { inodeFlags: meta.inodeFlags };
   }
 
   private record(path: Buffer, error: unknown): void {

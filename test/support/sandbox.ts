@@ -134,6 +134,8 @@ export class Sandbox {
     timeoutMs?: number; isWithoutPermissionBypass?: boolean; preload?: string; environment?: Readonly<Record<string, string>>;
     /** Run as root of a new user namespace that maps only the caller: chown to any other id fails (EINVAL). */
     isInUserNamespace?: boolean;
+    /** Capabilities taken from the bounding set (setpriv's names, e.g. 'linux_immutable'): root without them. */
+    droppedCapabilities?: readonly string[];
   } = {}): Promise<CommandResult> {
     const variables = [
       ...(options.preload === undefined ? [] : [`LD_PRELOAD=${options.preload}`]),
@@ -142,6 +144,7 @@ export class Sandbox {
     const launcher = [
       ...(variables.length === 0 ? [] : ['env', ...variables]),
       ...(options.isWithoutPermissionBypass ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : []),
+      ...(options.droppedCapabilities === undefined ? [] : ['setpriv', `--bounding-set=${options.droppedCapabilities.map((name) => `-${name}`).join(',')}`]),
       ...(options.isInUserNamespace ? ['unshare', '--user', '--map-root-user'] : []),
     ];
     return runNode(join(DIST_CLI, 'cpsbackup.js'), args, options.timeoutMs ?? 120_000, launcher);

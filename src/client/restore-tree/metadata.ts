@@ -1,10 +1,13 @@
 // Applies an entry's metadata in the one order that keeps every part: owner first (chown clears
-// setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times last.
-import { chmodAt, chmodFd, chmodHandle, chownAt, chownFd, chownHandle, statAt, statFd } from '../posix/at';
+// setuid/setgid and file capabilities), then xattrs and ACLs, then the mode, then the times, then the
+// inode flags (an immutable entry takes no other change).
+import { closeSync } from 'node:fs';
+import { chmodAt, chmodFd, chmodHandle, chownAt, chownFd, chownHandle, handlePath, openAt, posixConstants, statAt, statFd } from '../posix/at';
 import type { PosixStat } from '../posix/addon';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { type EntryTimes, setTimesAt, setTimesFd, setTimesHandle, splitNanoseconds } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
+import { inodeFlagLetters, setInodeFlags } from '../posix/inode-flags';
 import type { MetadataFailure } from './errors';
 import { narrowedMode } from './narrowed-mode';
 
@@ -26,6 +29,12 @@ export interface EntryMetadata {
   readonly replacesXattr?: (name: Buffer) => boolean;
   readonly atimeNs?: bigint;
   readonly mtimeNs?: bigint;
+  /**
+   * chattr's flags (posix/inode-flags.ts), set last, through an fd only: not for a symlink or special
+   * file. A regular file's go after its rename into place (TempFile.commit): rename refuses an immutable
+   * or append-only file.
+   */
+  readonly inodeFlags?: number;
 }
 
 /** What the kernel may attach to a new entry from its folder's default ACL. */
@@ -52,6 +61,7 @@ interface MetadataCalls {
   chmod(mode: number): void;
   setTimes(times: EntryTimes): void;
   stat(): PosixStat;
+  setInodeFlags(flags: number): void;
 }
 
 function callsOf(target: MetadataTarget): MetadataCalls {
@@ -61,6 +71,7 @@ function callsOf(target: MetadataTarget): MetadataCalls {
       isSymlink: false, isFolder: target.isFolder === true, xattrTarget: { fd },
       chown: (uid, gid) => chownFd(fd, uid, gid), chmod: (mode) => chmodFd(fd, mode),
       setTimes: (times) => setTimesFd(fd, times), stat: () => statFd(fd),
+      setInodeFlags: (flags) => setInodeFlags(fd, flags),
     };
   }
   if ('handle' in target) {
@@ -69,6 +80,8 @@ function callsOf(target: MetadataTarget): MetadataCalls {
       isSymlink: target.isSymlink, isFolder: target.isFolder === true, xattrTarget: { handle },
       chown: (uid, gid) => chownHandle(handle, uid, gid), chmod: (mode) => chmodHandle(handle, mode),
       setTimes: (times) => setTimesHandle(handle, times), stat: () => statFd(handle),
+      // An O_PATH handle takes no ioctl: the folder opened again through the kernel's link to the handle's own inode.
+      setInodeFlags: (flags) => withFolderOpened(posixConstants().AT_FDCWD, handlePath(handle), (fd) => setInodeFlags(fd, flags)),
     };
   }
   const { dirfd, name } = target;
@@ -76,6 +89,7 @@ function callsOf(target: MetadataTarget): MetadataCalls {
     isSymlink: target.isSymlink, isFolder: target.isFolder, xattrTarget: { dirfd, name },
     chown: (uid, gid) => chownAt(dirfd, name, uid, gid), chmod: (mode) => chmodAt(dirfd, name, mode),
     setTimes: (times) => setTimesAt(dirfd, name, times), stat: () => statAt(dirfd, name),
+    setInodeFlags: (flags) => withFolderOpened(dirfd, name, (fd) => setInodeFlags(fd, flags)),
   };
 }
 
@@ -127,7 +141,25 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
       if (isBeyond32BitSeconds(times) || hasFractionOfSecond(times)) checkTimesKept(times, calls.stat());
     });
   }
+  // Last: an immutable entry refuses every change above, an append-only one some. Only folders by name
+  // or handle (opened as a folder, never followed); a symlink or special file has none to set.
+  if (metadata.inodeFlags !== undefined && (('fd' in target) || calls.isFolder) && !calls.isSymlink) {
+    const flags = metadata.inodeFlags;
+    step(`inode flags ${inodeFlagLetters(flags) || '(none)'}`, () => calls.setInodeFlags(flags));
+  }
   return failures;
+}
+
+/** Opens `name` under dirfd as a folder for reading (never following a final symlink), hands its fd to use, closes it. */
+function withFolderOpened(dirfd: number, name: Buffer | string, use: (fd: number) => void): void {
+  const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
+  const isProcLink = typeof name === 'string' && name.startsWith('/proc/self/fd/');
+  const fd = openAt(dirfd, name, O_RDONLY | O_DIRECTORY | (isProcLink ? 0 : O_NOFOLLOW));
+  try {
+    use(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function statIfExists(calls: MetadataCalls): PosixStat | undefined {

@@ -22,6 +22,7 @@ import {
 import { escapeBytes } from '../../common/escape-bytes';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { type Xattr, readXattrs } from '../posix/xattrs';
+import { readInodeFlags } from '../posix/inode-flags';
 import { withLocalAclIds } from '../posix/acl-names';
 import { type DeviceKind, type DeviceNumber, makeDeviceAt, makeFifoAt, makeSocketAt } from '../posix/special-files';
 import { splitEntryPath, toEntryPath } from './entry-path';
@@ -342,6 +343,33 @@ export class RestoreTree {
     const entry = this.locate(entryPath);
     if (entry.components.length === 0) return readXattrs({ dirfd: this.rootFd, name: '.' });
     return this.inParent(entry, 'read the extended attributes of', (folderFd, name) => readXattrs({ dirfd: folderFd, name }));
+  }
+
+  /**
+   * The kept inode flags of an existing regular file or folder (posix/inode-flags.ts), through an fd
+   * opened for it (O_NOFOLLOW|O_NONBLOCK: a symlink or FIFO put there since is never followed nor waited
+   * on); 0 for any other entry, or one this user may not open.
+   */
+  readInodeFlags(entryPath: Buffer | string): number {
+    const entry = this.locate(entryPath);
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = posixConstants();
+    const read = (folderFd: number, name: Buffer | string): number => {
+      let fd: number;
+      try {
+        fd = openAt(folderFd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+      } catch (error) {
+        if (['EACCES', 'ELOOP', 'ENXIO', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) return 0;
+        throw error;
+      }
+      try {
+        const kind = entryKind(statFd(fd).mode);
+        return kind === 'file' || kind === 'folder' ? readInodeFlags(fd) : 0;
+      } finally {
+        closeSync(fd);
+      }
+    };
+    if (entry.components.length === 0) return read(this.rootFd, '.');
+    return this.inParent(entry, 'read the inode flags of', read);
   }
 
   /**

@@ -10,6 +10,8 @@ import type { Inode } from './link-targets';
 
 export class TempFile {
   private isOpen = true;
+  /** Inode flags setMetadata was given, set by commit once the file has its name (rename refuses an immutable or append-only file). */
+  private inodeFlags: number | undefined;
 
   /**
    * fd: open read-write, for the content (and reading it back to verify). folder: the lease of the
@@ -31,10 +33,15 @@ export class TempFile {
     return this.localPathOf();
   }
 
-  /** Owner, xattrs/ACLs, mode, times through the fd, in that order; throws MetadataError listing what failed. */
+  /**
+   * Owner, xattrs/ACLs, mode, times through the fd, in that order; throws MetadataError listing what
+   * failed. The inode flags are kept for commit.
+   */
   setMetadata(metadata: EntryMetadata): void {
     this.checkOpen();
-    const failures = applyMetadata({ fd: this.fd }, metadata, this.owners);
+    const { inodeFlags, ...rest } = metadata;
+    this.inodeFlags = inodeFlags;
+    const failures = applyMetadata({ fd: this.fd }, rest, this.owners);
     if (failures.length > 0) throw new MetadataError(this.entryPath, this.localPath, failures);
   }
 
@@ -46,17 +53,25 @@ export class TempFile {
   }
 
   /**
-   * Renames the temp file to its name and closes it. replace: false (the default) refuses an existing
-   * entry (RENAME_NOREPLACE); true replaces a file, symlink or special file there (never a folder).
+   * Renames the temp file to its name, gives it the inode flags setMetadata was given (through the fd,
+   * after the rename), and closes it; returns the MetadataError of flags that could not be set.
+   * replace: false (the default) refuses an existing entry (RENAME_NOREPLACE); true replaces a file,
+   * symlink or special file there (never a folder).
    */
-  commit(options: { replace?: boolean } = {}): void {
+  commit(options: { replace?: boolean } = {}): MetadataError | undefined {
     this.checkOpen();
     try {
       renameIntoPlace(this.folder.fd, this.tempName, this.finalName, options.replace === true);
     } catch (error) {
       throw new RestoreSystemError(this.entryPath, this.localPath, 'put in place', error);
     }
-    this.closeBoth();
+    try {
+      if (this.inodeFlags === undefined) return undefined;
+      const failures = applyMetadata({ fd: this.fd }, { inodeFlags: this.inodeFlags }, this.owners);
+      return failures.length > 0 ? new MetadataError(this.entryPath, this.localPath, failures) : undefined;
+    } finally {
+      this.closeBoth();
+    }
   }
 
   /** Removes the temp file and closes it; a second call does nothing. */

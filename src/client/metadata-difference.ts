@@ -6,7 +6,7 @@ import type { EntryMeta } from '../proto/cpsbackup';
 import type { PosixStat } from './posix/at';
 import type { Xattr } from './posix/xattrs';
 import { escapeBytes } from '../common/escape-bytes';
-import { inodeFlagLetters } from './posix/inode-flags';
+import { KEPT_INODE_FLAGS, inodeFlagLetters } from './posix/inode-flags';
 
 export interface ComparedAttributes {
   /** Symlinks have no mode of their own on Linux. */
@@ -53,10 +53,12 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
     const { existing, given, isRoot } = compared.xattrs;
     differences.push(...xattrDifferences(existing(), given, isRoot));
   }
-  if (differences.length === 0 && compared.inodeFlags !== undefined && !(compared.inodeFlags.isFolder && meta.inodeFlags === 0)) {
+  // Only the kept ones: a server's entry may carry others, which no restore sets.
+  const inBackup = meta.inodeFlags & KEPT_INODE_FLAGS;
+  if (differences.length === 0 && compared.inodeFlags !== undefined && !(compared.inodeFlags.isFolder && inBackup === 0)) {
     const flags = compared.inodeFlags.existing();
-    if (flags !== meta.inodeFlags) {
-      differences.push(`inode flags "${inodeFlagLetters(flags)}" where the backup has "${inodeFlagLetters(meta.inodeFlags)}"`);
+    if (flags !== inBackup) {
+      differences.push(`inode flags "${inodeFlagLetters(flags)}" where the backup has "${inodeFlagLetters(inBackup)}"`);
     }
   }
   return differences.length === 0 ? undefined : differences.join(', ');

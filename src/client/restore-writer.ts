@@ -13,7 +13,7 @@ import type { MadeEntry, RestoreTree } from './restore-tree/restore-tree';
 import type { Inode } from './restore-tree/link-targets';
 import type { TempFile } from './restore-tree/temp-file';
 import { MetadataError, NeedsRootError, NotAFolderError, SymlinkInPathError, UnsafeEntryPathError } from './restore-tree/errors';
-import { PRIVILEGED_INODE_FLAGS, inodeFlagLetters } from './posix/inode-flags';
+import { KEPT_INODE_FLAGS, PRIVILEGED_INODE_FLAGS, inodeFlagLetters } from './posix/inode-flags';
 import { isAclCopy } from './posix/xattrs';
 import { isAclNames } from './posix/acl-names';
 import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata';
@@ -621,13 +621,15 @@ export class RestoreWriter {
    * or append-only: its other links are made after it, and link(2) refuses such a file (listed, exit 3).
    */
   private inodeFlagsOf(path: Buffer, meta: EntryMeta): Pick<EntryMetadata, 'inodeFlags'> {
-    if (meta.inodeFlags === 0 || (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY)) return {};
-    if (meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink > 1 && (meta.inodeFlags & PRIVILEGED_INODE_FLAGS) !== 0) {
-      const left = meta.inodeFlags & PRIVILEGED_INODE_FLAGS;
+    // Only the kept ones: a server's entry may carry others, which no restore sets.
+    const inodeFlags = meta.inodeFlags & KEPT_INODE_FLAGS;
+    if (inodeFlags === 0 || (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY)) return {};
+    if (meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink > 1 && (inodeFlags & PRIVILEGED_INODE_FLAGS) !== 0) {
+      const left = inodeFlags & PRIVILEGED_INODE_FLAGS;
       this.outcome.failures.push(`${this.tree.localPath(path)}: inode flags ${inodeFlagLetters(left)} left off: the file has ${meta.nlink} links, and a link cannot be made to an immutable or append-only file`);
-      return { inodeFlags: meta.inodeFlags & ~PRIVILEGED_INODE_FLAGS };
+      return { inodeFlags: inodeFlags & ~PRIVILEGED_INODE_FLAGS };
     }
-    return { inodeFlags: meta.inodeFlags };
+    return { inodeFlags };
   }
 
   private record(path: Buffer, error: unknown): void {

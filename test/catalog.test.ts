@@ -444,7 +444,7 @@ CREATE TABLE entries (backup_id INTEGER NOT NULL, path TEXT NOT NULL, type INTEG
   PRIMARY KEY (backup_id, path)) WITHOUT ROWID;
 `;
 
-test('a version-6 catalog migrates: its entries have no inode flags (0), and new ones keep theirs', async (t) => {
+test('a version-6 catalog migrates: its entries\' inode flags are unknown (null, not none), and new ones keep theirs', async (t) => {
   const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v6-'));
   t.after(() => rm(folder, { recursive: true, force: true }));
   const file = join(folder, 'catalog.db');
@@ -461,8 +461,11 @@ test('a version-6 catalog migrates: its entries have no inode flags (0), and new
   const catalog = new Catalog(file);
   t.after(() => catalog.close());
   assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
-  assert.equal(catalog.entries.at(old.id, Buffer.from('/data/old'))?.inodeFlags, 0);
+  assert.equal(catalog.entries.at(old.id, Buffer.from('/data/old'))?.inodeFlags, null, 'not read: unknown');
+  assert.equal([...catalog.entries.unchangedCheck(old.id)][0]?.inodeFlags, null, 'the unchanged check tells the client so');
   const next = catalog.backups.create(clientId, 0, 'host', {}, 3);
   catalog.entries.insert(next.id, [{ ...entry('/data/new'), inodeFlags: 0x30 }], [null]);
   assert.equal(catalog.entries.at(next.id, Buffer.from('/data/new'))?.inodeFlags, 0x30, 'an entry\'s inode flags are stored and read back');
+  catalog.entries.insert(next.id, [{ ...entry('/data/none'), inodeFlags: 0 }], [null]);
+  assert.equal(catalog.entries.at(next.id, Buffer.from('/data/none'))?.inodeFlags, 0, 'none read: 0, not unknown');
 });

@@ -12,7 +12,7 @@ function entryWith(fields: Partial<EntryMeta>): EntryMeta {
   return {
     path: Buffer.alloc(0), type: -1, mode: UINT32, uid: UINT32, gid: UINT32, mtimeSec: -LARGEST, mtimeNsec: UINT32, ctimeSec: -LARGEST, ctimeNsec: UINT32,
     inode: LARGEST, device: LARGEST, size: LARGEST, linkTarget: Buffer.alloc(0), user: '', group: '', nlink: UINT32, rdev: LARGEST,
-    xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, ...fields,
+    xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, ...fields,
   };
 }
 

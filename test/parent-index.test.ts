@@ -51,7 +51,7 @@ class ScriptedCall {
 
 const file = (path: string): EntryMeta => meta(path, EntryType.ENTRY_TYPE_FILE, { size: 1 });
 const batch = (paths: string[], damaged: number[] = []): ParentBatch => (
-  { backupId: 7, entries: paths.map(file), acceptsBatches: true, acceptsCarriedRuns: true, damaged });
+  { backupId: 7, entries: paths.map(file), acceptsBatches: true, acceptsCarriedRuns: true, keepsInodeFlags: false, damaged });
 const toError = (error: unknown): unknown => new Error(`mapped: ${(error as Error).message}`);
 const rankOf = (index: ParentIndex, path: string): number | undefined | typeof NOT_YET => {
   const found = index.lookup(Buffer.from(path));
@@ -76,6 +76,20 @@ test('a path is answered once the index has reached it; damaged entries take a r
   assert.equal(await index.get(Buffer.from('/d/z')), undefined, 'once complete, a path beyond is absent');
   index.close();
   assert.equal(call.cancelled, false, 'a complete index has no call left to cancel');
+});
+
+test('from a server that keeps inode flags, a file backed up without them takes its rank but is not the parent\'s: it is read again', async () => {
+  const call = new ScriptedCall();
+  const known = (path: string): EntryMeta => meta(path, EntryType.ENTRY_TYPE_FILE, { size: 1, inodeFlagsKnown: true });
+  call.push({ backupId: 7, entries: [known('/d/a'), file('/d/b'), known('/d/c')], acceptsBatches: true, acceptsCarriedRuns: true, keepsInodeFlags: true, damaged: [] });
+  call.push({ backupId: 7, entries: [file('/d/e')], acceptsBatches: true, acceptsCarriedRuns: true, keepsInodeFlags: false, damaged: [] });
+  call.push('end');
+  const index = await ParentIndex.open(call.client(), toError);
+  assert.equal(rankOf(index, '/d/a'), 0);
+  assert.equal(rankOf(index, '/d/b'), undefined, 'flags unknown: read again, so that they are stored');
+  assert.equal(rankOf(index, '/d/c'), 2, 'the unknown /d/b kept rank 1: no carried run spans it');
+  assert.equal((await index.get(Buffer.from('/d/e')))?.rank, 3, 'from a server that keeps no flags, reading again would store none');
+  index.close();
 });
 
 test('an index out of path order is refused, in the first batch or a later one', async () => {
@@ -122,7 +136,7 @@ test('an older server and a client without backups: no carried runs, an empty in
   assert.equal(rankOf(fromOlder, '/d/a'), 0, 'its entries still answer the unchanged check');
 
   const noBatches = new ScriptedCall();
-  noBatches.push({ backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] });
+  noBatches.push({ backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, keepsInodeFlags: true, damaged: [] });
   noBatches.push('end');
   const empty = await ParentIndex.open(noBatches.client(), toError);
   assert.equal(empty.backupId, 0);

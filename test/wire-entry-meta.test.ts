@@ -36,7 +36,7 @@ function sample(index: number): EntryMeta {
     rdev: pick(UINT64, index + 3),
     xattrs: index % 3 === 0 ? [] : [{ name: Buffer.from('user.x'), value: pick(BYTES, index) }, { name: Buffer.from('system.posix_acl_access'), value: Buffer.alloc(0) }],
     extents: index % 4 === 0 ? [] : [0, pick(UINT64, index), pick(UINT64, index + 5), 0],
-    hardlinkTarget: pick(BYTES, index + 2), inodeFlags: pick(UINT32, index + 4),
+    hardlinkTarget: pick(BYTES, index + 2), inodeFlags: pick(UINT32, index + 4), inodeFlagsKnown: index % 2 === 0,
   };
 }
 
@@ -99,12 +99,12 @@ test('decodeEntryMeta refuses what cannot be an entry with a ProtocolError, neve
 
 test('ParentBatch: the hand-written codec writes and reads what ts-proto does, empty or full', () => {
   const batches: ParentBatch[] = [
-    { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] },
-    { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] },
-    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] },
-    { backupId: 302, entries: Array.from({ length: 200 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true, damaged: [0, 1, 127, 128, 199] },
-    { backupId: 301, entries: [sample(3)], acceptsBatches: true, acceptsCarriedRuns: false, damaged: [0] },
-    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] },
+    { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [], keepsInodeFlags: true },
+    { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [], keepsInodeFlags: false },
+    { backupId: 300, entries: Array.from({ length: 50 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true, damaged: [], keepsInodeFlags: true },
+    { backupId: 302, entries: Array.from({ length: 200 }, (_, index) => sample(index)), acceptsBatches: true, acceptsCarriedRuns: true, damaged: [0, 1, 127, 128, 199], keepsInodeFlags: true },
+    { backupId: 301, entries: [sample(3)], acceptsBatches: true, acceptsCarriedRuns: false, damaged: [0], keepsInodeFlags: true },
+    { backupId: Number.MAX_SAFE_INTEGER, entries: [sample(7)], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [], keepsInodeFlags: true },
   ];
   for (const batch of batches) {
     const expected = Buffer.from(ParentBatch.encode(batch).finish());
@@ -121,7 +121,7 @@ test('the parent index\'s reader keeps exactly what ts-proto reads of the fields
   const kept = (meta: EntryMeta): Record<string, unknown> => ({
     key: meta.path.toString('latin1'), type: meta.type, mode: meta.mode, size: meta.size, mtimeSec: meta.mtimeSec, mtimeNsec: meta.mtimeNsec,
     ctimeSec: meta.ctimeSec, ctimeNsec: meta.ctimeNsec, inode: meta.inode, uid: meta.uid, gid: meta.gid, user: meta.user, group: meta.group,
-    device: meta.device, nlink: meta.nlink, rank: 0,
+    device: meta.device, nlink: meta.nlink, inodeFlagsKnown: meta.inodeFlagsKnown, rank: 0,
   });
   for (let index = 0; index < 500; index++) {
     const bytes = Buffer.from(EntryMeta.encode(sample(index)).finish());
@@ -129,7 +129,7 @@ test('the parent index\'s reader keeps exactly what ts-proto reads of the fields
     assert.deepEqual(decodeParentIndexEntry(framed, 7, 7 + bytes.length), kept(EntryMeta.decode(bytes)), `sample ${index}`);
   }
   const batch: ParentBatch = { backupId: 302, entries: Array.from({ length: 200 }, (_, index) => sample(index)), acceptsBatches: true,
-    acceptsCarriedRuns: true, damaged: [0, 127, 199] };
+    acceptsCarriedRuns: true, damaged: [0, 127, 199], keepsInodeFlags: false };
   const read = deserializeParentIndexBatch(serializeParentBatch(batch));
   assert.deepEqual({ ...read, entries: read.entries.length }, { ...batch, entries: 200 });
   assert.deepEqual(read.entries, batch.entries.map(kept));

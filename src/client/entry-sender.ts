@@ -144,7 +144,7 @@ export class EntrySender {
     if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
     const attributes = this.orReported(() => walked.readAttributes(), shown, walked);
     if (attributes === undefined) return;
-    const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs, inodeFlags: attributes.inodeFlags };
+    const withXattrs: EntryMeta = { ...attributes.meta, xattrs: attributes.xattrs, inodeFlags: attributes.inodeFlags, inodeFlagsKnown: attributes.inodeFlagsKnown };
     if (this.isTooBig(withXattrs, shown)) return;
     if (attributes.hasChanged) this.progress.warnings.push(`${shown()}: changed while it was read (stored as it was then)`);
     await this.batcher.add(batchedEntry(withXattrs));
@@ -234,7 +234,7 @@ export class EntrySender {
     if (xattrs === undefined) return undefined;
     const inodeFlags = this.orReported(() => content.readInodeFlags(), shown, undefined, 'inode flags');
     if (inodeFlags === undefined) return undefined;
-    const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents, inodeFlags };
+    const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents, inodeFlags, inodeFlagsKnown: true };
     const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
     // Before its content is read: nothing of it has been sent yet.
     if (this.isTooBig(meta, shown)) return undefined;

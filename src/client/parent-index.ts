@@ -110,7 +110,9 @@ export class ParentIndex {
       this.reached = entry.key;
       entry.rank = this.received++;
       // A damaged one takes its rank, so no run spans it, but is not the parent's file: it is sent again.
-      if (damaged.has(index)) return;
+      // So is one backed up without its inode flags (before they were kept, or by an older client) by a
+      // server that keeps them: read once more, its flags are stored (its content is not, being there).
+      if (damaged.has(index) || (batch.keepsInodeFlags && !entry.inodeFlagsKnown)) return;
       entry.user = this.ownerName(entry.user);
       entry.group = this.ownerName(entry.group);
       this.entries.set(entry.key, entry);

@@ -45,6 +45,8 @@ export interface WalkedAttributes {
   readonly xattrs: Xattr[];
   /** Kept inode flags (posix/inode-flags.ts), read from a folder's fd; 0 for an entry read by name (never through a name). */
   readonly inodeFlags: number;
+  /** inodeFlags were read (a folder read through its fd). */
+  readonly inodeFlagsKnown: boolean;
   /** The entry changed between the walk's lstat and this read: meta is from a later lstat. */
   readonly hasChanged: boolean;
 }
@@ -87,7 +89,7 @@ export class WalkedEntry {
    */
   readAttributes(): WalkedAttributes {
     if (this.folderFd !== undefined) {
-      return { meta: this.meta, xattrs: this.withAclNames(readXattrs({ fd: this.folderFd })), inodeFlags: readInodeFlags(this.folderFd), hasChanged: false };
+      return { meta: this.meta, xattrs: this.withAclNames(readXattrs({ fd: this.folderFd })), inodeFlags: readInodeFlags(this.folderFd), inodeFlagsKnown: true, hasChanged: false };
     }
     let handle: number;
     try {
@@ -100,11 +102,11 @@ export class WalkedEntry {
       if (!this.isWalkedInode(statFd(handle))) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
       const xattrs = this.withAclNames(readXattrs({ handle }));
       const now = statFd(handle);
-      if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, inodeFlags: 0, hasChanged: false };
+      if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, inodeFlags: 0, inodeFlagsKnown: false, hasChanged: false };
       // A symlink is never written to: a new ctime may be a new link that got the freed inode number
       // between the walk's lstat and the handle's open, and its target (read at the walk) could be the old one's.
       if (this.type === EntryType.ENTRY_TYPE_SYMLINK) throw new EntryChangedError('changed while it was read; not in this backup');
-      return { meta: this.metaFrom(now), xattrs, inodeFlags: 0, hasChanged: true };
+      return { meta: this.metaFrom(now), xattrs, inodeFlags: 0, inodeFlagsKnown: false, hasChanged: true };
     } finally {
       closeSync(handle);
     }

@@ -237,6 +237,11 @@ export interface EntryMeta {
    * entry types, a file system without flags, a backup from before).
    */
   inodeFlags: number;
+  /**
+   * inode_flags holds what was read: set for a regular file or folder by a client that reads flags, and
+   * by a server that keeps them; unset, its flags are unknown (a backup from before, or an older client).
+   */
+  inodeFlagsKnown: boolean;
 }
 
 export interface Xattr {
@@ -492,6 +497,11 @@ export interface ParentBatch {
   acceptsCarriedRuns: boolean;
   /** With marks_damaged: the indexes (in this batch's entries) of those whose content is damaged. */
   damaged: number[];
+  /**
+   * The server keeps inode flags: a file whose entry has no inode_flags_known was backed up without
+   * them, and is read again (not unchanged); false: an older server.
+   */
+  keepsInodeFlags: boolean;
 }
 
 export interface RestoreRequest {
@@ -665,6 +675,7 @@ function createBaseEntryMeta(): EntryMeta {
     extents: [],
     hardlinkTarget: Buffer.alloc(0),
     inodeFlags: 0,
+    inodeFlagsKnown: false,
   };
 }
 
@@ -736,6 +747,9 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     }
     if (message.inodeFlags !== 0) {
       writer.uint32(168).uint32(message.inodeFlags);
+    }
+    if (message.inodeFlagsKnown !== false) {
+      writer.uint32(176).bool(message.inodeFlagsKnown);
     }
     return writer;
   },
@@ -931,6 +945,14 @@ export const EntryMeta: MessageFns<EntryMeta> = {
             message.inodeFlags = reader.uint32();
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.inodeFlagsKnown = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,6 +1020,11 @@ export const EntryMeta: MessageFns<EntryMeta> = {
         : isSet(object.inode_flags)
         ? globalThis.Number(object.inode_flags)
         : 0,
+      inodeFlagsKnown: isSet(object.inodeFlagsKnown)
+        ? globalThis.Boolean(object.inodeFlagsKnown)
+        : isSet(object.inode_flags_known)
+        ? globalThis.Boolean(object.inode_flags_known)
+        : false,
     };
   },
 
@@ -1066,6 +1093,9 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     if (message.inodeFlags !== 0) {
       obj.inodeFlags = Math.round(message.inodeFlags);
     }
+    if (message.inodeFlagsKnown !== false) {
+      obj.inodeFlagsKnown = message.inodeFlagsKnown;
+    }
     return obj;
   },
 
@@ -1095,6 +1125,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     message.extents = object.extents?.map((e) => e) || [];
     message.hardlinkTarget = object.hardlinkTarget ?? Buffer.alloc(0);
     message.inodeFlags = object.inodeFlags ?? 0;
+    message.inodeFlagsKnown = object.inodeFlagsKnown ?? false;
     return message;
   },
 };
@@ -3950,7 +3981,14 @@ export const ParentRequest: MessageFns<ParentRequest> = {
 };
 
 function createBaseParentBatch(): ParentBatch {
-  return { backupId: 0, entries: [], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] };
+  return {
+    backupId: 0,
+    entries: [],
+    acceptsBatches: false,
+    acceptsCarriedRuns: false,
+    damaged: [],
+    keepsInodeFlags: false,
+  };
 }
 
 export const ParentBatch: MessageFns<ParentBatch> = {
@@ -3973,6 +4011,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.keepsInodeFlags !== false) {
+      writer.uint32(48).bool(message.keepsInodeFlags);
     }
     return writer;
   },
@@ -4040,6 +4081,14 @@ export const ParentBatch: MessageFns<ParentBatch> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.keepsInodeFlags = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4071,6 +4120,11 @@ export const ParentBatch: MessageFns<ParentBatch> = {
         ? globalThis.Boolean(object.accepts_carried_runs)
         : false,
       damaged: globalThis.Array.isArray(object?.damaged) ? object.damaged.map((e: any) => globalThis.Number(e)) : [],
+      keepsInodeFlags: isSet(object.keepsInodeFlags)
+        ? globalThis.Boolean(object.keepsInodeFlags)
+        : isSet(object.keeps_inode_flags)
+        ? globalThis.Boolean(object.keeps_inode_flags)
+        : false,
     };
   },
 
@@ -4091,6 +4145,9 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     if (message.damaged?.length) {
       obj.damaged = message.damaged.map((e) => Math.round(e));
     }
+    if (message.keepsInodeFlags !== false) {
+      obj.keepsInodeFlags = message.keepsInodeFlags;
+    }
     return obj;
   },
 
@@ -4104,6 +4161,7 @@ export const ParentBatch: MessageFns<ParentBatch> = {
     message.acceptsBatches = object.acceptsBatches ?? false;
     message.acceptsCarriedRuns = object.acceptsCarriedRuns ?? false;
     message.damaged = object.damaged?.map((e) => e) || [];
+    message.keepsInodeFlags = object.keepsInodeFlags ?? false;
     return message;
   },
 };

@@ -14,7 +14,7 @@ export function newEntryOf(meta: EntryMeta, size: number): Omit<StoredEntry, 'co
     mtimeSec: meta.mtimeSec, mtimeNsec: meta.mtimeNsec, ctimeSec: meta.ctimeSec, ctimeNsec: meta.ctimeNsec,
     inode: meta.inode, device: meta.device, nlink: meta.nlink || 1, rdev: meta.rdev, size, linkTarget: meta.linkTarget,
     // The received arrays, not copies: a hard link's entry shares its first path's (upload-session.ts).
-    xattrs: meta.xattrs, extents: meta.extents, inodeFlags: meta.inodeFlags,
+    xattrs: meta.xattrs, extents: meta.extents, inodeFlags: meta.inodeFlagsKnown ? meta.inodeFlags : null,
   };
 }
 
@@ -25,7 +25,7 @@ export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta 
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
     inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: entry.rdev, size: entry.size, linkTarget: entry.linkTarget,
     xattrs: entry.xattrs.map(({ name, value }) => ({ name, value })), extents: [...entry.extents], hardlinkTarget: hardlinkTo ?? NOTHING,
-    inodeFlags: entry.inodeFlags,
+    inodeFlags: entry.inodeFlags ?? 0, inodeFlagsKnown: entry.inodeFlags !== null,
   };
 }
 
@@ -38,5 +38,7 @@ export function unchangedCheckMetaOf(entry: UnchangedCheckEntry): EntryMeta {
     path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group,
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
     inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: 0, size: entry.size, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0,
+    // Whether a backup read its flags: one that did not is read again (client/parent-index.ts).
+    inodeFlagsKnown: entry.inodeFlags !== null,
   };
 }

@@ -29,7 +29,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     if (backup === undefined && call.request.backupId !== 0) throw new NotFoundError(`client "${caller.name}" has no backup ${call.request.backupId}`);
     if (backup === undefined) {
       // Still one message: it tells the client this server takes EntryBatch.
-      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, damaged: [] });
+      await writeWithBackpressure(call, { backupId: 0, entries: [], acceptsBatches: true, acceptsCarriedRuns: true, keepsInodeFlags: true, damaged: [] });
       call.end();
       return;
     }
@@ -46,7 +46,7 @@ export async function handleParent(context: ServerContext, call: grpc.ServerWrit
     const send = async (items: readonly ParentEntry[]): Promise<void> => {
       const damagedIndexes = items.flatMap((item, index) => (item.isDamaged ? [index] : []));
       await writeWithBackpressure(call, {
-        backupId: backup.number, entries: items.map((item) => item.meta), acceptsBatches: true, acceptsCarriedRuns: true, damaged: damagedIndexes,
+        backupId: backup.number, entries: items.map((item) => item.meta), acceptsBatches: true, acceptsCarriedRuns: true, keepsInodeFlags: true, damaged: damagedIndexes,
       });
       isSent = true;
       await loop.turn();

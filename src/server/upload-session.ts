@@ -231,7 +231,7 @@ export class UploadSession {
       // million extents and many links to it fill the heap before the flush), and a written one is read
       // once for all the links that follow it (firstLinkOf).
       const { xattrs, extents, inodeFlags, size } = first.entry;
-      await this.addFile({ ...meta, xattrs: xattrs as EntryMeta['xattrs'], extents: extents as EntryMeta['extents'], inodeFlags }, size, first.content);
+      await this.addFile({ ...meta, xattrs: xattrs as EntryMeta['xattrs'], extents: extents as EntryMeta['extents'], ...wireFlagsOf(inodeFlags) }, size, first.content);
       return;
     }
     if (isSameAsParent) {
@@ -241,7 +241,7 @@ export class UploadSession {
       }
       // Unchanged (same ctime): the client read neither its attributes, its flags nor its holes again (chattr changes the ctime).
       const { xattrs, extents, inodeFlags } = parent.entry;
-      await this.addFile({ ...meta, xattrs: [...xattrs], extents: [...extents], inodeFlags }, parent.entry.size, parent);
+      await this.addFile({ ...meta, xattrs: [...xattrs], extents: [...extents], ...wireFlagsOf(inodeFlags) }, parent.entry.size, parent);
       return;
     }
     this.current = { meta, writer: session.openContent(() => `${this.clientName}:${escapeBytes(meta.path)}`) };
@@ -259,7 +259,7 @@ export class UploadSession {
       if (first === undefined || first.entry.type !== meta.type) {
         throw new ProtocolError(`entry ${escapeBytes(meta.path)} is a hard link to ${escapeBytes(meta.hardlinkTarget)}, which is not an earlier entry of its type in this backup`);
       }
-      stored = { ...meta, xattrs: first.entry.xattrs as EntryMeta['xattrs'], inodeFlags: first.entry.inodeFlags };
+      stored = { ...meta, xattrs: first.entry.xattrs as EntryMeta['xattrs'], ...wireFlagsOf(first.entry.inodeFlags) };
     }
     await this.session!.addEntry(newEntryOf(stored, 0), null);
     this.progress.files++;
@@ -365,4 +365,9 @@ function fileSize(meta: EntryMeta, contentSize: number): number {
     throw new ProtocolError(`entry ${escapeBytes(meta.path)}: its extents hold ${data} bytes but ${contentSize} arrived`);
   }
   return meta.size;
+}
+
+/** A stored entry's inode flags as an EntryMeta carries them (null: unknown). */
+function wireFlagsOf(inodeFlags: number | null): Pick<EntryMeta, 'inodeFlags' | 'inodeFlagsKnown'> {
+  return { inodeFlags: inodeFlags ?? 0, inodeFlagsKnown: inodeFlags !== null };
 }

@@ -17,7 +17,7 @@ export interface EntryWithContentSize {
 
 const PARENT_CONTENT_COLUMNS = 'e.path, e.size, e.content_id, e.xattrs, e.extents, e.inode_flags, c.size, c.hash';
 
-type ParentContentRow = [path: Buffer, size: number, contentId: number | null, xattrs: Buffer | null, extents: Buffer | null, inodeFlags: number,
+type ParentContentRow = [path: Buffer, size: number, contentId: number | null, xattrs: Buffer | null, extents: Buffer | null, inodeFlags: number | null,
   contentSize: number | null, contentHash: Buffer | null];
 
 function withContentSize([path, size, contentId, xattrs, extents, inodeFlags, contentSize, contentHash]: ParentContentRow): EntryWithContentSize {
@@ -31,12 +31,13 @@ export type CopiedEntryRow = [path: Buffer, contentId: number, size: number];
 export type EntryRow = [
   path: Buffer, type: number, mode: number, uid: number, gid: number, mtimeSec: number, mtimeNsec: number,
   ctimeSec: number, ctimeNsec: number, inode: number, device: number, size: number, linkTarget: Buffer, contentId: number | null,
-  user: string, group: string, nlink: number, rdev: number, xattrs: Buffer | null, extents: Buffer | null, inodeFlags: number,
+  user: string, group: string, nlink: number, rdev: number, xattrs: Buffer | null, extents: Buffer | null, inodeFlags: number | null,
 ];
 
 type UnchangedCheckRow = [
   path: Buffer, type: number, mode: number, mtimeSec: number, mtimeNsec: number, ctimeSec: number, ctimeNsec: number,
   inode: number, size: number, contentId: number | null, uid: number, gid: number, user: string, group: string, device: number, nlink: number,
+  inodeFlags: number | null,
 ];
 
 export function toEntry(row: EntryRow): StoredEntry {
@@ -65,7 +66,7 @@ export class EntriesTable {
         `SELECT ${PARENT_CONTENT_COLUMNS} FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path = ?`).raw(),
       unchangedCheck: db.prepare(
-        `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id, uid, gid, user_name, group_name, device, nlink
+        `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id, uid, gid, user_name, group_name, device, nlink, inode_flags
          FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
       count: db.prepare(`SELECT COUNT(*) FROM entries WHERE backup_id = ?`).pluck(),
       // Regular files of one link whose content is there and sound, in a path range, copied in SQLite: a
@@ -127,8 +128,8 @@ export class EntriesTable {
   /** Every entry's unchanged-check fields in path order, a page at a time: a fifth of the cost of whole entries. */
   unchangedCheck(backupId: number, pageSize = 2000): Generator<UnchangedCheckEntry> {
     return inPathOrder((afterPath, limit) => (this.statements.unchangedCheck.all(backupId, afterPath, limit) as UnchangedCheckRow[])
-      .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink]) => (
-        { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink })), pageSize);
+      .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags]) => (
+        { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags })), pageSize);
   }
 
   /**

@@ -44,8 +44,8 @@ export interface StoredEntry {
   readonly xattrs: readonly Xattr[];
   /** Data extents of a sparse file as offset, length pairs; empty for a dense file. */
   readonly extents: readonly number[];
-  /** chattr's flags a restore sets (client/posix/inode-flags.ts); 0 for none, and in entries from before they were kept. */
-  readonly inodeFlags: number;
+  /** chattr's flags a restore sets (client/posix/inode-flags.ts); null where unknown (not read: before they were kept, an older client, an entry type without them). */
+  readonly inodeFlags: number | null;
   readonly contentId: number | null;
 }
 
@@ -58,7 +58,7 @@ export type ReferencedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'e
 /** What tells an unchanged file (the Parent call's answer): read without names, attributes or extents. */
 export type UnchangedCheckEntry = Pick<StoredEntry,
   'path' | 'type' | 'mode' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode' | 'size' | 'contentId'
-  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink'>;
+  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink' | 'inodeFlags'>;
 
 export interface BackupRecord {
   readonly id: number;

@@ -103,8 +103,9 @@ CREATE TABLE IF NOT EXISTS entries (
   rdev INTEGER NOT NULL DEFAULT 0,
   xattrs BLOB,
   extents BLOB,
-  -- chattr's flags a restore sets (EntryMeta.inode_flags); 0 in rows from before version 7.
-  inode_flags INTEGER NOT NULL DEFAULT 0,
+  -- chattr's flags a restore sets (EntryMeta.inode_flags); NULL where they were not read (rows from
+  -- before version 7, entries from a client that does not send them, entry types without flags).
+  inode_flags INTEGER,
   PRIMARY KEY (backup_id, path)
 ) WITHOUT ROWID;
 -- Packs about to be put, recorded (durably) before the put; a pack's row, inserted once it is stored,
@@ -270,9 +271,12 @@ ALTER TABLE client_chunks ADD COLUMN pack_id INTEGER;
 ALTER TABLE client_chunks ADD COLUMN offset INTEGER;
 `;
 
-/** Version 6 kept no inode flags: its entries have none, as the backups they were made by read none. */
+/**
+ * Version 6 kept no inode flags: its entries' are unknown (NULL), not none, so that the next backup reads
+ * each file again (parent-index.ts) rather than carrying a 0 that an immutable file never had.
+ */
 export const MIGRATE_6_TO_7_SQL = `
-ALTER TABLE entries ADD COLUMN inode_flags INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE entries ADD COLUMN inode_flags INTEGER;
 `;
 
 /**

@@ -161,7 +161,7 @@ function readStatField(reader: MetaReader, field: number, into: StatFields): boo
 export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length): EntryMeta {
   const meta: EntryMeta = {
     path: EMPTY, type: 0, mode: 0, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, device: 0, size: 0,
-    linkTarget: EMPTY, user: '', group: '', nlink: 0, rdev: 0, xattrs: [], extents: [], hardlinkTarget: EMPTY, inodeFlags: 0,
+    linkTarget: EMPTY, user: '', group: '', nlink: 0, rdev: 0, xattrs: [], extents: [], hardlinkTarget: EMPTY, inodeFlags: 0, inodeFlagsKnown: false,
   };
   const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
@@ -174,6 +174,7 @@ export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length):
         case Field.rdev: meta.rdev = reader.uint64('rdev'); continue;
         case Field.extents: meta.extents.push(reader.uint64('an extent')); continue;
         case Field.inodeFlags: meta.inodeFlags = reader.uint32(); continue;
+        case Field.inodeFlagsKnown: meta.inodeFlagsKnown = reader.uint64('inode_flags_known') !== 0; continue;
       }
     } else if (wireType === LENGTH_DELIMITED) {
       switch (field) {
@@ -216,6 +217,8 @@ export interface ParentIndexEntry {
   group: string;
   readonly device: number;
   readonly nlink: number;
+  /** The parent's entry holds the inode flags read (EntryMeta.inode_flags_known). */
+  readonly inodeFlagsKnown: boolean;
   rank: number;
 }
 
@@ -228,7 +231,7 @@ export interface ParentIndexEntry {
 export function decodeParentIndexEntry(buffer: Buffer, start: number, end: number): ParentIndexEntry {
   const entry = {
     key: '', type: 0, mode: 0, size: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, uid: 0, gid: 0,
-    user: '', group: '', device: 0, nlink: 0, rank: 0,
+    user: '', group: '', device: 0, nlink: 0, inodeFlagsKnown: false, rank: 0,
   };
   const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
@@ -236,6 +239,10 @@ export function decodeParentIndexEntry(buffer: Buffer, start: number, end: numbe
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (wireType === 0 && readStatField(reader, field, entry)) continue;
+    if (wireType === 0 && field === Field.inodeFlagsKnown) {
+      entry.inodeFlagsKnown = reader.uint64('inode_flags_known') !== 0;
+      continue;
+    }
     if (wireType === LENGTH_DELIMITED) {
       switch (field) {
         case Field.path: entry.key = reader.latin1(); continue;

@@ -117,7 +117,8 @@ export function sizeEntryMeta(meta: EntryMeta): SizedEntryMeta {
     + varintFieldLength(Field.rdev, meta.rdev, unsignedLength)
     + bytesFieldLength(Field.extents, extents)
     + bytesFieldLength(Field.hardlinkTarget, meta.hardlinkTarget.length)
-    + varintFieldLength(Field.inodeFlags, meta.inodeFlags, unsignedLength);
+    + varintFieldLength(Field.inodeFlags, meta.inodeFlags, unsignedLength)
+    + (meta.inodeFlagsKnown ? tagLength(Field.inodeFlagsKnown) + 1 : 0);
   for (const xattr of meta.xattrs) {
     const inner = xattrLength(xattr);
     length += tagLength(Field.xattrs) + unsignedLength(inner) + inner;
@@ -180,7 +181,8 @@ export function writeEntryMeta(buffer: Buffer, offset: number, sized: SizedEntry
     for (const value of meta.extents) offset = writeUnsigned(buffer, offset, value);
   }
   offset = writeBytesField(buffer, offset, Field.hardlinkTarget, meta.hardlinkTarget);
-  return writeUnsignedField(buffer, offset, Field.inodeFlags, meta.inodeFlags);
+  offset = writeUnsignedField(buffer, offset, Field.inodeFlags, meta.inodeFlags);
+  return writeUnsignedField(buffer, offset, Field.inodeFlagsKnown, meta.inodeFlagsKnown ? 1 : 0);
 }
 
 /** The entry as a message of its own: what EntryMeta.encode(meta).finish() returns. */

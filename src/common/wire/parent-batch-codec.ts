@@ -9,12 +9,14 @@ import { varintLength, writeVarint } from './varint';
 import { decodeEntryMeta, decodeParentIndexEntry, type ParentIndexEntry } from './entry-meta-reader';
 import { sizeEntryMeta, writeEntryMetaField } from './entry-meta-writer';
 
-/** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3, accepts_carried_runs = 4, damaged = 5 (packed). */
+/** ParentBatch: backup_id = 1, entries = 2, accepts_batches = 3, accepts_carried_runs = 4, damaged = 5 (packed),
+ * keeps_inode_flags = 6. */
 const BACKUP_ID_TAG = 1 << 3;
 const ENTRIES_TAG = (2 << 3) | 2;
 const ACCEPTS_BATCHES_TAG = 3 << 3;
 const ACCEPTS_CARRIED_RUNS_TAG = 4 << 3;
 const DAMAGED_TAG = (5 << 3) | 2;
+const KEEPS_INODE_FLAGS_TAG = 6 << 3;
 
 export function serializeParentBatch(batch: ParentBatch): Buffer {
   const sized = batch.entries.map(sizeEntryMeta);
@@ -22,6 +24,7 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
   for (const entry of sized) length += 1 + varintLength(entry.length) + entry.length;
   if (batch.acceptsBatches) length += 2;
   if (batch.acceptsCarriedRuns) length += 2;
+  if (batch.keepsInodeFlags) length += 2;
   const damagedLength = batch.damaged.reduce((sum, index) => sum + varintLength(index), 0);
   if (damagedLength > 0) length += 1 + varintLength(damagedLength) + damagedLength;
   const buffer = Buffer.allocUnsafe(length);
@@ -44,6 +47,10 @@ export function serializeParentBatch(batch: ParentBatch): Buffer {
     offset = writeVarint(buffer, offset, damagedLength);
     for (const index of batch.damaged) offset = writeVarint(buffer, offset, index);
   }
+  if (batch.keepsInodeFlags) {
+    buffer[offset++] = KEEPS_INODE_FLAGS_TAG;
+    buffer[offset++] = 1;
+  }
   return buffer;
 }
 
@@ -61,7 +68,7 @@ export function deserializeParentIndexBatch(bytes: Buffer): ParentIndexBatch {
 
 function readParentBatch<Entry>(bytes: Buffer, decodeEntry: (buffer: Buffer, start: number, end: number) => Entry)
   : Omit<ParentBatch, 'entries'> & { entries: Entry[] } {
-  const batch = { backupId: 0, entries: [] as Entry[], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] as number[] };
+  const batch = { backupId: 0, entries: [] as Entry[], acceptsBatches: false, acceptsCarriedRuns: false, damaged: [] as number[], keepsInodeFlags: false };
   const reader = new FieldReader(bytes);
   while (!reader.isDone) {
     const { field, wireType } = reader.tag();
@@ -71,6 +78,7 @@ function readParentBatch<Entry>(bytes: Buffer, decodeEntry: (buffer: Buffer, sta
       batch.entries.push(decodeEntry(bytes, start, reader.position));
     } else if (field === 3 && wireType === 0) batch.acceptsBatches = reader.varint() !== 0;
     else if (field === 4 && wireType === 0) batch.acceptsCarriedRuns = reader.varint() !== 0;
+    else if (field === 6 && wireType === 0) batch.keepsInodeFlags = reader.varint() !== 0;
     else if (field === 5 && wireType === 0) batch.damaged.push(uint32(reader.varint()));
     else if (field === 5 && wireType === 2) {
       // Packed, as proto3 writes it; a reader must take the unpacked form too.

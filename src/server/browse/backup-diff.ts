@@ -23,7 +23,8 @@ export function changesBetween(before: StoredEntry, after: StoredEntry): string[
   if (before.mtimeSec !== after.mtimeSec || before.mtimeNsec !== after.mtimeNsec) changes.push('mtime');
   if (!before.linkTarget.equals(after.linkTarget)) changes.push('link');
   if (!sameXattrs(before, after)) changes.push('xattrs');
-  if (before.inodeFlags !== after.inodeFlags) changes.push('flags');
+  // Unknown (not read) on either side is no difference: an upgrade would list every file.
+  if (before.inodeFlags !== null && after.inodeFlags !== null && before.inodeFlags !== after.inodeFlags) changes.push('flags');
   return changes;
 }
 

@@ -215,3 +215,36 @@ test('after an upgrade from a catalog without inode flags, the next backup recor
   assert.match(second.stdout, /\(0 unchanged\)/, 'after the upgrade every file is read once more');
   assert.match(third.stdout, /stored 0 B new of 0 B read/, 'then none is read again');
 });
+
+// Regression: a restore set no flags where the backup had none, so a file or folder made under a `dA`
+// folder kept what it took from it, and every later restore said it differed. Known flags are now set
+// exactly, 0 included; a re-restore finds nothing to change.
+test('a restore into a folder that passes on nodump and noatime gives each entry exactly its backed-up flags, and restoring again changes nothing', { skip: isRoot ? false : 'chattr on the sandbox needs its owner' }, async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(async () => {
+    clearFlags(sandbox.root);
+    await sandbox.destroy();
+  });
+  const data = join(sandbox.root, 'data');
+  mkdirSync(join(data, 'folder'), { recursive: true });
+  writeFileSync(join(data, 'plain.txt'), 'no flags\n');
+  writeFileSync(join(data, 'folder/inner.txt'), 'no flags either\n');
+  writeFileSync(join(data, 'nodump.txt'), 'd only\n');
+  const target = join(sandbox.root, 'restored');
+  mkdirSync(target);
+  if (!runs('chattr', ['+d', join(data, 'nodump.txt')]) || !runs('chattr', ['+dA', target])) {
+    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
+    return;
+  }
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const backup = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+  const restore = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+  assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+  const expected: Record<string, string> = { '': '', 'plain.txt': '', folder: '', 'folder/inner.txt': '', 'nodump.txt': 'd' };
+  for (const [name, letters] of Object.entries(expected)) assert.equal(lettersOf(join(target, data, name)), letters, `${name || 'data'} has the backup's flags, not its folder's`);
+  const again = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.doesNotMatch(again.stdout + again.stderr, /inode flags/, 'nothing differs');
+});

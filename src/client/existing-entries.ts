@@ -74,8 +74,8 @@ export class ExistingEntries {
     const isRoot = this.options.isRoot;
     const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
     const xattrs = { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };
-    const isFolder = meta.type === EntryType.ENTRY_TYPE_DIRECTORY;
-    const inodeFlags = isFolder || meta.type === EntryType.ENTRY_TYPE_FILE ? { existing: () => this.tree.readInodeFlags(path), isFolder } : undefined;
+    const hasFlags = meta.type === EntryType.ENTRY_TYPE_DIRECTORY || meta.type === EntryType.ENTRY_TYPE_FILE;
+    const inodeFlags = hasFlags ? { existing: () => this.tree.readInodeFlags(path) } : undefined;
     return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) },
       { mode: compared.mode ?? true, modeInBackup: meta.mode, owner, mtime: compared.mtime, xattrs, inodeFlags });
   }

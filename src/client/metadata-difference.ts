@@ -26,11 +26,11 @@ export interface ComparedAttributes {
    */
   readonly xattrs?: { readonly existing: () => readonly Xattr[]; readonly given: readonly Xattr[]; readonly isRoot: boolean };
   /**
-   * The kept inode flags on disk and the backup's, read only when the rest is equal (an open per entry).
-   * A folder is compared only where the backup has some: a restore leaves an existing folder's own
-   * where it has none (or is from before they were kept), while a file is replaced by a new inode.
+   * The kept inode flags on disk and the backup's, read only when the rest is equal (an open per entry),
+   * and only where the backup knows them (a restore then sets exactly those, clearing what a new entry
+   * took from its folder); unknown ones (a backup from before they were kept) are neither set nor compared.
    */
-  readonly inodeFlags?: { readonly existing: () => number; readonly isFolder: boolean };
+  readonly inodeFlags?: { readonly existing: () => number };
 }
 
 /** The attributes that differ, for a message ("mode 0644 where the backup has 0600"), or undefined when none does. */
@@ -55,7 +55,7 @@ export function metadataDifference(existing: PosixStat, meta: EntryMeta, compare
   }
   // Only the kept ones: a server's entry may carry others, which no restore sets.
   const inBackup = meta.inodeFlags & KEPT_INODE_FLAGS;
-  if (differences.length === 0 && compared.inodeFlags !== undefined && !(compared.inodeFlags.isFolder && inBackup === 0)) {
+  if (differences.length === 0 && compared.inodeFlags !== undefined && meta.inodeFlagsKnown) {
     const flags = compared.inodeFlags.existing();
     if (flags !== inBackup) {
       differences.push(`inode flags "${inodeFlagLetters(flags)}" where the backup has "${inodeFlagLetters(inBackup)}"`);

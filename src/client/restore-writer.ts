@@ -616,14 +616,15 @@ export class RestoreWriter {
   }
 
   /**
-   * The inode flags to set: none asked for (0, or a backup from before they were kept) leaves the entry's
-   * own, those a new entry took from its folder included. A file of several links is not made immutable
+   * The inode flags to set: exactly the backup's where it knows them (0 clears those a new entry took from
+   * its folder, such as d or A, so that a restore onto it again finds nothing to change); none where it
+   * does not (a backup from before they were kept): the entry keeps its own. A file of several links is not made immutable
    * or append-only: its other links are made after it, and link(2) refuses such a file (listed, exit 3).
    */
   private inodeFlagsOf(path: Buffer, meta: EntryMeta): Pick<EntryMetadata, 'inodeFlags'> {
     // Only the kept ones: a server's entry may carry others, which no restore sets.
     const inodeFlags = meta.inodeFlags & KEPT_INODE_FLAGS;
-    if (inodeFlags === 0 || (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY)) return {};
+    if (!meta.inodeFlagsKnown || (meta.type !== EntryType.ENTRY_TYPE_FILE && meta.type !== EntryType.ENTRY_TYPE_DIRECTORY)) return {};
     if (meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink > 1 && (inodeFlags & PRIVILEGED_INODE_FLAGS) !== 0) {
       const left = inodeFlags & PRIVILEGED_INODE_FLAGS;
       this.outcome.failures.push(`${this.tree.localPath(path)}: inode flags ${inodeFlagLetters(left)} left off: the file has ${meta.nlink} links, and a link cannot be made to an immutable or append-only file`);

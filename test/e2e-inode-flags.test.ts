@@ -248,3 +248,33 @@ test('a restore into a folder that passes on nodump and noatime gives each entry
   assert.equal(again.code, 0, again.stdout + again.stderr);
   assert.doesNotMatch(again.stdout + again.stderr, /inode flags/, 'nothing differs');
 });
+
+// Regression: --overwrite onto a tree identical to the backup re-applied each existing folder's metadata,
+// which an immutable or append-only folder refuses (EPERM): every such folder was reported, exit 3.
+test('--overwrite onto an identical tree with immutable and append-only folders reports nothing and keeps their flags', { skip: isRoot ? false : 'setting immutable needs root' }, async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(async () => {
+    clearFlags(sandbox.root);
+    await sandbox.destroy();
+  });
+  const data = join(sandbox.root, 'data');
+  for (const folder of ['frozen', 'appending']) mkdirSync(join(data, folder), { recursive: true });
+  writeFileSync(join(data, 'frozen/in.txt'), 'in\n');
+  writeFileSync(join(data, 'appending/in.txt'), 'in\n');
+  if (!runs('chattr', ['+i', join(data, 'frozen')]) || !runs('chattr', ['+a', join(data, 'appending')])) {
+    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
+    return;
+  }
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const backup = await sandbox.runClient(['-c', config, '-e']);
+  assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+  const target = join(sandbox.root, 'restored');
+  const restore = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
+  assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+  const again = await sandbox.runClient(['-c', config, '-i', '1', '--to', target, '--overwrite']);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.doesNotMatch(again.stdout + again.stderr, /EPERM/);
+  assert.equal(lettersOf(join(target, data, 'frozen')), 'i');
+  assert.equal(lettersOf(join(target, data, 'appending')), 'a');
+});

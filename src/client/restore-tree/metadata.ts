@@ -7,7 +7,7 @@ import type { PosixStat } from '../posix/addon';
 import { type Owner, OwnerNames } from '../posix/owners';
 import { type EntryTimes, setTimesAt, setTimesFd, setTimesHandle, splitNanoseconds } from '../posix/times';
 import { ACL_ACCESS, ACL_DEFAULT, type XattrTarget, listXattrsIfSupported, removeXattr, setXattr } from '../posix/xattrs';
-import { inodeFlagLetters, setInodeFlags } from '../posix/inode-flags';
+import { inodeFlagLetters, PRIVILEGED_INODE_FLAGS, readInodeFlags, setInodeFlags } from '../posix/inode-flags';
 import type { MetadataFailure } from './errors';
 import { narrowedMode } from './narrowed-mode';
 
@@ -62,6 +62,8 @@ interface MetadataCalls {
   setTimes(times: EntryTimes): void;
   stat(): PosixStat;
   setInodeFlags(flags: number): void;
+  /** The kept flags it has now (0 for an entry that has none: neither a file by fd nor a folder). */
+  inodeFlags(): number;
 }
 
 function callsOf(target: MetadataTarget): MetadataCalls {
@@ -71,7 +73,7 @@ function callsOf(target: MetadataTarget): MetadataCalls {
       isSymlink: false, isFolder: target.isFolder === true, xattrTarget: { fd },
       chown: (uid, gid) => chownFd(fd, uid, gid), chmod: (mode) => chmodFd(fd, mode),
       setTimes: (times) => setTimesFd(fd, times), stat: () => statFd(fd),
-      setInodeFlags: (flags) => setInodeFlags(fd, flags),
+      setInodeFlags: (flags) => setInodeFlags(fd, flags), inodeFlags: () => readInodeFlags(fd),
     };
   }
   if ('handle' in target) {
@@ -82,6 +84,7 @@ function callsOf(target: MetadataTarget): MetadataCalls {
       setTimes: (times) => setTimesHandle(handle, times), stat: () => statFd(handle),
       // An O_PATH handle takes no ioctl: the folder opened again through the kernel's link to the handle's own inode.
       setInodeFlags: (flags) => withFolderOpened(posixConstants().AT_FDCWD, handlePath(handle), (fd) => setInodeFlags(fd, flags)),
+      inodeFlags: () => (target.isFolder === true ? withFolderOpened(posixConstants().AT_FDCWD, handlePath(handle), readInodeFlags) : 0),
     };
   }
   const { dirfd, name } = target;
@@ -90,6 +93,7 @@ function callsOf(target: MetadataTarget): MetadataCalls {
     chown: (uid, gid) => chownAt(dirfd, name, uid, gid), chmod: (mode) => chmodAt(dirfd, name, mode),
     setTimes: (times) => setTimesAt(dirfd, name, times), stat: () => statAt(dirfd, name),
     setInodeFlags: (flags) => withFolderOpened(dirfd, name, (fd) => setInodeFlags(fd, flags)),
+    inodeFlags: () => (target.isFolder && !target.isSymlink ? withFolderOpened(dirfd, name, readInodeFlags) : 0),
   };
 }
 
@@ -105,6 +109,21 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   };
   const calls = callsOf(target);
   const { xattrTarget } = calls;
+  // An existing immutable or append-only entry (a folder an --overwrite finds as the backup has it) refuses
+  // the steps below, even those that change nothing: its i and a are lifted first, and set back last.
+  let lifted: number | undefined;
+  let current = 0;
+  try {
+    current = calls.isSymlink ? 0 : calls.inodeFlags();
+  } catch {
+    // Unreadable: nothing to lift, and the steps below say what they cannot do.
+  }
+  {
+    if ((current & PRIVILEGED_INODE_FLAGS) !== 0) {
+      step('inode flags (lifting i and a)', () => calls.setInodeFlags(current & ~PRIVILEGED_INODE_FLAGS));
+      lifted = current;
+    }
+  }
 
   const ids = metadata.owner === undefined ? undefined : owners.localIds(metadata.owner);
   if (ids !== undefined) step('owner', () => calls.chown(ids.uid, ids.gid));
@@ -143,20 +162,21 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   }
   // Last: an immutable entry refuses every change above, an append-only one some. Only folders by name
   // or handle (opened as a folder, never followed); a symlink or special file has none to set.
-  if (metadata.inodeFlags !== undefined && (('fd' in target) || calls.isFolder) && !calls.isSymlink) {
-    const flags = metadata.inodeFlags;
+  const inodeFlags = metadata.inodeFlags ?? lifted;
+  if (inodeFlags !== undefined && (('fd' in target) || calls.isFolder) && !calls.isSymlink) {
+    const flags = inodeFlags;
     step(`inode flags ${inodeFlagLetters(flags) || '(none)'}`, () => calls.setInodeFlags(flags));
   }
   return failures;
 }
 
 /** Opens `name` under dirfd as a folder for reading (never following a final symlink), hands its fd to use, closes it. */
-function withFolderOpened(dirfd: number, name: Buffer | string, use: (fd: number) => void): void {
+function withFolderOpened<T>(dirfd: number, name: Buffer | string, use: (fd: number) => T): T {
   const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = posixConstants();
   const isProcLink = typeof name === 'string' && name.startsWith('/proc/self/fd/');
   const fd = openAt(dirfd, name, O_RDONLY | O_DIRECTORY | (isProcLink ? 0 : O_NOFOLLOW));
   try {
-    use(fd);
+    return use(fd);
   } finally {
     closeSync(fd);
   }

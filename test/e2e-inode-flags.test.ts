@@ -30,12 +30,18 @@ function clearFlags(root: string): void {
   runs('chattr', ['-R', '-f', '-i', '-a', root]);
 }
 
-test('immutable, append-only, nodump and noatime files and folders are backed up and restored with their flags; without CAP_LINUX_IMMUTABLE the two it cannot set are listed, exit 3', { skip: isRoot ? false : 'setting immutable and append-only needs root' }, async (t) => {
+/** A sandbox whose flags are cleared before it is deleted when the test ends. */
+async function flaggedSandbox(t: { after(fn: () => Promise<void>): void }): Promise<Sandbox> {
   const sandbox = await Sandbox.create();
   t.after(async () => {
     clearFlags(sandbox.root);
     await sandbox.destroy();
   });
+  return sandbox;
+}
+
+test('immutable, append-only, nodump and noatime files and folders are backed up and restored with their flags; without CAP_LINUX_IMMUTABLE the two it cannot set are listed, exit 3', { skip: isRoot ? false : 'setting immutable and append-only needs root' }, async (t) => {
+  const sandbox = await flaggedSandbox(t);
   const probe = join(sandbox.root, 'probe');
   writeFileSync(probe, '');
   if (!runs('chattr', ['+d', probe])) {
@@ -101,11 +107,7 @@ test('immutable, append-only, nodump and noatime files and folders are backed up
 });
 
 test('an unchanged append-only file of two links is restored from the next backup with both links, its nodump flag, without append-only, listed', { skip: isRoot ? false : 'setting append-only needs root' }, async (t) => {
-  const sandbox = await Sandbox.create();
-  t.after(async () => {
-    clearFlags(sandbox.root);
-    await sandbox.destroy();
-  });
+  const sandbox = await flaggedSandbox(t);
   const data = join(sandbox.root, 'data');
   mkdirSync(data);
   writeFileSync(join(data, 'log'), 'line 1\n');
@@ -223,11 +225,7 @@ test('after an upgrade from a catalog without inode flags, the next backup recor
 // folder kept what it took from it, and every later restore said it differed. Known flags are now set
 // exactly, 0 included; a re-restore finds nothing to change.
 test('a restore into a folder that passes on nodump and noatime gives each entry exactly its backed-up flags, and restoring again changes nothing', { skip: isRoot ? false : 'chattr on the sandbox needs its owner' }, async (t) => {
-  const sandbox = await Sandbox.create();
-  t.after(async () => {
-    clearFlags(sandbox.root);
-    await sandbox.destroy();
-  });
+  const sandbox = await flaggedSandbox(t);
   const data = join(sandbox.root, 'data');
   mkdirSync(join(data, 'folder'), { recursive: true });
   writeFileSync(join(data, 'plain.txt'), 'no flags\n');
@@ -255,11 +253,7 @@ test('a restore into a folder that passes on nodump and noatime gives each entry
 // Regression: --overwrite onto a tree identical to the backup re-applied each existing folder's metadata,
 // which an immutable or append-only folder refuses (EPERM): every such folder was reported, exit 3.
 test('--overwrite onto an identical tree with immutable and append-only folders reports nothing and keeps their flags', { skip: isRoot ? false : 'setting immutable needs root' }, async (t) => {
-  const sandbox = await Sandbox.create();
-  t.after(async () => {
-    clearFlags(sandbox.root);
-    await sandbox.destroy();
-  });
+  const sandbox = await flaggedSandbox(t);
   const data = join(sandbox.root, 'data');
   for (const folder of ['frozen', 'appending']) mkdirSync(join(data, folder), { recursive: true });
   writeFileSync(join(data, 'frozen/in.txt'), 'in\n');

@@ -32,13 +32,19 @@ function storageLines(root: string, prefix: string): string[] {
   ]);
 }
 
-test('a chain link whose dump check --repair took out is a lost link: -i --load and the receiver stop that source and exit 3', async (t) => {
+/** node1 and a replica receiving its backups, the server running, the sources' generation at 1. */
+async function chainSandbox(t: { after(fn: () => Promise<void>): void }): Promise<Sandbox> {
   const sandbox = await Sandbox.create({ clients: ['node1'] });
   await sandbox.addClient('replica', ['restore_client = node1']);
   t.after(() => sandbox.destroy());
   await sandbox.startServer();
+  await writeFile(join(sandbox.root, 'generation'), '1\n');
+  return sandbox;
+}
+
+test('a chain link whose dump check --repair took out is a lost link: -i --load and the receiver stop that source and exit 3', async (t) => {
+  const sandbox = await chainSandbox(t);
   const root = sandbox.root;
-  await writeFile(join(root, 'generation'), '1\n');
   const storage = join(root, 'storage.conf');
   await writeFile(storage, [...storageLines(root, 'node1'), ''].join('\n'));
   const replicaStorage = join(root, 'replica-storage.conf');
@@ -161,12 +167,8 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
 // whole (no dump_partial): -i --load exited 3 and did not load that complete dump, which gives exactly the state asked
 // for, and the receiver refused every run. A lost link now stops its source only until a link that dumps it whole.
 test('a source dumped whole by a later partial backup loads from there after its lost link: -i --load and the receiver', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1'] });
-  await sandbox.addClient('replica', ['restore_client = node1']);
-  t.after(() => sandbox.destroy());
-  await sandbox.startServer();
+  const sandbox = await chainSandbox(t);
   const root = sandbox.root;
-  await writeFile(join(root, 'generation'), '1\n');
   // `other` has no dump_partial: every partial backup dumps it whole (dumps.partial_sources: kv).
   const lines = (prefix: string): string[] => storageLines(root, prefix).slice(0, -2); // other's dump_partial and load_partial left out
   const storage = join(root, 'storage.conf');

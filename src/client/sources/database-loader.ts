@@ -50,7 +50,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
   if (header.hasTriggersFile === true && files.triggers === undefined) {
     throw fail(`${files.data} is a complete dump whose triggers are in triggers.jsonl: restore it beside data.sql`);
   }
-  // An older dump's schema.sql creates its triggers itself: a triggers.sql beside it is not of this dump.
+  // An older dump's schema.sql creates its triggers itself: a triggers file beside it is not of this dump.
   if (header.hasTriggersFile !== true && files.triggers !== undefined) {
     throw fail(`${files.triggers} is beside a data.sql whose dump has no triggers file (${header.backup === 'complete'
       ? 'its schema.sql holds its triggers' : 'a partial dump'}): not of this dump; not loaded`);

@@ -61,7 +61,7 @@ export interface LoadOptions {
 /**
  * Runs each source's loader on its restored files in order; deletes a file after its load
  * succeeded; keeps it and reports stderr on failure. One failure does not stop the others.
- * A database source's schema.sql, data.sql (and triggers.sql) load together, as one load reported for each file.
+ * A database source's schema.sql, data.sql (and MariaDB's triggers.jsonl) load together, as one load reported for each file.
  */
 export async function loadRestoredDumps(config: StorageConfig, dumps: readonly RestoredDump[], options: LoadOptions = {}): Promise<LoadResult[]> {
   const results: LoadResult[] = [];

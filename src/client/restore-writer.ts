@@ -85,9 +85,9 @@ export class RestoreWriter {
   private readonly madeFolders = new Set<string>();
   /**
    * Every inode this restore made (files, symlinks, special files, folders; a hard link's is its target's)
-   * or took as the backup's entry (found identical, or a folder there): a second entry of the backup that
-   * reaches one (--strip, a case-insensitive target) is a collision, never written over the first.
-   * A found entry with other names (nlink > 1) is left out: the inode alone cannot tell its path from theirs.
+   * and the folders already there it took as the backup's: a second entry of the backup that reaches one
+   * (--strip, a case-insensitive target) is a collision, never written over the first. A file, symlink or
+   * special file found there identical is left out: another name of it (a hard link, a bind mount) is no collision.
    */
   private readonly restored = new RestoredInodes();
   /** The folders among them ("dev:ino" keys; folders only, a few per thousand files): the first's metadata. */
@@ -663,8 +663,8 @@ interface BackupFolder {
 
 /** What a restored entry's path holds for later hard links to it; undefined where the restore knows no inode of its own. */
 interface LeftEntry {
-  identity?: Inode & { readonly nlink?: number };
-  /** Found there and kept (identical), not made: another name of it (nlink > 1) may be anywhere. */
+  identity?: Inode;
+  /** Found there and kept (identical), not made: not one of `restored` (another name may reach it). */
   isFound?: boolean;
 }
 

@@ -13,6 +13,7 @@ import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryKind, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { readInodeFlags } from './posix/inode-flags';
+import { isSameInode } from './restore-tree/link-targets';
 import { OwnerNames } from './posix/owners';
 import { withAclNames } from './posix/acl-names';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
@@ -99,7 +100,7 @@ export class WalkedEntry {
       throw error;
     }
     try {
-      if (!this.isWalkedInode(statFd(handle))) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
+      if (!isSameInode(statFd(handle), this.stats)) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
       const xattrs = this.withAclNames(readXattrs({ handle }));
       const now = statFd(handle);
       if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, inodeFlags: 0, inodeFlagsKnown: false, hasChanged: false };
@@ -110,10 +111,6 @@ export class WalkedEntry {
     } finally {
       closeSync(handle);
     }
-  }
-
-  private isWalkedInode(stats: PosixStat): boolean {
-    return stats.ino === this.stats.ino && stats.dev === this.stats.dev;
   }
 
   /**

@@ -111,18 +111,18 @@ export function applyMetadata(target: MetadataTarget, metadata: EntryMetadata, o
   const { xattrTarget } = calls;
   // An existing immutable or append-only entry (a folder an --overwrite finds as the backup has it) refuses
   // the steps below, even those that change nothing: its i and a are lifted first, and set back last.
+  // Only a folder can be such an existing entry: a file is always a new temp file (i and a are never
+  // inherited), so reading its flags here cost two ioctls per restored file for nothing.
   let lifted: number | undefined;
   let current = 0;
   try {
-    current = calls.isSymlink ? 0 : calls.inodeFlags();
+    current = calls.isFolder && !calls.isSymlink ? calls.inodeFlags() : 0;
   } catch {
     // Unreadable: nothing to lift, and the steps below say what they cannot do.
   }
-  {
-    if ((current & PRIVILEGED_INODE_FLAGS) !== 0) {
-      step('inode flags (lifting i and a)', () => calls.setInodeFlags(current & ~PRIVILEGED_INODE_FLAGS));
-      lifted = current;
-    }
+  if ((current & PRIVILEGED_INODE_FLAGS) !== 0) {
+    step('inode flags (lifting i and a)', () => calls.setInodeFlags(current & ~PRIVILEGED_INODE_FLAGS));
+    lifted = current;
   }
 
   const ids = metadata.owner === undefined ? undefined : owners.localIds(metadata.owner);

@@ -31,32 +31,23 @@ export function lostDumpSources(backup: BackupSummary, dumpPaths: readonly strin
   }
   const isIncomplete = backup.unreadableFiles > 0;
   return dumpSourcesOf(backup.labels).filter((name) => {
-    const kind = (backup.labels[sourceIdentityLabel(name)] ?? '').split(' ')[0];
     const files = filesOf.get(name);
     if (files === undefined) return true;
-    return isIncomplete && alwaysWritten(backup, name, kind).some((file) => !files.has(file));
+    return isIncomplete && alwaysWrittenFiles(backup, name).some((file) => !files.has(file));
   });
 }
 
 /** The names of the files `backup`'s dump of the source always holds, from its labels (none known for MongoDB: a file per collection). */
 export function alwaysWrittenFiles(backup: BackupSummary, name: string): string[] {
-  return alwaysWritten(backup, name, (backup.labels[sourceIdentityLabel(name)] ?? '').split(' ')[0]);
-}
-
-/** The files a run of this kind always writes for the source (none known for MongoDB: a file per collection). */
-function alwaysWritten(backup: BackupSummary, name: string, kind: string): string[] {
-  switch (kind) {
+  switch ((backup.labels[sourceIdentityLabel(name)] ?? '').split(' ')[0]) {
     case 'command':
       return [COMMAND_DUMP_NAME];
     case 'sqlite':
       return [SQLITE_DUMP_NAME];
     case 'postgresql':
-    case 'mariadb': {
-      const partial = partialDumpsOf(backup);
+    case 'mariadb':
       // A partial backup from before dumps.partial_sources: whether schema.sql was written is not known.
-      const isWhole = partial === false || (partial !== true && !partial.has(name));
-      return isWhole ? [SCHEMA_FILE_NAME, DATA_FILE_NAME] : [DATA_FILE_NAME];
-    }
+      return isRunWhole(backup, name) ? [SCHEMA_FILE_NAME, DATA_FILE_NAME] : [DATA_FILE_NAME];
     default:
       return [];
   }
@@ -67,7 +58,11 @@ function alwaysWritten(backup: BackupSummary, name: string, kind: string): strin
  * that dump replaces whatever the links before it built, so a lost link before it no longer matters.
  */
 export function isDumpedWhole(backup: BackupSummary, name: string): boolean {
-  if (!dumpSourcesOf(backup.labels).includes(name)) return false;
+  return dumpSourcesOf(backup.labels).includes(name) && isRunWhole(backup, name);
+}
+
+/** Whether the backup's run of the source was not a partial one (a partial backup from before dumps.partial_sources: not known, false). */
+function isRunWhole(backup: BackupSummary, name: string): boolean {
   const partial = partialDumpsOf(backup);
   return partial === false || (partial !== true && !partial.has(name));
 }

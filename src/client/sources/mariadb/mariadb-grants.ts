@@ -89,7 +89,7 @@ export function readsEveryTable(grants: UserGrants, database: string, privilege 
     if (match === null) continue;
     const [, privilegeList, target, grantee] = match;
     const privileges = privilegeList.split(', ');
-    const isReading = privileges.includes(privilege) || privileges.includes('ALL PRIVILEGES') || privileges.includes('ALL');
+    const isReading = includesPrivilege(privileges, privilege);
     if (target === '*') {
       if (isReading) return true;
     } else if (grantPatternMatches(target, database)) {
@@ -188,7 +188,12 @@ export function tablesWithout(grants: UserGrants, database: string, tables: read
     const match = TABLE_GRANT.exec(statement);
     if (match === null || unquoted(match[2]) !== database) continue;
     const privileges = match[1].split(', ');
-    if (privileges.includes(privilege) || privileges.includes('ALL PRIVILEGES') || privileges.includes('ALL')) held.add(unquoted(match[3]));
+    if (includesPrivilege(privileges, privilege)) held.add(unquoted(match[3]));
   }
   return tables.filter((table) => !held.has(table));
+}
+
+/** Whether a grant's privilege list gives `privilege`, by name or as ALL [PRIVILEGES]. */
+function includesPrivilege(privileges: readonly string[], privilege: string): boolean {
+  return privileges.includes(privilege) || privileges.includes('ALL PRIVILEGES') || privileges.includes('ALL');
 }

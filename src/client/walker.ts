@@ -13,7 +13,6 @@ import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { entryKind, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { readInodeFlags } from './posix/inode-flags';
-import { isSameInode } from './restore-tree/link-targets';
 import { OwnerNames } from './posix/owners';
 import { withAclNames } from './posix/acl-names';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
@@ -100,7 +99,7 @@ export class WalkedEntry {
       throw error;
     }
     try {
-      if (!isSameInode(statFd(handle), this.stats)) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
+      if (!this.isWalkedInode(statFd(handle))) throw new EntryChangedError('replaced by another entry while it was read; not in this backup');
       const xattrs = this.withAclNames(readXattrs({ handle }));
       const now = statFd(handle);
       if (now.ctimeNs === this.stats.ctimeNs) return { meta: this.meta, xattrs, inodeFlags: 0, inodeFlagsKnown: false, hasChanged: false };
@@ -111,6 +110,11 @@ export class WalkedEntry {
     } finally {
       closeSync(handle);
     }
+  }
+
+  /** Not restore-tree's isSameInode: a backup loads no restore code (import-scan test). */
+  private isWalkedInode(stats: PosixStat): boolean {
+    return stats.ino === this.stats.ino && stats.dev === this.stats.dev;
   }
 
   /**

@@ -28,7 +28,7 @@ test('a hard link whose first name was overwritten by another entry (--strip mad
   const strip = String(data.split('/').filter(Boolean).length + 1); // down to ca/ and cb/
   const restore = await run(['-i', '--to', target, '--strip', strip, '--overwrite']);
   assert.equal(restore.code, 3, restore.stdout + restore.stderr);
-  assert.ok(restore.stderr.includes(`${join(target, 'a')}: ${join(data, 'cb', 'a')} and an entry of the backup restored before it land on one path here`),
+  assert.ok(restore.stderr.includes(`${join(target, 'a')}: ${join(data, 'cb', 'a')} and an entry of the backup before it land on one path here`),
     restore.stderr);
   assert.equal(await readFile(join(target, 'a'), 'utf8'), 'LINKED\n');
   assert.deepEqual((await readdir(target)).sort(), ['a', 'z']);

@@ -33,7 +33,7 @@ test('--strip making two entries one path: the first restored, the second report
     const restore = await run(['-i', '--to', target, '--strip', strip, ...overwrite]);
     const said = restore.stdout + restore.stderr;
     assert.equal(restore.code, 3, said);
-    assert.ok(said.includes(`${join(target, 'report.txt')}: ${join(data, '2026', 'report.txt')} and an entry of the backup restored before it land on one path here (--strip ${strip}`), said);
+    assert.ok(said.includes(`${join(target, 'report.txt')}: ${join(data, '2026', 'report.txt')} and an entry of the backup before it land on one path here (--strip ${strip}`), said);
     assert.ok(said.includes(`${join(target, 'private')}: ${join(data, '2025', 'private')} and ${join(data, '2026', 'private')} of the backup land on one path here`), said);
     assert.ok(!said.includes('--overwrite replaces'), `no advice that loses a file: ${said}`);
     assert.equal(await readFile(join(target, 'report.txt'), 'utf8'), 'report 2025\n');

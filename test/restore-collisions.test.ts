@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, link, lstat, mkdir, mkdtemp, readFile, readlink, realpath, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -76,15 +76,7 @@ for (const where of ['a fresh target', 'in place'] as const) {
         await mkdir(join(target, 'sub'), { recursive: true, mode: 0o755 });
         await utimes(join(target, 'sub'), MTIME_SEC, MTIME_SEC);
       }
-      const tree = await RestoreTree.open(target);
-      let writer: RestoreWriter;
-      try {
-        writer = new RestoreWriter(tree, { strip: 1, overwrite, isRoot });
-        for (const item of items()) await writer.write(item);
-        writer.finish();
-      } finally {
-        tree.close();
-      }
+      const writer = await restoreItems(target, overwrite);
       const failures = writer.outcome.failures;
       const collided = (name: string): boolean => failures.some((line) => line.startsWith(`${join(target, name)}: `) && line.includes('land on one path here (--strip 1'));
       for (const level of ['', 'sub/']) {
@@ -112,6 +104,50 @@ for (const where of ['a fresh target', 'in place'] as const) {
       assert.deepEqual(writer.outcome.keptExisting, [], 'no advice to use --overwrite');
     });
   }
+}
+
+async function restoreItems(target: string, overwrite: OverwritePolicy): Promise<RestoreWriter> {
+  const tree = await RestoreTree.open(target);
+  try {
+    const writer = new RestoreWriter(tree, { strip: 1, overwrite, isRoot });
+    for (const item of items()) await writer.write(item);
+    writer.finish();
+    return writer;
+  } finally {
+    tree.close();
+  }
+}
+
+/** Every file's content and every entry's type and mode under target, by path. */
+async function treeState(target: string): Promise<Map<string, string>> {
+  const state = new Map<string, string>();
+  const walk = async (at: string): Promise<void> => {
+    const entry = await lstat(at);
+    const content = entry.isFile() ? await readFile(at, 'utf8') : entry.isSymbolicLink() ? await readlink(at) : '';
+    state.set(at, `${(entry.mode & 0o170000).toString(8)} ${(entry.mode & 0o7777).toString(8)} ${content}`);
+    if (entry.isDirectory()) for (const name of await readdir(at)) await walk(join(at, name));
+  };
+  await walk(target);
+  return state;
+}
+
+// Regression (review): the restore told a collision by the inodes it made, so a second run over the first
+// one's result found the first entries there (identical) and wrote each second entry over its first,
+// exit 0, under --overwrite=always (and under if-newer, the second side being newer).
+for (const overwrite of ['never', 'always', 'if-newer'] as const satisfies readonly OverwritePolicy[]) {
+  test(`--strip 1 run again over its own result, --overwrite=${overwrite}: the same collisions, nothing changed`, async (t) => {
+    const parent = await realpath(await mkdtemp(join(tmpdir(), 'cpsbackup-collisions-')));
+    t.after(() => removeTree(parent));
+    const target = join(parent, 'target');
+    const first = await restoreItems(target, overwrite);
+    const before = await treeState(target);
+    const again = await restoreItems(target, overwrite);
+    assert.deepEqual(await treeState(target), before, 'the second run changed the tree');
+    const collisions = (writer: RestoreWriter): string[] => writer.outcome.failures.filter((line) => line.includes('land on one path here')).sort();
+    assert.equal(collisions(first).length, 14, first.outcome.failures.join('\n'));
+    assert.deepEqual(collisions(again), collisions(first));
+    assert.equal(again.outcome.files, 0, 'nothing written the second time');
+  });
 }
 
 // The inode is what tells a collision, so an entry found there with other names must not count as the

@@ -31,6 +31,7 @@ import { isStrippedToTarget, strippedPath } from './strip-path';
 import { isDumpPlace, type DumpPlace } from './dump-place';
 import { DUMPS_FOLDER } from './sources/dump-names';
 import { RestoredInodes } from './restored-inodes';
+import { StrippedPaths } from './stripped-paths';
 
 const SLASH = 0x2f;
 
@@ -90,6 +91,8 @@ export class RestoreWriter {
    * special file found there identical is left out: another name of it (a hard link, a bind mount) is no collision.
    */
   private readonly restored = new RestoredInodes();
+  /** With --strip, the paths entries were mapped to: a second entry on one collides even where the first was found there. */
+  private readonly strippedPaths: StrippedPaths | undefined;
   /** The folders among them ("dev:ino" keys; folders only, a few per thousand files): the first's metadata. */
   private readonly restoredFolders = new Map<string, EntryMeta>();
   /** Entries not restored for a collision that a hard link may name (latin1 of their backup path; rare). */
@@ -119,6 +122,7 @@ export class RestoreWriter {
   constructor(private readonly tree: RestoreTree, private readonly options: RestoreWriterOptions,
     private readonly onProgress: () => void = () => undefined) {
     this.existing = new ExistingEntries(tree, options, this.outcome.keptExisting);
+    this.strippedPaths = options.strip > 0 ? new StrippedPaths() : undefined;
   }
 
   async write(item: RestoreMessageItem): Promise<void> {
@@ -143,6 +147,7 @@ export class RestoreWriter {
     // The inode the entry's path holds for the backup, as the restore made or checked it (see noteRestored).
     const left: LeftEntry = {};
     try {
+      this.checkStrippedPath(path, meta);
       switch (meta.type) {
         case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta, item.isAboveSelection === true); return;
         case EntryType.ENTRY_TYPE_FILE:
@@ -203,11 +208,24 @@ export class RestoreWriter {
     return there !== undefined && this.restored.has(there) ? this.collision(path, meta) : error;
   }
 
+  /**
+   * With --strip, a second entry mapped to the path of a first is a collision, whatever is there now: the
+   * first may have been there already (a rerun), found identical or kept, which the inodes do not tell.
+   * Two folders go on to folder(), where alike ones merge.
+   */
+  private checkStrippedPath(path: Buffer, meta: EntryMeta): void {
+    if (this.strippedPaths === undefined) return;
+    const kind = meta.type === EntryType.ENTRY_TYPE_DIRECTORY ? 'folder' : 'other';
+    const first = this.strippedPaths.claim(path, kind);
+    if (first === undefined || (first === 'folder' && kind === 'folder')) return;
+    throw this.collision(path, meta);
+  }
+
   /** Thrown where an entry reaches one this restore already made or restored (see restored). */
   private collision(path: Buffer, meta: EntryMeta, first?: EntryMeta): CollisionError {
     const by = this.options.strip > 0 ? `--strip ${this.options.strip}, or a file system here that takes two names for one`
       : 'a file system here that takes two names for one, as a case-insensitive one does';
-    const which = first === undefined ? `${escapeBytes(meta.path)} and an entry of the backup restored before it`
+    const which = first === undefined ? `${escapeBytes(meta.path)} and an entry of the backup before it`
       : `${escapeBytes(first.path)} and ${escapeBytes(meta.path)} of the backup`;
     const what = meta.type === EntryType.ENTRY_TYPE_DIRECTORY && first !== undefined
       ? `the first restored, the second's mode, owner, attributes and times not (what is in both is merged, each entry of it checked alike)`

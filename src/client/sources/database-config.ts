@@ -36,6 +36,11 @@ export interface DatabaseSettings {
   readonly passwordFile?: string;
   /** PostgreSQL only: the schema whose tables are dumped. */
   readonly schema: string;
+  /**
+   * PostgreSQL: `schema =` is set. Without it (and without `tables =`) the dump of public is refused where
+   * the database has other user schemas (pg-schemas-left-out.ts): the operator pointed at a database.
+   */
+  readonly isSchemaChosen: boolean;
   /** Empty: every table. */
   readonly tables: readonly NamedReference[];
   readonly excludeTables: readonly NamedReference[];
@@ -120,6 +125,7 @@ export function databaseSettingsOf(file: string, kind: DatabaseKind, header: Con
     user: text('user'),
     passwordFile,
     schema: schemaLine === undefined ? 'public' : nonEmpty(file, schemaLine),
+    isSchemaChosen: schemaLine !== undefined,
     tables: names(file, all('tables')),
     excludeTables: names(file, all('exclude_tables')),
     excludeColumns: all('exclude_columns').flatMap((entry) => commaList(entry).map((value) => columnReference(file, entry, value))),

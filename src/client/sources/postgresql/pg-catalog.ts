@@ -1,8 +1,9 @@
 // Reads a schema's tables from pg_catalog as one JSON answer (columns, primary keys, foreign-key
 // parents, owned sequences), and each since_field's largest value as JSON lines.
-import { LARGE_OBJECTS_COUNTED, type ColumnInfo, type DatabaseCatalog, type TableInfo, type ValueClass } from '../tables/catalog';
+import { LARGE_OBJECTS_COUNTED, type ColumnInfo, type DatabaseCatalog, type SchemaLeftOut, type TableInfo, type ValueClass } from '../tables/catalog';
 import type { TablePlan } from '../tables/table-plan';
 import { qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF } from './pg-sql';
+import { schemasLeftOutExpression } from './pg-schemas-left-out';
 
 /**
  * Ordinary and partitioned tables, partitions among them: a leaf partition is an ordinary table that
@@ -20,14 +21,16 @@ import { qualifiedName, quoteIdentifier, quoteLiteral, ROW_SECURITY_OFF } from '
  * isRowFiltered: a row-level security policy applies to this session's role (neither superuser, nor
  * BYPASSRLS, nor the owner of a table without FORCE), so it would see only the rows the policy lets it.
  * isOwnedByRole: this role owns the table (or is a member of its owner): only FORCE puts it under the policies.
+ * schemasLeftOut: asked for a source that names neither schema nor tables (pg-schemas-left-out.ts).
  */
-export function catalogQuery(schema: string): string {
+export function catalogQuery(schema: string, asksSchemasLeftOut: boolean): string {
   return `WITH RECURSIVE oid_types(type) AS (
     SELECT 'oid'::regtype::oid
     UNION SELECT t.oid FROM pg_type t JOIN oid_types o ON (t.typtype = 'd' AND t.typbasetype = o.type) OR (t.typcategory = 'A' AND t.typelem = o.type))
 SELECT json_build_object(
   'schemaExists', EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ${quoteLiteral(schema)}),
   'role', current_user,
+  'schemasLeftOut', ${asksSchemasLeftOut ? schemasLeftOutExpression(quoteLiteral(schema)) : 'NULL'},
   'largeObjects', (SELECT count(*) FROM (SELECT 1 FROM pg_catalog.pg_largeobject_metadata LIMIT ${LARGE_OBJECTS_COUNTED + 1}) AS counted),
   'tables', coalesce((SELECT json_agg(t ORDER BY t.name) FROM (
     SELECT c.relname AS name, c.relkind = 'p' AS "isPartitioned", row_security_active(c.oid) AS "isRowFiltered",
@@ -100,7 +103,9 @@ const CLASSES: Readonly<Record<string, ValueClass>> = {
 
 /** Undefined when the schema does not exist. */
 export function parseCatalog(answer: string): DatabaseCatalog | undefined {
-  const parsed = JSON.parse(answer) as { schemaExists: boolean; role: string; largeObjects: number; tables: RawTable[]; freeSequences: string[] };
+  const parsed = JSON.parse(answer) as {
+    schemaExists: boolean; role: string; largeObjects: number; tables: RawTable[]; freeSequences: string[]; schemasLeftOut: SchemaLeftOut[] | null;
+  };
   if (!parsed.schemaExists) return undefined;
   const raw = new Map(parsed.tables.map((table) => [table.name, table]));
   const tables: TableInfo[] = parsed.tables.map((table) => ({
@@ -122,7 +127,10 @@ export function parseCatalog(answer: string): DatabaseCatalog | undefined {
     isRowFiltered: table.isRowFiltered,
     isOwnedByRole: table.isOwnedByRole,
   }));
-  return { tables, freeSequences: parsed.freeSequences, role: parsed.role, largeObjects: parsed.largeObjects };
+  return {
+    tables, freeSequences: parsed.freeSequences, role: parsed.role, largeObjects: parsed.largeObjects,
+    ...(parsed.schemasLeftOut === null ? {} : { schemasLeftOut: parsed.schemasLeftOut }),
+  };
 }
 
 /**

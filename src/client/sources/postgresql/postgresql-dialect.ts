@@ -7,6 +7,7 @@ import { runQuery, type ToolCommand } from '../tables/tool-command';
 import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './pg-catalog';
 import { pgEnvironment } from './pg-connection';
+import { schemasLeftOutRefusal } from './pg-schemas-left-out';
 import { pgDataDumpScript } from './pg-dump-script';
 import { loadSchemaOf, pgLoadScript } from './pg-load-script';
 import { loadRowSecurityRefusal, type RowFilteredTable } from './pg-row-security';
@@ -43,8 +44,12 @@ export const postgresqlDialect: DatabaseDialect = {
       runQuery({ file: psql, args: [...QUERY_FLAGS, '-f', '-'], env: environment.env(database), input: sql }, source.timeoutSeconds, what, fail);
     return {
       async readCatalog() {
-        const catalog = parseCatalog(await query(source.database, catalogQuery(source.schema), `reading the tables of ${source.database}`));
+        // Without `schema =` or `tables =` the operator pointed at the database, not at schema public.
+        const asksSchemasLeftOut = !source.isSchemaChosen && source.tables.length === 0;
+        const catalog = parseCatalog(await query(source.database, catalogQuery(source.schema, asksSchemasLeftOut), `reading the tables of ${source.database}`));
         if (catalog === undefined) throw fail(`${source.file}:${source.line}: database ${source.database} has no schema ${source.schema}`);
+        const refusal = schemasLeftOutRefusal(`${source.file}:${source.line}`, source.database, source.schema, catalog.schemasLeftOut ?? []);
+        if (refusal !== undefined) throw fail(refusal);
         return catalog;
       },
       async readMarks(plans: readonly TablePlan[]) {

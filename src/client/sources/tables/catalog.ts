@@ -54,6 +54,13 @@ export interface TableInfo {
 /** Large objects are counted up to one past this, not all: the plan only asks whether there are any. */
 export const LARGE_OBJECTS_COUNTED = 1000;
 
+/** PostgreSQL: a schema other than the dumped one that holds objects a load needs, with a few of them named. */
+export interface SchemaLeftOut {
+  readonly schema: string;
+  /** pg_describe_object's words ("table app.orders"), tables first; a few, not all. */
+  readonly objects: readonly string[];
+}
+
 export interface DatabaseCatalog {
   readonly tables: readonly TableInfo[];
   /** PostgreSQL: the schema's sequences no column owns (`DEFAULT nextval('x')` without OWNED BY), quoted. */
@@ -63,6 +70,11 @@ export interface DatabaseCatalog {
    * dumped; counted up to LARGE_OBJECTS_COUNTED + 1 only (more: "more than" that many).
    */
   readonly largeObjects?: number;
+  /**
+   * PostgreSQL, read only when asked (a source without `schema =` or `tables =`): the other user schemas
+   * that hold objects (pg-schemas-left-out.ts).
+   */
+  readonly schemasLeftOut?: readonly SchemaLeftOut[];
   /** PostgreSQL: the role the catalog was read as (current_user), for messages. */
   readonly role?: string;
   /** MariaDB: the database's default character set and collation, for CREATE DATABASE on load. */

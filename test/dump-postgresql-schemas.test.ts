@@ -11,6 +11,7 @@ import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/load
 import { postgresSkipReason, withPostgresServer, type PostgresServer } from './support/postgres';
 import { shopSourceConfig } from './support/postgres-source';
 import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
+import { schemasLeftOutRefusal } from '../src/client/sources/postgresql/pg-schemas-left-out';
 
 const skip = postgresSkipReason();
 if (skip !== undefined) console.log(`dump-postgresql-schemas skipped: ${skip}`);
@@ -86,4 +87,15 @@ test('schemas an extension owns, and extension objects in a schema of their own,
     await assertDumpRefused(shopSourceConfig(server), join(folder, 'work'), 'shop', 
       /holds schema ext \(table ext\.settings\) besides public/);
   });
+});
+
+test('the refusal names a few objects per schema, escapes names, and is nothing without a schema left out', () => {
+  assert.equal(schemasLeftOutRefusal('storage.conf:4', 'shop', 'public', []), undefined);
+  const refusal = schemasLeftOutRefusal('storage.conf:4', 'shop', 'public', [
+    { schema: 'a\nb', objects: ['table "a\nb".t'] },
+    { schema: 'big', objects: ['table big.a', 'table big.b', 'table big.c', 'table big.d'] },
+  ]);
+  assert.equal(refusal, 'storage.conf:4: database shop holds schemas a\\x0ab (table "a\\x0ab".t), big (table big.a, table big.b, table big.c, …) '
+    + 'besides public, and a source without "schema =" dumps schema public alone: they would be missing from the backup. '
+    + 'Back up each schema with a source of its own (schema = a\\x0ab), and set schema = public here to dump public alone');
 });

@@ -1,10 +1,10 @@
 // The user schemas a source without `schema =` would leave out: it dumps schema public alone, so
 // their objects would be missing from a backup that passed, unseen (pg_dump's own default is every schema).
+import { shown } from '../../../common/config/display';
 import type { SchemaLeftOut } from '../tables/catalog';
 
 /** Object names shown per schema in the refusal; more are an ellipsis. */
 const SHOWN_OBJECTS = 3;
-
 
 /**
  * The catalogs whose rows live in a schema (relnamespace and the like): relations (tables, views,
@@ -19,9 +19,9 @@ const SCHEMA_OBJECTS: readonly (readonly [catalog: string, namespaceColumn: stri
 ];
 
 /**
- * A JSON array of SchemaLeftOut (at most SHOWN_OBJECTS + 1 objects each), for the catalog query to hold: every schema but `schema` (a literal) and
- * the system's (pg_*: pg_catalog, pg_toast, pg_temp_N; a user cannot create such a name; information_schema)
- * holding an object of its own. Not counted: a schema an extension owns (PostGIS's topology) and objects
+ * A JSON array of SchemaLeftOut (at most SHOWN_OBJECTS + 1 objects each), for the catalog query to hold:
+ * every schema but `schemaLiteral` and the system's (pg_*: pg_catalog, pg_toast, pg_temp_N, a prefix no
+ * user schema may take; information_schema) holding an object of its own. Not counted: a schema an extension owns (PostGIS's topology) and objects
  * of an extension (CREATE EXTENSION ... SCHEMA x), both recreated by CREATE EXTENSION rather than dumped
  * (pg_depend deptype 'e'), and objects internal to another (a table's row type and toast, an array type:
  * deptype 'i'), which come with it.
@@ -47,9 +47,10 @@ export function schemasLeftOutExpression(schemaLiteral: string): string {
  */
 export function schemasLeftOutRefusal(where: string, database: string, schema: string, leftOut: readonly SchemaLeftOut[]): string | undefined {
   if (leftOut.length === 0) return undefined;
+  // Names as the catalog holds them, escaped: a newline in one would split the one-line message.
   const named = leftOut.map(({ schema: name, objects }) =>
-    `${name} (${objects.slice(0, SHOWN_OBJECTS).join(', ')}${objects.length > SHOWN_OBJECTS ? ', …' : ''})`);
-  const names = leftOut.map((entry) => entry.schema);
+    `${shown(name)} (${objects.slice(0, SHOWN_OBJECTS).map((object) => shown(object)).join(', ')}${objects.length > SHOWN_OBJECTS ? ', …' : ''})`);
+  const names = leftOut.map((entry) => shown(entry.schema));
   return `${where}: database ${database} holds ${names.length === 1 ? 'schema' : 'schemas'} ${named.join(', ')} besides ${schema}, `
     + `and a source without "schema =" dumps schema ${schema} alone: ${names.length === 1 ? 'it' : 'they'} would be missing from the backup. `
     + `Back up each schema with a source of its own (schema = ${names[0]}), and set schema = ${schema} here to dump ${schema} alone`;

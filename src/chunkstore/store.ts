@@ -207,7 +207,11 @@ export class ChunkStore {
       }
     };
     this.encoderPool = encoderThreads > 0 ? new EncoderPool(encoderThreads, compressionLevel) : undefined;
-    this.readers = new ReaderLeases(() => { void this.doomed.deleteReady(); });
+    this.readers = new ReaderLeases(() => {
+      // In the background of a reader's end: a failure (a catalog that cannot record the deletion) is said, the
+      // doomed packs stay for the next chance, and the server goes on.
+      this.doomed.deleteReady().catch((error: unknown) => logger?.warn(`doomed packs a reader kept stay for now: ${errorMessage(error)}`));
+    });
     this.doomed = new DoomedPacks(catalog, backend, this.readers, logger, {
       onDoomed: () => this.snapshots?.markChanged(),
       beforeDelete: async () => { await this.snapshots?.flush(); },
@@ -505,6 +509,9 @@ export class ChunkStore {
   check(options: CheckOptions): Promise<CheckReport> {
     return this.exclusively(async () => {
       const lease = this.readers.open();
+      // The packs the check reads are the catalog's now (scanPacks' snapshot, taken in this same turn); no collection
+      // runs beside a check, so this keeps only what a collection beside it would doom under it.
+      for (const pack of this.catalog.packs.all()) lease.hold(pack.name);
       try {
         // The bucket itself, never the read cache: a check must see what a lost server would recover from (as
         // restic's check, which reads through a fresh temporary cache for the same reason).

@@ -102,12 +102,15 @@ export class ContentsTable {
 
   /**
    * A content's chunks in order, paged, as a restore of a backup of clientId reads them (its own copies
-   * where it has any); a chunk whose row is missing yields chunkId null (damage).
+   * where it has any); a chunk whose row is missing yields chunkId null (damage). onPage sees each page's rows in the
+   * turn they were read, before any is yielded: a reader holds their packs there (a page waits while the content streams).
    */
-  *chunks(contentId: number, clientId: number, pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
+  *chunks(contentId: number, clientId: number, onPage: (rows: readonly ChunkLocation[]) => void = () => undefined,
+    pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
     let seq = 0;
     for (;;) {
       const rows = this.statements.chunksPage.all({ content: contentId, client: clientId, seq, limit: pageSize }) as (ChunkLocation & { seq: number })[];
+      onPage(rows.filter((row) => row.chunkId !== null));
       for (const row of rows) yield row.chunkId === null ? { chunkId: null, seq: row.seq } : row;
       if (rows.length < pageSize) return;
       seq = rows[rows.length - 1].seq + 1;

@@ -1,4 +1,4 @@
-// Deletes the objects of packs GC doomed, once no reader that might still read them is left.
+// Deletes the objects of packs GC doomed, once no open reader holds them (reader-leases.ts).
 // A delete that fails (an object store that is down) is retried at the next chance; the doom is
 // recorded in the catalog, so a restart forgets nothing.
 import type { PackBackend } from '../backend/pack-backend';
@@ -19,8 +19,6 @@ export interface DoomHooks {
 }
 
 export class DoomedPacks {
-  /** The reader epoch each pack was doomed at; packs doomed by an earlier process are safe at once (epoch 0). */
-  private readonly epochs = new Map<string, number>();
   private deleting: Promise<number> | undefined;
 
   constructor(
@@ -34,10 +32,7 @@ export class DoomedPacks {
   /** Removes a pack's row (it must hold no chunk rows) and dooms its object; false if chunks still lie there. Synchronous. */
   doom(packId: number, name: string): boolean {
     const isDoomed = this.catalog.transaction(() => this.catalog.packs.doom(packId, name, Date.now()), true);
-    if (isDoomed) {
-      this.epochs.set(name, this.readers.doom());
-      this.hooks.onDoomed?.();
-    }
+    if (isDoomed) this.hooks.onDoomed?.();
     return isDoomed;
   }
 
@@ -51,7 +46,8 @@ export class DoomedPacks {
     let deleted = 0;
     let isCatalogSaved = false;
     for (const { name } of this.catalog.packs.doomed()) {
-      if (!this.readers.isSafeToDelete(this.epochs.get(name) ?? 0)) continue;
+      // Only a reader that took a location in this very pack keeps it (none can after its doom; none after a restart).
+      if (this.readers.isHeld(name)) continue;
       if (!isCatalogSaved && this.hooks.beforeDelete) {
         try {
           await this.hooks.beforeDelete();
@@ -65,7 +61,6 @@ export class DoomedPacks {
       try {
         await this.backend.deletePack(name);
         this.catalog.packs.forget(name);
-        this.epochs.delete(name);
         deleted++;
       } catch (error) {
         this.logger?.warn(`could not delete doomed pack ${name} from ${this.backend.location}, will retry: ${errorMessage(error)}`);

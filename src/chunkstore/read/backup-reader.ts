@@ -1,6 +1,7 @@
 // The store's read API for one backup: its entries in path order, a page at a time, each with
 // where its content comes from. Hard links within the backup (files, symlinks, special files) come
-// back as links to the first selected path of their group. Holds a reader lease so GC never deletes a pack under it.
+// back as links to the first selected path of their group. Its reader lease holds each pack it takes a chunk location
+// in, so GC never deletes a pack under it, and only those: what it never named goes on time however slowly it reads.
 import type { PackBackend } from '../backend/pack-backend';
 import type { Catalog } from '../catalog/catalog';
 import type { BackupRecord, ChunkLocation, StoredEntry } from '../catalog/records';
@@ -66,6 +67,8 @@ export class BackupReader {
       this.assertStillCommitted();
       const page = this.catalog.pages.entriesWithContents(this.backup.id, this.backup.clientId, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
+      // In the query's turn, before selecting (a worker thread) lets GC move the chunks and doom their packs meanwhile.
+      this.holdPacksOf(page.contents.values());
       after = page.entries[page.entries.length - 1].path;
       const select = this.options.select;
       const entries = select === undefined ? page.entries : await select(page.entries);
@@ -91,10 +94,17 @@ export class BackupReader {
         return {
           entry,
           content: start === undefined || content.chunks === undefined
-            ? pagedContent(content.hash, content.size, content.id, this.backup.clientId, this.catalog.contents, this.backend, this.codec, this.framing)
+            ? pagedContent(content.hash, content.size, content.id, this.backup.clientId, this.catalog.contents, this.backend, this.codec, this.framing, this.lease)
             : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start),
         };
       });
+    }
+  }
+
+  /** Every pack the page's listed chunks lie in: the page's items read from them, however long they take. */
+  private holdPacksOf(contents: Iterable<{ readonly chunks?: readonly (ChunkLocation | null)[] }>): void {
+    for (const content of contents) {
+      for (const location of content.chunks ?? []) if (location !== null) this.lease.hold(location.packName);
     }
   }
 

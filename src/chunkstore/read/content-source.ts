@@ -6,6 +6,7 @@ import type { ContentsTable } from '../catalog/contents-table';
 import type { ChunkCodec } from '../codec';
 import type { RecordFraming } from '../pack/record-framing';
 import type { ChunkRunReader } from '../pack/chunk-run-reader';
+import type { ReaderLease } from './reader-leases';
 import { checkRecord, readChunk, readRecord, verifyRecord, type StoredRecord } from '../pack/pack-reader';
 import { CorruptError, NotFoundError } from '../../common/errors';
 
@@ -49,14 +50,18 @@ export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader
  */
 const REMOTE_READ_AHEAD = 8;
 
+/** lease: holds each pack in the turn the chunk list names it (the list is read a page at a time, as the content streams). */
 export function pagedContent(hash: Buffer, size: number, contentId: number, clientId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec,
-  framing: RecordFraming): ContentSource {
+  framing: RecordFraming, lease: Pick<ReaderLease, 'hold'>): ContentSource {
   // A local pack is read from the page cache; only a remote one gains from reads in flight.
   const readAhead = backend.kind === 'local' ? 0 : REMOTE_READ_AHEAD;
   return new SourceOf(hash, size, async function* () {
     let listed = 0;
     const ahead: ({ location: ChunkLocation; record?: Promise<Buffer> } | { location: { chunkId: null; seq: number } })[] = [];
-    const locations = contents.chunks(contentId, clientId)[Symbol.iterator]();
+    const holdPacks = (page: readonly ChunkLocation[]): void => {
+      for (const location of page) lease.hold(location.packName);
+    };
+    const locations = contents.chunks(contentId, clientId, holdPacks)[Symbol.iterator]();
     let isListEnded = false;
     const fill = (): void => {
       while (!isListEnded && ahead.length <= readAhead) {

@@ -1,0 +1,181 @@
+// Regression (red team, probe 5): one global reader epoch let any restore that began before a pack was doomed keep
+// every pack doomed after it, store-wide: bob restoring through a slow link kept alice's deleted 48 MiB on disk for
+// as long as he read (days, at a few hundred bytes a second). A reader now keeps only the packs it took chunk
+// locations in: another client's freed pack goes at once, while its own packs stay until it ends, when its backup
+// is deleted under it and when compaction moves its chunks and dooms their old pack.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backupFiles, bytesOf, openStoreFixture } from './support/store-fixture';
+import type { ChunkStore } from '../src/chunkstore/store';
+import type { BackupRecord } from '../src/chunkstore/catalog/records';
+import type { RestoreItem } from '../src/chunkstore/read';
+
+const MEBIBYTE = 1024 * 1024;
+
+/** The pack files of a local store, by name. */
+async function packNames(directory: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const folder of await readdir(join(directory, 'packs')).catch(() => [] as string[])) {
+    for (const file of await readdir(join(directory, 'packs', folder))) names.add(file);
+  }
+  return names;
+}
+
+/** A backup and the pack files it added to the store. */
+async function backupWithPacks(store: ChunkStore, directory: string, client: string, files: Record<string, Buffer>): Promise<{ backup: BackupRecord; packs: string[] }> {
+  const before = await packNames(directory);
+  const backup = await backupFiles(store, client, files);
+  return { backup, packs: [...await packNames(directory)].filter((name) => !before.has(name)) };
+}
+
+async function assertPresent(directory: string, packs: readonly string[], isPresent: boolean, message: string): Promise<void> {
+  const now = await packNames(directory);
+  assert.deepEqual(packs.filter((pack) => now.has(pack) !== isPresent), [], message);
+}
+
+/** Waits (briefly) for the deletion a reader's end starts in the background. */
+async function waitUntilGone(directory: string, packs: readonly string[]): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const now = await packNames(directory);
+    if (packs.every((pack) => !now.has(pack))) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await assertPresent(directory, packs, false, 'the packs its reader kept went once it ended');
+}
+
+test('a slow reader of one client\'s backup does not keep a pack only another client\'s deleted backup used', async (t) => {
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  const { store, directory } = fixture;
+  const alice = await backupWithPacks(store, directory, 'alice', { '/a/big': await bytesOf('alice', 900_000) });
+  const bobFile = await bytesOf('bob', 600_000);
+  const bob = await backupWithPacks(store, directory, 'bob', { '/b/file': bobFile });
+  assert.ok(alice.packs.length > 0 && bob.packs.length > 0);
+
+  const reader = store.openReader(bob.backup);
+  readers.push(reader);
+  const pages = reader.pages();
+  const page = (await pages.next()).value as RestoreItem[]; // bob's restore is under way, and reads no further for now
+  store.deleteBackups([alice.backup]);
+  const report = await store.collectGarbage();
+  assert.equal(report.deletedPacks, alice.packs.length);
+  await assertPresent(directory, alice.packs, false, 'alice\'s freed pack is deleted by the collection, while bob still reads');
+  await assertPresent(directory, bob.packs, true, 'bob\'s packs are live');
+
+  assert.ok((await page[0].content!.readWhole()).equals(bobFile));
+  assert.equal((await pages.next()).done, true);
+});
+
+test('a reader whose backup is deleted and collected under it reads every item it was handed; its packs stay until it ends', async (t) => {
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  const { store, directory } = fixture;
+  const files: Record<string, Buffer> = {};
+  for (let index = 0; index < 20; index++) files[`/b/file-${String(index).padStart(2, '0')}`] = await bytesOf(`bob-${index}`, 50_000 + index * 1000);
+  const bob = await backupWithPacks(store, directory, 'bob', files);
+  const alice = await backupWithPacks(store, directory, 'alice', { '/a/big': await bytesOf('alice', 900_000) });
+
+  const reader = store.openReader(bob.backup);
+  readers.push(reader);
+  const pages = reader.pages();
+  const page = (await pages.next()).value as RestoreItem[];
+  assert.equal(page.length, 20, 'one page holds the whole backup');
+  store.deleteBackups([bob.backup, alice.backup]);
+  const report = await store.collectGarbage();
+  assert.equal(report.deletedPacks, bob.packs.length + alice.packs.length, 'both backups\' packs are doomed');
+  await assertPresent(directory, bob.packs, true, 'the packs the reader took locations in stay while it reads');
+  await assertPresent(directory, alice.packs, false, 'a pack the reader never named goes at once');
+
+  for (const item of page) assert.ok((await item.content!.readWhole()).equals(files[item.entry.path.toString()]), item.entry.path.toString());
+  await assert.rejects(pages.next(), /was deleted while it was being read/);
+  reader.close();
+  await waitUntilGone(directory, bob.packs);
+});
+
+test('a big file whose backup is deleted under it reads the chunks already listed; the rest is said deleted, never damaged', async (t) => {
+  // Over 16 MiB: its chunk list is read 512 chunks at a time as it streams, not with the page. Packs of 4 MiB: the
+  // first list page lies in two or three of the file's five packs, and the others are doomed before they are named.
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 4 * MEBIBYTE });
+  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  const { store, directory } = fixture;
+  const big = await bytesOf('big', 17 * MEBIBYTE);
+  const bob = await backupWithPacks(store, directory, 'bob', { '/b/big': big });
+  assert.ok(bob.packs.length >= 4, `${bob.packs.length} packs`);
+
+  const reader = store.openReader(bob.backup);
+  readers.push(reader);
+  const [item] = (await reader.pages().next()).value as RestoreItem[];
+  const chunks = item.content!.chunks()[Symbol.asyncIterator]();
+  const first = await chunks.next(); // the first 512 locations are listed
+  store.deleteBackups([bob.backup]);
+  const report = await store.collectGarbage();
+  assert.equal(report.deletedPacks, bob.packs.length);
+  const present = await packNames(directory);
+  const kept = bob.packs.filter((pack) => present.has(pack));
+  assert.ok(kept.length > 0 && kept.length < bob.packs.length, `the reader keeps the packs it named (${kept.length} of ${bob.packs.length})`);
+
+  let offset = 0;
+  const readChunk = async (chunk: { rawSize: number; decode(): Promise<Buffer> }): Promise<void> => {
+    assert.ok((await chunk.decode()).equals(big.subarray(offset, offset + chunk.rawSize)), `the chunk at ${offset}`);
+    offset += chunk.rawSize;
+  };
+  await readChunk(first.value!);
+  const rest = (async () => {
+    for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) await readChunk(next.value);
+  })();
+  await assert.rejects(rest, /was deleted while it was being read/);
+  assert.ok(offset >= 4 * MEBIBYTE, `the listed chunks read back (${offset} bytes)`);
+  reader.close();
+  await waitUntilGone(directory, kept);
+});
+
+test('compaction moving a reader\'s chunks keeps their old pack until the reader ends, and deletes what it never named', async (t) => {
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  const { store, directory } = fixture;
+  const keep = await bytesOf('keep', 150_000);
+  const bobFirst = await backupWithPacks(store, directory, 'bob', { '/b/keep': keep, '/b/drop': await bytesOf('drop', 900_000) });
+  const bobSecond = await backupFiles(store, 'bob', { '/b/keep': keep }); // all deduplicated: its chunks lie in the first's pack
+  const alice = await backupWithPacks(store, directory, 'alice', { '/a/big': await bytesOf('alice', 900_000) });
+
+  const reader = store.openReader(bobSecond);
+  readers.push(reader);
+  const pages = reader.pages();
+  const [item] = (await pages.next()).value as RestoreItem[];
+  store.deleteBackups([bobFirst.backup, alice.backup]);
+  const report = await store.collectGarbage();
+  assert.equal(report.rewrittenPacks, bobFirst.packs.length, 'the first backup\'s pack is compacted: its live chunks move');
+  assert.equal(report.deletedPacks, alice.packs.length);
+  await assertPresent(directory, bobFirst.packs, true, 'the compacted pack stays while the reader holds locations in it');
+  await assertPresent(directory, alice.packs, false, 'a pack no reader named is deleted at once');
+
+  assert.ok((await item.content!.readWhole()).equals(keep), 'the old location still reads');
+  reader.close();
+  await waitUntilGone(directory, bobFirst.packs);
+  const again = store.openReader(bobSecond);
+  const [moved] = (await again.pages().next()).value as RestoreItem[];
+  assert.ok((await moved.content!.readWhole()).equals(keep), 'the new location reads');
+  again.close();
+});

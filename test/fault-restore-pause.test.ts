@@ -85,7 +85,7 @@ test('a restore paused while a delete and GC compact the pack it reads finishes 
   await waitForLog(server, / gc: .* 1 rewritten/, 'GC to compact the pack the restore reads');
   const present = await packSizes(sandbox);
   assert.deepEqual(firstPacks.filter((pack) => !present.has(pack)), [],
-    'the compacted pack stays while a restore that began before it was doomed may read it');
+    'the compacted pack stays while a restore that read chunk places in it may still read it');
   assert.equal(await bytesUnder(target), writtenAtPause, 'the restore was really paused');
 
   client.child.kill('SIGCONT');

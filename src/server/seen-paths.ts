@@ -1,7 +1,8 @@
 // The paths one backup has received, kept as 4-byte fingerprints: a path may be 64 KiB, and keeping
 // each whole for the backup's length let a client grow the server's memory with what it sent.
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { KeptBytes } from './kept-bytes';
+import { sipHash, sipKey, type SipKey } from './siphash';
 
 /** Slots to start with: 256 KiB, small beside a session's other buffers. */
 const INITIAL_SLOTS = 1 << 16;
@@ -11,18 +12,21 @@ const MAX_LOAD = 0.75;
 /**
  * A set of fingerprints in an open-addressing table (0 marks a free slot). Two paths may share one:
  * `add` then answers "maybe seen", and the caller asks the backup itself (once per ~2^32 pairs of
- * paths). The fingerprint is a SHA-256 keyed with a secret of the session's, so a client cannot
- * choose paths that collide, neither to crowd one part of the table nor to force those checks.
+ * paths). The fingerprint is a SipHash-2-4 keyed with a secret of the session's (a keyed hash made for
+ * tables of keys from someone else), so a client cannot choose paths that collide, neither to crowd
+ * one part of the table nor to force those checks.
  */
 export class SeenPaths {
   private slots: Uint32Array;
   private count = 0;
-  private readonly keyed: Hash;
+  private readonly key: SipKey;
+  /** The hash's two words, read back at once (synchronous use only). */
+  private readonly hashed = new Uint32Array(2);
 
   constructor(private readonly budget: KeptBytes) {
     budget.charge(INITIAL_SLOTS * 4, () => 'its paths');
     this.slots = new Uint32Array(INITIAL_SLOTS);
-    this.keyed = createHash('sha256').update(randomBytes(16));
+    this.key = sipKey(randomBytes(16));
   }
 
   /** Adds the path's fingerprint; false when it was there already (the path was maybe seen). */
@@ -47,8 +51,8 @@ export class SeenPaths {
   }
 
   private fingerprintOf(path: Buffer): number {
-    // The keyed state copied: hashing the key again per path cost a third more.
-    const value = this.keyed.copy().update(path).digest().readUInt32LE(0);
+    sipHash(this.key, path, this.hashed);
+    const value = this.hashed[0];
     return value === 0 ? 1 : value;
   }
 

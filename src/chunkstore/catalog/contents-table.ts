@@ -30,10 +30,14 @@ export function ownCopyOf(client: string, chunk: string): string {
 
 /**
  * The contents holding a damaged chunk that the client (an SQL expression for its id) has no own copy of:
- * cheap, since few chunks are ever damaged and those are indexed.
+ * cheap, since few chunks are ever damaged and those are indexed. Written as the damaged chunks first
+ * (chunks_damaged), then their contents (content_chunks_chunk): as a join, SQLite scanned all of
+ * content_chunks instead, every file of the store, once per carried run of every backup (1.5-4 ms a
+ * run on a store of 23,000; it grows with the store).
  */
 export function damagedContentIdsFor(client: string): string {
-  return `SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1 AND NOT ${ownCopyOf(client, 'ch')}`;
+  return `SELECT DISTINCT cc.content_id FROM content_chunks cc WHERE cc.chunk_id IN
+    (SELECT ch.id FROM chunks ch WHERE ch.is_damaged = 1 AND NOT ${ownCopyOf(client, 'ch')})`;
 }
 
 /**

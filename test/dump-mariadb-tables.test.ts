@@ -67,11 +67,11 @@ test('complete dump into an empty database: schema recreated, every type, NULL a
     const before = await Promise.all(tables.map(([table, key]) => fingerprint(server, 'shop', table, key)));
     const config = sourceConfig(server, []);
     const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'));
-    assert.deepEqual(restored.map((dump) => dump.path.split('/').slice(-2).join('/')), ['shop/schema.sql', 'shop/data.sql', 'shop/triggers.jsonl']);
+    assert.deepEqual(restored.map((dump) => dump.path.split('/').slice(-2).join('/')), ['shop/schema.sql', 'shop/data.sql', 'shop/triggers.jsonl', 'shop/routines.jsonl']);
     assert.deepEqual(await readdir(join(folder, 'work')), [], 'FIFOs and credential folders are gone');
 
     const results = await loadRestoredDumps(config, restored, loadInto('shop_copy'));
-    assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok']);
+    assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
     for (const [index, [table, key]] of tables.entries()) {
       assert.equal(await fingerprint(server, 'shop_copy', table, key), before[index], `${table} in shop_copy`);
       assert.equal(await fingerprint(server, 'shop', table, key), before[index], `${table} in shop, untouched`);
@@ -83,7 +83,7 @@ test('complete dump into an empty database: schema recreated, every type, NULL a
     // A complete load over existing tables keeps them and replaces their rows.
     await server.query('shop_copy', `DELETE FROM notes; UPDATE kinds SET label = 'changed'`);
     const again = await dumpToFiles(config, join(folder, 'work'), join(folder, 'again'));
-    assert.deepEqual((await loadRestoredDumps(config, again, loadInto('shop_copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok']);
+    assert.deepEqual((await loadRestoredDumps(config, again, loadInto('shop_copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await fingerprint(server, 'shop_copy', 'notes', 'body'), before[2]);
     assert.equal(await fingerprint(server, 'shop_copy', 'kinds'), before[0]);
   });
@@ -147,7 +147,7 @@ test('password_file: the client and mariadb-dump get it from a 0600 option file,
     }
     assert.deepEqual(await readdir(work), [], 'credentials removed once the dumpers finished');
     const restored = await dumpToFiles(config, work, join(folder, 'restore'));
-    assert.deepEqual((await loadRestoredDumps(config, restored, loadInto('shop_copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok']);
+    assert.deepEqual((await loadRestoredDumps(config, restored, loadInto('shop_copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await fingerprint(server, 'shop_copy', 't'), await fingerprint(server, 'shop', 't'));
 
     await chmod(passwordFile, 0o640);
@@ -181,7 +181,7 @@ test('partials: upserts, tombstones and soft deletes in order; a failing load na
     let labels: Record<string, string> = {};
     const complete = await dumpToFiles(config, work, join(folder, 'complete'), { labels });
     assert.deepEqual(Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith('mark.'))), { 'mark.shop.customers.updated_at': '2024-01-01 08:20:00.000000', 'mark.shop.orders.updated_at': '2024-01-02 09:20:00.000000' });
-    assert.deepEqual((await loadRestoredDumps(config, complete, loadInto('copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok']);
+    assert.deepEqual((await loadRestoredDumps(config, complete, loadInto('copy'))).map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
 
     await server.query('shop', `
       UPDATE customers SET name = CONCAT(name, ' (gold)'), updated_at = NOW(6) WHERE id % 50 = 0;

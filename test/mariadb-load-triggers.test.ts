@@ -79,7 +79,7 @@ async function load(config: StorageConfig, dumps: readonly RestoredDump[], datab
 
 /**
  * A dump as the code before triggers.sql wrote it: schema.sql by mariadb-dump --no-data with its default --triggers,
- * no hasTriggersFile in data.sql's header; triggers.jsonl still beside it (the caller removes it).
+ * no hasTriggersFile (nor hasRoutinesFile) in data.sql's header; triggers.jsonl and routines.jsonl still beside it (the caller removes them).
  */
 async function oldFormatDumps(server: MariadbServer, config: StorageConfig, work: string, to: string): Promise<RestoredDump[]> {
   const dumps = await dumpToFiles(config, work, to);
@@ -92,7 +92,7 @@ async function oldFormatDumps(server: MariadbServer, config: StorageConfig, work
     child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`mariadb-dump exited ${code}`))));
   });
   await writeFile(schema, oldSchema);
-  await writeFile(data, (await readFile(data, 'utf8')).replace(',"hasTriggersFile":true', ''));
+  await writeFile(data, (await readFile(data, 'utf8')).replace(',"hasTriggersFile":true', '').replace(',"hasRoutinesFile":true', ''));
   return dumps;
 }
 
@@ -116,9 +116,9 @@ test('a fresh load: rows and audit rows as in the source, no trigger fired on th
     assert.equal(await server.query('copy', "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_NAME = 'items_qualified' AND TRIGGER_SCHEMA = 'copy'"), '1',
       'the trigger named with its source database, in the target');
     assert.deepEqual(await rows(server, 'copy'), source, 'rows and audit rows as in the source: no trigger fired on a loaded row');
-    assert.deepEqual(dumps.map((dump) => basename(dump.path)), ['schema.sql', 'data.sql', 'triggers.jsonl']);
+    assert.deepEqual(dumps.map((dump) => basename(dump.path)), ['schema.sql', 'data.sql', 'triggers.jsonl', 'routines.jsonl']);
     assert.doesNotMatch(schema, /TRIGGER/, 'schema.sql holds no trigger');
-    assert.deepEqual(loaded, ['ok', 'ok', 'ok']);
+    assert.deepEqual(loaded, ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'every trigger: statement, order, sql_mode, charset, definer');
     assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'"), '6', 'none added to the source');
     assert.match(Buffer.from((await triggers(server, 'copy')).split('\n').find((line) => line.startsWith('items_note'))?.split('\t')[5] ?? '', 'hex').toString(),
@@ -165,7 +165,7 @@ test('a new dump without its triggers.jsonl is refused; a trigger that fails fai
     await server.query('clash', 'CREATE TABLE other (id INT PRIMARY KEY); CREATE TRIGGER items_log BEFORE INSERT ON other FOR EACH ROW SET NEW.id = NEW.id');
     const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'clash'));
     const failed = await load(config, dumps, 'clash');
-    assert.equal(failed.length, 3);
+    assert.equal(failed.length, 4);
     assert.match(failed[0], /^load shop: triggers\.jsonl, after the commit: trigger items_log on items: loading into clash: .* exited with code 1\n.*items_log.* already exists/s);
     assert.match(failed[0], /their rows committed before the triggers.*drop those tables and load again/s);
     assert.deepEqual(await rows(server, 'clash'), source, 'the rows are in, no trigger fired on them');
@@ -193,6 +193,10 @@ test('an older dump (its triggers in schema.sql, no triggers.jsonl) loads as bef
       assert.match(mixed, /triggers\.jsonl is beside a data\.sql whose dump has no triggers file \(its schema\.sql holds its triggers\)/);
       await unlink(newTriggers.path);
     }
+    // So is a routines.jsonl: an old dump has none (it left routines out).
+    const [mixedRoutines] = await load(config, [dumps[0], dumps[1], dumps[3]], 'mixed');
+    assert.match(mixedRoutines, /routines\.jsonl is beside a data\.sql whose dump has no routines file: not of this dump/);
+    await unlink(dumps[3].path);
     assert.deepEqual(await load(config, dumps.slice(0, 2), 'old'), ['ok', 'ok']);
     assert.equal(await triggers(server, 'old'), await triggers(server, 'shop'), 'the triggers, from schema.sql');
     const [items, log] = await rows(server, 'old');
@@ -228,7 +232,7 @@ test('a trigger whose string holds `*/ ;; GRANT ...`: created with its body whol
     const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'fresh'));
     const loaded = await load(config, dumps, 'copy');
     assert.equal(await grantsOfEve(), usage, 'eve holds what she held: the GRANT in the string did not run');
-    assert.deepEqual(loaded, ['ok', 'ok', 'ok']);
+    assert.deepEqual(loaded, ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'the trigger with its body byte for byte');
     assert.match(Buffer.from((await triggers(server, 'copy')).split('\t')[5], 'hex').toString(), /GRANT ALL ON \*\.\* TO `eve`@`%` WITH GRANT OPTION ;; SELECT 1 \/\* '\)$/);
     assert.equal(await server.query('copy', 'SELECT * FROM items'), '1\tchair\t10', 'the row as dumped: the trigger did not fire on it');

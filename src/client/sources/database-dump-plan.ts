@@ -1,13 +1,13 @@
 // Plans a postgresql or mariadb source's dumpers: reads the catalog, checks storage.conf against it,
 // records each since_field's mark as a label, then schema.sql (complete only), data.sql and, for
-// MariaDB, triggers.jsonl (complete only).
+// MariaDB, triggers.jsonl (complete only) and routines.jsonl (complete, whole database only).
 import { DumpFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
 import type { DumpPlan } from './dump-plan';
 import { isPartialDump } from './dump-plans';
 import { baseLabelsOf } from './partial-base';
 import type { DatabaseSource } from './storage-config';
-import { DATA_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
+import { DATA_FILE_NAME, ROUTINES_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
 import type { FailureFactory } from './tables/dialect';
 import { markLabel } from './tables/marks';
 import { planTables } from './tables/table-plan';
@@ -38,10 +38,12 @@ export async function planDatabaseDumps(source: DatabaseSource, partialSince: Da
       if (plan.sinceColumn !== undefined && mark !== undefined) labels[markLabel(source.name, plan.table.name, plan.sinceColumn.name)] = mark;
     }
     const triggers = isPartial ? undefined : await connection.triggersDump?.(plans);
+    const routines = isPartial ? undefined : await connection.routinesDump?.(plans);
     const dumps = [
       ...(isPartial ? [] : [dumpPlanOf(SCHEMA_FILE_NAME, connection.schemaDump(plans))]),
       dumpPlanOf(DATA_FILE_NAME, connection.dataDump(catalog, plans, isPartial ? 'partial' : 'complete')),
       ...(triggers === undefined ? [] : [dumpPlanOf(TRIGGERS_FILE_NAME, triggers)]),
+      ...(routines === undefined ? [] : [dumpPlanOf(ROUTINES_FILE_NAME, routines)]),
     ];
     return { plans: dumps, labels, cleanup: () => connection.remove() };
   } catch (error) {

@@ -1,5 +1,6 @@
-// Loads a postgresql or mariadb source's restored schema.sql, data.sql (and MariaDB's triggers.jsonl) into its database (or
+// Loads a postgresql or mariadb source's restored schema.sql, data.sql (and MariaDB's triggers.jsonl, routines.jsonl) into its database (or
 // load_into / --load-into), creating the database for a complete dump; one client, one script.
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LoadFailedError } from '../../common/errors';
 import { dialectOf } from './database-dialects';
@@ -13,6 +14,8 @@ export interface DatabaseDumpFiles {
   readonly data?: string;
   /** MariaDB complete dumps whose header says hasTriggersFile. */
   readonly triggers?: string;
+  /** MariaDB complete dumps whose header says hasRoutinesFile. */
+  readonly routines?: string;
 }
 
 /** What a load that succeeded did not apply: a file of the dump and why. */
@@ -55,6 +58,13 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     throw fail(`${files.triggers} is beside a data.sql whose dump has no triggers file (${header.backup === 'complete'
       ? 'its schema.sql holds its triggers' : 'a partial dump'}): not of this dump; not loaded`);
   }
+  // Likewise: without it, such a dump would load with exit 0 and leave every procedure, function and event out.
+  if (header.hasRoutinesFile === true && files.routines === undefined) {
+    throw fail(`${files.data} is a complete dump whose procedures, functions and events are in routines.jsonl: restore it beside data.sql`);
+  }
+  if (header.hasRoutinesFile !== true && files.routines !== undefined) {
+    throw fail(`${files.routines} is beside a data.sql whose dump has no routines file: not of this dump; not loaded`);
+  }
   // The load script writes to the dump's schema, the checks for existing tables look in this source's: one
   // schema for both, or a dump naming another would empty that schema's tables of the same names.
   if (source.kind === 'postgresql' && (header.schema ?? 'public') !== source.schema) {
@@ -85,18 +95,26 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
     if (header.backup === 'complete' && existing.length > 0) await connection.checkOutsideReferences(database, tables, header);
     const events = readDataEvents(source.name, files.data, source.kind);
     const plan: LoadPlan = {
-      schemaPath: files.schema, triggersPath: files.triggers, createsTables: header.backup === 'complete' && existing.length === 0,
+      schemaPath: files.schema, triggersPath: files.triggers, routinesPath: files.routines, createsTables: header.backup === 'complete' && existing.length === 0,
       partitionedTables: new Set(found.filter((table) => table.isPartitioned === true).map((table) => table.name)),
       uniqueKeys: new Map(found.map((table) => [table.name, table.uniqueKeys ?? []])),
     };
     const warnings = await runLoadScript(source.name, loader, connection.loadScript(header, events, plan), source.timeoutSeconds, database,
       (step) => connection.stepFailureNote?.(step));
     // Over existing tables the target's triggers stay as they are: the dump's are not created, and the load says so.
-    const notApplied = files.triggers === undefined || plan.createsTables ? [] : [{
+    const notApplied: NotApplied[] = files.triggers === undefined || plan.createsTables ? [] : [{
       path: files.triggers,
       reason: `not applied: the tables existed in ${database}, which keeps its own triggers (they fired on the loaded rows); `
         + 'the dump\'s triggers were not created. To get them, load into a database without those tables',
     }];
+    // So do its procedures, functions and events (said only when the dump holds some).
+    if (files.routines !== undefined && !plan.createsTables && (await stat(files.routines)).size > 0) {
+      notApplied.push({
+        path: files.routines,
+        reason: `not applied: the tables existed in ${database}, which keeps its own stored procedures, functions and events; `
+          + 'the dump\'s were not created. To get them, load into a database without those tables',
+      });
+    }
     return { notApplied, warnings };
   } finally {
     await connection.remove();

@@ -1,7 +1,7 @@
 // Names of the dump files inside <work>/dumps/<source>/, and the way back from a name to what it holds.
 // Collection names may hold "/" or start with ".", so they are percent-encoded into one safe path segment.
 import type { DumpSource } from './storage-config';
-import { DATA_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
+import { DATA_FILE_NAME, ROUTINES_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
 
 export const DUMPS_FOLDER = 'dumps';
 export const COMMAND_DUMP_NAME = 'dump';
@@ -33,6 +33,7 @@ export function isDumpFileName(source: DumpSource, fileName: string): boolean {
     case 'postgresql':
       return fileName === SCHEMA_FILE_NAME || fileName === DATA_FILE_NAME;
     case 'mariadb':
-      return fileName === SCHEMA_FILE_NAME || fileName === DATA_FILE_NAME || fileName === TRIGGERS_FILE_NAME;
+      return fileName === SCHEMA_FILE_NAME || fileName === DATA_FILE_NAME || fileName === TRIGGERS_FILE_NAME
+        || fileName === ROUTINES_FILE_NAME;
   }
 }

@@ -13,7 +13,7 @@ import { isDatabaseSource, type DumpSource, type StorageConfig } from './storage
 import { loadDatabaseDump } from './database-loader';
 import { loadIntoFor, type LoadInto } from './load-into';
 import { untrustedFolderReason } from './trusted-folder';
-import { DATA_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
+import { DATA_FILE_NAME, ROUTINES_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
 
 /** Where a dump file was restored. */
 export interface RestoredDump {
@@ -98,7 +98,8 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
       const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
       try {
         const { notApplied, warnings } = await loadDatabaseDump(source,
-          { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME) },
+          { schema: fileNamed(SCHEMA_FILE_NAME), data: fileNamed(DATA_FILE_NAME), triggers: fileNamed(TRIGGERS_FILE_NAME),
+            routines: fileNamed(ROUTINES_FILE_NAME) },
           { loadInto, workDirectory: options.workDirectory });
         for (const dump of group) await removeLoaded(dump.path);
         for (const dump of group) {

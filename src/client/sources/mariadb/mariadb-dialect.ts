@@ -1,6 +1,7 @@
-// MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog, marks
-// and triggers (triggers.jsonl, mariadb-triggers.ts) and writes data.sql (one consistent snapshot),
-// mariadb-dump writes schema.sql (no triggers), the mariadb client loads.
+// MariaDB (and MySQL) for the shared dump and load code: the mariadb client reads the catalog, marks,
+// triggers (triggers.jsonl, mariadb-triggers.ts), routines and events (routines.jsonl, mariadb-routines.ts)
+// and writes data.sql (one consistent snapshot), mariadb-dump writes schema.sql (no triggers, routines or
+// events), the mariadb client loads.
 import { join } from 'node:path';
 import type { DatabaseSource } from '../storage-config';
 import { dataHeaderOf } from '../tables/data-headers';
@@ -10,9 +11,12 @@ import { runQuery, type ToolCommand } from '../tables/tool-command';
 import { toolPrints } from '../tables/command-guard';
 import { catalogQuery, marksQuery, parseCatalog, parseMarks } from './mariadb-catalog';
 import { mariadbEnvironment } from './mariadb-connection';
-import { GRANTS_QUERY, parseGrants, readsEveryTable, tablesWithout, unreadableTablesRefusal, unseenTriggersRefusal } from './mariadb-grants';
+import {
+  GRANTS_QUERY, parseGrants, readsEveryTable, tablesWithout, unreadableTablesRefusal, unseenRoutinesRefusal, unseenTriggersRefusal,
+} from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
-import { mariadbLoadScript, triggersFailureNote } from './mariadb-load-script';
+import { mariadbLoadScript, loadStepFailureNote } from './mariadb-load-script';
+import { eventsQuery, parseEvents, parseProcedures, proceduresQuery, routinesFileOf } from './mariadb-routines';
 import { parseTriggers, triggersFileOf, triggersQuery } from './mariadb-triggers';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
@@ -72,10 +76,12 @@ export const mariadbDialect: DatabaseDialect = {
       schemaDump(plans: readonly TablePlan[]): ToolCommand {
         // No DROP TABLE: applied only where none of the dumped tables exists, it must fail rather than drop another.
         // No triggers: created before the rows, each would fire on every loaded row; they go to triggers.jsonl.
+        // No routines or events (mariadb-dump's default without --routines, --events): as text, their bodies would
+        // reach the loading client to lex like a trigger's; they go to routines.jsonl as data.
         const tables = source.tables.length === 0 ? [] : ['--tables', ...plans.map((plan) => plan.table.name)];
         return {
           file: environment.dump,
-          args: [...environment.optionArgs, '--no-data', '--skip-add-drop-table', '--skip-triggers', '--single-transaction', '--skip-comments',
+          args: [...environment.optionArgs, '--no-data', '--skip-add-drop-table', '--skip-triggers', '--skip-routines', '--skip-events', '--single-transaction', '--skip-comments',
             '--no-tablespaces', '--default-character-set=utf8mb4', source.database, ...tables],
           env: process.env,
         };
@@ -101,6 +107,23 @@ export const mariadbDialect: DatabaseDialect = {
         // Printed as read: the file is ours, a few lines.
         return { file: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'], env: process.env,
           input: triggersFileOf(triggers.filter((trigger) => dumped.has(trigger.table))) };
+      },
+      async routinesDump() {
+        // Not tied to a table: a backup of some tables (`tables =`) holds none, a whole database's all.
+        if (source.tables.length > 0) return undefined;
+        // Without SELECT on mysql.proc, another's routines are unreadable (SHOW CREATE answers nothing, mysql.proc
+        // refuses); without EVENT, information_schema lists no event: no error either way, so refused here.
+        const grants = parseGrants(await query(undefined, GRANTS_QUERY, `reading the grants of the user dumping ${source.database}`));
+        const missing = { proc: tablesWithout(grants, 'mysql', ['proc'], 'SELECT').length > 0, event: !readsEveryTable(grants, source.database, 'EVENT') };
+        if (missing.proc || missing.event) throw fail(`${source.file}:${source.line}: ${unseenRoutinesRefusal(grants, source.database, missing)}`);
+        const procedures = parseProcedures(await query(undefined, proceduresQuery(source.database), `reading the routines of ${source.database}`));
+        if (procedures.refused.length > 0) {
+          throw fail(`${source.file}:${source.line}: ${procedures.refused[0]} of database ${source.database} is an Oracle-mode package, which `
+            + 'cpsbackup does not back up; it would be left out: drop it, or list the tables to dump with tables =');
+        }
+        const events = parseEvents(await query(undefined, eventsQuery(source.database), `reading the events of ${source.database}`));
+        return { file: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'], env: process.env,
+          input: routinesFileOf([...procedures.records, ...events]) };
       },
       dataDump(catalog, plans, backup) {
         // Under mariadb-dump-main.js: a row past max_allowed_packet comes out as a line the client exits 0 on.
@@ -147,7 +170,7 @@ export const mariadbDialect: DatabaseDialect = {
         return client(database, ['--batch', ...await sandboxed(), '--comments', '--skip-column-names', '--default-character-set=utf8mb4', MAX_PACKET_FLAG]);
       },
       loadScript: mariadbLoadScript,
-      stepFailureNote: triggersFailureNote,
+      stepFailureNote: loadStepFailureNote,
       remove: () => environment.remove(),
     };
   },

@@ -6,7 +6,9 @@
 // in one transaction. Foreign keys are checked once the rows are in (mariadb-load-references.ts).
 // MariaDB commits DDL at once: a failed load that created the tables leaves them empty. A load that
 // created them then creates the triggers of triggers.jsonl, after the commit, so none fires on a loaded
-// row: each from a statement we build, sent as hex (mariadb-triggers.ts).
+// row: each from a statement we build, sent as hex (mariadb-triggers.ts). Its routines.jsonl's procedures and
+// functions go before schema.sql (a view may call a function), its events after the triggers (none runs before
+// the rows are in), the same way (mariadb-routines.ts).
 import { createReadStream } from 'node:fs';
 import { LoadFailedError } from '../../../common/errors';
 import type { DataEvent } from '../tables/data-reader';
@@ -17,6 +19,7 @@ import { orphanReferencesCheck } from './mariadb-load-references';
 import { rowTupleProblem } from './mariadb-row-tuple';
 import { columnList, insertPrefix, LOAD_SQL_MODE, quoteIdentifier, quoteLiteral, SESSION_SETTINGS } from './mariadb-sql';
 import { createTriggerStatements, readTriggersFile } from './mariadb-triggers';
+import { createRoutineStatements, readRoutinesFile, type RoutineRecord } from './mariadb-routines';
 
 /** Well below every server's max_allowed_packet default (4 MiB on MySQL 5.7, 16 MiB on MariaDB). */
 const STATEMENT_BYTES = 1024 * 1024;
@@ -82,8 +85,16 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   // Read and checked whole before anything runs: a record that is not as a dump writes it fails the load before any table exists.
   const triggers = isComplete && plan.createsTables && plan.triggersPath !== undefined
     ? await readTriggersFile(plan.triggersPath, new Set(header.tables.map((table) => table.table)), fail) : [];
+  const routines = isComplete && plan.createsTables && plan.routinesPath !== undefined ? await readRoutinesFile(plan.routinesPath, fail) : [];
+  const procedures = routines.filter((routine) => routine.kind !== 'EVENT');
   if (isComplete && plan.createsTables) {
     if (plan.schemaPath === undefined) fail('a complete dump needs its schema.sql beside data.sql');
+    if (procedures.length > 0) {
+      // schema.sql runs under the session the client opened: its sql_mode comes back after the routines'.
+      yield 'SET @cpsbackup_sql_mode = @@SESSION.sql_mode;\n';
+      for (const routine of procedures) yield* createRoutine(routine, ROUTINES_STEP);
+      yield 'SET SESSION sql_mode = @cpsbackup_sql_mode;\nSET NAMES utf8mb4;\n';
+    }
     yield step('schema');
     yield* createReadStream(plan.schemaPath as string);
     yield '\n';
@@ -177,13 +188,40 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
     yield step(`${TRIGGERS_STEP}: trigger ${trigger.name} on ${trigger.table}`);
     yield createTriggerStatements(trigger);
   }
+  for (const event of routines.filter((routine) => routine.kind === 'EVENT')) yield* createRoutine(event, EVENTS_STEP);
+}
+
+function* createRoutine(routine: RoutineRecord, stepName: string): Generator<string> {
+  // Our settings back first: the step's literal is read under ours, not under the routine's sql_mode and charset.
+  yield `${LOAD_SQL_MODE}SET NAMES utf8mb4;\n`;
+  yield step(`${stepName}: ${routine.kind.toLowerCase()} ${routine.name}`);
+  yield createRoutineStatements(routine);
+}
+
+/** The steps that create routines.jsonl's procedures and functions, before schema.sql, and its events, after the commit. */
+const ROUTINES_STEP = 'routines.jsonl, before schema.sql';
+const EVENTS_STEP = 'routines.jsonl, after the commit';
+
+/** What a load that failed in one of the steps after its rows' commit, or in its routines, leaves. */
+export function loadStepFailureNote(step: string): string | undefined {
+  if (step.startsWith(ROUTINES_STEP)) {
+    return 'The routines before this one were created (MariaDB has no transaction around DDL); no table was. The dump files are kept. '
+      + 'Fix the cause (a routine of that name exists in the target database; a routine of another DEFINER needs SUPER or SET USER), '
+      + 'then drop the routines created and load again.';
+  }
+  if (step.startsWith(EVENTS_STEP)) {
+    return 'The tables were created, their rows committed and their triggers created before the events: those created before this '
+      + 'one exist, the others do not. The dump files are kept. Fix the cause (an event of another DEFINER needs SUPER or SET USER; '
+      + 'an event of a named time zone needs the time zone tables), then drop those tables, routines and events and load again.';
+  }
+  return triggersFailureNote(step);
 }
 
 /** The steps that create the triggers of triggers.jsonl, once the rows are committed. */
 const TRIGGERS_STEP = 'triggers.jsonl, after the commit';
 
 /** What a load that failed creating a trigger leaves: MariaDB has no transaction around DDL, and the rows went first. */
-export function triggersFailureNote(step: string): string | undefined {
+function triggersFailureNote(step: string): string | undefined {
   if (!step.startsWith(TRIGGERS_STEP)) return undefined;
   return 'The tables were created and their rows committed before the triggers: those created before this one exist, '
     + 'the others do not. The dump files are kept. Fix the cause (a trigger of another DEFINER needs SUPER or SET USER; '

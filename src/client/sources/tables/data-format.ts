@@ -17,6 +17,8 @@ export const SCHEMA_FILE_NAME = 'schema.sql';
 export const DATA_FILE_NAME = 'data.sql';
 /** MariaDB complete dumps: the triggers as JSON lines (mariadb-triggers.ts), created after the rows so none fires on a loaded row. */
 export const TRIGGERS_FILE_NAME = 'triggers.jsonl';
+/** MariaDB complete dumps of a whole database: stored procedures, functions and events as JSON lines (mariadb-routines.ts). */
+export const ROUTINES_FILE_NAME = 'routines.jsonl';
 
 export const DATA_LINE = '-- cpsbackup-data ';
 export const TABLE_LINE = '-- cpsbackup-table ';
@@ -54,6 +56,11 @@ export interface DataHeader {
    * Absent in dumps made before: their schema.sql holds the triggers, which then fire on the loaded rows.
    */
   readonly hasTriggersFile?: boolean;
+  /**
+   * MariaDB complete dumps without `tables =`: the stored procedures, functions and events are in routines.jsonl
+   * (schema.sql has none), so the load needs it. Absent in dumps made before (they held none) and with `tables =`.
+   */
+  readonly hasRoutinesFile?: boolean;
   /** Every section, in load order. */
   readonly tables: readonly TableSummary[];
   /**

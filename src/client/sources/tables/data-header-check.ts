@@ -32,6 +32,9 @@ export function dataHeaderProblem(header: unknown): string | undefined {
   if (header.hasTriggersFile !== undefined && !(header.hasTriggersFile === true && header.kind === 'mariadb' && header.backup === 'complete')) {
     return 'hasTriggersFile is not true on a complete mariadb dump';
   }
+  if (header.hasRoutinesFile !== undefined && !(header.hasRoutinesFile === true && header.kind === 'mariadb' && header.backup === 'complete')) {
+    return 'hasRoutinesFile is not true on a complete mariadb dump';
+  }
   if (!Array.isArray(header.tables)) return 'tables is not a list';
   for (const table of header.tables as unknown[]) {
     if (!isRecord(table) || !isName(table.table) || !Array.isArray(table.excludedColumns)) return 'a table entry is not {table, excludedColumns}';

@@ -20,6 +20,7 @@ export function dataHeaderOf(source: DatabaseSource, catalog: DatabaseCatalog, p
     ...(catalog.charset === undefined ? {} : { charset: catalog.charset }),
     ...(catalog.collation === undefined ? {} : { collation: catalog.collation }),
     ...(source.kind === 'mariadb' && backup === 'complete' ? { hasTriggersFile: true } : {}),
+    ...(source.kind === 'mariadb' && backup === 'complete' && source.tables.length === 0 ? { hasRoutinesFile: true } : {}),
     tables: plans.map((plan) => ({
       table: plan.table.name,
       excludedColumns: plan.excludedColumns.map((column) => ({

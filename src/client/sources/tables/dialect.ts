@@ -20,6 +20,12 @@ export interface LoadPlan {
    * the rows' commit when the load creates the tables; over existing tables the target's own triggers stay.
    */
   readonly triggersPath?: string;
+  /**
+   * MariaDB complete dumps with DataHeader.hasRoutinesFile: their routines.jsonl; when the load creates the tables,
+   * its procedures and functions are created before schema.sql (a view may call a function), its events after the
+   * rows' commit. Over existing tables the target's own routines and events stay and none is created.
+   */
+  readonly routinesPath?: string;
   readonly createsTables: boolean;
   /**
    * PostgreSQL: the dumped tables that are partitioned in the target (ordinary where dumped). Their rows
@@ -62,6 +68,12 @@ export interface DialectConnection {
    * kept off during a load otherwise (PostgreSQL: post-data).
    */
   triggersDump?(plans: readonly TablePlan[]): Promise<ToolCommand>;
+  /**
+   * MariaDB: writes routines.jsonl to stdout (complete backups of a whole database: routines and events belong to
+   * no table, so a backup of `tables =` has none): its stored procedures, functions and events as data. Undefined
+   * where there is no such file (`tables =`).
+   */
+  routinesDump?(plans: readonly TablePlan[]): Promise<ToolCommand | undefined>;
   /** Writes data.sql to stdout: every table in one snapshot, in load order. */
   dataDump(catalog: DatabaseCatalog, plans: readonly TablePlan[], backup: BackupKindName): ToolCommand;
   databaseExists(database: string): Promise<boolean>;

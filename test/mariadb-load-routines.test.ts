@@ -1,0 +1,179 @@
+// Regression (red team, real MariaDB 10.11): a complete backup of a whole MariaDB database left out its stored
+// procedures, functions and events (mariadb-dump --no-data without --routines/--events): the backup and a load
+// exited 0, the target had none, and a view calling a function failed the load (ERROR 1305). They are now data
+// (routines.jsonl: mysql.proc's parameter lists and bodies, information_schema.EVENTS, in hex), created by
+// statements we build and send as hex: procedures and functions before schema.sql, events after the rows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { loadRestoredDumps, type RestoredDump } from '../src/client/sources/loaders';
+import { storageConfigFromText, type StorageConfig } from '../src/client/sources/storage-config';
+import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
+import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
+import { routineRecordProblem } from '../src/client/sources/mariadb/mariadb-routines';
+import { dataHeaderProblem } from '../src/client/sources/tables/data-header-check';
+
+const skip = mariadbSkipReason();
+if (skip !== undefined) console.log(`mariadb-load-routines skipped: ${skip}`);
+
+/** A body whose string and comment try to end the statement and GRANT: only the CREATE may run. */
+const HOSTILE = "' */ ;; GRANT ALL ON *.* TO `eve`@`%` WITH GRANT OPTION ;; SELECT 1 /* '";
+
+const SOURCE_SCHEMA = `
+CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
+INSERT INTO t VALUES (1, 10), (2, 20);
+DELIMITER //
+CREATE PROCEDURE bump(IN step INT, OUT total INT) COMMENT 'adds; to v' SQL SECURITY INVOKER MODIFIES SQL DATA
+BEGIN /* a comment; kept */ UPDATE t SET v = v + step; SELECT SUM(v) INTO total FROM t; END//
+CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC NO SQL RETURN x * 2//
+CREATE FUNCTION label(x VARCHAR(20) CHARSET utf8mb4) RETURNS VARCHAR(40) CHARSET latin1 COLLATE latin1_bin READS SQL DATA RETURN CONCAT('n:', x, 'é')//
+CREATE PROCEDURE trap() COMMENT '${HOSTILE.replaceAll("'", "''")}' SELECT '${HOSTILE.replaceAll("'", "''")}' /* ${HOSTILE.replaceAll('*/', '')} */ //
+CREATE EVENT sweep ON SCHEDULE EVERY '1:30' HOUR_MINUTE STARTS '2030-03-01 10:00:00' ENDS '2031-01-01 00:00:00' ON COMPLETION PRESERVE DISABLE
+  COMMENT 'nightly' DO BEGIN DELETE FROM t WHERE id < 0; /* ${HOSTILE.replaceAll('*/', '')} */ END//
+DELIMITER ;
+SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES';
+SET SESSION time_zone = '+02:00';
+CREATE FUNCTION slash() RETURNS VARCHAR(10) COMMENT 'a\\b''c' RETURN 'a\\b';
+CREATE EVENT once ON SCHEDULE AT '2031-05-01 12:00:00' DO DELETE FROM t WHERE id = -1;
+SET SESSION sql_mode = DEFAULT;
+SET SESSION time_zone = DEFAULT;
+CREATE VIEW doubled AS SELECT id, twice(v) AS w FROM t;
+`;
+
+/** Runs SQL through the mariadb client's stdin (DELIMITER is one of its commands), comments passed on to the server. */
+async function runSql(server: MariadbServer, database: string, sql: string): Promise<void> {
+  const child = spawn(server.clientPath, [`--socket=${server.socket}`, '--user=root', '--batch', '--comments', '--default-character-set=utf8mb4',
+    `--database=${database}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdin.end(sql);
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  assert.equal(code, 0, `mariadb: ${stderr}`);
+}
+
+/** Every stored column of every routine of a database, bodies and parameter lists as hex; the times of creation left out. */
+async function routines(server: MariadbServer, database: string): Promise<string> {
+  return server.query('mysql', 'SELECT type, name, specific_name, language, sql_data_access, is_deterministic, security_type, HEX(param_list), HEX(returns), '
+    + 'HEX(body), definer, sql_mode, HEX(comment), character_set_client, collation_connection, db_collation, HEX(body_utf8), aggregate '
+    + `FROM mysql.proc WHERE db = '${database}' ORDER BY type, name`);
+}
+
+async function events(server: MariadbServer, database: string): Promise<string> {
+  return server.query('mysql', 'SELECT name, HEX(body), definer, execute_at, interval_value, interval_field, starts, ends, status, on_completion, sql_mode, '
+    + `HEX(comment), time_zone, character_set_client, collation_connection, db_collation, HEX(body_utf8) FROM mysql.event WHERE db = '${database}' ORDER BY name`);
+}
+
+async function load(config: StorageConfig, dumps: readonly RestoredDump[], database: string): Promise<string[]> {
+  const results = await loadRestoredDumps(config, dumps, { loadInto: { database, bySource: new Map() } });
+  return results.map((result) => result.error ?? result.notApplied ?? 'ok');
+}
+
+const configOf = (server: MariadbServer, user = 'root', extra: readonly string[] = []): StorageConfig => storageConfigFromText('storage.conf',
+  ['source = crm', 'kind = mariadb', 'database = crm', `socket = ${server.socket}`, `user = ${user}`, ...extra].join('\n'));
+
+test('a fresh load: procedures, functions and events come back stored as in the source, a view calling a function loads, a hostile body runs nothing', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    await server.query('mysql', "CREATE DATABASE crm; CREATE USER eve@'%'");
+    await runSql(server, 'crm', SOURCE_SCHEMA);
+    const grantsOfEve = (): Promise<string> => server.query('mysql', "SHOW GRANTS FOR eve@'%'");
+    const usage = await grantsOfEve();
+    const config = configOf(server);
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'fresh'));
+    assert.deepEqual(dumps.map((dump) => basename(dump.path)), ['schema.sql', 'data.sql', 'triggers.jsonl', 'routines.jsonl']);
+    assert.doesNotMatch(await readFile(dumps[0].path, 'utf8'), /PROCEDURE|FUNCTION|EVENT/, 'schema.sql holds no routine');
+
+    assert.deepEqual(await load(config, dumps, 'copy'), ['ok', 'ok', 'ok', 'ok']);
+    assert.equal(await grantsOfEve(), usage, 'eve holds what she held: nothing of a body or comment ran');
+    assert.equal(await routines(server, 'copy'), await routines(server, 'crm'), 'every routine: parameters, returns, body, definer, sql_mode, charsets, comment');
+    assert.equal(await events(server, 'copy'), await events(server, 'crm'), 'every event: schedule, status, completion, time zone, body, comment');
+    assert.equal((await routines(server, 'copy')).split('\n').length, 5);
+    assert.equal((await events(server, 'copy')).split('\n').length, 2);
+    assert.equal(await server.query('copy', 'SELECT * FROM doubled ORDER BY id'), '1\t20\n2\t40', 'the view calling twice()');
+    assert.equal(await server.query('copy', 'CALL bump(1, @total); SELECT @total'), '32', 'the procedure runs');
+    assert.equal(await server.query('copy', "SELECT label('x'), slash()"), 'n:xé\ta\\\\b', 'the functions run');
+    assert.equal(await server.query('copy', 'SELECT * FROM t ORDER BY id'), '1\t11\n2\t21');
+
+    // Over existing tables the target's own routines and events stay, the dump's are not created, and the load says so.
+    await server.query('copy', 'DROP PROCEDURE trap; DROP EVENT once');
+    const [schemaLoad, dataLoad, triggersLoad, routinesLoad] = await load(config, await dumpToFiles(config, join(folder, 'work'), join(folder, 'again')), 'copy');
+    assert.deepEqual([schemaLoad, dataLoad], ['ok', 'ok']);
+    assert.match(triggersLoad, /^not applied/);
+    assert.match(routinesLoad, /^not applied: the tables existed in copy, which keeps its own stored procedures, functions and events; the dump's were not created/);
+    assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM mysql.proc WHERE db = 'copy' AND name = 'trap'"), '0', 'not created over the tables');
+    assert.equal(await server.query('copy', 'SELECT * FROM t ORDER BY id'), '1\t10\n2\t20', 'the rows as dumped');
+  });
+});
+
+test('a new dump without its routines.jsonl is refused; a routine that fails fails the load before any table, naming it', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE crm');
+    await runSql(server, 'crm', SOURCE_SCHEMA);
+    const config = configOf(server);
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'lost'));
+    const [refused] = await load(config, dumps.filter((dump) => basename(dump.path) !== 'routines.jsonl'), 'lost');
+    assert.match(refused, /complete dump whose procedures, functions and events are in routines\.jsonl: restore it beside data\.sql/);
+
+    await server.query('mysql', 'CREATE DATABASE clash');
+    await server.query('clash', 'CREATE FUNCTION twice(x INT) RETURNS INT RETURN x');
+    const [failed] = await load(config, dumps, 'clash');
+    assert.match(failed, /^load crm: routines\.jsonl, before schema\.sql: function twice: loading into clash: .*twice.* already exists/s);
+    assert.match(failed, /no table was/);
+    assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'clash'"), '0');
+
+    // A record that is not as a dump writes it fails the load before anything runs.
+    const routinesFile = dumps[3].path;
+    const text = await readFile(routinesFile, 'utf8');
+    await writeFile(routinesFile, text.replace('"security":"INVOKER"', '"security":"INVOKER SQL SECURITY DEFINER"'));
+    const [tampered] = await load(config, dumps, 'tampered');
+    assert.match(tampered, /routines\.jsonl:\d+: not loaded: security is neither DEFINER nor INVOKER/);
+    assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM mysql.proc WHERE db = 'tampered'"), '0');
+  });
+});
+
+test('a dumping user who cannot read the routines or events is refused, naming the grant; with tables = none are dumped', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE crm');
+    await runSql(server, 'crm', SOURCE_SCHEMA);
+    // EXECUTE: mariadb-dump reads the view's columns, which calls twice().
+    await server.query('mysql', 'CREATE USER dumper@localhost; GRANT SELECT, SHOW VIEW, LOCK TABLES, TRIGGER, EXECUTE ON crm.* TO dumper@localhost');
+    await assertDumpRefused(configOf(server, 'dumper'), join(folder, 'work'), 'crm', new RegExp('user dumper@localhost may not read the stored procedures and '
+      + "functions it did not define or the events of database crm.*grant SELECT ON mysql\\.proc TO 'dumper'@'localhost', and grant EVENT ON `crm`\\.\\*"));
+    await server.query('mysql', 'GRANT SELECT ON mysql.proc TO dumper@localhost');
+    await assertDumpRefused(configOf(server, 'dumper'), join(folder, 'work'), 'crm', /may not read the events of database crm.*grant EVENT ON `crm`\.\*/);
+    await server.query('mysql', 'GRANT EVENT ON crm.* TO dumper@localhost');
+    const dumps = await dumpToFiles(configOf(server, 'dumper'), join(folder, 'work'), join(folder, 'granted'));
+    assert.equal((await readFile(dumps[3].path, 'utf8')).split('\n').length, 8, 'five routines and two events, one a line');
+
+    const listed = await dumpToFiles(configOf(server, 'dumper', ['tables = t']), join(folder, 'work'), join(folder, 'listed'));
+    assert.deepEqual(listed.map((dump) => basename(dump.path)), ['schema.sql', 'data.sql', 'triggers.jsonl'], 'tables =: no routines file');
+  });
+});
+
+test('routines.jsonl records are another client\'s words: each field of its type and spelling', () => {
+  const procedure = { kind: 'PROCEDURE', name: 'p', definer: 'root@localhost', comment: '', parametersHex: '', returnsHex: '', bodyHex: '53454C4543542031',
+    isAggregate: false, isDeterministic: false, dataAccess: 'CONTAINS_SQL', security: 'DEFINER', sqlMode: 'STRICT_TRANS_TABLES',
+    characterSetClient: 'utf8mb4', collationConnection: 'utf8mb4_general_ci', databaseCollation: 'latin1_swedish_ci' };
+  const event = { kind: 'EVENT', name: 'e', definer: 'root@localhost', comment: 'c', bodyHex: '53454C4543542031', every: { value: '1:30', field: 'HOUR_MINUTE' },
+    starts: '2030-01-01 00:00:00', status: 'ENABLED', onCompletion: 'NOT PRESERVE', timeZone: 'SYSTEM', sqlMode: '',
+    characterSetClient: 'utf8mb4', collationConnection: 'utf8mb4_general_ci', databaseCollation: 'latin1_swedish_ci' };
+  assert.equal(routineRecordProblem(procedure), undefined);
+  assert.equal(routineRecordProblem(event), undefined);
+  for (const [wrong, problem] of [[{ kind: 'TRIGGER' }, /kind/], [{ bodyHex: "53' OR 1" }, /bodyHex/], [{ parametersHex: 'x' }, /parametersHex/],
+    [{ returnsHex: '41' }, /returnsHex/], [{ kind: 'FUNCTION' }, /returnsHex/], [{ isAggregate: true }, /isAggregate/], [{ dataAccess: 'NO SQL; GRANT' }, /dataAccess/],
+    [{ security: 'DEFINER COMMENT' }, /security/], [{ sqlMode: "ANSI'; GRANT" }, /sqlMode/], [{ characterSetClient: 'utf8mb4; GRANT' }, /characterSetClient/],
+    [{ name: '' }, /name/], [{ comment: 7 }, /comment/]] as const) {
+    assert.match(routineRecordProblem({ ...procedure, ...wrong }) ?? 'accepted', problem, JSON.stringify(wrong));
+  }
+  for (const [wrong, problem] of [[{ every: { value: "1' DAY DO GRANT", field: 'DAY' } }, /every/], [{ every: { value: '1', field: 'DAY DO' } }, /every/],
+    [{ starts: "2030-01-01' DO" }, /starts/], [{ executeAt: '2030-01-01 00:00:00' }, /neither executeAt nor every/], [{ status: 'ENABLE DO' }, /status/],
+    [{ onCompletion: 'DROP' }, /onCompletion/], [{ timeZone: "+00:00'; GRANT" }, /timeZone/]] as const) {
+    assert.match(routineRecordProblem({ ...event, ...wrong }) ?? 'accepted', problem, JSON.stringify(wrong));
+  }
+  const header = { kind: 'mariadb', source: 'crm', database: 'crm', backup: 'complete', tables: [] };
+  assert.equal(dataHeaderProblem({ ...header, hasRoutinesFile: true }), undefined);
+  for (const wrong of [{ ...header, hasRoutinesFile: 'yes' }, { ...header, backup: 'partial', hasRoutinesFile: true }, { ...header, kind: 'postgresql', hasRoutinesFile: true }]) {
+    assert.equal(dataHeaderProblem(wrong), 'hasRoutinesFile is not true on a complete mariadb dump', JSON.stringify(wrong));
+  }
+});

@@ -129,6 +129,15 @@ test('a new dump without its routines.jsonl is refused; a routine that fails fai
     const [tampered] = await load(config, dumps, 'tampered');
     assert.match(tampered, /routines\.jsonl:\d+: not loaded: security is neither DEFINER nor INVOKER/);
     assert.equal(await server.query('mysql', "SELECT COUNT(*) FROM mysql.proc WHERE db = 'tampered'"), '0');
+
+    // A sender's parameter list (its own bytes: any hex passes) that ends our CREATE and GRANTs: EXECUTE IMMEDIATE
+    // parses one statement, so the load fails there and the GRANT never runs.
+    await server.query('mysql', "CREATE USER eve@'%'");
+    const breakOut = Buffer.from(') SELECT 1; GRANT ALL ON *.* TO `eve`@`%`; SELECT (').toString('hex').toUpperCase();
+    await writeFile(routinesFile, text.replace(/"parametersHex":"[0-9A-F]*"/, `"parametersHex":"${breakOut}"`));
+    const [brokenOut] = await load(config, dumps, 'broken');
+    assert.match(brokenOut, /^load crm: routines\.jsonl, before schema\.sql: .*ERROR 1064/s);
+    assert.equal(await server.query('mysql', "SHOW GRANTS FOR eve@'%'"), 'GRANT USAGE ON *.* TO `eve`@`%`', 'the GRANT did not run');
   });
 });
 

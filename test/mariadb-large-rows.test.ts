@@ -32,7 +32,7 @@ test('rows up to the server\'s max_allowed_packet round-trip; a larger one fails
     const before = await server.query('crm', DIGEST);
     const restored = await dumpToFiles(config, join(folder, 'work'), join(folder, 'restore'));
     const results = await loadRestoredDumps(config, restored, { loadInto: { database: 'crm_copy', bySource: new Map() } });
-    assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok']);
+    assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await server.query('crm_copy', DIGEST), before);
 
     await server.query('crm', 'INSERT INTO big VALUES (2, REPEAT(\'x\', 9000000), NULL)');
@@ -48,7 +48,7 @@ test('rows up to the server\'s max_allowed_packet round-trip; a larger one fails
     const larger = await server.query('crm', DIGEST);
     const whole = await dumpToFiles(config, join(folder, 'work'), join(folder, 'larger'));
     const loaded = await loadRestoredDumps(config, whole, { loadInto: { database: 'crm_larger', bySource: new Map() } });
-    assert.deepEqual(loaded.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok']);
+    assert.deepEqual(loaded.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await server.query('crm_larger', DIGEST), larger);
   });
 });

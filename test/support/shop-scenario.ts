@@ -54,8 +54,8 @@ export async function runShopScenario(shop: ShopDatabase): Promise<void> {
     assert.match(storedData, /customer 17\b/, 'the restored dump holds the customers');
     assert.doesNotMatch(storedData, /secret-hash|password_hash.*VALUES|password_hash"\)/, 'but not one password hash');
     assert.match(await readFile(join(stored, dumpFolder, 'schema.sql'), 'utf8'), /password_hash/, 'the column itself is in the schema');
-    // MariaDB: its triggers too, in a file of their own (created after the rows).
-    const completeFiles = shop.kind === 'mariadb' ? 3 : 2;
+    // MariaDB: its triggers too, in a file of their own (created after the rows), and its routines and events (routines.jsonl).
+    const completeFiles = shop.kind === 'mariadb' ? 4 : 2;
     assert.equal(sectionRows(storedData, 'items').length, 10000);
 
     // 2. Two partial backups: each table from its own mark; items, without since_field, whole.

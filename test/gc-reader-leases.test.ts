@@ -179,3 +179,83 @@ test('compaction moving a reader\'s chunks keeps their old pack until the reader
   assert.ok((await moved.content!.readWhole()).equals(keep), 'the new location reads');
   again.close();
 });
+
+// Regression (review): a big file's chunk list is read a page at a time by its content id, and a content id
+// dropped by GC is taken again by the next new content (no AUTOINCREMENT). Bob's reader, its backup deleted
+// under it, went on reading alice's new file as his: her bytes sent to his client, no error where the sizes met.
+test('a big file whose content id another client\'s new file takes meanwhile: said deleted, never read as that file', async (t) => {
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 4 * MEBIBYTE });
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  const { store } = fixture;
+  const bobs = await bytesOf('bob big', 17 * MEBIBYTE);
+  // The same first 16 MiB, another last one: the same size, and a list of as many chunks.
+  const alices = Buffer.concat([bobs.subarray(0, 16 * MEBIBYTE), await bytesOf('alice tail', MEBIBYTE)]);
+  const bob = await backupFiles(store, 'bob', { '/b/big': bobs });
+
+  const reader = store.openReader(bob);
+  readers.push(reader);
+  const [item] = (await reader.pages().next()).value as RestoreItem[];
+  const chunks = item.content!.chunks()[Symbol.asyncIterator]();
+  const first = await chunks.next();
+  store.deleteBackups([bob]);
+  await store.collectGarbage();
+  await backupFiles(store, 'alice', { '/a/big': alices });
+
+  let offset = 0;
+  const rest = (async () => {
+    for (let next = first; next.done !== true; next = await chunks.next()) {
+      const bytes = await next.value.decode();
+      assert.ok(bytes.equals(bobs.subarray(offset, offset + bytes.length)), `bob's reader got other bytes than his at ${offset}`);
+      offset += bytes.length;
+    }
+  })();
+  await assert.rejects(rest, /was deleted while it was being read/);
+});
+
+// Regression (review): deletions run one round at a time, and a reader ending while a round ran joined that
+// round, which had checked its holds already: the pack it kept stayed on disk, held by nobody, until some later GC.
+test('a reader ending while another\'s packs are being deleted: its packs go too, in a round after', async (t) => {
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  const { store, directory } = fixture;
+  const bob = await backupWithPacks(store, directory, 'bob', { '/b/f': await bytesOf('bob', MEBIBYTE) });
+  const carol = await backupWithPacks(store, directory, 'carol', { '/c/f': await bytesOf('carol', MEBIBYTE) });
+  const open = async (backup: BackupRecord): Promise<{ close(): void }> => {
+    const reader = store.openReader(backup);
+    readers.push(reader);
+    const [item] = (await reader.pages().next()).value as RestoreItem[];
+    await item.content!.readWhole();
+    return reader;
+  };
+  const [bobs, carols] = [await open(bob.backup), await open(carol.backup)];
+  store.deleteBackups([bob.backup, carol.backup]);
+  await store.collectGarbage();
+  await assertPresent(directory, [...bob.packs, ...carol.packs], true, 'both readers keep their packs');
+
+  // Carol's pack is deleted slowly; bob ends while that round runs.
+  const backend = store.packBackend;
+  const deletePack = backend.deletePack.bind(backend);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  let isFirst = true;
+  backend.deletePack = async (name: string): Promise<void> => {
+    if (isFirst) {
+      isFirst = false;
+      await gate;
+    }
+    return deletePack(name);
+  };
+  carols.close();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  bobs.close();
+  release();
+  await waitUntilGone(directory, [...bob.packs, ...carol.packs]);
+});

@@ -87,6 +87,12 @@ export class ContentsTable {
     return this.statements.byId.get(id) as ContentRecord | undefined;
   }
 
+  /** Whether contentId still names the content with this hash and size (ids of dropped contents are taken again). */
+  isContent(id: number, expected: { readonly hash: Buffer; readonly size: number }): boolean {
+    const current = this.byId(id);
+    return current !== undefined && current.hash.equals(expected.hash) && current.size === expected.size;
+  }
+
   /**
    * Inside a caller's transaction only: a nested transaction is a SAVEPOINT, which cost five times
    * the inserts themselves when a session flushed thousands of small files at once.
@@ -108,11 +114,16 @@ export class ContentsTable {
    * A content's chunks in order, paged, as a restore of a backup of clientId reads them (its own copies
    * where it has any); a chunk whose row is missing yields chunkId null (damage). onPage sees each page's rows in the
    * turn they were read, before any is yielded: a reader holds their packs there (a page waits while the content streams).
+   * The list ends early where the content under contentId is no longer `expected` (see isContent).
    */
-  *chunks(contentId: number, clientId: number, onPage: (rows: readonly ChunkLocation[]) => void = () => undefined,
-    pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
+  *chunks(contentId: number, expected: { readonly hash: Buffer; readonly size: number }, clientId: number,
+    onPage: (rows: readonly ChunkLocation[]) => void = () => undefined, pageSize = 512): Generator<ChunkLocation | { chunkId: null; seq: number }> {
     let seq = 0;
     for (;;) {
+      // A page waits while the content streams: meanwhile GC may drop the content and a new one take its
+      // id (no AUTOINCREMENT), whose chunks a reader went on reading as this content's, another client's
+      // bytes included (review). Checked in the page's own turn, so nothing can come between.
+      if (!this.isContent(contentId, expected)) return;
       const rows = this.statements.chunksPage.all({ content: contentId, client: clientId, seq, limit: pageSize }) as (ChunkLocation & { seq: number })[];
       onPage(rows.filter((row) => row.chunkId !== null));
       for (const row of rows) yield row.chunkId === null ? { chunkId: null, seq: row.seq } : row;

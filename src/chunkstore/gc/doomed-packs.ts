@@ -20,6 +20,8 @@ export interface DoomHooks {
 
 export class DoomedPacks {
   private deleting: Promise<number> | undefined;
+  /** Asked for while a round ran: that round had read its list and checked its holds already. */
+  private isAskedAgain = false;
 
   constructor(
     private readonly catalog: Catalog,
@@ -36,10 +38,27 @@ export class DoomedPacks {
     return isDoomed;
   }
 
-  /** Deletes every doomed object no reader can still need; returns how many were deleted. Runs once at a time. */
+  /**
+   * Deletes every doomed object no reader can still need; returns how many were deleted. Runs once at a
+   * time; asked again while a round runs, another round follows it: a reader that ended meanwhile (or a
+   * compaction that doomed more) would otherwise leave its packs on disk until some later GC (review).
+   */
   deleteReady(): Promise<number> {
-    this.deleting ??= this.deleteNow().finally(() => { this.deleting = undefined; });
+    if (this.deleting !== undefined) {
+      this.isAskedAgain = true;
+      return this.deleting;
+    }
+    this.deleting = this.deleteRounds().finally(() => { this.deleting = undefined; });
     return this.deleting;
+  }
+
+  private async deleteRounds(): Promise<number> {
+    let deleted = 0;
+    do {
+      this.isAskedAgain = false;
+      deleted += await this.deleteNow();
+    } while (this.isAskedAgain);
+    return deleted;
   }
 
   private async deleteNow(): Promise<number> {

@@ -61,7 +61,7 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, clie
     const holdPacks = (page: readonly ChunkLocation[]): void => {
       for (const location of page) lease.hold(location.packName);
     };
-    const locations = contents.chunks(contentId, clientId, holdPacks)[Symbol.iterator]();
+    const locations = contents.chunks(contentId, { hash, size }, clientId, holdPacks)[Symbol.iterator]();
     let isListEnded = false;
     const fill = (): void => {
       while (!isListEnded && ahead.length <= readAhead) {
@@ -95,8 +95,7 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, clie
     }
     // The list is read a page at a time: GC dropping the content after its last backup was deleted cuts it short,
     // which is no damage to the store.
-    const current = contents.byId(contentId);
-    if (listed < size && (current === undefined || !current.hash.equals(hash) || current.size !== size)) {
+    if (listed < size && !contents.isContent(contentId, { hash, size })) {
       throw new NotFoundError(`content ${contentId} was deleted while it was being read (its backup was deleted)`);
     }
   });

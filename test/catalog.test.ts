@@ -148,6 +148,25 @@ for (const [name, open] of Object.entries(implementations)) {
       assert.deepEqual(catalog.entries.at(backup.id, full.path), full);
     });
 
+    // The unchanged check sends a file's ACLs and their recorded names (a renamed user changes nothing in
+    // its stat, and the client must see the names stored): only those, and for most entries nothing.
+    await t.test('the unchanged check reads an entry\'s ACLs and their names, and no other attribute', () => {
+      const catalog = opened.catalog;
+      const backup = catalog.backups.create(catalog.clients.idOf('acls'), 0, 'host', {}, Date.now());
+      const acl = { name: Buffer.from('system.posix_acl_access'), value: Buffer.from([2, 0, 0, 0, 2, 0, 7, 0, 0xe8, 3, 0, 0]) };
+      const names = { name: Buffer.from('cpsbackup.acl_names'), value: Buffer.from('{"users":{"1000":"alice"},"groups":{}}') };
+      // A value that holds an ACL's name is no ACL.
+      const lookalike = { name: Buffer.from('user.note'), value: Buffer.from('system.posix_acl_access') };
+      catalog.entries.insert(backup.id, [
+        { ...entry('/a'), xattrs: [names, acl, { name: Buffer.from('user.note'), value: Buffer.from('x') }] },
+        { ...entry('/b'), xattrs: [lookalike] },
+        { ...entry('/c'), xattrs: [{ name: Buffer.from('security.selinux'), value: Buffer.from('system_u:object_r:etc_t:s0') }] },
+        entry('/d'),
+      ], [null, null, null, null]);
+      assert.deepEqual([...catalog.entries.unchangedCheck(backup.id)].map((stored) => [stored.path.toString(), stored.aclXattrs]),
+        [['/a', [names, acl]], ['/b', []], ['/c', []], ['/d', []]]);
+    });
+
     // Regression guard beside the addon's int64 overflow (times after 2262): the catalog holds any time a file system does.
     await t.test('times past 2262 and before 1970 keep their seconds and nanoseconds', () => {
       const catalog = opened.catalog;

@@ -13,6 +13,7 @@ import { ProtocolError } from '../src/common/errors';
 import { FieldReader } from '../src/common/wire/batch-codec';
 import { entryMetaFromStat, safeInteger } from '../src/client/entry-meta';
 import { OwnerNames } from '../src/client/posix/owners';
+import { isAclAttribute } from '../src/common/acl-attributes';
 
 function pick<T>(values: readonly T[], index: number): T {
   return values[index % values.length];
@@ -118,10 +119,15 @@ test('ParentBatch: the hand-written codec writes and reads what ts-proto does, e
 });
 
 test('the parent index\'s reader keeps exactly what ts-proto reads of the fields it keeps, the path as latin1', () => {
+  // Of the attributes, the ACLs and their names alone (an older server sends every attribute).
+  const aclXattrsOf = (meta: EntryMeta): EntryMeta['xattrs'] | undefined => {
+    const acls = meta.xattrs.filter((xattr) => isAclAttribute(xattr.name));
+    return acls.length === 0 ? undefined : acls;
+  };
   const kept = (meta: EntryMeta): Record<string, unknown> => ({
     key: meta.path.toString('latin1'), type: meta.type, mode: meta.mode, size: meta.size, mtimeSec: meta.mtimeSec, mtimeNsec: meta.mtimeNsec,
     ctimeSec: meta.ctimeSec, ctimeNsec: meta.ctimeNsec, inode: meta.inode, uid: meta.uid, gid: meta.gid, user: meta.user, group: meta.group,
-    device: meta.device, nlink: meta.nlink, inodeFlagsKnown: meta.inodeFlagsKnown, rank: 0,
+    device: meta.device, nlink: meta.nlink, inodeFlagsKnown: meta.inodeFlagsKnown, aclXattrs: aclXattrsOf(meta), rank: 0,
   });
   for (let index = 0; index < 500; index++) {
     const bytes = Buffer.from(EntryMeta.encode(sample(index)).finish());

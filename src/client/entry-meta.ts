@@ -1,7 +1,7 @@
 // Builds the wire's EntryMeta from an lstat (the POSIX layer's, times in nanoseconds), and decides
 // whether a file is unchanged since the parent backup.
 import { createHash } from 'node:crypto';
-import { EntryType, type EntryMeta } from '../proto/cpsbackup';
+import { EntryType, type EntryMeta, type Xattr } from '../proto/cpsbackup';
 import type { EntryKind, PosixStat } from './posix/at';
 import type { OwnerNames } from './posix/owners';
 import { splitNanoseconds } from './posix/times';
@@ -71,10 +71,12 @@ export function withRacyCtime(meta: EntryMeta): EntryMeta {
 
 /**
  * What the server sends of each parent entry when asked for the unchanged check only: what isUnchanged
- * reads, and (from a server that accepts carried runs) what isCarriable reads.
+ * reads, (from a server that accepts carried runs) what isCarriable reads, and (from a server that
+ * sends them) the ACLs and the names recorded with them, which the sender checks against this
+ * machine's names now (posix/acl-names.ts hasCurrentAclNames).
  */
 export type ParentFile = Pick<EntryMeta, 'type' | 'mode' | 'size' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode'
-  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink'>;
+  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink'> & { readonly aclXattrs?: readonly Xattr[] };
 
 /**
  * An unchanged file whose every other stored field equals the parent's too, so the parent's row is

@@ -471,6 +471,10 @@ export interface ParentRequest {
    * accepts carried runs also owner ids and names, device and link count): the client that asks
    * reads nothing else, and full entries cost both sides more than the rest of a no-change backup.
    * An older server ignores it and sends full entries, which such a client reads the same way.
+   * Of the xattrs, a newer server sends an entry's POSIX ACLs and the cpsbackup.acl_names record of
+   * the names they were stored with (none for an entry without ACLs): the client reads the file again
+   * when this machine names those ids otherwise now. A server that sends none (older): as before,
+   * the names are taken over from the parent with the file; an older client skips them.
    */
   unchangedCheckOnly: boolean;
   /**

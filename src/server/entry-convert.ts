@@ -31,13 +31,15 @@ export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta 
 
 /**
  * What a client needs to tell an unchanged file, and whether it may carry it over as the parent holds it
- * (ParentRequest.unchanged_check_only); every other field is empty.
+ * (ParentRequest.unchanged_check_only); every other field is empty. Of the attributes, only the ACLs
+ * and the names recorded with them: the client checks those names against its user database now.
  */
 export function unchangedCheckMetaOf(entry: UnchangedCheckEntry): EntryMeta {
   return {
     path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group,
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
-    inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: 0, size: entry.size, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0,
+    inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: 0, size: entry.size, linkTarget: NOTHING,
+    xattrs: entry.aclXattrs.map(({ name, value }) => ({ name, value })), extents: [], hardlinkTarget: NOTHING, inodeFlags: 0,
     // Whether a backup read its flags: one that did not is read again (client/parent-index.ts).
     inodeFlagsKnown: entry.inodeFlags !== null,
   };

@@ -55,10 +55,14 @@ export interface StoredEntry {
  */
 export type ReferencedFields = Pick<StoredEntry, 'path' | 'size' | 'xattrs' | 'extents' | 'inodeFlags' | 'contentId'>;
 
-/** What tells an unchanged file (the Parent call's answer): read without names, attributes or extents. */
+/**
+ * What tells an unchanged file (the Parent call's answer): read without attributes or extents, but for
+ * an entry's ACLs and the names recorded with them (aclXattrs, empty for most entries): the names are
+ * the client's user database's, which can change with nothing in the file's stat.
+ */
 export type UnchangedCheckEntry = Pick<StoredEntry,
   'path' | 'type' | 'mode' | 'mtimeSec' | 'mtimeNsec' | 'ctimeSec' | 'ctimeNsec' | 'inode' | 'size' | 'contentId'
-  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink' | 'inodeFlags'>;
+  | 'uid' | 'gid' | 'user' | 'group' | 'device' | 'nlink' | 'inodeFlags'> & { readonly aclXattrs: readonly Xattr[] };
 
 export interface BackupRecord {
   readonly id: number;

@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { type Name, posixAddon } from './addon';
 import { handlePath } from './at';
 
-export const ACL_ACCESS = 'system.posix_acl_access';
-export const ACL_DEFAULT = 'system.posix_acl_default';
+export { ACL_ACCESS, ACL_DEFAULT } from '../../common/acl-attributes';
 
 /**
  * Which entry: an open fd; an O_PATH handle (a symlink, a FIFO, a device: exactly the inode it holds,

@@ -5,6 +5,7 @@
 import type { EntryMeta, Xattr } from '../../proto/cpsbackup';
 import { ProtocolError } from '../errors';
 import { Field, LENGTH_DELIMITED, XATTR_NAME, XATTR_VALUE } from './entry-meta-fields';
+import { isAclAttribute } from '../acl-attributes';
 
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 2 ** 32;
@@ -219,6 +220,11 @@ export interface ParentIndexEntry {
   readonly nlink: number;
   /** The parent's entry holds the inode flags read (EntryMeta.inode_flags_known). */
   readonly inodeFlagsKnown: boolean;
+  /**
+   * The parent's ACLs and the names recorded with them (common/acl-attributes.ts), as a server that
+   * sends them does; undefined for an entry without (most), and for every entry from an older server.
+   */
+  readonly aclXattrs: readonly Xattr[] | undefined;
   rank: number;
 }
 
@@ -231,7 +237,7 @@ export interface ParentIndexEntry {
 export function decodeParentIndexEntry(buffer: Buffer, start: number, end: number): ParentIndexEntry {
   const entry = {
     key: '', type: 0, mode: 0, size: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, uid: 0, gid: 0,
-    user: '', group: '', device: 0, nlink: 0, inodeFlagsKnown: false, rank: 0,
+    user: '', group: '', device: 0, nlink: 0, inodeFlagsKnown: false, aclXattrs: undefined as Xattr[] | undefined, rank: 0,
   };
   const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
@@ -248,6 +254,12 @@ export function decodeParentIndexEntry(buffer: Buffer, start: number, end: numbe
         case Field.path: entry.key = reader.latin1(); continue;
         case Field.user: entry.user = reader.string(); continue;
         case Field.group: entry.group = reader.string(); continue;
+        case Field.xattrs: {
+          // Only these are kept: a server that ignores unchanged_check_only sends every attribute.
+          const xattr = readXattr(reader.nested());
+          if (isAclAttribute(xattr.name)) (entry.aclXattrs ??= []).push(xattr);
+          continue;
+        }
       }
     }
     reader.skip(wireType);

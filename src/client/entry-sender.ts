@@ -75,7 +75,7 @@ export class EntrySender {
     // the index has reached them.
     if (meta.type === EntryType.ENTRY_TYPE_FILE && meta.nlink === 1) {
       const parentFile = this.parent.lookup(meta.path);
-      const joined = parentFile === NOT_YET ? false : this.joinCarriedRun(meta, parentFile);
+      const joined = parentFile === NOT_YET ? false : this.joinCarriedRun(walked, parentFile);
       if (joined !== false) return joined;
     }
     return this.sendEntry(walked);
@@ -85,13 +85,26 @@ export class EntrySender {
    * An unchanged file the parent holds exactly as it is joins the carried run being gathered, counted
    * here; false when it cannot. The promise: the run it closed, being sent.
    */
-  private joinCarriedRun(meta: EntryMeta, parentFile: RankedParentFile | undefined): Promise<void> | undefined | false {
-    if (this.carriedRuns === undefined || !isUnchanged(meta, parentFile) || !isCarriable(meta, parentFile!)) return false;
+  private joinCarriedRun(walked: WalkedEntry, parentFile: RankedParentFile | undefined): Promise<void> | undefined | false {
+    const meta = walked.meta;
+    if (this.carriedRuns === undefined || !this.isSameAsParent(walked, parentFile) || !isCarriable(meta, parentFile!)) return false;
     const closed = this.carriedRuns.add(meta.path, parentFile!.rank);
     this.progress.carriedFiles++;
     this.progress.files++;
     this.progress.unchangedFiles++;
     return closed === undefined ? undefined : this.sendCarried(closed);
+  }
+
+  /**
+   * The parent holds this file's content and attributes as they are now: unchanged (entry-meta.ts),
+   * and the names its ACLs were stored with are still this machine's names for their ids. A user or
+   * group renamed, or its name given to another id, changes nothing in the file's stat; its parent's
+   * names, taken over, gave the permission to another user at the restore. Looked up only for a file
+   * whose parent holds an ACL (the server sends its ACLs then; an older server never: as before).
+   */
+  private isSameAsParent(walked: WalkedEntry, parentFile: RankedParentFile | undefined): boolean {
+    return isUnchanged(walked.meta, parentFile)
+      && (parentFile!.aclXattrs === undefined || walked.hasCurrentAclNames(parentFile!.aclXattrs));
   }
 
   private async sendEntry(walked: WalkedEntry): Promise<void> {
@@ -111,12 +124,12 @@ export class EntrySender {
     if (laterLink?.kind === 'changed') this.warnIfLinkLost(walked, laterLink.firstPath);
     const known = this.parent.lookup(meta.path);
     const parentFile = known === NOT_YET ? await this.parent.get(meta.path) : known;
-    const joined = this.joinCarriedRun(meta, parentFile);
+    const joined = this.joinCarriedRun(walked, parentFile);
     if (joined !== false) {
       await joined;
       return;
     }
-    if (isUnchanged(meta, parentFile)) {
+    if (this.isSameAsParent(walked, parentFile)) {
       await this.batcher.add(batchedEntry(meta, { sameAsParent: true }));
       this.progress.files++;
       this.progress.unchangedFiles++;

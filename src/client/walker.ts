@@ -14,7 +14,7 @@ import { entryKind, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { readInodeFlags } from './posix/inode-flags';
 import { OwnerNames } from './posix/owners';
-import { withAclNames } from './posix/acl-names';
+import { hasCurrentAclNames, withAclNames } from './posix/acl-names';
 import { entryMetaFromStat, entryTypeOf } from './entry-meta';
 import { openedFile } from './replaced-file';
 import { ListedFolders } from './listed-folders';
@@ -151,6 +151,11 @@ export class WalkedEntry {
   /** Attributes read from this entry, with the names of the users and groups its ACLs name (acl-names.ts). */
   withAclNames(xattrs: Xattr[]): Xattr[] {
     return withAclNames(xattrs, this.owners);
+  }
+
+  /** Whether ACLs stored with names (the parent backup's of this file) name their ids as this machine does now (acl-names.ts). */
+  hasCurrentAclNames(stored: readonly Xattr[]): boolean {
+    return hasCurrentAclNames(stored, this.owners);
   }
 
   /** This entry's metadata as another stat of the same name gives it (the inode opened, when it is not the one walked). */

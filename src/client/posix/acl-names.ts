@@ -5,9 +5,10 @@
 // the entry's list, under a name in no namespace Linux knows: no file system holds an attribute of that
 // name, so it never collides with one, and it is never written to a file.
 import type { OwnerNames } from './owners';
-import { ACL_ACCESS, ACL_DEFAULT, type Xattr } from './xattrs';
+import type { Xattr } from './xattrs';
+import { ACL_ACCESS, ACL_DEFAULT, ACL_NAMES } from '../../common/acl-attributes';
 
-export const ACL_NAMES = 'cpsbackup.acl_names';
+export { ACL_NAMES };
 
 /** Linux's posix_acl_xattr format: a 4-byte version, then 8-byte entries (tag u16, permissions u16, id u32), little-endian. */
 const ACL_XATTR_VERSION = 2;
@@ -46,6 +47,30 @@ function namedEntries(value: Buffer): { tag: number; id: number; offset: number 
  * name on this machine; unchanged when no ACL names anyone (most files: nothing is looked up).
  */
 export function withAclNames(xattrs: Xattr[], owners: OwnerNames): Xattr[] {
+  const names = namesOf(xattrs, owners);
+  if (names === undefined) return xattrs;
+  const record: Xattr = { name: Buffer.from(ACL_NAMES), value: Buffer.from(JSON.stringify(names)) };
+  // Kept in name order, as read: the list compares the same however it was built.
+  return [...xattrs, record].sort((a, b) => Buffer.compare(a.name, b.name));
+}
+
+/**
+ * Whether the names stored beside these ACLs (a parent backup's ACLs and names, as its index holds
+ * them) are the ones this machine gives their ids now: what withAclNames would record for the same
+ * ACLs today. Not when a user or group was renamed, deleted or given the id since (nothing of that
+ * shows in the file's stat), nor when the names are missing (a backup from before they were kept) or
+ * unreadable: the file is then read again and its names recorded anew.
+ */
+export function hasCurrentAclNames(stored: readonly Xattr[], owners: OwnerNames): boolean {
+  const recorded = stored.find((xattr) => isAclNames(xattr.name));
+  const current = namesOf(stored, owners);
+  if (recorded === undefined || current === undefined) return recorded === current;
+  const parsed = parsedNames(recorded.value);
+  return parsed !== undefined && isSameMap(parsed.users, current.users) && isSameMap(parsed.groups, current.groups);
+}
+
+/** The names of the users and groups the ACLs among these attributes name, by id; undefined when none has a name here. */
+function namesOf(xattrs: readonly Xattr[], owners: OwnerNames): AclNamesRecord | undefined {
   const users: Record<string, string> = {};
   const groups: Record<string, string> = {};
   let isNamed = false;
@@ -58,10 +83,12 @@ export function withAclNames(xattrs: Xattr[], owners: OwnerNames): Xattr[] {
       isNamed = true;
     }
   }
-  if (!isNamed) return xattrs;
-  const names: Xattr = { name: Buffer.from(ACL_NAMES), value: Buffer.from(JSON.stringify({ users, groups } satisfies AclNamesRecord)) };
-  // Kept in name order, as read: the list compares the same however it was built.
-  return [...xattrs, names].sort((a, b) => Buffer.compare(a.name, b.name));
+  return isNamed ? { users, groups } : undefined;
+}
+
+function isSameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
 /**

@@ -148,3 +148,22 @@ test('an older server and a client without backups: no carried runs, an empty in
   assert.deepEqual([none.backupId, none.acceptsBatches, none.acceptsCarriedRuns], [0, false, false]);
   assert.equal(none.lookup(Buffer.from('/d/a')), undefined);
 });
+
+test('a parent file\'s ACLs and their names are kept, each distinct list once; other attributes are not', async () => {
+  const call = new ScriptedCall();
+  const acl = { name: Buffer.from('system.posix_acl_access'), value: Buffer.from([2, 0, 0, 0, 2, 0, 7, 0, 0xe8, 3, 0, 0]) };
+  const names = { name: Buffer.from('cpsbackup.acl_names'), value: Buffer.from('{"users":{"1000":"alice"},"groups":{}}') };
+  const other = { name: Buffer.from('cpsbackup.acl_names'), value: Buffer.from('{"users":{"1000":"alicia"},"groups":{}}') };
+  const withXattrs = (path: string, xattrs: EntryMeta['xattrs']): EntryMeta => ({ ...file(path), xattrs });
+  call.push({ ...batch([]), entries: [
+    withXattrs('/a', [names, acl]), withXattrs('/b', [names, acl, { name: Buffer.from('user.note'), value: Buffer.from('x') }]),
+    withXattrs('/c', [other, acl]), withXattrs('/d', [{ name: Buffer.from('user.note'), value: Buffer.from('x') }]), file('/e'),
+  ] });
+  call.push('end');
+  const index = await ParentIndex.open(call.client(), toError);
+  const found = await Promise.all(['/a', '/b', '/c', '/d', '/e'].map((path) => index.get(Buffer.from(path))));
+  assert.deepEqual(found.map((entry) => entry?.aclXattrs), [[names, acl], [names, acl], [other, acl], undefined, undefined]);
+  assert.equal(found[0]?.aclXattrs, found[1]?.aclXattrs, 'one list for the same ACLs and names');
+  assert.notEqual(found[0]?.aclXattrs, found[2]?.aclXattrs);
+  index.close();
+});

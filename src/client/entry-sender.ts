@@ -8,7 +8,7 @@
 // name was given to another file since the walk is sent as that file, with a warning, or left out and
 // reported when it is no regular file any more.
 import { closeSync } from 'node:fs';
-import type { CarriedRun, EntryMeta } from '../proto/cpsbackup';
+import type { CarriedRun, EntryMeta, Xattr } from '../proto/cpsbackup';
 import { EntryType } from '../proto/cpsbackup';
 import type { EntrySink } from '../common/wire/entry-batcher';
 import { batchedEntry } from '../common/wire/batched-entry';
@@ -50,6 +50,12 @@ export class EntrySender {
   private readonly linkedInodes = new LinkedInodes();
   /** Set when the server copies runs of unchanged files from the parent. */
   private readonly carriedRuns: CarriedRuns | undefined;
+  /**
+   * Whether each of the parent's lists of ACLs (one object per distinct list, parent-index.ts) names
+   * its ids as this machine does now: the walk resolves each id once, so the answer holds all backup.
+   * Checked per file, a tree whose every file had an ACL spent half as much again on a no-change backup.
+   */
+  private readonly currentAclNames = new Map<readonly Xattr[], boolean>();
 
   /** chunks: set when this client cuts chunks itself; then batcher is that uploader too. */
   constructor(
@@ -103,8 +109,15 @@ export class EntrySender {
    * whose parent holds an ACL (the server sends its ACLs then; an older server never: as before).
    */
   private isSameAsParent(walked: WalkedEntry, parentFile: RankedParentFile | undefined): boolean {
-    return isUnchanged(walked.meta, parentFile)
-      && (parentFile!.aclXattrs === undefined || walked.hasCurrentAclNames(parentFile!.aclXattrs));
+    if (!isUnchanged(walked.meta, parentFile)) return false;
+    const stored = parentFile!.aclXattrs;
+    if (stored === undefined) return true;
+    let isCurrent = this.currentAclNames.get(stored);
+    if (isCurrent === undefined) {
+      isCurrent = walked.hasCurrentAclNames(stored);
+      this.currentAclNames.set(stored, isCurrent);
+    }
+    return isCurrent;
   }
 
   private async sendEntry(walked: WalkedEntry): Promise<void> {

@@ -7,6 +7,7 @@ import type { ParentFile } from './entry-meta';
 import { ProtocolError } from '../common/errors';
 import { deserializeParentIndexBatch, type ParentIndexBatch } from '../common/wire/parent-batch-codec';
 import type { ParentIndexEntry } from '../common/wire/entry-meta-reader';
+import type { Xattr } from '../proto/cpsbackup';
 
 /** A parent file and its place in the parent's path order (0 for the first path the server sent). */
 export type RankedParentFile = ParentFile & { readonly rank: number };
@@ -19,6 +20,11 @@ export class ParentIndex {
   private readonly entries = new Map<string, ParentIndexEntry>();
   /** Each owner name once, however many files it owns. */
   private readonly ownerNames = new Map<string, string>();
+  /**
+   * Each list of ACLs and their names once, however many files hold it (a tree given one ACL holds
+   * one): kept once, and the sender checks each list's names once (entry-sender.ts).
+   */
+  private readonly aclLists = new Map<string, readonly Xattr[]>();
   /**
    * The last path received, as latin1 like the keys: every path up to it is settled. Strings of
    * one-byte characters compare as their bytes do, and the key is made anyway.
@@ -115,6 +121,7 @@ export class ParentIndex {
       if (damaged.has(index) || (batch.keepsInodeFlags && !entry.inodeFlagsKnown)) return;
       entry.user = this.ownerName(entry.user);
       entry.group = this.ownerName(entry.group);
+      if (entry.aclXattrs !== undefined) entry.aclXattrs = this.aclList(entry.aclXattrs);
       this.entries.set(entry.key, entry);
     });
   }
@@ -124,6 +131,18 @@ export class ParentIndex {
     if (known !== undefined) return known;
     this.ownerNames.set(name, name);
     return name;
+  }
+
+  /** The list kept for these ACLs: the one kept already for the same bytes, else a copy (the entry holds views of its message). */
+  private aclList(xattrs: readonly Xattr[]): readonly Xattr[] {
+    // Names and values as latin1 (a byte a character), each behind its length: no two lists share a key.
+    let key = '';
+    for (const { name, value } of xattrs) key += `${name.length}:${name.toString('latin1')}${value.length}:${value.toString('latin1')}`;
+    const known = this.aclLists.get(key);
+    if (known !== undefined) return known;
+    const kept = xattrs.map(({ name, value }) => ({ name: Buffer.from(name), value: Buffer.from(value) }));
+    this.aclLists.set(key, kept);
+    return kept;
   }
 
   private async readRest(batches: AsyncIterator<ParentIndexBatch>, toError: (error: unknown) => unknown): Promise<void> {

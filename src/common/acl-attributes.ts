@@ -8,8 +8,9 @@ export const ACL_NAMES = 'cpsbackup.acl_names';
 /** What the names of both ACL attributes start with: a stored entry without it holds no ACL, and so no names. */
 export const ACL_NAME_PREFIX = 'system.posix_acl_';
 
-/** One of the ACLs, or the names recorded for them. */
+const ACL_ATTRIBUTE_NAMES = [ACL_ACCESS, ACL_DEFAULT, ACL_NAMES].map((name) => Buffer.from(name, 'latin1'));
+
+/** One of the ACLs, or the names recorded for them. Compared as bytes: no string is made for each attribute of each entry. */
 export function isAclAttribute(name: Buffer): boolean {
-  const text = name.toString('latin1');
-  return text === ACL_ACCESS || text === ACL_DEFAULT || text === ACL_NAMES;
+  return ACL_ATTRIBUTE_NAMES.some((known) => known.length === name.length && known.equals(name));
 }

@@ -39,7 +39,7 @@ export function unchangedCheckMetaOf(entry: UnchangedCheckEntry): EntryMeta {
     path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, user: entry.user, group: entry.group,
     mtimeSec: entry.mtimeSec, mtimeNsec: entry.mtimeNsec, ctimeSec: entry.ctimeSec, ctimeNsec: entry.ctimeNsec,
     inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: 0, size: entry.size, linkTarget: NOTHING,
-    xattrs: entry.aclXattrs.map(({ name, value }) => ({ name, value })), extents: [], hardlinkTarget: NOTHING, inodeFlags: 0,
+    xattrs: [...entry.aclXattrs], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0,
     // Whether a backup read its flags: one that did not is read again (client/parent-index.ts).
     inodeFlagsKnown: entry.inodeFlags !== null,
   };

@@ -46,12 +46,24 @@ const ACL_PREFIX_BYTES = Buffer.from(ACL_NAME_PREFIX, 'latin1');
 
 const NO_XATTRS: readonly Xattr[] = Object.freeze([]);
 
-/** The ACLs and their recorded names among an entry's attributes; the shared empty list for most entries. */
-function aclXattrsOf(blob: Buffer | null): readonly Xattr[] {
+/**
+ * The ACLs and their recorded names among an entry's attributes; the shared empty list for most
+ * entries. `known`: the lists read so far by attribute bytes, so a tree given one ACL decodes it once.
+ */
+function aclXattrsOf(blob: Buffer | null, known: Map<string, readonly Xattr[]>): readonly Xattr[] {
   if (blob === null) return NO_XATTRS;
-  const found = decodeXattrs(blob).filter((xattr) => isAclAttribute(xattr.name));
-  return found.length === 0 ? NO_XATTRS : found;
+  // Bounded: a tree of many different (or large) attribute lists decodes each, as without the map.
+  const key = blob.length <= MAX_KNOWN_BYTES ? blob.toString('latin1') : undefined;
+  const seen = key === undefined ? undefined : known.get(key);
+  if (seen !== undefined) return seen;
+  const acls = decodeXattrs(blob).filter((xattr) => isAclAttribute(xattr.name));
+  const found = acls.length === 0 ? NO_XATTRS : acls;
+  if (key !== undefined && known.size < MAX_KNOWN_LISTS) known.set(key, found);
+  return found;
 }
+
+const MAX_KNOWN_LISTS = 1000;
+const MAX_KNOWN_BYTES = 4096;
 
 export function toEntry(row: EntryRow): StoredEntry {
   const [path, type, mode, uid, gid, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, device, size, linkTarget, contentId,
@@ -143,10 +155,11 @@ export class EntriesTable {
 
   /** Every entry's unchanged-check fields in path order, a page at a time: a fifth of the cost of whole entries. */
   unchangedCheck(backupId: number, pageSize = 2000): Generator<UnchangedCheckEntry> {
+    const knownAcls = new Map<string, readonly Xattr[]>();
     return inPathOrder((afterPath, limit) => (this.statements.unchangedCheck.all(ACL_PREFIX_BYTES, backupId, afterPath, limit) as UnchangedCheckRow[])
       .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags, aclXattrs]) => (
         { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags,
-          aclXattrs: aclXattrsOf(aclXattrs) })), pageSize);
+          aclXattrs: aclXattrsOf(aclXattrs, knownAcls) })), pageSize);
   }
 
   /**

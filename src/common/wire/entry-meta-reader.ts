@@ -92,6 +92,12 @@ class MetaReader {
     return start === this.offset ? EMPTY : Buffer.from(this.buffer.subarray(start, this.offset));
   }
 
+  /** The field's bytes as a view of the buffer (see bytes()). */
+  view(): Buffer {
+    const start = this.span();
+    return start === this.offset ? EMPTY : this.buffer.subarray(start, this.offset);
+  }
+
   string(): string {
     const start = this.span();
     return this.buffer.toString('utf8', start, this.offset);
@@ -123,6 +129,18 @@ class MetaReader {
     const start = this.span();
     return new MetaReader(this.buffer, start, this.offset);
   }
+}
+
+/** A view of the bytes of a length-delimited field: for a value read to be compared, and copied only if kept. */
+function readXattrView(reader: MetaReader): Xattr {
+  const xattr: Xattr = { name: EMPTY, value: EMPTY };
+  while (!reader.isDone) {
+    const tag = reader.tag();
+    if (tag === ((XATTR_NAME << 3) | LENGTH_DELIMITED)) xattr.name = reader.view();
+    else if (tag === ((XATTR_VALUE << 3) | LENGTH_DELIMITED)) xattr.value = reader.view();
+    else reader.skip(tag & 7);
+  }
+  return xattr;
 }
 
 function readXattr(reader: MetaReader): Xattr {
@@ -223,8 +241,9 @@ export interface ParentIndexEntry {
   /**
    * The parent's ACLs and the names recorded with them (common/acl-attributes.ts), as a server that
    * sends them does; undefined for an entry without (most), and for every entry from an older server.
+   * Views of the message's bytes, not copies: the parent index keeps each distinct list once, copied.
    */
-  readonly aclXattrs: readonly Xattr[] | undefined;
+  aclXattrs: readonly Xattr[] | undefined;
   rank: number;
 }
 
@@ -256,7 +275,7 @@ export function decodeParentIndexEntry(buffer: Buffer, start: number, end: numbe
         case Field.group: entry.group = reader.string(); continue;
         case Field.xattrs: {
           // Only these are kept: a server that ignores unchanged_check_only sends every attribute.
-          const xattr = readXattr(reader.nested());
+          const xattr = readXattrView(reader.nested());
           if (isAclAttribute(xattr.name)) (entry.aclXattrs ??= []).push(xattr);
           continue;
         }

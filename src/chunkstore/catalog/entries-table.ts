@@ -91,7 +91,7 @@ export class EntriesTable {
         `SELECT ${PARENT_CONTENT_COLUMNS} FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path = ?`).raw(),
       // The attributes only of an entry that holds an ACL (matched in SQLite, as bytes): most hold none,
-      // and decoding every entry's list cost what the rest of its row did.
+      // and their lists are neither handed to JavaScript nor decoded.
       unchangedCheck: db.prepare(
         `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id, uid, gid, user_name, group_name, device, nlink, inode_flags,
            CASE WHEN instr(xattrs, ?) > 0 THEN xattrs END

@@ -17,6 +17,7 @@ import { PathMatcher } from './pattern/path-matcher';
 import { InvalidPatternError } from '../common/errors';
 import { restoreContentBytes } from './restore-content-bytes';
 import { MAX_UNSENT_CONTENT } from '../common/wire/fast-service';
+import { LoopYield } from '../common/loop-yield';
 
 export async function handleRestore(context: ServerContext, call: grpc.ServerWritableStream<RestoreRequest, RestoreResponse>): Promise<void> {
   let label = 'restore';
@@ -50,11 +51,12 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
     // A cancelled call stops its pattern's worker at once, even in the middle of one costly path.
     const stopMatching = (): void => matcher?.close();
     call.once('cancelled', stopMatching);
+    const loopYield = new LoopYield();
     try {
       for await (const page of reader.pages()) {
         // Thrown, not returned: the server log must say a restore was cut short, wherever the client left it.
         if (call.cancelled) throw peerGoneError();
-        await sendRestorePage({ call, output, batcher, logger: context.logger, protocolVersion }, selection.filter(page));
+        await sendRestorePage({ call, output, batcher, logger: context.logger, protocolVersion, loopYield }, selection.filter(page));
       }
       await batcher?.flush();
     } finally {

@@ -17,6 +17,7 @@ import type { ByteBoundedWriter } from './byte-bounded-writer';
 import { INLINE_MAX_CONTENT } from '../common/wire/fast-service';
 import { storedChunksOf, streamStoredContent } from './restore-stored-content';
 import { decodedWholeOf, streamDecodedContent } from './restore-decoded-content';
+import type { LoopYield } from '../common/loop-yield';
 
 const NOTHING = Buffer.alloc(0);
 
@@ -29,10 +30,17 @@ export interface RestorePageContext {
   readonly logger: Logger;
   /** RestoreRequest.protocol_version: 2 takes stored chunks and writes holes back; older clients take bytes. */
   readonly protocolVersion: number;
+  /**
+   * The call's turns of the event loop: a page's small files come from pack runs already read and go out while the
+   * client's window is open, so a page of 1,000 ran without a turn (seconds on a busy machine, no ping answered).
+   */
+  readonly loopYield: LoopYield;
 }
 
 export async function sendRestorePage(context: RestorePageContext, items: readonly RestoreItem[]): Promise<void> {
   for (const item of items) {
+    const turn = context.loopYield.turn();
+    if (turn !== undefined) await turn;
     if (context.call.cancelled) throw peerGoneError();
     const { entry } = item;
     const meta = entryMetaOf(entry, item.hardlinkTo);

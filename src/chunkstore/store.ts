@@ -43,6 +43,7 @@ import { BackupError, ConfigError, CorruptError, DiskFullError, errorMessage, No
 import type { Logger } from '../common/logger';
 import type { S3Backend } from './backend/s3/s3-backend';
 import type { S3BackendOptions } from './backend/s3/s3-options';
+import type { StoredBytesLimit } from './session/stored-limit';
 
 export interface StoreOptions {
   /** For a new store; an existing one keeps its own unless isChunkerChosen (then they must match). */
@@ -105,6 +106,8 @@ export interface BeginOptions {
   readonly labels: Readonly<Record<string, string>>;
   /** The client's backup whose entries unchanged files point at; 0 for none. */
   readonly parentNumber: number;
+  /** The most the backup may store, its client's own copies as its usage counts them (the server's hard_quota). */
+  readonly storedLimit?: StoredBytesLimit;
 }
 
 export interface StoreFigures {
@@ -438,7 +441,7 @@ export class ChunkStore {
     const coverWriter = this.hidesSharedChunks ? newCoverWriter(this.stagingDirectory, this.backend, this.coverDeletions, writing) : undefined;
     return new BackupSession({
       catalog, codec: new ChunkCodec(this.compressionLevel), chunkerFactory: this.chunkerFactory, encode: (raw) => this.encode(raw), packWriter, coverWriter,
-      sessions: this.sessions, hold,
+      sessions: this.sessions, hold, storedLimit: options.storedLimit,
       resumeHoldMs: this.resumeHoldMs, entriesPerFlush: this.entriesPerFlush,
       onCommitted: () => this.snapshots?.request(),
       // Its packs went up while the lease was held; a backup committed after the bucket changed hands would name packs the new holder deletes.
@@ -485,6 +488,19 @@ export class ChunkStore {
   private requestSnapshotAfter(report: GarbageReport): void {
     if (report.deletedChunks + report.rewrittenPacks + report.deletedPacks > 0) this.snapshots?.request(true);
     else if (report.damagedPacks > 0) this.snapshots?.request();
+  }
+
+  /**
+   * The store's disk is short of space: the chunks held only for the retry of interrupted backups
+   * (resume_hold) are a cache, not backups, and are let go of now; the next collection takes them,
+   * and their clients forget them in it (a retry sends them again). A running backup's holds stay.
+   */
+  endRetryHolds(): { backups: number; holds: number } {
+    try {
+      return this.catalog.transaction(() => this.catalog.holds.endRetryHolds(Date.now()), true);
+    } catch (error) {
+      throw catalogWriteError(error, this.catalog.file);
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ import { BackupError, BusyError, LimitError, ProtocolError, errorMessage } from 
 import { cutReasonOf, markCommitting } from './running-calls';
 import { writeWithBackpressure } from './stream-write';
 import { admitBackup } from './quota/admission';
+import { FreeSpaceWatch } from './quota/free-space-watch';
 
 export async function handleUpload(context: ServerContext, call: grpc.ServerDuplexStream<UploadRequest, UploadResponse>): Promise<void> {
   let clientName = '?';
@@ -26,9 +27,10 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
     const progress = context.activity.progress(clientName)!;
     try {
       // Before the session: a refused backup leaves no row, no pack, nothing to abandon.
-      await admitBackup(context, clientName);
+      const storedLimit = await admitBackup(context, clientName);
       session = new UploadSession(context.store, clientName, progress,
-        (response) => writeWithBackpressure(call, { message: response }));
+        (response) => writeWithBackpressure(call, { message: response }), storedLimit);
+      const freeSpace = new FreeSpaceWatch(context, clientName);
       // Not call[Symbol.asyncIterator](): it destroys the stream when the client half-closes, and a destroyed
       // stream can no longer send the status, so a client that ended without Commit waited forever.
       const iterator = call.iterator({ destroyOnReturn: false }) as AsyncIterator<UploadRequest>;
@@ -43,6 +45,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         // From here the store commits whatever the client hears: a stop waits for it instead of cutting it.
         if (request.message?.$case === 'commit') markCommitting(call);
         const committed = await session.handle(next.value as UploadRequest);
+        if (!committed) await freeSpace.check(session.storedBytes);
         if (committed) {
           isCommitted = true;
           context.activity.finish({ clientName, backupNumber: committed.number, isSuccess: true, at: Date.now() });

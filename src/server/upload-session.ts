@@ -3,7 +3,7 @@
 // store's write session, which owns packing, durability and the commit.
 import type { BackupSession, ChunkStore } from '../chunkstore/store';
 import type { BackupRecord } from '../chunkstore/store';
-import type { ContentRef, ContentWriter, OwnEntry } from '../chunkstore/session';
+import type { ContentRef, ContentWriter, OwnEntry, StoredBytesLimit } from '../chunkstore/session';
 import { BackupKind, EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
@@ -61,6 +61,8 @@ export class UploadSession {
     private readonly clientName: string,
     private readonly progress: RunningUpload,
     private readonly respond: (response: NonNullable<UploadResponse['message']>) => Promise<void>,
+    /** The most the backup may store (admitBackup: the rest of its client's hard_quota). */
+    private readonly storedLimit?: StoredBytesLimit,
   ) {
     this.kept = new KeptBytes(() => `client "${this.clientName}", backup ${this.session?.number ?? '(not begun)'}`);
     this.seenPaths = new SeenPaths(this.kept);
@@ -74,6 +76,11 @@ export class UploadSession {
 
   /** Known once Begin arrived: a failed complete is not cleared by a partial on the status port. */
   kind: 'complete' | 'partial' | undefined;
+
+  /** What the backup has stored so far (its client's own copies new to it): the min_free watch's measure. */
+  get storedBytes(): number {
+    return this.session?.stored.storedBytes ?? 0;
+  }
 
   get backupNumber(): number | undefined {
     return this.session?.number;
@@ -110,7 +117,7 @@ export class UploadSession {
       this.hostChange = { previousHost: previous.hostname, previousNumber: previous.number, host: hostname };
     }
     this.session = await this.store.beginBackup(this.clientName, {
-      kind: begin.kind, hostname, labels, parentNumber: begin.parentBackupId,
+      kind: begin.kind, hostname, labels, parentNumber: begin.parentBackupId, storedLimit: this.storedLimit,
     });
     (this.progress as { backupNumber: number }).backupNumber = this.session.number;
     this.kind = begin.kind === BackupKind.BACKUP_KIND_PARTIAL ? 'partial' : 'complete';

@@ -20,6 +20,13 @@ export class HoldsTable {
       insert: connection.prepare(`INSERT OR IGNORE INTO chunk_holds (chunk_id, client_id, backup_id, expires_at) VALUES (?, ?, ?, ?)`),
       extend: connection.prepare(`UPDATE chunk_holds SET expires_at = MAX(expires_at, ?) WHERE backup_id = ?`),
       release: connection.prepare(`DELETE FROM chunk_holds WHERE chunk_id = ? AND backup_id = ?`),
+      // A running backup's holds stay (its chunks are its own until it ends), as in liveHold.
+      retryBackups: connection.prepare(
+        `SELECT COUNT(DISTINCT backup_id) FROM chunk_holds h WHERE h.expires_at > @now
+           AND NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running')`).pluck(),
+      endRetryHolds: connection.prepare(
+        `UPDATE chunk_holds SET expires_at = @now WHERE expires_at > @now
+           AND NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = chunk_holds.backup_id AND r.state = 'running')`),
       nextExpiry: connection.prepare(
         // As liveHold: a running backup's holds do not end; an abandoned backup's row may be gone already.
         `SELECT MIN(h.expires_at) FROM chunk_holds h WHERE NOT EXISTS (SELECT 1 FROM backups r WHERE r.id = h.backup_id AND r.state = 'running')`).pluck(),
@@ -39,6 +46,16 @@ export class HoldsTable {
   /** Inside the caller's transaction: the backup's holds on these chunks go (the next sweep takes them unless something else keeps them). */
   release(chunkIds: readonly number[], backupId: number): void {
     for (const chunkId of chunkIds) this.statements.release.run(chunkId, backupId);
+  }
+
+  /**
+   * Ends now the holds kept for the retry of backups no longer running (resume_hold): the next sweep
+   * expires them as if their time had come. Returns how many backups and holds that was.
+   */
+  endRetryHolds(now: number): { backups: number; holds: number } {
+    const backups = this.statements.retryBackups.get({ now }) as number;
+    if (backups === 0) return { backups: 0, holds: 0 };
+    return { backups, holds: this.statements.endRetryHolds.run({ now }).changes };
   }
 
   /** A backup failed: its holds last until expiresAt at least, so its retry's window starts now, whatever it ran for. */

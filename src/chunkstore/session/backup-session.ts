@@ -18,6 +18,7 @@ import { entryWeight } from './entry-weight';
 import { DiskFullError, ProtocolError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 import { ownEntryAt, type OwnEntry } from './own-entry';
+import type { StoredBytesLimit } from './stored-limit';
 
 /** An entry as the caller describes it; the session fills in its content id. */
 export type NewEntry = Omit<StoredEntry, 'contentId'>;
@@ -41,6 +42,8 @@ export interface SessionDependencies {
   readonly onCleanupFailure: (error: unknown) => Promise<void>;
   /** The backup became visible (the store then snapshots its catalog to the bucket, if it has one). */
   readonly onCommitted?: () => void;
+  /** The most this backup may store (its client's hard_quota less its usage at the start); undefined: no bound. */
+  readonly storedLimit?: StoredBytesLimit;
   /** Throws when the backup may not be committed (the store lost its bucket's lease). */
   readonly beforeCommit?: () => void;
 }
@@ -75,7 +78,7 @@ export class BackupSession {
     this.context = {
       catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, coverWriter: dependencies.coverWriter, encode: dependencies.encode, hold: dependencies.hold,
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
-      stored: { newBytes: 0, storedBytes: 0 },
+      stored: { newBytes: 0, storedBytes: 0 }, storedLimit: dependencies.storedLimit,
     };
     this.parent = parent && new ParentEntries(dependencies.catalog, parent.id);
     this.intake = new ChunkIntake(this.context, dependencies.packWriter, dependencies.codec, backup.clientId, backup.clientName,

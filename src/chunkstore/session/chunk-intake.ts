@@ -14,6 +14,7 @@ import type { ContentRef } from './content-ref';
 import { heldCopySize, useChunk } from './new-bytes';
 import { payloadHashOf, writeSharedChunk } from './shared-payload';
 import type { ClientChunk } from '../catalog/client-chunks-table';
+import { assertWithinLimit } from './stored-limit';
 
 const HASH_SIZE = 32;
 /** Raw bytes being verified and appended at once: bounded, the workers (or this thread) kept busy. */
@@ -195,6 +196,7 @@ export class ChunkIntake {
       // the payload it sent, unless it held the chunk before (a copy it was charged for then).
       const heldSize = isFirstUse ? heldCopySize(this.context, chunk.hash) : used.storedSize;
       if (heldSize === undefined) {
+        this.assertRoomFor(chunk.payload.length, key, isFirstUse);
         this.context.stored.newBytes += chunk.rawSize;
         this.context.stored.storedBytes += chunk.payload.length;
       }
@@ -205,12 +207,27 @@ export class ChunkIntake {
       const written = writeSharedChunk(this.context, existing, chunk.hash, chunk.codec, chunk.rawSize, chunk.payload);
       return written === undefined ? undefined : { written, rawSize: chunk.rawSize };
     }
+    this.assertRoomFor(chunk.payload.length, key, isFirstUse);
     const record = this.packWriter.append(chunk.hash, chunk.codec, chunk.rawSize, chunk.payload, payloadHashOf(chunk.codec, chunk.hash, chunk.payload));
     record.chunkId.catch(() => undefined); // awaited by the flush; a failure surfaces through `written` first
     this.context.newChunks.set(key, { chunkId: record.chunkId, rawSize: chunk.rawSize });
     this.context.stored.newBytes += chunk.rawSize;
     this.context.stored.storedBytes += record.storedSize;
     return { written: record.written, rawSize: chunk.rawSize };
+  }
+
+  /**
+   * Refuses a copy that would take the backup past its limit (hard_quota). Thrown inside receive()'s
+   * transaction, which writes nothing; what was appended before stays within the limit. The refused
+   * chunk is not the client's: its record goes, or the abandon would make it the client's, charged nothing.
+   */
+  private assertRoomFor(storedSize: number, key: string, isFirstUse: boolean): void {
+    try {
+      assertWithinLimit(this.context.storedLimit, this.context.stored.storedBytes, storedSize);
+    } catch (error) {
+      if (isFirstUse) this.context.clientHashes.delete(key);
+      throw error;
+    }
   }
 
   /**

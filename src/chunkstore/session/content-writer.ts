@@ -14,6 +14,7 @@ import type { ContentRef, PendingContent } from './content-ref';
 import { heldCopySize, useChunk } from './new-bytes';
 import { payloadHashOf, writeSharedChunk } from './shared-payload';
 import type { KnownChunk } from '../catalog/chunks-table';
+import { assertWithinLimit, type StoredBytesLimit } from './stored-limit';
 
 /** Raw and compressed bytes of the chunks a session stored for the first time. */
 export interface StoredBytes {
@@ -51,6 +52,8 @@ export interface ContentWriterContext {
   readonly clientHashes: Map<string, UsedChunk>;
   readonly inFlight: InFlightWork;
   readonly stored: StoredBytes;
+  /** What the backup may store at most (its client's hard_quota); undefined: no bound. */
+  readonly storedLimit: StoredBytesLimit | undefined;
 }
 
 /** A chunk a session used: chunkId undefined for one the session stored itself (its id settles with its pack). */
@@ -175,6 +178,13 @@ export class ContentWriter {
   private async countOwnCopy(chunk: Buffer, hash: Buffer, used: UsedChunk, known: KnownChunk): Promise<void> {
     this.context.stored.newBytes += chunk.length;
     const counted = this.context.encode(chunk).then((encoded) => {
+      try {
+        assertWithinLimit(this.context.storedLimit, this.context.stored.storedBytes, encoded.payload.length);
+      } catch (error) {
+        // Not the client's: kept, the abandon would make it its own, charged nothing.
+        this.context.clientHashes.delete(hash.toString('hex'));
+        throw error;
+      }
       this.context.stored.storedBytes += encoded.payload.length;
       used.storedSize = encoded.payload.length;
       return writeSharedChunk(this.context, known, hash, encoded.codec, chunk.length, encoded.payload);
@@ -190,6 +200,8 @@ export class ContentWriter {
     const appended = (async () => {
       const encoded = await encoding;
       await previous;
+      // Checked, appended and counted in one turn: a concurrent encode sees this one counted.
+      assertWithinLimit(this.context.storedLimit, this.context.stored.storedBytes, encoded.payload.length);
       const record = this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload, payloadHashOf(encoded.codec, hash, encoded.payload));
       this.context.stored.newBytes += chunk.length;
       this.context.stored.storedBytes += record.storedSize;

@@ -4,3 +4,4 @@ export type { ContentWriter } from './content-writer';
 export type { ContentRef } from './content-ref';
 export type { OwnEntry } from './own-entry';
 export type { ReceivedChunk } from './chunk-intake';
+export type { StoredBytesLimit } from './stored-limit';

@@ -18,6 +18,17 @@ export function hardQuotaRefusal(clientName: string, usageBytes: number, quotas:
     + `at or above its hard_quota of ${formatBytes(hard)} (${hard} bytes); delete backups (cpsbackup -d) or ask for a larger quota`;
 }
 
+/**
+ * The client-facing reason a running backup stops: storing `wouldStore` bytes more than the
+ * `usageBytes` it started with would pass hard_quota. Both figures are the client's own.
+ */
+export function hardQuotaStop(clientName: string, usageBytes: number, wouldStore: number, hardQuotaBytes: number): string {
+  const total = usageBytes + wouldStore;
+  return `backup of client "${clientName}" stopped: it reached its hard_quota of ${formatBytes(hardQuotaBytes)} (${hardQuotaBytes} bytes) while storing; `
+    + `with it the client would use ${formatBytes(total)} (${total} bytes) of the store, ${formatBytes(usageBytes)} (${usageBytes} bytes) before this backup; `
+    + 'delete backups (cpsbackup -d), back up less, or ask for a larger quota';
+}
+
 /** Whether usage is above soft_quota (a notification is due once per crossing, see SoftQuotaWatch). */
 export function isOverSoftQuota(usageBytes: number, quotas: QuotaSettings): boolean {
   return quotas.softQuotaBytes !== undefined && usageBytes > quotas.softQuotaBytes;

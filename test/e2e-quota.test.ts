@@ -1,9 +1,10 @@
 // Proves quotas and min_free through the real server and CLI: soft_quota notifies once per crossing,
-// hard_quota refuses the next backup at its start naming client, usage and quota (nothing written),
+// hard_quota stops the backup that would pass it while it stores, and refuses one at its start when usage
+// is at or above it, naming client, usage and quota (nothing written),
 // and a store disk below min_free refuses backups before anything is written, with a notification.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
@@ -46,7 +47,7 @@ async function packFiles(storeDirectory: string): Promise<string[]> {
   return found.sort();
 }
 
-test('soft_quota notifies once per crossing; hard_quota refuses the next backup at its start', async (t) => {
+test('soft_quota notifies once per crossing; hard_quota stops the backup that would pass it, and refuses one at its start', async (t) => {
   const sandbox = await Sandbox.create({ clients: [] });
   t.after(() => sandbox.destroy());
   const notify = await notifyScript(sandbox.root);
@@ -78,29 +79,43 @@ test('soft_quota notifies once per crossing; hard_quota refuses the next backup 
   assert.equal(quota.quota!.ownBytes, quota.quota!.usageBytes, 'no other client shares these chunks');
   assert.match(quota.summary, /^node1 uses 140\.\d KiB of the store, above its soft_quota of 100\.0 KiB; backups are refused from its hard_quota of 300\.0 KiB$/);
 
-  await writeFile(join(data, 'c.bin'), randomBytes(200 * 1024));
-  exited(await cli('-e'), 0, 'backup 3 (340 KiB: starts under hard_quota, ends above it)');
-  calls = await notify.calls(4);
-  assert.deepEqual(calls.map((n) => n.outcome), ['success', 'success', 'quota', 'success'], 'still above soft_quota: no second quota notification');
-
+  // Regression (red team): the quota was checked at a backup's start only, and one backup under it stored any amount.
   const packsBefore = await packFiles(sandbox.storeDirectory);
   assert.ok(packsBefore.length > 0);
-  await writeFile(join(data, 'd.bin'), randomBytes(10 * 1024));
-  const refused = exited(await cli('-e'), 1, 'backup 4 (usage at or above hard_quota)');
-  assert.match(refused.stderr, /backup of client "node1" refused: it uses 340\.\d KiB \(\d+ bytes\) of the store, at or above its hard_quota of 300\.0 KiB \(307200 bytes\)/);
+  await writeFile(join(data, 'c.bin'), randomBytes(200 * 1024));
+  const stopped = exited(await cli('-e'), 1, 'backup 3 (starts at 140 KiB under hard_quota, would end at 340 KiB above it)');
+  assert.match(stopped.stderr, /backup of client "node1" stopped: it reached its hard_quota of 300\.0 KiB \(307200 bytes\) while storing; with it the client would use 3\d\d\.\d KiB \(\d+ bytes\) of the store, 140\.\d KiB \(\d+ bytes\) before this backup/);
+  assert.doesNotMatch(stopped.stderr, /at Object|\.js:\d+/, 'no stack trace for a refusal');
+  assert.deepEqual((JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as { id: number }[]).map((backup) => backup.id), [1, 2]);
+  // What it stored before the chunk that would pass the quota is not kept for a retry (it would stop there again).
+  calls = await notify.calls(4);
+  assert.deepEqual(calls.map((n) => n.outcome), ['success', 'success', 'quota', 'failure']);
+  assert.match(calls[3].reason!, /stopped: it reached its hard_quota/);
+
+  // A quota lowered under the usage: the next backup is refused at its start, before anything is written.
+  await server.stop();
+  await writeFile(join(sandbox.clientsDirectory, 'node1'), 'ssl_peer_cn = node1\nhard_quota = 120K\n');
+  const restarted = await sandbox.startServer();
+  const config2 = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const cli2 = (...args: string[]) => sandbox.runClient(['-c', config2, ...args]);
+  const refused = exited(await cli2('-e'), 1, 'backup 4 (usage at or above hard_quota)');
+  // The usage the stopped backup began with: nothing of it counts.
+  assert.match(refused.stderr, /backup of client "node1" refused: it uses 140\.\d KiB \(\d+ bytes\) of the store, at or above its hard_quota of 120\.0 KiB \(122880 bytes\)/);
   assert.doesNotMatch(refused.stderr, /at Object|\.js:\d+/, 'no stack trace for a refusal');
-  const list = JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as { id: number }[];
-  assert.deepEqual(list.map((backup) => backup.id), [1, 2, 3], 'the refused backup is nowhere');
-  assert.deepEqual(await packFiles(sandbox.storeDirectory), packsBefore, 'nothing was written for it');
+  const list = JSON.parse(exited(await cli2('-l', '--json'), 0, '-l').stdout) as { id: number }[];
+  assert.deepEqual(list.map((backup) => backup.id), [1, 2], 'the refused backup is nowhere');
+  assert.deepEqual(await packFiles(sandbox.storeDirectory), packsBefore, 'nothing was written for it, and the stopped backup\'s packs are gone');
   calls = await notify.calls(5);
-  assert.deepEqual(calls.map((n) => n.outcome), ['success', 'success', 'quota', 'success', 'failure']);
+  assert.deepEqual(calls.map((n) => n.outcome), ['success', 'success', 'quota', 'failure', 'failure']);
   assert.equal(calls[4].backupId, null);
   assert.match(calls[4].reason!, /hard_quota/);
-  assert.match(server.log(), /upload from node1: backup of client "node1" refused: it uses/);
+  assert.match(restarted.log(), /upload from node1: backup of client "node1" refused: it uses/);
 
   // Deleting backups brings usage down at once (the client's rows for what only they used go with them), and backups go again.
-  exited(await cli('-d', '3', '--force'), 0, '-d 3');
-  exited(await cli('-e'), 0, 'backup after freeing space');
+  exited(await cli2('-d', '2', '--force'), 0, '-d 2');
+  await rm(join(data, 'b.bin'));
+  await rm(join(data, 'c.bin'));
+  exited(await cli2('-e'), 0, 'backup after freeing space (60 KiB)');
 });
 
 test('a store disk below min_free refuses backups before writing anything, and notifies', async (t) => {

@@ -34,7 +34,7 @@ function uploadOf(bytes: Buffer, way: 'raw chunk' | 'zstd chunk' | 'inline'): Up
 test('a client\'s usage and its hard_quota refusal are the same for bytes another client holds as for bytes nobody has', async (t) => {
   const size = 64 * 1024;
   // At the size of each client's own copy: a client charged its own copy is refused, one charged half of it is not.
-  const harness = await startInProcessServer(['node1', 'guess1', 'fresh1', 'guess2', 'fresh2'], [`hard_quota = ${size}`]);
+  const harness = await startInProcessServer(['node1', 'node2', 'guess1', 'fresh1', 'guess2', 'fresh2'], [`hard_quota = ${size}`]);
   t.after(() => harness.stop());
   const clientOf = async (name: string): Promise<BackupClient> => {
     const config = await harness.nodeConfig(name, []);
@@ -42,17 +42,17 @@ test('a client\'s usage and its hard_quota refusal are the same for bytes anothe
     t.after(() => client.close());
     return client;
   };
-  const node1 = await clientOf('node1');
   const compressible = (seed: string): Buffer => Buffer.from(`${seed}: `.padEnd(64, '.').repeat(size / 64));
   const ways = [
     // node1 stores them compressed; the client sends them raw, its own copy is the whole size.
-    { guesser: 'guess1', fresh: 'fresh1', held: compressible('held'), nobodys: compressible('nobody'), first: 'zstd chunk', second: 'raw chunk' },
-    // node1 stores them raw; the client sends them for the server to chunk (random bytes: stored raw, the whole size).
-    { guesser: 'guess2', fresh: 'fresh2', held: randomBytes(size), nobodys: randomBytes(size), first: 'raw chunk', second: 'inline' },
+    // One holder per way: a hard_quota of one chunk stops a backup that would store a second (no backup passes it).
+    { holder: 'node1', guesser: 'guess1', fresh: 'fresh1', held: compressible('held'), nobodys: compressible('nobody'), first: 'zstd chunk', second: 'raw chunk' },
+    // node2 stores them raw; the client sends them for the server to chunk (random bytes: stored raw, the whole size).
+    { holder: 'node2', guesser: 'guess2', fresh: 'fresh2', held: randomBytes(size), nobodys: randomBytes(size), first: 'raw chunk', second: 'inline' },
   ] as const;
-  for (const { guesser, fresh, held, nobodys, first, second } of ways) {
+  for (const { holder, guesser, fresh, held, nobodys, first, second } of ways) {
     assert.equal(nobodys.length, size);
-    const stored = await sendUpload(node1, uploadOf(held, first));
+    const stored = await sendUpload(await clientOf(holder), uploadOf(held, first));
     assert.equal(stored.error, undefined, stored.error?.details);
     const outcomes: string[] = [];
     for (const [name, bytes] of [[guesser, held], [fresh, nobodys]] as const) {
@@ -63,7 +63,7 @@ test('a client\'s usage and its hard_quota refusal are the same for bytes anothe
       const probe = await sendUpload(client, [begin, abort]);
       outcomes.push(`${probe.error?.code}: ${probe.error?.details.replaceAll(name, 'CLIENT')}`);
     }
-    assert.equal(outcomes[0], outcomes[1], `${second}: node1's bytes and bytes nobody has must read alike`);
+    assert.equal(outcomes[0], outcomes[1], `${second}: the holder's bytes and bytes nobody has must read alike`);
     assert.match(outcomes[1], new RegExp(`refused: it uses [\\d.]+ KiB \\(${size} bytes\\) of the store, at or above its hard_quota`), `${second}: its own copy, whole`);
   }
 });

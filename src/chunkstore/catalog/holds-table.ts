@@ -20,6 +20,7 @@ export class HoldsTable {
       insert: connection.prepare(`INSERT OR IGNORE INTO chunk_holds (chunk_id, client_id, backup_id, expires_at) VALUES (?, ?, ?, ?)`),
       extend: connection.prepare(`UPDATE chunk_holds SET expires_at = MAX(expires_at, ?) WHERE backup_id = ?`),
       release: connection.prepare(`DELETE FROM chunk_holds WHERE chunk_id = ? AND backup_id = ?`),
+      releaseBackup: connection.prepare(`DELETE FROM chunk_holds WHERE backup_id = ? RETURNING chunk_id`).pluck(),
       // A running backup's holds stay (its chunks are its own until it ends), as in liveHold.
       retryBackups: connection.prepare(
         `SELECT COUNT(DISTINCT backup_id) FROM chunk_holds h WHERE h.expires_at > @now
@@ -56,6 +57,11 @@ export class HoldsTable {
     const backups = this.statements.retryBackups.get({ now }) as number;
     if (backups === 0) return { backups: 0, holds: 0 };
     return { backups, holds: this.statements.endRetryHolds.run({ now }).changes };
+  }
+
+  /** Inside the caller's transaction: every hold of the backup goes; returns their chunks. */
+  releaseBackup(backupId: number): number[] {
+    return this.statements.releaseBackup.all(backupId) as number[];
   }
 
   /** A backup failed: its holds last until expiresAt at least, so its retry's window starts now, whatever it ran for. */

@@ -305,12 +305,18 @@ export class BackupSession {
     // held as what it stored is, when every pack of that stretch was stored; when the open pack was
     // not (a full disk drops it, a failed write ends the writer), the packs of the stretch stored before
     // it are let go as well (the retry sends them again) and nothing of the stretch is held.
-    if (lostStretch === undefined) this.holdUsedChunks(used);
-    else {
-      catalog.holds.release(lostStretch, this.backup.id);
-      catalog.clientChunks.noteReleased(this.backup.clientId, lostStretch);
+    if (this.context.stored.isLimitReached === true) {
+      // Stopped at its limit (hard_quota): a retry would stop there again, and what it stored, held and
+      // counted, kept its client at its quota for resume_hold. Let go of: its usage is what it was before.
+      catalog.clientChunks.noteReleased(this.backup.clientId, catalog.holds.releaseBackup(this.backup.id));
+    } else {
+      if (lostStretch === undefined) this.holdUsedChunks(used);
+      else {
+        catalog.holds.release(lostStretch, this.backup.id);
+        catalog.clientChunks.noteReleased(this.backup.clientId, lostStretch);
+      }
+      catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
     }
-    catalog.holds.extendForRetry(this.backup.id, Date.now() + this.dependencies.resumeHoldMs);
     catalog.backups.delete(this.backup.id);
     catalog.clientChunks.forgetUnreferenced(this.backup.clientId);
   }

@@ -223,7 +223,7 @@ export class ChunkIntake {
    */
   private assertRoomFor(storedSize: number, key: string, isFirstUse: boolean): void {
     try {
-      assertWithinLimit(this.context.storedLimit, this.context.stored.storedBytes, storedSize);
+      assertWithinLimit(this.context.storedLimit, this.context.stored, storedSize);
     } catch (error) {
       if (isFirstUse) this.context.clientHashes.delete(key);
       throw error;

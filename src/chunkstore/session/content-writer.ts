@@ -20,6 +20,8 @@ import { assertWithinLimit, type StoredBytesLimit } from './stored-limit';
 export interface StoredBytes {
   newBytes: number;
   storedBytes: number;
+  /** Set when a copy was refused at the session's limit (stored-limit.ts). */
+  isLimitReached?: boolean;
 }
 
 /** A chunk this session stored: its id settles once its pack is stored and recorded. */
@@ -179,7 +181,7 @@ export class ContentWriter {
     this.context.stored.newBytes += chunk.length;
     const counted = this.context.encode(chunk).then((encoded) => {
       try {
-        assertWithinLimit(this.context.storedLimit, this.context.stored.storedBytes, encoded.payload.length);
+        assertWithinLimit(this.context.storedLimit, this.context.stored, encoded.payload.length);
       } catch (error) {
         // Not the client's: kept, the abandon would make it its own, charged nothing.
         this.context.clientHashes.delete(hash.toString('hex'));
@@ -201,7 +203,7 @@ export class ContentWriter {
       const encoded = await encoding;
       await previous;
       // Checked, appended and counted in one turn: a concurrent encode sees this one counted.
-      assertWithinLimit(this.context.storedLimit, this.context.stored.storedBytes, encoded.payload.length);
+      assertWithinLimit(this.context.storedLimit, this.context.stored, encoded.payload.length);
       const record = this.context.packWriter.append(hash, encoded.codec, chunk.length, encoded.payload, payloadHashOf(encoded.codec, hash, encoded.payload));
       this.context.stored.newBytes += chunk.length;
       this.context.stored.storedBytes += record.storedSize;

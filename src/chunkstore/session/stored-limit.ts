@@ -8,10 +8,19 @@ export interface StoredBytesLimit {
   readonly exceeded: (wouldStore: number) => Error;
 }
 
+/** What a session stored so far (content-writer.ts StoredBytes), and whether it reached its limit. */
+interface CountedBytes {
+  readonly storedBytes: number;
+  isLimitReached?: boolean;
+}
+
 /**
  * Throws the limit's error when storing `storedSize` more bytes would take the backup past it; then
- * nothing of that copy is stored. Called in the same synchronous turn as the count it guards.
+ * nothing of that copy is stored, and the session keeps nothing for a retry when it is dropped
+ * (isLimitReached). Called in the same synchronous turn as the count it guards.
  */
-export function assertWithinLimit(limit: StoredBytesLimit | undefined, storedBytes: number, storedSize: number): void {
-  if (limit !== undefined && storedBytes + storedSize > limit.maxStoredBytes) throw limit.exceeded(storedBytes + storedSize);
+export function assertWithinLimit(limit: StoredBytesLimit | undefined, stored: CountedBytes, storedSize: number): void {
+  if (limit === undefined || stored.storedBytes + storedSize <= limit.maxStoredBytes) return;
+  stored.isLimitReached = true;
+  throw limit.exceeded(stored.storedBytes + storedSize);
 }

@@ -80,10 +80,26 @@ test('a client under its hard_quota cannot store past it in one backup, committe
   // And the store lets go of it: what the three stopped backups stored is garbage for the next collection.
   await harness.server.context.maintenance.collectGarbage();
   assert.equal(store.figures().storedBytes, 0, 'nothing of the stopped backups is left');
-  // A backup that fits is taken, up to the quota itself: it stops what passes it, nothing less.
-  const small = await sendUpload(await clientOf(harness, 'small', t), chunksUpload('/fits', 8, commit));
+  // A backup that fits is taken: the quota stops what passes it, nothing less.
+  const small = await sendUpload(await clientOf(harness, 'small', t), chunksUpload('/fits', 7, commit));
   assert.equal(small.error, undefined, small.error?.details);
-  assert.equal(store.clientUsage('small').bytes, quota);
+  assert.equal(store.clientUsage('small').bytes, 7 * 256 * 1024);
+});
+
+// Regression (red team, p3-catalog-fill): folders with megabytes of xattrs each and no content filled the
+// disk through the catalog while the client's usage stayed 0.
+test('entries\' metadata (xattrs, names) counts against hard_quota while entries arrive', async (t) => {
+  const harness = await startInProcessServer(['folders', 'modest'], ['hard_quota = 2M']);
+  t.after(() => harness.stop());
+  const { store } = harness.server.context;
+  const folders = (first: number, count: number, xattrBytes: number): UploadRequest => ({ message: { $case: 'batch', value: { entries: Array.from({ length: count }, (_, offset) => first + offset).map((index) =>
+    batchedEntry(meta(`/d${index}`, EntryType.ENTRY_TYPE_DIRECTORY, { xattrs: Array.from({ length: xattrBytes / 65536 }, (_, n) => ({ name: Buffer.from(`user.pad${n}`), value: Buffer.alloc(65536, index) })) }))) } } });
+  const flooded = await sendUpload(await clientOf(harness, 'folders', t), [begin, folders(0, 3, 512 * 1024), folders(3, 3, 512 * 1024), commit]);
+  assert.equal(flooded.error?.code, 8, `${flooded.error?.code} ${flooded.error?.details}`);
+  assert.match(flooded.error!.details, /^backup of client "folders" stopped: it reached its hard_quota of 2\.0 MiB/);
+  assert.deepEqual(store.listBackups('folders'), []);
+  const modest = await sendUpload(await clientOf(harness, 'modest', t), [begin, folders(0, 8, 64 * 1024), commit]);
+  assert.equal(modest.error, undefined, modest.error?.details);
 });
 
 // Needs a small file system of its own: a tmpfs, which only root may mount.

@@ -45,7 +45,7 @@ export async function handleUpload(context: ServerContext, call: grpc.ServerDupl
         // From here the store commits whatever the client hears: a stop waits for it instead of cutting it.
         if (request.message?.$case === 'commit') markCommitting(call);
         const committed = await session.handle(next.value as UploadRequest);
-        if (!committed) await freeSpace.check(session.storedBytes);
+        if (!committed) await freeSpace.check(session.writtenBytes);
         if (committed) {
           isCommitted = true;
           context.activity.finish({ clientName, backupNumber: committed.number, isSuccess: true, at: Date.now() });

@@ -77,9 +77,9 @@ export class UploadSession {
   /** Known once Begin arrived: a failed complete is not cleared by a partial on the status port. */
   kind: 'complete' | 'partial' | undefined;
 
-  /** What the backup has stored so far (its client's own copies new to it): the min_free watch's measure. */
-  get storedBytes(): number {
-    return this.session?.stored.storedBytes ?? 0;
+  /** What the backup has written so far (its client's own copies new to it, its entries' metadata): the min_free watch's measure. */
+  get writtenBytes(): number {
+    return this.session === undefined ? 0 : this.session.stored.storedBytes + this.session.stored.metadataBytes;
   }
 
   get backupNumber(): number | undefined {

@@ -18,7 +18,8 @@ import { entryWeight } from './entry-weight';
 import { DiskFullError, ProtocolError } from '../../common/errors';
 import { isPending, type ContentRef, type PendingContent, type StoredContentRef } from './content-ref';
 import { ownEntryAt, type OwnEntry } from './own-entry';
-import type { StoredBytesLimit } from './stored-limit';
+import { assertWithinLimit, type StoredBytesLimit } from './stored-limit';
+import { entryMetadataBytes } from './entry-metadata-bytes';
 
 /** An entry as the caller describes it; the session fills in its content id. */
 export type NewEntry = Omit<StoredEntry, 'contentId'>;
@@ -78,7 +79,7 @@ export class BackupSession {
     this.context = {
       catalog: dependencies.catalog, clientId: backup.clientId, packWriter: dependencies.packWriter, coverWriter: dependencies.coverWriter, encode: dependencies.encode, hold: dependencies.hold,
       newChunks: new Map(), pendingContents: new Map(), clientHashes: new Map(), inFlight: new InFlightWork(),
-      stored: { newBytes: 0, storedBytes: 0 }, storedLimit: dependencies.storedLimit,
+      stored: { newBytes: 0, storedBytes: 0, metadataBytes: 0 }, storedLimit: dependencies.storedLimit,
     };
     this.parent = parent && new ParentEntries(dependencies.catalog, parent.id);
     this.intake = new ChunkIntake(this.context, dependencies.packWriter, dependencies.codec, backup.clientId, backup.clientName,
@@ -117,8 +118,8 @@ export class BackupSession {
     return this.backup.number;
   }
 
-  /** Raw and compressed bytes stored for the first time so far. */
-  get stored(): { readonly newBytes: number; readonly storedBytes: number } {
+  /** Raw and compressed bytes stored for the first time so far, and what its entries' metadata takes. */
+  get stored(): { readonly newBytes: number; readonly storedBytes: number; readonly metadataBytes: number } {
     return this.context.stored;
   }
 
@@ -191,6 +192,10 @@ export class BackupSession {
 
   async addEntry(entry: NewEntry, content: ContentRef | null): Promise<void> {
     this.assertOpen();
+    // Its names and attributes take catalog space its client chose: counted against its limit before it is taken.
+    const metadataBytes = entryMetadataBytes(entry);
+    assertWithinLimit(this.dependencies.storedLimit, this.context.stored, metadataBytes);
+    this.context.stored.metadataBytes += metadataBytes;
     this.pendingEntries.push({ entry, content });
     // A content recorded in this session counts once, with its first entry: a hard link shares it.
     const isNewContent = content !== null && isPending(content) && content.id === undefined && !this.weighedContents.has(content);

@@ -20,6 +20,8 @@ import { assertWithinLimit, type StoredBytesLimit } from './stored-limit';
 export interface StoredBytes {
   newBytes: number;
   storedBytes: number;
+  /** What the entries added so far take in the catalog, about (entry-metadata-bytes.ts): counted with storedBytes against the limit. */
+  metadataBytes: number;
   /** Set when a copy was refused at the session's limit (stored-limit.ts). */
   isLimitReached?: boolean;
 }

@@ -2,7 +2,10 @@
 // backup started with): checked before each copy is stored, so no backup passes it, committed or not.
 
 export interface StoredBytesLimit {
-  /** The most stored bytes (the client's own copies new to it, as its usage counts them) this backup may add. */
+  /**
+   * The most stored bytes (the client's own copies new to it, as its usage counts them, and its
+   * entries' metadata) this backup may add.
+   */
   readonly maxStoredBytes: number;
   /** The error the backup fails with; `wouldStore`: what it would have stored with the refused copy. */
   readonly exceeded: (wouldStore: number) => Error;
@@ -11,6 +14,7 @@ export interface StoredBytesLimit {
 /** What a session stored so far (content-writer.ts StoredBytes), and whether it reached its limit. */
 interface CountedBytes {
   readonly storedBytes: number;
+  readonly metadataBytes: number;
   isLimitReached?: boolean;
 }
 
@@ -20,7 +24,8 @@ interface CountedBytes {
  * (isLimitReached). Called in the same synchronous turn as the count it guards.
  */
 export function assertWithinLimit(limit: StoredBytesLimit | undefined, stored: CountedBytes, storedSize: number): void {
-  if (limit === undefined || stored.storedBytes + storedSize <= limit.maxStoredBytes) return;
+  const wouldStore = stored.storedBytes + stored.metadataBytes + storedSize;
+  if (limit === undefined || wouldStore <= limit.maxStoredBytes) return;
   stored.isLimitReached = true;
-  throw limit.exceeded(stored.storedBytes + storedSize);
+  throw limit.exceeded(wouldStore);
 }

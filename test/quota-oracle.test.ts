@@ -34,7 +34,9 @@ function uploadOf(bytes: Buffer, way: 'raw chunk' | 'zstd chunk' | 'inline'): Up
 test('a client\'s usage and its hard_quota refusal are the same for bytes another client holds as for bytes nobody has', async (t) => {
   const size = 64 * 1024;
   // At the size of each client's own copy: a client charged its own copy is refused, one charged half of it is not.
-  const harness = await startInProcessServer(['node1', 'node2', 'guess1', 'fresh1', 'guess2', 'fresh2'], [`hard_quota = ${size}`]);
+  // Room for the chunk and its entry's metadata ('/guess.bin', 10 bytes), no more.
+  const quota = size + 10;
+  const harness = await startInProcessServer(['node1', 'node2', 'guess1', 'fresh1', 'guess2', 'fresh2'], [`hard_quota = ${quota}`]);
   t.after(() => harness.stop());
   const clientOf = async (name: string): Promise<BackupClient> => {
     const config = await harness.nodeConfig(name, []);
@@ -59,11 +61,12 @@ test('a client\'s usage and its hard_quota refusal are the same for bytes anothe
       const client = await clientOf(name);
       const backedUp = await sendUpload(client, uploadOf(bytes, second));
       assert.equal(backedUp.error, undefined, `${name}: ${backedUp.error?.details}`);
-      // The next backup's start: refused at hard_quota, naming the usage, or let through (and aborted here).
-      const probe = await sendUpload(client, [begin, abort]);
+      // The next backup, one folder: stopped at hard_quota, naming the usage it began with, or let through.
+      const folder: UploadRequest = { message: { $case: 'batch', value: { entries: [batchedEntry(meta('/probe-folder', EntryType.ENTRY_TYPE_DIRECTORY))] } } };
+      const probe = await sendUpload(client, [begin, folder, abort]);
       outcomes.push(`${probe.error?.code}: ${probe.error?.details.replaceAll(name, 'CLIENT')}`);
     }
     assert.equal(outcomes[0], outcomes[1], `${second}: the holder's bytes and bytes nobody has must read alike`);
-    assert.match(outcomes[1], new RegExp(`refused: it uses [\\d.]+ KiB \\(${size} bytes\\) of the store, at or above its hard_quota`), `${second}: its own copy, whole`);
+    assert.match(outcomes[1], new RegExp(`stopped: it reached its hard_quota of [\\d.]+ KiB \\(${quota} bytes\\) while storing; with it the client would use [\\d.]+ KiB \\(\\d+ bytes\\) of the store, [\\d.]+ KiB \\(${size} bytes\\) before this backup`), `${second}: its own copy, whole`);
   }
 });

@@ -21,23 +21,28 @@ const SCHEMA_OBJECTS: readonly (readonly [catalog: string, namespaceColumn: stri
 /**
  * A JSON array of SchemaLeftOut (at most SHOWN_OBJECTS + 1 objects each), for the catalog query to hold:
  * every schema but `schemaLiteral` and the system's (pg_*: pg_catalog, pg_toast, pg_temp_N, a prefix no
- * user schema may take; information_schema) holding an object of its own. Not counted: a schema an extension owns (PostGIS's topology) and objects
- * of an extension (CREATE EXTENSION ... SCHEMA x), both recreated by CREATE EXTENSION rather than dumped
- * (pg_depend deptype 'e'), and objects internal to another (a table's row type and toast, an array type:
- * deptype 'i'), which come with it.
+ * user schema may take; information_schema) holding an object of its own. Not counted: objects of an extension (CREATE EXTENSION ... SCHEMA x, or a
+ * schema the extension made, as PostGIS's topology), recreated by CREATE EXTENSION rather than dumped
+ * (pg_depend deptype 'e'), objects internal to another (a table's row type and toast, an array type:
+ * deptype 'i'), and objects that depend automatically on an extension's (deptype 'a': a plain index on
+ * its table), which come with them. A table of the user's own in an extension's schema counts (review).
  */
 export function schemasLeftOutExpression(schemaLiteral: string): string {
   const objects = SCHEMA_OBJECTS.map(([catalog, column]) => `SELECT '${catalog}'::regclass AS classid, oid AS objid FROM ${catalog} WHERE ${column} = n.oid`)
     .join(' UNION ALL ');
   const isMember = (classid: string, objid: string, deptypes: string): string =>
     `EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = ${classid} AND d.objid = ${objid} AND d.deptype IN (${deptypes}))`;
+  // A plain index (or sequence) an extension's script makes on a table of its own is no member: it depends on that
+  // table automatically (deptype 'a'), and comes with it.
+  const isOfMember = (classid: string, objid: string): string =>
+    `EXISTS (SELECT 1 FROM pg_depend d JOIN pg_depend m ON m.classid = d.refclassid AND m.objid = d.refobjid AND m.deptype = 'e'
+      WHERE d.classid = ${classid} AND d.objid = ${objid} AND d.deptype = 'a')`;
   return `coalesce((SELECT json_agg(json_build_object('schema', s.nspname, 'objects', s.objects) ORDER BY s.nspname) FROM (
     SELECT n.nspname, (SELECT json_agg(shown.what) FROM (SELECT pg_describe_object(o.classid, o.objid, 0) AS what FROM (${objects}) AS o
-        WHERE NOT ${isMember('o.classid', 'o.objid', "'e', 'i'")}
+        WHERE NOT ${isMember('o.classid', 'o.objid', "'e', 'i'")} AND NOT ${isOfMember('o.classid', 'o.objid')}
         ORDER BY o.classid <> 'pg_class'::regclass, 1 LIMIT ${SHOWN_OBJECTS + 1}) AS shown) AS objects
       FROM pg_namespace n
-      WHERE n.nspname <> ${schemaLiteral} AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
-        AND NOT ${isMember("'pg_namespace'::regclass", 'n.oid', "'e'")}) AS s
+      WHERE n.nspname <> ${schemaLiteral} AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema') AS s
     WHERE s.objects IS NOT NULL), '[]')`;
 }
 

@@ -181,7 +181,14 @@ export class ContentWriter {
    */
   private async countOwnCopy(chunk: Buffer, hash: Buffer, used: UsedChunk, known: KnownChunk): Promise<void> {
     this.context.stored.newBytes += chunk.length;
-    const counted = this.context.encode(chunk).then((encoded) => {
+    const encoding = this.context.encode(chunk);
+    const previous = this.lastAppend;
+    // Counted in stream order with the new chunks (encodeAndAppend): counted as soon as its encode ended, a
+    // chunk another client holds moved which count crossed the hard_quota, and the stop's figure told the
+    // client so (review: 2 bytes apart, 4 of 4 pairs).
+    const counted = (async () => {
+      const encoded = await encoding;
+      await previous;
       try {
         assertWithinLimit(this.context.storedLimit, this.context.stored, encoded.payload.length);
       } catch (error) {
@@ -191,9 +198,10 @@ export class ContentWriter {
       }
       this.context.stored.storedBytes += encoded.payload.length;
       used.storedSize = encoded.payload.length;
-      return writeSharedChunk(this.context, known, hash, encoded.codec, chunk.length, encoded.payload);
-    });
-    await this.context.inFlight.add(counted, chunk.length, MAX_BYTES_IN_FLIGHT);
+      return { written: writeSharedChunk(this.context, known, hash, encoded.codec, chunk.length, encoded.payload) };
+    })();
+    this.lastAppend = counted.catch(() => undefined);
+    await this.context.inFlight.add(counted.then(({ written }) => written), chunk.length, MAX_BYTES_IN_FLIGHT);
   }
 
   private encodeAndAppend(chunk: Buffer, hash: Buffer, used: UsedChunk): Promise<{ written: Promise<void>; chunkId: Promise<number> }> {

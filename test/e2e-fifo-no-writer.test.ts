@@ -1,6 +1,6 @@
 // Regression: with read_all_fifos = 1, a FIFO that no process had open for writing kept the backup
 // waiting for ever (Linux tells epoll of no hang-up until a writer has come). It must read as empty at
-// once, while a FIFO whose writer is slow to write is still read to the writer's close, and one holding
+// once (listed: what was asked for is not there, exit 3), while a FIFO whose writer is slow to write is still read to the writer's close, and one holding
 // what a writer left before it went (another reader keeps it open) is read to that end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,12 +39,16 @@ for (const chunking of ['client', 'server'] as const) {
     await sandbox.startServer();
     const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, 'read_all_fifos = 1', `chunking = ${chunking}`]);
 
+    // Stored empty, and listed (red team: a writer the pre script started, stopped with it, gave exit 0 and an empty dump).
     const backup = await sandbox.runClient(['-c', config, '-e'], { timeoutMs: 60_000 });
-    assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+    assert.equal(backup.code, 3, backup.stdout + backup.stderr);
+    assert.match(backup.stdout + backup.stderr, /a-unwritten\.fifo: no process had the FIFO open for writing when it was read/);
+    assert.doesNotMatch(backup.stdout + backup.stderr, /(b-slow|c-left)\.fifo: no process/);
 
     const target = join(sandbox.root, 'restored');
     const restore = await sandbox.runClient(['-c', config, '-i', '1', '--to', target]);
-    assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+    assert.equal(restore.code, 3, restore.stdout + restore.stderr);
+    assert.match(restore.stdout + restore.stderr, /incomplete/);
     assert.ok((await lstat(join(target, unwritten))).isFile());
     assert.equal(await readFile(join(target, unwritten), 'utf8'), '');
     assert.equal(await readFile(join(target, slow), 'utf8'), 'late line\n');

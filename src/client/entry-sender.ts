@@ -297,7 +297,7 @@ export class EntrySender {
   }
 
   /**
-   * read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty. A read
+   * read_all_fifos: whatever a writer puts in until it closes the FIFO; none yet reads as empty, listed. A read
    * that fails lists the FIFO as not in the backup, as a regular file's does; it ended the whole backup.
    */
   private async sendFifo(walked: WalkedEntry, shown: () => string): Promise<void> {
@@ -347,6 +347,12 @@ export class EntrySender {
       return;
     }
     this.progress.files++;
+    // Stored (empty), and listed: what read_all_fifos asked for is not in the backup (red team: a burp-style
+    // `seq > db.fifo &` in backup_script_pre, stopped with the script, gave an empty dump and exit 0).
+    if (content.hadNoWriter) {
+      this.unreadable(shown, 'no process had the FIFO open for writing when it was read (read_all_fifos), so it is stored empty; '
+        + 'a writer that backup_script_pre starts in the background is stopped when the script ends: start it with setsid, or exclude the FIFO');
+    }
   }
 
   /**

@@ -12,6 +12,12 @@ const READ_NOW_BYTES = 64 * 1024;
 export class FifoContent {
   private socket: Socket | undefined;
   private isClosed = false;
+  private hasRead = false;
+  /**
+   * No writer had the FIFO open when it was read, and it held nothing: stored as empty, though what it was
+   * read for never came (a writer that backup_script_pre started in the background is stopped with it).
+   */
+  hadNoWriter = false;
 
   /** fd: the FIFO opened for reading, non-blocking; this closes it (at its end, or destroy()). */
   constructor(private readonly fd: number) {}
@@ -26,9 +32,11 @@ export class FifoContent {
       for (;;) {
         const piece = this.readNow();
         if (piece === undefined) {
+          this.hadNoWriter = !this.hasRead;
           this.close();
           return;
         }
+        this.hasRead = true;
         if (piece.length === 0) break;
         yield piece;
       }

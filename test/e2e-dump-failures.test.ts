@@ -197,3 +197,20 @@ test('a dump command that exits 0 and writes nothing fails the backup, naming th
     exited(await cli('-e', '--partial'), 0, 'partial -e with nothing changed');
   });
 });
+
+// Regression (red team): dumpers start together and are read one after another, and a source's timeout ran from
+// its start: one waiting on its full pipe while a longer dump before it was read timed out, every backup (a 2 h
+// pg_dump and a second source on the default 3600 s). Its timeout now runs from when its dump starts being read.
+test('a source\'s timeout runs from when its dump is read, not while it waits for the sources read before it', async () => {
+  await withSandbox(async (sandbox) => {
+    const { cli, setStorage } = await configure(sandbox);
+    await setStorage(['source = slow', 'kind = command', 'dump = sleep 6; echo slow-done', 'load = cat > /dev/null', 'timeout = 60',
+      'source = fast', 'kind = command', 'dump = seq 1 200000', 'load = cat > /dev/null', 'timeout = 4']);
+    const backup = exited(await cli('-e'), 0, '-e');
+    assert.doesNotMatch(backup.stderr, /timed out/);
+    // And a dumper that hangs once read still times out.
+    await setStorage(['source = hang', 'kind = command', 'dump = echo start; sleep 60', 'load = cat > /dev/null', 'timeout = 2']);
+    const hung = exited(await cli('-e'), 1, '-e of a hanging dumper');
+    assert.match(hung.stderr, /timed out after 2 s/);
+  });
+});

@@ -31,6 +31,8 @@ export interface RunningProcess {
   readonly stdin: NodeJS.WritableStream | undefined;
   /** Stops the whole process group: SIGTERM, then SIGKILL after a grace period. Idempotent. */
   kill(): void;
+  /** With deadlineStartsOnRead: starts the timeout now (once; later calls do nothing). */
+  startDeadline(): void;
 }
 
 export interface ProcessOptions {
@@ -45,6 +47,12 @@ export interface ProcessOptions {
    * short, so they fail it. Otherwise (a hook, a query) they are killed as before, and it stands.
    */
   readonly failsOnLeftovers?: boolean;
+  /**
+   * The timeout runs from startDeadline() (when its output starts being read), not from the start: dumpers
+   * start together and are read one after another, and one waiting on a full pipe while a long dump before it
+   * was read timed out (red team: a 2 h pg_dump failed every backup's next source on its default 3600 s).
+   */
+  readonly deadlineStartsOnRead?: boolean;
   /** Sees all of stderr as it comes (a load's warnings: load-warnings.ts), besides the tail kept for a failure. */
   readonly onStderr?: (chunk: Buffer) => void;
 }
@@ -97,6 +105,7 @@ function notStarted(reason: string): RunningProcess {
     outcome: Promise.resolve({ code: null, signal: null, isTimedOut: false, isKilled: false, startError: reason, stderrTail: '', stdoutHead: '', stdoutTail: '' }),
     stdin: undefined,
     kill: () => undefined,
+    startDeadline: () => undefined,
   };
 }
 
@@ -149,10 +158,15 @@ function watchProcess(child: ChildProcess, options: ProcessOptions): RunningProc
     signalGroup('SIGTERM');
   };
   if (child.pid !== undefined) runningGroups.add(stopOnInterrupt);
-  const deadline = setTimeout(() => {
-    isTimedOut = true;
-    stop();
-  }, options.timeoutSeconds * 1000);
+  let deadline: NodeJS.Timeout | undefined;
+  const startDeadline = (): void => {
+    if (deadline !== undefined || hasExited) return;
+    deadline = setTimeout(() => {
+      isTimedOut = true;
+      stop();
+    }, options.timeoutSeconds * 1000);
+  };
+  if (options.deadlineStartsOnRead !== true) startDeadline();
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr.push(chunk);
     options.onStderr?.(chunk);
@@ -234,6 +248,7 @@ function watchProcess(child: ChildProcess, options: ProcessOptions): RunningProc
       isKilled = true;
       stop();
     },
+    startDeadline,
   };
 }
 

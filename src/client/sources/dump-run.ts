@@ -103,6 +103,7 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
       stdin: plan.input === undefined ? 'ignore' : 'pipe',
       stdout: ends.writeDescriptor,
       timeoutSeconds: source.timeoutSeconds,
+      deadlineStartsOnRead: true,
       env: plan.env,
       failsOnLeftovers: true,
     });
@@ -147,6 +148,7 @@ class FifoDumpRun implements DumpRun {
     if (dump.readDescriptor === undefined) throw new Error(`${file.path} was already opened, or the run has ended`);
     const descriptor = dump.readDescriptor;
     dump.readDescriptor = undefined;
+    dump.process?.startDeadline();
     // A Socket reads the pipe in the event loop (EAGAIN waits for readiness), so a slow dumper
     // blocks no thread, and pausing the stream stops reading: the dumper blocks on a full pipe.
     return new Socket({ fd: descriptor, readable: true, writable: false });

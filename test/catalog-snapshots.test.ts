@@ -102,7 +102,7 @@ test('recover installs the newest snapshot that opens; a damaged newest one give
   await assert.rejects(recoverCatalog(otherServer, bucket, key), /a catalog is already here/);
 });
 
-test('a snapshot that fails is tried again an interval later, not at once over and over', { timeout: 20_000 }, async (t) => {
+test('a snapshot that fails is tried again an interval later, not at once over and over', { timeout: 90_000 }, async (t) => {
   const { catalog, bucket, key, storeId, staging } = await setUp(t);
   let attempts = 0;
   const refusing = Object.create(bucket) as LocalBackend;
@@ -116,13 +116,15 @@ test('a snapshot that fails is tried again an interval later, not at once over a
   const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 400, retryAfterFailureMs: 0 });
   catalog.meta.set('change', 'x');
   const untilAttempts = async (count: number): Promise<void> => {
-    for (const deadline = Date.now() + 10_000; attempts < count && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const deadline = Date.now() + 40_000; attempts < count && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 5));
   };
   snapshots.request();
   await untilAttempts(1);
   await untilAttempts(2);
   assert.equal(attempts, 2, 'tried again once the interval passed');
-  assert.ok(attemptAt[1] - attemptAt[0] >= 400 - 2, `retried ${attemptAt[1] - attemptAt[0]} ms after the failure, within the 400 ms interval`);
+  // The interval runs from an attempt's start, and the bucket is reached after the catalog is copied and sealed, so
+  // the bucket sees less than 400 ms on a busy machine (335 ms seen); the regression retried within milliseconds.
+  assert.ok(attemptAt[1] - attemptAt[0] >= 100, `retried ${attemptAt[1] - attemptAt[0]} ms after the failure, not an interval later`);
   assert.equal(snapshots.status.failed, 2);
   assert.match(snapshots.status.lastError ?? '', /QuotaExceeded/);
   await snapshots.close().catch(() => undefined);

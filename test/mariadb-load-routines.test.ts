@@ -141,6 +141,34 @@ test('a new dump without its routines.jsonl is refused; a routine that fails fai
   });
 });
 
+// Regression (review, real MariaDB 10.11): event bodies were read from information_schema.EVENTS.EVENT_DEFINITION, which
+// is not the event's text: its escapes undone, its charset introducers dropped. `'C:\\new'` came back as C:<LF>ew, and a
+// body SELECTing '\\' and '; DELETE FROM t; #' came back as a DELETE. The body is now mysql.event's, byte for byte.
+const EVENT_BODIES = `
+CREATE EVENT slashes ON SCHEDULE AT '2031-01-01 00:00:00' DO INSERT INTO t VALUES (50, 'C:\\\\new');
+DELIMITER //
+CREATE EVENT quoted ON SCHEDULE AT '2031-01-01 00:00:00' DO BEGIN SELECT '\\\\', '; DELETE FROM t; #'; END//
+DELIMITER ;
+CREATE EVENT digits ON SCHEDULE AT '2031-01-01 00:00:00' DO DELETE FROM t WHERE CAST(v AS CHAR) REGEXP '\\\\d{3}';
+CREATE EVENT introduced ON SCHEDULE AT '2031-01-01 00:00:00' DO INSERT INTO t VALUES (51, LENGTH(_latin1 X'E9'));
+SET NAMES latin1;
+CREATE EVENT cyrillic ON SCHEDULE AT '2031-01-01 00:00:00' DO SET @text = _utf8mb4'\u0436';
+SET NAMES utf8mb4;
+`;
+
+test('an event\'s body comes back byte for byte: backslash escapes, a REGEXP, charset introducers, a latin1 event', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE crm');
+    await runSql(server, 'crm', 'CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;' + EVENT_BODIES);
+    const config = configOf(server);
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'bodies'));
+    assert.deepEqual(await load(config, dumps, 'copy'), ['ok', 'ok', 'ok', 'ok']);
+    const body = (database: string): Promise<string> => server.query('mysql', `SELECT name, HEX(body), HEX(body_utf8), character_set_client FROM mysql.event WHERE db = '${database}' ORDER BY name`);
+    assert.equal((await body('crm')).split('\n').length, 5);
+    assert.equal(await body('copy'), await body('crm'), 'every event body, byte for byte');
+  });
+});
+
 test('a dumping user who cannot read the routines or events is refused, naming the grant; with tables = none are dumped', { skip }, async () => {
   await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
     await server.query('mysql', 'CREATE DATABASE crm');
@@ -148,8 +176,12 @@ test('a dumping user who cannot read the routines or events is refused, naming t
     // EXECUTE: mariadb-dump reads the view's columns, which calls twice().
     await server.query('mysql', 'CREATE USER dumper@localhost; GRANT SELECT, SHOW VIEW, LOCK TABLES, TRIGGER, EXECUTE ON crm.* TO dumper@localhost');
     await assertDumpRefused(configOf(server, 'dumper'), join(folder, 'work'), 'crm', new RegExp('user dumper@localhost may not read the stored procedures and '
-      + "functions it did not define or the events of database crm.*grant SELECT ON mysql\\.proc TO 'dumper'@'localhost', and grant EVENT ON `crm`\\.\\*"));
+      + "functions it did not define or the events of database crm.*grant SELECT ON mysql\\.proc TO 'dumper'@'localhost', and grant SELECT ON mysql\\.event "
+      + "TO 'dumper'@'localhost', and grant EVENT ON `crm`\\.\\*"));
     await server.query('mysql', 'GRANT SELECT ON mysql.proc TO dumper@localhost');
+    await assertDumpRefused(configOf(server, 'dumper'), join(folder, 'work'), 'crm',
+      /may not read the events of database crm.*grant SELECT ON mysql\.event TO 'dumper'@'localhost', and grant EVENT ON `crm`\.\*/);
+    await server.query('mysql', 'GRANT SELECT ON mysql.event TO dumper@localhost');
     await assertDumpRefused(configOf(server, 'dumper'), join(folder, 'work'), 'crm', /may not read the events of database crm.*grant EVENT ON `crm`\.\*/);
     await server.query('mysql', 'GRANT EVENT ON crm.* TO dumper@localhost');
     const dumps = await dumpToFiles(configOf(server, 'dumper'), join(folder, 'work'), join(folder, 'granted'));

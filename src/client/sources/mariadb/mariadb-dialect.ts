@@ -112,10 +112,11 @@ export const mariadbDialect: DatabaseDialect = {
         // Not tied to a table: a backup of some tables (`tables =`) holds none, a whole database's all.
         if (source.tables.length > 0) return undefined;
         // Without SELECT on mysql.proc, another's routines are unreadable (SHOW CREATE answers nothing, mysql.proc
-        // refuses); without EVENT, information_schema lists no event: no error either way, so refused here.
+        // refuses); without EVENT, information_schema lists no event: no error either way, so refused here. An
+        // event's text is mysql.event's (eventsQuery): without SELECT on it the query would fail, refused here too.
         const grants = parseGrants(await query(undefined, GRANTS_QUERY, `reading the grants of the user dumping ${source.database}`));
-        const missing = { proc: tablesWithout(grants, 'mysql', ['proc'], 'SELECT').length > 0, event: !readsEveryTable(grants, source.database, 'EVENT') };
-        if (missing.proc || missing.event) throw fail(`${source.file}:${source.line}: ${unseenRoutinesRefusal(grants, source.database, missing)}`);
+        const missing = { mysqlTables: tablesWithout(grants, 'mysql', ['proc', 'event'], 'SELECT'), event: !readsEveryTable(grants, source.database, 'EVENT') };
+        if (missing.mysqlTables.length > 0 || missing.event) throw fail(`${source.file}:${source.line}: ${unseenRoutinesRefusal(grants, source.database, missing)}`);
         const procedures = parseProcedures(await query(undefined, proceduresQuery(source.database), `reading the routines of ${source.database}`));
         if (procedures.refused.length > 0) {
           throw fail(`${source.file}:${source.line}: ${procedures.refused[0]} of database ${source.database} is an Oracle-mode package, which `

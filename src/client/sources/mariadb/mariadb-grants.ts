@@ -175,13 +175,14 @@ export function unseenTriggersRefusal(grants: UserGrants, database: string): str
  * (parameters, body) only to a reader of mysql.proc, and the events of a database only to a holder of EVENT on it,
  * with no error: they would be left out of the backup unseen. `missing`: what to grant, as GRANT's words.
  */
-export function unseenRoutinesRefusal(grants: UserGrants, database: string, missing: { readonly proc: boolean; readonly event: boolean }): string {
+export function unseenRoutinesRefusal(grants: UserGrants, database: string,
+  missing: { readonly mysqlTables: readonly string[]; readonly event: boolean }): string {
   const grantsNeeded = [
-    ...(missing.proc ? ['SELECT ON mysql.proc'] : []),
+    ...missing.mysqlTables.map((table) => `SELECT ON mysql.${table}`),
     ...(missing.event ? [`EVENT ON \`${database.replaceAll('`', '``')}\`.*`] : []),
   ].map((grant) => `grant ${grant} TO ${quotedAccount(grants.user)}`);
-  const what = [...(missing.proc ? ['the stored procedures and functions it did not define'] : []),
-    ...(missing.event ? ['the events'] : [])].join(' or ');
+  const what = [...(missing.mysqlTables.includes('proc') ? ['the stored procedures and functions it did not define'] : []),
+    ...(missing.event || missing.mysqlTables.includes('event') ? ['the events'] : [])].join(' or ');
   return `user ${grants.user} may not read ${what} of database ${database}, so they would be left out of the backup unseen: `
     + `${grantsNeeded.join(', and ')}; or list the tables to dump with tables = (a backup of some tables holds no routines or events)`;
 }

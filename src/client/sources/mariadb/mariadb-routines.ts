@@ -1,5 +1,5 @@
 // MariaDB stored procedures, functions and events as data, never as SQL text (as triggers: mariadb-triggers.ts):
-// the dump reads mysql.proc and information_schema.EVENTS (names, parameter lists, bodies in hex) into
+// the dump reads mysql.proc, information_schema.EVENTS and mysql.event (names, parameter lists, bodies in hex) into
 // routines.jsonl; a fresh load creates each with EXECUTE IMMEDIATE of a CREATE whose head we build, sent to
 // the server as hex: the mariadb client lexes nothing a source user wrote.
 import { readFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ export interface ProcedureRecord extends RoutineSettings {
   readonly security: 'DEFINER' | 'INVOKER';
 }
 
-/** An event: information_schema.EVENTS. Its body (UTF-8, as EVENT_DEFINITION shows it) and times as in its time zone. */
+/** An event: information_schema.EVENTS, its times as in its time zone; its body mysql.event's, its own bytes in characterSetClient. */
 export interface EventRecord extends RoutineSettings {
   readonly kind: 'EVENT';
   readonly bodyHex: string;
@@ -58,11 +58,18 @@ export function proceduresQuery(database: string): string {
     + `WHERE db = ${quoteLiteral(database)} ORDER BY type, name;\n`;
 }
 
-/** The events of `database`: information_schema shows them to a user holding EVENT on it. */
+/**
+ * The events of `database`: information_schema shows them to a user holding EVENT on it, their times in their
+ * time zone; the body from mysql.event, as written. EVENT_DEFINITION is not the event's text: its escapes are
+ * undone and its charset introducers dropped (`'C:\\new'` read back as a line break; found by review).
+ * BINARY: EVENT_SCHEMA = 'crm' alone also matched CRM's and crm with an accent (found by review).
+ */
 export function eventsQuery(database: string): string {
-  return "SELECT HEX(EVENT_NAME), HEX(DEFINER), HEX(EVENT_DEFINITION), IFNULL(EXECUTE_AT, ''), IFNULL(INTERVAL_VALUE, ''), IFNULL(INTERVAL_FIELD, ''), "
-    + "IFNULL(STARTS, ''), IFNULL(ENDS, ''), STATUS, ON_COMPLETION, HEX(EVENT_COMMENT), HEX(TIME_ZONE), SQL_MODE, CHARACTER_SET_CLIENT, "
-    + `COLLATION_CONNECTION, DATABASE_COLLATION FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ${quoteLiteral(database)} ORDER BY EVENT_NAME;\n`;
+  return "SELECT HEX(e.EVENT_NAME), HEX(e.DEFINER), HEX(m.body), IFNULL(e.EXECUTE_AT, ''), IFNULL(e.INTERVAL_VALUE, ''), IFNULL(e.INTERVAL_FIELD, ''), "
+    + "IFNULL(e.STARTS, ''), IFNULL(e.ENDS, ''), e.STATUS, e.ON_COMPLETION, HEX(e.EVENT_COMMENT), HEX(e.TIME_ZONE), e.SQL_MODE, e.CHARACTER_SET_CLIENT, "
+    + 'e.COLLATION_CONNECTION, e.DATABASE_COLLATION FROM information_schema.EVENTS e JOIN mysql.event m '
+    + 'ON BINARY m.db = BINARY e.EVENT_SCHEMA AND BINARY m.name = BINARY e.EVENT_NAME '
+    + `WHERE BINARY e.EVENT_SCHEMA = BINARY ${quoteLiteral(database)} ORDER BY e.EVENT_NAME;\n`;
 }
 
 const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');
@@ -204,7 +211,7 @@ export function createProcedureExpression(record: ProcedureRecord): string {
 
 const STATUS_CLAUSES: Readonly<Record<EventRecord['status'], string>> = { ENABLED: 'ENABLE', DISABLED: 'DISABLE', SLAVESIDE_DISABLED: 'DISABLE ON SLAVE' };
 
-/** The CREATE EVENT we build: schedule, completion, status and comment from checked words; the body its own text (UTF-8). */
+/** The CREATE EVENT we build: schedule, completion, status and comment from checked words; the body its own bytes. */
 export function createEventExpression(record: EventRecord): string {
   const literal = (text: string): string => modeLiteral(text, record.sqlMode);
   const schedule = record.every === undefined ? `AT ${literal(record.executeAt as string)}`
@@ -212,7 +219,7 @@ export function createEventExpression(record: EventRecord): string {
       + `${record.ends === undefined ? '' : ` ENDS ${literal(record.ends)}`}`;
   const head = `CREATE DEFINER=${definerClause(record.definer)} EVENT ${quoteName(record.name)} ON SCHEDULE ${schedule} `
     + `ON COMPLETION ${record.onCompletion} ${STATUS_CLAUSES[record.status]}${record.comment === '' ? '' : ` COMMENT ${literal(record.comment)}`} DO `;
-  return `CONVERT(X'${Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(record.bodyHex, 'hex')]).toString('hex').toUpperCase()}' USING utf8mb4)`;
+  return `CONCAT(${ours(head)}, ${theirs(record.bodyHex, record.characterSetClient)})`;
 }
 
 /**

@@ -16,7 +16,7 @@ import { storageConfigFromText, type StorageConfig } from '../src/client/sources
 import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
 import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
 import { dataHeaderProblem } from '../src/client/sources/tables/data-header-check';
-import { triggerRecordProblem } from '../src/client/sources/mariadb/mariadb-triggers';
+import { triggerBodyOf, triggerRecordProblem } from '../src/client/sources/mariadb/mariadb-triggers';
 
 const skip = mariadbSkipReason();
 if (skip !== undefined) console.log(`mariadb-load-triggers skipped: ${skip}`);
@@ -247,6 +247,34 @@ test('a trigger whose string holds `*/ ;; GRANT ...`: created with its body whol
   });
 });
 
+// Regression (review, real MariaDB 10.11): trigger bodies were read from information_schema.TRIGGERS.ACTION_STATEMENT,
+// which is not the trigger's text: its escapes undone, its charset introducers dropped. `SET NEW.note = 'C:\\new'` loaded
+// as C:<LF>ew. The body is now SHOW CREATE TRIGGER's, as written.
+const TRIGGER_BODIES = `
+CREATE TABLE notes (id INT PRIMARY KEY, note VARCHAR(40) CHARSET utf8mb4, hits INT) ENGINE=InnoDB;
+CREATE TRIGGER notes_path BEFORE INSERT ON notes FOR EACH ROW SET NEW.note = IF(NEW.note = '', 'C:\\\\new', NEW.note);
+CREATE TRIGGER /* a head comment */ shop.notes_digits BEFORE INSERT ON shop.notes FOR EACH ROW FOLLOWS notes_path
+  SET NEW.hits = (NEW.note REGEXP '\\\\d') + LENGTH(_latin1 X'E9') * 10;
+SET NAMES latin1;
+CREATE TRIGGER notes_cyrillic BEFORE UPDATE ON notes FOR EACH ROW SET NEW.note = _utf8mb4'\u0436';
+SET NAMES utf8mb4;
+`;
+
+test('a trigger\'s body comes back as written: backslash escapes, a REGEXP, charset introducers, a latin1 trigger; it fires as in the source', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-triggers-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE shop');
+    await runSql(server, 'shop', SOURCE_SCHEMA + TRIGGER_BODIES);
+    const config = configOf(server);
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'bodies'));
+    assert.deepEqual(await load(config, dumps, 'copy'), ['ok', 'ok', 'ok', 'ok']);
+    assert.equal(await triggers(server, 'copy'), await triggers(server, 'shop'), 'every trigger: statement, order, sql_mode, charset, definer');
+    const fire = 'INSERT INTO notes VALUES (1, \'\', 0), (2, \'x7\', 0); UPDATE notes SET hits = hits + 1 WHERE id = 2; SELECT id, HEX(note), hits FROM notes ORDER BY id';
+    const fired = await server.query('shop', fire);
+    assert.equal(fired, `1\t${Buffer.from('C:\\new').toString('hex').toUpperCase()}\t10\n2\tD0B6\t12`, 'the source\'s triggers, as written');
+    assert.equal(await server.query('copy', fire), fired, 'the copy\'s fire as the source\'s');
+  });
+});
+
 test('a dumping user without TRIGGER on the tables is refused (information_schema would hide their triggers), naming what to grant', { skip }, async () => {
   await withMariadbServer('cpsbackup-maria-triggers-', async (server, folder) => {
     await server.query('mysql', 'CREATE DATABASE shop');
@@ -276,4 +304,12 @@ test('triggers.jsonl records are another client\'s words: each field of its type
     [{ name: 7 }, /name/], [{ definer: '' }, /definer/]] as const) {
     assert.match(triggerRecordProblem({ ...record, ...wrong }, tables) ?? 'accepted', problem, JSON.stringify(wrong));
   }
+});
+
+test('a stored CREATE TRIGGER is cut after its words FOR EACH ROW, not inside a quoted name or a comment; a version comment is refused', () => {
+  assert.equal(triggerBodyOf('CREATE DEFINER=`root`@`localhost` TRIGGER /* FOR EACH ROW */ `a FOR EACH ROW` BEFORE INSERT ON t\nfor each  row\n\tSET @a = 1'),
+    'SET @a = 1');
+  assert.equal(triggerBodyOf('CREATE DEFINER="r"@"h" TRIGGER "x""" AFTER DELETE ON t -- FOR EACH ROW\nFOR EACH ROW # c\n BEGIN END'), '# c\n BEGIN END');
+  assert.equal(triggerBodyOf('CREATE DEFINER=`root`@`localhost` TRIGGER tr /*!99999 FOR EACH ROW */ BEFORE INSERT ON t FOR EACH ROW SET @a = 1'), undefined);
+  assert.equal(triggerBodyOf('CREATE DEFINER=`root`@`localhost` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW '), undefined);
 });

@@ -17,7 +17,7 @@ import {
 import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { mariadbLoadScript, loadStepFailureNote } from './mariadb-load-script';
 import { eventsQuery, parseEvents, parseProcedures, proceduresQuery, routinesFileOf } from './mariadb-routines';
-import { parseTriggers, triggersFileOf, triggersQuery } from './mariadb-triggers';
+import { parseTriggers, showCreateTriggersQuery, triggersFileOf, triggersQuery, withShownBodies } from './mariadb-triggers';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
 import { outsideReferencesQuery, parseOutsideReferences } from './mariadb-foreign-keys';
@@ -96,7 +96,11 @@ export const mariadbDialect: DatabaseDialect = {
             : `user ${grants.user} holds no TRIGGER privilege on table ${unseen.join(', ')} of database ${source.database}: its triggers would be `
               + 'left out of the backup unseen; grant TRIGGER on them (or on the database)'}`);
         }
-        const triggers = parseTriggers(await query(undefined, triggersQuery(source.database), `reading the triggers of ${source.database}`));
+        const listed = parseTriggers(await query(undefined, triggersQuery(source.database), `reading the triggers of ${source.database}`));
+        // Their bodies as written: --batch without --raw escapes the tabs and newlines of a statement, one line each.
+        const shown = listed.length === 0 ? '' : await runQuery({ ...client(undefined, [...(await queryFlags()).filter((flag) => flag !== '--raw')]),
+          input: `${DUMP_SQL_MODE}${showCreateTriggersQuery(source.database, listed)}` }, source.timeoutSeconds, `reading the triggers of ${source.database}`, fail);
+        const triggers = withShownBodies(listed, shown, (message) => fail(`${source.file}:${source.line}: ${message}`));
         const dumped = new Set(tables);
         // With `tables =`, the others' triggers are not the dump's; without, a table the catalog did not list (created since) is refused.
         const outside = triggers.filter((trigger) => !dumped.has(trigger.table));

@@ -1,5 +1,5 @@
-// MariaDB triggers as data, never as SQL text: the dump reads information_schema.TRIGGERS (names and
-// bodies in hex) into triggers.jsonl, one JSON object a line; a fresh load creates each trigger after
+// MariaDB triggers as data, never as SQL text: the dump reads information_schema.TRIGGERS (names in hex)
+// and SHOW CREATE TRIGGER (bodies as written) into triggers.jsonl, one JSON object a line; a fresh load creates each trigger after
 // the rows' COMMIT with EXECUTE IMMEDIATE of a statement we build, passed to the server as one hex
 // literal. The mariadb client lexes nothing of the source's: a comment or a string holding `*/ ;;`
 // in a trigger's body (which split mariadb-dump's `/*!50003 ... */;;` text in the client and ran the
@@ -15,7 +15,7 @@ export interface TriggerRecord {
   readonly event: 'INSERT' | 'UPDATE' | 'DELETE';
   /** ACTION_ORDER: its place among the triggers of its table, timing and event (1 first). */
   readonly order: number;
-  /** ACTION_STATEMENT's bytes (UTF-8), in hex: the body after FOR EACH ROW, comments and all. */
+  /** The body after FOR EACH ROW as written, comments and all (UTF-8), in hex: SHOW CREATE TRIGGER's, not ACTION_STATEMENT's. */
   readonly statementHex: string;
   readonly sqlMode: string;
   /** user@host (split at the last "@"), or a role's name. */
@@ -25,11 +25,66 @@ export interface TriggerRecord {
   readonly databaseCollation: string;
 }
 
-/** The triggers of `database` as hex and words, one a line, tab-separated: names and bodies may hold tabs and newlines. */
+/**
+ * The triggers of `database` as hex and words, one a line, tab-separated: names may hold tabs and newlines.
+ * ACTION_STATEMENT (kept for its order, the body comes from SHOW CREATE TRIGGER) is not the trigger's text: its
+ * escapes are undone and its charset introducers dropped (`'C:\\new'` read back as a line break; found by review).
+ * BINARY: TRIGGER_SCHEMA = 'crm' alone also matched CRM's and crm with an accent (found by review); the plain
+ * comparison beside it keeps information_schema reading one database's folder.
+ */
 export function triggersQuery(database: string): string {
   return 'SELECT HEX(TRIGGER_NAME), HEX(EVENT_OBJECT_TABLE), ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER, HEX(ACTION_STATEMENT), '
     + 'SQL_MODE, HEX(DEFINER), CHARACTER_SET_CLIENT, COLLATION_CONNECTION, DATABASE_COLLATION FROM information_schema.TRIGGERS '
-    + `WHERE TRIGGER_SCHEMA = ${quoteLiteral(database)};\n`;
+    + `WHERE TRIGGER_SCHEMA = ${quoteLiteral(database)} AND BINARY TRIGGER_SCHEMA = BINARY ${quoteLiteral(database)};\n`;
+}
+
+/** SHOW CREATE TRIGGER of each, in order: its "SQL Original Statement" is the text the server stored (in utf8mb4, as the client asks). */
+export function showCreateTriggersQuery(database: string, records: readonly TriggerRecord[]): string {
+  return records.map((record) => `SHOW CREATE TRIGGER ${quoteIdentifier(database)}.${quoteIdentifier(record.name)};\n`).join('');
+}
+
+/** The mariadb client's --batch escapes (without --raw): a field's tab, newline, NUL and backslash. */
+const unescapeBatch = (field: string): string => field.replace(/\\([\\nt0])/g, (_, escaped: string) => ({ n: '\n', t: '\t', 0: '\0' }[escaped] ?? '\\'));
+
+/**
+ * The triggers with their bodies as SHOW CREATE TRIGGER (answer: one line each, in records' order, escaped as
+ * --batch escapes) gives them; throws naming a trigger whose statement we cannot cut (triggerBodyOf).
+ */
+export function withShownBodies(records: readonly TriggerRecord[], answer: string, fail: (message: string) => Error): TriggerRecord[] {
+  const lines = answer.split('\n').filter((line) => line !== '');
+  if (lines.length !== records.length) throw fail(`SHOW CREATE TRIGGER answered ${lines.length} lines for ${records.length} triggers`);
+  return records.map((record, index) => {
+    const fields = lines[index].split('\t').map(unescapeBatch);
+    // Trigger, sql_mode, SQL Original Statement, character_set_client, collation_connection, Database Collation, Created.
+    const body = fields.length === 7 && fields[0] === record.name ? triggerBodyOf(fields[2]) : undefined;
+    if (body === undefined) {
+      throw fail(`trigger ${record.name}: its statement as SHOW CREATE TRIGGER shows it is not CREATE ... FOR EACH ROW <body> as cpsbackup reads it `
+        + '(a version comment /*! */ before its body?): it cannot be backed up as written; re-create it without');
+    }
+    return { ...record, statementHex: Buffer.from(body, 'utf8').toString('hex').toUpperCase() };
+  });
+}
+
+/**
+ * The body of a stored CREATE TRIGGER statement: all after the words FOR EACH ROW, leading blanks left out (the
+ * server drops FOLLOWS / PRECEDES from what it stores). Before them only names, words, comments and `.=@`
+ * may come (a quoted name may hold anything); a version comment /*! is code to the server: undefined.
+ */
+export function triggerBodyOf(statement: string): string | undefined {
+  const TOKEN = /\s+|\/\*(?!!|M!)[\s\S]*?\*\/|#[^\n]*|--(?:[\s\x00-\x1f][^\n]*)?(?=\n|$)|`(?:[^`]|``)*`|"(?:[^"]|"")*"|'(?:[^'\\]|''|\\[\s\S])*'|[\p{L}\p{N}_$]+|[.=@]/uy;
+  const words: string[] = [];
+  for (let at = 0; at < statement.length;) {
+    TOKEN.lastIndex = at;
+    const match = TOKEN.exec(statement);
+    if (match === null) return undefined;
+    at += match[0].length;
+    if (/^[\p{L}\p{N}_$]+$/u.test(match[0])) words.push(match[0].toUpperCase());
+    if (words.length >= 3 && words.slice(-3).join(' ') === 'FOR EACH ROW') {
+      const body = statement.slice(at).replace(/^\s+/, '');
+      return body === '' ? undefined : body;
+    }
+  }
+  return undefined;
 }
 
 const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');

@@ -87,7 +87,10 @@ test('a fresh load: procedures, functions and events come back stored as in the 
     assert.deepEqual(await load(config, dumps, 'copy'), ['ok', 'ok', 'ok', 'ok']);
     assert.equal(await grantsOfEve(), usage, 'eve holds what she held: nothing of a body or comment ran');
     assert.equal(await routines(server, 'copy'), await routines(server, 'crm'), 'every routine: parameters, returns, body, definer, sql_mode, charsets, comment');
-    assert.equal(await events(server, 'copy'), await events(server, 'crm'), 'every event: schedule, status, completion, time zone, body, comment');
+    // Every event is created disabled (a restored copy runs no scheduled job unasked): the source's once was enabled.
+    const sourceEvents = await events(server, 'crm');
+    assert.equal(sourceEvents.split('\tENABLED\t').length, 2, 'once enabled, sweep not');
+    assert.equal(await events(server, 'copy'), sourceEvents.replace('\tENABLED\t', '\tDISABLED\t'), 'every event: schedule, status, completion, time zone, body, comment');
     assert.equal((await routines(server, 'copy')).split('\n').length, 5);
     assert.equal((await events(server, 'copy')).split('\n').length, 2);
     assert.equal(await server.query('copy', 'SELECT * FROM doubled ORDER BY id'), '1\t20\n2\t40', 'the view calling twice()');
@@ -166,6 +169,34 @@ test('an event\'s body comes back byte for byte: backslash escapes, a REGEXP, ch
     const body = (database: string): Promise<string> => server.query('mysql', `SELECT name, HEX(body), HEX(body_utf8), character_set_client FROM mysql.event WHERE db = '${database}' ORDER BY name`);
     assert.equal((await body('crm')).split('\n').length, 5);
     assert.equal(await body('copy'), await body('crm'), 'every event body, byte for byte');
+  });
+});
+
+// Regression (review, real MariaDB 10.11): a restored event ran on its own once the scheduler was on, as its DEFINER
+// (root@localhost in a forged routines.jsonl: GRANT ALL to eve within 3 s). Every event is now created disabled, and
+// the load names each the source had enabled and how to enable it.
+test('a restored event is created disabled and runs nothing; the load says which the source ran and how to enable them', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    await server.query('mysql', "CREATE DATABASE crm; CREATE USER eve@'%'");
+    await runSql(server, 'crm', `CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;
+CREATE EVENT tick ON SCHEDULE EVERY 1 SECOND DO GRANT ALL ON *.* TO eve@'%';
+CREATE EVENT idle ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM t;`);
+    const usage = await server.query('mysql', "SHOW GRANTS FOR eve@'%'");
+    const config = configOf(server);
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'events'));
+    await server.query('mysql', 'DROP DATABASE crm'); // its own tick would GRANT once the scheduler is on
+    await server.query('mysql', 'SET GLOBAL event_scheduler = ON');
+    try {
+      const results = await loadRestoredDumps(config, dumps, { loadInto: { database: 'copy', bySource: new Map() } });
+      assert.deepEqual(results.map((result) => result.error ?? 'ok'), ['ok', 'ok', 'ok', 'ok']);
+      assert.deepEqual(results.flatMap((result) => result.warnings ?? []),
+        ['event `copy`.`tick` was enabled in the source; it was created disabled, so it runs nothing until asked: ALTER EVENT `copy`.`tick` ENABLE']);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.equal(await server.query('mysql', "SHOW GRANTS FOR eve@'%'"), usage, 'the event ran nothing');
+      assert.equal(await server.query('mysql', "SELECT name, status FROM mysql.event WHERE db = 'copy' ORDER BY name"), 'idle\tDISABLED\ntick\tDISABLED');
+    } finally {
+      await server.query('mysql', 'SET GLOBAL event_scheduler = OFF');
+    }
   });
 });
 

@@ -115,7 +115,7 @@ export async function loadDatabaseDump(source: DatabaseSource, files: DatabaseDu
           + 'the dump\'s were not created. To get them, load into a database without those tables',
       });
     }
-    return { notApplied, warnings };
+    return { notApplied, warnings: [...warnings, ...await connection.loadWarnings?.(database, plan) ?? []] };
   } finally {
     await connection.remove();
   }

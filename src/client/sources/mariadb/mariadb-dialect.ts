@@ -15,7 +15,7 @@ import {
   GRANTS_QUERY, parseGrants, readsEveryTable, tablesWithout, unreadableTablesRefusal, unseenRoutinesRefusal, unseenTriggersRefusal,
 } from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
-import { mariadbLoadScript, loadStepFailureNote } from './mariadb-load-script';
+import { disabledEventsWarnings, mariadbLoadScript, loadStepFailureNote } from './mariadb-load-script';
 import { eventsQuery, parseEvents, parseProcedures, proceduresQuery, routinesFileOf } from './mariadb-routines';
 import { parseTriggers, showCreateTriggersQuery, triggersFileOf, triggersQuery, withShownBodies } from './mariadb-triggers';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
@@ -176,6 +176,7 @@ export const mariadbDialect: DatabaseDialect = {
       },
       loadScript: mariadbLoadScript,
       stepFailureNote: loadStepFailureNote,
+      loadWarnings: disabledEventsWarnings,
       remove: () => environment.remove(),
     };
   },

@@ -191,6 +191,22 @@ export async function* mariadbLoadScript(header: DataHeader, events: AsyncIterab
   for (const event of routines.filter((routine) => routine.kind === 'EVENT')) yield* createRoutine(event, EVENTS_STEP);
 }
 
+/**
+ * The events a load created disabled that the source ran (createEventExpression): a restored copy runs no
+ * scheduled job unasked, as its definer (a tampered routines.jsonl could name root@localhost; found by review).
+ */
+export async function disabledEventsWarnings(database: string, plan: LoadPlan): Promise<string[]> {
+  if (!plan.createsTables || plan.routinesPath === undefined) return [];
+  const fail = (message: string): never => {
+    throw new Error(message);
+  };
+  const routines = await readRoutinesFile(plan.routinesPath, fail);
+  return routines.filter((routine) => routine.kind === 'EVENT' && routine.status === 'ENABLED').map((event) => {
+    const name = `${quoteIdentifier(database)}.${quoteIdentifier(event.name)}`;
+    return `event ${name} was enabled in the source; it was created disabled, so it runs nothing until asked: ALTER EVENT ${name} ENABLE`;
+  });
+}
+
 function* createRoutine(routine: RoutineRecord, stepName: string): Generator<string> {
   // Our settings back first: the step's literal is read under ours, not under the routine's sql_mode and charset.
   yield `${LOAD_SQL_MODE}SET NAMES utf8mb4;\n`;

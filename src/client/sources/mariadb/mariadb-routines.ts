@@ -209,7 +209,12 @@ export function createProcedureExpression(record: ProcedureRecord): string {
   return `CONCAT(${parts.join(', ')})`;
 }
 
-const STATUS_CLAUSES: Readonly<Record<EventRecord['status'], string>> = { ENABLED: 'ENABLE', DISABLED: 'DISABLE', SLAVESIDE_DISABLED: 'DISABLE ON SLAVE' };
+/**
+ * Every event created disabled: once the scheduler is on, an enabled one would run on its own as its DEFINER (a
+ * forged record's root@localhost GRANTed within seconds; found by review). The load warns of each the source
+ * ran (disabledEventsWarnings): a restored copy runs no scheduled job unasked.
+ */
+const STATUS_CLAUSES: Readonly<Record<EventRecord['status'], string>> = { ENABLED: 'DISABLE', DISABLED: 'DISABLE', SLAVESIDE_DISABLED: 'DISABLE ON SLAVE' };
 
 /** The CREATE EVENT we build: schedule, completion, status and comment from checked words; the body its own bytes. */
 export function createEventExpression(record: EventRecord): string {

@@ -94,6 +94,8 @@ export interface DialectConnection {
   loadScript(header: DataHeader, events: AsyncIterable<DataEvent>, plan: LoadPlan): AsyncGenerator<string | Buffer>;
   /** What a load that failed in this step (a STEP_MARKER text) leaves in the database and what to do, when that is not "nothing". */
   stepFailureNote?(step: string): string | undefined;
+  /** What a load that succeeded with `plan` has to tell besides its script's warnings (MariaDB: the events it created disabled). */
+  loadWarnings?(database: string, plan: LoadPlan): Promise<string[]>;
   remove(): Promise<void>;
 }
 

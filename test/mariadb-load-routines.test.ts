@@ -200,6 +200,35 @@ CREATE EVENT idle ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM t;`);
   });
 });
 
+// Regression (review, real MariaDB 10.11): a source user could make a backup unrestorable, the backup exiting 0: sql_mode
+// MYSQL40 refused at load ("sqlMode is not a list of mode names"), an ORACLE-mode function rebuilt with RETURNS (ERROR
+// 1064), a swe7 routine whose character set reads our backticks as letters (ERROR 1064). The first two load; the third
+// refuses the backup, naming it.
+test('a MYSQL40 or ORACLE-mode function loads; a routine whose character set reads ASCII otherwise refuses the backup', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    await server.query('mysql', 'CREATE DATABASE crm');
+    await runSql(server, 'crm', `CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;
+SET sql_mode = 'MYSQL40';
+CREATE FUNCTION old40() RETURNS INT RETURN 40;
+SET sql_mode = ORACLE;
+DELIMITER //
+CREATE FUNCTION twice(x INT) RETURN INT DETERMINISTIC AS BEGIN RETURN x * 2; END;
+//
+DELIMITER ;
+SET sql_mode = DEFAULT;
+SET NAMES swe7;
+CREATE PROCEDURE swedish() SELECT 1;
+SET NAMES utf8mb4;`);
+    const config = configOf(server);
+    await assertDumpRefused(config, join(folder, 'work'), 'crm', /routine swedish of database crm was created with character_set_client swe7, whose ASCII is not ASCII/);
+    await server.query('crm', 'DROP PROCEDURE swedish');
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'modes'));
+    assert.deepEqual(await load(config, dumps, 'copy'), ['ok', 'ok', 'ok', 'ok']);
+    assert.equal(await routines(server, 'copy'), await routines(server, 'crm'));
+    assert.equal(await server.query('copy', 'SELECT old40(), twice(21)'), '40\t42');
+  });
+});
+
 test('a dumping user who cannot read the routines or events is refused, naming the grant; with tables = none are dumped', { skip }, async () => {
   await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
     await server.query('mysql', 'CREATE DATABASE crm');

@@ -16,7 +16,7 @@ import {
 } from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { disabledEventsWarnings, mariadbLoadScript, loadStepFailureNote } from './mariadb-load-script';
-import { eventsQuery, parseEvents, parseProcedures, proceduresQuery, routinesFileOf } from './mariadb-routines';
+import { asciiCharsetsQuery, eventsQuery, nonAsciiCharsets, parseEvents, parseProcedures, proceduresQuery, routinesFileOf } from './mariadb-routines';
 import { parseTriggers, showCreateTriggersQuery, triggersFileOf, triggersQuery, withShownBodies } from './mariadb-triggers';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
 import { CHARSET_NAME } from '../tables/data-header-check';
@@ -58,6 +58,21 @@ export const mariadbDialect: DatabaseDialect = {
     /** The load's queries name what a restored dump says (tables, charset): only through a client that obeys no commands. */
     const loadQuery = async (database: string | undefined, sql: string, what: string): Promise<string> =>
       runQuery({ ...client(database, [...QUERY_FLAGS, ...await sandboxed()]), input: `${DUMP_SQL_MODE}${sql}` }, source.timeoutSeconds, what, fail);
+    /**
+     * Refuses a backup whose routines or triggers a load would refuse: one whose character_set_client reads our ASCII
+     * as other characters (swe7), so the CREATE we build around its bytes would not parse; checked now, not at the load.
+     */
+    const refuseNonAsciiCharsets = async (records: readonly { readonly name: string; readonly characterSetClient: string }[], what: string): Promise<void> => {
+      const charsets = [...new Set(records.map((record) => record.characterSetClient))].filter((charset) => CHARSET_NAME.test(charset));
+      if (charsets.length === 0) return;
+      const refused = nonAsciiCharsets(await query(undefined, asciiCharsetsQuery(charsets), `checking the character sets of the ${what} of ${source.database}`));
+      const record = records.find((candidate) => refused.includes(candidate.characterSetClient));
+      if (record !== undefined) {
+        throw fail(`${source.file}:${source.line}: ${what.replace(/s$/, '')} ${record.name} of database ${source.database} was created with character_set_client `
+          + `${record.characterSetClient}, whose ASCII is not ASCII (backticks, @): a load could not re-create it; re-create it under another character set`
+          + `${what === 'routines' ? ', or list the tables to dump with tables =' : ''}`);
+      }
+    };
     return {
       async readCatalog() {
         const catalog = parseCatalog(await query(source.database, catalogQuery(source.database), `reading the tables of ${source.database}`));
@@ -101,6 +116,7 @@ export const mariadbDialect: DatabaseDialect = {
         const shown = listed.length === 0 ? '' : await runQuery({ ...client(undefined, [...(await queryFlags()).filter((flag) => flag !== '--raw')]),
           input: `${DUMP_SQL_MODE}${showCreateTriggersQuery(source.database, listed)}` }, source.timeoutSeconds, `reading the triggers of ${source.database}`, fail);
         const triggers = withShownBodies(listed, shown, (message) => fail(`${source.file}:${source.line}: ${message}`));
+        await refuseNonAsciiCharsets(triggers, 'triggers');
         const dumped = new Set(tables);
         // With `tables =`, the others' triggers are not the dump's; without, a table the catalog did not list (created since) is refused.
         const outside = triggers.filter((trigger) => !dumped.has(trigger.table));
@@ -127,6 +143,7 @@ export const mariadbDialect: DatabaseDialect = {
             + 'cpsbackup does not back up; it would be left out: drop it, or list the tables to dump with tables =');
         }
         const events = parseEvents(await query(undefined, eventsQuery(source.database), `reading the events of ${source.database}`));
+        await refuseNonAsciiCharsets([...procedures.records, ...events], 'routines');
         return { file: process.execPath, args: ['-e', 'process.stdin.pipe(process.stdout)'], env: process.env,
           input: routinesFileOf([...procedures.records, ...events]) };
       },

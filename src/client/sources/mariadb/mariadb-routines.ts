@@ -114,7 +114,8 @@ export function routinesFileOf(records: readonly RoutineRecord[]): string {
 }
 
 const HEX = /^(?:[0-9A-F]{2})*$/;
-const SQL_MODE = /^[A-Z_]*(?:,[A-Z_]+)*$/;
+/** sql_mode as the server writes it: mode names, comma-separated (MYSQL40, MYSQL323: digits too). */
+const SQL_MODE = /^[A-Z0-9_]*(?:,[A-Z0-9_]+)*$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 /** INTERVAL_VALUE: a number, or a compound one ('1:30', '2 03:04:05', '1-6'). */
 const INTERVAL_VALUE = /^-?\d+(?:[ :.-]\d+)*$/;
@@ -203,7 +204,9 @@ export function createProcedureExpression(record: ProcedureRecord): string {
   const characteristics = `${record.isDeterministic ? '' : 'NOT '}DETERMINISTIC ${record.dataAccess.replaceAll('_', ' ')} SQL SECURITY ${record.security}`
     + `${record.comment === '' ? '' : ` COMMENT ${modeLiteral(record.comment, record.sqlMode)}`}\n`;
   const parts = [ours(head), theirs(record.parametersHex, record.characterSetClient)];
-  if (record.kind === 'FUNCTION') parts.push(ours(') RETURNS '), theirs(record.returnsHex, record.characterSetClient), ours(`\n${characteristics}`));
+  // sql_mode=ORACLE spells it RETURN (RETURNS is ERROR 1064 there; found by review).
+  const returns = record.sqlMode.split(',').includes('ORACLE') ? ') RETURN ' : ') RETURNS ';
+  if (record.kind === 'FUNCTION') parts.push(ours(returns), theirs(record.returnsHex, record.characterSetClient), ours(`\n${characteristics}`));
   else parts.push(ours(`)\n${characteristics}`));
   parts.push(theirs(record.bodyHex, record.characterSetClient));
   return `CONCAT(${parts.join(', ')})`;
@@ -236,4 +239,21 @@ export function createRoutineStatements(record: RoutineRecord): string {
   const expression = record.kind === 'EVENT' ? createEventExpression(record) : createProcedureExpression(record);
   return `SET NAMES ${record.characterSetClient};\nSET SESSION collation_connection = '${record.collationConnection}';\n`
     + `SET SESSION sql_mode = '${record.sqlMode}';\n${zone}EXECUTE IMMEDIATE ${expression};\n`;
+}
+
+/** Tab, newline and printable ASCII: what the statements we build around a routine's or trigger's own bytes are made of. */
+const OUR_CHARACTERS = Buffer.from(Array.from({ length: 95 }, (_, index) => 32 + index).concat([9, 10])).toString('hex').toUpperCase();
+
+/**
+ * For each character set (checked names), whether our ASCII comes back as itself through it: the load has the server
+ * read our CREATE in the routine's character_set_client, and swe7 reads ` and @ as letters (ERROR 1064; found by review).
+ */
+export function asciiCharsetsQuery(charsets: readonly string[]): string {
+  return charsets.map((charset) => `SELECT '${charset}', CONVERT(CONVERT(CONVERT(X'${OUR_CHARACTERS}' USING utf8mb4) USING ${charset}) USING utf8mb4) `
+    + `= CONVERT(X'${OUR_CHARACTERS}' USING utf8mb4) COLLATE utf8mb4_bin;\n`).join('');
+}
+
+/** The character sets of asciiCharsetsQuery's answer whose ASCII is not ASCII. */
+export function nonAsciiCharsets(answer: string): string[] {
+  return answer.split('\n').filter((line) => line !== '').map((line) => line.split('\t')).filter(([, isSame]) => isSame !== '1').map(([charset]) => charset);
 }

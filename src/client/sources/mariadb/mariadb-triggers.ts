@@ -115,8 +115,8 @@ export function triggersFileOf(records: readonly TriggerRecord[]): string {
 }
 
 const HEX = /^(?:[0-9A-F]{2})*$/;
-/** sql_mode as information_schema writes it: mode names, comma-separated. */
-const SQL_MODE = /^[A-Z_]*(?:,[A-Z_]+)*$/;
+/** sql_mode as information_schema writes it: mode names, comma-separated (MYSQL40, MYSQL323: digits too). */
+const SQL_MODE = /^[A-Z0-9_]*(?:,[A-Z0-9_]+)*$/;
 
 /**
  * What is wrong with a triggers.jsonl record (another client's words: a receiver loads what the sender

@@ -229,6 +229,25 @@ SET NAMES utf8mb4;`);
   });
 });
 
+// Regression (review, real MariaDB 10.11): the events and triggers queries compared the schema case- and
+// accent-insensitively: a dump of s4 carried S4's event, one of cafe café's. Compared exactly now, as mysql.proc's.
+test('a dump holds its own database\'s events and triggers only, not those of one named alike in case or accent', { skip }, async () => {
+  await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
+    for (const database of ['cafe', 'CAFE', 'caf\u00E9']) {
+      await server.query('mysql', `CREATE DATABASE \`${database}\``);
+      await runSql(server, database, `CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB;
+CREATE EVENT \`e_${database}\` ON SCHEDULE AT '2031-01-01 00:00:00' DISABLE DO DELETE FROM t;
+CREATE TRIGGER \`t_${database}\` BEFORE INSERT ON t FOR EACH ROW SET @a = 1;`);
+    }
+    const config = storageConfigFromText('storage.conf', ['source = cafe', 'kind = mariadb', 'database = cafe', `socket = ${server.socket}`, 'user = root'].join('\n'));
+    const dumps = await dumpToFiles(config, join(folder, 'work'), join(folder, 'alike'));
+    const names = async (file: string): Promise<string[]> => (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { name: string }).name);
+    assert.deepEqual(await names(dumps[2].path), ['t_cafe'], 'triggers.jsonl');
+    assert.deepEqual(await names(dumps[3].path), ['e_cafe'], 'routines.jsonl');
+  });
+});
+
 test('a dumping user who cannot read the routines or events is refused, naming the grant; with tables = none are dumped', { skip }, async () => {
   await withMariadbServer('cpsbackup-maria-routines-', async (server, folder) => {
     await server.query('mysql', 'CREATE DATABASE crm');

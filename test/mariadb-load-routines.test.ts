@@ -13,6 +13,7 @@ import { storageConfigFromText, type StorageConfig } from '../src/client/sources
 import { mariadbSkipReason, withMariadbServer, type MariadbServer } from './support/mariadb';
 import { assertDumpRefused, dumpToFiles } from './support/dump-to-files';
 import { routineRecordProblem } from '../src/client/sources/mariadb/mariadb-routines';
+import { serverVersionProblem } from '../src/client/sources/mariadb/mariadb-server-version';
 import { dataHeaderProblem } from '../src/client/sources/tables/data-header-check';
 
 const skip = mariadbSkipReason();
@@ -296,4 +297,15 @@ test('routines.jsonl records are another client\'s words: each field of its type
   for (const wrong of [{ ...header, hasRoutinesFile: 'yes' }, { ...header, backup: 'partial', hasRoutinesFile: true }, { ...header, kind: 'postgresql', hasRoutinesFile: true }]) {
     assert.equal(dataHeaderProblem(wrong), 'hasRoutinesFile is not true on a complete mariadb dump', JSON.stringify(wrong));
   }
+});
+
+// Regression (review): storage.conf.example said MySQL 5.7/8 should work, but dumps now need EXECUTE IMMEDIATE
+// (MariaDB 10.2+) and mysql.proc's columns of MariaDB 10.3: an older server or MySQL is refused at the dump, naming why.
+test('a server that cannot give a dump its load re-creates is named: MariaDB 10.3+ for a whole database, 10.2+ else, never MySQL', () => {
+  assert.equal(serverVersionProblem('10.11.19-MariaDB-0+deb12u1\n', [10, 3], 'x'), undefined);
+  assert.equal(serverVersionProblem('11.4.2-MariaDB', [10, 3], 'x'), undefined);
+  assert.equal(serverVersionProblem('10.2.44-MariaDB-log', [10, 2], 'x'), undefined);
+  assert.equal(serverVersionProblem('10.2.44-MariaDB-log', [10, 3], 'needs mysql.proc'), 'the server is 10.2.44-MariaDB-log, not MariaDB 10.3 or newer, which needs mysql.proc');
+  assert.match(serverVersionProblem('8.0.36', [10, 2], 'x') ?? 'accepted', /the server is 8\.0\.36, not MariaDB 10\.2 or newer/);
+  assert.match(serverVersionProblem('5.7.44-log', [10, 2], 'x') ?? 'accepted', /not MariaDB/);
 });

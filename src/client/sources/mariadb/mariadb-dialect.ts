@@ -16,6 +16,7 @@ import {
 } from './mariadb-grants';
 import { mariadbDataDumpScript } from './mariadb-dump-script';
 import { disabledEventsWarnings, mariadbLoadScript, loadStepFailureNote } from './mariadb-load-script';
+import { SERVER_VERSION_QUERY, serverVersionProblem } from './mariadb-server-version';
 import { asciiCharsetsQuery, eventsQuery, nonAsciiCharsets, parseEvents, parseProcedures, proceduresQuery, routinesFileOf } from './mariadb-routines';
 import { parseTriggers, showCreateTriggersQuery, triggersFileOf, triggersQuery, withShownBodies } from './mariadb-triggers';
 import { DUMP_SQL_MODE, quoteIdentifier, quoteLiteral } from './mariadb-sql';
@@ -102,6 +103,9 @@ export const mariadbDialect: DatabaseDialect = {
         };
       },
       async triggersDump(plans: readonly TablePlan[]): Promise<ToolCommand> {
+        const version = await query(undefined, SERVER_VERSION_QUERY, `reading the version of the server of ${source.database}`);
+        const tooOld = serverVersionProblem(version, [10, 2], 'a load needs to re-create its triggers (EXECUTE IMMEDIATE)');
+        if (tooOld !== undefined) throw fail(`${source.file}:${source.line}: ${tooOld}`);
         // information_schema shows a user only the triggers of the tables it holds TRIGGER on: without it, none, exit 0.
         const grants = parseGrants(await query(undefined, GRANTS_QUERY, `reading the grants of the user dumping ${source.database}`));
         const tables = plans.map((plan) => plan.table.name);
@@ -131,6 +135,10 @@ export const mariadbDialect: DatabaseDialect = {
       async routinesDump() {
         // Not tied to a table: a backup of some tables (`tables =`) holds none, a whole database's all.
         if (source.tables.length > 0) return undefined;
+        const version = await query(undefined, SERVER_VERSION_QUERY, `reading the version of the server of ${source.database}`);
+        const tooOld = serverVersionProblem(version, [10, 3], 'a whole-database backup needs to read its routines (mysql.proc\'s columns of 10.3) '
+          + 'and a load to re-create them; list the tables to dump with tables = (MariaDB 10.2)');
+        if (tooOld !== undefined) throw fail(`${source.file}:${source.line}: ${tooOld}`);
         // Without SELECT on mysql.proc, another's routines are unreadable (SHOW CREATE answers nothing, mysql.proc
         // refuses); without EVENT, information_schema lists no event: no error either way, so refused here. An
         // event's text is mysql.event's (eventsQuery): without SELECT on it the query would fail, refused here too.

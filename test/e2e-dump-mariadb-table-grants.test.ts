@@ -33,8 +33,8 @@ test('mariadb source without tables =: a user who may not read every table fails
       INSERT INTO crm.accounts VALUES (1, 'first account');
       INSERT INTO crm.invoices VALUES (1, 10.50), (2, 20.25);
       CREATE USER backup@localhost; GRANT SELECT, TRIGGER ON crm.accounts TO backup@localhost;
-      CREATE USER crm_reader@localhost; GRANT SELECT, TRIGGER, EVENT ON crm.* TO crm_reader@localhost; GRANT SELECT ON mysql.proc TO crm_reader@localhost;
-      CREATE ROLE crm_read; GRANT SELECT, TRIGGER, EVENT ON crm.* TO crm_read; GRANT SELECT ON mysql.proc TO crm_read; CREATE ROLE backup_role; GRANT crm_read TO backup_role;
+      CREATE USER crm_reader@localhost; GRANT SELECT, TRIGGER, EVENT ON crm.* TO crm_reader@localhost; GRANT SELECT ON mysql.proc TO crm_reader@localhost; GRANT SELECT ON mysql.event TO crm_reader@localhost;
+      CREATE ROLE crm_read; GRANT SELECT, TRIGGER, EVENT ON crm.* TO crm_read; GRANT SELECT ON mysql.proc TO crm_read; GRANT SELECT ON mysql.event TO crm_read; CREATE ROLE backup_role; GRANT crm_read TO backup_role;
       CREATE USER role_user@localhost; GRANT backup_role TO role_user@localhost; SET DEFAULT ROLE backup_role FOR role_user@localhost;`);
     const storage = join(sandbox.root, 'storage.conf');
     const useSource = (user: string, lines: readonly string[] = []): Promise<void> => writeFile(storage,

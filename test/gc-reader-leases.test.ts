@@ -3,7 +3,7 @@
 // as long as he read (days, at a few hundred bytes a second). A reader now keeps only the packs it took chunk
 // locations in: another client's freed pack goes at once, while its own packs stay until it ends, when its backup
 // is deleted under it and when compaction moves its chunks and dooms their old pack.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +13,17 @@ import type { BackupRecord } from '../src/chunkstore/catalog/records';
 import type { RestoreItem } from '../src/chunkstore/read';
 
 const MEBIBYTE = 1024 * 1024;
+
+/** A store whose readers (kept in `readers`) are closed before it is: one ending starts the deletion of what it kept, which must find the store open. */
+async function readerFixture(t: TestContext, options: Parameters<typeof openStoreFixture>[0]): Promise<{ store: ChunkStore; directory: string; readers: { close(): void }[] }> {
+  const readers: { close(): void }[] = [];
+  const fixture = await openStoreFixture(options);
+  t.after(async () => {
+    for (const reader of readers) reader.close();
+    await fixture.destroy();
+  });
+  return { store: fixture.store, directory: fixture.directory, readers };
+}
 
 /** The pack files of a local store, by name. */
 async function packNames(directory: string): Promise<Set<string>> {
@@ -46,14 +57,7 @@ async function waitUntilGone(directory: string, packs: readonly string[]): Promi
 }
 
 test('a slow reader of one client\'s backup does not keep a pack only another client\'s deleted backup used', async (t) => {
-  const readers: { close(): void }[] = [];
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
-  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
-  t.after(async () => {
-    for (const reader of readers) reader.close();
-    await fixture.destroy();
-  });
-  const { store, directory } = fixture;
+  const { store, directory, readers } = await readerFixture(t, { resumeHoldSeconds: 0 });
   const alice = await backupWithPacks(store, directory, 'alice', { '/a/big': await bytesOf('alice', 900_000) });
   const bobFile = await bytesOf('bob', 600_000);
   const bob = await backupWithPacks(store, directory, 'bob', { '/b/file': bobFile });
@@ -74,14 +78,7 @@ test('a slow reader of one client\'s backup does not keep a pack only another cl
 });
 
 test('a reader whose backup is deleted and collected under it reads every item it was handed; its packs stay until it ends', async (t) => {
-  const readers: { close(): void }[] = [];
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
-  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
-  t.after(async () => {
-    for (const reader of readers) reader.close();
-    await fixture.destroy();
-  });
-  const { store, directory } = fixture;
+  const { store, directory, readers } = await readerFixture(t, { resumeHoldSeconds: 0 });
   const files: Record<string, Buffer> = {};
   for (let index = 0; index < 20; index++) files[`/b/file-${String(index).padStart(2, '0')}`] = await bytesOf(`bob-${index}`, 50_000 + index * 1000);
   const bob = await backupWithPacks(store, directory, 'bob', files);
@@ -107,14 +104,7 @@ test('a reader whose backup is deleted and collected under it reads every item i
 test('a big file whose backup is deleted under it reads the chunks already listed; the rest is said deleted, never damaged', async (t) => {
   // Over 16 MiB: its chunk list is read 512 chunks at a time as it streams, not with the page. Packs of 4 MiB: the
   // first list page lies in two or three of the file's five packs, and the others are doomed before they are named.
-  const readers: { close(): void }[] = [];
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 4 * MEBIBYTE });
-  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
-  t.after(async () => {
-    for (const reader of readers) reader.close();
-    await fixture.destroy();
-  });
-  const { store, directory } = fixture;
+  const { store, directory, readers } = await readerFixture(t, { resumeHoldSeconds: 0, packSize: 4 * MEBIBYTE });
   const big = await bytesOf('big', 17 * MEBIBYTE);
   const bob = await backupWithPacks(store, directory, 'bob', { '/b/big': big });
   assert.ok(bob.packs.length >= 4, `${bob.packs.length} packs`);
@@ -147,14 +137,7 @@ test('a big file whose backup is deleted under it reads the chunks already liste
 });
 
 test('compaction moving a reader\'s chunks keeps their old pack until the reader ends, and deletes what it never named', async (t) => {
-  const readers: { close(): void }[] = [];
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
-  // Readers first: one ending starts the deletion of what it kept, which must find the store open.
-  t.after(async () => {
-    for (const reader of readers) reader.close();
-    await fixture.destroy();
-  });
-  const { store, directory } = fixture;
+  const { store, directory, readers } = await readerFixture(t, { resumeHoldSeconds: 0 });
   const keep = await bytesOf('keep', 150_000);
   const bobFirst = await backupWithPacks(store, directory, 'bob', { '/b/keep': keep, '/b/drop': await bytesOf('drop', 900_000) });
   const bobSecond = await backupFiles(store, 'bob', { '/b/keep': keep }); // all deduplicated: its chunks lie in the first's pack
@@ -184,13 +167,7 @@ test('compaction moving a reader\'s chunks keeps their old pack until the reader
 // dropped by GC is taken again by the next new content (no AUTOINCREMENT). Bob's reader, its backup deleted
 // under it, went on reading alice's new file as his: her bytes sent to his client, no error where the sizes met.
 test('a big file whose content id another client\'s new file takes meanwhile: said deleted, never read as that file', async (t) => {
-  const readers: { close(): void }[] = [];
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, packSize: 4 * MEBIBYTE });
-  t.after(async () => {
-    for (const reader of readers) reader.close();
-    await fixture.destroy();
-  });
-  const { store } = fixture;
+  const { store, readers } = await readerFixture(t, { resumeHoldSeconds: 0, packSize: 4 * MEBIBYTE });
   const bobs = await bytesOf('bob big', 17 * MEBIBYTE);
   // The same first 16 MiB, another last one: the same size, and a list of as many chunks.
   const alices = Buffer.concat([bobs.subarray(0, 16 * MEBIBYTE), await bytesOf('alice tail', MEBIBYTE)]);
@@ -219,13 +196,7 @@ test('a big file whose content id another client\'s new file takes meanwhile: sa
 // Regression (review): deletions run one round at a time, and a reader ending while a round ran joined that
 // round, which had checked its holds already: the pack it kept stayed on disk, held by nobody, until some later GC.
 test('a reader ending while another\'s packs are being deleted: its packs go too, in a round after', async (t) => {
-  const readers: { close(): void }[] = [];
-  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
-  t.after(async () => {
-    for (const reader of readers) reader.close();
-    await fixture.destroy();
-  });
-  const { store, directory } = fixture;
+  const { store, directory, readers } = await readerFixture(t, { resumeHoldSeconds: 0 });
   const bob = await backupWithPacks(store, directory, 'bob', { '/b/f': await bytesOf('bob', MEBIBYTE) });
   const carol = await backupWithPacks(store, directory, 'carol', { '/c/f': await bytesOf('carol', MEBIBYTE) });
   const open = async (backup: BackupRecord): Promise<{ close(): void }> => {

@@ -131,24 +131,16 @@ class MetaReader {
   }
 }
 
-/** A view of the bytes of a length-delimited field: for a value read to be compared, and copied only if kept. */
-function readXattrView(reader: MetaReader): Xattr {
+/**
+ * An attribute: its bytes as views (asViews: for a value read to be compared, and copied only if kept) or
+ * as copies of their own.
+ */
+function readXattr(reader: MetaReader, asViews = false): Xattr {
   const xattr: Xattr = { name: EMPTY, value: EMPTY };
   while (!reader.isDone) {
     const tag = reader.tag();
-    if (tag === ((XATTR_NAME << 3) | LENGTH_DELIMITED)) xattr.name = reader.view();
-    else if (tag === ((XATTR_VALUE << 3) | LENGTH_DELIMITED)) xattr.value = reader.view();
-    else reader.skip(tag & 7);
-  }
-  return xattr;
-}
-
-function readXattr(reader: MetaReader): Xattr {
-  const xattr: Xattr = { name: EMPTY, value: EMPTY };
-  while (!reader.isDone) {
-    const tag = reader.tag();
-    if (tag === ((XATTR_NAME << 3) | LENGTH_DELIMITED)) xattr.name = reader.bytes();
-    else if (tag === ((XATTR_VALUE << 3) | LENGTH_DELIMITED)) xattr.value = reader.bytes();
+    if (tag === ((XATTR_NAME << 3) | LENGTH_DELIMITED)) xattr.name = asViews ? reader.view() : reader.bytes();
+    else if (tag === ((XATTR_VALUE << 3) | LENGTH_DELIMITED)) xattr.value = asViews ? reader.view() : reader.bytes();
     else reader.skip(tag & 7);
   }
   return xattr;
@@ -275,7 +267,7 @@ export function decodeParentIndexEntry(buffer: Buffer, start: number, end: numbe
         case Field.group: entry.group = reader.string(); continue;
         case Field.xattrs: {
           // Only these are kept: a server that ignores unchanged_check_only sends every attribute.
-          const xattr = readXattrView(reader.nested());
+          const xattr = readXattr(reader.nested(), true);
           if (isAclAttribute(xattr.name)) (entry.aclXattrs ??= []).push(xattr);
           continue;
         }

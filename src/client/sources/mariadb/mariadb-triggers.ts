@@ -71,16 +71,18 @@ export function withShownBodies(records: readonly TriggerRecord[], answer: strin
  * may come (a quoted name may hold anything); a version comment /*! is code to the server: undefined.
  */
 export function triggerBodyOf(statement: string): string | undefined {
-  const TOKEN = /\s+|\/\*(?!!|M!)[\s\S]*?\*\/|#[^\n]*|--(?:[\s\x00-\x1f][^\n]*)?(?=\n|$)|`(?:[^`]|``)*`|"(?:[^"]|"")*"|'(?:[^'\\]|''|\\[\s\S])*'|[\p{L}\p{N}_$]+|[.=@]/uy;
+  // Blanks are the server's (ASCII) only: a no-break space is part of a name to it (`a FOR EACH ROW`, spelled with
+  // U+00A0, was cut after its name, review); and any character past ASCII may be in an unquoted name (col·lecció).
+  const TOKEN = /[ \t\n\r\v\f]+|\/\*(?!!|M!)[\s\S]*?\*\/|#[^\n]*|--(?:[\x00-\x20][^\n]*)?(?=\n|$)|`(?:[^`]|``)*`|"(?:[^"]|"")*"|'(?:[^'\\]|''|\\[\s\S])*'|[\w$\u0080-\u{10FFFF}]+|[.=@]/uy;
   const words: string[] = [];
   for (let at = 0; at < statement.length;) {
     TOKEN.lastIndex = at;
     const match = TOKEN.exec(statement);
     if (match === null) return undefined;
     at += match[0].length;
-    if (/^[\p{L}\p{N}_$]+$/u.test(match[0])) words.push(match[0].toUpperCase());
+    if (/^[\w$\u0080-\u{10FFFF}]+$/u.test(match[0])) words.push(match[0].toUpperCase());
     if (words.length >= 3 && words.slice(-3).join(' ') === 'FOR EACH ROW') {
-      const body = statement.slice(at).replace(/^\s+/, '');
+      const body = statement.slice(at).replace(/^[ \t\n\r\v\f]+/, '');
       return body === '' ? undefined : body;
     }
   }

@@ -30,6 +30,13 @@ function clearFlags(root: string): void {
   runs('chattr', ['-R', '-f', '-i', '-a', root]);
 }
 
+/** Runs chattr with each argument list; false, the test skipped, where chattr is missing or the file system keeps no flags. */
+function chattrOrSkip(t: { skip(message: string): void }, sandbox: Sandbox, ...argumentLists: string[][]): boolean {
+  if (argumentLists.every((args) => runs('chattr', args))) return true;
+  t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
+  return false;
+}
+
 /** A sandbox whose flags are cleared before it is deleted when the test ends. */
 async function flaggedSandbox(t: { after(fn: () => Promise<void>): void }): Promise<Sandbox> {
   const sandbox = await Sandbox.create();
@@ -44,10 +51,7 @@ test('immutable, append-only, nodump and noatime files and folders are backed up
   const sandbox = await flaggedSandbox(t);
   const probe = join(sandbox.root, 'probe');
   writeFileSync(probe, '');
-  if (!runs('chattr', ['+d', probe])) {
-    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
-    return;
-  }
+  if (!chattrOrSkip(t, sandbox, ['+d', probe])) return;
   const data = join(sandbox.root, 'data');
   mkdirSync(data);
   const files: Record<string, string> = {
@@ -112,10 +116,7 @@ test('an unchanged append-only file of two links is restored from the next backu
   mkdirSync(data);
   writeFileSync(join(data, 'log'), 'line 1\n');
   linkSync(join(data, 'log'), join(data, 'log.link'));
-  if (!runs('chattr', ['+ad', join(data, 'log')])) {
-    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
-    return;
-  }
+  if (!chattrOrSkip(t, sandbox, ['+ad', join(data, 'log')])) return;
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   const backup = await sandbox.runClient(['-c', config, '-e']);
@@ -147,10 +148,7 @@ test('onto a target that keeps no inode flags (ramfs) each entry that has some i
   mkdirSync(join(data, 'quiet'), { recursive: true });
   writeFileSync(join(data, 'nodump.txt'), 'left out by dump\n');
   writeFileSync(join(data, 'plain.txt'), 'no flags\n');
-  if (!runs('chattr', ['+d', join(data, 'nodump.txt')]) || !runs('chattr', ['+A', join(data, 'quiet')])) {
-    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
-    return;
-  }
+  if (!chattrOrSkip(t, sandbox, ['+d', join(data, 'nodump.txt')], ['+A', join(data, 'quiet')])) return;
   if (!runs('mount', ['-t', 'ramfs', 'none', ramfs])) {
     t.skip('ramfs cannot be mounted here');
     return;
@@ -188,10 +186,7 @@ test('after an upgrade from a catalog without inode flags, the next backup recor
   for (const name of ['immutable.txt', 'nodump.txt', 'plain.txt', 'linked.txt', 'folder/deep.txt']) writeFileSync(join(data, name), `${name}\n`);
   linkSync(join(data, 'linked.txt'), join(data, 'linked.again'));
   const flags: Record<string, string> = { 'immutable.txt': 'i', 'nodump.txt': 'd', 'plain.txt': '', 'linked.txt': 'd', 'linked.again': 'd', 'folder/deep.txt': 'i', folder: 'd' };
-  if (!runs('chattr', ['+d', join(data, 'nodump.txt')])) {
-    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
-    return;
-  }
+  if (!chattrOrSkip(t, sandbox, ['+d', join(data, 'nodump.txt')])) return;
   for (const name of ['immutable.txt', 'linked.txt', 'folder/deep.txt', 'folder']) assert.ok(runs('chattr', [`+${flags[name]}`, join(data, name)]));
   // Files changed just before a backup are stored as racy and read again by the next one: the count below is of the upgrade's re-reads alone.
   await pastRacyWindow();
@@ -233,10 +228,7 @@ test('a restore into a folder that passes on nodump and noatime gives each entry
   writeFileSync(join(data, 'nodump.txt'), 'd only\n');
   const target = join(sandbox.root, 'restored');
   mkdirSync(target);
-  if (!runs('chattr', ['+d', join(data, 'nodump.txt')]) || !runs('chattr', ['+dA', target])) {
-    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
-    return;
-  }
+  if (!chattrOrSkip(t, sandbox, ['+d', join(data, 'nodump.txt')], ['+dA', target])) return;
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   const backup = await sandbox.runClient(['-c', config, '-e']);
@@ -258,10 +250,7 @@ test('--overwrite onto an identical tree with immutable and append-only folders 
   for (const folder of ['frozen', 'appending']) mkdirSync(join(data, folder), { recursive: true });
   writeFileSync(join(data, 'frozen/in.txt'), 'in\n');
   writeFileSync(join(data, 'appending/in.txt'), 'in\n');
-  if (!runs('chattr', ['+i', join(data, 'frozen')]) || !runs('chattr', ['+a', join(data, 'appending')])) {
-    t.skip(`chattr is missing, or ${sandbox.root}'s file system (ext4 wanted) keeps no inode flags`);
-    return;
-  }
+  if (!chattrOrSkip(t, sandbox, ['+i', join(data, 'frozen')], ['+a', join(data, 'appending')])) return;
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
   const backup = await sandbox.runClient(['-c', config, '-e']);

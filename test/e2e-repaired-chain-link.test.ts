@@ -32,6 +32,14 @@ function storageLines(root: string, prefix: string): string[] {
   ]);
 }
 
+/** What each load of the source appended to its log under root since the last call, `since …` cut off. */
+async function loadedSince(root: string, prefix: string, source: string): Promise<string[]> {
+  const file = join(root, `${prefix}-${source}.log`);
+  const text = await readFile(file, 'utf8').catch(() => '');
+  await rm(file, { force: true });
+  return text.split('\n').filter((line) => line !== '').map((line) => line.replace(/ since .*/, ''));
+}
+
 /** node1 and a replica receiving its backups, the server running, the sources' generation at 1. */
 async function chainSandbox(t: { after(fn: () => Promise<void>): void }): Promise<Sandbox> {
   const sandbox = await Sandbox.create({ clients: ['node1'] });
@@ -56,13 +64,7 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
   let configs = await writeConfigs();
   const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', configs.node1, ...args]);
   const receive = (): Promise<CommandResult> => sandbox.runClient(['-c', configs.replica, '-i', '--client', 'node1', '--if-new']);
-  /** What each load of the source appended since the last call, `since …` cut off. */
-  const loaded = async (prefix: string, source: string): Promise<string[]> => {
-    const file = join(root, `${prefix}-${source}.log`);
-    const text = await readFile(file, 'utf8').catch(() => '');
-    await rm(file, { force: true });
-    return text.split('\n').filter((line) => line !== '').map((line) => line.replace(/ since .*/, ''));
-  };
+  const loaded = (prefix: string, source: string): Promise<string[]> => loadedSince(root, prefix, source);
   const dumpOf = (source: string): string => join(root, 'work', 'node1', 'dumps', source, 'dump');
   /** Damages the dump of `source` in backup `id`, finds it with check --read-data, removes it with --repair. */
   const repairAway = async (id: number, source: string): Promise<void> => {
@@ -181,12 +183,7 @@ test('a source dumped whole by a later partial backup loads from there after its
   });
   let configs = await writeConfigs();
   const cli = (...args: string[]): Promise<CommandResult> => sandbox.runClient(['-c', configs.node1, ...args]);
-  const loaded = async (prefix: string, source: string): Promise<string[]> => {
-    const file = join(root, `${prefix}-${source}.log`);
-    const text = await readFile(file, 'utf8').catch(() => '');
-    await rm(file, { force: true });
-    return text.split('\n').filter((line) => line !== '').map((line) => line.replace(/ since .*/, ''));
-  };
+  const loaded = (prefix: string, source: string): Promise<string[]> => loadedSince(root, prefix, source);
   const dumpOf = (source: string): string => join(root, 'work', 'node1', 'dumps', source, 'dump');
 
   exited(await cli('-e'), 0, '-e');

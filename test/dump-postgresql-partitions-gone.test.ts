@@ -63,6 +63,16 @@ const SHOP = `CREATE TABLE orders (id int, region text NOT NULL, note text, PRIM
 const LEFT_OUT = ['orders_jp', 'orders_kr'];
 const config = (server: PostgresServer): StorageConfig => shopSourceConfig(server, [`exclude_tables = ${LEFT_OUT.join(', ')}`]);
 
+/** Database shop made with SHOP and dumped whole into folder/complete: the work folder, the run's labels and the dump. */
+async function shopDumpedWhole(server: PostgresServer, folder: string): Promise<{ work: string; labels: Record<string, string>; complete: RestoredDump[] }> {
+  await server.psql('postgres', 'CREATE DATABASE shop');
+  await server.psql('shop', SHOP);
+  const work = join(folder, 'work');
+  const labels: Record<string, string> = {};
+  const complete = await dumpToFiles(config(server), work, join(folder, 'complete'), { labels });
+  return { work, labels, complete };
+}
+
 /** A partial load into database copy refused as `refusal` says, copy left as it was. */
 async function assertPartialRefused(server: PostgresServer, dumps: readonly RestoredDump[], refusal: RegExp): Promise<void> {
   const asBefore = await stateOf(server, 'copy');
@@ -103,11 +113,7 @@ const dataHeaderOf = async (dumps: readonly RestoredDump[]): Promise<DataHeader>
 
 test('partitions dropped in the source: a later partial or complete load detaches them, kept with their rows and named; the parent is the source\'s', { skip }, async () => {
   await withPostgres(async (server, folder) => {
-    await server.psql('postgres', 'CREATE DATABASE shop');
-    await server.psql('shop', SHOP);
-    const work = join(folder, 'work');
-    const labels: Record<string, string> = {};
-    const complete = await dumpToFiles(config(server), work, join(folder, 'complete'), { labels });
+    const { work, labels, complete } = await shopDumpedWhole(server, folder);
     const header = await dataHeaderOf(complete);
     assert.deepEqual(header.partitioned, [
       { table: 'orders', partitions: ['orders_ap', 'orders_eu', 'orders_jp', 'orders_kr', 'orders_rest', 'orders_us'] },
@@ -157,11 +163,7 @@ test('partitions dropped in the source: a later partial or complete load detache
 
 test('partitions detached in the source: a later load detaches them and loads them as the tables they are; one attached since is refused', { skip }, async () => {
   await withPostgres(async (server, folder) => {
-    await server.psql('postgres', 'CREATE DATABASE shop');
-    await server.psql('shop', SHOP);
-    const work = join(folder, 'work');
-    const labels: Record<string, string> = {};
-    const complete = await dumpToFiles(config(server), work, join(folder, 'complete'), { labels });
+    const { work, labels, complete } = await shopDumpedWhole(server, folder);
     const again = await copyDumps(complete, join(folder, 'complete again'));
     for (const database of ['copy', 'again']) {
       assert.equal(await load(config(server), database === 'copy' ? complete : again, database), 'ok');

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { CHARSET_NAME } from '../tables/data-header-check';
 import { definerClause } from './mariadb-triggers';
-import { quoteLiteral } from './mariadb-sql';
+import { quoteIdentifier, quoteLiteral, SQL_MODE_NAMES, UPPER_HEX, utf8FromHex } from './mariadb-sql';
 
 interface RoutineSettings {
   readonly name: string;
@@ -72,7 +72,6 @@ export function eventsQuery(database: string): string {
     + `WHERE BINARY e.EVENT_SCHEMA = BINARY ${quoteLiteral(database)} ORDER BY e.EVENT_NAME;\n`;
 }
 
-const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');
 const linesOf = (answer: string): string[][] => answer.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
 
 /** mysql.proc's rows; a PACKAGE (sql_mode=ORACLE) is not one we can re-create: its name comes back as `refused`. */
@@ -82,13 +81,13 @@ export function parseProcedures(answer: string): { records: ProcedureRecord[]; r
   for (const [kind, name, definer, parametersHex, returnsHex, bodyHex, aggregate, deterministic, dataAccess, security, comment, sqlMode,
     characterSetClient, collationConnection, databaseCollation] of linesOf(answer)) {
     if (kind !== 'PROCEDURE' && kind !== 'FUNCTION') {
-      refused.push(`${kind} ${fromHex(name)}`);
+      refused.push(`${kind} ${utf8FromHex(name)}`);
       continue;
     }
     records.push({
-      kind, name: fromHex(name), definer: fromHex(definer), parametersHex: parametersHex.toUpperCase(), returnsHex: returnsHex.toUpperCase(),
+      kind, name: utf8FromHex(name), definer: utf8FromHex(definer), parametersHex: parametersHex.toUpperCase(), returnsHex: returnsHex.toUpperCase(),
       bodyHex: bodyHex.toUpperCase(), isAggregate: aggregate === 'GROUP', isDeterministic: deterministic === 'YES',
-      dataAccess: dataAccess as ProcedureRecord['dataAccess'], security: security as ProcedureRecord['security'], comment: fromHex(comment),
+      dataAccess: dataAccess as ProcedureRecord['dataAccess'], security: security as ProcedureRecord['security'], comment: utf8FromHex(comment),
       sqlMode, characterSetClient, collationConnection, databaseCollation,
     });
   }
@@ -98,13 +97,13 @@ export function parseProcedures(answer: string): { records: ProcedureRecord[]; r
 export function parseEvents(answer: string): EventRecord[] {
   return linesOf(answer).map(([name, definer, bodyHex, executeAt, intervalValue, intervalField, starts, ends, status, onCompletion, comment,
     timeZone, sqlMode, characterSetClient, collationConnection, databaseCollation]) => ({
-    kind: 'EVENT' as const, name: fromHex(name), definer: fromHex(definer), bodyHex: bodyHex.toUpperCase(),
+    kind: 'EVENT' as const, name: utf8FromHex(name), definer: utf8FromHex(definer), bodyHex: bodyHex.toUpperCase(),
     ...(executeAt === '' ? {} : { executeAt }),
     // A compound interval comes quoted ('1:30' HOUR_MINUTE), a simple one bare.
     ...(intervalField === '' ? {} : { every: { value: intervalValue.replace(/^'(.*)'$/, '$1'), field: intervalField } }),
     ...(starts === '' ? {} : { starts }), ...(ends === '' ? {} : { ends }),
-    status: status as EventRecord['status'], onCompletion: onCompletion as EventRecord['onCompletion'], comment: fromHex(comment),
-    timeZone: fromHex(timeZone), sqlMode, characterSetClient, collationConnection, databaseCollation,
+    status: status as EventRecord['status'], onCompletion: onCompletion as EventRecord['onCompletion'], comment: utf8FromHex(comment),
+    timeZone: utf8FromHex(timeZone), sqlMode, characterSetClient, collationConnection, databaseCollation,
   }));
 }
 
@@ -113,9 +112,6 @@ export function routinesFileOf(records: readonly RoutineRecord[]): string {
   return records.map((record) => `${JSON.stringify(record)}\n`).join('');
 }
 
-const HEX = /^(?:[0-9A-F]{2})*$/;
-/** sql_mode as the server writes it: mode names, comma-separated (MYSQL40, MYSQL323: digits too). */
-const SQL_MODE = /^[A-Z0-9_]*(?:,[A-Z0-9_]+)*$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 /** INTERVAL_VALUE: a number, or a compound one ('1:30', '2 03:04:05', '1-6'). */
 const INTERVAL_VALUE = /^-?\d+(?:[ :.-]\d+)*$/;
@@ -131,11 +127,11 @@ export function routineRecordProblem(record: unknown): string | undefined {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not an object';
   const value = record as Record<string, unknown>;
   const isText = (key: string): boolean => typeof value[key] === 'string' && value[key] !== '';
-  const isHex = (key: string): boolean => typeof value[key] === 'string' && HEX.test(value[key] as string);
+  const isHex = (key: string): boolean => typeof value[key] === 'string' && UPPER_HEX.test(value[key] as string);
   for (const key of ['name', 'definer']) if (!isText(key)) return `${key} is not a name`;
   if (typeof value.comment !== 'string') return 'comment is not text';
   if (!isHex('bodyHex') || value.bodyHex === '') return 'bodyHex is not hex';
-  if (typeof value.sqlMode !== 'string' || !SQL_MODE.test(value.sqlMode)) return 'sqlMode is not a list of mode names';
+  if (typeof value.sqlMode !== 'string' || !SQL_MODE_NAMES.test(value.sqlMode)) return 'sqlMode is not a list of mode names';
   for (const key of ['characterSetClient', 'collationConnection', 'databaseCollation']) {
     if (typeof value[key] !== 'string' || !CHARSET_NAME.test(value[key] as string)) return `${key} is not a character set name`;
   }
@@ -188,7 +184,6 @@ function modeLiteral(text: string, sqlMode: string): string {
   return `'${(isPlain ? text : text.replaceAll('\\', '\\\\')).replaceAll("'", "''")}'`;
 }
 
-const quoteName = (name: string): string => `\`${name.replaceAll('`', '``')}\``;
 /** Our text, as utf8mb4. */
 const ours = (text: string): string => `CONVERT(X'${Buffer.from(text, 'utf8').toString('hex').toUpperCase()}' USING utf8mb4)`;
 /** The routine's bytes, read in its character_set_client, as utf8mb4: the server converts the whole back to that set to parse it. */
@@ -200,7 +195,7 @@ const theirs = (hex: string, charset: string): string => `CONVERT(CONVERT(X'${he
  * the server parses as one statement (EXECUTE IMMEDIATE takes no second), which starts with our CREATE.
  */
 export function createProcedureExpression(record: ProcedureRecord): string {
-  const head = `CREATE DEFINER=${definerClause(record.definer)} ${record.isAggregate ? 'AGGREGATE ' : ''}${record.kind} ${quoteName(record.name)}(`;
+  const head = `CREATE DEFINER=${definerClause(record.definer)} ${record.isAggregate ? 'AGGREGATE ' : ''}${record.kind} ${quoteIdentifier(record.name)}(`;
   const characteristics = `${record.isDeterministic ? '' : 'NOT '}DETERMINISTIC ${record.dataAccess.replaceAll('_', ' ')} SQL SECURITY ${record.security}`
     + `${record.comment === '' ? '' : ` COMMENT ${modeLiteral(record.comment, record.sqlMode)}`}\n`;
   const parts = [ours(head), theirs(record.parametersHex, record.characterSetClient)];
@@ -225,7 +220,7 @@ export function createEventExpression(record: EventRecord): string {
   const schedule = record.every === undefined ? `AT ${literal(record.executeAt as string)}`
     : `EVERY ${literal(record.every.value)} ${record.every.field}${record.starts === undefined ? '' : ` STARTS ${literal(record.starts)}`}`
       + `${record.ends === undefined ? '' : ` ENDS ${literal(record.ends)}`}`;
-  const head = `CREATE DEFINER=${definerClause(record.definer)} EVENT ${quoteName(record.name)} ON SCHEDULE ${schedule} `
+  const head = `CREATE DEFINER=${definerClause(record.definer)} EVENT ${quoteIdentifier(record.name)} ON SCHEDULE ${schedule} `
     + `ON COMPLETION ${record.onCompletion} ${STATUS_CLAUSES[record.status]}${record.comment === '' ? '' : ` COMMENT ${literal(record.comment)}`} DO `;
   return `CONCAT(${ours(head)}, ${theirs(record.bodyHex, record.characterSetClient)})`;
 }

@@ -24,3 +24,12 @@ export function insertPrefix(table: string, columns: readonly string[]): string 
 export const SESSION_SETTINGS = "SET SESSION time_zone = '+00:00';\n";
 export const DUMP_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n";
 export const LOAD_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES';\n";
+
+/** Text cpsbackup reads as hex (HEX() of a name, a body): upper-case pairs. */
+export const UPPER_HEX = /^(?:[0-9A-F]{2})*$/;
+
+/** sql_mode as the server writes it: mode names, comma-separated (MYSQL40, MYSQL323: digits too). */
+export const SQL_MODE_NAMES = /^[A-Z0-9_]*(?:,[A-Z0-9_]+)*$/;
+
+/** The UTF-8 text of a HEX() answer. */
+export const utf8FromHex = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');

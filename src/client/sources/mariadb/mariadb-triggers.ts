@@ -6,7 +6,7 @@
 // rest as statements of the loading user; found by review) reaches the server as hex digits only.
 import { readFile } from 'node:fs/promises';
 import { CHARSET_NAME } from '../tables/data-header-check';
-import { quoteIdentifier, quoteLiteral } from './mariadb-sql';
+import { quoteIdentifier, quoteLiteral, SQL_MODE_NAMES, UPPER_HEX, utf8FromHex } from './mariadb-sql';
 
 export interface TriggerRecord {
   readonly name: string;
@@ -89,15 +89,14 @@ export function triggerBodyOf(statement: string): string | undefined {
   return undefined;
 }
 
-const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString('utf8');
 
 /** Sorted by table, timing, event and ACTION_ORDER: the order a load creates them in, each after those before it. */
 export function parseTriggers(answer: string): TriggerRecord[] {
   const records = answer.split('\n').filter((line) => line !== '').map((line) => {
     const [name, table, timing, event, order, statementHex, sqlMode, definer, characterSetClient, collationConnection, databaseCollation] = line.split('\t');
     return {
-      name: fromHex(name), table: fromHex(table), timing, event, order: Number(order), statementHex: statementHex.toUpperCase(), sqlMode,
-      definer: fromHex(definer), characterSetClient, collationConnection, databaseCollation,
+      name: utf8FromHex(name), table: utf8FromHex(table), timing, event, order: Number(order), statementHex: statementHex.toUpperCase(), sqlMode,
+      definer: utf8FromHex(definer), characterSetClient, collationConnection, databaseCollation,
     } as TriggerRecord;
   });
   return sortTriggers(records);
@@ -116,9 +115,6 @@ export function triggersFileOf(records: readonly TriggerRecord[]): string {
   return records.map((record) => `${JSON.stringify(record)}\n`).join('');
 }
 
-const HEX = /^(?:[0-9A-F]{2})*$/;
-/** sql_mode as information_schema writes it: mode names, comma-separated (MYSQL40, MYSQL323: digits too). */
-const SQL_MODE = /^[A-Z0-9_]*(?:,[A-Z0-9_]+)*$/;
 
 /**
  * What is wrong with a triggers.jsonl record (another client's words: a receiver loads what the sender
@@ -133,8 +129,8 @@ export function triggerRecordProblem(record: unknown, tables: ReadonlySet<string
   if (!TIMINGS.includes(value.timing as string)) return 'timing is neither BEFORE nor AFTER';
   if (!EVENTS.includes(value.event as string)) return 'event is not INSERT, UPDATE or DELETE';
   if (!Number.isSafeInteger(value.order) || (value.order as number) < 1) return 'order is not a positive integer';
-  if (typeof value.statementHex !== 'string' || !HEX.test(value.statementHex) || value.statementHex === '') return 'statementHex is not hex';
-  if (typeof value.sqlMode !== 'string' || !SQL_MODE.test(value.sqlMode)) return 'sqlMode is not a list of mode names';
+  if (typeof value.statementHex !== 'string' || !UPPER_HEX.test(value.statementHex) || value.statementHex === '') return 'statementHex is not hex';
+  if (typeof value.sqlMode !== 'string' || !SQL_MODE_NAMES.test(value.sqlMode)) return 'sqlMode is not a list of mode names';
   for (const key of ['characterSetClient', 'collationConnection', 'databaseCollation']) {
     if (typeof value[key] !== 'string' || !CHARSET_NAME.test(value[key] as string)) return `${key} is not a character set name`;
   }

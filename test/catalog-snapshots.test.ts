@@ -125,6 +125,8 @@ test('a snapshot that fails is tried again an interval later, not at once over a
   // The interval runs from an attempt's start, and the bucket is reached after the catalog is copied and sealed, so
   // the bucket sees less than 400 ms on a busy machine (335 ms seen); the regression retried within milliseconds.
   assert.ok(attemptAt[1] - attemptAt[0] >= 100, `retried ${attemptAt[1] - attemptAt[0]} ms after the failure, not an interval later`);
+  // Counted once the failed attempt has cleaned its staging files up, a few turns after the bucket refused.
+  for (const deadline = Date.now() + 40_000; snapshots.status.failed < 2 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(snapshots.status.failed, 2);
   assert.match(snapshots.status.lastError ?? '', /QuotaExceeded/);
   await snapshots.close().catch(() => undefined);

@@ -303,7 +303,9 @@ test('a version-1 catalog migrates: text paths become bytes in the same order, r
 });
 
 /** What version 7 added: the entries' inode flags. */
-const WITHOUT_VERSION_7 = 'ALTER TABLE entries DROP COLUMN inode_flags;';
+/** What version 8 added: each backup's metadata bytes. */
+const WITHOUT_VERSION_8 = 'ALTER TABLE backups DROP COLUMN metadata_bytes;';
+const WITHOUT_VERSION_7 = `${WITHOUT_VERSION_8} ALTER TABLE entries DROP COLUMN inode_flags;`;
 /** What versions 6 and 7 added: the payload hash, the clients' own copies, their index and triggers; the inode flags. */
 const WITHOUT_VERSION_6 = `${WITHOUT_VERSION_7} DROP TRIGGER client_chunks_own_copy_dropped; DROP TRIGGER client_chunks_own_copy_moved; DROP INDEX client_chunks_pack;
   ALTER TABLE client_chunks DROP COLUMN pack_id; ALTER TABLE client_chunks DROP COLUMN offset; ALTER TABLE chunks DROP COLUMN payload_hash;`;
@@ -397,8 +399,8 @@ test('a version-4 catalog migrates: each client is charged the chunk\'s stored s
   t.after(() => catalog.close());
   assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
   // Version 4 charged node1 300 / 2 + 70 and node2 150: the share told each that the other holds the chunk.
-  assert.deepEqual(catalog.usage.clientUsage(node1), { bytes: 370, chunks: 2 });
-  assert.deepEqual(catalog.usage.clientUsage(node2), { bytes: 300, chunks: 1 });
+  assert.deepEqual(catalog.usage.clientUsage(node1), { bytes: 370, chunks: 2, metadataBytes: 0 });
+  assert.deepEqual(catalog.usage.clientUsage(node2), { bytes: 300, chunks: 1, metadataBytes: 0 });
   assert.deepEqual(catalog.usage.sharing(node1, catalog.usage.clientUsage(node1)), { ownBytes: 70, sharedBytes: 300 });
 });
 
@@ -487,4 +489,38 @@ test('a version-6 catalog migrates: its entries\' inode flags are unknown (null,
   assert.equal(catalog.entries.at(next.id, Buffer.from('/data/new'))?.inodeFlags, 0x30, 'an entry\'s inode flags are stored and read back');
   catalog.entries.insert(next.id, [{ ...entry('/data/none'), inodeFlags: 0 }], [null]);
   assert.equal(catalog.entries.at(next.id, Buffer.from('/data/none'))?.inodeFlags, 0, 'none read: 0, not unknown');
+});
+
+// Regression (red team redsec, 2026-12-07): a backup's entries took catalog room its client chose
+// (paths, xattrs) that counted against hard_quota only while the backup ran, never after its commit,
+// so backup after backup of empty files with long names grew the catalog with the client's usage at 0.
+test('a version-7 catalog migrates: each committed backup\'s entry metadata is measured once and counts in its client\'s usage', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-v7-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const v7 = new Catalog(file);
+  const clientId = v7.clients.idOf('node1');
+  const old = v7.backups.create(clientId, 0, 'host', {}, 1);
+  v7.entries.insert(old.id, [{ ...entry('/data/old'), xattrs: [{ name: Buffer.from('user.pad'), value: Buffer.alloc(1000, 1) }] }], [null]);
+  v7.backups.commit(old.id, stats, {}, 2);
+  const running = v7.backups.create(clientId, 0, 'host', {}, 3);
+  v7.entries.insert(running.id, [entry('/data/running')], [null]);
+  v7.close();
+  const raw = new Database(file);
+  raw.exec(`${WITHOUT_VERSION_8} UPDATE meta SET value = '7' WHERE key = 'schema_version'`);
+  raw.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  const usage = catalog.usage.clientUsage(clientId);
+  // The path (9 bytes), the owner names (4 + 4) and the encoded xattr (its name, value and their lengths).
+  assert.ok(usage.metadataBytes >= 9 + 8 + 8 + 1000 && usage.metadataBytes < 9 + 8 + 1100, `metadata ${usage.metadataBytes}`);
+  assert.deepEqual(usage, { bytes: usage.metadataBytes, chunks: 0, metadataBytes: usage.metadataBytes }, 'the running backup\'s rows do not count');
+  const next = catalog.backups.create(clientId, 0, 'host', {}, 4);
+  catalog.entries.insert(next.id, [entry(Buffer.alloc(3000, 0x61))], [null]);
+  catalog.backups.commit(next.id, stats, {}, 5);
+  assert.equal(catalog.usage.clientUsage(clientId).metadataBytes, usage.metadataBytes + 3000 + 8, 'a commit counts its entries');
+  catalog.backups.delete(next.id);
+  assert.equal(catalog.usage.clientUsage(clientId).metadataBytes, usage.metadataBytes, 'a deletion takes its metadata out');
 });

@@ -83,7 +83,8 @@ test('a client under its hard_quota cannot store past it in one backup, committe
   // A backup that fits is taken: the quota stops what passes it, nothing less.
   const small = await sendUpload(await clientOf(harness, 'small', t), chunksUpload('/fits', 7, commit));
   assert.equal(small.error, undefined, small.error?.details);
-  assert.equal(store.clientUsage('small').bytes, 7 * 256 * 1024);
+  // Its chunks and its one entry's path ('/fits'): what the catalog keeps of it counts too.
+  assert.deepEqual(store.clientUsage('small'), { bytes: 7 * 256 * 1024 + 5, chunks: 7, metadataBytes: 5 });
 });
 
 // Regression (red team, p3-catalog-fill): folders with megabytes of xattrs each and no content filled the
@@ -98,8 +99,19 @@ test('entries\' metadata (xattrs, names) counts against hard_quota while entries
   assert.equal(flooded.error?.code, 8, `${flooded.error?.code} ${flooded.error?.details}`);
   assert.match(flooded.error!.details, /^backup of client "folders" stopped: it reached its hard_quota of 2\.0 MiB/);
   assert.deepEqual(store.listBackups('folders'), []);
-  const modest = await sendUpload(await clientOf(harness, 'modest', t), [begin, folders(0, 8, 64 * 1024), commit]);
+  const modestClient = await clientOf(harness, 'modest', t);
+  const modest = await sendUpload(modestClient, [begin, folders(0, 8, 64 * 1024), commit]);
   assert.equal(modest.error, undefined, modest.error?.details);
+  // And once committed it stays counted: the same backup again and again reaches the quota (it was 0 for ever).
+  const committed = store.clientUsage('modest');
+  assert.ok(committed.metadataBytes >= 8 * 64 * 1024, `usage after the commit: ${JSON.stringify(committed)}`);
+  assert.equal(committed.bytes, committed.metadataBytes);
+  const outcomes: (string | undefined)[] = [];
+  for (let round = 0; round < 4; round++) outcomes.push((await sendUpload(modestClient, [begin, folders(0, 8, 64 * 1024), commit])).error?.details);
+  assert.deepEqual(outcomes.slice(0, 2), [undefined, undefined], 'the second and third fit');
+  assert.match(outcomes[2] ?? '', /^backup of client "modest" stopped: it reached its hard_quota of 2\.0 MiB/, 'the fourth passes 2 MiB');
+  assert.match(outcomes[3] ?? '', /^backup of client "modest" (stopped|refused)/);
+  assert.equal(store.listBackups('modest').length, 3);
 });
 
 // Needs a small file system of its own: a tmpfs, which only root may mount.

@@ -586,7 +586,7 @@ export class ChunkStore {
   /** What the client's data takes in the store, the rule quotas use (usage-queries.ts); zero for a client never seen. */
   clientUsage(clientName: string): ClientUsage {
     const clientId = this.catalog.clients.find(clientName);
-    return clientId === undefined ? { bytes: 0, chunks: 0 } : this.catalog.usage.clientUsage(clientId);
+    return clientId === undefined ? { bytes: 0, chunks: 0, metadataBytes: 0 } : this.catalog.usage.clientUsage(clientId);
   }
 
   /** For the operator only: how much of a usage lies in chunks other clients hold too (UsageSharing). */

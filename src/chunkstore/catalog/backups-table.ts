@@ -5,6 +5,7 @@ import type { BackupPoint, BackupRecord, BackupStats } from './records';
 import type { MetaTable } from './meta-table';
 import type { ClientChunksTable } from './client-chunks-table';
 import { CorruptError } from '../../common/errors';
+import { ENTRY_METADATA_BYTES_SQL } from './schema';
 
 interface BackupRow {
   id: number; client_id: number; client_name: string; number: number; state: 'running' | 'committed';
@@ -56,7 +57,9 @@ export class BackupsTable {
       latestCommittedComplete: db.prepare(`${BACKUP_SELECT} WHERE b.client_id = ? AND b.state = 'committed' AND b.kind = ? ORDER BY b.number DESC LIMIT 1`),
       commit: db.prepare(
         `UPDATE backups SET state = 'committed', finished_at = ?, files = ?, logical_bytes = ?, new_bytes = ?, stored_bytes = ?,
-           unreadable_files = ?, labels = ? WHERE id = ? AND state = 'running'`),
+           unreadable_files = ?, labels = ?,
+           metadata_bytes = (SELECT COALESCE(SUM(${ENTRY_METADATA_BYTES_SQL}), 0) FROM entries WHERE entries.backup_id = backups.id)
+         WHERE id = ? AND state = 'running'`),
       // One statement per backup, not one per entry: a no-change backup of 40,000 files commits in one pass.
       addReferences: db.prepare(
         `UPDATE contents SET refs = refs + counted.n

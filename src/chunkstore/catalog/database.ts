@@ -1,7 +1,7 @@
 // Opens the catalog's SQLite file (WAL) at the current schema version, migrating older stores,
 // and runs transactions; only the catalog's table modules hold the connection.
 import Database from 'better-sqlite3';
-import { MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, MIGRATE_4_TO_5_SQL, MIGRATE_5_TO_6_SQL, MIGRATE_6_TO_7_SQL, OWN_COPIES_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import { MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, MIGRATE_4_TO_5_SQL, MIGRATE_5_TO_6_SQL, MIGRATE_6_TO_7_SQL, MIGRATE_7_TO_8_SQL, OWN_COPIES_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { CorruptError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { Logger } from '../../common/logger';
@@ -101,6 +101,7 @@ export class CatalogDatabase {
       if (version !== undefined && version < 5) this.connection.exec(MIGRATE_4_TO_5_SQL);
       if (version !== undefined && version < 6) this.connection.exec(MIGRATE_5_TO_6_SQL);
       if (version !== undefined && version < 7) this.connection.exec(MIGRATE_6_TO_7_SQL);
+      if (version !== undefined && version < 8) this.connection.exec(MIGRATE_7_TO_8_SQL);
       this.connection.exec(OWN_COPIES_SQL);
       this.connection.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
         ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));

@@ -5,6 +5,7 @@ import type { ReferencedFields, StoredEntry, UnchangedCheckEntry, Xattr } from '
 import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entry-fields';
 import { damagedContentIdsFor } from './contents-table';
 import { ACL_NAME_PREFIX, isAclAttribute } from '../../common/acl-attributes';
+import { ENTRY_METADATA_BYTES_SQL } from './schema';
 
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
   + 'link_target, content_id, user_name, group_name, nlink, rdev, xattrs, extents, inode_flags';
@@ -26,7 +27,8 @@ function withContentSize([path, size, contentId, xattrs, extents, inodeFlags, co
 }
 
 /** An entry a carried run copied: its path, content and size. */
-export type CopiedEntryRow = [path: Buffer, contentId: number, size: number];
+/** A carried entry: its path, content, size and what its metadata takes (ENTRY_METADATA_BYTES_SQL). */
+export type CopiedEntryRow = [path: Buffer, contentId: number, size: number, metadataBytes: number];
 
 /** An entries row as better-sqlite3's raw mode returns it, in ENTRY_COLUMNS order: named rows cost three times as much to read. */
 export type EntryRow = [
@@ -106,7 +108,7 @@ export class EntriesTable {
            AND EXISTS (SELECT 1 FROM contents c WHERE c.id = e.content_id)
            AND e.content_id NOT IN (${damagedContentIdsFor('?')})
          ORDER BY e.path LIMIT ?
-         RETURNING path, content_id, size`).raw(),
+         RETURNING path, content_id, size, ${ENTRY_METADATA_BYTES_SQL}`).raw(),
     };
   }
 

@@ -1,7 +1,7 @@
 // The catalog's SQLite schema (version 7) and the migrations from versions 1 to 6.
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS backups (
   -- Place among the client's committed complete backups (1, 2, 3 … with no gap for a failed attempt
   -- or a partial backup), set at commit: burp's keep levels count these, not backup numbers.
   complete_ordinal INTEGER,
+  -- What its entries' own metadata takes in the catalog (ENTRY_METADATA_BYTES_SQL), set at commit:
+  -- part of its client's usage, since a backup of names and xattrs without content takes room too.
+  metadata_bytes INTEGER NOT NULL DEFAULT 0,
   UNIQUE (client_id, number)
 );
 CREATE TABLE IF NOT EXISTS packs (
@@ -277,6 +280,20 @@ ALTER TABLE client_chunks ADD COLUMN offset INTEGER;
  */
 export const MIGRATE_6_TO_7_SQL = `
 ALTER TABLE entries ADD COLUMN inode_flags INTEGER;
+`;
+
+/**
+ * What an entry's own metadata takes in the catalog, about: the bytes its client chose (path, link
+ * target, owner names, xattrs, extents). The fixed fields, a few dozen bytes, are left out.
+ */
+export const ENTRY_METADATA_BYTES_SQL = 'length(path) + length(link_target) + length(CAST(user_name AS BLOB)) '
+  + '+ length(CAST(group_name AS BLOB)) + COALESCE(length(xattrs), 0) + COALESCE(length(extents), 0)';
+
+/** Version 7 counted no metadata in a client's usage: each committed backup's is measured once (one pass over the entries). */
+export const MIGRATE_7_TO_8_SQL = `
+ALTER TABLE backups ADD COLUMN metadata_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE backups SET metadata_bytes = COALESCE((SELECT SUM(${ENTRY_METADATA_BYTES_SQL}) FROM entries WHERE entries.backup_id = backups.id), 0)
+  WHERE state = 'committed';
 `;
 
 /**

@@ -167,6 +167,7 @@ export class BackupSession {
     const parentId = this.parent.backupId;
     const { count } = run;
     let bytes = 0;
+    let metadataBytes = 0;
     catalog.transaction(() => {
       // One more than claimed tells a longer range from the claimed one without copying all of it.
       const rows = copyOrRefuse(() => catalog.entries.copySoundRange(parentId, this.backup.id, this.backup.clientId, run, count + 1), label);
@@ -174,12 +175,16 @@ export class BackupSession {
         const held = rows.length > count ? `more than ${count}` : `${rows.length}`;
         throw new ProtocolError(`${label()}: a carried run of ${count} files, but the parent backup holds ${held} sound ones there (it changed since the client read it; run the backup again)`);
       }
-      for (const [path, contentId, size] of rows) {
+      for (const [path, contentId, size, metadata] of rows) {
         admit(path);
         hold.contents.add(contentId);
         bytes += size;
+        metadataBytes += metadata;
       }
+      // The copies are rows of this backup's own: their metadata counts as a sent entry's does (a throw undoes the copy).
+      assertWithinLimit(this.dependencies.storedLimit, this.context.stored, metadataBytes);
     });
+    this.context.stored.metadataBytes += metadataBytes;
     this.files += count;
     this.logicalBytes += bytes;
   }

@@ -1,4 +1,4 @@
-// What an entry's own metadata takes in the catalog, about: the bytes its client chose (names, link
+// What an entry's own metadata takes in the catalog, about (as ENTRY_METADATA_BYTES_SQL measures a stored row): the bytes its client chose (names, link
 // target, attributes, extents), which a backup of folders with megabytes of xattrs each and no content
 // stored without a byte of it counting anywhere. The fixed fields are left out: a few dozen bytes each.
 import type { StoredEntry } from '../catalog/records';

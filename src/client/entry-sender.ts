@@ -260,7 +260,7 @@ export class EntrySender {
     if (xattrs === undefined) return undefined;
     const inodeFlags = this.orReported(() => content.readInodeFlags(), shown, undefined, 'inode flags');
     if (inodeFlags === undefined) return undefined;
-    const read: EntryMeta = { ...described.meta, size: content.statAtOpen.size, xattrs, extents: content.extents, inodeFlags, inodeFlagsKnown: true };
+    const read: EntryMeta = { ...described.meta, size: content.contentSize, xattrs, extents: content.extents, inodeFlags, inodeFlagsKnown: true };
     const meta = content.isRecentlyChanged ? withRacyCtime(read) : read;
     // Before its content is read: nothing of it has been sent yet.
     if (this.isTooBig(meta, shown)) return undefined;

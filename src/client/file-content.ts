@@ -9,6 +9,7 @@ import { statFd, type PosixStat } from './posix/at';
 import { boundedExtents, dataExtents, extentsWithin, hasHoleBefore } from './posix/data-extents';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { readInodeFlags } from './posix/inode-flags';
+import { unsizedContentOf } from './posix/unsized-content';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 import { MAX_EXTENTS } from '../common/entry-limits';
 
@@ -73,6 +74,10 @@ export class FileContent {
   readonly extents: number[];
   /** Bytes the content holds: the whole file, or the sparse file's data. */
   readonly dataBytes: number;
+  /** The size to record: the size seen at open, or what a procfs file of size 0 read (unsized). */
+  readonly contentSize: number;
+  /** A procfs file's content, read whole at open (posix/unsized-content.ts). */
+  private readonly unsized: Buffer | undefined;
   /** Its ctime lies within RACY_WINDOW_NS of its opening: a later write may not show in its stat. */
   readonly isRecentlyChanged: boolean;
   private readonly pieces: readonly { offset: number; length: number }[];
@@ -83,12 +88,14 @@ export class FileContent {
   /** earlierShortRead: what a first read of the same open file gave when it ended short (see readAgain). */
   constructor(readonly fd: number, readonly statAtOpen: PosixStat, private readonly earlierShortRead?: Buffer) {
     this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
-    const size = statAtOpen.size;
+    this.unsized = statAtOpen.size === 0 && (statAtOpen.mode & 0o170000) === 0o100000 ? asFileReadError(() => unsizedContentOf(fd)) : undefined;
+    const size = this.unsized?.length ?? statAtOpen.size;
+    this.contentSize = size;
     // Within the size declared: the file may have grown since statAtOpen. At most MAX_EXTENTS: a 10 GB
     // table punched every 16 KiB has 650,000, whose list alone was more than one message may carry,
     // and the whole backup failed. Past that the smallest holes are read (as zeros) and sent as data:
     // the restored content is exact, only those holes come back allocated.
-    const extents = mayHaveHoles(fd, statAtOpen)
+    const extents = this.unsized === undefined && mayHaveHoles(fd, statAtOpen)
       ? boundedExtents(extentsWithin(dataExtents(fd), size), MAX_EXTENTS)
       : [{ offset: 0, length: size }];
     const isDense = extents.length === 1 && extents[0].offset === 0 && extents[0].length === size;
@@ -108,6 +115,7 @@ export class FileContent {
 
   /** The whole content in one buffer (small files): synchronous, a few microseconds for a cached file. */
   readWhole(): Buffer {
+    if (this.unsized !== undefined) return this.unsized;
     const buffer = Buffer.allocUnsafe(this.dataBytes);
     let filled = 0;
     for (const piece of this.pieces) {
@@ -124,6 +132,10 @@ export class FileContent {
 
   /** The content as Data frames of at most MAX_DATA_FRAME bytes, each read straight into its message. */
   async *frames(): AsyncGenerator<PreparedData | Buffer> {
+    if (this.unsized !== undefined) {
+      for (let offset = 0; offset < this.unsized.length; offset += MAX_DATA_FRAME) yield this.unsized.subarray(offset, offset + MAX_DATA_FRAME);
+      return;
+    }
     for (const piece of this.pieces) {
       let done = 0;
       while (done < piece.length) {

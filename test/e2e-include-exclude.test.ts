@@ -136,6 +136,27 @@ test('an include inside another is walked once; an include exclude_regex matches
   }
 });
 
+// Regression (red team redconf): a symlink include's target whose name is not UTF-8 was decoded to U+FFFD,
+// which no include holds: reported as not in the backup (exit 3) though another include holds it.
+test('a symlink include whose target\'s name is not UTF-8 is found in the include that holds it, and named in bytes where none does', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const base = join(sandbox.root, 'bytes');
+  const name = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "caf\xe9"
+  const folder = Buffer.concat([Buffer.from(`${base}/`), name]);
+  await mkdir(folder, { recursive: true });
+  await writeFile(Buffer.concat([folder, Buffer.from('/z')]), 'z\n');
+  await symlink(name, join(base, 'lk'));
+  await sandbox.startServer();
+  const run = async (lines: string[]) => sandbox.runClient(['-c', await sandbox.writeNodeConfig('node1', lines), '-e']);
+  const held = await run([`include = ${base}`, `include = ${join(base, 'lk')}`]);
+  assert.equal(held.code, 0, held.stdout + held.stderr);
+  assert.doesNotMatch(held.stderr, /is a symlink/);
+  const alone = await run([`include = ${join(base, 'lk')}`]);
+  assert.equal(alone.code, 3, alone.stdout + alone.stderr);
+  assert.ok(alone.stderr.includes(`is a symlink to ${base}/caf\\xe9: the link is in the backup`), alone.stderr);
+});
+
 test('a node.conf with no include and no dump source backs up nothing and says so (exit 2), not "done: 0 files"', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());

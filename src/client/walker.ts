@@ -301,7 +301,7 @@ function* walkIncludes(located: readonly { include: string; location: LocatedInc
 function reportSymlinkInclude(include: string, parentFd: number, name: Buffer, options: WalkOptions): void {
   let target: string;
   try {
-    target = realpathSync(include);
+    target = escapeBytes(realpathSync.native(include, { encoding: 'buffer' }));
   } catch {
     try {
       target = escapeBytes(readlinkAt(parentFd, name));
@@ -317,18 +317,20 @@ function reportSymlinkInclude(include: string, parentFd: number, name: Buffer, o
  * content is in the backup, and reporting the link as missing it (exit 3) was false.
  */
 function isTargetInAnotherInclude(include: string, includePaths: readonly string[], options: WalkOptions): boolean {
-  let target: string;
+  // As bytes: a target whose name is not UTF-8 decoded to U+FFFD, which no include holds (a false exit 3).
+  let target: Buffer;
   try {
-    target = realpathSync(include);
+    target = realpathSync.native(include, { encoding: 'buffer' });
   } catch {
     return false;
   }
-  if (ownFolderHolding(target, options.skipPaths) !== undefined) return false;
-  const holder = includePaths.find((path) => path === target || target.startsWith(path === '/' ? '/' : `${path}/`));
+  if (ownFolderHolding(target.toString('utf8'), options.skipPaths) !== undefined) return false;
+  const holder = includePaths.map((path) => Buffer.from(path)).find((path) => target.equals(path)
+    || (target.length > path.length && target.subarray(0, path.length).equals(path) && (path.length === 1 || target[path.length] === 0x2f)));
   if (holder === undefined) return false;
   // Each folder from the holding include down to the target must be walked, the target too.
-  for (let end = target.length; end > holder.length; end = target.lastIndexOf('/', end - 1)) {
-    if (excludingPattern(Buffer.from(target.slice(0, end)), options) !== undefined) return false;
+  for (let end = target.length; end > holder.length; end = target.lastIndexOf(SLASH, end - 1)) {
+    if (excludingPattern(target.subarray(0, end), options) !== undefined) return false;
   }
   return true;
 }

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  PreparedData, deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, serializeRestoreResponse, serializeUploadRequest,
+  FastBackupService, PreparedData, deserializeRestoreResponse, deserializeUploadRequest, encodeDataMessage, serializeRestoreResponse,
+  serializeRestoreResponseTransient, serializeUploadRequest,
 } from '../src/common/wire/fast-service';
 import { BatchedEntry, EntryType, RestoreResponse, UploadRequest, type EntryBatch, type EntryMeta } from '../src/proto/cpsbackup';
 import { varintLength, writeVarint } from '../src/common/wire/varint';
@@ -83,6 +84,28 @@ test('EntryBatch messages are written with the same bytes as the generated encod
   assert.deepEqual(deserializeRestoreResponse(encodeDataMessage(Buffer.alloc(0))), { message: { $case: 'data', value: { chunk: Buffer.alloc(0) } } });
   const commit: UploadRequest = { message: { $case: 'commit', value: { warnings: ['w'], unreadableFiles: 3 } } };
   assert.deepEqual(deserializeUploadRequest(serializeUploadRequest(commit)), commit);
+});
+
+test('the server\'s restore serializer writes the same bytes into a scratch buffer, and grpc-js copies them before the next message', () => {
+  assert.equal(FastBackupService.restore.responseSerialize, serializeRestoreResponseTransient);
+  const chunk = (size: number): { hash: Buffer; rawSize: number; codec: number; payload: Buffer } => ({ hash: randomBytes(32), rawSize: size, codec: 1, payload: randomBytes(size) });
+  const messages: RestoreResponse[] = [
+    { message: { $case: 'batch', value: sampleBatch() } },
+    { message: { $case: 'chunks', value: { chunks: [chunk(300_000), chunk(1), chunk(700_000)] } } },
+    { message: { $case: 'chunks', value: { chunks: [chunk(20)] } } },
+    { message: { $case: 'chunks', value: { chunks: [chunk(5_000_000)] } } }, // past the scratch's bound: a buffer of its own
+    { message: { $case: 'entryEnd', value: { sha256: randomBytes(32), size: 7, damage: '' } } },
+  ];
+  for (const message of messages) assert.deepEqual(serializeRestoreResponseTransient(message), serializeRestoreResponse(message));
+  // What grpc-js's server does with a serializer's answer (server-interceptors.js, serializeMessage): copied into
+  // the framed message at once. A grpc-js that kept the serializer's buffer would send bytes the next message
+  // wrote over; this fails first.
+  const { BaseServerInterceptingCall } = require('@grpc/grpc-js/build/src/server-interceptors') as {
+    BaseServerInterceptingCall: { prototype: { serializeMessage(this: unknown, value: RestoreResponse): Buffer } };
+  };
+  const call = { handler: { serialize: serializeRestoreResponseTransient } };
+  const framed = messages.map((message) => BaseServerInterceptingCall.prototype.serializeMessage.call(call, message));
+  messages.forEach((message, index) => assert.deepEqual(framed[index].subarray(5), serializeRestoreResponse(message), `message ${index}`));
 });
 
 test('the batch decoder skips fields it does not know and refuses a truncated message', () => {

@@ -77,10 +77,15 @@ function writeEncodedChunk(buffer: Buffer, offset: number, tag: number, chunk: E
 }
 
 /** Encodes `{ <field>: chunkBatch }` (UploadRequest.chunks, RestoreResponse.chunks) with one copy of each payload. */
-export function encodeChunkBatchMessage(outerTag: number, batch: ChunkBatch): Buffer {
+/** Where an encoder writes a message of `size` bytes: a new buffer unless the caller gives one (a reused scratch). */
+export type MessageBuffer = (size: number) => Buffer;
+
+const newMessageBuffer: MessageBuffer = (size) => Buffer.allocUnsafe(size);
+
+export function encodeChunkBatchMessage(outerTag: number, batch: ChunkBatch, into: MessageBuffer = newMessageBuffer): Buffer {
   const lengths = batch.chunks.map(encodedChunkLength);
   const batchLength = lengths.reduce((sum, length) => sum + 1 + varintLength(length) + length, 0);
-  const buffer = Buffer.allocUnsafe(1 + varintLength(batchLength) + batchLength);
+  const buffer = into(1 + varintLength(batchLength) + batchLength);
   let offset = 0;
   buffer[offset++] = outerTag;
   offset = writeVarint(buffer, offset, batchLength);
@@ -89,7 +94,7 @@ export function encodeChunkBatchMessage(outerTag: number, batch: ChunkBatch): Bu
 }
 
 /** Encodes `{ <field>: batch }` of a oneof whose tag is `outerTag` (UploadRequest.batch, RestoreResponse.batch). */
-export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer {
+export function encodeBatchMessage(outerTag: number, batch: EntryBatch, into: MessageBuffer = newMessageBuffer): Buffer {
   const metas = batch.entries.map((entry) => (entry.meta ? sizeEntryMeta(entry.meta) : undefined));
   const chunkLengths = batch.entries.map((entry) => entry.chunks.map(encodedChunkLength));
   const carriedLengths = batch.entries.map((entry) => (entry.carried ? carriedRunLength(entry.carried) : undefined));
@@ -101,7 +106,7 @@ export function encodeBatchMessage(outerTag: number, batch: EntryBatch): Buffer 
       + bytesFieldLength(entry.chunkHashes.length) + lengthDelimitedLength(carriedLengths[index]);
   });
   const batchLength = entryLengths.reduce((sum, length) => sum + 1 + varintLength(length) + length, 0);
-  const buffer = Buffer.allocUnsafe(1 + varintLength(batchLength) + batchLength);
+  const buffer = into(1 + varintLength(batchLength) + batchLength);
   let offset = 0;
   buffer[offset++] = outerTag;
   offset = writeVarint(buffer, offset, batchLength);

@@ -113,6 +113,31 @@ export function serializeRestoreResponse(value: RestoreResponse): Buffer {
   return Buffer.from(RestoreResponse.encode(value).finish());
 }
 
+/** The scratch buffer of serializeRestoreResponseTransient: one message's bytes at a time, reused by the next. */
+let restoreScratch: Buffer = Buffer.alloc(0);
+/** Scratch sizes are whole granules; a bigger message than this gets a buffer of its own, not kept. */
+const SCRATCH_GRANULE = 256 * 1024;
+const MAX_SCRATCH = 4 * 1024 * 1024;
+
+function restoreScratchOf(size: number): Buffer {
+  if (size > MAX_SCRATCH) return Buffer.allocUnsafe(size);
+  if (restoreScratch.length < size) restoreScratch = Buffer.allocUnsafeSlow(Math.ceil(size / SCRATCH_GRANULE) * SCRATCH_GRANULE);
+  return restoreScratch.subarray(0, size);
+}
+
+/**
+ * As serializeRestoreResponse, but a batch or chunk batch is written into a scratch buffer that the next
+ * call writes over: the server's serializer only. grpc-js's server copies what its serializer returns into
+ * the message's frame at once, before anything else runs (ServerInterceptingCall.serializeMessage, pinned by
+ * wire-fast-service.test.ts), so a restore's content is no longer in one new buffer per message that garbage
+ * collection must then find and free (a restore of 512 MiB: 160 MiB of them).
+ */
+export function serializeRestoreResponseTransient(value: RestoreResponse): Buffer {
+  if (value.message?.$case === 'batch') return encodeBatchMessage((RESTORE_BATCH_FIELD << 3) | 2, value.message.value, restoreScratchOf);
+  if (value.message?.$case === 'chunks') return encodeChunkBatchMessage((RESTORE_CHUNKS_FIELD << 3) | 2, value.message.value, restoreScratchOf);
+  return serializeRestoreResponse(value);
+}
+
 export function deserializeRestoreResponse(buffer: Buffer): RestoreResponse {
   const message = decodeContentMessage(buffer, RESTORE_BATCH_FIELD, RESTORE_CHUNKS_FIELD);
   return message ? { message } as RestoreResponse : RestoreResponse.decode(buffer);
@@ -132,7 +157,7 @@ export const FastBackupService = {
   },
   restore: {
     ...BackupService.restore,
-    responseSerialize: serializeRestoreResponse,
+    responseSerialize: serializeRestoreResponseTransient,
     responseDeserialize: deserializeRestoreResponse,
   },
 } as const;

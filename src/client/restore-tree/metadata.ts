@@ -42,14 +42,15 @@ const INHERITED_ACLS: ReadonlySet<string> = new Set([ACL_ACCESS, ACL_DEFAULT]);
 
 /**
  * Which entry, each named so that it cannot be swapped under the restore:
- * - fd: an open fd (a file being written, a folder opened and checked as the restore's);
+ * - fd: an open fd (a file being written, a folder opened and checked as the restore's); sawStat is handed any
+ *   fstat a step made of it;
  * - handle: an O_PATH handle of a symlink or special file just made and checked (nothing else can be
  *   opened without acting on it), or of a checked folder this user may not read. Every step, its xattrs
  *   and ACLs too, goes through the handle (posix/xattrs.ts), never by name: a name swapped since the
  *   check (a hard link to another file put there) is never reached;
  * - dirfd + name: by name, only where no one else can put another entry under it (the root's ".").
  */
-export type MetadataTarget = { readonly fd: number; readonly isFolder?: boolean }
+export type MetadataTarget = { readonly fd: number; readonly isFolder?: boolean; readonly sawStat?: (stats: PosixStat) => void }
   | { readonly handle: number; readonly isSymlink: boolean; readonly isFolder?: boolean }
   | { readonly dirfd: number; readonly name: Buffer; readonly isSymlink: boolean; readonly isFolder: boolean };
 
@@ -72,7 +73,12 @@ function callsOf(target: MetadataTarget): MetadataCalls {
     return {
       isSymlink: false, isFolder: target.isFolder === true, xattrTarget: { fd },
       chown: (uid, gid) => chownFd(fd, uid, gid), chmod: (mode) => chmodFd(fd, mode),
-      setTimes: (times) => setTimesFd(fd, times), stat: () => statFd(fd),
+      setTimes: (times) => setTimesFd(fd, times),
+      stat: () => {
+        const stats = statFd(fd);
+        target.sawStat?.(stats);
+        return stats;
+      },
       setInodeFlags: (flags) => setInodeFlags(fd, flags), inodeFlags: () => readInodeFlags(fd),
     };
   }

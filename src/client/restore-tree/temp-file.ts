@@ -7,11 +7,14 @@ import type { FolderLease } from './folder-walk';
 import { MetadataError, RestoreSystemError } from './errors';
 import { type EntryMetadata, applyMetadata } from './metadata';
 import type { Inode } from './link-targets';
+import type { PosixStat } from '../posix/addon';
 
 export class TempFile {
   private isOpen = true;
   /** Inode flags setMetadata was given, set by commit once the file has its name (rename refuses an immutable or append-only file). */
   private inodeFlags: number | undefined;
+  /** Its inode, once an fstat of the fd said it (the times' check makes one for most files): never another one's. */
+  private inode: Inode | undefined;
 
   /**
    * fd: open read-write, for the content (and reading it back to verify). folder: the lease of the
@@ -41,13 +44,16 @@ export class TempFile {
     this.checkOpen();
     const { inodeFlags, ...rest } = metadata;
     this.inodeFlags = inodeFlags;
-    const failures = applyMetadata({ fd: this.fd }, rest, this.owners);
+    const sawStat = (stats: PosixStat): void => { this.inode = { dev: stats.dev, ino: stats.ino }; };
+    const failures = applyMetadata({ fd: this.fd, sawStat }, rest, this.owners);
     if (failures.length > 0) throw new MetadataError(this.entryPath, this.localPath, failures);
   }
 
   /** The inode written, through its fd: what a later hard link to the entry must find at its name. */
   identity(): Inode {
     this.checkOpen();
+    // An fd's inode never changes: one fstat per restored file, not two (20,000 fewer calls in the bench's restore).
+    if (this.inode !== undefined) return this.inode;
     const stats = statFd(this.fd);
     return { dev: stats.dev, ino: stats.ino };
   }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChunkStore, type StoreOptions } from '../src/chunkstore/store';
@@ -232,5 +232,35 @@ test('recover marks the chunks of packs the bucket lost: the next backup of the 
     assert.deepEqual(await readBackup(store, newest), new Map([['new.bin', lost]]), 'the backup after recover restores');
   } finally {
     await store.close();
+  }
+});
+
+// Regression (red team, truncated-pack.js): a pack the bucket holds shorter than recorded (an upload cut, a
+// 0-byte object) went unnoticed by recover and by the start; the next backup deduplicated against its lost
+// chunks and did not restore. Both mark them damaged now, naming the pack, as they mark a missing pack's.
+test('a pack the bucket holds cut short: the start and recover mark its lost chunks, name the pack, and the next backup restores', async (t) => {
+  const { root, bucket, key, open } = await setUp(t);
+  let store = await open('server', 0);
+  const content = await bytesOf('snapshots-short', 300_000);
+  await backupFiles(store, 'node1', { 'old.bin': content });
+  await store.close();
+  const [pack] = await packNames(bucket);
+  const file = join(root, 'bucket', 'packs', pack.slice(0, 2), `${pack}.pack`);
+  await truncate(file, Math.floor((await stat(file)).size / 3));
+
+  const recovered = await recoverCatalog(join(root, 'new-server'), bucket, key);
+  assert.deepEqual(recovered.missingPacks, []);
+  assert.equal(recovered.shortPacks.length, 1);
+  assert.match(recovered.shortPacks[0], new RegExp(`^pack ${pack} in .* is truncated: \\d+ bytes stored, \\d+ recorded: \\d+ of its \\d+ chunks are marked damaged`));
+  for (const server of ['server', 'new-server']) {
+    store = await open(server, 3600);
+    try {
+      assert.equal(store.recovery.shortPacks, 1, `${server}: the start finds the short pack`);
+      await backupFiles(store, 'node1', { 'new.bin': content });
+      const newest = store.listBackups('node1').at(-1)!;
+      assert.deepEqual(await readBackup(store, newest), new Map([['new.bin', content]]), `${server}: the next backup restores`);
+    } finally {
+      await store.close();
+    }
   }
 });

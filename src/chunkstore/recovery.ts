@@ -1,8 +1,8 @@
 // Brings a store back to a consistent state on open, after any crash (borg: uncommitted work is
 // discarded): running backups are dropped, staged packs removed, objects a crash left between their
 // put and their catalog row deleted (any other object without a row is kept unless asked: see keptPacks),
-// doomed packs deleted, packs the catalog names that are gone marked lost, and packs a version-1
-// store never sealed re-read and kept only if intact.
+// doomed packs deleted, packs the catalog names that are gone marked lost (and the lost records of those
+// found shorter than recorded), and packs a version-1 store never sealed re-read and kept only if intact.
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackBackend, StoredObject } from './backend/pack-backend';
@@ -15,6 +15,7 @@ import { readChunk } from './pack/pack-reader';
 import { isCoverPackName } from './pack/pack-files';
 import type { DoomedPacks } from './gc/doomed-packs';
 import { describeKeptPacks, type KeptPacks, keptPacksOf, NO_KEPT_PACKS, sampleOf } from './kept-packs';
+import { describeLongPack, describeShortPack, markShortPacksDamaged, resizedPacks } from './resized-packs';
 import { CorruptError } from '../common/errors';
 import type { Logger } from '../common/logger';
 
@@ -45,6 +46,14 @@ export interface RecoveryReport {
    * hold their bytes store them again.
    */
   readonly missingPacks: number;
+  /**
+   * Packs the store holds shorter than the catalog recorded at their seal (a power loss, a full disk, a 0-byte
+   * object): their chunks whose records run past the end, or do not read back within it, are marked damaged as a
+   * missing pack's are, each pack named in a warning.
+   */
+  readonly shortPacks: number;
+  /** Packs longer than recorded: warned of, not damage (what the catalog names in them is where it was). */
+  readonly longPacks: number;
 }
 
 
@@ -72,6 +81,11 @@ export interface RecoveryOptions {
    * Also while `accept-catalog` runs: until its snapshot is stored the operator may still choose `recover`.
    */
   readonly isFenced?: boolean;
+  /**
+   * Where a short pack's records are read back to prove them: the bucket itself, never the read cache (which
+   * may hold records the bucket lost). The backend recovery is given when absent.
+   */
+  readonly bucket?: PackBackend;
 }
 
 export async function recoverStore(catalog: Catalog, backend: PackBackend, codec: ChunkCodec, stagingDirectory: string,
@@ -82,12 +96,16 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   for (const file of await readdir(stagingDirectory).catch(() => [] as string[])) await unlink(join(stagingDirectory, file)).catch(() => undefined);
   const droppedChunks = await sealVersionOnePacks(catalog, backend, codec, framing);
   await doomed.deleteReady();
-  const { orphans, missing } = await comparePacks(catalog, backend);
+  const { orphans, missing, short, long } = await comparePacks(catalog, backend);
   const missingPacks = markPacksLost(catalog, missing);
   if (missingPacks > 0) {
     logger?.warn(`${missingPacks} packs the catalog names are not in ${backend.location} (${sampleOf(missing.map((pack) => pack.name))}): `
       + 'their chunks are marked damaged, the next backups holding their bytes store them again; `cpsbackup-server check` names the files they cost');
   }
+  // Found at every start until its chunks are healed and compaction rewrites it: each start says so again.
+  const shortPacks = await markShortPacksDamaged(catalog, short, framing.overhead, { backend: options.bucket ?? backend, codec, framing });
+  for (const damage of shortPacks) logger?.warn(describeShortPack(damage, backend.location));
+  for (const resized of long) logger?.warn(describeLongPack(resized, backend.location));
   let removedCoverPacks = 0;
   // What a cover write left (a crash between its put and its delete) holds nothing anyone needs, whatever catalog is installed.
   for (const { name } of orphans.filter((orphan) => isCoverPackName(orphan.name))) {
@@ -127,6 +145,7 @@ export async function recoverStore(catalog: Catalog, backend: PackBackend, codec
   if (keptPacks.count > 0) logger?.warn(describeKeptPacks(keptPacks, backend.location));
   return {
     droppedBackups: running.length, droppedChunks, removedOrphanPacks, removedCoverPacks, removedUnknownPacks, missingPacks, keptPacks,
+    shortPacks: shortPacks.length, longPacks: long.length,
     keptOrphanPacks: isSinceRecover ? keptPacks.count : 0, keptUnknownPacks: isSinceRecover ? 0 : keptPacks.count,
   };
 }
@@ -195,16 +214,17 @@ async function sealVersionOnePacks(catalog: Catalog, backend: PackBackend, codec
 
 /**
  * The store's objects against the catalog's packs, both ways: objects no row names (a crash between a put
- * and its row, or a newer catalog's) and packs whose object is gone. Doomed packs are neither.
+ * and its row, or a newer catalog's), packs whose object is gone, and packs whose object is not the size
+ * recorded (shorter or longer). Doomed packs are none of these.
  */
-async function comparePacks(catalog: Catalog, backend: PackBackend): Promise<{ orphans: StoredObject[]; missing: PackRecord[] }> {
+async function comparePacks(catalog: Catalog, backend: PackBackend): Promise<{ orphans: StoredObject[]; missing: PackRecord[] } & ReturnType<typeof resizedPacks>> {
   const packs = catalog.packs.all();
   const known = new Set(packs.map((pack) => pack.name));
   const orphans: StoredObject[] = [];
-  const stored = new Set<string>();
+  const stored = new Map<string, number>();
   for await (const object of backend.listPacks()) {
-    stored.add(object.name);
+    stored.set(object.name, object.size);
     if (!known.has(object.name) && !catalog.packs.isDoomed(object.name)) orphans.push(object);
   }
-  return { orphans, missing: packs.filter((pack) => !stored.has(pack.name)) };
+  return { orphans, missing: packs.filter((pack) => !stored.has(pack.name)), ...resizedPacks(packs, stored) };
 }

@@ -161,7 +161,7 @@ const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 120;
 export class ChunkStore {
   private recoveryReport: RecoveryReport = {
     droppedBackups: 0, droppedChunks: 0, removedOrphanPacks: 0, removedCoverPacks: 0, removedUnknownPacks: 0,
-    keptOrphanPacks: 0, keptUnknownPacks: 0, keptPacks: NO_KEPT_PACKS, missingPacks: 0,
+    keptOrphanPacks: 0, keptUnknownPacks: 0, keptPacks: NO_KEPT_PACKS, missingPacks: 0, shortPacks: 0, longPacks: 0,
   };
   private readonly sessions = new OpenSessions();
   private readonly readers: ReaderLeases;
@@ -289,7 +289,8 @@ export class ChunkStore {
         store.snapshots.markChanged();
       }
       store.recoveryReport = await recoverStore(catalog, backend, store.readCodec, store.stagingDirectory, store.doomed, framing, {
-        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true, isFenced: store.fence !== undefined || options.acceptOlderCatalog === true });
+        resumeHoldMs: store.resumeHoldMs, logger: options.logger, deleteUnknownPacks: options.deleteUnknownPacks === true,
+        isFenced: store.fence !== undefined || options.acceptOlderCatalog === true, bucket: writable });
       // After recovery: the unfinished backups it dropped no longer count as references.
       if (forgetStaleClientChunksOnce(catalog, options.logger)) store.snapshots?.markChanged();
       await store.reserve.take();

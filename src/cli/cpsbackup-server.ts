@@ -247,13 +247,20 @@ async function runRecover(configFile: string): Promise<number> {
       + `${recovered.clients} clients, ${recovered.backups} backups, ${recovered.packs} packs\n`);
     process.stdout.write('packs in the bucket this catalog does not name are kept until `cpsbackup-server gc --delete-unknown-packs` (run check first)\n');
     for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
-    if (recovered.missingPacks.length > 0) {
+    for (const line of recovered.shortPacks) process.stdout.write(`truncated: ${line}\n`);
+    if (recovered.missingPacks.length > 0 || recovered.shortPacks.length > 0) {
       await warnOfLiveServer(config, backend, key);
-      process.stdout.write(`${recovered.missingPacks.length} packs are missing: their chunks are marked damaged (the next backups holding `
-        + 'their bytes store them again); run `cpsbackup-server check` to name the backups and files they break\n');
+      if (recovered.missingPacks.length > 0) {
+        process.stdout.write(`${recovered.missingPacks.length} packs are missing: their chunks are marked damaged (the next backups holding `
+          + 'their bytes store them again); run `cpsbackup-server check` to name the backups and files they break\n');
+      }
+      if (recovered.shortPacks.length > 0) {
+        process.stdout.write(`${recovered.shortPacks.length} packs are shorter than the catalog recorded: what lies past their end is lost `
+          + '(marked damaged, as above); run `cpsbackup-server check` to name the backups and files they break\n');
+      }
       return EXIT.partial;
     }
-    process.stdout.write('every pack the catalog references is in the bucket; backups committed after this snapshot are not in it\n');
+    process.stdout.write('every pack the catalog references is in the bucket, at its size; backups committed after this snapshot are not in it\n');
     await warnOfLiveServer(config, backend, key);
     return EXIT.ok;
   } finally {

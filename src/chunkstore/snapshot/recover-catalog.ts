@@ -12,6 +12,7 @@ import { SEALED_FRAMING_OVERHEAD } from '../crypto/sealed-framing';
 import { assertStoreKey, WrongKeyError, type StoreKey } from '../crypto/store-key';
 import { readIdentity } from '../store-identity';
 import { markPacksLost, ORPHANS_HELD_KEY } from '../recovery';
+import { describeShortPack, markShortPacksDamaged, resizedPacks } from '../resized-packs';
 import { generationOf, snapshotName } from './snapshot-names';
 import { recordKnownGeneration } from './generation-fence';
 import { ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
@@ -27,6 +28,11 @@ export interface RecoveredCatalog {
    * hold their bytes store them again.
    */
   readonly missingPacks: readonly string[];
+  /**
+   * Packs the bucket holds shorter than the catalog recorded, one line each naming the pack: their chunks whose
+   * records run past the end are marked damaged (the next start also reads back those within it).
+   */
+  readonly shortPacks: readonly string[];
   /** Newer generations that did not open, with why. */
   readonly skipped: readonly string[];
 }
@@ -79,16 +85,19 @@ async function inspect(file: string, backend: PackBackend, storeId: string, newe
     catalog.meta.set(ORPHANS_HELD_KEY, '1');
     // The operator chose this catalog: newer generations that did not open fence none of its snapshots.
     recordKnownGeneration(catalog, newestGeneration);
-    const stored = new Set<string>();
-    for await (const pack of backend.listPacks()) stored.add(pack.name);
+    const stored = new Map<string, number>();
+    for await (const pack of backend.listPacks()) stored.set(pack.name, pack.size);
     const packs = catalog.packs.all();
     const missing = packs.filter((pack) => !stored.has(pack.name));
     markPacksLost(catalog, missing);
+    // A short pack lost what lies past its end as a missing one lost all; the server's start reads back the rest.
+    const short = await markShortPacksDamaged(catalog, resizedPacks(packs, stored).short, SEALED_FRAMING_OVERHEAD);
     return {
       clients: catalog.clients.allNames().length,
       backups: catalog.backups.totals().backups,
       packs: packs.length,
       missingPacks: missing.map((pack) => pack.name).sort(),
+      shortPacks: short.map((damage) => describeShortPack(damage, backend.location)),
     };
   } finally {
     catalog.close();

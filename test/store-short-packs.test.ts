@@ -1,0 +1,120 @@
+// A pack shorter than the catalog recorded is damage, wherever it is found: at start (like a missing pack,
+// its lost chunks marked and named in a warning) and by a collection compacting it (every live chunk that
+// does not read back marked, not the first one only), so the next backup of the same bytes stores them all
+// again and restores. A pack longer than recorded is reported, not damage.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, readdir, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { backupFiles, bytesOf, openStoreFixture, readBackup, type StoreFixture } from './support/store-fixture';
+import { flipByte } from './support/fault-tools';
+import type { Logger } from '../src/common/logger';
+import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
+
+interface PackFile { readonly name: string; readonly path: string; readonly size: number }
+
+async function packFilesOf(directory: string): Promise<PackFile[]> {
+  const packs: PackFile[] = [];
+  for (const folder of (await readdir(join(directory, 'packs'))).sort()) {
+    for (const file of (await readdir(join(directory, 'packs', folder))).sort()) {
+      const path = join(directory, 'packs', folder, file);
+      packs.push({ name: file.replace(/\.pack$/, ''), path, size: (await stat(path)).size });
+    }
+  }
+  return packs;
+}
+
+interface ChunkPlace { readonly offset: number; readonly storedSize: number; readonly isDamaged: number }
+
+/** The chunk rows of one pack, in file order, read beside the open store (WAL). */
+function chunksOf(directory: string, packName: string): ChunkPlace[] {
+  const database = new Database(join(directory, 'catalog.db'), { readonly: true });
+  try {
+    return database.prepare(`SELECT ch.offset, ch.stored_size AS storedSize, ch.is_damaged AS isDamaged FROM chunks ch
+      JOIN packs p ON p.id = ch.pack_id WHERE p.name = ? ORDER BY ch.offset`).all(packName) as ChunkPlace[];
+  } finally {
+    database.close();
+  }
+}
+
+function warningsLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, logger: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) } };
+}
+
+/** One backup of `content` in one pack; the fixture and that pack. */
+async function storeWithOnePack(t: { after(fn: () => Promise<void>): void }, seed: string, logger: Logger): Promise<{ fixture: StoreFixture; pack: PackFile; content: Buffer }> {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0, logger });
+  t.after(() => fixture.destroy());
+  const content = await bytesOf(seed, 600_000);
+  await backupFiles(fixture.store, 'node1', { '/a/file': content });
+  const packs = await packFilesOf(fixture.directory);
+  assert.equal(packs.length, 1);
+  return { fixture, pack: packs[0], content };
+}
+
+/** After the damage: a backup of the same bytes stores what was lost again, and restores whole. */
+async function assertNextBackupRestores(fixture: StoreFixture, content: Buffer): Promise<void> {
+  const again = await backupFiles(fixture.store, 'node1', { '/a/file': content });
+  assert.ok((await readBackup(fixture.store, again)).get('/a/file')?.equals(content), 'the next backup of the same bytes restores');
+}
+
+// Regression (red team, truncated-pack.js): a pack cut short or to 0 bytes while the server was down went
+// unnoticed at start; the next backup deduplicated against its lost chunks, exited 0, and did not restore.
+test('a pack cut short while the store was closed: at open its chunks past the end are marked damaged and named; the next backup stores them again', async (t) => {
+  const { logger, warnings } = warningsLogger();
+  const { fixture, pack, content } = await storeWithOnePack(t, 'short-pack', logger);
+  await fixture.store.close();
+  const cut = Math.floor(pack.size / 3);
+  await truncate(pack.path, cut);
+  const store = await fixture.reopen();
+  assert.equal(store.recovery.shortPacks, 1);
+  assert.ok(warnings.some((line) => line.includes(`pack ${pack.name}`) && /truncated/.test(line) && line.includes(`${cut} bytes stored, ${pack.size} recorded`)), warnings.join('\n'));
+  const chunks = chunksOf(fixture.directory, pack.name);
+  const beyond = chunks.filter((chunk) => chunk.offset + RECORD_HEADER_SIZE + chunk.storedSize > cut);
+  assert.ok(beyond.length > 0 && beyond.length < chunks.length);
+  assert.deepEqual(chunks.map((chunk) => chunk.isDamaged), chunks.map((chunk) => (beyond.includes(chunk) ? 1 : 0)),
+    'every chunk past the end is marked, none of those within it (they read back whole)');
+  await assertNextBackupRestores(fixture, content);
+});
+
+test('a pack cut to 0 bytes (a full disk, restic #3400): every chunk of it is marked damaged at open; the next backup stores them again', async (t) => {
+  const { logger, warnings } = warningsLogger();
+  const { fixture, pack, content } = await storeWithOnePack(t, 'zero-pack', logger);
+  await fixture.store.close();
+  await truncate(pack.path, 0);
+  const store = await fixture.reopen();
+  assert.equal(store.recovery.shortPacks, 1);
+  assert.ok(warnings.some((line) => line.includes(`pack ${pack.name}`) && line.includes('0 bytes stored')), warnings.join('\n'));
+  assert.ok(chunksOf(fixture.directory, pack.name).every((chunk) => chunk.isDamaged === 1), 'all of its chunks are marked');
+  await assertNextBackupRestores(fixture, content);
+});
+
+test('a short pack whose stored part is damaged too: the records within it are read back, and the one that does not verify is marked as well', async (t) => {
+  const { logger } = warningsLogger();
+  const { fixture, pack, content } = await storeWithOnePack(t, 'short-damaged-pack', logger);
+  await fixture.store.close();
+  await flipByte(pack.path, 200); // the first record's payload
+  await truncate(pack.path, Math.floor(pack.size / 3));
+  await fixture.reopen();
+  const chunks = chunksOf(fixture.directory, pack.name);
+  assert.equal(chunks[0].offset, 0);
+  assert.equal(chunks[0].isDamaged, 1, 'the first chunk, within the stored part, does not read back: marked');
+  assert.equal(chunks[1].isDamaged, 0, 'its neighbour reads back whole');
+  await assertNextBackupRestores(fixture, content);
+});
+
+test('a pack longer than recorded is named in a warning at open, and nothing in it is marked damaged', async (t) => {
+  const { logger, warnings } = warningsLogger();
+  const { fixture, pack, content } = await storeWithOnePack(t, 'long-pack', logger);
+  await fixture.store.close();
+  await appendFile(pack.path, Buffer.alloc(1000, 7));
+  const store = await fixture.reopen();
+  assert.equal(store.recovery.shortPacks, 0);
+  assert.equal(store.recovery.longPacks, 1);
+  assert.ok(warnings.some((line) => line.includes(`pack ${pack.name}`) && line.includes(`${pack.size + 1000} bytes, longer than the ${pack.size} recorded`)), warnings.join('\n'));
+  assert.ok(chunksOf(fixture.directory, pack.name).every((chunk) => chunk.isDamaged === 0));
+  const [backup] = store.listBackups('node1');
+  assert.ok((await readBackup(store, backup)).get('/a/file')?.equals(content));
+});

@@ -118,3 +118,49 @@ test('a pack longer than recorded is named in a warning at open, and nothing in 
   const [backup] = store.listBackups('node1');
   assert.ok((await readBackup(store, backup)).get('/a/file')?.equals(content));
 });
+
+/** A kept file and a dropped one in one pack, a second backup holding the kept one: deleting the first makes GC compact that pack. */
+async function packToCompact(t: { after(fn: () => Promise<void>): void }, seed: string) {
+  const fixture = await openStoreFixture({ resumeHoldSeconds: 0 });
+  t.after(() => fixture.destroy());
+  const keep = await bytesOf(`${seed}-keep`, 300_000);
+  const first = await backupFiles(fixture.store, 'node1', { '/a/keep': keep, '/a/drop': await bytesOf(`${seed}-drop`, 900_000) });
+  await backupFiles(fixture.store, 'node1', { '/a/keep': keep });
+  const [pack] = await packFilesOf(fixture.directory);
+  return { fixture, first, keep, pack };
+}
+
+// Regression (red team, truncated-pack-gc.js): GC compacting a damaged pack marked only the first damaged chunk
+// it met; the next backup stored that one again, deduplicated against the second lost one, and did not restore.
+test('gc compacting a pack cut short under it marks every live chunk past the end, and the next backup of the kept file restores', async (t) => {
+  const { fixture, first, keep, pack } = await packToCompact(t, 'gc-short');
+  const keptChunks = chunksOf(fixture.directory, pack.name).filter((chunk) => chunk.offset < 300_000);
+  const cut = keptChunks[Math.floor(keptChunks.length / 2)].offset + 50;
+  await truncate(pack.path, cut); // while the store is open: no start sees it, the collection does
+  fixture.store.deleteBackups([first]);
+  const report = await fixture.store.collectGarbage();
+  const lost = keptChunks.filter((chunk) => chunk.offset + RECORD_HEADER_SIZE + chunk.storedSize > cut);
+  assert.ok(lost.length >= 2, `${lost.length} kept chunks past the cut`);
+  assert.equal(report.damagedPacks, 1, JSON.stringify(report));
+  assert.equal(report.damagedChunks, lost.length, JSON.stringify(report));
+  assert.deepEqual(report.damagedPackNames, [pack.name]);
+  await assertNextBackupRestores(fixture, keep).catch((error: unknown) => {
+    throw new Error(`after gc: ${String(error)}`);
+  });
+});
+
+test('gc compacting a pack damaged in two places marks both chunks, copies the sound ones out, and the next backup restores', async (t) => {
+  const { fixture, first, keep, pack } = await packToCompact(t, 'gc-two-flips');
+  const keptChunks = chunksOf(fixture.directory, pack.name).filter((chunk) => chunk.offset < 300_000);
+  assert.ok(keptChunks.length >= 4);
+  const damaged = [keptChunks[1], keptChunks[keptChunks.length - 2]];
+  for (const chunk of damaged) await flipByte(pack.path, chunk.offset + RECORD_HEADER_SIZE + 10);
+  fixture.store.deleteBackups([first]);
+  const report = await fixture.store.collectGarbage();
+  assert.equal(report.damagedPacks, 1, JSON.stringify(report));
+  assert.equal(report.damagedChunks, 2, JSON.stringify(report));
+  const left = chunksOf(fixture.directory, pack.name);
+  assert.deepEqual(left.map((chunk) => [chunk.offset, chunk.isDamaged]), damaged.map((chunk) => [chunk.offset, 1]),
+    'only the two damaged chunks stay in the old pack, marked; the sound ones moved to the new pack');
+  await assertNextBackupRestores(fixture, keep);
+});

@@ -102,7 +102,7 @@ async function printStatus(configFile: string, options: { url?: string; json?: b
 async function runGarbageCollection(configFile: string, deleteUnknownPacks: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
-  const { describeKeptPacks } = await import('../chunkstore/store');
+  const { describeDamagedPacks, describeKeptPacks } = await import('../chunkstore/store');
   const store = await openConfiguredStore(config, { encoderThreads: 0, deleteUnknownPacks, mustExist: true, logger: offlineLogger('cpsbackup-server') });
   try {
     const { removedOrphanPacks, removedUnknownPacks, keptPacks } = store.recovery;
@@ -111,7 +111,7 @@ async function runGarbageCollection(configFile: string, deleteUnknownPacks: bool
     if (keptPacks.count > 0) process.stdout.write(`gc: ${describeKeptPacks(keptPacks, store.packBackend.location)}\n`);
     const report = await store.collectGarbage({ allPacks: true });
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes`
-      + `${report.damagedPacks > 0 ? `; ${report.damagedPacks} packs not rewritten: a live chunk in each is damaged (marked; run check)` : ''}\n`);
+      + `${report.damagedPacks > 0 ? `; ${describeDamagedPacks(report)}` : ''}\n`);
     // Doomed packs leave the bucket only once a snapshot without them is stored, and a fenced store stores none.
     if (store.snapshotFence !== undefined) {
       process.stdout.write('gc: nothing leaves the bucket yet: the packs counted above stay there until `recover` or `accept-catalog` (see the warning above)\n');

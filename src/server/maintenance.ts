@@ -1,6 +1,6 @@
 // Retention after each commit and garbage collection, one run at a time. GC runs beside backups
 // and restores (the store holds what open sessions use), so nobody waits for it and it waits for nobody.
-import type { ChunkStore, GarbageReport } from '../chunkstore/store';
+import { type ChunkStore, describeDamagedPacks, type GarbageReport } from '../chunkstore/store';
 import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
@@ -138,8 +138,7 @@ export class Maintenance {
       this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, `
         + `${report.freedBytes} bytes freed in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
       if (report.damagedPacks > 0) {
-        this.logger.error(`gc: ${report.damagedPacks} pack${report.damagedPacks === 1 ? '' : 's'} not rewritten: a live chunk in it is damaged `
-          + '(marked so; run check to see which files it breaks)');
+        this.logger.error(`gc: ${describeDamagedPacks(report)}`);
       }
       return report;
     }, (error: unknown) => {

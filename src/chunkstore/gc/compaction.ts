@@ -15,10 +15,13 @@ import { readRecord, verifyRecord } from '../pack/pack-reader';
 import type { RecordFraming } from '../pack/record-framing';
 import { CorruptError } from '../../common/errors';
 
-/** A live chunk of the pack does not read back intact: the pack cannot be rewritten without carrying it on. */
+/** Live chunks of the pack do not read back intact: the pack cannot be rewritten without carrying them on. */
 export class DamagedChunkError extends CorruptError {
-  /** Where it was read: the locations are taken once, before the reads, and a backup may heal the row meanwhile. */
-  constructor(readonly place: DamagedPlace, message: string) {
+  /**
+   * Every one found, each where it was read: the locations are taken once, before the reads, and a backup may
+   * heal a row meanwhile. The message is the first one's.
+   */
+  constructor(readonly places: readonly DamagedPlace[], message: string) {
     super(message);
     this.name = 'DamagedChunkError';
   }
@@ -70,14 +73,19 @@ export class PackCompaction {
 
   /**
    * Copies the pack's live records, each verified first, so a damaged chunk is never carried on
-   * silently: the first that does not read back intact throws DamagedChunkError, with the records
-   * before it copied (their rows move all the same; the pack keeps the damaged one and is not doomed).
+   * silently: every one that does not read back intact is left where it is, the others copied (their rows
+   * move all the same), and then DamagedChunkError names them all (the pack keeps them and is not doomed).
+   * Every one, not the first: a pack cut short or damaged in two places had only its first lost chunk
+   * marked, and the next backup deduplicated against the second and restored nothing (found by red team).
    */
   async copyLive(pack: PackRecord): Promise<void> {
     const { catalog } = this.settings;
+    const damaged: DamagedPlace[] = [];
+    let firstDamage: string | undefined;
     for (const location of catalog.chunks.ofPack(pack.id)) {
       await this.copy(pack, location, { hash: location.hash, chunkId: location.chunkId, packId: pack.id }, (error) => {
-        throw new DamagedChunkError(location, error.message);
+        damaged.push(location);
+        firstDamage ??= error.message;
       });
     }
     for (const own of catalog.clientChunks.ownCopiesOf(pack.id)) {
@@ -86,6 +94,10 @@ export class PackCompaction {
       await this.copy(pack, own, { hash: own.hash, own }, () => {
         catalog.transaction(() => catalog.clientChunks.dropOwnCopy(own), true);
       });
+    }
+    if (firstDamage !== undefined) {
+      const more = damaged.length > 1 ? ` (and ${damaged.length - 1} more live chunks of pack ${pack.name})` : '';
+      throw new DamagedChunkError(damaged, `${firstDamage}${more}`);
     }
   }
 

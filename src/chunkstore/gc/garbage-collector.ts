@@ -7,6 +7,7 @@ import type { PackUsage } from '../catalog/packs-table';
 import type { DoomedPacks } from './doomed-packs';
 import { type CompactionSettings, DamagedChunkError, PackCompaction } from './compaction';
 import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
+import { sampleOf } from '../kept-packs';
 import { BackupError, type ErrorCode, errorMessage, isDiskFullCode } from '../../common/errors';
 
 export interface GarbageReport {
@@ -17,6 +18,10 @@ export interface GarbageReport {
   readonly freedBytes: number;
   /** Packs left as they are because a live chunk in them is damaged (now marked so: the next backup of its bytes stores them again). */
   readonly damagedPacks: number;
+  /** The live chunks of those packs that did not read back, every one marked damaged. */
+  readonly damagedChunks: number;
+  /** Those packs' names, for the log. */
+  readonly damagedPackNames: readonly string[];
 }
 
 /**
@@ -31,6 +36,15 @@ export class GarbageCollectionError extends BackupError {
     // The log prints the stack: where the failure came from must stay in it, not only where it was wrapped.
     if (cause instanceof Error && cause.stack !== undefined) this.stack = `${this.stack ?? this.message}\nCaused by: ${cause.stack}`;
   }
+}
+
+/** For the log and `gc`: the packs a collection left because live chunks in them are damaged, named, and what was done. */
+export function describeDamagedPacks(report: GarbageReport): string {
+  const isOne = report.damagedPacks === 1;
+  return `${report.damagedPacks} pack${isOne ? '' : 's'} not rewritten (${sampleOf(report.damagedPackNames, report.damagedPacks)}): `
+    + `${report.damagedChunks} live chunk${report.damagedChunks === 1 ? '' : 's'} in ${isOne ? 'it' : 'them'} did not read back and `
+    + `${report.damagedChunks === 1 ? 'is' : 'are'} marked damaged (the next backup holding their bytes stores them again; `
+    + 'run check to see which files they break)';
 }
 
 /** The cause's code stays the error's; a full disk the store met raw (ENOSPC, EDQUOT, SQLITE_FULL) is DISK_FULL. */
@@ -70,6 +84,8 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
   let deletedPacks = 0;
   let rewrittenPacks = 0;
   let damagedPacks = 0;
+  let damagedChunks = 0;
+  const damagedPackNames: string[] = [];
   let freedBytes = 0;
   // Delete before writing: dead packs go first, so a compaction on a nearly full disk finds the space they held.
   for (const usage of usages.filter((candidate) => candidate.liveBytes === 0)) {
@@ -94,14 +110,17 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
         await compaction.copyLive(usage);
       } catch (error) {
         if (error instanceof DamagedChunkError) {
-          // A backup stored the chunk's bytes afresh while the pack was read: its row moved to the new copy
+          // A backup stored the chunks' bytes afresh while the pack was read: their rows moved to the new copies
           // (healed), and what is left here is dead. The pack stays unfinished: the next run compacts it.
-          if (catalog.chunks.markDamaged([error.place]) === 0) continue;
+          const marked = catalog.chunks.markDamaged(error.places);
+          if (marked === 0) continue;
           // Rewriting would carry the damage on or drop a live chunk; every later run would fail on it
-          // again. The chunk is marked damaged (as check marks it; check finds any other), and the pack
-          // is left as it is: only gc --all looks at it again.
+          // again. Every chunk that did not read back is marked damaged (as check marks them), so the next
+          // backup holding their bytes stores them all again; the pack keeps them: only gc --all looks at it again.
           finish(usage.id);
           damagedPacks++;
+          damagedChunks += marked;
+          damagedPackNames.push(usage.name);
           continue;
         }
         // The pack stays as it was, and pending; one that cannot be read does not stop the others.
@@ -124,7 +143,7 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
     }
   }
   await doomed.deleteReady();
-  const report = { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks };
+  const report = { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks, damagedChunks, damagedPackNames };
   if (failure !== undefined) throw new GarbageCollectionError(report, failure);
   return report;
 }

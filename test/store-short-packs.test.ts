@@ -77,6 +77,18 @@ test('a pack cut short while the store was closed: at open its chunks past the e
   assert.deepEqual(chunks.map((chunk) => chunk.isDamaged), chunks.map((chunk) => (beyond.includes(chunk) ? 1 : 0)),
     'every chunk past the end is marked, none of those within it (they read back whole)');
   await assertNextBackupRestores(fixture, content);
+  // Healed: nothing lies past its end any more. The next open says so once and records the stored size;
+  // the one after finds nothing, and check finds the store clean.
+  warnings.length = 0;
+  const healed = await fixture.reopen();
+  assert.equal(healed.recovery.shortPacks, 1);
+  assert.ok(warnings.some((line) => line.includes(`pack ${pack.name}`) && line.includes(`its recorded size is now ${cut}`)), warnings.join('\n'));
+  warnings.length = 0;
+  const settled = await fixture.reopen();
+  assert.equal(settled.recovery.shortPacks, 0);
+  assert.deepEqual(warnings, []);
+  const checked = await settled.check({ readDataPercent: 100 });
+  assert.deepEqual([...checked.problems, ...checked.damagedChunks.map((damage) => damage.reason)], []);
 });
 
 test('a pack cut to 0 bytes (a full disk, restic #3400): every chunk of it is marked damaged at open; the next backup stores them again', async (t) => {

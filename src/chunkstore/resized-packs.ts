@@ -37,6 +37,11 @@ export interface ShortPackDamage extends ResizedPack {
   readonly droppedOwnCopies: number;
   /** The first reason a record within the stored part did not read back, when one did not. */
   readonly firstReadFailure?: string;
+  /**
+   * No row pointed past the stored end any more (the chunks lost there were stored again since an earlier
+   * start marked them), and the records within it were read back: the catalog records its stored size now.
+   */
+  readonly isSettled: boolean;
 }
 
 /** How the records within a short pack's stored part are read back (the bucket itself, not a read cache). */
@@ -58,8 +63,12 @@ export async function markShortPacksDamaged(catalog: Catalog, packs: readonly Re
   const damages: ShortPackDamage[] = [];
   for (const resized of packs) {
     let firstReadFailure: string | undefined;
+    let isAnyPastEnd = false;
     const isLost = async (location: ChunkLocation): Promise<boolean> => {
-      if (location.offset + framingOverhead + location.storedSize > resized.storedSize) return true;
+      if (location.offset + framingOverhead + location.storedSize > resized.storedSize) {
+        isAnyPastEnd = true;
+        return true;
+      }
       if (verifier === undefined) return false;
       try {
         await readChunk(verifier.backend, location, verifier.codec, undefined, verifier.framing);
@@ -82,7 +91,10 @@ export async function markShortPacksDamaged(catalog: Catalog, packs: readonly Re
         for (const own of lostOwnCopies) droppedOwnCopies += catalog.clientChunks.dropOwnCopy(own);
       }, true);
     }
-    damages.push({ ...resized, chunks: chunks.length, damagedChunks, ownCopies: ownCopies.length, droppedOwnCopies, firstReadFailure });
+    // Settled once nothing lies past its end (found by a start, which read back the rest): the next start warns no more.
+    const isSettled = verifier !== undefined && !isAnyPastEnd;
+    if (isSettled) catalog.transaction(() => catalog.packs.resize(resized.pack.id, resized.storedSize), true);
+    damages.push({ ...resized, chunks: chunks.length, damagedChunks, ownCopies: ownCopies.length, droppedOwnCopies, firstReadFailure, isSettled });
   }
   return damages;
 }
@@ -92,9 +104,14 @@ export function describeShortPack(damage: ShortPackDamage, location: string): st
   const { pack, storedSize } = damage;
   const own = damage.ownCopies === 0 ? '' : `, and ${damage.droppedOwnCopies} of the ${damage.ownCopies} clients' own copies there dropped`;
   const why = damage.firstReadFailure === undefined ? '' : ` (a record within it did not read back: ${damage.firstReadFailure})`;
-  return `pack ${pack.name} in ${location} is truncated: ${storedSize} bytes stored, ${pack.size} recorded: `
-    + `${damage.damagedChunks} of its ${damage.chunks} chunks are marked damaged${own}${why}; the next backups holding their bytes `
-    + 'store them again; `cpsbackup-server check` names the files they cost';
+  const head = `pack ${pack.name} in ${location} is truncated: ${storedSize} bytes stored, ${pack.size} recorded: `;
+  if (damage.isSettled && damage.damagedChunks === 0 && damage.droppedOwnCopies === 0) {
+    return `${head}nothing the catalog names lies past its end any more (stored again since), and its ${damage.chunks} chunks read back whole; `
+      + `its recorded size is now ${storedSize}`;
+  }
+  const settled = damage.isSettled ? `; nothing else lies past its end any more, and its recorded size is now ${storedSize}` : '';
+  return `${head}${damage.damagedChunks} of its ${damage.chunks} chunks are marked damaged${own}${why}; the next backups holding their bytes `
+    + `store them again; \`cpsbackup-server check\` names the files they cost${settled}`;
 }
 
 /** One warning line per pack longer than recorded: nothing the catalog names is lost, but an immutable object changed. */

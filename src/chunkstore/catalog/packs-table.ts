@@ -34,6 +34,7 @@ export class PacksTable {
       totalSize: db.prepare(`SELECT COALESCE(SUM(size), 0) FROM packs`).pluck(),
       unsealed: db.prepare(`SELECT id, name, size FROM packs WHERE is_sealed = 0`),
       seal: db.prepare(`UPDATE packs SET size = ?, is_sealed = 1 WHERE id = ?`),
+      resize: db.prepare(`UPDATE packs SET size = ? WHERE id = ?`),
       usage: db.prepare(`SELECT p.id, p.name, p.size, ${liveBytesOf(recordHeaderSize)} AS liveBytes FROM packs p ORDER BY p.id`),
       usageOf: db.prepare(`SELECT p.id, p.name, p.size, ${liveBytesOf(recordHeaderSize)} AS liveBytes FROM packs p WHERE p.id = ?`),
       // A pack row comes with its chunk rows, in one transaction: a sealed one with none left is all dead space.
@@ -107,6 +108,14 @@ export class PacksTable {
 
   seal(packId: number, size: number): void {
     this.statements.seal.run(size, packId);
+  }
+
+  /**
+   * A pack found shorter than recorded once no row points past its stored end any more (its lost chunks were
+   * stored again elsewhere): its size is what is stored, so only a further loss shows again.
+   */
+  resize(packId: number, size: number): void {
+    this.statements.resize.run(size, packId);
   }
 
   usage(): PackUsage[] {

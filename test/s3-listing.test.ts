@@ -51,3 +51,11 @@ test('a continuation token that comes back is an I/O error, not an endless loop'
     && /continuation token "t2" came twice/.test((error as Error).message));
   assert.equal(s3.named('ListObjectsV2Command').length, 3);
 });
+
+// Regression (review of the short-pack check): a key listed without its size was taken as 0 bytes, so a
+// gateway that leaves sizes out made every pack short and the start marked all their chunks damaged.
+test('a key listed without its size is an I/O error, not an empty object', async () => {
+  const s3 = stubS3({ ListObjectsV2Command: () => ({ Contents: [{ Key: 'site/packs/aa/aa1', LastModified: new Date(0) }], IsTruncated: false }) });
+  await assert.rejects(keysOf(listKeys(s3.requester, 'site/packs/')), (error: unknown) => brokenListing(error)
+    && /the key "site\/packs\/aa\/aa1" came without its size/.test((error as Error).message));
+});

@@ -24,7 +24,10 @@ export async function* listKeys(requester: S3Requester, prefix: string, pageSize
       Bucket: requester.bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: token,
     })));
     for (const object of page.Contents ?? []) {
-      if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) };
+      if (object.Key === undefined) continue;
+      // Taken as 0, a size left out made every pack short: the start marked every chunk damaged.
+      if (object.Size === undefined) throw brokenListing({ requester, operation: 'list', prefix, paging: 'ListObjectsV2' }, `the key "${object.Key.slice(0, 80)}" came without its size`);
+      yield { key: object.Key, size: object.Size, modifiedAt: object.LastModified ?? new Date(0) };
     }
     if (page.IsTruncated !== true) return;
     continuationToken = page.NextContinuationToken;

@@ -91,7 +91,7 @@ async function startDump(directory: string, source: DumpSource, plan: DumpPlan):
   const dump: RunningDump = { file: Object.freeze({ path, sourceName: source.name }), source, fifo, readDescriptor: undefined, process: undefined };
   let ends;
   try {
-    ends = await openFifoEnds(path);
+    ends = await openFifoEnds(source.name, path, fifo);
   } catch (error) {
     await removeFifo(path, fifo);
     throw error;

@@ -265,18 +265,34 @@ function reportDumpsInTheWay(paths: readonly string[], output: Output): void {
  */
 async function doImportWithScripts(config: NodeConfig, options: Options, output: Output, control: CliProcess): Promise<number> {
   const { withScripts } = await import('../client/hooks/with-scripts');
-  const result = await withScripts({
+  const { withRestoreLock } = await import('../client/backup-lock');
+  // In place or loading, the restore replaces what a backup reads (its files, its databases, its dump FIFOs): the two
+  // never run side by side. Before the restore and its script: refused, it has written and run nothing.
+  const isTouchingLiveData = options.to === undefined || shouldLoadDumps(options);
+  const withLock = <T>(run: () => Promise<T>): Promise<T> => (isTouchingLiveData
+    ? withRestoreLock(config, 'restore', run, (warning) => output.err(`warning: ${warning}\n`)) : run());
+  const result = await withLock(() => withScripts({
     action: 'restore', configFile: config.file, post: config.scripts.restorePost, environment: { CPSBACKUP_RESTORE_TO: options.to ?? '/' },
     failureExitCode: () => failureExitCode(control),
-  }, () => doImport(config, options, output, control.signal), (problem) => output.err(`error: ${problem}\n`));
+  }, () => doImport(config, options, output, control.signal), (problem) => output.err(`error: ${problem}\n`)));
   // A post script stopped by the first Ctrl-C fails: that is the interruption, for main() to say.
   control.signal.throwIfAborted();
   return result.exitCode;
 }
 
+/**
+ * Whether -i loads the dumps it restores. A restore --to a folder never touches live databases unless --load (or
+ * --load-into) asks for it; nor does one of another client's backups (--client), in place or not: it loaded that
+ * node's dumps into this node's live databases, unasked, past receive_ignore, whenever both nodes share a
+ * work_directory path (as the shipped node.conf has them). In place, this node's own backups load, as README says.
+ */
+function shouldLoadDumps(options: Options): boolean {
+  const isOtherClient = options.client !== undefined && options.client !== '';
+  return options.load ?? ((options.to === undefined && !isOtherClient) || options.loadInto !== undefined);
+}
+
 async function doImport(config: NodeConfig, options: Options, output: Output, signal: AbortSignal): Promise<{ backupId: number; exitCode: number }> {
-  // A restore --to a folder never touches live databases unless --load asks for it.
-  const shouldLoad = options.load ?? (options.to === undefined || options.loadInto !== undefined);
+  const shouldLoad = shouldLoadDumps(options);
   const { ProgressLine } = await import('./progress-line');
   const { formatBackupId, formatBytes } = await import('./format');
   const storage = shouldLoad ? storageOf(config) : undefined;
@@ -302,7 +318,9 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
       output.err(`error: ${result.dumpFiles.length} dump files restored, not loaded: ${config.file} names no storage_conf and has no storage.conf `
         + 'beside it (the database sources to load them into); give it one, or restore with --no-load to take the dump files alone\n');
     } else if (result.dumpFiles.length > 0) {
-      const why = options.load === false ? '--no-load' : 'restored --to a folder: add --load to load them into the databases';
+      const why = options.load === false ? '--no-load' : options.to === undefined
+        ? `another client's backup (--client ${options.client}): add --load to load them into this node's databases (receive_ignore applies)`
+        : 'restored --to a folder: add --load to load them into the databases';
       output.out(`${result.dumpFiles.length} dump files restored, not loaded (${why})\n`);
       reportDumpsInTheWay(result.dumpFiles.filter((file) => file.localPath === file.originalPath).map((file) => file.localPath), output);
     }
@@ -317,6 +335,8 @@ async function doImport(config: NodeConfig, options: Options, output: Output, si
   let lastRestored = 0;
   const chain = await restoreChainAndLoad(config, {
     backupId, to: options.to, clientName: options.client, storage, ...selection, loadInto: loadIntoOf(config, options, storage), signal,
+    // Another client's dumps are loaded here only as a receive loads them: not those node.conf leaves out.
+    ...(options.client === undefined || options.client === '' ? {} : { ignoredSources: config.receiveIgnore }),
     onProgress: (backup, progress) => progressLine.update(
       `backup ${formatBackupId(backup.backupId)}: ${progress.files} files written, ${formatBytes(progress.bytes)} received`, progress.bytes),
     onStopped: (_backup, gaps) => {
@@ -425,7 +445,8 @@ function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Command {
     .option('--json', 'with -l, -s, --diff, --find: print JSON (names escaped, and their bytes in base64)')
     .option('--client <name>', 'with -l, -s, -i, --diff, --find: another client\'s backups (needs restore_client on the server)')
     .option('--force', 'with -d: allow deleting the newest backup')
-    .option('--load', 'with -i --to: also load the restored dumps into the databases (the default only for original paths)')
+    .option('--load', 'with -i --to or -i --client: also load the restored dumps into the databases (the default only for this node\'s own backups '
+      + 'restored to the original paths; another client\'s leave out the sources in receive_ignore)')
     .option('--no-load', 'with -i: restore dump files without running their loaders')
     .addOption(new Option('--overwrite [policy]', 'with -i: replace existing entries that differ from the backup: always (the default with no value), if-newer, never (the default without the option)')
       .choices(OVERWRITE_POLICIES).preset('always'))

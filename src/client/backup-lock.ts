@@ -1,6 +1,6 @@
 // One backup at a time on this node, whoever starts it (-e, a daemon's job, a second daemon): taken
-// before the pre script and the dumpers, so a second run starts nothing and undoes nothing. And one
-// daemon per node.
+// before the pre script and the dumpers, so a second run starts nothing and undoes nothing. The same
+// lock keeps restores into live paths and receives apart from backups. And one daemon per node.
 import { realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -31,9 +31,34 @@ function unlockableCode(error: unknown): string | undefined {
  * one of the reasons above, `warn` says so and the backup runs without it.
  */
 export function withBackupLock<T>(config: NodeConfig, run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
-  return withNodeLock(config, 'backup', 'backup.lock', (file, owner) => `another backup of this node is running (pid ${owner}, lock ${file}): `
-    + 'this one was not started; no script or dump was run', 'this backup runs without protection against a second backup of this node '
-    + 'starting beside it', run, warn);
+  return withNodeLock(config, 'backup', 'backup.lock', (file, owner, label) => `${label === 'restore' || label === 'receive' ? HOLDERS[label] : 'another backup of this node'} `
+    + `is running (pid ${owner}, lock ${file}): this one was not started; no script or dump was run`
+    + `${label === 'restore' || label === 'receive' ? `; back up again once it has ended (the daemon retries on its own)` : ''}`,
+  'this backup runs without protection against a second backup, a restore or a receive of this node starting beside it', run, warn, 'backup');
+}
+
+/** Who holds backup.lock, by the word its holder wrote after its pid. */
+const HOLDERS: Readonly<Record<string, string>> = {
+  backup: 'a backup of this node',
+  restore: 'a restore into this node\'s live paths or databases',
+  receive: 'a receive into this node\'s databases',
+};
+
+/**
+ * A restore that writes into this node's live paths (in place) or loads dumps into its databases, and a
+ * receive, take the backup lock too: beside a backup, the restore replaced the backup's dump FIFO with its dump
+ * file, the dumper wrote the live database into it and the restore loaded that mixture (exit 0); a backup also
+ * reads the very files and databases such a restore is replacing. The second of the two is refused at once, naming
+ * the first's pid (BusyError, exit 1): a restore waiting silently behind a backup of hours, or a backup behind
+ * a restore, is worse than being told and choosing (wait, or stop the other); the daemon's job retries on its own.
+ * `action` says what this run is: 'restore' (-i in place, or loading) or 'receive' (-i --if-new, the daemon's).
+ */
+export function withRestoreLock<T>(config: NodeConfig, action: 'restore' | 'receive', run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
+  const what = action === 'restore' ? 'this restore' : 'this receive';
+  return withNodeLock(config, action, 'backup.lock', (file, owner, label) => `${label === undefined ? 'a backup of this node' : HOLDERS[label] ?? 'another run of this node'} `
+    + `is running (pid ${owner}, lock ${file}): ${what} was not started; nothing was written or loaded; run it again once that one has ended`
+    + `${action === 'restore' ? ' (or restore --to a folder without --load, which touches no live data and needs no lock)' : ''}`,
+  `${what} runs without protection against a backup of this node reading what it replaces`, run, warn, action);
 }
 
 /**
@@ -56,17 +81,18 @@ function realPathOf(file: string): string {
   }
 }
 
-async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'daemon', name: string, busy: (file: string, owner: string) => string, unprotected: string,
-  run: () => Promise<T>, warn: (message: string) => void): Promise<T> {
+async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'restore' | 'receive' | 'daemon', name: string,
+  busy: (file: string, owner: string, label?: string) => string, unprotected: string, run: () => Promise<T>, warn: (message: string) => void,
+  label?: string): Promise<T> {
   const file = join(config.stateDirectory, name);
   let release: (() => Promise<void>) | undefined;
   try {
     await mkdir(config.stateDirectory, { recursive: true });
-    release = await acquirePidLock(file, (owner) => busy(file, String(owner)));
+    release = await acquirePidLock(file, (owner, holder) => busy(file, String(owner), holder), label);
   } catch (error) {
     const code = unlockableCode(error);
     if (code === undefined) throw error;
-    warn(`cannot take the ${kind} lock ${file} (${code}): ${unprotected}; give state_directory (node.conf) a folder this user can write, `
+    warn(`cannot take the ${kind === 'daemon' ? 'daemon' : 'backup'} lock ${file} (${code}): ${unprotected}; give state_directory (node.conf) a folder this user can write, `
       + 'with free space, on a file system with locks');
   }
   try {

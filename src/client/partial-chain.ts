@@ -96,6 +96,8 @@ export interface ChainRestoreOptions {
   readonly overwrite?: OverwritePolicy;
   /** Restore and load only the dumps of the database sources it names, into the databases it names. */
   readonly loadInto?: LoadInto;
+  /** Sources whose dumps are restored but never loaded (node.conf's receive_ignore, for another client's backups). */
+  readonly ignoredSources?: readonly string[];
   readonly onProgress?: (backup: BackupSummary, progress: RestoreProgress) => void;
   /** A step's restore stopped with an error (thrown): what it had not restored as in the backup by then. */
   readonly onStopped?: (backup: BackupSummary, gaps: RestoreGaps) => void;
@@ -212,6 +214,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
       .map((file) => ({ path: file.localPath, sourceName: sourceOf(file.originalPath) }));
     const loads = await loadRestoredDumps(options.storage, dumps, {
       partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,
+      ignoredSources: options.ignoredSources,
     });
     const step: ChainStep = { backup, isDumpsOnly, restore, loads };
     steps.push(step);

@@ -12,12 +12,14 @@ const ATTEMPTS = 16;
 /** flock refused by the file system itself (some FUSE and network mounts). */
 export const NO_LOCKS: ReadonlySet<string> = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
 
-/** The PID its holder wrote, when the file names one. */
-function ownerOf(fd: number): number | undefined {
-  const buffer = Buffer.alloc(32);
+/** The PID its holder wrote, when the file names one, and what the holder said it is doing (a word after it). */
+function ownerOf(fd: number): { pid: number; label?: string } | undefined {
+  const buffer = Buffer.alloc(64);
   const length = readSync(fd, buffer, 0, buffer.length, 0);
-  const owner = Number(buffer.subarray(0, length).toString('latin1').trim());
-  return Number.isSafeInteger(owner) && owner > 0 ? owner : undefined;
+  const match = /^(\d+)(?: ([a-z-]+))?\n?$/.exec(buffer.subarray(0, length).toString('latin1').trim());
+  const owner = Number(match?.[1]);
+  if (match === null || !Number.isSafeInteger(owner) || owner <= 0) return undefined;
+  return match[2] === undefined ? { pid: owner } : { pid: owner, label: match[2] };
 }
 
 /**
@@ -25,10 +27,10 @@ function ownerOf(fd: number): number | undefined {
  * (ENOSPC, EDQUOT) or a failing one leaves the file empty, and a second taker is told only that another
  * process holds it: never a reason to fail the holder, which has the lock.
  */
-function writePid(fd: number): void {
+function writePid(fd: number, label: string | undefined): void {
   try {
     ftruncateSync(fd, 0);
-    writeSync(fd, `${process.pid}\n`, 0);
+    writeSync(fd, `${process.pid}${label === undefined ? '' : ` ${label}`}\n`, 0);
   } catch {
     // A part written is no PID; an old one would name the wrong process.
     try {
@@ -56,7 +58,7 @@ function isNamedBy(fd: number, file: string): boolean {
  * (or another call in this one) holds it. The lock lasts while its descriptor is open: O_CLOEXEC
  * (libuv's default) keeps it from children, which would otherwise hold it past this process.
  */
-export async function acquirePidLock(file: string, describeOwner: (pid: number) => string): Promise<() => Promise<void>> {
+export async function acquirePidLock(file: string, describeOwner: (pid: number, label?: string) => string, label?: string): Promise<() => Promise<void>> {
   const addon = posixAddon();
   const { LOCK_EX, LOCK_NB } = addon.constants;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -69,7 +71,7 @@ export async function acquirePidLock(file: string, describeOwner: (pid: number) 
         const code = (error as NodeJS.ErrnoException).code ?? '';
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
           const owner = ownerOf(fd);
-          throw new BusyError(owner === undefined ? `cannot take the lock ${file}: another process holds it` : describeOwner(owner));
+          throw new BusyError(owner === undefined ? `cannot take the lock ${file}: another process holds it` : describeOwner(owner.pid, owner.label));
         }
         if (NO_LOCKS.has(code)) {
           throw new BackupError('IO', `cannot lock ${file}: its file system does not support locks (${code}); put it on a local file system`, { cause: error });
@@ -79,7 +81,7 @@ export async function acquirePidLock(file: string, describeOwner: (pid: number) 
       // Taken on a file its holder had removed from the name as it let go: not the lock; try the name again.
       if (!isNamedBy(fd, file)) continue;
       isHeld = true;
-      writePid(fd);
+      writePid(fd, label);
       let isReleased = false;
       return async () => {
         // Once only: a second close could close whatever file took this descriptor number since.

@@ -20,6 +20,7 @@ import type { OverwritePolicy } from '../overwrite-policy';
 import { runPostprocess } from './postprocess';
 import { receiveFiles, type FilesReceived } from './receive-files';
 import { acquireReceiveLock } from './receive-lock';
+import { withRestoreLock } from '../backup-lock';
 import { isAppliedBackup, planReceive } from './receive-plan';
 import { appliedBackupOf, OWN_BACKUPS_KEY, readReceiveState, writeReceiveState, type ReceiveState } from './receive-state';
 import { RECEIVE_FOLDER } from '../own-folders';
@@ -83,6 +84,12 @@ export async function runReceive(config: NodeConfig, options: ReceiveOptions): P
   if (storage === undefined && config.receiveFiles === undefined) {
     throw new ConfigError(config.file, undefined, 'receiving needs a storage.conf naming this node\'s databases (storage_conf =), or receive_files = 1');
   }
+  // Not beside a backup of this node, nor a restore into it: the backup would read databases half loaded, and a
+  // restore would load into the same databases (backup-lock.ts). Refused at once, naming the other's pid.
+  return withRestoreLock(config, 'receive', () => receiveHeld(config, options, storage), (warning) => options.onEvent?.(`warning: ${warning}`));
+}
+
+async function receiveHeld(config: NodeConfig, options: ReceiveOptions, storage: ReceiveOptions['storage']): Promise<ReceiveResult> {
   const clientKey = options.clientName ?? OWN_BACKUPS_KEY;
   const lock = await acquireReceiveLock(config.stateDirectory, clientKey);
   try {

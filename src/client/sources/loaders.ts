@@ -49,6 +49,11 @@ export interface LoadOptions {
   readonly partial?: boolean | ReadonlySet<string>;
   /** Load only the database sources it covers, into the databases it names; any other dump is kept, not loaded. */
   readonly loadInto?: LoadInto;
+  /**
+   * Sources left out on purpose (receive_ignore, for another client's backups): their files are kept, nothing is
+   * run, and each is named as not loaded.
+   */
+  readonly ignoredSources?: readonly string[];
   /** This node's work folder: database loads keep their credential files there, SQLite loads build the database there. */
   readonly workDirectory?: string;
   /**
@@ -82,6 +87,10 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
     }
     if (options.signal?.aborted) {
       fail('not loaded: stopped before its turn; file kept');
+      continue;
+    }
+    if (options.ignoredSources?.includes(sourceName) === true) {
+      fail('not loaded: receive_ignore (node.conf) leaves this source of another client\'s backups out; file kept', true);
       continue;
     }
     const loadInto = options.loadInto === undefined ? undefined : loadIntoFor(options.loadInto, source);

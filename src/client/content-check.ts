@@ -9,7 +9,13 @@ export class ContentCheck {
   private readonly chunkHashes = new ContentHasher();
   private bytesHash: Hash | undefined;
   private hasChunks = false;
+  /** The bytes' own SHA-256, for a dump (isHashingBytes): what its load checks the file still holds. */
+  private readonly writtenHash: Hash | undefined;
   size = 0;
+
+  constructor(isHashingBytes = false) {
+    this.writtenHash = isHashingBytes ? createHash('sha256') : undefined;
+  }
 
   /**
    * The raw bytes of a piece. Stored chunks were decoded and checked against their hashes on a
@@ -20,6 +26,7 @@ export class ContentCheck {
     // Bytes may come as a plain Uint8Array from the message decoder, not only as a Buffer.
     if (piece instanceof Uint8Array) {
       (this.bytesHash ??= createHash('sha256')).update(piece);
+      this.writtenHash?.update(piece);
       this.size += piece.length;
       return { bytes: [piece], release: () => undefined };
     }
@@ -29,6 +36,7 @@ export class ContentCheck {
       const bytes = results.map((result, index) => {
         if (result instanceof Error) throw result;
         this.chunkHashes.add(piece.chunks[index].hash);
+        this.writtenHash?.update(result);
         this.size += result.length;
         return result;
       });
@@ -37,6 +45,11 @@ export class ContentCheck {
       release();
       throw error;
     }
+  }
+
+  /** The SHA-256 of the bytes themselves (hex), when asked for at construction; once, after the last piece. */
+  bytesSha256(): string | undefined {
+    return this.writtenHash?.digest('hex');
   }
 
   /** Whether what arrived is the content the server named (its hash and size). */

@@ -211,7 +211,7 @@ export async function restoreChainAndLoad(config: NodeConfig, options: ChainRest
     // A dump of a source storage.conf does not name (renamed since, another node's) goes to the
     // loaders too, which keep it and say so: dropped here, it was left unloaded with exit 0.
     const dumps = restore.dumpFiles.filter((file) => isStillApplied(backup, file.originalPath))
-      .map((file) => ({ path: file.localPath, sourceName: sourceOf(file.originalPath) }));
+      .map((file) => ({ path: file.localPath, sourceName: sourceOf(file.originalPath), written: file.written }));
     const loads = await loadRestoredDumps(options.storage, dumps, {
       partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,
       ignoredSources: options.ignoredSources,

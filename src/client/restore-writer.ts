@@ -21,6 +21,7 @@ import { type EntryMetadata, TimePrecisionError } from './restore-tree/metadata'
 import type { OverwritePolicy } from './overwrite-policy';
 import type { ContentEnd, ContentPiece, RestoreMessageItem } from './restore-messages';
 import { ContentCheck } from './content-check';
+import type { WrittenDump } from './sources/written-dump';
 import { ExistingContentCompare } from './existing-content-compare';
 import { type ContentSink, DISCARDED, tempFileSink } from './content-sink';
 import { adjacentRuns } from './restore-decoding/adjacent-runs';
@@ -68,7 +69,7 @@ export interface RestoreOutcome {
   /** Entries or attributes that need root here: skipped. */
   readonly needsRoot: string[];
   /** Dump files restored (FIFO content): original path and where they landed. */
-  readonly dumpFiles: { readonly originalPath: string; readonly localPath: string }[];
+  readonly dumpFiles: { readonly originalPath: string; readonly localPath: string; readonly written?: WrittenDump }[];
 }
 
 export class RestoreWriter {
@@ -444,7 +445,7 @@ export class RestoreWriter {
         isDifferenceWritten ? () => this.tree.createFile(path) : undefined, { entryPath: path, localPath: () => this.tree.localPath(path) });
       if (compare === undefined && isDifferenceWritten) temp = this.tree.createFile(path);
       const sink = (isInline: boolean): ContentSink => compare ?? (temp === undefined ? DISCARDED : tempFileSink(temp, meta, isInline));
-      const check = new ContentCheck();
+      const check = new ContentCheck(isDump);
       let end: ContentEnd | undefined;
       try {
         end = item.inline !== undefined ? await this.writeInline(sink(true), meta, item.inline.content, check) : await this.writeStreamed(sink(false), meta, item, check);
@@ -479,7 +480,8 @@ export class RestoreWriter {
       this.outcome.writtenBytes += this.outcome.bytes - bytesBefore;
       if (isDump) {
         const root = this.tree.rootPath === '/' ? '' : this.tree.rootPath;
-        this.outcome.dumpFiles.push({ originalPath: meta.path.toString('utf8'), localPath: `${root}${path.toString('utf8')}` });
+        this.outcome.dumpFiles.push({ originalPath: meta.path.toString('utf8'), localPath: `${root}${path.toString('utf8')}`,
+          written: { dev: identity.dev, ino: identity.ino, size: check.size, sha256: check.bytesSha256() ?? '' } });
       }
       if (metadataMissing !== undefined || flagsMissing !== undefined) {
         const failures = [...(metadataMissing?.failures ?? []), ...(flagsMissing?.failures ?? [])];

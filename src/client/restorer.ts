@@ -14,6 +14,7 @@ import { DiskFullError, ProtocolError } from '../common/errors';
 import { SelectionCheck } from './selection-check';
 import { RequestedEntries } from './requested-entries';
 import type { DumpPlace } from './dump-place';
+import type { WrittenDump } from './sources/written-dump';
 import { LoopYield } from '../common/loop-yield';
 
 /** The protocol this restorer speaks: it writes hard links, holes and special files back. */
@@ -65,6 +66,8 @@ export interface RestoreProgress {
 export interface RestoredEntry {
   readonly originalPath: string;
   readonly localPath: string;
+  /** A dump's file as this restore wrote and checked it: its load refuses any other. */
+  readonly written?: WrittenDump;
 }
 
 export interface RestoreResult {

@@ -248,7 +248,7 @@ async function receiveOne(config: NodeConfig, storage: StorageConfig, backup: Ba
   }
   const dumps = restore.dumpFiles.flatMap((file) => {
     const sourceName = dumpSourceOfPath(storage, config.workDirectory, file.originalPath);
-    return sourceName === undefined ? [] : [{ path: file.localPath, sourceName }];
+    return sourceName === undefined ? [] : [{ path: file.localPath, sourceName, written: file.written }];
   });
   const loads = await loadRestoredDumps(storage, dumps, {
     partial: partialDumpsOf(backup), loadInto: options.loadInto, workDirectory: config.workDirectory, signal: options.signal,

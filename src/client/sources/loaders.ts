@@ -13,12 +13,15 @@ import { isDatabaseSource, type DumpSource, type StorageConfig } from './storage
 import { loadDatabaseDump } from './database-loader';
 import { loadIntoFor, type LoadInto } from './load-into';
 import { untrustedFolderReason } from './trusted-folder';
+import { writtenDumpChange, type WrittenDump } from './written-dump';
 import { DATA_FILE_NAME, ROUTINES_FILE_NAME, SCHEMA_FILE_NAME, TRIGGERS_FILE_NAME } from './tables/data-format';
 
 /** Where a dump file was restored. */
 export interface RestoredDump {
   readonly path: string;
   readonly sourceName: string;
+  /** The file as the restore wrote it: loaded only while the path still holds exactly that (written-dump.ts). */
+  readonly written?: WrittenDump;
 }
 
 export interface LoadResult {
@@ -103,6 +106,11 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
       fail(`not loaded: ${untrusted}; file kept`);
       continue;
     }
+    const changed = await changedDumps(group);
+    if (changed !== undefined) {
+      fail(`not loaded: ${changed}; file kept`);
+      continue;
+    }
     if (isDatabaseSource(source)) {
       const fileNamed = (name: string): string | undefined => group.find((dump) => basename(dump.path) === name)?.path;
       try {
@@ -147,6 +155,16 @@ export async function loadRestoredDumps(config: StorageConfig, dumps: readonly R
 function untrustedDumpFolder(folder: string): string | undefined {
   const untrusted = untrustedFolderReason(folder);
   return untrusted === undefined ? undefined : `the dump's folder: ${untrusted} (someone else could choose which file is loaded and removed)`;
+}
+
+/** The first of a load's files that is no longer the dump the restore wrote and checked, said in words; undefined: none. */
+async function changedDumps(group: readonly RestoredDump[]): Promise<string | undefined> {
+  for (const dump of group) {
+    if (dump.written === undefined) continue;
+    const change = await writtenDumpChange(dump.path, dump.written);
+    if (change !== undefined) return `${dump.path} is not the dump this restore wrote and checked: ${change} (something wrote or renamed there since)`;
+  }
+  return undefined;
 }
 
 /** By path: the folder and every folder above it are root's alone (untrustedDumpFolder). */

@@ -16,7 +16,7 @@ export const NO_LOCKS: ReadonlySet<string> = new Set(['ENOLCK', 'EOPNOTSUPP', 'E
 function ownerOf(fd: number): { pid: number; label?: string } | undefined {
   const buffer = Buffer.alloc(64);
   const length = readSync(fd, buffer, 0, buffer.length, 0);
-  const match = /^(\d+)(?: ([a-z-]+))?\n?$/.exec(buffer.subarray(0, length).toString('latin1').trim());
+  const match = /^(\d+)(?: ([a-z-]+))?$/.exec(buffer.subarray(0, length).toString('latin1').trim());
   const owner = Number(match?.[1]);
   if (match === null || !Number.isSafeInteger(owner) || owner <= 0) return undefined;
   return match[2] === undefined ? { pid: owner } : { pid: owner, label: match[2] };

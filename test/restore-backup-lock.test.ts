@@ -48,7 +48,8 @@ async function waitFor(file: string, run: Background): Promise<void> {
 async function gatedNode(sandbox: Sandbox): Promise<{ config: string; storage: string; data: string; database: string; paths: Record<string, string> }> {
   const root = sandbox.root;
   const paths = { gate: join(root, 'gate'), started: join(root, 'started'), release: join(root, 'release') };
-  const wait = `if [ -e ${paths.gate} ]; then touch ${paths.started}; while [ ! -e ${paths.release} ]; do sleep 0.1; done; fi`;
+  // Also ends once the sandbox is gone: a failing test leaves no loop behind.
+  const wait = `if [ -e ${paths.gate} ]; then touch ${paths.started}; while [ ! -e ${paths.release} ] && [ -e ${paths.gate} ]; do sleep 0.1; done; fi`;
   const data = join(root, 'data');
   await mkdir(data);
   const database = join(root, 'database.txt');
@@ -72,6 +73,7 @@ test('a restore in place or loading is refused while a backup of the node runs; 
 
   await writeFile(paths.gate, '');
   const backup = background(['-c', config, '-e']);
+  t.after(() => { backup.child.kill(); });
   await waitFor(paths.started, backup);
   for (const args of [['-i', '1', '--overwrite'], ['-i', '1', '--include', data, '--overwrite'], ['-i', '1', '--to', join(sandbox.root, 'loaded'), '--load']]) {
     const refused = await sandbox.runClient(['-c', config, ...args]);
@@ -105,6 +107,7 @@ test('a backup (-e, the daemon\'s job) is refused while a restore loads into the
 
   await writeFile(paths.gate, '');
   const restore = background(['-c', config, '-i', '1']);
+  t.after(() => { restore.child.kill(); });
   await waitFor(paths.started, restore);
   const refused = await sandbox.runClient(['-c', config, '-e']);
   assert.equal(refused.code, 1, `${refused.stdout}${refused.stderr}`);

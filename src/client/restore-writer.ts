@@ -4,7 +4,6 @@
 // or replaced by the overwrite policy (a file there is compared as its content arrives, and written
 // only once found to differ). One bad entry never stops the others; a full disk or an interruption does.
 import { closeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
 import { CorruptError, DiskFullError, errorMessage } from '../common/errors';
@@ -116,12 +115,6 @@ export class RestoreWriter {
   private readonly failedFiles = new Set<string>();
   /** Devices (latin1 keys) not made for want of root: a later link to one needs root too, and is no failure. */
   private readonly needsRootFiles = new Set<string>();
-  /**
-   * With --strip, a file whose first name lies in the components it drops, by that name (latin1): where
-   * the file was written instead, a hidden name at the target's top, so that its other names, inside
-   * what was asked for, are made as links to it (its bytes come with its first name only). Removed by finish().
-   */
-  private readonly heldLinks = new Map<string, Buffer>();
   /** Entries whose times the target kept to a coarser precision (TimePrecisionError): one line for all of them. */
   private readonly coarseTimes: { count: number; first: string | undefined } = { count: 0, first: undefined };
   readonly outcome: RestoreOutcome = { files: 0, bytes: 0, writtenBytes: 0, failures: [], keptExisting: [], needsRoot: [], dumpFiles: [] };
@@ -136,8 +129,6 @@ export class RestoreWriter {
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
     let path: Buffer | undefined;
-    /** Set for a held link (heldLinks): written, it is no file of the restore's count; its names are. */
-    let heldFilesBefore: number | undefined;
     try {
       path = this.mapped(meta.path, meta.type === EntryType.ENTRY_TYPE_DIRECTORY);
     } catch (error) {
@@ -148,13 +139,10 @@ export class RestoreWriter {
     }
     if (path === undefined) {
       // The stripped folders go by design; anything else there would be lost without a word.
-      if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY) return;
-      this.outcome.failures.push(`${escapeBytes(meta.path)}: not restored: it lies within the leading components that --strip ${this.options.strip} drops`);
-      if (meta.nlink <= 1 || meta.hardlinkTarget.length > 0) return;
-      // Its other names may lie within what is kept: they are links to this inode, whose bytes come only now.
-      path = this.heldLinkPath();
-      this.heldLinks.set(meta.path.toString('latin1'), path);
-      heldFilesBefore = this.outcome.files;
+      if (meta.type !== EntryType.ENTRY_TYPE_DIRECTORY) {
+        this.outcome.failures.push(`${escapeBytes(meta.path)}: not restored: it lies within the leading components that --strip ${this.options.strip} drops`);
+      }
+      return;
     }
     if (meta.type === EntryType.ENTRY_TYPE_DIRECTORY && isStrippedToTarget(path, this.options.strip) && !this.isTargetFolder(meta)) return;
     // The inode the entry's path holds for the backup, as the restore made or checked it (see noteRestored).
@@ -201,7 +189,6 @@ export class RestoreWriter {
       if (left.identity !== undefined && left.isFound !== true) this.restored.add(left.identity);
       // What later hard links to this entry must find at its path (kept with some metadata missing too).
       if (!this.collidedEntries.has(meta.path.toString('latin1'))) this.tree.noteRestored(meta, path, left.identity);
-      if (heldFilesBefore !== undefined) this.outcome.files = heldFilesBefore;
     }
   }
 
@@ -258,15 +245,6 @@ export class RestoreWriter {
    * would find it there and keep it. A second call does nothing.
    */
   finish(): void {
-    // Before the folders' times are set: the target's top is where they were.
-    for (const held of this.heldLinks.values()) {
-      try {
-        this.tree.remove(held);
-      } catch (error) {
-        this.record(held, error);
-      }
-    }
-    this.heldLinks.clear();
     for (const { path, meta, isExisting, identity } of this.folders.splice(0).reverse()) {
       try {
         const replaced = isExisting ? { replacesXattr: (name: Buffer) => isRestoredXattr(name, this.options.isRoot) } : {};
@@ -288,14 +266,6 @@ export class RestoreWriter {
       this.outcome.failures.push(`${count} ${count === 1 ? 'entry' : 'entries'} restored with a coarser mtime than the backup's `
         + `(the part below the second, or of it): the file system here keeps times to a coarser precision (first: ${first})`);
       this.coarseTimes.count = 0;
-    }
-  }
-
-  /** A name at the target's top no entry of the backup took and nothing holds, for a held link (heldLinks). */
-  private heldLinkPath(): Buffer {
-    for (;;) {
-      const path = Buffer.from(`/.cpsbackup-held-link-${process.pid}-${randomBytes(6).toString('hex')}`);
-      if (this.tree.stat(path) === undefined) return path;
     }
   }
 
@@ -568,7 +538,7 @@ export class RestoreWriter {
   }
 
   private hardLink(path: Buffer, meta: EntryMeta): void {
-    const target = this.mapped(meta.hardlinkTarget, false) ?? this.heldLinks.get(meta.hardlinkTarget.toString('latin1'));
+    const target = this.mapped(meta.hardlinkTarget, false);
     if (target === undefined) throw new CorruptError(`${this.tree.localPath(path)}: its hard link target was stripped away; not restored`);
     const targetKey = target.toString('latin1');
     // Before looking at the target's path, which may be what made it fail (a symlink or a file on its way).

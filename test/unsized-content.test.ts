@@ -2,7 +2,8 @@
 // read within their size they were stored empty, exit 0 (`include = /proc/sys/kernel/random`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unsizedContentOf, UnsizedContentError } from '../src/client/posix/unsized-content';
 import { FileContent } from '../src/client/file-content';
@@ -50,7 +51,25 @@ test('a file of size 0 elsewhere is not read, and a sized procfs file is not tak
   });
 });
 
-test('/proc/kmsg is refused unread: a read takes the kernel\'s messages from syslog', { skip: process.getuid?.() === 0 ? false : 'opening /proc/kmsg needs root' }, () => {
-  assert.throws(() => withOpen('/proc/kmsg', (fd) => unsizedContentOf(fd)),
-    (error: Error) => error instanceof UnsizedContentError && /kmsg takes the kernel's messages from syslog/.test(error.message));
+test('kmsg is refused unread wherever procfs is mounted: a read takes the kernel\'s messages from syslog', { skip: process.getuid?.() === 0 ? false : 'opening kmsg and mounting procfs need root' }, async () => {
+  const refused = (error: Error): boolean => error instanceof UnsizedContentError && /kmsg takes the kernel's messages from syslog/.test(error.message);
+  assert.throws(() => withOpen('/proc/kmsg', (fd) => unsizedContentOf(fd)), refused);
+  // Regression (review): recognised by the path /proc/kmsg alone, a chroot's or a container's procfs passed.
+  await withTempFolder('cpsbackup-unsized-proc-', async (folder) => {
+    execFileSync('mount', ['-t', 'proc', 'proc', folder]);
+    try {
+      assert.throws(() => withOpen(join(folder, 'kmsg'), (fd) => unsizedContentOf(fd)), refused);
+    } finally {
+      execFileSync('umount', [folder]);
+    }
+  });
+});
+
+test('a cgroup file of size 0 is read to its end; tracefs and debugfs files of size 0 are refused unread', () => {
+  const stat = '/sys/fs/cgroup/memory/memory.stat';
+  if (existsSync(stat)) assert.deepEqual(withOpen(stat, (fd) => unsizedContentOf(fd))?.subarray(0, 6).toString(), readFileSync(stat).subarray(0, 6).toString());
+  for (const file of ['/sys/kernel/tracing/README', '/sys/kernel/debug/tracing/README']) {
+    if (!existsSync(file)) continue;
+    assert.throws(() => withOpen(file, (fd) => unsizedContentOf(fd)), (error: Error) => error instanceof UnsizedContentError && /(tracefs|debugfs) file, whose size says 0/.test(error.message), file);
+  }
 });

@@ -249,7 +249,7 @@ for (const [name, open] of Object.entries(implementations)) {
       catalog.entries.insert(first.id, [entry('/x'), entry('/y'), entry('/z')], [twice, twice, once]);
       // Running: nothing counted yet, so only what a session holds keeps it.
       const held = { hasContent: (id: number) => id === twice || id === once, hasChunk: (id: number) => id === spare };
-      assert.deepEqual({ ...catalog.garbage.sweep(() => held), touchedPacks: undefined, clientsWithExpiredHolds: undefined }, { deletedContents: 0, deletedChunks: 0, touchedPacks: undefined, clientsWithExpiredHolds: undefined });
+      assert.deepEqual({ ...catalog.garbage.sweep(() => held), touchedPacks: undefined, clientsWithExpiredHolds: undefined }, { deletedContents: 0, deletedChunks: 0, touchedPacks: undefined, clientsWithExpiredHolds: undefined, repairedCounts: [] });
       catalog.backups.commit(first.id, stats, {}, Date.now());
       const second = catalog.backups.create(clientId, 0, 'host', {}, Date.now());
       catalog.entries.insert(second.id, [entry('/x')], [twice]);

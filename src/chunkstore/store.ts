@@ -126,7 +126,7 @@ export interface StoreFigures {
 }
 
 export type { BackupPoint, BackupRecord, StoredEntry, UnchangedCheckEntry } from './catalog/records';
-export { describeDamagedPacks, type GarbageReport } from './gc/garbage-collector';
+export { describeDamagedPacks, describeRepairedCounts, GarbageCollectionError, type GarbageReport } from './gc/garbage-collector';
 export type { RecoveryReport } from './recovery';
 export { describeKeptPacks, type KeptPacks } from './kept-packs';
 export { assertStoreExists, isStoreMissing } from './store-presence';

@@ -102,7 +102,7 @@ async function printStatus(configFile: string, options: { url?: string; json?: b
 async function runGarbageCollection(configFile: string, deleteUnknownPacks: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const { openConfiguredStore } = await import('../server/open-store');
-  const { describeDamagedPacks, describeKeptPacks } = await import('../chunkstore/store');
+  const { describeDamagedPacks, describeKeptPacks, describeRepairedCounts } = await import('../chunkstore/store');
   const store = await openConfiguredStore(config, { encoderThreads: 0, deleteUnknownPacks, mustExist: true, logger: offlineLogger('cpsbackup-server') });
   try {
     const { removedOrphanPacks, removedUnknownPacks, keptPacks } = store.recovery;
@@ -110,6 +110,7 @@ async function runGarbageCollection(configFile: string, deleteUnknownPacks: bool
     if (removedUnknownPacks > 0) process.stdout.write(`gc: deleted ${removedUnknownPacks} packs the catalog does not name (--delete-unknown-packs)\n`);
     if (keptPacks.count > 0) process.stdout.write(`gc: ${describeKeptPacks(keptPacks, store.packBackend.location)}\n`);
     const report = await store.collectGarbage({ allPacks: true });
+    for (const line of describeRepairedCounts(report.repairedCounts)) process.stdout.write(`gc: ${line} (run check: what damaged it may have damaged more)\n`);
     process.stdout.write(`gc: deleted ${report.deletedContents} contents, ${report.deletedChunks} chunks, ${report.deletedPacks} packs; rewrote ${report.rewrittenPacks} packs; freed ${report.freedBytes} bytes`
       + `${report.damagedPacks > 0 ? `; ${describeDamagedPacks(report)}` : ''}\n`);
     // Doomed packs leave the bucket only once a snapshot without them is stored, and a fenced store stores none.

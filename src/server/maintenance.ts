@@ -1,6 +1,6 @@
 // Retention after each commit and garbage collection, one run at a time. GC runs beside backups
 // and restores (the store holds what open sessions use), so nobody waits for it and it waits for nobody.
-import { type ChunkStore, describeDamagedPacks, type GarbageReport } from '../chunkstore/store';
+import { type ChunkStore, describeDamagedPacks, describeRepairedCounts, GarbageCollectionError, type GarbageReport } from '../chunkstore/store';
 import { errorMessage } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ServerConfig } from '../common/config/server-config';
@@ -137,11 +137,13 @@ export class Maintenance {
     this.gcRun = this.store.collectGarbage().then((report) => {
       this.logger.info(`gc: ${report.deletedChunks} chunks, ${report.deletedPacks} packs deleted, ${report.rewrittenPacks} rewritten, `
         + `${report.freedBytes} bytes freed in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+      logRepairedCounts(this.logger, report);
       if (report.damagedPacks > 0) {
         this.logger.error(`gc: ${describeDamagedPacks(report)}`);
       }
       return report;
     }, (error: unknown) => {
+      if (error instanceof GarbageCollectionError) logRepairedCounts(this.logger, error.report);
       // What this run was to collect is still garbage: the next occasion (a commit) runs again.
       this.hasDroppedBackups = true;
       throw error;
@@ -181,4 +183,9 @@ export class Maintenance {
     await this.idle();
     this.isStopped = true;
   }
+}
+
+/** Counts a sweep found wrong and repaired: damage to the catalog, an error for the operator, never a quiet fix. */
+function logRepairedCounts(logger: Logger, report: GarbageReport): void {
+  for (const line of describeRepairedCounts(report.repairedCounts)) logger.error(`gc: ${line} (run check: what damaged it may have damaged more)`);
 }

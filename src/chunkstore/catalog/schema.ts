@@ -175,6 +175,10 @@ CREATE TABLE IF NOT EXISTS client_contents (
 ) WITHOUT ROWID;
 -- Empty but for the moment between a deletion's count going to 0 and its rows going.
 CREATE INDEX IF NOT EXISTS client_contents_released ON client_contents(client_id, content_id) WHERE refs <= 0;
+-- Garbage collection's witness: before a content whose count says unused goes, whether any client's count
+-- says otherwise. On content_id alone (refs is not in it), so counting a backup's references, which
+-- updates refs, writes nothing here; only a client's first entry naming a content adds a row.
+CREATE INDEX IF NOT EXISTS client_contents_content ON client_contents(content_id);
 CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_damaged ON chunks(id) WHERE is_damaged = 1;

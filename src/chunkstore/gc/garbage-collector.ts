@@ -2,12 +2,13 @@
 // committed backup and no open session references; packs left empty are doomed, packs mostly dead
 // are compacted, small packs merged; doomed objects are deleted once no reader needs them. No lock is held across I/O.
 import type { Catalog } from '../catalog/catalog';
-import type { Protection } from '../catalog/garbage-queries';
+import type { Protection, RepairedCount } from '../catalog/garbage-queries';
 import type { PackUsage } from '../catalog/packs-table';
 import type { DoomedPacks } from './doomed-packs';
 import { type CompactionSettings, DamagedChunkError, PackCompaction } from './compaction';
 import { DEFAULT_PACK_TARGET_SIZE } from '../pack/pack-writer';
 import { sampleOf } from '../kept-packs';
+import { escapeBytes } from '../../common/escape-bytes';
 import { BackupError, type ErrorCode, errorMessage, isDiskFullCode } from '../../common/errors';
 
 export interface GarbageReport {
@@ -22,6 +23,8 @@ export interface GarbageReport {
   readonly damagedChunks: number;
   /** Those packs' names, for the log. */
   readonly damagedPackNames: readonly string[];
+  /** Reference counts that said unused while rows still used them: repaired, nothing of theirs deleted (damage to report). */
+  readonly repairedCounts: readonly RepairedCount[];
 }
 
 /**
@@ -143,7 +146,10 @@ export async function collectGarbage(dependencies: GarbageCollectorDependencies,
     }
   }
   await doomed.deleteReady();
-  const report = { deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks, damagedChunks, damagedPackNames };
+  const report = {
+    deletedContents: swept.deletedContents, deletedChunks: swept.deletedChunks, deletedPacks, rewrittenPacks, freedBytes, damagedPacks,
+    damagedChunks, damagedPackNames, repairedCounts: swept.repairedCounts,
+  };
   if (failure !== undefined) throw new GarbageCollectionError(report, failure);
   return report;
 }
@@ -165,6 +171,15 @@ function smallPacksToMerge(catalog: Catalog, targetSize: number, sparse: readonl
     liveBytes += usage.liveBytes;
   }
   return chosen.length >= 2 && liveBytes >= smallSize ? chosen : [];
+}
+
+/** The log's words for counts a sweep repaired: each row, the file a content's count left exposed. */
+export function describeRepairedCounts(repaired: readonly RepairedCount[]): string[] {
+  return repaired.map((count) => count.kind === 'chunk'
+    ? `the reference count of chunk ${count.id} said unused while ${count.now} content${count.now === 1 ? ' lists' : 's list'} it: repaired, not deleted`
+    : `the reference count of content ${count.id} said unused while ${count.now} committed entr${count.now === 1 ? 'y uses' : 'ies use'} it `
+      + `(client ${count.example?.clientName ?? '?'}, backup ${count.example?.backupNumber ?? '?'}, ${escapeBytes(count.example?.path ?? Buffer.alloc(0))}`
+      + `${count.now > 1 ? ', …' : ''}): repaired, not deleted`);
 }
 
 function withEmptyPacks(usages: PackUsage[], catalog: Catalog): PackUsage[] {

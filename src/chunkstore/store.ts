@@ -361,6 +361,11 @@ export class ChunkStore {
   }
 
   /** A backup's entries in path order, read a page at a time. */
+  /** The backup's entries whose own fields the catalog holds damaged (they are not restorable), with what is wrong. */
+  damagedEntries(backup: BackupRecord): { path: Buffer; damage: string }[] {
+    return this.catalog.entries.damaged(backup.id);
+  }
+
   entries(backup: BackupRecord): Iterable<StoredEntry> {
     return this.catalog.entries.all(backup.id);
   }

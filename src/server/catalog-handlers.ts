@@ -13,9 +13,12 @@ import { ENTRY_BATCH_BYTES, entryBatchBytes } from './entry-batch-bytes';
 import { MessageBatcher } from '../common/wire/message-batcher';
 import { AuthError } from '../common/errors';
 import { BackupKind } from '../proto/cpsbackup';
+import { escapeBytes } from '../common/escape-bytes';
 import type { BackupRecord } from '../chunkstore/store';
 
 const SHOW_BATCH = 1000;
+/** Damaged entries named in -s's warnings: the summary stays well under a message's size. */
+const MAX_DAMAGED_SHOWN = 100;
 
 export async function handleShow(context: ServerContext, call: grpc.ServerWritableStream<ShowRequest, ShowBatch>): Promise<void> {
   try {
@@ -25,7 +28,12 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
     const backup = committedBackup(context.store, clientName, call.request.backupId);
     // The summary goes in a batch of its own: with its labels and warnings (up to ~2 MiB) beside a full
     // batch of entries, the first message could pass the 4 MiB cap.
-    await writeWithBackpressure(call, { backup: backupSummaryOf(backup, isDeletable(context.store, backup)), entries: [] });
+    // Entries the catalog holds damaged are named among the warnings, before the listing that shows them.
+    const damaged = context.store.damagedEntries(backup).slice(0, MAX_DAMAGED_SHOWN)
+      .map(({ path, damage }) => `damaged entry: ${escapeBytes(path)}: ${damage}; it is not restorable (the next backup reads the file again)`);
+    const shown = damaged.length === 0 ? backup
+      : { ...backup, labels: { ...backup.labels, warnings: [...damaged, ...(backup.labels.warnings ? [backup.labels.warnings] : [])].join('\n') } };
+    await writeWithBackpressure(call, { backup: backupSummaryOf(shown, isDeletable(context.store, backup)), entries: [] });
     const batcher = new MessageBatcher<EntryMeta>({ maxItems: SHOW_BATCH, maxBytes: ENTRY_BATCH_BYTES },
       (entries) => writeWithBackpressure(call, { entries }));
     for (const entry of context.store.entries(backup)) {

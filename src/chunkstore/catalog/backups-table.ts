@@ -15,7 +15,30 @@ interface BackupRow {
 }
 
 function toBackup(row: BackupRow): BackupRecord {
-  return { ...toPoint(row), labels: JSON.parse(row.labels) as Record<string, string> };
+  return { ...toPoint(row), labels: labelsOf(row.labels) };
+}
+
+/**
+ * A backup's labels; ones that do not parse as an object of strings (damage to that one row) read as a
+ * warning saying so, so that they cost that backup its labels, never its client's listing, restores and backups.
+ */
+export function labelsOf(text: string): Record<string, string> {
+  const damage = labelsDamage(text);
+  return damage === undefined ? JSON.parse(text) as Record<string, string> : { warnings: `catalog damage: ${damage}; its dumps and warnings are unknown` };
+}
+
+/** What is wrong with a labels column, or undefined when it is an object of strings. */
+export function labelsDamage(text: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `this backup's labels do not parse (${(error as Error).message})`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.values(parsed).some((value) => typeof value !== 'string')) {
+    return 'this backup\'s labels are not a list of names and texts';
+  }
+  return undefined;
 }
 
 function toPoint(row: Omit<BackupRow, 'labels'>): BackupPoint {

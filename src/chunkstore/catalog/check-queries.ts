@@ -3,6 +3,9 @@
 import type { CatalogDatabase } from './database';
 import { hasDamageFor } from './contents-table';
 import type { ClientChunksTable } from './client-chunks-table';
+import { decodedFields } from './entries-table';
+import { labelsDamage } from './backups-table';
+import { escapeBytes } from '../../common/escape-bytes';
 
 export interface BrokenContent {
   readonly id: number;
@@ -80,6 +83,12 @@ export class CheckQueries {
         `SELECT id, hash, pack_id AS packId, offset, stored_size AS storedSize, raw_size AS rawSize FROM chunks WHERE id = ?`),
       dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),
       clientName: db.prepare(`SELECT name FROM clients WHERE id = ?`).pluck(),
+      entryLists: db.prepare(
+        `SELECT c.name AS clientName, b.number AS backupNumber, b.state, e.path, e.xattrs, e.extents
+         FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
+         WHERE e.xattrs IS NOT NULL OR e.extents IS NOT NULL`),
+      backupLabels: db.prepare(
+        `SELECT c.name AS clientName, b.number AS backupNumber, b.labels FROM backups b JOIN clients c ON c.id = b.client_id ORDER BY c.name, b.number`),
       contentCount: db.prepare(`SELECT COUNT(*) FROM contents`).pluck(),
       committedCount: db.prepare(`SELECT COUNT(*) FROM backups WHERE state = 'committed'`).pluck(),
     };
@@ -114,6 +123,32 @@ export class CheckQueries {
     if (chunks.length > 0) problems.push(`reference counts of chunks do not match their contents (ids ${listed(chunks)})`);
     const clientContents = this.statements.clientContentMismatches.all() as number[];
     if (clientContents.length > 0) problems.push(`per-client reference counts of contents do not match their entries (content ids ${listed(clientContents)})`);
+    return problems;
+  }
+
+  /**
+   * Entries whose attribute or extent list does not decode, and backups whose labels do not parse: each
+   * costs its one file or its labels (restores name it, backups read the file again), and is named here.
+   */
+  undecodableFields(): string[] {
+    const problems: string[] = [];
+    let more = 0;
+    const add = (line: string): void => {
+      if (problems.length < LISTED_ROWS) problems.push(line);
+      else more++;
+    };
+    for (const row of this.statements.entryLists.iterate() as Iterable<
+      { clientName: string; backupNumber: number; state: string; path: Buffer; xattrs: Buffer | null; extents: Buffer | null }>) {
+      const { damage } = decodedFields(row.xattrs, row.extents);
+      if (damage === undefined) continue;
+      add(`damaged entry: client ${row.clientName}, backup ${String(row.backupNumber).padStart(7, '0')}${row.state === 'committed' ? '' : ' (running)'}, `
+        + `${escapeBytes(row.path)}: ${damage}; it is not restorable, and its next backup reads the file again`);
+    }
+    for (const row of this.statements.backupLabels.iterate() as Iterable<{ clientName: string; backupNumber: number; labels: string }>) {
+      const damage = labelsDamage(row.labels);
+      if (damage !== undefined) add(`damaged labels: client ${row.clientName}, backup ${String(row.backupNumber).padStart(7, '0')}: ${damage} (catalog damage)`);
+    }
+    if (more > 0) problems.push(`… and ${more} more damaged entries or labels`);
     return problems;
   }
 

@@ -2,10 +2,31 @@
 // read back a page at a time so no cursor stays open across awaits.
 import type { CatalogDatabase } from './database';
 import type { ReferencedFields, StoredEntry, UnchangedCheckEntry, Xattr } from './records';
-import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs } from './entry-fields';
+import { decodeExtents, decodeXattrs, encodeExtents, encodeXattrs, isWellFramed } from './entry-fields';
 import { damagedContentIdsFor } from './contents-table';
 import { ACL_NAME_PREFIX, isAclAttribute } from '../../common/acl-attributes';
 import { ENTRY_METADATA_BYTES_SQL } from './schema';
+import { CorruptError } from '../../common/errors';
+
+/**
+ * An entry's attribute and extent lists, decoded; a list that does not decode (damage to that one row)
+ * reads as empty and says so in `damage`, so that it costs that entry, never the backup it is in.
+ */
+export function decodedFields(xattrsBlob: Buffer | null, extentsBlob: Buffer | null): { xattrs: Xattr[]; extents: number[]; damage?: string } {
+  const problems: string[] = [];
+  const decoded = <T>(decode: () => T[]): T[] => {
+    try {
+      return decode();
+    } catch (error) {
+      if (!(error instanceof CorruptError)) throw error;
+      problems.push(`${error.message} (catalog damage)`);
+      return [];
+    }
+  };
+  const xattrs = decoded(() => decodeXattrs(xattrsBlob));
+  const extents = decoded(() => decodeExtents(extentsBlob));
+  return problems.length === 0 ? { xattrs, extents } : { xattrs, extents, damage: problems.join('; ') };
+}
 
 export const ENTRY_COLUMNS = 'path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, '
   + 'link_target, content_id, user_name, group_name, nlink, rdev, xattrs, extents, inode_flags';
@@ -23,7 +44,10 @@ type ParentContentRow = [path: Buffer, size: number, contentId: number | null, x
   contentSize: number | null, contentHash: Buffer | null];
 
 function withContentSize([path, size, contentId, xattrs, extents, inodeFlags, contentSize, contentHash]: ParentContentRow): EntryWithContentSize {
-  return { entry: { path, size, contentId, xattrs: decodeXattrs(xattrs), extents: decodeExtents(extents), inodeFlags }, contentSize, contentHash };
+  const fields = decodedFields(xattrs, extents);
+  // A damaged parent entry carries nothing: as one whose content row is gone, its file is read and sent again.
+  if (fields.damage !== undefined) return { entry: { path, size, contentId: null, xattrs: [], extents: [], inodeFlags: null }, contentSize: null, contentHash: null };
+  return { entry: { path, size, contentId, xattrs: fields.xattrs, extents: fields.extents, inodeFlags }, contentSize, contentHash };
 }
 
 /** An entry a carried run copied: its path, content and size. */
@@ -40,7 +64,7 @@ export type EntryRow = [
 type UnchangedCheckRow = [
   path: Buffer, type: number, mode: number, mtimeSec: number, mtimeNsec: number, ctimeSec: number, ctimeNsec: number,
   inode: number, size: number, contentId: number | null, uid: number, gid: number, user: string, group: string, device: number, nlink: number,
-  inodeFlags: number | null, aclXattrs: Buffer | null,
+  inodeFlags: number | null, xattrs: Buffer | null, extents: Buffer | null,
 ];
 
 /** A BLOB, so instr() compares bytes (a TEXT pattern would compare the attribute list as text). */
@@ -52,13 +76,15 @@ const NO_XATTRS: readonly Xattr[] = Object.freeze([]);
  * The ACLs and their recorded names among an entry's attributes; the shared empty list for most
  * entries. `known`: the lists read so far by attribute bytes, so a tree given one ACL decodes it once.
  */
-function aclXattrsOf(blob: Buffer | null, known: Map<string, readonly Xattr[]>): readonly Xattr[] {
+function aclXattrsOf(blob: Buffer | null, known: Map<string, readonly Xattr[]>): readonly Xattr[] | undefined {
   if (blob === null) return NO_XATTRS;
   // Bounded: a tree of many different (or large) attribute lists decodes each, as without the map.
   const key = blob.length <= MAX_KNOWN_BYTES ? blob.toString('latin1') : undefined;
   const seen = key === undefined ? undefined : known.get(key);
   if (seen !== undefined) return seen;
-  const acls = decodeXattrs(blob).filter((xattr) => isAclAttribute(xattr.name));
+  const { xattrs, damage } = decodedFields(blob, null);
+  if (damage !== undefined) return undefined;
+  const acls = xattrs.filter((xattr) => isAclAttribute(xattr.name));
   const found = acls.length === 0 ? NO_XATTRS : acls;
   if (key !== undefined && known.size < MAX_KNOWN_LISTS) known.set(key, found);
   return found;
@@ -70,10 +96,12 @@ const MAX_KNOWN_BYTES = 4096;
 export function toEntry(row: EntryRow): StoredEntry {
   const [path, type, mode, uid, gid, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, device, size, linkTarget, contentId,
     user, group, nlink, rdev, xattrs, extents, inodeFlags] = row;
-  return {
+  const fields = decodedFields(xattrs, extents);
+  const entry = {
     path, type, mode, uid, gid, user, group, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, device, nlink, rdev, size, linkTarget,
-    xattrs: decodeXattrs(xattrs), extents: decodeExtents(extents), inodeFlags, contentId,
+    xattrs: fields.xattrs, extents: fields.extents, inodeFlags, contentId,
   };
+  return fields.damage === undefined ? entry : { ...entry, damage: fields.damage };
 }
 
 export class EntriesTable {
@@ -92,13 +120,14 @@ export class EntriesTable {
       atWithContentSize: db.prepare(
         `SELECT ${PARENT_CONTENT_COLUMNS} FROM entries e LEFT JOIN contents c ON c.id = e.content_id
          WHERE e.backup_id = ? AND e.path = ?`).raw(),
-      // The attributes only of an entry that holds an ACL (matched in SQLite, as bytes): most hold none,
-      // and their lists are neither handed to JavaScript nor decoded.
+      // Every list is looked at for its framing (a damaged one would be carried on, raw, into the next
+      // backup); only one that holds an ACL is decoded: most hold none.
       unchangedCheck: db.prepare(
         `SELECT path, type, mode, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, size, content_id, uid, gid, user_name, group_name, device, nlink, inode_flags,
-           CASE WHEN instr(xattrs, ?) > 0 THEN xattrs END
+           xattrs, extents
          FROM entries WHERE backup_id = ? AND path > ? ORDER BY path LIMIT ?`).raw(),
       count: db.prepare(`SELECT COUNT(*) FROM entries WHERE backup_id = ?`).pluck(),
+      lists: db.prepare(`SELECT path, xattrs, extents FROM entries WHERE backup_id = ? AND (xattrs IS NOT NULL OR extents IS NOT NULL) ORDER BY path`).raw(),
       // Regular files of one link whose content is there and sound, in a path range, copied in SQLite: a
       // no-change backup of 20,000 files spent a third of a second of server CPU on one insert per file.
       copySoundRange: db.prepare(
@@ -158,10 +187,15 @@ export class EntriesTable {
   /** Every entry's unchanged-check fields in path order, a page at a time: a fifth of the cost of whole entries. */
   unchangedCheck(backupId: number, pageSize = 2000): Generator<UnchangedCheckEntry> {
     const knownAcls = new Map<string, readonly Xattr[]>();
-    return inPathOrder((afterPath, limit) => (this.statements.unchangedCheck.all(ACL_PREFIX_BYTES, backupId, afterPath, limit) as UnchangedCheckRow[])
-      .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags, aclXattrs]) => (
-        { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags,
-          aclXattrs: aclXattrsOf(aclXattrs, knownAcls) })), pageSize);
+    return inPathOrder((afterPath, limit) => (this.statements.unchangedCheck.all(backupId, afterPath, limit) as UnchangedCheckRow[])
+      .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags, xattrs, extents]) => {
+        const isFramed = (xattrs === null || isWellFramed(xattrs, 'xattrs')) && (extents === null || isWellFramed(extents, 'extents'));
+        const acls = !isFramed || xattrs === null || !xattrs.includes(ACL_PREFIX_BYTES) ? NO_XATTRS : aclXattrsOf(xattrs, knownAcls);
+        // A list that does not decode (catalog damage): the entry's flags read as unknown, so the client reads the file again.
+        const isDamaged = !isFramed || acls === undefined;
+        return { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink,
+          inodeFlags: isDamaged ? null : inodeFlags, aclXattrs: acls ?? NO_XATTRS };
+      }), pageSize);
   }
 
   /**
@@ -173,6 +207,16 @@ export class EntriesTable {
   copySoundRange(fromBackupId: number, toBackupId: number, clientId: number, range: { first: Buffer; last: Buffer; fileType: number }, limit: number): CopiedEntryRow[] {
     // The client's id bound, not looked up per row: correlated, the damaged list was read again for every entry (seconds for a shared damaged chunk).
     return this.statements.copySoundRange.all(toBackupId, fromBackupId, range.first, range.last, range.fileType, clientId, limit) as CopiedEntryRow[];
+  }
+
+  /** The backup's entries whose attribute or extent list does not decode (catalog damage), with what is wrong, in path order. */
+  damaged(backupId: number): { path: Buffer; damage: string }[] {
+    const found: { path: Buffer; damage: string }[] = [];
+    for (const [path, xattrs, extents] of this.statements.lists.iterate(backupId) as Iterable<[Buffer, Buffer | null, Buffer | null]>) {
+      const { damage } = decodedFields(xattrs, extents);
+      if (damage !== undefined) found.push({ path, damage });
+    }
+    return found;
   }
 
   count(backupId: number): number {

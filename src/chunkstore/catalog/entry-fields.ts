@@ -71,3 +71,30 @@ export function decodeExtents(blob: Buffer | null): number[] {
   if (extents.length % 2 !== 0) throw new CorruptError('sparse extents: an offset without its length');
   return extents;
 }
+
+/**
+ * Whether a list blob is framed as encodeXattrs (pairs) or encodeExtents (an even count of numbers)
+ * writes it, read without building the list: the unchanged-file check asks it of every entry with
+ * attributes, most of which it never decodes.
+ */
+export function isWellFramed(blob: Buffer, kind: 'xattrs' | 'extents'): boolean {
+  let offset = 0;
+  let fields = 0;
+  while (offset < blob.length) {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (offset >= blob.length) return false;
+      const byte = blob[offset++];
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) break;
+      scale *= 128;
+    }
+    if (kind === 'xattrs') {
+      if (value > blob.length - offset) return false;
+      offset += value;
+    }
+    fields++;
+  }
+  return fields % 2 === 0;
+}

@@ -47,6 +47,11 @@ export interface StoredEntry {
   /** chattr's flags a restore sets (client/posix/inode-flags.ts); null where unknown (not read: before they were kept, an older client, an entry type without them). */
   readonly inodeFlags: number | null;
   readonly contentId: number | null;
+  /**
+   * Set only where the catalog's copy of the entry's own fields is damaged (an attribute or extent list
+   * that does not decode): what is wrong. The field then reads as empty; the entry is restored as not restorable.
+   */
+  readonly damage?: string;
 }
 
 /**

@@ -25,6 +25,6 @@ export function scanCatalog(catalog: Catalog): CatalogScanResult {
   }
   const counts = catalog.checks.counts();
   return {
-    damagedContents, problems: catalog.checks.orphans(), staleKnowledge: catalog.checks.staleKnowledge(), garbage: catalog.garbage.counts(), ...counts,
+    damagedContents, problems: [...catalog.checks.orphans(), ...catalog.checks.undecodableFields()], staleKnowledge: catalog.checks.staleKnowledge(), garbage: catalog.garbage.counts(), ...counts,
   };
 }

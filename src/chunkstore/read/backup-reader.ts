@@ -20,7 +20,7 @@ export interface RestoreItem {
   readonly content?: ContentSource;
   /** An earlier item of this restore with the same inode: recreate as a link to it, no content follows. */
   readonly hardlinkTo?: Buffer;
-  /** Why the content cannot be read at all (a catalog row is missing). */
+  /** Why the content cannot be read at all (a catalog row is missing), or the entry not restored (its own fields are damaged). */
   readonly damage?: string;
 }
 
@@ -84,6 +84,9 @@ export class BackupReader {
       }
       const runs = new ChunkRunReader(this.backend, locations, this.codec, this.framing);
       yield entries.map((entry): RestoreItem => {
+        // Its attribute or extent list does not decode: the file is named as not restorable, the restore goes on.
+        // Before its link group is looked at, so that another link of it is restored in its place.
+        if (entry.damage !== undefined && entry.contentId !== null) return { entry, damage: entry.damage };
         const hardlinkTo = this.linkTarget(entry);
         if (entry.contentId === null) return hardlinkTo === undefined ? { entry } : { entry, hardlinkTo };
         if (hardlinkTo !== undefined) return { entry, hardlinkTo };

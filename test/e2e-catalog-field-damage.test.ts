@@ -1,0 +1,84 @@
+// Regression (red team F2): one catalog value that does not decode stopped everything unseen. An entry's
+// xattrs or extents blob cut short, or a backup's labels JSON broken: check said "no errors found", the
+// restore wrote nothing and exited 1 naming no file, -s and -l failed, and every later backup of the client
+// failed for ever. Now each is damage of that one entry or backup: check names it, the restore names the
+// file as not restorable and restores the rest (exit 3), -s and -l show the rest and say what is damaged,
+// and the next backup reads the damaged file again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { link, mkdir, readFile, writeFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Sandbox } from './support/sandbox';
+import { writeDeterministicFile } from './support/trees';
+import { backupNow } from './support/fault-tools';
+
+test('an undecodable xattrs or extents blob and broken labels cost one file and one backup\'s labels, never the client\'s restores and backups', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    const data = join(sandbox.root, 'data');
+    await mkdir(data, { recursive: true });
+    await writeDeterministicFile(join(data, 'x.bin'), 'x', 300_000);
+    execFileSync('setfattr', ['-n', 'user.color', '-v', 'blue', join(data, 'x.bin')]);
+    await writeDeterministicFile(join(data, 'h1'), 'h1', 200_000);
+    await link(join(data, 'h1'), join(data, 'h2'));
+    await writeFile(join(data, 'f1'), 'fine\n');
+    const sparse = await open(join(data, 'sparse.bin'), 'w');
+    await sparse.truncate(10 * 1024 * 1024);
+    await sparse.write(Buffer.from('data'), 0, 4, 5_000_000);
+    await sparse.close();
+    await sandbox.startServer();
+    let configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    await backupNow(sandbox, configFile, data);
+    await sandbox.runningServer!.stop();
+
+    const database = new Database(join(sandbox.storeDirectory, 'catalog.db'));
+    try {
+      const cut = (column: string, path: string): void => {
+        const changed = database.prepare(`UPDATE entries SET ${column} = substr(${column}, 1, length(${column}) - 1) WHERE path = ?`).run(Buffer.from(join(data, path))).changes;
+        assert.equal(changed, 1, `${path} has a ${column} blob`);
+      };
+      cut('xattrs', 'x.bin');
+      cut('extents', 'sparse.bin');
+      database.prepare(`UPDATE backups SET labels = '{"client.version":' WHERE number = 1`).run();
+    } finally {
+      database.close();
+    }
+
+    const check = await sandbox.runServerCommand(['check', '--read-data']);
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.match(check.stdout, new RegExp(`damaged entry: client node1, backup 0000001, ${join(data, 'x.bin')}: extended attributes: `));
+    assert.match(check.stdout, new RegExp(`damaged entry: client node1, backup 0000001, ${join(data, 'sparse.bin')}: sparse extents: `));
+    assert.match(check.stdout, /damaged labels: client node1, backup 0000001: this backup's labels do not parse/);
+
+    await sandbox.startServer();
+    configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]); // the new server's port
+    const target = join(sandbox.root, 'out');
+    const restore = await sandbox.runClient(['-c', configFile, '-i', '1', '--to', target]);
+    assert.equal(restore.code, 3, restore.stdout + restore.stderr);
+    assert.match(restore.stderr, new RegExp(`${join(data, 'x.bin')}: extended attributes: `));
+    assert.match(restore.stderr, new RegExp(`${join(data, 'sparse.bin')}: sparse extents: `));
+    for (const name of ['h1', 'h2', 'f1']) {
+      assert.ok((await readFile(join(target, data, name))).equals(await readFile(join(data, name))), `${name} restored`);
+    }
+
+    const show = await sandbox.runClient(['-c', configFile, '-s', '1']);
+    assert.equal(show.code, 0, show.stdout + show.stderr);
+    assert.match(show.stdout, new RegExp(`warning: damaged entry: ${join(data, 'x.bin')}: extended attributes`));
+    assert.match(show.stdout, /warning: catalog damage: this backup's labels do not parse/);
+    assert.match(show.stdout, new RegExp(`${join(data, 'f1')}$`, 'm'));
+    const list = await sandbox.runClient(['-c', configFile, '-l']);
+    assert.equal(list.code, 0, list.stdout + list.stderr);
+    assert.match(list.stdout, /Backup: 0000001 /);
+
+    const second = await backupNow(sandbox, configFile, data); // exit 0: the damaged entries' files are read again
+    const again = join(sandbox.root, 'again');
+    const restored = await sandbox.runClient(['-c', configFile, '-i', String(second.number), '--to', again]);
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    assert.equal(execFileSync('getfattr', ['--only-values', '-n', 'user.color', join(again, data, 'x.bin')]).toString(), 'blue');
+    assert.ok((await readFile(join(again, data, 'sparse.bin'))).equals(await readFile(join(data, 'sparse.bin'))));
+  } finally {
+    await sandbox.destroy();
+  }
+});

@@ -9,7 +9,7 @@ import { scanCatalog } from './check/catalog-scan';
 import { affectedFiles } from './check/affected';
 import type { CheckReport } from './check/report';
 
-export type { CheckReport, ChunkDamage, ContentDamage, AffectedFile, AffectedBackup } from './check/report';
+export type { CheckReport, HealedChunk, ChunkDamage, ContentDamage, AffectedFile, AffectedBackup } from './check/report';
 export { isClean } from './check/report';
 export { checkReportLines } from './check/report-text';
 

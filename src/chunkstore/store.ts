@@ -22,6 +22,8 @@ import { CoverDeletions, newCoverWriter } from './pack/cover-writer';
 import { StagingBudget, type StagingFigures } from './pack/staging-budget';
 import { PackCache, type PackCacheFigures } from './cache/pack-cache';
 import { CachedBackend } from './cache/cached-backend';
+import { healDamagedChunks } from './check/heal';
+import { affectedFiles } from './check/affected';
 import { BackupReader, type ReaderOptions } from './read/backup-reader';
 import { ReaderLeases } from './read/reader-leases';
 import type { PackBackend } from './backend/pack-backend';
@@ -550,11 +552,27 @@ export class ChunkStore {
           // A recovered catalog without the marks would deduplicate new backups against the damaged chunks again.
           this.snapshots?.request();
         }
-        return report;
+        // Before anything is given up on a damaged chunk (--repair, or the cache evicting the range): a verified copy the
+        // server still holds is stored again now. Found by a red team: the cache held d.bin whole while --repair took it out.
+        return report.damagedChunks.length === 0 ? report : await this.healFromCopies(report);
       } finally {
         lease.release();
       }
     });
+  }
+
+  /** check's healing (check/heal.ts): the report without the chunks stored again, and what they no longer break. */
+  private async healFromCopies(report: CheckReport): Promise<CheckReport> {
+    const { healed, failures } = await healDamagedChunks({
+      catalog: this.catalog, backend: this.backend, bucket: this.packBackend, cache: this.backend instanceof CachedBackend ? this.backend.cache : undefined,
+      codec: this.readCodec, framing: this.framing, stagingDirectory: this.stagingDirectory, packWriting: this.packing,
+    }, report.damagedChunks);
+    if (healed.length === 0 && failures.length === 0) return report;
+    if (healed.length > 0) this.snapshots?.request();
+    const healedIds = new Set(healed.map((chunk) => chunk.chunkId));
+    const damagedChunks = report.damagedChunks.filter((damage) => !healedIds.has(damage.chunkId));
+    const affected = affectedFiles(this.catalog, damagedChunks.map((damage) => damage.chunkId), report.damagedContents.map((damage) => damage.contentId));
+    return { ...report, damagedChunks, affectedFiles: affected.files, affectedBackups: affected.backups, healedChunks: healed, healFailures: failures };
   }
 
   /**

@@ -2,7 +2,7 @@
 // object fetched to a folder (for grep), and an object deleted behind the server's back.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CephCluster } from './ceph';
 
 function clientOf(cluster: CephCluster): S3Client {
@@ -49,6 +49,19 @@ export async function deleteObject(cluster: CephCluster, bucket: string, key: st
   const client = clientOf(cluster);
   try {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** One byte of an object inverted in place, behind the server's back (bit rot, a faulty gateway). */
+export async function flipObjectByte(cluster: CephCluster, bucket: string, key: string, offset: number): Promise<void> {
+  const client = clientOf(cluster);
+  try {
+    const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = Buffer.from(await answer.Body?.transformToByteArray() ?? []);
+    bytes[offset] ^= 0xff;
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }));
   } finally {
     client.destroy();
   }

@@ -90,6 +90,10 @@ export class ClientChunksTable {
         `SELECT cc.client_id AS clientId, ch.id AS chunkId, cc.hash, cc.pack_id AS packId, p.name AS packName, cc.offset, cc.stored_size AS storedSize, ch.raw_size AS rawSize
          FROM client_chunks cc INDEXED BY client_chunks_pack JOIN packs p ON p.id = cc.pack_id JOIN chunks ch ON ch.hash = cc.hash
          WHERE cc.pack_id = ? ORDER BY cc.offset`),
+      ownCopiesOfChunk: connection.prepare(
+        `SELECT cc.client_id AS clientId, ch.id AS chunkId, cc.hash, cc.pack_id AS packId, p.name AS packName, cc.offset, cc.stored_size AS storedSize, ch.raw_size AS rawSize
+         FROM client_chunks cc JOIN packs p ON p.id = cc.pack_id JOIN chunks ch ON ch.hash = cc.hash
+         WHERE cc.hash = ? AND cc.pack_id IS NOT NULL ORDER BY cc.client_id`),
       moveOwnCopy: connection.prepare(`UPDATE client_chunks SET pack_id = ?, offset = ? WHERE client_id = ? AND hash = ? AND pack_id = ? AND offset = ?`),
       dropOwnCopy: connection.prepare(
         `UPDATE client_chunks SET pack_id = NULL, offset = NULL WHERE client_id = ? AND hash = ? AND pack_id = ? AND offset = ?`),
@@ -194,6 +198,11 @@ export class ClientChunksTable {
   /** The own copies lying in a pack, in file order (compaction carries them on). */
   ownCopiesOf(packId: number): OwnCopyPlace[] {
     return this.statements.ownCopiesOf.all(packId) as OwnCopyPlace[];
+  }
+
+  /** Every client's own copy of one chunk, wherever it lies: a second copy of its bytes (check heals from it). */
+  ownCopiesOfChunk(hash: Buffer): OwnCopyPlace[] {
+    return this.statements.ownCopiesOfChunk.all(hash) as OwnCopyPlace[];
   }
 
   /** Compaction stored an own copy's record in another pack: the row follows, if it still points where it was read. */

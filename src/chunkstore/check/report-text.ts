@@ -15,6 +15,10 @@ export function checkReportLines(report: CheckReport): string[] {
   lines.push(...capped(report.problems.map((problem) => `problem: ${problem}`)));
   lines.push(...capped(report.staleKnowledge.map(({ clientName, chunks }) =>
     `problem: client ${clientName} is told the store holds ${chunks} chunks none of its backups or holds references (check --repair forgets them)`)));
+  lines.push(...capped((report.healedChunks ?? []).map((healed) =>
+    `healed: chunk ${healed.hash} in pack ${healed.packName} at offset ${healed.offset} did not read back from the store; `
+    + `stored again from ${healed.source} in pack ${healed.newPackName}, read back and verified`)));
+  lines.push(...capped((report.healFailures ?? []).map((failure) => `problem: ${failure}`)));
   lines.push(...capped(report.damagedChunks.map((damage) =>
     `damaged chunk ${damage.hash} in pack ${damage.packName} at offset ${damage.offset}: ${damage.reason}`)));
   lines.push(...capped(report.damagedContents.map((damage) => `damaged content ${damage.contentId}: ${damage.reason}`)));

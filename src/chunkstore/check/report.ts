@@ -12,6 +12,19 @@ export interface ChunkDamage {
   readonly reason: string;
 }
 
+/** A damaged chunk stored again from a verified copy the server held (check/heal.ts): no longer damage. */
+export interface HealedChunk {
+  readonly chunkId: number;
+  readonly hash: string;
+  /** Where it was damaged. */
+  readonly packName: string;
+  readonly offset: number;
+  /** The copy it came from: the read cache, or a client's own copy. */
+  readonly source: string;
+  /** The new pack that holds it now, read back from the bucket before it was recorded. */
+  readonly newPackName: string;
+}
+
 /** A content broken by something other than one of its chunks' bytes (a missing row, a size that does not add up). */
 export interface ContentDamage {
   readonly contentId: number;
@@ -65,6 +78,10 @@ export interface CheckReport {
   readonly damagedGarbageChunks: readonly ChunkDamage[];
   /** Chunks marked damaged by an earlier check that read back whole now: the store clears their marks. */
   readonly soundAgain: readonly DamagedPlace[];
+  /** Damaged chunks stored again from a verified copy the server held (the store's check heals before it reports). */
+  readonly healedChunks?: readonly HealedChunk[];
+  /** Verified copies found that could not be stored again (their chunks stay damaged). */
+  readonly healFailures?: readonly string[];
 }
 
 export function isClean(report: CheckReport): boolean {

@@ -283,7 +283,7 @@ test('with chunking on the server: bytes another client stored raw are kept in t
 // so `check --repair` removed a file its client restores whole from its own copy (and GC then freed that
 // copy). A damaged row is healed by the next copy of its bytes in any encoding (a second review: healed
 // only by the same payload, it could stay damaged for good once clients encode otherwise).
-test('a damaged shared copy: a client with an own copy keeps its file whole through check --repair; the next copy of the bytes heals the row', async (t) => {
+test('a damaged shared copy: check heals it from another client\'s own copy, in the store\'s encoding; both files stay whole; later copies change nothing', async (t) => {
   const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
   t.after(() => sandbox.destroy());
   await sandbox.startServer();
@@ -303,15 +303,17 @@ test('a damaged shared copy: a client with an own copy keeps its file whole thro
   // Bytes of node1's (the shared) copy of a chunk overwritten.
   await damageRecord(sandbox, `SELECT p.name, ch.offset FROM chunks ch JOIN packs p ON p.id = ch.pack_id ORDER BY ch.id LIMIT 1`);
 
+  // node2's own copy holds the same bytes: check stores them again (in the store's encoding, not node2's) and the shared
+  // row heals at once (red team F9: before, check --repair took node1's file out although the store held its bytes).
   const checked = await sandbox.runServerCommand(['check', '--read-data']);
-  assert.notEqual(checked.code, 0);
   const output = checked.stdout + checked.stderr;
-  assert.match(output, /node1.*\/data\/shared\.txt/, 'node1\'s file is damaged');
-  assert.doesNotMatch(output, /\/data\/copy\.txt/, 'node2\'s file is whole: it reads its own copy');
+  assert.equal(checked.code, 0, output);
+  assert.match(checked.stdout, /^healed: chunk [0-9a-f]+ in pack .* stored again from client node2's own copy in pack .* \(its bytes, in the store's encoding\)/m);
+  assert.doesNotMatch(output, /\/data\/(shared|copy)\.txt/, 'no file is damaged');
   const repaired = await sandbox.runServerCommand(['check', '--repair']);
   const repairOutput = repaired.stdout + repaired.stderr;
-  assert.match(repairOutput, /\/data\/shared\.txt/);
-  assert.doesNotMatch(repairOutput, /\/data\/copy\.txt/, 'not removed');
+  assert.equal(repaired.code, 0, repairOutput);
+  assert.doesNotMatch(repairOutput, /^removed: /m, 'nothing removed');
 
   await sandbox.startServer();
   const fresh = await Promise.all(['node1', 'node2'].map((name) => sandbox.writeNodeConfig(name, [`include = ${nothing}`])));
@@ -320,8 +322,8 @@ test('a damaged shared copy: a client with an own copy keeps its file whole thro
   const node2Restore = await restoredChunks(again2, codec);
   assert.deepEqual([...node2Restore.codecs], ['raw']);
   assert.ok(node2Restore.bytes.equals(bytes), 'node2\'s file whole after the repair');
-  // node2 sends the bytes again, raw: they heal the damaged row. node1 sends them as it did: another
-  // encoding than the healed row's, kept as its own copy.
+  // node2 sends the bytes again, raw: the healed row stays as the store encoded it, node2 keeps its own copy;
+  // node1 sends them as it did, the store's encoding: it reads the shared row, as before the damage.
   await committed(again2, upload(bytes, '/data/copy-again.txt', raw));
   await committed(again1, upload(bytes, '/data/shared-again.txt', zstd));
   const node1Restore = await restoredChunks(again1, codec);

@@ -70,6 +70,8 @@ export class ScheduledCheck {
     const { logger } = this.context;
     const lines = checkReportLines(report);
     if (result.isClean) {
+      // Healed damage leaves a clean store, but the bucket (or disk) did lose bytes: the operator hears of each.
+      for (const line of lines) if (line.startsWith('healed: ')) logger.warn(`check: ${line}`);
       logger.info(`check: ${lines[0]}; ${lines.at(-1)}`);
       this.notifiedDamage = undefined;
       return;

@@ -7,7 +7,7 @@ import type { ChunkLocation, NewChunkRow } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
 import type { PackCache } from '../cache/pack-cache';
 import { PackWriter, type PackWriterOptions } from '../pack/pack-writer';
-import { decodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
+import { decodeRecordHeader, encodeRecordHeader, RECORD_HEADER_SIZE } from '../pack/pack-format';
 import { readRecord, verifyRecord } from '../pack/pack-reader';
 import type { RecordFraming } from '../pack/record-framing';
 import { payloadHashOf } from '../session/shared-payload';
@@ -41,7 +41,7 @@ interface VerifiedCopy {
 /**
  * For each damaged chunk (marked damaged where check read it), the first verified copy the server holds: the read
  * cache's range of its record (sealed, bound to its pack and offset: authenticated again, decoded and re-hashed), else
- * a client's own copy (read, decoded and re-hashed). Each is appended to a new pack; the pack is put, read back from
+ * a client's own copy (read, decoded and re-hashed, then encoded as the store encodes: its round trip checked). Each is appended to a new pack; the pack is put, read back from
  * the bucket and compared byte for byte with what was staged, and only then recorded, which moves the damaged row
  * onto the copy and clears its mark (as a backup that sends the bytes again heals it). A pack that does not read back
  * is not recorded: the rows stay damaged and where they were, and the cache keeps its copy for the next check.
@@ -106,9 +106,13 @@ async function verifiedCopy(settings: HealSettings, location: ChunkLocation): Pr
   }
   for (const own of catalog.clientChunks.ownCopiesOfChunk(location.hash)) {
     try {
-      const record = await readRecord(settings.backend, own, framing);
-      verifyRecord(record, own, codec);
-      return { record, source: `client ${catalog.checks.clientNameOf(own.clientId) ?? `#${own.clientId}`}'s own copy in pack ${own.packName}` };
+      const raw = verifyRecord(await readRecord(settings.backend, own, framing), own, codec);
+      // Stored as the store encodes the bytes, never in the own copy's encoding: clients without an own copy would
+      // restore that client's payload and learn that another client holds those bytes, and how it sent them.
+      const encoded = codec.encode(Buffer.from(raw));
+      const header = encodeRecordHeader({ codec: encoded.codec, rawSize: raw.length, storedSize: encoded.payload.length, hash: location.hash });
+      return { record: Buffer.concat([header, encoded.payload]),
+        source: `client ${catalog.checks.clientNameOf(own.clientId) ?? `#${own.clientId}`}'s own copy in pack ${own.packName} (its bytes, in the store's encoding)` };
     } catch (error) {
       if (!(error instanceof CorruptError)) throw error;
     }

@@ -232,8 +232,13 @@ async function initKey(file: string): Promise<number> {
   return EXIT.ok;
 }
 
-/** Rebuilds this server's catalog from the newest snapshot in its bucket; exit 3 when packs it names are gone. */
-async function runRecover(configFile: string): Promise<number> {
+/**
+ * Rebuilds this server's catalog from the newest snapshot in its bucket. Exit 3 whenever the installed catalog
+ * lacks something the bucket shows: packs it names that are gone, a newer snapshot that did not open (said on
+ * stderr with why), or packs in the bucket it does not name (how many, their bytes): it installed, but not
+ * everything the bucket held is in it.
+ */
+async function runRecover(configFile: string, acceptsOlderSnapshot: boolean): Promise<number> {
   const config = await loadConfig(configFile);
   const storage = config.storage;
   if (storage.kind !== 's3') throw new ConfigError(config.file, undefined, 'recover rebuilds the catalog from a bucket: it needs storage = s3');
@@ -241,11 +246,28 @@ async function runRecover(configFile: string): Promise<number> {
   const { recoverCatalog } = await import('../chunkstore/snapshot/recover-catalog');
   const key = await loadConfiguredKey(config);
   const backend = await openBucket(storage, undefined, false);
+  const warn = offlineLogger('cpsbackup-server').warn;
   try {
-    const recovered = await recoverCatalog(config.directory, backend, key!);
-    for (const skipped of recovered.skipped) process.stdout.write(`skipped: ${skipped}\n`);
+    // Without the option, a newer snapshot that did not open leaves the folder empty (exit 1, said why).
+    const recovered = await recoverCatalog(config.directory, backend, key!, { installsOlder: acceptsOlderSnapshot });
+    for (const skipped of recovered.skipped) {
+      process.stdout.write(`skipped: ${skipped}\n`);
+      warn(`skipped catalog snapshot ${skipped}`);
+    }
     process.stdout.write(`recovered the catalog from snapshot generation ${recovered.generation} in ${backend.location}: `
       + `${recovered.clients} clients, ${recovered.backups} backups, ${recovered.packs} packs\n`);
+    let isPartial = false;
+    if (recovered.generation < recovered.newestGeneration) {
+      isPartial = true;
+      warn(`installed catalog snapshot generation ${recovered.generation}, older than the bucket's newest, ${recovered.newestGeneration}, which did not open: `
+        + `the backups, deletes and changes of the newer generations are not in this catalog`);
+    }
+    const unknown = recovered.unknownPacks;
+    if (unknown.count > 0) {
+      isPartial = true;
+      warn(`${backend.location} holds ${unknown.count} packs (${unknown.bytes} bytes) this catalog does not name (${unknown.names.join(', ')}${unknown.count > unknown.names.length ? ', …' : ''}): `
+        + 'they may hold backups it lacks (committed after its snapshot, or by a newer catalog); kept until `cpsbackup-server gc --delete-unknown-packs` deletes them');
+    }
     process.stdout.write('packs in the bucket this catalog does not name are kept until `cpsbackup-server gc --delete-unknown-packs` (run check first)\n');
     for (const pack of recovered.missingPacks) process.stdout.write(`missing: pack ${pack} is referenced by the catalog but not in the bucket\n`);
     for (const line of recovered.shortPacks) process.stdout.write(`truncated: ${line}\n`);
@@ -263,7 +285,7 @@ async function runRecover(configFile: string): Promise<number> {
     }
     process.stdout.write('every pack the catalog references is in the bucket, at its size; backups committed after this snapshot are not in it\n');
     await warnOfLiveServer(config, backend, key);
-    return EXIT.ok;
+    return isPartial ? EXIT.partial : EXIT.ok;
   } finally {
     await backend.close();
   }
@@ -470,8 +492,9 @@ Examples:
     .action(() => { action = runAcceptCatalog(program.opts().config); });
   program.command('recover')
     .description('rebuild the catalog of an empty store folder from the newest catalog snapshot in the bucket')
+    .option('--accept-older-snapshot', 'when the newest snapshots do not open, install the newest one that does (it lacks what they hold)')
     .allowExcessArguments(false)
-    .action(() => { action = runRecover(program.opts().config); });
+    .action((options: { acceptOlderSnapshot?: boolean }) => { action = runRecover(program.opts().config, options.acceptOlderSnapshot === true); });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

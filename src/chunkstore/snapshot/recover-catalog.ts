@@ -14,8 +14,9 @@ import { readIdentity } from '../store-identity';
 import { markPacksLost, ORPHANS_HELD_KEY } from '../recovery';
 import { describeShortPack, markShortPacksDamaged, resizedPacks } from '../resized-packs';
 import { generationOf, snapshotName } from './snapshot-names';
+import { isCoverPackName } from '../pack/pack-files';
 import { recordKnownGeneration } from './generation-fence';
-import { ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
+import { BackupError, ConfigError, CorruptError, NotFoundError, errorMessage } from '../../common/errors';
 
 export interface RecoveredCatalog {
   readonly generation: number;
@@ -35,9 +36,25 @@ export interface RecoveredCatalog {
   readonly shortPacks: readonly string[];
   /** Newer generations that did not open, with why. */
   readonly skipped: readonly string[];
+  /** The bucket's newest generation: above `generation` when newer ones were skipped. */
+  readonly newestGeneration: number;
+  /**
+   * Packs in the bucket this catalog does not name (cover writes aside): what a newer catalog, or backups
+   * committed after this snapshot, stored. Kept (ORPHANS_HELD_KEY); the recovered catalog lacks what they hold.
+   */
+  readonly unknownPacks: { readonly count: number; readonly bytes: number; readonly names: readonly string[] };
 }
 
-export async function recoverCatalog(directory: string, backend: PackBackend, key: StoreKey): Promise<RecoveredCatalog> {
+export interface RecoverOptions {
+  /**
+   * False: when a newer snapshot did not open, install nothing (BackupError 'IO'): a snapshot that failed to read
+   * once may open at the next try, and the server an older catalog starts prunes the newer generations. The
+   * operator says so (recover --accept-older-snapshot). Default true (the function installs the newest that opens).
+   */
+  readonly installsOlder?: boolean;
+}
+
+export async function recoverCatalog(directory: string, backend: PackBackend, key: StoreKey, options: RecoverOptions = {}): Promise<RecoveredCatalog> {
   const catalogFile = join(directory, 'catalog.db');
   if (existsSync(catalogFile)) {
     throw new ConfigError(catalogFile, undefined, 'a catalog is already here; recover only rebuilds a store folder that has none (move it away first)');
@@ -62,9 +79,13 @@ export async function recoverCatalog(directory: string, backend: PackBackend, ke
     try {
       await backend.getBlob(name, `${base}.sealed`);
       await openSealedFile(key, { storeId: identity.storeId, name }, `${base}.sealed`, `${base}.db`);
+      if (skipped.length > 0 && options.installsOlder === false) {
+        throw new BackupError('IO', `the newest catalog snapshot in ${backend.location} did not open (${skipped.join('; ')}): nothing installed. `
+          + `Generation ${generation} opens but lacks what the newer ones hold; run \`cpsbackup-server recover --accept-older-snapshot\` to install it anyway`);
+      }
       const figures = await inspect(`${base}.db`, backend, identity.storeId, generations[0]);
       await rename(`${base}.db`, catalogFile);
-      return { generation, ...figures, skipped };
+      return { generation, ...figures, skipped, newestGeneration: generations[0] };
     } catch (error) {
       // The key was proven above: a snapshot that does not open is damaged or cut, so an older one is tried.
       if (error instanceof WrongKeyError || !(error instanceof CorruptError || error instanceof NotFoundError)) throw error;
@@ -76,7 +97,8 @@ export async function recoverCatalog(directory: string, backend: PackBackend, ke
   throw new CorruptError(`no catalog snapshot in ${backend.location} could be opened: ${skipped.join('; ')}`);
 }
 
-async function inspect(file: string, backend: PackBackend, storeId: string, newestGeneration: number): Promise<Omit<RecoveredCatalog, 'generation' | 'skipped'>> {
+async function inspect(file: string, backend: PackBackend, storeId: string, newestGeneration: number)
+  : Promise<Omit<RecoveredCatalog, 'generation' | 'skipped' | 'newestGeneration'>> {
   const catalog = new Catalog(file, SEALED_FRAMING_OVERHEAD);
   try {
     const recordedId = catalog.meta.get('store_id');
@@ -92,7 +114,11 @@ async function inspect(file: string, backend: PackBackend, storeId: string, newe
     markPacksLost(catalog, missing);
     // A short pack lost what lies past its end as a missing one lost all; the server's start reads back the rest.
     const short = await markShortPacksDamaged(catalog, resizedPacks(packs, stored).short, SEALED_FRAMING_OVERHEAD);
+    const named = new Set(packs.map((pack) => pack.name));
+    // A cover write holds no backup's data (pack/cover-writer.ts): a crash's leftover, not something this catalog lacks.
+    const unknown = [...stored].filter(([name]) => !named.has(name) && !isCoverPackName(name)).sort(([a], [b]) => a.localeCompare(b));
     return {
+      unknownPacks: { count: unknown.length, bytes: unknown.reduce((sum, [, size]) => sum + size, 0), names: unknown.slice(0, 5).map(([name]) => name) },
       clients: catalog.clients.allNames().length,
       backups: catalog.backups.totals().backups,
       packs: packs.length,

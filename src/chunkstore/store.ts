@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from './catalog/catalog';
-import type { BackupPoint, BackupRecord, NewChunkRow, StoredEntry, UnchangedCheckEntry } from './catalog/records';
+import type { BackupPoint, BackupRecord, ChunkLocation, NewChunkRow, StoredEntry, UnchangedCheckEntry } from './catalog/records';
 import { ChunkCodec, type EncodedChunk } from './codec';
 import { EncoderPool } from './encoder-pool';
 import { loadChunkerFactory } from './chunker/registry';
@@ -467,7 +467,29 @@ export class ChunkStore {
 
   /** Reads a committed backup's entries with their contents. */
   openReader(backup: BackupRecord, options: ReaderOptions = {}): BackupReader {
-    return new BackupReader(this.catalog, this.backend, this.readCodec, this.framing, this.readers.open(), backup, options);
+    return new BackupReader(this.catalog, this.backend, this.readCodec, this.framing, this.readers.open(), backup, options,
+      (location) => this.markFoundDamaged(location, backup));
+  }
+
+  /**
+   * A chunk a restore read did not read back intact where its row places it: marked damaged there, as check marks it,
+   * so no backup deduplicates against it and the next one holding its bytes stores them again (which heals every file
+   * using it). A row moved since (healed, compacted) or an own copy's place (not the row's) is left as it is.
+   */
+  private markFoundDamaged(location: ChunkLocation, backup: BackupRecord): void {
+    let marked: number;
+    try {
+      marked = this.catalog.chunks.markDamaged([{ chunkId: location.chunkId, packId: location.packId, offset: location.offset }]);
+    } catch (error) {
+      // The restore reports the damage either way; check finds and marks it.
+      this.logger?.warn(`chunk ${location.hash.toString('hex')} found damaged by a restore of backup ${backup.number} of ${backup.clientName} could not be marked: ${errorMessage(error)}`);
+      return;
+    }
+    if (marked === 0) return;
+    this.logger?.warn(`chunk ${location.hash.toString('hex')} in pack ${location.packName} at offset ${location.offset}, read for backup ${backup.number} of ${backup.clientName}, `
+      + 'is damaged: marked so, the next backup holding its bytes stores them again');
+    // A recovered catalog without the mark would deduplicate new backups against the damaged chunk again.
+    this.snapshots?.request();
   }
 
   // ---- maintenance ----

@@ -13,7 +13,8 @@ export const CHUNK_LOCATION_COLUMNS =
  */
 export const RESTORE_LOCATION_COLUMNS =
   `ch.id AS chunkId, ch.hash, COALESCE(own.pack_id, ch.pack_id) AS packId, p.name AS packName, COALESCE(own.offset, ch.offset) AS offset,
-   CASE WHEN own.pack_id IS NULL THEN ch.stored_size ELSE own.stored_size END AS storedSize, ch.raw_size AS rawSize`;
+   CASE WHEN own.pack_id IS NULL THEN ch.stored_size ELSE own.stored_size END AS storedSize, ch.raw_size AS rawSize,
+   CASE WHEN own.pack_id IS NULL THEN ch.payload_hash END AS payloadHash`;
 /** From content_chunks cc; a chunk whose row is missing gives nulls. */
 export const RESTORE_LOCATION_JOINS =
   `LEFT JOIN chunks ch ON ch.id = cc.chunk_id

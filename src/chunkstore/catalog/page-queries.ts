@@ -18,7 +18,7 @@ export interface EntriesPage {
 /** A chunksOfPathRange row: content id, seq, then RESTORE_LOCATION_COLUMNS (all null for a lost chunk row). */
 type ChunkOfContentRow = [
   contentId: number, seq: number, chunkId: number | null, hash: Buffer, packId: number, packName: string,
-  offset: number, storedSize: number, rawSize: number,
+  offset: number, storedSize: number, rawSize: number, payloadHash: Buffer | null,
 ];
 
 export class PageQueries {
@@ -53,11 +53,11 @@ export class PageQueries {
       contents.set(id, { id, hash, size, chunks: size <= listChunksUpTo ? [] : undefined });
     }
     const rows = this.statements.chunksOfPathRange.all({ backup: backupId, client: clientId, after: afterPath, last: lastPath, upTo: listChunksUpTo }) as ChunkOfContentRow[];
-    for (const [contentId, , chunkId, hash, packId, packName, offset, storedSize, rawSize] of rows) {
+    for (const [contentId, , chunkId, hash, packId, packName, offset, storedSize, rawSize, payloadHash] of rows) {
       const chunks = contents.get(contentId)?.chunks as (ChunkLocation | null)[] | undefined;
       if (chunks === undefined) continue;
       // A gap in seq is a lost content_chunks row: the size check after reassembly reports it.
-      chunks.push(chunkId === null ? null : { chunkId, hash, packId, packName, offset, storedSize, rawSize });
+      chunks.push(chunkId === null ? null : { chunkId, hash, packId, packName, offset, storedSize, rawSize, payloadHash });
     }
     return { entries, contents };
   }

@@ -9,6 +9,11 @@ export interface ChunkLocation {
   readonly offset: number;
   readonly storedSize: number;
   readonly rawSize: number;
+  /**
+   * SHA-256 of the stored payload where the catalog knows it (the shared copy of a row from schema 6 on), so a restore
+   * proves a record it hands on undecoded without decoding it; null or absent otherwise (an own copy, an older row).
+   */
+  readonly payloadHash?: Buffer | null;
 }
 
 /** Where a chunk was read when it did not read back intact: the row is marked damaged only while it still lies there. */

@@ -6,7 +6,7 @@ import { readOpenedRange } from '../backend/read-opened-range';
 import type { ChunkLocation } from '../catalog/records';
 import type { ChunkCodec } from '../codec';
 import { CorruptError, NotFoundError } from '../../common/errors';
-import { checkRecord, chunkWhere, readChunk, readRecord, unframeRecord, verifyRecord, type StoredRecord } from './pack-reader';
+import { chunkWhere, readChunk, readRecord, unframeRecord, verifyRecord, verifyStoredRecord, type StoredRecord } from './pack-reader';
 import { PLAIN_FRAMING, type RecordFraming } from './record-framing';
 
 /** A run is read whole; bigger records get a run of their own. */
@@ -62,11 +62,11 @@ export class ChunkRunReader {
     return record === undefined ? readChunk(this.backend, location, this.codec, into, this.framing) : verifyRecord(record, location, this.codec, into);
   }
 
-  /** The chunk at `index` as stored (header checked, not decoded): for a client that decodes and verifies it itself. */
+  /** The chunk at `index` as stored, verified (verifyStoredRecord): for a client that decodes and verifies it again itself. */
   async storedAt(index: number): Promise<StoredRecord> {
     const location = this.locations[index];
     const record = await this.recordBytesAt(index);
-    return checkRecord(record ?? await readRecord(this.backend, location, this.framing), location);
+    return verifyStoredRecord(record ?? await readRecord(this.backend, location, this.framing), location, this.codec);
   }
 
   /** The record's header and payload from its run; undefined when its run is damaged (the record is then read alone, to tell). */

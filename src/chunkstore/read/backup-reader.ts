@@ -8,7 +8,7 @@ import type { BackupRecord, ChunkLocation, StoredEntry } from '../catalog/record
 import type { ChunkCodec } from '../codec';
 import type { RecordFraming } from '../pack/record-framing';
 import { ChunkRunReader } from '../pack/chunk-run-reader';
-import { listedContent, pagedContent, type ContentSource } from './content-source';
+import { listedContent, pagedContent, type ContentSource, type OnDamagedChunk } from './content-source';
 import type { ReaderLease } from './reader-leases';
 import { NotFoundError } from '../../common/errors';
 import { isLinkedWithoutContent } from '../../common/entry-content';
@@ -52,6 +52,8 @@ export class BackupReader {
     private readonly lease: ReaderLease,
     readonly backup: BackupRecord,
     private readonly options: ReaderOptions,
+    /** Told of each chunk a read of this backup found damaged (the store marks it). */
+    private readonly onDamage?: OnDamagedChunk,
   ) {}
 
   /** Pages of selected entries in path order. Read each page's contents in order before asking for the next. */
@@ -97,8 +99,9 @@ export class BackupReader {
         return {
           entry,
           content: start === undefined || content.chunks === undefined
-            ? pagedContent(content.hash, content.size, content.id, this.backup.clientId, this.catalog.contents, this.backend, this.codec, this.framing, this.lease)
-            : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start),
+            ? pagedContent(content.hash, content.size, content.id, this.backup.clientId, this.catalog.contents, this.backend, this.codec, this.framing, this.lease,
+              this.onDamage)
+            : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start, this.onDamage),
         };
       });
     }

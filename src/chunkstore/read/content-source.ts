@@ -7,7 +7,7 @@ import type { ChunkCodec } from '../codec';
 import type { RecordFraming } from '../pack/record-framing';
 import type { ChunkRunReader } from '../pack/chunk-run-reader';
 import type { ReaderLease } from './reader-leases';
-import { checkRecord, readChunk, readRecord, verifyRecord, type StoredRecord } from '../pack/pack-reader';
+import { readChunk, readRecord, verifyRecord, verifyStoredRecord, type StoredRecord } from '../pack/pack-reader';
 import { CorruptError, NotFoundError } from '../../common/errors';
 
 /** One chunk of a content: decoded and verified on demand (into a given buffer of rawSize bytes, or a new one), or handed on as stored. */
@@ -32,13 +32,33 @@ export interface ContentSource {
   readWhole(): Promise<Buffer>;
 }
 
-export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number): ContentSource {
+/**
+ * Told of each chunk that did not read back intact where its location places it (CorruptError: a missing pack, a
+ * header, payload or hash that does not match): the store marks it damaged as check does, so the next backup holding
+ * its bytes sends them again and heals it. Before, a restore only reported it, and every later backup deduplicated
+ * against the damaged copy with exit 0 (red team F4).
+ */
+export type OnDamagedChunk = (location: ChunkLocation) => void;
+
+/** The chunk's reads, each telling onDamage of the location when it proves damaged. */
+function reporting(location: ChunkLocation, onDamage: OnDamagedChunk | undefined,
+  decode: (into?: Buffer) => Promise<Buffer>, stored: () => Promise<StoredRecord>): Pick<ChunkToDecode, 'decode' | 'stored'> {
+  if (onDamage === undefined) return { decode, stored };
+  const told = <T>(read: Promise<T>): Promise<T> => read.catch((error: unknown) => {
+    if (error instanceof CorruptError) onDamage(location);
+    throw error;
+  });
+  return { decode: (into?: Buffer) => told(decode(into)), stored: () => told(stored()) };
+}
+
+export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number,
+  onDamage?: OnDamagedChunk): ContentSource {
   return new SourceOf(hash, size, async function* () {
     for (let index = 0; index < locations.length; index++) {
       const location = locations[index];
       yield {
         hash: location.hash, rawSize: location.rawSize,
-        decode: (into?: Buffer) => reader.chunkAt(start + index, into), stored: () => reader.storedAt(start + index),
+        ...reporting(location, onDamage, (into?: Buffer) => reader.chunkAt(start + index, into), () => reader.storedAt(start + index)),
       };
     }
   });
@@ -52,7 +72,7 @@ const REMOTE_READ_AHEAD = 8;
 
 /** lease: holds each pack in the turn the chunk list names it (the list is read a page at a time, as the content streams). */
 export function pagedContent(hash: Buffer, size: number, contentId: number, clientId: number, contents: ContentsTable, backend: PackBackend, codec: ChunkCodec,
-  framing: RecordFraming, lease: Pick<ReaderLease, 'hold'>): ContentSource {
+  framing: RecordFraming, lease: Pick<ReaderLease, 'hold'>, onDamage?: OnDamagedChunk): ContentSource {
   // A local pack is read from the page cache; only a remote one gains from reads in flight.
   const readAhead = backend.kind === 'local' ? 0 : REMOTE_READ_AHEAD;
   return new SourceOf(hash, size, async function* () {
@@ -88,9 +108,10 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, clie
       const bytes = (): Promise<Buffer> => record ?? readRecord(backend, location, framing);
       yield {
         hash: location.hash, rawSize: location.rawSize,
-        decode: async (into?: Buffer) => (record === undefined
-          ? readChunk(backend, location, codec, into, framing) : verifyRecord(await bytes(), location, codec, into)),
-        stored: async () => checkRecord(await bytes(), location),
+        ...reporting(location, onDamage,
+          async (into?: Buffer) => (record === undefined
+            ? readChunk(backend, location, codec, into, framing) : verifyRecord(await bytes(), location, codec, into)),
+          async () => verifyStoredRecord(await bytes(), location, codec)),
       };
     }
     // The list is read a page at a time: GC dropping the content after its last backup was deleted cuts it short,

@@ -574,6 +574,11 @@ export class ChunkStore {
           // A recovered catalog without the marks would deduplicate new backups against the damaged chunks again.
           this.snapshots?.request();
         }
+        // Contents whose chunk lists are broken: marked so, every other mark cleared (the scan reads the whole catalog).
+        // Unmarked, every later backup deduplicated into them, exit 0, and no restore of the file worked (red team F3).
+        const before = this.catalog.contents.markedDamaged().length;
+        const added = this.catalog.contents.markDamagedExactly(report.damagedContents);
+        if (added > 0 || this.catalog.contents.markedDamaged().length !== before) this.snapshots?.request();
         // Before anything is given up on a damaged chunk (--repair, or the cache evicting the range): a verified copy the
         // server still holds is stored again now. Found by a red team: the cache held d.bin whole while --repair took it out.
         return report.damagedChunks.length === 0 ? report : await this.healFromCopies(report);
@@ -599,10 +604,21 @@ export class ChunkStore {
 
   /**
    * check --repair: files whose content holds a chunk marked damaged (none of the backups since could
-   * heal it) are taken out of their backups, which are then marked incomplete; returns what is gone.
+   * heal it), or whose content's chunk list is marked damaged, are taken out of their backups, which are
+   * then marked incomplete; returns what is gone.
    */
   repair(): Promise<RemovedFile[]> {
     return this.exclusively(async () => {
+      // A damaged index answers lookups with rows that are not the ones asked for: rebuilt from the tables first.
+      if (this.catalog.checks.integrityProblems().length > 0) {
+        try {
+          this.catalog.checks.reindex();
+          this.logger?.warn('check --repair: the catalog did not pass SQLite\'s integrity check: its indexes were rebuilt from its tables');
+        } catch (error) {
+          // Damage beyond the indexes (a table's pages): the files it breaks are still taken out below where known.
+          this.logger?.error(`check --repair: the catalog's indexes could not be rebuilt: ${errorMessage(error)}`);
+        }
+      }
       const removed = this.catalog.repairs.removeLostFiles();
       if (removed.length > 0) this.snapshots?.request();
       return removed;

@@ -146,6 +146,10 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
       process.stdout.write('the damaged chunks are marked: the next backup holding the same data stores it again and heals every file using it; '
         + 'check --repair takes the files nothing can heal out of their backups\n');
     }
+    if (report.damagedContents.length > 0 && !isRepair) {
+      process.stdout.write('the damaged contents are marked: no backup reuses them (a file holding their data is stored again), but their files '
+        + 'in the backups above cannot be restored; check --repair takes those out of their backups\n');
+    }
     if (isRepair) {
       const removed = await store.repair();
       for (const file of removed) {

@@ -20,8 +20,10 @@ export class RepairQueries {
       lostFiles: db.prepare(
         `SELECT e.backup_id AS backupId, b.client_id AS clientId, b.state, c.name AS clientName, b.number AS backupNumber, e.path, e.content_id AS contentId
          FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
-         WHERE e.content_id IN (SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
-           AND ${hasDamageFor('e.content_id', 'b.client_id')}
+         WHERE (e.content_id IN (SELECT DISTINCT cc.content_id FROM chunks ch JOIN content_chunks cc ON cc.chunk_id = ch.id WHERE ch.is_damaged = 1)
+                AND ${hasDamageFor('e.content_id', 'b.client_id')})
+           -- A content whose chunk list is broken: no backup heals a list (a file read again is a new content).
+           OR e.content_id IN (SELECT content_id FROM damaged_contents)
          ORDER BY c.name, b.number, e.path`),
       deleteEntry: db.prepare(`DELETE FROM entries WHERE backup_id = ? AND path = ?`),
       releaseContent: db.prepare(`UPDATE contents SET refs = refs - 1 WHERE id = ?`),

@@ -1,7 +1,7 @@
-// The catalog's SQLite schema (version 7) and the migrations from versions 1 to 6.
+// The catalog's SQLite schema (version 9) and the migrations from versions 1 to 8 (version 9 adds a table only).
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * A content's hash is the SHA-256 of its chunks' hashes in order (not of its bytes): the server can
@@ -182,6 +182,18 @@ CREATE INDEX IF NOT EXISTS client_contents_content ON client_contents(content_id
 CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
 CREATE INDEX IF NOT EXISTS chunks_damaged ON chunks(id) WHERE is_damaged = 1;
+-- Contents whose chunk list check found broken (a chunk row gone, a gap, sizes or the content hash that do
+-- not add up): never deduplicated against nor carried forward, so a file holding those bytes is stored as a
+-- new content; check --repair takes their files out of their backups (no backup can heal a list). Version
+-- 8 had none: a damaged list was reported by check and reused by every later backup (red team F3). A mark
+-- goes with its content's row: content ids are taken again (no AUTOINCREMENT).
+CREATE TABLE IF NOT EXISTS damaged_contents (
+  content_id INTEGER PRIMARY KEY,
+  reason TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS damaged_content_dropped AFTER DELETE ON contents BEGIN
+  DELETE FROM damaged_contents WHERE content_id = OLD.id;
+END;
 `;
 
 /**

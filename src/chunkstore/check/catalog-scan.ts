@@ -23,8 +23,12 @@ export function scanCatalog(catalog: Catalog): CatalogScanResult {
         : `its chunks add up to ${content.total} bytes, not ${content.size}`;
     damagedContents.push({ contentId: content.id, reason });
   }
+  const listed = new Set(damagedContents.map((damage) => damage.contentId));
+  for (const contentId of catalog.checks.contentHashMismatches(listed)) {
+    damagedContents.push({ contentId, reason: 'its chunk list does not hash to its content hash (chunks changed, swapped or the hash changed)' });
+  }
   const counts = catalog.checks.counts();
   return {
-    damagedContents, problems: [...catalog.checks.orphans(), ...catalog.checks.undecodableFields()], staleKnowledge: catalog.checks.staleKnowledge(), garbage: catalog.garbage.counts(), ...counts,
+    damagedContents, problems: [...catalog.checks.integrityProblems(), ...catalog.checks.orphans(), ...catalog.checks.undecodableFields()], staleKnowledge: catalog.checks.staleKnowledge(), garbage: catalog.garbage.counts(), ...counts,
   };
 }

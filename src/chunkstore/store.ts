@@ -625,6 +625,15 @@ export class ChunkStore {
     });
   }
 
+  /** check --repair, after repair(): removes chunk lists whose content row is gone; returns how many. */
+  removeOrphanChunkLists(): Promise<number> {
+    return this.exclusively(async () => {
+      const removed = this.catalog.repairs.removeOrphanChunkLists();
+      if (removed > 0) this.snapshots?.request();
+      return removed;
+    });
+  }
+
   /**
    * check --repair: forgets what clients are told they hold that none of their backups or holds
    * references (check reports it; nothing should leave it), reading all of every client's entries.

@@ -157,6 +157,8 @@ async function runCheck(configFile: string, readDataPercent: number, isRepair: b
       }
       process.stdout.write(removed.length === 0 ? 'repair: no file had to be removed\n'
         : `repair: ${removed.length} files removed from their backups, which are now marked incomplete\n`);
+      const orphanLists = await store.removeOrphanChunkLists();
+      if (orphanLists > 0) process.stdout.write(`repair: removed the chunk lists of ${orphanLists} contents whose catalog rows are gone\n`);
       const forgotten = report.staleKnowledge.length > 0 ? await store.forgetStaleKnowledge() : 0;
       if (forgotten > 0) process.stdout.write(`repair: clients forgot ${forgotten} chunks none of their backups or holds references\n`);
       if (removed.length > 0) return EXIT.partial;

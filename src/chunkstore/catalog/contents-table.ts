@@ -75,7 +75,10 @@ export class ContentsTable {
       markedDamaged: db.prepare(`SELECT content_id FROM damaged_contents`).pluck(),
       damaged: db.prepare(damagedContentIdsFor('?')).pluck(),
       byId: db.prepare(`SELECT id, hash, size FROM contents WHERE id = ?`),
-      insert: db.prepare(`INSERT INTO contents (hash, size) VALUES (?, ?)`),
+      // Past every id a chunk list names too: a list whose row was lost (damage) is not taken over by a new content,
+      // which collided with it (UNIQUE content_chunks) and failed every backup storing a new file (red team F5).
+      insert: db.prepare(`INSERT INTO contents (id, hash, size) VALUES (MAX(
+        (SELECT COALESCE(MAX(id), 0) FROM contents), (SELECT COALESCE(MAX(content_id), 0) FROM content_chunks)) + 1, ?, ?)`),
       insertChunk: db.prepare(`INSERT INTO content_chunks (content_id, seq, chunk_id) VALUES (?, ?, ?)`),
       countChunkReference: db.prepare(`UPDATE chunks SET refs = refs + 1 WHERE id = ?`),
       chunksPage: db.prepare(

@@ -24,11 +24,35 @@ export class RepairQueries {
                 AND ${hasDamageFor('e.content_id', 'b.client_id')})
            -- A content whose chunk list is broken: no backup heals a list (a file read again is a new content).
            OR e.content_id IN (SELECT content_id FROM damaged_contents)
+           -- A content whose row is gone (red team F5): nothing says what the file held.
+           OR (e.content_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contents gone WHERE gone.id = e.content_id))
          ORDER BY c.name, b.number, e.path`),
       deleteEntry: db.prepare(`DELETE FROM entries WHERE backup_id = ? AND path = ?`),
       releaseContent: db.prepare(`UPDATE contents SET refs = refs - 1 WHERE id = ?`),
       markIncomplete: db.prepare(`UPDATE backups SET unreadable_files = unreadable_files + 1, files = files - 1 WHERE id = ?`),
+      // Chunk lists whose content row is gone: each row counted a reference on its chunk (ContentsTable.insertRows).
+      orphanListCount: db.prepare(`SELECT COUNT(DISTINCT content_id) FROM content_chunks WHERE content_id NOT IN (SELECT id FROM contents)`).pluck(),
+      releaseOrphanChunks: db.prepare(
+        `UPDATE chunks SET refs = refs - (SELECT COUNT(*) FROM content_chunks cc WHERE cc.chunk_id = chunks.id AND cc.content_id NOT IN (SELECT id FROM contents))
+         WHERE id IN (SELECT chunk_id FROM content_chunks WHERE content_id NOT IN (SELECT id FROM contents))`),
+      deleteOrphanLists: db.prepare(`DELETE FROM content_chunks WHERE content_id NOT IN (SELECT id FROM contents)`),
     };
+  }
+
+  /**
+   * Removes the chunk lists whose content row is gone (after removeLostFiles took out the files naming it), releasing
+   * the references they counted on their chunks (garbage collection takes what nothing else uses). Left, a new
+   * content given the freed id collided with them and every backup storing a new file failed (red team F5).
+   * Returns how many contents' lists were removed.
+   */
+  removeOrphanChunkLists(): number {
+    return this.database.transaction(() => {
+      const lists = this.statements.orphanListCount.get() as number;
+      if (lists === 0) return 0;
+      this.statements.releaseOrphanChunks.run();
+      this.statements.deleteOrphanLists.run();
+      return lists;
+    }, true);
   }
 
   /**

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
 import { SCHEMA_VERSION } from '../src/chunkstore/catalog/schema';
+import { entryMetadataBytes } from '../src/chunkstore/session/entry-metadata-bytes';
 import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import type { StoredEntry } from '../src/chunkstore/catalog/records';
 import { CorruptError } from '../src/common/errors';
@@ -523,4 +524,24 @@ test('a version-7 catalog migrates: each committed backup\'s entry metadata is m
   assert.equal(catalog.usage.clientUsage(clientId).metadataBytes, usage.metadataBytes + 3000 + 8, 'a commit counts its entries');
   catalog.backups.delete(next.id);
   assert.equal(catalog.usage.clientUsage(clientId).metadataBytes, usage.metadataBytes, 'a deletion takes its metadata out');
+});
+
+// Regression (review): the bound a running backup is held to counted an xattr as name + value and an extent as 8
+// bytes, the usage after its commit the stored encoding; many short xattrs committed past hard_quota.
+test('a backup\'s metadata is measured alike while it runs and in the usage after its commit', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-metadata-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const catalog = new Catalog(join(folder, 'catalog.db'));
+  t.after(() => catalog.close());
+  const clientId = catalog.clients.idOf('node1');
+  const backup = catalog.backups.create(clientId, 0, 'host', {}, 1);
+  const entries = [
+    { ...entry('/data/x'), xattrs: Array.from({ length: 40 }, (_, n) => ({ name: Buffer.from(`user.${n}`), value: Buffer.from('v') })) },
+    { ...entry('/data/sparse'), extents: [0, 4096, 1 << 20, 300, 2 ** 40, 5] },
+    { ...entry('/data/ünïcode'), user: 'jürgen', group: 'grüppe', linkTarget: Buffer.from('../elsewhere') },
+    { ...entry('/data/big-xattr'), xattrs: [{ name: Buffer.from('user.big'), value: Buffer.alloc(70_000, 7) }] },
+  ];
+  catalog.entries.insert(backup.id, entries, entries.map(() => null));
+  catalog.backups.commit(backup.id, stats, {}, 2);
+  assert.equal(catalog.usage.clientUsage(clientId).metadataBytes, entries.reduce((sum, one) => sum + entryMetadataBytes(one), 0));
 });

@@ -4,6 +4,7 @@
 import type { CatalogDatabase } from './database';
 import type { ClientChunksTable } from './client-chunks-table';
 import { hasDamageFor } from './contents-table';
+import { ENTRY_METADATA_BYTES_SQL } from './schema';
 
 export interface RemovedFile {
   readonly clientName: string;
@@ -27,7 +28,9 @@ export class RepairQueries {
            -- A content whose row is gone (red team F5): nothing says what the file held.
            OR (e.content_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contents gone WHERE gone.id = e.content_id))
          ORDER BY c.name, b.number, e.path`),
-      deleteEntry: db.prepare(`DELETE FROM entries WHERE backup_id = ? AND path = ?`),
+      // Its metadata leaves its backup's share of the client's usage with it (backups.metadata_bytes).
+      deleteEntry: db.prepare(`DELETE FROM entries WHERE backup_id = ? AND path = ? RETURNING ${ENTRY_METADATA_BYTES_SQL}`).pluck(),
+      lowerMetadata: db.prepare(`UPDATE backups SET metadata_bytes = MAX(metadata_bytes - ?, 0) WHERE id = ? AND state = 'committed'`),
       releaseContent: db.prepare(`UPDATE contents SET refs = refs - 1 WHERE id = ?`),
       markIncomplete: db.prepare(`UPDATE backups SET unreadable_files = unreadable_files + 1, files = files - 1 WHERE id = ?`),
       // Chunk lists whose content row is gone: each row counted a reference on its chunk (ContentsTable.insertRows).
@@ -65,7 +68,8 @@ export class RepairQueries {
         { backupId: number; clientId: number; state: string; clientName: string; backupNumber: number; path: Buffer; contentId: number }[];
       for (const row of rows) {
         this.clientChunks.releaseEntry(row.clientId, row.contentId, row.state === 'committed');
-        this.statements.deleteEntry.run(row.backupId, row.path);
+        const metadataBytes = this.statements.deleteEntry.get(row.backupId, row.path) as number | undefined;
+        if (metadataBytes !== undefined) this.statements.lowerMetadata.run(metadataBytes, row.backupId);
         // Only committed backups counted their references (a running one is its session's).
         if (row.state === 'committed') this.statements.releaseContent.run(row.contentId);
         this.statements.markIncomplete.run(row.backupId);

@@ -13,6 +13,7 @@ import { renewRevocationList, revokeCertificateFile, revokeClientCertificate, re
 import { surviveClosedOutput } from './closed-output';
 import { pathArgument } from './path-argument';
 import { rawArguments } from './raw-arguments';
+import { refuseRepeatedOptions } from './repeated-options';
 
 const exitUsage = 2;
 const exitFailure = 1;
@@ -30,7 +31,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function buildProgram(out: Output, err: Output, rawArgs: () => readonly Buffer[] | undefined): Command {
+export function buildProgram(out: Output, err: Output, rawArgs: () => readonly Buffer[] | undefined): Command {
   const program = new Command('cpsbackup-ca')
     .description('Create the cpsbackup certificate authority and issue certificates')
     .exitOverride()
@@ -140,7 +141,8 @@ function buildProgram(out: Output, err: Output, rawArgs: () => readonly Buffer[]
       const { crl, listedCount } = await renewRevocationList(options.dir, lockWait);
       out.write(`wrote ${crl} (${listedCount} revoked, valid 3650 days)\nserver.conf:\n  ssl_crl = ${crl}\n`);
     });
-  return program;
+  // --host is repeatable (every name goes into the certificate); any other option given twice is refused.
+  return refuseRepeatedOptions(program, new Set(['host']));
 }
 
 function revocationReport(revocation: Revocation): string {

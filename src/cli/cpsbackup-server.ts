@@ -25,6 +25,7 @@ import { keepHeapHeadroom } from '../common/heap-headroom';
 import { surviveClosedOutput } from './closed-output';
 import { pathArgument } from './path-argument';
 import { rawArguments } from './raw-arguments';
+import { refuseRepeatedOptions } from './repeated-options';
 import { offlineLogger } from './offline-logger';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
@@ -380,9 +381,8 @@ function subsetPercent(value: string): number {
   return percent;
 }
 
-/** rawArgs: the arguments as the shell passed them (raw-arguments.ts), to refuse a path that is not UTF-8. */
-export async function main(argv: string[], rawArgs: () => readonly Buffer[] | undefined = () => undefined): Promise<number> {
-  let action: Promise<number> | undefined;
+/** The commands and options; `start` is handed the work the command line chose, once parsed. */
+export function buildProgram(rawArgs: () => readonly Buffer[] | undefined, start: (work: Promise<number>) => void): Command {
   const program = new Command('cpsbackup-server')
     .description('cpsbackup backup server')
     .option('-c, --config <file>', 'server configuration', pathArgument(rawArgs), DEFAULT_CONFIG)
@@ -436,14 +436,14 @@ Examples:
     .action(() => {
       // Without this check a mistyped command ("chekc") was taken for no command: it started a server.
       if (program.args.length > 0) throw new UsageError(`unknown command "${shown(program.args[0])}" (commands: gc, check, status, protect, unprotect, retention, init-key, recover, accept-catalog, break-lease)`);
-      action = runServer(program.opts().config);
+      start(runServer(program.opts().config));
     });
   program.command('gc')
     .description('delete unreferenced chunks and compact packs')
     .option('--delete-unknown-packs', 'also delete the packs the catalog does not name and no crash of this store left (by default kept and '
       + 'named: they may hold backups of a newer catalog, e.g. after catalog.db was put back from a copy; `recover` that one first)')
     .allowExcessArguments(false)
-    .action((options: { deleteUnknownPacks?: boolean }) => { action = runGarbageCollection(program.opts().config, options.deleteUnknownPacks === true); });
+    .action((options: { deleteUnknownPacks?: boolean }) => { start(runGarbageCollection(program.opts().config, options.deleteUnknownPacks === true)); });
   program.command('check')
     .description('verify the catalog against the packs; name damaged chunks and the backups and files they break')
     .option('--read-data', 'also decompress and re-hash every chunk')
@@ -454,14 +454,14 @@ Examples:
       if (options.readData && options.readDataSubset !== undefined) {
         throw new InvalidArgumentError('choose one of --read-data and --read-data-subset');
       }
-      action = runCheck(program.opts().config, options.readData ? 100 : options.readDataSubset ?? 0, options.repair === true);
+      start(runCheck(program.opts().config, options.readData ? 100 : options.readDataSubset ?? 0, options.repair === true));
     });
   program.command('status')
     .description("print the running server's status (GET /status on status_address:status_port)")
     .option('--url <url>', 'status port to ask instead of the configured one, e.g. http://127.0.0.1:4201 (https://… with status_ssl = 1: the certificate must chain to ssl_ca)')
     .option('--json', 'print the JSON as the server returns it')
     .allowExcessArguments(false)
-    .action((options: { url?: string; json?: boolean }) => { action = printStatus(program.opts().config, options); });
+    .action((options: { url?: string; json?: boolean }) => { start(printStatus(program.opts().config, options)); });
   for (const isProtected of [true, false]) {
     program.command(isProtected ? 'protect' : 'unprotect')
       .description(isProtected ? 'protect a backup: retention and delete skip it (with the server stopped)'
@@ -470,7 +470,7 @@ Examples:
       .argument('<id>', 'the backup number, e.g. 12 or 0000012', positiveNumber)
       .allowExcessArguments(false)
       .action((clientName: string, backupNumber: number) => {
-        action = runProtect(program.opts().config, clientName, backupNumber, isProtected);
+        start(runProtect(program.opts().config, clientName, backupNumber, isProtected));
       });
   }
   program.command('retention')
@@ -480,27 +480,34 @@ Examples:
     .argument('[client]', 'only this client')
     .allowExcessArguments(false)
     .action((clientName: string | undefined, options: { dryRun?: boolean }) => {
-      action = runRetentionCommand(program.opts().config, clientName, options.dryRun === true);
+      start(runRetentionCommand(program.opts().config, clientName, options.dryRun === true));
     });
   program.command('init-key')
     .description('create a new store encryption key file (mode 0600; an existing file is never overwritten)')
     .argument('<file>', 'where the key goes', pathArgument(rawArgs))
     .allowExcessArguments(false)
-    .action((file: string) => { action = initKey(file); });
+    .action((file: string) => { start(initKey(file)); });
   program.command('break-lease')
     .description('remove the bucket leases of other store folders (their servers must be gone)')
     .allowExcessArguments(false)
-    .action(() => { action = runBreakLease(program.opts().config); });
+    .action(() => { start(runBreakLease(program.opts().config)); });
   program.command('accept-catalog')
     .description('keep this catalog although the bucket holds newer catalog snapshots (catalog.db put back from an older copy); '
       + 'its next snapshots prune them (with the server stopped)')
     .allowExcessArguments(false)
-    .action(() => { action = runAcceptCatalog(program.opts().config); });
+    .action(() => { start(runAcceptCatalog(program.opts().config)); });
   program.command('recover')
     .description('rebuild the catalog of an empty store folder from the newest catalog snapshot in the bucket')
     .option('--accept-older-snapshot', 'when the newest snapshots do not open, install the newest one that does (it lacks what they hold)')
     .allowExcessArguments(false)
-    .action((options: { acceptOlderSnapshot?: boolean }) => { action = runRecover(program.opts().config, options.acceptOlderSnapshot === true); });
+    .action((options: { acceptOlderSnapshot?: boolean }) => { start(runRecover(program.opts().config, options.acceptOlderSnapshot === true)); });
+  return refuseRepeatedOptions(program);
+}
+
+/** rawArgs: the arguments as the shell passed them (raw-arguments.ts), to refuse a path that is not UTF-8. */
+export async function main(argv: string[], rawArgs: () => readonly Buffer[] | undefined = () => undefined): Promise<number> {
+  let action: Promise<number> | undefined;
+  const program = buildProgram(rawArgs, (work) => { action = work; });
   try {
     await program.parseAsync(argv);
     return action ? await action : EXIT.ok;

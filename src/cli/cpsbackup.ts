@@ -29,6 +29,7 @@ import { CliProcess, type CliMode } from './cli-process';
 import { includePath } from './include-path';
 import { rawArguments } from './raw-arguments';
 import { pathArgument } from './path-argument';
+import { refuseRepeatedOptions } from './repeated-options';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -427,8 +428,8 @@ async function explainFailure(error: unknown, config: NodeConfig): Promise<unkno
  * rawArgs: the arguments as the shell passed them (raw-arguments.ts), for --include names that are not
  * UTF-8 and for local paths that are not (refused); read only when such a value is given, not at every start.
  */
-function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Command {
-  return new Command('cpsbackup')
+export function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Command {
+  const program = new Command('cpsbackup')
     .description('cpsbackup client: back up this node to the backup server, list, show, restore and delete backups')
     .option('-c, --config <file>', 'node configuration', pathArgument(rawArgs), DEFAULT_CONFIG)
     .option('-e, --export', 'back up now')
@@ -491,6 +492,8 @@ node.conf's postprocess instead), failures included, with
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partly failed (some files or loads, a failed post script), 12 refused by the server
 (a right, or this client's certificate: revoked, expired, from another CA or without a client record on the server; a server that is down is exit 1, "cannot reach"),
 130, 143, 129 interrupted by Ctrl-C, SIGTERM, SIGHUP (a backup or restore stops at its next entry and runs its post script; a second signal stops it at once).`);
+  // Repeatable, every value kept: --include, --load-into, and --diff's two ids (one option or two).
+  return refuseRepeatedOptions(program, new Set(['include', 'loadInto', 'diff']));
 }
 
 export async function main(argv: string[], output: Output = {

@@ -33,7 +33,7 @@ test('clients are confined to their own backups; unknown and foreign certificate
     const nodeConfig = loadNodeConfig(config);
     const client = connectToServer(nodeConfig);
     try {
-      return await deleteBackup(client, `${nodeConfig.server}:${nodeConfig.port}`, backupId, isForced, clientName);
+      return (await deleteBackup(client, `${nodeConfig.server}:${nodeConfig.port}`, backupId, isForced, clientName)).unreferencedBytes;
     } finally {
       client.close();
     }

@@ -54,7 +54,7 @@ test('partial backups chain: since from the last dump start, loads in order, a f
     const backups = await listed();
     assert.deepEqual(backups.map((backup) => backup.kind), ['complete', 'partial', 'partial']);
     // Which backups can bring the database back, in the plain list too (it was seen only with -s).
-    assert.match(exited(await cli('-l'), 0, '-l').stdout, /^Backup: 0*\d+ \S+ \S+ complete \(dumps: app, deletable\)$/m);
+    assert.match(exited(await cli('-l'), 0, '-l').stdout, /^Backup: 0*\d+ \S+ \S+ complete \(dumps: app\)$/m);
     const since = (index: number): string => new Date(Date.parse(backups[index].labels[DUMPS_STARTED_LABEL]) - PARTIAL_OVERLAP_MILLISECONDS).toISOString();
 
     exited(await cli('-i'), 0, '-i of the newest partial');
@@ -127,7 +127,7 @@ test('-i --include or -r of a partial backup loads only the dumps the selection 
     const numbers = (JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[]).map((backup) => backup.id);
     const refusal = await cli('-d', String(numbers[1]));
     assert.equal(refusal.code, 12, refusal.stdout + refusal.stderr);
-    assert.match(refusal.stderr, new RegExp(`is a link the later partial backups ${numbers[2]} stand on; deleting it needs --force`));
+    assert.match(refusal.stderr, new RegExp(`is a link the later partial backup ${numbers[2]} stands on; deleting it needs --force`));
     exited(await cli('-d', String(numbers[1]), '--force'), 0, '-d --force of the middle partial');
     assert.deepEqual((JSON.parse(exited(await cli('-l', '--json'), 0, '-l').stdout) as Listed[]).map((backup) => backup.id), [numbers[0]]);
   } finally {

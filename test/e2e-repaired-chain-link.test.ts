@@ -89,7 +89,7 @@ test('a chain link whose dump check --repair took out is a lost link: -i --load 
   // Its labels still say what it was made with (the loss shows against them); the listing says it is incomplete.
   await t.test('-l still says what the backup dumped, and that it is incomplete', async () => {
     assert.match(exited(await cli('-l'), 0, '-l').stdout,
-      new RegExp(`^Backup: 0*${ids[1]} \\S+ \\S+ partial \\(dumps: kv, other, incomplete: 1 unreadable file, deletable\\)$`, 'm'));
+      new RegExp(`^Backup: 0*${ids[1]} \\S+ \\S+ partial \\(dumps: kv, other, incomplete: 1 unreadable file\\)$`, 'm'));
   });
 
   await t.test('-i --to --load of the newest partial: kv stays at the complete backup, other is brought forward, exit 3', async () => {

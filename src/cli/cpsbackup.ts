@@ -390,9 +390,14 @@ async function doDelete(config: NodeConfig, options: Options, output: Output): P
   const { formatBackupId, formatBytes } = await import('./format');
   const client = connectToServer(config);
   try {
-    const unreferenced = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true, options.client);
+    const deletion = await deleteBackup(client, `${config.server}:${config.port}`, options.delete!, options.force === true, options.client);
+    // Every backup deleted is named: --force on a backup partials stand on deletes them too (the newest among them).
+    const others = deletion.deletedBackupIds.filter((backupId) => backupId !== options.delete);
+    const alsoDeleted = others.length === 0 ? ''
+      : ` and the partial backup${others.length > 1 ? 's' : ''} standing on it, ${others.map((backupId) => formatBackupId(backupId)).join(', ')}`;
     // What the server frees is not said: it depends on other clients' data, which a client must not learn.
-    output.out(`Deleted backup ${formatBackupId(options.delete!)}; ${formatBytes(unreferenced)} of this client's data (uncompressed) no longer referenced\n`);
+    output.out(`Deleted backup ${formatBackupId(options.delete!)}${alsoDeleted}; ${formatBytes(deletion.unreferencedBytes)} of this client's data `
+      + '(uncompressed) no longer referenced\n');
     return EXIT.ok;
   } finally {
     client.close();

@@ -49,9 +49,16 @@ export async function showBackup(client: BackupClient, address: string, backupId
  * clientName '' means the caller's own backups; the server refuses any other client's. Resolves to the
  * raw bytes of the client's data no backup of it references any more (not what the server frees).
  */
-export function deleteBackup(client: BackupClient, address: string, backupId: number, isForced: boolean, clientName = ''): Promise<number> {
+/** What a Delete did: the backups it deleted (empty from an older server) and the client's data no backup references now. */
+export interface Deletion {
+  readonly deletedBackupIds: readonly number[];
+  readonly unreferencedBytes: number;
+}
+
+export function deleteBackup(client: BackupClient, address: string, backupId: number, isForced: boolean, clientName = ''): Promise<Deletion> {
   return new Promise((resolve, reject) => {
-    client.delete({ backupId, clientName, force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address)) : resolve(response.unreferencedBytes)));
+    client.delete({ backupId, clientName, force: isForced }, (error, response) => (error ? reject(fromServiceError(error, address))
+      : resolve({ deletedBackupIds: response.deletedBackupIds, unreferencedBytes: response.unreferencedBytes })));
   });
 }
 

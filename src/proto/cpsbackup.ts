@@ -610,6 +610,11 @@ export interface DeleteResponse {
    * store frees: that depends on whether other clients hold the same bytes.
    */
   unreferencedBytes: number;
+  /**
+   * Every backup deleted, the one asked for first, then (with force) the partial backups that stood on it.
+   * Empty from a server older than this field.
+   */
+  deletedBackupIds: number[];
 }
 
 export interface ProtectRequest {
@@ -5210,13 +5215,20 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
 };
 
 function createBaseDeleteResponse(): DeleteResponse {
-  return { unreferencedBytes: 0 };
+  return { unreferencedBytes: 0, deletedBackupIds: [] };
 }
 
 export const DeleteResponse: MessageFns<DeleteResponse> = {
   encode(message: DeleteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.unreferencedBytes !== 0) {
       writer.uint32(8).uint64(message.unreferencedBytes);
+    }
+    if (message.deletedBackupIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.deletedBackupIds) {
+        writer.uint64(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -5242,6 +5254,24 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
             message.unreferencedBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag === 16) {
+              message.deletedBackupIds.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.deletedBackupIds.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5261,6 +5291,11 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
         : isSet(object.unreferenced_bytes)
         ? globalThis.Number(object.unreferenced_bytes)
         : 0,
+      deletedBackupIds: globalThis.Array.isArray(object?.deletedBackupIds)
+        ? object.deletedBackupIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.deleted_backup_ids)
+        ? object.deleted_backup_ids.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -5268,6 +5303,9 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
     const obj: any = {};
     if (message.unreferencedBytes !== 0) {
       obj.unreferencedBytes = Math.round(message.unreferencedBytes);
+    }
+    if (message.deletedBackupIds?.length) {
+      obj.deletedBackupIds = message.deletedBackupIds.map((e) => Math.round(e));
     }
     return obj;
   },
@@ -5278,6 +5316,7 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
   fromPartial<I extends Exact<DeepPartial<DeleteResponse>, I>>(object: I): DeleteResponse {
     const message = createBaseDeleteResponse();
     message.unreferencedBytes = object.unreferencedBytes ?? 0;
+    message.deletedBackupIds = object.deletedBackupIds?.map((e) => e) || [];
     return message;
   },
 };

@@ -59,20 +59,22 @@ export function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<
       throw new AuthError(`backup ${backup.number} of client "${clientName}" is protected; unprotect it first `
         + `(cpsbackup --unprotect ${backup.number}, or cpsbackup-server unprotect ${clientName} ${backup.number})`);
     }
-    if (!isDeletable(context.store, backup) && !call.request.force) {
+    const backups = context.store.listBackups(clientName);
+    if (backups.at(-1)?.id === backup.id && !call.request.force) {
       throw new AuthError(`backup ${backup.number} is the newest backup of client "${clientName}"; deleting it needs --force`);
     }
     // Partial backups hold only changes on top of every backup of their chain before them: without
     // one of those they cannot be loaded (a middle partial gone, the next one misses its changes).
-    const dependents = dependentPartials(context.store.listBackups(clientName), backup);
+    const dependents = dependentPartials(backups, backup);
     const isPartialBase = backup.kind === BackupKind.BACKUP_KIND_PARTIAL;
     const standingOn = (partials: readonly BackupRecord[], which: string): string => {
       const numbers = partials.map((partial) => partial.number).join(', ');
-      return isPartialBase ? `is a link the later ${which}backups ${numbers} stand on` : `is the base of ${which}backups ${numbers}`;
+      const backups = partials.length === 1 ? `${which}backup ${numbers}` : `${which}backups ${numbers}`;
+      return isPartialBase ? `is a link the later ${backups} ${partials.length === 1 ? 'stands' : 'stand'} on` : `is the base of ${backups}`;
     };
     if (dependents.length > 0 && !call.request.force) {
       throw new AuthError(`backup ${backup.number} of client "${clientName}" ${standingOn(dependents, 'partial ')}; `
-        + 'deleting it needs --force, which deletes them too');
+        + `deleting it needs --force, which deletes ${dependents.length === 1 ? 'it' : 'them'} too`);
     }
     const protectedDependents = dependents.filter((partial) => partial.isProtected);
     if (protectedDependents.length > 0) {
@@ -85,7 +87,8 @@ export function handleDelete(context: ServerContext, call: grpc.ServerUnaryCall<
     // The deletion is made and final; the reply goes before the GC it makes due. What GC frees, and how long it
     // takes, are store-wide: they depend on whether other clients hold the same bytes (and on what they deleted),
     // so the caller hears neither. A GC that fails (a full disk) is logged and retried by a later run (maintenance.ts).
-    callback(null, { unreferencedBytes });
+    // Every backup deleted is named to the caller, not only the one asked for: --force takes the partials on it too.
+    callback(null, { unreferencedBytes, deletedBackupIds: [backup.number, ...dependents.map((partial) => partial.number)] });
     context.maintenance.collectAfterDeletion(`deleting backup ${backup.number} of ${clientName}`);
   } catch (error) {
     callback(toServiceError(error, context.logger, 'delete'));

@@ -7,6 +7,7 @@ import type { BackupSummary, ListBatch, ListRequest } from '../proto/cpsbackup';
 import type { ServerContext } from './server-context';
 import { authenticate, requireRight, targetClientName } from './auth';
 import { backupSummaryOf, summaryBytesBound } from './backup-summary';
+import { isDeletableAmong } from './backup-lookup';
 import { ByteBoundedWriter } from './byte-bounded-writer';
 import { failStreamingCall } from './grpc-errors';
 import { ProtocolError } from '../common/errors';
@@ -29,18 +30,18 @@ export async function handleList(context: ServerContext, call: grpc.ServerWritab
     requireRight(caller, 'canList');
     const clientName = targetClientName(caller, call.request.clientName, 'read');
     const backups = context.store.listBackups(clientName);
-    const newest = backups.at(-1);
     if (!call.request.readsBatches) {
-      answerOlderClient(call, caller.name, clientName, backups, (backup) => backupSummaryOf(backup, backup !== newest));
+      answerOlderClient(call, caller.name, clientName, backups, (backup, index) => backupSummaryOf(backup, isDeletableAmong(backups, index)));
       return;
     }
     const writer = new ByteBoundedWriter<ListBatch>(call, (batch) => batchBytesBound(batch.backups), MAX_UNSENT_BYTES);
     let isLast = false;
     const batcher = new MessageBatcher<BackupSummary>({ maxItems: LIST_BATCH_BACKUPS, maxBytes: LIST_BATCH_BYTES },
       (summaries) => writer.write({ backups: summaries, isLast }));
-    for (const backup of backups) {
+    for (const [index, backup] of backups.entries()) {
       if (call.cancelled) return;
-      const summary = backupSummaryOf(backup, backup !== newest);
+      // Deletable exactly when -d without --force would delete it.
+      const summary = backupSummaryOf(backup, isDeletableAmong(backups, index));
       await batcher.add(summary, summaryBytesBound(summary));
     }
     isLast = true;
@@ -59,7 +60,7 @@ export async function handleList(context: ServerContext, call: grpc.ServerWritab
  * backups, receive and chain restores on every node not yet upgraded; only a list it cannot take is refused.
  */
 function answerOlderClient(call: grpc.ServerWritableStream<ListRequest, ListBatch>, callerName: string, clientName: string,
-  backups: readonly BackupRecord[], summaryOf: (backup: BackupRecord) => BackupSummary): void {
+  backups: readonly BackupRecord[], summaryOf: (backup: BackupRecord, index: number) => BackupSummary): void {
   const summaries = singleMessageList(backups, summaryOf, OLDER_CLIENT_LIST_BYTES);
   if (summaries === undefined) {
     const whose = clientName === callerName ? 'its' : `client "${clientName}"'s`;

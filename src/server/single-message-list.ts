@@ -19,12 +19,12 @@ const IS_LAST_BYTES = 2;
  * Each is encoded to be measured (a bound would refuse lists of small backups that fit): cheap against
  * the 4 MiB at most it costs, and only older clients pay it.
  */
-export function singleMessageList<T>(records: readonly T[], summaryOf: (record: T) => BackupSummary, maxBytes: number): BackupSummary[] | undefined {
+export function singleMessageList<T>(records: readonly T[], summaryOf: (record: T, index: number) => BackupSummary, maxBytes: number): BackupSummary[] | undefined {
   const summaries: BackupSummary[] = [];
   let bytes = IS_LAST_BYTES;
   if (bytes > maxBytes) return undefined;
-  for (const record of records) {
-    const summary = summaryOf(record);
+  for (const [index, record] of records.entries()) {
+    const summary = summaryOf(record, index);
     const summaryBytes = BackupSummary.encode(summary).finish().length;
     // Field 1, length-delimited: its tag, the summary's length as a varint, then the summary.
     bytes += 1 + varintLength(summaryBytes) + summaryBytes;

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isIgnoredRecordName } from '../src/server/clients/ignored-files';
+import { isIgnoredRecordName } from '../src/common/config/ignored-record-names';
 import { loadClientRegistry } from '../src/server/clients/load-client-registry';
 import { LiveClientRegistry } from '../src/server/clients/live-client-registry';
 import { readRegularFile } from '../src/common/config/regular-file';

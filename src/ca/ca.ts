@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../common/errors';
 import { isValidClientName } from '../common/config/client-record';
+import { ignoredRecordReason } from '../common/config/ignored-record-names';
 import { caFiles, openssl, requireAuthority, withWorkFolder, type CertificateAuthorityFiles } from './ca-authority';
 import { withCaLock, type CaLockWait } from './ca-lock';
 import type { CertificateSerial } from '../common/tls/certificate-serial';
@@ -126,6 +127,12 @@ export async function issueClientCertificate(
   if (!isValidClientName(commonName)) {
     throw new ConfigError(directory, undefined,
       `"${commonName}" is not a valid client name (letters, digits, '.', '_', '-'; at most 64; no leading '.')`);
+  }
+  // The record <clientconfdir>/NAME the server needs would be skipped there as a leftover, and the client refused.
+  const ignoredAs = ignoredRecordReason(commonName);
+  if (ignoredAs !== undefined) {
+    throw new ConfigError(directory, undefined, `"${commonName}" cannot be a client name: the server skips a file of that name in its clients `
+      + `folder (clientconfdir) as ${ignoredAs}, so the client's record would never be read and the client refused; choose another name`);
   }
   const folder = path.resolve(directory);
   const notBefore = options.notBefore ?? new Date(Date.now() - clockSkewMilliseconds);

@@ -9,7 +9,7 @@ import { describeErrno, FileProblem, kindOf, readRegularFile } from '../../commo
 import type { ServerConfig } from '../../common/config/server-config';
 import { ConfigError } from '../../common/errors';
 import { ClientRegistry, type RecordReading } from './client-registry';
-import { isIgnoredRecordName } from './ignored-files';
+import { isIgnoredRecordName } from '../../common/config/ignored-record-names';
 
 /** A record is a few lines; anything larger is not one (and is not read whole into memory). */
 const MAX_RECORD_BYTES = 64 * 1024;

@@ -418,3 +418,22 @@ test('a client record that is not UTF-8 is refused, naming the line; the others 
   assert.deepEqual(registry.refused.map((refusal) => [refusal.name, refusal.line, /is not UTF-8 text/.test(refusal.problem)]), [['node1', 1, true]]);
   assert.ok(registry.byName('node2'), 'a comment that is not UTF-8 is no error');
 });
+
+// Regression (red team redconf, never-firing-schedule): `schedule_complete = 0 3 30 2 *` (30 February), or a year
+// gone by, parsed and was accepted; the daemon then logged `next run never` and stopped with an internal error, or,
+// beside a valid schedule_partial, ran partials for ever on no base. Now refused when the config is read, file:line.
+test('a schedule that can never fire is a configuration error naming its line, in node.conf and server.conf', (t) => {
+  const { backup } = makeTree(t);
+  const file = path.join(backup, 'node.conf');
+  for (const key of ['schedule_complete', 'schedule_partial']) {
+    for (const never of ['0 3 30 2 *', '0 0 3 31 4 *', '0 0 3 1 1 * 2020', '0 3 31 11 *']) {
+      assert.throws(() => nodeConfigFromText(file, `server = a\n${key} = ${never}\n${nodeSsl}`),
+        configError(2, new RegExp(`${key} = ${never.replace(/\*/g, '\\*')} never fires`)), `${key} = ${never}`);
+    }
+  }
+  assert.throws(() => nodeConfigFromText(file, `server = a\nreceive_client = prod\nschedule_receive = 0 3 30 2 *\n${nodeSsl}`),
+    configError(3, /schedule_receive = .* never fires/));
+  assert.equal(nodeConfigFromText(file, `server = a\nschedule_complete = 0 3 29 2 *\n${nodeSsl}`).scheduleComplete, '0 3 29 2 *');
+  const serverFile = path.join(backup, 'server.conf');
+  assert.throws(() => serverConfigFromText(serverFile, `directory = s\ncheck_schedule = 0 4 30 2 *\n${serverSsl}`), configError(2, /check_schedule = .* never fires/));
+});

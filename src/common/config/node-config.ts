@@ -184,16 +184,22 @@ function readLogFile(file: string, entry: ConfigLine): string {
   return resolved;
 }
 
+const NEVER_FIRES = 'no time ahead matches it (a day the month never has, such as 30 February or 31 April, '
+  + 'or a year gone by); give a schedule that runs, such as "30 3 * * *"';
+
 /** Checked here with the scheduler's own parser, so a typo fails at start with its line, not at 3 a.m. */
 function readSchedule(config: ConfigText, key: string): string | undefined {
   const entry = lastLine(config, key);
   if (entry === undefined) return undefined;
+  let cron: Cron;
   try {
-    new Cron(entry.value); // without a callback it only parses; nothing is scheduled
+    cron = new Cron(entry.value); // without a callback it only parses; nothing is scheduled
   } catch (error) {
     throw new ConfigError(config.file, entry.line, `${key} must be a cron expression such as "30 3 * * *" or "*/5 * * * *" `
       + `(a sixth leading field gives seconds): ${shown((error as Error).message)}`);
   }
+  // One that parses but names no time ahead (30 February, 31 April, a year gone by) would never run its job.
+  if (cron.nextRun() === null) throw new ConfigError(config.file, entry.line, `${key} = ${shown(entry.value)} never fires: ${NEVER_FIRES}`);
   return entry.value;
 }
 

@@ -312,8 +312,13 @@ function readCheckSchedule(config: ConfigText): string | undefined {
   const fieldCount = entry.value.split(/\s+/).length;
   let problem = fieldCount === 5 || fieldCount === 6 ? undefined : `it has ${fieldCount} fields`;
   try {
-    if (problem === undefined) new Cron(entry.value); // without a callback croner only parses
+    // Without a callback croner only parses; one naming no time ahead (30 February, a year gone by) would never check.
+    if (problem === undefined && new Cron(entry.value).nextRun() === null) {
+      throw new ConfigError(config.file, entry.line, `check_schedule = ${entry.value} never fires: no time ahead matches it (a day the `
+        + 'month never has, such as 30 February or 31 April, or a year gone by); give a schedule that runs, such as "0 4 * * 0"');
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     problem = (error as Error).message;
   }
   if (problem !== undefined) {

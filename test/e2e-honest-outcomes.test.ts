@@ -207,7 +207,7 @@ test('nothing readable at all: exit 1 and no backup', async (t) => {
   assert.match(result.stderr, /nothing could be read: .*gone: the include does not exist/);
   const listed = await sandbox.runClient(['-c', config, '-l']);
   assert.equal(listed.stdout, '');
-  assert.equal(listed.stderr, 'no backups of client this node yet\n', 'said to a person, not to a script reading stdout');
+  assert.equal(listed.stderr, 'no backups of client "node1" yet\n', 'said to a person, not to a script reading stdout');
 });
 
 test('a file appended to while it is read: the backup ends, keeps what was there at open, and says so', async (t) => {

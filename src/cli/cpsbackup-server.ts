@@ -26,6 +26,7 @@ import { surviveClosedOutput } from './closed-output';
 import { pathArgument } from './path-argument';
 import { rawArguments } from './raw-arguments';
 import { refuseRepeatedOptions } from './repeated-options';
+import { backupIdArgument } from './backup-id-argument';
 import { offlineLogger } from './offline-logger';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
@@ -224,11 +225,6 @@ async function runRetentionCommand(configFile: string, clientName: string | unde
   } finally {
     await store.close();
   }
-}
-
-function positiveNumber(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
-  return Number(value);
 }
 
 /** Never over an existing file: a new key would make everything sealed with the old one unreadable. */
@@ -467,7 +463,7 @@ Examples:
       .description(isProtected ? 'protect a backup: retention and delete skip it (with the server stopped)'
         : 'take the protection off a backup; the next retention may delete it (with the server stopped)')
       .argument('<client>', 'the client name (its file in clientconfdir)')
-      .argument('<id>', 'the backup number, e.g. 12 or 0000012', positiveNumber)
+      .argument('<id>', 'the backup number, e.g. 12 or 0000012', backupIdArgument)
       .allowExcessArguments(false)
       .action((clientName: string, backupNumber: number) => {
         start(runProtect(program.opts().config, clientName, backupNumber, isProtected));

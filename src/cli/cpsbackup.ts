@@ -30,6 +30,7 @@ import { includePath } from './include-path';
 import { rawArguments } from './raw-arguments';
 import { pathArgument } from './path-argument';
 import { refuseRepeatedOptions } from './repeated-options';
+import { backupIdArgument } from './backup-id-argument';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/node.conf';
 const USAGE = 'usage: cpsbackup [-c node.conf] (-e [--partial] | -l | -s ID | -i [ID] [--to DIR] | -d ID | --protect ID | --unprotect ID | --diff A B | --find PATTERN | daemon) [options]; see cpsbackup -h';
@@ -89,11 +90,6 @@ function stdoutDrained(): Promise<void> {
 
 function stripCount(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('give a number of path components, e.g. 2.');
-  return Number(value);
-}
-
-function backupNumber(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a backup id is a positive number, e.g. 3 or 0000003.');
   return Number(value);
 }
 
@@ -179,6 +175,19 @@ async function partialSinceFromServer(config: NodeConfig): Promise<Date> {
   }
 }
 
+/** This node's client name quoted, the CN of its certificate (what the server knows it by); "this node" if it cannot be read. */
+async function ownClientName(config: NodeConfig): Promise<string> {
+  try {
+    const { X509Certificate } = await import('node:crypto');
+    const { readFile } = await import('node:fs/promises');
+    const subject = new X509Certificate(await readFile(config.sslCert)).subject;
+    const name = subject.split('\n').find((part) => part.startsWith('CN='))?.slice('CN='.length);
+    return name === undefined ? 'this node' : `"${name}"`;
+  } catch {
+    return 'this node';
+  }
+}
+
 async function doList(config: NodeConfig, options: Options, output: Output): Promise<number> {
   const { connectToServer } = await import('../client/connection');
   const { listBackups } = await import('../client/catalog-calls');
@@ -189,7 +198,7 @@ async function doList(config: NodeConfig, options: Options, output: Output): Pro
     if (options.json) output.out(`${printableJson(backups.map(backupJson), 2)}\n`);
     else for (const backup of backups) output.out(`${formatBackupLine(backup)}\n`);
     // On stderr: a script reading the list still reads nothing, a person is not left wondering.
-    if (!options.json && backups.length === 0) output.err(`no backups of client ${options.client === undefined ? 'this node' : `"${options.client}"`} yet\n`);
+    if (!options.json && backups.length === 0) output.err(`no backups of client ${options.client !== undefined ? `"${options.client}"` : await ownClientName(config)} yet\n`);
     return EXIT.ok;
   } finally {
     client.close();
@@ -439,13 +448,13 @@ export function buildProgram(rawArgs: () => readonly Buffer[] | undefined): Comm
     .option('-c, --config <file>', 'node configuration', pathArgument(rawArgs), DEFAULT_CONFIG)
     .option('-e, --export', 'back up now')
     .option('-l, --list', 'list this client\'s backups, oldest first')
-    .option('-s, --show <id>', 'list the files of a backup', backupNumber)
-    .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupNumber))
-    .option('-d, --delete <id>', 'delete a backup (refused for a protected one)', backupNumber)
-    .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect (needs client_can_list)', backupNumber)
-    .option('--unprotect <id>', 'take the protection off; the next retention may delete it (needs client_can_delete)', backupNumber)
+    .option('-s, --show <id>', 'list the files of a backup', backupIdArgument)
+    .addOption(new Option('-i, --import [id]', 'restore the newest or the given backup').argParser(backupIdArgument))
+    .option('-d, --delete <id>', 'delete a backup (refused for a protected one)', backupIdArgument)
+    .option('--protect <id>', 'protect a backup: retention and -d skip it until --unprotect (needs client_can_list)', backupIdArgument)
+    .option('--unprotect <id>', 'take the protection off; the next retention may delete it (needs client_can_delete)', backupIdArgument)
     .option('--to <dir>', 'with -i: restore under this folder instead of the original paths (dumps are then not loaded unless --load)', pathArgument(rawArgs))
-    .option('--diff <ids...>', 'compare two backups A B: entries added, removed and changed (with sizes and what changed), in path order', (value: string, previous: number[] = []) => [...previous, backupNumber(value)])
+    .option('--diff <ids...>', 'compare two backups A B: entries added, removed and changed (with sizes and what changed), in path order', (value: string, previous: number[] = []) => [...previous, backupIdArgument(value)])
     .option('--find <pattern>', 'which backups hold a path matching this glob (on the escaped path: * ? [..] within a name, ** across folders; '
       + 'without "/" it matches the last name), with size and mtime')
     .option('--json', 'with -l, -s, --diff, --find: print JSON (names escaped, and their bytes in base64)')

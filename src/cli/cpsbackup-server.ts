@@ -27,6 +27,7 @@ import { pathArgument } from './path-argument';
 import { rawArguments } from './raw-arguments';
 import { refuseRepeatedOptions } from './repeated-options';
 import { backupIdArgument } from './backup-id-argument';
+import { changedSettings } from './server-conf-changes';
 import { offlineLogger } from './offline-logger';
 
 const DEFAULT_CONFIG = '/etc/cpsbackup/server.conf';
@@ -50,14 +51,29 @@ async function loadConfig(configFile: string): Promise<ServerConfig> {
 async function runServer(configFile: string): Promise<number> {
   const logger = createLogger('cpsbackup-server');
   let server: RunningServer | undefined;
+  let startConfig: ServerConfig | undefined;
   // From the start, so a SIGHUP while starting does not kill the process (its default action).
   const onHangup = (): void => {
     if (server === undefined) logger.warn('SIGHUP while starting: ignored (the clients folder and revocation list are being read now)');
-    else server.reload();
+    else {
+      server.reload();
+      // server.conf is not reread: say which of its settings changed on disk and wait for a restart.
+      if (startConfig !== undefined) {
+        const startedWith = startConfig;
+        loadConfig(configFile).then((onDisk) => {
+          const changed = changedSettings(startedWith, onDisk);
+          if (changed.length > 0) {
+            logger.warn(`SIGHUP: ${configFile} changed on disk (${changed.join(', ')}): not applied, server.conf is read at start; `
+              + 'restart the server to apply it');
+          }
+        }, (error: unknown) => logger.warn(`SIGHUP: ${configFile} as it is now on disk would not start the server: ${errorMessage(error)}`));
+      }
+    }
   };
   process.on('SIGHUP', onHangup);
   try {
     const config = await loadConfig(configFile);
+    startConfig = config;
     for (const warning of config.warnings) logger.warn(warning);
     const { startBackupServer } = await import('../server/backup-server');
     server = await startBackupServer(config, logger).catch((error: unknown) => { throw listenErrorOf(config, error); });
@@ -386,7 +402,7 @@ export function buildProgram(rawArgs: () => readonly Buffer[] | undefined, start
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', `
-Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl); SIGTERM and SIGINT stop after running calls (new calls are refused meanwhile; at most stop_timeout, default 600 s, then the calls left are cut and named in the log; a second signal cuts them at once).
+Signals: SIGHUP rereads the clients folder (clientconfdir) and the revocation list (ssl_crl), not server.conf (its settings changed on disk are named in a warning: restart to apply them); SIGTERM and SIGINT stop after running calls (new calls are refused meanwhile; at most stop_timeout, default 600 s, then the calls left are cut and named in the log; a second signal cuts them at once).
 
 Space: a backup is refused at its start when the store's disk has less free than min_free
 (server.conf, e.g. min_free = 5G) or its client uses its hard_quota (server.conf for every

@@ -112,3 +112,41 @@ test('a backup whose state_directory cannot hold the lock commits, warned that t
   assert.equal(fixture.server.context.store.listBackups('node1').length, 1);
   assert.match(warnings.join(''), /cannot take the backup lock .*not-a-folder\/state\/backup\.lock \(ENOTDIR\): this backup runs without protection/);
 });
+
+// Regression (red team redconf): two node.conf files with state_directories of their own and one
+// work_directory made their dump FIFOs at the same paths; one's dumper wrote into the other's FIFO and
+// a backup held both databases' dumps, exit 0. The work_directory is locked too.
+test('a backup of another node.conf with the same work_directory is refused while one runs, starting nothing', async (t) => {
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  t.after(() => sandbox.destroy());
+  await sandbox.startServer();
+  const data = join(sandbox.root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'a.txt'), 'data\n');
+  const shared = join(sandbox.root, 'shared-work');
+  const dumped = join(sandbox.root, 'dumped.log');
+  const storage = join(sandbox.root, 'storage.conf');
+  await writeFile(storage, ['source = app', 'kind = command', `dump = echo "started $PPID" >> ${dumped}; sleep 3; echo dump`, 'load = cat > /dev/null', ''].join('\n'));
+  const configOf = async (client: string): Promise<string> => {
+    const file = await sandbox.writeNodeConfig(client, [`include = ${data}`, `storage_conf = ${storage}`]);
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/^work_directory = .*$/m, `work_directory = ${shared}`));
+    return file;
+  };
+  const [onSite, offSite] = [await configOf('node1'), await configOf('node2')];
+  const first = spawn(process.execPath, [CLI, '-c', onSite, '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let firstOutput = '';
+  first.stdout.on('data', (chunk: Buffer) => { firstOutput += chunk.toString(); });
+  first.stderr.on('data', (chunk: Buffer) => { firstOutput += chunk.toString(); });
+  const firstEnded = new Promise<number | null>((done) => first.on('close', done));
+  const deadline = Date.now() + 60_000;
+  while ((await lines(dumped)).length === 0) {
+    assert.ok(Date.now() < deadline && first.exitCode === null, `the first backup's dump never started:\n${firstOutput}`);
+    await sleep(50);
+  }
+  const second = await sandbox.runClient(['-c', offSite, '-e']);
+  assert.equal(second.code, 1, `${second.stdout}${second.stderr}`);
+  assert.match(second.stderr, new RegExp(`a backup of a node\\.conf with the same work_directory is running \\(pid ${first.pid}, lock .*work\\.lock\\): this backup was not started`));
+  assert.equal(await firstEnded, 0, firstOutput);
+  assert.equal((await lines(dumped)).length, 1, 'one dump');
+  assert.equal((await sandbox.runClient(['-c', offSite, '-e'])).code, 0, 'the lock went with its holder');
+});

@@ -84,16 +84,39 @@ function realPathOf(file: string): string {
 async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'restore' | 'receive' | 'daemon', name: string,
   busy: (file: string, owner: string, label?: string) => string, unprotected: string, run: () => Promise<T>, warn: (message: string) => void,
   label?: string): Promise<T> {
-  const file = join(config.stateDirectory, name);
+  const locked = kind === 'daemon' ? run : () => withWorkLock(config, kind, run, warn, label);
+  return withLockIn(config.stateDirectory, kind, name, busy, unprotected, locked, warn, label);
+}
+
+/**
+ * Two node.conf files with state_directories of their own and one work_directory (an on-site and an
+ * off-site client of one node, the shipped default path in both) made their dump FIFOs at the same
+ * paths: one run's dumper wrote into the other's FIFO, and a backup held both databases' dumps, exit 0
+ * (red team redconf). Backups, restores into live paths and receives also take work.lock in work_directory.
+ */
+function withWorkLock<T>(config: NodeConfig, kind: 'backup' | 'restore' | 'receive', run: () => Promise<T>, warn: (message: string) => void,
+  label?: string): Promise<T> {
+  if (resolve(config.workDirectory) === resolve(config.stateDirectory)) return run();
+  return withLockIn(config.workDirectory, kind, 'work.lock', (file, owner, holder) => `a ${holder === 'restore' || holder === 'receive' ? holder : 'backup'} `
+    + `of a node.conf with the same work_directory is running (pid ${owner}, lock ${file}): this ${kind} was not started; nothing was run, written or loaded; `
+    + 'give each node.conf a work_directory of its own, or run it again once that one has ended',
+  `this ${kind} runs without protection against another node.conf's run in the same work_directory`, run, warn, label);
+}
+
+async function withLockIn<T>(folder: string, kind: 'backup' | 'restore' | 'receive' | 'daemon', name: string,
+  busy: (file: string, owner: string, label?: string) => string, unprotected: string, run: () => Promise<T>, warn: (message: string) => void,
+  label?: string): Promise<T> {
+  const file = join(folder, name);
   let release: (() => Promise<void>) | undefined;
   try {
-    await mkdir(config.stateDirectory, { recursive: true });
+    // The work_directory as the dumps' staging folder makes it (staging-folder.ts): its own, 0700.
+    await mkdir(folder, { recursive: true, ...(name === 'work.lock' ? { mode: 0o700 } : {}) });
     release = await acquirePidLock(file, (owner, holder) => busy(file, String(owner), holder), label);
   } catch (error) {
     const code = unlockableCode(error);
     if (code === undefined) throw error;
-    warn(`cannot take the ${kind === 'daemon' ? 'daemon' : 'backup'} lock ${file} (${code}): ${unprotected}; give state_directory (node.conf) a folder this user can write, `
-      + 'with free space, on a file system with locks');
+    warn(`cannot take the ${kind === 'daemon' ? 'daemon' : 'backup'} lock ${file} (${code}): ${unprotected}; give ${name === 'work.lock' ? 'work_directory' : 'state_directory'} `
+      + '(node.conf) a folder this user can write, with free space, on a file system with locks');
   }
   try {
     return await run();

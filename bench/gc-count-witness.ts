@@ -5,42 +5,19 @@
 // Usage: node dist/bench/gc-count-witness.js [files] [nights] [changedPerNight]   (defaults 20000, 12, 200)
 // Paired runs: build the code before the change into another outDir and run both alternately.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from '../src/chunkstore/catalog/catalog';
-import type { StoredEntry } from '../src/chunkstore/catalog/records';
+import { entryOf, newContent } from './synthetic-catalog';
 
 const KEEP = 7;
 const nothingHeld = { hasContent: () => false, hasChunk: () => false };
-
-function hashOf(label: string): Buffer {
-  return createHash('sha256').update(label).digest();
-}
-
-function entryOf(index: number): Omit<StoredEntry, 'contentId'> {
-  return {
-    path: Buffer.from(`/data/folder-${index % 200}/file-${index}`), type: 1, mode: 0o644, uid: 0, gid: 0, user: 'root', group: 'root',
-    mtimeSec: 1, mtimeNsec: 0, ctimeSec: 1, ctimeNsec: 0, inode: index, device: 1, nlink: 1, rdev: 0, size: 100,
-    linkTarget: Buffer.alloc(0), xattrs: [], extents: [], inodeFlags: 0,
-  };
-}
 
 function cpuMillisecondsOf(work: () => void): number {
   const begin = process.cpuUsage();
   work();
   const used = process.cpuUsage(begin);
   return (used.user + used.system) / 1000;
-}
-
-function newContent(catalog: Catalog, clientId: number, index: number, night: number): number {
-  return catalog.transaction(() => {
-    const hash = hashOf(`chunk ${index} night ${night}`);
-    const packId = catalog.packs.insert(`pack-${index}-${night}`, 100, 0);
-    const [chunkId] = catalog.chunks.insertRows(packId, [{ hash, offset: 0, storedSize: 60, rawSize: 100 }]);
-    catalog.clientChunks.add(clientId, [{ hash, storedSize: 60 }]);
-    return catalog.contents.insertRows(hashOf(`content ${index} night ${night}`), 100, [chunkId]);
-  });
 }
 
 function median(values: number[]): number {

@@ -4,7 +4,7 @@
 // entry point takes the node's backup lock first: a second run starts nothing, exit 1, naming the holder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,21 @@ async function lines(file: string): Promise<string[]> {
   return (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
 }
 
+/** A backup of `config` started, once its dump (which appends a line to `dumped`) has begun. */
+async function backupInItsDump(config: string, dumped: string): Promise<{ first: ChildProcess; firstEnded: Promise<number | null>; output: () => string }> {
+  const first = spawn(process.execPath, [CLI, '-c', config, '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  first.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  first.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const firstEnded = new Promise<number | null>((done) => first.on('close', done));
+  const deadline = Date.now() + 60_000;
+  while ((await lines(dumped)).length === 0) {
+    assert.ok(Date.now() < deadline && first.exitCode === null, `the first backup's dump never started:\n${output}`);
+    await sleep(50);
+  }
+  return { first, firstEnded, output: () => output };
+}
+
 test('a second -e while one runs is refused before its pre script: one pre, one post, one backup', async (t) => {
   const sandbox = await Sandbox.create();
   t.after(() => sandbox.destroy());
@@ -43,23 +58,14 @@ test('a second -e while one runs is refused before its pre script: one pre, one 
   await writeFile(storage, ['source = app', 'kind = command', `dump = echo started >> ${dumped}; sleep 3; echo dump`, 'load = cat > /dev/null', ''].join('\n'));
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`, `storage_conf = ${storage}`, ...await recordingScripts(sandbox.root, log)]);
 
-  const first = spawn(process.execPath, [CLI, '-c', config, '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let firstOutput = '';
-  first.stdout.on('data', (chunk: Buffer) => { firstOutput += chunk.toString(); });
-  first.stderr.on('data', (chunk: Buffer) => { firstOutput += chunk.toString(); });
-  const firstEnded = new Promise<number | null>((done) => first.on('close', done));
-  const deadline = Date.now() + 60_000;
-  while ((await lines(dumped)).length === 0) {
-    assert.ok(Date.now() < deadline && first.exitCode === null, `the first backup's dump never started:\n${firstOutput}`);
-    await sleep(50);
-  }
+  const { first, firstEnded, output } = await backupInItsDump(config, dumped);
 
   const second = await sandbox.runClient(['-c', config, '-e']);
   assert.equal(second.code, 1, `${second.stdout}${second.stderr}`);
   assert.match(second.stderr, new RegExp(`another backup of this node is running \\(pid ${first.pid}, lock .*backup\\.lock\\): this one was not started; no script or dump was run`));
   assert.deepEqual(await lines(log), ['pre'], 'the second run ran no script');
 
-  assert.equal(await firstEnded, 0, firstOutput);
+  assert.equal(await firstEnded, 0, output());
   assert.deepEqual(await lines(log), ['pre', 'post'], 'one pre, one post');
   assert.deepEqual(await lines(dumped), ['started'], 'one dump');
   assert.equal((await sandbox.runClient(['-c', config, '-l'])).stdout.split('\n').filter(Boolean).length, 1);
@@ -133,20 +139,11 @@ test('a backup of another node.conf with the same work_directory is refused whil
     return file;
   };
   const [onSite, offSite] = [await configOf('node1'), await configOf('node2')];
-  const first = spawn(process.execPath, [CLI, '-c', onSite, '-e'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let firstOutput = '';
-  first.stdout.on('data', (chunk: Buffer) => { firstOutput += chunk.toString(); });
-  first.stderr.on('data', (chunk: Buffer) => { firstOutput += chunk.toString(); });
-  const firstEnded = new Promise<number | null>((done) => first.on('close', done));
-  const deadline = Date.now() + 60_000;
-  while ((await lines(dumped)).length === 0) {
-    assert.ok(Date.now() < deadline && first.exitCode === null, `the first backup's dump never started:\n${firstOutput}`);
-    await sleep(50);
-  }
+  const { first, firstEnded, output } = await backupInItsDump(onSite, dumped);
   const second = await sandbox.runClient(['-c', offSite, '-e']);
   assert.equal(second.code, 1, `${second.stdout}${second.stderr}`);
   assert.match(second.stderr, new RegExp(`a backup of a node\\.conf with the same work_directory is running \\(pid ${first.pid}, lock .*work\\.lock\\): this backup was not started`));
-  assert.equal(await firstEnded, 0, firstOutput);
+  assert.equal(await firstEnded, 0, output());
   assert.equal((await lines(dumped)).length, 1, 'one dump');
   assert.equal((await sandbox.runClient(['-c', offSite, '-e'])).code, 0, 'the lock went with its holder');
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
+import { cephSkipReason, startCeph, useEncryptedBucket, type CephCluster } from './support/ceph';
 import { flipObjectByte, packKey } from './support/bucket-objects';
 import { writeDeterministicFile } from './support/trees';
 import { assertCheckClean, assertRestoresExactly, backupNow, chunksOfFile, runCheck } from './support/fault-tools';
@@ -31,13 +31,7 @@ describe('check heals a chunk damaged in the bucket from the read cache before -
     const sandbox = await Sandbox.create();
     const prefix = 'heal/';
     try {
-      const made = await sandbox.runServerCommand(['init-key', join(sandbox.root, 'store.key')]);
-      assert.equal(made.code, 0, made.stderr);
-      await sandbox.rewriteServerConfig([
-        'storage = s3', `s3_endpoint = ${cluster.endpoint}`, `s3_bucket = ${BUCKET}`, `s3_prefix = ${prefix}`,
-        `s3_credentials_file = ${cluster.credentialsFile}`, `encryption_key_file = ${join(sandbox.root, 'store.key')}`, 'catalog_snapshot_interval = 0',
-        'chunk_min_size = 16384', 'chunk_avg_size = 65536', 'chunk_max_size = 262144', 'pack_size = 1M', 's3_cache_size = 64M',
-      ]);
+      await useEncryptedBucket(sandbox, cluster, BUCKET, prefix, ['s3_cache_size = 64M']);
       const data = join(sandbox.root, 'data');
       await writeDeterministicFile(join(data, 'a.bin'), 'heal-a', 2 * MEBIBYTE);
       // Each start takes a new port: the node's configuration follows it.

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Sandbox } from './support/sandbox';
-import { cephSkipReason, startCeph, type CephCluster } from './support/ceph';
+import { cephSkipReason, startCeph, useEncryptedBucket, type CephCluster } from './support/ceph';
 import { bucketKeys, flipObjectByte } from './support/bucket-objects';
 import { writeDeterministicFile } from './support/trees';
 import { backupNow } from './support/fault-tools';
@@ -33,13 +33,7 @@ describe('recover that skips damaged snapshots or leaves packs unknown says so a
     const sandbox = await Sandbox.create();
     const prefix = 'partial/';
     try {
-      const made = await sandbox.runServerCommand(['init-key', join(sandbox.root, 'store.key')]);
-      assert.equal(made.code, 0, made.stderr);
-      await sandbox.rewriteServerConfig([
-        'storage = s3', `s3_endpoint = ${cluster.endpoint}`, `s3_bucket = ${BUCKET}`, `s3_prefix = ${prefix}`,
-        `s3_credentials_file = ${cluster.credentialsFile}`, `encryption_key_file = ${join(sandbox.root, 'store.key')}`, 'catalog_snapshot_interval = 0',
-        'chunk_min_size = 16384', 'chunk_avg_size = 65536', 'chunk_max_size = 262144', 'pack_size = 1M',
-      ]);
+      await useEncryptedBucket(sandbox, cluster, BUCKET, prefix);
       const data = join(sandbox.root, 'data');
       await writeDeterministicFile(join(data, 'a.bin'), 'recover-a', 2 * MEBIBYTE);
       await sandbox.startServer();

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { Sandbox } from './sandbox';
 
 const execFileAsync = promisify(execFile);
 const scripts = resolve(__dirname, '..', '..', '..', 'scripts', 'ceph');
@@ -167,4 +168,18 @@ function logTail(folder: string): string {
     }
   }
   return text;
+}
+
+/**
+ * A sandbox's server.conf on an encrypted bucket of `cluster` under `prefix` (its key made first), with
+ * small chunks and 1 MiB packs so a few files make several packs; `extra` lines after them.
+ */
+export async function useEncryptedBucket(sandbox: Sandbox, cluster: CephCluster, bucket: string, prefix: string, extra: readonly string[] = []): Promise<void> {
+  const made = await sandbox.runServerCommand(['init-key', join(sandbox.root, 'store.key')]);
+  if (made.code !== 0) throw new Error(`init-key: ${made.stderr}`);
+  await sandbox.rewriteServerConfig([
+    'storage = s3', `s3_endpoint = ${cluster.endpoint}`, `s3_bucket = ${bucket}`, `s3_prefix = ${prefix}`,
+    `s3_credentials_file = ${cluster.credentialsFile}`, `encryption_key_file = ${join(sandbox.root, 'store.key')}`, 'catalog_snapshot_interval = 0',
+    'chunk_min_size = 16384', 'chunk_avg_size = 65536', 'chunk_max_size = 262144', 'pack_size = 1M', ...extra,
+  ]);
 }

@@ -198,7 +198,8 @@ test('after an upgrade from a catalog without inode flags, the next backup recor
   await server.stop();
   // The catalog as version 6 left it: no inode flags column; the server migrates it when it opens it.
   const raw = new Database(join(sandbox.storeDirectory, 'catalog.db'));
-  raw.exec(`ALTER TABLE entries DROP COLUMN inode_flags; UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
+  // What versions 7 and 8 added (inode flags; backups' metadata bytes): a catalog of version 6 has neither.
+  raw.exec(`ALTER TABLE entries DROP COLUMN inode_flags; ALTER TABLE backups DROP COLUMN metadata_bytes; UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
   raw.close();
   await sandbox.startServer();
   const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]); // the new port

@@ -70,14 +70,15 @@ test('a client killed mid-backup leaves no backup; the next backup and the older
         'the server to store 16 MiB of the stream', 60_000, server.log);
       // One backup per client at a time, refused with what the operator needs: which one runs, since when,
       // and that a killed one goes soon. Another include: a second reader of the FIFO would take its bytes.
-      // Another state_directory, as on a second node with this client's certificate: on the same node the
-      // node's own backup lock refuses it first (backup-lock.test.ts).
+      // Another state_directory and work_directory, as on a second node with this client's certificate: on the
+      // same node the node's own locks refuse it first (backup-lock.test.ts).
       const other = join(sandbox.root, 'other');
       await mkdir(other);
       await writeFile(join(other, 'a'), 'a');
       const otherConfig = join(sandbox.root, 'node1-other.conf');
       await writeFile(otherConfig, (await readFile(config, 'utf8')).replace(`include = ${data}\n`, `include = ${other}\n`)
-        .replace(/^state_directory = .*$/m, `state_directory = ${join(sandbox.root, 'state', 'node1-other')}`));
+        .replace(/^state_directory = .*$/m, `state_directory = ${join(sandbox.root, 'state', 'node1-other')}`)
+        .replace(/^work_directory = .*$/m, `work_directory = ${join(sandbox.root, 'work', 'node1-other')}`));
       const refused = await sandbox.runClient(['-c', otherConfig, '-e']);
       assert.equal(refused.code, 1, `${refused.stdout}${refused.stderr}`);
       assert.match(refused.stderr,

@@ -142,7 +142,7 @@ test('a backup of another node.conf with the same work_directory is refused whil
   const { first, firstEnded, output } = await backupInItsDump(onSite, dumped);
   const second = await sandbox.runClient(['-c', offSite, '-e']);
   assert.equal(second.code, 1, `${second.stdout}${second.stderr}`);
-  assert.match(second.stderr, new RegExp(`a backup of a node\\.conf with the same work_directory is running \\(pid ${first.pid}, lock .*work\\.lock\\): this backup was not started`));
+  assert.match(second.stderr, new RegExp(`a backup of a node\\.conf with the same work_directory is running \\(pid ${first.pid}, lock .*locks/work\\.lock\\): this backup was not started`));
   assert.equal(await firstEnded, 0, output());
   assert.equal((await lines(dumped)).length, 1, 'one dump');
   assert.equal((await sandbox.runClient(['-c', offSite, '-e'])).code, 0, 'the lock went with its holder');

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { NodeConfig } from '../common/config/node-config';
 import { BusyError } from '../common/errors';
 import { acquirePidLock, NO_LOCKS } from './posix/pid-lock';
+import { LOCKS_FOLDER } from './own-folders';
 
 /**
  * Why a lock file could not be made or locked at all: a state_directory this user may not write (-e as
@@ -92,12 +93,13 @@ async function withNodeLock<T>(config: NodeConfig, kind: 'backup' | 'restore' | 
  * Two node.conf files with state_directories of their own and one work_directory (an on-site and an
  * off-site client of one node, the shipped default path in both) made their dump FIFOs at the same
  * paths: one run's dumper wrote into the other's FIFO, and a backup held both databases' dumps, exit 0
- * (red team redconf). Backups, restores into live paths and receives also take work.lock in work_directory.
+ * (red team redconf). Backups, restores into live paths and receives also take work_directory/locks/work.lock
+ * (an own folder: no backup walks it).
  */
 function withWorkLock<T>(config: NodeConfig, kind: 'backup' | 'restore' | 'receive', run: () => Promise<T>, warn: (message: string) => void,
   label?: string): Promise<T> {
   if (resolve(config.workDirectory) === resolve(config.stateDirectory)) return run();
-  return withLockIn(config.workDirectory, kind, 'work.lock', (file, owner, holder) => `a ${holder === 'restore' || holder === 'receive' ? holder : 'backup'} `
+  return withLockIn(join(config.workDirectory, LOCKS_FOLDER), kind, 'work.lock', (file, owner, holder) => `a ${holder === 'restore' || holder === 'receive' ? holder : 'backup'} `
     + `of a node.conf with the same work_directory is running (pid ${owner}, lock ${file}): this ${kind} was not started; nothing was run, written or loaded; `
     + 'give each node.conf a work_directory of its own, or run it again once that one has ended',
   `this ${kind} runs without protection against another node.conf's run in the same work_directory`, run, warn, label);
@@ -109,7 +111,7 @@ async function withLockIn<T>(folder: string, kind: 'backup' | 'restore' | 'recei
   const file = join(folder, name);
   let release: (() => Promise<void>) | undefined;
   try {
-    // The work_directory as the dumps' staging folder makes it (staging-folder.ts): its own, 0700.
+    // As the dumps' staging folder makes the work_directory (staging-folder.ts): its own, 0700.
     await mkdir(folder, { recursive: true, ...(name === 'work.lock' ? { mode: 0o700 } : {}) });
     release = await acquirePidLock(file, (owner, holder) => busy(file, String(owner), holder), label);
   } catch (error) {

@@ -11,6 +11,8 @@ export const CREDENTIALS_FOLDER = 'credentials';
 export const RECEIVE_FOLDER = 'receive';
 /** Loaders' private staging folders (a SQLite database while sqlite3 builds it). */
 export const LOADS_FOLDER = 'loads';
+/** The lock of the runs that use the work directory (backup-lock.ts). */
+export const LOCKS_FOLDER = 'locks';
 
 /** The own folders' absolute paths, as configured and as really reached (a work directory behind a symlink). */
 export function ownFolders(workDirectory: string): Set<string> {
@@ -22,7 +24,7 @@ export function ownFolders(workDirectory: string): Set<string> {
   }
   const folders = new Set<string>();
   for (const work of spellings) {
-    for (const name of [DUMPS_FOLDER, CREDENTIALS_FOLDER, RECEIVE_FOLDER, LOADS_FOLDER]) folders.add(join(work, name));
+    for (const name of [DUMPS_FOLDER, CREDENTIALS_FOLDER, RECEIVE_FOLDER, LOADS_FOLDER, LOCKS_FOLDER]) folders.add(join(work, name));
   }
   return folders;
 }

@@ -4,11 +4,8 @@
 // time: the machine is shared. A synthetic catalog (rows only, no packs), one one-chunk content per file.
 // Usage: node dist/bench/gc-count-witness.js [files] [nights] [changedPerNight]   (defaults 20000, 12, 200)
 // Paired runs: build the code before the change into another outDir and run both alternately.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Catalog } from '../src/chunkstore/catalog/catalog';
-import { entryOf, newContent } from './synthetic-catalog';
+import { rmSync } from 'node:fs';
+import { newContent, syntheticCatalog } from './synthetic-catalog';
 
 const KEEP = 7;
 const nothingHeld = { hasContent: () => false, hasChunk: () => false };
@@ -29,13 +26,8 @@ function main(): void {
   const files = Number(process.argv[2] ?? 20_000);
   const nights = Number(process.argv[3] ?? 12);
   const changedPerNight = Number(process.argv[4] ?? 200);
-  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-witness-bench-'));
+  const { folder, catalog, clientId, stats, entries, contentIds } = syntheticCatalog(files, 'witness');
   try {
-    const catalog = new Catalog(join(folder, 'catalog.db'));
-    const clientId = catalog.clients.idOf('node1');
-    const stats = { files, logicalBytes: files * 100, newBytes: 0, storedBytes: 0, unreadableFiles: 0 };
-    const entries = Array.from({ length: files }, (_, index) => entryOf(index));
-    const contentIds = Array.from({ length: files }, (_, index) => newContent(catalog, clientId, index, 0));
     const commits: number[] = [];
     const noChangeCommits: number[] = [];
     const sweeps: number[] = [];

@@ -5,11 +5,8 @@
 // share of the files changed each night as retention sees them.
 // Usage: node dist/bench/retention-delete.js [backups] [filesPerBackup] [changedPerNight]
 //        (defaults 100, 20572, 200: the bench corpus's file count, 2 million entries)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Catalog } from '../src/chunkstore/catalog/catalog';
-import { entryOf, newContent } from './synthetic-catalog';
+import { rmSync } from 'node:fs';
+import { newContent, syntheticCatalog } from './synthetic-catalog';
 
 const DELETIONS = 3;
 
@@ -23,13 +20,8 @@ function main(): void {
   const backups = Number(process.argv[2] ?? 100);
   const files = Number(process.argv[3] ?? 20_572);
   const changedPerNight = Number(process.argv[4] ?? 200);
-  const folder = mkdtempSync(join(tmpdir(), 'cpsbackup-retention-bench-'));
+  const { folder, catalog, clientId, stats, entries, contentIds } = syntheticCatalog(files, 'retention');
   try {
-    const catalog = new Catalog(join(folder, 'catalog.db'));
-    const clientId = catalog.clients.idOf('node1');
-    const stats = { files, logicalBytes: files * 100, newBytes: 0, storedBytes: 0, unreadableFiles: 0 };
-    const entries = Array.from({ length: files }, (_, index) => entryOf(index));
-    const contentIds = Array.from({ length: files }, (_, index) => newContent(catalog, clientId, index, 0));
     const started = Date.now();
     const commits: number[] = [];
     for (let night = 0; night < backups; night++) {

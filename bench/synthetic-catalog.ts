@@ -1,8 +1,11 @@
 // Rows for the catalog benches (retention-delete.ts, gc-count-witness.ts): one client, every file its own
 // one-chunk content, no packs behind them.
 import { createHash } from 'node:crypto';
-import type { Catalog } from '../src/chunkstore/catalog/catalog';
-import type { StoredEntry } from '../src/chunkstore/catalog/records';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Catalog } from '../src/chunkstore/catalog/catalog';
+import type { BackupStats, StoredEntry } from '../src/chunkstore/catalog/records';
 
 export function hashOf(label: string): Buffer {
   return createHash('sha256').update(label).digest();
@@ -26,4 +29,17 @@ export function newContent(catalog: Catalog, clientId: number, index: number, ni
     catalog.clientChunks.add(clientId, [{ hash, storedSize: 60 }]);
     return catalog.contents.insertRows(hashOf(`content ${index} night ${night}`), 100, [chunkId]);
   });
+}
+
+/** A catalog in a temporary folder with `files` files of client node1, each its own content as of night 0. */
+export function syntheticCatalog(files: number, label: string): {
+  folder: string; catalog: Catalog; clientId: number; stats: BackupStats; entries: Omit<StoredEntry, 'contentId'>[]; contentIds: number[];
+} {
+  const folder = mkdtempSync(join(tmpdir(), `cpsbackup-${label}-bench-`));
+  const catalog = new Catalog(join(folder, 'catalog.db'));
+  const clientId = catalog.clients.idOf('node1');
+  const stats = { files, logicalBytes: files * 100, newBytes: 0, storedBytes: 0, unreadableFiles: 0 };
+  const entries = Array.from({ length: files }, (_, index) => entryOf(index));
+  const contentIds = Array.from({ length: files }, (_, index) => newContent(catalog, clientId, index, 0));
+  return { folder, catalog, clientId, stats, entries, contentIds };
 }

@@ -55,7 +55,8 @@ async function fullTmpfs(folder: string, isOutOfInodes = false): Promise<string>
 
 function warnedRun(stateDirectory: string): Promise<{ warnings: string[]; hasRun: boolean }> {
   const warnings: string[] = [];
-  const config = { stateDirectory, file: join(stateDirectory, 'node.conf') } as NodeConfig;
+  // The work_directory the state_directory too: this test is about the state_directory's lock alone.
+  const config = { stateDirectory, workDirectory: stateDirectory, file: join(stateDirectory, 'node.conf') } as NodeConfig;
   return withBackupLock(config, () => Promise.resolve(true), (line) => warnings.push(line)).then((hasRun) => ({ warnings, hasRun }));
 }
 
@@ -73,7 +74,7 @@ test('on a full disk the lock is held without its PID; with no inode left it is 
       const state = join(mount, 'state');
       const file = join(state, 'backup.lock');
       const warnings: string[] = [];
-      const config = { stateDirectory: state, file: join(folder, 'node.conf') } as NodeConfig;
+      const config = { stateDirectory: state, workDirectory: state, file: join(folder, 'node.conf') } as NodeConfig;
       await withBackupLock(config, async () => {
         // Held: a second taker is refused, told only that another process holds it (no PID was written).
         assert.equal(readFileSync(file, 'utf8'), '');

@@ -4,8 +4,9 @@
 // read to its end once, up to a bound, as restic and borg read them. Where a read takes what it reads
 // (/proc/kmsg, tracefs's trace_pipe; debugfs holds any driver's files) it is not read but listed as not
 // in the backup. Other file systems' files are read within their size (file-content.ts says why).
-import { readSync, readlinkSync, statfsSync } from 'node:fs';
+import { readSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileSystemTypeOf, handlePath } from './at';
 
 /** statfs(2) f_type of the file systems whose size-0 files are read to their end. */
 const READ_TO_END = new Map<number, string>([
@@ -19,7 +20,7 @@ const READ_TO_END = new Map<number, string>([
  */
 const NEVER_READ = new Map<number, string>([[0x74726163, 'tracefs'], [0x64626720, 'debugfs'], [0x62656572, 'sysfs']]);
 /** More than any such file a backup has reason to hold: /proc/<pid>/smaps of a large process is a few MiB. */
-export const MAX_UNSIZED_BYTES = 16 * 1024 * 1024;
+const MAX_UNSIZED_BYTES = 16 * 1024 * 1024;
 const READ_STEP = 64 * 1024;
 
 export class UnsizedContentError extends Error {
@@ -36,10 +37,9 @@ export class UnsizedContentError extends Error {
  * MAX_UNSIZED_BYTES. The fd is non-blocking (the walker's): a read with nothing to give fails, never waits.
  */
 export function unsizedContentOf(fd: number): Buffer | undefined {
-  const handle = `/proc/self/fd/${fd}`;
   let type: number;
   try {
-    type = statfsSync(handle).type;
+    type = fileSystemTypeOf(fd);
   } catch {
     return undefined;
   }
@@ -48,7 +48,7 @@ export function unsizedContentOf(fd: number): Buffer | undefined {
   const fileSystem = READ_TO_END.get(type);
   if (fileSystem === undefined) return undefined;
   // By its name, wherever procfs is mounted (a chroot's or a container's /proc too).
-  if (fileSystem === 'procfs' && basename(readlinkSync(handle)) === 'kmsg') {
+  if (fileSystem === 'procfs' && basename(readlinkSync(handlePath(fd))) === 'kmsg') {
     throw new UnsizedContentError('a read of kmsg takes the kernel\'s messages from syslog: not read');
   }
   const parts: Buffer[] = [];

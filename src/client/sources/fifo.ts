@@ -6,6 +6,7 @@ import { close, constants, fstat, open } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { DumpFailedError } from '../../common/errors';
+import { handlePath } from '../posix/at';
 
 const execFileAsync = promisify(execFile);
 const openAsync = promisify(open);
@@ -69,7 +70,7 @@ export async function openFifoEnds(sourceName: string, path: string, identity: F
   });
   try {
     await checkIdentity(sourceName, path, readDescriptor, identity);
-    const writeDescriptor = await openAsync(`/proc/self/fd/${readDescriptor}`, constants.O_WRONLY).catch(async (error: NodeJS.ErrnoException) => {
+    const writeDescriptor = await openAsync(handlePath(readDescriptor), constants.O_WRONLY).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // No /proc: by path, then the same check (a FIFO with our reader open does not block this open).
       return openAsync(path, constants.O_WRONLY | constants.O_NOFOLLOW);

@@ -54,7 +54,7 @@ test('a file is carried only when every field its entry stores equals the parent
   const parent: EntryMeta = {
     path: Buffer.from('/d/a'), type: EntryType.ENTRY_TYPE_FILE, mode: 0o644, uid: 1000, gid: 100, user: 'alice', group: 'users',
     mtimeSec: 1_700_000_000, mtimeNsec: 5, ctimeSec: 1_700_000_001, ctimeNsec: 6, inode: 42, device: 2049, nlink: 1, rdev: 0, size: 10,
-    linkTarget: Buffer.alloc(0), xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false,
+    linkTarget: Buffer.alloc(0), xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, damage: '',
   };
   assert.ok(isUnchanged(parent, parent) && isCarriable(parent, parent));
   const differences: Partial<EntryMeta>[] = [

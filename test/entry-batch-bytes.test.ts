@@ -12,7 +12,7 @@ function entryWith(fields: Partial<EntryMeta>): EntryMeta {
   return {
     path: Buffer.alloc(0), type: -1, mode: UINT32, uid: UINT32, gid: UINT32, mtimeSec: -LARGEST, mtimeNsec: UINT32, ctimeSec: -LARGEST, ctimeNsec: UINT32,
     inode: LARGEST, device: LARGEST, size: LARGEST, linkTarget: Buffer.alloc(0), user: '', group: '', nlink: UINT32, rdev: LARGEST,
-    xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, ...fields,
+    xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, damage: '', ...fields,
   };
 }
 
@@ -21,7 +21,9 @@ test('the bound is never less than the entry takes in a batch, whatever its numb
     ['only the largest numbers', entryWith({})],
     ['every bytes field, three-byte owner names', entryWith({
       path: Buffer.alloc(65_536, 0x61), linkTarget: Buffer.alloc(65_536, 0x62), hardlinkTarget: Buffer.alloc(65_536, 0x63), user: '€'.repeat(4096), group: '€'.repeat(4096),
+      damage: '€'.repeat(4096),
     })],
+    ['the largest numbers and a short damage note', entryWith({ damage: 'x' })],
     ['the most extents, the largest values', entryWith({ extents: Array.from({ length: 131_072 }, () => LARGEST) })],
     ['many one-byte attributes', entryWith({ xattrs: Array.from({ length: 32_768 }, () => ({ name: Buffer.from('a'), value: Buffer.alloc(0) })) })],
     ['attributes of 64 KiB', entryWith({ xattrs: Array.from({ length: 20 }, () => ({ name: Buffer.alloc(255, 0x6e), value: Buffer.alloc(65_536, 0x76) })) })],

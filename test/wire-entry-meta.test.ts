@@ -37,7 +37,7 @@ function sample(index: number): EntryMeta {
     rdev: pick(UINT64, index + 3),
     xattrs: index % 3 === 0 ? [] : [{ name: Buffer.from('user.x'), value: pick(BYTES, index) }, { name: Buffer.from('system.posix_acl_access'), value: Buffer.alloc(0) }],
     extents: index % 4 === 0 ? [] : [0, pick(UINT64, index), pick(UINT64, index + 5), 0],
-    hardlinkTarget: pick(BYTES, index + 2), inodeFlags: pick(UINT32, index + 4), inodeFlagsKnown: index % 2 === 0,
+    hardlinkTarget: pick(BYTES, index + 2), inodeFlags: pick(UINT32, index + 4), inodeFlagsKnown: index % 2 === 0, damage: pick(STRINGS, index + 2),
   };
 }
 

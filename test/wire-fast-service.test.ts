@@ -49,7 +49,7 @@ function sampleBatch(): EntryBatch {
   const meta = (path: string, type: EntryType, size: number): EntryMeta => ({
     path: Buffer.from(path), type, mode: 0o644, uid: 1000, gid: 1000, mtimeSec: 1_700_000_000, mtimeNsec: 123_456_789, ctimeSec: 1_700_000_001,
     ctimeNsec: 5, inode: 2 ** 40 + 7, device: 2049, size, linkTarget: Buffer.from(type === EntryType.ENTRY_TYPE_SYMLINK ? '../target' : ''),
-    user: 'alice', group: '', nlink: 2, rdev: 0, xattrs: [{ name: Buffer.from('user.x'), value: Buffer.from([0, 255]) }], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false,
+    user: 'alice', group: '', nlink: 2, rdev: 0, xattrs: [{ name: Buffer.from('user.x'), value: Buffer.from([0, 255]) }], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, damage: '',
   });
   const empty = Buffer.alloc(0);
   return { entries: [

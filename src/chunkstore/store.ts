@@ -364,7 +364,7 @@ export class ChunkStore {
 
   /** A backup's entries in path order, read a page at a time. */
   /** The backup's entries whose own fields the catalog holds damaged (they are not restorable), with what is wrong. */
-  damagedEntries(backup: BackupRecord): { path: Buffer; damage: string }[] {
+  damagedEntries(backup: BackupRecord): { path: Buffer; damage: string; hasContent: boolean }[] {
     return this.catalog.entries.damaged(backup.id);
   }
 

@@ -38,7 +38,7 @@ export function entryMetaFromStat(path: Buffer, type: EntryType, stats: PosixSta
     inode: safeInteger(stats.ino), device: safeInteger(stats.dev), nlink: stats.nlink,
     rdev: isDevice ? Number(stats.rdev) : 0,
     size: type === EntryType.ENTRY_TYPE_FILE ? stats.size : 0,
-    linkTarget, xattrs: [], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0, inodeFlagsKnown: false,
+    linkTarget, xattrs: [], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0, inodeFlagsKnown: false, damage: '',
   };
 }
 

@@ -126,6 +126,32 @@ export class RestoreWriter {
     this.strippedPaths = options.strip > 0 ? new StrippedPaths() : undefined;
   }
 
+  /** Makes the entry by its type; false for a type this client does not know (named as not restored). */
+  private async writeEntry(path: Buffer, meta: EntryMeta, item: RestoreMessageItem, left: LeftEntry): Promise<boolean> {
+    switch (meta.type) {
+      case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta, item.isAboveSelection === true); return true;
+      case EntryType.ENTRY_TYPE_FILE:
+      case EntryType.ENTRY_TYPE_FIFO_CONTENT:
+        if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+        else await this.file(path, meta, item, left);
+        return true;
+      case EntryType.ENTRY_TYPE_SYMLINK:
+        if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+        else this.symlink(path, meta, left);
+        return true;
+      case EntryType.ENTRY_TYPE_FIFO:
+      case EntryType.ENTRY_TYPE_SOCKET:
+      case EntryType.ENTRY_TYPE_CHAR_DEVICE:
+      case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
+        if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+        else this.special(path, meta, left);
+        return true;
+      default:
+        this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
+        return false;
+    }
+  }
+
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
     let path: Buffer | undefined;
@@ -149,26 +175,9 @@ export class RestoreWriter {
     const left: LeftEntry = {};
     try {
       this.checkStrippedPath(path, meta);
-      switch (meta.type) {
-        case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta, item.isAboveSelection === true); return;
-        case EntryType.ENTRY_TYPE_FILE:
-        case EntryType.ENTRY_TYPE_FIFO_CONTENT:
-          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-          else await this.file(path, meta, item, left);
-          return;
-        case EntryType.ENTRY_TYPE_SYMLINK:
-          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-          else this.symlink(path, meta, left);
-          return;
-        case EntryType.ENTRY_TYPE_FIFO:
-        case EntryType.ENTRY_TYPE_SOCKET:
-        case EntryType.ENTRY_TYPE_CHAR_DEVICE:
-        case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
-          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-          else this.special(path, meta, left);
-          return;
-        default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
-      }
+      if (!await this.writeEntry(path, meta, item, left)) return;
+      // The server could not decode this entry's attributes or extents (catalog damage): it stands here without them.
+      if (meta.damage) this.outcome.failures.push(`${this.tree.localPath(path)}: restored without its extended attributes or extents: ${meta.damage}`);
     } catch (thrown) {
       if (this.options.signal?.aborted) throw thrown;
       const error = this.collisionIn(path, meta, thrown);

@@ -13,7 +13,7 @@ export function dumpEntryMeta(path: string): EntryMeta {
   return {
     path: Buffer.from(path), type: EntryType.ENTRY_TYPE_FIFO_CONTENT, mode: 0o600, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
     user: '', group: '', mtimeSec: Math.floor(now / 1000), mtimeNsec: (now % 1000) * 1_000_000, ctimeSec: 0, ctimeNsec: 0,
-    inode: 0, device: 0, nlink: 1, rdev: 0, size: 0, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0, inodeFlagsKnown: false,
+    inode: 0, device: 0, nlink: 1, rdev: 0, size: 0, linkTarget: NOTHING, xattrs: [], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0, inodeFlagsKnown: false, damage: '',
   };
 }
 

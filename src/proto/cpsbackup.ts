@@ -242,6 +242,12 @@ export interface EntryMeta {
    * by a server that keeps them; unset, its flags are unknown (a backup from before, or an older client).
    */
   inodeFlagsKnown: boolean;
+  /**
+   * Restore only: this entry's attribute or extent list in the catalog does not decode (catalog damage). The
+   * entry (a folder, symlink, special file or empty file: one with content is refused instead) is restored
+   * without them, and the restore names it and does not exit 0. Empty: nothing is wrong.
+   */
+  damage: string;
 }
 
 export interface Xattr {
@@ -685,6 +691,7 @@ function createBaseEntryMeta(): EntryMeta {
     hardlinkTarget: Buffer.alloc(0),
     inodeFlags: 0,
     inodeFlagsKnown: false,
+    damage: "",
   };
 }
 
@@ -759,6 +766,9 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     }
     if (message.inodeFlagsKnown !== false) {
       writer.uint32(176).bool(message.inodeFlagsKnown);
+    }
+    if (message.damage !== "") {
+      writer.uint32(186).string(message.damage);
     }
     return writer;
   },
@@ -962,6 +972,14 @@ export const EntryMeta: MessageFns<EntryMeta> = {
             message.inodeFlagsKnown = reader.bool();
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.damage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1034,6 +1052,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
         : isSet(object.inode_flags_known)
         ? globalThis.Boolean(object.inode_flags_known)
         : false,
+      damage: isSet(object.damage) ? globalThis.String(object.damage) : "",
     };
   },
 
@@ -1105,6 +1124,9 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     if (message.inodeFlagsKnown !== false) {
       obj.inodeFlagsKnown = message.inodeFlagsKnown;
     }
+    if (message.damage !== "") {
+      obj.damage = message.damage;
+    }
     return obj;
   },
 
@@ -1135,6 +1157,7 @@ export const EntryMeta: MessageFns<EntryMeta> = {
     message.hardlinkTarget = object.hardlinkTarget ?? Buffer.alloc(0);
     message.inodeFlags = object.inodeFlags ?? 0;
     message.inodeFlagsKnown = object.inodeFlagsKnown ?? false;
+    message.damage = object.damage ?? "";
     return message;
   },
 };

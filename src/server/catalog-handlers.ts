@@ -30,7 +30,8 @@ export async function handleShow(context: ServerContext, call: grpc.ServerWritab
     // batch of entries, the first message could pass the 4 MiB cap.
     // Entries the catalog holds damaged are named among the warnings, before the listing that shows them.
     const damaged = context.store.damagedEntries(backup).slice(0, MAX_DAMAGED_SHOWN)
-      .map(({ path, damage }) => `damaged entry: ${escapeBytes(path)}: ${damage}; it is not restorable (the next backup reads the file again)`);
+      .map(({ path, damage, hasContent }) => `damaged entry: ${escapeBytes(path)}: ${damage}; `
+        + `${hasContent ? 'it is not restorable' : 'a restore gives it back without its attributes'} (the next backup reads it again)`);
     const shown = damaged.length === 0 ? backup
       : { ...backup, labels: { ...backup.labels, warnings: [...damaged, ...(backup.labels.warnings ? [backup.labels.warnings] : [])].join('\n') } };
     await writeWithBackpressure(call, { backup: backupSummaryOf(shown, isDeletable(context.store, backup)), entries: [] });

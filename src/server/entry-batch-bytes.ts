@@ -8,8 +8,8 @@ import type { EntryMeta } from '../proto/cpsbackup';
  */
 export const ENTRY_BATCH_BYTES = 512 * 1024;
 
-/** 14 numbers of at most 11 bytes with their tags, six tags and lengths of bytes fields, the entry's own tag and length. */
-const ENTRY_FIXED_BYTES = 200;
+/** 14 numbers of at most 11 bytes with their tags, seven tags and lengths of bytes and string fields, the entry's own tag and length. */
+const ENTRY_FIXED_BYTES = 210;
 /** An extended attribute's tag and length, and its name's and value's. */
 const XATTR_FRAMING_BYTES = 12;
 /** A number of the packed extents, at most. */
@@ -23,7 +23,7 @@ const UTF8_PER_UNIT = 3;
  */
 export function entryBatchBytes(meta: EntryMeta): number {
   let bytes = ENTRY_FIXED_BYTES + meta.path.length + meta.linkTarget.length + meta.hardlinkTarget.length
-    + UTF8_PER_UNIT * (meta.user.length + meta.group.length) + EXTENT_BYTES * meta.extents.length;
+    + UTF8_PER_UNIT * (meta.user.length + meta.group.length + meta.damage.length) + EXTENT_BYTES * meta.extents.length;
   for (const xattr of meta.xattrs) bytes += xattr.name.length + xattr.value.length + XATTR_FRAMING_BYTES;
   return bytes;
 }

@@ -26,6 +26,8 @@ export function entryMetaOf(entry: StoredEntry, hardlinkTo?: Buffer): EntryMeta 
     inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: entry.rdev, size: entry.size, linkTarget: entry.linkTarget,
     xattrs: entry.xattrs.map(({ name, value }) => ({ name, value })), extents: [...entry.extents], hardlinkTarget: hardlinkTo ?? NOTHING,
     inodeFlags: entry.inodeFlags ?? 0, inodeFlagsKnown: entry.inodeFlags !== null,
+    // Its attributes or extents do not decode: a restore names it rather than give it back without them in silence.
+    damage: entry.damage ?? '',
   };
 }
 
@@ -41,6 +43,6 @@ export function unchangedCheckMetaOf(entry: UnchangedCheckEntry): EntryMeta {
     inode: entry.inode, device: entry.device, nlink: entry.nlink, rdev: 0, size: entry.size, linkTarget: NOTHING,
     xattrs: [...entry.aclXattrs], extents: [], hardlinkTarget: NOTHING, inodeFlags: 0,
     // Whether a backup read its flags: one that did not is read again (client/parent-index.ts).
-    inodeFlagsKnown: entry.inodeFlags !== null,
+    inodeFlagsKnown: entry.inodeFlags !== null, damage: '',
   };
 }

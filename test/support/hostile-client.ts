@@ -33,7 +33,7 @@ export function meta(path: string | Buffer, type: EntryType, extra: Partial<Omit
   const { linkTarget, ...rest } = extra;
   return {
     path: Buffer.from(path), type, mode: type === EntryType.ENTRY_TYPE_DIRECTORY ? 0o755 : 0o644, uid: 0, gid: 0, mtimeSec: 1_600_000_000, mtimeNsec: 0,
-    ctimeSec: 1_600_000_000, ctimeNsec: 0, inode: 1, device: 1, size: 0, user: '', group: '', nlink: 1, rdev: 0, xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, ...rest,
+    ctimeSec: 1_600_000_000, ctimeNsec: 0, inode: 1, device: 1, size: 0, user: '', group: '', nlink: 1, rdev: 0, xattrs: [], extents: [], hardlinkTarget: Buffer.alloc(0), inodeFlags: 0, inodeFlagsKnown: false, damage: '', ...rest,
     linkTarget: Buffer.from(linkTarget ?? ''),
   };
 }

@@ -173,6 +173,7 @@ export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length):
   const meta: EntryMeta = {
     path: EMPTY, type: 0, mode: 0, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0, ctimeSec: 0, ctimeNsec: 0, inode: 0, device: 0, size: 0,
     linkTarget: EMPTY, user: '', group: '', nlink: 0, rdev: 0, xattrs: [], extents: [], hardlinkTarget: EMPTY, inodeFlags: 0, inodeFlagsKnown: false,
+    damage: '',
   };
   const reader = new MetaReader(buffer, start, end);
   while (!reader.isDone) {
@@ -195,6 +196,7 @@ export function decodeEntryMeta(buffer: Buffer, start = 0, end = buffer.length):
         case Field.group: meta.group = reader.string(); continue;
         case Field.xattrs: meta.xattrs.push(readXattr(reader.nested())); continue;
         case Field.hardlinkTarget: meta.hardlinkTarget = reader.bytes(); continue;
+        case Field.damage: meta.damage = reader.string(); continue;
         case Field.extents: {
           const packed = reader.nested();
           while (!packed.isDone) meta.extents.push(packed.uint64('an extent'));

@@ -90,6 +90,7 @@ export interface SizedEntryMeta {
   readonly length: number;
   readonly userLength: number;
   readonly groupLength: number;
+  readonly damageLength: number;
   readonly extentsLength: number;
 }
 
@@ -97,6 +98,7 @@ export function sizeEntryMeta(meta: EntryMeta): SizedEntryMeta {
   checkRanges(meta);
   const userLength = Buffer.byteLength(meta.user, 'utf8');
   const groupLength = Buffer.byteLength(meta.group, 'utf8');
+  const damageLength = Buffer.byteLength(meta.damage, 'utf8');
   const extents = extentsLength(meta.extents);
   let length = bytesFieldLength(Field.path, meta.path.length)
     + varintFieldLength(Field.type, meta.type, signedLength)
@@ -118,12 +120,13 @@ export function sizeEntryMeta(meta: EntryMeta): SizedEntryMeta {
     + bytesFieldLength(Field.extents, extents)
     + bytesFieldLength(Field.hardlinkTarget, meta.hardlinkTarget.length)
     + varintFieldLength(Field.inodeFlags, meta.inodeFlags, unsignedLength)
-    + (meta.inodeFlagsKnown ? tagLength(Field.inodeFlagsKnown) + 1 : 0);
+    + (meta.inodeFlagsKnown ? tagLength(Field.inodeFlagsKnown) + 1 : 0)
+    + bytesFieldLength(Field.damage, damageLength);
   for (const xattr of meta.xattrs) {
     const inner = xattrLength(xattr);
     length += tagLength(Field.xattrs) + unsignedLength(inner) + inner;
   }
-  return { meta, length, userLength, groupLength, extentsLength: extents };
+  return { meta, length, userLength, groupLength, damageLength, extentsLength: extents };
 }
 
 function writeBytesField(buffer: Buffer, offset: number, field: number, bytes: Uint8Array): number {
@@ -182,7 +185,8 @@ export function writeEntryMeta(buffer: Buffer, offset: number, sized: SizedEntry
   }
   offset = writeBytesField(buffer, offset, Field.hardlinkTarget, meta.hardlinkTarget);
   offset = writeUnsignedField(buffer, offset, Field.inodeFlags, meta.inodeFlags);
-  return writeUnsignedField(buffer, offset, Field.inodeFlagsKnown, meta.inodeFlagsKnown ? 1 : 0);
+  offset = writeUnsignedField(buffer, offset, Field.inodeFlagsKnown, meta.inodeFlagsKnown ? 1 : 0);
+  return writeStringField(buffer, offset, Field.damage, meta.damage, sized.damageLength);
 }
 
 /** The entry as a message of its own: what EntryMeta.encode(meta).finish() returns. */

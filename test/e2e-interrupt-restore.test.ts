@@ -8,7 +8,7 @@
 // stored it), the folders the restore made stayed 0700. Now they stop it as the first Ctrl-C does, and say so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox, type CommandResult } from './support/sandbox';
@@ -23,11 +23,25 @@ const INTERRUPTED = 'interrupted: the restore stopped; what was restored or load
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 type StoppingSignal = keyof typeof EXIT_CODES;
 
-/** The size of the restore's temporary file in `folder` (the large file being written), 0 while there is none. */
+/** The size of the restore's temporary files in `folder` (named where the file system cannot make unnamed ones), 0 while there are none. */
 async function tempFileBytes(folder: string): Promise<number> {
   const names = (await readdir(folder).catch(() => [])).filter((name) => /^\.cpsbackup-.*\.tmp$/.test(name));
   const sizes = await Promise.all(names.map(async (name) => (await stat(join(folder, name)).catch(() => undefined))?.size ?? 0));
   return Math.max(0, ...sizes);
+}
+
+/**
+ * The size of the file the restore `pid` is writing in `folder` (the large file), 0 while there is none: a file
+ * made with O_TMPFILE has no name, the process's descriptor of it reads as `FOLDER/#INODE (deleted)`.
+ */
+async function fileBeingWrittenBytes(folder: string, pid: number | undefined): Promise<number> {
+  const descriptors = pid === undefined ? [] : await readdir(`/proc/${pid}/fd`).catch(() => []);
+  const sizes = await Promise.all(descriptors.map(async (fd) => {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    if (!target.startsWith(`${folder}/#`)) return 0;
+    return (await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined))?.size ?? 0;
+  }));
+  return Math.max(await tempFileBytes(folder), ...sizes);
 }
 
 /** The client's result, or a failure naming what it printed if it has not ended within `limitMs`. */
@@ -82,7 +96,7 @@ async function interruptRestore(kind: RestoreKind, signal: StoppingSignal = 'SIG
 
     restore = startClient(['-c', config, '-i', ...{ 'to': ['--to', target], 'in place': [], 'receive': ['--if-new'] }[kind]]);
     const running = restore;
-    await waitUntil(async () => (await tempFileBytes(restored)) > MEBIBYTE || !running.isRunning(), 'the large file to be under way',
+    await waitUntil(async () => (await fileBeingWrittenBytes(restored, running.child.pid)) > MEBIBYTE || !running.isRunning(), 'the large file to be under way',
       60_000, () => running.output());
     server.process.kill('SIGSTOP');
     // Held, the server sends nothing more: a restore still running now cannot end but by the signal.

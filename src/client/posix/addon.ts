@@ -41,6 +41,7 @@ export interface PosixConstants {
   readonly O_PATH: number;
   readonly O_CLOEXEC: number;
   readonly O_NOATIME: number;
+  readonly O_TMPFILE: number;
   readonly AT_FDCWD: number;
   readonly AT_SYMLINK_NOFOLLOW: number;
   readonly AT_SYMLINK_FOLLOW: number;

@@ -73,12 +73,17 @@ export interface HardLinkOptions extends ReplaceOption {
   readonly firstName?: Buffer;
 }
 
+/** What open(O_TMPFILE) answers where the file system (or kernel) cannot make a file without a name. */
+const UNNAMED_FILES_UNSUPPORTED = new Set(['EOPNOTSUPP', 'ENOTSUP', 'EISDIR', 'EINVAL']);
+
 export class RestoreTree {
   private readonly linkTargets = new LinkTargets();
   private readonly cache: FolderCache;
   private readonly owners = new OwnerNames();
   private readonly tempPrefix = randomBytes(8).toString('hex');
   private tempCounter = 0;
+  /** False once the target's file system refused O_TMPFILE: files are made under temporary names then. */
+  private makesUnnamedFiles = true;
   private readonly newFolderMode: number;
   private readonly walker: FolderWalker;
   private isClosed = false;
@@ -185,13 +190,17 @@ export class RestoreTree {
     const entry = this.locate(entryPath);
     if (entry.components.length === 0) throw new NotAFolderError(entry.entryPath, `${this.rootPath} (the root itself cannot be created)`);
     const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = posixConstants();
-    // The temp file keeps the lease of its folder until it is committed or aborted: the rename happens
-    // where the file was made, and a leased fd is never closed by the cache (a dup per file cost more).
+    // The temp file keeps the lease of its folder until it is committed or aborted: it takes its name
+    // where it was made, and a leased fd is never closed by the cache (a dup per file cost more).
     const folder = this.walker.leaseParent(entry, true) as FolderLease;
     try {
-      const tempName = this.withTempName((candidate) => openAt(folder.fd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
       const name = entry.components[entry.components.length - 1];
-      return new TempFile(tempName.result, folder, tempName.name, name, entry.entryPath, () => this.localPathOf(entry.components), this.owners);
+      const localPath = (): string => this.localPathOf(entry.components);
+      const linkUnderTempName = (link: (candidate: Buffer) => void): Buffer => this.withTempName(link).name;
+      const unnamed = this.unnamedFileIn(folder.fd);
+      if (unnamed !== undefined) return new TempFile(unnamed, folder, undefined, linkUnderTempName, name, entry.entryPath, localPath, this.owners);
+      const tempName = this.withTempName((candidate) => openAt(folder.fd, candidate, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
+      return new TempFile(tempName.result, folder, tempName.name, linkUnderTempName, name, entry.entryPath, localPath, this.owners);
     } catch (error) {
       folder.release();
       if (error instanceof RestoreTreeError) throw error;
@@ -475,6 +484,22 @@ export class RestoreTree {
     } catch (error) {
       if (!(error instanceof EntryReplacedError)) unlinkAt(folderFd, temp.name);
       throw error;
+    }
+  }
+
+  /**
+   * A new file without a name in the folder (O_TMPFILE, 0600), or undefined where the file system cannot make
+   * one (EOPNOTSUPP; EISDIR from a kernel without O_TMPFILE): then every later file takes a temporary name.
+   */
+  private unnamedFileIn(folderFd: number): number | undefined {
+    if (!this.makesUnnamedFiles) return undefined;
+    const { O_RDWR, O_TMPFILE } = posixConstants();
+    try {
+      return openAt(folderFd, '.', O_RDWR | O_TMPFILE, 0o600);
+    } catch (error) {
+      if (!UNNAMED_FILES_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      this.makesUnnamedFiles = false;
+      return undefined;
     }
   }
 

@@ -1,7 +1,8 @@
-// A file being restored: created under a temporary name (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) in a verified
-// folder, written and given its metadata through its fd, then renamed into place in that same folder.
+// A file being restored: created without a name (O_TMPFILE) in a verified folder, or under a temporary name
+// (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) where the file system cannot, written and given its metadata through its
+// fd, then given its name in that same folder.
 import { closeSync } from 'node:fs';
-import { renameAt, statAtIfExists, statFd, unlinkAt, posixConstants } from '../posix/at';
+import { linkHandleAt, renameAt, statAtIfExists, statFd, unlinkAt, posixConstants } from '../posix/at';
 import type { OwnerNames } from '../posix/owners';
 import type { FolderLease } from './folder-walk';
 import { MetadataError, RestoreSystemError } from './errors';
@@ -18,13 +19,16 @@ export class TempFile {
 
   /**
    * fd: open read-write, for the content (and reading it back to verify). folder: the lease of the
-   * verified folder the temp name lives in, held until commit or abort so the rename happens exactly
-   * where the file was created.
+   * verified folder the file was made in, held until commit or abort so it takes its name exactly
+   * where it was created. tempName: its temporary name; undefined for a file made without a name
+   * (O_TMPFILE: a restore killed on the spot leaves nothing behind in the user's folder), which
+   * linkUnderTempName links under a temporary name of the folder when it must replace an entry.
    */
   constructor(
     readonly fd: number,
     private readonly folder: FolderLease,
-    readonly tempName: Buffer,
+    private readonly tempName: Buffer | undefined,
+    private readonly linkUnderTempName: (link: (name: Buffer) => void) => Buffer,
     readonly finalName: Buffer,
     readonly entryPath: Buffer,
     /** Built only for a message: escaping every restored file's path cost more than its rename. */
@@ -67,7 +71,8 @@ export class TempFile {
   commit(options: { replace?: boolean } = {}): MetadataError | undefined {
     this.checkOpen();
     try {
-      renameIntoPlace(this.folder.fd, this.tempName, this.finalName, options.replace === true);
+      if (this.tempName !== undefined) renameIntoPlace(this.folder.fd, this.tempName, this.finalName, options.replace === true);
+      else this.linkIntoPlace(options.replace === true);
     } catch (error) {
       throw new RestoreSystemError(this.entryPath, this.localPath, 'put in place', error);
     }
@@ -84,9 +89,28 @@ export class TempFile {
   abort(): void {
     if (!this.isOpen) return;
     try {
-      unlinkAt(this.folder.fd, this.tempName);
+      // A file without a name goes with its last descriptor.
+      if (this.tempName !== undefined) unlinkAt(this.folder.fd, this.tempName);
     } finally {
       this.closeBoth();
+    }
+  }
+
+  /**
+   * Names the unnamed file. linkat never replaces (EEXIST, as RENAME_NOREPLACE says it); replacing takes a
+   * temporary name renamed over the entry, so the entry is never missing: only that instant leaves a name behind.
+   */
+  private linkIntoPlace(replace: boolean): void {
+    if (!replace) {
+      linkHandleAt(this.fd, this.folder.fd, this.finalName);
+      return;
+    }
+    const tempName = this.linkUnderTempName((name) => linkHandleAt(this.fd, this.folder.fd, name));
+    try {
+      renameAt(this.folder.fd, tempName, this.folder.fd, this.finalName);
+    } catch (error) {
+      unlinkAt(this.folder.fd, tempName);
+      throw error;
     }
   }
 

@@ -41,3 +41,31 @@ test('a hard link whose first name was overwritten by another entry (--strip mad
   assert.equal(await readFile(join(whole, data, 'cb', 'z'), 'utf8'), 'LINKED\n');
   assert.equal((await stat(join(whole, data, 'ca', 'a'))).ino, (await stat(join(whole, data, 'cb', 'z'))).ino);
 });
+
+// Regression (red team, last session): a file whose first name (in path order) lies within the components --strip
+// drops was not restored under its other, kept names either: the server sent them as links to the dropped name,
+// exit 3 naming them. The client now tells the server the strip, and the group starts at its first kept name.
+test('a hard-linked file whose first name lies within the stripped components is restored under its kept names', async (t) => {
+  const sandbox = await Sandbox.create();
+  t.after(() => sandbox.destroy());
+  const data = join(sandbox.root, 'data');
+  await mkdir(join(data, 'sub'), { recursive: true });
+  await writeFile(join(data, 'a-top'), 'LINKED\n');
+  await link(join(data, 'a-top'), join(data, 'sub', 'b-deep'));
+  await link(join(data, 'a-top'), join(data, 'sub', 'c-deep'));
+  await sandbox.startServer();
+  const config = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+  const run = (args: string[]) => sandbox.runClient(['-c', config, ...args]);
+  const backup = await run(['-e']);
+  assert.equal(backup.code, 0, backup.stderr);
+
+  const target = join(sandbox.root, 'stripped');
+  const strip = data.split('/').filter(Boolean).length + 1; // down to data/'s entries: a-top is dropped, sub/ is the cut
+  const restore = await run(['-i', '--to', target, '--strip', String(strip)]);
+  assert.equal(restore.code, 3, restore.stdout + restore.stderr); // a-top itself cannot be placed: named
+  assert.match(restore.stderr, new RegExp(`${join(data, 'a-top')}: not restored: it lies within the leading components that --strip ${strip} drops`));
+  assert.doesNotMatch(restore.stderr, /b-deep|c-deep/);
+  assert.equal(await readFile(join(target, 'b-deep'), 'utf8'), 'LINKED\n');
+  assert.equal((await stat(join(target, 'b-deep'))).ino, (await stat(join(target, 'c-deep'))).ino, 'the kept names are one file');
+  assert.equal((await stat(join(target, 'b-deep'))).nlink, 2);
+});

@@ -46,7 +46,7 @@ test('client node1 cannot list, show, diff, find, restore or delete client node2
 
     assertRefused(await streamError(own.list({ clientName: 'node2', readsBatches: true }) as AsyncIterable<ListBatch>), grpc.status.PERMISSION_DENIED, 'list');
     assertRefused(await streamError(own.show(foreign) as AsyncIterable<ShowBatch>), grpc.status.PERMISSION_DENIED, 'show');
-    assertRefused(await streamError(own.restore({ ...foreign, paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false }) as AsyncIterable<RestoreResponse>), grpc.status.PERMISSION_DENIED, 'restore');
+    assertRefused(await streamError(own.restore({ ...foreign, paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 }) as AsyncIterable<RestoreResponse>), grpc.status.PERMISSION_DENIED, 'restore');
     assertRefused(await unary((callback) => own.delete({ ...foreign, force: true }, callback)), grpc.status.PERMISSION_DENIED, 'delete');
     // Diff and Find name paths: the same rule as show.
     assertRefused(await streamError(own.diff({ fromBackupId: backup.number, toBackupId: backup.number, clientName: 'node2' }) as AsyncIterable<DiffBatch>),
@@ -60,10 +60,10 @@ test('client node1 cannot list, show, diff, find, restore or delete client node2
       grpc.status.NOT_FOUND, 'diff by number');
     // By number alone the id means node1's own backup, of which there is none.
     assertRefused(await unary((callback) => own.delete({ backupId: backup.number, clientName: '', force: true }, callback)), grpc.status.NOT_FOUND, 'delete by number');
-    assertRefused(await streamError(own.restore({ backupId: backup.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false }) as AsyncIterable<RestoreResponse>), grpc.status.NOT_FOUND, 'restore by number');
+    assertRefused(await streamError(own.restore({ backupId: backup.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 }) as AsyncIterable<RestoreResponse>), grpc.status.NOT_FOUND, 'restore by number');
     // Names that would be paths elsewhere (rest-server #131) are just unknown, never a way in.
     for (const clientName of ['../node2', 'node2/', 'node2\0', '.']) {
-      assertRefused(await streamError(own.restore({ backupId: backup.number, clientName, paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false }) as AsyncIterable<RestoreResponse>),
+      assertRefused(await streamError(own.restore({ backupId: backup.number, clientName, paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 }) as AsyncIterable<RestoreResponse>),
         grpc.status.PERMISSION_DENIED, `restore as ${JSON.stringify(clientName)}`);
     }
 

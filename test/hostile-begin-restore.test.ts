@@ -29,7 +29,7 @@ function beginWith(hostname: string, labels: Record<string, string>): UploadRequ
 /** The restore's status: the error it ended with, or undefined when it ended well. */
 function restoreOutcome(client: BackupClient, request: Partial<RestoreRequest>): Promise<grpc.ServiceError | undefined> {
   return new Promise((resolve) => {
-    const call = client.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, ...request });
+    const call = client.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0, ...request });
     call.on('data', () => undefined);
     call.on('error', (error: grpc.ServiceError) => resolve(error));
     call.on('end', () => resolve(undefined));

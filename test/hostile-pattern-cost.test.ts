@@ -67,7 +67,7 @@ test('a costly restore pattern and find glob hold neither the server nor another
   const regex = `${'.*a'.repeat(1365)}#`;
   assert.ok(glob.length <= 1024 && regex.length <= 4096, 'both patterns are within the limits');
   const find = new WatchedCall(client.find({ pattern: glob, clientName: '' }));
-  const restore = new WatchedCall(client.restore({ backupId: hostileBackup.number, clientName: '', paths: [], pathRegex: regex, acceptsBatches: true, protocolVersion: 2, skipFifoContent: false }));
+  const restore = new WatchedCall(client.restore({ backupId: hostileBackup.number, clientName: '', paths: [], pathRegex: regex, acceptsBatches: true, protocolVersion: 2, skipFifoContent: false, strip: 0 }));
   t.after(() => Promise.all([find.cancel(), restore.cancel()]));
   await restore.started(); // the backup's summary: the restore is past its checks and reading entries
 
@@ -106,12 +106,12 @@ test('a restore pattern longer than 4096 characters is refused before the backup
   const backup = await backupNow(sandbox, config, data);
   const client = hostileClient(config);
   t.after(() => client.close());
-  const refused = new WatchedCall(client.restore({ backupId: backup.number, clientName: '', paths: [], pathRegex: 'a'.repeat(4097), acceptsBatches: true, protocolVersion: 2, skipFifoContent: false }));
+  const refused = new WatchedCall(client.restore({ backupId: backup.number, clientName: '', paths: [], pathRegex: 'a'.repeat(4097), acceptsBatches: true, protocolVersion: 2, skipFifoContent: false, strip: 0 }));
   await refused.ended;
   assert.equal(refused.error?.code, grpc.status.INVALID_ARGUMENT, refused.error?.details);
   assert.match(refused.error?.details ?? '', /4097 characters long, more than the 4096 allowed/);
   const allowed: RestoreResponse[] = [];
-  for await (const message of client.restore({ backupId: backup.number, clientName: '', paths: [], pathRegex: 'a\\.txt$', acceptsBatches: true, protocolVersion: 2, skipFifoContent: false })) {
+  for await (const message of client.restore({ backupId: backup.number, clientName: '', paths: [], pathRegex: 'a\\.txt$', acceptsBatches: true, protocolVersion: 2, skipFifoContent: false, strip: 0 })) {
     allowed.push(message as RestoreResponse);
   }
   assert.ok(allowed.length > 1, 'a short pattern still restores');

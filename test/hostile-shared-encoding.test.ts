@@ -58,7 +58,7 @@ async function committed(client: BackupClient, messages: UploadRequest[]): Promi
 
 /** The chunks a restore of the client's latest backup sends, as codec names; and the restored bytes. */
 async function restoredChunks(client: BackupClient, codec: ChunkCodec): Promise<{ codecs: Set<string>; bytes: Buffer }> {
-  const call = client.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false });
+  const call = client.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 });
   const chunks: EncodedChunk[] = [];
   for await (const response of call as AsyncIterable<RestoreResponse>) {
     const message = response.message!;

@@ -41,7 +41,7 @@ test('a restore whose client reads nothing ends after idle_timeout, and the pack
 
   // A raw gRPC client that never consumes the call: asked for 'readable', grpc-js reads 16 messages, then nothing more.
   client = hostileClient(config, { 'grpc-node.flow_control_window': 65_535 });
-  const call = client.restore({ backupId: second.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false });
+  const call = client.restore({ backupId: second.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 });
   call.on('readable', () => undefined);
   const outcome = new Promise<grpc.ServiceError | undefined>((resolve) => {
     call.once('error', resolve);

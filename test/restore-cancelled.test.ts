@@ -26,7 +26,7 @@ test('a restore cancelled while the server waits for the client to read ends on 
 
   // The smallest window HTTP/2 allows, and a reader that stops after the first message.
   const client = hostileClient(configFile, { 'grpc-node.flow_control_window': 65535 });
-  const call = client.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false }) as grpc.ClientReadableStream<RestoreResponse>;
+  const call = client.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 }) as grpc.ClientReadableStream<RestoreResponse>;
   call.on('error', () => undefined); // the cancellation itself
   await new Promise<void>((resolve) => call.once('data', () => { call.pause(); resolve(); }));
   await sleep(1000); // the server fills what the window and its buffer take, then waits for 'drain'

@@ -71,7 +71,7 @@ async function restored(client: BackupClient, request: Partial<RestoreRequest>):
   const cases: string[] = [];
   const paths: string[] = [];
   const call = client.restore({
-    backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, ...request,
+    backupId: 0, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0, ...request,
   });
   for await (const response of call as AsyncIterable<RestoreResponse>) {
     const message = response.message!;

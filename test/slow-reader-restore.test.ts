@@ -32,7 +32,7 @@ test('a restore whose client takes a message every 150 ms outlasts idle_timeout 
   const backup = await backupNow(sandbox, config, data);
 
   client = hostileClient(config, { 'grpc-node.flow_control_window': 65_535 });
-  const call = client.restore({ backupId: backup.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false });
+  const call = client.restore({ backupId: backup.number, clientName: '', paths: [], acceptsBatches: true, pathRegex: '', protocolVersion: 2, skipFifoContent: false, strip: 0 });
   call.pause();
   const outcome = new Promise<grpc.ServiceError | undefined>((resolve) => {
     call.once('error', resolve);

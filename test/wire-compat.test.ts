@@ -49,7 +49,7 @@ test('entries sent one by one (for an older server) commit and restore exactly; 
 
     // An older client does not ask for batches: every file comes as Entry, Data, EntryEnd.
     const responses: RestoreResponse[] = [];
-    for await (const response of backupClient.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: false, pathRegex: '', protocolVersion: 0, skipFifoContent: false }) as AsyncIterable<RestoreResponse>) {
+    for await (const response of backupClient.restore({ backupId: 0, clientName: '', paths: [], acceptsBatches: false, pathRegex: '', protocolVersion: 0, skipFifoContent: false, strip: 0 }) as AsyncIterable<RestoreResponse>) {
       responses.push(response);
     }
     const cases = responses.map((response) => response.message?.$case);

@@ -110,7 +110,7 @@ export async function runRestore(config: NodeConfig, options: RestoreOptions): P
     decoder = new ChunkDecoderPool(1);
     const call = client.restore({
       backupId: options.backupId, clientName: options.clientName ?? '', acceptsBatches: true, protocolVersion: PROTOCOL_VERSION,
-      paths: selection.paths, pathRegex: options.pathRegex ?? '', skipFifoContent: isSkippingDumps,
+      paths: selection.paths, pathRegex: options.pathRegex ?? '', skipFifoContent: isSkippingDumps, strip: options.strip ?? 0,
     });
     // A read waiting on the server (a slow store, a large file's next frame) ends now, not at its next message.
     stopReading = () => call.cancel();

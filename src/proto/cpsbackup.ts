@@ -539,6 +539,12 @@ export interface RestoreRequest {
    * Applies on top of paths and path_regex. The server says it did with skipping_fifo_content.
    */
   skipFifoContent: boolean;
+  /**
+   * -i --strip N: the client drops the first N components of every path, so it restores no entry of N
+   * components or fewer but the folder at the cut. A hard-link group then starts at its first deeper name
+   * (an older server starts it at the first name, and the later names come as links to one not restored).
+   */
+  strip: number;
 }
 
 export interface RestoreResponse {
@@ -4207,6 +4213,7 @@ function createBaseRestoreRequest(): RestoreRequest {
     pathRegex: "",
     protocolVersion: 0,
     skipFifoContent: false,
+    strip: 0,
   };
 }
 
@@ -4232,6 +4239,9 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     }
     if (message.skipFifoContent !== false) {
       writer.uint32(56).bool(message.skipFifoContent);
+    }
+    if (message.strip !== 0) {
+      writer.uint32(64).uint32(message.strip);
     }
     return writer;
   },
@@ -4305,6 +4315,14 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
             message.skipFifoContent = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.strip = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4352,6 +4370,7 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
         : isSet(object.skip_fifo_content)
         ? globalThis.Boolean(object.skip_fifo_content)
         : false,
+      strip: isSet(object.strip) ? globalThis.Number(object.strip) : 0,
     };
   },
 
@@ -4378,6 +4397,9 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     if (message.skipFifoContent !== false) {
       obj.skipFifoContent = message.skipFifoContent;
     }
+    if (message.strip !== 0) {
+      obj.strip = Math.round(message.strip);
+    }
     return obj;
   },
 
@@ -4393,6 +4415,7 @@ export const RestoreRequest: MessageFns<RestoreRequest> = {
     message.pathRegex = object.pathRegex ?? "";
     message.protocolVersion = object.protocolVersion ?? 0;
     message.skipFifoContent = object.skipFifoContent ?? false;
+    message.strip = object.strip ?? 0;
     return message;
   },
 };

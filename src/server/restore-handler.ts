@@ -47,6 +47,7 @@ export async function handleRestore(context: ServerContext, call: grpc.ServerWri
       select: (entries) => selection.select(entries),
       // An older client cannot make links: it gets each link's content again.
       linksHardlinks: protocolVersion >= 2,
+      stripsComponents: call.request.strip,
     });
     // A cancelled call stops its pattern's worker at once, even in the middle of one costly path.
     const stopMatching = (): void => matcher?.close();

@@ -32,9 +32,15 @@ export interface ReaderOptions {
   readonly select?: (entries: readonly StoredEntry[]) => Promise<readonly StoredEntry[]>;
   /** Hard links come back as links to the first selected path of their group (default true). */
   readonly linksHardlinks?: boolean;
+  /**
+   * The client drops this many leading components of every path (-i --strip) and restores no entry of that many
+   * components or fewer but a folder: a hard-link group starts at its first deeper path, whose name is kept.
+   */
+  readonly stripsComponents?: number;
 }
 
 const ENTRY_PAGE_SIZE = 1000;
+const SLASH = 0x2f;
 /** Contents up to this size come with their chunk list in the page query (and are read in runs). */
 const LISTED_CHUNKS_UP_TO = 16 * 1024 * 1024;
 
@@ -127,6 +133,8 @@ export class BackupReader {
 
   private linkTarget(entry: StoredEntry): Buffer | undefined {
     if (entry.nlink <= 1 || this.options.linksHardlinks === false) return undefined;
+    // Not restored by the client: it can be no link's first name (the later ones came as links to nothing, exit 3).
+    if (componentCount(entry.path) <= (this.options.stripsComponents ?? 0)) return undefined;
     const key = linkGroupKey(entry);
     if (key === undefined) return undefined;
     const first = this.linkGroups.get(key);
@@ -138,6 +146,13 @@ export class BackupReader {
     this.isClosed = true;
     this.lease.release();
   }
+}
+
+/** The components of an entry's path: its slashes (a stored path is absolute, one slash before each name). */
+function componentCount(path: Buffer): number {
+  let count = 0;
+  for (let index = path.indexOf(SLASH); index !== -1; index = path.indexOf(SLASH, index + 1)) count++;
+  return count;
 }
 
 /** The bytes an entry's content holds: its size, or for a sparse file the sum of its extents' lengths. */

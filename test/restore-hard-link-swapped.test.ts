@@ -2,12 +2,12 @@
 // then linked by name (linkat), and the inode it had to hold was recorded by a stat by name after the
 // file's rename; a user who may write in the first name's folder, exchanging two names there all the
 // time, made the second name (in a root-only folder) a link to their own file (2 runs in 6). The swaps
-// are made deterministic by hooking the addon: right after the first file's rename into place, and
-// right before the link is made.
+// are made deterministic by hooking the addon: right after the first file takes its name (a link of the
+// file made without a name, or a rename of a temporary name), and right before the link is made.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { linkSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, renameSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, realpath, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,13 +71,17 @@ async function restore(t: { after(fn: () => void): void }, hookSwap: (target: st
 
 test('a first name swapped just after the file took it: the link is refused, never made to the stranger\'s file', async (t) => {
   let isSwapped = false;
-  const { target, evil, writer } = await restore(t, (root, evilPath) => hook(t, 'renameat', (original, args) => {
-    original(...args);
-    if (!isSwapped && Buffer.from(args[3] as Buffer).toString() === 'f1') {
-      isSwapped = true;
-      swapIn(root, evilPath);
-    }
-  }));
+  const { target, evil, writer } = await restore(t, (root, evilPath) => {
+    const swapOnceNamed = (original: (...args: unknown[]) => void, args: unknown[]): void => {
+      original(...args);
+      if (!isSwapped && existsSync(join(root, 'uploads', 'f1'))) {
+        isSwapped = true;
+        swapIn(root, evilPath);
+      }
+    };
+    hook(t, 'renameat', swapOnceNamed);
+    hook(t, 'linkat', swapOnceNamed);
+  });
   assert.ok(isSwapped);
   const evilIno = (await lstat(evil)).ino;
   const linked = await lstat(join(target, 'z-bin', 'f1')).catch(() => undefined);
@@ -90,7 +94,8 @@ test('a first name swapped just after the file took it: the link is refused, nev
 test('a first name swapped between its check and the link: the link is made to the restored file, never to the stranger\'s', async (t) => {
   let isSwapped = false;
   const { target, evil, writer } = await restore(t, (root, evilPath) => hook(t, 'linkat', (original, args) => {
-    if (!isSwapped) {
+    // The link, not the first file's own naming (a link too when it was made without a name).
+    if (!isSwapped && existsSync(join(root, 'uploads', 'f1'))) {
       isSwapped = true;
       swapIn(root, evilPath);
     }

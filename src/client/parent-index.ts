@@ -44,6 +44,11 @@ export class ParentIndex {
     readonly acceptsBatches: boolean,
     /** The server takes carried runs, and sends the fields a carried file must match. */
     readonly acceptsCarriedRuns: boolean,
+    /**
+     * The server keeps inode flags, the newest of the fields this client sends: a server that does not say so
+     * is older, and drops them (and, before 2 December, xattrs, ACLs, holes and hard links too) without a word.
+     */
+    readonly keepsInodeFlags: boolean,
   ) {}
 
   /**
@@ -59,7 +64,7 @@ export class ParentIndex {
     const first = await batches.next().catch((error: unknown) => { throw toError(error); });
     const batch: ParentIndexBatch | undefined = first.done === true ? undefined : first.value;
     const index = new ParentIndex(batch?.backupId ?? 0, batch?.acceptsBatches === true,
-      batch?.acceptsCarriedRuns === true && batch.acceptsBatches);
+      batch?.acceptsCarriedRuns === true && batch.acceptsBatches, batch?.keepsInodeFlags === true);
     index.cancel = () => call.cancel();
     if (batch === undefined) {
       index.isComplete = true;

@@ -17,7 +17,7 @@ import { fromServiceError } from './remote-error';
 import type { StorageConfig } from './sources/storage-config';
 import { startDumps, type DumpFile, type DumpRun } from './sources/dump-run';
 import { isPartialDump } from './sources/dump-plans';
-import { BackupError, errorMessage, ConfigError, DumpFailedError } from '../common/errors';
+import { BackupError, errorMessage, ConfigError, DumpFailedError, ProtocolError } from '../common/errors';
 import { readPackageVersion } from '../common/package-version';
 import { DUMPS_STARTED_LABEL } from './partial-since';
 import { LoopYield } from '../common/loop-yield';
@@ -67,6 +67,7 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
   let stopReading: StopReading | undefined;
   try {
     parent = await ParentIndex.open(client, (error) => fromServiceError(error, address));
+    refuseOlderServer(parent, address);
     let dumpsStartedAt: string | undefined;
     if (options.storage && options.storage.sources.length > 0) {
       dumpsStartedAt = new Date().toISOString();
@@ -170,6 +171,19 @@ export async function runBackup(config: NodeConfig, options: BackupOptions): Pro
     await chunks?.close();
     client.close();
   }
+}
+
+/**
+ * A server older than this client ignores the EntryMeta fields it does not know, and committed the backup
+ * with exit 0 all the same: inode flags (before 7 December), and before 2 December xattrs, ACLs, extents
+ * (a sparse file came back as its data alone) and hard-link targets (a later link came back empty).
+ * Refused before any dump starts or anything is sent: nothing reaches the server, nothing is lost unsaid.
+ */
+function refuseOlderServer(parent: ParentIndex, address: string): void {
+  if (parent.keepsInodeFlags) return;
+  throw new ProtocolError(`the backup server at ${address} runs a cpsbackup older than this client's: it does not keep inode flags `
+    + '(chattr), and one from before 2 December neither extended attributes, ACLs, holes of sparse files nor hard links, '
+    + 'so a backup there would lose them without a word; not backed up: upgrade cpsbackup on the server first');
 }
 
 /**

@@ -14,6 +14,8 @@ import { SEALED_FRAMING_OVERHEAD } from '../src/chunkstore/crypto/sealed-framing
 import { CatalogSnapshots, SNAPSHOTS_KEPT, SnapshotsClosedError } from '../src/chunkstore/snapshot/catalog-snapshots';
 import { recoverCatalog } from '../src/chunkstore/snapshot/recover-catalog';
 import { IDENTITY_BLOB } from '../src/chunkstore/store-identity';
+import { SCHEMA_VERSION } from '../src/chunkstore/catalog/schema';
+import { existsSync } from 'node:fs';
 
 async function setUp(t: { after(fn: () => Promise<void>): void }) {
   const root = await mkdtemp(join(tmpdir(), 'cpsbackup-snapshots-'));
@@ -247,4 +249,37 @@ test('after close, flush rejects and starts no snapshot; the changes wait for th
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(attempts, attemptsAtClose, 'no put after close');
   catalog.close();
+});
+
+// Regression (red team redupgrade): a snapshot written by a newer cpsbackup (a catalog schema this one does not
+// read) counted as one that "did not open", like a damaged one: recover installed the generation before it (or,
+// as the CLI asks, told the operator to run --accept-older-snapshot, which does), and that older catalog's
+// snapshots then pruned the newer ones, the only catalog of the backups made since. It is not damage: nothing
+// is installed, and the refusal says to recover with the newer cpsbackup.
+test('a newest snapshot from a newer cpsbackup is not skipped as damaged: recover installs nothing and says to upgrade', async (t) => {
+  const { root, catalog, bucket, key, storeId, staging } = await setUp(t);
+  const first = new CatalogSnapshots({ catalog, backend: bucket, key, storeId, stagingDirectory: staging, minIntervalMs: 0 });
+  catalog.meta.set('generation-mark', 'one');
+  first.request();
+  await first.close();
+  // What a newer server's upgrade leaves: the same catalog at a schema version past this one's.
+  catalog.meta.set('schema_version', String(SCHEMA_VERSION + 1));
+  catalog.meta.set('generation-mark', 'two');
+  const second = new CatalogSnapshots({ catalog, backend: bucket, key, storeId, stagingDirectory: staging, minIntervalMs: 0 });
+  second.request();
+  await second.close();
+  catalog.close();
+  assert.deepEqual(await snapshotNames(bucket), ['catalog-000000000001.snapshot', 'catalog-000000000002.snapshot']);
+
+  for (const installsOlder of [true, false]) {
+    const newServer = join(root, `new-server-${installsOlder}`);
+    await assert.rejects(recoverCatalog(newServer, bucket, key, { installsOlder }), (error: Error) => {
+      assert.match(error.message, /catalog-000000000002\.snapshot .*written by a newer cpsbackup/);
+      assert.match(error.message, new RegExp(`schema version ${SCHEMA_VERSION + 1} is newer than this server \\(${SCHEMA_VERSION}\\)`));
+      assert.doesNotMatch(error.message, /accept-older-snapshot/);
+      return true;
+    });
+    assert.equal(existsSync(join(newServer, 'catalog.db')), false, 'no older catalog is installed in its place');
+  }
+  assert.deepEqual(await snapshotNames(bucket), ['catalog-000000000001.snapshot', 'catalog-000000000002.snapshot']);
 });

@@ -9,6 +9,13 @@ import type { Logger } from '../../common/logger';
 export type Connection = Database.Database;
 
 /**
+ * A catalog a newer cpsbackup wrote (its schema version is past this one's): not damage. Whoever meets it
+ * stops there; in particular `recover` does not give way to an older snapshot, whose catalog lacks the newer
+ * one's backups and whose snapshots would prune it.
+ */
+export class NewerCatalogError extends CorruptError {}
+
+/**
  * Version 1 named a content by the SHA-256 of its bytes; version 2 by that of its chunk hashes
  * (content-hash.ts). A content whose chunk rows are gone keeps its old hash: check reports it.
  */
@@ -63,6 +70,7 @@ export class CatalogDatabase {
     try {
       this.connection.pragma('cache_size = -4096');
       const version = Number(this.connection.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get());
+      if (version > SCHEMA_VERSION) throw new NewerCatalogError(`${this.file}: catalog schema version ${version} is newer than this server (${SCHEMA_VERSION}); upgrade cpsbackup`);
       if (version !== SCHEMA_VERSION) {
         throw new CorruptError(`${this.file}: catalog schema version ${version}, where this cpsbackup reads ${SCHEMA_VERSION}: `
           + (version < SCHEMA_VERSION ? 'start the server once to upgrade it' : 'upgrade cpsbackup'));
@@ -80,7 +88,7 @@ export class CatalogDatabase {
       : undefined;
     const version = recorded === undefined ? undefined : Number(recorded);
     if (version !== undefined && version > SCHEMA_VERSION) {
-      throw new CorruptError(`${this.file}: catalog schema version ${version} is newer than this server (${SCHEMA_VERSION}); upgrade cpsbackup`);
+      throw new NewerCatalogError(`${this.file}: catalog schema version ${version} is newer than this server (${SCHEMA_VERSION}); upgrade cpsbackup`);
     }
     // Upgrading to version 4 counts every committed entry once (~0.6 s per million here): a server
     // whose start takes that long should say why, and how long it took.

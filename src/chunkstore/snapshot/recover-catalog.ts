@@ -7,6 +7,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackBackend } from '../backend/pack-backend';
 import { Catalog } from '../catalog/catalog';
+import { NewerCatalogError } from '../catalog/database';
 import { openSealedFile } from '../crypto/sealed-file';
 import { SEALED_FRAMING_OVERHEAD } from '../crypto/sealed-framing';
 import { assertStoreKey, WrongKeyError, type StoreKey } from '../crypto/store-key';
@@ -87,6 +88,11 @@ export async function recoverCatalog(directory: string, backend: PackBackend, ke
       await rename(`${base}.db`, catalogFile);
       return { generation, ...figures, skipped, newestGeneration: generations[0] };
     } catch (error) {
+      // Not damage: this snapshot and every one after it hold backups an older one lacks (red team redupgrade).
+      if (error instanceof NewerCatalogError) {
+        throw new NewerCatalogError(`${name} in ${backend.location} was written by a newer cpsbackup (${errorMessage(error)}): `
+          + 'nothing installed; recover with that version of cpsbackup, or a newer one');
+      }
       // The key was proven above: a snapshot that does not open is damaged or cut, so an older one is tried.
       if (error instanceof WrongKeyError || !(error instanceof CorruptError || error instanceof NotFoundError)) throw error;
       skipped.push(`${name}: ${errorMessage(error)}`);

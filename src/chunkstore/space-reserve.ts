@@ -1,7 +1,7 @@
 // A few MiB set aside on the store's disk. When a full disk leaves the catalog unable to record
 // the cleanup of a failed backup (SQLITE_FULL), the reserve is given up so the cleanup succeeds;
 // it is taken again once space returns. Without it a full store needed a restart.
-import { open, statfs, unlink } from 'node:fs/promises';
+import { open, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const MIB = 1024 * 1024;
@@ -43,5 +43,22 @@ export class SpaceReserve {
     this.isHeld = false;
     await unlink(this.file).catch(() => undefined);
     return wasHeld;
+  }
+}
+
+/**
+ * Before the catalog opens: a reserve left by the last process on a disk with less free space than it
+ * holds is given up, so the open (an upgrade of an older catalog, the recovery of a crash) has room to
+ * write; SpaceReserve.take() makes it again once there is room. True if it was given up. Never throws.
+ */
+export async function giveUpReserveIfFull(directory: string): Promise<boolean> {
+  const file = join(directory, 'reserve');
+  try {
+    const [reserve, disk] = await Promise.all([stat(file), statfs(directory)]);
+    if (disk.bavail * disk.bsize >= reserve.size) return false;
+    await unlink(file);
+    return true;
+  } catch {
+    return false;
   }
 }

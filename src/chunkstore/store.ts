@@ -29,7 +29,7 @@ import { ReaderLeases } from './read/reader-leases';
 import type { PackBackend } from './backend/pack-backend';
 import { LocalBackend } from './backend/local-backend';
 import { checkStore, type CheckOptions, type CheckReport } from './check';
-import { SpaceReserve } from './space-reserve';
+import { SpaceReserve, giveUpReserveIfFull } from './space-reserve';
 import type { RemovedFile } from './catalog/repair-queries';
 import type { ClientUsage, UsageSharing } from './catalog/usage-queries';
 import { acquireProcessLock } from './process-lock';
@@ -238,6 +238,9 @@ export class ChunkStore {
     let lease: BucketLease | undefined;
     try {
       const key = options.encryptionKey;
+      if (await giveUpReserveIfFull(directory)) {
+        options.logger?.warn('the store\'s disk is full: gave up the space reserve to open the catalog (it is taken again once there is room)');
+      }
       catalog = new Catalog(join(directory, 'catalog.db'), key === undefined ? PLAIN_FRAMING.overhead : SEALED_FRAMING_OVERHEAD, options.logger);
       const bucket = options.backend ?? new LocalBackend(directory);
       // Before anything reads a pack: the wrong key, or a bucket holding another store, stops here.

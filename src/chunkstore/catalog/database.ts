@@ -2,7 +2,7 @@
 // and runs transactions; only the catalog's table modules hold the connection.
 import Database from 'better-sqlite3';
 import { MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, MIGRATE_4_TO_5_SQL, MIGRATE_5_TO_6_SQL, MIGRATE_6_TO_7_SQL, MIGRATE_7_TO_8_SQL, OWN_COPIES_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
-import { CorruptError } from '../../common/errors';
+import { CorruptError, DiskFullError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { Logger } from '../../common/logger';
 
@@ -55,7 +55,7 @@ export class CatalogDatabase {
       this.migrate();
     } catch (error) {
       this.connection.close();
-      throw error;
+      throw this.diskFullOr(error);
     }
     // A log left by a crash, or by creating the schema, is folded in now rather than at the first backup.
     this.checkpointLog();
@@ -81,6 +81,22 @@ export class CatalogDatabase {
     }
   }
 
+  /**
+   * SQLite's own words for a full disk at the open ("database or disk is full"; "disk I/O error" when not even
+   * the shared-memory file fits) came with a stack: said as the full store it is. The migration is one
+   * transaction, so nothing in the catalog changed.
+   */
+  private diskFullOr(error: unknown): unknown {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'SQLITE_FULL' && code !== 'SQLITE_IOERR_SHMSIZE') return error;
+    const upgrade = this.upgradingFrom === undefined ? '' : ` to upgrade it from schema ${this.upgradingFrom} to ${SCHEMA_VERSION}`;
+    return new DiskFullError(`store is full: cannot open the catalog ${this.file}${upgrade} (${String(code)}); nothing in it was changed: `
+      + 'free space on its disk and start again', { cause: error });
+  }
+
+  /** The schema the catalog is being upgraded from, while it is. */
+  private upgradingFrom: number | undefined;
+
   private migrate(): void {
     const hasMeta = this.connection.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
     const recorded = hasMeta
@@ -98,6 +114,7 @@ export class CatalogDatabase {
     // index probe each); an older one also rewrites its contents or backups first.
     const rate = version === 3 ? ' (about 1 s per 1.5 million backed-up files)' : '';
     if (isUpgrade) this.logger?.info(`${this.file}: upgrading the catalog from schema ${version} to ${SCHEMA_VERSION}; a large catalog takes a while${rate}`);
+    if (isUpgrade) this.upgradingFrom = version;
     this.transaction(() => {
       if (version === 1) {
         this.connection.exec(MIGRATE_1_TO_2_SQL);

@@ -14,6 +14,7 @@ import { entryMetadataBytes } from '../src/chunkstore/session/entry-metadata-byt
 import { RECORD_HEADER_SIZE } from '../src/chunkstore/pack/pack-format';
 import type { StoredEntry } from '../src/chunkstore/catalog/records';
 import { CorruptError } from '../src/common/errors';
+import { contentHashOf } from '../src/common/content-hash';
 
 interface OpenedCatalog {
   readonly catalog: Catalog;
@@ -545,3 +546,142 @@ test('a backup\'s metadata is measured alike while it runs and in the usage afte
   catalog.backups.commit(backup.id, stats, {}, 2);
   assert.equal(catalog.usage.clientUsage(clientId).metadataBytes, entries.reduce((sum, one) => sum + entryMetadataBytes(one), 0));
 });
+
+// Regression (red team redupgrade): schema 2 grew twice without a new number (client_chunks with commit 883b907,
+// chunks.is_damaged with 7958b15), so a catalog the first servers at version 2 wrote lacks both. The migration
+// assumed them: such a store's first start on a newer server failed with "no such column: is_damaged" and a
+// stack, every backup in it out of reach. Now the columns and the clients' knowledge are made as version 1's
+// migration makes them.
+test('a version-2 catalog as the first servers at version 2 wrote it (no is_damaged, no client_chunks) migrates and knows its clients\' chunks', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'cpsbackup-catalog-early-v2-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const file = join(folder, 'catalog.db');
+  const early = new Database(file);
+  early.exec(EARLY_VERSION_2_SCHEMA);
+  early.exec(`INSERT INTO meta VALUES ('schema_version', '2'), ('chunker', '{"name":"fastcdc","minSize":32768,"avgSize":131072,"maxSize":524288}');
+    INSERT INTO clients VALUES (1, 'node1'), (2, 'node2');
+    INSERT INTO backups (id, client_id, number, state, started_at, finished_at, files) VALUES (1, 1, 1, 'committed', 1, 2, 1), (2, 2, 1, 'committed', 1, 2, 1);
+    INSERT INTO packs VALUES (1, 'pack1', 100, 1, 1);
+    INSERT INTO chunks VALUES (1, x'01', 1, 0, 10, 10, 1), (2, x'02', 1, 54, 12, 10, 2);
+    INSERT INTO contents VALUES (1, x'aa', 20, 1), (2, x'bb', 10, 1);
+    INSERT INTO content_chunks VALUES (1, 0, 1), (1, 1, 2), (2, 0, 2);`);
+  const insert = early.prepare(`INSERT INTO entries (backup_id, path, type, mode, uid, gid, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec, inode, device, size, content_id)
+    VALUES (?, ?, 1, 420, 0, 0, 1, 0, 1, 0, 1, 1, ?, ?)`);
+  insert.run(1, Buffer.from('/data/a'), 20, 1);
+  insert.run(2, Buffer.from('/data/b'), 10, 2);
+  early.close();
+
+  const catalog = new Catalog(file);
+  t.after(() => catalog.close());
+  assert.equal(catalog.meta.get('schema_version'), String(SCHEMA_VERSION));
+  assert.deepEqual(catalog.checks.orphans(), [], 'reference counts match the rows');
+  // Each client knows the chunks its backups use (and no other), charged their stored size.
+  assert.equal(catalog.clientChunks.known(1, Buffer.from([1]))?.storedSize, 10);
+  assert.equal(catalog.clientChunks.known(1, Buffer.from([2]))?.storedSize, 12);
+  assert.equal(catalog.clientChunks.known(2, Buffer.from([1])), undefined);
+  assert.equal(catalog.usage.clientUsage(1).chunks, 2);
+  assert.equal(catalog.usage.clientUsage(2).bytes - catalog.usage.clientUsage(2).metadataBytes, 12);
+  assert.equal(catalog.garbage.sweep(() => nothingHeld).deletedChunks, 0);
+  // Named by their chunks' hashes, as restores check them: by their bytes' hash every file failed its check.
+  assert.deepEqual(catalog.contents.byId(1)?.hash, contentHashOf([Buffer.from([1]), Buffer.from([2])]));
+  assert.deepEqual(catalog.contents.byId(2)?.hash, contentHashOf([Buffer.from([2])]));
+});
+
+/** SCHEMA_SQL at commit 46771cb, the first at version 2 (comments left out). */
+const EARLY_VERSION_2_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS backups (
+  id INTEGER PRIMARY KEY,
+  client_id INTEGER NOT NULL REFERENCES clients(id),
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('running', 'committed')),
+  kind INTEGER NOT NULL DEFAULT 0,
+  hostname TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  files INTEGER NOT NULL DEFAULT 0,
+  logical_bytes INTEGER NOT NULL DEFAULT 0,
+  new_bytes INTEGER NOT NULL DEFAULT 0,
+  stored_bytes INTEGER NOT NULL DEFAULT 0,
+  labels TEXT NOT NULL DEFAULT '{}',
+  unreadable_files INTEGER NOT NULL DEFAULT 0,
+  is_protected INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (client_id, number)
+);
+CREATE TABLE IF NOT EXISTS packs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL DEFAULT 0,
+  is_sealed INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  id INTEGER PRIMARY KEY,
+  hash BLOB NOT NULL UNIQUE,
+  pack_id INTEGER NOT NULL REFERENCES packs(id),
+  offset INTEGER NOT NULL,
+  stored_size INTEGER NOT NULL,
+  raw_size INTEGER NOT NULL,
+  refs INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS chunks_pack ON chunks(pack_id);
+CREATE TABLE IF NOT EXISTS contents (
+  id INTEGER PRIMARY KEY,
+  hash BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  refs INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS contents_hash ON contents(hash, size);
+CREATE TABLE IF NOT EXISTS content_chunks (
+  content_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  chunk_id INTEGER NOT NULL,
+  PRIMARY KEY (content_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS content_chunks_chunk ON content_chunks(chunk_id);
+CREATE TABLE IF NOT EXISTS entries (
+  backup_id INTEGER NOT NULL,
+  path BLOB NOT NULL,
+  type INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL,
+  mtime_sec INTEGER NOT NULL,
+  mtime_nsec INTEGER NOT NULL,
+  ctime_sec INTEGER NOT NULL,
+  ctime_nsec INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  device INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  link_target BLOB NOT NULL DEFAULT x'',
+  content_id INTEGER,
+  user_name TEXT NOT NULL DEFAULT '',
+  group_name TEXT NOT NULL DEFAULT '',
+  nlink INTEGER NOT NULL DEFAULT 1,
+  rdev INTEGER NOT NULL DEFAULT 0,
+  xattrs BLOB,
+  extents BLOB,
+  PRIMARY KEY (backup_id, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS doomed_packs (
+  name TEXT PRIMARY KEY,
+  doomed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunk_holds (
+  chunk_id INTEGER NOT NULL,
+  client_id INTEGER NOT NULL,
+  backup_id INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (chunk_id, backup_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunk_holds_backup ON chunk_holds(backup_id);
+CREATE INDEX IF NOT EXISTS contents_unreferenced ON contents(id) WHERE refs = 0;
+CREATE INDEX IF NOT EXISTS chunks_unreferenced ON chunks(id) WHERE refs = 0;
+`;

@@ -1,7 +1,7 @@
 // Opens the catalog's SQLite file (WAL) at the current schema version, migrating older stores,
 // and runs transactions; only the catalog's table modules hold the connection.
 import Database from 'better-sqlite3';
-import { MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, MIGRATE_4_TO_5_SQL, MIGRATE_5_TO_6_SQL, MIGRATE_6_TO_7_SQL, MIGRATE_7_TO_8_SQL, OWN_COPIES_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import { completeVersion2, MIGRATE_1_TO_2_SQL, MIGRATE_2_TO_3_SQL, MIGRATE_3_TO_4_SQL, MIGRATE_4_TO_5_SQL, MIGRATE_5_TO_6_SQL, MIGRATE_6_TO_7_SQL, MIGRATE_7_TO_8_SQL, OWN_COPIES_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 import { CorruptError, DiskFullError } from '../../common/errors';
 import { contentHashOf } from '../../common/content-hash';
 import type { Logger } from '../../common/logger';
@@ -17,7 +17,8 @@ export class NewerCatalogError extends CorruptError {}
 
 /**
  * Version 1 named a content by the SHA-256 of its bytes; version 2 by that of its chunk hashes
- * (content-hash.ts). A content whose chunk rows are gone keeps its old hash: check reports it.
+ * (content-hash.ts), from commit 883b907 on (completeVersion2). A content whose chunk rows are gone keeps its
+ * old hash: check reports it.
  */
 function rehashContents(connection: Connection): void {
   const chunkHashes = connection.prepare(
@@ -120,6 +121,7 @@ export class CatalogDatabase {
         this.connection.exec(MIGRATE_1_TO_2_SQL);
         rehashContents(this.connection);
       }
+      if (version === 2 && completeVersion2(this.connection)) rehashContents(this.connection);
       if (version !== undefined && version < 3) this.connection.exec(MIGRATE_2_TO_3_SQL);
       this.connection.exec(SCHEMA_SQL);
       if (version !== undefined && version < 4) this.connection.exec(MIGRATE_3_TO_4_SQL);

@@ -1,6 +1,8 @@
 // The catalog's SQLite schema (version 9) and the migrations from versions 1 to 8 (version 9 adds a table only).
 // Every backup is a virtual full copy: entries of each backup point at shared, reference-counted contents.
 
+import type Database from 'better-sqlite3';
+
 export const SCHEMA_VERSION = 9;
 
 /**
@@ -196,6 +198,34 @@ CREATE TRIGGER IF NOT EXISTS damaged_content_dropped AFTER DELETE ON contents BE
 END;
 `;
 
+/** The clients' knowledge as version 2 first kept it: each client's chunks, as its backups' entries use them. */
+const CLIENT_CHUNKS_AT_VERSION_2_SQL = `
+CREATE TABLE IF NOT EXISTS client_chunks (
+  client_id INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (client_id, hash)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO client_chunks (client_id, hash)
+  SELECT DISTINCT b.client_id, ch.hash FROM entries e JOIN backups b ON b.id = e.backup_id
+    JOIN content_chunks cc ON cc.content_id = e.content_id JOIN chunks ch ON ch.id = cc.chunk_id;
+`;
+
+/**
+ * Version 2 changed twice without a new number. Commit 883b907 added client_chunks and named contents by the hash of
+ * their chunks' hashes instead of their bytes'; 7958b15 added chunks.is_damaged. A catalog the first servers at
+ * version 2 wrote lacks what it lacks of these: made here as version 1's migration makes it. True for a catalog
+ * from before 883b907 (no client_chunks): its contents are renamed too (rehashContents). Red team redupgrade:
+ * such a store's start failed with "no such column: is_damaged"; with that alone mended, every file of every
+ * backup failed its hash at the restore.
+ */
+export function completeVersion2(connection: Database.Database): boolean {
+  const chunkColumns = connection.prepare(`SELECT name FROM pragma_table_info('chunks')`).pluck().all();
+  if (!chunkColumns.includes('is_damaged')) connection.exec(`ALTER TABLE chunks ADD COLUMN is_damaged INTEGER NOT NULL DEFAULT 0;`);
+  const hasClientChunks = connection.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'client_chunks'`).pluck().get() !== undefined;
+  if (!hasClientChunks) connection.exec(CLIENT_CHUNKS_AT_VERSION_2_SQL);
+  return !hasClientChunks;
+}
+
 /**
  * Version 1 kept paths and link targets as TEXT, had no reference counts and no fidelity columns.
  * Each statement is idempotent within the migration's one transaction.
@@ -238,15 +268,7 @@ ALTER TABLE entries_v2 RENAME TO entries;
 UPDATE contents SET refs = (SELECT COUNT(*) FROM entries e JOIN backups b ON b.id = e.backup_id
                             WHERE e.content_id = contents.id AND b.state = 'committed');
 UPDATE chunks SET refs = (SELECT COUNT(*) FROM content_chunks cc WHERE cc.chunk_id = chunks.id);
-CREATE TABLE IF NOT EXISTS client_chunks (
-  client_id INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY (client_id, hash)
-) WITHOUT ROWID;
-INSERT OR IGNORE INTO client_chunks (client_id, hash)
-  SELECT DISTINCT b.client_id, ch.hash FROM entries e JOIN backups b ON b.id = e.backup_id
-    JOIN content_chunks cc ON cc.content_id = e.content_id JOIN chunks ch ON ch.id = cc.chunk_id;
-`;
+${CLIENT_CHUNKS_AT_VERSION_2_SQL}`;
 
 /**
  * Version 2 had no complete_ordinal. Existing complete backups take their number as ordinal: the

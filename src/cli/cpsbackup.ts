@@ -404,9 +404,14 @@ async function doDelete(config: NodeConfig, options: Options, output: Output): P
     const others = deletion.deletedBackupIds.filter((backupId) => backupId !== options.delete);
     const alsoDeleted = others.length === 0 ? ''
       : ` and the partial backup${others.length > 1 ? 's' : ''} standing on it, ${others.map((backupId) => formatBackupId(backupId)).join(', ')}`;
+    // A server from before deleted_backup_ids names none, not even the one asked for; with --force it deleted the
+    // partial backups standing on it too, unnamed (red team redupgrade).
+    const unnamed = deletion.deletedBackupIds.length === 0 && options.force === true
+      ? '; the backup server runs an older cpsbackup, which does not say which other backups it deleted: partial backups standing on this one may have gone too (see -l)'
+      : '';
     // What the server frees is not said: it depends on other clients' data, which a client must not learn.
     output.out(`Deleted backup ${formatBackupId(options.delete!)}${alsoDeleted}; ${formatBytes(deletion.unreferencedBytes)} of this client's data `
-      + '(uncompressed) no longer referenced\n');
+      + `(uncompressed) no longer referenced${unnamed}\n`);
     return EXIT.ok;
   } finally {
     client.close();

@@ -125,7 +125,7 @@ test('an entry without content whose attributes do not decode is restored withou
     const restore = await sandbox.runClient(['-c', configFile, '-i', '1', '--to', target]);
     assert.equal(restore.code, 3, restore.stdout + restore.stderr);
     for (const name of withoutContent) {
-      assert.match(restore.stderr, new RegExp(`${join(target, data, name)}: restored without its extended attributes or extents: extended attributes: `), name);
+      assert.match(restore.stderr, new RegExp(`${join(target, data, name)}: its extended attributes and ACLs are not restored: extended attributes: `), name);
     }
     assert.doesNotMatch(restore.stderr, /fine|inside/);
     assert.equal(await readFile(join(target, data, 'folder', 'inside'), 'utf8'), 'inside\n');
@@ -141,6 +141,47 @@ test('an entry without content whose attributes do not decode is restored withou
     for (const name of damagedNames) {
       assert.equal(execFileSync('getfattr', ['-h', '--only-values', '-n', 'trusted.color', join(again, data, name)]).toString(), 'blue', name);
     }
+  } finally {
+    await sandbox.destroy();
+  }
+});
+
+// Review: with the folder's attribute list damaged, an in-place `-i --overwrite` removed the live folder's ACL and
+// attributes as "not in the backup", `-i` without it said they differed from the backup, and a restore of a file
+// below it named the folder it never touched. The backup's attributes are unknown: none are set, removed or compared.
+test('a damaged attribute list is unknown, not empty: an existing folder keeps its own attributes, and only an entry the restore gives metadata is named', async () => {
+  const sandbox = await Sandbox.create();
+  try {
+    const data = join(sandbox.root, 'data');
+    await mkdir(join(data, 'folder'), { recursive: true });
+    await writeFile(join(data, 'folder', 'inside'), 'inside\n');
+    execFileSync('setfattr', ['-n', 'user.color', '-v', 'blue', join(data, 'folder')]);
+    execFileSync('setfacl', ['-m', 'u:nobody:r-x', join(data, 'folder')]);
+    await sandbox.startServer();
+    let configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    await backupNow(sandbox, configFile, data);
+    await sandbox.runningServer!.stop();
+    const database = new Database(join(sandbox.storeDirectory, 'catalog.db'));
+    try {
+      database.prepare(`UPDATE entries SET xattrs = substr(xattrs, 1, length(xattrs) - 1) WHERE path = ?`).run(Buffer.from(join(data, 'folder')));
+    } finally {
+      database.close();
+    }
+    await sandbox.startServer();
+    configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    const liveAttributes = (): string => execFileSync('getfattr', ['-d', '-m', '-', '--absolute-names', join(data, 'folder')]).toString();
+    const before = liveAttributes();
+    assert.match(before, /user\.color="blue"/);
+    assert.match(before, /system\.posix_acl_access/);
+
+    const inPlace = await sandbox.runClient(['-c', configFile, '-i', '1']);
+    assert.doesNotMatch(inPlace.stderr, /not in the backup/);
+    const below = await sandbox.runClient(['-c', configFile, '-i', '1', '--overwrite', '--include', join(data, 'folder', 'inside')]);
+    assert.equal(below.code, 0, below.stdout + below.stderr);
+    const overwritten = await sandbox.runClient(['-c', configFile, '-i', '1', '--overwrite']);
+    assert.equal(overwritten.code, 3, overwritten.stdout + overwritten.stderr);
+    assert.match(overwritten.stderr, new RegExp(`${join(data, 'folder')}: its extended attributes and ACLs are not restored: extended attributes: `));
+    assert.equal(liveAttributes(), before, 'the live folder keeps its attributes and ACL');
   } finally {
     await sandbox.destroy();
   }

@@ -299,3 +299,36 @@ test('an open temp file keeps its folder: eviction and close() wait for its comm
   assert.equal(await readFile(join(tree.rootPath, 'late', 'there.txt'), 'utf8'), 'there');
   assert.ok(openFds() <= baseline - 1, `every fd is closed at the last release (open ${openFds()}, baseline ${baseline})`);
 });
+
+// Review: replacing a file in an append-only folder (chattr +a) fails, as it must, but the error named only the
+// failed removal of the temporary name, and that name stayed in the folder, unsaid, for the next backup to store.
+test('a file that cannot replace its entry in an append-only folder: the rename\'s error, and the temporary name left is named', { skip: isRoot ? false : 'chattr +a needs root' }, async (t) => {
+  const tree = await openTree('append-only');
+  const folder = join(tree.rootPath, 'ap');
+  t.after(() => {
+    execFileSync('chattr', ['-a', folder]);
+    tree.close();
+  });
+  for (const unnamed of [true, false]) {
+    (tree as unknown as { makesUnnamedFiles: boolean }).makesUnnamedFiles = unnamed;
+    if (unnamed) {
+      const first = tree.createFile('/ap/f');
+      writeSync(first.fd, 'first\n');
+      first.commit();
+      execFileSync('chattr', ['+a', folder]);
+    }
+    const file = tree.createFile('/ap/f');
+    writeSync(file.fd, 'second\n');
+    assert.throws(() => file.commit({ replace: true }), (error: unknown) => {
+      assert.ok(error instanceof RestoreSystemError);
+      assert.equal(error.systemCode, 'EPERM');
+      assert.match(error.message, unnamed ? /rename.*; its temporary copy \.cpsbackup-\S+\.tmp stays beside it \(it cannot be removed: EPERM\); remove it by hand/
+        : /rename/);
+      return true;
+    });
+    const leftBehind = file.abort();
+    if (unnamed) assert.equal(leftBehind, undefined, 'said once, with the error');
+    else assert.match(leftBehind ?? '', /ap\/f: its temporary copy \.cpsbackup-\S+\.tmp stays beside it \(it cannot be removed: EPERM\); remove it by hand/);
+    assert.equal(await readFile(join(folder, 'f'), 'utf8'), 'first\n');
+  }
+});

@@ -73,7 +73,8 @@ export class ExistingEntries {
     }
     const isRoot = this.options.isRoot;
     const owner = isRoot ? this.tree.localOwner(ownerOf(meta)) : undefined;
-    const xattrs = { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };
+    // Unknown where the catalog's list is damaged (EntryMeta.damage): not compared, so never named as a difference.
+    const xattrs = meta.damage ? undefined : { existing: () => this.tree.readXattrs(path), given: this.xattrsGiven(meta), isRoot };
     const hasFlags = meta.type === EntryType.ENTRY_TYPE_DIRECTORY || meta.type === EntryType.ENTRY_TYPE_FILE;
     const inodeFlags = hasFlags ? { existing: () => this.tree.readInodeFlags(path) } : undefined;
     return metadataDifference(existing, { ...meta, mode: this.modeGiven(meta) },

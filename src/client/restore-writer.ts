@@ -126,32 +126,6 @@ export class RestoreWriter {
     this.strippedPaths = options.strip > 0 ? new StrippedPaths() : undefined;
   }
 
-  /** Makes the entry by its type; false for a type this client does not know (named as not restored). */
-  private async writeEntry(path: Buffer, meta: EntryMeta, item: RestoreMessageItem, left: LeftEntry): Promise<boolean> {
-    switch (meta.type) {
-      case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta, item.isAboveSelection === true); return true;
-      case EntryType.ENTRY_TYPE_FILE:
-      case EntryType.ENTRY_TYPE_FIFO_CONTENT:
-        if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-        else await this.file(path, meta, item, left);
-        return true;
-      case EntryType.ENTRY_TYPE_SYMLINK:
-        if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-        else this.symlink(path, meta, left);
-        return true;
-      case EntryType.ENTRY_TYPE_FIFO:
-      case EntryType.ENTRY_TYPE_SOCKET:
-      case EntryType.ENTRY_TYPE_CHAR_DEVICE:
-      case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
-        if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
-        else this.special(path, meta, left);
-        return true;
-      default:
-        this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
-        return false;
-    }
-  }
-
   async write(item: RestoreMessageItem): Promise<void> {
     const meta = item.meta;
     let path: Buffer | undefined;
@@ -175,9 +149,26 @@ export class RestoreWriter {
     const left: LeftEntry = {};
     try {
       this.checkStrippedPath(path, meta);
-      if (!await this.writeEntry(path, meta, item, left)) return;
-      // The server could not decode this entry's attributes or extents (catalog damage): it stands here without them.
-      if (meta.damage) this.outcome.failures.push(`${this.tree.localPath(path)}: restored without its extended attributes or extents: ${meta.damage}`);
+      switch (meta.type) {
+        case EntryType.ENTRY_TYPE_DIRECTORY: this.folder(path, meta, item.isAboveSelection === true); return;
+        case EntryType.ENTRY_TYPE_FILE:
+        case EntryType.ENTRY_TYPE_FIFO_CONTENT:
+          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+          else await this.file(path, meta, item, left);
+          return;
+        case EntryType.ENTRY_TYPE_SYMLINK:
+          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+          else this.symlink(path, meta, left);
+          return;
+        case EntryType.ENTRY_TYPE_FIFO:
+        case EntryType.ENTRY_TYPE_SOCKET:
+        case EntryType.ENTRY_TYPE_CHAR_DEVICE:
+        case EntryType.ENTRY_TYPE_BLOCK_DEVICE:
+          if (meta.hardlinkTarget.length > 0) this.hardLink(path, meta);
+          else this.special(path, meta, left);
+          return;
+        default: this.outcome.failures.push(`${this.tree.localPath(path)}: unknown entry type ${meta.type}`);
+      }
     } catch (thrown) {
       if (this.options.signal?.aborted) throw thrown;
       const error = this.collisionIn(path, meta, thrown);
@@ -467,7 +458,8 @@ export class RestoreWriter {
         throw new MetadataError(path, this.tree.localPath(path), failures);
       }
     } finally {
-      if (!isDone) temp?.abort();
+      const leftBehind = isDone ? undefined : temp?.abort();
+      if (leftBehind !== undefined) this.outcome.failures.push(leftBehind);
       if (existingFd !== undefined) closeSync(existingFd);
       if (temp !== undefined) this.wroteIn(path);
     }
@@ -622,9 +614,16 @@ export class RestoreWriter {
         : this.tree.makeDevice(path, kind === 'char-device' ? 'char' : 'block', BigInt(meta.rdev), 0o600, options));
   }
 
+  /** The metadata the restore gives an entry it makes or replaces (called once for each). */
   private metadataOf(path: Buffer, meta: EntryMeta): EntryMetadata {
     const mtimeNs = mtimeNsOf(meta);
     const mode = this.existing.modeGiven(meta);
+    // The server could not decode the entry's attribute list (catalog damage): the backup's attributes are unknown,
+    // so none are set and none removed (an existing folder keeps its own, never stripped as "not in the backup").
+    if (meta.damage) {
+      this.outcome.failures.push(`${this.tree.localPath(path)}: its extended attributes and ACLs are not restored: ${meta.damage}`);
+      return { ...(this.options.isRoot ? { owner: ownerOf(meta) } : {}), mode, atimeNs: mtimeNs, mtimeNs, ...this.inodeFlagsOf(path, meta) };
+    }
     if (mode !== meta.mode) {
       this.outcome.needsRoot.push(`${this.tree.localPath(path)}: set-user-ID/set-group-ID bits need root (the owner is not restored); cleared`);
     }

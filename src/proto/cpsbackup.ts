@@ -244,8 +244,8 @@ export interface EntryMeta {
   inodeFlagsKnown: boolean;
   /**
    * Restore only: this entry's attribute or extent list in the catalog does not decode (catalog damage). The
-   * entry (a folder, symlink, special file or empty file: one with content is refused instead) is restored
-   * without them, and the restore names it and does not exit 0. Empty: nothing is wrong.
+   * entry (a folder, symlink or special file: a file, even an empty one, is refused instead) is restored
+   * without setting or removing attributes, and the restore names it and does not exit 0. Empty: nothing is wrong.
    */
   damage: string;
 }

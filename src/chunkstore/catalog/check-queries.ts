@@ -85,7 +85,7 @@ export class CheckQueries {
       dropChunkRow: db.prepare(`DELETE FROM chunks WHERE id = ?`),
       clientName: db.prepare(`SELECT name FROM clients WHERE id = ?`).pluck(),
       entryLists: db.prepare(
-        `SELECT c.name AS clientName, b.number AS backupNumber, b.state, e.path, e.xattrs, e.extents
+        `SELECT c.name AS clientName, b.number AS backupNumber, b.state, e.path, e.xattrs, e.extents, e.content_id AS contentId
          FROM entries e JOIN backups b ON b.id = e.backup_id JOIN clients c ON c.id = b.client_id
          WHERE e.xattrs IS NOT NULL OR e.extents IS NOT NULL`),
       backupLabels: db.prepare(
@@ -180,11 +180,12 @@ export class CheckQueries {
       else more++;
     };
     for (const row of this.statements.entryLists.iterate() as Iterable<
-      { clientName: string; backupNumber: number; state: string; path: Buffer; xattrs: Buffer | null; extents: Buffer | null }>) {
+      { clientName: string; backupNumber: number; state: string; path: Buffer; xattrs: Buffer | null; extents: Buffer | null; contentId: number | null }>) {
       const { damage } = decodedFields(row.xattrs, row.extents);
       if (damage === undefined) continue;
       add(`damaged entry: client ${row.clientName}, backup ${String(row.backupNumber).padStart(7, '0')}${row.state === 'committed' ? '' : ' (running)'}, `
-        + `${escapeBytes(row.path)}: ${damage}; it is not restorable, and its next backup reads the file again`);
+        + `${escapeBytes(row.path)}: ${damage}; ${row.contentId === null ? 'a restore gives it back without its attributes' : 'it is not restorable'}, `
+        + 'and its next backup reads it again');
     }
     for (const row of this.statements.backupLabels.iterate() as Iterable<{ clientName: string; backupNumber: number; labels: string }>) {
       const damage = labelsDamage(row.labels);

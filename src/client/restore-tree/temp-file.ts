@@ -9,6 +9,8 @@ import { MetadataError, RestoreSystemError } from './errors';
 import { type EntryMetadata, applyMetadata } from './metadata';
 import type { Inode } from './link-targets';
 import type { PosixStat } from '../posix/addon';
+import { escapeBytes } from '../../common/escape-bytes';
+import { errorMessage } from '../../common/errors';
 
 export class TempFile {
   private isOpen = true;
@@ -85,12 +87,18 @@ export class TempFile {
     }
   }
 
-  /** Removes the temp file and closes it; a second call does nothing. */
-  abort(): void {
-    if (!this.isOpen) return;
+  /**
+   * Removes the temp file and closes it; a second call does nothing. Returns what is left behind where its
+   * temporary name cannot be removed (an append-only folder): said, not thrown over the error that stopped it.
+   */
+  abort(): string | undefined {
+    if (!this.isOpen) return undefined;
     try {
       // A file without a name goes with its last descriptor.
       if (this.tempName !== undefined) unlinkAt(this.folder.fd, this.tempName);
+      return undefined;
+    } catch (error) {
+      return `${this.localPath}: ${leftBehind(this.tempName!, error)}`;
     } finally {
       this.closeBoth();
     }
@@ -109,7 +117,13 @@ export class TempFile {
     try {
       renameAt(this.folder.fd, tempName, this.folder.fd, this.finalName);
     } catch (error) {
-      unlinkAt(this.folder.fd, tempName);
+      try {
+        unlinkAt(this.folder.fd, tempName);
+      } catch (cleanup) {
+        // An append-only folder takes the link and refuses both the rename and the removal: the rename's error, and the name left.
+        const { code, message } = error as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`${message}; ${leftBehind(tempName, cleanup)}`), { code });
+      }
       throw error;
     }
   }
@@ -126,6 +140,12 @@ export class TempFile {
       this.folder.release();
     }
   }
+}
+
+/** What a temporary name that could not be removed leaves in the folder, for the operator to remove. */
+function leftBehind(tempName: Buffer, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
+  return `its temporary copy ${escapeBytes(tempName)} stays beside it (it cannot be removed: ${code}); remove it by hand`;
 }
 
 /**

@@ -53,7 +53,7 @@ function reporting(location: ChunkLocation, onDamage: OnDamagedChunk | undefined
 
 export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number,
   onDamage?: OnDamagedChunk): ContentSource {
-  return new SourceOf(hash, size, async function* () {
+  return new SourceOf(hash, size, onDamage !== undefined, async function* () {
     for (let index = 0; index < locations.length; index++) {
       const location = locations[index];
       yield {
@@ -75,7 +75,7 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, clie
   framing: RecordFraming, lease: Pick<ReaderLease, 'hold'>, onDamage?: OnDamagedChunk): ContentSource {
   // A local pack is read from the page cache; only a remote one gains from reads in flight.
   const readAhead = backend.kind === 'local' ? 0 : REMOTE_READ_AHEAD;
-  return new SourceOf(hash, size, async function* () {
+  return new SourceOf(hash, size, onDamage !== undefined, async function* () {
     let listed = 0;
     const ahead: ({ location: ChunkLocation; record?: Promise<Buffer> } | { location: { chunkId: null; seq: number } })[] = [];
     const holdPacks = (page: readonly ChunkLocation[]): void => {
@@ -123,10 +123,63 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, clie
 }
 
 class SourceOf implements ContentSource {
-  constructor(readonly hash: Buffer, readonly size: number, private readonly iterate: () => AsyncGenerator<ChunkToDecode>) {}
+  /**
+   * isMarkingDamage: the reads tell the store of damage (onDamage). A reader gives a content up at its first damaged
+   * chunk, and the chunks after it would stay unmarked: a pack replaced in the bucket, or rot in several places of one
+   * file, then let the next backup of the file store the first chunk again and deduplicate against the others, acknowledged
+   * with exit 0 and restoring the same damage (red team reds3). So once a chunk of this content proved damaged, the
+   * content's other chunks are verified too (as stored records: each damaged one is marked) before it is given up.
+   */
+  constructor(readonly hash: Buffer, readonly size: number, private readonly isMarkingDamage: boolean,
+    private readonly iterate: () => AsyncGenerator<ChunkToDecode>) {}
 
   chunks(): AsyncIterable<ChunkToDecode> {
-    return this.iterate();
+    return this.isMarkingDamage ? this.verifyingRestOnDamage() : this.iterate();
+  }
+
+  /**
+   * The content's chunks; when the caller stops after one of them proved damaged, the ones it did not take are read
+   * as stored records (each damaged one marked) before the list is closed. An I/O error ends that at once: only damage
+   * is worth more reads, an unreachable store is not.
+   */
+  private async *verifyingRestOnDamage(): AsyncGenerator<ChunkToDecode> {
+    const inner = this.iterate();
+    let isDamageFound = false;
+    let isDone = false;
+    // Handed out but not read yet: a reader gathering chunks for one frame gives up those after the damaged one too.
+    const unread = new Set<ChunkToDecode>();
+    // Readers give a content up at its first damage: those handed out and not read yet are verified then (the list may be
+    // over already, when a reader gathers the last chunks before it decodes them), the ones not handed out once it closes.
+    const noting = <T>(chunk: ChunkToDecode, read: () => Promise<T>): Promise<T> => {
+      unread.delete(chunk);
+      return read().catch(async (error: unknown) => {
+        if (error instanceof CorruptError) {
+          isDamageFound = true;
+          const others = [...unread];
+          unread.clear();
+          await verifyRest(undefined, others);
+        }
+        throw error;
+      });
+    };
+    try {
+      for (;;) {
+        const next = await inner.next();
+        if (next.done === true) {
+          isDone = true;
+          return;
+        }
+        const chunk = next.value;
+        unread.add(chunk);
+        yield { hash: chunk.hash, rawSize: chunk.rawSize,
+          decode: (into?: Buffer) => noting(chunk, () => chunk.decode(into)), stored: () => noting(chunk, () => chunk.stored()) };
+      }
+    } finally {
+      if (!isDone) {
+        if (isDamageFound) await verifyRest(inner, []);
+        await inner.return(undefined);
+      }
+    }
   }
 
   async readWhole(): Promise<Buffer> {
@@ -140,10 +193,35 @@ class SourceOf implements ContentSource {
     if (listed.length === 1) return listed[0].decode();
     const whole = Buffer.allocUnsafe(size);
     let offset = 0;
-    for (const chunk of listed) {
-      await chunk.decode(whole.subarray(offset, offset + chunk.rawSize));
+    for (let index = 0; index < listed.length; index++) {
+      const chunk = listed[index];
+      try {
+        await chunk.decode(whole.subarray(offset, offset + chunk.rawSize));
+      } catch (error) {
+        // As verifyingRestOnDamage does for a streaming reader: every damaged chunk of the content marked, not the first alone.
+        if (error instanceof CorruptError && this.isMarkingDamage) await verifyRest(undefined, listed.slice(index + 1));
+        throw error;
+      }
       offset += chunk.rawSize;
     }
     return whole;
+  }
+}
+
+/** Reads the listed chunks, then those the iterator has left, as stored records (a damaged one is marked by its read); stops at an I/O error. */
+async function verifyRest(rest: AsyncIterator<ChunkToDecode> | undefined, listed: readonly ChunkToDecode[]): Promise<void> {
+  const isDamageOnly = (error: unknown): boolean => error instanceof CorruptError;
+  for (const chunk of listed) {
+    if (!(await chunk.stored().then(() => true, isDamageOnly))) return;
+  }
+  while (rest !== undefined) {
+    let next: IteratorResult<ChunkToDecode>;
+    try {
+      next = await rest.next();
+    } catch {
+      return;
+    }
+    if (next.done === true) return;
+    if (!(await next.value.stored().then(() => true, isDamageOnly))) return;
   }
 }

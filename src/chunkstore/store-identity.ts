@@ -9,6 +9,13 @@ import { assertStoreKey, type StoreKey } from './crypto/store-key';
 import { ConfigError, CorruptError, NotFoundError } from '../common/errors';
 
 export const IDENTITY_BLOB = 'store-identity.json';
+/**
+ * A second copy: the identity is the one thing `recover` cannot do without (every snapshot and record is sealed with the
+ * store id, which is random), and with the one blob deleted, the server refused to start and `recover` found "no cpsbackup
+ * store" while every pack and snapshot was there (red team reds3). Either copy serves; a missing one is written again.
+ */
+export const IDENTITY_COPY_BLOB = 'store-identity.copy.json';
+const IDENTITY_BLOBS = [IDENTITY_BLOB, IDENTITY_COPY_BLOB] as const;
 const IDENTITY_FORMAT = 'cpsbackup-store-v1';
 /** What the catalog records for a store whose packs are not sealed. */
 const UNENCRYPTED = 'none';
@@ -45,7 +52,7 @@ export async function establishIdentity(context: IdentityContext): Promise<Store
   if (backend.kind !== 'local') {
     const stored = await readIdentity(backend, context.stagingDirectory);
     if (stored === undefined) {
-      throw new ConfigError(configFile, undefined, `${backend.location} holds no cpsbackup store (no ${IDENTITY_BLOB}), but this server's catalog `
+      throw new ConfigError(configFile, undefined, `${backend.location} holds no cpsbackup store (no ${IDENTITY_BLOB} nor ${IDENTITY_COPY_BLOB}), but this server's catalog `
         + `${catalog.file} belongs to store ${storeId}: wrong s3_bucket or s3_prefix?`);
     }
     if (stored.storeId !== storeId) {
@@ -85,21 +92,47 @@ async function hasAny(objects: AsyncIterable<unknown>): Promise<boolean> {
   return false;
 }
 
-/** The identity a bucket holds, or undefined when it holds none. */
+/** The identity a bucket holds (its first copy that is there), or undefined when it holds none. */
 export async function readIdentity(backend: PackBackend, stagingDirectory: string): Promise<StoreIdentity | undefined> {
+  for (const name of IDENTITY_BLOBS) {
+    const identity = await readIdentityBlob(backend, stagingDirectory, name);
+    if (identity !== undefined) return identity;
+  }
+  return undefined;
+}
+
+async function readIdentityBlob(backend: PackBackend, stagingDirectory: string, name: string): Promise<StoreIdentity | undefined> {
   try {
-    const parsed = await getJsonBlob(backend, stagingDirectory, IDENTITY_BLOB) as { format?: unknown; storeId?: unknown; keyId?: unknown };
+    const parsed = await getJsonBlob(backend, stagingDirectory, name) as { format?: unknown; storeId?: unknown; keyId?: unknown };
     if (parsed.format !== IDENTITY_FORMAT || typeof parsed.storeId !== 'string' || !(parsed.keyId === null || typeof parsed.keyId === 'string')) {
-      throw new CorruptError(`${backend.location}: ${IDENTITY_BLOB} is not a cpsbackup store identity`);
+      throw new CorruptError(`${backend.location}: ${name} is not a cpsbackup store identity`);
     }
     return { storeId: parsed.storeId, keyId: parsed.keyId ?? undefined };
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
-    if (error instanceof SyntaxError) throw new CorruptError(`${backend.location}: ${IDENTITY_BLOB} is not valid JSON`);
+    if (error instanceof SyntaxError) throw new CorruptError(`${backend.location}: ${name} is not valid JSON`);
     throw error;
   }
 }
 
-function writeIdentity(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string): Promise<void> {
-  return putJsonBlob(backend, stagingDirectory, IDENTITY_BLOB, { format: IDENTITY_FORMAT, storeId: identity.storeId, keyId: identity.keyId ?? null });
+/**
+ * Writes again each copy of the identity the bucket lacks (a bucket made before the second copy, or one deleted behind the
+ * server's back); returns their names. For the bucket's lease holder, once establishIdentity matched the identity to the catalog.
+ */
+export async function restoreMissingIdentity(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string): Promise<string[]> {
+  const written: string[] = [];
+  for (const name of IDENTITY_BLOBS) {
+    if (await readIdentityBlob(backend, stagingDirectory, name) !== undefined) continue;
+    await writeIdentityBlob(backend, identity, stagingDirectory, name);
+    written.push(name);
+  }
+  return written;
+}
+
+async function writeIdentity(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string): Promise<void> {
+  for (const name of IDENTITY_BLOBS) await writeIdentityBlob(backend, identity, stagingDirectory, name);
+}
+
+function writeIdentityBlob(backend: PackBackend, identity: StoreIdentity, stagingDirectory: string, name: string): Promise<void> {
+  return putJsonBlob(backend, stagingDirectory, name, { format: IDENTITY_FORMAT, storeId: identity.storeId, keyId: identity.keyId ?? null });
 }

@@ -36,7 +36,7 @@ import { acquireProcessLock } from './process-lock';
 import { PLAIN_FRAMING, type RecordFraming } from './pack/record-framing';
 import { SEALED_FRAMING_OVERHEAD, SealedFraming } from './crypto/sealed-framing';
 import type { StoreKey } from './crypto/store-key';
-import { establishIdentity } from './store-identity';
+import { establishIdentity, IDENTITY_BLOB, restoreMissingIdentity } from './store-identity';
 import { BucketLease, type LeaseStatus } from './lease/bucket-lease';
 import { LeaseGuardedBackend } from './lease/lease-guarded-backend';
 import { CatalogSnapshots, type SnapshotFigures } from './snapshot/catalog-snapshots';
@@ -259,6 +259,16 @@ export class ChunkStore {
       const writable = heldLease === undefined ? bucket : new LeaseGuardedBackend(bucket, () => heldLease.assertHeld());
       // Through the lease's guard: only the bucket's holder aborts anything there.
       if (heldLease !== undefined) await abortAbandonedUploads(writable, options);
+      // The identity matched this catalog above (from whichever copy was there): a copy the bucket lacks is written again,
+      // so that one deleted blob never leaves `recover` without the store id its snapshots are sealed with.
+      if (heldLease !== undefined) {
+        const restored = await restoreMissingIdentity(writable, identity, join(directory, 'staging'));
+        if (restored.includes(IDENTITY_BLOB)) {
+          options.logger?.warn(`${bucket.location} had lost ${IDENTITY_BLOB}: written again from this catalog's store identity (store ${identity.storeId})`);
+        } else if (restored.length > 0) {
+          options.logger?.info(`${bucket.location}: stored a second copy of the store identity (${restored.join(', ')})`);
+        }
+      }
       const backend = await cachedReads(writable, directory, catalog, options);
       const framing = key === undefined ? PLAIN_FRAMING : new SealedFraming(key, identity.storeId);
       const chunker = storeChunker(catalog, options);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ObjectExistsError, type PackBackend } from '../backend/pack-backend';
+import { S3RequestError } from '../backend/s3/s3-errors';
 import type { Catalog } from '../catalog/catalog';
 import { sealFile } from '../crypto/sealed-file';
 import type { StoreKey } from '../crypto/store-key';
@@ -225,6 +226,7 @@ export class CatalogSnapshots {
     const staged = 2 * await catalogBytes(catalog.file);
     await this.settings.budget?.reserve(staged);
     try {
+      let hasMadeRoom = false;
       for (let attempt = 0; ; attempt++) {
         const generation = (this.generation ?? await this.unfencedNewestGeneration()) + 1;
         const name = snapshotName(generation);
@@ -238,6 +240,12 @@ export class CatalogSnapshots {
         try {
           await backend.putBlob(name, `${base}.sealed`);
         } catch (error) {
+          // A full bucket (its quota): delete before writing, once. The older generations go first, the newest one stays; without
+          // this no snapshot could be stored, so GC deleted no doomed pack (each waits for one), and deleting backups freed nothing.
+          if (isStorageFull(error) && !hasMadeRoom) {
+            hasMadeRoom = true;
+            if (await this.makeRoom(errorMessage(error)) > 0) continue;
+          }
           // Another server on the same bucket (or a lost answer) took the name: look again, once.
           if (!(error instanceof ObjectExistsError) || attempt > 0) throw error;
           this.generation = undefined;
@@ -278,6 +286,22 @@ export class CatalogSnapshots {
     return newest;
   }
 
+  /** Deletes every generation but the newest, for room in a full bucket; returns how many went. */
+  private async makeRoom(reason: string): Promise<number> {
+    const generations: number[] = [];
+    for await (const blob of this.settings.backend.listBlobs()) {
+      const generation = generationOf(blob.name);
+      if (generation !== undefined) generations.push(generation);
+    }
+    generations.sort((a, b) => b - a);
+    const older = generations.slice(1);
+    if (older.length === 0) return 0;
+    this.settings.logger?.warn(`${this.settings.backend.location} is full (${reason}): deleting the older catalog snapshots `
+      + `(${older.map((generation) => snapshotName(generation)).join(', ')}) to store the new one; ${snapshotName(generations[0])} stays`);
+    for (const old of older) await this.settings.backend.deleteBlob(snapshotName(old));
+    return older.length;
+  }
+
   /** Older generations go once a newer one is stored; a failed delete is retried at the next snapshot. */
   private async prune(): Promise<void> {
     const generations: number[] = [];
@@ -288,6 +312,11 @@ export class CatalogSnapshots {
     generations.sort((a, b) => b - a);
     for (const old of generations.slice(SNAPSHOTS_KEPT)) await this.settings.backend.deleteBlob(snapshotName(old));
   }
+}
+
+/** A write the object store refused for want of room: a bucket or user quota (Ceph, MinIO), or a full store (HTTP 507). */
+function isStorageFull(error: unknown): boolean {
+  return error instanceof S3RequestError && (error.s3Code === 'QuotaExceeded' || error.status === 507);
 }
 
 /** The catalog with its write-ahead log: at most what a copy of it takes. */

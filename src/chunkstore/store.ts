@@ -26,6 +26,7 @@ import { healDamagedChunks } from './check/heal';
 import { affectedFiles } from './check/affected';
 import { BackupReader, type ReaderOptions } from './read/backup-reader';
 import { ReaderLeases } from './read/reader-leases';
+import { assertStillCommitted } from './read/still-committed';
 import type { PackBackend } from './backend/pack-backend';
 import { LocalBackend } from './backend/local-backend';
 import { checkStore, type CheckOptions, type CheckReport } from './check';
@@ -375,19 +376,22 @@ export class ChunkStore {
     return this.catalog.clients.allNames();
   }
 
-  /** A backup's entries in path order, read a page at a time. */
   /** The backup's entries whose own fields the catalog holds damaged (they are not restorable), with what is wrong. */
   damagedEntries(backup: BackupRecord): { path: Buffer; damage: string; hasContent: boolean }[] {
     return this.catalog.entries.damaged(backup.id);
   }
 
+  /**
+   * A backup's entries in path order, read a page at a time. Fails with NotFoundError, naming the backup, when it
+   * is deleted while read: a short read would pass for the whole backup.
+   */
   entries(backup: BackupRecord): Iterable<StoredEntry> {
-    return this.catalog.entries.all(backup.id);
+    return this.catalog.entries.all(backup.id, undefined, () => assertStillCommitted(this.catalog, backup));
   }
 
   /** A backup's entries as far as an unchanged-file check needs them, in path order. */
   unchangedCheckEntries(backup: BackupRecord): Iterable<UnchangedCheckEntry> {
-    return this.catalog.entries.unchangedCheck(backup.id);
+    return this.catalog.entries.unchangedCheck(backup.id, undefined, () => assertStillCommitted(this.catalog, backup));
   }
 
   /**

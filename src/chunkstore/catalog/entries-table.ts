@@ -179,13 +179,13 @@ export class EntriesTable {
     return (this.statements.page.all(backupId, afterPath, limit) as EntryRow[]).map(toEntry);
   }
 
-  /** Entries in path order, a page at a time. */
-  all(backupId: number, pageSize = 1000): Generator<StoredEntry> {
-    return inPathOrder((afterPath, limit) => this.after(backupId, afterPath, limit), pageSize);
+  /** Entries in path order, a page at a time; `beforePage` runs in the turn of each page's query (it may throw to end the read). */
+  all(backupId: number, pageSize = 1000, beforePage?: () => void): Generator<StoredEntry> {
+    return inPathOrder((afterPath, limit) => this.after(backupId, afterPath, limit), pageSize, beforePage);
   }
 
   /** Every entry's unchanged-check fields in path order, a page at a time: a fifth of the cost of whole entries. */
-  unchangedCheck(backupId: number, pageSize = 2000): Generator<UnchangedCheckEntry> {
+  unchangedCheck(backupId: number, pageSize = 2000, beforePage?: () => void): Generator<UnchangedCheckEntry> {
     const knownAcls = new Map<string, readonly Xattr[]>();
     return inPathOrder((afterPath, limit) => (this.statements.unchangedCheck.all(backupId, afterPath, limit) as UnchangedCheckRow[])
       .map(([path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink, inodeFlags, xattrs, extents]) => {
@@ -195,7 +195,7 @@ export class EntriesTable {
         const isDamaged = !isFramed || acls === undefined;
         return { path, type, mode, mtimeSec, mtimeNsec, ctimeSec, ctimeNsec, inode, size, contentId, uid, gid, user, group, device, nlink,
           inodeFlags: isDamaged ? null : inodeFlags, aclXattrs: acls ?? NO_XATTRS };
-      }), pageSize);
+      }), pageSize, beforePage);
   }
 
   /**
@@ -227,10 +227,15 @@ export class EntriesTable {
   }
 }
 
-/** Rows in path order, read a page at a time after the last path read: no cursor stays open between pages. */
-function* inPathOrder<T extends { readonly path: Buffer }>(readPage: (afterPath: Buffer, limit: number) => T[], pageSize: number): Generator<T> {
+/**
+ * Rows in path order, read a page at a time after the last path read: no cursor stays open between pages. A row
+ * deleted meanwhile reads as the end; `beforePage`, in the same turn as each query, can tell that from the end.
+ */
+function* inPathOrder<T extends { readonly path: Buffer }>(readPage: (afterPath: Buffer, limit: number) => T[], pageSize: number,
+  beforePage?: () => void): Generator<T> {
   let afterPath: Buffer = Buffer.alloc(0);
   for (;;) {
+    beforePage?.();
     const page = readPage(afterPath, pageSize);
     yield* page;
     if (page.length < pageSize) return;

@@ -10,7 +10,7 @@ import type { RecordFraming } from '../pack/record-framing';
 import { ChunkRunReader } from '../pack/chunk-run-reader';
 import { listedContent, pagedContent, type ContentSource, type OnDamagedChunk } from './content-source';
 import type { ReaderLease } from './reader-leases';
-import { NotFoundError } from '../../common/errors';
+import { assertStillCommitted } from './still-committed';
 import { isLinkedWithoutContent } from '../../common/entry-content';
 import { LoopYield } from '../../common/loop-yield';
 
@@ -72,7 +72,7 @@ export class BackupReader {
       if (this.isClosed) return;
       // Checked before every page, in the same turn as its query: a backup deleted meanwhile would otherwise read as
       // one that ends here (a restore reporting success with files missing), and a reused row id as another backup.
-      this.assertStillCommitted();
+      assertStillCommitted(this.catalog, this.backup);
       const page = this.catalog.pages.entriesWithContents(this.backup.id, this.backup.clientId, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
       // In the query's turn, before selecting (a worker thread) lets GC move the chunks and doom their packs meanwhile.
@@ -121,13 +121,6 @@ export class BackupReader {
   private holdPacksOf(contents: Iterable<{ readonly chunks?: readonly (ChunkLocation | null)[] }>): void {
     for (const content of contents) {
       for (const location of content.chunks ?? []) if (location !== null) this.lease.hold(location.packName);
-    }
-  }
-
-  private assertStillCommitted(): void {
-    const current = this.catalog.backups.byId(this.backup.id);
-    if (current?.state !== 'committed' || current.clientId !== this.backup.clientId || current.number !== this.backup.number) {
-      throw new NotFoundError(`backup ${this.backup.number} of client "${this.backup.clientName}" was deleted while it was being read`);
     }
   }
 

@@ -96,7 +96,9 @@ test('a reader whose backup is deleted and collected under it reads every item i
   await assertPresent(directory, alice.packs, false, 'a pack the reader never named goes at once');
 
   for (const item of page) assert.ok((await item.content!.readWhole()).equals(files[item.entry.path.toString()]), item.entry.path.toString());
-  await assert.rejects(pages.next(), /was deleted while it was being read/);
+  // The page was short, so the backup's last: every item of it was read, and the reader ends as a whole restore
+  // (a deletion before a later page still fails it: restore-last-page-deleted.test.ts, fault-restore-pause.test.ts).
+  assert.equal((await pages.next()).done, true);
   reader.close();
   await waitUntilGone(directory, bob.packs);
 });

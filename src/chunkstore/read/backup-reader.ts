@@ -75,12 +75,18 @@ export class BackupReader {
       assertStillCommitted(this.catalog, this.backup);
       const page = this.catalog.pages.entriesWithContents(this.backup.id, this.backup.clientId, after, ENTRY_PAGE_SIZE, LISTED_CHUNKS_UP_TO);
       if (page.entries.length === 0) return;
+      // A short page is the backup's last: asking for another once its items are restored would find the backup
+      // deleted meanwhile (-d, retention) and fail a restore that had received every entry.
+      const isLastPage = page.entries.length < ENTRY_PAGE_SIZE;
       // In the query's turn, before selecting (a worker thread) lets GC move the chunks and doom their packs meanwhile.
       this.holdPacksOf(page.contents.values());
       after = page.entries[page.entries.length - 1].path;
       const select = this.options.select;
       const entries = select === undefined ? page.entries : await select(page.entries);
-      if (entries.length === 0) continue;
+      if (entries.length === 0) {
+        if (isLastPage) return;
+        continue;
+      }
       // Every listed chunk of the page, in the order the items will ask for them.
       const locations: ChunkLocation[] = [];
       const firstChunk = new Map<StoredEntry, number>();
@@ -114,6 +120,7 @@ export class BackupReader {
             : listedContent(content.hash, content.size, runs, content.chunks as ChunkLocation[], start, this.onDamage),
         };
       });
+      if (isLastPage) return;
     }
   }
 

@@ -87,9 +87,22 @@ async function runServer(configFile: string): Promise<number> {
     const running = server;
     logger.info(`${signal}: stopping after running calls end (at most stop_timeout = ${config.stopTimeoutSeconds} s; another SIGTERM or SIGINT cuts them now)`);
     // Without a handler, a second signal would kill the process with the store open and nothing logged.
+    let isCut = false;
     const onSecondSignal = (again: NodeJS.Signals): void => {
+      if (isCut) {
+        logger.warn(`${again} a third time: exiting now, the store not closed (its next start recovers what was left)`);
+        process.exit(EXIT.failure);
+      }
+      isCut = true;
       logger.warn(`${again} again: cutting the running calls now`);
       running.cutRunningCalls();
+      // Closing the store may wait on an object store that does not answer (each request retried for minutes: a
+      // frozen gateway held a stop 21 minutes): a second signal means now, and the store is built to survive that.
+      setTimeout(() => {
+        logger.warn(`${again} again: the store has not closed ${SECOND_SIGNAL_GRACE_MS / 1000} s after the calls were cut `
+          + '(an object store that does not answer?): exiting without closing it; its next start recovers what was left');
+        process.exit(EXIT.failure);
+      }, SECOND_SIGNAL_GRACE_MS).unref();
     };
     process.on('SIGTERM', onSecondSignal);
     process.on('SIGINT', onSecondSignal);
@@ -99,6 +112,9 @@ async function runServer(configFile: string): Promise<number> {
     process.off('SIGHUP', onHangup);
   }
 }
+
+/** How long the store may take to close once a second signal has cut the running calls. */
+const SECOND_SIGNAL_GRACE_MS = 10_000;
 
 async function printStatus(configFile: string, options: { url?: string; json?: boolean }): Promise<number> {
   const config = await loadConfig(configFile);

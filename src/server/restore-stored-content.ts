@@ -10,6 +10,16 @@ import type { ByteBoundedWriter } from './byte-bounded-writer';
 export async function storedChunksOf(content: ContentSource): Promise<EncodedChunk[]> {
   const chunks: EncodedChunk[] = [];
   let size = 0;
+  // Read and verified already (its run of the pack came in for an earlier file): no promise per chunk.
+  const ready = content.storedIfRead?.();
+  if (ready !== undefined) {
+    for (const { hash, rawSize, stored } of ready) {
+      chunks.push({ hash, rawSize, codec: stored.codec, payload: stored.payload });
+      size += rawSize;
+    }
+    if (size !== content.size) throw new CorruptError(`its chunks add up to ${size} bytes, recorded ${content.size}`);
+    return chunks;
+  }
   for await (const chunk of content.chunks()) {
     const stored = await chunk.stored();
     chunks.push({ hash: chunk.hash, rawSize: chunk.rawSize, codec: stored.codec, payload: stored.payload });

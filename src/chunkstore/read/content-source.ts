@@ -30,6 +30,19 @@ export interface ContentSource {
   chunks(): AsyncIterable<ChunkToDecode>;
   /** The whole content in one buffer, each chunk decoded straight into its place (for small contents). */
   readWhole(): Promise<Buffer>;
+  /**
+   * Every chunk as stored and verified, as chunks() and stored() give them, where each one's bytes are read
+   * already and verify: no turn of the event loop. Undefined otherwise (or for a source that cannot tell):
+   * chunks() then reads them, and reports what is damaged.
+   */
+  storedIfRead?(): readonly StoredChunk[] | undefined;
+}
+
+/** A chunk as stored (StoredRecord), with what the catalog says of it. */
+export interface StoredChunk {
+  readonly hash: Buffer;
+  readonly rawSize: number;
+  readonly stored: StoredRecord;
 }
 
 /**
@@ -53,7 +66,7 @@ function reporting(location: ChunkLocation, onDamage: OnDamagedChunk | undefined
 
 export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader, locations: readonly ChunkLocation[], start: number,
   onDamage?: OnDamagedChunk): ContentSource {
-  return new SourceOf(hash, size, onDamage !== undefined, async function* () {
+  const source = new SourceOf(hash, size, onDamage !== undefined, async function* () {
     for (let index = 0; index < locations.length; index++) {
       const location = locations[index];
       yield {
@@ -62,6 +75,16 @@ export function listedContent(hash: Buffer, size: number, reader: ChunkRunReader
       };
     }
   });
+  source.storedIfRead = (): readonly StoredChunk[] | undefined => {
+    const chunks: StoredChunk[] = [];
+    for (let index = 0; index < locations.length; index++) {
+      const stored = reader.storedAtIfRead(start + index);
+      if (stored === undefined) return undefined;
+      chunks.push({ hash: locations[index].hash, rawSize: locations[index].rawSize, stored });
+    }
+    return chunks;
+  };
+  return source;
 }
 
 /**
@@ -123,6 +146,8 @@ export function pagedContent(hash: Buffer, size: number, contentId: number, clie
 }
 
 class SourceOf implements ContentSource {
+  storedIfRead?: () => readonly StoredChunk[] | undefined;
+
   /**
    * isMarkingDamage: the reads tell the store of damage (onDamage). A reader gives a content up at its first damaged
    * chunk, and the chunks after it would stay unmarked: a pack replaced in the bucket, or rot in several places of one

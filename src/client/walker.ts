@@ -23,6 +23,7 @@ import { secondLooks, type SecondLookFindings } from './second-look';
 import { escapeBytes } from '../common/escape-bytes';
 import { entryPathProblem } from '../common/entry-path';
 import { ownFolderHolding } from './own-folders';
+import type { ExcludedMark } from './excluded-paths';
 
 /** An entry read by name that is no longer the one walked: its message says how; the entry is not in the backup. */
 export class EntryChangedError extends Error {
@@ -409,14 +410,97 @@ function excludingPattern(path: Buffer, options: WalkOptions): RegExp | undefine
   return options.excludeRegex.find((regex) => regex.test(text));
 }
 
-/** statedAfterMs: a time before `stats` was read (for MovedEntries). */
+/** An entry to walk: its folder's fd, its name and path there, its lstat, and a time before that lstat (for MovedEntries). */
+interface EntryToWalk {
+  readonly parentFd: number;
+  readonly name: Buffer;
+  readonly path: Buffer;
+  readonly stats: PosixStat;
+  readonly statedAfterMs: number;
+}
+
+/** A folder being walked: its fd (held until its last name is walked), its names in byte order, how far the walk is in them. */
+interface FolderInWalk {
+  readonly folderFd: number;
+  readonly path: Buffer;
+  readonly prefix: Buffer;
+  readonly names: Buffer[];
+  index: number;
+  readonly listedAtMs: number;
+  readonly onVanished: (path: Buffer, child: Buffer) => void;
+  readonly opened: PosixStat;
+  readonly step: number;
+  readonly unprovableBefore: number;
+  readonly excludedMark: ExcludedMark;
+}
+
+/**
+ * The entry and, for a folder, everything below it, depth first. A loop over a stack of the folders
+ * being walked, not a generator per level: each entry was yielded through one generator per folder
+ * above it, on the native stack, and a tree 2,000 folders deep (a 4,000-byte path, below PATH_MAX,
+ * which any user can make in a folder of theirs) ended every backup of the node with "Maximum call
+ * stack size exceeded" (exit 1), and cost the square of its depth on the way.
+ */
 function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixStat, statedAfterMs: number, options: WalkState,
   owners: OwnerNames): Generator<WalkedEntry> {
+  const folders: FolderInWalk[] = [];
+  try {
+    let next: EntryToWalk | undefined = { parentFd, name, path, stats, statedAfterMs };
+    while (next !== undefined || folders.length > 0) {
+      if (next !== undefined) {
+        const entered: FolderInWalk | undefined = yield* walkOne(next, options, owners);
+        next = undefined;
+        if (entered !== undefined) folders.push(entered);
+        continue;
+      }
+      const folder = folders[folders.length - 1];
+      next = nextChild(folder, options);
+      if (next !== undefined) continue;
+      folders.pop();
+      try {
+        options.moved.leaveFolder();
+        leaveWalkedFolder(folder, options);
+      } finally {
+        closeSync(folder.folderFd);
+      }
+    }
+  } finally {
+    // The walk was stopped (its consumer returned or threw): the folders still open are left as they are.
+    for (let index = folders.length - 1; index >= 0; index--) {
+      options.moved.leaveFolder();
+      closeSync(folders[index].folderFd);
+    }
+  }
+}
+
+/** The next name of the folder to walk (its path and lstat), or undefined once its last name is walked. */
+function nextChild(folder: FolderInWalk, options: WalkState): EntryToWalk | undefined {
+  while (folder.index < folder.names.length) {
+    const child = folder.names[folder.index++];
+    const found = childToWalk(folder.folderFd, folder.prefix, child, options, folder.onVanished);
+    if (found !== undefined) return { parentFd: folder.folderFd, name: child, path: found.path, stats: found.stats, statedAfterMs: folder.listedAtMs };
+  }
+  return undefined;
+}
+
+/** After a folder's last name: what the moved-entries bookkeeping makes of the names left out below it. */
+function leaveWalkedFolder(folder: FolderInWalk, options: WalkState): void {
+  const excludedBelow = options.moved.excluded.since(folder.excludedMark);
+  if (options.unprovable !== folder.unprovableBefore || excludedBelow === undefined) options.moved.withdraw(folder.opened, folder.step);
+  else if (excludedBelow.end > excludedBelow.start) options.moved.leftOutBelow(folder.opened, folder.step, folder.path, excludedBelow);
+}
+
+/**
+ * Yields one entry; a folder is opened, yielded and listed, and returned (its fd open, the walk entered
+ * in it) for walkEntry to walk its names; undefined for anything else, or a folder that cannot be listed.
+ */
+function* walkOne(entry: EntryToWalk, options: WalkState, owners: OwnerNames): Generator<WalkedEntry, FolderInWalk | undefined> {
+  const { parentFd, name, path, stats, statedAfterMs } = entry;
   const kind = entryKind(stats.mode);
   let type = entryTypeOf(kind);
   if (type === undefined) {
     options.onUnreadable(escapeBytes(path), `unknown file type (mode ${stats.mode.toString(8)})`);
-    return;
+    return undefined;
   }
   if (type === EntryType.ENTRY_TYPE_FIFO && options.readAllFifos) type = EntryType.ENTRY_TYPE_FIFO_CONTENT;
   const readAt = type === EntryType.ENTRY_TYPE_DIRECTORY ? options.lookWalked?.get(`${stats.dev}:${stats.ino}`) : undefined;
@@ -424,7 +508,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     options.unprovable++;
     options.onWarning(`${escapeBytes(path)}: moved here during the backup after the walk's end had read it as ${escapeBytes(readAt)}: `
       + 'in this backup there, as read then, and not read again; an entry moved into it since may be in neither its old nor its new place');
-    return;
+    return undefined;
   }
   let linkTarget: Buffer | undefined;
   if (type === EntryType.ENTRY_TYPE_SYMLINK) {
@@ -432,12 +516,12 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       linkTarget = readlinkAt(parentFd, name);
     } catch (error) {
       options.onUnreadable(escapeBytes(path), `cannot read the link (${describe(error)})`);
-      return;
+      return undefined;
     }
   }
   if (type !== EntryType.ENTRY_TYPE_DIRECTORY) {
     yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, options.moved.nextStep(), statedAfterMs);
-    return;
+    return undefined;
   }
   let folderFd: number | undefined;
   let opened: PosixStat;
@@ -451,8 +535,9 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     if (folderFd !== undefined) closeSync(folderFd);
     yield new WalkedEntry(parentFd, name, type, stats, owners, linkTarget, path, options.moved, options.moved.nextStep(), statedAfterMs);
     options.onUnreadable(escapeBytes(path), `cannot ${failed} the folder (${describe(error)}); its content is not in the backup`);
-    return;
+    return undefined;
   }
+  let isHandedOver = false;
   try {
     // The folder listed is the one opened: when another folder took the name since the lstat, its own
     // owner, mode, times and xattrs are recorded with the content read from it, never the first one's.
@@ -478,7 +563,7 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
       listing = readFolderInodesAt(folderFd);
     } catch (error) {
       options.onUnreadable(escapeBytes(path), `cannot list the folder (${describe(error)}); its content is not in the backup`);
-      return;
+      return undefined;
     }
     options.listedFolders.add(path, opened, listed, listedAtMs, options.includeRoots.has(path.toString('latin1')), listing);
     const onVanished = vanishedFrom(folderFd, listed, listing, listedAtMs, options);
@@ -486,19 +571,10 @@ function* walkEntry(parentFd: number, name: Buffer, path: Buffer, stats: PosixSt
     const prefix = path.length === 1 ? path : Buffer.concat([path, SLASH]);
     // A name gone below it, proven read elsewhere only with exclusions, makes it prove nothing (moved-entries.ts).
     options.moved.enterFolder(opened);
-    try {
-      for (const child of names) {
-        const found = childToWalk(folderFd, prefix, child, options, onVanished);
-        if (found !== undefined) yield* walkEntry(folderFd, child, found.path, found.stats, listedAtMs, options, owners);
-      }
-    } finally {
-      options.moved.leaveFolder();
-    }
-    const excludedBelow = options.moved.excluded.since(excludedMark);
-    if (options.unprovable !== unprovableBefore || excludedBelow === undefined) options.moved.withdraw(opened, step);
-    else if (excludedBelow.end > excludedBelow.start) options.moved.leftOutBelow(opened, step, path, excludedBelow);
+    isHandedOver = true;
+    return { folderFd, path, prefix, names, index: 0, listedAtMs, onVanished, opened, step, unprovableBefore, excludedMark };
   } finally {
-    closeSync(folderFd);
+    if (!isHandedOver) closeSync(folderFd);
   }
 }
 

@@ -54,7 +54,7 @@ NAPI_MODULE_INIT() {
   if (!register_at(env, exports) || !register_stat(env, exports) || !register_extents(env, exports) ||
       !register_xattrs(env, exports) || !register_times(env, exports) || !register_special(env, exports) ||
       !register_users(env, exports) || !register_gear(env, exports) || !register_lock(env, exports) ||
-      !register_flags(env, exports) || !register_constants(env, exports)) {
+      !register_flags(env, exports) || !register_writeback(env, exports) || !register_constants(env, exports)) {
     napi_throw_error(env, NULL, "cpsbackup posix addon: registration failed");
     return NULL;
   }

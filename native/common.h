@@ -60,6 +60,7 @@ bool register_times(napi_env env, napi_value exports);
 bool register_special(napi_env env, napi_value exports);
 bool register_lock(napi_env env, napi_value exports);
 bool register_flags(napi_env env, napi_value exports);
+bool register_writeback(napi_env env, napi_value exports);
 bool register_users(napi_env env, napi_value exports);
 bool register_gear(napi_env env, napi_value exports);
 bool register_constants(napi_env env, napi_value exports);

@@ -10,6 +10,7 @@ import { boundedExtents, dataExtents, extentsWithin, hasHoleBefore } from './pos
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { readInodeFlags } from './posix/inode-flags';
 import { unsizedContentOf } from './posix/unsized-content';
+import { cleanMappedPages } from './posix/mapped-pages';
 import { MAX_DATA_FRAME, PreparedData } from '../common/wire/fast-service';
 import { MAX_EXTENTS } from '../common/entry-limits';
 
@@ -78,7 +79,11 @@ export class FileContent {
   readonly contentSize: number;
   /** A procfs file's content, read whole at open (posix/unsized-content.ts). */
   private readonly unsized: Buffer | undefined;
-  /** Its ctime lies within RACY_WINDOW_NS of its opening: a later write may not show in its stat. */
+  /**
+   * A later write may not show in its stat: its ctime lies within RACY_WINDOW_NS of its opening, or its
+   * pages could not be made clean before the read (cleanMappedPages: on tmpfs, a write through a mapping
+   * never moves the ctime again).
+   */
   readonly isRecentlyChanged: boolean;
   private readonly pieces: readonly { offset: number; length: number }[];
   private isClosed = false;
@@ -87,7 +92,13 @@ export class FileContent {
 
   /** earlierShortRead: what a first read of the same open file gave when it ended short (see readAgain). */
   constructor(readonly fd: number, readonly statAtOpen: PosixStat, private readonly earlierShortRead?: Buffer) {
-    this.isRecentlyChanged = statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
+    // Before the read, after statAtOpen: a write through a mapping once the pages are clean faults and moves
+    // the ctime (seen by hasChanged, and by the next backup's unchanged check). Regression: a database
+    // file written through mmap after its read (within the ~30 s its pages stay dirty) kept size, mtime and
+    // ctime, and every later backup carried the content read before, exit 0.
+    // An empty file has no page to write through (a mapping's write past its end is SIGBUS).
+    const isClean = statAtOpen.size === 0 || (statAtOpen.mode & 0o170000) !== 0o100000 || asFileReadError(() => cleanMappedPages(fd));
+    this.isRecentlyChanged = !isClean || statAtOpen.ctimeNs >= BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
     this.unsized = statAtOpen.size === 0 && (statAtOpen.mode & 0o170000) === 0o100000 ? asFileReadError(() => unsizedContentOf(fd)) : undefined;
     const size = this.unsized?.length ?? statAtOpen.size;
     this.contentSize = size;

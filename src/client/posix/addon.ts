@@ -121,6 +121,8 @@ export interface PosixAddon {
   getInodeFlags(fd: number): number | null;
   /** FS_IOC_SETFLAGS on an fd: every flag, the file system's own included. */
   setInodeFlags(fd: number, flags: number): void;
+  /** Writes back an open file's dirty pages (native/writeback.c, mapped-pages.ts): false where that cannot make them clean. */
+  cleanMappedPages(fd: number): boolean;
   /** flock(2) on an open file: see native/lock.c and pid-lock.ts. */
   flock(fd: number, operation: number): void;
   /** FastCDC's gear-hash scan (native/gear.c): see src/chunkstore/chunker/fastcdc.ts. */

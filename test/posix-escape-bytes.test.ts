@@ -59,3 +59,32 @@ test('unescapeBytes refuses a malformed escape, naming it', () => {
     assert.throws(() => unescapeBytes(text), (error: Error) => error instanceof RangeError && error.message.startsWith(`"${shown}" at byte`), text);
   }
 });
+
+test('runs of plain ASCII around escapes give the text each piece gives on its own', () => {
+  // No piece starts with a UTF-8 continuation byte, so no two pieces join into another sequence.
+  const pieces = [Buffer.from('/srv/app/'), Buffer.from([0xff]), Buffer.from('\\'), Buffer.from('日本'), Buffer.from('\n'),
+    Buffer.from([0xe2, 0x80, 0xae]), Buffer.from('a'), Buffer.from([0xc3]), Buffer.from('\x7f')];
+  let seed = 7;
+  for (let round = 0; round < 2000; round++) {
+    const chosen: Buffer[] = [];
+    for (let count = round % 9; count > 0; count--) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      chosen.push(pieces[seed % pieces.length]);
+    }
+    const bytes = Buffer.concat(chosen);
+    assert.equal(escapeBytes(bytes), chosen.map((piece) => escapeBytes(piece)).join(''), bytes.toString('hex'));
+    assert.equal(unescapeBytes(escapeBytes(bytes)).equals(bytes), true, bytes.toString('hex'));
+  }
+});
+
+// Regression: each character took a Buffer and a UTF-8 decode (~100 ns a byte): -s of a backup of a
+// tree 8,000 folders deep (64 MB of paths) spent 14 s escaping them.
+test('a long path of plain ASCII is escaped at copying speed', () => {
+  const path = Buffer.from('/d'.repeat(8 * 1024 * 1024));
+  const before = process.cpuUsage();
+  const text = escapeBytes(path);
+  const used = process.cpuUsage(before);
+  assert.equal(text.length, path.length);
+  const seconds = (used.user + used.system) / 1e6;
+  assert.ok(seconds < 0.5, `16 MiB escaped in ${seconds.toFixed(2)} s of CPU`);
+});

@@ -25,6 +25,13 @@ function utf8SequenceLength(bytes: Uint8Array, index: number): number {
   return 0;
 }
 
+/** Where the run of printable ASCII bytes other than the backslash that starts at index ends. */
+function printableRunEnd(bytes: Uint8Array, index: number): number {
+  let end = index;
+  while (end < bytes.length && bytes[end] >= 0x20 && bytes[end] < 0x7f && bytes[end] !== 0x5c) end++;
+  return end;
+}
+
 const hex = (byte: number): string => `\\x${byte.toString(16).padStart(2, '0')}`;
 
 /**
@@ -35,6 +42,14 @@ const hex = (byte: number): string => `\\x${byte.toString(16).padStart(2, '0')}`
 export function escapeBytes(bytes: Uint8Array): string {
   let text = '';
   for (let index = 0; index < bytes.length; ) {
+    // A run of printable ASCII but the backslash (never hidden, never escaped) taken whole: a Buffer and a
+    // decode per character cost ~100 ns a byte, 14 s of a listing of 8,000 entries 8,000 folders deep.
+    const plainEnd = printableRunEnd(bytes, index);
+    if (plainEnd > index) {
+      text += Buffer.from(bytes.buffer, bytes.byteOffset + index, plainEnd - index).toString('latin1');
+      index = plainEnd;
+      continue;
+    }
     const length = utf8SequenceLength(bytes, index);
     if (length === 0) {
       text += hex(bytes[index]);

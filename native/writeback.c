@@ -16,10 +16,25 @@
 #ifndef HUGETLBFS_MAGIC
 #define HUGETLBFS_MAGIC 0x958458f6
 #endif
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
+#ifndef ECRYPTFS_SUPER_MAGIC
+#define ECRYPTFS_SUPER_MAGIC 0xf15f
+#endif
+
+/* Where sync_file_range cannot clean the pages a mapping writes: no writeback at all (tmpfs, ramfs,
+ * hugetlbfs), or a file system stacked on another one (overlayfs, eCryptfs), whose mapping holds the
+ * lower file's pages: there it returned 0 and a write through a mapping still moved no ctime. */
+static bool is_never_cleaned(long type) {
+  return type == TMPFS_MAGIC || type == RAMFS_MAGIC || type == HUGETLBFS_MAGIC || type == OVERLAYFS_SUPER_MAGIC ||
+         type == ECRYPTFS_SUPER_MAGIC;
+}
 
 /* cleanMappedPages(fd): true when the file's pages are written back and clean now (a later write through
  * a mapping faults and moves its ctime); false where that cannot be told: its file system never writes
- * back (tmpfs, ramfs, hugetlbfs), or the writeback or fstatfs failed (EIO of a failing disk). */
+ * back (tmpfs, ramfs, hugetlbfs) or stacks on another (overlayfs, eCryptfs), or the writeback or fstatfs failed
+ * (EIO of a failing disk). */
 static napi_value js_clean_mapped_pages(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv)) return NULL;
@@ -29,7 +44,7 @@ static napi_value js_clean_mapped_pages(napi_env env, napi_callback_info info) {
   struct statfs described;
   int result;
   RETRY_EINTR(result, fstatfs(fd, &described));
-  if (result != 0 || described.f_type == TMPFS_MAGIC || described.f_type == RAMFS_MAGIC || described.f_type == HUGETLBFS_MAGIC) {
+  if (result != 0 || is_never_cleaned((long)described.f_type)) {
     is_clean = false;
   } else {
     RETRY_EINTR(result, sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER));

@@ -79,7 +79,7 @@ async function scenario(sandbox: Sandbox, writer: string, data: string, client: 
 }
 
 test('a file written through a shared mapping after a backup read it is read again by the next backup', async (t) => {
-  const sandbox = await Sandbox.create({ clients: ['node1', 'node2'] });
+  const sandbox = await Sandbox.create({ clients: ['node1', 'node2', 'node3'] });
   t.after(() => sandbox.destroy());
   const writer = buildWriter(sandbox.root);
   if (writer === undefined) {
@@ -98,6 +98,24 @@ test('a file written through a shared mapping after a backup read it is read aga
       await scenario(sandbox, writer, onTmpfs, 'node2');
     } finally {
       await rm(onTmpfs, { recursive: true, force: true });
+    }
+  });
+  // overlayfs (containers): sync_file_range on its file returned 0 and cleaned nothing (the pages are the upper file's).
+  const overlay = join(sandbox.root, 'overlay');
+  await Promise.all(['lower', 'upper', 'work', 'merged'].map((name) => mkdir(join(overlay, name), { recursive: true })));
+  let isMounted = false;
+  try {
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${join(overlay, 'lower')},upperdir=${join(overlay, 'upper')},workdir=${join(overlay, 'work')}`,
+      join(overlay, 'merged')], { stdio: 'ignore' });
+    isMounted = true;
+  } catch {
+    // Not root, or no overlayfs here.
+  }
+  await t.test('on overlayfs (the pages are the upper file\'s: read again each backup)', { skip: isMounted ? false : 'cannot mount an overlay here' }, async () => {
+    try {
+      await scenario(sandbox, writer, join(overlay, 'merged'), 'node3');
+    } finally {
+      execFileSync('umount', [join(overlay, 'merged')]);
     }
   });
 });

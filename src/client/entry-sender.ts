@@ -29,6 +29,7 @@ import { openedFile } from './replaced-file';
 import { describe, EntryChangedError, EntryVanishedError, type WalkedEntry } from './walker';
 import { readXattrs } from './posix/xattrs';
 import { statFd, type PosixStat } from './posix/at';
+import { isNeverCleanedFileSystem } from './posix/mapped-pages';
 import type { ChunkUploader } from './chunking/chunk-uploader';
 
 
@@ -56,6 +57,8 @@ export class EntrySender {
    * Checked per file, a tree whose every file had an ACL spent half as much again on a no-change backup.
    */
   private readonly currentAclNames = new Map<readonly Xattr[], boolean>();
+  /** Per device: whether its file system never lets a mapping's writes show in a ctime (isOnNeverCleanedFileSystem). */
+  private readonly neverCleanedByDevice = new Map<bigint, boolean>();
 
   /** chunks: set when this client cuts chunks itself; then batcher is that uploader too. */
   constructor(
@@ -109,7 +112,7 @@ export class EntrySender {
    * whose parent holds an ACL (the server sends its ACLs then; an older server never: as before).
    */
   private isSameAsParent(walked: WalkedEntry, parentFile: RankedParentFile | undefined): boolean {
-    if (!isUnchanged(walked.meta, parentFile)) return false;
+    if (!isUnchanged(walked.meta, parentFile) || this.isOnNeverCleanedFileSystem(walked)) return false;
     const stored = parentFile!.aclXattrs;
     if (stored === undefined) return true;
     let isCurrent = this.currentAclNames.get(stored);
@@ -118,6 +121,24 @@ export class EntrySender {
       this.currentAclNames.set(stored, isCurrent);
     }
     return isCurrent;
+  }
+
+  /**
+   * Whether the file is where a write through a mapping may never move its ctime (mapped-pages.ts): read
+   * again every backup. Not only through the racy ctime its read records: a file recorded by a client
+   * before this rule would have been carried for ever. Known by device, asked once a device.
+   */
+  private isOnNeverCleanedFileSystem(walked: WalkedEntry): boolean {
+    let isNeverCleaned = this.neverCleanedByDevice.get(walked.stats.dev);
+    if (isNeverCleaned === undefined) {
+      try {
+        isNeverCleaned = isNeverCleanedFileSystem(walked.folderFileSystemType());
+      } catch {
+        isNeverCleaned = true;
+      }
+      this.neverCleanedByDevice.set(walked.stats.dev, isNeverCleaned);
+    }
+    return isNeverCleaned;
   }
 
   private async sendEntry(walked: WalkedEntry): Promise<void> {

@@ -10,7 +10,7 @@ import { basename, dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { operatorRealPath, PlantableSymlinkError } from './posix/operator-real-path';
 import { EntryType, type EntryMeta } from '../proto/cpsbackup';
-import { entryKind, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
+import { entryKind, fileSystemTypeOf, openFolderAt, openHandleAt, openKeepingAtimeAt, openRealPath, posixConstants, readFolderInodesAt, readlinkAt, statAt, statFd, type FolderListing, type Name, type PosixStat } from './posix/at';
 import { readXattrs, type Xattr } from './posix/xattrs';
 import { readInodeFlags } from './posix/inode-flags';
 import { OwnerNames } from './posix/owners';
@@ -111,6 +111,11 @@ export class WalkedEntry {
     } finally {
       closeSync(handle);
     }
+  }
+
+  /** The statfs type of the file system its folder is on (a file is on its folder's, but for a file bind-mounted there). */
+  folderFileSystemType(): number {
+    return fileSystemTypeOf(this.folderFd ?? this.parentFd);
   }
 
   /** Not restore-tree's isSameInode: a backup loads no restore code (import-scan test). */

@@ -10,3 +10,14 @@ import { posixAddon } from './addon';
 export function cleanMappedPages(fd: number): boolean {
   return posixAddon().cleanMappedPages(fd);
 }
+
+/**
+ * File systems where cleanMappedPages cannot clean what a mapping writes (native/writeback.c keeps the
+ * same list): tmpfs, ramfs and hugetlbfs never write back; overlayfs and eCryptfs stack on another one.
+ * A file there is never taken as unchanged: a stat cannot tell that its content stayed as read.
+ */
+const NEVER_CLEANED_FILE_SYSTEMS: ReadonlySet<number> = new Set([0x01021994, 0x858458f6, 0x958458f6, 0x794c7630, 0xf15f]);
+
+export function isNeverCleanedFileSystem(fileSystemType: number): boolean {
+  return NEVER_CLEANED_FILE_SYSTEMS.has(fileSystemType);
+}

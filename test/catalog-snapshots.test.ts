@@ -139,30 +139,38 @@ test('a snapshot that fails is tried again an interval later, not at once over a
 // copying and sealing the whole catalog back to back for as long as the bucket refused (150 times in 2 s).
 test('with no interval, a failed snapshot is tried again only after the retry delay', { timeout: 20_000 }, async (t) => {
   const { catalog, bucket, key, storeId, staging } = await setUp(t);
-  let attempts = 0;
+  // When each attempt came: the delay is judged between them, never by fixed sleeps (a loaded machine made the first come late).
+  const attemptsAt: number[] = [];
   let isRefusing = true;
   const refusing = Object.create(bucket) as LocalBackend;
   refusing.putBlob = async (name, file) => {
-    attempts++;
+    attemptsAt.push(performance.now());
     if (isRefusing) throw new Error('503 SlowDown');
     await bucket.putBlob(name, file);
+  };
+  const attempted = async (count: number): Promise<void> => {
+    for (const deadline = Date.now() + 10_000; attemptsAt.length < count; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      assert.ok(Date.now() < deadline, `${attemptsAt.length} attempts, waiting for ${count}`);
+    }
   };
   const snapshots = new CatalogSnapshots({ catalog, backend: refusing, key, storeId, stagingDirectory: staging, minIntervalMs: 0, retryAfterFailureMs: 500 });
   catalog.meta.set('change', 'x');
   snapshots.request();
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(attempts, 1, 'tried again before the retry delay');
+  await attempted(1);
   // Further changes within the delay are gathered into the retry; once one is stored, the interval of 0 applies again.
   catalog.meta.set('change', 'y');
   snapshots.request();
   isRefusing = false;
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(attempts, 2);
+  await attempted(2);
+  assert.ok(attemptsAt[1] - attemptsAt[0] >= 490, `tried again ${Math.round(attemptsAt[1] - attemptsAt[0])} ms after the failure, before the retry delay`);
+  assert.equal(attemptsAt.length, 2, 'the changes within the delay went into one retry');
+  // The retry's put is under way once it is counted: stored a moment later.
+  for (const deadline = Date.now() + 10_000; snapshots.status.taken < 1 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(snapshots.status.taken, 1);
   catalog.meta.set('change', 'z');
   snapshots.request();
   await snapshots.close();
-  assert.equal(attempts, 3);
+  assert.equal(attemptsAt.length, 3);
   catalog.close();
 });
 

@@ -83,6 +83,27 @@ test('an undecodable xattrs or extents blob and broken labels cost one file and 
   }
 });
 
+/**
+ * Backs `data` up once, then cuts the last byte of the catalog's attribute list of each of `names` (below data) with the
+ * server stopped, and starts it again; the node config for the new server.
+ */
+async function backUpThenCutAttributes(sandbox: Sandbox, data: string, names: readonly string[]): Promise<string> {
+  await sandbox.startServer();
+  await backupNow(sandbox, await sandbox.writeNodeConfig('node1', [`include = ${data}`]), data);
+  await sandbox.runningServer!.stop();
+  const database = new Database(join(sandbox.storeDirectory, 'catalog.db'));
+  try {
+    for (const name of names) {
+      const changed = database.prepare(`UPDATE entries SET xattrs = substr(xattrs, 1, length(xattrs) - 1) WHERE path = ?`).run(Buffer.from(join(data, name))).changes;
+      assert.equal(changed, 1, `${name} has an xattrs blob`);
+    }
+  } finally {
+    database.close();
+  }
+  await sandbox.startServer();
+  return sandbox.writeNodeConfig('node1', [`include = ${data}`]); // the new server's port
+}
+
 // A folder, a symlink or a FIFO has no content to refuse: with its attribute list damaged it was restored without
 // the attributes, and the restore exited 0 naming nothing. Now it is restored, named, exit 3. (An empty file has a
 // content, empty: as any file it is named as not restorable.)
@@ -100,23 +121,7 @@ test('an entry without content whose attributes do not decode is restored withou
     const withoutContent = damagedNames.slice(0, 3);
     // trusted.* (root): user.* attributes are refused on symlinks and FIFOs.
     for (const name of damagedNames) execFileSync('setfattr', ['-h', '-n', 'trusted.color', '-v', 'blue', join(data, name)]);
-    await sandbox.startServer();
-    let configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
-    await backupNow(sandbox, configFile, data);
-    await sandbox.runningServer!.stop();
-
-    const database = new Database(join(sandbox.storeDirectory, 'catalog.db'));
-    try {
-      for (const name of damagedNames) {
-        const changed = database.prepare(`UPDATE entries SET xattrs = substr(xattrs, 1, length(xattrs) - 1) WHERE path = ?`).run(Buffer.from(join(data, name))).changes;
-        assert.equal(changed, 1, `${name} has an xattrs blob`);
-      }
-    } finally {
-      database.close();
-    }
-
-    await sandbox.startServer();
-    configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]); // the new server's port
+    const configFile = await backUpThenCutAttributes(sandbox, data, damagedNames);
     const show = await sandbox.runClient(['-c', configFile, '-s', '1']);
     assert.equal(show.code, 0, show.stdout + show.stderr);
     assert.match(show.stdout, new RegExp(`warning: damaged entry: ${join(data, 'folder')}: extended attributes: .*a restore gives it back without its attributes`));
@@ -157,18 +162,7 @@ test('a damaged attribute list is unknown, not empty: an existing folder keeps i
     await writeFile(join(data, 'folder', 'inside'), 'inside\n');
     execFileSync('setfattr', ['-n', 'user.color', '-v', 'blue', join(data, 'folder')]);
     execFileSync('setfacl', ['-m', 'u:nobody:r-x', join(data, 'folder')]);
-    await sandbox.startServer();
-    let configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
-    await backupNow(sandbox, configFile, data);
-    await sandbox.runningServer!.stop();
-    const database = new Database(join(sandbox.storeDirectory, 'catalog.db'));
-    try {
-      database.prepare(`UPDATE entries SET xattrs = substr(xattrs, 1, length(xattrs) - 1) WHERE path = ?`).run(Buffer.from(join(data, 'folder')));
-    } finally {
-      database.close();
-    }
-    await sandbox.startServer();
-    configFile = await sandbox.writeNodeConfig('node1', [`include = ${data}`]);
+    const configFile = await backUpThenCutAttributes(sandbox, data, ['folder']);
     const liveAttributes = (): string => execFileSync('getfattr', ['-d', '-m', '-', '--absolute-names', join(data, 'folder')]).toString();
     const before = liveAttributes();
     assert.match(before, /user\.color="blue"/);

@@ -8,13 +8,14 @@
 // stored it), the folders the restore made stayed 0700. Now they stop it as the first Ctrl-C does, and say so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox, type CommandResult } from './support/sandbox';
 import { startClient } from './support/background-client';
 import { writeDeterministicFile } from './support/trees';
 import { waitUntil } from './support/fault-tools';
+import { unnamedFileSizes } from './support/unnamed-files';
 
 const MEBIBYTE = 1024 * 1024;
 /** Far more than the server can have in flight (HTTP/2 window, socket buffers) when it is held. */
@@ -30,18 +31,9 @@ async function tempFileBytes(folder: string): Promise<number> {
   return Math.max(0, ...sizes);
 }
 
-/**
- * The size of the file the restore `pid` is writing in `folder` (the large file), 0 while there is none: a file
- * made with O_TMPFILE has no name, the process's descriptor of it reads as `FOLDER/#INODE (deleted)`.
- */
+/** The size of the file the restore `pid` is writing in `folder` (the large file), named or not; 0 while there is none. */
 async function fileBeingWrittenBytes(folder: string, pid: number | undefined): Promise<number> {
-  const descriptors = pid === undefined ? [] : await readdir(`/proc/${pid}/fd`).catch(() => []);
-  const sizes = await Promise.all(descriptors.map(async (fd) => {
-    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-    if (!target.startsWith(`${folder}/#`)) return 0;
-    return (await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined))?.size ?? 0;
-  }));
-  return Math.max(await tempFileBytes(folder), ...sizes);
+  return Math.max(await tempFileBytes(folder), ...await unnamedFileSizes(pid, folder));
 }
 
 /** The client's result, or a failure naming what it printed if it has not ended within `limitMs`. */

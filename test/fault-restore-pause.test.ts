@@ -8,6 +8,7 @@ import { Sandbox, type CommandResult } from './support/sandbox';
 import { snapshotTree, treeDifferences, writeDeterministicFile } from './support/trees';
 import { assertCheckClean, backupNow, packSizes, setUpFirstBackup, waitForLog, waitUntil, type FirstBackup, type KnownBackup } from './support/fault-tools';
 import { startClient, type BackgroundClient } from './support/background-client';
+import { unnamedFileSizes } from './support/unnamed-files';
 
 const MEBIBYTE = 1024 * 1024;
 // About 2,500 chunks in 40 MiB: a file's chunk list is read in pages while it streams.
@@ -31,9 +32,9 @@ async function setUpPaused(t: TestContext, writeData: (data: string) => Promise<
   return { ...setUp, restoring };
 }
 
-/** Bytes of every regular file under folder (a restore's temporary files included). */
-async function bytesUnder(folder: string): Promise<number> {
-  let total = 0;
+/** Bytes of every regular file under folder, and of the files without a name the restore `pid` writes there (O_TMPFILE). */
+async function bytesUnder(folder: string, pid: number | undefined): Promise<number> {
+  let total = (await unnamedFileSizes(pid, folder)).reduce((sum, size) => sum + size, 0);
   for (const entry of await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => [])) {
     if (entry.isFile()) total += await stat(join(entry.parentPath, entry.name)).then((info) => info.size, () => 0);
   }
@@ -57,7 +58,7 @@ async function pausedRestore(config: string, backup: KnownBackup, target: string
   cleanup: { stop(): Promise<unknown> }): Promise<BackgroundClient> {
   const client = startClient(['-c', config, '-i', String(backup.number), '--to', target]);
   cleanup.stop = () => client.stop();
-  await waitUntil(async () => (await bytesUnder(target)) >= minBytes || !client.isRunning(), 'the restore to be writing', 30_000);
+  await waitUntil(async () => (await bytesUnder(target, client.child.pid)) >= minBytes || !client.isRunning(), 'the restore to be writing', 30_000);
   client.child.kill('SIGSTOP');
   assert.ok(client.isRunning(), 'the restore was caught in the middle (it had already ended: nothing was tested)');
   return client;
@@ -78,7 +79,7 @@ test('a restore paused while a delete and GC compact the pack it reads finishes 
 
   const target = join(sandbox.root, 'restored');
   const client = await pausedRestore(config, second, target, 2 * MEBIBYTE, restoring);
-  const writtenAtPause = await bytesUnder(target);
+  const writtenAtPause = await bytesUnder(target, client.child.pid);
   const deletion = await sandbox.runClient(['-c', config, '-d', String(first.number)]);
   assert.equal(deletion.code, 0, deletion.stderr);
   // GC runs after the deletion's reply: waited for, with the restore still paused.
@@ -86,7 +87,7 @@ test('a restore paused while a delete and GC compact the pack it reads finishes 
   const present = await packSizes(sandbox);
   assert.deepEqual(firstPacks.filter((pack) => !present.has(pack)), [],
     'the compacted pack stays while a restore that read chunk places in it may still read it');
-  assert.equal(await bytesUnder(target), writtenAtPause, 'the restore was really paused');
+  assert.equal(await bytesUnder(target, client.child.pid), writtenAtPause, 'the restore was really paused');
 
   client.child.kill('SIGCONT');
   const result = await client.result;

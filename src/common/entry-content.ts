@@ -15,6 +15,13 @@ export function isKnownEntryType(type: EntryType): boolean {
   return KNOWN_TYPES.has(type);
 }
 
+/** The bytes a sparse file's extents (offset, length pairs) hold: what its content carries. */
+export function extentDataBytes(extents: readonly number[]): number {
+  let data = 0;
+  for (let index = 1; index < extents.length; index += 2) data += extents[index];
+  return data;
+}
+
 /**
  * Types whose hard links are kept though they have no content (symlinks and special files): a later link
  * names its first path, as a file's does, and is restored as a link to it.

@@ -7,7 +7,7 @@ import type { ContentRef, ContentWriter, OwnEntry, StoredBytesLimit } from '../c
 import { BackupKind, EntryType, type BatchedEntry, type Begin, type Commit, type EncodedChunk, type EntryBatch, type EntryMeta, type UploadRequest, type UploadResponse } from '../proto/cpsbackup';
 import { newEntryOf } from './entry-convert';
 import { entryPathProblem } from '../common/entry-path';
-import { carriesContent, isKnownEntryType, isLinkedWithoutContent } from '../common/entry-content';
+import { carriesContent, extentDataBytes, isKnownEntryType, isLinkedWithoutContent } from '../common/entry-content';
 import { escapeBytes } from '../common/escape-bytes';
 import { ProtocolError } from '../common/errors';
 import type { RunningUpload } from './activity';
@@ -366,8 +366,7 @@ export class UploadSession {
  */
 function fileSize(meta: EntryMeta, contentSize: number): number {
   if (meta.extents.length === 0) return contentSize;
-  let data = 0;
-  for (let index = 1; index < meta.extents.length; index += 2) data += meta.extents[index];
+  const data = extentDataBytes(meta.extents);
   if (data !== contentSize) {
     throw new ProtocolError(`entry ${escapeBytes(meta.path)}: its extents hold ${data} bytes but ${contentSize} arrived`);
   }

@@ -11,7 +11,7 @@ import { ChunkRunReader } from '../pack/chunk-run-reader';
 import { listedContent, pagedContent, type ContentSource, type OnDamagedChunk } from './content-source';
 import type { ReaderLease } from './reader-leases';
 import { assertStillCommitted } from './still-committed';
-import { isLinkedWithoutContent } from '../../common/entry-content';
+import { extentDataBytes, isLinkedWithoutContent } from '../../common/entry-content';
 import { LoopYield } from '../../common/loop-yield';
 
 export interface RestoreItem {
@@ -157,10 +157,7 @@ function componentCount(path: Buffer): number {
 
 /** The bytes an entry's content holds: its size, or for a sparse file the sum of its extents' lengths. */
 function dataSizeOf(entry: StoredEntry): number {
-  if (entry.extents.length === 0) return entry.size;
-  let data = 0;
-  for (let index = 1; index < entry.extents.length; index += 2) data += entry.extents[index];
-  return data;
+  return entry.extents.length === 0 ? entry.size : extentDataBytes(entry.extents);
 }
 
 /**

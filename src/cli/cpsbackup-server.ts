@@ -17,7 +17,7 @@ import { createLogger } from '../common/logger';
 import { BackupError, ConfigError, NotFoundError, errorMessage } from '../common/errors';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { escapeBytes } from '../common/escape-bytes';
-import { exitWith } from './exit-with';
+import { exitAfterFlush, exitWith } from './exit-with';
 import { isEnvironmentError } from './environment-error';
 import { printableJson } from './printable-json';
 import { readPackageVersion } from '../common/package-version';
@@ -91,7 +91,8 @@ async function runServer(configFile: string): Promise<number> {
     const onSecondSignal = (again: NodeJS.Signals): void => {
       if (isCut) {
         logger.warn(`${again} a third time: exiting now, the store not closed (its next start recovers what was left)`);
-        process.exit(EXIT.failure);
+        exitAfterFlush(EXIT.failure);
+        return;
       }
       isCut = true;
       logger.warn(`${again} again: cutting the running calls now`);
@@ -101,7 +102,7 @@ async function runServer(configFile: string): Promise<number> {
       setTimeout(() => {
         logger.warn(`${again} again: the store has not closed ${SECOND_SIGNAL_GRACE_MS / 1000} s after the calls were cut `
           + '(an object store that does not answer?): exiting without closing it; its next start recovers what was left');
-        process.exit(EXIT.failure);
+        exitAfterFlush(EXIT.failure);
       }, SECOND_SIGNAL_GRACE_MS).unref();
     };
     process.on('SIGTERM', onSecondSignal);

@@ -49,7 +49,7 @@ export function exitWith(result: Promise<number>, program: string): void {
  * process.exit() drops what is still queued for a pipe: `cpsbackup -s 3 --json | jq` got the first
  * 64 KiB and then broken JSON. An empty write's callback runs once everything before it is out.
  */
-function exitAfterFlush(code: number): void {
+export function exitAfterFlush(code: number): void {
   let pending = 2;
   const done = (): void => {
     if (--pending === 0) process.exit(code);
